@@ -1,0 +1,23 @@
+// What every plugin finds on server.app, and what an authenticated staff member looks like.
+import type { Config } from './config.ts';
+import type { Db } from './db/knex.ts';
+import type { EventBus } from './events.ts';
+import type { HealthRegistry } from './health/registry.ts';
+import type { Staff } from './staff/model.ts';
+
+declare module '@hapi/hapi' {
+  interface ServerApplicationState {
+    config: Config;
+    db: Db;
+    bus: EventBus;
+    health: HealthRegistry;
+  }
+  interface UserCredentials extends Staff {}
+  interface AuthCredentials {
+    /** How this request authenticated: the browser session or an API bearer token. */
+    via?: 'session' | 'token';
+    sessionId?: string;
+  }
+}
+
+export {};

@@ -1,0 +1,30 @@
+// The audit plugin gives every route one helper: `await request.audit(action, target)`.
+// Every route that touches meeting or participant data calls it before answering.
+import type { Plugin, Request } from '@hapi/hapi';
+import type { Staff } from '../staff/model.ts';
+import { insertAudit, type AuditTarget } from './store.ts';
+
+declare module '@hapi/hapi' {
+  interface Request {
+    /** Records an access; the actor is the authenticated staff member, or `actor` (e.g. at login). */
+    audit(action: string, target?: AuditTarget, actor?: Staff): Promise<void>;
+  }
+}
+
+export const plugin: Plugin<void> = {
+  name: 'audit',
+  dependencies: ['db'],
+  register(server) {
+    server.decorate('request', 'audit', function (this: Request, action: string, target: AuditTarget = {}, actor?: Staff) {
+      const staff = actor ?? (this.auth.isAuthenticated ? this.auth.credentials.user : undefined);
+      return insertAudit(server.app.db, {
+        ...target,
+        action,
+        staffId: staff?.id,
+        staffRole: staff?.role,
+        unitId: staff?.unitId,
+        ip: this.info.remoteAddress,
+      });
+    });
+  },
+};

@@ -1,0 +1,220 @@
+// The `samverka` command for hospital IT: migrations, staff, units, API tokens and a check of
+// every configured part. Exit codes: 0 done, 1 failed, 2 wrong usage.
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { insertAudit } from './audit/store.ts';
+import { ConfigError, describeParts, loadConfig, type Config } from './config.ts';
+import { createDb, describeDbError, type Db } from './db/knex.ts';
+import { roles, type Role } from './staff/model.ts';
+import { addStaff, addUnit, createToken, disableStaff, minPasswordLength, revokeToken, StaffError } from './staff/service.ts';
+
+const usage = `Usage: samverka <command> [options]
+
+  migrate                                         apply pending database migrations
+  unit add --name NAME [--phone PHONE]            add a care unit (vårdenhet)
+  user add --email E --name N --role R --unit U [--password P] [--hsa-id ID]
+                                                  add a staff account (role: ${roles.join(', ')});
+                                                  without --password: asked for on a terminal,
+                                                  otherwise generated and printed once
+  user disable --email E                          disable an account and end its sessions
+  token create --user EMAIL --name NAME           create an API token (printed once)
+  token revoke --user EMAIL --name NAME           revoke an API token
+  check                                           check every configured part
+
+Configuration comes from the environment and ./.env, as for the server.`;
+
+class UsageError extends Error {}
+
+const options = {
+  email: { type: 'string' },
+  name: { type: 'string' },
+  role: { type: 'string' },
+  unit: { type: 'string' },
+  password: { type: 'string' },
+  'hsa-id': { type: 'string' },
+  phone: { type: 'string' },
+  user: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Flags = Partial<Record<keyof typeof options, string | boolean>>;
+
+function need(flags: Flags, ...names: (keyof typeof options)[]): string[] {
+  const missing = names.filter((n) => typeof flags[n] !== 'string' || (flags[n] as string).trim() === '');
+  if (missing.length) throw new UsageError(`missing ${missing.map((n) => `--${n}`).join(', ')}`);
+  return names.map((n) => (flags[n] as string).trim());
+}
+
+async function askPassword(): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
+  // Do not echo what is typed.
+  (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s: string) => {
+    if (s.includes('Password')) process.stdout.write(s);
+  };
+  const answer = await new Promise<string>((resolve) => rl.question(`Password (at least ${minPasswordLength} characters): `, resolve));
+  rl.close();
+  process.stdout.write('\n');
+  return answer;
+}
+
+const cli = (db: Db, what: string, details: Record<string, unknown>, target: { targetType: string; targetId?: string }) =>
+  insertAudit(db, { action: what, ...target, details: { ...details, via: 'cli' } });
+
+async function withDb<T>(config: Config, run: (db: Db) => Promise<T>, migrate = true): Promise<T> {
+  const db = createDb(config.databaseUrl);
+  try {
+    if (migrate) {
+      try {
+        await db.migrate.latest();
+      } catch (error) {
+        throw new Error(describeDbError(config.databaseUrl, error));
+      }
+    }
+    return await run(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+export async function run(argv: string[], env: Record<string, string | undefined> = process.env, out = (s: string) => process.stdout.write(`${s}\n`)): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    process.stderr.write(`samverka: ${(error as Error).message}\n\n${usage}\n`);
+    return 2;
+  }
+  const flags = parsed.values as Flags;
+  const [command, sub] = parsed.positionals;
+  if (flags.help || !command) {
+    out(usage);
+    return command || flags.help ? 0 : 2;
+  }
+
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+
+  try {
+    switch (`${command} ${sub ?? ''}`.trim()) {
+      case 'migrate':
+        await withDb(config, async (db) => {
+          const [, pending] = await db.migrate.list();
+          out(pending.length ? `applied ${pending.length} migration(s)` : 'database is up to date');
+        });
+        return 0;
+
+      case 'unit add': {
+        const [name] = need(flags, 'name');
+        const unit = await withDb(config, async (db) => {
+          const u = await addUnit(db, { name, phone: (flags.phone as string | undefined) ?? null });
+          await cli(db, 'unit.add', { name }, { targetType: 'care_unit', targetId: u.id });
+          return u;
+        });
+        out(`added care unit ${unit.name}`);
+        return 0;
+      }
+
+      case 'user add': {
+        const [email, name, role, unit] = need(flags, 'email', 'name', 'role', 'unit');
+        if (!roles.includes(role as Role)) throw new UsageError(`--role must be one of ${roles.join(', ')}`);
+        let password = flags.password as string | undefined;
+        if (password === undefined && process.stdin.isTTY) password = await askPassword();
+        if (password !== undefined && password.length < minPasswordLength) {
+          throw new UsageError(`the password must have at least ${minPasswordLength} characters`);
+        }
+        const result = await withDb(config, async (db) => {
+          const added = await addStaff(db, { email, name, role: role as Role, unit, password, hsaId: (flags['hsa-id'] as string | undefined) ?? null });
+          await cli(db, 'staff.add', { email: added.staff.email, role }, { targetType: 'staff', targetId: added.staff.id });
+          return added;
+        });
+        out(`added ${result.staff.role} ${result.staff.email}`);
+        if (result.generatedPassword) out(`password: ${result.generatedPassword}`);
+        return 0;
+      }
+
+      case 'user disable': {
+        const [email] = need(flags, 'email');
+        const staff = await withDb(config, async (db) => {
+          const s = await disableStaff(db, email);
+          await cli(db, 'staff.disable', { email: s.email }, { targetType: 'staff', targetId: s.id });
+          return s;
+        });
+        out(`disabled ${staff.email}; their sessions are ended`);
+        return 0;
+      }
+
+      case 'token create': {
+        const [user, name] = need(flags, 'user', 'name');
+        const { token } = await withDb(config, async (db) => {
+          const created = await createToken(db, user, name);
+          await cli(db, 'token.create', { name }, { targetType: 'staff', targetId: created.staff.id });
+          return created;
+        });
+        out(token);
+        return 0;
+      }
+
+      case 'token revoke': {
+        const [user, name] = need(flags, 'user', 'name');
+        await withDb(config, async (db) => {
+          const staff = await revokeToken(db, user, name);
+          await cli(db, 'token.revoke', { name }, { targetType: 'staff', targetId: staff.id });
+        });
+        out(`revoked token "${name}"`);
+        return 0;
+      }
+
+      case 'check':
+        return await check(config, out);
+
+      default:
+        throw new UsageError(`unknown command "${[command, sub].filter(Boolean).join(' ')}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`samverka: ${error.message}\n\n${usage}\n`);
+      return 2;
+    }
+    if (error instanceof StaffError) {
+      process.stderr.write(`samverka: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`samverka: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+/** One line per part: the same checks as /health/ready, plus what is off or embedded. */
+async function check(config: Config, out: (s: string) => void): Promise<number> {
+  // Imported here: building the server loads every plugin, which the other commands do not need.
+  const { createServer } = await import('./server.ts');
+  const server = await createServer({ ...config, logLevel: 'silent' });
+  try {
+    const state = await server.app.health.run();
+    for (const [part, s] of Object.entries(state.parts)) out(`${s.ok ? 'ok  ' : 'FAIL'} ${part}: ${s.detail}`);
+    if (state.parts.database?.ok) {
+      const [, pending] = await server.app.db.migrate.list();
+      if (pending.length) out(`note database: ${pending.length} migration(s) pending: run "samverka migrate"`);
+    }
+    for (const line of describeParts(config)) {
+      if (/: (off|embedded)/.test(line)) out(`note ${line}`);
+    }
+    return state.ok ? 0 : 1;
+  } finally {
+    await server.app.db.destroy();
+  }
+}
+
+if (process.argv[1] && /cli\.(ts|js)$/.test(process.argv[1]) || process.env.SAMVERKA_CLI === '1') {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  process.exitCode = await run(process.argv.slice(2));
+}

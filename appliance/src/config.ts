@@ -1,0 +1,233 @@
+// The configuration contract (DESIGN.md): environment variables, validated once at start.
+// Invalid configuration stops the start with one line per problem, naming the variable and the fix.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Joi from 'joi';
+
+export const projectRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..').replace(/[\\/]dist$/, '');
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  publicUrl: URL;
+  databaseUrl: string;
+  dataDir: string;
+  sessionSecret: string;
+  /** 256-bit key that encrypts personal identity numbers at rest. */
+  dataKey: Buffer;
+  mail: { smtpUrl?: string; from: string };
+  sms: { smppUrl?: string; sender: string; throttle: number };
+  xmpp?: { service: string; domain: string; mucDomain: string; user: string; password: string };
+  jitsi?: { url: string; appId: string; appSecret: string };
+  turn?: { urls: string[]; secret: string };
+  oidc?: { issuer: string; clientId: string; clientSecret: string };
+  templatesDir: string;
+  logLevel: string;
+  login: { maxFailures: number; lockoutMinutes: number };
+  /** Which secrets were generated into the data folder on this start (never their values). */
+  generatedSecrets: string[];
+}
+
+/** How to fix each variable, appended to its error line. */
+const fixes: Record<string, string> = {
+  SESSION_SECRET: 'generate one with openssl rand -hex 32',
+  DATA_KEY: 'generate one with openssl rand -hex 32',
+  DATABASE_URL: 'use sqlite:./data/samverka.db or postgres://user:password@host:5432/samverka',
+  PUBLIC_URL: 'use the address people open, e.g. https://samverka.region.se',
+  PORT: 'use a free TCP port such as 3000',
+  SMTP_URL: 'use smtp://user:password@relay.hospital.se:587 (or smtps://…:465)',
+  SMPP_URL: 'use smpp://system_id:password@smsc.hospital.se:2775',
+  SMPP_THROTTLE: 'use the messages per second your SMS gateway allows, e.g. 10',
+  MAIL_FROM: 'use an address such as Samverka <noreply@hospital.se>',
+  XMPP_SERVICE: 'use xmpp://prosody:5222 (Jitsi\'s Prosody)',
+  JITSI_URL: 'use the Jitsi Meet address, e.g. https://meet.hospital.se',
+  TURN_URLS: 'use a comma-separated list such as turn:turn.hospital.se:3478?transport=udp',
+  OIDC_ISSUER: 'use the identity provider\'s issuer URL, e.g. https://idp.hospital.se',
+  LOG_LEVEL: 'use one of fatal, error, warn, info, debug, trace, silent',
+};
+
+const groups: Record<string, string[]> = {
+  XMPP: ['XMPP_SERVICE', 'XMPP_DOMAIN', 'XMPP_MUC_DOMAIN', 'XMPP_USER', 'XMPP_PASSWORD'],
+  Jitsi: ['JITSI_URL', 'JWT_APP_ID', 'JWT_APP_SECRET'],
+  TURN: ['TURN_URLS', 'TURN_SECRET'],
+  'identity provider': ['OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'],
+};
+
+const secret = (min: number) => Joi.string().min(min);
+const productionOnly = (schema: Joi.StringSchema) =>
+  schema.when('NODE_ENV', { is: 'production', then: Joi.required() });
+
+const schema = Joi.object({
+  NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),
+  HOST: Joi.string().hostname().default('0.0.0.0'),
+  PORT: Joi.number().integer().min(0).max(65535).default(3000),
+  PUBLIC_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default((parent) => `http://localhost:${parent.PORT}`),
+  DATABASE_URL: Joi.string().pattern(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'sqlite: or postgres:// URL').default('sqlite:./data/samverka.db'),
+  DATA_DIR: Joi.string().default('./data'),
+  SESSION_SECRET: productionOnly(secret(32)),
+  DATA_KEY: productionOnly(Joi.string().pattern(/^[0-9a-fA-F]{64}$/, '64 hexadecimal characters (256 bits)')),
+  SMTP_URL: productionOnly(Joi.string().uri({ scheme: ['smtp', 'smtps'] })),
+  MAIL_FROM: Joi.string().default('Samverka <noreply@samverka.local>'),
+  SMPP_URL: productionOnly(Joi.string().uri({ scheme: ['smpp', 'ssmpp'] })),
+  SMS_SENDER: Joi.string().max(16).default('Samverka'),
+  SMPP_THROTTLE: Joi.number().positive().max(10000).default(10),
+  XMPP_SERVICE: Joi.string().uri({ scheme: ['xmpp', 'xmpps', 'ws', 'wss'] }),
+  XMPP_DOMAIN: Joi.string().hostname(),
+  XMPP_MUC_DOMAIN: Joi.string().hostname(),
+  XMPP_USER: Joi.string(),
+  XMPP_PASSWORD: Joi.string(),
+  JITSI_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
+  JWT_APP_ID: Joi.string(),
+  JWT_APP_SECRET: secret(32),
+  TURN_URLS: Joi.string().pattern(/^(turns?:[^,\s]+)(,turns?:[^,\s]+)*$/, 'comma-separated turn: URLs'),
+  TURN_SECRET: secret(16),
+  OIDC_ISSUER: Joi.string().uri({ scheme: ['http', 'https'] }),
+  OIDC_CLIENT_ID: Joi.string(),
+  OIDC_CLIENT_SECRET: Joi.string(),
+  TEMPLATES_DIR: Joi.string(),
+  LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
+  LOGIN_MAX_FAILURES: Joi.number().integer().min(1).max(100).default(5),
+  LOGIN_LOCKOUT_MINUTES: Joi.number().integer().min(1).max(24 * 60).default(15),
+})
+  .and(...groups.XMPP)
+  .and(...groups.Jitsi)
+  .and(...groups.TURN)
+  .and(...groups['identity provider'])
+  .unknown(true);
+
+const messages = {
+  'any.required': '{#label} must be set',
+  'string.min': '{#label} must be at least {#limit} characters',
+  'string.max': '{#label} must be at most {#limit} characters',
+  'string.uri': '{#label} must be a URL',
+  'string.uriCustomScheme': '{#label} must be a URL starting with {#scheme}',
+  'string.pattern.name': '{#label} must be {#name}',
+  'string.hostname': '{#label} must be a host name',
+  'number.base': '{#label} must be a number',
+  'number.integer': '{#label} must be a whole number',
+  'number.min': '{#label} must be at least {#limit}',
+  'number.max': '{#label} must be at most {#limit}',
+  'number.positive': '{#label} must be a positive number',
+  'any.only': '{#label} must be one of {#valids}',
+  'object.and': '{#presentWithLabels} set without {#missingWithLabels}: set all of them or none',
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Environment configuration is invalid, please check the following:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Validates the environment and returns the configuration; throws ConfigError with one line per
+ * problem. Outside production, missing SESSION_SECRET and DATA_KEY are generated into DATA_DIR
+ * once, so that `npm start` works on a fresh clone and keeps its sessions and data across restarts.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const values = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const { value: v, error } = schema.validate(values, {
+    abortEarly: false,
+    convert: true,
+    errors: { wrap: { label: false } },
+    messages,
+  });
+  if (error) {
+    const problems = error.details.map((d) => {
+      const variable = String(d.path[0] ?? '');
+      const fix = fixes[variable];
+      if (d.type === 'object.and') return d.message.replace(/[[\]]/g, '');
+      return fix ? `${d.message}: ${fix}` : d.message;
+    });
+    throw new ConfigError([...new Set(problems)]);
+  }
+
+  const dataDir = resolve(v.DATA_DIR);
+  const generatedSecrets: string[] = [];
+  const missing = (['SESSION_SECRET', 'DATA_KEY'] as const).filter((k) => !v[k]);
+  const stored: Partial<StoredSecrets> = missing.length ? readOrCreateSecrets(dataDir, missing, generatedSecrets) : {};
+  const part = <T>(keys: string[], make: () => T): T | undefined => (keys.every((k) => v[k]) ? make() : undefined);
+
+  return {
+    env: v.NODE_ENV,
+    host: v.HOST,
+    port: v.PORT,
+    publicUrl: new URL(v.PUBLIC_URL),
+    databaseUrl: v.DATABASE_URL,
+    dataDir,
+    sessionSecret: v.SESSION_SECRET ?? stored.SESSION_SECRET!,
+    dataKey: Buffer.from(v.DATA_KEY ?? stored.DATA_KEY!, 'hex'),
+    mail: { smtpUrl: v.SMTP_URL, from: v.MAIL_FROM },
+    sms: { smppUrl: v.SMPP_URL, sender: v.SMS_SENDER, throttle: v.SMPP_THROTTLE },
+    xmpp: part(groups.XMPP, () => ({
+      service: v.XMPP_SERVICE, domain: v.XMPP_DOMAIN, mucDomain: v.XMPP_MUC_DOMAIN, user: v.XMPP_USER, password: v.XMPP_PASSWORD,
+    })),
+    jitsi: part(groups.Jitsi, () => ({ url: v.JITSI_URL.replace(/\/$/, ''), appId: v.JWT_APP_ID, appSecret: v.JWT_APP_SECRET })),
+    turn: part(groups.TURN, () => ({ urls: v.TURN_URLS.split(','), secret: v.TURN_SECRET })),
+    oidc: part(groups['identity provider'], () => ({ issuer: v.OIDC_ISSUER, clientId: v.OIDC_CLIENT_ID, clientSecret: v.OIDC_CLIENT_SECRET })),
+    templatesDir: resolve(v.TEMPLATES_DIR ?? join(projectRoot, 'templates')),
+    logLevel: v.LOG_LEVEL,
+    login: { maxFailures: v.LOGIN_MAX_FAILURES, lockoutMinutes: v.LOGIN_LOCKOUT_MINUTES },
+    generatedSecrets,
+  };
+}
+
+type StoredSecrets = { SESSION_SECRET: string; DATA_KEY: string };
+
+function readOrCreateSecrets(dataDir: string, wanted: readonly (keyof StoredSecrets)[], generated: string[]): Partial<StoredSecrets> {
+  const file = join(dataDir, 'secrets.json');
+  const secrets: Partial<StoredSecrets> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  for (const key of wanted) {
+    if (secrets[key]) continue;
+    secrets[key] = randomBytes(32).toString('hex');
+    generated.push(key);
+  }
+  if (generated.length > 0) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  }
+  return secrets;
+}
+
+/** A URL with its password replaced, for logs and the status page. */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+/** One line per part for the start log: what is configured, embedded or off. Never a secret. */
+export function describeParts(config: Config): string[] {
+  const db = config.databaseUrl.startsWith('sqlite:')
+    ? `SQLite file ${config.databaseUrl.slice('sqlite:'.length)}`
+    : `PostgreSQL ${maskUrl(config.databaseUrl)}`;
+  return [
+    `database: ${db}`,
+    config.mail.smtpUrl
+      ? `mail: SMTP relay ${maskUrl(config.mail.smtpUrl)}`
+      : 'mail: embedded development mail sink (SMTP_URL not set): nothing reaches a real mailbox',
+    config.sms.smppUrl
+      ? `sms: SMPP gateway ${maskUrl(config.sms.smppUrl)}, at most ${config.sms.throttle} msg/s`
+      : 'sms: embedded development SMSC (SMPP_URL not set): nothing reaches a real phone',
+    config.xmpp
+      ? `xmpp: room control through ${config.xmpp.service} as ${config.xmpp.user}@${config.xmpp.domain}`
+      : 'xmpp: off (XMPP_* not set): rooms are not controlled',
+    config.jitsi
+      ? `jitsi: ${config.jitsi.url} (app id ${config.jitsi.appId})`
+      : 'jitsi: off (JITSI_URL not set): the meeting page says no media server is configured',
+    config.turn
+      ? `turn: ${config.turn.urls.join(', ')}`
+      : 'turn: off (TURN_URLS not set): the technical test skips the relay check',
+    config.oidc
+      ? `identity provider: ${config.oidc.issuer}`
+      : 'identity provider: off (OIDC_* not set): local staff accounts only; BankID/SITHS participants cannot be identified',
+    `templates: ${config.templatesDir}`,
+  ];
+}

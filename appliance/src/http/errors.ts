@@ -1,0 +1,54 @@
+// The one error funnel: request errors are Boom with a message a person can act on; anything
+// unexpected becomes a logged 500 with a request id, and never a stack trace to the client.
+import Boom from '@hapi/boom';
+import type { Lifecycle, Request, ResponseToolkit, Server } from '@hapi/hapi';
+import type { ValidationError } from 'joi';
+import { languageOf, t } from './i18n.ts';
+
+/** Default failAction: joi's details, joined into one sentence, as a 400. */
+export const validationFailed: Lifecycle.Method = (_request, _h, err) => {
+  const details = (err as ValidationError | undefined)?.details;
+  if (!details) throw Boom.badRequest('Invalid request');
+  const message = details.map((d) => d.message.replace(/"/g, '')).join('; ');
+  throw Boom.badRequest(message);
+};
+
+/** Pages (as opposed to the API, health and metrics) get rendered error pages. */
+export function wantsHtml(request: Request): boolean {
+  const path = request.path;
+  if (path.startsWith('/api/') || path.startsWith('/health/') || path === '/metrics' || path.startsWith('/static/')) return false;
+  return String(request.headers.accept ?? '').includes('text/html') || request.method === 'get';
+}
+
+export function registerErrorFunnel(server: Server): void {
+  server.ext('onPreResponse', (request: Request, h: ResponseToolkit) => {
+    const response = request.response;
+    if (!Boom.isBoom(response)) {
+      response.header('x-request-id', request.info.id);
+      return h.continue;
+    }
+    const status = response.output.statusCode;
+    if (status >= 500) {
+      request.log(['error'], { err: response, requestId: request.info.id });
+    }
+    response.output.headers['x-request-id'] = request.info.id;
+    const payload = { ...response.output.payload, requestId: request.info.id };
+    // Whatever a server error carried stays in the log: no internals leave the process.
+    if (status >= 500) payload.message = 'An internal server error occurred';
+
+    if (wantsHtml(request)) {
+      const lang = languageOf(request);
+      const known = [400, 401, 403, 404, 409, 413, 429, 500, 503];
+      const key = known.includes(status) ? `error.${status}` : status >= 500 ? 'error.500' : 'error.400';
+      return h
+        .view('error', { status, message: t(lang, key), requestId: request.info.id, title: t(lang, 'error.title') })
+        .code(status)
+        .header('x-request-id', request.info.id);
+    }
+    const reply = h.response(payload).code(status);
+    for (const [name, value] of Object.entries(response.output.headers)) {
+      if (value !== undefined) reply.header(name, String(value));
+    }
+    return reply;
+  });
+}

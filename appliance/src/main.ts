@@ -1,0 +1,54 @@
+// Starts the appliance: configuration, database, every plugin, then listens.
+import { existsSync } from 'node:fs';
+import { ConfigError, describeParts, loadConfig } from './config.ts';
+import { describeDbError } from './db/knex.ts';
+import { createServer } from './server.ts';
+import { ensureFirstAdmin } from './staff/bootstrap.ts';
+
+// A .env file beside the process, docker-jitsi-meet style; real environment variables win.
+if (existsSync('.env')) process.loadEnvFile('.env');
+
+function fail(lines: string[]): never {
+  process.stderr.write(`${lines.join('\n')}\n`);
+  process.exit(1);
+}
+
+let config;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (error instanceof ConfigError) fail([error.message]);
+  throw error;
+}
+
+const server = await createServer(config);
+try {
+  await server.initialize(); // applies pending migrations
+} catch (error) {
+  fail([describeDbError(config.databaseUrl, error)]);
+}
+
+for (const line of describeParts(config)) server.log(['info', 'config'], line);
+for (const key of config.generatedSecrets) {
+  server.log(['warn', 'config'], `${key} was not set: generated one into ${config.dataDir}/secrets.json (keep that file with the database)`);
+}
+
+const admin = await ensureFirstAdmin(server.app.db);
+await server.start();
+
+const url = config.publicUrl.toString().replace(/\/$/, '');
+process.stdout.write(`\nSamverka is running at ${url} (listening on ${server.info.host}:${server.info.port})\n`);
+if (admin) {
+  process.stdout.write(
+    `First start: created the admin account ${admin.email} with the one-time password ${admin.password}\n` +
+      'Log in and choose a new password; then add care units and staff (npx samverka --help).\n\n',
+  );
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, async () => {
+    server.log(['info'], `${signal}: stopping`);
+    await server.stop({ timeout: 10_000 });
+    process.exit(0);
+  });
+}

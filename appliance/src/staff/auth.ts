@@ -1,0 +1,68 @@
+// Two ways in for staff: the browser session (an encrypted HttpOnly cookie naming a server-side
+// session) and API bearer tokens for the hospital's other systems. The IdP login (SITHS) will
+// start the same kind of session through startSession(…, 'oidc').
+import Boom from '@hapi/boom';
+import Cookie from '@hapi/cookie';
+import Crumb from '@hapi/crumb';
+import type { Request, Server } from '@hapi/hapi';
+import { languageCookie } from '../http/i18n.ts';
+import { sessionHours, sessionStaff, tokenStaff } from './service.ts';
+
+export const sessionCookie = 'samverka_sid';
+
+export async function registerAuth(server: Server): Promise<void> {
+  const { config, db } = server.app;
+  const secure = config.publicUrl.protocol === 'https:';
+
+  await server.register(Cookie);
+  server.auth.strategy('session', 'cookie', {
+    cookie: {
+      name: sessionCookie,
+      password: config.sessionSecret,
+      isSecure: secure,
+      isHttpOnly: true,
+      // Lax, not Strict: a clinician following a link from their mail must arrive logged in.
+      isSameSite: 'Lax',
+      path: '/',
+      ttl: sessionHours * 3600 * 1000,
+      clearInvalid: true,
+    },
+    // Pages send people to the login page; the API answers 401 and lets the token strategy try.
+    redirectTo: (request: Request) => (request.path.startsWith('/api/') ? '' : '/login'),
+    appendNext: true,
+    validate: async (_request: Request, session: { sid?: string }) => {
+      const staff = typeof session?.sid === 'string' ? await sessionStaff(db, session.sid) : undefined;
+      if (!staff) return { isValid: false };
+      return { isValid: true, credentials: { user: staff, scope: [staff.role], via: 'session', sessionId: session.sid } };
+    },
+  });
+
+  server.auth.scheme('bearer', () => ({
+    async authenticate(request, h) {
+      const header = String(request.headers.authorization ?? '');
+      if (!header) throw Boom.unauthorized(null, 'Bearer');
+      const match = /^Bearer\s+(\S+)$/i.exec(header);
+      if (!match) throw Boom.unauthorized('Malformed Authorization header: use "Bearer <token>"', 'Bearer');
+      const found = await tokenStaff(db, match[1]!);
+      if (!found) throw Boom.unauthorized('Unknown or revoked API token', 'Bearer');
+      return h.authenticated({ credentials: { user: found.staff, scope: [found.staff.role], via: 'token' } });
+    },
+  }));
+  server.auth.strategy('token', 'bearer');
+
+  // Secure by default: every route needs a staff session or token unless it says otherwise.
+  server.auth.default({ strategies: ['session', 'token'] });
+
+  server.state(languageCookie, { isSecure: secure, isHttpOnly: true, isSameSite: 'Lax', path: '/', ttl: 365 * 24 * 3600 * 1000, clearInvalid: true, strictHeader: false });
+
+  // CSRF: forms carry the crumb; API calls made with the session cookie send it as X-CSRF-Token.
+  // Bearer-token calls are exempt: a browser never attaches that header by itself.
+  await server.register({
+    plugin: Crumb,
+    options: {
+      key: 'crumb',
+      cookieOptions: { isSecure: secure, isHttpOnly: true, isSameSite: 'Strict', path: '/' },
+      skip: (request?: Request) => request?.auth?.credentials?.via === 'token',
+    },
+  });
+}

@@ -1,0 +1,162 @@
+// Login page, logout, the language switch, the start page and /api/v1/me.
+import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
+import Joi from 'joi';
+import { apiRoute } from '../http/api.ts';
+import { isLanguage, languageCookie, languageOf, t } from '../http/i18n.ts';
+import { rateLimit } from '../http/ratelimit.ts';
+import { nextPath, loginPayload, loginQuery, staffSchema } from './schemas.ts';
+import { changePassword, checkPassword, endSession, minPasswordLength, startSession } from './service.ts';
+import { findUnit } from './store.ts';
+
+const loginLimit = rateLimit('login', { points: 30, durationSeconds: 15 * 60 });
+
+function loginPage(request: Request, h: ResponseToolkit, extra: { error?: string; email?: string; next?: string; notice?: string }, code = 200) {
+  return h.view('login', { title: t(languageOf(request), 'login.title'), ...extra }).code(code);
+}
+
+export const routes: ServerRoute[] = [
+  {
+    method: 'GET',
+    path: '/login',
+    options: {
+      auth: { mode: 'try' },
+      plugins: { cookie: { redirectTo: false } },
+      validate: { query: loginQuery },
+    },
+    handler(request, h) {
+      const query = request.query as { next?: string; bye?: boolean };
+      if (request.auth.isAuthenticated) return h.redirect(query.next ?? '/');
+      const lang = languageOf(request);
+      return loginPage(request, h, { next: query.next, notice: query.bye ? t(lang, 'login.loggedOut') : undefined });
+    },
+  },
+  {
+    method: 'POST',
+    path: '/login',
+    options: {
+      auth: { mode: 'try' },
+      plugins: { cookie: { redirectTo: false } },
+      pre: [{ method: loginLimit }],
+      validate: {
+        payload: loginPayload,
+        failAction: (request, h) => {
+          const payload = (request.payload ?? {}) as Record<string, unknown>;
+          const email = typeof payload.email === 'string' ? payload.email.slice(0, 254) : '';
+          return loginPage(request, h, { error: t(languageOf(request), 'login.invalid'), email }, 400).takeover();
+        },
+      },
+    },
+    async handler(request, h) {
+      const { db, config, bus } = request.server.app;
+      const { email, password, next } = request.payload as { email: string; password: string; next?: string };
+      const lang = languageOf(request);
+      const result = await checkPassword(db, config.login, email, password);
+      if (!result.ok) {
+        const staff = result.reason === 'locked' ? result.staff : undefined;
+        await request.audit(result.reason === 'locked' ? 'login.locked' : 'login.failed', {
+          targetType: 'staff',
+          targetId: staff?.id,
+          details: staff ? undefined : { email: email.slice(0, 254) },
+        });
+        const error = result.reason === 'locked' ? t(lang, 'login.locked', { minutes: result.minutesLeft }) : t(lang, 'login.failed');
+        return loginPage(request, h, { error, email, next }, result.reason === 'locked' ? 423 : 401);
+      }
+      // A new session id at every login, and the old session (if any) ended: no fixation.
+      if (request.auth.isAuthenticated && request.auth.credentials.sessionId) {
+        await endSession(db, request.auth.credentials.sessionId);
+      }
+      const sid = await startSession(db, result.staff.id, 'password');
+      request.cookieAuth.set({ sid });
+      await request.audit('login', { targetType: 'staff', targetId: result.staff.id, details: { method: 'password' } }, result.staff);
+      bus.emit('staff.login', { staffId: result.staff.id, method: 'password' });
+      return h.redirect(result.staff.mustChangePassword ? '/password' : next || '/');
+    },
+  },
+  {
+    method: 'GET',
+    path: '/password',
+    options: { auth: { strategy: 'session' } },
+    handler(request, h) {
+      const lang = languageOf(request);
+      return h.view('password', { title: t(lang, 'password.title'), min: minPasswordLength, mustChange: request.auth.credentials.user!.mustChangePassword });
+    },
+  },
+  {
+    method: 'POST',
+    path: '/password',
+    options: {
+      auth: { strategy: 'session' },
+      pre: [{ method: rateLimit('password', { points: 10, durationSeconds: 15 * 60 }, (r) => r.auth.credentials.user!.id) }],
+      validate: {
+        payload: Joi.object({ current: Joi.string().max(1024).required(), next: Joi.string().max(1024).required(), repeat: Joi.string().max(1024).required() }),
+        failAction: (request, h) => {
+          const lang = languageOf(request);
+          return h.view('password', { title: t(lang, 'password.title'), min: minPasswordLength, error: t(lang, 'password.wrong_current') }).code(400).takeover();
+        },
+      },
+    },
+    async handler(request, h) {
+      const lang = languageOf(request);
+      const staff = request.auth.credentials.user!;
+      const { current, next, repeat } = request.payload as { current: string; next: string; repeat: string };
+      const result = await changePassword(request.server.app.db, staff.id, current, next, repeat);
+      if (!result.ok) {
+        return h.view('password', { title: t(lang, 'password.title'), min: minPasswordLength, mustChange: staff.mustChangePassword, error: t(lang, `password.${result.reason}`, { min: minPasswordLength }) }).code(400);
+      }
+      await request.audit('password.change', { targetType: 'staff', targetId: staff.id });
+      return h.view('password', { title: t(lang, 'password.title'), min: minPasswordLength, notice: t(lang, 'password.changed') });
+    },
+  },
+  {
+    method: 'POST',
+    path: '/logout',
+    options: { auth: { strategy: 'session', mode: 'try' }, plugins: { cookie: { redirectTo: false } } },
+    async handler(request, h) {
+      if (request.auth.isAuthenticated && request.auth.credentials.sessionId) {
+        await endSession(request.server.app.db, request.auth.credentials.sessionId);
+        await request.audit('logout', { targetType: 'staff', targetId: request.auth.credentials.user!.id });
+        request.server.app.bus.emit('staff.logout', { staffId: request.auth.credentials.user!.id });
+      }
+      request.cookieAuth.clear();
+      return h.redirect('/login?bye=true');
+    },
+  },
+  {
+    method: 'GET',
+    path: '/lang/{lang}',
+    options: {
+      auth: false,
+      validate: { params: Joi.object({ lang: Joi.string().valid('sv', 'en').required() }), query: Joi.object({ next: nextPath }) },
+    },
+    handler(request, h) {
+      const lang = request.params.lang;
+      const next = (request.query as { next?: string }).next ?? '/';
+      return h.redirect(next).state(languageCookie, isLanguage(lang) ? lang : 'sv');
+    },
+  },
+  {
+    method: 'GET',
+    path: '/',
+    options: { auth: { strategy: 'session' } },
+    async handler(request, h) {
+      const staff = request.auth.credentials.user!;
+      const lang = languageOf(request);
+      const unit = await findUnit(request.server.app.db, { id: staff.unitId });
+      return h.view('home', { title: t(lang, 'home.title'), unit, roleName: t(lang, `role.${staff.role}`) });
+    },
+  },
+  apiRoute({
+    method: 'GET',
+    path: '/me',
+    options: {
+      description: 'The authenticated staff member',
+      notes: 'Works with the session cookie or an API bearer token.',
+      response: { schema: staffSchema, failAction: 'log' },
+    },
+    async handler(request) {
+      const staff = request.auth.credentials.user!;
+      const unit = await findUnit(request.server.app.db, { id: staff.unitId });
+      return { id: staff.id, email: staff.email, name: staff.name, hsaId: staff.hsaId, role: staff.role, unit };
+    },
+  }),
+];

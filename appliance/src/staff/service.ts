@@ -1,0 +1,152 @@
+// Staff accounts: adding people and units, password login with lockout, sessions and API tokens.
+// Used by the routes and by the CLI alike.
+import type { Db } from '../db/knex.ts';
+import { randomToken, sha256 } from '../crypto.ts';
+import type { Role, Staff, CareUnit } from './model.ts';
+import { decoyHash, generatePassword, hashPassword, verifyPassword } from './passwords.ts';
+import * as store from './store.ts';
+
+export class StaffError extends Error {
+  constructor(readonly code: 'unit_exists' | 'unknown_unit' | 'email_taken' | 'unknown_staff' | 'token_exists' | 'unknown_token', message: string) {
+    super(message);
+    this.name = 'StaffError';
+  }
+}
+
+export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
+
+/** How long a staff session lasts: a working day. */
+export const sessionHours = 12;
+
+export async function addUnit(db: Db, unit: { name: string; phone?: string | null }): Promise<CareUnit> {
+  const name = unit.name.trim();
+  if (await store.findUnit(db, { name })) throw new StaffError('unit_exists', `care unit "${name}" already exists`);
+  return store.insertUnit(db, { name, phone: unit.phone ?? null });
+}
+
+export interface AddStaff {
+  email: string;
+  name: string;
+  role: Role;
+  unit: string;
+  hsaId?: string | null;
+  password?: string;
+}
+
+/** Adds a staff account; when no password is given one is generated and returned once. */
+export async function addStaff(db: Db, input: AddStaff): Promise<{ staff: Staff; generatedPassword?: string }> {
+  const email = normaliseEmail(input.email);
+  const unit = (await store.findUnit(db, { name: input.unit.trim() })) ?? (await store.findUnit(db, { id: input.unit }));
+  if (!unit) throw new StaffError('unknown_unit', `no care unit named "${input.unit}": add it first with "samverka unit add"`);
+  if (await store.findStaff(db, { email })) throw new StaffError('email_taken', `${email} already has an account`);
+  const generatedPassword = input.password ? undefined : generatePassword();
+  const staff = await store.insertStaff(db, {
+    email,
+    name: input.name.trim().normalize('NFC'),
+    role: input.role,
+    unitId: unit.id,
+    hsaId: input.hsaId ?? null,
+    passwordHash: await hashPassword(input.password ?? generatedPassword!),
+  });
+  return { staff, generatedPassword };
+}
+
+export async function disableStaff(db: Db, email: string): Promise<Staff> {
+  const staff = await store.findStaff(db, { email: normaliseEmail(email) });
+  if (!staff) throw new StaffError('unknown_staff', `no staff account for ${email}`);
+  await store.setDisabled(db, staff.id, true);
+  return { ...staff, disabled: true };
+}
+
+export type LoginResult =
+  | { ok: true; staff: Staff }
+  | { ok: false; reason: 'invalid' }
+  | { ok: false; reason: 'locked'; minutesLeft: number; staff: Staff };
+
+/**
+ * Checks an e-mail and password. After `maxFailures` wrong passwords in a row the account is
+ * locked for `lockoutMinutes`; while locked even the right password is refused.
+ */
+export async function checkPassword(
+  db: Db,
+  policy: { maxFailures: number; lockoutMinutes: number },
+  email: string,
+  password: string,
+  now = new Date(),
+): Promise<LoginResult> {
+  const login = await store.findLogin(db, normaliseEmail(email));
+  if (!login || login.staff.disabled || !login.passwordHash) {
+    await verifyPassword(password, decoyHash); // same cost as a real check: no account enumeration by timing
+    return { ok: false, reason: 'invalid' };
+  }
+  if (login.lockedUntil && login.lockedUntil > now) {
+    return { ok: false, reason: 'locked', minutesLeft: Math.ceil((login.lockedUntil.getTime() - now.getTime()) / 60000), staff: login.staff };
+  }
+  if (!(await verifyPassword(password, login.passwordHash))) {
+    const lock = login.failedLogins + 1 >= policy.maxFailures;
+    const until = new Date(now.getTime() + policy.lockoutMinutes * 60000);
+    await store.recordLoginFailure(db, login.staff.id, lock ? until : null);
+    return lock
+      ? { ok: false, reason: 'locked', minutesLeft: policy.lockoutMinutes, staff: login.staff }
+      : { ok: false, reason: 'invalid' };
+  }
+  await store.recordLoginSuccess(db, login.staff.id);
+  return { ok: true, staff: login.staff };
+}
+
+/** Starts a fresh session (a new id at every login: no session fixation). Returns the cookie's id. */
+export async function startSession(db: Db, staffId: string, method: 'password' | 'oidc'): Promise<string> {
+  const sessionId = randomToken();
+  const expiresAt = new Date(Date.now() + sessionHours * 3600 * 1000);
+  await store.insertSession(db, { idHash: sha256(sessionId), staffId, expiresAt, method });
+  return sessionId;
+}
+
+export const sessionStaff = (db: Db, sessionId: string): Promise<Staff | undefined> =>
+  store.findSessionStaff(db, sha256(sessionId));
+
+export const endSession = (db: Db, sessionId: string): Promise<void> => store.deleteSession(db, sha256(sessionId));
+
+/** API tokens carry a recognisable prefix so that a leaked one is easy to find in a scan. */
+const tokenPrefix = 'smv_';
+
+export async function createToken(db: Db, email: string, name: string): Promise<{ token: string; tokenId: string; staff: Staff }> {
+  const staff = await store.findStaff(db, { email: normaliseEmail(email) });
+  if (!staff) throw new StaffError('unknown_staff', `no staff account for ${email}`);
+  if ((await store.listTokens(db, staff.id)).some((t) => t.name === name && !t.revoked)) {
+    throw new StaffError('token_exists', `${staff.email} already has a token named "${name}": revoke it first or choose another name`);
+  }
+  const token = `${tokenPrefix}${randomToken()}`;
+  const tokenId = await store.insertToken(db, { staffId: staff.id, name, tokenHash: sha256(token) });
+  return { token, tokenId, staff };
+}
+
+export async function tokenStaff(db: Db, token: string): Promise<{ tokenId: string; staff: Staff } | undefined> {
+  if (!token.startsWith(tokenPrefix)) return undefined;
+  const found = await store.findTokenStaff(db, sha256(token));
+  if (found) await store.touchToken(db, found.tokenId);
+  return found;
+}
+
+export async function revokeToken(db: Db, email: string, name: string): Promise<Staff> {
+  const staff = await store.findStaff(db, { email: normaliseEmail(email) });
+  if (!staff) throw new StaffError('unknown_staff', `no staff account for ${email}`);
+  if (!(await store.revokeTokenByName(db, staff.id, name))) {
+    throw new StaffError('unknown_token', `${staff.email} has no active token named "${name}"`);
+  }
+  return staff;
+}
+
+export const minPasswordLength = 12;
+
+export type PasswordChange = { ok: true } | { ok: false; reason: 'wrong_current' | 'too_short' | 'mismatch' | 'unchanged' };
+
+export async function changePassword(db: Db, staffId: string, current: string, next: string, repeat: string): Promise<PasswordChange> {
+  const stored = await store.findPasswordHash(db, staffId);
+  if (!stored || !(await verifyPassword(current, stored))) return { ok: false, reason: 'wrong_current' };
+  if (next.length < minPasswordLength) return { ok: false, reason: 'too_short' };
+  if (next !== repeat) return { ok: false, reason: 'mismatch' };
+  if (next === current) return { ok: false, reason: 'unchanged' };
+  await store.updatePassword(db, staffId, await hashPassword(next));
+  return { ok: true };
+}

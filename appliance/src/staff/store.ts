@@ -1,0 +1,190 @@
+// SQL for care units, staff, sessions and API tokens. Rows are mapped to the model here, once.
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../db/knex.ts';
+import { iso, toBool, toDate } from '../db/values.ts';
+import type { CareUnit, Role, Staff } from './model.ts';
+
+type Row = Record<string, any>;
+
+export const toStaff = (r: Row): Staff => ({
+  id: r.id,
+  email: r.email,
+  name: r.name,
+  hsaId: r.hsa_id ?? null,
+  role: r.role,
+  unitId: r.unit_id,
+  disabled: r.disabled_at != null,
+  mustChangePassword: toBool(r.password_must_change),
+});
+
+const toUnit = (r: Row): CareUnit => ({ id: r.id, name: r.name, phone: r.phone ?? null });
+
+export async function insertUnit(db: Db, unit: { name: string; phone?: string | null }): Promise<CareUnit> {
+  const row = { id: randomUUID(), name: unit.name, phone: unit.phone ?? null, created_at: iso() };
+  await db('care_units').insert(row);
+  return toUnit(row);
+}
+
+export async function findUnit(db: Db, by: { id?: string; name?: string }): Promise<CareUnit | undefined> {
+  const row = await db('care_units').where(by.id ? { id: by.id } : { name: by.name }).first();
+  return row ? toUnit(row) : undefined;
+}
+
+export async function listUnits(db: Db): Promise<CareUnit[]> {
+  return (await db('care_units').orderBy('name')).map(toUnit);
+}
+
+export interface NewStaff {
+  email: string;
+  name: string;
+  role: Role;
+  unitId: string;
+  hsaId?: string | null;
+  passwordHash?: string | null;
+}
+
+export async function insertStaff(db: Db, staff: NewStaff): Promise<Staff> {
+  const row = {
+    id: randomUUID(),
+    email: staff.email,
+    name: staff.name,
+    role: staff.role,
+    unit_id: staff.unitId,
+    hsa_id: staff.hsaId ?? null,
+    password_hash: staff.passwordHash ?? null,
+    created_at: iso(),
+  };
+  await db('staff').insert(row);
+  return toStaff(row);
+}
+
+export async function countStaff(db: Db): Promise<number> {
+  const [{ n }] = await db('staff').count({ n: '*' });
+  return Number(n);
+}
+
+export async function setPasswordMustChange(db: Db, staffId: string, mustChange: boolean): Promise<void> {
+  await db('staff').where({ id: staffId }).update({ password_must_change: mustChange });
+}
+
+export async function updatePassword(db: Db, staffId: string, passwordHash: string): Promise<void> {
+  await db('staff').where({ id: staffId }).update({ password_hash: passwordHash, password_must_change: false });
+}
+
+export async function findPasswordHash(db: Db, staffId: string): Promise<string | null> {
+  const row = await db('staff').where({ id: staffId }).first('password_hash');
+  return row?.password_hash ?? null;
+}
+
+export interface LoginRecord {
+  staff: Staff;
+  passwordHash: string | null;
+  failedLogins: number;
+  lockedUntil: Date | null;
+}
+
+export async function findLogin(db: Db, email: string): Promise<LoginRecord | undefined> {
+  const row = await db('staff').where({ email }).first();
+  if (!row) return undefined;
+  return {
+    staff: toStaff(row),
+    passwordHash: row.password_hash,
+    failedLogins: Number(row.failed_logins),
+    lockedUntil: toDate(row.locked_until, true),
+  };
+}
+
+export async function findStaff(db: Db, by: { id?: string; email?: string }): Promise<Staff | undefined> {
+  const row = await db('staff').where(by.id ? { id: by.id } : { email: by.email }).first();
+  return row ? toStaff(row) : undefined;
+}
+
+export async function recordLoginFailure(db: Db, staffId: string, lockUntil: Date | null): Promise<void> {
+  await db('staff')
+    .where({ id: staffId })
+    .update(lockUntil ? { failed_logins: 0, locked_until: iso(lockUntil) } : { failed_logins: db.raw('failed_logins + 1') });
+}
+
+export async function recordLoginSuccess(db: Db, staffId: string): Promise<void> {
+  await db('staff').where({ id: staffId }).update({ failed_logins: 0, locked_until: null, last_login_at: iso() });
+}
+
+export async function setDisabled(db: Db, staffId: string, disabled: boolean): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('staff').where({ id: staffId }).update({ disabled_at: disabled ? iso() : null });
+    if (disabled) await trx('staff_sessions').where({ staff_id: staffId }).delete();
+  });
+}
+
+export async function insertSession(db: Db, session: { idHash: string; staffId: string; expiresAt: Date; method: string }): Promise<void> {
+  await db('staff_sessions').insert({
+    id: session.idHash,
+    staff_id: session.staffId,
+    created_at: iso(),
+    expires_at: iso(session.expiresAt),
+    method: session.method,
+  });
+}
+
+/** The staff member behind a live session; expired sessions and disabled accounts find nothing. */
+export async function findSessionStaff(db: Db, idHash: string, now = new Date()): Promise<Staff | undefined> {
+  const row = await db('staff_sessions as s')
+    .join('staff', 'staff.id', 's.staff_id')
+    .where('s.id', idHash)
+    .andWhere('s.expires_at', '>', iso(now))
+    .whereNull('staff.disabled_at')
+    .first('staff.*');
+  return row ? toStaff(row) : undefined;
+}
+
+export async function deleteSession(db: Db, idHash: string): Promise<void> {
+  await db('staff_sessions').where({ id: idHash }).delete();
+}
+
+export async function deleteExpiredSessions(db: Db, now = new Date()): Promise<number> {
+  return db('staff_sessions').where('expires_at', '<=', iso(now)).delete();
+}
+
+export async function insertToken(db: Db, token: { staffId: string; name: string; tokenHash: string }): Promise<string> {
+  const id = randomUUID();
+  await db('api_tokens').insert({ id, staff_id: token.staffId, name: token.name, token_hash: token.tokenHash, created_at: iso() });
+  return id;
+}
+
+export async function findTokenStaff(db: Db, tokenHash: string): Promise<{ tokenId: string; staff: Staff } | undefined> {
+  const row = await db('api_tokens as t')
+    .join('staff', 'staff.id', 't.staff_id')
+    .where('t.token_hash', tokenHash)
+    .whereNull('t.revoked_at')
+    .whereNull('staff.disabled_at')
+    .first('staff.*', 't.id as token_id');
+  return row ? { tokenId: row.token_id, staff: toStaff(row) } : undefined;
+}
+
+export async function touchToken(db: Db, tokenId: string): Promise<void> {
+  await db('api_tokens').where({ id: tokenId }).update({ last_used_at: iso() });
+}
+
+export async function revokeTokenByName(db: Db, staffId: string, name: string): Promise<boolean> {
+  const n = await db('api_tokens').where({ staff_id: staffId, name }).whereNull('revoked_at').update({ revoked_at: iso() });
+  return n > 0;
+}
+
+export interface TokenInfo {
+  id: string;
+  name: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revoked: boolean;
+}
+
+export async function listTokens(db: Db, staffId: string): Promise<TokenInfo[]> {
+  const rows = await db('api_tokens').where({ staff_id: staffId }).orderBy('created_at');
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    createdAt: toDate(r.created_at),
+    lastUsedAt: toDate(r.last_used_at, true),
+    revoked: r.revoked_at != null,
+  }));
+}

@@ -1,0 +1,104 @@
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { ConfigError, describeParts, loadConfig } from '../appliance/src/config.ts';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'samverka-config-'));
+const secrets = { SESSION_SECRET: 'a'.repeat(64), DATA_KEY: 'b'.repeat(64) };
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig({ DATA_DIR: tmp(), ...env });
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+test('embedded defaults need no configuration at all', (t) => {
+  const dir = tmp();
+  const config = loadConfig({ DATA_DIR: dir });
+  t.is(config.port, 3000);
+  t.is(config.publicUrl.toString(), 'http://localhost:3000/');
+  t.is(config.databaseUrl, 'sqlite:./data/samverka.db');
+  t.is(config.mail.smtpUrl, undefined);
+  t.is(config.xmpp, undefined);
+  t.deepEqual(config.generatedSecrets.sort(), ['DATA_KEY', 'SESSION_SECRET']);
+});
+
+test('generated secrets are written once, private, and reused on the next start', (t) => {
+  const dir = tmp();
+  const first = loadConfig({ DATA_DIR: dir });
+  const file = join(dir, 'secrets.json');
+  t.true(existsSync(file));
+  t.is(statSync(file).mode & 0o777, 0o600);
+  const second = loadConfig({ DATA_DIR: dir });
+  t.is(second.sessionSecret, first.sessionSecret);
+  t.deepEqual(second.dataKey, first.dataKey);
+  t.deepEqual(second.generatedSecrets, []);
+  t.is(first.dataKey.length, 32);
+  t.true(readFileSync(file, 'utf8').includes(first.sessionSecret));
+});
+
+test('a short SESSION_SECRET stops the start with one line naming the fix', (t) => {
+  t.deepEqual(problems({ SESSION_SECRET: 'short' }), [
+    'SESSION_SECRET must be at least 32 characters: generate one with openssl rand -hex 32',
+  ]);
+});
+
+test('a wrong DATABASE_URL stops the start with one line naming the fix', (t) => {
+  t.deepEqual(problems({ DATABASE_URL: 'mysql://db/samverka' }), [
+    'DATABASE_URL must be sqlite: or postgres:// URL: use sqlite:./data/samverka.db or postgres://user:password@host:5432/samverka',
+  ]);
+});
+
+test('every bad variable gets its own line', (t) => {
+  const lines = problems({ PORT: 'eighty', PUBLIC_URL: 'ftp://x', DATA_KEY: 'abc', SMPP_URL: 'http://gw', LOG_LEVEL: 'loud' });
+  t.is(lines.length, 5);
+  t.true(lines.some((l) => l.startsWith('PORT must be a number')));
+  t.true(lines.some((l) => l.startsWith('PUBLIC_URL must be a URL starting with')));
+  t.true(lines.some((l) => l.startsWith('DATA_KEY must be 64 hexadecimal characters (256 bits): generate one with openssl rand -hex 32')));
+  t.true(lines.some((l) => l.startsWith('SMPP_URL must be a URL starting with smpp')));
+  t.true(lines.some((l) => l.startsWith('LOG_LEVEL must be one of')));
+});
+
+test('a part half-configured names what is missing', (t) => {
+  t.deepEqual(problems({ XMPP_SERVICE: 'xmpp://prosody:5222', XMPP_DOMAIN: 'meet.jitsi' }), [
+    'XMPP_SERVICE, XMPP_DOMAIN set without XMPP_MUC_DOMAIN, XMPP_USER, XMPP_PASSWORD: set all of them or none',
+  ]);
+});
+
+test('production refuses to generate secrets or embed the mail and SMS sinks', (t) => {
+  t.deepEqual(problems({ NODE_ENV: 'production' }).sort(), [
+    'DATA_KEY must be set: generate one with openssl rand -hex 32',
+    'SESSION_SECRET must be set: generate one with openssl rand -hex 32',
+    'SMPP_URL must be set: use smpp://system_id:password@smsc.hospital.se:2775',
+    'SMTP_URL must be set: use smtp://user:password@relay.hospital.se:587 (or smtps://…:465)',
+  ]);
+  t.deepEqual(problems({ NODE_ENV: 'production', ...secrets, SMTP_URL: 'smtp://relay:25', SMPP_URL: 'smpp://a:b@gw:2775' }), []);
+});
+
+test('the start log says what each part is, and never a secret', (t) => {
+  const config = loadConfig({
+    DATA_DIR: tmp(),
+    ...secrets,
+    SMTP_URL: 'smtp://user:relay-password@relay.example:587',
+    JITSI_URL: 'https://meet.example',
+    JWT_APP_ID: 'samverka',
+    JWT_APP_SECRET: 'j'.repeat(40),
+  });
+  const lines = describeParts(config).join('\n');
+  t.regex(lines, /mail: SMTP relay smtp:\/\/user:\*\*\*@relay\.example:587/);
+  t.regex(lines, /sms: embedded development SMSC/);
+  t.regex(lines, /xmpp: off/);
+  t.regex(lines, /jitsi: https:\/\/meet\.example/);
+  t.regex(lines, /turn: off/);
+  t.regex(lines, /identity provider: off/);
+  for (const secret of ['relay-password', 'j'.repeat(40), secrets.SESSION_SECRET]) t.false(lines.includes(secret));
+});
+
+test('PUBLIC_URL follows PORT when it is not set', (t) => {
+  t.is(loadConfig({ DATA_DIR: tmp(), PORT: '8080' }).publicUrl.toString(), 'http://localhost:8080/');
+});

@@ -1,0 +1,42 @@
+import test from 'ava';
+import { createDb, isSqlite } from '../../appliance/src/db/knex.ts';
+import { everyDatabase } from '../helpers/databases.ts';
+
+const databases = await everyDatabase();
+
+for (const database of databases) {
+  test.serial(`migrations apply, roll back and apply again on ${database.kind}`, async (t) => {
+    const db = createDb(database.url);
+    try {
+      const [, applied] = await db.migrate.latest();
+      t.true(applied.includes('0001_foundation'));
+      for (const table of ['care_units', 'staff', 'staff_sessions', 'api_tokens', 'audit_log']) {
+        t.true(await db.schema.hasTable(table), table);
+      }
+      const [, pending] = await db.migrate.list();
+      t.deepEqual(pending, []);
+      await db.migrate.rollback(undefined, true);
+      t.false(await db.schema.hasTable('staff'));
+      await db.migrate.latest();
+      t.true(await db.schema.hasTable('staff'));
+    } finally {
+      await db.destroy();
+      await database.drop();
+    }
+  });
+}
+
+test('SQLite runs in WAL mode with synchronous=FULL, a busy timeout and foreign keys', async (t) => {
+  const [database] = databases;
+  const db = createDb(database.url);
+  try {
+    t.true(isSqlite(db));
+    const pragma = async (name: string) => Object.values((await db.raw(`pragma ${name}`))[0])[0];
+    t.is(await pragma('journal_mode'), 'wal');
+    t.is(await pragma('synchronous'), 2); // FULL
+    t.is(await pragma('foreign_keys'), 1);
+    t.is(await pragma('busy_timeout'), 5000);
+  } finally {
+    await db.destroy();
+  }
+});

@@ -1,0 +1,158 @@
+import test from 'ava';
+import { findAudit } from '../../appliance/src/audit/store.ts';
+import { ensureFirstAdmin } from '../../appliance/src/staff/bootstrap.ts';
+import { disableStaff } from '../../appliance/src/staff/service.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+let app: TestServer;
+test.before(async () => {
+  app = await startServer({ env: { LOGIN_MAX_FAILURES: '3', LOGIN_LOCKOUT_MINUTES: '15' } });
+});
+test.after.always(() => app?.stop());
+
+test('a clinician logs in with e-mail and password and lands on the start page', async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  const browser = app.client();
+  const login = await browser.login(staff.email.toUpperCase(), password);
+  t.is(login.status, 302);
+  t.is(login.headers.get('location'), '/');
+  const cookie = login.headers.getSetCookie().find((c) => c.startsWith('samverka_sid='))!;
+  t.regex(cookie, /HttpOnly/);
+  t.regex(cookie, /SameSite=Lax/);
+  const home = await browser.get('/');
+  t.is(home.status, 200);
+  t.regex(home.text, new RegExp(`Välkommen, ${staff.name}`));
+  t.regex(home.text, /Barn- och ungdomsmedicin/);
+});
+
+test('a page asked for without a session leads to the login page and back after login', async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  const browser = app.client();
+  const page = await browser.get('/password');
+  t.is(page.status, 302);
+  t.is(page.headers.get('location'), '/login?next=%2Fpassword');
+  const form = await browser.get('/login?next=%2Fpassword');
+  t.regex(form.text, /name="next" value="\/password"/);
+  const login = await browser.submit('/login', { email: staff.email, password, next: '/password' });
+  t.is(login.headers.get('location'), '/password');
+});
+
+test('login never redirects to another site', async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  const browser = app.client();
+  const login = await browser.submit('/login', { email: staff.email, password, next: '//evil.example/' });
+  t.is(login.status, 400);
+  t.is((await browser.get('/login?next=https://evil.example')).status, 400);
+});
+
+test('a wrong password is refused with a Swedish message that does not say which part was wrong', async (t) => {
+  const { staff } = await app.staff('clinician');
+  const reply = await app.client().login(staff.email, 'fel lösenord');
+  t.is(reply.status, 401);
+  t.regex(reply.text, /Fel e-postadress eller lösenord/);
+  const unknown = await app.client().login('nobody@region.example', 'fel lösenord');
+  t.is(unknown.status, 401);
+  t.regex(unknown.text, /Fel e-postadress eller lösenord/);
+});
+
+test('malformed login input gets a 400 page, not a crash', async (t) => {
+  const reply = await app.client().submit('/login', { email: 'not-an-address', password: '' });
+  t.is(reply.status, 400);
+  t.regex(reply.text, /Fyll i en giltig e-postadress/);
+});
+
+test('after repeated wrong passwords the account locks, even for the right password', async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  const browser = app.client();
+  t.is((await browser.login(staff.email, 'fel1')).status, 401);
+  t.is((await browser.login(staff.email, 'fel2')).status, 401);
+  const third = await browser.login(staff.email, 'fel3');
+  t.is(third.status, 423);
+  t.regex(third.text, /tillfälligt spärrat/);
+  const right = await browser.login(staff.email, password);
+  t.is(right.status, 423);
+  const records = await findAudit(app.server.app.db, { staffId: undefined, action: 'login.locked' });
+  t.true(records.some((r) => r.targetId === staff.id));
+});
+
+test('a form posted without the CSRF crumb is refused', async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  const browser = app.client();
+  await browser.get('/login');
+  const reply = await browser.request('POST', '/login', { form: { email: staff.email, password } });
+  t.is(reply.status, 403);
+  const forged = await browser.request('POST', '/login', { form: { email: staff.email, password, crumb: 'forged' } });
+  t.is(forged.status, 403);
+});
+
+test('logout ends the session on the server, so the old cookie no longer works', async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  const browser = app.client();
+  await browser.login(staff.email, password);
+  const sid = browser.cookies.get('samverka_sid')!;
+  const logout = await browser.submit('/logout', {}, '/');
+  t.is(logout.status, 302);
+  t.is(logout.headers.get('location'), '/login?bye=true');
+  t.regex((await browser.get('/login?bye=true')).text, /Du är utloggad/);
+  const replay = app.client();
+  replay.cookies.set('samverka_sid', sid);
+  t.is((await replay.get('/')).status, 302);
+  const actions = (await findAudit(app.server.app.db, { staffId: staff.id })).map((r) => r.action);
+  t.deepEqual(actions.sort(), ['login', 'logout']);
+});
+
+test('each login gets a new session id', async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  const browser = app.client();
+  await browser.login(staff.email, password);
+  const first = browser.cookies.get('samverka_sid');
+  await browser.request('POST', '/login', { form: { email: staff.email, password, crumb: browser.crumb! } });
+  t.not(browser.cookies.get('samverka_sid'), first);
+});
+
+test('disabling an account ends its sessions at once', async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  const browser = app.client();
+  await browser.login(staff.email, password);
+  t.is((await browser.get('/')).status, 200);
+  await disableStaff(app.server.app.db, staff.email);
+  t.is((await browser.get('/')).status, 302);
+  t.is((await app.client().login(staff.email, password)).status, 401);
+});
+
+test('the first admin\'s generated password is one-time: every page leads to changing it', async (t) => {
+  const fresh = await startServer();
+  try {
+    const admin = await ensureFirstAdmin(fresh.server.app.db);
+    t.truthy(admin);
+    t.is(await ensureFirstAdmin(fresh.server.app.db), undefined, 'only on the very first start');
+    const browser = fresh.client();
+    const login = await browser.login(admin!.email, admin!.password);
+    t.is(login.headers.get('location'), '/password');
+    t.is((await browser.get('/')).headers.get('location'), '/password');
+    const short = await browser.submit('/password', { current: admin!.password, next: 'kort', repeat: 'kort' }, '/password');
+    t.is(short.status, 400);
+    t.regex(short.text, /minst 12 tecken/);
+    const mismatch = await browser.submit('/password', { current: admin!.password, next: 'ett långt lösenord', repeat: 'ett annat lösenord' }, '/password');
+    t.regex(mismatch.text, /inte lika/);
+    const done = await browser.submit('/password', { current: admin!.password, next: 'ett långt lösenord', repeat: 'ett långt lösenord' }, '/password');
+    t.is(done.status, 200);
+    t.regex(done.text, /Lösenordet är bytt/);
+    t.is((await browser.get('/')).status, 200);
+    t.is((await fresh.client().login(admin!.email, admin!.password)).status, 401);
+  } finally {
+    await fresh.stop();
+  }
+});
+
+test('the pages switch to English and back', async (t) => {
+  const browser = app.client();
+  const sw = await browser.get('/lang/en?next=/login');
+  t.is(sw.status, 302);
+  t.is(sw.headers.get('location'), '/login');
+  const page = await browser.get('/login');
+  t.regex(page.text, /<html lang="en">/);
+  t.regex(page.text, /Log in with your staff account/);
+  await browser.get('/lang/sv?next=/login');
+  t.regex((await browser.get('/login')).text, /Logga in med ditt personalkonto/);
+});

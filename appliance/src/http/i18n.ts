@@ -1,5 +1,6 @@
-// Swedish first, English second: UI strings live in admin/locales/{sv,en}.json, keyed alike.
-import { readFileSync } from 'node:fs';
+// Swedish first, English second: UI strings live in admin/locales/{sv,en}/<domain>.json, one file
+// per domain, keyed alike in both languages (a test checks that every key exists in both).
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Request } from '@hapi/hapi';
 import { projectRoot } from '../config.ts';
@@ -15,16 +16,18 @@ const dictionaries: Record<Language, Record<string, string>> = {
 };
 
 function load(lang: Language): Record<string, string> {
-  return JSON.parse(readFileSync(join(projectRoot, 'admin', 'locales', `${lang}.json`), 'utf8'));
+  const dir = join(projectRoot, 'admin', 'locales', lang);
+  const merged: Record<string, string> = {};
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    for (const [key, value] of Object.entries<string>(JSON.parse(readFileSync(join(dir, file), 'utf8')))) {
+      if (key in merged) throw new Error(`UI string ${key} is defined twice (admin/locales/${lang}/${file})`);
+      merged[key] = value;
+    }
+  }
+  return merged;
 }
 
-/** Domains add their strings at registration; a key defined twice is a programmer error. */
-export function addStrings(lang: Language, strings: Record<string, string>): void {
-  for (const [key, value] of Object.entries(strings)) {
-    if (key in dictionaries[lang] && dictionaries[lang][key] !== value) throw new Error(`UI string ${key} defined twice`);
-    dictionaries[lang][key] = value;
-  }
-}
+export const stringKeys = (lang: Language): string[] => Object.keys(dictionaries[lang]);
 
 export function isLanguage(value: unknown): value is Language {
   return typeof value === 'string' && (languages as readonly string[]).includes(value);

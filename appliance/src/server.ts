@@ -1,6 +1,8 @@
 // Builds the hapi server: the cross-cutting pieces (logging, errors, security, views, auth) and
 // then every domain plugin listed in plugins.ts.
+import Boom from '@hapi/boom';
 import Hapi, { type Server } from '@hapi/hapi';
+import Joi from 'joi';
 import Inert from '@hapi/inert';
 import { join } from 'node:path';
 import './app.ts';
@@ -48,7 +50,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   server.route({
     method: 'GET',
     path: '/static/{file*}',
-    options: { auth: false, cache: { expiresIn: 3600 * 1000, privacy: 'public' } },
+    options: {
+      auth: false,
+      cache: { expiresIn: 3600 * 1000, privacy: 'public' },
+      // File names the file system could choke on (too long, odd characters) are simply not found.
+      validate: { params: Joi.object({ file: Joi.string().max(200).pattern(/^[\w][\w.-]*(\/[\w][\w.-]*)*$/) }), failAction: () => { throw Boom.notFound(); } },
+    },
     handler: { directory: { path: [join(projectRoot, 'admin', 'static'), join(projectRoot, 'dist', 'static')], redirectToSlash: false, index: false } },
   });
 

@@ -29,7 +29,7 @@ export function registerErrorFunnel(server: Server): void {
     }
     const status = response.output.statusCode;
     if (status >= 500) {
-      request.log(['error'], { err: response, requestId: request.info.id });
+      request.logger.error({ err: response, requestId: request.info.id }, `request failed: ${response.message}`);
     }
     response.output.headers['x-request-id'] = request.info.id;
     const payload = { ...response.output.payload, requestId: request.info.id };

@@ -1,6 +1,6 @@
 // JSON logs through hapi-pino. Secrets never reach a line: authorization headers, cookies and any
 // token, code or password in a URL are redacted, and /j/<token> guest links are cut off.
-import type { Server } from '@hapi/hapi';
+import type { Request, Server } from '@hapi/hapi';
 import hapiPino from 'hapi-pino';
 
 const secretParams = /([?&](?:token|code|password|crumb|state|nonce)=)[^&#]*/gi;
@@ -30,6 +30,8 @@ export async function registerLogging(server: Server, level: string, stream?: No
       // Health probes every few seconds would drown the log.
       ignorePaths: ['/health/live', '/health/ready', '/metrics'],
       logRequestStart: false,
+      customRequestCompleteMessage: (request: Request, responseTime: number) =>
+        `[response] ${request.method} ${redactUrl(request.path)} ${request.raw.res.statusCode} (${responseTime}ms)`,
       logPayload: false,
       serializers: {
         req: (req: { method: string; url: string; headers: Record<string, unknown>; remoteAddress?: string; id?: string }) => ({

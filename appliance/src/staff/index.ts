@@ -1,3 +1,4 @@
+import Boom from '@hapi/boom';
 import type { Plugin } from '@hapi/hapi';
 import { registerAuth } from './auth.ts';
 import { routes } from './routes.ts';
@@ -16,6 +17,7 @@ export const plugin: Plugin<void> = {
       const staff = request.auth.credentials?.user;
       if (!staff?.mustChangePassword || request.auth.credentials.via !== 'session') return h.continue;
       if (allowedBeforePasswordChange.includes(request.path) || request.path.startsWith('/static/') || request.path.startsWith('/lang/')) return h.continue;
+      if (request.path.startsWith('/api/')) throw Boom.forbidden('Change the one-time password first: open /password');
       return h.redirect('/password').takeover();
     });
   },

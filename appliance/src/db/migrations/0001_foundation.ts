@@ -43,7 +43,7 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('created_at', { useTz: true }).notNullable();
     t.timestamp('last_used_at', { useTz: true });
     t.timestamp('revoked_at', { useTz: true });
-    t.unique(['staff_id', 'name']);
+    t.index(['staff_id']); // names are unique among a person's active tokens: checked in the service
   });
 
   await knex.schema.createTable('audit_log', (t) => {

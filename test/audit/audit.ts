@@ -1,0 +1,59 @@
+import test from 'ava';
+import { findAudit } from '../../appliance/src/audit/store.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+let app: TestServer;
+test.before(async () => {
+  app = await startServer();
+  // A stand-in for any route that reads meeting data: it calls the one audit helper.
+  app.server.route({
+    method: 'GET',
+    path: '/api/v1/test-meetings/{id}',
+    async handler(request) {
+      const id = String(request.params.id);
+      await request.audit('meeting.read', { meetingId: id, targetType: 'meeting', targetId: id });
+      return { id: request.params.id };
+    },
+  });
+});
+test.after.always(() => app?.stop());
+
+test('a staff read of meeting data writes an audit record with who, what, when and from where', async (t) => {
+  const { staff, password } = await app.staff('clinician', 'Habilitering');
+  const browser = app.client();
+  await browser.login(staff.email, password);
+  const before = Date.now();
+  t.is((await browser.get('/api/v1/test-meetings/m-123')).status, 200);
+  const [record] = await findAudit(app.server.app.db, { meetingId: 'm-123' });
+  t.truthy(record);
+  t.is(record.action, 'meeting.read');
+  t.is(record.staffId, staff.id);
+  t.is(record.staffRole, 'clinician');
+  t.is(record.unitId, staff.unitId);
+  t.is(record.targetType, 'meeting');
+  t.is(record.ip, '127.0.0.1');
+  t.true(record.at.getTime() >= before - 1000);
+});
+
+test('reads through an API token are audited as that staff member', async (t) => {
+  const { staff } = await app.staff('admin');
+  const { createToken } = await import('../../appliance/src/staff/service.ts');
+  const { token } = await createToken(app.server.app.db, staff.email, 'audit');
+  await app.client().get('/api/v1/test-meetings/m-456', { authorization: `Bearer ${token}` });
+  const [record] = await findAudit(app.server.app.db, { meetingId: 'm-456' });
+  t.is(record.staffId, staff.id);
+  t.is(record.staffRole, 'admin');
+});
+
+test('a refused request writes no access record', async (t) => {
+  await app.client().get('/api/v1/test-meetings/m-789');
+  t.deepEqual(await findAudit(app.server.app.db, { meetingId: 'm-789' }), []);
+});
+
+test('failed logins are audited without the password', async (t) => {
+  await app.client().login('someone@region.example', 'hemligt-lösen');
+  const records = await findAudit(app.server.app.db, { action: 'login.failed' });
+  const mine = records.find((r) => r.details?.email === 'someone@region.example');
+  t.truthy(mine);
+  t.false(JSON.stringify(records).includes('hemligt-lösen'));
+});

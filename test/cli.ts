@@ -1,0 +1,120 @@
+// The samverka CLI, run as hospital IT runs it: as a child process with exit codes.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import test from 'ava';
+import { createDb } from '../appliance/src/db/knex.ts';
+import { checkPassword } from '../appliance/src/staff/service.ts';
+import { findAudit } from '../appliance/src/audit/store.ts';
+
+const exec = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'samverka-cli-'));
+const env = { ...process.env, DATA_DIR: dir, DATABASE_URL: `sqlite:${join(dir, 'cli.db')}`, LOG_LEVEL: 'silent' };
+const bin = new URL('../bin/samverka.js', import.meta.url).pathname;
+
+async function samverka(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], { env, cwd: dir });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+test.after.always(() => rmSync(dir, { recursive: true, force: true }));
+
+test.serial('migrate, add a unit and a user, then log in with the given password', async (t) => {
+  t.is((await samverka('migrate')).code, 0);
+  const unit = await samverka('unit', 'add', '--name', 'Habilitering Väst', '--phone', '010-441 00 00');
+  t.is(unit.code, 0, unit.stderr);
+  t.regex(unit.stdout, /added care unit Habilitering Väst/);
+  const user = await samverka('user', 'add', '--email', 'Anna.Lind@Region.example', '--name', 'Anna Lind', '--role', 'clinician', '--unit', 'Habilitering Väst', '--password', 'ett-långt-lösenord');
+  t.is(user.code, 0, user.stderr);
+  t.regex(user.stdout, /added clinician anna\.lind@region\.example/);
+  const db = createDb(env.DATABASE_URL);
+  try {
+    const login = await checkPassword(db, { maxFailures: 5, lockoutMinutes: 15 }, 'anna.lind@region.example', 'ett-långt-lösenord');
+    t.true(login.ok);
+    const audit = await findAudit(db, { action: 'staff.add' });
+    t.is(audit[0].details?.via, 'cli');
+  } finally {
+    await db.destroy();
+  }
+});
+
+test.serial('without a password and without a terminal, one is generated and printed once', async (t) => {
+  const user = await samverka('user', 'add', '--email', 'it@region.example', '--name', 'IT', '--role', 'admin', '--unit', 'Habilitering Väst');
+  t.is(user.code, 0, user.stderr);
+  const [, password] = /password: (\S+)/.exec(user.stdout) ?? [];
+  t.is(password?.length, 20);
+});
+
+test.serial('a token is created, printed once, and revoked', async (t) => {
+  const created = await samverka('token', 'create', '--user', 'anna.lind@region.example', '--name', 'journal');
+  t.is(created.code, 0, created.stderr);
+  t.regex(created.stdout.trim(), /^smv_[A-Za-z0-9_-]{43}$/);
+  const again = await samverka('token', 'create', '--user', 'anna.lind@region.example', '--name', 'journal');
+  t.is(again.code, 1);
+  t.regex(again.stderr, /already has a token named "journal"/);
+  t.is((await samverka('token', 'revoke', '--user', 'anna.lind@region.example', '--name', 'journal')).code, 0);
+  const twice = await samverka('token', 'revoke', '--user', 'anna.lind@region.example', '--name', 'journal');
+  t.is(twice.code, 1);
+  t.regex(twice.stderr, /no active token named "journal"/);
+});
+
+test.serial('disabling a user', async (t) => {
+  const done = await samverka('user', 'disable', '--email', 'it@region.example');
+  t.is(done.code, 0);
+  t.regex(done.stdout, /disabled it@region\.example/);
+  t.is((await samverka('user', 'disable', '--email', 'nobody@region.example')).code, 1);
+});
+
+test.serial('usage errors exit 2 with a sentence and the usage', async (t) => {
+  const missing = await samverka('user', 'add', '--email', 'x@region.example');
+  t.is(missing.code, 2);
+  t.regex(missing.stderr, /missing --name, --role, --unit/);
+  const role = await samverka('user', 'add', '--email', 'x@region.example', '--name', 'X', '--role', 'boss', '--unit', 'Habilitering Väst');
+  t.is(role.code, 2);
+  t.regex(role.stderr, /--role must be one of admin, clinician, support/);
+  t.is((await samverka('frobnicate')).code, 2);
+  t.is((await samverka('--nonsense')).code, 2);
+  t.is((await samverka()).code, 2);
+  const help = await samverka('--help');
+  t.is(help.code, 0);
+  t.regex(help.stdout, /Usage: samverka/);
+});
+
+test.serial('unknown unit and duplicate e-mail are failures with a sentence', async (t) => {
+  const unit = await samverka('user', 'add', '--email', 'y@region.example', '--name', 'Y', '--role', 'clinician', '--unit', 'Finns Inte', '--password', 'ett-långt-lösenord');
+  t.is(unit.code, 1);
+  t.regex(unit.stderr, /no care unit named "Finns Inte": add it first/);
+  const dup = await samverka('user', 'add', '--email', 'anna.lind@region.example', '--name', 'A', '--role', 'clinician', '--unit', 'Habilitering Väst', '--password', 'ett-långt-lösenord');
+  t.is(dup.code, 1);
+  t.regex(dup.stderr, /already has an account/);
+});
+
+test.serial('check prints one line per part and exits 0 when all configured parts answer', async (t) => {
+  const check = await samverka('check');
+  t.is(check.code, 0, check.stdout + check.stderr);
+  t.regex(check.stdout, /^ok {3}database: SQLite open$/m);
+  t.regex(check.stdout, /^note xmpp: off/m);
+  t.regex(check.stdout, /^note mail: embedded development mail sink/m);
+});
+
+test.serial('check exits 1 and says why when the database cannot be opened', async (t) => {
+  const { code, stdout, stderr } = await exec(process.execPath, [bin, 'check'], {
+    env: { ...env, DATABASE_URL: 'postgres://nobody:wrong@127.0.0.1:1/none' },
+    cwd: dir,
+  }).catch((e) => e);
+  t.is(code, 1);
+  t.regex(stdout + stderr, /FAIL database: .*ECONNREFUSED|FAIL database:/);
+});
+
+test.serial('invalid configuration stops the CLI with the same lines as the server', async (t) => {
+  const { code, stderr } = await exec(process.execPath, [bin, 'migrate'], { env: { ...env, SESSION_SECRET: 'short' }, cwd: dir }).catch((e) => e);
+  t.is(code, 1);
+  t.regex(stderr, /SESSION_SECRET must be at least 32 characters: generate one with openssl rand -hex 32/);
+});

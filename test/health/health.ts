@@ -1,0 +1,50 @@
+import test from 'ava';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+let app: TestServer;
+test.before(async () => {
+  app = await startServer();
+});
+test.after.always(() => app?.stop());
+
+test('live answers without authentication', async (t) => {
+  const reply = await app.client().get('/health/live');
+  t.is(reply.status, 200);
+  t.deepEqual(reply.json(), { ok: true });
+});
+
+test('ready reports each part; the database is one of them', async (t) => {
+  const reply = await app.client().get('/health/ready');
+  t.is(reply.status, 200);
+  const body = reply.json();
+  t.true(body.ok);
+  t.deepEqual(body.parts.database, { ok: true, detail: 'SQLite open' });
+});
+
+test('ready answers 503 and names the part when one is unhealthy or does not answer', async (t) => {
+  const other = await startServer();
+  try {
+    other.server.app.health.add('smtp relay', async () => ({ ok: false, detail: 'connection refused by relay.example:25' }));
+    other.server.app.health.add('slow part', () => new Promise(() => {}));
+    const reply = await other.client().get('/health/ready');
+    t.is(reply.status, 503);
+    const body = reply.json();
+    t.false(body.ok);
+    t.deepEqual(body.parts['smtp relay'], { ok: false, detail: 'connection refused by relay.example:25' });
+    t.regex(body.parts['slow part'].detail, /no answer within/);
+    t.true(body.parts.database.ok);
+  } finally {
+    await other.stop();
+  }
+});
+
+test('metrics are in Prometheus format with a latency histogram per route pattern', async (t) => {
+  await app.client().get('/login');
+  await app.client().get('/lang/en?next=/login');
+  const reply = await app.client().get('/metrics');
+  t.is(reply.status, 200);
+  t.regex(reply.headers.get('content-type')!, /text\/plain/);
+  t.regex(reply.text, /http_request_duration_seconds_bucket\{[^}]*method="get",route="\/login",status="200"/);
+  t.regex(reply.text, /route="\/lang\/\{lang\}"/);
+  t.regex(reply.text, /process_resident_memory_bytes/);
+});

@@ -1,0 +1,68 @@
+// The appliance started as a process, the way `npm start` and systemd start it.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+
+const main = new URL('../appliance/src/main.ts', import.meta.url).pathname;
+
+function start(env: Record<string, string>, cwd: string) {
+  const child = spawn(process.execPath, [`--import=${import.meta.resolve('tsx')}`, main], { cwd, env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stderr.on('data', (c) => (stderr += c));
+  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+test('invalid configuration stops the start with a header and one line per problem', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'samverka-main-'));
+  try {
+    const run = start({ SESSION_SECRET: 'too-short', DATABASE_URL: 'mysql://x/y', PORT: '0' }, dir);
+    t.is(await run.exited, 1);
+    const lines = run.err().trim().split('\n');
+    t.is(lines[0], 'Environment configuration is invalid, please check the following:');
+    t.is(lines.length, 3);
+    t.true(lines.some((l) => l.includes('SESSION_SECRET must be at least 32 characters: generate one with openssl rand -hex 32')));
+    t.true(lines.some((l) => l.includes('DATABASE_URL must be sqlite: or postgres:// URL')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an unreachable database stops the start with one clear line', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'samverka-main-'));
+  try {
+    const run = start({ DATABASE_URL: 'postgres://samverka:secret-pw@127.0.0.1:1/samverka', PORT: '0' }, dir);
+    t.is(await run.exited, 1);
+    const err = run.err().trim();
+    t.regex(err, /^DATABASE_URL: cannot open postgres:\/\/\*\*\*@127\.0\.0\.1:1\/samverka: ECONNREFUSED/);
+    t.false(err.includes('secret-pw'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a fresh start on embedded defaults prints the URL and the first admin\'s one-time password, and serves the login page', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'samverka-main-'));
+  const run = start({ PORT: '0' }, dir);
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!/one-time password (\S+)/.test(run.out()) && Date.now() < deadline) {
+      if (run.child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    t.regex(run.out(), /Samverka is running at http:\/\/localhost:0 \(listening on 127\.0\.0\.1:\d+\)/);
+    t.regex(run.out(), /created the admin account admin@samverka\.local with the one-time password \S{20}/);
+    const port = /listening on 127\.0\.0\.1:(\d+)/.exec(run.out())![1];
+    const page = await fetch(`http://127.0.0.1:${port}/login`);
+    t.is(page.status, 200);
+    t.regex(await page.text(), /Logga in/);
+  } finally {
+    run.child.kill('SIGTERM');
+    t.is(await run.exited, 0, 'stops cleanly on SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

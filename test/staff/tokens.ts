@@ -1,0 +1,85 @@
+import test from 'ava';
+import { createToken, disableStaff, revokeToken } from '../../appliance/src/staff/service.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+let app: TestServer;
+test.before(async () => {
+  app = await startServer();
+});
+test.after.always(() => app?.stop());
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+test('a hospital system reads /api/v1/me with a bearer token', async (t) => {
+  const { staff } = await app.staff('clinician');
+  const { token } = await createToken(app.server.app.db, staff.email, 'journal');
+  t.regex(token, /^smv_[A-Za-z0-9_-]{43}$/);
+  const reply = await app.client().get('/api/v1/me', bearer(token));
+  t.is(reply.status, 200);
+  const me = reply.json();
+  t.is(me.email, staff.email);
+  t.is(me.role, 'clinician');
+  t.is(me.unit.name, 'Barn- och ungdomsmedicin');
+});
+
+test('tokens are stored only as hashes', async (t) => {
+  const { staff } = await app.staff('clinician');
+  const { token } = await createToken(app.server.app.db, staff.email, 'hashed');
+  const rows = await app.server.app.db('api_tokens').where({ staff_id: staff.id });
+  t.is(rows.length, 1);
+  t.not(rows[0].token_hash, token);
+  t.false(JSON.stringify(rows).includes(token));
+});
+
+test('a revoked token, an unknown token and a disabled account are refused', async (t) => {
+  const { staff } = await app.staff('clinician');
+  const db = app.server.app.db;
+  const { token } = await createToken(db, staff.email, 'kalender');
+  t.is((await app.client().get('/api/v1/me', bearer(token))).status, 200);
+  await revokeToken(db, staff.email, 'kalender');
+  const revoked = await app.client().get('/api/v1/me', bearer(token));
+  t.is(revoked.status, 401);
+  t.regex(revoked.json().message, /Unknown or revoked API token/);
+  t.is((await app.client().get('/api/v1/me', bearer('smv_nonsense'))).status, 401);
+  t.is((await app.client().get('/api/v1/me', { authorization: 'Basic abc' })).status, 401);
+  const other = await app.staff('clinician');
+  const second = await createToken(db, other.staff.email, 'x');
+  await disableStaff(db, other.staff.email);
+  t.is((await app.client().get('/api/v1/me', bearer(second.token))).status, 401);
+});
+
+test('the token\'s last use is recorded', async (t) => {
+  const { staff } = await app.staff('clinician');
+  const { token, tokenId } = await createToken(app.server.app.db, staff.email, 'use');
+  await app.client().get('/api/v1/me', bearer(token));
+  const row = await app.server.app.db('api_tokens').where({ id: tokenId }).first();
+  t.truthy(row.last_used_at);
+});
+
+test('the API also works with the session cookie, and without either it answers 401 JSON', async (t) => {
+  const { staff, password } = await app.staff('support');
+  const browser = app.client();
+  t.is((await browser.get('/api/v1/me')).status, 401);
+  await browser.login(staff.email, password);
+  const reply = await browser.get('/api/v1/me');
+  t.is(reply.status, 200);
+  t.is(reply.json().role, 'support');
+});
+
+test('a token name is unique per account until revoked', async (t) => {
+  const { staff } = await app.staff('clinician');
+  const db = app.server.app.db;
+  await createToken(db, staff.email, 'twice');
+  await t.throwsAsync(createToken(db, staff.email, 'twice'), { message: /already has a token named "twice"/ });
+  await revokeToken(db, staff.email, 'twice');
+  await t.notThrowsAsync(createToken(db, staff.email, 'twice'));
+});
+
+test('the OpenAPI document describes /me with bearer security, and the docs page is served', async (t) => {
+  const doc = (await app.client().get('/api/v1/openapi.json')).json();
+  t.truthy(doc.paths['/me'] ?? doc.paths['/api/v1/me']);
+  t.truthy(doc.components.securitySchemes.bearer);
+  const page = await app.client().get('/api/docs');
+  t.is(page.status, 200);
+  t.regex(page.text, /swagger/i);
+});

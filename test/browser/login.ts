@@ -14,7 +14,7 @@ test.after.always(async () => {
   await app?.stop();
 });
 
-test('a clinician logs in and out', async (t) => {
+test.serial('a clinician logs in and out', async (t) => {
   const { staff, password } = await app.staff('clinician', 'Barn- och ungdomsmedicin', { name: 'Karin Åberg' });
   const page = await chromium.page();
   await page.goto(`${app.url}/`);
@@ -39,7 +39,7 @@ test('a clinician logs in and out', async (t) => {
   t.is(new URL(page.url()).pathname, '/login', 'the session is gone');
 });
 
-test('the login page works in English', async (t) => {
+test.serial('the login page works in English', async (t) => {
   const page = await chromium.page();
   await page.goto(`${app.url}/login`);
   await press(page, 'In English', 'link');

@@ -121,10 +121,17 @@ export async function createToken(db: Db, email: string, name: string): Promise<
   return { token, tokenId, staff };
 }
 
+// "Last used" is shown to a minute: writing it on every call would cost an fsync per API request.
+const touchIntervalMs = 60_000;
+const lastTouched = new Map<string, number>();
+
 export async function tokenStaff(db: Db, token: string): Promise<{ tokenId: string; staff: Staff } | undefined> {
   if (!token.startsWith(tokenPrefix)) return undefined;
   const found = await store.findTokenStaff(db, sha256(token));
-  if (found) await store.touchToken(db, found.tokenId);
+  if (found && Date.now() - (lastTouched.get(found.tokenId) ?? 0) >= touchIntervalMs) {
+    lastTouched.set(found.tokenId, Date.now());
+    await store.touchToken(db, found.tokenId);
+  }
   return found;
 }
 

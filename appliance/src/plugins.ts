@@ -6,5 +6,6 @@ import { plugin as audit } from './audit/index.ts';
 import { plugin as staff } from './staff/index.ts';
 import { plugin as health } from './health/index.ts';
 import { plugin as docs } from './docs/index.ts';
+import { plugin as techtest } from './techtest/index.ts';
 
-export const plugins: Plugin<void>[] = [db, audit, staff, health, docs];
+export const plugins: Plugin<void>[] = [db, audit, staff, health, docs, techtest];

@@ -1,0 +1,198 @@
+// The automatic connection check: can media pass through the TURN server over UDP and over TCP
+// (own probes, a fraction of a second each), how good is that path (Jitsi's own pre-call test:
+// RTT, jitter, loss, throughput), and how fast is the line to the appliance (download/upload).
+import PreCallTest from '@jitsi/precall-test';
+import type { NetworkFigures } from '../../appliance/src/techtest/model.ts';
+
+/** Jitsi's routine waits 30 s for a relay that will never answer: a person should not. */
+export const precallTimeoutMs = 10_000;
+const probeTimeoutMs = 5_000;
+const transferBudgetMs = 6_000;
+
+interface IceReply {
+  relay: boolean;
+  iceServers?: RTCIceServer[];
+}
+
+export interface NetworkCheck {
+  base: string;
+  crumb: string;
+}
+
+const timeout = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
+
+/** The configured URLs of one transport (turn:…?transport=udp|tcp), as a one-server ICE list. */
+function forTransport(servers: RTCIceServer[], transport: 'udp' | 'tcp'): RTCIceServer[] {
+  return servers
+    .map((s) => ({ ...s, urls: [s.urls].flat().filter((u) => (/[?&]transport=tcp/i.test(u) ? 'tcp' : 'udp') === transport && u.startsWith('turn:')) }))
+    .filter((s) => s.urls.length > 0);
+}
+
+/**
+ * Connects two peer connections to each other through the relay only. A data channel that opens
+ * proves media can flow through the TURN server on this transport; a gathering that ends without
+ * a relay candidate (wrong credentials, port blocked) fails at once instead of waiting.
+ */
+export async function probeRelay(iceServers: RTCIceServer[], ms = probeTimeoutMs): Promise<boolean> {
+  if (iceServers.length === 0) return false;
+  const config: RTCConfiguration = { iceServers, iceTransportPolicy: 'relay' };
+  const a = new RTCPeerConnection(config);
+  const b = new RTCPeerConnection(config);
+  try {
+    return await new Promise<boolean>((resolve) => {
+      let relayCandidates = 0;
+      const timer = setTimeout(() => resolve(false), ms);
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        resolve(ok);
+      };
+      a.onicecandidate = (e) => {
+        if (e.candidate) {
+          relayCandidates += 1;
+          b.addIceCandidate(e.candidate).catch(() => undefined);
+        } else if (relayCandidates === 0) done(false);
+      };
+      b.onicecandidate = (e) => {
+        if (e.candidate) a.addIceCandidate(e.candidate).catch(() => undefined);
+      };
+      a.onconnectionstatechange = () => {
+        if (a.connectionState === 'failed') done(false);
+      };
+      const channel = a.createDataChannel('probe');
+      channel.onopen = () => done(true);
+      (async () => {
+        await a.setLocalDescription(await a.createOffer());
+        await b.setRemoteDescription(a.localDescription!);
+        await b.setLocalDescription(await b.createAnswer());
+        await a.setRemoteDescription(b.localDescription!);
+      })().catch(() => done(false));
+    });
+  } finally {
+    a.close();
+    b.close();
+  }
+}
+
+/**
+ * Jitsi's loss test calls `setTimeout(this.send(message), 8)`: the send runs at once and the timer
+ * is handed undefined, which browsers turn into the string "undefined" to evaluate — refused by our
+ * Content-Security-Policy with a console error, hundreds of times. Such a timer does nothing either
+ * way; while the routine runs, it gets a no-op instead of an eval attempt.
+ */
+function withoutStringTimers<T>(run: () => Promise<T>): Promise<T> {
+  const original = window.setTimeout;
+  const guarded = ((handler: TimerHandler, ms?: number, ...args: unknown[]) =>
+    original(typeof handler === 'function' ? handler : () => undefined, ms, ...args)) as typeof window.setTimeout;
+  window.setTimeout = guarded;
+  return run().finally(() => {
+    if (window.setTimeout === guarded) window.setTimeout = original;
+  });
+}
+
+async function runPreCall(iceServers: RTCIceServer[]) {
+  const test = new PreCallTest();
+  const result = await withoutStringTimers(() => Promise.race([test.start(iceServers).catch(() => null), timeout(precallTimeoutMs, null)]));
+  if (result === null) {
+    // Stop whatever the routine still has open (peer connections, timers).
+    try {
+      test.stop();
+      test.crashDisconnect();
+    } catch {
+      // already stopped
+    }
+  }
+  return result;
+}
+
+function randomBody(bytes: number): Uint8Array<ArrayBuffer> {
+  const body = new Uint8Array(new ArrayBuffer(bytes));
+  // getRandomValues fills at most 64 KiB per call. Random so that no compression flatters the line.
+  for (let i = 0; i < bytes; i += 65536) crypto.getRandomValues(body.subarray(i, Math.min(bytes, i + 65536)));
+  return body;
+}
+
+/**
+ * Grows the sample (64 KiB → 512 KiB → 2 MiB) while each transfer is quick, so that a fast line
+ * is measured on enough bytes and a slow phone line is not made to fetch megabytes. kbit/s.
+ */
+async function estimate(transfer: (bytes: number, signal: AbortSignal) => Promise<void>): Promise<number | null> {
+  const sizes = [64 * 1024, 512 * 1024, 2 * 1024 * 1024];
+  const started = performance.now();
+  let best: number | null = null;
+  for (const bytes of sizes) {
+    const left = transferBudgetMs - (performance.now() - started);
+    if (left <= 0) break;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), left);
+    const t0 = performance.now();
+    try {
+      await transfer(bytes, controller.signal);
+    } catch {
+      break;
+    } finally {
+      clearTimeout(timer);
+    }
+    const ms = Math.max(performance.now() - t0, 1);
+    best = (bytes * 8) / ms; // bits per millisecond = kbit/s
+    if (ms > 400) break;
+  }
+  return best;
+}
+
+export function measureDownload(check: NetworkCheck): Promise<number | null> {
+  return estimate(async (bytes, signal) => {
+    const nonce = Math.random().toString(36).slice(2);
+    const res = await fetch(`${check.base}/download?bytes=${bytes}&n=${nonce}`, { cache: 'no-store', signal, credentials: 'same-origin' });
+    if (!res.ok) throw new Error(`download ${res.status}`);
+    await res.arrayBuffer();
+  });
+}
+
+export function measureUpload(check: NetworkCheck): Promise<number | null> {
+  return estimate(async (bytes, signal) => {
+    const res = await fetch(`${check.base}/upload`, {
+      method: 'POST',
+      body: randomBody(bytes),
+      headers: { 'content-type': 'application/octet-stream', 'x-csrf-token': check.crumb },
+      signal,
+      credentials: 'same-origin',
+    });
+    if (!res.ok) throw new Error(`upload ${res.status}`);
+    await res.arrayBuffer();
+  });
+}
+
+export async function checkNetwork(check: NetworkCheck): Promise<NetworkFigures> {
+  const started = performance.now();
+  const figures: NetworkFigures = {
+    relayConfigured: false, relayUdp: null, relayTcp: null, rttMs: null, jitterMs: null, loss: null,
+    throughputKbps: null, downloadKbps: null, uploadKbps: null, durationMs: null,
+  };
+  const ice = await fetch(`${check.base}/ice`, { cache: 'no-store', credentials: 'same-origin' })
+    .then((r) => (r.ok ? (r.json() as Promise<IceReply>) : null))
+    .catch(() => null);
+  if (ice?.relay && ice.iceServers) {
+    figures.relayConfigured = true;
+    const [udp, tcp] = await Promise.all([probeRelay(forTransport(ice.iceServers, 'udp')), probeRelay(forTransport(ice.iceServers, 'tcp'))]);
+    figures.relayUdp = udp;
+    figures.relayTcp = tcp;
+    // Without any working relay the pre-call test could only wait for its timeout.
+    if (udp || tcp) {
+      const pre = await runPreCall(ice.iceServers);
+      if (pre?.mediaConnectivity) {
+        figures.rttMs = pre.rtt;
+        figures.jitterMs = pre.jitter;
+        figures.loss = pre.fractionalLoss;
+        figures.throughputKbps = pre.throughput;
+      }
+    }
+  } else if (ice?.relay === undefined) {
+    // The appliance itself did not answer: that is a failed connection, not a skipped relay.
+    figures.durationMs = performance.now() - started;
+    return figures;
+  }
+  figures.downloadKbps = await measureDownload(check);
+  figures.uploadKbps = await measureUpload(check);
+  figures.durationMs = performance.now() - started;
+  return figures;
+}

@@ -1,0 +1,32 @@
+// Recording a test: the server computes the verdict from the figures itself (the page shows the
+// same computation, but a stored verdict must not rest on the browser's word) and tells the other
+// domains, so that the staff meeting page can show the result live.
+import { sha256 } from '../crypto.ts';
+import type { Db } from '../db/knex.ts';
+import type { EventBus } from '../events.ts';
+import type { Subject, TechTestAnswers, TechTestResult, Verdict } from './model.ts';
+import { insertResult } from './store.ts';
+import { describeUserAgent } from './useragent.ts';
+import { connectionVerdict } from './verdict.ts';
+
+declare module '../events.ts' {
+  interface DomainEvents {
+    'techtest.completed': { subject: Subject; resultId: string; verdict: Verdict };
+  }
+}
+
+/** A staff member's tests belong to the login session (stored as the session's hash, as staff_sessions does). */
+export const staffSessionSubject = (sessionId: string): Subject => ({ type: 'staff_session', id: sha256(sessionId) });
+
+export async function recordResult(
+  deps: { db: Db; bus: EventBus },
+  subject: Subject,
+  answers: TechTestAnswers,
+  userAgent: string | undefined,
+  now: Date = new Date(),
+): Promise<TechTestResult> {
+  const verdict = connectionVerdict(answers.network);
+  const result = await insertResult(deps.db, { ...answers, subject, verdict, ...describeUserAgent(userAgent), testedAt: now });
+  deps.bus.emit('techtest.completed', { subject, resultId: result.id, verdict });
+  return result;
+}

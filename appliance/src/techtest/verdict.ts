@@ -1,0 +1,37 @@
+// The connection verdict, shared by the page (to show it at once) and the server (which stores its
+// own computation, not the browser's word). Plain data in, no DOM and no Node: both sides import it.
+import type { NetworkFigures, Verdict } from './model.ts';
+
+/**
+ * Limits beyond which a video meeting suffers. Jitsi needs roughly 1 Mbit/s each way for a
+ * decent picture in a small meeting; above ~300 ms round trip or a few percent loss, speech breaks up.
+ */
+export const limits = {
+  rttMs: 300,
+  jitterMs: 50,
+  loss: 0.05,
+  throughputKbps: 500,
+  downloadKbps: 1000,
+  uploadKbps: 500,
+} as const;
+
+type Figures = Omit<NetworkFigures, 'durationMs'>;
+
+export function connectionVerdict(n: Figures): Verdict {
+  if (n.relayConfigured && !n.relayUdp && !n.relayTcp) return 'failed';
+  if (n.downloadKbps === null && n.uploadKbps === null && !n.relayConfigured) return 'failed';
+  const over = (value: number | null, limit: number) => value !== null && value > limit;
+  const under = (value: number | null, limit: number) => value !== null && value < limit;
+  const poor =
+    // Only TCP through the relay: media works, but every lost packet is resent late.
+    (n.relayConfigured && !n.relayUdp) ||
+    over(n.rttMs, limits.rttMs) ||
+    over(n.jitterMs, limits.jitterMs) ||
+    over(n.loss, limits.loss) ||
+    under(n.throughputKbps, limits.throughputKbps) ||
+    under(n.downloadKbps, limits.downloadKbps) ||
+    under(n.uploadKbps, limits.uploadKbps) ||
+    n.downloadKbps === null ||
+    n.uploadKbps === null;
+  return poor ? 'poor' : 'good';
+}

@@ -1,0 +1,181 @@
+// The technical test in Chromium with a fake camera and microphone, against a real coturn started
+// here: a clinician passes camera, microphone, sound and connection; the result is stored with
+// figures; wrong TURN credentials fail the relay within the page's own timeout; axe finds nothing.
+import { createRequire } from 'node:module';
+import test from 'ava';
+import type { Page } from 'puppeteer-core';
+import { latestResult } from '../../appliance/src/techtest/store.ts';
+import type { Subject } from '../../appliance/src/techtest/model.ts';
+import { fill, launchChromium, press, type TestBrowser } from '../helpers/browser.ts';
+import { startCoturn, type Coturn } from '../helpers/coturn.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+/** The page's own limit for Jitsi's pre-call test (its own is 30 s). */
+const precallTimeoutMs = 10_000;
+
+let coturn: Coturn;
+let app: TestServer;
+let wrongSecret: TestServer;
+let chromium: TestBrowser;
+
+test.before(async () => {
+  coturn = await startCoturn();
+  [app, wrongSecret, chromium] = await Promise.all([
+    startServer({ env: { TURN_URLS: coturn.urls, TURN_SECRET: coturn.secret } }),
+    startServer({ env: { TURN_URLS: coturn.urls, TURN_SECRET: `${coturn.secret}-fel` } }),
+    launchChromium({ media: true }),
+  ]);
+});
+test.after.always(async () => {
+  await chromium?.close();
+  await Promise.all([app?.stop(), wrongSecret?.stop()]);
+  await coturn?.stop();
+});
+
+/** Opens the tech test as a clinician would: the page sends them to log in, then back. */
+async function openAsClinician(server: TestServer, options: { bypassCsp?: boolean } = {}): Promise<{ page: Page; subject: () => Promise<Subject> }> {
+  const { staff, password } = await server.staff('clinician');
+  const context = await chromium.browser.createBrowserContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  // Only for injecting axe-core: the page's own policy forbids any script it did not ship.
+  if (options.bypassCsp) await page.setBypassCSP(true);
+  await page.goto(`${server.url}/techtest`);
+  await fill(page, 'E-postadress', staff.email);
+  await fill(page, 'Lösenord', password);
+  await Promise.all([page.waitForNavigation(), press(page, 'Logga in')]);
+  await page.waitForSelector('#techtest[data-ready="true"]');
+  return {
+    page,
+    async subject() {
+      const session = await server.server.app.db('staff_sessions').where({ staff_id: staff.id }).first();
+      return { type: 'staff_session', id: session.id };
+    },
+  };
+}
+
+const visible = (page: Page, selector: string) => page.waitForSelector(selector, { visible: true });
+const stepState = (page: Page, step: string) => page.$eval(`.progress [data-step="${step}"] .state`, (el) => el.textContent);
+/** Waits until the live region has said something matching `text`. */
+const announced = (page: Page, text: RegExp) =>
+  page.waitForFunction((source: string) => new RegExp(source).test(document.querySelector('[aria-live]')?.textContent ?? ''), {}, text.source);
+
+async function axe(page: Page): Promise<string[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(async () => {
+    // @ts-expect-error axe is injected above
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
+    return r.violations.map((v: { id: string; nodes: { target: string[] }[] }) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  return result;
+}
+
+test.serial('a clinician passes camera, microphone, sound and connection, and the result is stored with figures', async (t) => {
+  const { page, subject } = await openAsClinician(app);
+  const cspViolations: string[] = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
+  t.is(await page.title(), 'Teknisk test – Samverka');
+
+  await press(page, 'Starta testet');
+  await visible(page, '#step-camera');
+  await announced(page, /Steg 1 av 4: Kamera/);
+  // The fake camera gives moving frames: the preview shows a picture.
+  await page.waitForFunction(() => (document.querySelector('#preview') as HTMLVideoElement).videoWidth > 0);
+  t.is(await page.$eval('#camera-question', (el) => el.textContent), 'Ser du dig själv i bilden?');
+  await press(page, 'Ja');
+
+  // The microphone passes by itself when it hears sound at speech level: no question asked.
+  await visible(page, '#step-microphone');
+  await page.waitForFunction(() => document.querySelector('.progress [data-step="microphone"] .state')?.textContent === 'Fungerar');
+  t.true(await page.$eval('#level', (el) => (el as HTMLMeterElement).value > 0));
+
+  await visible(page, '#step-sound');
+  await press(page, 'Spela upp ljudet');
+  await visible(page, '#sound-question');
+  await press(page, 'Ja');
+
+  await visible(page, '#step-network');
+  await page.waitForSelector('#techtest[data-done]', { timeout: 30_000 });
+  t.is(await page.$eval('#techtest', (el) => (el as HTMLElement).dataset.done), 'saved');
+  const verdict = await page.$eval('#verdict', (el) => el.textContent);
+  t.regex(verdict ?? '', /^Anslutningen är (bra|svag)/);
+  await announced(page, /Resultatet är sparat/);
+  const figures = await page.$$eval('#figures tr', (rows) => rows.map((r) => r.textContent));
+  t.true(figures.some((f) => /Mediaserver via UDP\s*Fungerar$/.test(f ?? '')), figures.join(' | '));
+  t.true(figures.some((f) => /Mediaserver via TCP\s*Fungerar$/.test(f ?? '')), figures.join(' | '));
+  for (const name of ['camera', 'microphone', 'sound']) t.is(await stepState(page, name), 'Fungerar', name);
+
+  const stored = await latestResult(app.server.app.db, await subject());
+  t.truthy(stored);
+  t.like(stored!, { camera: 'yes', microphone: 'detected', sound: 'yes' });
+  t.like(stored!.network, { relayConfigured: true, relayUdp: true, relayTcp: true });
+  for (const figure of ['rttMs', 'jitterMs', 'loss', 'throughputKbps', 'downloadKbps', 'uploadKbps', 'durationMs'] as const) {
+    t.is(typeof stored!.network[figure], 'number', figure);
+  }
+  t.true(stored!.microphoneLevel! > 0);
+  t.truthy(stored!.devices.camera, 'the camera label is kept');
+  t.regex(stored!.browser, /^Chrome \d+$/);
+  t.is(stored!.os, 'Linux');
+  t.not(stored!.verdict, 'failed');
+  t.deepEqual(cspViolations, []);
+  await page.browserContext().close();
+});
+
+test.serial('wrong TURN credentials give a "failed" verdict within the page\'s own timeout; "Nej" offers help and continuing', async (t) => {
+  const { page, subject } = await openAsClinician(wrongSecret);
+  await press(page, 'Starta testet');
+  await page.waitForFunction(() => (document.querySelector('#preview') as HTMLVideoElement).videoWidth > 0);
+  await press(page, 'Nej');
+  await visible(page, '#step-camera .help');
+  await announced(page, /Kontrollera att kameran är ansluten/);
+  await press(page, 'Försök igen');
+  await page.waitForFunction(() => (document.querySelector('#preview') as HTMLVideoElement).videoWidth > 0);
+  await press(page, 'Nej');
+  await press(page, 'Fortsätt ändå');
+  t.is(await stepState(page, 'camera'), 'Problem');
+
+  await visible(page, '#step-sound');
+  await press(page, 'Spela upp ljudet');
+  await press(page, 'Nej');
+  await visible(page, '#step-sound .help');
+  await press(page, 'Fortsätt ändå');
+
+  await page.waitForSelector('#techtest[data-done]', { timeout: precallTimeoutMs + 15_000 });
+  t.is(await page.$eval('#techtest', (el) => (el as HTMLElement).dataset.verdict), 'failed');
+  t.is(await page.$eval('#verdict', (el) => el.textContent), 'Anslutningen räcker inte för ett videomöte just nu.');
+  const advice = await page.$eval('#advice', (el) => (el as HTMLElement).innerText);
+  t.regex(advice, /Starta om/);
+  t.regex(advice, /stäng av wifi/);
+  const stored = await latestResult(wrongSecret.server.app.db, await subject());
+  t.like(stored!, { camera: 'no', microphone: 'detected', sound: 'no', verdict: 'failed' });
+  t.like(stored!.network, { relayConfigured: true, relayUdp: false, relayTcp: false, rttMs: null });
+  t.true(stored!.network.durationMs! < precallTimeoutMs, `the relay failed in ${stored!.network.durationMs} ms`);
+  t.regex(coturn.output(), /check_stun_auth: Cannot find credentials of user/, 'coturn refused the credentials');
+  await page.browserContext().close();
+});
+
+test.serial('every step of the page passes axe-core with no violations', async (t) => {
+  const { page } = await openAsClinician(app, { bypassCsp: true });
+  t.deepEqual(await axe(page), [], 'start');
+  await press(page, 'Starta testet');
+  await page.waitForFunction(() => (document.querySelector('#preview') as HTMLVideoElement).videoWidth > 0);
+  t.deepEqual(await axe(page), [], 'camera');
+  await press(page, 'Nej');
+  t.deepEqual(await axe(page), [], 'camera help');
+  await press(page, 'Fortsätt ändå');
+  await visible(page, '#step-microphone');
+  t.deepEqual(await axe(page), [], 'microphone');
+  await visible(page, '#step-sound');
+  t.deepEqual(await axe(page), [], 'sound');
+  await press(page, 'Spela upp ljudet');
+  await press(page, 'Ja');
+  await page.waitForSelector('#techtest[data-done]', { timeout: 30_000 });
+  t.deepEqual(await axe(page), [], 'result');
+  // Reflow at 320 px: nothing wider than the screen.
+  await page.setViewport({ width: 320, height: 640 });
+  t.true(await page.evaluate(() => document.documentElement.scrollWidth <= 320), 'no horizontal scrolling at 320 px');
+  await page.browserContext().close();
+});

@@ -1,0 +1,216 @@
+// The tech-test API that the page calls: fresh TURN credentials, the stored result (validated,
+// bounded, CSRF-checked), and the download/upload samples against the appliance.
+import { gunzipSync } from 'node:zlib';
+import test from 'ava';
+import { latestResult } from '../../appliance/src/techtest/store.ts';
+import type { Subject } from '../../appliance/src/techtest/model.ts';
+import { startServer, type Client, type TestServer } from '../helpers/server.ts';
+
+const turnSecret = 'turn-hemlighet-0123456789';
+let app: TestServer;
+let noTurn: TestServer;
+test.before(async () => {
+  [app, noTurn] = await Promise.all([
+    startServer({ env: { TURN_URLS: 'turn:127.0.0.1:3478?transport=udp,turn:127.0.0.1:3478?transport=tcp', TURN_SECRET: turnSecret } }),
+    startServer(),
+  ]);
+});
+test.after.always(async () => {
+  await Promise.all([app?.stop(), noTurn?.stop()]);
+});
+
+/** A logged-in staff member's browser, and the subject their results are stored under. */
+async function loggedIn(server = app): Promise<{ browser: Client; subject: Subject }> {
+  const { staff, password } = await server.staff('clinician');
+  const browser = server.client();
+  await browser.login(staff.email, password);
+  const session = await server.server.app.db('staff_sessions').where({ staff_id: staff.id }).first();
+  return { browser, subject: { type: 'staff_session', id: session.id } };
+}
+
+/** Calls the API the way the page's fetch does: asking for JSON, not an error page. */
+const asApi = { accept: 'application/json' };
+
+const goodResult = () => ({
+  camera: 'yes',
+  microphone: 'detected',
+  microphoneLevel: 0.21,
+  sound: 'yes',
+  devices: { camera: 'Integrerad kamera', microphone: 'Mikrofon (Realtek)', speaker: null },
+  network: {
+    relayConfigured: true, relayUdp: true, relayTcp: true, rttMs: 24, jitterMs: 3.5, loss: 0,
+    throughputKbps: 2400, downloadKbps: 48_000, uploadKbps: 21_000, durationMs: 5200,
+  },
+});
+
+const chrome = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
+test('the page is Swedish, loads only its own script and style, and offers English', async (t) => {
+  const { browser } = await loggedIn();
+  const page = await browser.get('/techtest');
+  t.is(page.status, 200);
+  t.regex(page.text, /<html lang="sv">/);
+  t.regex(page.text, /Teknisk test/);
+  t.regex(page.text, /Ser du dig själv i bilden\?/);
+  t.regex(page.text, /Klicka för att spela upp ljudet — hörs det\?/);
+  t.regex(page.text, /src="\/static\/techtest\.js"/);
+  t.regex(page.text, /href="\/static\/guest\.css"/);
+  t.regex(page.text, /href="\/lang\/en\?next=\/techtest"/);
+  t.notRegex(page.text, /https?:\/\//, 'nothing from another origin');
+  t.regex(page.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+  t.notRegex(page.text, /<p>Servern för anslutningstestet \(TURN\) är inte inställd/, 'the relay check is on');
+});
+
+test('without TURN the page says the relay check is skipped and /ice answers relay: false', async (t) => {
+  const { browser } = await loggedIn(noTurn);
+  t.regex((await browser.get('/techtest')).text, /<p>Servern för anslutningstestet \(TURN\) är inte inställd/);
+  const ice = await browser.get('/techtest/ice');
+  t.is(ice.status, 200);
+  t.deepEqual(ice.json(), { relay: false });
+});
+
+test('the page and its API need a staff session', async (t) => {
+  const anonymous = app.client();
+  const page = await anonymous.get('/techtest');
+  t.is(page.status, 302);
+  t.is(page.headers.get('location'), '/login?next=%2Ftechtest');
+  t.not((await anonymous.get('/techtest/ice')).status, 200);
+  t.not((await anonymous.request('POST', '/techtest/results', { json: goodResult() })).status, 201);
+});
+
+test('/ice mints fresh short-lived TURN credentials for every configured URL, never cached', async (t) => {
+  const { browser } = await loggedIn();
+  const first = await browser.get('/techtest/ice');
+  t.is(first.status, 200);
+  t.is(first.headers.get('cache-control'), 'no-store');
+  const body = first.json<{ relay: boolean; iceServers: { urls: string[]; username: string; credential: string }[]; expiresAt: string }>();
+  t.true(body.relay);
+  t.deepEqual(body.iceServers[0].urls, ['turn:127.0.0.1:3478?transport=udp', 'turn:127.0.0.1:3478?transport=tcp']);
+  const [expiry] = body.iceServers[0].username.split(':');
+  const ttl = Number(expiry) - Date.now() / 1000;
+  t.true(ttl > 60 && ttl <= 3600, `ttl ${ttl}`);
+  t.is(new Date(body.expiresAt).getTime(), Number(expiry) * 1000);
+  t.notRegex(first.text, new RegExp(turnSecret), 'the shared secret never leaves');
+  const second = (await browser.get('/techtest/ice')).json<typeof body>();
+  t.not(second.iceServers[0].username, body.iceServers[0].username);
+});
+
+test('a result is stored with the staff session, with browser and OS from the user agent', async (t) => {
+  const { browser, subject } = await loggedIn();
+  const reply = await browser.request('POST', '/techtest/results', { json: goodResult(), headers: { ...asApi, 'user-agent': chrome } });
+  t.is(reply.status, 201, reply.text);
+  t.is(reply.json().verdict, 'good');
+  const stored = await latestResult(app.server.app.db, subject);
+  t.truthy(stored);
+  t.is(stored!.id, reply.json().id);
+  t.is(stored!.camera, 'yes');
+  t.is(stored!.microphone, 'detected');
+  t.is(stored!.microphoneLevel, 0.21);
+  t.is(stored!.sound, 'yes');
+  t.deepEqual(stored!.devices, { camera: 'Integrerad kamera', microphone: 'Mikrofon (Realtek)', speaker: null });
+  t.deepEqual(stored!.network, goodResult().network);
+  t.is(stored!.browser, 'Chrome 131');
+  t.is(stored!.os, 'Windows 10/11');
+  t.true(Math.abs(stored!.testedAt.getTime() - Date.now()) < 60_000);
+});
+
+test('the verdict is the server\'s own: a page claiming nothing cannot store "good" for a dead relay', async (t) => {
+  const { browser, subject } = await loggedIn();
+  const result = goodResult();
+  result.network = { ...result.network, relayUdp: false, relayTcp: false, rttMs: null as never, jitterMs: null as never, loss: null as never, throughputKbps: null as never };
+  const reply = await browser.request('POST', '/techtest/results', { json: { ...result, verdict: 'good' } });
+  // An unknown key is refused rather than silently ignored.
+  t.is(reply.status, 400);
+  const stored = await browser.request('POST', '/techtest/results', { json: result });
+  t.is(stored.json().verdict, 'failed');
+  t.is((await latestResult(app.server.app.db, subject))!.verdict, 'failed');
+});
+
+test('the newest result is the one staff pages see', async (t) => {
+  const { browser, subject } = await loggedIn();
+  await browser.request('POST', '/techtest/results', { json: goodResult() });
+  const poor = goodResult();
+  poor.network.rttMs = 900;
+  const second = await browser.request('POST', '/techtest/results', { json: poor });
+  const latest = await latestResult(app.server.app.db, subject);
+  t.is(latest!.id, second.json().id);
+  t.is(latest!.verdict, 'poor');
+  t.is(await latestResult(app.server.app.db, { type: 'participant', id: subject.id }), undefined);
+});
+
+const badResults: [string, (r: ReturnType<typeof goodResult>) => unknown][] = [
+  ['an unknown camera answer', (r) => ({ ...r, camera: 'kanske' })],
+  ['a missing sound answer', ({ sound: _sound, ...r }) => r],
+  ['no network figures', ({ network: _network, ...r }) => r],
+  ['a loss above 100 %', (r) => ({ ...r, network: { ...r.network, loss: 1.5 } })],
+  ['a negative round trip', (r) => ({ ...r, network: { ...r.network, rttMs: -1 } })],
+  ['a microphone level above 1', (r) => ({ ...r, microphoneLevel: 3 })],
+  ['a device label of 1,000 characters', (r) => ({ ...r, devices: { ...r.devices, camera: 'x'.repeat(1000) } })],
+  ['a device id instead of labels', (r) => ({ ...r, devices: { ...r.devices, cameraId: 'abc' } })],
+  ['a string where a figure belongs', (r) => ({ ...r, network: { ...r.network, rttMs: 'snabb' } })],
+];
+
+for (const [what, change] of badResults) {
+  test(`a result with ${what} gets a 400 and nothing is stored`, async (t) => {
+    const { browser, subject } = await loggedIn();
+    const reply = await browser.request('POST', '/techtest/results', { json: change(goodResult()), headers: asApi });
+    t.is(reply.status, 400, reply.text);
+    t.truthy(reply.json().message);
+    t.is(await latestResult(app.server.app.db, subject), undefined);
+  });
+}
+
+test('a result without the CSRF header, too large, or not JSON is refused and nothing is stored', async (t) => {
+  const { browser, subject } = await loggedIn();
+  const noCrumb = await browser.request('POST', '/techtest/results', { json: goodResult(), headers: { 'x-csrf-token': 'forged' } });
+  t.is(noCrumb.status, 403);
+  const huge = { ...goodResult(), padding: 'x'.repeat(20_000) };
+  t.is((await browser.request('POST', '/techtest/results', { json: huge })).status, 413);
+  const form = await browser.request('POST', '/techtest/results', { body: 'camera=yes', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': browser.crumb! } });
+  t.is(form.status, 415);
+  const broken = await browser.request('POST', '/techtest/results', { body: '{"camera":', headers: { 'content-type': 'application/json', 'x-csrf-token': browser.crumb! } });
+  t.is(broken.status, 400);
+  t.is(await latestResult(app.server.app.db, subject), undefined);
+});
+
+test('the download sample has exactly the bytes asked for, random and never cached', async (t) => {
+  const { browser } = await loggedIn();
+  const res = await fetch(`${app.url}/techtest/download?bytes=65536`, {
+    headers: { cookie: [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; '), 'accept-encoding': 'gzip' },
+  });
+  t.is(res.status, 200);
+  t.is(res.headers.get('content-type'), 'application/octet-stream');
+  t.is(res.headers.get('cache-control'), 'no-store');
+  const body = Buffer.from(await res.arrayBuffer());
+  // fetch undoes gzip itself; whatever the wire carried, the sample is the size asked for.
+  t.is(body.length, 65536);
+  const { gzipSync } = await import('node:zlib');
+  t.true(gzipSync(body).length > 65536 * 0.99, 'incompressible');
+  t.is(gunzipSync(gzipSync(body)).length, 65536);
+  const again = await browser.get('/techtest/download?bytes=64');
+  t.is(again.status, 200);
+});
+
+test('the download is bounded: nothing, zero or more than 2 MB is a 400', async (t) => {
+  const { browser } = await loggedIn();
+  for (const query of ['', '?bytes=0', '?bytes=-5', `?bytes=${2 * 1024 * 1024 + 1}`, '?bytes=mycket']) {
+    t.is((await browser.get(`/techtest/download${query}`, asApi)).status, 400, query);
+  }
+  t.is((await browser.get(`/techtest/download?bytes=${2 * 1024 * 1024}`)).status, 200);
+});
+
+test('the upload sample is counted, bounded at 2 MB and CSRF-checked', async (t) => {
+  const { browser } = await loggedIn();
+  const cookie = [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  const post = (bytes: number, crumb = browser.crumb!) =>
+    fetch(`${app.url}/techtest/upload`, {
+      method: 'POST',
+      body: Buffer.alloc(bytes, 7),
+      headers: { cookie, 'content-type': 'application/octet-stream', 'x-csrf-token': crumb },
+    });
+  const ok = await post(100 * 1024);
+  t.is(ok.status, 200);
+  t.deepEqual(await ok.json(), { bytes: 100 * 1024 });
+  t.is((await post(2 * 1024 * 1024 + 1)).status, 413);
+  t.is((await post(10, 'forged')).status, 403);
+});

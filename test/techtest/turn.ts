@@ -1,0 +1,34 @@
+import { createHmac } from 'node:crypto';
+import test from 'ava';
+import { turnCredentials, turnPassword, turnTtlSeconds } from '../../appliance/src/techtest/turn.ts';
+
+const turn = { urls: ['turn:turn.region.example:3478?transport=udp', 'turn:turn.region.example:3478?transport=tcp'], secret: 'delad-hemlighet-för-turn' };
+
+test('the username is "<unix expiry>:<id>" and expires after the short TTL', (t) => {
+  const now = new Date('2026-11-25T10:00:00Z');
+  const { iceServers, expiresAt } = turnCredentials(turn, { now });
+  t.is(iceServers.length, 1);
+  const [expiry, id] = iceServers[0].username.split(':');
+  t.is(Number(expiry), now.getTime() / 1000 + turnTtlSeconds);
+  t.is(expiresAt.getTime(), Number(expiry) * 1000);
+  t.regex(id, /^[0-9a-f]{16}$/);
+  t.true(turnTtlSeconds <= 3600, 'short-lived');
+});
+
+test('the password is base64(HMAC-SHA1(secret, username)), as coturn checks it', (t) => {
+  const { iceServers } = turnCredentials(turn, { now: new Date(0), id: 'abc' });
+  const username = `${turnTtlSeconds}:abc`;
+  t.is(iceServers[0].username, username);
+  const expected = createHmac('sha1', turn.secret).update(username).digest('base64');
+  t.is(iceServers[0].credential, expected);
+  t.is(turnPassword(turn.secret, username), expected);
+  // RFC-style check value: HMAC-SHA1 is 20 bytes, 28 characters in base64.
+  t.is(Buffer.from(iceServers[0].credential, 'base64').length, 20);
+});
+
+test('every configured URL is offered, and each call gets a fresh id', (t) => {
+  const a = turnCredentials(turn);
+  const b = turnCredentials(turn);
+  t.deepEqual(a.iceServers[0].urls, turn.urls);
+  t.not(a.iceServers[0].username, b.iceServers[0].username);
+});

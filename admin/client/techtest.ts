@@ -152,6 +152,7 @@ let audio: MediaStream | null = null;
 let levels: LevelMeter | null = null;
 let silenceTimer: ReturnType<typeof setTimeout> | undefined;
 let heardMs = 0;
+let listeningSince = 0;
 
 function stopListening(): void {
   clearTimeout(silenceTimer);
@@ -178,6 +179,7 @@ async function listen(deviceId?: string): Promise<void> {
   if (audioContext.state === 'suspended') await audioContext.resume().catch(() => undefined);
   levels = new LevelMeter(audioContext, audio);
   heardMs = 0;
+  listeningSince = performance.now();
   const everyMs = 50;
   levels.listen((rms) => {
     meter.value = meterValue(rms);
@@ -199,7 +201,10 @@ function finishMicrophone(answer: MicrophoneAnswer): void {
   stopStream(audio);
   audio = null;
   setState('microphone', answer === 'detected' ? 'passed' : 'problem');
-  if (answer === 'detected') announce(tr('microphone.detected'));
+  if (answer === 'detected') {
+    performance.measure('techtest:microphone', { start: listeningSince, end: performance.now() });
+    announce(tr('microphone.detected'));
+  }
   // A moment to see the meter's verdict before the next step takes over.
   setTimeout(startSoundStep, answer === 'detected' ? 1200 : 0);
 }
@@ -357,7 +362,11 @@ if (canUseMedia()) {
     show('camera');
     const opened = await openBoth();
     audio = opened.audio ?? null;
-    if (opened.video) await startCamera(undefined, opened.video);
+    if (opened.video) {
+      await startCamera(undefined, opened.video);
+      // "Running" for the benchmark: the person sees their own picture and the question.
+      performance.mark('techtest:running');
+    }
     else {
       mediaError('camera', mediaProblem(opened.videoError));
       showHelp('camera');

@@ -27,6 +27,8 @@ export interface Config {
   templatesDir: string;
   logLevel: string;
   login: { maxFailures: number; lockoutMinutes: number };
+  /** Most people in one meeting, the booking clinician included. */
+  maxParticipants: number;
   /** Which secrets were generated into the data folder on this start (never their values). */
   generatedSecrets: string[];
 }
@@ -47,6 +49,7 @@ const fixes: Record<string, string> = {
   TURN_URLS: 'use a comma-separated list such as turn:turn.hospital.se:3478?transport=udp',
   OIDC_ISSUER: 'use the identity provider\'s issuer URL, e.g. https://idp.hospital.se',
   LOG_LEVEL: 'use one of fatal, error, warn, info, debug, trace, silent',
+  MAX_PARTICIPANTS: 'use the most people in one meeting, the host included, e.g. 10',
 };
 
 const groups: Record<string, string[]> = {
@@ -91,6 +94,7 @@ const schema = Joi.object({
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
   LOGIN_MAX_FAILURES: Joi.number().integer().min(1).max(100).default(5),
   LOGIN_LOCKOUT_MINUTES: Joi.number().integer().min(1).max(24 * 60).default(15),
+  MAX_PARTICIPANTS: Joi.number().integer().min(2).max(100).default(10),
 })
   .and(...groups.XMPP)
   .and(...groups.Jitsi)
@@ -171,6 +175,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     templatesDir: resolve(v.TEMPLATES_DIR ?? join(projectRoot, 'templates')),
     logLevel: v.LOG_LEVEL,
     login: { maxFailures: v.LOGIN_MAX_FAILURES, lockoutMinutes: v.LOGIN_LOCKOUT_MINUTES },
+    maxParticipants: v.MAX_PARTICIPANTS,
     generatedSecrets,
   };
 }

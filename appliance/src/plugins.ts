@@ -6,6 +6,7 @@ import { plugin as audit } from './audit/index.ts';
 import { plugin as staff } from './staff/index.ts';
 import { plugin as health } from './health/index.ts';
 import { plugin as docs } from './docs/index.ts';
+import { plugin as meetings } from './meetings/index.ts';
 import { plugin as techtest } from './techtest/index.ts';
 
-export const plugins: Plugin<void>[] = [db, audit, staff, health, docs, techtest];
+export const plugins: Plugin<void>[] = [db, audit, staff, health, docs, meetings, techtest];

@@ -1,0 +1,58 @@
+// Server-Sent Events for live pages (the calendar, the meeting page, later the guest's waiting
+// room): a text/event-stream response that sends named events, a comment heartbeat so proxies
+// and browsers keep the connection, and cleans up when the browser goes away.
+import { PassThrough } from 'node:stream';
+import type { Request, ResponseObject, ResponseToolkit } from '@hapi/hapi';
+
+export interface EventStream {
+  /** Sends one event; `data` is JSON-encoded. Does nothing once closed. */
+  send(event: string, data: unknown): void;
+  close(): void;
+  readonly closed: boolean;
+}
+
+export interface EventStreamOptions {
+  /** Comment lines keep idle connections open through proxies (default 20 s). */
+  heartbeatMs?: number;
+  /** How long the browser waits before reconnecting (default 3 s). */
+  retryMs?: number;
+  onClose?: () => void;
+}
+
+export function openEventStream(request: Request, h: ResponseToolkit, options: EventStreamOptions = {}): { response: ResponseObject; stream: EventStream } {
+  const body = new PassThrough();
+  let closed = false;
+  const heartbeat = setInterval(() => body.write(': heartbeat\n\n'), options.heartbeatMs ?? 20_000);
+  heartbeat.unref();
+
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    clearInterval(heartbeat);
+    body.end();
+    options.onClose?.();
+  };
+  request.raw.req.once('close', close);
+  request.raw.res.once('close', close);
+
+  body.write(`retry: ${options.retryMs ?? 3000}\n\n`);
+  const stream: EventStream = {
+    send(event, data) {
+      if (closed) return;
+      // One data line: JSON has no raw newlines, and event names are ours.
+      body.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    },
+    close,
+    get closed() {
+      return closed;
+    },
+  };
+  const response = h
+    .response(body)
+    .type('text/event-stream; charset=utf-8')
+    .header('cache-control', 'no-cache, no-transform')
+    // Compression would hold events back until a buffer fills; nginx would buffer them too.
+    .header('content-encoding', 'identity')
+    .header('x-accel-buffering', 'no');
+  return { response, stream };
+}

@@ -1,0 +1,45 @@
+// The meetings domain's events. Each change is recorded in meeting_events inside its transaction
+// (and handed to the onChange hooks there, e.g. the invitations' outbox), then emitted on the bus
+// once the transaction has committed.
+import type { Knex } from 'knex';
+import type { DomainEvents } from '../events.ts';
+import type { ParticipantStatus } from './model.ts';
+
+interface MeetingEventBase {
+  meetingId: string;
+  unitId: string;
+  /** The staff member who made the change. */
+  byStaffId: string;
+}
+
+declare module '../events.ts' {
+  interface DomainEvents {
+    'meeting.booked': MeetingEventBase & { startsAt: string; durationMinutes: number; participantIds: string[] };
+    /** Every participant is told the new time. */
+    'meeting.rescheduled': MeetingEventBase & { previousStartsAt: string; startsAt: string; durationMinutes: number; participantIds: string[] };
+    /** Title, leader or documentation plan changed: nobody needs a new message. */
+    'meeting.updated': MeetingEventBase & { fields: string[] };
+    /** Everyone is told, with the reason. */
+    'meeting.cancelled': MeetingEventBase & { reason: string; participantIds: string[] };
+    'participant.added': MeetingEventBase & { participantId: string };
+    'participant.removed': MeetingEventBase & { participantId: string };
+    'invitation.resend': MeetingEventBase & { participantId: string };
+    /** Emitted by the domains that follow a participant (invites, entry, techtest, rooms). */
+    'participant.status': { meetingId: string; participantId: string; status: ParticipantStatus };
+  }
+}
+
+export const changeTypes = [
+  'meeting.booked', 'meeting.rescheduled', 'meeting.updated', 'meeting.cancelled',
+  'participant.added', 'participant.removed', 'invitation.resend',
+] as const;
+export type ChangeType = (typeof changeTypes)[number];
+
+/** One change to a meeting, as recorded and as emitted. */
+export type MeetingChange = { [K in ChangeType]: { type: K; payload: DomainEvents[K] } }[ChangeType];
+
+/**
+ * Runs inside the change's transaction, after the meeting rows are written: what it writes
+ * commits or rolls back with the change. The invitations issue registers its outbox here.
+ */
+export type ChangeHook = (trx: Knex.Transaction, change: MeetingChange) => Promise<void>;

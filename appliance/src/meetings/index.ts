@@ -1,0 +1,43 @@
+// The meetings plugin: booking, the clinician's calendar and the meeting page.
+import type { Plugin } from '@hapi/hapi';
+import { findStaff, findUnit } from '../staff/store.ts';
+import type { ChangeHook } from './events.ts';
+import { routes as pageRoutes } from './pages.ts';
+import { LiveUpdates } from './live.ts';
+import { apiRoutes } from './routes.ts';
+import { MeetingService } from './service.ts';
+
+declare module '@hapi/hapi' {
+  interface PluginProperties {
+    meetings: {
+      service: MeetingService;
+      /** Work that commits or rolls back with every meeting change (the invitations' outbox). */
+      onChange(hook: ChangeHook): void;
+    };
+  }
+}
+
+export const plugin: Plugin<void> = {
+  name: 'meetings',
+  dependencies: ['db', 'audit', 'staff'],
+  register(server) {
+    const { db, config, bus } = server.app;
+    const service = new MeetingService(db, config, bus, {
+      byId: (id) => findStaff(db, { id }),
+      byEmail: (email) => findStaff(db, { email }),
+      unitExists: async (id) => (await findUnit(db, { id })) !== undefined,
+    });
+    server.expose('service', service);
+    server.expose('onChange', (hook: ChangeHook) => service.onChange(hook));
+
+    // Other domains report how far a participant has come; the meeting page and calendar follow.
+    bus.on('participant.status', async ({ participantId, status }) => {
+      await service.setParticipantStatus(participantId, status);
+    });
+    const live = new LiveUpdates(bus);
+    server.ext('onPreStop', () => live.closeAll());
+
+    server.route(apiRoutes(service));
+    server.route(pageRoutes(service, live));
+  },
+};

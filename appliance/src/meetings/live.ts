@@ -1,0 +1,53 @@
+// Live updates for open calendars and meeting pages: meeting changes and participant status,
+// pushed over SSE to the pages that show the meeting (by meeting id, or by care unit).
+import type { EventBus } from '../events.ts';
+import type { EventStream } from '../http/sse.ts';
+import { changeTypes } from './events.ts';
+
+export interface LiveMessage {
+  type: string;
+  meetingId: string;
+  participantId?: string;
+  status?: string;
+}
+
+interface Subscriber {
+  stream: EventStream;
+  meetingId?: string;
+  unitId?: string;
+}
+
+export class LiveUpdates {
+  readonly #subscribers = new Set<Subscriber>();
+
+  constructor(bus: EventBus) {
+    for (const type of changeTypes) {
+      bus.on(type, (payload) => {
+        const { meetingId, unitId, participantId } = payload as { meetingId: string; unitId: string; participantId?: string };
+        this.publish(unitId, { type, meetingId, participantId });
+      });
+    }
+  }
+
+  /** Follows one meeting (the meeting page) or a care unit's meetings (the calendar). */
+  subscribe(stream: EventStream, filter: { meetingId?: string; unitId?: string }): () => void {
+    const subscriber = { stream, ...filter };
+    this.#subscribers.add(subscriber);
+    return () => this.#subscribers.delete(subscriber);
+  }
+
+  publish(unitId: string, message: LiveMessage): void {
+    for (const s of this.#subscribers) {
+      if (s.meetingId === message.meetingId || (s.unitId !== undefined && s.unitId === unitId)) s.stream.send('meeting', message);
+    }
+  }
+
+  get size(): number {
+    return this.#subscribers.size;
+  }
+
+  closeAll(): void {
+    for (const s of this.#subscribers) s.stream.close();
+    this.#subscribers.clear();
+  }
+}

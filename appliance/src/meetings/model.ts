@@ -1,0 +1,86 @@
+// Meetings and their participants as the rest of the appliance sees them (rows are mapped in store.ts).
+export const meetingStatuses = ['booked', 'open', 'in_progress', 'ended', 'cancelled'] as const;
+export type MeetingStatus = (typeof meetingStatuses)[number];
+
+/** The routine's four kinds: the patient (alone or with a proxy, "ombud") first, then the others. */
+export const participantKinds = ['patient', 'patient_proxy', 'colleague', 'guest'] as const;
+export type ParticipantKind = (typeof participantKinds)[number];
+
+export const identificationMethods = ['siths', 'bankid', 'none', 'sms'] as const;
+export type IdentificationMethod = (typeof identificationMethods)[number];
+
+/** How far a participant has come; later issues (invites, entry, rooms) move them along. */
+export const participantStatuses = ['invited', 'delivered', 'opened', 'identified', 'tech_tested', 'waiting', 'joined', 'left'] as const;
+export type ParticipantStatus = (typeof participantStatuses)[number];
+
+export interface Contact {
+  name: string;
+  /** ISO 3166 country the phone number was read for. */
+  country: string;
+  /** E.164, e.g. +46701234567. */
+  mobile: string | null;
+  email: string | null;
+  /** "19121212-****": the full number is only ever stored encrypted. */
+  personalNumberMasked: string | null;
+}
+
+export interface Participant extends Contact {
+  id: string;
+  meetingId: string;
+  kind: ParticipantKind;
+  identification: IdentificationMethod;
+  /** The proxy ("ombud") who comes with the patient, for kind patient_proxy. */
+  proxy: Contact | null;
+  /** The staff account of a colleague. */
+  staffId: string | null;
+  status: ParticipantStatus;
+  addedAt: Date;
+}
+
+export interface Meeting {
+  id: string;
+  unitId: string;
+  title: string;
+  startsAt: Date;
+  durationMinutes: number;
+  /** The clinician who booked it: always the inviting party, and the host. */
+  bookedBy: string;
+  /** Who is responsible for running the meeting. */
+  ledBy: string;
+  /** How documentation is done during and after the meeting. */
+  documentationPlan: string;
+  /** For parties who have never met digitally before. */
+  testMeeting: boolean;
+  status: MeetingStatus;
+  cancelReason: string | null;
+  /** Optimistic concurrency: every change raises it; a change based on an older one is refused. */
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+  participants: Participant[];
+}
+
+/** A participant checked by rules.ts and ready to store; the personal numbers are still in clear. */
+export interface NewContact {
+  name: string;
+  country: string;
+  mobile: string | null;
+  email: string | null;
+  personalNumber: string | null;
+}
+
+export interface NewParticipant extends NewContact {
+  kind: ParticipantKind;
+  identification: IdentificationMethod;
+  proxy: NewContact | null;
+  staffId: string | null;
+}
+
+export interface NewMeeting extends Pick<Meeting, 'unitId' | 'title' | 'startsAt' | 'durationMinutes' | 'bookedBy' | 'ledBy' | 'documentationPlan' | 'testMeeting'> {
+  participants: NewParticipant[];
+}
+
+export const isPatient = (kind: ParticipantKind): boolean => kind === 'patient' || kind === 'patient_proxy';
+
+/** The patient's name: what the calendar shows as the link into the meeting. */
+export const patientOf = (meeting: Meeting): Participant | undefined => meeting.participants.find((p) => isPatient(p.kind));

@@ -1,0 +1,139 @@
+// The clinic's booking routine as checks: what a meeting and each kind of participant must and
+// must not have. Everything is checked before anything is written, so bad input stores nothing.
+import type { Staff } from '../staff/model.ts';
+import { defaultCountry, isCountry, normaliseName, parseEmail, parseMobile } from './contacts.ts';
+import { isPatient, type IdentificationMethod, type NewContact, type NewParticipant, type ParticipantKind } from './model.ts';
+import { parsePersonalNumber } from './personal-number.ts';
+import { RuleViolation } from './violations.ts';
+
+export interface ContactInput {
+  name?: string;
+  country?: string;
+  mobile?: string;
+  email?: string;
+  personalNumber?: string;
+}
+
+export interface ParticipantInput extends ContactInput {
+  kind: ParticipantKind;
+  identification?: IdentificationMethod;
+  proxy?: ContactInput;
+  /** A colleague, by staff id or by e-mail address. */
+  staffId?: string;
+  staffEmail?: string;
+}
+
+/** Which identification each kind may use (DESIGN.md: patients BankID or SMS; colleagues SITHS). */
+export const allowedIdentification: Record<ParticipantKind, readonly IdentificationMethod[]> = {
+  patient: ['bankid', 'sms'],
+  patient_proxy: ['bankid', 'sms'],
+  colleague: ['siths'],
+  guest: ['none', 'sms', 'bankid', 'siths'],
+};
+
+/** Finds staff accounts for colleagues and leaders (the staff domain's directory). */
+export interface Directory {
+  byId(id: string): Promise<Staff | undefined>;
+  byEmail(email: string): Promise<Staff | undefined>;
+}
+
+const blank = (value: string | undefined): boolean => value === undefined || value.trim() === '';
+
+function checkContact(input: ContactInput, field: string, identification: IdentificationMethod, personalNumber: 'bankid' | 'never'): NewContact {
+  const name = normaliseName(input.name ?? '');
+  if (!name) throw new RuleViolation('name_required', `${field}.name`);
+  const country = (input.country ?? defaultCountry).toUpperCase();
+  if (!isCountry(country)) throw new RuleViolation('country_unknown', `${field}.country`, { country });
+
+  let mobile: string | null = null;
+  if (!blank(input.mobile)) {
+    const parsed = parseMobile(input.mobile!, country);
+    if (!parsed.ok) throw new RuleViolation(parsed.problem === 'invalid' ? 'phone_invalid' : 'phone_not_mobile', `${field}.mobile`, { number: input.mobile!.trim(), country });
+    mobile = parsed.e164;
+  }
+  let email: string | null = null;
+  if (!blank(input.email)) {
+    email = parseEmail(input.email!) ?? null;
+    if (!email) throw new RuleViolation('email_invalid', `${field}.email`, { email: input.email!.trim() });
+  }
+  if (identification === 'sms' && !mobile) throw new RuleViolation('sms_needs_mobile', `${field}.mobile`, { name });
+
+  let number: string | null = null;
+  if (personalNumber === 'never') {
+    // DESIGN.md: no personal identity number is ever asked of a guest.
+    if (!blank(input.personalNumber)) throw new RuleViolation('guest_personal_number', `${field}.personalNumber`);
+  } else if (identification === 'bankid') {
+    if (blank(input.personalNumber)) throw new RuleViolation('bankid_needs_personal_number', `${field}.personalNumber`, { name });
+    const parsed = parsePersonalNumber(input.personalNumber!);
+    if (!parsed.ok) throw new RuleViolation(`personal_number_${parsed.problem}`, `${field}.personalNumber`, { name });
+    number = parsed.value;
+  } else if (!blank(input.personalNumber)) {
+    throw new RuleViolation('personal_number_only_with_bankid', `${field}.personalNumber`);
+  }
+  return { name, country, mobile, email, personalNumber: number };
+}
+
+/** Checks one participant for a meeting hosted by `host`, and returns it normalised. */
+export async function checkParticipant(input: ParticipantInput, field: string, host: Staff, directory: Directory): Promise<NewParticipant> {
+  const kind = input.kind;
+  const identification = input.identification ?? (kind === 'colleague' ? 'siths' : undefined);
+  if (!identification || !allowedIdentification[kind].includes(identification)) {
+    throw new RuleViolation('identification_not_allowed', `${field}.identification`, { allowed: allowedIdentification[kind].join(', ') });
+  }
+
+  if (kind === 'colleague') {
+    const staff = input.staffId
+      ? await directory.byId(input.staffId)
+      : !blank(input.staffEmail) ? await directory.byEmail(input.staffEmail!.trim().toLowerCase()) : undefined;
+    if (!staff || staff.disabled) throw new RuleViolation('colleague_unknown', `${field}.staffEmail`, { who: input.staffEmail ?? input.staffId ?? '' });
+    if (staff.id === host.id) throw new RuleViolation('colleague_is_host', `${field}.staffEmail`);
+    return { kind, identification, name: staff.name, country: defaultCountry, mobile: null, email: staff.email, personalNumber: null, proxy: null, staffId: staff.id };
+  }
+
+  if (kind === 'guest') {
+    // The routine: a guest gets either an e-mail link (computer) or an SMS link (mobile), never both.
+    if (!blank(input.mobile) && !blank(input.email)) throw new RuleViolation('guest_mobile_and_email', `${field}.email`);
+    if (blank(input.mobile) && blank(input.email)) throw new RuleViolation('guest_contact_required', `${field}.mobile`);
+    const contact = checkContact(input, field, identification, 'never');
+    return { kind, identification, ...contact, proxy: null, staffId: null };
+  }
+
+  const patient = checkContact(input, field, identification, 'bankid');
+  if (kind === 'patient' && !patient.mobile && !patient.email) throw new RuleViolation('contact_required', `${field}.mobile`, { name: patient.name });
+  let proxy: NewContact | null = null;
+  if (kind === 'patient_proxy') {
+    if (!input.proxy || blank(input.proxy.name)) throw new RuleViolation('proxy_required', `${field}.proxy.name`);
+    proxy = checkContact(input.proxy, `${field}.proxy`, identification, 'bankid');
+    // The proxy is the one who is invited and comes: they need a way to be reached.
+    if (!proxy.mobile && !proxy.email) throw new RuleViolation('contact_required', `${field}.proxy.mobile`, { name: proxy.name });
+  }
+  return { kind, identification, ...patient, proxy, staffId: null };
+}
+
+/**
+ * Checks the participant list as a whole: exactly one patient (or patient with proxy), added
+ * first as the routine says, no colleague twice, and at most `max` people with the host.
+ */
+export function checkParticipantList(participants: { kind: ParticipantKind; staffId: string | null }[], max: number): void {
+  const patients = participants.filter((p) => isPatient(p.kind));
+  if (patients.length === 0) throw new RuleViolation('patient_required', 'participants');
+  if (patients.length > 1) throw new RuleViolation('one_patient', 'participants');
+  if (!isPatient(participants[0]!.kind)) throw new RuleViolation('patient_first', 'participants.0');
+  const staffIds = participants.map((p) => p.staffId).filter((id): id is string => id !== null);
+  if (new Set(staffIds).size !== staffIds.length) throw new RuleViolation('colleague_twice', 'participants');
+  // The host (the booking clinician) is one of the people in the room.
+  if (participants.length + 1 > max) throw new RuleViolation('too_many_participants', 'participants', { max });
+}
+
+/** A few minutes of slack: a form filled in at 10:58 for 11:00 is sent at 11:01. */
+const pastSlackMs = 15 * 60 * 1000;
+
+export function checkStart(startsAt: Date, now = new Date()): void {
+  if (startsAt.getTime() < now.getTime() - pastSlackMs) throw new RuleViolation('starts_in_past', 'startsAt');
+}
+
+export function checkText(value: string | undefined, rule: 'title_required' | 'documentation_required' | 'cancel_reason_required', field: string): string {
+  const text = (value ?? '').normalize('NFC').trim();
+  if (!text) throw new RuleViolation(rule, field);
+  return text;
+}

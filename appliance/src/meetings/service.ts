@@ -1,0 +1,259 @@
+// Booking and changing meetings: who may see and change what, the routine's rules, one transaction
+// per change with its recorded event and the onChange hooks, and the bus event after commit.
+import type { Config } from '../config.ts';
+import type { Db } from '../db/knex.ts';
+import type { EventBus } from '../events.ts';
+import type { Staff } from '../staff/model.ts';
+import type { ChangeHook, MeetingChange } from './events.ts';
+import { isPatient, type Meeting, type NewParticipant, type Participant, type ParticipantStatus } from './model.ts';
+import { checkParticipant, checkParticipantList, checkStart, checkText, type Directory, type ParticipantInput } from './rules.ts';
+import * as store from './store.ts';
+import { Forbidden, NotChangeable, NotFound, RuleViolation, VersionConflict } from './violations.ts';
+
+export interface BookingInput {
+  unitId?: string;
+  title: string;
+  startsAt: Date;
+  durationMinutes: number;
+  /** Who runs the meeting (staff id or e-mail); the booking clinician when left out. */
+  ledBy?: string;
+  documentationPlan: string;
+  testMeeting?: boolean;
+  participants: ParticipantInput[];
+}
+
+export interface MeetingUpdate {
+  version: number;
+  title?: string;
+  startsAt?: Date;
+  durationMinutes?: number;
+  ledBy?: string;
+  documentationPlan?: string;
+}
+
+export interface ListQuery {
+  from: Date;
+  to: Date;
+  unitId?: string;
+  clinicianId?: string;
+}
+
+/** The longest period one list may cover: a quarter. */
+const maxPeriodDays = 92;
+
+/** Support reads what the connection logs need: who, when, how far they came; no contact details. */
+function forSupport(meeting: Meeting): Meeting {
+  const hide = (p: Participant): Participant => ({
+    ...p,
+    mobile: null,
+    email: null,
+    personalNumberMasked: null,
+    proxy: p.proxy ? { ...p.proxy, mobile: null, email: null, personalNumberMasked: null } : null,
+  });
+  return { ...meeting, documentationPlan: '', participants: meeting.participants.map(hide) };
+}
+
+const isOwnMeeting = (staff: Staff, meeting: Meeting): boolean =>
+  meeting.unitId === staff.unitId || meeting.bookedBy === staff.id || meeting.ledBy === staff.id;
+
+export class MeetingService {
+  readonly #hooks: ChangeHook[] = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly config: Pick<Config, 'dataKey' | 'maxParticipants'>,
+    private readonly bus: EventBus,
+    private readonly directory: Directory & { unitExists(id: string): Promise<boolean> },
+  ) {}
+
+  /** Registers work that must commit or roll back with every change (e.g. outbox rows). */
+  onChange(hook: ChangeHook): void {
+    this.#hooks.push(hook);
+  }
+
+  canRead(staff: Staff, meeting: Meeting): boolean {
+    if (staff.role === 'admin' || staff.role === 'support') return true;
+    return isOwnMeeting(staff, meeting) || meeting.participants.some((p) => p.staffId === staff.id);
+  }
+
+  canChange(staff: Staff, meeting: Meeting): boolean {
+    if (staff.role === 'admin') return true;
+    return staff.role === 'clinician' && isOwnMeeting(staff, meeting);
+  }
+
+  /** What this staff member may see of the meeting. */
+  view(staff: Staff, meeting: Meeting): Meeting {
+    return staff.role === 'support' ? forSupport(meeting) : meeting;
+  }
+
+  async get(staff: Staff, id: string): Promise<Meeting> {
+    const meeting = await store.findMeeting(this.db, id);
+    if (!meeting) throw new NotFound('meeting');
+    if (!this.canRead(staff, meeting)) throw new Forbidden();
+    return this.view(staff, meeting);
+  }
+
+  async list(staff: Staff, query: ListQuery): Promise<Meeting[]> {
+    if (query.to <= query.from || query.to.getTime() - query.from.getTime() > maxPeriodDays * 86400000) {
+      throw new RuleViolation('period_invalid', 'to', { days: maxPeriodDays });
+    }
+    let unitId = query.unitId;
+    if (staff.role === 'clinician') {
+      if (unitId && unitId !== staff.unitId) throw new Forbidden();
+      unitId = staff.unitId;
+    }
+    const meetings = await store.listMeetings(this.db, { from: query.from, to: query.to, unitId, staffId: query.clinicianId });
+    return meetings.map((m) => this.view(staff, m));
+  }
+
+  async #leader(host: Staff, unitId: string, ledBy: string | undefined): Promise<string> {
+    if (!ledBy) return host.id;
+    const leader = ledBy.includes('@') ? await this.directory.byEmail(ledBy.trim().toLowerCase()) : await this.directory.byId(ledBy);
+    // The leader runs the meeting for the unit: a working account of that unit (or the host).
+    if (!leader || leader.disabled || (leader.id !== host.id && leader.unitId !== unitId)) throw new RuleViolation('leader_unknown', 'ledBy', { who: ledBy });
+    return leader.id;
+  }
+
+  async book(host: Staff, input: BookingInput, now = new Date()): Promise<Meeting> {
+    if (host.role !== 'admin' && host.role !== 'clinician') throw new Forbidden();
+    const unitId = input.unitId ?? host.unitId;
+    if (unitId !== host.unitId) {
+      if (host.role !== 'admin') throw new Forbidden();
+      if (!(await this.directory.unitExists(unitId))) throw new RuleViolation('unit_unknown', 'unitId');
+    }
+    const title = checkText(input.title, 'title_required', 'title');
+    const documentationPlan = checkText(input.documentationPlan, 'documentation_required', 'documentationPlan');
+    checkStart(input.startsAt, now);
+    const ledBy = await this.#leader(host, unitId, input.ledBy);
+    const participants: NewParticipant[] = [];
+    for (const [i, p] of input.participants.entries()) participants.push(await checkParticipant(p, `participants.${i}`, host, this.directory));
+    checkParticipantList(participants, this.config.maxParticipants);
+
+    const change = await this.db.transaction(async (trx): Promise<MeetingChange> => {
+      const id = await store.insertMeeting(trx, { unitId, title, startsAt: input.startsAt, durationMinutes: input.durationMinutes, bookedBy: host.id, ledBy, documentationPlan, testMeeting: input.testMeeting ?? false }, now);
+      const participantIds = await store.insertParticipants(trx, id, participants, 0, this.config.dataKey, now);
+      const booked: MeetingChange = { type: 'meeting.booked', payload: { meetingId: id, unitId, byStaffId: host.id, startsAt: input.startsAt.toISOString(), durationMinutes: input.durationMinutes, participantIds } };
+      await this.#record(trx, [booked]);
+      return booked;
+    });
+    this.bus.emit(change.type, change.payload as never);
+    const meetingId = change.payload.meetingId;
+    return (await store.findMeeting(this.db, meetingId))!;
+  }
+
+  async #record(trx: Parameters<ChangeHook>[0], changes: MeetingChange[]): Promise<void> {
+    for (const change of changes) {
+      await store.insertChange(trx, change);
+      for (const hook of this.#hooks) await hook(trx, change);
+    }
+  }
+
+  /**
+   * The frame of every change to an existing meeting: one transaction that checks access,
+   * status and version, does the work, raises the version (unless only an invitation is resent),
+   * records the events and runs the hooks; then the events go on the bus.
+   */
+  async #change(staff: Staff, meetingId: string, version: number | undefined, work: (trx: Parameters<ChangeHook>[0], meeting: Meeting) => Promise<{ columns?: store.MeetingColumns; changes: MeetingChange[] }>): Promise<Meeting> {
+    const changes = await this.db.transaction(async (trx) => {
+      const meeting = await store.findMeeting(trx, meetingId);
+      if (!meeting) throw new NotFound('meeting');
+      if (!this.canChange(staff, meeting)) throw new Forbidden();
+      if (meeting.status === 'cancelled' || meeting.status === 'ended') throw new NotChangeable(meeting.status);
+      if (version !== undefined && version !== meeting.version) throw new VersionConflict(meeting.version);
+      const result = await work(trx, meeting);
+      const unchanged = result.columns === undefined && result.changes.every((c) => c.type === 'invitation.resend');
+      if (!unchanged && !(await store.updateMeeting(trx, meetingId, meeting.version, result.columns ?? {}))) {
+        const current = await store.findMeeting(trx, meetingId);
+        throw new VersionConflict(current?.version ?? meeting.version);
+      }
+      await this.#record(trx, result.changes);
+      return result.changes;
+    });
+    for (const change of changes) this.bus.emit(change.type, change.payload as never);
+    return (await store.findMeeting(this.db, meetingId))!;
+  }
+
+  async update(staff: Staff, meetingId: string, input: MeetingUpdate, now = new Date()): Promise<Meeting> {
+    // Directory look-ups happen before the transaction: SQLite has one connection, which it holds.
+    let ledBy: string | undefined;
+    if (input.ledBy !== undefined) {
+      const meeting = await store.findMeeting(this.db, meetingId);
+      if (!meeting) throw new NotFound('meeting');
+      if (!this.canChange(staff, meeting)) throw new Forbidden();
+      ledBy = await this.#leader(staff, meeting.unitId, input.ledBy);
+    }
+    return this.#change(staff, meetingId, input.version, async (_trx, meeting) => {
+      const columns: store.MeetingColumns = {};
+      const base = { meetingId, unitId: meeting.unitId, byStaffId: staff.id };
+      if (input.title !== undefined) columns.title = checkText(input.title, 'title_required', 'title');
+      if (input.documentationPlan !== undefined) columns.documentationPlan = checkText(input.documentationPlan, 'documentation_required', 'documentationPlan');
+      if (ledBy !== undefined) columns.ledBy = ledBy;
+      const startsAt = input.startsAt ?? meeting.startsAt;
+      const durationMinutes = input.durationMinutes ?? meeting.durationMinutes;
+      const rescheduled = startsAt.getTime() !== meeting.startsAt.getTime() || durationMinutes !== meeting.durationMinutes;
+      const changes: MeetingChange[] = [];
+      if (rescheduled) {
+        checkStart(startsAt, now);
+        Object.assign(columns, { startsAt, durationMinutes });
+        changes.push({ type: 'meeting.rescheduled', payload: { ...base, previousStartsAt: meeting.startsAt.toISOString(), startsAt: startsAt.toISOString(), durationMinutes, participantIds: meeting.participants.map((p) => p.id) } });
+      }
+      const fields = (['title', 'documentationPlan', 'ledBy'] as const).filter((f) => columns[f] !== undefined && columns[f] !== meeting[f]);
+      if (fields.length > 0) changes.push({ type: 'meeting.updated', payload: { ...base, fields } });
+      return { columns, changes };
+    });
+  }
+
+  cancel(staff: Staff, meetingId: string, version: number, reason: string): Promise<Meeting> {
+    return this.#change(staff, meetingId, version, async (_trx, meeting) => {
+      const text = checkText(reason, 'cancel_reason_required', 'reason');
+      return {
+        columns: { status: 'cancelled', cancelReason: text },
+        changes: [{ type: 'meeting.cancelled', payload: { meetingId, unitId: meeting.unitId, byStaffId: staff.id, reason: text, participantIds: meeting.participants.map((p) => p.id) } }],
+      };
+    });
+  }
+
+  async addParticipant(staff: Staff, meetingId: string, version: number, input: ParticipantInput): Promise<{ meeting: Meeting; participantId: string }> {
+    // Checked before the transaction (directory look-ups); the list rules are checked inside it.
+    const before = await store.findMeeting(this.db, meetingId);
+    if (!before) throw new NotFound('meeting');
+    if (!this.canChange(staff, before)) throw new Forbidden();
+    const host = (await this.directory.byId(before.bookedBy)) ?? staff;
+    const participant = await checkParticipant(input, 'participant', host, this.directory);
+    let participantId = '';
+    const meeting = await this.#change(staff, meetingId, version, async (trx, current) => {
+      checkParticipantList([...current.participants, participant], this.config.maxParticipants);
+      [participantId] = await store.insertParticipants(trx, meetingId, [participant], await store.nextPosition(trx, meetingId), this.config.dataKey);
+      return { columns: {}, changes: [{ type: 'participant.added', payload: { meetingId, unitId: current.unitId, byStaffId: staff.id, participantId: participantId! } }] };
+    });
+    return { meeting, participantId };
+  }
+
+  removeParticipant(staff: Staff, meetingId: string, participantId: string, version: number): Promise<Meeting> {
+    return this.#change(staff, meetingId, version, async (trx, meeting) => {
+      const participant = meeting.participants.find((p) => p.id === participantId);
+      if (!participant) throw new NotFound('participant');
+      // Without the patient there is no care meeting: cancelling says so to everyone.
+      if (isPatient(participant.kind)) throw new RuleViolation('patient_cannot_be_removed', 'participantId');
+      await store.removeParticipant(trx, participantId);
+      return { columns: {}, changes: [{ type: 'participant.removed', payload: { meetingId, unitId: meeting.unitId, byStaffId: staff.id, participantId } }] };
+    });
+  }
+
+  /** A new copy of the invitation; the meeting itself is unchanged, so no version is asked. */
+  resendInvitation(staff: Staff, meetingId: string, participantId: string): Promise<Meeting> {
+    return this.#change(staff, meetingId, undefined, async (_trx, meeting) => {
+      if (!meeting.participants.some((p) => p.id === participantId)) throw new NotFound('participant');
+      return { changes: [{ type: 'invitation.resend', payload: { meetingId, unitId: meeting.unitId, byStaffId: staff.id, participantId } }] };
+    });
+  }
+
+  /** Moves a participant along (invited → … → joined); later domains report it by event. */
+  setParticipantStatus(participantId: string, status: ParticipantStatus): Promise<boolean> {
+    return store.setParticipantStatus(this.db, participantId, status);
+  }
+
+  changes(meetingId: string): Promise<store.RecordedChange[]> {
+    return store.listChanges(this.db, meetingId);
+  }
+}

@@ -1,0 +1,196 @@
+// Changes to a booked meeting: reschedule, update, cancel, participants added, removed and
+// re-invited. Each is one transaction, recorded in meeting_events and emitted on the bus; a
+// change based on an old version is refused with 409.
+import test from 'ava';
+import type { DomainEvents } from '../../appliance/src/events.ts';
+import { startServer, type Client, type TestServer } from '../helpers/server.ts';
+import { booking, inDays, loggedIn, teacherByEmail } from './_booking.ts';
+
+let app: TestServer;
+let client: Client;
+const emitted: { type: string; payload: any }[] = [];
+test.before(async () => {
+  app = await startServer();
+  client = (await loggedIn(app)).client;
+  for (const type of ['meeting.booked', 'meeting.rescheduled', 'meeting.updated', 'meeting.cancelled', 'participant.added', 'participant.removed', 'invitation.resend'] as const) {
+    app.server.app.bus.on(type, (payload: DomainEvents[typeof type]) => {
+      emitted.push({ type, payload });
+    });
+  }
+});
+test.after.always(() => app?.stop());
+
+async function book() {
+  const reply = await client.request('POST', '/api/v1/meetings', { json: booking() });
+  if (reply.status !== 201) throw new Error(reply.text);
+  return reply.json();
+}
+
+const recorded = async (meetingId: string) => app.server.plugins.meetings.service.changes(meetingId);
+const emittedFor = (meetingId: string) => emitted.filter((e) => e.payload.meetingId === meetingId);
+const del = (path: string) => client.request('DELETE', path, { headers: { 'x-csrf-token': client.crumb! } });
+/** Bus listeners run on the next tick: give them one. */
+const settle = () => new Promise((r) => setImmediate(r));
+
+test('booking records and emits meeting.booked with every participant', async (t) => {
+  const meeting = await book();
+  await settle();
+  const [change] = await recorded(meeting.id);
+  t.is(change!.type, 'meeting.booked');
+  t.deepEqual(change!.payload.participantIds, meeting.participants.map((p: any) => p.id));
+  t.deepEqual(emittedFor(meeting.id).map((e) => e.type), ['meeting.booked']);
+  t.is(emittedFor(meeting.id)[0]!.payload.startsAt, meeting.startsAt);
+});
+
+test('rescheduling moves the meeting, raises its version and tells every participant', async (t) => {
+  const meeting = await book();
+  const startsAt = inDays(4, 13);
+  const reply = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: 1, startsAt, durationMinutes: 60 } });
+  t.is(reply.status, 200, reply.text);
+  t.like(reply.json(), { startsAt, durationMinutes: 60, version: 2 });
+  await settle();
+  const event = emittedFor(meeting.id).find((e) => e.type === 'meeting.rescheduled')!;
+  t.like(event.payload, { previousStartsAt: meeting.startsAt, startsAt, durationMinutes: 60 });
+  t.is(event.payload.participantIds.length, 3);
+  t.deepEqual((await recorded(meeting.id)).map((c) => c.type), ['meeting.booked', 'meeting.rescheduled']);
+});
+
+test('a meeting cannot be rescheduled into the past', async (t) => {
+  const meeting = await book();
+  const reply = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: 1, startsAt: inDays(-2) } });
+  t.is(reply.status, 400);
+  t.is(reply.json().rule, 'starts_in_past');
+  t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().version, 1, 'nothing changed');
+});
+
+test('changing the title or documentation plan is recorded without a new message', async (t) => {
+  const meeting = await book();
+  const reply = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: 1, title: 'Uppföljning', documentationPlan: 'Journalanteckning' } });
+  t.is(reply.status, 200);
+  const changes = await recorded(meeting.id);
+  t.is(changes[1]!.type, 'meeting.updated');
+  t.deepEqual(changes[1]!.payload.fields, ['title', 'documentationPlan']);
+});
+
+test('the second of two concurrent edits gets a clear conflict message and changes nothing', async (t) => {
+  const meeting = await book();
+  const [a, b] = await Promise.all([
+    client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: 1, title: 'Första' } }),
+    client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: 1, title: 'Andra' } }),
+  ]);
+  const statuses = [a.status, b.status].sort();
+  t.deepEqual(statuses, [200, 409]);
+  const conflict = a.status === 409 ? a : b;
+  t.regex(conflict.json().message, /Någon annan har ändrat mötet sedan du öppnade det/);
+  t.is(conflict.json().currentVersion, 2);
+  const now = (await client.get(`/api/v1/meetings/${meeting.id}`)).json();
+  t.is(now.version, 2);
+  t.is(now.title, a.status === 200 ? 'Första' : 'Andra');
+});
+
+test('cancelling needs a reason, tells everyone, and a cancelled meeting cannot be changed', async (t) => {
+  const meeting = await book();
+  const noReason = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: 1, reason: ' ' } });
+  t.is(noReason.status, 400);
+  t.is(noReason.json().rule, 'cancel_reason_required');
+  const reply = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: 1, reason: 'Patienten är inlagd' } });
+  t.is(reply.status, 200);
+  t.like(reply.json(), { status: 'cancelled', cancelReason: 'Patienten är inlagd', version: 2 });
+  await settle();
+  t.like(emittedFor(meeting.id).find((e) => e.type === 'meeting.cancelled')!.payload, { reason: 'Patienten är inlagd' });
+  const again = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: 2, startsAt: inDays(5) } });
+  t.is(again.status, 409);
+  t.regex(again.json().message, /Mötet är inställt och kan inte ändras/);
+});
+
+test('a participant is added, and the list rules still hold', async (t) => {
+  const meeting = await book();
+  const add = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants`, { json: { version: 1, participant: { ...teacherByEmail, name: 'Kurator Kim', email: 'kurator@skola.example' } } });
+  t.is(add.status, 201, add.text);
+  const added = add.json().participants[3];
+  t.like(added, { name: 'Kurator Kim', kind: 'guest' });
+  await settle();
+  t.like(emittedFor(meeting.id).find((e) => e.type === 'participant.added')!.payload, { participantId: added.id });
+  const both = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants`, { json: { version: 2, participant: { ...teacherByEmail, mobile: '0701234567' } } });
+  t.is(both.json().rule, 'guest_mobile_and_email');
+  const secondPatient = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants`, { json: { version: 2, participant: booking().participants[0] } });
+  t.is(secondPatient.json().rule, 'one_patient');
+  t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().participants.length, 4);
+});
+
+test('a participant is removed; the patient cannot be', async (t) => {
+  const meeting = await book();
+  const patient = meeting.participants[0];
+  const teacher = meeting.participants[1];
+  const refused = await del(`/api/v1/meetings/${meeting.id}/participants/${patient.id}?version=1`);
+  t.is(refused.status, 400);
+  t.regex(refused.json().message, /Patienten kan inte tas bort/);
+  const removed = await del(`/api/v1/meetings/${meeting.id}/participants/${teacher.id}?version=1`);
+  t.is(removed.status, 200);
+  t.deepEqual(removed.json().participants.map((p: any) => p.id), [patient.id, meeting.participants[2].id]);
+  t.is((await del(`/api/v1/meetings/${meeting.id}/participants/${teacher.id}?version=2`)).status, 404);
+  const row = await app.server.app.db('participants').where({ id: teacher.id }).first();
+  t.truthy(row.removed_at, 'kept in the meeting\'s record');
+  t.deepEqual((await recorded(meeting.id)).map((c) => [c.type, c.participantId]), [['meeting.booked', null], ['participant.removed', teacher.id]]);
+});
+
+test('an invitation is sent again without changing the meeting\'s version', async (t) => {
+  const meeting = await book();
+  const reply = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[2].id}/resend`, { json: {} });
+  t.is(reply.status, 202);
+  t.is(reply.json().version, 1);
+  await settle();
+  t.like(emittedFor(meeting.id).find((e) => e.type === 'invitation.resend')!.payload, { participantId: meeting.participants[2].id });
+});
+
+test('an onChange hook runs inside the change\'s transaction: when it fails, nothing is stored', async (t) => {
+  const fresh = await startServer();
+  try {
+    const { client: c } = await loggedIn(fresh);
+    const seen: string[] = [];
+    let fail = false;
+    fresh.server.plugins.meetings.onChange(async (trx, change) => {
+      seen.push(change.type);
+      // The hook sees the rows the change wrote: it is in the same transaction.
+      t.truthy(await trx('meetings').where({ id: change.payload.meetingId }).first());
+      if (fail) throw new Error('outbox full');
+    });
+    const ok = await c.request('POST', '/api/v1/meetings', { json: booking() });
+    t.is(ok.status, 201);
+    fail = true;
+    const broken = await c.request('POST', '/api/v1/meetings', { json: booking({ title: 'Ska inte finnas' }) });
+    t.is(broken.status, 500);
+    t.is(await fresh.server.app.db('meetings').where({ title: 'Ska inte finnas' }).first(), undefined);
+    const cancel = await c.request('POST', `/api/v1/meetings/${ok.json().id}/cancel`, { json: { version: 1, reason: 'x' } });
+    t.is(cancel.status, 500);
+    t.is((await c.get(`/api/v1/meetings/${ok.json().id}`)).json().status, 'booked');
+    t.deepEqual(seen, ['meeting.booked', 'meeting.booked', 'meeting.cancelled']);
+  } finally {
+    await fresh.stop();
+  }
+});
+
+test('participant status reported by another domain reaches the meeting', async (t) => {
+  const meeting = await book();
+  app.server.app.bus.emit('participant.status', { meetingId: meeting.id, participantId: meeting.participants[0].id, status: 'waiting' });
+  await settle();
+  await settle();
+  t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().participants[0].status, 'waiting');
+});
+
+test('the OpenAPI document describes the meetings API with examples', async (t) => {
+  const doc = (await app.client().get('/api/v1/openapi.json')).json();
+  for (const path of ['/meetings', '/meetings/{id}', '/meetings/{id}/cancel', '/meetings/{id}/participants', '/meetings/{id}/participants/{participantId}', '/meetings/{id}/participants/{participantId}/resend']) {
+    t.truthy(doc.paths[path] ?? doc.paths[`/api/v1${path}`], path);
+  }
+  const text = JSON.stringify(doc);
+  t.true(text.includes('Samordnad planering inför skolstart'));
+  t.true(text.includes('19121212-****'));
+});
+
+test('listing needs a sensible period', async (t) => {
+  const backwards = await client.get(`/api/v1/meetings?from=${encodeURIComponent(inDays(3))}&to=${encodeURIComponent(inDays(1))}`);
+  t.is(backwards.status, 400);
+  t.is(backwards.json().rule, 'period_invalid');
+  t.is((await client.get(`/api/v1/meetings?from=${encodeURIComponent(inDays(0))}&to=${encodeURIComponent(inDays(200))}`)).json().rule, 'period_invalid');
+});

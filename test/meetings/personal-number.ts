@@ -1,0 +1,52 @@
+// Personal identity numbers: format, date, Luhn checksum, normalisation, masking, sealing at rest.
+import { randomBytes } from 'node:crypto';
+import test from 'ava';
+import { decrypt, encrypt } from '../../appliance/src/crypto.ts';
+import { maskPersonalNumber, parsePersonalNumber } from '../../appliance/src/meetings/personal-number.ts';
+
+const today = new Date('2026-11-25T12:00:00Z');
+
+test('twelve digits with or without a hyphen are accepted and normalised', (t) => {
+  t.deepEqual(parsePersonalNumber('19121212-1212', today), { ok: true, value: '191212121212' });
+  t.deepEqual(parsePersonalNumber('191212121212', today), { ok: true, value: '191212121212' });
+  t.deepEqual(parsePersonalNumber(' 19121212 1212 ', today), { ok: true, value: '191212121212' });
+});
+
+test('ten digits get the century that puts the birth date in the past; "+" means a hundred or older', (t) => {
+  t.deepEqual(parsePersonalNumber('121212-1212', today), { ok: true, value: '201212121212' });
+  t.deepEqual(parsePersonalNumber('1212121212', today), { ok: true, value: '201212121212' });
+  t.deepEqual(parsePersonalNumber('121212+1212', today), { ok: true, value: '191212121212' });
+});
+
+test('a wrong check digit, an impossible date or a wrong shape is refused', (t) => {
+  t.deepEqual(parsePersonalNumber('19121212-1213', today), { ok: false, problem: 'checksum' });
+  t.deepEqual(parsePersonalNumber('19121312-1212', today), { ok: false, problem: 'date' });
+  t.deepEqual(parsePersonalNumber('19120230-1212', today), { ok: false, problem: 'date' });
+  t.deepEqual(parsePersonalNumber('1912121-1212', today), { ok: false, problem: 'format' });
+  t.deepEqual(parsePersonalNumber('19121212+1212', today), { ok: false, problem: 'format' });
+  t.deepEqual(parsePersonalNumber('abc', today), { ok: false, problem: 'format' });
+});
+
+test('a coordination number (day of birth + 60) is accepted', (t) => {
+  t.deepEqual(parsePersonalNumber('19701072-2390', today), { ok: true, value: '197010722390' });
+  t.deepEqual(parsePersonalNumber('19701092-2390', today), { ok: false, problem: 'date' });
+});
+
+test('the masked form shows the birth date only', (t) => {
+  t.is(maskPersonalNumber('191212121212'), '19121212-****');
+});
+
+test('a sealed number opens only with the same key and context, and hides the number', (t) => {
+  const key = randomBytes(32);
+  const sealed = encrypt(key, '191212121212', 'participants.personal_number_sealed');
+  t.false(sealed.includes('1212'));
+  t.not(sealed, encrypt(key, '191212121212', 'participants.personal_number_sealed'), 'a fresh IV every time');
+  t.is(decrypt(key, sealed, 'participants.personal_number_sealed'), '191212121212');
+  t.throws(() => decrypt(randomBytes(32), sealed, 'participants.personal_number_sealed'));
+  t.throws(() => decrypt(key, sealed, 'participants.proxy_personal_number_sealed'));
+  const [v, iv, tag, body] = sealed.split('.');
+  const altered = Buffer.from(body!, 'base64url');
+  altered[0] ^= 1;
+  t.throws(() => decrypt(key, [v, iv, tag, altered.toString('base64url')].join('.'), 'participants.personal_number_sealed'));
+  t.throws(() => encrypt(randomBytes(16), 'x'), { message: /32 bytes/ });
+});

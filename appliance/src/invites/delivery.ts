@@ -1,0 +1,35 @@
+// The contract between the outbox dispatcher and the channel adapters (mail.ts, sms.ts): what a
+// failed attempt means for the row (retry with back-off, or give up with a reason a person can
+// read) and what a delivery receipt reports afterwards.
+
+/** The relay or gateway could not take the message now; the outbox retries with back-off. */
+export class TemporaryFailure extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TemporaryFailure';
+  }
+}
+
+/**
+ * The relay or gateway refused the message for good; retrying would give the same answer.
+ * The message is shown to staff as the reason, so it names the status ("ESME_RINVDSTADR
+ * (invalid destination address)", "550 5.1.1 user unknown").
+ */
+export class PermanentFailure extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PermanentFailure';
+  }
+}
+
+export type ReceiptStatus = 'delivered' | 'undeliverable' | 'expired' | 'rejected' | 'deleted' | 'unknown';
+
+/** What the network said happened to a message after the gateway accepted it. */
+export interface DeliveryReceipt {
+  /** The id the provider gave when it accepted the message, in the adapter's canonical form. */
+  providerId: string;
+  status: ReceiptStatus;
+  /** The provider's error code or text, when it gave one for a failed delivery. */
+  error?: string;
+  at: Date;
+}

@@ -1,0 +1,134 @@
+// The e-mail adapter: pooled SMTP to the hospital's relay (SMTP_URL), sender MAIL_FROM.
+// It is the only file of the application that imports nodemailer. It tells the outbox what the
+// relay said: its reply line on success, and on failure whether trying again can help
+// (4xx, connection trouble) or not (5xx).
+import nodemailer from 'nodemailer';
+import type { CalendarPart } from './calendar.ts';
+import { PermanentFailure, TemporaryFailure } from './delivery.ts';
+
+export interface MailOptions {
+  /** smtp://user:password@relay:587 (STARTTLS when offered) or smtps://…:465. */
+  url: string;
+  /** e.g. "Samverka <noreply@hospital.se>". */
+  from: string;
+  /** Parallel connections to the relay (nodemailer's pool). */
+  maxConnections?: number;
+  /** Socket and greeting timeouts. */
+  timeoutMs?: number;
+}
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  html: string;
+  text: string;
+  /** Sent as a text/calendar alternative (with its method) and as an invite.ics attachment. */
+  calendar?: CalendarPart;
+}
+
+export interface MailSent {
+  /** The Message-ID header of the sent mail. */
+  messageId: string;
+  /** The relay's reply line, e.g. "250 2.0.0 Ok: queued as 4BbR1x". */
+  response: string;
+}
+
+export interface MailState {
+  /** Whether the last send or verify reached the relay. */
+  reachable?: boolean;
+  lastError?: string;
+  lastSentAt?: Date;
+}
+
+/** The fields nodemailer puts on its errors. */
+interface SmtpError extends Error {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+}
+
+/**
+ * Sorts a nodemailer error into the outbox's two kinds. A 5xx reply is the relay's final word on
+ * this message; a 4xx reply, a refused or dropped connection or a timeout may pass. A refused login
+ * is treated as temporary too: it is the appliance's configuration, not the message, that is wrong,
+ * and the message should go once IT has fixed the password.
+ */
+export function classifySmtpError(error: unknown): TemporaryFailure | PermanentFailure {
+  const e = error as SmtpError;
+  const reply = e.response ?? e.message;
+  if (e.code === 'EAUTH') return new TemporaryFailure(`the relay refused the login: ${reply}`, { cause: error });
+  if (typeof e.responseCode === 'number' && e.responseCode >= 500) return new PermanentFailure(reply, { cause: error });
+  if (typeof e.responseCode === 'number' && e.responseCode >= 400) return new TemporaryFailure(reply, { cause: error });
+  // Nodemailer's own refusals before any SMTP exchange (no recipient, unreadable message) cannot pass later.
+  if (e.code === 'EENVELOPE' || e.code === 'EMESSAGE') return new PermanentFailure(reply, { cause: error });
+  return new TemporaryFailure(`the relay could not be reached: ${reply}`, { cause: error });
+}
+
+function transportOptions(options: MailOptions) {
+  const url = new URL(options.url);
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new Error('SMTP_URL must start with smtp:// or smtps://');
+  const secure = url.protocol === 'smtps:';
+  const timeout = options.timeoutMs ?? 30_000;
+  return {
+    pool: true as const,
+    maxConnections: options.maxConnections ?? 5,
+    host: url.hostname,
+    port: Number(url.port || (secure ? 465 : 587)),
+    secure,
+    ...(url.username ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } } : {}),
+    connectionTimeout: timeout,
+    greetingTimeout: timeout,
+    socketTimeout: timeout,
+  };
+}
+
+export class MailSender {
+  readonly #transport;
+  readonly #from: string;
+  #state: MailState = {};
+
+  constructor(options: MailOptions) {
+    if (!options.from) throw new Error('the mail sender (MAIL_FROM) must be set');
+    this.#from = options.from;
+    this.#transport = nodemailer.createTransport(transportOptions(options));
+  }
+
+  async send(message: MailMessage): Promise<MailSent> {
+    try {
+      const info = await this.#transport.sendMail({
+        from: this.#from,
+        to: message.to,
+        subject: message.subject,
+        text: message.text,
+        html: message.html,
+        ...(message.calendar ? { icalEvent: { method: message.calendar.method, filename: 'invite.ics', content: message.calendar.content } } : {}),
+      });
+      this.#state = { reachable: true, lastSentAt: new Date() };
+      return { messageId: info.messageId, response: info.response };
+    } catch (error) {
+      const failure = classifySmtpError(error);
+      this.#state = { ...this.#state, reachable: !(failure instanceof TemporaryFailure), lastError: failure.message };
+      throw failure;
+    }
+  }
+
+  /** Connects and logs in to the relay, for health checks; throws TemporaryFailure when it cannot. */
+  async verify(): Promise<void> {
+    try {
+      await this.#transport.verify();
+      this.#state = { ...this.#state, reachable: true };
+    } catch (error) {
+      const failure = classifySmtpError(error);
+      this.#state = { ...this.#state, reachable: false, lastError: failure.message };
+      throw failure;
+    }
+  }
+
+  state(): MailState {
+    return { ...this.#state };
+  }
+
+  close(): void {
+    this.#transport.close();
+  }
+}

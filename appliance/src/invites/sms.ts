@@ -1,0 +1,533 @@
+// The SMS adapter: an SMPP 3.4 ESME (client) for the hospital's SMS gateway.
+// The smpp package only speaks the protocol ("the rest is entirely up to you", its maintainer),
+// so this file adds what a well-behaved ESME does: one transceiver bind kept alive with
+// enquire_link and re-bound with back-off, a send window, a per-PDU response timeout, a rate
+// limit the gateway never sees exceeded, the right data_coding, concatenation, and receipts.
+// It is the only file of the application that imports `smpp`.
+import { randomInt } from 'node:crypto';
+import smpp from 'smpp';
+import { type DeliveryReceipt, PermanentFailure, type ReceiptStatus, TemporaryFailure } from './delivery.ts';
+import { concatenationUdh, encodeSms } from './gsm.ts';
+
+export type SmppSession = smpp.Session;
+export type SmppPdu = smpp.PDU;
+export type SmppServer = smpp.Server;
+
+/** The smpp package's server, for the development SMSC (embedded.ts); not used in production. */
+export function createSmppServer(onSession: (session: SmppSession) => void): SmppServer {
+  return smpp.createServer({}, onSession);
+}
+
+/** Builds a PDU of the smpp package, for the development SMSC's receipts. */
+export function smppPdu(command: string, fields: Record<string, unknown>): SmppPdu {
+  return new smpp.PDU(command, fields);
+}
+
+/** How the gateway writes message ids: in submit_sm_resp and in the receipts it sends later. */
+export type IdRadix = 'hex' | 'decimal';
+
+export interface SmsOptions {
+  /** smpp://system_id:password@host:port (ssmpp:// for TLS). */
+  url: string;
+  /** Alphanumeric sender id (at most 11 characters) or a number in international form. */
+  sender: string;
+  /** Message parts per second the gateway accepts; never exceeded in any one-second interval. */
+  throttle: number;
+  /** Outstanding submit_sm without a response (Kannel's default is 10). */
+  window?: number;
+  /** How long a PDU may wait for its response before it counts as lost. */
+  responseTimeoutMs?: number;
+  /** Keep-alive period while bound. */
+  enquireLinkMs?: number;
+  /** How long all sending stops after ESME_RTHROTTLED. */
+  throttledPauseMs?: number;
+  /** Extra spacing added to each one-second rate interval, so network jitter cannot make the gateway count one part too many. */
+  rateMarginMs?: number;
+  /** Back-off between reconnect attempts: doubles from min to max, with jitter. */
+  reconnect?: { minMs: number; maxMs: number };
+  /** How long a message waits for a bound link before it fails temporarily (the outbox retries it). */
+  queueTimeoutMs?: number;
+  /**
+   * How the gateway writes message ids. 'auto' reads an id with a letter a–f as hexadecimal and an
+   * id of digits only as decimal; name the radixes when the gateway sends hex ids of digits only.
+   */
+  messageIds?: 'auto' | { submit: IdRadix; receipt: IdRadix };
+  systemType?: string;
+  onReceipt?: (receipt: DeliveryReceipt) => void;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export interface SmsMessage {
+  /** Destination in E.164, e.g. +46701234567. */
+  to: string;
+  text: string;
+}
+
+export interface SmsState {
+  bound: boolean;
+  window: { inUse: number; size: number };
+  queued: number;
+  /** Set while ESME_RTHROTTLED holds all sending. */
+  pausedUntil?: Date;
+  lastReceiptAt?: Date;
+  lastError?: string;
+}
+
+/** SMPP 3.4 command status names, with what they mean to a person reading a failed message. */
+const statusMeaning: Record<string, string> = {
+  ESME_RINVMSGLEN: 'message too long',
+  ESME_RINVCMDLEN: 'invalid command length',
+  ESME_RINVCMDID: 'invalid command',
+  ESME_RINVBNDSTS: 'not bound for sending',
+  ESME_RALYBND: 'already bound',
+  ESME_RINVPRTFLG: 'invalid priority flag',
+  ESME_RINVREGDLVFLG: 'invalid registered delivery flag',
+  ESME_RSYSERR: 'system error in the gateway',
+  ESME_RINVSRCADR: 'invalid sender address',
+  ESME_RINVDSTADR: 'invalid destination address',
+  ESME_RINVMSGID: 'invalid message id',
+  ESME_RBINDFAIL: 'bind failed',
+  ESME_RINVPASWD: 'wrong password',
+  ESME_RINVSYSID: 'unknown system id',
+  ESME_RMSGQFUL: 'message queue full',
+  ESME_RINVSERTYP: 'invalid service type',
+  ESME_RINVESMCLASS: 'invalid esm_class',
+  ESME_RSUBMITFAIL: 'submit failed',
+  ESME_RINVSRCTON: 'invalid sender type of number',
+  ESME_RINVSRCNPI: 'invalid sender numbering plan',
+  ESME_RINVDSTTON: 'invalid destination type of number',
+  ESME_RINVDSTNPI: 'invalid destination numbering plan',
+  ESME_RINVSYSTYP: 'invalid system type',
+  ESME_RTHROTTLED: 'throttled: sending too fast',
+  ESME_RINVSCHED: 'invalid scheduled delivery time',
+  ESME_RINVEXPIRY: 'invalid validity period',
+  ESME_RX_T_APPN: 'temporary error in the receiving application',
+  ESME_RX_P_APPN: 'permanent error in the receiving application',
+  ESME_RX_R_APPN: 'message rejected by the receiving application',
+  ESME_RINVTLVSTREAM: 'invalid optional parameters',
+  ESME_RDELIVERYFAILURE: 'delivery failed',
+  ESME_RUNKNOWNERR: 'unknown error',
+  ESME_RSERTYPUNAUTH: 'service type not authorised',
+  ESME_RPROHIBITED: 'prohibited',
+  ESME_RINVDCS: 'invalid data coding',
+};
+
+const statusName = new Map(Object.entries(smpp.errors).map(([name, value]) => [value, name]));
+
+/** "ESME_RINVDSTADR (invalid destination address)", or the number when the status is not standard. */
+export function describeStatus(status: number): string {
+  const name = statusName.get(status);
+  if (!name) return `command status 0x${status.toString(16).padStart(8, '0')}`;
+  const meaning = statusMeaning[name];
+  return meaning ? `${name} (${meaning})` : name;
+}
+
+const THROTTLED = smpp.errors.ESME_RTHROTTLED;
+/** Statuses that say "not now" about the gateway rather than "never" about the message. */
+const TEMPORARY = new Set([smpp.errors.ESME_RMSGQFUL, smpp.errors.ESME_RSYSERR, smpp.errors.ESME_RX_T_APPN]);
+
+/**
+ * One canonical form for a message id, whichever radix the gateway used: the number in decimal,
+ * without leading zeros (so ids of gateways that use decimal throughout stay as they are). Ids that
+ * are not numbers (e.g. UUIDs) are kept as text, lowercased. The gateway may answer submit_sm in
+ * hex and write the receipt in decimal, or the other way round; both go through here so they match.
+ */
+export function normaliseMessageId(id: string, radix: IdRadix | 'auto' = 'auto'): string {
+  const text = id.trim().toLowerCase();
+  const effective = radix === 'auto' ? (/^[0-9]+$/.test(text) ? 'decimal' : 'hex') : radix;
+  if (effective === 'decimal' && /^[0-9]+$/.test(text)) return BigInt(text).toString(10);
+  if (effective === 'hex' && /^[0-9a-f]+$/.test(text)) return BigInt(`0x${text}`).toString(10);
+  return text;
+}
+
+const receiptStatus: Record<string, ReceiptStatus> = {
+  DELIVRD: 'delivered',
+  UNDELIV: 'undeliverable',
+  EXPIRED: 'expired',
+  REJECTD: 'rejected',
+  DELETED: 'deleted',
+};
+
+/** SMPP 3.4 message_state TLV values, for gateways that send the state only as a TLV. */
+const messageState: Record<number, ReceiptStatus> = { 2: 'delivered', 3: 'expired', 4: 'deleted', 5: 'undeliverable', 8: 'rejected' };
+
+/** Parses a delivery receipt (SMPP 3.4 appendix B: "id:… sub:… dlvrd:… stat:DELIVRD err:000 text:…"). */
+export function parseReceipt(text: string, tlvs: { receiptedMessageId?: string; messageState?: number } = {}):
+  { id: string; stat?: string; status: ReceiptStatus; error?: string } | undefined {
+  const id = tlvs.receiptedMessageId ?? /\bid:(\S+)/i.exec(text)?.[1];
+  if (!id) return undefined;
+  const stat = /\bstat:(\w+)/i.exec(text)?.[1]?.toUpperCase();
+  const err = /\berr:(\w+)/i.exec(text)?.[1];
+  const status = (stat ? receiptStatus[stat] : undefined) ?? (tlvs.messageState !== undefined ? messageState[tlvs.messageState] : undefined) ?? 'unknown';
+  const failed = status !== 'delivered' && status !== 'unknown';
+  return { id, stat, status, ...(failed && err ? { error: `${stat ?? 'state'} err:${err}` } : {}) };
+}
+
+/** SMPP source address fields: alphanumeric (TON 5, NPI 0) unless the sender is a number. */
+export function sourceAddress(sender: string): { source_addr_ton: number; source_addr_npi: number; source_addr: string } {
+  if (/^\+?[0-9]+$/.test(sender)) return { source_addr_ton: 1, source_addr_npi: 1, source_addr: sender.replace(/^\+/, '') };
+  return { source_addr_ton: 5, source_addr_npi: 0, source_addr: sender };
+}
+
+/** One part of a message on its way to the gateway. */
+interface Part {
+  /** Order of arrival, so parts re-queued after ESME_RTHROTTLED keep their order. */
+  order: number;
+  fields: Record<string, unknown>;
+  throttledAttempts: number;
+  resolve(id: string): void;
+  reject(error: Error): void;
+  queueTimer?: NodeJS.Timeout;
+}
+
+interface Outstanding {
+  part: Part;
+  timer: NodeJS.Timeout;
+}
+
+/** How many ESME_RTHROTTLED answers one part may get before the outbox is asked to retry it later. */
+const MAX_THROTTLED_ATTEMPTS = 20;
+
+export class SmsSender {
+  readonly #url: URL;
+  readonly #options: Required<Omit<SmsOptions, 'onReceipt' | 'log' | 'systemType'>> & Pick<SmsOptions, 'onReceipt' | 'log'>;
+  readonly #systemType: string;
+  readonly #source: ReturnType<typeof sourceAddress>;
+  /** At most this many parts in any rate interval… */
+  readonly #rateCount: number;
+  /** …of this many milliseconds. */
+  readonly #ratePeriodMs: number;
+
+  #session: SmppSession | undefined;
+  #bound = false;
+  #closed = false;
+  #reconnectDelay: number;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #enquireTimer: NodeJS.Timeout | undefined;
+  #pumpTimer: NodeJS.Timeout | undefined;
+  #pausedUntil = 0;
+  #lastReceiptAt: Date | undefined;
+  #lastError: string | undefined;
+  #order = 0;
+  #reference = randomInt(256);
+  readonly #queue: Part[] = [];
+  readonly #outstanding = new Map<number, Outstanding>();
+  /** Send times (performance.now) of the last #rateCount parts. */
+  readonly #sentAt: number[] = [];
+
+  constructor(options: SmsOptions) {
+    this.#url = new URL(options.url);
+    if (this.#url.protocol !== 'smpp:' && this.#url.protocol !== 'ssmpp:') throw new Error('SMPP_URL must start with smpp:// or ssmpp://');
+    if (!(options.throttle > 0)) throw new Error('the SMS throttle must be a positive number of messages per second');
+    if (!options.sender) throw new Error('the SMS sender must be set');
+    this.#options = {
+      window: 10,
+      responseTimeoutMs: 10_000,
+      enquireLinkMs: 30_000,
+      throttledPauseMs: 5_000,
+      rateMarginMs: 50,
+      reconnect: { minMs: 500, maxMs: 30_000 },
+      queueTimeoutMs: 60_000,
+      messageIds: 'auto',
+      ...options,
+    };
+    if (!Number.isInteger(this.#options.window) || this.#options.window < 1) throw new Error('the SMS window must be a whole number ≥ 1');
+    this.#systemType = options.systemType ?? '';
+    this.#source = sourceAddress(options.sender);
+    // A fractional throttle below 1 becomes one part per 1/throttle seconds; above 1 it is
+    // rounded down, so the gateway's limit holds in every one-second interval.
+    this.#rateCount = Math.max(1, Math.floor(options.throttle));
+    this.#ratePeriodMs = options.throttle >= 1 ? 1000 : 1000 / options.throttle;
+    this.#reconnectDelay = this.#options.reconnect.minMs;
+    this.#connect();
+  }
+
+  /**
+   * Sends one text to one number; resolves with the gateway's id of each part once every part is
+   * accepted. Rejects with PermanentFailure (the status name) or TemporaryFailure (retry later).
+   */
+  async send(message: SmsMessage): Promise<{ providerIds: string[] }> {
+    if (this.#closed) throw new TemporaryFailure('the SMS adapter is closed');
+    const destination = message.to.replace(/[\s-]/g, '');
+    if (!/^\+?[1-9][0-9]{6,14}$/.test(destination)) {
+      throw new PermanentFailure(`${message.to} is not a mobile number in international form (E.164, e.g. +46701234567)`);
+    }
+    const encoded = encodeSms(message.text);
+    const reference = this.#nextReference();
+    const common = {
+      service_type: this.#systemType,
+      ...this.#source,
+      dest_addr_ton: 1,
+      dest_addr_npi: 1,
+      destination_addr: destination.replace(/^\+/, ''),
+      registered_delivery: 1,
+      // Always explicit: left unset, the smpp package guesses ASCII or Latin-1 from the text.
+      data_coding: encoded.dataCoding,
+    };
+    const count = encoded.parts.length;
+    const results = await Promise.allSettled(encoded.parts.map((octets, i) => {
+      const fields = count === 1
+        ? { ...common, esm_class: 0, short_message: octets }
+        : { ...common, esm_class: 0x40, short_message: { udh: concatenationUdh(reference, count, i + 1), message: octets } };
+      return this.#enqueue(fields);
+    }));
+    const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as Error);
+    const permanent = failures.find((e) => e instanceof PermanentFailure);
+    if (permanent) throw permanent;
+    if (failures.length > 0) throw failures[0] instanceof TemporaryFailure ? failures[0] : new TemporaryFailure(failures[0].message, { cause: failures[0] });
+    return { providerIds: results.map((r) => (r as PromiseFulfilledResult<string>).value) };
+  }
+
+  state(): SmsState {
+    return {
+      bound: this.#bound,
+      window: { inUse: this.#outstanding.size, size: this.#options.window },
+      queued: this.#queue.length,
+      ...(this.#pausedUntil > performance.now() ? { pausedUntil: new Date(Date.now() + this.#pausedUntil - performance.now()) } : {}),
+      ...(this.#lastReceiptAt ? { lastReceiptAt: this.#lastReceiptAt } : {}),
+      ...(this.#lastError ? { lastError: this.#lastError } : {}),
+    };
+  }
+
+  /** Unbinds and closes the link; queued and outstanding messages fail temporarily (the outbox keeps them). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#pumpTimer);
+    clearInterval(this.#enquireTimer);
+    for (const part of this.#queue.splice(0)) this.#fail(part, new TemporaryFailure('the SMS adapter was closed before the message was sent'));
+    const session = this.#session;
+    if (!session) return;
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => session.destroy(), 2000);
+      session.once('close', () => {
+        clearTimeout(force);
+        resolve();
+      });
+      if (!this.#bound || !session.send(new smpp.PDU('unbind', {}), () => session.close())) session.destroy();
+    });
+  }
+
+  #nextReference(): number {
+    this.#reference = (this.#reference + 1) % 256;
+    return this.#reference;
+  }
+
+  #enqueue(fields: Record<string, unknown>): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      const part: Part = { order: this.#order++, fields, throttledAttempts: 0, resolve, reject };
+      part.queueTimer = setTimeout(() => {
+        const index = this.#queue.indexOf(part);
+        if (index < 0) return;
+        this.#queue.splice(index, 1);
+        reject(new TemporaryFailure(`no SMPP link to the gateway for ${this.#options.queueTimeoutMs} ms${this.#lastError ? `: ${this.#lastError}` : ''}`));
+      }, this.#options.queueTimeoutMs);
+      this.#queue.push(part);
+      this.#pump();
+    });
+  }
+
+  #fail(part: Part, error: Error): void {
+    clearTimeout(part.queueTimer);
+    part.reject(error);
+  }
+
+  /** Puts a part back in its place in the queue (after ESME_RTHROTTLED). */
+  #requeue(part: Part): void {
+    const index = this.#queue.findIndex((p) => p.order > part.order);
+    if (index < 0) this.#queue.push(part);
+    else this.#queue.splice(index, 0, part);
+  }
+
+  /** Earliest time (performance.now) the rate limit lets the next part go. */
+  #rateReadyAt(): number {
+    if (this.#sentAt.length < this.#rateCount) return 0;
+    return this.#sentAt[this.#sentAt.length - this.#rateCount] + this.#ratePeriodMs + this.#options.rateMarginMs;
+  }
+
+  /** Sends queued parts while the link is bound, the window has room, and neither the pause nor the rate limit holds. */
+  #pump(): void {
+    if (this.#pumpTimer) return;
+    while (this.#bound && this.#queue.length > 0 && this.#outstanding.size < this.#options.window) {
+      const now = performance.now();
+      const readyAt = Math.max(this.#pausedUntil, this.#rateReadyAt());
+      if (readyAt > now) {
+        this.#pumpTimer = setTimeout(() => {
+          this.#pumpTimer = undefined;
+          this.#pump();
+        }, Math.ceil(readyAt - now));
+        return;
+      }
+      const part = this.#queue.shift()!;
+      if (!this.#submit(part)) {
+        this.#queue.unshift(part);
+        return;
+      }
+    }
+  }
+
+  #submit(part: Part): boolean {
+    const session = this.#session!;
+    // A fresh PDU each attempt: the package encodes short_message into the PDU object it sends.
+    const pdu = new smpp.PDU('submit_sm', { ...part.fields });
+    const sent = session.send(pdu, (response) => this.#onResponse(pdu.sequence_number, response));
+    if (!sent) return false;
+    clearTimeout(part.queueTimer);
+    this.#sentAt.push(performance.now());
+    if (this.#sentAt.length > this.#rateCount) this.#sentAt.shift();
+    const timer = setTimeout(() => {
+      if (!this.#outstanding.delete(pdu.sequence_number)) return;
+      this.#lastError = `no submit_sm_resp within ${this.#options.responseTimeoutMs} ms`;
+      // The gateway may still have taken it; the outbox's retry is the bounded duplicate.
+      part.reject(new TemporaryFailure(this.#lastError));
+      this.#pump();
+    }, this.#options.responseTimeoutMs);
+    this.#outstanding.set(pdu.sequence_number, { part, timer });
+    return true;
+  }
+
+  #onResponse(sequence: number, response: SmppPdu): void {
+    const entry = this.#outstanding.get(sequence);
+    if (!entry) return; // answered after its timeout: already failed temporarily
+    this.#outstanding.delete(sequence);
+    clearTimeout(entry.timer);
+    const { part } = entry;
+    const status = response.command_status;
+    if (status === 0 && response.command === 'submit_sm_resp') {
+      part.resolve(normaliseMessageId(String(response.message_id ?? ''), this.#submitRadix()));
+    } else if (status === THROTTLED) {
+      // The gateway's own limit is lower than ours: stop everything for a while, then resend.
+      this.#pausedUntil = performance.now() + this.#options.throttledPauseMs;
+      this.#lastError = describeStatus(status);
+      part.throttledAttempts += 1;
+      if (part.throttledAttempts >= MAX_THROTTLED_ATTEMPTS) part.reject(new TemporaryFailure(describeStatus(status)));
+      else this.#requeue(part);
+      this.#options.log?.('warn', `SMS gateway answered ${describeStatus(status)}: pausing all sending for ${this.#options.throttledPauseMs} ms`);
+    } else if (TEMPORARY.has(status)) {
+      this.#lastError = describeStatus(status);
+      part.reject(new TemporaryFailure(describeStatus(status)));
+    } else {
+      part.reject(new PermanentFailure(status === 0 ? `unexpected ${response.command} from the gateway` : describeStatus(status)));
+    }
+    this.#pump();
+  }
+
+  #submitRadix(): IdRadix | 'auto' {
+    return this.#options.messageIds === 'auto' ? 'auto' : this.#options.messageIds.submit;
+  }
+
+  #receiptRadix(): IdRadix | 'auto' {
+    return this.#options.messageIds === 'auto' ? 'auto' : this.#options.messageIds.receipt;
+  }
+
+  #connect(): void {
+    const session = smpp.connect({
+      host: this.#url.hostname,
+      port: Number(this.#url.port || (this.#url.protocol === 'ssmpp:' ? 3550 : 2775)),
+      tls: this.#url.protocol === 'ssmpp:',
+    });
+    this.#session = session;
+    // Without this, Nagle's algorithm holds back the PDUs after the first until the gateway's
+    // delayed ACK (~40 ms on Linux), which is longer than a fast gateway takes to answer.
+    session.socket.setNoDelay(true);
+    session.on(this.#url.protocol === 'ssmpp:' ? 'secureConnect' : 'connect', () => this.#bind(session));
+    session.on('error', (error: Error) => {
+      this.#lastError = error.message;
+    });
+    session.on('close', () => this.#onClose(session));
+    session.on('deliver_sm', (pdu: SmppPdu) => this.#onDeliver(session, pdu));
+    session.on('enquire_link', (pdu: SmppPdu) => session.send(pdu.response()));
+    session.on('unbind', (pdu: SmppPdu) => {
+      session.send(pdu.response());
+      session.close();
+    });
+  }
+
+  #bind(session: SmppSession): void {
+    const request = new smpp.PDU('bind_transceiver', {
+      system_id: decodeURIComponent(this.#url.username),
+      password: decodeURIComponent(this.#url.password),
+      system_type: this.#systemType,
+      interface_version: 0x34,
+    });
+    const timer = setTimeout(() => session.destroy(), this.#options.responseTimeoutMs);
+    session.send(request, (response) => {
+      clearTimeout(timer);
+      if (response.command_status !== 0) {
+        this.#lastError = `bind refused: ${describeStatus(response.command_status)}`;
+        this.#options.log?.('error', `SMS gateway ${this.#lastError}`);
+        session.destroy();
+        return;
+      }
+      this.#bound = true;
+      this.#lastError = undefined;
+      this.#reconnectDelay = this.#options.reconnect.minMs;
+      this.#options.log?.('info', `bound to the SMS gateway at ${this.#url.host}`);
+      this.#enquireTimer = setInterval(() => this.#enquireLink(session), this.#options.enquireLinkMs);
+      this.#pump();
+    });
+  }
+
+  /** Keep-alive: a link that does not answer enquire_link in time is dropped and re-bound. */
+  #enquireLink(session: SmppSession): void {
+    const timer = setTimeout(() => {
+      this.#lastError = `no enquire_link_resp within ${this.#options.responseTimeoutMs} ms`;
+      session.destroy();
+    }, this.#options.responseTimeoutMs);
+    if (!session.send(new smpp.PDU('enquire_link', {}), () => clearTimeout(timer))) clearTimeout(timer);
+  }
+
+  #onClose(session: SmppSession): void {
+    if (session !== this.#session) return;
+    this.#bound = false;
+    this.#session = undefined;
+    clearInterval(this.#enquireTimer);
+    clearTimeout(this.#pumpTimer);
+    this.#pumpTimer = undefined;
+    // An SMS cannot be recalled: parts awaiting a response may or may not have been taken, so they
+    // fail temporarily and the outbox sends them again. The window bounds those duplicates.
+    for (const [sequence, { part, timer }] of this.#outstanding) {
+      clearTimeout(timer);
+      this.#outstanding.delete(sequence);
+      part.reject(new TemporaryFailure(`the SMPP link was lost before the gateway answered${this.#lastError ? ` (${this.#lastError})` : ''}`));
+    }
+    if (this.#closed) return;
+    const delay = this.#reconnectDelay * (0.75 + Math.random() * 0.5);
+    this.#reconnectDelay = Math.min(this.#reconnectDelay * 2, this.#options.reconnect.maxMs);
+    this.#options.log?.('warn', `SMPP link lost${this.#lastError ? ` (${this.#lastError})` : ''}; reconnecting in ${Math.round(delay)} ms`);
+    this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
+  }
+
+  #onDeliver(session: SmppSession, pdu: SmppPdu): void {
+    // Always answered: an unanswered deliver_sm is sent again by the gateway.
+    session.send(pdu.response());
+    const esmClass = Number(pdu.esm_class ?? 0);
+    if ((esmClass & 0x04) === 0) return; // a mobile-originated message, not a receipt
+    const receipt = parseReceipt(receiptText(pdu.short_message), {
+      ...(typeof pdu.receipted_message_id === 'string' ? { receiptedMessageId: pdu.receipted_message_id } : {}),
+      ...(typeof pdu.message_state === 'number' ? { messageState: pdu.message_state } : {}),
+    });
+    if (!receipt) {
+      this.#options.log?.('warn', 'SMS gateway sent a delivery receipt without a message id');
+      return;
+    }
+    this.#lastReceiptAt = new Date();
+    // The receipted_message_id TLV carries the id as submit_sm_resp gave it; the text may not.
+    const radix = typeof pdu.receipted_message_id === 'string' ? this.#submitRadix() : this.#receiptRadix();
+    this.#options.onReceipt?.({
+      providerId: normaliseMessageId(receipt.id, radix),
+      status: receipt.status,
+      ...(receipt.error ? { error: receipt.error } : {}),
+      at: this.#lastReceiptAt,
+    });
+  }
+}
+
+/** The receipt text from a decoded short_message (a string, a Buffer, or `{ message }`). */
+function receiptText(shortMessage: unknown): string {
+  if (typeof shortMessage === 'string') return shortMessage;
+  if (Buffer.isBuffer(shortMessage)) return shortMessage.toString('latin1');
+  if (shortMessage && typeof shortMessage === 'object' && 'message' in shortMessage) return receiptText(shortMessage.message);
+  return '';
+}

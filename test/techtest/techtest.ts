@@ -214,3 +214,14 @@ test('the upload sample is counted, bounded at 2 MB and CSRF-checked', async (t)
   t.is((await post(2 * 1024 * 1024 + 1)).status, 413);
   t.is((await post(10, 'forged')).status, 403);
 });
+
+test('a stored result is announced on the event bus, for the staff meeting page to show live', async (t) => {
+  const { browser, subject } = await loggedIn();
+  const heard = new Promise<unknown>((resolve) => {
+    app.server.app.bus.on('techtest.completed', (event) => {
+      if (event.subject.id === subject.id) resolve(event);
+    });
+  });
+  const reply = await browser.request('POST', '/techtest/results', { json: goodResult(), headers: asApi });
+  t.deepEqual(await heard, { subject, resultId: reply.json().id, verdict: 'good' });
+});

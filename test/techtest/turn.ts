@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import test from 'ava';
 import { turnCredentials, turnPassword, turnTtlSeconds } from '../../appliance/src/techtest/turn.ts';
+import { allocate, startCoturn } from '../helpers/coturn.ts';
 
 const turn = { urls: ['turn:turn.region.example:3478?transport=udp', 'turn:turn.region.example:3478?transport=tcp'], secret: 'delad-hemlighet-för-turn' };
 
@@ -31,4 +32,19 @@ test('every configured URL is offered, and each call gets a fresh id', (t) => {
   const b = turnCredentials(turn);
   t.deepEqual(a.iceServers[0].urls, turn.urls);
   t.not(a.iceServers[0].username, b.iceServers[0].username);
+});
+
+test('coturn grants a relay for minted credentials and refuses them under another secret or once expired', async (t) => {
+  const coturn = await startCoturn();
+  try {
+    const config = { urls: coturn.urls.split(','), secret: coturn.secret };
+    const [fresh] = turnCredentials(config).iceServers;
+    t.is(await allocate(coturn.port, fresh.username, fresh.credential), 200);
+    const [forged] = turnCredentials({ ...config, secret: `${coturn.secret}-fel` }).iceServers;
+    t.is(await allocate(coturn.port, forged.username, forged.credential), 401);
+    const [expired] = turnCredentials(config, { now: new Date(Date.now() - 2 * turnTtlSeconds * 1000) }).iceServers;
+    t.is(await allocate(coturn.port, expired.username, expired.credential), 401);
+  } finally {
+    await coturn.stop();
+  }
 });

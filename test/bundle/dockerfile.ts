@@ -1,0 +1,53 @@
+// The Dockerfile, read: a build stage and a slim Node 20 runtime, an unprivileged user, a health
+// check on /health/live, data in /data, and the `samverka` command on the PATH. (No engine runs
+// here, so the image itself is built only in a real deployment.)
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import { root } from './_bundle.ts';
+
+const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
+const instructions = dockerfile.split('\n').filter((l) => /^[A-Z]+\s/.test(l));
+const stages = instructions.filter((l) => l.startsWith('FROM '));
+const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+
+test('the image is built in a build stage and runs from a slim Node 20 image', (t) => {
+  t.is(stages.length, 2);
+  t.regex(stages[0], /AS build$/);
+  t.regex(stages[1], /-slim AS runtime$/);
+  t.regex(dockerfile, /ARG NODE_IMAGE=node:20-bookworm\n/);
+  t.regex(dockerfile, /RUN npm ci [^\n]*\n/);
+  t.regex(dockerfile, /npm run build && npm prune --omit=dev/);
+});
+
+test('the runtime holds production dependencies, the compiled server, views, strings, templates and the CLI', (t) => {
+  for (const copied of ['/src/node_modules ./node_modules', '/src/dist ./dist', 'admin/views ./admin/views', 'admin/locales ./admin/locales', 'admin/static ./admin/static', 'templates ./templates', 'bin ./bin']) {
+    t.true(runtime.includes(copied), copied);
+  }
+  t.notRegex(runtime, /COPY (--from=build )?\/?src\/appliance|COPY appliance/, 'the TypeScript source stays out of the runtime');
+  t.regex(runtime, /ln -s \/app\/bin\/samverka\.js \/usr\/local\/bin\/samverka/);
+  t.regex(runtime, /COPY provisioning\/first-run \/usr\/local\/bin\/first-run/);
+});
+
+test('it runs as an unprivileged user, with data in a volume and configuration for the bundle', (t) => {
+  const users = instructions.filter((l) => l.startsWith('USER '));
+  t.deepEqual(users, ['USER node']);
+  t.true(runtime.indexOf('USER node') > runtime.indexOf('chown node:node /data'));
+  t.regex(runtime, /VOLUME \["\/data"\]/);
+  t.regex(runtime, /DATA_DIR=\/data/);
+  t.regex(runtime, /DATABASE_URL=sqlite:\/data\/samverka\.db/);
+  t.regex(runtime, /NODE_ENV=production/);
+});
+
+test('a health check asks /health/live, and the entry script fails fast before the server starts', (t) => {
+  const healthcheck = instructions.find((l) => l.startsWith('HEALTHCHECK '));
+  t.truthy(healthcheck);
+  t.regex(healthcheck!, /\/health\/live/);
+  t.regex(runtime, /ENTRYPOINT \["samverka-entrypoint"\]/);
+  t.regex(runtime, /CMD \["node", "dist\/appliance\/src\/main\.js"\]/);
+});
+
+test('.dockerignore keeps secrets, builds and tests out of the build context', (t) => {
+  const ignored = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n');
+  for (const entry of ['.env', 'node_modules', 'dist', 'data', 'test', '.git']) t.true(ignored.includes(entry), entry);
+});

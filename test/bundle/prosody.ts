@@ -1,0 +1,207 @@
+// provisioning/prosody/samverka.cfg.lua, loaded by Debian's prosody beside a stand-in for Jitsi's
+// own host file: the config check passes, the appliance's account logs in on the hidden domain and
+// creates a room, and anyone else is refused a room of their own.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import test from 'ava';
+import { freePort } from '../helpers/coturn.ts';
+import { root, run, tempDir } from './_bundle.ts';
+
+const snippet = join(root, 'provisioning/prosody/samverka.cfg.lua');
+const hidden = 'hidden.meet.jitsi';
+const muc = 'muc.meet.jitsi';
+
+/** A main configuration as Debian's prosody.cfg.lua plus Jitsi's host file would give, on free ports. */
+function writeConfig(dir: string, port: number): string {
+  mkdirSync(join(dir, 'data'));
+  const file = join(dir, 'prosody.cfg.lua');
+  writeFileSync(
+    file,
+    `run_as_root = true
+pidfile = "${dir}/prosody.pid"
+data_path = "${dir}/data"
+admin_socket = "${dir}/prosody.sock"
+log = { info = "${dir}/prosody.log" }
+certificates = "${dir}/certs"
+interfaces = { "127.0.0.1" }
+c2s_ports = { ${port} }
+s2s_ports = { }
+component_ports = { }
+http_ports = { }
+https_ports = { }
+modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "ping"; "posix" }
+modules_disabled = { "s2s" }
+network_settings = { nagle = false }
+
+-- Stand-in for Jitsi's host file: its main domain and its conference component.
+VirtualHost "meet.jitsi"
+    authentication = "internal_hashed"
+    c2s_require_encryption = false
+    allow_unencrypted_plain_auth = true
+    modules_disabled = { "tls" }
+Component "${muc}" "muc"
+    muc_room_locking = false
+    muc_room_default_public_jids = true
+
+Include "${snippet}"
+`,
+  );
+  return file;
+}
+
+/** A certificate Prosody finds for the hidden domain: it would offer STARTTLS unless told not to. */
+async function writeCertificate(dir: string): Promise<void> {
+  const certs = join(dir, 'certs');
+  mkdirSync(certs);
+  const made = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', `/CN=${hidden}`,
+    '-keyout', join(certs, `${hidden}.key`), '-out', join(certs, `${hidden}.crt`)]);
+  if (made.code !== 0) throw new Error(`openssl: ${made.stderr}`);
+}
+
+/** Just enough XMPP over plain TCP to log in with SASL PLAIN and read the answers. */
+class Xmpp {
+  #buffer = '';
+  /** The stream features offered before login. */
+  features = '';
+  private constructor(private readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      this.#buffer += chunk;
+    });
+  }
+
+  static async login(port: number, user: string, domain: string, password: string): Promise<Xmpp> {
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    const client = new Xmpp(socket);
+    const open = () => client.send(`<?xml version='1.0'?><stream:stream to='${domain}' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`);
+    open();
+    const features = await client.next(/<stream:features>[\s\S]*?<\/stream:features>/);
+    client.features = features;
+    if (!/PLAIN/.test(features)) throw new Error(`no PLAIN mechanism offered: ${features}`);
+    client.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0${user}\0${password}`).toString('base64')}</auth>`);
+    const outcome = await client.next(/<success[^>]*\/>|<success[\s\S]*?<\/success>|<failure[\s\S]*?<\/failure>/);
+    if (!outcome.startsWith('<success')) throw new Error(`login as ${user}@${domain} refused: ${outcome}`);
+    open();
+    await client.next(/<stream:features>[\s\S]*?<\/stream:features>/);
+    client.send(`<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>test</resource></bind></iq>`);
+    await client.next(/<iq[^>]*id=['"]bind['"][\s\S]*?<\/iq>/);
+    return client;
+  }
+
+  send(xml: string): void {
+    this.socket.write(xml);
+  }
+
+  /** Waits for the next stanza matching the pattern and consumes the buffer up to it. */
+  async next(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = pattern.exec(this.#buffer);
+      if (match) {
+        this.#buffer = this.#buffer.slice(match.index + match[0].length);
+        return match[0];
+      }
+      if (Date.now() > deadline) throw new Error(`no ${pattern} within ${timeoutMs} ms; received: ${this.#buffer}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Joins (or creates) a room and returns Prosody's answer: our own presence, or an error. */
+  async join(room: string, nick: string): Promise<string> {
+    const jid = `${room}@${muc}`;
+    this.send(`<presence to='${jid}/${nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>`);
+    return this.next(new RegExp(`<presence[^>]*from=['"]${jid.replace(/\./g, '\\.')}(/${nick})?['"][^>]*>[\\s\\S]*?</presence>`));
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+async function waitForPort(port: number, prosody: ChildProcess, log: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (prosody.exitCode !== null) throw new Error(`prosody exited with ${prosody.exitCode}: ${readFileSync(log, 'utf8')}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('prosody did not open its client port within 15 s');
+}
+
+test('Debian prosody accepts the configuration: the config check passes', async (t) => {
+  const dir = tempDir('prosody-check');
+  const config = writeConfig(dir, await freePort());
+  await writeCertificate(dir);
+  const result = await run('prosodyctl', ['--config', config, 'check', 'config']);
+  t.is(result.code, 0, result.stdout + result.stderr);
+  t.regex(result.stdout, /samverka\.cfg\.lua/);
+  t.regex(result.stdout, /All checks passed/);
+});
+
+test('the appliance logs in on the hidden domain and owns the room it creates; nobody else may create one', async (t) => {
+  const dir = tempDir('prosody-run');
+  const port = await freePort();
+  const config = writeConfig(dir, port);
+  await writeCertificate(dir);
+  for (const [user, host, password] of [['samverka', hidden, 'appliance-secret'], ['anna', 'meet.jitsi', 'participant-secret']]) {
+    const registered = await run('prosodyctl', ['--config', config, 'register', user, host, password]);
+    t.is(registered.code, 0, registered.stderr);
+  }
+
+  const prosody = spawn('prosody', ['--config', config, '-F'], { stdio: 'ignore' });
+  t.teardown(() => {
+    if (prosody.exitCode === null) prosody.kill('SIGTERM');
+  });
+  const log = join(dir, 'prosody.log');
+  try {
+    await waitForPort(port, prosody, log);
+
+    const appliance = await Xmpp.login(port, 'samverka', hidden, 'appliance-secret');
+    t.teardown(() => appliance.close());
+    t.notRegex(appliance.features, /starttls/, 'no STARTTLS on the hidden domain, though a certificate is there');
+    const created = await appliance.join('vardmote-1', 'samverka');
+    t.regex(created, /status code=['"]201['"]/, 'the room should be created');
+    t.regex(created, /affiliation=['"]owner['"]/);
+
+    const participant = await Xmpp.login(port, 'anna', 'meet.jitsi', 'participant-secret');
+    t.teardown(() => participant.close());
+    const refused = await participant.join('egen-rum', 'anna');
+    t.regex(refused, /type=['"]error['"]/);
+    t.regex(refused, /not-allowed/);
+
+    // A room the appliance opened is joinable: Jitsi's participants come in through it.
+    const joined = await participant.join('vardmote-1', 'anna');
+    t.notRegex(joined, /type=['"]error['"]/);
+  } catch (error) {
+    t.log(readFileSync(log, 'utf8'));
+    throw error;
+  } finally {
+    prosody.kill('SIGTERM');
+    if (prosody.exitCode === null) await once(prosody, 'exit');
+  }
+});
+
+test('a wrong password is refused on the hidden domain', async (t) => {
+  const dir = tempDir('prosody-auth');
+  const port = await freePort();
+  const config = writeConfig(dir, port);
+  mkdirSync(join(dir, 'certs'));
+  await run('prosodyctl', ['--config', config, 'register', 'samverka', hidden, 'appliance-secret']);
+  const prosody = spawn('prosody', ['--config', config, '-F'], { stdio: 'ignore' });
+  try {
+    await waitForPort(port, prosody, join(dir, 'prosody.log'));
+    await t.throwsAsync(Xmpp.login(port, 'samverka', hidden, 'wrong'), { message: /refused/ });
+  } finally {
+    prosody.kill('SIGTERM');
+    if (prosody.exitCode === null) await once(prosody, 'exit');
+  }
+});

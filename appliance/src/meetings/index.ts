@@ -31,10 +31,12 @@ export const plugin: Plugin<void> = {
     server.expose('onChange', (hook: ChangeHook) => service.onChange(hook));
 
     // Other domains report how far a participant has come; the meeting page and calendar follow.
-    bus.on('participant.status', async ({ participantId, status }) => {
-      await service.setParticipantStatus(participantId, status);
-    });
     const live = new LiveUpdates(bus);
+    bus.on('participant.status', async ({ meetingId, participantId, status }) => {
+      if (!(await service.setParticipantStatus(participantId, status))) return;
+      const meeting = await service.find(meetingId);
+      if (meeting) live.publish(meeting.unitId, { type: 'participant.status', meetingId, participantId, status });
+    });
     server.ext('onPreStop', () => live.closeAll());
 
     server.route(apiRoutes(service));

@@ -15,6 +15,8 @@ interface Subscriber {
   stream: EventStream;
   meetingId?: string;
   unitId?: string;
+  /** Admins and support see every unit's calendar. */
+  allUnits?: boolean;
 }
 
 export class LiveUpdates {
@@ -30,7 +32,7 @@ export class LiveUpdates {
   }
 
   /** Follows one meeting (the meeting page) or a care unit's meetings (the calendar). */
-  subscribe(stream: EventStream, filter: { meetingId?: string; unitId?: string }): () => void {
+  subscribe(stream: EventStream, filter: { meetingId?: string; unitId?: string; allUnits?: boolean }): () => void {
     const subscriber = { stream, ...filter };
     this.#subscribers.add(subscriber);
     return () => this.#subscribers.delete(subscriber);
@@ -38,7 +40,7 @@ export class LiveUpdates {
 
   publish(unitId: string, message: LiveMessage): void {
     for (const s of this.#subscribers) {
-      if (s.meetingId === message.meetingId || (s.unitId !== undefined && s.unitId === unitId)) s.stream.send('meeting', message);
+      if (s.meetingId === message.meetingId || s.allUnits || (s.unitId !== undefined && s.unitId === unitId)) s.stream.send('meeting', message);
     }
   }
 

@@ -1,7 +1,430 @@
-import type { ServerRoute } from '@hapi/hapi';
+// The staff pages: the calendar (day and week), the booking form that follows the routine's
+// screens, and the meeting page with reschedule and cancel. Server-rendered and usable without
+// JavaScript; the client scripts only add inline rule hints and live updates (SSE).
+import Boom from '@hapi/boom';
+import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
+import Joi from 'joi';
+import { languageOf, t, type Language } from '../http/i18n.ts';
+import { openEventStream } from '../http/sse.ts';
+import type { Staff } from '../staff/model.ts';
+import { ruleMessage, toBoom } from './errors.ts';
 import type { LiveUpdates } from './live.ts';
+import { identificationMethods, isPatient, participantKinds, patientOf, type Meeting, type Participant } from './model.ts';
+import { audited } from './routes.ts';
+import type { ParticipantInput } from './rules.ts';
+import { participantInput } from './schemas.ts';
 import type { MeetingService } from './service.ts';
+import { addDays, formatDay, formatSpan, fromClinicTime, isoWeek, mondayOf, toClinicTime, today, weekday } from './time.ts';
+import { Forbidden, NotChangeable, NotFound, RuleViolation, VersionConflict } from './violations.ts';
 
-export function routes(_meetings: MeetingService, _live: LiveUpdates): ServerRoute[] {
-  return [];
+const countries = ['SE', 'NO', 'DK', 'FI', 'IS', 'DE', 'PL', 'GB'];
+const dateField = Joi.string().pattern(/^\d{4}-\d{2}-\d{2}$/);
+const timeField = Joi.string().pattern(/^\d{2}:\d{2}$/);
+const staffOf = (request: Request): Staff => request.auth.credentials.user!;
+const session = { strategy: 'session' } as const;
+
+function participantView(lang: Language, p: Participant, meeting?: Meeting) {
+  return {
+    ...p,
+    kindLabel: t(lang, `meetings.kind.${p.kind}`),
+    identificationLabel: t(lang, `meetings.ident.${p.identification}`),
+    statusLabel: t(lang, `meetings.pstatus.${p.status}`),
+    contact: [p.mobile, p.email].filter(Boolean).join(', '),
+    proxyContact: p.proxy ? [p.proxy.mobile, p.proxy.email].filter(Boolean).join(', ') : '',
+    removable: meeting ? !isPatient(p.kind) : false,
+  };
+}
+
+function meetingSummary(lang: Language, m: Meeting) {
+  const start = toClinicTime(m.startsAt);
+  const end = toClinicTime(new Date(m.startsAt.getTime() + m.durationMinutes * 60000));
+  const patient = patientOf(m);
+  return {
+    id: m.id,
+    time: `${start.time}–${end.time}`,
+    title: m.title,
+    cancelled: m.status === 'cancelled',
+    statusLabel: t(lang, `meetings.status.${m.status}`),
+    linkName: patient?.name ?? t(lang, 'meetings.calendar.noPatient'),
+    others: m.participants.filter((p) => p !== patient).map((p) => ({ name: p.name, kindLabel: t(lang, `meetings.kind.${p.kind}`), statusLabel: t(lang, `meetings.pstatus.${p.status}`) })),
+  };
+}
+
+/** The booking form's fields for the participant being added (p_*), and back. */
+const participantFields = {
+  p_kind: Joi.string().valid(...participantKinds).default('patient'),
+  p_country: Joi.string().max(2).allow('').default('SE'),
+  p_name: Joi.string().max(200).allow('').default(''),
+  p_mobile: Joi.string().max(32).allow('').default(''),
+  p_email: Joi.string().max(254).allow('').default(''),
+  p_personalNumber: Joi.string().max(16).allow('').default(''),
+  p_identification: Joi.string().valid(...identificationMethods).default('sms'),
+  p_proxyName: Joi.string().max(200).allow('').default(''),
+  p_proxyMobile: Joi.string().max(32).allow('').default(''),
+  p_proxyEmail: Joi.string().max(254).allow('').default(''),
+  p_proxyPersonalNumber: Joi.string().max(16).allow('').default(''),
+  p_staffEmail: Joi.string().max(254).allow('').default(''),
+};
+type ParticipantFields = { [K in keyof typeof participantFields]: string };
+
+const bookingForm = Joi.object({
+  crumb: Joi.string(),
+  title: Joi.string().max(200).allow('').default(''),
+  date: Joi.string().max(10).allow('').default(''),
+  time: Joi.string().max(5).allow('').default(''),
+  durationMinutes: Joi.number().integer().min(5).max(480).default(45),
+  ledBy: Joi.string().max(254).allow('').default(''),
+  documentationPlan: Joi.string().max(2000).allow('').default(''),
+  testMeeting: Joi.string().valid('on', 'true').allow(''),
+  draft: Joi.string().max(64 * 1024).allow('').default(''),
+  action: Joi.string().valid('add', 'book').default('book'),
+  remove: Joi.number().integer().min(0).max(100),
+  ...participantFields,
+});
+type BookingForm = ParticipantFields & { title: string; date: string; time: string; durationMinutes: number; ledBy: string; documentationPlan: string; testMeeting?: string; draft: string; action: 'add' | 'book'; remove?: number };
+
+function fromFields(f: ParticipantFields): ParticipantInput {
+  const kind = f.p_kind as ParticipantInput['kind'];
+  if (kind === 'colleague') return { kind, identification: 'siths', staffEmail: f.p_staffEmail };
+  const input: ParticipantInput = { kind, identification: f.p_identification as ParticipantInput['identification'], country: f.p_country || 'SE', name: f.p_name, mobile: f.p_mobile, email: f.p_email, personalNumber: f.p_personalNumber };
+  if (kind === 'patient_proxy') input.proxy = { name: f.p_proxyName, country: f.p_country || 'SE', mobile: f.p_proxyMobile, email: f.p_proxyEmail, personalNumber: f.p_proxyPersonalNumber };
+  return input;
+}
+
+const hasParticipant = (f: ParticipantFields) => [f.p_name, f.p_mobile, f.p_email, f.p_staffEmail, f.p_proxyName, f.p_personalNumber].some((v) => v.trim() !== '');
+
+const draftSchema = Joi.array().items(participantInput).max(100);
+
+function readDraft(text: string): ParticipantInput[] {
+  if (!text) return [];
+  try {
+    const { value, error } = draftSchema.validate(JSON.parse(text));
+    if (error) throw error;
+    return value as ParticipantInput[];
+  } catch {
+    throw Boom.badRequest('The participant list in the form was damaged: start the booking again');
+  }
+}
+
+/** Form fields in the form's own names: `participant.mobile` → p_mobile. */
+function formField(field: string | undefined): string | undefined {
+  if (!field) return undefined;
+  const m = /^participant\.(proxy\.)?(\w+)$/.exec(field);
+  if (!m) return field;
+  const name = m[2]!;
+  return m[1] ? `p_proxy${name[0]!.toUpperCase()}${name.slice(1)}` : `p_${name}`;
+}
+
+function renderBooking(request: Request, h: ResponseToolkit, form: Partial<BookingForm>, draft: ParticipantInput[], problem?: { where: 'meeting' | 'participant'; message: string; field?: string }) {
+  const lang = languageOf(request);
+  const staff = staffOf(request);
+  const kind = form.p_kind ?? (draft.some((p) => isPatient(p.kind)) ? 'guest' : 'patient');
+  const identification = form.p_identification ?? (kind === 'guest' ? 'none' : kind === 'colleague' ? 'siths' : 'sms');
+  const masked = (n?: string) => (n ? `${n.replace(/\D/g, '').slice(0, 8)}-****` : '');
+  const rules = ['guest_mobile_and_email', 'guest_personal_number', 'sms_needs_mobile', 'personal_number_only_with_bankid', 'patient_first'];
+  return h.view('meetings/book', {
+    title: t(lang, 'meetings.book.title'),
+    styles: ['meetings.css'],
+    scripts: ['booking.js'],
+    form: { durationMinutes: 45, date: today(), time: '', ...form, p_kind: kind, p_identification: identification, p_country: form.p_country || 'SE' },
+    draftJson: JSON.stringify(draft),
+    draft: draft.map((p, i) => ({
+      index: i,
+      name: p.kind === 'colleague' ? p.staffEmail : p.name,
+      kindLabel: t(lang, `meetings.kind.${p.kind}`),
+      contact: [p.mobile, p.email].filter(Boolean).join(', '),
+      identificationLabel: p.identification ? t(lang, `meetings.ident.${p.identification}`) : '',
+      personalNumber: masked(p.personalNumber),
+      proxyName: p.proxy?.name,
+    })),
+    kinds: participantKinds.map((k) => ({ value: k, label: t(lang, `meetings.kind.${k}`), checked: k === kind })),
+    identifications: (['siths', 'bankid', 'none', 'sms'] as const).map((m) => ({ value: m, label: t(lang, `meetings.ident.${m}`), selected: m === identification })),
+    countries: countries.map((c) => ({ value: c, label: t(lang, `meetings.country.${c}`), selected: c === (form.p_country || 'SE') })),
+    hints: Object.fromEntries(rules.map((r) => [r, t(lang, `meetings.rule.${r}`, { name: t(lang, 'meetings.book.someone') })])),
+    problem: problem ? { ...problem, field: formField(problem.field) } : undefined,
+    me: staff.name,
+  }).code(problem ? 400 : 200);
+}
+
+function meetingPage(request: Request, h: ResponseToolkit, meetings: MeetingService, meeting: Meeting, extra: { notice?: string; error?: string; code?: number } = {}) {
+  const lang = languageOf(request);
+  const staff = staffOf(request);
+  const start = toClinicTime(meeting.startsAt);
+  const changeable = meetings.canChange(staff, meeting) && meeting.status !== 'cancelled' && meeting.status !== 'ended';
+  return h.view('meetings/meeting', {
+    title: meeting.title,
+    styles: ['meetings.css'],
+    scripts: ['meetings-live.js'],
+    meeting,
+    when: formatSpan(meeting.startsAt, meeting.durationMinutes, lang),
+    statusLabel: t(lang, `meetings.status.${meeting.status}`),
+    cancelled: meeting.status === 'cancelled',
+    participants: meeting.participants.map((p) => participantView(lang, p, meeting)),
+    changeable,
+    calendarLink: `/calendar?view=week&date=${start.date}`,
+    reschedule: { date: start.date, time: start.time, durationMinutes: meeting.durationMinutes },
+    ...extra,
+  }).code(extra.code ?? 200);
+}
+
+const notices: Record<string, string> = { booked: 'meetings.book.booked', rescheduled: 'meetings.meeting.rescheduled', cancelled: 'meetings.meeting.cancelled', resent: 'meetings.meeting.resent', removed: 'meetings.meeting.removed' };
+
+export function routes(meetings: MeetingService, live: LiveUpdates): ServerRoute[] {
+  /** Runs a change from a page; rule violations and conflicts re-render the meeting page with the message. */
+  async function changeFromPage(request: Request, h: ResponseToolkit, id: string, change: () => Promise<unknown>, done: string) {
+    try {
+      await change();
+      return h.redirect(`/meetings/${id}?done=${done}`);
+    } catch (error) {
+      const lang = languageOf(request);
+      if (error instanceof RuleViolation || error instanceof VersionConflict || error instanceof NotChangeable) {
+        const meeting = await meetings.get(staffOf(request), id);
+        await audited(request, 'meeting.read', meeting);
+        const message = error instanceof RuleViolation ? ruleMessage(lang, error) : (toBoom(error, lang) as Boom.Boom).message;
+        return meetingPage(request, h, meetings, meeting, { error: message, code: error instanceof RuleViolation ? 400 : 409 });
+      }
+      throw toBoom(error, lang);
+    }
+  }
+
+  /** Asks before a change that tells every participant (or removes one): nothing changes until "yes". */
+  async function confirmPage(request: Request, h: ResponseToolkit, id: string, ask: (meeting: Meeting) => { question: string; yes: string }, fields: Record<string, string | number>) {
+    const meeting = await meetings.get(staffOf(request), id);
+    await audited(request, 'meeting.read', meeting);
+    return h.view('meetings/confirm', {
+      title: t(languageOf(request), 'meetings.confirm.title'), styles: ['meetings.css'], meeting, action: request.path,
+      fields: Object.entries(fields).map(([name, value]) => ({ name, value })),
+      ...ask(meeting),
+    });
+  }
+
+  /** Page routes turn the domain's errors into Boom (rendered as error pages by the funnel). */
+  const page = (handler: (request: Request, h: ResponseToolkit) => Promise<unknown>) => async (request: Request, h: ResponseToolkit) => {
+    try {
+      return await handler(request, h);
+    } catch (error) {
+      if (error instanceof Forbidden) {
+        const meetingId = (request.params as { id?: string }).id;
+        await request.audit('meeting.denied', { meetingId, targetType: 'meeting', targetId: meetingId, details: { path: request.path } });
+      }
+      throw error instanceof Forbidden || error instanceof NotFound ? toBoom(error, languageOf(request)) : error;
+    }
+  };
+
+  const idParams = Joi.object({ id: Joi.string().guid().required() });
+  const participantParams = Joi.object({ id: Joi.string().guid().required(), participantId: Joi.string().guid().required() });
+
+  return [
+    {
+      method: 'GET',
+      path: '/calendar',
+      options: { auth: session, validate: { query: Joi.object({ view: Joi.string().valid('day', 'week').default('week'), date: dateField }) } },
+      handler: page(async (request, h) => {
+        const lang = languageOf(request);
+        const staff = staffOf(request);
+        const { view, date: chosen } = request.query as { view: 'day' | 'week'; date?: string };
+        const date = chosen ?? today();
+        const first = view === 'week' ? mondayOf(date) : date;
+        const days = view === 'week' ? 7 : 1;
+        const list = await meetings.list(staff, { from: fromClinicTime(first), to: fromClinicTime(addDays(first, days)) });
+        await request.audit('meeting.list', { targetType: 'meeting', details: { from: first, days, meetingIds: list.map((m) => m.id) } });
+        const byDay = new Map<string, ReturnType<typeof meetingSummary>[]>();
+        for (const m of list) {
+          const day = toClinicTime(m.startsAt).date;
+          byDay.set(day, [...(byDay.get(day) ?? []), meetingSummary(lang, m)]);
+        }
+        const step = view === 'week' ? 7 : 1;
+        return h.view('meetings/calendar', {
+          title: t(lang, 'meetings.calendar.title'),
+          styles: ['meetings.css'],
+          scripts: ['meetings-live.js'],
+          view,
+          isWeek: view === 'week',
+          heading: view === 'week' ? t(lang, 'meetings.calendar.weekNumber', { week: isoWeek(first) }) : formatDay(first, lang),
+          days: Array.from({ length: days }, (_, i) => {
+            const day = addDays(first, i);
+            return { date: day, label: formatDay(day, lang), isToday: day === today(), weekend: weekday(day) >= 5, meetings: byDay.get(day) ?? [] };
+          }),
+          date,
+          previous: addDays(date, -step),
+          next: addDays(date, step),
+          canBook: staff.role !== 'support',
+        });
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/calendar/events',
+      options: { auth: session },
+      handler(request, h) {
+        const staff = staffOf(request);
+        const { response, stream } = openEventStream(request, h, { onClose: () => unsubscribe() });
+        const unsubscribe = live.subscribe(stream, staff.role === 'clinician' ? { unitId: staff.unitId } : { allUnits: true });
+        return response;
+      },
+    },
+    {
+      method: 'GET',
+      path: '/meetings/new',
+      options: { auth: { ...session, scope: ['admin', 'clinician'] } },
+      handler: (request, h) => renderBooking(request, h, {}, []),
+    },
+    {
+      method: 'POST',
+      path: '/meetings/new',
+      options: {
+        auth: { ...session, scope: ['admin', 'clinician'] },
+        validate: {
+          payload: bookingForm,
+          failAction: (request, h) => renderBooking(request, h, (request.payload ?? {}) as Partial<BookingForm>, [], { where: 'meeting', message: t(languageOf(request), 'error.400') }).takeover(),
+        },
+      },
+      handler: page(async (request, h) => {
+        const lang = languageOf(request);
+        const staff = staffOf(request);
+        const form = request.payload as BookingForm;
+        const draft = readDraft(form.draft);
+        const clearParticipant = (f: BookingForm): Partial<BookingForm> => Object.fromEntries(Object.entries(f).filter(([k]) => !k.startsWith('p_') || k === 'p_country'));
+        if (form.remove !== undefined) {
+          draft.splice(form.remove, 1);
+          return renderBooking(request, h, { ...form, p_kind: undefined, p_identification: undefined }, draft);
+        }
+        if (hasParticipant(form)) {
+          const next = fromFields(form);
+          try {
+            await meetings.checkDraft(staff, draft, next);
+          } catch (error) {
+            if (!(error instanceof RuleViolation)) throw error;
+            return renderBooking(request, h, form, draft, { where: 'participant', message: ruleMessage(lang, error), field: error.field });
+          }
+          draft.push(next);
+        }
+        if (form.action === 'add') return renderBooking(request, h, clearParticipant(form), draft);
+
+        const { error: badWhen } = Joi.object({ date: dateField.required(), time: timeField.required() }).validate({ date: form.date, time: form.time });
+        if (badWhen) return renderBooking(request, h, clearParticipant(form), draft, { where: 'meeting', message: t(lang, 'meetings.rule.starts_in_past'), field: form.date ? 'time' : 'date' });
+        try {
+          const meeting = await meetings.book(staff, {
+            title: form.title,
+            startsAt: fromClinicTime(form.date, form.time),
+            durationMinutes: form.durationMinutes,
+            ledBy: form.ledBy.trim() || undefined,
+            documentationPlan: form.documentationPlan,
+            testMeeting: form.testMeeting !== undefined && form.testMeeting !== '',
+            participants: draft,
+          });
+          await request.audit('meeting.book', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id, details: { participantIds: meeting.participants.map((p) => p.id) } });
+          return h.redirect(`/meetings/${meeting.id}?done=booked`);
+        } catch (error) {
+          if (!(error instanceof RuleViolation)) throw error;
+          return renderBooking(request, h, clearParticipant(form), draft, { where: 'meeting', message: ruleMessage(lang, error), field: error.field });
+        }
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/meetings/{id}',
+      options: { auth: session, validate: { params: idParams, query: Joi.object({ done: Joi.string().valid(...Object.keys(notices)) }) } },
+      handler: page(async (request, h) => {
+        const meeting = await meetings.get(staffOf(request), request.params.id as string);
+        await audited(request, 'meeting.read', meeting);
+        const done = (request.query as { done?: string }).done;
+        return meetingPage(request, h, meetings, meeting, { notice: done ? t(languageOf(request), notices[done]!) : undefined });
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/meetings/{id}/events',
+      options: { auth: session, validate: { params: idParams } },
+      handler: page(async (request, h) => {
+        const meeting = await meetings.get(staffOf(request), request.params.id as string);
+        const { response, stream } = openEventStream(request, h, { onClose: () => unsubscribe() });
+        const unsubscribe = live.subscribe(stream, { meetingId: meeting.id });
+        return response;
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/meetings/{id}/reschedule',
+      options: {
+        auth: { ...session, scope: ['admin', 'clinician'] },
+        validate: { params: idParams, payload: Joi.object({ crumb: Joi.string(), version: Joi.number().integer().min(1).required(), date: dateField.required(), time: timeField.required(), durationMinutes: Joi.number().integer().min(5).max(480).required(), confirm: Joi.string().valid('yes') }) },
+      },
+      handler: page(async (request, h) => {
+        const lang = languageOf(request);
+        const id = request.params.id as string;
+        const form = request.payload as { version: number; date: string; time: string; durationMinutes: number; confirm?: string };
+        const startsAt = fromClinicTime(form.date, form.time);
+        if (!form.confirm) {
+          return confirmPage(request, h, id, (meeting) => ({
+            question: t(lang, 'meetings.confirm.reschedule', { title: meeting.title, from: formatSpan(meeting.startsAt, meeting.durationMinutes, lang), to: formatSpan(startsAt, form.durationMinutes, lang) }),
+            yes: t(lang, 'meetings.confirm.yesReschedule'),
+          }), { version: form.version, date: form.date, time: form.time, durationMinutes: form.durationMinutes });
+        }
+        return changeFromPage(request, h, id, async () => {
+          const meeting = await meetings.update(staffOf(request), id, { version: form.version, startsAt, durationMinutes: form.durationMinutes });
+          await audited(request, 'meeting.update', meeting);
+        }, 'rescheduled');
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/meetings/{id}/cancel',
+      options: {
+        auth: { ...session, scope: ['admin', 'clinician'] },
+        validate: { params: idParams, payload: Joi.object({ crumb: Joi.string(), version: Joi.number().integer().min(1).required(), reason: Joi.string().max(500).allow('').required(), confirm: Joi.string().valid('yes') }) },
+      },
+      handler: page(async (request, h) => {
+        const lang = languageOf(request);
+        const id = request.params.id as string;
+        const form = request.payload as { version: number; reason: string; confirm?: string };
+        if (!form.confirm && form.reason.trim()) {
+          return confirmPage(request, h, id, (meeting) => ({
+            question: t(lang, 'meetings.confirm.cancel', { title: meeting.title, when: formatSpan(meeting.startsAt, meeting.durationMinutes, lang), reason: form.reason.trim() }),
+            yes: t(lang, 'meetings.confirm.yesCancel'),
+          }), { version: form.version, reason: form.reason });
+        }
+        return changeFromPage(request, h, id, async () => {
+          const meeting = await meetings.cancel(staffOf(request), id, form.version, form.reason);
+          await audited(request, 'meeting.cancel', meeting);
+        }, 'cancelled');
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/meetings/{id}/participants/{participantId}/remove',
+      options: {
+        auth: { ...session, scope: ['admin', 'clinician'] },
+        validate: { params: participantParams, payload: Joi.object({ crumb: Joi.string(), version: Joi.number().integer().min(1).required(), confirm: Joi.string().valid('yes') }) },
+      },
+      handler: page(async (request, h) => {
+        const lang = languageOf(request);
+        const { id, participantId } = request.params as { id: string; participantId: string };
+        const form = request.payload as { version: number; confirm?: string };
+        if (!form.confirm) {
+          return confirmPage(request, h, id, (meeting) => {
+            const participant = meeting.participants.find((p) => p.id === participantId);
+            if (!participant) throw new NotFound('participant');
+            return { question: t(lang, 'meetings.confirm.remove', { name: participant.name }), yes: t(lang, 'meetings.confirm.yesRemove') };
+          }, { version: form.version });
+        }
+        return changeFromPage(request, h, id, async () => {
+          const meeting = await meetings.removeParticipant(staffOf(request), id, participantId, form.version);
+          await audited(request, 'participant.remove', meeting, participantId);
+        }, 'removed');
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/meetings/{id}/participants/{participantId}/resend',
+      options: { auth: { ...session, scope: ['admin', 'clinician'] }, validate: { params: participantParams, payload: Joi.object({ crumb: Joi.string() }) } },
+      handler: page(async (request, h) => {
+        const { id, participantId } = request.params as { id: string; participantId: string };
+        return changeFromPage(request, h, id, async () => {
+          const meeting = await meetings.resendInvitation(staffOf(request), id, participantId);
+          await audited(request, 'invitation.resend', meeting, participantId);
+        }, 'resent');
+      }),
+    },
+  ];
 }

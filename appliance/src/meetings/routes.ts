@@ -12,7 +12,8 @@ const staffOf = (request: Request) => request.auth.credentials.user!;
 const params = (request: Request) => request.params as { id: string; participantId: string };
 const writers = { scope: ['admin', 'clinician'] };
 
-const audited = async (request: Request, action: string, meeting: Meeting, participantId?: string) => {
+/** The audit record of one access to a meeting (or one of its participants). */
+export const audited = async (request: Request, action: string, meeting: Meeting, participantId?: string) => {
   await request.audit(action, { meetingId: meeting.id, participantId, targetType: participantId ? 'participant' : 'meeting', targetId: participantId ?? meeting.id });
 };
 

@@ -248,9 +248,24 @@ export class MeetingService {
     });
   }
 
+  /**
+   * Checks a participant the booking form is about to add to its draft list, together with those
+   * already on it: the same rules as booking, one person at a time.
+   */
+  async checkDraft(host: Staff, draft: ParticipantInput[], next: ParticipantInput): Promise<void> {
+    const checked: NewParticipant[] = [];
+    for (const [i, p] of [...draft, next].entries()) checked.push(await checkParticipant(p, i === draft.length ? 'participant' : `participants.${i}`, host, this.directory));
+    checkParticipantList(checked, this.config.maxParticipants);
+  }
+
   /** Moves a participant along (invited → … → joined); later domains report it by event. */
   setParticipantStatus(participantId: string, status: ParticipantStatus): Promise<boolean> {
     return store.setParticipantStatus(this.db, participantId, status);
+  }
+
+  /** A meeting without an access check: for the domain's own listeners, never for a request. */
+  find(meetingId: string): Promise<Meeting | undefined> {
+    return store.findMeeting(this.db, meetingId);
   }
 
   changes(meetingId: string): Promise<store.RecordedChange[]> {

@@ -1,0 +1,29 @@
+// Live calendar and meeting page: listens to the page's event stream (SSE) and, when a meeting
+// or a participant's status changes, fetches the page again and swaps the live region, so that
+// what staff see follows without a reload (and without losing what they are typing elsewhere).
+const root = document.querySelector<HTMLElement>('[data-live-url]');
+
+async function refresh(regionId: string): Promise<void> {
+  const response = await fetch(location.href, { headers: { accept: 'text/html' }, credentials: 'same-origin' });
+  if (!response.ok) return;
+  const next = new DOMParser().parseFromString(await response.text(), 'text/html').getElementById(regionId);
+  const current = document.getElementById(regionId);
+  if (next && current) current.replaceWith(next);
+}
+
+if (root && 'EventSource' in window) {
+  const regionId = root.dataset.liveRegion!;
+  let pending: ReturnType<typeof setTimeout> | undefined;
+  const source = new EventSource(root.dataset.liveUrl!);
+  source.addEventListener('open', () => {
+    for (const note of document.querySelectorAll<HTMLElement>('.live-note')) note.hidden = false;
+  });
+  source.addEventListener('meeting', () => {
+    // Several changes in a burst (a booking tells everyone at once) make one refresh.
+    clearTimeout(pending);
+    pending = setTimeout(() => {
+      refresh(regionId).catch(() => undefined);
+    }, 150);
+  });
+  addEventListener('pagehide', () => source.close());
+}

@@ -1,0 +1,74 @@
+// Clinic time: the calendar and the booking form speak Swedish wall-clock time (Europe/Stockholm),
+// the database and the API speak UTC instants. These helpers cross between the two, summer time
+// included, without a time-zone library.
+export const clinicTimeZone = 'Europe/Stockholm';
+
+const partsFormat = new Intl.DateTimeFormat('en-GB', {
+  timeZone: clinicTimeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+});
+
+interface WallClock { year: number; month: number; day: number; hour: number; minute: number; second: number }
+
+function wallClock(instant: Date): WallClock {
+  const get = (type: string) => Number(partsFormat.formatToParts(instant).find((p) => p.type === type)!.value);
+  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };
+}
+
+/** Minutes the clinic's clock is ahead of UTC at this instant (60 in winter, 120 in summer). */
+function offsetMinutes(instant: Date): number {
+  const w = wallClock(instant);
+  return Math.round((Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - instant.getTime()) / 60000);
+}
+
+/** The instant at which the clinic's clock shows `date` (YYYY-MM-DD) and `time` (HH:MM). */
+export function fromClinicTime(date: string, time = '00:00'): Date {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const [hh, mm] = time.split(':').map(Number) as [number, number];
+  const naive = Date.UTC(y, m - 1, d, hh, mm);
+  const first = naive - offsetMinutes(new Date(naive)) * 60000;
+  return new Date(naive - offsetMinutes(new Date(first)) * 60000);
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** YYYY-MM-DD and HH:MM on the clinic's clock. */
+export function toClinicTime(instant: Date): { date: string; time: string } {
+  const w = wallClock(instant);
+  return { date: `${w.year}-${pad(w.month)}-${pad(w.day)}`, time: `${pad(w.hour)}:${pad(w.minute)}` };
+}
+
+/** Calendar arithmetic on YYYY-MM-DD strings (days, not instants: summer time does not matter). */
+export function addDays(date: string, days: number): string {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+}
+
+/** 0 = Monday … 6 = Sunday (Swedish weeks start on Monday). */
+export function weekday(date: string): number {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  return (new Date(Date.UTC(y, m - 1, d)).getUTCDay() + 6) % 7;
+}
+
+export const mondayOf = (date: string): string => addDays(date, -weekday(date));
+
+/** ISO 8601 week number, as Swedish calendars show it. */
+export function isoWeek(date: string): number {
+  const thursday = addDays(date, 3 - weekday(date));
+  const [y] = thursday.split('-').map(Number) as [number];
+  const firstThursday = addDays(`${y}-01-04`, 3 - weekday(`${y}-01-04`));
+  return 1 + Math.round((Date.parse(thursday) - Date.parse(firstThursday)) / (7 * 86400000));
+}
+
+export const today = (): string => toClinicTime(new Date()).date;
+
+/** "tisdag 3 mars 2026" / "Tuesday 3 March 2026". */
+export function formatDay(date: string, lang: 'sv' | 'en'): string {
+  return new Intl.DateTimeFormat(lang === 'sv' ? 'sv-SE' : 'en-GB', { timeZone: 'UTC', weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }).format(new Date(`${date}T00:00:00Z`));
+}
+
+/** "tisdag 3 mars 2026 kl. 09:00–09:45". */
+export function formatSpan(startsAt: Date, minutes: number, lang: 'sv' | 'en'): string {
+  const start = toClinicTime(startsAt);
+  const end = toClinicTime(new Date(startsAt.getTime() + minutes * 60000));
+  return `${formatDay(start.date, lang)} ${lang === 'sv' ? 'kl.' : 'at'} ${start.time}–${end.time}`;
+}

@@ -46,7 +46,8 @@ export async function startServer(options: { env?: Record<string, string>; datab
   const server = await createServer(config, { logStream });
   await server.start();
   const url = `http://127.0.0.1:${server.info.port}`;
-  config.publicUrl = new URL(url);
+  // The same URL object everyone holds: links in messages point at this test server.
+  config.publicUrl.href = url;
   let n = 0;
   const units: Record<string, Promise<unknown>> = {};
 
@@ -117,7 +118,10 @@ export class Client {
       if (value === '' || /max-age=0|expires=thu, 01 jan 1970/i.test(cookie)) this.cookies.delete(name);
       else this.cookies.set(name, value);
     }
-    const text = await res.text();
+    // An event stream never ends: take the headers and leave the body (the tests read streams themselves).
+    const streaming = (res.headers.get('content-type') ?? '').startsWith('text/event-stream');
+    if (streaming) await res.body?.cancel();
+    const text = streaming ? '' : await res.text();
     return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) };
   }
 

@@ -1,0 +1,54 @@
+// One-time links (PUBLIC_URL/j/<token>): 144 bits from the CSPRNG, stored only as a hash, valid
+// until the meeting ends plus a grace period, revoked when the participant is removed, the meeting
+// is cancelled or the invitation is re-sent.
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../db/knex.ts';
+import { iso, toDate } from '../db/values.ts';
+import { randomToken, sha256 } from '../crypto.ts';
+
+/** The patient or guest themself, or the patient's proxy (ombud), who has a link of their own. */
+export type LinkPerson = 'main' | 'proxy';
+
+/** A participant who lost the connection must get back in: links outlive the meeting's end a while. */
+export const linkGraceMinutes = 120;
+
+export const linkExpiry = (meetingEnd: Date): Date => new Date(meetingEnd.getTime() + linkGraceMinutes * 60_000);
+
+export const linkPath = (token: string): string => `/j/${token}`;
+
+/** Issues a new token for a person (others stay valid) and returns it; only its hash is kept. */
+export async function issueLink(trx: Db, link: { participantId: string; person: LinkPerson; expiresAt: Date }, now = new Date()): Promise<string> {
+  const token = randomToken(18);
+  await trx('participant_links').insert({
+    id: randomUUID(),
+    participant_id: link.participantId,
+    person: link.person,
+    token_hash: sha256(token),
+    created_at: iso(now),
+    expires_at: iso(link.expiresAt),
+  });
+  return token;
+}
+
+export async function revokeLinks(trx: Db, participantId: string, now = new Date()): Promise<number> {
+  return trx('participant_links').where({ participant_id: participantId }).whereNull('revoked_at').update({ revoked_at: iso(now) });
+}
+
+/** A rescheduled meeting moves its links' expiry with it. */
+export async function moveLinkExpiry(trx: Db, participantId: string, expiresAt: Date): Promise<void> {
+  await trx('participant_links').where({ participant_id: participantId }).whereNull('revoked_at').update({ expires_at: iso(expiresAt) });
+}
+
+export interface LinkRecord {
+  id: string;
+  participantId: string;
+  person: LinkPerson;
+  expiresAt: Date;
+  revoked: boolean;
+}
+
+export async function findLink(db: Db, token: string): Promise<LinkRecord | undefined> {
+  const row = await db('participant_links').where({ token_hash: sha256(token) }).first();
+  if (!row) return undefined;
+  return { id: row.id, participantId: row.participant_id, person: row.person, expiresAt: toDate(row.expires_at), revoked: row.revoked_at != null };
+}

@@ -1,0 +1,142 @@
+// The invites plugin: turns meeting changes into outbox rows (in the same transaction), runs the
+// dispatcher and the reminder schedule, and connects the mail and SMS adapters — to the hospital's
+// relay and gateway, or, when SMTP_URL / SMPP_URL are unset, to built-in development sinks.
+import type { Plugin, Server } from '@hapi/hapi';
+import { isSqlite } from '../db/knex.ts';
+import type { EventName } from '../events.ts';
+import type { CapturedMail, CapturedSms, Sink } from './embedded.ts';
+import { startEmbeddedMailSink, startEmbeddedSmsc } from './embedded.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { fallbackToEmail } from './fallback.ts';
+import { MailSender } from './mail.ts';
+import { outboxHook, type Composer } from './messages.ts';
+import { releaseAllClaims, type OutboxMessage } from './outbox.ts';
+import { Reminders } from './reminders.ts';
+import { routes } from './routes.ts';
+import { SmsSender } from './sms.ts';
+import { Templates } from './templates.ts';
+import { findStaff } from '../staff/store.ts';
+
+declare module '../events.ts' {
+  interface DomainEvents {
+    /** A message's status changed: the meeting page and the connection log follow. */
+    'outbox.status': { messageId: string; meetingId: string | null; participantId: string | null; channel: string; kind: string; status: 'sent' | 'delivered' | 'failed' | 'retrying'; reason?: string };
+  }
+}
+
+declare module '@hapi/hapi' {
+  interface PluginProperties {
+    invites: {
+      /** What the built-in sinks captured, for the admin outbox page (empty with a real relay/gateway). */
+      captured(): { mail: CapturedMail[]; sms: CapturedSms[] };
+      templates: Templates;
+      dispatcher(): Dispatcher | undefined;
+      reminders: Reminders;
+    };
+  }
+}
+
+/** Meeting changes that enqueue messages: the dispatcher looks at once instead of at its next poll. */
+const enqueueingEvents: EventName[] = ['meeting.booked', 'meeting.rescheduled', 'meeting.cancelled', 'participant.added', 'participant.removed', 'invitation.resend'];
+
+export const plugin: Plugin<void> = {
+  name: 'invites',
+  dependencies: ['db', 'meetings'],
+  register(server: Server) {
+    const { config, db, bus } = server.app;
+    const log = (level: 'info' | 'warn' | 'error', message: string) => server.log([level, 'invites'], message);
+    const templates = new Templates(config.templatesDir, (m) => log('warn', m));
+    let mailSink: Sink<CapturedMail> | undefined;
+    let smsc: Sink<CapturedSms> | undefined;
+    let mail: MailSender | undefined;
+    let sms: SmsSender | undefined;
+    let dispatcher: Dispatcher | undefined;
+    const composer: Composer = {
+      dataKey: config.dataKey,
+      staffMeetingPath: (meetingId) => `/meetings/${meetingId}`,
+      colleagueEmail: async (staffId) => (await findStaff(db, { id: staffId }))?.email ?? null,
+    };
+    const reminders = new Reminders(db, composer, config.reminderOffsetsMinutes, log);
+    server.plugins.meetings.onChange(outboxHook(composer));
+    for (const event of enqueueingEvents) bus.on(event, () => dispatcher?.notify());
+
+    const onStatus = (message: OutboxMessage, status: 'sent' | 'delivered' | 'failed' | 'retrying', reason?: string) => {
+      bus.emit('outbox.status', { messageId: message.id, meetingId: message.meetingId, participantId: message.participantId, channel: message.channel, kind: message.kind, status, reason });
+      if (message.participantId && message.kind === 'invitation' && (status === 'delivered' || (status === 'sent' && message.channel === 'email'))) {
+        // An e-mail has no receipt: accepted by the relay is as far as we can see.
+        bus.emit('participant.status', { meetingId: message.meetingId!, participantId: message.participantId, status: 'delivered' });
+      }
+      if (status === 'failed' && message.channel === 'sms' && message.participantId) {
+        // An SMS that did not arrive goes by e-mail when the person gave an address; otherwise the
+        // failed message stands on the meeting page as a task: call the participant.
+        fallbackToEmail(db, config.dataKey, message)
+          .then((id) => (id ? dispatcher?.notify() : undefined))
+          .catch((error) => log('error', `outbox: e-mail fallback for ${message.id}: ${(error as Error).message}`));
+      }
+    };
+
+    server.ext('onPreStart', async () => {
+      let smtpUrl = config.mail.smtpUrl;
+      let smppUrl = config.sms.smppUrl;
+      if (!smtpUrl) {
+        mailSink = await startEmbeddedMailSink();
+        smtpUrl = mailSink.url;
+      }
+      if (!smppUrl) {
+        smsc = await startEmbeddedSmsc();
+        smppUrl = smsc.url;
+      }
+      mail = new MailSender({ url: smtpUrl, from: config.mail.from });
+      sms = new SmsSender({
+        url: smppUrl,
+        sender: config.sms.sender,
+        throttle: config.sms.throttle,
+        onReceipt: (receipt) => void dispatcher?.receipt(receipt),
+        log,
+      });
+      // With SQLite only this process sends: whatever a killed process left "sending" is due now.
+      if (isSqlite(db)) {
+        const released = await releaseAllClaims(db);
+        if (released > 0) log('warn', `outbox: ${released} message(s) left mid-send by a stopped process are queued again`);
+      }
+      dispatcher = new Dispatcher({ db, dataKey: config.dataKey, publicUrl: config.publicUrl, mailFrom: config.mail.from, templates, mail, sms, onStatus, log });
+    });
+    server.ext('onPostStart', () => {
+      dispatcher!.start();
+      reminders.start(() => dispatcher?.notify());
+    });
+    server.ext('onPreStop', async () => {
+      reminders.stop();
+      await dispatcher?.stop();
+      await sms?.close();
+      mail?.close();
+      await smsc?.close();
+      await mailSink?.close();
+    });
+
+    server.app.health.add('mail', async () => {
+      if (!config.mail.smtpUrl) return { ok: true, detail: 'embedded development mail sink' };
+      const probe = mail ?? new MailSender({ url: config.mail.smtpUrl, from: config.mail.from });
+      try {
+        await probe.verify();
+        return { ok: true, detail: 'SMTP relay answers' };
+      } finally {
+        if (probe !== mail) probe.close();
+      }
+    });
+    server.app.health.add('sms', async () => {
+      if (!config.sms.smppUrl) return { ok: true, detail: 'embedded development SMSC' };
+      if (!sms) return { ok: true, detail: 'SMPP gateway configured (bound when the appliance runs)' };
+      const state = sms.state();
+      return state.bound
+        ? { ok: true, detail: `bound; window ${state.window.inUse}/${state.window.size}${state.pausedUntil ? `, throttled until ${state.pausedUntil.toISOString()}` : ''}` }
+        : { ok: false, detail: `not bound to the SMPP gateway${state.lastError ? `: ${state.lastError}` : ''}` };
+    });
+
+    server.expose('captured', () => ({ mail: mailSink?.messages() ?? [], sms: smsc?.messages() ?? [] }));
+    server.expose('templates', templates);
+    server.expose('dispatcher', () => dispatcher);
+    server.expose('reminders', reminders);
+    server.route(routes(templates));
+  },
+};

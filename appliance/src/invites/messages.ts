@@ -1,0 +1,176 @@
+// Who is told what, on which channel, when a meeting changes. Runs inside the change's transaction
+// (the meetings plugin's onChange hook), so the messages exist exactly when the change commits.
+// Messages carry no health information: time, the inviting unit's name and phone number, the
+// link, and what to prepare.
+import type { Knex } from 'knex';
+import type { Db } from '../db/knex.ts';
+import { issueLink, linkExpiry, moveLinkExpiry, revokeLinks, type LinkPerson } from '../entry/links.ts';
+import type { MeetingChange } from '../meetings/events.ts';
+import type { Meeting, Participant } from '../meetings/model.ts';
+import { findMeeting, findParticipant } from '../meetings/store.ts';
+import { findUnit } from '../staff/store.ts';
+import { dedupeTaken, enqueue, type Channel, type MessageKind, type NewMessage } from './outbox.ts';
+
+/** Meeting times are shown as the clinic sees them. */
+export const timeZone = 'Europe/Stockholm';
+
+export function formatWhen(date: Date, language: 'sv' | 'en'): { date: string; time: string } {
+  const locale = language === 'sv' ? 'sv-SE' : 'en-GB';
+  return {
+    date: new Intl.DateTimeFormat(locale, { timeZone, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }).format(date),
+    time: new Intl.DateTimeFormat(locale, { timeZone, hour: '2-digit', minute: '2-digit' }).format(date),
+  };
+}
+
+/** One person to tell: the patient or guest, the patient's proxy, or a colleague with an account. */
+export interface Recipient {
+  participantId: string;
+  person: LinkPerson | 'colleague';
+  name: string;
+  mobile: string | null;
+  email: string | null;
+}
+
+export function recipientsOf(participant: Participant, colleagueEmail?: string | null): Recipient[] {
+  if (participant.kind === 'colleague') {
+    return [{ participantId: participant.id, person: 'colleague', name: participant.name, mobile: null, email: colleagueEmail ?? participant.email }];
+  }
+  const main: Recipient = { participantId: participant.id, person: 'main', name: participant.name, mobile: participant.mobile, email: participant.email };
+  const proxy = participant.proxy
+    ? [{ participantId: participant.id, person: 'proxy' as const, name: participant.proxy.name, mobile: participant.proxy.mobile, email: participant.proxy.email }]
+    : [];
+  return [main, ...proxy];
+}
+
+/**
+ * One channel per person: SMS when they gave a mobile number (the routine invites patients without
+ * mobile BankID, and mobile guests, by SMS), otherwise e-mail. An e-mail address beside a mobile
+ * number is the fallback when the SMS does not arrive (fallback.ts).
+ */
+export function addressesOf(recipient: Recipient): { channel: Channel; address: string }[] {
+  if (recipient.mobile) return [{ channel: 'sms', address: recipient.mobile }];
+  if (recipient.email) return [{ channel: 'email', address: recipient.email }];
+  return [];
+}
+
+export const meetingEnd = (meeting: Meeting): Date => new Date(meeting.startsAt.getTime() + meeting.durationMinutes * 60_000);
+
+/** The template data that every message about a meeting shares. */
+export async function meetingData(db: Db, meeting: Meeting, language: 'sv' | 'en'): Promise<Record<string, unknown>> {
+  const unit = await findUnit(db, { id: meeting.unitId });
+  const start = formatWhen(meeting.startsAt, language);
+  return {
+    date: start.date,
+    time: start.time,
+    endTime: formatWhen(meetingEnd(meeting), language).time,
+    startsAt: meeting.startsAt.toISOString(),
+    endsAt: meetingEnd(meeting).toISOString(),
+    unitName: unit?.name ?? '',
+    unitPhone: unit?.phone ?? '',
+    calendarSequence: meeting.version - 1,
+  };
+}
+
+export interface Composer {
+  dataKey: Buffer;
+  /** Where a colleague with an account opens the meeting (the staff UI). */
+  staffMeetingPath(meetingId: string): string;
+  colleagueEmail(staffId: string): Promise<string | null>;
+}
+
+type Trx = Knex.Transaction;
+
+/**
+ * Enqueues `kind` for every address of every recipient of `participant`. Patients, proxies and guests
+ * get a fresh one-time link (unless `withLink` is false); colleagues get the staff meeting page.
+ */
+async function tell(trx: Trx, composer: Composer, meeting: Meeting, participant: Participant, kind: MessageKind, extra: Record<string, unknown>, options: { withLink: boolean; dedupe?: string; notBefore?: Date; priority?: number } = { withLink: true }): Promise<number> {
+  const colleagueEmail = participant.kind === 'colleague' && participant.staffId ? await composer.colleagueEmail(participant.staffId) : null;
+  let count = 0;
+  for (const recipient of recipientsOf(participant, colleagueEmail)) {
+    const dedupeKey = (channel: Channel) => (options.dedupe ? `${options.dedupe}:${recipient.participantId}:${recipient.person}:${channel}` : undefined);
+    const addresses = [];
+    for (const address of addressesOf(recipient)) {
+      const key = dedupeKey(address.channel);
+      if (!key || !(await dedupeTaken(trx, key))) addresses.push(address);
+    }
+    // Nothing to send (or already sent): mint no link that nobody would receive.
+    if (addresses.length === 0) continue;
+    let secret: string | undefined;
+    let linkPath: string | undefined;
+    if (options.withLink && recipient.person !== 'colleague') {
+      secret = await issueLink(trx, { participantId: participant.id, person: recipient.person, expiresAt: linkExpiry(meetingEnd(meeting)) });
+    } else if (options.withLink) {
+      linkPath = composer.staffMeetingPath(meeting.id);
+    }
+    for (const { channel, address } of addresses) {
+      const language = 'sv' as const; // the booking does not yet record a participant's language
+      const message: NewMessage = {
+        channel,
+        kind,
+        recipient: address,
+        language,
+        meetingId: meeting.id,
+        participantId: participant.id,
+        data: { ...(await meetingData(trx, meeting, language)), ...extra, name: recipient.name, person: recipient.person, ...(linkPath ? { linkPath } : {}) },
+        secret,
+        dedupeKey: dedupeKey(channel),
+        notBefore: options.notBefore,
+        priority: options.priority,
+      };
+      if (await enqueue(trx, composer.dataKey, message)) count += 1;
+    }
+  }
+  return count;
+}
+
+const active = (meeting: Meeting, ids: string[]) => meeting.participants.filter((p) => ids.includes(p.id));
+
+/** The onChange hook: meeting change → outbox rows, in the same transaction. */
+export function outboxHook(composer: Composer) {
+  return async (trx: Trx, change: MeetingChange): Promise<void> => {
+    const meeting = await findMeeting(trx, change.payload.meetingId);
+    if (!meeting) return;
+    switch (change.type) {
+      case 'meeting.booked':
+        for (const p of active(meeting, change.payload.participantIds)) await tell(trx, composer, meeting, p, 'invitation', {});
+        return;
+      case 'participant.added':
+      case 'invitation.resend': {
+        const participant = meeting.participants.find((p) => p.id === change.payload.participantId);
+        if (!participant) return;
+        // A re-sent invitation replaces the old one: earlier links stop working.
+        if (change.type === 'invitation.resend') await revokeLinks(trx, participant.id);
+        await tell(trx, composer, meeting, participant, 'invitation', {});
+        return;
+      }
+      case 'meeting.rescheduled': {
+        const previous = new Date(change.payload.previousStartsAt);
+        for (const p of active(meeting, change.payload.participantIds)) {
+          await moveLinkExpiry(trx, p.id, linkExpiry(meetingEnd(meeting)));
+          const before = formatWhen(previous, 'sv');
+          await tell(trx, composer, meeting, p, 'rescheduled', { previousDate: before.date, previousTime: before.time });
+        }
+        return;
+      }
+      case 'meeting.cancelled': {
+        for (const p of meeting.participants.filter((x) => change.payload.participantIds.includes(x.id))) {
+          await revokeLinks(trx, p.id);
+          await tell(trx, composer, meeting, p, 'cancelled', { reason: change.payload.reason, cancelled: true }, { withLink: false });
+        }
+        return;
+      }
+      case 'participant.removed': {
+        // The removed person is told the meeting is off for them; their links stop working.
+        await revokeLinks(trx, change.payload.participantId);
+        const removed = await findParticipant(trx, change.payload.participantId);
+        if (removed) await tell(trx, composer, meeting, removed, 'cancelled', { cancelled: true }, { withLink: false });
+        return;
+      }
+      case 'meeting.updated':
+        return;
+    }
+  };
+}
+
+export { tell as tellParticipant };

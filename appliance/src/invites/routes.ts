@@ -1,0 +1,136 @@
+// The admin outbox page ("Utkorg"), the template preview, and each meeting's messages in the API.
+import type { ServerRoute } from '@hapi/hapi';
+import Handlebars from 'handlebars';
+import Joi from 'joi';
+import { apiRoute } from '../http/api.ts';
+import { languageOf, t } from '../http/i18n.ts';
+import { handled } from '../meetings/errors.ts';
+import { formatWhen } from './messages.ts';
+import { channels, messageKinds, messagesOf, queueStats, recentMessages, type MessageKind, type OutboxMessage } from './outbox.ts';
+import { Templates } from './templates.ts';
+
+/** Escaped text with its links clickable, as the recipient's mail or SMS program shows it. */
+export function linkify(text: string): Handlebars.SafeString {
+  const escaped = Handlebars.Utils.escapeExpression(text);
+  return new Handlebars.SafeString(escaped.replace(/(https?:\/\/[^\s<]+)/g, '<a href="$1">$1</a>').replace(/\n/g, '<br>'));
+}
+
+export const sampleData = (lang: 'sv' | 'en'): Record<string, unknown> => {
+  const start = new Date(Date.now() + 3 * 86_400_000);
+  start.setUTCHours(13, 0, 0, 0);
+  const when = formatWhen(start, lang);
+  const before = formatWhen(new Date(start.getTime() - 86_400_000), lang);
+  return {
+    name: 'Sara Lind',
+    date: when.date,
+    time: when.time,
+    endTime: formatWhen(new Date(start.getTime() + 3_600_000), lang).time,
+    previousDate: before.date,
+    previousTime: before.time,
+    unitName: 'Barn- och ungdomsmedicin',
+    unitPhone: '010-123 45 67',
+    link: 'https://samverka.region.se/j/EXEMPELexempelEXEMPEL1',
+    code: '482910',
+    minutes: 10,
+    reason: lang === 'sv' ? 'Vi bokar en ny tid med dig.' : 'We will book a new time with you.',
+  };
+};
+
+const publicMessage = (m: OutboxMessage) => ({
+  id: m.id,
+  participantId: m.participantId,
+  channel: m.channel,
+  kind: m.kind,
+  recipient: m.recipient,
+  status: m.status,
+  attempts: m.attempts,
+  lastError: m.lastError,
+  fallbackOf: m.fallbackOf,
+  createdAt: m.createdAt,
+  sentAt: m.sentAt,
+  deliveredAt: m.deliveredAt,
+  failedAt: m.failedAt,
+});
+
+export function routes(templates: Templates): ServerRoute[] {
+  return [
+    {
+      method: 'GET',
+      path: '/admin/outbox',
+      options: { auth: { strategy: 'session', scope: ['admin'] } },
+      async handler(request, h) {
+        const { db } = request.server.app;
+        const lang = languageOf(request);
+        const messages = await recentMessages(db, 200);
+        await request.audit('outbox.read', { targetType: 'outbox', details: { count: messages.length } });
+        const captured = request.server.plugins.invites.captured();
+        return h.view('invites/outbox', {
+          title: t(lang, 'invites.outbox.title'),
+          styles: ['invites.css'],
+          stats: await queueStats(db),
+          messages: messages.map((m) => ({ ...m, statusText: t(lang, `invites.status.${m.status}`), kindText: t(lang, `invites.kind.${m.kind}`) })),
+          embedded: !request.server.app.config.mail.smtpUrl || !request.server.app.config.sms.smppUrl,
+          mails: captured.mail.slice().reverse().map((m) => ({ ...m, body: linkify(m.text ?? '') })),
+          sms: captured.sms.slice().reverse().map((m) => ({ ...m, body: linkify(m.text) })),
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/admin/templates',
+      options: {
+        auth: { strategy: 'session', scope: ['admin'] },
+        validate: {
+          query: Joi.object({
+            channel: Joi.string().valid(...channels).default('email'),
+            language: Joi.string().valid('sv', 'en').default('sv'),
+            kind: Joi.string().valid(...messageKinds).default('invitation'),
+          }),
+        },
+      },
+      handler(request, h) {
+        const lang = languageOf(request);
+        const { channel, language, kind } = request.query as { channel: 'email' | 'sms'; language: 'sv' | 'en'; kind: MessageKind };
+        const data = sampleData(language);
+        const kinds = Templates.kinds(channel);
+        let preview: Record<string, unknown>;
+        if (!kinds.includes(kind)) {
+          preview = { missing: true };
+        } else if (channel === 'email') {
+          const mail = templates.email(language, kind, data);
+          preview = { subject: mail.subject, body: linkify(mail.text), html: mail.html };
+        } else {
+          const text = templates.sms(language, kind, data);
+          preview = { body: linkify(text), length: [...text].length };
+        }
+        return h.view('invites/templates', {
+          title: t(lang, 'invites.templates.title'),
+          styles: ['invites.css'],
+          channel,
+          language,
+          kind,
+          channels: channels.map((c) => ({ value: c, label: t(lang, `invites.channel.${c}`), selected: c === channel })),
+          languages: [{ value: 'sv', label: 'Svenska', selected: language === 'sv' }, { value: 'en', label: 'English', selected: language === 'en' }],
+          kinds: messageKinds.map((k) => ({ value: k, label: t(lang, `invites.kind.${k}`), selected: k === kind })),
+          preview,
+        });
+      },
+    },
+    apiRoute({
+      method: 'GET',
+      path: '/meetings/{id}/messages',
+      options: {
+        description: "A meeting's messages and what happened to each",
+        notes: 'Invitations, reminders, changes and codes, with status (queued, sending, sent, delivered, failed), attempts and the reason of a failure.',
+        validate: { params: Joi.object({ id: Joi.string().guid().required() }) },
+      },
+      handler: handled(async (request) => {
+        const staff = request.auth.credentials.user!;
+        const meeting = await request.server.plugins.meetings.service.get(staff, String(request.params.id));
+        const messages = await messagesOf(request.server.app.db, { meetingId: meeting.id });
+        await request.audit('meeting.messages.read', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
+        return messages.map(publicMessage);
+      }),
+    }),
+  ];
+}

@@ -1,0 +1,134 @@
+// A real SMSC for tests: the smpp package's server on loopback, with real binds and PDUs. Each
+// submit_sm is answered as `answer` says (status, delay, a receipt, or silence), and the raw
+// short_message octets are kept so tests can check encodings and UDHs byte by byte.
+import type { AddressInfo } from 'node:net';
+import smpp from 'smpp';
+
+export interface Arrival {
+  pdu: smpp.PDU;
+  /** short_message exactly as it came over the socket (UDH included). */
+  octets: Buffer;
+  /** performance.now() when the SMSC read it. */
+  at: number;
+}
+
+export interface Answer {
+  status?: number;
+  id?: string;
+  delayMs?: number;
+  /** Send a receipt after the response, with this id text and stat. */
+  receipt?: { id: string; stat: string; err?: string };
+  /** Never answer. */
+  silent?: boolean;
+}
+
+export interface TestSmsc {
+  port: number;
+  url: string;
+  arrivals: Arrival[];
+  enquireLinks: number;
+  /** Most submit_sm the SMSC held unanswered at one moment. */
+  maxOutstanding: number;
+  /** performance.now() of each response sent with ESME_RTHROTTLED. */
+  throttledAt: number[];
+  /** Drops every connection and stops listening, as a gateway that goes away. */
+  close(): Promise<void>;
+}
+
+/** The short_message octets of a raw submit_sm, read field by field (SMPP 3.4 §4.4.1). */
+function shortMessageOctets(frame: Buffer): Buffer {
+  let offset = 16;
+  const cstring = () => {
+    while (frame[offset] !== 0) offset += 1;
+    offset += 1;
+  };
+  cstring(); // service_type
+  offset += 2;
+  cstring(); // source_addr
+  offset += 2;
+  cstring(); // destination_addr
+  offset += 3; // esm_class, protocol_id, priority_flag
+  cstring(); // schedule_delivery_time
+  cstring(); // validity_period
+  offset += 4; // registered_delivery, replace_if_present_flag, data_coding, sm_default_msg_id
+  const length = frame[offset];
+  return frame.subarray(offset + 1, offset + 1 + length);
+}
+
+export async function startSmsc(answer: (arrival: Arrival, index: number) => Answer = () => ({}), port = 0): Promise<TestSmsc> {
+  let nextId = 5000;
+  let outstanding = 0;
+  const smsc: TestSmsc = {
+    port: 0, url: '', arrivals: [], enquireLinks: 0, maxOutstanding: 0, throttledAt: [], close: async () => undefined,
+  };
+  const server = smpp.createServer({}, (session) => {
+    session.on('error', () => undefined);
+    // Keep each PDU's raw bytes: the package reads a 4-octet length, then the rest.
+    const socket = session.socket;
+    const read = socket.read.bind(socket);
+    let header: Buffer = Buffer.alloc(0);
+    let lastFrame: Buffer = Buffer.alloc(0);
+    socket.read = ((size?: number) => {
+      const chunk = read(size) as Buffer | null;
+      if (chunk && size === 4) header = chunk;
+      else if (chunk) lastFrame = Buffer.concat([header, chunk]);
+      return chunk;
+    }) as typeof socket.read;
+    session.on('bind_transceiver', (pdu: smpp.PDU) => {
+      const ok = pdu.system_id === 'samverka' && pdu.password === 'hemligt';
+      session.send(pdu.response({ command_status: ok ? 0 : smpp.errors.ESME_RBINDFAIL }));
+    });
+    session.on('unbind', (pdu: smpp.PDU) => {
+      session.send(pdu.response());
+      session.close();
+    });
+    session.on('enquire_link', (pdu: smpp.PDU) => {
+      smsc.enquireLinks += 1;
+      session.send(pdu.response());
+    });
+    session.on('submit_sm', (pdu: smpp.PDU) => {
+      const arrival = { pdu, octets: shortMessageOctets(lastFrame), at: performance.now() };
+      smsc.arrivals.push(arrival);
+      const reply = answer(arrival, smsc.arrivals.length - 1);
+      if (reply.silent) return;
+      outstanding += 1;
+      smsc.maxOutstanding = Math.max(smsc.maxOutstanding, outstanding);
+      const respond = () => {
+        outstanding -= 1;
+        const status = reply.status ?? 0;
+        if (status === smpp.errors.ESME_RTHROTTLED) smsc.throttledAt.push(performance.now());
+        session.send(pdu.response(status === 0 ? { message_id: reply.id ?? String(nextId++) } : { command_status: status }));
+        if (reply.receipt) {
+          session.send(new smpp.PDU('deliver_sm', {
+            source_addr: pdu.destination_addr,
+            destination_addr: pdu.source_addr,
+            esm_class: 0x04,
+            data_coding: 0,
+            short_message: `id:${reply.receipt.id} sub:001 dlvrd:001 submit date:2611251200 done date:2611251200 stat:${reply.receipt.stat} err:${reply.receipt.err ?? '000'} text:Hej`,
+          }));
+        }
+      };
+      if (reply.delayMs) setTimeout(respond, reply.delayMs);
+      else respond();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  smsc.port = (server.address() as AddressInfo).port;
+  smsc.url = `smpp://samverka:hemligt@127.0.0.1:${smsc.port}`;
+  smsc.close = () => new Promise<void>((resolve) => {
+    for (const session of [...server.sessions]) session.destroy();
+    server.close(() => resolve());
+  });
+  return smsc;
+}
+
+
+/** Resolves when `count` submit_sm have arrived (or rejects after `timeoutMs`). */
+export async function waitForArrivals(smsc: TestSmsc, count: number, timeoutMs = 15_000): Promise<Arrival[]> {
+  const deadline = Date.now() + timeoutMs;
+  while (smsc.arrivals.length < count) {
+    if (Date.now() > deadline) throw new Error(`expected ${count} submit_sm, ${smsc.arrivals.length} arrived`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return smsc.arrivals;
+}

@@ -1,0 +1,107 @@
+// No message is lost: the appliance runs as a child process with 500 messages queued, is killed
+// with SIGKILL in the middle of sending, and is started again. Every message reaches the SMSC;
+// a message sent but not yet recorded when the process died is sent again, so duplicates are
+// bounded by the number of messages in flight (the dispatcher's concurrency, 10).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { createDb } from '../../appliance/src/db/knex.ts';
+import { enqueue } from '../../appliance/src/invites/outbox.ts';
+import { startRelay } from '../helpers/relay.ts';
+import { startSmsc, type Arrival } from '../helpers/smsc.ts';
+
+const main = new URL('../../appliance/src/main.ts', import.meta.url).pathname;
+const total = 500;
+const inFlightBound = 10;
+
+const codeOf = (a: Arrival) => {
+  const sm = a.pdu.short_message as { message?: string } | string;
+  return /: (\d{6})\./.exec(typeof sm === 'string' ? sm : String(sm.message))?.[1];
+};
+
+function startAppliance(env: Record<string, string>): { child: ChildProcess; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [`--import=${import.meta.resolve('tsx')}`, main], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr!.on('data', () => undefined);
+  return { child, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
+}
+
+test('a process killed mid-dispatch loses no message, and resends no more than were in flight', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'samverka-crash-'));
+  const databaseUrl = `sqlite:${join(dir, 'crash.db')}`;
+  const dataKey = randomBytes(32);
+  let n = 0;
+  const smsc = await startSmsc(() => {
+    n += 1;
+    return { id: `c${n}`, delayMs: 5, receipt: { id: `c${n}`, stat: 'DELIVRD' } };
+  });
+  const relay = await startRelay();
+  const env = {
+    DATABASE_URL: databaseUrl,
+    DATA_DIR: dir,
+    DATA_KEY: dataKey.toString('hex'),
+    SESSION_SECRET: randomBytes(32).toString('hex'),
+    SMPP_URL: smsc.url,
+    SMTP_URL: relay.url,
+    SMPP_THROTTLE: '1000',
+    REMINDER_OFFSETS: 'none',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+  };
+  let run: ReturnType<typeof startAppliance> | undefined;
+  try {
+    const db = createDb(databaseUrl);
+    await db.migrate.latest();
+    await db.transaction(async (trx) => {
+      for (let i = 0; i < total; i++) {
+        await enqueue(trx, dataKey, { channel: 'sms', kind: 'sms_code', recipient: `+4670${String(1000000 + i)}`, language: 'sv', data: { minutes: 10 }, secret: String(i).padStart(6, '0') });
+      }
+    });
+    await db.destroy();
+
+    run = startAppliance(env);
+    const deadline = Date.now() + 60_000;
+    while (smsc.arrivals.length < 150 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    t.true(smsc.arrivals.length >= 150, 'sending had begun');
+    run.child.kill('SIGKILL');
+    t.is(await run.exited, null, 'killed, not stopped');
+    const beforeRestart = smsc.arrivals.length;
+    t.true(beforeRestart < total, `killed mid-dispatch (${beforeRestart} of ${total} sent)`);
+
+    run = startAppliance(env);
+    const codes = () => new Set(smsc.arrivals.map(codeOf));
+    const end = Date.now() + 90_000;
+    while (codes().size < total && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    t.is(codes().size, total, 'every message reached the SMSC');
+    const duplicates = smsc.arrivals.length - total;
+    t.log(`${beforeRestart} sent before SIGKILL, ${duplicates} sent twice`);
+    t.true(duplicates <= inFlightBound, `${duplicates} duplicates`);
+
+    // Once everything is through, every row is recorded as delivered.
+    const check = createDb(databaseUrl);
+    try {
+      const until = Date.now() + 30_000;
+      let rows: { status: string; n: number }[] = [];
+      while (Date.now() < until) {
+        rows = await check('outbox_messages').select('status').count({ n: '*' }).groupBy('status');
+        if (rows.length === 1 && rows[0].status === 'delivered') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      t.deepEqual(rows.map((r) => [r.status, Number(r.n)]), [['delivered', total]]);
+    } finally {
+      await check.destroy();
+    }
+  } finally {
+    run?.child.kill('SIGTERM');
+    await run?.exited;
+    await smsc.close();
+    await relay.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,269 @@
+// The outbox end to end: a clinician books, changes and cancels through the API, and the messages
+// reach a real SMTP relay and a real SMSC started here.
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import smpp from 'smpp';
+import { sha256 } from '../../appliance/src/crypto.ts';
+import { findLink } from '../../appliance/src/entry/links.ts';
+import { messagesOf, type OutboxMessage } from '../../appliance/src/invites/outbox.ts';
+import { booking, inDays, loggedIn } from '../meetings/_booking.ts';
+import { startRelay, type Relay } from '../helpers/relay.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { startSmsc, waitForArrivals, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
+
+/** The text of a submit_sm as the phone shows it (GSM-7 or UCS-2, any UDH taken off). */
+function textOf(arrival: Arrival): string {
+  const sm = arrival.pdu.short_message as { message?: string | Buffer } | string | Buffer;
+  const message = typeof sm === 'object' && !Buffer.isBuffer(sm) ? sm.message : sm;
+  return Buffer.isBuffer(message) ? message.toString('utf8') : String(message ?? '');
+}
+
+/** The whole texts of the SMS that arrived, parts joined in order of arrival. */
+function smsTexts(smsc: TestSmsc): Map<string, string> {
+  const byNumber = new Map<string, string>();
+  for (const a of smsc.arrivals) byNumber.set(String(a.pdu.destination_addr), (byNumber.get(String(a.pdu.destination_addr)) ?? '') + textOf(a));
+  return byNumber;
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function messageWhere(app: TestServer, meetingId: string, predicate: (m: OutboxMessage) => boolean): Promise<OutboxMessage> {
+  return until('an outbox message', async () => (await messagesOf(app.server.app.db, { meetingId })).find(predicate));
+}
+
+/** The ICS property value (first occurrence) of a calendar text. */
+const ics = (text: string, name: string) => new RegExp(`^${name}[^:]*:(.*)$`, 'm').exec(text.replace(/\r\n[ \t]/g, ''))?.[1]?.trim();
+
+/** A booking with the patient alone, invited by SMS. */
+const patientAlone = () => booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' }] });
+
+async function setup(options: { smscAnswer?: Parameters<typeof startSmsc>[0]; env?: Record<string, string>; relayOptions?: Parameters<typeof startRelay>[0] } = {}) {
+  const relay = await startRelay(options.relayOptions);
+  let n = 0;
+  const smsc = await startSmsc(options.smscAnswer ?? ((_, i) => {
+    n += 1;
+    return { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } };
+  }));
+  const app = await startServer({ env: { SMTP_URL: relay.url, SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none', ...options.env } });
+  return { relay, smsc, app, sent: () => n };
+}
+
+/** Runs a scenario against a fresh appliance, relay and SMSC, and stops them whatever happens. */
+async function withAppliance(options: Parameters<typeof setup>[0], scenario: (parts: Awaited<ReturnType<typeof setup>>) => Promise<void>) {
+  const parts = await setup(options);
+  try {
+    await scenario(parts);
+  } finally {
+    await parts.app.stop();
+    await parts.smsc.close();
+    await parts.relay.close();
+  }
+}
+
+test('a booking invites each participant: SMS in GSM-7 to mobiles, e-mail with HTML, text and an .ics to addresses', async (t) => {
+  await withAppliance({}, async ({ app, relay, smsc }) => {
+    const { client } = await loggedIn(app);
+    const reply = await client.request('POST', '/api/v1/meetings', { json: booking() });
+    t.is(reply.status, 201, reply.text);
+    const meeting = reply.json();
+
+    const [mail] = await relay.waitFor(1);
+    t.deepEqual(mail.to && 'value' in mail.to ? mail.to.value.map((v) => v.address) : [], ['eva.ek@skola.example']);
+    t.regex(mail.subject ?? '', /^Inbjudan till digitalt möte .* kl\. \d\d:\d\d$/);
+    t.regex(mail.text ?? '', /Hej Lärare Eva Ek,/);
+    t.regex(mail.text ?? '', /Använd en dator med webbläsaren Chrome eller Firefox/);
+    t.regex(mail.text ?? '', /Ring Barn- och ungdomsmedicin på 010-123 45 67/);
+    t.regex(String(mail.html), /<a href="http:\/\/127\.0\.0\.1:\d+\/j\/[\w-]{24}">/);
+    t.false((mail.text ?? '').includes('Samordnad planering'), 'no meeting title (health information) in the invitation');
+    const calendar = mail.attachments.find((a) => a.contentType.startsWith('text/calendar'));
+    t.truthy(calendar, 'an .ics part');
+    const icsText = calendar!.content.toString('utf8');
+    t.is(ics(icsText, 'METHOD'), 'REQUEST');
+    t.is(ics(icsText, 'UID'), `${meeting.id}@127.0.0.1`);
+    t.is(ics(icsText, 'SEQUENCE'), '0');
+
+    await waitForArrivals(smsc, 4); // two SMS of two parts each
+    const texts = smsTexts(smsc);
+    t.deepEqual([...texts.keys()].sort(), ['46701234567', '46761234567']);
+    t.regex(texts.get('46701234567')!, /^Hej Sara Lind! Barn- och ungdomsmedicin bjuder in dig till ett digitalt möte .* http:\/\/127\.0\.0\.1:\d+\/j\/[\w-]{24} /);
+    for (const a of smsc.arrivals) t.is(a.pdu.data_coding, 0, 'GSM 03.38');
+
+    // Receipts arrive for every part: the SMS are delivered, and so is the participant.
+    const delivered = await until('both SMS delivered', async () => {
+      const sms = (await messagesOf(app.server.app.db, { meetingId: meeting.id })).filter((m) => m.channel === 'sms');
+      return sms.length === 2 && sms.every((m) => m.status === 'delivered') ? sms : undefined;
+    });
+    t.is(delivered.length, 2);
+    const messages = (await client.get(`/api/v1/meetings/${meeting.id}/messages`)).json();
+    t.is(messages.length, 3);
+    t.deepEqual(messages.map((m: { status: string }) => m.status).sort(), ['delivered', 'delivered', 'sent']);
+    const shown = (await client.get(`/api/v1/meetings/${meeting.id}`)).json();
+    t.true(shown.participants.every((p: { status: string }) => p.status === 'delivered'));
+  });
+});
+
+test('one-time links are stored only as hashes, and the outbox keeps no secret once a message is sent', async (t) => {
+  await withAppliance({}, async ({ app, smsc }) => {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+    await waitForArrivals(smsc, 2);
+    const token = /\/j\/([\w-]+)/.exec(smsTexts(smsc).get('46701234567')!)![1];
+    t.is(Buffer.from(token, 'base64url').length, 18, '144 bits');
+    const db = app.server.app.db;
+    const links = await db('participant_links').select();
+    t.is(links.length, 1);
+    t.is(links[0].token_hash, sha256(token));
+    t.false(JSON.stringify(links).includes(token));
+    await messageWhere(app, meeting.id, (m) => m.status === 'delivered');
+    const rows = await db('outbox_messages').select();
+    t.is(rows[0].secret_sealed, null);
+    t.false(JSON.stringify(rows).includes(token));
+  });
+});
+
+test('a reschedule and a cancellation reach everyone, the e-mails keeping the calendar UID with a rising SEQUENCE', async (t) => {
+  await withAppliance({}, async ({ app, relay, smsc }) => {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+    await relay.waitFor(1);
+    const moved = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: meeting.version, startsAt: inDays(3, 13) } });
+    t.is(moved.status, 200, moved.text);
+    const [, rescheduled] = await relay.waitFor(2);
+    t.regex(rescheduled.subject ?? '', /^Ny tid för ditt digitala möte/);
+    t.regex(rescheduled.text ?? '', /Tidigare tid: /);
+    const second = rescheduled.attachments.find((a) => a.contentType.startsWith('text/calendar'))!.content.toString();
+    t.is(ics(second, 'UID'), `${meeting.id}@127.0.0.1`);
+    t.true(Number(ics(second, 'SEQUENCE')) > 0);
+
+    const cancelled = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: moved.json().version, reason: 'Vi bokar en ny tid med dig.' } });
+    t.is(cancelled.status, 200, cancelled.text);
+    const [, , cancellation] = await relay.waitFor(3);
+    t.regex(cancellation.subject ?? '', /^Inställt/);
+    t.regex(cancellation.text ?? '', /Meddelande från mottagningen: Vi bokar en ny tid med dig\./);
+    const third = cancellation.attachments.find((a) => a.contentType.startsWith('text/calendar'))!.content.toString();
+    t.is(ics(third, 'METHOD'), 'CANCEL');
+    t.is(ics(third, 'UID'), `${meeting.id}@127.0.0.1`);
+    t.true(Number(ics(third, 'SEQUENCE')) > Number(ics(second, 'SEQUENCE')));
+
+    await until('cancellation SMS', async () => [...smsTexts(smsc).values()].filter((x) => /är inställt/.test(x)).length === 2);
+    // Every link of a cancelled meeting is revoked.
+    const links = await app.server.app.db('participant_links').select('revoked_at');
+    t.true(links.length >= 3);
+    t.true(links.every((l) => l.revoked_at !== null));
+  });
+});
+
+test('a re-sent invitation carries a new link and the old one stops working', async (t) => {
+  await withAppliance({}, async ({ app, smsc }) => {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+    await waitForArrivals(smsc, 2);
+    const first = /\/j\/([\w-]+)/.exec(textOf(smsc.arrivals[0]) + textOf(smsc.arrivals[1]))![1];
+    const participantId = meeting.participants[0].id;
+    const resend = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${participantId}/resend`, { json: {} });
+    t.true(resend.status < 300, resend.text);
+    await waitForArrivals(smsc, 4);
+    const second = /\/j\/([\w-]+)/.exec(textOf(smsc.arrivals[2]) + textOf(smsc.arrivals[3]))![1];
+    t.not(second, first);
+    t.true((await findLink(app.server.app.db, first))!.revoked);
+    t.false((await findLink(app.server.app.db, second))!.revoked);
+  });
+});
+
+test('an SMS the network cannot deliver goes by e-mail when the person gave an address', async (t) => {
+  await withAppliance({ smscAnswer: (_, i) => ({ id: `u${i}`, receipt: { id: `u${i}`, stat: 'UNDELIV', err: '001' } }) }, async ({ app, relay }) => {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', email: 'sara@example.se', identification: 'sms' }] }) })).json();
+    const failed = await messageWhere(app, meeting.id, (m) => m.channel === 'sms' && m.status === 'failed');
+    t.regex(failed.lastError ?? '', /undeliverable/);
+    const [mail] = await relay.waitFor(1);
+    t.regex(mail.subject ?? '', /^Inbjudan/);
+    t.regex(mail.text ?? '', /\/j\/[\w-]{24}/);
+    const fallback = await messageWhere(app, meeting.id, (m) => m.channel === 'email');
+    t.is(fallback.fallbackOf, failed.id);
+  });
+});
+
+test('a permanent gateway error without an e-mail address leaves the failed SMS, with its reason, for staff to call', async (t) => {
+  await withAppliance({ smscAnswer: () => ({ status: smpp.errors.ESME_RINVDSTADR }) }, async ({ app, relay }) => {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+    const failed = await messageWhere(app, meeting.id, (m) => m.status === 'failed');
+    t.regex(failed.lastError ?? '', /ESME_RINVDSTADR/);
+    t.is(failed.attempts, 1, 'a permanent error is not retried');
+    const listed = (await client.get(`/api/v1/meetings/${meeting.id}/messages`)).json();
+    t.is(listed[0].recipient, '+46701234567');
+    t.is(relay.received.length, 0);
+  });
+});
+
+test('while the relay is down the invitation waits in the queue, and it is delivered when the relay comes back', async (t) => {
+  const first = await startRelay();
+  const port = first.port;
+  await first.close();
+  const smsc = await startSmsc();
+  const app = await startServer({ env: { SMTP_URL: `smtp://127.0.0.1:${port}`, SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none' } });
+  let relay: Relay | undefined;
+  try {
+    const { client } = await loggedIn(app);
+    const booked = await client.request('POST', '/api/v1/meetings', { json: booking() });
+    t.is(booked.status, 201, booked.text);
+    const meeting = booked.json();
+    const waiting = await messageWhere(app, meeting.id, (m) => m.channel === 'email' && m.status === 'queued' && m.attempts >= 1);
+    t.truthy(waiting.lastError, 'the reason is kept');
+    relay = await startRelay({ port });
+    const [mail] = await relay.waitFor(1, 20_000);
+    t.regex(mail.subject ?? '', /^Inbjudan/);
+    const sent = await messageWhere(app, meeting.id, (m) => m.channel === 'email' && m.status === 'sent');
+    t.true(sent.attempts >= 2);
+  } finally {
+    await app.stop();
+    await smsc.close();
+    await relay?.close();
+  }
+});
+
+test('a template override with a syntax error does not stop sending: the built-in template is used and the problem logged', async (t) => {
+  const overrides = mkdtempSync(join(tmpdir(), 'samverka-templates-'));
+  mkdirSync(join(overrides, 'email', 'sv'), { recursive: true });
+  mkdirSync(join(overrides, 'sms', 'sv'), { recursive: true });
+  writeFileSync(join(overrides, 'email', 'sv', 'invitation.hbs'), 'Subject: Trasig {{#if}}\n--- text ---\n{{name');
+  writeFileSync(join(overrides, 'sms', 'sv', 'invitation.hbs'), 'Välkommen {{name}} till {{unitName}}: {{link}}');
+  await withAppliance({ env: { TEMPLATES_DIR: overrides } }, async ({ app, relay, smsc }) => {
+    const { client } = await loggedIn(app);
+    await client.request('POST', '/api/v1/meetings', { json: booking() });
+    const [mail] = await relay.waitFor(1);
+    t.regex(mail.subject ?? '', /^Inbjudan till digitalt möte/, 'the built-in e-mail template');
+    t.regex(app.logs(), /template override .*invitation\.hbs cannot be used/);
+    await waitForArrivals(smsc, 2);
+    t.regex([...smsTexts(smsc).values()][0], /^Välkommen .* till Barn- och ungdomsmedicin: http/, 'the valid SMS override is used');
+  });
+});
+
+test('the admin outbox page lists every message and its status; the template preview renders any template', async (t) => {
+  await withAppliance({}, async ({ app, relay }) => {
+    const { client } = await loggedIn(app, 'admin');
+    await client.request('POST', '/api/v1/meetings', { json: booking() });
+    await relay.waitFor(1);
+    const page = await client.get('/admin/outbox');
+    t.is(page.status, 200);
+    t.regex(page.text, /<h1>Utkorg<\/h1>/);
+    t.regex(page.text, /eva\.ek@skola\.example/);
+    t.regex(page.text, /Inbjudan \(sms\)/);
+    const preview = await client.get('/admin/templates?channel=sms&language=en&kind=sms_code');
+    t.is(preview.status, 200);
+    t.regex(preview.text, /Your code for the digital meeting: 482910/);
+    const clinician = await loggedIn(app, 'clinician');
+    t.is((await clinician.client.get('/admin/outbox')).status, 403);
+  });
+});

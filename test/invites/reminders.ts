@@ -1,0 +1,70 @@
+// Reminders 24 hours and 15 minutes before the start (REMINDER_OFFSETS), driven with an explicit
+// clock; they reach the real SMSC and relay through the outbox.
+import test from 'ava';
+import { messagesOf } from '../../appliance/src/invites/outbox.ts';
+import { booking, loggedIn } from '../meetings/_booking.ts';
+import { startRelay } from '../helpers/relay.ts';
+import { startServer } from '../helpers/server.ts';
+import { startSmsc, waitForArrivals } from '../helpers/smsc.ts';
+
+const minutes = (n: number) => n * 60_000;
+
+test('reminders go out 24 hours and 15 minutes before the start, once each, with the link', async (t) => {
+  const relay = await startRelay();
+  const smsc = await startSmsc();
+  const app = await startServer({ env: { SMTP_URL: relay.url, SMPP_URL: smsc.url } });
+  try {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+    const start = new Date(meeting.startsAt).getTime();
+    const reminders = app.server.plugins.invites.reminders;
+
+    t.is(await reminders.due(new Date(start - minutes(24 * 60 + 5))), 0, 'not yet');
+    t.is(await reminders.due(new Date(start - minutes(24 * 60 - 1))), 3, 'one per participant');
+    t.is(await reminders.due(new Date(start - minutes(24 * 60 - 2))), 0, 'only once');
+    t.is(await reminders.due(new Date(start - minutes(14))), 3, 'and 15 minutes before');
+    t.is(await reminders.due(new Date(start - minutes(13))), 0);
+
+    app.server.plugins.invites.dispatcher()!.notify();
+    const mails = await relay.waitFor(3); // the invitation and two reminders to the teacher
+    const reminder = mails.find((m) => /^Påminnelse/.test(m.subject ?? ''));
+    t.truthy(reminder);
+    t.regex(reminder!.text ?? '', /\/j\/[\w-]{24}/);
+    await waitForArrivals(smsc, 4 + 2 * 2);
+    const kinds = (await messagesOf(app.server.app.db, { meetingId: meeting.id })).map((m) => m.kind);
+    t.is(kinds.filter((k) => k === 'reminder').length, 6);
+  } finally {
+    await app.stop();
+    await smsc.close();
+    await relay.close();
+  }
+});
+
+test('a meeting booked inside an offset gets no reminder for that offset', async (t) => {
+  const app = await startServer({ env: { REMINDER_OFFSETS: '1440,15' } });
+  try {
+    const { client } = await loggedIn(app);
+    const startsAt = new Date(Date.now() + minutes(10 * 60));
+    startsAt.setUTCSeconds(0, 0);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking({ startsAt: startsAt.toISOString() }) })).json();
+    const reminders = app.server.plugins.invites.reminders;
+    const start = new Date(meeting.startsAt).getTime();
+    t.is(await reminders.due(new Date(start - minutes(9 * 60))), 0, 'no 24-hour reminder: booked 10 hours ahead');
+    t.is(await reminders.due(new Date(start - minutes(10))), 3, 'the 15-minute reminder still goes');
+  } finally {
+    await app.stop();
+  }
+});
+
+test('a cancelled meeting is not reminded of', async (t) => {
+  const app = await startServer();
+  try {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+    await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: meeting.version, reason: 'Flyttas' } });
+    const start = new Date(meeting.startsAt).getTime();
+    t.is(await app.server.plugins.invites.reminders.due(new Date(start - minutes(10))), 0);
+  } finally {
+    await app.stop();
+  }
+});

@@ -74,14 +74,25 @@ async function throughput(count: number): Promise<Record<string, string | number
   const bound = (window * 1000) / responseDelayMs;
   const smsc = await startSmscProcess(responseDelayMs);
   const sms = new SmsSender({ url: smsc.url, sender: 'Samverka', throttle: 1_000_000, window });
-  try {
-    const baseline = await rawClient(smsc.url, count, window);
-    await sms.send({ to: '+46701234567', text: 'warm-up' });
+  const viaAdapter = async (n: number) => {
     const started = performance.now();
-    await Promise.all(Array.from({ length: count }, (_, i) => sms.send({ to: '+46701234567', text: `Hej Åsa, ditt vårdmöte ${i}` })));
-    const rate = count / ((performance.now() - started) / 1000);
+    await Promise.all(Array.from({ length: n }, (_, i) => sms.send({ to: '+46701234567', text: `Hej Åsa, ditt vårdmöte ${i}` })));
+    return n / ((performance.now() - started) / 1000);
+  };
+  try {
+    // Warm both up, then alternate and keep the best of two, so neither always runs colder.
+    await rawClient(smsc.url, 500, window);
+    await viaAdapter(500);
+    const raws: number[] = [];
+    const adapters: number[] = [];
+    for (let round = 0; round < 2; round += 1) {
+      raws.push(await rawClient(smsc.url, count, window));
+      adapters.push(await viaAdapter(count));
+    }
+    const baseline = Math.max(...raws);
+    const rate = Math.max(...adapters);
     const row = (name: string, r: number) => ({
-      case: name, messages: count, 'msg/s': Math.round(r), 'bound msg/s': bound, 'ratio to bound': (r / bound).toFixed(2), 'ratio to raw client': (r / baseline).toFixed(2),
+      case: name, messages: count, 'msg/s (best of 2)': Math.round(r), 'bound msg/s': bound, 'ratio to bound': (r / bound).toFixed(2), 'ratio to raw client': (r / baseline).toFixed(2),
     });
     return [row(`raw smpp client, window ${window}`, baseline), row(`adapter, window ${window}`, rate)];
   } finally {
@@ -117,7 +128,7 @@ async function throttle(limit: number, count: number): Promise<Record<string, st
 
 export async function run(): Promise<void> {
   console.log('SMS (SMPP) adapter');
-  console.table(await throughput(5000));
+  console.table(await throughput(3000));
   console.table([await throttle(50, 200)]);
 }
 

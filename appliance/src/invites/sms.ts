@@ -41,7 +41,7 @@ export interface SmsOptions {
   enquireLinkMs?: number;
   /** How long all sending stops after ESME_RTHROTTLED. */
   throttledPauseMs?: number;
-  /** Extra spacing added to each one-second rate interval, so network jitter cannot make the gateway count one part too many. */
+  /** Extra spacing added to each rate interval, for a gateway that counts at some later stage than reading the PDU. */
   rateMarginMs?: number;
   /** Back-off between reconnect attempts: doubles from min to max, with jitter. */
   reconnect?: { minMs: number; maxMs: number };
@@ -180,9 +180,19 @@ interface Part {
   queueTimer?: NodeJS.Timeout;
 }
 
+/**
+ * One part's place in the rate limit. The gateway read the part at some moment between our write
+ * and the arrival of its response, so the response time (or the time we gave up on it) is the
+ * latest moment the gateway can have counted it; until then it is unknown (Infinity).
+ */
+interface RateSlot {
+  countedBy: number;
+}
+
 interface Outstanding {
   part: Part;
   timer: NodeJS.Timeout;
+  slot: RateSlot;
 }
 
 /** How many ESME_RTHROTTLED answers one part may get before the outbox is asked to retry it later. */
@@ -212,8 +222,9 @@ export class SmsSender {
   #reference = randomInt(256);
   readonly #queue: Part[] = [];
   readonly #outstanding = new Map<number, Outstanding>();
-  /** Send times (performance.now) of the last #rateCount parts. */
-  readonly #sentAt: number[] = [];
+  /** The last #rateCount parts sent, as a ring: the slot at #partsSent % #rateCount is the oldest. */
+  readonly #rateSlots: RateSlot[] = [];
+  #partsSent = 0;
 
   constructor(options: SmsOptions) {
     this.#url = new URL(options.url);
@@ -225,7 +236,7 @@ export class SmsSender {
       responseTimeoutMs: 10_000,
       enquireLinkMs: 30_000,
       throttledPauseMs: 5_000,
-      rateMarginMs: 50,
+      rateMarginMs: 0,
       reconnect: { minMs: 500, maxMs: 30_000 },
       queueTimeoutMs: 60_000,
       messageIds: 'auto',
@@ -253,6 +264,7 @@ export class SmsSender {
       throw new PermanentFailure(`${message.to} is not a mobile number in international form (E.164, e.g. +46701234567)`);
     }
     const encoded = encodeSms(message.text);
+    if (encoded.parts.length > 255) throw new PermanentFailure(`the text is too long for one SMS (${encoded.parts.length} parts, at most 255)`);
     const reference = this.#nextReference();
     const common = {
       service_type: this.#systemType,
@@ -340,10 +352,16 @@ export class SmsSender {
     else this.#queue.splice(index, 0, part);
   }
 
-  /** Earliest time (performance.now) the rate limit lets the next part go. */
+  /**
+   * Earliest time (performance.now) the rate limit lets the next part go: a full period after the
+   * gateway has certainly counted the part #rateCount places back. Measured from that part's
+   * response rather than from our write, the limit holds at the gateway however long the parts
+   * took to get there (a busy event loop or a slow network can bunch writes together on arrival).
+   * Infinity while that part is unanswered: its response calls #pump again.
+   */
   #rateReadyAt(): number {
-    if (this.#sentAt.length < this.#rateCount) return 0;
-    return this.#sentAt[this.#sentAt.length - this.#rateCount] + this.#ratePeriodMs + this.#options.rateMarginMs;
+    if (this.#partsSent < this.#rateCount) return 0;
+    return this.#rateSlots[this.#partsSent % this.#rateCount].countedBy + this.#ratePeriodMs + this.#options.rateMarginMs;
   }
 
   /** Sends queued parts while the link is bound, the window has room, and neither the pause nor the rate limit holds. */
@@ -352,6 +370,7 @@ export class SmsSender {
     while (this.#bound && this.#queue.length > 0 && this.#outstanding.size < this.#options.window) {
       const now = performance.now();
       const readyAt = Math.max(this.#pausedUntil, this.#rateReadyAt());
+      if (readyAt === Infinity) return;
       if (readyAt > now) {
         this.#pumpTimer = setTimeout(() => {
           this.#pumpTimer = undefined;
@@ -374,16 +393,18 @@ export class SmsSender {
     const sent = session.send(pdu, (response) => this.#onResponse(pdu.sequence_number, response));
     if (!sent) return false;
     clearTimeout(part.queueTimer);
-    this.#sentAt.push(performance.now());
-    if (this.#sentAt.length > this.#rateCount) this.#sentAt.shift();
+    const slot: RateSlot = { countedBy: Infinity };
+    this.#rateSlots[this.#partsSent % this.#rateCount] = slot;
+    this.#partsSent += 1;
     const timer = setTimeout(() => {
       if (!this.#outstanding.delete(pdu.sequence_number)) return;
+      slot.countedBy = performance.now();
       this.#lastError = `no submit_sm_resp within ${this.#options.responseTimeoutMs} ms`;
       // The gateway may still have taken it; the outbox's retry is the bounded duplicate.
       part.reject(new TemporaryFailure(this.#lastError));
       this.#pump();
     }, this.#options.responseTimeoutMs);
-    this.#outstanding.set(pdu.sequence_number, { part, timer });
+    this.#outstanding.set(pdu.sequence_number, { part, timer, slot });
     return true;
   }
 
@@ -392,6 +413,7 @@ export class SmsSender {
     if (!entry) return; // answered after its timeout: already failed temporarily
     this.#outstanding.delete(sequence);
     clearTimeout(entry.timer);
+    entry.slot.countedBy = performance.now();
     const { part } = entry;
     const status = response.command_status;
     if (status === 0 && response.command === 'submit_sm_resp') {
@@ -487,8 +509,9 @@ export class SmsSender {
     this.#pumpTimer = undefined;
     // An SMS cannot be recalled: parts awaiting a response may or may not have been taken, so they
     // fail temporarily and the outbox sends them again. The window bounds those duplicates.
-    for (const [sequence, { part, timer }] of this.#outstanding) {
+    for (const [sequence, { part, timer, slot }] of this.#outstanding) {
       clearTimeout(timer);
+      slot.countedBy = performance.now();
       this.#outstanding.delete(sequence);
       part.reject(new TemporaryFailure(`the SMPP link was lost before the gateway answered${this.#lastError ? ` (${this.#lastError})` : ''}`));
     }

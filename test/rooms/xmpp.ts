@@ -1,0 +1,302 @@
+import test, { type ExecutionContext } from 'ava';
+import { client, xml, type Client, type XmlElement } from '@xmpp/client';
+import { guardAgainstLateData, RoomControl, RoomControlError, type RoomControlEvents } from '../../appliance/src/rooms/xmpp.ts';
+import { startProsody, type Prosody, type ProsodyOptions } from '../helpers/prosody.ts';
+
+/** Rooms public and persistent unless configured otherwise, so that the appliance's configuration shows. */
+const openDefaults: ProsodyOptions = { mucOptions: '    muc_room_default_public = true\n    muc_room_default_persistent = true' };
+
+const NS_MUC = 'http://jabber.org/protocol/muc';
+const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
+const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
+
+interface Setup {
+  prosody: Prosody;
+  rooms: RoomControl;
+}
+
+/** Each test gets its own Prosody (it starts in ~0.1 s) and the adapter connected as the hidden-domain controller. */
+async function setup(t: ExecutionContext, options: ProsodyOptions = {}): Promise<Setup> {
+  const prosody = await startProsody(options);
+  const rooms = new RoomControl({ ...prosody.xmppConfig(), reconnect: { initialMs: 50, maxMs: 400 } });
+  rooms.on('problem', () => {});
+  t.teardown(async () => {
+    await rooms.close();
+    await prosody.stop();
+  });
+  await rooms.start();
+  return { prosody, rooms };
+}
+
+/** The next event of that name (matching the filter) the adapter emits. */
+function next<K extends keyof RoomControlEvents>(rooms: RoomControl, name: K, filter: (...args: RoomControlEvents[K]) => boolean = () => true, timeoutMs = 5_000): Promise<RoomControlEvents[K][0]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      rooms.off(name, listener as never);
+      reject(new Error(`no ${String(name)} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const listener = (...args: RoomControlEvents[K]) => {
+      if (!filter(...args)) return;
+      clearTimeout(timer);
+      rooms.off(name, listener as never);
+      resolve(args[0]);
+    };
+    rooms.on(name, listener as never);
+  });
+}
+
+interface Participant {
+  xmpp: Client;
+  jid: string;
+  /** Every presence the participant received, newest last. */
+  presences: XmlElement[];
+  join(room: string, nick: string, extra?: { password?: string; identity?: Record<string, string>; displayName?: string }): Promise<XmlElement>;
+  presence(filter: (p: XmlElement) => boolean, timeoutMs?: number): Promise<XmlElement>;
+  disco(room: string): Promise<XmlElement>;
+}
+
+/**
+ * A participant as a Jitsi client behaves in the MUC: joins with a nickname, a `<nick>` display name
+ * and the `<identity>` that Jitsi's Prosody (mod_presence_identity) puts in presence from the JWT.
+ * Registered users (stable JIDs) when a user is given, anonymous guests otherwise.
+ */
+async function participant(t: ExecutionContext, prosody: Prosody, user?: string): Promise<Participant> {
+  const password = 'participant-password';
+  if (user) await prosody.register(user, prosody.domain, password);
+  const xmpp = guardAgainstLateData(client({
+    service: prosody.service,
+    domain: user ? prosody.domain : prosody.guestDomain,
+    username: user,
+    password: user ? password : undefined,
+    credentials: user ? (authenticate) => authenticate({ username: user, password }, 'PLAIN') : undefined,
+  }));
+  xmpp.on('error', () => {});
+  xmpp.reconnect.delay = 100;
+  const presences: XmlElement[] = [];
+  const waiters = new Set<(p: XmlElement) => void>();
+  xmpp.on('stanza', (stanza: XmlElement) => {
+    if (!stanza.is('presence')) return;
+    presences.push(stanza);
+    for (const waiter of waiters) waiter(stanza);
+  });
+  t.teardown(async () => {
+    xmpp.reconnect.stop();
+    await xmpp.stop().catch(() => {});
+  });
+  await xmpp.start();
+  const presence = (filter: (p: XmlElement) => boolean, timeoutMs = 5_000) => new Promise<XmlElement>((resolve, reject) => {
+    const seen = presences.find(filter);
+    if (seen) return resolve(seen);
+    const timer = setTimeout(() => {
+      waiters.delete(waiter);
+      reject(new Error(`no such presence within ${timeoutMs} ms; got ${presences.map(String).join('\n')}`));
+    }, timeoutMs);
+    const waiter = (p: XmlElement) => {
+      if (!filter(p)) return;
+      clearTimeout(timer);
+      waiters.delete(waiter);
+      resolve(p);
+    };
+    waiters.add(waiter);
+  });
+  return {
+    xmpp,
+    get jid() { return xmpp.jid!.toString(); },
+    presences,
+    presence,
+    async join(room, nick, extra = {}) {
+      const to = `${room}@${prosody.mucDomain}/${nick}`;
+      const sentAt = presences.length;
+      await xmpp.send(xml('presence', { to },
+        xml('x', { xmlns: NS_MUC }, extra.password ? xml('password', {}, extra.password) : null),
+        extra.displayName ? xml('nick', { xmlns: 'http://jabber.org/protocol/nick' }, extra.displayName) : null,
+        extra.identity ? xml('identity', {}, xml('user', {}, ...Object.entries(extra.identity).map(([k, v]) => xml(k, {}, v)))) : null,
+      ));
+      // The join ends with our own presence (status 110) or an error.
+      return presence((p) => presences.indexOf(p) >= sentAt && p.attrs.from === to && (p.attrs.type === 'error' || hasStatus(p, '110')));
+    },
+    async disco(room) {
+      return xmpp.iqCaller.request(xml('iq', { type: 'get', to: `${room}@${prosody.mucDomain}` }, xml('query', { xmlns: NS_DISCO_INFO })));
+    },
+  };
+}
+
+function hasStatus(presence: XmlElement, code: string): boolean {
+  return Boolean(presence.getChild('x', NS_MUC_USER)?.getChildren('status').some((s) => s.attrs.code === code));
+}
+
+function features(info: XmlElement): string[] {
+  return info.getChild('query', NS_DISCO_INFO)!.getChildren('feature').map((f) => f.attrs.var!);
+}
+
+function errorCondition(stanza: XmlElement): string | undefined {
+  return stanza.getChild('error')?.getChildElements()[0]?.name;
+}
+
+test('the appliance creates a meeting room that is hidden, temporary, members-only and password-protected', async (t) => {
+  const { prosody, rooms } = await setup(t, openDefaults);
+  const configured = await rooms.createRoom('moterum1', { password: 'hemligt', membersOnly: true });
+  t.deepEqual(configured, { created: true, membersOnly: true, passwordProtected: true });
+
+  const anna = await participant(t, prosody);
+  const info = features(await anna.disco('moterum1'));
+  for (const feature of ['muc_membersonly', 'muc_hidden', 'muc_passwordprotected', 'muc_temporary']) t.true(info.includes(feature), feature);
+  t.false(info.includes('muc_public'));
+  t.false(info.includes('muc_persistent'));
+
+  t.is(errorCondition(await anna.join('moterum1', 'Anna', { password: 'hemligt' })), 'registration-required', 'not a member yet');
+  await rooms.grant('moterum1', anna.jid, 'member');
+  t.is(errorCondition(await anna.join('moterum1', 'Anna', { password: 'fel' })), 'not-authorized', 'wrong password');
+  t.true(hasStatus(await anna.join('moterum1', 'Anna', { password: 'hemligt' }), '110'));
+  t.deepEqual(rooms.state(), { connected: true, status: 'online', roomsOpen: 1, roomsControlled: 1, reconnects: 0 });
+});
+
+test('a room that already exists is taken over and configured rather than created', async (t) => {
+  const { prosody, rooms } = await setup(t, openDefaults);
+  // A Jitsi client that arrives first creates the room and unlocks it as an instant room.
+  const early = await participant(t, prosody);
+  t.true(hasStatus(await early.join('tidigt', 'Tidig'), '201'));
+  await early.xmpp.iqCaller.request(xml('iq', { type: 'set', to: `tidigt@${prosody.mucDomain}` },
+    xml('query', { xmlns: 'http://jabber.org/protocol/muc#owner' }, xml('x', { xmlns: 'jabber:x:data', type: 'submit' }))));
+  t.true(features(await early.disco('tidigt')).includes('muc_public'));
+
+  const configured = await rooms.createRoom('tidigt', {});
+  t.deepEqual(configured, { created: false, membersOnly: false, passwordProtected: false });
+  const info = features(await early.disco('tidigt'));
+  t.true(info.includes('muc_hidden'));
+  t.true(info.includes('muc_unsecured'));
+  t.false(info.includes('muc_public'));
+  t.deepEqual(rooms.occupants('tidigt').map((o) => o.nick), ['Tidig']);
+});
+
+test('participants who join are reported with nickname, JID, display name and the identity from their token', async (t) => {
+  const { prosody, rooms } = await setup(t);
+  await rooms.createRoom('moterum2');
+  const anna = await participant(t, prosody);
+  const bertil = await participant(t, prosody);
+
+  const annaJoined = next(rooms, 'occupantJoined', (o) => o.nick === 'anna-1');
+  await anna.join('moterum2', 'anna-1', { identity: { id: 'participant-17', name: 'Anna Andersson' }, displayName: 'Anna Andersson' });
+  t.deepEqual(await annaJoined, {
+    room: 'moterum2',
+    nick: 'anna-1',
+    jid: anna.jid,
+    identity: { user: { id: 'participant-17', name: 'Anna Andersson' } },
+    displayName: 'Anna Andersson',
+    role: 'participant',
+    affiliation: 'none',
+  });
+
+  const bertilJoined = next(rooms, 'occupantJoined', (o) => o.nick === 'bertil-2');
+  await bertil.join('moterum2', 'bertil-2', { identity: { id: 'staff-3', name: 'Bertil Berg', moderator: 'true' }, displayName: 'Bertil Berg' });
+  t.deepEqual((await bertilJoined).identity, { user: { id: 'staff-3', name: 'Bertil Berg', moderator: 'true' } });
+
+  // The appliance itself is an occupant (to kick by nickname) but not a participant.
+  t.deepEqual(rooms.occupants('moterum2').map((o) => o.nick).sort(), ['anna-1', 'bertil-2']);
+
+  const left = next(rooms, 'occupantLeft', (o) => o.nick === 'anna-1');
+  await anna.xmpp.send(xml('presence', { to: `moterum2@${prosody.mucDomain}/anna-1`, type: 'unavailable' }));
+  t.like(await left, { nick: 'anna-1', reason: 'left', identity: { user: { id: 'participant-17', name: 'Anna Andersson' } } });
+  t.deepEqual(rooms.occupants('moterum2').map((o) => o.nick), ['bertil-2']);
+});
+
+test('an occupant nobody booked is reported like any other, without an identity', async (t) => {
+  const { prosody, rooms } = await setup(t);
+  await rooms.createRoom('moterum3');
+  const stranger = await participant(t, prosody);
+  const joined = next(rooms, 'occupantJoined');
+  await stranger.join('moterum3', 'okand');
+  const occupant = await joined;
+  t.is(occupant.nick, 'okand');
+  t.is(occupant.jid, stranger.jid);
+  t.is(occupant.identity, undefined);
+  t.is(occupant.displayName, undefined);
+});
+
+test('a participant removed from the meeting sees status 307 and is reported as kicked', async (t) => {
+  const { prosody, rooms } = await setup(t);
+  await rooms.createRoom('moterum4');
+  const anna = await participant(t, prosody);
+  const bertil = await participant(t, prosody);
+  await anna.join('moterum4', 'Anna');
+  await bertil.join('moterum4', 'Bertil');
+
+  const left = next(rooms, 'occupantLeft');
+  await rooms.kick('moterum4', 'Bertil', 'Inte med i bokningen');
+  const kicked = await bertil.presence((p) => p.attrs.type === 'unavailable' && hasStatus(p, '307'));
+  t.true(hasStatus(kicked, '110'));
+  t.is(kicked.getChild('x', NS_MUC_USER)?.getChild('item')?.getChildText('reason'), 'Inte med i bokningen');
+  t.like(await left, { nick: 'Bertil', reason: 'kicked' });
+  t.deepEqual(rooms.occupants('moterum4').map((o) => o.nick), ['Anna']);
+});
+
+test('requests the server refuses fail with the XMPP condition name', async (t) => {
+  const { rooms } = await setup(t);
+  await rooms.createRoom('moterum5');
+  const kick = await t.throwsAsync(rooms.kick('moterum5', 'ingen', 'finns inte'), { instanceOf: RoomControlError });
+  t.is(kick.condition, 'item-not-found');
+  const destroy = await t.throwsAsync(rooms.destroy('finnsinte', 'inget'), { instanceOf: RoomControlError });
+  t.is(destroy.condition, 'item-not-found');
+  await t.throwsAsync(rooms.createRoom('a@b'), { message: /not a room name/ });
+});
+
+test('after Prosody restarts mid-meeting the appliance reconnects, re-joins, re-applies the room settings and reports the participants again', async (t) => {
+  const { prosody, rooms } = await setup(t);
+  await rooms.createRoom('moterum6', { password: 'hemligt', membersOnly: true });
+  const anna = await participant(t, prosody, 'anna');
+  const bertil = await participant(t, prosody, 'bertil');
+  await rooms.grant('moterum6', anna.jid, 'member');
+  await rooms.grant('moterum6', bertil.jid, 'owner');
+  const identity = (id: string) => ({ id, name: id });
+  await anna.join('moterum6', 'Anna', { password: 'hemligt', identity: identity('p-anna') });
+  await bertil.join('moterum6', 'Bertil', { password: 'hemligt', identity: identity('s-bertil') });
+  t.is(rooms.occupants('moterum6').length, 2);
+
+  // Seen at the moment the connection drops (the adapter may be back before restart() returns).
+  const whileDown = next(rooms, 'disconnected').then(() => ({ state: rooms.state(), kick: rooms.kick('moterum6', 'Anna', 'x').catch((e: unknown) => e) }));
+  const gone: string[] = [];
+  rooms.on('occupantLeft', (o) => gone.push(`${o.nick} ${o.reason}`));
+  const resynced = next(rooms, 'resynced');
+  await prosody.restart();
+  const down = await whileDown;
+  t.like(down.state, { connected: false, roomsOpen: 0, roomsControlled: 1 });
+  t.like(await down.kick, { condition: 'not-connected' });
+
+  t.deepEqual(await resynced, { rooms: ['moterum6'], failed: [] });
+  t.like(rooms.state(), { connected: true, roomsOpen: 1, reconnects: 1 });
+  // The restarted server lost everyone: they are reported gone (seen leaving as it shut down, or
+  // missing when the room was re-joined), not silently kept.
+  t.is(gone.length, 2);
+  for (const nick of ['Anna', 'Bertil']) t.true(gone.includes(`${nick} left`) || gone.includes(`${nick} missing`), gone.join());
+  t.deepEqual(rooms.occupants('moterum6'), []);
+
+  // The participants' clients reconnect by themselves; the room they come back to has its settings and grants again.
+  await Promise.all([anna, bertil].map((p) => (p.xmpp.status === 'online' ? undefined : new Promise((r) => p.xmpp.once('online', r)))));
+  t.true(features(await anna.disco('moterum6')).includes('muc_membersonly'));
+  const back = new Set<string>();
+  const bothBack = new Promise<void>((resolve) => rooms.on('occupantJoined', (o) => { back.add(o.nick); if (back.size === 2) resolve(); }));
+  t.true(hasStatus(await anna.join('moterum6', 'Anna', { password: 'hemligt', identity: identity('p-anna') }), '110'));
+  const bertilBack = await bertil.join('moterum6', 'Bertil', { password: 'hemligt', identity: identity('s-bertil') });
+  t.is(bertilBack.getChild('x', NS_MUC_USER)?.getChild('item')?.attrs.affiliation, 'owner');
+  await bothBack;
+  t.deepEqual(rooms.occupants('moterum6').map((o) => [o.nick, o.identity?.user.id]).sort(), [['Anna', 'p-anna'], ['Bertil', 's-bertil']]);
+});
+
+test('ending the meeting destroys the room: participants get the destroy presence and roomDestroyed is reported', async (t) => {
+  const { prosody, rooms } = await setup(t);
+  await rooms.createRoom('moterum7');
+  const anna = await participant(t, prosody);
+  await anna.join('moterum7', 'Anna');
+  const left = next(rooms, 'occupantLeft');
+  const destroyed = next(rooms, 'roomDestroyed');
+
+  await rooms.destroy('moterum7', 'Mötet är avslutat');
+  const gone = await anna.presence((p) => p.attrs.type === 'unavailable' && Boolean(p.getChild('x', NS_MUC_USER)?.getChild('destroy')));
+  t.is(gone.getChild('x', NS_MUC_USER)!.getChild('destroy')!.getChildText('reason'), 'Mötet är avslutat');
+  t.deepEqual(await destroyed, { room: 'moterum7', reason: 'Mötet är avslutat' });
+  t.like(await left, { nick: 'Anna', reason: 'destroyed' });
+  t.deepEqual(rooms.rooms(), []);
+  t.deepEqual(rooms.occupants('moterum7'), []);
+  const probe = await t.throwsAsync(anna.disco('moterum7'));
+  t.is((probe as Error & { condition?: string }).condition, 'item-not-found');
+});

@@ -1,0 +1,126 @@
+// The e-mail adapter against a real SMTP server (smtp-server, started here on a free port); what
+// arrives is read back with mailparser, as a mail program would.
+import { createServer, type AddressInfo } from 'node:net';
+import test, { type ExecutionContext } from 'ava';
+import type { ParsedMail } from 'mailparser';
+import { type MeetingCalendarEvent, meetingCalendar } from '../../appliance/src/invites/calendar.ts';
+import { PermanentFailure, TemporaryFailure } from '../../appliance/src/invites/delivery.ts';
+import { MailSender } from '../../appliance/src/invites/mail.ts';
+import { startRelay } from '../helpers/relay.ts';
+
+/** A relay (test/helpers/relay.ts) stopped when the test ends. */
+async function relayFor(t: ExecutionContext, refuse: Record<string, [number, string]> = {}) {
+  const relay = await startRelay({ refuse });
+  t.teardown(() => relay.close());
+  return relay;
+}
+
+function mailer(t: ExecutionContext, url: string): MailSender {
+  const mail = new MailSender({ url, from: 'Samverka <noreply@samverka.test>', timeoutMs: 2000 });
+  t.teardown(() => mail.close());
+  return mail;
+}
+
+const meeting: MeetingCalendarEvent = {
+  uid: 'meeting-42@samverka.test',
+  sequence: 0,
+  start: new Date('2026-12-01T09:00:00Z'),
+  end: new Date('2026-12-01T09:45:00Z'),
+  summary: 'Digitalt vårdmöte – Barn- och ungdomsmedicin',
+  joinUrl: 'https://samverka.test/j/abc123',
+  description: 'Använd en dator med Chrome eller Firefox.',
+  organizer: { name: 'Barn- och ungdomsmedicin', email: 'bum@samverka.test' },
+  attendee: { name: 'Lärare Lena', email: 'lena@skola.test' },
+};
+
+/** The value of one property line of the (unfolded) VEVENT / VCALENDAR. */
+function property(ics: string, name: string): string | undefined {
+  const unfolded = ics.replace(/\r?\n[ \t]/g, '');
+  return new RegExp(`^${name}(?:;[^:\\r\\n]*)?:(.*)$`, 'm').exec(unfolded)?.[1]?.trim();
+}
+
+/** The calendar part of a parsed mail: the text/calendar alternative and the .ics file. */
+function calendarParts(mail: ParsedMail) {
+  const alternative = mail.attachments.find((a) => a.contentType === 'text/calendar');
+  const file = mail.attachments.find((a) => a.filename === 'invite.ics');
+  return { alternative, file, ics: (alternative ?? file)?.content.toString('utf8') ?? '' };
+}
+
+function invitation(event: MeetingCalendarEvent) {
+  return {
+    to: 'lena@skola.test',
+    subject: 'Inbjudan till digitalt vårdmöte',
+    html: `<p>Välkommen! <a href="${event.joinUrl}">Anslut till mötet</a></p>`,
+    text: `Välkommen! Anslut till mötet: ${event.joinUrl}`,
+    calendar: meetingCalendar(event),
+  };
+}
+
+test('an invitation arrives with HTML, text and an .ics with the right UID and SEQUENCE', async (t) => {
+  const relay = await relayFor(t);
+  const mail = mailer(t, relay.url);
+  const sent = await mail.send(invitation(meeting));
+  t.regex(sent.response, /^250 /);
+  const [received] = relay.received;
+  t.is(received.messageId, sent.messageId);
+  t.is(received.subject, 'Inbjudan till digitalt vårdmöte');
+  t.regex(String(received.html), /<a href="https:\/\/samverka.test\/j\/abc123">/);
+  t.regex(received.text ?? '', /Anslut till mötet: https:\/\/samverka.test\/j\/abc123/);
+  const { alternative, file, ics } = calendarParts(received);
+  t.truthy(alternative, 'a text/calendar part calendar programs act on');
+  t.is((alternative?.headers.get('content-type') as { params?: { method?: string } } | undefined)?.params?.method, 'REQUEST');
+  t.truthy(file, 'an invite.ics file');
+  t.is(property(ics, 'METHOD'), 'REQUEST');
+  t.is(property(ics, 'UID'), 'meeting-42@samverka.test');
+  t.is(property(ics, 'SEQUENCE'), '0');
+  t.is(property(ics, 'DTSTART'), '20261201T090000Z');
+  t.is(property(ics, 'DTEND'), '20261201T094500Z');
+  t.is(property(ics, 'LOCATION'), 'https://samverka.test/j/abc123');
+  t.regex(property(ics, 'ORGANIZER') ?? '', /mailto:bum@samverka.test/i);
+  t.regex(property(ics, 'ATTENDEE') ?? '', /mailto:lena@skola.test/i);
+});
+
+test('a reschedule and a cancellation keep the same UID with a rising SEQUENCE', async (t) => {
+  const relay = await relayFor(t);
+  const mail = mailer(t, relay.url);
+  const moved = { ...meeting, sequence: 1, start: new Date('2026-12-02T13:00:00Z'), end: new Date('2026-12-02T13:45:00Z') };
+  await mail.send(invitation(meeting));
+  await mail.send(invitation(moved));
+  await mail.send(invitation({ ...moved, sequence: 2, cancelled: true }));
+  const calendars = relay.received.map((m) => calendarParts(m).ics);
+  t.deepEqual(calendars.map((c) => property(c, 'UID')), Array(3).fill('meeting-42@samverka.test'));
+  t.deepEqual(calendars.map((c) => property(c, 'SEQUENCE')), ['0', '1', '2']);
+  t.deepEqual(calendars.map((c) => property(c, 'METHOD')), ['REQUEST', 'REQUEST', 'CANCEL']);
+  t.is(property(calendars[1], 'DTSTART'), '20261202T130000Z');
+  t.is(property(calendars[2], 'STATUS'), 'CANCELLED');
+});
+
+test('a relay that is down gives TemporaryFailure, for sending and for the health check', async (t) => {
+  // A port that was free a moment ago: nothing listens there.
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port: free } = probe.address() as AddressInfo;
+      probe.close(() => resolve(free));
+    });
+  });
+  const mail = mailer(t, `smtp://127.0.0.1:${port}`);
+  const error = await t.throwsAsync(mail.send(invitation(meeting)), { instanceOf: TemporaryFailure });
+  t.regex(error?.message ?? '', /could not be reached.*ECONNREFUSED/);
+  await t.throwsAsync(mail.verify(), { instanceOf: TemporaryFailure });
+  t.is(mail.state().reachable, false);
+});
+
+test('a 4xx reply is temporary and a 5xx reply is a PermanentFailure carrying the reply', async (t) => {
+  const relay = await relayFor(t, {
+    'full@skola.test': [452, '4.2.2 Mailbox full'],
+    'nobody@skola.test': [550, '5.1.1 User unknown'],
+  });
+  const mail = mailer(t, relay.url);
+  const full = await t.throwsAsync(mail.send({ ...invitation(meeting), to: 'full@skola.test' }), { instanceOf: TemporaryFailure });
+  t.regex(full?.message ?? '', /452 4\.2\.2 Mailbox full/);
+  const unknown = await t.throwsAsync(mail.send({ ...invitation(meeting), to: 'nobody@skola.test' }), { instanceOf: PermanentFailure });
+  t.regex(unknown?.message ?? '', /550 5\.1\.1 User unknown/);
+  await mail.send(invitation(meeting));
+  t.is(relay.received.length, 1, 'the pool still sends after refusals');
+  t.true(mail.state().reachable);
+});

@@ -1,0 +1,237 @@
+// The SMS adapter against the smpp package's real server, started here on a free port: real
+// binds, real PDUs on a socket, receipts sent back as deliver_sm.
+import { setTimeout as delay } from 'node:timers/promises';
+import test, { type ExecutionContext } from 'ava';
+import smpp from 'smpp';
+import { type DeliveryReceipt, PermanentFailure, TemporaryFailure } from '../../appliance/src/invites/delivery.ts';
+import {
+  describeStatus, normaliseMessageId, parseReceipt, type SmsMessage, SmsSender, type SmsOptions,
+} from '../../appliance/src/invites/sms.ts';
+import { type Arrival, startSmsc, type TestSmsc } from '../helpers/smsc.ts';
+
+/** Stops the adapter, then the SMSC, when the test ends. */
+function cleanup(t: ExecutionContext, sms: SmsSender, ...servers: (() => TestSmsc)[]): void {
+  t.teardown(async () => {
+    await sms.close();
+    await Promise.all(servers.map((s) => s().close()));
+  });
+}
+
+async function setup(t: ExecutionContext, answer?: Parameters<typeof startSmsc>[0], options: Partial<SmsOptions> = {}) {
+  const smsc = await startSmsc(answer);
+  const sms = new SmsSender({ url: smsc.url, sender: 'Samverka', throttle: 1000, ...options });
+  cleanup(t, sms, () => smsc);
+  return { smsc, sms };
+}
+
+/** What the outbox does with a temporary failure: try again a little later. */
+async function sendLikeTheOutbox(sms: SmsSender, message: SmsMessage): Promise<{ providerIds: string[] }> {
+  for (;;) {
+    try {
+      return await sms.send(message);
+    } catch (error) {
+      if (!(error instanceof TemporaryFailure)) throw error;
+      await delay(50);
+    }
+  }
+}
+
+/** The concatenation header of a part: [5, 0, 3, ref, count, index]. */
+function udhOf(arrival: Arrival): number[] {
+  return [...arrival.octets.subarray(0, 6)];
+}
+
+test('a Swedish text arrives with data_coding 0 and the right GSM bytes', async (t) => {
+  const { smsc, sms } = await setup(t);
+  const sent = await sms.send({ to: '+46 70-123 45 67', text: 'Hej Åsa! Mötet är på vån 3. Pris 0 €' });
+  t.is(sent.providerIds.length, 1);
+  const [arrival] = smsc.arrivals;
+  t.is(arrival.pdu.data_coding, 0);
+  t.deepEqual([...arrival.octets], [
+    0x48, 0x65, 0x6a, 0x20, 0x0e, 0x73, 0x61, 0x21, 0x20, // "Hej Åsa! "
+    0x4d, 0x7c, 0x74, 0x65, 0x74, 0x20, 0x7b, 0x72, 0x20, 0x70, 0x0f, 0x20, // "Mötet är på "
+    0x76, 0x0f, 0x6e, 0x20, 0x33, 0x2e, 0x20, // "vån 3. "
+    0x50, 0x72, 0x69, 0x73, 0x20, 0x30, 0x20, 0x1b, 0x65, // "Pris 0 €"
+  ]);
+  t.is(arrival.pdu.esm_class, 0);
+  t.is(arrival.pdu.registered_delivery, 1);
+  // Alphanumeric sender (TON 5, NPI 0); destination international without "+" (TON 1, NPI 1).
+  t.like(arrival.pdu, { source_addr_ton: 5, source_addr_npi: 0, source_addr: 'Samverka', dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: '46701234567' });
+});
+
+test('a numeric sender is sent as an international number', async (t) => {
+  const { smsc, sms } = await setup(t, undefined, { sender: '+46101234567' });
+  await sms.send({ to: '+46701234567', text: 'Hej' });
+  t.like(smsc.arrivals[0].pdu, { source_addr_ton: 1, source_addr_npi: 1, source_addr: '46101234567' });
+});
+
+test('a text with a character outside GSM arrives as UCS-2 (data_coding 8)', async (t) => {
+  const { smsc, sms } = await setup(t);
+  await sms.send({ to: '+46701234567', text: 'Hej 你好 😀' });
+  const [arrival] = smsc.arrivals;
+  t.is(arrival.pdu.data_coding, 8);
+  t.deepEqual(arrival.octets, Buffer.from('Hej 你好 😀', 'utf16le').swap16());
+  t.is((arrival.pdu.short_message as { message: string }).message, 'Hej 你好 😀');
+});
+
+test('a 200-character text arrives as two parts with one reference and a correct UDH', async (t) => {
+  const { smsc, sms } = await setup(t);
+  const text = `${'Välkommen till ditt digitala vårdmöte. '.repeat(5)}`.slice(0, 200);
+  const sent = await sms.send({ to: '+46701234567', text });
+  await sms.send({ to: '+46701234567', text: 'x'.repeat(200) });
+  t.is(sent.providerIds.length, 2);
+  const [first, second, other] = smsc.arrivals;
+  const reference = udhOf(first)[3];
+  t.deepEqual(udhOf(first), [5, 0, 3, reference, 2, 1]);
+  t.deepEqual(udhOf(second), [5, 0, 3, reference, 2, 2]);
+  t.not(udhOf(other)[3], reference, 'the next message has its own reference');
+  for (const part of [first, second]) {
+    t.is(part.pdu.data_coding, 0);
+    t.is(Number(part.pdu.esm_class) & 0x40, 0x40, 'UDH indicator set');
+  }
+  t.is(first.octets.length - 6, 153);
+  const joined = [first, second].map((a) => (a.pdu.short_message as { message: string }).message).join('');
+  t.is(joined, text);
+});
+
+test('a receipt marks the message delivered, matched to the submit id whatever its radix', async (t) => {
+  const receipts: DeliveryReceipt[] = [];
+  // 0x3ADE68B1 = 987654321: the gateway answers in hex and receipts in decimal, then the reverse.
+  const { sms } = await setup(t, (_, index) => [
+    { id: '3ADE68B1', receipt: { id: '987654321', stat: 'DELIVRD' } },
+    { id: '123456789', receipt: { id: '075bcd15', stat: 'UNDELIV', err: '001' } },
+  ][index], { onReceipt: (r) => receipts.push(r) });
+  const delivered = await sms.send({ to: '+46701234567', text: 'Hej' });
+  const undelivered = await sms.send({ to: '+46701234568', text: 'Hej' });
+  while (receipts.length < 2) await delay(10);
+  t.is(receipts[0].providerId, delivered.providerIds[0]);
+  t.is(receipts[0].status, 'delivered');
+  t.is(receipts[1].providerId, undelivered.providerIds[0]);
+  t.is(receipts[1].status, 'undeliverable');
+  t.is(receipts[1].error, 'UNDELIV err:001');
+  t.true(sms.state().lastReceiptAt instanceof Date);
+});
+
+test('ESME_RTHROTTLED pauses all sending and the message is sent again after the pause', async (t) => {
+  const pauseMs = 300;
+  const { smsc, sms } = await setup(t,
+    (_, index) => (index === 0 ? { status: smpp.errors.ESME_RTHROTTLED } : {}),
+    { window: 1, throttledPauseMs: pauseMs },
+  );
+  const results = await Promise.all(['A', 'B', 'C'].map((text) => sms.send({ to: '+46701234567', text })));
+  t.is(results.length, 3);
+  const texts = smsc.arrivals.map((a) => (a.pdu.short_message as { message: string }).message);
+  t.deepEqual(texts, ['A', 'A', 'B', 'C']);
+  // Nothing at all reached the gateway during the pause (1 ms for timer rounding).
+  t.true(smsc.arrivals[1].at - smsc.throttledAt[0] >= pauseMs - 1);
+});
+
+test('the SMSC goes away and comes back: every message is delivered after the rebind', async (t) => {
+  let smsc = await startSmsc((_, index) => (index === 9 ? { silent: true } : { delayMs: 10 }));
+  const port = smsc.port;
+  const sms = new SmsSender({ url: smsc.url, sender: 'Samverka', throttle: 1000, reconnect: { minMs: 50, maxMs: 200 } });
+  cleanup(t, sms, () => smsc);
+  const texts = Array.from({ length: 40 }, (_, i) => `Meddelande ${i}`);
+  const first = smsc;
+  const outage = (async () => {
+    while (first.arrivals.length < 10) await delay(5);
+    await first.close(); // the gateway disappears with messages awaiting a response
+    await delay(300);
+    smsc = await startSmsc(() => ({ delayMs: 5 }), port);
+  })();
+  const sent = await Promise.all(texts.map((text) => sendLikeTheOutbox(sms, { to: '+46701234567', text })));
+  await outage;
+  t.is(sent.length, texts.length);
+  const arrived = [...first.arrivals, ...smsc.arrivals].map((a) => (a.pdu.short_message as { message: string }).message);
+  for (const text of texts) t.true(arrived.includes(text), `${text} arrived`);
+  t.true(arrived.length - texts.length <= 10, 'duplicates stay within the window');
+  t.true(smsc.arrivals.length > 0, 'messages went to the SMSC that came back');
+  t.true(sms.state().bound);
+});
+
+test('a permanent error status gives PermanentFailure naming the status; a full queue is temporary', async (t) => {
+  const { sms } = await setup(t, (_, index) => ({ status: [smpp.errors.ESME_RINVDSTADR, smpp.errors.ESME_RMSGQFUL, 0x0400][index] }));
+  const invalid = await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }), { instanceOf: PermanentFailure });
+  t.is(invalid?.message, 'ESME_RINVDSTADR (invalid destination address)');
+  const full = await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }), { instanceOf: TemporaryFailure });
+  t.regex(full?.message ?? '', /ESME_RMSGQFUL/);
+  const vendor = await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }), { instanceOf: PermanentFailure });
+  t.is(vendor?.message, 'command status 0x00000400');
+});
+
+test('a number that is not E.164 fails permanently without reaching the gateway', async (t) => {
+  const { smsc, sms } = await setup(t);
+  await t.throwsAsync(sms.send({ to: '070-123 45 67', text: 'Hej' }), { instanceOf: PermanentFailure });
+  t.is(smsc.arrivals.length, 0);
+});
+
+test('the throttle never lets more parts than SMPP_THROTTLE reach the SMSC in any one second', async (t) => {
+  const throttle = 10;
+  const { smsc, sms } = await setup(t, undefined, { throttle });
+  // 8 two-part messages and 6 single ones: 22 parts; the limit counts parts, not messages.
+  const messages = [
+    ...Array.from({ length: 8 }, (_, i) => ({ to: '+46701234567', text: `${i} ${'lång text '.repeat(20)}` })),
+    ...Array.from({ length: 6 }, (_, i) => ({ to: '+46701234567', text: `kort ${i}` })),
+  ];
+  await Promise.all(messages.map((m) => sms.send(m)));
+  const times = smsc.arrivals.map((a) => a.at).sort((a, b) => a - b);
+  t.is(times.length, 22);
+  const mostInOneSecond = Math.max(...times.map((start) => times.filter((at) => at >= start && at < start + 1000).length));
+  t.true(mostInOneSecond <= throttle, `${mostInOneSecond} parts in one second`);
+});
+
+test('the window never holds more than 10 submit_sm without a response', async (t) => {
+  const { smsc, sms } = await setup(t, () => ({ delayMs: 30 }));
+  await Promise.all(Array.from({ length: 40 }, (_, i) => sms.send({ to: '+46701234567', text: `Hej ${i}` })));
+  t.is(smsc.arrivals.length, 40);
+  t.is(smsc.maxOutstanding, 10);
+  t.deepEqual(sms.state().window, { inUse: 0, size: 10 });
+});
+
+test('a submit_sm without a response fails temporarily after the response timeout', async (t) => {
+  const { sms } = await setup(t, (_, index) => (index === 0 ? { silent: true } : {}), { responseTimeoutMs: 200 });
+  const error = await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }), { instanceOf: TemporaryFailure });
+  t.regex(error?.message ?? '', /no submit_sm_resp within 200 ms/);
+  t.deepEqual(await sms.send({ to: '+46701234567', text: 'Hej igen' }), { providerIds: ['5000'] });
+});
+
+test('the link is kept alive with enquire_link', async (t) => {
+  const { smsc, sms } = await setup(t, undefined, { enquireLinkMs: 50 });
+  await sms.send({ to: '+46701234567', text: 'Hej' });
+  while (smsc.enquireLinks < 2) await delay(20);
+  t.true(sms.state().bound);
+});
+
+test('a wrong password is not bound, and messages fail temporarily with the reason', async (t) => {
+  const smsc = await startSmsc();
+  const sms = new SmsSender({
+    url: smsc.url.replace('hemligt', 'fel'), sender: 'Samverka', throttle: 10, queueTimeoutMs: 300, reconnect: { minMs: 50, maxMs: 100 },
+  });
+  cleanup(t, sms, () => smsc);
+  const error = await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }), { instanceOf: TemporaryFailure });
+  t.regex(error?.message ?? '', /bind refused: ESME_RBINDFAIL/);
+  t.false(sms.state().bound);
+});
+
+test('message ids in hex and in decimal normalise to one form', (t) => {
+  t.is(normaliseMessageId('3ADE68B1'), normaliseMessageId('987654321'));
+  t.is(normaliseMessageId('0000987654321'), '987654321');
+  // Digits-only hex ids cannot be told from decimal ones: the gateway's convention is configured.
+  t.is(normaliseMessageId('12345678', 'hex'), normaliseMessageId('305419896', 'decimal'));
+  t.is(normaliseMessageId('550E8400-E29B-41D4'), '550e8400-e29b-41d4');
+});
+
+test('receipts are read from the text, or from the TLVs when the gateway sends them', (t) => {
+  t.like(parseReceipt('id:123 sub:001 dlvrd:000 submit date:2611251200 done date:2611260000 stat:EXPIRED err:000 text:Hej'), { id: '123', status: 'expired', error: 'EXPIRED err:000' });
+  t.like(parseReceipt('id:9 stat:REJECTD err:0b'), { status: 'rejected' });
+  t.like(parseReceipt('id:9 stat:DELETED err:000'), { status: 'deleted' });
+  t.like(parseReceipt('id:9 stat:ACCEPTD err:000'), { status: 'unknown' });
+  t.like(parseReceipt('', { receiptedMessageId: 'abc', messageState: 5 }), { id: 'abc', status: 'undeliverable' });
+  t.is(parseReceipt('no id here'), undefined);
+});
+
+test('status names say what went wrong', (t) => {
+  t.is(describeStatus(0x0b), 'ESME_RINVDSTADR (invalid destination address)');
+  t.is(describeStatus(0x58), 'ESME_RTHROTTLED (throttled: sending too fast)');
+  t.is(describeStatus(0x0400), 'command status 0x00000400');
+});

@@ -178,6 +178,20 @@ test('participant status reported by another domain reaches the meeting', async 
   t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().participants[0].status, 'waiting');
 });
 
+test('a participant\'s status only moves forward until the waiting room, then they come and go', async (t) => {
+  const meeting = await book();
+  const { service } = app.server.plugins.meetings;
+  const id = meeting.participants[1].id;
+  const status = async () => (await service.find(meeting.id))!.participants[1]!.status;
+  t.true(await service.setParticipantStatus(id, 'identified'));
+  t.false(await service.setParticipantStatus(id, 'delivered'), 'a late receipt does not undo identification');
+  t.is(await status(), 'identified');
+  for (const next of ['waiting', 'joined', 'left', 'joined'] as const) {
+    t.true(await service.setParticipantStatus(id, next));
+    t.is(await status(), next);
+  }
+});
+
 test('the OpenAPI document describes the meetings API with examples', async (t) => {
   const doc = (await app.client().get('/api/v1/openapi.json')).json();
   for (const path of ['/meetings', '/meetings/{id}', '/meetings/{id}/cancel', '/meetings/{id}/participants', '/meetings/{id}/participants/{participantId}', '/meetings/{id}/participants/{participantId}/resend']) {

@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import { decrypt, encrypt } from '../crypto.ts';
 import { iso, toBool, toDate } from '../db/values.ts';
 import type { MeetingChange } from './events.ts';
-import type { Contact, Meeting, NewContact, NewMeeting, NewParticipant, Participant, ParticipantStatus } from './model.ts';
+import { participantStatuses, type Contact, type Meeting, type NewContact, type NewMeeting, type NewParticipant, type Participant, type ParticipantStatus } from './model.ts';
 import { maskPersonalNumber } from './personal-number.ts';
 
 type Row = Record<string, any>;
@@ -167,8 +167,16 @@ export async function nextPosition(trx: Db, meetingId: string): Promise<number> 
   return row?.n == null ? 0 : Number(row.n) + 1;
 }
 
+/**
+ * Moves a participant's status. Until they reach the waiting room the steps only go forward (a
+ * late delivery receipt must not undo "identified"); from there on they come and go (waiting,
+ * joined, left, joined again).
+ */
 export async function setParticipantStatus(db: Db, participantId: string, status: ParticipantStatus): Promise<boolean> {
-  return (await db('participants').where({ id: participantId }).whereNull('removed_at').update({ status })) === 1;
+  const q = db('participants').where({ id: participantId }).whereNull('removed_at');
+  const step = participantStatuses.indexOf(status);
+  if (step < participantStatuses.indexOf('waiting')) q.whereIn('status', participantStatuses.slice(0, step));
+  return (await q.update({ status })) === 1;
 }
 
 export async function insertChange(trx: Db, change: MeetingChange, at = new Date()): Promise<void> {

@@ -1,0 +1,139 @@
+// A clinician books a meeting in Chromium the way the routine describes it: the patient invited
+// by SMS, a teacher by e-mail with no identification, a social worker by SMS with SMS
+// identification; sees it in the week view, opens it from the patient's name, reschedules it
+// and cancels it. Every field is found by its label.
+import test from 'ava';
+import type { Page } from 'puppeteer-core';
+import { addDays, mondayOf, today } from '../../appliance/src/meetings/time.ts';
+import { fill, launchChromium, press, type TestBrowser } from '../helpers/browser.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+let app: TestServer;
+let chromium: TestBrowser;
+test.before(async () => {
+  app = await startServer();
+  chromium = await launchChromium();
+});
+test.after.always(async () => {
+  await chromium?.close();
+  await app?.stop();
+});
+
+const byLabel = (page: Page, label: string) => page.locator(`::-p-aria(${label})`).waitHandle();
+
+/** Date and time inputs take their value as a person picks it, not as typed keys. */
+async function pick(page: Page, label: string, value: string): Promise<void> {
+  const input = await byLabel(page, label);
+  await input.evaluate((el, v) => {
+    (el as HTMLInputElement).value = v;
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+  }, value);
+}
+
+async function choose(page: Page, label: string, value: string): Promise<void> {
+  await (await byLabel(page, label)).select(value);
+}
+
+async function radio(page: Page, name: string): Promise<void> {
+  await page.locator(`::-p-aria([name="${name}"][role="radio"])`).click();
+}
+
+const submit = (page: Page, name: string) => Promise.all([page.waitForNavigation(), press(page, name)]);
+const text = (page: Page, selector: string) => page.$eval(selector, (el) => (el as HTMLElement).innerText);
+
+test.serial('a clinician books, finds, reschedules and cancels a meeting', async (t) => {
+  const { staff, password } = await app.staff('clinician', 'Barn- och ungdomsmedicin', { name: 'Karin Åberg' });
+  const page = await chromium.page();
+  await page.goto(`${app.url}/login`);
+  await fill(page, 'E-postadress', staff.email);
+  await fill(page, 'Lösenord', password);
+  await submit(page, 'Logga in');
+
+  await Promise.all([page.waitForNavigation(), press(page, 'Kalender', 'link')]);
+  await Promise.all([page.waitForNavigation(), press(page, 'Boka möte', 'link')]);
+  t.is(await page.title(), 'Boka möte – Samverka');
+
+  const day = addDays(today(), 1);
+  await fill(page, 'Rubrik', 'Samordnad individuell plan');
+  await pick(page, 'Datum', day);
+  await pick(page, 'Starttid', '10:00');
+  await fill(page, 'Hur dokumenteras mötet under och efter?', 'Anteckning i journalen av Karin');
+
+  // The patient first, invited by SMS.
+  await radio(page, 'Patient');
+  await fill(page, 'Namn', 'Sara Lind');
+  await fill(page, 'Mobilnummer', '070-123 45 67');
+  await choose(page, 'Välj identifieringsmetod', 'sms');
+  await submit(page, 'Lägg till');
+
+  // A teacher by e-mail with no identification; typing a mobile too explains why not.
+  await radio(page, 'Gäst');
+  t.false(await page.$eval('#p_personalNumber', (el) => (el.closest('[data-for]') as HTMLElement).hidden === false), 'no personal number field for a guest');
+  await fill(page, 'Namn', 'Eva Ek');
+  await fill(page, 'Mejladress', 'eva.ek@skola.example');
+  await fill(page, 'Mobilnummer', '0701234567');
+  await page.waitForFunction(() => document.querySelector('#contact-hint')?.textContent?.includes('kan inte ha både mobilnummer och mejladress'));
+  t.regex(await text(page, '#contact-hint'), /En gäst kan inte ha både mobilnummer och mejladress/);
+  await (await byLabel(page, 'Mobilnummer')).click({ count: 3 });
+  await page.keyboard.press('Backspace');
+  await page.waitForFunction(() => document.querySelector('#contact-hint')?.textContent === '');
+  await choose(page, 'Välj identifieringsmetod', 'none');
+  await submit(page, 'Lägg till');
+
+  // A social worker by SMS, identified by SMS code.
+  await radio(page, 'Gäst');
+  await fill(page, 'Namn', 'Olle Socialsekreterare');
+  await fill(page, 'Mobilnummer', '076-123 45 67');
+  await choose(page, 'Välj identifieringsmetod', 'sms');
+  await submit(page, 'Lägg till');
+
+  const list = await text(page, '.participant-list');
+  t.regex(list, /Jag \(Karin Åberg\)/);
+  t.regex(list, /Sara Lind Patient/);
+  t.regex(list, /Eva Ek Gäst/);
+  t.regex(list, /Olle Socialsekreterare Gäst/);
+
+  await submit(page, 'Boka mötet');
+  t.regex(new URL(page.url()).pathname, /^\/meetings\/[0-9a-f-]{36}$/);
+  t.regex(await text(page, '[role="status"]'), /Mötet är bokat/);
+
+  // The week view, as the clinician finds it: Kalender, then the next week if tomorrow is in it.
+  await Promise.all([page.waitForNavigation(), press(page, 'Kalender', 'link')]);
+  await Promise.all([page.waitForNavigation(), press(page, 'Vecka', 'link')]);
+  if (mondayOf(day) !== mondayOf(today())) await Promise.all([page.waitForNavigation(), press(page, 'Nästa', 'link')]);
+  const column = await text(page, `section[aria-labelledby="day-${day}"]`);
+  t.regex(column, /10:00–10:45/);
+  t.regex(column, /Samordnad individuell plan/);
+  t.regex(column, /Eva Ek \(Gäst\)/);
+
+  await Promise.all([page.waitForNavigation(), press(page, 'Sara Lind', 'link')]);
+  t.is(await page.title(), 'Samordnad individuell plan – Samverka');
+  t.regex(await text(page, 'table.participants'), /Olle Socialsekreterare\s+Gäst\s+\+46761234567\s+SMS\s+(Inbjuden|Inbjudan levererad)/);
+
+  // A status reported by another part of the appliance appears without a reload.
+  const meetingId = new URL(page.url()).pathname.split('/').pop()!;
+  const meeting = await app.server.plugins.meetings.service.find(meetingId);
+  await page.waitForFunction(() => !(document.querySelector('.live-note') as HTMLElement).hidden);
+  app.server.app.bus.emit('participant.status', { meetingId, participantId: meeting!.participants[0]!.id, status: 'waiting' });
+  await page.waitForFunction(() => document.querySelector('table.participants')?.textContent?.includes('Väntar'));
+  t.pass('live status update');
+
+  // Reschedule, with confirmation.
+  const later = addDays(today(), 3);
+  await pick(page, 'Nytt datum', later);
+  await pick(page, 'Ny starttid', '13:30');
+  await submit(page, 'Flytta mötet');
+  t.regex(await text(page, 'main'), /Flytta mötet ”Samordnad individuell plan” från .* kl\. 10:00–10:45 till .* kl\. 13:30–14:15\?/);
+  await submit(page, 'Ja, flytta mötet');
+  t.regex(await text(page, '[role="status"]'), /Mötet är flyttat/);
+  t.regex(await text(page, 'dl'), /13:30–14:15/);
+
+  // Cancel, with a reason and confirmation.
+  await fill(page, 'Orsak (skickas till alla deltagare)', 'Patienten är inlagd');
+  await submit(page, 'Ställ in mötet');
+  await submit(page, 'Ja, ställ in mötet');
+  t.regex(await text(page, '[role="status"]'), /Mötet är inställt/);
+  t.regex(await text(page, 'dl'), /inställt/);
+  t.regex(await text(page, 'dl'), /Patienten är inlagd/);
+});

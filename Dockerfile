@@ -9,6 +9,11 @@ ARG NODE_IMAGE=node:20-bookworm
 # --- build: compile TypeScript and the client scripts, then drop the development dependencies ---
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
+# npm 10 (Node 20's) ignores package.json's allowScripts: keep @scarf/scarf's install script from
+# reporting the build to an analytics service, and npm from reporting anything either.
+ENV SCARF_ANALYTICS=false \
+    DO_NOT_TRACK=1 \
+    NPM_CONFIG_UPDATE_NOTIFIER=false
 COPY package.json package-lock.json ./
 # better-sqlite3 builds its native module here, against the same Debian release as the runtime.
 RUN npm ci --no-audit --no-fund

@@ -85,7 +85,7 @@ step "Build the appliance (in a staging copy) and install it to $prefix"
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 run rsync -a --exclude node_modules --exclude dist --exclude .git --exclude data --exclude .env "$source_dir/" "$stage/"
-run bash -c "cd '$stage' && npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev --no-audit --no-fund"
+run env SCARF_ANALYTICS=false DO_NOT_TRACK=1 bash -c "cd '$stage' && npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev --no-audit --no-fund"
 run rsync -a --delete --chown=root:root \
   --include '/package.json' --include '/dist/***' --include '/node_modules/***' --include '/bin/***' \
   --include '/templates/***' --include '/provisioning/***' \
@@ -151,7 +151,6 @@ elif ! grep -q '^static-auth-secret=' /etc/turnserver.conf 2>/dev/null; then
     echo "fingerprint"
     echo "no-cli"
     echo "no-multicast-peers"
-    echo "no-loopback-peers"
   } >>/etc/turnserver.conf
   chmod 0640 /etc/turnserver.conf
   chgrp turnserver /etc/turnserver.conf 2>/dev/null || true

@@ -89,7 +89,8 @@ test('services run read-only where the images allow, on one private network, wit
   }
   t.notRegex(text, /^name:/m, 'docker-compose 1.29 rejects a top-level name');
   t.regex(text, /samverka-data:\/data/);
-  t.regex(text, /samverka-templates:\/templates:ro/);
+  t.regex(text, /\$\{TEMPLATES_OVERRIDE_DIR:-\.\/templates\.local\}:\/templates:ro/);
+  t.regex(text, /\$\{TURN_CERTS_DIR:-\.\/certs\/turn\}:\/certs:ro/);
   t.regex(text, /prosody-data:\/var\/lib\/prosody/);
   t.regex(text, /prosody-certs:\/config\/certs/);
   t.regex(text, /profiles:\n      - postgres/);

@@ -235,3 +235,16 @@ test('status names say what went wrong', (t) => {
   t.is(describeStatus(0x58), 'ESME_RTHROTTLED (throttled: sending too fast)');
   t.is(describeStatus(0x0400), 'command status 0x00000400');
 });
+
+test('closing the adapter fails the messages still queued temporarily, so the outbox keeps them', async (t) => {
+  const smsc = await startSmsc();
+  await smsc.close(); // nothing listens: the messages wait in the queue
+  const sms = new SmsSender({ url: smsc.url, sender: 'Samverka', throttle: 10, reconnect: { minMs: 50, maxMs: 100 } });
+  const pending = sms.send({ to: '+46701234567', text: 'Hej' });
+  await delay(20);
+  t.is(sms.state().queued, 1);
+  await sms.close();
+  const error = await t.throwsAsync(pending, { instanceOf: TemporaryFailure });
+  t.regex(error?.message ?? '', /closed before the message was sent/);
+  await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }), { instanceOf: TemporaryFailure });
+});

@@ -24,7 +24,10 @@ export interface Prosody {
   guestDomain: string;
   /** The appliance's account: a global admin on the hidden domain. */
   controller: { user: string; domain: string; password: string };
-  ports: { c2s: number; component: number; http: number };
+  ports: { c2s: number; component: number; http: number; directTls?: number };
+  /** With `tls: true`: `xmpps://127.0.0.1:PORT` (direct TLS), and the self-signed certificate to trust. */
+  directTlsService?: string;
+  caFile?: string;
   dir: string;
   /** `config.xmpp` for the appliance, pointing at this server as the controller. */
   xmppConfig(): { service: string; domain: string; mucDomain: string; user: string; password: string };
@@ -40,6 +43,11 @@ export interface ProsodyOptions {
   domain?: string;
   /** Extra Lua appended to the MUC component's section. */
   mucOptions?: string;
+  /**
+   * Require TLS as a production Prosody does: STARTTLS on the c2s port, direct TLS on another,
+   * PLAIN only inside TLS; a self-signed certificate for the hosts and 127.0.0.1 (see caFile).
+   */
+  tls?: boolean;
 }
 
 export async function startProsody(options: ProsodyOptions = {}): Promise<Prosody> {
@@ -52,9 +60,15 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
   mkdirSync(join(dir, 'data'));
   // An empty certificate folder: no TLS on loopback, and Prosody stops looking in /etc.
   mkdirSync(join(dir, 'certs'));
-  const ports = { c2s: await freePort(), component: await freePort(), http: await freePort() };
+  const ports = { c2s: await freePort(), component: await freePort(), http: await freePort(), directTls: options.tls ? await freePort() : undefined };
+  if (options.tls) {
+    const names = [domain, hiddenDomain, guestDomain, mucDomain].map((n) => `DNS:${n}`).join(',');
+    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+      '-keyout', join(dir, 'certs', 'key.pem'), '-out', join(dir, 'certs', 'cert.pem'),
+      '-subj', `/CN=${domain}`, '-addext', `subjectAltName=${names},IP:127.0.0.1`], { timeout: 30_000 });
+  }
   const configFile = join(dir, 'prosody.cfg.lua');
-  writeFileSync(configFile, configuration({ dir, ports, domain, mucDomain, hiddenDomain, guestDomain, controller: `${controller.user}@${hiddenDomain}`, mucOptions: options.mucOptions ?? '' }));
+  writeFileSync(configFile, configuration({ dir, ports, domain, mucDomain, hiddenDomain, guestDomain, controller: `${controller.user}@${hiddenDomain}`, mucOptions: options.mucOptions ?? '', tls: Boolean(options.tls) }));
 
   const prosodyctl = (...args: string[]) => run('/usr/bin/prosodyctl', ['--config', configFile, ...args], { timeout: 30_000 });
   await prosodyctl('register', controller.user, controller.domain, controller.password);
@@ -100,6 +114,8 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
     guestDomain,
     controller,
     ports,
+    directTlsService: ports.directTls ? `xmpps://127.0.0.1:${ports.directTls}` : undefined,
+    caFile: options.tls ? join(dir, 'certs', 'cert.pem') : undefined,
     dir,
     xmppConfig: () => ({ service: `xmpp://127.0.0.1:${ports.c2s}`, domain: hiddenDomain, mucDomain, user: controller.user, password: controller.password }),
     async register(user, host, password) {
@@ -119,7 +135,8 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
 
 interface Layout {
   dir: string;
-  ports: { c2s: number; component: number; http: number };
+  ports: { c2s: number; component: number; http: number; directTls?: number };
+  tls: boolean;
   domain: string;
   mucDomain: string;
   hiddenDomain: string;
@@ -141,7 +158,7 @@ log = { { levels = { min = "warn" }, to = "file", filename = ${path('prosody.log
 interfaces = { "127.0.0.1" }
 local_interfaces = { "127.0.0.1" }
 c2s_ports = { ${l.ports.c2s} }
-c2s_direct_tls_ports = { }
+c2s_direct_tls_ports = { ${l.ports.directTls ?? ''} }
 s2s_ports = { }
 component_ports = { ${l.ports.component} }
 component_interfaces = { "127.0.0.1" }
@@ -151,12 +168,16 @@ https_ports = { }
 -- Without it, joins are seen ~40 ms late (MACHINE-NOTES).
 network_settings = { nagle = false }
 
--- No "tls": STARTTLS would be offered and a plain-text client on loopback would fail.
+${l.tls ? `-- TLS as in production: STARTTLS offered and required, PLAIN only inside TLS.
+modules_enabled = { "tls", "saslauth", "disco", "ping", "roster", "admin_socket" }
+ssl = { certificate = ${path('certs/cert.pem')}, key = ${path('certs/key.pem')} }
+c2s_require_encryption = true
+allow_unencrypted_plain_auth = false` : `-- No "tls": STARTTLS would be offered and a plain-text client on loopback would fail.
 modules_enabled = { "saslauth", "disco", "ping", "roster", "admin_socket" }
-modules_disabled = { "s2s", "offline" }
 c2s_require_encryption = false
+allow_unencrypted_plain_auth = true`}
+modules_disabled = { "s2s", "offline" }
 s2s_require_encryption = false
-allow_unencrypted_plain_auth = true
 authentication = "internal_hashed"
 storage = "internal"
 admins = { "${l.controller}" }

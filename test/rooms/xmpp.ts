@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import test, { type ExecutionContext } from 'ava';
 import { client, xml, type Client, type XmlElement } from '@xmpp/client';
 import { guardAgainstLateData, RoomControl, RoomControlError, type RoomControlEvents } from '../../appliance/src/rooms/xmpp.ts';
@@ -6,6 +8,7 @@ import { startProsody, type Prosody, type ProsodyOptions } from '../helpers/pros
 /** Rooms public and persistent unless configured otherwise, so that the appliance's configuration shows. */
 const openDefaults: ProsodyOptions = { mucOptions: '    muc_room_default_public = true\n    muc_room_default_persistent = true' };
 
+const run = promisify(execFile);
 const NS_MUC = 'http://jabber.org/protocol/muc';
 const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
 const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
@@ -148,7 +151,7 @@ test('the appliance creates a meeting room that is hidden, temporary, members-on
   await rooms.grant('moterum1', anna.jid, 'member');
   t.is(errorCondition(await anna.join('moterum1', 'Anna', { password: 'fel' })), 'not-authorized', 'wrong password');
   t.true(hasStatus(await anna.join('moterum1', 'Anna', { password: 'hemligt' }), '110'));
-  t.deepEqual(rooms.state(), { connected: true, status: 'online', roomsOpen: 1, roomsControlled: 1, reconnects: 0 });
+  t.deepEqual(rooms.state(), { connected: true, secure: false, status: 'online', roomsOpen: 1, roomsControlled: 1, reconnects: 0 });
 });
 
 test('a room that already exists is taken over and configured rather than created', async (t) => {
@@ -299,4 +302,33 @@ test('ending the meeting destroys the room: participants get the destroy presenc
   t.deepEqual(rooms.occupants('moterum7'), []);
   const probe = await t.throwsAsync(anna.disco('moterum7'));
   t.is((probe as Error & { condition?: string }).condition, 'item-not-found');
+});
+
+test('against a Prosody that requires TLS the adapter connects by STARTTLS or direct TLS, and refuses a certificate it does not trust', async (t) => {
+  const prosody = await startProsody({ tls: true });
+  t.teardown(() => prosody.stop());
+  // Node reads extra trusted certificates only at start: the trusting side runs in a child process.
+  const script = `
+    const { RoomControl } = await import(${JSON.stringify(new URL('../../appliance/src/rooms/xmpp.ts', import.meta.url).pathname)});
+    const results = [];
+    for (const service of ${JSON.stringify([prosody.service, prosody.directTlsService])}) {
+      const rooms = new RoomControl({ ...${JSON.stringify(prosody.xmppConfig())}, service });
+      rooms.on('problem', () => {});
+      await rooms.start();
+      results.push({ state: rooms.state(), configured: await rooms.createRoom('krypterat' + results.length, { password: 'hemligt' }) });
+      await rooms.close();
+    }
+    process.stdout.write(JSON.stringify(results));`;
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, NODE_EXTRA_CA_CERTS: prosody.caFile }, timeout: 30_000 });
+  const results = JSON.parse(stdout) as Array<{ state: { connected: boolean; secure: boolean }; configured: { created: boolean } }>;
+  t.is(results.length, 2);
+  for (const result of results) {
+    t.like(result, { state: { connected: true, secure: true }, configured: { created: true, passwordProtected: true } });
+  }
+
+  const untrusting = new RoomControl({ ...prosody.xmppConfig(), reconnect: { initialMs: 60_000 } });
+  untrusting.on('problem', () => {});
+  t.teardown(() => untrusting.close());
+  await t.throwsAsync(untrusting.start(), { message: /self-signed certificate/ });
+  t.false(untrusting.state().connected);
 });

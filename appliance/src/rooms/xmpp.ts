@@ -69,6 +69,8 @@ export interface RoomConfigured {
 
 export interface RoomControlState {
   connected: boolean;
+  /** The session runs over TLS (direct, or STARTTLS because the server offered it). */
+  secure: boolean;
   status: string;
   /** Rooms the adapter controls and is currently an occupant of. */
   roomsOpen: number;
@@ -97,6 +99,7 @@ export class RoomControlError extends Error {
 }
 
 interface PendingJoin {
+  promise: Promise<boolean>;
   resolve: (created: boolean) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
@@ -183,6 +186,7 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
     const rooms = [...this.#rooms.values()];
     return {
       connected: this.#xmpp.status === 'online',
+      secure: this.#xmpp.status === 'online' && this.#xmpp.isSecure(),
       status: this.#xmpp.status,
       roomsOpen: rooms.filter((r) => r.joined).length,
       roomsControlled: rooms.length,
@@ -258,13 +262,15 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
 
   async #join(room: ControlledRoom): Promise<boolean> {
     if (this.#xmpp.status !== 'online') throw new RoomControlError('not-connected', `cannot join ${room.name}: not connected to XMPP`);
-    const created = new Promise<boolean>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        room.pending = undefined;
-        reject(new RoomControlError('timeout', `joining ${room.name} timed out`));
-      }, this.#options.requestTimeoutMs);
-      room.pending = { resolve, reject, timer };
-    });
+    // Two requests for the same room while joining share the one join.
+    if (room.pending) return room.pending.promise;
+    let settle!: Omit<PendingJoin, 'promise' | 'timer'>;
+    const created = new Promise<boolean>((resolve, reject) => { settle = { resolve, reject }; });
+    const timer = setTimeout(() => {
+      room.pending = undefined;
+      settle.reject(new RoomControlError('timeout', `joining ${room.name} timed out`));
+    }, this.#options.requestTimeoutMs);
+    room.pending = { promise: created, ...settle, timer };
     const x = xml('x', { xmlns: NS_MUC }, xml('history', { maxstanzas: 0 }), room.options.password ? xml('password', {}, room.options.password) : null);
     await this.#xmpp.send(xml('presence', { to: this.#roomJid(room.name, this.#options.nick) }, x));
     return created;

@@ -36,7 +36,14 @@ modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "ping"; "posix" }
 modules_disabled = { "s2s" }
 network_settings = { nagle = false }
 
--- Stand-in for Jitsi's host file: its main domain and its conference component.
+-- Stand-in for Jitsi's host file: Jicofo's account as the global admin, the main domain, the
+-- authenticated services' domain and the conference component.
+admins = { "focus@auth.meet.jitsi" }
+VirtualHost "auth.meet.jitsi"
+    authentication = "internal_hashed"
+    c2s_require_encryption = false
+    allow_unencrypted_plain_auth = true
+    modules_disabled = { "tls" }
 VirtualHost "meet.jitsi"
     authentication = "internal_hashed"
     c2s_require_encryption = false
@@ -117,6 +124,13 @@ class Xmpp {
     return this.next(new RegExp(`<presence[^>]*from=['"]${jid.replace(/\./g, '\\.')}(/${nick})?['"][^>]*>[\\s\\S]*?</presence>`));
   }
 
+  /** Ends a room for everyone (XEP-0045 destroy) and returns the answer to the request. */
+  async destroy(room: string): Promise<string> {
+    const id = `destroy-${room}-${Math.random().toString(36).slice(2)}`;
+    this.send(`<iq type='set' id='${id}' to='${room}@${muc}'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy><reason>Mötet är avslutat</reason></destroy></query></iq>`);
+    return this.next(new RegExp(`<iq[^>]*id=['"]${id}['"][^>]*(/>|>[\\s\\S]*?</iq>)`));
+  }
+
   close(): void {
     this.socket.destroy();
   }
@@ -147,12 +161,12 @@ test('Debian prosody accepts the configuration: the config check passes', async 
   t.regex(result.stdout, /All checks passed/);
 });
 
-test('the appliance logs in on the hidden domain and owns the room it creates; nobody else may create one', async (t) => {
+test('the appliance logs in on the hidden domain, creates rooms and ends rooms Jicofo created; participants may do neither', async (t) => {
   const dir = tempDir('prosody-run');
   const port = await freePort();
   const config = writeConfig(dir, port);
   await writeCertificate(dir);
-  for (const [user, host, password] of [['samverka', hidden, 'appliance-secret'], ['anna', 'meet.jitsi', 'participant-secret']]) {
+  for (const [user, host, password] of [['samverka', hidden, 'appliance-secret'], ['anna', 'meet.jitsi', 'participant-secret'], ['focus', 'auth.meet.jitsi', 'focus-secret']]) {
     const registered = await run('prosodyctl', ['--config', config, 'register', user, host, password]);
     t.is(registered.code, 0, registered.stderr);
   }
@@ -181,6 +195,16 @@ test('the appliance logs in on the hidden domain and owns the room it creates; n
     // A room the appliance opened is joinable: Jitsi's participants come in through it.
     const joined = await participant.join('vardmote-1', 'anna');
     t.notRegex(joined, /type=['"]error['"]/);
+
+    // In Jitsi, Jicofo creates the rooms. The appliance still has owner rights there: it may end
+    // the meeting for everyone (destroy), which a participant may not.
+    const focus = await Xmpp.login(port, 'focus', 'auth.meet.jitsi', 'focus-secret');
+    t.teardown(() => focus.close());
+    t.regex(await focus.join('vardmote-2', 'focus'), /status code=['"]201['"]/);
+    t.notRegex(await participant.join('vardmote-2', 'anna'), /type=['"]error['"]/);
+    t.regex(await participant.destroy('vardmote-2'), /type=['"]error['"][\s\S]*forbidden/);
+    t.regex(await appliance.destroy('vardmote-2'), /type=['"]result['"]/);
+    t.regex(await participant.next(/<presence[^>]*type=['"]unavailable['"][\s\S]*?<destroy[\s\S]*?<\/presence>/), /vardmote-2/);
   } catch (error) {
     t.log(readFileSync(log, 'utf8'));
     throw error;

@@ -7,6 +7,8 @@ import type { NetworkFigures } from '../../appliance/src/techtest/model.ts';
 /** Jitsi's routine waits 30 s for a relay that will never answer: a person should not. */
 export const precallTimeoutMs = 10_000;
 const probeTimeoutMs = 5_000;
+/** What Jitsi's RTT test reports when no ping came back (its LAST_TIMEOUT). */
+const rttGiveUpMs = 500;
 const transferBudgetMs = 6_000;
 
 interface IceReply {
@@ -28,23 +30,33 @@ function forTransport(servers: RTCIceServer[], transport: 'udp' | 'tcp'): RTCIce
     .filter((s) => s.urls.length > 0);
 }
 
+export interface RelayProbe {
+  ok: boolean;
+  /** Round trips of a few echoed pings through the relay, ms (empty when it failed). */
+  rtts: number[];
+}
+
+const pings = 5;
+
 /**
  * Connects two peer connections to each other through the relay only. A data channel that opens
  * proves media can flow through the TURN server on this transport; a gathering that ends without
- * a relay candidate (wrong credentials, port blocked) fails at once instead of waiting.
+ * a relay candidate (wrong credentials, port blocked) fails at once instead of waiting. A few
+ * echoed pings then time the round trip, should Jitsi's routine not manage to.
  */
-export async function probeRelay(iceServers: RTCIceServer[], ms = probeTimeoutMs): Promise<boolean> {
-  if (iceServers.length === 0) return false;
+export async function probeRelay(iceServers: RTCIceServer[], ms = probeTimeoutMs): Promise<RelayProbe> {
+  if (iceServers.length === 0) return { ok: false, rtts: [] };
   const config: RTCConfiguration = { iceServers, iceTransportPolicy: 'relay' };
   const a = new RTCPeerConnection(config);
   const b = new RTCPeerConnection(config);
   try {
-    return await new Promise<boolean>((resolve) => {
+    return await new Promise<RelayProbe>((resolve) => {
       let relayCandidates = 0;
-      const timer = setTimeout(() => resolve(false), ms);
+      const rtts: number[] = [];
+      const timer = setTimeout(() => resolve({ ok: false, rtts: [] }), ms);
       const done = (ok: boolean) => {
         clearTimeout(timer);
-        resolve(ok);
+        resolve({ ok, rtts });
       };
       a.onicecandidate = (e) => {
         if (e.candidate) {
@@ -58,8 +70,23 @@ export async function probeRelay(iceServers: RTCIceServer[], ms = probeTimeoutMs
       a.onconnectionstatechange = () => {
         if (a.connectionState === 'failed') done(false);
       };
+      b.ondatachannel = (e) => {
+        e.channel.onmessage = (m) => e.channel.send(m.data as string);
+      };
       const channel = a.createDataChannel('probe');
-      channel.onopen = () => done(true);
+      let sentAt = 0;
+      const ping = () => {
+        sentAt = performance.now();
+        channel.send('ping');
+      };
+      channel.onopen = ping;
+      channel.onmessage = () => {
+        rtts.push(performance.now() - sentAt);
+        if (rtts.length < pings) ping();
+        else done(true);
+      };
+      // The channel opened but the echoes are slow: the relay works, whatever the pings say.
+      channel.addEventListener('open', () => setTimeout(() => done(true), 1000));
       (async () => {
         await a.setLocalDescription(await a.createOffer());
         await b.setRemoteDescription(a.localDescription!);
@@ -71,6 +98,15 @@ export async function probeRelay(iceServers: RTCIceServer[], ms = probeTimeoutMs
     a.close();
     b.close();
   }
+}
+
+/** Median and standard deviation of the probe's round trips, as Jitsi's routine reports them. */
+function roundTrip(rtts: number[]): { rttMs: number; jitterMs: number } | null {
+  if (rtts.length === 0) return null;
+  const sorted = [...rtts].sort((x, y) => x - y);
+  const mean = rtts.reduce((sum, r) => sum + r, 0) / rtts.length;
+  const jitterMs = Math.sqrt(rtts.reduce((sum, r) => sum + (r - mean) ** 2, 0) / rtts.length);
+  return { rttMs: sorted[Math.floor(sorted.length / 2)]!, jitterMs };
 }
 
 /**
@@ -185,17 +221,25 @@ export async function checkNetwork(check: NetworkCheck): Promise<NetworkFigures>
     figures.relayConfigured = true;
     const servers = ice.iceServers;
     const [udp, tcp] = await timed('relay', () => Promise.all([probeRelay(forTransport(servers, 'udp')), probeRelay(forTransport(servers, 'tcp'))]));
-    figures.relayUdp = udp;
-    figures.relayTcp = tcp;
+    figures.relayUdp = udp.ok;
+    figures.relayTcp = tcp.ok;
     // Without any working relay the pre-call test could only wait for its timeout.
-    if (udp || tcp) {
+    if (udp.ok || tcp.ok) {
       const pre = await timed('precall', () => runPreCall(servers));
       if (pre?.mediaConnectivity) {
-        figures.rttMs = pre.rtt;
-        figures.jitterMs = pre.jitter;
         figures.loss = pre.fractionalLoss;
         figures.throughputKbps = pre.throughput;
+        // With no RTT sample at all (in Firefox its first ping can go out before the sending
+        // channel is open) the routine reports its 500 ms give-up value and √500 as jitter:
+        // that is "not measured", not a slow line.
+        const noSample = pre.rtt === rttGiveUpMs && pre.jitter !== null && Math.abs(pre.jitter - Math.sqrt(rttGiveUpMs)) < 1e-9;
+        if (!noSample) {
+          figures.rttMs = pre.rtt;
+          figures.jitterMs = pre.jitter;
+        }
       }
+      // The probe's own echoes stand in when the routine timed nothing (UDP's: media prefers it).
+      if (figures.rttMs === null) Object.assign(figures, roundTrip(udp.ok ? udp.rtts : tcp.rtts));
     }
   } else if (ice?.relay === undefined) {
     // The appliance itself did not answer: that is a failed connection, not a skipped relay.

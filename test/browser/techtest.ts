@@ -1,9 +1,12 @@
 // The technical test in Chromium with a fake camera and microphone, against a real coturn started
 // here: a clinician passes camera, microphone, sound and connection; the result is stored with
 // figures; wrong TURN credentials fail the relay within the page's own timeout; axe finds nothing.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
-import type { Page } from 'puppeteer-core';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { latestResult } from '../../appliance/src/techtest/store.ts';
 import type { Subject } from '../../appliance/src/techtest/model.ts';
 import { fill, launchChromium, press, type TestBrowser } from '../helpers/browser.ts';
@@ -34,9 +37,12 @@ test.after.always(async () => {
 });
 
 /** Opens the tech test as a clinician would: the page sends them to log in, then back. */
-async function openAsClinician(server: TestServer, options: { bypassCsp?: boolean } = {}): Promise<{ page: Page; subject: () => Promise<Subject> }> {
+async function openAsClinician(
+  server: TestServer,
+  options: { bypassCsp?: boolean; browser?: Browser } = {},
+): Promise<{ page: Page; subject: () => Promise<Subject> }> {
   const { staff, password } = await server.staff('clinician');
-  const context = await chromium.browser.createBrowserContext();
+  const context = await (options.browser ?? chromium.browser).createBrowserContext();
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
   // Only for injecting axe-core: the page's own policy forbids any script it did not ship.
@@ -178,4 +184,56 @@ test.serial('every step of the page passes axe-core with no violations', async (
   await page.setViewport({ width: 320, height: 640 });
   t.true(await page.evaluate(() => document.documentElement.scrollWidth <= 320), 'no horizontal scrolling at 320 px');
   await page.browserContext().close();
+});
+
+/**
+ * Debian's Firefox ESR over WebDriver BiDi. Two preferences make it usable in a container without
+ * a sound card or network: a mock audio backend (otherwise every AudioContext stays "suspended"
+ * and the microphone meter reads 0), and ICE on the loopback interface (where coturn listens).
+ */
+async function launchFirefox(): Promise<{ browser: Browser; close(): Promise<void> }> {
+  const home = mkdtempSync(join(tmpdir(), 'samverka-firefox-'));
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    executablePath: '/usr/bin/firefox-esr',
+    headless: true,
+    env: { ...process.env, HOME: home },
+    extraPrefsFirefox: {
+      'media.navigator.streams.fake': true,
+      'media.navigator.permission.disabled': true,
+      'media.cubeb.force_mock_context': true,
+      'media.peerconnection.ice.loopback': true,
+    },
+  });
+  return {
+    browser,
+    async close() {
+      await browser.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+test.serial('the same test passes in Firefox ESR, with the relay and figures measured', async (t) => {
+  const firefox = await launchFirefox();
+  try {
+    const { page, subject } = await openAsClinician(app, { browser: firefox.browser });
+    await press(page, 'Starta testet');
+    await page.waitForFunction(() => (document.querySelector('#preview') as HTMLVideoElement).videoWidth > 0);
+    await press(page, 'Ja');
+    await page.waitForFunction(() => document.querySelector('.progress [data-step="microphone"] .state')?.textContent === 'Fungerar');
+    await visible(page, '#step-sound');
+    await press(page, 'Spela upp ljudet');
+    await press(page, 'Ja');
+    await page.waitForSelector('#techtest[data-done]', { timeout: 30_000 });
+    const stored = await latestResult(app.server.app.db, await subject());
+    t.like(stored!, { camera: 'yes', microphone: 'detected', sound: 'yes' });
+    t.regex(stored!.browser, /^Firefox \d+$/);
+    t.like(stored!.network, { relayConfigured: true, relayUdp: true, relayTcp: true });
+    for (const figure of ['rttMs', 'jitterMs', 'loss', 'throughputKbps', 'downloadKbps', 'uploadKbps'] as const) {
+      t.is(typeof stored!.network[figure], 'number', figure);
+    }
+  } finally {
+    await firefox.close();
+  }
 });

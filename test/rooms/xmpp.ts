@@ -172,6 +172,20 @@ test('a room that already exists is taken over and configured rather than create
   t.deepEqual(rooms.occupants('tidigt').map((o) => o.nick), ['Tidig']);
 });
 
+test('asking for the same room twice at once joins and configures it once', async (t) => {
+  const { prosody, rooms } = await setup(t, openDefaults);
+  const [first, second] = await Promise.all([rooms.createRoom('dubbel', { membersOnly: true }), rooms.createRoom('dubbel', { membersOnly: true })]);
+  t.true(first.created);
+  t.true(second.created);
+  t.is((await rooms.createRoom('dubbel', { membersOnly: true })).created, false);
+  const anna = await participant(t, prosody);
+  const info = await anna.disco('dubbel');
+  const occupants = info.getChild('query', NS_DISCO_INFO)!.getChild('x', 'jabber:x:data')!.getChildren('field').find((f) => f.attrs.var === 'muc#roominfo_occupants');
+  t.is(occupants?.getChildText('value'), '1');
+  t.true(features(info).includes('muc_membersonly'));
+  t.is(rooms.state().roomsOpen, 1);
+});
+
 test('participants who join are reported with nickname, JID, display name and the identity from their token', async (t) => {
   const { prosody, rooms } = await setup(t);
   await rooms.createRoom('moterum2');
@@ -257,6 +271,8 @@ test('after Prosody restarts mid-meeting the appliance reconnects, re-joins, re-
 
   // Seen at the moment the connection drops (the adapter may be back before restart() returns).
   const whileDown = next(rooms, 'disconnected').then(() => ({ state: rooms.state(), kick: rooms.kick('moterum6', 'Anna', 'x').catch((e: unknown) => e) }));
+  let disconnects = 0;
+  rooms.on('disconnected', () => { disconnects += 1; });
   const gone: string[] = [];
   rooms.on('occupantLeft', (o) => gone.push(`${o.nick} ${o.reason}`));
   const resynced = next(rooms, 'resynced');
@@ -267,6 +283,7 @@ test('after Prosody restarts mid-meeting the appliance reconnects, re-joins, re-
 
   t.deepEqual(await resynced, { rooms: ['moterum6'], failed: [] });
   t.like(rooms.state(), { connected: true, roomsOpen: 1, reconnects: 1 });
+  t.is(disconnects, 1, 'failed reconnect attempts are not reported as new disconnects');
   // The restarted server lost everyone: they are reported gone (seen leaving as it shut down, or
   // missing when the room was re-joined), not silently kept.
   t.is(gone.length, 2);

@@ -123,6 +123,7 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
   readonly #xmpp: Client;
   readonly #rooms = new Map<string, ControlledRoom>();
   #everOnline = false;
+  #isOnline = false;
   #closed = false;
   #reconnects = 0;
 
@@ -201,17 +202,16 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
    */
   async createRoom(name: string, options: RoomOptions = {}): Promise<RoomConfigured> {
     const roomName = checkRoomName(name);
-    let room = this.#rooms.get(roomName);
-    if (!room) {
-      room = { name: roomName, options, grants: new Map(), occupants: new Map(), joined: false };
-      this.#rooms.set(roomName, room);
-    }
+    const known = this.#rooms.get(roomName);
+    const room: ControlledRoom = known ?? { name: roomName, options, grants: new Map(), occupants: new Map(), joined: false };
+    if (!known) this.#rooms.set(roomName, room);
     room.options = options;
     try {
       const created = room.joined ? false : await this.#join(room);
       return { created, ...(await this.#configure(room)) };
     } catch (error) {
-      if (!room.joined) this.#rooms.delete(roomName);
+      // A room asked for the first time is forgotten again; one already controlled keeps its grants for the next resync.
+      if (!known && !room.joined && this.#rooms.get(roomName) === room) this.#rooms.delete(roomName);
       throw error;
     }
   }
@@ -308,8 +308,8 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
   }
 
   #online(): void {
-    guardAgainstLateData(this.#xmpp);
     this.#xmpp.reconnect.delay = this.#options.reconnect.initialMs;
+    this.#isOnline = true;
     this.emit('connected');
     if (!this.#everOnline) {
       this.#everOnline = true;
@@ -324,7 +324,9 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
       room.joined = false;
       this.#failPending(room, new RoomControlError('not-connected', `connection lost while joining ${room.name}`));
     }
-    if (!this.#closed) this.emit('disconnected');
+    // Each failed reconnect attempt ends in a disconnect too: report only the loss of a live session.
+    if (this.#isOnline && !this.#closed) this.emit('disconnected');
+    this.#isOnline = false;
   }
 
   /** After a reconnect: join every controlled room again, re-apply its configuration and grants, and report who came and went meanwhile. */

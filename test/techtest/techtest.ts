@@ -2,6 +2,8 @@
 // bounded, CSRF-checked), and the download/upload samples against the appliance.
 import { gunzipSync } from 'node:zlib';
 import test from 'ava';
+import Boom from '@hapi/boom';
+import { techTestRoutes } from '../../appliance/src/techtest/routes.ts';
 import { latestResult } from '../../appliance/src/techtest/store.ts';
 import type { Subject } from '../../appliance/src/techtest/model.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
@@ -55,10 +57,23 @@ test('the page is Swedish, loads only its own script and style, and offers Engli
   t.regex(page.text, /Klicka för att spela upp ljudet — hörs det\?/);
   t.regex(page.text, /src="\/static\/techtest\.js"/);
   t.regex(page.text, /href="\/static\/guest\.css"/);
-  t.regex(page.text, /href="\/lang\/en\?next=\/techtest"/);
+  t.regex(page.text, /href="\/lang\/en\?next=%2Ftechtest"/);
   t.notRegex(page.text, /https?:\/\//, 'nothing from another origin');
   t.regex(page.headers.get('content-security-policy') ?? '', /default-src 'self'/);
   t.notRegex(page.text, /<p>Servern för anslutningstestet \(TURN\) är inte inställd/, 'the relay check is on');
+});
+
+test('the English switch comes back to the same test, query and all', async (t) => {
+  const { browser } = await loggedIn();
+  const page = await browser.get('/techtest?next=/');
+  const link = /href="(\/lang\/en\?next=[^"]+)"/.exec(page.text)![1];
+  t.is(link, '/lang/en?next=%2Ftechtest%3Fnext%3D%2F');
+  const sw = await browser.get(link);
+  t.is(sw.headers.get('location'), '/techtest?next=/');
+  const english = await browser.get('/techtest?next=/');
+  t.regex(english.text, /<html lang="en">/);
+  t.regex(english.text, /Can you see yourself in the picture\?/);
+  t.regex(english.text, /Click to play the sound — can you hear it\?/);
 });
 
 test('without TURN the page says the relay check is skipped and /ice answers relay: false', async (t) => {
@@ -224,4 +239,41 @@ test('a stored result is announced on the event bus, for the staff meeting page 
   });
   const reply = await browser.request('POST', '/techtest/results', { json: goodResult(), headers: asApi });
   t.deepEqual(await heard, { subject, resultId: reply.json().id, verdict: 'good' });
+});
+
+test('results are limited per subject, not per address: a colleague behind the same proxy is not held up', async (t) => {
+  const { browser } = await loggedIn();
+  const statuses: number[] = [];
+  for (let i = 0; i < 31; i += 1) statuses.push((await browser.request('POST', '/techtest/results', { json: goodResult(), headers: asApi })).status);
+  t.deepEqual(statuses.slice(0, 30), Array(30).fill(201));
+  t.is(statuses[30], 429);
+  const colleague = await loggedIn();
+  t.is((await colleague.browser.request('POST', '/techtest/results', { json: goodResult(), headers: asApi })).status, 201);
+});
+
+test('the entry path can mount the same test for a participant, who is refused without a subject', async (t) => {
+  // As the entry plugin will: its own path, its own authentication, the participant as subject.
+  app.server.route(
+    techTestRoutes({
+      path: '/m/techtest',
+      auth: false,
+      subject: (request) => {
+        const id = request.headers['x-test-participant'];
+        if (typeof id !== 'string') throw Boom.forbidden('Open your invitation link first');
+        return { type: 'participant', id };
+      },
+      next: () => '/m/waiting',
+    }),
+  );
+  const guest = app.client();
+  const participant = { 'x-test-participant': 'b7c1e0de-0000-4000-8000-0000000000aa' };
+  const page = await guest.get('/m/techtest', participant);
+  t.is(page.status, 200);
+  t.regex(page.text, /data-base="\/m\/techtest"/);
+  t.regex(page.text, /<a class="button" href="\/m\/waiting">Fortsätt<\/a>/);
+  const stored = await guest.request('POST', '/m/techtest/results', { json: goodResult(), headers: { ...asApi, ...participant } });
+  t.is(stored.status, 201);
+  const result = await latestResult(app.server.app.db, { type: 'participant', id: participant['x-test-participant'] });
+  t.is(result?.id, stored.json().id);
+  t.is((await guest.get('/m/techtest/ice', asApi)).status, 403);
 });

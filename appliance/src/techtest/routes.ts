@@ -1,10 +1,11 @@
 // The tech-test page and the small API it calls. Built around a subject resolved from the request,
 // so that the same page serves staff (mounted here, under their session) and participants (mounted
-// by the entry path after the name check, under its own authentication).
+// by the entry path after the name check, under its own authentication). Each route reads as a
+// pipeline: whose test (pre) → rate limit per subject (pre) → validation → a short handler.
 import { randomBytes } from 'node:crypto';
-import type { Request, RouteOptions, ServerRoute } from '@hapi/hapi';
+import type { Request, RouteOptions, RouteOptionsPreArray, ServerRoute } from '@hapi/hapi';
 import { languageOf, stringKeys, t } from '../http/i18n.ts';
-import { rateLimit } from '../http/ratelimit.ts';
+import { rateLimit, type Limit } from '../http/ratelimit.ts';
 import type { Subject, TechTestAnswers } from './model.ts';
 import { downloadQuery, nextQuery, resultMaxBytes, resultPayload, transferMaxBytes } from './schemas.ts';
 import { recordResult, staffSessionSubject } from './service.ts';
@@ -14,13 +15,17 @@ export interface TechTestMount {
   /** Where the page lives; its API sits beneath: <path>/ice, /results, /download, /upload. */
   path: string;
   auth: RouteOptions['auth'];
-  /** Whose test this is, from the authenticated request. */
+  /** Whose test this is, from the authenticated request (throw a Boom to refuse). */
   subject: (request: Request) => Subject | Promise<Subject>;
   /** Where the page leads once the test is done (the waiting room, for a participant). */
   next: (request: Request) => string;
 }
 
 const noStore = 'no-store';
+
+/** A test run fetches about six samples; a handful of re-runs fit, a download loop does not. */
+const transferLimit: Limit = { points: 120, durationSeconds: 10 * 60 };
+const resultLimit: Limit = { points: 30, durationSeconds: 10 * 60 };
 
 /** Leaves every {placeholder} in place: the page's script fills them itself. */
 const keepPlaceholders = new Proxy({}, { get: (_, name) => `{${String(name)}}` });
@@ -31,12 +36,15 @@ function clientStrings(request: Request): Record<string, string> {
   return Object.fromEntries(stringKeys(lang).filter((k) => k.startsWith('techtest.')).map((k) => [k, t(lang, k, keepPlaceholders)]));
 }
 
+const subjectOf = (request: Request): Subject => request.pre.subject as Subject;
+
 export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
   const base = mount.path;
-  // One limiter per mount: staff and participants do not share a budget.
-  const transferLimit = rateLimit(`techtest-transfer${base}`, { points: 120, durationSeconds: 10 * 60 });
-  const resultLimit = rateLimit(`techtest-result${base}`, { points: 60, durationSeconds: 10 * 60 });
-  const api = (options: RouteOptions): RouteOptions => ({ auth: mount.auth, ...options });
+  // Limits count per subject, not per address: a hospital's staff all come through one proxy.
+  const perSubject = (request: Request) => `${subjectOf(request).type}:${subjectOf(request).id}`;
+  const whose = { method: (request: Request) => mount.subject(request), assign: 'subject' };
+  const limited = (name: string, limit: Limit): RouteOptionsPreArray => [whose, { method: rateLimit(`techtest-${name}${base}`, limit, perSubject) }];
+  const route = (options: RouteOptions): RouteOptions => ({ auth: mount.auth, pre: [whose], ...options });
   // Writes with the session cookie are CSRF-checked by header, like the REST API.
   const csrf = { crumb: { restful: true } };
 
@@ -44,10 +52,10 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
     {
       method: 'GET',
       path: base,
-      options: api({ validate: { query: nextQuery } }),
-      async handler(request, h) {
-        await mount.subject(request);
+      options: route({ validate: { query: nextQuery } }),
+      handler(request, h) {
         const lang = languageOf(request);
+        const here = `${request.path}${request.url.search}`;
         return h.view(
           'techtest',
           {
@@ -55,7 +63,8 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
             base,
             next: mount.next(request),
             relay: Boolean(request.server.app.config.turn),
-            here: `${request.path}${request.url.search}`,
+            here,
+            langNext: encodeURIComponent(here),
             strings: clientStrings(request),
             styles: ['guest.css'],
             scripts: ['techtest.js'],
@@ -67,9 +76,8 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
     {
       method: 'GET',
       path: `${base}/ice`,
-      options: api({}),
-      async handler(request, h) {
-        await mount.subject(request);
+      options: route({}),
+      handler(request, h) {
         const turn = request.server.app.config.turn;
         if (!turn) return h.response({ relay: false }).header('cache-control', noStore);
         const { iceServers, expiresAt } = turnCredentials(turn);
@@ -79,25 +87,24 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
     {
       method: 'POST',
       path: `${base}/results`,
-      options: api({
+      options: route({
         plugins: csrf,
-        pre: [{ method: resultLimit }],
+        pre: limited('result', resultLimit),
         payload: { maxBytes: resultMaxBytes, allow: 'application/json' },
         validate: { payload: resultPayload },
       }),
       async handler(request, h) {
         const { db, bus } = request.server.app;
-        const subject = await mount.subject(request);
-        const result = await recordResult({ db, bus }, subject, request.payload as TechTestAnswers, request.headers['user-agent'] as string | undefined);
+        const answers = request.payload as TechTestAnswers;
+        const result = await recordResult({ db, bus }, subjectOf(request), answers, request.headers['user-agent'] as string | undefined);
         return h.response({ id: result.id, verdict: result.verdict, testedAt: result.testedAt.toISOString() }).code(201);
       },
     },
     {
       method: 'GET',
       path: `${base}/download`,
-      options: api({ pre: [{ method: transferLimit }], validate: { query: downloadQuery } }),
-      async handler(request, h) {
-        await mount.subject(request);
+      options: route({ pre: limited('transfer', transferLimit), validate: { query: downloadQuery } }),
+      handler(request, h) {
         const { bytes } = request.query as { bytes: number };
         // Random bytes: nothing on the way (gzip, a proxy) can make the sample smaller than it is.
         return h.response(randomBytes(bytes)).type('application/octet-stream').header('cache-control', noStore);
@@ -106,13 +113,12 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
     {
       method: 'POST',
       path: `${base}/upload`,
-      options: api({
+      options: route({
         plugins: csrf,
-        pre: [{ method: transferLimit }],
+        pre: limited('transfer', transferLimit),
         payload: { maxBytes: transferMaxBytes, output: 'data', parse: false, allow: 'application/octet-stream' },
       }),
-      async handler(request, h) {
-        await mount.subject(request);
+      handler(request, h) {
         const payload = request.payload as Buffer | null;
         return h.response({ bytes: payload?.length ?? 0 }).header('cache-control', noStore);
       },

@@ -208,12 +208,15 @@ async function timed<T>(name: string, part: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Nothing measured: what an unexpected failure of the check leaves (its verdict is "failed"). */
+export const noFigures = (): NetworkFigures => ({
+  relayConfigured: false, relayUdp: null, relayTcp: null, rttMs: null, jitterMs: null, loss: null,
+  throughputKbps: null, downloadKbps: null, uploadKbps: null, durationMs: null,
+});
+
 export async function checkNetwork(check: NetworkCheck): Promise<NetworkFigures> {
   const started = performance.now();
-  const figures: NetworkFigures = {
-    relayConfigured: false, relayUdp: null, relayTcp: null, rttMs: null, jitterMs: null, loss: null,
-    throughputKbps: null, downloadKbps: null, uploadKbps: null, durationMs: null,
-  };
+  const figures = noFigures();
   const ice = await fetch(`${check.base}/ice`, { cache: 'no-store', credentials: 'same-origin' })
     .then((r) => (r.ok ? (r.json() as Promise<IceReply>) : null))
     .catch(() => null);

@@ -5,7 +5,7 @@
 import type { CameraAnswer, ChosenDevices, MicrophoneAnswer, NetworkFigures, SoundAnswer, TechTestAnswers, Verdict } from '../../appliance/src/techtest/model.ts';
 import { connectionVerdict } from '../../appliance/src/techtest/verdict.ts';
 import { canUseMedia, fillDevices, LevelMeter, mediaProblem, meterValue, openStream, stopStream, type MediaProblem } from './techtest-media.ts';
-import { checkNetwork } from './techtest-network.ts';
+import { checkNetwork, noFigures } from './techtest-network.ts';
 import { canChooseSpeaker, playChime } from './techtest-sound.ts';
 
 type Step = 'camera' | 'microphone' | 'sound' | 'network';
@@ -358,7 +358,8 @@ if (canUseMedia()) {
     // Created inside the click: browsers only let a page make sound after a person acted.
     audioContext = new AudioContext();
     // The connection check needs nobody: it runs while the person looks at the camera.
-    network = checkNetwork({ base, crumb });
+    // A browser that throws inside WebRTC still gets a verdict and can continue.
+    network = checkNetwork({ base, crumb }).catch(noFigures);
     show('camera');
     const opened = await openBoth();
     audio = opened.audio ?? null;

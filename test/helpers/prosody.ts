@@ -32,6 +32,8 @@ export interface Prosody {
   /** `config.xmpp` for the appliance, pointing at this server as the controller. */
   xmppConfig(): { service: string; domain: string; mucDomain: string; user: string; password: string };
   register(user: string, host: string, password: string): Promise<void>;
+  /** Closes every session of that JID from the server side, as an admin would (prosodyctl shell). */
+  closeSessions(jid: string): Promise<void>;
   /** Stops the server (the pid this helper started) and starts it again on the same ports. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -121,6 +123,10 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
     async register(user, host, password) {
       await prosodyctl('register', user, host, password);
     },
+    async closeSessions(jid) {
+      if (!/^[^'"\\\s]+$/.test(jid)) throw new Error(`not a JID: ${jid}`);
+      await prosodyctl('shell', `c2s:close('${jid}')`);
+    },
     async restart() {
       await stop();
       await start();
@@ -169,11 +175,11 @@ https_ports = { }
 network_settings = { nagle = false }
 
 ${l.tls ? `-- TLS as in production: STARTTLS offered and required, PLAIN only inside TLS.
-modules_enabled = { "tls", "saslauth", "disco", "ping", "roster", "admin_socket" }
+modules_enabled = { "tls", "saslauth", "disco", "ping", "roster", "admin_shell" }
 ssl = { certificate = ${path('certs/cert.pem')}, key = ${path('certs/key.pem')} }
 c2s_require_encryption = true
 allow_unencrypted_plain_auth = false` : `-- No "tls": STARTTLS would be offered and a plain-text client on loopback would fail.
-modules_enabled = { "saslauth", "disco", "ping", "roster", "admin_socket" }
+modules_enabled = { "saslauth", "disco", "ping", "roster", "admin_shell" }
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true`}
 modules_disabled = { "s2s", "offline" }

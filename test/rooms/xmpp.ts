@@ -124,6 +124,14 @@ async function participant(t: ExecutionContext, prosody: Prosody, user?: string)
   };
 }
 
+/** Joins and waits until the adapter has reported the occupant too (the two presences race). */
+async function joinSeen(rooms: RoomControl, who: Participant, room: string, nick: string, extra?: Parameters<Participant['join']>[2]): Promise<XmlElement> {
+  const seen = next(rooms, 'occupantJoined', (o) => o.room === room && o.nick === nick);
+  const self = await who.join(room, nick, extra);
+  await seen;
+  return self;
+}
+
 function hasStatus(presence: XmlElement, code: string): boolean {
   return Boolean(presence.getChild('x', NS_MUC_USER)?.getChildren('status').some((s) => s.attrs.code === code));
 }
@@ -235,8 +243,8 @@ test('a participant removed from the meeting sees status 307 and is reported as 
   await rooms.createRoom('moterum4');
   const anna = await participant(t, prosody);
   const bertil = await participant(t, prosody);
-  await anna.join('moterum4', 'Anna');
-  await bertil.join('moterum4', 'Bertil');
+  await joinSeen(rooms, anna, 'moterum4', 'Anna');
+  await joinSeen(rooms, bertil, 'moterum4', 'Bertil');
 
   const left = next(rooms, 'occupantLeft');
   await rooms.kick('moterum4', 'Bertil', 'Inte med i bokningen');
@@ -265,8 +273,8 @@ test('after Prosody restarts mid-meeting the appliance reconnects, re-joins, re-
   await rooms.grant('moterum6', anna.jid, 'member');
   await rooms.grant('moterum6', bertil.jid, 'owner');
   const identity = (id: string) => ({ id, name: id });
-  await anna.join('moterum6', 'Anna', { password: 'hemligt', identity: identity('p-anna') });
-  await bertil.join('moterum6', 'Bertil', { password: 'hemligt', identity: identity('s-bertil') });
+  await joinSeen(rooms, anna, 'moterum6', 'Anna', { password: 'hemligt', identity: identity('p-anna') });
+  await joinSeen(rooms, bertil, 'moterum6', 'Bertil', { password: 'hemligt', identity: identity('s-bertil') });
   t.is(rooms.occupants('moterum6').length, 2);
 
   // Seen at the moment the connection drops (the adapter may be back before restart() returns).
@@ -302,11 +310,30 @@ test('after Prosody restarts mid-meeting the appliance reconnects, re-joins, re-
   t.deepEqual(rooms.occupants('moterum6').map((o) => [o.nick, o.identity?.user.id]).sort(), [['Anna', 'p-anna'], ['Bertil', 's-bertil']]);
 });
 
+test('when the server closes the appliance\'s session it reconnects at once, and participants still in the room are not reported again', async (t) => {
+  const { prosody, rooms } = await setup(t);
+  await rooms.createRoom('moterum8', { password: 'hemligt' });
+  const anna = await participant(t, prosody);
+  await joinSeen(rooms, anna, 'moterum8', 'Anna', { password: 'hemligt', identity: { id: 'p-anna', name: 'Anna' } });
+  const events: string[] = [];
+  rooms.on('occupantJoined', (o) => events.push(`joined ${o.nick}`));
+  rooms.on('occupantLeft', (o) => events.push(`left ${o.nick} ${o.reason}`));
+  const resynced = next(rooms, 'resynced');
+  await prosody.closeSessions(`${prosody.controller.user}@${prosody.controller.domain}`);
+  t.deepEqual(await resynced, { rooms: ['moterum8'], failed: [] });
+  t.deepEqual(events, []);
+  t.deepEqual(rooms.occupants('moterum8').map((o) => [o.nick, o.identity?.user.id]), [['Anna', 'p-anna']]);
+  t.like(rooms.state(), { connected: true, roomsOpen: 1, reconnects: 1 });
+  // Still the room's controller: it can remove a participant.
+  await rooms.kick('moterum8', 'Anna', 'Test');
+  await anna.presence((p) => hasStatus(p, '307'));
+});
+
 test('ending the meeting destroys the room: participants get the destroy presence and roomDestroyed is reported', async (t) => {
   const { prosody, rooms } = await setup(t);
   await rooms.createRoom('moterum7');
   const anna = await participant(t, prosody);
-  await anna.join('moterum7', 'Anna');
+  await joinSeen(rooms, anna, 'moterum7', 'Anna');
   const left = next(rooms, 'occupantLeft');
   const destroyed = next(rooms, 'roomDestroyed');
 

@@ -52,6 +52,8 @@ declare module '@xmpp/client' {
     options: ClientOptions;
     start(): Promise<JID>;
     stop(): Promise<void>;
+    /** Closes the stream and the socket without going offline: the reconnect module takes over. */
+    disconnect(): Promise<void>;
     send(element: XmlElement): Promise<void>;
     isSecure(): boolean;
     iqCaller: {

@@ -27,6 +27,8 @@ export interface Config {
   templatesDir: string;
   logLevel: string;
   login: { maxFailures: number; lockoutMinutes: number };
+  /** Minutes before the start at which the room opens (earlier arrivals wait in the waiting room). */
+  roomOpensMinutes: number;
   /** Minutes before a meeting's start at which reminders go out. */
   reminderOffsetsMinutes: number[];
   /** Most people in one meeting, the booking clinician included. */
@@ -51,6 +53,7 @@ const fixes: Record<string, string> = {
   TURN_URLS: 'use a comma-separated list such as turn:turn.hospital.se:3478?transport=udp',
   OIDC_ISSUER: 'use the identity provider\'s issuer URL, e.g. https://idp.hospital.se',
   LOG_LEVEL: 'use one of fatal, error, warn, info, debug, trace, silent',
+  ROOM_OPENS_MINUTES: 'use the minutes before the start at which the room opens, e.g. 15',
   REMINDER_OFFSETS: 'use minutes before the start, comma-separated, e.g. 1440,15 (or "none")',
   MAX_PARTICIPANTS: 'use the most people in one meeting, the host included, e.g. 10',
 };
@@ -97,6 +100,7 @@ const schema = Joi.object({
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
   LOGIN_MAX_FAILURES: Joi.number().integer().min(1).max(100).default(5),
   LOGIN_LOCKOUT_MINUTES: Joi.number().integer().min(1).max(24 * 60).default(15),
+  ROOM_OPENS_MINUTES: Joi.number().integer().min(0).max(240).default(15),
   REMINDER_OFFSETS: Joi.string().pattern(/^(none|\d{1,5}(,\d{1,5})*)$/, 'a comma-separated list of minutes').default('1440,15'),
   MAX_PARTICIPANTS: Joi.number().integer().min(2).max(100).default(10),
 })
@@ -179,6 +183,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     templatesDir: resolve(v.TEMPLATES_DIR ?? join(projectRoot, 'templates')),
     logLevel: v.LOG_LEVEL,
     login: { maxFailures: v.LOGIN_MAX_FAILURES, lockoutMinutes: v.LOGIN_LOCKOUT_MINUTES },
+    roomOpensMinutes: v.ROOM_OPENS_MINUTES,
     reminderOffsetsMinutes: v.REMINDER_OFFSETS === 'none' ? [] : v.REMINDER_OFFSETS.split(',').map(Number),
     maxParticipants: v.MAX_PARTICIPANTS,
     generatedSecrets,

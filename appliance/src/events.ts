@@ -18,16 +18,20 @@ export class EventBus {
 
   constructor(onError: (event: string, error: unknown) => void) {
     this.#onError = onError;
-    this.#emitter.setMaxListeners(100);
+    // Every open waiting room and meeting page listens: many listeners are expected, not a leak.
+    this.#emitter.setMaxListeners(0);
   }
 
-  on<K extends EventName>(name: K, listener: Listener<K>): void {
+  /** Subscribes; the returned function unsubscribes (an open page's stream must, when it closes). */
+  on<K extends EventName>(name: K, listener: Listener<K>): () => void {
     // A failing listener must not break the request that emitted the event: it is logged instead.
-    this.#emitter.on(name, (payload: DomainEvents[K]) => {
+    const wrapped = (payload: DomainEvents[K]) => {
       Promise.resolve()
         .then(() => listener(payload))
         .catch((error) => this.#onError(name, error));
-    });
+    };
+    this.#emitter.on(name, wrapped);
+    return () => this.#emitter.off(name, wrapped);
   }
 
   emit<K extends EventName>(name: K, payload: DomainEvents[K]): void {

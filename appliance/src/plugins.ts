@@ -8,6 +8,7 @@ import { plugin as health } from './health/index.ts';
 import { plugin as docs } from './docs/index.ts';
 import { plugin as meetings } from './meetings/index.ts';
 import { plugin as invites } from './invites/index.ts';
+import { plugin as entry } from './entry/index.ts';
 import { plugin as techtest } from './techtest/index.ts';
 
-export const plugins: Plugin<void>[] = [db, audit, staff, health, docs, meetings, invites, techtest];
+export const plugins: Plugin<void>[] = [db, audit, staff, health, docs, meetings, invites, techtest, entry];

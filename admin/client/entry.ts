@@ -1,0 +1,48 @@
+// The guest pages' small script (no framework): keeps the link's token out of the browser's
+// history, counts down before another SMS code may be asked for, and moves the waiting room on
+// when the room opens.
+
+// The link page: the token stays in the form, not in the address bar or history.
+if (/^\/j\/[\w-]+$/.test(location.pathname)) history.replaceState(null, '', '/j');
+
+const resend = document.querySelector<HTMLButtonElement>('button[data-wait]');
+if (resend) {
+  const text = document.querySelector<HTMLElement>('[data-countdown-text]');
+  let left = Number(resend.dataset.wait ?? 0);
+  const tick = () => {
+    resend.disabled = left > 0;
+    if (text) text.textContent = left > 0 ? (resend.dataset.countdown ?? '').replace('{seconds}', String(left)) : '';
+    if (left-- > 0) setTimeout(tick, 1000);
+  };
+  tick();
+}
+
+const waiting = document.querySelector<HTMLElement>('[data-waiting]');
+if (waiting) {
+  const closed = waiting.querySelector<HTMLElement>('[data-room-closed]')!;
+  const open = waiting.querySelector<HTMLElement>('[data-room-open]')!;
+  const announce = waiting.querySelector<HTMLElement>('[data-room-announce]')!;
+  const countdown = waiting.querySelector<HTMLElement>('[data-countdown]')!;
+  const opensAt = new Date(waiting.dataset.opensAt ?? '').getTime();
+  const showCountdown = () => {
+    const seconds = Math.max(0, Math.round((opensAt - Date.now()) / 1000));
+    const h = Math.floor(seconds / 3600);
+    const m = Math.floor((seconds % 3600) / 60);
+    const s = seconds % 60;
+    countdown.textContent = `${h > 0 ? `${h}:` : ''}${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}`;
+  };
+  showCountdown();
+  const timer = setInterval(showCountdown, 1000);
+  const events = new EventSource('/entry/waiting/events');
+  events.addEventListener('room', (event) => {
+    const { open: isOpen } = JSON.parse((event as MessageEvent).data) as { open: boolean };
+    if (!isOpen || !open.hidden) return;
+    clearInterval(timer);
+    closed.hidden = true;
+    open.hidden = false;
+    announce.textContent = open.textContent?.trim() ?? '';
+    events.close();
+    // The routine: once the room opens, the waiting room moves on to the meeting by itself.
+    setTimeout(() => location.assign('/entry/meeting'), 1500);
+  });
+}

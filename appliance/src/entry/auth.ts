@@ -1,0 +1,38 @@
+// Guests (patients, proxies, external parties) are not staff: after the name check their browser
+// holds a guest session, an HttpOnly cookie whose value is stored only as a hash. It is the only
+// thing that lets that browser back in until the meeting is over.
+import Boom from '@hapi/boom';
+import type { Server } from '@hapi/hapi';
+import { sha256 } from '../crypto.ts';
+import type { LinkPerson } from './links.ts';
+import { findGuestSession } from './store.ts';
+
+export const guestCookie = 'samverka_guest';
+
+export interface GuestIdentity {
+  participantId: string;
+  person: LinkPerson;
+  meetingId: string;
+}
+
+declare module '@hapi/hapi' {
+  interface AuthCredentials {
+    guest?: GuestIdentity;
+  }
+}
+
+export function registerGuestAuth(server: Server): void {
+  const secure = server.app.config.publicUrl.protocol === 'https:';
+  // Lax: a returning guest comes back through the link in an SMS or e-mail, a cross-site visit.
+  server.state(guestCookie, { isSecure: secure, isHttpOnly: true, isSameSite: 'Lax', path: '/', encoding: 'none', clearInvalid: true, strictHeader: true });
+  server.auth.scheme('guest-session', () => ({
+    async authenticate(request, h) {
+      const value = request.state[guestCookie];
+      if (typeof value !== 'string' || value.length > 100) throw Boom.unauthorized(null, 'guest');
+      const session = await findGuestSession(server.app.db, sha256(value));
+      if (!session) throw Boom.unauthorized('The guest session has ended', 'guest');
+      return h.authenticated({ credentials: { guest: { participantId: session.participantId, person: session.person, meetingId: session.meetingId } } });
+    },
+  }));
+  server.auth.strategy('guest', 'guest-session');
+}

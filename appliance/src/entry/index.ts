@@ -1,0 +1,56 @@
+// The entry plugin: the way in for patients, proxies and guests, from the one-time link through
+// the name check, the SMS code and the technical test to the waiting room.
+import type { Plugin } from '@hapi/hapi';
+import type { Subject } from '../techtest/index.ts';
+import { registerGuestAuth } from './auth.ts';
+import { entryRoutes, type RoomClock } from './routes.ts';
+import { entryStaffRoutes } from './staff.ts';
+import { EntryService, type Invitation } from './service.ts';
+import { resetEntry } from './store.ts';
+import { findParticipant } from '../meetings/store.ts';
+
+declare module '@hapi/hapi' {
+  interface PluginProperties {
+    entry: { service: EntryService };
+  }
+}
+
+declare module '../events.ts' {
+  interface DomainEvents {
+    /** Staff (or the schedule) opened the meeting's room: the waiting room moves on. */
+    'room.opened': { meetingId: string };
+  }
+}
+
+export const plugin: Plugin<void> = {
+  name: 'entry',
+  dependencies: ['db', 'meetings', 'invites', 'techtest'],
+  register(server) {
+    const { db, bus, config } = server.app;
+    registerGuestAuth(server);
+    const service = new EntryService(db, bus, config.dataKey, () => server.plugins.invites.dispatcher()?.notify());
+
+    const clock: RoomClock = {
+      opensAt: (invitation: Invitation) => new Date(invitation.meeting.startsAt.getTime() - config.roomOpensMinutes * 60_000),
+      isOpen: (invitation: Invitation, now = new Date()) =>
+        invitation.meeting.status === 'open' || invitation.meeting.status === 'in_progress' || now >= clock.opensAt(invitation),
+    };
+
+    // A re-sent invitation starts the way in afresh (a new browser, new tries), in the same
+    // transaction that revokes the old links.
+    server.plugins.meetings.onChange(async (trx, change) => {
+      if (change.type === 'invitation.resend') await resetEntry(trx, change.payload.participantId);
+    });
+
+    bus.on('techtest.completed', async ({ subject }: { subject: Subject }) => {
+      if (subject.type !== 'participant') return;
+      const [participantId] = subject.id.split(':');
+      const participant = await findParticipant(db, participantId);
+      if (participant) bus.emit('participant.status', { meetingId: participant.meetingId, participantId, status: 'tech_tested' });
+    });
+
+    server.expose('service', service);
+    server.route(entryRoutes(service, clock));
+    server.route(entryStaffRoutes);
+  },
+};

@@ -1,0 +1,300 @@
+// The guest's pages: the link page and its name form, the SMS code, the identity step, the
+// technical test (mounted from techtest/), the waiting room with its event stream, and the room.
+import Boom from '@hapi/boom';
+import type { Lifecycle, Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
+import Joi from 'joi';
+import { sha256 } from '../crypto.ts';
+import { openEventStream } from '../http/sse.ts';
+import { languageOf, t, type Language } from '../http/i18n.ts';
+import { rateLimit } from '../http/ratelimit.ts';
+import { latestResult, techTestRoutes, type Subject } from '../techtest/index.ts';
+import { guestCookie, type GuestIdentity } from './auth.ts';
+import { checkBrowser } from './browser.ts';
+import { limits, meetingTime, type EntryService, type Invitation, type LinkProblem } from './service.ts';
+
+/** The routine: the room opens shortly before the start; a waiting room holds early arrivals. */
+export interface RoomClock {
+  opensAt(invitation: Invitation): Date;
+  isOpen(invitation: Invitation, now?: Date): boolean;
+}
+
+const token = Joi.string().max(64).pattern(/^[A-Za-z0-9_-]+$/);
+const guest = { strategy: 'guest' } as const;
+const guestPage = { layout: 'guest' };
+// Pages that carry a token: no referrer leaves them, nothing is cached.
+const tokenHeaders = (response: { header(name: string, value: string): unknown }) => {
+  response.header('referrer-policy', 'no-referrer');
+  response.header('cache-control', 'no-store');
+};
+
+export const participantSubject = (identity: Pick<GuestIdentity, 'participantId' | 'person'>): Subject => ({
+  type: 'participant',
+  id: identity.person === 'proxy' ? `${identity.participantId}:proxy` : identity.participantId,
+});
+
+function base(request: Request, invitation: Invitation | undefined, title: string) {
+  const lang = languageOf(request);
+  return {
+    title,
+    styles: ['guest.css'],
+    scripts: ['entry.js'],
+    here: request.path.startsWith('/j/') ? '/j' : request.path,
+    unitName: invitation?.unit?.name,
+    unitPhone: invitation?.unit?.phone,
+    ...(invitation ? meetingTime(invitation.meeting, lang) : {}),
+  };
+}
+
+const problemStatus: Record<LinkProblem, number> = { unknown: 404, revoked: 410, expired: 410, cancelled: 410, used: 409, locked: 423 };
+
+function problemPage(request: Request, h: ResponseToolkit, problem: LinkProblem, invitation?: Invitation) {
+  const lang = languageOf(request);
+  const response = h.view('entry/problem', { ...base(request, invitation, t(lang, `entry.problem.${problem}.title`)), problem, text: t(lang, `entry.problem.${problem}.text`) }, guestPage).code(problemStatus[problem]);
+  tokenHeaders(response);
+  return response;
+}
+
+export function entryRoutes(service: EntryService, clock: RoomClock): ServerRoute[] {
+  const perAddress = rateLimit('entry-link', { points: 60, durationSeconds: 10 * 60 });
+  const perToken = rateLimit('entry-name', { points: 10, durationSeconds: 10 * 60 }, (r) => sha256(String((r.payload as { token?: string })?.token ?? '')));
+  const perGuest = (name: string, points: number) => rateLimit(name, { points, durationSeconds: 10 * 60 }, (r) => r.auth.credentials.guest?.participantId ?? r.info.remoteAddress);
+
+  /** The guest's invitation and state, or the page that says the way in has closed. */
+  async function current(request: Request, h: ResponseToolkit) {
+    const identity = request.auth.credentials.guest!;
+    const found = await service.current({ ...identity, sessionHash: '' });
+    if (!found) return { ended: problemPage(request, h, 'cancelled').takeover() };
+    return found;
+  }
+
+  const linkPage = (request: Request, h: ResponseToolkit, invitation: Invitation, tokenValue: string, extra: Record<string, unknown> = {}, code = 200) => {
+    const lang = languageOf(request);
+    const response = h.view('entry/link', { ...base(request, invitation, t(lang, 'entry.link.title')), token: tokenValue, ...extra }, guestPage).code(code);
+    tokenHeaders(response);
+    return response;
+  };
+
+  const browserPage = (request: Request, h: ResponseToolkit, browser: string) => {
+    const lang = languageOf(request);
+    return h.view('entry/browser', { ...base(request, undefined, t(lang, 'entry.browser.title')), browser }, guestPage);
+  };
+
+  const subjectOf = async (request: Request): Promise<Subject> => {
+    const identity = request.auth.credentials.guest!;
+    const found = await service.current({ ...identity, sessionHash: '' });
+    // The test comes after identification: nobody skips the name or code step through its URL.
+    if (!found || !found.state.identifiedAt) throw Boom.forbidden('Identify yourself first');
+    return participantSubject(identity);
+  };
+
+  const identified: Lifecycle.Method = async (request, h) => {
+    const found = await current(request, h);
+    if ('ended' in found) return found.ended;
+    if (!found.state.identifiedAt) return h.redirect('/entry').takeover();
+    return found;
+  };
+
+  return [
+    {
+      method: 'GET',
+      path: '/j/{token}',
+      options: {
+        auth: { ...guest, mode: 'try' },
+        pre: [{ method: perAddress }],
+        validate: { params: Joi.object({ token }), failAction: (request, h) => problemPage(request, h, 'unknown').takeover() },
+      },
+      async handler(request, h) {
+        const browser = checkBrowser(request.headers['user-agent'] as string | undefined);
+        if (!browser.ok) return browserPage(request, h, browser.browser);
+        const value = request.state[guestCookie] as string | undefined;
+        const found = await service.lookup(request.params.token as string, value);
+        if (!found.ok) return problemPage(request, h, found.problem, found.invitation);
+        if (found.mine) return h.redirect('/entry');
+        return linkPage(request, h, found.invitation, request.params.token as string);
+      },
+    },
+    {
+      // The name form posts the token in its body: after this, no URL carries it.
+      method: 'POST',
+      path: '/j',
+      options: {
+        auth: { ...guest, mode: 'try' },
+        pre: [{ method: perAddress }, { method: perToken }],
+        validate: {
+          payload: Joi.object({ token: token.required(), name: Joi.string().max(200).allow('').required() }),
+          failAction: (request, h) => problemPage(request, h, 'unknown').takeover(),
+        },
+      },
+      async handler(request, h) {
+        const lang = languageOf(request);
+        const { token: value, name } = request.payload as { token: string; name: string };
+        if (name.trim() === '') {
+          const found = await service.lookup(value, request.state[guestCookie] as string | undefined);
+          if (!found.ok) return problemPage(request, h, found.problem, found.invitation);
+          return linkPage(request, h, found.invitation, value, { error: t(lang, 'entry.link.nameMissing') }, 400);
+        }
+        const result = await service.enter(value, name, request.state[guestCookie] as string | undefined);
+        if (!result.ok) {
+          if (result.problem === 'mismatch') {
+            return linkPage(request, h, result.invitation!, value, { error: t(lang, 'entry.link.mismatch', { tries: result.triesLeft }), typed: name }, 400);
+          }
+          return problemPage(request, h, result.problem, result.invitation);
+        }
+        const response = h.redirect('/entry');
+        if (result.session) response.state(guestCookie, result.session, { ttl: Math.max(60_000, result.invitation.meeting.startsAt.getTime() + result.invitation.meeting.durationMinutes * 60_000 + 2 * 3600_000 - Date.now()) });
+        return response;
+      },
+    },
+    {
+      method: 'GET',
+      path: '/entry',
+      options: { auth: guest },
+      async handler(request, h) {
+        const found = await current(request, h);
+        if ('ended' in found) return found.ended;
+        const { invitation, state } = found;
+        if (!state.identifiedAt) {
+          return h.redirect(invitation.participant.identification === 'sms' ? '/entry/code' : '/entry/identify');
+        }
+        const tested = await latestResult(request.server.app.db, participantSubject(request.auth.credentials.guest!));
+        return h.redirect(tested ? '/entry/waiting' : '/entry/test');
+      },
+    },
+    {
+      method: 'GET',
+      path: '/entry/code',
+      options: { auth: guest, validate: { query: Joi.object({ sent: Joi.boolean() }) } },
+      async handler(request, h) {
+        const found = await current(request, h);
+        if ('ended' in found) return found.ended;
+        const { invitation, state } = found;
+        if (state.identifiedAt || invitation.participant.identification !== 'sms') return h.redirect('/entry');
+        const lang = languageOf(request);
+        // The first visit sends the first code: the person has just typed their name.
+        const sending = state.codesSent === 0 ? await service.sendCode(invitation) : undefined;
+        return codePage(request, h, invitation, lang, sending ? { notice: t(lang, 'entry.code.sent') } : {});
+      },
+    },
+    {
+      method: 'POST',
+      path: '/entry/code',
+      options: {
+        auth: guest,
+        pre: [{ method: perGuest('entry-code', 20) }],
+        validate: { payload: Joi.object({ code: Joi.string().max(20).allow('').required() }), failAction: (_r, h) => h.redirect('/entry/code').takeover() },
+      },
+      async handler(request, h) {
+        const found = await current(request, h);
+        if ('ended' in found) return found.ended;
+        const lang = languageOf(request);
+        const outcome = await service.checkCode(found.invitation, (request.payload as { code: string }).code);
+        if (outcome === 'ok') return h.redirect('/entry');
+        const text = t(lang, `entry.code.${outcome}`, { tries: limits.codeTries - (found.state.codeFailures + 1) });
+        return codePage(request, h, found.invitation, lang, { error: text }, 400);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/entry/code/resend',
+      options: { auth: guest, pre: [{ method: perGuest('entry-code-resend', 10) }] },
+      async handler(request, h) {
+        const found = await current(request, h);
+        if ('ended' in found) return found.ended;
+        const lang = languageOf(request);
+        const sending = await service.sendCode(found.invitation);
+        return codePage(request, h, found.invitation, lang, sending.sent ? { notice: t(lang, 'entry.code.sent') } : { error: t(lang, 'entry.code.notYet') }, sending.sent ? 200 : 429);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/entry/identify',
+      options: { auth: guest },
+      async handler(request, h) {
+        const found = await current(request, h);
+        if ('ended' in found) return found.ended;
+        const lang = languageOf(request);
+        const method = found.invitation.participant.identification;
+        if (found.state.identifiedAt || (method !== 'bankid' && method !== 'siths')) return h.redirect('/entry');
+        // Identification through the hospital's identity provider is its own step (and issue):
+        // until it exists, an honest page, never a way around it.
+        return h.view('entry/identify', { ...base(request, found.invitation, t(lang, `entry.identify.${method}.title`)), text: t(lang, `entry.identify.${method}.text`) }, guestPage).code(503);
+      },
+    },
+    ...techTestRoutes({
+      path: '/entry/test',
+      auth: guest,
+      subject: subjectOf,
+      next: () => '/entry/waiting',
+    }),
+    {
+      method: 'GET',
+      path: '/entry/waiting',
+      options: { auth: guest, pre: [{ method: identified, assign: 'entry' }] },
+      async handler(request, h) {
+        const { invitation } = request.pre.entry as { invitation: Invitation };
+        const lang = languageOf(request);
+        const tested = await latestResult(request.server.app.db, participantSubject(request.auth.credentials.guest!));
+        if (!tested) return h.redirect('/entry/test');
+        return h.view('entry/waiting', {
+          ...base(request, invitation, t(lang, 'entry.waiting.title')),
+          startsAt: invitation.meeting.startsAt.toISOString(),
+          opensAt: clock.opensAt(invitation).toISOString(),
+          open: clock.isOpen(invitation),
+          verdict: t(lang, `entry.waiting.verdict.${tested.verdict}`),
+        }, guestPage);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/entry/waiting/events',
+      options: { auth: guest, pre: [{ method: identified, assign: 'entry' }] },
+      handler(request, h) {
+        const { invitation } = request.pre.entry as { invitation: Invitation };
+        const bus = request.server.app.bus;
+        service.markWaiting(invitation);
+        let timer: NodeJS.Timeout | undefined;
+        let unsubscribe = () => {};
+        const { response, stream } = openEventStream(request, h, {
+          onClose: () => {
+            clearInterval(timer);
+            unsubscribe();
+          },
+        });
+        const tell = () => stream.send('room', { open: clock.isOpen(invitation), opensAt: clock.opensAt(invitation).toISOString() });
+        tell();
+        // The room opens at its time, or earlier when staff open it (the rooms plugin says so).
+        timer = setInterval(() => (clock.isOpen(invitation) ? (tell(), clearInterval(timer)) : undefined), 5_000);
+        timer.unref();
+        unsubscribe = bus.on('room.opened', ({ meetingId }) => {
+          if (meetingId === invitation.meeting.id) tell();
+        });
+        return response;
+      },
+    },
+    {
+      method: 'GET',
+      path: '/entry/meeting',
+      options: { auth: guest, pre: [{ method: identified, assign: 'entry' }] },
+      handler(request, h) {
+        const { invitation } = request.pre.entry as { invitation: Invitation };
+        const lang = languageOf(request);
+        if (!clock.isOpen(invitation)) return h.redirect('/entry/waiting');
+        return h.view('entry/meeting', { ...base(request, invitation, t(lang, 'entry.meeting.title')), mediaConfigured: Boolean(request.server.app.config.jitsi) }, guestPage);
+      },
+    },
+  ];
+
+  async function codePage(request: Request, h: ResponseToolkit, invitation: Invitation, lang: Language, extra: Record<string, unknown>, code = 200) {
+    const status = await service.codeStatus(invitation);
+    return h
+      .view('entry/code', {
+        ...base(request, invitation, t(lang, 'entry.code.title')),
+        ...extra,
+        mobileEnd: invitation.mobile?.slice(-2),
+        waitSeconds: status.waitSeconds,
+        sendsLeft: status.sendsLeft,
+        minutes: limits.codeMinutes,
+      }, guestPage)
+      .code(code);
+  }
+}

@@ -1,0 +1,205 @@
+// The way in for patients, proxies and guests: the one-time link, the name check, the browser it
+// binds to, and the SMS code. BankID and SITHS are sent to the identity step (the identity issue).
+import { randomInt, timingSafeEqual } from 'node:crypto';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import type { Db } from '../db/knex.ts';
+import type { EventBus } from '../events.ts';
+import { randomToken, sha256 } from '../crypto.ts';
+import { enqueue } from '../invites/outbox.ts';
+import { formatWhen, meetingEnd } from '../invites/messages.ts';
+import type { Meeting, Participant } from '../meetings/model.ts';
+import { findMeeting, findParticipant } from '../meetings/store.ts';
+import { findUnit } from '../staff/store.ts';
+import type { CareUnit } from '../staff/model.ts';
+import { findLink, linkExpiry, type LinkPerson } from './links.ts';
+import { namesMatch } from './names.ts';
+import * as store from './store.ts';
+
+/** The routine's limits: five wrong names lock the link; codes are 6 digits, 10 minutes, 5 tries. */
+export const limits = {
+  nameTries: 5,
+  codeTries: 5,
+  codeMinutes: 10,
+  /** Codes one person may have sent for one meeting, the first included. */
+  codesPerPerson: 3,
+  /** Seconds before another code may be asked for: the countdown on the page. */
+  resendSeconds: 60,
+};
+
+declare module '../events.ts' {
+  interface DomainEvents {
+    /** Five wrong names: the meeting page shows staff that the link is locked, with re-send. */
+    'entry.locked': { meetingId: string; participantId: string; person: LinkPerson };
+  }
+}
+
+export interface Invitation {
+  person: LinkPerson;
+  participant: Participant;
+  meeting: Meeting;
+  unit: CareUnit | undefined;
+  /** The name the person was invited as (never shown back to someone who typed another). */
+  invitedName: string;
+  mobile: string | null;
+}
+
+export type LinkProblem = 'unknown' | 'revoked' | 'expired' | 'cancelled' | 'locked' | 'used';
+
+export type LinkLookup = { ok: true; invitation: Invitation; state: store.EntryState; mine: boolean } | { ok: false; problem: LinkProblem; invitation?: Invitation };
+
+async function invitationOf(db: Db, participantId: string, person: LinkPerson): Promise<Invitation | undefined> {
+  const found = await findParticipant(db, participantId);
+  if (!found) return undefined;
+  const meeting = await findMeeting(db, found.meetingId);
+  const participant = meeting?.participants.find((p) => p.id === participantId);
+  if (!meeting || !participant) return undefined;
+  const contact = person === 'proxy' ? participant.proxy : participant;
+  if (!contact) return undefined;
+  return { person, participant, meeting, unit: await findUnit(db, { id: meeting.unitId }), invitedName: contact.name, mobile: contact.mobile };
+}
+
+export class EntryService {
+  // However many links point at one phone, it gets at most this many codes an hour.
+  readonly #perNumber = new RateLimiterMemory({ keyPrefix: 'sms-code-number', points: 6, duration: 3600 });
+
+  constructor(
+    private readonly db: Db,
+    private readonly bus: EventBus,
+    private readonly dataKey: Buffer,
+    private readonly onCodeQueued: () => void,
+  ) {}
+
+  /** What a link leads to. Opening it (GET) changes nothing: mail scanners open links too. */
+  async lookup(token: string, guestSession: string | undefined, now = new Date()): Promise<LinkLookup> {
+    const link = await findLink(this.db, token);
+    if (!link) return { ok: false, problem: 'unknown' };
+    const invitation = await invitationOf(this.db, link.participantId, link.person);
+    if (!invitation) return { ok: false, problem: 'revoked' };
+    if (invitation.meeting.status === 'cancelled') return { ok: false, problem: 'cancelled', invitation };
+    if (link.revoked) return { ok: false, problem: 'revoked', invitation };
+    if (link.expiresAt <= now) return { ok: false, problem: 'expired', invitation };
+    const state = await store.entryState(this.db, link.participantId, link.person);
+    const mine = state.boundSession !== null && guestSession !== undefined && state.boundSession === sha256(guestSession);
+    if (mine) return { ok: true, invitation, state, mine };
+    if (state.lockedAt) return { ok: false, problem: 'locked', invitation };
+    if (state.boundSession) return { ok: false, problem: 'used', invitation };
+    return { ok: true, invitation, state, mine };
+  }
+
+  /**
+   * The POST from the link page: the name must be the invited one. The first browser to pass binds
+   * the link; it gets a guest session (its cookie) and the token is spent for every other browser.
+   */
+  async enter(token: string, typedName: string, guestSession: string | undefined, now = new Date()):
+    Promise<{ ok: true; session: string | null; invitation: Invitation } | { ok: false; problem: LinkProblem | 'mismatch'; triesLeft?: number; invitation?: Invitation }> {
+    const found = await this.lookup(token, guestSession, now);
+    if (!found.ok) return found;
+    const { invitation } = found;
+    const { participant, person } = invitation;
+    if (found.mine) return { ok: true, session: null, invitation };
+    if (!namesMatch(typedName, invitation.invitedName)) {
+      const state = await store.recordNameFailure(this.db, participant.id, person, limits.nameTries, now);
+      if (state.lockedAt) {
+        this.bus.emit('entry.locked', { meetingId: invitation.meeting.id, participantId: participant.id, person });
+        return { ok: false, problem: 'locked', invitation };
+      }
+      return { ok: false, problem: 'mismatch', triesLeft: limits.nameTries - state.nameFailures, invitation };
+    }
+    const session = randomToken();
+    const bound = await this.db.transaction(async (trx) => {
+      if (!(await store.bind(trx, participant.id, person, sha256(session), now))) return false;
+      await store.insertGuestSession(trx, { participantId: participant.id, person, meetingId: invitation.meeting.id, sessionHash: sha256(session), expiresAt: linkExpiry(meetingEnd(invitation.meeting)) }, now);
+      // Invited with no identification: the right name is the whole check.
+      if (participant.identification === 'none') await store.markIdentified(trx, participant.id, person, 'name', now);
+      return true;
+    });
+    if (!bound) return { ok: false, problem: 'used', invitation };
+    this.#status(invitation, 'opened');
+    if (participant.identification === 'none') this.#status(invitation, 'identified');
+    return { ok: true, session, invitation };
+  }
+
+  /** The invitation and state behind a guest session. */
+  async current(session: store.GuestSession): Promise<{ invitation: Invitation; state: store.EntryState } | undefined> {
+    const invitation = await invitationOf(this.db, session.participantId, session.person);
+    if (!invitation || invitation.meeting.status === 'cancelled') return undefined;
+    return { invitation, state: await store.entryState(this.db, session.participantId, session.person) };
+  }
+
+  /** How many codes may still be sent, and in how many seconds the next. */
+  async codeStatus(invitation: Invitation, now = new Date()): Promise<{ waitSeconds: number; sendsLeft: number }> {
+    const state = await store.entryState(this.db, invitation.participant.id, invitation.person);
+    const waitSeconds = state.lastCodeAt ? Math.max(0, Math.ceil((state.lastCodeAt.getTime() + limits.resendSeconds * 1000 - now.getTime()) / 1000)) : 0;
+    return { waitSeconds, sendsLeft: Math.max(0, limits.codesPerPerson - state.codesSent) };
+  }
+
+  /** Sends a new SMS code, if the limits allow; otherwise says when one may be asked for. */
+  async sendCode(invitation: Invitation, now = new Date()): Promise<{ sent: boolean; waitSeconds: number; sendsLeft: number }> {
+    const { participant, person } = invitation;
+    const { waitSeconds, sendsLeft } = await this.codeStatus(invitation, now);
+    if (!invitation.mobile || sendsLeft <= 0 || waitSeconds > 0) return { sent: false, waitSeconds, sendsLeft };
+    try {
+      await this.#perNumber.consume(invitation.mobile);
+    } catch {
+      return { sent: false, waitSeconds: limits.resendSeconds, sendsLeft };
+    }
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    await this.db.transaction(async (trx) => {
+      await store.storeCode(trx, participant.id, person, codeHash(participant.id, person, code), new Date(now.getTime() + limits.codeMinutes * 60_000), now);
+      // Codes go before every other message: a person is waiting for this one.
+      await enqueue(trx, this.dataKey, {
+        channel: 'sms',
+        kind: 'sms_code',
+        recipient: invitation.mobile!,
+        language: 'sv',
+        meetingId: invitation.meeting.id,
+        participantId: participant.id,
+        data: { minutes: limits.codeMinutes, person },
+        secret: code,
+        priority: 10,
+      }, now);
+    });
+    this.onCodeQueued();
+    return { sent: true, waitSeconds: limits.resendSeconds, sendsLeft: sendsLeft - 1 };
+  }
+
+  async checkCode(invitation: Invitation, typed: string, now = new Date()): Promise<'ok' | 'wrong' | 'expired' | 'exhausted'> {
+    const { participant, person } = invitation;
+    const state = await store.entryState(this.db, participant.id, person);
+    if (!state.codeHash || !state.codeExpiresAt) return 'expired';
+    if (state.codeFailures >= limits.codeTries) return 'exhausted';
+    if (state.codeExpiresAt <= now) return 'expired';
+    const expected = Buffer.from(state.codeHash, 'hex');
+    const actual = Buffer.from(codeHash(participant.id, person, typed.replace(/\s/g, '')), 'hex');
+    if (!timingSafeEqual(expected, actual)) {
+      await store.recordCodeFailure(this.db, participant.id, person);
+      return state.codeFailures + 1 >= limits.codeTries ? 'exhausted' : 'wrong';
+    }
+    await store.markIdentified(this.db, participant.id, person, 'sms', now);
+    this.#status(invitation, 'identified');
+    return 'ok';
+  }
+
+  #status(invitation: Invitation, status: 'opened' | 'identified' | 'tech_tested' | 'waiting'): void {
+    this.bus.emit('participant.status', { meetingId: invitation.meeting.id, participantId: invitation.participant.id, status });
+  }
+
+  markTested(invitation: Invitation): void {
+    this.#status(invitation, 'tech_tested');
+  }
+
+  markWaiting(invitation: Invitation): void {
+    this.#status(invitation, 'waiting');
+  }
+}
+
+/** A code is kept only as a hash bound to its person, so one person's code says nothing of another's. */
+function codeHash(participantId: string, person: LinkPerson, code: string): string {
+  return sha256(`${participantId}:${person}:${code}`);
+}
+
+/** The meeting's time as the guest pages show it. */
+export function meetingTime(meeting: Meeting, lang: 'sv' | 'en'): { date: string; time: string; endTime: string } {
+  const start = formatWhen(meeting.startsAt, lang);
+  return { date: start.date, time: start.time, endTime: formatWhen(meetingEnd(meeting), lang).time };
+}

@@ -1,0 +1,114 @@
+// SQL for the way in: each invited person's entry state, and guest sessions.
+import type { Knex } from 'knex';
+import type { Db } from '../db/knex.ts';
+import { iso, toDate } from '../db/values.ts';
+import type { LinkPerson } from './links.ts';
+
+export type IdentifiedBy = 'name' | 'sms' | 'bankid' | 'siths';
+
+export interface EntryState {
+  participantId: string;
+  person: LinkPerson;
+  boundSession: string | null;
+  boundAt: Date | null;
+  nameFailures: number;
+  lockedAt: Date | null;
+  identifiedBy: IdentifiedBy | null;
+  identifiedAt: Date | null;
+  codeHash: string | null;
+  codeExpiresAt: Date | null;
+  codeFailures: number;
+  codesSent: number;
+  lastCodeAt: Date | null;
+}
+
+type Row = Record<string, any>;
+type Tx = Db | Knex.Transaction;
+
+const toState = (r: Row): EntryState => ({
+  participantId: r.participant_id,
+  person: r.person,
+  boundSession: r.bound_session ?? null,
+  boundAt: toDate(r.bound_at, true),
+  nameFailures: Number(r.name_failures),
+  lockedAt: toDate(r.locked_at, true),
+  identifiedBy: r.identified_by ?? null,
+  identifiedAt: toDate(r.identified_at, true),
+  codeHash: r.code_hash ?? null,
+  codeExpiresAt: toDate(r.code_expires_at, true),
+  codeFailures: Number(r.code_failures),
+  codesSent: Number(r.codes_sent),
+  lastCodeAt: toDate(r.last_code_at, true),
+});
+
+const key = (participantId: string, person: LinkPerson) => ({ participant_id: participantId, person });
+
+/** The person's state, created on first use. */
+export async function entryState(db: Tx, participantId: string, person: LinkPerson): Promise<EntryState> {
+  await db('entry_persons').insert(key(participantId, person)).onConflict(['participant_id', 'person']).ignore();
+  return toState(await db('entry_persons').where(key(participantId, person)).first());
+}
+
+export async function entryStatesOf(db: Db, participantIds: string[]): Promise<EntryState[]> {
+  if (participantIds.length === 0) return [];
+  return (await db('entry_persons').whereIn('participant_id', participantIds)).map(toState);
+}
+
+export async function recordNameFailure(db: Tx, participantId: string, person: LinkPerson, lockAfter: number, now = new Date()): Promise<EntryState> {
+  await db('entry_persons').where(key(participantId, person)).update({ name_failures: db.raw('name_failures + 1') });
+  await db('entry_persons').where(key(participantId, person)).andWhere('name_failures', '>=', lockAfter).whereNull('locked_at').update({ locked_at: iso(now) });
+  return toState(await db('entry_persons').where(key(participantId, person)).first());
+}
+
+/** Binds the person to a browser's session; false when another browser got there first. */
+export async function bind(db: Tx, participantId: string, person: LinkPerson, sessionHash: string, now = new Date()): Promise<boolean> {
+  const n = await db('entry_persons').where(key(participantId, person)).whereNull('bound_session').whereNull('locked_at').update({ bound_session: sessionHash, bound_at: iso(now) });
+  return n === 1;
+}
+
+export async function markIdentified(db: Tx, participantId: string, person: LinkPerson, by: IdentifiedBy, now = new Date()): Promise<void> {
+  await db('entry_persons').where(key(participantId, person)).update({ identified_by: by, identified_at: iso(now), code_hash: null, code_expires_at: null });
+}
+
+export async function storeCode(db: Tx, participantId: string, person: LinkPerson, codeHash: string, expiresAt: Date, now = new Date()): Promise<void> {
+  await db('entry_persons').where(key(participantId, person)).update({
+    code_hash: codeHash,
+    code_expires_at: iso(expiresAt),
+    code_failures: 0,
+    codes_sent: db.raw('codes_sent + 1'),
+    last_code_at: iso(now),
+  });
+}
+
+export async function recordCodeFailure(db: Tx, participantId: string, person: LinkPerson): Promise<void> {
+  await db('entry_persons').where(key(participantId, person)).update({ code_failures: db.raw('code_failures + 1') });
+}
+
+/** A new link (a re-sent invitation) starts the way in afresh: new browser, new tries. */
+export async function resetEntry(db: Tx, participantId: string): Promise<void> {
+  await db('entry_persons').where({ participant_id: participantId }).delete();
+  await db('guest_sessions').where({ participant_id: participantId }).delete();
+}
+
+export interface GuestSession {
+  participantId: string;
+  person: LinkPerson;
+  meetingId: string;
+  sessionHash: string;
+}
+
+export async function insertGuestSession(db: Tx, session: GuestSession & { expiresAt: Date }, now = new Date()): Promise<void> {
+  await db('guest_sessions').insert({
+    id: session.sessionHash,
+    participant_id: session.participantId,
+    person: session.person,
+    meeting_id: session.meetingId,
+    created_at: iso(now),
+    expires_at: iso(session.expiresAt),
+  });
+}
+
+export async function findGuestSession(db: Db, sessionHash: string, now = new Date()): Promise<GuestSession | undefined> {
+  const row = await db('guest_sessions').where({ id: sessionHash }).andWhere('expires_at', '>', iso(now)).first();
+  return row ? { participantId: row.participant_id, person: row.person, meetingId: row.meeting_id, sessionHash: row.id } : undefined;
+}

@@ -1,0 +1,264 @@
+// The way in, as patients and guests walk it: the link from their real invitation (SMTP relay and
+// SMSC started here), the name check, the SMS code, the browser the link binds to.
+import test from 'ava';
+import { namesMatch } from '../../appliance/src/entry/names.ts';
+import { booking, loggedIn } from '../meetings/_booking.ts';
+import { startRelay, type Relay } from '../helpers/relay.ts';
+import { startServer, type Client, type TestServer } from '../helpers/server.ts';
+import { startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
+
+const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+const firefox = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
+const safariMac = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
+const safariPhone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
+
+const textOf = (a: Arrival) => {
+  const sm = a.pdu.short_message as { message?: string } | string;
+  return typeof sm === 'string' ? sm : String(sm.message ?? '');
+};
+
+interface World {
+  app: TestServer;
+  relay: Relay;
+  smsc: TestSmsc;
+}
+
+let world: World;
+test.before(async () => {
+  const relay = await startRelay();
+  const smsc = await startSmsc((_, i) => ({ id: `e${i}`, receipt: { id: `e${i}`, stat: 'DELIVRD' } }));
+  const app = await startServer({ env: { SMTP_URL: relay.url, SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none' } });
+  world = { app, relay, smsc };
+});
+test.after.always(async () => {
+  await world?.app.stop();
+  await world?.smsc.close();
+  await world?.relay.close();
+});
+
+async function until<T>(what: string, find: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = find();
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** The texts of the SMS to one number (tests run side by side: each uses its own number). */
+const smsTo = (number: string) => world.smsc.arrivals.filter((a) => a.pdu.destination_addr === number.replace('+', '')).map(textOf);
+
+/** The link in the invitation SMS to `number`. */
+const smsLink = (number: string) => until(`an invitation to ${number}`, () => /\/j\/[\w-]{24}/.exec(smsTo(number).join(''))?.[0]);
+
+/** Books a meeting with one guest invited by e-mail and returns the link from the mail. */
+async function invitedByEmail(name = 'Lärare Eva Ek'): Promise<{ path: string; token: string; meetingId: string; participantId: string }> {
+  const { app, relay } = world;
+  const { client } = await loggedIn(app);
+  const email = `eva.${Math.random().toString(36).slice(2)}@skola.example`;
+  const reply = await client.request('POST', '/api/v1/meetings', {
+    json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' }, { kind: 'guest', name, email, identification: 'none' }] }),
+  });
+  const meeting = reply.json();
+  const mail = await until(`the mail to ${email}`, () => relay.received.find((m) => m.to && 'text' in m.to && m.to.text.includes(email)));
+  const path = /http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')![1];
+  return { path, token: path.slice(3), meetingId: meeting.id, participantId: meeting.participants[1].id };
+}
+
+async function openAndType(guest: Client, path: string, name: string) {
+  const page = await guest.get(path, { 'user-agent': chrome });
+  const token = path.slice(3);
+  return { page, reply: await guest.request('POST', '/j', { form: { crumb: guest.crumb ?? '', token, name }, headers: { 'user-agent': chrome } }) };
+}
+
+test('names match after trimming, collapsing spaces, Unicode composition and case — not with another spelling', (t) => {
+  t.true(namesMatch('  lärare   EVA ek ', 'Lärare Eva Ek'));
+  t.true(namesMatch('La\u0308rare Eva Ek', 'Lärare Eva Ek'), 'decomposed ä');
+  t.false(namesMatch('Larare Eva Ek', 'Lärare Eva Ek'));
+  t.false(namesMatch('Eva Ek', 'Lärare Eva Ek'));
+});
+
+test('a guest invited by e-mail cannot join with a misspelt name, and the page does not reveal the invited name', async (t) => {
+  const { path } = await invitedByEmail();
+  const guest = world.app.client();
+  const { page, reply } = await openAndType(guest, path, 'Lärare Eva Eck');
+  t.is(page.status, 200);
+  t.regex(page.text, /Du är inbjuden till ett digitalt möte/);
+  t.regex(page.text, /Barn- och ungdomsmedicin har bjudit in dig/);
+  t.false(page.text.includes('Lärare Eva Ek'), 'the invited name is not on the page');
+  t.is(reply.status, 400);
+  t.regex(reply.text, /Namnet stämmer inte med inbjudan\. Kontrollera stavningen\. Du har 4 försök kvar\./);
+  t.false(reply.text.includes('Lärare Eva Ek'));
+  t.false(guest.cookies.has('samverka_guest'));
+});
+
+test('the right name binds the link to this browser and leads on without the token in any URL', async (t) => {
+  const { path, token } = await invitedByEmail();
+  const guest = world.app.client();
+  const { page, reply } = await openAndType(guest, path, ' lärare  eva EK ');
+  t.is(page.headers.get('referrer-policy'), 'no-referrer');
+  t.is(page.headers.get('cache-control'), 'no-store');
+  t.is(reply.status, 302);
+  t.is(reply.headers.get('location'), '/entry');
+  t.regex(reply.headers.getSetCookie().find((c) => c.startsWith('samverka_guest='))!, /HttpOnly; SameSite=Lax/);
+  const next = await guest.get('/entry');
+  t.is(next.headers.get('location'), '/entry/test', 'invited with no identification: the name was enough');
+  const test_ = await guest.get('/entry/test');
+  t.is(test_.status, 200);
+  for (const location of [reply.headers.get('location'), next.headers.get('location')]) t.false(String(location).includes(token));
+  t.false(world.app.logs().includes(token), 'the token never reaches a log line');
+  // Returning through the same link in the same browser goes straight back in.
+  const again = await guest.get(path, { 'user-agent': chrome });
+  t.is(again.status, 302);
+  t.is(again.headers.get('location'), '/entry');
+});
+
+test('a link opened only by a mail scanner (GET) still works for the person', async (t) => {
+  const { path } = await invitedByEmail();
+  const scanner = world.app.client();
+  for (let i = 0; i < 3; i++) t.is((await scanner.get(path, { 'user-agent': chrome })).status, 200);
+  const { reply } = await openAndType(world.app.client(), path, 'Lärare Eva Ek');
+  t.is(reply.status, 302);
+});
+
+test('a used link in a second browser is refused with a page saying how to get a new one', async (t) => {
+  const { path } = await invitedByEmail();
+  await openAndType(world.app.client(), path, 'Lärare Eva Ek');
+  const other = await world.app.client().get(path, { 'user-agent': firefox });
+  t.is(other.status, 409);
+  t.regex(other.text, /Länken har redan använts/);
+  t.regex(other.text, /be mottagningen skicka en ny länk/);
+  t.regex(other.text, /010-123 45 67/);
+});
+
+test('five wrong names lock the link; staff see it and a re-sent invitation lets the person in', async (t) => {
+  const { path, meetingId, participantId } = await invitedByEmail();
+  const guest = world.app.client();
+  for (let i = 0; i < 4; i++) t.is((await openAndType(guest, path, `Fel Namn ${i}`)).reply.status, 400);
+  const fifth = await openAndType(guest, path, 'Fel Namn 5');
+  t.is(fifth.reply.status, 423);
+  t.regex(fifth.reply.text, /Länken är spärrad/);
+  t.is((await openAndType(guest, path, 'Lärare Eva Ek')).reply.status, 423, 'even the right name, once locked');
+
+  const { client } = await loggedIn(world.app);
+  const entry = (await client.get(`/api/v1/meetings/${meetingId}/entry`)).json();
+  const locked = entry.find((e: { participantId: string }) => e.participantId === participantId);
+  t.true(locked.locked);
+  const meeting = (await client.get(`/api/v1/meetings/${meetingId}`)).json();
+  const address = meeting.participants.find((p: { id: string }) => p.id === participantId).email;
+  const mailsBefore = world.relay.received.filter((m) => m.to && 'text' in m.to && m.to.text.includes(address)).length;
+  const resend = await client.request('POST', `/api/v1/meetings/${meetingId}/participants/${participantId}/resend`, { json: { version: meeting.version } });
+  t.true(resend.status < 300, resend.text);
+  const resent = await until('the re-sent invitation', () => {
+    const mails = world.relay.received.filter((m) => m.to && 'text' in m.to && m.to.text.includes(address));
+    return mails.length > mailsBefore ? mails.at(-1) : undefined;
+  });
+  const fresh = /http:\/\/[^/]+(\/j\/[\w-]+)/.exec(resent.text ?? '')![1];
+  t.is((await world.app.client().get(path, { 'user-agent': chrome })).status, 410, 'the old link is revoked');
+  t.is((await openAndType(world.app.client(), fresh, 'Lärare Eva Ek')).reply.status, 302);
+});
+
+test('on a computer only Chrome, Firefox and Edge are let in; a phone may use its own browser', async (t) => {
+  const { path } = await invitedByEmail();
+  const safari = await world.app.client().get(path, { 'user-agent': safariMac });
+  t.regex(safari.text, /Webbläsaren du använder \(Safari 17\) fungerar inte för mötet/);
+  t.regex(safari.text, /Google Chrome, Mozilla Firefox eller Microsoft Edge/);
+  const phone = await world.app.client().get(path, { 'user-agent': safariPhone });
+  t.regex(phone.text, /Ditt namn/);
+});
+
+test('an unknown or malformed link gets a page, not an error', async (t) => {
+  const unknown = await world.app.client().get('/j/AAAAAAAAAAAAAAAAAAAAAAAA', { 'user-agent': chrome });
+  t.is(unknown.status, 404);
+  t.regex(unknown.text, /Länken fungerar inte/);
+  const malformed = await world.app.client().get('/j/%3Cscript%3E', { 'user-agent': chrome });
+  t.is(malformed.status, 404);
+});
+
+test('a person invited with SMS identification gets a code by SMS that unlocks the way in', async (t) => {
+  const { app, smsc } = world;
+  const { client } = await loggedIn(app);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 21', identification: 'sms' }] }) })).json();
+  const path = await smsLink('+46707654321');
+  const guest = app.client();
+  t.is((await openAndType(guest, path, 'Sara Lind')).reply.status, 302);
+  t.is((await guest.get('/entry')).headers.get('location'), '/entry/code');
+  const codePage = await guest.get('/entry/code');
+  t.regex(codePage.text, /slutar på 21/);
+  const sms = await until('the code', () => smsTo('+46707654321').find((x) => x.startsWith('Din kod')));
+  const code = /: (\d{6})\./.exec(sms)![1];
+  t.regex(sms, /^Din kod till det digitala mötet: \d{6}\. Koden gäller i 10 minuter\./);
+  t.true(world.smsc.arrivals.every((a) => a.pdu.data_coding === 0));
+
+  const wrong = await guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code: code === '000000' ? '111111' : '000000' } });
+  t.is(wrong.status, 400);
+  t.regex(wrong.text, /Fel kod\. Du har 4 försök kvar\./);
+  const right = await guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code } });
+  t.is(right.headers.get('location'), '/entry');
+  t.is((await guest.get('/entry')).headers.get('location'), '/entry/test');
+  const participant = (await client.get(`/api/v1/meetings/${meeting.id}`)).json().participants[0];
+  t.is(participant.status, 'identified');
+  const entry = (await client.get(`/api/v1/meetings/${meeting.id}/entry`)).json();
+  t.is(entry[0].identifiedBy, 'sms');
+});
+
+test('five wrong codes spend the code, and the page offers a new one after its countdown', async (t) => {
+  const { app } = world;
+  const { client } = await loggedIn(app);
+  await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 22', identification: 'sms' }] }) });
+  const path = await smsLink('+46707654322');
+  const guest = app.client();
+  await openAndType(guest, path, 'Sara Lind');
+  await guest.get('/entry/code');
+  const code = /: (\d{6})\./.exec(await until('the code', () => smsTo('+46707654322').find((x) => x.startsWith('Din kod'))))![1];
+  const wrongCode = code === '123456' ? '654321' : '123456';
+  for (let i = 0; i < 4; i++) await guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code: wrongCode } });
+  const fifth = await guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code: wrongCode } });
+  t.regex(fifth.text, /Koden har angetts fel för många gånger\. Be om en ny kod\./);
+  const right = await guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code } });
+  t.is(right.status, 400, 'the right code no longer helps');
+  const tooSoon = await guest.request('POST', '/entry/code/resend', { form: { crumb: guest.crumb! } });
+  t.is(tooSoon.status, 429);
+  t.regex(tooSoon.text, /data-wait="\d+"/, 'the countdown');
+});
+
+test('the guest pages cannot be reached without a guest session, and the tech test not before identification', async (t) => {
+  for (const path of ['/entry', '/entry/code', '/entry/test', '/entry/waiting', '/entry/meeting']) {
+    t.is((await world.app.client().get(path)).status, 401, path);
+  }
+  const { client } = await loggedIn(world.app);
+  await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 23', identification: 'sms' }] }) });
+  const path = await smsLink('+46707654323');
+  const guest = world.app.client();
+  await openAndType(guest, path, 'Sara Lind');
+  t.is((await guest.get('/entry/test')).status, 403, 'identify with the code first');
+  t.is((await guest.get('/entry/waiting')).headers.get('location'), '/entry');
+});
+
+test('a patient booked with BankID sees an honest page that identification is not available yet, never a way around it', async (t) => {
+  const { client } = await loggedIn(world.app);
+  const reply = await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 24', identification: 'bankid', personalNumber: '19121212-1212' }] }) });
+  t.is(reply.status, 201, reply.text);
+  const path = await smsLink('+46707654324');
+  const guest = world.app.client();
+  await openAndType(guest, path, 'Sara Lind');
+  t.is((await guest.get('/entry')).headers.get('location'), '/entry/identify');
+  const page = await guest.get('/entry/identify');
+  t.is(page.status, 503);
+  t.regex(page.text, /Identifiering med BankID går inte att göra här ännu/);
+  t.is((await guest.get('/entry/test')).status, 403);
+});
+
+test('an SMS code is refused once its ten minutes have passed', async (t) => {
+  const { client } = await loggedIn(world.app);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 25', identification: 'sms' }] }) })).json();
+  const guest = world.app.client();
+  await openAndType(guest, await smsLink('+46707654325'), 'Sara Lind');
+  await guest.get('/entry/code');
+  const code = /: (\d{6})\./.exec(await until('the code', () => smsTo('+46707654325').find((x) => x.startsWith('Din kod'))))![1];
+  const service = world.app.server.plugins.entry.service;
+  const { invitation } = (await service.current({ participantId: meeting.participants[0].id, person: 'main', meetingId: meeting.id, sessionHash: '' }))!;
+  t.is(await service.checkCode(invitation, code, new Date(Date.now() + 11 * 60_000)), 'expired');
+  t.is(await service.checkCode(invitation, code, new Date(Date.now() + 9 * 60_000)), 'ok', 'still good within its ten minutes');
+});

@@ -54,7 +54,7 @@ export const plugin: Plugin<void> = {
     const composer: Composer = {
       dataKey: config.dataKey,
       staffMeetingPath: (meetingId) => `/meetings/${meetingId}`,
-      colleagueEmail: async (staffId) => (await findStaff(db, { id: staffId }))?.email ?? null,
+      colleagueEmail: async (staffId, trx) => (await findStaff(trx, { id: staffId }))?.email ?? null,
     };
     const reminders = new Reminders(db, composer, config.reminderOffsetsMinutes, log);
     server.plugins.meetings.onChange(outboxHook(composer));

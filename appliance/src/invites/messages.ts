@@ -75,7 +75,8 @@ export interface Composer {
   dataKey: Buffer;
   /** Where a colleague with an account opens the meeting (the staff UI). */
   staffMeetingPath(meetingId: string): string;
-  colleagueEmail(staffId: string): Promise<string | null>;
+  /** Looked up inside the change's transaction: on SQLite (one connection) a query outside it would wait for it forever. */
+  colleagueEmail(staffId: string, trx: Knex.Transaction): Promise<string | null>;
 }
 
 type Trx = Knex.Transaction;
@@ -85,7 +86,7 @@ type Trx = Knex.Transaction;
  * get a fresh one-time link (unless `withLink` is false); colleagues get the staff meeting page.
  */
 async function tell(trx: Trx, composer: Composer, meeting: Meeting, participant: Participant, kind: MessageKind, extra: Record<string, unknown>, options: { withLink: boolean; dedupe?: string; notBefore?: Date; priority?: number } = { withLink: true }): Promise<number> {
-  const colleagueEmail = participant.kind === 'colleague' && participant.staffId ? await composer.colleagueEmail(participant.staffId) : null;
+  const colleagueEmail = participant.kind === 'colleague' && participant.staffId ? await composer.colleagueEmail(participant.staffId, trx) : null;
   let count = 0;
   for (const recipient of recipientsOf(participant, colleagueEmail)) {
     const dedupeKey = (channel: Channel) => (options.dedupe ? `${options.dedupe}:${recipient.participantId}:${recipient.person}:${channel}` : undefined);

@@ -27,7 +27,7 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         description: 'Book a meeting',
         notes: 'The patient (or patient with proxy) first, then colleagues and guests. A guest has a mobile number or an e-mail address, never both, and is never asked for a personal identity number. Rule violations answer 400 with `rule` and `field`.',
         validate: { payload: schemas.bookingPayload },
-        response: { status: { 201: schemas.meetingSchema }, failAction: 'log' },
+        response: { status: { 201: schemas.meetingSchema }, sample: 0 },
       },
       handler: handled(async (request, h) => {
         const meeting = await meetings.book(staffOf(request), request.payload as BookingInput);
@@ -42,7 +42,7 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         description: 'List meetings in a period',
         notes: 'Clinicians see their own unit; admins and support any (support without contact details).',
         validate: { query: schemas.listQuery },
-        response: { schema: schemas.meetingListSchema, failAction: 'log' },
+        response: { schema: schemas.meetingListSchema, sample: 0 },
       },
       handler: handled(async (request) => {
         const query = request.query as unknown as ListQuery;
@@ -58,7 +58,7 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
       options: {
         description: 'Read a meeting with its participants',
         validate: { params: schemas.meetingParams },
-        response: { schema: schemas.meetingSchema, failAction: 'log' },
+        response: { schema: schemas.meetingSchema, sample: 0 },
       },
       handler: handled(async (request) => {
         const meeting = await meetings.get(staffOf(request), params(request).id);
@@ -74,7 +74,7 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         description: 'Reschedule or update a meeting',
         notes: 'A new start or duration is told to every participant. Send the version you read: 409 when someone changed the meeting since.',
         validate: { params: schemas.meetingParams, payload: schemas.updatePayload },
-        response: { schema: schemas.meetingSchema, failAction: 'log' },
+        response: { schema: schemas.meetingSchema, sample: 0 },
       },
       handler: handled(async (request) => {
         const meeting = await meetings.update(staffOf(request), params(request).id, request.payload as MeetingUpdate);
@@ -90,7 +90,7 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         description: 'Cancel a meeting',
         notes: 'Everyone is told, with the reason.',
         validate: { params: schemas.meetingParams, payload: schemas.cancelPayload },
-        response: { schema: schemas.meetingSchema, failAction: 'log' },
+        response: { schema: schemas.meetingSchema, sample: 0 },
       },
       handler: handled(async (request) => {
         const { version, reason } = request.payload as { version: number; reason: string };
@@ -106,7 +106,7 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         auth: writers,
         description: 'Add a participant',
         validate: { params: schemas.meetingParams, payload: schemas.addParticipantPayload },
-        response: { status: { 201: schemas.meetingSchema }, failAction: 'log' },
+        response: { status: { 201: schemas.meetingSchema }, sample: 0 },
       },
       handler: handled(async (request, h) => {
         const { version, participant } = request.payload as { version: number; participant: ParticipantInput };
@@ -123,7 +123,7 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         description: 'Remove a participant',
         notes: 'The patient cannot be removed: cancel the meeting instead.',
         validate: { params: schemas.participantParams, query: schemas.versionQuery },
-        response: { schema: schemas.meetingSchema, failAction: 'log' },
+        response: { schema: schemas.meetingSchema, sample: 0 },
       },
       handler: handled(async (request) => {
         const { id, participantId } = params(request);
@@ -139,7 +139,7 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         auth: writers,
         description: 'Send a participant\'s invitation again',
         validate: { params: schemas.participantParams },
-        response: { status: { 202: schemas.meetingSchema }, failAction: 'log' },
+        response: { status: { 202: schemas.meetingSchema }, sample: 0 },
       },
       handler: handled(async (request, h) => {
         const { id, participantId } = params(request);

@@ -103,11 +103,18 @@ export async function insertMeeting(trx: Db, meeting: Omit<NewMeeting, 'particip
   return id;
 }
 
+/** Everything but the sealed numbers: they leave the store only through personalNumberOf. */
+const participantColumns = [
+  'id', 'meeting_id', 'kind', 'identification', 'name', 'country', 'mobile', 'email', 'personal_number_masked',
+  'proxy_name', 'proxy_country', 'proxy_mobile', 'proxy_email', 'proxy_personal_number_masked', 'staff_id', 'status', 'added_at',
+];
+
 async function participantsOf(db: Db, meetingIds: string[]): Promise<Map<string, Participant[]>> {
   const byMeeting = new Map<string, Participant[]>(meetingIds.map((id) => [id, []]));
   // Chunked: SQLite binds at most 32,766 parameters, and a month of a busy unit stays far below.
   for (let i = 0; i < meetingIds.length; i += 500) {
     const rows = await db('participants')
+      .select(participantColumns)
       .whereIn('meeting_id', meetingIds.slice(i, i + 500))
       .whereNull('removed_at')
       .orderBy(['meeting_id', 'position']);

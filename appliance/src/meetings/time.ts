@@ -10,7 +10,8 @@ const partsFormat = new Intl.DateTimeFormat('en-GB', {
 interface WallClock { year: number; month: number; day: number; hour: number; minute: number; second: number }
 
 function wallClock(instant: Date): WallClock {
-  const get = (type: string) => Number(partsFormat.formatToParts(instant).find((p) => p.type === type)!.value);
+  const parts = partsFormat.formatToParts(instant);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
   return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };
 }
 

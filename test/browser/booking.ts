@@ -2,11 +2,13 @@
 // by SMS, a teacher by e-mail with no identification, a social worker by SMS with SMS
 // identification; sees it in the week view, opens it from the patient's name, reschedules it
 // and cancels it. Every field is found by its label.
+import { createRequire } from 'node:module';
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
 import { addDays, mondayOf, today } from '../../appliance/src/meetings/time.ts';
 import { fill, launchChromium, press, type TestBrowser } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { booking } from '../meetings/_booking.ts';
 
 let app: TestServer;
 let chromium: TestBrowser;
@@ -37,6 +39,17 @@ async function choose(page: Page, label: string, value: string): Promise<void> {
 
 async function radio(page: Page, name: string): Promise<void> {
   await page.locator(`::-p-aria([name="${name}"][role="radio"])`).click();
+}
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+async function axe(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: axePath });
+  return page.evaluate(async () => {
+    // @ts-expect-error axe is injected above
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
+    return r.violations.map((v: { id: string; nodes: { target: string[] }[] }) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
 }
 
 const submit = (page: Page, name: string) => Promise.all([page.waitForNavigation(), press(page, name)]);
@@ -136,4 +149,32 @@ test.serial('a clinician books, finds, reschedules and cancels a meeting', async
   t.regex(await text(page, '[role="status"]'), /Mötet är inställt/);
   t.regex(await text(page, 'dl'), /inställt/);
   t.regex(await text(page, 'dl'), /Patienten är inlagd/);
+});
+
+test.serial('the calendar, the booking form and the meeting page pass axe-core with no violations', async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  const context = await chromium.browser.createBrowserContext();
+  const page = await context.newPage();
+  // Only for injecting axe-core: the pages' own policy forbids any script they did not ship.
+  await page.setBypassCSP(true);
+  await page.goto(`${app.url}/login`);
+  await fill(page, 'E-postadress', staff.email);
+  await fill(page, 'Lösenord', password);
+  await submit(page, 'Logga in');
+  const client = app.client();
+  await client.login(staff.email, password);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking({ startsAt: new Date(Date.now() + 3600_000).toISOString() }) })).json();
+  for (const path of ['/calendar', '/calendar?view=week', '/meetings/new', `/meetings/${meeting.id}`]) {
+    await page.goto(`${app.url}${path}`);
+    t.deepEqual(await axe(page), [], path);
+  }
+  // The form as it stands after a refused participant: the error, the invalid field.
+  await page.goto(`${app.url}/meetings/new`);
+  await radio(page, 'Patient');
+  await fill(page, 'Namn', 'Sara Lind');
+  await submit(page, 'Lägg till');
+  t.regex(await text(page, '[role="alert"]'), /Identifiering med SMS kräver ett mobilnummer för Sara Lind/);
+  t.is(await (await byLabel(page, 'Mobilnummer')).evaluate((el) => el.getAttribute('aria-invalid')), 'true');
+  t.deepEqual(await axe(page), [], 'the form with an error');
+  await context.close();
 });

@@ -218,7 +218,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates): ServerRoute
     {
       method: 'GET',
       path: '/calendar',
-      options: { auth: session, validate: { query: Joi.object({ view: Joi.string().valid('day', 'week').default('week'), date: dateField }) } },
+      options: { auth: session, validate: { query: Joi.object({ view: Joi.string().valid('day', 'week').default('day'), date: dateField }) } },
       handler: page(async (request, h) => {
         const lang = languageOf(request);
         const staff = staffOf(request);

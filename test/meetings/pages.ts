@@ -57,6 +57,7 @@ test('a clinician books a meeting with the form, one participant at a time, with
   t.regex(location, /^\/meetings\/[0-9a-f-]{36}\?done=booked$/);
   const meetingPage = await client.get(location);
   t.regex(meetingPage.text, /Mötet är bokat/);
+  t.true(meetingPage.text.includes(`<dt>Bokat av</dt><dd>Jag (${staff.name})</dd>`));
   for (const text of ['Sara Lind', '+46701234567', 'Eva Ek', 'eva@skola.example', 'Olle Socialsekreterare', '+46761234567', 'Inbjuden', 'Ingen identifiering']) t.true(meetingPage.text.includes(text), text);
 });
 

@@ -146,7 +146,7 @@ function renderBooking(request: Request, h: ResponseToolkit, form: Partial<Booki
   }).code(problem ? 400 : 200);
 }
 
-function meetingPage(request: Request, h: ResponseToolkit, meetings: MeetingService, meeting: Meeting, extra: { notice?: string; error?: string; code?: number } = {}) {
+async function meetingPage(request: Request, h: ResponseToolkit, meetings: MeetingService, meeting: Meeting, extra: { notice?: string; error?: string; code?: number } = {}) {
   const lang = languageOf(request);
   const staff = staffOf(request);
   const start = toClinicTime(meeting.startsAt);
@@ -156,6 +156,8 @@ function meetingPage(request: Request, h: ResponseToolkit, meetings: MeetingServ
     styles: ['meetings.css'],
     scripts: ['meetings-live.js'],
     meeting,
+    people: await meetings.staffNames(meeting),
+    me: meeting.bookedBy === staff.id,
     when: formatSpan(meeting.startsAt, meeting.durationMinutes, lang),
     statusLabel: t(lang, `meetings.status.${meeting.status}`),
     cancelled: meeting.status === 'cancelled',

@@ -263,6 +263,12 @@ export class MeetingService {
     return store.setParticipantStatus(this.db, participantId, status);
   }
 
+  /** The names of who booked and who leads the meeting, for its page. */
+  async staffNames(meeting: Meeting): Promise<{ bookedBy: string; ledBy: string }> {
+    const [booker, leader] = await Promise.all([this.directory.byId(meeting.bookedBy), this.directory.byId(meeting.ledBy)]);
+    return { bookedBy: booker?.name ?? '', ledBy: leader?.name ?? '' };
+  }
+
   /** A meeting without an access check: for the domain's own listeners, never for a request. */
   find(meetingId: string): Promise<Meeting | undefined> {
     return store.findMeeting(this.db, meetingId);

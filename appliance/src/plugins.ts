@@ -10,5 +10,6 @@ import { plugin as meetings } from './meetings/index.ts';
 import { plugin as invites } from './invites/index.ts';
 import { plugin as entry } from './entry/index.ts';
 import { plugin as techtest } from './techtest/index.ts';
+import { plugin as admin } from './admin/index.ts';
 
-export const plugins: Plugin<void>[] = [db, audit, staff, health, docs, meetings, invites, techtest, entry];
+export const plugins: Plugin<void>[] = [db, audit, staff, health, docs, meetings, invites, techtest, entry, admin];

@@ -42,6 +42,7 @@ export async function insertAudit(db: Db, entry: AuditEntry, at = new Date()): P
 
 export interface AuditQuery {
   staffId?: string;
+  unitId?: string;
   action?: string;
   meetingId?: string;
   participantId?: string;
@@ -53,24 +54,49 @@ export interface AuditQuery {
 export async function findAudit(db: Db, query: AuditQuery): Promise<AuditRecord[]> {
   const q = db('audit_log').orderBy('id', 'desc').limit(query.limit ?? 200);
   if (query.staffId) q.where('staff_id', query.staffId);
+  if (query.unitId) q.where('unit_id', query.unitId);
   if (query.action) q.where('action', query.action);
   if (query.meetingId) q.where('meeting_id', query.meetingId);
   if (query.participantId) q.where('participant_id', query.participantId);
   if (query.from) q.where('at', '>=', iso(query.from));
   if (query.to) q.where('at', '<', iso(query.to));
-  const rows = await q;
-  return rows.map((r) => ({
-    id: Number(r.id),
-    at: toDate(r.at),
-    staffId: r.staff_id,
-    staffRole: r.staff_role,
-    unitId: r.unit_id,
-    action: r.action,
-    targetType: r.target_type ?? undefined,
-    targetId: r.target_id ?? undefined,
-    meetingId: r.meeting_id ?? undefined,
-    participantId: r.participant_id ?? undefined,
-    ip: r.ip,
-    details: r.details ? JSON.parse(r.details) : undefined,
-  }));
+  return (await q).map(toRecord);
+}
+
+type Row = Record<string, any>;
+
+const toRecord = (r: Row): AuditRecord => ({
+  id: Number(r.id),
+  at: toDate(r.at),
+  staffId: r.staff_id,
+  staffRole: r.staff_role,
+  unitId: r.unit_id,
+  action: r.action,
+  targetType: r.target_type ?? undefined,
+  targetId: r.target_id ?? undefined,
+  meetingId: r.meeting_id ?? undefined,
+  participantId: r.participant_id ?? undefined,
+  ip: r.ip,
+  details: r.details ? JSON.parse(r.details) : undefined,
+});
+
+/**
+ * Every staff access to the data of these meetings and participants, oldest first: records naming
+ * the meeting or participant, and calendar listings (meeting.list) that showed one of the meetings
+ * (the calendar shows the patient's name). Anonymous records (failed logins) are not accesses.
+ */
+export async function findAccesses(db: Db, about: { meetingIds: string[]; participantIds: string[] }): Promise<AuditRecord[]> {
+  const { meetingIds, participantIds } = about;
+  if (meetingIds.length === 0 && participantIds.length === 0) return [];
+  const rows = await db('audit_log')
+    .whereNotNull('staff_id')
+    .andWhere((w) => {
+      if (meetingIds.length > 0) w.orWhereIn('meeting_id', meetingIds);
+      if (participantIds.length > 0) w.orWhereIn('participant_id', participantIds);
+      // Ids are UUIDs: a match inside the listing's JSON is that meeting and no other.
+      for (const id of meetingIds) w.orWhere((l) => l.where('action', 'meeting.list').andWhere('details', 'like', `%"${id}"%`));
+    })
+    .orderBy('id', 'asc')
+    .limit(10_000);
+  return rows.map(toRecord);
 }

@@ -7,7 +7,7 @@ import { decoyHash, generatePassword, hashPassword, verifyPassword } from './pas
 import * as store from './store.ts';
 
 export class StaffError extends Error {
-  constructor(readonly code: 'unit_exists' | 'unknown_unit' | 'email_taken' | 'unknown_staff' | 'token_exists' | 'unknown_token', message: string) {
+  constructor(readonly code: 'unit_exists' | 'unknown_unit' | 'email_taken' | 'hsa_taken' | 'unknown_staff' | 'token_exists' | 'unknown_token', message: string) {
     super(message);
     this.name = 'StaffError';
   }
@@ -39,6 +39,7 @@ export async function addStaff(db: Db, input: AddStaff): Promise<{ staff: Staff;
   const unit = (await store.findUnit(db, { name: input.unit.trim() })) ?? (await store.findUnit(db, { id: input.unit }));
   if (!unit) throw new StaffError('unknown_unit', `no care unit named "${input.unit}": add it first with "samverka unit add"`);
   if (await store.findStaff(db, { email })) throw new StaffError('email_taken', `${email} already has an account`);
+  if (input.hsaId && (await store.findStaff(db, { hsaId: input.hsaId }))) throw new StaffError('hsa_taken', `HSA-ID ${input.hsaId} already has an account`);
   const generatedPassword = input.password ? undefined : generatePassword();
   const staff = await store.insertStaff(db, {
     email,
@@ -156,4 +157,37 @@ export async function changePassword(db: Db, staffId: string, current: string, n
   if (next === current) return { ok: false, reason: 'unchanged' };
   await store.updatePassword(db, staffId, await hashPassword(next));
   return { ok: true };
+}
+
+export interface StaffChanges {
+  email: string;
+  name: string;
+  hsaId: string | null;
+  role: Role;
+  unitId: string;
+}
+
+/** Edits an account from the admin UI; the e-mail and HSA-ID stay unique. */
+export async function editStaff(db: Db, staffId: string, input: StaffChanges): Promise<Staff> {
+  const staff = await store.findStaff(db, { id: staffId });
+  if (!staff) throw new StaffError('unknown_staff', `no staff account ${staffId}`);
+  if (!(await store.findUnit(db, { id: input.unitId }))) throw new StaffError('unknown_unit', `no care unit ${input.unitId}`);
+  const email = normaliseEmail(input.email);
+  const holder = await store.findStaff(db, { email });
+  if (holder && holder.id !== staffId) throw new StaffError('email_taken', `${email} already has an account`);
+  const changes = { ...input, email, name: input.name.trim().normalize('NFC'), hsaId: input.hsaId?.trim() || null };
+  const hsaHolder = changes.hsaId ? await store.findStaff(db, { hsaId: changes.hsaId }) : undefined;
+  if (hsaHolder && hsaHolder.id !== staffId) throw new StaffError('hsa_taken', `HSA-ID ${changes.hsaId} already has an account`);
+  await store.updateStaff(db, staffId, changes);
+  return { ...staff, ...changes };
+}
+
+export async function renameUnit(db: Db, unitId: string, input: { name: string; phone?: string | null }): Promise<CareUnit> {
+  const name = input.name.trim();
+  const other = await store.findUnit(db, { name });
+  if (other && other.id !== unitId) throw new StaffError('unit_exists', `care unit "${name}" already exists`);
+  if (!(await store.findUnit(db, { id: unitId }))) throw new StaffError('unknown_unit', `no care unit ${unitId}`);
+  const unit = { id: unitId, name, phone: input.phone?.trim() || null };
+  await store.updateUnit(db, unitId, unit);
+  return unit;
 }

@@ -94,8 +94,8 @@ export async function findLogin(db: Db, email: string): Promise<LoginRecord | un
   };
 }
 
-export async function findStaff(db: Db, by: { id?: string; email?: string }): Promise<Staff | undefined> {
-  const row = await db('staff').where(by.id ? { id: by.id } : { email: by.email }).first();
+export async function findStaff(db: Db, by: { id?: string; email?: string; hsaId?: string }): Promise<Staff | undefined> {
+  const row = await db('staff').where(by.id ? { id: by.id } : by.hsaId ? { hsa_id: by.hsaId } : { email: by.email }).first();
   return row ? toStaff(row) : undefined;
 }
 
@@ -187,4 +187,35 @@ export async function listTokens(db: Db, staffId: string): Promise<TokenInfo[]> 
     lastUsedAt: toDate(r.last_used_at, true),
     revoked: r.revoked_at != null,
   }));
+}
+
+export interface StaffListing extends Staff {
+  lastLoginAt: Date | null;
+}
+
+/** Staff for the admin list, by name; `search` matches name, e-mail or HSA-ID (case-insensitive for ASCII). */
+export async function listStaff(db: Db, filter: { search?: string; unitId?: string } = {}): Promise<StaffListing[]> {
+  const q = db('staff').orderBy(['name', 'email']);
+  if (filter.unitId) q.where('unit_id', filter.unitId);
+  if (filter.search) {
+    const like = `%${filter.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    q.andWhere((w) => w
+      .whereRaw("lower(name) like ? escape '\\'", [like])
+      .orWhereRaw("lower(email) like ? escape '\\'", [like])
+      .orWhereRaw("lower(coalesce(hsa_id, '')) like ? escape '\\'", [like]));
+  }
+  return (await q).map((r: Row) => ({ ...toStaff(r), lastLoginAt: toDate(r.last_login_at, true) }));
+}
+
+export async function updateStaff(db: Db, staffId: string, changes: { email: string; name: string; hsaId: string | null; role: Role; unitId: string }): Promise<void> {
+  await db('staff').where({ id: staffId }).update({ email: changes.email, name: changes.name, hsa_id: changes.hsaId, role: changes.role, unit_id: changes.unitId });
+}
+
+export async function updateUnit(db: Db, unitId: string, changes: { name: string; phone: string | null }): Promise<void> {
+  await db('care_units').where({ id: unitId }).update({ name: changes.name, phone: changes.phone });
+}
+
+export async function revokeTokenById(db: Db, staffId: string, tokenId: string): Promise<boolean> {
+  const n = await db('api_tokens').where({ staff_id: staffId, id: tokenId }).whereNull('revoked_at').update({ revoked_at: iso() });
+  return n > 0;
 }

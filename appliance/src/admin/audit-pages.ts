@@ -1,0 +1,130 @@
+// The audit viewer (the systematic log checks Patientdatalagen asks of a care provider) and the
+// patient's log extract (the patient's right to know who accessed their meeting data). Admins only;
+// every use of either is itself written to the audit log.
+import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
+import { findAccesses, findAudit } from '../audit/store.ts';
+import { languageOf, t } from '../http/i18n.ts';
+import { parsePersonalNumber } from '../meetings/personal-number.ts';
+import { addDays, fromClinicTime } from '../meetings/time.ts';
+import { listStaff } from '../staff/store.ts';
+import { clinicTime, describeRecords, toCsv } from './extract.ts';
+import { findPatient, patientOfMeeting, type PatientRecord } from './patients.ts';
+import * as schemas from './schemas.ts';
+
+export const adminOnly = { strategy: 'session', scope: ['admin'] };
+const pageLimit = 200;
+
+interface AuditSearch { staff?: string; meeting?: string; participant?: string; action?: string; from?: string; to?: string }
+
+async function auditPage(request: Request, h: ResponseToolkit) {
+  const { db } = request.server.app;
+  const lang = languageOf(request);
+  const query = request.query as AuditSearch;
+  const records = await findAudit(db, {
+    staffId: query.staff,
+    meetingId: query.meeting,
+    participantId: query.participant,
+    action: query.action,
+    from: query.from ? fromClinicTime(query.from) : undefined,
+    to: query.to ? fromClinicTime(addDays(query.to, 1)) : undefined,
+    limit: pageLimit,
+  });
+  await request.audit('audit.search', { targetType: 'audit_log', details: { query: { ...query }, count: records.length } });
+  const staff = await listStaff(db);
+  return h.view('admin/audit', {
+    title: t(lang, 'admin.audit.title'),
+    styles: ['admin.css'],
+    query,
+    staffOptions: staff.map((s) => ({ id: s.id, label: `${s.name} (${s.email})`, selected: s.id === query.staff })),
+    rows: await describeRecords(db, lang, records),
+    full: records.length === pageLimit,
+    limit: pageLimit,
+  });
+}
+
+type Extract = { patient: PatientRecord[]; error?: string; form?: { name?: string } };
+
+async function renderExtract(request: Request, h: ResponseToolkit, found: Extract, format: 'html' | 'csv', how: Record<string, unknown>) {
+  const { db } = request.server.app;
+  const lang = languageOf(request);
+  const meetingIds = [...new Set(found.patient.map((p) => p.meetingId))];
+  const participantIds = found.patient.map((p) => p.participantId);
+  const rows = await describeRecords(db, lang, await findAccesses(db, { meetingIds, participantIds }));
+  // The extract shows who looked at the patient's data; producing it is recorded too (with ids only).
+  await request.audit('audit.extract', { targetType: 'patient', details: { ...how, format, meetingIds, participantIds, rows: rows.length } });
+  const patient = found.patient[0];
+  if (format === 'csv') {
+    const file = `loggutdrag-${patient ? patient.personalNumberMasked?.slice(0, 8) ?? 'patient' : 'patient'}.csv`;
+    return h.response(toCsv(lang, rows)).type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${file}"`);
+  }
+  return h.view('admin/extract', {
+    title: t(lang, 'admin.extract.title'),
+    styles: ['admin.css'],
+    patient,
+    meetingCount: meetingIds.length,
+    rows,
+    generatedAt: clinicTime(new Date()),
+    csvLink: typeof how.meeting === 'string' ? `/admin/audit/extract.csv?meeting=${how.meeting}` : undefined,
+  });
+}
+
+function extractForm(request: Request, h: ResponseToolkit, extra: { error?: string; name?: string; meeting?: string } = {}, code = 200) {
+  const lang = languageOf(request);
+  return h.view('admin/extract-form', { title: t(lang, 'admin.extract.title'), styles: ['admin.css'], ...extra }).code(code);
+}
+
+async function byMeeting(request: Request, h: ResponseToolkit, format: 'html' | 'csv') {
+  const { db, config } = request.server.app;
+  const meeting = (request.query as { meeting?: string }).meeting;
+  if (!meeting) return extractForm(request, h);
+  const patient = await patientOfMeeting(db, config.dataKey, meeting);
+  if (patient.length === 0) return extractForm(request, h, { meeting, error: t(languageOf(request), 'admin.extract.noPatientInMeeting') }, 404);
+  return renderExtract(request, h, { patient }, format, { meeting });
+}
+
+export const auditRoutes: ServerRoute[] = [
+  {
+    method: 'GET',
+    path: '/admin/audit',
+    options: { auth: adminOnly, validate: { query: schemas.auditQuery } },
+    handler: auditPage,
+  },
+  {
+    method: 'GET',
+    path: '/admin/audit/extract',
+    options: { auth: adminOnly, validate: { query: schemas.extractQuery } },
+    handler: (request, h) => byMeeting(request, h, 'html'),
+  },
+  {
+    method: 'GET',
+    path: '/admin/audit/extract.csv',
+    options: { auth: adminOnly, validate: { query: schemas.extractCsvQuery } },
+    handler: (request, h) => byMeeting(request, h, 'csv'),
+  },
+  {
+    // A POST, so that the personal identity number never stands in a URL (logs, history).
+    method: 'POST',
+    path: '/admin/audit/extract',
+    options: {
+      auth: adminOnly,
+      validate: {
+        payload: schemas.extractPayload,
+        failAction: (request, h) => extractForm(request, h, { error: t(languageOf(request), 'admin.extract.invalid') }, 400).takeover(),
+      },
+    },
+    async handler(request, h) {
+      const { db, config } = request.server.app;
+      const lang = languageOf(request);
+      const { name, personalNumber, format } = request.payload as { name: string; personalNumber: string; format: 'html' | 'csv' };
+      const parsed = parsePersonalNumber(personalNumber);
+      if (!parsed.ok) return extractForm(request, h, { name, error: t(lang, `admin.extract.personalNumber.${parsed.problem}`) }, 400);
+      const patient = await findPatient(db, config.dataKey, name, parsed.value);
+      if (patient.length === 0) {
+        await request.audit('audit.extract', { targetType: 'patient', details: { found: false } });
+        return extractForm(request, h, { name, error: t(lang, 'admin.extract.notFound') }, 404);
+      }
+      return renderExtract(request, h, { patient }, format, { by: 'personal_number' });
+    },
+  },
+];
+

@@ -1,0 +1,76 @@
+// The rows of the audit viewer and of a patient's log extract: each record with the staff member's
+// name, HSA-ID and care unit as a person reads them, and the same rows as CSV.
+import type { AuditRecord } from '../audit/store.ts';
+import type { Db } from '../db/knex.ts';
+import { t, type Language } from '../http/i18n.ts';
+import { toClinicTime } from '../meetings/time.ts';
+import type { Staff } from '../staff/model.ts';
+import { findStaff, listUnits } from '../staff/store.ts';
+
+export interface AccessRow {
+  id: number;
+  /** Clinic time, "2026-11-25 14:05". */
+  when: string;
+  at: string;
+  staffName: string;
+  hsaId: string;
+  unitName: string;
+  role: string;
+  action: string;
+  actionText: string;
+  meetingId: string;
+  participantId: string;
+  ip: string;
+}
+
+export const clinicTime = (at: Date): string => {
+  const { date, time } = toClinicTime(at);
+  return `${date} ${time}`;
+};
+
+/** An action's words in the UI language; an action without a label shows its code. */
+export function actionText(lang: Language, action: string): string {
+  const key = `admin.action.${action}`;
+  const text = t(lang, key);
+  return text === key ? action : text;
+}
+
+export async function describeRecords(db: Db, lang: Language, records: AuditRecord[]): Promise<AccessRow[]> {
+  const units = new Map((await listUnits(db)).map((u) => [u.id, u.name]));
+  const staff = new Map<string, Staff | undefined>();
+  for (const id of new Set(records.map((r) => r.staffId).filter((id): id is string => !!id))) {
+    staff.set(id, await findStaff(db, { id }));
+  }
+  return records.map((r) => {
+    const who = r.staffId ? staff.get(r.staffId) : undefined;
+    return {
+      id: r.id,
+      when: clinicTime(r.at),
+      at: r.at.toISOString(),
+      staffName: who?.name ?? (r.staffId ? r.staffId : t(lang, 'admin.audit.anonymous')),
+      hsaId: who?.hsaId ?? '',
+      // The unit recorded at the time of access, not the person's unit today.
+      unitName: (r.unitId && units.get(r.unitId)) || '',
+      role: r.staffRole ? t(lang, `role.${r.staffRole}`) : '',
+      action: r.action,
+      actionText: actionText(lang, r.action),
+      meetingId: r.meetingId ?? '',
+      participantId: r.participantId ?? '',
+      ip: r.ip ?? '',
+    };
+  });
+}
+
+/**
+ * CSV for a spreadsheet: UTF-8 with a byte-order mark and semicolons, as Excel with Swedish settings
+ * opens it. A cell starting with = + - @ is prefixed with ' so that no formula runs.
+ */
+export function toCsv(lang: Language, rows: AccessRow[]): string {
+  const cell = (value: string) => {
+    const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+    return /[";\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  };
+  const header = ['when', 'staff', 'hsaId', 'unit', 'role', 'action', 'meeting', 'participant'].map((k) => t(lang, `admin.extract.csv.${k}`));
+  const lines = rows.map((r) => [r.when, r.staffName, r.hsaId, r.unitName, r.role, r.actionText, r.meetingId, r.participantId].map(cell).join(';'));
+  return `\uFEFF${[header.map(cell).join(';'), ...lines].join('\r\n')}\r\n`;
+}

@@ -1,0 +1,14 @@
+// The admin plugin: what hospital IT needs to run Samverka without a developer at hand — the audit
+// log and patients' log extracts, staff and care units, system status, privacy requests.
+import type { Plugin } from '@hapi/hapi';
+import { auditRoutes } from './audit-pages.ts';
+import { homeRoutes } from './home.ts';
+
+export const plugin: Plugin<void> = {
+  name: 'admin',
+  dependencies: ['db', 'audit', 'staff', 'meetings'],
+  register(server) {
+    server.route(homeRoutes);
+    server.route(auditRoutes);
+  },
+};

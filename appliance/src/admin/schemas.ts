@@ -1,0 +1,59 @@
+// joi schemas of the admin pages' queries and forms. Empty form fields mean "not given".
+import Joi from 'joi';
+import { roles } from '../staff/model.ts';
+
+const id = Joi.string().guid().empty('');
+
+/** A calendar day, YYYY-MM-DD, that exists. */
+const day = Joi.string().empty('').pattern(/^\d{4}-\d{2}-\d{2}$/).custom((value: string, helpers) => {
+  const date = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value ? value : helpers.error('any.invalid');
+});
+
+export const auditQuery = Joi.object({
+  staff: id,
+  meeting: id,
+  participant: id,
+  action: Joi.string().empty('').max(64).pattern(/^[a-z][a-z_.]*$/),
+  from: day,
+  to: day,
+});
+
+export const extractQuery = Joi.object({ meeting: id });
+export const extractCsvQuery = Joi.object({ meeting: Joi.string().guid().required() });
+
+export const extractPayload = Joi.object({
+  crumb: Joi.string(),
+  name: Joi.string().trim().min(1).max(200).required(),
+  personalNumber: Joi.string().trim().min(1).max(20).required(),
+  format: Joi.string().valid('html', 'csv').default('html'),
+});
+
+const text = (max: number) => Joi.string().trim().max(max);
+
+export const staffSearch = Joi.object({ q: text(200).empty(''), unit: id });
+
+export const staffPayload = Joi.object({
+  crumb: Joi.string(),
+  name: text(200).min(1).required(),
+  email: Joi.string().trim().email({ tlds: false }).max(254).required(),
+  hsaId: text(64).allow('').pattern(/^[A-Za-z0-9-]+$/),
+  unit: Joi.string().guid().required(),
+  role: Joi.string().valid(...roles).required(),
+});
+
+export const unitPayload = Joi.object({
+  crumb: Joi.string(),
+  name: text(200).min(1).required(),
+  phone: text(32).allow('').pattern(/^[0-9 +()-]+$/),
+});
+
+export const tokenPayload = Joi.object({
+  crumb: Joi.string(),
+  name: text(100).min(1).pattern(/^[\w .-]+$/).required(),
+});
+
+export const staffParams = Joi.object({ id: Joi.string().guid().required() });
+export const unitParams = Joi.object({ id: Joi.string().guid().required() });
+export const tokenParams = Joi.object({ id: Joi.string().guid().required(), tokenId: Joi.string().guid().required() });
+export const crumbOnly = Joi.object({ crumb: Joi.string() });

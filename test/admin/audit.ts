@@ -1,0 +1,155 @@
+// The audit viewer and the patient's log extract (Patientdatalagen): who accessed which patient's
+// meeting data, found by name and personal identity number or from a meeting; and the log itself
+// cannot be changed or deleted.
+import test from 'ava';
+import { findAudit, insertAudit } from '../../appliance/src/audit/store.ts';
+import { purgeAudit, retentionCutoff } from '../../appliance/src/admin/retention.ts';
+import { createDb } from '../../appliance/src/db/knex.ts';
+import { everyDatabase } from '../helpers/databases.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { booking, loggedIn } from '../meetings/_booking.ts';
+
+// Decided before any test is declared: ava wants every test declared synchronously after this.
+const databases = await everyDatabase();
+
+let app: TestServer;
+test.before(async () => {
+  app = await startServer();
+});
+test.after.always(() => app?.stop());
+
+const patientWithBankId = (name: string, personalNumber: string) => ({ kind: 'patient', name, personalNumber, identification: 'bankid', mobile: '070-765 43 21' });
+
+async function bookFor(client: Awaited<ReturnType<typeof loggedIn>>['client'], patient: Record<string, unknown>) {
+  const reply = await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [patient] }) });
+  if (reply.status !== 201) throw new Error(`booking failed: ${reply.status} ${reply.text}`);
+  return reply.json<{ id: string; participants: { id: string }[] }>();
+}
+
+test('a patient log extract lists every staff access to their meetings, found by name and personal number', async (t) => {
+  const { client: booker, staff: bookerStaff } = await loggedIn(app, 'clinician', 'Habilitering');
+  const first = await bookFor(booker, patientWithBankId('Tolvan Tolvansson', '19121212-1212'));
+  const second = await bookFor(booker, patientWithBankId('Tolvan Tolvansson', '191212121212'));
+  // Someone else born the same day: their meeting must stay out of Tolvan's extract.
+  const other = await bookFor(booker, patientWithBankId('Annan Person', '19121212-1220'));
+  const { client: colleague } = await loggedIn(app, 'clinician', 'Habilitering');
+  t.is((await colleague.get(`/meetings/${second.id}`)).status, 200);
+  t.is((await booker.get(`/meetings/${other.id}`)).status, 200);
+
+  const { client: admin, staff: adminStaff } = await loggedIn(app, 'admin');
+  await admin.get('/admin/audit/extract');
+  const reply = await admin.submit('/admin/audit/extract', { name: ' tolvan  TOLVANSSON', personalNumber: '19121212-1212', format: 'html' });
+  t.is(reply.status, 200);
+  t.regex(reply.text, /Tolvan Tolvansson, 19121212-\*\*\*\*/);
+  t.notRegex(reply.text, /19121212-1212/, 'the full number is never shown');
+  t.regex(reply.text, new RegExp(bookerStaff.name));
+  t.regex(reply.text, /Habilitering/);
+  t.regex(reply.text, /Öppnade mötet/);
+  t.regex(reply.text, /Bokade mötet/);
+  t.true(reply.text.includes(first.id) && reply.text.includes(second.id));
+  t.false(reply.text.includes(other.id));
+
+  const csv = await admin.submit('/admin/audit/extract', { name: 'Tolvan Tolvansson', personalNumber: '191212121212', format: 'csv' });
+  t.is(csv.status, 200);
+  t.regex(csv.headers.get('content-type') ?? '', /text\/csv/);
+  t.regex(csv.headers.get('content-disposition') ?? '', /attachment; filename="loggutdrag-19121212\.csv"/);
+  const lines = csv.text.replace(/^\uFEFF/, '').trim().split('\r\n');
+  t.is(lines[0], 'Tid;Personal;HSA-id;Vårdenhet;Roll;Händelse;Möte;Deltagare');
+  t.true(lines.some((l) => l.includes('Öppnade mötet') && l.includes(second.id)));
+
+  // Producing the extract is itself in the log, with ids only.
+  const records = await findAudit(app.server.app.db, { staffId: adminStaff.id, action: 'audit.extract' });
+  t.true(records.length >= 2);
+  t.false(JSON.stringify(records).includes('1212-1212'));
+});
+
+test('a wrong name or number finds nobody, and a mistyped number says what is wrong', async (t) => {
+  const { client: booker } = await loggedIn(app, 'clinician');
+  await bookFor(booker, patientWithBankId('Sven Svensson', '19121212-1212'));
+  const { client: admin } = await loggedIn(app, 'admin');
+  await admin.get('/admin/audit/extract');
+  const wrongName = await admin.submit('/admin/audit/extract', { name: 'Tolvan Tolvansson', personalNumber: '19121212-1238' });
+  t.is(wrongName.status, 404);
+  t.regex(wrongName.text, /Ingen patient med det namnet och personnumret/);
+  const checksum = await admin.submit('/admin/audit/extract', { name: 'Sven Svensson', personalNumber: '19121212-1213' });
+  t.is(checksum.status, 400);
+  t.regex(checksum.text, /kontrollsiffran/);
+  const empty = await admin.submit('/admin/audit/extract', { name: '', personalNumber: '' });
+  t.is(empty.status, 400);
+});
+
+test('the extract from a meeting covers the patient, the calendar listings that showed the meeting, and downloads as CSV', async (t) => {
+  const { client: booker, staff } = await loggedIn(app, 'clinician', 'Ortopedi');
+  const meeting = await bookFor(booker, { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' });
+  const day = new Date(booking().startsAt).toISOString().slice(0, 10);
+  t.is((await booker.get(`/calendar?date=${day}`)).status, 200);
+  const { client: admin } = await loggedIn(app, 'admin');
+  const page = await admin.get(`/admin/audit/extract?meeting=${meeting.id}`);
+  t.is(page.status, 200);
+  t.regex(page.text, /Sara Lind/);
+  t.regex(page.text, /Såg mötet i kalendern/);
+  t.regex(page.text, new RegExp(staff.name));
+  const csv = await admin.get(`/admin/audit/extract.csv?meeting=${meeting.id}`);
+  t.is(csv.status, 200);
+  t.true(csv.text.includes('Bokade mötet'));
+  t.is((await admin.get('/admin/audit/extract?meeting=00000000-0000-4000-8000-000000000000')).status, 404);
+});
+
+test('the audit viewer searches by staff member, meeting, action and period, and records the search', async (t) => {
+  const { client: booker, staff } = await loggedIn(app, 'clinician', 'Logopedi');
+  const meeting = await bookFor(booker, { kind: 'patient', name: 'Per Ek', mobile: '070-111 22 33', identification: 'sms' });
+  const { client: admin, staff: adminStaff } = await loggedIn(app, 'admin');
+  const today = new Date().toISOString().slice(0, 10);
+  const byStaff = await admin.get(`/admin/audit?staff=${staff.id}&action=meeting.book&from=${today}&to=${today}`);
+  t.is(byStaff.status, 200);
+  t.true(byStaff.text.includes(meeting.id));
+  t.regex(byStaff.text, /Bokade mötet/);
+  t.notRegex(byStaff.text, /Loggade in/);
+  const byMeeting = await admin.get(`/admin/audit?meeting=${meeting.id}&staff=&action=&from=&to=`);
+  t.true(byMeeting.text.includes(staff.name));
+  const yesterday = new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10);
+  const none = await admin.get(`/admin/audit?meeting=${meeting.id}&to=${yesterday}`);
+  t.regex(none.text, /Inga loggposter/);
+  t.is((await admin.get('/admin/audit?from=2026-02-30')).status, 400);
+  const searches = await findAudit(app.server.app.db, { staffId: adminStaff.id, action: 'audit.search' });
+  t.is(searches.length, 3);
+  t.is((searches.at(-1)!.details as { query: { staff: string } }).query.staff, staff.id);
+});
+
+test('only admins reach the audit pages', async (t) => {
+  for (const role of ['clinician', 'support'] as const) {
+    const { client } = await loggedIn(app, role);
+    t.is((await client.get('/admin/audit')).status, 403, role);
+    t.is((await client.get('/admin/audit/extract')).status, 403, role);
+  }
+  const anonymous = await app.client().get('/admin/audit');
+  t.is(anonymous.status, 302);
+});
+
+for (const database of databases) {
+  test.serial(`audit records cannot be changed or deleted, and the purge keeps ${10} years (${database.kind})`, async (t) => {
+    const db = createDb(database.url);
+    try {
+      await db.migrate.latest();
+      const now = new Date();
+      const old = new Date(retentionCutoff(now).getTime() - 86_400_000);
+      const recent = new Date(retentionCutoff(now).getTime() + 86_400_000);
+      await insertAudit(db, { action: 'meeting.read', meetingId: 'm-old' }, old);
+      await insertAudit(db, { action: 'meeting.read', meetingId: 'm-recent' }, recent);
+      await insertAudit(db, { action: 'meeting.read', meetingId: 'm-now' }, now);
+      await t.throwsAsync(db('audit_log').update({ action: 'nothing' }), { any: true, message: /append-only/ });
+      await t.throwsAsync(db('audit_log').where({ meeting_id: 'm-now' }).delete(), { any: true, message: /append-only/ });
+      if (database.kind === 'postgres') {
+        await t.throwsAsync(db.raw('truncate audit_log'), { any: true, message: /append-only/ });
+        await t.throwsAsync(db.raw(`select purge_audit_log(now() - interval '1 year')`), { any: true, message: /kept 10 years/ });
+      }
+      t.is(await purgeAudit(db, now), 1);
+      const left = (await findAudit(db, {})).map((r) => r.meetingId).sort();
+      t.deepEqual(left, ['m-now', 'm-recent']);
+      await t.throwsAsync(db('audit_log').delete(), { any: true, message: /append-only/ }, 'the guard is back after the purge');
+    } finally {
+      await db.destroy();
+      await database.drop();
+    }
+  });
+}

@@ -5,6 +5,8 @@ import { adminOnly } from './audit-pages.ts';
 
 /** Each section of the admin pages: its address, its name and what it is for. */
 export const sections: { href: string; label: string; about: string }[] = [
+  { href: '/admin/staff', label: 'admin.staff.title', about: 'admin.home.staff' },
+  { href: '/admin/units', label: 'admin.units.title', about: 'admin.home.units' },
   { href: '/admin/audit', label: 'admin.audit.title', about: 'admin.home.audit' },
   { href: '/admin/audit/extract', label: 'admin.extract.title', about: 'admin.home.extract' },
 ];

@@ -3,6 +3,7 @@
 import type { Plugin } from '@hapi/hapi';
 import { auditRoutes } from './audit-pages.ts';
 import { homeRoutes } from './home.ts';
+import { staffRoutes } from './staff-pages.ts';
 
 export const plugin: Plugin<void> = {
   name: 'admin',
@@ -10,5 +11,6 @@ export const plugin: Plugin<void> = {
   register(server) {
     server.route(homeRoutes);
     server.route(auditRoutes);
+    server.route(staffRoutes);
   },
 };

@@ -1,6 +1,6 @@
-// The staff pages: the calendar (day and week), the booking form that follows the routine's
-// screens, and the meeting page with reschedule and cancel. Server-rendered and usable without
-// JavaScript; the client scripts only add inline rule hints and live updates (SSE).
+// The staff pages: the calendar (day and week), the booking form (drawn by booking-form.ts), and
+// the meeting page with reschedule and cancel. Server-rendered and usable without JavaScript; the
+// client scripts only add inline rule hints and live updates (SSE).
 import Boom from '@hapi/boom';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
@@ -9,21 +9,19 @@ import { openEventStream } from '../http/sse.ts';
 import type { Staff } from '../staff/model.ts';
 import { ruleMessage, toBoom } from './errors.ts';
 import type { LiveUpdates } from './live.ts';
-import { identificationMethods, isPatient, participantKinds, patientOf, type Meeting, type Participant } from './model.ts';
+import { bookingForm, fromFields, hasParticipant, readDraft, renderBooking, type BookingForm } from './booking-form.ts';
+import { isPatient, patientOf, type Meeting, type Participant } from './model.ts';
 import { audited } from './routes.ts';
-import type { ParticipantInput } from './rules.ts';
-import { participantInput } from './schemas.ts';
 import type { MeetingService } from './service.ts';
 import { addDays, formatDay, formatSpan, fromClinicTime, isoWeek, mondayOf, toClinicTime, today, weekday } from './time.ts';
 import { Forbidden, NotChangeable, NotFound, RuleViolation, VersionConflict } from './violations.ts';
 
-const countries = ['SE', 'NO', 'DK', 'FI', 'IS', 'DE', 'PL', 'GB'];
 const dateField = Joi.string().pattern(/^\d{4}-\d{2}-\d{2}$/);
 const timeField = Joi.string().pattern(/^\d{2}:\d{2}$/);
 const staffOf = (request: Request): Staff => request.auth.credentials.user!;
 const session = { strategy: 'session' } as const;
 
-function participantView(lang: Language, p: Participant, meeting?: Meeting) {
+function participantView(lang: Language, p: Participant) {
   return {
     ...p,
     kindLabel: t(lang, `meetings.kind.${p.kind}`),
@@ -31,7 +29,7 @@ function participantView(lang: Language, p: Participant, meeting?: Meeting) {
     statusLabel: t(lang, `meetings.pstatus.${p.status}`),
     contact: [p.mobile, p.email].filter(Boolean).join(', '),
     proxyContact: p.proxy ? [p.proxy.mobile, p.proxy.email].filter(Boolean).join(', ') : '',
-    removable: meeting ? !isPatient(p.kind) : false,
+    removable: !isPatient(p.kind),
   };
 }
 
@@ -50,101 +48,6 @@ function meetingSummary(lang: Language, m: Meeting) {
   };
 }
 
-/** The booking form's fields for the participant being added (p_*), and back. */
-const participantFields = {
-  p_kind: Joi.string().valid(...participantKinds).default('patient'),
-  p_country: Joi.string().max(2).allow('').default('SE'),
-  p_name: Joi.string().max(200).allow('').default(''),
-  p_mobile: Joi.string().max(32).allow('').default(''),
-  p_email: Joi.string().max(254).allow('').default(''),
-  p_personalNumber: Joi.string().max(16).allow('').default(''),
-  p_identification: Joi.string().valid(...identificationMethods).default('sms'),
-  p_proxyName: Joi.string().max(200).allow('').default(''),
-  p_proxyMobile: Joi.string().max(32).allow('').default(''),
-  p_proxyEmail: Joi.string().max(254).allow('').default(''),
-  p_proxyPersonalNumber: Joi.string().max(16).allow('').default(''),
-  p_staffEmail: Joi.string().max(254).allow('').default(''),
-};
-type ParticipantFields = { [K in keyof typeof participantFields]: string };
-
-const bookingForm = Joi.object({
-  crumb: Joi.string(),
-  title: Joi.string().max(200).allow('').default(''),
-  date: Joi.string().max(10).allow('').default(''),
-  time: Joi.string().max(5).allow('').default(''),
-  durationMinutes: Joi.number().integer().min(5).max(480).default(45),
-  ledBy: Joi.string().max(254).allow('').default(''),
-  documentationPlan: Joi.string().max(2000).allow('').default(''),
-  testMeeting: Joi.string().valid('on', 'true').allow(''),
-  draft: Joi.string().max(64 * 1024).allow('').default(''),
-  action: Joi.string().valid('add', 'book').default('book'),
-  remove: Joi.number().integer().min(0).max(100),
-  ...participantFields,
-});
-type BookingForm = ParticipantFields & { title: string; date: string; time: string; durationMinutes: number; ledBy: string; documentationPlan: string; testMeeting?: string; draft: string; action: 'add' | 'book'; remove?: number };
-
-function fromFields(f: ParticipantFields): ParticipantInput {
-  const kind = f.p_kind as ParticipantInput['kind'];
-  if (kind === 'colleague') return { kind, identification: 'siths', staffEmail: f.p_staffEmail };
-  const input: ParticipantInput = { kind, identification: f.p_identification as ParticipantInput['identification'], country: f.p_country || 'SE', name: f.p_name, mobile: f.p_mobile, email: f.p_email, personalNumber: f.p_personalNumber };
-  if (kind === 'patient_proxy') input.proxy = { name: f.p_proxyName, country: f.p_country || 'SE', mobile: f.p_proxyMobile, email: f.p_proxyEmail, personalNumber: f.p_proxyPersonalNumber };
-  return input;
-}
-
-const hasParticipant = (f: ParticipantFields) => [f.p_name, f.p_mobile, f.p_email, f.p_staffEmail, f.p_proxyName, f.p_personalNumber].some((v) => v.trim() !== '');
-
-const draftSchema = Joi.array().items(participantInput).max(100);
-
-function readDraft(text: string): ParticipantInput[] {
-  if (!text) return [];
-  try {
-    const { value, error } = draftSchema.validate(JSON.parse(text));
-    if (error) throw error;
-    return value as ParticipantInput[];
-  } catch {
-    throw Boom.badRequest('The participant list in the form was damaged: start the booking again');
-  }
-}
-
-/** Form fields in the form's own names: `participant.mobile` → p_mobile. */
-function formField(field: string | undefined): string | undefined {
-  if (!field) return undefined;
-  const m = /^participant\.(proxy\.)?(\w+)$/.exec(field);
-  if (!m) return field;
-  const name = m[2]!;
-  return m[1] ? `p_proxy${name[0]!.toUpperCase()}${name.slice(1)}` : `p_${name}`;
-}
-
-function renderBooking(request: Request, h: ResponseToolkit, form: Partial<BookingForm>, draft: ParticipantInput[], problem?: { where: 'meeting' | 'participant'; message: string; field?: string }) {
-  const lang = languageOf(request);
-  const staff = staffOf(request);
-  const kind = form.p_kind ?? (draft.some((p) => isPatient(p.kind)) ? 'guest' : 'patient');
-  const identification = form.p_identification ?? (kind === 'guest' ? 'none' : kind === 'colleague' ? 'siths' : 'sms');
-  const masked = (n?: string) => (n ? `${n.replace(/\D/g, '').slice(0, 8)}-****` : '');
-  const rules = ['guest_mobile_and_email', 'guest_personal_number', 'sms_needs_mobile', 'personal_number_only_with_bankid', 'patient_first'];
-  return h.view('meetings/book', {
-    title: t(lang, 'meetings.book.title'),
-    styles: ['meetings.css'],
-    scripts: ['booking.js'],
-    form: { durationMinutes: 45, date: today(), time: '', ...form, p_kind: kind, p_identification: identification, p_country: form.p_country || 'SE' },
-    draftJson: JSON.stringify(draft),
-    draft: draft.map((p, i) => ({
-      index: i,
-      name: p.kind === 'colleague' ? p.staffEmail : p.name,
-      kindLabel: t(lang, `meetings.kind.${p.kind}`),
-      contact: [p.mobile, p.email].filter(Boolean).join(', '),
-      identificationLabel: p.identification ? t(lang, `meetings.ident.${p.identification}`) : '',
-      personalNumber: masked(p.personalNumber),
-      proxyName: p.proxy?.name,
-    })),
-    kinds: participantKinds.map((k) => ({ value: k, label: t(lang, `meetings.kind.${k}`), checked: k === kind })),
-    identifications: (['siths', 'bankid', 'none', 'sms'] as const).map((m) => ({ value: m, label: t(lang, `meetings.ident.${m}`), selected: m === identification })),
-    countries: countries.map((c) => ({ value: c, label: t(lang, `meetings.country.${c}`), selected: c === (form.p_country || 'SE') })),
-    hints: Object.fromEntries(rules.map((r) => [r, t(lang, `meetings.rule.${r}`, { name: t(lang, 'meetings.book.someone') })])),
-    problem: problem ? { ...problem, field: formField(problem.field) } : undefined,
-    me: staff.name,
-  }).code(problem ? 400 : 200);
-}
 
 async function meetingPage(request: Request, h: ResponseToolkit, meetings: MeetingService, meeting: Meeting, extra: { notice?: string; error?: string; code?: number } = {}) {
   const lang = languageOf(request);
@@ -161,7 +64,7 @@ async function meetingPage(request: Request, h: ResponseToolkit, meetings: Meeti
     when: formatSpan(meeting.startsAt, meeting.durationMinutes, lang),
     statusLabel: t(lang, `meetings.status.${meeting.status}`),
     cancelled: meeting.status === 'cancelled',
-    participants: meeting.participants.map((p) => participantView(lang, p, meeting)),
+    participants: meeting.participants.map((p) => participantView(lang, p)),
     changeable,
     calendarLink: `/calendar?view=week&date=${start.date}`,
     reschedule: { date: start.date, time: start.time, durationMinutes: meeting.durationMinutes },

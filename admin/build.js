@@ -1,4 +1,5 @@
-// Bundles the small client scripts in admin/client/*.ts into dist/static/ with esbuild.
+// Bundles the small client scripts into dist/static/ with esbuild: each file directly in admin/client/
+// is a page's entry point; the modules they share live in subfolders (admin/client/techtest/…).
 import { readdirSync } from 'node:fs';
 import { build } from 'esbuild';
 

@@ -36,12 +36,14 @@ if (waiting) {
   const events = new EventSource('/entry/waiting/events');
   events.addEventListener('room', (event) => {
     const { open: isOpen } = JSON.parse((event as MessageEvent).data) as { open: boolean };
-    if (!isOpen || !open.hidden) return;
+    if (!isOpen) return;
     clearInterval(timer);
-    closed.hidden = true;
-    open.hidden = false;
-    announce.textContent = open.textContent?.trim() ?? '';
     events.close();
+    if (open.hidden) {
+      closed.hidden = true;
+      open.hidden = false;
+      announce.textContent = open.textContent?.trim() ?? '';
+    }
     // The routine: once the room opens, the waiting room moves on to the meeting by itself.
     setTimeout(() => location.assign('/entry/meeting'), 1500);
   });

@@ -4,9 +4,9 @@
 // Everything is announced in the live region; the page works by keyboard alone.
 import type { CameraAnswer, ChosenDevices, MicrophoneAnswer, NetworkFigures, SoundAnswer, TechTestAnswers, Verdict } from '../../appliance/src/techtest/model.ts';
 import { connectionVerdict } from '../../appliance/src/techtest/verdict.ts';
-import { canUseMedia, fillDevices, LevelMeter, mediaProblem, meterValue, openStream, stopStream, type MediaProblem } from './techtest-media.ts';
-import { checkNetwork, noFigures } from './techtest-network.ts';
-import { canChooseSpeaker, playChime } from './techtest-sound.ts';
+import { canUseMedia, fillDevices, LevelMeter, mediaProblem, meterValue, openStream, stopStream, type MediaProblem } from './techtest/media.ts';
+import { checkNetwork, noFigures } from './techtest/network.ts';
+import { canChooseSpeaker, playChime } from './techtest/sound.ts';
 
 type Step = 'camera' | 'microphone' | 'sound' | 'network';
 type StepState = 'waiting' | 'running' | 'passed' | 'problem' | 'poor';

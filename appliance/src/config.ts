@@ -29,6 +29,10 @@ export interface Config {
   login: { maxFailures: number; lockoutMinutes: number };
   /** Minutes before the start at which the room opens (earlier arrivals wait in the waiting room). */
   roomOpensMinutes: number;
+  /** Minutes after the end at which a room still open is ended for everyone. */
+  roomGraceMinutes: number;
+  /** The routine's "about five minutes": when an absent participant raises an alert. */
+  noShowMinutes: number;
   /** Minutes before a meeting's start at which reminders go out. */
   reminderOffsetsMinutes: number[];
   /** Most people in one meeting, the booking clinician included. */
@@ -54,6 +58,8 @@ const fixes: Record<string, string> = {
   OIDC_ISSUER: 'use the identity provider\'s issuer URL, e.g. https://idp.hospital.se',
   LOG_LEVEL: 'use one of fatal, error, warn, info, debug, trace, silent',
   ROOM_OPENS_MINUTES: 'use the minutes before the start at which the room opens, e.g. 15',
+  ROOM_GRACE_MINUTES: 'use the minutes after the end at which the room closes, e.g. 30',
+  NOSHOW_MINUTES: 'use the minutes after the start at which an absent participant raises an alert, e.g. 5',
   REMINDER_OFFSETS: 'use minutes before the start, comma-separated, e.g. 1440,15 (or "none")',
   MAX_PARTICIPANTS: 'use the most people in one meeting, the host included, e.g. 10',
 };
@@ -101,6 +107,8 @@ const schema = Joi.object({
   LOGIN_MAX_FAILURES: Joi.number().integer().min(1).max(100).default(5),
   LOGIN_LOCKOUT_MINUTES: Joi.number().integer().min(1).max(24 * 60).default(15),
   ROOM_OPENS_MINUTES: Joi.number().integer().min(0).max(240).default(15),
+  ROOM_GRACE_MINUTES: Joi.number().integer().min(0).max(480).default(30),
+  NOSHOW_MINUTES: Joi.number().integer().min(1).max(120).default(5),
   REMINDER_OFFSETS: Joi.string().pattern(/^(none|\d{1,5}(,\d{1,5})*)$/, 'a comma-separated list of minutes').default('1440,15'),
   MAX_PARTICIPANTS: Joi.number().integer().min(2).max(100).default(10),
 })
@@ -184,6 +192,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: v.LOG_LEVEL,
     login: { maxFailures: v.LOGIN_MAX_FAILURES, lockoutMinutes: v.LOGIN_LOCKOUT_MINUTES },
     roomOpensMinutes: v.ROOM_OPENS_MINUTES,
+    roomGraceMinutes: v.ROOM_GRACE_MINUTES,
+    noShowMinutes: v.NOSHOW_MINUTES,
     reminderOffsetsMinutes: v.REMINDER_OFFSETS === 'none' ? [] : v.REMINDER_OFFSETS.split(',').map(Number),
     maxParticipants: v.MAX_PARTICIPANTS,
     generatedSecrets,

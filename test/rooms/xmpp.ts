@@ -4,6 +4,7 @@ import test, { type ExecutionContext } from 'ava';
 import { client, xml, type Client, type XmlElement } from '@xmpp/client';
 import { guardAgainstLateData, RoomControl, RoomControlError, type RoomControlEvents } from '../../appliance/src/rooms/xmpp.ts';
 import { startProsody, type Prosody, type ProsodyOptions } from '../helpers/prosody.ts';
+import { hasStatus, mucClient, type MucClient } from '../helpers/muc-client.ts';
 
 /** Rooms public and persistent unless configured otherwise, so that the appliance's configuration shows. */
 const openDefaults: ProsodyOptions = { mucOptions: '    muc_room_default_public = true\n    muc_room_default_persistent = true' };
@@ -48,80 +49,13 @@ function next<K extends keyof RoomControlEvents>(rooms: RoomControl, name: K, fi
   });
 }
 
-interface Participant {
-  xmpp: Client;
-  jid: string;
-  /** Every presence the participant received, newest last. */
-  presences: XmlElement[];
-  join(room: string, nick: string, extra?: { password?: string; identity?: Record<string, string>; displayName?: string }): Promise<XmlElement>;
-  presence(filter: (p: XmlElement) => boolean, timeoutMs?: number): Promise<XmlElement>;
-  disco(room: string): Promise<XmlElement>;
-}
+type Participant = MucClient;
 
-/**
- * A participant as a Jitsi client behaves in the MUC: joins with a nickname, a `<nick>` display name
- * and the `<identity>` that Jitsi's Prosody (mod_presence_identity) puts in presence from the JWT.
- * Registered users (stable JIDs) when a user is given, anonymous guests otherwise.
- */
+/** A Jitsi-like client (test/helpers/muc-client.ts), stopped when the test ends. */
 async function participant(t: ExecutionContext, prosody: Prosody, user?: string): Promise<Participant> {
-  const password = 'participant-password';
-  if (user) await prosody.register(user, prosody.domain, password);
-  const xmpp = guardAgainstLateData(client({
-    service: prosody.service,
-    domain: user ? prosody.domain : prosody.guestDomain,
-    username: user,
-    password: user ? password : undefined,
-    credentials: user ? (authenticate) => authenticate({ username: user, password }, 'PLAIN') : undefined,
-  }));
-  xmpp.on('error', () => {});
-  xmpp.reconnect.delay = 100;
-  const presences: XmlElement[] = [];
-  const waiters = new Set<(p: XmlElement) => void>();
-  xmpp.on('stanza', (stanza: XmlElement) => {
-    if (!stanza.is('presence')) return;
-    presences.push(stanza);
-    for (const waiter of waiters) waiter(stanza);
-  });
-  t.teardown(async () => {
-    xmpp.reconnect.stop();
-    await xmpp.stop().catch(() => {});
-  });
-  await xmpp.start();
-  const presence = (filter: (p: XmlElement) => boolean, timeoutMs = 5_000) => new Promise<XmlElement>((resolve, reject) => {
-    const seen = presences.find(filter);
-    if (seen) return resolve(seen);
-    const timer = setTimeout(() => {
-      waiters.delete(waiter);
-      reject(new Error(`no such presence within ${timeoutMs} ms; got ${presences.map(String).join('\n')}`));
-    }, timeoutMs);
-    const waiter = (p: XmlElement) => {
-      if (!filter(p)) return;
-      clearTimeout(timer);
-      waiters.delete(waiter);
-      resolve(p);
-    };
-    waiters.add(waiter);
-  });
-  return {
-    xmpp,
-    get jid() { return xmpp.jid!.toString(); },
-    presences,
-    presence,
-    async join(room, nick, extra = {}) {
-      const to = `${room}@${prosody.mucDomain}/${nick}`;
-      const sentAt = presences.length;
-      await xmpp.send(xml('presence', { to },
-        xml('x', { xmlns: NS_MUC }, extra.password ? xml('password', {}, extra.password) : null),
-        extra.displayName ? xml('nick', { xmlns: 'http://jabber.org/protocol/nick' }, extra.displayName) : null,
-        extra.identity ? xml('identity', {}, xml('user', {}, ...Object.entries(extra.identity).map(([k, v]) => xml(k, {}, v)))) : null,
-      ));
-      // The join ends with our own presence (status 110) or an error.
-      return presence((p) => presences.indexOf(p) >= sentAt && p.attrs.from === to && (p.attrs.type === 'error' || hasStatus(p, '110')));
-    },
-    async disco(room) {
-      return xmpp.iqCaller.request(xml('iq', { type: 'get', to: `${room}@${prosody.mucDomain}` }, xml('query', { xmlns: NS_DISCO_INFO })));
-    },
-  };
+  const p = await mucClient(prosody, user);
+  t.teardown(() => p.stop());
+  return p;
 }
 
 /** Joins and waits until the adapter has reported the occupant too (the two presences race). */
@@ -130,10 +64,6 @@ async function joinSeen(rooms: RoomControl, who: Participant, room: string, nick
   const self = await who.join(room, nick, extra);
   await seen;
   return self;
-}
-
-function hasStatus(presence: XmlElement, code: string): boolean {
-  return Boolean(presence.getChild('x', NS_MUC_USER)?.getChildren('status').some((s) => s.attrs.code === code));
 }
 
 function features(info: XmlElement): string[] {

@@ -2,7 +2,7 @@
 // (own probes, a fraction of a second each), how good is that path (Jitsi's own pre-call test:
 // RTT, jitter, loss, throughput), and how fast is the line to the appliance (download/upload).
 import PreCallTest from '@jitsi/precall-test';
-import type { NetworkFigures } from '../../appliance/src/techtest/model.ts';
+import type { NetworkFigures } from '../../../appliance/src/techtest/model.ts';
 
 /** Jitsi's routine waits 30 s for a relay that will never answer: a person should not. */
 export const precallTimeoutMs = 10_000;

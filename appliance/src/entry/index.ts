@@ -11,7 +11,7 @@ import { findParticipant } from '../meetings/store.ts';
 
 declare module '@hapi/hapi' {
   interface PluginProperties {
-    entry: { service: EntryService };
+    entry: { service: EntryService; clock: RoomClock };
   }
 }
 
@@ -50,6 +50,7 @@ export const plugin: Plugin<void> = {
     });
 
     server.expose('service', service);
+    server.expose('clock', clock);
     server.route(entryRoutes(service, clock));
     server.route(entryStaffRoutes);
   },

@@ -271,17 +271,6 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         return response;
       },
     },
-    {
-      method: 'GET',
-      path: '/entry/meeting',
-      options: { auth: guest, pre: [{ method: identified, assign: 'entry' }] },
-      handler(request, h) {
-        const { invitation } = request.pre.entry as { invitation: Invitation };
-        const lang = languageOf(request);
-        if (!clock.isOpen(invitation)) return h.redirect('/entry/waiting');
-        return h.view('entry/meeting', { ...base(request, invitation, t(lang, 'entry.meeting.title')), mediaConfigured: Boolean(request.server.app.config.jitsi) }, guestPage);
-      },
-    },
   ];
 
   async function codePage(request: Request, h: ResponseToolkit, invitation: Invitation, lang: Language, extra: Record<string, unknown>, code = 200) {

@@ -9,7 +9,8 @@ import { startEmbeddedMailSink, startEmbeddedSmsc } from './embedded.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { fallbackToEmail } from './fallback.ts';
 import { MailSender } from './mail.ts';
-import { outboxHook, type Composer } from './messages.ts';
+import { outboxHook, tellParticipant, type Composer } from './messages.ts';
+import { findMeeting } from '../meetings/store.ts';
 import { releaseAllClaims, type OutboxMessage } from './outbox.ts';
 import { Reminders } from './reminders.ts';
 import { routes } from './routes.ts';
@@ -32,6 +33,8 @@ declare module '@hapi/hapi' {
       templates: Templates;
       dispatcher(): Dispatcher | undefined;
       reminders: Reminders;
+      /** "We are waiting for you": to the participant's SMS (or e-mail), with their link. */
+      nudge(meetingId: string, participantId: string): Promise<number>;
     };
   }
 }
@@ -137,6 +140,15 @@ export const plugin: Plugin<void> = {
     server.expose('templates', templates);
     server.expose('dispatcher', () => dispatcher);
     server.expose('reminders', reminders);
+    server.expose('nudge', async (meetingId: string, participantId: string) => {
+      const sent = await db.transaction(async (trx) => {
+        const meeting = await findMeeting(trx, meetingId);
+        const participant = meeting?.participants.find((p) => p.id === participantId);
+        return meeting && participant ? tellParticipant(trx, composer, meeting, participant, 'nudge', {}) : 0;
+      });
+      dispatcher?.notify();
+      return sent;
+    });
     server.route(routes(templates));
   },
 };

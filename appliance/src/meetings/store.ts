@@ -234,3 +234,14 @@ export async function findParticipant(db: Db, participantId: string): Promise<Pa
   const row = await db('participants').where({ id: participantId }).first();
   return row ? toParticipant(row) : undefined;
 }
+
+/**
+ * The room moves a meeting along: booked → open (the room exists) → in progress (someone joined) →
+ * ended. Only forward, and never out of cancelled; the version is not raised (these are not edits
+ * a clinician could conflict with).
+ */
+export async function advanceMeetingStatus(db: Db, meetingId: string, status: 'open' | 'in_progress' | 'ended', at = new Date()): Promise<boolean> {
+  const earlier: Record<typeof status, string[]> = { open: ['booked'], in_progress: ['booked', 'open'], ended: ['booked', 'open', 'in_progress'] };
+  const n = await db('meetings').where({ id: meetingId }).whereIn('status', earlier[status]).update({ status, updated_at: iso(at) });
+  return n === 1;
+}

@@ -1,0 +1,71 @@
+// The meeting page: starts Jitsi through its IFrame API (JitsiMeetExternalAPI from the Jitsi
+// deployment's external_api.js) with the room, the token and the invited name; forwards the
+// events support needs to the connection log; on leaving, moves on (the evaluation, for guests).
+// On the staff page it also keeps the participant panel current.
+
+declare const JitsiMeetExternalAPI: new (domain: string, options: Record<string, unknown>) => {
+  addListener(event: string, listener: (data: unknown) => void): void;
+  dispose(): void;
+};
+
+/** The IFrame API events that tell support what happened to a connection. */
+const forwarded = ['videoConferenceJoined', 'participantJoined', 'participantLeft', 'cameraError', 'micError', 'errorOccurred', 'peerConnectionFailure', 'suspendDetected'];
+
+function post(crumb: string, meetingId: string | undefined, type: string, data: unknown): Promise<unknown> {
+  // Only small, known, flat fields: the log takes no free-form payloads from the page.
+  const details: Record<string, string | number | boolean> = {};
+  if (data && typeof data === 'object') {
+    for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
+      if (['id', 'displayName', 'type', 'message', 'name', 'isFatal', 'isP2P', 'roomName'].includes(key) && ['string', 'boolean', 'number'].includes(typeof value)) {
+        details[key] = typeof value === 'string' ? value.slice(0, 200) : (value as number | boolean);
+      } else if (key === 'error' && value && typeof value === 'object') {
+        const e = value as Record<string, unknown>;
+        details.errorName = String(e.name ?? '').slice(0, 100);
+        details.errorMessage = String(e.message ?? '').slice(0, 200);
+      }
+    }
+  }
+  return fetch('/connlog/events', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-csrf-token': crumb },
+    body: JSON.stringify({ type, meetingId, at: new Date().toISOString(), details }),
+    keepalive: true,
+  }).catch(() => undefined);
+}
+
+const host = document.querySelector<HTMLElement>('[data-jitsi]');
+if (host && typeof JitsiMeetExternalAPI === 'function') {
+  const { domain, room, jwt, name, leaveUrl, meetingId, crumb = '', lang = 'sv' } = host.dataset;
+  const api = new JitsiMeetExternalAPI(domain!, {
+    roomName: room,
+    jwt,
+    parentNode: host,
+    lang,
+    width: '100%',
+    height: '100%',
+    userInfo: { displayName: name },
+    configOverwrite: {
+      // The appliance's own tech test replaced Jitsi's prejoin page.
+      prejoinConfig: { enabled: false },
+      prejoinPageEnabled: false,
+      // The name is the invited one: nobody renames themselves in the meeting.
+      readOnlyName: true,
+      disableDeepLinking: true,
+      defaultLanguage: lang,
+    },
+  });
+  for (const type of forwarded) api.addListener(type, (data) => void post(crumb, meetingId, type, data));
+  api.addListener('readyToClose', (data) => {
+    void post(crumb, meetingId, 'readyToClose', data).finally(() => location.assign(leaveUrl ?? '/'));
+  });
+}
+
+const panel = document.querySelector<HTMLElement>('[data-live-panel]');
+if (panel) {
+  const base = panel.dataset.livePanel!;
+  const events = new EventSource(`${base}/events`);
+  events.addEventListener('changed', async () => {
+    const reply = await fetch(`${base}/panel`, { headers: { accept: 'text/html' } });
+    if (reply.ok) panel.innerHTML = await reply.text();
+  });
+}

@@ -1,0 +1,227 @@
+// The meeting page, for guests (after the waiting room) and for staff (from the calendar), with
+// Jitsi embedded through its IFrame API; the staff's participant panel, end-for-all, kick and
+// the five-minute rule's actions; and the panel's live stream.
+import Boom from '@hapi/boom';
+import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
+import Joi from 'joi';
+import { apiRoute } from '../http/api.ts';
+import { openEventStream } from '../http/sse.ts';
+import { languageOf, t } from '../http/i18n.ts';
+import { defaultCsp } from '../http/security.ts';
+import { entryStatesOf } from '../entry/store.ts';
+import { handled } from '../meetings/errors.ts';
+import type { Meeting } from '../meetings/model.ts';
+import { bookedStaff, meetingEnd, type RoomService } from './service.ts';
+import { alertsOf, findRoom, presenceOf } from './store.ts';
+
+const meetingParams = Joi.object({ id: Joi.string().guid().required() });
+
+/** The meeting page may load Jitsi's script and frame Jitsi: nothing else from another origin. */
+function meetingCsp(jitsiUrl: string | undefined): string {
+  if (!jitsiUrl) return defaultCsp;
+  const origin = new URL(jitsiUrl).origin;
+  return defaultCsp.replace("script-src 'self'", `script-src 'self' ${origin}`).replace("default-src 'self'", `default-src 'self'; frame-src ${origin}`);
+}
+
+/** What the page's script needs to start Jitsi, as data attributes (the CSP allows no inline script). */
+async function jitsiSettings(request: Request, service: RoomService, meeting: Meeting, attendee: Parameters<RoomService['token']>[1], name: string, leaveUrl: string) {
+  const { config } = request.server.app;
+  if (!config.jitsi) return { mediaConfigured: false };
+  const jwt = await service.token(meeting, attendee, name);
+  const room = (await findRoom(request.server.app.db, { meetingId: meeting.id }))?.name;
+  return {
+    mediaConfigured: true,
+    externalApi: `${config.jitsi.url}/external_api.js`,
+    domain: new URL(config.jitsi.url).host,
+    room,
+    jwt,
+    name,
+    leaveUrl,
+    meetingId: meeting.id,
+  };
+}
+
+export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): ServerRoute[] {
+  const csp = meetingCsp(jitsiUrl);
+  const staffMeeting = async (request: Request): Promise<Meeting> => {
+    const staff = request.auth.credentials.user!;
+    return request.server.plugins.meetings.service.get(staff, String(request.params.id));
+  };
+
+  /** The participant panel: status, how each was identified, the number to call, who is in the room. */
+  async function panel(request: Request, meeting: Meeting) {
+    const lang = languageOf(request);
+    const { db } = request.server.app;
+    const [presence, alerts, entry] = await Promise.all([presenceOf(db, meeting.id), alertsOf(db, meeting.id), entryStatesOf(db, meeting.participants.map((p) => p.id))]);
+    const here = presence.filter((p) => !p.leftAt);
+    // The routine: at the start, the leader tells everyone they will be called if the technology fails.
+    const started = meeting.status === 'in_progress' || Date.now() >= meeting.startsAt.getTime();
+    return {
+      participants: meeting.participants.map((p) => {
+        const state = entry.find((e) => e.participantId === p.id && e.person === 'main');
+        const alert = alerts.find((a) => a.participantId === p.id && !a.clearedAt);
+        const present = here.find((x) => x.participantId === p.id);
+        return {
+          id: p.id,
+          name: p.name,
+          proxyName: p.proxy?.name,
+          kind: t(lang, `meetings.kind.${p.kind}`),
+          status: t(lang, `meetings.pstatus.${p.status}`),
+          identified: state?.identifiedBy ? t(lang, `rooms.identified.${state.identifiedBy}`) : p.kind === 'colleague' ? t(lang, 'rooms.identified.siths') : t(lang, 'rooms.identified.notYet'),
+          nameMatched: state?.identifiedBy ? true : undefined,
+          locked: Boolean(state?.lockedAt),
+          phone: p.mobile ?? p.proxy?.mobile,
+          present: Boolean(present),
+          nick: present?.nick,
+          alert: alert ? { action: alert.action ? t(lang, `rooms.noshow.done.${alert.action}`) : undefined } : undefined,
+        };
+      }),
+      unknown: here.filter((p) => !p.participantId && !p.staffId).map((p) => ({ nick: p.nick, name: p.displayName ?? p.nick })),
+      staffHere: here.filter((p) => p.staffId).length,
+      reminder: started && meeting.status !== 'ended',
+      ended: meeting.status === 'ended' || meeting.status === 'cancelled',
+      canChange: request.server.plugins.meetings.service.canChange(request.auth.credentials.user!, meeting),
+      meetingId: meeting.id,
+    };
+  }
+
+  const staffPage = async (request: Request, h: ResponseToolkit) => {
+    const meeting = await staffMeeting(request);
+    const staff = request.auth.credentials.user!;
+    const lang = languageOf(request);
+    await request.audit('meeting.room.open', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
+    // Only the booked staff get a token: they are the meeting's owners.
+    const booked = bookedStaff(meeting).includes(staff.id);
+    const jitsi = booked && meeting.status !== 'ended' && meeting.status !== 'cancelled'
+      ? await jitsiSettings(request, service, meeting, { type: 'staff', staffId: staff.id }, staff.name, `/meetings/${meeting.id}`)
+      : { mediaConfigured: Boolean(request.server.app.config.jitsi) };
+    return h.view('rooms/staff', {
+      title: t(lang, 'rooms.staff.title'),
+      styles: ['meeting.css'],
+      scripts: ['meeting.js'],
+      meeting: { id: meeting.id, title: meeting.title, when: meeting.startsAt.toISOString(), ends: meetingEnd(meeting).toISOString() },
+      booked,
+      jitsi,
+      panel: await panel(request, meeting),
+    });
+  };
+
+  return [
+    {
+      method: 'GET',
+      path: '/meetings/{id}/room',
+      options: { auth: { strategy: 'session' }, validate: { params: meetingParams }, plugins: { csp } },
+      handler: handled(staffPage),
+    },
+    {
+      method: 'GET',
+      path: '/meetings/{id}/room/panel',
+      options: { auth: { strategy: 'session' }, validate: { params: meetingParams } },
+      handler: handled(async (request, h) => {
+        const meeting = await staffMeeting(request);
+        return h.view('rooms/panel', await panel(request, meeting), { layout: false });
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/meetings/{id}/room/events',
+      options: { auth: { strategy: 'session' }, validate: { params: meetingParams } },
+      handler: handled(async (request, h) => {
+        const meeting = await staffMeeting(request);
+        const bus = request.server.app.bus;
+        const offs: (() => void)[] = [];
+        const { response, stream } = openEventStream(request, h, { onClose: () => offs.forEach((off) => off()) });
+        const mine = (payload: { meetingId: string | null }) => payload.meetingId === meeting.id;
+        for (const name of ['room.presence', 'room.kicked', 'room.ended', 'noshow.alert', 'noshow.action', 'noshow.cleared', 'participant.status', 'entry.locked'] as const) {
+          offs.push(bus.on(name, (payload: { meetingId: string | null }) => {
+            if (mine(payload)) stream.send('changed', { type: name });
+          }));
+        }
+        return response;
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/meetings/{id}/end',
+      options: { auth: { strategy: 'session' }, validate: { params: meetingParams, payload: Joi.object({ confirm: Joi.string().valid('yes').required() }) } },
+      handler: handled(async (request, h) => {
+        const meeting = await staffMeeting(request);
+        const staff = request.auth.credentials.user!;
+        if (!request.server.plugins.meetings.service.canChange(staff, meeting)) throw Boom.forbidden();
+        await service.end(meeting.id, t(languageOf(request), 'rooms.endReason'), staff.id);
+        await request.audit('meeting.end', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
+        return h.redirect(`/meetings/${meeting.id}`);
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/meetings/{id}/kick',
+      options: { auth: { strategy: 'session' }, validate: { params: meetingParams, payload: Joi.object({ nick: Joi.string().max(200).required() }) } },
+      handler: handled(async (request, h) => {
+        const meeting = await staffMeeting(request);
+        const staff = request.auth.credentials.user!;
+        if (!request.server.plugins.meetings.service.canChange(staff, meeting)) throw Boom.forbidden();
+        const { nick } = request.payload as { nick: string };
+        if (!(await presenceOf(request.server.app.db, meeting.id)).some((p) => p.nick === nick && !p.leftAt)) throw Boom.notFound(t(languageOf(request), 'rooms.kick.notHere'));
+        await service.kick(meeting.id, nick, staff);
+        await request.audit('meeting.kick', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id, details: { nick } });
+        return h.redirect(`/meetings/${meeting.id}/room`);
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/meetings/{id}/noshow/{participantId}',
+      options: {
+        auth: { strategy: 'session' },
+        validate: { params: Joi.object({ id: Joi.string().guid().required(), participantId: Joi.string().guid().required() }), payload: Joi.object({ action: Joi.string().valid('called', 'sms', 'dismissed').required() }) },
+      },
+      handler: handled(async (request, h) => {
+        const meeting = await staffMeeting(request);
+        const staff = request.auth.credentials.user!;
+        if (!request.server.plugins.meetings.service.canChange(staff, meeting)) throw Boom.forbidden();
+        const participantId = String(request.params.participantId);
+        if (!meeting.participants.some((p) => p.id === participantId)) throw Boom.notFound();
+        const { action } = request.payload as { action: 'called' | 'sms' | 'dismissed' };
+        // "We are waiting for you" goes through the outbox like every message.
+        if (action === 'sms') await request.server.plugins.invites.nudge(meeting.id, participantId);
+        await service.recordAction(meeting.id, participantId, action === 'sms' ? 'sms_sent' : action, staff);
+        await request.audit('meeting.noshow', { meetingId: meeting.id, participantId, targetType: 'participant', targetId: participantId, details: { action } });
+        return h.redirect(`/meetings/${meeting.id}/room`);
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/entry/meeting',
+      options: { auth: { strategy: 'guest' }, plugins: { csp } },
+      async handler(request, h) {
+        const identity = request.auth.credentials.guest!;
+        const { entry } = request.server.plugins;
+        const found = await entry.service.current({ ...identity, sessionHash: '' });
+        if (!found || !found.state.identifiedAt) return h.redirect('/entry');
+        const { invitation } = found;
+        if (!entry.clock.isOpen(invitation)) return h.redirect('/entry/waiting');
+        const lang = languageOf(request);
+        const jitsi = await jitsiSettings(request, service, invitation.meeting, { type: 'participant', participantId: identity.participantId, person: identity.person }, invitation.invitedName, '/entry/evaluation');
+        return h.view('rooms/guest', {
+          title: t(lang, 'rooms.guest.title'),
+          styles: ['guest.css', 'meeting.css'],
+          scripts: ['meeting.js'],
+          unitName: invitation.unit?.name,
+          unitPhone: invitation.unit?.phone,
+          jitsi,
+        }, { layout: 'guest' });
+      },
+    },
+    apiRoute({
+      method: 'GET',
+      path: '/meetings/{id}/room',
+      options: { description: "Who is in the meeting's room, and the five-minute rule's alerts", validate: { params: meetingParams } },
+      handler: handled(async (request) => {
+        const meeting = await staffMeeting(request);
+        await request.audit('meeting.room.read', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
+        const { db } = request.server.app;
+        return { presence: await presenceOf(db, meeting.id), alerts: await alertsOf(db, meeting.id) };
+      }),
+    }),
+  ];
+}

@@ -1,0 +1,244 @@
+// The booking governs the room: it opens a while before the start (ROOM_OPENS_MINUTES), the right
+// people get tokens for it, staff see who is there, nobody waits unnoticed (the five-minute rule),
+// and it ends for everyone when staff end it or the end time plus a grace period has passed.
+import type { Db } from '../db/knex.ts';
+import type { EventBus } from '../events.ts';
+import { namesMatch } from '../entry/names.ts';
+import type { Meeting, Participant } from '../meetings/model.ts';
+import { advanceMeetingStatus, findMeeting, listMeetings } from '../meetings/store.ts';
+import type { Staff } from '../staff/model.ts';
+import { issueToken } from './jitsi.ts';
+import type { Occupant, RoomControl } from './xmpp.ts';
+import * as store from './store.ts';
+
+declare module '../events.ts' {
+  interface DomainEvents {
+    'room.presence': { meetingId: string; participantId: string | null; staffId: string | null; nick: string; kind: 'joined' | 'left'; at: string };
+    'room.kicked': { meetingId: string; participantId: string | null; nick: string; byStaffId: string };
+    'room.ended': { meetingId: string; reason: string; byStaffId: string | null };
+    /** The routine: not there about five minutes after the start — call them on the booked number. */
+    'noshow.alert': { meetingId: string; participantId: string; phone: string | null };
+    'noshow.action': { meetingId: string; participantId: string; action: 'called' | 'sms_sent' | 'dismissed'; byStaffId: string };
+    'noshow.cleared': { meetingId: string; participantId: string };
+  }
+}
+
+export interface RoomSettings {
+  opensMinutes: number;
+  graceMinutes: number;
+  noShowMinutes: number;
+  jitsi?: { url: string; appId: string; appSecret: string };
+  /** Jitsi's main XMPP domain (the token's `sub`). */
+  jitsiDomain?: string;
+}
+
+/** Who a token or an occupant is: a participant (main person or proxy) or a staff member. */
+export type Attendee = { type: 'participant'; participantId: string; person: 'main' | 'proxy' } | { type: 'staff'; staffId: string };
+
+export const attendeeId = (a: Attendee): string => (a.type === 'staff' ? `staff:${a.staffId}` : `participant:${a.participantId}:${a.person}`);
+
+export function parseAttendeeId(id: string | undefined): Attendee | undefined {
+  const m = /^(?:staff:([\w-]{36})|participant:([\w-]{36}):(main|proxy))$/.exec(id ?? '');
+  if (!m) return undefined;
+  return m[1] ? { type: 'staff', staffId: m[1] } : { type: 'participant', participantId: m[2], person: m[3] as 'main' | 'proxy' };
+}
+
+export const meetingEnd = (m: Meeting): Date => new Date(m.startsAt.getTime() + m.durationMinutes * 60_000);
+
+/** The booked staff: they get owner (moderator) tokens. */
+export const bookedStaff = (m: Meeting): string[] => [...new Set([m.bookedBy, m.ledBy, ...m.participants.filter((p) => p.kind === 'colleague' && p.staffId).map((p) => p.staffId!)])];
+
+export class RoomService {
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly bus: EventBus,
+    private readonly settings: RoomSettings,
+    private readonly control: RoomControl | undefined,
+    private readonly log: (level: 'info' | 'warn' | 'error', message: string) => void,
+  ) {
+    control?.on('occupantJoined', (occupant) => void this.#joined(occupant).catch((e) => this.log('error', `rooms: join of ${occupant.nick}: ${(e as Error).message}`)));
+    control?.on('occupantLeft', (occupant) => void this.#left(occupant, occupant.reason).catch((e) => this.log('error', `rooms: leave of ${occupant.nick}: ${(e as Error).message}`)));
+  }
+
+  start(everyMs = 15_000): void {
+    const tick = () => void this.tick().catch((error) => this.log('error', `rooms: ${(error as Error).message}`));
+    this.#timer = setInterval(tick, everyMs);
+    this.#timer.unref();
+    tick();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** After a restart of the appliance: take control of the rooms that are open again. */
+  async resume(): Promise<void> {
+    if (!this.control) return;
+    for (const room of await store.openRooms(this.db)) {
+      await this.control.createRoom(room.name, { membersOnly: false }).catch((error) => this.log('warn', `rooms: re-joining ${room.name}: ${(error as Error).message}`));
+    }
+  }
+
+  /** Opens rooms that are due, ends rooms past their end, raises no-show alerts. Returns what it did. */
+  async tick(now = new Date()): Promise<{ opened: string[]; ended: string[]; alerts: number }> {
+    const { opensMinutes, graceMinutes } = this.settings;
+    // Meetings last at most eight hours: anything that could be open now starts in this window.
+    const meetings = await listMeetings(this.db, { from: new Date(now.getTime() - (8 * 60 + graceMinutes) * 60_000), to: new Date(now.getTime() + opensMinutes * 60_000 + 1) });
+    const opened: string[] = [];
+    const ended: string[] = [];
+    let alerts = 0;
+    for (const meeting of meetings) {
+      if (meeting.status === 'cancelled' || meeting.status === 'ended') continue;
+      const end = meetingEnd(meeting);
+      if (now.getTime() >= end.getTime() + graceMinutes * 60_000) {
+        if (await this.end(meeting.id, 'Mötet är slut.', null, now)) ended.push(meeting.id);
+        continue;
+      }
+      if (now.getTime() >= meeting.startsAt.getTime() - opensMinutes * 60_000) {
+        if (await this.open(meeting, now)) opened.push(meeting.id);
+        alerts += await this.#noShows(meeting, now);
+      }
+    }
+    return { opened, ended, alerts };
+  }
+
+  /** Creates and configures the MUC room (when XMPP is configured) and marks the meeting open. */
+  async open(meeting: Meeting, now = new Date()): Promise<boolean> {
+    const room = await store.findRoom(this.db, { meetingId: meeting.id });
+    if (!room || room.openedAt) return false;
+    if (this.control) {
+      // Not members-only: in Jitsi that is the lobby. The room's own token (room claim) is what
+      // admits people; staff become owners through the token_affiliation convention.
+      await this.control.createRoom(room.name, { membersOnly: false });
+    }
+    if (!(await store.markOpened(this.db, meeting.id, now))) return false;
+    await advanceMeetingStatus(this.db, meeting.id, 'open', now);
+    this.bus.emit('room.opened', { meetingId: meeting.id });
+    this.log('info', `rooms: opened the room of meeting ${meeting.id}`);
+    return true;
+  }
+
+  /** Ends the meeting for everyone: the room is destroyed with the reason, which closes it in every client. */
+  async end(meetingId: string, reason: string, byStaffId: string | null, now = new Date()): Promise<boolean> {
+    const room = await store.findRoom(this.db, { meetingId });
+    if (!room || room.endedAt) {
+      // A meeting whose room never opened (or has none) still ends.
+      const advanced = await advanceMeetingStatus(this.db, meetingId, 'ended', now);
+      if (advanced && room) await store.markEnded(this.db, meetingId, reason, now);
+      if (advanced) this.bus.emit('room.ended', { meetingId, reason, byStaffId });
+      return advanced;
+    }
+    if (this.control && room.openedAt) {
+      try {
+        await this.control.destroy(room.name, reason);
+      } catch (error) {
+        this.log('warn', `rooms: destroying ${room.name}: ${(error as Error).message}`);
+      }
+    }
+    await store.markEnded(this.db, meetingId, reason, now);
+    await store.closeAllPresence(this.db, meetingId, 'ended', now);
+    await advanceMeetingStatus(this.db, meetingId, 'ended', now);
+    this.bus.emit('room.ended', { meetingId, reason, byStaffId });
+    return true;
+  }
+
+  /** A cancelled meeting's room goes at once. */
+  async cancelled(meetingId: string): Promise<void> {
+    const room = await store.findRoom(this.db, { meetingId });
+    if (!room || room.endedAt) return;
+    if (this.control && room.openedAt) await this.control.destroy(room.name, 'Mötet är inställt.').catch(() => undefined);
+    await store.markEnded(this.db, meetingId, 'cancelled');
+  }
+
+  async kick(meetingId: string, nick: string, staff: Staff): Promise<void> {
+    const room = await store.findRoom(this.db, { meetingId });
+    if (!room || !this.control) throw new Error('the room is not controlled');
+    const presence = (await store.presenceOf(this.db, meetingId)).find((p) => p.nick === nick && !p.leftAt);
+    await this.control.kick(room.name, nick, 'Borttagen från mötet av personalen.');
+    this.bus.emit('room.kicked', { meetingId, participantId: presence?.participantId ?? null, nick, byStaffId: staff.id });
+  }
+
+  /** Raises an alert for each booked participant not present `noShowMinutes` after the start. */
+  async #noShows(meeting: Meeting, now: Date): Promise<number> {
+    if (now.getTime() < meeting.startsAt.getTime() + this.settings.noShowMinutes * 60_000) return 0;
+    const present = new Set((await store.presenceOf(this.db, meeting.id)).map((p) => p.participantId).filter(Boolean));
+    let raised = 0;
+    for (const participant of meeting.participants) {
+      if (participant.kind === 'colleague' || present.has(participant.id)) continue;
+      if (await store.raiseAlert(this.db, meeting.id, participant.id, now)) {
+        raised += 1;
+        this.bus.emit('noshow.alert', { meetingId: meeting.id, participantId: participant.id, phone: participant.mobile ?? participant.proxy?.mobile ?? null });
+      }
+    }
+    return raised;
+  }
+
+  async recordAction(meetingId: string, participantId: string, action: 'called' | 'sms_sent' | 'dismissed', staff: Staff): Promise<boolean> {
+    const done = await store.recordAlertAction(this.db, meetingId, participantId, action, staff.id);
+    if (done) this.bus.emit('noshow.action', { meetingId, participantId, action, byStaffId: staff.id });
+    return done;
+  }
+
+  /** Maps an occupant to a participant: by the identity Jitsi puts in presence from the token, else by name. */
+  async #who(meeting: Meeting, occupant: Occupant): Promise<Attendee | undefined> {
+    const fromToken = parseAttendeeId(occupant.identity?.user?.id);
+    if (fromToken?.type === 'participant' && meeting.participants.some((p) => p.id === fromToken.participantId)) return fromToken;
+    if (fromToken?.type === 'staff' && bookedStaff(meeting).includes(fromToken.staffId)) return fromToken;
+    const name = occupant.identity?.user?.name ?? occupant.displayName ?? occupant.nick;
+    for (const p of meeting.participants) {
+      if (namesMatch(name, p.name)) return { type: 'participant', participantId: p.id, person: 'main' };
+      if (p.proxy && namesMatch(name, p.proxy.name)) return { type: 'participant', participantId: p.id, person: 'proxy' };
+    }
+    return undefined;
+  }
+
+  async #meetingOfRoom(roomName: string): Promise<Meeting | undefined> {
+    const room = await store.findRoom(this.db, { name: roomName });
+    return room ? findMeeting(this.db, room.meetingId) : undefined;
+  }
+
+  async #joined(occupant: Occupant, now = new Date()): Promise<void> {
+    const meeting = await this.#meetingOfRoom(occupant.room);
+    if (!meeting) return;
+    const who = await this.#who(meeting, occupant);
+    const participantId = who?.type === 'participant' ? who.participantId : null;
+    const staffId = who?.type === 'staff' ? who.staffId : null;
+    await store.recordJoin(this.db, { meetingId: meeting.id, participantId, staffId, nick: occupant.nick, displayName: occupant.identity?.user?.name ?? occupant.displayName ?? null }, now);
+    await advanceMeetingStatus(this.db, meeting.id, 'in_progress', now);
+    if (participantId) {
+      this.bus.emit('participant.status', { meetingId: meeting.id, participantId, status: 'joined' });
+      if (await store.clearAlert(this.db, meeting.id, participantId, now)) this.bus.emit('noshow.cleared', { meetingId: meeting.id, participantId });
+    }
+    this.bus.emit('room.presence', { meetingId: meeting.id, participantId, staffId, nick: occupant.nick, kind: 'joined', at: now.toISOString() });
+  }
+
+  async #left(occupant: Occupant, reason: string, now = new Date()): Promise<void> {
+    const room = await store.findRoom(this.db, { name: occupant.room });
+    if (!room) return;
+    const presence = await store.recordLeave(this.db, room.meetingId, occupant.nick, reason, now);
+    if (!presence) return;
+    if (presence.participantId) this.bus.emit('participant.status', { meetingId: room.meetingId, participantId: presence.participantId, status: 'left' });
+    this.bus.emit('room.presence', { meetingId: room.meetingId, participantId: presence.participantId, staffId: presence.staffId, nick: occupant.nick, kind: 'left', at: now.toISOString() });
+  }
+
+  /** A Jitsi token for this meeting's room only, valid until its end plus the grace period. */
+  async token(meeting: Meeting, attendee: Attendee, name: string, now = new Date()): Promise<string | undefined> {
+    const { jitsi, jitsiDomain, graceMinutes } = this.settings;
+    const room = await store.findRoom(this.db, { meetingId: meeting.id });
+    if (!jitsi || !jitsiDomain || !room) return undefined;
+    const staff = attendee.type === 'staff';
+    return issueToken({
+      appId: jitsi.appId,
+      appSecret: jitsi.appSecret,
+      domain: jitsiDomain,
+      room: room.name,
+      user: { id: attendeeId(attendee), name, moderator: staff, affiliation: staff ? 'owner' : 'member' },
+      notBefore: new Date(now.getTime() - 60_000), // clocks differ a little
+      expiresAt: new Date(meetingEnd(meeting).getTime() + graceMinutes * 60_000),
+    });
+  }
+}
+
+export type { Participant };

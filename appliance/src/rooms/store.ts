@@ -1,0 +1,122 @@
+// SQL for rooms, presence and no-show alerts.
+import type { Knex } from 'knex';
+import type { Db } from '../db/knex.ts';
+import { iso, toDate } from '../db/values.ts';
+
+type Tx = Db | Knex.Transaction;
+type Row = Record<string, any>;
+
+export interface Room {
+  meetingId: string;
+  name: string;
+  openedAt: Date | null;
+  endedAt: Date | null;
+  endReason: string | null;
+}
+
+const toRoom = (r: Row): Room => ({ meetingId: r.meeting_id, name: r.name, openedAt: toDate(r.opened_at, true), endedAt: toDate(r.ended_at, true), endReason: r.end_reason ?? null });
+
+export async function insertRoom(trx: Tx, meetingId: string, name: string): Promise<void> {
+  await trx('rooms').insert({ meeting_id: meetingId, name }).onConflict('meeting_id').ignore();
+}
+
+export async function findRoom(db: Tx, by: { meetingId?: string; name?: string }): Promise<Room | undefined> {
+  const row = await db('rooms').where(by.meetingId ? { meeting_id: by.meetingId } : { name: by.name }).first();
+  return row ? toRoom(row) : undefined;
+}
+
+export async function markOpened(db: Tx, meetingId: string, now = new Date()): Promise<boolean> {
+  return (await db('rooms').where({ meeting_id: meetingId }).whereNull('opened_at').update({ opened_at: iso(now) })) === 1;
+}
+
+export async function markEnded(db: Tx, meetingId: string, reason: string, now = new Date()): Promise<boolean> {
+  return (await db('rooms').where({ meeting_id: meetingId }).whereNull('ended_at').update({ ended_at: iso(now), end_reason: reason })) === 1;
+}
+
+/** Rooms that are open and not ended: the ones to re-join and watch. */
+export async function openRooms(db: Tx): Promise<Room[]> {
+  return (await db('rooms').whereNotNull('opened_at').whereNull('ended_at')).map(toRoom);
+}
+
+export interface Presence {
+  id: number;
+  meetingId: string;
+  participantId: string | null;
+  staffId: string | null;
+  nick: string;
+  displayName: string | null;
+  joinedAt: Date;
+  leftAt: Date | null;
+  leftReason: string | null;
+}
+
+const toPresence = (r: Row): Presence => ({
+  id: Number(r.id),
+  meetingId: r.meeting_id,
+  participantId: r.participant_id ?? null,
+  staffId: r.staff_id ?? null,
+  nick: r.nick,
+  displayName: r.display_name ?? null,
+  joinedAt: toDate(r.joined_at),
+  leftAt: toDate(r.left_at, true),
+  leftReason: r.left_reason ?? null,
+});
+
+export async function recordJoin(db: Tx, p: Omit<Presence, 'id' | 'leftAt' | 'leftReason' | 'joinedAt'>, now = new Date()): Promise<void> {
+  // One open presence per nick and room: a resync that reports someone again changes nothing.
+  const open = await db('room_presence').where({ meeting_id: p.meetingId, nick: p.nick }).whereNull('left_at').first();
+  if (open) return;
+  await db('room_presence').insert({ meeting_id: p.meetingId, participant_id: p.participantId, staff_id: p.staffId, nick: p.nick, display_name: p.displayName, joined_at: iso(now) });
+}
+
+export async function recordLeave(db: Tx, meetingId: string, nick: string, reason: string, now = new Date()): Promise<Presence | undefined> {
+  const open = await db('room_presence').where({ meeting_id: meetingId, nick }).whereNull('left_at').first();
+  if (!open) return undefined;
+  await db('room_presence').where({ id: open.id }).update({ left_at: iso(now), left_reason: reason });
+  return toPresence({ ...open, left_at: iso(now), left_reason: reason });
+}
+
+export async function presenceOf(db: Tx, meetingId: string): Promise<Presence[]> {
+  return (await db('room_presence').where({ meeting_id: meetingId }).orderBy('id')).map(toPresence);
+}
+
+export async function closeAllPresence(db: Tx, meetingId: string, reason: string, now = new Date()): Promise<void> {
+  await db('room_presence').where({ meeting_id: meetingId }).whereNull('left_at').update({ left_at: iso(now), left_reason: reason });
+}
+
+export interface NoShowAlert {
+  meetingId: string;
+  participantId: string;
+  raisedAt: Date;
+  action: 'called' | 'sms_sent' | 'dismissed' | null;
+  actionBy: string | null;
+  actionAt: Date | null;
+  clearedAt: Date | null;
+}
+
+const toAlert = (r: Row): NoShowAlert => ({
+  meetingId: r.meeting_id,
+  participantId: r.participant_id,
+  raisedAt: toDate(r.raised_at),
+  action: r.action ?? null,
+  actionBy: r.action_by ?? null,
+  actionAt: toDate(r.action_at, true),
+  clearedAt: toDate(r.cleared_at, true),
+});
+
+export async function raiseAlert(db: Tx, meetingId: string, participantId: string, now = new Date()): Promise<boolean> {
+  const inserted = await db('noshow_alerts').insert({ meeting_id: meetingId, participant_id: participantId, raised_at: iso(now) }).onConflict(['meeting_id', 'participant_id']).ignore().returning('participant_id');
+  return inserted.length > 0;
+}
+
+export async function clearAlert(db: Tx, meetingId: string, participantId: string, now = new Date()): Promise<boolean> {
+  return (await db('noshow_alerts').where({ meeting_id: meetingId, participant_id: participantId }).whereNull('cleared_at').update({ cleared_at: iso(now) })) === 1;
+}
+
+export async function recordAlertAction(db: Tx, meetingId: string, participantId: string, action: 'called' | 'sms_sent' | 'dismissed', staffId: string, now = new Date()): Promise<boolean> {
+  return (await db('noshow_alerts').where({ meeting_id: meetingId, participant_id: participantId }).update({ action, action_by: staffId, action_at: iso(now) })) === 1;
+}
+
+export async function alertsOf(db: Tx, meetingId: string): Promise<NoShowAlert[]> {
+  return (await db('noshow_alerts').where({ meeting_id: meetingId })).map(toAlert);
+}

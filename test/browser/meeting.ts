@@ -1,0 +1,146 @@
+// The meeting page in Chromium. Jitsi's web client cannot run on these machines, so a stand-in for
+// its `external_api.js` is served from another origin (as JITSI_URL would be): it records the
+// options the page gives JitsiMeetExternalAPI and lets the test fire the IFrame API's events.
+// The real Jitsi is exercised only in a full deployment.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import test from 'ava';
+import type { Page } from 'puppeteer-core';
+import { verifyToken } from '../../appliance/src/rooms/jitsi.ts';
+import { recordResult } from '../../appliance/src/techtest/service.ts';
+import { booking, loggedIn } from '../meetings/_booking.ts';
+import { fill, launchChromium, press, type TestBrowser } from '../helpers/browser.ts';
+import { startRelay, type Relay } from '../helpers/relay.ts';
+import { startServer, testPassword, type TestServer } from '../helpers/server.ts';
+
+const jwtSecret = 'a-jitsi-app-secret-of-at-least-32-chars';
+
+/** The stand-in for Jitsi's external_api.js. */
+const externalApi = `
+window.JitsiMeetExternalAPI = class {
+  constructor(domain, options) {
+    this.listeners = {};
+    const { parentNode, ...rest } = options;
+    window.__jitsi = { domain, options: rest, inPanel: parentNode && parentNode.hasAttribute('data-jitsi') };
+    window.__fire = (event, data) => (this.listeners[event] || []).forEach((listener) => listener(data));
+  }
+  addListener(event, listener) { (this.listeners[event] = this.listeners[event] || []).push(listener); }
+  dispose() {}
+};`;
+
+let jitsi: Server;
+let jitsiUrl: string;
+let relay: Relay;
+let app: TestServer;
+let chromium: TestBrowser;
+
+test.before(async () => {
+  jitsi = createServer((req, res) => {
+    if (req.url === '/external_api.js') {
+      res.writeHead(200, { 'content-type': 'application/javascript' }).end(externalApi);
+    } else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => jitsi.listen(0, '127.0.0.1', resolve));
+  jitsiUrl = `http://127.0.0.1:${(jitsi.address() as AddressInfo).port}`;
+  relay = await startRelay();
+  app = await startServer({ env: { JITSI_URL: jitsiUrl, JWT_APP_ID: 'samverka', JWT_APP_SECRET: jwtSecret, SMTP_URL: relay.url, REMINDER_OFFSETS: 'none' } });
+  chromium = await launchChromium();
+});
+test.after.always(async () => {
+  await chromium?.close();
+  await app?.stop();
+  await relay?.close();
+  await new Promise((resolve) => jitsi?.close(resolve));
+});
+
+async function book() {
+  const { client, staff } = await loggedIn(app);
+  const startsAt = new Date(Date.now() + 10 * 60_000);
+  startsAt.setUTCSeconds(0, 0);
+  const email = `lena.${Math.random().toString(36).slice(2)}@skola.example`;
+  const meeting = (await client.request('POST', '/api/v1/meetings', {
+    json: booking({ startsAt: startsAt.toISOString(), participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' }, { kind: 'guest', name: 'Lena Lärare', email, identification: 'none' }] }),
+  })).json();
+  const mail = await (async () => {
+    for (let i = 0; i < 400; i++) {
+      const found = relay.received.find((m) => m.to && 'text' in m.to && m.to.text.includes(email));
+      if (found) return found;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error('no invitation');
+  })();
+  return { client, staff, meeting, link: /(http:\/\/\S+\/j\/[\w-]+)/.exec(mail.text ?? '')![1] };
+}
+
+const recorded = (page: Page) => page.evaluate(() => (window as unknown as { __jitsi: { domain: string; options: Record<string, any>; inPanel: boolean } }).__jitsi);
+
+test.serial('a guest goes from the waiting room to the meeting, which starts Jitsi with this room, the token and the invited name; events reach the connection log', async (t) => {
+  const { meeting, link } = await book();
+  const guest = meeting.participants[1];
+  // The tech test itself is driven in test/browser/techtest.ts: here it is recorded as passed.
+  await recordResult({ db: app.server.app.db, bus: app.server.app.bus }, { type: 'participant', id: guest.id }, {
+    camera: 'yes', microphone: 'detected', microphoneLevel: 0.4, sound: 'yes', devices: { camera: null, microphone: null, speaker: null },
+    network: { relayConfigured: false, relayUdp: null, relayTcp: null, rttMs: 20, jitterMs: 2, loss: 0, throughputKbps: 2000, downloadKbps: 20000, uploadKbps: 10000, durationMs: 5000 },
+  }, 'Chrome');
+
+  const page = await chromium.page();
+  await page.goto(link);
+  await fill(page, 'Ditt namn', 'Lena Lärare');
+  await Promise.all([page.waitForNavigation(), press(page, 'Fortsätt')]);
+  t.is(new URL(page.url()).pathname, '/entry/waiting');
+  t.false(page.url().includes(link.split('/j/')[1]), 'no token in the address');
+  // The room opens (the schedule's tick): the waiting room learns it over SSE and moves on by itself.
+  await app.server.plugins.rooms.service.tick();
+  await page.waitForFunction(() => location.pathname === '/entry/meeting', { timeout: 15_000 });
+  await page.waitForFunction(() => 'JitsiMeetExternalAPI' in window && '__jitsi' in window);
+
+  const { domain, options, inPanel } = await recorded(page);
+  t.is(domain, new URL(jitsiUrl).host);
+  t.true(inPanel, 'Jitsi is placed in the page');
+  const room = (await app.server.app.db('rooms').where({ meeting_id: meeting.id }).first()).name;
+  t.is(options.roomName, room);
+  t.like(options, { userInfo: { displayName: 'Lena Lärare' }, lang: 'sv', configOverwrite: { prejoinConfig: { enabled: false }, prejoinPageEnabled: false, readOnlyName: true } });
+  const claims = await verifyToken(options.jwt, { appSecret: jwtSecret, acceptedIssuers: ['samverka'], acceptedAudiences: ['samverka'], room });
+  t.like(claims, { room, moderator: false, context: { user: { id: `participant:${guest.id}:main`, name: 'Lena Lärare', moderator: false, affiliation: 'member' } } });
+
+  await page.evaluate(() => (window as unknown as { __fire: (e: string, d: unknown) => void }).__fire('cameraError', { type: 'gum.permission_denied', message: 'Permission denied' }));
+  await page.evaluate(() => (window as unknown as { __fire: (e: string, d: unknown) => void }).__fire('videoConferenceJoined', { roomName: 'x', id: 'abc', displayName: 'Lena Lärare' }));
+  const entries = async () => (await app.server.app.db('connlog_entries').where({ meeting_id: meeting.id, participant_id: guest.id }).select('type')).map((r) => r.type);
+  for (let i = 0; i < 100 && !(await entries()).includes('client_videoConferenceJoined'); i++) await new Promise((r) => setTimeout(r, 50));
+  t.true((await entries()).includes('client_cameraError'));
+  t.true((await entries()).includes('client_videoConferenceJoined'));
+
+  await Promise.all([page.waitForNavigation(), page.evaluate(() => (window as unknown as { __fire: (e: string, d: unknown) => void }).__fire('readyToClose', {}))]);
+  t.is(new URL(page.url()).pathname, '/entry/evaluation', 'leaving leads to the evaluation');
+  await page.close();
+});
+
+test.serial('staff open the room from the meeting: Jitsi with an owner token, and the participant panel follows the room live', async (t) => {
+  const { staff, meeting } = await book();
+  await app.server.plugins.rooms.service.tick();
+  const page = await chromium.page();
+  await page.goto(`${app.url}/login`);
+  await fill(page, 'E-postadress', staff.email);
+  await fill(page, 'Lösenord', testPassword);
+  await Promise.all([page.waitForNavigation(), press(page, 'Logga in')]);
+  await page.goto(`${app.url}/meetings/${meeting.id}/room`);
+  await page.waitForFunction(() => '__jitsi' in window);
+  const { options } = await recorded(page);
+  t.like(options, { userInfo: { displayName: staff.name }, configOverwrite: { prejoinConfig: { enabled: false } } });
+  t.like(await verifyToken(options.jwt, { appSecret: jwtSecret, acceptedIssuers: ['samverka'], room: options.roomName }), { moderator: true, context: { user: { affiliation: 'owner' } } });
+
+  // Someone joins (the rooms plugin reports presence from Prosody): the panel changes without a reload.
+  const sara = meeting.participants[0];
+  const row = `tr[data-participant="${sara.id}"]`;
+  t.notRegex(await page.$eval(row, (el) => el.textContent ?? ''), /Ansluten/);
+  app.server.app.bus.emit('participant.status', { meetingId: meeting.id, participantId: sara.id, status: 'joined' });
+  await page.waitForFunction((selector) => /Ansluten/.test(document.querySelector(selector)?.textContent ?? ''), { timeout: 10_000 }, row);
+  t.pass();
+
+  // Ending for everyone needs the confirmation, found by its label.
+  await page.locator('::-p-aria(Ja, avsluta mötet för alla)').click();
+  await Promise.all([page.waitForNavigation(), press(page, 'Avsluta mötet för alla')]);
+  t.is(new URL(page.url()).pathname, `/meetings/${meeting.id}`);
+  t.is((await app.server.app.db('meetings').where({ id: meeting.id }).first()).status, 'ended');
+  await page.close();
+});

@@ -1,0 +1,181 @@
+// The booking governs the room, against Debian's Prosody started here: the room is created ahead of
+// the start, Jitsi-like clients join with the identity Jitsi's Prosody would put in their presence,
+// staff see them, kick, and end the meeting for all; Prosody restarts mid-meeting; the five-minute
+// rule raises alerts whose nudge SMS reaches a real SMSC. (Jitsi's own Prosody modules — token
+// verification, mod_presence_identity — run only in a real deployment: here the clients send the
+// identity element themselves, as that module would add it.)
+import test from 'ava';
+import { verifyToken } from '../../appliance/src/rooms/jitsi.ts';
+import { booking, loggedIn } from '../meetings/_booking.ts';
+import { hasStatus, mucClient, type MucClient } from '../helpers/muc-client.ts';
+import { startProsody, type Prosody } from '../helpers/prosody.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
+
+const jwtSecret = 'a-jitsi-app-secret-of-at-least-32-chars';
+const minutes = (n: number) => n * 60_000;
+
+interface World {
+  prosody: Prosody;
+  smsc: TestSmsc;
+  app: TestServer;
+  clients: MucClient[];
+}
+
+async function world(): Promise<World> {
+  const prosody = await startProsody();
+  const smsc = await startSmsc((_, i) => ({ id: `r${i}`, receipt: { id: `r${i}`, stat: 'DELIVRD' } }));
+  const x = prosody.xmppConfig();
+  const app = await startServer({
+    env: {
+      XMPP_SERVICE: x.service, XMPP_DOMAIN: x.domain, XMPP_MUC_DOMAIN: x.mucDomain, XMPP_USER: x.user, XMPP_PASSWORD: x.password,
+      JITSI_URL: 'https://meet.example.test', JWT_APP_ID: 'samverka', JWT_APP_SECRET: jwtSecret,
+      SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none',
+    },
+  });
+  await until('the XMPP connection', async () => app.server.plugins.rooms.control!.state().connected);
+  return { prosody, smsc, app, clients: [] };
+}
+
+async function teardown(w: World) {
+  for (const c of w.clients) await c.stop();
+  await w.app.stop();
+  await w.prosody.stop();
+  await w.smsc.close();
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Books a meeting starting in `inMinutes` and opens its room as the schedule would at that time. */
+async function bookAndOpen(w: World, inMinutes = 10) {
+  const { client, staff } = await loggedIn(w.app);
+  const startsAt = new Date(Date.now() + minutes(inMinutes));
+  startsAt.setUTCSeconds(0, 0);
+  const reply = await client.request('POST', '/api/v1/meetings', { json: booking({ startsAt: startsAt.toISOString() }) });
+  const meeting = reply.json();
+  const room = (await w.app.server.app.db('rooms').where({ meeting_id: meeting.id }).first()).name as string;
+  return { client, staff, meeting, room };
+}
+
+const joinAs = async (w: World, room: string, nick: string, identity?: Record<string, string>) => {
+  const c = await mucClient(w.prosody);
+  w.clients.push(c);
+  await c.join(room, nick, { identity, displayName: identity?.name ?? nick });
+  return c;
+};
+
+test('the room is created ahead of the start, participants are recognised by their token identity, and staff end the meeting for everyone', async (t) => {
+  const w = await world();
+  try {
+    const { client, meeting, room } = await bookAndOpen(w, 10);
+    t.regex(room, /^[a-z2-7]{32}$/, '160 random bits, nothing about the patient');
+    const service = w.app.server.plugins.rooms.service;
+    t.deepEqual((await service.tick(new Date(Date.now() - minutes(10)))).opened, [], 'not 20 minutes ahead');
+    t.deepEqual((await service.tick()).opened, [meeting.id], '15 minutes ahead: opened');
+    t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().status, 'open');
+
+    const [sara, , olle] = meeting.participants;
+    const patient = await joinAs(w, room, 'a1b2c3', { id: `participant:${sara.id}:main`, name: 'Sara Lind' });
+    await joinAs(w, room, 'd4e5f6', { name: 'Olle Socialsekreterare' }); // recognised by name
+    const stranger = await joinAs(w, room, 'zz9', { name: 'Okänd Person' });
+    const joined = await until('both mapped', async () => {
+      const p = (await client.get(`/api/v1/meetings/${meeting.id}`)).json().participants;
+      return p[0].status === 'joined' && p[2].status === 'joined' ? p : undefined;
+    });
+    t.is(joined[1].status !== 'joined', true, 'the teacher has not joined');
+    t.is(olle.name, 'Olle Socialsekreterare');
+    const presence = (await client.get(`/api/v1/meetings/${meeting.id}/room`)).json().presence;
+    t.deepEqual(presence.map((p: { nick: string; participantId: string | null }) => [p.nick, p.participantId]).sort(), [['a1b2c3', sara.id], ['d4e5f6', olle.id], ['zz9', null]].sort());
+    t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().status, 'in_progress');
+
+    // The staff page lists the unknown occupant with one click to remove them.
+    const page = await client.get(`/meetings/${meeting.id}/room`);
+    t.regex(page.text, /I rummet men inte inbjudna/);
+    t.regex(page.text, /Mötet har börjat\. Berätta för alla att de blir uppringda på numret i bokningen/);
+    t.regex(page.text, /Ta bort Okänd Person från mötet/);
+    const kick = await client.submit(`/meetings/${meeting.id}/kick`, { nick: 'zz9' }, `/meetings/${meeting.id}/room`);
+    t.is(kick.status, 302, kick.text);
+    const kicked = await stranger.presence((p) => p.attrs.type === 'unavailable' && hasStatus(p, '307'));
+    t.truthy(kicked, 'the occupant saw status 307');
+
+    // Prosody restarts mid-meeting: the appliance reconnects and knows who is there again.
+    await w.prosody.restart();
+    await until('reconnected', () => w.app.server.plugins.rooms.control!.state().connected, 15_000);
+    await patient.join(room, 'a1b2c3', { identity: { id: `participant:${sara.id}:main`, name: 'Sara Lind' }, displayName: 'Sara Lind' });
+    await until('the patient back in the room', async () => (await client.get(`/api/v1/meetings/${meeting.id}/room`)).json().presence.some((p: { nick: string; leftAt: string | null }) => p.nick === 'a1b2c3' && !p.leftAt));
+
+    // End for everyone: the room is destroyed, every client sees it.
+    const refused = await client.submit(`/meetings/${meeting.id}/end`, {}, `/meetings/${meeting.id}/room`);
+    t.is(refused.status, 400, 'only with the confirmation');
+    const end = await client.submit(`/meetings/${meeting.id}/end`, { confirm: 'yes' }, `/meetings/${meeting.id}/room`);
+    t.is(end.status, 302);
+    const destroyed = await patient.presence((p) => p.attrs.type === 'unavailable' && Boolean(p.getChild('x', 'http://jabber.org/protocol/muc#user')?.getChild('destroy')));
+    t.regex(destroyed.toString(), /Mötet har avslutats av personalen/);
+    t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().status, 'ended');
+  } finally {
+    await teardown(w);
+  }
+});
+
+test('five minutes after the start an absent participant raises an alert with the number to call; the nudge SMS goes out; joining clears it', async (t) => {
+  const w = await world();
+  try {
+    const { client, meeting, room } = await bookAndOpen(w, 10);
+    const service = w.app.server.plugins.rooms.service;
+    const start = new Date(meeting.startsAt).getTime();
+    await service.tick(new Date(start - minutes(5)));
+    t.is((await service.tick(new Date(start + minutes(4)))).alerts, 0, 'not before five minutes');
+    t.is((await service.tick(new Date(start + minutes(5)))).alerts, 3, 'each booked participant who is absent');
+    t.is((await service.tick(new Date(start + minutes(6)))).alerts, 0, 'once');
+
+    const page = await client.get(`/meetings/${meeting.id}/room`);
+    t.regex(page.text, /Sara Lind har inte anslutit\. Ring \+46701234567\./);
+
+    const sara = meeting.participants[0];
+    const before = w.smsc.arrivals.length;
+    const nudge = await client.submit(`/meetings/${meeting.id}/noshow/${sara.id}`, { action: 'sms' }, `/meetings/${meeting.id}/room`);
+    t.is(nudge.status, 302, nudge.text);
+    const textTo = (a: Arrival) => (typeof a.pdu.short_message === 'object' ? String((a.pdu.short_message as { message?: string }).message) : String(a.pdu.short_message));
+    const sms = await until('the nudge', () => w.smsc.arrivals.slice(before).map(textTo).join('').match(/Mötet med .* har börjat och vi väntar på dig\. Anslut: http:\/\/127\.0\.0\.1:\d+\/j\/[\w-]{24}/)?.[0]);
+    t.truthy(sms);
+    const alerts = (await client.get(`/api/v1/meetings/${meeting.id}/room`)).json().alerts;
+    t.is(alerts.find((a: { participantId: string }) => a.participantId === sara.id).action, 'sms_sent');
+
+    await joinAs(w, room, 'sara', { id: `participant:${sara.id}:main`, name: 'Sara Lind' });
+    await until('the alert cleared', async () => (await client.get(`/api/v1/meetings/${meeting.id}/room`)).json().alerts.find((a: { participantId: string; clearedAt: string | null }) => a.participantId === sara.id).clearedAt);
+    t.notRegex((await client.get(`/meetings/${meeting.id}/room`)).text, /Sara Lind har inte anslutit/);
+  } finally {
+    await teardown(w);
+  }
+});
+
+test('the staff meeting page carries a token for this room only, with the owner marking for booked staff', async (t) => {
+  const w = await world();
+  try {
+    const { client, staff, meeting, room } = await bookAndOpen(w, 10);
+    await w.app.server.plugins.rooms.service.tick();
+    const page = await client.get(`/meetings/${meeting.id}/room`);
+    const jwt = /data-jwt="([^"]+)"/.exec(page.text)![1];
+    const claims = await verifyToken(jwt, { appSecret: jwtSecret, acceptedIssuers: ['samverka'], acceptedAudiences: ['samverka'], room, mucDomain: w.prosody.mucDomain, mucDomainPrefix: 'muc' });
+    t.like(claims, { iss: 'samverka', aud: 'samverka', sub: w.prosody.domain, room, moderator: true });
+    t.deepEqual((claims.context as { user: unknown }).user, { id: `staff:${staff.id}`, name: staff.name, moderator: true, affiliation: 'owner' });
+    t.true((claims.exp as number) * 1000 <= new Date(meeting.startsAt).getTime() + minutes(45 + 30), 'expires with the meeting');
+    await t.throwsAsync(verifyToken(jwt, { appSecret: jwtSecret, acceptedIssuers: ['samverka'], room: 'anotherroom' }), { message: /room/i });
+    t.regex(page.headers.get('content-security-policy')!, /frame-src https:\/\/meet\.example\.test/);
+    // A clinician of the unit who is not booked sees the page but gets no token.
+    const other = await loggedIn(w.app);
+    const notBooked = await other.client.get(`/meetings/${meeting.id}/room`);
+    t.is(notBooked.status, 200);
+    t.false(notBooked.text.includes('data-jwt'));
+  } finally {
+    await teardown(w);
+  }
+});

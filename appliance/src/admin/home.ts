@@ -7,6 +7,7 @@ import { adminOnly } from './audit-pages.ts';
 export const sections: { href: string; label: string; about: string }[] = [
   { href: '/admin/staff', label: 'admin.staff.title', about: 'admin.home.staff' },
   { href: '/admin/units', label: 'admin.units.title', about: 'admin.home.units' },
+  { href: '/admin/status', label: 'admin.status.title', about: 'admin.home.status' },
   { href: '/admin/audit', label: 'admin.audit.title', about: 'admin.home.audit' },
   { href: '/admin/audit/extract', label: 'admin.extract.title', about: 'admin.home.extract' },
 ];

@@ -4,13 +4,15 @@ import type { Plugin } from '@hapi/hapi';
 import { auditRoutes } from './audit-pages.ts';
 import { homeRoutes } from './home.ts';
 import { staffRoutes } from './staff-pages.ts';
+import { statusRoutes } from './status.ts';
 
 export const plugin: Plugin<void> = {
   name: 'admin',
-  dependencies: ['db', 'audit', 'staff', 'meetings'],
+  dependencies: ['db', 'audit', 'staff', 'meetings', 'invites'],
   register(server) {
     server.route(homeRoutes);
     server.route(auditRoutes);
     server.route(staffRoutes);
+    server.route(statusRoutes);
   },
 };

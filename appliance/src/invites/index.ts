@@ -8,13 +8,13 @@ import type { CapturedMail, CapturedSms, Sink } from './embedded.ts';
 import { startEmbeddedMailSink, startEmbeddedSmsc } from './embedded.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { fallbackToEmail } from './fallback.ts';
-import { MailSender } from './mail.ts';
+import { MailSender, type MailState } from './mail.ts';
 import { outboxHook, tellParticipant, type Composer } from './messages.ts';
 import { findMeeting } from '../meetings/store.ts';
 import { releaseAllClaims, type OutboxMessage } from './outbox.ts';
 import { Reminders } from './reminders.ts';
 import { routes } from './routes.ts';
-import { SmsSender } from './sms.ts';
+import { SmsSender, type SmsState } from './sms.ts';
 import { Templates } from './templates.ts';
 import { findStaff } from '../staff/store.ts';
 
@@ -33,6 +33,8 @@ declare module '@hapi/hapi' {
       templates: Templates;
       dispatcher(): Dispatcher | undefined;
       reminders: Reminders;
+      /** The mail and SMS adapters' live state, for the admin status page (undefined before start). */
+      adapters(): { mail?: MailState; sms?: SmsState; mailEmbedded: boolean; smsEmbedded: boolean };
       /** "We are waiting for you": to the participant's SMS (or e-mail), with their link. */
       nudge(meetingId: string, participantId: string): Promise<number>;
     };
@@ -140,6 +142,7 @@ export const plugin: Plugin<void> = {
     server.expose('templates', templates);
     server.expose('dispatcher', () => dispatcher);
     server.expose('reminders', reminders);
+    server.expose('adapters', () => ({ mail: mail?.state(), sms: sms?.state(), mailEmbedded: !config.mail.smtpUrl, smsEmbedded: !config.sms.smppUrl }));
     server.expose('nudge', async (meetingId: string, participantId: string) => {
       const sent = await db.transaction(async (trx) => {
         const meeting = await findMeeting(trx, meetingId);

@@ -1,0 +1,183 @@
+// The system status page: for each part, how it is configured (secrets masked) and how it is right
+// now — the same readiness checks as /health/ready and `samverka check`, the mail and SMS adapters'
+// own state, and the outbox queue with the messages that failed in the last 24 hours.
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Request, ServerRoute } from '@hapi/hapi';
+import { maskUrl, type Config } from '../config.ts';
+import { isSqlite, type Db } from '../db/knex.ts';
+import type { PartState } from '../health/registry.ts';
+import { languageOf, t, type Language } from '../http/i18n.ts';
+import { queueStats, recentMessages } from '../invites/outbox.ts';
+import { adminOnly } from './audit-pages.ts';
+import { clinicTime } from './extract.ts';
+
+interface Fact { label: string; value: string }
+export interface PartStatus {
+  part: string;
+  name: string;
+  /** undefined when the part has no live check (not configured, or checked elsewhere). */
+  state?: PartState;
+  config: Fact[];
+  live: Fact[];
+  /** false when the part is switched off in the configuration. */
+  configured?: boolean;
+}
+
+const when = (lang: Language, at: Date | undefined) => (at ? clinicTime(at) : t(lang, 'admin.status.never'));
+
+async function databaseFacts(db: Db, config: Config, lang: Language): Promise<{ config: Fact[]; live: Fact[] }> {
+  const sqlite = isSqlite(db);
+  let size: number | undefined;
+  if (sqlite) {
+    const file = resolve(config.databaseUrl.slice('sqlite:'.length));
+    size = ['', '-wal'].reduce((sum, suffix) => {
+      try { return sum + statSync(file + suffix).size; } catch { return sum; }
+    }, 0);
+  } else {
+    const result = await db.raw('select pg_database_size(current_database()) as size');
+    size = Number(result.rows[0].size);
+  }
+  const [done, pending] = (await db.migrate.list()) as [Array<{ name: string } | string>, Array<{ file: string } | string>];
+  const name = (m: { name?: string; file?: string } | string) => (typeof m === 'string' ? m : m.name ?? m.file ?? '');
+  return {
+    config: [
+      { label: t(lang, 'admin.status.driver'), value: sqlite ? 'SQLite (better-sqlite3)' : 'PostgreSQL (pg)' },
+      { label: 'DATABASE_URL', value: sqlite ? config.databaseUrl : maskUrl(config.databaseUrl) },
+    ],
+    live: [
+      { label: t(lang, 'admin.status.size'), value: `${(size / 1024 / 1024).toFixed(1)} MB` },
+      { label: t(lang, 'admin.status.migrations'), value: t(lang, 'admin.status.migrationsValue', { applied: done.length, latest: done.length ? name(done.at(-1)!) : '–', pending: pending.length }) },
+    ],
+  };
+}
+
+/** Jitsi is reached only through its IFrame API: the page is as good as external_api.js is reachable. */
+async function jitsiState(url: string): Promise<PartState> {
+  const target = new URL('external_api.js', url.endsWith('/') ? url : `${url}/`).href;
+  try {
+    const reply = await fetch(target, { signal: AbortSignal.timeout(3000), redirect: 'follow' });
+    await reply.body?.cancel();
+    return reply.ok ? { ok: true, detail: `${target} answers ${reply.status}` } : { ok: false, detail: `${target} answers ${reply.status}` };
+  } catch (error) {
+    return { ok: false, detail: `${target}: ${(error as Error).message}` };
+  }
+}
+
+export async function systemStatus(request: Request): Promise<PartStatus[]> {
+  const { config, db, health } = request.server.app;
+  const lang = languageOf(request);
+  const checks = await health.run();
+  const adapters = request.server.plugins.invites?.adapters();
+  const off = t(lang, 'admin.status.off');
+  const parts: PartStatus[] = [];
+
+  parts.push({ part: 'database', name: t(lang, 'admin.status.part.database'), state: checks.parts.database, ...(await databaseFacts(db, config, lang)) });
+
+  const mail = adapters?.mail;
+  parts.push({
+    part: 'mail',
+    name: t(lang, 'admin.status.part.mail'),
+    state: checks.parts.mail,
+    config: [
+      { label: 'SMTP_URL', value: config.mail.smtpUrl ? maskUrl(config.mail.smtpUrl) : t(lang, 'admin.status.embeddedMail') },
+      { label: 'MAIL_FROM', value: config.mail.from },
+    ],
+    live: [
+      { label: t(lang, 'admin.status.lastSuccess'), value: when(lang, mail?.lastSentAt) },
+      { label: t(lang, 'admin.status.lastError'), value: mail?.lastError ?? '–' },
+    ],
+  });
+
+  const sms = adapters?.sms;
+  parts.push({
+    part: 'sms',
+    name: t(lang, 'admin.status.part.sms'),
+    state: checks.parts.sms,
+    config: [
+      { label: 'SMPP_URL', value: config.sms.smppUrl ? maskUrl(config.sms.smppUrl) : t(lang, 'admin.status.embeddedSms') },
+      { label: 'SMS_SENDER', value: config.sms.sender },
+      { label: 'SMPP_THROTTLE', value: t(lang, 'admin.status.perSecond', { n: config.sms.throttle }) },
+    ],
+    live: sms
+      ? [
+          { label: t(lang, 'admin.status.bound'), value: t(lang, sms.bound ? 'admin.status.yes' : 'admin.status.no') },
+          { label: t(lang, 'admin.status.window'), value: `${sms.window.inUse} / ${sms.window.size}` },
+          { label: t(lang, 'admin.status.queued'), value: String(sms.queued) },
+          { label: t(lang, 'admin.status.lastReceipt'), value: when(lang, sms.lastReceiptAt) },
+          { label: t(lang, 'admin.status.lastError'), value: sms.lastError ?? '–' },
+        ]
+      : [],
+  });
+
+  parts.push({
+    part: 'xmpp',
+    name: t(lang, 'admin.status.part.xmpp'),
+    state: checks.parts.xmpp,
+    configured: !!config.xmpp,
+    config: config.xmpp
+      ? [{ label: 'XMPP_SERVICE', value: maskUrl(config.xmpp.service) }, { label: 'XMPP_USER', value: `${config.xmpp.user}@${config.xmpp.domain}` }, { label: 'XMPP_MUC_DOMAIN', value: config.xmpp.mucDomain }]
+      : [{ label: 'XMPP_SERVICE', value: off }],
+    live: [],
+  });
+
+  parts.push({
+    part: 'jitsi',
+    name: 'Jitsi Meet',
+    configured: !!config.jitsi,
+    state: config.jitsi ? await jitsiState(config.jitsi.url) : undefined,
+    config: config.jitsi ? [{ label: 'JITSI_URL', value: config.jitsi.url }, { label: 'JWT_APP_ID', value: config.jitsi.appId }] : [{ label: 'JITSI_URL', value: off }],
+    live: [],
+  });
+
+  parts.push({
+    part: 'turn',
+    name: 'TURN',
+    state: checks.parts.turn,
+    configured: !!config.turn,
+    config: config.turn ? [{ label: 'TURN_URLS', value: config.turn.urls.join(', ') }] : [{ label: 'TURN_URLS', value: off }],
+    live: [],
+  });
+
+  parts.push({
+    part: 'identity provider',
+    name: t(lang, 'admin.status.part.idp'),
+    state: checks.parts['identity provider'],
+    configured: !!config.oidc,
+    config: config.oidc ? [{ label: 'OIDC_ISSUER', value: config.oidc.issuer }, { label: 'OIDC_CLIENT_ID', value: config.oidc.clientId }] : [{ label: 'OIDC_ISSUER', value: off }],
+    live: [],
+  });
+
+  // Parts another domain registered later that this page does not know by name still show.
+  const known = new Set(parts.map((p) => p.part));
+  for (const [part, state] of Object.entries(checks.parts)) {
+    if (!known.has(part)) parts.push({ part, name: part, state, config: [], live: [] });
+  }
+  return parts;
+}
+
+export const statusRoutes: ServerRoute[] = [
+  {
+    method: 'GET',
+    path: '/admin/status',
+    options: { auth: adminOnly },
+    async handler(request, h) {
+      const { db } = request.server.app;
+      const lang = languageOf(request);
+      const parts = await systemStatus(request);
+      const dayAgo = Date.now() - 86_400_000;
+      // The outbox page lists the latest 200 messages; the failures of one day are among the latest 1,000.
+      const failed = (await recentMessages(db, 1000)).filter((m) => m.status === 'failed' && m.failedAt && m.failedAt.getTime() >= dayAgo);
+      await request.audit('status.read', { targetType: 'system' });
+      return h.view('admin/status', {
+        title: t(lang, 'admin.status.title'),
+        styles: ['admin.css'],
+        parts: parts.map((p) => ({ ...p, stateText: t(lang, p.state ? (p.state.ok ? 'admin.status.ok' : 'admin.status.problem') : p.configured === false ? 'admin.status.notChecked' : 'admin.status.noCheck') })),
+        allOk: parts.every((p) => !p.state || p.state.ok),
+        stats: await queueStats(db),
+        failed: failed.map((m) => ({ id: m.id, when: clinicTime(m.failedAt!), channel: m.channel, kind: t(lang, `invites.kind.${m.kind}`), recipient: m.recipient, reason: m.lastError ?? '' })),
+        checkedAt: clinicTime(new Date()),
+      });
+    },
+  },
+];

@@ -36,7 +36,10 @@ function brokenRule(): string {
   const personalNumber = field('p_personalNumber').value.trim();
   const identification = field('p_identification').value;
   if (chosen === 'guest' && mobile && email) return data.hintBoth ?? '';
-  if (chosen !== 'colleague' && identification === 'sms' && !mobile && (email || field('p_name').value.trim())) return data.hintSms ?? '';
+  // With a proxy, the SMS goes to the proxy: the patient needs no phone of their own.
+  const smsMobile = chosen === 'patient_proxy' ? field('p_proxyMobile').value.trim() : mobile;
+  const typed = chosen === 'patient_proxy' ? field('p_proxyName').value.trim() || field('p_proxyEmail').value.trim() : email || field('p_name').value.trim();
+  if (chosen !== 'colleague' && identification === 'sms' && !smsMobile && typed) return data.hintSms ?? '';
   if ((chosen === 'patient' || chosen === 'patient_proxy') && personalNumber && identification !== 'bankid') return data.hintPnBankid ?? '';
   return '';
 }

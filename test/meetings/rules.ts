@@ -153,6 +153,18 @@ test.serial('a patient with a proxy has both names and contacts', async (t) => {
   await refused(t, booking({ participants: [{ ...proxy, proxy: { name: 'Förälder Lind' } }] }), 'sms_needs_mobile', /Förälder Lind/);
 });
 
+test.serial('a patient with a proxy is reached through the proxy: the patient needs no phone of their own', async (t) => {
+  const child = { kind: 'patient_proxy', name: 'Barnet Lind', identification: 'sms', proxy: { name: 'Förälder Lind', mobile: '0731234567' } };
+  const reply = await book(booking({ participants: [child] }));
+  t.is(reply.status, 201, reply.text);
+  t.like(reply.json().participants[0], { name: 'Barnet Lind', mobile: null, proxy: { name: 'Förälder Lind', mobile: '+46731234567' } });
+  const bankid = { ...child, identification: 'bankid', personalNumber: '20121212-1212', proxy: { ...child.proxy, personalNumber: '19121212-1212' } };
+  const withNumbers = await book(booking({ participants: [bankid] }));
+  t.is(withNumbers.status, 201, withNumbers.text);
+  t.like(withNumbers.json().participants[0], { personalNumberMasked: '20121212-****', proxy: { personalNumberMasked: '19121212-****' } });
+  await refused(t, booking({ participants: [{ ...bankid, proxy: child.proxy }] }), 'bankid_needs_personal_number', /Förälder Lind/, 'participants.0.proxy.personalNumber');
+});
+
 test.serial('phone numbers are read for the chosen country and stored in E.164', async (t) => {
   const reply = await book(booking({ participants: [patientBySms, { ...socialWorkerBySms, country: 'NO', mobile: '412 34 567' }] }));
   t.is(reply.status, 201, reply.text);

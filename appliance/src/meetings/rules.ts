@@ -39,7 +39,14 @@ export interface Directory {
 
 const blank = (value: string | undefined): boolean => value === undefined || value.trim() === '';
 
-function checkContact(input: ContactInput, field: string, identification: IdentificationMethod, personalNumber: 'bankid' | 'never'): NewContact {
+interface ContactRules {
+  /** 'never' for guests; otherwise required with BankID and refused without it. */
+  personalNumber: 'bankid' | 'never';
+  /** Whether this person is the one the SMS (link or code) goes to. */
+  reachedBySms: boolean;
+}
+
+function checkContact(input: ContactInput, field: string, identification: IdentificationMethod, rules: ContactRules): NewContact {
   const name = normaliseName(input.name ?? '');
   if (!name) throw new RuleViolation('name_required', `${field}.name`);
   const country = (input.country ?? defaultCountry).toUpperCase();
@@ -56,10 +63,10 @@ function checkContact(input: ContactInput, field: string, identification: Identi
     email = parseEmail(input.email!) ?? null;
     if (!email) throw new RuleViolation('email_invalid', `${field}.email`, { email: input.email!.trim() });
   }
-  if (identification === 'sms' && !mobile) throw new RuleViolation('sms_needs_mobile', `${field}.mobile`, { name });
+  if (rules.reachedBySms && identification === 'sms' && !mobile) throw new RuleViolation('sms_needs_mobile', `${field}.mobile`, { name });
 
   let number: string | null = null;
-  if (personalNumber === 'never') {
+  if (rules.personalNumber === 'never') {
     // DESIGN.md: no personal identity number is ever asked of a guest.
     if (!blank(input.personalNumber)) throw new RuleViolation('guest_personal_number', `${field}.personalNumber`);
   } else if (identification === 'bankid') {
@@ -94,16 +101,17 @@ export async function checkParticipant(input: ParticipantInput, field: string, h
     // The routine: a guest gets either an e-mail link (computer) or an SMS link (mobile), never both.
     if (!blank(input.mobile) && !blank(input.email)) throw new RuleViolation('guest_mobile_and_email', `${field}.email`);
     if (blank(input.mobile) && blank(input.email)) throw new RuleViolation('guest_contact_required', `${field}.mobile`);
-    const contact = checkContact(input, field, identification, 'never');
+    const contact = checkContact(input, field, identification, { personalNumber: 'never', reachedBySms: true });
     return { kind, identification, ...contact, proxy: null, staffId: null };
   }
 
-  const patient = checkContact(input, field, identification, 'bankid');
+  // With a proxy, the proxy is invited and identifies; the patient (often a child) may have no phone.
+  const patient = checkContact(input, field, identification, { personalNumber: 'bankid', reachedBySms: kind === 'patient' });
   if (kind === 'patient' && !patient.mobile && !patient.email) throw new RuleViolation('contact_required', `${field}.mobile`, { name: patient.name });
   let proxy: NewContact | null = null;
   if (kind === 'patient_proxy') {
     if (!input.proxy || blank(input.proxy.name)) throw new RuleViolation('proxy_required', `${field}.proxy.name`);
-    proxy = checkContact(input.proxy, `${field}.proxy`, identification, 'bankid');
+    proxy = checkContact(input.proxy, `${field}.proxy`, identification, { personalNumber: 'bankid', reachedBySms: true });
     // The proxy is the one who is invited and comes: they need a way to be reached.
     if (!proxy.mobile && !proxy.email) throw new RuleViolation('contact_required', `${field}.proxy.mobile`, { name: proxy.name });
   }

@@ -109,6 +109,7 @@ test('a clinician does not see another unit\'s meetings in the calendar or on a 
   const page = await other.get(`/meetings/${meeting.id}`);
   t.is(page.status, 403);
   t.false(page.text.includes('Sara Lind'));
+  t.is((await other.get(`/meetings/${meeting.id}/events`)).status, 403, 'nor follow it live');
 });
 
 test('rescheduling and cancelling from the meeting page ask for confirmation first', async (t) => {

@@ -32,7 +32,7 @@ export function openEventStream(request: Request, h: ResponseToolkit, options: E
     body.end();
     options.onClose?.();
   };
-  request.raw.req.once('close', close);
+  // The response closes when the browser goes away (tab closed, network lost) or the server stops.
   request.raw.res.once('close', close);
 
   body.write(`retry: ${options.retryMs ?? 3000}\n\n`);

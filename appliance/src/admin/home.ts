@@ -10,6 +10,7 @@ export const sections: { href: string; label: string; about: string }[] = [
   { href: '/admin/status', label: 'admin.status.title', about: 'admin.home.status' },
   { href: '/admin/audit', label: 'admin.audit.title', about: 'admin.home.audit' },
   { href: '/admin/audit/extract', label: 'admin.extract.title', about: 'admin.home.extract' },
+  { href: '/admin/privacy', label: 'admin.privacy.title', about: 'admin.home.privacy' },
 ];
 
 const translated = (lang: Language) => sections.map((s) => ({ href: s.href, label: t(lang, s.label), about: t(lang, s.about) }));

@@ -4,6 +4,7 @@ import type { Plugin } from '@hapi/hapi';
 import { auditRoutes } from './audit-pages.ts';
 import { homeRoutes } from './home.ts';
 import { staffRoutes } from './staff-pages.ts';
+import { privacyRoutes } from './privacy.ts';
 import { statusRoutes } from './status.ts';
 
 export const plugin: Plugin<void> = {
@@ -14,5 +15,6 @@ export const plugin: Plugin<void> = {
     server.route(auditRoutes);
     server.route(staffRoutes);
     server.route(statusRoutes);
+    server.route(privacyRoutes);
   },
 };

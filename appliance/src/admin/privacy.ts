@@ -1,0 +1,120 @@
+// Privacy requests (GDPR art. 15 and 17): export everything the appliance holds about one
+// participant, and erase their contact data on request. The audit trail is kept: it is the care
+// provider's legal record of access (Patientdatalagen) and holds ids, not contact data.
+//
+// Both work across other domains' tables (participants, meeting_events, outbox_messages, tech test
+// results), read-only for the export and in one transaction for the erasure; this is the one place
+// that must see a person whole.
+import type { ServerRoute } from '@hapi/hapi';
+import Joi from 'joi';
+import { findAccesses } from '../audit/store.ts';
+import type { Db } from '../db/knex.ts';
+import { iso } from '../db/values.ts';
+import { languageOf, t } from '../http/i18n.ts';
+import { messagesOf } from '../invites/outbox.ts';
+import { findMeeting, findParticipant, listChanges, personalNumberOf } from '../meetings/store.ts';
+import { latestResult } from '../techtest/index.ts';
+import { adminOnly } from './audit-pages.ts';
+import { clinicTime } from './extract.ts';
+
+/** What stands in an erased field that may not be empty. */
+export const erasedMark = '(raderad)';
+
+export async function exportParticipant(db: Db, dataKey: Buffer, participantId: string): Promise<Record<string, unknown> | undefined> {
+  const participant = await findParticipant(db, participantId);
+  if (!participant) return undefined;
+  const meeting = await findMeeting(db, participant.meetingId);
+  return {
+    exportedAt: iso(),
+    participant: {
+      ...participant,
+      // The person's own data, so the full number: the masked form is only for staff screens.
+      personalNumber: await personalNumberOf(db, participantId, dataKey),
+      proxy: participant.proxy && { ...participant.proxy, personalNumber: await personalNumberOf(db, participantId, dataKey, 'proxy') },
+    },
+    meeting: meeting && { id: meeting.id, title: meeting.title, startsAt: meeting.startsAt, durationMinutes: meeting.durationMinutes, status: meeting.status, unitId: meeting.unitId },
+    changes: (await listChanges(db, participant.meetingId)).filter((c) => c.participantId === participantId),
+    messages: (await messagesOf(db, { participantId })).map((m) => ({ id: m.id, channel: m.channel, kind: m.kind, recipient: m.recipient, status: m.status, createdAt: m.createdAt, sentAt: m.sentAt, deliveredAt: m.deliveredAt, failedAt: m.failedAt })),
+    techTest: (await latestResult(db, { type: 'participant', id: participantId })) ?? null,
+    staffAccesses: (await findAccesses(db, { meetingIds: [participant.meetingId], participantIds: [participantId] })).map((r) => ({ at: r.at, staffId: r.staffId, unitId: r.unitId, action: r.action })),
+  };
+}
+
+/**
+ * Erases a participant's contact data: mobile, e-mail and personal identity number (their proxy's
+ * too), and the addresses on messages already sent to them. The name stays: the meeting's record of
+ * who took part is the care provider's to keep, as is the audit trail.
+ */
+export async function eraseContactData(db: Db, participantId: string): Promise<boolean> {
+  return db.transaction(async (trx) => {
+    const n = await trx('participants').where({ id: participantId }).update({
+      mobile: null,
+      email: null,
+      personal_number_sealed: null,
+      personal_number_masked: null,
+      proxy_mobile: null,
+      proxy_email: null,
+      proxy_personal_number_sealed: null,
+      proxy_personal_number_masked: null,
+    });
+    if (n === 0) return false;
+    // Messages not yet sent go nowhere now; sent ones keep their record without the address.
+    await trx('outbox_messages').where({ participant_id: participantId }).whereIn('status', ['queued', 'sending'])
+      .update({ status: 'failed', failed_at: iso(), last_error: 'contact data erased on request' });
+    await trx('outbox_messages').where({ participant_id: participantId }).update({ recipient: erasedMark, data: '{}', secret_sealed: null });
+    return true;
+  });
+}
+
+const participantParams = Joi.object({ id: Joi.string().guid().required() });
+
+export const privacyRoutes: ServerRoute[] = [
+  {
+    method: 'GET',
+    path: '/admin/privacy',
+    options: { auth: adminOnly, validate: { query: Joi.object({ meeting: Joi.string().guid().empty(''), erased: Joi.boolean() }) } },
+    async handler(request, h) {
+      const { db } = request.server.app;
+      const lang = languageOf(request);
+      const meetingId = (request.query as { meeting?: string }).meeting;
+      const meeting = meetingId ? await findMeeting(db, meetingId) : undefined;
+      if (meeting) await request.audit('privacy.lookup', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
+      return h.view('admin/privacy', {
+        title: t(lang, 'admin.privacy.title'),
+        styles: ['admin.css'],
+        meetingId,
+        notFound: meetingId && !meeting,
+        meeting: meeting && { ...meeting, when: clinicTime(meeting.startsAt) },
+        participants: meeting?.participants.map((p) => ({ ...p, kindText: t(lang, `meetings.kind.${p.kind}`), contact: [p.mobile, p.email, p.personalNumberMasked].filter(Boolean).join(', ') || t(lang, 'admin.privacy.noContact') })),
+        notice: (request.query as { erased?: string }).erased ? t(lang, 'admin.privacy.erased') : undefined,
+      });
+    },
+  },
+  {
+    method: 'GET',
+    path: '/admin/privacy/participants/{id}/export',
+    options: { auth: adminOnly, validate: { params: participantParams } },
+    async handler(request, h) {
+      const { db, config } = request.server.app;
+      const id = String(request.params.id);
+      const data = await exportParticipant(db, config.dataKey, id);
+      if (!data) return h.response({ message: t(languageOf(request), 'admin.privacy.notFound') }).code(404);
+      const meetingId = (data.participant as { meetingId: string }).meetingId;
+      await request.audit('privacy.export', { meetingId, participantId: id, targetType: 'participant', targetId: id });
+      return h.response(JSON.stringify(data, null, 2)).type('application/json; charset=utf-8').header('content-disposition', `attachment; filename="deltagare-${id}.json"`);
+    },
+  },
+  {
+    method: 'POST',
+    path: '/admin/privacy/participants/{id}/erase',
+    options: { auth: adminOnly, validate: { params: participantParams, payload: Joi.object({ crumb: Joi.string(), confirm: Joi.string().valid('yes').required() }) } },
+    async handler(request, h) {
+      const { db } = request.server.app;
+      const id = String(request.params.id);
+      const participant = await findParticipant(db, id);
+      if (!participant || !(await eraseContactData(db, id))) return h.response({ message: t(languageOf(request), 'admin.privacy.notFound') }).code(404);
+      await request.audit('privacy.erase', { meetingId: participant.meetingId, participantId: id, targetType: 'participant', targetId: id });
+      return h.redirect(`/admin/privacy?meeting=${participant.meetingId}&erased=true`);
+    },
+  },
+];

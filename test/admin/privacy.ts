@@ -1,0 +1,74 @@
+// Privacy requests: a participant's data exported whole (JSON), and their contact data erased on
+// request while the meeting's record and the audit trail stay.
+import test from 'ava';
+import { findAudit } from '../../appliance/src/audit/store.ts';
+import { findParticipant, personalNumberOf } from '../../appliance/src/meetings/store.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { booking, loggedIn, teacherByEmail } from '../meetings/_booking.ts';
+
+let app: TestServer;
+test.before(async () => {
+  app = await startServer({ env: { REMINDER_OFFSETS: 'none' } });
+});
+test.after.always(() => app?.stop());
+
+async function bookedMeeting() {
+  const { client } = await loggedIn(app, 'clinician');
+  const patient = { kind: 'patient', name: 'Tolvan Tolvansson', personalNumber: '19121212-1212', identification: 'bankid', mobile: '070-765 43 21' };
+  const reply = await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [patient, teacherByEmail] }) });
+  return reply.json<{ id: string; participants: { id: string; name: string }[] }>();
+}
+
+test('an admin exports everything held about a participant as JSON, and the export is audited', async (t) => {
+  const meeting = await bookedMeeting();
+  const patientId = meeting.participants[0]!.id;
+  const { client: admin, staff } = await loggedIn(app, 'admin');
+  const page = await admin.get(`/admin/privacy?meeting=${meeting.id}`);
+  t.is(page.status, 200);
+  t.regex(page.text, /Tolvan Tolvansson/);
+  const reply = await admin.get(`/admin/privacy/participants/${patientId}/export`);
+  t.is(reply.status, 200);
+  t.regex(reply.headers.get('content-disposition') ?? '', /attachment/);
+  const data = reply.json();
+  t.is(data.participant.name, 'Tolvan Tolvansson');
+  t.is(data.participant.personalNumber, '191212121212');
+  t.is(data.participant.mobile, '+46707654321');
+  t.is(data.meeting.id, meeting.id);
+  t.true(data.messages.length >= 1, 'the invitation sent to them');
+  t.true(data.staffAccesses.some((a: { action: string }) => a.action === 'meeting.book'));
+  const [record] = await findAudit(app.server.app.db, { staffId: staff.id, action: 'privacy.export' });
+  t.is(record?.participantId, patientId);
+  t.is((await admin.get('/admin/privacy/participants/00000000-0000-4000-8000-000000000000/export')).status, 404);
+});
+
+test('erasing a participant removes their contact data and unsent messages, and keeps name and audit trail', async (t) => {
+  const meeting = await bookedMeeting();
+  const patientId = meeting.participants[0]!.id;
+  const { client: admin } = await loggedIn(app, 'admin');
+  await admin.get(`/admin/privacy?meeting=${meeting.id}`);
+  t.is((await admin.submit(`/admin/privacy/participants/${patientId}/erase`, {})).status, 400, 'only with the confirmation ticked');
+  const erased = await admin.submit(`/admin/privacy/participants/${patientId}/erase`, { confirm: 'yes' });
+  t.is(erased.status, 302);
+  t.regex((await admin.get(erased.headers.get('location')!)).text, /Kontaktuppgifterna är raderade/);
+
+  const db = app.server.app.db;
+  const after = await findParticipant(db, patientId);
+  t.is(after?.name, 'Tolvan Tolvansson');
+  t.is(after?.mobile, null);
+  t.is(after?.personalNumberMasked, null);
+  t.is(await personalNumberOf(db, patientId, app.config.dataKey), null);
+  const messages = await db('outbox_messages').where({ participant_id: patientId });
+  t.true(messages.length > 0);
+  t.true(messages.every((m: { recipient: string; status: string }) => m.recipient === '(raderad)' && ['failed', 'sent', 'delivered'].includes(m.status)));
+  const teacher = await findParticipant(db, meeting.participants[1]!.id);
+  t.is(teacher?.email, 'eva.ek@skola.example', 'other participants are untouched');
+  const trail = await findAudit(db, { participantId: patientId });
+  t.deepEqual(trail.map((r) => r.action).includes('privacy.erase'), true);
+});
+
+test('privacy pages are for admins only', async (t) => {
+  const meeting = await bookedMeeting();
+  const { client } = await loggedIn(app, 'clinician');
+  t.is((await client.get(`/admin/privacy/participants/${meeting.participants[0]!.id}/export`)).status, 403);
+  t.is((await client.get(`/admin/privacy?meeting=${meeting.id}`)).status, 403);
+});

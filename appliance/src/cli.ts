@@ -21,6 +21,8 @@ const usage = `Usage: samverka <command> [options]
   token create --user EMAIL --name NAME           create an API token (printed once)
   token revoke --user EMAIL --name NAME           revoke an API token
   check                                           check every configured part
+  purge                                           delete logs, evaluation answers and contact data past
+                                                  their retention periods (RETENTION_*_DAYS)
 
 Configuration comes from the environment and ./.env, as for the server.`;
 
@@ -170,6 +172,13 @@ export async function run(argv: string[], env: Record<string, string | undefined
           await cli(db, 'token.revoke', { name }, { targetType: 'staff', targetId: staff.id });
         });
         out(`revoked token "${name}"`);
+        return 0;
+      }
+
+      case 'purge': {
+        const { purge } = await import('./connlog/retention.ts');
+        const counts = await withDb(config, (db) => purge(db, config.retention, 'cli'));
+        out(`deleted ${counts.connlogEntries} connection log entries, ${counts.evaluationResponses} evaluation answers and ${counts.evaluationRespondents} evaluation respondents; erased the contact data of ${counts.participantContacts} participants`);
         return 0;
       }
 

@@ -23,9 +23,7 @@ export interface Config {
   xmpp?: { service: string; domain: string; mucDomain: string; user: string; password: string };
   jitsi?: { url: string; appId: string; appSecret: string };
   turn?: { urls: string[]; secret: string };
-  oidc?: OidcConfig;
-  /** Password login for staff; off once everyone logs in through the identity provider. */
-  localLogin: boolean;
+  oidc?: { issuer: string; clientId: string; clientSecret: string };
   templatesDir: string;
   logLevel: string;
   login: { maxFailures: number; lockoutMinutes: number };
@@ -39,24 +37,12 @@ export interface Config {
   reminderOffsetsMinutes: number[];
   /** Most people in one meeting, the booking clinician included. */
   maxParticipants: number;
+  /** Evaluation requests: how long their link stays valid, and the smallest group whose free text a report shows. */
+  evaluation: { days: number; minGroup: number };
+  /** Days after which connection logs, evaluation answers and participants' contact data are deleted. */
+  retention: { connlogDays: number; answersDays: number; contactsDays: number };
   /** Which secrets were generated into the data folder on this start (never their values). */
   generatedSecrets: string[];
-}
-
-/** The hospital's identity provider (SITHS for staff, BankID/SITHS for participants). */
-export interface OidcConfig {
-  issuer: string;
-  clientId: string;
-  clientSecret: string;
-  scope: string;
-  /** Claim names: brokers differ (Inera's IdP, the Swedish OIDC profile, commercial BankID brokers). */
-  claims: { hsaId: string; name: string; email: string; personalNumber: string };
-  /** What a staff account is found by. */
-  staffMatch: 'hsa_id' | 'email';
-  /** Unknown staff get an account in this unit and role, or are refused when unset. */
-  autoProvision?: { unit: string; role: 'admin' | 'clinician' | 'support' };
-  /** acr_values that make the provider use a SITHS card or BankID, where it offers both. */
-  acr: { siths?: string; bankid?: string };
 }
 
 /** How to fix each variable, appended to its error line. */
@@ -74,15 +60,17 @@ const fixes: Record<string, string> = {
   JITSI_URL: 'use the Jitsi Meet address, e.g. https://meet.hospital.se',
   TURN_URLS: 'use a comma-separated list such as turn:turn.hospital.se:3478?transport=udp',
   OIDC_ISSUER: 'use the identity provider\'s issuer URL, e.g. https://idp.hospital.se',
-  OIDC_STAFF_MATCH: 'use hsa_id or email',
-  OIDC_AUTO_PROVISION: 'use off, or unit:role such as Barnmedicin:clinician (the unit must exist)',
-  LOCAL_LOGIN: 'use on or off; off needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET (nobody could log in)',
   LOG_LEVEL: 'use one of fatal, error, warn, info, debug, trace, silent',
   ROOM_OPENS_MINUTES: 'use the minutes before the start at which the room opens, e.g. 15',
   ROOM_GRACE_MINUTES: 'use the minutes after the end at which the room closes, e.g. 30',
   NOSHOW_MINUTES: 'use the minutes after the start at which an absent participant raises an alert, e.g. 5',
   REMINDER_OFFSETS: 'use minutes before the start, comma-separated, e.g. 1440,15 (or "none")',
   MAX_PARTICIPANTS: 'use the most people in one meeting, the host included, e.g. 10',
+  EVALUATION_DAYS: 'use the days an evaluation link stays valid, e.g. 14',
+  EVALUATION_MIN_GROUP: 'use the fewest respondents whose free text a report may show, e.g. 5',
+  RETENTION_CONNLOG_DAYS: 'use the days connection logs are kept, e.g. 180',
+  RETENTION_ANSWERS_DAYS: 'use the days evaluation answers are kept, e.g. 730',
+  RETENTION_CONTACTS_DAYS: 'use the days after a meeting that participants\' contact data is kept, e.g. 90',
 };
 
 const groups: Record<string, string[]> = {
@@ -123,16 +111,6 @@ const schema = Joi.object({
   OIDC_ISSUER: Joi.string().uri({ scheme: ['http', 'https'] }),
   OIDC_CLIENT_ID: Joi.string(),
   OIDC_CLIENT_SECRET: Joi.string(),
-  OIDC_SCOPE: Joi.string().max(500).pattern(/^openid(\s|$)/, 'a space-separated list starting with openid').default('openid profile email'),
-  OIDC_HSA_ID_CLAIM: Joi.string().max(200).default('employeeHsaId'),
-  OIDC_NAME_CLAIM: Joi.string().max(200).default('name'),
-  OIDC_EMAIL_CLAIM: Joi.string().max(200).default('email'),
-  OIDC_PERSONAL_NUMBER_CLAIM: Joi.string().max(200).default('https://id.oidc.se/claim/personalIdentityNumber'),
-  OIDC_STAFF_MATCH: Joi.string().valid('hsa_id', 'email').default('hsa_id'),
-  OIDC_AUTO_PROVISION: Joi.string().pattern(/^(off|.+:(admin|clinician|support))$/, 'off or unit:role').default('off'),
-  OIDC_ACR_SITHS: Joi.string().max(200),
-  OIDC_ACR_BANKID: Joi.string().max(200),
-  LOCAL_LOGIN: Joi.string().default('on').when('OIDC_ISSUER', { is: Joi.exist(), then: Joi.valid('on', 'off'), otherwise: Joi.valid('on') }),
   TEMPLATES_DIR: Joi.string(),
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
   LOGIN_MAX_FAILURES: Joi.number().integer().min(1).max(100).default(5),
@@ -142,6 +120,11 @@ const schema = Joi.object({
   NOSHOW_MINUTES: Joi.number().integer().min(1).max(120).default(5),
   REMINDER_OFFSETS: Joi.string().pattern(/^(none|\d{1,5}(,\d{1,5})*)$/, 'a comma-separated list of minutes').default('1440,15'),
   MAX_PARTICIPANTS: Joi.number().integer().min(2).max(100).default(10),
+  EVALUATION_DAYS: Joi.number().integer().min(1).max(365).default(14),
+  EVALUATION_MIN_GROUP: Joi.number().integer().min(2).max(1000).default(5),
+  RETENTION_CONNLOG_DAYS: Joi.number().integer().min(1).max(3650).default(180),
+  RETENTION_ANSWERS_DAYS: Joi.number().integer().min(1).max(3650).default(730),
+  RETENTION_CONTACTS_DAYS: Joi.number().integer().min(1).max(3650).default(90),
 })
   .and(...groups.XMPP)
   .and(...groups.Jitsi)
@@ -218,20 +201,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     })),
     jitsi: part(groups.Jitsi, () => ({ url: v.JITSI_URL.replace(/\/$/, ''), appId: v.JWT_APP_ID, appSecret: v.JWT_APP_SECRET })),
     turn: part(groups.TURN, () => ({ urls: v.TURN_URLS.split(','), secret: v.TURN_SECRET })),
-    oidc: part(groups['identity provider'], () => ({
-      issuer: v.OIDC_ISSUER,
-      clientId: v.OIDC_CLIENT_ID,
-      clientSecret: v.OIDC_CLIENT_SECRET,
-      scope: v.OIDC_SCOPE,
-      claims: { hsaId: v.OIDC_HSA_ID_CLAIM, name: v.OIDC_NAME_CLAIM, email: v.OIDC_EMAIL_CLAIM, personalNumber: v.OIDC_PERSONAL_NUMBER_CLAIM },
-      staffMatch: v.OIDC_STAFF_MATCH,
-      autoProvision: v.OIDC_AUTO_PROVISION === 'off' ? undefined : {
-        unit: v.OIDC_AUTO_PROVISION.slice(0, v.OIDC_AUTO_PROVISION.lastIndexOf(':')),
-        role: v.OIDC_AUTO_PROVISION.slice(v.OIDC_AUTO_PROVISION.lastIndexOf(':') + 1),
-      },
-      acr: { siths: v.OIDC_ACR_SITHS, bankid: v.OIDC_ACR_BANKID },
-    })),
-    localLogin: v.LOCAL_LOGIN === 'on',
+    oidc: part(groups['identity provider'], () => ({ issuer: v.OIDC_ISSUER, clientId: v.OIDC_CLIENT_ID, clientSecret: v.OIDC_CLIENT_SECRET })),
     templatesDir: resolve(v.TEMPLATES_DIR ?? join(projectRoot, 'templates')),
     logLevel: v.LOG_LEVEL,
     login: { maxFailures: v.LOGIN_MAX_FAILURES, lockoutMinutes: v.LOGIN_LOCKOUT_MINUTES },
@@ -240,6 +210,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     noShowMinutes: v.NOSHOW_MINUTES,
     reminderOffsetsMinutes: v.REMINDER_OFFSETS === 'none' ? [] : v.REMINDER_OFFSETS.split(',').map(Number),
     maxParticipants: v.MAX_PARTICIPANTS,
+    evaluation: { days: v.EVALUATION_DAYS, minGroup: v.EVALUATION_MIN_GROUP },
+    retention: { connlogDays: v.RETENTION_CONNLOG_DAYS, answersDays: v.RETENTION_ANSWERS_DAYS, contactsDays: v.RETENTION_CONTACTS_DAYS },
     generatedSecrets,
   };
 }

@@ -11,6 +11,8 @@ import { plugin as invites } from './invites/index.ts';
 import { plugin as entry } from './entry/index.ts';
 import { plugin as rooms } from './rooms/index.ts';
 import { plugin as techtest } from './techtest/index.ts';
+import { plugin as connlog } from './connlog/index.ts';
+import { plugin as evaluation } from './evaluation/index.ts';
 import { plugin as admin } from './admin/index.ts';
 
-export const plugins: Plugin<void>[] = [db, audit, staff, health, docs, meetings, invites, techtest, entry, rooms, admin];
+export const plugins: Plugin<void>[] = [db, audit, staff, health, docs, meetings, invites, techtest, entry, rooms, connlog, evaluation, admin];

@@ -1,10 +1,11 @@
 // JSON logs through hapi-pino. Secrets never reach a line: authorization headers, cookies and any
-// token, code or password in a URL are redacted, and /j/<token> guest links are cut off.
+// token, code or password in a URL are redacted, and /j/<token> guest links (and /e/<token> evaluation links) are cut off.
 import type { Request, Server } from '@hapi/hapi';
 import hapiPino from 'hapi-pino';
 
 const secretParams = /([?&](?:token|code|password|crumb|state|nonce)=)[^&#]*/gi;
-const guestLinkToken = /(\/j\/)[^/?#]+/g;
+// /j/<token> guest links and /e/<token> evaluation links.
+const guestLinkToken = /(\/[je]\/)[^/?#]+/g;
 
 export function redactUrl(url: string): string {
   return url.replace(guestLinkToken, '$1[redacted]').replace(secretParams, '$1[redacted]');

@@ -124,6 +124,8 @@ export class Dispatcher {
 
   #link(message: ClaimedMessage): string | undefined {
     const base = this.#o.publicUrl.toString().replace(/\/$/, '');
+    // An evaluation request's token opens the evaluation (evaluation/), not the way into a meeting.
+    if (message.secret && message.kind === 'evaluation_request') return `${base}/e/${message.secret}`;
     if (message.secret && message.kind !== 'sms_code') return base + linkPath(message.secret);
     if (typeof message.data.linkPath === 'string') return base + message.data.linkPath;
     return undefined;

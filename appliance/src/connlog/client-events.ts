@@ -1,0 +1,81 @@
+// POST /connlog/events: what the meeting page reports from the browser (Jitsi's IFrame API events,
+// camera and microphone errors, reconnects). Only about the caller's own session: a guest's
+// participant comes from their guest session, a staff member's from their login; a body naming
+// anyone else is refused. Small (4 KB), validated, and rate-limited per session.
+import Boom from '@hapi/boom';
+import type { Request, ServerRoute } from '@hapi/hapi';
+import Joi from 'joi';
+import { rateLimit } from '../http/ratelimit.ts';
+import { findMeeting } from '../meetings/store.ts';
+import { describeUserAgent } from '../techtest/useragent.ts';
+import { clientErrors, clientEventTypes, type ClientEventType, type Details } from './model.ts';
+import type { Recorder } from './recorder.ts';
+
+export const clientEventMaxBytes = 4 * 1024;
+
+const detailValue = Joi.alternatives(Joi.string().max(500).allow(''), Joi.number(), Joi.boolean()).allow(null);
+
+export const clientEventPayload = Joi.object({
+  type: Joi.string().valid(...clientEventTypes).required(),
+  meetingId: Joi.string().guid(),
+  participantId: Joi.string().guid().allow(null),
+  /** When the browser saw it; the server's clock decides the entry's time, this is kept as a detail. */
+  at: Joi.date().iso(),
+  details: Joi.object().pattern(/^[A-Za-z][\w.-]{0,39}$/, detailValue).max(20).default({}),
+}).label('ClientEvent');
+
+interface ClientEvent {
+  type: ClientEventType;
+  meetingId?: string;
+  participantId?: string | null;
+  at?: Date;
+  details: Details;
+}
+
+/** Whose event this is, from the session alone. */
+async function ownSession(request: Request, event: ClientEvent): Promise<{ meetingId: string; participantId: string | null; key: string }> {
+  const { guest, user, sessionId } = request.auth.credentials;
+  if (guest) {
+    if ((event.meetingId && event.meetingId !== guest.meetingId) || (event.participantId && event.participantId !== guest.participantId)) {
+      throw Boom.forbidden('Events can only be reported for your own session');
+    }
+    return { meetingId: guest.meetingId, participantId: guest.participantId, key: `${guest.participantId}:${guest.person}` };
+  }
+  if (!user) throw Boom.unauthorized();
+  if (!event.meetingId) throw Boom.badRequest('meetingId is required for staff');
+  const meeting = await findMeeting(request.server.app.db, event.meetingId);
+  if (!meeting) throw Boom.notFound('No such meeting');
+  const own = meeting.participants.find((p) => p.staffId === user.id);
+  const host = meeting.bookedBy === user.id || meeting.ledBy === user.id;
+  if (!own && !host) throw Boom.forbidden('Events can only be reported for meetings you take part in');
+  if (event.participantId && event.participantId !== own?.id) throw Boom.forbidden('Events can only be reported for your own session');
+  return { meetingId: meeting.id, participantId: own?.id ?? null, key: `staff:${sessionId ?? user.id}` };
+}
+
+export function clientEventRoute(recorder: Recorder): ServerRoute {
+  // A meeting page reports a handful of events a minute; a loop in a broken page must not fill the log.
+  const perSession = rateLimit('connlog-events', { points: 120, durationSeconds: 10 * 60 }, (request) => {
+    const { guest, user, sessionId } = request.auth.credentials;
+    return guest ? `${guest.participantId}:${guest.person}` : `staff:${sessionId ?? user?.id ?? request.info.remoteAddress}`;
+  });
+  return {
+    method: 'POST',
+    path: '/connlog/events',
+    options: {
+      auth: { strategies: ['guest', 'session'] },
+      plugins: { crumb: { restful: true } },
+      pre: [{ method: perSession }],
+      payload: { maxBytes: clientEventMaxBytes, allow: 'application/json' },
+      validate: { payload: clientEventPayload },
+    },
+    async handler(request, h) {
+      const event = request.payload as ClientEvent;
+      const whose = await ownSession(request, event);
+      const platform = describeUserAgent(request.headers['user-agent'] as string | undefined);
+      const details: Details = { ...event.details, browser: platform.browser, os: platform.os };
+      if (event.at) details.clientAt = event.at.toISOString();
+      await recorder.record({ meetingId: whose.meetingId, participantId: whose.participantId, type: `client_${event.type}`, error: clientErrors.includes(event.type), details });
+      return h.response().code(204);
+    },
+  };
+}

@@ -1,0 +1,30 @@
+// Connection log entries as the rest of the appliance sees them (rows are mapped once, in store.ts).
+// An entry keeps its type and structured details; the human sentence is rendered when read, in
+// the reader's language (sentences.ts).
+
+/** What the meeting page posts (Jitsi's IFrame API events, and the page's own reconnects). */
+export const clientEventTypes = [
+  'videoConferenceJoined', 'participantJoined', 'participantLeft', 'cameraError', 'micError',
+  'errorOccurred', 'peerConnectionFailure', 'suspendDetected', 'readyToClose', 'reconnect',
+] as const;
+export type ClientEventType = (typeof clientEventTypes)[number];
+
+/** Client events that mean something went wrong: the support page's "only errors". */
+export const clientErrors: readonly ClientEventType[] = ['cameraError', 'micError', 'errorOccurred', 'peerConnectionFailure', 'suspendDetected'];
+
+export type Details = Record<string, string | number | boolean | null>;
+
+export interface NewEntry {
+  at: Date;
+  meetingId: string;
+  participantId: string | null;
+  type: string;
+  error: boolean;
+  details: Details;
+  /** What the entry is about, when one event can arrive twice (a message id, a result id). */
+  ref?: string;
+}
+
+export interface LogEntry extends Omit<NewEntry, 'ref'> {
+  id: number;
+}

@@ -1,0 +1,56 @@
+// Retention: connection logs, evaluation answers and participants' contact data are deleted once
+// their periods (RETENTION_*_DAYS) have passed — daily by the appliance, and on demand by
+// `samverka purge`. Every purge is audit-logged with its counts.
+import { insertAudit } from '../audit/store.ts';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/knex.ts';
+import { deleteAnswersBefore } from '../evaluation/store.ts';
+import { eraseContactsOfMeetingsEndedBefore } from '../meetings/store.ts';
+import { deleteEntriesBefore } from './store.ts';
+
+export interface PurgeCounts {
+  connlogEntries: number;
+  evaluationResponses: number;
+  evaluationRespondents: number;
+  participantContacts: number;
+}
+
+const daysBefore = (now: Date, days: number) => new Date(now.getTime() - days * 86_400_000);
+
+export async function purge(db: Db, retention: Config['retention'], via: 'schedule' | 'cli', now = new Date()): Promise<PurgeCounts> {
+  const answers = await deleteAnswersBefore(db, daysBefore(now, retention.answersDays));
+  const counts: PurgeCounts = {
+    connlogEntries: await deleteEntriesBefore(db, daysBefore(now, retention.connlogDays)),
+    evaluationResponses: answers.responses,
+    evaluationRespondents: answers.respondents,
+    participantContacts: await eraseContactsOfMeetingsEndedBefore(db, daysBefore(now, retention.contactsDays)),
+  };
+  await insertAudit(db, { action: 'retention.purge', targetType: 'retention', details: { ...counts, ...retention, via } }, now);
+  return counts;
+}
+
+/** The daily purge inside the appliance. */
+export class RetentionSchedule {
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly retention: Config['retention'],
+    private readonly log: (level: 'info' | 'error', message: string) => void,
+  ) {}
+
+  start(everyMs = 24 * 3600_000): void {
+    const tick = () =>
+      purge(this.db, this.retention, 'schedule')
+        .then((c) => this.log('info', `retention: deleted ${c.connlogEntries} log entries, ${c.evaluationResponses} evaluation answers, ${c.evaluationRespondents} evaluation respondents; erased contact data of ${c.participantContacts} participants`))
+        .catch((error) => this.log('error', `retention: ${(error as Error).message}`));
+    this.#timer = setInterval(tick, everyMs);
+    this.#timer.unref();
+    // The first run waits a minute: a start should not begin with deletes while migrations settle.
+    setTimeout(tick, 60_000).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}

@@ -1,0 +1,172 @@
+// The support page: search meetings, read one meeting's timeline (with tech-test figures and the
+// browser, optionally one participant's, optionally only errors), export it as JSON or CSV. Roles
+// support and admin; every access is audited.
+import Boom from '@hapi/boom';
+import type { Request, ServerRoute } from '@hapi/hapi';
+import Joi from 'joi';
+import { languageOf, t, type Language } from '../http/i18n.ts';
+import { formatWhen } from '../invites/messages.ts';
+import type { Meeting } from '../meetings/model.ts';
+import { findMeeting, findParticipant } from '../meetings/store.ts';
+import { findUnit, listUnits } from '../staff/store.ts';
+import { toCsv } from './csv.ts';
+import type { LogEntry } from './model.ts';
+import { maskPhone, maxSearchDays, phoneFor, searchMeetings } from './search.ts';
+import { sentence } from './sentences.ts';
+import { countsByMeeting, timeline } from './store.ts';
+
+const support = { strategy: 'session', scope: ['support', 'admin'] };
+const day = Joi.string().pattern(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
+
+const searchQuery = Joi.object({
+  from: day,
+  to: day,
+  unitId: Joi.string().guid().allow(''),
+  meetingId: Joi.string().guid().allow(''),
+  name: Joi.string().trim().max(200).allow(''),
+  phone: Joi.string().trim().max(30).pattern(/^[\d\s()+-]*$/, 'a phone number').allow(''),
+});
+
+const timelineQuery = Joi.object({
+  participantId: Joi.string().guid().allow(''),
+  errors: Joi.string().valid('1', 'on', 'true').allow(''),
+  format: Joi.string().valid('json', 'csv'),
+});
+
+const idParams = Joi.object({ id: Joi.string().guid().required() });
+
+const isoDay = (d: Date) => d.toISOString().slice(0, 10);
+
+function when(date: Date, lang: Language): string {
+  const f = formatWhen(date, lang);
+  return `${f.date} ${f.time}`;
+}
+
+/** Local time with seconds: support compares entries seconds apart. */
+const clock = (date: Date, lang: Language) =>
+  new Intl.DateTimeFormat(lang === 'sv' ? 'sv-SE' : 'en-GB', { timeZone: 'Europe/Stockholm', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(date);
+
+interface TimelineRow {
+  at: string;
+  participantId: string | null;
+  participant: string | null;
+  type: string;
+  error: boolean;
+  text: string;
+  details: LogEntry['details'];
+}
+
+async function participantNames(request: Request, meeting: Meeting, entries: LogEntry[]): Promise<Map<string, string>> {
+  const names = new Map(meeting.participants.map((p) => [p.id, p.name]));
+  for (const id of new Set(entries.map((e) => e.participantId).filter((id): id is string => id !== null && !names.has(id)))) {
+    const removed = await findParticipant(request.server.app.db, id);
+    if (removed) names.set(id, removed.name);
+  }
+  return names;
+}
+
+async function readTimeline(request: Request): Promise<{ meeting: Meeting; rows: TimelineRow[]; query: { participantId?: string; onlyErrors: boolean } }> {
+  const { db } = request.server.app;
+  const lang = languageOf(request);
+  const { id } = request.params as { id: string };
+  const q = request.query as { participantId?: string; errors?: string };
+  const meeting = await findMeeting(db, id);
+  if (!meeting) throw Boom.notFound('No such meeting');
+  const query = { participantId: q.participantId || undefined, onlyErrors: Boolean(q.errors) };
+  const entries = await timeline(db, { meetingId: id, ...query });
+  const names = await participantNames(request, meeting, entries);
+  const rows = entries.map((e) => ({
+    at: e.at.toISOString(),
+    participantId: e.participantId,
+    participant: e.participantId ? names.get(e.participantId) ?? null : null,
+    type: e.type,
+    error: e.error,
+    text: sentence(e, lang),
+    details: e.details,
+  }));
+  return { meeting, rows, query };
+}
+
+export function routes(): ServerRoute[] {
+  return [
+    {
+      method: 'GET',
+      path: '/connlog',
+      options: { auth: support, validate: { query: searchQuery } },
+      async handler(request, h) {
+        const lang = languageOf(request);
+        const { db } = request.server.app;
+        const staff = request.auth.credentials.user!;
+        const q = request.query as { from?: string; to?: string; unitId?: string; meetingId?: string; name?: string; phone?: string };
+        // Without dates: the fortnight either side of today (support is asked about recent and coming meetings).
+        const to = q.to ? new Date(`${q.to}T23:59:59.999Z`) : new Date(Date.now() + 14 * 86_400_000);
+        const from = q.from ? new Date(`${q.from}T00:00:00.000Z`) : new Date(Date.now() - 14 * 86_400_000);
+        const units = await listUnits(db);
+        const form = { from: isoDay(from), to: isoDay(to), unitId: q.unitId ?? '', meetingId: q.meetingId ?? '', name: q.name ?? '', phone: q.phone ?? '' };
+        const view = (extra: Record<string, unknown>, code = 200) =>
+          h.view('connlog/search', { title: t(lang, 'connlog.search.title'), styles: ['connlog.css'], form, units: units.map((u) => ({ ...u, selected: u.id === q.unitId })), ...extra }).code(code);
+        if (to <= from || to.getTime() - from.getTime() > maxSearchDays * 86_400_000 + 86_400_000) {
+          return view({ error: t(lang, 'connlog.search.badPeriod') }, 400);
+        }
+        const searched = Object.keys(request.query as object).length > 0;
+        if (!searched) return view({});
+        const meetings = await searchMeetings(db, { from, to, unitId: q.unitId || undefined, meetingId: q.meetingId || undefined, name: q.name || undefined, phone: q.phone || undefined });
+        const counts = await countsByMeeting(db, meetings.map((m) => m.id));
+        await request.audit('connlog.search', {
+          targetType: 'connlog',
+          details: { from: form.from, to: form.to, unitId: form.unitId || null, meetingId: form.meetingId || null, name: form.name || null, phone: maskPhone(form.phone || null), found: meetings.length },
+        });
+        const unitNames = new Map(units.map((u) => [u.id, u.name]));
+        return view({
+          searched: true,
+          meetings: meetings.map((m) => ({
+            id: m.id,
+            title: m.title,
+            when: when(m.startsAt, lang),
+            unit: unitNames.get(m.unitId),
+            participants: m.participants.map((p) => ({ name: p.name, phone: phoneFor(staff.role, p.mobile), proxy: p.proxy ? { name: p.proxy.name, phone: phoneFor(staff.role, p.proxy.mobile) } : null })),
+            entries: counts.get(m.id)?.entries ?? 0,
+            errors: counts.get(m.id)?.errors ?? 0,
+          })),
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/connlog/meetings/{id}',
+      options: { auth: support, validate: { params: idParams, query: timelineQuery } },
+      async handler(request, h) {
+        const lang = languageOf(request);
+        const { meeting, rows, query } = await readTimeline(request);
+        const format = (request.query as { format?: string }).format;
+        await request.audit(format ? 'connlog.export' : 'connlog.read', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id, details: { participantId: query.participantId ?? null, onlyErrors: query.onlyErrors, format: format ?? null, entries: rows.length } });
+        const file = `samverka-log-${meeting.id}`;
+        if (format === 'json') {
+          const unit = await findUnit(request.server.app.db, { id: meeting.unitId });
+          return h
+            .response({ meeting: { id: meeting.id, title: meeting.title, startsAt: meeting.startsAt.toISOString(), durationMinutes: meeting.durationMinutes, status: meeting.status, unit: unit?.name ?? null }, filter: query, entries: rows })
+            .header('content-disposition', `attachment; filename="${file}.json"`);
+        }
+        if (format === 'csv') {
+          const csv = toCsv(['at', 'participantId', 'participant', 'type', 'error', 'text', 'details'], rows.map((r) => [r.at, r.participantId, r.participant, r.type, r.error, r.text, r.details]));
+          return h.response(csv).type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${file}.csv"`);
+        }
+        const own = new URLSearchParams({ ...(query.participantId ? { participantId: query.participantId } : {}), ...(query.onlyErrors ? { errors: '1' } : {}) });
+        return h.view('connlog/timeline', {
+          title: t(lang, 'connlog.timeline.title', { title: meeting.title }),
+          styles: ['connlog.css'],
+          meeting: { ...meeting, when: when(meeting.startsAt, lang) },
+          participants: meeting.participants.map((p) => ({ id: p.id, name: p.name, selected: p.id === query.participantId })),
+          onlyErrors: query.onlyErrors,
+          rows: rows.map((r) => ({
+            ...r,
+            time: clock(new Date(r.at), lang),
+            facts: Object.entries(r.details).filter(([k, v]) => v !== null && k !== 'byStaffId').map(([k, v]) => ({ k, v: String(v) })),
+          })),
+          json: `/connlog/meetings/${meeting.id}?${new URLSearchParams({ ...Object.fromEntries(own), format: 'json' })}`,
+          csv: `/connlog/meetings/${meeting.id}?${new URLSearchParams({ ...Object.fromEntries(own), format: 'csv' })}`,
+        });
+      },
+    },
+  ];
+}

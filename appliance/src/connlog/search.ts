@@ -1,0 +1,55 @@
+// Finding meetings for support: by period and care unit, a meeting's id, a participant's name or
+// phone number. Support sees phone numbers masked but for the last digits; admins see them whole.
+import type { Db } from '../db/knex.ts';
+import type { Meeting, Participant } from '../meetings/model.ts';
+import { normaliseName } from '../meetings/contacts.ts';
+import { findMeeting, listMeetings } from '../meetings/store.ts';
+import type { Role } from '../staff/model.ts';
+
+export interface SearchCriteria {
+  from: Date;
+  to: Date;
+  unitId?: string;
+  meetingId?: string;
+  name?: string;
+  phone?: string;
+}
+
+/** The longest period one search may cover, as for the calendar: a quarter. */
+export const maxSearchDays = 92;
+
+/** "+46701234567" → "*********67": enough to confirm a number read out on the phone, not to call it. */
+export function maskPhone(phone: string | null, visibleDigits = 2): string | null {
+  if (!phone) return null;
+  return '*'.repeat(Math.max(0, phone.length - visibleDigits)) + phone.slice(-visibleDigits);
+}
+
+export const phoneFor = (role: Role, phone: string | null): string | null => (role === 'admin' ? phone : maskPhone(phone));
+
+const digits = (s: string) => s.replace(/\D/g, '');
+
+/** A typed number matches a stored E.164 number when its national digits end it ("070-123 45 67" ↔ "+46701234567"). */
+function phoneMatches(typed: string, p: Participant): boolean {
+  const wanted = digits(typed).replace(/^0+/, '');
+  if (wanted.length < 4) return false;
+  return [p.mobile, p.proxy?.mobile].some((m) => m !== null && m !== undefined && digits(m).endsWith(wanted));
+}
+
+function nameMatches(typed: string, p: Participant): boolean {
+  const wanted = normaliseName(typed).toLocaleLowerCase('sv');
+  return [p.name, p.proxy?.name].some((n) => n && normaliseName(n).toLocaleLowerCase('sv').includes(wanted));
+}
+
+export async function searchMeetings(db: Db, c: SearchCriteria): Promise<Meeting[]> {
+  let meetings: Meeting[];
+  if (c.meetingId) {
+    const meeting = await findMeeting(db, c.meetingId);
+    meetings = meeting ? [meeting] : [];
+  } else {
+    meetings = await listMeetings(db, { from: c.from, to: c.to, unitId: c.unitId });
+  }
+  return meetings.filter((m) =>
+    (!c.unitId || m.unitId === c.unitId)
+    && (!c.name || m.participants.some((p) => nameMatches(c.name!, p)))
+    && (!c.phone || m.participants.some((p) => phoneMatches(c.phone!, p))));
+}

@@ -1,0 +1,74 @@
+// SQL for connection log entries.
+import type { Knex } from 'knex';
+import { iso, toBool, toDate } from '../db/values.ts';
+import type { LogEntry, NewEntry } from './model.ts';
+
+type Db = Knex | Knex.Transaction;
+type Row = Record<string, any>;
+
+const toEntry = (r: Row): LogEntry => ({
+  id: Number(r.id),
+  at: toDate(r.at),
+  meetingId: r.meeting_id,
+  participantId: r.participant_id ?? null,
+  type: r.type,
+  error: toBool(r.error),
+  details: JSON.parse(r.details),
+});
+
+/** Writes an entry; one with a ref already logged for its type is ignored. */
+export async function insertEntry(db: Db, entry: NewEntry): Promise<void> {
+  const row = {
+    at: iso(entry.at),
+    meeting_id: entry.meetingId,
+    participant_id: entry.participantId,
+    type: entry.type,
+    error: entry.error,
+    details: JSON.stringify(entry.details),
+    ref: entry.ref ?? null,
+  };
+  if (entry.ref) await db('connlog_entries').insert(row).onConflict(['type', 'ref']).ignore();
+  else await db('connlog_entries').insert(row);
+}
+
+export interface TimelineQuery {
+  meetingId: string;
+  participantId?: string;
+  onlyErrors?: boolean;
+}
+
+/** A meeting's timeline, oldest first (entries at the same moment in the order they were written). */
+export async function timeline(db: Db, q: TimelineQuery): Promise<LogEntry[]> {
+  const rows = await db('connlog_entries')
+    .where({ meeting_id: q.meetingId })
+    .modify((b) => {
+      if (q.participantId) b.andWhere({ participant_id: q.participantId });
+      if (q.onlyErrors) b.andWhere({ error: true });
+    })
+    .orderBy([{ column: 'at', order: 'asc' }, { column: 'id', order: 'asc' }]);
+  return rows.map(toEntry);
+}
+
+/** Entries and errors per meeting, for the search results. */
+export async function countsByMeeting(db: Db, meetingIds: string[]): Promise<Map<string, { entries: number; errors: number }>> {
+  const counts = new Map<string, { entries: number; errors: number }>();
+  for (let i = 0; i < meetingIds.length; i += 500) {
+    const rows = await db('connlog_entries')
+      .whereIn('meeting_id', meetingIds.slice(i, i + 500))
+      .groupBy('meeting_id', 'error')
+      .select('meeting_id', 'error')
+      .count({ n: '*' });
+    for (const r of rows as Row[]) {
+      const c = counts.get(r.meeting_id) ?? { entries: 0, errors: 0 };
+      c.entries += Number(r.n);
+      if (toBool(r.error)) c.errors += Number(r.n);
+      counts.set(r.meeting_id, c);
+    }
+  }
+  return counts;
+}
+
+/** Retention: entries older than `before`. */
+export async function deleteEntriesBefore(db: Db, before: Date): Promise<number> {
+  return db('connlog_entries').where('at', '<', iso(before)).delete();
+}

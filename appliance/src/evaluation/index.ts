@@ -1,0 +1,35 @@
+// The evaluation plugin: predetermined questions after the meeting (routine step 8), on the page
+// each person reaches on leaving and by a request through the outbox; anonymised results.
+import type { Plugin } from '@hapi/hapi';
+import { onRoomEvent } from '../connlog/room-events.ts';
+import { EvaluationRequests } from './requests.ts';
+import { routes } from './routes.ts';
+
+declare module '@hapi/hapi' {
+  interface PluginProperties {
+    evaluation: { requests: EvaluationRequests };
+  }
+}
+
+export const plugin: Plugin<void> = {
+  name: 'evaluation',
+  // entry registers the guest session the leaving participant still holds.
+  dependencies: ['db', 'audit', 'staff', 'meetings', 'invites', 'entry'],
+  register(server) {
+    const { db, bus, config } = server.app;
+    const log = (level: 'info' | 'warn' | 'error', message: string) => server.log([level, 'evaluation'], message);
+    const requests = new EvaluationRequests(db, config.dataKey, config.evaluation.days, log);
+    const notify = () => server.plugins.invites.dispatcher()?.notify();
+
+    // Staff ended the meeting for everyone (the rooms plugin declares and emits 'room.ended'):
+    // the requests go now rather than an hour after the booked end.
+    onRoomEvent(bus, 'room.ended', async ({ meetingId }) => {
+      if ((await requests.requestFor(meetingId)) > 0) notify();
+    });
+
+    server.ext('onPostStart', () => requests.start(notify));
+    server.ext('onPreStop', () => requests.stop());
+    server.expose('requests', requests);
+    server.route(routes());
+  },
+};

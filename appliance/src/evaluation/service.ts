@@ -1,0 +1,82 @@
+// Offering the evaluation to one person and taking their answers: which question set they get,
+// that the answers fit it, and that each person answers once per meeting.
+import type { Knex } from 'knex';
+import type { Meeting, Participant } from '../meetings/model.ts';
+import type { Answers, Question, QuestionSet, Respondent, RespondentRole } from './model.ts';
+import { participantSubject, staffSubject } from './model.ts';
+import * as store from './store.ts';
+
+/** The role a person answers in: the routine's participant kinds, the proxy, or the hospital's staff. */
+export function roleOf(participant: Participant, person: 'main' | 'proxy'): RespondentRole {
+  if (person === 'proxy') return 'proxy';
+  if (participant.kind === 'patient' || participant.kind === 'patient_proxy') return 'patient';
+  return participant.kind;
+}
+
+export interface Offer {
+  respondent: Respondent;
+  set: QuestionSet;
+}
+
+export class EvaluationError extends Error {
+  constructor(readonly problem: 'answered' | 'expired' | 'unknown' | 'invalid' | 'cancelled', readonly field?: string) {
+    super(problem);
+  }
+}
+
+export async function offerToParticipant(db: Knex, meeting: Meeting, participant: Participant, person: 'main' | 'proxy'): Promise<Offer> {
+  if (meeting.status === 'cancelled') throw new EvaluationError('cancelled');
+  const role = roleOf(participant, person);
+  const respondent = await store.ensureRespondent(db, { meetingId: meeting.id, unitId: meeting.unitId, subject: participantSubject(participant.id, person), role, meetingAt: meeting.startsAt });
+  return { respondent, set: await store.currentSet(db, meeting.unitId, respondent.role) };
+}
+
+export async function offerToStaff(db: Knex, meeting: Meeting, staffId: string): Promise<Offer> {
+  if (meeting.status === 'cancelled') throw new EvaluationError('cancelled');
+  // A colleague invited with an account answers as a colleague; the unit's own staff as staff.
+  const asColleague = meeting.participants.some((p) => p.kind === 'colleague' && p.staffId === staffId) && meeting.bookedBy !== staffId && meeting.ledBy !== staffId;
+  const role: RespondentRole = asColleague ? 'colleague' : 'staff';
+  const respondent = await store.ensureRespondent(db, { meetingId: meeting.id, unitId: meeting.unitId, subject: staffSubject(staffId), role, meetingAt: meeting.startsAt });
+  return { respondent, set: await store.currentSet(db, meeting.unitId, respondent.role) };
+}
+
+/** The link's respondent, if it may still answer. */
+export async function offerByToken(db: Knex, token: string, now = new Date()): Promise<Offer> {
+  const respondent = await store.respondentByToken(db, token);
+  if (!respondent) throw new EvaluationError('unknown');
+  if (respondent.answeredAt) throw new EvaluationError('answered');
+  if (respondent.expiresAt && respondent.expiresAt <= now) throw new EvaluationError('expired');
+  return { respondent, set: await store.currentSet(db, respondent.unitId, respondent.role) };
+}
+
+/** Reads the form's `q_<id>` fields against the set's questions; empty fields are unanswered. */
+export function readAnswers(questions: Question[], form: Record<string, unknown>): Answers {
+  const answers: Answers = {};
+  for (const q of questions) {
+    const raw = form[`q_${q.id}`];
+    if (raw === undefined || raw === null || String(raw).trim() === '') continue;
+    const value = String(raw).trim();
+    if (q.type === 'scale') {
+      if (!/^[1-5]$/.test(value)) throw new EvaluationError('invalid', q.id);
+      answers[q.id] = Number(value);
+    } else if (q.type === 'yes_no') {
+      if (value !== 'yes' && value !== 'no') throw new EvaluationError('invalid', q.id);
+      answers[q.id] = value === 'yes';
+    } else {
+      answers[q.id] = value.slice(0, 2000);
+    }
+  }
+  return answers;
+}
+
+/**
+ * Takes the answers to the set the page showed (an admin may have made a newer version since:
+ * the answers belong to the one the person read). Refuses a second answer.
+ */
+export async function answer(db: Knex, respondent: Respondent, setId: string, form: Record<string, unknown>, now = new Date()): Promise<void> {
+  if (respondent.answeredAt) throw new EvaluationError('answered');
+  const set = await store.findSet(db, setId);
+  if (!set || set.role !== respondent.role || (set.unitId !== null && set.unitId !== respondent.unitId)) throw new EvaluationError('invalid', 'setId');
+  const answers = readAnswers(set.questions, form);
+  if (!(await store.recordResponse(db, respondent, set, answers, now))) throw new EvaluationError('answered');
+}

@@ -1,0 +1,163 @@
+// SQL for question sets, respondents and responses. Rows are mapped to the model here, once.
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { sha256 } from '../crypto.ts';
+import { iso, toDate } from '../db/values.ts';
+import type { Answers, Question, QuestionSet, Respondent, RespondentRole } from './model.ts';
+
+type Db = Knex | Knex.Transaction;
+type Row = Record<string, any>;
+
+const toSet = (r: Row): QuestionSet => ({
+  id: r.id,
+  unitId: r.unit_id ?? null,
+  role: r.role,
+  version: Number(r.version),
+  questions: JSON.parse(r.questions),
+  createdAt: toDate(r.created_at),
+});
+
+const toRespondent = (r: Row): Respondent => ({
+  id: r.id,
+  meetingId: r.meeting_id,
+  unitId: r.unit_id,
+  subject: r.subject,
+  role: r.role,
+  meetingAt: toDate(r.meeting_at),
+  expiresAt: toDate(r.expires_at, true),
+  answeredAt: toDate(r.answered_at, true),
+});
+
+/** The latest version for the unit and role, or else the project's default for the role. */
+export async function currentSet(db: Db, unitId: string, role: RespondentRole): Promise<QuestionSet> {
+  const own = await db('evaluation_sets').where({ unit_id: unitId, role }).orderBy('version', 'desc').first();
+  if (own) return toSet(own);
+  const fallback = await db('evaluation_sets').whereNull('unit_id').andWhere({ role }).orderBy('version', 'desc').first();
+  if (!fallback) throw new Error(`no default evaluation questions for ${role}: run the migrations`);
+  return toSet(fallback);
+}
+
+export async function findSet(db: Db, id: string): Promise<QuestionSet | undefined> {
+  const row = await db('evaluation_sets').where({ id }).first();
+  return row ? toSet(row) : undefined;
+}
+
+/** Saves an edit as the unit's next version: answers already given keep pointing at theirs. */
+export async function insertSetVersion(db: Db, unitId: string, role: RespondentRole, questions: Question[], createdBy: string, now = new Date()): Promise<QuestionSet> {
+  return db.transaction(async (trx) => {
+    const last = await trx('evaluation_sets').where({ unit_id: unitId, role }).max({ v: 'version' }).first();
+    const version = last?.v == null ? 2 : Number(last.v) + 1; // version 1 is the default the unit started from
+    const id = randomUUID();
+    await trx('evaluation_sets').insert({ id, unit_id: unitId, role, version, questions: JSON.stringify(questions), created_by: createdBy, created_at: iso(now) });
+    return toSet(await trx('evaluation_sets').where({ id }).first());
+  });
+}
+
+export interface NewRespondent {
+  meetingId: string;
+  unitId: string;
+  subject: string;
+  role: RespondentRole;
+  meetingAt: Date;
+}
+
+/** The respondent for this person and meeting, created on first need. */
+export async function ensureRespondent(db: Db, respondent: NewRespondent): Promise<Respondent> {
+  await db('evaluation_respondents')
+    .insert({ id: randomUUID(), meeting_id: respondent.meetingId, unit_id: respondent.unitId, subject: respondent.subject, role: respondent.role, meeting_at: iso(respondent.meetingAt) })
+    .onConflict(['meeting_id', 'subject'])
+    .ignore();
+  return toRespondent(await db('evaluation_respondents').where({ meeting_id: respondent.meetingId, subject: respondent.subject }).first());
+}
+
+/** Gives a respondent a link token (only its hash is kept); false when they have answered or already have one. */
+export async function setRequestToken(db: Db, respondentId: string, token: string, expiresAt: Date, now = new Date()): Promise<boolean> {
+  const n = await db('evaluation_respondents')
+    .where({ id: respondentId })
+    .whereNull('answered_at')
+    .whereNull('requested_at')
+    .update({ token_hash: sha256(token), expires_at: iso(expiresAt), requested_at: iso(now) });
+  return n === 1;
+}
+
+export async function respondentByToken(db: Db, token: string): Promise<Respondent | undefined> {
+  const row = await db('evaluation_respondents').where({ token_hash: sha256(token) }).first();
+  return row ? toRespondent(row) : undefined;
+}
+
+export async function findRespondent(db: Db, meetingId: string, subject: string): Promise<Respondent | undefined> {
+  const row = await db('evaluation_respondents').where({ meeting_id: meetingId, subject }).first();
+  return row ? toRespondent(row) : undefined;
+}
+
+/**
+ * Records one person's answers: marks the respondent answered (only once: a second answer finds
+ * it taken and writes nothing) and stores the answers apart from them, in one transaction.
+ */
+export async function recordResponse(db: Knex, respondent: Respondent, set: QuestionSet, answers: Answers, now = new Date()): Promise<boolean> {
+  return db.transaction(async (trx) => {
+    const taken = await trx('evaluation_respondents').where({ id: respondent.id }).whereNull('answered_at').update({ answered_at: iso(now), token_hash: null });
+    if (taken !== 1) return false;
+    await trx('evaluation_responses').insert({
+      id: randomUUID(),
+      set_id: set.id,
+      unit_id: respondent.unitId,
+      role: respondent.role,
+      meeting_on: iso(respondent.meetingAt).slice(0, 10),
+      answers: JSON.stringify(answers),
+    });
+    return true;
+  });
+}
+
+export interface ReportQuery {
+  unitId: string;
+  /** Meetings on or after this day (YYYY-MM-DD) … */
+  from: string;
+  /** … and on or before this day. */
+  to: string;
+  role?: RespondentRole;
+}
+
+export interface ResponseRow {
+  setId: string;
+  role: RespondentRole;
+  answers: Answers;
+}
+
+export async function responsesFor(db: Db, q: ReportQuery): Promise<ResponseRow[]> {
+  const rows = await db('evaluation_responses')
+    .where({ unit_id: q.unitId })
+    .andWhere('meeting_on', '>=', q.from)
+    .andWhere('meeting_on', '<=', q.to)
+    .modify((b) => (q.role ? b.andWhere({ role: q.role }) : b))
+    .select('set_id', 'role', 'answers');
+  return rows.map((r: Row) => ({ setId: r.set_id, role: r.role, answers: JSON.parse(r.answers) }));
+}
+
+/** How many were asked (or reached the page) for meetings in the period: the response rate's base. */
+export async function countRespondents(db: Db, q: ReportQuery): Promise<number> {
+  const [{ n }] = await db('evaluation_respondents')
+    .where({ unit_id: q.unitId })
+    .andWhere('meeting_at', '>=', `${q.from}T00:00:00.000Z`)
+    .andWhere('meeting_at', '<=', `${q.to}T23:59:59.999Z`)
+    .modify((b) => (q.role ? b.andWhere({ role: q.role }) : b))
+    .count({ n: '*' });
+  return Number(n);
+}
+
+export async function setsByIds(db: Db, ids: string[]): Promise<QuestionSet[]> {
+  if (ids.length === 0) return [];
+  return (await db('evaluation_sets').whereIn('id', ids)).map(toSet);
+}
+
+/**
+ * Retention: answers and respondents of meetings on days before the day of `before` (answers keep
+ * only the meeting's day, so both are cut at the same midnight, UTC).
+ */
+export async function deleteAnswersBefore(db: Db, before: Date): Promise<{ responses: number; respondents: number }> {
+  const day = iso(before).slice(0, 10);
+  const responses = await db('evaluation_responses').where('meeting_on', '<', day).delete();
+  const respondents = await db('evaluation_respondents').where('meeting_at', '<', `${day}T00:00:00.000Z`).delete();
+  return { responses, respondents };
+}

@@ -1,0 +1,89 @@
+// The evaluation in Chromium as people meet it: a patient follows the link in the e-mailed request,
+// a guest reaches the form on leaving the meeting; each answers by the questions' labels, and the
+// form passes axe-core.
+import { createRequire } from 'node:module';
+import test from 'ava';
+import type { Page } from 'puppeteer-core';
+import { fill, launchChromium, press, type TestBrowser } from '../helpers/browser.ts';
+import { bookMeeting, mailsTo, startWorld, until, type World } from '../connlog/_meeting.ts';
+
+let world: World;
+let chromium: TestBrowser;
+test.before(async () => {
+  world = await startWorld();
+  chromium = await launchChromium();
+});
+test.after.always(async () => {
+  await chromium?.close();
+  await world?.stop();
+});
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+async function axe(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: axePath });
+  return page.evaluate(async () => {
+    // @ts-expect-error axe is injected above
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
+    return r.violations.map((v: { id: string; nodes: { target: string[] }[] }) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+}
+
+/** Picks an option inside the question's group, as a screen reader user hears it: the question, then the choice. */
+async function choose(page: Page, question: string, option: string): Promise<void> {
+  const group = await page.locator(`::-p-aria([name="${question}"][role="group"])`).waitHandle();
+  const radio = await group.$(`::-p-aria([name="${option}"][role="radio"])`);
+  if (!radio) throw new Error(`no option ${option} for ${question}`);
+  await radio.click();
+}
+
+async function answerForm(page: Page): Promise<void> {
+  await choose(page, 'Hur fungerade ljud och bild?', '4');
+  await choose(page, 'Kunde du säga det du ville under mötet?', '5');
+  await choose(page, 'Passade ett digitalt möte för det här syftet?', 'Ja');
+  await fill(page, 'Vill du berätta något mer?', 'Tydligt och lugnt.');
+  await Promise.all([page.waitForNavigation(), press(page, 'Skicka svaren')]);
+}
+
+test.serial('a patient answers through the link in the e-mailed request', async (t) => {
+  const email = `sara.${Math.random().toString(36).slice(2)}@post.example`;
+  const booked = await bookMeeting(world, {
+    participants: [{ kind: 'patient', name: 'Sara Lind', email, identification: 'bankid', personalNumber: '19121212-1212' }],
+  });
+  // The rooms plugin emits 'room.ended' in production when staff end the meeting for everyone.
+  world.app.server.app.bus.emit('room.ended' as never, { meetingId: booked.meetingId, reason: 'ended_by_staff', byStaffId: null } as never);
+  const mail = await until('the evaluation request', () => mailsTo(world, email).find((m) => /\/e\//.test(m.text ?? '')));
+  const link = /(http:\/\/\S+\/e\/[\w-]+)/.exec(mail.text ?? '')![1]!;
+  const context = await chromium.browser.createBrowserContext();
+  const page = await context.newPage();
+  // Only for injecting axe-core: the pages' own policy forbids any script they did not ship.
+  await page.setBypassCSP(true);
+  await page.goto(link);
+  t.is(await page.title(), 'Hur fungerade mötet? – Samverka');
+  t.deepEqual(await axe(page), []);
+  await answerForm(page);
+  t.regex(await page.$eval('main', (el) => el.textContent ?? ''), /Tack för dina svar/);
+  await page.goto(link);
+  t.regex(await page.$eval('main', (el) => el.textContent ?? ''), /Länken fungerar inte|redan svarat/);
+  await context.close();
+});
+
+test.serial('a guest answers on the page they reach when leaving the meeting', async (t) => {
+  const booked = await bookMeeting(world);
+  const mail = await until('the invitation', () => mailsTo(world, booked.guestEmail).find((m) => /\/j\//.test(m.text ?? '')));
+  const link = /(http:\/\/\S+\/j\/[\w-]+)/.exec(mail.text ?? '')![1]!;
+  const context = await chromium.browser.createBrowserContext();
+  const page = await context.newPage();
+  await page.setBypassCSP(true);
+  await page.goto(link);
+  await fill(page, 'Ditt namn', 'Lärare Eva Ek');
+  await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+  // The meeting page sends the guest here on Jitsi's readyToClose.
+  await page.goto(`${world.app.url}/entry/evaluation`);
+  t.deepEqual(await axe(page), []);
+  await answerForm(page);
+  t.regex(await page.$eval('main', (el) => el.textContent ?? ''), /Tack för dina svar/);
+  await page.goto(`${world.app.url}/entry/evaluation`);
+  t.regex(await page.$eval('main', (el) => el.textContent ?? ''), /Du har redan svarat/);
+  await context.close();
+});

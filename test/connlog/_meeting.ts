@@ -1,0 +1,92 @@
+// Shared by the connlog and evaluation tests: a real SMTP relay and SMSC, a server sending through
+// them, a meeting booked through the API with a patient by SMS and a guest by e-mail (each test with
+// its own addresses), and the guest's way in through the link in their mail.
+import { randomInt } from 'node:crypto';
+import { booking, loggedIn } from '../meetings/_booking.ts';
+import { startRelay, type Relay } from '../helpers/relay.ts';
+import { startServer, type Client, type TestServer } from '../helpers/server.ts';
+import { startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
+
+export const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+
+export interface World {
+  app: TestServer;
+  relay: Relay;
+  smsc: TestSmsc;
+  stop(): Promise<void>;
+}
+
+export async function startWorld(env: Record<string, string> = {}): Promise<World> {
+  const relay = await startRelay();
+  const smsc = await startSmsc((_, i) => ({ id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } }));
+  const app = await startServer({ env: { SMTP_URL: relay.url, SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none', ...env } });
+  return {
+    app, relay, smsc,
+    async stop() {
+      await app.stop();
+      await smsc.close();
+      await relay.close();
+    },
+  };
+}
+
+export async function until<T>(what: string, find: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await find();
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const textOf = (a: Arrival) => {
+  const sm = a.pdu.short_message as { message?: string } | string;
+  return typeof sm === 'string' ? sm : String(sm.message ?? '');
+};
+
+export const smsTo = (world: World, e164: string) => world.smsc.arrivals.filter((a) => a.pdu.destination_addr === e164.replace('+', '')).map(textOf);
+export const mailsTo = (world: World, address: string) => world.relay.received.filter((m) => m.to && 'text' in m.to && m.to.text.includes(address));
+
+export interface Booked {
+  meetingId: string;
+  patientId: string;
+  guestId: string;
+  /** The patient's mobile as typed at booking ("070-…") and as stored (E.164). */
+  patientMobile: string;
+  patientE164: string;
+  guestEmail: string;
+  clinician: Client;
+}
+
+export async function bookMeeting(world: World, overrides: Record<string, unknown> = {}): Promise<Booked> {
+  const { client } = await loggedIn(world.app);
+  const subscriber = String(randomInt(1_000_000, 9_999_999));
+  const patientMobile = `070${subscriber}`;
+  const guestEmail = `eva.${Math.random().toString(36).slice(2)}@skola.example`;
+  const reply = await client.request('POST', '/api/v1/meetings', {
+    json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: patientMobile, identification: 'sms' }, { kind: 'guest', name: 'Lärare Eva Ek', email: guestEmail, identification: 'none' }], ...overrides }),
+  });
+  if (reply.status !== 201) throw new Error(`booking failed: ${reply.status} ${reply.text}`);
+  const meeting = reply.json();
+  return { meetingId: meeting.id, patientId: meeting.participants[0].id, guestId: meeting.participants[1]?.id ?? '', patientMobile, patientE164: `+4670${subscriber}`, guestEmail, clinician: client };
+}
+
+/** The guest follows the link in their invitation mail and types their name: a guest session. */
+export async function guestEnters(world: World, booked: Booked): Promise<Client> {
+  const mail = await until(`the invitation to ${booked.guestEmail}`, () => mailsTo(world, booked.guestEmail).find((m) => /\/j\//.test(m.text ?? '')));
+  const path = /http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')![1]!;
+  const guest = world.app.client();
+  await guest.get(path, { 'user-agent': chrome });
+  const reply = await guest.request('POST', '/j', { form: { crumb: guest.crumb ?? '', token: path.slice(3), name: 'Lärare Eva Ek' }, headers: { 'user-agent': chrome } });
+  if (reply.status !== 302) throw new Error(`the name check failed: ${reply.status}`);
+  return guest;
+}
+
+export const techTestResult = {
+  camera: 'yes',
+  microphone: 'detected',
+  microphoneLevel: 0.2,
+  sound: 'yes',
+  network: { relayConfigured: false, rttMs: 42, jitterMs: 3, loss: 0, downloadKbps: 25_000, uploadKbps: 9_000 },
+};

@@ -1,0 +1,189 @@
+// Evaluation as the routine asks for it: each participant answers predetermined questions once —
+// on the page they reach when leaving the meeting, or through the link in the request that the
+// outbox sends after the meeting ends — and the unit sees anonymised results.
+import test from 'ava';
+import { defaultQuestions } from '../../appliance/src/evaluation/default-questions.ts';
+import { findMeeting } from '../../appliance/src/meetings/store.ts';
+import { answer, offerToParticipant } from '../../appliance/src/evaluation/service.ts';
+import { loggedIn } from '../meetings/_booking.ts';
+import { bookMeeting, guestEnters, mailsTo, startWorld, until, type World } from '../connlog/_meeting.ts';
+
+let world: World;
+test.before(async () => {
+  world = await startWorld();
+});
+test.after.always(() => world?.stop());
+
+const setIdOf = (html: string) => /name="setId" value="([^"]+)"/.exec(html)![1]!;
+const answers = { q_sound_picture: '4', q_could_say: '5', q_digital_suited: 'yes', q_comment: 'Bra att slippa resa.' };
+/** The rooms plugin emits 'room.ended' in production when staff end the meeting for everyone. */
+const endRoom = (meetingId: string) => world.app.server.app.bus.emit('room.ended' as never, { meetingId, reason: 'ended_by_staff', byStaffId: null } as never);
+
+test('a guest answers the evaluation on the page after leaving the meeting, and only once', async (t) => {
+  const booked = await bookMeeting(world);
+  const guest = await guestEnters(world, booked);
+  const page = await guest.get('/entry/evaluation');
+  t.is(page.status, 200);
+  for (const q of defaultQuestions) t.true(page.text.includes(q.text.sv), q.id);
+  const sent = await guest.request('POST', '/entry/evaluation', { form: { crumb: guest.crumb ?? '', setId: setIdOf(page.text), ...answers } });
+  t.is(sent.status, 200);
+  t.regex(sent.text, /Tack för dina svar/);
+  const again = await guest.request('POST', '/entry/evaluation', { form: { crumb: guest.crumb ?? '', setId: setIdOf(page.text), ...answers } });
+  t.is(again.status, 409);
+  t.regex(again.text, /Du har redan svarat/);
+  t.is((await guest.get('/entry/evaluation')).status, 409);
+  const [row] = await world.app.server.app.db('evaluation_responses').where({ role: 'guest' }).andWhere('answers', 'like', '%"could_say":5%');
+  t.truthy(row);
+  t.deepEqual(JSON.parse(row.answers), { sound_picture: 4, could_say: 5, digital_suited: true, comment: 'Bra att slippa resa.' });
+  t.false(Object.values(row).some((v) => v === booked.guestId || v === booked.meetingId), 'the answer names neither person nor meeting');
+});
+
+test('an answer outside the scale is refused with the form again, and nothing is stored', async (t) => {
+  const booked = await bookMeeting(world);
+  const guest = await guestEnters(world, booked);
+  const page = await guest.get('/entry/evaluation');
+  const bad = await guest.request('POST', '/entry/evaluation', { form: { crumb: guest.crumb ?? '', setId: setIdOf(page.text), ...answers, q_sound_picture: '9' } });
+  t.is(bad.status, 400);
+  t.regex(bad.text, /kunde inte läsas/);
+  t.is((await guest.request('POST', '/entry/evaluation', { form: { crumb: guest.crumb ?? '', setId: setIdOf(page.text), q_sound_picture: '3' } })).status, 200, 'the person can still answer');
+});
+
+test('a patient answers through the e-mailed link after the meeting ends; a second answer is refused', async (t) => {
+  const patientEmail = `sara.${Math.random().toString(36).slice(2)}@post.example`;
+  const booked = await bookMeeting(world, {
+    participants: [
+      { kind: 'patient', name: 'Sara Lind', email: patientEmail, identification: 'bankid', personalNumber: '19121212-1212' },
+      { kind: 'guest', name: 'Lärare Eva Ek', email: `eva.${Math.random().toString(36).slice(2)}@skola.example`, identification: 'none' },
+    ],
+  });
+  endRoom(booked.meetingId);
+  const mail = await until('the evaluation request', () => mailsTo(world, patientEmail).find((m) => /\/e\//.test(m.text ?? '')));
+  t.regex(mail.subject ?? '', /Hur fungerade det digitala mötet/);
+  const path = /http:\/\/[^/]+(\/e\/[\w-]+)/.exec(mail.text ?? '')![1]!;
+  const token = path.slice(3);
+  const patient = world.app.client();
+  // Opening the link (a mail scanner does too) shows the form and spends nothing.
+  for (let i = 0; i < 2; i++) t.is((await patient.get(path)).status, 200);
+  const page = await patient.get(path);
+  t.is(page.headers.get('referrer-policy'), 'no-referrer');
+  const sent = await patient.request('POST', '/e', { form: { crumb: patient.crumb ?? '', token, setId: setIdOf(page.text), ...answers } });
+  t.is(sent.status, 200);
+  t.regex(sent.text, /Tack för dina svar/);
+  const again = await patient.request('POST', '/e', { form: { crumb: patient.crumb ?? '', token, setId: setIdOf(page.text), ...answers } });
+  t.true([404, 409].includes(again.status));
+  t.is((await patient.get(path)).status, 404, 'the link is spent: its hash is gone');
+  t.false(world.app.logs().includes(token), 'the token never reaches a log line');
+  const stored = await world.app.server.app.db('evaluation_responses').where({ role: 'patient' });
+  t.true(stored.length >= 1);
+  // Ending the room again asks nobody twice.
+  endRoom(booked.meetingId);
+  await new Promise((r) => setTimeout(r, 300));
+  t.is(mailsTo(world, patientEmail).filter((m) => /\/e\//.test(m.text ?? '')).length, 1);
+});
+
+test('requests go out an hour after the booked end, once, and never for a cancelled meeting', async (t) => {
+  const requests = world.app.server.plugins.evaluation.requests;
+  const booked = await bookMeeting(world);
+  const cancelled = await bookMeeting(world);
+  t.is((await cancelled.clinician.request('POST', `/api/v1/meetings/${cancelled.meetingId}/cancel`, { json: { version: 1, reason: 'Sjuk' } })).status, 200);
+  const meeting = (await findMeeting(world.app.server.app.db, booked.meetingId))!;
+  const end = meeting.startsAt.getTime() + meeting.durationMinutes * 60_000;
+  t.is(await requests.requestFor(cancelled.meetingId, new Date(end + 2 * 3600_000)), 0);
+  await requests.due(new Date(end + 59 * 60_000));
+  t.is(await world.app.server.app.db('evaluation_respondents').where({ meeting_id: booked.meetingId }).count({ n: '*' }).first().then((r) => Number(r!.n)), 0, 'not before end + 1 h');
+  const n = await requests.due(new Date(end + 61 * 60_000));
+  t.true(n >= 2, 'the patient by SMS and the guest by e-mail');
+  t.is(await requests.requestFor(booked.meetingId, new Date(end + 62 * 60_000)), 0, 'once');
+  world.app.server.plugins.invites.dispatcher()?.notify();
+  const sms = await until('the SMS request', () => world.smsc.arrivals.find((a) => a.pdu.destination_addr === booked.patientE164.slice(1) && /\/e\//.test(JSON.stringify(a.pdu.short_message))));
+  t.truthy(sms);
+  t.is(await world.app.server.app.db('evaluation_respondents').where({ meeting_id: cancelled.meetingId }).count({ n: '*' }).first().then((r) => Number(r!.n)), 0);
+});
+
+test('results show counts, averages and distributions, and free text only from five respondents up', async (t) => {
+  const db = world.app.server.app.db;
+  const unit = 'Hudmottagningen';
+  const { client: clinician, staff } = await loggedIn(world.app, 'clinician', unit);
+  const answerAs = async (meetingId: string, participantIndex: number, comment: string, scale: string) => {
+    const meeting = (await findMeeting(db, meetingId))!;
+    const offer = await offerToParticipant(db, meeting, meeting.participants[participantIndex]!, 'main');
+    await answer(db, offer.respondent, offer.set.id, { q_sound_picture: scale, q_digital_suited: 'no', q_comment: comment });
+  };
+  const book = async () => {
+    const reply = await clinician.request('POST', '/api/v1/meetings', { json: { title: 'Uppföljning', startsAt: new Date(Date.now() + 86_400_000).toISOString(), durationMinutes: 30, documentationPlan: 'Journal', participants: [{ kind: 'patient', name: 'Per Persson', mobile: '0701112233', identification: 'sms' }, { kind: 'guest', name: 'Kim Berg', email: 'kim@example.org', identification: 'none' }] } });
+    return reply.json().id as string;
+  };
+  const first = await book();
+  const second = await book();
+  await answerAs(first, 0, 'Hemligt omdöme ett', '5');
+  await answerAs(first, 1, 'Hemligt omdöme två', '3');
+  await answerAs(second, 0, 'Hemligt omdöme tre', '4');
+  await answerAs(second, 1, 'Hemligt omdöme fyra', '4');
+  const period = `from=${new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)}&to=${new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10)}`;
+
+  const few = await clinician.get(`/evaluation/results?${period}`);
+  t.is(few.status, 200);
+  t.regex(few.text, /Svar<\/dt><dd>4</);
+  t.regex(few.text, /medelvärde 4/);
+  t.false(few.text.includes('Hemligt omdöme'), 'four respondents: no free text');
+  t.regex(few.text, /visas först när minst 5 personer/);
+  const fewCsv = await clinician.get(`/evaluation/results.csv?${period}`);
+  t.is(fewCsv.status, 200);
+  t.false(fewCsv.text.includes('Hemligt omdöme'));
+  t.false(few.text.includes('Per Persson') || few.text.includes('Kim Berg'));
+
+  const third = await book();
+  await answerAs(third, 0, 'Hemligt omdöme fem', '2');
+  const enough = await clinician.get(`/evaluation/results?${period}`);
+  t.regex(enough.text, /Hemligt omdöme ett/);
+  t.regex(enough.text, /Hemligt omdöme fem/);
+  const csv = await clinician.get(`/evaluation/results.csv?${period}`);
+  t.regex(csv.text, /Hemligt omdöme fem/);
+  t.regex(csv.text, /Hur fungerade ljud och bild\?,scale,5,3\.6,0,1,1,2,1/);
+  // Narrowed to one role, the group is small again.
+  t.false((await clinician.get(`/evaluation/results?${period}&role=guest`)).text.includes('Hemligt omdöme'));
+
+  // Another unit's clinician sees nothing of this unit; an admin may.
+  const { client: other } = await loggedIn(world.app, 'clinician', 'Ögonmottagningen');
+  t.is((await other.get(`/evaluation/results?${period}&unitId=${staff.unitId}`)).status, 403);
+  const { client: admin } = await loggedIn(world.app, 'admin');
+  t.regex((await admin.get(`/evaluation/results?${period}&unitId=${staff.unitId}`)).text, /Hemligt omdöme tre/);
+  const { client: support } = await loggedIn(world.app, 'support');
+  t.is((await support.get('/evaluation/results')).status, 403);
+});
+
+test('an admin\'s edit makes a new version; answers already given keep theirs', async (t) => {
+  const db = world.app.server.app.db;
+  const booked = await bookMeeting(world);
+  const meeting = (await findMeeting(db, booked.meetingId))!;
+  const before = await offerToParticipant(db, meeting, meeting.participants[0]!, 'main');
+  await answer(db, before.respondent, before.set.id, { q_sound_picture: '5' });
+  const { client: admin } = await loggedIn(world.app, 'admin');
+  await admin.get(`/evaluation/sets/${meeting.unitId}/patient`);
+  const saved = await admin.submit(`/evaluation/sets/${meeting.unitId}/patient`, {
+    q0_id: 'sound_picture', q0_type: 'scale', q0_sv: 'Hur var ljudet och bilden?', q0_en: 'How were sound and picture?',
+    q1_id: '', q1_type: 'yes_no', q1_sv: 'Skulle du vilja ha nästa möte digitalt?', q1_en: 'Would you like the next meeting to be digital?',
+  }, `/evaluation/sets/${meeting.unitId}/patient`);
+  t.is(saved.status, 302);
+  const after = await offerToParticipant(db, meeting, meeting.participants[0]!, 'main');
+  t.not(after.set.id, before.set.id);
+  t.is(after.set.version, 2);
+  t.deepEqual(after.set.questions.map((q) => q.type), ['scale', 'yes_no']);
+  const [old] = await db('evaluation_responses').where({ set_id: before.set.id }).andWhere('answers', '{"sound_picture":5}');
+  t.truthy(old, 'the earlier answer still points at version 1');
+  const page = await admin.get('/evaluation/sets');
+  t.is(page.status, 200);
+});
+
+test('the host evaluates from the staff page; a clinician who was not in the meeting cannot', async (t) => {
+  const booked = await bookMeeting(world);
+  const page = await booked.clinician.get(`/evaluation/meeting/${booked.meetingId}`);
+  t.is(page.status, 200);
+  const sent = await booked.clinician.request('POST', `/evaluation/meeting/${booked.meetingId}`, { form: { crumb: booked.clinician.crumb ?? '', setId: setIdOf(page.text), q_sound_picture: '2' } });
+  t.is(sent.status, 200);
+  t.is((await booked.clinician.get(`/evaluation/meeting/${booked.meetingId}`)).status, 409);
+  const [respondent] = await world.app.server.app.db('evaluation_respondents').where({ meeting_id: booked.meetingId }).andWhere('subject', 'like', 's:%');
+  t.is(respondent.role, 'staff');
+  const { client: other } = await loggedIn(world.app, 'clinician');
+  t.is((await other.get(`/evaluation/meeting/${booked.meetingId}`)).status, 403);
+});

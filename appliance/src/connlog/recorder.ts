@@ -98,7 +98,7 @@ export class Recorder {
     onRoomEvent(bus, 'room.opened', (p) => this.record({ meetingId: p.meetingId, participantId: null, type: 'room_opened', details: {} }));
     onRoomEvent(bus, 'room.presence', (p) => {
       const at = new Date(p.at);
-      return this.record({ at: Number.isNaN(at.getTime()) ? new Date() : at, meetingId: p.meetingId, participantId: p.participantId, type: p.kind, details: { nick: p.nick } });
+      return this.record({ at: Number.isNaN(at.getTime()) ? new Date() : at, meetingId: p.meetingId, participantId: p.participantId, type: p.kind, details: p.staffId ? { nick: p.nick, staffId: p.staffId } : { nick: p.nick } });
     });
     onRoomEvent(bus, 'room.kicked', (p) => this.record({ meetingId: p.meetingId, participantId: p.participantId, type: 'kicked', details: { nick: p.nick, byStaffId: p.byStaffId } }));
     onRoomEvent(bus, 'room.ended', (p) => this.record({ meetingId: p.meetingId, participantId: null, type: 'meeting_ended', details: { reason: p.reason, byStaffId: p.byStaffId } }));

@@ -5,7 +5,7 @@ import type { EventBus } from '../events.ts';
 
 export interface RoomEvents {
   'room.opened': { meetingId: string };
-  'room.presence': { meetingId: string; participantId: string | null; nick: string; kind: 'joined' | 'left'; at: string };
+  'room.presence': { meetingId: string; participantId: string | null; staffId?: string | null; nick: string; kind: 'joined' | 'left'; at: string };
   'room.kicked': { meetingId: string; participantId: string | null; nick: string; byStaffId: string };
   'room.ended': { meetingId: string; reason: string; byStaffId: string | null };
   'noshow.alert': { meetingId: string; participantId: string; phone: string | null };

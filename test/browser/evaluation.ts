@@ -87,3 +87,27 @@ test.serial('a guest answers on the page they reach when leaving the meeting', a
   t.regex(await page.$eval('main', (el) => el.textContent ?? ''), /Du har redan svarat/);
   await context.close();
 });
+
+test.serial('the support page, the timeline, the results and the question editor pass axe-core with no violations', async (t) => {
+  const booked = await bookMeeting(world);
+  await until('the invitation to be logged', async () => (await world.app.server.app.db('connlog_entries').where({ meeting_id: booked.meetingId, type: 'message_sent' }).first()) as unknown);
+  const { staff, password } = await world.app.staff('admin');
+  const context = await chromium.browser.createBrowserContext();
+  const page = await context.newPage();
+  await page.setBypassCSP(true);
+  await page.goto(`${world.app.url}/login`);
+  await fill(page, 'E-postadress', staff.email);
+  await fill(page, 'Lösenord', password);
+  await Promise.all([page.waitForNavigation(), press(page, 'Logga in')]);
+  for (const path of [`/connlog?phone=${booked.patientMobile}`, `/connlog/meetings/${booked.meetingId}`, '/evaluation/results', '/evaluation/sets', `/evaluation/sets/${staff.unitId}/patient`]) {
+    await page.goto(`${world.app.url}${path}`);
+    t.deepEqual(await axe(page), [], path);
+  }
+  // The support page is found by its labels.
+  await page.goto(`${world.app.url}/connlog`);
+  await fill(page, 'Deltagarens telefonnummer', booked.patientMobile);
+  await Promise.all([page.waitForNavigation(), press(page, 'Sök')]);
+  await Promise.all([page.waitForNavigation(), page.click(`a[href="/connlog/meetings/${booked.meetingId}"]`)]);
+  t.regex(await page.$eval('main', (el) => el.textContent ?? ''), /Inbjudan skickades/);
+  await context.close();
+});

@@ -23,7 +23,9 @@ export interface Config {
   xmpp?: { service: string; domain: string; mucDomain: string; user: string; password: string };
   jitsi?: { url: string; appId: string; appSecret: string };
   turn?: { urls: string[]; secret: string };
-  oidc?: { issuer: string; clientId: string; clientSecret: string };
+  oidc?: OidcConfig;
+  /** Password login for staff; off once everyone logs in through the identity provider. */
+  localLogin: boolean;
   templatesDir: string;
   logLevel: string;
   login: { maxFailures: number; lockoutMinutes: number };
@@ -45,6 +47,22 @@ export interface Config {
   generatedSecrets: string[];
 }
 
+/** The hospital's identity provider (SITHS for staff, BankID/SITHS for participants). */
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  scope: string;
+  /** Claim names: brokers differ (Inera's IdP, the Swedish OIDC profile, commercial BankID brokers). */
+  claims: { hsaId: string; name: string; email: string; personalNumber: string };
+  /** What a staff account is found by. */
+  staffMatch: 'hsa_id' | 'email';
+  /** Unknown staff get an account in this unit and role, or are refused when unset. */
+  autoProvision?: { unit: string; role: 'admin' | 'clinician' | 'support' };
+  /** acr_values that make the provider use a SITHS card or BankID, where it offers both. */
+  acr: { siths?: string; bankid?: string };
+}
+
 /** How to fix each variable, appended to its error line. */
 const fixes: Record<string, string> = {
   SESSION_SECRET: 'generate one with openssl rand -hex 32',
@@ -60,6 +78,9 @@ const fixes: Record<string, string> = {
   JITSI_URL: 'use the Jitsi Meet address, e.g. https://meet.hospital.se',
   TURN_URLS: 'use a comma-separated list such as turn:turn.hospital.se:3478?transport=udp',
   OIDC_ISSUER: 'use the identity provider\'s issuer URL, e.g. https://idp.hospital.se',
+  OIDC_STAFF_MATCH: 'use hsa_id or email',
+  OIDC_AUTO_PROVISION: 'use off, or unit:role such as Barnmedicin:clinician (the unit must exist)',
+  LOCAL_LOGIN: 'use on or off; off needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET (nobody could log in)',
   LOG_LEVEL: 'use one of fatal, error, warn, info, debug, trace, silent',
   ROOM_OPENS_MINUTES: 'use the minutes before the start at which the room opens, e.g. 15',
   ROOM_GRACE_MINUTES: 'use the minutes after the end at which the room closes, e.g. 30',
@@ -111,6 +132,16 @@ const schema = Joi.object({
   OIDC_ISSUER: Joi.string().uri({ scheme: ['http', 'https'] }),
   OIDC_CLIENT_ID: Joi.string(),
   OIDC_CLIENT_SECRET: Joi.string(),
+  OIDC_SCOPE: Joi.string().max(500).pattern(/^openid(\s|$)/, 'a space-separated list starting with openid').default('openid profile email'),
+  OIDC_HSA_ID_CLAIM: Joi.string().max(200).default('employeeHsaId'),
+  OIDC_NAME_CLAIM: Joi.string().max(200).default('name'),
+  OIDC_EMAIL_CLAIM: Joi.string().max(200).default('email'),
+  OIDC_PERSONAL_NUMBER_CLAIM: Joi.string().max(200).default('https://id.oidc.se/claim/personalIdentityNumber'),
+  OIDC_STAFF_MATCH: Joi.string().valid('hsa_id', 'email').default('hsa_id'),
+  OIDC_AUTO_PROVISION: Joi.string().pattern(/^(off|.+:(admin|clinician|support))$/, 'off or unit:role').default('off'),
+  OIDC_ACR_SITHS: Joi.string().max(200),
+  OIDC_ACR_BANKID: Joi.string().max(200),
+  LOCAL_LOGIN: Joi.string().default('on').when('OIDC_ISSUER', { is: Joi.exist(), then: Joi.valid('on', 'off'), otherwise: Joi.valid('on') }),
   TEMPLATES_DIR: Joi.string(),
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
   LOGIN_MAX_FAILURES: Joi.number().integer().min(1).max(100).default(5),
@@ -201,7 +232,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     })),
     jitsi: part(groups.Jitsi, () => ({ url: v.JITSI_URL.replace(/\/$/, ''), appId: v.JWT_APP_ID, appSecret: v.JWT_APP_SECRET })),
     turn: part(groups.TURN, () => ({ urls: v.TURN_URLS.split(','), secret: v.TURN_SECRET })),
-    oidc: part(groups['identity provider'], () => ({ issuer: v.OIDC_ISSUER, clientId: v.OIDC_CLIENT_ID, clientSecret: v.OIDC_CLIENT_SECRET })),
+    oidc: part(groups['identity provider'], () => ({
+      issuer: v.OIDC_ISSUER,
+      clientId: v.OIDC_CLIENT_ID,
+      clientSecret: v.OIDC_CLIENT_SECRET,
+      scope: v.OIDC_SCOPE,
+      claims: { hsaId: v.OIDC_HSA_ID_CLAIM, name: v.OIDC_NAME_CLAIM, email: v.OIDC_EMAIL_CLAIM, personalNumber: v.OIDC_PERSONAL_NUMBER_CLAIM },
+      staffMatch: v.OIDC_STAFF_MATCH,
+      autoProvision: v.OIDC_AUTO_PROVISION === 'off' ? undefined : {
+        unit: v.OIDC_AUTO_PROVISION.slice(0, v.OIDC_AUTO_PROVISION.lastIndexOf(':')),
+        role: v.OIDC_AUTO_PROVISION.slice(v.OIDC_AUTO_PROVISION.lastIndexOf(':') + 1),
+      },
+      acr: { siths: v.OIDC_ACR_SITHS, bankid: v.OIDC_ACR_BANKID },
+    })),
+    localLogin: v.LOCAL_LOGIN === 'on',
     templatesDir: resolve(v.TEMPLATES_DIR ?? join(projectRoot, 'templates')),
     logLevel: v.LOG_LEVEL,
     login: { maxFailures: v.LOGIN_MAX_FAILURES, lockoutMinutes: v.LOGIN_LOCKOUT_MINUTES },

@@ -12,7 +12,7 @@ export const entryStaffRoutes: ServerRoute[] = [
     path: '/meetings/{id}/entry',
     options: {
       description: "How far each invited person has come on the way in",
-      notes: 'Per participant and person (main or proxy): whether the link is bound to a browser, locked after wrong names, and how the person was identified.',
+      notes: 'Per participant and person (main or proxy): whether the link is bound to a browser, locked after wrong names, and how the person was identified (or how often they came back from BankID/SITHS as someone else).',
       validate: { params: Joi.object({ id: Joi.string().guid().required() }) },
     },
     handler: handled(async (request) => {
@@ -29,6 +29,8 @@ export const entryStaffRoutes: ServerRoute[] = [
         locked: s.lockedAt !== null,
         identifiedBy: s.identifiedBy,
         identifiedAt: s.identifiedAt,
+        identityMismatches: s.identityMismatches,
+        identityMismatchAt: s.identityMismatchAt,
       }));
     }),
   }),

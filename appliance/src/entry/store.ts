@@ -20,6 +20,9 @@ export interface EntryState {
   codeFailures: number;
   codesSent: number;
   lastCodeAt: Date | null;
+  /** Returns from the identity provider as someone else than the invited person (staff see them). */
+  identityMismatches: number;
+  identityMismatchAt: Date | null;
 }
 
 type Row = Record<string, any>;
@@ -39,6 +42,8 @@ const toState = (r: Row): EntryState => ({
   codeFailures: Number(r.code_failures),
   codesSent: Number(r.codes_sent),
   lastCodeAt: toDate(r.last_code_at, true),
+  identityMismatches: Number(r.identity_mismatches ?? 0),
+  identityMismatchAt: toDate(r.identity_mismatch_at, true),
 });
 
 const key = (participantId: string, person: LinkPerson) => ({ participant_id: participantId, person });
@@ -68,6 +73,10 @@ export async function bind(db: Tx, participantId: string, person: LinkPerson, se
 
 export async function markIdentified(db: Tx, participantId: string, person: LinkPerson, by: IdentifiedBy, now = new Date()): Promise<void> {
   await db('entry_persons').where(key(participantId, person)).update({ identified_by: by, identified_at: iso(now), code_hash: null, code_expires_at: null });
+}
+
+export async function recordIdentityMismatch(db: Tx, participantId: string, person: LinkPerson, now = new Date()): Promise<void> {
+  await db('entry_persons').where(key(participantId, person)).update({ identity_mismatches: db.raw('identity_mismatches + 1'), identity_mismatch_at: iso(now) });
 }
 
 export async function storeCode(db: Tx, participantId: string, person: LinkPerson, codeHash: string, expiresAt: Date, now = new Date()): Promise<void> {

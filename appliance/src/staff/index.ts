@@ -1,6 +1,7 @@
 import Boom from '@hapi/boom';
 import type { Plugin } from '@hapi/hapi';
 import { registerAuth } from './auth.ts';
+import { registerOidc } from './oidc-routes.ts';
 import { routes } from './routes.ts';
 
 /** Pages a person with a one-time password may still reach. */
@@ -12,6 +13,7 @@ export const plugin: Plugin<void> = {
   async register(server) {
     await registerAuth(server);
     server.route(routes);
+    registerOidc(server);
     // A generated password is one-time: every page leads to the password form until it is changed.
     server.ext('onPostAuth', (request, h) => {
       const staff = request.auth.credentials?.user;

@@ -4,6 +4,7 @@ import Joi from 'joi';
 import { apiRoute } from '../http/api.ts';
 import { isLanguage, languageCookie, languageOf, t } from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
+import { loginOptions, logoutDestination, refuseLocalLogin } from './oidc-routes.ts';
 import { nextPath, loginPayload, loginQuery, staffSchema } from './schemas.ts';
 import { changePassword, checkPassword, endSession, minPasswordLength, startSession } from './service.ts';
 import { findUnit } from './store.ts';
@@ -11,7 +12,7 @@ import { findUnit } from './store.ts';
 const loginLimit = rateLimit('login', { points: 30, durationSeconds: 15 * 60 });
 
 function loginPage(request: Request, h: ResponseToolkit, extra: { error?: string; email?: string; next?: string; notice?: string }, code = 200) {
-  return h.view('login', { title: t(languageOf(request), 'login.title'), ...extra }).code(code);
+  return h.view('login', { title: t(languageOf(request), 'login.title'), ...loginOptions(request), ...extra }).code(code);
 }
 
 export const routes: ServerRoute[] = [
@@ -36,6 +37,7 @@ export const routes: ServerRoute[] = [
     options: {
       auth: { mode: 'try' },
       plugins: { cookie: { redirectTo: false } },
+      ext: { onPreAuth: { method: refuseLocalLogin } },
       pre: [{ method: loginLimit }],
       validate: {
         payload: loginPayload,
@@ -112,13 +114,14 @@ export const routes: ServerRoute[] = [
     path: '/logout',
     options: { auth: { strategy: 'session', mode: 'try' }, plugins: { cookie: { redirectTo: false } } },
     async handler(request, h) {
+      const destination = await logoutDestination(request);
       if (request.auth.isAuthenticated && request.auth.credentials.sessionId) {
         await endSession(request.server.app.db, request.auth.credentials.sessionId);
         await request.audit('logout', { targetType: 'staff', targetId: request.auth.credentials.user!.id });
         request.server.app.bus.emit('staff.logout', { staffId: request.auth.credentials.user!.id });
       }
       request.cookieAuth.clear();
-      return h.redirect('/login?bye=true');
+      return h.redirect(destination);
     },
   },
   {

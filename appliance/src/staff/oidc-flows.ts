@@ -1,0 +1,71 @@
+// SQL for logins through the identity provider. A flow in progress is found by
+// the hash of its state, belongs to the browser whose flow cookie hashes to its binding, and is
+// deleted the moment it is used: a state (and so a code) works once, in one browser, for 10 minutes.
+import type { Db } from '../db/knex.ts';
+import { iso, toDate } from '../db/values.ts';
+import type { LinkPerson } from '../entry/links.ts';
+import type { Staff } from './model.ts';
+import { toStaff } from './store.ts';
+
+export type FlowPurpose = 'staff' | 'entry';
+
+export interface Flow {
+  stateHash: string;
+  binding: string;
+  purpose: FlowPurpose;
+  nonce: string;
+  codeVerifier: string;
+  nextPath: string | null;
+  participantId: string | null;
+  person: LinkPerson | null;
+  expiresAt: Date;
+}
+
+export const flowMinutes = 10;
+
+export async function insertFlow(db: Db, flow: Omit<Flow, 'expiresAt'>, now = new Date()): Promise<void> {
+  await db('oidc_flows').where('expires_at', '<=', iso(now)).delete();
+  await db('oidc_flows').insert({
+    id: flow.stateHash,
+    binding: flow.binding,
+    purpose: flow.purpose,
+    nonce: flow.nonce,
+    code_verifier: flow.codeVerifier,
+    next_path: flow.nextPath,
+    participant_id: flow.participantId,
+    person: flow.person,
+    created_at: iso(now),
+    expires_at: iso(new Date(now.getTime() + flowMinutes * 60_000)),
+  });
+}
+
+/** Takes the flow out of the table: whoever deletes the row is the only one who may use it. */
+export async function takeFlow(db: Db, stateHash: string): Promise<Flow | undefined> {
+  const row = await db('oidc_flows').where({ id: stateHash }).first();
+  if (!row) return undefined;
+  const deleted = await db('oidc_flows').where({ id: stateHash }).delete();
+  if (deleted !== 1) return undefined;
+  return {
+    stateHash: row.id,
+    binding: row.binding,
+    purpose: row.purpose,
+    nonce: row.nonce,
+    codeVerifier: row.code_verifier,
+    nextPath: row.next_path ?? null,
+    participantId: row.participant_id ?? null,
+    person: row.person ?? null,
+    expiresAt: toDate(row.expires_at),
+  };
+}
+
+/** How a session was started ('password' or 'oidc'): logout ends the provider's session only after an IdP login. */
+export async function sessionMethod(db: Db, sessionHash: string): Promise<string | undefined> {
+  const row = await db('staff_sessions').where({ id: sessionHash }).first('method');
+  return row?.method;
+}
+
+/** The staff account an identity provider's login names, by HSA-ID or e-mail. */
+export async function findStaffBy(db: Db, by: { hsaId: string } | { email: string }): Promise<Staff | undefined> {
+  const row = await db('staff').where('hsaId' in by ? { hsa_id: by.hsaId } : { email: by.email }).first();
+  return row ? toStaff(row) : undefined;
+}

@@ -1,0 +1,172 @@
+// Staff login through the hospital's identity provider ("Logga in med SITHS-kort"): /auth/login
+// sends the browser to the provider, /auth/callback maps the returned HSA-ID (or e-mail) to a staff
+// account and starts a fresh session. Also what LOCAL_LOGIN=off and logout need from the provider.
+import type { Lifecycle, Request, ResponseToolkit, Server, ServerRoute } from '@hapi/hapi';
+import Joi from 'joi';
+import type { OidcConfig } from '../config.ts';
+import { randomToken, sha256 } from '../crypto.ts';
+import type { Db } from '../db/knex.ts';
+import { languageOf, t } from '../http/i18n.ts';
+import { rateLimit } from '../http/ratelimit.ts';
+import type { Staff } from './model.ts';
+import { FlowError, identityProviderFor, identityProviderOf, type VerifiedIdentity } from './oidc.ts';
+import { findStaffBy, flowMinutes, sessionMethod } from './oidc-flows.ts';
+import { nextPath } from './schemas.ts';
+import { endSession, normaliseEmail, startSession } from './service.ts';
+import { findUnit, insertStaff } from './store.ts';
+
+/** The browser's flow cookie: a flow started elsewhere does not complete here. */
+export const flowCookie = 'samverka_flow';
+const bindingPattern = /^[A-Za-z0-9_-]{43}$/;
+
+/** This browser's flow binding, created on first use and kept while flows are in progress. */
+export function flowBinding(request: Request, h: ResponseToolkit): string {
+  const existing = request.state[flowCookie];
+  const value = typeof existing === 'string' && bindingPattern.test(existing) ? existing : randomToken();
+  h.state(flowCookie, value);
+  return value;
+}
+
+export const callbackQuery = Joi.object({
+  state: Joi.string().max(200),
+  code: Joi.string().max(2000),
+  iss: Joi.string().max(500),
+  error: Joi.string().max(200),
+  error_description: Joi.string().max(1000),
+  session_state: Joi.string().max(500),
+}).unknown(true);
+
+/** What the login page needs to know: the SITHS button (keeping the page asked for), and whether the password form is shown. */
+export function loginOptions(request: Request): { oidc?: string; localLogin: boolean } {
+  const { config } = request.server.app;
+  const next = [(request.query as { next?: unknown } | undefined)?.next, (request.payload as { next?: unknown } | null | undefined)?.next]
+    .find((value): value is string => typeof value === 'string' && value.startsWith('/') && value.length <= 500);
+  return { oidc: config.oidc ? `/auth/login${next ? `?next=${encodeURIComponent(next)}` : ''}` : undefined, localLogin: config.localLogin };
+}
+
+function loginPage(request: Request, h: ResponseToolkit, error: string, code: number) {
+  const lang = languageOf(request);
+  return h.view('login', { title: t(lang, 'login.title'), ...loginOptions(request), error }).code(code);
+}
+
+/** With LOCAL_LOGIN=off the password form is gone, and a posted password is refused unread. */
+export const refuseLocalLogin: Lifecycle.Method = (request, h) => {
+  if (request.server.app.config.localLogin) return h.continue;
+  return loginPage(request, h, t(languageOf(request), 'identity.localLoginOff'), 403).takeover();
+};
+
+/** After logout: the provider's end-session page when the session came from it, else the login page. */
+export async function logoutDestination(request: Request): Promise<string> {
+  const fallback = '/login?bye=true';
+  const provider = identityProviderOf(request.server);
+  const sid = request.auth.credentials?.sessionId;
+  if (!provider || typeof sid !== 'string') return fallback;
+  if ((await sessionMethod(request.server.app.db, sha256(sid))) !== 'oidc') return fallback;
+  return (await provider.endSessionUrl(fallback))?.href ?? fallback;
+}
+
+export type StaffMatch = { ok: true; staff: Staff; provisioned: boolean } | { ok: false; reason: 'no_claim' | 'unknown' | 'disabled' | 'provision_failed' };
+
+/** The staff account the provider's identity names; unknown people get one only when OIDC_AUTO_PROVISION says so. */
+export async function staffFor(db: Db, settings: OidcConfig, identity: VerifiedIdentity): Promise<StaffMatch> {
+  const key = settings.staffMatch === 'hsa_id' ? identity.hsaId : identity.email && normaliseEmail(identity.email);
+  if (!key) return { ok: false, reason: 'no_claim' };
+  const found = await findStaffBy(db, settings.staffMatch === 'hsa_id' ? { hsaId: key } : { email: key });
+  if (found) return found.disabled ? { ok: false, reason: 'disabled' } : { ok: true, staff: found, provisioned: false };
+  if (!settings.autoProvision) return { ok: false, reason: 'unknown' };
+  const unit = await findUnit(db, { name: settings.autoProvision.unit });
+  const email = identity.email && normaliseEmail(identity.email);
+  if (!unit || !email || !identity.name || (await findStaffBy(db, { email }))) return { ok: false, reason: 'provision_failed' };
+  const staff = await insertStaff(db, { email, name: identity.name.normalize('NFC'), role: settings.autoProvision.role, unitId: unit.id, hsaId: identity.hsaId, passwordHash: null });
+  return { ok: true, staff, provisioned: true };
+}
+
+export function registerOidc(server: Server): void {
+  const { config } = server.app;
+  const provider = identityProviderFor(config);
+  server.state(flowCookie, {
+    isSecure: config.publicUrl.protocol === 'https:',
+    isHttpOnly: true,
+    // Lax: the provider sends the browser back with a top-level GET from its own site.
+    isSameSite: 'Lax',
+    path: '/',
+    ttl: flowMinutes * 60_000,
+    encoding: 'none',
+    clearInvalid: true,
+    strictHeader: true,
+  });
+  server.expose('identityProvider', provider);
+  if (!provider) return;
+  server.app.health.add('identity provider', () => provider.check());
+  server.route(oidcRoutes);
+}
+
+const perAddress = rateLimit('oidc-login', { points: 60, durationSeconds: 10 * 60 });
+
+const oidcRoutes: ServerRoute[] = [
+  {
+    method: 'GET',
+    path: '/auth/login',
+    options: {
+      auth: { mode: 'try' },
+      plugins: { cookie: { redirectTo: false } },
+      pre: [{ method: perAddress }],
+      validate: { query: Joi.object({ next: nextPath.allow('') }), failAction: (_request, h) => h.redirect('/auth/login').takeover() },
+    },
+    async handler(request, h) {
+      const provider = identityProviderOf(request.server)!;
+      try {
+        const url = await provider.begin(request.server.app.db, {
+          purpose: 'staff',
+          binding: flowBinding(request, h),
+          callbackPath: '/auth/callback',
+          nextPath: (request.query as { next?: string }).next || null,
+          acrValues: provider.settings.acr.siths,
+        });
+        return h.redirect(url.href);
+      } catch (error) {
+        if (!(error instanceof FlowError)) throw error;
+        request.log(['oidc', 'warn'], error.message);
+        await request.audit('login.failed', { details: { method: 'oidc', reason: error.problem } });
+        return loginPage(request, h, t(languageOf(request), 'identity.unreachable'), 503);
+      }
+    },
+  },
+  {
+    method: 'GET',
+    path: '/auth/callback',
+    options: {
+      auth: { mode: 'try' },
+      plugins: { cookie: { redirectTo: false } },
+      pre: [{ method: perAddress }],
+      validate: { query: callbackQuery, failAction: (request, h) => loginPage(request, h, t(languageOf(request), 'identity.problem.unknown_state'), 400).takeover() },
+    },
+    async handler(request, h) {
+      const { db, config, bus } = request.server.app;
+      const provider = identityProviderOf(request.server)!;
+      const lang = languageOf(request);
+      let result;
+      try {
+        result = await provider.finish(db, { path: '/auth/callback', query: request.query }, request.state[flowCookie] as string | undefined, 'staff');
+      } catch (error) {
+        if (!(error instanceof FlowError)) throw error;
+        request.log(['oidc', 'warn'], `${error.message}${error.code ? ` (${error.code})` : ''}`);
+        await request.audit('login.failed', { details: { method: 'oidc', reason: error.problem, code: error.code } });
+        return loginPage(request, h, t(lang, `identity.problem.${error.problem}`), error.problem === 'unreachable' ? 503 : 401);
+      }
+      const match = await staffFor(db, config.oidc!, result.identity);
+      if (!match.ok) {
+        await request.audit('login.failed', { details: { method: 'oidc', reason: match.reason, hsaId: result.identity.hsaId ?? undefined } });
+        return loginPage(request, h, t(lang, `identity.staff.${match.reason}`), 403);
+      }
+      // A new session id at every login, and the old session (if any) ended: no fixation.
+      if (request.auth.isAuthenticated && request.auth.credentials.sessionId) await endSession(db, request.auth.credentials.sessionId);
+      const sid = await startSession(db, match.staff.id, 'oidc');
+      request.cookieAuth.set({ sid });
+      if (match.provisioned) await request.audit('staff.provisioned', { targetType: 'staff', targetId: match.staff.id, details: { method: 'oidc' } }, match.staff);
+      await request.audit('login', { targetType: 'staff', targetId: match.staff.id, details: { method: 'oidc' } }, match.staff);
+      bus.emit('staff.login', { staffId: match.staff.id, method: 'oidc' });
+      return h.redirect(result.flow.nextPath || '/');
+    },
+  },
+];

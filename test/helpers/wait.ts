@@ -1,0 +1,19 @@
+// Polling for something a test started to arrive (a mail, an SMS), with a deadline that names it.
+import type { Relay } from './relay.ts';
+
+export async function until<T>(what: string, find: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = find();
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** The one-time link (/j/…) in the mail the relay received for `email`, as a full URL. */
+export const mailedLink = (relay: Relay, email: string): Promise<string> =>
+  until(`the mail to ${email}`, () => {
+    const mail = relay.received.find((m) => m.to && 'text' in m.to && m.to.text.includes(email));
+    return (mail && /http:\/\/[^\s]+\/j\/[\w-]+/.exec(mail.text ?? '')?.[0]) || undefined;
+  });

@@ -1,0 +1,285 @@
+// Staff login through the hospital's identity provider, against a real OpenID Connect provider
+// (oidc-provider on loopback): code flow with PKCE, state and nonce bound to one browser and used
+// once, HSA-ID to staff account, LOCAL_LOGIN=off, logout at the provider, a provider that hangs.
+import { createServer, type Server, type Socket } from 'node:net';
+import test from 'ava';
+import { findAudit } from '../../appliance/src/audit/store.ts';
+import { ConfigError, loadConfig } from '../../appliance/src/config.ts';
+import { findStaffBy } from '../../appliance/src/staff/oidc-flows.ts';
+import { signInAt, startIdp, type TestIdp } from '../helpers/idp.ts';
+import { startServer, type Client, type TestServer } from '../helpers/server.ts';
+
+interface World {
+  idp: TestIdp;
+  app: TestServer;
+}
+
+let main: World;
+let strict: World; // LOCAL_LOGIN=off and auto-provisioning
+let n = 0;
+
+async function world(env: Record<string, string> = {}): Promise<World> {
+  const idp = await startIdp();
+  const app = await startServer({ env: { ...idp.env, ...env } });
+  idp.trust(app.url);
+  return { idp, app };
+}
+
+test.before(async () => {
+  [main, strict] = await Promise.all([world(), world({ LOCAL_LOGIN: 'off', OIDC_AUTO_PROVISION: 'Akutmottagningen:clinician' })]);
+});
+test.after.always(async () => {
+  for (const w of [main, strict]) {
+    await w?.app.stop();
+    await w?.idp.close();
+  }
+});
+
+const hsa = () => `SE2321000131-E${String(100000 + (n += 1))}`;
+
+/** A clinician with a staff account and a matching account at the provider. */
+async function clinician(w = main) {
+  const hsaId = hsa();
+  const { staff, password } = await w.app.staff('clinician', undefined, { hsaId });
+  const accountId = `doc-${hsaId}`;
+  w.idp.addAccount(accountId, { name: staff.name, email: staff.email, hsaId });
+  return { staff, password, accountId, hsaId };
+}
+
+/** Starts a login in `browser` and returns the provider's authorization URL. */
+async function startLogin(browser: Client, next?: string): Promise<URL> {
+  const reply = await browser.get(next ? `/auth/login?next=${encodeURIComponent(next)}` : '/auth/login');
+  if (reply.status !== 302) throw new Error(`login did not start: ${reply.status} ${reply.text.slice(0, 200)}`);
+  return new URL(reply.headers.get('location')!);
+}
+
+const local = (url: string) => {
+  const u = new URL(url);
+  return `${u.pathname}${u.search}`;
+};
+
+test('a clinician logs in with a SITHS card through the identity provider and lands on the start page', async (t) => {
+  const { staff, accountId } = await clinician();
+  const browser = main.app.client();
+  const authorization = await startLogin(browser);
+  t.is(authorization.origin, main.idp.issuer);
+  const params = authorization.searchParams;
+  t.is(params.get('redirect_uri'), `${main.app.url}/auth/callback`, 'the redirect URI is exact');
+  t.is(params.get('code_challenge_method'), 'S256');
+  t.truthy(params.get('code_challenge'));
+  t.truthy(params.get('state'));
+  t.truthy(params.get('nonce'));
+  t.is(params.get('acr_values'), 'urn:test:siths');
+  t.regex(browser.cookies.get('samverka_flow') ?? '', /^[\w-]{43}$/);
+
+  const callback = await signInAt(authorization.href, accountId);
+  t.true(callback.startsWith(`${main.app.url}/auth/callback?`));
+  const landed = await browser.get(local(callback));
+  t.is(landed.status, 302);
+  t.is(landed.headers.get('location'), '/');
+  const home = await browser.get('/');
+  t.is(home.status, 200);
+  t.regex(home.text, new RegExp(`Välkommen, ${staff.name}`));
+  const logins = await findAudit(main.app.server.app.db, { staffId: staff.id, action: 'login' });
+  t.deepEqual(logins.map((a) => a.details), [{ method: 'oidc' }]);
+});
+
+test('a login returns to the page that was asked for', async (t) => {
+  const { accountId } = await clinician();
+  const browser = main.app.client();
+  const authorization = await startLogin(browser, '/password');
+  const landed = await browser.get(local(await signInAt(authorization.href, accountId)));
+  t.is(landed.headers.get('location'), '/password');
+});
+
+test('the session is renewed at an IdP login: the earlier session id no longer works', async (t) => {
+  const { staff, password, accountId } = await clinician();
+  const browser = main.app.client();
+  await browser.login(staff.email, password);
+  const before = browser.cookies.get('samverka_sid')!;
+  const landed = await browser.get(local(await signInAt((await startLogin(browser)).href, accountId)));
+  t.is(landed.status, 302);
+  const after = browser.cookies.get('samverka_sid')!;
+  t.not(after, before);
+  const stale = main.app.client();
+  stale.cookies.set('samverka_sid', before);
+  t.is((await stale.get('/')).status, 302, 'the old session leads to the login page');
+  t.is((await browser.get('/')).status, 200);
+});
+
+test('an HSA-ID without a staff account is refused with a page that says so', async (t) => {
+  main.idp.addAccount('stranger', { name: 'Okänd Läkare', email: 'okand@region.example', hsaId: hsa() });
+  const browser = main.app.client();
+  const landed = await browser.get(local(await signInAt((await startLogin(browser)).href, 'stranger')));
+  t.is(landed.status, 403);
+  t.regex(landed.text, /Ditt SITHS-kort är inte kopplat till något konto i Samverka/);
+  t.false(browser.cookies.has('samverka_sid'));
+  const failures = await findAudit(main.app.server.app.db, { action: 'login.failed' });
+  t.true(failures.some((a) => a.details?.reason === 'unknown' && a.details?.method === 'oidc'));
+});
+
+test('a disabled account is refused even with a valid SITHS login', async (t) => {
+  const { staff, accountId } = await clinician();
+  await main.app.server.app.db('staff').where({ id: staff.id }).update({ disabled_at: new Date().toISOString() });
+  const browser = main.app.client();
+  const landed = await browser.get(local(await signInAt((await startLogin(browser)).href, accountId)));
+  t.is(landed.status, 403);
+  t.regex(landed.text, /avstängt/);
+});
+
+test('a tampered state is refused', async (t) => {
+  const { accountId } = await clinician();
+  const browser = main.app.client();
+  const callback = new URL(await signInAt((await startLogin(browser)).href, accountId));
+  callback.searchParams.set('state', `${callback.searchParams.get('state')}x`);
+  const landed = await browser.get(local(callback.href));
+  t.is(landed.status, 401);
+  t.regex(landed.text, /Inloggningen kunde inte slutföras/);
+  t.false(browser.cookies.has('samverka_sid'));
+});
+
+test('a replayed callback (the same code and state) is refused', async (t) => {
+  const { accountId } = await clinician();
+  const browser = main.app.client();
+  const callback = local(await signInAt((await startLogin(browser)).href, accountId));
+  t.is((await browser.get(callback)).status, 302);
+  const other = main.app.client();
+  other.cookies.set('samverka_flow', browser.cookies.get('samverka_flow')!);
+  const replay = await other.get(callback);
+  t.is(replay.status, 401);
+  t.false(other.cookies.has('samverka_sid'));
+});
+
+test('a used code presented with a fresh state is refused by the provider', async (t) => {
+  const { accountId } = await clinician();
+  const browser = main.app.client();
+  const first = new URL(await signInAt((await startLogin(browser)).href, accountId));
+  t.is((await browser.get(local(first.href))).status, 302);
+  const attacker = main.app.client();
+  const fresh = await startLogin(attacker);
+  const spliced = new URL(first.href);
+  spliced.searchParams.set('state', fresh.searchParams.get('state')!);
+  const landed = await attacker.get(local(spliced.href));
+  t.is(landed.status, 401);
+  t.regex(landed.text, /kunde inte godtas/);
+  t.false(attacker.cookies.has('samverka_sid'));
+});
+
+test('an ID token carrying another nonce is refused', async (t) => {
+  const { accountId } = await clinician();
+  const browser = main.app.client();
+  const authorization = await startLogin(browser);
+  authorization.searchParams.set('nonce', 'not-the-nonce-samverka-sent');
+  const landed = await browser.get(local(await signInAt(authorization.href, accountId)));
+  t.is(landed.status, 401);
+  t.false(browser.cookies.has('samverka_sid'));
+  const failures = await findAudit(main.app.server.app.db, { action: 'login.failed' });
+  t.true(failures.some((a) => a.details?.reason === 'rejected'));
+});
+
+test('a login started in another browser does not complete in this one', async (t) => {
+  const { accountId } = await clinician();
+  const victim = main.app.client();
+  const callback = local(await signInAt((await startLogin(main.app.client())).href, accountId));
+  const landed = await victim.get(callback);
+  t.is(landed.status, 401);
+  t.regex(landed.text, /påbörjades i en annan webbläsare/);
+  t.false(victim.cookies.has('samverka_sid'));
+});
+
+test('a login cancelled at the provider is said to be cancelled', async (t) => {
+  const browser = main.app.client();
+  const landed = await browser.get(local(await signInAt((await startLogin(browser)).href, { abort: true })));
+  t.is(landed.status, 401);
+  t.regex(landed.text, /avbröts eller nekades/);
+});
+
+test('logout after an IdP login ends the local session and sends the browser to the provider to end its session', async (t) => {
+  const { staff, accountId } = await clinician();
+  const browser = main.app.client();
+  await browser.get(local(await signInAt((await startLogin(browser)).href, accountId)));
+  const sid = browser.cookies.get('samverka_sid')!;
+  const out = await browser.submit('/logout', {}, '/');
+  t.is(out.status, 302);
+  const to = new URL(out.headers.get('location')!);
+  t.is(`${to.origin}${to.pathname}`, `${main.idp.issuer}/session/end`);
+  t.is(to.searchParams.get('post_logout_redirect_uri'), `${main.app.url}/login?bye=true`);
+  t.is(to.searchParams.get('client_id'), main.idp.clientId);
+  const stale = main.app.client();
+  stale.cookies.set('samverka_sid', sid);
+  t.is((await stale.get('/')).status, 302);
+  t.is((await findAudit(main.app.server.app.db, { staffId: staff.id, action: 'logout' })).length, 1);
+});
+
+test('logout after a password login stays on this site', async (t) => {
+  const { staff, password } = await clinician();
+  const browser = main.app.client();
+  await browser.login(staff.email, password);
+  const out = await browser.submit('/logout', {}, '/');
+  t.is(out.headers.get('location'), '/login?bye=true');
+});
+
+test('the login page offers the SITHS card next to the password form', async (t) => {
+  const page = await main.app.client().get('/login?next=%2Fpassword');
+  t.regex(page.text, /<a class="button" href="\/auth\/login\?next(=|&#x3D;)%2Fpassword">Logga in med SITHS-kort<\/a>/);
+  t.regex(page.text, /name="next" value="\/password"/);
+  t.regex(page.text, /id="password"/);
+});
+
+test('with LOCAL_LOGIN=off the password form is hidden and a posted password is refused', async (t) => {
+  const { staff, password } = await strict.app.staff('clinician', undefined, { hsaId: hsa() });
+  const browser = strict.app.client();
+  const page = await browser.get('/login');
+  t.regex(page.text, /Logga in med SITHS-kort/);
+  t.notRegex(page.text, /id="password"/);
+  const refused = await browser.login(staff.email, password);
+  t.is(refused.status, 403);
+  t.regex(refused.text, /Inloggning med lösenord är avstängd/);
+  t.false(browser.cookies.has('samverka_sid'));
+});
+
+test('LOCAL_LOGIN=off without an identity provider stops the start: nobody could log in', (t) => {
+  const error = t.throws(() => loadConfig({ LOCAL_LOGIN: 'off', SESSION_SECRET: 'x'.repeat(32), DATA_KEY: 'a'.repeat(64) }), { instanceOf: ConfigError });
+  t.regex(error!.message, /LOCAL_LOGIN must be one of \[on\]: use on or off; off needs OIDC_ISSUER/);
+});
+
+test('an unknown clinician gets an account in the configured unit when auto-provisioning is on', async (t) => {
+  await strict.app.staff('clinician', 'Akutmottagningen'); // the unit exists
+  const hsaId = hsa();
+  strict.idp.addAccount('newcomer', { name: 'Ny Läkare', email: 'Ny.Lakare@region.example', hsaId });
+  const browser = strict.app.client();
+  const authorization = await startLogin(browser);
+  const landed = await browser.get(local(await signInAt(authorization.href, 'newcomer')));
+  t.is(landed.status, 302);
+  const staff = await findStaffBy(strict.app.server.app.db, { hsaId });
+  t.like(staff, { name: 'Ny Läkare', email: 'ny.lakare@region.example', role: 'clinician' });
+  t.is((await findAudit(strict.app.server.app.db, { staffId: staff!.id, action: 'staff.provisioned' })).length, 1);
+  // The next login finds the same account.
+  const again = strict.app.client();
+  t.is((await again.get(local(await signInAt((await startLogin(again)).href, 'newcomer')))).status, 302);
+  t.is(Number((await strict.app.server.app.db('staff').where({ hsa_id: hsaId }).count({ n: '*' }))[0]!.n), 1);
+});
+
+test("the identity provider's discovery document is a readiness check", async (t) => {
+  const ready = await main.app.client().get('/health/ready');
+  t.true(ready.json().parts['identity provider'].ok);
+});
+
+test('an identity provider that does not answer gives a page after the timeout, not a hang', async (t) => {
+  // Accepts connections and never answers, like a provider behind a dead proxy.
+  const sockets: Socket[] = [];
+  const silent: Server = createServer((socket) => void sockets.push(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const port = (silent.address() as { port: number }).port;
+  const app = await startServer({ env: { OIDC_ISSUER: `http://127.0.0.1:${port}`, OIDC_CLIENT_ID: 'samverka', OIDC_CLIENT_SECRET: 'secret' } });
+  try {
+    const [page, ready] = await Promise.all([app.client().get('/auth/login'), app.client().get('/health/ready')]);
+    t.is(page.status, 503);
+    t.regex(page.text, /Inloggningstjänsten svarar inte just nu/);
+    t.false(ready.json().parts['identity provider'].ok);
+  } finally {
+    await app.stop();
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+  }
+});

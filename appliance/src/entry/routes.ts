@@ -10,6 +10,7 @@ import { rateLimit } from '../http/ratelimit.ts';
 import { latestResult, techTestRoutes, type Subject } from '../techtest/index.ts';
 import { guestCookie, type GuestIdentity } from './auth.ts';
 import { checkBrowser } from './browser.ts';
+import { identifyRoutes } from './identify.ts';
 import { limits, meetingTime, type EntryService, type Invitation, type LinkProblem } from './service.ts';
 
 /** The routine: the room opens shortly before the start; a waiting room holds early arrivals. */
@@ -205,21 +206,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         return codePage(request, h, found.invitation, lang, sending.sent ? { notice: t(lang, 'entry.code.sent') } : { error: t(lang, 'entry.code.notYet') }, sending.sent ? 200 : 429);
       },
     },
-    {
-      method: 'GET',
-      path: '/entry/identify',
-      options: { auth: guest },
-      async handler(request, h) {
-        const found = await current(request, h);
-        if ('ended' in found) return found.ended;
-        const lang = languageOf(request);
-        const method = found.invitation.participant.identification;
-        if (found.state.identifiedAt || (method !== 'bankid' && method !== 'siths')) return h.redirect('/entry');
-        // Identification through the hospital's identity provider is its own step (and issue):
-        // until it exists, an honest page, never a way around it.
-        return h.view('entry/identify', { ...base(request, found.invitation, t(lang, `entry.identify.${method}.title`)), text: t(lang, `entry.identify.${method}.text`) }, guestPage).code(503);
-      },
-    },
+    ...identifyRoutes({ current, base, layout: guestPage, rateLimit: [{ method: perGuest('entry-identify', 20) }] }),
     ...techTestRoutes({
       path: '/entry/test',
       auth: guest,

@@ -29,7 +29,7 @@ export function toBoom(error: unknown, lang: Language): unknown {
   return error;
 }
 
-/** Wraps a handler so that the domain's errors leave as Boom; a denied access is audited too. */
+/** Wraps a handler (API or page) so that the domain's errors leave as Boom; a denied access is audited too. */
 export function handled(handler: (request: Request, h: ResponseToolkit) => ReturnType<Lifecycle.Method>): Lifecycle.Method {
   return async (request, h) => {
     try {

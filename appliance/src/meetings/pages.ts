@@ -7,14 +7,14 @@ import Joi from 'joi';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { openEventStream } from '../http/sse.ts';
 import type { Staff } from '../staff/model.ts';
-import { ruleMessage, toBoom } from './errors.ts';
+import { handled, ruleMessage, toBoom } from './errors.ts';
 import type { LiveUpdates } from './live.ts';
 import { bookingForm, fromFields, hasParticipant, readDraft, renderBooking, type BookingForm } from './booking-form.ts';
 import { isPatient, patientOf, type Meeting, type Participant } from './model.ts';
 import { audited } from './routes.ts';
 import type { MeetingService } from './service.ts';
 import { addDays, formatDay, formatSpan, fromClinicTime, isoWeek, mondayOf, toClinicTime, today, weekday } from './time.ts';
-import { Forbidden, NotChangeable, NotFound, RuleViolation, VersionConflict } from './violations.ts';
+import { NotChangeable, NotFound, RuleViolation, VersionConflict } from './violations.ts';
 
 const dateField = Joi.string().pattern(/^\d{4}-\d{2}-\d{2}$/);
 const timeField = Joi.string().pattern(/^\d{2}:\d{2}$/);
@@ -103,19 +103,6 @@ export function routes(meetings: MeetingService, live: LiveUpdates): ServerRoute
     });
   }
 
-  /** Page routes turn the domain's errors into Boom (rendered as error pages by the funnel). */
-  const page = (handler: (request: Request, h: ResponseToolkit) => Promise<unknown>) => async (request: Request, h: ResponseToolkit) => {
-    try {
-      return await handler(request, h);
-    } catch (error) {
-      if (error instanceof Forbidden) {
-        const meetingId = (request.params as { id?: string }).id;
-        await request.audit('meeting.denied', { meetingId, targetType: 'meeting', targetId: meetingId, details: { path: request.path } });
-      }
-      throw error instanceof Forbidden || error instanceof NotFound ? toBoom(error, languageOf(request)) : error;
-    }
-  };
-
   const idParams = Joi.object({ id: Joi.string().guid().required() });
   const participantParams = Joi.object({ id: Joi.string().guid().required(), participantId: Joi.string().guid().required() });
 
@@ -124,7 +111,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates): ServerRoute
       method: 'GET',
       path: '/calendar',
       options: { auth: session, validate: { query: Joi.object({ view: Joi.string().valid('day', 'week').default('day'), date: dateField }) } },
-      handler: page(async (request, h) => {
+      handler: handled(async (request, h) => {
         const lang = languageOf(request);
         const staff = staffOf(request);
         const { view, date: chosen } = request.query as { view: 'day' | 'week'; date?: string };
@@ -184,7 +171,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates): ServerRoute
           failAction: (request, h) => renderBooking(request, h, (request.payload ?? {}) as Partial<BookingForm>, [], { where: 'meeting', message: t(languageOf(request), 'error.400') }).takeover(),
         },
       },
-      handler: page(async (request, h) => {
+      handler: handled(async (request, h) => {
         const lang = languageOf(request);
         const staff = staffOf(request);
         const form = request.payload as BookingForm;
@@ -230,7 +217,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates): ServerRoute
       method: 'GET',
       path: '/meetings/{id}',
       options: { auth: session, validate: { params: idParams, query: Joi.object({ done: Joi.string().valid(...Object.keys(notices)) }) } },
-      handler: page(async (request, h) => {
+      handler: handled(async (request, h) => {
         const meeting = await meetings.get(staffOf(request), request.params.id as string);
         await audited(request, 'meeting.read', meeting);
         const done = (request.query as { done?: string }).done;
@@ -241,7 +228,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates): ServerRoute
       method: 'GET',
       path: '/meetings/{id}/events',
       options: { auth: session, validate: { params: idParams } },
-      handler: page(async (request, h) => {
+      handler: handled(async (request, h) => {
         const meeting = await meetings.get(staffOf(request), request.params.id as string);
         const { response, stream } = openEventStream(request, h, { onClose: () => unsubscribe() });
         const unsubscribe = live.subscribe(stream, { meetingId: meeting.id });
@@ -255,7 +242,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates): ServerRoute
         auth: { ...session, scope: ['admin', 'clinician'] },
         validate: { params: idParams, payload: Joi.object({ crumb: Joi.string(), version: Joi.number().integer().min(1).required(), date: dateField.required(), time: timeField.required(), durationMinutes: Joi.number().integer().min(5).max(480).required(), confirm: Joi.string().valid('yes') }) },
       },
-      handler: page(async (request, h) => {
+      handler: handled(async (request, h) => {
         const lang = languageOf(request);
         const id = request.params.id as string;
         const form = request.payload as { version: number; date: string; time: string; durationMinutes: number; confirm?: string };
@@ -279,7 +266,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates): ServerRoute
         auth: { ...session, scope: ['admin', 'clinician'] },
         validate: { params: idParams, payload: Joi.object({ crumb: Joi.string(), version: Joi.number().integer().min(1).required(), reason: Joi.string().max(500).allow('').required(), confirm: Joi.string().valid('yes') }) },
       },
-      handler: page(async (request, h) => {
+      handler: handled(async (request, h) => {
         const lang = languageOf(request);
         const id = request.params.id as string;
         const form = request.payload as { version: number; reason: string; confirm?: string };
@@ -302,7 +289,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates): ServerRoute
         auth: { ...session, scope: ['admin', 'clinician'] },
         validate: { params: participantParams, payload: Joi.object({ crumb: Joi.string(), version: Joi.number().integer().min(1).required(), confirm: Joi.string().valid('yes') }) },
       },
-      handler: page(async (request, h) => {
+      handler: handled(async (request, h) => {
         const lang = languageOf(request);
         const { id, participantId } = request.params as { id: string; participantId: string };
         const form = request.payload as { version: number; confirm?: string };
@@ -323,7 +310,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates): ServerRoute
       method: 'POST',
       path: '/meetings/{id}/participants/{participantId}/resend',
       options: { auth: { ...session, scope: ['admin', 'clinician'] }, validate: { params: participantParams, payload: Joi.object({ crumb: Joi.string() }) } },
-      handler: page(async (request, h) => {
+      handler: handled(async (request, h) => {
         const { id, participantId } = request.params as { id: string; participantId: string };
         return changeFromPage(request, h, id, async () => {
           const meeting = await meetings.resendInvitation(staffOf(request), id, participantId);

@@ -57,7 +57,7 @@ async function arrive(link: string, name: string): Promise<Page> {
 
 const text = (page: Page) => page.$eval('main', (el) => el.textContent ?? '');
 
-test('a clinician logs in with the SITHS button and lands on the start page', async (t) => {
+test('a clinician logs in with the SITHS button and lands in the calendar', async (t) => {
   const hsaId = 'SE2321000131-E000000501';
   const { staff } = await app.staff('clinician', 'Barn- och ungdomsmedicin', { name: 'Karin Åberg', hsaId });
   idp.addAccount('karin', { name: staff.name, email: staff.email, hsaId });
@@ -69,8 +69,8 @@ test('a clinician logs in with the SITHS button and lands on the start page', as
   await Promise.all([page.waitForNavigation(), press(page, 'Logga in med SITHS-kort', 'link')]);
   t.is(new URL(page.url()).origin, idp.issuer);
   await atProvider(page, 'karin');
-  t.is(page.url(), `${app.url}/`);
-  t.regex(await text(page), /Välkommen, Karin Åberg/);
+  t.is(page.url(), `${app.url}/calendar`);
+  t.regex(await page.$eval('header', (el) => el.textContent ?? ''), /Inloggad som Karin Åberg/);
   await context.close();
 });
 

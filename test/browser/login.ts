@@ -28,9 +28,8 @@ test.serial('a clinician logs in and out', async (t) => {
 
   await fill(page, 'Lösenord', password);
   await Promise.all([page.waitForNavigation(), press(page, 'Logga in')]);
-  t.is(new URL(page.url()).pathname, '/');
-  const welcome = await page.$eval('main', (el) => el.textContent ?? '');
-  t.regex(welcome, /Välkommen, Karin Åberg/);
+  t.is(new URL(page.url()).pathname, '/calendar', 'a clinician starts in the calendar');
+  t.regex(await page.$eval('header', (el) => el.textContent ?? ''), /Inloggad som Karin Åberg/);
 
   await Promise.all([page.waitForNavigation(), press(page, 'Logga ut')]);
   t.is(new URL(page.url()).pathname, '/login');

@@ -9,6 +9,6 @@ test('every UI string exists in Swedish and in English', (t_) => {
 });
 
 test('placeholders are filled and Swedish is the default', (t_) => {
-  t_.is(t('sv', 'home.welcome', { name: 'Åsa' }), 'Välkommen, Åsa.');
-  t_.is(t('en', 'home.welcome', { name: 'Åsa' }), 'Welcome, Åsa.');
+  t_.is(t('sv', 'password.too_short', { min: 12 }), 'Det nya lösenordet måste ha minst 12 tecken.');
+  t_.is(t('en', 'password.too_short', { min: 12 }), 'The new password must have at least 12 characters.');
 });

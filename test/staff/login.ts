@@ -10,7 +10,7 @@ test.before(async () => {
 });
 test.after.always(() => app?.stop());
 
-test('a clinician logs in with e-mail and password and lands on the start page', async (t) => {
+test('a clinician logs in with e-mail and password and lands in the calendar', async (t) => {
   const { staff, password } = await app.staff('clinician');
   const browser = app.client();
   const login = await browser.login(staff.email.toUpperCase(), password);
@@ -19,10 +19,11 @@ test('a clinician logs in with e-mail and password and lands on the start page',
   const cookie = login.headers.getSetCookie().find((c) => c.startsWith('samverka_sid='))!;
   t.regex(cookie, /HttpOnly/);
   t.regex(cookie, /SameSite=Lax/);
-  const home = await browser.get('/');
-  t.is(home.status, 200);
-  t.regex(home.text, new RegExp(`Välkommen, ${staff.name}`));
-  t.regex(home.text, /Barn- och ungdomsmedicin/);
+  const start = await browser.get('/');
+  t.is(start.headers.get('location'), '/calendar');
+  const calendar = await browser.get('/calendar');
+  t.is(calendar.status, 200);
+  t.regex(calendar.text, new RegExp(`Inloggad som ${staff.name}`));
 });
 
 test('a page asked for without a session leads to the login page and back after login', async (t) => {
@@ -114,9 +115,9 @@ test('disabling an account ends its sessions at once', async (t) => {
   const { staff, password } = await app.staff('clinician');
   const browser = app.client();
   await browser.login(staff.email, password);
-  t.is((await browser.get('/')).status, 200);
+  t.is((await browser.get('/calendar')).status, 200);
   await disableStaff(app.server.app.db, staff.email);
-  t.is((await browser.get('/')).status, 302);
+  t.is((await browser.get('/calendar')).headers.get('location'), '/login?next=%2Fcalendar');
   t.is((await app.client().login(staff.email, password)).status, 401);
 });
 
@@ -138,7 +139,7 @@ test('the first admin\'s generated password is one-time: every page leads to cha
     const done = await browser.submit('/password', { current: admin!.password, next: 'ett långt lösenord', repeat: 'ett långt lösenord' }, '/password');
     t.is(done.status, 200);
     t.regex(done.text, /Lösenordet är bytt/);
-    t.is((await browser.get('/')).status, 200);
+    t.is((await browser.get('/')).headers.get('location'), '/admin', 'the admin starts in administration');
     t.is((await fresh.client().login(admin!.email, admin!.password)).status, 401);
   } finally {
     await fresh.stop();

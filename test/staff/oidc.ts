@@ -58,7 +58,7 @@ const local = (url: string) => {
   return `${u.pathname}${u.search}`;
 };
 
-test('a clinician logs in with a SITHS card through the identity provider and lands on the start page', async (t) => {
+test('a clinician logs in with a SITHS card through the identity provider and lands in the calendar', async (t) => {
   const { staff, accountId } = await clinician();
   const browser = main.app.client();
   const authorization = await startLogin(browser);
@@ -77,9 +77,10 @@ test('a clinician logs in with a SITHS card through the identity provider and la
   const landed = await browser.get(local(callback));
   t.is(landed.status, 302);
   t.is(landed.headers.get('location'), '/');
-  const home = await browser.get('/');
+  t.is((await browser.get('/')).headers.get('location'), '/calendar');
+  const home = await browser.get('/calendar');
   t.is(home.status, 200);
-  t.regex(home.text, new RegExp(`Välkommen, ${staff.name}`));
+  t.regex(home.text, new RegExp(`Inloggad som ${staff.name}`));
   const logins = await findAudit(main.app.server.app.db, { staffId: staff.id, action: 'login' });
   t.deepEqual(logins.map((a) => a.details), [{ method: 'oidc' }]);
 });
@@ -103,8 +104,8 @@ test('the session is renewed at an IdP login: the earlier session id no longer w
   t.not(after, before);
   const stale = main.app.client();
   stale.cookies.set('samverka_sid', before);
-  t.is((await stale.get('/')).status, 302, 'the old session leads to the login page');
-  t.is((await browser.get('/')).status, 200);
+  t.is((await stale.get('/calendar')).headers.get('location'), '/login?next=%2Fcalendar', 'the old session leads to the login page');
+  t.is((await browser.get('/calendar')).status, 200);
 });
 
 test('an HSA-ID without a staff account is refused with a page that says so', async (t) => {

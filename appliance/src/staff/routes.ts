@@ -5,9 +5,12 @@ import { apiRoute } from '../http/api.ts';
 import { isLanguage, languageCookie, languageOf, t } from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
 import { loginOptions, logoutDestination, refuseLocalLogin } from './oidc-routes.ts';
+import type { Role } from './model.ts';
 import { nextPath, loginPayload, loginQuery, staffSchema } from './schemas.ts';
 import { changePassword, checkPassword, endSession, minPasswordLength, startSession } from './service.ts';
 import { findUnit } from './store.ts';
+
+export const landing: Record<Role, string> = { clinician: '/calendar', support: '/connlog', admin: '/admin' };
 
 const loginLimit = rateLimit('login', { points: 30, durationSeconds: 15 * 60 });
 
@@ -141,11 +144,10 @@ export const routes: ServerRoute[] = [
     method: 'GET',
     path: '/',
     options: { auth: { strategy: 'session' } },
-    async handler(request, h) {
-      const staff = request.auth.credentials.user!;
-      const lang = languageOf(request);
-      const unit = await findUnit(request.server.app.db, { id: staff.unitId });
-      return h.view('home', { title: t(lang, 'home.title'), unit, roleName: t(lang, `role.${staff.role}`) });
+    // Each role starts where its work is: clinicians in their calendar (the routine: join by
+    // clicking the patient's name there), support in the connection logs, IT in administration.
+    handler(request, h) {
+      return h.redirect(landing[request.auth.credentials.user!.role]);
     },
   },
   apiRoute({

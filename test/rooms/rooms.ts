@@ -166,6 +166,8 @@ test('the staff meeting page carries a token for this room only, with the owner 
   try {
     const { client, staff, meeting, room } = await bookAndOpen(w, 10);
     await w.app.server.plugins.rooms.service.tick();
+    const meetingPage = await client.get(`/meetings/${meeting.id}`);
+    t.regex(meetingPage.text, new RegExp(`<a class="button" href="/meetings/${meeting.id}/room">Anslut till mötet</a>`), 'the meeting page leads into the room');
     const page = await client.get(`/meetings/${meeting.id}/room`);
     const jwt = /data-jwt="([^"]+)"/.exec(page.text)![1];
     const claims = await verifyToken(jwt, { appSecret: jwtSecret, acceptedIssuers: ['samverka'], acceptedAudiences: ['samverka'], room, mucDomain: w.prosody.mucDomain, mucDomainPrefix: 'muc' });

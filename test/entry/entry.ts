@@ -145,6 +145,7 @@ test('five wrong names lock the link; staff see it and a re-sent invitation lets
   const entry = (await client.get(`/api/v1/meetings/${meetingId}/entry`)).json();
   const locked = entry.find((e: { participantId: string }) => e.participantId === participantId);
   t.true(locked.locked);
+  t.regex((await client.get(`/meetings/${meetingId}`)).text, /class="problem">Länken är spärrad efter fel namn för många gånger\. Skicka inbjudan igen\./, 'the meeting page says so');
   const meeting = (await client.get(`/api/v1/meetings/${meetingId}`)).json();
   const address = meeting.participants.find((p: { id: string }) => p.id === participantId).email;
   const mailsBefore = world.relay.received.filter((m) => m.to && 'text' in m.to && m.to.text.includes(address)).length;

@@ -203,6 +203,9 @@ test('a permanent gateway error without an e-mail address leaves the failed SMS,
     t.is(failed.attempts, 1, 'a permanent error is not retried');
     const listed = (await client.get(`/api/v1/meetings/${meeting.id}/messages`)).json();
     t.is(listed[0].recipient, '+46701234567');
+    // The meeting page puts the task in front of staff: call the participant.
+    await until('the task on the meeting page', async () => /Sms:et till \+46701234567 kom inte fram \(ESME_RINVDSTADR/.test((await client.get(`/meetings/${meeting.id}`)).text));
+    t.regex((await client.get(`/meetings/${meeting.id}`)).text, /class="problem">Sms:et till \+46701234567 kom inte fram .*Ring deltagaren\./);
     t.is(relay.received.length, 0);
   });
 });

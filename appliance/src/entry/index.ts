@@ -5,6 +5,7 @@ import type { Subject } from '../techtest/index.ts';
 import { registerGuestAuth } from './auth.ts';
 import { entryRoutes, type RoomClock } from './routes.ts';
 import { entryStaffRoutes } from './staff.ts';
+import { entryFacts } from './facts.ts';
 import { EntryService, type Invitation } from './service.ts';
 import { resetEntry } from './store.ts';
 import { findParticipant } from '../meetings/store.ts';
@@ -49,6 +50,7 @@ export const plugin: Plugin<void> = {
       if (participant) bus.emit('participant.status', { meetingId: participant.meetingId, participantId, status: 'tech_tested' });
     });
 
+    server.plugins.meetings.addParticipantFacts(entryFacts(db));
     server.expose('service', service);
     server.expose('clock', clock);
     server.route(entryRoutes(service, clock));

@@ -9,6 +9,7 @@ import { startEmbeddedMailSink, startEmbeddedSmsc } from './embedded.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { fallbackToEmail } from './fallback.ts';
 import { MailSender, type MailState } from './mail.ts';
+import { messageFacts } from './facts.ts';
 import { outboxHook, tellParticipant, type Composer } from './messages.ts';
 import { findMeeting } from '../meetings/store.ts';
 import { releaseAllClaims, type OutboxMessage } from './outbox.ts';
@@ -63,6 +64,7 @@ export const plugin: Plugin<void> = {
     };
     const reminders = new Reminders(db, composer, config.reminderOffsetsMinutes, log);
     server.plugins.meetings.onChange(outboxHook(composer));
+    server.plugins.meetings.addParticipantFacts(messageFacts(db));
     for (const event of enqueueingEvents) bus.on(event, () => dispatcher?.notify());
 
     const onStatus = (message: OutboxMessage, status: 'sent' | 'delivered' | 'failed' | 'retrying', reason?: string) => {

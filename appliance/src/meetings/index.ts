@@ -3,6 +3,7 @@ import type { Plugin } from '@hapi/hapi';
 import { findStaff, findUnit } from '../staff/store.ts';
 import type { ChangeHook } from './events.ts';
 import { routes as pageRoutes } from './pages.ts';
+import { ParticipantFacts, type FactsProvider } from './facts.ts';
 import { LiveUpdates } from './live.ts';
 import { apiRoutes } from './routes.ts';
 import { MeetingService } from './service.ts';
@@ -13,6 +14,8 @@ declare module '@hapi/hapi' {
       service: MeetingService;
       /** Work that commits or rolls back with every meeting change (the invitations' outbox). */
       onChange(hook: ChangeHook): void;
+      /** What another domain knows about each participant, shown on the meeting page. */
+      addParticipantFacts(provider: FactsProvider): void;
     };
   }
 }
@@ -40,6 +43,8 @@ export const plugin: Plugin<void> = {
     server.ext('onPreStop', () => live.closeAll());
 
     server.route(apiRoutes(service));
-    server.route(pageRoutes(service, live));
+    const facts = new ParticipantFacts();
+    server.expose('addParticipantFacts', (provider: FactsProvider) => facts.add(provider));
+    server.route(pageRoutes(service, live, facts));
   },
 };

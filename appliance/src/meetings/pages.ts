@@ -8,6 +8,7 @@ import { languageOf, t, type Language } from '../http/i18n.ts';
 import { openEventStream } from '../http/sse.ts';
 import type { Staff } from '../staff/model.ts';
 import { handled, ruleMessage, toBoom } from './errors.ts';
+import type { ParticipantFacts } from './facts.ts';
 import type { LiveUpdates } from './live.ts';
 import { bookingForm, fromFields, hasParticipant, readDraft, renderBooking, type BookingForm } from './booking-form.ts';
 import { isPatient, patientOf, type Meeting, type Participant } from './model.ts';
@@ -49,7 +50,7 @@ function meetingSummary(lang: Language, m: Meeting) {
 }
 
 
-async function meetingPage(request: Request, h: ResponseToolkit, meetings: MeetingService, meeting: Meeting, extra: { notice?: string; error?: string; code?: number } = {}) {
+async function meetingPage(request: Request, h: ResponseToolkit, meetings: MeetingService, facts: ParticipantFacts, meeting: Meeting, extra: { notice?: string; error?: string; code?: number } = {}) {
   const lang = languageOf(request);
   const staff = staffOf(request);
   const start = toClinicTime(meeting.startsAt);
@@ -64,7 +65,10 @@ async function meetingPage(request: Request, h: ResponseToolkit, meetings: Meeti
     when: formatSpan(meeting.startsAt, meeting.durationMinutes, lang),
     statusLabel: t(lang, `meetings.status.${meeting.status}`),
     cancelled: meeting.status === 'cancelled',
-    participants: meeting.participants.map((p) => participantView(lang, p)),
+    participants: await (async () => {
+      const known = await facts.collect(meeting, lang);
+      return meeting.participants.map((p) => ({ ...participantView(lang, p), facts: known.get(p.id) ?? [] }));
+    })(),
     changeable,
     calendarLink: `/calendar?view=week&date=${start.date}`,
     reschedule: { date: start.date, time: start.time, durationMinutes: meeting.durationMinutes },
@@ -74,7 +78,7 @@ async function meetingPage(request: Request, h: ResponseToolkit, meetings: Meeti
 
 const notices: Record<string, string> = { booked: 'meetings.book.booked', rescheduled: 'meetings.meeting.rescheduled', cancelled: 'meetings.meeting.cancelled', resent: 'meetings.meeting.resent', removed: 'meetings.meeting.removed' };
 
-export function routes(meetings: MeetingService, live: LiveUpdates): ServerRoute[] {
+export function routes(meetings: MeetingService, live: LiveUpdates, facts: ParticipantFacts): ServerRoute[] {
   /** Runs a change from a page; rule violations and conflicts re-render the meeting page with the message. */
   async function changeFromPage(request: Request, h: ResponseToolkit, id: string, change: () => Promise<unknown>, done: string) {
     try {
@@ -86,7 +90,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates): ServerRoute
         const meeting = await meetings.get(staffOf(request), id);
         await audited(request, 'meeting.read', meeting);
         const message = error instanceof RuleViolation ? ruleMessage(lang, error) : (toBoom(error, lang) as Boom.Boom).message;
-        return meetingPage(request, h, meetings, meeting, { error: message, code: error instanceof RuleViolation ? 400 : 409 });
+        return meetingPage(request, h, meetings, facts, meeting, { error: message, code: error instanceof RuleViolation ? 400 : 409 });
       }
       throw toBoom(error, lang);
     }
@@ -221,7 +225,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates): ServerRoute
         const meeting = await meetings.get(staffOf(request), request.params.id as string);
         await audited(request, 'meeting.read', meeting);
         const done = (request.query as { done?: string }).done;
-        return meetingPage(request, h, meetings, meeting, { notice: done ? t(languageOf(request), notices[done]!) : undefined });
+        return meetingPage(request, h, meetings, facts, meeting, { notice: done ? t(languageOf(request), notices[done]!) : undefined });
       }),
     },
     {

@@ -1,0 +1,30 @@
+// What the meeting page shows of each participant's way in: a locked link (re-send the
+// invitation), a failed identity check (contact the person), how they were identified, and the
+// technical test's verdict.
+import type { Db } from '../db/knex.ts';
+import { t } from '../http/i18n.ts';
+import type { FactsProvider, ParticipantFact } from '../meetings/facts.ts';
+import { latestResult } from '../techtest/index.ts';
+import { participantSubject } from './routes.ts';
+import { entryStatesOf } from './store.ts';
+
+export function entryFacts(db: Db): FactsProvider {
+  return async (meeting, lang) => {
+    const states = await entryStatesOf(db, meeting.participants.map((p) => p.id));
+    const facts = new Map<string, ParticipantFact[]>();
+    for (const state of states) {
+      const list: ParticipantFact[] = [];
+      const who = state.person === 'proxy' ? `${t(lang, 'entry.fact.proxy')}: ` : '';
+      if (state.lockedAt) list.push({ problem: true, text: who + t(lang, 'entry.fact.locked') });
+      if (state.identityMismatches > 0) list.push({ problem: true, text: who + t(lang, 'entry.fact.mismatch') });
+      if (state.identifiedBy) list.push({ text: who + t(lang, 'entry.fact.identified', { method: t(lang, `rooms.identified.${state.identifiedBy}`) }) });
+      const tested = await latestResult(db, participantSubject(state));
+      if (tested) {
+        const rtt = tested.network.rttMs != null ? ` (${Math.round(tested.network.rttMs)} ms)` : '';
+        list.push({ problem: tested.verdict === 'failed', text: who + t(lang, `entry.fact.tested.${tested.verdict}`) + rtt });
+      }
+      if (list.length) facts.set(state.participantId, [...(facts.get(state.participantId) ?? []), ...list]);
+    }
+    return facts;
+  };
+}

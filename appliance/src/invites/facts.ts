@@ -1,0 +1,26 @@
+// What the meeting page shows of each participant's messages: the latest and what became of it,
+// and an SMS that did not arrive (with no e-mail to fall back on) as a task: call the participant.
+import type { Db } from '../db/knex.ts';
+import { t } from '../http/i18n.ts';
+import type { FactsProvider, ParticipantFact } from '../meetings/facts.ts';
+import { messagesOf } from './outbox.ts';
+
+export function messageFacts(db: Db): FactsProvider {
+  return async (meeting, lang) => {
+    const messages = (await messagesOf(db, { meetingId: meeting.id })).filter((m) => m.kind !== 'sms_code');
+    const facts = new Map<string, ParticipantFact[]>();
+    for (const participant of meeting.participants) {
+      const mine = messages.filter((m) => m.participantId === participant.id);
+      const latest = mine.at(-1);
+      if (!latest) continue;
+      const list: ParticipantFact[] = [{
+        text: t(lang, 'invites.fact.latest', { kind: t(lang, `invites.kind.${latest.kind}`), channel: t(lang, `invites.channel.${latest.channel}`), status: t(lang, `invites.status.${latest.status}`) }),
+      }];
+      const unanswered = mine.filter((m) => m.channel === 'sms' && m.status === 'failed' && !mine.some((f) => f.fallbackOf === m.id && f.status !== 'failed'));
+      const failed = unanswered.at(-1);
+      if (failed) list.push({ problem: true, text: t(lang, 'invites.fact.smsFailed', { number: failed.recipient, reason: failed.lastError ?? '' }) });
+      facts.set(participant.id, list);
+    }
+    return facts;
+  };
+}

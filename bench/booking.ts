@@ -25,9 +25,9 @@ export async function run(): Promise<void> {
         const startsAt = new Date(fromClinicTime(addDays(monday, i % 5), '08:00').getTime() + (i % 40) * 12 * 60000);
         const id = await insertMeeting(trx, { unitId: staff.unitId, title: `Möte ${i}`, startsAt, durationMinutes: 30, bookedBy: staff.id, ledBy: staff.id, documentationPlan: 'Journal', testMeeting: false });
         await insertParticipants(trx, id, [
-          { kind: 'patient', identification: 'sms', name: `Patient ${i}`, country: 'SE', mobile: '+46701234567', email: null, personalNumber: null, proxy: null, staffId: null },
-          { kind: 'guest', identification: 'none', name: template[1]!.name as string, country: 'SE', mobile: null, email: 'eva.ek@skola.example', personalNumber: null, proxy: null, staffId: null },
-          { kind: 'guest', identification: 'sms', name: template[2]!.name as string, country: 'SE', mobile: '+46761234567', email: null, personalNumber: null, proxy: null, staffId: null },
+          { kind: 'patient', identification: 'sms', name: `Patient ${i}`, country: 'SE', mobile: '+46701234567', email: null, personalNumber: null, proxy: null, staffId: null, language: 'sv' },
+          { kind: 'guest', identification: 'none', name: template[1]!.name as string, country: 'SE', mobile: null, email: 'eva.ek@skola.example', personalNumber: null, proxy: null, staffId: null, language: 'sv' },
+          { kind: 'guest', identification: 'sms', name: template[2]!.name as string, country: 'SE', mobile: '+46761234567', email: null, personalNumber: null, proxy: null, staffId: null, language: 'sv' },
         ], 0, config.dataKey);
       }
     });

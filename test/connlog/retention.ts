@@ -36,8 +36,8 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
   const meetingEnded = async (endedDaysAgo: number, ms = 0) => {
     const id = await insertMeeting(db, { unitId: staff.unitId, title: 'Uppföljning', startsAt: ago(endedDaysAgo, ms - 3600_000), durationMinutes: 60, bookedBy: staff.id, ledBy: staff.id, documentationPlan: 'Journal', testMeeting: false });
     await insertParticipants(db, id, [
-      { kind: 'patient_proxy', identification: 'bankid', name: 'Sara Lind', country: 'SE', mobile: '+46701234567', email: null, personalNumber: '191212121212', staffId: null, proxy: { name: 'Per Lind', country: 'SE', mobile: '+46707654321', email: 'per@example.org', personalNumber: '191212121212' } },
-      { kind: 'guest', identification: 'none', name: 'Eva Ek', country: 'SE', mobile: null, email: 'eva@skola.example', personalNumber: null, staffId: null, proxy: null },
+      { kind: 'patient_proxy', identification: 'bankid', name: 'Sara Lind', country: 'SE', mobile: '+46701234567', email: null, personalNumber: '191212121212', staffId: null, proxy: { name: 'Per Lind', country: 'SE', mobile: '+46707654321', email: 'per@example.org', personalNumber: '191212121212' }, language: 'sv' },
+      { kind: 'guest', identification: 'none', name: 'Eva Ek', country: 'SE', mobile: null, email: 'eva@skola.example', personalNumber: null, staffId: null, proxy: null, language: 'sv' },
     ], 0, app.config.dataKey);
     return id;
   };

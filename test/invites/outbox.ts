@@ -270,3 +270,24 @@ test('the admin outbox page lists every message and its status; the template pre
     t.is((await clinician.client.get('/admin/outbox')).status, 403);
   });
 });
+
+test('a participant booked in English gets the invitation in English, and English pages after the link', async (t) => {
+  await withAppliance({}, async ({ app, relay }) => {
+    const { client } = await loggedIn(app);
+    const reply = await client.request('POST', '/api/v1/meetings', {
+      json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' }, { kind: 'guest', name: 'John Smith', email: 'john@school.example', identification: 'none', language: 'en' }] }),
+    });
+    t.is(reply.status, 201, reply.text);
+    t.is(reply.json().participants[1].language, 'en');
+    const [mail] = await relay.waitFor(1);
+    t.regex(mail.subject ?? '', /^Invitation to a digital meeting /);
+    t.regex(mail.text ?? '', /Hello John Smith,/);
+    t.regex(mail.text ?? '', /Use a computer with the Chrome or Firefox browser/);
+    const path = /http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')![1];
+    const guest = app.client();
+    await guest.get(path, { 'user-agent': 'Mozilla/5.0 Chrome/126.0' });
+    const entered = await guest.request('POST', '/j', { form: { crumb: guest.crumb!, token: path.slice(3), name: 'John Smith' } });
+    t.is(entered.status, 302);
+    t.regex((await guest.get('/entry/test')).text, /<html lang="en">/);
+  });
+});

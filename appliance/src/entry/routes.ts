@@ -5,7 +5,7 @@ import type { Lifecycle, Request, ResponseToolkit, ServerRoute } from '@hapi/hap
 import Joi from 'joi';
 import { sha256 } from '../crypto.ts';
 import { openEventStream } from '../http/sse.ts';
-import { languageOf, t, type Language } from '../http/i18n.ts';
+import { languageCookie, languageOf, t, type Language } from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
 import { latestResult, techTestRoutes, type Subject } from '../techtest/index.ts';
 import { guestCookie, type GuestIdentity } from './auth.ts';
@@ -142,6 +142,8 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
           return problemPage(request, h, result.problem, result.invitation);
         }
         const response = h.redirect('/entry');
+        // A participant booked in English gets English pages, unless they already chose.
+        if (result.invitation.participant.language === 'en' && !request.state[languageCookie]) response.state(languageCookie, 'en');
         if (result.session) response.state(guestCookie, result.session, { ttl: Math.max(60_000, result.invitation.meeting.startsAt.getTime() + result.invitation.meeting.durationMinutes * 60_000 + 2 * 3600_000 - Date.now()) });
         return response;
       },

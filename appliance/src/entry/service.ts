@@ -151,7 +151,7 @@ export class EntryService {
         channel: 'sms',
         kind: 'sms_code',
         recipient: invitation.mobile!,
-        language: 'sv',
+        language: participant.language,
         meetingId: invitation.meeting.id,
         participantId: participant.id,
         data: { minutes: limits.codeMinutes, person },

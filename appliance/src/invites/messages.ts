@@ -110,7 +110,7 @@ async function tell(trx: Trx, composer: Composer, meeting: Meeting, participant:
       linkPath = composer.staffMeetingPath(meeting.id);
     }
     for (const { channel, address } of addresses) {
-      const language = 'sv' as const; // the booking does not yet record a participant's language
+      const language = participant.language;
       const message: NewMessage = {
         channel,
         kind,
@@ -154,7 +154,7 @@ export function outboxHook(composer: Composer) {
         const previous = new Date(change.payload.previousStartsAt);
         for (const p of active(meeting, change.payload.participantIds)) {
           await moveLinkExpiry(trx, p.id, linkExpiry(meetingEnd(meeting)));
-          const before = formatWhen(previous, 'sv');
+          const before = formatWhen(previous, p.language);
           await tell(trx, composer, meeting, p, 'rescheduled', { previousDate: before.date, previousTime: before.time });
         }
         return;

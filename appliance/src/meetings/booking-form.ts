@@ -26,6 +26,7 @@ const participantFields = {
   p_proxyEmail: Joi.string().max(254).allow('').default(''),
   p_proxyPersonalNumber: Joi.string().max(16).allow('').default(''),
   p_staffEmail: Joi.string().max(254).allow('').default(''),
+  p_language: Joi.string().valid('sv', 'en').default('sv'),
 };
 type ParticipantFields = { [K in keyof typeof participantFields]: string };
 
@@ -48,7 +49,7 @@ export type BookingForm = ParticipantFields & { title: string; date: string; tim
 export function fromFields(f: ParticipantFields): ParticipantInput {
   const kind = f.p_kind as ParticipantInput['kind'];
   if (kind === 'colleague') return { kind, identification: 'siths', staffEmail: f.p_staffEmail };
-  const input: ParticipantInput = { kind, identification: f.p_identification as ParticipantInput['identification'], country: f.p_country || 'SE', name: f.p_name, mobile: f.p_mobile, email: f.p_email, personalNumber: f.p_personalNumber };
+  const input: ParticipantInput = { kind, identification: f.p_identification as ParticipantInput['identification'], country: f.p_country || 'SE', name: f.p_name, mobile: f.p_mobile, email: f.p_email, personalNumber: f.p_personalNumber, language: f.p_language === 'en' ? 'en' : 'sv' };
   if (kind === 'patient_proxy') input.proxy = { name: f.p_proxyName, country: f.p_country || 'SE', mobile: f.p_proxyMobile, email: f.p_proxyEmail, personalNumber: f.p_proxyPersonalNumber };
   return input;
 }
@@ -101,6 +102,7 @@ export function renderBooking(request: Request, h: ResponseToolkit, form: Partia
     })),
     kinds: participantKinds.map((k) => ({ value: k, label: t(lang, `meetings.kind.${k}`), checked: k === kind })),
     identifications: (['siths', 'bankid', 'none', 'sms'] as const).map((m) => ({ value: m, label: t(lang, `meetings.ident.${m}`), selected: m === identification })),
+    languages: (['sv', 'en'] as const).map((l) => ({ value: l, label: t(lang, `meetings.language.${l}`), selected: l === (form.p_language || 'sv') })),
     countries: countries.map((c) => ({ value: c, label: t(lang, `meetings.country.${c}`), selected: c === (form.p_country || 'SE') })),
     hints: Object.fromEntries(rules.map((r) => [r, t(lang, `meetings.rule.${r}`, { name: t(lang, 'meetings.book.someone') })])),
     problem: problem ? { ...problem, field: formField(problem.field) } : undefined,

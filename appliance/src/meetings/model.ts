@@ -33,6 +33,8 @@ export interface Participant extends Contact {
   proxy: Contact | null;
   /** The staff account of a colleague. */
   staffId: string | null;
+  /** The language of their messages and pages. */
+  language: 'sv' | 'en';
   status: ParticipantStatus;
   addedAt: Date;
 }
@@ -74,6 +76,7 @@ export interface NewParticipant extends NewContact {
   identification: IdentificationMethod;
   proxy: NewContact | null;
   staffId: string | null;
+  language: 'sv' | 'en';
 }
 
 export interface NewMeeting extends Pick<Meeting, 'unitId' | 'title' | 'startsAt' | 'durationMinutes' | 'bookedBy' | 'ledBy' | 'documentationPlan' | 'testMeeting'> {

@@ -18,6 +18,8 @@ export interface ParticipantInput extends ContactInput {
   kind: ParticipantKind;
   identification?: IdentificationMethod;
   proxy?: ContactInput;
+  /** The language of their messages and pages: Swedish unless the booking says English. */
+  language?: 'sv' | 'en';
   /** A colleague, by staff id or by e-mail address. */
   staffId?: string;
   staffEmail?: string;
@@ -94,7 +96,7 @@ export async function checkParticipant(input: ParticipantInput, field: string, h
       : !blank(input.staffEmail) ? await directory.byEmail(input.staffEmail!.trim().toLowerCase()) : undefined;
     if (!staff || staff.disabled) throw new RuleViolation('colleague_unknown', `${field}.staffEmail`, { who: input.staffEmail ?? input.staffId ?? '' });
     if (staff.id === host.id) throw new RuleViolation('colleague_is_host', `${field}.staffEmail`);
-    return { kind, identification, name: staff.name, country: defaultCountry, mobile: null, email: staff.email, personalNumber: null, proxy: null, staffId: staff.id };
+    return { kind, identification, name: staff.name, country: defaultCountry, mobile: null, email: staff.email, personalNumber: null, proxy: null, staffId: staff.id, language: input.language ?? 'sv' };
   }
 
   if (kind === 'guest') {
@@ -102,7 +104,7 @@ export async function checkParticipant(input: ParticipantInput, field: string, h
     if (!blank(input.mobile) && !blank(input.email)) throw new RuleViolation('guest_mobile_and_email', `${field}.email`);
     if (blank(input.mobile) && blank(input.email)) throw new RuleViolation('guest_contact_required', `${field}.mobile`);
     const contact = checkContact(input, field, identification, { personalNumber: 'never', reachedBySms: true });
-    return { kind, identification, ...contact, proxy: null, staffId: null };
+    return { kind, identification, ...contact, proxy: null, staffId: null, language: input.language ?? 'sv' };
   }
 
   // With a proxy, the proxy is invited and identifies; the patient (often a child) may have no phone.
@@ -115,7 +117,7 @@ export async function checkParticipant(input: ParticipantInput, field: string, h
     // The proxy is the one who is invited and comes: they need a way to be reached.
     if (!proxy.mobile && !proxy.email) throw new RuleViolation('contact_required', `${field}.proxy.mobile`, { name: proxy.name });
   }
-  return { kind, identification, ...patient, proxy, staffId: null };
+  return { kind, identification, ...patient, proxy, staffId: null, language: input.language ?? 'sv' };
 }
 
 /**

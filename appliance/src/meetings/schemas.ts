@@ -17,6 +17,7 @@ export const participantInput = contactInput.keys({
   kind: Joi.string().valid(...participantKinds).required().description('patient, patient_proxy (the patient with an "ombud"), colleague (a staff account) or guest').example('guest'),
   identification: Joi.string().valid(...identificationMethods).description('patient: bankid or sms; colleague: siths; guest: none, sms, bankid or siths').example('none'),
   proxy: contactInput.description('The proxy ("ombud"), for kind patient_proxy'),
+  language: Joi.string().valid('sv', 'en').default('sv').description('The language of the messages and pages this participant gets').example('sv'),
   staffId: Joi.string().guid().description('A colleague\'s staff account id'),
   staffEmail: Joi.string().max(254).description('…or the colleague\'s e-mail address').example('kollega@region.example'),
 }).label('ParticipantInput');

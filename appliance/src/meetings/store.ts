@@ -31,6 +31,7 @@ const toParticipant = (r: Row): Participant => ({
   ...toContact(r),
   proxy: r.proxy_name ? toContact(r, 'proxy_') : null,
   staffId: r.staff_id ?? null,
+  language: r.language === 'en' ? 'en' : 'sv',
   status: r.status,
   addedAt: toDate(r.added_at),
 });
@@ -76,6 +77,7 @@ export async function insertParticipants(trx: Db, meetingId: string, participant
     ...contactColumns(p, dataKey),
     ...(p.proxy ? contactColumns(p.proxy, dataKey, 'proxy_') : {}),
     staff_id: p.staffId,
+    language: p.language,
     status: 'invited',
     added_at: iso(at),
   }));
@@ -106,7 +108,7 @@ export async function insertMeeting(trx: Db, meeting: Omit<NewMeeting, 'particip
 /** Everything but the sealed numbers: they leave the store only through personalNumberOf. */
 const participantColumns = [
   'id', 'meeting_id', 'kind', 'identification', 'name', 'country', 'mobile', 'email', 'personal_number_masked',
-  'proxy_name', 'proxy_country', 'proxy_mobile', 'proxy_email', 'proxy_personal_number_masked', 'staff_id', 'status', 'added_at',
+  'proxy_name', 'proxy_country', 'proxy_mobile', 'proxy_email', 'proxy_personal_number_masked', 'staff_id', 'language', 'status', 'added_at',
 ];
 
 async function participantsOf(db: Db, meetingIds: string[]): Promise<Map<string, Participant[]>> {

@@ -60,10 +60,10 @@ test('an admin searches, edits and disables a staff member; disabling ends their
   t.is(after?.role, 'support');
   t.is(after?.unitId, unit!.id);
 
-  t.is((await clinician.get('/')).status, 200);
+  t.is((await clinician.get('/profile')).status, 200);
   const disabled = await admin.submit(`/admin/staff/${staff.id}/disable`, {});
   t.regex(disabled.text, /konto är avstängt och utloggat/);
-  t.is((await clinician.get('/')).status, 302, 'the session ended at once');
+  t.is((await clinician.get('/profile')).status, 302, 'the session ended at once');
   await admin.submit(`/admin/staff/${staff.id}/enable`, {});
   t.false((await findStaff(app.server.app.db, { id: staff.id }))?.disabled);
   const actions = (await findAudit(app.server.app.db, {})).filter((r) => r.targetId === staff.id).map((r) => r.action);
@@ -127,7 +127,7 @@ test('a clinician sees their own profile but not the staff pages', async (t) => 
   t.true(profile.text.includes(staff.email));
   t.regex(profile.text, /Du har inte gjort något tekniktest/);
   t.is((await client.get('/admin/staff')).status, 403);
-  t.false((await client.get('/')).text.includes('href="/admin"'), 'no admin link in the navigation');
+  t.false((await client.get('/profile')).text.includes('href="/admin"'), 'no admin link in the navigation');
 });
 
 test("a clinician's profile shows the tech test they ran in this session", async (t) => {

@@ -153,3 +153,22 @@ for (const database of databases) {
     }
   });
 }
+
+test('the daily purge records what it removed, as a system action', async (t) => {
+  const { schedulePurge } = await import('../../appliance/src/admin/retention.ts');
+  const db = app.server.app.db;
+  const ancient = new Date(retentionCutoff().getTime() - 7 * 86_400_000);
+  await insertAudit(db, { action: 'meeting.read', meetingId: 'm-ancient' }, ancient);
+  const logged: string[] = [];
+  const stop = schedulePurge(db, (m) => logged.push(m), 50);
+  try {
+    for (let i = 0; i < 100 && logged.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  } finally {
+    stop();
+  }
+  t.regex(logged[0] ?? '', /1 record\(s\) older than 10 years purged/);
+  t.deepEqual(await findAudit(db, { meetingId: 'm-ancient' }), []);
+  const [purge] = await findAudit(db, { action: 'audit.purge' });
+  t.is((purge?.details as { removed: number }).removed, 1);
+  t.is(purge?.staffId, null);
+});

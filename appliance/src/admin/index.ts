@@ -5,6 +5,7 @@ import { auditRoutes } from './audit-pages.ts';
 import { homeRoutes } from './home.ts';
 import { staffRoutes } from './staff-pages.ts';
 import { privacyRoutes } from './privacy.ts';
+import { schedulePurge } from './retention.ts';
 import { statusRoutes } from './status.ts';
 
 export const plugin: Plugin<void> = {
@@ -16,5 +17,11 @@ export const plugin: Plugin<void> = {
     server.route(staffRoutes);
     server.route(statusRoutes);
     server.route(privacyRoutes);
+    // Audit records older than the retention period go once a day; younger ones never.
+    let stop = () => {};
+    server.ext('onPostStart', () => {
+      stop = schedulePurge(server.app.db, (message) => server.log(['info', 'audit'], message));
+    });
+    server.ext('onPreStop', () => stop());
   },
 };

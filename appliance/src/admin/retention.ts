@@ -1,5 +1,6 @@
 // Purging the audit log follows its own, long retention period (see migration 0008): records
 // younger than auditRetentionYears are never removed, whatever the caller asks.
+import { insertAudit } from '../audit/store.ts';
 import type { Db } from '../db/knex.ts';
 import { isSqlite } from '../db/knex.ts';
 import { iso } from '../db/values.ts';
@@ -28,4 +29,30 @@ export async function purgeAudit(db: Db, now = new Date()): Promise<number> {
     await trx.raw(sqliteAuditTriggers[1]!);
     return removed;
   });
+}
+
+/**
+ * Runs the purge once a day while the appliance runs, and records each purge that removed
+ * anything (as a system action: no staff member). Returns a function that stops it.
+ */
+export function schedulePurge(db: Db, log: (message: string) => void, everyMs = 24 * 3600 * 1000): () => void {
+  const purge = async () => {
+    try {
+      const removed = await purgeAudit(db);
+      if (removed > 0) {
+        await insertAudit(db, { action: 'audit.purge', targetType: 'audit_log', details: { removed, before: iso(retentionCutoff()) } });
+        log(`audit log: ${removed} record(s) older than ${auditRetentionYears} years purged`);
+      }
+    } catch (error) {
+      log(`audit log: purge failed: ${(error as Error).message}`);
+    }
+  };
+  const first = setTimeout(purge, 60_000);
+  const timer = setInterval(purge, everyMs);
+  first.unref();
+  timer.unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
+  };
 }

@@ -61,6 +61,15 @@ export async function startSmsc(answer: (arrival: Arrival, index: number) => Ans
   const smsc: TestSmsc = {
     port: 0, url: '', arrivals: [], enquireLinks: 0, maxOutstanding: 0, throttledAt: [], close: async () => undefined,
   };
+  // Receipts not yet acknowledged (deliver_sm_resp status 0): like a real SMSC, they are sent
+  // again when the ESME binds next, so a receipt is not lost with a process that died.
+  const unacknowledged = new Map<string, smpp.PDU>();
+  const deliver = (session: smpp.Session, key: string, receipt: smpp.PDU) => {
+    unacknowledged.set(key, receipt);
+    session.send(new smpp.PDU('deliver_sm', { ...receipt }), (resp: smpp.PDU) => {
+      if (resp.command_status === 0) unacknowledged.delete(key);
+    });
+  };
   const server = smpp.createServer({}, (session) => {
     session.on('error', () => undefined);
     // Keep each PDU's raw bytes: the package reads a 4-octet length, then the rest.
@@ -77,6 +86,7 @@ export async function startSmsc(answer: (arrival: Arrival, index: number) => Ans
     session.on('bind_transceiver', (pdu: smpp.PDU) => {
       const ok = pdu.system_id === 'samverka' && pdu.password === 'hemligt';
       session.send(pdu.response({ command_status: ok ? 0 : smpp.errors.ESME_RBINDFAIL }));
+      if (ok) for (const [key, receipt] of unacknowledged) deliver(session, key, receipt);
     });
     session.on('unbind', (pdu: smpp.PDU) => {
       session.send(pdu.response());
@@ -99,13 +109,13 @@ export async function startSmsc(answer: (arrival: Arrival, index: number) => Ans
         if (status === smpp.errors.ESME_RTHROTTLED) smsc.throttledAt.push(performance.now());
         session.send(pdu.response(status === 0 ? { message_id: reply.id ?? String(nextId++) } : { command_status: status }));
         if (reply.receipt) {
-          session.send(new smpp.PDU('deliver_sm', {
+          deliver(session, `${reply.receipt.id}:${smsc.arrivals.indexOf(arrival)}`, {
             source_addr: pdu.destination_addr,
             destination_addr: pdu.source_addr,
             esm_class: 0x04,
             data_coding: 0,
             short_message: `id:${reply.receipt.id} sub:001 dlvrd:001 submit date:2611251200 done date:2611251200 stat:${reply.receipt.stat} err:${reply.receipt.err ?? '000'} text:Hej`,
-          }));
+          } as unknown as smpp.PDU);
         }
       };
       if (reply.delayMs) setTimeout(respond, reply.delayMs);

@@ -98,7 +98,7 @@ export const plugin: Plugin<void> = {
         url: smppUrl,
         sender: config.sms.sender,
         throttle: config.sms.throttle,
-        onReceipt: (receipt) => void dispatcher?.receipt(receipt),
+        onReceipt: (receipt) => dispatcher?.receipt(receipt),
         log,
       });
       // With SQLite only this process sends: whatever a killed process left "sending" is due now.

@@ -124,31 +124,30 @@ export async function dedupeTaken(trx: Db | Knex.Transaction, key: string): Prom
 
 /**
  * Claims up to `limit` messages that are due, or whose sender died mid-send (lease expired), and
- * marks them sending under a new lease. PostgreSQL skips rows another process holds; SQLite has
- * one writer and one dispatcher.
+ * marks them sending under a new lease — in one statement, so that two processes can never take
+ * the same row: PostgreSQL skips rows another process is claiming (FOR UPDATE SKIP LOCKED), and
+ * SQLite takes its write lock before reading (so a second process waits for the busy timeout
+ * instead of failing).
  */
 export async function claim(db: Db, dataKey: Buffer, options: { limit: number; leaseMs: number; now?: Date }): Promise<ClaimedMessage[]> {
   const now = options.now ?? new Date();
-  const lease = iso(new Date(now.getTime() + options.leaseMs));
-  return db.transaction(async (trx) => {
-    const due = trx('outbox_messages')
-      .select('id')
-      .where((w) => w.where('status', 'queued').andWhere('next_attempt_at', '<=', iso(now)))
-      .orWhere((w) => w.where('status', 'sending').andWhere('claimed_until', '<', iso(now)))
-      .orderBy([{ column: 'priority', order: 'desc' }, { column: 'next_attempt_at', order: 'asc' }])
-      .limit(options.limit);
-    if (!isSqlite(db)) due.forUpdate().skipLocked();
-    const ids = (await due).map((r: Row) => r.id as string);
-    if (ids.length === 0) return [];
-    await trx('outbox_messages')
-      .whereIn('id', ids)
-      .update({ status: 'sending', claimed_until: lease, attempts: trx.raw('attempts + 1') });
-    const rows = await trx('outbox_messages').whereIn('id', ids).orderBy([{ column: 'priority', order: 'desc' }, { column: 'next_attempt_at', order: 'asc' }]);
-    return rows.map((r: Row) => ({
-      ...toMessage(r),
-      secret: r.secret_sealed ? decrypt(dataKey, r.secret_sealed, sealContext(r.id)) : null,
-    }));
-  });
+  const due = db('outbox_messages')
+    .select('id')
+    .where((w) => w.where('status', 'queued').andWhere('next_attempt_at', '<=', iso(now)))
+    .orWhere((w) => w.where('status', 'sending').andWhere('claimed_until', '<', iso(now)))
+    .orderBy([{ column: 'priority', order: 'desc' }, { column: 'next_attempt_at', order: 'asc' }])
+    .limit(options.limit);
+  if (!isSqlite(db)) due.forUpdate().skipLocked();
+  const rows: Row[] = await db('outbox_messages')
+    .whereIn('id', due)
+    .update({ status: 'sending', claimed_until: iso(new Date(now.getTime() + options.leaseMs)), attempts: db.raw('attempts + 1') })
+    .returning('*');
+  // RETURNING keeps no order: the most urgent first, as they were chosen.
+  rows.sort((a, b) => Number(b.priority) - Number(a.priority) || toDate(a.next_attempt_at).getTime() - toDate(b.next_attempt_at).getTime());
+  return rows.map((r) => ({
+    ...toMessage(r),
+    secret: r.secret_sealed ? decrypt(dataKey, r.secret_sealed, sealContext(r.id)) : null,
+  }));
 }
 
 /** Rows a dead process left "sending" are due again at once (SQLite: only one process sends). */

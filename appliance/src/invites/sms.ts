@@ -53,7 +53,8 @@ export interface SmsOptions {
    */
   messageIds?: 'auto' | { submit: IdRadix; receipt: IdRadix };
   systemType?: string;
-  onReceipt?: (receipt: DeliveryReceipt) => void;
+  /** Told of each receipt; the receipt is acknowledged to the gateway once the promise settles. */
+  onReceipt?: (receipt: DeliveryReceipt) => unknown;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -523,27 +524,38 @@ export class SmsSender {
   }
 
   #onDeliver(session: SmppSession, pdu: SmppPdu): void {
-    // Always answered: an unanswered deliver_sm is sent again by the gateway.
-    session.send(pdu.response());
     const esmClass = Number(pdu.esm_class ?? 0);
-    if ((esmClass & 0x04) === 0) return; // a mobile-originated message, not a receipt
+    if ((esmClass & 0x04) === 0) {
+      session.send(pdu.response()); // a mobile-originated message, not a receipt: not ours to keep
+      return;
+    }
+    // A receipt is answered once it is recorded: if the process dies first, the gateway sends it
+    // again after the next bind; if recording fails, a temporary error asks it to retry later.
+    const answer = (status: number) => session.send(pdu.response({ command_status: status }));
     const receipt = parseReceipt(receiptText(pdu.short_message), {
       ...(typeof pdu.receipted_message_id === 'string' ? { receiptedMessageId: pdu.receipted_message_id } : {}),
       ...(typeof pdu.message_state === 'number' ? { messageState: pdu.message_state } : {}),
     });
     if (!receipt) {
       this.#options.log?.('warn', 'SMS gateway sent a delivery receipt without a message id');
+      answer(0);
       return;
     }
     this.#lastReceiptAt = new Date();
     // The receipted_message_id TLV carries the id as submit_sm_resp gave it; the text may not.
     const radix = typeof pdu.receipted_message_id === 'string' ? this.#submitRadix() : this.#receiptRadix();
-    this.#options.onReceipt?.({
+    Promise.resolve(this.#options.onReceipt?.({
       providerId: normaliseMessageId(receipt.id, radix),
       status: receipt.status,
       ...(receipt.error ? { error: receipt.error } : {}),
       at: this.#lastReceiptAt,
-    });
+    })).then(
+      () => answer(0),
+      (error: Error) => {
+        this.#options.log?.('warn', `a delivery receipt could not be recorded (${error.message}): the gateway will send it again`);
+        answer(0x64); // ESME_RX_T_APPN: temporary application error
+      },
+    );
   }
 }
 

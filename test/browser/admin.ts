@@ -3,6 +3,7 @@
 // the audit log and prints a patient's log extract after a clinician opened the patient's meeting.
 // Every page any of this opens is watched: nothing may be requested from another origin.
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import test from 'ava';
 import type { RequestRoute } from '@hapi/hapi';
 import type { Page } from 'puppeteer-core';
@@ -200,6 +201,32 @@ test.serial('every page, opened by an admin and by a guest, loads without a requ
   }
   t.log(`${opened} page loads watched`);
   t.true(opened > 20);
+});
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+async function axe(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: axePath });
+  return page.evaluate(async () => {
+    // @ts-expect-error axe is injected above
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
+    return r.violations.map((v: { id: string; nodes: { target: string[] }[] }) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+}
+
+test.serial('the admin pages pass axe-core with no violations', async (t) => {
+  const { staff, password } = await app.staff('admin', 'Administration');
+  const page = await (await chromium.browser.createBrowserContext()).newPage();
+  // Only for injecting axe-core: the pages' own policy forbids any script they did not ship.
+  await page.setBypassCSP(true);
+  await logIn(page, staff.email, password);
+  const { client } = await loggedIn(app, 'clinician');
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json<{ id: string }>();
+  for (const path of ['/admin', '/admin/audit', '/admin/audit/extract', `/admin/audit/extract?meeting=${meeting.id}`, '/admin/staff', `/admin/staff/${staff.id}`, '/admin/units', '/admin/status', `/admin/privacy?meeting=${meeting.id}`, '/profile']) {
+    await page.goto(`${app.url}${path}`);
+    t.deepEqual(await axe(page), [], path);
+  }
+  await page.close();
 });
 
 test.serial('no page requested anything from another origin', (t) => {

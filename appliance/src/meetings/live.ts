@@ -30,7 +30,7 @@ export class LiveUpdates {
       });
     }    // What other domains learn about a participant (a message failed, a link locked) changes the
     // facts the meeting page shows: the page refreshes its live area.
-    for (const type of ['outbox.status', 'entry.locked', 'entry.identity_mismatch'] as const) {
+    for (const type of ['outbox.status', 'entry.locked', 'entry.identity_mismatch', 'noshow.alert', 'noshow.action', 'noshow.cleared'] as const) {
       bus.on(type, (payload) => {
         const { meetingId, participantId } = payload as { meetingId: string | null; participantId?: string | null };
         if (meetingId) this.publish('', { type, meetingId, participantId: participantId ?? undefined });

@@ -6,6 +6,7 @@ import { roomName } from './jitsi.ts';
 import { roomRoutes } from './routes.ts';
 import { RoomService } from './service.ts';
 import { insertRoom } from './store.ts';
+import { roomFacts } from './facts.ts';
 import { RoomControl } from './xmpp.ts';
 
 declare module '@hapi/hapi' {
@@ -41,6 +42,7 @@ export const plugin: Plugin<void> = {
       if (change.type === 'meeting.booked') await insertRoom(trx, change.payload.meetingId, roomName());
     });
     bus.on('meeting.cancelled', ({ meetingId }) => service.cancelled(meetingId));
+    server.plugins.meetings.addParticipantFacts(roomFacts(db));
 
     if (control) {
       control.on('problem', (error) => log('warn', `xmpp: ${error.message}`));

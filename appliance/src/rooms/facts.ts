@@ -1,0 +1,23 @@
+// What the meeting page shows from the room: who is in it now, and the five-minute rule's alert
+// (the routine: call the participant on the number in the booking) with what staff did about it.
+import type { Db } from '../db/knex.ts';
+import { t } from '../http/i18n.ts';
+import type { FactsProvider, ParticipantFact } from '../meetings/facts.ts';
+import { alertsOf, presenceOf } from './store.ts';
+
+export function roomFacts(db: Db): FactsProvider {
+  return async (meeting, lang) => {
+    const [presence, alerts] = await Promise.all([presenceOf(db, meeting.id), alertsOf(db, meeting.id)]);
+    const facts = new Map<string, ParticipantFact[]>();
+    const add = (id: string, fact: ParticipantFact) => facts.set(id, [...(facts.get(id) ?? []), fact]);
+    for (const p of presence) if (p.participantId && !p.leftAt) add(p.participantId, { text: t(lang, 'rooms.fact.inRoom') });
+    for (const alert of alerts) {
+      if (alert.clearedAt) continue;
+      const participant = meeting.participants.find((p) => p.id === alert.participantId);
+      const phone = participant?.mobile ?? participant?.proxy?.mobile;
+      add(alert.participantId, { problem: !alert.action, text: phone ? t(lang, 'rooms.fact.noShowCall', { phone }) : t(lang, 'rooms.fact.noShow') });
+      if (alert.action) add(alert.participantId, { text: t(lang, `rooms.noshow.done.${alert.action}`) });
+    }
+    return facts;
+  };
+}

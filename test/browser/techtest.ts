@@ -1,15 +1,12 @@
 // The technical test in Chromium with a fake camera and microphone, against a real coturn started
 // here: a clinician passes camera, microphone, sound and connection; the result is stored with
 // figures; wrong TURN credentials fail the relay within the page's own timeout; axe finds nothing.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'ava';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { latestResult } from '../../appliance/src/techtest/store.ts';
 import type { Subject } from '../../appliance/src/techtest/model.ts';
-import { fill, launchChromium, press, type TestBrowser } from '../helpers/browser.ts';
+import { fill, launchChromium, launchFirefox, press, type TestBrowser } from '../helpers/browser.ts';
 import { startCoturn, type Coturn } from '../helpers/coturn.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
@@ -185,34 +182,6 @@ test.serial('every step of the page passes axe-core with no violations', async (
   t.true(await page.evaluate(() => document.documentElement.scrollWidth <= 320), 'no horizontal scrolling at 320 px');
   await page.browserContext().close();
 });
-
-/**
- * Debian's Firefox ESR over WebDriver BiDi. Two preferences make it usable in a container without
- * a sound card or network: a mock audio backend (otherwise every AudioContext stays "suspended"
- * and the microphone meter reads 0), and ICE on the loopback interface (where coturn listens).
- */
-async function launchFirefox(): Promise<{ browser: Browser; close(): Promise<void> }> {
-  const home = mkdtempSync(join(tmpdir(), 'samverka-firefox-'));
-  const browser = await puppeteer.launch({
-    browser: 'firefox',
-    executablePath: '/usr/bin/firefox-esr',
-    headless: true,
-    env: { ...process.env, HOME: home },
-    extraPrefsFirefox: {
-      'media.navigator.streams.fake': true,
-      'media.navigator.permission.disabled': true,
-      'media.cubeb.force_mock_context': true,
-      'media.peerconnection.ice.loopback': true,
-    },
-  });
-  return {
-    browser,
-    async close() {
-      await browser.close();
-      rmSync(home, { recursive: true, force: true });
-    },
-  };
-}
 
 test.serial('the same test passes in Firefox ESR, with the relay and figures measured', async (t) => {
   const firefox = await launchFirefox();

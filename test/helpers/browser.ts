@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 
 export const chromiumPath = '/usr/bin/chromium';
+export const firefoxPath = '/usr/bin/firefox-esr';
 
 export const chromiumFlags = [
   '--headless',
@@ -27,14 +28,8 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-export async function launchChromium(options: { media?: boolean; args?: string[] } = {}): Promise<TestBrowser> {
-  const profile = mkdtempSync(join(tmpdir(), 'samverka-chromium-'));
-  const browser = await puppeteer.launch({
-    executablePath: chromiumPath,
-    args: [...chromiumFlags, ...(options.media ? fakeMediaFlags : []), `--user-data-dir=${profile}`, ...(options.args ?? [])],
-    env: { ...process.env, HOME: profile },
-    headless: true,
-  });
+/** A launched browser whose profile (and HOME) lives in `dir`, removed on close. */
+function tempBrowser(browser: Browser, dir: string): TestBrowser {
   return {
     browser,
     async page() {
@@ -44,9 +39,43 @@ export async function launchChromium(options: { media?: boolean; args?: string[]
     },
     async close() {
       await browser.close();
-      rmSync(profile, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Debian's Firefox ESR over WebDriver BiDi. Besides the fake camera and microphone, two preferences
+ * make it usable in a container without a sound card or network: a mock audio backend (otherwise
+ * every AudioContext stays "suspended" and a microphone meter reads 0), and ICE on the loopback
+ * interface (where coturn listens in tests).
+ */
+export async function launchFirefox(): Promise<TestBrowser> {
+  const home = mkdtempSync(join(tmpdir(), 'samverka-firefox-'));
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    executablePath: firefoxPath,
+    headless: true,
+    env: { ...process.env, HOME: home },
+    extraPrefsFirefox: {
+      'media.navigator.streams.fake': true,
+      'media.navigator.permission.disabled': true,
+      'media.cubeb.force_mock_context': true,
+      'media.peerconnection.ice.loopback': true,
+    },
+  });
+  return tempBrowser(browser, home);
+}
+
+export async function launchChromium(options: { media?: boolean; args?: string[] } = {}): Promise<TestBrowser> {
+  const profile = mkdtempSync(join(tmpdir(), 'samverka-chromium-'));
+  const browser = await puppeteer.launch({
+    executablePath: chromiumPath,
+    args: [...chromiumFlags, ...(options.media ? fakeMediaFlags : []), `--user-data-dir=${profile}`, ...(options.args ?? [])],
+    env: { ...process.env, HOME: profile },
+    headless: true,
+  });
+  return tempBrowser(browser, profile);
 }
 
 /** Types into the input whose label is `label`, as a person would find it. */

@@ -8,6 +8,7 @@ import { apiRoute } from '../http/api.ts';
 import { openEventStream } from '../http/sse.ts';
 import { languageOf, t } from '../http/i18n.ts';
 import { defaultCsp } from '../http/security.ts';
+import { checkBrowser } from '../entry/browser.ts';
 import { entryStatesOf } from '../entry/store.ts';
 import { handled } from '../meetings/errors.ts';
 import { latestResult, staffSessionSubject } from '../techtest/index.ts';
@@ -24,18 +25,31 @@ function meetingCsp(jitsiUrl: string | undefined): string {
   return defaultCsp.replace("script-src 'self'", `script-src 'self' ${origin}`).replace("default-src 'self'", `default-src 'self'; frame-src ${origin}`);
 }
 
+/**
+ * The Jitsi Meet app's own link to a room, as Jitsi's web client builds it (deep-linking/functions.js,
+ * generateDeepLinkingURL): the meeting's address with the scheme `org.jitsi.meet:`; on Android an
+ * intent link naming the app's package, since not every Android browser opens custom schemes. The
+ * token travels as `?jwt=`, the query parameter Jitsi's token authentication reads.
+ */
+function appLink(domain: string, room: string, jwt: string, android: boolean): string {
+  const address = `${domain}/${encodeURIComponent(room)}?jwt=${encodeURIComponent(jwt)}`;
+  return android ? `intent://${address}#Intent;scheme=org.jitsi.meet;package=org.jitsi.meet;end` : `org.jitsi.meet://${address}`;
+}
+
 /** What the page's script needs to start Jitsi, as data attributes (the CSP allows no inline script). */
 async function jitsiSettings(request: Request, service: RoomService, meeting: Meeting, attendee: Parameters<RoomService['token']>[1], name: string, leaveUrl: string) {
   const { config } = request.server.app;
   if (!config.jitsi) return { mediaConfigured: false };
   const jwt = await service.token(meeting, attendee, name);
   const room = (await findRoom(request.server.app.db, { meetingId: meeting.id }))?.name;
+  const domain = new URL(config.jitsi.url).host;
   return {
     mediaConfigured: true,
     externalApi: `${config.jitsi.url}/external_api.js`,
-    domain: new URL(config.jitsi.url).host,
+    domain,
     room,
     jwt,
+    deepLink: room && jwt ? appLink(domain, String(room), jwt, /Android/.test(String(request.headers['user-agent'] ?? ''))) : undefined,
     name,
     leaveUrl,
     meetingId: meeting.id,
@@ -199,7 +213,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
     {
       method: 'GET',
       path: '/entry/meeting',
-      options: { auth: { strategy: 'guest' }, plugins: { csp } },
+      options: { auth: { strategy: 'guest' }, plugins: { csp }, validate: { query: Joi.object({ browser: Joi.boolean() }) } },
       async handler(request, h) {
         const identity = request.auth.credentials.guest!;
         const { entry } = request.server.plugins;
@@ -209,8 +223,12 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
         if (!entry.clock.isOpen(invitation)) return h.redirect('/entry/waiting');
         const lang = languageOf(request);
         const jitsi = await jitsiSettings(request, service, invitation.meeting, { type: 'participant', participantId: identity.participantId, person: identity.person }, invitation.invitedName, '/entry/evaluation');
+        // On a phone, the Jitsi Meet app is offered beside the browser (the routine's choice).
+        const browser = checkBrowser(request.headers['user-agent'] as string | undefined);
         return h.view('rooms/guest', {
           title: t(lang, 'rooms.guest.title'),
+          // Until the person has chosen, Jitsi does not start in the page: they would join twice.
+          choice: browser.ok && browser.mobile && !(request.query as { browser?: boolean }).browser && 'deepLink' in jitsi && Boolean(jitsi.deepLink),
           styles: ['guest.css', 'meeting.css'],
           scripts: ['meeting.js'],
           unitName: invitation.unit?.name,

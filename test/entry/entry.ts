@@ -263,3 +263,27 @@ test('an SMS code is refused once its ten minutes have passed', async (t) => {
   t.is(await service.checkCode(invitation, code, new Date(Date.now() + 11 * 60_000)), 'expired');
   t.is(await service.checkCode(invitation, code, new Date(Date.now() + 9 * 60_000)), 'ok', 'still good within its ten minutes');
 });
+
+test('the language switch on a page under a link carries the token in a form, never in an address', async (t) => {
+  const { path, token } = await invitedByEmail();
+  const guest = world.app.client();
+  const page = await guest.get(path, { 'user-agent': chrome });
+  t.false(/href="[^"]*\/j\/[\w-]+/.test(page.text.replace(/name="token" value="[^"]+"/g, '')), 'no link carries the token');
+  t.false(page.text.includes(`next=${encodeURIComponent(path)}`) || page.text.includes(`next=${path}`));
+  t.regex(page.text, /<form method="post" action="\/j" class="lang-switch">/);
+  const english = await guest.request('POST', '/j', { form: { crumb: guest.crumb!, token, lang: 'en' }, headers: { 'user-agent': chrome } });
+  t.is(english.status, 200);
+  t.regex(english.text, /<html lang="en">/);
+  t.regex(english.text, /You are invited to a digital meeting/);
+  t.regex(english.headers.getSetCookie().join(';'), /lang=en/);
+  // The same on a problem page under the link: a used link, in another browser.
+  await guest.request('POST', '/j', { form: { crumb: guest.crumb!, token, name: 'Lärare Eva Ek' }, headers: { 'user-agent': chrome } });
+  const other = world.app.client();
+  const used = await other.get(path, { 'user-agent': chrome });
+  t.is(used.status, 409);
+  t.false(used.text.includes(`next=${path}`) || used.text.includes(`next=${encodeURIComponent(path)}`));
+  const usedEnglish = await other.request('POST', '/j', { form: { crumb: other.crumb!, token, lang: 'en' }, headers: { 'user-agent': chrome } });
+  t.is(usedEnglish.status, 409);
+  t.regex(usedEnglish.text, /The link has already been used/);
+  t.false(world.app.logs().includes(token));
+});

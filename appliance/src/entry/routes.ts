@@ -39,7 +39,6 @@ function base(request: Request, invitation: Invitation | undefined, title: strin
     title,
     styles: ['guest.css'],
     scripts: ['entry.js'],
-    here: request.path.startsWith('/j/') ? '/j' : request.path,
     unitName: invitation?.unit?.name,
     unitPhone: invitation?.unit?.phone,
     ...(invitation ? meetingTime(invitation.meeting, lang) : {}),
@@ -48,9 +47,15 @@ function base(request: Request, invitation: Invitation | undefined, title: strin
 
 const problemStatus: Record<LinkProblem, number> = { unknown: 404, revoked: 410, expired: 410, cancelled: 410, used: 409, locked: 423 };
 
+/** The token of the page being shown, if it came through one: the language switch must carry it in a form. */
+function tokenOf(request: Request): string | undefined {
+  const value = (request.params as { token?: string }).token ?? (request.payload as { token?: string } | null)?.token;
+  return typeof value === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(value) ? value : undefined;
+}
+
 function problemPage(request: Request, h: ResponseToolkit, problem: LinkProblem, invitation?: Invitation) {
   const lang = languageOf(request);
-  const response = h.view('entry/problem', { ...base(request, invitation, t(lang, `entry.problem.${problem}.title`)), problem, text: t(lang, `entry.problem.${problem}.text`) }, guestPage).code(problemStatus[problem]);
+  const response = h.view('entry/problem', { ...base(request, invitation, t(lang, `entry.problem.${problem}.title`)), problem, text: t(lang, `entry.problem.${problem}.text`), langToken: tokenOf(request) }, guestPage).code(problemStatus[problem]);
   tokenHeaders(response);
   return response;
 }
@@ -70,14 +75,16 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
 
   const linkPage = (request: Request, h: ResponseToolkit, invitation: Invitation, tokenValue: string, extra: Record<string, unknown> = {}, code = 200) => {
     const lang = languageOf(request);
-    const response = h.view('entry/link', { ...base(request, invitation, t(lang, 'entry.link.title')), token: tokenValue, ...extra }, guestPage).code(code);
+    const response = h.view('entry/link', { ...base(request, invitation, t(lang, 'entry.link.title')), token: tokenValue, langToken: tokenValue, ...extra }, guestPage).code(code);
     tokenHeaders(response);
     return response;
   };
 
   const browserPage = (request: Request, h: ResponseToolkit, browser: string) => {
     const lang = languageOf(request);
-    return h.view('entry/browser', { ...base(request, undefined, t(lang, 'entry.browser.title')), browser }, guestPage);
+    const response = h.view('entry/browser', { ...base(request, undefined, t(lang, 'entry.browser.title')), browser, langToken: tokenOf(request) }, guestPage);
+    tokenHeaders(response);
+    return response;
   };
 
   const subjectOf = async (request: Request): Promise<Subject> => {
@@ -122,13 +129,23 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         auth: { ...guest, mode: 'try' },
         pre: [{ method: perAddress }, { method: perToken }],
         validate: {
-          payload: Joi.object({ token: token.required(), name: Joi.string().max(200).allow('').required() }),
+          payload: Joi.object({ token: token.required(), name: Joi.string().max(200).allow(''), lang: Joi.string().valid('sv', 'en') }).or('name', 'lang'),
           failAction: (request, h) => problemPage(request, h, 'unknown').takeover(),
         },
       },
       async handler(request, h) {
         const lang = languageOf(request);
-        const { token: value, name } = request.payload as { token: string; name: string };
+        const { token: value, name = '', lang: chosen } = request.payload as { token: string; name?: string; lang?: Language };
+        if (chosen) {
+          // The language switch of a page under a one-time link: the same page, in the other
+          // language, with the token still only in the form. This response already speaks it.
+          request.state[languageCookie] = chosen;
+          const browser = checkBrowser(request.headers['user-agent'] as string | undefined);
+          if (!browser.ok) return browserPage(request, h, browser.browser).state(languageCookie, chosen);
+          const found = await service.lookup(value, request.state[guestCookie] as string | undefined);
+          const page = !found.ok ? problemPage(request, h, found.problem, found.invitation) : found.mine ? h.redirect('/entry') : linkPage(request, h, found.invitation, value);
+          return page.state(languageCookie, chosen);
+        }
         if (name.trim() === '') {
           const found = await service.lookup(value, request.state[guestCookie] as string | undefined);
           if (!found.ok) return problemPage(request, h, found.problem, found.invitation);

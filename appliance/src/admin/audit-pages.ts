@@ -14,7 +14,7 @@ import * as schemas from './schemas.ts';
 export const adminOnly = { strategy: 'session', scope: ['admin'] };
 const pageLimit = 200;
 
-interface AuditSearch { staff?: string; meeting?: string; participant?: string; action?: string; from?: string; to?: string }
+interface AuditSearch { staff?: string; meeting?: string; participant?: string; action?: string; from?: string; to?: string; before?: number }
 
 async function auditPage(request: Request, h: ResponseToolkit) {
   const { db } = request.server.app;
@@ -27,6 +27,7 @@ async function auditPage(request: Request, h: ResponseToolkit) {
     action: query.action,
     from: query.from ? fromClinicTime(query.from) : undefined,
     to: query.to ? fromClinicTime(addDays(query.to, 1)) : undefined,
+    beforeId: query.before,
     limit: pageLimit,
   });
   await request.audit('audit.search', { targetType: 'audit_log', details: { query: { ...query }, count: records.length } });
@@ -39,6 +40,8 @@ async function auditPage(request: Request, h: ResponseToolkit) {
     rows: await describeRecords(db, lang, records),
     full: records.length === pageLimit,
     limit: pageLimit,
+    // The same search, one page further back: records older than the last one shown.
+    older: records.length === pageLimit ? `/admin/audit?${new URLSearchParams({ ...Object.fromEntries(Object.entries(query).filter(([k, v]) => k !== 'before' && v !== undefined).map(([k, v]) => [k, String(v)])), before: String(records.at(-1)!.id) })}` : undefined,
   });
 }
 

@@ -17,6 +17,7 @@ export const auditQuery = Joi.object({
   action: Joi.string().empty('').max(64).pattern(/^[a-z][a-z_.]*$/),
   from: day,
   to: day,
+  before: Joi.number().integer().min(1).max(Number.MAX_SAFE_INTEGER),
 });
 
 export const extractQuery = Joi.object({ meeting: id });

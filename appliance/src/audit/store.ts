@@ -48,6 +48,8 @@ export interface AuditQuery {
   participantId?: string;
   from?: Date;
   to?: Date;
+  /** Only records older than this one (paging back through the log). */
+  beforeId?: number;
   limit?: number;
 }
 
@@ -60,6 +62,7 @@ export async function findAudit(db: Db, query: AuditQuery): Promise<AuditRecord[
   if (query.participantId) q.where('participant_id', query.participantId);
   if (query.from) q.where('at', '>=', iso(query.from));
   if (query.to) q.where('at', '<', iso(query.to));
+  if (query.beforeId) q.where('id', '<', query.beforeId);
   return (await q).map(toRecord);
 }
 

@@ -178,7 +178,7 @@ export async function run(argv: string[], env: Record<string, string | undefined
       case 'purge': {
         const { purge } = await import('./connlog/retention.ts');
         const counts = await withDb(config, (db) => purge(db, config.retention, 'cli'));
-        out(`deleted ${counts.connlogEntries} connection log entries, ${counts.evaluationResponses} evaluation answers and ${counts.evaluationRespondents} evaluation respondents; erased the contact data of ${counts.participantContacts} participants`);
+        out(`deleted ${counts.connlogEntries} connection log entries, ${counts.evaluationResponses} evaluation answers and ${counts.evaluationRespondents} evaluation respondents; erased the contact data of ${counts.participantContacts} participants and ${counts.messageContacts} messages`);
         return 0;
       }
 

@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { enqueue } from '../../appliance/src/invites/outbox.ts';
 import test, { type ExecutionContext } from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { run } from '../../appliance/src/cli.ts';
@@ -57,8 +58,19 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
   await answered(new Date(`${ago(answersDays + 1).toISOString().slice(0, 10)}T23:00:00.000Z`), 's:old');
   await answered(new Date(`${ago(answersDays).toISOString().slice(0, 10)}T00:30:00.000Z`), 's:young');
 
+  // An invitation sent for each meeting: the old one's address and data go with the contacts.
+  const sentFor = async (meetingId: string) => {
+    const id = (await enqueue(db, app.config.dataKey, { channel: 'email', kind: 'invitation', recipient: 'eva@skola.example', language: 'sv', meetingId, data: { name: 'Eva Ek' } }))!;
+    await db('outbox_messages').where({ id }).update({ status: 'sent' });
+    return id;
+  };
+  const oldMessage = await sentFor(oldMeeting);
+  const youngMessage = await sentFor(youngMeeting);
+
   const counts = await purge(db, app.config.retention, 'cli', now);
-  t.deepEqual(counts, { connlogEntries: 1, evaluationResponses: 1, evaluationRespondents: 1, participantContacts: 2 });
+  t.deepEqual(counts, { connlogEntries: 1, evaluationResponses: 1, evaluationRespondents: 1, participantContacts: 2, messageContacts: 1 });
+  t.like(await db('outbox_messages').where({ id: oldMessage }).first(), { recipient: '', data: '{}', status: 'sent' });
+  t.like(await db('outbox_messages').where({ id: youngMessage }).first(), { recipient: 'eva@skola.example' });
 
   t.deepEqual((await db('connlog_entries').where('type', 'like', 'test_%')).map((r) => r.type), ['test_young']);
   t.deepEqual((await db('evaluation_respondents').where({ meeting_id: youngMeeting })).map((r) => r.subject), ['s:young']);
@@ -72,7 +84,7 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
 
   const [audit] = await findAudit(db, { action: 'retention.purge' });
   t.like(audit!.details, { connlogEntries: 1, evaluationResponses: 1, participantContacts: 2, via: 'cli' });
-  t.deepEqual(await purge(db, app.config.retention, 'cli', now), { connlogEntries: 0, evaluationResponses: 0, evaluationRespondents: 0, participantContacts: 0 }, 'a second run finds nothing');
+  t.deepEqual(await purge(db, app.config.retention, 'cli', now), { connlogEntries: 0, evaluationResponses: 0, evaluationRespondents: 0, participantContacts: 0, messageContacts: 0 }, 'a second run finds nothing');
 }
 
 test('samverka purge reports its counts', async (t) => {

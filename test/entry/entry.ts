@@ -36,10 +36,10 @@ test.after.always(async () => {
   await world?.relay.close();
 });
 
-async function until<T>(what: string, find: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+async function until<T>(what: string, find: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const found = find();
+    const found = await find();
     if (found) return found;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
@@ -80,7 +80,7 @@ test('names match after trimming, collapsing spaces, Unicode composition and cas
 });
 
 test('a guest invited by e-mail cannot join with a misspelt name, and the page does not reveal the invited name', async (t) => {
-  const { path } = await invitedByEmail();
+  const { path, participantId } = await invitedByEmail();
   const guest = world.app.client();
   const { page, reply } = await openAndType(guest, path, 'Lärare Eva Eck');
   t.is(page.status, 200);
@@ -91,6 +91,11 @@ test('a guest invited by e-mail cannot join with a misspelt name, and the page d
   t.regex(reply.text, /Namnet stämmer inte med inbjudan\. Kontrollera stavningen\. Du har 4 försök kvar\./);
   t.false(reply.text.includes('Lärare Eva Ek'));
   t.false(guest.cookies.has('samverka_guest'));
+  // Support sees the failed try on the meeting's timeline (never the name that was typed).
+  const entries = async () => world.app.server.app.db('connlog_entries').where({ participant_id: participantId, type: 'name_failed' });
+  const logged = await until('the timeline entry', async () => ((await entries()).length > 0 ? await entries() : undefined));
+  t.is(logged.length, 1);
+  t.false(JSON.stringify(logged).includes('Eva Eck'));
 });
 
 test('the right name binds the link to this browser and leads on without the token in any URL', async (t) => {

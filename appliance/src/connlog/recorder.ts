@@ -9,7 +9,6 @@ import { findMessage, messagesOf } from '../invites/outbox.ts';
 import { findParticipant, listChanges } from '../meetings/store.ts';
 import { latestResult, type Subject } from '../techtest/index.ts';
 import type { Details, NewEntry } from './model.ts';
-import { onRoomEvent } from './room-events.ts';
 import { insertEntry } from './store.ts';
 
 export class Recorder {
@@ -62,6 +61,10 @@ export class Recorder {
       if (type) await this.record({ meetingId: p.meetingId, participantId: p.participantId, type, details: {} });
     });
 
+    bus.on('entry.name_failed', async (p) => {
+      await this.record({ meetingId: p.meetingId, participantId: p.participantId, type: 'name_failed', error: true, details: { person: p.person, triesLeft: p.triesLeft } });
+    });
+
     bus.on('entry.locked', async (p) => {
       await this.record({ meetingId: p.meetingId, participantId: p.participantId, type: 'link_locked', error: true, details: { person: p.person } });
     });
@@ -95,15 +98,15 @@ export class Recorder {
     });
 
     // The rooms plugin emits these in production (XMPP presence, the no-show check, ending).
-    onRoomEvent(bus, 'room.opened', (p) => this.record({ meetingId: p.meetingId, participantId: null, type: 'room_opened', details: {} }));
-    onRoomEvent(bus, 'room.presence', (p) => {
+    bus.on('room.opened', (p) => this.record({ meetingId: p.meetingId, participantId: null, type: 'room_opened', details: {} }));
+    bus.on('room.presence', (p) => {
       const at = new Date(p.at);
       return this.record({ at: Number.isNaN(at.getTime()) ? new Date() : at, meetingId: p.meetingId, participantId: p.participantId, type: p.kind, details: p.staffId ? { nick: p.nick, staffId: p.staffId } : { nick: p.nick } });
     });
-    onRoomEvent(bus, 'room.kicked', (p) => this.record({ meetingId: p.meetingId, participantId: p.participantId, type: 'kicked', details: { nick: p.nick, byStaffId: p.byStaffId } }));
-    onRoomEvent(bus, 'room.ended', (p) => this.record({ meetingId: p.meetingId, participantId: null, type: 'meeting_ended', details: { reason: p.reason, byStaffId: p.byStaffId } }));
+    bus.on('room.kicked', (p) => this.record({ meetingId: p.meetingId, participantId: p.participantId, type: 'kicked', details: { nick: p.nick, byStaffId: p.byStaffId } }));
+    bus.on('room.ended', (p) => this.record({ meetingId: p.meetingId, participantId: null, type: 'meeting_ended', details: { reason: p.reason, byStaffId: p.byStaffId } }));
     // The phone number itself stays in the booking: the log only says whether there was one.
-    onRoomEvent(bus, 'noshow.alert', (p) => this.record({ meetingId: p.meetingId, participantId: p.participantId, type: 'noshow_alert', details: { hasPhone: p.phone !== null } }));
-    onRoomEvent(bus, 'noshow.action', (p) => this.record({ meetingId: p.meetingId, participantId: p.participantId, type: 'noshow_action', details: { action: p.action, byStaffId: p.byStaffId } }));
+    bus.on('noshow.alert', (p) => this.record({ meetingId: p.meetingId, participantId: p.participantId, type: 'noshow_alert', details: { hasPhone: p.phone !== null } }));
+    bus.on('noshow.action', (p) => this.record({ meetingId: p.meetingId, participantId: p.participantId, type: 'noshow_action', details: { action: p.action, byStaffId: p.byStaffId } }));
   }
 }

@@ -5,7 +5,8 @@ import { insertAudit } from '../audit/store.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/knex.ts';
 import { deleteAnswersBefore } from '../evaluation/store.ts';
-import { eraseContactsOfMeetingsEndedBefore } from '../meetings/store.ts';
+import { eraseMessageContacts } from '../invites/outbox.ts';
+import { eraseContactsOfMeetings, meetingsEndedBefore } from '../meetings/store.ts';
 import { deleteEntriesBefore } from './store.ts';
 
 export interface PurgeCounts {
@@ -13,17 +14,21 @@ export interface PurgeCounts {
   evaluationResponses: number;
   evaluationRespondents: number;
   participantContacts: number;
+  /** Messages whose address and data went with the participants' contact data. */
+  messageContacts: number;
 }
 
 const daysBefore = (now: Date, days: number) => new Date(now.getTime() - days * 86_400_000);
 
 export async function purge(db: Db, retention: Config['retention'], via: 'schedule' | 'cli', now = new Date()): Promise<PurgeCounts> {
   const answers = await deleteAnswersBefore(db, daysBefore(now, retention.answersDays));
+  const ended = await meetingsEndedBefore(db, daysBefore(now, retention.contactsDays));
   const counts: PurgeCounts = {
     connlogEntries: await deleteEntriesBefore(db, daysBefore(now, retention.connlogDays)),
     evaluationResponses: answers.responses,
     evaluationRespondents: answers.respondents,
-    participantContacts: await eraseContactsOfMeetingsEndedBefore(db, daysBefore(now, retention.contactsDays)),
+    participantContacts: await eraseContactsOfMeetings(db, ended),
+    messageContacts: await eraseMessageContacts(db, ended),
   };
   await insertAudit(db, { action: 'retention.purge', targetType: 'retention', details: { ...counts, ...retention, via } }, now);
   return counts;
@@ -42,7 +47,7 @@ export class RetentionSchedule {
   start(everyMs = 24 * 3600_000): void {
     const tick = () =>
       purge(this.db, this.retention, 'schedule')
-        .then((c) => this.log('info', `retention: deleted ${c.connlogEntries} log entries, ${c.evaluationResponses} evaluation answers, ${c.evaluationRespondents} evaluation respondents; erased contact data of ${c.participantContacts} participants`))
+        .then((c) => this.log('info', `retention: deleted ${c.connlogEntries} log entries, ${c.evaluationResponses} evaluation answers, ${c.evaluationRespondents} evaluation respondents; erased contact data of ${c.participantContacts} participants and ${c.messageContacts} messages`))
         .catch((error) => this.log('error', `retention: ${(error as Error).message}`));
     this.#timer = setInterval(tick, everyMs);
     this.#timer.unref();

@@ -30,6 +30,8 @@ declare module '../events.ts' {
   interface DomainEvents {
     /** Five wrong names: the meeting page shows staff that the link is locked, with re-send. */
     'entry.locked': { meetingId: string; participantId: string; person: LinkPerson };
+    /** A name that did not match the invitation (never the name typed: it may be someone else's). */
+    'entry.name_failed': { meetingId: string; participantId: string; person: LinkPerson; triesLeft: number };
   }
 }
 
@@ -99,6 +101,7 @@ export class EntryService {
     if (found.mine) return { ok: true, session: null, invitation };
     if (!namesMatch(typedName, invitation.invitedName)) {
       const state = await store.recordNameFailure(this.db, participant.id, person, limits.nameTries, now);
+      this.bus.emit('entry.name_failed', { meetingId: invitation.meeting.id, participantId: participant.id, person, triesLeft: Math.max(0, limits.nameTries - state.nameFailures) });
       if (state.lockedAt) {
         this.bus.emit('entry.locked', { meetingId: invitation.meeting.id, participantId: participant.id, person });
         return { ok: false, problem: 'locked', invitation };

@@ -1,7 +1,6 @@
 // The evaluation plugin: predetermined questions after the meeting (routine step 8), on the page
 // each person reaches on leaving and by a request through the outbox; anonymised results.
 import type { Plugin } from '@hapi/hapi';
-import { onRoomEvent } from '../connlog/room-events.ts';
 import { EvaluationRequests } from './requests.ts';
 import { routes } from './routes.ts';
 
@@ -23,7 +22,7 @@ export const plugin: Plugin<void> = {
 
     // Staff ended the meeting for everyone (the rooms plugin declares and emits 'room.ended'):
     // the requests go now rather than an hour after the booked end.
-    onRoomEvent(bus, 'room.ended', async ({ meetingId }) => {
+    bus.on('room.ended', async ({ meetingId }) => {
       if ((await requests.requestFor(meetingId)) > 0) notify();
     });
 

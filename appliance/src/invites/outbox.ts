@@ -243,3 +243,19 @@ export async function queueStats(db: Db, now = new Date()): Promise<QueueStats> 
     failedLastDay: await count(db('outbox_messages').where('status', 'failed').andWhere('failed_at', '>=', iso(new Date(now.getTime() - 86_400_000)))),
   };
 }
+
+/**
+ * Retention: the addresses and the template data (names, times) of these meetings' messages go
+ * with the participants' contact data. The rows stay, so the record of what was sent when stays.
+ */
+export async function eraseMessageContacts(db: Db, meetingIds: string[]): Promise<number> {
+  let erased = 0;
+  for (let i = 0; i < meetingIds.length; i += 500) {
+    erased += await db('outbox_messages')
+      .whereIn('meeting_id', meetingIds.slice(i, i + 500))
+      .whereIn('status', ['sent', 'delivered', 'failed'])
+      .whereNot('recipient', '')
+      .update({ recipient: '', data: '{}', secret_sealed: null });
+  }
+  return erased;
+}

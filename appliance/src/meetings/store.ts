@@ -253,17 +253,21 @@ export async function advanceMeetingStatus(db: Db, meetingId: string, status: 'o
  * participant (and proxy) of meetings that ended before `before`. Names stay: the meeting record
  * keeps who took part. Returns how many participants had contact data erased.
  */
-export async function eraseContactsOfMeetingsEndedBefore(db: Db, before: Date): Promise<number> {
+/** The meetings that ended (start + duration) before `before`. */
+export async function meetingsEndedBefore(db: Db, before: Date): Promise<string[]> {
   // The end is start + duration; the longest meeting is a day, so candidates start before `before`.
   const candidates = await db('meetings').where('starts_at', '<', iso(before)).select('id', 'starts_at', 'duration_minutes');
-  const ended = candidates
+  return candidates
     .filter((m: Row) => toDate(m.starts_at).getTime() + Number(m.duration_minutes) * 60_000 < before.getTime())
     .map((m: Row) => m.id as string);
+}
+
+export async function eraseContactsOfMeetings(db: Db, meetingIds: string[]): Promise<number> {
   const contact = ['mobile', 'email', 'personal_number_sealed', 'personal_number_masked', 'proxy_mobile', 'proxy_email', 'proxy_personal_number_sealed', 'proxy_personal_number_masked'];
   let erased = 0;
-  for (let i = 0; i < ended.length; i += 500) {
+  for (let i = 0; i < meetingIds.length; i += 500) {
     erased += await db('participants')
-      .whereIn('meeting_id', ended.slice(i, i + 500))
+      .whereIn('meeting_id', meetingIds.slice(i, i + 500))
       .andWhere((w) => { for (const column of contact) w.orWhereNotNull(column); })
       .update(Object.fromEntries(contact.map((column) => [column, null])));
   }

@@ -145,6 +145,7 @@ test('five minutes after the start an absent participant raises an alert with th
     const page = await client.get(`/meetings/${meeting.id}/room`);
     t.regex(page.text, /Sara Lind har inte anslutit\. Ring \+46701234567\./);
     t.regex((await client.get(`/meetings/${meeting.id}`)).text, /class="problem">Har inte anslutit\. Ring \+46701234567\./, 'on the meeting page too');
+    t.regex((await client.get(`/calendar?view=week&date=${new Date(meeting.startsAt).toISOString().slice(0, 10)}`)).text, /<span class="mark problem">3 har inte anslutit: ring<\/span>/, 'and in the calendar');
 
     const sara = meeting.participants[0];
     const before = w.smsc.arrivals.length;

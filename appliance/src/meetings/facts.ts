@@ -12,11 +12,28 @@ export interface ParticipantFact {
 
 export type FactsProvider = (meeting: Meeting, lang: Language) => Promise<Map<string, ParticipantFact[]>>;
 
+/** Marks on a meeting in the calendar (e.g. the five-minute rule's alert), for many meetings at once. */
+export type MarksProvider = (meetingIds: string[], lang: Language) => Promise<Map<string, string[]>>;
+
 export class ParticipantFacts {
   readonly #providers: FactsProvider[] = [];
+  readonly #marks: MarksProvider[] = [];
 
   add(provider: FactsProvider): void {
     this.#providers.push(provider);
+  }
+
+  addMarks(provider: MarksProvider): void {
+    this.#marks.push(provider);
+  }
+
+  async marks(meetingIds: string[], lang: Language): Promise<Map<string, string[]>> {
+    const all = new Map<string, string[]>();
+    if (meetingIds.length === 0) return all;
+    for (const provider of this.#marks) {
+      for (const [meetingId, marks] of await provider(meetingIds, lang)) all.set(meetingId, [...(all.get(meetingId) ?? []), ...marks]);
+    }
+    return all;
   }
 
   async collect(meeting: Meeting, lang: Language): Promise<Map<string, ParticipantFact[]>> {

@@ -3,10 +3,11 @@ import type { Plugin } from '@hapi/hapi';
 import { findStaff, findUnit } from '../staff/store.ts';
 import type { ChangeHook } from './events.ts';
 import { routes as pageRoutes } from './pages.ts';
-import { ParticipantFacts, type FactsProvider } from './facts.ts';
+import { ParticipantFacts, type FactsProvider, type MarksProvider } from './facts.ts';
 import { LiveUpdates } from './live.ts';
 import { apiRoutes } from './routes.ts';
 import { MeetingService } from './service.ts';
+import { findMeeting } from './store.ts';
 
 declare module '@hapi/hapi' {
   interface PluginProperties {
@@ -16,6 +17,8 @@ declare module '@hapi/hapi' {
       onChange(hook: ChangeHook): void;
       /** What another domain knows about each participant, shown on the meeting page. */
       addParticipantFacts(provider: FactsProvider): void;
+      /** Marks another domain puts on meetings in the calendar. */
+      addCalendarMarks(provider: MarksProvider): void;
     };
   }
 }
@@ -34,7 +37,7 @@ export const plugin: Plugin<void> = {
     server.expose('onChange', (hook: ChangeHook) => service.onChange(hook));
 
     // Other domains report how far a participant has come; the meeting page and calendar follow.
-    const live = new LiveUpdates(bus);
+    const live = new LiveUpdates(bus, async (meetingId) => (await findMeeting(db, meetingId))?.unitId);
     bus.on('participant.status', async ({ meetingId, participantId, status }) => {
       if (!(await service.setParticipantStatus(participantId, status))) return;
       const meeting = await service.find(meetingId);
@@ -45,6 +48,7 @@ export const plugin: Plugin<void> = {
     server.route(apiRoutes(service));
     const facts = new ParticipantFacts();
     server.expose('addParticipantFacts', (provider: FactsProvider) => facts.add(provider));
+    server.expose('addCalendarMarks', (provider: MarksProvider) => facts.addMarks(provider));
     server.route(pageRoutes(service, live, facts));
   },
 };

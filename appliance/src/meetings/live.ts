@@ -22,18 +22,20 @@ interface Subscriber {
 export class LiveUpdates {
   readonly #subscribers = new Set<Subscriber>();
 
-  constructor(bus: EventBus) {
+  /** `unitOf` finds a meeting's care unit, for events that do not carry it (calendars follow units). */
+  constructor(bus: EventBus, unitOf: (meetingId: string) => Promise<string | undefined>) {
     for (const type of changeTypes) {
       bus.on(type, (payload) => {
         const { meetingId, unitId, participantId } = payload as { meetingId: string; unitId: string; participantId?: string };
         this.publish(unitId, { type, meetingId, participantId });
       });
-    }    // What other domains learn about a participant (a message failed, a link locked) changes the
-    // facts the meeting page shows: the page refreshes its live area.
+    }
+    // What other domains learn about a participant (a message failed, a link locked, someone
+    // missing after five minutes) changes the facts and marks that meeting pages and calendars show.
     for (const type of ['outbox.status', 'entry.locked', 'entry.identity_mismatch', 'noshow.alert', 'noshow.action', 'noshow.cleared'] as const) {
-      bus.on(type, (payload) => {
+      bus.on(type, async (payload) => {
         const { meetingId, participantId } = payload as { meetingId: string | null; participantId?: string | null };
-        if (meetingId) this.publish('', { type, meetingId, participantId: participantId ?? undefined });
+        if (meetingId) this.publish((await unitOf(meetingId)) ?? '', { type, meetingId, participantId: participantId ?? undefined });
       });
     }
   }

@@ -124,10 +124,11 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         const days = view === 'week' ? 7 : 1;
         const list = await meetings.list(staff, { from: fromClinicTime(first), to: fromClinicTime(addDays(first, days)) });
         await request.audit('meeting.list', { targetType: 'meeting', details: { from: first, days, meetingIds: list.map((m) => m.id) } });
-        const byDay = new Map<string, ReturnType<typeof meetingSummary>[]>();
+        const marks = await facts.marks(list.map((m) => m.id), lang);
+        const byDay = new Map<string, (ReturnType<typeof meetingSummary> & { marks: string[] })[]>();
         for (const m of list) {
           const day = toClinicTime(m.startsAt).date;
-          byDay.set(day, [...(byDay.get(day) ?? []), meetingSummary(lang, m)]);
+          byDay.set(day, [...(byDay.get(day) ?? []), { ...meetingSummary(lang, m), marks: marks.get(m.id) ?? [] }]);
         }
         const step = view === 'week' ? 7 : 1;
         return h.view('meetings/calendar', {

@@ -2,8 +2,8 @@
 // (the routine: call the participant on the number in the booking) with what staff did about it.
 import type { Db } from '../db/knex.ts';
 import { t } from '../http/i18n.ts';
-import type { FactsProvider, ParticipantFact } from '../meetings/facts.ts';
-import { alertsOf, presenceOf } from './store.ts';
+import type { FactsProvider, MarksProvider, ParticipantFact } from '../meetings/facts.ts';
+import { alertsOf, openAlertCounts, presenceOf } from './store.ts';
 
 export function roomFacts(db: Db): FactsProvider {
   return async (meeting, lang) => {
@@ -19,5 +19,14 @@ export function roomFacts(db: Db): FactsProvider {
       if (alert.action) add(alert.participantId, { text: t(lang, `rooms.noshow.done.${alert.action}`) });
     }
     return facts;
+  };
+}
+
+/** The calendar marks a meeting where someone is missing and nobody has acted on it yet. */
+export function roomMarks(db: Db): MarksProvider {
+  return async (meetingIds, lang) => {
+    const marks = new Map<string, string[]>();
+    for (const [meetingId, missing] of await openAlertCounts(db, meetingIds)) marks.set(meetingId, [t(lang, 'rooms.mark.noShow', { n: missing })]);
+    return marks;
   };
 }

@@ -6,7 +6,7 @@ import { roomName } from './jitsi.ts';
 import { roomRoutes } from './routes.ts';
 import { RoomService } from './service.ts';
 import { insertRoom } from './store.ts';
-import { roomFacts } from './facts.ts';
+import { roomFacts, roomMarks } from './facts.ts';
 import { RoomControl } from './xmpp.ts';
 
 declare module '@hapi/hapi' {
@@ -43,6 +43,7 @@ export const plugin: Plugin<void> = {
     });
     bus.on('meeting.cancelled', ({ meetingId }) => service.cancelled(meetingId));
     server.plugins.meetings.addParticipantFacts(roomFacts(db));
+    server.plugins.meetings.addCalendarMarks(roomMarks(db));
 
     if (control) {
       control.on('problem', (error) => log('warn', `xmpp: ${error.message}`));

@@ -120,3 +120,13 @@ export async function recordAlertAction(db: Tx, meetingId: string, participantId
 export async function alertsOf(db: Tx, meetingId: string): Promise<NoShowAlert[]> {
   return (await db('noshow_alerts').where({ meeting_id: meetingId })).map(toAlert);
 }
+
+/** Per meeting, how many absent participants' alerts await an action. */
+export async function openAlertCounts(db: Tx, meetingIds: string[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < meetingIds.length; i += 500) {
+    const rows = await db('noshow_alerts').whereIn('meeting_id', meetingIds.slice(i, i + 500)).whereNull('cleared_at').whereNull('action').groupBy('meeting_id').select('meeting_id').count({ n: '*' });
+    for (const r of rows as Row[]) counts.set(r.meeting_id as string, Number(r.n));
+  }
+  return counts;
+}

@@ -40,14 +40,19 @@ async function auditPage(request: Request, h: ResponseToolkit) {
     rows: await describeRecords(db, lang, records),
     full: records.length === pageLimit,
     limit: pageLimit,
-    // The same search, one page further back: records older than the last one shown.
-    older: records.length === pageLimit ? `/admin/audit?${new URLSearchParams({ ...Object.fromEntries(Object.entries(query).filter(([k, v]) => k !== 'before' && v !== undefined).map(([k, v]) => [k, String(v)])), before: String(records.at(-1)!.id) })}` : undefined,
+    older: records.length === pageLimit ? olderPage(query, records.at(-1)!.id) : undefined,
   });
 }
 
-type Extract = { patient: PatientRecord[]; error?: string; form?: { name?: string } };
+/** The same search, one page further back: records older than the last one shown. */
+function olderPage(query: AuditSearch, lastId: number): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (key !== 'before' && value !== undefined) params.set(key, String(value));
+  params.set('before', String(lastId));
+  return `/admin/audit?${params}`;
+}
 
-async function renderExtract(request: Request, h: ResponseToolkit, found: Extract, format: 'html' | 'csv', how: Record<string, unknown>) {
+async function renderExtract(request: Request, h: ResponseToolkit, found: { patient: PatientRecord[] }, format: 'html' | 'csv', how: Record<string, unknown>) {
   const { db } = request.server.app;
   const lang = languageOf(request);
   const meetingIds = [...new Set(found.patient.map((p) => p.meetingId))];
@@ -57,7 +62,8 @@ async function renderExtract(request: Request, h: ResponseToolkit, found: Extrac
   await request.audit('audit.extract', { targetType: 'patient', details: { ...how, format, meetingIds, participantIds, rows: rows.length } });
   const patient = found.patient[0];
   if (format === 'csv') {
-    const file = `loggutdrag-${patient ? patient.personalNumberMasked?.slice(0, 8) ?? 'patient' : 'patient'}.csv`;
+    // Named by the day it was made, not by the patient: a file name ends up in folders and mail subjects.
+    const file = `loggutdrag-${clinicTime(new Date()).slice(0, 10)}.csv`;
     return h.response(toCsv(lang, rows)).type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${file}"`);
   }
   return h.view('admin/extract', {

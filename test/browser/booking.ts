@@ -2,13 +2,13 @@
 // by SMS, a teacher by e-mail with no identification, a social worker by SMS with SMS
 // identification; sees it in the week view, opens it from the patient's name, reschedules it
 // and cancels it. Every field is found by its label.
-import { createRequire } from 'node:module';
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
 import { addDays, mondayOf, today } from '../../appliance/src/meetings/time.ts';
 import { fill, launchChromium, press, type TestBrowser } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { booking } from '../meetings/_booking.ts';
+import { axe } from '../helpers/axe.ts';
 
 let app: TestServer;
 let chromium: TestBrowser;
@@ -39,17 +39,6 @@ async function choose(page: Page, label: string, value: string): Promise<void> {
 
 async function radio(page: Page, name: string): Promise<void> {
   await page.locator(`::-p-aria([name="${name}"][role="radio"])`).click();
-}
-
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-async function axe(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: axePath });
-  return page.evaluate(async () => {
-    // @ts-expect-error axe is injected above
-    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
-    return r.violations.map((v: { id: string; nodes: { target: string[] }[] }) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
 }
 
 const submit = (page: Page, name: string) => Promise.all([page.waitForNavigation(), press(page, name)]);

@@ -1,11 +1,11 @@
 // The evaluation in Chromium as people meet it: a patient follows the link in the e-mailed request,
 // a guest reaches the form on leaving the meeting; each answers by the questions' labels, and the
 // form passes axe-core.
-import { createRequire } from 'node:module';
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
 import { fill, launchChromium, press, type TestBrowser } from '../helpers/browser.ts';
 import { bookMeeting, mailsTo, startWorld, until, type World } from '../connlog/_meeting.ts';
+import { axe } from '../helpers/axe.ts';
 
 let world: World;
 let chromium: TestBrowser;
@@ -17,17 +17,6 @@ test.after.always(async () => {
   await chromium?.close();
   await world?.stop();
 });
-
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-async function axe(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: axePath });
-  return page.evaluate(async () => {
-    // @ts-expect-error axe is injected above
-    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
-    return r.violations.map((v: { id: string; nodes: { target: string[] }[] }) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-}
 
 /** Picks an option inside the question's group, as a screen reader user hears it: the question, then the choice. */
 async function choose(page: Page, question: string, option: string): Promise<void> {

@@ -6,7 +6,6 @@
 // Also: axe-core on every guest page (and at 320 px), the Jitsi Meet app offered on a phone, and
 // the main path in Firefox ESR.
 import { createServer, type Server } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import type { BrowserContext, Page } from 'puppeteer-core';
@@ -18,8 +17,8 @@ import { startCoturn, type Coturn } from '../helpers/coturn.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, testPassword, type TestServer } from '../helpers/server.ts';
 import { startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
+import { axe } from '../helpers/axe.ts';
 
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const android = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
 const iphone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 
@@ -164,20 +163,11 @@ async function passTechTest(page: Page): Promise<void> {
 
 /** axe-core's WCAG 2.1 A/AA and best-practice rules, then the same page at 320 px: no horizontal scrolling. */
 async function accessible(page: Page): Promise<{ violations: string[]; reflows: boolean }> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: axePath });
-  const violations = await page.evaluate(async () => {
-    // @ts-expect-error axe is injected above
-    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
-    return r.violations.map((v: { id: string; nodes: { target: string[] }[] }) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`) as string[];
-  });
+  const violations = await axe(page);
   const viewport = page.viewport();
   await page.setViewport({ width: 320, height: 640 });
   const reflows = await page.evaluate(() => document.documentElement.scrollWidth <= 320);
-  const narrow = await page.evaluate(async () => {
-    // @ts-expect-error axe is injected above
-    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
-    return r.violations.map((v: { id: string }) => `at 320 px: ${v.id}`) as string[];
-  });
+  const narrow = (await axe(page)).map((v) => `at 320 px: ${v}`);
   if (viewport) await page.setViewport(viewport);
   return { violations: [...violations, ...narrow], reflows };
 }

@@ -1,7 +1,6 @@
 // The technical test in Chromium with a fake camera and microphone, against a real coturn started
 // here: a clinician passes camera, microphone, sound and connection; the result is stored with
 // figures; wrong TURN credentials fail the relay within the page's own timeout; axe finds nothing.
-import { createRequire } from 'node:module';
 import test from 'ava';
 import type { Browser, Page } from 'puppeteer-core';
 import { latestResult } from '../../appliance/src/techtest/store.ts';
@@ -9,8 +8,8 @@ import type { Subject } from '../../appliance/src/techtest/model.ts';
 import { fill, launchChromium, launchFirefox, press, type TestBrowser } from '../helpers/browser.ts';
 import { startCoturn, type Coturn } from '../helpers/coturn.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { axe } from '../helpers/axe.ts';
 
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 /** The page's own limit for Jitsi's pre-call test (its own is 30 s). */
 const precallTimeoutMs = 10_000;
 
@@ -63,16 +62,6 @@ const stepState = (page: Page, step: string) => page.$eval(`.progress [data-step
 /** Waits until the live region has said something matching `text`. */
 const announced = (page: Page, text: RegExp) =>
   page.waitForFunction((source: string) => new RegExp(source).test(document.querySelector('[aria-live]')?.textContent ?? ''), {}, text.source);
-
-async function axe(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: axePath });
-  const result = await page.evaluate(async () => {
-    // @ts-expect-error axe is injected above
-    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
-    return r.violations.map((v: { id: string; nodes: { target: string[] }[] }) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-  return result;
-}
 
 test.serial('a clinician passes camera, microphone, sound and connection, and the result is stored with figures', async (t) => {
   const { page, subject } = await openAsClinician(app);

@@ -30,15 +30,9 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
   };
 }
 
-export async function until<T>(what: string, find: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await find();
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { until } from '../helpers/wait.ts';
+
+export { until };
 
 const textOf = (a: Arrival) => {
   const sm = a.pdu.short_message as { message?: string } | string;

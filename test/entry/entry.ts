@@ -6,6 +6,7 @@ import { booking, loggedIn } from '../meetings/_booking.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
 import { startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
+import { until } from '../helpers/wait.ts';
 
 const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 const firefox = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
@@ -36,15 +37,6 @@ test.after.always(async () => {
   await world?.relay.close();
 });
 
-async function until<T>(what: string, find: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await find();
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** The texts of the SMS to one number (tests run side by side: each uses its own number). */
 const smsTo = (number: string) => world.smsc.arrivals.filter((a) => a.pdu.destination_addr === number.replace('+', '')).map(textOf);

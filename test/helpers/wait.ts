@@ -1,10 +1,11 @@
 // Polling for something a test started to arrive (a mail, an SMS), with a deadline that names it.
 import type { Relay } from './relay.ts';
 
-export async function until<T>(what: string, find: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+/** Resolves with the first truthy answer of `find` (which may be async), or fails naming `what`. */
+export async function until<T>(what: string, find: () => T | undefined | false | null | Promise<T | undefined | false | null>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const found = find();
+    const found = await find();
     if (found) return found;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));

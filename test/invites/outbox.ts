@@ -12,6 +12,7 @@ import { booking, inDays, loggedIn } from '../meetings/_booking.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { startSmsc, waitForArrivals, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
+import { until } from '../helpers/wait.ts';
 
 /** The text of a submit_sm as the phone shows it (GSM-7 or UCS-2, any UDH taken off). */
 function textOf(arrival: Arrival): string {
@@ -27,15 +28,6 @@ function smsTexts(smsc: TestSmsc): Map<string, string> {
   return byNumber;
 }
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function messageWhere(app: TestServer, meetingId: string, predicate: (m: OutboxMessage) => boolean): Promise<OutboxMessage> {
   return until('an outbox message', async () => (await messagesOf(app.server.app.db, { meetingId })).find(predicate));

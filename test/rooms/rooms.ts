@@ -12,6 +12,7 @@ import { startProsody, type Prosody } from '../helpers/prosody.ts';
 import { startServer, testPassword, type TestServer } from '../helpers/server.ts';
 import { passStaffTechTest } from '../helpers/techtest.ts';
 import { startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
+import { until } from '../helpers/wait.ts';
 
 const jwtSecret = 'a-jitsi-app-secret-of-at-least-32-chars';
 const minutes = (n: number) => n * 60_000;
@@ -45,15 +46,6 @@ async function teardown(w: World) {
   await w.smsc.close();
 }
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Books a meeting starting in `inMinutes` and opens its room as the schedule would at that time. */
 async function bookAndOpen(w: World, inMinutes = 10) {

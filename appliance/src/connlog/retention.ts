@@ -4,6 +4,7 @@
 import { insertAudit } from '../audit/store.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/knex.ts';
+import { every } from '../schedule.ts';
 import { deleteAnswersBefore } from '../evaluation/store.ts';
 import { eraseMessageContacts } from '../invites/outbox.ts';
 import { eraseContactsOfMeetings, meetingsEndedBefore } from '../meetings/store.ts';
@@ -36,7 +37,7 @@ export async function purge(db: Db, retention: Config['retention'], via: 'schedu
 
 /** The daily purge inside the appliance. */
 export class RetentionSchedule {
-  #timer: NodeJS.Timeout | undefined;
+  #stop = () => {};
 
   constructor(
     private readonly db: Db,
@@ -45,17 +46,15 @@ export class RetentionSchedule {
   ) {}
 
   start(everyMs = 24 * 3600_000): void {
-    const tick = () =>
-      purge(this.db, this.retention, 'schedule')
-        .then((c) => this.log('info', `retention: deleted ${c.connlogEntries} log entries, ${c.evaluationResponses} evaluation answers, ${c.evaluationRespondents} evaluation respondents; erased contact data of ${c.participantContacts} participants and ${c.messageContacts} messages`))
-        .catch((error) => this.log('error', `retention: ${(error as Error).message}`));
-    this.#timer = setInterval(tick, everyMs);
-    this.#timer.unref();
+    const tick = async () => {
+      const c = await purge(this.db, this.retention, 'schedule');
+      this.log('info', `retention: deleted ${c.connlogEntries} log entries, ${c.evaluationResponses} evaluation answers, ${c.evaluationRespondents} evaluation respondents; erased contact data of ${c.participantContacts} participants and ${c.messageContacts} messages`);
+    };
     // The first run waits a minute: a start should not begin with deletes while migrations settle.
-    setTimeout(tick, 60_000).unref();
+    this.#stop = every(everyMs, tick, (error) => this.log('error', `retention: ${error.message}`), { firstAfterMs: 60_000 });
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#stop();
   }
 }

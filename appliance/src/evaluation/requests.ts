@@ -5,6 +5,7 @@
 // account evaluate from the meeting page in the staff UI.
 import { randomToken } from '../crypto.ts';
 import type { Db } from '../db/knex.ts';
+import { every } from '../schedule.ts';
 import { addressesOf, meetingData, meetingEnd, recipientsOf } from '../invites/messages.ts';
 import { enqueue } from '../invites/outbox.ts';
 import type { Meeting } from '../meetings/model.ts';
@@ -19,7 +20,7 @@ export const requestAfterEndMinutes = 60;
 const lookBackDays = 2;
 
 export class EvaluationRequests {
-  #timer: NodeJS.Timeout | undefined;
+  #stop = () => {};
 
   constructor(
     private readonly db: Db,
@@ -29,17 +30,11 @@ export class EvaluationRequests {
   ) {}
 
   start(onEnqueued: () => void, everyMs = 5 * 60_000): void {
-    const tick = () =>
-      this.due()
-        .then((n) => (n > 0 ? onEnqueued() : undefined))
-        .catch((error) => this.log('error', `evaluation requests: ${(error as Error).message}`));
-    this.#timer = setInterval(tick, everyMs);
-    this.#timer.unref();
-    void tick();
+    this.#stop = every(everyMs, async () => ((await this.due()) > 0 ? onEnqueued() : undefined), (error) => this.log('error', `evaluation requests: ${error.message}`));
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#stop();
   }
 
   /** Requests for every meeting whose end + 1 h has passed by `now`; returns how many messages were written. */

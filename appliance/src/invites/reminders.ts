@@ -2,12 +2,13 @@
 // None for a meeting booked inside the offset: the invitation itself is fresh enough. Each reminder
 // is enqueued once per person and start time, so a rescheduled meeting is reminded of anew.
 import type { Db } from '../db/knex.ts';
+import { every } from '../schedule.ts';
 import { listMeetings } from '../meetings/store.ts';
 import type { Composer } from './messages.ts';
 import { tellParticipant } from './messages.ts';
 
 export class Reminders {
-  #timer: NodeJS.Timeout | undefined;
+  #stop = () => {};
 
   constructor(
     private readonly db: Db,
@@ -17,17 +18,11 @@ export class Reminders {
   ) {}
 
   start(onEnqueued: () => void, everyMs = 60_000): void {
-    const tick = () =>
-      this.due()
-        .then((n) => (n > 0 ? onEnqueued() : undefined))
-        .catch((error) => this.log('error', `reminders: ${(error as Error).message}`));
-    this.#timer = setInterval(tick, everyMs);
-    this.#timer.unref();
-    void tick();
+    this.#stop = every(everyMs, async () => ((await this.due()) > 0 ? onEnqueued() : undefined), (error) => this.log('error', `reminders: ${error.message}`));
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#stop();
   }
 
   /** Enqueues every reminder that is due at `now`; returns how many messages were written. */

@@ -2,6 +2,7 @@
 // people get tokens for it, staff see who is there, nobody waits unnoticed (the five-minute rule),
 // and it ends for everyone when staff end it or the end time plus a grace period has passed.
 import type { Db } from '../db/knex.ts';
+import { every } from '../schedule.ts';
 import type { EventBus } from '../events.ts';
 import { namesMatch } from '../entry/names.ts';
 import type { Meeting, Participant } from '../meetings/model.ts';
@@ -49,7 +50,7 @@ export const meetingEnd = (m: Meeting): Date => new Date(m.startsAt.getTime() + 
 export const bookedStaff = (m: Meeting): string[] => [...new Set([m.bookedBy, m.ledBy, ...m.participants.filter((p) => p.kind === 'colleague' && p.staffId).map((p) => p.staffId!)])];
 
 export class RoomService {
-  #timer: NodeJS.Timeout | undefined;
+  #stop = () => {};
 
   constructor(
     private readonly db: Db,
@@ -63,14 +64,11 @@ export class RoomService {
   }
 
   start(everyMs = 15_000): void {
-    const tick = () => void this.tick().catch((error) => this.log('error', `rooms: ${(error as Error).message}`));
-    this.#timer = setInterval(tick, everyMs);
-    this.#timer.unref();
-    tick();
+    this.#stop = every(everyMs, () => this.tick(), (error) => this.log('error', `rooms: ${error.message}`));
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#stop();
   }
 
   /** After a restart of the appliance: take control of the rooms that are open again. */

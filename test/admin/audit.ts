@@ -190,3 +190,16 @@ test('the audit viewer pages back through a long log, 200 records at a time', as
   t.true(third.text.includes('m-page-0'));
   t.notRegex(third.text, /Visa äldre poster/, 'the end of the log');
 });
+
+test("the systematic check finds accesses to another care unit's meetings", async (t) => {
+  const { client: booker } = await loggedIn(app, 'clinician', 'Kardiologi');
+  const meeting = await bookFor(booker, { kind: 'patient', name: 'Olle Hjärta', mobile: '070-222 33 44', identification: 'sms' });
+  const { client: support, staff: supporter } = await loggedIn(app, 'support', 'IT-support');
+  t.is((await support.get(`/meetings/${meeting.id}`)).status, 200);
+  const { client: admin } = await loggedIn(app, 'admin');
+  const outside = await admin.get(`/admin/audit?meeting=${meeting.id}&outside=true`);
+  t.true(outside.text.includes(supporter.name), 'support read a meeting of another unit');
+  t.regex(outside.text, /Öppnade mötet/);
+  t.notRegex(outside.text, /Bokade mötet/, "the booking was within the booker's own unit");
+  t.regex((await admin.get(`/admin/audit?meeting=${meeting.id}`)).text, /Bokade mötet/);
+});

@@ -14,7 +14,7 @@ import * as schemas from './schemas.ts';
 export const adminOnly = { strategy: 'session', scope: ['admin'] };
 const pageLimit = 200;
 
-interface AuditSearch { staff?: string; meeting?: string; participant?: string; action?: string; from?: string; to?: string; before?: number }
+interface AuditSearch { staff?: string; meeting?: string; participant?: string; action?: string; from?: string; to?: string; before?: number; outside?: boolean }
 
 async function auditPage(request: Request, h: ResponseToolkit) {
   const { db } = request.server.app;
@@ -28,6 +28,7 @@ async function auditPage(request: Request, h: ResponseToolkit) {
     from: query.from ? fromClinicTime(query.from) : undefined,
     to: query.to ? fromClinicTime(addDays(query.to, 1)) : undefined,
     beforeId: query.before,
+    outsideUnit: query.outside,
     limit: pageLimit,
   });
   await request.audit('audit.search', { targetType: 'audit_log', details: { query: { ...query }, count: records.length } });

@@ -18,6 +18,7 @@ export const auditQuery = Joi.object({
   from: day,
   to: day,
   before: Joi.number().integer().min(1).max(Number.MAX_SAFE_INTEGER),
+  outside: Joi.boolean().truthy('on'),
 });
 
 export const extractQuery = Joi.object({ meeting: id });

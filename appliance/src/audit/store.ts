@@ -50,19 +50,27 @@ export interface AuditQuery {
   to?: Date;
   /** Only records older than this one (paging back through the log). */
   beforeId?: number;
+  /**
+   * Only accesses to meetings of another care unit than the one the staff member worked in: the
+   * first thing a systematic log check looks at (care relation, Patientdatalagen 4 kap.).
+   */
+  outsideUnit?: boolean;
   limit?: number;
 }
 
 export async function findAudit(db: Db, query: AuditQuery): Promise<AuditRecord[]> {
-  const q = db('audit_log').orderBy('id', 'desc').limit(query.limit ?? 200);
-  if (query.staffId) q.where('staff_id', query.staffId);
-  if (query.unitId) q.where('unit_id', query.unitId);
-  if (query.action) q.where('action', query.action);
-  if (query.meetingId) q.where('meeting_id', query.meetingId);
-  if (query.participantId) q.where('participant_id', query.participantId);
-  if (query.from) q.where('at', '>=', iso(query.from));
-  if (query.to) q.where('at', '<', iso(query.to));
-  if (query.beforeId) q.where('id', '<', query.beforeId);
+  const q = db('audit_log').select('audit_log.*').orderBy('audit_log.id', 'desc').limit(query.limit ?? 200);
+  if (query.outsideUnit) {
+    q.join('meetings', 'meetings.id', 'audit_log.meeting_id').whereNotNull('audit_log.staff_id').whereRaw('meetings.unit_id <> audit_log.unit_id');
+  }
+  if (query.staffId) q.where('audit_log.staff_id', query.staffId);
+  if (query.unitId) q.where('audit_log.unit_id', query.unitId);
+  if (query.action) q.where('audit_log.action', query.action);
+  if (query.meetingId) q.where('audit_log.meeting_id', query.meetingId);
+  if (query.participantId) q.where('audit_log.participant_id', query.participantId);
+  if (query.from) q.where('audit_log.at', '>=', iso(query.from));
+  if (query.to) q.where('audit_log.at', '<', iso(query.to));
+  if (query.beforeId) q.where('audit_log.id', '<', query.beforeId);
   return (await q).map(toRecord);
 }
 

@@ -157,3 +157,12 @@ test('the pages switch to English and back', async (t) => {
   await browser.get('/lang/sv?next=/login');
   t.regex((await browser.get('/login')).text, /Logga in med ditt personalkonto/);
 });
+
+test('sessions that have run out are cleared at the next login', async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  const db = app.server.app.db;
+  await db('staff_sessions').insert({ id: 'e'.repeat(64), staff_id: staff.id, created_at: '2020-01-01T08:00:00.000Z', expires_at: '2020-01-01T20:00:00.000Z', method: 'password' });
+  await app.client().login(staff.email, password);
+  t.is(await db('staff_sessions').where({ id: 'e'.repeat(64) }).first(), undefined);
+  t.is((await db('staff_sessions').where({ staff_id: staff.id })).length, 1, 'the new one');
+});

@@ -107,6 +107,8 @@ export interface GuestSession {
 }
 
 export async function insertGuestSession(db: Tx, session: GuestSession & { expiresAt: Date }, now = new Date()): Promise<void> {
+  // Sessions of meetings long over go as new ones start: the table holds live ones only.
+  await db('guest_sessions').where('expires_at', '<=', iso(now)).delete();
   await db('guest_sessions').insert({
     id: session.sessionHash,
     participant_id: session.participantId,

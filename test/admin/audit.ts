@@ -160,7 +160,7 @@ test('the daily purge records what it removed, as a system action', async (t) =>
   const ancient = new Date(retentionCutoff().getTime() - 7 * 86_400_000);
   await insertAudit(db, { action: 'meeting.read', meetingId: 'm-ancient' }, ancient);
   const logged: string[] = [];
-  const stop = schedulePurge(db, (m) => logged.push(m), 50);
+  const stop = schedulePurge(db, (m) => logged.push(m), 50, 0);
   try {
     for (let i = 0; i < 100 && logged.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
   } finally {

@@ -2,6 +2,7 @@
 // MIME sniffing, HSTS when the appliance is reached over https, and no referrer from token pages.
 import test from 'ava';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { until } from '../helpers/wait.ts';
 import { booking, loggedIn, teacherByEmail } from '../meetings/_booking.ts';
 
 let https: TestServer;
@@ -50,14 +51,12 @@ test('a page carrying a guest token sends no referrer and is not cached', async 
   const email = `eva.${Date.now()}@skola.example`;
   await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [booking().participants[0], { ...teacherByEmail, email }] }) });
   // The built-in development mail sink holds what was sent; the link is in the mail to the teacher.
-  let link: string | undefined;
-  for (let i = 0; i < 300 && !link; i++) {
+  const link = await until(`the mail to ${email}`, () => {
     const mail = plain.server.plugins.invites.captured().mail.find((m) => m.to.includes(email));
-    link = /\/j\/[\w-]{20,}/.exec(mail?.text ?? '')?.[0];
-    if (!link) await new Promise((r) => setTimeout(r, 50));
-  }
+    return /\/j\/[\w-]{20,}/.exec(mail?.text ?? '')?.[0];
+  });
   const chrome = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
-  const reply = await plain.client().get(link!, { 'user-agent': chrome });
+  const reply = await plain.client().get(link, { 'user-agent': chrome });
   t.is(reply.status, 200);
   t.is(reply.headers.get('referrer-policy'), 'no-referrer');
   t.regex(reply.headers.get('cache-control') ?? '', /no-store/);

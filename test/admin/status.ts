@@ -5,6 +5,7 @@ import { enqueue } from '../../appliance/src/invites/outbox.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { startSmsc, type TestSmsc } from '../helpers/smsc.ts';
+import { until } from '../helpers/wait.ts';
 import { loggedIn } from '../meetings/_booking.ts';
 
 let app: TestServer;
@@ -24,17 +25,9 @@ test.after.always(async () => {
 /** The text of one part's section on the page. */
 const part = (html: string, name: string) => new RegExp(`data-part="${name}"[\\s\\S]*?</section>`).exec(html)?.[0] ?? '';
 
-async function until(condition: () => boolean | undefined, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 test.serial('with relay and SMSC up every part works; then the SMSC stops, then the relay', async (t) => {
   const { client } = await loggedIn(app, 'admin');
-  await until(() => app.server.plugins.invites.adapters().sms?.bound);
+  await until('the SMPP bind', () => app.server.plugins.invites.adapters().sms?.bound);
   const up = await client.get('/admin/status');
   t.is(up.status, 200);
   t.regex(up.text, /Alla delar fungerar/);
@@ -48,7 +41,7 @@ test.serial('with relay and SMSC up every part works; then the SMSC stops, then 
   t.regex(part(up.text, 'mail'), /relayuser:\*\*\*@127\.0\.0\.1/);
 
   await smsc.close();
-  await until(() => !app.server.plugins.invites.adapters().sms?.bound);
+  await until('the SMPP bind to be lost', () => !app.server.plugins.invites.adapters().sms?.bound);
   const smsDown = await client.get('/admin/status');
   t.regex(smsDown.text, /En eller flera delar har problem/);
   t.regex(part(smsDown.text, 'sms'), /<span class="state-bad">problem/);

@@ -3,14 +3,15 @@
 // the audit log and prints a patient's log extract after a clinician opened the patient's meeting.
 // Every page any of this opens is watched: nothing may be requested from another origin.
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import test from 'ava';
 import type { RequestRoute } from '@hapi/hapi';
 import type { Page } from 'puppeteer-core';
 import { sha256 } from '../../appliance/src/crypto.ts';
 import { bind, entryState, insertGuestSession, markIdentified } from '../../appliance/src/entry/store.ts';
 import { findStaff, findUnit } from '../../appliance/src/staff/store.ts';
+import { axe } from '../helpers/axe.ts';
 import { fill, launchChromium, press, type TestBrowser } from '../helpers/browser.ts';
+import { until } from '../helpers/wait.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { startSmsc, type TestSmsc } from '../helpers/smsc.ts';
@@ -114,14 +115,14 @@ test.serial('an admin adds a care unit and a staff member in it, then creates an
 });
 
 test.serial('the status page shows SMTP and SMPP working, then which one stopped', async (t) => {
-  for (let i = 0; i < 300 && !app.server.plugins.invites.adapters().sms?.bound; i++) await new Promise((r) => setTimeout(r, 50));
+  await until('the SMPP bind', () => app.server.plugins.invites.adapters().sms?.bound);
   await admin.goto(`${app.url}/admin/status`);
   t.is(await text(admin, '[role="status"]'), 'Alla delar fungerar.');
   t.regex(await text(admin, '[data-part="sms"] h2'), /SMS \(SMPP\): fungerar/);
   t.regex(await text(admin, '[data-part="mail"] h2'), /E-post \(SMTP\): fungerar/);
 
   await smsc.close();
-  for (let i = 0; i < 300 && app.server.plugins.invites.adapters().sms?.bound; i++) await new Promise((r) => setTimeout(r, 50));
+  await until('the SMPP bind to be lost', () => !app.server.plugins.invites.adapters().sms?.bound);
   await admin.reload();
   t.is(await text(admin, '[role="status"]'), 'En eller flera delar har problem — se nedan.');
   t.regex(await text(admin, '[data-part="sms"] h2'), /SMS \(SMPP\): problem/);
@@ -202,17 +203,6 @@ test.serial('every page, opened by an admin and by a guest, loads without a requ
   t.log(`${opened} page loads watched`);
   t.true(opened > 20);
 });
-
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-async function axe(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: axePath });
-  return page.evaluate(async () => {
-    // @ts-expect-error axe is injected above
-    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
-    return r.violations.map((v: { id: string; nodes: { target: string[] }[] }) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-}
 
 test.serial('the admin pages pass axe-core with no violations', async (t) => {
   const { staff, password } = await app.staff('admin', 'Administration');

@@ -17,9 +17,6 @@ import { latestResult } from '../techtest/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
 
-/** What stands in an erased field that may not be empty. */
-export const erasedMark = '(raderad)';
-
 export async function exportParticipant(db: Db, dataKey: Buffer, participantId: string): Promise<Record<string, unknown> | undefined> {
   const participant = await findParticipant(db, participantId);
   if (!participant) return undefined;
@@ -61,7 +58,7 @@ export async function eraseContactData(db: Db, participantId: string): Promise<b
     // Messages not yet sent go nowhere now; sent ones keep their record without the address.
     await trx('outbox_messages').where({ participant_id: participantId }).whereIn('status', ['queued', 'sending'])
       .update({ status: 'failed', failed_at: iso(), last_error: 'contact data erased on request' });
-    await trx('outbox_messages').where({ participant_id: participantId }).update({ recipient: erasedMark, data: '{}', secret_sealed: null });
+    await trx('outbox_messages').where({ participant_id: participantId }).update({ recipient: '', data: '{}', secret_sealed: null }); // as retention erases them
     return true;
   });
 }

@@ -5,6 +5,7 @@ import type { Db } from '../db/knex.ts';
 import { isSqlite } from '../db/knex.ts';
 import { iso } from '../db/values.ts';
 import { auditRetentionYears, sqliteAuditTriggers } from '../db/migrations/0008_audit_append_only.ts';
+import { every } from '../schedule.ts';
 
 export { auditRetentionYears };
 
@@ -32,27 +33,14 @@ export async function purgeAudit(db: Db, now = new Date()): Promise<number> {
 }
 
 /**
- * Runs the purge once a day while the appliance runs, and records each purge that removed
- * anything (as a system action: no staff member). Returns a function that stops it.
+ * Runs the purge once a day while the appliance runs (the first a minute after start), and records
+ * each purge that removed anything, as a system action (no staff member). Returns a stop function.
  */
-export function schedulePurge(db: Db, log: (message: string) => void, everyMs = 24 * 3600 * 1000): () => void {
-  const purge = async () => {
-    try {
-      const removed = await purgeAudit(db);
-      if (removed > 0) {
-        await insertAudit(db, { action: 'audit.purge', targetType: 'audit_log', details: { removed, before: iso(retentionCutoff()) } });
-        log(`audit log: ${removed} record(s) older than ${auditRetentionYears} years purged`);
-      }
-    } catch (error) {
-      log(`audit log: purge failed: ${(error as Error).message}`);
-    }
-  };
-  const first = setTimeout(purge, 60_000);
-  const timer = setInterval(purge, everyMs);
-  first.unref();
-  timer.unref();
-  return () => {
-    clearTimeout(first);
-    clearInterval(timer);
-  };
+export function schedulePurge(db: Db, log: (message: string) => void, everyMs = 24 * 3600 * 1000, firstAfterMs = 60_000): () => void {
+  return every(everyMs, async () => {
+    const removed = await purgeAudit(db);
+    if (removed === 0) return;
+    await insertAudit(db, { action: 'audit.purge', targetType: 'audit_log', details: { removed, before: iso(retentionCutoff()) } });
+    log(`audit log: ${removed} record(s) older than ${auditRetentionYears} years purged`);
+  }, (error) => log(`audit log: purge failed: ${error.message}`), { firstAfterMs });
 }

@@ -65,7 +65,7 @@ export class EvaluationRequests {
           const token = randomToken(18);
           // Nobody is asked twice, and nobody who already answered on the page after the meeting.
           if (!(await setRequestToken(trx, respondent.id, token, expiresAt, now))) continue;
-          const language = 'sv' as const; // the booking does not yet record a participant's language
+          const language = participant.language;
           await enqueue(trx, this.dataKey, {
             channel: address.channel,
             kind: 'evaluation_request',

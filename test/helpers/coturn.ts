@@ -1,14 +1,14 @@
 // Starts Debian's coturn (`turnserver`) for a test: loopback only, on ports found free, with the
-// TURN REST shared secret, and stops it by its pid. Also a minimal TURN client, allocate(), to
-// check credentials against it without a browser. Relay between two loopback peers needs
+// TURN REST shared secret, and stops it by its pid. allocate() checks credentials against it
+// without a browser, with the appliance's own TURN probe. Relay between two loopback peers needs
 // --allow-loopback-peers, which is fine here and never in production.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, createHmac, randomBytes, randomInt } from 'node:crypto';
-import { createSocket } from 'node:dgram';
+import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { allocate as probe } from '../../appliance/src/techtest/turn-probe.ts';
 
 export interface Coturn {
   port: number;
@@ -116,81 +116,5 @@ export async function startCoturn(options: { secret?: string; binary?: string } 
   };
 }
 
-// ---- A minimal TURN client (RFC 5766 Allocate over UDP), to check credentials without a browser.
-
-const magicCookie = 0x2112a442;
-const attr = { username: 0x0006, messageIntegrity: 0x0008, errorCode: 0x0009, realm: 0x0014, nonce: 0x0015, requestedTransport: 0x0019 };
-
-function attribute(type: number, value: Buffer): Buffer {
-  const padded = Buffer.alloc(4 + Math.ceil(value.length / 4) * 4);
-  padded.writeUInt16BE(type, 0);
-  padded.writeUInt16BE(value.length, 2);
-  value.copy(padded, 4);
-  return padded;
-}
-
-function allocateRequest(attributes: Buffer[], integrityKey?: Buffer): Buffer {
-  const header = Buffer.alloc(20);
-  header.writeUInt16BE(0x0003, 0); // Allocate request
-  header.writeUInt32BE(magicCookie, 4);
-  randomBytes(12).copy(header, 8);
-  let body = Buffer.concat(attributes);
-  if (integrityKey) {
-    // MESSAGE-INTEGRITY covers the message with its length already counting the 24-byte attribute.
-    header.writeUInt16BE(body.length + 24, 2);
-    const mac = createHmac('sha1', integrityKey).update(Buffer.concat([header, body])).digest();
-    body = Buffer.concat([body, attribute(attr.messageIntegrity, mac)]);
-  }
-  header.writeUInt16BE(body.length, 2);
-  return Buffer.concat([header, body]);
-}
-
-function readAttributes(message: Buffer): Map<number, Buffer> {
-  const found = new Map<number, Buffer>();
-  for (let at = 20; at + 4 <= message.length; ) {
-    const type = message.readUInt16BE(at);
-    const length = message.readUInt16BE(at + 2);
-    found.set(type, message.subarray(at + 4, at + 4 + length));
-    at += 4 + Math.ceil(length / 4) * 4;
-  }
-  return found;
-}
-
-/** One UDP socket for the whole conversation: coturn ties its nonce to the client's address and port. */
-function turnSocket(port: number) {
-  const socket = createSocket('udp4');
-  const exchange = (request: Buffer) =>
-    new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no answer from the TURN server')), 3000);
-      socket.once('message', (message) => {
-        clearTimeout(timer);
-        resolve(message);
-      });
-      socket.send(request, port, '127.0.0.1');
-    });
-  return { exchange, close: () => socket.close() };
-}
-
-/**
- * Asks the TURN server for a relay allocation with the given credentials, as a browser does:
- * first unauthenticated (the server answers 401 with its realm and a nonce), then signed with
- * the long-term key MD5(username:realm:password). Returns the final status: 200 or the error code.
- */
-export async function allocate(port: number, username: string, password: string): Promise<number> {
-  const { exchange, close } = turnSocket(port);
-  try {
-    const transport = attribute(attr.requestedTransport, Buffer.from([17, 0, 0, 0]));
-    const challenge = readAttributes(await exchange(allocateRequest([transport])));
-    const realm = challenge.get(attr.realm);
-    const nonce = challenge.get(attr.nonce);
-    if (!realm || !nonce) throw new Error('the TURN server did not send a realm and nonce');
-    const key = createHash('md5').update(`${username}:${realm.toString('utf8')}:${password}`).digest();
-    const signed = [transport, attribute(attr.username, Buffer.from(username)), attribute(attr.realm, realm), attribute(attr.nonce, nonce)];
-    const reply = await exchange(allocateRequest(signed, key));
-    if (reply.readUInt16BE(0) === 0x0103) return 200; // Allocate success response
-    const error = readAttributes(reply).get(attr.errorCode);
-    return error ? error[2]! * 100 + error[3]! : 0;
-  } finally {
-    close();
-  }
-}
+/** The appliance's own TURN probe (appliance/src/techtest/turn-probe.ts) against this server. */
+export const allocate = (port: number, username: string, password: string): Promise<number> => probe('127.0.0.1', port, username, password);

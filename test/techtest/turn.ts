@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import test from 'ava';
 import { turnCredentials, turnPassword, turnTtlSeconds } from '../../appliance/src/techtest/turn.ts';
 import { allocate, startCoturn } from '../helpers/coturn.ts';
+import { startServer } from '../helpers/server.ts';
 
 const turn = { urls: ['turn:turn.region.example:3478?transport=udp', 'turn:turn.region.example:3478?transport=tcp'], secret: 'delad-hemlighet-för-turn' };
 
@@ -45,6 +46,24 @@ test('coturn grants a relay for minted credentials and refuses them under anothe
     const [expired] = turnCredentials(config, { now: new Date(Date.now() - 2 * turnTtlSeconds * 1000) }).iceServers;
     t.is(await allocate(coturn.port, expired.username, expired.credential), 401);
   } finally {
+    await coturn.stop();
+  }
+});
+
+test('readiness checks TURN with a minted credential: ready when the secrets agree, a sentence naming the fix when not', async (t) => {
+  const coturn = await startCoturn();
+  const urls = `turn:127.0.0.1:${coturn.port}?transport=udp,turn:127.0.0.1:${coturn.port}?transport=tcp`;
+  const good = await startServer({ env: { TURN_URLS: urls, TURN_SECRET: coturn.secret } });
+  const bad = await startServer({ env: { TURN_URLS: urls, TURN_SECRET: 'not-the-turn-servers-secret' } });
+  try {
+    const ready = (await good.client().get('/health/ready')).json();
+    t.deepEqual(ready.parts.turn, { ok: true, detail: `127.0.0.1:${coturn.port} grants a relay for a minted credential` });
+    const notReady = await bad.client().get('/health/ready');
+    t.is(notReady.status, 503);
+    t.regex(notReady.json().parts.turn.detail, /refuses the minted credential: TURN_SECRET differs from the TURN server's static-auth-secret/);
+  } finally {
+    await good.stop();
+    await bad.stop();
     await coturn.stop();
   }
 });

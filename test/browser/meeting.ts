@@ -138,6 +138,11 @@ test.serial('staff open the room from the meeting: Jitsi with an owner token, an
   await page.waitForFunction((selector) => /Ansluten/.test(document.querySelector(selector)?.textContent ?? ''), { timeout: 10_000 }, row);
   t.pass();
 
+  // Leaving the meeting (Jitsi's readyToClose) leads staff to their evaluation of it.
+  await Promise.all([page.waitForNavigation(), page.evaluate(() => (window as unknown as { __fire: (e: string, d: unknown) => void }).__fire('readyToClose', {}))]);
+  t.is(new URL(page.url()).pathname, `/evaluation/meeting/${meeting.id}`);
+  await page.goto(`${app.url}/meetings/${meeting.id}/room`);
+
   // Ending for everyone needs the confirmation, found by its label.
   await page.locator('::-p-aria(Ja, avsluta mötet för alla)').click();
   await Promise.all([page.waitForNavigation(), press(page, 'Avsluta mötet för alla')]);

@@ -75,6 +75,9 @@ test('the room is created ahead of the start, participants are recognised by the
     t.deepEqual((await service.tick(new Date(Date.now() - minutes(10)))).opened, [], 'not 20 minutes ahead');
     t.deepEqual((await service.tick()).opened, [meeting.id], '15 minutes ahead: opened');
     t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().status, 'open');
+    // The routine: staff join by clicking the patient's name in the calendar; now it leads into the room.
+    const week = await client.get(`/calendar?view=week&date=${new Date(meeting.startsAt).toISOString().slice(0, 10)}`);
+    t.regex(week.text, new RegExp(`<a class="patient" href="/meetings/${meeting.id}/room">Sara Lind</a>`));
 
     const [sara, , olle] = meeting.participants;
     const patient = await joinAs(w, room, 'a1b2c3', { id: `participant:${sara.id}:main`, name: 'Sara Lind' });

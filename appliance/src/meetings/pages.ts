@@ -45,6 +45,8 @@ function meetingSummary(lang: Language, m: Meeting) {
     cancelled: m.status === 'cancelled',
     statusLabel: t(lang, `meetings.status.${m.status}`),
     linkName: patient?.name ?? t(lang, 'meetings.calendar.noPatient'),
+    // The routine: staff join by clicking the patient's name. While the room is open it leads in.
+    link: m.status === 'open' || m.status === 'in_progress' ? `/meetings/${m.id}/room` : `/meetings/${m.id}`,
     others: m.participants.filter((p) => p !== patient).map((p) => ({ name: p.name, kindLabel: t(lang, `meetings.kind.${p.kind}`), statusLabel: t(lang, `meetings.pstatus.${p.status}`) })),
   };
 }

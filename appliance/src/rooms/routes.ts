@@ -114,7 +114,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       if (!tested) return h.redirect(`/techtest?next=${encodeURIComponent(`/meetings/${meeting.id}/room`)}`);
     }
     const jitsi = booked && live
-      ? await jitsiSettings(request, service, meeting, { type: 'staff', staffId: staff.id }, staff.name, `/meetings/${meeting.id}`)
+      ? await jitsiSettings(request, service, meeting, { type: 'staff', staffId: staff.id }, staff.name, `/evaluation/meeting/${meeting.id}`)
       : { mediaConfigured: Boolean(request.server.app.config.jitsi) };
     return h.view('rooms/staff', {
       title: t(lang, 'rooms.staff.title'),

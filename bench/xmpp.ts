@@ -1,7 +1,8 @@
 // Room control over XMPP against Debian's Prosody started here: create+configure through the
 // adapter beside raw @xmpp/client sending the same stanzas, and the presence burst of 200 rooms
 // with 4 occupants each (time to process it and the process's memory). The occupants' clients run
-// in a child process so the memory figures are the adapter's.
+// in a child process so the memory figures are the adapter's. Last, the same burst handled by the
+// whole appliance (rooms plugin, database, connection log).
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
@@ -9,7 +10,9 @@ import { runInNewContext } from 'node:vm';
 import { client, xml, type Client, type XmlElement } from '@xmpp/client';
 import { guardAgainstLateData, RoomControl } from '../appliance/src/rooms/xmpp.ts';
 import { startProsody, type Prosody } from '../test/helpers/prosody.ts';
-import { isMain, table } from './harness.ts';
+import { insertMeeting, insertParticipants } from '../appliance/src/meetings/store.ts';
+import { insertRoom } from '../appliance/src/rooms/store.ts';
+import { benchServer, isMain, table } from './harness.ts';
 
 const NS_MUC = 'http://jabber.org/protocol/muc';
 const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
@@ -124,6 +127,9 @@ async function presenceBurst(prosody: Prosody): Promise<void> {
   const rawCpu = cpuMs(process.cpuUsage(cpu1));
   const rawBurst = rawLast - t1;
   await raw.xmpp.stop();
+  await occupants.command('leave');
+
+  const appliance = await applianceBurst(prosody, names, occupants);
   await occupants.stop();
 
   const mb = (n: number) => n / 1024 / 1024;
@@ -135,6 +141,46 @@ async function presenceBurst(prosody: Prosody): Promise<void> {
     ['rss', mb(before.rss), mb(after.rss), mb(after.rss - before.rss)],
     ['heapUsed', mb(before.heapUsed), mb(after.heapUsed), mb(after.heapUsed - before.heapUsed)],
   ]);
+  table(`The appliance handling the same burst: each occupant mapped to a participant, presence recorded, statuses moved, the connection log written (SQLite)`, ['case', 'ms until all recorded', 'joins/s', 'wall ÷ raw', 'rss before MB', 'rss after MB', 'heapUsed growth MB'], [
+    ['rooms plugin', appliance.ms, expected / (appliance.ms / 1000), appliance.ms / rawBurst, mb(appliance.before.rss), mb(appliance.after.rss), mb(appliance.after.heapUsed - appliance.before.heapUsed)],
+  ]);
+}
+
+/** The whole appliance in this process, its rooms opened by its own schedule, the same occupants joining. */
+async function applianceBurst(prosody: Prosody, names: string[], occupants: OccupantProcess): Promise<{ ms: number; before: NodeJS.MemoryUsage; after: NodeJS.MemoryUsage }> {
+  const x = prosody.xmppConfig();
+  const app = await benchServer({ XMPP_SERVICE: x.service, XMPP_DOMAIN: x.domain, XMPP_MUC_DOMAIN: x.mucDomain, XMPP_USER: x.user, XMPP_PASSWORD: x.password, REMINDER_OFFSETS: 'none' });
+  try {
+    const db = app.server.app.db;
+    while (!app.server.plugins.rooms.control?.state().connected) await new Promise((r) => setTimeout(r, 20));
+    const { staff } = await app.staff('clinician');
+    const startsAt = new Date(Date.now() + 5 * 60_000);
+    // One meeting per room, its four guests named as the occupants introduce themselves.
+    for (const name of names) {
+      await db.transaction(async (trx) => {
+        const id = await insertMeeting(trx, { unitId: staff.unitId, title: 'Burst', startsAt, durationMinutes: 60, bookedBy: staff.id, ledBy: staff.id, documentationPlan: 'Journal', testMeeting: false });
+        await insertParticipants(trx, id, Array.from({ length: occupantsPerRoom }, (_, seat) => ({ kind: seat === 0 ? 'patient' : 'guest', identification: seat === 0 ? 'sms' : 'none', name: `Deltagare ${seat}`, country: 'SE', mobile: seat === 0 ? '+46701234567' : null, email: seat === 0 ? null : `seat${seat}@example.org`, personalNumber: null, proxy: null, staffId: null, language: 'sv' }) as const), 0, app.config.dataKey);
+        await insertRoom(trx, id, name);
+      });
+    }
+    await app.server.plugins.rooms.service.tick();
+    gc();
+    const before = process.memoryUsage();
+    const t0 = performance.now();
+    await occupants.command('join');
+    const expected = names.length * occupantsPerRoom;
+    for (;;) {
+      const [{ n }] = await db('room_presence').whereNull('left_at').count({ n: '*' });
+      if (Number(n) >= expected) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const ms = performance.now() - t0;
+    gc();
+    return { ms, before, after: process.memoryUsage() };
+  } finally {
+    await occupants.command('leave');
+    await app.stop();
+  }
 }
 
 // A full collection before each memory reading, so the figures are what stays, not garbage.

@@ -45,6 +45,9 @@ export function backoff(attempt: number, baseMs: number, maxMs: number, random =
   return Math.round(delay * (0.8 + 0.4 * random()));
 }
 
+/** How long a receipt may wait for its message's send to be recorded before the gateway is asked to resend it. */
+const earlyReceiptWaitMs = 30_000;
+
 export class Dispatcher {
   readonly #o: Required<Omit<DispatcherOptions, 'onStatus' | 'log'>> & Pick<DispatcherOptions, 'onStatus' | 'log'>;
   #running = false;
@@ -52,7 +55,7 @@ export class Dispatcher {
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
   // Receipts can overtake the write that records a message as sent: they wait here briefly.
-  readonly #earlyReceipts = new Map<string, { receipt: DeliveryReceipt; until: number }>();
+  readonly #earlyReceipts = new Map<string, { receipt: DeliveryReceipt; settle: (error?: Error) => void }>();
 
   constructor(options: DispatcherOptions) {
     this.#o = {
@@ -195,14 +198,25 @@ export class Dispatcher {
     this.#o.onStatus?.(message, 'retrying', reason);
   }
 
-  /** A delivery receipt from the SMS gateway: delivered, or failed with the network's reason. */
+  /**
+   * A delivery receipt from the SMS gateway: delivered, or failed with the network's reason. The
+   * returned promise settles when the receipt is recorded, and only then does the SMS adapter
+   * acknowledge it: a receipt is never lost with a process that dies before recording it.
+   */
   async receipt(receipt: DeliveryReceipt): Promise<void> {
     if (await this.#applyReceipt(receipt)) return;
-    // The gateway answered faster than the send was recorded: keep the receipt until it is.
-    this.#earlyReceipts.set(receipt.providerId, { receipt, until: Date.now() + 10 * 60_000 });
-    for (const [id, early] of this.#earlyReceipts) if (early.until < Date.now()) this.#earlyReceipts.delete(id);
-    // The send may have been recorded while we looked: then nobody else will apply it.
-    if (await this.#knownProviderId(receipt.providerId)) this.#applyEarlyReceipt(receipt.providerId);
+    // The gateway answered faster than the send was recorded: the receipt waits for that record
+    // (markSent applies it), or, if it never comes, is refused so that the gateway sends it again.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#earlyReceipts.delete(receipt.providerId);
+        reject(new Error(`no sent message with provider id ${receipt.providerId} yet`));
+      }, earlyReceiptWaitMs);
+      timer.unref();
+      this.#earlyReceipts.set(receipt.providerId, { receipt, settle: (error) => (clearTimeout(timer), error ? reject(error) : resolve()) });
+      // The send may have been recorded while we looked: then nobody else will apply it.
+      this.#knownProviderId(receipt.providerId).then((known) => (known ? this.#applyEarlyReceipt(receipt.providerId) : undefined), reject);
+    });
   }
 
   /** False when no sent message has the provider id yet; true once the receipt is recorded. */
@@ -223,8 +237,12 @@ export class Dispatcher {
     const early = this.#earlyReceipts.get(providerId);
     if (!early) return;
     this.#earlyReceipts.delete(providerId);
-    this.#applyReceipt(early.receipt).catch((error) => this.#o.log?.('error', `outbox: receipt for ${providerId}: ${(error as Error).message}`));
+    this.#applyReceipt(early.receipt).then(
+      (applied) => early.settle(applied ? undefined : new Error(`no sent message with provider id ${providerId}`)),
+      (error: Error) => early.settle(error),
+    );
   }
+
 }
 
 /** "Samverka <noreply@x>" → "noreply@x". */

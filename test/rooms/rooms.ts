@@ -27,16 +27,26 @@ interface World {
 async function world(): Promise<World> {
   const prosody = await startProsody();
   const smsc = await startSmsc((_, i) => ({ id: `r${i}`, receipt: { id: `r${i}`, stat: 'DELIVRD' } }));
-  const x = prosody.xmppConfig();
-  const app = await startServer({
-    env: {
-      XMPP_SERVICE: x.service, XMPP_DOMAIN: x.domain, XMPP_MUC_DOMAIN: x.mucDomain, XMPP_USER: x.user, XMPP_PASSWORD: x.password,
-      JITSI_URL: 'https://meet.example.test', JWT_APP_ID: 'samverka', JWT_APP_SECRET: jwtSecret,
-      SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none',
-    },
-  });
-  await until('the XMPP connection', async () => app.server.plugins.rooms.control!.state().connected);
-  return { prosody, smsc, app, clients: [] };
+  let app: TestServer | undefined;
+  try {
+    const x = prosody.xmppConfig();
+    app = await startServer({
+      env: {
+        XMPP_SERVICE: x.service, XMPP_DOMAIN: x.domain, XMPP_MUC_DOMAIN: x.mucDomain, XMPP_USER: x.user, XMPP_PASSWORD: x.password,
+        JITSI_URL: 'https://meet.example.test', JWT_APP_ID: 'samverka', JWT_APP_SECRET: jwtSecret,
+        SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none',
+      },
+    });
+    const started = app;
+    await until('the XMPP connection', async () => started.server.plugins.rooms.control!.state().connected);
+    return { prosody, smsc, app, clients: [] };
+  } catch (error) {
+    // A failed start must not leave Prosody or the SMSC running after the test.
+    await app?.stop();
+    await prosody.stop();
+    await smsc.close();
+    throw error;
+  }
 }
 
 async function teardown(w: World) {

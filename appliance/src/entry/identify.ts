@@ -31,7 +31,7 @@ const sameText = (a: string, b: string): boolean => timingSafeEqual(Buffer.from(
 
 /**
  * Whether the verified identity is the invited person. Guests are never asked for a personal
- * number (DESIGN.md) and have no staff account: for them the verified name must be the invited one.
+ * number (README.md, Entry) and have no staff account: for them the verified name must be the invited one.
  */
 export async function checkIdentity(db: Db, dataKey: Buffer, invitation: Invitation, method: Method, identity: VerifiedIdentity): Promise<IdentityCheck> {
   const { participant, person } = invitation;

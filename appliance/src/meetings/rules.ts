@@ -25,7 +25,7 @@ export interface ParticipantInput extends ContactInput {
   staffEmail?: string;
 }
 
-/** Which identification each kind may use (DESIGN.md: patients BankID or SMS; colleagues SITHS). */
+/** Which identification each kind may use (the clinic's routine: patients BankID or SMS; colleagues SITHS). */
 export const allowedIdentification: Record<ParticipantKind, readonly IdentificationMethod[]> = {
   patient: ['bankid', 'sms'],
   patient_proxy: ['bankid', 'sms'],
@@ -69,7 +69,7 @@ function checkContact(input: ContactInput, field: string, identification: Identi
 
   let number: string | null = null;
   if (rules.personalNumber === 'never') {
-    // DESIGN.md: no personal identity number is ever asked of a guest.
+    // The routine (README.md): no personal identity number is ever asked of a guest.
     if (!blank(input.personalNumber)) throw new RuleViolation('guest_personal_number', `${field}.personalNumber`);
   } else if (identification === 'bankid') {
     if (blank(input.personalNumber)) throw new RuleViolation('bankid_needs_personal_number', `${field}.personalNumber`, { name });

@@ -13,7 +13,7 @@ import { FlowError, identityProviderOf, type VerifiedIdentity } from '../staff/o
 import { callbackQuery, flowBinding, flowCookie } from '../staff/oidc-routes.ts';
 import { findStaff } from '../staff/store.ts';
 import type { LinkPerson } from './links.ts';
-import { namesMatch } from './names.ts';
+import { namesMatch } from '../common/names.ts';
 import type { Invitation } from './service.ts';
 import { markIdentified, recordIdentityMismatch } from './store.ts';
 

@@ -6,14 +6,16 @@ import type { Db } from '../db/knex.ts';
 import type { EventBus } from '../events.ts';
 import { randomToken, sha256 } from '../crypto.ts';
 import { enqueue } from '../invites/outbox.ts';
-import { formatWhen, meetingEnd } from '../invites/messages.ts';
+import { formatWhen } from '../common/clock.ts';
+import { meetingEnd } from '../invites/messages.ts';
 import type { Meeting, Participant } from '../meetings/model.ts';
 import { findMeeting, findParticipant } from '../meetings/store.ts';
 import { findUnit } from '../staff/store.ts';
 import type { CareUnit } from '../staff/model.ts';
 import { findLink, linkExpiry, type LinkPerson } from './links.ts';
-import { namesMatch } from './names.ts';
+import { namesMatch } from '../common/names.ts';
 import * as store from './store.ts';
+import type { Language } from '../common/language.ts';
 
 /** The routine's limits: five wrong names lock the link; codes are 6 digits, 10 minutes, 5 tries. */
 export const limits = {
@@ -202,7 +204,7 @@ function codeHash(participantId: string, person: LinkPerson, code: string): stri
 }
 
 /** The meeting's time as the guest pages show it. */
-export function meetingTime(meeting: Meeting, lang: 'sv' | 'en'): { date: string; time: string; endTime: string } {
+export function meetingTime(meeting: Meeting, lang: Language): { date: string; time: string; endTime: string } {
   const start = formatWhen(meeting.startsAt, lang);
   return { date: start.date, time: start.time, endTime: formatWhen(meetingEnd(meeting), lang).time };
 }

@@ -14,7 +14,7 @@ import { bookingForm, fromFields, hasParticipant, readDraft, renderBooking, type
 import { isPatient, patientOf, type Meeting, type Participant } from './model.ts';
 import { audited } from './routes.ts';
 import type { MeetingService } from './service.ts';
-import { addDays, formatDay, formatSpan, fromClinicTime, isoWeek, mondayOf, toClinicTime, today, weekday } from './time.ts';
+import { addDays, formatDay, formatSpan, fromClinicTime, isoWeek, mondayOf, toClinicTime, today, weekday } from '../common/clock.ts';
 import { NotChangeable, NotFound, RuleViolation, VersionConflict } from './violations.ts';
 
 const dateField = Joi.string().pattern(/^\d{4}-\d{2}-\d{2}$/);

@@ -4,7 +4,7 @@
 import type { Db } from '../db/knex.ts';
 import { every } from '../schedule.ts';
 import type { EventBus } from '../events.ts';
-import { namesMatch } from '../entry/names.ts';
+import { namesMatch } from '../common/names.ts';
 import type { Meeting, Participant } from '../meetings/model.ts';
 import { advanceMeetingStatus, findMeeting, listMeetings } from '../meetings/store.ts';
 import type { Staff } from '../staff/model.ts';

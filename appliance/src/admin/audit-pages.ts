@@ -2,11 +2,11 @@
 // patient's log extract (the patient's right to know who accessed their meeting data). Admins only;
 // every use of either is itself written to the audit log.
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
-import { findAccesses, findAudit } from '../audit/store.ts';
+import { findAccesses, findAudit } from '../audit/index.ts';
 import { languageOf, t } from '../http/i18n.ts';
-import { parsePersonalNumber } from '../meetings/personal-number.ts';
+import { parsePersonalNumber } from '../meetings/index.ts';
 import { addDays, fromClinicTime } from '../common/clock.ts';
-import { listStaff } from '../staff/store.ts';
+import { listStaff } from '../staff/index.ts';
 import { clinicTime, describeRecords, extractCsv } from './extract.ts';
 import { findPatient, patientOfMeeting, type PatientRecord } from './patients.ts';
 import * as schemas from './schemas.ts';

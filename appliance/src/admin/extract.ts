@@ -1,12 +1,12 @@
 // The rows of the audit viewer and of a patient's log extract: each record with the staff member's
 // name, HSA-ID and care unit as a person reads them, and the same rows as CSV.
-import type { AuditRecord } from '../audit/store.ts';
+import type { AuditRecord } from '../audit/index.ts';
 import type { Db } from '../db/knex.ts';
 import { toCsv } from '../common/csv.ts';
 import { t, type Language } from '../http/i18n.ts';
 import { toClinicTime } from '../common/clock.ts';
-import type { Staff } from '../staff/model.ts';
-import { findStaff, listUnits } from '../staff/store.ts';
+import type { Staff } from '../staff/index.ts';
+import { findStaff, listUnits } from '../staff/index.ts';
 
 export interface AccessRow {
   id: number;

@@ -11,9 +11,9 @@
 // through the meetings store's own personalNumberOf, so the sealing context stays in one place.
 import { namesMatch } from '../common/names.ts';
 import type { Db } from '../db/knex.ts';
-import { isPatient, type ParticipantKind } from '../meetings/model.ts';
-import { maskPersonalNumber } from '../meetings/personal-number.ts';
-import { personalNumberOf } from '../meetings/store.ts';
+import { isPatient, type ParticipantKind } from '../meetings/index.ts';
+import { maskPersonalNumber } from '../meetings/index.ts';
+import { personalNumberOf } from '../meetings/index.ts';
 
 export interface PatientRecord {
   participantId: string;

@@ -6,8 +6,8 @@ import Boom from '@hapi/boom';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { rateLimit } from '../http/ratelimit.ts';
-import { findMeeting } from '../meetings/store.ts';
-import { describeUserAgent } from '../techtest/useragent.ts';
+import { findMeeting } from '../meetings/index.ts';
+import { describeUserAgent } from '../techtest/index.ts';
 import { clientErrors, clientEventTypes, type ClientEventType, type Details } from './model.ts';
 import type { Recorder } from './recorder.ts';
 

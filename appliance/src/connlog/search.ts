@@ -1,10 +1,10 @@
 // Finding meetings for support: by period and care unit, a meeting's id, a participant's name or
 // phone number. Support sees phone numbers masked but for the last digits; admins see them whole.
 import type { Db } from '../db/knex.ts';
-import type { Meeting, Participant } from '../meetings/model.ts';
+import type { Meeting, Participant } from '../meetings/index.ts';
 import { nameContains } from '../common/names.ts';
-import { findMeeting, listMeetings } from '../meetings/store.ts';
-import type { Role } from '../staff/model.ts';
+import { findMeeting, listMeetings } from '../meetings/index.ts';
+import type { Role } from '../staff/index.ts';
 
 export interface SearchCriteria {
   from: Date;

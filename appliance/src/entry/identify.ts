@@ -7,11 +7,11 @@ import type { Lifecycle, Request, ResponseToolkit, RouteOptionsPreArray, ServerR
 import { sha256 } from '../crypto.ts';
 import type { Db } from '../db/knex.ts';
 import { languageOf, t } from '../http/i18n.ts';
-import { parsePersonalNumber } from '../meetings/personal-number.ts';
-import { personalNumberOf } from '../meetings/store.ts';
-import { FlowError, identityProviderOf, type VerifiedIdentity } from '../staff/oidc.ts';
-import { callbackQuery, flowBinding, flowCookie } from '../staff/oidc-routes.ts';
-import { findStaff } from '../staff/store.ts';
+import { parsePersonalNumber } from '../meetings/index.ts';
+import { personalNumberOf } from '../meetings/index.ts';
+import { FlowError, identityProviderOf, type VerifiedIdentity } from '../staff/index.ts';
+import { callbackQuery, flowBinding, flowCookie } from '../staff/index.ts';
+import { findStaff } from '../staff/index.ts';
 import type { LinkPerson } from './links.ts';
 import { namesMatch } from '../common/names.ts';
 import type { Invitation } from './service.ts';

@@ -35,3 +35,6 @@ export const plugin: Plugin<void> = {
     server.route(routes());
   },
 };
+
+// The public API: what other domains may use of this one (ARCHITECTURE.md).
+export { deleteAnswersBefore } from './store.ts';

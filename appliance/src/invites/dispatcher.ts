@@ -3,7 +3,7 @@
 // ones fail with the adapter's reason. A row whose sender died is claimed again when its lease runs
 // out, so a crash loses nothing; the bound on duplicates is the number of messages in flight.
 import type { Db } from '../db/knex.ts';
-import { linkPath } from '../entry/links.ts';
+import { linkPath } from '../entry/index.ts';
 import { t } from '../http/i18n.ts';
 import { meetingCalendar } from './calendar.ts';
 import { PermanentFailure, TemporaryFailure, type DeliveryReceipt } from './delivery.ts';

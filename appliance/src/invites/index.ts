@@ -11,13 +11,13 @@ import { fallbackToEmail } from './fallback.ts';
 import { MailSender, type MailState } from './mail.ts';
 import { messageFacts } from './facts.ts';
 import { outboxHook, tellParticipant, type Composer } from './messages.ts';
-import { findMeeting } from '../meetings/store.ts';
+import { findMeeting } from '../meetings/index.ts';
 import { releaseAllClaims, type MessageKind, type OutboxMessage } from './outbox.ts';
 import { Reminders } from './reminders.ts';
 import { routes } from './routes.ts';
 import { SmsSender, type SmsState } from './sms.ts';
 import { Templates } from './templates.ts';
-import { findStaff } from '../staff/store.ts';
+import { findStaff } from '../staff/index.ts';
 
 declare module '../events.ts' {
   interface DomainEvents {
@@ -165,3 +165,7 @@ export const plugin: Plugin<void> = {
 export function addSecretLink(server: Server, kind: MessageKind, path: (secret: string) => string): void {
   server.plugins.invites.secretPaths.set(kind, path);
 }
+
+// The public API: what other domains may use of this one (ARCHITECTURE.md).
+export { messagesOf, queueStats, recentMessages, findMessage, eraseMessageContacts, enqueue } from './outbox.ts';
+export { meetingEnd, addressesOf, meetingData, recipientsOf } from './messages.ts';

@@ -5,11 +5,11 @@
 import type { Knex } from 'knex';
 import { formatWhen } from '../common/clock.ts';
 import type { Db } from '../db/knex.ts';
-import { issueLink, linkExpiry, moveLinkExpiry, revokeLinks, type LinkPerson } from '../entry/links.ts';
-import type { MeetingChange } from '../meetings/events.ts';
-import type { Meeting, Participant } from '../meetings/model.ts';
-import { findMeeting, findParticipant } from '../meetings/store.ts';
-import { findUnit } from '../staff/store.ts';
+import { issueLink, linkExpiry, moveLinkExpiry, revokeLinks, type LinkPerson } from '../entry/index.ts';
+import type { MeetingChange } from '../meetings/index.ts';
+import type { Meeting, Participant } from '../meetings/index.ts';
+import { findMeeting, findParticipant } from '../meetings/index.ts';
+import { findUnit } from '../staff/index.ts';
 import { dedupeTaken, enqueue, type Channel, type MessageKind, type NewMessage } from './outbox.ts';
 import type { Language } from '../common/language.ts';
 

@@ -4,7 +4,7 @@ import Joi from 'joi';
 import { linkify } from '../common/linkify.ts';
 import { apiRoute } from '../http/api.ts';
 import { languageOf, t } from '../http/i18n.ts';
-import { handled } from '../meetings/errors.ts';
+import { handled } from '../meetings/index.ts';
 import { formatWhen } from '../common/clock.ts';
 import { channels, messageKinds, messagesOf, queueStats, recentMessages, type MessageKind, type OutboxMessage } from './outbox.ts';
 import { Templates } from './templates.ts';

@@ -6,7 +6,7 @@ import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { openEventStream } from '../http/sse.ts';
-import type { Staff } from '../staff/model.ts';
+import type { Staff } from '../staff/index.ts';
 import { handled, ruleMessage, toBoom } from './errors.ts';
 import type { ParticipantFacts } from './facts.ts';
 import type { LiveUpdates } from './live.ts';

@@ -1,6 +1,6 @@
 // The clinic's booking routine as checks: what a meeting and each kind of participant must and
 // must not have. Everything is checked before anything is written, so bad input stores nothing.
-import type { Staff } from '../staff/model.ts';
+import type { Staff } from '../staff/index.ts';
 import { tidyName } from '../common/names.ts';
 import { defaultCountry, isCountry, parseEmail, parseMobile } from './contacts.ts';
 import { isPatient, type IdentificationMethod, type NewContact, type NewParticipant, type ParticipantKind } from './model.ts';

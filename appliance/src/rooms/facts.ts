@@ -2,7 +2,7 @@
 // (the routine: call the participant on the number in the booking) with what staff did about it.
 import type { Db } from '../db/knex.ts';
 import { t } from '../http/i18n.ts';
-import type { FactsProvider, MarksProvider, ParticipantFact } from '../meetings/facts.ts';
+import type { FactsProvider, MarksProvider, ParticipantFact } from '../meetings/index.ts';
 import { alertsOf, openAlertCounts, presenceOf } from './store.ts';
 
 export function roomFacts(db: Db): FactsProvider {

@@ -8,11 +8,11 @@ import { apiRoute } from '../http/api.ts';
 import { openEventStream } from '../http/sse.ts';
 import { languageOf, t } from '../http/i18n.ts';
 import { defaultCsp } from '../http/security.ts';
-import { checkBrowser } from '../entry/browser.ts';
-import { entryStatesOf } from '../entry/store.ts';
-import { handled } from '../meetings/errors.ts';
+import { checkBrowser } from '../entry/index.ts';
+import { entryStatesOf } from '../entry/index.ts';
+import { handled } from '../meetings/index.ts';
 import { latestResult, staffSessionSubject } from '../techtest/index.ts';
-import type { Meeting } from '../meetings/model.ts';
+import type { Meeting } from '../meetings/index.ts';
 import { bookedStaff, meetingEnd, type RoomService } from './service.ts';
 import { alertsOf, findRoom, presenceOf } from './store.ts';
 

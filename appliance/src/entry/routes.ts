@@ -207,9 +207,9 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const found = await current(request, h);
         if ('ended' in found) return found.ended;
         const lang = languageOf(request);
-        const outcome = await service.checkCode(found.invitation, (request.payload as { code: string }).code);
+        const { outcome, triesLeft } = await service.checkCode(found.invitation, (request.payload as { code: string }).code);
         if (outcome === 'ok') return h.redirect('/entry');
-        const text = t(lang, `entry.code.${outcome}`, { tries: limits.codeTries - (found.state.codeFailures + 1) });
+        const text = t(lang, `entry.code.${outcome}`, { tries: triesLeft });
         return codePage(request, h, found.invitation, lang, { error: text }, 400);
       },
     },

@@ -15,7 +15,7 @@ import { findMeeting } from '../meetings/index.ts';
 import { releaseAllClaims, type MessageKind, type OutboxMessage } from './outbox.ts';
 import { Reminders } from './reminders.ts';
 import { routes } from './routes.ts';
-import { SmsSender, type SmsState } from './sms.ts';
+import { linkHealth, SmsSender, type SmsState } from './sms.ts';
 import { Templates } from './templates.ts';
 import { findStaff } from '../staff/index.ts';
 
@@ -136,10 +136,7 @@ export const plugin: Plugin<void> = {
     server.app.health.add('sms', async () => {
       if (!config.sms.smppUrl) return { ok: true, detail: 'embedded development SMSC' };
       if (!sms) return { ok: true, detail: 'SMPP gateway configured (bound when the appliance runs)' };
-      const state = sms.state();
-      return state.bound
-        ? { ok: true, detail: `bound; window ${state.window.inUse}/${state.window.size}${state.pausedUntil ? `, throttled until ${state.pausedUntil.toISOString()}` : ''}` }
-        : { ok: false, detail: `not bound to the SMPP gateway${state.lastError ? `: ${state.lastError}` : ''}` };
+      return linkHealth(sms.state());
     });
 
     server.expose('secretPaths', secretPaths);

@@ -24,6 +24,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY appliance ./appliance
 COPY admin ./admin
+COPY bin/build.js ./bin/build.js
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # --- runtime ---

@@ -5,7 +5,6 @@ import type { Plugin, Server } from '@hapi/hapi';
 import { isSqlite } from '../db/knex.ts';
 import type { EventName } from '../events.ts';
 import type { CapturedMail, CapturedSms, Sink } from './embedded.ts';
-import { startEmbeddedMailSink, startEmbeddedSmsc } from './embedded.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { fallbackToEmail } from './fallback.ts';
 import { MailSender, type MailState } from './mail.ts';
@@ -87,12 +86,14 @@ export const plugin: Plugin<void> = {
     server.ext('onPreStart', async () => {
       let smtpUrl = config.mail.smtpUrl;
       let smppUrl = config.sms.smppUrl;
+      // The development sinks (and smtp-server with them) are loaded only when they are used.
+      const embedded = !smtpUrl || !smppUrl ? await import('./embedded.ts') : undefined;
       if (!smtpUrl) {
-        mailSink = await startEmbeddedMailSink();
+        mailSink = await embedded!.startEmbeddedMailSink();
         smtpUrl = mailSink.url;
       }
       if (!smppUrl) {
-        smsc = await startEmbeddedSmsc();
+        smsc = await embedded!.startEmbeddedSmsc();
         smppUrl = smsc.url;
       }
       mail = new MailSender({ url: smtpUrl, from: config.mail.from });

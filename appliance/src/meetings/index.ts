@@ -55,6 +55,7 @@ export const plugin: Plugin<void> = {
 
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
 export { parsePersonalNumber, maskPersonalNumber } from './personal-number.ts';
+export { displayPhone } from './contacts.ts';
 export { isPatient, type ParticipantKind, type Meeting, type Participant } from './model.ts';
 export { personalNumberOf, findMeeting, findParticipant, listChanges, eraseContactsOfMeetings, meetingsEndedBefore, listMeetings, advanceMeetingStatus } from './store.ts';
 export type { FactsProvider, ParticipantFact, MarksProvider } from './facts.ts';

@@ -6,7 +6,8 @@
 import { randomToken } from '../crypto.ts';
 import type { Db } from '../db/knex.ts';
 import { every } from '../schedule.ts';
-import { addressesOf, meetingData, meetingEnd, recipientsOf } from '../invites/index.ts';
+import { addressesOf, meetingData, recipientsOf } from '../invites/index.ts';
+import { meetingEnd } from '../meetings/index.ts';
 import { enqueue } from '../invites/index.ts';
 import type { Meeting } from '../meetings/index.ts';
 import { findMeeting, listMeetings } from '../meetings/index.ts';

@@ -91,6 +91,8 @@ export interface Reply {
 /** A small cookie-keeping HTTP client that behaves like a browser for forms and the API. */
 export class Client {
   readonly cookies = new Map<string, string>();
+  /** Sent with every request: e.g. the X-Forwarded-For a proxy in TRUSTED_PROXIES would add. */
+  readonly headers: Record<string, string> = {};
   constructor(readonly base: string) {}
 
   get crumb(): string | undefined {
@@ -98,7 +100,7 @@ export class Client {
   }
 
   async request(method: string, path: string, init: { form?: Record<string, string>; json?: unknown; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
-    const headers: Record<string, string> = { accept: 'text/html,application/json', ...init.headers };
+    const headers: Record<string, string> = { accept: 'text/html,application/json', ...this.headers, ...init.headers };
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     let body: string | undefined = init.body;
     if (init.form) {

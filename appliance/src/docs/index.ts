@@ -1,4 +1,5 @@
-// The REST API's OpenAPI document at /api/v1/openapi.json and a browsable page at /api/docs.
+// The REST API's OpenAPI document at /api/v1/openapi.json and a browsable page at /api/docs, for
+// logged-in staff and API tokens.
 import type { Plugin } from '@hapi/hapi';
 import HapiSwagger from 'hapi-swagger';
 import { apiPrefix } from '../http/api.ts';
@@ -19,7 +20,10 @@ export const plugin: Plugin<void> = {
         bearer: { type: 'apiKey', name: 'Authorization', in: 'header', description: 'Bearer <token> from "samverka token create"' },
       },
       security: [{ bearer: [] }],
-      auth: false,
+      // Staff and the hospital's systems (API tokens) read the description; the public does not
+      // need a map of the API. Swagger UI's own files stay public like any static file.
+      // The token first: the session strategy sends a person without a cookie to the login page.
+      auth: { strategies: ['token', 'session'] },
       documentationRouteTags: ['docs'],
       routeTag: 'api',
     };

@@ -4,6 +4,7 @@
 import Boom from '@hapi/boom';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
+import { day, lookupYears, meetingYears } from '../http/dates.ts';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { openEventStream } from '../http/sse.ts';
 import type { Staff } from '../staff/model.ts';
@@ -17,8 +18,10 @@ import type { MeetingService } from './service.ts';
 import { addDays, formatDay, formatSpan, fromClinicTime, isoWeek, mondayOf, toClinicTime, today, weekday } from './time.ts';
 import { NotChangeable, NotFound, RuleViolation, VersionConflict } from './violations.ts';
 
-const dateField = Joi.string().pattern(/^\d{4}-\d{2}-\d{2}$/);
-const timeField = Joi.string().pattern(/^\d{2}:\d{2}$/);
+// A meeting's day is checked like the API's startsAt; the calendar may be browsed further back.
+const dateField = day(meetingYears);
+const calendarDate = day(lookupYears);
+const timeField = Joi.string().pattern(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
 const staffOf = (request: Request): Staff => request.auth.credentials.user!;
 const session = { strategy: 'session' } as const;
 
@@ -116,7 +119,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
     {
       method: 'GET',
       path: '/calendar',
-      options: { auth: session, validate: { query: Joi.object({ view: Joi.string().valid('day', 'week').default('day'), date: dateField }) } },
+      options: { auth: session, validate: { query: Joi.object({ view: Joi.string().valid('day', 'week').default('day'), date: calendarDate }) } },
       handler: handled(async (request, h) => {
         const lang = languageOf(request);
         const staff = staffOf(request);

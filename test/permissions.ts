@@ -138,6 +138,8 @@ const inputs: Record<string, { query?: string; body: Record<string, unknown> }> 
   'POST /api/v1/meetings/{id}/cancel': { body: { version: stale, reason: 'Sjuk' } },
   'POST /api/v1/meetings/{id}/participants': { body: { version: stale, participant: { kind: 'guest', name: 'Ny Gäst', email: 'ny@skola.example', identification: 'none' } } },
   'DELETE /api/v1/meetings/{id}/participants/{participantId}': { query: `?version=${stale}`, body: {} },
+  'POST /api/v1/meetings/{id}/participants/{participantId}/resend': { body: { version: stale } },
+  'POST /meetings/{id}/participants/{participantId}/resend': { body: { version: stale } },
   'POST /meetings/{id}/reschedule': { body: { version: stale, date: '2030-01-07', time: '10:00', durationMinutes: 30, confirm: 'yes' } },
   'POST /meetings/{id}/cancel': { body: { version: stale, reason: 'Sjuk', confirm: 'yes' } },
   'POST /meetings/{id}/participants/{participantId}/remove': { body: { version: stale, confirm: 'yes' } },

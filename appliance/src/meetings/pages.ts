@@ -16,7 +16,7 @@ import { isPatient, patientOf, type Meeting, type Participant } from './model.ts
 import { audited } from './routes.ts';
 import type { MeetingService } from './service.ts';
 import { addDays, formatDay, formatSpan, fromClinicTime, isoWeek, mondayOf, toClinicTime, today, weekday } from './time.ts';
-import { NotChangeable, NotFound, RuleViolation, VersionConflict } from './violations.ts';
+import { NotChangeable, NotFound, RuleViolation, TooManyResends, VersionConflict } from './violations.ts';
 
 // A meeting's day is checked like the API's startsAt; the calendar may be browsed further back.
 const dateField = day(meetingYears);
@@ -91,11 +91,12 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
       return h.redirect(`/meetings/${id}?done=${done}`);
     } catch (error) {
       const lang = languageOf(request);
-      if (error instanceof RuleViolation || error instanceof VersionConflict || error instanceof NotChangeable) {
+      if (error instanceof RuleViolation || error instanceof VersionConflict || error instanceof NotChangeable || error instanceof TooManyResends) {
         const meeting = await meetings.get(staffOf(request), id);
         await audited(request, 'meeting.read', meeting);
         const message = error instanceof RuleViolation ? ruleMessage(lang, error) : (toBoom(error, lang) as Boom.Boom).message;
-        return meetingPage(request, h, meetings, facts, meeting, { error: message, code: error instanceof RuleViolation ? 400 : 409 });
+        const code = error instanceof RuleViolation ? 400 : error instanceof TooManyResends ? 429 : 409;
+        return meetingPage(request, h, meetings, facts, meeting, { error: message, code });
       }
       throw toBoom(error, lang);
     }
@@ -319,11 +320,12 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
     {
       method: 'POST',
       path: '/meetings/{id}/participants/{participantId}/resend',
-      options: { auth: { ...session, scope: ['admin', 'clinician'] }, validate: { params: participantParams, payload: Joi.object({ crumb: Joi.string() }) } },
+      options: { auth: { ...session, scope: ['admin', 'clinician'] }, validate: { params: participantParams, payload: Joi.object({ crumb: Joi.string(), version: Joi.number().integer().min(1).required() }) } },
       handler: handled(async (request, h) => {
         const { id, participantId } = request.params as { id: string; participantId: string };
+        const { version } = request.payload as { version: number };
         return changeFromPage(request, h, id, async () => {
-          const meeting = await meetings.resendInvitation(staffOf(request), id, participantId);
+          const meeting = await meetings.resendInvitation(staffOf(request), id, participantId, version);
           await audited(request, 'invitation.resend', meeting, participantId);
         }, 'resent');
       }),

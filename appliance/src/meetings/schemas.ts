@@ -52,6 +52,8 @@ export const cancelPayload = Joi.object({
 
 export const addParticipantPayload = Joi.object({ version, participant: participantInput.required() }).label('NewParticipant');
 
+export const resendPayload = Joi.object({ version }).required().label('Resend');
+
 export const versionQuery = Joi.object({ version }).label('Version');
 
 export const meetingParams = Joi.object({ id: Joi.string().guid().required() });

@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { insertAudit } from './audit/store.ts';
 import { ConfigError, describeParts, loadConfig, type Config } from './config.ts';
+import { findPlaceholders } from './preflight.ts';
 import { createDb, describeDbError, type Db } from './db/knex.ts';
 import { roles, type Role } from './staff/model.ts';
 import { addStaff, addUnit, createToken, disableStaff, minPasswordLength, revokeToken, StaffError } from './staff/service.ts';
@@ -21,6 +22,8 @@ const usage = `Usage: samverka <command> [options]
   token create --user EMAIL --name NAME           create an API token (printed once)
   token revoke --user EMAIL --name NAME           revoke an API token
   check                                           check every configured part
+  check --config                                  check only the configuration: valid, and no
+                                                  example or placeholder value left from env.example
   purge                                           delete logs, evaluation answers and contact data past
                                                   their retention periods (RETENTION_*_DAYS)
 
@@ -37,6 +40,7 @@ const options = {
   'hsa-id': { type: 'string' },
   phone: { type: 'string' },
   user: { type: 'string' },
+  config: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -183,6 +187,12 @@ export async function run(argv: string[], env: Record<string, string | undefined
       }
 
       case 'check':
+        if (flags.config) {
+          const placeholders = findPlaceholders(env);
+          for (const line of placeholders) process.stderr.write(`FATAL: ${line}\n`);
+          if (placeholders.length === 0) out('ok   configuration: valid, no example or placeholder values');
+          return placeholders.length ? 1 : 0;
+        }
         return await check(config, out);
 
       default:

@@ -7,7 +7,7 @@
 // - an authenticated GET /api/v1/me, the lightest staff request.
 // Invitations go to an SMSC and an SMTP server in processes of their own; the outbox is drained
 // before the measuring starts and after each round of bookings.
-import { addDays, fromClinicTime, mondayOf, today } from '../appliance/src/meetings/time.ts';
+import { addDays, fromClinicTime, mondayOf, today } from '../appliance/src/common/clock.ts';
 import { Client } from '../test/helpers/server.ts';
 import {
   book, connections, drained, interleaved, isMain, judge, measure, percent, prepareData, rounds, seconds, showSpread, spread,

@@ -23,6 +23,8 @@ interface IceReply {
 export interface NetworkCheck {
   base: string;
   crumb: string;
+  /** Resolves when the line estimate may start: once the camera picture is up, which it must not hold back. */
+  lineFree?: Promise<unknown>;
 }
 
 const timeout = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
@@ -231,7 +233,7 @@ export async function checkNetwork(check: NetworkCheck): Promise<NetworkFigures>
   }
   // The line to the appliance is estimated while the relay is probed (each takes about a second);
   // Jitsi's pre-call test follows on its own, so that its loss and throughput have the line to themselves.
-  const line = Promise.all([timed('download', () => measureDownload(check)), timed('upload', () => measureUpload(check))]);
+  const line = Promise.resolve(check.lineFree).then(() => Promise.all([timed('download', () => measureDownload(check)), timed('upload', () => measureUpload(check))]));
   if (ice.relay && ice.iceServers) {
     figures.relayConfigured = true;
     const servers = ice.iceServers;

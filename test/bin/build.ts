@@ -31,6 +31,7 @@ const build = (dir: string) => {
 };
 
 test('an unchanged tree starts without building; a changed source is built again', (t) => {
+  t.timeout(5 * 60_000, 'four builds with tsc and esbuild, on a shared machine');
   const dir = project();
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   t.deepEqual(build(dir), { code: 0, built: true }, 'a fresh checkout is built');

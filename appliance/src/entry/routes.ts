@@ -60,6 +60,16 @@ function problemPage(request: Request, h: ResponseToolkit, problem: LinkProblem,
   return response;
 }
 
+/**
+ * Where a guest goes next: identification first, then the technical test, then the waiting room.
+ * The name POST sends the guest straight there (one redirect, not a chain through /entry: on a
+ * mobile line every hop is a round trip).
+ */
+async function nextStep(request: Request, identity: Pick<GuestIdentity, 'participantId' | 'person'>, identification: string, identified: boolean): Promise<string> {
+  if (!identified) return identification === 'sms' ? '/entry/code' : '/entry/identify';
+  return (await latestResult(request.server.app.db, participantSubject(identity))) ? '/entry/waiting' : '/entry/test';
+}
+
 export function entryRoutes(service: EntryService, clock: RoomClock): ServerRoute[] {
   const perAddress = rateLimit('entry-link', { points: 60, durationSeconds: 10 * 60 });
   const perToken = rateLimit('entry-name', { points: 10, durationSeconds: 10 * 60 }, (r) => sha256(String((r.payload as { token?: string })?.token ?? '')));
@@ -75,7 +85,8 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
 
   const linkPage = (request: Request, h: ResponseToolkit, invitation: Invitation, tokenValue: string, extra: Record<string, unknown> = {}, code = 200) => {
     const lang = languageOf(request);
-    const response = h.view('entry/link', { ...base(request, invitation, t(lang, 'entry.link.title')), token: tokenValue, langToken: tokenValue, ...extra }, guestPage).code(code);
+    // The technical test comes next for most: its script loads while the person types their name.
+    const response = h.view('entry/link', { ...base(request, invitation, t(lang, 'entry.link.title')), token: tokenValue, langToken: tokenValue, prefetch: ['techtest.js'], ...extra }, guestPage).code(code);
     tokenHeaders(response);
     return response;
   };
@@ -158,7 +169,9 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
           }
           return problemPage(request, h, result.problem, result.invitation);
         }
-        const response = h.redirect('/entry');
+        const { participant, person } = result.invitation;
+        // Entering by name identifies a guest invited without identification; others go on to theirs.
+        const response = h.redirect(result.session ? await nextStep(request, { participantId: participant.id, person }, participant.identification, participant.identification === 'none') : '/entry');
         // A participant booked in English gets English pages, unless they already chose.
         if (result.invitation.participant.language === 'en' && !request.state[languageCookie]) response.state(languageCookie, 'en');
         if (result.session) response.state(guestCookie, result.session, { ttl: Math.max(60_000, result.invitation.meeting.startsAt.getTime() + result.invitation.meeting.durationMinutes * 60_000 + 2 * 3600_000 - Date.now()) });
@@ -173,11 +186,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const found = await current(request, h);
         if ('ended' in found) return found.ended;
         const { invitation, state } = found;
-        if (!state.identifiedAt) {
-          return h.redirect(invitation.participant.identification === 'sms' ? '/entry/code' : '/entry/identify');
-        }
-        const tested = await latestResult(request.server.app.db, participantSubject(request.auth.credentials.guest!));
-        return h.redirect(tested ? '/entry/waiting' : '/entry/test');
+        return h.redirect(await nextStep(request, request.auth.credentials.guest!, invitation.participant.identification, Boolean(state.identifiedAt)));
       },
     },
     {
@@ -208,7 +217,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         if ('ended' in found) return found.ended;
         const lang = languageOf(request);
         const { outcome, triesLeft } = await service.checkCode(found.invitation, (request.payload as { code: string }).code);
-        if (outcome === 'ok') return h.redirect('/entry');
+        if (outcome === 'ok') return h.redirect(await nextStep(request, request.auth.credentials.guest!, found.invitation.participant.identification, true));
         const text = t(lang, `entry.code.${outcome}`, { tries: triesLeft });
         return codePage(request, h, found.invitation, lang, { error: text }, 400);
       },

@@ -4,7 +4,7 @@
 // and cancels it. Every field is found by its label.
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
-import { addDays, mondayOf, today } from '../../appliance/src/meetings/time.ts';
+import { addDays, mondayOf, today } from '../../appliance/src/common/clock.ts';
 import { fill, launchChromium, press, type TestBrowser } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { booking } from '../meetings/_booking.ts';

@@ -5,11 +5,11 @@ import Boom from '@hapi/boom';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { languageOf, t, type Language } from '../http/i18n.ts';
-import { formatWhen } from '../invites/messages.ts';
-import type { Meeting } from '../meetings/model.ts';
-import { findMeeting, findParticipant } from '../meetings/store.ts';
-import { findStaff, findUnit, listUnits } from '../staff/store.ts';
-import { toCsv } from './csv.ts';
+import { formatStamp, formatWhen } from '../common/clock.ts';
+import type { Meeting } from '../meetings/index.ts';
+import { findMeeting, findParticipant } from '../meetings/index.ts';
+import { findStaff, findUnit, listUnits } from '../staff/index.ts';
+import { toCsv } from '../common/csv.ts';
 import type { LogEntry } from './model.ts';
 import { maskPhone, maxSearchDays, phoneFor, searchMeetings } from './search.ts';
 import { detailFacts, sentence } from './sentences.ts';
@@ -42,9 +42,7 @@ function when(date: Date, lang: Language): string {
   return `${f.date} ${f.time}`;
 }
 
-/** Local time with seconds: support compares entries seconds apart. */
-const clock = (date: Date, lang: Language) =>
-  new Intl.DateTimeFormat(lang === 'sv' ? 'sv-SE' : 'en-GB', { timeZone: 'Europe/Stockholm', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(date);
+const clock = formatStamp;
 
 interface TimelineRow {
   at: string;

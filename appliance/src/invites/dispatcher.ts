@@ -3,7 +3,8 @@
 // ones fail with the adapter's reason. A row whose sender died is claimed again when its lease runs
 // out, so a crash loses nothing; the bound on duplicates is the number of messages in flight.
 import type { Db } from '../db/knex.ts';
-import { linkPath } from '../entry/links.ts';
+import { linkPath } from '../entry/index.ts';
+import { t } from '../http/i18n.ts';
 import { meetingCalendar } from './calendar.ts';
 import { PermanentFailure, TemporaryFailure, type DeliveryReceipt } from './delivery.ts';
 import type { MailMessage } from './mail.ts';
@@ -35,6 +36,11 @@ export interface DispatcherOptions {
   /** First retry delay; doubled per attempt up to maxBackoffMs, ±20 % jitter. */
   backoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * Where a message kind's secret leads, for kinds whose token opens another domain's page (an
+   * evaluation request's opens the evaluation); any other secret is the way into the meeting.
+   */
+  secretPaths?: ReadonlyMap<string, (secret: string) => string>;
   /** Told of every status change, for the meeting page and the connection log. */
   onStatus?: (message: OutboxMessage | ClaimedMessage, status: 'sent' | 'delivered' | 'failed' | 'retrying', reason?: string) => void;
   log?: (level: 'warn' | 'error' | 'info', message: string) => void;
@@ -49,7 +55,7 @@ export function backoff(attempt: number, baseMs: number, maxMs: number, random =
 const earlyReceiptWaitMs = 30_000;
 
 export class Dispatcher {
-  readonly #o: Required<Omit<DispatcherOptions, 'onStatus' | 'log'>> & Pick<DispatcherOptions, 'onStatus' | 'log'>;
+  readonly #o: Required<Omit<DispatcherOptions, 'onStatus' | 'log' | 'secretPaths'>> & Pick<DispatcherOptions, 'onStatus' | 'log' | 'secretPaths'>;
   #running = false;
   #inFlight = 0;
   #wake: (() => void) | null = null;
@@ -127,8 +133,8 @@ export class Dispatcher {
 
   #link(message: ClaimedMessage): string | undefined {
     const base = this.#o.publicUrl.toString().replace(/\/$/, '');
-    // An evaluation request's token opens the evaluation (evaluation/), not the way into a meeting.
-    if (message.secret && message.kind === 'evaluation_request') return `${base}/e/${message.secret}`;
+    const secretPath = this.#o.secretPaths?.get(message.kind);
+    if (message.secret && secretPath) return base + secretPath(message.secret);
     if (message.secret && message.kind !== 'sms_code') return base + linkPath(message.secret);
     if (typeof message.data.linkPath === 'string') return base + message.data.linkPath;
     return undefined;
@@ -166,7 +172,7 @@ export class Dispatcher {
       sequence: Number(data.calendarSequence ?? 0),
       start: new Date(data.startsAt),
       end: new Date(String(data.endsAt)),
-      summary: message.language === 'sv' ? `Digitalt möte med ${unitName}` : `Digital meeting with ${unitName}`,
+      summary: t(message.language, 'invites.calendar.summary', { unitName }),
       joinUrl: String(data.link ?? this.#o.publicUrl.toString()),
       organizer: { name: unitName, email: addressOf(this.#o.mailFrom) },
       attendee: { name: String(data.name ?? ''), email: message.recipient },

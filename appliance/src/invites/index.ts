@@ -11,13 +11,13 @@ import { fallbackToEmail } from './fallback.ts';
 import { MailSender, type MailState } from './mail.ts';
 import { messageFacts } from './facts.ts';
 import { outboxHook, tellParticipant, type Composer } from './messages.ts';
-import { findMeeting } from '../meetings/store.ts';
-import { releaseAllClaims, type OutboxMessage } from './outbox.ts';
+import { findMeeting } from '../meetings/index.ts';
+import { releaseAllClaims, type MessageKind, type OutboxMessage } from './outbox.ts';
 import { Reminders } from './reminders.ts';
 import { routes } from './routes.ts';
 import { SmsSender, type SmsState } from './sms.ts';
 import { Templates } from './templates.ts';
-import { findStaff } from '../staff/store.ts';
+import { findStaff } from '../staff/index.ts';
 
 declare module '../events.ts' {
   interface DomainEvents {
@@ -38,6 +38,7 @@ declare module '@hapi/hapi' {
       adapters(): { mail?: MailState; sms?: SmsState; mailEmbedded: boolean; smsEmbedded: boolean };
       /** "We are waiting for you": to the participant's SMS (or e-mail), with their link. */
       nudge(meetingId: string, participantId: string): Promise<number>;
+      secretPaths: Map<string, (secret: string) => string>;
     };
   }
 }
@@ -57,6 +58,7 @@ export const plugin: Plugin<void> = {
     let mail: MailSender | undefined;
     let sms: SmsSender | undefined;
     let dispatcher: Dispatcher | undefined;
+    const secretPaths = new Map<string, (secret: string) => string>();
     const composer: Composer = {
       dataKey: config.dataKey,
       staffMeetingPath: (meetingId) => `/meetings/${meetingId}`,
@@ -106,7 +108,7 @@ export const plugin: Plugin<void> = {
         const released = await releaseAllClaims(db);
         if (released > 0) log('warn', `outbox: ${released} message(s) left mid-send by a stopped process are queued again`);
       }
-      dispatcher = new Dispatcher({ db, dataKey: config.dataKey, publicUrl: config.publicUrl, mailFrom: config.mail.from, templates, mail, sms, onStatus, log });
+      dispatcher = new Dispatcher({ db, dataKey: config.dataKey, publicUrl: config.publicUrl, mailFrom: config.mail.from, templates, mail, sms, secretPaths, onStatus, log });
     });
     server.ext('onPostStart', () => {
       dispatcher!.start();
@@ -140,6 +142,7 @@ export const plugin: Plugin<void> = {
         : { ok: false, detail: `not bound to the SMPP gateway${state.lastError ? `: ${state.lastError}` : ''}` };
     });
 
+    server.expose('secretPaths', secretPaths);
     server.expose('captured', () => ({ mail: mailSink?.messages() ?? [], sms: smsc?.messages() ?? [] }));
     server.expose('templates', templates);
     server.expose('dispatcher', () => dispatcher);
@@ -157,3 +160,12 @@ export const plugin: Plugin<void> = {
     server.route(routes(templates));
   },
 };
+
+/** A message kind whose secret opens another domain's page: its link is `path(secret)`. */
+export function addSecretLink(server: Server, kind: MessageKind, path: (secret: string) => string): void {
+  server.plugins.invites.secretPaths.set(kind, path);
+}
+
+// The public API: what other domains may use of this one (ARCHITECTURE.md).
+export { messagesOf, queueStats, recentMessages, findMessage, eraseMessageContacts, enqueue } from './outbox.ts';
+export { meetingEnd, addressesOf, meetingData, recipientsOf } from './messages.ts';

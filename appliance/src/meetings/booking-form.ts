@@ -8,7 +8,7 @@ import { languageOf, t } from '../http/i18n.ts';
 import { identificationMethods, isPatient, participantKinds } from './model.ts';
 import type { ParticipantInput } from './rules.ts';
 import { participantInput } from './schemas.ts';
-import { today } from './time.ts';
+import { today } from '../common/clock.ts';
 
 const countries = ['SE', 'NO', 'DK', 'FI', 'IS', 'DE', 'PL', 'GB'];
 

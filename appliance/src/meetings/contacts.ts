@@ -3,9 +3,6 @@
 import Joi from 'joi';
 import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 
-/** Trimmed, inner whitespace collapsed to one space, Unicode NFC (å typed two ways is one å). */
-export const normaliseName = (name: string): string => name.normalize('NFC').replace(/\s+/gu, ' ').trim();
-
 export const defaultCountry = 'SE';
 
 export const isCountry = (country: string): country is CountryCode => isSupportedCountry(country);

@@ -6,7 +6,7 @@ import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { openEventStream } from '../http/sse.ts';
-import type { Staff } from '../staff/model.ts';
+import type { Staff } from '../staff/index.ts';
 import { displayPhone } from './contacts.ts';
 import { handled, ruleMessage, toBoom } from './errors.ts';
 import type { ParticipantFacts } from './facts.ts';
@@ -15,7 +15,7 @@ import { bookingForm, fromFields, hasParticipant, readDraft, renderBooking, type
 import { isPatient, patientOf, type Meeting, type Participant } from './model.ts';
 import { audited } from './routes.ts';
 import type { MeetingService } from './service.ts';
-import { addDays, formatDay, formatSpan, fromClinicTime, isoWeek, mondayOf, toClinicTime, today, weekday } from './time.ts';
+import { addDays, formatDay, formatSpan, fromClinicTime, isoWeek, mondayOf, toClinicTime, today, weekday } from '../common/clock.ts';
 import { NotChangeable, NotFound, RuleViolation, VersionConflict } from './violations.ts';
 
 const dateField = Joi.string().pattern(/^\d{4}-\d{2}-\d{2}$/);

@@ -4,10 +4,10 @@
 import type { Db } from '../db/knex.ts';
 import { every } from '../schedule.ts';
 import type { EventBus } from '../events.ts';
-import { namesMatch } from '../entry/names.ts';
-import type { Meeting, Participant } from '../meetings/model.ts';
-import { advanceMeetingStatus, findMeeting, listMeetings } from '../meetings/store.ts';
-import type { Staff } from '../staff/model.ts';
+import { namesMatch } from '../common/names.ts';
+import type { Meeting, Participant } from '../meetings/index.ts';
+import { advanceMeetingStatus, findMeeting, listMeetings } from '../meetings/index.ts';
+import type { Staff } from '../staff/index.ts';
 import { issueToken } from './jitsi.ts';
 import type { Occupant, RoomControl } from './xmpp.ts';
 import * as store from './store.ts';

@@ -8,8 +8,8 @@ import * as client from 'openid-client';
 import type { Config, OidcConfig } from '../config.ts';
 import { sha256 } from '../crypto.ts';
 import type { Db } from '../db/knex.ts';
-import type { PartState } from '../health/registry.ts';
-import type { LinkPerson } from '../entry/links.ts';
+import type { PartState } from '../health/index.ts';
+
 import { insertFlow, takeFlow, type Flow, type FlowPurpose } from './oidc-flows.ts';
 
 /** Every call to the provider gives up after this long: a page that says so, never a hang. */
@@ -45,7 +45,7 @@ export interface FlowStart {
   callbackPath: string;
   nextPath?: string | null;
   participantId?: string | null;
-  person?: LinkPerson | null;
+  person?: 'main' | 'proxy' | null;
   /** Selects SITHS or BankID at a provider that offers both. */
   acrValues?: string;
   /** Ask for a fresh authentication even if the browser has a session at the provider. */

@@ -376,3 +376,41 @@ test.serial('the main path runs in Firefox ESR: link, name, the real tech test, 
     await firefox.close();
   }
 });
+
+test.serial('in Firefox ESR with a sound system that never starts, the microphone and sound steps offer a way out and the guest reaches the waiting room', async (t) => {
+  const { links, participantIds } = await book([{ name: 'Lena Lärare' }]);
+  // No sound device, as on the machine where this was seen: the AudioContext stays "suspended".
+  const firefox = await launchFirefox({ sound: false });
+  try {
+    const page = await person(firefox);
+    await page.goto(links[0]!);
+    await typeName(page, 'Lena Lärare');
+    t.is(new URL(page.url()).pathname, '/entry/test');
+    await page.waitForSelector('#techtest[data-ready="true"]');
+    await press(page, 'Starta testet');
+    await page.waitForFunction(() => (document.querySelector('#preview') as HTMLVideoElement | null)?.videoWidth! > 0);
+    await press(page, 'Ja');
+    // The microphone never gives a level: the page says so, with "Try again" and "Continue anyway".
+    await visible(page, '#step-microphone .help');
+    t.is(await page.$eval('#microphone-silent', (el) => el.textContent), 'Webbläsaren startar inte ljudet, så vi kan inte höra mikrofonen.');
+    t.is(await page.$eval('.progress [data-step="microphone"] .state', (el) => el.textContent), 'Problem');
+    await press(page, 'Försök igen');
+    await visible(page, '#step-microphone .help');
+    await press(page, 'Fortsätt ändå');
+    // The chime cannot play either: no "did you hear it?", the way out at once.
+    await visible(page, '#step-sound');
+    await press(page, 'Spela upp ljudet');
+    await visible(page, '#step-sound .help');
+    t.regex(await page.$eval('#sound-help', (el) => el.textContent ?? ''), /^Webbläsaren startar inte ljudet/);
+    await press(page, 'Fortsätt ändå');
+    await page.waitForSelector('#techtest[data-done]', { timeout: 30_000 });
+    await Promise.all([page.waitForNavigation(), press(page, 'Fortsätt', 'link')]);
+    t.is(new URL(page.url()).pathname, '/entry/waiting');
+    t.is(await page.title(), 'Väntrummet – Samverka');
+    const stored = await latestResult(app.server.app.db, { type: 'participant', id: participantIds[0]! });
+    t.like(stored!, { camera: 'yes', microphone: 'silent', sound: 'no' });
+    t.regex(stored!.browser, /^Firefox \d+$/);
+  } finally {
+    await firefox.close();
+  }
+});

@@ -1,8 +1,8 @@
 // Debian's Chromium driven by puppeteer-core, the way these machines allow: headless, no sandbox
 // (root), no background networking (the network is closed), its own profile and HOME in a temp dir.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 
 export const chromiumPath = '/usr/bin/chromium';
@@ -44,14 +44,39 @@ function tempBrowser(browser: Browser, dir: string): TestBrowser {
   };
 }
 
+/** Where the browser tests put their screenshots (git-ignored): `SCREENSHOTS_DIR`, else ./screenshots. */
+export const screenshotsDir = resolve(process.env.SCREENSHOTS_DIR ?? 'screenshots');
+
+/**
+ * A full-page screenshot of what the person sees at each width (a phone: 375 px, the narrowest
+ * reflow WCAG asks for: 320 px), as `<folder>/<name>-<width>.png`; the viewport is put back after.
+ */
+export async function screenshots(page: Page, folder: string, name: string, widths = [375, 320]): Promise<string[]> {
+  const dir = join(screenshotsDir, folder);
+  mkdirSync(dir, { recursive: true });
+  const before = page.viewport();
+  const files: string[] = [];
+  for (const width of widths) {
+    await page.setViewport({ width, height: 720 });
+    const file = join(dir, `${name}-${width}.png`);
+    await page.screenshot({ path: file as `${string}.png`, fullPage: true });
+    files.push(file);
+  }
+  if (before) await page.setViewport(before);
+  return files;
+}
+
 /**
  * Debian's Firefox ESR over WebDriver BiDi. Besides the fake camera and microphone, two preferences
  * make it usable in a container without a sound card or network: a mock audio backend (otherwise
  * every AudioContext stays "suspended" and a microphone meter reads 0), and ICE on the loopback
  * interface (where coturn listens in tests).
  */
-export async function launchFirefox(): Promise<TestBrowser> {
+export async function launchFirefox(options: { sound?: boolean } = {}): Promise<TestBrowser> {
   const home = mkdtempSync(join(tmpdir(), 'samverka-firefox-'));
+  // Without the mock backend Firefox behaves as on a machine with no sound device: its
+  // AudioContext never leaves "suspended" (the microphone that never starts).
+  const sound = options.sound ?? true;
   const browser = await puppeteer.launch({
     browser: 'firefox',
     executablePath: firefoxPath,
@@ -60,7 +85,7 @@ export async function launchFirefox(): Promise<TestBrowser> {
     extraPrefsFirefox: {
       'media.navigator.streams.fake': true,
       'media.navigator.permission.disabled': true,
-      'media.cubeb.force_mock_context': true,
+      'media.cubeb.force_mock_context': sound,
       'media.peerconnection.ice.loopback': true,
     },
   });

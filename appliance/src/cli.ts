@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { insertAudit } from './audit/store.ts';
 import { ConfigError, describeParts, loadConfig, type Config } from './config.ts';
 import { createDb, describeDbError, type Db } from './db/knex.ts';
+import { migrateLatest } from './db/locks.ts';
 import { roles, type Role } from './staff/model.ts';
 import { addStaff, addUnit, createToken, disableStaff, minPasswordLength, revokeToken, StaffError } from './staff/service.ts';
 
@@ -68,7 +69,7 @@ async function withDb<T>(config: Config, run: (db: Db) => Promise<T>, migrate = 
   try {
     if (migrate) {
       try {
-        await db.migrate.latest();
+        await migrateLatest(db);
       } catch (error) {
         throw new Error(describeDbError(config.databaseUrl, error));
       }

@@ -1,10 +1,11 @@
-// The configuration contract (DESIGN.md): environment variables, validated once at start.
+// The configuration contract (README.md, Configuration): environment variables, validated once at start.
 // Invalid configuration stops the start with one line per problem, naming the variable and the fix.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Joi from 'joi';
+import { isAddressOrBlock } from './http/client-address.ts';
 
 export const projectRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..').replace(/[\\/]dist$/, '');
 
@@ -43,6 +44,10 @@ export interface Config {
   evaluation: { days: number; minGroup: number };
   /** Days after which connection logs, evaluation answers and participants' contact data are deleted. */
   retention: { connlogDays: number; answersDays: number; contactsDays: number };
+  /** Proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed; empty: none. */
+  trustedProxies: string[];
+  /** Bearer token that lets a monitoring system read /metrics; unset: admins only. */
+  metricsToken?: string;
   /** Which secrets were generated into the data folder on this start (never their values). */
   generatedSecrets: string[];
 }
@@ -92,6 +97,8 @@ const fixes: Record<string, string> = {
   RETENTION_CONNLOG_DAYS: 'use the days connection logs are kept, e.g. 180',
   RETENTION_ANSWERS_DAYS: 'use the days evaluation answers are kept, e.g. 730',
   RETENTION_CONTACTS_DAYS: 'use the days after a meeting that participants\' contact data is kept, e.g. 90',
+  TRUSTED_PROXIES: 'use the proxy\'s addresses or networks, comma-separated, e.g. 127.0.0.1,10.0.0.0/24',
+  METRICS_TOKEN: 'generate one with openssl rand -hex 32',
 };
 
 const groups: Record<string, string[]> = {
@@ -156,6 +163,8 @@ const schema = Joi.object({
   RETENTION_CONNLOG_DAYS: Joi.number().integer().min(1).max(3650).default(180),
   RETENTION_ANSWERS_DAYS: Joi.number().integer().min(1).max(3650).default(730),
   RETENTION_CONTACTS_DAYS: Joi.number().integer().min(1).max(3650).default(90),
+  TRUSTED_PROXIES: Joi.string().custom(proxyList, 'addresses or CIDR blocks').messages({ 'any.custom': '{#label} must be addresses or CIDR blocks: {#error.message}' }),
+  METRICS_TOKEN: secret(32),
 })
   .and(...groups.XMPP)
   .and(...groups.Jitsi)
@@ -256,8 +265,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxParticipants: v.MAX_PARTICIPANTS,
     evaluation: { days: v.EVALUATION_DAYS, minGroup: v.EVALUATION_MIN_GROUP },
     retention: { connlogDays: v.RETENTION_CONNLOG_DAYS, answersDays: v.RETENTION_ANSWERS_DAYS, contactsDays: v.RETENTION_CONTACTS_DAYS },
+    trustedProxies: v.TRUSTED_PROXIES ?? [],
+    metricsToken: v.METRICS_TOKEN,
     generatedSecrets,
   };
+}
+
+/** TRUSTED_PROXIES as a list; each entry must be an IP address or a CIDR block. */
+function proxyList(value: string): string[] {
+  const entries = value.split(',').map((e) => e.trim()).filter(Boolean);
+  for (const entry of entries) {
+    if (!isAddressOrBlock(entry)) throw new Error(`"${entry}" is neither`);
+  }
+  return entries;
 }
 
 type StoredSecrets = { SESSION_SECRET: string; DATA_KEY: string };

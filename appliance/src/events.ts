@@ -1,4 +1,4 @@
-// The small typed in-process event bus through which domain plugins talk (DESIGN.md).
+// The small typed in-process event bus through which domain plugins talk (ARCHITECTURE.md, the event bus).
 // Each domain declares its events by merging into DomainEvents:
 //   declare module '../events.ts' { interface DomainEvents { 'meeting.booked': { meetingId: string } } }
 import { EventEmitter } from 'node:events';

@@ -9,6 +9,7 @@ import './app.ts';
 import { projectRoot, type Config } from './config.ts';
 import { EventBus } from './events.ts';
 import { HealthRegistry } from './health/registry.ts';
+import { registerClientAddress } from './http/client-address.ts';
 import { registerErrorFunnel, validationFailed } from './http/errors.ts';
 import { registerLogging } from './http/logging.ts';
 import { registerSecurityHeaders } from './http/security.ts';
@@ -41,6 +42,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   server.app.health = new HealthRegistry();
   server.app.bus = new EventBus((event, error) => server.log(['error', 'bus'], { event, err: error }));
 
+  registerClientAddress(server, config.trustedProxies);
   await registerLogging(server, config.logLevel, options.logStream);
   await server.register(Inert);
   await registerViews(server);

@@ -2,12 +2,12 @@
 // from the link's first page (the switch still there), the SMS code's countdown, the link to copy
 // when the browser will not do, a meeting that has ended, no configuration words when the video
 // cannot start, and the evaluation at 320 px. The appliance runs without Jitsi and TURN, as a
-// fresh installation does. Every page is also photographed at 375 and 320 px (screenshots/guest/).
+// fresh installation does. Every page is also photographed at 375 and 320 px (screenshots/guest-*).
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
 import { recordResult } from '../../appliance/src/techtest/service.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
-import { fill, launchChromium, press, screenshots, type TestBrowser } from '../helpers/browser.ts';
+import { fill, launchChromium, press, screenshotsAt, type TestBrowser } from '../helpers/browser.ts';
 import { mailsTo, smsTo, startWorld, until, type World } from '../connlog/_meeting.ts';
 
 const safariMac = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
@@ -85,10 +85,10 @@ test.serial('a guest booked in English reads English from the link on: the name 
   await eva.goto(links[0]!);
   t.is(await eva.title(), 'Join the meeting – Samverka');
   t.is(await eva.$eval('html', (el) => el.lang), 'en');
-  await screenshots(eva, 'guest', 'link-en');
+  await screenshotsAt(eva, 'guest-link-en');
   await typeName(eva, 'Your name', 'Continue', 'Eva Eek');
   t.regex(await textOf(eva, '[role="alert"]'), /^The name does not match the invitation\. Check the spelling\. You have 4 tries left\./);
-  await screenshots(eva, 'guest', 'link-wrong-name-en');
+  await screenshotsAt(eva, 'guest-link-wrong-name-en');
   // The switch is still there, and still keeps the token out of every address.
   await Promise.all([eva.waitForNavigation(), press(eva, 'På svenska')]);
   t.is(await eva.title(), 'Anslut till mötet – Samverka');
@@ -103,7 +103,7 @@ test.serial('a guest booked in English reads English from the link on: the name 
   for (let i = 0; i < 5; i++) await typeName(nils, 'Your name', 'Continue', `Nils Fel ${i}`);
   t.is(await nils.title(), 'The link is locked – Samverka');
   t.regex(await textOf(nils, '[role="alert"]'), /typed wrongly too many times/);
-  await screenshots(nils, 'guest', 'locked-en');
+  await screenshotsAt(nils, 'guest-locked-en');
   // Opening the locked link again, in a fresh browser, still speaks the booking's language.
   const again = await person();
   await again.goto(links[1]!);
@@ -132,7 +132,7 @@ test.serial('a guest booked in English gets the evaluation request and its form 
   t.is(rows.length, 5);
   t.is(new Set(rows).size, 1, `the five choices on one line at 320 px: ${rows.join(', ')}`);
   t.true(await form.evaluate(() => document.documentElement.scrollWidth <= 320), 'no horizontal scrolling');
-  await screenshots(form, 'guest', 'evaluation-en');
+  await screenshotsAt(form, 'guest-evaluation-en');
   const radio = await group.$('::-p-aria([name="4"][role="radio"])');
   await radio!.click();
   await Promise.all([form.waitForNavigation(), press(form, 'Send the answers')]);
@@ -152,7 +152,7 @@ test.serial('the SMS code page says the first code is sent, and counts down to t
   await olle.waitForFunction(() => /\d/.test(document.querySelector('[data-countdown-text]')?.textContent ?? ''));
   t.regex(await textOf(olle, '[data-countdown-text]'), /^Du kan be om en ny kod om \d{1,2} sekunder\.$/);
   t.true(await olle.$eval('::-p-aria([name="Skicka en ny kod"][role="button"])', (b) => (b as HTMLButtonElement).disabled));
-  await screenshots(olle, 'guest', 'code');
+  await screenshotsAt(olle, 'guest-code');
   await olle.browserContext().close();
 });
 
@@ -170,7 +170,7 @@ test.serial('Safari on a computer: the page says which browsers work and offers 
   await safari.waitForFunction(() => (document.querySelector('[data-copy-status]')?.textContent ?? '') !== '');
   t.regex(await textOf(safari, '[data-copy-status]'), /^Länken är kopierad\./);
   t.is(await safari.evaluate(() => navigator.clipboard.readText()), link);
-  await screenshots(safari, 'guest', 'browser');
+  await screenshotsAt(safari, 'guest-browser');
   t.false(world.app.logs().includes(link.split('/j/')[1]!), 'the token reaches no log line');
   // Opening the link there did not spend it: Chrome gets the name form.
   const chrome = await person();
@@ -192,7 +192,7 @@ test.serial('without a video server the participant reads what to do, not config
   t.regex(words, /Videon kan inte starta just nu/);
   t.regex(words, /Ring mottagningen på 010-123 45 67/);
   t.notRegex(words, /JITSI|videoserver|inställd/i);
-  await screenshots(eva, 'guest', 'meeting-no-video');
+  await screenshotsAt(eva, 'guest-meeting-no-video');
 
   await world.app.server.plugins.rooms.service.end(meetingId, 'Mötet har avslutats av personalen.', null);
   await eva.reload();
@@ -201,7 +201,7 @@ test.serial('without a video server the participant reads what to do, not config
   const ended = await textOf(eva);
   t.regex(ended, /Mötet är avslutat och mötesrummet är stängt\./);
   t.notRegex(ended, /är öppet/);
-  await screenshots(eva, 'guest', 'ended');
+  await screenshotsAt(eva, 'guest-ended');
   await eva.reload();
   t.notRegex(await textOf(eva), /är öppet/);
   await eva.goto(`${world.app.url}/entry`);
@@ -221,7 +221,7 @@ test.serial('a meeting ended while the guest waits: the waiting room says so at 
   await eva.goto(`${world.app.url}/entry/waiting`);
   t.is(await eva.title(), 'Väntrummet – Samverka');
   await eva.waitForFunction(() => /\d\d:\d\d/.test(document.querySelector('[data-countdown]')?.textContent ?? ''));
-  await screenshots(eva, 'guest', 'waiting');
+  await screenshotsAt(eva, 'guest-waiting');
   await world.app.server.plugins.rooms.service.end(meetingId, 'Mötet har ställts in.', null);
   await eva.waitForFunction(() => !(document.querySelector('[data-room-ended]') as HTMLElement).hidden);
   t.regex(await textOf(eva, '[role="status"]'), /Mötet är avslutat/);

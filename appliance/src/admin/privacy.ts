@@ -7,12 +7,12 @@
 // that must see a person whole.
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
-import { findAccesses } from '../audit/store.ts';
+import { findAccesses } from '../audit/index.ts';
 import type { Db } from '../db/knex.ts';
 import { iso } from '../db/values.ts';
 import { languageOf, t } from '../http/i18n.ts';
-import { messagesOf } from '../invites/outbox.ts';
-import { findMeeting, findParticipant, listChanges, personalNumberOf } from '../meetings/store.ts';
+import { messagesOf } from '../invites/index.ts';
+import { findMeeting, findParticipant, listChanges, personalNumberOf } from '../meetings/index.ts';
 import { latestResult } from '../techtest/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';

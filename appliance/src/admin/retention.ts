@@ -1,6 +1,6 @@
 // Purging the audit log follows its own, long retention period (see migration 0008): records
 // younger than auditRetentionYears are never removed, whatever the caller asks.
-import { insertAudit } from '../audit/store.ts';
+import { insertAudit } from '../audit/index.ts';
 import type { Db } from '../db/knex.ts';
 import { isSqlite } from '../db/knex.ts';
 import { iso } from '../db/values.ts';

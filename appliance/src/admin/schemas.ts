@@ -1,6 +1,6 @@
 // joi schemas of the admin pages' queries and forms. Empty form fields mean "not given".
 import Joi from 'joi';
-import { roles } from '../staff/model.ts';
+import { roles } from '../staff/index.ts';
 
 const id = Joi.string().guid().empty('');
 

@@ -1,7 +1,7 @@
 // The audit plugin gives every route one helper: `await request.audit(action, target)`.
 // Every route that touches meeting or participant data calls it before answering.
 import type { Plugin, Request } from '@hapi/hapi';
-import type { Staff } from '../staff/model.ts';
+import type { Staff } from '../staff/index.ts';
 import { insertAudit, type AuditTarget } from './store.ts';
 
 declare module '@hapi/hapi' {
@@ -23,8 +23,11 @@ export const plugin: Plugin<void> = {
         staffId: staff?.id,
         staffRole: staff?.role,
         unitId: staff?.unitId,
-        ip: this.info.remoteAddress,
+        ip: this.clientAddress,
       });
     });
   },
 };
+
+// The public API: what other domains may use of this one (ARCHITECTURE.md).
+export { findAccesses, findAudit, insertAudit, type AuditRecord } from './store.ts';

@@ -1,13 +1,13 @@
 // Retention: connection logs, evaluation answers and participants' contact data are deleted once
 // their periods (RETENTION_*_DAYS) have passed — daily by the appliance, and on demand by
 // `samverka purge`. Every purge is audit-logged with its counts.
-import { insertAudit } from '../audit/store.ts';
+import { insertAudit } from '../audit/index.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/knex.ts';
 import { every } from '../schedule.ts';
-import { deleteAnswersBefore } from '../evaluation/store.ts';
-import { eraseMessageContacts } from '../invites/outbox.ts';
-import { eraseContactsOfMeetings, meetingsEndedBefore } from '../meetings/store.ts';
+import { deleteAnswersBefore } from '../evaluation/index.ts';
+import { eraseMessageContacts } from '../invites/index.ts';
+import { eraseContactsOfMeetings, meetingsEndedBefore } from '../meetings/index.ts';
 import { deleteEntriesBefore } from './store.ts';
 
 export interface PurgeCounts {

@@ -2,6 +2,7 @@
 // registers the database's readiness check and closes the pool when the server stops.
 import type { Plugin } from '@hapi/hapi';
 import { createDb, isSqlite } from './knex.ts';
+import { migrateLatest } from './locks.ts';
 
 export const plugin: Plugin<void> = {
   name: 'db',
@@ -10,7 +11,8 @@ export const plugin: Plugin<void> = {
     server.app.db = db;
 
     server.ext('onPreStart', async () => {
-      const [, applied] = await db.migrate.latest();
+      // Several processes may start at once on one PostgreSQL: one migrates, the others wait.
+      const applied = await migrateLatest(db);
       if (applied.length > 0) server.log(['info', 'db'], `applied migrations: ${applied.join(', ')}`);
     });
     server.ext('onPostStop', () => db.destroy());

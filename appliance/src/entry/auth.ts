@@ -5,7 +5,7 @@ import Boom from '@hapi/boom';
 import type { Server } from '@hapi/hapi';
 import { sha256 } from '../crypto.ts';
 import { speakBookedLanguage } from '../http/i18n.ts';
-import { findParticipant } from '../meetings/store.ts';
+import { findParticipant } from '../meetings/index.ts';
 import type { LinkPerson } from './links.ts';
 import { findGuestSession } from './store.ts';
 

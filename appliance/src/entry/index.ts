@@ -8,8 +8,8 @@ import { entryStaffRoutes } from './staff.ts';
 import { entryFacts } from './facts.ts';
 import { EntryService, type Invitation } from './service.ts';
 import { resetEntry } from './store.ts';
-import { findParticipant } from '../meetings/store.ts';
-import { meetingEnd } from '../invites/messages.ts';
+import { findParticipant } from '../meetings/index.ts';
+import { meetingEnd } from '../invites/index.ts';
 
 declare module '@hapi/hapi' {
   interface PluginProperties {
@@ -62,3 +62,8 @@ export const plugin: Plugin<void> = {
     server.route(entryStaffRoutes);
   },
 };
+
+// The public API: what other domains may use of this one (ARCHITECTURE.md).
+export { linkPath, issueLink, linkExpiry, moveLinkExpiry, revokeLinks, type LinkPerson } from './links.ts';
+export { checkBrowser } from './browser.ts';
+export { entryStatesOf } from './store.ts';

@@ -2,8 +2,7 @@
 // that the answers fit it, and that each person answers once per meeting.
 import type { Knex } from 'knex';
 import type { Language } from '../http/i18n.ts';
-import type { Meeting, Participant } from '../meetings/model.ts';
-import { findParticipant } from '../meetings/store.ts';
+import { findParticipant, type Meeting, type Participant } from '../meetings/index.ts';
 import type { Answers, Question, QuestionSet, Respondent, RespondentRole } from './model.ts';
 import { participantSubject, staffSubject } from './model.ts';
 import * as store from './store.ts';

@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import { decrypt, encrypt } from '../crypto.ts';
 import { isSqlite, type Db } from '../db/knex.ts';
 import { iso, toDate } from '../db/values.ts';
+import type { Language } from '../common/language.ts';
 
 export const channels = ['email', 'sms'] as const;
 export type Channel = (typeof channels)[number];
@@ -18,7 +19,7 @@ export interface NewMessage {
   channel: Channel;
   kind: MessageKind;
   recipient: string;
-  language: 'sv' | 'en';
+  language: Language;
   meetingId?: string | null;
   participantId?: string | null;
   /** What the template needs; never a secret. */
@@ -37,7 +38,7 @@ export interface OutboxMessage {
   channel: Channel;
   kind: MessageKind;
   recipient: string;
-  language: 'sv' | 'en';
+  language: Language;
   meetingId: string | null;
   participantId: string | null;
   data: Record<string, unknown>;

@@ -1,4 +1,5 @@
 // Meetings and their participants as the rest of the appliance sees them (rows are mapped in store.ts).
+import type { Language } from '../common/language.ts';
 export const meetingStatuses = ['booked', 'open', 'in_progress', 'ended', 'cancelled'] as const;
 export type MeetingStatus = (typeof meetingStatuses)[number];
 
@@ -34,7 +35,7 @@ export interface Participant extends Contact {
   /** The staff account of a colleague. */
   staffId: string | null;
   /** The language of their messages and pages. */
-  language: 'sv' | 'en';
+  language: Language;
   status: ParticipantStatus;
   addedAt: Date;
 }
@@ -76,7 +77,7 @@ export interface NewParticipant extends NewContact {
   identification: IdentificationMethod;
   proxy: NewContact | null;
   staffId: string | null;
-  language: 'sv' | 'en';
+  language: Language;
 }
 
 export interface NewMeeting extends Pick<Meeting, 'unitId' | 'title' | 'startsAt' | 'durationMinutes' | 'bookedBy' | 'ledBy' | 'documentationPlan' | 'testMeeting'> {

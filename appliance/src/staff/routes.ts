@@ -57,14 +57,14 @@ export const routes: ServerRoute[] = [
       const lang = languageOf(request);
       const result = await checkPassword(db, config.login, email, password);
       if (!result.ok) {
-        const staff = result.reason === 'locked' ? result.staff : undefined;
+        const staff = result.staff;
         await request.audit(result.reason === 'locked' ? 'login.locked' : 'login.failed', {
           targetType: 'staff',
           targetId: staff?.id,
           details: staff ? undefined : { email: email.slice(0, 254) },
         });
-        const error = result.reason === 'locked' ? t(lang, 'login.locked', { minutes: result.minutesLeft }) : t(lang, 'login.failed');
-        return loginPage(request, h, { error, email, next }, result.reason === 'locked' ? 423 : 401);
+        // Locked, unknown or wrong: one answer, so that nobody learns which accounts exist.
+        return loginPage(request, h, { error: t(lang, 'login.failed'), email, next }, 401);
       }
       // A new session id at every login, and the old session (if any) ended: no fixation.
       if (request.auth.isAuthenticated && request.auth.credentials.sessionId) {

@@ -229,3 +229,17 @@ test.serial('a meeting ended while the guest waits: the waiting room says so at 
   t.true(await eva.$eval('[data-room-open]', (el) => (el as HTMLElement).hidden), 'no room');
   await eva.browserContext().close();
 });
+
+test.serial('a guest page opened in another browser (or after the session ended) says how to get back in, not "log in" and not the staff start page', async (t) => {
+  const other = await person();
+  const reply = await other.goto(`${world.app.url}/entry/waiting`);
+  t.is(reply?.status(), 401);
+  const words = await textOf(other);
+  t.regex(words, /Den här sidan öppnas med länken i din inbjudan\. Öppna länken igen/);
+  t.notRegex(words, /logga in|Till startsidan|IT-avdelningen/i);
+  t.is(await other.$('a[href="/"]'), null, 'no way to the staff login');
+  await other.setViewport({ width: 320, height: 640 });
+  t.true(await other.evaluate(() => document.documentElement.scrollWidth <= 320), 'the error code wraps at 320 px');
+  await screenshotsAt(other, 'guest-no-session');
+  await other.browserContext().close();
+});

@@ -221,6 +221,10 @@ test.serial('a meeting ended while the guest waits: the waiting room says so at 
   await eva.goto(`${world.app.url}/entry/waiting`);
   t.is(await eva.title(), 'Väntrummet – Samverka');
   await eva.waitForFunction(() => /\d\d:\d\d/.test(document.querySelector('[data-countdown]')?.textContent ?? ''));
+  // The clinic's number: one tap to call, and never broken across lines, even at 320 px.
+  await eva.setViewport({ width: 320, height: 640 });
+  const phones = await eva.$$eval('main a', (links) => links.filter((a) => a.getAttribute('href')?.startsWith('tel:')).map((a) => ({ href: a.getAttribute('href'), text: a.textContent, lines: a.getClientRects().length })));
+  t.deepEqual(phones, [{ href: 'tel:0101234567', text: '010-123 45 67', lines: 1 }]);
   await screenshotsAt(eva, 'guest-waiting');
   await world.app.server.plugins.rooms.service.end(meetingId, 'Mötet har ställts in.', null);
   await eva.waitForFunction(() => !(document.querySelector('[data-room-ended]') as HTMLElement).hidden);

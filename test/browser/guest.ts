@@ -12,7 +12,7 @@ import type { BrowserContext, Page } from 'puppeteer-core';
 import { latestResult } from '../../appliance/src/techtest/store.ts';
 import { recordResult } from '../../appliance/src/techtest/service.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
-import { fill, launchChromium, launchFirefox, press, type TestBrowser } from '../helpers/browser.ts';
+import { fill, launchChromium, launchFirefox, press, screenshotsAt, type TestBrowser } from '../helpers/browser.ts';
 import { startCoturn, type Coturn } from '../helpers/coturn.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, testPassword, type TestServer } from '../helpers/server.ts';
@@ -213,6 +213,7 @@ test.serial('a guest invited by e-mail goes from the link through the name check
   // The link page replaces its address at once: the token stays out of the history.
   await page.waitForFunction(() => location.pathname === '/j');
   t.is(await page.title(), 'Anslut till mötet – Samverka');
+  await screenshotsAt(page, 'guest-link');
 
   await typeName(page, 'Lena Larare');
   t.regex(await page.$eval('[role="alert"]', (el) => el.textContent ?? ''), /^Namnet stämmer inte med inbjudan/);
@@ -226,6 +227,7 @@ test.serial('a guest invited by e-mail goes from the link through the name check
 
   await passTechTest(page);
   t.is(await page.$eval('#techtest', (el) => (el as HTMLElement).dataset.done), 'saved');
+  await screenshotsAt(page, 'guest-techtest-done');
   await staffSees('Tekniktest klart');
   const stored = await latestResult(app.server.app.db, { type: 'participant', id: guestId });
   t.like(stored!, { camera: 'yes', microphone: 'detected', sound: 'yes' });
@@ -301,11 +303,13 @@ test.serial('every guest page passes axe-core with no violations, also at 320 px
   await typeName(patient, 'Sara Lind');
   t.is(new URL(patient.url()).pathname, '/entry/identify');
   await check(patient, 'identify page (no identity provider configured)');
+  await screenshotsAt(patient, 'guest-identify');
 
   const other = await person(chromium, { bypassCsp: true });
   await other.goto(guestLink);
   t.is(await other.title(), 'Länken har redan använts – Samverka');
   await check(other, 'used link');
+  await screenshotsAt(other, 'guest-used-link');
   await other.goto(`${app.url}/j/${'A'.repeat(32)}`);
   t.is(await other.title(), 'Länken fungerar inte – Samverka');
   await check(other, 'unknown link');

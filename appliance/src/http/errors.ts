@@ -22,7 +22,6 @@ export function wantsHtml(request: Request): boolean {
 
 /** The pages behind a participant's guest session (the way in after the link, and the meeting). */
 const isGuestPage = (request: Request): boolean => request.path === '/entry' || request.path.startsWith('/entry/');
-const guestErrors = [401, 403, 500];
 
 export function registerErrorFunnel(server: Server): void {
   server.ext('onPreResponse', (request: Request, h: ResponseToolkit) => {
@@ -46,7 +45,8 @@ export function registerErrorFunnel(server: Server): void {
       const key = known.includes(status) ? `error.${status}` : status >= 500 ? 'error.500' : 'error.400';
       // A participant's page speaks to them: no staff login, no IT department, the way back in.
       const guest = isGuestPage(request);
-      const message = guest && guestErrors.includes(status) ? t(lang, `error.guest.${status}`) : guest && status >= 500 ? t(lang, 'error.guest.500') : t(lang, key);
+      const guestKey = status === 401 || status === 403 ? `error.guest.${status}` : status >= 500 ? 'error.guest.500' : key;
+      const message = t(lang, guest ? guestKey : key);
       return h
         .view('error', { status, message, requestId: request.info.id, title: t(lang, 'error.title'), guest, styles: guest ? ['guest.css'] : undefined }, guest ? { layout: 'guest' } : {})
         .code(status)

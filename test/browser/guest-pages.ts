@@ -167,8 +167,8 @@ test.serial('Safari on a computer: the page says which browsers work and offers 
   const field = await safari.locator('::-p-aria([name="Länken till mötet"][role="textbox"])').waitHandle();
   t.is(await field.evaluate((el) => (el as HTMLInputElement).value), link);
   await press(safari, 'Kopiera länken');
-  await safari.waitForFunction(() => (document.querySelector('[data-copy-status]')?.textContent ?? '') !== '');
-  t.regex(await textOf(safari, '[data-copy-status]'), /^Länken är kopierad\./);
+  await safari.waitForFunction(() => (document.querySelector('[role="status"]')?.textContent ?? '') !== '');
+  t.regex(await textOf(safari, '[role="status"]'), /^Länken är kopierad\./);
   t.is(await safari.evaluate(() => navigator.clipboard.readText()), link);
   await screenshotsAt(safari, 'guest-browser');
   t.false(world.app.logs().includes(link.split('/j/')[1]!), 'the token reaches no log line');

@@ -35,6 +35,3 @@ export const plugin: Plugin<void> = {
     ]);
   },
 };
-
-// The public API: what other domains may use of this one (ARCHITECTURE.md).
-export type { PartState } from './registry.ts';

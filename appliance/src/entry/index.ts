@@ -8,8 +8,7 @@ import { entryStaffRoutes } from './staff.ts';
 import { entryFacts } from './facts.ts';
 import { EntryService, type CodeMessenger, type Invitation } from './service.ts';
 import { resetEntry } from './store.ts';
-import { findParticipant } from '../meetings/index.ts';
-import { meetingEnd } from '../invites/index.ts';
+import { findParticipant, meetingEnd } from '../meetings/index.ts';
 
 declare module '@hapi/hapi' {
   interface PluginProperties {

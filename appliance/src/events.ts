@@ -3,7 +3,6 @@
 //   declare module '../events.ts' { interface DomainEvents { 'meeting.booked': { meetingId: string } } }
 import { EventEmitter } from 'node:events';
 
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
 export interface DomainEvents {
   'staff.login': { staffId: string; method: 'password' | 'oidc' };
   'staff.logout': { staffId: string };

@@ -17,7 +17,7 @@ declare module '@hapi/hapi' {
 
 export const plugin: Plugin<void> = {
   name: 'rooms',
-  dependencies: ['db', 'meetings', 'invites', 'entry'],
+  dependencies: ['db', 'audit', 'staff', 'meetings', 'techtest', 'entry', 'invites'],
   async register(server) {
     const { db, bus, config } = server.app;
     const log = (level: 'info' | 'warn' | 'error', message: string) => server.log([level, 'rooms'], message);

@@ -17,11 +17,8 @@ export const plugin: Plugin<void> = {
     server.route(staffRoutes);
     server.route(statusRoutes);
     server.route(privacyRoutes);
-    // Audit records older than the retention period go once a day; younger ones never.
-    let stop = () => {};
-    server.ext('onPostStart', () => {
-      stop = schedulePurge(server.app.db, (message) => server.log(['info', 'audit'], message));
-    });
-    server.ext('onPreStop', () => stop());
+    // Audit records older than the retention period go once a day; younger ones never. Periodic
+    // and due once: in the leading process (db/leader.ts).
+    server.app.leader.run('retention', () => schedulePurge(server.app.db, (message) => server.log(['info', 'audit'], message)));
   },
 };

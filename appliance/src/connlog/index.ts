@@ -14,8 +14,11 @@ export const plugin: Plugin<void> = {
     const recorder = new Recorder(db);
     recorder.subscribe(bus);
     const retention = new RetentionSchedule(db, config.retention, (level, message) => server.log([level, 'retention'], message));
-    server.ext('onPostStart', () => retention.start());
-    server.ext('onPreStop', () => retention.stop());
+    // Periodic and due once: in the leading process (db/leader.ts).
+    server.app.leader.run('connection log retention', () => {
+      retention.start();
+      return () => retention.stop();
+    });
     server.route(clientEventRoute(recorder));
     server.route(routes());
   },

@@ -271,7 +271,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         // The room opens at its time, or earlier when staff open it (the rooms plugin says so).
         timer = setInterval(() => (clock.isOpen(invitation) ? (tell(), clearInterval(timer)) : undefined), 5_000);
         timer.unref();
-        unsubscribe = bus.on('room.opened', ({ meetingId }) => {
+        unsubscribe = bus.follow('room.opened', ({ meetingId }) => {
           if (meetingId === invitation.meeting.id) tell();
         });
         return response;

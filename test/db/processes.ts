@@ -227,3 +227,67 @@ const leads = async (port: number) => {
     await database.drop();
   }
 });
+
+(enabled ? test.serial : test.skip)('guesses sent all at once and spread over three processes get the tries one process gives', async (t) => {
+  t.timeout(5 * 60_000);
+  const database = (await postgresDatabase())!;
+  const relay = await startRelay();
+  const smsc = await startSmsc((_, i) => ({ id: `b${i}`, receipt: { id: `b${i}`, stat: 'DELIVRD' } }));
+  const processes: ApplianceProcess[] = [];
+  const ports: number[] = [];
+  const proxy = await roundRobin(() => ports);
+  let db: Db | undefined;
+  try {
+    const env = {
+      DATABASE_URL: database.url, PUBLIC_URL: proxy.url, ...sharedSecrets(), SMTP_URL: relay.url, SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none',
+      LOGIN_MAX_FAILURES: '5', LOGIN_LOCKOUT_MINUTES: '15', TRUSTED_PROXIES: '127.0.0.1',
+    };
+    for (let i = 0; i < 3; i++) processes.push(startAppliance(env));
+    for (const p of processes) ports.push(await p.running());
+    db = createDb(database.url);
+    await addUnit(db, { name: 'Barn- och ungdomsmedicin', phone: '010-123 45 67' });
+    const { staff } = await addStaff(db, { email: 'anna.lind@region.example', name: 'Anna Lind', role: 'clinician', unit: 'Barn- och ungdomsmedicin', password: testPassword });
+    const { staff: other } = await addStaff(db, { email: 'bo.berg@region.example', name: 'Bo Berg', role: 'clinician', unit: 'Barn- och ungdomsmedicin', password: testPassword });
+
+    // Login: 24 wrong passwords and the right one, all at once, over the three processes.
+    const browser = new Client(proxy.url);
+    browser.headers['x-forwarded-for'] = '192.0.2.1';
+    await browser.get('/login');
+    const guesses = Array.from({ length: 24 }, (_, i) => `fel-${i}`);
+    guesses.splice(12, 0, testPassword);
+    const replies = await Promise.all(guesses.map((guess) => browser.request('POST', '/login', { form: { crumb: browser.crumb!, email: staff.email, password: guess } })));
+    for (const [i, reply] of replies.entries()) if (guesses[i] !== testPassword) t.is(reply.status, 401);
+    const checked = (await db('audit_log').where({ action: 'login.failed', target_id: staff.id })).length;
+    t.true(checked < 10, `${checked} wrong passwords checked: no more than two rounds of tries`);
+    const after = new Client(proxy.url);
+    after.headers['x-forwarded-for'] = '192.0.2.2';
+    t.is((await after.login(staff.email, testPassword)).status, 401, 'the account is locked on every process');
+
+    // The guest's name: ten names at once over the three processes get the five tries of one.
+    const clinician = new Client(proxy.url);
+    clinician.headers['x-forwarded-for'] = '192.0.2.3';
+    t.is((await clinician.login(other.email, testPassword)).status, 302);
+    const email = `eva.${randomInt(1_000_000, 9_999_999)}@skola.example`;
+    const booked = await clinician.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' }, { kind: 'guest', name: 'Lärare Eva Ek', email, identification: 'none' }] }) });
+    t.is(booked.status, 201, booked.text);
+    const mail = await until('the invitation', () => relay.received.find((m) => m.to && 'text' in m.to && m.to.text.includes(email)));
+    const path = /http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')![1]!;
+    const guest = new Client(proxy.url);
+    guest.headers['x-forwarded-for'] = '198.51.100.7';
+    await guest.get(path, { 'user-agent': chrome });
+    const names = Array.from({ length: 9 }, (_, i) => `Fel Namn ${i}`);
+    names.splice(4, 0, 'Lärare Eva Ek');
+    const tries = await Promise.all(names.map((name) => guest.request('POST', '/j', { form: { crumb: guest.crumb!, token: path.slice(3), name }, headers: { 'user-agent': chrome } })));
+    const mismatches = tries.filter((r) => r.status === 400).length;
+    t.true(mismatches <= 4, `${mismatches} wrong names were compared, at most four may be before the lock`);
+    const bound = tries.filter((r) => r.status === 302).length;
+    t.true(bound <= 1, 'the link is bound to one browser at most');
+  } finally {
+    for (const p of processes) await p.stop();
+    await db?.destroy();
+    await proxy.close();
+    await smsc.close();
+    await relay.close();
+    await database.drop();
+  }
+});

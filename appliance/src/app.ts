@@ -3,8 +3,8 @@ import type { Config } from './config.ts';
 import type { Db } from './db/knex.ts';
 import type { Leadership } from './db/leader.ts';
 import type { EventBus } from './events.ts';
-import type { HealthRegistry } from './health/registry.ts';
-import type { Staff } from './staff/model.ts';
+import type { HealthRegistry } from './common/readiness.ts';
+import type { Staff } from './staff/index.ts';
 
 declare module '@hapi/hapi' {
   interface ServerApplicationState {

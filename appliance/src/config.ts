@@ -1,4 +1,4 @@
-// The configuration contract (DESIGN.md): environment variables, validated once at start.
+// The configuration contract (README.md, Configuration): environment variables, validated once at start.
 // Invalid configuration stops the start with one line per problem, naming the variable and the fix.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

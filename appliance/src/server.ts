@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import './app.ts';
 import { projectRoot, type Config } from './config.ts';
 import { EventBus } from './events.ts';
-import { HealthRegistry } from './health/registry.ts';
+import { HealthRegistry } from './common/readiness.ts';
 import { registerClientAddress } from './http/client-address.ts';
 import { registerErrorFunnel, validationFailed } from './http/errors.ts';
 import { registerLogging } from './http/logging.ts';

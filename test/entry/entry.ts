@@ -1,7 +1,7 @@
 // The way in, as patients and guests walk it: the link from their real invitation (SMTP relay and
 // SMSC started here), the name check, the SMS code, the browser the link binds to.
 import test from 'ava';
-import { namesMatch } from '../../appliance/src/entry/names.ts';
+import { namesMatch } from '../../appliance/src/common/names.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';

@@ -202,6 +202,43 @@ test('a permanent gateway error without an e-mail address leaves the failed SMS,
   });
 });
 
+test('a receipt for a message this appliance never sent is acknowledged, so the gateway stops re-sending it, and logged once with its id', async (t) => {
+  // A shared SMPP account or a database restored from a backup brings such receipts every day.
+  await withAppliance({}, async ({ app, smsc }) => {
+    await until('the SMPP bind', () => smsc.binds > 0);
+    t.is(await smsc.receipt('77123456'), 0, 'deliver_sm_resp without error');
+    t.is(await smsc.receipt('77123456', 'UNDELIV'), 0, 'the same id again: acknowledged again');
+    const lines = app.logs().split('\n').filter((line) => line.includes('77123456'));
+    t.is(lines.length, 1);
+    t.regex(lines[0], /receipt .* message id 77123456, which no message sent from here has: acknowledged/);
+  });
+});
+
+test('a PDU header claiming 2 GB drops the SMPP link at once; /health/ready shows the gap, and the appliance binds again', async (t) => {
+  await withAppliance({}, async ({ app, smsc }) => {
+    await until('the SMPP bind', () => smsc.binds > 0);
+    const header = Buffer.alloc(16);
+    header.writeUInt32BE(0x80000000, 0); // command_length: 2 GB
+    header.writeUInt32BE(0x00000005, 4); // deliver_sm
+    smsc.refuseBinds = true; // the gateway restarts: the gap lasts until it takes binds again
+    smsc.writeRaw(header);
+    const sms = async () => (await app.client().get('/health/ready')).json().parts.sms as { ok: boolean; detail: string };
+    const down = await until('readiness to show the lost link', async () => {
+      const part = await sms();
+      return part.ok ? undefined : part;
+    });
+    t.regex(down.detail, /^not bound to the SMPP gateway since \S+ \(link lost: PDU length was too large \(2147483648/);
+    t.is(smsc.closedLinks, 1);
+    smsc.refuseBinds = false;
+    const up = await until('readiness to show the link bound again', async () => {
+      const part = await sms();
+      return part.ok ? part : undefined;
+    }, 60_000);
+    t.regex(up.detail, /^bound; window 0\/10; link lost at \S+ \(PDU length was too large \(2147483648.*\), bound again at \S+$/);
+    t.is(smsc.binds, 2);
+  });
+});
+
 test('while the relay is down the invitation waits in the queue, and it is delivered when the relay comes back', async (t) => {
   const first = await startRelay();
   const port = first.port;

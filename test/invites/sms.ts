@@ -149,6 +149,21 @@ test('the SMSC goes away and comes back: every message is delivered after the re
   t.true(sms.state().bound);
 });
 
+test('a PDU header claiming 2 GB closes the link at once; the adapter binds again and sends on', async (t) => {
+  // Keep-alive far off: only closing at once can bring the rebind this test waits for.
+  const { smsc, sms } = await setup(t, undefined, { enquireLinkMs: 3_600_000, reconnect: { minMs: 20, maxMs: 50 } });
+  await sms.send({ to: '+46701234567', text: 'Före' });
+  const header = Buffer.alloc(16);
+  header.writeUInt32BE(0x80000000, 0); // command_length: 2 GB
+  header.writeUInt32BE(0x00000005, 4); // deliver_sm
+  smsc.writeRaw(header);
+  while (smsc.binds < 2) await delay(10);
+  t.is(smsc.closedLinks, 1);
+  t.regex(sms.state().lastOutage?.reason ?? '', /PDU length was too large \(2147483648/);
+  await sms.send({ to: '+46701234567', text: 'Efter' });
+  t.is(smsc.arrivals.length, 2);
+});
+
 test('a permanent error status gives PermanentFailure naming the status; a full queue is temporary', async (t) => {
   const { sms } = await setup(t, (_, index) => ({ status: [smpp.errors.ESME_RINVDSTADR, smpp.errors.ESME_RMSGQFUL, 0x0400][index] }));
   const invalid = await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }), { instanceOf: PermanentFailure });

@@ -2,7 +2,7 @@
 // day and week views, the meeting page, reschedule and cancel with confirmation; live updates by SSE.
 import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
-import { toClinicTime } from '../../appliance/src/meetings/time.ts';
+import { toClinicTime } from '../../appliance/src/common/clock.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
 import { booking, inDays, loggedIn } from './_booking.ts';
 

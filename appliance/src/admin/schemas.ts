@@ -1,7 +1,7 @@
 // joi schemas of the admin pages' queries and forms. Empty form fields mean "not given".
 import Joi from 'joi';
 import { day as lookupDay, lookupYears } from '../http/dates.ts';
-import { roles } from '../staff/model.ts';
+import { roles } from '../staff/index.ts';
 
 const id = Joi.string().guid().empty('');
 

@@ -7,8 +7,8 @@ import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { instant, lookupYears } from '../http/dates.ts';
 import { localRateLimit } from '../http/ratelimit.ts';
-import { findMeeting } from '../meetings/store.ts';
-import { describeUserAgent } from '../techtest/useragent.ts';
+import { findMeeting } from '../meetings/index.ts';
+import { describeUserAgent } from '../techtest/index.ts';
 import { clientErrors, clientEventTypes, type ClientEventType, type Details } from './model.ts';
 import type { Recorder } from './recorder.ts';
 

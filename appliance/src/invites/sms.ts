@@ -72,6 +72,27 @@ export interface SmsState {
   pausedUntil?: Date;
   lastReceiptAt?: Date;
   lastError?: string;
+  /** While a link that was bound is down: since when, and why it was lost. */
+  down?: { since: Date; reason?: string };
+  /** The last time the link was lost and bound again, and why it was lost. */
+  lastOutage?: { from: Date; to: Date; reason?: string };
+}
+
+/**
+ * The link as /health/ready reports it. The last gap stays visible after the rebind, so a link that
+ * drops now and then shows even when the check happens to run while it is bound.
+ */
+export function linkHealth(state: SmsState): { ok: boolean; detail: string } {
+  if (state.bound) {
+    const paused = state.pausedUntil ? `, throttled until ${state.pausedUntil.toISOString()}` : '';
+    const gap = state.lastOutage
+      ? `; link lost at ${state.lastOutage.from.toISOString()}${state.lastOutage.reason ? ` (${state.lastOutage.reason})` : ''}, bound again at ${state.lastOutage.to.toISOString()}`
+      : '';
+    return { ok: true, detail: `bound; window ${state.window.inUse}/${state.window.size}${paused}${gap}` };
+  }
+  const down = state.down ? ` since ${state.down.since.toISOString()}${state.down.reason ? ` (link lost: ${state.down.reason})` : ''}` : '';
+  const last = state.lastError && state.lastError !== state.down?.reason ? `: ${state.lastError}` : '';
+  return { ok: false, detail: `not bound to the SMPP gateway${down}${last}` };
 }
 
 /** SMPP 3.4 command status names, with what they mean to a person reading a failed message. */
@@ -219,6 +240,8 @@ export class SmsSender {
   #pausedUntil = 0;
   #lastReceiptAt: Date | undefined;
   #lastError: string | undefined;
+  #down: SmsState['down'];
+  #lastOutage: SmsState['lastOutage'];
   #order = 0;
   #reference = randomInt(256);
   readonly #queue: Part[] = [];
@@ -299,6 +322,8 @@ export class SmsSender {
       ...(this.#pausedUntil > performance.now() ? { pausedUntil: new Date(Date.now() + this.#pausedUntil - performance.now()) } : {}),
       ...(this.#lastReceiptAt ? { lastReceiptAt: this.#lastReceiptAt } : {}),
       ...(this.#lastError ? { lastError: this.#lastError } : {}),
+      ...(this.#down ? { down: this.#down } : {}),
+      ...(this.#lastOutage ? { lastOutage: this.#lastOutage } : {}),
     };
   }
 
@@ -457,6 +482,10 @@ export class SmsSender {
     session.on(this.#url.protocol === 'ssmpp:' ? 'secureConnect' : 'connect', () => this.#bind(session));
     session.on('error', (error: Error) => {
       this.#lastError = error.message;
+      // The smpp package stops reading a session after a PDU it cannot decode (e.g. a header that
+      // claims more than its 16 KB maximum), leaving the link silent until enquire_link gives up.
+      // Such a link is of no more use: drop it now and bind afresh.
+      if (session === this.#session) session.destroy();
     });
     session.on('close', () => this.#onClose(session));
     session.on('deliver_sm', (pdu: SmppPdu) => this.#onDeliver(session, pdu));
@@ -484,6 +513,10 @@ export class SmsSender {
         return;
       }
       this.#bound = true;
+      if (this.#down) {
+        this.#lastOutage = { from: this.#down.since, to: new Date(), ...(this.#down.reason ? { reason: this.#down.reason } : {}) };
+        this.#down = undefined;
+      }
       this.#lastError = undefined;
       this.#reconnectDelay = this.#options.reconnect.minMs;
       this.#options.log?.('info', `bound to the SMS gateway at ${this.#url.host}`);
@@ -503,6 +536,7 @@ export class SmsSender {
 
   #onClose(session: SmppSession): void {
     if (session !== this.#session) return;
+    if (this.#bound) this.#down = { since: new Date(), ...(this.#lastError ? { reason: this.#lastError } : {}) };
     this.#bound = false;
     this.#session = undefined;
     clearInterval(this.#enquireTimer);

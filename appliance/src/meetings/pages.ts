@@ -7,7 +7,8 @@ import Joi from 'joi';
 import { day, lookupYears, meetingYears } from '../http/dates.ts';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { openEventStream } from '../http/sse.ts';
-import type { Staff } from '../staff/model.ts';
+import type { Staff } from '../staff/index.ts';
+import { displayPhone } from './contacts.ts';
 import { handled, ruleMessage, toBoom } from './errors.ts';
 import type { ParticipantFacts } from './facts.ts';
 import type { LiveUpdates } from './live.ts';
@@ -15,7 +16,7 @@ import { bookingForm, fromFields, hasParticipant, readDraft, renderBooking, type
 import { isPatient, patientOf, type Meeting, type Participant } from './model.ts';
 import { audited } from './routes.ts';
 import type { MeetingService } from './service.ts';
-import { addDays, formatDay, formatSpan, fromClinicTime, isoWeek, mondayOf, toClinicTime, today, weekday } from './time.ts';
+import { addDays, formatDay, formatSpan, fromClinicTime, isoWeek, mondayOf, toClinicTime, today, weekday } from '../common/clock.ts';
 import { NotChangeable, NotFound, RuleViolation, TooManyResends, VersionConflict } from './violations.ts';
 
 // A meeting's day is checked like the API's startsAt; the calendar may be browsed further back.
@@ -25,14 +26,19 @@ const timeField = Joi.string().pattern(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
 const staffOf = (request: Request): Staff => request.auth.credentials.user!;
 const session = { strategy: 'session' } as const;
 
+/** A person's mobile number (readable, and a link to call) and e-mail address, one per line. */
+function contactLines(c: { mobile: string | null; email: string | null }): { text: string; tel?: string }[] {
+  return [...(c.mobile ? [{ text: displayPhone(c.mobile), tel: `tel:${c.mobile}` }] : []), ...(c.email ? [{ text: c.email }] : [])];
+}
+
 function participantView(lang: Language, p: Participant) {
   return {
     ...p,
     kindLabel: t(lang, `meetings.kind.${p.kind}`),
     identificationLabel: t(lang, `meetings.ident.${p.identification}`),
     statusLabel: t(lang, `meetings.pstatus.${p.status}`),
-    contact: [p.mobile, p.email].filter(Boolean).join(', '),
-    proxyContact: p.proxy ? [p.proxy.mobile, p.proxy.email].filter(Boolean).join(', ') : '',
+    contact: contactLines(p),
+    proxyContact: p.proxy ? contactLines(p.proxy) : [],
     removable: !isPatient(p.kind),
   };
 }

@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import { countAttempt } from '../db/counters.ts';
 import type { Db } from '../db/knex.ts';
 import type { EventBus } from '../events.ts';
-import type { Staff } from '../staff/model.ts';
+import type { Staff } from '../staff/index.ts';
 import type { ChangeHook, MeetingChange } from './events.ts';
 import { isPatient, type Meeting, type NewParticipant, type Participant, type ParticipantStatus } from './model.ts';
 import { checkParticipant, checkParticipantList, checkStart, checkText, type Directory, type ParticipantInput } from './rules.ts';

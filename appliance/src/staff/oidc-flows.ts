@@ -3,7 +3,7 @@
 // deleted the moment it is used: a state (and so a code) works once, in one browser, for 10 minutes.
 import type { Db } from '../db/knex.ts';
 import { iso, toDate } from '../db/values.ts';
-import type { LinkPerson } from '../entry/links.ts';
+
 import type { Staff } from './model.ts';
 import { toStaff } from './store.ts';
 
@@ -17,7 +17,8 @@ export interface Flow {
   codeVerifier: string;
   nextPath: string | null;
   participantId: string | null;
-  person: LinkPerson | null;
+  /** Which of the participant's persons is identifying (entry's LinkPerson): the patient or the proxy. */
+  person: 'main' | 'proxy' | null;
   expiresAt: Date;
 }
 

@@ -8,6 +8,8 @@ import { startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
 import { until } from '../helpers/wait.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 
+// One burst at a time: each is the parallel load under test, and several together on a busy
+// machine only make PostgreSQL's new connections wait.
 // Decided before any test is declared: ava wants every test declared synchronously after this.
 const databases = await everyDatabase();
 const servers: TestServer[] = [];
@@ -27,13 +29,15 @@ const from = (app: TestServer, address: string) => {
 test.after.always(() => Promise.all(servers.map((s) => s.stop())));
 
 for (const database of databases) {
-  const started = smsc.then((gateway) => startServer({ database, env: { LOGIN_MAX_FAILURES: '5', LOGIN_LOCKOUT_MINUTES: '15', TRUSTED_PROXIES: '127.0.0.1', SMPP_URL: gateway.url, REMINDER_OFFSETS: 'none' } })).then((s) => {
+  // Started by this database's first test, so that it does not sit idle while the others run.
+  let starting: Promise<TestServer> | undefined;
+  const server = () => (starting ??= smsc.then((gateway) => startServer({ database, env: { LOGIN_MAX_FAILURES: '5', LOGIN_LOCKOUT_MINUTES: '15', TRUSTED_PROXIES: '127.0.0.1', SMPP_URL: gateway.url, REMINDER_OFFSETS: 'none' } })).then((s) => {
     servers.push(s);
     return s;
-  });
+  }));
 
-  test(`${database.kind}: 24 wrong passwords sent together with the right one leave the account locked`, async (t) => {
-    const app = await started;
+  test.serial(`${database.kind}: 24 wrong passwords sent together with the right one leave the account locked`, async (t) => {
+    const app = await server();
     const { staff, password } = await app.staff('clinician');
     const browser = from(app, '192.0.2.1');
     await browser.get('/login');
@@ -50,8 +54,8 @@ for (const database of databases) {
     t.is(after.status, 401, 'the account is locked: even the right password is refused now');
   });
 
-  test(`${database.kind}: a locked account answers like an unknown one`, async (t) => {
-    const app = await started;
+  test.serial(`${database.kind}: a locked account answers like an unknown one`, async (t) => {
+    const app = await server();
     const { staff, password } = await app.staff('clinician');
     for (let i = 0; i < 5; i += 1) await from(app, '192.0.2.3').login(staff.email, `fel-${i}`);
     const locked = await from(app, '192.0.2.3').login(staff.email, password);
@@ -63,8 +67,8 @@ for (const database of databases) {
     t.is(message(locked.text), message(unknown.text));
   });
 
-  test(`${database.kind}: 19 wrong SMS codes sent together with the right one get five tries, not twenty`, async (t) => {
-    const app = await started;
+  test.serial(`${database.kind}: 19 wrong SMS codes sent together with the right one get five tries, not twenty`, async (t) => {
+    const app = await server();
     const i = databases.indexOf(database);
     const gateway = await smsc;
     const number = `070765440${i}`;

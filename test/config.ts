@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -97,6 +97,17 @@ test('the start log says what each part is, and never a secret', (t) => {
   t.regex(lines, /turn: off/);
   t.regex(lines, /identity provider: off/);
   for (const secret of ['relay-password', 'j'.repeat(40), secrets.SESSION_SECRET]) t.false(lines.includes(secret));
+});
+
+test('TLS_CA_FILE is read once at start; a missing file or one without a certificate stops the start', (t) => {
+  const dir = tmp();
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  writeFileSync(join(dir, 'ca.pem'), pem);
+  writeFileSync(join(dir, 'key.pem'), '-----BEGIN PRIVATE KEY-----\n');
+  t.is(loadConfig({ DATA_DIR: dir, TLS_CA_FILE: join(dir, 'ca.pem') }).tlsCa, pem);
+  t.is(loadConfig({ DATA_DIR: dir }).tlsCa, undefined);
+  t.regex(problems({ TLS_CA_FILE: join(dir, 'none.pem') })[0], /^TLS_CA_FILE cannot be read \(ENOENT\): use the path of a PEM file/);
+  t.regex(problems({ TLS_CA_FILE: join(dir, 'key.pem') })[0], /^TLS_CA_FILE holds no PEM certificate/);
 });
 
 test('PUBLIC_URL follows PORT when it is not set', (t) => {

@@ -113,3 +113,11 @@ test('TLS_CA_FILE is read once at start; a missing file or one without a certifi
 test('PUBLIC_URL follows PORT when it is not set', (t) => {
   t.is(loadConfig({ DATA_DIR: tmp(), PORT: '8080' }).publicUrl.toString(), 'http://localhost:8080/');
 });
+
+test('TRUSTED_PROXIES takes addresses and CIDR blocks, and names what is neither', (t) => {
+  t.deepEqual(loadConfig({ DATA_DIR: tmp(), TRUSTED_PROXIES: '127.0.0.1, ::1,10.0.0.0/24' }).trustedProxies, ['127.0.0.1', '::1', '10.0.0.0/24']);
+  t.deepEqual(loadConfig({ DATA_DIR: tmp() }).trustedProxies, []);
+  const [line] = problems({ TRUSTED_PROXIES: '127.0.0.1,proxy.region.se' });
+  t.regex(line!, /^TRUSTED_PROXIES must be addresses or CIDR blocks: "proxy\.region\.se" is neither: use the proxy's addresses/);
+  t.is(problems({ TRUSTED_PROXIES: '10.0.0.0/33' }).length, 1);
+});

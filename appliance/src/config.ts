@@ -176,6 +176,9 @@ const schema = Joi.object({
   .and(...groups['identity provider'])
   .unknown(true);
 
+/** Every variable the appliance reads: compose.yaml and env.example must pass and document each. */
+export const configVariables: readonly string[] = Object.keys(schema.describe().keys ?? {});
+
 const messages = {
   'any.required': '{#label} must be set',
   'string.min': '{#label} must be at least {#limit} characters',

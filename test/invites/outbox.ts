@@ -163,7 +163,7 @@ test('a re-sent invitation carries a new link and the old one stops working', as
     await waitForArrivals(smsc, 2);
     const first = /\/j\/([\w-]+)/.exec(textOf(smsc.arrivals[0]) + textOf(smsc.arrivals[1]))![1];
     const participantId = meeting.participants[0].id;
-    const resend = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${participantId}/resend`, { json: {} });
+    const resend = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${participantId}/resend`, { json: { version: meeting.version } });
     t.true(resend.status < 300, resend.text);
     await waitForArrivals(smsc, 4);
     const second = /\/j\/([\w-]+)/.exec(textOf(smsc.arrivals[2]) + textOf(smsc.arrivals[3]))![1];

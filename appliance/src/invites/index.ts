@@ -11,7 +11,8 @@ import { MailSender, type MailState } from './mail.ts';
 import { messageFacts } from './facts.ts';
 import { outboxHook, tellParticipant, type Composer } from './messages.ts';
 import { findMeeting } from '../meetings/index.ts';
-import { releaseAllClaims, type MessageKind, type OutboxMessage } from './outbox.ts';
+import { enqueue, releaseAllClaims, type MessageKind, type OutboxMessage } from './outbox.ts';
+import { provideCodeMessenger } from '../entry/index.ts';
 import { Reminders } from './reminders.ts';
 import { routes } from './routes.ts';
 import { linkHealth, SmsSender, type SmsState } from './sms.ts';
@@ -47,7 +48,7 @@ const enqueueingEvents: EventName[] = ['meeting.booked', 'meeting.rescheduled', 
 
 export const plugin: Plugin<void> = {
   name: 'invites',
-  dependencies: ['db', 'meetings'],
+  dependencies: ['db', 'staff', 'meetings', 'entry'],
   register(server: Server) {
     const { config, db, bus } = server.app;
     const log = (level: 'info' | 'warn' | 'error', message: string) => server.log([level, 'invites'], message);
@@ -64,6 +65,23 @@ export const plugin: Plugin<void> = {
       colleagueEmail: async (staffId, trx) => (await findStaff(trx, { id: staffId }))?.email ?? null,
     };
     const reminders = new Reminders(db, composer, config.reminderOffsetsMinutes, log);
+    // Entry's SMS codes go before every other message: a person is waiting for this one.
+    provideCodeMessenger(server, {
+      queue: async (trx, code, now) => {
+        await enqueue(trx, config.dataKey, {
+          channel: 'sms',
+          kind: 'sms_code',
+          recipient: code.recipient,
+          language: code.language,
+          meetingId: code.meetingId,
+          participantId: code.participantId,
+          data: { minutes: code.minutes, person: code.person },
+          secret: code.code,
+          priority: 10,
+        }, now);
+      },
+      queued: () => dispatcher?.notify(),
+    });
     server.plugins.meetings.onChange(outboxHook(composer));
     server.plugins.meetings.addParticipantFacts(messageFacts(db));
     for (const event of enqueueingEvents) bus.on(event, () => dispatcher?.notify());
@@ -166,5 +184,5 @@ export function addSecretLink(server: Server, kind: MessageKind, path: (secret: 
 }
 
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
-export { messagesOf, queueStats, recentMessages, findMessage, eraseMessageContacts, enqueue } from './outbox.ts';
-export { meetingEnd, addressesOf, meetingData, recipientsOf } from './messages.ts';
+export { messagesOf, queueStats, recentMessages, findMessage, eraseMessageContacts, eraseParticipantMessages, enqueue } from './outbox.ts';
+export { addressesOf, meetingData, recipientsOf } from './messages.ts';

@@ -8,7 +8,7 @@ import type * as OpenId from 'openid-client';
 import type { Config, OidcConfig } from '../config.ts';
 import { sha256 } from '../crypto.ts';
 import type { Db } from '../db/knex.ts';
-import type { PartState } from '../health/index.ts';
+import type { PartState } from '../common/readiness.ts';
 
 import { insertFlow, takeFlow, type Flow, type FlowPurpose } from './oidc-flows.ts';
 

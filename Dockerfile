@@ -36,6 +36,7 @@ RUN bash provisioning/check-native.sh
 COPY tsconfig.json ./
 COPY appliance ./appliance
 COPY admin ./admin
+COPY bin/build.js ./bin/build.js
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # --- runtime ---

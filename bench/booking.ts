@@ -4,7 +4,7 @@
 // route measured in the same run.
 import { createToken } from '../appliance/src/staff/service.ts';
 import { insertMeeting, insertParticipants } from '../appliance/src/meetings/store.ts';
-import { addDays, fromClinicTime, mondayOf, today } from '../appliance/src/meetings/time.ts';
+import { addDays, fromClinicTime, mondayOf, today } from '../appliance/src/common/clock.ts';
 import { booking, inDays } from '../test/meetings/_booking.ts';
 import { benchServer, connections, isMain, measure, seconds, table, type HttpCase } from './harness.ts';
 

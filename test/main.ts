@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { testDatabase } from './helpers/databases.ts';
 
 const main = new URL('../appliance/src/main.ts', import.meta.url).pathname;
 
@@ -47,7 +48,9 @@ test('an unreachable database stops the start with one clear line', async (t) =>
 
 test('a fresh start without a terminal puts the first admin\'s one-time password in a private file, never in the log, and serves the login page', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'samverka-main-'));
-  const run = start({ PORT: '0' }, dir);
+  // The embedded default is a SQLite file in ./data; the PostgreSQL pass gives a fresh database instead.
+  const database = process.env.TEST_DB === 'postgres' ? await testDatabase() : undefined;
+  const run = start(database ? { PORT: '0', DATABASE_URL: database.url } : { PORT: '0' }, dir);
   try {
     const deadline = Date.now() + 30_000;
     while (!/one-time password is in (\S+)/.test(run.out()) && Date.now() < deadline) {
@@ -68,6 +71,7 @@ test('a fresh start without a terminal puts the first admin\'s one-time password
   } finally {
     run.child.kill('SIGTERM');
     t.is(await run.exited, 0, 'stops cleanly on SIGTERM');
+    await database?.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -3,13 +3,13 @@
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { insertAudit } from './audit/store.ts';
+import { insertAudit } from './audit/index.ts';
 import { ConfigError, describeParts, loadConfig, type Config } from './config.ts';
 import { findPlaceholders } from './preflight.ts';
 import { backupDatabase, BackupError, restoreDatabase } from './db/backup.ts';
 import { createDb, describeDbError, type Db } from './db/knex.ts';
-import { roles, type Role } from './staff/model.ts';
-import { addStaff, addUnit, createToken, disableStaff, minPasswordLength, revokeToken, StaffError } from './staff/service.ts';
+import { migrateLatest } from './db/locks.ts';
+import { addStaff, addUnit, createToken, disableStaff, minPasswordLength, revokeToken, roles, StaffError, type Role } from './staff/index.ts';
 
 const usage = `Usage: samverka <command> [options]
 
@@ -80,7 +80,7 @@ async function withDb<T>(config: Config, run: (db: Db) => Promise<T>, migrate = 
   try {
     if (migrate) {
       try {
-        await db.migrate.latest();
+        await migrateLatest(db);
       } catch (error) {
         throw new Error(describeDbError(config.databaseUrl, error));
       }
@@ -188,7 +188,7 @@ export async function run(argv: string[], env: Record<string, string | undefined
       }
 
       case 'purge': {
-        const { purge } = await import('./connlog/retention.ts');
+        const { purge } = await import('./admin/index.ts');
         const counts = await withDb(config, (db) => purge(db, config.retention, 'cli'));
         out(`deleted ${counts.connlogEntries} connection log entries, ${counts.evaluationResponses} evaluation answers and ${counts.evaluationRespondents} evaluation respondents; erased the contact data of ${counts.participantContacts} participants and ${counts.messageContacts} messages`);
         return 0;

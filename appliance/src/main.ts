@@ -3,8 +3,9 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, describeParts, loadConfig } from './config.ts';
 import { describeDbError } from './db/knex.ts';
+import { lockKeys, withLock } from './db/locks.ts';
 import { createServer } from './server.ts';
-import { ensureFirstAdmin } from './staff/bootstrap.ts';
+import { ensureFirstAdmin } from './staff/index.ts';
 
 // A .env file beside the process, docker-jitsi-meet style; real environment variables win.
 if (existsSync('.env')) process.loadEnvFile('.env');
@@ -34,7 +35,8 @@ for (const key of config.generatedSecrets) {
   server.log(['warn', 'config'], `${key} was not set: generated one into ${config.dataDir}/secrets.json (keep that file with the database)`);
 }
 
-const admin = await ensureFirstAdmin(server.app.db);
+// Under the start lock: of several processes starting at once on an empty database, one creates it.
+const admin = await withLock(server.app.db, lockKeys.start, () => ensureFirstAdmin(server.app.db));
 await server.start();
 
 const url = config.publicUrl.toString().replace(/\/$/, '');

@@ -4,7 +4,7 @@
 // and cancels it. Every field is found by its label.
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
-import { addDays, mondayOf, today } from '../../appliance/src/meetings/time.ts';
+import { addDays, mondayOf, today } from '../../appliance/src/common/clock.ts';
 import { fill, launchChromium, press, type TestBrowser } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { booking } from '../meetings/_booking.ts';
@@ -111,7 +111,7 @@ test.serial('a clinician books, finds, reschedules and cancels a meeting', async
 
   await Promise.all([page.waitForNavigation(), press(page, 'Sara Lind', 'link')]);
   t.is(await page.title(), 'Samordnad individuell plan – Samverka');
-  t.regex(await text(page, 'table.participants'), /Olle Socialsekreterare\s+Gäst\s+\+46761234567\s+SMS\s+(Inbjuden|Inbjudan levererad)/);
+  t.regex(await text(page, 'table.participants'), /Olle Socialsekreterare\s+Gäst\s+076-123 45 67\s+SMS\s+(Inbjuden|Inbjudan levererad)/);
 
   // A status reported by another part of the appliance appears without a reload.
   const meetingId = new URL(page.url()).pathname.split('/').pop()!;

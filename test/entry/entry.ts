@@ -1,7 +1,7 @@
 // The way in, as patients and guests walk it: the link from their real invitation (SMTP relay and
 // SMSC started here), the name check, the SMS code, the browser the link binds to.
 import test from 'ava';
-import { namesMatch } from '../../appliance/src/entry/names.ts';
+import { namesMatch } from '../../appliance/src/common/names.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
@@ -28,7 +28,8 @@ let world: World;
 test.before(async () => {
   const relay = await startRelay();
   const smsc = await startSmsc((_, i) => ({ id: `e${i}`, receipt: { id: `e${i}`, stat: 'DELIVRD' } }));
-  const app = await startServer({ env: { SMTP_URL: relay.url, SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none' } });
+  // Behind a trusted proxy, so that a test can come from its own address (the limits are per address).
+  const app = await startServer({ env: { SMTP_URL: relay.url, SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none', TRUSTED_PROXIES: '127.0.0.1' } });
   world = { app, relay, smsc };
 });
 test.after.always(async () => {
@@ -157,6 +158,39 @@ test('five wrong names lock the link; staff see it and a re-sent invitation lets
   t.is((await openAndType(world.app.client(), fresh, 'Lärare Eva Ek')).reply.status, 302);
 });
 
+test('ten names typed at once get the five tries one person typing gets, not ten', async (t) => {
+  const { path, token } = await invitedByEmail();
+  const guest = world.app.client();
+  guest.headers['x-forwarded-for'] = '198.51.100.7';
+  await guest.get(path, { 'user-agent': chrome });
+  const names = Array.from({ length: 9 }, (_, i) => `Fel Namn ${i}`);
+  names.splice(4, 0, 'Lärare Eva Ek');
+  const replies = await Promise.all(names.map((name) => guest.request('POST', '/j', { form: { crumb: guest.crumb!, token, name }, headers: { 'user-agent': chrome } })));
+  const mismatches = replies.filter((r) => r.status === 400).length;
+  t.true(mismatches <= 4, `${mismatches} wrong names were compared, at most four may be before the lock`);
+  const bound = replies.filter((r) => r.status === 302).length;
+  const locked = replies.filter((r) => r.status === 423).length;
+  t.true(bound + locked >= 1 && bound <= 1, 'the link ends bound to one browser or locked');
+  t.false(bound === 1 && locked > 0, 'never both');
+});
+
+test('twenty codes typed at once get the five tries one person typing gets', async (t) => {
+  const { app } = world;
+  const { client } = await loggedIn(app);
+  await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 27', identification: 'sms' }] }) });
+  const path = await smsLink('+46707654327');
+  const guest = app.client();
+  guest.headers['x-forwarded-for'] = '198.51.100.8';
+  await openAndType(guest, path, 'Sara Lind');
+  await guest.get('/entry/code');
+  const code = /: (\d{6})\./.exec(await until('the code', () => smsTo('+46707654327').find((x) => x.startsWith('Din kod'))))![1];
+  const codes = Array.from({ length: 19 }, (_, i) => String((Number(code) + i + 1) % 1_000_000).padStart(6, '0'));
+  codes.splice(15, 0, code);
+  const replies = await Promise.all(codes.map((c) => guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code: c } })));
+  const spent = replies.filter((r) => /Koden har angetts fel för många gånger/.test(r.text)).length;
+  t.true(spent >= 15, `only ${spent} of 20 were refused as out of tries: more than five were compared`);
+});
+
 test('on a computer only Chrome, Firefox and Edge are let in; a phone may use its own browser', async (t) => {
   const { path } = await invitedByEmail();
   const safari = await world.app.client().get(path, { 'user-agent': safariMac });
@@ -257,8 +291,8 @@ test('an SMS code is refused once its ten minutes have passed', async (t) => {
   const code = /: (\d{6})\./.exec(await until('the code', () => smsTo('+46707654325').find((x) => x.startsWith('Din kod'))))![1];
   const service = world.app.server.plugins.entry.service;
   const { invitation } = (await service.current({ participantId: meeting.participants[0].id, person: 'main', meetingId: meeting.id, sessionHash: '' }))!;
-  t.is(await service.checkCode(invitation, code, new Date(Date.now() + 11 * 60_000)), 'expired');
-  t.is(await service.checkCode(invitation, code, new Date(Date.now() + 9 * 60_000)), 'ok', 'still good within its ten minutes');
+  t.is((await service.checkCode(invitation, code, new Date(Date.now() + 11 * 60_000))).outcome, 'expired');
+  t.is((await service.checkCode(invitation, code, new Date(Date.now() + 9 * 60_000))).outcome, 'ok', 'still good within its ten minutes');
 });
 
 test('the language switch on a page under a link carries the token in a form, never in an address', async (t) => {

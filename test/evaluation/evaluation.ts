@@ -2,7 +2,7 @@
 // on the page they reach when leaving the meeting, or through the link in the request that the
 // outbox sends after the meeting ends — and the unit sees anonymised results.
 import test from 'ava';
-import { defaultQuestions } from '../../appliance/src/evaluation/default-questions.ts';
+import { defaultQuestions } from '../../appliance/src/db/migrations/0011_evaluation.ts';
 import { findMeeting } from '../../appliance/src/meetings/store.ts';
 import { answer, offerToParticipant } from '../../appliance/src/evaluation/service.ts';
 import { loggedIn } from '../meetings/_booking.ts';

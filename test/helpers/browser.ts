@@ -1,8 +1,9 @@
 // Debian's Chromium driven by puppeteer-core, the way these machines allow: headless, no sandbox
 // (root), no background networking (the network is closed), its own profile and HOME in a temp dir.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 
 export const chromiumPath = '/usr/bin/chromium';
@@ -88,4 +89,41 @@ export async function fill(page: Page, label: string, value: string): Promise<vo
 /** Clicks the button (or link, with role 'link') whose accessible name is `name`. */
 export async function press(page: Page, name: string, role: 'button' | 'link' = 'button'): Promise<void> {
   await page.locator(`::-p-aria([name="${name}"][role="${role}"])`).click();
+}
+
+/** Where the browser tests leave their screenshots, for a person to look at (git ignores it). */
+export const screenshotDir = fileURLToPath(new URL('../../screenshots/', import.meta.url));
+
+/** A full-page screenshot into screenshots/<name>.png. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(screenshotDir, { recursive: true });
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true });
+}
+
+/**
+ * The words and phone numbers inside `selector` that the layout breaks across lines ("+4 67 01…",
+ * "Stat us"): each run of non-space characters, and each tel: link as a whole, must sit on one line.
+ */
+export function brokenText(page: Page, selector: string): Promise<string[]> {
+  // No named functions inside: the page runs this as it is, without the test runner's helpers.
+  return page.$eval(selector, (root) => {
+    const pieces: [string, Range][] = [];
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const word of (node.textContent ?? '').matchAll(/\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, word.index);
+        range.setEnd(node, word.index + word[0].length);
+        pieces.push([word[0], range]);
+      }
+    }
+    for (const link of root.querySelectorAll('a[href^="tel:"]')) {
+      const range = document.createRange();
+      range.selectNodeContents(link);
+      pieces.push([link.textContent ?? '', range]);
+    }
+    return pieces
+      .filter(([, range]) => new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.bottom))).size > 1)
+      .map(([text]) => text);
+  });
 }

@@ -2,7 +2,7 @@
 // day and week views, the meeting page, reschedule and cancel with confirmation; live updates by SSE.
 import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
-import { toClinicTime } from '../../appliance/src/meetings/time.ts';
+import { toClinicTime } from '../../appliance/src/common/clock.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
 import { booking, inDays, loggedIn } from './_booking.ts';
 
@@ -161,7 +161,7 @@ test('the meeting page receives status changes as server-sent events', async (t)
   app.server.app.bus.emit('participant.status', { meetingId: meeting.id, participantId: meeting.participants[0].id, status: 'joined' });
   await read(/"status":"joined"/);
   t.regex(received, /event: meeting\ndata: \{"type":"participant.status","meetingId":"[^"]+","participantId":"[^"]+","status":"joined"\}/);
-  await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[1].id}/resend`, { json: {} });
+  await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[1].id}/resend`, { json: { version: meeting.version } });
   await read(/invitation.resend/);
   t.pass();
   controller.abort();

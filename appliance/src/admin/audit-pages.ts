@@ -2,13 +2,13 @@
 // patient's log extract (the patient's right to know who accessed their meeting data). Admins only;
 // every use of either is itself written to the audit log.
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
-import { findAccesses, findAudit } from '../audit/store.ts';
+import { findAccesses, findAudit } from '../audit/index.ts';
 import { languageOf, t } from '../http/i18n.ts';
-import { parsePersonalNumber } from '../meetings/personal-number.ts';
-import { addDays, fromClinicTime } from '../meetings/time.ts';
-import { listStaff } from '../staff/store.ts';
-import { clinicTime, describeRecords, toCsv } from './extract.ts';
-import { findPatient, patientOfMeeting, type PatientRecord } from './patients.ts';
+import { parsePersonalNumber } from '../meetings/index.ts';
+import { addDays, fromClinicTime } from '../common/clock.ts';
+import { listStaff } from '../staff/index.ts';
+import { clinicTime, describeRecords, extractCsv } from './extract.ts';
+import { findPatient, patientOfMeeting, type PatientRecord } from '../meetings/index.ts';
 import * as schemas from './schemas.ts';
 
 export const adminOnly = { strategy: 'session', scope: ['admin'] };
@@ -65,7 +65,7 @@ async function renderExtract(request: Request, h: ResponseToolkit, found: { pati
   if (format === 'csv') {
     // Named by the day it was made, not by the patient: a file name ends up in folders and mail subjects.
     const file = `loggutdrag-${clinicTime(new Date()).slice(0, 10)}.csv`;
-    return h.response(toCsv(lang, rows)).type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${file}"`);
+    return h.response(extractCsv(lang, rows)).type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${file}"`);
   }
   return h.view('admin/extract', {
     title: t(lang, 'admin.extract.title'),

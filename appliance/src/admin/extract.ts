@@ -1,11 +1,12 @@
 // The rows of the audit viewer and of a patient's log extract: each record with the staff member's
 // name, HSA-ID and care unit as a person reads them, and the same rows as CSV.
-import type { AuditRecord } from '../audit/store.ts';
+import type { AuditRecord } from '../audit/index.ts';
 import type { Db } from '../db/knex.ts';
+import { toCsv } from '../common/csv.ts';
 import { t, type Language } from '../http/i18n.ts';
-import { toClinicTime } from '../meetings/time.ts';
-import type { Staff } from '../staff/model.ts';
-import { findStaff, listUnits } from '../staff/store.ts';
+import { toClinicTime } from '../common/clock.ts';
+import type { Staff } from '../staff/index.ts';
+import { findStaff, listUnits } from '../staff/index.ts';
 
 export interface AccessRow {
   id: number;
@@ -65,12 +66,8 @@ export async function describeRecords(db: Db, lang: Language, records: AuditReco
  * CSV for a spreadsheet: UTF-8 with a byte-order mark and semicolons, as Excel with Swedish settings
  * opens it. A cell starting with = + - @ is prefixed with ' so that no formula runs.
  */
-export function toCsv(lang: Language, rows: AccessRow[]): string {
-  const cell = (value: string) => {
-    const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-    return /[";\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-  };
+export function extractCsv(lang: Language, rows: AccessRow[]): string {
   const header = ['when', 'staff', 'hsaId', 'unit', 'role', 'action', 'meeting', 'participant'].map((k) => t(lang, `admin.extract.csv.${k}`));
-  const lines = rows.map((r) => [r.when, r.staffName, r.hsaId, r.unitName, r.role, r.actionText, r.meetingId, r.participantId].map(cell).join(';'));
-  return `\uFEFF${[header.map(cell).join(';'), ...lines].join('\r\n')}\r\n`;
+  const cells = rows.map((r) => [r.when, r.staffName, r.hsaId, r.unitName, r.role, r.actionText, r.meetingId, r.participantId]);
+  return toCsv(header, cells, { delimiter: ';', bom: true });
 }

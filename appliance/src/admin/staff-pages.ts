@@ -3,9 +3,9 @@
 // revoked). Every change is audit-logged. And each staff member's own profile.
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import { languageOf, t, type Language } from '../http/i18n.ts';
-import { roles, type Role } from '../staff/model.ts';
-import { addStaff, addUnit, createToken, editStaff, renameUnit, StaffError } from '../staff/service.ts';
-import { findStaff, findUnit, listStaff, listTokens, listUnits, revokeTokenById, setDisabled, setPasswordMustChange } from '../staff/store.ts';
+import { roles, type Role } from '../staff/index.ts';
+import { addStaff, addUnit, createToken, editStaff, renameUnit, StaffError } from '../staff/index.ts';
+import { findStaff, findUnit, listStaff, listTokens, listUnits, revokeTokenById, setDisabled, setPasswordMustChange } from '../staff/index.ts';
 import { latestResult, staffSessionSubject } from '../techtest/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';

@@ -5,8 +5,8 @@
 // are asked instead.
 import type { Db } from '../db/knex.ts';
 import type { EventBus } from '../events.ts';
-import { findMessage, messagesOf } from '../invites/outbox.ts';
-import { findParticipant, listChanges } from '../meetings/store.ts';
+import { findMessage, messagesOf } from '../invites/index.ts';
+import { findParticipant, listChanges } from '../meetings/index.ts';
 import { latestResult, type Subject } from '../techtest/index.ts';
 import type { Details, NewEntry } from './model.ts';
 import { insertEntry } from './store.ts';

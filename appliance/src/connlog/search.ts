@@ -1,10 +1,10 @@
 // Finding meetings for support: by period and care unit, a meeting's id, a participant's name or
 // phone number. Support sees phone numbers masked but for the last digits; admins see them whole.
 import type { Db } from '../db/knex.ts';
-import type { Meeting, Participant } from '../meetings/model.ts';
-import { normaliseName } from '../meetings/contacts.ts';
-import { findMeeting, listMeetings } from '../meetings/store.ts';
-import type { Role } from '../staff/model.ts';
+import type { Meeting, Participant } from '../meetings/index.ts';
+import { nameContains } from '../common/names.ts';
+import { findMeeting, listMeetings } from '../meetings/index.ts';
+import type { Role } from '../staff/index.ts';
 
 export interface SearchCriteria {
   from: Date;
@@ -36,8 +36,7 @@ function phoneMatches(typed: string, p: Participant): boolean {
 }
 
 function nameMatches(typed: string, p: Participant): boolean {
-  const wanted = normaliseName(typed).toLocaleLowerCase('sv');
-  return [p.name, p.proxy?.name].some((n) => n && normaliseName(n).toLocaleLowerCase('sv').includes(wanted));
+  return [p.name, p.proxy?.name].some((n) => n && nameContains(n, typed));
 }
 
 export async function searchMeetings(db: Db, c: SearchCriteria): Promise<Meeting[]> {

@@ -1,6 +1,6 @@
 // The routine: on a computer, use Chrome or Firefox (Chromium-based Edge works too). Phones and
 // tablets may use their own browser (or the Jitsi Meet app).
-import { describeUserAgent } from '../techtest/useragent.ts';
+import { describeUserAgent } from '../techtest/index.ts';
 
 export type BrowserVerdict = { ok: true; mobile: boolean } | { ok: false; browser: string };
 

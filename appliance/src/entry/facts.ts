@@ -3,7 +3,7 @@
 // technical test's verdict.
 import type { Db } from '../db/knex.ts';
 import { t } from '../http/i18n.ts';
-import type { FactsProvider, ParticipantFact } from '../meetings/facts.ts';
+import type { FactsProvider, ParticipantFact } from '../meetings/index.ts';
 import { latestResult } from '../techtest/index.ts';
 import { participantSubject } from './routes.ts';
 import { entryStatesOf } from './store.ts';

@@ -7,13 +7,13 @@ import type { Lifecycle, Request, ResponseToolkit, RouteOptionsPreArray, ServerR
 import { sha256 } from '../crypto.ts';
 import type { Db } from '../db/knex.ts';
 import { languageOf, t } from '../http/i18n.ts';
-import { parsePersonalNumber } from '../meetings/personal-number.ts';
-import { personalNumberOf } from '../meetings/store.ts';
-import { FlowError, identityProviderOf, type VerifiedIdentity } from '../staff/oidc.ts';
-import { callbackQuery, flowBinding, flowCookie } from '../staff/oidc-routes.ts';
-import { findStaff } from '../staff/store.ts';
+import { parsePersonalNumber } from '../meetings/index.ts';
+import { personalNumberOf } from '../meetings/index.ts';
+import { FlowError, identityProviderOf, type VerifiedIdentity } from '../staff/index.ts';
+import { callbackQuery, flowBinding, flowCookie } from '../staff/index.ts';
+import { findStaff } from '../staff/index.ts';
 import type { LinkPerson } from './links.ts';
-import { namesMatch } from './names.ts';
+import { namesMatch } from '../common/names.ts';
 import type { Invitation } from './service.ts';
 import { markIdentified, recordIdentityMismatch } from './store.ts';
 
@@ -31,7 +31,7 @@ const sameText = (a: string, b: string): boolean => timingSafeEqual(Buffer.from(
 
 /**
  * Whether the verified identity is the invited person. Guests are never asked for a personal
- * number (DESIGN.md) and have no staff account: for them the verified name must be the invited one.
+ * number (README.md, Entry) and have no staff account: for them the verified name must be the invited one.
  */
 export async function checkIdentity(db: Db, dataKey: Buffer, invitation: Invitation, method: Method, identity: VerifiedIdentity): Promise<IdentityCheck> {
   const { participant, person } = invitation;

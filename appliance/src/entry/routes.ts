@@ -63,7 +63,7 @@ function problemPage(request: Request, h: ResponseToolkit, problem: LinkProblem,
 export function entryRoutes(service: EntryService, clock: RoomClock): ServerRoute[] {
   const perAddress = rateLimit('entry-link', { points: 60, durationSeconds: 10 * 60 });
   const perToken = rateLimit('entry-name', { points: 10, durationSeconds: 10 * 60 }, (r) => sha256(String((r.payload as { token?: string })?.token ?? '')));
-  const perGuest = (name: string, points: number) => rateLimit(name, { points, durationSeconds: 10 * 60 }, (r) => r.auth.credentials.guest?.participantId ?? r.info.remoteAddress);
+  const perGuest = (name: string, points: number) => rateLimit(name, { points, durationSeconds: 10 * 60 }, (r) => r.auth.credentials.guest?.participantId ?? r.clientAddress);
 
   /** The guest's invitation and state, or the page that says the way in has closed. */
   async function current(request: Request, h: ResponseToolkit) {
@@ -207,9 +207,9 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const found = await current(request, h);
         if ('ended' in found) return found.ended;
         const lang = languageOf(request);
-        const outcome = await service.checkCode(found.invitation, (request.payload as { code: string }).code);
+        const { outcome, triesLeft } = await service.checkCode(found.invitation, (request.payload as { code: string }).code);
         if (outcome === 'ok') return h.redirect('/entry');
-        const text = t(lang, `entry.code.${outcome}`, { tries: limits.codeTries - (found.state.codeFailures + 1) });
+        const text = t(lang, `entry.code.${outcome}`, { tries: triesLeft });
         return codePage(request, h, found.invitation, lang, { error: text }, 400);
       },
     },

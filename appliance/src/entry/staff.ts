@@ -3,7 +3,7 @@
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { apiRoute } from '../http/api.ts';
-import { handled } from '../meetings/errors.ts';
+import { handled } from '../meetings/index.ts';
 import { entryStatesOf } from './store.ts';
 
 export const entryStaffRoutes: ServerRoute[] = [

@@ -2,7 +2,8 @@
 // each person reaches on leaving and by a request through the outbox; anonymised results.
 import type { Plugin } from '@hapi/hapi';
 import { EvaluationRequests } from './requests.ts';
-import { routes } from './routes.ts';
+import { addSecretLink } from '../invites/index.ts';
+import { evaluationPath, routes } from './routes.ts';
 
 declare module '@hapi/hapi' {
   interface PluginProperties {
@@ -28,7 +29,13 @@ export const plugin: Plugin<void> = {
 
     server.ext('onPostStart', () => requests.start(notify));
     server.ext('onPreStop', () => requests.stop());
+    // An evaluation request's token opens the evaluation, not the way into a meeting.
+    addSecretLink(server, 'evaluation_request', evaluationPath);
     server.expose('requests', requests);
     server.route(routes());
   },
 };
+
+// The public API: what other domains may use of this one (ARCHITECTURE.md).
+/** Retention: deletes the answers (and who was asked) of meetings before `before`. */
+export { deleteAnswersBefore as purgeAnswers } from './store.ts';

@@ -6,10 +6,11 @@
 import { randomToken } from '../crypto.ts';
 import type { Db } from '../db/knex.ts';
 import { every } from '../schedule.ts';
-import { addressesOf, meetingData, meetingEnd, recipientsOf } from '../invites/messages.ts';
-import { enqueue } from '../invites/outbox.ts';
-import type { Meeting } from '../meetings/model.ts';
-import { findMeeting, listMeetings } from '../meetings/store.ts';
+import { addressesOf, meetingData, recipientsOf } from '../invites/index.ts';
+import { meetingEnd } from '../meetings/index.ts';
+import { enqueue } from '../invites/index.ts';
+import type { Meeting } from '../meetings/index.ts';
+import { findMeeting, listMeetings } from '../meetings/index.ts';
 import { participantSubject } from './model.ts';
 import { roleOf } from './service.ts';
 import { ensureRespondent, setRequestToken } from './store.ts';

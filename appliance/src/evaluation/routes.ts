@@ -4,11 +4,11 @@
 // unit and period (clinicians of the unit, admins) with CSV; and the admins' question editor.
 import Boom from '@hapi/boom';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
-import { toCsv } from '../connlog/csv.ts';
+import { toCsv } from '../common/csv.ts';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
-import { findMeeting, findParticipant } from '../meetings/store.ts';
-import { findUnit, listUnits } from '../staff/store.ts';
+import { findMeeting, findParticipant } from '../meetings/index.ts';
+import { findUnit, listUnits } from '../staff/index.ts';
 import { respondentRoles, type Question, type QuestionSet, type RespondentRole } from './model.ts';
 import { buildReport, reportRows } from './report.ts';
 import { answerMaxBytes, answerPayload, linkAnswerPayload, meetingParams, questionSchema, reportQuery, setParams, setPayload, tokenParams } from './schemas.ts';
@@ -16,6 +16,9 @@ import { answer, EvaluationError, offerByToken, offerToParticipant, offerToStaff
 import { currentSet, insertSetVersion } from './store.ts';
 
 const guestPage = { layout: 'guest' };
+
+/** The page an evaluation request's link opens. */
+export const evaluationPath = (token: string): string => `/e/${token}`;
 const problemStatus: Record<EvaluationError['problem'], number> = { answered: 409, expired: 410, unknown: 404, invalid: 400, cancelled: 410 };
 
 /** The questions as the form shows them, in the reader's language, with what they chose so far. */
@@ -157,7 +160,7 @@ export function routes(): ServerRoute[] {
     },
     {
       method: 'GET',
-      path: '/e/{token}',
+      path: `${evaluationPath('')}{token}`,
       options: { auth: false, pre: [{ method: perAddress }], validate: { params: tokenParams } },
       handler: (request, h) => guarded(request, h, guestPage, async () => {
         const { token } = request.params as { token: string };

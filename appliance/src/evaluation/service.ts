@@ -1,7 +1,7 @@
 // Offering the evaluation to one person and taking their answers: which question set they get,
 // that the answers fit it, and that each person answers once per meeting.
 import type { Knex } from 'knex';
-import type { Meeting, Participant } from '../meetings/model.ts';
+import type { Meeting, Participant } from '../meetings/index.ts';
 import type { Answers, Question, QuestionSet, Respondent, RespondentRole } from './model.ts';
 import { participantSubject, staffSubject } from './model.ts';
 import * as store from './store.ts';

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import type { Request } from '@hapi/hapi';
 import { projectRoot } from '../config.ts';
 
-export const languages = ['sv', 'en'] as const;
-export type Language = (typeof languages)[number];
-export const defaultLanguage: Language = 'sv';
+import { defaultLanguage, languages, type Language } from '../common/language.ts';
+
+export { defaultLanguage, languages, type Language } from '../common/language.ts';
 export const languageCookie = 'lang';
 
 const dictionaries: Record<Language, Record<string, string>> = {

@@ -2,7 +2,7 @@
 // and an SMS that did not arrive (with no e-mail to fall back on) as a task: call the participant.
 import type { Db } from '../db/knex.ts';
 import { t } from '../http/i18n.ts';
-import type { FactsProvider, ParticipantFact } from '../meetings/facts.ts';
+import type { FactsProvider, ParticipantFact } from '../meetings/index.ts';
 import { messagesOf } from './outbox.ts';
 
 export function messageFacts(db: Db): FactsProvider {

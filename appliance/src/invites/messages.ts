@@ -3,29 +3,15 @@
 // Messages carry no health information: time, the inviting unit's name and phone number, the
 // link, and what to prepare.
 import type { Knex } from 'knex';
+import { formatWhen } from '../common/clock.ts';
 import type { Db } from '../db/knex.ts';
-import { issueLink, linkExpiry, moveLinkExpiry, revokeLinks, type LinkPerson } from '../entry/links.ts';
-import type { MeetingChange } from '../meetings/events.ts';
-import type { Meeting, Participant } from '../meetings/model.ts';
-import { findMeeting, findParticipant } from '../meetings/store.ts';
-import { findUnit } from '../staff/store.ts';
+import { issueLink, linkExpiry, moveLinkExpiry, revokeLinks, type LinkPerson } from '../entry/index.ts';
+import type { MeetingChange } from '../meetings/index.ts';
+import type { Meeting, Participant } from '../meetings/index.ts';
+import { findMeeting, findParticipant, meetingEnd } from '../meetings/index.ts';
+import { findUnit } from '../staff/index.ts';
 import { dedupeTaken, enqueue, type Channel, type MessageKind, type NewMessage } from './outbox.ts';
-
-/** Meeting times are shown as the clinic sees them. */
-export const timeZone = 'Europe/Stockholm';
-
-// Building an Intl.DateTimeFormat is costly (it was 6 % of a booking's CPU): one per language, kept.
-const formats = Object.fromEntries((['sv', 'en'] as const).map((language) => {
-  const locale = language === 'sv' ? 'sv-SE' : 'en-GB';
-  return [language, {
-    date: new Intl.DateTimeFormat(locale, { timeZone, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }),
-    time: new Intl.DateTimeFormat(locale, { timeZone, hour: '2-digit', minute: '2-digit' }),
-  }];
-})) as Record<'sv' | 'en', { date: Intl.DateTimeFormat; time: Intl.DateTimeFormat }>;
-
-export function formatWhen(date: Date, language: 'sv' | 'en'): { date: string; time: string } {
-  return { date: formats[language].date.format(date), time: formats[language].time.format(date) };
-}
+import type { Language } from '../common/language.ts';
 
 /** One person to tell: the patient or guest, the patient's proxy, or a colleague with an account. */
 export interface Recipient {
@@ -58,10 +44,9 @@ export function addressesOf(recipient: Recipient): { channel: Channel; address: 
   return [];
 }
 
-export const meetingEnd = (meeting: Meeting): Date => new Date(meeting.startsAt.getTime() + meeting.durationMinutes * 60_000);
 
 /** The template data that every message about a meeting shares. */
-export async function meetingData(db: Db, meeting: Meeting, language: 'sv' | 'en'): Promise<Record<string, unknown>> {
+export async function meetingData(db: Db, meeting: Meeting, language: Language): Promise<Record<string, unknown>> {
   const unit = await findUnit(db, { id: meeting.unitId });
   const start = formatWhen(meeting.startsAt, language);
   return {

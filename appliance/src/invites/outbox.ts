@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import { decrypt, encrypt } from '../crypto.ts';
 import { isSqlite, type Db } from '../db/knex.ts';
 import { iso, toDate } from '../db/values.ts';
+import type { Language } from '../common/language.ts';
 
 export const channels = ['email', 'sms'] as const;
 export type Channel = (typeof channels)[number];
@@ -18,7 +19,7 @@ export interface NewMessage {
   channel: Channel;
   kind: MessageKind;
   recipient: string;
-  language: 'sv' | 'en';
+  language: Language;
   meetingId?: string | null;
   participantId?: string | null;
   /** What the template needs; never a secret. */
@@ -37,7 +38,7 @@ export interface OutboxMessage {
   channel: Channel;
   kind: MessageKind;
   recipient: string;
-  language: 'sv' | 'en';
+  language: Language;
   meetingId: string | null;
   participantId: string | null;
   data: Record<string, unknown>;
@@ -258,4 +259,14 @@ export async function eraseMessageContacts(db: Db, meetingIds: string[]): Promis
       .update({ recipient: '', data: '{}', secret_sealed: null });
   }
   return erased;
+}
+
+/**
+ * A privacy request: messages not yet sent to the participant go nowhere now; sent ones keep their
+ * record without the address and data, as retention leaves them.
+ */
+export async function eraseParticipantMessages(db: Db, participantId: string, now = new Date()): Promise<void> {
+  await db('outbox_messages').where({ participant_id: participantId }).whereIn('status', ['queued', 'sending'])
+    .update({ status: 'failed', failed_at: iso(now), last_error: 'contact data erased on request' });
+  await db('outbox_messages').where({ participant_id: participantId }).update({ recipient: '', data: '{}', secret_sealed: null });
 }

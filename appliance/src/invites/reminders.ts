@@ -3,7 +3,7 @@
 // is enqueued once per person and start time, so a rescheduled meeting is reminded of anew.
 import type { Db } from '../db/knex.ts';
 import { every } from '../schedule.ts';
-import { listMeetings } from '../meetings/store.ts';
+import { listMeetings } from '../meetings/index.ts';
 import type { Composer } from './messages.ts';
 import { tellParticipant } from './messages.ts';
 

@@ -1,21 +1,16 @@
 // The admin outbox page ("Utkorg"), the template preview, and each meeting's messages in the API.
 import type { ServerRoute } from '@hapi/hapi';
-import Handlebars from 'handlebars';
 import Joi from 'joi';
+import { linkify } from '../common/linkify.ts';
 import { apiRoute } from '../http/api.ts';
 import { languageOf, t } from '../http/i18n.ts';
-import { handled } from '../meetings/errors.ts';
-import { formatWhen } from './messages.ts';
+import { handled } from '../meetings/index.ts';
+import { formatWhen } from '../common/clock.ts';
 import { channels, messageKinds, messagesOf, queueStats, recentMessages, type MessageKind, type OutboxMessage } from './outbox.ts';
 import { Templates } from './templates.ts';
+import type { Language } from '../common/language.ts';
 
-/** Escaped text with its links clickable, as the recipient's mail or SMS program shows it. */
-export function linkify(text: string): Handlebars.SafeString {
-  const escaped = Handlebars.Utils.escapeExpression(text);
-  return new Handlebars.SafeString(escaped.replace(/(https?:\/\/[^\s<]+)/g, '<a href="$1">$1</a>').replace(/\n/g, '<br>'));
-}
-
-export const sampleData = (lang: 'sv' | 'en'): Record<string, unknown> => {
+export const sampleData = (lang: Language): Record<string, unknown> => {
   const start = new Date(Date.now() + 3 * 86_400_000);
   start.setUTCHours(13, 0, 0, 0);
   const when = formatWhen(start, lang);
@@ -90,7 +85,7 @@ export function routes(templates: Templates): ServerRoute[] {
       },
       handler(request, h) {
         const lang = languageOf(request);
-        const { channel, language, kind } = request.query as { channel: 'email' | 'sms'; language: 'sv' | 'en'; kind: MessageKind };
+        const { channel, language, kind } = request.query as { channel: 'email' | 'sms'; language: Language; kind: MessageKind };
         const data = sampleData(language);
         const kinds = Templates.kinds(channel);
         let preview: Record<string, unknown>;

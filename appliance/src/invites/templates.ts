@@ -12,6 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
+import { linkifyLine } from '../common/linkify.ts';
 import { projectRoot } from '../config.ts';
 import type { Channel, MessageKind } from './outbox.ts';
 
@@ -44,12 +45,10 @@ function parseEmail(source: string, file: string): Compiled {
 }
 
 function textToHtml(text: string): string {
-  const escape = Handlebars.Utils.escapeExpression;
-  const linked = (line: string) => escape(line).replace(/(https?:\/\/[^\s<]+)/g, '<a href="$1">$1</a>');
   return text
     .trim()
     .split(/\r?\n\s*\r?\n/)
-    .map((paragraph) => `<p>${paragraph.split(/\r?\n/).map(linked).join('<br>')}</p>`)
+    .map((paragraph) => `<p>${paragraph.split(/\r?\n/).map(linkifyLine).join('<br>')}</p>`)
     .join('\n');
 }
 

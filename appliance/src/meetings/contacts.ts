@@ -3,9 +3,6 @@
 import Joi from 'joi';
 import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 
-/** Trimmed, inner whitespace collapsed to one space, Unicode NFC (å typed two ways is one å). */
-export const normaliseName = (name: string): string => name.normalize('NFC').replace(/\s+/gu, ' ').trim();
-
 export const defaultCountry = 'SE';
 
 export const isCountry = (country: string): country is CountryCode => isSupportedCountry(country);
@@ -31,4 +28,14 @@ const emailSchema = Joi.string().email({ tlds: { allow: false } }).max(254);
 export function parseEmail(input: string): string | undefined {
   const email = input.trim().toLowerCase();
   return emailSchema.validate(email).error ? undefined : email;
+}
+
+/**
+ * A stored E.164 number as a person reads it aloud and dials it: the national form for Swedish
+ * numbers ("070-123 45 67"), the international form for others ("+47 91 23 45 67").
+ */
+export function displayPhone(e164: string): string {
+  const phone = parsePhoneNumberFromString(e164);
+  if (!phone) return e164;
+  return phone.country === defaultCountry ? phone.formatNational() : phone.formatInternational();
 }

@@ -1,6 +1,6 @@
 // The meetings plugin: booking, the clinician's calendar and the meeting page.
 import type { Plugin } from '@hapi/hapi';
-import { findStaff, findUnit } from '../staff/store.ts';
+import { findStaff, findUnit } from '../staff/index.ts';
 import type { ChangeHook } from './events.ts';
 import { routes as pageRoutes } from './pages.ts';
 import { ParticipantFacts, type FactsProvider, type MarksProvider } from './facts.ts';
@@ -52,3 +52,13 @@ export const plugin: Plugin<void> = {
     server.route(pageRoutes(service, live, facts));
   },
 };
+
+// The public API: what other domains may use of this one (ARCHITECTURE.md).
+export { parsePersonalNumber, maskPersonalNumber } from './personal-number.ts';
+export { displayPhone } from './contacts.ts';
+export { isPatient, meetingEnd, type ParticipantKind, type Meeting, type Participant } from './model.ts';
+export { personalNumberOf, findMeeting, findParticipant, listChanges, eraseContactsOfMeetings, eraseParticipantContacts, meetingsEndedBefore, listMeetings, advanceMeetingStatus } from './store.ts';
+export type { FactsProvider, ParticipantFact, MarksProvider } from './facts.ts';
+export { handled } from './errors.ts';
+export type { MeetingChange } from './events.ts';
+export { findPatient, patientOfMeeting, type PatientRecord } from './patients.ts';

@@ -1,4 +1,5 @@
 // Meetings and their participants as the rest of the appliance sees them (rows are mapped in store.ts).
+import type { Language } from '../common/language.ts';
 export const meetingStatuses = ['booked', 'open', 'in_progress', 'ended', 'cancelled'] as const;
 export type MeetingStatus = (typeof meetingStatuses)[number];
 
@@ -34,7 +35,7 @@ export interface Participant extends Contact {
   /** The staff account of a colleague. */
   staffId: string | null;
   /** The language of their messages and pages. */
-  language: 'sv' | 'en';
+  language: Language;
   status: ParticipantStatus;
   addedAt: Date;
 }
@@ -76,7 +77,7 @@ export interface NewParticipant extends NewContact {
   identification: IdentificationMethod;
   proxy: NewContact | null;
   staffId: string | null;
-  language: 'sv' | 'en';
+  language: Language;
 }
 
 export interface NewMeeting extends Pick<Meeting, 'unitId' | 'title' | 'startsAt' | 'durationMinutes' | 'bookedBy' | 'ledBy' | 'documentationPlan' | 'testMeeting'> {
@@ -87,3 +88,6 @@ export const isPatient = (kind: ParticipantKind): boolean => kind === 'patient' 
 
 /** The patient's name: what the calendar shows as the link into the meeting. */
 export const patientOf = (meeting: Meeting): Participant | undefined => meeting.participants.find((p) => isPatient(p.kind));
+
+/** When the meeting's booked time ends. */
+export const meetingEnd = (m: Pick<Meeting, 'startsAt' | 'durationMinutes'>): Date => new Date(m.startsAt.getTime() + m.durationMinutes * 60_000);

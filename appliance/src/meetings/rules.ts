@@ -1,10 +1,12 @@
 // The clinic's booking routine as checks: what a meeting and each kind of participant must and
 // must not have. Everything is checked before anything is written, so bad input stores nothing.
-import type { Staff } from '../staff/model.ts';
-import { defaultCountry, isCountry, normaliseName, parseEmail, parseMobile } from './contacts.ts';
+import type { Staff } from '../staff/index.ts';
+import { tidyName } from '../common/names.ts';
+import { defaultCountry, isCountry, parseEmail, parseMobile } from './contacts.ts';
 import { isPatient, type IdentificationMethod, type NewContact, type NewParticipant, type ParticipantKind } from './model.ts';
 import { parsePersonalNumber } from './personal-number.ts';
 import { RuleViolation } from './violations.ts';
+import type { Language } from '../common/language.ts';
 
 export interface ContactInput {
   name?: string;
@@ -19,13 +21,13 @@ export interface ParticipantInput extends ContactInput {
   identification?: IdentificationMethod;
   proxy?: ContactInput;
   /** The language of their messages and pages: Swedish unless the booking says English. */
-  language?: 'sv' | 'en';
+  language?: Language;
   /** A colleague, by staff id or by e-mail address. */
   staffId?: string;
   staffEmail?: string;
 }
 
-/** Which identification each kind may use (DESIGN.md: patients BankID or SMS; colleagues SITHS). */
+/** Which identification each kind may use (the clinic's routine: patients BankID or SMS; colleagues SITHS). */
 export const allowedIdentification: Record<ParticipantKind, readonly IdentificationMethod[]> = {
   patient: ['bankid', 'sms'],
   patient_proxy: ['bankid', 'sms'],
@@ -49,7 +51,7 @@ interface ContactRules {
 }
 
 function checkContact(input: ContactInput, field: string, identification: IdentificationMethod, rules: ContactRules): NewContact {
-  const name = normaliseName(input.name ?? '');
+  const name = tidyName(input.name ?? '');
   if (!name) throw new RuleViolation('name_required', `${field}.name`);
   const country = (input.country ?? defaultCountry).toUpperCase();
   if (!isCountry(country)) throw new RuleViolation('country_unknown', `${field}.country`, { country });
@@ -69,7 +71,7 @@ function checkContact(input: ContactInput, field: string, identification: Identi
 
   let number: string | null = null;
   if (rules.personalNumber === 'never') {
-    // DESIGN.md: no personal identity number is ever asked of a guest.
+    // The routine (README.md): no personal identity number is ever asked of a guest.
     if (!blank(input.personalNumber)) throw new RuleViolation('guest_personal_number', `${field}.personalNumber`);
   } else if (identification === 'bankid') {
     if (blank(input.personalNumber)) throw new RuleViolation('bankid_needs_personal_number', `${field}.personalNumber`, { name });

@@ -4,13 +4,14 @@
 import type { Db } from '../db/knex.ts';
 import { every } from '../schedule.ts';
 import type { EventBus } from '../events.ts';
-import { namesMatch } from '../entry/names.ts';
-import type { Meeting, Participant } from '../meetings/model.ts';
-import { advanceMeetingStatus, findMeeting, listMeetings } from '../meetings/store.ts';
-import type { Staff } from '../staff/model.ts';
+import { namesMatch } from '../common/names.ts';
+import type { Meeting, Participant } from '../meetings/index.ts';
+import { advanceMeetingStatus, findMeeting, listMeetings, meetingEnd } from '../meetings/index.ts';
+import type { Staff } from '../staff/index.ts';
 import { issueToken } from './jitsi.ts';
 import type { Occupant, RoomControl } from './xmpp.ts';
 import * as store from './store.ts';
+import type { NoShowAction } from './store.ts';
 
 declare module '../events.ts' {
   interface DomainEvents {
@@ -19,7 +20,7 @@ declare module '../events.ts' {
     'room.ended': { meetingId: string; reason: string; byStaffId: string | null };
     /** The routine: not there about five minutes after the start — call them on the booked number. */
     'noshow.alert': { meetingId: string; participantId: string; phone: string | null };
-    'noshow.action': { meetingId: string; participantId: string; action: 'called' | 'sms_sent' | 'dismissed'; byStaffId: string };
+    'noshow.action': { meetingId: string; participantId: string; action: NoShowAction; byStaffId: string };
     'noshow.cleared': { meetingId: string; participantId: string };
   }
 }
@@ -44,7 +45,6 @@ export function parseAttendeeId(id: string | undefined): Attendee | undefined {
   return m[1] ? { type: 'staff', staffId: m[1] } : { type: 'participant', participantId: m[2], person: m[3] as 'main' | 'proxy' };
 }
 
-export const meetingEnd = (m: Meeting): Date => new Date(m.startsAt.getTime() + m.durationMinutes * 60_000);
 
 /** The booked staff: they get owner (moderator) tokens. */
 export const bookedStaff = (m: Meeting): string[] => [...new Set([m.bookedBy, m.ledBy, ...m.participants.filter((p) => p.kind === 'colleague' && p.staffId).map((p) => p.staffId!)])];
@@ -173,7 +173,7 @@ export class RoomService {
     return raised;
   }
 
-  async recordAction(meetingId: string, participantId: string, action: 'called' | 'sms_sent' | 'dismissed', staff: Staff): Promise<boolean> {
+  async recordAction(meetingId: string, participantId: string, action: NoShowAction, staff: Staff): Promise<boolean> {
     const done = await store.recordAlertAction(this.db, meetingId, participantId, action, staff.id);
     if (done) this.bus.emit('noshow.action', { meetingId, participantId, action, byStaffId: staff.id });
     return done;

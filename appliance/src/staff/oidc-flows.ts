@@ -3,7 +3,7 @@
 // deleted the moment it is used: a state (and so a code) works once, in one browser, for 10 minutes.
 import type { Db } from '../db/knex.ts';
 import { iso, toDate } from '../db/values.ts';
-import type { LinkPerson } from '../entry/links.ts';
+
 import type { Staff } from './model.ts';
 import { toStaff } from './store.ts';
 
@@ -17,7 +17,8 @@ export interface Flow {
   codeVerifier: string;
   nextPath: string | null;
   participantId: string | null;
-  person: LinkPerson | null;
+  /** Which of the participant's persons is identifying (entry's LinkPerson): the patient or the proxy. */
+  person: 'main' | 'proxy' | null;
   expiresAt: Date;
 }
 
@@ -58,10 +59,13 @@ export async function takeFlow(db: Db, stateHash: string): Promise<Flow | undefi
   };
 }
 
-/** How a session was started ('password' or 'oidc'): logout ends the provider's session only after an IdP login. */
-export async function sessionMethod(db: Db, sessionHash: string): Promise<string | undefined> {
-  const row = await db('staff_sessions').where({ id: sessionHash }).first('method');
-  return row?.method;
+/**
+ * How a session was started ('password' or 'oidc') and, after an IdP login, the sealed ID token:
+ * logout ends the provider's session only after an IdP login, and names it with the token.
+ */
+export async function sessionOrigin(db: Db, sessionHash: string): Promise<{ method: string; idTokenSealed: string | null } | undefined> {
+  const row = await db('staff_sessions').where({ id: sessionHash }).first('method', 'id_token_sealed');
+  return row ? { method: row.method, idTokenSealed: row.id_token_sealed ?? null } : undefined;
 }
 
 /** The staff account an identity provider's login names, by HSA-ID or e-mail. */

@@ -1,5 +1,5 @@
 import type { Plugin } from '@hapi/hapi';
-import type { PartState } from '../health/registry.ts';
+import type { PartState } from '../common/readiness.ts';
 import { staffRoutes } from './routes.ts';
 import { turnCredentials } from './turn.ts';
 import { allocate, udpTarget } from './turn-probe.ts';
@@ -42,3 +42,6 @@ export { techTestRoutes, type TechTestMount } from './routes.ts';
 export { latestResult } from './store.ts';
 export { staffSessionSubject } from './service.ts';
 export type { Subject, TechTestResult } from './model.ts';
+
+// The public API: what other domains may use of this one (ARCHITECTURE.md).
+export { describeUserAgent } from './useragent.ts';

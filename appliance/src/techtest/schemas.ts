@@ -1,7 +1,7 @@
 // What the tech-test page may send. Figures are bounded to what a real measurement can give, so
 // that a broken or hostile page cannot fill the table with nonsense.
 import Joi from 'joi';
-import { nextPath } from '../staff/schemas.ts';
+import { nextPath } from '../staff/index.ts';
 import { cameraAnswers, microphoneAnswers, soundAnswers } from './model.ts';
 
 /** The result is a few hundred bytes; anything much larger is not from our page. */

@@ -7,12 +7,13 @@
 // candidates to people born that day, and each candidate's number is opened and compared, along
 // with the name. A day's births among a hospital's meeting participants are few.
 //
-// This is a read-only report across the meetings domain's table; opening a sealed number goes
-// through the meetings store's own personalNumberOf, so the sealing context stays in one place.
+// A read-only report on the participants table for the admin's log extract; opening a sealed
+// number goes through the store's own personalNumberOf, so the sealing context stays in one place.
+import { namesMatch } from '../common/names.ts';
 import type { Db } from '../db/knex.ts';
-import { isPatient, type ParticipantKind } from '../meetings/model.ts';
-import { maskPersonalNumber } from '../meetings/personal-number.ts';
-import { personalNumberOf } from '../meetings/store.ts';
+import { isPatient, type ParticipantKind } from './model.ts';
+import { maskPersonalNumber } from './personal-number.ts';
+import { personalNumberOf } from './store.ts';
 
 export interface PatientRecord {
   participantId: string;
@@ -22,8 +23,6 @@ export interface PatientRecord {
 }
 
 /** Names compare as a person reads them: case, Unicode form and extra spaces do not matter. */
-export const sameName = (a: string, b: string): boolean => normalise(a) === normalise(b);
-const normalise = (name: string) => name.normalize('NFC').trim().replace(/\s+/g, ' ').toLocaleLowerCase('sv');
 
 const patientKinds: ParticipantKind[] = ['patient', 'patient_proxy'];
 const columns = ['id', 'meeting_id', 'kind', 'name', 'personal_number_masked'];
@@ -53,7 +52,7 @@ async function byNumber(db: Db, dataKey: Buffer, personalNumber: string): Promis
  * (YYYYMMDDNNNC) and the name: both must match, so that nobody can fish by number alone.
  */
 export async function findPatient(db: Db, dataKey: Buffer, name: string, personalNumber: string): Promise<PatientRecord[]> {
-  return (await byNumber(db, dataKey, personalNumber)).filter((p) => sameName(p.name, name));
+  return (await byNumber(db, dataKey, personalNumber)).filter((p) => namesMatch(p.name, name));
 }
 
 /**

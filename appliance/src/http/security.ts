@@ -2,6 +2,7 @@
 // relax this (the API docs page, later the meeting page framing Jitsi) set plugins.csp on the route.
 import type { Request, ResponseToolkit, Server } from '@hapi/hapi';
 import Boom from '@hapi/boom';
+import { inlineHashes } from './inline.ts';
 
 declare module '@hapi/hapi' {
   interface PluginSpecificConfiguration {
@@ -13,8 +14,9 @@ declare module '@hapi/hapi' {
 export const defaultCsp = [
   "default-src 'self'",
   "img-src 'self' data:",
-  "style-src 'self'",
-  "script-src 'self'",
+  // Guest pages inline their small styles and scripts (http/inline.ts): those texts, and no others.
+  ["style-src 'self'", ...inlineHashes('css')].join(' '),
+  ["script-src 'self'", ...inlineHashes('js')].join(' '),
   "connect-src 'self'",
   "frame-ancestors 'none'",
   "form-action 'self'",

@@ -41,6 +41,8 @@ function send(port: number, localAddress: string, method: string, path: string, 
   });
 }
 const streams: http.ClientRequest[] = [];
+/** What the failed steps answered, counted: the first thing to read when errors is not 0. */
+const failures = new Map<string, number>();
 
 const cookiesOf = (reply: Reply, jar: Map<string, string>) => {
   for (const c of reply.headers['set-cookie'] ?? []) {
@@ -93,6 +95,7 @@ async function enter(port: number, invited: Guest[]): Promise<{ timings: number[
       timings[step]!.push(performance.now() - t0);
       if (!reply || !ok(reply)) {
         errors[step]! += 1;
+        failures.set(`${steps[step]}: ${reply ? reply.status : 'no answer'}`, (failures.get(`${steps[step]}: ${reply ? reply.status : 'no answer'}`) ?? 0) + 1);
         return undefined;
       }
       cookiesOf(reply, jar);
@@ -153,6 +156,7 @@ export async function run(): Promise<void> {
       [`${guests} waiting-room streams open (VmRSS)`, showSpread(spread(results.guests.map((r) => r.memory.rss)), '', 0)],
       ['peak (VmHWM)', Math.max(...results.guests.map((r) => r.memory.peak))],
     ]);
+    if (failures.size > 0) table('Failed steps by answer', ['step: status', 'count'], [...failures]);
     const worst = Math.max(...steps.map((_, i) => p99(i).median));
     const allErrors = steps.reduce((n, _, i) => n + errors(i), 0);
     judge(`${guests} guests entering at once`, '0 errors, p99 ≤ 1 s per step', `${allErrors} errors; slowest step p99 ${worst.toFixed(0)} ms (${steps.map((s, i) => `${s.split(' ')[0]} ${p99(i).median.toFixed(0)}`).join(', ')}); baseline p99 ${base.median.toFixed(0)} ms`, allErrors === 0 && worst <= 1000);

@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { createDb } from '../appliance/src/db/knex.ts';
-import { addStaff, addUnit, createToken } from '../appliance/src/staff/service.ts';
+import type * as Knex from '../appliance/src/db/knex.ts';
+import type * as StaffService from '../appliance/src/staff/service.ts';
 import { startServer, type TestServer } from '../test/helpers/server.ts';
 
 export const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -212,6 +212,12 @@ export function ensureBuilt(): void {
   builtOnce = true;
 }
 
+/** A module of the measured appliance as built (dist/appliance/src/<path>). */
+export async function builtModule<T>(path: string): Promise<T> {
+  ensureBuilt();
+  return (await import(join(applianceRoot, 'dist', 'appliance', 'src', path))) as T;
+}
+
 export interface ApplianceData {
   dir: string;
   env: Record<string, string>;
@@ -226,6 +232,9 @@ export interface ApplianceData {
  * clinician (and API token) per unit written before the process starts.
  */
 export async function prepareData(env: Record<string, string> = {}, units = 1): Promise<ApplianceData> {
+  // The measured checkout's own code writes its database: its migrations are the ones it expects.
+  const { createDb } = await builtModule<typeof Knex>('db/knex.js');
+  const { addStaff, addUnit, createToken } = await builtModule<typeof StaffService>('staff/service.js');
   const dir = mkdtempSync(join(tmpdir(), 'samverka-bench-'));
   const all: Record<string, string> = {
     NODE_ENV: 'development', DATABASE_URL: `sqlite:${join(dir, 'samverka.db')}`, DATA_DIR: dir, HOST: '127.0.0.1',

@@ -12,10 +12,10 @@
 import { once } from 'node:events';
 import nodemailer from 'nodemailer';
 import smpp from 'smpp';
-import { loadConfig } from '../appliance/src/config.ts';
+import type * as Config from '../appliance/src/config.ts';
 import { meetingCalendar } from '../appliance/src/invites/calendar.ts';
-import { createServer } from '../appliance/src/server.ts';
-import { interleaved, isMain, judge, percent, prepareData, rounds, showSpread, spread, startAppliance, startSink, table, type Sink } from './harness.ts';
+import type * as ServerModule from '../appliance/src/server.ts';
+import { builtModule, interleaved, isMain, judge, percent, prepareData, rounds, showSpread, spread, startAppliance, startSink, table, type Sink } from './harness.ts';
 
 const smsCount = Number(process.env.BENCH_SMS ?? 3000);
 const mailCount = Number(process.env.BENCH_MAIL ?? 1000);
@@ -44,6 +44,8 @@ async function arrivalRate(sink: Sink, count: number, timeoutMs = 300_000): Prom
 async function throughAppliance(channel: 'sms' | 'email', count: number, sinks: { smsc: Sink; smtp: Sink }): Promise<number> {
   const data = await prepareData({ SMPP_URL: sinks.smsc.url, SMTP_URL: sinks.smtp.url, SMPP_THROTTLE: '10000', MAX_PARTICIPANTS: '100', LOG_LEVEL: 'silent' }, 1);
   try {
+    const { loadConfig } = await builtModule<typeof Config>('config.js');
+    const { createServer } = await builtModule<typeof ServerModule>('server.js');
     const server = await createServer(loadConfig({ ...data.env, PORT: '0' }));
     await server.initialize();
     // Each meeting: the patient by SMS, then guests by the channel measured (up to 98 of them).

@@ -23,8 +23,6 @@ interface IceReply {
 export interface NetworkCheck {
   base: string;
   crumb: string;
-  /** Resolves when the line estimate may start: once the camera picture is up, which it must not hold back. */
-  lineFree?: Promise<unknown>;
 }
 
 const timeout = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
@@ -131,9 +129,10 @@ function withoutStringTimers<T>(run: () => Promise<T>): Promise<T> {
   });
 }
 
-async function runPreCall(iceServers: RTCIceServer[]) {
+/** Jitsi's pre-call test with the page's own timeout; `cancelled` ends it early (no relay works). */
+async function runPreCall(iceServers: RTCIceServer[], cancelled: Promise<null>) {
   const test = new PreCallTest();
-  const result = await withoutStringTimers(() => Promise.race([test.start(iceServers).catch(() => null), timeout(precallTimeoutMs, null)]));
+  const result = await withoutStringTimers(() => Promise.race([test.start(iceServers).catch(() => null), timeout(precallTimeoutMs, null), cancelled]));
   if (result === null) {
     // Stop whatever the routine still has open (peer connections, timers).
     try {
@@ -231,19 +230,19 @@ export async function checkNetwork(check: NetworkCheck): Promise<NetworkFigures>
     figures.durationMs = performance.now() - started;
     return figures;
   }
-  // The line to the appliance is estimated while the relay is probed (each takes about a second);
-  // Jitsi's pre-call test follows on its own, so that its loss and throughput have the line to themselves.
-  const line = Promise.resolve(check.lineFree).then(() => Promise.all([timed('download', () => measureDownload(check)), timed('upload', () => measureUpload(check))]));
   if (ice.relay && ice.iceServers) {
     figures.relayConfigured = true;
     const servers = ice.iceServers;
+    // Jitsi's pre-call test starts together with the relay probes (it needs ~4.5 s, they well under
+    // one) and is called off when neither probe gets through: it could only wait for its timeout.
+    let callOff = () => {};
+    const precall = timed('precall', () => runPreCall(servers, new Promise<null>((resolve) => (callOff = () => resolve(null)))));
     const [udp, tcp] = await timed('relay', () => Promise.all([probeRelay(forTransport(servers, 'udp')), probeRelay(forTransport(servers, 'tcp'))]));
     figures.relayUdp = udp.ok;
     figures.relayTcp = tcp.ok;
-    [figures.downloadKbps, figures.uploadKbps] = await line;
-    // Without any working relay the pre-call test could only wait for its timeout.
+    if (!udp.ok && !tcp.ok) callOff();
+    const pre = await precall;
     if (udp.ok || tcp.ok) {
-      const pre = await timed('precall', () => runPreCall(servers));
       if (pre?.mediaConnectivity) {
         figures.loss = pre.fractionalLoss;
         figures.throughputKbps = pre.throughput;
@@ -259,9 +258,10 @@ export async function checkNetwork(check: NetworkCheck): Promise<NetworkFigures>
       // The probe's own echoes stand in when the routine timed nothing (UDP's: media prefers it).
       if (figures.rttMs === null) Object.assign(figures, roundTrip(udp.ok ? udp.rtts : tcp.rtts));
     }
-  } else {
-    [figures.downloadKbps, figures.uploadKbps] = await line;
   }
+  // The line to the appliance after the pre-call test, so that its loss and throughput have the
+  // line to themselves; download and upload side by side.
+  [figures.downloadKbps, figures.uploadKbps] = await Promise.all([timed('download', () => measureDownload(check)), timed('upload', () => measureUpload(check))]);
   figures.durationMs = performance.now() - started;
   performance.measure('techtest:network', { start: started, end: performance.now() });
   return figures;

@@ -58,7 +58,7 @@ function meetingSummary(lang: Language, m: Meeting) {
 }
 
 
-async function meetingPage(request: Request, h: ResponseToolkit, meetings: MeetingService, facts: ParticipantFacts, meeting: Meeting, extra: { notice?: string; error?: string; code?: number } = {}) {
+async function meetingPage(request: Request, h: ResponseToolkit, meetings: MeetingService, facts: ParticipantFacts, meeting: Meeting, extra: { notice?: string; error?: string; code?: number; pageView?: string } = {}) {
   const lang = languageOf(request);
   const staff = staffOf(request);
   const start = toClinicTime(meeting.startsAt);
@@ -232,9 +232,10 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
       options: { auth: session, validate: { params: idParams, query: Joi.object({ done: Joi.string().valid(...Object.keys(notices)) }) } },
       handler: handled(async (request, h) => {
         const meeting = await meetings.get(staffOf(request), request.params.id as string);
-        await audited(request, 'meeting.read', meeting);
+        // One record per view: the page's live refreshes present the view's token (audit/page-views.ts).
+        const pageView = await request.auditPageView('meeting.read', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
         const done = (request.query as { done?: string }).done;
-        return meetingPage(request, h, meetings, facts, meeting, { notice: done ? t(languageOf(request), notices[done]!) : undefined });
+        return meetingPage(request, h, meetings, facts, meeting, { notice: done ? t(languageOf(request), notices[done]!) : undefined, pageView });
       }),
     },
     {

@@ -11,10 +11,10 @@ import { displayPhone } from './contacts.ts';
 import { handled, ruleMessage, toBoom } from './errors.ts';
 import type { ParticipantFacts } from './facts.ts';
 import type { LiveUpdates } from './live.ts';
-import { bookingForm, fromFields, hasParticipant, readDraft, renderBooking, type BookingForm } from './booking-form.ts';
+import { bookingForm, fromFields, hasParticipant, needsIdentityProvider, readDraft, renderBooking, type BookingForm } from './booking-form.ts';
 import { isPatient, patientOf, type Meeting, type Participant } from './model.ts';
 import { audited } from './routes.ts';
-import type { MeetingService } from './service.ts';
+import { withPatientFirst, type MeetingService } from './service.ts';
 import { addDays, formatDay, formatSpan, fromClinicTime, isoWeek, mondayOf, toClinicTime, today, weekday } from '../common/clock.ts';
 import { NotChangeable, NotFound, RuleViolation, VersionConflict } from './violations.ts';
 
@@ -196,6 +196,9 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         }
         if (hasParticipant(form)) {
           const next = fromFields(form);
+          if (!request.server.app.config.oidc && next.kind !== 'colleague' && needsIdentityProvider(next.identification ?? '')) {
+            return renderBooking(request, h, form, draft, { where: 'participant', message: t(lang, 'meetings.rule.identification_unavailable', { method: t(lang, `meetings.ident.${next.identification}`) }), field: 'p_identification' });
+          }
           try {
             await meetings.checkDraft(staff, draft, next);
           } catch (error) {
@@ -203,6 +206,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             return renderBooking(request, h, form, draft, { where: 'participant', message: ruleMessage(lang, error), field: error.field });
           }
           draft.push(next);
+          draft.splice(0, draft.length, ...withPatientFirst(draft));
         }
         if (form.action === 'add') return renderBooking(request, h, clearParticipant(form), draft);
 
@@ -261,6 +265,12 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         const id = request.params.id as string;
         const form = request.payload as { version: number; date: string; time: string; durationMinutes: number; confirm?: string };
         const startsAt = fromClinicTime(form.date, form.time);
+        // The same time again changes nothing and tells nobody: say so instead of "moved".
+        const current = await meetings.get(staffOf(request), id);
+        if (startsAt.getTime() === current.startsAt.getTime() && form.durationMinutes === current.durationMinutes) {
+          await audited(request, 'meeting.read', current);
+          return meetingPage(request, h, meetings, facts, current, { notice: t(lang, 'meetings.meeting.sameTime', { when: formatSpan(current.startsAt, current.durationMinutes, lang) }) });
+        }
         if (!form.confirm) {
           return confirmPage(request, h, id, (meeting) => ({
             question: t(lang, 'meetings.confirm.reschedule', { title: meeting.title, from: formatSpan(meeting.startsAt, meeting.durationMinutes, lang), to: formatSpan(startsAt, form.durationMinutes, lang) }),

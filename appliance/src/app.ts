@@ -1,15 +1,18 @@
 // What every plugin finds on server.app, and what an authenticated staff member looks like.
 import type { Config } from './config.ts';
 import type { Db } from './db/knex.ts';
+import type { Leadership } from './db/leader.ts';
 import type { EventBus } from './events.ts';
-import type { HealthRegistry } from './health/registry.ts';
-import type { Staff } from './staff/model.ts';
+import type { HealthRegistry } from './common/readiness.ts';
+import type { Staff } from './staff/index.ts';
 
 declare module '@hapi/hapi' {
   interface ServerApplicationState {
     config: Config;
     db: Db;
     bus: EventBus;
+    /** Whether this process leads room control and the periodic jobs (one process at a time). */
+    leader: Leadership;
     health: HealthRegistry;
   }
   interface UserCredentials extends Staff {}

@@ -4,7 +4,7 @@ import { ConfigError, describeParts, loadConfig } from './config.ts';
 import { describeDbError } from './db/knex.ts';
 import { lockKeys, withLock } from './db/locks.ts';
 import { createServer } from './server.ts';
-import { ensureFirstAdmin } from './staff/bootstrap.ts';
+import { ensureFirstAdmin } from './staff/index.ts';
 
 // A .env file beside the process, docker-jitsi-meet style; real environment variables win.
 if (existsSync('.env')) process.loadEnvFile('.env');

@@ -8,7 +8,7 @@ import { enqueue } from '../../appliance/src/invites/outbox.ts';
 import test, { type ExecutionContext } from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { run } from '../../appliance/src/cli.ts';
-import { purge } from '../../appliance/src/connlog/retention.ts';
+import { purge } from '../../appliance/src/admin/retention.ts';
 import { insertEntry } from '../../appliance/src/connlog/store.ts';
 import { ensureRespondent, recordResponse, currentSet } from '../../appliance/src/evaluation/store.ts';
 import { findMeeting, insertMeeting, insertParticipants, personalNumberOf } from '../../appliance/src/meetings/store.ts';

@@ -51,8 +51,11 @@ function tempBrowser(browser: Browser, dir: string): TestBrowser {
  * every AudioContext stays "suspended" and a microphone meter reads 0), and ICE on the loopback
  * interface (where coturn listens in tests).
  */
-export async function launchFirefox(): Promise<TestBrowser> {
+export async function launchFirefox(options: { sound?: boolean } = {}): Promise<TestBrowser> {
   const home = mkdtempSync(join(tmpdir(), 'samverka-firefox-'));
+  // Without the mock backend Firefox behaves as on a machine with no sound device: its
+  // AudioContext never leaves "suspended" (the microphone that never starts).
+  const sound = options.sound ?? true;
   const browser = await puppeteer.launch({
     browser: 'firefox',
     executablePath: firefoxPath,
@@ -61,7 +64,7 @@ export async function launchFirefox(): Promise<TestBrowser> {
     extraPrefsFirefox: {
       'media.navigator.streams.fake': true,
       'media.navigator.permission.disabled': true,
-      'media.cubeb.force_mock_context': true,
+      'media.cubeb.force_mock_context': sound,
       'media.peerconnection.ice.loopback': true,
     },
   });
@@ -126,4 +129,17 @@ export function brokenText(page: Page, selector: string): Promise<string[]> {
       .filter(([, range]) => new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.bottom))).size > 1)
       .map(([text]) => text);
   });
+}
+
+/**
+ * The page as a person sees it at each width (a phone: 375 px; the narrowest reflow WCAG asks
+ * for: 320 px), as screenshots/<name>-<width>.png; the viewport is put back after.
+ */
+export async function screenshotsAt(page: Page, name: string, widths = [375, 320]): Promise<void> {
+  const before = page.viewport();
+  for (const width of widths) {
+    await page.setViewport({ width, height: 720 });
+    await screenshot(page, `${name}-${width}`);
+  }
+  if (before) await page.setViewport(before);
 }

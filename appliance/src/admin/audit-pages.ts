@@ -8,7 +8,7 @@ import { parsePersonalNumber } from '../meetings/index.ts';
 import { addDays, fromClinicTime } from '../common/clock.ts';
 import { listStaff } from '../staff/index.ts';
 import { actionText, clinicTime, describeRecords, extractCsv } from './extract.ts';
-import { findPatient, patientOfMeeting, type PatientRecord } from './patients.ts';
+import { findPatient, patientOfMeeting, type PatientRecord } from '../meetings/index.ts';
 import * as schemas from './schemas.ts';
 
 export const adminOnly = { strategy: 'session', scope: ['admin'] };

@@ -5,23 +5,26 @@ import { auditRoutes } from './audit-pages.ts';
 import { homeRoutes } from './home.ts';
 import { staffRoutes } from './staff-pages.ts';
 import { privacyRoutes } from './privacy.ts';
-import { schedulePurge } from './retention.ts';
+import { scheduleRetention } from './retention.ts';
 import { statusRoutes } from './status.ts';
 
 export const plugin: Plugin<void> = {
   name: 'admin',
-  dependencies: ['db', 'audit', 'staff', 'meetings', 'invites'],
+  dependencies: ['db', 'audit', 'staff', 'meetings', 'techtest', 'invites', 'connlog', 'evaluation'],
   register(server) {
     server.route(homeRoutes);
     server.route(auditRoutes);
     server.route(staffRoutes);
     server.route(statusRoutes);
     server.route(privacyRoutes);
-    // Audit records older than the retention period go once a day; younger ones never.
+    // Data past its retention period goes once a day, each kind purged by the domain that owns it.
     let stop = () => {};
     server.ext('onPostStart', () => {
-      stop = schedulePurge(server.app.db, (message) => server.log(['info', 'audit'], message));
+      stop = scheduleRetention(server.app.db, server.app.config.retention, (level, message) => server.log([level, 'retention'], message));
     });
     server.ext('onPreStop', () => stop());
   },
 };
+
+// The public API: what other parts may use of this one (ARCHITECTURE.md).
+export { purge, purgeAuditLog, scheduleRetention, type PurgeCounts } from './retention.ts';

@@ -2,17 +2,17 @@
 // participant, and erase their contact data on request. The audit trail is kept: it is the care
 // provider's legal record of access (Patientdatalagen) and holds ids, not contact data.
 //
-// Both work across other domains' tables (participants, meeting_events, outbox_messages, tech test
-// results), read-only for the export and in one transaction for the erasure; this is the one place
-// that must see a person whole.
+// Both gather what each domain offers for its own tables (participants and meeting_events from
+// meetings, outbox_messages from invites, tech test results, the audit trail), read-only for the
+// export and in one transaction for the erasure; this is the one place that sees a person whole.
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { findAccesses } from '../audit/index.ts';
 import type { Db } from '../db/knex.ts';
 import { iso } from '../db/values.ts';
 import { languageOf, t } from '../http/i18n.ts';
-import { messagesOf } from '../invites/index.ts';
-import { findMeeting, findParticipant, listChanges, personalNumberOf } from '../meetings/index.ts';
+import { eraseParticipantMessages, messagesOf } from '../invites/index.ts';
+import { eraseParticipantContacts, findMeeting, findParticipant, listChanges, personalNumberOf } from '../meetings/index.ts';
 import { latestResult } from '../techtest/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
@@ -43,22 +43,10 @@ export async function exportParticipant(db: Db, dataKey: Buffer, participantId: 
  * who took part is the care provider's to keep, as is the audit trail.
  */
 export async function eraseContactData(db: Db, participantId: string): Promise<boolean> {
+  // Each domain erases its own table, in one transaction: all of it or nothing.
   return db.transaction(async (trx) => {
-    const n = await trx('participants').where({ id: participantId }).update({
-      mobile: null,
-      email: null,
-      personal_number_sealed: null,
-      personal_number_masked: null,
-      proxy_mobile: null,
-      proxy_email: null,
-      proxy_personal_number_sealed: null,
-      proxy_personal_number_masked: null,
-    });
-    if (n === 0) return false;
-    // Messages not yet sent go nowhere now; sent ones keep their record without the address.
-    await trx('outbox_messages').where({ participant_id: participantId }).whereIn('status', ['queued', 'sending'])
-      .update({ status: 'failed', failed_at: iso(), last_error: 'contact data erased on request' });
-    await trx('outbox_messages').where({ participant_id: participantId }).update({ recipient: '', data: '{}', secret_sealed: null }); // as retention erases them
+    if (!(await eraseParticipantContacts(trx, participantId))) return false;
+    await eraseParticipantMessages(trx, participantId);
     return true;
   });
 }

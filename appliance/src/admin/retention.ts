@@ -1,46 +1,67 @@
-// Purging the audit log follows its own, long retention period (see migration 0008): records
-// younger than auditRetentionYears are never removed, whatever the caller asks.
-import { insertAudit } from '../audit/index.ts';
+// Retention, the one scheduler: connection logs, evaluation answers and participants' contact data
+// are deleted once their periods (RETENTION_*_DAYS) have passed, and audit records once their ten
+// years have — daily by the appliance, and on demand by `samverka purge`. Each domain purges its
+// own tables; every purge is audit-logged with its counts.
+import { auditRetentionYears, insertAudit, purgeAudit, retentionCutoff } from '../audit/index.ts';
+import type { Config } from '../config.ts';
+import { purgeEntries } from '../connlog/index.ts';
 import type { Db } from '../db/knex.ts';
-import { isSqlite } from '../db/knex.ts';
 import { iso } from '../db/values.ts';
-import { auditRetentionYears, sqliteAuditTriggers } from '../db/migrations/0008_audit_append_only.ts';
+import { purgeAnswers } from '../evaluation/index.ts';
+import { eraseMessageContacts } from '../invites/index.ts';
+import { eraseContactsOfMeetings, meetingsEndedBefore } from '../meetings/index.ts';
 import { every } from '../schedule.ts';
 
-export { auditRetentionYears };
-
-/** The oldest moment a record may still be kept at `now`: anything before it may go. */
-export function retentionCutoff(now = new Date()): Date {
-  const cutoff = new Date(now);
-  cutoff.setUTCFullYear(cutoff.getUTCFullYear() - auditRetentionYears);
-  return cutoff;
+export interface PurgeCounts {
+  connlogEntries: number;
+  evaluationResponses: number;
+  evaluationRespondents: number;
+  participantContacts: number;
+  /** Messages whose address and data went with the participants' contact data. */
+  messageContacts: number;
 }
 
-/** Removes audit records older than the retention period; returns how many went. */
-export async function purgeAudit(db: Db, now = new Date()): Promise<number> {
-  const cutoff = retentionCutoff(now);
-  if (!isSqlite(db)) {
-    const result = await db.raw('select purge_audit_log(?::timestamptz) as removed', [iso(cutoff)]);
-    return Number(result.rows[0].removed);
-  }
-  // SQLite has no session settings: the guard triggers step aside within this one transaction.
-  return db.transaction(async (trx) => {
-    await trx.raw('drop trigger audit_log_no_delete');
-    const removed = await trx('audit_log').where('at', '<', iso(cutoff)).delete();
-    await trx.raw(sqliteAuditTriggers[1]!);
-    return removed;
-  });
+const daysBefore = (now: Date, days: number) => new Date(now.getTime() - days * 86_400_000);
+
+export async function purge(db: Db, retention: Config['retention'], via: 'schedule' | 'cli', now = new Date()): Promise<PurgeCounts> {
+  const answers = await purgeAnswers(db, daysBefore(now, retention.answersDays));
+  const ended = await meetingsEndedBefore(db, daysBefore(now, retention.contactsDays));
+  const counts: PurgeCounts = {
+    connlogEntries: await purgeEntries(db, daysBefore(now, retention.connlogDays)),
+    evaluationResponses: answers.responses,
+    evaluationRespondents: answers.respondents,
+    participantContacts: await eraseContactsOfMeetings(db, ended),
+    messageContacts: await eraseMessageContacts(db, ended),
+  };
+  await insertAudit(db, { action: 'retention.purge', targetType: 'retention', details: { ...counts, ...retention, via } }, now);
+  return counts;
 }
 
 /**
- * Runs the purge once a day while the appliance runs (the first a minute after start), and records
- * each purge that removed anything, as a system action (no staff member). Returns a stop function.
+ * Removes audit records older than the audit log's retention period and records the purge, as a
+ * system action (no staff member), when it removed anything. Returns how many went.
  */
-export function schedulePurge(db: Db, log: (message: string) => void, everyMs = 24 * 3600 * 1000, firstAfterMs = 60_000): () => void {
+export async function purgeAuditLog(db: Db, now = new Date()): Promise<number> {
+  const removed = await purgeAudit(db, now);
+  if (removed > 0) await insertAudit(db, { action: 'audit.purge', targetType: 'audit_log', details: { removed, before: iso(retentionCutoff(now)) } });
+  return removed;
+}
+
+/**
+ * Runs every purge once a day while the appliance runs (the first a minute after start, so that a
+ * start does not begin with deletes while migrations settle). Returns a stop function.
+ */
+export function scheduleRetention(
+  db: Db,
+  retention: Config['retention'],
+  log: (level: 'info' | 'error', message: string) => void,
+  everyMs = 24 * 3600_000,
+  firstAfterMs = 60_000,
+): () => void {
   return every(everyMs, async () => {
-    const removed = await purgeAudit(db);
-    if (removed === 0) return;
-    await insertAudit(db, { action: 'audit.purge', targetType: 'audit_log', details: { removed, before: iso(retentionCutoff()) } });
-    log(`audit log: ${removed} record(s) older than ${auditRetentionYears} years purged`);
-  }, (error) => log(`audit log: purge failed: ${error.message}`), { firstAfterMs });
+    const c = await purge(db, retention, 'schedule');
+    log('info', `retention: deleted ${c.connlogEntries} log entries, ${c.evaluationResponses} evaluation answers, ${c.evaluationRespondents} evaluation respondents; erased contact data of ${c.participantContacts} participants and ${c.messageContacts} messages`);
+    const removed = await purgeAuditLog(db);
+    if (removed > 0) log('info', `audit log: ${removed} record(s) older than ${auditRetentionYears} years purged`);
+  }, (error) => log('error', `retention: ${error.message}`), { firstAfterMs });
 }

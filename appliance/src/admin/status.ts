@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import { maskUrl, type Config } from '../config.ts';
 import { isSqlite, type Db } from '../db/knex.ts';
-import type { PartState } from '../health/index.ts';
+import type { PartState } from '../common/readiness.ts';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { queueStats, recentMessages } from '../invites/index.ts';
 import { adminOnly } from './audit-pages.ts';

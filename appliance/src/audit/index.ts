@@ -1,15 +1,21 @@
 // The audit plugin gives every route one helper: `await request.audit(action, target)`.
 // Every route that touches meeting or participant data calls it before answering.
 import type { Plugin, Request } from '@hapi/hapi';
-import type { Staff } from '../staff/index.ts';
 import type { AuditAction } from './actions.ts';
 import { isPageViewToken, pageViewHeader, pageViewToken } from './page-views.ts';
 import { insertAudit, type AuditTarget } from './store.ts';
 
+/** Who acted: a staff member (audit sits below staff, so it names only what it records). */
+export interface Actor {
+  id: string;
+  role: string;
+  unitId: string;
+}
+
 declare module '@hapi/hapi' {
   interface Request {
     /** Records an access; the actor is the authenticated staff member, or `actor` (e.g. at login). */
-    audit(action: AuditAction, target?: AuditTarget, actor?: Staff): Promise<void>;
+    audit(action: AuditAction, target?: AuditTarget, actor?: Actor): Promise<void>;
     /**
      * Records a staff member's view of a meeting's page once per view: the page's own live updates,
      * which present the returned token, are not recorded again (page-views.ts). Returns the token
@@ -23,7 +29,7 @@ export const plugin: Plugin<void> = {
   name: 'audit',
   dependencies: ['db'],
   register(server) {
-    server.decorate('request', 'audit', function (this: Request, action: AuditAction, target: AuditTarget = {}, actor?: Staff) {
+    server.decorate('request', 'audit', function (this: Request, action: AuditAction, target: AuditTarget = {}, actor?: Actor) {
       const staff = actor ?? (this.auth.isAuthenticated ? this.auth.credentials.user : undefined);
       return insertAudit(server.app.db, {
         ...target,
@@ -48,3 +54,4 @@ export const plugin: Plugin<void> = {
 export { findAccesses, findAudit, insertAudit, type AuditRecord } from './store.ts';
 export { auditActions, type AuditAction } from './actions.ts';
 export { pageViewHeader } from './page-views.ts';
+export { auditRetentionYears, purgeAudit, retentionCutoff } from './retention.ts';

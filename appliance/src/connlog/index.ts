@@ -3,20 +3,20 @@
 import type { Plugin } from '@hapi/hapi';
 import { clientEventRoute } from './client-events.ts';
 import { Recorder } from './recorder.ts';
-import { RetentionSchedule } from './retention.ts';
 import { routes } from './routes.ts';
 
 export const plugin: Plugin<void> = {
   name: 'connlog',
   dependencies: ['db', 'audit', 'staff', 'meetings', 'invites', 'techtest', 'entry'],
   register(server) {
-    const { db, bus, config } = server.app;
+    const { db, bus } = server.app;
     const recorder = new Recorder(db);
     recorder.subscribe(bus);
-    const retention = new RetentionSchedule(db, config.retention, (level, message) => server.log([level, 'retention'], message));
-    server.ext('onPostStart', () => retention.start());
-    server.ext('onPreStop', () => retention.stop());
     server.route(clientEventRoute(recorder));
     server.route(routes());
   },
 };
+
+// The public API: what other domains may use of this one (ARCHITECTURE.md).
+/** Retention: deletes connection log entries older than `before`; returns how many. */
+export { deleteEntriesBefore as purgeEntries } from './store.ts';

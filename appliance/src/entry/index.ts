@@ -1,14 +1,14 @@
 // The entry plugin: the way in for patients, proxies and guests, from the one-time link through
 // the name check, the SMS code and the technical test to the waiting room.
-import type { Plugin } from '@hapi/hapi';
+import type { Plugin, Server } from '@hapi/hapi';
 import type { Subject } from '../techtest/index.ts';
 import { registerGuestAuth } from './auth.ts';
 import { entryRoutes, type RoomClock } from './routes.ts';
 import { entryStaffRoutes } from './staff.ts';
 import { entryFacts } from './facts.ts';
-import { EntryService, type Invitation } from './service.ts';
+import { EntryService, type CodeMessenger, type Invitation } from './service.ts';
 import { resetEntry } from './store.ts';
-import { findParticipant } from '../meetings/index.ts';
+import { findParticipant, meetingEnd } from '../meetings/index.ts';
 
 declare module '@hapi/hapi' {
   interface PluginProperties {
@@ -25,16 +25,20 @@ declare module '../events.ts' {
 
 export const plugin: Plugin<void> = {
   name: 'entry',
-  dependencies: ['db', 'meetings', 'invites', 'techtest'],
+  dependencies: ['db', 'staff', 'meetings', 'techtest'],
   register(server) {
     const { db, bus, config } = server.app;
     registerGuestAuth(server);
-    const service = new EntryService(db, bus, config.dataKey, () => server.plugins.invites.dispatcher()?.notify());
+    const service = new EntryService(db, bus);
 
     const clock: RoomClock = {
       opensAt: (invitation: Invitation) => new Date(invitation.meeting.startsAt.getTime() - config.roomOpensMinutes * 60_000),
+      // Ended by staff, or past the grace period (when the room's own clock has not yet said so).
+      isEnded: (invitation: Invitation, now = new Date()) =>
+        invitation.meeting.status === 'ended' || now.getTime() >= meetingEnd(invitation.meeting).getTime() + config.roomGraceMinutes * 60_000,
       isOpen: (invitation: Invitation, now = new Date()) =>
-        invitation.meeting.status === 'open' || invitation.meeting.status === 'in_progress' || now >= clock.opensAt(invitation),
+        !clock.isEnded(invitation, now) &&
+        (invitation.meeting.status === 'open' || invitation.meeting.status === 'in_progress' || now >= clock.opensAt(invitation)),
     };
 
     // A re-sent invitation starts the way in afresh (a new browser, new tries), in the same
@@ -57,6 +61,11 @@ export const plugin: Plugin<void> = {
     server.route(entryStaffRoutes);
   },
 };
+
+/** The invitations' outbox registers itself as the way entry's SMS codes leave. */
+export function provideCodeMessenger(server: Server, messenger: CodeMessenger): void {
+  server.plugins.entry.service.useMessenger(messenger);
+}
 
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
 export { linkPath, issueLink, linkExpiry, moveLinkExpiry, revokeLinks, type LinkPerson } from './links.ts';

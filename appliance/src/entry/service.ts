@@ -2,14 +2,13 @@
 // binds to, and the SMS code. BankID and SITHS are sent to the identity step (the identity issue).
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import { countAttempt } from '../db/counters.ts';
+import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
 import type { EventBus } from '../events.ts';
 import { randomToken, sha256 } from '../crypto.ts';
-import { enqueue } from '../invites/index.ts';
 import { formatWhen } from '../common/clock.ts';
-import { meetingEnd } from '../invites/index.ts';
 import type { Meeting, Participant } from '../meetings/index.ts';
-import { findMeeting, findParticipant } from '../meetings/index.ts';
+import { findMeeting, findParticipant, meetingEnd } from '../meetings/index.ts';
 import { findUnit } from '../staff/index.ts';
 import type { CareUnit } from '../staff/index.ts';
 import { findLink, linkExpiry, type LinkPerson } from './links.ts';
@@ -64,13 +63,39 @@ async function invitationOf(db: Db, participantId: string, person: LinkPerson): 
   return { person, participant, meeting, unit: await findUnit(db, { id: meeting.unitId }), invitedName: contact.name, mobile: contact.mobile };
 }
 
+/** An SMS code to send: the text is the invitations' template, the code its secret. */
+export interface CodeMessage {
+  recipient: string;
+  language: Language;
+  meetingId: string;
+  participantId: string;
+  person: LinkPerson;
+  minutes: number;
+  code: string;
+}
+
+/**
+ * How entry's SMS codes leave: through the invitations' outbox, which registers itself here at
+ * start (invites sits above entry, so entry cannot import it).
+ */
+export interface CodeMessenger {
+  /** Queues the code in the caller's transaction: stored code and message commit together. */
+  queue(trx: Knex.Transaction, message: CodeMessage, now: Date): Promise<void>;
+  /** The code has committed: send it now rather than at the next poll. */
+  queued(): void;
+}
+
 export class EntryService {
   constructor(
     private readonly db: Db,
     private readonly bus: EventBus,
-    private readonly dataKey: Buffer,
-    private readonly onCodeQueued: () => void,
   ) {}
+
+  #messenger: CodeMessenger | undefined;
+
+  useMessenger(messenger: CodeMessenger): void {
+    this.#messenger = messenger;
+  }
 
   /** What a link leads to. Opening it (GET) changes nothing: mail scanners open links too. */
   async lookup(token: string, guestSession: string | undefined, now = new Date()): Promise<LinkLookup> {
@@ -151,6 +176,8 @@ export class EntryService {
     // However many links point at one phone, it gets at most this many codes an hour.
     const perNumber = await countAttempt(this.db, `sms-code-number:${invitation.mobile}`, 3600, now);
     if (perNumber.hits > limits.codesPerNumberPerHour) return { sent: false, waitSeconds: limits.resendSeconds, sendsLeft };
+    const messenger = this.#messenger;
+    if (!messenger) throw new Error('no way to send SMS codes: the invites plugin is not registered');
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const stored = await this.db.transaction(async (trx) => {
       const slot = {
@@ -160,22 +187,19 @@ export class EntryService {
       };
       // Decided in the same statement that stores the code: two asks at once send one code.
       if (!(await store.storeCode(trx, participant.id, person, codeHash(participant.id, person, code), slot, now))) return false;
-      // Codes go before every other message: a person is waiting for this one.
-      await enqueue(trx, this.dataKey, {
-        channel: 'sms',
-        kind: 'sms_code',
+      await messenger.queue(trx, {
         recipient: invitation.mobile!,
         language: participant.language,
         meetingId: invitation.meeting.id,
         participantId: participant.id,
-        data: { minutes: limits.codeMinutes, person },
-        secret: code,
-        priority: 10,
+        person,
+        minutes: limits.codeMinutes,
+        code,
       }, now);
       return true;
     });
     if (!stored) return { sent: false, ...(await this.codeStatus(invitation, now)) };
-    this.onCodeQueued();
+    messenger.queued();
     return { sent: true, waitSeconds: limits.resendSeconds, sendsLeft: sendsLeft - 1 };
   }
 

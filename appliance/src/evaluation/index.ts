@@ -37,4 +37,5 @@ export const plugin: Plugin<void> = {
 };
 
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
-export { deleteAnswersBefore } from './store.ts';
+/** Retention: deletes the answers (and who was asked) of meetings before `before`. */
+export { deleteAnswersBefore as purgeAnswers } from './store.ts';

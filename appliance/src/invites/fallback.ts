@@ -3,8 +3,8 @@
 // call the participant.
 import type { Db } from '../db/knex.ts';
 import { issueLink, linkExpiry, type LinkPerson } from '../entry/index.ts';
-import { findMeeting, findParticipant } from '../meetings/index.ts';
-import { meetingEnd, recipientsOf } from './messages.ts';
+import { findMeeting, findParticipant, meetingEnd } from '../meetings/index.ts';
+import { recipientsOf } from './messages.ts';
 import { enqueue, type OutboxMessage } from './outbox.ts';
 
 /** Returns the e-mail message's id, or undefined when there is no address to fall back to. */

@@ -5,17 +5,17 @@ import type { Plugin, Server } from '@hapi/hapi';
 import { isSqlite } from '../db/knex.ts';
 import type { EventName } from '../events.ts';
 import type { CapturedMail, CapturedSms, Sink } from './embedded.ts';
-import { startEmbeddedMailSink, startEmbeddedSmsc } from './embedded.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { fallbackToEmail } from './fallback.ts';
 import { MailSender, type MailState } from './mail.ts';
 import { messageFacts } from './facts.ts';
 import { outboxHook, tellParticipant, type Composer } from './messages.ts';
 import { findMeeting } from '../meetings/index.ts';
-import { releaseAllClaims, type MessageKind, type OutboxMessage } from './outbox.ts';
+import { enqueue, releaseAllClaims, type MessageKind, type OutboxMessage } from './outbox.ts';
+import { provideCodeMessenger } from '../entry/index.ts';
 import { Reminders } from './reminders.ts';
 import { routes } from './routes.ts';
-import { SmsSender, type SmsState } from './sms.ts';
+import { linkHealth, SmsSender, type SmsState } from './sms.ts';
 import { Templates } from './templates.ts';
 import { findStaff } from '../staff/index.ts';
 
@@ -48,7 +48,7 @@ const enqueueingEvents: EventName[] = ['meeting.booked', 'meeting.rescheduled', 
 
 export const plugin: Plugin<void> = {
   name: 'invites',
-  dependencies: ['db', 'meetings'],
+  dependencies: ['db', 'staff', 'meetings', 'entry'],
   register(server: Server) {
     const { config, db, bus } = server.app;
     const log = (level: 'info' | 'warn' | 'error', message: string) => server.log([level, 'invites'], message);
@@ -65,6 +65,23 @@ export const plugin: Plugin<void> = {
       colleagueEmail: async (staffId, trx) => (await findStaff(trx, { id: staffId }))?.email ?? null,
     };
     const reminders = new Reminders(db, composer, config.reminderOffsetsMinutes, log);
+    // Entry's SMS codes go before every other message: a person is waiting for this one.
+    provideCodeMessenger(server, {
+      queue: async (trx, code, now) => {
+        await enqueue(trx, config.dataKey, {
+          channel: 'sms',
+          kind: 'sms_code',
+          recipient: code.recipient,
+          language: code.language,
+          meetingId: code.meetingId,
+          participantId: code.participantId,
+          data: { minutes: code.minutes, person: code.person },
+          secret: code.code,
+          priority: 10,
+        }, now);
+      },
+      queued: () => dispatcher?.notify(),
+    });
     server.plugins.meetings.onChange(outboxHook(composer));
     server.plugins.meetings.addParticipantFacts(messageFacts(db));
     for (const event of enqueueingEvents) bus.on(event, () => dispatcher?.notify());
@@ -87,19 +104,22 @@ export const plugin: Plugin<void> = {
     server.ext('onPreStart', async () => {
       let smtpUrl = config.mail.smtpUrl;
       let smppUrl = config.sms.smppUrl;
+      // The development sinks (and smtp-server with them) are loaded only when they are used.
+      const embedded = !smtpUrl || !smppUrl ? await import('./embedded.ts') : undefined;
       if (!smtpUrl) {
-        mailSink = await startEmbeddedMailSink();
+        mailSink = await embedded!.startEmbeddedMailSink();
         smtpUrl = mailSink.url;
       }
       if (!smppUrl) {
-        smsc = await startEmbeddedSmsc();
+        smsc = await embedded!.startEmbeddedSmsc();
         smppUrl = smsc.url;
       }
-      mail = new MailSender({ url: smtpUrl, from: config.mail.from });
+      mail = new MailSender({ url: smtpUrl, from: config.mail.from, ca: config.tlsCa });
       sms = new SmsSender({
         url: smppUrl,
         sender: config.sms.sender,
         throttle: config.sms.throttle,
+        ca: config.tlsCa,
         onReceipt: (receipt) => dispatcher?.receipt(receipt),
         log,
       });
@@ -125,7 +145,7 @@ export const plugin: Plugin<void> = {
 
     server.app.health.add('mail', async () => {
       if (!config.mail.smtpUrl) return { ok: true, detail: 'embedded development mail sink' };
-      const probe = mail ?? new MailSender({ url: config.mail.smtpUrl, from: config.mail.from });
+      const probe = mail ?? new MailSender({ url: config.mail.smtpUrl, from: config.mail.from, ca: config.tlsCa });
       try {
         await probe.verify();
         return { ok: true, detail: 'SMTP relay answers' };
@@ -136,10 +156,7 @@ export const plugin: Plugin<void> = {
     server.app.health.add('sms', async () => {
       if (!config.sms.smppUrl) return { ok: true, detail: 'embedded development SMSC' };
       if (!sms) return { ok: true, detail: 'SMPP gateway configured (bound when the appliance runs)' };
-      const state = sms.state();
-      return state.bound
-        ? { ok: true, detail: `bound; window ${state.window.inUse}/${state.window.size}${state.pausedUntil ? `, throttled until ${state.pausedUntil.toISOString()}` : ''}` }
-        : { ok: false, detail: `not bound to the SMPP gateway${state.lastError ? `: ${state.lastError}` : ''}` };
+      return linkHealth(sms.state());
     });
 
     server.expose('secretPaths', secretPaths);
@@ -167,5 +184,5 @@ export function addSecretLink(server: Server, kind: MessageKind, path: (secret: 
 }
 
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
-export { messagesOf, queueStats, recentMessages, findMessage, eraseMessageContacts, enqueue } from './outbox.ts';
-export { meetingEnd, addressesOf, meetingData, recipientsOf } from './messages.ts';
+export { messagesOf, queueStats, recentMessages, findMessage, eraseMessageContacts, eraseParticipantMessages, enqueue } from './outbox.ts';
+export { addressesOf, meetingData, recipientsOf } from './messages.ts';

@@ -8,7 +8,7 @@ import type { Db } from '../db/knex.ts';
 import { issueLink, linkExpiry, moveLinkExpiry, revokeLinks, type LinkPerson } from '../entry/index.ts';
 import type { MeetingChange } from '../meetings/index.ts';
 import type { Meeting, Participant } from '../meetings/index.ts';
-import { findMeeting, findParticipant } from '../meetings/index.ts';
+import { findMeeting, findParticipant, meetingEnd } from '../meetings/index.ts';
 import { findUnit } from '../staff/index.ts';
 import { dedupeTaken, enqueue, type Channel, type MessageKind, type NewMessage } from './outbox.ts';
 import type { Language } from '../common/language.ts';
@@ -44,7 +44,6 @@ export function addressesOf(recipient: Recipient): { channel: Channel; address: 
   return [];
 }
 
-export const meetingEnd = (meeting: Meeting): Date => new Date(meeting.startsAt.getTime() + meeting.durationMinutes * 60_000);
 
 /** The template data that every message about a meeting shares. */
 export async function meetingData(db: Db, meeting: Meeting, language: Language): Promise<Record<string, unknown>> {

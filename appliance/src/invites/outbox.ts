@@ -260,3 +260,13 @@ export async function eraseMessageContacts(db: Db, meetingIds: string[]): Promis
   }
   return erased;
 }
+
+/**
+ * A privacy request: messages not yet sent to the participant go nowhere now; sent ones keep their
+ * record without the address and data, as retention leaves them.
+ */
+export async function eraseParticipantMessages(db: Db, participantId: string, now = new Date()): Promise<void> {
+  await db('outbox_messages').where({ participant_id: participantId }).whereIn('status', ['queued', 'sending'])
+    .update({ status: 'failed', failed_at: iso(now), last_error: 'contact data erased on request' });
+  await db('outbox_messages').where({ participant_id: participantId }).update({ recipient: '', data: '{}', secret_sealed: null });
+}

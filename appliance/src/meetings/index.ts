@@ -56,8 +56,9 @@ export const plugin: Plugin<void> = {
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
 export { parsePersonalNumber, maskPersonalNumber } from './personal-number.ts';
 export { displayPhone } from './contacts.ts';
-export { isPatient, type ParticipantKind, type Meeting, type Participant } from './model.ts';
-export { personalNumberOf, findMeeting, findParticipant, listChanges, eraseContactsOfMeetings, meetingsEndedBefore, listMeetings, advanceMeetingStatus } from './store.ts';
+export { isPatient, meetingEnd, type ParticipantKind, type Meeting, type Participant } from './model.ts';
+export { personalNumberOf, findMeeting, findParticipant, listChanges, eraseContactsOfMeetings, eraseParticipantContacts, meetingsEndedBefore, listMeetings, advanceMeetingStatus } from './store.ts';
 export type { FactsProvider, ParticipantFact, MarksProvider } from './facts.ts';
 export { handled } from './errors.ts';
 export type { MeetingChange } from './events.ts';
+export { findPatient, patientOfMeeting, type PatientRecord } from './patients.ts';

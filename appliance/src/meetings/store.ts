@@ -262,8 +262,10 @@ export async function meetingsEndedBefore(db: Db, before: Date): Promise<string[
     .map((m: Row) => m.id as string);
 }
 
+const contactColumnNames = ['mobile', 'email', 'personal_number_sealed', 'personal_number_masked', 'proxy_mobile', 'proxy_email', 'proxy_personal_number_sealed', 'proxy_personal_number_masked'];
+
 export async function eraseContactsOfMeetings(db: Db, meetingIds: string[]): Promise<number> {
-  const contact = ['mobile', 'email', 'personal_number_sealed', 'personal_number_masked', 'proxy_mobile', 'proxy_email', 'proxy_personal_number_sealed', 'proxy_personal_number_masked'];
+  const contact = contactColumnNames;
   let erased = 0;
   for (let i = 0; i < meetingIds.length; i += 500) {
     erased += await db('participants')
@@ -272,4 +274,13 @@ export async function eraseContactsOfMeetings(db: Db, meetingIds: string[]): Pro
       .update(Object.fromEntries(contact.map((column) => [column, null])));
   }
   return erased;
+}
+
+/**
+ * A privacy request: erases one participant's (and their proxy's) mobile, e-mail and personal
+ * identity number. The name stays. Returns false when there is no such participant.
+ */
+export async function eraseParticipantContacts(db: Db, participantId: string): Promise<boolean> {
+  const n = await db('participants').where({ id: participantId }).update(Object.fromEntries(contactColumnNames.map((column) => [column, null])));
+  return n > 0;
 }

@@ -13,7 +13,8 @@ import { entryStatesOf } from '../entry/index.ts';
 import { handled } from '../meetings/index.ts';
 import { latestResult, staffSessionSubject } from '../techtest/index.ts';
 import type { Meeting } from '../meetings/index.ts';
-import { bookedStaff, meetingEnd, type RoomService } from './service.ts';
+import { bookedStaff, type RoomService } from './service.ts';
+import { meetingEnd } from '../meetings/index.ts';
 import { nudgeChannel, phonesOf } from './contact.ts';
 import { alertsOf, findRoom, presenceOf } from './store.ts';
 

@@ -6,7 +6,7 @@ import { every } from '../schedule.ts';
 import type { EventBus } from '../events.ts';
 import { namesMatch } from '../common/names.ts';
 import type { Meeting, Participant } from '../meetings/index.ts';
-import { advanceMeetingStatus, findMeeting, listMeetings } from '../meetings/index.ts';
+import { advanceMeetingStatus, findMeeting, listMeetings, meetingEnd } from '../meetings/index.ts';
 import type { Staff } from '../staff/index.ts';
 import { issueToken } from './jitsi.ts';
 import type { Occupant, RoomControl } from './xmpp.ts';
@@ -45,7 +45,6 @@ export function parseAttendeeId(id: string | undefined): Attendee | undefined {
   return m[1] ? { type: 'staff', staffId: m[1] } : { type: 'participant', participantId: m[2], person: m[3] as 'main' | 'proxy' };
 }
 
-export const meetingEnd = (m: Meeting): Date => new Date(m.startsAt.getTime() + m.durationMinutes * 60_000);
 
 /** The booked staff: they get owner (moderator) tokens. */
 export const bookedStaff = (m: Meeting): string[] => [...new Set([m.bookedBy, m.ledBy, ...m.participants.filter((p) => p.kind === 'colleague' && p.staffId).map((p) => p.staffId!)])];

@@ -28,7 +28,8 @@ export const plugin: Plugin<void> = {
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
 export { listStaff, findStaff, listUnits, findUnit, listTokens, revokeTokenById, setDisabled, setPasswordMustChange } from './store.ts';
 export { roles, type Staff, type Role, type CareUnit } from './model.ts';
-export { addStaff, addUnit, createToken, editStaff, renameUnit, StaffError } from './service.ts';
+export { addStaff, addUnit, createToken, disableStaff, editStaff, minPasswordLength, renameUnit, revokeToken, StaffError } from './service.ts';
+export { ensureFirstAdmin } from './bootstrap.ts';
 export { FlowError, identityProviderOf, type VerifiedIdentity } from './oidc.ts';
 export { callbackQuery, flowBinding, flowCookie } from './oidc-routes.ts';
 export { nextPath } from './schemas.ts';

@@ -1,5 +1,5 @@
 import type { Plugin } from '@hapi/hapi';
-import type { PartState } from '../health/index.ts';
+import type { PartState } from '../common/readiness.ts';
 import { staffRoutes } from './routes.ts';
 import { turnCredentials } from './turn.ts';
 import { allocate, udpTarget } from './turn-probe.ts';

@@ -2,7 +2,35 @@
 // answered), who was asked (for the response rate and the one-answer rule), and the answers —
 // kept apart from who gave them, so that no report can tie an answer to a person.
 import type { Knex } from 'knex';
-import { defaultQuestionSets } from '../../evaluation/default-questions.ts';
+
+// The predetermined questions the project ships (the routine: "all participants and staff are
+// given the opportunity to evaluate the meeting with predetermined questions"). One set per role,
+// the same questions for all; admins edit a unit's copy, which becomes a new version. Written
+// out here rather than imported: a migration must seed the same rows whatever the code becomes.
+export const defaultQuestions = [
+  {
+    id: 'sound_picture',
+    type: 'scale',
+    text: { sv: 'Hur fungerade ljud och bild?', en: 'How did sound and picture work?' },
+  },
+  {
+    id: 'could_say',
+    type: 'scale',
+    text: { sv: 'Kunde du säga det du ville under mötet?', en: 'Could you say what you wanted during the meeting?' },
+  },
+  {
+    id: 'digital_suited',
+    type: 'yes_no',
+    text: { sv: 'Passade ett digitalt möte för det här syftet?', en: 'Did a digital meeting suit this purpose?' },
+  },
+  {
+    id: 'comment',
+    type: 'text',
+    text: { sv: 'Vill du berätta något mer?', en: 'Anything else you would like to tell us?' },
+  },
+];
+
+const roles = ['patient', 'proxy', 'colleague', 'guest', 'staff'];
 
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('evaluation_sets', (t) => {
@@ -44,8 +72,8 @@ export async function up(knex: Knex): Promise<void> {
   });
 
   const now = new Date().toISOString();
-  for (const set of defaultQuestionSets()) {
-    await knex('evaluation_sets').insert({ id: set.id, unit_id: null, role: set.role, version: 1, questions: JSON.stringify(set.questions), created_by: null, created_at: now });
+  for (const role of roles) {
+    await knex('evaluation_sets').insert({ id: `default-${role}-1`, unit_id: null, role, version: 1, questions: JSON.stringify(defaultQuestions), created_by: null, created_at: now });
   }
 }
 

@@ -7,13 +7,13 @@
 // candidates to people born that day, and each candidate's number is opened and compared, along
 // with the name. A day's births among a hospital's meeting participants are few.
 //
-// This is a read-only report across the meetings domain's table; opening a sealed number goes
-// through the meetings store's own personalNumberOf, so the sealing context stays in one place.
+// A read-only report on the participants table for the admin's log extract; opening a sealed
+// number goes through the store's own personalNumberOf, so the sealing context stays in one place.
 import { namesMatch } from '../common/names.ts';
 import type { Db } from '../db/knex.ts';
-import { isPatient, type ParticipantKind } from '../meetings/index.ts';
-import { maskPersonalNumber } from '../meetings/index.ts';
-import { personalNumberOf } from '../meetings/index.ts';
+import { isPatient, type ParticipantKind } from './model.ts';
+import { maskPersonalNumber } from './personal-number.ts';
+import { personalNumberOf } from './store.ts';
 
 export interface PatientRecord {
   participantId: string;

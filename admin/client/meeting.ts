@@ -65,7 +65,9 @@ if (panel) {
   const base = panel.dataset.livePanel!;
   const events = new EventSource(`${base}/events`);
   events.addEventListener('changed', async () => {
-    const reply = await fetch(`${base}/panel`, { headers: { accept: 'text/html' } });
+    // The view's token: a refresh is part of the view already recorded, not a new access to the meeting.
+    const pageView = panel.dataset.pageView;
+    const reply = await fetch(`${base}/panel`, { headers: { accept: 'text/html', ...(pageView ? { 'x-page-view': pageView } : {}) } });
     if (reply.ok) panel.innerHTML = await reply.text();
   });
 }

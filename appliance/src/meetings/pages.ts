@@ -11,10 +11,10 @@ import type { Staff } from '../staff/index.ts';
 import { displayPhone } from './contacts.ts';
 import type { ParticipantFacts } from './facts.ts';
 import type { LiveUpdates } from './live.ts';
-import { bookingForm, fromFields, hasParticipant, readDraft, renderBooking, type BookingForm } from './booking-form.ts';
+import { bookingForm, fromFields, hasParticipant, needsIdentityProvider, readDraft, renderBooking, type BookingForm } from './booking-form.ts';
 import { isPatient, patientOf, type Meeting, type Participant } from './model.ts';
 import { audited } from './routes.ts';
-import type { MeetingService } from './service.ts';
+import { withPatientFirst, type MeetingService } from './service.ts';
 import { addDays, formatDay, formatSpan, fromClinicTime, isoWeek, mondayOf, toClinicTime, today, weekday } from '../common/clock.ts';
 import { NotChangeable, NotFound, RuleViolation, TooManyResends, VersionConflict } from './violations.ts';
 
@@ -60,7 +60,7 @@ function meetingSummary(lang: Language, m: Meeting) {
 }
 
 
-async function meetingPage(request: Request, h: ResponseToolkit, meetings: MeetingService, facts: ParticipantFacts, meeting: Meeting, extra: { notice?: string; error?: string; code?: number } = {}) {
+async function meetingPage(request: Request, h: ResponseToolkit, meetings: MeetingService, facts: ParticipantFacts, meeting: Meeting, extra: { notice?: string; error?: string; code?: number; pageView?: string } = {}) {
   const lang = languageOf(request);
   const staff = staffOf(request);
   const start = toClinicTime(meeting.startsAt);
@@ -199,6 +199,9 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         }
         if (hasParticipant(form)) {
           const next = fromFields(form);
+          if (!request.server.app.config.oidc && next.kind !== 'colleague' && needsIdentityProvider(next.identification ?? '')) {
+            return renderBooking(request, h, form, draft, { where: 'participant', message: t(lang, 'meetings.rule.identification_unavailable', { method: t(lang, `meetings.ident.${next.identification}`) }), field: 'p_identification' });
+          }
           try {
             await meetings.checkDraft(staff, draft, next);
           } catch (error) {
@@ -206,6 +209,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             return renderBooking(request, h, form, draft, { where: 'participant', message: error.text(lang), field: error.field });
           }
           draft.push(next);
+          draft.splice(0, draft.length, ...withPatientFirst(draft));
         }
         if (form.action === 'add') return renderBooking(request, h, clearParticipant(form), draft);
 
@@ -235,9 +239,10 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
       options: { auth: session, validate: { params: idParams, query: Joi.object({ done: Joi.string().valid(...Object.keys(notices)) }) } },
       handler: async (request, h) => {
         const meeting = await meetings.get(staffOf(request), request.params.id as string);
-        await audited(request, 'meeting.read', meeting);
+        // One record per view: the page's live refreshes present the view's token (audit/page-views.ts).
+        const pageView = await request.auditPageView('meeting.read', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
         const done = (request.query as { done?: string }).done;
-        return meetingPage(request, h, meetings, facts, meeting, { notice: done ? t(languageOf(request), notices[done]!) : undefined });
+        return meetingPage(request, h, meetings, facts, meeting, { notice: done ? t(languageOf(request), notices[done]!) : undefined, pageView });
       },
     },
     {
@@ -263,6 +268,12 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         const id = request.params.id as string;
         const form = request.payload as { version: number; date: string; time: string; durationMinutes: number; confirm?: string };
         const startsAt = fromClinicTime(form.date, form.time);
+        // The same time again changes nothing and tells nobody: say so instead of "moved".
+        const current = await meetings.get(staffOf(request), id);
+        if (startsAt.getTime() === current.startsAt.getTime() && form.durationMinutes === current.durationMinutes) {
+          await audited(request, 'meeting.read', current);
+          return meetingPage(request, h, meetings, facts, current, { notice: t(lang, 'meetings.meeting.sameTime', { when: formatSpan(current.startsAt, current.durationMinutes, lang) }) });
+        }
         if (!form.confirm) {
           return confirmPage(request, h, id, (meeting) => ({
             question: t(lang, 'meetings.confirm.reschedule', { title: meeting.title, from: formatSpan(meeting.startsAt, meeting.durationMinutes, lang), to: formatSpan(startsAt, form.durationMinutes, lang) }),

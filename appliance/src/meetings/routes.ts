@@ -1,5 +1,6 @@
 // The REST API for meetings under /api/v1: book, read, list by period, reschedule/update, cancel,
 // and add, remove or re-invite participants. Every access is audit-logged.
+import type { AuditAction } from '../audit/index.ts';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import { apiRoute } from '../http/api.ts';
 import type { Meeting } from './model.ts';
@@ -12,7 +13,7 @@ const params = (request: Request) => request.params as { id: string; participant
 const writers = { scope: ['admin', 'clinician'] };
 
 /** The audit record of one access to a meeting (or one of its participants). */
-export const audited = async (request: Request, action: string, meeting: Meeting, participantId?: string) => {
+export const audited = async (request: Request, action: AuditAction, meeting: Meeting, participantId?: string) => {
   await request.audit(action, { meetingId: meeting.id, participantId, targetType: participantId ? 'participant' : 'meeting', targetId: participantId ?? meeting.id });
 };
 

@@ -9,9 +9,9 @@ import { t } from '../http/i18n.ts';
 import { tooManyRequests } from '../http/ratelimit.ts';
 export type RuleCode =
   | 'title_required' | 'documentation_required' | 'starts_in_past' | 'leader_unknown' | 'unit_unknown' | 'unit_not_yours'
-  | 'patient_required' | 'patient_first' | 'one_patient' | 'too_many_participants'
+  | 'participant_required' | 'patient_first' | 'one_patient' | 'too_many_participants'
   | 'name_required' | 'contact_required' | 'guest_contact_required' | 'guest_mobile_and_email' | 'guest_personal_number'
-  | 'identification_not_allowed' | 'sms_needs_mobile' | 'bankid_needs_personal_number' | 'personal_number_only_with_bankid'
+  | 'identification_not_allowed' | 'sms_needs_mobile' | 'bankid_needs_personal_number'
   | 'personal_number_format' | 'personal_number_date' | 'personal_number_checksum'
   | 'country_unknown' | 'phone_invalid' | 'phone_not_mobile' | 'email_invalid' | 'proxy_required'
   | 'colleague_unknown' | 'colleague_is_host' | 'colleague_twice'

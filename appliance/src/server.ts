@@ -31,6 +31,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       payload: { maxBytes: 256 * 1024 },
       security: { hsts: https ? { maxAge: 31536000, includeSubDomains: true } : false, xframe: 'deny', noSniff: true, referrer: 'same-origin', xss: 'disabled' },
       files: { relativeTo: projectRoot },
+      // Pages and answers carry meeting and personal data: no browser, proxy or back button keeps
+      // a copy. Only the static files (below) say otherwise.
+      cache: { otherwise: 'no-store' },
     },
     router: { stripTrailingSlash: true },
     // Behind the hospital's proxy the appliance is reached through PUBLIC_URL.

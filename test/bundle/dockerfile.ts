@@ -26,6 +26,13 @@ test('the image is built and runs on Node 24 LTS, both base images pinned by ver
   const engines = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines.node as string;
   t.true(engines.split('||').some((range) => range.trim() === '^24.0.0'), engines);
   t.regex(dockerfile, /RUN npm ci [^\n]*\n/);
+  // better-sqlite3 12 compiled against Node 24.19+'s headers aborts under load: built against
+  // 24.18.0's (the version CI uses too), and checked before the image is finished.
+  const headers = /^ARG NODE_HEADERS_VERSION=(\S+)$/m.exec(dockerfile)?.[1];
+  t.is(headers, /^node24_headers_version=(\S+)$/m.exec(readFileSync(join(root, '.ci/node24.sh'), 'utf8'))?.[1]);
+  t.regex(dockerfile, /npm_config_nodedir=\/opt\/node-headers/);
+  t.true(dockerfile.indexOf('npm_config_nodedir') < dockerfile.indexOf('RUN npm ci'));
+  t.regex(dockerfile, /RUN bash provisioning\/check-native\.sh/);
   t.regex(dockerfile, /npm run build && npm prune --omit=dev/);
 });
 

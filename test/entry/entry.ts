@@ -98,10 +98,10 @@ test('the right name binds the link to this browser and leads on without the tok
   t.is(page.headers.get('referrer-policy'), 'no-referrer');
   t.is(page.headers.get('cache-control'), 'no-store');
   t.is(reply.status, 302);
-  t.is(reply.headers.get('location'), '/entry');
+  t.is(reply.headers.get('location'), '/entry/test', 'invited with no identification: the name was enough, straight on to the test');
   t.regex(reply.headers.getSetCookie().find((c) => c.startsWith('samverka_guest='))!, /HttpOnly; SameSite=Lax/);
   const next = await guest.get('/entry');
-  t.is(next.headers.get('location'), '/entry/test', 'invited with no identification: the name was enough');
+  t.is(next.headers.get('location'), '/entry/test', 'and /entry says the same');
   const test_ = await guest.get('/entry/test');
   t.is(test_.status, 200);
   for (const location of [reply.headers.get('location'), next.headers.get('location')]) t.false(String(location).includes(token));
@@ -227,7 +227,7 @@ test('a person invited with SMS identification gets a code by SMS that unlocks t
   t.is(wrong.status, 400);
   t.regex(wrong.text, /Fel kod\. Du har 4 försök kvar\./);
   const right = await guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code } });
-  t.is(right.headers.get('location'), '/entry');
+  t.is(right.headers.get('location'), '/entry/test', 'the right code leads straight on to the test');
   t.is((await guest.get('/entry')).headers.get('location'), '/entry/test');
   const participant = (await client.get(`/api/v1/meetings/${meeting.id}`)).json().participants[0];
   t.is(participant.status, 'identified');

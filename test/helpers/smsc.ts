@@ -68,7 +68,12 @@ function shortMessageOctets(frame: Buffer): Buffer {
   return frame.subarray(offset + 1, offset + 1 + length);
 }
 
-export async function startSmsc(answer: (arrival: Arrival, index: number) => Answer = () => ({}), port = 0): Promise<TestSmsc> {
+export interface SmscOptions {
+  /** A key and certificate: the SMSC speaks SMPP over TLS (ssmpp://), as the smpp package's SecureServer. */
+  tls?: { key: string; cert: string };
+}
+
+export async function startSmsc(answer: (arrival: Arrival, index: number) => Answer = () => ({}), port = 0, options: SmscOptions = {}): Promise<TestSmsc> {
   let nextId = 5000;
   let outstanding = 0;
   const smsc: TestSmsc = {
@@ -92,7 +97,7 @@ export async function startSmsc(answer: (arrival: Arrival, index: number) => Ans
       if (resp.command_status === 0) unacknowledged.delete(key);
     });
   };
-  const server = smpp.createServer({}, (session) => {
+  const server = smpp.createServer(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}, (session) => {
     session.on('error', () => undefined);
     session.on('close', () => {
       bound.delete(session);
@@ -149,7 +154,7 @@ export async function startSmsc(answer: (arrival: Arrival, index: number) => Ans
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   smsc.port = (server.address() as AddressInfo).port;
-  smsc.url = `smpp://samverka:hemligt@127.0.0.1:${smsc.port}`;
+  smsc.url = `${options.tls ? 'ssmpp' : 'smpp'}://samverka:hemligt@127.0.0.1:${smsc.port}`;
   smsc.receipt = (id, stat = 'DELIVRD') => new Promise<number>((resolve, reject) => {
     const [session] = bound;
     if (!session) {

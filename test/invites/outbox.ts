@@ -12,6 +12,7 @@ import { booking, inDays, loggedIn } from '../meetings/_booking.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { startSmsc, waitForArrivals, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
+import { makeCertificates } from '../helpers/tls.ts';
 import { until } from '../helpers/wait.ts';
 
 /** The text of a submit_sm as the phone shows it (GSM-7 or UCS-2, any UDH taken off). */
@@ -162,7 +163,7 @@ test('a re-sent invitation carries a new link and the old one stops working', as
     await waitForArrivals(smsc, 2);
     const first = /\/j\/([\w-]+)/.exec(textOf(smsc.arrivals[0]) + textOf(smsc.arrivals[1]))![1];
     const participantId = meeting.participants[0].id;
-    const resend = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${participantId}/resend`, { json: {} });
+    const resend = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${participantId}/resend`, { json: { version: meeting.version } });
     t.true(resend.status < 300, resend.text);
     await waitForArrivals(smsc, 4);
     const second = /\/j\/([\w-]+)/.exec(textOf(smsc.arrivals[2]) + textOf(smsc.arrivals[3]))![1];
@@ -237,6 +238,39 @@ test('a PDU header claiming 2 GB drops the SMPP link at once; /health/ready show
     t.regex(up.detail, /^bound; window 0\/10; link lost at \S+ \(PDU length was too large \(2147483648.*\), bound again at \S+$/);
     t.is(smsc.binds, 2);
   });
+});
+
+test('with TLS_CA_FILE naming the hospital CA, invitations go by STARTTLS with a login and by SMPP over TLS; without it neither link is trusted', async (t) => {
+  const certificates = makeCertificates();
+  const relay = await startRelay({ tls: certificates, auth: { username: 'samverka', password: 'hemligt', methods: ['PLAIN', 'LOGIN'] } });
+  const smsc = await startSmsc(() => ({}), 0, { tls: certificates });
+  const env = { SMTP_URL: relay.url.replace('://', '://samverka:hemligt@'), SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none' };
+  const untrusting = await startServer({ env });
+  const app = await startServer({ env: { ...env, TLS_CA_FILE: certificates.caFile } });
+  try {
+    const parts = async (server: TestServer) => (await server.client().get('/health/ready')).json().parts;
+    const refused = await until('the untrusting appliance to give up on both links', async () => {
+      const p = await parts(untrusting);
+      return !p.mail.ok && /TLS_CA_FILE/.test(p.sms.detail) && p;
+    });
+    t.regex(refused.mail.detail, /certificate.*TLS_CA_FILE/);
+    t.deepEqual(relay.logins, [], 'no password went to a relay the appliance does not trust');
+    const { client } = await loggedIn(app);
+    const booked = await client.request('POST', '/api/v1/meetings', { json: booking() });
+    t.is(booked.status, 201, booked.text);
+    await relay.waitFor(1);
+    await waitForArrivals(smsc, 2);
+    t.true(relay.logins.every((login) => login.secure && login.accepted));
+    const trusted = await parts(app);
+    t.true(trusted.mail.ok);
+    t.regex(trusted.sms.detail, /^bound/);
+  } finally {
+    await app.stop();
+    await untrusting.stop();
+    await smsc.close();
+    await relay.close();
+    certificates.remove();
+  }
 });
 
 test('while the relay is down the invitation waits in the queue, and it is delivered when the relay comes back', async (t) => {

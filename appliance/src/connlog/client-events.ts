@@ -5,6 +5,7 @@
 import Boom from '@hapi/boom';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
+import { instant, lookupYears } from '../http/dates.ts';
 import { localRateLimit } from '../http/ratelimit.ts';
 import { findMeeting } from '../meetings/index.ts';
 import { describeUserAgent } from '../techtest/index.ts';
@@ -20,7 +21,7 @@ export const clientEventPayload = Joi.object({
   meetingId: Joi.string().guid(),
   participantId: Joi.string().guid().allow(null),
   /** When the browser saw it; the server's clock decides the entry's time, this is kept as a detail. */
-  at: Joi.date().iso(),
+  at: instant(lookupYears),
   details: Joi.object().pattern(/^[A-Za-z][\w.-]{0,39}$/, detailValue).max(20).default({}),
 }).label('ClientEvent');
 

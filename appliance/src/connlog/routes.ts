@@ -4,6 +4,7 @@
 import Boom from '@hapi/boom';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
+import { day as lookupDay, lookupYears } from '../http/dates.ts';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { formatStamp, formatWhen } from '../common/clock.ts';
 import type { Meeting } from '../meetings/index.ts';
@@ -16,7 +17,7 @@ import { detailFacts, sentence } from './sentences.ts';
 import { countsByMeeting, timeline } from './store.ts';
 
 const support = { strategy: 'session', scope: ['support', 'admin'] };
-const day = Joi.string().pattern(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
+const day = lookupDay(lookupYears);
 
 const searchQuery = Joi.object({
   from: day,

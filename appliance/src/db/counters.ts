@@ -18,15 +18,15 @@ const upsert = `
     resets_at = case when attempt_counters.resets_at <= ? then excluded.resets_at else attempt_counters.resets_at end
   returning hits, resets_at`;
 
-// Expired windows are swept now and then, not on every attempt.
+// Expired windows are swept now and then (by each process), not on every attempt.
 const sweepEveryMs = 10 * 60_000;
-const lastSweep = new WeakMap<Knex, number>();
+let lastSweep = 0;
 
 /** Counts one attempt under `key` in a window of `windowSeconds` starting at its first attempt. */
 export async function countAttempt(db: Knex, key: string, windowSeconds: number, now = new Date()): Promise<Attempt> {
   const at = now.getTime();
-  if (at - (lastSweep.get(db) ?? 0) > sweepEveryMs) {
-    lastSweep.set(db, at);
+  if (at - lastSweep > sweepEveryMs) {
+    lastSweep = at;
     await db('attempt_counters').where('resets_at', '<=', at).delete();
   }
   const result = await db.raw(upsert, [key, at + windowSeconds * 1000, at, at]);

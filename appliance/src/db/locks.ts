@@ -7,7 +7,8 @@ import type { Knex } from 'knex';
 import { isSqlite, type Db } from './knex.ts';
 
 /** Advisory lock keys: (classid, objid) pairs in one namespace of our own ('SVKA'). */
-const namespace = 0x53564b41;
+export const lockNamespace = 0x53564b41;
+const namespace = lockNamespace;
 export const lockKeys = { start: 1, leader: 2 } as const;
 
 interface PgConnection {
@@ -48,8 +49,19 @@ export async function migrateLatest(db: Db): Promise<string[]> {
   });
 }
 
-/** The PostgreSQL connection string knex was given (for connections of our own: LISTEN, the leader). */
-export function connectionString(db: Knex): string {
-  const connection = db.client.config.connection as { connectionString: string };
-  return connection.connectionString;
+/** A PostgreSQL connection outside knex's pool, for a session that must last: LISTEN, the leader's lock. */
+export interface OwnConnection {
+  connect(): Promise<void>;
+  query(sql: string, values?: unknown[]): Promise<{ rows: Record<string, any>[] }>;
+  on(event: 'notification', listener: (n: { channel: string; payload?: string }) => void): void;
+  on(event: 'error' | 'end', listener: (error?: Error) => void): void;
+  end(): Promise<void>;
+}
+
+/** Opens one with the driver knex already loaded (pg), to the same database. */
+export function ownConnection(db: Knex): OwnConnection {
+  const { connectionString } = db.client.config.connection as { connectionString: string };
+  const driver = (db.client as unknown as { driver: { Client: new (config: object) => OwnConnection } }).driver;
+  // Keep-alive: a peer that vanished without closing (a host powered off) is noticed.
+  return new driver.Client({ connectionString, keepAlive: true, connectionTimeoutMillis: 5_000 });
 }

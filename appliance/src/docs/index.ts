@@ -1,4 +1,5 @@
-// The REST API's OpenAPI document at /api/v1/openapi.json and a browsable page at /api/docs.
+// The REST API's OpenAPI document at /api/v1/openapi.json and a browsable page at /api/docs, for
+// logged-in staff and API tokens.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Plugin } from '@hapi/hapi';
@@ -34,7 +35,10 @@ export const plugin: Plugin<void> = {
         bearer: { type: 'apiKey', name: 'Authorization', in: 'header', description: 'Bearer <token> from "samverka token create"' },
       },
       security: [{ bearer: [] }],
-      auth: false,
+      // Staff and the hospital's systems (API tokens) read the description; the public does not
+      // need a map of the API. Swagger UI's own files stay public like any static file.
+      // The token first: the session strategy sends a person without a cookie to the login page.
+      auth: { strategies: ['token', 'session'] },
       documentationRouteTags: ['docs'],
       routeTag: 'api',
     };

@@ -65,6 +65,16 @@ function problemPage(request: Request, h: ResponseToolkit, problem: LinkProblem,
   return response;
 }
 
+/**
+ * Where a guest goes next: identification first, then the technical test, then the waiting room.
+ * The name POST sends the guest straight there (one redirect, not a chain through /entry: on a
+ * mobile line every hop is a round trip).
+ */
+async function nextStep(request: Request, identity: Pick<GuestIdentity, 'participantId' | 'person'>, identification: string, identified: boolean): Promise<string> {
+  if (!identified) return identification === 'sms' ? '/entry/code' : '/entry/identify';
+  return (await latestResult(request.server.app.db, participantSubject(identity))) ? '/entry/waiting' : '/entry/test';
+}
+
 export function entryRoutes(service: EntryService, clock: RoomClock): ServerRoute[] {
   const perAddress = rateLimit('entry-link', { points: 60, durationSeconds: 10 * 60 });
   const perToken = rateLimit('entry-name', { points: 10, durationSeconds: 10 * 60 }, (r) => sha256(String((r.payload as { token?: string })?.token ?? '')));
@@ -83,7 +93,8 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
     // The link's first page already speaks the booking's language: only the token says whose it is.
     speakBookedLanguage(request, invitation.participant.language);
     const lang = languageOf(request);
-    const response = h.view('entry/link', { ...base(request, invitation, t(lang, 'entry.link.title')), token: tokenValue, langToken: tokenValue, ...extra(lang) }, guestPage).code(code);
+    // The technical test comes next for most: its script loads while the person types their name.
+    const response = h.view('entry/link', { ...base(request, invitation, t(lang, 'entry.link.title')), token: tokenValue, langToken: tokenValue, prefetch: ['techtest.js'], ...extra(lang) }, guestPage).code(code);
     tokenHeaders(response);
     return response;
   };
@@ -177,7 +188,11 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
           }
           return problemPage(request, h, result.problem, result.invitation);
         }
-        const response = h.redirect('/entry');
+        const { participant, person } = result.invitation;
+        // Entering by name identifies a guest invited without identification; others go on to theirs.
+        const identified = participant.identification === 'none';
+        const next = !result.session ? '/entry' : identified && clock.isEnded(result.invitation) ? '/entry/waiting' : await nextStep(request, { participantId: participant.id, person }, participant.identification, identified);
+        const response = h.redirect(next);
         if (result.session) response.state(guestCookie, result.session, { ttl: Math.max(60_000, result.invitation.meeting.startsAt.getTime() + result.invitation.meeting.durationMinutes * 60_000 + 2 * 3600_000 - Date.now()) });
         return response;
       },
@@ -190,13 +205,9 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const found = await current(request, h);
         if ('ended' in found) return found.ended;
         const { invitation, state } = found;
-        if (!state.identifiedAt) {
-          return h.redirect(invitation.participant.identification === 'sms' ? '/entry/code' : '/entry/identify');
-        }
         // After the meeting there is nothing to test for: the waiting room says it is over.
-        if (clock.isEnded(invitation)) return h.redirect('/entry/waiting');
-        const tested = await latestResult(request.server.app.db, participantSubject(request.auth.credentials.guest!));
-        return h.redirect(tested ? '/entry/waiting' : '/entry/test');
+        if (state.identifiedAt && clock.isEnded(invitation)) return h.redirect('/entry/waiting');
+        return h.redirect(await nextStep(request, request.auth.credentials.guest!, invitation.participant.identification, Boolean(state.identifiedAt)));
       },
     },
     {
@@ -227,7 +238,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         if ('ended' in found) return found.ended;
         const lang = languageOf(request);
         const { outcome, triesLeft } = await service.checkCode(found.invitation, (request.payload as { code: string }).code);
-        if (outcome === 'ok') return h.redirect('/entry');
+        if (outcome === 'ok') return h.redirect(await nextStep(request, request.auth.credentials.guest!, found.invitation.participant.identification, true));
         const text = t(lang, `entry.code.${outcome}`, { tries: triesLeft });
         return codePage(request, h, found.invitation, lang, { error: text }, 400);
       },

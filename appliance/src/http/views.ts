@@ -6,6 +6,7 @@ import Vision from '@hapi/vision';
 import Handlebars from 'handlebars';
 import { projectRoot } from '../config.ts';
 import { languageOf, t, type Language } from './i18n.ts';
+import { inlineText } from './inline.ts';
 
 /** Leaves every {placeholder} in place, for the `t` helper to fill with markup. */
 const keepPlaceholders = new Proxy({}, { get: (_, name) => `{${String(name)}}` });
@@ -30,6 +31,15 @@ export async function registerViews(server: Server): Promise<void> {
     return new Handlebars.SafeString(`<a class="phone" href="tel:${Handlebars.escapeExpression(dial)}">${Handlebars.escapeExpression(phone.trim())}</a>`);
   });
   handlebars.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  // A page's stylesheet or script: inside the page when it is small (http/inline.ts), else a file.
+  handlebars.registerHelper('style', (file: string) => {
+    const text = inlineText(file);
+    return new Handlebars.SafeString(text === undefined ? `<link rel="stylesheet" href="/static/${Handlebars.escapeExpression(file)}">` : `<style>${text}</style>`);
+  });
+  handlebars.registerHelper('script', (file: string) => {
+    const text = inlineText(file);
+    return new Handlebars.SafeString(text === undefined ? `<script type="module" src="/static/${Handlebars.escapeExpression(file)}"></script>` : `<script type="module">${text}</script>`);
+  });
   handlebars.registerHelper('json', (value: unknown) => new Handlebars.SafeString(JSON.stringify(value).replace(/</g, '\\u003c')));
 
   server.views({

@@ -114,11 +114,12 @@ export const plugin: Plugin<void> = {
         smsc = await embedded!.startEmbeddedSmsc();
         smppUrl = smsc.url;
       }
-      mail = new MailSender({ url: smtpUrl, from: config.mail.from });
+      mail = new MailSender({ url: smtpUrl, from: config.mail.from, ca: config.tlsCa });
       sms = new SmsSender({
         url: smppUrl,
         sender: config.sms.sender,
         throttle: config.sms.throttle,
+        ca: config.tlsCa,
         onReceipt: (receipt) => dispatcher?.receipt(receipt),
         log,
       });
@@ -144,7 +145,7 @@ export const plugin: Plugin<void> = {
 
     server.app.health.add('mail', async () => {
       if (!config.mail.smtpUrl) return { ok: true, detail: 'embedded development mail sink' };
-      const probe = mail ?? new MailSender({ url: config.mail.smtpUrl, from: config.mail.from });
+      const probe = mail ?? new MailSender({ url: config.mail.smtpUrl, from: config.mail.from, ca: config.tlsCa });
       try {
         await probe.verify();
         return { ok: true, detail: 'SMTP relay answers' };

@@ -5,8 +5,9 @@
 // limit the gateway never sees exceeded, the right data_coding, concatenation, and receipts.
 // It is the only file of the application that imports `smpp`.
 import { randomInt } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
 import smpp from 'smpp';
-import { type DeliveryReceipt, PermanentFailure, type ReceiptStatus, TemporaryFailure } from './delivery.ts';
+import { type DeliveryReceipt, PermanentFailure, type ReceiptStatus, TemporaryFailure, withCertificateHint } from './delivery.ts';
 import { concatenationUdh, encodeSms } from './gsm.ts';
 
 export type SmppSession = smpp.Session;
@@ -27,8 +28,10 @@ export function smppPdu(command: string, fields: Record<string, unknown>): SmppP
 export type IdRadix = 'hex' | 'decimal';
 
 export interface SmsOptions {
-  /** smpp://system_id:password@host:port (ssmpp:// for TLS). */
+  /** smpp://system_id:password@host:port (ssmpp:// for TLS; the gateway's certificate is always verified). */
   url: string;
+  /** CA certificates (PEM) trusted besides the system's: the hospital's own CA (TLS_CA_FILE). */
+  ca?: string | undefined;
   /** Alphanumeric sender id (at most 11 characters) or a number in international form. */
   sender: string;
   /** Message parts per second the gateway accepts; never exceeded in any one-second interval. */
@@ -222,7 +225,7 @@ const MAX_THROTTLED_ATTEMPTS = 20;
 
 export class SmsSender {
   readonly #url: URL;
-  readonly #options: Required<Omit<SmsOptions, 'onReceipt' | 'log' | 'systemType'>> & Pick<SmsOptions, 'onReceipt' | 'log'>;
+  readonly #options: Required<Omit<SmsOptions, 'onReceipt' | 'log' | 'systemType' | 'ca'>> & Pick<SmsOptions, 'onReceipt' | 'log' | 'ca'>;
   readonly #systemType: string;
   readonly #source: ReturnType<typeof sourceAddress>;
   /** At most this many parts in any rate interval… */
@@ -470,18 +473,22 @@ export class SmsSender {
   }
 
   #connect(): void {
+    const tls = this.#url.protocol === 'ssmpp:';
+    // The package hands these options to tls.connect as they are: the certificate is verified
+    // against the system's CAs and the hospital's own (TLS_CA_FILE), never skipped.
     const session = smpp.connect({
       host: this.#url.hostname,
-      port: Number(this.#url.port || (this.#url.protocol === 'ssmpp:' ? 3550 : 2775)),
-      tls: this.#url.protocol === 'ssmpp:',
+      port: Number(this.#url.port || (tls ? 3550 : 2775)),
+      tls,
+      ...(tls && this.#options.ca ? { ca: [...rootCertificates, this.#options.ca] } : {}),
     });
     this.#session = session;
     // Without this, Nagle's algorithm holds back the PDUs after the first until the gateway's
     // delayed ACK (~40 ms on Linux), which is longer than a fast gateway takes to answer.
     session.socket.setNoDelay(true);
-    session.on(this.#url.protocol === 'ssmpp:' ? 'secureConnect' : 'connect', () => this.#bind(session));
+    session.on(tls ? 'secureConnect' : 'connect', () => this.#bind(session));
     session.on('error', (error: Error) => {
-      this.#lastError = error.message;
+      this.#lastError = tls ? withCertificateHint(error.message) : error.message;
       // The smpp package stops reading a session after a PDU it cannot decode (e.g. a header that
       // claims more than its 16 KB maximum), leaving the link silent until enquire_link gives up.
       // Such a link is of no more use: drop it now and bind afresh.

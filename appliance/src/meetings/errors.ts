@@ -2,7 +2,8 @@
 import Boom from '@hapi/boom';
 import type { Lifecycle, Request, ResponseToolkit } from '@hapi/hapi';
 import { languageOf, t, type Language } from '../http/i18n.ts';
-import { Forbidden, NotChangeable, NotFound, RuleViolation, VersionConflict } from './violations.ts';
+import { tooManyRequests } from '../http/ratelimit.ts';
+import { Forbidden, NotChangeable, NotFound, RuleViolation, TooManyResends, VersionConflict } from './violations.ts';
 
 export function ruleMessage(lang: Language, violation: RuleViolation): string {
   return t(lang, `meetings.rule.${violation.rule}`, violation.vars);
@@ -22,6 +23,11 @@ export function toBoom(error: unknown, lang: Language): unknown {
   if (error instanceof NotChangeable) {
     const boom = Boom.conflict(t(lang, 'meetings.notChangeable', { status: t(lang, `meetings.status.${error.status}`) }));
     Object.assign(boom.output.payload, { rule: 'not_changeable' });
+    return boom;
+  }
+  if (error instanceof TooManyResends) {
+    const boom = tooManyRequests(error.retryAfterSeconds, t(lang, 'meetings.tooManyResends', { minutes: Math.ceil(error.retryAfterSeconds / 60) }));
+    Object.assign(boom.output.payload, { rule: 'too_many_resends' });
     return boom;
   }
   if (error instanceof NotFound) return Boom.notFound(t(lang, `meetings.notFound.${error.what}`));

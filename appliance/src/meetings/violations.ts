@@ -34,6 +34,14 @@ export class NotChangeable extends Error {
   }
 }
 
+/** A participant's link revoked and sent anew too often: each re-send is an SMS or e-mail to them. */
+export class TooManyResends extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super('too many re-sends');
+    this.name = 'TooManyResends';
+  }
+}
+
 export class NotFound extends Error {
   constructor(readonly what: 'meeting' | 'participant') {
     super(`${what} not found`);

@@ -1,8 +1,7 @@
 // How staff reach a participant who has not joined (the routine's five-minute rule): the numbers to
 // call, each saying whose it is, and the channel a "we are waiting for you" goes out on.
 import { t, type Language } from '../http/i18n.ts';
-import { displayPhone } from '../meetings/index.ts';
-import type { Participant } from '../meetings/index.ts';
+import { displayPhone, type Participant } from '../meetings/index.ts';
 
 /**
  * The channel a "we are waiting for you" goes out on, as the invitation did: SMS to anyone with a

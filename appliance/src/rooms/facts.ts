@@ -2,8 +2,7 @@
 // (the routine: call the participant on the number in the booking) with what staff did about it.
 import type { Db } from '../db/knex.ts';
 import { t } from '../http/i18n.ts';
-import type { FactsProvider, MarksProvider, ParticipantFact } from '../meetings/index.ts';
-import { displayPhone } from '../meetings/index.ts';
+import { displayPhone, type FactsProvider, type MarksProvider, type ParticipantFact } from '../meetings/index.ts';
 import { nudgeChannel } from './contact.ts';
 import { alertsOf, openAlertCounts, presenceOf } from './store.ts';
 

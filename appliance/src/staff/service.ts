@@ -95,13 +95,16 @@ export async function checkPassword(
   return { ok: true, staff: login.staff };
 }
 
-/** Starts a fresh session (a new id at every login: no session fixation). Returns the cookie's id. */
-export async function startSession(db: Db, staffId: string, method: 'password' | 'oidc'): Promise<string> {
+/**
+ * Starts a fresh session (a new id at every login: no session fixation). Returns the cookie's id.
+ * A session from the identity provider keeps its ID token (sealed) for the logout.
+ */
+export async function startSession(db: Db, staffId: string, method: 'password' | 'oidc', idTokenSealed?: string): Promise<string> {
   // Each login also clears sessions that have run out, so the table holds live ones only.
   await store.deleteExpiredSessions(db);
   const sessionId = randomToken();
   const expiresAt = new Date(Date.now() + sessionHours * 3600 * 1000);
-  await store.insertSession(db, { idHash: sha256(sessionId), staffId, expiresAt, method });
+  await store.insertSession(db, { idHash: sha256(sessionId), staffId, expiresAt, method, ...(idTokenSealed ? { idTokenSealed } : {}) });
   return sessionId;
 }
 

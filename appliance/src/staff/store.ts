@@ -137,13 +137,14 @@ export async function setDisabled(db: Db, staffId: string, disabled: boolean): P
   });
 }
 
-export async function insertSession(db: Db, session: { idHash: string; staffId: string; expiresAt: Date; method: string }): Promise<void> {
+export async function insertSession(db: Db, session: { idHash: string; staffId: string; expiresAt: Date; method: string; idTokenSealed?: string }): Promise<void> {
   await db('staff_sessions').insert({
     id: session.idHash,
     staff_id: session.staffId,
     created_at: iso(),
     expires_at: iso(session.expiresAt),
     method: session.method,
+    id_token_sealed: session.idTokenSealed ?? null,
   });
 }
 

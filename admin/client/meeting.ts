@@ -60,6 +60,17 @@ if (host && typeof JitsiMeetExternalAPI === 'function') {
   });
 }
 
+// A guest's meeting page without the video: when the meeting ends, the page must not go on
+// saying the room is open (with Jitsi, its readyToClose takes the guest on instead).
+if (document.querySelector('[data-room-watch]')) {
+  const events = new EventSource('/entry/waiting/events?watch=true');
+  events.addEventListener('room', (event) => {
+    if (!(JSON.parse((event as MessageEvent).data) as { ended?: boolean }).ended) return;
+    events.close();
+    location.assign('/entry/waiting');
+  });
+}
+
 const panel = document.querySelector<HTMLElement>('[data-live-panel]');
 if (panel) {
   const base = panel.dataset.livePanel!;

@@ -286,11 +286,12 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
     {
       method: 'GET',
       path: '/entry/waiting/events',
-      options: { auth: guest, pre: [{ method: identified, assign: 'entry' }] },
+      // `watch`: the meeting page listening for the end only (its person is not waiting).
+      options: { auth: guest, pre: [{ method: identified, assign: 'entry' }], validate: { query: Joi.object({ watch: Joi.boolean() }) } },
       handler(request, h) {
         const { invitation } = request.pre.entry as { invitation: Invitation };
         const bus = request.server.app.bus;
-        service.markWaiting(invitation);
+        if (!(request.query as { watch?: boolean }).watch) service.markWaiting(invitation);
         let timer: NodeJS.Timeout | undefined;
         let unsubscribe = () => {};
         const { response, stream } = openEventStream(request, h, {

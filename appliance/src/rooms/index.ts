@@ -8,6 +8,7 @@ import { RoomService } from './service.ts';
 import { insertRoom } from './store.ts';
 import { roomFacts, roomMarks } from './facts.ts';
 import { RoomControl } from './xmpp.ts';
+import { addCalendarMarks, addParticipantFacts, advanceStatus, onMeetingChange } from '../meetings/index.ts';
 
 declare module '@hapi/hapi' {
   interface PluginProperties {
@@ -35,15 +36,16 @@ export const plugin: Plugin<void> = {
       },
       control,
       log,
+      (meetingId, status, byStaffId, now) => advanceStatus(server, meetingId, status, byStaffId, now),
     );
 
     // Every meeting gets its room name when it is booked, in the same transaction.
-    server.plugins.meetings.onChange(async (trx, change) => {
+    onMeetingChange(server, async (trx, change) => {
       if (change.type === 'meeting.booked') await insertRoom(trx, change.payload.meetingId, roomName());
     });
     bus.on('meeting.cancelled', ({ meetingId }) => service.cancelled(meetingId));
-    server.plugins.meetings.addParticipantFacts(roomFacts(db));
-    server.plugins.meetings.addCalendarMarks(roomMarks(db));
+    addParticipantFacts(server, roomFacts(db));
+    addCalendarMarks(server, roomMarks(db));
 
     if (control) {
       control.on('problem', (error) => log('warn', `xmpp: ${error.message}`));

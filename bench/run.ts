@@ -1,17 +1,16 @@
-// `npm run bench`: runs every case module in bench/ (each exports run()), or only those named:
-// `npm run bench -- staff sms`. BENCH_SECONDS and BENCH_CONNECTIONS tune the HTTP cases.
-import { readdirSync } from 'node:fs';
+// `npm run bench`: every case in order, or only those named (`npm run bench -- start guest`), then
+// one table: case, goal, measured, verdict. BENCH_ROUNDS (≥ 3), BENCH_SECONDS and
+// BENCH_CONNECTIONS tune the rounds and the HTTP cases.
+import { printSummary } from './harness.ts';
 
+const cases = ['start', 'http', 'messages', 'guest', 'entry', 'xmpp'];
 const wanted = process.argv.slice(2);
-const modules = readdirSync(new URL('.', import.meta.url))
-  .filter((f) => f.endsWith('.ts') && !['run.ts', 'harness.ts'].includes(f))
-  .map((f) => f.replace(/\.ts$/, ''))
-  .filter((name) => wanted.length === 0 || wanted.includes(name))
-  .sort();
+for (const name of wanted) if (!cases.includes(name)) throw new Error(`no benchmark named ${name}: ${cases.join(', ')}`);
+const chosen = wanted.length > 0 ? cases.filter((c) => wanted.includes(c)) : cases;
 
-process.stdout.write(`Samverka benchmarks: ${modules.join(', ')} (node ${process.version}, ${new Date().toISOString()})\n`);
-for (const name of modules) {
-  const mod = (await import(`./${name}.ts`)) as { run?: () => Promise<void> };
-  if (typeof mod.run !== 'function') throw new Error(`bench/${name}.ts does not export run()`);
+process.stdout.write(`Samverka benchmarks: ${chosen.join(', ')} (node ${process.version}, ${new Date().toISOString()})\n`);
+for (const name of chosen) {
+  const mod = (await import(`./${name}.ts`)) as { run(): Promise<void> };
   await mod.run();
 }
+printSummary();

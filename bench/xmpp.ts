@@ -12,7 +12,7 @@ import { guardAgainstLateData, RoomControl } from '../appliance/src/rooms/xmpp.t
 import { startProsody, type Prosody } from '../test/helpers/prosody.ts';
 import { insertMeeting, insertParticipants } from '../appliance/src/meetings/store.ts';
 import { insertRoom } from '../appliance/src/rooms/store.ts';
-import { benchServer, isMain, table } from './harness.ts';
+import { benchServer, isMain, percentile, table } from './harness.ts';
 
 const NS_MUC = 'http://jabber.org/protocol/muc';
 const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
@@ -191,11 +191,7 @@ function cpuMs(usage: NodeJS.CpuUsage): number {
   return (usage.user + usage.system) / 1000;
 }
 
-function quantiles(values: number[]): { p50: number; p90: number } {
-  const sorted = [...values].sort((x, y) => x - y);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return { p50: at(0.5), p90: at(0.9) };
-}
+const quantiles = (values: number[]) => ({ p50: percentile(values, 50), p90: percentile(values, 90) });
 
 interface RawController {
   xmpp: Client;

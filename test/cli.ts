@@ -8,10 +8,12 @@ import test from 'ava';
 import { createDb } from '../appliance/src/db/knex.ts';
 import { checkPassword } from '../appliance/src/staff/service.ts';
 import { findAudit } from '../appliance/src/audit/store.ts';
+import { testDatabase } from './helpers/databases.ts';
 
 const exec = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'samverka-cli-'));
-const env = { ...process.env, DATA_DIR: dir, DATABASE_URL: `sqlite:${join(dir, 'cli.db')}`, LOG_LEVEL: 'silent' };
+const database = await testDatabase();
+const env = { ...process.env, DATA_DIR: dir, DATABASE_URL: database.url, LOG_LEVEL: 'silent' };
 const bin = new URL('../bin/samverka.js', import.meta.url).pathname;
 
 async function samverka(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -24,7 +26,10 @@ async function samverka(...args: string[]): Promise<{ code: number; stdout: stri
   }
 }
 
-test.after.always(() => rmSync(dir, { recursive: true, force: true }));
+test.after.always(async () => {
+  await database.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 test.serial('migrate, add a unit and a user, then log in with the given password', async (t) => {
   t.is((await samverka('migrate')).code, 0);
@@ -99,7 +104,7 @@ test.serial('unknown unit and duplicate e-mail are failures with a sentence', as
 test.serial('check prints one line per part and exits 0 when all configured parts answer', async (t) => {
   const check = await samverka('check');
   t.is(check.code, 0, check.stdout + check.stderr);
-  t.regex(check.stdout, /^ok {3}database: SQLite open$/m);
+  t.regex(check.stdout, database.kind === 'sqlite' ? /^ok {3}database: SQLite open$/m : /^ok {3}database: PostgreSQL reachable$/m);
   t.regex(check.stdout, /^note xmpp: off/m);
   t.regex(check.stdout, /^note mail: embedded development mail sink/m);
 });

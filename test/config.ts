@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -99,6 +99,25 @@ test('the start log says what each part is, and never a secret', (t) => {
   for (const secret of ['relay-password', 'j'.repeat(40), secrets.SESSION_SECRET]) t.false(lines.includes(secret));
 });
 
+test('TLS_CA_FILE is read once at start; a missing file or one without a certificate stops the start', (t) => {
+  const dir = tmp();
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  writeFileSync(join(dir, 'ca.pem'), pem);
+  writeFileSync(join(dir, 'key.pem'), '-----BEGIN PRIVATE KEY-----\n');
+  t.is(loadConfig({ DATA_DIR: dir, TLS_CA_FILE: join(dir, 'ca.pem') }).tlsCa, pem);
+  t.is(loadConfig({ DATA_DIR: dir }).tlsCa, undefined);
+  t.regex(problems({ TLS_CA_FILE: join(dir, 'none.pem') })[0], /^TLS_CA_FILE cannot be read \(ENOENT\): use the path of a PEM file/);
+  t.regex(problems({ TLS_CA_FILE: join(dir, 'key.pem') })[0], /^TLS_CA_FILE holds no PEM certificate/);
+});
+
 test('PUBLIC_URL follows PORT when it is not set', (t) => {
   t.is(loadConfig({ DATA_DIR: tmp(), PORT: '8080' }).publicUrl.toString(), 'http://localhost:8080/');
+});
+
+test('TRUSTED_PROXIES takes addresses and CIDR blocks, and names what is neither', (t) => {
+  t.deepEqual(loadConfig({ DATA_DIR: tmp(), TRUSTED_PROXIES: '127.0.0.1, ::1,10.0.0.0/24' }).trustedProxies, ['127.0.0.1', '::1', '10.0.0.0/24']);
+  t.deepEqual(loadConfig({ DATA_DIR: tmp() }).trustedProxies, []);
+  const [line] = problems({ TRUSTED_PROXIES: '127.0.0.1,proxy.region.se' });
+  t.regex(line!, /^TRUSTED_PROXIES must be addresses or CIDR blocks: "proxy\.region\.se" is neither: use the proxy's addresses/);
+  t.is(problems({ TRUSTED_PROXIES: '10.0.0.0/33' }).length, 1);
 });

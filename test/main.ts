@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { testDatabase } from './helpers/databases.ts';
 
 const main = new URL('../appliance/src/main.ts', import.meta.url).pathname;
 
@@ -47,7 +48,9 @@ test('an unreachable database stops the start with one clear line', async (t) =>
 
 test('a fresh start on embedded defaults prints the URL and the first admin\'s one-time password, and serves the login page', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'samverka-main-'));
-  const run = start({ PORT: '0' }, dir);
+  // The embedded default is a SQLite file in ./data; the PostgreSQL pass gives a fresh database instead.
+  const database = process.env.TEST_DB === 'postgres' ? await testDatabase() : undefined;
+  const run = start(database ? { PORT: '0', DATABASE_URL: database.url } : { PORT: '0' }, dir);
   try {
     const deadline = Date.now() + 30_000;
     while (!/one-time password (\S+)/.test(run.out()) && Date.now() < deadline) {
@@ -63,6 +66,7 @@ test('a fresh start on embedded defaults prints the URL and the first admin\'s o
   } finally {
     run.child.kill('SIGTERM');
     t.is(await run.exited, 0, 'stops cleanly on SIGTERM');
+    await database?.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -34,9 +34,10 @@ const expected = `
   GET /static/{file*}                                          | yes   | yes  | yes   | yes     | yes   | yes       | yes
   GET /health/live                                             | yes   | yes  | yes   | yes     | yes   | yes       | yes
   GET /health/ready                                            | yes   | yes  | yes   | yes     | yes   | yes       | yes
-  GET /metrics                                                 | yes   | yes  | yes   | yes     | yes   | yes       | yes
-  GET /api/docs                                                | yes   | yes  | yes   | yes     | yes   | yes       | yes
-  GET /api/v1/openapi.json                                     | yes   | yes  | yes   | yes     | yes   | yes       | yes
+  # the monitoring system reads metrics with METRICS_TOKEN (see test/health)
+  GET /metrics                                                 | yes   | no   | no    | no      | no    | no        | no
+  GET /api/docs                                                | yes   | yes  | yes   | yes     | no    | no        | yes
+  GET /api/v1/openapi.json                                     | yes   | yes  | yes   | yes     | no    | no        | yes
   GET /api/v1/me                                               | yes   | yes  | yes   | yes     | no    | no        | yes
   GET /api/v1/meetings                                         | yes   | yes  | yes   | yes     | no    | no        | yes
   POST /api/v1/meetings                                        | yes   | yes  | yes   | no      | no    | no        | yes
@@ -137,6 +138,8 @@ const inputs: Record<string, { query?: string; body: Record<string, unknown> }> 
   'POST /api/v1/meetings/{id}/cancel': { body: { version: stale, reason: 'Sjuk' } },
   'POST /api/v1/meetings/{id}/participants': { body: { version: stale, participant: { kind: 'guest', name: 'Ny Gäst', email: 'ny@skola.example', identification: 'none' } } },
   'DELETE /api/v1/meetings/{id}/participants/{participantId}': { query: `?version=${stale}`, body: {} },
+  'POST /api/v1/meetings/{id}/participants/{participantId}/resend': { body: { version: stale } },
+  'POST /meetings/{id}/participants/{participantId}/resend': { body: { version: stale } },
   'POST /meetings/{id}/reschedule': { body: { version: stale, date: '2030-01-07', time: '10:00', durationMinutes: 30, confirm: 'yes' } },
   'POST /meetings/{id}/cancel': { body: { version: stale, reason: 'Sjuk', confirm: 'yes' } },
   'POST /meetings/{id}/participants/{participantId}/remove': { body: { version: stale, confirm: 'yes' } },
@@ -223,6 +226,7 @@ test('every route lets in exactly the callers the permission table names', async
   const missing = routes.map((r) => `${r.method.toUpperCase()} ${r.path}`).filter((key) => !table.has(key));
 
   const wrong: string[] = [];
+  const cached: string[] = [];
   const observed: string[] = [];
   for (const route of routes) {
     const key = `${route.method.toUpperCase()} ${route.path}`;
@@ -242,6 +246,11 @@ test('every route lets in exactly the callers the permission table names', async
       const toLogin = reply.status >= 300 && reply.status < 400 && /^\/login(\?next=|$)/.test(reply.headers.get('location') ?? '');
       const allowed = !(reply.status === 401 || reply.status === 403 || toLogin);
       cells.push(`${allowed ? 'yes' : 'no'}(${reply.status})`);
+      // Meeting and personal data must never rest in a browser's or proxy's cache: every answer
+      // says no-store, whoever asked and however it went; only the static files may be kept.
+      const cacheControl = reply.headers.get('cache-control') ?? '';
+      const mayCache = key === 'GET /static/{file*}' && reply.status === 200;
+      if (!mayCache && !/\bno-store\b/.test(cacheControl)) cached.push(`${key} as ${caller}: ${reply.status} "${cacheControl}"`);
       if (row && allowed !== row[caller]) wrong.push(`${key} as ${caller}: ${reply.status}${toLogin ? ' → /login' : ''}, expected ${row[caller] ? 'allowed' : 'denied'}`);
     }
     observed.push(`${key.padEnd(60)} | ${cells.join(' | ')}`);
@@ -249,6 +258,7 @@ test('every route lets in exactly the callers the permission table names', async
   if (process.env.PERMISSIONS_PRINT) console.log(observed.join('\n'));
   // Failed assertions end the test: the walk runs first, then both findings are reported.
   t.deepEqual({ missing, wrong }, { missing: [], wrong: [] }, 'every route has a row, and every row holds');
+  t.deepEqual(cached, [], 'every answer says Cache-Control: no-store');
   const unused = [...table.keys()].filter((key) => !routes.some((r) => `${r.method.toUpperCase()} ${r.path}` === key));
   if (unused.length > 0) t.log(`rows for routes not registered in this build: ${unused.join(', ')}`);
 });

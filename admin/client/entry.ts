@@ -1,9 +1,29 @@
 // The guest pages' small script (no framework): keeps the link's token out of the browser's
-// history, counts down before another SMS code may be asked for, and moves the waiting room on
-// when the room opens.
+// history, offers the link to copy where the browser will not do, counts down before another SMS
+// code may be asked for, and moves the waiting room on when the room opens.
 
 // The link page: the token stays in the form, not in the address bar or history.
 if (/^\/j\/[\w-]+$/.test(location.pathname)) history.replaceState(null, '', '/j');
+
+// A browser the meeting does not work in: the link, for pasting into one that does.
+const copyLink = document.querySelector<HTMLElement>('[data-copy-link]');
+if (copyLink) {
+  const field = copyLink.querySelector<HTMLInputElement>('input')!;
+  const button = copyLink.querySelector<HTMLButtonElement>('[data-copy]')!;
+  const status = copyLink.querySelector<HTMLElement>('[data-copy-status]')!;
+  field.addEventListener('focus', () => field.select());
+  button.hidden = false;
+  button.addEventListener('click', async () => {
+    field.select();
+    try {
+      await navigator.clipboard.writeText(field.value);
+    } catch {
+      // Older browsers, or no permission: the selected field still copies with the keyboard.
+      document.execCommand('copy');
+    }
+    status.textContent = button.dataset.copied ?? '';
+  });
+}
 
 const resend = document.querySelector<HTMLButtonElement>('button[data-wait]');
 if (resend) {
@@ -34,8 +54,19 @@ if (waiting) {
   showCountdown();
   const timer = setInterval(showCountdown, 1000);
   const events = new EventSource('/entry/waiting/events');
+  const ended = waiting.querySelector<HTMLElement>('[data-room-ended]')!;
   events.addEventListener('room', (event) => {
-    const { open: isOpen } = JSON.parse((event as MessageEvent).data) as { open: boolean };
+    const { open: isOpen, ended: isEnded } = JSON.parse((event as MessageEvent).data) as { open: boolean; ended?: boolean };
+    if (isEnded) {
+      // Ended before this person got in: no countdown, no room, only what is left to do.
+      clearInterval(timer);
+      events.close();
+      closed.hidden = true;
+      open.hidden = true;
+      ended.hidden = false;
+      announce.textContent = ended.querySelector('p')?.textContent?.trim() ?? '';
+      return;
+    }
     if (!isOpen) return;
     clearInterval(timer);
     events.close();

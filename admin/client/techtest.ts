@@ -4,7 +4,7 @@
 // Everything is announced in the live region; the page works by keyboard alone.
 import type { CameraAnswer, ChosenDevices, MicrophoneAnswer, NetworkFigures, SoundAnswer, TechTestAnswers, Verdict } from '../../appliance/src/techtest/model.ts';
 import { connectionVerdict } from '../../appliance/src/techtest/verdict.ts';
-import { canUseMedia, fillDevices, LevelMeter, mediaProblem, meterValue, openStream, stopStream, type MediaProblem } from './techtest/media.ts';
+import { canUseMedia, fillDevices, LevelMeter, mediaProblem, meterValue, openStream, startAudio, stopStream, type MediaProblem } from './techtest/media.ts';
 import { checkNetwork, noFigures } from './techtest/network.ts';
 import { canChooseSpeaker, playChime } from './techtest/sound.ts';
 
@@ -41,7 +41,8 @@ function announce(text: string): void {
 function setState(step: Step, state: StepState): void {
   const item = $<HTMLElement>(`.progress [data-step="${step}"]`);
   item.className = state === 'waiting' ? '' : `is-${state}`;
-  const key = state === 'waiting' ? 'waiting' : state === 'running' ? 'running' : state === 'passed' ? 'passed' : state === 'poor' ? 'poor' : 'problem';
+  // The connection's three verdicts read works / may be choppy / will not work.
+  const key = state === 'problem' && step === 'network' ? 'failed' : state;
   $<HTMLElement>('.state', item).textContent = tr(`state.${key}`);
 }
 
@@ -162,13 +163,18 @@ function stopListening(): void {
 
 async function listen(deviceId?: string): Promise<void> {
   stopListening();
+  // The way out starts at once: whatever below never finishes (a device that does not answer, a
+  // sound system that never starts), the person gets "Try again" and "Continue anyway".
+  silenceTimer = setTimeout(() => showHelp('microphone'), silenceHelpMs);
   $<HTMLElement>('#microphone-error').hidden = true;
+  $<HTMLElement>('#microphone-silent').textContent = tr('microphone.silent');
   if (deviceId !== undefined || !audio) {
     stopStream(audio);
     audio = null;
     try {
       audio = await openStream('audio', deviceId);
     } catch (error) {
+      clearTimeout(silenceTimer);
       mediaError('microphone', mediaProblem(error));
       showHelp('microphone');
       return;
@@ -176,7 +182,13 @@ async function listen(deviceId?: string): Promise<void> {
   }
   const track = audio.getAudioTracks()[0];
   await fillDevices(microphoneSelect, 'audioinput', track?.getSettings().deviceId).catch(() => undefined);
-  if (audioContext.state === 'suspended') await audioContext.resume().catch(() => undefined);
+  if (!(await startAudio(audioContext))) {
+    // No level can be read at all: say so now rather than after the silence timer.
+    clearTimeout(silenceTimer);
+    $<HTMLElement>('#microphone-silent').textContent = tr('microphone.notStarted');
+    showHelp('microphone');
+    return;
+  }
   levels = new LevelMeter(audioContext, audio);
   heardMs = 0;
   listeningSince = performance.now();
@@ -187,7 +199,6 @@ async function listen(deviceId?: string): Promise<void> {
     if (rms >= speechLevel) heardMs += everyMs;
     if (heardMs >= speechMs) finishMicrophone('detected');
   }, everyMs);
-  silenceTimer = setTimeout(() => showHelp('microphone'), silenceHelpMs);
 }
 
 let microphoneDone = false;
@@ -245,10 +256,20 @@ function finishSound(answer: SoundAnswer): void {
   const p = parts('sound');
   playButton.addEventListener('click', async () => {
     playButton.disabled = true;
+    $<HTMLElement>('#sound-help').textContent = tr('sound.help');
+    let played = false;
     try {
-      await playChime(audioContext, speakerSelect.value || undefined);
+      played = await playChime(audioContext, speakerSelect.value || undefined);
+    } catch {
+      played = false;
     } finally {
       playButton.disabled = false;
+    }
+    if (!played) {
+      // The browser would not make any sound: asking "did you hear it?" would be a trick question.
+      $<HTMLElement>('#sound-help').textContent = tr('sound.notStarted');
+      showHelp('sound');
+      return;
     }
     p.ask!.hidden = false;
     p.answer('yes').focus();
@@ -295,6 +316,8 @@ async function runNetworkStep(): Promise<void> {
   verdictEl.textContent = tr(`verdict.${verdict}`);
   verdictEl.className = `verdict ${verdict}`;
   $<HTMLElement>('#advice').hidden = verdict === 'good';
+  // Each verdict says what to do: improve a choppy connection, or fix one that will not work.
+  if (verdict !== 'good') $<HTMLElement>('#advice-title').textContent = tr(`advice.${verdict}`);
   $<HTMLElement>('#figures').replaceChildren(
     ...figureRows(figures).map(([label, value]) => {
       const row = document.createElement('tr');
@@ -359,18 +382,23 @@ if (canUseMedia()) {
     audioContext = new AudioContext();
     // The connection check needs nobody: it runs while the person looks at the camera.
     // A browser that throws inside WebRTC still gets a verdict and can continue.
-    network = checkNetwork({ base, crumb }).catch(noFigures);
+    let cameraUp = () => {};
+    network = checkNetwork({ base, crumb, lineFree: new Promise((resolve) => (cameraUp = () => resolve(undefined))) }).catch(noFigures);
     show('camera');
-    const opened = await openBoth();
-    audio = opened.audio ?? null;
-    if (opened.video) {
-      await startCamera(undefined, opened.video);
-      // "Running" for the benchmark: the person sees their own picture and the question.
-      performance.mark('techtest:running');
-    }
-    else {
-      mediaError('camera', mediaProblem(opened.videoError));
-      showHelp('camera');
+    try {
+      const opened = await openBoth();
+      audio = opened.audio ?? null;
+      if (opened.video) {
+        await startCamera(undefined, opened.video);
+        // "Running" for the benchmark: the person sees their own picture and the question.
+        performance.mark('techtest:running');
+      }
+      else {
+        mediaError('camera', mediaProblem(opened.videoError));
+        showHelp('camera');
+      }
+    } finally {
+      cameraUp();
     }
   });
   root.dataset.ready = 'true';

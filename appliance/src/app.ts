@@ -1,6 +1,7 @@
 // What every plugin finds on server.app, and what an authenticated staff member looks like.
 import type { Config } from './config.ts';
 import type { Db } from './db/knex.ts';
+import type { Leadership } from './db/leader.ts';
 import type { EventBus } from './events.ts';
 import type { HealthRegistry } from './common/readiness.ts';
 import type { Staff } from './staff/index.ts';
@@ -10,6 +11,8 @@ declare module '@hapi/hapi' {
     config: Config;
     db: Db;
     bus: EventBus;
+    /** Whether this process leads room control and the periodic jobs (one process at a time). */
+    leader: Leadership;
     health: HealthRegistry;
   }
   // hapi declares the credentials as an interface to be merged into: the merge has no members of its own.

@@ -5,7 +5,10 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { insertAudit } from './audit/index.ts';
 import { ConfigError, describeParts, loadConfig, type Config } from './config.ts';
+import { findPlaceholders } from './preflight.ts';
+import { backupDatabase, BackupError, restoreDatabase } from './db/backup.ts';
 import { createDb, describeDbError, type Db } from './db/knex.ts';
+import { migrateLatest } from './db/locks.ts';
 import { addStaff, addUnit, createToken, disableStaff, minPasswordLength, revokeToken, roles, StaffError, type Role } from './staff/index.ts';
 
 const usage = `Usage: samverka <command> [options]
@@ -20,6 +23,12 @@ const usage = `Usage: samverka <command> [options]
   token create --user EMAIL --name NAME           create an API token (printed once)
   token revoke --user EMAIL --name NAME           revoke an API token
   check                                           check every configured part
+  check --config                                  check only the configuration: valid, and no
+                                                  example or placeholder value left from env.example
+  backup --to FILE                                write a consistent copy of the SQLite database while
+                                                  the appliance runs (PostgreSQL: pg_dump, INSTALL.md)
+  restore --from FILE [--force]                   put a backup in place of the SQLite database (the
+                                                  appliance stopped); --force replaces an existing one
   purge                                           delete logs, evaluation answers and contact data past
                                                   their retention periods (RETENTION_*_DAYS)
 
@@ -36,6 +45,10 @@ const options = {
   'hsa-id': { type: 'string' },
   phone: { type: 'string' },
   user: { type: 'string' },
+  config: { type: 'boolean' },
+  to: { type: 'string' },
+  from: { type: 'string' },
+  force: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -67,7 +80,7 @@ async function withDb<T>(config: Config, run: (db: Db) => Promise<T>, migrate = 
   try {
     if (migrate) {
       try {
-        await db.migrate.latest();
+        await migrateLatest(db);
       } catch (error) {
         throw new Error(describeDbError(config.databaseUrl, error));
       }
@@ -181,7 +194,27 @@ export async function run(argv: string[], env: Record<string, string | undefined
         return 0;
       }
 
+      case 'backup': {
+        const [to] = need(flags, 'to');
+        await backupDatabase(config.databaseUrl, to);
+        out(`backup written to ${to}; keep it with DATA_KEY (.env), without which the personal identity numbers in it cannot be read`);
+        return 0;
+      }
+
+      case 'restore': {
+        const [from] = need(flags, 'from');
+        const { migrations } = await restoreDatabase(config.databaseUrl, from, { force: flags.force === true });
+        out(`restored ${from} (${migrations} migrations); start the appliance: newer migrations run at start`);
+        return 0;
+      }
+
       case 'check':
+        if (flags.config) {
+          const placeholders = findPlaceholders(env);
+          for (const line of placeholders) process.stderr.write(`FATAL: ${line}\n`);
+          if (placeholders.length === 0) out('ok   configuration: valid, no example or placeholder values');
+          return placeholders.length ? 1 : 0;
+        }
         return await check(config, out);
 
       default:
@@ -192,7 +225,7 @@ export async function run(argv: string[], env: Record<string, string | undefined
       process.stderr.write(`samverka: ${error.message}\n\n${usage}\n`);
       return 2;
     }
-    if (error instanceof StaffError) {
+    if (error instanceof StaffError || error instanceof BackupError) {
       process.stderr.write(`samverka: ${error.message}\n`);
       return 1;
     }

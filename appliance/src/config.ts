@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Joi from 'joi';
+import { isAddressOrBlock } from './http/client-address.ts';
 
 export const projectRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..').replace(/[\\/]dist$/, '');
 
@@ -20,6 +21,8 @@ export interface Config {
   dataKey: Buffer;
   mail: { smtpUrl?: string; from: string };
   sms: { smppUrl?: string; sender: string; throttle: number };
+  /** CA certificates (PEM) trusted besides the system's for the SMTP relay and the SMPP gateway. */
+  tlsCa?: string;
   xmpp?: { service: string; domain: string; mucDomain: string; user: string; password: string };
   jitsi?: { url: string; appId: string; appSecret: string };
   turn?: { urls: string[]; secret: string };
@@ -43,6 +46,10 @@ export interface Config {
   evaluation: { days: number; minGroup: number };
   /** Days after which connection logs, evaluation answers and participants' contact data are deleted. */
   retention: { connlogDays: number; answersDays: number; contactsDays: number };
+  /** Proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed; empty: none. */
+  trustedProxies: string[];
+  /** Bearer token that lets a monitoring system read /metrics; unset: admins only. */
+  metricsToken?: string;
   /** Which secrets were generated into the data folder on this start (never their values). */
   generatedSecrets: string[];
 }
@@ -73,6 +80,7 @@ const fixes: Record<string, string> = {
   SMTP_URL: 'use smtp://user:password@relay.hospital.se:587 (or smtps://…:465)',
   SMPP_URL: 'use smpp://system_id:password@smsc.hospital.se:2775',
   SMPP_THROTTLE: 'use the messages per second your SMS gateway allows, e.g. 10',
+  TLS_CA_FILE: 'use the path of a PEM file holding the CA certificate(s) that signed the relay\'s or gateway\'s certificate',
   MAIL_FROM: 'use an address such as Samverka <noreply@hospital.se>',
   XMPP_SERVICE: 'use xmpp://prosody:5222 (Jitsi\'s Prosody)',
   JITSI_URL: 'use the Jitsi Meet address, e.g. https://meet.hospital.se',
@@ -92,6 +100,8 @@ const fixes: Record<string, string> = {
   RETENTION_CONNLOG_DAYS: 'use the days connection logs are kept, e.g. 180',
   RETENTION_ANSWERS_DAYS: 'use the days evaluation answers are kept, e.g. 730',
   RETENTION_CONTACTS_DAYS: 'use the days after a meeting that participants\' contact data is kept, e.g. 90',
+  TRUSTED_PROXIES: 'use the proxy\'s addresses or networks, comma-separated, e.g. 127.0.0.1,10.0.0.0/24',
+  METRICS_TOKEN: 'generate one with openssl rand -hex 32',
 };
 
 const groups: Record<string, string[]> = {
@@ -119,6 +129,7 @@ const schema = Joi.object({
   SMPP_URL: productionOnly(Joi.string().uri({ scheme: ['smpp', 'ssmpp'] })),
   SMS_SENDER: Joi.string().max(16).default('Samverka'),
   SMPP_THROTTLE: Joi.number().positive().max(10000).default(10),
+  TLS_CA_FILE: Joi.string(),
   XMPP_SERVICE: Joi.string().uri({ scheme: ['xmpp', 'xmpps', 'ws', 'wss'] }),
   XMPP_DOMAIN: Joi.string().hostname(),
   XMPP_MUC_DOMAIN: Joi.string().hostname(),
@@ -156,12 +167,17 @@ const schema = Joi.object({
   RETENTION_CONNLOG_DAYS: Joi.number().integer().min(1).max(3650).default(180),
   RETENTION_ANSWERS_DAYS: Joi.number().integer().min(1).max(3650).default(730),
   RETENTION_CONTACTS_DAYS: Joi.number().integer().min(1).max(3650).default(90),
+  TRUSTED_PROXIES: Joi.string().custom(proxyList, 'addresses or CIDR blocks').messages({ 'any.custom': '{#label} must be addresses or CIDR blocks: {#error.message}' }),
+  METRICS_TOKEN: secret(32),
 })
   .and(...groups.XMPP)
   .and(...groups.Jitsi)
   .and(...groups.TURN)
   .and(...groups['identity provider'])
   .unknown(true);
+
+/** Every variable the appliance reads: compose.yaml and env.example must pass and document each. */
+export const configVariables: readonly string[] = Object.keys(schema.describe().keys ?? {});
 
 const messages = {
   'any.required': '{#label} must be set',
@@ -210,6 +226,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError([...new Set(problems)]);
   }
 
+  const tlsCa = v.TLS_CA_FILE ? readCaFile(v.TLS_CA_FILE) : undefined;
   const dataDir = resolve(v.DATA_DIR);
   const generatedSecrets: string[] = [];
   const missing = (['SESSION_SECRET', 'DATA_KEY'] as const).filter((k) => !v[k]);
@@ -227,6 +244,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataKey: Buffer.from(v.DATA_KEY ?? stored.DATA_KEY!, 'hex'),
     mail: { smtpUrl: v.SMTP_URL, from: v.MAIL_FROM },
     sms: { smppUrl: v.SMPP_URL, sender: v.SMS_SENDER, throttle: v.SMPP_THROTTLE },
+    ...(tlsCa ? { tlsCa } : {}),
     xmpp: part(groups.XMPP, () => ({
       service: v.XMPP_SERVICE, domain: v.XMPP_DOMAIN, mucDomain: v.XMPP_MUC_DOMAIN, user: v.XMPP_USER, password: v.XMPP_PASSWORD,
     })),
@@ -256,8 +274,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxParticipants: v.MAX_PARTICIPANTS,
     evaluation: { days: v.EVALUATION_DAYS, minGroup: v.EVALUATION_MIN_GROUP },
     retention: { connlogDays: v.RETENTION_CONNLOG_DAYS, answersDays: v.RETENTION_ANSWERS_DAYS, contactsDays: v.RETENTION_CONTACTS_DAYS },
+    trustedProxies: v.TRUSTED_PROXIES ?? [],
+    metricsToken: v.METRICS_TOKEN,
     generatedSecrets,
   };
+}
+
+/** The PEM text of TLS_CA_FILE; a file that cannot be read or holds no certificate stops the start. */
+function readCaFile(path: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`TLS_CA_FILE cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ${fixes.TLS_CA_FILE}`]);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError([`TLS_CA_FILE holds no PEM certificate: ${fixes.TLS_CA_FILE}`]);
+  return pem;
+}
+
+/** TRUSTED_PROXIES as a list; each entry must be an IP address or a CIDR block. */
+function proxyList(value: string): string[] {
+  const entries = value.split(',').map((e) => e.trim()).filter(Boolean);
+  for (const entry of entries) {
+    if (!isAddressOrBlock(entry)) throw new Error(`"${entry}" is neither`);
+  }
+  return entries;
 }
 
 type StoredSecrets = { SESSION_SECRET: string; DATA_KEY: string };

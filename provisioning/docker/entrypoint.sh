@@ -2,7 +2,9 @@
 # The container's entry script: checks the configuration the bundle needs before the appliance
 # starts, and stops with one "FATAL: <VAR> must be set" line per empty variable instead of starting
 # half-configured. (The appliance then validates formats itself and refuses invalid values.)
-# SAMVERKA_REQUIRED lists the variables; compose.yaml names every part of the bundle.
+# SAMVERKA_REQUIRED lists the variables; compose.yaml names every part of the bundle. With
+# SAMVERKA_PREFLIGHT=1 (the bundle) it then runs `samverka check --config`, which refuses invalid
+# values and the examples and placeholders env.example ships with.
 set -eu
 
 required=${SAMVERKA_REQUIRED:-PUBLIC_URL SESSION_SECRET DATA_KEY SMTP_URL SMPP_URL}
@@ -21,5 +23,9 @@ for variable in $required; do
   fi
 done
 [ "$missing" -eq 0 ] || exit 1
+
+if [ "${SAMVERKA_PREFLIGHT:-0}" = 1 ]; then
+  ${SAMVERKA_COMMAND:-samverka} check --config || exit 1
+fi
 
 exec "$@"

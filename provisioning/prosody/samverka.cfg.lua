@@ -1,8 +1,10 @@
 -- Samverka's part of Jitsi's Prosody. Loaded after Jitsi's own host file, from conf.d/:
 --   - the bundle mounts it as /config/conf.d/samverka.cfg.lua in the prosody container, where it
 --     applies as it is (docker-jitsi-meet's default names: meet.jitsi, muc.meet.jitsi, hidden.meet.jitsi);
---   - provisioning/debian/install.sh copies it to /etc/prosody/conf.d/, replacing muc.meet.jitsi with
---     conference.<Jitsi domain> and hidden.meet.jitsi with hidden.<Jitsi domain>.
+--   - on Debian, `configure-jitsi.sh prosody-cfg` (run by install.sh) writes it to /etc/prosody/conf.d/
+--     with conference.<Jitsi domain> and hidden.<Jitsi domain>, and without the `admins` line below:
+--     Jitsi's own file sets admins on the same component there, and Prosody includes conf.d in
+--     directory order, so two lists would replace each other. The appliance is added to Jitsi's list.
 -- It loads no Jitsi module: it adds the appliance's host and tightens the room service with
 -- Prosody's own options, reopening the sections Jitsi declares (Prosody merges them), so it also
 -- loads on a plain Prosody.

@@ -4,7 +4,7 @@
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
 import { fill, launchChromium, press, type TestBrowser } from '../helpers/browser.ts';
-import { bookMeeting, mailsTo, startWorld, until, type World } from '../connlog/_meeting.ts';
+import { bookMeeting, mailsTo, patientEnters, smsTo, startWorld, until, type World } from '../connlog/_meeting.ts';
 import { axe } from '../helpers/axe.ts';
 
 let world: World;
@@ -34,15 +34,13 @@ async function answerForm(page: Page): Promise<void> {
   await Promise.all([page.waitForNavigation(), press(page, 'Skicka svaren')]);
 }
 
-test.serial('a patient answers through the link in the e-mailed request', async (t) => {
-  const email = `sara.${Math.random().toString(36).slice(2)}@post.example`;
-  const booked = await bookMeeting(world, {
-    participants: [{ kind: 'patient', name: 'Sara Lind', email, identification: 'bankid', personalNumber: '19121212-1212' }],
-  });
+test.serial('a patient who came in answers through the link in the SMS request after the meeting', async (t) => {
+  const booked = await bookMeeting(world);
+  await patientEnters(world, booked);
   // The rooms plugin emits 'room.ended' in production when staff end the meeting for everyone.
   world.app.server.app.bus.emit('room.ended' as never, { meetingId: booked.meetingId, reason: 'ended_by_staff', byStaffId: null } as never);
-  const mail = await until('the evaluation request', () => mailsTo(world, email).find((m) => /\/e\//.test(m.text ?? '')));
-  const link = /(http:\/\/\S+\/e\/[\w-]+)/.exec(mail.text ?? '')![1]!;
+  const sms = await until('the evaluation request', () => smsTo(world, booked.patientE164).join('').match(/http:\/\/\S+\/e\/[\w-]+/));
+  const link = sms[0];
   const context = await chromium.browser.createBrowserContext();
   const page = await context.newPage();
   // Only for injecting axe-core: the pages' own policy forbids any script they did not ship.

@@ -12,7 +12,7 @@ import type { BrowserContext, Page } from 'puppeteer-core';
 import { latestResult } from '../../appliance/src/techtest/store.ts';
 import { recordResult } from '../../appliance/src/techtest/service.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
-import { fill, launchChromium, launchFirefox, press, type TestBrowser } from '../helpers/browser.ts';
+import { fill, launchChromium, launchFirefox, press, screenshotsAt, type TestBrowser } from '../helpers/browser.ts';
 import { startCoturn, type Coturn } from '../helpers/coturn.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, testPassword, type TestServer } from '../helpers/server.ts';
@@ -213,6 +213,7 @@ test.serial('a guest invited by e-mail goes from the link through the name check
   // The link page replaces its address at once: the token stays out of the history.
   await page.waitForFunction(() => location.pathname === '/j');
   t.is(await page.title(), 'Anslut till mötet – Samverka');
+  await screenshotsAt(page, 'guest-link');
 
   await typeName(page, 'Lena Larare');
   t.regex(await page.$eval('[role="alert"]', (el) => el.textContent ?? ''), /^Namnet stämmer inte med inbjudan/);
@@ -226,6 +227,7 @@ test.serial('a guest invited by e-mail goes from the link through the name check
 
   await passTechTest(page);
   t.is(await page.$eval('#techtest', (el) => (el as HTMLElement).dataset.done), 'saved');
+  await screenshotsAt(page, 'guest-techtest-done');
   await staffSees('Tekniktest klart');
   const stored = await latestResult(app.server.app.db, { type: 'participant', id: guestId });
   t.like(stored!, { camera: 'yes', microphone: 'detected', sound: 'yes' });
@@ -301,11 +303,13 @@ test.serial('every guest page passes axe-core with no violations, also at 320 px
   await typeName(patient, 'Sara Lind');
   t.is(new URL(patient.url()).pathname, '/entry/identify');
   await check(patient, 'identify page (no identity provider configured)');
+  await screenshotsAt(patient, 'guest-identify');
 
   const other = await person(chromium, { bypassCsp: true });
   await other.goto(guestLink);
   t.is(await other.title(), 'Länken har redan använts – Samverka');
   await check(other, 'used link');
+  await screenshotsAt(other, 'guest-used-link');
   await other.goto(`${app.url}/j/${'A'.repeat(32)}`);
   t.is(await other.title(), 'Länken fungerar inte – Samverka');
   await check(other, 'unknown link');
@@ -372,6 +376,44 @@ test.serial('the main path runs in Firefox ESR: link, name, the real tech test, 
     t.regex(stored!.browser, /^Firefox \d+$/);
     t.like(stored!.network, { relayConfigured: true, relayUdp: true, relayTcp: true });
     t.false(app.logs().includes(tokenOf(links[0]!)));
+  } finally {
+    await firefox.close();
+  }
+});
+
+test.serial('in Firefox ESR with a sound system that never starts, the microphone and sound steps offer a way out and the guest reaches the waiting room', async (t) => {
+  const { links, participantIds } = await book([{ name: 'Lena Lärare' }]);
+  // No sound device, as on the machine where this was seen: the AudioContext stays "suspended".
+  const firefox = await launchFirefox({ sound: false });
+  try {
+    const page = await person(firefox);
+    await page.goto(links[0]!);
+    await typeName(page, 'Lena Lärare');
+    t.is(new URL(page.url()).pathname, '/entry/test');
+    await page.waitForSelector('#techtest[data-ready="true"]');
+    await press(page, 'Starta testet');
+    await page.waitForFunction(() => (document.querySelector('#preview') as HTMLVideoElement | null)?.videoWidth! > 0);
+    await press(page, 'Ja');
+    // The microphone never gives a level: the page says so, with "Try again" and "Continue anyway".
+    await visible(page, '#step-microphone .help');
+    t.is(await page.$eval('#microphone-silent', (el) => el.textContent), 'Webbläsaren startar inte ljudet, så vi kan inte höra mikrofonen.');
+    t.is(await page.$eval('.progress [data-step="microphone"] .state', (el) => el.textContent), 'Problem');
+    await press(page, 'Försök igen');
+    await visible(page, '#step-microphone .help');
+    await press(page, 'Fortsätt ändå');
+    // The chime cannot play either: no "did you hear it?", the way out at once.
+    await visible(page, '#step-sound');
+    await press(page, 'Spela upp ljudet');
+    await visible(page, '#step-sound .help');
+    t.regex(await page.$eval('#sound-help', (el) => el.textContent ?? ''), /^Webbläsaren startar inte ljudet/);
+    await press(page, 'Fortsätt ändå');
+    await page.waitForSelector('#techtest[data-done]', { timeout: 30_000 });
+    await Promise.all([page.waitForNavigation(), press(page, 'Fortsätt', 'link')]);
+    t.is(new URL(page.url()).pathname, '/entry/waiting');
+    t.is(await page.title(), 'Väntrummet – Samverka');
+    const stored = await latestResult(app.server.app.db, { type: 'participant', id: participantIds[0]! });
+    t.like(stored!, { camera: 'yes', microphone: 'silent', sound: 'no' });
+    t.regex(stored!.browser, /^Firefox \d+$/);
   } finally {
     await firefox.close();
   }

@@ -1,47 +1,26 @@
-// The meeting page in Chromium. Jitsi's web client cannot run on these machines, so a stand-in for
-// its `external_api.js` is served from another origin (as JITSI_URL would be): it records the
-// options the page gives JitsiMeetExternalAPI and lets the test fire the IFrame API's events.
-// The real Jitsi is exercised only in a full deployment.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// The meeting page in Chromium, with a stand-in for Jitsi's `external_api.js` (test/helpers/jitsi.ts)
+// that records the options the page gives JitsiMeetExternalAPI and lets the test fire its events.
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
 import { verifyToken } from '../../appliance/src/rooms/jitsi.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 import { fill, launchChromium, press, type TestBrowser } from '../helpers/browser.ts';
+import { startJitsiStandIn, type JitsiStandIn } from '../helpers/jitsi.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { passStaffTechTest, passTechTest } from '../helpers/techtest.ts';
 import { startServer, testPassword, type TestServer } from '../helpers/server.ts';
 
 const jwtSecret = 'a-jitsi-app-secret-of-at-least-32-chars';
 
-/** The stand-in for Jitsi's external_api.js. */
-const externalApi = `
-window.JitsiMeetExternalAPI = class {
-  constructor(domain, options) {
-    this.listeners = {};
-    const { parentNode, ...rest } = options;
-    window.__jitsi = { domain, options: rest, inPanel: parentNode && parentNode.hasAttribute('data-jitsi') };
-    window.__fire = (event, data) => (this.listeners[event] || []).forEach((listener) => listener(data));
-  }
-  addListener(event, listener) { (this.listeners[event] = this.listeners[event] || []).push(listener); }
-  dispose() {}
-};`;
-
-let jitsi: Server;
+let jitsi: JitsiStandIn;
 let jitsiUrl: string;
 let relay: Relay;
 let app: TestServer;
 let chromium: TestBrowser;
 
 test.before(async () => {
-  jitsi = createServer((req, res) => {
-    if (req.url === '/external_api.js') {
-      res.writeHead(200, { 'content-type': 'application/javascript' }).end(externalApi);
-    } else res.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => jitsi.listen(0, '127.0.0.1', resolve));
-  jitsiUrl = `http://127.0.0.1:${(jitsi.address() as AddressInfo).port}`;
+  jitsi = await startJitsiStandIn();
+  jitsiUrl = jitsi.url;
   relay = await startRelay();
   app = await startServer({ env: { JITSI_URL: jitsiUrl, JWT_APP_ID: 'samverka', JWT_APP_SECRET: jwtSecret, SMTP_URL: relay.url, REMINDER_OFFSETS: 'none' } });
   chromium = await launchChromium();
@@ -50,7 +29,7 @@ test.after.always(async () => {
   await chromium?.close();
   await app?.stop();
   await relay?.close();
-  await new Promise((resolve) => jitsi?.close(resolve));
+  await jitsi?.close();
 });
 
 async function book() {
@@ -132,7 +111,7 @@ test.serial('staff open the room from the meeting: Jitsi with an owner token, an
 
   // Someone joins (the rooms plugin reports presence from Prosody): the panel changes without a reload.
   const sara = meeting.participants[0];
-  const row = `tr[data-participant="${sara.id}"]`;
+  const row = `[data-participant="${sara.id}"]`;
   t.notRegex(await page.$eval(row, (el) => el.textContent ?? ''), /Ansluten/);
   app.server.app.bus.emit('participant.status', { meetingId: meeting.id, participantId: sara.id, status: 'joined' });
   await page.waitForFunction((selector) => /Ansluten/.test(document.querySelector(selector)?.textContent ?? ''), { timeout: 10_000 }, row);

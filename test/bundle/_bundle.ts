@@ -1,7 +1,7 @@
 // Shared by the bundle tests: the project's root, running a command to completion, and a .env
 // rendered by provisioning/gen-secrets.sh into a temporary folder.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,4 +60,55 @@ export const secretBits: Record<string, number> = {
   JICOFO_AUTH_PASSWORD: 128,
   JVB_AUTH_PASSWORD: 128,
   POSTGRES_PASSWORD: 128,
+};
+
+/** compose.yaml rendered by docker-compose (every variable interpolated) with the given .env. */
+export async function renderCompose(envFile: string): Promise<string> {
+  const result = await run('docker-compose', ['--project-directory', root, '-f', join(root, 'compose.yaml'), '--env-file', envFile, 'config'], { env: cleanEnv() });
+  if (result.code !== 0) throw new Error(`docker-compose config failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** One service's environment from `docker-compose config` output (long values fold onto more lines). */
+export function serviceEnvironment(rendered: string, service: string): Record<string, string> {
+  const block = new RegExp(`\\n  ${service}:\\n(?:[\\s\\S]*?\\n)??    environment:\\n((?:      .*\\n)+)`).exec(rendered)?.[1];
+  if (!block) throw new Error(`no environment for ${service}`);
+  const environment: Record<string, string> = {};
+  let last = '';
+  for (const line of block.trimEnd().split('\n')) {
+    const entry = /^      ([A-Za-z_][A-Za-z0-9_]*): ?(.*)$/.exec(line);
+    if (entry) {
+      last = entry[1];
+      environment[last] = entry[2];
+    } else {
+      environment[last] += ` ${line.trim()}`;
+    }
+  }
+  for (const [name, value] of Object.entries(environment)) environment[name] = /^"(.*)"$/.test(value) ? JSON.parse(value) : value.replace(/^'(.*)'$/, '$1').replace(/''/g, "'");
+  return environment;
+}
+
+/** Replaces NAME=… in a .env file (or adds it) and returns the new file's path. */
+export function withValues(file: string, values: Record<string, string>): string {
+  let text = readFileSync(file, 'utf8');
+  for (const [name, value] of Object.entries(values)) {
+    const line = `${name}=${value}`;
+    text = new RegExp(`^#?${name}=.*$`, 'm').test(text) ? text.replace(new RegExp(`^#?${name}=.*$`, 'm'), line) : `${text}${line}\n`;
+  }
+  const changed = `${file}.${Object.keys(values).join('-').slice(0, 60)}-${Math.random().toString(36).slice(2, 8)}`;
+  writeFileSync(changed, text);
+  return changed;
+}
+
+/** What a hospital fills into .env after gen-secrets.sh (INSTALL.md step 3). */
+export const realValues = {
+  PUBLIC_URL: 'https://samverka.region.se',
+  JITSI_URL: 'https://meet.region.se',
+  TURN_HOST: 'turn.region.se',
+  JVB_ADVERTISE_IPS: '193.10.20.30',
+  RELAYHOST: '[smtp.region.se]:25',
+  MAIL_SENDER_DOMAINS: 'region.se',
+  MAIL_FROM: 'Samverka <noreply@region.se>',
+  MAIL_HOSTNAME: 'samverka.region.se',
+  SMPP_URL: 'smpp://samverka:Xk7pQ2mV9rT4@smsc.region.se:2775',
 };

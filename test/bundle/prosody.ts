@@ -1,14 +1,14 @@
 // provisioning/prosody/samverka.cfg.lua, loaded by Debian's prosody beside a stand-in for Jitsi's
 // own host file: the config check passes, the appliance's account logs in on the hidden domain and
 // creates a room, and anyone else is refused a room of their own.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import test from 'ava';
 import { freePort } from '../helpers/coturn.ts';
 import { root, run, tempDir } from './_bundle.ts';
+import { waitForPort, Xmpp } from './_xmpp.ts';
 
 const snippet = join(root, 'provisioning/prosody/samverka.cfg.lua');
 const hidden = 'hidden.meet.jitsi';
@@ -66,89 +66,6 @@ async function writeCertificate(dir: string): Promise<void> {
   const made = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', `/CN=${hidden}`,
     '-keyout', join(certs, `${hidden}.key`), '-out', join(certs, `${hidden}.crt`)]);
   if (made.code !== 0) throw new Error(`openssl: ${made.stderr}`);
-}
-
-/** Just enough XMPP over plain TCP to log in with SASL PLAIN and read the answers. */
-class Xmpp {
-  #buffer = '';
-  /** The stream features offered before login. */
-  features = '';
-  private constructor(private readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      this.#buffer += chunk;
-    });
-  }
-
-  static async login(port: number, user: string, domain: string, password: string): Promise<Xmpp> {
-    const socket = connect(port, '127.0.0.1');
-    await once(socket, 'connect');
-    const client = new Xmpp(socket);
-    const open = () => client.send(`<?xml version='1.0'?><stream:stream to='${domain}' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`);
-    open();
-    const features = await client.next(/<stream:features>[\s\S]*?<\/stream:features>/);
-    client.features = features;
-    if (!/PLAIN/.test(features)) throw new Error(`no PLAIN mechanism offered: ${features}`);
-    client.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0${user}\0${password}`).toString('base64')}</auth>`);
-    const outcome = await client.next(/<success[^>]*\/>|<success[\s\S]*?<\/success>|<failure[\s\S]*?<\/failure>/);
-    if (!outcome.startsWith('<success')) throw new Error(`login as ${user}@${domain} refused: ${outcome}`);
-    open();
-    await client.next(/<stream:features>[\s\S]*?<\/stream:features>/);
-    client.send(`<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>test</resource></bind></iq>`);
-    await client.next(/<iq[^>]*id=['"]bind['"][\s\S]*?<\/iq>/);
-    return client;
-  }
-
-  send(xml: string): void {
-    this.socket.write(xml);
-  }
-
-  /** Waits for the next stanza matching the pattern and consumes the buffer up to it. */
-  async next(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const match = pattern.exec(this.#buffer);
-      if (match) {
-        this.#buffer = this.#buffer.slice(match.index + match[0].length);
-        return match[0];
-      }
-      if (Date.now() > deadline) throw new Error(`no ${pattern} within ${timeoutMs} ms; received: ${this.#buffer}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  /** Joins (or creates) a room and returns Prosody's answer: our own presence, or an error. */
-  async join(room: string, nick: string): Promise<string> {
-    const jid = `${room}@${muc}`;
-    this.send(`<presence to='${jid}/${nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>`);
-    return this.next(new RegExp(`<presence[^>]*from=['"]${jid.replace(/\./g, '\\.')}(/${nick})?['"][^>]*>[\\s\\S]*?</presence>`));
-  }
-
-  /** Ends a room for everyone (XEP-0045 destroy) and returns the answer to the request. */
-  async destroy(room: string): Promise<string> {
-    const id = `destroy-${room}-${Math.random().toString(36).slice(2)}`;
-    this.send(`<iq type='set' id='${id}' to='${room}@${muc}'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy><reason>Mötet är avslutat</reason></destroy></query></iq>`);
-    return this.next(new RegExp(`<iq[^>]*id=['"]${id}['"][^>]*(/>|>[\\s\\S]*?</iq>)`));
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-async function waitForPort(port: number, prosody: ChildProcess, log: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (prosody.exitCode !== null) throw new Error(`prosody exited with ${prosody.exitCode}: ${readFileSync(log, 'utf8')}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => { socket.destroy(); resolve(true); });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('prosody did not open its client port within 15 s');
 }
 
 test('Debian prosody accepts the configuration: the config check passes', async (t) => {

@@ -1,6 +1,6 @@
 // Shared by the connlog and evaluation tests: a real SMTP relay and SMSC, a server sending through
 // them, a meeting booked through the API with a patient by SMS and a guest by e-mail (each test with
-// its own addresses), and the guest's way in through the link in their mail.
+// its own addresses), and the guest's and the patient's ways in through the links they were sent.
 import { randomInt } from 'node:crypto';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
@@ -75,6 +75,22 @@ export async function guestEnters(world: World, booked: Booked): Promise<Client>
   const reply = await guest.request('POST', '/j', { form: { crumb: guest.crumb ?? '', token: path.slice(3), name: 'Lärare Eva Ek' }, headers: { 'user-agent': chrome } });
   if (reply.status !== 302) throw new Error(`the name check failed: ${reply.status}`);
   return guest;
+}
+
+/** The patient's way in: the link in their SMS, their name, then the code that follows by SMS. */
+export async function patientEnters(world: World, booked: Booked): Promise<Client> {
+  const invitation = await until(`the invitation to ${booked.patientE164}`, () => smsTo(world, booked.patientE164).join('').match(/http:\/\/[^/\s]+(\/j\/[\w-]{24,})/));
+  const path = invitation[1]!;
+  const patient = world.app.client();
+  await patient.get(path, { 'user-agent': chrome });
+  const reply = await patient.request('POST', '/j', { form: { crumb: patient.crumb ?? '', token: path.slice(3), name: 'Sara Lind' }, headers: { 'user-agent': chrome } });
+  if (reply.status !== 302) throw new Error(`the name check failed: ${reply.status}`);
+  await patient.get('/entry/code');
+  const sms = await until('the code', () => smsTo(world, booked.patientE164).find((x) => x.startsWith('Din kod')));
+  const code = /: (\d{6})\./.exec(sms)![1]!;
+  const entered = await patient.request('POST', '/entry/code', { form: { crumb: patient.crumb ?? '', code } });
+  if (entered.headers.get('location') !== '/entry') throw new Error(`the code was refused: ${entered.status}`);
+  return patient;
 }
 
 export const techTestResult = {

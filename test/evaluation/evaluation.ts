@@ -1,12 +1,13 @@
 // Evaluation as the routine asks for it: each participant answers predetermined questions once —
 // on the page they reach when leaving the meeting, or through the link in the request that the
 // outbox sends after the meeting ends — and the unit sees anonymised results.
+import { randomInt } from 'node:crypto';
 import test from 'ava';
 import { defaultQuestions } from '../../appliance/src/db/migrations/0011_evaluation.ts';
 import { findMeeting } from '../../appliance/src/meetings/store.ts';
 import { answer, offerToParticipant } from '../../appliance/src/evaluation/service.ts';
 import { loggedIn } from '../meetings/_booking.ts';
-import { bookMeeting, guestEnters, mailsTo, startWorld, until, type World } from '../connlog/_meeting.ts';
+import { bookMeeting, guestEnters, mailsTo, patientEnters, smsTo, startWorld, until, type World } from '../connlog/_meeting.ts';
 
 let world: World;
 test.before(async () => {
@@ -48,7 +49,7 @@ test('an answer outside the scale is refused with the form again, and nothing is
   t.is((await guest.request('POST', '/entry/evaluation', { form: { crumb: guest.crumb ?? '', setId: setIdOf(page.text), q_sound_picture: '3' } })).status, 200, 'the person can still answer');
 });
 
-test('a patient answers through the e-mailed link after the meeting ends; a second answer is refused', async (t) => {
+test('a guest who took part answers through the e-mailed link after the meeting ends; a second answer is refused', async (t) => {
   const patientEmail = `sara.${Math.random().toString(36).slice(2)}@post.example`;
   const booked = await bookMeeting(world, {
     participants: [
@@ -56,34 +57,58 @@ test('a patient answers through the e-mailed link after the meeting ends; a seco
       { kind: 'guest', name: 'Lärare Eva Ek', email: `eva.${Math.random().toString(36).slice(2)}@skola.example`, identification: 'none' },
     ],
   });
+  const guestEmail = (await findMeeting(world.app.server.app.db, booked.meetingId))!.participants[1]!.email!;
+  await guestEnters(world, { ...booked, guestEmail });
   endRoom(booked.meetingId);
-  const mail = await until('the evaluation request', () => mailsTo(world, patientEmail).find((m) => /\/e\//.test(m.text ?? '')));
+  const mail = await until('the evaluation request', () => mailsTo(world, guestEmail).find((m) => /\/e\//.test(m.text ?? '')));
   t.regex(mail.subject ?? '', /Hur fungerade det digitala mötet/);
   const path = /http:\/\/[^/]+(\/e\/[\w-]+)/.exec(mail.text ?? '')![1]!;
   const token = path.slice(3);
-  const patient = world.app.client();
+  const guest = world.app.client();
   // Opening the link (a mail scanner does too) shows the form and spends nothing.
-  for (let i = 0; i < 2; i++) t.is((await patient.get(path)).status, 200);
-  const page = await patient.get(path);
+  for (let i = 0; i < 2; i++) t.is((await guest.get(path)).status, 200);
+  const page = await guest.get(path);
   t.is(page.headers.get('referrer-policy'), 'no-referrer');
-  const sent = await patient.request('POST', '/e', { form: { crumb: patient.crumb ?? '', token, setId: setIdOf(page.text), ...answers } });
+  const sent = await guest.request('POST', '/e', { form: { crumb: guest.crumb ?? '', token, setId: setIdOf(page.text), ...answers } });
   t.is(sent.status, 200);
   t.regex(sent.text, /Tack för dina svar/);
-  const again = await patient.request('POST', '/e', { form: { crumb: patient.crumb ?? '', token, setId: setIdOf(page.text), ...answers } });
+  const again = await guest.request('POST', '/e', { form: { crumb: guest.crumb ?? '', token, setId: setIdOf(page.text), ...answers } });
   t.true([404, 409].includes(again.status));
-  t.is((await patient.get(path)).status, 404, 'the link is spent: its hash is gone');
+  t.is((await guest.get(path)).status, 404, 'the link is spent: its hash is gone');
   t.false(world.app.logs().includes(token), 'the token never reaches a log line');
-  const stored = await world.app.server.app.db('evaluation_responses').where({ role: 'patient' });
+  const stored = await world.app.server.app.db('evaluation_responses').where({ role: 'guest' });
   t.true(stored.length >= 1);
   // Ending the room again asks nobody twice.
   endRoom(booked.meetingId);
   await new Promise((r) => setTimeout(r, 300));
-  t.is(mailsTo(world, patientEmail).filter((m) => /\/e\//.test(m.text ?? '')).length, 1);
+  t.is(mailsTo(world, guestEmail).filter((m) => /\/e\//.test(m.text ?? '')).length, 1);
+  // The patient never came through the way in: they had no digital meeting to judge.
+  t.is(mailsTo(world, patientEmail).filter((m) => /\/e\//.test(m.text ?? '')).length, 0);
+});
+
+test('only those who got in are asked: the patient who came in by code, not the proxy who never opened their link', async (t) => {
+  const requests = world.app.server.plugins.evaluation.requests;
+  const proxyMobile = `070${randomInt(1_000_000, 9_999_999)}`;
+  const booked = await bookMeeting(world, {
+    participants: [{ kind: 'patient_proxy', name: 'Sara Lind', mobile: `070${randomInt(1_000_000, 9_999_999)}`, identification: 'sms', proxy: { name: 'Per Lind', mobile: proxyMobile } }],
+  });
+  const meeting = (await findMeeting(world.app.server.app.db, booked.meetingId))!;
+  const patient = meeting.participants[0]!;
+  await patientEnters(world, { ...booked, patientE164: patient.mobile! });
+  const end = meeting.startsAt.getTime() + meeting.durationMinutes * 60_000;
+  t.is(await requests.requestFor(booked.meetingId, new Date(end + 2 * 3600_000)), 1);
+  const asked = await world.app.server.app.db('evaluation_respondents').where({ meeting_id: booked.meetingId }).select('subject', 'role');
+  t.deepEqual(asked, [{ subject: `p:${patient.id}:main`, role: 'patient' }]);
+  world.app.server.plugins.invites.dispatcher()?.notify();
+  await until('the request to the patient', () => smsTo(world, patient.mobile!).find((x) => /\/e\//.test(x)));
+  t.false(smsTo(world, patient.proxy!.mobile!).some((x) => /\/e\//.test(x)), 'the proxy is not asked');
 });
 
 test('requests go out an hour after the booked end, once, and never for a cancelled meeting', async (t) => {
   const requests = world.app.server.plugins.evaluation.requests;
   const booked = await bookMeeting(world);
+  // Both came through the way in: the patient by SMS code, the guest by name.
+  await Promise.all([patientEnters(world, booked), guestEnters(world, booked)]);
   const cancelled = await bookMeeting(world);
   t.is((await cancelled.clinician.request('POST', `/api/v1/meetings/${cancelled.meetingId}/cancel`, { json: { version: 1, reason: 'Sjuk' } })).status, 200);
   const meeting = (await findMeeting(world.app.server.app.db, booked.meetingId))!;

@@ -1,9 +1,11 @@
 import test from 'ava';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { loggedIn } from '../meetings/_booking.ts';
 
+const metricsToken = 'm'.repeat(40);
 let app: TestServer;
 test.before(async () => {
-  app = await startServer();
+  app = await startServer({ env: { METRICS_TOKEN: metricsToken } });
 });
 test.after.always(() => app?.stop());
 
@@ -41,10 +43,29 @@ test('ready answers 503 and names the part when one is unhealthy or does not ans
 test('metrics are in Prometheus format with a latency histogram per route pattern', async (t) => {
   await app.client().get('/login');
   await app.client().get('/lang/en?next=/login');
-  const reply = await app.client().get('/metrics');
+  const reply = await app.client().get('/metrics', { authorization: `Bearer ${metricsToken}` });
   t.is(reply.status, 200);
   t.regex(reply.headers.get('content-type')!, /text\/plain/);
   t.regex(reply.text, /http_request_duration_seconds_bucket\{[^}]*method="get",route="\/login",status="200"/);
   t.regex(reply.text, /route="\/lang\/\{lang\}"/);
   t.regex(reply.text, /process_resident_memory_bytes/);
+});
+
+test('metrics are read by the monitoring token or an admin, and by nobody else', async (t) => {
+  t.is((await app.client().get('/metrics')).status, 401);
+  t.is((await app.client().get('/metrics', { authorization: `Bearer ${'x'.repeat(40)}` })).status, 401, 'a wrong token');
+  const clinician = await loggedIn(app, 'clinician');
+  t.is((await clinician.client.get('/metrics')).status, 403);
+  const admin = await loggedIn(app, 'admin');
+  t.is((await admin.client.get('/metrics')).status, 200);
+});
+
+test('without METRICS_TOKEN only an admin reads the metrics', async (t) => {
+  const other = await startServer();
+  try {
+    t.is((await other.client().get('/metrics', { authorization: `Bearer ${metricsToken}` })).status, 401);
+    t.is((await (await loggedIn(other, 'admin')).client.get('/metrics')).status, 200);
+  } finally {
+    await other.stop();
+  }
 });

@@ -1,5 +1,7 @@
-// Databases for tests: a fresh SQLite file always, and a fresh PostgreSQL database when
-// TEST_DATABASE_URL points at a server (.ci/run starts Debian's cluster and sets it).
+// Databases for tests. The suite runs in passes (test/passes.js): TEST_DB=sqlite gives every test a
+// fresh SQLite file, TEST_DB=postgres a fresh database on the server at TEST_DATABASE_URL (.ci/run
+// starts Debian's cluster and sets it). Without TEST_DB a test run on its own uses SQLite, and the
+// suites written for both engines run on PostgreSQL too when TEST_DATABASE_URL is set.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +12,14 @@ export interface TestDatabase {
   kind: 'sqlite' | 'postgres';
   url: string;
   drop(): Promise<void>;
+}
+
+/** The engine of this pass: what TEST_DB asks for, SQLite when it is unset. */
+export function passEngine(): 'sqlite' | 'postgres' {
+  const engine = process.env.TEST_DB ?? 'sqlite';
+  if (engine !== 'sqlite' && engine !== 'postgres') throw new Error(`TEST_DB must be sqlite or postgres, not ${engine}`);
+  if (engine === 'postgres' && !process.env.TEST_DATABASE_URL) throw new Error('TEST_DB=postgres needs TEST_DATABASE_URL (postgres://user:password@host:port/postgres)');
+  return engine;
 }
 
 export function sqliteDatabase(): TestDatabase {
@@ -36,8 +46,17 @@ export async function postgresDatabase(adminUrl = process.env.TEST_DATABASE_URL)
   };
 }
 
-/** SQLite, plus PostgreSQL when TEST_DATABASE_URL is set: for the suites that must pass on both. */
+/** A fresh database on this pass's engine: what a test that starts the appliance gets. */
+export async function testDatabase(): Promise<TestDatabase> {
+  return passEngine() === 'postgres' ? (await postgresDatabase())! : sqliteDatabase();
+}
+
+/**
+ * For the suites that must pass on both engines: in a pass, that pass's engine; run on its own,
+ * SQLite plus PostgreSQL when TEST_DATABASE_URL is set.
+ */
 export async function everyDatabase(): Promise<TestDatabase[]> {
+  if (process.env.TEST_DB) return [await testDatabase()];
   const pg = await postgresDatabase();
   return pg ? [sqliteDatabase(), pg] : [sqliteDatabase()];
 }

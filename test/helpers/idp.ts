@@ -88,7 +88,16 @@ export async function startIdp(): Promise<TestIdp> {
           [personalNumberScope]: [personalNumberClaim],
         },
         acrValues: ['urn:test:siths', 'urn:test:bankid'],
-        features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
+        features: {
+          devInteractions: { enabled: false },
+          // Its own logout question, in Swedish and without the default page's web font (no network here).
+          rpInitiatedLogout: {
+            enabled: true,
+            async logoutSource(ctx, form) {
+              ctx.body = page(`<h1>Logga ut från Test-IdP?</h1>${form}<button type="submit" form="op.logoutForm" name="logout" value="yes">Ja, logga ut från Test-IdP</button>`);
+            },
+          },
+        },
         interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
         async findAccount(_ctx, id) {
           const account = accounts.get(id);

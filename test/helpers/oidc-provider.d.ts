@@ -27,7 +27,10 @@ declare module 'oidc-provider' {
       claims: Record<string, string[]>;
       acrValues?: string[];
       ttl?: Record<string, number>;
-      features?: Record<string, { enabled: boolean }>;
+      features?: Record<string, { enabled: boolean; [option: string]: unknown }> & {
+        /** RP-initiated logout; logoutSource renders the question page around the provider's own form. */
+        rpInitiatedLogout?: { enabled: boolean; logoutSource?(ctx: { body: unknown }, form: string): Promise<void> };
+      };
       interactions?: { url(ctx: unknown, interaction: Interaction): string };
       findAccount(ctx: unknown, id: string): Promise<Account | undefined>;
     });

@@ -1,5 +1,5 @@
-// Starts the appliance in-process on a free port with a temporary database, and gives tests a
-// browser-like client (cookies, CSRF crumb) plus shortcuts to add units and staff.
+// Starts the appliance in-process on a free port with a temporary database on this pass's engine,
+// and gives tests a browser-like client (cookies, CSRF crumb) plus shortcuts to add units and staff.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { createServer } from '../../appliance/src/server.ts';
 import type { Role, Staff } from '../../appliance/src/staff/model.ts';
 import { addStaff, addUnit } from '../../appliance/src/staff/service.ts';
 import { findUnit } from '../../appliance/src/staff/store.ts';
-import { sqliteDatabase, type TestDatabase } from './databases.ts';
+import { testDatabase, type TestDatabase } from './databases.ts';
 
 export interface TestServer {
   server: Server;
@@ -27,7 +27,7 @@ export interface TestServer {
 export const testPassword = 'rätt-häftklammer-42';
 
 export async function startServer(options: { env?: Record<string, string>; database?: TestDatabase } = {}): Promise<TestServer> {
-  const database = options.database ?? sqliteDatabase();
+  const database = options.database ?? (await testDatabase());
   const dataDir = mkdtempSync(join(tmpdir(), 'samverka-data-'));
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -91,6 +91,8 @@ export interface Reply {
 /** A small cookie-keeping HTTP client that behaves like a browser for forms and the API. */
 export class Client {
   readonly cookies = new Map<string, string>();
+  /** Sent with every request: e.g. the X-Forwarded-For a proxy in TRUSTED_PROXIES would add. */
+  readonly headers: Record<string, string> = {};
   constructor(readonly base: string) {}
 
   get crumb(): string | undefined {
@@ -98,7 +100,7 @@ export class Client {
   }
 
   async request(method: string, path: string, init: { form?: Record<string, string>; json?: unknown; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
-    const headers: Record<string, string> = { accept: 'text/html,application/json', ...init.headers };
+    const headers: Record<string, string> = { accept: 'text/html,application/json', ...this.headers, ...init.headers };
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     let body: string | undefined = init.body;
     if (init.form) {

@@ -31,6 +31,19 @@ export interface TestSmsc {
   maxOutstanding: number;
   /** performance.now() of each response sent with ESME_RTHROTTLED. */
   throttledAt: number[];
+  /** While true, binds are refused (ESME_RBINDFAIL), as by a gateway that is restarting. */
+  refuseBinds: boolean;
+  /** Successful binds so far (a rebind after a lost link counts again). */
+  binds: number;
+  /** Links the SMSC saw closed. */
+  closedLinks: number;
+  /**
+   * Sends a delivery receipt for any id on every bound link, as a gateway does for a message it
+   * took from someone; resolves with the command_status of the deliver_sm_resp.
+   */
+  receipt(id: string, stat?: string): Promise<number>;
+  /** Writes raw bytes on every bound link, as a broken gateway would. */
+  writeRaw(bytes: Buffer): void;
   /** Drops every connection and stops listening, as a gateway that goes away. */
   close(): Promise<void>;
 }
@@ -55,12 +68,26 @@ function shortMessageOctets(frame: Buffer): Buffer {
   return frame.subarray(offset + 1, offset + 1 + length);
 }
 
-export async function startSmsc(answer: (arrival: Arrival, index: number) => Answer = () => ({}), port = 0): Promise<TestSmsc> {
+export interface SmscOptions {
+  /** A key and certificate: the SMSC speaks SMPP over TLS (ssmpp://), as the smpp package's SecureServer. */
+  tls?: { key: string; cert: string };
+}
+
+export async function startSmsc(answer: (arrival: Arrival, index: number) => Answer = () => ({}), port = 0, options: SmscOptions = {}): Promise<TestSmsc> {
   let nextId = 5000;
   let outstanding = 0;
   const smsc: TestSmsc = {
-    port: 0, url: '', arrivals: [], enquireLinks: 0, maxOutstanding: 0, throttledAt: [], close: async () => undefined,
+    port: 0, url: '', arrivals: [], enquireLinks: 0, maxOutstanding: 0, throttledAt: [], binds: 0, closedLinks: 0, refuseBinds: false,
+    close: async () => undefined, receipt: async () => -1, writeRaw: () => undefined,
   };
+  const bound = new Set<smpp.Session>();
+  const receiptFields = (id: string, stat: string, err = '000', to = '46701234567', from = 'Samverka') => ({
+    source_addr: to,
+    destination_addr: from,
+    esm_class: 0x04,
+    data_coding: 0,
+    short_message: `id:${id} sub:001 dlvrd:001 submit date:2611251200 done date:2611251200 stat:${stat} err:${err} text:Hej`,
+  } as unknown as smpp.PDU);
   // Receipts not yet acknowledged (deliver_sm_resp status 0): like a real SMSC, they are sent
   // again when the ESME binds next, so a receipt is not lost with a process that died.
   const unacknowledged = new Map<string, smpp.PDU>();
@@ -70,8 +97,12 @@ export async function startSmsc(answer: (arrival: Arrival, index: number) => Ans
       if (resp.command_status === 0) unacknowledged.delete(key);
     });
   };
-  const server = smpp.createServer({}, (session) => {
+  const server = smpp.createServer(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}, (session) => {
     session.on('error', () => undefined);
+    session.on('close', () => {
+      bound.delete(session);
+      smsc.closedLinks += 1;
+    });
     // Keep each PDU's raw bytes: the package reads a 4-octet length, then the rest.
     const socket = session.socket;
     const read = socket.read.bind(socket);
@@ -84,8 +115,12 @@ export async function startSmsc(answer: (arrival: Arrival, index: number) => Ans
       return chunk;
     }) as typeof socket.read;
     session.on('bind_transceiver', (pdu: smpp.PDU) => {
-      const ok = pdu.system_id === 'samverka' && pdu.password === 'hemligt';
+      const ok = !smsc.refuseBinds && pdu.system_id === 'samverka' && pdu.password === 'hemligt';
       session.send(pdu.response({ command_status: ok ? 0 : smpp.errors.ESME_RBINDFAIL }));
+      if (ok) {
+        smsc.binds += 1;
+        bound.add(session);
+      }
       if (ok) for (const [key, receipt] of unacknowledged) deliver(session, key, receipt);
     });
     session.on('unbind', (pdu: smpp.PDU) => {
@@ -109,13 +144,8 @@ export async function startSmsc(answer: (arrival: Arrival, index: number) => Ans
         if (status === smpp.errors.ESME_RTHROTTLED) smsc.throttledAt.push(performance.now());
         session.send(pdu.response(status === 0 ? { message_id: reply.id ?? String(nextId++) } : { command_status: status }));
         if (reply.receipt) {
-          deliver(session, `${reply.receipt.id}:${smsc.arrivals.indexOf(arrival)}`, {
-            source_addr: pdu.destination_addr,
-            destination_addr: pdu.source_addr,
-            esm_class: 0x04,
-            data_coding: 0,
-            short_message: `id:${reply.receipt.id} sub:001 dlvrd:001 submit date:2611251200 done date:2611251200 stat:${reply.receipt.stat} err:${reply.receipt.err ?? '000'} text:Hej`,
-          } as unknown as smpp.PDU);
+          deliver(session, `${reply.receipt.id}:${smsc.arrivals.indexOf(arrival)}`,
+            receiptFields(reply.receipt.id, reply.receipt.stat, reply.receipt.err, String(pdu.destination_addr), String(pdu.source_addr)));
         }
       };
       if (reply.delayMs) setTimeout(respond, reply.delayMs);
@@ -124,7 +154,18 @@ export async function startSmsc(answer: (arrival: Arrival, index: number) => Ans
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   smsc.port = (server.address() as AddressInfo).port;
-  smsc.url = `smpp://samverka:hemligt@127.0.0.1:${smsc.port}`;
+  smsc.url = `${options.tls ? 'ssmpp' : 'smpp'}://samverka:hemligt@127.0.0.1:${smsc.port}`;
+  smsc.receipt = (id, stat = 'DELIVRD') => new Promise<number>((resolve, reject) => {
+    const [session] = bound;
+    if (!session) {
+      reject(new Error('no ESME is bound to the test SMSC'));
+      return;
+    }
+    session.send(new smpp.PDU('deliver_sm', { ...receiptFields(id, stat) }), (resp: smpp.PDU) => resolve(resp.command_status));
+  });
+  smsc.writeRaw = (bytes) => {
+    for (const session of bound) session.socket.write(bytes);
+  };
   smsc.close = () => new Promise<void>((resolve) => {
     for (const session of [...server.sessions]) session.destroy();
     server.close(() => resolve());

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { stringKeys, t } from '../../appliance/src/http/i18n.ts';
+import type { Request } from '@hapi/hapi';
+import { languageOf, speakBookedLanguage, stringKeys, t } from '../../appliance/src/http/i18n.ts';
 
 test('every UI string exists in Swedish and in English', (t_) => {
   const sv = new Set(stringKeys('sv'));
@@ -11,4 +12,18 @@ test('every UI string exists in Swedish and in English', (t_) => {
 test('placeholders are filled and Swedish is the default', (t_) => {
   t_.is(t('sv', 'password.too_short', { min: 12 }), 'Det nya lösenordet måste ha minst 12 tecken.');
   t_.is(t('en', 'password.too_short', { min: 12 }), 'The new password must have at least 12 characters.');
+});
+
+test("a participant's page speaks their booked language until they choose one with the switch", (t_) => {
+  const request = (cookie?: string) => ({ state: cookie ? { lang: cookie } : {}, app: {} }) as unknown as Request;
+  const fresh = request();
+  t_.is(languageOf(fresh), 'sv', 'nobody known yet: Swedish');
+  speakBookedLanguage(fresh, 'en');
+  t_.is(languageOf(fresh), 'en', 'booked in English');
+  const chose = request('sv');
+  speakBookedLanguage(chose, 'en');
+  t_.is(languageOf(chose), 'sv', 'the switch wins over the booking');
+  const unknown = request();
+  speakBookedLanguage(unknown, undefined);
+  t_.is(languageOf(unknown), 'sv');
 });

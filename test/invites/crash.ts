@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { createDb } from '../../appliance/src/db/knex.ts';
 import { enqueue } from '../../appliance/src/invites/outbox.ts';
+import { testDatabase } from '../helpers/databases.ts';
 import { startRelay } from '../helpers/relay.ts';
 import { startSmsc, type Arrival } from '../helpers/smsc.ts';
 
@@ -33,7 +34,8 @@ function startAppliance(env: Record<string, string>): { child: ChildProcess; exi
 
 test('a process killed mid-dispatch loses no message, and resends no more than were in flight', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'samverka-crash-'));
-  const databaseUrl = `sqlite:${join(dir, 'crash.db')}`;
+  const database = await testDatabase();
+  const databaseUrl = database.url;
   const dataKey = randomBytes(32);
   let n = 0;
   const smsc = await startSmsc(() => {
@@ -102,6 +104,7 @@ test('a process killed mid-dispatch loses no message, and resends no more than w
     await run?.exited;
     await smsc.close();
     await relay.close();
+    await database.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -71,6 +71,8 @@ test('the SMSC refuses a bind with the wrong password', async (t) => {
     await sms.close();
     await smsc.close();
   });
+  // Queued only once the refusal is in: a busy machine could otherwise let the 200 ms run out first.
+  while (!sms.state().lastError) await new Promise((r) => setTimeout(r, 10));
   const error = await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }));
   t.regex(error?.message ?? '', /bind refused: ESME_RINVPASWD/);
   t.deepEqual(smsc.messages(), []);

@@ -6,7 +6,8 @@ import type { ParsedMail } from 'mailparser';
 import { type MeetingCalendarEvent, meetingCalendar } from '../../appliance/src/invites/calendar.ts';
 import { PermanentFailure, TemporaryFailure } from '../../appliance/src/invites/delivery.ts';
 import { MailSender } from '../../appliance/src/invites/mail.ts';
-import { startRelay } from '../helpers/relay.ts';
+import { type RelayOptions, startRelay } from '../helpers/relay.ts';
+import { makeCertificates } from '../helpers/tls.ts';
 
 /** A relay (test/helpers/relay.ts) stopped when the test ends. */
 async function relayFor(t: ExecutionContext, refuse: Record<string, [number, string]> = {}) {
@@ -123,4 +124,82 @@ test('a 4xx reply is temporary and a 5xx reply is a PermanentFailure carrying th
   await mail.send(invitation(meeting));
   t.is(relay.received.length, 1, 'the pool still sends after refusals');
   t.true(mail.state().reachable);
+});
+
+// TLS and logins as at a hospital's relay: a certificate from the hospital's own CA (made here),
+// STARTTLS on submission or TLS from the first byte, AUTH PLAIN or LOGIN.
+const certificates = makeCertificates();
+test.after.always(() => certificates.remove());
+
+async function secureRelay(t: ExecutionContext, options: Partial<RelayOptions> = {}) {
+  const relay = await startRelay({
+    tls: { key: certificates.key, cert: certificates.cert },
+    auth: { username: 'samverka', password: 'rätt lösen', methods: ['PLAIN', 'LOGIN'] },
+    ...options,
+  });
+  t.teardown(() => relay.close());
+  return relay;
+}
+
+/** A mail adapter that trusts the hospital CA, as with TLS_CA_FILE (or, with `trustCa: false`, does not). */
+function secureMailer(t: ExecutionContext, url: string, { trustCa = true } = {}): MailSender {
+  const mail = new MailSender({ url, from: 'Samverka <noreply@samverka.test>', timeoutMs: 2000, ...(trustCa ? { ca: certificates.ca } : {}) });
+  t.teardown(() => mail.close());
+  return mail;
+}
+
+/** The relay's URL with a login in it. */
+const withLogin = (url: string, password = 'rätt lösen') => url.replace('://', `://samverka:${encodeURIComponent(password)}@`);
+
+for (const method of ['PLAIN', 'LOGIN'] as const) {
+  test(`STARTTLS, then AUTH ${method}: the invitation arrives and the password only ever went encrypted`, async (t) => {
+    const relay = await secureRelay(t, { auth: { username: 'samverka', password: 'rätt lösen', methods: [method] } });
+    const mail = secureMailer(t, withLogin(relay.url));
+    await mail.verify();
+    await mail.send(invitation(meeting));
+    const [received] = await relay.waitFor(1);
+    t.is(received.subject, 'Inbjudan till digitalt vårdmöte');
+    t.true(relay.logins.length >= 1);
+    t.true(relay.logins.every((login) => login.method === method && login.secure && login.accepted));
+  });
+}
+
+test('smtps:// speaks TLS from the first byte and logs in', async (t) => {
+  const relay = await secureRelay(t, { implicitTls: true });
+  t.regex(relay.url, /^smtps:/);
+  const mail = secureMailer(t, withLogin(relay.url));
+  await mail.send(invitation(meeting));
+  await relay.waitFor(1);
+  t.true(relay.logins.every((login) => login.secure && login.accepted));
+});
+
+test('a wrong password is refused: the message fails temporarily with the relay\'s reason and nothing is sent', async (t) => {
+  const relay = await secureRelay(t);
+  const mail = secureMailer(t, withLogin(relay.url, 'fel lösen'));
+  const error = await t.throwsAsync(mail.send(invitation(meeting)), { instanceOf: TemporaryFailure });
+  t.regex(error?.message ?? '', /the relay refused the login: .*535/);
+  await t.throwsAsync(mail.verify(), { instanceOf: TemporaryFailure });
+  t.is(relay.received.length, 0);
+  t.false(relay.logins.some((login) => login.accepted));
+});
+
+for (const implicitTls of [false, true]) {
+  test(`a certificate from a CA the appliance does not trust is refused before the login (${implicitTls ? 'smtps' : 'STARTTLS'})`, async (t) => {
+    const relay = await secureRelay(t, { implicitTls });
+    const mail = secureMailer(t, withLogin(relay.url), { trustCa: false });
+    const error = await t.throwsAsync(mail.send(invitation(meeting)), { instanceOf: TemporaryFailure });
+    t.regex(error?.message ?? '', /certificate/);
+    t.regex(error?.message ?? '', /TLS_CA_FILE/);
+    t.deepEqual(relay.logins, [], 'the password never reached the relay');
+    t.is(relay.received.length, 0);
+  });
+}
+
+test('a relay that offers no STARTTLS never gets the password, even if it would take it unencrypted', async (t) => {
+  const relay = await secureRelay(t, { tls: undefined, allowInsecureAuth: true });
+  const mail = secureMailer(t, withLogin(relay.url));
+  const error = await t.throwsAsync(mail.send(invitation(meeting)), { instanceOf: TemporaryFailure });
+  t.regex(error?.message ?? '', /STARTTLS/);
+  t.deepEqual(relay.logins, []);
+  t.is(relay.received.length, 0);
 });

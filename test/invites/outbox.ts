@@ -12,6 +12,7 @@ import { booking, inDays, loggedIn } from '../meetings/_booking.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { startSmsc, waitForArrivals, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
+import { makeCertificates } from '../helpers/tls.ts';
 import { until } from '../helpers/wait.ts';
 
 /** The text of a submit_sm as the phone shows it (GSM-7 or UCS-2, any UDH taken off). */
@@ -162,7 +163,7 @@ test('a re-sent invitation carries a new link and the old one stops working', as
     await waitForArrivals(smsc, 2);
     const first = /\/j\/([\w-]+)/.exec(textOf(smsc.arrivals[0]) + textOf(smsc.arrivals[1]))![1];
     const participantId = meeting.participants[0].id;
-    const resend = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${participantId}/resend`, { json: {} });
+    const resend = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${participantId}/resend`, { json: { version: meeting.version } });
     t.true(resend.status < 300, resend.text);
     await waitForArrivals(smsc, 4);
     const second = /\/j\/([\w-]+)/.exec(textOf(smsc.arrivals[2]) + textOf(smsc.arrivals[3]))![1];
@@ -200,6 +201,76 @@ test('a permanent gateway error without an e-mail address leaves the failed SMS,
     t.regex((await client.get(`/meetings/${meeting.id}`)).text, /class="problem">Sms:et till \+46701234567 kom inte fram .*Ring deltagaren\./);
     t.is(relay.received.length, 0);
   });
+});
+
+test('a receipt for a message this appliance never sent is acknowledged, so the gateway stops re-sending it, and logged once with its id', async (t) => {
+  // A shared SMPP account or a database restored from a backup brings such receipts every day.
+  await withAppliance({}, async ({ app, smsc }) => {
+    await until('the SMPP bind', () => smsc.binds > 0);
+    t.is(await smsc.receipt('77123456'), 0, 'deliver_sm_resp without error');
+    t.is(await smsc.receipt('77123456', 'UNDELIV'), 0, 'the same id again: acknowledged again');
+    const lines = app.logs().split('\n').filter((line) => line.includes('77123456'));
+    t.is(lines.length, 1);
+    t.regex(lines[0], /receipt .* message id 77123456, which no message sent from here has: acknowledged/);
+  });
+});
+
+test('a PDU header claiming 2 GB drops the SMPP link at once; /health/ready shows the gap, and the appliance binds again', async (t) => {
+  await withAppliance({}, async ({ app, smsc }) => {
+    await until('the SMPP bind', () => smsc.binds > 0);
+    const header = Buffer.alloc(16);
+    header.writeUInt32BE(0x80000000, 0); // command_length: 2 GB
+    header.writeUInt32BE(0x00000005, 4); // deliver_sm
+    smsc.refuseBinds = true; // the gateway restarts: the gap lasts until it takes binds again
+    smsc.writeRaw(header);
+    const sms = async () => (await app.client().get('/health/ready')).json().parts.sms as { ok: boolean; detail: string };
+    const down = await until('readiness to show the lost link', async () => {
+      const part = await sms();
+      return part.ok ? undefined : part;
+    });
+    t.regex(down.detail, /^not bound to the SMPP gateway since \S+ \(link lost: PDU length was too large \(2147483648/);
+    t.is(smsc.closedLinks, 1);
+    smsc.refuseBinds = false;
+    const up = await until('readiness to show the link bound again', async () => {
+      const part = await sms();
+      return part.ok ? part : undefined;
+    }, 60_000);
+    t.regex(up.detail, /^bound; window 0\/10; link lost at \S+ \(PDU length was too large \(2147483648.*\), bound again at \S+$/);
+    t.is(smsc.binds, 2);
+  });
+});
+
+test('with TLS_CA_FILE naming the hospital CA, invitations go by STARTTLS with a login and by SMPP over TLS; without it neither link is trusted', async (t) => {
+  const certificates = makeCertificates();
+  const relay = await startRelay({ tls: certificates, auth: { username: 'samverka', password: 'hemligt', methods: ['PLAIN', 'LOGIN'] } });
+  const smsc = await startSmsc(() => ({}), 0, { tls: certificates });
+  const env = { SMTP_URL: relay.url.replace('://', '://samverka:hemligt@'), SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none' };
+  const untrusting = await startServer({ env });
+  const app = await startServer({ env: { ...env, TLS_CA_FILE: certificates.caFile } });
+  try {
+    const parts = async (server: TestServer) => (await server.client().get('/health/ready')).json().parts;
+    const refused = await until('the untrusting appliance to give up on both links', async () => {
+      const p = await parts(untrusting);
+      return !p.mail.ok && /TLS_CA_FILE/.test(p.sms.detail) && p;
+    });
+    t.regex(refused.mail.detail, /certificate.*TLS_CA_FILE/);
+    t.deepEqual(relay.logins, [], 'no password went to a relay the appliance does not trust');
+    const { client } = await loggedIn(app);
+    const booked = await client.request('POST', '/api/v1/meetings', { json: booking() });
+    t.is(booked.status, 201, booked.text);
+    await relay.waitFor(1);
+    await waitForArrivals(smsc, 2);
+    t.true(relay.logins.every((login) => login.secure && login.accepted));
+    const trusted = await parts(app);
+    t.true(trusted.mail.ok);
+    t.regex(trusted.sms.detail, /^bound/);
+  } finally {
+    await app.stop();
+    await untrusting.stop();
+    await smsc.close();
+    await relay.close();
+    certificates.remove();
+  }
 });
 
 test('while the relay is down the invitation waits in the queue, and it is delivered when the relay comes back', async (t) => {

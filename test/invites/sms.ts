@@ -8,6 +8,7 @@ import {
   describeStatus, normaliseMessageId, parseReceipt, type SmsMessage, SmsSender, type SmsOptions,
 } from '../../appliance/src/invites/sms.ts';
 import { type Arrival, startSmsc, type TestSmsc } from '../helpers/smsc.ts';
+import { makeCertificates } from '../helpers/tls.ts';
 
 /** Stops the adapter, then the SMSC, when the test ends. */
 function cleanup(t: ExecutionContext, sms: SmsSender, ...servers: (() => TestSmsc)[]): void {
@@ -149,6 +150,22 @@ test('the SMSC goes away and comes back: every message is delivered after the re
   t.true(sms.state().bound);
 });
 
+test('a PDU header claiming 2 GB closes the link at once; the adapter binds again and sends on', async (t) => {
+  // Keep-alive far off: only closing at once can bring the rebind this test waits for.
+  const { smsc, sms } = await setup(t, undefined, { enquireLinkMs: 3_600_000, reconnect: { minMs: 20, maxMs: 50 } });
+  await sms.send({ to: '+46701234567', text: 'Före' });
+  const header = Buffer.alloc(16);
+  header.writeUInt32BE(0x80000000, 0); // command_length: 2 GB
+  header.writeUInt32BE(0x00000005, 4); // deliver_sm
+  smsc.writeRaw(header);
+  while (!sms.state().lastOutage) await delay(10);
+  t.is(smsc.binds, 2);
+  t.is(smsc.closedLinks, 1);
+  t.regex(sms.state().lastOutage?.reason ?? '', /PDU length was too large \(2147483648/);
+  await sms.send({ to: '+46701234567', text: 'Efter' });
+  t.is(smsc.arrivals.length, 2);
+});
+
 test('a permanent error status gives PermanentFailure naming the status; a full queue is temporary', async (t) => {
   const { sms } = await setup(t, (_, index) => ({ status: [smpp.errors.ESME_RINVDSTADR, smpp.errors.ESME_RMSGQFUL, 0x0400][index] }));
   const invalid = await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }), { instanceOf: PermanentFailure });
@@ -208,6 +225,9 @@ test('a wrong password is not bound, and messages fail temporarily with the reas
     url: smsc.url.replace('hemligt', 'fel'), sender: 'Samverka', throttle: 10, queueTimeoutMs: 300, reconnect: { minMs: 50, maxMs: 100 },
   });
   cleanup(t, sms, () => smsc);
+  // The first refusal is in before the message is queued: on a busy machine the 300 ms queue
+  // timeout could otherwise run out before the gateway's answer, and the reason not be known yet.
+  while (!sms.state().lastError) await delay(10);
   const error = await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }), { instanceOf: TemporaryFailure });
   t.regex(error?.message ?? '', /bind refused: ESME_RBINDFAIL/);
   t.false(sms.state().bound);
@@ -247,4 +267,32 @@ test('closing the adapter fails the messages still queued temporarily, so the ou
   const error = await t.throwsAsync(pending, { instanceOf: TemporaryFailure });
   t.regex(error?.message ?? '', /closed before the message was sent/);
   await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }), { instanceOf: TemporaryFailure });
+});
+
+// SMPP over TLS (ssmpp://): the smpp package's SecureServer with a certificate from a hospital CA
+// made here; the adapter verifies it against the system's CAs and TLS_CA_FILE's.
+const certificates = makeCertificates();
+test.after.always(() => certificates.remove());
+
+test('over TLS (ssmpp://) a gateway whose certificate the hospital CA signed binds, and a message and its receipt pass', async (t) => {
+  const smsc = await startSmsc(() => ({ receipt: { id: '5000', stat: 'DELIVRD' } }), 0, { tls: certificates });
+  t.regex(smsc.url, /^ssmpp:/);
+  const receipts: DeliveryReceipt[] = [];
+  const sms = new SmsSender({ url: smsc.url, sender: 'Samverka', throttle: 100, ca: certificates.ca, onReceipt: (r) => receipts.push(r) });
+  cleanup(t, sms, () => smsc);
+  const sent = await sms.send({ to: '+46701234567', text: 'Hej över TLS' });
+  t.deepEqual(sent.providerIds, ['5000']);
+  while (receipts.length < 1) await delay(10);
+  t.is(receipts[0].status, 'delivered');
+  t.is(smsc.binds, 1);
+});
+
+test('over TLS a certificate from a CA the appliance does not trust is refused: never bound, the reason names the fix', async (t) => {
+  const smsc = await startSmsc(undefined, 0, { tls: certificates });
+  const sms = new SmsSender({ url: smsc.url, sender: 'Samverka', throttle: 100, queueTimeoutMs: 300, reconnect: { minMs: 50, maxMs: 100 } });
+  cleanup(t, sms, () => smsc);
+  const error = await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }), { instanceOf: TemporaryFailure });
+  t.regex(error?.message ?? '', /certificate.*TLS_CA_FILE/);
+  t.false(sms.state().bound);
+  t.is(smsc.binds, 0, 'the password was never sent');
 });

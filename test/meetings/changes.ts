@@ -136,11 +136,45 @@ test('a participant is removed; the patient cannot be', async (t) => {
 
 test('an invitation is sent again without changing the meeting\'s version', async (t) => {
   const meeting = await book();
-  const reply = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[2].id}/resend`, { json: {} });
+  const reply = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[2].id}/resend`, { json: { version: meeting.version } });
   t.is(reply.status, 202);
   t.is(reply.json().version, 1);
   await settle();
   t.like(emittedFor(meeting.id).find((e) => e.type === 'invitation.resend')!.payload, { participantId: meeting.participants[2].id });
+});
+
+test('a re-send with a malformed body or a stale version changes nothing and sends nothing', async (t) => {
+  const meeting = await book();
+  const path = `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[2].id}/resend`;
+  await settle();
+  const before = emittedFor(meeting.id).length;
+  for (const body of ['[1,2,3]', 'null', '{}', '{"version":"x"}', '{"version":1,"extra":true}']) {
+    const reply = await client.request('POST', path, { body, headers: { 'content-type': 'application/json', 'x-csrf-token': client.crumb! } });
+    t.is(reply.status, 400, body);
+  }
+  const stale = await client.request('POST', path, { json: { version: meeting.version + 1 } });
+  t.is(stale.status, 409);
+  t.is(stale.json().rule, 'version_conflict');
+  await settle();
+  t.is(emittedFor(meeting.id).length, before, 'no invitation went out');
+});
+
+test('a participant\'s invitation is re-sent at most five times an hour, then a clear 429', async (t) => {
+  const meeting = await book();
+  const path = `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[1].id}/resend`;
+  const replies = await Promise.all(Array.from({ length: 8 }, () => client.request('POST', path, { json: { version: meeting.version } })));
+  t.deepEqual(replies.map((r) => r.status).sort(), [202, 202, 202, 202, 202, 429, 429, 429], 'five, even when asked all at once');
+  const refused = replies.find((r) => r.status === 429)!;
+  t.regex(refused.json().message, /too many times in the last hour|för många gånger den senaste timmen/);
+  t.is(refused.json().rule, 'too_many_resends');
+  t.true(Number(refused.headers.get('retry-after')) > 0);
+  await settle();
+  t.is(emittedFor(meeting.id).filter((e) => e.type === 'invitation.resend').length, 5);
+  const other = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[2].id}/resend`, { json: { version: meeting.version } });
+  t.is(other.status, 202, 'the limit is per participant');
+  const page = await client.submit(`/meetings/${meeting.id}/participants/${meeting.participants[1].id}/resend`, { version: String(meeting.version) }, `/meetings/${meeting.id}`);
+  t.is(page.status, 429);
+  t.regex(page.text, /skickats om för många gånger den senaste timmen/);
 });
 
 test('an onChange hook runs inside the change\'s transaction: when it fails, nothing is stored', async (t) => {
@@ -193,7 +227,8 @@ test('a participant\'s status only moves forward until the waiting room, then th
 });
 
 test('the OpenAPI document describes the meetings API with examples', async (t) => {
-  const doc = (await app.client().get('/api/v1/openapi.json')).json();
+  const { client } = await loggedIn(app);
+  const doc = (await client.get('/api/v1/openapi.json')).json();
   for (const path of ['/meetings', '/meetings/{id}', '/meetings/{id}/cancel', '/meetings/{id}/participants', '/meetings/{id}/participants/{participantId}', '/meetings/{id}/participants/{participantId}/resend']) {
     t.truthy(doc.paths[path] ?? doc.paths[`/api/v1${path}`], path);
   }

@@ -161,7 +161,7 @@ test('the meeting page receives status changes as server-sent events', async (t)
   app.server.app.bus.emit('participant.status', { meetingId: meeting.id, participantId: meeting.participants[0].id, status: 'joined' });
   await read(/"status":"joined"/);
   t.regex(received, /event: meeting\ndata: \{"type":"participant.status","meetingId":"[^"]+","participantId":"[^"]+","status":"joined"\}/);
-  await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[1].id}/resend`, { json: {} });
+  await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[1].id}/resend`, { json: { version: meeting.version } });
   await read(/invitation.resend/);
   t.pass();
   controller.abort();

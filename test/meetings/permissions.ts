@@ -96,7 +96,7 @@ test('support reads meetings without contact details and changes nothing', async
   t.false(read.text.includes('+46701234567'));
   t.is((await client.request('POST', '/api/v1/meetings', { json: booking() })).status, 403);
   t.is((await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: 1, reason: 'x' } })).status, 403);
-  t.is((await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[0].id}/resend`, { json: {} })).status, 403);
+  t.is((await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[0].id}/resend`, { json: { version: meeting.version } })).status, 403);
   const list = (await client.get(`/api/v1/meetings?${period}`)).json();
   t.true(list.meetings.some((m: any) => m.id === meeting.id));
 });
@@ -130,7 +130,7 @@ test('every access to a meeting is audit-logged: booking, reading, listing and c
   await client.get(`/api/v1/meetings/${meeting.id}`);
   await client.get(`/api/v1/meetings?${period}`);
   await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: 1, startsAt: inDays(3) } });
-  await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[1].id}/resend`, { json: {} });
+  await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[1].id}/resend`, { json: { version: 2 } });
   await client.request('DELETE', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[2].id}?version=2`, { headers: { 'x-csrf-token': client.crumb! } });
   await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: 3, reason: 'Sjuk' } });
   const records = await findAudit(app.server.app.db, { staffId: staff.id });

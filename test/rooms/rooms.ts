@@ -148,13 +148,13 @@ test('five minutes after the start an absent participant raises an alert with th
     t.is((await service.tick(new Date(start + minutes(6)))).alerts, 0, 'once');
 
     const page = await client.get(`/meetings/${meeting.id}/room`);
-    t.regex(page.text, /Sara Lind har inte anslutit\. Ring \+46701234567\./);
-    t.regex((await client.get(`/meetings/${meeting.id}`)).text, /class="problem">Har inte anslutit\. Ring \+46701234567\./, 'on the meeting page too');
+    t.regex(page.text, /Sara Lind har inte anslutit\. Ring <a class="phone" href="tel:\+46701234567">070-123 45 67<\/a>\./);
+    t.regex((await client.get(`/meetings/${meeting.id}`)).text, /class="problem">Har inte anslutit\. Ring 070-123 45 67\./, 'on the meeting page too');
     t.regex((await client.get(`/calendar?view=week&date=${new Date(meeting.startsAt).toISOString().slice(0, 10)}`)).text, /<span class="mark problem">3 har inte anslutit: ring<\/span>/, 'and in the calendar');
 
     const sara = meeting.participants[0];
     const before = w.smsc.arrivals.length;
-    const nudge = await client.submit(`/meetings/${meeting.id}/noshow/${sara.id}`, { action: 'sms' }, `/meetings/${meeting.id}/room`);
+    const nudge = await client.submit(`/meetings/${meeting.id}/noshow/${sara.id}`, { action: 'nudge' }, `/meetings/${meeting.id}/room`);
     t.is(nudge.status, 302, nudge.text);
     const textTo = (a: Arrival) => (typeof a.pdu.short_message === 'object' ? String((a.pdu.short_message as { message?: string }).message) : String(a.pdu.short_message));
     const sms = await until('the nudge', () => w.smsc.arrivals.slice(before).map(textTo).join('').match(/Mötet med .* har börjat och vi väntar på dig\. Anslut: http:\/\/127\.0\.0\.1:\d+\/j\/[\w-]{24}/)?.[0]);

@@ -195,21 +195,48 @@ test('a login cancelled at the provider is said to be cancelled', async (t) => {
   t.regex(landed.text, /avbröts eller nekades/);
 });
 
-test('logout after an IdP login ends the local session and sends the browser to the provider to end its session', async (t) => {
+test('logout after an IdP login ends the local session and sends the browser on to the provider, with the ID token, to end its session', async (t) => {
   const { staff, accountId } = await clinician();
   const browser = main.app.client();
   await browser.get(local(await signInAt((await startLogin(browser)).href, accountId)));
   const sid = browser.cookies.get('samverka_sid')!;
   const out = await browser.submit('/logout', {}, '/');
-  t.is(out.status, 302);
-  const to = new URL(out.headers.get('location')!);
+  // A page of this site that moves on by a GET: a redirect from the logout form's POST to another
+  // origin is stopped by form-action 'self' in the browser (test/browser/logout.ts shows it working).
+  t.is(out.status, 200);
+  t.regex(out.headers.get('content-security-policy')!, /form-action 'self'(;|$)/);
+  t.is(out.headers.get('cache-control'), 'no-store');
+  const refresh = /^0; url=(.+)$/.exec(out.headers.get('refresh') ?? '')?.[1];
+  t.truthy(refresh);
+  const to = new URL(refresh!);
+  t.regex(out.text, /Du är utloggad från Samverka\. Nu loggas du också ut från inloggningstjänsten/);
+  const link = /<a class="button" href="([^"]+)">Fortsätt till inloggningstjänsten<\/a>/.exec(out.text)?.[1];
+  t.is(link?.replaceAll('&amp;', '&').replaceAll('&#x3D;', '='), refresh, 'the same address as a link');
+  t.notRegex(out.text, /Inloggad som/);
   t.is(`${to.origin}${to.pathname}`, `${main.idp.issuer}/session/end`);
   t.is(to.searchParams.get('post_logout_redirect_uri'), `${main.app.url}/login?bye=true`);
   t.is(to.searchParams.get('client_id'), main.idp.clientId);
+  // The ID token of this login: the provider knows whose session to end without asking.
+  const hint = to.searchParams.get('id_token_hint');
+  t.truthy(hint);
+  const claims = JSON.parse(Buffer.from(hint!.split('.')[1]!, 'base64url').toString('utf8'));
+  t.is(claims.sub, accountId);
+  t.is(claims.aud, main.idp.clientId);
+  // Stored sealed, never as the token itself.
+  t.false(JSON.stringify(await main.app.server.app.db('staff_sessions').select()).includes(hint!));
   const stale = main.app.client();
   stale.cookies.set('samverka_sid', sid);
   t.is((await stale.get('/')).status, 302);
   t.is((await findAudit(main.app.server.app.db, { staffId: staff.id, action: 'logout' })).length, 1);
+});
+
+test('a logout posted from another site (no CSRF crumb) is refused and the session stays', async (t) => {
+  const { accountId } = await clinician();
+  const browser = main.app.client();
+  await browser.get(local(await signInAt((await startLogin(browser)).href, accountId)));
+  const forged = await browser.request('POST', '/logout', { form: {} });
+  t.is(forged.status, 403);
+  t.is((await browser.get('/calendar')).status, 200);
 });
 
 test('logout after a password login stays on this site', async (t) => {
@@ -263,7 +290,7 @@ test('an unknown clinician gets an account in the configured unit when auto-prov
 
 test("the identity provider's discovery document is a readiness check", async (t) => {
   const ready = await main.app.client().get('/health/ready');
-  t.true(ready.json().parts['identity provider'].ok);
+  t.true(ready.json().parts['identity provider'].ok, JSON.stringify(ready.json().parts));
 });
 
 test('an identity provider that does not answer gives a page after the timeout, not a hang', async (t) => {

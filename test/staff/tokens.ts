@@ -75,11 +75,17 @@ test('a token name is unique per account until revoked', async (t) => {
   await t.notThrowsAsync(createToken(db, staff.email, 'twice'));
 });
 
-test('the OpenAPI document describes /me with bearer security, and the docs page is served', async (t) => {
-  const doc = (await app.client().get('/api/v1/openapi.json')).json();
+test('the OpenAPI document describes /me with bearer security, and the docs page is served to staff and tokens only', async (t) => {
+  const { staff } = await app.staff('clinician');
+  const { token } = await createToken(app.server.app.db, staff.email, 'docs');
+  const doc = (await app.client().get('/api/v1/openapi.json', bearer(token))).json();
   t.truthy(doc.paths['/me'] ?? doc.paths['/api/v1/me']);
   t.truthy(doc.components.securitySchemes.bearer);
-  const page = await app.client().get('/api/docs');
+  const page = await app.client().get('/api/docs', bearer(token));
   t.is(page.status, 200);
   t.regex(page.text, /swagger/i);
+  t.is((await app.client().get('/api/v1/openapi.json')).status, 401, 'not for the public');
+  const anonymous = await app.client().get('/api/docs');
+  t.is(anonymous.status, 302);
+  t.is(anonymous.headers.get('location'), '/login?next=%2Fapi%2Fdocs', 'a person is sent to log in first');
 });

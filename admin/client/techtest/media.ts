@@ -35,6 +35,23 @@ export async function fillDevices(select: HTMLSelectElement, kind: MediaDeviceKi
   return devices;
 }
 
+/** How long the browser gets to start its sound system before the page says it did not. */
+export const audioStartMs = 3000;
+
+/**
+ * Asks the browser to start its sound system. False when it has not started within `ms`: some
+ * browsers never start it (Firefox ESR on a machine without a sound device stays "suspended",
+ * its resume() never settling), and the page must not wait for it forever.
+ */
+export async function startAudio(context: AudioContext, ms = audioStartMs): Promise<boolean> {
+  if (context.state !== 'running') {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([context.resume().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+  }
+  return context.state === 'running';
+}
+
 /**
  * Reads the microphone's loudness (RMS of the waveform, 0..1) a few times a second. Speech
  * close to a laptop or phone microphone lies around 0.03–0.3; a quiet room below 0.005.

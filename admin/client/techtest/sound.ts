@@ -1,13 +1,16 @@
 // The test sound, made with WebAudio (no file to download): a rising three-note chime, played
 // twice, loud enough to hear at a normal volume. Speaker choice where the browser allows it.
 
+import { startAudio } from './media.ts';
+
 type SinkAudioElement = HTMLAudioElement & { setSinkId?(id: string): Promise<void> };
 
 /** Whether this browser can send sound to a chosen output (Chrome, Edge, Firefox ≥ 116). */
 export const canChooseSpeaker = (): boolean => typeof (HTMLMediaElement.prototype as SinkAudioElement).setSinkId === 'function';
 
-export async function playChime(context: AudioContext, speakerId?: string): Promise<void> {
-  if (context.state === 'suspended') await context.resume();
+/** Plays the chime; false when the browser's sound system would not start (nothing was played). */
+export async function playChime(context: AudioContext, speakerId?: string): Promise<boolean> {
+  if (!(await startAudio(context))) return false;
   let output: AudioNode = context.destination;
   let element: SinkAudioElement | undefined;
   if (speakerId && canChooseSpeaker()) {
@@ -43,4 +46,5 @@ export async function playChime(context: AudioContext, speakerId?: string): Prom
   await new Promise((resolve) => setTimeout(resolve, (end - context.currentTime) * 1000 + 50));
   gain.disconnect();
   element?.pause();
+  return true;
 }

@@ -1,14 +1,12 @@
 // joi schemas of the admin pages' queries and forms. Empty form fields mean "not given".
 import Joi from 'joi';
+import { day as lookupDay, lookupYears } from '../http/dates.ts';
 import { roles } from '../staff/index.ts';
 
 const id = Joi.string().guid().empty('');
 
 /** A calendar day, YYYY-MM-DD, that exists. */
-const day = Joi.string().empty('').pattern(/^\d{4}-\d{2}-\d{2}$/).custom((value: string, helpers) => {
-  const date = new Date(`${value}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value ? value : helpers.error('any.invalid');
-});
+const day = lookupDay(lookupYears).empty('');
 
 export const auditQuery = Joi.object({
   staff: id,

@@ -29,7 +29,7 @@ export const plugin: Plugin<void> = {
         staffId: staff?.id,
         staffRole: staff?.role,
         unitId: staff?.unitId,
-        ip: this.info.remoteAddress,
+        ip: this.clientAddress,
       });
     });
   },

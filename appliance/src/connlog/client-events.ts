@@ -5,7 +5,8 @@
 import Boom from '@hapi/boom';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
-import { rateLimit } from '../http/ratelimit.ts';
+import { instant, lookupYears } from '../http/dates.ts';
+import { localRateLimit } from '../http/ratelimit.ts';
 import { meetingFor, tookPart } from '../meetings/index.ts';
 import { describeUserAgent } from '../techtest/index.ts';
 import { clientErrors, clientEventTypes, type ClientEventType, type Details } from './model.ts';
@@ -20,7 +21,7 @@ export const clientEventPayload = Joi.object({
   meetingId: Joi.string().guid(),
   participantId: Joi.string().guid().allow(null),
   /** When the browser saw it; the server's clock decides the entry's time, this is kept as a detail. */
-  at: Joi.date().iso(),
+  at: instant(lookupYears),
   details: Joi.object().pattern(/^[A-Za-z][\w.-]{0,39}$/, detailValue).max(20).default({}),
 }).label('ClientEvent');
 
@@ -52,9 +53,9 @@ async function ownSession(request: Request, event: ClientEvent): Promise<{ meeti
 
 export function clientEventRoute(recorder: Recorder): ServerRoute {
   // A meeting page reports a handful of events a minute; a loop in a broken page must not fill the log.
-  const perSession = rateLimit('connlog-events', { points: 120, durationSeconds: 10 * 60 }, (request) => {
+  const perSession = localRateLimit('connlog-events', { points: 120, durationSeconds: 10 * 60 }, (request) => {
     const { guest, user, sessionId } = request.auth.credentials;
-    return guest ? `${guest.participantId}:${guest.person}` : `staff:${sessionId ?? user?.id ?? request.info.remoteAddress}`;
+    return guest ? `${guest.participantId}:${guest.person}` : `staff:${sessionId ?? user?.id ?? request.clientAddress}`;
   });
   return {
     method: 'POST',
@@ -70,7 +71,8 @@ export function clientEventRoute(recorder: Recorder): ServerRoute {
       const event = request.payload as ClientEvent;
       const whose = await ownSession(request, event);
       const platform = describeUserAgent(request.headers['user-agent'] as string | undefined);
-      const details: Details = { ...event.details, browser: platform.browser, os: platform.os };
+      // The address (behind the proxy, the client's own) helps support tell a home network from the hospital's guest Wi-Fi.
+      const details: Details = { ...event.details, browser: platform.browser, os: platform.os, address: request.clientAddress };
       if (event.at) details.clientAt = event.at.toISOString();
       await recorder.record({ meetingId: whose.meetingId, participantId: whose.participantId, type: `client_${event.type}`, error: clientErrors.includes(event.type), details });
       return h.response().code(204);

@@ -4,19 +4,20 @@
 import Boom from '@hapi/boom';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
+import { day as lookupDay, lookupYears } from '../http/dates.ts';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { formatStamp, formatWhen } from '../common/clock.ts';
 import type { Meeting } from '../meetings/index.ts';
 import { findParticipant, meetingFor } from '../meetings/index.ts';
-import { findUnit, listUnits } from '../staff/index.ts';
+import { findStaff, findUnit, listUnits } from '../staff/index.ts';
 import { toCsv } from '../common/csv.ts';
 import type { LogEntry } from './model.ts';
 import { maskPhone, maxSearchDays, phoneFor, searchMeetings } from './search.ts';
-import { sentence } from './sentences.ts';
+import { detailFacts, sentence } from './sentences.ts';
 import { countsByMeeting, timeline } from './store.ts';
 
 const support = { strategy: 'session', scope: ['support', 'admin'] };
-const day = Joi.string().pattern(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
+const day = lookupDay(lookupYears);
 
 const searchQuery = Joi.object({
   from: day,
@@ -148,6 +149,12 @@ export function routes(): ServerRoute[] {
           const csv = toCsv(['at', 'participantId', 'participant', 'type', 'error', 'text', 'details'], rows.map((r) => [r.at, r.participantId, r.participant, r.type, r.error, r.text, r.details]));
           return h.response(csv).type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${file}.csv"`);
         }
+        const staffIds = new Set(rows.flatMap((r) => [r.details.staffId, r.details.byStaffId]).filter((id): id is string => typeof id === 'string'));
+        const staffNames = new Map<string, string>();
+        for (const id of staffIds) {
+          const found = await findStaff(request.server.app.db, { id });
+          if (found) staffNames.set(id, found.name);
+        }
         const own = new URLSearchParams({ ...(query.participantId ? { participantId: query.participantId } : {}), ...(query.onlyErrors ? { errors: '1' } : {}) });
         return h.view('connlog/timeline', {
           title: t(lang, 'connlog.timeline.title', { title: meeting.title }),
@@ -158,10 +165,11 @@ export function routes(): ServerRoute[] {
           rows: rows.map((r) => ({
             ...r,
             time: clock(new Date(r.at), lang),
-            facts: Object.entries(r.details).filter(([k, v]) => v !== null && k !== 'byStaffId').map(([k, v]) => ({ k, v: String(v) })),
+            facts: detailFacts(r, lang, staffNames),
           })),
-          json: `/connlog/meetings/${meeting.id}?${new URLSearchParams({ ...Object.fromEntries(own), format: 'json' })}`,
-          csv: `/connlog/meetings/${meeting.id}?${new URLSearchParams({ ...Object.fromEntries(own), format: 'csv' })}`,
+          // Not `json`: a view value of that name would shadow the template helper of the same name.
+          exportJson: `/connlog/meetings/${meeting.id}?${new URLSearchParams({ ...Object.fromEntries(own), format: 'json' })}`,
+          exportCsv: `/connlog/meetings/${meeting.id}?${new URLSearchParams({ ...Object.fromEntries(own), format: 'csv' })}`,
         });
       },
     },

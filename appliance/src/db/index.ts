@@ -1,23 +1,43 @@
 // The db plugin: opens the database, applies pending migrations before the server starts,
-// registers the database's readiness check and closes the pool when the server stops.
+// registers the database's readiness check and closes the pool when the server stops. On
+// PostgreSQL it also links this process's event bus to the others' (notify.ts) and takes part in
+// choosing the one leader (leader.ts); on SQLite the process is alone and leads.
 import type { Plugin } from '@hapi/hapi';
 import { createDb, isSqlite } from './knex.ts';
+import { Leadership } from './leader.ts';
+import { migrateLatest } from './locks.ts';
+import { PgBusLink } from './notify.ts';
 
 export const plugin: Plugin<void> = {
   name: 'db',
   register(server) {
     const db = createDb(server.app.config.databaseUrl);
+    const log = (tag: string) => (level: 'info' | 'warn' | 'error', message: string) => server.log([level, tag], message);
     server.app.db = db;
+    server.app.leader = new Leadership(db, { log: log('leader') });
+    const link = isSqlite(db) ? undefined : new PgBusLink(db, server.app.bus, { log: log('bus') });
 
     server.ext('onPreStart', async () => {
-      const [, applied] = await db.migrate.latest();
+      // Several processes may start at once on one PostgreSQL: one migrates, the others wait.
+      const applied = await migrateLatest(db);
       if (applied.length > 0) server.log(['info', 'db'], `applied migrations: ${applied.join(', ')}`);
+      await link?.start();
+      server.app.bus.connect(link);
     });
-    server.ext('onPostStop', () => db.destroy());
+    // Every plugin has registered its leader's jobs by now; they start here if this process leads.
+    server.ext('onPostStart', () => server.app.leader.start());
+    server.ext('onPreStop', () => server.app.leader.stop());
+    server.ext('onPostStop', async () => {
+      server.app.bus.connect(undefined);
+      await link?.stop();
+      await db.destroy();
+    });
 
     server.app.health.add('database', async () => {
       await db.raw('select 1');
-      return { ok: true, detail: isSqlite(db) ? 'SQLite open' : 'PostgreSQL reachable' };
+      if (isSqlite(db)) return { ok: true, detail: 'SQLite open' };
+      if (!link?.listening) return { ok: false, detail: 'PostgreSQL reachable, but not listening for the other processes\' events (reconnecting)' };
+      return { ok: true, detail: `PostgreSQL reachable${server.app.leader.leading ? '; this process leads' : ''}` };
     });
   },
 };

@@ -10,6 +10,14 @@ export function isSqlite(db: Knex): boolean {
   return db.client.config.client === 'better-sqlite3';
 }
 
+/** Rows of a raw statement with RETURNING: better-sqlite3 gives the array, pg a result object. */
+export function rowsOf(result: unknown): Record<string, any>[] {
+  return Array.isArray(result) ? result : (result as { rows: Record<string, any>[] }).rows;
+}
+
+/** A placeholder for a timestamp in raw SQL: PostgreSQL must be told the ISO string's type. */
+export const timestampParam = (db: Knex): string => (isSqlite(db) ? '?' : 'cast(? as timestamptz)');
+
 export function createDb(databaseUrl: string): Knex {
   if (databaseUrl.startsWith('sqlite:')) {
     const filename = databaseUrl.slice('sqlite:'.length);

@@ -4,6 +4,8 @@
 import Boom from '@hapi/boom';
 import type { Server } from '@hapi/hapi';
 import { sha256 } from '../crypto.ts';
+import { speakBookedLanguage } from '../http/i18n.ts';
+import { findParticipant } from '../meetings/index.ts';
 import type { LinkPerson } from './links.ts';
 import { findGuestSession } from './store.ts';
 
@@ -31,6 +33,8 @@ export function registerGuestAuth(server: Server): void {
       if (typeof value !== 'string' || value.length > 100) throw Boom.unauthorized(null, 'guest');
       const session = await findGuestSession(server.app.db, sha256(value));
       if (!session) throw Boom.unauthorized('The guest session has ended', 'guest');
+      // Every page after the name check speaks the booking's language, error pages included.
+      speakBookedLanguage(request, (await findParticipant(server.app.db, session.participantId))?.language);
       return h.authenticated({ credentials: { guest: { participantId: session.participantId, person: session.person, meetingId: session.meetingId } } });
     },
   }));

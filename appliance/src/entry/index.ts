@@ -8,7 +8,7 @@ import { entryStaffRoutes } from './staff.ts';
 import { entryFacts } from './facts.ts';
 import { EntryService, type CodeMessenger, type Invitation } from './service.ts';
 import { resetEntry } from './store.ts';
-import { addParticipantFacts, findParticipant, onMeetingChange } from '../meetings/index.ts';
+import { addParticipantFacts, findParticipant, meetingEnd, onMeetingChange } from '../meetings/index.ts';
 
 declare module '@hapi/hapi' {
   interface PluginProperties {
@@ -33,8 +33,12 @@ export const plugin: Plugin<void> = {
 
     const clock: RoomClock = {
       opensAt: (invitation: Invitation) => new Date(invitation.meeting.startsAt.getTime() - config.roomOpensMinutes * 60_000),
+      // Ended by staff, or past the grace period (when the room's own clock has not yet said so).
+      isEnded: (invitation: Invitation, now = new Date()) =>
+        invitation.meeting.status === 'ended' || now.getTime() >= meetingEnd(invitation.meeting).getTime() + config.roomGraceMinutes * 60_000,
       isOpen: (invitation: Invitation, now = new Date()) =>
-        invitation.meeting.status === 'open' || invitation.meeting.status === 'in_progress' || now >= clock.opensAt(invitation),
+        !clock.isEnded(invitation, now) &&
+        (invitation.meeting.status === 'open' || invitation.meeting.status === 'in_progress' || now >= clock.opensAt(invitation)),
     };
 
     // A re-sent invitation starts the way in afresh (a new browser, new tries), in the same

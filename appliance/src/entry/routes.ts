@@ -5,18 +5,22 @@ import type { Lifecycle, Request, ResponseToolkit, ServerRoute } from '@hapi/hap
 import Joi from 'joi';
 import { sha256 } from '../crypto.ts';
 import { openEventStream } from '../http/sse.ts';
-import { languageCookie, languageOf, t, type Language } from '../http/i18n.ts';
+import { languageCookie, languageOf, speakBookedLanguage, t, type Language } from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
 import { latestResult, techTestRoutes, type Subject } from '../techtest/index.ts';
 import { guestCookie, type GuestIdentity } from './auth.ts';
 import { checkBrowser } from './browser.ts';
 import { identifyRoutes } from './identify.ts';
+import { linkPath } from './links.ts';
 import { limits, meetingTime, type EntryService, type Invitation, type LinkProblem } from './service.ts';
 
 /** The routine: the room opens shortly before the start; a waiting room holds early arrivals. */
 export interface RoomClock {
   opensAt(invitation: Invitation): Date;
+  /** Open now: from its opening time (or when staff opened it) until the meeting has ended. */
   isOpen(invitation: Invitation, now?: Date): boolean;
+  /** Over: nobody is let in any more, and the pages say so (also after a reload). */
+  isEnded(invitation: Invitation, now?: Date): boolean;
 }
 
 const token = Joi.string().max(64).pattern(/^[A-Za-z0-9_-]+$/);
@@ -54,16 +58,27 @@ function tokenOf(request: Request): string | undefined {
 }
 
 function problemPage(request: Request, h: ResponseToolkit, problem: LinkProblem, invitation?: Invitation) {
+  speakBookedLanguage(request, invitation?.participant.language);
   const lang = languageOf(request);
   const response = h.view('entry/problem', { ...base(request, invitation, t(lang, `entry.problem.${problem}.title`)), problem, text: t(lang, `entry.problem.${problem}.text`), langToken: tokenOf(request) }, guestPage).code(problemStatus[problem]);
   tokenHeaders(response);
   return response;
 }
 
+/**
+ * Where a guest goes next: identification first, then the technical test, then the waiting room.
+ * The name POST sends the guest straight there (one redirect, not a chain through /entry: on a
+ * mobile line every hop is a round trip).
+ */
+async function nextStep(request: Request, identity: Pick<GuestIdentity, 'participantId' | 'person'>, identification: string, identified: boolean): Promise<string> {
+  if (!identified) return identification === 'sms' ? '/entry/code' : '/entry/identify';
+  return (await latestResult(request.server.app.db, participantSubject(identity))) ? '/entry/waiting' : '/entry/test';
+}
+
 export function entryRoutes(service: EntryService, clock: RoomClock): ServerRoute[] {
   const perAddress = rateLimit('entry-link', { points: 60, durationSeconds: 10 * 60 });
   const perToken = rateLimit('entry-name', { points: 10, durationSeconds: 10 * 60 }, (r) => sha256(String((r.payload as { token?: string })?.token ?? '')));
-  const perGuest = (name: string, points: number) => rateLimit(name, { points, durationSeconds: 10 * 60 }, (r) => r.auth.credentials.guest?.participantId ?? r.info.remoteAddress);
+  const perGuest = (name: string, points: number) => rateLimit(name, { points, durationSeconds: 10 * 60 }, (r) => r.auth.credentials.guest?.participantId ?? r.clientAddress);
 
   /** The guest's invitation and state, or the page that says the way in has closed. */
   async function current(request: Request, h: ResponseToolkit) {
@@ -73,16 +88,27 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
     return found;
   }
 
-  const linkPage = (request: Request, h: ResponseToolkit, invitation: Invitation, tokenValue: string, extra: Record<string, unknown> = {}, code = 200) => {
+  /** The link page; `extra` (an error, what was typed) is made once the page's language is known. */
+  const linkPage = (request: Request, h: ResponseToolkit, invitation: Invitation, tokenValue: string, extra: (lang: Language) => Record<string, unknown> = () => ({}), code = 200) => {
+    // The link's first page already speaks the booking's language: only the token says whose it is.
+    speakBookedLanguage(request, invitation.participant.language);
     const lang = languageOf(request);
-    const response = h.view('entry/link', { ...base(request, invitation, t(lang, 'entry.link.title')), token: tokenValue, langToken: tokenValue, ...extra }, guestPage).code(code);
+    // The technical test comes next for most: its script loads while the person types their name.
+    const response = h.view('entry/link', { ...base(request, invitation, t(lang, 'entry.link.title')), token: tokenValue, langToken: tokenValue, prefetch: ['techtest.js'], ...extra(lang) }, guestPage).code(code);
     tokenHeaders(response);
     return response;
   };
 
-  const browserPage = (request: Request, h: ResponseToolkit, browser: string) => {
+  /**
+   * A browser the meeting does not work in. The page's script has already taken the token out of
+   * the address bar, so the page itself offers the link to copy into Chrome, Firefox or Edge: it
+   * is in this one response (not cached, no referrer), never in a log or another page.
+   */
+  const browserPage = (request: Request, h: ResponseToolkit, browser: string, invitation: Invitation, tokenValue: string) => {
+    speakBookedLanguage(request, invitation.participant.language);
     const lang = languageOf(request);
-    const response = h.view('entry/browser', { ...base(request, undefined, t(lang, 'entry.browser.title')), browser, langToken: tokenOf(request) }, guestPage);
+    const link = `${request.server.app.config.publicUrl.toString().replace(/\/$/, '')}${linkPath(tokenValue)}`;
+    const response = h.view('entry/browser', { ...base(request, invitation, t(lang, 'entry.browser.title')), browser, link, langToken: tokenValue }, guestPage);
     tokenHeaders(response);
     return response;
   };
@@ -112,12 +138,12 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         validate: { params: Joi.object({ token }), failAction: (request, h) => problemPage(request, h, 'unknown').takeover() },
       },
       async handler(request, h) {
-        const browser = checkBrowser(request.headers['user-agent'] as string | undefined);
-        if (!browser.ok) return browserPage(request, h, browser.browser);
         const value = request.state[guestCookie] as string | undefined;
         const found = await service.lookup(request.params.token as string, value);
         if (!found.ok) return problemPage(request, h, found.problem, found.invitation);
         if (found.mine) return h.redirect('/entry');
+        const browser = checkBrowser(request.headers['user-agent'] as string | undefined);
+        if (!browser.ok) return browserPage(request, h, browser.browser, found.invitation, request.params.token as string);
         return linkPage(request, h, found.invitation, request.params.token as string);
       },
     },
@@ -134,33 +160,39 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         },
       },
       async handler(request, h) {
-        const lang = languageOf(request);
         const { token: value, name = '', lang: chosen } = request.payload as { token: string; name?: string; lang?: Language };
         if (chosen) {
           // The language switch of a page under a one-time link: the same page, in the other
           // language, with the token still only in the form. This response already speaks it.
           request.state[languageCookie] = chosen;
           const browser = checkBrowser(request.headers['user-agent'] as string | undefined);
-          if (!browser.ok) return browserPage(request, h, browser.browser).state(languageCookie, chosen);
           const found = await service.lookup(value, request.state[guestCookie] as string | undefined);
-          const page = !found.ok ? problemPage(request, h, found.problem, found.invitation) : found.mine ? h.redirect('/entry') : linkPage(request, h, found.invitation, value);
+          const page = !found.ok
+            ? problemPage(request, h, found.problem, found.invitation)
+            : found.mine
+              ? h.redirect('/entry')
+              : browser.ok
+                ? linkPage(request, h, found.invitation, value)
+                : browserPage(request, h, browser.browser, found.invitation, value);
           return page.state(languageCookie, chosen);
         }
         if (name.trim() === '') {
           const found = await service.lookup(value, request.state[guestCookie] as string | undefined);
           if (!found.ok) return problemPage(request, h, found.problem, found.invitation);
-          return linkPage(request, h, found.invitation, value, { error: t(lang, 'entry.link.nameMissing') }, 400);
+          return linkPage(request, h, found.invitation, value, (lang) => ({ error: t(lang, 'entry.link.nameMissing') }), 400);
         }
         const result = await service.enter(value, name, request.state[guestCookie] as string | undefined);
         if (!result.ok) {
           if (result.problem === 'mismatch') {
-            return linkPage(request, h, result.invitation!, value, { error: t(lang, 'entry.link.mismatch', { tries: result.triesLeft }), typed: name }, 400);
+            return linkPage(request, h, result.invitation!, value, (lang) => ({ error: t(lang, 'entry.link.mismatch', { tries: result.triesLeft }), typed: name }), 400);
           }
           return problemPage(request, h, result.problem, result.invitation);
         }
-        const response = h.redirect('/entry');
-        // A participant booked in English gets English pages, unless they already chose.
-        if (result.invitation.participant.language === 'en' && !request.state[languageCookie]) response.state(languageCookie, 'en');
+        const { participant, person } = result.invitation;
+        // Entering by name identifies a guest invited without identification; others go on to theirs.
+        const identified = participant.identification === 'none';
+        const next = !result.session ? '/entry' : identified && clock.isEnded(result.invitation) ? '/entry/waiting' : await nextStep(request, { participantId: participant.id, person }, participant.identification, identified);
+        const response = h.redirect(next);
         if (result.session) response.state(guestCookie, result.session, { ttl: Math.max(60_000, result.invitation.meeting.startsAt.getTime() + result.invitation.meeting.durationMinutes * 60_000 + 2 * 3600_000 - Date.now()) });
         return response;
       },
@@ -173,11 +205,9 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const found = await current(request, h);
         if ('ended' in found) return found.ended;
         const { invitation, state } = found;
-        if (!state.identifiedAt) {
-          return h.redirect(invitation.participant.identification === 'sms' ? '/entry/code' : '/entry/identify');
-        }
-        const tested = await latestResult(request.server.app.db, participantSubject(request.auth.credentials.guest!));
-        return h.redirect(tested ? '/entry/waiting' : '/entry/test');
+        // After the meeting there is nothing to test for: the waiting room says it is over.
+        if (state.identifiedAt && clock.isEnded(invitation)) return h.redirect('/entry/waiting');
+        return h.redirect(await nextStep(request, request.auth.credentials.guest!, invitation.participant.identification, Boolean(state.identifiedAt)));
       },
     },
     {
@@ -192,7 +222,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const lang = languageOf(request);
         // The first visit sends the first code: the person has just typed their name.
         const sending = state.codesSent === 0 ? await service.sendCode(invitation) : undefined;
-        return codePage(request, h, invitation, lang, sending ? { notice: t(lang, 'entry.code.sent') } : {});
+        return codePage(request, h, invitation, lang, sending?.sent ? { notice: t(lang, 'entry.code.sentFirst') } : {});
       },
     },
     {
@@ -207,9 +237,9 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const found = await current(request, h);
         if ('ended' in found) return found.ended;
         const lang = languageOf(request);
-        const outcome = await service.checkCode(found.invitation, (request.payload as { code: string }).code);
-        if (outcome === 'ok') return h.redirect('/entry');
-        const text = t(lang, `entry.code.${outcome}`, { tries: limits.codeTries - (found.state.codeFailures + 1) });
+        const { outcome, triesLeft } = await service.checkCode(found.invitation, (request.payload as { code: string }).code);
+        if (outcome === 'ok') return h.redirect(await nextStep(request, request.auth.credentials.guest!, found.invitation.participant.identification, true));
+        const text = t(lang, `entry.code.${outcome}`, { tries: triesLeft });
         return codePage(request, h, found.invitation, lang, { error: text }, 400);
       },
     },
@@ -239,6 +269,9 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
       async handler(request, h) {
         const { invitation } = request.pre.entry as { invitation: Invitation };
         const lang = languageOf(request);
+        if (clock.isEnded(invitation)) {
+          return h.view('entry/waiting', { ...base(request, invitation, t(lang, 'entry.ended.title')), ended: true }, guestPage);
+        }
         const tested = await latestResult(request.server.app.db, participantSubject(request.auth.credentials.guest!));
         if (!tested) return h.redirect('/entry/test');
         return h.view('entry/waiting', {
@@ -266,14 +299,23 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
             unsubscribe();
           },
         });
-        const tell = () => stream.send('room', { open: clock.isOpen(invitation), opensAt: clock.opensAt(invitation).toISOString() });
+        // What the bus says is newer than the meeting this stream started with.
+        const tell = (now: { open?: boolean; ended?: boolean } = {}) => {
+          const ended = now.ended ?? clock.isEnded(invitation);
+          stream.send('room', { open: !ended && (now.open ?? clock.isOpen(invitation)), ended, opensAt: clock.opensAt(invitation).toISOString() });
+        };
         tell();
         // The room opens at its time, or earlier when staff open it (the rooms plugin says so).
         timer = setInterval(() => (clock.isOpen(invitation) ? (tell(), clearInterval(timer)) : undefined), 5_000);
         timer.unref();
-        unsubscribe = bus.on('room.opened', ({ meetingId }) => {
-          if (meetingId === invitation.meeting.id) tell();
+        const offOpened = bus.on('room.opened', ({ meetingId }) => {
+          if (meetingId === invitation.meeting.id) tell({ open: true });
         });
+        // Staff ended the meeting before this person got in: the page must not promise a room.
+        const offEnded = bus.on('room.ended', ({ meetingId }) => {
+          if (meetingId === invitation.meeting.id) tell({ ended: true });
+        });
+        unsubscribe = () => (offOpened(), offEnded());
         return response;
       },
     },

@@ -1,7 +1,7 @@
 // The way in for patients, proxies and guests: the one-time link, the name check, the browser it
 // binds to, and the SMS code. BankID and SITHS are sent to the identity step (the identity issue).
 import { randomInt, timingSafeEqual } from 'node:crypto';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { countAttempt } from '../db/counters.ts';
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
 import type { EventBus } from '../events.ts';
@@ -25,6 +25,8 @@ export const limits = {
   codesPerPerson: 3,
   /** Seconds before another code may be asked for: the countdown on the page. */
   resendSeconds: 60,
+  /** Codes one phone number gets in an hour, however many links point at it. */
+  codesPerNumberPerHour: 6,
 };
 
 declare module '../events.ts' {
@@ -84,9 +86,6 @@ export interface CodeMessenger {
 }
 
 export class EntryService {
-  // However many links point at one phone, it gets at most this many codes an hour.
-  readonly #perNumber = new RateLimiterMemory({ keyPrefix: 'sms-code-number', points: 6, duration: 3600 });
-
   constructor(
     private readonly db: Db,
     private readonly bus: EventBus,
@@ -126,14 +125,20 @@ export class EntryService {
     const { invitation } = found;
     const { participant, person } = invitation;
     if (found.mine) return { ok: true, session: null, invitation };
+    // The try is counted before the name is compared: parallel guesses cannot outrun the lock.
+    const tryNumber = await store.takeNameTry(this.db, participant.id, person, limits.nameTries);
+    if (tryNumber === undefined) {
+      const state = await store.entryState(this.db, participant.id, person);
+      return { ok: false, problem: state.boundSession && !state.lockedAt ? 'used' : 'locked', invitation };
+    }
     if (!namesMatch(typedName, invitation.invitedName)) {
-      const state = await store.recordNameFailure(this.db, participant.id, person, limits.nameTries, now);
-      this.bus.emit('entry.name_failed', { meetingId: invitation.meeting.id, participantId: participant.id, person, triesLeft: Math.max(0, limits.nameTries - state.nameFailures) });
-      if (state.lockedAt) {
+      const triesLeft = limits.nameTries - tryNumber;
+      this.bus.emit('entry.name_failed', { meetingId: invitation.meeting.id, participantId: participant.id, person, triesLeft });
+      if (triesLeft > 0) return { ok: false, problem: 'mismatch', triesLeft, invitation };
+      if (await store.lockEntry(this.db, participant.id, person, now)) {
         this.bus.emit('entry.locked', { meetingId: invitation.meeting.id, participantId: participant.id, person });
-        return { ok: false, problem: 'locked', invitation };
       }
-      return { ok: false, problem: 'mismatch', triesLeft: limits.nameTries - state.nameFailures, invitation };
+      return { ok: false, problem: 'locked', invitation };
     }
     const session = randomToken();
     const bound = await this.db.transaction(async (trx) => {
@@ -168,16 +173,20 @@ export class EntryService {
     const { participant, person } = invitation;
     const { waitSeconds, sendsLeft } = await this.codeStatus(invitation, now);
     if (!invitation.mobile || sendsLeft <= 0 || waitSeconds > 0) return { sent: false, waitSeconds, sendsLeft };
-    try {
-      await this.#perNumber.consume(invitation.mobile);
-    } catch {
-      return { sent: false, waitSeconds: limits.resendSeconds, sendsLeft };
-    }
+    // However many links point at one phone, it gets at most this many codes an hour.
+    const perNumber = await countAttempt(this.db, `sms-code-number:${invitation.mobile}`, 3600, now);
+    if (perNumber.hits > limits.codesPerNumberPerHour) return { sent: false, waitSeconds: limits.resendSeconds, sendsLeft };
     const messenger = this.#messenger;
     if (!messenger) throw new Error('no way to send SMS codes: the invites plugin is not registered');
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-    await this.db.transaction(async (trx) => {
-      await store.storeCode(trx, participant.id, person, codeHash(participant.id, person, code), new Date(now.getTime() + limits.codeMinutes * 60_000), now);
+    const stored = await this.db.transaction(async (trx) => {
+      const slot = {
+        expiresAt: new Date(now.getTime() + limits.codeMinutes * 60_000),
+        maxSends: limits.codesPerPerson,
+        lastBefore: new Date(now.getTime() - limits.resendSeconds * 1000),
+      };
+      // Decided in the same statement that stores the code: two asks at once send one code.
+      if (!(await store.storeCode(trx, participant.id, person, codeHash(participant.id, person, code), slot, now))) return false;
       await messenger.queue(trx, {
         recipient: invitation.mobile!,
         language: participant.language,
@@ -187,26 +196,30 @@ export class EntryService {
         minutes: limits.codeMinutes,
         code,
       }, now);
+      return true;
     });
+    if (!stored) return { sent: false, ...(await this.codeStatus(invitation, now)) };
     messenger.queued();
     return { sent: true, waitSeconds: limits.resendSeconds, sendsLeft: sendsLeft - 1 };
   }
 
-  async checkCode(invitation: Invitation, typed: string, now = new Date()): Promise<'ok' | 'wrong' | 'expired' | 'exhausted'> {
+  /** Checks a typed code; `triesLeft` counts the tries this code still has after this one. */
+  async checkCode(invitation: Invitation, typed: string, now = new Date()): Promise<{ outcome: 'ok' | 'wrong' | 'expired' | 'exhausted'; triesLeft: number }> {
     const { participant, person } = invitation;
-    const state = await store.entryState(this.db, participant.id, person);
-    if (!state.codeHash || !state.codeExpiresAt) return 'expired';
-    if (state.codeFailures >= limits.codeTries) return 'exhausted';
-    if (state.codeExpiresAt <= now) return 'expired';
-    const expected = Buffer.from(state.codeHash, 'hex');
-    const actual = Buffer.from(codeHash(participant.id, person, typed.replace(/\s/g, '')), 'hex');
-    if (!timingSafeEqual(expected, actual)) {
-      await store.recordCodeFailure(this.db, participant.id, person);
-      return state.codeFailures + 1 >= limits.codeTries ? 'exhausted' : 'wrong';
+    // The try is counted before the code is compared: parallel guesses cannot outrun the limit.
+    const taken = await store.takeCodeTry(this.db, participant.id, person, limits.codeTries, now);
+    if (!taken) {
+      const state = await store.entryState(this.db, participant.id, person);
+      const live = state.codeHash && state.codeExpiresAt && state.codeExpiresAt > now;
+      return { outcome: live ? 'exhausted' : 'expired', triesLeft: 0 };
     }
+    const triesLeft = limits.codeTries - taken.tryNumber;
+    const expected = Buffer.from(taken.codeHash, 'hex');
+    const actual = Buffer.from(codeHash(participant.id, person, typed.replace(/\s/g, '')), 'hex');
+    if (!timingSafeEqual(expected, actual)) return { outcome: triesLeft > 0 ? 'wrong' : 'exhausted', triesLeft };
     await store.markIdentified(this.db, participant.id, person, 'sms', now);
     this.#status(invitation, 'identified');
-    return 'ok';
+    return { outcome: 'ok', triesLeft };
   }
 
   #status(invitation: Invitation, status: 'opened' | 'identified' | 'tech_tested' | 'waiting'): void {

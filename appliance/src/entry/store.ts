@@ -1,6 +1,6 @@
 // SQL for the way in: each invited person's entry state, and guest sessions.
 import type { Knex } from 'knex';
-import type { Db } from '../db/knex.ts';
+import { rowsOf, timestampParam, type Db } from '../db/knex.ts';
 import { iso, toDate } from '../db/values.ts';
 import type { LinkPerson } from './links.ts';
 
@@ -59,15 +59,34 @@ export async function entryStatesOf(db: Db, participantIds: string[]): Promise<E
   return (await db('entry_persons').whereIn('participant_id', participantIds)).map(toState);
 }
 
-export async function recordNameFailure(db: Tx, participantId: string, person: LinkPerson, lockAfter: number, now = new Date()): Promise<EntryState> {
-  await db('entry_persons').where(key(participantId, person)).update({ name_failures: db.raw('name_failures + 1') });
-  await db('entry_persons').where(key(participantId, person)).andWhere('name_failures', '>=', lockAfter).whereNull('locked_at').update({ locked_at: iso(now) });
-  return toState(await db('entry_persons').where(key(participantId, person)).first());
+/** Runs a conditional UPDATE … RETURNING: the row as changed, or undefined when the condition failed. */
+async function updateReturning(db: Tx, sql: string, bindings: unknown[]): Promise<Row | undefined> {
+  return rowsOf(await db.raw(sql, bindings as Knex.RawBinding[]))[0];
+}
+
+/**
+ * Takes one try at the invited name before the typed name is compared, in one statement, so a burst
+ * of guesses gets no more tries than guesses typed one at a time. Undefined when the link is locked,
+ * bound to a browser or out of tries.
+ */
+export async function takeNameTry(db: Tx, participantId: string, person: LinkPerson, maxTries: number): Promise<number | undefined> {
+  const row = await updateReturning(db, `update entry_persons set name_failures = name_failures + 1
+    where participant_id = ? and person = ? and locked_at is null and bound_session is null and name_failures < ?
+    returning name_failures`, [participantId, person, maxTries]);
+  return row ? Number(row.name_failures) : undefined;
+}
+
+/** Locks the link after the last wrong name; a browser that bound it first keeps it. */
+export async function lockEntry(db: Tx, participantId: string, person: LinkPerson, now = new Date()): Promise<boolean> {
+  const n = await db('entry_persons').where(key(participantId, person)).whereNull('locked_at').whereNull('bound_session').update({ locked_at: iso(now) });
+  return n === 1;
 }
 
 /** Binds the person to a browser's session; false when another browser got there first. */
 export async function bind(db: Tx, participantId: string, person: LinkPerson, sessionHash: string, now = new Date()): Promise<boolean> {
-  const n = await db('entry_persons').where(key(participantId, person)).whereNull('bound_session').whereNull('locked_at').update({ bound_session: sessionHash, bound_at: iso(now) });
+  // The right name's own try is not a wrong name: staff see only the wrong ones.
+  const n = await db('entry_persons').where(key(participantId, person)).whereNull('bound_session').whereNull('locked_at')
+    .update({ bound_session: sessionHash, bound_at: iso(now), name_failures: db.raw('case when name_failures > 0 then name_failures - 1 else 0 end') });
   return n === 1;
 }
 
@@ -79,18 +98,35 @@ export async function recordIdentityMismatch(db: Tx, participantId: string, pers
   await db('entry_persons').where(key(participantId, person)).update({ identity_mismatches: db.raw('identity_mismatches + 1'), identity_mismatch_at: iso(now) });
 }
 
-export async function storeCode(db: Tx, participantId: string, person: LinkPerson, codeHash: string, expiresAt: Date, now = new Date()): Promise<void> {
-  await db('entry_persons').where(key(participantId, person)).update({
-    code_hash: codeHash,
-    code_expires_at: iso(expiresAt),
-    code_failures: 0,
-    codes_sent: db.raw('codes_sent + 1'),
-    last_code_at: iso(now),
-  });
+/**
+ * Stores a new code if the person may have one now (fewer than `maxSends` sent, the last one at or
+ * before `lastBefore`), in one statement: parallel asks send one code, not several.
+ */
+export async function storeCode(db: Tx, participantId: string, person: LinkPerson, codeHash: string, limits: { expiresAt: Date; maxSends: number; lastBefore: Date }, now = new Date()): Promise<boolean> {
+  const n = await db('entry_persons')
+    .where(key(participantId, person))
+    .andWhere('codes_sent', '<', limits.maxSends)
+    .andWhere((q) => q.whereNull('last_code_at').orWhere('last_code_at', '<=', iso(limits.lastBefore)))
+    .update({
+      code_hash: codeHash,
+      code_expires_at: iso(limits.expiresAt),
+      code_failures: 0,
+      codes_sent: db.raw('codes_sent + 1'),
+      last_code_at: iso(now),
+    });
+  return n === 1;
 }
 
-export async function recordCodeFailure(db: Tx, participantId: string, person: LinkPerson): Promise<void> {
-  await db('entry_persons').where(key(participantId, person)).update({ code_failures: db.raw('code_failures + 1') });
+/**
+ * Takes one try at the current code before the typed code is compared, in one statement: the code's
+ * hash and the try's number, or undefined when there is no live code or its tries are used up.
+ */
+export async function takeCodeTry(db: Tx, participantId: string, person: LinkPerson, maxTries: number, now = new Date()): Promise<{ tryNumber: number; codeHash: string } | undefined> {
+  const ts = timestampParam(db);
+  const row = await updateReturning(db, `update entry_persons set code_failures = code_failures + 1
+    where participant_id = ? and person = ? and code_hash is not null and code_expires_at > ${ts} and code_failures < ?
+    returning code_failures, code_hash`, [participantId, person, iso(now), maxTries]);
+  return row ? { tryNumber: Number(row.code_failures), codeHash: row.code_hash } : undefined;
 }
 
 /** A new link (a re-sent invitation) starts the way in afresh: new browser, new tries. */

@@ -1,9 +1,12 @@
 // Evaluation requests through the outbox after a meeting ends: when the room is ended (the rooms
 // plugin's 'room.ended'), or at the latest an hour after the booked end for meetings nobody ended
-// explicitly. Each patient, proxy and guest gets one message with a link of their own
-// (PUBLIC_URL/e/<token>, only its hash stored), valid EVALUATION_DAYS. Staff and colleagues with an
+// explicitly. Each patient, proxy and guest who came through the way in to the meeting (their
+// name, code or BankID/SITHS check passed) gets one message with a link of their own
+// (PUBLIC_URL/e/<token>, only its hash stored), valid EVALUATION_DAYS; someone who never got in has
+// no digital meeting to judge (a proxy who stayed away is not asked). Staff and colleagues with an
 // account evaluate from the meeting page in the staff UI.
 import { randomToken } from '../crypto.ts';
+import { entryStatesOf } from '../entry/index.ts';
 import type { Db } from '../db/knex.ts';
 import { every } from '../schedule.ts';
 import { addressesOf, meetingData, recipientsOf } from '../invites/index.ts';
@@ -54,12 +57,16 @@ export class EvaluationRequests {
     const meeting = typeof meetingOrId === 'string' ? await findMeeting(this.db, meetingOrId) : meetingOrId;
     if (!meeting || meeting.status === 'cancelled') return 0;
     const expiresAt = new Date(now.getTime() + this.validDays * 86_400_000);
+    const entered = new Set(
+      (await entryStatesOf(this.db, meeting.participants.map((p) => p.id))).filter((s) => s.identifiedAt).map((s) => `${s.participantId}:${s.person}`),
+    );
     return this.db.transaction(async (trx) => {
       let count = 0;
       for (const participant of meeting.participants) {
         if (participant.kind === 'colleague') continue;
         for (const recipient of recipientsOf(participant)) {
           if (recipient.person === 'colleague') continue;
+          if (!entered.has(`${participant.id}:${recipient.person}`)) continue;
           const [address] = addressesOf(recipient);
           if (!address) continue;
           const respondent = await ensureRespondent(trx, { meetingId: meeting.id, unitId: meeting.unitId, subject: participantSubject(participant.id, recipient.person), role: roleOf(participant, recipient.person), meetingAt: meeting.startsAt });

@@ -5,7 +5,7 @@
 import Boom from '@hapi/boom';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import { toCsv } from '../common/csv.ts';
-import { languageOf, t, type Language } from '../http/i18n.ts';
+import { languageOf, speakBookedLanguage, t, type Language } from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
 import { findMeeting, findParticipant, meetingFor, tookPart } from '../meetings/index.ts';
 import { findUnit, listUnits } from '../staff/index.ts';
@@ -39,6 +39,7 @@ function formQuestions(questions: Question[], lang: Language, values: Record<str
 }
 
 function formView(request: Request, h: ResponseToolkit, offer: Offer, action: string, extra: Record<string, unknown> = {}, layout = guestPage, code = 200) {
+  speakBookedLanguage(request, offer.language);
   const lang = languageOf(request);
   const values = (request.payload ?? {}) as Record<string, unknown>;
   const response = h
@@ -66,6 +67,7 @@ async function guarded(request: Request, h: ResponseToolkit, layout: typeof gues
   } catch (error) {
     if (!(error instanceof EvaluationError)) throw error;
     if (error.problem === 'invalid' && again) return again();
+    speakBookedLanguage(request, error.language);
     return problemView(request, h, error.problem, layout);
   }
 }
@@ -173,6 +175,7 @@ export function routes(): ServerRoute[] {
         const form = request.payload as Record<string, string>;
         const offer = await offerByToken(request.server.app.db, form.token).catch((e) => e as EvaluationError);
         if (offer instanceof Error) return guarded(request, h, guestPage, () => Promise.reject(offer));
+        speakBookedLanguage(request, offer.language);
         return guarded(
           request, h, guestPage,
           async () => (await answer(request.server.app.db, offer.respondent, form.setId, form), thanksView(request, h)),

@@ -1,6 +1,7 @@
 // What the evaluation pages accept. Answers come as q_<question id> form fields; their meaning is
 // checked against the question set in service.ts.
 import Joi from 'joi';
+import { day as lookupDay, lookupYears } from '../http/dates.ts';
 import { questionTypes, respondentRoles } from './model.ts';
 
 export const token = Joi.string().max(64).pattern(/^[A-Za-z0-9_-]+$/);
@@ -13,7 +14,7 @@ export const answerMaxBytes = 64 * 1024;
 export const meetingParams = Joi.object({ id: Joi.string().guid().required() });
 export const tokenParams = Joi.object({ token: token.required() });
 
-const day = Joi.string().pattern(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
+const day = lookupDay(lookupYears);
 export const reportQuery = Joi.object({
   unitId: Joi.string().guid(),
   from: day,

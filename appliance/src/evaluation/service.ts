@@ -1,7 +1,8 @@
 // Offering the evaluation to one person and taking their answers: which question set they get,
 // that the answers fit it, and that each person answers once per meeting.
 import type { Knex } from 'knex';
-import type { Meeting, Participant } from '../meetings/index.ts';
+import type { Language } from '../http/i18n.ts';
+import { findParticipant, type Meeting, type Participant } from '../meetings/index.ts';
 import type { Answers, Question, QuestionSet, Respondent, RespondentRole } from './model.ts';
 import { participantSubject, staffSubject } from './model.ts';
 import * as store from './store.ts';
@@ -16,12 +17,23 @@ export function roleOf(participant: Participant, person: 'main' | 'proxy'): Resp
 export interface Offer {
   respondent: Respondent;
   set: QuestionSet;
+  /** The language a participant was booked in: their form (and its refusals) speak it. */
+  language?: Language;
 }
 
 export class EvaluationError extends Error {
+  /** Whose refusal this is, when known: the page saying so speaks their booked language. */
+  language?: Language;
+
   constructor(readonly problem: 'answered' | 'expired' | 'unknown' | 'invalid' | 'cancelled', readonly field?: string) {
     super(problem);
   }
+}
+
+/** A participant respondent's booked language (staff read the language they chose themselves). */
+async function bookedLanguage(db: Knex, respondent: Respondent): Promise<Language | undefined> {
+  const participantId = /^p:([^:]+):/.exec(respondent.subject)?.[1];
+  return participantId ? (await findParticipant(db, participantId))?.language : undefined;
 }
 
 export async function offerToParticipant(db: Knex, meeting: Meeting, participant: Participant, person: 'main' | 'proxy'): Promise<Offer> {
@@ -44,9 +56,11 @@ export async function offerToStaff(db: Knex, meeting: Meeting, staffId: string):
 export async function offerByToken(db: Knex, token: string, now = new Date()): Promise<Offer> {
   const respondent = await store.respondentByToken(db, token);
   if (!respondent) throw new EvaluationError('unknown');
-  if (respondent.answeredAt) throw new EvaluationError('answered');
-  if (respondent.expiresAt && respondent.expiresAt <= now) throw new EvaluationError('expired');
-  return { respondent, set: await store.currentSet(db, respondent.unitId, respondent.role) };
+  const language = await bookedLanguage(db, respondent);
+  const refuse = (problem: 'answered' | 'expired') => Object.assign(new EvaluationError(problem), { language });
+  if (respondent.answeredAt) throw refuse('answered');
+  if (respondent.expiresAt && respondent.expiresAt <= now) throw refuse('expired');
+  return { respondent, set: await store.currentSet(db, respondent.unitId, respondent.role), language };
 }
 
 /** Reads the form's `q_<id>` fields against the set's questions; empty fields are unanswered. */

@@ -1,5 +1,7 @@
 // Operations: liveness, readiness (the database and each configured adapter) and Prometheus metrics.
+import Boom from '@hapi/boom';
 import type { Plugin } from '@hapi/hapi';
+import { sameSecret } from '../crypto.ts';
 import { registerMetrics } from './metrics.ts';
 
 export const plugin: Plugin<void> = {
@@ -26,9 +28,22 @@ export const plugin: Plugin<void> = {
       {
         method: 'GET',
         path: '/metrics',
-        // Scraped from the hospital's monitoring inside its network; holds no personal data.
-        options: { auth: false, description: 'Prometheus metrics' },
-        async handler(_request, h) {
+        // No personal data, but request rates and route timings tell an outsider what goes on:
+        // the hospital's monitoring reads them with METRICS_TOKEN, an admin with their login.
+        options: {
+          auth: { strategies: ['session', 'token'], mode: 'try' },
+          plugins: { cookie: { redirectTo: false } },
+          description: 'Prometheus metrics (METRICS_TOKEN or an admin)',
+        },
+        async handler(request, h) {
+          const { metricsToken } = request.server.app.config;
+          const presented = /^Bearer\s+(\S+)$/i.exec(String(request.headers.authorization ?? ''))?.[1];
+          const byToken = metricsToken !== undefined && presented !== undefined && sameSecret(presented, metricsToken);
+          const byAdmin = request.auth.isAuthenticated && request.auth.credentials.user?.role === 'admin';
+          if (!byToken && !byAdmin) {
+            if (request.auth.isAuthenticated) throw Boom.forbidden('Metrics are for admins and the monitoring token');
+            throw Boom.unauthorized('Send Authorization: Bearer <METRICS_TOKEN>, or log in as an admin', 'Bearer');
+          }
           return h.response(await metrics.metrics()).type(metrics.contentType);
         },
       },

@@ -32,6 +32,9 @@ export function wantsHtml(request: Request): boolean {
   return String(request.headers.accept ?? '').includes('text/html') || request.method === 'get';
 }
 
+/** The pages behind a participant's guest session (the way in after the link, and the meeting). */
+const isGuestPage = (request: Request): boolean => request.path === '/entry' || request.path.startsWith('/entry/');
+
 export function registerErrorFunnel(server: Server): void {
   server.ext('onPreResponse', async (request: Request, h: ResponseToolkit) => {
     let response = request.response;
@@ -56,8 +59,12 @@ export function registerErrorFunnel(server: Server): void {
       const lang = languageOf(request);
       const known = [400, 401, 403, 404, 409, 413, 429, 500, 503];
       const key = known.includes(status) ? `error.${status}` : status >= 500 ? 'error.500' : 'error.400';
+      // A participant's page speaks to them: no staff login, no IT department, the way back in.
+      const guest = isGuestPage(request);
+      const guestKey = status === 401 || status === 403 ? `error.guest.${status}` : status >= 500 ? 'error.guest.500' : key;
+      const message = t(lang, guest ? guestKey : key);
       return h
-        .view('error', { status, message: t(lang, key), requestId: request.info.id, title: t(lang, 'error.title') })
+        .view('error', { status, message, requestId: request.info.id, title: t(lang, 'error.title'), guest, styles: guest ? ['guest.css'] : undefined }, guest ? { layout: 'guest' } : {})
         .code(status)
         .header('x-request-id', request.info.id);
     }

@@ -33,9 +33,27 @@ export function isLanguage(value: unknown): value is Language {
   return typeof value === 'string' && (languages as readonly string[]).includes(value);
 }
 
+declare module '@hapi/hapi' {
+  interface RequestApplicationState {
+    /** The language a participant was booked in, once a route knows whose page it shows. */
+    bookedLanguage?: Language;
+  }
+}
+
+/**
+ * The page's language: the one the person chose with the switch, else the one their booking
+ * names (a participant booked in English reads English from the link's first page), else Swedish.
+ */
 export function languageOf(request: Request): Language {
   const chosen = request.state?.[languageCookie];
-  return isLanguage(chosen) ? chosen : defaultLanguage;
+  if (isLanguage(chosen)) return chosen;
+  const booked = request.app?.bookedLanguage;
+  return isLanguage(booked) ? booked : defaultLanguage;
+}
+
+/** Marks whose page this is: from here on the request speaks their booked language (unless they chose). */
+export function speakBookedLanguage(request: Request, language: Language | undefined): void {
+  if (language) request.app.bookedLanguage = language;
 }
 
 /** Looks up a UI string; `{name}` placeholders are filled from vars. Missing keys show the key. */

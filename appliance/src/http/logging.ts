@@ -34,6 +34,8 @@ export async function registerLogging(server: Server, level: string, stream?: No
       customRequestCompleteMessage: (request: Request, responseTime: number) =>
         `[response] ${request.method} ${redactUrl(request.path)} ${request.raw.res.statusCode} (${responseTime}ms)`,
       logPayload: false,
+      // The client behind the proxy (TRUSTED_PROXIES), beside the peer the socket saw.
+      getChildBindings: (request: Request) => ({ req: request, client: request.clientAddress }),
       serializers: {
         req: (req: { method: string; url: string; headers: Record<string, unknown>; remoteAddress?: string; id?: string }) => ({
           id: req.id,

@@ -1,15 +1,36 @@
-// Rate limits for endpoints that guess at secrets (login, and later links, codes and events).
-// In-memory per process, from rate-limiter-flexible; a limit hit is a 429 with Retry-After.
+// Rate limits for endpoints that guess at secrets (login, links, codes) or send messages. Counted
+// in the database (db/counters.ts), so that they hold under parallel requests and across processes;
+// a limit hit is a 429 with Retry-After. Keys default to the client's address (TRUSTED_PROXIES).
 import Boom from '@hapi/boom';
 import type { Lifecycle, Request } from '@hapi/hapi';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { countAttempt } from '../db/counters.ts';
 
 export interface Limit {
   points: number;
   durationSeconds: number;
 }
 
-export function rateLimit(name: string, limit: Limit, key: (request: Request) => string = (r) => r.info.remoteAddress): Lifecycle.Method {
+export function tooManyRequests(retryAfterSeconds: number, message = 'Too many attempts: wait a while and try again'): Boom.Boom {
+  const error = Boom.tooManyRequests(message);
+  error.output.headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterSeconds)));
+  return error;
+}
+
+export function rateLimit(name: string, limit: Limit, key: (request: Request) => string = (r) => r.clientAddress): Lifecycle.Method {
+  return async (request, h) => {
+    const now = new Date();
+    const attempt = await countAttempt(request.server.app.db, `${name}:${key(request)}`, limit.durationSeconds, now);
+    if (attempt.hits <= limit.points) return h.continue;
+    throw tooManyRequests((attempt.resetsAt.getTime() - now.getTime()) / 1000);
+  };
+}
+
+/**
+ * The same limit kept in this process only: for floods that guess at nothing (a broken page's
+ * event loop), where a database write per request would cost more than the flood.
+ */
+export function localRateLimit(name: string, limit: Limit, key: (request: Request) => string): Lifecycle.Method {
   const limiter = new RateLimiterMemory({ keyPrefix: name, points: limit.points, duration: limit.durationSeconds });
   return async (request, h) => {
     try {
@@ -17,9 +38,7 @@ export function rateLimit(name: string, limit: Limit, key: (request: Request) =>
       return h.continue;
     } catch (res) {
       if (!(res instanceof RateLimiterRes)) throw res;
-      const error = Boom.tooManyRequests('Too many attempts: wait a while and try again');
-      error.output.headers['retry-after'] = String(Math.ceil(res.msBeforeNext / 1000));
-      throw error;
+      throw tooManyRequests(res.msBeforeNext / 1000);
     }
   };
 }

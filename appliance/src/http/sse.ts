@@ -50,7 +50,7 @@ export function openEventStream(request: Request, h: ResponseToolkit, options: E
   const response = h
     .response(body)
     .type('text/event-stream; charset=utf-8')
-    .header('cache-control', 'no-cache, no-transform')
+    .header('cache-control', 'no-store, no-transform')
     // Compression would hold events back until a buffer fills; nginx would buffer them too.
     .header('content-encoding', 'identity')
     .header('x-accel-buffering', 'no');

@@ -33,3 +33,13 @@ export interface DeliveryReceipt {
   error?: string;
   at: Date;
 }
+
+/**
+ * A TLS failure's reason, with the fix when the peer's certificate was not trusted: relays and
+ * gateways inside a hospital often carry certificates from the hospital's own CA.
+ */
+export function withCertificateHint(reason: string): string {
+  return /certificate|self[- ]signed|CERT_/i.test(reason)
+    ? `${reason} (a certificate from the hospital's own CA is trusted once TLS_CA_FILE names that CA's PEM file)`
+    : reason;
+}

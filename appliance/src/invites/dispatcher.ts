@@ -51,8 +51,12 @@ export function backoff(attempt: number, baseMs: number, maxMs: number, random =
   return Math.round(delay * (0.8 + 0.4 * random()));
 }
 
-/** How long a receipt may wait for its message's send to be recorded before the gateway is asked to resend it. */
+/** How long a receipt may wait for its message's send to be recorded while SMS are being sent. */
 const earlyReceiptWaitMs = 30_000;
+/** How often a waiting receipt looks again (other processes record sends this one does not hear of). */
+const earlyReceiptRecheckMs = 500;
+/** Unknown ids remembered so that a gateway repeating a receipt is not logged again. */
+const unknownIdsKept = 1000;
 
 export class Dispatcher {
   readonly #o: Required<Omit<DispatcherOptions, 'onStatus' | 'log' | 'secretPaths'>> & Pick<DispatcherOptions, 'onStatus' | 'log' | 'secretPaths'>;
@@ -60,8 +64,10 @@ export class Dispatcher {
   #inFlight = 0;
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
-  // Receipts can overtake the write that records a message as sent: they wait here briefly.
-  readonly #earlyReceipts = new Map<string, { receipt: DeliveryReceipt; settle: (error?: Error) => void }>();
+  // Receipts can overtake the write that records a message as sent: they wait here briefly, and
+  // markSent wakes them.
+  readonly #earlyReceipts = new Map<string, Set<() => void>>();
+  readonly #unknownIds = new Set<string>();
 
   constructor(options: DispatcherOptions) {
     this.#o = {
@@ -208,21 +214,25 @@ export class Dispatcher {
    * A delivery receipt from the SMS gateway: delivered, or failed with the network's reason. The
    * returned promise settles when the receipt is recorded, and only then does the SMS adapter
    * acknowledge it: a receipt is never lost with a process that dies before recording it.
+   *
+   * A receipt for an id no sent message has is acknowledged too (and logged once): a shared SMPP
+   * account, or a database restored from a backup, brings such receipts every day, and refusing
+   * them only makes the gateway send them again for ever. It can only be early, not unknown, while
+   * some SMS is between the gateway's answer and its send record, so only then does it wait.
    */
   async receipt(receipt: DeliveryReceipt): Promise<void> {
-    if (await this.#applyReceipt(receipt)) return;
-    // The gateway answered faster than the send was recorded: the receipt waits for that record
-    // (markSent applies it), or, if it never comes, is refused so that the gateway sends it again.
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#earlyReceipts.delete(receipt.providerId);
-        reject(new Error(`no sent message with provider id ${receipt.providerId} yet`));
-      }, earlyReceiptWaitMs);
-      timer.unref();
-      this.#earlyReceipts.set(receipt.providerId, { receipt, settle: (error) => (clearTimeout(timer), error ? reject(error) : resolve()) });
-      // The send may have been recorded while we looked: then nobody else will apply it.
-      this.#knownProviderId(receipt.providerId).then((known) => (known ? this.#applyEarlyReceipt(receipt.providerId) : undefined), reject);
-    });
+    const deadline = Date.now() + earlyReceiptWaitMs;
+    for (;;) {
+      // In this order: a send is recorded in the same commit that ends its "sending", so when
+      // nothing is sending any more, a message with this id is already on record.
+      const sending = await this.#smsSending();
+      if (await this.#applyReceipt(receipt)) return;
+      if (!sending || Date.now() >= deadline) {
+        this.#unknownReceipt(receipt);
+        return;
+      }
+      await this.#nextLook(receipt.providerId, Math.min(earlyReceiptRecheckMs, deadline - Date.now()));
+    }
   }
 
   /** False when no sent message has the provider id yet; true once the receipt is recorded. */
@@ -235,20 +245,36 @@ export class Dispatcher {
     return true;
   }
 
-  async #knownProviderId(providerId: string): Promise<boolean> {
-    return (await this.#o.db('outbox_provider_ids').where({ provider_id: providerId }).first('provider_id')) !== undefined;
+  async #smsSending(): Promise<boolean> {
+    return (await this.#o.db('outbox_messages').where({ channel: 'sms', status: 'sending' }).first('id')) !== undefined;
+  }
+
+  /** Resolves when a send with this provider id is recorded here, or after `ms`. */
+  #nextLook(providerId: string, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const waiters = this.#earlyReceipts.get(providerId) ?? new Set<() => void>();
+      this.#earlyReceipts.set(providerId, waiters);
+      const wake = () => {
+        clearTimeout(timer);
+        waiters.delete(wake);
+        if (waiters.size === 0 && this.#earlyReceipts.get(providerId) === waiters) this.#earlyReceipts.delete(providerId);
+        resolve();
+      };
+      const timer = setTimeout(wake, Math.max(0, ms));
+      waiters.add(wake);
+    });
   }
 
   #applyEarlyReceipt(providerId: string): void {
-    const early = this.#earlyReceipts.get(providerId);
-    if (!early) return;
-    this.#earlyReceipts.delete(providerId);
-    this.#applyReceipt(early.receipt).then(
-      (applied) => early.settle(applied ? undefined : new Error(`no sent message with provider id ${providerId}`)),
-      (error: Error) => early.settle(error),
-    );
+    for (const wake of [...(this.#earlyReceipts.get(providerId) ?? [])]) wake();
   }
 
+  #unknownReceipt(receipt: DeliveryReceipt): void {
+    if (this.#unknownIds.has(receipt.providerId)) return;
+    if (this.#unknownIds.size >= unknownIdsKept) this.#unknownIds.delete(this.#unknownIds.values().next().value!);
+    this.#unknownIds.add(receipt.providerId);
+    this.#o.log?.('warn', `outbox: delivery receipt (${receipt.status}) for message id ${receipt.providerId}, which no message sent from here has: acknowledged and ignored (another system on the same SMPP account, or a message sent after the database's backup)`);
+  }
 }
 
 /** "Samverka <noreply@x>" → "noreply@x". */

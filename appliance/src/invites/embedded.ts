@@ -5,7 +5,6 @@
 // Never used with NODE_ENV=production (config.ts requires real SMTP_URL and SMPP_URL there).
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { createSmppServer, type SmppPdu, type SmppSession, smppPdu } from './sms.ts';
 
@@ -74,7 +73,9 @@ export async function startEmbeddedMailSink(options: { capacity?: number } = {})
     logger: false,
     size: 10 * 1024 * 1024,
     onData(stream, session, callback) {
-      simpleParser(stream)
+      // mailparser is large and only this sink needs it: loaded with the first message.
+      import('mailparser')
+        .then(({ simpleParser }) => simpleParser(stream))
         .then((mail) => {
           const calendar = mail.attachments.find((a) => a.contentType === 'text/calendar') ?? mail.attachments.find((a) => /\.ics$/i.test(a.filename ?? ''));
           received.push({

@@ -5,7 +5,6 @@ import type { Plugin, Server } from '@hapi/hapi';
 import { isSqlite } from '../db/knex.ts';
 import type { EventName } from '../events.ts';
 import type { CapturedMail, CapturedSms, Sink } from './embedded.ts';
-import { startEmbeddedMailSink, startEmbeddedSmsc } from './embedded.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { fallbackToEmail } from './fallback.ts';
 import { MailSender, type MailState } from './mail.ts';
@@ -16,7 +15,7 @@ import { enqueue, releaseAllClaims, type MessageKind, type OutboxMessage } from 
 import { provideCodeMessenger } from '../entry/index.ts';
 import { Reminders } from './reminders.ts';
 import { routes } from './routes.ts';
-import { SmsSender, type SmsState } from './sms.ts';
+import { linkHealth, SmsSender, type SmsState } from './sms.ts';
 import { Templates } from './templates.ts';
 import { findStaff } from '../staff/index.ts';
 import { addParticipantFacts, onMeetingChange } from '../meetings/index.ts';
@@ -106,19 +105,22 @@ export const plugin: Plugin<void> = {
     server.ext('onPreStart', async () => {
       let smtpUrl = config.mail.smtpUrl;
       let smppUrl = config.sms.smppUrl;
+      // The development sinks (and smtp-server with them) are loaded only when they are used.
+      const embedded = !smtpUrl || !smppUrl ? await import('./embedded.ts') : undefined;
       if (!smtpUrl) {
-        mailSink = await startEmbeddedMailSink();
+        mailSink = await embedded!.startEmbeddedMailSink();
         smtpUrl = mailSink.url;
       }
       if (!smppUrl) {
-        smsc = await startEmbeddedSmsc();
+        smsc = await embedded!.startEmbeddedSmsc();
         smppUrl = smsc.url;
       }
-      mail = new MailSender({ url: smtpUrl, from: config.mail.from });
+      mail = new MailSender({ url: smtpUrl, from: config.mail.from, ca: config.tlsCa });
       sms = new SmsSender({
         url: smppUrl,
         sender: config.sms.sender,
         throttle: config.sms.throttle,
+        ca: config.tlsCa,
         onReceipt: (receipt) => dispatcher?.receipt(receipt),
         log,
       });
@@ -144,7 +146,7 @@ export const plugin: Plugin<void> = {
 
     server.app.health.add('mail', async () => {
       if (!config.mail.smtpUrl) return { ok: true, detail: 'embedded development mail sink' };
-      const probe = mail ?? new MailSender({ url: config.mail.smtpUrl, from: config.mail.from });
+      const probe = mail ?? new MailSender({ url: config.mail.smtpUrl, from: config.mail.from, ca: config.tlsCa });
       try {
         await probe.verify();
         return { ok: true, detail: 'SMTP relay answers' };
@@ -155,10 +157,7 @@ export const plugin: Plugin<void> = {
     server.app.health.add('sms', async () => {
       if (!config.sms.smppUrl) return { ok: true, detail: 'embedded development SMSC' };
       if (!sms) return { ok: true, detail: 'SMPP gateway configured (bound when the appliance runs)' };
-      const state = sms.state();
-      return state.bound
-        ? { ok: true, detail: `bound; window ${state.window.inUse}/${state.window.size}${state.pausedUntil ? `, throttled until ${state.pausedUntil.toISOString()}` : ''}` }
-        : { ok: false, detail: `not bound to the SMPP gateway${state.lastError ? `: ${state.lastError}` : ''}` };
+      return linkHealth(sms.state());
     });
 
     server.expose('secretPaths', secretPaths);

@@ -2,13 +2,19 @@
 // It is the only file of the application that imports nodemailer. It tells the outbox what the
 // relay said: its reply line on success, and on failure whether trying again can help
 // (4xx, connection trouble) or not (5xx).
+import { rootCertificates } from 'node:tls';
 import nodemailer from 'nodemailer';
 import type { CalendarPart } from './calendar.ts';
-import { PermanentFailure, TemporaryFailure } from './delivery.ts';
+import { PermanentFailure, TemporaryFailure, withCertificateHint } from './delivery.ts';
 
 export interface MailOptions {
-  /** smtp://user:password@relay:587 (STARTTLS when offered) or smtps://…:465. */
+  /**
+   * smtp://user:password@relay:587 (STARTTLS; required when there is a password) or
+   * smtps://…:465 (TLS from the first byte). The relay's certificate is always verified.
+   */
   url: string;
+  /** CA certificates (PEM) trusted besides the system's: the hospital's own CA (TLS_CA_FILE). */
+  ca?: string | undefined;
   /** e.g. "Samverka <noreply@hospital.se>". */
   from: string;
   /** Parallel connections to the relay (nodemailer's pool). */
@@ -57,11 +63,14 @@ export function classifySmtpError(error: unknown): TemporaryFailure | PermanentF
   const e = error as SmtpError;
   const reply = e.response ?? e.message;
   if (e.code === 'EAUTH') return new TemporaryFailure(`the relay refused the login: ${reply}`, { cause: error });
+  // TLS that cannot be set up (no STARTTLS offered, a certificate not trusted) is the configuration's
+  // problem, like a refused login: the message goes once IT has fixed it.
+  if (e.code === 'ETLS') return new TemporaryFailure(`TLS with the relay failed: ${withCertificateHint(e.message)}${e.response ? ` (${e.response})` : ''}`, { cause: error });
   if (typeof e.responseCode === 'number' && e.responseCode >= 500) return new PermanentFailure(reply, { cause: error });
   if (typeof e.responseCode === 'number' && e.responseCode >= 400) return new TemporaryFailure(reply, { cause: error });
   // Nodemailer's own refusals before any SMTP exchange (no recipient, unreadable message) cannot pass later.
   if (e.code === 'EENVELOPE' || e.code === 'EMESSAGE') return new PermanentFailure(reply, { cause: error });
-  return new TemporaryFailure(`the relay could not be reached: ${reply}`, { cause: error });
+  return new TemporaryFailure(`the relay could not be reached: ${withCertificateHint(reply)}`, { cause: error });
 }
 
 function transportOptions(options: MailOptions) {
@@ -76,6 +85,10 @@ function transportOptions(options: MailOptions) {
     port: Number(url.port || (secure ? 465 : 587)),
     secure,
     ...(url.username ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } } : {}),
+    // A password never crosses the network in clear: without smtps, a relay that does not offer
+    // STARTTLS is refused before the login (nodemailer would otherwise log in unencrypted).
+    requireTLS: !secure && url.username !== '',
+    ...(options.ca ? { tls: { ca: [...rootCertificates, options.ca] } } : {}),
     connectionTimeout: timeout,
     greetingTimeout: timeout,
     socketTimeout: timeout,

@@ -37,6 +37,8 @@ declare module 'smpp' {
       host: string;
       port: number;
       tls?: boolean;
+      /** Passed on to tls.connect with the rest of the options. */
+      ca?: string[];
     }
 
     function createServer(options: Record<string, unknown>, listener?: (session: Session) => void): Server;

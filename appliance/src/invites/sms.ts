@@ -5,8 +5,9 @@
 // limit the gateway never sees exceeded, the right data_coding, concatenation, and receipts.
 // It is the only file of the application that imports `smpp`.
 import { randomInt } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
 import smpp from 'smpp';
-import { type DeliveryReceipt, PermanentFailure, type ReceiptStatus, TemporaryFailure } from './delivery.ts';
+import { type DeliveryReceipt, PermanentFailure, type ReceiptStatus, TemporaryFailure, withCertificateHint } from './delivery.ts';
 import { concatenationUdh, encodeSms } from './gsm.ts';
 
 export type SmppSession = smpp.Session;
@@ -27,8 +28,10 @@ export function smppPdu(command: string, fields: Record<string, unknown>): SmppP
 export type IdRadix = 'hex' | 'decimal';
 
 export interface SmsOptions {
-  /** smpp://system_id:password@host:port (ssmpp:// for TLS). */
+  /** smpp://system_id:password@host:port (ssmpp:// for TLS; the gateway's certificate is always verified). */
   url: string;
+  /** CA certificates (PEM) trusted besides the system's: the hospital's own CA (TLS_CA_FILE). */
+  ca?: string | undefined;
   /** Alphanumeric sender id (at most 11 characters) or a number in international form. */
   sender: string;
   /** Message parts per second the gateway accepts; never exceeded in any one-second interval. */
@@ -72,6 +75,27 @@ export interface SmsState {
   pausedUntil?: Date;
   lastReceiptAt?: Date;
   lastError?: string;
+  /** While a link that was bound is down: since when, and why it was lost. */
+  down?: { since: Date; reason?: string };
+  /** The last time the link was lost and bound again, and why it was lost. */
+  lastOutage?: { from: Date; to: Date; reason?: string };
+}
+
+/**
+ * The link as /health/ready reports it. The last gap stays visible after the rebind, so a link that
+ * drops now and then shows even when the check happens to run while it is bound.
+ */
+export function linkHealth(state: SmsState): { ok: boolean; detail: string } {
+  if (state.bound) {
+    const paused = state.pausedUntil ? `, throttled until ${state.pausedUntil.toISOString()}` : '';
+    const gap = state.lastOutage
+      ? `; link lost at ${state.lastOutage.from.toISOString()}${state.lastOutage.reason ? ` (${state.lastOutage.reason})` : ''}, bound again at ${state.lastOutage.to.toISOString()}`
+      : '';
+    return { ok: true, detail: `bound; window ${state.window.inUse}/${state.window.size}${paused}${gap}` };
+  }
+  const down = state.down ? ` since ${state.down.since.toISOString()}${state.down.reason ? ` (link lost: ${state.down.reason})` : ''}` : '';
+  const last = state.lastError && state.lastError !== state.down?.reason ? `: ${state.lastError}` : '';
+  return { ok: false, detail: `not bound to the SMPP gateway${down}${last}` };
 }
 
 /** SMPP 3.4 command status names, with what they mean to a person reading a failed message. */
@@ -201,7 +225,7 @@ const MAX_THROTTLED_ATTEMPTS = 20;
 
 export class SmsSender {
   readonly #url: URL;
-  readonly #options: Required<Omit<SmsOptions, 'onReceipt' | 'log' | 'systemType'>> & Pick<SmsOptions, 'onReceipt' | 'log'>;
+  readonly #options: Required<Omit<SmsOptions, 'onReceipt' | 'log' | 'systemType' | 'ca'>> & Pick<SmsOptions, 'onReceipt' | 'log' | 'ca'>;
   readonly #systemType: string;
   readonly #source: ReturnType<typeof sourceAddress>;
   /** At most this many parts in any rate interval… */
@@ -219,6 +243,8 @@ export class SmsSender {
   #pausedUntil = 0;
   #lastReceiptAt: Date | undefined;
   #lastError: string | undefined;
+  #down: SmsState['down'];
+  #lastOutage: SmsState['lastOutage'];
   #order = 0;
   #reference = randomInt(256);
   readonly #queue: Part[] = [];
@@ -299,6 +325,8 @@ export class SmsSender {
       ...(this.#pausedUntil > performance.now() ? { pausedUntil: new Date(Date.now() + this.#pausedUntil - performance.now()) } : {}),
       ...(this.#lastReceiptAt ? { lastReceiptAt: this.#lastReceiptAt } : {}),
       ...(this.#lastError ? { lastError: this.#lastError } : {}),
+      ...(this.#down ? { down: this.#down } : {}),
+      ...(this.#lastOutage ? { lastOutage: this.#lastOutage } : {}),
     };
   }
 
@@ -445,18 +473,26 @@ export class SmsSender {
   }
 
   #connect(): void {
+    const tls = this.#url.protocol === 'ssmpp:';
+    // The package hands these options to tls.connect as they are: the certificate is verified
+    // against the system's CAs and the hospital's own (TLS_CA_FILE), never skipped.
     const session = smpp.connect({
       host: this.#url.hostname,
-      port: Number(this.#url.port || (this.#url.protocol === 'ssmpp:' ? 3550 : 2775)),
-      tls: this.#url.protocol === 'ssmpp:',
+      port: Number(this.#url.port || (tls ? 3550 : 2775)),
+      tls,
+      ...(tls && this.#options.ca ? { ca: [...rootCertificates, this.#options.ca] } : {}),
     });
     this.#session = session;
     // Without this, Nagle's algorithm holds back the PDUs after the first until the gateway's
     // delayed ACK (~40 ms on Linux), which is longer than a fast gateway takes to answer.
     session.socket.setNoDelay(true);
-    session.on(this.#url.protocol === 'ssmpp:' ? 'secureConnect' : 'connect', () => this.#bind(session));
+    session.on(tls ? 'secureConnect' : 'connect', () => this.#bind(session));
     session.on('error', (error: Error) => {
-      this.#lastError = error.message;
+      this.#lastError = tls ? withCertificateHint(error.message) : error.message;
+      // The smpp package stops reading a session after a PDU it cannot decode (e.g. a header that
+      // claims more than its 16 KB maximum), leaving the link silent until enquire_link gives up.
+      // Such a link is of no more use: drop it now and bind afresh.
+      if (session === this.#session) session.destroy();
     });
     session.on('close', () => this.#onClose(session));
     session.on('deliver_sm', (pdu: SmppPdu) => this.#onDeliver(session, pdu));
@@ -484,6 +520,10 @@ export class SmsSender {
         return;
       }
       this.#bound = true;
+      if (this.#down) {
+        this.#lastOutage = { from: this.#down.since, to: new Date(), ...(this.#down.reason ? { reason: this.#down.reason } : {}) };
+        this.#down = undefined;
+      }
       this.#lastError = undefined;
       this.#reconnectDelay = this.#options.reconnect.minMs;
       this.#options.log?.('info', `bound to the SMS gateway at ${this.#url.host}`);
@@ -503,6 +543,7 @@ export class SmsSender {
 
   #onClose(session: SmppSession): void {
     if (session !== this.#session) return;
+    if (this.#bound) this.#down = { since: new Date(), ...(this.#lastError ? { reason: this.#lastError } : {}) };
     this.#bound = false;
     this.#session = undefined;
     clearInterval(this.#enquireTimer);

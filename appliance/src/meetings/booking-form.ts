@@ -99,6 +99,7 @@ export function renderBooking(request: Request, h: ResponseToolkit, form: Partia
       identificationLabel: p.identification ? t(lang, `meetings.ident.${p.identification}`) : '',
       personalNumber: masked(p.personalNumber),
       proxyName: p.proxy?.name,
+      proxyContact: p.proxy ? [p.proxy.mobile, p.proxy.email].filter(Boolean).join(', ') : '',
     })),
     kinds: participantKinds.map((k) => ({ value: k, label: t(lang, `meetings.kind.${k}`), checked: k === kind })),
     identifications: (['siths', 'bankid', 'none', 'sms'] as const).map((m) => ({ value: m, label: t(lang, `meetings.ident.${m}`), selected: m === identification })),

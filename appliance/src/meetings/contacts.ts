@@ -29,3 +29,13 @@ export function parseEmail(input: string): string | undefined {
   const email = input.trim().toLowerCase();
   return emailSchema.validate(email).error ? undefined : email;
 }
+
+/**
+ * A stored E.164 number as a person reads it aloud and dials it: the national form for Swedish
+ * numbers ("070-123 45 67"), the international form for others ("+47 91 23 45 67").
+ */
+export function displayPhone(e164: string): string {
+  const phone = parsePhoneNumberFromString(e164);
+  if (!phone) return e164;
+  return phone.country === defaultCountry ? phone.formatNational() : phone.formatInternational();
+}

@@ -83,6 +83,7 @@ export const advanceStatus = (server: Server, meetingId: string, status: RoomSta
 // Reads without an access check, for system work (messages, schedules, the guest's own meeting,
 // admin-only pages): a read for a staff member's request goes through meetingFor.
 export { parsePersonalNumber, maskPersonalNumber } from './personal-number.ts';
+export { displayPhone } from './contacts.ts';
 export { isPatient, meetingEnd, tookPart, type ParticipantKind, type Meeting, type Participant } from './model.ts';
 export { personalNumberOf, findMeeting, findParticipant, listChanges, eraseContactsOfMeetings, eraseParticipantContacts, meetingsEndedBefore, listMeetings, type RoomStatus } from './store.ts';
 export type { FactsProvider, ParticipantFact, MarksProvider } from './facts.ts';

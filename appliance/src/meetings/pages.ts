@@ -4,9 +4,11 @@
 import Boom from '@hapi/boom';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
+import { day, lookupYears, meetingYears } from '../http/dates.ts';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { openEventStream } from '../http/sse.ts';
 import type { Staff } from '../staff/index.ts';
+import { displayPhone } from './contacts.ts';
 import type { ParticipantFacts } from './facts.ts';
 import type { LiveUpdates } from './live.ts';
 import { bookingForm, fromFields, hasParticipant, readDraft, renderBooking, type BookingForm } from './booking-form.ts';
@@ -14,12 +16,19 @@ import { isPatient, patientOf, type Meeting, type Participant } from './model.ts
 import { audited } from './routes.ts';
 import type { MeetingService } from './service.ts';
 import { addDays, formatDay, formatSpan, fromClinicTime, isoWeek, mondayOf, toClinicTime, today, weekday } from '../common/clock.ts';
-import { NotChangeable, NotFound, RuleViolation, VersionConflict } from './violations.ts';
+import { NotChangeable, NotFound, RuleViolation, TooManyResends, VersionConflict } from './violations.ts';
 
-const dateField = Joi.string().pattern(/^\d{4}-\d{2}-\d{2}$/);
-const timeField = Joi.string().pattern(/^\d{2}:\d{2}$/);
+// A meeting's day is checked like the API's startsAt; the calendar may be browsed further back.
+const dateField = day(meetingYears);
+const calendarDate = day(lookupYears);
+const timeField = Joi.string().pattern(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
 const staffOf = (request: Request): Staff => request.auth.credentials.user!;
 const session = { strategy: 'session' } as const;
+
+/** A person's mobile number (readable, and a link to call) and e-mail address, one per line. */
+function contactLines(c: { mobile: string | null; email: string | null }): { text: string; tel?: string }[] {
+  return [...(c.mobile ? [{ text: displayPhone(c.mobile), tel: `tel:${c.mobile}` }] : []), ...(c.email ? [{ text: c.email }] : [])];
+}
 
 function participantView(lang: Language, p: Participant) {
   return {
@@ -27,8 +36,8 @@ function participantView(lang: Language, p: Participant) {
     kindLabel: t(lang, `meetings.kind.${p.kind}`),
     identificationLabel: t(lang, `meetings.ident.${p.identification}`),
     statusLabel: t(lang, `meetings.pstatus.${p.status}`),
-    contact: [p.mobile, p.email].filter(Boolean).join(', '),
-    proxyContact: p.proxy ? [p.proxy.mobile, p.proxy.email].filter(Boolean).join(', ') : '',
+    contact: contactLines(p),
+    proxyContact: p.proxy ? contactLines(p.proxy) : [],
     removable: !isPatient(p.kind),
   };
 }
@@ -87,11 +96,12 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
       return h.redirect(`/meetings/${id}?done=${done}`);
     } catch (error) {
       const lang = languageOf(request);
-      if (error instanceof RuleViolation || error instanceof VersionConflict || error instanceof NotChangeable) {
+      if (error instanceof RuleViolation || error instanceof VersionConflict || error instanceof NotChangeable || error instanceof TooManyResends) {
         const meeting = await meetings.get(staffOf(request), id);
         await audited(request, 'meeting.read', meeting);
         const message = error instanceof RuleViolation ? error.text(lang) : error.toBoom(lang).message;
-        return meetingPage(request, h, meetings, facts, meeting, { error: message, code: error instanceof RuleViolation ? 400 : 409 });
+        const code = error instanceof RuleViolation ? 400 : error instanceof TooManyResends ? 429 : 409;
+        return meetingPage(request, h, meetings, facts, meeting, { error: message, code });
       }
       throw error;
     }
@@ -115,7 +125,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
     {
       method: 'GET',
       path: '/calendar',
-      options: { auth: session, validate: { query: Joi.object({ view: Joi.string().valid('day', 'week').default('day'), date: dateField }) } },
+      options: { auth: session, validate: { query: Joi.object({ view: Joi.string().valid('day', 'week').default('day'), date: calendarDate }) } },
       handler: async (request, h) => {
         const lang = languageOf(request);
         const staff = staffOf(request);
@@ -315,11 +325,12 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
     {
       method: 'POST',
       path: '/meetings/{id}/participants/{participantId}/resend',
-      options: { auth: { ...session, scope: ['admin', 'clinician'] }, validate: { params: participantParams, payload: Joi.object({ crumb: Joi.string() }) } },
+      options: { auth: { ...session, scope: ['admin', 'clinician'] }, validate: { params: participantParams, payload: Joi.object({ crumb: Joi.string(), version: Joi.number().integer().min(1).required() }) } },
       handler: async (request, h) => {
         const { id, participantId } = request.params as { id: string; participantId: string };
+        const { version } = request.payload as { version: number };
         return changeFromPage(request, h, id, async () => {
-          const meeting = await meetings.resendInvitation(staffOf(request), id, participantId);
+          const meeting = await meetings.resendInvitation(staffOf(request), id, participantId, version);
           await audited(request, 'invitation.resend', meeting, participantId);
         }, 'resent');
       },

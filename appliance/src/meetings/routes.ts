@@ -137,12 +137,14 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
       options: {
         auth: writers,
         description: 'Send a participant\'s invitation again',
-        validate: { params: schemas.participantParams },
+        notes: 'Revokes the participant\'s link and sends a new one. Takes the version like every change (409 when stale; the version is not raised); at most 5 per participant and hour (429 with Retry-After).',
+        validate: { params: schemas.participantParams, payload: schemas.resendPayload },
         response: { status: { 202: schemas.meetingSchema }, sample: 0 },
       },
       handler: async (request, h) => {
         const { id, participantId } = params(request);
-        const meeting = await meetings.resendInvitation(staffOf(request), id, participantId);
+        const { version } = request.payload as { version: number };
+        const meeting = await meetings.resendInvitation(staffOf(request), id, participantId, version);
         await audited(request, 'invitation.resend', meeting, participantId);
         return h.response(meeting).code(202);
       },

@@ -1,6 +1,7 @@
 // The API's shapes (joi), with labels and examples for the OpenAPI document. Joi checks types and
 // sizes; the routine's rules (rules.ts) are checked by the service with messages a clinician can act on.
 import Joi from 'joi';
+import { instant, lookupYears, meetingYears } from '../http/dates.ts';
 import { identificationMethods, meetingStatuses, participantKinds, participantStatuses } from './model.ts';
 
 const text = (max: number) => Joi.string().max(max).allow('');
@@ -27,7 +28,7 @@ const version = Joi.number().integer().min(1).required().description('The versio
 export const bookingPayload = Joi.object({
   unitId: Joi.string().guid().description('Care unit (admins only; clinicians book for their own unit)'),
   title: text(200).required().example('Samordnad planering inför skolstart'),
-  startsAt: Joi.date().iso().required().description('Start, ISO 8601 with offset').example('2030-03-04T09:00:00+01:00'),
+  startsAt: instant(meetingYears).required().description('Start, ISO 8601 with an offset (Z or ±HH:MM), a real date from this year to ten years ahead').example('2030-03-04T09:00:00+01:00'),
   durationMinutes: Joi.number().integer().min(5).max(480).required().example(45),
   ledBy: Joi.string().max(254).description('Who runs the meeting: staff id or e-mail; the booking clinician by default'),
   documentationPlan: text(2000).required().description('How documentation is done during and after the meeting').example('Anteckningar i journalen av ansvarig läkare'),
@@ -38,7 +39,7 @@ export const bookingPayload = Joi.object({
 export const updatePayload = Joi.object({
   version,
   title: text(200),
-  startsAt: Joi.date().iso().example('2030-03-05T13:00:00+01:00'),
+  startsAt: instant(meetingYears).description('New start, ISO 8601 with an offset').example('2030-03-05T13:00:00+01:00'),
   durationMinutes: Joi.number().integer().min(5).max(480),
   ledBy: Joi.string().max(254),
   documentationPlan: text(2000),
@@ -51,14 +52,16 @@ export const cancelPayload = Joi.object({
 
 export const addParticipantPayload = Joi.object({ version, participant: participantInput.required() }).label('NewParticipant');
 
+export const resendPayload = Joi.object({ version }).required().label('Resend');
+
 export const versionQuery = Joi.object({ version }).label('Version');
 
 export const meetingParams = Joi.object({ id: Joi.string().guid().required() });
 export const participantParams = Joi.object({ id: Joi.string().guid().required(), participantId: Joi.string().guid().required() });
 
 export const listQuery = Joi.object({
-  from: Joi.date().iso().required().example('2030-03-04T00:00:00+01:00'),
-  to: Joi.date().iso().required().example('2030-03-11T00:00:00+01:00'),
+  from: instant(lookupYears).required().example('2030-03-04T00:00:00+01:00'),
+  to: instant(lookupYears).required().example('2030-03-11T00:00:00+01:00'),
   unitId: Joi.string().guid().description('Care unit (clinicians: their own)'),
   clinicianId: Joi.string().guid().description('Only meetings this clinician booked or leads'),
 }).label('Period');

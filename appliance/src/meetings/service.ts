@@ -1,6 +1,7 @@
 // Booking and changing meetings: who may see and change what, the routine's rules, one transaction
 // per change with its recorded event and the onChange hooks, and the bus event after commit.
 import type { Config } from '../config.ts';
+import { countAttempt } from '../db/counters.ts';
 import type { Db } from '../db/knex.ts';
 import type { EventBus } from '../events.ts';
 import type { Staff } from '../staff/index.ts';
@@ -8,7 +9,10 @@ import type { ChangeHook, MeetingChange } from './events.ts';
 import { isPatient, type Meeting, type NewParticipant, type Participant, type ParticipantStatus } from './model.ts';
 import { checkParticipant, checkParticipantList, checkStart, checkText, type Directory, type ParticipantInput } from './rules.ts';
 import * as store from './store.ts';
-import { Forbidden, NotChangeable, NotFound, RuleViolation, VersionConflict } from './violations.ts';
+import { Forbidden, NotChangeable, NotFound, RuleViolation, TooManyResends, VersionConflict } from './violations.ts';
+
+/** Re-sent invitations per participant and hour: enough for a lost SMS, not a flood of them. */
+export const resendsPerHour = 5;
 
 export interface BookingInput {
   unitId?: string;
@@ -240,10 +244,16 @@ export class MeetingService {
     });
   }
 
-  /** A new copy of the invitation; the meeting itself is unchanged, so no version is asked. */
-  resendInvitation(staff: Staff, meetingId: string, participantId: string): Promise<Meeting> {
-    return this.#change(staff, meetingId, undefined, async (_trx, meeting) => {
+  /**
+   * A new copy of the invitation (the old link is revoked). Checked against the version the clinician
+   * saw, like every change, though the meeting itself stays as it is; and at most `resendsPerHour`
+   * per participant, counted in the same transaction, since each one reaches their phone or inbox.
+   */
+  resendInvitation(staff: Staff, meetingId: string, participantId: string, version: number, now = new Date()): Promise<Meeting> {
+    return this.#change(staff, meetingId, version, async (trx, meeting) => {
       if (!meeting.participants.some((p) => p.id === participantId)) throw new NotFound('participant');
+      const sent = await countAttempt(trx, `resend:${participantId}`, 3600, now);
+      if (sent.hits > resendsPerHour) throw new TooManyResends((sent.resetsAt.getTime() - now.getTime()) / 1000);
       return { changes: [{ type: 'invitation.resend', payload: { meetingId, unitId: meeting.unitId, byStaffId: staff.id, participantId } }] };
     });
   }

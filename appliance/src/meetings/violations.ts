@@ -6,6 +6,7 @@ import type { Request } from '@hapi/hapi';
 import type { Language } from '../common/language.ts';
 import { DomainError } from '../http/errors.ts';
 import { t } from '../http/i18n.ts';
+import { tooManyRequests } from '../http/ratelimit.ts';
 export type RuleCode =
   | 'title_required' | 'documentation_required' | 'starts_in_past' | 'leader_unknown' | 'unit_unknown' | 'unit_not_yours'
   | 'patient_required' | 'patient_first' | 'one_patient' | 'too_many_participants'
@@ -57,6 +58,20 @@ export class NotChangeable extends DomainError {
   toBoom(lang: Language): Boom.Boom {
     const boom = Boom.conflict(t(lang, 'meetings.notChangeable', { status: t(lang, `meetings.status.${this.status}`) }));
     Object.assign(boom.output.payload, { rule: 'not_changeable' });
+    return boom;
+  }
+}
+
+/** A participant's link revoked and sent anew too often: each re-send is an SMS or e-mail to them. */
+export class TooManyResends extends DomainError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('too many re-sends');
+    this.name = 'TooManyResends';
+  }
+
+  toBoom(lang: Language): Boom.Boom {
+    const boom = tooManyRequests(this.retryAfterSeconds, t(lang, 'meetings.tooManyResends', { minutes: Math.ceil(this.retryAfterSeconds / 60) }));
+    Object.assign(boom.output.payload, { rule: 'too_many_resends' });
     return boom;
   }
 }

@@ -2,7 +2,8 @@
 // (the routine: call the participant on the number in the booking) with what staff did about it.
 import type { Db } from '../db/knex.ts';
 import { t } from '../http/i18n.ts';
-import type { FactsProvider, MarksProvider, ParticipantFact } from '../meetings/index.ts';
+import { displayPhone, type FactsProvider, type MarksProvider, type ParticipantFact } from '../meetings/index.ts';
+import { nudgeChannel } from './contact.ts';
 import { alertsOf, openAlertCounts, presenceOf } from './store.ts';
 
 export function roomFacts(db: Db): FactsProvider {
@@ -15,7 +16,9 @@ export function roomFacts(db: Db): FactsProvider {
       if (alert.clearedAt) continue;
       const participant = meeting.participants.find((p) => p.id === alert.participantId);
       const phone = participant?.mobile ?? participant?.proxy?.mobile;
-      add(alert.participantId, { problem: !alert.action, text: phone ? t(lang, 'rooms.fact.noShowCall', { phone }) : t(lang, 'rooms.fact.noShow') });
+      const byEmail = participant && nudgeChannel(participant) === 'email';
+      const text = phone ? t(lang, 'rooms.fact.noShowCall', { phone: displayPhone(phone) }) : t(lang, byEmail ? 'rooms.fact.noShowEmail' : 'rooms.fact.noShow');
+      add(alert.participantId, { problem: !alert.action, text });
       if (alert.action) add(alert.participantId, { text: t(lang, `rooms.noshow.done.${alert.action}`) });
     }
     return facts;

@@ -7,7 +7,7 @@ import { roomRoutes } from './routes.ts';
 import { RoomService } from './service.ts';
 import { insertRoom } from './store.ts';
 import { roomFacts, roomMarks } from './facts.ts';
-import { RoomControl } from './xmpp.ts';
+import type { RoomControl } from './xmpp.ts';
 import { addCalendarMarks, addParticipantFacts, advanceStatus, onMeetingChange } from '../meetings/index.ts';
 
 declare module '@hapi/hapi' {
@@ -19,10 +19,11 @@ declare module '@hapi/hapi' {
 export const plugin: Plugin<void> = {
   name: 'rooms',
   dependencies: ['db', 'audit', 'staff', 'meetings', 'techtest', 'entry', 'invites'],
-  register(server) {
+  async register(server) {
     const { db, bus, config } = server.app;
     const log = (level: 'info' | 'warn' | 'error', message: string) => server.log([level, 'rooms'], message);
-    const control = config.xmpp ? new RoomControl(config.xmpp) : undefined;
+    // @xmpp/client is loaded only when room control is configured.
+    const control = config.xmpp ? new (await import('./xmpp.ts')).RoomControl(config.xmpp) : undefined;
     const service = new RoomService(
       db,
       bus,

@@ -13,6 +13,7 @@ import { nudge } from '../invites/index.ts';
 import { mayChange, meetingEnd, meetingFor, type Meeting } from '../meetings/index.ts';
 import { latestResult, staffSessionSubject } from '../techtest/index.ts';
 import { bookedStaff, type RoomService } from './service.ts';
+import { nudgeChannel, phonesOf } from './contact.ts';
 import { alertsOf, findRoom, presenceOf } from './store.ts';
 
 const meetingParams = Joi.object({ id: Joi.string().guid().required() });
@@ -75,6 +76,8 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
         const state = entry.find((e) => e.participantId === p.id && e.person === 'main');
         const alert = alerts.find((a) => a.participantId === p.id && !a.clearedAt);
         const present = here.find((x) => x.participantId === p.id);
+        const phones = phonesOf(lang, p);
+        const channel = nudgeChannel(p);
         return {
           id: p.id,
           name: p.name,
@@ -84,10 +87,18 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
           identified: state?.identifiedBy ? t(lang, `rooms.identified.${state.identifiedBy}`) : p.kind === 'colleague' ? t(lang, 'rooms.identified.siths') : t(lang, 'rooms.identified.notYet'),
           nameMatched: state?.identifiedBy ? true : undefined,
           locked: Boolean(state?.lockedAt),
-          phone: p.mobile ?? p.proxy?.mobile,
+          phones,
           present: Boolean(present),
           nick: present?.nick,
-          alert: alert ? { action: alert.action ? t(lang, `rooms.noshow.done.${alert.action}`) : undefined } : undefined,
+          alert: alert
+            ? {
+                // One number: the alert says it, as a link. Two (patient and proxy): they are just above.
+                phone: phones.length === 1 ? phones[0] : undefined,
+                call: t(lang, phones.length > 1 ? 'rooms.noshow.callEither' : channel === 'email' ? 'rooms.noshow.noPhoneEmail' : 'rooms.noshow.noPhone'),
+                nudge: channel ? t(lang, `rooms.noshow.nudge.${channel}`) : undefined,
+                action: alert.action ? t(lang, `rooms.noshow.done.${alert.action}`) : undefined,
+              }
+            : undefined,
         };
       }),
       unknown: here.filter((p) => !p.participantId && !p.staffId).map((p) => ({ nick: p.nick, name: p.displayName ?? p.nick })),
@@ -116,7 +127,9 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       ? await jitsiSettings(request, service, meeting, { type: 'staff', staffId: staff.id }, staff.name, `/evaluation/meeting/${meeting.id}`)
       : { mediaConfigured: Boolean(request.server.app.config.jitsi) };
     return h.view('rooms/staff', {
-      title: t(lang, 'rooms.staff.title'),
+      title: `${t(lang, 'rooms.staff.title')}: ${meeting.title}`,
+      // The video and the participant panel share the whole width: the panel must stay readable.
+      wide: true,
       styles: ['meeting.css'],
       scripts: ['meeting.js'],
       meeting: { id: meeting.id, title: meeting.title, when: meeting.startsAt.toISOString(), ends: meetingEnd(meeting).toISOString() },
@@ -193,18 +206,22 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       path: '/meetings/{id}/noshow/{participantId}',
       options: {
         auth: { strategy: 'session' },
-        validate: { params: Joi.object({ id: Joi.string().guid().required(), participantId: Joi.string().guid().required() }), payload: Joi.object({ action: Joi.string().valid('called', 'sms', 'dismissed').required() }) },
+        validate: { params: Joi.object({ id: Joi.string().guid().required(), participantId: Joi.string().guid().required() }), payload: Joi.object({ action: Joi.string().valid('called', 'nudge', 'dismissed').required() }) },
       },
       handler: async (request, h) => {
         const meeting = await staffMeeting(request);
         const staff = request.auth.credentials.user!;
         if (!mayChange(request.server, staff, meeting)) throw Boom.forbidden();
         const participantId = String(request.params.participantId);
-        if (!meeting.participants.some((p) => p.id === participantId)) throw Boom.notFound();
-        const { action } = request.payload as { action: 'called' | 'sms' | 'dismissed' };
-        // "We are waiting for you" goes through the outbox like every message.
-        if (action === 'sms') await nudge(request.server, meeting.id, participantId);
-        await service.recordAction(meeting.id, participantId, action === 'sms' ? 'sms_sent' : action, staff);
+        const participant = meeting.participants.find((p) => p.id === participantId);
+        if (!participant) throw Boom.notFound(t(languageOf(request), 'meetings.notFound.participant'));
+        const { action } = request.payload as { action: 'called' | 'nudge' | 'dismissed' };
+        // "We are waiting for you" goes through the outbox like every message, on the invitation's
+        // channel: what is recorded (and shown) is what was sent.
+        const channel = nudgeChannel(participant);
+        if (action === 'nudge' && !channel) throw Boom.badRequest(t(languageOf(request), 'rooms.noshow.noChannel'));
+        if (action === 'nudge') await nudge(request.server, meeting.id, participantId);
+        await service.recordAction(meeting.id, participantId, action === 'nudge' ? (channel === 'sms' ? 'sms_sent' : 'email_sent') : action, staff);
         await request.audit('meeting.noshow', { meetingId: meeting.id, participantId, targetType: 'participant', targetId: participantId, details: { action } });
         return h.redirect(`/meetings/${meeting.id}/room`);
       },

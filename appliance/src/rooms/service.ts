@@ -11,6 +11,7 @@ import type { Staff } from '../staff/index.ts';
 import { issueToken } from './jitsi.ts';
 import type { Occupant, RoomControl } from './xmpp.ts';
 import * as store from './store.ts';
+import type { NoShowAction } from './store.ts';
 
 declare module '../events.ts' {
   interface DomainEvents {
@@ -19,7 +20,7 @@ declare module '../events.ts' {
     'room.ended': { meetingId: string; reason: string; byStaffId: string | null };
     /** The routine: not there about five minutes after the start — call them on the booked number. */
     'noshow.alert': { meetingId: string; participantId: string; phone: string | null };
-    'noshow.action': { meetingId: string; participantId: string; action: 'called' | 'sms_sent' | 'dismissed'; byStaffId: string };
+    'noshow.action': { meetingId: string; participantId: string; action: NoShowAction; byStaffId: string };
     'noshow.cleared': { meetingId: string; participantId: string };
   }
 }
@@ -176,7 +177,7 @@ export class RoomService {
     return raised;
   }
 
-  async recordAction(meetingId: string, participantId: string, action: 'called' | 'sms_sent' | 'dismissed', staff: Staff): Promise<boolean> {
+  async recordAction(meetingId: string, participantId: string, action: NoShowAction, staff: Staff): Promise<boolean> {
     const done = await store.recordAlertAction(this.db, meetingId, participantId, action, staff.id);
     if (done) this.bus.emit('noshow.action', { meetingId, participantId, action, byStaffId: staff.id });
     return done;

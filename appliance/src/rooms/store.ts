@@ -4,6 +4,9 @@ import type { Db } from '../db/knex.ts';
 import { iso, toDate } from '../db/values.ts';
 
 type Tx = Db | Knex.Transaction;
+
+/** What staff did about a no-show: called them, sent "we are waiting for you" (by SMS or e-mail), or dismissed it. */
+export type NoShowAction = 'called' | 'sms_sent' | 'email_sent' | 'dismissed';
 type Row = Record<string, any>;
 
 export interface Room {
@@ -88,7 +91,7 @@ export interface NoShowAlert {
   meetingId: string;
   participantId: string;
   raisedAt: Date;
-  action: 'called' | 'sms_sent' | 'dismissed' | null;
+  action: NoShowAction | null;
   actionBy: string | null;
   actionAt: Date | null;
   clearedAt: Date | null;
@@ -113,7 +116,7 @@ export async function clearAlert(db: Tx, meetingId: string, participantId: strin
   return (await db('noshow_alerts').where({ meeting_id: meetingId, participant_id: participantId }).whereNull('cleared_at').update({ cleared_at: iso(now) })) === 1;
 }
 
-export async function recordAlertAction(db: Tx, meetingId: string, participantId: string, action: 'called' | 'sms_sent' | 'dismissed', staffId: string, now = new Date()): Promise<boolean> {
+export async function recordAlertAction(db: Tx, meetingId: string, participantId: string, action: NoShowAction, staffId: string, now = new Date()): Promise<boolean> {
   return (await db('noshow_alerts').where({ meeting_id: meetingId, participant_id: participantId }).update({ action, action_by: staffId, action_at: iso(now) })) === 1;
 }
 

@@ -5,6 +5,7 @@ import Boom from '@hapi/boom';
 import Cookie from '@hapi/cookie';
 import Crumb from '@hapi/crumb';
 import type { Request, Server } from '@hapi/hapi';
+import { apiPrefix } from '../http/api.ts';
 import { languageCookie } from '../http/i18n.ts';
 import { sessionHours, sessionStaff, tokenStaff } from './service.ts';
 
@@ -28,7 +29,7 @@ export async function registerAuth(server: Server): Promise<void> {
       clearInvalid: true,
     },
     // Pages send people to the login page; the API answers 401 and lets the token strategy try.
-    redirectTo: (request: Request) => (request.path.startsWith('/api/') ? '' : '/login'),
+    redirectTo: (request: Request) => (request.path.startsWith(`${apiPrefix}/`) ? '' : '/login'),
     appendNext: true,
     validate: async (_request: Request, session: { sid?: string }) => {
       const staff = typeof session?.sid === 'string' ? await sessionStaff(db, session.sid) : undefined;

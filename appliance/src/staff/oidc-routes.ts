@@ -4,13 +4,13 @@
 import type { Lifecycle, Request, ResponseToolkit, Server, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import type { OidcConfig } from '../config.ts';
-import { randomToken, sha256 } from '../crypto.ts';
+import { decrypt, encrypt, randomToken, sha256 } from '../crypto.ts';
 import type { Db } from '../db/knex.ts';
 import { languageOf, t } from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
 import type { Staff } from './model.ts';
 import { FlowError, identityProviderFor, identityProviderOf, type VerifiedIdentity } from './oidc.ts';
-import { findStaffBy, flowMinutes, sessionMethod } from './oidc-flows.ts';
+import { findStaffBy, flowMinutes, sessionOrigin } from './oidc-flows.ts';
 import { nextPath } from './schemas.ts';
 import { endSession, normaliseEmail, startSession } from './service.ts';
 import { findUnit, insertStaff } from './store.ts';
@@ -55,14 +55,29 @@ export const refuseLocalLogin: Lifecycle.Method = (request, h) => {
   return loginPage(request, h, t(languageOf(request), 'identity.localLoginOff'), 403).takeover();
 };
 
-/** After logout: the provider's end-session page when the session came from it, else the login page. */
-export async function logoutDestination(request: Request): Promise<string> {
-  const fallback = '/login?bye=true';
+/** The AES-GCM context of a sealed ID token: a sealed value from another column does not open as one. */
+const idTokenContext = 'staff_sessions.id_token';
+
+export const loggedOutPath = '/login?bye=true';
+
+/**
+ * After logout: the provider's end-session address (with the session's ID token as id_token_hint,
+ * and back to /login?bye=true) when the session came from the provider; undefined otherwise.
+ */
+export async function providerLogout(request: Request): Promise<URL | undefined> {
   const provider = identityProviderOf(request.server);
   const sid = request.auth.credentials?.sessionId;
-  if (!provider || typeof sid !== 'string') return fallback;
-  if ((await sessionMethod(request.server.app.db, sha256(sid))) !== 'oidc') return fallback;
-  return (await provider.endSessionUrl(fallback))?.href ?? fallback;
+  if (!provider || typeof sid !== 'string') return undefined;
+  const { db, config } = request.server.app;
+  const origin = await sessionOrigin(db, sha256(sid));
+  if (origin?.method !== 'oidc') return undefined;
+  let idToken: string | undefined;
+  try {
+    idToken = origin.idTokenSealed ? decrypt(config.dataKey, origin.idTokenSealed, idTokenContext) : undefined;
+  } catch {
+    idToken = undefined; // sealed under an earlier DATA_KEY: the provider asks the person instead
+  }
+  return provider.endSessionUrl(loggedOutPath, idToken);
 }
 
 export type StaffMatch = { ok: true; staff: Staff; provisioned: boolean } | { ok: false; reason: 'no_claim' | 'unknown' | 'disabled' | 'provision_failed' };
@@ -161,7 +176,8 @@ const oidcRoutes: ServerRoute[] = [
       }
       // A new session id at every login, and the old session (if any) ended: no fixation.
       if (request.auth.isAuthenticated && request.auth.credentials.sessionId) await endSession(db, request.auth.credentials.sessionId);
-      const sid = await startSession(db, match.staff.id, 'oidc');
+      const idTokenSealed = result.identity.idToken ? encrypt(config.dataKey, result.identity.idToken, idTokenContext) : undefined;
+      const sid = await startSession(db, match.staff.id, 'oidc', idTokenSealed);
       request.cookieAuth.set({ sid });
       if (match.provisioned) await request.audit('staff.provisioned', { targetType: 'staff', targetId: match.staff.id, details: { method: 'oidc' } }, match.staff);
       await request.audit('login', { targetType: 'staff', targetId: match.staff.id, details: { method: 'oidc' } }, match.staff);

@@ -4,7 +4,7 @@
 // keeps state and nonce single-use and bound to the browser that started the flow.
 import { timingSafeEqual } from 'node:crypto';
 import type { Server } from '@hapi/hapi';
-import * as client from 'openid-client';
+import type * as OpenId from 'openid-client';
 import type { Config, OidcConfig } from '../config.ts';
 import { sha256 } from '../crypto.ts';
 import type { Db } from '../db/knex.ts';
@@ -62,8 +62,13 @@ function unreachable(error: unknown): boolean {
   return code === 'OAUTH_TIMEOUT' || code === 'OAUTH_ABORT' || code === 'OAUTH_RESPONSE_IS_NOT_CONFORM';
 }
 
+// openid-client is loaded only when an identity provider is configured (from the provider's
+// constructor on): an appliance without one never holds it, which keeps the idle process small.
+let loaded: Promise<typeof OpenId> | undefined;
+const openid = (): Promise<typeof OpenId> => (loaded ??= import('openid-client'));
+
 export class IdentityProvider {
-  #metadata?: { at: number; configuration: Promise<client.Configuration> };
+  #metadata?: { at: number; configuration: Promise<OpenId.Configuration> };
 
   constructor(
     readonly settings: OidcConfig,
@@ -71,21 +76,23 @@ export class IdentityProvider {
     private readonly publicUrl: URL,
     /** Plain HTTP to the provider only outside production (a provider on loopback in tests). */
     private readonly allowHttp: boolean,
-  ) {}
+  ) {
+    void openid();
+  }
 
   callbackUrl(path: string): URL {
     return new URL(path, this.publicUrl);
   }
 
-  #configuration(): Promise<client.Configuration> {
+  #configuration(): Promise<OpenId.Configuration> {
     if (!this.#metadata || Date.now() - this.#metadata.at > metadataMinutes * 60_000) {
-      const configuration = client.discovery(
+      const configuration = openid().then((client) => client.discovery(
         new URL(this.settings.issuer),
         this.settings.clientId,
         { client_secret: this.settings.clientSecret },
         client.ClientSecretBasic(this.settings.clientSecret),
         { timeout: providerTimeoutSeconds, execute: this.allowHttp ? [client.allowInsecureRequests] : [] },
-      );
+      ));
       const entry = { at: Date.now(), configuration };
       this.#metadata = entry;
       // A failed discovery is not remembered: the next request tries again.
@@ -96,7 +103,7 @@ export class IdentityProvider {
     return this.#metadata.configuration;
   }
 
-  async #reach(): Promise<client.Configuration> {
+  async #reach(): Promise<OpenId.Configuration> {
     try {
       return await this.#configuration();
     } catch (error) {
@@ -107,6 +114,7 @@ export class IdentityProvider {
   /** The readiness check: the discovery document answers, and names this issuer. */
   async check(): Promise<PartState> {
     try {
+      const client = await openid();
       const configuration = await client.discovery(new URL(this.settings.issuer), this.settings.clientId, this.settings.clientSecret, undefined, {
         timeout: providerTimeoutSeconds,
         execute: this.allowHttp ? [client.allowInsecureRequests] : [],
@@ -120,6 +128,7 @@ export class IdentityProvider {
   /** Stores a new flow and returns the provider's authorization URL to send the browser to. */
   async begin(db: Db, start: FlowStart): Promise<URL> {
     const configuration = await this.#reach();
+    const client = await openid();
     const state = client.randomState();
     const nonce = client.randomNonce();
     const codeVerifier = client.randomPKCECodeVerifier();
@@ -159,6 +168,7 @@ export class IdentityProvider {
     if (flow.expiresAt <= new Date()) throw new FlowError('expired', 'the login took too long');
 
     const configuration = await this.#reach();
+    const client = await openid();
     // The URL the provider answered to, as the provider knows it (PUBLIC_URL, not the listener).
     const current = this.callbackUrl(callback.path);
     for (const [key, value] of Object.entries(callback.query)) if (typeof value === 'string') current.searchParams.set(key, value);
@@ -201,6 +211,7 @@ export class IdentityProvider {
     try {
       const configuration = await this.#configuration();
       if (!configuration.serverMetadata().end_session_endpoint) return undefined;
+      const client = await openid();
       const parameters: Record<string, string> = { post_logout_redirect_uri: this.callbackUrl(postLogoutPath).href };
       if (idToken) parameters.id_token_hint = idToken;
       return client.buildEndSessionUrl(configuration, parameters);

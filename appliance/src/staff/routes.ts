@@ -4,7 +4,7 @@ import Joi from 'joi';
 import { apiRoute } from '../http/api.ts';
 import { isLanguage, languageCookie, languageOf, t } from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
-import { loginOptions, logoutDestination, refuseLocalLogin } from './oidc-routes.ts';
+import { loggedOutPath, loginOptions, providerLogout, refuseLocalLogin } from './oidc-routes.ts';
 import type { Role } from './model.ts';
 import { nextPath, loginPayload, loginQuery, staffSchema } from './schemas.ts';
 import { changePassword, checkPassword, endSession, minPasswordLength, startSession } from './service.ts';
@@ -57,14 +57,14 @@ export const routes: ServerRoute[] = [
       const lang = languageOf(request);
       const result = await checkPassword(db, config.login, email, password);
       if (!result.ok) {
-        const staff = result.reason === 'locked' ? result.staff : undefined;
+        const staff = result.staff;
         await request.audit(result.reason === 'locked' ? 'login.locked' : 'login.failed', {
           targetType: 'staff',
           targetId: staff?.id,
           details: staff ? undefined : { email: email.slice(0, 254) },
         });
-        const error = result.reason === 'locked' ? t(lang, 'login.locked', { minutes: result.minutesLeft }) : t(lang, 'login.failed');
-        return loginPage(request, h, { error, email, next }, result.reason === 'locked' ? 423 : 401);
+        // Locked, unknown or wrong: one answer, so that nobody learns which accounts exist.
+        return loginPage(request, h, { error: t(lang, 'login.failed'), email, next }, 401);
       }
       // A new session id at every login, and the old session (if any) ended: no fixation.
       if (request.auth.isAuthenticated && request.auth.credentials.sessionId) {
@@ -117,14 +117,22 @@ export const routes: ServerRoute[] = [
     path: '/logout',
     options: { auth: { strategy: 'session', mode: 'try' }, plugins: { cookie: { redirectTo: false } } },
     async handler(request, h) {
-      const destination = await logoutDestination(request);
+      const endSessionUrl = await providerLogout(request);
       if (request.auth.isAuthenticated && request.auth.credentials.sessionId) {
         await endSession(request.server.app.db, request.auth.credentials.sessionId);
         await request.audit('logout', { targetType: 'staff', targetId: request.auth.credentials.user!.id });
         request.server.app.bus.emit('staff.logout', { staffId: request.auth.credentials.user!.id });
       }
       request.cookieAuth.clear();
-      return h.redirect(destination);
+      if (!endSessionUrl) return h.redirect(loggedOutPath);
+      // The provider's session must end too (on a shared computer the next SITHS login would
+      // otherwise ask for nothing). A redirect from this form's POST to the provider is a form
+      // submission to another origin, which form-action 'self' stops in the browser; so the POST
+      // ends here, on a page of this site, and the browser goes on to the provider by a GET.
+      const lang = languageOf(request);
+      return h.view('logout', { title: t(lang, 'identity.logout.title'), staff: null, endSession: endSessionUrl.href })
+        .header('refresh', `0; url=${endSessionUrl.href}`)
+        .header('cache-control', 'no-store');
     },
   },
   {

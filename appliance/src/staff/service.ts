@@ -61,12 +61,14 @@ export async function disableStaff(db: Db, email: string): Promise<Staff> {
 
 export type LoginResult =
   | { ok: true; staff: Staff }
-  | { ok: false; reason: 'invalid' }
-  | { ok: false; reason: 'locked'; minutesLeft: number; staff: Staff };
+  | { ok: false; reason: 'invalid'; staff?: Staff }
+  | { ok: false; reason: 'locked'; staff: Staff };
 
 /**
- * Checks an e-mail and password. After `maxFailures` wrong passwords in a row the account is
- * locked for `lockoutMinutes`; while locked even the right password is refused.
+ * Checks an e-mail and password. After `maxFailures` tries in a row without the right password the
+ * account is locked for `lockoutMinutes`; while locked even the right password is refused. Each try
+ * is counted before the password is checked, so a burst of parallel guesses gets no more tries
+ * than guesses made one at a time. The caller answers a locked account like an unknown one.
  */
 export async function checkPassword(
   db: Db,
@@ -80,28 +82,29 @@ export async function checkPassword(
     await verifyPassword(password, decoyHash); // same cost as a real check: no account enumeration by timing
     return { ok: false, reason: 'invalid' };
   }
-  if (login.lockedUntil && login.lockedUntil > now) {
-    return { ok: false, reason: 'locked', minutesLeft: Math.ceil((login.lockedUntil.getTime() - now.getTime()) / 60000), staff: login.staff };
+  const until = new Date(now.getTime() + policy.lockoutMinutes * 60000);
+  const tryNumber = await store.takeLoginTry(db, login.staff.id, policy.maxFailures, until, now);
+  if (tryNumber === undefined) {
+    await verifyPassword(password, decoyHash); // a locked account costs the same as any other
+    return { ok: false, reason: 'locked', staff: login.staff };
   }
   if (!(await verifyPassword(password, login.passwordHash))) {
-    const lock = login.failedLogins + 1 >= policy.maxFailures;
-    const until = new Date(now.getTime() + policy.lockoutMinutes * 60000);
-    await store.recordLoginFailure(db, login.staff.id, lock ? until : null);
-    return lock
-      ? { ok: false, reason: 'locked', minutesLeft: policy.lockoutMinutes, staff: login.staff }
-      : { ok: false, reason: 'invalid' };
+    return tryNumber >= policy.maxFailures ? { ok: false, reason: 'locked', staff: login.staff } : { ok: false, reason: 'invalid', staff: login.staff };
   }
-  await store.recordLoginSuccess(db, login.staff.id);
+  if (!(await store.recordLoginSuccess(db, login.staff.id, tryNumber, now))) return { ok: false, reason: 'locked', staff: login.staff };
   return { ok: true, staff: login.staff };
 }
 
-/** Starts a fresh session (a new id at every login: no session fixation). Returns the cookie's id. */
-export async function startSession(db: Db, staffId: string, method: 'password' | 'oidc'): Promise<string> {
+/**
+ * Starts a fresh session (a new id at every login: no session fixation). Returns the cookie's id.
+ * A session from the identity provider keeps its ID token (sealed) for the logout.
+ */
+export async function startSession(db: Db, staffId: string, method: 'password' | 'oidc', idTokenSealed?: string): Promise<string> {
   // Each login also clears sessions that have run out, so the table holds live ones only.
   await store.deleteExpiredSessions(db);
   const sessionId = randomToken();
   const expiresAt = new Date(Date.now() + sessionHours * 3600 * 1000);
-  await store.insertSession(db, { idHash: sha256(sessionId), staffId, expiresAt, method });
+  await store.insertSession(db, { idHash: sha256(sessionId), staffId, expiresAt, method, ...(idTokenSealed ? { idTokenSealed } : {}) });
   return sessionId;
 }
 

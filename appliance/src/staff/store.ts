@@ -1,6 +1,6 @@
 // SQL for care units, staff, sessions and API tokens. Rows are mapped to the model here, once.
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../db/knex.ts';
+import { rowsOf, timestampParam, type Db } from '../db/knex.ts';
 import { iso, toBool, toDate } from '../db/values.ts';
 import type { CareUnit, Role, Staff } from './model.ts';
 
@@ -99,14 +99,35 @@ export async function findStaff(db: Db, by: { id?: string; email?: string; hsaId
   return row ? toStaff(row) : undefined;
 }
 
-export async function recordLoginFailure(db: Db, staffId: string, lockUntil: Date | null): Promise<void> {
-  await db('staff')
-    .where({ id: staffId })
-    .update(lockUntil ? { failed_logins: 0, locked_until: iso(lockUntil) } : { failed_logins: db.raw('failed_logins + 1') });
+/**
+ * Takes one try at an account's password before it is checked, in one statement: the n-th try of a
+ * burst sees n, and the try that reaches `maxTries` locks the account until `lockUntil`. Returns
+ * the try's number, or undefined while the account is locked. A lock that has run out starts the
+ * count afresh.
+ */
+export async function takeLoginTry(db: Db, staffId: string, maxTries: number, lockUntil: Date, now = new Date()): Promise<number | undefined> {
+  const fresh = 'case when locked_until is not null then 1 else failed_logins + 1 end';
+  const result = await db.raw(
+    `update staff set failed_logins = ${fresh},
+       locked_until = case when ${fresh} >= ? then ${timestampParam(db)} else null end
+     where id = ? and (locked_until is null or locked_until <= ${timestampParam(db)})
+     returning failed_logins`,
+    [maxTries, iso(lockUntil), staffId, iso(now)],
+  );
+  const row = rowsOf(result)[0];
+  return row ? Number(row.failed_logins) : undefined;
 }
 
-export async function recordLoginSuccess(db: Db, staffId: string): Promise<void> {
-  await db('staff').where({ id: staffId }).update({ failed_logins: 0, locked_until: null, last_login_at: iso() });
+/**
+ * A right password ends the count, unless the account locked after this try was taken (a burst of
+ * wrong guesses beside it): only the try that itself locked the account may still open it.
+ */
+export async function recordLoginSuccess(db: Db, staffId: string, tryNumber: number, now = new Date()): Promise<boolean> {
+  const n = await db('staff')
+    .where({ id: staffId })
+    .andWhere((q) => q.whereNull('locked_until').orWhere('locked_until', '<=', iso(now)).orWhere('failed_logins', tryNumber))
+    .update({ failed_logins: 0, locked_until: null, last_login_at: iso(now) });
+  return n === 1;
 }
 
 export async function setDisabled(db: Db, staffId: string, disabled: boolean): Promise<void> {
@@ -116,13 +137,14 @@ export async function setDisabled(db: Db, staffId: string, disabled: boolean): P
   });
 }
 
-export async function insertSession(db: Db, session: { idHash: string; staffId: string; expiresAt: Date; method: string }): Promise<void> {
+export async function insertSession(db: Db, session: { idHash: string; staffId: string; expiresAt: Date; method: string; idTokenSealed?: string }): Promise<void> {
   await db('staff_sessions').insert({
     id: session.idHash,
     staff_id: session.staffId,
     created_at: iso(),
     expires_at: iso(session.expiresAt),
     method: session.method,
+    id_token_sealed: session.idTokenSealed ?? null,
   });
 }
 

@@ -1,0 +1,72 @@
+// Backup and restore of the SQLite database, for `samverka backup` and `samverka restore`
+// (INSTALL.md, "Backup and restore"). PostgreSQL has its own tools (pg_dump, pg_restore).
+import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createDb } from './knex.ts';
+
+export class BackupError extends Error {}
+
+function sqliteFile(databaseUrl: string, what: string): string {
+  if (!databaseUrl.startsWith('sqlite:')) {
+    throw new BackupError(`${what} handles the SQLite database only; with PostgreSQL use pg_dump and pg_restore (INSTALL.md)`);
+  }
+  const file = databaseUrl.slice('sqlite:'.length);
+  if (file === ':memory:') throw new BackupError(`${what}: DATABASE_URL is an in-memory database`);
+  return resolve(file);
+}
+
+/**
+ * SQLite's online backup: a consistent copy page by page while the appliance keeps writing
+ * (copying the file itself could catch a half-written transaction, or miss what is still in the WAL).
+ */
+export async function backupDatabase(databaseUrl: string, target: string): Promise<void> {
+  const source = sqliteFile(databaseUrl, 'backup');
+  if (!existsSync(source)) throw new BackupError(`backup: there is no database at ${source}`);
+  if (existsSync(target)) throw new BackupError(`backup: ${target} exists already; name a new file`);
+  const db = createDb(databaseUrl);
+  try {
+    const connection = await db.client.acquireConnection();
+    try {
+      await connection.backup(resolve(target));
+    } finally {
+      await db.client.releaseConnection(connection);
+    }
+  } finally {
+    await db.destroy();
+  }
+}
+
+/**
+ * Puts a backup in place of the database (the appliance stopped). The copy is checked before it
+ * replaces anything: SQLite's integrity check, and the appliance's migration table.
+ */
+export async function restoreDatabase(databaseUrl: string, backup: string, options: { force: boolean }): Promise<{ migrations: number }> {
+  const target = sqliteFile(databaseUrl, 'restore');
+  if (!existsSync(backup)) throw new BackupError(`restore: there is no file ${backup}`);
+  if (existsSync(target) && !options.force) {
+    throw new BackupError(`restore: ${target} exists; stop the appliance and add --force to replace it`);
+  }
+  const staged = `${target}.restoring`;
+  for (const leftover of [staged, `${staged}-wal`, `${staged}-shm`]) rmSync(leftover, { force: true });
+  copyFileSync(backup, staged);
+  let migrations = 0;
+  const db = createDb(`sqlite:${staged}`);
+  try {
+    const [{ integrity_check: integrity }] = await db.raw('pragma integrity_check');
+    if (integrity !== 'ok') throw new BackupError(`restore: ${backup} is damaged (${integrity})`);
+    const hasMigrations = await db.schema.hasTable('knex_migrations');
+    if (!hasMigrations) throw new BackupError(`restore: ${backup} is not a Samverka database`);
+    migrations = Number((await db('knex_migrations').count({ n: '*' }))[0].n);
+  } catch (error) {
+    await db.destroy();
+    rmSync(staged, { force: true });
+    if (error instanceof BackupError) throw error;
+    throw new BackupError(`restore: ${backup} is not a SQLite database (${(error as Error).message})`);
+  }
+  await db.destroy();
+  // The old database's write-ahead log must not be replayed onto the restored file.
+  for (const stale of [`${target}-wal`, `${target}-shm`]) rmSync(stale, { force: true });
+  renameSync(staged, target);
+  for (const stale of [`${staged}-wal`, `${staged}-shm`]) rmSync(stale, { force: true });
+  return { migrations };
+}

@@ -1,0 +1,165 @@
+// SMS and e-mail through the whole appliance: the built appliance as its own process drains an
+// outbox backlog — invitations from real bookings — through its dispatcher, with every listener
+// the plugins register (message statuses, participant statuses, the connection log, receipts).
+// Rates are measured where the messages arrive, from the first to the last.
+// - SMS: an SMSC in its own process answering every submit_sm after 5 ms; with the adapter's
+//   window of 10 the bound is 10 / 5 ms = 2,000 submit_sm/s. Beside it the smpp package's bare
+//   client keeping the same window against the same SMSC.
+// - E-mail: an SMTP server in its own process that drains and discards; beside it raw pooled
+//   nodemailer (5 connections, as the adapter) sending the same shape of message (HTML, text, .ics).
+// The backlog is booked through the appliance's own API on a server that is initialised but not
+// started (its dispatcher does not run), so that the process measured starts with all of it due.
+import { once } from 'node:events';
+import nodemailer from 'nodemailer';
+import smpp from 'smpp';
+import { loadConfig } from '../appliance/src/config.ts';
+import { meetingCalendar } from '../appliance/src/invites/calendar.ts';
+import { createServer } from '../appliance/src/server.ts';
+import { interleaved, isMain, judge, percent, prepareData, rounds, showSpread, spread, startAppliance, startSink, table, type Sink } from './harness.ts';
+
+const smsCount = Number(process.env.BENCH_SMS ?? 3000);
+const mailCount = Number(process.env.BENCH_MAIL ?? 1000);
+const window = 10;
+const responseDelayMs = 5;
+const bound = (window * 1000) / responseDelayMs;
+const perMeeting = 99; // MAX_PARTICIPANTS 100: the booking clinician and 99 invited
+
+/** The rate between the first and the last arrival, once `count` have arrived. */
+async function arrivalRate(sink: Sink, count: number, timeoutMs = 300_000): Promise<number> {
+  const times: number[] = [];
+  const started = Date.now();
+  while (times.length < count) {
+    if (Date.now() - started > timeoutMs) throw new Error(`only ${times.length} of ${count} messages arrived`);
+    await new Promise((r) => setTimeout(r, 100));
+    times.push(...(await sink.arrivals()));
+  }
+  times.sort((a, b) => a - b);
+  return (count - 1) / ((times[count - 1]! - times[0]!) / 1000);
+}
+
+/**
+ * A backlog of `count` invitations by `channel`, booked through the API of an appliance that is
+ * initialised but not started, then the appliance process started on it: the rate it drains at.
+ */
+async function throughAppliance(channel: 'sms' | 'email', count: number, sinks: { smsc: Sink; smtp: Sink }): Promise<number> {
+  const data = await prepareData({ SMPP_URL: sinks.smsc.url, SMTP_URL: sinks.smtp.url, SMPP_THROTTLE: '10000', MAX_PARTICIPANTS: '100', LOG_LEVEL: 'silent' }, 1);
+  try {
+    const server = await createServer(loadConfig({ ...data.env, PORT: '0' }));
+    await server.initialize();
+    // Each meeting: the patient by SMS, then guests by the channel measured (up to 98 of them).
+    for (let m = 0, booked = 0; booked < count; m += 1) {
+      const n = Math.min(perMeeting - 1, count - booked - (channel === 'sms' ? 1 : 0));
+      const guests = Array.from({ length: n }, (_, i) => channel === 'sms'
+        ? { kind: 'guest', name: `Gäst ${m}-${i}`, mobile: `070${String(1000000 + m * 100 + i).slice(-7)}`, identification: 'sms' }
+        : { kind: 'guest', name: `Gäst ${m}-${i}`, email: `gast-${m}-${i}@skola.example`, identification: 'none' });
+      const patient = { kind: 'patient', name: `Patient ${m}`, mobile: '070-123 45 67', identification: 'sms' };
+      const reply = await server.inject({
+        method: 'POST', url: '/api/v1/meetings', headers: { authorization: `Bearer ${data.tokens[0]}` },
+        payload: { title: `Möte ${m}`, startsAt: new Date(Date.now() + (2 + m) * 86_400_000).toISOString(), durationMinutes: 45, documentationPlan: 'Journal', participants: [patient, ...guests] },
+      });
+      if (reply.statusCode !== 201) throw new Error(`booking refused: ${reply.statusCode} ${reply.payload}`);
+      booked += n + (channel === 'sms' ? 1 : 0);
+    }
+    await server.stop();
+    const sink = channel === 'sms' ? sinks.smsc : sinks.smtp;
+    await sink.reset();
+    const appliance = await startAppliance(data);
+    try {
+      return await arrivalRate(sink, count);
+    } finally {
+      await appliance.stop();
+    }
+  } finally {
+    data.remove();
+  }
+}
+
+/** The baseline: the smpp package's own client keeping the same window, with no adapter around it. */
+async function rawSmpp(url: string, count: number): Promise<number> {
+  const target = new URL(url);
+  const session = smpp.connect({ host: target.hostname, port: Number(target.port) });
+  session.socket.setNoDelay(true);
+  session.on('deliver_sm', (pdu: smpp.PDU) => session.send(pdu.response()));
+  await once(session, 'connect');
+  await new Promise((resolve) => session.send(new smpp.PDU('bind_transceiver', { system_id: decodeURIComponent(target.username), password: decodeURIComponent(target.password) }), resolve));
+  const started = performance.now();
+  let sent = 0;
+  let answered = 0;
+  await new Promise<void>((resolve) => {
+    const pump = () => {
+      while (sent < count && sent - answered < window) {
+        sent += 1;
+        const pdu = new smpp.PDU('submit_sm', { dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: '46701234567', registered_delivery: 1, data_coding: 0, short_message: Buffer.from(`Hej ${sent}`) });
+        session.send(pdu, () => {
+          answered += 1;
+          if (answered === count) resolve();
+          else pump();
+        });
+      }
+    };
+    pump();
+  });
+  const rate = count / ((performance.now() - started) / 1000);
+  session.destroy();
+  return rate;
+}
+
+/** The baseline: raw pooled nodemailer, an invitation-shaped message with an .ics each. */
+async function rawMail(url: string, count: number): Promise<number> {
+  const { hostname, port } = new URL(url);
+  const transport = nodemailer.createTransport({ pool: true, maxConnections: 5, host: hostname, port: Number(port), secure: false, ignoreTLS: true });
+  const message = (i: number) => {
+    const calendar = meetingCalendar({
+      uid: `meeting-${i}@samverka.bench`, sequence: 0, start: new Date('2026-12-01T09:00:00Z'), end: new Date('2026-12-01T09:45:00Z'),
+      summary: 'Digitalt vårdmöte', joinUrl: `https://samverka.bench/j/${i}`, organizer: { name: 'Barnkliniken', email: 'bk@samverka.bench' }, attendee: { email: `guest${i}@example.se` },
+    });
+    return {
+      from: 'Samverka <noreply@samverka.bench>', to: `guest${i}@example.se`, subject: 'Inbjudan till digitalt vårdmöte',
+      html: `<p>Välkommen! <a href="https://samverka.bench/j/${i}">Anslut</a></p>`, text: `Välkommen! Anslut: https://samverka.bench/j/${i}`,
+      icalEvent: { method: calendar.method, filename: 'invite.ics', content: calendar.content },
+    };
+  };
+  try {
+    const started = performance.now();
+    await Promise.all(Array.from({ length: count }, (_, i) => transport.sendMail(message(i))));
+    return count / ((performance.now() - started) / 1000);
+  } finally {
+    transport.close();
+  }
+}
+
+export async function run(): Promise<void> {
+  const [smsc, smtp] = await Promise.all([startSink('smsc', responseDelayMs), startSink('smtp')]);
+  try {
+    // Warm the baselines' paths up once, then interleave.
+    await rawSmpp(smsc.url, 500);
+    await rawMail(smtp.url, 100);
+    await smtp.reset();
+    await smsc.reset();
+    const results = await interleaved({
+      rawSms: () => rawSmpp(smsc.url, smsCount),
+      sms: () => throughAppliance('sms', smsCount, { smsc, smtp }),
+      rawMail: async () => {
+        const rate = await rawMail(smtp.url, mailCount);
+        await smtp.reset();
+        return rate;
+      },
+      mail: () => throughAppliance('email', mailCount, { smsc, smtp }),
+    });
+    const s = (k: keyof typeof results) => spread(results[k]);
+    const smsShare = spread(results.sms.map((r) => r / bound));
+    const mailShare = spread(results.mail.map((r, i) => r / results.rawMail[i]!));
+    table(`Messages through the whole appliance, ${rounds} interleaved rounds: median (min–max)`, ['case', 'messages', 'msg/s', 'share of the bound or the raw baseline'], [
+      [`raw smpp client, window ${window}, SMSC answering after ${responseDelayMs} ms (bound ${bound}/s)`, smsCount, showSpread(s('rawSms'), '', 0), showSpread(spread(results.rawSms.map((r) => r / bound)), '', 2)],
+      ['appliance: outbox → SMPP adapter → SMSC (÷ bound)', smsCount, showSpread(s('sms'), '', 0), showSpread(smsShare, '', 2)],
+      ['raw pooled nodemailer, 5 connections, .ics in each (baseline)', mailCount, showSpread(s('rawMail'), '', 0), '1'],
+      ['appliance: outbox → mail adapter → SMTP server (÷ raw)', mailCount, showSpread(s('mail'), '', 0), showSpread(mailShare, '', 2)],
+    ]);
+    judge('SMS through the whole appliance (5 ms SMSC, window 10)', `≥ 90 % of the bound (${bound.toLocaleString('en-US')}/s)`, `${percent(smsShare.median)} (${percent(smsShare.min)}–${percent(smsShare.max)}), ${s('sms').median.toFixed(0)} submit_sm/s`, smsShare.median >= 0.9);
+    judge('e-mail through the whole appliance', '≥ 80 % of raw pooled nodemailer', `${percent(mailShare.median)} (${percent(mailShare.min)}–${percent(mailShare.max)}), ${s('mail').median.toFixed(0)} of ${s('rawMail').median.toFixed(0)} msg/s`, mailShare.median >= 0.8);
+  } finally {
+    await Promise.all([smsc.close(), smtp.close()]);
+  }
+}
+
+if (isMain(import.meta.url)) await run();

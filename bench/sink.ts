@@ -1,0 +1,52 @@
+// A receiving end in a process of its own, forked by the harness (startSink): `smsc` is the
+// development SMSC answering every submit_sm after the given delay, with delivery receipts;
+// `smtp` an SMTP server that drains and discards. It tells the parent its URL, then answers
+// "arrivals" (epoch ms of each message since the last read or reset) and "reset".
+import { SMTPServer } from 'smtp-server';
+import type { AddressInfo } from 'node:net';
+import { startEmbeddedSmsc } from '../appliance/src/invites/embedded.ts';
+
+const [kind, delay] = process.argv.slice(2);
+let arrivals: number[] = [];
+let close: () => Promise<void>;
+
+if (kind === 'smsc') {
+  const smsc = await startEmbeddedSmsc({ responseDelayMs: Number(delay), capacity: 100_000 });
+  let seen = 0;
+  // The SMSC keeps what it received with its time: the arrivals are read from there.
+  const read = () => {
+    const all = smsc.messages();
+    const fresh = all.slice(seen).map((m) => m.receivedAt.getTime());
+    seen = all.length;
+    return fresh;
+  };
+  process.on('message', (what: string) => {
+    if (what === 'reset') read();
+    process.send!(what === 'arrivals' ? read() : null);
+  });
+  close = () => smsc.close();
+  process.send!(smsc.url);
+} else {
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onData(stream, _session, callback) {
+      stream.on('end', () => {
+        arrivals.push(Date.now());
+        callback();
+      });
+      stream.resume();
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  close = () => new Promise((resolve) => server.close(() => resolve()));
+  process.on('message', (what: string) => {
+    const reply = what === 'arrivals' ? arrivals : null;
+    if (what === 'arrivals' || what === 'reset') arrivals = [];
+    process.send!(reply);
+  });
+  process.send!(`smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}`);
+}
+
+process.once('SIGTERM', () => void close().then(() => process.exit(0)));

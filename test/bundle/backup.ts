@@ -1,0 +1,83 @@
+// Backup and restore as INSTALL.md has hospital IT paste them, run here without an engine:
+// `samverka backup` takes SQLite's online backup while the appliance runs and writes outside the
+// data folder (the bundle's /backups, a folder on the host); `samverka restore` puts it into a fresh
+// data folder. The restored appliance, with the same DATA_KEY, has the same meetings and reads the
+// encrypted personal identity numbers; with another key it cannot. PostgreSQL's pg_dump/pg_restore
+// lines run against the machine's PostgreSQL when TEST_DATABASE_URL is set.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import { decrypt } from '../../appliance/src/crypto.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { booking, loggedIn } from '../meetings/_booking.ts';
+import { cleanEnv, root, run, tempDir } from './_bundle.ts';
+
+const patient = { kind: 'patient', name: 'Tolvan Tolvansson', mobile: '0701234567', identification: 'bankid', personalNumber: '19121212-1212' };
+const samverka = (env: Record<string, string>, ...args: string[]) => run('node', [join(root, 'bin/samverka.js'), ...args], { env: cleanEnv(env) });
+
+async function applianceOn(dataDir: string, dataKey: string): Promise<TestServer> {
+  return startServer({ env: { DATA_KEY: dataKey, DATA_DIR: dataDir }, database: { url: `sqlite:${join(dataDir, 'samverka.db')}`, drop: async () => {} } as never });
+}
+
+test('a backup taken while the appliance runs, restored into a fresh data folder, has the same meetings and reads the personal numbers', async (t) => {
+  const dataKey = randomBytes(32).toString('hex');
+  const volume = tempDir('backup-volume');
+  const backups = tempDir('backup-host');
+  const app = await applianceOn(volume, dataKey);
+  let meetingId: string;
+  try {
+    const { client } = await loggedIn(app);
+    const booked = await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [patient, booking().participants[1]] }) });
+    t.is(booked.status, 201, booked.text);
+    meetingId = booked.json().id;
+
+    // While it runs: `docker compose exec appliance samverka backup --to /backups/samverka-….db`
+    const file = join(backups, 'samverka-2026-11-26.db');
+    const backup = await samverka({ DATA_DIR: volume, DATABASE_URL: `sqlite:${join(volume, 'samverka.db')}` }, 'backup', '--to', file);
+    t.is(backup.code, 0, backup.stderr);
+    t.regex(backup.stdout, /backup written to .*samverka-2026-11-26\.db; keep it with DATA_KEY/);
+    t.true(existsSync(file));
+    const again = await samverka({ DATA_DIR: volume, DATABASE_URL: `sqlite:${join(volume, 'samverka.db')}` }, 'backup', '--to', file);
+    t.is(again.code, 1, 'a backup never overwrites another');
+  } finally {
+    await app.stop();
+  }
+
+  // Into a fresh volume: `docker compose run --rm --no-deps appliance samverka restore --from /backups/…`
+  const fresh = tempDir('backup-fresh');
+  const restoreEnv = { DATA_DIR: fresh, DATABASE_URL: `sqlite:${join(fresh, 'samverka.db')}` };
+  const restored = await samverka(restoreEnv, 'restore', '--from', join(backups, 'samverka-2026-11-26.db'));
+  t.is(restored.code, 0, restored.stderr);
+  t.regex(restored.stdout, /restored .* \(\d+ migrations\)/);
+  const twice = await samverka(restoreEnv, 'restore', '--from', join(backups, 'samverka-2026-11-26.db'));
+  t.is(twice.code, 1);
+  t.regex(twice.stderr, /exists; stop the appliance and add --force/);
+
+  const back = await applianceOn(fresh, dataKey);
+  try {
+    const { client } = await loggedIn(back);
+    const meeting = await client.get(`/api/v1/meetings/${meetingId!}`);
+    t.is(meeting.status, 200, meeting.text);
+    const restoredPatient = meeting.json().participants.find((p: { name: string }) => p.name === 'Tolvan Tolvansson');
+    t.is(restoredPatient.personalNumberMasked, '19121212-****');
+    // The sealed number opens with the DATA_KEY kept beside the backup, and with no other key.
+    const { personal_number_sealed: sealed } = await back.server.app.db('participants').where({ meeting_id: meetingId!, name: 'Tolvan Tolvansson' }).first();
+    t.is(decrypt(Buffer.from(dataKey, 'hex'), sealed, 'participants.personal_number_sealed'), '191212121212');
+    t.throws(() => decrypt(randomBytes(32), sealed, 'participants.personal_number_sealed'));
+  } finally {
+    await back.stop();
+  }
+});
+
+test('restore refuses a file that is not a Samverka database, and changes nothing', async (t) => {
+  const dir = tempDir('backup-bad');
+  const env = { DATA_DIR: dir, DATABASE_URL: `sqlite:${join(dir, 'samverka.db')}` };
+  const junk = join(dir, 'not-a-backup.db');
+  writeFileSync(junk, 'this is not SQLite');
+  const result = await samverka(env, 'restore', '--from', junk);
+  t.is(result.code, 1);
+  t.regex(result.stderr, /is not a SQLite database|is damaged/);
+  t.false(existsSync(join(dir, 'samverka.db')));
+  t.is(readFileSync(junk, 'utf8'), 'this is not SQLite');
+});

@@ -1,0 +1,56 @@
+// Every setting reaches the appliance without an edit of compose.yaml: each variable config.ts
+// reads is in the appliance's environment in compose.yaml, fed from a .env variable that env.example
+// documents, and README's configuration table names it. Compared with the schema itself, so the
+// three cannot drift apart again.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import { configVariables } from '../../appliance/src/config.ts';
+import { root } from './_bundle.ts';
+
+const compose = readFileSync(join(root, 'compose.yaml'), 'utf8');
+const envExample = readFileSync(join(root, 'env.example'), 'utf8');
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+
+/** The container's own layout, fixed by the bundle on purpose. */
+const fixedByBundle = new Set(['NODE_ENV', 'HOST', 'PORT', 'DATA_DIR']);
+
+function applianceEnvironment(): Map<string, string> {
+  const block = /\n  appliance:\n[\s\S]*?\n    environment:\n((?:      .*\n|\s*\n)+)/.exec(compose)?.[1] ?? '';
+  const entries = [...block.matchAll(/^      ([A-Z][A-Z0-9_]*): (.*)$/gm)].map((m) => [m[1], m[2]] as const);
+  return new Map(entries);
+}
+
+/** Variables env.example documents, set (NAME=) or shown with their default (#NAME=). */
+const documented = new Set([...envExample.matchAll(/^#?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
+const referenced = (text: string) => [...text.matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]);
+
+test('every variable config.ts reads is passed to the appliance by compose.yaml', (t) => {
+  t.true(configVariables.length > 40, 'the schema lists its variables');
+  const environment = applianceEnvironment();
+  for (const variable of configVariables) {
+    const value = environment.get(variable);
+    t.not(value, undefined, `${variable} is not in the appliance's environment in compose.yaml`);
+    if (value === undefined) continue;
+    if (fixedByBundle.has(variable)) {
+      t.deepEqual(referenced(value), [], `${variable} is fixed by the bundle`);
+    } else {
+      t.true(referenced(value).length > 0, `${variable} cannot be set from .env: ${value}`);
+    }
+  }
+});
+
+test('every .env variable compose.yaml uses is documented in env.example, and env.example holds no stale one', (t) => {
+  const used = new Set(referenced(compose));
+  for (const variable of used) t.true(documented.has(variable), `${variable} is used by compose.yaml but not in env.example`);
+  for (const variable of documented) t.true(used.has(variable), `${variable} is in env.example but compose.yaml never reads it`);
+});
+
+test("README's configuration table names every variable the appliance reads", (t) => {
+  const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## What each part does'));
+  for (const variable of configVariables) t.regex(table, new RegExp(`\`${variable}\``), variable);
+});
+
+test('env.example names the identity provider redirect URIs', (t) => {
+  for (const uri of ['PUBLIC_URL/auth/callback', 'PUBLIC_URL/entry/identify/callback', 'PUBLIC_URL/login?bye=true']) t.true(envExample.includes(uri), uri);
+});

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Runs the suite in passes: every test on SQLite, then - when TEST_DATABASE_URL names a
+// PostgreSQL server (CI sets it) - every test that uses a database once more on PostgreSQL.
+// Tests that never touch a database (configuration, GSM, the bundle's files) run once.
+// Extra arguments go to ava in both passes (e.g. --match); a failing pass fails the run.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const avaDir = join(root, 'node_modules', 'ava');
+const ava = join(avaDir, JSON.parse(readFileSync(join(avaDir, 'package.json'), 'utf8')).bin.ava);
+const args = process.argv.slice(2);
+
+// What makes a test use a database: it starts the appliance or opens one of the test databases.
+const usesDatabase = /\b(startServer|testDatabase|everyDatabase)\b/;
+
+function testFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'helpers' ? [] : testFiles(path);
+    // ava's own rule: files starting with an underscore are helpers, not tests.
+    return entry.name.endsWith('.ts') && !entry.name.startsWith('_') ? [path] : [];
+  });
+}
+
+/** Whether a file, or a test-local module it imports (transitively), uses a database. */
+function reachesDatabase(file, seen = new Set()) {
+  if (seen.has(file)) return false;
+  seen.add(file);
+  const source = readFileSync(file, 'utf8');
+  if (usesDatabase.test(source)) return true;
+  const imports = [...source.matchAll(/from '(\.{1,2}\/[^']+\.ts)'/g)].map((m) => resolve(dirname(file), m[1]));
+  return imports.some((path) => path.startsWith(join(root, 'test')) && reachesDatabase(path, seen));
+}
+
+function pass(engine, files) {
+  process.stdout.write(`\n== tests on ${engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'}${files.length ? ` (${files.length} files that use a database)` : ''}\n`);
+  const run = spawnSync(process.execPath, [ava, ...files, ...args], { cwd: root, stdio: 'inherit', env: { ...process.env, TEST_DB: engine } });
+  return run.status ?? 1;
+}
+
+let failed = pass('sqlite', []);
+if (process.env.TEST_DATABASE_URL) {
+  const files = testFiles(join(root, 'test')).filter((file) => reachesDatabase(file)).map((file) => relative(root, file)).sort();
+  failed = pass('postgres', files) || failed;
+} else {
+  process.stdout.write('\nTEST_DATABASE_URL is not set: the PostgreSQL pass is skipped (CI runs it)\n');
+}
+process.exit(failed);

@@ -6,7 +6,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'admin/static/**', 'data/**', '**/*.js', '**/*.cjs'] },
+  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'admin/static/**', 'data/**', '**/*.js', '**/*.cjs', '**/*.mjs'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
@@ -31,6 +31,8 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-asserted-optional-chain': 'warn',
       '@typescript-eslint/prefer-promise-reject-errors': 'warn',
       '@typescript-eslint/await-thenable': 'warn',
+      '@typescript-eslint/no-redundant-type-constituents': 'warn',
+      '@typescript-eslint/no-implied-eval': 'warn',
       'prefer-const': 'warn',
     },
   },

@@ -31,8 +31,6 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-asserted-optional-chain': 'warn',
       '@typescript-eslint/prefer-promise-reject-errors': 'warn',
       '@typescript-eslint/await-thenable': 'warn',
-      '@typescript-eslint/no-redundant-type-constituents': 'warn',
-      '@typescript-eslint/no-implied-eval': 'warn',
       'prefer-const': 'warn',
     },
   },

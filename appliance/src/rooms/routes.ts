@@ -166,7 +166,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
         const { response, stream } = openEventStream(request, h, { onClose: () => offs.forEach((off) => off()) });
         const mine = (payload: { meetingId: string | null }) => payload.meetingId === meeting.id;
         for (const name of ['room.presence', 'room.kicked', 'room.ended', 'noshow.alert', 'noshow.action', 'noshow.cleared', 'participant.status', 'entry.locked'] as const) {
-          offs.push(bus.on(name, (payload: { meetingId: string | null }) => {
+          offs.push(bus.follow(name, (payload: { meetingId: string | null }) => {
             if (mine(payload)) stream.send('changed', { type: name });
           }));
         }

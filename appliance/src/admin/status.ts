@@ -11,6 +11,7 @@ import { languageOf, t, type Language } from '../http/i18n.ts';
 import { queueStats, recentMessages } from '../invites/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
+import { adapterStates } from '../invites/index.ts';
 
 interface Fact { label: string; value: string }
 export interface PartStatus {
@@ -68,7 +69,7 @@ export async function systemStatus(request: Request): Promise<PartStatus[]> {
   const { config, db, health } = request.server.app;
   const lang = languageOf(request);
   const checks = await health.run();
-  const adapters = request.server.plugins.invites?.adapters();
+  const adapters = adapterStates(request.server);
   const off = t(lang, 'admin.status.off');
   const parts: PartStatus[] = [];
 

@@ -77,9 +77,23 @@ export async function findAudit(db: Db, query: AuditQuery): Promise<AuditRecord[
   return (await q).map(toRecord);
 }
 
-type Row = Record<string, any>;
+/** An audit_log row as the drivers return it (SQLite gives text timestamps, PostgreSQL dates and bigint ids as text). */
+interface AuditRow {
+  id: number | string;
+  at: string | Date;
+  staff_id: string | null;
+  staff_role: string | null;
+  unit_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  meeting_id: string | null;
+  participant_id: string | null;
+  ip: string | null;
+  details: string | null;
+}
 
-const toRecord = (r: Row): AuditRecord => ({
+const toRecord = (r: AuditRow): AuditRecord => ({
   id: Number(r.id),
   at: toDate(r.at),
   staffId: r.staff_id,
@@ -91,7 +105,7 @@ const toRecord = (r: Row): AuditRecord => ({
   meetingId: r.meeting_id ?? undefined,
   participantId: r.participant_id ?? undefined,
   ip: r.ip,
-  details: r.details ? JSON.parse(r.details) : undefined,
+  details: r.details ? (JSON.parse(r.details) as Record<string, unknown>) : undefined,
 });
 
 /**

@@ -7,7 +7,7 @@ import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { instant, lookupYears } from '../http/dates.ts';
 import { localRateLimit } from '../http/ratelimit.ts';
-import { findMeeting } from '../meetings/index.ts';
+import { meetingFor, tookPart } from '../meetings/index.ts';
 import { describeUserAgent } from '../techtest/index.ts';
 import { clientErrors, clientEventTypes, type ClientEventType, type Details } from './model.ts';
 import type { Recorder } from './recorder.ts';
@@ -44,11 +44,9 @@ async function ownSession(request: Request, event: ClientEvent): Promise<{ meeti
   }
   if (!user) throw Boom.unauthorized();
   if (!event.meetingId) throw Boom.badRequest('meetingId is required for staff');
-  const meeting = await findMeeting(request.server.app.db, event.meetingId);
-  if (!meeting) throw Boom.notFound('No such meeting');
+  const meeting = await meetingFor(request.server, user, event.meetingId);
   const own = meeting.participants.find((p) => p.staffId === user.id);
-  const host = meeting.bookedBy === user.id || meeting.ledBy === user.id;
-  if (!own && !host) throw Boom.forbidden('Events can only be reported for meetings you take part in');
+  if (!tookPart(user.id, meeting)) throw Boom.forbidden('Events can only be reported for meetings you take part in');
   if (event.participantId && event.participantId !== own?.id) throw Boom.forbidden('Events can only be reported for your own session');
   return { meetingId: meeting.id, participantId: own?.id ?? null, key: `staff:${sessionId ?? user.id}` };
 }

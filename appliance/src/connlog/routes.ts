@@ -8,7 +8,7 @@ import { day as lookupDay, lookupYears } from '../http/dates.ts';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { formatStamp, formatWhen } from '../common/clock.ts';
 import type { Meeting } from '../meetings/index.ts';
-import { findMeeting, findParticipant } from '../meetings/index.ts';
+import { findParticipant, meetingFor } from '../meetings/index.ts';
 import { findStaff, findUnit, listUnits } from '../staff/index.ts';
 import { toCsv } from '../common/csv.ts';
 import type { LogEntry } from './model.ts';
@@ -69,8 +69,7 @@ async function readTimeline(request: Request): Promise<{ meeting: Meeting; rows:
   const lang = languageOf(request);
   const { id } = request.params as { id: string };
   const q = request.query as { participantId?: string; errors?: string };
-  const meeting = await findMeeting(db, id);
-  if (!meeting) throw Boom.notFound('No such meeting');
+  const meeting = await meetingFor(request.server, request.auth.credentials.user!, id);
   const query = { participantId: q.participantId || undefined, onlyErrors: Boolean(q.errors) };
   const entries = await timeline(db, { meetingId: id, ...query });
   const names = await participantNames(request, meeting, entries);

@@ -8,7 +8,7 @@ import { entryStaffRoutes } from './staff.ts';
 import { entryFacts } from './facts.ts';
 import { EntryService, type CodeMessenger, type Invitation } from './service.ts';
 import { resetEntry } from './store.ts';
-import { findParticipant, meetingEnd } from '../meetings/index.ts';
+import { addParticipantFacts, findParticipant, meetingEnd, onMeetingChange } from '../meetings/index.ts';
 
 declare module '@hapi/hapi' {
   interface PluginProperties {
@@ -43,7 +43,7 @@ export const plugin: Plugin<void> = {
 
     // A re-sent invitation starts the way in afresh (a new browser, new tries), in the same
     // transaction that revokes the old links.
-    server.plugins.meetings.onChange(async (trx, change) => {
+    onMeetingChange(server, async (trx, change) => {
       if (change.type === 'invitation.resend') await resetEntry(trx, change.payload.participantId);
     });
 
@@ -54,13 +54,19 @@ export const plugin: Plugin<void> = {
       if (participant) bus.emit('participant.status', { meetingId: participant.meetingId, participantId, status: 'tech_tested' });
     });
 
-    server.plugins.meetings.addParticipantFacts(entryFacts(db));
+    addParticipantFacts(server, entryFacts(db));
     server.expose('service', service);
     server.expose('clock', clock);
     server.route(entryRoutes(service, clock));
     server.route(entryStaffRoutes);
   },
 };
+
+/** The guest's way in: their invitation, link state and session (for the meeting page). */
+export const entryService = (server: Server): EntryService => server.plugins.entry.service;
+
+/** When a guest's room is open: the meeting's status, or its opening time. */
+export const roomClock = (server: Server): RoomClock => server.plugins.entry.clock;
 
 /** The invitations' outbox registers itself as the way entry's SMS codes leave. */
 export function provideCodeMessenger(server: Server, messenger: CodeMessenger): void {

@@ -4,6 +4,7 @@ import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { apiRoute } from '../http/api.ts';
 import { entryStatesOf } from './store.ts';
+import { meetingFor } from '../meetings/index.ts';
 
 export const entryStaffRoutes: ServerRoute[] = [
   apiRoute({
@@ -16,7 +17,7 @@ export const entryStaffRoutes: ServerRoute[] = [
     },
     handler: async (request) => {
       const staff = request.auth.credentials.user!;
-      const meeting = await request.server.plugins.meetings.service.get(staff, String(request.params.id));
+      const meeting = await meetingFor(request.server, staff, String(request.params.id));
       await request.audit('meeting.entry.read', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
       const states = await entryStatesOf(request.server.app.db, meeting.participants.map((p) => p.id));
       return states.map((s) => ({

@@ -2,7 +2,7 @@
 // each person reaches on leaving and by a request through the outbox; anonymised results.
 import type { Plugin } from '@hapi/hapi';
 import { EvaluationRequests } from './requests.ts';
-import { addSecretLink } from '../invites/index.ts';
+import { addSecretLink, notifyDispatcher } from '../invites/index.ts';
 import { evaluationPath, routes } from './routes.ts';
 
 declare module '@hapi/hapi' {
@@ -19,7 +19,7 @@ export const plugin: Plugin<void> = {
     const { db, bus, config } = server.app;
     const log = (level: 'info' | 'warn' | 'error', message: string) => server.log([level, 'evaluation'], message);
     const requests = new EvaluationRequests(db, config.dataKey, config.evaluation.days, log);
-    const notify = () => server.plugins.invites.dispatcher()?.notify();
+    const notify = () => notifyDispatcher(server);
 
     // Staff ended the meeting for everyone (the rooms plugin declares and emits 'room.ended'):
     // the requests go now rather than an hour after the booked end.

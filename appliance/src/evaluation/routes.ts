@@ -7,7 +7,7 @@ import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import { toCsv } from '../common/csv.ts';
 import { languageOf, speakBookedLanguage, t, type Language } from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
-import { findMeeting, findParticipant } from '../meetings/index.ts';
+import { findMeeting, findParticipant, meetingFor, tookPart } from '../meetings/index.ts';
 import { findUnit, listUnits } from '../staff/index.ts';
 import { respondentRoles, type Question, type QuestionSet, type RespondentRole } from './model.ts';
 import { buildReport, reportRows } from './report.ts';
@@ -84,11 +84,8 @@ async function guestOffer(request: Request): Promise<Offer> {
 async function staffOffer(request: Request): Promise<Offer> {
   const { db } = request.server.app;
   const staff = request.auth.credentials.user!;
-  const meeting = await findMeeting(db, (request.params as { id: string }).id);
-  if (!meeting) throw Boom.notFound();
-  // Those who took part: the host, the leader, colleagues invited with their account.
-  const tookPart = meeting.bookedBy === staff.id || meeting.ledBy === staff.id || meeting.participants.some((p) => p.staffId === staff.id);
-  if (!tookPart) throw Boom.forbidden(t(languageOf(request), 'evaluation.notParticipant'));
+  const meeting = await meetingFor(request.server, staff, (request.params as { id: string }).id);
+  if (!tookPart(staff.id, meeting)) throw Boom.forbidden(t(languageOf(request), 'evaluation.notParticipant'));
   await request.audit('evaluation.offer', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
   return offerToStaff(db, meeting, staff.id);
 }

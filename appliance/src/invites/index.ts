@@ -18,6 +18,7 @@ import { routes } from './routes.ts';
 import { linkHealth, SmsSender, type SmsState } from './sms.ts';
 import { Templates } from './templates.ts';
 import { findStaff } from '../staff/index.ts';
+import { addParticipantFacts, onMeetingChange } from '../meetings/index.ts';
 
 declare module '../events.ts' {
   interface DomainEvents {
@@ -82,8 +83,8 @@ export const plugin: Plugin<void> = {
       },
       queued: () => dispatcher?.notify(),
     });
-    server.plugins.meetings.onChange(outboxHook(composer));
-    server.plugins.meetings.addParticipantFacts(messageFacts(db));
+    onMeetingChange(server, outboxHook(composer));
+    addParticipantFacts(server, messageFacts(db));
     for (const event of enqueueingEvents) bus.on(event, () => dispatcher?.notify());
 
     const onStatus = (message: OutboxMessage, status: 'sent' | 'delivered' | 'failed' | 'retrying', reason?: string) => {
@@ -178,6 +179,15 @@ export const plugin: Plugin<void> = {
     server.route(routes(templates));
   },
 };
+
+/** Something was queued outside a meeting change: the dispatcher looks at once, not at its next poll. */
+export const notifyDispatcher = (server: Server): void => server.plugins.invites.dispatcher()?.notify();
+
+/** "We are waiting for you": to the participant's SMS (or e-mail), with their link. Returns how many messages. */
+export const nudge = (server: Server, meetingId: string, participantId: string): Promise<number> => server.plugins.invites.nudge(meetingId, participantId);
+
+/** The mail and SMS adapters' live state, for the admin status page (undefined before start). */
+export const adapterStates = (server: Server) => server.plugins.invites.adapters();
 
 /** A message kind whose secret opens another domain's page: its link is `path(secret)`. */
 export function addSecretLink(server: Server, kind: MessageKind, path: (secret: string) => string): void {

@@ -8,6 +8,7 @@ import { formatStamp, formatWhen } from '../common/clock.ts';
 import { channels, messageKinds, messagesOf, queueStats, recentMessages, type MessageKind, type OutboxMessage } from './outbox.ts';
 import { Templates } from './templates.ts';
 import type { Language } from '../common/language.ts';
+import { meetingFor } from '../meetings/index.ts';
 
 export const sampleData = (lang: Language): Record<string, unknown> => {
   const start = new Date(Date.now() + 3 * 86_400_000);
@@ -120,7 +121,7 @@ export function routes(templates: Templates): ServerRoute[] {
       },
       handler: async (request) => {
         const staff = request.auth.credentials.user!;
-        const meeting = await request.server.plugins.meetings.service.get(staff, String(request.params.id));
+        const meeting = await meetingFor(request.server, staff, String(request.params.id));
         const messages = await messagesOf(request.server.app.db, { meetingId: meeting.id });
         await request.audit('meeting.messages.read', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
         return messages.map(publicMessage);

@@ -24,6 +24,8 @@ declare module '../events.ts' {
     'participant.added': MeetingEventBase & { participantId: string };
     'participant.removed': MeetingEventBase & { participantId: string };
     'invitation.resend': MeetingEventBase & { participantId: string };
+    /** The room moved the meeting on (rooms asks the meetings domain; recorded in meeting_events). */
+    'meeting.status': { meetingId: string; status: 'open' | 'in_progress' | 'ended'; byStaffId: string | null };
     /** Emitted by the domains that follow a participant (invites, entry, techtest, rooms). */
     'participant.status': { meetingId: string; participantId: string; status: ParticipantStatus };
   }

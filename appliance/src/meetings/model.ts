@@ -91,3 +91,7 @@ export const patientOf = (meeting: Meeting): Participant | undefined => meeting.
 
 /** When the meeting's booked time ends. */
 export const meetingEnd = (m: Pick<Meeting, 'startsAt' | 'durationMinutes'>): Date => new Date(m.startsAt.getTime() + m.durationMinutes * 60_000);
+
+/** Staff who took part: the host, the leader, colleagues invited with their account. */
+export const tookPart = (staffId: string, m: Pick<Meeting, 'bookedBy' | 'ledBy' | 'participants'>): boolean =>
+  m.bookedBy === staffId || m.ledBy === staffId || m.participants.some((p) => p.staffId === staffId);

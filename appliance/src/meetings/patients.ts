@@ -22,12 +22,19 @@ export interface PatientRecord {
   personalNumberMasked: string | null;
 }
 
-/** Names compare as a person reads them: case, Unicode form and extra spaces do not matter. */
-
 const patientKinds: ParticipantKind[] = ['patient', 'patient_proxy'];
 const columns = ['id', 'meeting_id', 'kind', 'name', 'personal_number_masked'];
 
-const toRecord = (r: Record<string, any>): PatientRecord => ({
+/** The participants columns this report reads. */
+interface PatientRow {
+  id: string;
+  meeting_id: string;
+  kind: ParticipantKind;
+  name: string;
+  personal_number_masked: string | null;
+}
+
+const toRecord = (r: PatientRow): PatientRecord => ({
   participantId: r.id,
   meetingId: r.meeting_id,
   name: r.name,
@@ -36,7 +43,7 @@ const toRecord = (r: Record<string, any>): PatientRecord => ({
 
 /** Every patient row (one per meeting) with this exact personal number. */
 async function byNumber(db: Db, dataKey: Buffer, personalNumber: string): Promise<PatientRecord[]> {
-  const candidates = await db('participants')
+  const candidates: PatientRow[] = await db('participants')
     .select(columns)
     .whereIn('kind', patientKinds)
     .andWhere('personal_number_masked', maskPersonalNumber(personalNumber));
@@ -60,8 +67,8 @@ export async function findPatient(db: Db, dataKey: Buffer, name: string, persona
  * other meeting. Without a number (patients invited by SMS only) the one meeting is all we can tie.
  */
 export async function patientOfMeeting(db: Db, dataKey: Buffer, meetingId: string): Promise<PatientRecord[]> {
-  const rows = await db('participants').select(columns).where({ meeting_id: meetingId }).orderBy('position');
-  const patient = rows.find((r: Record<string, any>) => isPatient(r.kind));
+  const rows: PatientRow[] = await db('participants').select(columns).where({ meeting_id: meetingId }).orderBy('position');
+  const patient = rows.find((r) => isPatient(r.kind));
   if (!patient) return [];
   const number = await personalNumberOf(db, patient.id, dataKey);
   if (!number) return [toRecord(patient)];

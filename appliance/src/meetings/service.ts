@@ -285,6 +285,20 @@ export class MeetingService {
     return { bookedBy: booker?.name ?? '', ledBy: leader?.name ?? '' };
   }
 
+  /**
+   * The room's life moves the meeting on (open → in progress → ended), never back: the status and
+   * a 'meeting.status' event are written in one transaction. Returns false when it was there already.
+   */
+  async advanceStatus(meetingId: string, status: store.RoomStatus, byStaffId: string | null = null, now = new Date()): Promise<boolean> {
+    const advanced = await this.db.transaction(async (trx) => {
+      if (!(await store.advanceMeetingStatus(trx, meetingId, status, now))) return false;
+      await store.insertStatusChange(trx, { meetingId, status, byStaffId }, now);
+      return true;
+    });
+    if (advanced) this.bus.emit('meeting.status', { meetingId, status, byStaffId });
+    return advanced;
+  }
+
   /** A meeting without an access check: for the domain's own listeners, never for a request. */
   find(meetingId: string): Promise<Meeting | undefined> {
     return store.findMeeting(this.db, meetingId);

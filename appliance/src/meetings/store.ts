@@ -242,7 +242,9 @@ export async function findParticipant(db: Db, participantId: string): Promise<Pa
  * ended. Only forward, and never out of cancelled; the version is not raised (these are not edits
  * a clinician could conflict with).
  */
-export async function advanceMeetingStatus(db: Db, meetingId: string, status: 'open' | 'in_progress' | 'ended', at = new Date()): Promise<boolean> {
+export type RoomStatus = 'open' | 'in_progress' | 'ended';
+
+export async function advanceMeetingStatus(db: Db, meetingId: string, status: RoomStatus, at = new Date()): Promise<boolean> {
   const earlier: Record<typeof status, string[]> = { open: ['booked'], in_progress: ['booked', 'open'], ended: ['booked', 'open', 'in_progress'] };
   const n = await db('meetings').where({ id: meetingId }).whereIn('status', earlier[status]).update({ status, updated_at: iso(at) });
   return n === 1;
@@ -283,4 +285,16 @@ export async function eraseContactsOfMeetings(db: Db, meetingIds: string[]): Pro
 export async function eraseParticipantContacts(db: Db, participantId: string): Promise<boolean> {
   const n = await db('participants').where({ id: participantId }).update(Object.fromEntries(contactColumnNames.map((column) => [column, null])));
   return n > 0;
+}
+
+/** The room moved the meeting on: recorded beside the staff's changes, with who did it (if anyone). */
+export async function insertStatusChange(trx: Db, change: { meetingId: string; status: RoomStatus; byStaffId: string | null }, at = new Date()): Promise<void> {
+  await trx('meeting_events').insert({
+    meeting_id: change.meetingId,
+    participant_id: null,
+    type: 'meeting.status',
+    staff_id: change.byStaffId,
+    at: iso(at),
+    payload: JSON.stringify(change),
+  });
 }

@@ -8,6 +8,7 @@ import { RoomService } from './service.ts';
 import { insertRoom } from './store.ts';
 import { roomFacts, roomMarks } from './facts.ts';
 import type { RoomControl } from './xmpp.ts';
+import { addCalendarMarks, addParticipantFacts, advanceStatus, onMeetingChange } from '../meetings/index.ts';
 
 declare module '@hapi/hapi' {
   interface PluginProperties {
@@ -36,12 +37,13 @@ export const plugin: Plugin<void> = {
       },
       undefined,
       log,
+      (meetingId, status, byStaffId, now) => advanceStatus(server, meetingId, status, byStaffId, now),
     );
     // The XMPP session exists in the process that leads room control, one leadership at a time.
     let control: RoomControl | undefined;
 
     // Every meeting gets its room name when it is booked, in the same transaction.
-    server.plugins.meetings.onChange(async (trx, change) => {
+    onMeetingChange(server, async (trx, change) => {
       if (change.type === 'meeting.booked') await insertRoom(trx, change.payload.meetingId, roomName());
     });
     // The process where a meeting was cancelled records its room's end; whichever process ended or
@@ -50,8 +52,8 @@ export const plugin: Plugin<void> = {
     bus.follow('meeting.cancelled', ({ meetingId }) => (control ? service.release(meetingId, 'Mötet är inställt.') : undefined));
     bus.follow('room.ended', ({ meetingId }) => (control ? service.release(meetingId) : undefined));
     bus.follow('room.kick_requested', ({ meetingId, presenceId, byStaffId }) => (control ? service.kickRequested(meetingId, presenceId, byStaffId) : undefined));
-    server.plugins.meetings.addParticipantFacts(roomFacts(db));
-    server.plugins.meetings.addCalendarMarks(roomMarks(db));
+    addParticipantFacts(server, roomFacts(db));
+    addCalendarMarks(server, roomMarks(db));
 
     server.app.health.add('xmpp', async () => {
       if (!xmpp) return { ok: true, detail: 'off (XMPP_* not set): rooms are not controlled' };

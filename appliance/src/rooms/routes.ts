@@ -8,12 +8,11 @@ import { apiRoute } from '../http/api.ts';
 import { openEventStream } from '../http/sse.ts';
 import { languageOf, t } from '../http/i18n.ts';
 import { defaultCsp } from '../http/security.ts';
-import { checkBrowser } from '../entry/index.ts';
-import { entryStatesOf } from '../entry/index.ts';
+import { checkBrowser, entryService, entryStatesOf, roomClock } from '../entry/index.ts';
+import { nudge } from '../invites/index.ts';
+import { mayChange, meetingEnd, meetingFor, type Meeting } from '../meetings/index.ts';
 import { latestResult, staffSessionSubject } from '../techtest/index.ts';
-import type { Meeting } from '../meetings/index.ts';
 import { bookedStaff, type RoomService } from './service.ts';
-import { meetingEnd } from '../meetings/index.ts';
 import { nudgeChannel, phonesOf } from './contact.ts';
 import { alertsOf, findRoom, presenceOf } from './store.ts';
 
@@ -61,7 +60,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
   const csp = meetingCsp(jitsiUrl);
   const staffMeeting = async (request: Request): Promise<Meeting> => {
     const staff = request.auth.credentials.user!;
-    return request.server.plugins.meetings.service.get(staff, String(request.params.id));
+    return meetingFor(request.server, staff, String(request.params.id));
   };
 
   /** The participant panel: status, how each was identified, the number to call, who is in the room. */
@@ -106,7 +105,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       staffHere: here.filter((p) => p.staffId).length,
       reminder: started && meeting.status !== 'ended',
       ended: meeting.status === 'ended' || meeting.status === 'cancelled',
-      canChange: request.server.plugins.meetings.service.canChange(request.auth.credentials.user!, meeting),
+      canChange: mayChange(request.server, request.auth.credentials.user!, meeting),
       meetingId: meeting.id,
     };
   }
@@ -184,7 +183,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       handler: async (request, h) => {
         const meeting = await staffMeeting(request);
         const staff = request.auth.credentials.user!;
-        if (!request.server.plugins.meetings.service.canChange(staff, meeting)) throw Boom.forbidden();
+        if (!mayChange(request.server, staff, meeting)) throw Boom.forbidden();
         await service.end(meeting.id, t(languageOf(request), 'rooms.endReason'), staff.id);
         await request.audit('meeting.end', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
         return h.redirect(`/meetings/${meeting.id}`);
@@ -197,7 +196,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       handler: async (request, h) => {
         const meeting = await staffMeeting(request);
         const staff = request.auth.credentials.user!;
-        if (!request.server.plugins.meetings.service.canChange(staff, meeting)) throw Boom.forbidden();
+        if (!mayChange(request.server, staff, meeting)) throw Boom.forbidden();
         const { nick } = request.payload as { nick: string };
         if (!(await presenceOf(request.server.app.db, meeting.id)).some((p) => p.nick === nick && !p.leftAt)) throw Boom.notFound(t(languageOf(request), 'rooms.kick.notHere'));
         await service.kick(meeting.id, nick, staff);
@@ -215,7 +214,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       handler: async (request, h) => {
         const meeting = await staffMeeting(request);
         const staff = request.auth.credentials.user!;
-        if (!request.server.plugins.meetings.service.canChange(staff, meeting)) throw Boom.forbidden();
+        if (!mayChange(request.server, staff, meeting)) throw Boom.forbidden();
         const participantId = String(request.params.participantId);
         const participant = meeting.participants.find((p) => p.id === participantId);
         if (!participant) throw Boom.notFound(t(languageOf(request), 'meetings.notFound.participant'));
@@ -224,7 +223,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
         // channel: what is recorded (and shown) is what was sent.
         const channel = nudgeChannel(participant);
         if (action === 'nudge' && !channel) throw Boom.badRequest(t(languageOf(request), 'rooms.noshow.noChannel'));
-        if (action === 'nudge') await request.server.plugins.invites.nudge(meeting.id, participantId);
+        if (action === 'nudge') await nudge(request.server, meeting.id, participantId);
         await service.recordAction(meeting.id, participantId, action === 'nudge' ? (channel === 'sms' ? 'sms_sent' : 'email_sent') : action, staff);
         await request.audit('meeting.noshow', { meetingId: meeting.id, participantId, targetType: 'participant', targetId: participantId, details: { action } });
         return h.redirect(`/meetings/${meeting.id}/room`);
@@ -236,11 +235,10 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       options: { auth: { strategy: 'guest' }, plugins: { csp }, validate: { query: Joi.object({ browser: Joi.boolean() }) } },
       async handler(request, h) {
         const identity = request.auth.credentials.guest!;
-        const { entry } = request.server.plugins;
-        const found = await entry.service.current({ ...identity, sessionHash: '' });
+        const found = await entryService(request.server).current({ ...identity, sessionHash: '' });
         if (!found || !found.state.identifiedAt) return h.redirect('/entry');
         const { invitation } = found;
-        if (!entry.clock.isOpen(invitation)) return h.redirect('/entry/waiting');
+        if (!roomClock(request.server).isOpen(invitation)) return h.redirect('/entry/waiting');
         const lang = languageOf(request);
         const jitsi = await jitsiSettings(request, service, invitation.meeting, { type: 'participant', participantId: identity.participantId, person: identity.person }, invitation.invitedName, '/entry/evaluation');
         // On a phone, the Jitsi Meet app is offered beside the browser (the routine's choice).

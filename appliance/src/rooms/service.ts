@@ -6,7 +6,7 @@ import { every } from '../schedule.ts';
 import type { EventBus } from '../events.ts';
 import { namesMatch } from '../common/names.ts';
 import type { Meeting, Participant } from '../meetings/index.ts';
-import { advanceMeetingStatus, findMeeting, listMeetings, meetingEnd } from '../meetings/index.ts';
+import { findMeeting, listMeetings, meetingEnd } from '../meetings/index.ts';
 import type { Staff } from '../staff/index.ts';
 import { issueToken } from './jitsi.ts';
 import type { Occupant, RoomControl } from './xmpp.ts';
@@ -36,6 +36,9 @@ export interface RoomSettings {
   jitsiDomain?: string;
 }
 
+/** Moves the meeting on through the meetings domain, which records it (advanceMeetingStatus there). */
+export type AdvanceStatus = (meetingId: string, status: 'open' | 'in_progress' | 'ended', byStaffId: string | null, now: Date) => Promise<boolean>;
+
 /** Who a token or an occupant is: a participant (main person or proxy) or a staff member. */
 export type Attendee = { type: 'participant'; participantId: string; person: 'main' | 'proxy' } | { type: 'staff'; staffId: string };
 
@@ -62,6 +65,7 @@ export class RoomService {
     private readonly settings: RoomSettings,
     control: RoomControl | undefined,
     private readonly log: (level: 'info' | 'warn' | 'error', message: string) => void,
+    private readonly advanceStatus: AdvanceStatus,
   ) {
     this.useControl(control);
   }
@@ -153,7 +157,7 @@ export class RoomService {
       await this.control.createRoom(room.name, { membersOnly: false });
     }
     if (!(await store.markOpened(this.db, meeting.id, now))) return false;
-    await advanceMeetingStatus(this.db, meeting.id, 'open', now);
+    await this.advanceStatus(meeting.id, 'open', null, now);
     this.bus.emit('room.opened', { meetingId: meeting.id });
     this.log('info', `rooms: opened the room of meeting ${meeting.id}`);
     return true;
@@ -164,7 +168,7 @@ export class RoomService {
     const room = await store.findRoom(this.db, { meetingId });
     if (!room || room.endedAt) {
       // A meeting whose room never opened (or has none) still ends.
-      const advanced = await advanceMeetingStatus(this.db, meetingId, 'ended', now);
+      const advanced = await this.advanceStatus(meetingId, 'ended', byStaffId, now);
       if (advanced && room) await store.markEnded(this.db, meetingId, reason, now);
       if (advanced) this.bus.emit('room.ended', { meetingId, reason, byStaffId });
       return advanced;
@@ -178,7 +182,7 @@ export class RoomService {
     }
     await store.markEnded(this.db, meetingId, reason, now);
     await store.closeAllPresence(this.db, meetingId, 'ended', now);
-    await advanceMeetingStatus(this.db, meetingId, 'ended', now);
+    await this.advanceStatus(meetingId, 'ended', byStaffId, now);
     this.bus.emit('room.ended', { meetingId, reason, byStaffId });
     return true;
   }
@@ -271,7 +275,7 @@ export class RoomService {
     const participantId = who?.type === 'participant' ? who.participantId : null;
     const staffId = who?.type === 'staff' ? who.staffId : null;
     await store.recordJoin(this.db, { meetingId: meeting.id, participantId, staffId, nick: occupant.nick, displayName: occupant.identity?.user?.name ?? occupant.displayName ?? null }, now);
-    await advanceMeetingStatus(this.db, meeting.id, 'in_progress', now);
+    await this.advanceStatus(meeting.id, 'in_progress', null, now);
     if (participantId) {
       this.bus.emit('participant.status', { meetingId: meeting.id, participantId, status: 'joined' });
       if (await store.clearAlert(this.db, meeting.id, participantId, now)) this.bus.emit('noshow.cleared', { meetingId: meeting.id, participantId });

@@ -308,11 +308,11 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         // The room opens at its time, or earlier when staff open it (the rooms plugin says so).
         timer = setInterval(() => (clock.isOpen(invitation) ? (tell(), clearInterval(timer)) : undefined), 5_000);
         timer.unref();
-        const offOpened = bus.on('room.opened', ({ meetingId }) => {
+        const offOpened = bus.follow('room.opened', ({ meetingId }) => {
           if (meetingId === invitation.meeting.id) tell({ open: true });
         });
         // Staff ended the meeting before this person got in: the page must not promise a room.
-        const offEnded = bus.on('room.ended', ({ meetingId }) => {
+        const offEnded = bus.follow('room.ended', ({ meetingId }) => {
           if (meetingId === invitation.meeting.id) tell({ ended: true });
         });
         unsubscribe = () => (offOpened(), offEnded());

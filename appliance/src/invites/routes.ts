@@ -4,7 +4,6 @@ import Joi from 'joi';
 import { linkify } from '../common/linkify.ts';
 import { apiRoute } from '../http/api.ts';
 import { languageOf, t } from '../http/i18n.ts';
-import { handled } from '../meetings/index.ts';
 import { formatWhen } from '../common/clock.ts';
 import { channels, messageKinds, messagesOf, queueStats, recentMessages, type MessageKind, type OutboxMessage } from './outbox.ts';
 import { Templates } from './templates.ts';
@@ -119,13 +118,13 @@ export function routes(templates: Templates): ServerRoute[] {
         notes: 'Invitations, reminders, changes and codes, with status (queued, sending, sent, delivered, failed), attempts and the reason of a failure.',
         validate: { params: Joi.object({ id: Joi.string().guid().required() }) },
       },
-      handler: handled(async (request) => {
+      handler: async (request) => {
         const staff = request.auth.credentials.user!;
         const meeting = await request.server.plugins.meetings.service.get(staff, String(request.params.id));
         const messages = await messagesOf(request.server.app.db, { meetingId: meeting.id });
         await request.audit('meeting.messages.read', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
         return messages.map(publicMessage);
-      }),
+      },
     }),
   ];
 }

@@ -16,7 +16,8 @@ const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const fixedByBundle = new Set(['NODE_ENV', 'HOST', 'PORT', 'DATA_DIR']);
 
 function applianceEnvironment(): Map<string, string> {
-  const block = /\n  appliance:\n[\s\S]*?\n    environment:\n((?:      .*\n|\s*\n)+)/.exec(compose)?.[1] ?? '';
+  // The first appliance service; further replicas merge its environment (a YAML anchor).
+  const block = /\n  appliance:(?: &[\w-]+)?\n[\s\S]*?\n    environment:(?: &[\w-]+)?\n((?:      .*\n|\s*\n)+)/.exec(compose)?.[1] ?? '';
   const entries = [...block.matchAll(/^      ([A-Z][A-Z0-9_]*): (.*)$/gm)].map((m) => [m[1], m[2]] as const);
   return new Map(entries);
 }

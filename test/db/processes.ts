@@ -57,7 +57,7 @@ async function roundRobin(ports: () => number[]): Promise<{ url: string; close()
 
 /** An event stream read as a browser's EventSource does: every `event:`/`data:` pair, as it comes. */
 function eventStream(url: string, cookies: Map<string, string>) {
-  const events: { event: string; data: any }[] = [];
+  const events: { event: string; data: Record<string, unknown> }[] = [];
   const controller = new AbortController();
   const done = fetch(url, { headers: { accept: 'text/event-stream', cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') }, signal: controller.signal })
     .then(async (res) => {
@@ -71,7 +71,7 @@ function eventStream(url: string, cookies: Map<string, string>) {
           buffer = buffer.slice(end + 2);
           const event = /^event: (.*)$/m.exec(block)?.[1];
           const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event && data) events.push({ event, data: JSON.parse(data) });
+          if (event && data) events.push({ event, data: JSON.parse(data) as Record<string, unknown> });
         }
       }
     })

@@ -52,7 +52,7 @@ export async function migrateLatest(db: Db): Promise<string[]> {
 /** A PostgreSQL connection outside knex's pool, for a session that must last: LISTEN, the leader's lock. */
 export interface OwnConnection {
   connect(): Promise<void>;
-  query(sql: string, values?: unknown[]): Promise<{ rows: Record<string, any>[] }>;
+  query(sql: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
   on(event: 'notification', listener: (n: { channel: string; payload?: string }) => void): void;
   on(event: 'error' | 'end', listener: (error?: Error) => void): void;
   end(): Promise<void>;

@@ -81,12 +81,6 @@ export class PgBusLink implements BusTransport {
     await client?.end().catch(() => undefined);
   }
 
-  /** Drops the listening connection as a network fault would (tests and `samverka` support use it). */
-  async dropConnection(): Promise<void> {
-    const pid = this.#client ? await this.#client.query('select pg_backend_pid() as pid').then((r) => r.rows[0].pid) : undefined;
-    if (pid !== undefined) await this.#db.raw('select pg_terminate_backend(?)', [pid]);
-  }
-
   publish(name: string, payload: object): void {
     if (this.#stopped) return;
     this.#queue.push({ name, payload });

@@ -14,7 +14,7 @@ const ava = join(avaDir, JSON.parse(readFileSync(join(avaDir, 'package.json'), '
 const args = process.argv.slice(2);
 
 // What makes a test use a database: it starts the appliance or opens one of the test databases.
-const usesDatabase = /\b(startServer|testDatabase|everyDatabase)\b/;
+const usesDatabase = /\b(startServer|testDatabase|everyDatabase|postgresDatabase)\b/;
 
 function testFiles(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

@@ -10,6 +10,9 @@ const allowed: Record<string, string[]> = {
   guest: ['none', 'sms', 'bankid', 'siths'],
 };
 
+/** The fields of the participant being added (cleared when a refused one is replaced by another kind). */
+const participantFields = ['p_name', 'p_mobile', 'p_email', 'p_personalNumber', 'p_proxyName', 'p_proxyMobile', 'p_proxyEmail', 'p_proxyPersonalNumber', 'p_staffEmail'];
+
 function field(name: string): HTMLInputElement | HTMLSelectElement {
   return form!.querySelector<HTMLInputElement | HTMLSelectElement>(`[name="${name}"]`)!;
 }
@@ -23,43 +26,78 @@ function showFieldsFor(chosen: string): void {
     el.hidden = !(el.dataset.for ?? '').split(' ').includes(chosen);
   }
   const select = field('p_identification') as HTMLSelectElement;
-  for (const option of select.options) option.hidden = option.disabled = !allowed[chosen]!.includes(option.value);
-  if (select.selectedOptions[0]?.disabled) select.value = chosen === 'guest' ? 'none' : allowed[chosen]![0]!;
+  // Methods the appliance cannot use (no identity provider) stay visible but not choosable.
+  const usable = (option: HTMLOptionElement) => allowed[chosen]!.includes(option.value) && (chosen === 'colleague' || !option.hasAttribute('data-unavailable'));
+  for (const option of select.options) {
+    option.hidden = !allowed[chosen]!.includes(option.value);
+    option.disabled = !usable(option);
+  }
+  if (select.selectedOptions[0]?.disabled) select.value = [...select.options].find((o) => !o.disabled && (chosen !== 'guest' || o.value === 'none'))?.value ?? [...select.options].find((o) => !o.disabled)?.value ?? '';
 }
 
-/** The first rule the typed values break, as the server would say it; '' when none. */
-function brokenRule(): string {
+/** The first rule the typed values break, as the server would say it, and the fields it is about. */
+function brokenRule(): { message: string; fields: string[] } {
   const data = form!.dataset;
   const chosen = kind();
   const mobile = field('p_mobile').value.trim();
   const email = field('p_email').value.trim();
-  const personalNumber = field('p_personalNumber').value.trim();
   const identification = field('p_identification').value;
-  if (chosen === 'guest' && mobile && email) return data.hintBoth ?? '';
+  if (chosen === 'guest' && mobile && email) return { message: data.hintBoth ?? '', fields: ['p_mobile', 'p_email'] };
   // With a proxy, the SMS goes to the proxy: the patient needs no phone of their own.
-  const smsMobile = chosen === 'patient_proxy' ? field('p_proxyMobile').value.trim() : mobile;
+  const smsField = chosen === 'patient_proxy' ? 'p_proxyMobile' : 'p_mobile';
   const typed = chosen === 'patient_proxy' ? field('p_proxyName').value.trim() || field('p_proxyEmail').value.trim() : email || field('p_name').value.trim();
-  if (chosen !== 'colleague' && identification === 'sms' && !smsMobile && typed) return data.hintSms ?? '';
-  if ((chosen === 'patient' || chosen === 'patient_proxy') && personalNumber && identification !== 'bankid') return data.hintPnBankid ?? '';
-  return '';
+  if (chosen !== 'colleague' && identification === 'sms' && !field(smsField).value.trim() && typed) return { message: data.hintSms ?? '', fields: [smsField] };
+  return { message: '', fields: [] };
 }
 
 function explain(): void {
   const hint = form!.querySelector<HTMLElement>('#contact-hint')!;
-  const message = brokenRule();
+  const { message, fields } = brokenRule();
   if (hint.textContent !== message) hint.textContent = message;
-  for (const name of ['p_mobile', 'p_email']) {
+  // Only the fields the rule is about are marked (never the mobile for a personal-number problem).
+  for (const name of ['p_mobile', 'p_email', 'p_proxyMobile']) {
     const input = field(name);
-    if (message) input.setAttribute('aria-invalid', 'true');
-    else if (!input.closest('[data-server-error]')) input.removeAttribute('aria-invalid');
+    if (fields.includes(name)) input.setAttribute('aria-invalid', 'true');
+    else if (!input.hasAttribute('data-server-error')) input.removeAttribute('aria-invalid');
   }
+}
+
+/** After a refused "Lägg till", choosing another kind starts a new participant: no old name, no old error. */
+function forgetRefused(): void {
+  const problem = form!.querySelector('#participant-problem');
+  if (!problem) return;
+  problem.remove();
+  for (const name of participantFields) {
+    const input = field(name);
+    input.value = '';
+    input.removeAttribute('aria-invalid');
+    input.removeAttribute('data-server-error');
+  }
+}
+
+/** The documentation plan is asked for when the field is left empty, not only at "Boka mötet". */
+function checkDocumentation(): void {
+  const plan = field('documentationPlan');
+  const note = form!.querySelector<HTMLElement>('#documentation-note')!;
+  const missing = plan.value.trim() === '';
+  note.textContent = missing ? note.dataset.message ?? '' : '';
+  if (missing) plan.setAttribute('aria-invalid', 'true');
+  else plan.removeAttribute('aria-invalid');
 }
 
 if (form) {
   showFieldsFor(kind());
+  for (const input of form.querySelectorAll('[aria-invalid="true"]')) input.setAttribute('data-server-error', '');
   form.addEventListener('change', (event) => {
-    if ((event.target as HTMLInputElement).name === 'p_kind') showFieldsFor(kind());
+    if ((event.target as HTMLInputElement).name === 'p_kind') {
+      forgetRefused();
+      showFieldsFor(kind());
+    }
     explain();
   });
-  form.addEventListener('input', explain);
+  form.addEventListener('input', (event) => {
+    if ((event.target as HTMLElement).id === 'documentationPlan' && (event.target as HTMLTextAreaElement).value.trim()) checkDocumentation();
+    explain();
+  });
+  field('documentationPlan').addEventListener('blur', checkDocumentation);
 }

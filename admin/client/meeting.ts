@@ -60,12 +60,25 @@ if (host && typeof JitsiMeetExternalAPI === 'function') {
   });
 }
 
+// A guest's meeting page without the video: when the meeting ends, the page must not go on
+// saying the room is open (with Jitsi, its readyToClose takes the guest on instead).
+if (document.querySelector('[data-room-watch]')) {
+  const events = new EventSource('/entry/waiting/events?watch=true');
+  events.addEventListener('room', (event) => {
+    if (!(JSON.parse((event as MessageEvent).data) as { ended?: boolean }).ended) return;
+    events.close();
+    location.assign('/entry/waiting');
+  });
+}
+
 const panel = document.querySelector<HTMLElement>('[data-live-panel]');
 if (panel) {
   const base = panel.dataset.livePanel!;
   const events = new EventSource(`${base}/events`);
   events.addEventListener('changed', async () => {
-    const reply = await fetch(`${base}/panel`, { headers: { accept: 'text/html' } });
+    // The view's token: a refresh is part of the view already recorded, not a new access to the meeting.
+    const pageView = panel.dataset.pageView;
+    const reply = await fetch(`${base}/panel`, { headers: { accept: 'text/html', ...(pageView ? { 'x-page-view': pageView } : {}) } });
     if (reply.ok) panel.innerHTML = await reply.text();
   });
 }

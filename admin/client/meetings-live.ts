@@ -3,8 +3,10 @@
 // what staff see follows without a reload (and without losing what they are typing elsewhere).
 const root = document.querySelector<HTMLElement>('[data-live-url]');
 
-async function refresh(regionId: string): Promise<void> {
-  const response = await fetch(location.href, { headers: { accept: 'text/html' }, credentials: 'same-origin' });
+async function refresh(regionId: string, pageView: string | undefined): Promise<void> {
+  // The view's token: a refresh is part of the view already recorded, not a new access to the meeting.
+  const headers: Record<string, string> = { accept: 'text/html', ...(pageView ? { 'x-page-view': pageView } : {}) };
+  const response = await fetch(location.href, { headers, credentials: 'same-origin' });
   if (!response.ok) return;
   const next = new DOMParser().parseFromString(await response.text(), 'text/html').getElementById(regionId);
   const current = document.getElementById(regionId);
@@ -22,7 +24,7 @@ if (root && 'EventSource' in window) {
     // Several changes in a burst (a booking tells everyone at once) make one refresh.
     clearTimeout(pending);
     pending = setTimeout(() => {
-      refresh(regionId).catch(() => undefined);
+      refresh(regionId, root.dataset.pageView).catch(() => undefined);
     }, 150);
   });
   addEventListener('pagehide', () => source.close());

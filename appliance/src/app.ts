@@ -15,6 +15,8 @@ declare module '@hapi/hapi' {
     leader: Leadership;
     health: HealthRegistry;
   }
+  // hapi declares the credentials as an interface to be merged into: the merge has no members of its own.
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   interface UserCredentials extends Staff {}
   interface AuthCredentials {
     /** How this request authenticated: the browser session or an API bearer token. */

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { insertAudit } from './audit/index.ts';
+import { insertAudit, type AuditAction } from './audit/index.ts';
 import { ConfigError, describeParts, loadConfig, type Config } from './config.ts';
 import { findPlaceholders } from './preflight.ts';
 import { backupDatabase, BackupError, restoreDatabase } from './db/backup.ts';
@@ -72,7 +72,7 @@ async function askPassword(): Promise<string> {
   return answer;
 }
 
-const cli = (db: Db, what: string, details: Record<string, unknown>, target: { targetType: string; targetId?: string }) =>
+const cli = (db: Db, what: AuditAction, details: Record<string, unknown>, target: { targetType: string; targetId?: string }) =>
   insertAudit(db, { action: what, ...target, details: { ...details, via: 'cli' } });
 
 async function withDb<T>(config: Config, run: (db: Db) => Promise<T>, migrate = true): Promise<T> {

@@ -10,7 +10,6 @@
 //   personal data in it: that is what crosses between processes (db/notify.ts, LISTEN/NOTIFY).
 import { EventEmitter } from 'node:events';
 
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
 export interface DomainEvents {
   'staff.login': { staffId: string; method: 'password' | 'oidc' };
   'staff.logout': { staffId: string };

@@ -1,5 +1,6 @@
 // Starts the appliance: configuration, database, every plugin, then listens.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, describeParts, loadConfig } from './config.ts';
 import { describeDbError } from './db/knex.ts';
 import { lockKeys, withLock } from './db/locks.ts';
@@ -41,10 +42,22 @@ await server.start();
 const url = config.publicUrl.toString().replace(/\/$/, '');
 process.stdout.write(`\nSamverka is running at ${url} (listening on ${server.info.host}:${server.info.port})\n`);
 if (admin) {
-  process.stdout.write(
-    `First start: created the admin account ${admin.email} with the one-time password ${admin.password}\n` +
-      'Log in and choose a new password; then add care units and staff (npx samverka --help).\n\n',
-  );
+  // The one-time password goes to a person, never into a log: on a terminal it is shown there;
+  // under Docker or systemd (stdout is the log) it goes into a file only the appliance's user reads.
+  if (process.stdout.isTTY) {
+    process.stdout.write(
+      `First start: created the admin account ${admin.email} with the one-time password ${admin.password}\n` +
+        'Log in and choose a new password; then add care units and staff (npx samverka --help).\n\n',
+    );
+  } else {
+    const file = join(config.dataDir, 'first-admin-password');
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    writeFileSync(file, `${admin.email}\n${admin.password}\n`, { mode: 0o600 });
+    process.stdout.write(
+      `First start: created the admin account ${admin.email}; its one-time password is in ${file} (readable only by this user).\n` +
+        'Log in and choose a new password, or create a named admin with first-run, which disables this account.\n\n',
+    );
+  }
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

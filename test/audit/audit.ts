@@ -1,4 +1,6 @@
 import test from 'ava';
+import { auditActions } from '../../appliance/src/audit/index.ts';
+import { stringKeys } from '../../appliance/src/http/i18n.ts';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
@@ -56,4 +58,11 @@ test('failed logins are audited without the password', async (t) => {
   const mine = records.find((r) => r.details?.email === 'someone@region.example');
   t.truthy(mine);
   t.false(JSON.stringify(records).includes('hemligt-lösen'));
+});
+
+test('every action the log can record has words in Swedish and English for the viewer and the extract', (t) => {
+  for (const lang of ['sv', 'en'] as const) {
+    const keys = new Set(stringKeys(lang));
+    t.deepEqual(auditActions.filter((action) => !keys.has(`admin.action.${action}`)), [], lang);
+  }
 });

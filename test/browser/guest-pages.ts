@@ -195,6 +195,8 @@ test.serial('without a video server the participant reads what to do, not config
   await screenshotsAt(eva, 'guest-meeting-no-video');
 
   await world.app.server.plugins.rooms.service.end(meetingId, 'Mötet har avslutats av personalen.', null);
+  // The page learns it at once and moves on to the page that says so.
+  await eva.waitForFunction(() => location.pathname === '/entry/waiting');
   await eva.reload();
   t.is(new URL(eva.url()).pathname, '/entry/waiting');
   t.is(await eva.title(), 'Mötet är avslutat – Samverka');

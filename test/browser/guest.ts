@@ -18,6 +18,7 @@ import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, testPassword, type TestServer } from '../helpers/server.ts';
 import { startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
 import { axe } from '../helpers/axe.ts';
+import { until } from '../helpers/wait.ts';
 
 const android = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
 const iphone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
@@ -177,6 +178,9 @@ test.serial('a guest invited by e-mail goes from the link through the name check
   const link = links[0]!;
   const guestId = participantIds[0]!;
   const token = tokenOf(link);
+  // The mail is in the guest's inbox; its delivery is recorded a moment later (from the relay's
+  // answer), and that is told as a status of its own: the guest's steps come after it.
+  await until('the invitation recorded as delivered', async () => (await app.server.app.db('participants').where({ id: guestId }).first('status'))?.status === 'delivered');
   const statuses: string[] = [];
   const off = app.server.app.bus.on('participant.status', (e: { participantId: string; status: string }) => {
     if (e.participantId === guestId) statuses.push(e.status);

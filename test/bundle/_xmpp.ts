@@ -1,8 +1,9 @@
 // Shared by the Prosody tests: just enough XMPP over plain TCP to log in and drive rooms, and
 // waiting for a Prosody the test started.
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import type { ExecutionContext } from 'ava';
 import { connect, type Socket } from 'node:net';
 
 /** Just enough XMPP over plain TCP to log in with SASL PLAIN and read the answers. */
@@ -86,4 +87,21 @@ export async function waitForPort(port: number, prosody: ChildProcess, log: stri
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('prosody did not open its client port within 15 s');
+}
+
+/** Runs Debian's prosody with a configuration while `use` runs; on a failure its log goes to the test's output. */
+export async function withProsody(t: ExecutionContext, config: string, port: number, log: string, use: () => Promise<void>): Promise<void> {
+  const prosody = spawn('prosody', ['--config', config, '-F'], { stdio: 'ignore' });
+  try {
+    await waitForPort(port, prosody, log);
+    await use();
+  } catch (error) {
+    if (existsSync(log)) t.log(readFileSync(log, 'utf8'));
+    throw error;
+  } finally {
+    if (prosody.exitCode === null) {
+      prosody.kill('SIGTERM');
+      await once(prosody, 'exit');
+    }
+  }
 }

@@ -9,6 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { decrypt } from '../../appliance/src/crypto.ts';
+import { passEngine, postgresDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 import { cleanEnv, root, run, tempDir } from './_bundle.ts';
@@ -16,22 +17,42 @@ import { cleanEnv, root, run, tempDir } from './_bundle.ts';
 const patient = { kind: 'patient', name: 'Tolvan Tolvansson', mobile: '0701234567', identification: 'bankid', personalNumber: '19121212-1212' };
 const samverka = (env: Record<string, string>, ...args: string[]) => run('node', [join(root, 'bin/samverka.js'), ...args], { env: cleanEnv(env) });
 
-async function applianceOn(dataDir: string, dataKey: string): Promise<TestServer> {
-  return startServer({ env: { DATA_KEY: dataKey, DATA_DIR: dataDir }, database: { url: `sqlite:${join(dataDir, 'samverka.db')}`, drop: async () => {} } as never });
+/** The appliance on a database that outlives it (stopping it must not drop what the test restores). */
+async function applianceOn(dataDir: string, dataKey: string, database?: TestDatabase): Promise<TestServer> {
+  const kept: TestDatabase = database ? { ...database, drop: async () => {} } : { kind: 'sqlite', url: `sqlite:${join(dataDir, 'samverka.db')}`, drop: async () => {} };
+  return startServer({ env: { DATA_KEY: dataKey, DATA_DIR: dataDir }, database: kept });
 }
 
-test('a backup taken while the appliance runs, restored into a fresh data folder, has the same meetings and reads the personal numbers', async (t) => {
+/** The SQLite commands in the SQLite pass; pg_dump and pg_restore in the PostgreSQL pass. */
+const sqliteTest = passEngine() === 'sqlite' ? test : test.skip;
+const postgresTest = passEngine() === 'postgres' || (!process.env.TEST_DB && process.env.TEST_DATABASE_URL) ? test : test.skip;
+
+async function bookWithPersonalNumber(app: TestServer): Promise<string> {
+  const { client } = await loggedIn(app);
+  const booked = await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [patient, booking().participants[1]] }) });
+  if (booked.status !== 201) throw new Error(booked.text);
+  return booked.json().id;
+}
+
+/** The restored appliance has the meeting, and the sealed number opens with the kept DATA_KEY only. */
+async function readsTheMeeting(t: import('ava').ExecutionContext, app: TestServer, meetingId: string, dataKey: string): Promise<void> {
+  const { client } = await loggedIn(app);
+  const meeting = await client.get(`/api/v1/meetings/${meetingId}`);
+  t.is(meeting.status, 200, meeting.text);
+  t.is(meeting.json().participants.find((p: { name: string }) => p.name === 'Tolvan Tolvansson').personalNumberMasked, '19121212-****');
+  const { personal_number_sealed: sealed } = await app.server.app.db('participants').where({ meeting_id: meetingId, name: 'Tolvan Tolvansson' }).first();
+  t.is(decrypt(Buffer.from(dataKey, 'hex'), sealed, 'participants.personal_number_sealed'), '191212121212');
+  t.throws(() => decrypt(randomBytes(32), sealed, 'participants.personal_number_sealed'));
+}
+
+sqliteTest('a backup taken while the appliance runs, restored into a fresh data folder, has the same meetings and reads the personal numbers', async (t) => {
   const dataKey = randomBytes(32).toString('hex');
   const volume = tempDir('backup-volume');
   const backups = tempDir('backup-host');
   const app = await applianceOn(volume, dataKey);
   let meetingId: string;
   try {
-    const { client } = await loggedIn(app);
-    const booked = await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [patient, booking().participants[1]] }) });
-    t.is(booked.status, 201, booked.text);
-    meetingId = booked.json().id;
-
+    meetingId = await bookWithPersonalNumber(app);
     // While it runs: `docker compose exec appliance samverka backup --to /backups/samverka-….db`
     const file = join(backups, 'samverka-2026-11-26.db');
     const backup = await samverka({ DATA_DIR: volume, DATABASE_URL: `sqlite:${join(volume, 'samverka.db')}` }, 'backup', '--to', file);
@@ -56,21 +77,42 @@ test('a backup taken while the appliance runs, restored into a fresh data folder
 
   const back = await applianceOn(fresh, dataKey);
   try {
-    const { client } = await loggedIn(back);
-    const meeting = await client.get(`/api/v1/meetings/${meetingId!}`);
-    t.is(meeting.status, 200, meeting.text);
-    const restoredPatient = meeting.json().participants.find((p: { name: string }) => p.name === 'Tolvan Tolvansson');
-    t.is(restoredPatient.personalNumberMasked, '19121212-****');
-    // The sealed number opens with the DATA_KEY kept beside the backup, and with no other key.
-    const { personal_number_sealed: sealed } = await back.server.app.db('participants').where({ meeting_id: meetingId!, name: 'Tolvan Tolvansson' }).first();
-    t.is(decrypt(Buffer.from(dataKey, 'hex'), sealed, 'participants.personal_number_sealed'), '191212121212');
-    t.throws(() => decrypt(randomBytes(32), sealed, 'participants.personal_number_sealed'));
+    await readsTheMeeting(t, back, meetingId!, dataKey);
   } finally {
     await back.stop();
   }
 });
 
-test('restore refuses a file that is not a Samverka database, and changes nothing', async (t) => {
+postgresTest("PostgreSQL: INSTALL.md's pg_dump and pg_restore lines bring the meetings and the personal numbers back", async (t) => {
+  const dataKey = randomBytes(32).toString('hex');
+  const original = (await postgresDatabase())!;
+  const fresh = (await postgresDatabase())!;
+  t.teardown(async () => {
+    await original.drop();
+    await fresh.drop();
+  });
+  const app = await applianceOn(tempDir('pg-backup'), dataKey, original);
+  let meetingId: string;
+  try {
+    meetingId = await bookWithPersonalNumber(app);
+  } finally {
+    await app.stop();
+  }
+  const dump = join(tempDir('pg-dump'), 'samverka-2026-11-26.dump');
+  // pg_dump -U samverka -Fc samverka > …: the same flags, the test server's database by URL.
+  const dumped = await run('pg_dump', ['-Fc', '-d', original.url, '-f', dump]);
+  t.is(dumped.code, 0, dumped.stderr);
+  const restored = await run('pg_restore', ['-d', fresh.url, '--clean', '--if-exists', dump]);
+  t.is(restored.code, 0, restored.stderr);
+  const back = await applianceOn(tempDir('pg-restored'), dataKey, fresh);
+  try {
+    await readsTheMeeting(t, back, meetingId!, dataKey);
+  } finally {
+    await back.stop();
+  }
+});
+
+sqliteTest('restore refuses a file that is not a Samverka database, and changes nothing', async (t) => {
   const dir = tempDir('backup-bad');
   const env = { DATA_DIR: dir, DATABASE_URL: `sqlite:${join(dir, 'samverka.db')}` };
   const junk = join(dir, 'not-a-backup.db');

@@ -101,6 +101,23 @@ test('services run read-only where the images allow, on one private network, wit
   t.true(existsSync(join(root, mount![1])));
 });
 
+test('two appliance processes share the bundled PostgreSQL and the secrets, each on its own bind', async (t) => {
+  const { file, values } = await renderEnv();
+  // As INSTALL.md says: the postgres:// line instead of the SQLite one, both profiles.
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/^DATABASE_URL=sqlite:.*$/m, '#$&').replace(/^#(DATABASE_URL=postgres:.*)$/m, '$1'));
+  const { stdout, code, stderr } = await compose(file, '--profile', 'postgres', '--profile', 'replicas', 'config');
+  t.is(code, 0, stderr);
+  const env = (service: string, name: string) => new RegExp(`\\n  ${service}:\\n[\\s\\S]*?\\n      ${name}: ([^\\n]*)`).exec(stdout)?.[1];
+  const databaseUrl = `postgres://samverka:${values.get('POSTGRES_PASSWORD')}@postgres:5432/samverka`;
+  for (const service of ['appliance', 'appliance-2']) {
+    t.is(env(service, 'DATABASE_URL'), databaseUrl, service);
+    for (const secret of ['SESSION_SECRET', 'DATA_KEY', 'JWT_APP_SECRET', 'XMPP_PASSWORD']) t.is(env(service, secret), values.get(secret), `${service} ${secret}`);
+  }
+  t.regex(stdout, /\n {2}appliance-2:\n[\s\S]*?- 127\.0\.0\.1:3001:3000\/tcp/);
+  // Only with its profile: without it the bundle is the one process it always was.
+  t.regex(stdout, /\n {2}appliance-2:\n[\s\S]*?profiles:\n {4}- replicas\n/);
+});
+
 test('the appliance is hidden in every meeting: web client and Jicofo both know its domain', async (t) => {
   const { file } = await renderEnv();
   const rendered = await renderCompose(file);

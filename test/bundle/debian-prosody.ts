@@ -4,14 +4,12 @@
 // `configure-jitsi.sh prosody-admins`, plus Samverka's part from `configure-jitsi.sh prosody-cfg`.
 // Prosody includes conf.d in directory order, which differs between machines: both orders are
 // loaded, and in each one Jicofo and the appliance can create rooms and nobody else can.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { freePort } from '../helpers/coturn.ts';
 import { root, run, tempDir } from './_bundle.ts';
-import { waitForPort, Xmpp } from './_xmpp.ts';
+import { withProsody, Xmpp } from './_xmpp.ts';
 
 const domain = 'meet.region.se';
 const conference = `conference.${domain}`;
@@ -112,10 +110,7 @@ for (const order of ['jitsi-first', 'samverka-first'] as const) {
       const registered = await run('prosodyctl', ['--config', config, 'register', user, host, password]);
       t.is(registered.code, 0, registered.stderr);
     }
-    const prosody = spawn('prosody', ['--config', config, '-F'], { stdio: 'ignore' });
-    const log = join(dir, 'prosody.log');
-    try {
-      await waitForPort(port, prosody, log);
+    await withProsody(t, config, port, join(dir, 'prosody.log'), async () => {
       const focus = await Xmpp.login(port, 'focus', `auth.${domain}`, 'focus-secret', conference);
       const appliance = await Xmpp.login(port, 'samverka', `hidden.${domain}`, 'appliance-secret', conference);
       const participant = await Xmpp.login(port, 'anna', domain, 'participant-secret', conference);
@@ -125,13 +120,7 @@ for (const order of ['jitsi-first', 'samverka-first'] as const) {
       t.regex(await appliance.join('vardmote-1', 'samverka'), /status code=['"]201['"]/, 'the appliance opens rooms');
       t.regex(await participant.join('egen-rum', 'anna'), /not-allowed/, 'nobody else opens a room');
       t.regex(await appliance.destroy('jicofo-rum'), /type=['"]result['"]/, 'the appliance ends a meeting Jicofo started');
-    } catch (error) {
-      t.log(readFileSync(log, 'utf8'));
-      throw error;
-    } finally {
-      prosody.kill('SIGTERM');
-      if (prosody.exitCode === null) await once(prosody, 'exit');
-    }
+    });
   });
 }
 
@@ -144,13 +133,8 @@ test('a changed password reaches Prosody: register sets it on an existing accoun
     const registered = await run('prosodyctl', ['--config', config, 'register', 'samverka', `hidden.${domain}`, password]);
     t.is(registered.code, 0, registered.stderr);
   }
-  const prosody = spawn('prosody', ['--config', config, '-F'], { stdio: 'ignore' });
-  try {
-    await waitForPort(port, prosody, join(dir, 'prosody.log'));
+  await withProsody(t, config, port, join(dir, 'prosody.log'), async () => {
     await t.throwsAsync(Xmpp.login(port, 'samverka', `hidden.${domain}`, 'old-secret', conference), { message: /refused/ });
     (await Xmpp.login(port, 'samverka', `hidden.${domain}`, 'new-secret', conference)).close();
-  } finally {
-    prosody.kill('SIGTERM');
-    if (prosody.exitCode === null) await once(prosody, 'exit');
-  }
+  });
 });

@@ -43,6 +43,10 @@ test('the runtime holds production dependencies, the compiled server, views, str
   t.notRegex(runtime, /COPY (--from=build )?\/?src\/appliance|COPY appliance/, 'the TypeScript source stays out of the runtime');
   t.regex(runtime, /ln -s \/app\/bin\/samverka\.js \/usr\/local\/bin\/samverka/);
   t.regex(runtime, /COPY provisioning\/first-run \/usr\/local\/bin\/first-run/);
+  // The tests' identity provider stays out of the image (npm prune --omit=dev drops it).
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  t.false('oidc-provider' in pkg.dependencies);
+  t.true('oidc-provider' in pkg.devDependencies);
 });
 
 test('it runs as an unprivileged user, with data in a volume and configuration for the bundle', (t) => {

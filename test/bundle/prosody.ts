@@ -1,14 +1,12 @@
 // provisioning/prosody/samverka.cfg.lua, loaded by Debian's prosody beside a stand-in for Jitsi's
 // own host file: the config check passes, the appliance's account logs in on the hidden domain and
 // creates a room, and anyone else is refused a room of their own.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { freePort } from '../helpers/coturn.ts';
 import { root, run, tempDir } from './_bundle.ts';
-import { waitForPort, Xmpp } from './_xmpp.ts';
+import { withProsody, Xmpp } from './_xmpp.ts';
 
 const snippet = join(root, 'provisioning/prosody/samverka.cfg.lua');
 const hidden = 'hidden.meet.jitsi';
@@ -88,13 +86,7 @@ test('the appliance logs in on the hidden domain, creates rooms and ends rooms J
     t.is(registered.code, 0, registered.stderr);
   }
 
-  const prosody = spawn('prosody', ['--config', config, '-F'], { stdio: 'ignore' });
-  t.teardown(() => {
-    if (prosody.exitCode === null) prosody.kill('SIGTERM');
-  });
-  const log = join(dir, 'prosody.log');
-  try {
-    await waitForPort(port, prosody, log);
+  await withProsody(t, config, port, join(dir, 'prosody.log'), async () => {
 
     const appliance = await Xmpp.login(port, 'samverka', hidden, 'appliance-secret');
     t.teardown(() => appliance.close());
@@ -122,13 +114,7 @@ test('the appliance logs in on the hidden domain, creates rooms and ends rooms J
     t.regex(await participant.destroy('vardmote-2'), /type=['"]error['"][\s\S]*forbidden/);
     t.regex(await appliance.destroy('vardmote-2'), /type=['"]result['"]/);
     t.regex(await participant.next(/<presence[^>]*type=['"]unavailable['"][\s\S]*?<destroy[\s\S]*?<\/presence>/), /vardmote-2/);
-  } catch (error) {
-    t.log(readFileSync(log, 'utf8'));
-    throw error;
-  } finally {
-    prosody.kill('SIGTERM');
-    if (prosody.exitCode === null) await once(prosody, 'exit');
-  }
+  });
 });
 
 test('a wrong password is refused on the hidden domain', async (t) => {
@@ -137,12 +123,7 @@ test('a wrong password is refused on the hidden domain', async (t) => {
   const config = writeConfig(dir, port);
   mkdirSync(join(dir, 'certs'));
   await run('prosodyctl', ['--config', config, 'register', 'samverka', hidden, 'appliance-secret']);
-  const prosody = spawn('prosody', ['--config', config, '-F'], { stdio: 'ignore' });
-  try {
-    await waitForPort(port, prosody, join(dir, 'prosody.log'));
+  await withProsody(t, config, port, join(dir, 'prosody.log'), async () => {
     await t.throwsAsync(Xmpp.login(port, 'samverka', hidden, 'wrong'), { message: /refused/ });
-  } finally {
-    prosody.kill('SIGTERM');
-    if (prosody.exitCode === null) await once(prosody, 'exit');
-  }
+  });
 });

@@ -26,6 +26,7 @@ test('the service runs the compiled appliance as the samverka user with the envi
   t.deepEqual(setting('Group'), ['samverka']);
   t.deepEqual(setting('EnvironmentFile'), ['/etc/samverka/samverka.env']);
   t.deepEqual(setting('ExecStart'), ['/usr/bin/node /opt/samverka/dist/appliance/src/main.js']);
+  t.deepEqual(setting('ExecStartPre'), ['/usr/bin/node /opt/samverka/bin/samverka.js check --config'], 'the preflight runs before every start');
   t.regex(setting('Environment').join(' '), /NODE_ENV=production/);
   t.deepEqual(setting('WantedBy'), ['multi-user.target']);
 });

@@ -13,7 +13,6 @@ import { until } from '../helpers/wait.ts';
 
 const enabled = Boolean(process.env.TEST_DATABASE_URL) && process.env.TEST_DB !== 'sqlite';
 const pgTest = enabled ? test.serial : test.skip;
-if (!enabled) test.skip('several processes on one PostgreSQL (set TEST_DATABASE_URL)', () => {});
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const migrationCount = async () => (await migrationSource.getMigrations([])).length;

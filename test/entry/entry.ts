@@ -191,6 +191,27 @@ test('twenty codes typed at once get the five tries one person typing gets', asy
   t.true(spent >= 15, `only ${spent} of 20 were refused as out of tries: more than five were compared`);
 });
 
+test('twenty codes checked at once by the service count as twenty tries: five compared, the right one refused after them', async (t) => {
+  const { app } = world;
+  const { client } = await loggedIn(app);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 28', identification: 'sms' }] }) })).json();
+  const path = await smsLink('+46707654328');
+  const guest = app.client();
+  guest.headers['x-forwarded-for'] = '198.51.100.9';
+  await openAndType(guest, path, 'Sara Lind');
+  await guest.get('/entry/code');
+  const code = /: (\d{6})\./.exec(await until('the code', () => smsTo('+46707654328').find((x) => x.startsWith('Din kod'))))![1]!;
+  const service = world.app.server.plugins.entry.service;
+  const { invitation } = (await service.current({ participantId: meeting.participants[0].id, person: 'main', meetingId: meeting.id, sessionHash: '' }))!;
+  const codes = Array.from({ length: 19 }, (_, i) => String((Number(code) + i + 1) % 1_000_000).padStart(6, '0'));
+  codes.push(code);
+  // All at once, the right code last: every check reads and writes in the same few statements.
+  const outcomes = (await Promise.all(codes.map((c) => service.checkCode(invitation, c)))).map((r) => r.outcome);
+  t.is(outcomes.filter((o) => o === 'wrong').length, 4);
+  t.is(outcomes.filter((o) => o === 'exhausted').length, 16);
+  t.is(outcomes.at(-1), 'exhausted', 'the right code came after five tries');
+});
+
 test('on a computer only Chrome, Firefox and Edge are let in; a phone may use its own browser', async (t) => {
   const { path } = await invitedByEmail();
   const safari = await world.app.client().get(path, { 'user-agent': safariMac });

@@ -21,6 +21,7 @@ test('a forwarded address from anyone else, or garbage in the header, is not bel
   t.is(clientAddress('127.0.0.1', '192.0.2.1, not-an-address', proxies), '127.0.0.1', 'the proxy wrote something that is no address');
   t.is(clientAddress('127.0.0.1', '', proxies), '127.0.0.1');
   t.is(clientAddress('127.0.0.1', '203.0.113.9', trustList([])), '127.0.0.1', 'TRUSTED_PROXIES unset: nothing is believed');
+  t.is(clientAddress('', '203.0.113.9', proxies), '', 'a client that hung up before its request was read has no address to vouch for');
 });
 
 let behindProxy: TestServer;

@@ -26,7 +26,7 @@ test('events arrive as named JSON lines, comments keep the stream alive, and clo
     const res = await fetch(`http://127.0.0.1:${server.info.port}/events`, { signal: controller.signal, headers: { 'accept-encoding': 'gzip' } });
     t.is(res.status, 200);
     t.is(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
-    t.is(res.headers.get('cache-control'), 'no-cache, no-transform');
+    t.is(res.headers.get('cache-control'), 'no-store, no-transform', 'live meeting status: never kept by a cache');
     t.not(res.headers.get('content-encoding'), 'gzip', 'never compressed: events would wait in a buffer');
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();

@@ -291,6 +291,7 @@ test('over TLS a certificate from a CA the appliance does not trust is refused: 
   const smsc = await startSmsc(undefined, 0, { tls: certificates });
   const sms = new SmsSender({ url: smsc.url, sender: 'Samverka', throttle: 100, queueTimeoutMs: 300, reconnect: { minMs: 50, maxMs: 100 } });
   cleanup(t, sms, () => smsc);
+  while (!sms.state().lastError) await delay(10); // the first refused handshake, before the 300 ms queue wait
   const error = await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }), { instanceOf: TemporaryFailure });
   t.regex(error?.message ?? '', /certificate.*TLS_CA_FILE/);
   t.false(sms.state().bound);

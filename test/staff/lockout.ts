@@ -4,10 +4,21 @@ import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { everyDatabase } from '../helpers/databases.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
+import { until } from '../helpers/wait.ts';
+import { booking, loggedIn } from '../meetings/_booking.ts';
 
+// One burst at a time: each is the parallel load under test, and several together on a busy
+// machine only make PostgreSQL's new connections wait.
 // Decided before any test is declared: ava wants every test declared synchronously after this.
 const databases = await everyDatabase();
 const servers: TestServer[] = [];
+const smsc: Promise<TestSmsc> = startSmsc((_, i) => ({ id: `l${i}`, receipt: { id: `l${i}`, stat: 'DELIVRD' } }));
+test.after.always(async () => (await smsc).close());
+const textOf = (a: Arrival) => {
+  const sm = a.pdu.short_message as { message?: string } | string;
+  return typeof sm === 'string' ? sm : String(sm.message ?? '');
+};
 // Each test's browser comes from its own address through the proxy, so that the per-address login
 // limit (30 in 15 minutes) counts each test on its own.
 const from = (app: TestServer, address: string) => {
@@ -18,13 +29,15 @@ const from = (app: TestServer, address: string) => {
 test.after.always(() => Promise.all(servers.map((s) => s.stop())));
 
 for (const database of databases) {
-  const started = startServer({ database, env: { LOGIN_MAX_FAILURES: '5', LOGIN_LOCKOUT_MINUTES: '15', TRUSTED_PROXIES: '127.0.0.1' } }).then((s) => {
+  // Started by this database's first test, so that it does not sit idle while the others run.
+  let starting: Promise<TestServer> | undefined;
+  const server = () => (starting ??= smsc.then((gateway) => startServer({ database, env: { LOGIN_MAX_FAILURES: '5', LOGIN_LOCKOUT_MINUTES: '15', TRUSTED_PROXIES: '127.0.0.1', SMPP_URL: gateway.url, REMINDER_OFFSETS: 'none' } })).then((s) => {
     servers.push(s);
     return s;
-  });
+  }));
 
-  test(`${database.kind}: 24 wrong passwords sent together with the right one leave the account locked`, async (t) => {
-    const app = await started;
+  test.serial(`${database.kind}: 24 wrong passwords sent together with the right one leave the account locked`, async (t) => {
+    const app = await server();
     const { staff, password } = await app.staff('clinician');
     const browser = from(app, '192.0.2.1');
     await browser.get('/login');
@@ -41,15 +54,41 @@ for (const database of databases) {
     t.is(after.status, 401, 'the account is locked: even the right password is refused now');
   });
 
-  test(`${database.kind}: a locked account answers like an unknown one`, async (t) => {
-    const app = await started;
+  test.serial(`${database.kind}: a locked account answers like an unknown one`, async (t) => {
+    const app = await server();
     const { staff, password } = await app.staff('clinician');
     for (let i = 0; i < 5; i += 1) await from(app, '192.0.2.3').login(staff.email, `fel-${i}`);
     const locked = await from(app, '192.0.2.3').login(staff.email, password);
     const unknown = await from(app, '192.0.2.3').login(`nobody-${Date.now()}@region.example`, password);
-    t.is(locked.status, unknown.status);
+    t.is(locked.status, 401);
+    t.is(unknown.status, 401);
     const message = (text: string) => /role="alert"[^>]*>([^<]*)/.exec(text)?.[1];
     t.truthy(message(locked.text));
     t.is(message(locked.text), message(unknown.text));
+  });
+
+  test.serial(`${database.kind}: 19 wrong SMS codes sent together with the right one get five tries, not twenty`, async (t) => {
+    const app = await server();
+    const i = databases.indexOf(database);
+    const gateway = await smsc;
+    const number = `070765440${i}`;
+    const { client } = await loggedIn(app);
+    await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: number, identification: 'sms' }] }) });
+    const to = (n: string) => gateway.arrivals.filter((a) => a.pdu.destination_addr === `46${n.slice(1)}`).map(textOf);
+    const path = await until('the invitation', () => /\/j\/[\w-]{24}/.exec(to(number).join(''))?.[0]);
+    const guest = from(app, `198.51.100.${20 + i}`);
+    await guest.get(path);
+    const named = await guest.request('POST', '/j', { form: { crumb: guest.crumb!, token: path.slice(3), name: 'Sara Lind' } });
+    t.is(named.status, 302);
+    await guest.get('/entry/code');
+    const code = /: (\d{6})\./.exec(await until('the code', () => to(number).find((x) => x.startsWith('Din kod'))))![1]!;
+    const codes = Array.from({ length: 19 }, (_, k) => String((Number(code) + k + 1) % 1_000_000).padStart(6, '0'));
+    codes.splice(15, 0, code);
+    const replies = await Promise.all(codes.map((c) => guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code: c } })));
+    const wrong = replies.filter((r) => /Fel kod\./.test(r.text)).length;
+    t.true(wrong <= 4, `${wrong} wrong codes were answered "wrong, tries left": no more than four may be`);
+    const accepted = replies[15]!.status === 302 ? 1 : 0;
+    const spent = replies.filter((r) => /Koden har angetts fel för många gånger/.test(r.text)).length;
+    t.is(wrong + spent + accepted, 20, 'every try answered: wrong, out of tries, or (within the five) right');
   });
 }

@@ -138,7 +138,8 @@ test('the first admin\'s generated password is one-time: every page leads to cha
     t.regex(mismatch.text, /inte lika/);
     const done = await browser.submit('/password', { current: admin!.password, next: 'ett långt lösenord', repeat: 'ett långt lösenord' }, '/password');
     t.is(done.status, 200);
-    t.regex(done.text, /Lösenordet är bytt/);
+    t.regex(done.text, /ditt nya lösenord gäller från och med nu/);
+    t.regex(done.text, /<a class="button" href="\/admin">Fortsätt till Samverka<\/a>/, "the way on");
     t.is((await browser.get('/')).headers.get('location'), '/admin', 'the admin starts in administration');
     t.is((await fresh.client().login(admin!.email, admin!.password)).status, 401);
   } finally {

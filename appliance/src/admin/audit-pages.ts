@@ -2,12 +2,12 @@
 // patient's log extract (the patient's right to know who accessed their meeting data). Admins only;
 // every use of either is itself written to the audit log.
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
-import { findAccesses, findAudit } from '../audit/index.ts';
+import { auditActions, findAccesses, findAudit } from '../audit/index.ts';
 import { languageOf, t } from '../http/i18n.ts';
 import { parsePersonalNumber } from '../meetings/index.ts';
 import { addDays, fromClinicTime } from '../common/clock.ts';
 import { listStaff } from '../staff/index.ts';
-import { clinicTime, describeRecords, extractCsv } from './extract.ts';
+import { actionText, clinicTime, describeRecords, extractCsv } from './extract.ts';
 import { findPatient, patientOfMeeting, type PatientRecord } from '../meetings/index.ts';
 import * as schemas from './schemas.ts';
 
@@ -38,6 +38,10 @@ async function auditPage(request: Request, h: ResponseToolkit) {
     styles: ['admin.css'],
     query,
     staffOptions: staff.map((s) => ({ id: s.id, label: `${s.name} (${s.email})`, selected: s.id === query.staff })),
+    // Chosen by their words, in alphabetical order of them: nobody has to know "meeting.room.open".
+    actionOptions: auditActions
+      .map((action) => ({ value: action, label: actionText(lang, action), selected: action === query.action }))
+      .sort((a, b) => a.label.localeCompare(b.label, lang)),
     rows: await describeRecords(db, lang, records),
     full: records.length === pageLimit,
     limit: pageLimit,

@@ -18,11 +18,8 @@ export const plugin: Plugin<void> = {
     server.route(statusRoutes);
     server.route(privacyRoutes);
     // Data past its retention period goes once a day, each kind purged by the domain that owns it.
-    let stop = () => {};
-    server.ext('onPostStart', () => {
-      stop = scheduleRetention(server.app.db, server.app.config.retention, (level, message) => server.log([level, 'retention'], message));
-    });
-    server.ext('onPreStop', () => stop());
+    // Periodic and due once: in the leading process (db/leader.ts).
+    server.app.leader.run('retention', () => scheduleRetention(server.app.db, server.app.config.retention, (level, message) => server.log([level, 'retention'], message)));
   },
 };
 

@@ -43,7 +43,8 @@ async function staffList(request: Request, h: ResponseToolkit, feedback: Feedbac
     styles: ['admin.css'],
     query,
     units: await unitOptions(request, query.unit),
-    roles: roleOptions(lang),
+    // A new account is most often a clinician's, in a unit the admin chooses (no silent default).
+    roles: roleOptions(lang, 'clinician'),
     people: staff.map((s) => ({
       ...s,
       unitName: units.get(s.unitId) ?? '',

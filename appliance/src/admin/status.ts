@@ -156,6 +156,16 @@ export async function systemStatus(request: Request): Promise<PartStatus[]> {
   return parts;
 }
 
+/** The page's first line: a problem, or parts switched off (Jitsi off means no video), or all well. */
+function statusSummary(lang: Language, parts: PartStatus[]): { ok: boolean; text: string } {
+  const failing = parts.filter((p) => p.configured !== false && p.state && !p.state.ok);
+  if (failing.length > 0) return { ok: false, text: t(lang, 'admin.status.someBad', { parts: failing.map((p) => p.name).join(', ') }) };
+  const off = parts.filter((p) => p.configured === false);
+  if (off.some((p) => p.part === 'jitsi')) return { ok: false, text: t(lang, 'admin.status.noVideo', { parts: off.map((p) => p.name).join(', ') }) };
+  if (off.length > 0) return { ok: true, text: t(lang, 'admin.status.someOff', { parts: off.map((p) => p.name).join(', ') }) };
+  return { ok: true, text: t(lang, 'admin.status.allOk') };
+}
+
 export const statusRoutes: ServerRoute[] = [
   {
     method: 'GET',
@@ -172,8 +182,16 @@ export const statusRoutes: ServerRoute[] = [
       return h.view('admin/status', {
         title: t(lang, 'admin.status.title'),
         styles: ['admin.css'],
-        parts: parts.map((p) => ({ ...p, stateText: t(lang, p.state ? (p.state.ok ? 'admin.status.ok' : 'admin.status.problem') : p.configured === false ? 'admin.status.notChecked' : 'admin.status.noCheck') })),
-        allOk: parts.every((p) => !p.state || p.state.ok),
+        parts: parts.map((p) => ({
+          ...p,
+          off: p.configured === false,
+          // A part switched off is not "working": it says so, and what that means for the clinic.
+          stateText: t(lang, p.configured === false ? 'admin.status.notChecked' : p.state ? (p.state.ok ? 'admin.status.ok' : 'admin.status.problem') : 'admin.status.noCheck'),
+          offMeans: p.configured === false ? t(lang, `admin.status.offMeans.${p.part}`) : undefined,
+          // The checks' own words are for /health/ready and the log; the page shows them only for a problem.
+          problem: p.configured !== false && p.state && !p.state.ok ? p.state.detail : undefined,
+        })),
+        summary: statusSummary(lang, parts),
         stats: await queueStats(db),
         failed: failed.map((m) => ({ id: m.id, when: clinicTime(m.failedAt!), channel: m.channel, kind: t(lang, `invites.kind.${m.kind}`), recipient: m.recipient, reason: m.lastError ?? '' })),
         checkedAt: clinicTime(new Date()),

@@ -1,6 +1,8 @@
 // The audit plugin gives every route one helper: `await request.audit(action, target)`.
 // Every route that touches meeting or participant data calls it before answering.
 import type { Plugin, Request } from '@hapi/hapi';
+import type { AuditAction } from './actions.ts';
+import { isPageViewToken, pageViewHeader, pageViewToken } from './page-views.ts';
 import { insertAudit, type AuditTarget } from './store.ts';
 
 /** Who acted: a staff member (audit sits below staff, so it names only what it records). */
@@ -13,7 +15,13 @@ export interface Actor {
 declare module '@hapi/hapi' {
   interface Request {
     /** Records an access; the actor is the authenticated staff member, or `actor` (e.g. at login). */
-    audit(action: string, target?: AuditTarget, actor?: Actor): Promise<void>;
+    audit(action: AuditAction, target?: AuditTarget, actor?: Actor): Promise<void>;
+    /**
+     * Records a staff member's view of a meeting's page once per view: the page's own live updates,
+     * which present the returned token, are not recorded again (page-views.ts). Returns the token
+     * for the page to send with them (undefined outside a login session: every request is recorded).
+     */
+    auditPageView(action: AuditAction, target: AuditTarget & { meetingId: string }): Promise<string | undefined>;
   }
 }
 
@@ -21,7 +29,7 @@ export const plugin: Plugin<void> = {
   name: 'audit',
   dependencies: ['db'],
   register(server) {
-    server.decorate('request', 'audit', function (this: Request, action: string, target: AuditTarget = {}, actor?: Actor) {
+    server.decorate('request', 'audit', function (this: Request, action: AuditAction, target: AuditTarget = {}, actor?: Actor) {
       const staff = actor ?? (this.auth.isAuthenticated ? this.auth.credentials.user : undefined);
       return insertAudit(server.app.db, {
         ...target,
@@ -32,9 +40,18 @@ export const plugin: Plugin<void> = {
         ip: this.clientAddress,
       });
     });
+    server.decorate('request', 'auditPageView', async function (this: Request, action: AuditAction, target: AuditTarget & { meetingId: string }) {
+      const sessionId = this.auth.isAuthenticated ? this.auth.credentials.sessionId : undefined;
+      const secret = server.app.config.sessionSecret;
+      if (sessionId && isPageViewToken(secret, sessionId, target.meetingId, this.headers[pageViewHeader])) return this.headers[pageViewHeader] as string;
+      await this.audit(action, target);
+      return sessionId ? pageViewToken(secret, sessionId, target.meetingId) : undefined;
+    });
   },
 };
 
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
 export { findAccesses, findAudit, insertAudit, type AuditRecord } from './store.ts';
+export { auditActions, type AuditAction } from './actions.ts';
+export { pageViewHeader } from './page-views.ts';
 export { auditRetentionYears, purgeAudit, retentionCutoff } from './retention.ts';

@@ -2,6 +2,7 @@
 // Rows are only ever inserted by the application.
 import type { Db } from '../db/knex.ts';
 import { iso, toDate } from '../db/values.ts';
+import type { AuditAction } from './actions.ts';
 
 export interface AuditTarget {
   targetType?: string;
@@ -12,14 +13,16 @@ export interface AuditTarget {
 }
 
 export interface AuditEntry extends AuditTarget {
-  action: string;
+  action: AuditAction;
   staffId?: string | null;
   staffRole?: string | null;
   unitId?: string | null;
   ip?: string | null;
 }
 
-export interface AuditRecord extends AuditEntry {
+export interface AuditRecord extends Omit<AuditEntry, 'action'> {
+  /** As stored: an action recorded by an older version may no longer be in the list. */
+  action: string;
   id: number;
   at: Date;
 }

@@ -286,11 +286,12 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
     {
       method: 'GET',
       path: '/entry/waiting/events',
-      options: { auth: guest, pre: [{ method: identified, assign: 'entry' }] },
+      // `watch`: the meeting page listening for the end only (its person is not waiting).
+      options: { auth: guest, pre: [{ method: identified, assign: 'entry' }], validate: { query: Joi.object({ watch: Joi.boolean() }) } },
       handler(request, h) {
         const { invitation } = request.pre.entry as { invitation: Invitation };
         const bus = request.server.app.bus;
-        service.markWaiting(invitation);
+        if (!(request.query as { watch?: boolean }).watch) service.markWaiting(invitation);
         let timer: NodeJS.Timeout | undefined;
         let unsubscribe = () => {};
         const { response, stream } = openEventStream(request, h, {
@@ -308,11 +309,11 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         // The room opens at its time, or earlier when staff open it (the rooms plugin says so).
         timer = setInterval(() => (clock.isOpen(invitation) ? (tell(), clearInterval(timer)) : undefined), 5_000);
         timer.unref();
-        const offOpened = bus.on('room.opened', ({ meetingId }) => {
+        const offOpened = bus.follow('room.opened', ({ meetingId }) => {
           if (meetingId === invitation.meeting.id) tell({ open: true });
         });
         // Staff ended the meeting before this person got in: the page must not promise a room.
-        const offEnded = bus.on('room.ended', ({ meetingId }) => {
+        const offEnded = bus.follow('room.ended', ({ meetingId }) => {
           if (meetingId === invitation.meeting.id) tell({ ended: true });
         });
         unsubscribe = () => (offOpened(), offEnded());

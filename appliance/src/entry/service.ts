@@ -127,18 +127,18 @@ export class EntryService {
     if (found.mine) return { ok: true, session: null, invitation };
     // The try is counted before the name is compared: parallel guesses cannot outrun the lock.
     const tryNumber = await store.takeNameTry(this.db, participant.id, person, limits.nameTries);
-    if (tryNumber === undefined) {
-      const state = await store.entryState(this.db, participant.id, person);
-      return { ok: false, problem: state.boundSession && !state.lockedAt ? 'used' : 'locked', invitation };
-    }
+    if (tryNumber === undefined) return { ok: false, problem: await this.#spentAs(participant.id, person), invitation };
     if (!namesMatch(typedName, invitation.invitedName)) {
       const triesLeft = limits.nameTries - tryNumber;
       this.bus.emit('entry.name_failed', { meetingId: invitation.meeting.id, participantId: participant.id, person, triesLeft });
       if (triesLeft > 0) return { ok: false, problem: 'mismatch', triesLeft, invitation };
       if (await store.lockEntry(this.db, participant.id, person, now)) {
         this.bus.emit('entry.locked', { meetingId: invitation.meeting.id, participantId: participant.id, person });
+        return { ok: false, problem: 'locked', invitation };
       }
-      return { ok: false, problem: 'locked', invitation };
+      // Not locked by this try: either already locked, or the right name, typed at the same moment
+      // (in another request or process), bound the link first - then it is used, not locked.
+      return { ok: false, problem: await this.#spentAs(participant.id, person), invitation };
     }
     const session = randomToken();
     const bound = await this.db.transaction(async (trx) => {
@@ -152,6 +152,12 @@ export class EntryService {
     this.#status(invitation, 'opened');
     if (participant.identification === 'none') this.#status(invitation, 'identified');
     return { ok: true, session, invitation };
+  }
+
+  /** Why a link takes no more names: another browser bound it (used), or it is locked. */
+  async #spentAs(participantId: string, person: Invitation['person']): Promise<'used' | 'locked'> {
+    const state = await store.entryState(this.db, participantId, person);
+    return state.boundSession && !state.lockedAt ? 'used' : 'locked';
   }
 
   /** The invitation and state behind a guest session. */

@@ -3,7 +3,6 @@
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { apiRoute } from '../http/api.ts';
-import { handled } from '../meetings/index.ts';
 import { entryStatesOf } from './store.ts';
 
 export const entryStaffRoutes: ServerRoute[] = [
@@ -15,7 +14,7 @@ export const entryStaffRoutes: ServerRoute[] = [
       notes: 'Per participant and person (main or proxy): whether the link is bound to a browser, locked after wrong names, and how the person was identified (or how often they came back from BankID/SITHS as someone else).',
       validate: { params: Joi.object({ id: Joi.string().guid().required() }) },
     },
-    handler: handled(async (request) => {
+    handler: async (request) => {
       const staff = request.auth.credentials.user!;
       const meeting = await request.server.plugins.meetings.service.get(staff, String(request.params.id));
       await request.audit('meeting.entry.read', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
@@ -32,6 +31,6 @@ export const entryStaffRoutes: ServerRoute[] = [
         identityMismatches: s.identityMismatches,
         identityMismatchAt: s.identityMismatchAt,
       }));
-    }),
+    },
   }),
 ];

@@ -27,8 +27,11 @@ export const plugin: Plugin<void> = {
       if ((await requests.requestFor(meetingId)) > 0) notify();
     });
 
-    server.ext('onPostStart', () => requests.start(notify));
-    server.ext('onPreStop', () => requests.stop());
+    // Periodic and due once: in the leading process (db/leader.ts).
+    server.app.leader.run('evaluation requests', () => {
+      requests.start(notify);
+      return () => requests.stop();
+    });
     // An evaluation request's token opens the evaluation, not the way into a meeting.
     addSecretLink(server, 'evaluation_request', evaluationPath);
     server.expose('requests', requests);

@@ -41,14 +41,17 @@ export function readInstant(text: string, years?: Years): Date | DateProblem {
   return Number.isNaN(date.getTime()) ? 'calendar' : date;
 }
 
+/** A day as written in queries and forms, YYYY-MM-DD. */
+export type Day = `${number}-${number}-${number}`;
+
 /** Reads a day, YYYY-MM-DD. */
-export function readDay(text: string, years?: Years): string | DateProblem {
+export function readDay(text: string, years?: Years): Day | DateProblem {
   const m = dayPattern.exec(text);
   if (!m) return 'format';
   const [year, month, day] = [m[1], m[2], m[3]].map(Number) as [number, number, number];
   if (!realDay(year, month, day)) return 'calendar';
   if (years && (year < years.from || year > years.to)) return 'years';
-  return text;
+  return text as Day;
 }
 
 const explain = (problem: DateProblem, shape: string, years: Years): string =>

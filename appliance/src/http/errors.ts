@@ -3,7 +3,19 @@
 import Boom from '@hapi/boom';
 import type { Lifecycle, Request, ResponseToolkit, Server } from '@hapi/hapi';
 import type { ValidationError } from 'joi';
+import type { Language } from '../common/language.ts';
 import { languageOf, t } from './i18n.ts';
+
+/**
+ * A domain's own error (a broken booking rule, a stale edit, a meeting that is not yours). The
+ * domain throws it; the error funnel below turns it into the HTTP answer it names, in the request's
+ * language — the one mapping for every domain, so routes do not catch.
+ */
+export abstract class DomainError extends Error {
+  abstract toBoom(lang: Language): Boom.Boom;
+  /** Work done before the answer goes, e.g. recording a denied access in the audit log. */
+  reported?(request: Request): Promise<void>;
+}
 
 /** Default failAction: joi's details, joined into one sentence, as a 400. */
 export const validationFailed: Lifecycle.Method = (_request, _h, err) => {
@@ -24,8 +36,12 @@ export function wantsHtml(request: Request): boolean {
 const isGuestPage = (request: Request): boolean => request.path === '/entry' || request.path.startsWith('/entry/');
 
 export function registerErrorFunnel(server: Server): void {
-  server.ext('onPreResponse', (request: Request, h: ResponseToolkit) => {
-    const response = request.response;
+  server.ext('onPreResponse', async (request: Request, h: ResponseToolkit) => {
+    let response = request.response;
+    if (response instanceof DomainError) {
+      await response.reported?.(request);
+      response = response.toBoom(languageOf(request));
+    }
     if (!Boom.isBoom(response)) {
       response.header('x-request-id', request.info.id);
       return h.continue;

@@ -221,6 +221,7 @@ export class Dispatcher {
    * some SMS is between the gateway's answer and its send record, so only then does it wait.
    */
   async receipt(receipt: DeliveryReceipt): Promise<void> {
+    if (await this.#applyReceipt(receipt)) return; // the usual case: the send is on record
     const deadline = Date.now() + earlyReceiptWaitMs;
     for (;;) {
       // In this order: a send is recorded in the same commit that ends its "sending", so when

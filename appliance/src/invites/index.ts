@@ -130,12 +130,13 @@ export const plugin: Plugin<void> = {
       }
       dispatcher = new Dispatcher({ db, dataKey: config.dataKey, publicUrl: config.publicUrl, mailFrom: config.mail.from, templates, mail, sms, secretPaths, onStatus, log });
     });
-    server.ext('onPostStart', () => {
-      dispatcher!.start();
+    // Every process sends (rows are claimed, never sent twice); reminders are due once: the leader's.
+    server.ext('onPostStart', () => dispatcher!.start());
+    server.app.leader.run('reminders', () => {
       reminders.start(() => dispatcher?.notify());
+      return () => reminders.stop();
     });
     server.ext('onPreStop', async () => {
-      reminders.stop();
       await dispatcher?.stop();
       await sms?.close();
       mail?.close();

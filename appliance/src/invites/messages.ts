@@ -103,7 +103,9 @@ async function tell(trx: Trx, composer: Composer, meeting: Meeting, participant:
         language,
         meetingId: meeting.id,
         participantId: participant.id,
-        data: { ...(await meetingData(trx, meeting, language)), ...extra, name: recipient.name, person: recipient.person, ...(linkPath ? { linkPath } : {}) },
+        // Templates word a colleague's message (their staff login) and a promised call back (only
+        // to someone with a number in the booking) by these.
+        data: { ...(await meetingData(trx, meeting, language)), ...extra, name: recipient.name, person: recipient.person, colleague: recipient.person === 'colleague', hasMobile: Boolean(recipient.mobile), ...(linkPath ? { linkPath } : {}) },
         secret,
         dedupeKey: dedupeKey(channel),
         notBefore: options.notBefore,

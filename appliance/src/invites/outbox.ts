@@ -195,6 +195,12 @@ export async function recordReceipt(db: Db, providerId: string, receipt: 'delive
   return db.transaction(async (trx) => {
     const link = await trx('outbox_provider_ids').where({ provider_id: providerId }).first();
     if (!link) return 'unknown';
+    // The parts' receipts arrive together. On PostgreSQL two of them, each reading the other's part
+    // as not yet delivered, would both leave the message "sent" for ever: the message row is locked
+    // first, so they take turns. (SQLite runs one writer at a time.)
+    const locked = trx('outbox_messages').where({ id: link.message_id }).first('id');
+    if (!isSqlite(db)) locked.forUpdate();
+    await locked;
     await trx('outbox_provider_ids').where({ provider_id: providerId }).update({ receipt });
     const parts = await trx('outbox_provider_ids').where({ message_id: link.message_id });
     const message = await trx('outbox_messages').where({ id: link.message_id }).first();

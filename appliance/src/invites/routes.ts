@@ -4,8 +4,7 @@ import Joi from 'joi';
 import { linkify } from '../common/linkify.ts';
 import { apiRoute } from '../http/api.ts';
 import { languageOf, t } from '../http/i18n.ts';
-import { handled } from '../meetings/index.ts';
-import { formatWhen } from '../common/clock.ts';
+import { formatStamp, formatWhen } from '../common/clock.ts';
 import { channels, messageKinds, messagesOf, queueStats, recentMessages, type MessageKind, type OutboxMessage } from './outbox.ts';
 import { Templates } from './templates.ts';
 import type { Language } from '../common/language.ts';
@@ -63,7 +62,7 @@ export function routes(templates: Templates): ServerRoute[] {
           title: t(lang, 'invites.outbox.title'),
           styles: ['invites.css'],
           stats: await queueStats(db),
-          messages: messages.map((m) => ({ ...m, statusText: t(lang, `invites.status.${m.status}`), kindText: t(lang, `invites.kind.${m.kind}`) })),
+          messages: messages.map((m) => ({ ...m, at: m.createdAt.toISOString(), created: formatStamp(m.createdAt, lang), statusText: t(lang, `invites.status.${m.status}`), kindText: t(lang, `invites.kind.${m.kind}`), channelText: t(lang, `invites.channel.${m.channel}`).toLowerCase() })),
           embedded: !request.server.app.config.mail.smtpUrl || !request.server.app.config.sms.smppUrl,
           mails: captured.mail.slice().reverse().map((m) => ({ ...m, body: linkify(m.text ?? '') })),
           sms: captured.sms.slice().reverse().map((m) => ({ ...m, body: linkify(m.text) })),
@@ -119,13 +118,13 @@ export function routes(templates: Templates): ServerRoute[] {
         notes: 'Invitations, reminders, changes and codes, with status (queued, sending, sent, delivered, failed), attempts and the reason of a failure.',
         validate: { params: Joi.object({ id: Joi.string().guid().required() }) },
       },
-      handler: handled(async (request) => {
+      handler: async (request) => {
         const staff = request.auth.credentials.user!;
         const meeting = await request.server.plugins.meetings.service.get(staff, String(request.params.id));
         const messages = await messagesOf(request.server.app.db, { meetingId: meeting.id });
         await request.audit('meeting.messages.read', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
         return messages.map(publicMessage);
-      }),
+      },
     }),
   ];
 }

@@ -78,13 +78,18 @@ function formField(field: string | undefined): string | undefined {
   return m[1] ? `p_proxy${name[0]!.toUpperCase()}${name.slice(1)}` : `p_${name}`;
 }
 
+/** BankID and SITHS go through the hospital's identity provider; a colleague's SITHS is their staff login. */
+export const needsIdentityProvider = (method: string): boolean => method === 'bankid' || method === 'siths';
+
 export function renderBooking(request: Request, h: ResponseToolkit, form: Partial<BookingForm>, draft: ParticipantInput[], problem?: { where: 'meeting' | 'participant'; message: string; field?: string }) {
   const lang = languageOf(request);
   const staff = request.auth.credentials.user!;
   const kind = form.p_kind ?? (draft.some((p) => isPatient(p.kind)) ? 'guest' : 'patient');
   const identification = form.p_identification ?? (kind === 'guest' ? 'none' : kind === 'colleague' ? 'siths' : 'sms');
   const masked = (n?: string) => (n ? `${n.replace(/\D/g, '').slice(0, 8)}-****` : '');
-  const rules = ['guest_mobile_and_email', 'guest_personal_number', 'sms_needs_mobile', 'personal_number_only_with_bankid', 'patient_first'];
+  const rules = ['guest_mobile_and_email', 'guest_personal_number', 'sms_needs_mobile', 'patient_first', 'documentation_required'];
+  // Without an identity provider nobody can identify with BankID or SITHS: not offered (said why).
+  const noIdp = !request.server.app.config.oidc;
   return h.view('meetings/book', {
     title: t(lang, 'meetings.book.title'),
     styles: ['meetings.css'],
@@ -102,7 +107,13 @@ export function renderBooking(request: Request, h: ResponseToolkit, form: Partia
       proxyContact: p.proxy ? [p.proxy.mobile, p.proxy.email].filter(Boolean).join(', ') : '',
     })),
     kinds: participantKinds.map((k) => ({ value: k, label: t(lang, `meetings.kind.${k}`), checked: k === kind })),
-    identifications: (['siths', 'bankid', 'none', 'sms'] as const).map((m) => ({ value: m, label: t(lang, `meetings.ident.${m}`), selected: m === identification })),
+    identifications: (['siths', 'bankid', 'none', 'sms'] as const).map((m) => {
+      const unavailable = noIdp && needsIdentityProvider(m) && kind !== 'colleague';
+      return { value: m, label: unavailable ? t(lang, 'meetings.ident.unavailable', { method: t(lang, `meetings.ident.${m}`) }) : t(lang, `meetings.ident.${m}`), selected: m === identification && !unavailable, unavailable };
+    }),
+    noIdp: noIdp ? t(lang, 'meetings.book.noIdp') : undefined,
+    // The documentation plan is asked for as soon as the form comes back with participants, not only at "Boka".
+    missingDocumentation: draft.length > 0 && !(form.documentationPlan ?? '').trim(),
     languages: (['sv', 'en'] as const).map((l) => ({ value: l, label: t(lang, `meetings.language.${l}`), selected: l === (form.p_language || 'sv') })),
     countries: countries.map((c) => ({ value: c, label: t(lang, `meetings.country.${c}`), selected: c === (form.p_country || 'SE') })),
     hints: Object.fromEntries(rules.map((r) => [r, t(lang, `meetings.rule.${r}`, { name: t(lang, 'meetings.book.someone') })])),

@@ -59,6 +59,5 @@ export { displayPhone } from './contacts.ts';
 export { isPatient, meetingEnd, type ParticipantKind, type Meeting, type Participant } from './model.ts';
 export { personalNumberOf, findMeeting, findParticipant, listChanges, eraseContactsOfMeetings, eraseParticipantContacts, meetingsEndedBefore, listMeetings, advanceMeetingStatus } from './store.ts';
 export type { FactsProvider, ParticipantFact, MarksProvider } from './facts.ts';
-export { handled } from './errors.ts';
 export type { MeetingChange } from './events.ts';
 export { findPatient, patientOfMeeting, type PatientRecord } from './patients.ts';

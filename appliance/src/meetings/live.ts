@@ -1,5 +1,7 @@
 // Live updates for open calendars and meeting pages: meeting changes and participant status,
-// pushed over SSE to the pages that show the meeting (by meeting id, or by care unit).
+// pushed over SSE to the pages that show the meeting (by meeting id, or by care unit). What is
+// published goes out as the event 'meeting.live', which every appliance process follows: a page
+// is live whichever process the browser reached.
 import type { EventBus } from '../events.ts';
 import type { EventStream } from '../http/sse.ts';
 import { changeTypes } from './events.ts';
@@ -9,6 +11,13 @@ export interface LiveMessage {
   meetingId: string;
   participantId?: string;
   status?: string;
+}
+
+declare module '../events.ts' {
+  interface DomainEvents {
+    /** A change a meeting page or calendar shows, already resolved to its care unit. */
+    'meeting.live': LiveMessage & { unitId: string };
+  }
 }
 
 interface Subscriber {
@@ -23,7 +32,11 @@ export class LiveUpdates {
   readonly #subscribers = new Set<Subscriber>();
 
   /** `unitOf` finds a meeting's care unit, for events that do not carry it (calendars follow units). */
+  readonly #bus: EventBus;
+
   constructor(bus: EventBus, unitOf: (meetingId: string) => Promise<string | undefined>) {
+    this.#bus = bus;
+    bus.follow('meeting.live', ({ unitId, ...message }) => this.#deliver(unitId, message));
     for (const type of changeTypes) {
       bus.on(type, (payload) => {
         const { meetingId, unitId, participantId } = payload as { meetingId: string; unitId: string; participantId?: string };
@@ -47,7 +60,12 @@ export class LiveUpdates {
     return () => this.#subscribers.delete(subscriber);
   }
 
+  /** Tells every process's pages (this one's at once). */
   publish(unitId: string, message: LiveMessage): void {
+    this.#bus.emit('meeting.live', { unitId, ...message });
+  }
+
+  #deliver(unitId: string, message: LiveMessage): void {
     for (const s of this.#subscribers) {
       if (s.meetingId === message.meetingId || s.allUnits || (s.unitId !== undefined && s.unitId === unitId)) s.stream.send('meeting', message);
     }

@@ -9,13 +9,12 @@ import { languageOf, t, type Language } from '../http/i18n.ts';
 import { openEventStream } from '../http/sse.ts';
 import type { Staff } from '../staff/index.ts';
 import { displayPhone } from './contacts.ts';
-import { handled, ruleMessage, toBoom } from './errors.ts';
 import type { ParticipantFacts } from './facts.ts';
 import type { LiveUpdates } from './live.ts';
-import { bookingForm, fromFields, hasParticipant, readDraft, renderBooking, type BookingForm } from './booking-form.ts';
+import { bookingForm, fromFields, hasParticipant, needsIdentityProvider, readDraft, renderBooking, type BookingForm } from './booking-form.ts';
 import { isPatient, patientOf, type Meeting, type Participant } from './model.ts';
 import { audited } from './routes.ts';
-import type { MeetingService } from './service.ts';
+import { withPatientFirst, type MeetingService } from './service.ts';
 import { addDays, formatDay, formatSpan, fromClinicTime, isoWeek, mondayOf, toClinicTime, today, weekday } from '../common/clock.ts';
 import { NotChangeable, NotFound, RuleViolation, TooManyResends, VersionConflict } from './violations.ts';
 
@@ -61,7 +60,7 @@ function meetingSummary(lang: Language, m: Meeting) {
 }
 
 
-async function meetingPage(request: Request, h: ResponseToolkit, meetings: MeetingService, facts: ParticipantFacts, meeting: Meeting, extra: { notice?: string; error?: string; code?: number } = {}) {
+async function meetingPage(request: Request, h: ResponseToolkit, meetings: MeetingService, facts: ParticipantFacts, meeting: Meeting, extra: { notice?: string; error?: string; code?: number; pageView?: string } = {}) {
   const lang = languageOf(request);
   const staff = staffOf(request);
   const start = toClinicTime(meeting.startsAt);
@@ -100,11 +99,11 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
       if (error instanceof RuleViolation || error instanceof VersionConflict || error instanceof NotChangeable || error instanceof TooManyResends) {
         const meeting = await meetings.get(staffOf(request), id);
         await audited(request, 'meeting.read', meeting);
-        const message = error instanceof RuleViolation ? ruleMessage(lang, error) : (toBoom(error, lang) as Boom.Boom).message;
+        const message = error instanceof RuleViolation ? error.text(lang) : error.toBoom(lang).message;
         const code = error instanceof RuleViolation ? 400 : error instanceof TooManyResends ? 429 : 409;
         return meetingPage(request, h, meetings, facts, meeting, { error: message, code });
       }
-      throw toBoom(error, lang);
+      throw error;
     }
   }
 
@@ -127,7 +126,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
       method: 'GET',
       path: '/calendar',
       options: { auth: session, validate: { query: Joi.object({ view: Joi.string().valid('day', 'week').default('day'), date: calendarDate }) } },
-      handler: handled(async (request, h) => {
+      handler: async (request, h) => {
         const lang = languageOf(request);
         const staff = staffOf(request);
         const { view, date: chosen } = request.query as { view: 'day' | 'week'; date?: string };
@@ -159,7 +158,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           next: addDays(date, step),
           canBook: staff.role !== 'support',
         });
-      }),
+      },
     },
     {
       method: 'GET',
@@ -188,7 +187,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           failAction: (request, h) => renderBooking(request, h, (request.payload ?? {}) as Partial<BookingForm>, [], { where: 'meeting', message: t(languageOf(request), 'error.400') }).takeover(),
         },
       },
-      handler: handled(async (request, h) => {
+      handler: async (request, h) => {
         const lang = languageOf(request);
         const staff = staffOf(request);
         const form = request.payload as BookingForm;
@@ -200,13 +199,17 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         }
         if (hasParticipant(form)) {
           const next = fromFields(form);
+          if (!request.server.app.config.oidc && next.kind !== 'colleague' && needsIdentityProvider(next.identification ?? '')) {
+            return renderBooking(request, h, form, draft, { where: 'participant', message: t(lang, 'meetings.rule.identification_unavailable', { method: t(lang, `meetings.ident.${next.identification}`) }), field: 'p_identification' });
+          }
           try {
             await meetings.checkDraft(staff, draft, next);
           } catch (error) {
             if (!(error instanceof RuleViolation)) throw error;
-            return renderBooking(request, h, form, draft, { where: 'participant', message: ruleMessage(lang, error), field: error.field });
+            return renderBooking(request, h, form, draft, { where: 'participant', message: error.text(lang), field: error.field });
           }
           draft.push(next);
+          draft.splice(0, draft.length, ...withPatientFirst(draft));
         }
         if (form.action === 'add') return renderBooking(request, h, clearParticipant(form), draft);
 
@@ -226,31 +229,32 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           return h.redirect(`/meetings/${meeting.id}?done=booked`);
         } catch (error) {
           if (!(error instanceof RuleViolation)) throw error;
-          return renderBooking(request, h, clearParticipant(form), draft, { where: 'meeting', message: ruleMessage(lang, error), field: error.field });
+          return renderBooking(request, h, clearParticipant(form), draft, { where: 'meeting', message: error.text(lang), field: error.field });
         }
-      }),
+      },
     },
     {
       method: 'GET',
       path: '/meetings/{id}',
       options: { auth: session, validate: { params: idParams, query: Joi.object({ done: Joi.string().valid(...Object.keys(notices)) }) } },
-      handler: handled(async (request, h) => {
+      handler: async (request, h) => {
         const meeting = await meetings.get(staffOf(request), request.params.id as string);
-        await audited(request, 'meeting.read', meeting);
+        // One record per view: the page's live refreshes present the view's token (audit/page-views.ts).
+        const pageView = await request.auditPageView('meeting.read', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
         const done = (request.query as { done?: string }).done;
-        return meetingPage(request, h, meetings, facts, meeting, { notice: done ? t(languageOf(request), notices[done]!) : undefined });
-      }),
+        return meetingPage(request, h, meetings, facts, meeting, { notice: done ? t(languageOf(request), notices[done]!) : undefined, pageView });
+      },
     },
     {
       method: 'GET',
       path: '/meetings/{id}/events',
       options: { auth: session, validate: { params: idParams } },
-      handler: handled(async (request, h) => {
+      handler: async (request, h) => {
         const meeting = await meetings.get(staffOf(request), request.params.id as string);
         const { response, stream } = openEventStream(request, h, { onClose: () => unsubscribe() });
         const unsubscribe = live.subscribe(stream, { meetingId: meeting.id });
         return response;
-      }),
+      },
     },
     {
       method: 'POST',
@@ -259,11 +263,17 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         auth: { ...session, scope: ['admin', 'clinician'] },
         validate: { params: idParams, payload: Joi.object({ crumb: Joi.string(), version: Joi.number().integer().min(1).required(), date: dateField.required(), time: timeField.required(), durationMinutes: Joi.number().integer().min(5).max(480).required(), confirm: Joi.string().valid('yes') }) },
       },
-      handler: handled(async (request, h) => {
+      handler: async (request, h) => {
         const lang = languageOf(request);
         const id = request.params.id as string;
         const form = request.payload as { version: number; date: string; time: string; durationMinutes: number; confirm?: string };
         const startsAt = fromClinicTime(form.date, form.time);
+        // The same time again changes nothing and tells nobody: say so instead of "moved".
+        const current = await meetings.get(staffOf(request), id);
+        if (startsAt.getTime() === current.startsAt.getTime() && form.durationMinutes === current.durationMinutes) {
+          await audited(request, 'meeting.read', current);
+          return meetingPage(request, h, meetings, facts, current, { notice: t(lang, 'meetings.meeting.sameTime', { when: formatSpan(current.startsAt, current.durationMinutes, lang) }) });
+        }
         if (!form.confirm) {
           return confirmPage(request, h, id, (meeting) => ({
             question: t(lang, 'meetings.confirm.reschedule', { title: meeting.title, from: formatSpan(meeting.startsAt, meeting.durationMinutes, lang), to: formatSpan(startsAt, form.durationMinutes, lang) }),
@@ -274,7 +284,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           const meeting = await meetings.update(staffOf(request), id, { version: form.version, startsAt, durationMinutes: form.durationMinutes });
           await audited(request, 'meeting.update', meeting);
         }, 'rescheduled');
-      }),
+      },
     },
     {
       method: 'POST',
@@ -283,7 +293,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         auth: { ...session, scope: ['admin', 'clinician'] },
         validate: { params: idParams, payload: Joi.object({ crumb: Joi.string(), version: Joi.number().integer().min(1).required(), reason: Joi.string().max(500).allow('').required(), confirm: Joi.string().valid('yes') }) },
       },
-      handler: handled(async (request, h) => {
+      handler: async (request, h) => {
         const lang = languageOf(request);
         const id = request.params.id as string;
         const form = request.payload as { version: number; reason: string; confirm?: string };
@@ -297,7 +307,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           const meeting = await meetings.cancel(staffOf(request), id, form.version, form.reason);
           await audited(request, 'meeting.cancel', meeting);
         }, 'cancelled');
-      }),
+      },
     },
     {
       method: 'POST',
@@ -306,7 +316,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         auth: { ...session, scope: ['admin', 'clinician'] },
         validate: { params: participantParams, payload: Joi.object({ crumb: Joi.string(), version: Joi.number().integer().min(1).required(), confirm: Joi.string().valid('yes') }) },
       },
-      handler: handled(async (request, h) => {
+      handler: async (request, h) => {
         const lang = languageOf(request);
         const { id, participantId } = request.params as { id: string; participantId: string };
         const form = request.payload as { version: number; confirm?: string };
@@ -321,20 +331,20 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           const meeting = await meetings.removeParticipant(staffOf(request), id, participantId, form.version);
           await audited(request, 'participant.remove', meeting, participantId);
         }, 'removed');
-      }),
+      },
     },
     {
       method: 'POST',
       path: '/meetings/{id}/participants/{participantId}/resend',
       options: { auth: { ...session, scope: ['admin', 'clinician'] }, validate: { params: participantParams, payload: Joi.object({ crumb: Joi.string(), version: Joi.number().integer().min(1).required() }) } },
-      handler: handled(async (request, h) => {
+      handler: async (request, h) => {
         const { id, participantId } = request.params as { id: string; participantId: string };
         const { version } = request.payload as { version: number };
         return changeFromPage(request, h, id, async () => {
           const meeting = await meetings.resendInvitation(staffOf(request), id, participantId, version);
           await audited(request, 'invitation.resend', meeting, participantId);
         }, 'resent');
-      }),
+      },
     },
   ];
 }

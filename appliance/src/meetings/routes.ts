@@ -1,8 +1,8 @@
 // The REST API for meetings under /api/v1: book, read, list by period, reschedule/update, cancel,
 // and add, remove or re-invite participants. Every access is audit-logged.
+import type { AuditAction } from '../audit/index.ts';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import { apiRoute } from '../http/api.ts';
-import { handled } from './errors.ts';
 import type { Meeting } from './model.ts';
 import type { ParticipantInput } from './rules.ts';
 import * as schemas from './schemas.ts';
@@ -13,7 +13,7 @@ const params = (request: Request) => request.params as { id: string; participant
 const writers = { scope: ['admin', 'clinician'] };
 
 /** The audit record of one access to a meeting (or one of its participants). */
-export const audited = async (request: Request, action: string, meeting: Meeting, participantId?: string) => {
+export const audited = async (request: Request, action: AuditAction, meeting: Meeting, participantId?: string) => {
   await request.audit(action, { meetingId: meeting.id, participantId, targetType: participantId ? 'participant' : 'meeting', targetId: participantId ?? meeting.id });
 };
 
@@ -29,11 +29,11 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         validate: { payload: schemas.bookingPayload },
         response: { status: { 201: schemas.meetingSchema }, sample: 0 },
       },
-      handler: handled(async (request, h) => {
+      handler: async (request, h) => {
         const meeting = await meetings.book(staffOf(request), request.payload as BookingInput);
         await request.audit('meeting.book', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id, details: { participantIds: meeting.participants.map((p) => p.id) } });
         return h.response(meeting).code(201).header('location', `/api/v1/meetings/${meeting.id}`);
-      }),
+      },
     }),
     apiRoute({
       method: 'GET',
@@ -44,13 +44,13 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         validate: { query: schemas.listQuery },
         response: { schema: schemas.meetingListSchema, sample: 0 },
       },
-      handler: handled(async (request) => {
+      handler: async (request) => {
         const query = request.query as unknown as ListQuery;
         const list = await meetings.list(staffOf(request), query);
         // One record per list, naming every meeting shown.
         await request.audit('meeting.list', { targetType: 'meeting', details: { from: query.from.toISOString(), to: query.to.toISOString(), unitId: query.unitId, meetingIds: list.map((m) => m.id) } });
         return { meetings: list };
-      }),
+      },
     }),
     apiRoute({
       method: 'GET',
@@ -60,11 +60,11 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         validate: { params: schemas.meetingParams },
         response: { schema: schemas.meetingSchema, sample: 0 },
       },
-      handler: handled(async (request) => {
+      handler: async (request) => {
         const meeting = await meetings.get(staffOf(request), params(request).id);
         await audited(request, 'meeting.read', meeting);
         return meeting;
-      }),
+      },
     }),
     apiRoute({
       method: 'PATCH',
@@ -76,11 +76,11 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         validate: { params: schemas.meetingParams, payload: schemas.updatePayload },
         response: { schema: schemas.meetingSchema, sample: 0 },
       },
-      handler: handled(async (request) => {
+      handler: async (request) => {
         const meeting = await meetings.update(staffOf(request), params(request).id, request.payload as MeetingUpdate);
         await audited(request, 'meeting.update', meeting);
         return meeting;
-      }),
+      },
     }),
     apiRoute({
       method: 'POST',
@@ -92,12 +92,12 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         validate: { params: schemas.meetingParams, payload: schemas.cancelPayload },
         response: { schema: schemas.meetingSchema, sample: 0 },
       },
-      handler: handled(async (request) => {
+      handler: async (request) => {
         const { version, reason } = request.payload as { version: number; reason: string };
         const meeting = await meetings.cancel(staffOf(request), params(request).id, version, reason);
         await audited(request, 'meeting.cancel', meeting);
         return meeting;
-      }),
+      },
     }),
     apiRoute({
       method: 'POST',
@@ -108,12 +108,12 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         validate: { params: schemas.meetingParams, payload: schemas.addParticipantPayload },
         response: { status: { 201: schemas.meetingSchema }, sample: 0 },
       },
-      handler: handled(async (request, h) => {
+      handler: async (request, h) => {
         const { version, participant } = request.payload as { version: number; participant: ParticipantInput };
         const { meeting, participantId } = await meetings.addParticipant(staffOf(request), params(request).id, version, participant);
         await audited(request, 'participant.add', meeting, participantId);
         return h.response(meeting).code(201);
-      }),
+      },
     }),
     apiRoute({
       method: 'DELETE',
@@ -125,12 +125,12 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         validate: { params: schemas.participantParams, query: schemas.versionQuery },
         response: { schema: schemas.meetingSchema, sample: 0 },
       },
-      handler: handled(async (request) => {
+      handler: async (request) => {
         const { id, participantId } = params(request);
         const meeting = await meetings.removeParticipant(staffOf(request), id, participantId, (request.query as unknown as { version: number }).version);
         await audited(request, 'participant.remove', meeting, participantId);
         return meeting;
-      }),
+      },
     }),
     apiRoute({
       method: 'POST',
@@ -142,13 +142,13 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         validate: { params: schemas.participantParams, payload: schemas.resendPayload },
         response: { status: { 202: schemas.meetingSchema }, sample: 0 },
       },
-      handler: handled(async (request, h) => {
+      handler: async (request, h) => {
         const { id, participantId } = params(request);
         const { version } = request.payload as { version: number };
         const meeting = await meetings.resendInvitation(staffOf(request), id, participantId, version);
         await audited(request, 'invitation.resend', meeting, participantId);
         return h.response(meeting).code(202);
-      }),
+      },
     }),
   ];
 }

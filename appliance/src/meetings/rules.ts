@@ -44,7 +44,7 @@ export interface Directory {
 const blank = (value: string | undefined): boolean => value === undefined || value.trim() === '';
 
 interface ContactRules {
-  /** 'never' for guests; otherwise required with BankID and refused without it. */
+  /** 'never' for guests; otherwise required with BankID and optional without it. */
   personalNumber: 'bankid' | 'never';
   /** Whether this person is the one the SMS (link or code) goes to. */
   reachedBySms: boolean;
@@ -73,13 +73,15 @@ function checkContact(input: ContactInput, field: string, identification: Identi
   if (rules.personalNumber === 'never') {
     // The routine (README.md): no personal identity number is ever asked of a guest.
     if (!blank(input.personalNumber)) throw new RuleViolation('guest_personal_number', `${field}.personalNumber`);
-  } else if (identification === 'bankid') {
-    if (blank(input.personalNumber)) throw new RuleViolation('bankid_needs_personal_number', `${field}.personalNumber`, { name });
-    const parsed = parsePersonalNumber(input.personalNumber!);
-    if (!parsed.ok) throw new RuleViolation(`personal_number_${parsed.problem}`, `${field}.personalNumber`, { name });
-    number = parsed.value;
-  } else if (!blank(input.personalNumber)) {
-    throw new RuleViolation('personal_number_only_with_bankid', `${field}.personalNumber`);
+  } else {
+    // Required with BankID (the identity must match it); otherwise optional: a patient invited by SMS
+    // may still be recorded with their number, which is how the patient's log extract finds them.
+    if (identification === 'bankid' && blank(input.personalNumber)) throw new RuleViolation('bankid_needs_personal_number', `${field}.personalNumber`, { name });
+    if (!blank(input.personalNumber)) {
+      const parsed = parsePersonalNumber(input.personalNumber!);
+      if (!parsed.ok) throw new RuleViolation(`personal_number_${parsed.problem}`, `${field}.personalNumber`, { name });
+      number = parsed.value;
+    }
   }
   return { name, country, mobile, email, personalNumber: number };
 }
@@ -123,14 +125,15 @@ export async function checkParticipant(input: ParticipantInput, field: string, h
 }
 
 /**
- * Checks the participant list as a whole: exactly one patient (or patient with proxy), added
- * first as the routine says, no colleague twice, and at most `max` people with the host.
+ * Checks the participant list as a whole: someone invited; at most one patient (or patient with
+ * proxy), and when the patient takes part ("om de ska vara med", the routine says) added first;
+ * no colleague twice, and at most `max` people with the host.
  */
 export function checkParticipantList(participants: { kind: ParticipantKind; staffId: string | null }[], max: number): void {
+  if (participants.length === 0) throw new RuleViolation('participant_required', 'participants');
   const patients = participants.filter((p) => isPatient(p.kind));
-  if (patients.length === 0) throw new RuleViolation('patient_required', 'participants');
   if (patients.length > 1) throw new RuleViolation('one_patient', 'participants');
-  if (!isPatient(participants[0]!.kind)) throw new RuleViolation('patient_first', 'participants.0');
+  if (patients.length === 1 && !isPatient(participants[0]!.kind)) throw new RuleViolation('patient_first', 'participants.0');
   const staffIds = participants.map((p) => p.staffId).filter((id): id is string => id !== null);
   if (new Set(staffIds).size !== staffIds.length) throw new RuleViolation('colleague_twice', 'participants');
   // The host (the booking clinician) is one of the people in the room.

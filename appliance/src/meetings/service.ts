@@ -6,7 +6,7 @@ import type { Db } from '../db/knex.ts';
 import type { EventBus } from '../events.ts';
 import type { Staff } from '../staff/index.ts';
 import type { ChangeHook, MeetingChange } from './events.ts';
-import { isPatient, type Meeting, type NewParticipant, type Participant, type ParticipantStatus } from './model.ts';
+import { isPatient, type Meeting, type NewParticipant, type Participant, type ParticipantKind, type ParticipantStatus } from './model.ts';
 import { checkParticipant, checkParticipantList, checkStart, checkText, type Directory, type ParticipantInput } from './rules.ts';
 import * as store from './store.ts';
 import { Forbidden, NotChangeable, NotFound, RuleViolation, TooManyResends, VersionConflict } from './violations.ts';
@@ -59,6 +59,11 @@ function forSupport(meeting: Meeting): Meeting {
 
 const isOwnMeeting = (staff: Staff, meeting: Meeting): boolean =>
   meeting.unitId === staff.unitId || meeting.bookedBy === staff.id || meeting.ledBy === staff.id;
+
+/** The list as the routine orders it: the patient (if they take part) first, the others as added. */
+export function withPatientFirst<T extends { kind: ParticipantKind }>(participants: T[]): T[] {
+  return [...participants.filter((p) => isPatient(p.kind)), ...participants.filter((p) => !isPatient(p.kind))];
+}
 
 export class MeetingService {
   readonly #hooks: ChangeHook[] = [];
@@ -265,7 +270,8 @@ export class MeetingService {
   async checkDraft(host: Staff, draft: ParticipantInput[], next: ParticipantInput): Promise<void> {
     const checked: NewParticipant[] = [];
     for (const [i, p] of [...draft, next].entries()) checked.push(await checkParticipant(p, i === draft.length ? 'participant' : `participants.${i}`, host, this.directory));
-    checkParticipantList(checked, this.config.maxParticipants);
+    // The form puts a patient added later at the top of the list (withPatientFirst), as the routine orders it.
+    checkParticipantList(withPatientFirst(checked), this.config.maxParticipants);
   }
 
   /** Moves a participant along (invited → … → joined); later domains report it by event. */

@@ -1,57 +1,105 @@
 // Named errors for the routine's rules. Each carries a rule code (tests and API clients match on
-// it), the field it concerns and the values its message needs; the route turns it into a Boom
-// error with the message in the request's language (admin/locales/*/meetings.json, meetings.rule.*).
+// it), the field it concerns and the values its message needs; the error funnel turns it into a
+// Boom error with the message in the request's language (admin/locales/*/meetings.json).
+import Boom from '@hapi/boom';
+import type { Request } from '@hapi/hapi';
+import type { Language } from '../common/language.ts';
+import { DomainError } from '../http/errors.ts';
+import { t } from '../http/i18n.ts';
+import { tooManyRequests } from '../http/ratelimit.ts';
 export type RuleCode =
   | 'title_required' | 'documentation_required' | 'starts_in_past' | 'leader_unknown' | 'unit_unknown' | 'unit_not_yours'
-  | 'patient_required' | 'patient_first' | 'one_patient' | 'too_many_participants'
+  | 'participant_required' | 'patient_first' | 'one_patient' | 'too_many_participants'
   | 'name_required' | 'contact_required' | 'guest_contact_required' | 'guest_mobile_and_email' | 'guest_personal_number'
-  | 'identification_not_allowed' | 'sms_needs_mobile' | 'bankid_needs_personal_number' | 'personal_number_only_with_bankid'
+  | 'identification_not_allowed' | 'sms_needs_mobile' | 'bankid_needs_personal_number'
   | 'personal_number_format' | 'personal_number_date' | 'personal_number_checksum'
   | 'country_unknown' | 'phone_invalid' | 'phone_not_mobile' | 'email_invalid' | 'proxy_required'
   | 'colleague_unknown' | 'colleague_is_host' | 'colleague_twice'
   | 'patient_cannot_be_removed' | 'cancel_reason_required' | 'period_invalid';
 
-export class RuleViolation extends Error {
+export class RuleViolation extends DomainError {
   constructor(readonly rule: RuleCode, readonly field?: string, readonly vars: Record<string, string | number> = {}) {
     super(`${rule}${field ? ` (${field})` : ''}`);
     this.name = 'RuleViolation';
   }
+
+  text(lang: Language): string {
+    return t(lang, `meetings.rule.${this.rule}`, this.vars);
+  }
+
+  toBoom(lang: Language): Boom.Boom {
+    const boom = Boom.badRequest(this.text(lang));
+    Object.assign(boom.output.payload, { rule: this.rule, field: this.field });
+    return boom;
+  }
 }
 
 /** The meeting changed since the client read it (optimistic concurrency). */
-export class VersionConflict extends Error {
+export class VersionConflict extends DomainError {
   constructor(readonly current: number) {
     super('version conflict');
     this.name = 'VersionConflict';
   }
+
+  toBoom(lang: Language): Boom.Boom {
+    const boom = Boom.conflict(t(lang, 'meetings.conflict'));
+    Object.assign(boom.output.payload, { rule: 'version_conflict', currentVersion: this.current });
+    return boom;
+  }
 }
 
 /** Cancelled and ended meetings cannot be changed. */
-export class NotChangeable extends Error {
+export class NotChangeable extends DomainError {
   constructor(readonly status: string) {
     super(`meeting is ${status}`);
     this.name = 'NotChangeable';
   }
+
+  toBoom(lang: Language): Boom.Boom {
+    const boom = Boom.conflict(t(lang, 'meetings.notChangeable', { status: t(lang, `meetings.status.${this.status}`) }));
+    Object.assign(boom.output.payload, { rule: 'not_changeable' });
+    return boom;
+  }
 }
 
 /** A participant's link revoked and sent anew too often: each re-send is an SMS or e-mail to them. */
-export class TooManyResends extends Error {
+export class TooManyResends extends DomainError {
   constructor(readonly retryAfterSeconds: number) {
     super('too many re-sends');
     this.name = 'TooManyResends';
   }
+
+  toBoom(lang: Language): Boom.Boom {
+    const boom = tooManyRequests(this.retryAfterSeconds, t(lang, 'meetings.tooManyResends', { minutes: Math.ceil(this.retryAfterSeconds / 60) }));
+    Object.assign(boom.output.payload, { rule: 'too_many_resends' });
+    return boom;
+  }
 }
 
-export class NotFound extends Error {
+export class NotFound extends DomainError {
   constructor(readonly what: 'meeting' | 'participant') {
     super(`${what} not found`);
     this.name = 'NotFound';
   }
+
+  toBoom(lang: Language): Boom.Boom {
+    return Boom.notFound(t(lang, `meetings.notFound.${this.what}`));
+  }
 }
 
-export class Forbidden extends Error {
+export class Forbidden extends DomainError {
   constructor() {
     super('not your unit');
     this.name = 'Forbidden';
+  }
+
+  toBoom(lang: Language): Boom.Boom {
+    return Boom.forbidden(t(lang, 'meetings.forbidden'));
+  }
+
+  /** A denied access to a meeting is itself an access attempt the audit log keeps. */
+  override async reported(request: Request): Promise<void> {
+    const meetingId = (request.params as { id?: string }).id;
+    await request.audit('meeting.denied', { meetingId, targetType: 'meeting', targetId: meetingId, details: { path: request.path, method: request.method } });
   }
 }

@@ -17,12 +17,12 @@ declare module '@hapi/hapi' {
 
 export const plugin: Plugin<void> = {
   name: 'rooms',
-  dependencies: ['db', 'meetings', 'invites', 'entry'],
+  dependencies: ['db', 'audit', 'staff', 'meetings', 'techtest', 'entry', 'invites'],
   async register(server) {
     const { db, bus, config } = server.app;
     const log = (level: 'info' | 'warn' | 'error', message: string) => server.log([level, 'rooms'], message);
     // @xmpp/client is loaded only when room control is configured.
-    const control = config.xmpp ? new (await import('./xmpp.ts')).RoomControl(config.xmpp) : undefined;
+    const xmpp = config.xmpp ? await import('./xmpp.ts') : undefined;
     const service = new RoomService(
       db,
       bus,
@@ -34,48 +34,61 @@ export const plugin: Plugin<void> = {
         // Jitsi's main domain is the MUC domain without its first label (muc.meet.jitsi → meet.jitsi).
         jitsiDomain: config.xmpp?.mucDomain.replace(/^[^.]+\./, '') ?? (config.jitsi ? new URL(config.jitsi.url).hostname : undefined),
       },
-      control,
+      undefined,
       log,
     );
+    // The XMPP session exists in the process that leads room control, one leadership at a time.
+    let control: RoomControl | undefined;
 
     // Every meeting gets its room name when it is booked, in the same transaction.
     server.plugins.meetings.onChange(async (trx, change) => {
       if (change.type === 'meeting.booked') await insertRoom(trx, change.payload.meetingId, roomName());
     });
+    // The process where a meeting was cancelled records its room's end; whichever process ended or
+    // cancelled it, the leader (which holds the XMPP session) takes the room out of Prosody.
     bus.on('meeting.cancelled', ({ meetingId }) => service.cancelled(meetingId));
+    bus.follow('meeting.cancelled', ({ meetingId }) => (control ? service.release(meetingId, 'Mötet är inställt.') : undefined));
+    bus.follow('room.ended', ({ meetingId }) => (control ? service.release(meetingId) : undefined));
+    bus.follow('room.kick_requested', ({ meetingId, presenceId, byStaffId }) => (control ? service.kickRequested(meetingId, presenceId, byStaffId) : undefined));
     server.plugins.meetings.addParticipantFacts(roomFacts(db));
     server.plugins.meetings.addCalendarMarks(roomMarks(db));
 
-    if (control) {
-      control.on('problem', (error) => log('warn', `xmpp: ${error.message}`));
-      control.on('disconnected', () => log('warn', 'xmpp: connection to Prosody lost; reconnecting'));
-      control.on('resynced', ({ rooms, failed }) => log('info', `xmpp: reconnected; ${rooms.length} room(s) re-joined${failed.length ? `, ${failed.length} failed` : ''}`));
-    }
     server.app.health.add('xmpp', async () => {
-      if (!control) return { ok: true, detail: 'off (XMPP_* not set): rooms are not controlled' };
+      if (!xmpp) return { ok: true, detail: 'off (XMPP_* not set): rooms are not controlled' };
+      if (!control) return { ok: true, detail: 'another appliance process leads room control' };
       const state = control.state();
       return state.connected
         ? { ok: true, detail: `connected${state.secure ? ' over TLS' : ''}; ${state.roomsOpen} room(s) open` }
         : { ok: false, detail: `not connected to Prosody (${state.status})` };
     });
 
-    server.ext('onPostStart', async () => {
-      if (control) {
+    // Room control, the rooms' schedule and the five-minute rule run in the leading process only.
+    server.app.leader.run('rooms', () => {
+      if (xmpp && config.xmpp) {
+        control = new xmpp.RoomControl(config.xmpp);
+        const current = control;
+        current.on('problem', (error) => log('warn', `xmpp: ${error.message}`));
+        current.on('disconnected', () => log('warn', 'xmpp: connection to Prosody lost; reconnecting'));
+        current.on('resynced', ({ rooms, failed }) => log('info', `xmpp: reconnected; ${rooms.length} room(s) re-joined${failed.length ? `, ${failed.length} failed` : ''}`));
+        service.useControl(current);
         // Not awaited: the appliance serves its pages while Prosody is away; the adapter reconnects.
-        control
+        current
           .start()
           .then(() => service.resume())
           .catch((error) => log('error', `xmpp: ${(error as Error).message}`));
       }
       service.start();
-    });
-    server.ext('onPreStop', async () => {
-      service.stop();
-      await control?.close();
+      return async () => {
+        service.stop();
+        const current = control;
+        control = undefined;
+        service.useControl(undefined);
+        await current?.close();
+      };
     });
 
     server.expose('service', service);
-    server.expose('control', control);
+    Object.defineProperty(server.plugins.rooms, 'control', { get: () => control, enumerable: true });
     server.route(roomRoutes(service, config.jitsi?.url));
   },
 };

@@ -10,7 +10,6 @@ import { languageOf, t } from '../http/i18n.ts';
 import { defaultCsp } from '../http/security.ts';
 import { checkBrowser } from '../entry/index.ts';
 import { entryStatesOf } from '../entry/index.ts';
-import { handled } from '../meetings/index.ts';
 import { latestResult, staffSessionSubject } from '../techtest/index.ts';
 import type { Meeting } from '../meetings/index.ts';
 import { bookedStaff, type RoomService } from './service.ts';
@@ -116,7 +115,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
     const meeting = await staffMeeting(request);
     const staff = request.auth.credentials.user!;
     const lang = languageOf(request);
-    await request.audit('meeting.room.open', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
+    const pageView = await request.auditPageView('meeting.room.open', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
     // Only the booked staff get a token: they are the meeting's owners.
     const booked = bookedStaff(meeting).includes(staff.id);
     const live = meeting.status !== 'ended' && meeting.status !== 'cancelled';
@@ -137,6 +136,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       meeting: { id: meeting.id, title: meeting.title, when: meeting.startsAt.toISOString(), ends: meetingEnd(meeting).toISOString() },
       booked,
       jitsi,
+      pageView,
       panel: await panel(request, meeting),
     });
   };
@@ -146,53 +146,55 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       method: 'GET',
       path: '/meetings/{id}/room',
       options: { auth: { strategy: 'session' }, validate: { params: meetingParams }, plugins: { csp } },
-      handler: handled(staffPage),
+      handler: staffPage,
     },
     {
       method: 'GET',
       path: '/meetings/{id}/room/panel',
       options: { auth: { strategy: 'session' }, validate: { params: meetingParams } },
-      handler: handled(async (request, h) => {
+      handler: async (request, h) => {
         const meeting = await staffMeeting(request);
+        // The panel's live refresh belongs to the room's page view; without its token it is a new access.
+        await request.auditPageView('meeting.room.open', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
         return h.view('rooms/panel', await panel(request, meeting), { layout: false });
-      }),
+      },
     },
     {
       method: 'GET',
       path: '/meetings/{id}/room/events',
       options: { auth: { strategy: 'session' }, validate: { params: meetingParams } },
-      handler: handled(async (request, h) => {
+      handler: async (request, h) => {
         const meeting = await staffMeeting(request);
         const bus = request.server.app.bus;
         const offs: (() => void)[] = [];
         const { response, stream } = openEventStream(request, h, { onClose: () => offs.forEach((off) => off()) });
         const mine = (payload: { meetingId: string | null }) => payload.meetingId === meeting.id;
         for (const name of ['room.presence', 'room.kicked', 'room.ended', 'noshow.alert', 'noshow.action', 'noshow.cleared', 'participant.status', 'entry.locked'] as const) {
-          offs.push(bus.on(name, (payload: { meetingId: string | null }) => {
+          offs.push(bus.follow(name, (payload: { meetingId: string | null }) => {
             if (mine(payload)) stream.send('changed', { type: name });
           }));
         }
         return response;
-      }),
+      },
     },
     {
       method: 'POST',
       path: '/meetings/{id}/end',
       options: { auth: { strategy: 'session' }, validate: { params: meetingParams, payload: Joi.object({ confirm: Joi.string().valid('yes').required() }) } },
-      handler: handled(async (request, h) => {
+      handler: async (request, h) => {
         const meeting = await staffMeeting(request);
         const staff = request.auth.credentials.user!;
         if (!request.server.plugins.meetings.service.canChange(staff, meeting)) throw Boom.forbidden();
         await service.end(meeting.id, t(languageOf(request), 'rooms.endReason'), staff.id);
         await request.audit('meeting.end', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
         return h.redirect(`/meetings/${meeting.id}`);
-      }),
+      },
     },
     {
       method: 'POST',
       path: '/meetings/{id}/kick',
       options: { auth: { strategy: 'session' }, validate: { params: meetingParams, payload: Joi.object({ nick: Joi.string().max(200).required() }) } },
-      handler: handled(async (request, h) => {
+      handler: async (request, h) => {
         const meeting = await staffMeeting(request);
         const staff = request.auth.credentials.user!;
         if (!request.server.plugins.meetings.service.canChange(staff, meeting)) throw Boom.forbidden();
@@ -201,7 +203,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
         await service.kick(meeting.id, nick, staff);
         await request.audit('meeting.kick', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id, details: { nick } });
         return h.redirect(`/meetings/${meeting.id}/room`);
-      }),
+      },
     },
     {
       method: 'POST',
@@ -210,7 +212,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
         auth: { strategy: 'session' },
         validate: { params: Joi.object({ id: Joi.string().guid().required(), participantId: Joi.string().guid().required() }), payload: Joi.object({ action: Joi.string().valid('called', 'nudge', 'dismissed').required() }) },
       },
-      handler: handled(async (request, h) => {
+      handler: async (request, h) => {
         const meeting = await staffMeeting(request);
         const staff = request.auth.credentials.user!;
         if (!request.server.plugins.meetings.service.canChange(staff, meeting)) throw Boom.forbidden();
@@ -226,7 +228,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
         await service.recordAction(meeting.id, participantId, action === 'nudge' ? (channel === 'sms' ? 'sms_sent' : 'email_sent') : action, staff);
         await request.audit('meeting.noshow', { meetingId: meeting.id, participantId, targetType: 'participant', targetId: participantId, details: { action } });
         return h.redirect(`/meetings/${meeting.id}/room`);
-      }),
+      },
     },
     {
       method: 'GET',
@@ -259,12 +261,12 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       method: 'GET',
       path: '/meetings/{id}/room',
       options: { description: "Who is in the meeting's room, and the five-minute rule's alerts", validate: { params: meetingParams } },
-      handler: handled(async (request) => {
+      handler: async (request) => {
         const meeting = await staffMeeting(request);
         await request.audit('meeting.room.read', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
         const { db } = request.server.app;
         return { presence: await presenceOf(db, meeting.id), alerts: await alertsOf(db, meeting.id) };
-      }),
+      },
     }),
   ];
 }

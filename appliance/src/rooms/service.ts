@@ -16,7 +16,9 @@ import type { NoShowAction } from './store.ts';
 declare module '../events.ts' {
   interface DomainEvents {
     'room.presence': { meetingId: string; participantId: string | null; staffId: string | null; nick: string; kind: 'joined' | 'left'; at: string };
-    'room.kicked': { meetingId: string; participantId: string | null; nick: string; byStaffId: string };
+    'room.kicked': { meetingId: string; participantId: string | null; nick: string; byStaffId: string; presenceId: number | null };
+    /** Staff asked a process that does not lead room control to kick someone: the leader does it. */
+    'room.kick_requested': { meetingId: string; presenceId: number; byStaffId: string };
     'room.ended': { meetingId: string; reason: string; byStaffId: string | null };
     /** The routine: not there about five minutes after the start — call them on the booked number. */
     'noshow.alert': { meetingId: string; participantId: string; phone: string | null };
@@ -51,14 +53,22 @@ export const bookedStaff = (m: Meeting): string[] => [...new Set([m.bookedBy, m.
 
 export class RoomService {
   #stop = () => {};
+  /** The XMPP session, in the process that leads room control (one at a time; db/leader.ts). */
+  private control: RoomControl | undefined;
 
   constructor(
     private readonly db: Db,
     private readonly bus: EventBus,
     private readonly settings: RoomSettings,
-    private readonly control: RoomControl | undefined,
+    control: RoomControl | undefined,
     private readonly log: (level: 'info' | 'warn' | 'error', message: string) => void,
   ) {
+    this.useControl(control);
+  }
+
+  /** Takes the XMPP session this process controls rooms with (undefined: another process leads). */
+  useControl(control: RoomControl | undefined): void {
+    this.control = control;
     control?.on('occupantJoined', (occupant) => void this.#joined(occupant).catch((e) => this.log('error', `rooms: join of ${occupant.nick}: ${(e as Error).message}`)));
     control?.on('occupantLeft', (occupant) => void this.#left(occupant, occupant.reason).catch((e) => this.log('error', `rooms: leave of ${occupant.nick}: ${(e as Error).message}`)));
   }
@@ -71,12 +81,43 @@ export class RoomService {
     this.#stop();
   }
 
-  /** After a restart of the appliance: take control of the rooms that are open again. */
+  /**
+   * After a restart, or when this process takes over room control from a leader that died: the
+   * rooms open in the database are joined again and their presence is taken from Prosody (who
+   * left meanwhile is recorded as gone); rooms whose meeting was ended or cancelled meanwhile go.
+   */
   async resume(): Promise<void> {
-    if (!this.control) return;
+    const control = this.control;
+    if (!control) return;
     for (const room of await store.openRooms(this.db)) {
-      await this.control.createRoom(room.name, { membersOnly: false }).catch((error) => this.log('warn', `rooms: re-joining ${room.name}: ${(error as Error).message}`));
+      const meeting = await findMeeting(this.db, room.meetingId);
+      if (!meeting || meeting.status === 'cancelled' || meeting.status === 'ended') {
+        // Ended or cancelled while no process led: the room is still open in the database only.
+        await store.markEnded(this.db, room.meetingId, meeting?.status === 'ended' ? 'Mötet är slut.' : 'cancelled');
+        await store.closeAllPresence(this.db, room.meetingId, 'ended', new Date());
+        continue;
+      }
+      try {
+        await control.createRoom(room.name, { membersOnly: false });
+      } catch (error) {
+        this.log('warn', `rooms: re-joining ${room.name}: ${(error as Error).message}`);
+        continue;
+      }
+      const here = new Set(control.occupants(room.name).map((o) => o.nick));
+      for (const presence of await store.presenceOf(this.db, room.meetingId)) {
+        if (!presence.leftAt && !here.has(presence.nick)) await this.#left({ room: room.name, nick: presence.nick, role: 'none', affiliation: 'none' }, 'missing');
+      }
     }
+  }
+
+  /**
+   * The leader's part when a meeting ended or was cancelled in any process: the room goes from
+   * Prosody if this process still holds it (`reason` is what the people in it are told).
+   */
+  async release(meetingId: string, reason?: string): Promise<void> {
+    const room = await store.findRoom(this.db, { meetingId });
+    if (!room || !this.control || !this.control.rooms().includes(room.name.toLowerCase())) return;
+    await this.control.destroy(room.name, reason ?? room.endReason ?? 'Mötet är slut.').catch((error) => this.log('warn', `rooms: destroying ${room.name}: ${(error as Error).message}`));
   }
 
   /** Opens rooms that are due, ends rooms past their end, raises no-show alerts. Returns what it did. */
@@ -142,20 +183,46 @@ export class RoomService {
     return true;
   }
 
-  /** A cancelled meeting's room goes at once. */
+  /** A cancelled meeting's room ends at once (the leader takes it out of Prosody: release). */
   async cancelled(meetingId: string): Promise<void> {
     const room = await store.findRoom(this.db, { meetingId });
     if (!room || room.endedAt) return;
-    if (this.control && room.openedAt) await this.control.destroy(room.name, 'Mötet är inställt.').catch(() => undefined);
     await store.markEnded(this.db, meetingId, 'cancelled');
   }
 
   async kick(meetingId: string, nick: string, staff: Staff): Promise<void> {
     const room = await store.findRoom(this.db, { meetingId });
-    if (!room || !this.control) throw new Error('the room is not controlled');
     const presence = (await store.presenceOf(this.db, meetingId)).find((p) => p.nick === nick && !p.leftAt);
+    if (!room || (!this.control && !presence)) throw new Error('the room is not controlled');
+    if (!this.control) return this.#kickThroughLeader(meetingId, presence!.id, staff.id);
     await this.control.kick(room.name, nick, 'Borttagen från mötet av personalen.');
-    this.bus.emit('room.kicked', { meetingId, participantId: presence?.participantId ?? null, nick, byStaffId: staff.id });
+    this.bus.emit('room.kicked', { meetingId, participantId: presence?.participantId ?? null, nick, byStaffId: staff.id, presenceId: presence?.id ?? null });
+  }
+
+  /** The leader's part of a kick asked for in another process. */
+  async kickRequested(meetingId: string, presenceId: number, byStaffId: string): Promise<void> {
+    const room = await store.findRoom(this.db, { meetingId });
+    const presence = (await store.presenceOf(this.db, meetingId)).find((p) => p.id === presenceId && !p.leftAt);
+    if (!this.control || !room || !presence) return;
+    await this.control.kick(room.name, presence.nick, 'Borttagen från mötet av personalen.');
+    this.bus.emit('room.kicked', { meetingId, participantId: presence.participantId, nick: presence.nick, byStaffId, presenceId });
+  }
+
+  /** Asks the leading process to kick, and answers once it has (or says the room is out of reach). */
+  async #kickThroughLeader(meetingId: string, presenceId: number, byStaffId: string): Promise<void> {
+    let off = () => {};
+    const done = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 10_000);
+      off = this.bus.follow('room.kicked', (e) => {
+        if (e.meetingId === meetingId && e.presenceId === presenceId) {
+          clearTimeout(timer);
+          resolve(true);
+        }
+      });
+    });
+    this.bus.emit('room.kick_requested', { meetingId, presenceId, byStaffId });
+    const kicked = await done.finally(() => off());
+    if (!kicked) throw new Error('the room is not controlled');
   }
 
   /** Raises an alert for each booked participant not present `noShowMinutes` after the start. */

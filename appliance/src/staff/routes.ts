@@ -7,7 +7,7 @@ import { rateLimit } from '../http/ratelimit.ts';
 import { loggedOutPath, loginOptions, providerLogout, refuseLocalLogin } from './oidc-routes.ts';
 import type { Role } from './model.ts';
 import { nextPath, loginPayload, loginQuery, staffSchema } from './schemas.ts';
-import { changePassword, checkPassword, endSession, minPasswordLength, startSession } from './service.ts';
+import { changePassword, checkPassword, endSession, minPasswordLength, startSession, type PasswordProblem } from './service.ts';
 import { findUnit } from './store.ts';
 
 export const landing: Record<Role, string> = { clinician: '/calendar', support: '/connlog', admin: '/admin' };
@@ -16,6 +16,31 @@ const loginLimit = rateLimit('login', { points: 30, durationSeconds: 15 * 60 });
 
 function loginPage(request: Request, h: ResponseToolkit, extra: { error?: string; email?: string; next?: string; notice?: string }, code = 200) {
   return h.view('login', { title: t(languageOf(request), 'login.title'), ...loginOptions(request), ...extra }).code(code);
+}
+
+/**
+ * The password page: every problem at once, each beside its field; after a change, the way on to
+ * the person's own start page.
+ */
+function passwordPage(request: Request, h: ResponseToolkit, state: { problems?: PasswordProblem[]; changed?: boolean } = {}) {
+  const lang = languageOf(request);
+  const staff = request.auth.credentials.user!;
+  const fieldOf: Record<PasswordProblem, 'current' | 'next' | 'repeat'> = { wrong_current: 'current', too_short: 'next', unchanged: 'next', mismatch: 'repeat' };
+  const errors: Partial<Record<'current' | 'next' | 'repeat', string>> = {};
+  for (const problem of state.problems ?? []) {
+    const field = fieldOf[problem];
+    errors[field] = [errors[field], t(lang, `password.${problem}`, { min: minPasswordLength })].filter(Boolean).join(' ');
+  }
+  const count = state.problems?.length ?? 0;
+  return h.view('password', {
+    title: t(lang, 'password.title'),
+    min: minPasswordLength,
+    mustChange: !state.changed && staff.mustChangePassword,
+    changed: state.changed,
+    next: landing[staff.role],
+    errors,
+    problemCount: count > 0 ? t(lang, count === 1 ? 'password.oneProblem' : 'password.problems', { n: count }) : undefined,
+  });
 }
 
 export const routes: ServerRoute[] = [
@@ -81,10 +106,7 @@ export const routes: ServerRoute[] = [
     method: 'GET',
     path: '/password',
     options: { auth: { strategy: 'session' } },
-    handler(request, h) {
-      const lang = languageOf(request);
-      return h.view('password', { title: t(lang, 'password.title'), min: minPasswordLength, mustChange: request.auth.credentials.user!.mustChangePassword });
-    },
+    handler: (request, h) => passwordPage(request, h),
   },
   {
     method: 'POST',
@@ -93,23 +115,17 @@ export const routes: ServerRoute[] = [
       auth: { strategy: 'session' },
       pre: [{ method: rateLimit('password', { points: 10, durationSeconds: 15 * 60 }, (r) => r.auth.credentials.user!.id) }],
       validate: {
-        payload: Joi.object({ current: Joi.string().max(1024).required(), next: Joi.string().max(1024).required(), repeat: Joi.string().max(1024).required() }),
-        failAction: (request, h) => {
-          const lang = languageOf(request);
-          return h.view('password', { title: t(lang, 'password.title'), min: minPasswordLength, error: t(lang, 'password.wrong_current') }).code(400).takeover();
-        },
+        payload: Joi.object({ current: Joi.string().max(1024).allow('').default(''), next: Joi.string().max(1024).allow('').default(''), repeat: Joi.string().max(1024).allow('').default('') }),
+        failAction: (request, h) => passwordPage(request, h, { problems: ['wrong_current'] }).code(400).takeover(),
       },
     },
     async handler(request, h) {
-      const lang = languageOf(request);
       const staff = request.auth.credentials.user!;
       const { current, next, repeat } = request.payload as { current: string; next: string; repeat: string };
       const result = await changePassword(request.server.app.db, staff.id, current, next, repeat);
-      if (!result.ok) {
-        return h.view('password', { title: t(lang, 'password.title'), min: minPasswordLength, mustChange: staff.mustChangePassword, error: t(lang, `password.${result.reason}`, { min: minPasswordLength }) }).code(400);
-      }
+      if (!result.ok) return passwordPage(request, h, { problems: result.problems }).code(400);
       await request.audit('password.change', { targetType: 'staff', targetId: staff.id });
-      return h.view('password', { title: t(lang, 'password.title'), min: minPasswordLength, notice: t(lang, 'password.changed') });
+      return passwordPage(request, h, { changed: true });
     },
   },
   {

@@ -152,14 +152,18 @@ export async function revokeToken(db: Db, email: string, name: string): Promise<
 
 export const minPasswordLength = 12;
 
-export type PasswordChange = { ok: true } | { ok: false; reason: 'wrong_current' | 'too_short' | 'mismatch' | 'unchanged' };
+export type PasswordProblem = 'wrong_current' | 'too_short' | 'mismatch' | 'unchanged';
+/** Every problem at once, so that the form can say them all in one go. */
+export type PasswordChange = { ok: true } | { ok: false; problems: PasswordProblem[] };
 
 export async function changePassword(db: Db, staffId: string, current: string, next: string, repeat: string): Promise<PasswordChange> {
   const stored = await store.findPasswordHash(db, staffId);
-  if (!stored || !(await verifyPassword(current, stored))) return { ok: false, reason: 'wrong_current' };
-  if (next.length < minPasswordLength) return { ok: false, reason: 'too_short' };
-  if (next !== repeat) return { ok: false, reason: 'mismatch' };
-  if (next === current) return { ok: false, reason: 'unchanged' };
+  const problems: PasswordProblem[] = [];
+  if (!stored || !(await verifyPassword(current, stored))) problems.push('wrong_current');
+  if (next.length < minPasswordLength) problems.push('too_short');
+  if (next !== repeat) problems.push('mismatch');
+  if (next === current && next !== '') problems.push('unchanged');
+  if (problems.length > 0) return { ok: false, problems };
   await store.updatePassword(db, staffId, await hashPassword(next));
   return { ok: true };
 }

@@ -178,7 +178,11 @@ async function spawnUntilReady(args: string[], env: NodeJS.ProcessEnv, port: num
     if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode} before it was ready`);
     const reply = await request(`${url}/health/ready`).catch(() => undefined);
     if (reply && reply.status >= 200 && reply.status < 300) break;
-    if (performance.now() - started > 120_000) throw new Error(`${what} was not ready within 120 s${reply ? `: ${reply.status} ${reply.text}` : ''}`);
+    if (performance.now() - started > 120_000) {
+      // Never leave a process behind: a benchmark that gives up stops what it started.
+      child.kill('SIGKILL');
+      throw new Error(`${what} was not ready within 120 s${reply ? `: ${reply.status} ${reply.text}` : ''}`);
+    }
     await new Promise((r) => setTimeout(r, 5));
   }
   const readyMs = performance.now() - started;

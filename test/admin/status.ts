@@ -3,6 +3,7 @@
 import test from 'ava';
 import { enqueue } from '../../appliance/src/invites/outbox.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
+import { makeCertificates } from '../helpers/tls.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { startSmsc, type TestSmsc } from '../helpers/smsc.ts';
 import { until } from '../helpers/wait.ts';
@@ -11,15 +12,19 @@ import { loggedIn } from '../meetings/_booking.ts';
 let app: TestServer;
 let relay: Relay;
 let smsc: TestSmsc;
+// A relay that wants a login, as a hospital's does: over STARTTLS with a certificate from the
+// hospital's own CA (the appliance never sends a password unencrypted).
+const certificates = makeCertificates();
 test.before(async () => {
-  relay = await startRelay();
+  relay = await startRelay({ tls: certificates, auth: { username: 'relayuser', password: 'relay-secret-pw', methods: ['PLAIN'] } });
   smsc = await startSmsc();
-  app = await startServer({ env: { SMTP_URL: relay.url.replace('smtp://', 'smtp://relayuser:relay-secret-pw@'), SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none' } });
+  app = await startServer({ env: { SMTP_URL: relay.url.replace('smtp://', 'smtp://relayuser:relay-secret-pw@'), TLS_CA_FILE: certificates.caFile, SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none' } });
 });
 test.after.always(async () => {
   await app?.stop();
   await relay?.close();
   await smsc?.close();
+  certificates.remove();
 });
 
 /** The text of one part's section on the page. */

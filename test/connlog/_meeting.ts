@@ -89,7 +89,9 @@ export async function patientEnters(world: World, booked: Booked): Promise<Clien
   const sms = await until('the code', () => smsTo(world, booked.patientE164).find((x) => x.startsWith('Din kod')));
   const code = /: (\d{6})\./.exec(sms)![1]!;
   const entered = await patient.request('POST', '/entry/code', { form: { crumb: patient.crumb ?? '', code } });
-  if (entered.headers.get('location') !== '/entry') throw new Error(`the code was refused: ${entered.status}`);
+  // The right code leads straight on to the person's next step (the test, or the waiting room).
+  const next = entered.headers.get('location') ?? '';
+  if (entered.status !== 302 || !/^\/entry\/(test|waiting)$/.test(next)) throw new Error(`the code was refused: ${entered.status} ${next}`);
   return patient;
 }
 

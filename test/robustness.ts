@@ -48,7 +48,9 @@ function fill(path: string, value: string): string {
 
 async function snapshot(): Promise<string> {
   const db = app.server.app.db;
-  const tables = (await db.raw(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'knex_%' order by name`)) as { name: string }[];
+  const tables = app.config.databaseUrl.startsWith('sqlite:')
+    ? ((await db.raw(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'knex_%' order by name`)) as { name: string }[])
+    : ((await db.raw(`select table_name as name from information_schema.tables where table_schema = 'public' and table_name not like 'knex_%' order by 1`)) as { rows: { name: string }[] }).rows;
   const dump: Record<string, unknown[]> = {};
   // Audit records are written by design for reads and failed logins, and attempt counters count
   // the attempts; everything else must stay as it was. A token's last use is bookkeeping of the

@@ -29,7 +29,8 @@ export const extractPayload = Joi.object({
   format: Joi.string().valid('html', 'csv').default('html'),
 });
 
-const text = (max: number) => Joi.string().trim().max(max);
+// No NUL character: PostgreSQL text cannot hold one (a search for it would fail, not find nothing).
+const text = (max: number) => Joi.string().trim().max(max).pattern(/^[^\u0000]*$/, 'text without a NUL character');
 
 export const staffSearch = Joi.object({ q: text(200).empty(''), unit: id });
 

@@ -36,7 +36,7 @@ export const plugin: Plugin<void> = {
     server.app.health.add('database', async () => {
       await db.raw('select 1');
       if (isSqlite(db)) return { ok: true, detail: 'SQLite open' };
-      if (!link?.listening) return { ok: false, detail: 'PostgreSQL reachable, but not listening for the other processes\' events (reconnecting)' };
+      if (link?.lost) return { ok: false, detail: 'PostgreSQL reachable, but not listening for the other processes\' events (reconnecting)' };
       return { ok: true, detail: `PostgreSQL reachable${server.app.leader.leading ? '; this process leads' : ''}` };
     });
   },

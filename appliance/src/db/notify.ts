@@ -40,6 +40,7 @@ export class PgBusLink implements BusTransport {
   #client: OwnConnection | undefined;
   #listening = false;
   #stopped = false;
+  #started = false;
   /** Ids already delivered (live notification or catch-up), oldest first. */
   readonly #seen = new Set<string>();
   #lostAt: number | undefined;
@@ -58,11 +59,17 @@ export class PgBusLink implements BusTransport {
     return this.#listening;
   }
 
+  /** Started and not listening: the other processes' events are not reaching this one's pages. */
+  get lost(): boolean {
+    return this.#started && !this.#stopped && !this.#listening;
+  }
+
   get reconnects(): number {
     return this.#reconnects;
   }
 
   async start(): Promise<void> {
+    this.#started = true;
     await this.#listen();
     const prune = setInterval(() => {
       this.#db.raw(`delete from bus_events where at < now() - interval '${keepMinutes} minutes'`).catch((error) => this.#options.log('warn', `bus: pruning: ${(error as Error).message}`));

@@ -212,7 +212,7 @@ const leads = async (port: number) => {
     const outbox = await db('outbox_messages').select('channel', 'status', 'kind');
     t.true(outbox.every((m) => m.status === 'sent' || m.status === 'delivered'), JSON.stringify(outbox));
     t.is(relay.received.filter((m) => m.to && 'text' in m.to && m.to.text.includes(guestEmail)).length, outbox.filter((m) => m.channel === 'email').length);
-    const sms = smsc.arrivals.map((a) => `${a.pdu.destination_addr} ${JSON.stringify(a.pdu.short_message)}`);
+    const sms = smsc.arrivals.map((a) => `${String(a.pdu.destination_addr)} ${JSON.stringify(a.pdu.short_message)}`);
     t.is(new Set(sms).size, sms.length, 'no SMS sent twice');
     await desk.close();
     await waiting.close();

@@ -85,6 +85,9 @@ export interface CodeMessenger {
   queued(): void;
 }
 
+// How long a name check waits for a concurrent request's bind or lock to be written (#spentAs).
+const spentOutcomeWaitMs = 2_000;
+
 export class EntryService {
   constructor(
     private readonly db: Db,
@@ -154,10 +157,22 @@ export class EntryService {
     return { ok: true, session, invitation };
   }
 
-  /** Why a link takes no more names: another browser bound it (used), or it is locked. */
+  /**
+   * Why a link takes no more names: another browser bound it (used), or it is locked. When every
+   * try is taken but neither has been written yet, a request holding the last tries is still
+   * deciding (the right name binding, or the last wrong name locking, in this or another
+   * process): wait for its outcome rather than guess, so no browser is told "locked" while another
+   * is let in. A request that died between its try and its write leaves the tries spent: locked.
+   */
   async #spentAs(participantId: string, person: Invitation['person']): Promise<'used' | 'locked'> {
-    const state = await store.entryState(this.db, participantId, person);
-    return state.boundSession && !state.lockedAt ? 'used' : 'locked';
+    const deadline = Date.now() + spentOutcomeWaitMs;
+    for (;;) {
+      const state = await store.entryState(this.db, participantId, person);
+      if (state.lockedAt) return 'locked';
+      if (state.boundSession) return 'used';
+      if (Date.now() >= deadline) return 'locked';
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
   /** The invitation and state behind a guest session. */

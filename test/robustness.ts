@@ -79,16 +79,21 @@ async function send(identity: Identity, method: string, path: string, body?: { t
   }
 }
 
-test.serial('no route answers malformed input with a 500, and the stored data is unchanged', async (t) => {
+/** The callers every walk uses: nobody, an admin's API token (named `tokenName`), an admin's session. */
+async function walkers(tokenName: string): Promise<Identity[]> {
   const admin = await app.staff('admin');
-  const { token } = await createToken(app.server.app.db, admin.staff.email, 'robustness');
+  const { token } = await createToken(app.server.app.db, admin.staff.email, tokenName);
   const sessionClient = app.client();
   await sessionClient.login(admin.staff.email, admin.password);
-  const identities: Identity[] = [
+  return [
     { name: 'anonymous', client: app.client(), headers: {} },
     { name: 'token', client: app.client(), headers: { authorization: `Bearer ${token}` } },
     { name: 'session', client: sessionClient, headers: {} },
   ];
+}
+
+test.serial('no route answers malformed input with a 500, and the stored data is unchanged', async (t) => {
+  const identities = await walkers('robustness');
   const before = await snapshot();
 
   // Logging out would end the session for the rest of the walk: it goes last.
@@ -124,15 +129,7 @@ test.serial('no route answers malformed input with a 500, and the stored data is
 });
 
 test.serial('every query parameter of every route takes control characters and non-Latin-1 text without a 500', async (t) => {
-  const admin = await app.staff('admin');
-  const { token } = await createToken(app.server.app.db, admin.staff.email, 'robustness-query');
-  const sessionClient = app.client();
-  await sessionClient.login(admin.staff.email, admin.password);
-  const identities: Identity[] = [
-    { name: 'anonymous', client: app.client(), headers: {} },
-    { name: 'token', client: app.client(), headers: { authorization: `Bearer ${token}` } },
-    { name: 'session', client: sessionClient, headers: {} },
-  ];
+  const identities = await walkers('robustness-query');
   const routes = (app.server.table() as RequestRoute[])
     .filter((r) => !['options', '*', 'head'].includes(r.method))
     .sort((a, b) => Number(a.path === '/logout') - Number(b.path === '/logout'));

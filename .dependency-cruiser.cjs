@@ -13,7 +13,10 @@ module.exports = {
       comment: "A domain uses another only through the other's index.ts (its public API).",
       severity: 'error',
       from: { path: `^appliance/src/${domains}/` },
-      to: { path: `^appliance/src/${domains}/`, pathNot: ['^appliance/src/$1/', `^appliance/src/${domains}/index[.]ts$`] },
+      to: {
+        path: `^appliance/src/${domains}/`,
+        pathNot: ['^appliance/src/$1/', `^appliance/src/${domains}/index[.]ts$`],
+      },
     },
     {
       name: 'root-uses-public-apis',

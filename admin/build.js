@@ -8,5 +8,14 @@ const entries = readdirSync(new URL('./client/', import.meta.url))
   .map((f) => new URL(`./client/${f}`, import.meta.url).pathname);
 
 if (entries.length > 0) {
-  await build({ entryPoints: entries, bundle: true, minify: true, format: 'esm', target: ['chrome100', 'firefox100', 'safari15'], outdir: 'dist/static', sourcemap: true, logLevel: 'warning' });
+  await build({
+    entryPoints: entries,
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: ['chrome100', 'firefox100', 'safari15'],
+    outdir: 'dist/static',
+    sourcemap: true,
+    logLevel: 'warning',
+  });
 }

@@ -11,29 +11,66 @@ import http from 'node:http';
 import { startRelay, type Relay } from '../test/helpers/relay.ts';
 import { startSmsc } from '../test/helpers/smsc.ts';
 import { inDays } from '../test/meetings/_booking.ts';
-import { interleaved, isMain, judge, percentile, prepareData, rounds, showSpread, spread, startAppliance, startBaseline, table } from './harness.ts';
+import {
+  interleaved,
+  isMain,
+  judge,
+  percentile,
+  prepareData,
+  rounds,
+  showSpread,
+  spread,
+  startAppliance,
+  startBaseline,
+  table,
+} from './harness.ts';
 
 const guests = Number(process.env.BENCH_GUESTS ?? 500);
 const perMeeting = 99; // MAX_PARTICIPANTS 100: the booking clinician and the patient, then guests
-const chrome = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
+const chrome =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
 const steps = ['link page', 'name POST', 'tech-test result POST', 'waiting room: first event'] as const;
 
-interface Reply { status: number; headers: http.IncomingHttpHeaders; body: string }
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
 
 /** One HTTP request from `localAddress` (each guest its own loopback address, as real guests have their own). */
-function send(port: number, localAddress: string, method: string, path: string, headers: Record<string, string>, body?: string, untilText?: string): Promise<Reply> {
+function send(
+  port: number,
+  localAddress: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+  untilText?: string,
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers: body ? { ...headers, 'content-length': Buffer.byteLength(body) } : headers, localAddress, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        text += chunk;
-        // An event stream never ends: the first event is what the guest waits for.
-        if (untilText && text.includes(untilText)) resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text });
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        headers: body ? { ...headers, 'content-length': Buffer.byteLength(body) } : headers,
+        localAddress,
+        agent: false,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+          // An event stream never ends: the first event is what the guest waits for.
+          if (untilText && text.includes(untilText))
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text });
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     if (body) req.write(body);
     req.end();
@@ -47,26 +84,62 @@ const failures = new Map<string, number>();
 const cookiesOf = (reply: Reply, jar: Map<string, string>) => {
   for (const c of reply.headers['set-cookie'] ?? []) {
     const [pair] = c.split(';');
-    const eq = pair!.indexOf('=');
-    jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
+    const eq = pair.indexOf('=');
+    jar.set(pair.slice(0, eq), pair.slice(eq + 1));
   }
 };
 const cookieHeader = (jar: Map<string, string>) => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
 
 const result = JSON.stringify({
-  camera: 'yes', microphone: 'detected', microphoneLevel: 0.3, sound: 'yes',
-  network: { relayConfigured: false, rttMs: 25, jitterMs: 3, loss: 0, downloadKbps: 20000, uploadKbps: 8000, durationMs: 4000 },
+  camera: 'yes',
+  microphone: 'detected',
+  microphoneLevel: 0.3,
+  sound: 'yes',
+  network: {
+    relayConfigured: false,
+    rttMs: 25,
+    jitterMs: 3,
+    loss: 0,
+    downloadKbps: 20000,
+    uploadKbps: 8000,
+    durationMs: 4000,
+  },
 });
 
-interface Guest { name: string; email: string; path: string }
+interface Guest {
+  name: string;
+  email: string;
+  path: string;
+}
 
 /** `guests` fresh invitations: meetings starting within the hour (their rooms open), 98 guests each; links from the mails. */
 async function invite(port: number, token: string, relay: Relay, round: number): Promise<Guest[]> {
   const invited: { name: string; email: string }[] = [];
   for (let m = 0; invited.length < guests; m++) {
-    const list = Array.from({ length: Math.min(perMeeting - 1, guests - invited.length) }, (_, i) => ({ kind: 'guest', name: `Gäst ${round}-${m}-${i}`, email: `gast-${round}-${m}-${i}@skola.example`, identification: 'none' }));
-    const booking = { title: `Bänkmöte ${round}-${m}`, startsAt: inDays(0, new Date().getUTCHours() + 1), durationMinutes: 60, documentationPlan: 'Journal', participants: [{ kind: 'patient', name: `Patient ${m}`, mobile: '070-123 45 67', identification: 'sms' }, ...list] };
-    const reply = await send(port, '127.0.0.1', 'POST', '/api/v1/meetings', { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, JSON.stringify(booking));
+    const list = Array.from({ length: Math.min(perMeeting - 1, guests - invited.length) }, (_, i) => ({
+      kind: 'guest',
+      name: `Gäst ${round}-${m}-${i}`,
+      email: `gast-${round}-${m}-${i}@skola.example`,
+      identification: 'none',
+    }));
+    const booking = {
+      title: `Bänkmöte ${round}-${m}`,
+      startsAt: inDays(0, new Date().getUTCHours() + 1),
+      durationMinutes: 60,
+      documentationPlan: 'Journal',
+      participants: [
+        { kind: 'patient', name: `Patient ${m}`, mobile: '070-123 45 67', identification: 'sms' },
+        ...list,
+      ],
+    };
+    const reply = await send(
+      port,
+      '127.0.0.1',
+      'POST',
+      '/api/v1/meetings',
+      { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      JSON.stringify(booking),
+    );
     if (reply.status !== 201) throw new Error(`booking failed: ${reply.status} ${reply.body}`);
     invited.push(...list);
   }
@@ -87,47 +160,107 @@ async function enter(port: number, invited: Guest[]): Promise<{ timings: number[
   const timings: number[][] = steps.map(() => []);
   const errors = steps.map(() => 0);
   const started = performance.now();
-  await Promise.all(invited.map(async (guest, i) => {
-    const jar = new Map<string, string>();
-    const timed = async (step: number, work: () => Promise<Reply>, ok: (r: Reply) => boolean) => {
-      const t0 = performance.now();
-      const reply = await work().catch(() => undefined);
-      timings[step]!.push(performance.now() - t0);
-      if (!reply || !ok(reply)) {
-        errors[step]! += 1;
-        failures.set(`${steps[step]}: ${reply ? reply.status : 'no answer'}`, (failures.get(`${steps[step]}: ${reply ? reply.status : 'no answer'}`) ?? 0) + 1);
-        return undefined;
-      }
-      cookiesOf(reply, jar);
-      return reply;
-    };
-    if (!guest.path) return void (errors[0]! += 1);
-    const from = address(i);
-    const page = await timed(0, () => send(port, from, 'GET', guest.path, { 'user-agent': chrome }), (r) => r.status === 200);
-    if (!page) return;
-    const form = new URLSearchParams({ crumb: jar.get('crumb') ?? '', token: guest.path.slice(3), name: guest.name }).toString();
-    const named = await timed(1, () => send(port, from, 'POST', '/j', { 'user-agent': chrome, cookie: cookieHeader(jar), 'content-type': 'application/x-www-form-urlencoded' }, form), (r) => r.status === 302 && (r.headers['set-cookie'] ?? []).some((c) => c.startsWith('samverka_guest=')));
-    if (!named) return;
-    const tested = await timed(2, () => send(port, from, 'POST', '/entry/test/results', { 'user-agent': chrome, cookie: cookieHeader(jar), 'content-type': 'application/json', 'x-csrf-token': jar.get('crumb') ?? '' }, result), (r) => r.status < 400);
-    if (!tested) return;
-    await timed(3, () => send(port, from, 'GET', '/entry/waiting/events', { 'user-agent': chrome, cookie: cookieHeader(jar), accept: 'text/event-stream' }, undefined, 'event: room'), (r) => r.status === 200 && r.body.includes('event: room'));
-  }));
+  await Promise.all(
+    invited.map(async (guest, i) => {
+      const jar = new Map<string, string>();
+      const timed = async (step: number, work: () => Promise<Reply>, ok: (r: Reply) => boolean) => {
+        const t0 = performance.now();
+        const reply = await work().catch(() => undefined);
+        timings[step].push(performance.now() - t0);
+        if (!reply || !ok(reply)) {
+          errors[step] += 1;
+          failures.set(
+            `${steps[step]}: ${reply ? reply.status : 'no answer'}`,
+            (failures.get(`${steps[step]}: ${reply ? reply.status : 'no answer'}`) ?? 0) + 1,
+          );
+          return undefined;
+        }
+        cookiesOf(reply, jar);
+        return reply;
+      };
+      if (!guest.path) return void (errors[0] += 1);
+      const from = address(i);
+      const page = await timed(
+        0,
+        () => send(port, from, 'GET', guest.path, { 'user-agent': chrome }),
+        (r) => r.status === 200,
+      );
+      if (!page) return;
+      const form = new URLSearchParams({
+        crumb: jar.get('crumb') ?? '',
+        token: guest.path.slice(3),
+        name: guest.name,
+      }).toString();
+      const named = await timed(
+        1,
+        () =>
+          send(
+            port,
+            from,
+            'POST',
+            '/j',
+            { 'user-agent': chrome, cookie: cookieHeader(jar), 'content-type': 'application/x-www-form-urlencoded' },
+            form,
+          ),
+        (r) => r.status === 302 && (r.headers['set-cookie'] ?? []).some((c) => c.startsWith('samverka_guest=')),
+      );
+      if (!named) return;
+      const tested = await timed(
+        2,
+        () =>
+          send(
+            port,
+            from,
+            'POST',
+            '/entry/test/results',
+            {
+              'user-agent': chrome,
+              cookie: cookieHeader(jar),
+              'content-type': 'application/json',
+              'x-csrf-token': jar.get('crumb') ?? '',
+            },
+            result,
+          ),
+        (r) => r.status < 400,
+      );
+      if (!tested) return;
+      await timed(
+        3,
+        () =>
+          send(
+            port,
+            from,
+            'GET',
+            '/entry/waiting/events',
+            { 'user-agent': chrome, cookie: cookieHeader(jar), accept: 'text/event-stream' },
+            undefined,
+            'event: room',
+          ),
+        (r) => r.status === 200 && r.body.includes('event: room'),
+      );
+    }),
+  );
   return { timings, errors, wall: performance.now() - started };
 }
 
 /** The baseline: as many clients at once, each from its own address, asking the empty route. */
 async function emptyBurst(port: number): Promise<number[]> {
-  return Promise.all(Array.from({ length: guests }, async (_, i) => {
-    const t0 = performance.now();
-    await send(port, address(i), 'GET', '/', {}).catch(() => undefined);
-    return performance.now() - t0;
-  }));
+  return Promise.all(
+    Array.from({ length: guests }, async (_, i) => {
+      const t0 = performance.now();
+      await send(port, address(i), 'GET', '/', {}).catch(() => undefined);
+      return performance.now() - t0;
+    }),
+  );
 }
 
 export async function run(): Promise<void> {
   const relay = await startRelay();
   const smsc = await startSmsc();
-  const data = await prepareData({ SMTP_URL: relay.url, SMPP_URL: smsc.url, SMPP_THROTTLE: '1000', MAX_PARTICIPANTS: '100' }, 1);
+  const data = await prepareData(
+    { SMTP_URL: relay.url, SMPP_URL: smsc.url, SMPP_THROTTLE: '1000', MAX_PARTICIPANTS: '100' },
+    1,
+  );
   const [baseline, appliance] = await Promise.all([startBaseline(), startAppliance(data)]);
   let round = 0;
   try {
@@ -135,31 +268,52 @@ export async function run(): Promise<void> {
     const results = await interleaved({
       baseline: () => emptyBurst(baseline.port),
       guests: async () => {
-        const invited = await invite(appliance.port, data.tokens[0]!, relay, round++);
+        const invited = await invite(appliance.port, data.tokens[0], relay, round++);
         const burst = await enter(appliance.port, invited);
         const memory = appliance.memory();
         for (const s of streams.splice(0)) s.destroy();
         return { ...burst, memory };
       },
     });
-    const p99 = (step: number) => spread(results.guests.map((r) => percentile(r.timings[step]!, 99)));
-    const p50 = (step: number) => spread(results.guests.map((r) => percentile(r.timings[step]!, 50)));
-    const errors = (step: number) => results.guests.reduce((n, r) => n + r.errors[step]!, 0);
+    const p99 = (step: number) => spread(results.guests.map((r) => percentile(r.timings[step], 99)));
+    const p50 = (step: number) => spread(results.guests.map((r) => percentile(r.timings[step], 50)));
+    const errors = (step: number) => results.guests.reduce((n, r) => n + r.errors[step], 0);
     const base = spread(results.baseline.map((t) => percentile(t, 99)));
-    table(`${guests} guests entering at once, each from its own address, ${rounds} interleaved rounds: median (min–max)`, ['step', 'errors (all rounds)', 'p50 ms', 'p99 ms'], [
-      [`${guests} GETs of the empty route at once, separate process (baseline)`, 0, showSpread(spread(results.baseline.map((t) => percentile(t, 50))), '', 0), showSpread(base, '', 0)],
-      ...steps.map((s, i) => [s, errors(i), showSpread(p50(i), '', 0), showSpread(p99(i), '', 0)]),
-      ['all steps, wall time', '', '', showSpread(spread(results.guests.map((r) => r.wall)), '', 0)],
-    ]);
-    table('Appliance memory (its own process), MB', ['moment', 'MB'], [
-      ['idle, after start', idle.rss],
-      [`${guests} waiting-room streams open (VmRSS)`, showSpread(spread(results.guests.map((r) => r.memory.rss)), '', 0)],
-      ['peak (VmHWM)', Math.max(...results.guests.map((r) => r.memory.peak))],
-    ]);
+    table(
+      `${guests} guests entering at once, each from its own address, ${rounds} interleaved rounds: median (min–max)`,
+      ['step', 'errors (all rounds)', 'p50 ms', 'p99 ms'],
+      [
+        [
+          `${guests} GETs of the empty route at once, separate process (baseline)`,
+          0,
+          showSpread(spread(results.baseline.map((t) => percentile(t, 50))), '', 0),
+          showSpread(base, '', 0),
+        ],
+        ...steps.map((s, i) => [s, errors(i), showSpread(p50(i), '', 0), showSpread(p99(i), '', 0)]),
+        ['all steps, wall time', '', '', showSpread(spread(results.guests.map((r) => r.wall)), '', 0)],
+      ],
+    );
+    table(
+      'Appliance memory (its own process), MB',
+      ['moment', 'MB'],
+      [
+        ['idle, after start', idle.rss],
+        [
+          `${guests} waiting-room streams open (VmRSS)`,
+          showSpread(spread(results.guests.map((r) => r.memory.rss)), '', 0),
+        ],
+        ['peak (VmHWM)', Math.max(...results.guests.map((r) => r.memory.peak))],
+      ],
+    );
     if (failures.size > 0) table('Failed steps by answer', ['step: status', 'count'], [...failures]);
     const worst = Math.max(...steps.map((_, i) => p99(i).median));
     const allErrors = steps.reduce((n, _, i) => n + errors(i), 0);
-    judge(`${guests} guests entering at once`, '0 errors, p99 ≤ 1 s per step', `${allErrors} errors; slowest step p99 ${worst.toFixed(0)} ms (${steps.map((s, i) => `${s.split(' ')[0]} ${p99(i).median.toFixed(0)}`).join(', ')}); baseline p99 ${base.median.toFixed(0)} ms`, allErrors === 0 && worst <= 1000);
+    judge(
+      `${guests} guests entering at once`,
+      '0 errors, p99 ≤ 1 s per step',
+      `${allErrors} errors; slowest step p99 ${worst.toFixed(0)} ms (${steps.map((s, i) => `${s.split(' ')[0]} ${p99(i).median.toFixed(0)}`).join(', ')}); baseline p99 ${base.median.toFixed(0)} ms`,
+      allErrors === 0 && worst <= 1000,
+    );
   } finally {
     for (const s of streams) s.destroy();
     await Promise.all([appliance.stop(), baseline.stop()]);

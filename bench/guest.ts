@@ -13,7 +13,21 @@ import { PredefinedNetworkConditions, type CDPSession, type Page } from 'puppete
 import { fill, launchChromium, press, type TestBrowser } from '../test/helpers/browser.ts';
 import { startCoturn } from '../test/helpers/coturn.ts';
 import { startRelay, type Relay } from '../test/helpers/relay.ts';
-import { interleaved, isMain, judge, percent, prepareData, request, rounds, showSpread, spread, startAppliance, startBaseline, table, type Process } from './harness.ts';
+import {
+  interleaved,
+  isMain,
+  judge,
+  percent,
+  prepareData,
+  request,
+  rounds,
+  showSpread,
+  spread,
+  startAppliance,
+  startBaseline,
+  table,
+  type Process,
+} from './harness.ts';
 
 const jitsiPrejoinBytes = 720 * 1024;
 const goalBytes = 60 * 1024;
@@ -36,10 +50,16 @@ interface Transfer {
 async function recordTransfers(client: CDPSession): Promise<() => Transfer[]> {
   const seen: Transfer[] = [];
   const open = new Map<string, Transfer>();
-  const encodingOf = (headers: Record<string, unknown>) => String(Object.entries(headers).find(([k]) => k.toLowerCase() === 'content-encoding')?.[1] ?? 'identity');
+  const encodingOf = (headers: Record<string, unknown>) =>
+    String(Object.entries(headers).find(([k]) => k.toLowerCase() === 'content-encoding')?.[1] ?? 'identity');
   client.on('Network.requestWillBeSent', (e) => {
     const earlier = open.get(e.requestId);
-    if (earlier && e.redirectResponse) Object.assign(earlier, { status: e.redirectResponse.status, bytes: e.redirectResponse.encodedDataLength, encoding: encodingOf(e.redirectResponse.headers) });
+    if (earlier && e.redirectResponse)
+      Object.assign(earlier, {
+        status: e.redirectResponse.status,
+        bytes: e.redirectResponse.encodedDataLength,
+        encoding: encodingOf(e.redirectResponse.headers),
+      });
     const transfer = { method: e.request.method, url: e.request.url, status: 0, bytes: 0, encoding: 'identity' };
     seen.push(transfer);
     open.set(e.requestId, transfer);
@@ -63,8 +83,14 @@ async function invitedGuest(url: string, token: string, relay: Relay, n: number)
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify({
-      title: 'Samordnad planering', startsAt: new Date(Date.now() + 10 * 60_000).toISOString(), durationMinutes: 45, documentationPlan: 'Journal',
-      participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' }, { kind: 'guest', name: 'Lena Lärare', email, identification: 'none' }],
+      title: 'Samordnad planering',
+      startsAt: new Date(Date.now() + 10 * 60_000).toISOString(),
+      durationMinutes: 45,
+      documentationPlan: 'Journal',
+      participants: [
+        { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' },
+        { kind: 'guest', name: 'Lena Lärare', email, identification: 'none' },
+      ],
     }),
   });
   if (reply.status !== 201) throw new Error(`booking failed: ${reply.status} ${reply.text}`);
@@ -134,7 +160,7 @@ async function coldRun(chromium: TestBrowser, link: string, network: Network): P
 
     // The connection check starts with the test; its verdict is the measure it records at the end.
     await page.waitForFunction(() => performance.getEntriesByName('techtest:network').length > 0, { timeout: 60_000 });
-    const verdictMs = await page.evaluate(() => performance.getEntriesByName('techtest:network')[0]!.duration);
+    const verdictMs = await page.evaluate(() => performance.getEntriesByName('techtest:network')[0].duration);
     return { linkMs, testReadyMs, runningMs, verdictMs, transfers: upToRunning };
   } finally {
     await context.close();
@@ -147,7 +173,8 @@ export async function run(): Promise<void> {
   const [baseline, appliance] = await Promise.all([startBaseline(), startAppliance(data)]);
   const chromium = await launchChromium({ media: true });
   let n = 0;
-  const guestRun = async (network: Network) => coldRun(chromium, await invitedGuest(appliance.url, data.tokens[0]!, relay, n++), network);
+  const guestRun = async (network: Network) =>
+    coldRun(chromium, await invitedGuest(appliance.url, data.tokens[0], relay, n++), network);
   try {
     const results = await interleaved({
       emptyLocal: () => emptyPage(chromium, baseline, 'localhost'),
@@ -156,39 +183,84 @@ export async function run(): Promise<void> {
       fast3g: () => guestRun('Fast 3G'),
     });
 
-    const first = results.local[0]!;
+    const first = results.local[0];
     // The token never appears in the table: the link page is shown as /j/<token>.
     const label = (t: Transfer) => `${t.method} ${new URL(t.url).pathname.replace(/^\/j\/[\w-]+$/, '/j/<token>')}`;
     const redirects = first.transfers.filter((t) => t.status >= 300 && t.status < 400).length;
     const total = first.transfers.reduce((sum, t) => sum + t.bytes, 0);
-    table('Guest: every response from opening the link to the running tech test, cold cache (Chromium)', ['response', 'status', 'encoding', 'bytes'], [
-      ...first.transfers.map((t) => [label(t), t.status, t.bytes === 0 ? 'from cache' : t.encoding, t.bytes]),
-      [`total: ${first.transfers.length} requests, ${redirects} redirects (headers included)`, '', '', total],
-      ['goal: a twelfth of Jitsi prejoin', '', '', goalBytes],
-      ['Jitsi prejoin: app.bundle.min.js compressed (reference)', '', 'gzip', jitsiPrejoinBytes],
-    ]);
+    table(
+      'Guest: every response from opening the link to the running tech test, cold cache (Chromium)',
+      ['response', 'status', 'encoding', 'bytes'],
+      [
+        ...first.transfers.map((t) => [label(t), t.status, t.bytes === 0 ? 'from cache' : t.encoding, t.bytes]),
+        [`total: ${first.transfers.length} requests, ${redirects} redirects (headers included)`, '', '', total],
+        ['goal: a twelfth of Jitsi prejoin', '', '', goalBytes],
+        ['Jitsi prejoin: app.bundle.min.js compressed (reference)', '', 'gzip', jitsiPrejoinBytes],
+      ],
+    );
 
     const whole = (r: GuestRun) => r.linkMs + r.testReadyMs + r.runningMs;
     const rows: (string | number)[][] = [];
-    for (const [network, runs, empty] of [['localhost', results.local, results.emptyLocal], ['Fast 3G', results.fast3g, results.emptyFast3g]] as const) {
+    for (const [network, runs, empty] of [
+      ['localhost', results.local, results.emptyLocal],
+      ['Fast 3G', results.fast3g, results.emptyFast3g],
+    ] as const) {
       rows.push(
         [network, 'empty route page loaded (baseline)', showSpread(spread(empty), '', 0)],
-        [network, 'link opened → name form shown, token out of the address', showSpread(spread(runs.map((r) => r.linkMs)), '', 0)],
-        [network, 'name sent → redirects → tech test page ready', showSpread(spread(runs.map((r) => r.testReadyMs)), '', 0)],
-        [network, '"Starta testet" → camera picture and question shown', showSpread(spread(runs.map((r) => r.runningMs)), '', 0)],
+        [
+          network,
+          'link opened → name form shown, token out of the address',
+          showSpread(spread(runs.map((r) => r.linkMs)), '', 0),
+        ],
+        [
+          network,
+          'name sent → redirects → tech test page ready',
+          showSpread(spread(runs.map((r) => r.testReadyMs)), '', 0),
+        ],
+        [
+          network,
+          '"Starta testet" → camera picture and question shown',
+          showSpread(spread(runs.map((r) => r.runningMs)), '', 0),
+        ],
         [network, 'whole (typing the name not counted)', showSpread(spread(runs.map(whole)), '', 0)],
       );
     }
-    table(`Guest: link opened → tech test running, headless Chromium, cold cache, ms (${rounds} interleaved rounds: median (min–max))`, ['network', 'part', 'ms'], rows);
+    table(
+      `Guest: link opened → tech test running, headless Chromium, cold cache, ms (${rounds} interleaved rounds: median (min–max))`,
+      ['network', 'part', 'ms'],
+      rows,
+    );
     const verdict = spread(results.local.map((r) => r.verdictMs));
-    table('Tech test: the connection check on localhost against coturn, ms', ['part', 'ms'], [['start → verdict (relay probes, pre-call test, download/upload)', showSpread(verdict, '', 0)]]);
+    table(
+      'Tech test: the connection check on localhost against coturn, ms',
+      ['part', 'ms'],
+      [['start → verdict (relay probes, pre-call test, download/upload)', showSpread(verdict, '', 0)]],
+    );
 
-    for (const [network, runs] of [['localhost', results.local], ['Fast 3G', results.fast3g]] as const) {
+    for (const [network, runs] of [
+      ['localhost', results.local],
+      ['Fast 3G', results.fast3g],
+    ] as const) {
       const s = spread(runs.map(whole));
-      judge(`link opened → tech test running, ${network}, cold`, `≤ ${goalMs[network].toLocaleString('en-US')} ms`, `${showSpread(s, ' ms', 0)}; ${first.transfers.length} requests, ${redirects} redirects`, s.median <= goalMs[network]);
+      judge(
+        `link opened → tech test running, ${network}, cold`,
+        `≤ ${goalMs[network].toLocaleString('en-US')} ms`,
+        `${showSpread(s, ' ms', 0)}; ${first.transfers.length} requests, ${redirects} redirects`,
+        s.median <= goalMs[network],
+      );
     }
-    judge('guest path bytes (cold, headers included)', `≤ ${goalBytes / 1024} KB`, `${(total / 1024).toFixed(1)} KB (${percent(total / jitsiPrejoinBytes)} of Jitsi prejoin)`, total <= goalBytes);
-    judge("tech test's connection verdict (localhost, coturn)", `≤ ${verdictGoalMs / 1000} s`, showSpread(verdict, ' ms', 0), verdict.median <= verdictGoalMs);
+    judge(
+      'guest path bytes (cold, headers included)',
+      `≤ ${goalBytes / 1024} KB`,
+      `${(total / 1024).toFixed(1)} KB (${percent(total / jitsiPrejoinBytes)} of Jitsi prejoin)`,
+      total <= goalBytes,
+    );
+    judge(
+      "tech test's connection verdict (localhost, coturn)",
+      `≤ ${verdictGoalMs / 1000} s`,
+      showSpread(verdict, ' ms', 0),
+      verdict.median <= verdictGoalMs,
+    );
   } finally {
     await chromium.close();
     await Promise.all([appliance.stop(), baseline.stop()]);

@@ -35,13 +35,17 @@ export interface Spread {
 
 export function spread(values: number[]): Spread {
   const sorted = [...values].sort((a, b) => a - b);
-  return { min: sorted[0] ?? Number.NaN, median: sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN, max: sorted[sorted.length - 1] ?? Number.NaN };
+  return {
+    min: sorted[0] ?? Number.NaN,
+    median: sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN,
+    max: sorted[sorted.length - 1] ?? Number.NaN,
+  };
 }
 
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((sorted.length * p) / 100) - 1)]!;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((sorted.length * p) / 100) - 1)];
 }
 
 export function format(n: number): string {
@@ -61,8 +65,12 @@ export const percent = (x: number, digits = 1) => `${(x * 100).toFixed(digits)} 
 export function table(title: string, header: string[], rows: (string | number)[][]): void {
   const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? format(c) : c)))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
-  const line = (r: (string | number)[]) => r.map((c, i) => String(c ?? '').padEnd(widths[i]!)).join('  ').trimEnd();
-  process.stdout.write(`\n${title}\n${line(cells[0]!)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
+  const line = (r: (string | number)[]) =>
+    r
+      .map((c, i) => String(c ?? '').padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  process.stdout.write(`\n${title}\n${line(cells[0])}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
   for (const r of cells.slice(1)) process.stdout.write(`${line(r)}\n`);
 }
 
@@ -83,7 +91,11 @@ export function judge(name: string, goal: string, measured: string, met?: boolea
 }
 
 export function printSummary(): void {
-  table('Summary (goals from issue 13; median of the rounds, min–max in brackets)', ['case', 'goal', 'measured', 'verdict'], summary.map((v) => [v.case, v.goal, v.measured, v.verdict]));
+  table(
+    'Summary (goals from issue 13; median of the rounds, min–max in brackets)',
+    ['case', 'goal', 'measured', 'verdict'],
+    summary.map((v) => [v.case, v.goal, v.measured, v.verdict]),
+  );
 }
 
 // --- rounds ----------------------------------------------------------------------------------
@@ -92,10 +104,13 @@ export function printSummary(): void {
  * Runs every step once per round, in the given order, for `rounds` rounds: baseline and subjects
  * see the same machine. Returns each step's values in round order.
  */
-export async function interleaved<S extends Record<string, () => Promise<unknown>>>(steps: S, n = rounds): Promise<{ [K in keyof S]: Awaited<ReturnType<S[K]>>[] }> {
+export async function interleaved<S extends Record<string, () => Promise<unknown>>>(
+  steps: S,
+  n = rounds,
+): Promise<{ [K in keyof S]: Awaited<ReturnType<S[K]>>[] }> {
   const results: Record<string, unknown[]> = Object.fromEntries(Object.keys(steps).map((k) => [k, []]));
   for (let round = 0; round < n; round += 1) {
-    for (const [name, step] of Object.entries(steps)) results[name]!.push(await step());
+    for (const [name, step] of Object.entries(steps)) results[name].push(await step());
   }
   return results as { [K in keyof S]: Awaited<ReturnType<S[K]>>[] };
 }
@@ -115,7 +130,11 @@ export interface HttpCase {
   body?: string;
 }
 
-export async function measure(url: string, c: HttpCase, options: { connections?: number; seconds?: number } = {}): Promise<Measurement> {
+export async function measure(
+  url: string,
+  c: HttpCase,
+  options: { connections?: number; seconds?: number } = {},
+): Promise<Measurement> {
   const result = await autocannon({
     url: url + c.path,
     method: c.method ?? 'GET',
@@ -124,7 +143,11 @@ export async function measure(url: string, c: HttpCase, options: { connections?:
     connections: options.connections ?? connections,
     duration: options.seconds ?? seconds,
   });
-  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx + result.timeouts };
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx + result.timeouts,
+  };
 }
 
 // --- processes ---------------------------------------------------------------------------------
@@ -138,9 +161,14 @@ export const freePort = () =>
   });
 
 /** One plain HTTP request (no keep-alive), for readiness polls and setup. */
-export function request(url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+export function request(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
   return new Promise((resolve, reject) => {
-    const headers = options.body ? { ...options.headers, 'content-length': String(Buffer.byteLength(options.body)) } : options.headers;
+    const headers = options.body
+      ? { ...options.headers, 'content-length': String(Buffer.byteLength(options.body)) }
+      : options.headers;
     const req = http.request(url, { method: options.method ?? 'GET', headers, agent: false }, (res) => {
       let text = '';
       res.setEncoding('utf8');
@@ -169,7 +197,13 @@ export interface Process {
   stop(): Promise<void>;
 }
 
-async function spawnUntilReady(args: string[], env: NodeJS.ProcessEnv, port: number, what: string, cwd = root): Promise<Process> {
+async function spawnUntilReady(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  port: number,
+  what: string,
+  cwd = root,
+): Promise<Process> {
   const started = performance.now();
   const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = once(child, 'exit');
@@ -204,14 +238,22 @@ async function spawnUntilReady(args: string[], env: NodeJS.ProcessEnv, port: num
 /** The baseline process: hapi with one empty route and nothing else (bench/empty-route.mjs). */
 export async function startBaseline(): Promise<Process> {
   const port = await freePort();
-  return spawnUntilReady([join(root, 'bench', 'empty-route.mjs')], { ...process.env, PORT: String(port) }, port, 'the baseline process');
+  return spawnUntilReady(
+    [join(root, 'bench', 'empty-route.mjs')],
+    { ...process.env, PORT: String(port) },
+    port,
+    'the baseline process',
+  );
 }
 
 let builtOnce = false;
 /** The appliance is measured as built, the way `npm start` runs it: build it first when the sources changed. */
 export function ensureBuilt(): void {
   if (builtOnce || applianceRoot !== root) return;
-  const result = spawnSync(process.execPath, [join(root, 'bin', 'build.js'), '--if-changed'], { cwd: root, stdio: 'inherit' });
+  const result = spawnSync(process.execPath, [join(root, 'bin', 'build.js'), '--if-changed'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (result.status !== 0) throw new Error('the build failed');
   builtOnce = true;
 }
@@ -241,11 +283,17 @@ export async function prepareData(env: Record<string, string> = {}, units = 1): 
   const { addStaff, addUnit, createToken } = await builtModule<typeof StaffService>('staff/service.js');
   const dir = mkdtempSync(join(tmpdir(), 'samverka-bench-'));
   const all: Record<string, string> = {
-    NODE_ENV: 'development', DATABASE_URL: `sqlite:${join(dir, 'samverka.db')}`, DATA_DIR: dir, HOST: '127.0.0.1',
-    SESSION_SECRET: randomBytes(32).toString('hex'), DATA_KEY: randomBytes(32).toString('hex'), LOG_LEVEL: 'warn', REMINDER_OFFSETS: 'none',
+    NODE_ENV: 'development',
+    DATABASE_URL: `sqlite:${join(dir, 'samverka.db')}`,
+    DATA_DIR: dir,
+    HOST: '127.0.0.1',
+    SESSION_SECRET: randomBytes(32).toString('hex'),
+    DATA_KEY: randomBytes(32).toString('hex'),
+    LOG_LEVEL: 'warn',
+    REMINDER_OFFSETS: 'none',
     ...env,
   };
-  const db = createDb(all.DATABASE_URL!);
+  const db = createDb(all.DATABASE_URL);
   const tokens: string[] = [];
   const clinicians: ApplianceData['clinicians'] = [];
   try {
@@ -254,7 +302,13 @@ export async function prepareData(env: Record<string, string> = {}, units = 1): 
       const unit = `Barn- och ungdomsmedicin ${u + 1}`;
       await addUnit(db, { name: unit, phone: '010-123 45 67' });
       const password = randomBytes(16).toString('hex');
-      const { staff } = await addStaff(db, { email: `klinik${u + 1}@region.example`, name: `Kliniker ${u + 1}`, role: 'clinician', unit, password });
+      const { staff } = await addStaff(db, {
+        email: `klinik${u + 1}@region.example`,
+        name: `Kliniker ${u + 1}`,
+        role: 'clinician',
+        unit,
+        password,
+      });
       tokens.push((await createToken(db, staff.email, 'bench')).token);
       clinicians.push({ id: staff.id, email: staff.email, password, unitId: staff.unitId });
     }
@@ -269,19 +323,31 @@ export async function startAppliance(data: ApplianceData, env: Record<string, st
   ensureBuilt();
   const port = await freePort();
   const all = { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...data.env, ...env };
-  return spawnUntilReady([join(applianceRoot, 'dist', 'appliance', 'src', 'main.js')], { ...process.env, ...all }, port, 'the appliance', applianceRoot);
+  return spawnUntilReady(
+    [join(applianceRoot, 'dist', 'appliance', 'src', 'main.js')],
+    { ...process.env, ...all },
+    port,
+    'the appliance',
+    applianceRoot,
+  );
 }
 
 /** Books through the API with `token`, `parallel` requests at a time; throws on the first refusal. */
 export async function book(url: string, bookings: { token: string; body: unknown }[], parallel = 8): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: parallel }, async () => {
-    while (next < bookings.length) {
-      const { token, body } = bookings[next++]!;
-      const reply = await request(`${url}/api/v1/meetings`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      if (reply.status !== 201) throw new Error(`booking refused: ${reply.status} ${reply.text}`);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < bookings.length) {
+        const { token, body } = bookings[next++];
+        const reply = await request(`${url}/api/v1/meetings`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        if (reply.status !== 201) throw new Error(`booking refused: ${reply.status} ${reply.text}`);
+      }
+    }),
+  );
 }
 
 // --- sinks in processes of their own -----------------------------------------------------------
@@ -309,7 +375,10 @@ export async function drained(sinks: Sink[], quietMs = 1000): Promise<void> {
  * its timers would fire late whenever the bench is busy, and the bench would measure that.
  */
 export async function startSink(kind: 'smsc' | 'smtp', responseDelayMs = 0): Promise<Sink> {
-  const child: ChildProcess = fork(join(root, 'bench', 'sink.ts'), [kind, String(responseDelayMs)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(join(root, 'bench', 'sink.ts'), [kind, String(responseDelayMs)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const [url] = (await once(child, 'message')) as [string];
   const ask = async <T>(what: string): Promise<T> => {
     const reply = once(child, 'message') as Promise<[T]>;
@@ -330,7 +399,9 @@ export async function startSink(kind: 'smsc' | 'smtp', responseDelayMs = 0): Pro
 
 // --- in-process appliance (only for the XMPP adapter case, whose memory figures are the adapter's) --
 
-export const benchServer = (env: Record<string, string> = {}): Promise<TestServer> => startServer({ env: { LOG_LEVEL: 'silent', ...env } });
+export const benchServer = (env: Record<string, string> = {}): Promise<TestServer> =>
+  startServer({ env: { LOG_LEVEL: 'silent', ...env } });
 
 /** True when this module is the script being run (`npx tsx bench/x.ts`), not imported by run.ts. */
-export const isMain = (metaUrl: string): boolean => process.argv[1] !== undefined && fileURLToPath(metaUrl) === process.argv[1];
+export const isMain = (metaUrl: string): boolean =>
+  process.argv[1] !== undefined && fileURLToPath(metaUrl) === process.argv[1];

@@ -15,7 +15,21 @@ import smpp from 'smpp';
 import type * as Config from '../appliance/src/config.ts';
 import { meetingCalendar } from '../appliance/src/invites/calendar.ts';
 import type * as ServerModule from '../appliance/src/server.ts';
-import { builtModule, interleaved, isMain, judge, percent, prepareData, rounds, showSpread, spread, startAppliance, startSink, table, type Sink } from './harness.ts';
+import {
+  builtModule,
+  interleaved,
+  isMain,
+  judge,
+  percent,
+  prepareData,
+  rounds,
+  showSpread,
+  spread,
+  startAppliance,
+  startSink,
+  table,
+  type Sink,
+} from './harness.ts';
 
 const smsCount = Number(process.env.BENCH_SMS ?? 3000);
 const mailCount = Number(process.env.BENCH_MAIL ?? 1000);
@@ -34,15 +48,28 @@ async function arrivalRate(sink: Sink, count: number, timeoutMs = 300_000): Prom
     times.push(...(await sink.arrivals()));
   }
   times.sort((a, b) => a - b);
-  return (count - 1) / ((times[count - 1]! - times[0]!) / 1000);
+  return (count - 1) / ((times[count - 1] - times[0]) / 1000);
 }
 
 /**
  * A backlog of `count` invitations by `channel`, booked through the API of an appliance that is
  * initialised but not started, then the appliance process started on it: the rate it drains at.
  */
-async function throughAppliance(channel: 'sms' | 'email', count: number, sinks: { smsc: Sink; smtp: Sink }): Promise<number> {
-  const data = await prepareData({ SMPP_URL: sinks.smsc.url, SMTP_URL: sinks.smtp.url, SMPP_THROTTLE: '10000', MAX_PARTICIPANTS: '100', LOG_LEVEL: 'silent' }, 1);
+async function throughAppliance(
+  channel: 'sms' | 'email',
+  count: number,
+  sinks: { smsc: Sink; smtp: Sink },
+): Promise<number> {
+  const data = await prepareData(
+    {
+      SMPP_URL: sinks.smsc.url,
+      SMTP_URL: sinks.smtp.url,
+      SMPP_THROTTLE: '10000',
+      MAX_PARTICIPANTS: '100',
+      LOG_LEVEL: 'silent',
+    },
+    1,
+  );
   try {
     const { loadConfig } = await builtModule<typeof Config>('config.js');
     const { createServer } = await builtModule<typeof ServerModule>('server.js');
@@ -51,13 +78,28 @@ async function throughAppliance(channel: 'sms' | 'email', count: number, sinks: 
     // Each meeting: the patient by SMS, then guests by the channel measured (up to 98 of them).
     for (let m = 0, booked = 0; booked < count; m += 1) {
       const n = Math.min(perMeeting - 1, count - booked - (channel === 'sms' ? 1 : 0));
-      const guests = Array.from({ length: n }, (_, i) => channel === 'sms'
-        ? { kind: 'guest', name: `Gäst ${m}-${i}`, mobile: `070${String(1000000 + m * 100 + i).slice(-7)}`, identification: 'sms' }
-        : { kind: 'guest', name: `Gäst ${m}-${i}`, email: `gast-${m}-${i}@skola.example`, identification: 'none' });
+      const guests = Array.from({ length: n }, (_, i) =>
+        channel === 'sms'
+          ? {
+              kind: 'guest',
+              name: `Gäst ${m}-${i}`,
+              mobile: `070${String(1000000 + m * 100 + i).slice(-7)}`,
+              identification: 'sms',
+            }
+          : { kind: 'guest', name: `Gäst ${m}-${i}`, email: `gast-${m}-${i}@skola.example`, identification: 'none' },
+      );
       const patient = { kind: 'patient', name: `Patient ${m}`, mobile: '070-123 45 67', identification: 'sms' };
       const reply = await server.inject({
-        method: 'POST', url: '/api/v1/meetings', headers: { authorization: `Bearer ${data.tokens[0]}` },
-        payload: { title: `Möte ${m}`, startsAt: new Date(Date.now() + (2 + m) * 86_400_000).toISOString(), durationMinutes: 45, documentationPlan: 'Journal', participants: [patient, ...guests] },
+        method: 'POST',
+        url: '/api/v1/meetings',
+        headers: { authorization: `Bearer ${data.tokens[0]}` },
+        payload: {
+          title: `Möte ${m}`,
+          startsAt: new Date(Date.now() + (2 + m) * 86_400_000).toISOString(),
+          durationMinutes: 45,
+          documentationPlan: 'Journal',
+          participants: [patient, ...guests],
+        },
       });
       if (reply.statusCode !== 201) throw new Error(`booking refused: ${reply.statusCode} ${reply.payload}`);
       booked += n + (channel === 'sms' ? 1 : 0);
@@ -83,7 +125,15 @@ async function rawSmpp(url: string, count: number): Promise<number> {
   session.socket.setNoDelay(true);
   session.on('deliver_sm', (pdu: smpp.PDU) => session.send(pdu.response()));
   await once(session, 'connect');
-  await new Promise((resolve) => session.send(new smpp.PDU('bind_transceiver', { system_id: decodeURIComponent(target.username), password: decodeURIComponent(target.password) }), resolve));
+  await new Promise((resolve) =>
+    session.send(
+      new smpp.PDU('bind_transceiver', {
+        system_id: decodeURIComponent(target.username),
+        password: decodeURIComponent(target.password),
+      }),
+      resolve,
+    ),
+  );
   const started = performance.now();
   let sent = 0;
   let answered = 0;
@@ -91,7 +141,14 @@ async function rawSmpp(url: string, count: number): Promise<number> {
     const pump = () => {
       while (sent < count && sent - answered < window) {
         sent += 1;
-        const pdu = new smpp.PDU('submit_sm', { dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: '46701234567', registered_delivery: 1, data_coding: 0, short_message: Buffer.from(`Hej ${sent}`) });
+        const pdu = new smpp.PDU('submit_sm', {
+          dest_addr_ton: 1,
+          dest_addr_npi: 1,
+          destination_addr: '46701234567',
+          registered_delivery: 1,
+          data_coding: 0,
+          short_message: Buffer.from(`Hej ${sent}`),
+        });
         session.send(pdu, () => {
           answered += 1;
           if (answered === count) resolve();
@@ -109,15 +166,31 @@ async function rawSmpp(url: string, count: number): Promise<number> {
 /** The baseline: raw pooled nodemailer, an invitation-shaped message with an .ics each. */
 async function rawMail(url: string, count: number): Promise<number> {
   const { hostname, port } = new URL(url);
-  const transport = nodemailer.createTransport({ pool: true, maxConnections: 5, host: hostname, port: Number(port), secure: false, ignoreTLS: true });
+  const transport = nodemailer.createTransport({
+    pool: true,
+    maxConnections: 5,
+    host: hostname,
+    port: Number(port),
+    secure: false,
+    ignoreTLS: true,
+  });
   const message = (i: number) => {
     const calendar = meetingCalendar({
-      uid: `meeting-${i}@samverka.bench`, sequence: 0, start: new Date('2026-12-01T09:00:00Z'), end: new Date('2026-12-01T09:45:00Z'),
-      summary: 'Digitalt vårdmöte', joinUrl: `https://samverka.bench/j/${i}`, organizer: { name: 'Barnkliniken', email: 'bk@samverka.bench' }, attendee: { email: `guest${i}@example.se` },
+      uid: `meeting-${i}@samverka.bench`,
+      sequence: 0,
+      start: new Date('2026-12-01T09:00:00Z'),
+      end: new Date('2026-12-01T09:45:00Z'),
+      summary: 'Digitalt vårdmöte',
+      joinUrl: `https://samverka.bench/j/${i}`,
+      organizer: { name: 'Barnkliniken', email: 'bk@samverka.bench' },
+      attendee: { email: `guest${i}@example.se` },
     });
     return {
-      from: 'Samverka <noreply@samverka.bench>', to: `guest${i}@example.se`, subject: 'Inbjudan till digitalt vårdmöte',
-      html: `<p>Välkommen! <a href="https://samverka.bench/j/${i}">Anslut</a></p>`, text: `Välkommen! Anslut: https://samverka.bench/j/${i}`,
+      from: 'Samverka <noreply@samverka.bench>',
+      to: `guest${i}@example.se`,
+      subject: 'Inbjudan till digitalt vårdmöte',
+      html: `<p>Välkommen! <a href="https://samverka.bench/j/${i}">Anslut</a></p>`,
+      text: `Välkommen! Anslut: https://samverka.bench/j/${i}`,
       icalEvent: { method: calendar.method, filename: 'invite.ics', content: calendar.content },
     };
   };
@@ -150,15 +223,49 @@ export async function run(): Promise<void> {
     });
     const s = (k: keyof typeof results) => spread(results[k]);
     const smsShare = spread(results.sms.map((r) => r / bound));
-    const mailShare = spread(results.mail.map((r, i) => r / results.rawMail[i]!));
-    table(`Messages through the whole appliance, ${rounds} interleaved rounds: median (min–max)`, ['case', 'messages', 'msg/s', 'share of the bound or the raw baseline'], [
-      [`raw smpp client, window ${window}, SMSC answering after ${responseDelayMs} ms (bound ${bound}/s)`, smsCount, showSpread(s('rawSms'), '', 0), showSpread(spread(results.rawSms.map((r) => r / bound)), '', 2)],
-      ['appliance: outbox → SMPP adapter → SMSC (÷ bound)', smsCount, showSpread(s('sms'), '', 0), showSpread(smsShare, '', 2)],
-      ['raw pooled nodemailer, 5 connections, .ics in each (baseline)', mailCount, showSpread(s('rawMail'), '', 0), '1'],
-      ['appliance: outbox → mail adapter → SMTP server (÷ raw)', mailCount, showSpread(s('mail'), '', 0), showSpread(mailShare, '', 2)],
-    ]);
-    judge('SMS through the whole appliance (5 ms SMSC, window 10)', `≥ 90 % of the bound (${bound.toLocaleString('en-US')}/s)`, `${percent(smsShare.median)} (${percent(smsShare.min)}–${percent(smsShare.max)}), ${s('sms').median.toFixed(0)} submit_sm/s`, smsShare.median >= 0.9);
-    judge('e-mail through the whole appliance', '≥ 80 % of raw pooled nodemailer', `${percent(mailShare.median)} (${percent(mailShare.min)}–${percent(mailShare.max)}), ${s('mail').median.toFixed(0)} of ${s('rawMail').median.toFixed(0)} msg/s`, mailShare.median >= 0.8);
+    const mailShare = spread(results.mail.map((r, i) => r / results.rawMail[i]));
+    table(
+      `Messages through the whole appliance, ${rounds} interleaved rounds: median (min–max)`,
+      ['case', 'messages', 'msg/s', 'share of the bound or the raw baseline'],
+      [
+        [
+          `raw smpp client, window ${window}, SMSC answering after ${responseDelayMs} ms (bound ${bound}/s)`,
+          smsCount,
+          showSpread(s('rawSms'), '', 0),
+          showSpread(spread(results.rawSms.map((r) => r / bound)), '', 2),
+        ],
+        [
+          'appliance: outbox → SMPP adapter → SMSC (÷ bound)',
+          smsCount,
+          showSpread(s('sms'), '', 0),
+          showSpread(smsShare, '', 2),
+        ],
+        [
+          'raw pooled nodemailer, 5 connections, .ics in each (baseline)',
+          mailCount,
+          showSpread(s('rawMail'), '', 0),
+          '1',
+        ],
+        [
+          'appliance: outbox → mail adapter → SMTP server (÷ raw)',
+          mailCount,
+          showSpread(s('mail'), '', 0),
+          showSpread(mailShare, '', 2),
+        ],
+      ],
+    );
+    judge(
+      'SMS through the whole appliance (5 ms SMSC, window 10)',
+      `≥ 90 % of the bound (${bound.toLocaleString('en-US')}/s)`,
+      `${percent(smsShare.median)} (${percent(smsShare.min)}–${percent(smsShare.max)}), ${s('sms').median.toFixed(0)} submit_sm/s`,
+      smsShare.median >= 0.9,
+    );
+    judge(
+      'e-mail through the whole appliance',
+      '≥ 80 % of raw pooled nodemailer',
+      `${percent(mailShare.median)} (${percent(mailShare.min)}–${percent(mailShare.max)}), ${s('mail').median.toFixed(0)} of ${s('rawMail').median.toFixed(0)} msg/s`,
+      mailShare.median >= 0.8,
+    );
   } finally {
     await Promise.all([smsc.close(), smtp.close()]);
   }

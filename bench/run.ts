@@ -5,10 +5,13 @@ import { printSummary } from './harness.ts';
 
 const cases = ['start', 'http', 'messages', 'guest', 'entry', 'xmpp'];
 const wanted = process.argv.slice(2);
-for (const name of wanted) if (!cases.includes(name)) throw new Error(`no benchmark named ${name}: ${cases.join(', ')}`);
+for (const name of wanted)
+  if (!cases.includes(name)) throw new Error(`no benchmark named ${name}: ${cases.join(', ')}`);
 const chosen = wanted.length > 0 ? cases.filter((c) => wanted.includes(c)) : cases;
 
-process.stdout.write(`Samverka benchmarks: ${chosen.join(', ')} (node ${process.version}, ${new Date().toISOString()})\n`);
+process.stdout.write(
+  `Samverka benchmarks: ${chosen.join(', ')} (node ${process.version}, ${new Date().toISOString()})\n`,
+);
 for (const name of chosen) {
   const mod = (await import(`./${name}.ts`)) as { run(): Promise<void> };
   await mod.run();

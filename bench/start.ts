@@ -3,7 +3,18 @@
 // directory also migrates the database and creates the first admin (a scrypt hash); the restart
 // on that directory is the everyday case the goal is about. Idle memory is the appliance's
 // resident set a few seconds after it is ready, with nothing configured beyond the defaults.
-import { interleaved, isMain, judge, prepareData, rounds, showSpread, spread, startAppliance, startBaseline, table } from './harness.ts';
+import {
+  interleaved,
+  isMain,
+  judge,
+  prepareData,
+  rounds,
+  showSpread,
+  spread,
+  startAppliance,
+  startBaseline,
+  table,
+} from './harness.ts';
 
 const idleSettleMs = 3000;
 
@@ -34,13 +45,34 @@ export async function run(): Promise<void> {
   });
   const ready = (k: keyof typeof results) => spread(results[k].map((r) => r.readyMs));
   const idle = spread(results.restart.map((r) => r.rss));
-  table(`Start → /health/ready answering 200, ms (${rounds} interleaved rounds: median (min–max))`, ['process', 'ready ms', 'median ÷ baseline'], [
-    ['empty hapi route, node on plain JS (baseline)', showSpread(ready('baseline'), '', 0), 1],
-    ['appliance from dist/, database migrated, first admin created (first start)', showSpread(ready('first'), '', 0), ready('first').median / ready('baseline').median],
-    ['appliance from dist/, existing database (restart)', showSpread(ready('restart'), '', 0), ready('restart').median / ready('baseline').median],
-  ]);
-  table('Appliance resident memory, idle after start (embedded defaults), MB', ['measure', 'MB'], [['VmRSS', showSpread(idle, ' MB', 0)]]);
-  judge('start → /health/ready (built dist, restart)', '≤ 2 s', `${showSpread(ready('restart'), ' ms', 0)}; baseline ${ready('baseline').median.toFixed(0)} ms`, ready('restart').median <= 2000);
+  table(
+    `Start → /health/ready answering 200, ms (${rounds} interleaved rounds: median (min–max))`,
+    ['process', 'ready ms', 'median ÷ baseline'],
+    [
+      ['empty hapi route, node on plain JS (baseline)', showSpread(ready('baseline'), '', 0), 1],
+      [
+        'appliance from dist/, database migrated, first admin created (first start)',
+        showSpread(ready('first'), '', 0),
+        ready('first').median / ready('baseline').median,
+      ],
+      [
+        'appliance from dist/, existing database (restart)',
+        showSpread(ready('restart'), '', 0),
+        ready('restart').median / ready('baseline').median,
+      ],
+    ],
+  );
+  table(
+    'Appliance resident memory, idle after start (embedded defaults), MB',
+    ['measure', 'MB'],
+    [['VmRSS', showSpread(idle, ' MB', 0)]],
+  );
+  judge(
+    'start → /health/ready (built dist, restart)',
+    '≤ 2 s',
+    `${showSpread(ready('restart'), ' ms', 0)}; baseline ${ready('baseline').median.toFixed(0)} ms`,
+    ready('restart').median <= 2000,
+  );
   judge('idle RSS (embedded defaults)', '≤ 150 MB', showSpread(idle, ' MB', 0), idle.median <= 150);
 }
 

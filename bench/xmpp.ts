@@ -56,10 +56,14 @@ async function createAndConfigure(prosody: Prosody): Promise<void> {
   await raw.xmpp.stop();
   const a = quantiles(adapterMs);
   const r = quantiles(rawMs);
-  table(`Room create+configure (join, read form, submit form), ${adapterMs.length} rooms each`, ['case', 'p50 ms', 'p90 ms', 'p50 ÷ raw'], [
-    ['raw @xmpp/client, same stanzas (baseline)', r.p50, r.p90, 1],
-    ['RoomControl.createRoom', a.p50, a.p90, a.p50 / r.p50],
-  ]);
+  table(
+    `Room create+configure (join, read form, submit form), ${adapterMs.length} rooms each`,
+    ['case', 'p50 ms', 'p90 ms', 'p50 ÷ raw'],
+    [
+      ['raw @xmpp/client, same stanzas (baseline)', r.p50, r.p90, 1],
+      ['RoomControl.createRoom', a.p50, a.p90, a.p50 / r.p50],
+    ],
+  );
 }
 
 async function presenceBurst(prosody: Prosody): Promise<void> {
@@ -75,15 +79,16 @@ async function presenceBurst(prosody: Prosody): Promise<void> {
   await rooms.start();
   for (const name of names) await rooms.createRoom(name);
   // A first burst warms Prosody and the JIT up; the second one is measured (the raw baseline is a third).
-  const seatEvents = (event: 'occupantJoined' | 'occupantLeft') => new Promise<number>((resolve) => {
-    let n = 0;
-    const listener = (o: { nick: string }) => {
-      if (!o.nick.startsWith('seat-') || ++n < expected) return;
-      rooms.off(event, listener);
-      resolve(performance.now());
-    };
-    rooms.on(event, listener);
-  });
+  const seatEvents = (event: 'occupantJoined' | 'occupantLeft') =>
+    new Promise<number>((resolve) => {
+      let n = 0;
+      const listener = (o: { nick: string }) => {
+        if (!o.nick.startsWith('seat-') || ++n < expected) return;
+        rooms.off(event, listener);
+        resolve(performance.now());
+      };
+      rooms.on(event, listener);
+    });
   const warmJoined = seatEvents('occupantJoined');
   await occupants.command('join');
   await warmJoined;
@@ -107,19 +112,23 @@ async function presenceBurst(prosody: Prosody): Promise<void> {
   await rooms.close();
   const fromSeat = (s: XmlElement) => s.is('presence') && (s.attrs.from ?? '').includes('/seat-');
   let left = 0;
-  const allLeft = new Promise<void>((resolve) => raw.xmpp.on('stanza', (s: XmlElement) => {
-    if (fromSeat(s) && s.attrs.type === 'unavailable' && ++left === expected) resolve();
-  }));
+  const allLeft = new Promise<void>((resolve) =>
+    raw.xmpp.on('stanza', (s: XmlElement) => {
+      if (fromSeat(s) && s.attrs.type === 'unavailable' && ++left === expected) resolve();
+    }),
+  );
   await occupants.command('leave');
   await allLeft;
   let seen = 0;
   let rawLast = 0;
-  const rawAll = new Promise<void>((resolve) => raw.xmpp.on('stanza', (s: XmlElement) => {
-    if (fromSeat(s) && s.attrs.type === undefined && ++seen === expected) {
-      rawLast = performance.now();
-      resolve();
-    }
-  }));
+  const rawAll = new Promise<void>((resolve) =>
+    raw.xmpp.on('stanza', (s: XmlElement) => {
+      if (fromSeat(s) && s.attrs.type === undefined && ++seen === expected) {
+        rawLast = performance.now();
+        resolve();
+      }
+    }),
+  );
   const cpu1 = process.cpuUsage();
   const t1 = performance.now();
   await occupants.command('join');
@@ -133,23 +142,61 @@ async function presenceBurst(prosody: Prosody): Promise<void> {
   await occupants.stop();
 
   const mb = (n: number) => n / 1024 / 1024;
-  table(`Presence burst: ${names.length} rooms × ${occupantsPerRoom} occupants join at once (${expected} joins, clients in a child process; wall time is mostly Prosody's, CPU is this process's)`, ['case', 'ms to see all joins', 'joins/s', 'CPU ms', 'wall ÷ raw', 'CPU ÷ raw'], [
-    ['raw @xmpp/client counting presences (baseline)', rawBurst, expected / (rawBurst / 1000), rawCpu, 1, 1],
-    [`RoomControl occupantJoined (${counted} occupants held)`, adapterBurst, expected / (adapterBurst / 1000), adapterCpu, adapterBurst / rawBurst, adapterCpu / rawCpu],
-  ]);
-  table('Process memory around the burst (adapter with its rooms and occupants)', ['measure', 'before MB', 'after MB', 'growth MB'], [
-    ['rss', mb(before.rss), mb(after.rss), mb(after.rss - before.rss)],
-    ['heapUsed', mb(before.heapUsed), mb(after.heapUsed), mb(after.heapUsed - before.heapUsed)],
-  ]);
-  table(`The appliance handling the same burst: each occupant mapped to a participant, presence recorded, statuses moved, the connection log written (SQLite)`, ['case', 'ms until all recorded', 'joins/s', 'wall ÷ raw', 'rss before MB', 'rss after MB', 'heapUsed growth MB'], [
-    ['rooms plugin', appliance.ms, expected / (appliance.ms / 1000), appliance.ms / rawBurst, mb(appliance.before.rss), mb(appliance.after.rss), mb(appliance.after.heapUsed - appliance.before.heapUsed)],
-  ]);
+  table(
+    `Presence burst: ${names.length} rooms × ${occupantsPerRoom} occupants join at once (${expected} joins, clients in a child process; wall time is mostly Prosody's, CPU is this process's)`,
+    ['case', 'ms to see all joins', 'joins/s', 'CPU ms', 'wall ÷ raw', 'CPU ÷ raw'],
+    [
+      ['raw @xmpp/client counting presences (baseline)', rawBurst, expected / (rawBurst / 1000), rawCpu, 1, 1],
+      [
+        `RoomControl occupantJoined (${counted} occupants held)`,
+        adapterBurst,
+        expected / (adapterBurst / 1000),
+        adapterCpu,
+        adapterBurst / rawBurst,
+        adapterCpu / rawCpu,
+      ],
+    ],
+  );
+  table(
+    'Process memory around the burst (adapter with its rooms and occupants)',
+    ['measure', 'before MB', 'after MB', 'growth MB'],
+    [
+      ['rss', mb(before.rss), mb(after.rss), mb(after.rss - before.rss)],
+      ['heapUsed', mb(before.heapUsed), mb(after.heapUsed), mb(after.heapUsed - before.heapUsed)],
+    ],
+  );
+  table(
+    `The appliance handling the same burst: each occupant mapped to a participant, presence recorded, statuses moved, the connection log written (SQLite)`,
+    ['case', 'ms until all recorded', 'joins/s', 'wall ÷ raw', 'rss before MB', 'rss after MB', 'heapUsed growth MB'],
+    [
+      [
+        'rooms plugin',
+        appliance.ms,
+        expected / (appliance.ms / 1000),
+        appliance.ms / rawBurst,
+        mb(appliance.before.rss),
+        mb(appliance.after.rss),
+        mb(appliance.after.heapUsed - appliance.before.heapUsed),
+      ],
+    ],
+  );
 }
 
 /** The whole appliance in this process, its rooms opened by its own schedule, the same occupants joining. */
-async function applianceBurst(prosody: Prosody, names: string[], occupants: OccupantProcess): Promise<{ ms: number; before: NodeJS.MemoryUsage; after: NodeJS.MemoryUsage }> {
+async function applianceBurst(
+  prosody: Prosody,
+  names: string[],
+  occupants: OccupantProcess,
+): Promise<{ ms: number; before: NodeJS.MemoryUsage; after: NodeJS.MemoryUsage }> {
   const x = prosody.xmppConfig();
-  const app = await benchServer({ XMPP_SERVICE: x.service, XMPP_DOMAIN: x.domain, XMPP_MUC_DOMAIN: x.mucDomain, XMPP_USER: x.user, XMPP_PASSWORD: x.password, REMINDER_OFFSETS: 'none' });
+  const app = await benchServer({
+    XMPP_SERVICE: x.service,
+    XMPP_DOMAIN: x.domain,
+    XMPP_MUC_DOMAIN: x.mucDomain,
+    XMPP_USER: x.user,
+    XMPP_PASSWORD: x.password,
+    REMINDER_OFFSETS: 'none',
+  });
   try {
     const db = app.server.app.db;
     while (!app.server.plugins.rooms.control?.state().connected) await new Promise((r) => setTimeout(r, 20));
@@ -158,8 +205,38 @@ async function applianceBurst(prosody: Prosody, names: string[], occupants: Occu
     // One meeting per room, its four guests named as the occupants introduce themselves.
     for (const name of names) {
       await db.transaction(async (trx) => {
-        const id = await insertMeeting(trx, { unitId: staff.unitId, title: 'Burst', startsAt, durationMinutes: 60, bookedBy: staff.id, ledBy: staff.id, documentationPlan: 'Journal', testMeeting: false });
-        await insertParticipants(trx, id, Array.from({ length: occupantsPerRoom }, (_, seat) => ({ kind: seat === 0 ? 'patient' : 'guest', identification: seat === 0 ? 'sms' : 'none', name: `Deltagare ${seat}`, country: 'SE', mobile: seat === 0 ? '+46701234567' : null, email: seat === 0 ? null : `seat${seat}@example.org`, personalNumber: null, proxy: null, staffId: null, language: 'sv' }) as const), 0, app.config.dataKey);
+        const id = await insertMeeting(trx, {
+          unitId: staff.unitId,
+          title: 'Burst',
+          startsAt,
+          durationMinutes: 60,
+          bookedBy: staff.id,
+          ledBy: staff.id,
+          documentationPlan: 'Journal',
+          testMeeting: false,
+        });
+        await insertParticipants(
+          trx,
+          id,
+          Array.from(
+            { length: occupantsPerRoom },
+            (_, seat) =>
+              ({
+                kind: seat === 0 ? 'patient' : 'guest',
+                identification: seat === 0 ? 'sms' : 'none',
+                name: `Deltagare ${seat}`,
+                country: 'SE',
+                mobile: seat === 0 ? '+46701234567' : null,
+                email: seat === 0 ? null : `seat${seat}@example.org`,
+                personalNumber: null,
+                proxy: null,
+                staffId: null,
+                language: 'sv',
+              }) as const,
+          ),
+          0,
+          app.config.dataKey,
+        );
         await insertRoom(trx, id, name);
       });
     }
@@ -203,7 +280,14 @@ interface RawController {
 /** The controller's account in a second session, speaking XEP-0045 directly: what the adapter is measured against. */
 async function rawController(prosody: Prosody, resource: string): Promise<RawController> {
   const { user, password, domain } = prosody.controller;
-  const xmpp = guardAgainstLateData(client({ service: prosody.service, domain, resource, credentials: (authenticate) => authenticate({ username: user, password }, 'PLAIN') }));
+  const xmpp = guardAgainstLateData(
+    client({
+      service: prosody.service,
+      domain,
+      resource,
+      credentials: (authenticate) => authenticate({ username: user, password }, 'PLAIN'),
+    }),
+  );
   xmpp.on('error', () => {});
   xmpp.reconnect.stop();
   const selfWaiters = new Map<string, () => void>();
@@ -217,11 +301,28 @@ async function rawController(prosody: Prosody, resource: string): Promise<RawCon
     }
   });
   await xmpp.start();
-  const isSelf = (s: XmlElement) => Boolean(s.getChild('x', NS_MUC_USER)?.getChildren('status').some((st) => st.attrs.code === '110'));
+  const isSelf = (s: XmlElement) =>
+    Boolean(
+      s
+        .getChild('x', NS_MUC_USER)
+        ?.getChildren('status')
+        .some((st) => st.attrs.code === '110'),
+    );
   const join = async (room: string, roomPassword?: string) => {
     const to = `${room}@${prosody.mucDomain}/${resource}`;
     const joined = new Promise<void>((resolve) => selfWaiters.set(to, resolve));
-    await xmpp.send(xml('presence', { to }, xml('x', { xmlns: NS_MUC }, xml('history', { maxstanzas: 0 }), roomPassword ? xml('password', {}, roomPassword) : null)));
+    await xmpp.send(
+      xml(
+        'presence',
+        { to },
+        xml(
+          'x',
+          { xmlns: NS_MUC },
+          xml('history', { maxstanzas: 0 }),
+          roomPassword ? xml('password', {}, roomPassword) : null,
+        ),
+      ),
+    );
     await joined;
   };
   return {
@@ -233,13 +334,25 @@ async function rawController(prosody: Prosody, resource: string): Promise<RawCon
       await join(room, roomPassword);
       await xmpp.iqCaller.request(xml('iq', { type: 'get', to }, xml('query', { xmlns: NS_MUC_OWNER })));
       const field = (name: string, value: string) => xml('field', { var: name }, xml('value', {}, value));
-      await xmpp.iqCaller.request(xml('iq', { type: 'set', to }, xml('query', { xmlns: NS_MUC_OWNER }, xml('x', { xmlns: 'jabber:x:data', type: 'submit' },
-        field('FORM_TYPE', 'http://jabber.org/protocol/muc#roomconfig'),
-        field('muc#roomconfig_publicroom', '0'),
-        field('muc#roomconfig_persistentroom', '0'),
-        field('muc#roomconfig_membersonly', '1'),
-        field('muc#roomconfig_roomsecret', roomPassword),
-      ))));
+      await xmpp.iqCaller.request(
+        xml(
+          'iq',
+          { type: 'set', to },
+          xml(
+            'query',
+            { xmlns: NS_MUC_OWNER },
+            xml(
+              'x',
+              { xmlns: 'jabber:x:data', type: 'submit' },
+              field('FORM_TYPE', 'http://jabber.org/protocol/muc#roomconfig'),
+              field('muc#roomconfig_publicroom', '0'),
+              field('muc#roomconfig_persistentroom', '0'),
+              field('muc#roomconfig_membersonly', '1'),
+              field('muc#roomconfig_roomsecret', roomPassword),
+            ),
+          ),
+        ),
+      );
     },
   };
 }
@@ -254,13 +367,22 @@ interface OccupantProcess {
 async function occupantProcess(prosody: Prosody, rooms: string[]): Promise<OccupantProcess> {
   const child = fork(fileURLToPath(import.meta.url), [], {
     execArgv: ['--import', 'tsx'],
-    env: { ...process.env, SAMVERKA_BENCH_OCCUPANTS: JSON.stringify({ service: prosody.service, domain: prosody.guestDomain, mucDomain: prosody.mucDomain, rooms }) },
+    env: {
+      ...process.env,
+      SAMVERKA_BENCH_OCCUPANTS: JSON.stringify({
+        service: prosody.service,
+        domain: prosody.guestDomain,
+        mucDomain: prosody.mucDomain,
+        rooms,
+      }),
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const reply = () => new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`occupant process exited with ${code}`)));
-  });
+  const reply = () =>
+    new Promise<void>((resolve, reject) => {
+      child.once('message', () => resolve());
+      child.once('exit', (code) => reject(new Error(`occupant process exited with ${code}`)));
+    });
   await reply();
   return {
     async command(what) {
@@ -277,25 +399,45 @@ async function occupantProcess(prosody: Prosody, rooms: string[]): Promise<Occup
 }
 
 /** The child's side: connect the seats, then join or leave every room on command. */
-async function occupantWorker(setup: { service: string; domain: string; mucDomain: string; rooms: string[] }): Promise<void> {
-  const seats = await Promise.all(Array.from({ length: occupantsPerRoom }, async (_, seat) => {
-    const xmpp = guardAgainstLateData(client({ service: setup.service, domain: setup.domain }));
-    xmpp.on('error', () => {});
-    xmpp.reconnect.stop();
-    await xmpp.start();
-    return { xmpp, seat };
-  }));
-  const presence = (seat: number, room: string, type?: string) => xml('presence', { to: `${room}@${setup.mucDomain}/seat-${seat}`, type },
-    type ? null : xml('x', { xmlns: NS_MUC }),
-    type ? null : xml('identity', {}, xml('user', {}, xml('id', {}, `participant-${seat}`), xml('name', {}, `Deltagare ${seat}`))));
+async function occupantWorker(setup: {
+  service: string;
+  domain: string;
+  mucDomain: string;
+  rooms: string[];
+}): Promise<void> {
+  const seats = await Promise.all(
+    Array.from({ length: occupantsPerRoom }, async (_, seat) => {
+      const xmpp = guardAgainstLateData(client({ service: setup.service, domain: setup.domain }));
+      xmpp.on('error', () => {});
+      xmpp.reconnect.stop();
+      await xmpp.start();
+      return { xmpp, seat };
+    }),
+  );
+  const presence = (seat: number, room: string, type?: string) =>
+    xml(
+      'presence',
+      { to: `${room}@${setup.mucDomain}/seat-${seat}`, type },
+      type ? null : xml('x', { xmlns: NS_MUC }),
+      type
+        ? null
+        : xml(
+            'identity',
+            {},
+            xml('user', {}, xml('id', {}, `participant-${seat}`), xml('name', {}, `Deltagare ${seat}`)),
+          ),
+    );
   process.on('message', async (what: string) => {
     if (what === 'stop') {
       await Promise.all(seats.map((s) => s.xmpp.stop().catch(() => {})));
       process.exit(0);
     }
-    await Promise.all(seats.map(async ({ xmpp, seat }) => {
-      for (const room of setup.rooms) await xmpp.send(presence(seat, room, what === 'leave' ? 'unavailable' : undefined));
-    }));
+    await Promise.all(
+      seats.map(async ({ xmpp, seat }) => {
+        for (const room of setup.rooms)
+          await xmpp.send(presence(seat, room, what === 'leave' ? 'unavailable' : undefined));
+      }),
+    );
     process.send!('sent');
   });
   process.send!('ready');

@@ -12,7 +12,14 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const stampFile = join(root, 'dist', '.build-stamp');
 /** What the build reads: the sources, their compiler settings, the build scripts and the locked dependencies. */
-const inputs = ['appliance/src', 'admin/client', 'admin/build.js', 'bin/build.js', 'tsconfig.json', 'package-lock.json'];
+const inputs = [
+  'appliance/src',
+  'admin/client',
+  'admin/build.js',
+  'bin/build.js',
+  'tsconfig.json',
+  'package-lock.json',
+];
 /** What must be there for a build to count as done. */
 const outputs = ['dist/appliance/src/main.js', 'dist/appliance/src/cli.js', 'dist/static/entry.js'];
 
@@ -29,7 +36,11 @@ function files(path) {
 
 function stamp() {
   const hash = createHash('sha256');
-  for (const path of inputs.flatMap(files)) hash.update(`${path}\0`).update(readFileSync(join(root, path))).update('\0');
+  for (const path of inputs.flatMap(files))
+    hash
+      .update(`${path}\0`)
+      .update(readFileSync(join(root, path)))
+      .update('\0');
   return hash.digest('hex');
 }
 
@@ -40,9 +51,11 @@ function run(args) {
 
 const current = stamp();
 const built = existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : '';
-if (process.argv.includes('--if-changed') && built === current && outputs.every((o) => existsSync(join(root, o)))) process.exit(0);
+if (process.argv.includes('--if-changed') && built === current && outputs.every((o) => existsSync(join(root, o))))
+  process.exit(0);
 
-if (process.argv.includes('--if-changed')) process.stderr.write('Building (the sources changed since the last build) …\n');
+if (process.argv.includes('--if-changed'))
+  process.stderr.write('Building (the sources changed since the last build) …\n');
 run([join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
 run([join(root, 'admin', 'build.js')]);
 writeFileSync(stampFile, `${current}\n`);

@@ -36,12 +36,30 @@ test.serial('migrate, add a unit and a user, then log in with the given password
   const unit = await samverka('unit', 'add', '--name', 'Habilitering Väst', '--phone', '010-441 00 00');
   t.is(unit.code, 0, unit.stderr);
   t.regex(unit.stdout, /added care unit Habilitering Väst/);
-  const user = await samverka('user', 'add', '--email', 'Anna.Lind@Region.example', '--name', 'Anna Lind', '--role', 'clinician', '--unit', 'Habilitering Väst', '--password', 'ett-långt-lösenord');
+  const user = await samverka(
+    'user',
+    'add',
+    '--email',
+    'Anna.Lind@Region.example',
+    '--name',
+    'Anna Lind',
+    '--role',
+    'clinician',
+    '--unit',
+    'Habilitering Väst',
+    '--password',
+    'ett-långt-lösenord',
+  );
   t.is(user.code, 0, user.stderr);
   t.regex(user.stdout, /added clinician anna\.lind@region\.example/);
   const db = createDb(env.DATABASE_URL);
   try {
-    const login = await checkPassword(db, { maxFailures: 5, lockoutMinutes: 15 }, 'anna.lind@region.example', 'ett-långt-lösenord');
+    const login = await checkPassword(
+      db,
+      { maxFailures: 5, lockoutMinutes: 15 },
+      'anna.lind@region.example',
+      'ett-långt-lösenord',
+    );
     t.true(login.ok);
     const audit = await findAudit(db, { action: 'staff.add' });
     t.is(audit[0].details?.via, 'cli');
@@ -51,7 +69,18 @@ test.serial('migrate, add a unit and a user, then log in with the given password
 });
 
 test.serial('without a password and without a terminal, one is generated and printed once', async (t) => {
-  const user = await samverka('user', 'add', '--email', 'it@region.example', '--name', 'IT', '--role', 'admin', '--unit', 'Habilitering Väst');
+  const user = await samverka(
+    'user',
+    'add',
+    '--email',
+    'it@region.example',
+    '--name',
+    'IT',
+    '--role',
+    'admin',
+    '--unit',
+    'Habilitering Väst',
+  );
   t.is(user.code, 0, user.stderr);
   const [, password] = /password: (\S+)/.exec(user.stdout) ?? [];
   t.is(password?.length, 20);
@@ -81,7 +110,18 @@ test.serial('usage errors exit 2 with a sentence and the usage', async (t) => {
   const missing = await samverka('user', 'add', '--email', 'x@region.example');
   t.is(missing.code, 2);
   t.regex(missing.stderr, /missing --name, --role, --unit/);
-  const role = await samverka('user', 'add', '--email', 'x@region.example', '--name', 'X', '--role', 'boss', '--unit', 'Habilitering Väst');
+  const role = await samverka(
+    'user',
+    'add',
+    '--email',
+    'x@region.example',
+    '--name',
+    'X',
+    '--role',
+    'boss',
+    '--unit',
+    'Habilitering Väst',
+  );
   t.is(role.code, 2);
   t.regex(role.stderr, /--role must be one of admin, clinician, support/);
   t.is((await samverka('frobnicate')).code, 2);
@@ -93,10 +133,36 @@ test.serial('usage errors exit 2 with a sentence and the usage', async (t) => {
 });
 
 test.serial('unknown unit and duplicate e-mail are failures with a sentence', async (t) => {
-  const unit = await samverka('user', 'add', '--email', 'y@region.example', '--name', 'Y', '--role', 'clinician', '--unit', 'Finns Inte', '--password', 'ett-långt-lösenord');
+  const unit = await samverka(
+    'user',
+    'add',
+    '--email',
+    'y@region.example',
+    '--name',
+    'Y',
+    '--role',
+    'clinician',
+    '--unit',
+    'Finns Inte',
+    '--password',
+    'ett-långt-lösenord',
+  );
   t.is(unit.code, 1);
   t.regex(unit.stderr, /no care unit named "Finns Inte": add it first/);
-  const dup = await samverka('user', 'add', '--email', 'anna.lind@region.example', '--name', 'A', '--role', 'clinician', '--unit', 'Habilitering Väst', '--password', 'ett-långt-lösenord');
+  const dup = await samverka(
+    'user',
+    'add',
+    '--email',
+    'anna.lind@region.example',
+    '--name',
+    'A',
+    '--role',
+    'clinician',
+    '--unit',
+    'Habilitering Väst',
+    '--password',
+    'ett-långt-lösenord',
+  );
   t.is(dup.code, 1);
   t.regex(dup.stderr, /already has an account/);
 });
@@ -104,7 +170,10 @@ test.serial('unknown unit and duplicate e-mail are failures with a sentence', as
 test.serial('check prints one line per part and exits 0 when all configured parts answer', async (t) => {
   const check = await samverka('check');
   t.is(check.code, 0, check.stdout + check.stderr);
-  t.regex(check.stdout, database.kind === 'sqlite' ? /^ok {3}database: SQLite open$/m : /^ok {3}database: PostgreSQL reachable$/m);
+  t.regex(
+    check.stdout,
+    database.kind === 'sqlite' ? /^ok {3}database: SQLite open$/m : /^ok {3}database: PostgreSQL reachable$/m,
+  );
   t.regex(check.stdout, /^note xmpp: off/m);
   t.regex(check.stdout, /^note mail: embedded development mail sink/m);
 });
@@ -119,7 +188,10 @@ test.serial('check exits 1 and says why when the database cannot be opened', asy
 });
 
 test.serial('invalid configuration stops the CLI with the same lines as the server', async (t) => {
-  const { code, stderr } = await exec(process.execPath, [bin, 'migrate'], { env: { ...env, SESSION_SECRET: 'short' }, cwd: dir }).catch((e) => e);
+  const { code, stderr } = await exec(process.execPath, [bin, 'migrate'], {
+    env: { ...env, SESSION_SECRET: 'short' },
+    cwd: dir,
+  }).catch((e) => e);
   t.is(code, 1);
   t.regex(stderr, /SESSION_SECRET must be at least 32 characters: generate one with openssl rand -hex 32/);
 });

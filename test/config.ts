@@ -55,11 +55,21 @@ test('a wrong DATABASE_URL stops the start with one line naming the fix', (t) =>
 });
 
 test('every bad variable gets its own line', (t) => {
-  const lines = problems({ PORT: 'eighty', PUBLIC_URL: 'ftp://x', DATA_KEY: 'abc', SMPP_URL: 'http://gw', LOG_LEVEL: 'loud' });
+  const lines = problems({
+    PORT: 'eighty',
+    PUBLIC_URL: 'ftp://x',
+    DATA_KEY: 'abc',
+    SMPP_URL: 'http://gw',
+    LOG_LEVEL: 'loud',
+  });
   t.is(lines.length, 5);
   t.true(lines.some((l) => l.startsWith('PORT must be a number')));
   t.true(lines.some((l) => l.startsWith('PUBLIC_URL must be a URL starting with')));
-  t.true(lines.some((l) => l.startsWith('DATA_KEY must be 64 hexadecimal characters (256 bits): generate one with openssl rand -hex 32')));
+  t.true(
+    lines.some((l) =>
+      l.startsWith('DATA_KEY must be 64 hexadecimal characters (256 bits): generate one with openssl rand -hex 32'),
+    ),
+  );
   t.true(lines.some((l) => l.startsWith('SMPP_URL must be a URL starting with smpp')));
   t.true(lines.some((l) => l.startsWith('LOG_LEVEL must be one of')));
 });
@@ -77,7 +87,10 @@ test('production refuses to generate secrets or embed the mail and SMS sinks', (
     'SMPP_URL must be set: use smpp://system_id:password@smsc.hospital.se:2775',
     'SMTP_URL must be set: use smtp://user:password@relay.hospital.se:587 (or smtps://…:465)',
   ]);
-  t.deepEqual(problems({ NODE_ENV: 'production', ...secrets, SMTP_URL: 'smtp://relay:25', SMPP_URL: 'smpp://a:b@gw:2775' }), []);
+  t.deepEqual(
+    problems({ NODE_ENV: 'production', ...secrets, SMTP_URL: 'smtp://relay:25', SMPP_URL: 'smpp://a:b@gw:2775' }),
+    [],
+  );
 });
 
 test('the start log says what each part is, and never a secret', (t) => {
@@ -106,7 +119,10 @@ test('TLS_CA_FILE is read once at start; a missing file or one without a certifi
   writeFileSync(join(dir, 'key.pem'), '-----BEGIN PRIVATE KEY-----\n');
   t.is(loadConfig({ DATA_DIR: dir, TLS_CA_FILE: join(dir, 'ca.pem') }).tlsCa, pem);
   t.is(loadConfig({ DATA_DIR: dir }).tlsCa, undefined);
-  t.regex(problems({ TLS_CA_FILE: join(dir, 'none.pem') })[0], /^TLS_CA_FILE cannot be read \(ENOENT\): use the path of a PEM file/);
+  t.regex(
+    problems({ TLS_CA_FILE: join(dir, 'none.pem') })[0],
+    /^TLS_CA_FILE cannot be read \(ENOENT\): use the path of a PEM file/,
+  );
   t.regex(problems({ TLS_CA_FILE: join(dir, 'key.pem') })[0], /^TLS_CA_FILE holds no PEM certificate/);
 });
 
@@ -115,9 +131,16 @@ test('PUBLIC_URL follows PORT when it is not set', (t) => {
 });
 
 test('TRUSTED_PROXIES takes addresses and CIDR blocks, and names what is neither', (t) => {
-  t.deepEqual(loadConfig({ DATA_DIR: tmp(), TRUSTED_PROXIES: '127.0.0.1, ::1,10.0.0.0/24' }).trustedProxies, ['127.0.0.1', '::1', '10.0.0.0/24']);
+  t.deepEqual(loadConfig({ DATA_DIR: tmp(), TRUSTED_PROXIES: '127.0.0.1, ::1,10.0.0.0/24' }).trustedProxies, [
+    '127.0.0.1',
+    '::1',
+    '10.0.0.0/24',
+  ]);
   t.deepEqual(loadConfig({ DATA_DIR: tmp() }).trustedProxies, []);
   const [line] = problems({ TRUSTED_PROXIES: '127.0.0.1,proxy.region.se' });
-  t.regex(line!, /^TRUSTED_PROXIES must be addresses or CIDR blocks: "proxy\.region\.se" is neither: use the proxy's addresses/);
+  t.regex(
+    line,
+    /^TRUSTED_PROXIES must be addresses or CIDR blocks: "proxy\.region\.se" is neither: use the proxy's addresses/,
+  );
   t.is(problems({ TRUSTED_PROXIES: '10.0.0.0/33' }).length, 1);
 });

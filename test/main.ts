@@ -9,7 +9,11 @@ import { testDatabase } from './helpers/databases.ts';
 const main = new URL('../appliance/src/main.ts', import.meta.url).pathname;
 
 function start(env: Record<string, string>, cwd: string) {
-  const child = spawn(process.execPath, [`--import=${import.meta.resolve('tsx')}`, main], { cwd, env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [`--import=${import.meta.resolve('tsx')}`, main], {
+    cwd,
+    env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c) => (stdout += c));
@@ -26,7 +30,11 @@ test('invalid configuration stops the start with a header and one line per probl
     const lines = run.err().trim().split('\n');
     t.is(lines[0], 'Environment configuration is invalid, please check the following:');
     t.is(lines.length, 3);
-    t.true(lines.some((l) => l.includes('SESSION_SECRET must be at least 32 characters: generate one with openssl rand -hex 32')));
+    t.true(
+      lines.some((l) =>
+        l.includes('SESSION_SECRET must be at least 32 characters: generate one with openssl rand -hex 32'),
+      ),
+    );
     t.true(lines.some((l) => l.includes('DATABASE_URL must be sqlite: or postgres:// URL')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -46,7 +54,7 @@ test('an unreachable database stops the start with one clear line', async (t) =>
   }
 });
 
-test('a fresh start without a terminal puts the first admin\'s one-time password in a private file, never in the log, and serves the login page', async (t) => {
+test("a fresh start without a terminal puts the first admin's one-time password in a private file, never in the log, and serves the login page", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'samverka-main-'));
   // The embedded default is a SQLite file in ./data; the PostgreSQL pass gives a fresh database instead.
   const database = process.env.TEST_DB === 'postgres' ? await testDatabase() : undefined;

@@ -36,14 +36,23 @@ function reachesDatabase(file, seen = new Set()) {
 }
 
 function pass(engine, files) {
-  process.stdout.write(`\n== tests on ${engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'}${files.length ? ` (${files.length} files that use a database)` : ''}\n`);
-  const run = spawnSync(process.execPath, [ava, ...files, ...args], { cwd: root, stdio: 'inherit', env: { ...process.env, TEST_DB: engine } });
+  process.stdout.write(
+    `\n== tests on ${engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'}${files.length ? ` (${files.length} files that use a database)` : ''}\n`,
+  );
+  const run = spawnSync(process.execPath, [ava, ...files, ...args], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, TEST_DB: engine },
+  });
   return run.status ?? 1;
 }
 
 let failed = pass('sqlite', []);
 if (process.env.TEST_DATABASE_URL) {
-  const files = testFiles(join(root, 'test')).filter((file) => reachesDatabase(file)).map((file) => relative(root, file)).sort();
+  const files = testFiles(join(root, 'test'))
+    .filter((file) => reachesDatabase(file))
+    .map((file) => relative(root, file))
+    .sort();
   failed = pass('postgres', files) || failed;
 } else {
   process.stdout.write('\nTEST_DATABASE_URL is not set: the PostgreSQL pass is skipped (CI runs it)\n');

@@ -136,11 +136,18 @@ const stale = 999;
 const inputs: Record<string, { query?: string; body: Record<string, unknown> }> = {
   'PATCH /api/v1/meetings/{id}': { body: { version: stale, title: 'Ändrad' } },
   'POST /api/v1/meetings/{id}/cancel': { body: { version: stale, reason: 'Sjuk' } },
-  'POST /api/v1/meetings/{id}/participants': { body: { version: stale, participant: { kind: 'guest', name: 'Ny Gäst', email: 'ny@skola.example', identification: 'none' } } },
+  'POST /api/v1/meetings/{id}/participants': {
+    body: {
+      version: stale,
+      participant: { kind: 'guest', name: 'Ny Gäst', email: 'ny@skola.example', identification: 'none' },
+    },
+  },
   'DELETE /api/v1/meetings/{id}/participants/{participantId}': { query: `?version=${stale}`, body: {} },
   'POST /api/v1/meetings/{id}/participants/{participantId}/resend': { body: { version: stale } },
   'POST /meetings/{id}/participants/{participantId}/resend': { body: { version: stale } },
-  'POST /meetings/{id}/reschedule': { body: { version: stale, date: '2030-01-07', time: '10:00', durationMinutes: 30, confirm: 'yes' } },
+  'POST /meetings/{id}/reschedule': {
+    body: { version: stale, date: '2030-01-07', time: '10:00', durationMinutes: 30, confirm: 'yes' },
+  },
   'POST /meetings/{id}/cancel': { body: { version: stale, reason: 'Sjuk', confirm: 'yes' } },
   'POST /meetings/{id}/participants/{participantId}/remove': { body: { version: stale, confirm: 'yes' } },
   'POST /meetings/{id}/kick': { body: { nick: 'Ingen här' } },
@@ -154,10 +161,15 @@ const publicPrefixes = ['/api/docs/ui/'];
 
 function parseTable(text: string): Map<string, Record<Caller, boolean>> {
   const rows = new Map<string, Record<Caller, boolean>>();
-  for (const line of text.trim().split('\n').slice(1).filter((l) => !l.trim().startsWith('#'))) {
+  for (const line of text
+    .trim()
+    .split('\n')
+    .slice(1)
+    .filter((l) => !l.trim().startsWith('#'))) {
     const [route, ...cells] = line.split('|').map((c) => c.trim());
-    if (cells.length !== callers.length || cells.some((c) => c !== 'yes' && c !== 'no')) throw new Error(`malformed permission row: ${line}`);
-    rows.set(route!, Object.fromEntries(callers.map((c, i) => [c, cells[i] === 'yes'])) as Record<Caller, boolean>);
+    if (cells.length !== callers.length || cells.some((c) => c !== 'yes' && c !== 'no'))
+      throw new Error(`malformed permission row: ${line}`);
+    rows.set(route, Object.fromEntries(callers.map((c, i) => [c, cells[i] === 'yes'])) as Record<Caller, boolean>);
   }
   return rows;
 }
@@ -179,15 +191,24 @@ test('every route lets in exactly the callers the permission table names', async
   const { client: admin } = await loggedIn(app, 'admin', 'Administration');
   const target = await app.staff('clinician', 'Barn- och ungdomsmedicin');
   const { token } = await createToken(db, unitClinician.email, 'permissions');
-  const meeting = (await unit.request('POST', '/api/v1/meetings', { json: booking() })).json<{ id: string; participants: { id: string }[] }>();
-  const patientId = meeting.participants[0]!.id;
+  const meeting = (await unit.request('POST', '/api/v1/meetings', { json: booking() })).json<{
+    id: string;
+    participants: { id: string }[];
+  }>();
+  const patientId = meeting.participants[0].id;
   const unitA = await findUnit(db, { name: 'Barn- och ungdomsmedicin' });
   const guestValue = randomBytes(32).toString('base64url');
-  await insertGuestSession(db, { participantId: meeting.participants[1]!.id, person: 'main', meetingId: meeting.id, sessionHash: sha256(guestValue), expiresAt: new Date(Date.now() + 3_600_000) });
+  await insertGuestSession(db, {
+    participantId: meeting.participants[1].id,
+    person: 'main',
+    meetingId: meeting.id,
+    sessionHash: sha256(guestValue),
+    expiresAt: new Date(Date.now() + 3_600_000),
+  });
   // As after the name check: the session bound to the link, the person identified by name.
-  await entryState(db, meeting.participants[1]!.id, 'main');
-  await bind(db, meeting.participants[1]!.id, 'main', sha256(guestValue));
-  await markIdentified(db, meeting.participants[1]!.id, 'main', 'name');
+  await entryState(db, meeting.participants[1].id, 'main');
+  await bind(db, meeting.participants[1].id, 'main', sha256(guestValue));
+  await markIdentified(db, meeting.participants[1].id, 'main', 'name');
   const guest = app.client();
   guest.cookies.set('samverka_guest', guestValue);
   await guest.get('/login'); // the crumb cookie, as a guest's browser has from the entry pages
@@ -203,10 +224,13 @@ test('every route lets in exactly the callers the permission table names', async
   };
 
   const fill = (path: string) => {
-    const id = path.startsWith('/admin/staff/') ? target.staff.id
-      : path.startsWith('/admin/units/') ? unitA!.id
-      : path.startsWith('/admin/privacy/participants/') ? patientId
-      : meeting.id;
+    const id = path.startsWith('/admin/staff/')
+      ? target.staff.id
+      : path.startsWith('/admin/units/')
+        ? unitA!.id
+        : path.startsWith('/admin/privacy/participants/')
+          ? patientId
+          : meeting.id;
     return path
       .replace('{id}', id)
       .replace('{participantId}', patientId)
@@ -218,7 +242,8 @@ test('every route lets in exactly the callers the permission table names', async
       .replace('{file*}', 'app.css');
   };
 
-  const routes = (app.server.table() as RequestRoute[])
+  const routes = app.server
+    .table()
     .filter((r) => !['options', '*', 'head'].includes(r.method))
     .filter((r) => !publicPrefixes.some((p) => r.path.startsWith(p)))
     // Ending the meeting and logging out change what follows: they go last.
@@ -237,21 +262,36 @@ test('every route lets in exactly the callers the permission table names', async
       const api = route.path.startsWith('/api/');
       const input = inputs[key];
       const body = input?.body ?? {};
-      const init = route.method === 'get' ? { headers }
-        : route.method === 'delete' ? { headers: { ...headers, ...(client.crumb ? { 'x-csrf-token': client.crumb } : {}) } }
-        : api ? { headers, json: body }
-        : { headers, form: { crumb: client.crumb ?? '', ...Object.fromEntries(Object.entries(body).map(([k, v]) => [k, String(v)])) } };
+      const init =
+        route.method === 'get'
+          ? { headers }
+          : route.method === 'delete'
+            ? { headers: { ...headers, ...(client.crumb ? { 'x-csrf-token': client.crumb } : {}) } }
+            : api
+              ? { headers, json: body }
+              : {
+                  headers,
+                  form: {
+                    crumb: client.crumb ?? '',
+                    ...Object.fromEntries(Object.entries(body).map(([k, v]) => [k, String(v)])),
+                  },
+                };
       const reply = await client.request(route.method.toUpperCase(), fill(route.path) + (input?.query ?? ''), init);
       // The session strategy sends a page request to /login?next=…; logging out lands on /login?bye=true.
-      const toLogin = reply.status >= 300 && reply.status < 400 && /^\/login(\?next=|$)/.test(reply.headers.get('location') ?? '');
+      const toLogin =
+        reply.status >= 300 && reply.status < 400 && /^\/login(\?next=|$)/.test(reply.headers.get('location') ?? '');
       const allowed = !(reply.status === 401 || reply.status === 403 || toLogin);
       cells.push(`${allowed ? 'yes' : 'no'}(${reply.status})`);
       // Meeting and personal data must never rest in a browser's or proxy's cache: every answer
       // says no-store, whoever asked and however it went; only the static files may be kept.
       const cacheControl = reply.headers.get('cache-control') ?? '';
       const mayCache = key === 'GET /static/{file*}' && reply.status === 200;
-      if (!mayCache && !/\bno-store\b/.test(cacheControl)) cached.push(`${key} as ${caller}: ${reply.status} "${cacheControl}"`);
-      if (row && allowed !== row[caller]) wrong.push(`${key} as ${caller}: ${reply.status}${toLogin ? ' → /login' : ''}, expected ${row[caller] ? 'allowed' : 'denied'}`);
+      if (!mayCache && !/\bno-store\b/.test(cacheControl))
+        cached.push(`${key} as ${caller}: ${reply.status} "${cacheControl}"`);
+      if (row && allowed !== row[caller])
+        wrong.push(
+          `${key} as ${caller}: ${reply.status}${toLogin ? ' → /login' : ''}, expected ${row[caller] ? 'allowed' : 'denied'}`,
+        );
     }
     observed.push(`${key.padEnd(60)} | ${cells.join(' | ')}`);
   }

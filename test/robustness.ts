@@ -13,14 +13,39 @@ test.before(async () => {
 });
 test.after.always(() => app?.stop());
 
-const badParams = ['%00', '..%2F..%2Fetc%2Fpasswd', 'x'.repeat(3000), '%E2%80%AE%F0%9F%92%A9', '-1', "1'%20or%20'1'='1", '%zz'];
-const badQueries = ['', '?a[b][c]=1&a=2', '?from=yesterday&to=%ff&limit=-5', `?q=${'y'.repeat(5000)}`, '?next=//evil.example', '?lang=xx&lang=yy'];
+const badParams = [
+  '%00',
+  '..%2F..%2Fetc%2Fpasswd',
+  'x'.repeat(3000),
+  '%E2%80%AE%F0%9F%92%A9',
+  '-1',
+  "1'%20or%20'1'='1",
+  '%zz',
+];
+const badQueries = [
+  '',
+  '?a[b][c]=1&a=2',
+  '?from=yesterday&to=%ff&limit=-5',
+  `?q=${'y'.repeat(5000)}`,
+  '?next=//evil.example',
+  '?lang=xx&lang=yy',
+];
 const badBodies: { type: string; body: string }[] = [
   { type: 'application/json', body: '{"unterminated": ' },
   { type: 'application/json', body: '[]' },
   { type: 'application/json', body: '42' },
   { type: 'application/json', body: 'null' },
-  { type: 'application/json', body: JSON.stringify({ email: ['a'], password: { $gt: '' }, start: 'tomorrow', participants: 'all', id: 1e308, name: '\u0000' }) },
+  {
+    type: 'application/json',
+    body: JSON.stringify({
+      email: ['a'],
+      password: { $gt: '' },
+      start: 'tomorrow',
+      participants: 'all',
+      id: 1e308,
+      name: '\u0000',
+    }),
+  },
   { type: 'application/json', body: JSON.stringify({ nested: JSON.parse('['.repeat(200) + ']'.repeat(200)) }) },
   { type: 'application/json', body: `{"__proto__": {"admin": true}, "constructor": {"prototype": {"x": 1}}}` },
   { type: 'application/x-www-form-urlencoded', body: 'email=%zz&password&&=&a[b]=c' },
@@ -31,7 +56,19 @@ const badBodies: { type: string; body: string }[] = [
 
 // Control characters (C0, DEL, a CR-LF that would split a header) and text outside Latin-1 (which
 // Node refuses in a header such as Location), bare and behind a leading slash like a path.
-const awkwardValues = ['%01x', '/%01x', '%0D%0ALocation:%20//evil.example', '/%09/evil.example', '%7F', '%E2%82%AC', '/%E2%82%AC', '%F0%9F%92%A9', '/%E2%80%AE', '%C3%A5%C3%A4%C3%B6', '%00'];
+const awkwardValues = [
+  '%01x',
+  '/%01x',
+  '%0D%0ALocation:%20//evil.example',
+  '/%09/evil.example',
+  '%7F',
+  '%E2%82%AC',
+  '/%E2%82%AC',
+  '%F0%9F%92%A9',
+  '/%E2%80%AE',
+  '%C3%A5%C3%A4%C3%B6',
+  '%00',
+];
 // Names the walk tries on routes that declare no query schema of their own.
 const commonNames = ['next', 'date', 'from', 'to', 'view', 'lang', 'q'];
 
@@ -49,8 +86,14 @@ function fill(path: string, value: string): string {
 async function snapshot(): Promise<string> {
   const db = app.server.app.db;
   const tables = app.config.databaseUrl.startsWith('sqlite:')
-    ? ((await db.raw(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'knex_%' order by name`)) as { name: string }[])
-    : ((await db.raw(`select table_name as name from information_schema.tables where table_schema = 'public' and table_name not like 'knex_%' order by 1`)) as { rows: { name: string }[] }).rows;
+    ? ((await db.raw(
+        `select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'knex_%' order by name`,
+      )) as { name: string }[])
+    : (
+        (await db.raw(
+          `select table_name as name from information_schema.tables where table_schema = 'public' and table_name not like 'knex_%' order by 1`,
+        )) as { rows: { name: string }[] }
+      ).rows;
   const dump: Record<string, unknown[]> = {};
   // Audit records are written by design for reads and failed logins, and attempt counters count
   // the attempts; everything else must stay as it was. A token's last use is bookkeeping of the
@@ -97,7 +140,8 @@ test.serial('no route answers malformed input with a 500, and the stored data is
   const before = await snapshot();
 
   // Logging out would end the session for the rest of the walk: it goes last.
-  const routes = (app.server.table() as RequestRoute[])
+  const routes = app.server
+    .table()
     .filter((r) => !['options', '*', 'head'].includes(r.method))
     .sort((a, b) => Number(a.path === '/logout') - Number(b.path === '/logout'));
   t.true(routes.length >= 10, 'the walk sees the registered routes');
@@ -111,13 +155,19 @@ test.serial('no route answers malformed input with a 500, and the stored data is
         for (const query of badQueries) {
           const status = await send(identity, route.method, path + query);
           requests += 1;
-          if (typeof status !== 'number' || status >= 500) failures.push(`${identity.name} ${route.method.toUpperCase()} ${path.slice(0, 80)}${query.slice(0, 40)} → ${status}`);
+          if (typeof status !== 'number' || status >= 500)
+            failures.push(
+              `${identity.name} ${route.method.toUpperCase()} ${path.slice(0, 80)}${query.slice(0, 40)} → ${status}`,
+            );
         }
         if (['post', 'put', 'patch', 'delete'].includes(route.method)) {
           for (const body of badBodies) {
             const status = await send(identity, route.method, path, body);
             requests += 1;
-            if (typeof status !== 'number' || status >= 500) failures.push(`${identity.name} ${route.method.toUpperCase()} ${path.slice(0, 80)} [${body.type} ${body.body.slice(0, 30)}] → ${status}`);
+            if (typeof status !== 'number' || status >= 500)
+              failures.push(
+                `${identity.name} ${route.method.toUpperCase()} ${path.slice(0, 80)} [${body.type} ${body.body.slice(0, 30)}] → ${status}`,
+              );
           }
         }
       }
@@ -128,26 +178,31 @@ test.serial('no route answers malformed input with a 500, and the stored data is
   t.is(await snapshot(), before, 'nothing stored changed');
 });
 
-test.serial('every query parameter of every route takes control characters and non-Latin-1 text without a 500', async (t) => {
-  const identities = await walkers('robustness-query');
-  const routes = (app.server.table() as RequestRoute[])
-    .filter((r) => !['options', '*', 'head'].includes(r.method))
-    .sort((a, b) => Number(a.path === '/logout') - Number(b.path === '/logout'));
-  const failures: string[] = [];
-  let requests = 0;
-  for (const identity of identities) {
-    for (const route of routes) {
-      // A well-formed id, so that the query is what the route has to cope with.
-      const path = fill(route.path, '00000000-0000-4000-8000-000000000000');
-      for (const name of queryNames(route)) {
-        for (const value of awkwardValues) {
-          const status = await send(identity, route.method, `${path}?${name}=${value}`);
-          requests += 1;
-          if (typeof status !== 'number' || status >= 500) failures.push(`${identity.name} ${route.method.toUpperCase()} ${path}?${name}=${value} → ${status}`);
+test.serial(
+  'every query parameter of every route takes control characters and non-Latin-1 text without a 500',
+  async (t) => {
+    const identities = await walkers('robustness-query');
+    const routes = app.server
+      .table()
+      .filter((r) => !['options', '*', 'head'].includes(r.method))
+      .sort((a, b) => Number(a.path === '/logout') - Number(b.path === '/logout'));
+    const failures: string[] = [];
+    let requests = 0;
+    for (const identity of identities) {
+      for (const route of routes) {
+        // A well-formed id, so that the query is what the route has to cope with.
+        const path = fill(route.path, '00000000-0000-4000-8000-000000000000');
+        for (const name of queryNames(route)) {
+          for (const value of awkwardValues) {
+            const status = await send(identity, route.method, `${path}?${name}=${value}`);
+            requests += 1;
+            if (typeof status !== 'number' || status >= 500)
+              failures.push(`${identity.name} ${route.method.toUpperCase()} ${path}?${name}=${value} → ${status}`);
+          }
         }
       }
     }
-  }
-  t.log(`${routes.length} routes, ${requests} requests with awkward query values`);
-  t.deepEqual(failures, []);
-});
+    t.log(`${routes.length} routes, ${requests} requests with awkward query values`);
+    t.deepEqual(failures, []);
+  },
+);

@@ -11,7 +11,17 @@ const allowed: Record<string, string[]> = {
 };
 
 /** The fields of the participant being added (cleared when a refused one is replaced by another kind). */
-const participantFields = ['p_name', 'p_mobile', 'p_email', 'p_personalNumber', 'p_proxyName', 'p_proxyMobile', 'p_proxyEmail', 'p_proxyPersonalNumber', 'p_staffEmail'];
+const participantFields = [
+  'p_name',
+  'p_mobile',
+  'p_email',
+  'p_personalNumber',
+  'p_proxyName',
+  'p_proxyMobile',
+  'p_proxyEmail',
+  'p_proxyPersonalNumber',
+  'p_staffEmail',
+];
 
 function field(name: string): HTMLInputElement | HTMLSelectElement {
   return form!.querySelector<HTMLInputElement | HTMLSelectElement>(`[name="${name}"]`)!;
@@ -27,12 +37,17 @@ function showFieldsFor(chosen: string): void {
   }
   const select = field('p_identification') as HTMLSelectElement;
   // Methods the appliance cannot use (no identity provider) stay visible but not choosable.
-  const usable = (option: HTMLOptionElement) => allowed[chosen]!.includes(option.value) && (chosen === 'colleague' || !option.hasAttribute('data-unavailable'));
+  const usable = (option: HTMLOptionElement) =>
+    allowed[chosen].includes(option.value) && (chosen === 'colleague' || !option.hasAttribute('data-unavailable'));
   for (const option of select.options) {
-    option.hidden = !allowed[chosen]!.includes(option.value);
+    option.hidden = !allowed[chosen].includes(option.value);
     option.disabled = !usable(option);
   }
-  if (select.selectedOptions[0]?.disabled) select.value = [...select.options].find((o) => !o.disabled && (chosen !== 'guest' || o.value === 'none'))?.value ?? [...select.options].find((o) => !o.disabled)?.value ?? '';
+  if (select.selectedOptions[0]?.disabled)
+    select.value =
+      [...select.options].find((o) => !o.disabled && (chosen !== 'guest' || o.value === 'none'))?.value ??
+      [...select.options].find((o) => !o.disabled)?.value ??
+      '';
 }
 
 /** The first rule the typed values break, as the server would say it, and the fields it is about. */
@@ -45,8 +60,12 @@ function brokenRule(): { message: string; fields: string[] } {
   if (chosen === 'guest' && mobile && email) return { message: data.hintBoth ?? '', fields: ['p_mobile', 'p_email'] };
   // With a proxy, the SMS goes to the proxy: the patient needs no phone of their own.
   const smsField = chosen === 'patient_proxy' ? 'p_proxyMobile' : 'p_mobile';
-  const typed = chosen === 'patient_proxy' ? field('p_proxyName').value.trim() || field('p_proxyEmail').value.trim() : email || field('p_name').value.trim();
-  if (chosen !== 'colleague' && identification === 'sms' && !field(smsField).value.trim() && typed) return { message: data.hintSms ?? '', fields: [smsField] };
+  const typed =
+    chosen === 'patient_proxy'
+      ? field('p_proxyName').value.trim() || field('p_proxyEmail').value.trim()
+      : email || field('p_name').value.trim();
+  if (chosen !== 'colleague' && identification === 'sms' && !field(smsField).value.trim() && typed)
+    return { message: data.hintSms ?? '', fields: [smsField] };
   return { message: '', fields: [] };
 }
 
@@ -80,7 +99,7 @@ function checkDocumentation(): void {
   const plan = field('documentationPlan');
   const note = form!.querySelector<HTMLElement>('#documentation-note')!;
   const missing = plan.value.trim() === '';
-  note.textContent = missing ? note.dataset.message ?? '' : '';
+  note.textContent = missing ? (note.dataset.message ?? '') : '';
   if (missing) plan.setAttribute('aria-invalid', 'true');
   else plan.removeAttribute('aria-invalid');
 }
@@ -96,7 +115,8 @@ if (form) {
     explain();
   });
   form.addEventListener('input', (event) => {
-    if ((event.target as HTMLElement).id === 'documentationPlan' && (event.target as HTMLTextAreaElement).value.trim()) checkDocumentation();
+    if ((event.target as HTMLElement).id === 'documentationPlan' && (event.target as HTMLTextAreaElement).value.trim())
+      checkDocumentation();
     explain();
   });
   field('documentationPlan').addEventListener('blur', checkDocumentation);

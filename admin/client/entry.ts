@@ -56,7 +56,10 @@ if (waiting) {
   const events = new EventSource('/entry/waiting/events');
   const ended = waiting.querySelector<HTMLElement>('[data-room-ended]')!;
   events.addEventListener('room', (event) => {
-    const { open: isOpen, ended: isEnded } = JSON.parse((event as MessageEvent).data) as { open: boolean; ended?: boolean };
+    const { open: isOpen, ended: isEnded } = JSON.parse(event.data) as {
+      open: boolean;
+      ended?: boolean;
+    };
     if (isEnded) {
       // Ended before this person got in: no countdown, no room, only what is left to do.
       clearInterval(timer);

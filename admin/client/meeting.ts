@@ -3,20 +3,35 @@
 // events support needs to the connection log; on leaving, moves on (the evaluation, for guests).
 // On the staff page it also keeps the participant panel current.
 
-declare const JitsiMeetExternalAPI: new (domain: string, options: Record<string, unknown>) => {
+declare const JitsiMeetExternalAPI: new (
+  domain: string,
+  options: Record<string, unknown>,
+) => {
   addListener(event: string, listener: (data: unknown) => void): void;
   dispose(): void;
 };
 
 /** The IFrame API events that tell support what happened to a connection. */
-const forwarded = ['videoConferenceJoined', 'participantJoined', 'participantLeft', 'cameraError', 'micError', 'errorOccurred', 'peerConnectionFailure', 'suspendDetected'];
+const forwarded = [
+  'videoConferenceJoined',
+  'participantJoined',
+  'participantLeft',
+  'cameraError',
+  'micError',
+  'errorOccurred',
+  'peerConnectionFailure',
+  'suspendDetected',
+];
 
 function post(crumb: string, meetingId: string | undefined, type: string, data: unknown): Promise<unknown> {
   // Only small, known, flat fields: the log takes no free-form payloads from the page.
   const details: Record<string, string | number | boolean> = {};
   if (data && typeof data === 'object') {
     for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
-      if (['id', 'displayName', 'type', 'message', 'name', 'isFatal', 'isP2P', 'roomName'].includes(key) && ['string', 'boolean', 'number'].includes(typeof value)) {
+      if (
+        ['id', 'displayName', 'type', 'message', 'name', 'isFatal', 'isP2P', 'roomName'].includes(key) &&
+        ['string', 'boolean', 'number'].includes(typeof value)
+      ) {
         details[key] = typeof value === 'string' ? value.slice(0, 200) : (value as number | boolean);
       } else if (key === 'error' && value && typeof value === 'object') {
         const e = value as Record<string, unknown>;
@@ -65,7 +80,7 @@ if (host && typeof JitsiMeetExternalAPI === 'function') {
 if (document.querySelector('[data-room-watch]')) {
   const events = new EventSource('/entry/waiting/events?watch=true');
   events.addEventListener('room', (event) => {
-    if (!(JSON.parse((event as MessageEvent).data) as { ended?: boolean }).ended) return;
+    if (!(JSON.parse(event.data) as { ended?: boolean }).ended) return;
     events.close();
     location.assign('/entry/waiting');
   });
@@ -78,7 +93,9 @@ if (panel) {
   events.addEventListener('changed', async () => {
     // The view's token: a refresh is part of the view already recorded, not a new access to the meeting.
     const pageView = panel.dataset.pageView;
-    const reply = await fetch(`${base}/panel`, { headers: { accept: 'text/html', ...(pageView ? { 'x-page-view': pageView } : {}) } });
+    const reply = await fetch(`${base}/panel`, {
+      headers: { accept: 'text/html', ...(pageView ? { 'x-page-view': pageView } : {}) },
+    });
     if (reply.ok) panel.innerHTML = await reply.text();
   });
 }

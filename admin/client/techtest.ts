@@ -2,9 +2,27 @@
 // microphone (passes by itself when it hears speech), sound ("click to play — do you hear it?"),
 // internet connection (automatic). A "no" shows help with "try again" or "continue anyway".
 // Everything is announced in the live region; the page works by keyboard alone.
-import type { CameraAnswer, ChosenDevices, MicrophoneAnswer, NetworkFigures, SoundAnswer, TechTestAnswers, Verdict } from '../../appliance/src/techtest/model.ts';
+import type {
+  CameraAnswer,
+  ChosenDevices,
+  MicrophoneAnswer,
+  NetworkFigures,
+  SoundAnswer,
+  TechTestAnswers,
+  Verdict,
+} from '../../appliance/src/techtest/model.ts';
 import { connectionVerdict } from '../../appliance/src/techtest/verdict.ts';
-import { canUseMedia, fillDevices, LevelMeter, mediaProblem, meterValue, openStream, startAudio, stopStream, type MediaProblem } from './techtest/media.ts';
+import {
+  canUseMedia,
+  fillDevices,
+  LevelMeter,
+  mediaProblem,
+  meterValue,
+  openStream,
+  startAudio,
+  stopStream,
+  type MediaProblem,
+} from './techtest/media.ts';
 import { checkNetwork, noFigures } from './techtest/network.ts';
 import { canChooseSpeaker, playChime } from './techtest/sound.ts';
 
@@ -26,7 +44,8 @@ const strings: Record<string, string> = JSON.parse(document.getElementById('tech
 
 const tr = (key: string, vars: Record<string, string | number> = {}): string =>
   (strings[`techtest.${key}`] ?? key).replace(/\{(\w+)\}/g, (_, name: string) => String(vars[name] ?? ''));
-const $ = <T extends HTMLElement>(selector: string, scope: ParentNode = document): T => scope.querySelector<T>(selector)!;
+const $ = <T extends HTMLElement>(selector: string, scope: ParentNode = document): T =>
+  scope.querySelector<T>(selector)!;
 const section = (step: Step | 'intro' | 'done') => $<HTMLElement>(`#step-${step}`);
 
 const announcer = $<HTMLElement>('#announce');
@@ -83,7 +102,13 @@ function hideHelp(step: Step): void {
   setState(step, 'running');
 }
 
-const answers: { camera: CameraAnswer; microphone: MicrophoneAnswer; microphoneLevel: number | null; sound: SoundAnswer; devices: ChosenDevices } = {
+const answers: {
+  camera: CameraAnswer;
+  microphone: MicrophoneAnswer;
+  microphoneLevel: number | null;
+  sound: SoundAnswer;
+  devices: ChosenDevices;
+} = {
   camera: 'unavailable',
   microphone: 'unavailable',
   microphoneLevel: null,
@@ -241,13 +266,15 @@ const playButton = $<HTMLButtonElement>('#play');
 
 async function startSoundStep(): Promise<void> {
   show('sound');
-  if (canChooseSpeaker()) await fillDevices(speakerSelect, 'audiooutput', undefined, tr('sound.defaultSpeaker')).catch(() => undefined);
+  if (canChooseSpeaker())
+    await fillDevices(speakerSelect, 'audiooutput', undefined, tr('sound.defaultSpeaker')).catch(() => undefined);
 }
 
 function finishSound(answer: SoundAnswer): void {
   answers.sound = answer;
   const chosen = speakerSelect.selectedOptions[0];
-  answers.devices.speaker = !section('sound').querySelector<HTMLElement>('.device')!.hidden && chosen ? chosen.textContent : null;
+  answers.devices.speaker =
+    !section('sound').querySelector<HTMLElement>('.device')!.hidden && chosen ? chosen.textContent : null;
   setState('sound', answer === 'yes' ? 'passed' : 'problem');
   void runNetworkStep();
 }
@@ -284,13 +311,16 @@ function finishSound(answer: SoundAnswer): void {
 }
 
 // ---- Internet connection ---------------------------------------------------------------------
-const number = (digits: number) => new Intl.NumberFormat(lang === 'sv' ? 'sv-SE' : 'en-GB', { maximumFractionDigits: digits });
+const number = (digits: number) =>
+  new Intl.NumberFormat(lang === 'sv' ? 'sv-SE' : 'en-GB', { maximumFractionDigits: digits });
 
 function figureRows(n: NetworkFigures): [string, string][] {
   const missing = tr('network.notMeasured');
-  const relay = (ok: boolean | null) => (!n.relayConfigured ? tr('network.skipped') : ok ? tr('network.works') : tr('network.blocked'));
+  const relay = (ok: boolean | null) =>
+    !n.relayConfigured ? tr('network.skipped') : ok ? tr('network.works') : tr('network.blocked');
   const ms = (v: number | null) => (v === null ? missing : tr('unit.ms', { value: number(0).format(v) }));
-  const mbps = (kbps: number | null) => (kbps === null ? missing : tr('unit.mbps', { value: number(1).format(kbps / 1000) }));
+  const mbps = (kbps: number | null) =>
+    kbps === null ? missing : tr('unit.mbps', { value: number(1).format(kbps / 1000) });
   const rows: [string, string][] = [
     [tr('network.relayUdp'), relay(n.relayUdp)],
     [tr('network.relayTcp'), relay(n.relayTcp)],
@@ -390,8 +420,7 @@ if (canUseMedia()) {
       await startCamera(undefined, opened.video);
       // "Running" for the benchmark: the person sees their own picture and the question.
       performance.mark('techtest:running');
-    }
-    else {
+    } else {
       mediaError('camera', mediaProblem(opened.videoError));
       showHelp('camera');
     }

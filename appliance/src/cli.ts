@@ -9,7 +9,17 @@ import { findPlaceholders } from './preflight.ts';
 import { backupDatabase, BackupError, restoreDatabase } from './db/backup.ts';
 import { createDb, describeDbError, type Db } from './db/knex.ts';
 import { migrateLatest } from './db/locks.ts';
-import { addStaff, addUnit, createToken, disableStaff, minPasswordLength, revokeToken, roles, StaffError, type Role } from './staff/index.ts';
+import {
+  addStaff,
+  addUnit,
+  createToken,
+  disableStaff,
+  minPasswordLength,
+  revokeToken,
+  roles,
+  StaffError,
+  type Role,
+} from './staff/index.ts';
 
 const usage = `Usage: samverka <command> [options]
 
@@ -55,7 +65,7 @@ const options = {
 type Flags = Partial<Record<keyof typeof options, string | boolean>>;
 
 function need(flags: Flags, ...names: (keyof typeof options)[]): string[] {
-  const missing = names.filter((n) => typeof flags[n] !== 'string' || (flags[n] as string).trim() === '');
+  const missing = names.filter((n) => typeof flags[n] !== 'string' || flags[n].trim() === '');
   if (missing.length) throw new UsageError(`missing ${missing.map((n) => `--${n}`).join(', ')}`);
   return names.map((n) => (flags[n] as string).trim());
 }
@@ -66,14 +76,20 @@ async function askPassword(): Promise<string> {
   (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s: string) => {
     if (s.includes('Password')) process.stdout.write(s);
   };
-  const answer = await new Promise<string>((resolve) => rl.question(`Password (at least ${minPasswordLength} characters): `, resolve));
+  const answer = await new Promise<string>((resolve) =>
+    rl.question(`Password (at least ${minPasswordLength} characters): `, resolve),
+  );
   rl.close();
   process.stdout.write('\n');
   return answer;
 }
 
-const cli = (db: Db, what: AuditAction, details: Record<string, unknown>, target: { targetType: string; targetId?: string }) =>
-  insertAudit(db, { action: what, ...target, details: { ...details, via: 'cli' } });
+const cli = (
+  db: Db,
+  what: AuditAction,
+  details: Record<string, unknown>,
+  target: { targetType: string; targetId?: string },
+) => insertAudit(db, { action: what, ...target, details: { ...details, via: 'cli' } });
 
 async function withDb<T>(config: Config, run: (db: Db) => Promise<T>, migrate = true): Promise<T> {
   const db = createDb(config.databaseUrl);
@@ -91,7 +107,11 @@ async function withDb<T>(config: Config, run: (db: Db) => Promise<T>, migrate = 
   }
 }
 
-export async function run(argv: string[], env: Record<string, string | undefined> = process.env, out = (s: string) => process.stdout.write(`${s}\n`)): Promise<number> {
+export async function run(
+  argv: string[],
+  env: Record<string, string | undefined> = process.env,
+  out = (s: string) => process.stdout.write(`${s}\n`),
+): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -146,8 +166,20 @@ export async function run(argv: string[], env: Record<string, string | undefined
           throw new UsageError(`the password must have at least ${minPasswordLength} characters`);
         }
         const result = await withDb(config, async (db) => {
-          const added = await addStaff(db, { email, name, role: role as Role, unit, password, hsaId: (flags['hsa-id'] as string | undefined) ?? null });
-          await cli(db, 'staff.add', { email: added.staff.email, role }, { targetType: 'staff', targetId: added.staff.id });
+          const added = await addStaff(db, {
+            email,
+            name,
+            role: role as Role,
+            unit,
+            password,
+            hsaId: (flags['hsa-id'] as string | undefined) ?? null,
+          });
+          await cli(
+            db,
+            'staff.add',
+            { email: added.staff.email, role },
+            { targetType: 'staff', targetId: added.staff.id },
+          );
           return added;
         });
         out(`added ${result.staff.role} ${result.staff.email}`);
@@ -190,14 +222,18 @@ export async function run(argv: string[], env: Record<string, string | undefined
       case 'purge': {
         const { purge } = await import('./admin/index.ts');
         const counts = await withDb(config, (db) => purge(db, config.retention, 'cli'));
-        out(`deleted ${counts.connlogEntries} connection log entries, ${counts.evaluationResponses} evaluation answers and ${counts.evaluationRespondents} evaluation respondents; erased the contact data of ${counts.participantContacts} participants and ${counts.messageContacts} messages`);
+        out(
+          `deleted ${counts.connlogEntries} connection log entries, ${counts.evaluationResponses} evaluation answers and ${counts.evaluationRespondents} evaluation respondents; erased the contact data of ${counts.participantContacts} participants and ${counts.messageContacts} messages`,
+        );
         return 0;
       }
 
       case 'backup': {
         const [to] = need(flags, 'to');
         await backupDatabase(config.databaseUrl, to);
-        out(`backup written to ${to}; keep it with DATA_KEY (.env), without which the personal identity numbers in it cannot be read`);
+        out(
+          `backup written to ${to}; keep it with DATA_KEY (.env), without which the personal identity numbers in it cannot be read`,
+        );
         return 0;
       }
 
@@ -255,7 +291,7 @@ async function check(config: Config, out: (s: string) => void): Promise<number> 
   }
 }
 
-if (process.argv[1] && /cli\.(ts|js)$/.test(process.argv[1]) || process.env.SAMVERKA_CLI === '1') {
+if ((process.argv[1] && /cli\.(ts|js)$/.test(process.argv[1])) || process.env.SAMVERKA_CLI === '1') {
   if (existsSync('.env')) process.loadEnvFile('.env');
   process.exitCode = await run(process.argv.slice(2));
 }

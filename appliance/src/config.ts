@@ -80,12 +80,13 @@ const fixes: Record<string, string> = {
   SMTP_URL: 'use smtp://user:password@relay.hospital.se:587 (or smtps://…:465)',
   SMPP_URL: 'use smpp://system_id:password@smsc.hospital.se:2775',
   SMPP_THROTTLE: 'use the messages per second your SMS gateway allows, e.g. 10',
-  TLS_CA_FILE: 'use the path of a PEM file holding the CA certificate(s) that signed the relay\'s or gateway\'s certificate',
+  TLS_CA_FILE:
+    "use the path of a PEM file holding the CA certificate(s) that signed the relay's or gateway's certificate",
   MAIL_FROM: 'use an address such as Samverka <noreply@hospital.se>',
-  XMPP_SERVICE: 'use xmpp://prosody:5222 (Jitsi\'s Prosody)',
+  XMPP_SERVICE: "use xmpp://prosody:5222 (Jitsi's Prosody)",
   JITSI_URL: 'use the Jitsi Meet address, e.g. https://meet.hospital.se',
   TURN_URLS: 'use a comma-separated list such as turn:turn.hospital.se:3478?transport=udp',
-  OIDC_ISSUER: 'use the identity provider\'s issuer URL, e.g. https://idp.hospital.se',
+  OIDC_ISSUER: "use the identity provider's issuer URL, e.g. https://idp.hospital.se",
   OIDC_STAFF_MATCH: 'use hsa_id or email',
   OIDC_AUTO_PROVISION: 'use off, or unit:role such as Barnmedicin:clinician (the unit must exist)',
   LOCAL_LOGIN: 'use on or off; off needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET (nobody could log in)',
@@ -99,8 +100,8 @@ const fixes: Record<string, string> = {
   EVALUATION_MIN_GROUP: 'use the fewest respondents whose free text a report may show, e.g. 5',
   RETENTION_CONNLOG_DAYS: 'use the days connection logs are kept, e.g. 180',
   RETENTION_ANSWERS_DAYS: 'use the days evaluation answers are kept, e.g. 730',
-  RETENTION_CONTACTS_DAYS: 'use the days after a meeting that participants\' contact data is kept, e.g. 90',
-  TRUSTED_PROXIES: 'use the proxy\'s addresses or networks, comma-separated, e.g. 127.0.0.1,10.0.0.0/24',
+  RETENTION_CONTACTS_DAYS: "use the days after a meeting that participants' contact data is kept, e.g. 90",
+  TRUSTED_PROXIES: "use the proxy's addresses or networks, comma-separated, e.g. 127.0.0.1,10.0.0.0/24",
   METRICS_TOKEN: 'generate one with openssl rand -hex 32',
 };
 
@@ -119,8 +120,12 @@ const schema = Joi.object({
   NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),
   HOST: Joi.string().hostname().default('0.0.0.0'),
   PORT: Joi.number().integer().min(0).max(65535).default(3000),
-  PUBLIC_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default((parent) => `http://localhost:${parent.PORT}`),
-  DATABASE_URL: Joi.string().pattern(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'sqlite: or postgres:// URL').default('sqlite:./data/samverka.db'),
+  PUBLIC_URL: Joi.string()
+    .uri({ scheme: ['http', 'https'] })
+    .default((parent) => `http://localhost:${parent.PORT}`),
+  DATABASE_URL: Joi.string()
+    .pattern(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'sqlite: or postgres:// URL')
+    .default('sqlite:./data/samverka.db'),
   DATA_DIR: Joi.string().default('./data'),
   SESSION_SECRET: productionOnly(secret(32)),
   DATA_KEY: productionOnly(Joi.string().pattern(/^[0-9a-fA-F]{64}$/, '64 hexadecimal characters (256 bits)')),
@@ -143,31 +148,46 @@ const schema = Joi.object({
   OIDC_ISSUER: Joi.string().uri({ scheme: ['http', 'https'] }),
   OIDC_CLIENT_ID: Joi.string(),
   OIDC_CLIENT_SECRET: Joi.string(),
-  OIDC_SCOPE: Joi.string().max(500).pattern(/^openid(\s|$)/, 'a space-separated list starting with openid').default('openid profile email'),
+  OIDC_SCOPE: Joi.string()
+    .max(500)
+    .pattern(/^openid(\s|$)/, 'a space-separated list starting with openid')
+    .default('openid profile email'),
   OIDC_HSA_ID_CLAIM: Joi.string().max(200).default('employeeHsaId'),
   OIDC_NAME_CLAIM: Joi.string().max(200).default('name'),
   OIDC_EMAIL_CLAIM: Joi.string().max(200).default('email'),
   OIDC_PERSONAL_NUMBER_CLAIM: Joi.string().max(200).default('https://id.oidc.se/claim/personalIdentityNumber'),
   OIDC_STAFF_MATCH: Joi.string().valid('hsa_id', 'email').default('hsa_id'),
-  OIDC_AUTO_PROVISION: Joi.string().pattern(/^(off|.+:(admin|clinician|support))$/, 'off or unit:role').default('off'),
+  OIDC_AUTO_PROVISION: Joi.string()
+    .pattern(/^(off|.+:(admin|clinician|support))$/, 'off or unit:role')
+    .default('off'),
   OIDC_ACR_SITHS: Joi.string().max(200),
   OIDC_ACR_BANKID: Joi.string().max(200),
-  LOCAL_LOGIN: Joi.string().default('on').when('OIDC_ISSUER', { is: Joi.exist(), then: Joi.valid('on', 'off'), otherwise: Joi.valid('on') }),
+  LOCAL_LOGIN: Joi.string()
+    .default('on')
+    .when('OIDC_ISSUER', { is: Joi.exist(), then: Joi.valid('on', 'off'), otherwise: Joi.valid('on') }),
   TEMPLATES_DIR: Joi.string(),
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
   LOGIN_MAX_FAILURES: Joi.number().integer().min(1).max(100).default(5),
-  LOGIN_LOCKOUT_MINUTES: Joi.number().integer().min(1).max(24 * 60).default(15),
+  LOGIN_LOCKOUT_MINUTES: Joi.number()
+    .integer()
+    .min(1)
+    .max(24 * 60)
+    .default(15),
   ROOM_OPENS_MINUTES: Joi.number().integer().min(0).max(240).default(15),
   ROOM_GRACE_MINUTES: Joi.number().integer().min(0).max(480).default(30),
   NOSHOW_MINUTES: Joi.number().integer().min(1).max(120).default(5),
-  REMINDER_OFFSETS: Joi.string().pattern(/^(none|\d{1,5}(,\d{1,5})*)$/, 'a comma-separated list of minutes').default('1440,15'),
+  REMINDER_OFFSETS: Joi.string()
+    .pattern(/^(none|\d{1,5}(,\d{1,5})*)$/, 'a comma-separated list of minutes')
+    .default('1440,15'),
   MAX_PARTICIPANTS: Joi.number().integer().min(2).max(100).default(10),
   EVALUATION_DAYS: Joi.number().integer().min(1).max(365).default(14),
   EVALUATION_MIN_GROUP: Joi.number().integer().min(2).max(1000).default(5),
   RETENTION_CONNLOG_DAYS: Joi.number().integer().min(1).max(3650).default(180),
   RETENTION_ANSWERS_DAYS: Joi.number().integer().min(1).max(3650).default(730),
   RETENTION_CONTACTS_DAYS: Joi.number().integer().min(1).max(3650).default(90),
-  TRUSTED_PROXIES: Joi.string().custom(proxyList, 'addresses or CIDR blocks').messages({ 'any.custom': '{#label} must be addresses or CIDR blocks: {#error.message}' }),
+  TRUSTED_PROXIES: Joi.string()
+    .custom(proxyList, 'addresses or CIDR blocks')
+    .messages({ 'any.custom': '{#label} must be addresses or CIDR blocks: {#error.message}' }),
   METRICS_TOKEN: secret(32),
 })
   .and(...groups.XMPP)
@@ -198,7 +218,9 @@ const messages = {
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Environment configuration is invalid, please check the following:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    super(
+      `Environment configuration is invalid, please check the following:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -246,21 +268,37 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sms: { smppUrl: v.SMPP_URL, sender: v.SMS_SENDER, throttle: v.SMPP_THROTTLE },
     ...(tlsCa ? { tlsCa } : {}),
     xmpp: part(groups.XMPP, () => ({
-      service: v.XMPP_SERVICE, domain: v.XMPP_DOMAIN, mucDomain: v.XMPP_MUC_DOMAIN, user: v.XMPP_USER, password: v.XMPP_PASSWORD,
+      service: v.XMPP_SERVICE,
+      domain: v.XMPP_DOMAIN,
+      mucDomain: v.XMPP_MUC_DOMAIN,
+      user: v.XMPP_USER,
+      password: v.XMPP_PASSWORD,
     })),
-    jitsi: part(groups.Jitsi, () => ({ url: v.JITSI_URL.replace(/\/$/, ''), appId: v.JWT_APP_ID, appSecret: v.JWT_APP_SECRET })),
+    jitsi: part(groups.Jitsi, () => ({
+      url: v.JITSI_URL.replace(/\/$/, ''),
+      appId: v.JWT_APP_ID,
+      appSecret: v.JWT_APP_SECRET,
+    })),
     turn: part(groups.TURN, () => ({ urls: v.TURN_URLS.split(','), secret: v.TURN_SECRET })),
     oidc: part(groups['identity provider'], () => ({
       issuer: v.OIDC_ISSUER,
       clientId: v.OIDC_CLIENT_ID,
       clientSecret: v.OIDC_CLIENT_SECRET,
       scope: v.OIDC_SCOPE,
-      claims: { hsaId: v.OIDC_HSA_ID_CLAIM, name: v.OIDC_NAME_CLAIM, email: v.OIDC_EMAIL_CLAIM, personalNumber: v.OIDC_PERSONAL_NUMBER_CLAIM },
-      staffMatch: v.OIDC_STAFF_MATCH,
-      autoProvision: v.OIDC_AUTO_PROVISION === 'off' ? undefined : {
-        unit: v.OIDC_AUTO_PROVISION.slice(0, v.OIDC_AUTO_PROVISION.lastIndexOf(':')),
-        role: v.OIDC_AUTO_PROVISION.slice(v.OIDC_AUTO_PROVISION.lastIndexOf(':') + 1),
+      claims: {
+        hsaId: v.OIDC_HSA_ID_CLAIM,
+        name: v.OIDC_NAME_CLAIM,
+        email: v.OIDC_EMAIL_CLAIM,
+        personalNumber: v.OIDC_PERSONAL_NUMBER_CLAIM,
       },
+      staffMatch: v.OIDC_STAFF_MATCH,
+      autoProvision:
+        v.OIDC_AUTO_PROVISION === 'off'
+          ? undefined
+          : {
+              unit: v.OIDC_AUTO_PROVISION.slice(0, v.OIDC_AUTO_PROVISION.lastIndexOf(':')),
+              role: v.OIDC_AUTO_PROVISION.slice(v.OIDC_AUTO_PROVISION.lastIndexOf(':') + 1),
+            },
       acr: { siths: v.OIDC_ACR_SITHS, bankid: v.OIDC_ACR_BANKID },
     })),
     localLogin: v.LOCAL_LOGIN === 'on',
@@ -273,7 +311,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     reminderOffsetsMinutes: v.REMINDER_OFFSETS === 'none' ? [] : v.REMINDER_OFFSETS.split(',').map(Number),
     maxParticipants: v.MAX_PARTICIPANTS,
     evaluation: { days: v.EVALUATION_DAYS, minGroup: v.EVALUATION_MIN_GROUP },
-    retention: { connlogDays: v.RETENTION_CONNLOG_DAYS, answersDays: v.RETENTION_ANSWERS_DAYS, contactsDays: v.RETENTION_CONTACTS_DAYS },
+    retention: {
+      connlogDays: v.RETENTION_CONNLOG_DAYS,
+      answersDays: v.RETENTION_ANSWERS_DAYS,
+      contactsDays: v.RETENTION_CONTACTS_DAYS,
+    },
     trustedProxies: v.TRUSTED_PROXIES ?? [],
     metricsToken: v.METRICS_TOKEN,
     generatedSecrets,
@@ -286,15 +328,21 @@ function readCaFile(path: string): string {
   try {
     pem = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError([`TLS_CA_FILE cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ${fixes.TLS_CA_FILE}`]);
+    throw new ConfigError([
+      `TLS_CA_FILE cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ${fixes.TLS_CA_FILE}`,
+    ]);
   }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError([`TLS_CA_FILE holds no PEM certificate: ${fixes.TLS_CA_FILE}`]);
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new ConfigError([`TLS_CA_FILE holds no PEM certificate: ${fixes.TLS_CA_FILE}`]);
   return pem;
 }
 
 /** TRUSTED_PROXIES as a list; each entry must be an IP address or a CIDR block. */
 function proxyList(value: string): string[] {
-  const entries = value.split(',').map((e) => e.trim()).filter(Boolean);
+  const entries = value
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   for (const entry of entries) {
     if (!isAddressOrBlock(entry)) throw new Error(`"${entry}" is neither`);
   }
@@ -303,7 +351,11 @@ function proxyList(value: string): string[] {
 
 type StoredSecrets = { SESSION_SECRET: string; DATA_KEY: string };
 
-function readOrCreateSecrets(dataDir: string, wanted: readonly (keyof StoredSecrets)[], generated: string[]): Partial<StoredSecrets> {
+function readOrCreateSecrets(
+  dataDir: string,
+  wanted: readonly (keyof StoredSecrets)[],
+  generated: string[],
+): Partial<StoredSecrets> {
   const file = join(dataDir, 'secrets.json');
   const secrets: Partial<StoredSecrets> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   for (const key of wanted) {

@@ -17,7 +17,12 @@ export function encrypt(key: Buffer, plaintext: string, context = ''): string {
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(context, 'utf8'));
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return [sealVersion, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join('.');
+  return [
+    sealVersion,
+    iv.toString('base64url'),
+    cipher.getAuthTag().toString('base64url'),
+    ciphertext.toString('base64url'),
+  ].join('.');
 }
 
 /** Opens what encrypt sealed; throws when the key or context is wrong or the text was altered. */
@@ -32,5 +37,8 @@ export function decrypt(key: Buffer, sealed: string, context = ''): string {
 
 /** Compares a presented secret with the expected one in constant time (of the digests, so any length). */
 export function sameSecret(presented: string, expected: string): boolean {
-  return timingSafeEqual(createHash('sha256').update(presented).digest(), createHash('sha256').update(expected).digest());
+  return timingSafeEqual(
+    createHash('sha256').update(presented).digest(),
+    createHash('sha256').update(expected).digest(),
+  );
 }

@@ -32,7 +32,10 @@ try {
 
 for (const line of describeParts(config)) server.log(['info', 'config'], line);
 for (const key of config.generatedSecrets) {
-  server.log(['warn', 'config'], `${key} was not set: generated one into ${config.dataDir}/secrets.json (keep that file with the database)`);
+  server.log(
+    ['warn', 'config'],
+    `${key} was not set: generated one into ${config.dataDir}/secrets.json (keep that file with the database)`,
+  );
 }
 
 // Under the start lock: of several processes starting at once on an empty database, one creates it.

@@ -16,4 +16,18 @@ import { plugin as connlog } from './connlog/index.ts';
 import { plugin as evaluation } from './evaluation/index.ts';
 import { plugin as admin } from './admin/index.ts';
 
-export const plugins: Plugin<void>[] = [db, audit, staff, health, docs, meetings, techtest, entry, invites, rooms, evaluation, connlog, admin];
+export const plugins: Plugin<void>[] = [
+  db,
+  audit,
+  staff,
+  health,
+  docs,
+  meetings,
+  techtest,
+  entry,
+  invites,
+  rooms,
+  evaluation,
+  connlog,
+  admin,
+];

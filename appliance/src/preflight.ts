@@ -15,8 +15,21 @@ const placeholderText = /change-?me|replace-?me|<[A-Z_]+>|^x{3,}$/i;
  * settings that compose.yaml hands to the appliance for this check alone.
  */
 export const preflightVariables = [
-  'PUBLIC_URL', 'JITSI_URL', 'TURN_URLS', 'TURN_HOST', 'JVB_ADVERTISE_IPS', 'SMTP_URL', 'SMPP_URL', 'MAIL_FROM',
-  'RELAYHOST', 'MAIL_SENDER_DOMAINS', 'MAIL_HOSTNAME', 'OIDC_ISSUER', 'OIDC_CLIENT_SECRET', 'DATABASE_URL', 'XMPP_PASSWORD',
+  'PUBLIC_URL',
+  'JITSI_URL',
+  'TURN_URLS',
+  'TURN_HOST',
+  'JVB_ADVERTISE_IPS',
+  'SMTP_URL',
+  'SMPP_URL',
+  'MAIL_FROM',
+  'RELAYHOST',
+  'MAIL_SENDER_DOMAINS',
+  'MAIL_HOSTNAME',
+  'OIDC_ISSUER',
+  'OIDC_CLIENT_SECRET',
+  'DATABASE_URL',
+  'XMPP_PASSWORD',
 ] as const;
 
 /** Host names and addresses in a value: URLs, e-mail addresses, [host]:port, lists. */
@@ -50,7 +63,10 @@ export function findPlaceholders(env: Record<string, string | undefined>): strin
       continue;
     }
     const documentation = hosts.find((h) => documentationIp.test(h));
-    if (documentation) problems.push(`${name} is ${documentation}, an address reserved for documentation: put in this host's real public address`);
+    if (documentation)
+      problems.push(
+        `${name} is ${documentation}, an address reserved for documentation: put in this host's real public address`,
+      );
   }
   return problems;
 }

@@ -1,7 +1,12 @@
 // The appliance's periodic jobs (reminders, the rooms' schedule, evaluation requests, retention):
 // a tick soon after start and then every `everyMs`, never overlapping itself, never keeping the
 // process alive, and a failed tick logged rather than ending the schedule.
-export function every(everyMs: number, tick: () => Promise<unknown>, onError: (error: Error) => void, options: { firstAfterMs?: number } = {}): () => void {
+export function every(
+  everyMs: number,
+  tick: () => Promise<unknown>,
+  onError: (error: Error) => void,
+  options: { firstAfterMs?: number } = {},
+): () => void {
   let running = false;
   let stopped = false;
   const run = async () => {

@@ -29,7 +29,13 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     routes: {
       validate: { failAction: validationFailed, options: { abortEarly: false } },
       payload: { maxBytes: 256 * 1024 },
-      security: { hsts: https ? { maxAge: 31536000, includeSubDomains: true } : false, xframe: 'deny', noSniff: true, referrer: 'same-origin', xss: 'disabled' },
+      security: {
+        hsts: https ? { maxAge: 31536000, includeSubDomains: true } : false,
+        xframe: 'deny',
+        noSniff: true,
+        referrer: 'same-origin',
+        xss: 'disabled',
+      },
       files: { relativeTo: projectRoot },
       // Pages and answers carry meeting and personal data: no browser, proxy or back button keeps
       // a copy. Only the static files (below) say otherwise.
@@ -59,9 +65,24 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       auth: false,
       cache: { expiresIn: 3600 * 1000, privacy: 'public' },
       // File names the file system could choke on (too long, odd characters) are simply not found.
-      validate: { params: Joi.object({ file: Joi.string().max(200).pattern(/^[\w][\w.-]*(\/[\w][\w.-]*)*$/) }), failAction: () => { throw Boom.notFound(); } },
+      validate: {
+        params: Joi.object({
+          file: Joi.string()
+            .max(200)
+            .pattern(/^[\w][\w.-]*(\/[\w][\w.-]*)*$/),
+        }),
+        failAction: () => {
+          throw Boom.notFound();
+        },
+      },
     },
-    handler: { directory: { path: [join(projectRoot, 'admin', 'static'), join(projectRoot, 'dist', 'static')], redirectToSlash: false, index: false } },
+    handler: {
+      directory: {
+        path: [join(projectRoot, 'admin', 'static'), join(projectRoot, 'dist', 'static')],
+        redirectToSlash: false,
+        index: false,
+      },
+    },
   });
 
   for (const plugin of plugins) {

@@ -18,7 +18,13 @@ test.before(async () => {
 });
 test.after.always(() => app?.stop());
 
-const patientWithBankId = (name: string, personalNumber: string) => ({ kind: 'patient', name, personalNumber, identification: 'bankid', mobile: '070-765 43 21' });
+const patientWithBankId = (name: string, personalNumber: string) => ({
+  kind: 'patient',
+  name,
+  personalNumber,
+  identification: 'bankid',
+  mobile: '070-765 43 21',
+});
 
 /** The result table of the audit viewer (the search form lists every action's words too). */
 const results = (html: string) => /<table class="audit">[\s\S]*?<\/table>/.exec(html)?.[0] ?? '';
@@ -41,7 +47,11 @@ test('a patient log extract lists every staff access to their meetings, found by
 
   const { client: admin, staff: adminStaff } = await loggedIn(app, 'admin');
   await admin.get('/admin/audit/extract');
-  const reply = await admin.submit('/admin/audit/extract', { name: ' tolvan  TOLVANSSON', personalNumber: '19121212-1212', format: 'html' });
+  const reply = await admin.submit('/admin/audit/extract', {
+    name: ' tolvan  TOLVANSSON',
+    personalNumber: '19121212-1212',
+    format: 'html',
+  });
   t.is(reply.status, 200);
   t.regex(reply.text, /Tolvan Tolvansson, 19121212-\*\*\*\*/);
   t.notRegex(reply.text, /19121212-1212/, 'the full number is never shown');
@@ -52,11 +62,18 @@ test('a patient log extract lists every staff access to their meetings, found by
   t.true(reply.text.includes(first.id) && reply.text.includes(second.id));
   t.false(reply.text.includes(other.id));
 
-  const csv = await admin.submit('/admin/audit/extract', { name: 'Tolvan Tolvansson', personalNumber: '191212121212', format: 'csv' });
+  const csv = await admin.submit('/admin/audit/extract', {
+    name: 'Tolvan Tolvansson',
+    personalNumber: '191212121212',
+    format: 'csv',
+  });
   t.is(csv.status, 200);
   t.regex(csv.headers.get('content-type') ?? '', /text\/csv/);
   t.regex(csv.headers.get('content-disposition') ?? '', /attachment; filename="loggutdrag-\d{4}-\d{2}-\d{2}\.csv"/);
-  const lines = csv.text.replace(/^\uFEFF/, '').trim().split('\r\n');
+  const lines = csv.text
+    .replace(/^\uFEFF/, '')
+    .trim()
+    .split('\r\n');
   t.is(lines[0], 'Tid;Personal;HSA-id;Vårdenhet;Roll;Händelse;Möte;Deltagare');
   t.true(lines.some((l) => l.includes('Öppnade mötet') && l.includes(second.id)));
 
@@ -71,10 +88,16 @@ test('a wrong name or number finds nobody, and a mistyped number says what is wr
   await bookFor(booker, patientWithBankId('Sven Svensson', '19121212-1212'));
   const { client: admin } = await loggedIn(app, 'admin');
   await admin.get('/admin/audit/extract');
-  const wrongName = await admin.submit('/admin/audit/extract', { name: 'Tolvan Tolvansson', personalNumber: '19121212-1238' });
+  const wrongName = await admin.submit('/admin/audit/extract', {
+    name: 'Tolvan Tolvansson',
+    personalNumber: '19121212-1238',
+  });
   t.is(wrongName.status, 404);
   t.regex(wrongName.text, /Ingen patient med det namnet och personnumret/);
-  const checksum = await admin.submit('/admin/audit/extract', { name: 'Sven Svensson', personalNumber: '19121212-1213' });
+  const checksum = await admin.submit('/admin/audit/extract', {
+    name: 'Sven Svensson',
+    personalNumber: '19121212-1213',
+  });
   t.is(checksum.status, 400);
   t.regex(checksum.text, /kontrollsiffran/);
   const empty = await admin.submit('/admin/audit/extract', { name: '', personalNumber: '' });
@@ -83,7 +106,12 @@ test('a wrong name or number finds nobody, and a mistyped number says what is wr
 
 test('the extract from a meeting covers the patient, the calendar listings that showed the meeting, and downloads as CSV', async (t) => {
   const { client: booker, staff } = await loggedIn(app, 'clinician', 'Ortopedi');
-  const meeting = await bookFor(booker, { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' });
+  const meeting = await bookFor(booker, {
+    kind: 'patient',
+    name: 'Sara Lind',
+    mobile: '070-123 45 67',
+    identification: 'sms',
+  });
   const day = new Date(booking().startsAt).toISOString().slice(0, 10);
   t.is((await booker.get(`/calendar?date=${day}`)).status, 200);
   const { client: admin } = await loggedIn(app, 'admin');
@@ -100,7 +128,12 @@ test('the extract from a meeting covers the patient, the calendar listings that 
 
 test('the audit viewer searches by staff member, meeting, action and period, and records the search', async (t) => {
   const { client: booker, staff } = await loggedIn(app, 'clinician', 'Logopedi');
-  const meeting = await bookFor(booker, { kind: 'patient', name: 'Per Ek', mobile: '070-111 22 33', identification: 'sms' });
+  const meeting = await bookFor(booker, {
+    kind: 'patient',
+    name: 'Per Ek',
+    mobile: '070-111 22 33',
+    identification: 'sms',
+  });
   const { client: admin, staff: adminStaff } = await loggedIn(app, 'admin');
   const today = new Date().toISOString().slice(0, 10);
   const byStaff = await admin.get(`/admin/audit?staff=${staff.id}&action=meeting.book&from=${today}&to=${today}`);
@@ -130,31 +163,44 @@ test('only admins reach the audit pages', async (t) => {
 });
 
 for (const database of databases) {
-  test.serial(`audit records cannot be changed or deleted, and the purge keeps ${10} years (${database.kind})`, async (t) => {
-    const db = createDb(database.url);
-    try {
-      await db.migrate.latest();
-      const now = new Date();
-      const old = new Date(retentionCutoff(now).getTime() - 86_400_000);
-      const recent = new Date(retentionCutoff(now).getTime() + 86_400_000);
-      await insertAudit(db, { action: 'meeting.read', meetingId: 'm-old' }, old);
-      await insertAudit(db, { action: 'meeting.read', meetingId: 'm-recent' }, recent);
-      await insertAudit(db, { action: 'meeting.read', meetingId: 'm-now' }, now);
-      await t.throwsAsync(db('audit_log').update({ action: 'nothing' }), { any: true, message: /append-only/ });
-      await t.throwsAsync(db('audit_log').where({ meeting_id: 'm-now' }).delete(), { any: true, message: /append-only/ });
-      if (database.kind === 'postgres') {
-        await t.throwsAsync(db.raw('truncate audit_log'), { any: true, message: /append-only/ });
-        await t.throwsAsync(db.raw(`select purge_audit_log(now() - interval '1 year')`), { any: true, message: /kept 10 years/ });
+  test.serial(
+    `audit records cannot be changed or deleted, and the purge keeps ${10} years (${database.kind})`,
+    async (t) => {
+      const db = createDb(database.url);
+      try {
+        await db.migrate.latest();
+        const now = new Date();
+        const old = new Date(retentionCutoff(now).getTime() - 86_400_000);
+        const recent = new Date(retentionCutoff(now).getTime() + 86_400_000);
+        await insertAudit(db, { action: 'meeting.read', meetingId: 'm-old' }, old);
+        await insertAudit(db, { action: 'meeting.read', meetingId: 'm-recent' }, recent);
+        await insertAudit(db, { action: 'meeting.read', meetingId: 'm-now' }, now);
+        await t.throwsAsync(db('audit_log').update({ action: 'nothing' }), { any: true, message: /append-only/ });
+        await t.throwsAsync(db('audit_log').where({ meeting_id: 'm-now' }).delete(), {
+          any: true,
+          message: /append-only/,
+        });
+        if (database.kind === 'postgres') {
+          await t.throwsAsync(db.raw('truncate audit_log'), { any: true, message: /append-only/ });
+          await t.throwsAsync(db.raw(`select purge_audit_log(now() - interval '1 year')`), {
+            any: true,
+            message: /kept 10 years/,
+          });
+        }
+        t.is(await purgeAudit(db, now), 1);
+        const left = (await findAudit(db, {})).map((r) => r.meetingId).sort();
+        t.deepEqual(left, ['m-now', 'm-recent']);
+        await t.throwsAsync(
+          db('audit_log').delete(),
+          { any: true, message: /append-only/ },
+          'the guard is back after the purge',
+        );
+      } finally {
+        await db.destroy();
+        await database.drop();
       }
-      t.is(await purgeAudit(db, now), 1);
-      const left = (await findAudit(db, {})).map((r) => r.meetingId).sort();
-      t.deepEqual(left, ['m-now', 'm-recent']);
-      await t.throwsAsync(db('audit_log').delete(), { any: true, message: /append-only/ }, 'the guard is back after the purge');
-    } finally {
-      await db.destroy();
-      await database.drop();
-    }
-  });
+    },
+  );
 }
 
 test('the daily purge records what it removed, as a system action', async (t) => {
@@ -180,12 +226,17 @@ test('the daily purge records what it removed, as a system action', async (t) =>
 test('the audit viewer pages back through a long log, 200 records at a time', async (t) => {
   const { client: admin, staff } = await loggedIn(app, 'admin');
   const db = app.server.app.db;
-  for (let i = 0; i < 450; i++) await insertAudit(db, { action: 'meeting.read', staffId: staff.id, meetingId: `m-page-${i}` });
+  for (let i = 0; i < 450; i++)
+    await insertAudit(db, { action: 'meeting.read', staffId: staff.id, meetingId: `m-page-${i}` });
   const first = await admin.get(`/admin/audit?staff=${staff.id}&action=meeting.read`);
   t.true(first.text.includes('m-page-449'));
   t.false(first.text.includes('m-page-249'));
   // The link as a browser reads it: Handlebars escapes & and = in attributes.
-  const olderLink = (html: string) => /href="(\/admin\/audit\?[^"]+)">Visa äldre poster/.exec(html)?.[1]?.replace(/&amp;/g, '&').replace(/&#x3D;/g, '=');
+  const olderLink = (html: string) =>
+    /href="(\/admin\/audit\?[^"]+)">Visa äldre poster/
+      .exec(html)?.[1]
+      ?.replace(/&amp;/g, '&')
+      .replace(/&#x3D;/g, '=');
   const older = olderLink(first.text);
   t.regex(older ?? '', /before=\d+/);
   const second = await admin.get(older!);
@@ -197,7 +248,12 @@ test('the audit viewer pages back through a long log, 200 records at a time', as
 
 test("the systematic check finds accesses to another care unit's meetings", async (t) => {
   const { client: booker } = await loggedIn(app, 'clinician', 'Kardiologi');
-  const meeting = await bookFor(booker, { kind: 'patient', name: 'Olle Hjärta', mobile: '070-222 33 44', identification: 'sms' });
+  const meeting = await bookFor(booker, {
+    kind: 'patient',
+    name: 'Olle Hjärta',
+    mobile: '070-222 33 44',
+    identification: 'sms',
+  });
   const { client: support, staff: supporter } = await loggedIn(app, 'support', 'IT-support');
   t.is((await support.get(`/meetings/${meeting.id}`)).status, 200);
   const { client: admin } = await loggedIn(app, 'admin');

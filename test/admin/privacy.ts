@@ -14,14 +14,22 @@ test.after.always(() => app?.stop());
 
 async function bookedMeeting() {
   const { client } = await loggedIn(app, 'clinician');
-  const patient = { kind: 'patient', name: 'Tolvan Tolvansson', personalNumber: '19121212-1212', identification: 'bankid', mobile: '070-765 43 21' };
-  const reply = await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [patient, teacherByEmail] }) });
+  const patient = {
+    kind: 'patient',
+    name: 'Tolvan Tolvansson',
+    personalNumber: '19121212-1212',
+    identification: 'bankid',
+    mobile: '070-765 43 21',
+  };
+  const reply = await client.request('POST', '/api/v1/meetings', {
+    json: booking({ participants: [patient, teacherByEmail] }),
+  });
   return reply.json<{ id: string; participants: { id: string; name: string }[] }>();
 }
 
 test('an admin exports everything held about a participant as JSON, and the export is audited', async (t) => {
   const meeting = await bookedMeeting();
-  const patientId = meeting.participants[0]!.id;
+  const patientId = meeting.participants[0].id;
   const { client: admin, staff } = await loggedIn(app, 'admin');
   const page = await admin.get(`/admin/privacy?meeting=${meeting.id}`);
   t.is(page.status, 200);
@@ -43,10 +51,14 @@ test('an admin exports everything held about a participant as JSON, and the expo
 
 test('erasing a participant removes their contact data and unsent messages, and keeps name and audit trail', async (t) => {
   const meeting = await bookedMeeting();
-  const patientId = meeting.participants[0]!.id;
+  const patientId = meeting.participants[0].id;
   const { client: admin } = await loggedIn(app, 'admin');
   await admin.get(`/admin/privacy?meeting=${meeting.id}`);
-  t.is((await admin.submit(`/admin/privacy/participants/${patientId}/erase`, {})).status, 400, 'only with the confirmation ticked');
+  t.is(
+    (await admin.submit(`/admin/privacy/participants/${patientId}/erase`, {})).status,
+    400,
+    'only with the confirmation ticked',
+  );
   const erased = await admin.submit(`/admin/privacy/participants/${patientId}/erase`, { confirm: 'yes' });
   t.is(erased.status, 302);
   t.regex((await admin.get(erased.headers.get('location')!)).text, /Kontaktuppgifterna är raderade/);
@@ -59,8 +71,13 @@ test('erasing a participant removes their contact data and unsent messages, and 
   t.is(await personalNumberOf(db, patientId, app.config.dataKey), null);
   const messages = await db('outbox_messages').where({ participant_id: patientId });
   t.true(messages.length > 0);
-  t.true(messages.every((m: { recipient: string; status: string }) => m.recipient === '' && ['failed', 'sent', 'delivered'].includes(m.status)));
-  const teacher = await findParticipant(db, meeting.participants[1]!.id);
+  t.true(
+    messages.every(
+      (m: { recipient: string; status: string }) =>
+        m.recipient === '' && ['failed', 'sent', 'delivered'].includes(m.status),
+    ),
+  );
+  const teacher = await findParticipant(db, meeting.participants[1].id);
   t.is(teacher?.email, 'eva.ek@skola.example', 'other participants are untouched');
   const trail = await findAudit(db, { participantId: patientId });
   t.deepEqual(trail.map((r) => r.action).includes('privacy.erase'), true);
@@ -69,6 +86,6 @@ test('erasing a participant removes their contact data and unsent messages, and 
 test('privacy pages are for admins only', async (t) => {
   const meeting = await bookedMeeting();
   const { client } = await loggedIn(app, 'clinician');
-  t.is((await client.get(`/admin/privacy/participants/${meeting.participants[0]!.id}/export`)).status, 403);
+  t.is((await client.get(`/admin/privacy/participants/${meeting.participants[0].id}/export`)).status, 403);
   t.is((await client.get(`/admin/privacy?meeting=${meeting.id}`)).status, 403);
 });

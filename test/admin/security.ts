@@ -49,13 +49,16 @@ test('session cookies are HttpOnly, SameSite and Secure over https', async (t) =
 test('a page carrying a guest token sends no referrer and is not cached', async (t) => {
   const { client } = await loggedIn(plain, 'clinician');
   const email = `eva.${Date.now()}@skola.example`;
-  await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [booking().participants[0], { ...teacherByEmail, email }] }) });
+  await client.request('POST', '/api/v1/meetings', {
+    json: booking({ participants: [booking().participants[0], { ...teacherByEmail, email }] }),
+  });
   // The built-in development mail sink holds what was sent; the link is in the mail to the teacher.
   const link = await until(`the mail to ${email}`, () => {
     const mail = plain.server.plugins.invites.captured().mail.find((m) => m.to.includes(email));
     return /\/j\/[\w-]{20,}/.exec(mail?.text ?? '')?.[0];
   });
-  const chrome = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
+  const chrome =
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
   const reply = await plain.client().get(link, { 'user-agent': chrome });
   t.is(reply.status, 200);
   t.is(reply.headers.get('referrer-policy'), 'no-referrer');

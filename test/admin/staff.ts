@@ -19,7 +19,13 @@ test('an admin adds a staff member, who logs in with the one-time password and m
   const { client: admin, staff: adminStaff } = await loggedIn(app, 'admin', 'Administration');
   await admin.get('/admin/staff');
   const unit = await findUnit(app.server.app.db, { name: 'Administration' });
-  const added = await admin.submit('/admin/staff', { name: 'Lena Nord', email: 'Lena.Nord@region.example', hsaId: 'SE2321000131-P000000000001', unit: unit!.id, role: 'clinician' });
+  const added = await admin.submit('/admin/staff', {
+    name: 'Lena Nord',
+    email: 'Lena.Nord@region.example',
+    hsaId: 'SE2321000131-P000000000001',
+    unit: unit!.id,
+    role: 'clinician',
+  });
   t.is(added.status, 201);
   t.regex(added.text, /Lena Nord har lagts till/);
   const password = oneTimePassword(added.text);
@@ -32,10 +38,21 @@ test('an admin adds a staff member, who logs in with the one-time password and m
   const login = await client.login('lena.nord@region.example', password!);
   t.is(login.headers.get('location'), '/password');
 
-  const again = await admin.submit('/admin/staff', { name: 'Lena Nord 2', email: 'lena.nord@region.example', unit: unit!.id, role: 'clinician' });
+  const again = await admin.submit('/admin/staff', {
+    name: 'Lena Nord 2',
+    email: 'lena.nord@region.example',
+    unit: unit!.id,
+    role: 'clinician',
+  });
   t.is(again.status, 409);
   t.regex(again.text, /E-postadressen används redan/);
-  const sameHsa = await admin.submit('/admin/staff', { name: 'Annan', email: 'annan@region.example', hsaId: 'SE2321000131-P000000000001', unit: unit!.id, role: 'clinician' });
+  const sameHsa = await admin.submit('/admin/staff', {
+    name: 'Annan',
+    email: 'annan@region.example',
+    hsaId: 'SE2321000131-P000000000001',
+    unit: unit!.id,
+    role: 'clinician',
+  });
   t.is(sameHsa.status, 409);
   t.regex(sameHsa.text, /HSA-id:t används redan/);
 
@@ -52,7 +69,13 @@ test('an admin searches, edits and disables a staff member; disabling ends their
   t.regex(other.text, /Inga personalkonton matchar/);
 
   const unit = await findUnit(app.server.app.db, { name: 'Administration' });
-  const edited = await admin.submit(`/admin/staff/${staff.id}`, { name: 'Ny Namnsson', email: staff.email, hsaId: '', unit: unit!.id, role: 'support' });
+  const edited = await admin.submit(`/admin/staff/${staff.id}`, {
+    name: 'Ny Namnsson',
+    email: staff.email,
+    hsaId: '',
+    unit: unit!.id,
+    role: 'support',
+  });
   t.is(edited.status, 200);
   t.regex(edited.text, /Ändringarna är sparade/);
   const after = await findStaff(app.server.app.db, { id: staff.id });
@@ -74,7 +97,12 @@ test('an admin cannot disable their own account or drop their own admin role', a
   const { client: admin, staff } = await loggedIn(app, 'admin', 'Administration');
   const own = await admin.submit(`/admin/staff/${staff.id}/disable`, {});
   t.is(own.status, 409);
-  const demote = await admin.submit(`/admin/staff/${staff.id}`, { name: staff.name, email: staff.email, unit: staff.unitId, role: 'clinician' });
+  const demote = await admin.submit(`/admin/staff/${staff.id}`, {
+    name: staff.name,
+    email: staff.email,
+    unit: staff.unitId,
+    role: 'clinician',
+  });
   t.is(demote.status, 409);
   t.is((await findStaff(app.server.app.db, { id: staff.id }))?.role, 'admin');
 });
@@ -97,11 +125,14 @@ test('an API token is shown once, works, shows its last use and stops working wh
   t.truthy(info?.lastUsedAt);
   t.is((await admin.submit(`/admin/staff/${staff.id}/tokens`, { name: 'journalsystem' })).status, 409);
 
-  const revoked = await admin.submit(`/admin/staff/${staff.id}/tokens/${info!.id}/revoke`, {});
+  const revoked = await admin.submit(`/admin/staff/${staff.id}/tokens/${info.id}/revoke`, {});
   t.regex(revoked.text, /Nyckeln är återkallad/);
   t.is((await api.get('/api/v1/me', { authorization: `Bearer ${token}` })).status, 401);
-  t.is((await admin.submit(`/admin/staff/${staff.id}/tokens/${info!.id}/revoke`, {})).status, 404);
-  t.deepEqual((await findAudit(app.server.app.db, { action: 'token.revoke' })).filter((r) => r.targetId === info!.id).length, 1);
+  t.is((await admin.submit(`/admin/staff/${staff.id}/tokens/${info.id}/revoke`, {})).status, 404);
+  t.deepEqual(
+    (await findAudit(app.server.app.db, { action: 'token.revoke' })).filter((r) => r.targetId === info.id).length,
+    1,
+  );
 });
 
 test('care units are added and renamed with the phone number invitations show', async (t) => {
@@ -113,10 +144,19 @@ test('care units are added and renamed with the phone number invitations show', 
   t.is(unit?.phone, '010-441 00 00');
   t.is((await admin.submit('/admin/units', { name: 'Barnhabilitering Väst' })).status, 409);
   t.is((await admin.submit('/admin/units', { name: 'X', phone: 'ring mig' })).status, 400);
-  const renamed = await admin.submit(`/admin/units/${unit!.id}`, { name: 'Barn- och ungdomshabilitering Väst', phone: '' });
+  const renamed = await admin.submit(`/admin/units/${unit!.id}`, {
+    name: 'Barn- och ungdomshabilitering Väst',
+    phone: '',
+  });
   t.is(renamed.status, 200);
-  t.deepEqual(await findUnit(app.server.app.db, { id: unit!.id }), { id: unit!.id, name: 'Barn- och ungdomshabilitering Väst', phone: null });
-  const [record] = (await findAudit(app.server.app.db, { action: 'unit.update' })).filter((r) => r.targetId === unit!.id);
+  t.deepEqual(await findUnit(app.server.app.db, { id: unit!.id }), {
+    id: unit!.id,
+    name: 'Barn- och ungdomshabilitering Väst',
+    phone: null,
+  });
+  const [record] = (await findAudit(app.server.app.db, { action: 'unit.update' })).filter(
+    (r) => r.targetId === unit!.id,
+  );
   t.is((record?.details as { from: { name: string } }).from.name, 'Barnhabilitering Väst');
 });
 
@@ -134,10 +174,30 @@ test("a clinician's profile shows the tech test they ran in this session", async
   const { client, staff } = await loggedIn(app, 'clinician', 'Neurologi');
   // The session's subject is the hash of its id, which is also the session row's key.
   const session = await app.server.app.db('staff_sessions').where({ staff_id: staff.id }).first('id');
-  const network = { relayConfigured: false, relayUdp: null, relayTcp: null, rttMs: 20, jitterMs: 2, loss: 0, throughputKbps: null, downloadKbps: 9000, uploadKbps: 4000, durationMs: 3000 };
+  const network = {
+    relayConfigured: false,
+    relayUdp: null,
+    relayTcp: null,
+    rttMs: 20,
+    jitterMs: 2,
+    loss: 0,
+    throughputKbps: null,
+    downloadKbps: 9000,
+    uploadKbps: 4000,
+    durationMs: 3000,
+  };
   await insertResult(app.server.app.db, {
-    subject: { type: 'staff_session', id: session.id }, verdict: 'poor', browser: 'Chrome 130', os: 'Windows 11', testedAt: new Date(),
-    camera: 'yes', microphone: 'detected', microphoneLevel: 0.2, sound: 'yes', devices: { camera: null, microphone: null, speaker: null }, network,
+    subject: { type: 'staff_session', id: session.id },
+    verdict: 'poor',
+    browser: 'Chrome 130',
+    os: 'Windows 11',
+    testedAt: new Date(),
+    camera: 'yes',
+    microphone: 'detected',
+    microphoneLevel: 0.2,
+    sound: 'yes',
+    devices: { camera: null, microphone: null, speaker: null },
+    network,
   });
   const profile = await client.get('/profile');
   t.regex(profile.text, /Det kan hacka: mötet fungerar, men bild och ljud kan bli ryckiga\./);

@@ -63,6 +63,10 @@ test('failed logins are audited without the password', async (t) => {
 test('every action the log can record has words in Swedish and English for the viewer and the extract', (t) => {
   for (const lang of ['sv', 'en'] as const) {
     const keys = new Set(stringKeys(lang));
-    t.deepEqual(auditActions.filter((action) => !keys.has(`admin.action.${action}`)), [], lang);
+    t.deepEqual(
+      auditActions.filter((action) => !keys.has(`admin.action.${action}`)),
+      [],
+      lang,
+    );
   }
 });

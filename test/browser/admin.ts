@@ -40,13 +40,16 @@ test.after.always(async () => {
 /** A page whose every request is checked: same origin goes on, anything else is noted and refused. */
 async function watchedPage(options: { ownCookies?: boolean } = {}): Promise<Page> {
   // Another person at another computer: a browser context of their own, with its own cookies.
-  const page = options.ownCookies ? await (await chromium.browser.createBrowserContext()).newPage() : await chromium.page();
+  const page = options.ownCookies
+    ? await (await chromium.browser.createBrowserContext()).newPage()
+    : await chromium.page();
   page.setDefaultTimeout(15_000);
   const origin = new URL(app.url).origin;
   await page.setRequestInterception(true);
   page.on('request', (request) => {
     const url = request.url();
-    if (url.startsWith('data:') || url.startsWith('blob:') || new URL(url).origin === origin) return void request.continue();
+    if (url.startsWith('data:') || url.startsWith('blob:') || new URL(url).origin === origin)
+      return void request.continue();
     foreign.push(`${page.url()} → ${url}`);
     void request.abort();
   });
@@ -95,13 +98,18 @@ test.serial('an admin adds a care unit and a staff member in it, then creates an
   await type(admin, 'Namn', 'Lena Nord');
   await type(admin, 'E-postadress', 'lena.nord@region.example');
   await type(admin, 'HSA-id', 'SE2321000131-P000000000042');
-  const unitId = await admin.$$eval('#staff-unit option', (options) => options.find((o) => o.textContent === 'Barnhabilitering Väst 2')!.getAttribute('value')!);
+  const unitId = await admin.$$eval('#staff-unit option', (options) =>
+    options.find((o) => o.textContent === 'Barnhabilitering Väst 2')!.getAttribute('value')!,
+  );
   await choose(admin, 'Vårdenhet', unitId);
   await choose(admin, 'Roll', 'clinician');
   await submit(admin, 'Lägg till');
   t.regex(await text(admin, 'h1'), /Lena Nord/);
   t.regex(await text(admin, '[aria-label="Engångslösenord"]'), /^[A-Za-z0-9]{20}$/);
-  t.is(await admin.$eval('#staff-unit', (s) => (s as HTMLSelectElement).selectedOptions[0]!.textContent), 'Barnhabilitering Väst 2');
+  t.is(
+    await admin.$eval('#staff-unit', (s) => (s as HTMLSelectElement).selectedOptions[0].textContent),
+    'Barnhabilitering Väst 2',
+  );
 
   await type(admin, 'Nyckelns namn', 'journalsystem');
   await submit(admin, 'Skapa nyckel');
@@ -118,7 +126,10 @@ test.serial('the status page shows SMTP and SMPP working, then which one stopped
   await until('the SMPP bind', () => app.server.plugins.invites.adapters().sms?.bound);
   await admin.goto(`${app.url}/admin/status`);
   t.regex(await text(admin, '[role="status"]'), /^Möten kan inte hållas med video: Jitsi Meet är inte påslaget\./);
-  t.regex(await text(admin, '[data-part="turn"]'), /TURN: inte påslagen\s+Det tekniska testet kontrollerar inte förbindelsen via mediaservern/);
+  t.regex(
+    await text(admin, '[data-part="turn"]'),
+    /TURN: inte påslagen\s+Det tekniska testet kontrollerar inte förbindelsen via mediaservern/,
+  );
   t.regex(await text(admin, '[data-part="sms"] h2'), /SMS \(SMPP\): fungerar/);
   t.regex(await text(admin, '[data-part="mail"] h2'), /E-post \(SMTP\): fungerar/);
 
@@ -132,8 +143,16 @@ test.serial('the status page shows SMTP and SMPP working, then which one stopped
 
 test.serial("an audit search and a printable log extract after a clinician opened the patient's meeting", async (t) => {
   const { client, staff } = await loggedIn(app, 'clinician', 'Barn- och ungdomsmedicin');
-  const patient = { kind: 'patient', name: 'Tolvan Tolvansson', personalNumber: '19121212-1212', identification: 'bankid', mobile: '070-765 43 21' };
-  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [patient] }) })).json<{ id: string }>();
+  const patient = {
+    kind: 'patient',
+    name: 'Tolvan Tolvansson',
+    personalNumber: '19121212-1212',
+    identification: 'bankid',
+    mobile: '070-765 43 21',
+  };
+  const meeting = (
+    await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [patient] }) })
+  ).json<{ id: string }>();
   // The clinician opens the meeting in a browser of their own.
   const clinicianPage = await watchedPage({ ownCookies: true });
   const clinicianLogin = await app.staff('clinician', 'Barn- och ungdomsmedicin', { name: 'Karin Åberg' });
@@ -147,7 +166,7 @@ test.serial("an audit search and a printable log extract after a clinician opene
   await choose(admin, 'Personal', clinicianLogin.staff.id);
   // Events are picked by their words, not typed as codes.
   await choose(admin, 'Händelse', 'meeting.read');
-  t.is(await admin.$eval('#action', (s) => (s as HTMLSelectElement).selectedOptions[0]!.textContent), 'Öppnade mötet');
+  t.is(await admin.$eval('#action', (s) => (s as HTMLSelectElement).selectedOptions[0].textContent), 'Öppnade mötet');
   await submit(admin, 'Sök i loggen');
   const found = await text(admin, 'table');
   t.regex(found, /Karin Åberg/);
@@ -174,16 +193,26 @@ test.serial("an audit search and a printable log extract after a clinician opene
 });
 
 /** Pages a browser opens: not the API, event streams, downloads or redirects to elsewhere. */
-const isPage = (path: string) => !/^\/(api|health|metrics|static|lang|logout)\b/.test(path) && !/(events|download|ice|upload|results|\.csv|export)$/.test(path) && !path.includes('{token}');
+const isPage = (path: string) =>
+  !/^\/(api|health|metrics|static|lang|logout)\b/.test(path) &&
+  !/(events|download|ice|upload|results|\.csv|export)$/.test(path) &&
+  !path.includes('{token}');
 
 test.serial('every page, opened by an admin and by a guest, loads without a request to another origin', async (t) => {
-  const routes = (app.server.table() as RequestRoute[]).filter((r) => r.method === 'get' && isPage(r.path));
+  const routes = app.server.table().filter((r) => r.method === 'get' && isPage(r.path));
   const { client } = await loggedIn(app, 'clinician');
-  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json<{ id: string; participants: { id: string }[] }>();
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json<{
+    id: string;
+    participants: { id: string }[];
+  }>();
   const unit = await findUnit(app.server.app.db, { name: 'Administration' });
   const lena = await findStaff(app.server.app.db, { email: 'lena.nord@region.example' });
-  const fill = (path: string) => path.replace('{id}', path.startsWith('/admin/staff/') ? lena!.id : meeting.id)
-    .replace('{participantId}', meeting.participants[0]!.id).replace('{unitId}', unit!.id).replace('{role}', 'clinician');
+  const fill = (path: string) =>
+    path
+      .replace('{id}', path.startsWith('/admin/staff/') ? lena!.id : meeting.id)
+      .replace('{participantId}', meeting.participants[0].id)
+      .replace('{unitId}', unit!.id)
+      .replace('{role}', 'clinician');
   let opened = 0;
   for (const route of routes) {
     const reply = await admin.goto(`${app.url}${fill(route.path)}`, { waitUntil: 'load' });
@@ -191,9 +220,15 @@ test.serial('every page, opened by an admin and by a guest, loads without a requ
   }
   // A guest's browser: a session for the teacher invited by e-mail, identified by name.
   const guestValue = randomBytes(32).toString('base64url');
-  const teacher = meeting.participants[1]!.id;
+  const teacher = meeting.participants[1].id;
   const db = app.server.app.db;
-  await insertGuestSession(db, { participantId: teacher, person: 'main', meetingId: meeting.id, sessionHash: sha256(guestValue), expiresAt: new Date(Date.now() + 3_600_000) });
+  await insertGuestSession(db, {
+    participantId: teacher,
+    person: 'main',
+    meetingId: meeting.id,
+    sessionHash: sha256(guestValue),
+    expiresAt: new Date(Date.now() + 3_600_000),
+  });
   await entryState(db, teacher, 'main');
   await bind(db, teacher, 'main', sha256(guestValue));
   await markIdentified(db, teacher, 'main', 'name');
@@ -215,7 +250,18 @@ test.serial('the admin pages pass axe-core with no violations', async (t) => {
   await logIn(page, staff.email, password);
   const { client } = await loggedIn(app, 'clinician');
   const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json<{ id: string }>();
-  for (const path of ['/admin', '/admin/audit', '/admin/audit/extract', `/admin/audit/extract?meeting=${meeting.id}`, '/admin/staff', `/admin/staff/${staff.id}`, '/admin/units', '/admin/status', `/admin/privacy?meeting=${meeting.id}`, '/profile']) {
+  for (const path of [
+    '/admin',
+    '/admin/audit',
+    '/admin/audit/extract',
+    `/admin/audit/extract?meeting=${meeting.id}`,
+    '/admin/staff',
+    `/admin/staff/${staff.id}`,
+    '/admin/units',
+    '/admin/status',
+    `/admin/privacy?meeting=${meeting.id}`,
+    '/profile',
+  ]) {
     await page.goto(`${app.url}${path}`);
     t.deepEqual(await axe(page), [], path);
   }

@@ -32,7 +32,9 @@ const radio = (page: Page, name: string) => page.locator(`::-p-aria([name="${nam
 const choose = async (page: Page, label: string, value: string) => (await byLabel(page, label)).select(value);
 
 async function pick(page: Page, label: string, value: string): Promise<void> {
-  await (await byLabel(page, label)).evaluate((el, v) => {
+  await (
+    await byLabel(page, label)
+  ).evaluate((el, v) => {
     (el as HTMLInputElement).value = v;
     el.dispatchEvent(new Event('change', { bubbles: true }));
   }, value);
@@ -66,7 +68,11 @@ test('a patient invited by SMS is recorded with a personal number, and only the 
   await fill(page, 'Namn', 'Sara Lind');
   await fill(page, 'Mobilnummer', '070-123 45 67');
   await fill(page, 'Patientens personnummer (krävs vid BankID)', '19121212-1212');
-  t.is(await (await byLabel(page, 'Mobilnummer')).evaluate((el) => el.getAttribute('aria-invalid')), null, 'the mobile is not marked for a personal number');
+  t.is(
+    await (await byLabel(page, 'Mobilnummer')).evaluate((el) => el.getAttribute('aria-invalid')),
+    null,
+    'the mobile is not marked for a personal number',
+  );
   await choose(page, 'Välj identifieringsmetod', 'sms');
   await submit(page, 'Lägg till');
   t.regex(await text(page, '.participant-list'), /Sara Lind Patient\s+070-123 45 67\s+19121212-\*\*\*\*\s+SMS/);
@@ -75,8 +81,8 @@ test('a patient invited by SMS is recorded with a personal number, and only the 
   t.regex(await text(page, '[role="status"]'), /Mötet är bokat/);
   const id = new URL(page.url()).pathname.split('/').pop()!;
   const meeting = await app.server.plugins.meetings.service.find(id);
-  t.is(meeting!.participants[0]!.identification, 'sms');
-  t.is(meeting!.participants[0]!.personalNumberMasked, '19121212-****');
+  t.is(meeting!.participants[0].identification, 'sms');
+  t.is(meeting!.participants[0].personalNumberMasked, '19121212-****');
   await page.browserContext().close();
 });
 
@@ -98,7 +104,14 @@ test('a meeting without the patient is booked with the others only', async (t) =
 test('with a proxy each contact field says whose it is; another kind after a refusal starts afresh', async (t) => {
   const { page } = await bookingForm();
   await radio(page, 'Patient med ombud');
-  for (const label of ['Patientens namn', 'Patientens mobilnummer', 'Patientens mejladress', 'Ombudets namn', 'Ombudets mobilnummer', 'Ombudets mejladress']) {
+  for (const label of [
+    'Patientens namn',
+    'Patientens mobilnummer',
+    'Patientens mejladress',
+    'Ombudets namn',
+    'Ombudets mobilnummer',
+    'Ombudets mejladress',
+  ]) {
     t.truthy(await page.$(`::-p-aria([name="${label}"][role="textbox"])`), label);
   }
   t.regex(await text(page, '#add-participant'), /Patienten[\s\S]*Ombudet \(bjuds in och ansluter för patienten\)/);
@@ -116,11 +129,16 @@ test('with a proxy each contact field says whose it is; another kind after a ref
 test('BankID cannot be chosen without an identity provider, and the form says why', async (t) => {
   const { page } = await bookingForm();
   await radio(page, 'Patient');
-  const bankid = await page.$eval('#p_identification option[value="bankid"]', (o) => ({ disabled: (o as HTMLOptionElement).disabled, text: o.textContent }));
+  const bankid = await page.$eval('#p_identification option[value="bankid"]', (o) => ({
+    disabled: o.disabled,
+    text: o.textContent,
+  }));
   t.deepEqual(bankid, { disabled: true, text: 'BankID (går inte: ingen identitetsleverantör)' });
   t.regex(await text(page, '#idp-note'), /ingen identitetsleverantör är inställd/);
   // Posted anyway (an old page, no script): refused with the reason, nothing added.
-  await page.$eval('#p_identification option[value="bankid"]', (o) => { (o as HTMLOptionElement).disabled = false; });
+  await page.$eval('#p_identification option[value="bankid"]', (o) => {
+    o.disabled = false;
+  });
   await fill(page, 'Namn', 'Sara Lind');
   await fill(page, 'Mobilnummer', '070-123 45 67');
   await fill(page, 'Patientens personnummer (krävs vid BankID)', '19121212-1212');
@@ -160,11 +178,14 @@ test('rescheduling to the same time says nothing changed and tells nobody', asyn
   await submit(page, 'Flytta mötet');
   t.regex(await text(page, '[role="status"]'), /Mötet har redan den tiden .* Inget ändrades och inget skickades/);
   t.notRegex(await text(page), /Mötet är flyttat/);
-  t.deepEqual(await app.server.app.db('outbox_messages').where({ meeting_id: id, kind: 'rescheduled' }).select('id'), []);
+  t.deepEqual(
+    await app.server.app.db('outbox_messages').where({ meeting_id: id, kind: 'rescheduled' }).select('id'),
+    [],
+  );
   await page.browserContext().close();
 });
 
-test('a colleague\'s invitation leads to the staff login, and an e-mail guest is not promised a call', async (t) => {
+test("a colleague's invitation leads to the staff login, and an e-mail guest is not promised a call", async (t) => {
   const { staff: colleague } = await app.staff('clinician', 'Barn- och ungdomsmedicin', { name: 'Kalle Kollega' });
   const { page } = await bookingForm();
   await meetingFields(page, 'Med kollega');
@@ -178,7 +199,10 @@ test('a colleague\'s invitation leads to the staff login, and an e-mail guest is
   await choose(page, 'Välj identifieringsmetod', 'none');
   await submit(page, 'Lägg till');
   await submit(page, 'Boka mötet');
-  const mailTo = (address: string) => until(`the invitation to ${address}`, () => relay.received.find((m) => m.to && 'text' in m.to && m.to.text.includes(address)));
+  const mailTo = (address: string) =>
+    until(`the invitation to ${address}`, () =>
+      relay.received.find((m) => m.to && 'text' in m.to && m.to.text.includes(address)),
+    );
   const toColleague = (await mailTo(colleague.email)).text ?? '';
   t.regex(toColleague, /Logga in i Samverka som vanligt och öppna mötet här:\s+http:\/\/\S+\/meetings\/[0-9a-f-]{36}/);
   t.notRegex(toColleague, /skriv ditt namn/);

@@ -71,11 +71,16 @@ test.serial('a clinician books, finds, reschedules and cancels a meeting', async
 
   // A teacher by e-mail with no identification; typing a mobile too explains why not.
   await radio(page, 'Gäst');
-  t.false(await page.$eval('#p_personalNumber', (el) => (el.closest('[data-for]') as HTMLElement).hidden === false), 'no personal number field for a guest');
+  t.false(
+    await page.$eval('#p_personalNumber', (el) => (el.closest('[data-for]') as HTMLElement).hidden === false),
+    'no personal number field for a guest',
+  );
   await fill(page, 'Namn', 'Eva Ek');
   await fill(page, 'Mejladress', 'eva.ek@skola.example');
   await fill(page, 'Mobilnummer', '0701234567');
-  await page.waitForFunction(() => document.querySelector('#contact-hint')?.textContent?.includes('kan inte ha både mobilnummer och mejladress'));
+  await page.waitForFunction(() =>
+    document.querySelector('#contact-hint')?.textContent?.includes('kan inte ha både mobilnummer och mejladress'),
+  );
   t.regex(await text(page, '#contact-hint'), /En gäst kan inte ha både mobilnummer och mejladress/);
   await (await byLabel(page, 'Mobilnummer')).click({ count: 3 });
   await page.keyboard.press('Backspace');
@@ -111,13 +116,20 @@ test.serial('a clinician books, finds, reschedules and cancels a meeting', async
 
   await Promise.all([page.waitForNavigation(), press(page, 'Sara Lind', 'link')]);
   t.is(await page.title(), 'Samordnad individuell plan – Samverka');
-  t.regex(await text(page, 'table.participants'), /Olle Socialsekreterare\s+Gäst\s+076-123 45 67\s+SMS\s+(Inbjuden|Inbjudan levererad)/);
+  t.regex(
+    await text(page, 'table.participants'),
+    /Olle Socialsekreterare\s+Gäst\s+076-123 45 67\s+SMS\s+(Inbjuden|Inbjudan levererad)/,
+  );
 
   // A status reported by another part of the appliance appears without a reload.
   const meetingId = new URL(page.url()).pathname.split('/').pop()!;
   const meeting = await app.server.plugins.meetings.service.find(meetingId);
   await page.waitForFunction(() => !(document.querySelector('.live-note') as HTMLElement).hidden);
-  app.server.app.bus.emit('participant.status', { meetingId, participantId: meeting!.participants[0]!.id, status: 'waiting' });
+  app.server.app.bus.emit('participant.status', {
+    meetingId,
+    participantId: meeting!.participants[0].id,
+    status: 'waiting',
+  });
   await page.waitForFunction(() => document.querySelector('table.participants')?.textContent?.includes('Väntar'));
   t.pass('live status update');
 
@@ -126,7 +138,10 @@ test.serial('a clinician books, finds, reschedules and cancels a meeting', async
   await pick(page, 'Nytt datum', later);
   await pick(page, 'Ny starttid', '13:30');
   await submit(page, 'Flytta mötet');
-  t.regex(await text(page, 'main'), /Flytta mötet ”Samordnad individuell plan” från .* kl\. 10:00–10:45 till .* kl\. 13:30–14:15\?/);
+  t.regex(
+    await text(page, 'main'),
+    /Flytta mötet ”Samordnad individuell plan” från .* kl\. 10:00–10:45 till .* kl\. 13:30–14:15\?/,
+  );
   await submit(page, 'Ja, flytta mötet');
   t.regex(await text(page, '[role="status"]'), /Mötet är flyttat/);
   t.regex(await text(page, 'dl'), /13:30–14:15/);
@@ -152,7 +167,11 @@ test.serial('the calendar, the booking form and the meeting page pass axe-core w
   await submit(page, 'Logga in');
   const client = app.client();
   await client.login(staff.email, password);
-  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking({ startsAt: new Date(Date.now() + 3600_000).toISOString() }) })).json();
+  const meeting = (
+    await client.request('POST', '/api/v1/meetings', {
+      json: booking({ startsAt: new Date(Date.now() + 3600_000).toISOString() }),
+    })
+  ).json();
   for (const path of ['/calendar', '/calendar?view=week', '/meetings/new', `/meetings/${meeting.id}`]) {
     await page.goto(`${app.url}${path}`);
     t.deepEqual(await axe(page), [], path);

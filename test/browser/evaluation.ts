@@ -38,8 +38,15 @@ test.serial('a patient who came in answers through the link in the SMS request a
   const booked = await bookMeeting(world);
   await patientEnters(world, booked);
   // The rooms plugin emits 'room.ended' in production when staff end the meeting for everyone.
-  world.app.server.app.bus.emit('room.ended' as never, { meetingId: booked.meetingId, reason: 'ended_by_staff', byStaffId: null } as never);
-  const sms = await until('the evaluation request', () => smsTo(world, booked.patientE164).join('').match(/http:\/\/\S+\/e\/[\w-]+/));
+  world.app.server.app.bus.emit(
+    'room.ended' as never,
+    { meetingId: booked.meetingId, reason: 'ended_by_staff', byStaffId: null } as never,
+  );
+  const sms = await until('the evaluation request', () =>
+    smsTo(world, booked.patientE164)
+      .join('')
+      .match(/http:\/\/\S+\/e\/[\w-]+/),
+  );
   const link = sms[0];
   const context = await chromium.browser.createBrowserContext();
   const page = await context.newPage();
@@ -57,8 +64,10 @@ test.serial('a patient who came in answers through the link in the SMS request a
 
 test.serial('a guest answers on the page they reach when leaving the meeting', async (t) => {
   const booked = await bookMeeting(world);
-  const mail = await until('the invitation', () => mailsTo(world, booked.guestEmail).find((m) => /\/j\//.test(m.text ?? '')));
-  const link = /(http:\/\/\S+\/j\/[\w-]+)/.exec(mail.text ?? '')![1]!;
+  const mail = await until('the invitation', () =>
+    mailsTo(world, booked.guestEmail).find((m) => /\/j\//.test(m.text ?? '')),
+  );
+  const link = /(http:\/\/\S+\/j\/[\w-]+)/.exec(mail.text ?? '')![1];
   const context = await chromium.browser.createBrowserContext();
   const page = await context.newPage();
   await page.setBypassCSP(true);
@@ -75,26 +84,42 @@ test.serial('a guest answers on the page they reach when leaving the meeting', a
   await context.close();
 });
 
-test.serial('the support page, the timeline, the results and the question editor pass axe-core with no violations', async (t) => {
-  const booked = await bookMeeting(world);
-  await until('the invitation to be logged', async () => (await world.app.server.app.db('connlog_entries').where({ meeting_id: booked.meetingId, type: 'message_sent' }).first()) as unknown);
-  const { staff, password } = await world.app.staff('admin');
-  const context = await chromium.browser.createBrowserContext();
-  const page = await context.newPage();
-  await page.setBypassCSP(true);
-  await page.goto(`${world.app.url}/login`);
-  await fill(page, 'E-postadress', staff.email);
-  await fill(page, 'Lösenord', password);
-  await Promise.all([page.waitForNavigation(), press(page, 'Logga in')]);
-  for (const path of [`/connlog?phone=${booked.patientMobile}`, `/connlog/meetings/${booked.meetingId}`, '/evaluation/results', '/evaluation/sets', `/evaluation/sets/${staff.unitId}/patient`]) {
-    await page.goto(`${world.app.url}${path}`);
-    t.deepEqual(await axe(page), [], path);
-  }
-  // The support page is found by its labels.
-  await page.goto(`${world.app.url}/connlog`);
-  await fill(page, 'Deltagarens telefonnummer', booked.patientMobile);
-  await Promise.all([page.waitForNavigation(), press(page, 'Sök')]);
-  await Promise.all([page.waitForNavigation(), page.click(`a[href="/connlog/meetings/${booked.meetingId}"]`)]);
-  t.regex(await page.$eval('main', (el) => el.textContent ?? ''), /Inbjudan skickades/);
-  await context.close();
-});
+test.serial(
+  'the support page, the timeline, the results and the question editor pass axe-core with no violations',
+  async (t) => {
+    const booked = await bookMeeting(world);
+    await until(
+      'the invitation to be logged',
+      async () =>
+        (await world.app.server.app
+          .db('connlog_entries')
+          .where({ meeting_id: booked.meetingId, type: 'message_sent' })
+          .first()) as unknown,
+    );
+    const { staff, password } = await world.app.staff('admin');
+    const context = await chromium.browser.createBrowserContext();
+    const page = await context.newPage();
+    await page.setBypassCSP(true);
+    await page.goto(`${world.app.url}/login`);
+    await fill(page, 'E-postadress', staff.email);
+    await fill(page, 'Lösenord', password);
+    await Promise.all([page.waitForNavigation(), press(page, 'Logga in')]);
+    for (const path of [
+      `/connlog?phone=${booked.patientMobile}`,
+      `/connlog/meetings/${booked.meetingId}`,
+      '/evaluation/results',
+      '/evaluation/sets',
+      `/evaluation/sets/${staff.unitId}/patient`,
+    ]) {
+      await page.goto(`${world.app.url}${path}`);
+      t.deepEqual(await axe(page), [], path);
+    }
+    // The support page is found by its labels.
+    await page.goto(`${world.app.url}/connlog`);
+    await fill(page, 'Deltagarens telefonnummer', booked.patientMobile);
+    await Promise.all([page.waitForNavigation(), press(page, 'Sök')]);
+    await Promise.all([page.waitForNavigation(), page.click(`a[href="/connlog/meetings/${booked.meetingId}"]`)]);
+    t.regex(await page.$eval('main', (el) => el.textContent ?? ''), /Inbjudan skickades/);
+    await context.close();
+  },
+);

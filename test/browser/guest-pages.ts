@@ -10,7 +10,8 @@ import { booking, loggedIn } from '../meetings/_booking.ts';
 import { fill, launchChromium, press, screenshotsAt, type TestBrowser } from '../helpers/browser.ts';
 import { mailsTo, smsTo, startWorld, until, type World } from '../connlog/_meeting.ts';
 
-const safariMac = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
+const safariMac =
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
 
 let world: World;
 let chromium: TestBrowser;
@@ -44,16 +45,38 @@ async function book(invitees: Invitee[], minutes = 2 * 24 * 60) {
       ? { identification: 'sms', mobile: `070${Math.floor(1_000_000 + Math.random() * 8_999_999)}` }
       : { identification: 'none', email: `${Math.random().toString(36).slice(2)}@skola.example` }),
   }));
-  const patient = { kind: 'patient', name: 'Sara Lind', mobile: `070${Math.floor(1_000_000 + Math.random() * 8_999_999)}`, identification: 'sms' };
-  const reply = await client.request('POST', '/api/v1/meetings', { json: booking({ startsAt: startsAt.toISOString(), participants: [patient, ...people] }) });
+  const patient = {
+    kind: 'patient',
+    name: 'Sara Lind',
+    mobile: `070${Math.floor(1_000_000 + Math.random() * 8_999_999)}`,
+    identification: 'sms',
+  };
+  const reply = await client.request('POST', '/api/v1/meetings', {
+    json: booking({ startsAt: startsAt.toISOString(), participants: [patient, ...people] }),
+  });
   if (reply.status !== 201) throw new Error(`booking failed: ${reply.status} ${reply.text}`);
-  const meeting = reply.json() as { id: string; participants: { id: string; mobile: string | null; email: string | null }[] };
+  const meeting = reply.json() as {
+    id: string;
+    participants: { id: string; mobile: string | null; email: string | null }[];
+  };
   const links: string[] = [];
   for (const p of meeting.participants.slice(1)) {
-    const text = () => (p.email ? mailsTo(world, p.email).map((m) => m.text ?? '').join('') : smsTo(world, p.mobile!).join(''));
-    links.push(await until(`the invitation to ${p.email ?? p.mobile}`, () => /http:\/\/\S+\/j\/[\w-]{24,}/.exec(text())?.[0]));
+    const text = () =>
+      p.email
+        ? mailsTo(world, p.email)
+            .map((m) => m.text ?? '')
+            .join('')
+        : smsTo(world, p.mobile!).join('');
+    links.push(
+      await until(`the invitation to ${p.email ?? p.mobile}`, () => /http:\/\/\S+\/j\/[\w-]{24,}/.exec(text())?.[0]),
+    );
   }
-  return { meetingId: meeting.id, ids: meeting.participants.slice(1).map((p) => p.id), emails: meeting.participants.slice(1).map((p) => p.email), links };
+  return {
+    meetingId: meeting.id,
+    ids: meeting.participants.slice(1).map((p) => p.id),
+    emails: meeting.participants.slice(1).map((p) => p.email),
+    links,
+  };
 }
 
 /** A browser of its own (cookies and all), as each person's device is. */
@@ -73,179 +96,235 @@ const textOf = (page: Page, selector = 'main') => page.$eval(selector, (el) => (
 
 /** The technical test is driven in techtest.ts and guest.ts: here it is recorded as passed. */
 const passed = (participantId: string) =>
-  recordResult({ db: world.app.server.app.db, bus: world.app.server.app.bus }, { type: 'participant', id: participantId }, {
-    camera: 'yes', microphone: 'detected', microphoneLevel: 0.4, sound: 'yes', devices: { camera: null, microphone: null, speaker: null },
-    network: { relayConfigured: false, relayUdp: null, relayTcp: null, rttMs: 20, jitterMs: 2, loss: 0, throughputKbps: null, downloadKbps: 20000, uploadKbps: 10000, durationMs: 3000 },
-  }, 'Chrome 126');
+  recordResult(
+    { db: world.app.server.app.db, bus: world.app.server.app.bus },
+    { type: 'participant', id: participantId },
+    {
+      camera: 'yes',
+      microphone: 'detected',
+      microphoneLevel: 0.4,
+      sound: 'yes',
+      devices: { camera: null, microphone: null, speaker: null },
+      network: {
+        relayConfigured: false,
+        relayUdp: null,
+        relayTcp: null,
+        rttMs: 20,
+        jitterMs: 2,
+        loss: 0,
+        throughputKbps: null,
+        downloadKbps: 20000,
+        uploadKbps: 10000,
+        durationMs: 3000,
+      },
+    },
+    'Chrome 126',
+  );
 
-test.serial('a guest booked in English reads English from the link on: the name check, a wrong name, a locked link, the test, the waiting room; the switch still works', async (t) => {
-  const { links } = await book([{ name: 'Eva Ek', language: 'en' }, { name: 'Nils Nilsson', language: 'en' }]);
+test.serial(
+  'a guest booked in English reads English from the link on: the name check, a wrong name, a locked link, the test, the waiting room; the switch still works',
+  async (t) => {
+    const { links } = await book([
+      { name: 'Eva Ek', language: 'en' },
+      { name: 'Nils Nilsson', language: 'en' },
+    ]);
 
-  const eva = await person();
-  await eva.goto(links[0]!);
-  t.is(await eva.title(), 'Join the meeting – Samverka');
-  t.is(await eva.$eval('html', (el) => el.lang), 'en');
-  await screenshotsAt(eva, 'guest-link-en');
-  await typeName(eva, 'Your name', 'Continue', 'Eva Eek');
-  t.regex(await textOf(eva, '[role="alert"]'), /^The name does not match the invitation\. Check the spelling\. You have 4 tries left\./);
-  await screenshotsAt(eva, 'guest-link-wrong-name-en');
-  // The switch is still there, and still keeps the token out of every address.
-  await Promise.all([eva.waitForNavigation(), press(eva, 'På svenska')]);
-  t.is(await eva.title(), 'Anslut till mötet – Samverka');
-  t.is(new URL(eva.url()).pathname, '/j');
-  await Promise.all([eva.waitForNavigation(), press(eva, 'In English')]);
-  await typeName(eva, 'Your name', 'Continue', 'Eva Ek');
-  t.is(new URL(eva.url()).pathname, '/entry/test');
-  t.is(await eva.title(), 'Technical test – Samverka');
+    const eva = await person();
+    await eva.goto(links[0]);
+    t.is(await eva.title(), 'Join the meeting – Samverka');
+    t.is(await eva.$eval('html', (el) => el.lang), 'en');
+    await screenshotsAt(eva, 'guest-link-en');
+    await typeName(eva, 'Your name', 'Continue', 'Eva Eek');
+    t.regex(
+      await textOf(eva, '[role="alert"]'),
+      /^The name does not match the invitation\. Check the spelling\. You have 4 tries left\./,
+    );
+    await screenshotsAt(eva, 'guest-link-wrong-name-en');
+    // The switch is still there, and still keeps the token out of every address.
+    await Promise.all([eva.waitForNavigation(), press(eva, 'På svenska')]);
+    t.is(await eva.title(), 'Anslut till mötet – Samverka');
+    t.is(new URL(eva.url()).pathname, '/j');
+    await Promise.all([eva.waitForNavigation(), press(eva, 'In English')]);
+    await typeName(eva, 'Your name', 'Continue', 'Eva Ek');
+    t.is(new URL(eva.url()).pathname, '/entry/test');
+    t.is(await eva.title(), 'Technical test – Samverka');
 
-  const nils = await person();
-  await nils.goto(links[1]!);
-  for (let i = 0; i < 5; i++) await typeName(nils, 'Your name', 'Continue', `Nils Fel ${i}`);
-  t.is(await nils.title(), 'The link is locked – Samverka');
-  t.regex(await textOf(nils, '[role="alert"]'), /typed wrongly too many times/);
-  await screenshotsAt(nils, 'guest-locked-en');
-  // Opening the locked link again, in a fresh browser, still speaks the booking's language.
-  const again = await person();
-  await again.goto(links[1]!);
-  t.is(await again.title(), 'The link is locked – Samverka');
-  await Promise.all([eva, nils, again].map((p) => p.browserContext().close()));
-});
+    const nils = await person();
+    await nils.goto(links[1]);
+    for (let i = 0; i < 5; i++) await typeName(nils, 'Your name', 'Continue', `Nils Fel ${i}`);
+    t.is(await nils.title(), 'The link is locked – Samverka');
+    t.regex(await textOf(nils, '[role="alert"]'), /typed wrongly too many times/);
+    await screenshotsAt(nils, 'guest-locked-en');
+    // Opening the locked link again, in a fresh browser, still speaks the booking's language.
+    const again = await person();
+    await again.goto(links[1]);
+    t.is(await again.title(), 'The link is locked – Samverka');
+    await Promise.all([eva, nils, again].map((p) => p.browserContext().close()));
+  },
+);
 
-test.serial('a guest booked in English gets the evaluation request and its form in English, and the scale stays on one line at 320 px', async (t) => {
-  const { meetingId, ids, emails, links } = await book([{ name: 'Eva Ek', language: 'en' }]);
-  const eva = await person();
-  await eva.goto(links[0]!);
-  await typeName(eva, 'Your name', 'Continue', 'Eva Ek');
-  await eva.browserContext().close();
-  await passed(ids[0]!);
-  await world.app.server.plugins.rooms.service.end(meetingId, 'Mötet är slut.', null);
-  const mail = await until('the evaluation request', () => mailsTo(world, emails[0]!).find((m) => /\/e\//.test(m.text ?? '')));
-  const link = /(http:\/\/\S+\/e\/[\w-]+)/.exec(mail.text ?? '')![1]!;
+test.serial(
+  'a guest booked in English gets the evaluation request and its form in English, and the scale stays on one line at 320 px',
+  async (t) => {
+    const { meetingId, ids, emails, links } = await book([{ name: 'Eva Ek', language: 'en' }]);
+    const eva = await person();
+    await eva.goto(links[0]);
+    await typeName(eva, 'Your name', 'Continue', 'Eva Ek');
+    await eva.browserContext().close();
+    await passed(ids[0]);
+    await world.app.server.plugins.rooms.service.end(meetingId, 'Mötet är slut.', null);
+    const mail = await until('the evaluation request', () =>
+      mailsTo(world, emails[0]!).find((m) => /\/e\//.test(m.text ?? '')),
+    );
+    const link = /(http:\/\/\S+\/e\/[\w-]+)/.exec(mail.text ?? '')![1];
 
-  // Read later, on another device: the link alone says whose form it is.
-  const form = await person();
-  await form.goto(link);
-  t.is(await form.title(), 'How did the meeting work? – Samverka');
-  await form.setViewport({ width: 320, height: 640 });
-  const group = await form.locator('::-p-aria([name="How did sound and picture work?"][role="group"])').waitHandle();
-  const rows = await group.$$eval('input[type="radio"]', (radios) => radios.map((r) => Math.round(r.closest('label')!.getBoundingClientRect().top)));
-  t.is(rows.length, 5);
-  t.is(new Set(rows).size, 1, `the five choices on one line at 320 px: ${rows.join(', ')}`);
-  t.true(await form.evaluate(() => document.documentElement.scrollWidth <= 320), 'no horizontal scrolling');
-  await screenshotsAt(form, 'guest-evaluation-en');
-  const radio = await group.$('::-p-aria([name="4"][role="radio"])');
-  await radio!.click();
-  await Promise.all([form.waitForNavigation(), press(form, 'Send the answers')]);
-  t.regex(await textOf(form), /Thank you for your answers/);
-  // Spent: its hash is gone, so nothing says any more whose it was (the page is the default's).
-  t.is((await form.goto(link))?.status(), 404);
-  await form.browserContext().close();
-});
+    // Read later, on another device: the link alone says whose form it is.
+    const form = await person();
+    await form.goto(link);
+    t.is(await form.title(), 'How did the meeting work? – Samverka');
+    await form.setViewport({ width: 320, height: 640 });
+    const group = await form.locator('::-p-aria([name="How did sound and picture work?"][role="group"])').waitHandle();
+    const rows = await group.$$eval('input[type="radio"]', (radios) =>
+      radios.map((r) => Math.round(r.closest('label')!.getBoundingClientRect().top)),
+    );
+    t.is(rows.length, 5);
+    t.is(new Set(rows).size, 1, `the five choices on one line at 320 px: ${rows.join(', ')}`);
+    t.true(await form.evaluate(() => document.documentElement.scrollWidth <= 320), 'no horizontal scrolling');
+    await screenshotsAt(form, 'guest-evaluation-en');
+    const radio = await group.$('::-p-aria([name="4"][role="radio"])');
+    await radio!.click();
+    await Promise.all([form.waitForNavigation(), press(form, 'Send the answers')]);
+    t.regex(await textOf(form), /Thank you for your answers/);
+    // Spent: its hash is gone, so nothing says any more whose it was (the page is the default's).
+    t.is((await form.goto(link))?.status(), 404);
+    await form.browserContext().close();
+  },
+);
 
 test.serial('the SMS code page says the first code is sent, and counts down to the next with the number', async (t) => {
   const { links } = await book([{ name: 'Olle Socialsekreterare', bySms: true }]);
   const olle = await person();
-  await olle.goto(links[0]!);
+  await olle.goto(links[0]);
   await typeName(olle, 'Ditt namn', 'Fortsätt', 'Olle Socialsekreterare');
   t.is(new URL(olle.url()).pathname, '/entry/code');
   t.is((await textOf(olle, '[role="status"]')).trim(), 'Koden är skickad.');
   await olle.waitForFunction(() => /\d/.test(document.querySelector('[data-countdown-text]')?.textContent ?? ''));
   t.regex(await textOf(olle, '[data-countdown-text]'), /^Du kan be om en ny kod om \d{1,2} sekunder\.$/);
-  t.true(await olle.$eval('::-p-aria([name="Skicka en ny kod"][role="button"])', (b) => (b as HTMLButtonElement).disabled));
+  t.true(
+    await olle.$eval('::-p-aria([name="Skicka en ny kod"][role="button"])', (b) => (b as HTMLButtonElement).disabled),
+  );
   await screenshotsAt(olle, 'guest-code');
   await olle.browserContext().close();
 });
 
-test.serial('Safari on a computer: the page says which browsers work and offers the link to copy into one', async (t) => {
-  const { links } = await book([{ name: 'Eva Ek' }]);
-  const link = links[0]!;
-  const safari = await person(safariMac);
-  await safari.browserContext().overridePermissions(world.app.url, ['clipboard-read', 'clipboard-write', 'clipboard-sanitized-write']);
-  await safari.goto(link);
-  t.is(await safari.title(), 'Byt webbläsare – Samverka');
-  await safari.waitForFunction(() => location.pathname === '/j');
-  const field = await safari.locator('::-p-aria([name="Länken till mötet"][role="textbox"])').waitHandle();
-  t.is(await field.evaluate((el) => (el as HTMLInputElement).value), link);
-  await press(safari, 'Kopiera länken');
-  await safari.waitForFunction(() => (document.querySelector('[role="status"]')?.textContent ?? '') !== '');
-  t.regex(await textOf(safari, '[role="status"]'), /^Länken är kopierad\./);
-  t.is(await safari.evaluate(() => navigator.clipboard.readText()), link);
-  await screenshotsAt(safari, 'guest-browser');
-  t.false(world.app.logs().includes(link.split('/j/')[1]!), 'the token reaches no log line');
-  // Opening the link there did not spend it: Chrome gets the name form.
-  const chrome = await person();
-  await chrome.goto(link);
-  t.is(await chrome.title(), 'Anslut till mötet – Samverka');
-  await Promise.all([safari, chrome].map((p) => p.browserContext().close()));
-});
+test.serial(
+  'Safari on a computer: the page says which browsers work and offers the link to copy into one',
+  async (t) => {
+    const { links } = await book([{ name: 'Eva Ek' }]);
+    const link = links[0];
+    const safari = await person(safariMac);
+    await safari
+      .browserContext()
+      .overridePermissions(world.app.url, ['clipboard-read', 'clipboard-write', 'clipboard-sanitized-write']);
+    await safari.goto(link);
+    t.is(await safari.title(), 'Byt webbläsare – Samverka');
+    await safari.waitForFunction(() => location.pathname === '/j');
+    const field = await safari.locator('::-p-aria([name="Länken till mötet"][role="textbox"])').waitHandle();
+    t.is(await field.evaluate((el) => (el as HTMLInputElement).value), link);
+    await press(safari, 'Kopiera länken');
+    await safari.waitForFunction(() => (document.querySelector('[role="status"]')?.textContent ?? '') !== '');
+    t.regex(await textOf(safari, '[role="status"]'), /^Länken är kopierad\./);
+    t.is(await safari.evaluate(() => navigator.clipboard.readText()), link);
+    await screenshotsAt(safari, 'guest-browser');
+    t.false(world.app.logs().includes(link.split('/j/')[1]), 'the token reaches no log line');
+    // Opening the link there did not spend it: Chrome gets the name form.
+    const chrome = await person();
+    await chrome.goto(link);
+    t.is(await chrome.title(), 'Anslut till mötet – Samverka');
+    await Promise.all([safari, chrome].map((p) => p.browserContext().close()));
+  },
+);
 
-test.serial('without a video server the participant reads what to do, not configuration names; once the meeting has ended, no page says the room is open, also after a reload', async (t) => {
-  const { meetingId, ids, links } = await book([{ name: 'Eva Ek' }], 5);
-  const eva = await person();
-  await eva.goto(links[0]!);
-  await typeName(eva, 'Ditt namn', 'Fortsätt', 'Eva Ek');
-  await passed(ids[0]!);
-  await eva.goto(`${world.app.url}/entry/waiting`);
-  // The room is open (it opens 15 minutes before the start): the waiting room moves on by itself.
-  await eva.waitForFunction(() => location.pathname === '/entry/meeting', { timeout: 15_000 });
-  const words = await textOf(eva);
-  t.regex(words, /Videon kan inte starta just nu/);
-  t.regex(words, /Ring mottagningen på 010-123 45 67/);
-  t.notRegex(words, /JITSI|videoserver|inställd/i);
-  await screenshotsAt(eva, 'guest-meeting-no-video');
+test.serial(
+  'without a video server the participant reads what to do, not configuration names; once the meeting has ended, no page says the room is open, also after a reload',
+  async (t) => {
+    const { meetingId, ids, links } = await book([{ name: 'Eva Ek' }], 5);
+    const eva = await person();
+    await eva.goto(links[0]);
+    await typeName(eva, 'Ditt namn', 'Fortsätt', 'Eva Ek');
+    await passed(ids[0]);
+    await eva.goto(`${world.app.url}/entry/waiting`);
+    // The room is open (it opens 15 minutes before the start): the waiting room moves on by itself.
+    await eva.waitForFunction(() => location.pathname === '/entry/meeting', { timeout: 15_000 });
+    const words = await textOf(eva);
+    t.regex(words, /Videon kan inte starta just nu/);
+    t.regex(words, /Ring mottagningen på 010-123 45 67/);
+    t.notRegex(words, /JITSI|videoserver|inställd/i);
+    await screenshotsAt(eva, 'guest-meeting-no-video');
 
-  await world.app.server.plugins.rooms.service.end(meetingId, 'Mötet har avslutats av personalen.', null);
-  // The page learns it at once and moves on to the page that says so.
-  await eva.waitForFunction(() => location.pathname === '/entry/waiting');
-  await eva.reload();
-  t.is(new URL(eva.url()).pathname, '/entry/waiting');
-  t.is(await eva.title(), 'Mötet är avslutat – Samverka');
-  const ended = await textOf(eva);
-  t.regex(ended, /Mötet är avslutat och mötesrummet är stängt\./);
-  t.notRegex(ended, /är öppet/);
-  await screenshotsAt(eva, 'guest-ended');
-  await eva.reload();
-  t.notRegex(await textOf(eva), /är öppet/);
-  await eva.goto(`${world.app.url}/entry`);
-  t.is(new URL(eva.url()).pathname, '/entry/waiting');
-  // What is left to do: the evaluation.
-  await Promise.all([eva.waitForNavigation(), press(eva, 'Utvärdera mötet', 'link')]);
-  t.is(await eva.title(), 'Hur fungerade mötet? – Samverka');
-  await eva.browserContext().close();
-});
+    await world.app.server.plugins.rooms.service.end(meetingId, 'Mötet har avslutats av personalen.', null);
+    // The page learns it at once and moves on to the page that says so.
+    await eva.waitForFunction(() => location.pathname === '/entry/waiting');
+    await eva.reload();
+    t.is(new URL(eva.url()).pathname, '/entry/waiting');
+    t.is(await eva.title(), 'Mötet är avslutat – Samverka');
+    const ended = await textOf(eva);
+    t.regex(ended, /Mötet är avslutat och mötesrummet är stängt\./);
+    t.notRegex(ended, /är öppet/);
+    await screenshotsAt(eva, 'guest-ended');
+    await eva.reload();
+    t.notRegex(await textOf(eva), /är öppet/);
+    await eva.goto(`${world.app.url}/entry`);
+    t.is(new URL(eva.url()).pathname, '/entry/waiting');
+    // What is left to do: the evaluation.
+    await Promise.all([eva.waitForNavigation(), press(eva, 'Utvärdera mötet', 'link')]);
+    t.is(await eva.title(), 'Hur fungerade mötet? – Samverka');
+    await eva.browserContext().close();
+  },
+);
 
-test.serial('a meeting ended while the guest waits: the waiting room says so at once, with no countdown and no room', async (t) => {
-  const { meetingId, ids, links } = await book([{ name: 'Eva Ek' }]);
-  const eva = await person();
-  await eva.goto(links[0]!);
-  await typeName(eva, 'Ditt namn', 'Fortsätt', 'Eva Ek');
-  await passed(ids[0]!);
-  await eva.goto(`${world.app.url}/entry/waiting`);
-  t.is(await eva.title(), 'Väntrummet – Samverka');
-  await eva.waitForFunction(() => /\d\d:\d\d/.test(document.querySelector('[data-countdown]')?.textContent ?? ''));
-  // The clinic's number: one tap to call, and never broken across lines, even at 320 px.
-  await eva.setViewport({ width: 320, height: 640 });
-  const phones = await eva.$$eval('main a', (links) => links.filter((a) => a.getAttribute('href')?.startsWith('tel:')).map((a) => ({ href: a.getAttribute('href'), text: a.textContent, lines: a.getClientRects().length })));
-  t.deepEqual(phones, [{ href: 'tel:0101234567', text: '010-123 45 67', lines: 1 }]);
-  await screenshotsAt(eva, 'guest-waiting');
-  await world.app.server.plugins.rooms.service.end(meetingId, 'Mötet har ställts in.', null);
-  await eva.waitForFunction(() => !(document.querySelector('[data-room-ended]') as HTMLElement).hidden);
-  t.regex(await textOf(eva, '[role="status"]'), /Mötet är avslutat/);
-  t.true(await eva.$eval('[data-room-closed]', (el) => (el as HTMLElement).hidden), 'no countdown');
-  t.true(await eva.$eval('[data-room-open]', (el) => (el as HTMLElement).hidden), 'no room');
-  await eva.browserContext().close();
-});
+test.serial(
+  'a meeting ended while the guest waits: the waiting room says so at once, with no countdown and no room',
+  async (t) => {
+    const { meetingId, ids, links } = await book([{ name: 'Eva Ek' }]);
+    const eva = await person();
+    await eva.goto(links[0]);
+    await typeName(eva, 'Ditt namn', 'Fortsätt', 'Eva Ek');
+    await passed(ids[0]);
+    await eva.goto(`${world.app.url}/entry/waiting`);
+    t.is(await eva.title(), 'Väntrummet – Samverka');
+    await eva.waitForFunction(() => /\d\d:\d\d/.test(document.querySelector('[data-countdown]')?.textContent ?? ''));
+    // The clinic's number: one tap to call, and never broken across lines, even at 320 px.
+    await eva.setViewport({ width: 320, height: 640 });
+    const phones = await eva.$$eval('main a', (links) =>
+      links
+        .filter((a) => a.getAttribute('href')?.startsWith('tel:'))
+        .map((a) => ({ href: a.getAttribute('href'), text: a.textContent, lines: a.getClientRects().length })),
+    );
+    t.deepEqual(phones, [{ href: 'tel:0101234567', text: '010-123 45 67', lines: 1 }]);
+    await screenshotsAt(eva, 'guest-waiting');
+    await world.app.server.plugins.rooms.service.end(meetingId, 'Mötet har ställts in.', null);
+    await eva.waitForFunction(() => !(document.querySelector('[data-room-ended]') as HTMLElement).hidden);
+    t.regex(await textOf(eva, '[role="status"]'), /Mötet är avslutat/);
+    t.true(await eva.$eval('[data-room-closed]', (el) => (el as HTMLElement).hidden), 'no countdown');
+    t.true(await eva.$eval('[data-room-open]', (el) => (el as HTMLElement).hidden), 'no room');
+    await eva.browserContext().close();
+  },
+);
 
-test.serial('a guest page opened in another browser (or after the session ended) says how to get back in, not "log in" and not the staff start page', async (t) => {
-  const other = await person();
-  const reply = await other.goto(`${world.app.url}/entry/waiting`);
-  t.is(reply?.status(), 401);
-  const words = await textOf(other);
-  t.regex(words, /Den här sidan öppnas med länken i din inbjudan\. Öppna länken igen/);
-  t.notRegex(words, /logga in|Till startsidan|IT-avdelningen/i);
-  t.is(await other.$('a[href="/"]'), null, 'no way to the staff login');
-  await other.setViewport({ width: 320, height: 640 });
-  t.true(await other.evaluate(() => document.documentElement.scrollWidth <= 320), 'the error code wraps at 320 px');
-  await screenshotsAt(other, 'guest-no-session');
-  await other.browserContext().close();
-});
+test.serial(
+  'a guest page opened in another browser (or after the session ended) says how to get back in, not "log in" and not the staff start page',
+  async (t) => {
+    const other = await person();
+    const reply = await other.goto(`${world.app.url}/entry/waiting`);
+    t.is(reply?.status(), 401);
+    const words = await textOf(other);
+    t.regex(words, /Den här sidan öppnas med länken i din inbjudan\. Öppna länken igen/);
+    t.notRegex(words, /logga in|Till startsidan|IT-avdelningen/i);
+    t.is(await other.$('a[href="/"]'), null, 'no way to the staff login');
+    await other.setViewport({ width: 320, height: 640 });
+    t.true(await other.evaluate(() => document.documentElement.scrollWidth <= 320), 'the error code wraps at 320 px');
+    await screenshotsAt(other, 'guest-no-session');
+    await other.browserContext().close();
+  },
+);

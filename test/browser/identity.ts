@@ -82,7 +82,10 @@ test('an HSA-ID without an account is refused with a page that says so', async (
   await page.goto(`${app.url}/login`);
   await Promise.all([page.waitForNavigation(), press(page, 'Logga in med SITHS-kort', 'link')]);
   await atProvider(page, 'okand');
-  t.regex(await page.$eval('[role="alert"]', (el) => el.textContent ?? ''), /Ditt SITHS-kort är inte kopplat till något konto i Samverka/);
+  t.regex(
+    await page.$eval('[role="alert"]', (el) => el.textContent ?? ''),
+    /Ditt SITHS-kort är inte kopplat till något konto i Samverka/,
+  );
   await page.goto(`${app.url}/`);
   t.is(new URL(page.url()).pathname, '/login', 'no session');
   await context.close();
@@ -93,20 +96,26 @@ test('a patient booked with BankID identifies with the right number and reaches 
   const [right, wrong] = ['19121212-1212', '19800314-0002'];
   const emails = [`tolvan.${Date.now()}@example.se`, `falsk.${Date.now()}@example.se`];
   for (const email of emails) {
-    const reply = await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Tolvan Tolvansson', email, identification: 'bankid', personalNumber: right }] }) });
+    const reply = await client.request('POST', '/api/v1/meetings', {
+      json: booking({
+        participants: [
+          { kind: 'patient', name: 'Tolvan Tolvansson', email, identification: 'bankid', personalNumber: right },
+        ],
+      }),
+    });
     t.is(reply.status, 201);
   }
   idp.addAccount('tolvan', { name: 'Tolvan Tolvansson', personalNumber: '191212121212' });
   idp.addAccount('falsk', { name: 'Tolvan Tolvansson', personalNumber: '198003140002' });
 
-  const patient = await arrive(await mailLink(emails[0]!), 'Tolvan Tolvansson');
+  const patient = await arrive(await mailLink(emails[0]), 'Tolvan Tolvansson');
   t.is(new URL(patient.url()).pathname, '/entry/identify');
   await Promise.all([patient.waitForNavigation(), press(patient, 'Identifiera dig med BankID', 'link')]);
   await atProvider(patient, 'tolvan');
   t.is(new URL(patient.url()).pathname, '/entry/test');
   t.truthy(await patient.locator('::-p-aria([name="Starta testet"][role="button"])').waitHandle());
 
-  const impostor = await arrive(await mailLink(emails[1]!), 'Tolvan Tolvansson');
+  const impostor = await arrive(await mailLink(emails[1]), 'Tolvan Tolvansson');
   await Promise.all([impostor.waitForNavigation(), press(impostor, 'Identifiera dig med BankID', 'link')]);
   await atProvider(impostor, 'falsk');
   t.is(new URL(impostor.url()).pathname, '/entry/identify/callback');
@@ -120,7 +129,12 @@ test('a guest booked with SITHS identifies with their card and reaches the techn
   const { client } = await loggedIn(app);
   const email = `kurator.${Date.now()}@example.se`;
   const reply = await client.request('POST', '/api/v1/meetings', {
-    json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' }, { kind: 'guest', name: 'Kurator Kim Ek', email, identification: 'siths' }] }),
+    json: booking({
+      participants: [
+        { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' },
+        { kind: 'guest', name: 'Kurator Kim Ek', email, identification: 'siths' },
+      ],
+    }),
   });
   t.is(reply.status, 201);
   idp.addAccount('kim', { name: 'Kurator Kim Ek', hsaId: 'SE2321000131-E000000503' });

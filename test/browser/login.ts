@@ -24,7 +24,10 @@ test.serial('a clinician logs in and out', async (t) => {
   await fill(page, 'E-postadress', staff.email);
   await fill(page, 'Lösenord', 'fel lösenord');
   await Promise.all([page.waitForNavigation(), press(page, 'Logga in')]);
-  t.is(await page.$eval('[role="alert"]', (el) => el.textContent), 'Fel e-postadress eller lösenord. Efter flera misslyckade försök spärras kontot en stund: vänta eller kontakta IT-avdelningen.');
+  t.is(
+    await page.$eval('[role="alert"]', (el) => el.textContent),
+    'Fel e-postadress eller lösenord. Efter flera misslyckade försök spärras kontot en stund: vänta eller kontakta IT-avdelningen.',
+  );
 
   await fill(page, 'Lösenord', password);
   await Promise.all([page.waitForNavigation(), press(page, 'Logga in')]);

@@ -28,7 +28,8 @@ test.after.always(async () => {
 });
 
 /** Waits until the page shows an element with this accessible name and role. */
-const shown = (page: Page, name: string, role: string) => page.locator(`::-p-aria([name="${name}"][role="${role}"])`).waitHandle();
+const shown = (page: Page, name: string, role: string) =>
+  page.locator(`::-p-aria([name="${name}"][role="${role}"])`).waitHandle();
 
 /** At the login page: the SITHS button, then who you are at the provider, then back in Samverka. */
 async function sithsLogin(page: Page, accountId: string): Promise<void> {
@@ -47,7 +48,7 @@ for (const name of ['Chromium', 'Firefox ESR']) {
     const { staff } = await app.staff('clinician', 'Barn- och ungdomsmedicin', { name: `Karin Åberg ${n}`, hsaId });
     const accountId = `karin-${n}`;
     idp.addAccount(accountId, { name: staff.name, email: staff.email, hsaId });
-    const page = await browsers[name]!.page();
+    const page = await browsers[name].page();
     // What the browser refuses under the page's policy shows in its console.
     const refusals: string[] = [];
     page.on('console', (message) => {

@@ -22,7 +22,15 @@ test.before(async () => {
   jitsi = await startJitsiStandIn();
   jitsiUrl = jitsi.url;
   relay = await startRelay();
-  app = await startServer({ env: { JITSI_URL: jitsiUrl, JWT_APP_ID: 'samverka', JWT_APP_SECRET: jwtSecret, SMTP_URL: relay.url, REMINDER_OFFSETS: 'none' } });
+  app = await startServer({
+    env: {
+      JITSI_URL: jitsiUrl,
+      JWT_APP_ID: 'samverka',
+      JWT_APP_SECRET: jwtSecret,
+      SMTP_URL: relay.url,
+      REMINDER_OFFSETS: 'none',
+    },
+  });
   chromium = await launchChromium();
 });
 test.after.always(async () => {
@@ -37,9 +45,17 @@ async function book() {
   const startsAt = new Date(Date.now() + 10 * 60_000);
   startsAt.setUTCSeconds(0, 0);
   const email = `lena.${Math.random().toString(36).slice(2)}@skola.example`;
-  const meeting = (await client.request('POST', '/api/v1/meetings', {
-    json: booking({ startsAt: startsAt.toISOString(), participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' }, { kind: 'guest', name: 'Lena Lärare', email, identification: 'none' }] }),
-  })).json();
+  const meeting = (
+    await client.request('POST', '/api/v1/meetings', {
+      json: booking({
+        startsAt: startsAt.toISOString(),
+        participants: [
+          { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' },
+          { kind: 'guest', name: 'Lena Lärare', email, identification: 'none' },
+        ],
+      }),
+    })
+  ).json();
   const mail = await (async () => {
     for (let i = 0; i < 400; i++) {
       const found = relay.received.find((m) => m.to && 'text' in m.to && m.to.text.includes(email));
@@ -51,81 +67,141 @@ async function book() {
   return { client, staff, meeting, link: /(http:\/\/\S+\/j\/[\w-]+)/.exec(mail.text ?? '')![1] };
 }
 
-const recorded = (page: Page) => page.evaluate(() => (window as unknown as { __jitsi: { domain: string; options: Record<string, any>; inPanel: boolean } }).__jitsi);
+const recorded = (page: Page) =>
+  page.evaluate(
+    () =>
+      (window as unknown as { __jitsi: { domain: string; options: Record<string, any>; inPanel: boolean } }).__jitsi,
+  );
 
-test.serial('a guest goes from the waiting room to the meeting, which starts Jitsi with this room, the token and the invited name; events reach the connection log', async (t) => {
-  const { meeting, link } = await book();
-  const guest = meeting.participants[1];
-  // The tech test itself is driven in test/browser/techtest.ts and guest.ts: here it is recorded as passed.
-  await passTechTest(app, { type: 'participant', id: guest.id });
+test.serial(
+  'a guest goes from the waiting room to the meeting, which starts Jitsi with this room, the token and the invited name; events reach the connection log',
+  async (t) => {
+    const { meeting, link } = await book();
+    const guest = meeting.participants[1];
+    // The tech test itself is driven in test/browser/techtest.ts and guest.ts: here it is recorded as passed.
+    await passTechTest(app, { type: 'participant', id: guest.id });
 
-  const page = await chromium.page();
-  await page.goto(link);
-  await fill(page, 'Ditt namn', 'Lena Lärare');
-  await Promise.all([page.waitForNavigation(), press(page, 'Fortsätt')]);
-  t.is(new URL(page.url()).pathname, '/entry/waiting');
-  t.false(page.url().includes(link.split('/j/')[1]), 'no token in the address');
-  // The room opens (the schedule's tick): the waiting room learns it over SSE and moves on by itself.
-  await app.server.plugins.rooms.service.tick();
-  await page.waitForFunction(() => location.pathname === '/entry/meeting', { timeout: 15_000 });
-  await page.waitForFunction(() => 'JitsiMeetExternalAPI' in window && '__jitsi' in window);
+    const page = await chromium.page();
+    await page.goto(link);
+    await fill(page, 'Ditt namn', 'Lena Lärare');
+    await Promise.all([page.waitForNavigation(), press(page, 'Fortsätt')]);
+    t.is(new URL(page.url()).pathname, '/entry/waiting');
+    t.false(page.url().includes(link.split('/j/')[1]), 'no token in the address');
+    // The room opens (the schedule's tick): the waiting room learns it over SSE and moves on by itself.
+    await app.server.plugins.rooms.service.tick();
+    await page.waitForFunction(() => location.pathname === '/entry/meeting', { timeout: 15_000 });
+    await page.waitForFunction(() => 'JitsiMeetExternalAPI' in window && '__jitsi' in window);
 
-  const { domain, options, inPanel } = await recorded(page);
-  t.is(domain, new URL(jitsiUrl).host);
-  t.true(inPanel, 'Jitsi is placed in the page');
-  const room = (await app.server.app.db('rooms').where({ meeting_id: meeting.id }).first()).name;
-  t.is(options.roomName, room);
-  t.like(options, { userInfo: { displayName: 'Lena Lärare' }, lang: 'sv', configOverwrite: { prejoinConfig: { enabled: false }, prejoinPageEnabled: false, readOnlyName: true } });
-  const claims = await verifyToken(options.jwt, { appSecret: jwtSecret, acceptedIssuers: ['samverka'], acceptedAudiences: ['samverka'], room });
-  t.like(claims, { room, moderator: false, context: { user: { id: `participant:${guest.id}:main`, name: 'Lena Lärare', moderator: false, affiliation: 'member' } } });
+    const { domain, options, inPanel } = await recorded(page);
+    t.is(domain, new URL(jitsiUrl).host);
+    t.true(inPanel, 'Jitsi is placed in the page');
+    const room = (await app.server.app.db('rooms').where({ meeting_id: meeting.id }).first()).name;
+    t.is(options.roomName, room);
+    t.like(options, {
+      userInfo: { displayName: 'Lena Lärare' },
+      lang: 'sv',
+      configOverwrite: { prejoinConfig: { enabled: false }, prejoinPageEnabled: false, readOnlyName: true },
+    });
+    const claims = await verifyToken(options.jwt, {
+      appSecret: jwtSecret,
+      acceptedIssuers: ['samverka'],
+      acceptedAudiences: ['samverka'],
+      room,
+    });
+    t.like(claims, {
+      room,
+      moderator: false,
+      context: {
+        user: { id: `participant:${guest.id}:main`, name: 'Lena Lärare', moderator: false, affiliation: 'member' },
+      },
+    });
 
-  await page.evaluate(() => (window as unknown as { __fire: (e: string, d: unknown) => void }).__fire('cameraError', { type: 'gum.permission_denied', message: 'Permission denied' }));
-  await page.evaluate(() => (window as unknown as { __fire: (e: string, d: unknown) => void }).__fire('videoConferenceJoined', { roomName: 'x', id: 'abc', displayName: 'Lena Lärare' }));
-  const entries = async () => (await app.server.app.db('connlog_entries').where({ meeting_id: meeting.id, participant_id: guest.id }).select('type')).map((r) => r.type);
-  for (let i = 0; i < 100 && !(await entries()).includes('client_videoConferenceJoined'); i++) await new Promise((r) => setTimeout(r, 50));
-  t.true((await entries()).includes('client_cameraError'));
-  t.true((await entries()).includes('client_videoConferenceJoined'));
+    await page.evaluate(() =>
+      (window as unknown as { __fire: (e: string, d: unknown) => void }).__fire('cameraError', {
+        type: 'gum.permission_denied',
+        message: 'Permission denied',
+      }),
+    );
+    await page.evaluate(() =>
+      (window as unknown as { __fire: (e: string, d: unknown) => void }).__fire('videoConferenceJoined', {
+        roomName: 'x',
+        id: 'abc',
+        displayName: 'Lena Lärare',
+      }),
+    );
+    const entries = async () =>
+      (
+        await app.server.app
+          .db('connlog_entries')
+          .where({ meeting_id: meeting.id, participant_id: guest.id })
+          .select('type')
+      ).map((r) => r.type);
+    for (let i = 0; i < 100 && !(await entries()).includes('client_videoConferenceJoined'); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    t.true((await entries()).includes('client_cameraError'));
+    t.true((await entries()).includes('client_videoConferenceJoined'));
 
-  await Promise.all([page.waitForNavigation(), page.evaluate(() => (window as unknown as { __fire: (e: string, d: unknown) => void }).__fire('readyToClose', {}))]);
-  t.is(new URL(page.url()).pathname, '/entry/evaluation', 'leaving leads to the evaluation');
-  await page.close();
-});
+    await Promise.all([
+      page.waitForNavigation(),
+      page.evaluate(() =>
+        (window as unknown as { __fire: (e: string, d: unknown) => void }).__fire('readyToClose', {}),
+      ),
+    ]);
+    t.is(new URL(page.url()).pathname, '/entry/evaluation', 'leaving leads to the evaluation');
+    await page.close();
+  },
+);
 
-test.serial('staff open the room from the meeting: Jitsi with an owner token, and the participant panel follows the room live', async (t) => {
-  const { staff, meeting } = await book();
-  await app.server.plugins.rooms.service.tick();
-  const page = await chromium.page();
-  await page.goto(`${app.url}/login`);
-  await fill(page, 'E-postadress', staff.email);
-  await fill(page, 'Lösenord', testPassword);
-  await Promise.all([page.waitForNavigation(), press(page, 'Logga in')]);
-  // The first meeting after a new login starts with the technical test (driven in techtest.ts).
-  await page.goto(`${app.url}/meetings/${meeting.id}/room`);
-  t.is(new URL(page.url()).pathname, '/techtest');
-  await passStaffTechTest(app, staff.id);
-  await page.goto(`${app.url}/meetings/${meeting.id}/room`);
-  await page.waitForFunction(() => '__jitsi' in window);
-  const { options } = await recorded(page);
-  t.like(options, { userInfo: { displayName: staff.name }, configOverwrite: { prejoinConfig: { enabled: false } } });
-  t.like(await verifyToken(options.jwt, { appSecret: jwtSecret, acceptedIssuers: ['samverka'], room: options.roomName }), { moderator: true, context: { user: { affiliation: 'owner' } } });
+test.serial(
+  'staff open the room from the meeting: Jitsi with an owner token, and the participant panel follows the room live',
+  async (t) => {
+    const { staff, meeting } = await book();
+    await app.server.plugins.rooms.service.tick();
+    const page = await chromium.page();
+    await page.goto(`${app.url}/login`);
+    await fill(page, 'E-postadress', staff.email);
+    await fill(page, 'Lösenord', testPassword);
+    await Promise.all([page.waitForNavigation(), press(page, 'Logga in')]);
+    // The first meeting after a new login starts with the technical test (driven in techtest.ts).
+    await page.goto(`${app.url}/meetings/${meeting.id}/room`);
+    t.is(new URL(page.url()).pathname, '/techtest');
+    await passStaffTechTest(app, staff.id);
+    await page.goto(`${app.url}/meetings/${meeting.id}/room`);
+    await page.waitForFunction(() => '__jitsi' in window);
+    const { options } = await recorded(page);
+    t.like(options, { userInfo: { displayName: staff.name }, configOverwrite: { prejoinConfig: { enabled: false } } });
+    t.like(
+      await verifyToken(options.jwt, { appSecret: jwtSecret, acceptedIssuers: ['samverka'], room: options.roomName }),
+      { moderator: true, context: { user: { affiliation: 'owner' } } },
+    );
 
-  // Someone joins (the rooms plugin reports presence from Prosody): the panel changes without a reload.
-  const sara = meeting.participants[0];
-  const row = `[data-participant="${sara.id}"]`;
-  t.notRegex(await page.$eval(row, (el) => el.textContent ?? ''), /Ansluten/);
-  app.server.app.bus.emit('participant.status', { meetingId: meeting.id, participantId: sara.id, status: 'joined' });
-  await page.waitForFunction((selector) => /Ansluten/.test(document.querySelector(selector)?.textContent ?? ''), { timeout: 10_000 }, row);
-  t.pass();
+    // Someone joins (the rooms plugin reports presence from Prosody): the panel changes without a reload.
+    const sara = meeting.participants[0];
+    const row = `[data-participant="${sara.id}"]`;
+    t.notRegex(await page.$eval(row, (el) => el.textContent ?? ''), /Ansluten/);
+    app.server.app.bus.emit('participant.status', { meetingId: meeting.id, participantId: sara.id, status: 'joined' });
+    await page.waitForFunction(
+      (selector) => /Ansluten/.test(document.querySelector(selector)?.textContent ?? ''),
+      { timeout: 10_000 },
+      row,
+    );
+    t.pass();
 
-  // Leaving the meeting (Jitsi's readyToClose) leads staff to their evaluation of it.
-  await Promise.all([page.waitForNavigation(), page.evaluate(() => (window as unknown as { __fire: (e: string, d: unknown) => void }).__fire('readyToClose', {}))]);
-  t.is(new URL(page.url()).pathname, `/evaluation/meeting/${meeting.id}`);
-  await page.goto(`${app.url}/meetings/${meeting.id}/room`);
+    // Leaving the meeting (Jitsi's readyToClose) leads staff to their evaluation of it.
+    await Promise.all([
+      page.waitForNavigation(),
+      page.evaluate(() =>
+        (window as unknown as { __fire: (e: string, d: unknown) => void }).__fire('readyToClose', {}),
+      ),
+    ]);
+    t.is(new URL(page.url()).pathname, `/evaluation/meeting/${meeting.id}`);
+    await page.goto(`${app.url}/meetings/${meeting.id}/room`);
 
-  // Ending for everyone needs the confirmation, found by its label.
-  await page.locator('::-p-aria(Ja, avsluta mötet för alla)').click();
-  await Promise.all([page.waitForNavigation(), press(page, 'Avsluta mötet för alla')]);
-  t.is(new URL(page.url()).pathname, `/meetings/${meeting.id}`);
-  t.is((await app.server.app.db('meetings').where({ id: meeting.id }).first()).status, 'ended');
-  await page.close();
-});
+    // Ending for everyone needs the confirmation, found by its label.
+    await page.locator('::-p-aria(Ja, avsluta mötet för alla)').click();
+    await Promise.all([page.waitForNavigation(), press(page, 'Avsluta mötet för alla')]);
+    t.is(new URL(page.url()).pathname, `/meetings/${meeting.id}`);
+    t.is((await app.server.app.db('meetings').where({ id: meeting.id }).first()).status, 'ended');
+    await page.close();
+  },
+);

@@ -15,13 +15,34 @@ test.after.always(async () => {
   await world?.stop();
 });
 
-test('support reads a meeting\'s log in words and figures, and exports it as JSON and CSV', async (t) => {
+test("support reads a meeting's log in words and figures, and exports it as JSON and CSV", async (t) => {
   const booked = await bookMeeting(world);
   const guest = await guestEnters(world, booked);
   // The guest's tech test, as the test page posts it, with the download estimate's odd decimals.
-  const result = { camera: 'yes', microphone: 'detected', microphoneLevel: 0.2, sound: 'yes', network: { relayConfigured: false, rttMs: 42.4, jitterMs: 3, loss: 0.012, downloadKbps: 4064.248062015504, uploadKbps: 9000 } };
-  t.is((await guest.request('POST', '/entry/test/results', { json: result, headers: { 'user-agent': chrome } })).status, 201);
-  await until('the invitations sent', async () => (await world.app.server.app.db('connlog_entries').where({ meeting_id: booked.meetingId, type: 'message_sent' })).length >= 2);
+  const result = {
+    camera: 'yes',
+    microphone: 'detected',
+    microphoneLevel: 0.2,
+    sound: 'yes',
+    network: {
+      relayConfigured: false,
+      rttMs: 42.4,
+      jitterMs: 3,
+      loss: 0.012,
+      downloadKbps: 4064.248062015504,
+      uploadKbps: 9000,
+    },
+  };
+  t.is(
+    (await guest.request('POST', '/entry/test/results', { json: result, headers: { 'user-agent': chrome } })).status,
+    201,
+  );
+  await until(
+    'the invitations sent',
+    async () =>
+      (await world.app.server.app.db('connlog_entries').where({ meeting_id: booked.meetingId, type: 'message_sent' }))
+        .length >= 2,
+  );
 
   const { staff, password } = await world.app.staff('support');
   const page = await chromium.page();
@@ -36,7 +57,7 @@ test('support reads a meeting\'s log in words and figures, and exports it as JSO
   await Promise.all([page.waitForNavigation(), page.locator('a::-p-text(Visa logg)').click()]);
   await screenshot(page, 'support-log');
 
-  const main = await page.$eval('main', (el) => (el as HTMLElement).innerText);
+  const main = await page.$eval('main', (el) => el.innerText);
   t.notRegex(main, /crumb|swagger|documentationPath/, 'no page internals on the page');
   t.notRegex(main, /\bkind\b|\bchannel\b|downloadKbps|hasPhone|\d\.\d{4,}/, 'no raw keys or unrounded figures');
   t.regex(main, /Inbjudan skickades \(sms\)/);
@@ -46,11 +67,18 @@ test('support reads a meeting\'s log in words and figures, and exports it as JSO
   t.regex(main, /Kamera\s+såg sig själv/);
 
   // The export links are links, each with its own name, and give the log as files.
-  const href = (name: string) => page.$eval(`::-p-aria([name="${name}"][role="link"])`, (a) => (a as HTMLAnchorElement).href);
-  const download = (url: string) => page.evaluate(async (u) => {
-    const reply = await fetch(u);
-    return { status: reply.status, type: reply.headers.get('content-type'), disposition: reply.headers.get('content-disposition'), body: await reply.text() };
-  }, url);
+  const href = (name: string) =>
+    page.$eval(`::-p-aria([name="${name}"][role="link"])`, (a) => (a as HTMLAnchorElement).href);
+  const download = (url: string) =>
+    page.evaluate(async (u) => {
+      const reply = await fetch(u);
+      return {
+        status: reply.status,
+        type: reply.headers.get('content-type'),
+        disposition: reply.headers.get('content-disposition'),
+        body: await reply.text(),
+      };
+    }, url);
   const json = await download(await href('Exportera som JSON'));
   t.is(json.status, 200);
   t.regex(json.disposition ?? '', /attachment; filename="samverka-log-.*\.json"/);

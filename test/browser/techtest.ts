@@ -58,104 +58,138 @@ async function openAsClinician(
 }
 
 const visible = (page: Page, selector: string) => page.waitForSelector(selector, { visible: true });
-const stepState = (page: Page, step: string) => page.$eval(`.progress [data-step="${step}"] .state`, (el) => el.textContent);
+const stepState = (page: Page, step: string) =>
+  page.$eval(`.progress [data-step="${step}"] .state`, (el) => el.textContent);
 /** Waits until the live region has said something matching `text`. */
 const announced = (page: Page, text: RegExp) =>
-  page.waitForFunction((source: string) => new RegExp(source).test(document.querySelector('[aria-live]')?.textContent ?? ''), {}, text.source);
+  page.waitForFunction(
+    (source: string) => new RegExp(source).test(document.querySelector('[aria-live]')?.textContent ?? ''),
+    {},
+    text.source,
+  );
 
-test.serial('a clinician passes camera, microphone, sound and connection, and the result is stored with figures', async (t) => {
-  const { page, subject } = await openAsClinician(app);
-  const cspViolations: string[] = [];
-  page.on('console', (m) => {
-    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
-  });
-  t.is(await page.title(), 'Teknisk test – Samverka');
+test.serial(
+  'a clinician passes camera, microphone, sound and connection, and the result is stored with figures',
+  async (t) => {
+    const { page, subject } = await openAsClinician(app);
+    const cspViolations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
+    t.is(await page.title(), 'Teknisk test – Samverka');
 
-  await press(page, 'Starta testet');
-  await visible(page, '#step-camera');
-  await announced(page, /Steg 1 av 4: Kamera/);
-  // The fake camera gives moving frames: the preview shows a picture.
-  await page.waitForFunction(() => (document.querySelector('#preview') as HTMLVideoElement).videoWidth > 0);
-  t.is(await page.$eval('#camera-question', (el) => el.textContent), 'Ser du dig själv i bilden?');
-  await press(page, 'Ja');
+    await press(page, 'Starta testet');
+    await visible(page, '#step-camera');
+    await announced(page, /Steg 1 av 4: Kamera/);
+    // The fake camera gives moving frames: the preview shows a picture.
+    await page.waitForFunction(() => (document.querySelector('#preview') as HTMLVideoElement).videoWidth > 0);
+    t.is(await page.$eval('#camera-question', (el) => el.textContent), 'Ser du dig själv i bilden?');
+    await press(page, 'Ja');
 
-  // The microphone passes by itself when it hears sound at speech level: no question asked.
-  await visible(page, '#step-microphone');
-  await page.waitForFunction(() => document.querySelector('.progress [data-step="microphone"] .state')?.textContent === 'Fungerar');
-  t.true(await page.$eval('#level', (el) => (el as HTMLMeterElement).value > 0));
+    // The microphone passes by itself when it hears sound at speech level: no question asked.
+    await visible(page, '#step-microphone');
+    await page.waitForFunction(
+      () => document.querySelector('.progress [data-step="microphone"] .state')?.textContent === 'Fungerar',
+    );
+    t.true(await page.$eval('#level', (el) => (el as HTMLMeterElement).value > 0));
 
-  await visible(page, '#step-sound');
-  await press(page, 'Spela upp ljudet');
-  await visible(page, '#sound-question');
-  await press(page, 'Ja');
+    await visible(page, '#step-sound');
+    await press(page, 'Spela upp ljudet');
+    await visible(page, '#sound-question');
+    await press(page, 'Ja');
 
-  await visible(page, '#step-network');
-  await page.waitForSelector('#techtest[data-done]', { timeout: 30_000 });
-  t.is(await page.$eval('#techtest', (el) => (el as HTMLElement).dataset.done), 'saved');
-  const verdict = await page.$eval('#verdict', (el) => el.textContent);
-  // Each verdict says, in a patient's words, whether the meeting works, may be choppy or will not
-  // work, and what to do about the latter two.
-  t.regex(verdict ?? '', /^(Det fungerar: din anslutning räcker för videomötet\.|Det kan hacka: mötet fungerar, men bild och ljud kan bli ryckiga\.)$/);
-  if (/^Det kan hacka/.test(verdict ?? '')) t.is(await page.$eval('#advice-title', (el) => el.textContent), 'Gör så här för att förbättra det:');
-  await announced(page, /Resultatet är sparat/);
-  const figures = await page.$$eval('#figures tr', (rows) => rows.map((r) => r.textContent));
-  t.true(figures.some((f) => /^Bild och ljud\s*Fungerar$/.test(f ?? '')), figures.join(' | '));
-  t.true(figures.some((f) => /^Bild och ljud, reservvägen\s*Fungerar$/.test(f ?? '')), figures.join(' | '));
-  // No protocol or configuration names on a patient's screen.
-  t.notRegex(await page.$eval('#step-network', (el) => (el as HTMLElement).innerText), /TURN|UDP|TCP|server|jitter/i);
-  for (const name of ['camera', 'microphone', 'sound']) t.is(await stepState(page, name), 'Fungerar', name);
+    await visible(page, '#step-network');
+    await page.waitForSelector('#techtest[data-done]', { timeout: 30_000 });
+    t.is(await page.$eval('#techtest', (el) => (el as HTMLElement).dataset.done), 'saved');
+    const verdict = await page.$eval('#verdict', (el) => el.textContent);
+    // Each verdict says, in a patient's words, whether the meeting works, may be choppy or will not
+    // work, and what to do about the latter two.
+    t.regex(
+      verdict ?? '',
+      /^(Det fungerar: din anslutning räcker för videomötet\.|Det kan hacka: mötet fungerar, men bild och ljud kan bli ryckiga\.)$/,
+    );
+    if (/^Det kan hacka/.test(verdict ?? ''))
+      t.is(await page.$eval('#advice-title', (el) => el.textContent), 'Gör så här för att förbättra det:');
+    await announced(page, /Resultatet är sparat/);
+    const figures = await page.$$eval('#figures tr', (rows) => rows.map((r) => r.textContent));
+    t.true(
+      figures.some((f) => /^Bild och ljud\s*Fungerar$/.test(f ?? '')),
+      figures.join(' | '),
+    );
+    t.true(
+      figures.some((f) => /^Bild och ljud, reservvägen\s*Fungerar$/.test(f ?? '')),
+      figures.join(' | '),
+    );
+    // No protocol or configuration names on a patient's screen.
+    t.notRegex(await page.$eval('#step-network', (el) => (el as HTMLElement).innerText), /TURN|UDP|TCP|server|jitter/i);
+    for (const name of ['camera', 'microphone', 'sound']) t.is(await stepState(page, name), 'Fungerar', name);
 
-  const stored = await latestResult(app.server.app.db, await subject());
-  t.truthy(stored);
-  t.like(stored!, { camera: 'yes', microphone: 'detected', sound: 'yes' });
-  t.like(stored!.network, { relayConfigured: true, relayUdp: true, relayTcp: true });
-  for (const figure of ['rttMs', 'jitterMs', 'loss', 'throughputKbps', 'downloadKbps', 'uploadKbps', 'durationMs'] as const) {
-    t.is(typeof stored!.network[figure], 'number', figure);
-  }
-  t.true(stored!.microphoneLevel! > 0);
-  t.truthy(stored!.devices.camera, 'the camera label is kept');
-  t.regex(stored!.browser, /^Chrome \d+$/);
-  t.is(stored!.os, 'Linux');
-  t.not(stored!.verdict, 'failed');
-  t.deepEqual(cspViolations, []);
-  await page.browserContext().close();
-});
+    const stored = await latestResult(app.server.app.db, await subject());
+    t.truthy(stored);
+    t.like(stored!, { camera: 'yes', microphone: 'detected', sound: 'yes' });
+    t.like(stored!.network, { relayConfigured: true, relayUdp: true, relayTcp: true });
+    for (const figure of [
+      'rttMs',
+      'jitterMs',
+      'loss',
+      'throughputKbps',
+      'downloadKbps',
+      'uploadKbps',
+      'durationMs',
+    ] as const) {
+      t.is(typeof stored!.network[figure], 'number', figure);
+    }
+    t.true(stored!.microphoneLevel! > 0);
+    t.truthy(stored!.devices.camera, 'the camera label is kept');
+    t.regex(stored!.browser, /^Chrome \d+$/);
+    t.is(stored!.os, 'Linux');
+    t.not(stored!.verdict, 'failed');
+    t.deepEqual(cspViolations, []);
+    await page.browserContext().close();
+  },
+);
 
-test.serial('wrong TURN credentials give a "failed" verdict within the page\'s own timeout; "Nej" offers help and continuing', async (t) => {
-  const { page, subject } = await openAsClinician(wrongSecret);
-  await press(page, 'Starta testet');
-  await page.waitForFunction(() => (document.querySelector('#preview') as HTMLVideoElement).videoWidth > 0);
-  await press(page, 'Nej');
-  await visible(page, '#step-camera .help');
-  await announced(page, /Kontrollera att kameran är ansluten/);
-  await press(page, 'Försök igen');
-  await page.waitForFunction(() => (document.querySelector('#preview') as HTMLVideoElement).videoWidth > 0);
-  await press(page, 'Nej');
-  await press(page, 'Fortsätt ändå');
-  t.is(await stepState(page, 'camera'), 'Problem');
+test.serial(
+  'wrong TURN credentials give a "failed" verdict within the page\'s own timeout; "Nej" offers help and continuing',
+  async (t) => {
+    const { page, subject } = await openAsClinician(wrongSecret);
+    await press(page, 'Starta testet');
+    await page.waitForFunction(() => (document.querySelector('#preview') as HTMLVideoElement).videoWidth > 0);
+    await press(page, 'Nej');
+    await visible(page, '#step-camera .help');
+    await announced(page, /Kontrollera att kameran är ansluten/);
+    await press(page, 'Försök igen');
+    await page.waitForFunction(() => (document.querySelector('#preview') as HTMLVideoElement).videoWidth > 0);
+    await press(page, 'Nej');
+    await press(page, 'Fortsätt ändå');
+    t.is(await stepState(page, 'camera'), 'Problem');
 
-  await visible(page, '#step-sound');
-  await press(page, 'Spela upp ljudet');
-  await press(page, 'Nej');
-  await visible(page, '#step-sound .help');
-  await press(page, 'Fortsätt ändå');
+    await visible(page, '#step-sound');
+    await press(page, 'Spela upp ljudet');
+    await press(page, 'Nej');
+    await visible(page, '#step-sound .help');
+    await press(page, 'Fortsätt ändå');
 
-  await page.waitForSelector('#techtest[data-done]', { timeout: precallTimeoutMs + 15_000 });
-  t.is(await page.$eval('#techtest', (el) => (el as HTMLElement).dataset.verdict), 'failed');
-  t.is(await page.$eval('#verdict', (el) => el.textContent), 'Det fungerar inte: din anslutning räcker inte för videomötet just nu.');
-  const advice = await page.$eval('#advice', (el) => (el as HTMLElement).innerText);
-  t.regex(advice, /^Gör så här, och gör sedan om testet:/);
-  t.is(await stepState(page, 'network'), 'Fungerar inte');
-  t.notRegex(await page.$eval('#step-network', (el) => (el as HTMLElement).innerText), /TURN|UDP|TCP|server|jitter/i);
-  t.regex(advice, /Starta om/);
-  t.regex(advice, /stäng av wifi/);
-  const stored = await latestResult(wrongSecret.server.app.db, await subject());
-  t.like(stored!, { camera: 'no', microphone: 'detected', sound: 'no', verdict: 'failed' });
-  t.like(stored!.network, { relayConfigured: true, relayUdp: false, relayTcp: false, rttMs: null });
-  t.true(stored!.network.durationMs! < precallTimeoutMs, `the relay failed in ${stored!.network.durationMs} ms`);
-  t.regex(coturn.output(), /check_stun_auth: Cannot find credentials of user/, 'coturn refused the credentials');
-  await page.browserContext().close();
-});
+    await page.waitForSelector('#techtest[data-done]', { timeout: precallTimeoutMs + 15_000 });
+    t.is(await page.$eval('#techtest', (el) => (el as HTMLElement).dataset.verdict), 'failed');
+    t.is(
+      await page.$eval('#verdict', (el) => el.textContent),
+      'Det fungerar inte: din anslutning räcker inte för videomötet just nu.',
+    );
+    const advice = await page.$eval('#advice', (el) => (el as HTMLElement).innerText);
+    t.regex(advice, /^Gör så här, och gör sedan om testet:/);
+    t.is(await stepState(page, 'network'), 'Fungerar inte');
+    t.notRegex(await page.$eval('#step-network', (el) => (el as HTMLElement).innerText), /TURN|UDP|TCP|server|jitter/i);
+    t.regex(advice, /Starta om/);
+    t.regex(advice, /stäng av wifi/);
+    const stored = await latestResult(wrongSecret.server.app.db, await subject());
+    t.like(stored!, { camera: 'no', microphone: 'detected', sound: 'no', verdict: 'failed' });
+    t.like(stored!.network, { relayConfigured: true, relayUdp: false, relayTcp: false, rttMs: null });
+    t.true(stored!.network.durationMs! < precallTimeoutMs, `the relay failed in ${stored!.network.durationMs} ms`);
+    t.regex(coturn.output(), /check_stun_auth: Cannot find credentials of user/, 'coturn refused the credentials');
+    await page.browserContext().close();
+  },
+);
 
 test.serial('every step of the page passes axe-core with no violations', async (t) => {
   const { page } = await openAsClinician(app, { bypassCsp: true });
@@ -187,7 +221,9 @@ test.serial('the same test passes in Firefox ESR, with the relay and figures mea
     await press(page, 'Starta testet');
     await page.waitForFunction(() => (document.querySelector('#preview') as HTMLVideoElement).videoWidth > 0);
     await press(page, 'Ja');
-    await page.waitForFunction(() => document.querySelector('.progress [data-step="microphone"] .state')?.textContent === 'Fungerar');
+    await page.waitForFunction(
+      () => document.querySelector('.progress [data-step="microphone"] .state')?.textContent === 'Fungerar',
+    );
     await visible(page, '#step-sound');
     await press(page, 'Spela upp ljudet');
     await press(page, 'Ja');

@@ -15,12 +15,21 @@ export interface Finished {
 }
 
 /** Runs a command and waits for it; a non-zero exit is a result, not an exception. */
-export function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<Finished> {
+export function run(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
+): Promise<Finished> {
   return new Promise((done, fail) => {
-    const child = execFile(command, args, { cwd: options.cwd ?? root, env: options.env ?? process.env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== 'number') return fail(error);
-      done({ code: error ? (error.code as number) : 0, stdout, stderr });
-    });
+    const child = execFile(
+      command,
+      args,
+      { cwd: options.cwd ?? root, env: options.env ?? process.env, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== 'number') return fail(error);
+        done({ code: error ? (error.code as number) : 0, stdout, stderr });
+      },
+    );
     // A child that exits before reading its input must not fail the test with EPIPE.
     child.stdin?.on('error', () => {});
     child.stdin?.end(options.input ?? '');
@@ -28,7 +37,11 @@ export function run(command: string, args: string[], options: { env?: NodeJS.Pro
 }
 
 /** The environment a hospital's shell would have: no variable of ours leaks in from the test run. */
-export const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: tmpdir(), ...extra });
+export const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  HOME: tmpdir(),
+  ...extra,
+});
 
 export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), `samverka-${prefix}-`));
 
@@ -64,14 +77,20 @@ export const secretBits: Record<string, number> = {
 
 /** compose.yaml rendered by docker-compose (every variable interpolated) with the given .env. */
 export async function renderCompose(envFile: string): Promise<string> {
-  const result = await run('docker-compose', ['--project-directory', root, '-f', join(root, 'compose.yaml'), '--env-file', envFile, 'config'], { env: cleanEnv() });
+  const result = await run(
+    'docker-compose',
+    ['--project-directory', root, '-f', join(root, 'compose.yaml'), '--env-file', envFile, 'config'],
+    { env: cleanEnv() },
+  );
   if (result.code !== 0) throw new Error(`docker-compose config failed: ${result.stderr}`);
   return result.stdout;
 }
 
 /** One service's environment from `docker-compose config` output (long values fold onto more lines). */
 export function serviceEnvironment(rendered: string, service: string): Record<string, string> {
-  const block = new RegExp(`\\n  ${service}:\\n(?:[\\s\\S]*?\\n)??    environment:\\n((?:      .*\\n)+)`).exec(rendered)?.[1];
+  const block = new RegExp(`\\n  ${service}:\\n(?:[\\s\\S]*?\\n)??    environment:\\n((?:      .*\\n)+)`).exec(
+    rendered,
+  )?.[1];
   if (!block) throw new Error(`no environment for ${service}`);
   const environment: Record<string, string> = {};
   let last = '';
@@ -84,7 +103,10 @@ export function serviceEnvironment(rendered: string, service: string): Record<st
       environment[last] += ` ${line.trim()}`;
     }
   }
-  for (const [name, value] of Object.entries(environment)) environment[name] = /^"(.*)"$/.test(value) ? JSON.parse(value) : value.replace(/^'(.*)'$/, '$1').replace(/''/g, "'");
+  for (const [name, value] of Object.entries(environment))
+    environment[name] = /^"(.*)"$/.test(value)
+      ? JSON.parse(value)
+      : value.replace(/^'(.*)'$/, '$1').replace(/''/g, "'");
   return environment;
 }
 
@@ -93,7 +115,9 @@ export function withValues(file: string, values: Record<string, string>): string
   let text = readFileSync(file, 'utf8');
   for (const [name, value] of Object.entries(values)) {
     const line = `${name}=${value}`;
-    text = new RegExp(`^#?${name}=.*$`, 'm').test(text) ? text.replace(new RegExp(`^#?${name}=.*$`, 'm'), line) : `${text}${line}\n`;
+    text = new RegExp(`^#?${name}=.*$`, 'm').test(text)
+      ? text.replace(new RegExp(`^#?${name}=.*$`, 'm'), line)
+      : `${text}${line}\n`;
   }
   const changed = `${file}.${Object.keys(values).join('-').slice(0, 60)}-${Math.random().toString(36).slice(2, 8)}`;
   writeFileSync(changed, text);

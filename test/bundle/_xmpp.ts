@@ -11,28 +11,44 @@ export class Xmpp {
   #buffer = '';
   /** The stream features offered before login. */
   features = '';
-  private constructor(private readonly socket: Socket, private readonly muc: string) {
+  private constructor(
+    private readonly socket: Socket,
+    private readonly muc: string,
+  ) {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       this.#buffer += chunk;
     });
   }
 
-  static async login(port: number, user: string, domain: string, password: string, muc = 'muc.meet.jitsi'): Promise<Xmpp> {
+  static async login(
+    port: number,
+    user: string,
+    domain: string,
+    password: string,
+    muc = 'muc.meet.jitsi',
+  ): Promise<Xmpp> {
     const socket = connect(port, '127.0.0.1');
     await once(socket, 'connect');
     const client = new Xmpp(socket, muc);
-    const open = () => client.send(`<?xml version='1.0'?><stream:stream to='${domain}' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`);
+    const open = () =>
+      client.send(
+        `<?xml version='1.0'?><stream:stream to='${domain}' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`,
+      );
     open();
     const features = await client.next(/<stream:features>[\s\S]*?<\/stream:features>/);
     client.features = features;
     if (!/PLAIN/.test(features)) throw new Error(`no PLAIN mechanism offered: ${features}`);
-    client.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0${user}\0${password}`).toString('base64')}</auth>`);
+    client.send(
+      `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0${user}\0${password}`).toString('base64')}</auth>`,
+    );
     const outcome = await client.next(/<success[^>]*\/>|<success[\s\S]*?<\/success>|<failure[\s\S]*?<\/failure>/);
     if (!outcome.startsWith('<success')) throw new Error(`login as ${user}@${domain} refused: ${outcome}`);
     open();
     await client.next(/<stream:features>[\s\S]*?<\/stream:features>/);
-    client.send(`<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>test</resource></bind></iq>`);
+    client.send(
+      `<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>test</resource></bind></iq>`,
+    );
     await client.next(/<iq[^>]*id=['"]bind['"][\s\S]*?<\/iq>/);
     return client;
   }
@@ -59,13 +75,17 @@ export class Xmpp {
   async join(room: string, nick: string): Promise<string> {
     const jid = `${room}@${this.muc}`;
     this.send(`<presence to='${jid}/${nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>`);
-    return this.next(new RegExp(`<presence[^>]*from=['"]${jid.replace(/\./g, '\\.')}(/${nick})?['"][^>]*>[\\s\\S]*?</presence>`));
+    return this.next(
+      new RegExp(`<presence[^>]*from=['"]${jid.replace(/\./g, '\\.')}(/${nick})?['"][^>]*>[\\s\\S]*?</presence>`),
+    );
   }
 
   /** Ends a room for everyone (XEP-0045 destroy) and returns the answer to the request. */
   async destroy(room: string): Promise<string> {
     const id = `destroy-${room}-${Math.random().toString(36).slice(2)}`;
-    this.send(`<iq type='set' id='${id}' to='${room}@${this.muc}'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy><reason>Mötet är avslutat</reason></destroy></query></iq>`);
+    this.send(
+      `<iq type='set' id='${id}' to='${room}@${this.muc}'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy><reason>Mötet är avslutat</reason></destroy></query></iq>`,
+    );
     return this.next(new RegExp(`<iq[^>]*id=['"]${id}['"][^>]*(/>|>[\\s\\S]*?</iq>)`));
   }
 
@@ -77,10 +97,14 @@ export class Xmpp {
 export async function waitForPort(port: number, prosody: ChildProcess, log: string): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    if (prosody.exitCode !== null) throw new Error(`prosody exited with ${prosody.exitCode}: ${readFileSync(log, 'utf8')}`);
+    if (prosody.exitCode !== null)
+      throw new Error(`prosody exited with ${prosody.exitCode}: ${readFileSync(log, 'utf8')}`);
     const ok = await new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.once('error', () => resolve(false));
     });
     if (ok) return;
@@ -90,7 +114,13 @@ export async function waitForPort(port: number, prosody: ChildProcess, log: stri
 }
 
 /** Runs Debian's prosody with a configuration while `use` runs; on a failure its log goes to the test's output. */
-export async function withProsody(t: ExecutionContext, config: string, port: number, log: string, use: () => Promise<void>): Promise<void> {
+export async function withProsody(
+  t: ExecutionContext,
+  config: string,
+  port: number,
+  log: string,
+  use: () => Promise<void>,
+): Promise<void> {
   const prosody = spawn('prosody', ['--config', config, '-F'], { stdio: 'ignore' });
   try {
     await waitForPort(port, prosody, log);

@@ -14,103 +14,142 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 import { cleanEnv, root, run, tempDir } from './_bundle.ts';
 
-const patient = { kind: 'patient', name: 'Tolvan Tolvansson', mobile: '0701234567', identification: 'bankid', personalNumber: '19121212-1212' };
-const samverka = (env: Record<string, string>, ...args: string[]) => run('node', [join(root, 'bin/samverka.js'), ...args], { env: cleanEnv(env) });
+const patient = {
+  kind: 'patient',
+  name: 'Tolvan Tolvansson',
+  mobile: '0701234567',
+  identification: 'bankid',
+  personalNumber: '19121212-1212',
+};
+const samverka = (env: Record<string, string>, ...args: string[]) =>
+  run('node', [join(root, 'bin/samverka.js'), ...args], { env: cleanEnv(env) });
 
 /** The appliance on a database that outlives it (stopping it must not drop what the test restores). */
 async function applianceOn(dataDir: string, dataKey: string, database?: TestDatabase): Promise<TestServer> {
-  const kept: TestDatabase = database ? { ...database, drop: async () => {} } : { kind: 'sqlite', url: `sqlite:${join(dataDir, 'samverka.db')}`, drop: async () => {} };
+  const kept: TestDatabase = database
+    ? { ...database, drop: async () => {} }
+    : { kind: 'sqlite', url: `sqlite:${join(dataDir, 'samverka.db')}`, drop: async () => {} };
   return startServer({ env: { DATA_KEY: dataKey, DATA_DIR: dataDir }, database: kept });
 }
 
 /** The SQLite commands in the SQLite pass; pg_dump and pg_restore in the PostgreSQL pass. */
 const sqliteTest = passEngine() === 'sqlite' ? test : test.skip;
-const postgresTest = passEngine() === 'postgres' || (!process.env.TEST_DB && process.env.TEST_DATABASE_URL) ? test : test.skip;
+const postgresTest =
+  passEngine() === 'postgres' || (!process.env.TEST_DB && process.env.TEST_DATABASE_URL) ? test : test.skip;
 
 async function bookWithPersonalNumber(app: TestServer): Promise<string> {
   const { client } = await loggedIn(app);
-  const booked = await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [patient, booking().participants[1]] }) });
+  const booked = await client.request('POST', '/api/v1/meetings', {
+    json: booking({ participants: [patient, booking().participants[1]] }),
+  });
   if (booked.status !== 201) throw new Error(booked.text);
   return booked.json().id;
 }
 
 /** The restored appliance has the meeting, and the sealed number opens with the kept DATA_KEY only. */
-async function readsTheMeeting(t: import('ava').ExecutionContext, app: TestServer, meetingId: string, dataKey: string): Promise<void> {
+async function readsTheMeeting(
+  t: import('ava').ExecutionContext,
+  app: TestServer,
+  meetingId: string,
+  dataKey: string,
+): Promise<void> {
   const { client } = await loggedIn(app);
   const meeting = await client.get(`/api/v1/meetings/${meetingId}`);
   t.is(meeting.status, 200, meeting.text);
-  t.is(meeting.json().participants.find((p: { name: string }) => p.name === 'Tolvan Tolvansson').personalNumberMasked, '19121212-****');
-  const { personal_number_sealed: sealed } = await app.server.app.db('participants').where({ meeting_id: meetingId, name: 'Tolvan Tolvansson' }).first();
+  t.is(
+    meeting.json().participants.find((p: { name: string }) => p.name === 'Tolvan Tolvansson').personalNumberMasked,
+    '19121212-****',
+  );
+  const { personal_number_sealed: sealed } = await app.server.app
+    .db('participants')
+    .where({ meeting_id: meetingId, name: 'Tolvan Tolvansson' })
+    .first();
   t.is(decrypt(Buffer.from(dataKey, 'hex'), sealed, 'participants.personal_number_sealed'), '191212121212');
   t.throws(() => decrypt(randomBytes(32), sealed, 'participants.personal_number_sealed'));
 }
 
-sqliteTest('a backup taken while the appliance runs, restored into a fresh data folder, has the same meetings and reads the personal numbers', async (t) => {
-  const dataKey = randomBytes(32).toString('hex');
-  const volume = tempDir('backup-volume');
-  const backups = tempDir('backup-host');
-  const app = await applianceOn(volume, dataKey);
-  let meetingId: string;
-  try {
-    meetingId = await bookWithPersonalNumber(app);
-    // While it runs: `docker compose exec appliance samverka backup --to /backups/samverka-….db`
-    const file = join(backups, 'samverka-2026-11-26.db');
-    const backup = await samverka({ DATA_DIR: volume, DATABASE_URL: `sqlite:${join(volume, 'samverka.db')}` }, 'backup', '--to', file);
-    t.is(backup.code, 0, backup.stderr);
-    t.regex(backup.stdout, /backup written to .*samverka-2026-11-26\.db; keep it with DATA_KEY/);
-    t.true(existsSync(file));
-    const again = await samverka({ DATA_DIR: volume, DATABASE_URL: `sqlite:${join(volume, 'samverka.db')}` }, 'backup', '--to', file);
-    t.is(again.code, 1, 'a backup never overwrites another');
-  } finally {
-    await app.stop();
-  }
+sqliteTest(
+  'a backup taken while the appliance runs, restored into a fresh data folder, has the same meetings and reads the personal numbers',
+  async (t) => {
+    const dataKey = randomBytes(32).toString('hex');
+    const volume = tempDir('backup-volume');
+    const backups = tempDir('backup-host');
+    const app = await applianceOn(volume, dataKey);
+    let meetingId: string;
+    try {
+      meetingId = await bookWithPersonalNumber(app);
+      // While it runs: `docker compose exec appliance samverka backup --to /backups/samverka-….db`
+      const file = join(backups, 'samverka-2026-11-26.db');
+      const backup = await samverka(
+        { DATA_DIR: volume, DATABASE_URL: `sqlite:${join(volume, 'samverka.db')}` },
+        'backup',
+        '--to',
+        file,
+      );
+      t.is(backup.code, 0, backup.stderr);
+      t.regex(backup.stdout, /backup written to .*samverka-2026-11-26\.db; keep it with DATA_KEY/);
+      t.true(existsSync(file));
+      const again = await samverka(
+        { DATA_DIR: volume, DATABASE_URL: `sqlite:${join(volume, 'samverka.db')}` },
+        'backup',
+        '--to',
+        file,
+      );
+      t.is(again.code, 1, 'a backup never overwrites another');
+    } finally {
+      await app.stop();
+    }
 
-  // Into a fresh volume: `docker compose run --rm --no-deps appliance samverka restore --from /backups/…`
-  const fresh = tempDir('backup-fresh');
-  const restoreEnv = { DATA_DIR: fresh, DATABASE_URL: `sqlite:${join(fresh, 'samverka.db')}` };
-  const restored = await samverka(restoreEnv, 'restore', '--from', join(backups, 'samverka-2026-11-26.db'));
-  t.is(restored.code, 0, restored.stderr);
-  t.regex(restored.stdout, /restored .* \(\d+ migrations\)/);
-  const twice = await samverka(restoreEnv, 'restore', '--from', join(backups, 'samverka-2026-11-26.db'));
-  t.is(twice.code, 1);
-  t.regex(twice.stderr, /exists; stop the appliance and add --force/);
+    // Into a fresh volume: `docker compose run --rm --no-deps appliance samverka restore --from /backups/…`
+    const fresh = tempDir('backup-fresh');
+    const restoreEnv = { DATA_DIR: fresh, DATABASE_URL: `sqlite:${join(fresh, 'samverka.db')}` };
+    const restored = await samverka(restoreEnv, 'restore', '--from', join(backups, 'samverka-2026-11-26.db'));
+    t.is(restored.code, 0, restored.stderr);
+    t.regex(restored.stdout, /restored .* \(\d+ migrations\)/);
+    const twice = await samverka(restoreEnv, 'restore', '--from', join(backups, 'samverka-2026-11-26.db'));
+    t.is(twice.code, 1);
+    t.regex(twice.stderr, /exists; stop the appliance and add --force/);
 
-  const back = await applianceOn(fresh, dataKey);
-  try {
-    await readsTheMeeting(t, back, meetingId!, dataKey);
-  } finally {
-    await back.stop();
-  }
-});
+    const back = await applianceOn(fresh, dataKey);
+    try {
+      await readsTheMeeting(t, back, meetingId!, dataKey);
+    } finally {
+      await back.stop();
+    }
+  },
+);
 
-postgresTest("PostgreSQL: INSTALL.md's pg_dump and pg_restore lines bring the meetings and the personal numbers back", async (t) => {
-  const dataKey = randomBytes(32).toString('hex');
-  const original = (await postgresDatabase())!;
-  const fresh = (await postgresDatabase())!;
-  t.teardown(async () => {
-    await original.drop();
-    await fresh.drop();
-  });
-  const app = await applianceOn(tempDir('pg-backup'), dataKey, original);
-  let meetingId: string;
-  try {
-    meetingId = await bookWithPersonalNumber(app);
-  } finally {
-    await app.stop();
-  }
-  const dump = join(tempDir('pg-dump'), 'samverka-2026-11-26.dump');
-  // pg_dump -U samverka -Fc samverka > …: the same flags, the test server's database by URL.
-  const dumped = await run('pg_dump', ['-Fc', '-d', original.url, '-f', dump]);
-  t.is(dumped.code, 0, dumped.stderr);
-  const restored = await run('pg_restore', ['-d', fresh.url, '--clean', '--if-exists', dump]);
-  t.is(restored.code, 0, restored.stderr);
-  const back = await applianceOn(tempDir('pg-restored'), dataKey, fresh);
-  try {
-    await readsTheMeeting(t, back, meetingId!, dataKey);
-  } finally {
-    await back.stop();
-  }
-});
+postgresTest(
+  "PostgreSQL: INSTALL.md's pg_dump and pg_restore lines bring the meetings and the personal numbers back",
+  async (t) => {
+    const dataKey = randomBytes(32).toString('hex');
+    const original = (await postgresDatabase())!;
+    const fresh = (await postgresDatabase())!;
+    t.teardown(async () => {
+      await original.drop();
+      await fresh.drop();
+    });
+    const app = await applianceOn(tempDir('pg-backup'), dataKey, original);
+    let meetingId: string;
+    try {
+      meetingId = await bookWithPersonalNumber(app);
+    } finally {
+      await app.stop();
+    }
+    const dump = join(tempDir('pg-dump'), 'samverka-2026-11-26.dump');
+    // pg_dump -U samverka -Fc samverka > …: the same flags, the test server's database by URL.
+    const dumped = await run('pg_dump', ['-Fc', '-d', original.url, '-f', dump]);
+    t.is(dumped.code, 0, dumped.stderr);
+    const restored = await run('pg_restore', ['-d', fresh.url, '--clean', '--if-exists', dump]);
+    t.is(restored.code, 0, restored.stderr);
+    const back = await applianceOn(tempDir('pg-restored'), dataKey, fresh);
+    try {
+      await readsTheMeeting(t, back, meetingId!, dataKey);
+    } finally {
+      await back.stop();
+    }
+  },
+);
 
 sqliteTest('restore refuses a file that is not a Samverka database, and changes nothing', async (t) => {
   const dir = tempDir('backup-bad');

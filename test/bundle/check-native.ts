@@ -12,7 +12,10 @@ function project(): string {
   mkdirSync(join(dir, 'provisioning'));
   cpSync(join(root, 'provisioning/check-native.sh'), join(dir, 'provisioning/check-native.sh'));
   for (const module of ['better-sqlite3', 'bindings', 'file-uri-to-path']) {
-    cpSync(join(root, 'node_modules', module), join(dir, 'node_modules', module), { recursive: true, dereference: true });
+    cpSync(join(root, 'node_modules', module), join(dir, 'node_modules', module), {
+      recursive: true,
+      dereference: true,
+    });
   }
   return dir;
 }
@@ -26,7 +29,10 @@ test('the installed better-sqlite3 passes the check', async (t) => {
 test('a module built against Node 24.19+ headers is refused with the fix', async (t) => {
   const dir = project();
   // The symbol such a build carries: node::ObjectWrap::CleanupHook, inlined from the header.
-  appendFileSync(join(dir, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node'), '_ZN4node10ObjectWrap11CleanupHookEPv');
+  appendFileSync(
+    join(dir, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node'),
+    '_ZN4node10ObjectWrap11CleanupHookEPv',
+  );
   const result = await run('bash', [join(dir, 'provisioning/check-native.sh')]);
   t.is(result.code, 1);
   t.regex(result.stderr, /compiled against Node 24\.19\+ headers/);

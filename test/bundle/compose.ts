@@ -7,7 +7,11 @@ import test from 'ava';
 import { cleanEnv, renderCompose, renderEnv, root, run, secretBits, serviceEnvironment } from './_bundle.ts';
 
 const compose = (envFile: string, ...args: string[]) =>
-  run('docker-compose', ['--project-directory', root, '-f', join(root, 'compose.yaml'), '--env-file', envFile, ...args], { env: cleanEnv() });
+  run(
+    'docker-compose',
+    ['--project-directory', root, '-f', join(root, 'compose.yaml'), '--env-file', envFile, ...args],
+    { env: cleanEnv() },
+  );
 
 function withoutValue(file: string, name: string): string {
   const changed = `${file}.without-${name}`;
@@ -21,7 +25,15 @@ test('the bundle validates with a .env rendered by gen-secrets.sh', async (t) =>
   t.is(result.code, 0, result.stderr);
 });
 
-for (const secret of ['SESSION_SECRET', 'DATA_KEY', 'JWT_APP_SECRET', 'TURN_SECRET', 'XMPP_PASSWORD', 'JICOFO_AUTH_PASSWORD', 'JVB_AUTH_PASSWORD']) {
+for (const secret of [
+  'SESSION_SECRET',
+  'DATA_KEY',
+  'JWT_APP_SECRET',
+  'TURN_SECRET',
+  'XMPP_PASSWORD',
+  'JICOFO_AUTH_PASSWORD',
+  'JVB_AUTH_PASSWORD',
+]) {
   test(`a missing ${secret} stops the bundle with a message that names it and the fix`, async (t) => {
     const { file } = await renderEnv();
     const result = await compose(withoutValue(file, secret), 'config', '-q');
@@ -43,7 +55,8 @@ test('the rendered bundle wires the appliance, Prosody and coturn to the same se
   const { file, values } = await renderEnv();
   const { stdout, code, stderr } = await compose(file, 'config');
   t.is(code, 0, stderr);
-  const env = (service: string, name: string) => new RegExp(`\\n  ${service}:\\n[\\s\\S]*?\\n      ${name}: ([^\\n]*)`).exec(stdout)?.[1];
+  const env = (service: string, name: string) =>
+    new RegExp(`\\n  ${service}:\\n[\\s\\S]*?\\n      ${name}: ([^\\n]*)`).exec(stdout)?.[1];
   t.is(env('appliance', 'JWT_APP_SECRET'), values.get('JWT_APP_SECRET'));
   t.is(env('prosody', 'JWT_APP_SECRET'), values.get('JWT_APP_SECRET'));
   t.is(env('prosody', 'TURN_CREDENTIALS'), values.get('TURN_SECRET'));
@@ -64,7 +77,8 @@ test('the rendered bundle wires the appliance, Prosody and coturn to the same se
   t.is(env('prosody', 'JWT_ALLOW_EMPTY'), "'0'");
   t.is(env('prosody', 'ENABLE_LOBBY'), "'1'");
   // No secret on any command line: `ps` on the host shows command lines to every user.
-  for (const name of Object.keys(secretBits)) t.false(/\n    command:\n(?:    - .*\n)*/.exec(stdout)![0].includes(values.get(name)!), name);
+  for (const name of Object.keys(secretBits))
+    t.false(/\n    command:\n(?:    - .*\n)*/.exec(stdout)![0].includes(values.get(name)!), name);
   t.is(env('appliance', 'NODE_ENV'), 'production');
   t.is(env('appliance', 'SMTP_URL'), 'smtp://postfix:587');
 });
@@ -104,14 +118,21 @@ test('services run read-only where the images allow, on one private network, wit
 test('two appliance processes share the bundled PostgreSQL and the secrets, each on its own bind', async (t) => {
   const { file, values } = await renderEnv();
   // As INSTALL.md says: the postgres:// line instead of the SQLite one, both profiles.
-  writeFileSync(file, readFileSync(file, 'utf8').replace(/^DATABASE_URL=sqlite:.*$/m, '#$&').replace(/^#(DATABASE_URL=postgres:.*)$/m, '$1'));
+  writeFileSync(
+    file,
+    readFileSync(file, 'utf8')
+      .replace(/^DATABASE_URL=sqlite:.*$/m, '#$&')
+      .replace(/^#(DATABASE_URL=postgres:.*)$/m, '$1'),
+  );
   const { stdout, code, stderr } = await compose(file, '--profile', 'postgres', '--profile', 'replicas', 'config');
   t.is(code, 0, stderr);
-  const env = (service: string, name: string) => new RegExp(`\\n  ${service}:\\n[\\s\\S]*?\\n      ${name}: ([^\\n]*)`).exec(stdout)?.[1];
+  const env = (service: string, name: string) =>
+    new RegExp(`\\n  ${service}:\\n[\\s\\S]*?\\n      ${name}: ([^\\n]*)`).exec(stdout)?.[1];
   const databaseUrl = `postgres://samverka:${values.get('POSTGRES_PASSWORD')}@postgres:5432/samverka`;
   for (const service of ['appliance', 'appliance-2']) {
     t.is(env(service, 'DATABASE_URL'), databaseUrl, service);
-    for (const secret of ['SESSION_SECRET', 'DATA_KEY', 'JWT_APP_SECRET', 'XMPP_PASSWORD']) t.is(env(service, secret), values.get(secret), `${service} ${secret}`);
+    for (const secret of ['SESSION_SECRET', 'DATA_KEY', 'JWT_APP_SECRET', 'XMPP_PASSWORD'])
+      t.is(env(service, secret), values.get(secret), `${service} ${secret}`);
   }
   t.regex(stdout, /\n {2}appliance-2:\n[\s\S]*?- 127\.0\.0\.1:3001:3000\/tcp/);
   // Only with its profile: without it the bundle is the one process it always was.
@@ -143,7 +164,10 @@ test('the appliance is hidden in every meeting: web client and Jicofo both know 
 test('every service has a health check, waits for the health of what it needs, and rotates its logs', async (t) => {
   const { file } = await renderEnv();
   const rendered = await renderCompose(file);
-  const services = rendered.slice(rendered.indexOf('\nservices:\n')).split(/\n(?=  [a-z]+:\n)/).slice(1)
+  const services = rendered
+    .slice(rendered.indexOf('\nservices:\n'))
+    .split(/\n(?=  [a-z]+:\n)/)
+    .slice(1)
     .filter((b) => /^  [a-z]+:\n/.test(b) && !/^  (samverka|[a-z-]+-[a-z-]+):/.test(b));
   const names = services.map((b) => /^  ([a-z]+):/.exec(b)![1]);
   t.deepEqual(names.sort(), ['appliance', 'coturn', 'jicofo', 'jvb', 'postfix', 'postgres', 'prosody', 'web']);
@@ -152,14 +176,21 @@ test('every service has a health check, waits for the health of what it needs, a
     const name = /^  ([a-z]+):/.exec(block)![1];
     if (name === 'appliance') t.regex(dockerfile, /\nHEALTHCHECK /, 'the appliance image has its own');
     else t.regex(block, /\n    healthcheck:\n(?:      .*\n)*?      test:/, `${name} has no health check`);
-    t.regex(block, /\n    logging:\n      driver: json-file\n      options:\n        max-file: '5'\n        max-size: 20m\n/, `${name} does not rotate its logs`);
+    t.regex(
+      block,
+      /\n    logging:\n      driver: json-file\n      options:\n        max-file: '5'\n        max-size: 20m\n/,
+      `${name} does not rotate its logs`,
+    );
     const dependsOn = /\n    depends_on:\n((?:      .*\n)+)/.exec(block)?.[1] ?? '';
     for (const dependency of dependsOn.matchAll(/^      ([a-z]+):\n        condition: (\S+)/gm)) {
       t.is(dependency[2], 'service_healthy', `${name} waits for ${dependency[1]} only to start, not to be healthy`);
     }
     t.notRegex(dependsOn, /^      - /m, `${name} has a depends_on without a condition`);
   }
-  t.regex(rendered, /\n  appliance:\n[\s\S]*?depends_on:\n      postfix:\n        condition: service_healthy\n      prosody:\n        condition: service_healthy/);
+  t.regex(
+    rendered,
+    /\n  appliance:\n[\s\S]*?depends_on:\n      postfix:\n        condition: service_healthy\n      prosody:\n        condition: service_healthy/,
+  );
 });
 
 test("Prosody's accounts are not kept in a volume: every start takes the passwords in .env", async (t) => {

@@ -18,7 +18,15 @@ async function bundleCoturn(values: Record<string, string>) {
   const rendered = await renderCompose(withValues(file, { ...realValues, ...values }));
   const block = /\n  coturn:\n[\s\S]*?(?=\n  [a-z]+:\n)/.exec(rendered)![0];
   const list = (key: string, indent: string) =>
-    (new RegExp(`\\n${indent}${key}:\\n((?:${indent}- .*\\n)+)`).exec(`${block}\n`)?.[1] ?? '').trimEnd().split('\n').map((l) => l.trim().replace(/^- /, '').replace(/^'(.*)'$/, '$1'));
+    (new RegExp(`\\n${indent}${key}:\\n((?:${indent}- .*\\n)+)`).exec(`${block}\n`)?.[1] ?? '')
+      .trimEnd()
+      .split('\n')
+      .map((l) =>
+        l
+          .trim()
+          .replace(/^- /, '')
+          .replace(/^'(.*)'$/, '$1'),
+      );
   return {
     entrypoint: list('entrypoint', '    '),
     args: list('command', '    '),
@@ -40,8 +48,23 @@ async function startCoturn(t: ExecutionContext): Promise<Running> {
   const coturn = await bundleCoturn({ JVB_INTERNAL_IP: '127.0.0.1' });
   t.deepEqual(coturn.entrypoint, ['sh', '/usr/local/bin/samverka-coturn']);
   const dir = tempDir('coturn');
-  const made = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=turn.region.se',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+  const made = await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=turn.region.se',
+    '-keyout',
+    join(dir, 'key.pem'),
+    '-out',
+    join(dir, 'cert.pem'),
+  ]);
   t.is(made.code, 0, made.stderr);
   const port = await freePort();
   const moved: Record<string, string> = {
@@ -57,13 +80,17 @@ async function startCoturn(t: ExecutionContext): Promise<Running> {
   // (127.0.0.0/8 among them) still apply, the bridge's address is allowed explicitly.
   const local = ['--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1', '--allow-loopback-peers'];
   const configFile = join(dir, 'turnserver.conf');
-  const server = spawn('sh', [join(root, 'provisioning/coturn/start.sh'), ...coturn.args.map((a) => moved[a] ?? a), ...local], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH, ...coturn.environment, TURN_CONFIG_FILE: configFile },
-  });
+  const server = spawn(
+    'sh',
+    [join(root, 'provisioning/coturn/start.sh'), ...coturn.args.map((a) => moved[a] ?? a), ...local],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH, ...coturn.environment, TURN_CONFIG_FILE: configFile },
+    },
+  );
   let output = '';
-  server.stdout!.on('data', (c: Buffer) => (output += c));
-  server.stderr!.on('data', (c: Buffer) => (output += c));
+  server.stdout.on('data', (c: Buffer) => (output += c));
+  server.stderr.on('data', (c: Buffer) => (output += c));
   t.teardown(async () => {
     if (server.exitCode === null) {
       server.kill('SIGTERM');
@@ -71,7 +98,8 @@ async function startCoturn(t: ExecutionContext): Promise<Running> {
     }
   });
   const deadline = Date.now() + 10_000;
-  while (!/Total General servers/.test(output) && server.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (!/Total General servers/.test(output) && server.exitCode === null && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
   t.regex(output, /Total General servers/, output);
   t.notRegex(output, /unrecognized option|Bad configuration|CONFIG ERROR/i);
   return { server, port, secret: coturn.environment.TURN_SECRET, output: () => output, configFile };
@@ -79,9 +107,25 @@ async function startCoturn(t: ExecutionContext): Promise<Running> {
 
 /** turnutils_uclient with credentials the appliance mints (or a wrong password instead). */
 const uclient = (running: Running, options: { wrongPassword?: string }, ...extra: string[]) => {
-  const [iceServer] = turnCredentials({ urls: [`turn:127.0.0.1:${running.port}?transport=udp`], secret: running.secret }).iceServers;
+  const [iceServer] = turnCredentials({
+    urls: [`turn:127.0.0.1:${running.port}?transport=udp`],
+    secret: running.secret,
+  }).iceServers;
   const password = options.wrongPassword ?? iceServer.credential;
-  return run('turnutils_uclient', ['-u', iceServer.username, '-w', password, '-p', String(running.port), '-n', '2', '-m', '1', ...extra, '127.0.0.1']);
+  return run('turnutils_uclient', [
+    '-u',
+    iceServer.username,
+    '-w',
+    password,
+    '-p',
+    String(running.port),
+    '-n',
+    '2',
+    '-m',
+    '1',
+    ...extra,
+    '127.0.0.1',
+  ]);
 };
 
 test("the bundle's coturn accepts the appliance's credentials from TURN_SECRET, and refuses others", async (t) => {
@@ -99,7 +143,9 @@ test('a relay reaches the videobridge and is refused to every other address insi
   const running = await startCoturn(t);
   const peerPort = await freePort();
   // The "bridge" (127.0.0.1, the allowed JVB_INTERNAL_IP) and a service beside it (127.0.0.2): both echo.
-  const peer = spawn('turnutils_peer', ['-L', '127.0.0.1', '-L', '127.0.0.2', '-p', String(peerPort)], { stdio: 'ignore' });
+  const peer = spawn('turnutils_peer', ['-L', '127.0.0.1', '-L', '127.0.0.2', '-p', String(peerPort)], {
+    stdio: 'ignore',
+  });
   t.teardown(() => {
     if (peer.exitCode === null) peer.kill('SIGTERM');
   });
@@ -121,7 +167,10 @@ test('the secret is in no command line, only in a file only coturn can read', as
   const commandLine = readFileSync(`/proc/${running.server.pid}/cmdline`, 'utf8');
   t.regex(commandLine, /^turnserver\0-c\0/, 'the entry script hands over to turnserver');
   t.false(commandLine.includes(running.secret));
-  t.false(readFileSync(`/proc/${running.server.pid}/environ`, 'utf8').includes(running.secret), 'nor in its environment');
+  t.false(
+    readFileSync(`/proc/${running.server.pid}/environ`, 'utf8').includes(running.secret),
+    'nor in its environment',
+  );
   t.true(readFileSync(running.configFile, 'utf8').includes(`static-auth-secret=${running.secret}`));
   t.is(statSync(running.configFile).mode & 0o777, 0o600);
 });

@@ -62,7 +62,9 @@ async function debianConfig(dir: string, port: number, order: 'jitsi-first' | 's
   const includes = order === 'jitsi-first' ? [jitsi, samverka] : [samverka, jitsi];
   const file = join(dir, 'prosody.cfg.lua');
   // Debian's prosody.cfg.lua, reduced to a private server on free ports: no global admins.
-  writeFileSync(file, `run_as_root = true
+  writeFileSync(
+    file,
+    `run_as_root = true
 pidfile = "${dir}/prosody.pid"
 data_path = "${dir}/data"
 admin_socket = "${dir}/prosody.sock"
@@ -79,20 +81,30 @@ modules_disabled = { "s2s" }
 network_settings = { nagle = false }
 admins = { }
 ${includes.map((f) => `Include "${f}"`).join('\n')}
-`);
+`,
+  );
   return file;
 }
 
-test('configure-jitsi.sh puts the appliance into the admins of Jitsi\'s conference component, once', async (t) => {
+test("configure-jitsi.sh puts the appliance into the admins of Jitsi's conference component, once", async (t) => {
   const dir = tempDir('debian-admins');
   const file = join(dir, `${domain}.cfg.lua`);
   writeFileSync(file, jitsiHostFile);
   t.is((await configure('prosody-admins', '--jitsi-domain', domain, '--file', file)).code, 0);
   t.is((await configure('prosody-admins', '--jitsi-domain', domain, '--file', file)).code, 0);
   const text = readFileSync(file, 'utf8');
-  t.regex(text, new RegExp(`Component "${conference}" "muc"[^C]*admins = \\{ "samverka@hidden\\.${domain}", "focus@auth\\.${domain}" \\}`));
+  t.regex(
+    text,
+    new RegExp(
+      `Component "${conference}" "muc"[^C]*admins = \\{ "samverka@hidden\\.${domain}", "focus@auth\\.${domain}" \\}`,
+    ),
+  );
   t.is(text.match(/samverka@hidden/g)?.length, 1, 'added once');
-  t.regex(text, /Component "internal\.auth\.meet\.region\.se" "muc"[^C]*admins = \{ "focus@auth\.meet\.region\.se", "jvb@auth\.meet\.region\.se" \}/, 'the internal MUC is Jitsi\'s alone');
+  t.regex(
+    text,
+    /Component "internal\.auth\.meet\.region\.se" "muc"[^C]*admins = \{ "focus@auth\.meet\.region\.se", "jvb@auth\.meet\.region\.se" \}/,
+    "the internal MUC is Jitsi's alone",
+  );
   const samverka = await configure('prosody-cfg', '--jitsi-domain', domain);
   t.notRegex(samverka.stdout, /^\s*admins\s*=/m, "Samverka's part sets no second list");
   t.regex(samverka.stdout, new RegExp(`VirtualHost "hidden\\.${domain}"`));
@@ -106,7 +118,11 @@ for (const order of ['jitsi-first', 'samverka-first'] as const) {
     const config = await debianConfig(dir, port, order);
     const check = await run('prosodyctl', ['--config', config, 'check', 'config']);
     t.is(check.code, 0, check.stdout + check.stderr);
-    for (const [user, host, password] of [['samverka', `hidden.${domain}`, 'appliance-secret'], ['focus', `auth.${domain}`, 'focus-secret'], ['anna', domain, 'participant-secret']]) {
+    for (const [user, host, password] of [
+      ['samverka', `hidden.${domain}`, 'appliance-secret'],
+      ['focus', `auth.${domain}`, 'focus-secret'],
+      ['anna', domain, 'participant-secret'],
+    ]) {
       const registered = await run('prosodyctl', ['--config', config, 'register', user, host, password]);
       t.is(registered.code, 0, registered.stderr);
     }
@@ -119,7 +135,11 @@ for (const order of ['jitsi-first', 'samverka-first'] as const) {
       t.regex(await focus.join('jicofo-rum', 'focus'), /status code=['"]201['"]/, 'Jicofo starts conferences');
       t.regex(await appliance.join('vardmote-1', 'samverka'), /status code=['"]201['"]/, 'the appliance opens rooms');
       t.regex(await participant.join('egen-rum', 'anna'), /not-allowed/, 'nobody else opens a room');
-      t.regex(await appliance.destroy('jicofo-rum'), /type=['"]result['"]/, 'the appliance ends a meeting Jicofo started');
+      t.regex(
+        await appliance.destroy('jicofo-rum'),
+        /type=['"]result['"]/,
+        'the appliance ends a meeting Jicofo started',
+      );
     });
   });
 }
@@ -130,11 +150,20 @@ test('a changed password reaches Prosody: register sets it on an existing accoun
   const port = await freePort();
   const config = await debianConfig(dir, port, 'jitsi-first');
   for (const password of ['old-secret', 'new-secret']) {
-    const registered = await run('prosodyctl', ['--config', config, 'register', 'samverka', `hidden.${domain}`, password]);
+    const registered = await run('prosodyctl', [
+      '--config',
+      config,
+      'register',
+      'samverka',
+      `hidden.${domain}`,
+      password,
+    ]);
     t.is(registered.code, 0, registered.stderr);
   }
   await withProsody(t, config, port, join(dir, 'prosody.log'), async () => {
-    await t.throwsAsync(Xmpp.login(port, 'samverka', `hidden.${domain}`, 'old-secret', conference), { message: /refused/ });
+    await t.throwsAsync(Xmpp.login(port, 'samverka', `hidden.${domain}`, 'old-secret', conference), {
+      message: /refused/,
+    });
     (await Xmpp.login(port, 'samverka', `hidden.${domain}`, 'new-secret', conference)).close();
   });
 });

@@ -12,7 +12,11 @@ const install = join(root, 'provisioning/debian/install.sh');
 
 test('the install script parses, and a dry run shows every step without doing any', async (t) => {
   t.is((await run('bash', ['-n', install])).code, 0);
-  const result = await run('bash', [install, '--jitsi-domain', 'meet.region.se', '--relayhost', '[smtp.region.se]:25', '--dry-run'], { env: cleanEnv() });
+  const result = await run(
+    'bash',
+    [install, '--jitsi-domain', 'meet.region.se', '--relayhost', '[smtp.region.se]:25', '--dry-run'],
+    { env: cleanEnv() },
+  );
   t.is(result.code, 0, result.stderr);
   for (const step of [
     /apt-get install [^\n]*\bnodejs\b[^\n]*\bprosody\b[^\n]*\bcoturn\b[^\n]*\bpostfix\b/,
@@ -40,7 +44,9 @@ test('the install script refuses a missing or malformed Jitsi domain', async (t)
   const missing = await run('bash', [install, '--dry-run'], { env: cleanEnv() });
   t.is(missing.code, 2);
   t.regex(missing.stderr, /--jitsi-domain must be set/);
-  const malformed = await run('bash', [install, '--jitsi-domain', 'meet.region.se; rm -rf /', '--dry-run'], { env: cleanEnv() });
+  const malformed = await run('bash', [install, '--jitsi-domain', 'meet.region.se; rm -rf /', '--dry-run'], {
+    env: cleanEnv(),
+  });
   t.is(malformed.code, 2);
   t.regex(malformed.stderr, /is not a host name/);
 });
@@ -52,7 +58,9 @@ test('the Debian environment file, with fresh secrets, is a valid production con
   });
   t.is(rendered.code, 0, rendered.stderr);
   // systemd's EnvironmentFile strips the quotes around a value with spaces.
-  const values = Object.fromEntries([...parseEnvFile(readFileSync(file, 'utf8'))].map(([k, v]) => [k, v.replace(/^"(.*)"$/, '$1')]));
+  const values = Object.fromEntries(
+    [...parseEnvFile(readFileSync(file, 'utf8'))].map(([k, v]) => [k, v.replace(/^"(.*)"$/, '$1')]),
+  );
   const config = loadConfig({ ...values, NODE_ENV: 'production', DATA_DIR: tempDir('debian-data') });
   t.is(config.xmpp?.domain, 'hidden.meet.example.se');
   t.is(config.xmpp?.mucDomain, 'conference.meet.example.se');
@@ -63,13 +71,17 @@ test('the Debian environment file, with fresh secrets, is a valid production con
   t.deepEqual(config.generatedSecrets, []);
 });
 
-const configure = (...args: string[]) => run('bash', [join(root, 'provisioning/debian/configure-jitsi.sh'), ...args], { env: cleanEnv() });
+const configure = (...args: string[]) =>
+  run('bash', [join(root, 'provisioning/debian/configure-jitsi.sh'), ...args], { env: cleanEnv() });
 
 test("Jitsi's web client hides the appliance and Jicofo trusts its domain, set once however often install.sh runs", async (t) => {
   const dir = tempDir('debian-jitsi');
   const web = join(dir, 'meet.region.se-config.js');
   const jicofo = join(dir, 'jicofo.conf');
-  writeFileSync(web, "var config = {\n    hosts: { domain: 'meet.region.se', muc: 'conference.meet.region.se' },\n};\n");
+  writeFileSync(
+    web,
+    "var config = {\n    hosts: { domain: 'meet.region.se', muc: 'conference.meet.region.se' },\n};\n",
+  );
   writeFileSync(jicofo, 'jicofo {\n  xmpp: {\n    client: { client-proxy: "focus.meet.region.se" }\n  }\n}\n');
   for (let i = 0; i < 2; i++) {
     t.is((await configure('web', '--jitsi-domain', 'meet.region.se', '--file', web)).code, 0);
@@ -81,7 +93,10 @@ test("Jitsi's web client hides the appliance and Jicofo trusts its domain, set o
   const evaluated = runInNewContext(`${config}; config;`) as { hiddenDomain: string; hosts: { domain: string } };
   t.is(evaluated.hiddenDomain, 'hidden.meet.region.se');
   t.is(evaluated.hosts.domain, 'meet.region.se');
-  t.is(readFileSync(jicofo, 'utf8').match(/^jicofo\.xmpp\.trusted-domains = \[ "hidden\.meet\.region\.se" \]$/gm)?.length, 1);
+  t.is(
+    readFileSync(jicofo, 'utf8').match(/^jicofo\.xmpp\.trusted-domains = \[ "hidden\.meet\.region\.se" \]$/gm)?.length,
+    1,
+  );
 });
 
 test("coturn keeps the secret Jitsi's packages gave it, and samverka.env takes it; relays reach public addresses only; TLS on 5349", async (t) => {
@@ -92,13 +107,26 @@ test("coturn keeps the secret Jitsi's packages gave it, and samverka.env takes i
   writeFileSync(turnConf, 'use-auth-secret\nstatic-auth-secret=jitsi-made-secret-0123456789\nrealm=meet.region.se\n');
   writeFileSync(envFile, 'PUBLIC_URL=https://samverka.region.se\nTURN_SECRET=fresh-from-gen-secrets-0123456\n');
   for (let i = 0; i < 2; i++) {
-    const result = await configure('turn', '--jitsi-domain', 'meet.region.se', '--file', turnConf, '--env-file', envFile);
+    const result = await configure(
+      'turn',
+      '--jitsi-domain',
+      'meet.region.se',
+      '--file',
+      turnConf,
+      '--env-file',
+      envFile,
+    );
     t.is(result.code, 0, result.stderr);
   }
   const conf = readFileSync(turnConf, 'utf8');
   t.regex(readFileSync(envFile, 'utf8'), /^TURN_SECRET=jitsi-made-secret-0123456789$/m);
   t.is(conf.match(/^static-auth-secret=/gm)?.length, 1, 'one secret');
-  for (const range of ['10.0.0.0-10.255.255.255', '172.16.0.0-172.31.255.255', '192.168.0.0-192.168.255.255', '127.0.0.0-127.255.255.255']) {
+  for (const range of [
+    '10.0.0.0-10.255.255.255',
+    '172.16.0.0-172.31.255.255',
+    '192.168.0.0-192.168.255.255',
+    '127.0.0.0-127.255.255.255',
+  ]) {
     t.is(conf.match(new RegExp(`^denied-peer-ip=${range.replace(/\./g, '\\.')}$`, 'gm'))?.length, 1, range);
   }
   t.regex(conf, /^tls-listening-port=5349$/m);
@@ -108,7 +136,24 @@ test("coturn keeps the secret Jitsi's packages gave it, and samverka.env takes i
   // A coturn without a secret gets samverka.env's.
   const bare = join(dir, 'bare.conf');
   writeFileSync(bare, '');
-  t.is((await configure('turn', '--jitsi-domain', 'meet.region.se', '--file', bare, '--env-file', envFile, '--cert', '/etc/ssl/turn.pem', '--key', '/etc/ssl/turn.key')).code, 0);
+  t.is(
+    (
+      await configure(
+        'turn',
+        '--jitsi-domain',
+        'meet.region.se',
+        '--file',
+        bare,
+        '--env-file',
+        envFile,
+        '--cert',
+        '/etc/ssl/turn.pem',
+        '--key',
+        '/etc/ssl/turn.key',
+      )
+    ).code,
+    0,
+  );
   t.regex(readFileSync(bare, 'utf8'), /^static-auth-secret=jitsi-made-secret-0123456789$/m);
   t.regex(readFileSync(bare, 'utf8'), /^cert=\/etc\/ssl\/turn\.pem$/m);
 });

@@ -22,9 +22,15 @@ test('the image is built and runs on Node 24 LTS, both base images pinned by ver
   const version = (image: string) => /^node:([\d.]+)-/.exec(image)![1];
   t.is(version(build!), version(runtimeImage!), 'the native module is built for the Node that runs it');
   // CI runs the suite on the same Node version the image runs.
-  t.regex(readFileSync(join(root, '.ci/node24.sh'), 'utf8'), new RegExp(`^node24_version=${version(build!).replace(/\./g, '\\.')}$`, 'm'));
+  t.regex(
+    readFileSync(join(root, '.ci/node24.sh'), 'utf8'),
+    new RegExp(`^node24_version=${version(build!).replace(/\./g, '\\.')}$`, 'm'),
+  );
   const engines = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines.node as string;
-  t.true(engines.split('||').some((range) => range.trim() === '^24.0.0'), engines);
+  t.true(
+    engines.split('||').some((range) => range.trim() === '^24.0.0'),
+    engines,
+  );
   t.regex(dockerfile, /RUN npm ci [^\n]*\n/);
   // better-sqlite3 12 compiled against Node 24.19+'s headers aborts under load: built against
   // 24.18.0's (the version CI uses too), and checked before the image is finished.
@@ -37,10 +43,22 @@ test('the image is built and runs on Node 24 LTS, both base images pinned by ver
 });
 
 test('the runtime holds production dependencies, the compiled server, views, strings, templates and the CLI', (t) => {
-  for (const copied of ['/src/node_modules ./node_modules', '/src/dist ./dist', 'admin/views ./admin/views', 'admin/locales ./admin/locales', 'admin/static ./admin/static', 'templates ./templates', 'bin ./bin']) {
+  for (const copied of [
+    '/src/node_modules ./node_modules',
+    '/src/dist ./dist',
+    'admin/views ./admin/views',
+    'admin/locales ./admin/locales',
+    'admin/static ./admin/static',
+    'templates ./templates',
+    'bin ./bin',
+  ]) {
     t.true(runtime.includes(copied), copied);
   }
-  t.notRegex(runtime, /COPY (--from=build )?\/?src\/appliance|COPY appliance/, 'the TypeScript source stays out of the runtime');
+  t.notRegex(
+    runtime,
+    /COPY (--from=build )?\/?src\/appliance|COPY appliance/,
+    'the TypeScript source stays out of the runtime',
+  );
   t.regex(runtime, /ln -s \/app\/bin\/samverka\.js \/usr\/local\/bin\/samverka/);
   t.regex(runtime, /COPY provisioning\/first-run \/usr\/local\/bin\/first-run/);
   // The tests' identity provider stays out of the image (npm prune --omit=dev drops it).

@@ -46,7 +46,10 @@ test('the file is readable by its owner only, and everything but the secrets is 
   for (const [name, value] of example) {
     if (!(name in secretBits)) t.is(values.get(name), value, name);
   }
-  t.regex(readFileSync(file, 'utf8'), new RegExp(`postgres://samverka:${values.get('POSTGRES_PASSWORD')}@postgres:5432/samverka`));
+  t.regex(
+    readFileSync(file, 'utf8'),
+    new RegExp(`postgres://samverka:${values.get('POSTGRES_PASSWORD')}@postgres:5432/samverka`),
+  );
 });
 
 test('an existing .env is never overwritten without --force, and --force keeps a backup', async (t) => {

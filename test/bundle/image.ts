@@ -13,8 +13,14 @@ import { cleanEnv, root, run, tempDir } from './_bundle.ts';
 /** /app as the Dockerfile builds it; node_modules is the checkout's (the image prunes dev ones). */
 async function assembleImage(): Promise<string> {
   const app = tempDir('image');
-  const compiled = await run(join(root, 'node_modules/.bin/tsc'), ['-p', join(root, 'tsconfig.json'), '--outDir', join(app, 'dist')]);
-  if (!existsSync(join(app, 'dist/appliance/src/main.js'))) throw new Error(`tsc emitted no main.js: ${compiled.stdout}`);
+  const compiled = await run(join(root, 'node_modules/.bin/tsc'), [
+    '-p',
+    join(root, 'tsconfig.json'),
+    '--outDir',
+    join(app, 'dist'),
+  ]);
+  if (!existsSync(join(app, 'dist/appliance/src/main.js')))
+    throw new Error(`tsc emitted no main.js: ${compiled.stdout}`);
   const bundled = await run('node', [join(root, 'admin/build.js')], { cwd: app });
   if (bundled.code !== 0) throw new Error(`admin/build.js failed: ${bundled.stderr}`);
   for (const path of ['package.json', 'bin', 'templates', 'admin/views', 'admin/locales', 'admin/static']) {
@@ -44,11 +50,29 @@ test('in the image layout the CLI runs compiled, first-run works, and the server
     SAMVERKA_COMMAND: `node ${join(app, 'bin/samverka.js')}`,
   });
 
-  const setup = await run('sh', [join(root, 'provisioning/first-run'), '--unit', 'Barnkliniken', '--email', 'anna@region.se', '--name', 'Anna', '--password', 'rätt-häftklammer-42'], { env, cwd: app });
+  const setup = await run(
+    'sh',
+    [
+      join(root, 'provisioning/first-run'),
+      '--unit',
+      'Barnkliniken',
+      '--email',
+      'anna@region.se',
+      '--name',
+      'Anna',
+      '--password',
+      'rätt-häftklammer-42',
+    ],
+    { env, cwd: app },
+  );
   t.is(setup.code, 0, setup.stderr);
   t.regex(setup.stdout, /added admin anna@region\.se/);
 
-  const server = spawn('sh', [join(root, 'provisioning/docker/entrypoint.sh'), 'node', 'dist/appliance/src/main.js'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = spawn('sh', [join(root, 'provisioning/docker/entrypoint.sh'), 'node', 'dist/appliance/src/main.js'], {
+    cwd: app,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   server.stdout.on('data', (c: Buffer) => (output += c));
   server.stderr.on('data', (c: Buffer) => (output += c));

@@ -61,8 +61,23 @@ Include "${snippet}"
 async function writeCertificate(dir: string): Promise<void> {
   const certs = join(dir, 'certs');
   mkdirSync(certs);
-  const made = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', `/CN=${hidden}`,
-    '-keyout', join(certs, `${hidden}.key`), '-out', join(certs, `${hidden}.crt`)]);
+  const made = await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    `/CN=${hidden}`,
+    '-keyout',
+    join(certs, `${hidden}.key`),
+    '-out',
+    join(certs, `${hidden}.crt`),
+  ]);
   if (made.code !== 0) throw new Error(`openssl: ${made.stderr}`);
 }
 
@@ -81,13 +96,16 @@ test('the appliance logs in on the hidden domain, creates rooms and ends rooms J
   const port = await freePort();
   const config = writeConfig(dir, port);
   await writeCertificate(dir);
-  for (const [user, host, password] of [['samverka', hidden, 'appliance-secret'], ['anna', 'meet.jitsi', 'participant-secret'], ['focus', 'auth.meet.jitsi', 'focus-secret']]) {
+  for (const [user, host, password] of [
+    ['samverka', hidden, 'appliance-secret'],
+    ['anna', 'meet.jitsi', 'participant-secret'],
+    ['focus', 'auth.meet.jitsi', 'focus-secret'],
+  ]) {
     const registered = await run('prosodyctl', ['--config', config, 'register', user, host, password]);
     t.is(registered.code, 0, registered.stderr);
   }
 
   await withProsody(t, config, port, join(dir, 'prosody.log'), async () => {
-
     const appliance = await Xmpp.login(port, 'samverka', hidden, 'appliance-secret');
     t.teardown(() => appliance.close());
     t.notRegex(appliance.features, /starttls/, 'no STARTTLS on the hidden domain, though a certificate is there');
@@ -113,7 +131,10 @@ test('the appliance logs in on the hidden domain, creates rooms and ends rooms J
     t.notRegex(await participant.join('vardmote-2', 'anna'), /type=['"]error['"]/);
     t.regex(await participant.destroy('vardmote-2'), /type=['"]error['"][\s\S]*forbidden/);
     t.regex(await appliance.destroy('vardmote-2'), /type=['"]result['"]/);
-    t.regex(await participant.next(/<presence[^>]*type=['"]unavailable['"][\s\S]*?<destroy[\s\S]*?<\/presence>/), /vardmote-2/);
+    t.regex(
+      await participant.next(/<presence[^>]*type=['"]unavailable['"][\s\S]*?<destroy[\s\S]*?<\/presence>/),
+      /vardmote-2/,
+    );
   });
 });
 

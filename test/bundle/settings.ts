@@ -17,7 +17,10 @@ const fixedByBundle = new Set(['NODE_ENV', 'HOST', 'PORT', 'DATA_DIR']);
 
 function applianceEnvironment(): Map<string, string> {
   // The first appliance service; further replicas merge its environment (a YAML anchor).
-  const block = /\n  appliance:(?: &[\w-]+)?\n[\s\S]*?\n    environment:(?: &[\w-]+)?\n((?:      .*\n|\s*\n)+)/.exec(compose)?.[1] ?? '';
+  const block =
+    /\n  appliance:(?: &[\w-]+)?\n[\s\S]*?\n    environment:(?: &[\w-]+)?\n((?:      .*\n|\s*\n)+)/.exec(
+      compose,
+    )?.[1] ?? '';
   const entries = [...block.matchAll(/^      ([A-Z][A-Z0-9_]*): (.*)$/gm)].map((m) => [m[1], m[2]] as const);
   return new Map(entries);
 }
@@ -43,8 +46,10 @@ test('every variable config.ts reads is passed to the appliance by compose.yaml'
 
 test('every .env variable compose.yaml uses is documented in env.example, and env.example holds no stale one', (t) => {
   const used = new Set(referenced(compose));
-  for (const variable of used) t.true(documented.has(variable), `${variable} is used by compose.yaml but not in env.example`);
-  for (const variable of documented) t.true(used.has(variable), `${variable} is in env.example but compose.yaml never reads it`);
+  for (const variable of used)
+    t.true(documented.has(variable), `${variable} is used by compose.yaml but not in env.example`);
+  for (const variable of documented)
+    t.true(used.has(variable), `${variable} is in env.example but compose.yaml never reads it`);
 });
 
 test("README's configuration table names every variable the appliance reads", (t) => {
@@ -53,5 +58,6 @@ test("README's configuration table names every variable the appliance reads", (t
 });
 
 test('env.example names the identity provider redirect URIs', (t) => {
-  for (const uri of ['PUBLIC_URL/auth/callback', 'PUBLIC_URL/entry/identify/callback', 'PUBLIC_URL/login?bye=true']) t.true(envExample.includes(uri), uri);
+  for (const uri of ['PUBLIC_URL/auth/callback', 'PUBLIC_URL/entry/identify/callback', 'PUBLIC_URL/login?bye=true'])
+    t.true(envExample.includes(uri), uri);
 });

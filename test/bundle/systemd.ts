@@ -12,7 +12,9 @@ const setting = (name: string) => [...unit.matchAll(new RegExp(`^${name}=(.*)$`,
 test('systemd-analyze verify finds nothing wrong with the unit', async (t) => {
   const analyzer = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((p) => existsSync(p));
   if (!analyzer) {
-    t.log('systemd-analyze is not installed on this machine (apt-get install systemd): the unit was NOT verified by systemd, only read by the next tests');
+    t.log(
+      'systemd-analyze is not installed on this machine (apt-get install systemd): the unit was NOT verified by systemd, only read by the next tests',
+    );
     t.pass();
     return;
   }
@@ -26,7 +28,11 @@ test('the service runs the compiled appliance as the samverka user with the envi
   t.deepEqual(setting('Group'), ['samverka']);
   t.deepEqual(setting('EnvironmentFile'), ['/etc/samverka/samverka.env']);
   t.deepEqual(setting('ExecStart'), ['/usr/bin/node /opt/samverka/dist/appliance/src/main.js']);
-  t.deepEqual(setting('ExecStartPre'), ['/usr/bin/node /opt/samverka/bin/samverka.js check --config'], 'the preflight runs before every start');
+  t.deepEqual(
+    setting('ExecStartPre'),
+    ['/usr/bin/node /opt/samverka/bin/samverka.js check --config'],
+    'the preflight runs before every start',
+  );
   t.regex(setting('Environment').join(' '), /NODE_ENV=production/);
   t.deepEqual(setting('WantedBy'), ['multi-user.target']);
 });

@@ -7,7 +7,8 @@ import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
 import { startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
 
-export const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+export const chrome =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 
 export interface World {
   app: TestServer;
@@ -21,7 +22,9 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
   const smsc = await startSmsc((_, i) => ({ id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } }));
   const app = await startServer({ env: { SMTP_URL: relay.url, SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none', ...env } });
   return {
-    app, relay, smsc,
+    app,
+    relay,
+    smsc,
     async stop() {
       await app.stop();
       await smsc.close();
@@ -39,8 +42,10 @@ const textOf = (a: Arrival) => {
   return typeof sm === 'string' ? sm : String(sm.message ?? '');
 };
 
-export const smsTo = (world: World, e164: string) => world.smsc.arrivals.filter((a) => a.pdu.destination_addr === e164.replace('+', '')).map(textOf);
-export const mailsTo = (world: World, address: string) => world.relay.received.filter((m) => m.to && 'text' in m.to && m.to.text.includes(address));
+export const smsTo = (world: World, e164: string) =>
+  world.smsc.arrivals.filter((a) => a.pdu.destination_addr === e164.replace('+', '')).map(textOf);
+export const mailsTo = (world: World, address: string) =>
+  world.relay.received.filter((m) => m.to && 'text' in m.to && m.to.text.includes(address));
 
 export interface Booked {
   meetingId: string;
@@ -59,39 +64,66 @@ export async function bookMeeting(world: World, overrides: Record<string, unknow
   const patientMobile = `070${subscriber}`;
   const guestEmail = `eva.${Math.random().toString(36).slice(2)}@skola.example`;
   const reply = await client.request('POST', '/api/v1/meetings', {
-    json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: patientMobile, identification: 'sms' }, { kind: 'guest', name: 'Lärare Eva Ek', email: guestEmail, identification: 'none' }], ...overrides }),
+    json: booking({
+      participants: [
+        { kind: 'patient', name: 'Sara Lind', mobile: patientMobile, identification: 'sms' },
+        { kind: 'guest', name: 'Lärare Eva Ek', email: guestEmail, identification: 'none' },
+      ],
+      ...overrides,
+    }),
   });
   if (reply.status !== 201) throw new Error(`booking failed: ${reply.status} ${reply.text}`);
   const meeting = reply.json();
-  return { meetingId: meeting.id, patientId: meeting.participants[0].id, guestId: meeting.participants[1]?.id ?? '', patientMobile, patientE164: `+4670${subscriber}`, guestEmail, clinician: client };
+  return {
+    meetingId: meeting.id,
+    patientId: meeting.participants[0].id,
+    guestId: meeting.participants[1]?.id ?? '',
+    patientMobile,
+    patientE164: `+4670${subscriber}`,
+    guestEmail,
+    clinician: client,
+  };
 }
 
 /** The guest follows the link in their invitation mail and types their name: a guest session. */
 export async function guestEnters(world: World, booked: Booked): Promise<Client> {
-  const mail = await until(`the invitation to ${booked.guestEmail}`, () => mailsTo(world, booked.guestEmail).find((m) => /\/j\//.test(m.text ?? '')));
-  const path = /http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')![1]!;
+  const mail = await until(`the invitation to ${booked.guestEmail}`, () =>
+    mailsTo(world, booked.guestEmail).find((m) => /\/j\//.test(m.text ?? '')),
+  );
+  const path = /http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')![1];
   const guest = world.app.client();
   await guest.get(path, { 'user-agent': chrome });
-  const reply = await guest.request('POST', '/j', { form: { crumb: guest.crumb ?? '', token: path.slice(3), name: 'Lärare Eva Ek' }, headers: { 'user-agent': chrome } });
+  const reply = await guest.request('POST', '/j', {
+    form: { crumb: guest.crumb ?? '', token: path.slice(3), name: 'Lärare Eva Ek' },
+    headers: { 'user-agent': chrome },
+  });
   if (reply.status !== 302) throw new Error(`the name check failed: ${reply.status}`);
   return guest;
 }
 
 /** The patient's way in: the link in their SMS, their name, then the code that follows by SMS. */
 export async function patientEnters(world: World, booked: Booked): Promise<Client> {
-  const invitation = await until(`the invitation to ${booked.patientE164}`, () => smsTo(world, booked.patientE164).join('').match(/http:\/\/[^/\s]+(\/j\/[\w-]{24,})/));
-  const path = invitation[1]!;
+  const invitation = await until(`the invitation to ${booked.patientE164}`, () =>
+    smsTo(world, booked.patientE164)
+      .join('')
+      .match(/http:\/\/[^/\s]+(\/j\/[\w-]{24,})/),
+  );
+  const path = invitation[1];
   const patient = world.app.client();
   await patient.get(path, { 'user-agent': chrome });
-  const reply = await patient.request('POST', '/j', { form: { crumb: patient.crumb ?? '', token: path.slice(3), name: 'Sara Lind' }, headers: { 'user-agent': chrome } });
+  const reply = await patient.request('POST', '/j', {
+    form: { crumb: patient.crumb ?? '', token: path.slice(3), name: 'Sara Lind' },
+    headers: { 'user-agent': chrome },
+  });
   if (reply.status !== 302) throw new Error(`the name check failed: ${reply.status}`);
   await patient.get('/entry/code');
   const sms = await until('the code', () => smsTo(world, booked.patientE164).find((x) => x.startsWith('Din kod')));
-  const code = /: (\d{6})\./.exec(sms)![1]!;
+  const code = /: (\d{6})\./.exec(sms)![1];
   const entered = await patient.request('POST', '/entry/code', { form: { crumb: patient.crumb ?? '', code } });
   // The right code leads straight on to the person's next step (the test, or the waiting room).
   const next = entered.headers.get('location') ?? '';
-  if (entered.status !== 302 || !/^\/entry\/(test|waiting)$/.test(next)) throw new Error(`the code was refused: ${entered.status} ${next}`);
+  if (entered.status !== 302 || !/^\/entry\/(test|waiting)$/.test(next))
+    throw new Error(`the code was refused: ${entered.status} ${next}`);
   return patient;
 }
 

@@ -11,7 +11,12 @@ import { run } from '../../appliance/src/cli.ts';
 import { purge } from '../../appliance/src/admin/retention.ts';
 import { insertEntry } from '../../appliance/src/connlog/store.ts';
 import { ensureRespondent, recordResponse, currentSet } from '../../appliance/src/evaluation/store.ts';
-import { findMeeting, insertMeeting, insertParticipants, personalNumberOf } from '../../appliance/src/meetings/store.ts';
+import {
+  findMeeting,
+  insertMeeting,
+  insertParticipants,
+  personalNumberOf,
+} from '../../appliance/src/meetings/store.ts';
 import { everyDatabase } from '../helpers/databases.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
@@ -35,11 +40,54 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
   const ago = (days: number, ms = 0) => new Date(now.getTime() - days * day + ms);
   /** A meeting of an hour that ended `endedDaysAgo` before now (plus `ms`). */
   const meetingEnded = async (endedDaysAgo: number, ms = 0) => {
-    const id = await insertMeeting(db, { unitId: staff.unitId, title: 'Uppföljning', startsAt: ago(endedDaysAgo, ms - 3600_000), durationMinutes: 60, bookedBy: staff.id, ledBy: staff.id, documentationPlan: 'Journal', testMeeting: false });
-    await insertParticipants(db, id, [
-      { kind: 'patient_proxy', identification: 'bankid', name: 'Sara Lind', country: 'SE', mobile: '+46701234567', email: null, personalNumber: '191212121212', staffId: null, proxy: { name: 'Per Lind', country: 'SE', mobile: '+46707654321', email: 'per@example.org', personalNumber: '191212121212' }, language: 'sv' },
-      { kind: 'guest', identification: 'none', name: 'Eva Ek', country: 'SE', mobile: null, email: 'eva@skola.example', personalNumber: null, staffId: null, proxy: null, language: 'sv' },
-    ], 0, app.config.dataKey);
+    const id = await insertMeeting(db, {
+      unitId: staff.unitId,
+      title: 'Uppföljning',
+      startsAt: ago(endedDaysAgo, ms - 3600_000),
+      durationMinutes: 60,
+      bookedBy: staff.id,
+      ledBy: staff.id,
+      documentationPlan: 'Journal',
+      testMeeting: false,
+    });
+    await insertParticipants(
+      db,
+      id,
+      [
+        {
+          kind: 'patient_proxy',
+          identification: 'bankid',
+          name: 'Sara Lind',
+          country: 'SE',
+          mobile: '+46701234567',
+          email: null,
+          personalNumber: '191212121212',
+          staffId: null,
+          proxy: {
+            name: 'Per Lind',
+            country: 'SE',
+            mobile: '+46707654321',
+            email: 'per@example.org',
+            personalNumber: '191212121212',
+          },
+          language: 'sv',
+        },
+        {
+          kind: 'guest',
+          identification: 'none',
+          name: 'Eva Ek',
+          country: 'SE',
+          mobile: null,
+          email: 'eva@skola.example',
+          personalNumber: null,
+          staffId: null,
+          proxy: null,
+          language: 'sv',
+        },
+      ],
+      0,
+      app.config.dataKey,
+    );
     return id;
   };
   const { connlogDays, answersDays, contactsDays } = app.config.retention;
@@ -47,20 +95,50 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
 
   const oldMeeting = await meetingEnded(contactsDays, -1000);
   const youngMeeting = await meetingEnded(contactsDays, +1000);
-  for (const [at, type] of [[ago(connlogDays, -1), 'old'], [ago(connlogDays, +1), 'young']] as const) {
-    await insertEntry(db, { at, meetingId: youngMeeting, participantId: null, type: `test_${type}`, error: false, details: {} });
+  for (const [at, type] of [
+    [ago(connlogDays, -1), 'old'],
+    [ago(connlogDays, +1), 'young'],
+  ] as const) {
+    await insertEntry(db, {
+      at,
+      meetingId: youngMeeting,
+      participantId: null,
+      type: `test_${type}`,
+      error: false,
+      details: {},
+    });
   }
   const answered = async (meetingAt: Date, subject: string) => {
-    const respondent = await ensureRespondent(db, { meetingId: youngMeeting, unitId: staff.unitId, subject, role: 'guest', meetingAt });
+    const respondent = await ensureRespondent(db, {
+      meetingId: youngMeeting,
+      unitId: staff.unitId,
+      subject,
+      role: 'guest',
+      meetingAt,
+    });
     t.true(await recordResponse(db, respondent, await currentSet(db, staff.unitId, 'guest'), { sound_picture: 3 }));
   };
   // Answers keep only the meeting's day: the period is cut at midnight (UTC) of the day it ends.
-  await answered(new Date(`${ago(answersDays + 1).toISOString().slice(0, 10)}T23:00:00.000Z`), 's:old');
+  await answered(
+    new Date(
+      `${ago(answersDays + 1)
+        .toISOString()
+        .slice(0, 10)}T23:00:00.000Z`,
+    ),
+    's:old',
+  );
   await answered(new Date(`${ago(answersDays).toISOString().slice(0, 10)}T00:30:00.000Z`), 's:young');
 
   // An invitation sent for each meeting: the old one's address and data go with the contacts.
   const sentFor = async (meetingId: string) => {
-    const id = (await enqueue(db, app.config.dataKey, { channel: 'email', kind: 'invitation', recipient: 'eva@skola.example', language: 'sv', meetingId, data: { name: 'Eva Ek' } }))!;
+    const id = (await enqueue(db, app.config.dataKey, {
+      channel: 'email',
+      kind: 'invitation',
+      recipient: 'eva@skola.example',
+      language: 'sv',
+      meetingId,
+      data: { name: 'Eva Ek' },
+    }))!;
     await db('outbox_messages').where({ id }).update({ status: 'sent' });
     return id;
   };
@@ -68,32 +146,68 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
   const youngMessage = await sentFor(youngMeeting);
 
   const counts = await purge(db, app.config.retention, 'cli', now);
-  t.deepEqual(counts, { connlogEntries: 1, evaluationResponses: 1, evaluationRespondents: 1, participantContacts: 2, messageContacts: 1 });
+  t.deepEqual(counts, {
+    connlogEntries: 1,
+    evaluationResponses: 1,
+    evaluationRespondents: 1,
+    participantContacts: 2,
+    messageContacts: 1,
+  });
   t.like(await db('outbox_messages').where({ id: oldMessage }).first(), { recipient: '', data: '{}', status: 'sent' });
   t.like(await db('outbox_messages').where({ id: youngMessage }).first(), { recipient: 'eva@skola.example' });
 
-  t.deepEqual((await db('connlog_entries').where('type', 'like', 'test_%')).map((r) => r.type), ['test_young']);
-  t.deepEqual((await db('evaluation_respondents').where({ meeting_id: youngMeeting })).map((r) => r.subject), ['s:young']);
+  t.deepEqual(
+    (await db('connlog_entries').where('type', 'like', 'test_%')).map((r) => r.type),
+    ['test_young'],
+  );
+  t.deepEqual(
+    (await db('evaluation_respondents').where({ meeting_id: youngMeeting })).map((r) => r.subject),
+    ['s:young'],
+  );
   const old = (await findMeeting(db, oldMeeting))!;
-  t.deepEqual(old.participants.map((p) => [p.name, p.mobile, p.email, p.personalNumberMasked, p.proxy?.mobile ?? null, p.proxy?.email ?? null]), [['Sara Lind', null, null, null, null, null], ['Eva Ek', null, null, null, null, null]]);
-  t.is(await personalNumberOf(db, old.participants[0]!.id, app.config.dataKey), null);
+  t.deepEqual(
+    old.participants.map((p) => [
+      p.name,
+      p.mobile,
+      p.email,
+      p.personalNumberMasked,
+      p.proxy?.mobile ?? null,
+      p.proxy?.email ?? null,
+    ]),
+    [
+      ['Sara Lind', null, null, null, null, null],
+      ['Eva Ek', null, null, null, null, null],
+    ],
+  );
+  t.is(await personalNumberOf(db, old.participants[0].id, app.config.dataKey), null);
   const young = (await findMeeting(db, youngMeeting))!;
-  t.is(young.participants[0]!.mobile, '+46701234567');
-  t.is(young.participants[0]!.proxy!.email, 'per@example.org');
-  t.is(await personalNumberOf(db, young.participants[0]!.id, app.config.dataKey), '191212121212');
+  t.is(young.participants[0].mobile, '+46701234567');
+  t.is(young.participants[0].proxy!.email, 'per@example.org');
+  t.is(await personalNumberOf(db, young.participants[0].id, app.config.dataKey), '191212121212');
 
   const [audit] = await findAudit(db, { action: 'retention.purge' });
-  t.like(audit!.details, { connlogEntries: 1, evaluationResponses: 1, participantContacts: 2, via: 'cli' });
-  t.deepEqual(await purge(db, app.config.retention, 'cli', now), { connlogEntries: 0, evaluationResponses: 0, evaluationRespondents: 0, participantContacts: 0, messageContacts: 0 }, 'a second run finds nothing');
+  t.like(audit.details, { connlogEntries: 1, evaluationResponses: 1, participantContacts: 2, via: 'cli' });
+  t.deepEqual(
+    await purge(db, app.config.retention, 'cli', now),
+    { connlogEntries: 0, evaluationResponses: 0, evaluationRespondents: 0, participantContacts: 0, messageContacts: 0 },
+    'a second run finds nothing',
+  );
 }
 
 test('samverka purge reports its counts', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'samverka-purge-'));
   try {
     const lines: string[] = [];
-    const code = await run(['purge'], { DATA_DIR: dir, DATABASE_URL: `sqlite:${join(dir, 'purge.db')}`, LOG_LEVEL: 'silent' }, (s) => (lines.push(s), true));
+    const code = await run(
+      ['purge'],
+      { DATA_DIR: dir, DATABASE_URL: `sqlite:${join(dir, 'purge.db')}`, LOG_LEVEL: 'silent' },
+      (s) => (lines.push(s), true),
+    );
     t.is(code, 0);
-    t.regex(lines.join('\n'), /deleted 0 connection log entries, 0 evaluation answers and 0 evaluation respondents; erased the contact data of 0 participants/);
+    t.regex(
+      lines.join('\n'),
+      /deleted 0 connection log entries, 0 evaluation answers and 0 evaluation respondents; erased the contact data of 0 participants/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -16,48 +16,95 @@ test.before(async () => {
 test.after.always(() => world?.stop());
 
 /** The rooms plugin emits these in production (XMPP presence, ending); here they go on the bus directly. */
-const emitRoom = (name: string, payload: Record<string, unknown>) => world.app.server.app.bus.emit(name as never, payload as never);
+const emitRoom = (name: string, payload: Record<string, unknown>) =>
+  world.app.server.app.bus.emit(name as never, payload as never);
 
-const typesOf = async (meetingId: string, participantId?: string) => (await timeline(world.app.server.app.db, { meetingId, participantId })).map((e) => e.type);
+const typesOf = async (meetingId: string, participantId?: string) =>
+  (await timeline(world.app.server.app.db, { meetingId, participantId })).map((e) => e.type);
 
 test('a meeting from booking to its end leaves the expected timeline entries in order', async (t) => {
   const booked = await bookMeeting(world);
   const { meetingId, guestId } = booked;
   const guest = await guestEnters(world, booked);
-  t.is((await guest.request('POST', '/entry/test/results', { json: techTestResult, headers: { 'user-agent': chrome } })).status, 201);
+  t.is(
+    (await guest.request('POST', '/entry/test/results', { json: techTestResult, headers: { 'user-agent': chrome } }))
+      .status,
+    201,
+  );
   await guest.get('/entry/waiting/events');
   await until('the waiting entry', async () => (await typesOf(meetingId, guestId)).includes('waiting'));
-  emitRoom('room.presence', { meetingId, participantId: guestId, nick: 'Lärare Eva Ek', kind: 'joined', at: new Date().toISOString() });
+  emitRoom('room.presence', {
+    meetingId,
+    participantId: guestId,
+    nick: 'Lärare Eva Ek',
+    kind: 'joined',
+    at: new Date().toISOString(),
+  });
   await until('the join', async () => (await typesOf(meetingId, guestId)).includes('joined'));
-  for (const event of [{ type: 'videoConferenceJoined' }, { type: 'cameraError', details: { name: 'NotReadableError', message: 'Could not start video source' } }, { type: 'reconnect' }]) {
-    t.is((await guest.request('POST', '/connlog/events', { json: event, headers: { 'user-agent': chrome } })).status, 204);
+  for (const event of [
+    { type: 'videoConferenceJoined' },
+    { type: 'cameraError', details: { name: 'NotReadableError', message: 'Could not start video source' } },
+    { type: 'reconnect' },
+  ]) {
+    t.is(
+      (await guest.request('POST', '/connlog/events', { json: event, headers: { 'user-agent': chrome } })).status,
+      204,
+    );
   }
-  emitRoom('room.presence', { meetingId, participantId: guestId, nick: 'Lärare Eva Ek', kind: 'left', at: new Date().toISOString() });
+  emitRoom('room.presence', {
+    meetingId,
+    participantId: guestId,
+    nick: 'Lärare Eva Ek',
+    kind: 'left',
+    at: new Date().toISOString(),
+  });
   await until('the leave', async () => (await typesOf(meetingId, guestId)).includes('left'));
   // The patient's SMS (queued at booking) is through before the meeting ends: its entries belong before the end.
-  await until('the patient\'s receipt', async () => (await typesOf(meetingId, booked.patientId)).includes('message_delivered'));
+  await until("the patient's receipt", async () =>
+    (await typesOf(meetingId, booked.patientId)).includes('message_delivered'),
+  );
   emitRoom('room.ended', { meetingId, reason: 'ended_by_staff', byStaffId: null });
   await until('the end', async () => (await typesOf(meetingId)).includes('meeting_ended'));
 
   t.deepEqual(await typesOf(meetingId, guestId), [
-    'message_queued', 'message_sent', 'link_opened', 'identified', 'techtest', 'waiting', 'joined',
-    'client_videoConferenceJoined', 'client_cameraError', 'client_reconnect', 'left',
+    'message_queued',
+    'message_sent',
+    'link_opened',
+    'identified',
+    'techtest',
+    'waiting',
+    'joined',
+    'client_videoConferenceJoined',
+    'client_cameraError',
+    'client_reconnect',
+    'left',
   ]);
   const all = await timeline(world.app.server.app.db, { meetingId });
-  t.is(all[0]!.type, 'meeting_booked');
+  t.is(all[0].type, 'meeting_booked');
   // After the end come only what the end itself causes: the evaluation requests going out.
   const afterEnd = all.slice(all.findIndex((e) => e.type === 'meeting_ended') + 1);
-  t.deepEqual(afterEnd.filter((e) => e.details.kind !== 'evaluation_request').map((e) => e.type), []);
+  t.deepEqual(
+    afterEnd.filter((e) => e.details.kind !== 'evaluation_request').map((e) => e.type),
+    [],
+  );
   // The patient's SMS was queued, sent and delivered (the SMSC's receipt).
-  const invitation = (await timeline(world.app.server.app.db, { meetingId, participantId: booked.patientId })).filter((e) => e.details.kind === 'invitation');
-  t.deepEqual(invitation.map((e) => e.type), ['message_queued', 'message_sent', 'message_delivered']);
+  const invitation = (await timeline(world.app.server.app.db, { meetingId, participantId: booked.patientId })).filter(
+    (e) => e.details.kind === 'invitation',
+  );
+  t.deepEqual(
+    invitation.map((e) => e.type),
+    ['message_queued', 'message_sent', 'message_delivered'],
+  );
 
   const tested = all.find((e) => e.type === 'techtest')!;
   t.like(tested.details, { verdict: 'good', camera: 'yes', rttMs: 42, browser: 'Chrome 126', os: 'Linux' });
   const cameraError = all.find((e) => e.type === 'client_cameraError')!;
   t.true(cameraError.error);
   t.like(cameraError.details, { name: 'NotReadableError', browser: 'Chrome 126' });
-  t.deepEqual(all.filter((e) => e.error).map((e) => e.type), ['client_cameraError']);
+  t.deepEqual(
+    all.filter((e) => e.error).map((e) => e.type),
+    ['client_cameraError'],
+  );
 });
 
 test('kicks, no-show alerts and the action staff took are logged with a sentence, without the phone number', async (t) => {
@@ -76,14 +123,21 @@ test('kicks, no-show alerts and the action staff took are logged with a sentence
   t.false(JSON.stringify(entries).includes(booked.patientE164.slice(3)));
 });
 
-test('support finds the meeting by the patient\'s phone number, sees it masked, and exports the timeline', async (t) => {
+test("support finds the meeting by the patient's phone number, sees it masked, and exports the timeline", async (t) => {
   const booked = await bookMeeting(world);
   const guest = await guestEnters(world, booked);
-  await guest.request('POST', '/connlog/events', { json: { type: 'micError', details: { name: 'NotAllowedError' } }, headers: { 'user-agent': chrome } });
-  await until('the microphone error', async () => (await typesOf(booked.meetingId, booked.guestId)).includes('client_micError'));
+  await guest.request('POST', '/connlog/events', {
+    json: { type: 'micError', details: { name: 'NotAllowedError' } },
+    headers: { 'user-agent': chrome },
+  });
+  await until('the microphone error', async () =>
+    (await typesOf(booked.meetingId, booked.guestId)).includes('client_micError'),
+  );
   const { client: support, staff } = await loggedIn(world.app, 'support');
 
-  const found = await support.get(`/connlog?phone=${encodeURIComponent(booked.patientMobile.replace(/^(\d{3})/, '$1-'))}`);
+  const found = await support.get(
+    `/connlog?phone=${encodeURIComponent(booked.patientMobile.replace(/^(\d{3})/, '$1-'))}`,
+  );
   t.is(found.status, 200);
   t.true(found.text.includes(`/connlog/meetings/${booked.meetingId}`));
   t.false(found.text.includes(booked.patientE164), 'support does not see the whole number');
@@ -100,7 +154,11 @@ test('support finds the meeting by the patient\'s phone number, sees it masked, 
   t.is(json.status, 200);
   const exported = json.json();
   t.is(exported.meeting.id, booked.meetingId);
-  t.true(exported.entries.some((e: { type: string; participant: string }) => e.type === 'link_opened' && e.participant === 'Lärare Eva Ek'));
+  t.true(
+    exported.entries.some(
+      (e: { type: string; participant: string }) => e.type === 'link_opened' && e.participant === 'Lärare Eva Ek',
+    ),
+  );
   const csv = await support.get(`/connlog/meetings/${booked.meetingId}?format=csv&participantId=${booked.guestId}`);
   t.is(csv.status, 200);
   t.regex(csv.headers.get('content-type') ?? '', /text\/csv/);
@@ -108,7 +166,11 @@ test('support finds the meeting by the patient\'s phone number, sees it masked, 
   t.regex(csv.text, /client_micError,true,Mikrofonfel i webbläsaren/);
 
   const audit = await findAudit(world.app.server.app.db, { staffId: staff.id });
-  t.deepEqual([...new Set(audit.map((a) => a.action).filter((a) => a.startsWith('connlog.')))].sort(), ['connlog.export', 'connlog.read', 'connlog.search']);
+  t.deepEqual([...new Set(audit.map((a) => a.action).filter((a) => a.startsWith('connlog.')))].sort(), [
+    'connlog.export',
+    'connlog.read',
+    'connlog.search',
+  ]);
   t.false(JSON.stringify(audit).includes(booked.patientE164));
 
   // English readers get the sentence in English.
@@ -123,7 +185,7 @@ test('clinicians cannot read connection logs', async (t) => {
   t.is((await client.get('/connlog')).status, 403);
 });
 
-test('the client event endpoint refuses another session\'s events and oversized or malformed bodies', async (t) => {
+test("the client event endpoint refuses another session's events and oversized or malformed bodies", async (t) => {
   const booked = await bookMeeting(world);
   const guest = await guestEnters(world, booked);
   const post = (json: unknown) => guest.request('POST', '/connlog/events', { json });
@@ -133,26 +195,70 @@ test('the client event endpoint refuses another session\'s events and oversized 
   t.is((await post({ type: 'cameraError', details: { message: 'x'.repeat(5000) } })).status, 413, 'over 4 KB');
   t.is((await post({ type: 'dropTables' })).status, 400);
   t.is((await post({ type: 'cameraError', details: { nested: { deep: true } } })).status, 400);
-  t.is((await post({ type: 'cameraError', details: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${i}`, i])) })).status, 400);
-  t.is((await guest.request('POST', '/connlog/events', { body: '{"type": ', headers: { 'content-type': 'application/json', 'x-csrf-token': guest.crumb ?? '' } })).status, 400);
-  t.is((await guest.request('POST', '/connlog/events', { body: 'type=cameraError', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': guest.crumb ?? '' } })).status, 415);
+  t.is(
+    (
+      await post({
+        type: 'cameraError',
+        details: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${i}`, i])),
+      })
+    ).status,
+    400,
+  );
+  t.is(
+    (
+      await guest.request('POST', '/connlog/events', {
+        body: '{"type": ',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': guest.crumb ?? '' },
+      })
+    ).status,
+    400,
+  );
+  t.is(
+    (
+      await guest.request('POST', '/connlog/events', {
+        body: 'type=cameraError',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': guest.crumb ?? '' },
+      })
+    ).status,
+    415,
+  );
   const stranger = world.app.client();
-  t.true([401, 302].includes((await stranger.request('POST', '/connlog/events', { json: { type: 'cameraError' } })).status), 'no session');
+  t.true(
+    [401, 302].includes((await stranger.request('POST', '/connlog/events', { json: { type: 'cameraError' } })).status),
+    'no session',
+  );
   // A clinician of another unit reports nothing for a meeting they are not in.
   const { client: outsider } = await loggedIn(world.app, 'clinician', 'Ortopedi');
   await outsider.get('/');
-  t.is((await outsider.request('POST', '/connlog/events', { json: { type: 'cameraError', meetingId: booked.meetingId } })).status, 403);
+  t.is(
+    (await outsider.request('POST', '/connlog/events', { json: { type: 'cameraError', meetingId: booked.meetingId } }))
+      .status,
+    403,
+  );
   // The host reports for their own meeting.
   await booked.clinician.get('/');
-  t.is((await booked.clinician.request('POST', '/connlog/events', { json: { type: 'reconnect', meetingId: booked.meetingId } })).status, 204);
-  t.deepEqual((await timeline(world.app.server.app.db, { meetingId: booked.meetingId, onlyErrors: true })).filter((e) => e.type.startsWith('client_')), []);
+  t.is(
+    (
+      await booked.clinician.request('POST', '/connlog/events', {
+        json: { type: 'reconnect', meetingId: booked.meetingId },
+      })
+    ).status,
+    204,
+  );
+  t.deepEqual(
+    (await timeline(world.app.server.app.db, { meetingId: booked.meetingId, onlyErrors: true })).filter((e) =>
+      e.type.startsWith('client_'),
+    ),
+    [],
+  );
 });
 
-test('the client event endpoint limits each session\'s rate', async (t) => {
+test("the client event endpoint limits each session's rate", async (t) => {
   const booked = await bookMeeting(world);
   const guest = await guestEnters(world, booked);
   const statuses: number[] = [];
-  for (let i = 0; i < 125; i++) statuses.push((await guest.request('POST', '/connlog/events', { json: { type: 'participantJoined' } })).status);
+  for (let i = 0; i < 125; i++)
+    statuses.push((await guest.request('POST', '/connlog/events', { json: { type: 'participantJoined' } })).status);
   t.is(statuses.filter((s) => s === 204).length, 120);
   t.is(statuses.at(-1), 429);
   // Another guest is not affected.

@@ -15,9 +15,17 @@ for (const database of databases) {
     try {
       await db.migrate.latest();
       const now = new Date();
-      const attempts = await Promise.all(Array.from({ length: 60 }, (_, i) => countAttempt(i % 2 ? other : db, 'login:192.0.2.1', 900, now)));
-      t.deepEqual(attempts.map((a) => a.hits).sort((a, b) => a - b), Array.from({ length: 60 }, (_, i) => i + 1));
-      t.true(attempts.every((a) => a.resetsAt.getTime() === now.getTime() + 900_000), 'one window, from the first attempt');
+      const attempts = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => countAttempt(i % 2 ? other : db, 'login:192.0.2.1', 900, now)),
+      );
+      t.deepEqual(
+        attempts.map((a) => a.hits).sort((a, b) => a - b),
+        Array.from({ length: 60 }, (_, i) => i + 1),
+      );
+      t.true(
+        attempts.every((a) => a.resetsAt.getTime() === now.getTime() + 900_000),
+        'one window, from the first attempt',
+      );
       t.is((await countAttempt(db, 'login:192.0.2.2', 900, now)).hits, 1, 'each key counts on its own');
       const later = new Date(now.getTime() + 901_000);
       const fresh = await countAttempt(db, 'login:192.0.2.1', 900, later);

@@ -28,39 +28,48 @@ test.after.always(async () => {
 
 const meetingId = '6f1d0c38-5b0e-4c55-9d7a-0a7f1a3e9b11';
 
-pgTest('an event emitted in one process reaches the followers of the other, ids only, and its reactions run once', async (t) => {
-  const followedInB: unknown[] = [];
-  const reactedIn: string[] = [];
-  const offs = [
-    b.server.app.bus.follow('noshow.alert', (e) => void followedInB.push(e)),
-    a.server.app.bus.on('noshow.alert', () => void reactedIn.push('a')),
-    b.server.app.bus.on('noshow.alert', () => void reactedIn.push('b')),
-  ];
-  try {
-    a.server.app.bus.emit('noshow.alert', { meetingId, participantId: 'p1', phone: '+46701234567' });
-    await until('the follower in the other process', () => followedInB.length === 1);
-    t.deepEqual(followedInB, [{ meetingId, participantId: 'p1' }], 'the phone number stays in its process');
-    t.deepEqual(reactedIn, ['a']);
-  } finally {
-    offs.forEach((off) => off());
-  }
-});
+pgTest(
+  'an event emitted in one process reaches the followers of the other, ids only, and its reactions run once',
+  async (t) => {
+    const followedInB: unknown[] = [];
+    const reactedIn: string[] = [];
+    const offs = [
+      b.server.app.bus.follow('noshow.alert', (e) => void followedInB.push(e)),
+      a.server.app.bus.on('noshow.alert', () => void reactedIn.push('a')),
+      b.server.app.bus.on('noshow.alert', () => void reactedIn.push('b')),
+    ];
+    try {
+      a.server.app.bus.emit('noshow.alert', { meetingId, participantId: 'p1', phone: '+46701234567' });
+      await until('the follower in the other process', () => followedInB.length === 1);
+      t.deepEqual(followedInB, [{ meetingId, participantId: 'p1' }], 'the phone number stays in its process');
+      t.deepEqual(reactedIn, ['a']);
+    } finally {
+      offs.forEach((off) => off());
+    }
+  },
+);
 
-pgTest('a process whose listening connection was cut reconnects and catches up on what it missed, once each', async (t) => {
-  const heard: string[] = [];
-  const off = b.server.app.bus.follow('participant.status', (e) => void heard.push(e.participantId));
-  try {
-    // Every listening connection goes, as in a network fault or a restarted PostgreSQL.
-    await a.server.app.db.raw("select pg_terminate_backend(pid) from pg_stat_activity where query = 'listen samverka_bus' and datname = current_database()");
-    for (let i = 0; i < 5; i++) a.server.app.bus.emit('participant.status', { meetingId, participantId: `missed-${i}`, status: 'waiting' });
-    await until('every event, after the reconnect', () => heard.length >= 5);
-    await until('the reconnect logged', () => b.logs().includes('bus: listening again; caught up'));
-    t.log(/caught up \d+ event/.exec(b.logs())?.[0]);
-    // Heard live again after the reconnect, and nothing twice.
-    a.server.app.bus.emit('participant.status', { meetingId, participantId: 'after', status: 'joined' });
-    await until('the next event', () => heard.includes('after'));
-    t.deepEqual(heard.sort(), ['after', 'missed-0', 'missed-1', 'missed-2', 'missed-3', 'missed-4']);
-  } finally {
-    off();
-  }
-});
+pgTest(
+  'a process whose listening connection was cut reconnects and catches up on what it missed, once each',
+  async (t) => {
+    const heard: string[] = [];
+    const off = b.server.app.bus.follow('participant.status', (e) => void heard.push(e.participantId));
+    try {
+      // Every listening connection goes, as in a network fault or a restarted PostgreSQL.
+      await a.server.app.db.raw(
+        "select pg_terminate_backend(pid) from pg_stat_activity where query = 'listen samverka_bus' and datname = current_database()",
+      );
+      for (let i = 0; i < 5; i++)
+        a.server.app.bus.emit('participant.status', { meetingId, participantId: `missed-${i}`, status: 'waiting' });
+      await until('every event, after the reconnect', () => heard.length >= 5);
+      await until('the reconnect logged', () => b.logs().includes('bus: listening again; caught up'));
+      t.log(/caught up \d+ event/.exec(b.logs())?.[0]);
+      // Heard live again after the reconnect, and nothing twice.
+      a.server.app.bus.emit('participant.status', { meetingId, participantId: 'after', status: 'joined' });
+      await until('the next event', () => heard.includes('after'));
+      t.deepEqual(heard.sort(), ['after', 'missed-0', 'missed-1', 'missed-2', 'missed-3', 'missed-4']);
+    } finally {
+      off();
+    }
+  },
+);

@@ -10,8 +10,10 @@ import { until } from '../helpers/wait.ts';
 
 const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 const firefox = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
-const safariMac = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
-const safariPhone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
+const safariMac =
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
+const safariPhone =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 
 const textOf = (a: Arrival) => {
   const sm = a.pdu.short_message as { message?: string } | string;
@@ -29,7 +31,9 @@ test.before(async () => {
   const relay = await startRelay();
   const smsc = await startSmsc((_, i) => ({ id: `e${i}`, receipt: { id: `e${i}`, stat: 'DELIVRD' } }));
   // Behind a trusted proxy, so that a test can come from its own address (the limits are per address).
-  const app = await startServer({ env: { SMTP_URL: relay.url, SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none', TRUSTED_PROXIES: '127.0.0.1' } });
+  const app = await startServer({
+    env: { SMTP_URL: relay.url, SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none', TRUSTED_PROXIES: '127.0.0.1' },
+  });
   world = { app, relay, smsc };
 });
 test.after.always(async () => {
@@ -38,23 +42,33 @@ test.after.always(async () => {
   await world?.relay.close();
 });
 
-
 /** The texts of the SMS to one number (tests run side by side: each uses its own number). */
-const smsTo = (number: string) => world.smsc.arrivals.filter((a) => a.pdu.destination_addr === number.replace('+', '')).map(textOf);
+const smsTo = (number: string) =>
+  world.smsc.arrivals.filter((a) => a.pdu.destination_addr === number.replace('+', '')).map(textOf);
 
 /** The link in the invitation SMS to `number`. */
-const smsLink = (number: string) => until(`an invitation to ${number}`, () => /\/j\/[\w-]{24}/.exec(smsTo(number).join(''))?.[0]);
+const smsLink = (number: string) =>
+  until(`an invitation to ${number}`, () => /\/j\/[\w-]{24}/.exec(smsTo(number).join(''))?.[0]);
 
 /** Books a meeting with one guest invited by e-mail and returns the link from the mail. */
-async function invitedByEmail(name = 'Lärare Eva Ek'): Promise<{ path: string; token: string; meetingId: string; participantId: string }> {
+async function invitedByEmail(
+  name = 'Lärare Eva Ek',
+): Promise<{ path: string; token: string; meetingId: string; participantId: string }> {
   const { app, relay } = world;
   const { client } = await loggedIn(app);
   const email = `eva.${Math.random().toString(36).slice(2)}@skola.example`;
   const reply = await client.request('POST', '/api/v1/meetings', {
-    json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' }, { kind: 'guest', name, email, identification: 'none' }] }),
+    json: booking({
+      participants: [
+        { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' },
+        { kind: 'guest', name, email, identification: 'none' },
+      ],
+    }),
   });
   const meeting = reply.json();
-  const mail = await until(`the mail to ${email}`, () => relay.received.find((m) => m.to && 'text' in m.to && m.to.text.includes(email)));
+  const mail = await until(`the mail to ${email}`, () =>
+    relay.received.find((m) => m.to && 'text' in m.to && m.to.text.includes(email)),
+  );
   const path = /http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')![1];
   return { path, token: path.slice(3), meetingId: meeting.id, participantId: meeting.participants[1].id };
 }
@@ -62,7 +76,13 @@ async function invitedByEmail(name = 'Lärare Eva Ek'): Promise<{ path: string; 
 async function openAndType(guest: Client, path: string, name: string) {
   const page = await guest.get(path, { 'user-agent': chrome });
   const token = path.slice(3);
-  return { page, reply: await guest.request('POST', '/j', { form: { crumb: guest.crumb ?? '', token, name }, headers: { 'user-agent': chrome } }) };
+  return {
+    page,
+    reply: await guest.request('POST', '/j', {
+      form: { crumb: guest.crumb ?? '', token, name },
+      headers: { 'user-agent': chrome },
+    }),
+  };
 }
 
 test('names match after trimming, collapsing spaces, Unicode composition and case — not with another spelling', (t) => {
@@ -85,8 +105,11 @@ test('a guest invited by e-mail cannot join with a misspelt name, and the page d
   t.false(reply.text.includes('Lärare Eva Ek'));
   t.false(guest.cookies.has('samverka_guest'));
   // Support sees the failed try on the meeting's timeline (never the name that was typed).
-  const entries = async () => world.app.server.app.db('connlog_entries').where({ participant_id: participantId, type: 'name_failed' });
-  const logged = await until('the timeline entry', async () => ((await entries()).length > 0 ? await entries() : undefined));
+  const entries = async () =>
+    world.app.server.app.db('connlog_entries').where({ participant_id: participantId, type: 'name_failed' });
+  const logged = await until('the timeline entry', async () =>
+    (await entries()).length > 0 ? await entries() : undefined,
+  );
   t.is(logged.length, 1);
   t.false(JSON.stringify(logged).includes('Eva Eck'));
 });
@@ -98,13 +121,21 @@ test('the right name binds the link to this browser and leads on without the tok
   t.is(page.headers.get('referrer-policy'), 'no-referrer');
   t.is(page.headers.get('cache-control'), 'no-store');
   t.is(reply.status, 302);
-  t.is(reply.headers.get('location'), '/entry/test', 'invited with no identification: the name was enough, straight on to the test');
-  t.regex(reply.headers.getSetCookie().find((c) => c.startsWith('samverka_guest='))!, /HttpOnly; SameSite=Lax/);
+  t.is(
+    reply.headers.get('location'),
+    '/entry/test',
+    'invited with no identification: the name was enough, straight on to the test',
+  );
+  t.regex(
+    reply.headers.getSetCookie().find((c) => c.startsWith('samverka_guest='))!,
+    /HttpOnly; SameSite=Lax/,
+  );
   const next = await guest.get('/entry');
   t.is(next.headers.get('location'), '/entry/test', 'and /entry says the same');
   const test_ = await guest.get('/entry/test');
   t.is(test_.status, 200);
-  for (const location of [reply.headers.get('location'), next.headers.get('location')]) t.false(String(location).includes(token));
+  for (const location of [reply.headers.get('location'), next.headers.get('location')])
+    t.false(String(location).includes(token));
   t.false(world.app.logs().includes(token), 'the token never reaches a log line');
   // Returning through the same link in the same browser goes straight back in.
   const again = await guest.get(path, { 'user-agent': chrome });
@@ -143,11 +174,17 @@ test('five wrong names lock the link; staff see it and a re-sent invitation lets
   const entry = (await client.get(`/api/v1/meetings/${meetingId}/entry`)).json();
   const locked = entry.find((e: { participantId: string }) => e.participantId === participantId);
   t.true(locked.locked);
-  t.regex((await client.get(`/meetings/${meetingId}`)).text, /class="problem">Länken är spärrad efter fel namn för många gånger\. Skicka inbjudan igen\./, 'the meeting page says so');
+  t.regex(
+    (await client.get(`/meetings/${meetingId}`)).text,
+    /class="problem">Länken är spärrad efter fel namn för många gånger\. Skicka inbjudan igen\./,
+    'the meeting page says so',
+  );
   const meeting = (await client.get(`/api/v1/meetings/${meetingId}`)).json();
   const address = meeting.participants.find((p: { id: string }) => p.id === participantId).email;
   const mailsBefore = world.relay.received.filter((m) => m.to && 'text' in m.to && m.to.text.includes(address)).length;
-  const resend = await client.request('POST', `/api/v1/meetings/${meetingId}/participants/${participantId}/resend`, { json: { version: meeting.version } });
+  const resend = await client.request('POST', `/api/v1/meetings/${meetingId}/participants/${participantId}/resend`, {
+    json: { version: meeting.version },
+  });
   t.true(resend.status < 300, resend.text);
   const resent = await until('the re-sent invitation', () => {
     const mails = world.relay.received.filter((m) => m.to && 'text' in m.to && m.to.text.includes(address));
@@ -165,7 +202,11 @@ test('ten names typed at once get the five tries one person typing gets, not ten
   await guest.get(path, { 'user-agent': chrome });
   const names = Array.from({ length: 9 }, (_, i) => `Fel Namn ${i}`);
   names.splice(4, 0, 'Lärare Eva Ek');
-  const replies = await Promise.all(names.map((name) => guest.request('POST', '/j', { form: { crumb: guest.crumb!, token, name }, headers: { 'user-agent': chrome } })));
+  const replies = await Promise.all(
+    names.map((name) =>
+      guest.request('POST', '/j', { form: { crumb: guest.crumb!, token, name }, headers: { 'user-agent': chrome } }),
+    ),
+  );
   const mismatches = replies.filter((r) => r.status === 400).length;
   t.true(mismatches <= 4, `${mismatches} wrong names were compared, at most four may be before the lock`);
   const bound = replies.filter((r) => r.status === 302).length;
@@ -177,16 +218,24 @@ test('ten names typed at once get the five tries one person typing gets, not ten
 test('twenty codes typed at once get the five tries one person typing gets', async (t) => {
   const { app } = world;
   const { client } = await loggedIn(app);
-  await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 27', identification: 'sms' }] }) });
+  await client.request('POST', '/api/v1/meetings', {
+    json: booking({
+      participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 27', identification: 'sms' }],
+    }),
+  });
   const path = await smsLink('+46707654327');
   const guest = app.client();
   guest.headers['x-forwarded-for'] = '198.51.100.8';
   await openAndType(guest, path, 'Sara Lind');
   await guest.get('/entry/code');
-  const code = /: (\d{6})\./.exec(await until('the code', () => smsTo('+46707654327').find((x) => x.startsWith('Din kod'))))![1];
+  const code = /: (\d{6})\./.exec(
+    await until('the code', () => smsTo('+46707654327').find((x) => x.startsWith('Din kod'))),
+  )![1];
   const codes = Array.from({ length: 19 }, (_, i) => String((Number(code) + i + 1) % 1_000_000).padStart(6, '0'));
   codes.splice(15, 0, code);
-  const replies = await Promise.all(codes.map((c) => guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code: c } })));
+  const replies = await Promise.all(
+    codes.map((c) => guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code: c } })),
+  );
   const spent = replies.filter((r) => /Koden har angetts fel för många gånger/.test(r.text)).length;
   t.true(spent >= 15, `only ${spent} of 20 were refused as out of tries: more than five were compared`);
 });
@@ -194,15 +243,28 @@ test('twenty codes typed at once get the five tries one person typing gets', asy
 test('twenty codes checked at once by the service count as twenty tries: five compared, the right one refused after them', async (t) => {
   const { app } = world;
   const { client } = await loggedIn(app);
-  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 28', identification: 'sms' }] }) })).json();
+  const meeting = (
+    await client.request('POST', '/api/v1/meetings', {
+      json: booking({
+        participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 28', identification: 'sms' }],
+      }),
+    })
+  ).json();
   const path = await smsLink('+46707654328');
   const guest = app.client();
   guest.headers['x-forwarded-for'] = '198.51.100.9';
   await openAndType(guest, path, 'Sara Lind');
   await guest.get('/entry/code');
-  const code = /: (\d{6})\./.exec(await until('the code', () => smsTo('+46707654328').find((x) => x.startsWith('Din kod'))))![1]!;
+  const code = /: (\d{6})\./.exec(
+    await until('the code', () => smsTo('+46707654328').find((x) => x.startsWith('Din kod'))),
+  )![1];
   const service = world.app.server.plugins.entry.service;
-  const { invitation } = (await service.current({ participantId: meeting.participants[0].id, person: 'main', meetingId: meeting.id, sessionHash: '' }))!;
+  const { invitation } = (await service.current({
+    participantId: meeting.participants[0].id,
+    person: 'main',
+    meetingId: meeting.id,
+    sessionHash: '',
+  }))!;
   const codes = Array.from({ length: 19 }, (_, i) => String((Number(code) + i + 1) % 1_000_000).padStart(6, '0'));
   codes.push(code);
   // All at once, the right code last: every check reads and writes in the same few statements.
@@ -232,7 +294,13 @@ test('an unknown or malformed link gets a page, not an error', async (t) => {
 test('a person invited with SMS identification gets a code by SMS that unlocks the way in', async (t) => {
   const { app, smsc } = world;
   const { client } = await loggedIn(app);
-  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 21', identification: 'sms' }] }) })).json();
+  const meeting = (
+    await client.request('POST', '/api/v1/meetings', {
+      json: booking({
+        participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 21', identification: 'sms' }],
+      }),
+    })
+  ).json();
   const path = await smsLink('+46707654321');
   const guest = app.client();
   t.is((await openAndType(guest, path, 'Sara Lind')).reply.status, 302);
@@ -244,7 +312,9 @@ test('a person invited with SMS identification gets a code by SMS that unlocks t
   t.regex(sms, /^Din kod till det digitala mötet: \d{6}\. Koden gäller i 10 minuter\./);
   t.true(world.smsc.arrivals.every((a) => a.pdu.data_coding === 0));
 
-  const wrong = await guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code: code === '000000' ? '111111' : '000000' } });
+  const wrong = await guest.request('POST', '/entry/code', {
+    form: { crumb: guest.crumb!, code: code === '000000' ? '111111' : '000000' },
+  });
   t.is(wrong.status, 400);
   t.regex(wrong.text, /Fel kod\. Du har 4 försök kvar\./);
   const right = await guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code } });
@@ -259,14 +329,21 @@ test('a person invited with SMS identification gets a code by SMS that unlocks t
 test('five wrong codes spend the code, and the page offers a new one after its countdown', async (t) => {
   const { app } = world;
   const { client } = await loggedIn(app);
-  await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 22', identification: 'sms' }] }) });
+  await client.request('POST', '/api/v1/meetings', {
+    json: booking({
+      participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 22', identification: 'sms' }],
+    }),
+  });
   const path = await smsLink('+46707654322');
   const guest = app.client();
   await openAndType(guest, path, 'Sara Lind');
   await guest.get('/entry/code');
-  const code = /: (\d{6})\./.exec(await until('the code', () => smsTo('+46707654322').find((x) => x.startsWith('Din kod'))))![1];
+  const code = /: (\d{6})\./.exec(
+    await until('the code', () => smsTo('+46707654322').find((x) => x.startsWith('Din kod'))),
+  )![1];
   const wrongCode = code === '123456' ? '654321' : '123456';
-  for (let i = 0; i < 4; i++) await guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code: wrongCode } });
+  for (let i = 0; i < 4; i++)
+    await guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code: wrongCode } });
   const fifth = await guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code: wrongCode } });
   t.regex(fifth.text, /Koden har angetts fel för många gånger\. Be om en ny kod\./);
   const right = await guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code } });
@@ -281,7 +358,11 @@ test('the guest pages cannot be reached without a guest session, and the tech te
     t.is((await world.app.client().get(path)).status, 401, path);
   }
   const { client } = await loggedIn(world.app);
-  await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 23', identification: 'sms' }] }) });
+  await client.request('POST', '/api/v1/meetings', {
+    json: booking({
+      participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 23', identification: 'sms' }],
+    }),
+  });
   const path = await smsLink('+46707654323');
   const guest = world.app.client();
   await openAndType(guest, path, 'Sara Lind');
@@ -291,7 +372,19 @@ test('the guest pages cannot be reached without a guest session, and the tech te
 
 test('a patient booked with BankID sees an honest page that identification is not available yet, never a way around it', async (t) => {
   const { client } = await loggedIn(world.app);
-  const reply = await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 24', identification: 'bankid', personalNumber: '19121212-1212' }] }) });
+  const reply = await client.request('POST', '/api/v1/meetings', {
+    json: booking({
+      participants: [
+        {
+          kind: 'patient',
+          name: 'Sara Lind',
+          mobile: '070-765 43 24',
+          identification: 'bankid',
+          personalNumber: '19121212-1212',
+        },
+      ],
+    }),
+  });
   t.is(reply.status, 201, reply.text);
   const path = await smsLink('+46707654324');
   const guest = world.app.client();
@@ -305,36 +398,65 @@ test('a patient booked with BankID sees an honest page that identification is no
 
 test('an SMS code is refused once its ten minutes have passed', async (t) => {
   const { client } = await loggedIn(world.app);
-  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 25', identification: 'sms' }] }) })).json();
+  const meeting = (
+    await client.request('POST', '/api/v1/meetings', {
+      json: booking({
+        participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 25', identification: 'sms' }],
+      }),
+    })
+  ).json();
   const guest = world.app.client();
   await openAndType(guest, await smsLink('+46707654325'), 'Sara Lind');
   await guest.get('/entry/code');
-  const code = /: (\d{6})\./.exec(await until('the code', () => smsTo('+46707654325').find((x) => x.startsWith('Din kod'))))![1];
+  const code = /: (\d{6})\./.exec(
+    await until('the code', () => smsTo('+46707654325').find((x) => x.startsWith('Din kod'))),
+  )![1];
   const service = world.app.server.plugins.entry.service;
-  const { invitation } = (await service.current({ participantId: meeting.participants[0].id, person: 'main', meetingId: meeting.id, sessionHash: '' }))!;
+  const { invitation } = (await service.current({
+    participantId: meeting.participants[0].id,
+    person: 'main',
+    meetingId: meeting.id,
+    sessionHash: '',
+  }))!;
   t.is((await service.checkCode(invitation, code, new Date(Date.now() + 11 * 60_000))).outcome, 'expired');
-  t.is((await service.checkCode(invitation, code, new Date(Date.now() + 9 * 60_000))).outcome, 'ok', 'still good within its ten minutes');
+  t.is(
+    (await service.checkCode(invitation, code, new Date(Date.now() + 9 * 60_000))).outcome,
+    'ok',
+    'still good within its ten minutes',
+  );
 });
 
 test('the language switch on a page under a link carries the token in a form, never in an address', async (t) => {
   const { path, token } = await invitedByEmail();
   const guest = world.app.client();
   const page = await guest.get(path, { 'user-agent': chrome });
-  t.false(/href="[^"]*\/j\/[\w-]+/.test(page.text.replace(/name="token" value="[^"]+"/g, '')), 'no link carries the token');
+  t.false(
+    /href="[^"]*\/j\/[\w-]+/.test(page.text.replace(/name="token" value="[^"]+"/g, '')),
+    'no link carries the token',
+  );
   t.false(page.text.includes(`next=${encodeURIComponent(path)}`) || page.text.includes(`next=${path}`));
   t.regex(page.text, /<form method="post" action="\/j" class="lang-switch">/);
-  const english = await guest.request('POST', '/j', { form: { crumb: guest.crumb!, token, lang: 'en' }, headers: { 'user-agent': chrome } });
+  const english = await guest.request('POST', '/j', {
+    form: { crumb: guest.crumb!, token, lang: 'en' },
+    headers: { 'user-agent': chrome },
+  });
   t.is(english.status, 200);
   t.regex(english.text, /<html lang="en">/);
   t.regex(english.text, /You are invited to a digital meeting/);
   t.regex(english.headers.getSetCookie().join(';'), /lang=en/);
   // The same on a problem page under the link: a used link, in another browser.
-  await guest.request('POST', '/j', { form: { crumb: guest.crumb!, token, name: 'Lärare Eva Ek' }, headers: { 'user-agent': chrome } });
+  await guest.request('POST', '/j', {
+    form: { crumb: guest.crumb!, token, name: 'Lärare Eva Ek' },
+    headers: { 'user-agent': chrome },
+  });
   const other = world.app.client();
   const used = await other.get(path, { 'user-agent': chrome });
   t.is(used.status, 409);
   t.false(used.text.includes(`next=${path}`) || used.text.includes(`next=${encodeURIComponent(path)}`));
-  const usedEnglish = await other.request('POST', '/j', { form: { crumb: other.crumb!, token, lang: 'en' }, headers: { 'user-agent': chrome } });
+  const usedEnglish = await other.request('POST', '/j', {
+    form: { crumb: other.crumb!, token, lang: 'en' },
+    headers: { 'user-agent': chrome },
+  });
   t.is(usedEnglish.status, 409);
   t.regex(usedEnglish.text, /The link has already been used/);
   t.false(world.app.logs().includes(token));

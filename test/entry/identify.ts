@@ -65,14 +65,25 @@ interface Booked {
 /** Books a meeting with `participant` invited by e-mail (after a patient, if it is a guest); returns each invited person's link. */
 async function book(app: TestServer, participant: Record<string, unknown>, emails: string[]): Promise<Booked> {
   const { client } = await loggedIn(app);
-  const patient = { kind: 'patient', name: 'Sara Lind', email: uniqueEmail('patient'), identification: 'sms', mobile: '070-123 45 67' };
+  const patient = {
+    kind: 'patient',
+    name: 'Sara Lind',
+    email: uniqueEmail('patient'),
+    identification: 'sms',
+    mobile: '070-123 45 67',
+  };
   const participants = participant.kind === 'guest' ? [patient, participant] : [participant];
   const reply = await client.request('POST', '/api/v1/meetings', { json: booking({ participants }) });
   if (reply.status !== 201) throw new Error(`booking failed: ${reply.status} ${reply.text}`);
   const meeting = reply.json();
   const links: Record<string, string> = {};
   for (const email of emails) links[email] = await mailLink(world.relay, email);
-  return { meetingId: meeting.id, participantId: meeting.participants[participants.length - 1].id, staffClient: client, links };
+  return {
+    meetingId: meeting.id,
+    participantId: meeting.participants[participants.length - 1].id,
+    staffClient: client,
+    links,
+  };
 }
 
 const uniqueEmail = (who: string) => `${who}.${Math.random().toString(36).slice(2)}@example.se`;
@@ -81,7 +92,10 @@ const uniqueEmail = (who: string) => `${who}.${Math.random().toString(36).slice(
 async function enter(app: TestServer, path: string, name: string): Promise<Client> {
   const guest = app.client();
   await guest.get(path, { 'user-agent': chrome });
-  const reply = await guest.request('POST', '/j', { form: { crumb: guest.crumb ?? '', token: path.slice(3), name }, headers: { 'user-agent': chrome } });
+  const reply = await guest.request('POST', '/j', {
+    form: { crumb: guest.crumb ?? '', token: path.slice(3), name },
+    headers: { 'user-agent': chrome },
+  });
   if (reply.status !== 302) throw new Error(`name step failed: ${reply.status}`);
   return guest;
 }
@@ -90,7 +104,8 @@ async function enter(app: TestServer, path: string, name: string): Promise<Clien
 async function identify(guest: Client, accountId: string) {
   const page = await guest.get('/entry/identify');
   const start = await guest.get('/entry/identify/start');
-  if (start.status !== 302) throw new Error(`identification did not start: ${start.status} ${start.text.slice(0, 300)}`);
+  if (start.status !== 302)
+    throw new Error(`identification did not start: ${start.status} ${start.text.slice(0, 300)}`);
   const authorization = new URL(start.headers.get('location')!);
   const callback = new URL(await signInAt(authorization.href, accountId));
   return { page, authorization, callback, reply: await guest.get(`${callback.pathname}${callback.search}`) };
@@ -99,9 +114,13 @@ async function identify(guest: Client, accountId: string) {
 test('a patient booked with BankID identifies with the booked number and goes on to the technical test', async (t) => {
   const email = uniqueEmail('sara');
   const number = nextNumber();
-  const booked = await book(world.app, { kind: 'patient', name: 'Sara Lind', email, identification: 'bankid', personalNumber: number }, [email]);
+  const booked = await book(
+    world.app,
+    { kind: 'patient', name: 'Sara Lind', email, identification: 'bankid', personalNumber: number },
+    [email],
+  );
   world.idp.addAccount(`sara-${number}`, { name: 'Sara Lind', personalNumber: number.replace('-', '') });
-  const guest = await enter(world.app, booked.links[email]!, 'Sara Lind');
+  const guest = await enter(world.app, booked.links[email], 'Sara Lind');
   t.is((await guest.get('/entry')).headers.get('location'), '/entry/identify');
 
   const { page, authorization, callback, reply } = await identify(guest, `sara-${number}`);
@@ -125,15 +144,19 @@ test('a patient booked with BankID identifies with the booked number and goes on
 
 test('a patient who identifies with another personal number is refused, told to contact the clinic, and staff see it', async (t) => {
   const email = uniqueEmail('olle');
-  const booked = await book(world.app, { kind: 'patient', name: 'Olle Berg', email, identification: 'bankid', personalNumber: nextNumber() }, [email]);
+  const booked = await book(
+    world.app,
+    { kind: 'patient', name: 'Olle Berg', email, identification: 'bankid', personalNumber: nextNumber() },
+    [email],
+  );
   const other = nextNumber();
   world.idp.addAccount(`impostor-${other}`, { name: 'Olle Berg', personalNumber: other.replace('-', '') });
-  const guest = await enter(world.app, booked.links[email]!, 'Olle Berg');
+  const guest = await enter(world.app, booked.links[email], 'Olle Berg');
   const { reply } = await identify(guest, `impostor-${other}`);
   t.is(reply.status, 403);
   t.regex(reply.text, /Identifieringen stämmer inte med inbjudan/);
   t.regex(reply.text, /Kontakta mottagningen/);
-  t.regex(reply.text, /010-123 45 67/, 'the clinic\'s number is on the page');
+  t.regex(reply.text, /010-123 45 67/, "the clinic's number is on the page");
   t.false(reply.text.includes(other.replace('-', '').slice(-4)), 'no part of the number is shown');
   t.is((await guest.get('/entry')).headers.get('location'), '/entry/identify', 'still not identified');
   t.is((await guest.get('/entry/test')).status, 403);
@@ -141,8 +164,14 @@ test('a patient who identifies with another personal number is refused, told to 
   const entry = (await booked.staffClient.get(`/api/v1/meetings/${booked.meetingId}/entry`)).json();
   t.like(entry[0], { identifiedBy: null, identityMismatches: 1 });
   t.truthy(entry[0].identityMismatchAt);
-  const audit = await findAudit(world.app.server.app.db, { participantId: booked.participantId, action: 'entry.identify.mismatch' });
-  t.deepEqual(audit.map((a) => a.details), [{ method: 'bankid', person: 'main', reason: 'mismatch' }]);
+  const audit = await findAudit(world.app.server.app.db, {
+    participantId: booked.participantId,
+    action: 'entry.identify.mismatch',
+  });
+  t.deepEqual(
+    audit.map((a) => a.details),
+    [{ method: 'bankid', person: 'main', reason: 'mismatch' }],
+  );
   t.false(world.app.logs().includes(other.replace('-', '')));
 });
 
@@ -151,25 +180,42 @@ test("a proxy identifies with the proxy's own number, not the patient's", async 
   const proxyEmail = uniqueEmail('proxy');
   const patientNumber = nextNumber();
   const proxyNumber = nextNumber();
-  const booked = await book(world.app, {
-    kind: 'patient_proxy', name: 'Lilla Lind', email: patientEmail, identification: 'bankid', personalNumber: patientNumber,
-    proxy: { name: 'Mamma Lind', email: proxyEmail, personalNumber: proxyNumber },
-  }, [patientEmail, proxyEmail]);
+  const booked = await book(
+    world.app,
+    {
+      kind: 'patient_proxy',
+      name: 'Lilla Lind',
+      email: patientEmail,
+      identification: 'bankid',
+      personalNumber: patientNumber,
+      proxy: { name: 'Mamma Lind', email: proxyEmail, personalNumber: proxyNumber },
+    },
+    [patientEmail, proxyEmail],
+  );
   world.idp.addAccount(`patient-${patientNumber}`, { name: 'Lilla Lind', personalNumber: patientNumber });
   world.idp.addAccount(`proxy-${proxyNumber}`, { name: 'Mamma Lind', personalNumber: proxyNumber });
-  const proxy = await enter(world.app, booked.links[proxyEmail]!, 'Mamma Lind');
-  t.is((await identify(proxy, `patient-${patientNumber}`)).reply.status, 403, "the patient's number does not let the proxy in");
+  const proxy = await enter(world.app, booked.links[proxyEmail], 'Mamma Lind');
+  t.is(
+    (await identify(proxy, `patient-${patientNumber}`)).reply.status,
+    403,
+    "the patient's number does not let the proxy in",
+  );
   t.is((await identify(proxy, `proxy-${proxyNumber}`)).reply.headers.get('location'), '/entry');
   const entry = (await booked.staffClient.get(`/api/v1/meetings/${booked.meetingId}/entry`)).json();
-  t.like(entry.find((e: any) => e.person === 'proxy'), { identifiedBy: 'bankid', identityMismatches: 1 });
+  t.like(
+    entry.find((e: any) => e.person === 'proxy'),
+    { identifiedBy: 'bankid', identityMismatches: 1 },
+  );
 });
 
 test('a guest booked with SITHS identifies at the provider with their card and the invited name', async (t) => {
   const email = uniqueEmail('kurator');
-  const booked = await book(world.app, { kind: 'guest', name: 'Kurator Kim Ek', email, identification: 'siths' }, [email]);
+  const booked = await book(world.app, { kind: 'guest', name: 'Kurator Kim Ek', email, identification: 'siths' }, [
+    email,
+  ]);
   world.idp.addAccount(`kim-${email}`, { name: 'Kurator Kim Ek', hsaId: 'SE2321000131-E000000099' });
   world.idp.addAccount(`someone-${email}`, { name: 'Någon Annan', hsaId: 'SE2321000131-E000000098' });
-  const guest = await enter(world.app, booked.links[email]!, 'Kurator Kim Ek');
+  const guest = await enter(world.app, booked.links[email], 'Kurator Kim Ek');
   const wrong = await identify(guest, `someone-${email}`);
   t.is(wrong.authorization.searchParams.get('acr_values'), 'urn:test:siths');
   t.is(wrong.reply.status, 403);
@@ -177,17 +223,28 @@ test('a guest booked with SITHS identifies at the provider with their card and t
   const right = await identify(guest, `kim-${email}`);
   t.is(right.reply.headers.get('location'), '/entry');
   const entry = (await booked.staffClient.get(`/api/v1/meetings/${booked.meetingId}/entry`)).json();
-  t.like(entry.find((e: any) => e.participantId === booked.participantId), { identifiedBy: 'siths', identityMismatches: 1 });
+  t.like(
+    entry.find((e: any) => e.participantId === booked.participantId),
+    { identifiedBy: 'siths', identityMismatches: 1 },
+  );
 });
 
 test("an identification answer is refused in another guest's session and when replayed", async (t) => {
   const [a, b] = [uniqueEmail('anna'), uniqueEmail('bo')];
   const numberA = nextNumber();
-  const bookedA = await book(world.app, { kind: 'patient', name: 'Anna Ås', email: a, identification: 'bankid', personalNumber: numberA }, [a]);
-  const bookedB = await book(world.app, { kind: 'patient', name: 'Bo Ek', email: b, identification: 'bankid', personalNumber: nextNumber() }, [b]);
+  const bookedA = await book(
+    world.app,
+    { kind: 'patient', name: 'Anna Ås', email: a, identification: 'bankid', personalNumber: numberA },
+    [a],
+  );
+  const bookedB = await book(
+    world.app,
+    { kind: 'patient', name: 'Bo Ek', email: b, identification: 'bankid', personalNumber: nextNumber() },
+    [b],
+  );
   world.idp.addAccount(`anna-${numberA}`, { name: 'Anna Ås', personalNumber: numberA });
-  const anna = await enter(world.app, bookedA.links[a]!, 'Anna Ås');
-  const bo = await enter(world.app, bookedB.links[b]!, 'Bo Ek');
+  const anna = await enter(world.app, bookedA.links[a], 'Anna Ås');
+  const bo = await enter(world.app, bookedB.links[b], 'Bo Ek');
   // Anna's answer from the provider, presented by Bo's browser: no flow of Bo's has that state.
   await anna.get('/entry/identify');
   const start = await anna.get('/entry/identify/start');
@@ -203,7 +260,13 @@ test("an identification answer is refused in another guest's session and when re
 test('without an identity provider the identity step stays an honest page, with no way around it', async (t) => {
   const email = uniqueEmail('utan');
   const { client } = await loggedIn(world.bare);
-  const reply = await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Utan Idp', email, identification: 'bankid', personalNumber: nextNumber() }] }) });
+  const reply = await client.request('POST', '/api/v1/meetings', {
+    json: booking({
+      participants: [
+        { kind: 'patient', name: 'Utan Idp', email, identification: 'bankid', personalNumber: nextNumber() },
+      ],
+    }),
+  });
   t.is(reply.status, 201);
   const guest = await enter(world.bare, await mailLink(world.relay, email), 'Utan Idp');
   const page = await guest.get('/entry/identify');
@@ -221,14 +284,33 @@ test("a colleague booked with SITHS matches by the HSA-ID on the colleague's sta
   const { staff: colleague } = await world.app.staff('clinician', undefined, { hsaId: 'SE2321000131-E000000777' });
   const { client } = await loggedIn(world.app);
   const reply = await client.request('POST', '/api/v1/meetings', {
-    json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' }, { kind: 'colleague', staffEmail: colleague.email }] }),
+    json: booking({
+      participants: [
+        { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' },
+        { kind: 'colleague', staffEmail: colleague.email },
+      ],
+    }),
   });
   t.is(reply.status, 201);
   const meeting = (await findMeeting(world.app.server.app.db, reply.json().id))!;
   const participant = meeting.participants.find((p) => p.kind === 'colleague')!;
   t.is(participant.identification, 'siths');
-  const invitation = { person: 'main' as const, participant, meeting, unit: undefined, invitedName: participant.name, mobile: null };
-  const identity = (hsaId: string | null) => ({ subject: 's', hsaId, name: colleague.name, email: null, personalNumber: null, idToken: undefined });
+  const invitation = {
+    person: 'main' as const,
+    participant,
+    meeting,
+    unit: undefined,
+    invitedName: participant.name,
+    mobile: null,
+  };
+  const identity = (hsaId: string | null) => ({
+    subject: 's',
+    hsaId,
+    name: colleague.name,
+    email: null,
+    personalNumber: null,
+    idToken: undefined,
+  });
   const { db, config } = world.app.server.app;
   t.is(await checkIdentity(db, config.dataKey, invitation, 'siths', identity('se2321000131-e000000777')), 'match');
   t.is(await checkIdentity(db, config.dataKey, invitation, 'siths', identity('SE2321000131-E000000778')), 'mismatch');

@@ -7,7 +7,16 @@ import { defaultQuestions } from '../../appliance/src/db/migrations/0011_evaluat
 import { findMeeting } from '../../appliance/src/meetings/store.ts';
 import { answer, offerToParticipant } from '../../appliance/src/evaluation/service.ts';
 import { loggedIn } from '../meetings/_booking.ts';
-import { bookMeeting, guestEnters, mailsTo, patientEnters, smsTo, startWorld, until, type World } from '../connlog/_meeting.ts';
+import {
+  bookMeeting,
+  guestEnters,
+  mailsTo,
+  patientEnters,
+  smsTo,
+  startWorld,
+  until,
+  type World,
+} from '../connlog/_meeting.ts';
 
 let world: World;
 test.before(async () => {
@@ -15,10 +24,14 @@ test.before(async () => {
 });
 test.after.always(() => world?.stop());
 
-const setIdOf = (html: string) => /name="setId" value="([^"]+)"/.exec(html)![1]!;
+const setIdOf = (html: string) => /name="setId" value="([^"]+)"/.exec(html)![1];
 const answers = { q_sound_picture: '4', q_could_say: '5', q_digital_suited: 'yes', q_comment: 'Bra att slippa resa.' };
 /** The rooms plugin emits 'room.ended' in production when staff end the meeting for everyone. */
-const endRoom = (meetingId: string) => world.app.server.app.bus.emit('room.ended' as never, { meetingId, reason: 'ended_by_staff', byStaffId: null } as never);
+const endRoom = (meetingId: string) =>
+  world.app.server.app.bus.emit(
+    'room.ended' as never,
+    { meetingId, reason: 'ended_by_staff', byStaffId: null } as never,
+  );
 
 test('a guest answers the evaluation on the page after leaving the meeting, and only once', async (t) => {
   const booked = await bookMeeting(world);
@@ -26,53 +39,95 @@ test('a guest answers the evaluation on the page after leaving the meeting, and 
   const page = await guest.get('/entry/evaluation');
   t.is(page.status, 200);
   for (const q of defaultQuestions) t.true(page.text.includes(q.text.sv), q.id);
-  const sent = await guest.request('POST', '/entry/evaluation', { form: { crumb: guest.crumb ?? '', setId: setIdOf(page.text), ...answers } });
+  const sent = await guest.request('POST', '/entry/evaluation', {
+    form: { crumb: guest.crumb ?? '', setId: setIdOf(page.text), ...answers },
+  });
   t.is(sent.status, 200);
   t.regex(sent.text, /Tack för dina svar/);
-  const again = await guest.request('POST', '/entry/evaluation', { form: { crumb: guest.crumb ?? '', setId: setIdOf(page.text), ...answers } });
+  const again = await guest.request('POST', '/entry/evaluation', {
+    form: { crumb: guest.crumb ?? '', setId: setIdOf(page.text), ...answers },
+  });
   t.is(again.status, 409);
   t.regex(again.text, /Du har redan svarat/);
   t.is((await guest.get('/entry/evaluation')).status, 409);
-  const [row] = await world.app.server.app.db('evaluation_responses').where({ role: 'guest' }).andWhere('answers', 'like', '%"could_say":5%');
+  const [row] = await world.app.server.app
+    .db('evaluation_responses')
+    .where({ role: 'guest' })
+    .andWhere('answers', 'like', '%"could_say":5%');
   t.truthy(row);
-  t.deepEqual(JSON.parse(row.answers), { sound_picture: 4, could_say: 5, digital_suited: true, comment: 'Bra att slippa resa.' });
-  t.false(Object.values(row).some((v) => v === booked.guestId || v === booked.meetingId), 'the answer names neither person nor meeting');
+  t.deepEqual(JSON.parse(row.answers), {
+    sound_picture: 4,
+    could_say: 5,
+    digital_suited: true,
+    comment: 'Bra att slippa resa.',
+  });
+  t.false(
+    Object.values(row).some((v) => v === booked.guestId || v === booked.meetingId),
+    'the answer names neither person nor meeting',
+  );
 });
 
 test('an answer outside the scale is refused with the form again, and nothing is stored', async (t) => {
   const booked = await bookMeeting(world);
   const guest = await guestEnters(world, booked);
   const page = await guest.get('/entry/evaluation');
-  const bad = await guest.request('POST', '/entry/evaluation', { form: { crumb: guest.crumb ?? '', setId: setIdOf(page.text), ...answers, q_sound_picture: '9' } });
+  const bad = await guest.request('POST', '/entry/evaluation', {
+    form: { crumb: guest.crumb ?? '', setId: setIdOf(page.text), ...answers, q_sound_picture: '9' },
+  });
   t.is(bad.status, 400);
   t.regex(bad.text, /kunde inte läsas/);
-  t.is((await guest.request('POST', '/entry/evaluation', { form: { crumb: guest.crumb ?? '', setId: setIdOf(page.text), q_sound_picture: '3' } })).status, 200, 'the person can still answer');
+  t.is(
+    (
+      await guest.request('POST', '/entry/evaluation', {
+        form: { crumb: guest.crumb ?? '', setId: setIdOf(page.text), q_sound_picture: '3' },
+      })
+    ).status,
+    200,
+    'the person can still answer',
+  );
 });
 
 test('a guest who took part answers through the e-mailed link after the meeting ends; a second answer is refused', async (t) => {
   const patientEmail = `sara.${Math.random().toString(36).slice(2)}@post.example`;
   const booked = await bookMeeting(world, {
     participants: [
-      { kind: 'patient', name: 'Sara Lind', email: patientEmail, identification: 'bankid', personalNumber: '19121212-1212' },
-      { kind: 'guest', name: 'Lärare Eva Ek', email: `eva.${Math.random().toString(36).slice(2)}@skola.example`, identification: 'none' },
+      {
+        kind: 'patient',
+        name: 'Sara Lind',
+        email: patientEmail,
+        identification: 'bankid',
+        personalNumber: '19121212-1212',
+      },
+      {
+        kind: 'guest',
+        name: 'Lärare Eva Ek',
+        email: `eva.${Math.random().toString(36).slice(2)}@skola.example`,
+        identification: 'none',
+      },
     ],
   });
-  const guestEmail = (await findMeeting(world.app.server.app.db, booked.meetingId))!.participants[1]!.email!;
+  const guestEmail = (await findMeeting(world.app.server.app.db, booked.meetingId))!.participants[1].email!;
   await guestEnters(world, { ...booked, guestEmail });
   endRoom(booked.meetingId);
-  const mail = await until('the evaluation request', () => mailsTo(world, guestEmail).find((m) => /\/e\//.test(m.text ?? '')));
+  const mail = await until('the evaluation request', () =>
+    mailsTo(world, guestEmail).find((m) => /\/e\//.test(m.text ?? '')),
+  );
   t.regex(mail.subject ?? '', /Hur fungerade det digitala mötet/);
-  const path = /http:\/\/[^/]+(\/e\/[\w-]+)/.exec(mail.text ?? '')![1]!;
+  const path = /http:\/\/[^/]+(\/e\/[\w-]+)/.exec(mail.text ?? '')![1];
   const token = path.slice(3);
   const guest = world.app.client();
   // Opening the link (a mail scanner does too) shows the form and spends nothing.
   for (let i = 0; i < 2; i++) t.is((await guest.get(path)).status, 200);
   const page = await guest.get(path);
   t.is(page.headers.get('referrer-policy'), 'no-referrer');
-  const sent = await guest.request('POST', '/e', { form: { crumb: guest.crumb ?? '', token, setId: setIdOf(page.text), ...answers } });
+  const sent = await guest.request('POST', '/e', {
+    form: { crumb: guest.crumb ?? '', token, setId: setIdOf(page.text), ...answers },
+  });
   t.is(sent.status, 200);
   t.regex(sent.text, /Tack för dina svar/);
-  const again = await guest.request('POST', '/e', { form: { crumb: guest.crumb ?? '', token, setId: setIdOf(page.text), ...answers } });
+  const again = await guest.request('POST', '/e', {
+    form: { crumb: guest.crumb ?? '', token, setId: setIdOf(page.text), ...answers },
+  });
   t.true([404, 409].includes(again.status));
   t.is((await guest.get(path)).status, 404, 'the link is spent: its hash is gone');
   t.false(world.app.logs().includes(token), 'the token never reaches a log line');
@@ -90,18 +145,32 @@ test('only those who got in are asked: the patient who came in by code, not the 
   const requests = world.app.server.plugins.evaluation.requests;
   const proxyMobile = `070${randomInt(1_000_000, 9_999_999)}`;
   const booked = await bookMeeting(world, {
-    participants: [{ kind: 'patient_proxy', name: 'Sara Lind', mobile: `070${randomInt(1_000_000, 9_999_999)}`, identification: 'sms', proxy: { name: 'Per Lind', mobile: proxyMobile } }],
+    participants: [
+      {
+        kind: 'patient_proxy',
+        name: 'Sara Lind',
+        mobile: `070${randomInt(1_000_000, 9_999_999)}`,
+        identification: 'sms',
+        proxy: { name: 'Per Lind', mobile: proxyMobile },
+      },
+    ],
   });
   const meeting = (await findMeeting(world.app.server.app.db, booked.meetingId))!;
-  const patient = meeting.participants[0]!;
+  const patient = meeting.participants[0];
   await patientEnters(world, { ...booked, patientE164: patient.mobile! });
   const end = meeting.startsAt.getTime() + meeting.durationMinutes * 60_000;
   t.is(await requests.requestFor(booked.meetingId, new Date(end + 2 * 3600_000)), 1);
-  const asked = await world.app.server.app.db('evaluation_respondents').where({ meeting_id: booked.meetingId }).select('subject', 'role');
+  const asked = await world.app.server.app
+    .db('evaluation_respondents')
+    .where({ meeting_id: booked.meetingId })
+    .select('subject', 'role');
   t.deepEqual(asked, [{ subject: `p:${patient.id}:main`, role: 'patient' }]);
   world.app.server.plugins.invites.dispatcher()?.notify();
   await until('the request to the patient', () => smsTo(world, patient.mobile!).find((x) => /\/e\//.test(x)));
-  t.false(smsTo(world, patient.proxy!.mobile!).some((x) => /\/e\//.test(x)), 'the proxy is not asked');
+  t.false(
+    smsTo(world, patient.proxy!.mobile!).some((x) => /\/e\//.test(x)),
+    'the proxy is not asked',
+  );
 });
 
 test('requests go out an hour after the booked end, once, and never for a cancelled meeting', async (t) => {
@@ -110,19 +179,48 @@ test('requests go out an hour after the booked end, once, and never for a cancel
   // Both came through the way in: the patient by SMS code, the guest by name.
   await Promise.all([patientEnters(world, booked), guestEnters(world, booked)]);
   const cancelled = await bookMeeting(world);
-  t.is((await cancelled.clinician.request('POST', `/api/v1/meetings/${cancelled.meetingId}/cancel`, { json: { version: 1, reason: 'Sjuk' } })).status, 200);
+  t.is(
+    (
+      await cancelled.clinician.request('POST', `/api/v1/meetings/${cancelled.meetingId}/cancel`, {
+        json: { version: 1, reason: 'Sjuk' },
+      })
+    ).status,
+    200,
+  );
   const meeting = (await findMeeting(world.app.server.app.db, booked.meetingId))!;
   const end = meeting.startsAt.getTime() + meeting.durationMinutes * 60_000;
   t.is(await requests.requestFor(cancelled.meetingId, new Date(end + 2 * 3600_000)), 0);
   await requests.due(new Date(end + 59 * 60_000));
-  t.is(await world.app.server.app.db('evaluation_respondents').where({ meeting_id: booked.meetingId }).count({ n: '*' }).first().then((r) => Number(r!.n)), 0, 'not before end + 1 h');
+  t.is(
+    await world.app.server.app
+      .db('evaluation_respondents')
+      .where({ meeting_id: booked.meetingId })
+      .count({ n: '*' })
+      .first()
+      .then((r) => Number(r!.n)),
+    0,
+    'not before end + 1 h',
+  );
   const n = await requests.due(new Date(end + 61 * 60_000));
   t.true(n >= 2, 'the patient by SMS and the guest by e-mail');
   t.is(await requests.requestFor(booked.meetingId, new Date(end + 62 * 60_000)), 0, 'once');
   world.app.server.plugins.invites.dispatcher()?.notify();
-  const sms = await until('the SMS request', () => world.smsc.arrivals.find((a) => a.pdu.destination_addr === booked.patientE164.slice(1) && /\/e\//.test(JSON.stringify(a.pdu.short_message))));
+  const sms = await until('the SMS request', () =>
+    world.smsc.arrivals.find(
+      (a) =>
+        a.pdu.destination_addr === booked.patientE164.slice(1) && /\/e\//.test(JSON.stringify(a.pdu.short_message)),
+    ),
+  );
   t.truthy(sms);
-  t.is(await world.app.server.app.db('evaluation_respondents').where({ meeting_id: cancelled.meetingId }).count({ n: '*' }).first().then((r) => Number(r!.n)), 0);
+  t.is(
+    await world.app.server.app
+      .db('evaluation_respondents')
+      .where({ meeting_id: cancelled.meetingId })
+      .count({ n: '*' })
+      .first()
+      .then((r) => Number(r!.n)),
+    0,
+  );
 });
 
 test('results show counts, averages and distributions, and free text only from five respondents up', async (t) => {
@@ -131,11 +229,26 @@ test('results show counts, averages and distributions, and free text only from f
   const { client: clinician, staff } = await loggedIn(world.app, 'clinician', unit);
   const answerAs = async (meetingId: string, participantIndex: number, comment: string, scale: string) => {
     const meeting = (await findMeeting(db, meetingId))!;
-    const offer = await offerToParticipant(db, meeting, meeting.participants[participantIndex]!, 'main');
-    await answer(db, offer.respondent, offer.set.id, { q_sound_picture: scale, q_digital_suited: 'no', q_comment: comment });
+    const offer = await offerToParticipant(db, meeting, meeting.participants[participantIndex], 'main');
+    await answer(db, offer.respondent, offer.set.id, {
+      q_sound_picture: scale,
+      q_digital_suited: 'no',
+      q_comment: comment,
+    });
   };
   const book = async () => {
-    const reply = await clinician.request('POST', '/api/v1/meetings', { json: { title: 'Uppföljning', startsAt: new Date(Date.now() + 86_400_000).toISOString(), durationMinutes: 30, documentationPlan: 'Journal', participants: [{ kind: 'patient', name: 'Per Persson', mobile: '0701112233', identification: 'sms' }, { kind: 'guest', name: 'Kim Berg', email: 'kim@example.org', identification: 'none' }] } });
+    const reply = await clinician.request('POST', '/api/v1/meetings', {
+      json: {
+        title: 'Uppföljning',
+        startsAt: new Date(Date.now() + 86_400_000).toISOString(),
+        durationMinutes: 30,
+        documentationPlan: 'Journal',
+        participants: [
+          { kind: 'patient', name: 'Per Persson', mobile: '0701112233', identification: 'sms' },
+          { kind: 'guest', name: 'Kim Berg', email: 'kim@example.org', identification: 'none' },
+        ],
+      },
+    });
     return reply.json().id as string;
   };
   const first = await book();
@@ -177,24 +290,39 @@ test('results show counts, averages and distributions, and free text only from f
   t.is((await support.get('/evaluation/results')).status, 403);
 });
 
-test('an admin\'s edit makes a new version; answers already given keep theirs', async (t) => {
+test("an admin's edit makes a new version; answers already given keep theirs", async (t) => {
   const db = world.app.server.app.db;
   const booked = await bookMeeting(world);
   const meeting = (await findMeeting(db, booked.meetingId))!;
-  const before = await offerToParticipant(db, meeting, meeting.participants[0]!, 'main');
+  const before = await offerToParticipant(db, meeting, meeting.participants[0], 'main');
   await answer(db, before.respondent, before.set.id, { q_sound_picture: '5' });
   const { client: admin } = await loggedIn(world.app, 'admin');
   await admin.get(`/evaluation/sets/${meeting.unitId}/patient`);
-  const saved = await admin.submit(`/evaluation/sets/${meeting.unitId}/patient`, {
-    q0_id: 'sound_picture', q0_type: 'scale', q0_sv: 'Hur var ljudet och bilden?', q0_en: 'How were sound and picture?',
-    q1_id: '', q1_type: 'yes_no', q1_sv: 'Skulle du vilja ha nästa möte digitalt?', q1_en: 'Would you like the next meeting to be digital?',
-  }, `/evaluation/sets/${meeting.unitId}/patient`);
+  const saved = await admin.submit(
+    `/evaluation/sets/${meeting.unitId}/patient`,
+    {
+      q0_id: 'sound_picture',
+      q0_type: 'scale',
+      q0_sv: 'Hur var ljudet och bilden?',
+      q0_en: 'How were sound and picture?',
+      q1_id: '',
+      q1_type: 'yes_no',
+      q1_sv: 'Skulle du vilja ha nästa möte digitalt?',
+      q1_en: 'Would you like the next meeting to be digital?',
+    },
+    `/evaluation/sets/${meeting.unitId}/patient`,
+  );
   t.is(saved.status, 302);
-  const after = await offerToParticipant(db, meeting, meeting.participants[0]!, 'main');
+  const after = await offerToParticipant(db, meeting, meeting.participants[0], 'main');
   t.not(after.set.id, before.set.id);
   t.is(after.set.version, 2);
-  t.deepEqual(after.set.questions.map((q) => q.type), ['scale', 'yes_no']);
-  const [old] = await db('evaluation_responses').where({ set_id: before.set.id }).andWhere('answers', '{"sound_picture":5}');
+  t.deepEqual(
+    after.set.questions.map((q) => q.type),
+    ['scale', 'yes_no'],
+  );
+  const [old] = await db('evaluation_responses')
+    .where({ set_id: before.set.id })
+    .andWhere('answers', '{"sound_picture":5}');
   t.truthy(old, 'the earlier answer still points at version 1');
   const page = await admin.get('/evaluation/sets');
   t.is(page.status, 200);
@@ -204,10 +332,15 @@ test('the host evaluates from the staff page; a clinician who was not in the mee
   const booked = await bookMeeting(world);
   const page = await booked.clinician.get(`/evaluation/meeting/${booked.meetingId}`);
   t.is(page.status, 200);
-  const sent = await booked.clinician.request('POST', `/evaluation/meeting/${booked.meetingId}`, { form: { crumb: booked.clinician.crumb ?? '', setId: setIdOf(page.text), q_sound_picture: '2' } });
+  const sent = await booked.clinician.request('POST', `/evaluation/meeting/${booked.meetingId}`, {
+    form: { crumb: booked.clinician.crumb ?? '', setId: setIdOf(page.text), q_sound_picture: '2' },
+  });
   t.is(sent.status, 200);
   t.is((await booked.clinician.get(`/evaluation/meeting/${booked.meetingId}`)).status, 409);
-  const [respondent] = await world.app.server.app.db('evaluation_respondents').where({ meeting_id: booked.meetingId }).andWhere('subject', 'like', 's:%');
+  const [respondent] = await world.app.server.app
+    .db('evaluation_respondents')
+    .where({ meeting_id: booked.meetingId })
+    .andWhere('subject', 'like', 's:%');
   t.is(respondent.role, 'staff');
   const { client: other } = await loggedIn(world.app, 'clinician');
   t.is((await other.get(`/evaluation/meeting/${booked.meetingId}`)).status, 403);

@@ -21,14 +21,19 @@ test('ready reports each part; the database is one of them', async (t) => {
   const body = reply.json();
   t.true(body.ok);
   // On PostgreSQL it also says whether this process leads (alone on its database, it does).
-  const detail = app.config.databaseUrl.startsWith('sqlite:') ? 'SQLite open' : 'PostgreSQL reachable; this process leads';
+  const detail = app.config.databaseUrl.startsWith('sqlite:')
+    ? 'SQLite open'
+    : 'PostgreSQL reachable; this process leads';
   t.deepEqual(body.parts.database, { ok: true, detail });
 });
 
 test('ready answers 503 and names the part when one is unhealthy or does not answer', async (t) => {
   const other = await startServer();
   try {
-    other.server.app.health.add('smtp relay', async () => ({ ok: false, detail: 'connection refused by relay.example:25' }));
+    other.server.app.health.add('smtp relay', async () => ({
+      ok: false,
+      detail: 'connection refused by relay.example:25',
+    }));
     other.server.app.health.add('slow part', () => new Promise(() => {}));
     const reply = await other.client().get('/health/ready');
     t.is(reply.status, 503);
@@ -55,7 +60,11 @@ test('metrics are in Prometheus format with a latency histogram per route patter
 
 test('metrics are read by the monitoring token or an admin, and by nobody else', async (t) => {
   t.is((await app.client().get('/metrics')).status, 401);
-  t.is((await app.client().get('/metrics', { authorization: `Bearer ${'x'.repeat(40)}` })).status, 401, 'a wrong token');
+  t.is(
+    (await app.client().get('/metrics', { authorization: `Bearer ${'x'.repeat(40)}` })).status,
+    401,
+    'a wrong token',
+  );
   const clinician = await loggedIn(app, 'clinician');
   t.is((await clinician.client.get('/metrics')).status, 403);
   const admin = await loggedIn(app, 'admin');

@@ -23,7 +23,10 @@ export interface ApplianceProcess {
 }
 
 /** Secrets every process of one installation shares (sessions and encrypted data cross processes). */
-export const sharedSecrets = () => ({ SESSION_SECRET: randomBytes(32).toString('hex'), DATA_KEY: randomBytes(32).toString('hex') });
+export const sharedSecrets = () => ({
+  SESSION_SECRET: randomBytes(32).toString('hex'),
+  DATA_KEY: randomBytes(32).toString('hex'),
+});
 
 export function startAppliance(env: Record<string, string>): ApplianceProcess {
   const dataDir = mkdtempSync(join(tmpdir(), 'samverka-proc-'));
@@ -34,8 +37,8 @@ export function startAppliance(env: Record<string, string>): ApplianceProcess {
   });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (c) => (stdout += c));
-  child.stderr!.on('data', (c) => (stderr += c));
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stderr.on('data', (c) => (stderr += c));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return {
     child,
@@ -43,10 +46,14 @@ export function startAppliance(env: Record<string, string>): ApplianceProcess {
     out: () => stdout,
     err: () => stderr,
     async running(timeoutMs = 60_000) {
-      const port = await until(`the appliance (pid ${child.pid}) to start`, () => {
-        if (child.exitCode !== null) throw new Error(`the appliance exited with ${child.exitCode}: ${stderr}`);
-        return /listening on 127\.0\.0\.1:(\d+)/.exec(stdout)?.[1];
-      }, timeoutMs);
+      const port = await until(
+        `the appliance (pid ${child.pid}) to start`,
+        () => {
+          if (child.exitCode !== null) throw new Error(`the appliance exited with ${child.exitCode}: ${stderr}`);
+          return /listening on 127\.0\.0\.1:(\d+)/.exec(stdout)?.[1];
+        },
+        timeoutMs,
+      );
       return Number(port);
     },
     async stop() {

@@ -75,7 +75,12 @@ export async function launchChromium(options: { media?: boolean; args?: string[]
   const profile = mkdtempSync(join(tmpdir(), 'samverka-chromium-'));
   const browser = await puppeteer.launch({
     executablePath: chromiumPath,
-    args: [...chromiumFlags, ...(options.media ? fakeMediaFlags : []), `--user-data-dir=${profile}`, ...(options.args ?? [])],
+    args: [
+      ...chromiumFlags,
+      ...(options.media ? fakeMediaFlags : []),
+      `--user-data-dir=${profile}`,
+      ...(options.args ?? []),
+    ],
     env: { ...process.env, HOME: profile },
     headless: true,
   });
@@ -126,7 +131,10 @@ export function brokenText(page: Page, selector: string): Promise<string[]> {
       pieces.push([link.textContent ?? '', range]);
     }
     return pieces
-      .filter(([, range]) => new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.bottom))).size > 1)
+      .filter(
+        ([, range]) =>
+          new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.bottom))).size > 1,
+      )
       .map(([text]) => text);
   });
 }

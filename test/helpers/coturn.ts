@@ -70,7 +70,9 @@ export async function startCoturn(options: { secret?: string; binary?: string } 
     `--pidfile=${join(dir, 'turnserver.pid')}`,
     `--userdb=${join(dir, 'turndb')}`,
   ];
-  const child: ChildProcess = spawn(options.binary ?? '/usr/bin/turnserver', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(options.binary ?? '/usr/bin/turnserver', args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const chunks: Buffer[] = [];
   child.stdout!.on('data', (c: Buffer) => chunks.push(c));
   child.stderr!.on('data', (c: Buffer) => chunks.push(c));
@@ -84,7 +86,10 @@ export async function startCoturn(options: { secret?: string; binary?: string } 
   const stop = async () => {
     if (running && child.pid) {
       process.kill(child.pid, 'SIGTERM');
-      const killed = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))]);
+      const killed = await Promise.race([
+        exited.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 3000)),
+      ]);
       if (!killed && running) {
         process.kill(child.pid, 'SIGKILL');
         await exited;
@@ -117,4 +122,5 @@ export async function startCoturn(options: { secret?: string; binary?: string } 
 }
 
 /** The appliance's own TURN probe (appliance/src/techtest/turn-probe.ts) against this server. */
-export const allocate = (port: number, username: string, password: string): Promise<number> => probe('127.0.0.1', port, username, password);
+export const allocate = (port: number, username: string, password: string): Promise<number> =>
+  probe('127.0.0.1', port, username, password);

@@ -17,14 +17,20 @@ export interface TestDatabase {
 /** The engine of this pass: what TEST_DB asks for, SQLite when it is unset. */
 export function passEngine(): 'sqlite' | 'postgres' {
   const engine = process.env.TEST_DB ?? 'sqlite';
-  if (engine !== 'sqlite' && engine !== 'postgres') throw new Error(`TEST_DB must be sqlite or postgres, not ${engine}`);
-  if (engine === 'postgres' && !process.env.TEST_DATABASE_URL) throw new Error('TEST_DB=postgres needs TEST_DATABASE_URL (postgres://user:password@host:port/postgres)');
+  if (engine !== 'sqlite' && engine !== 'postgres')
+    throw new Error(`TEST_DB must be sqlite or postgres, not ${engine}`);
+  if (engine === 'postgres' && !process.env.TEST_DATABASE_URL)
+    throw new Error('TEST_DB=postgres needs TEST_DATABASE_URL (postgres://user:password@host:port/postgres)');
   return engine;
 }
 
 export function sqliteDatabase(): TestDatabase {
   const dir = mkdtempSync(join(tmpdir(), 'samverka-db-'));
-  return { kind: 'sqlite', url: `sqlite:${join(dir, 'test.db')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    kind: 'sqlite',
+    url: `sqlite:${join(dir, 'test.db')}`,
+    drop: async () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 export async function postgresDatabase(adminUrl = process.env.TEST_DATABASE_URL): Promise<TestDatabase | undefined> {

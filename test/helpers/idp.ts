@@ -69,15 +69,17 @@ export async function startIdp(): Promise<TestIdp> {
     },
     trust(appUrl) {
       provider = new Provider(issuer, {
-        clients: [{
-          client_id: clientId,
-          client_secret: clientSecret,
-          redirect_uris: [`${appUrl}/auth/callback`, `${appUrl}/entry/identify/callback`],
-          post_logout_redirect_uris: [`${appUrl}/login?bye=true`],
-          grant_types: ['authorization_code'],
-          response_types: ['code'],
-        }],
-        jwks: { keys: [jwk as never] },
+        clients: [
+          {
+            client_id: clientId,
+            client_secret: clientSecret,
+            redirect_uris: [`${appUrl}/auth/callback`, `${appUrl}/entry/identify/callback`],
+            post_logout_redirect_uris: [`${appUrl}/login?bye=true`],
+            grant_types: ['authorization_code'],
+            response_types: ['code'],
+          },
+        ],
+        jwks: { keys: [jwk] },
         ttl: { Interaction: 600, Grant: 600, Session: 600, AccessToken: 600, IdToken: 600, AuthorizationCode: 60 },
         cookies: { keys: [randomBytes(16).toString('hex')] },
         claims: {
@@ -94,7 +96,9 @@ export async function startIdp(): Promise<TestIdp> {
           rpInitiatedLogout: {
             enabled: true,
             async logoutSource(ctx, form) {
-              ctx.body = page(`<h1>Logga ut från Test-IdP?</h1>${form}<button type="submit" form="op.logoutForm" name="logout" value="yes">Ja, logga ut från Test-IdP</button>`);
+              ctx.body = page(
+                `<h1>Logga ut från Test-IdP?</h1>${form}<button type="submit" form="op.logoutForm" name="logout" value="yes">Ja, logga ut från Test-IdP</button>`,
+              );
             },
           },
         },
@@ -105,7 +109,13 @@ export async function startIdp(): Promise<TestIdp> {
           return {
             accountId: id,
             async claims() {
-              return { sub: id, name: account.name, email: account.email, employeeHsaId: account.hsaId, [personalNumberClaim]: account.personalNumber };
+              return {
+                sub: id,
+                name: account.name,
+                email: account.email,
+                employeeHsaId: account.hsaId,
+                [personalNumberClaim]: account.personalNumber,
+              };
             },
           };
         },
@@ -121,7 +131,8 @@ export async function startIdp(): Promise<TestIdp> {
   };
 }
 
-const page = (body: string) => `<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Test-IdP</title></head><body>${body}</body></html>`;
+const page = (body: string) =>
+  `<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Test-IdP</title></head><body>${body}</body></html>`;
 
 async function formBody(req: IncomingMessage): Promise<URLSearchParams> {
   const chunks: Buffer[] = [];
@@ -130,19 +141,31 @@ async function formBody(req: IncomingMessage): Promise<URLSearchParams> {
 }
 
 /** The provider's own login step: a form asking who you are; login and consent are given together. */
-async function interaction(provider: Provider, accounts: Map<string, IdpAccount>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function interaction(
+  provider: Provider,
+  accounts: Map<string, IdpAccount>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const details = await provider.interactionDetails(req, res);
   if (req.method === 'GET') {
     res.setHeader('content-type', 'text/html; charset=utf-8');
-    res.end(page(`<h1>Test-IdP</h1><form method="post" action="/interaction/${details.uid}">
+    res.end(
+      page(`<h1>Test-IdP</h1><form method="post" action="/interaction/${details.uid}">
       <label for="login">Användar-id</label><input id="login" name="login">
       <button type="submit">Identifiera</button></form>
-      <form method="post" action="/interaction/${details.uid}"><input type="hidden" name="abort" value="1"><button type="submit">Avbryt</button></form>`));
+      <form method="post" action="/interaction/${details.uid}"><input type="hidden" name="abort" value="1"><button type="submit">Avbryt</button></form>`),
+    );
     return;
   }
   const form = await formBody(req);
   if (form.get('abort')) {
-    await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'cancelled' }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      req,
+      res,
+      { error: 'access_denied', error_description: 'cancelled' },
+      { mergeWithLastSubmission: false },
+    );
     return;
   }
   const accountId = form.get('login') ?? '';
@@ -157,7 +180,12 @@ async function interaction(provider: Provider, accounts: Map<string, IdpAccount>
   grant.addOIDCScope(String(details.params.scope));
   const grantId = await grant.save();
   const acr = typeof details.params.acr_values === 'string' ? details.params.acr_values.split(' ')[0] : undefined;
-  await provider.interactionFinished(req, res, { login: { accountId, acr }, consent: { grantId } }, { mergeWithLastSubmission: false });
+  await provider.interactionFinished(
+    req,
+    res,
+    { login: { accountId, acr }, consent: { grantId } },
+    { mergeWithLastSubmission: false },
+  );
 }
 
 /** A browser's visit to the provider without a browser: follows its redirects, posts its login form. */
@@ -167,18 +195,24 @@ export async function signInAt(authorizationUrl: string, accountId: string | { a
     const headers: Record<string, string> = {};
     if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
     if (form) headers['content-type'] = 'application/x-www-form-urlencoded';
-    const res = await fetch(url, { method: form ? 'POST' : 'GET', headers, body: form ? new URLSearchParams(form).toString() : undefined, redirect: 'manual' });
+    const res = await fetch(url, {
+      method: form ? 'POST' : 'GET',
+      headers,
+      body: form ? new URLSearchParams(form).toString() : undefined,
+      redirect: 'manual',
+    });
     for (const cookie of res.headers.getSetCookie()) {
       const [pair] = cookie.split(';');
-      const eq = pair!.indexOf('=');
-      jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
+      const eq = pair.indexOf('=');
+      jar.set(pair.slice(0, eq), pair.slice(eq + 1));
     }
     await res.arrayBuffer();
     return res;
   };
   let res = await go(authorizationUrl);
   let location = new URL(res.headers.get('location') ?? '', authorizationUrl).href;
-  if (!location.includes('/interaction/')) throw new Error(`the provider did not ask who you are (${res.status} → ${location})`);
+  if (!location.includes('/interaction/'))
+    throw new Error(`the provider did not ask who you are (${res.status} → ${location})`);
   await go(location);
   res = await go(location, typeof accountId === 'string' ? { login: accountId } : { abort: '1' });
   if (res.status !== 303) throw new Error(`login at the provider failed: ${res.status}`);

@@ -24,7 +24,8 @@ export interface JitsiStandIn {
 
 export async function startJitsiStandIn(): Promise<JitsiStandIn> {
   const server = createServer((req, res) => {
-    if (req.url === '/external_api.js') res.writeHead(200, { 'content-type': 'application/javascript' }).end(externalApi);
+    if (req.url === '/external_api.js')
+      res.writeHead(200, { 'content-type': 'application/javascript' }).end(externalApi);
     else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -20,23 +20,31 @@ declare module 'oidc-provider' {
   }
 
   export default class Provider {
-    constructor(issuer: string, configuration: {
-      clients: Record<string, unknown>[];
-      jwks: { keys: unknown[] };
-      cookies: { keys: string[] };
-      claims: Record<string, string[]>;
-      acrValues?: string[];
-      ttl?: Record<string, number>;
-      features?: Record<string, { enabled: boolean; [option: string]: unknown }> & {
-        /** RP-initiated logout; logoutSource renders the question page around the provider's own form. */
-        rpInitiatedLogout?: { enabled: boolean; logoutSource?(ctx: { body: unknown }, form: string): Promise<void> };
-      };
-      interactions?: { url(ctx: unknown, interaction: Interaction): string };
-      findAccount(ctx: unknown, id: string): Promise<Account | undefined>;
-    });
+    constructor(
+      issuer: string,
+      configuration: {
+        clients: Record<string, unknown>[];
+        jwks: { keys: unknown[] };
+        cookies: { keys: string[] };
+        claims: Record<string, string[]>;
+        acrValues?: string[];
+        ttl?: Record<string, number>;
+        features?: Record<string, { enabled: boolean; [option: string]: unknown }> & {
+          /** RP-initiated logout; logoutSource renders the question page around the provider's own form. */
+          rpInitiatedLogout?: { enabled: boolean; logoutSource?(ctx: { body: unknown }, form: string): Promise<void> };
+        };
+        interactions?: { url(ctx: unknown, interaction: Interaction): string };
+        findAccount(ctx: unknown, id: string): Promise<Account | undefined>;
+      },
+    );
     Grant: typeof Grant;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
-    interactionFinished(req: IncomingMessage, res: ServerResponse, result: Record<string, unknown>, options?: { mergeWithLastSubmission?: boolean }): Promise<void>;
+    interactionFinished(
+      req: IncomingMessage,
+      res: ServerResponse,
+      result: Record<string, unknown>,
+      options?: { mergeWithLastSubmission?: boolean },
+    ): Promise<void>;
   }
 }

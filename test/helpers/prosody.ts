@@ -62,17 +62,56 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
   mkdirSync(join(dir, 'data'));
   // An empty certificate folder: no TLS on loopback, and Prosody stops looking in /etc.
   mkdirSync(join(dir, 'certs'));
-  const ports = { c2s: await freePort(), component: await freePort(), http: await freePort(), directTls: options.tls ? await freePort() : undefined };
+  const ports = {
+    c2s: await freePort(),
+    component: await freePort(),
+    http: await freePort(),
+    directTls: options.tls ? await freePort() : undefined,
+  };
   if (options.tls) {
     const names = [domain, hiddenDomain, guestDomain, mucDomain].map((n) => `DNS:${n}`).join(',');
-    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-      '-keyout', join(dir, 'certs', 'key.pem'), '-out', join(dir, 'certs', 'cert.pem'),
-      '-subj', `/CN=${domain}`, '-addext', `subjectAltName=${names},IP:127.0.0.1`], { timeout: 30_000 });
+    await run(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '2',
+        '-keyout',
+        join(dir, 'certs', 'key.pem'),
+        '-out',
+        join(dir, 'certs', 'cert.pem'),
+        '-subj',
+        `/CN=${domain}`,
+        '-addext',
+        `subjectAltName=${names},IP:127.0.0.1`,
+      ],
+      { timeout: 30_000 },
+    );
   }
   const configFile = join(dir, 'prosody.cfg.lua');
-  writeFileSync(configFile, configuration({ dir, ports, domain, mucDomain, hiddenDomain, guestDomain, controller: `${controller.user}@${hiddenDomain}`, mucOptions: options.mucOptions ?? '', tls: Boolean(options.tls) }));
+  writeFileSync(
+    configFile,
+    configuration({
+      dir,
+      ports,
+      domain,
+      mucDomain,
+      hiddenDomain,
+      guestDomain,
+      controller: `${controller.user}@${hiddenDomain}`,
+      mucOptions: options.mucOptions ?? '',
+      tls: Boolean(options.tls),
+    }),
+  );
 
-  const prosodyctl = (...args: string[]) => run('/usr/bin/prosodyctl', ['--config', configFile, ...args], { timeout: 30_000 });
+  const prosodyctl = (...args: string[]) =>
+    run('/usr/bin/prosodyctl', ['--config', configFile, ...args], { timeout: 30_000 });
   await prosodyctl('register', controller.user, controller.domain, controller.password);
 
   let child: ChildProcess | undefined;
@@ -81,10 +120,14 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
   async function start(): Promise<void> {
     const started = spawn('/usr/bin/prosody', ['--config', configFile, '-F'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    started.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
+    started.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
     child = started;
     exited = new Promise((resolve) => started.once('exit', () => resolve()));
-    const gone = exited.then(() => { throw new Error(`prosody exited during start: ${stderr}${readLog()}`); });
+    const gone = exited.then(() => {
+      throw new Error(`prosody exited during start: ${stderr}${readLog()}`);
+    });
     await Promise.race([waitForPort(ports.c2s, 10_000), gone]);
   }
 
@@ -119,7 +162,13 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
     directTlsService: ports.directTls ? `xmpps://127.0.0.1:${ports.directTls}` : undefined,
     caFile: options.tls ? join(dir, 'certs', 'cert.pem') : undefined,
     dir,
-    xmppConfig: () => ({ service: `xmpp://127.0.0.1:${ports.c2s}`, domain: hiddenDomain, mucDomain, user: controller.user, password: controller.password }),
+    xmppConfig: () => ({
+      service: `xmpp://127.0.0.1:${ports.c2s}`,
+      domain: hiddenDomain,
+      mucDomain,
+      user: controller.user,
+      password: controller.password,
+    }),
     async register(user, host, password) {
       await prosodyctl('register', user, host, password);
     },
@@ -174,14 +223,18 @@ https_ports = { }
 -- Without it, joins are seen ~40 ms late (MACHINE-NOTES).
 network_settings = { nagle = false }
 
-${l.tls ? `-- TLS as in production: STARTTLS offered and required, PLAIN only inside TLS.
+${
+  l.tls
+    ? `-- TLS as in production: STARTTLS offered and required, PLAIN only inside TLS.
 modules_enabled = { "tls", "saslauth", "disco", "ping", "roster", "admin_shell" }
 ssl = { certificate = ${path('certs/cert.pem')}, key = ${path('certs/key.pem')} }
 c2s_require_encryption = true
-allow_unencrypted_plain_auth = false` : `-- No "tls": STARTTLS would be offered and a plain-text client on loopback would fail.
+allow_unencrypted_plain_auth = false`
+    : `-- No "tls": STARTTLS would be offered and a plain-text client on loopback would fail.
 modules_enabled = { "saslauth", "disco", "ping", "roster", "admin_shell" }
 c2s_require_encryption = false
-allow_unencrypted_plain_auth = true`}
+allow_unencrypted_plain_auth = true`
+}
 modules_disabled = { "s2s", "offline" }
 s2s_require_encryption = false
 authentication = "internal_hashed"
@@ -207,7 +260,9 @@ async function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -217,7 +272,10 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   for (;;) {
     const open = await new Promise<boolean>((resolve) => {
       const socket = createConnection({ host: '127.0.0.1', port });
-      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.once('error', () => resolve(false));
     });
     if (open) return;

@@ -47,7 +47,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     onAuth(login, session, callback) {
       const accepted = login.username === auth?.username && login.password === auth?.password;
       logins.push({ method: login.method, username: login.username ?? '', secure: session.secure, accepted });
-      if (!accepted) return callback(Object.assign(new Error('5.7.8 Authentication credentials invalid'), { responseCode: 535 }));
+      if (!accepted)
+        return callback(Object.assign(new Error('5.7.8 Authentication credentials invalid'), { responseCode: 535 }));
       return callback(null, { user: login.username });
     },
     onRcptTo(address: SMTPServerAddress, _session, callback) {

@@ -19,14 +19,20 @@ export interface TestServer {
   url: string;
   /** Everything the server logged, as text (JSON lines). */
   logs(): string;
-  staff(role?: Role, unit?: string, overrides?: { email?: string; name?: string; hsaId?: string }): Promise<{ staff: Staff; password: string }>;
+  staff(
+    role?: Role,
+    unit?: string,
+    overrides?: { email?: string; name?: string; hsaId?: string },
+  ): Promise<{ staff: Staff; password: string }>;
   client(): Client;
   stop(): Promise<void>;
 }
 
 export const testPassword = 'rätt-häftklammer-42';
 
-export async function startServer(options: { env?: Record<string, string>; database?: TestDatabase } = {}): Promise<TestServer> {
+export async function startServer(
+  options: { env?: Record<string, string>; database?: TestDatabase } = {},
+): Promise<TestServer> {
   const database = options.database ?? (await testDatabase());
   const dataDir = mkdtempSync(join(tmpdir(), 'samverka-data-'));
   const config = loadConfig({
@@ -59,7 +65,9 @@ export async function startServer(options: { env?: Record<string, string>; datab
     async staff(role = 'clinician', unit = 'Barn- och ungdomsmedicin', overrides = {}) {
       const db = server.app.db;
       // Tests run concurrently: the first to need a unit creates it.
-      units[unit] ??= findUnit(db, { name: unit }).then((u) => u ?? addUnit(db, { name: unit, phone: '010-123 45 67' }));
+      units[unit] ??= findUnit(db, { name: unit }).then(
+        (u) => u ?? addUnit(db, { name: unit, phone: '010-123 45 67' }),
+      );
       await units[unit];
       n += 1;
       const { staff } = await addStaff(db, {
@@ -99,7 +107,11 @@ export class Client {
     return this.cookies.get('crumb');
   }
 
-  async request(method: string, path: string, init: { form?: Record<string, string>; json?: unknown; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
+  async request(
+    method: string,
+    path: string,
+    init: { form?: Record<string, string>; json?: unknown; headers?: Record<string, string>; body?: string } = {},
+  ): Promise<Reply> {
     const headers: Record<string, string> = { accept: 'text/html,application/json', ...this.headers, ...init.headers };
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     let body: string | undefined = init.body;

@@ -73,21 +73,36 @@ export interface SmscOptions {
   tls?: { key: string; cert: string };
 }
 
-export async function startSmsc(answer: (arrival: Arrival, index: number) => Answer = () => ({}), port = 0, options: SmscOptions = {}): Promise<TestSmsc> {
+export async function startSmsc(
+  answer: (arrival: Arrival, index: number) => Answer = () => ({}),
+  port = 0,
+  options: SmscOptions = {},
+): Promise<TestSmsc> {
   let nextId = 5000;
   let outstanding = 0;
   const smsc: TestSmsc = {
-    port: 0, url: '', arrivals: [], enquireLinks: 0, maxOutstanding: 0, throttledAt: [], binds: 0, closedLinks: 0, refuseBinds: false,
-    close: async () => undefined, receipt: async () => -1, writeRaw: () => undefined,
+    port: 0,
+    url: '',
+    arrivals: [],
+    enquireLinks: 0,
+    maxOutstanding: 0,
+    throttledAt: [],
+    binds: 0,
+    closedLinks: 0,
+    refuseBinds: false,
+    close: async () => undefined,
+    receipt: async () => -1,
+    writeRaw: () => undefined,
   };
   const bound = new Set<smpp.Session>();
-  const receiptFields = (id: string, stat: string, err = '000', to = '46701234567', from = 'Samverka') => ({
-    source_addr: to,
-    destination_addr: from,
-    esm_class: 0x04,
-    data_coding: 0,
-    short_message: `id:${id} sub:001 dlvrd:001 submit date:2611251200 done date:2611251200 stat:${stat} err:${err} text:Hej`,
-  } as unknown as smpp.PDU);
+  const receiptFields = (id: string, stat: string, err = '000', to = '46701234567', from = 'Samverka') =>
+    ({
+      source_addr: to,
+      destination_addr: from,
+      esm_class: 0x04,
+      data_coding: 0,
+      short_message: `id:${id} sub:001 dlvrd:001 submit date:2611251200 done date:2611251200 stat:${stat} err:${err} text:Hej`,
+    }) as unknown as smpp.PDU;
   // Receipts not yet acknowledged (deliver_sm_resp status 0): like a real SMSC, they are sent
   // again when the ESME binds next, so a receipt is not lost with a process that died.
   const unacknowledged = new Map<string, smpp.PDU>();
@@ -142,10 +157,21 @@ export async function startSmsc(answer: (arrival: Arrival, index: number) => Ans
         outstanding -= 1;
         const status = reply.status ?? 0;
         if (status === smpp.errors.ESME_RTHROTTLED) smsc.throttledAt.push(performance.now());
-        session.send(pdu.response(status === 0 ? { message_id: reply.id ?? String(nextId++) } : { command_status: status }));
+        session.send(
+          pdu.response(status === 0 ? { message_id: reply.id ?? String(nextId++) } : { command_status: status }),
+        );
         if (reply.receipt) {
-          deliver(session, `${reply.receipt.id}:${smsc.arrivals.indexOf(arrival)}`,
-            receiptFields(reply.receipt.id, reply.receipt.stat, reply.receipt.err, String(pdu.destination_addr), String(pdu.source_addr)));
+          deliver(
+            session,
+            `${reply.receipt.id}:${smsc.arrivals.indexOf(arrival)}`,
+            receiptFields(
+              reply.receipt.id,
+              reply.receipt.stat,
+              reply.receipt.err,
+              String(pdu.destination_addr),
+              String(pdu.source_addr),
+            ),
+          );
         }
       };
       if (reply.delayMs) setTimeout(respond, reply.delayMs);
@@ -155,24 +181,27 @@ export async function startSmsc(answer: (arrival: Arrival, index: number) => Ans
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   smsc.port = (server.address() as AddressInfo).port;
   smsc.url = `${options.tls ? 'ssmpp' : 'smpp'}://samverka:hemligt@127.0.0.1:${smsc.port}`;
-  smsc.receipt = (id, stat = 'DELIVRD') => new Promise<number>((resolve, reject) => {
-    const [session] = bound;
-    if (!session) {
-      reject(new Error('no ESME is bound to the test SMSC'));
-      return;
-    }
-    session.send(new smpp.PDU('deliver_sm', { ...receiptFields(id, stat) }), (resp: smpp.PDU) => resolve(resp.command_status));
-  });
+  smsc.receipt = (id, stat = 'DELIVRD') =>
+    new Promise<number>((resolve, reject) => {
+      const [session] = bound;
+      if (!session) {
+        reject(new Error('no ESME is bound to the test SMSC'));
+        return;
+      }
+      session.send(new smpp.PDU('deliver_sm', { ...receiptFields(id, stat) }), (resp: smpp.PDU) =>
+        resolve(resp.command_status),
+      );
+    });
   smsc.writeRaw = (bytes) => {
     for (const session of bound) session.socket.write(bytes);
   };
-  smsc.close = () => new Promise<void>((resolve) => {
-    for (const session of [...server.sessions]) session.destroy();
-    server.close(() => resolve());
-  });
+  smsc.close = () =>
+    new Promise<void>((resolve) => {
+      for (const session of [...server.sessions]) session.destroy();
+      server.close(() => resolve());
+    });
   return smsc;
 }
-
 
 /** Resolves when `count` submit_sm have arrived (or rejects after `timeoutMs`). */
 export async function waitForArrivals(smsc: TestSmsc, count: number, timeoutMs = 15_000): Promise<Arrival[]> {

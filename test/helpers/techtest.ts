@@ -10,11 +10,27 @@ export const passedAnswers: TechTestAnswers = {
   microphoneLevel: 0.4,
   sound: 'yes',
   devices: { camera: null, microphone: null, speaker: null },
-  network: { relayConfigured: false, relayUdp: null, relayTcp: null, rttMs: 20, jitterMs: 2, loss: 0, throughputKbps: 2000, downloadKbps: 20000, uploadKbps: 10000, durationMs: 5000 },
+  network: {
+    relayConfigured: false,
+    relayUdp: null,
+    relayTcp: null,
+    rttMs: 20,
+    jitterMs: 2,
+    loss: 0,
+    throughputKbps: 2000,
+    downloadKbps: 20000,
+    uploadKbps: 10000,
+    durationMs: 5000,
+  },
 };
 
 export async function passTechTest(app: TestServer, subject: Subject): Promise<void> {
-  await recordResult({ db: app.server.app.db, bus: app.server.app.bus }, subject, passedAnswers, 'Mozilla/5.0 Chrome/126.0');
+  await recordResult(
+    { db: app.server.app.db, bus: app.server.app.bus },
+    subject,
+    passedAnswers,
+    'Mozilla/5.0 Chrome/126.0',
+  );
 }
 
 /** Every current login session of a staff member has passed (staff results belong to the session). */

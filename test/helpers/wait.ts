@@ -2,7 +2,11 @@
 import type { Relay } from './relay.ts';
 
 /** Resolves with the first truthy answer of `find` (which may be async), or fails naming `what`. */
-export async function until<T>(what: string, find: () => T | undefined | false | null | Promise<T | undefined | false | null>, timeoutMs = 15_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  find: () => T | undefined | false | null | Promise<T | undefined | false | null>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = await find();

@@ -45,30 +45,52 @@ test.after.always(() => app?.stop());
 test.serial('a booking at an impossible or unreadable time is refused and nothing is stored or sent', async (t) => {
   const { client } = await loggedIn(app);
   const before = await countMeetings(app);
-  const messagesBefore = Number((await app.server.app.db('outbox_messages').count({ n: '*' }))[0]!.n);
-  for (const startsAt of ['2030-02-30T10:00:00Z', '2030-01-01', '2030-01-01T10:00:00', '9999-12-31T23:00:00Z', '0000-00-00T00:00:00Z', 'i morgon']) {
+  const messagesBefore = Number((await app.server.app.db('outbox_messages').count({ n: '*' }))[0].n);
+  for (const startsAt of [
+    '2030-02-30T10:00:00Z',
+    '2030-01-01',
+    '2030-01-01T10:00:00',
+    '9999-12-31T23:00:00Z',
+    '0000-00-00T00:00:00Z',
+    'i morgon',
+  ]) {
     const reply = await client.request('POST', '/api/v1/meetings', { json: booking({ startsAt }) });
     t.is(reply.status, 400, startsAt);
     t.regex(reply.json().message, /startsAt must be/, startsAt);
   }
   t.is(await countMeetings(app), before);
-  t.is(Number((await app.server.app.db('outbox_messages').count({ n: '*' }))[0]!.n), messagesBefore, 'no SMS names a day that does not exist');
+  t.is(
+    Number((await app.server.app.db('outbox_messages').count({ n: '*' }))[0].n),
+    messagesBefore,
+    'no SMS names a day that does not exist',
+  );
 });
 
 test('moving a meeting to an impossible time is refused and the meeting keeps its time', async (t) => {
   const { client } = await loggedIn(app);
   const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
-  const moved = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: meeting.version, startsAt: '2030-02-30T10:00:00+01:00' } });
+  const moved = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
+    json: { version: meeting.version, startsAt: '2030-02-30T10:00:00+01:00' },
+  });
   t.is(moved.status, 400);
   t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().startsAt, meeting.startsAt);
-  const page = await client.submit(`/meetings/${meeting.id}/reschedule`, { version: String(meeting.version), date: '2030-02-30', time: '10:00', durationMinutes: '45', confirm: 'yes' }, `/meetings/${meeting.id}`);
+  const page = await client.submit(
+    `/meetings/${meeting.id}/reschedule`,
+    { version: String(meeting.version), date: '2030-02-30', time: '10:00', durationMinutes: '45', confirm: 'yes' },
+    `/meetings/${meeting.id}`,
+  );
   t.is(page.status, 400);
   t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().startsAt, meeting.startsAt);
 });
 
 test('the calendar and the meetings list refuse days that do not exist, with a 400 and not a 500', async (t) => {
   const { client } = await loggedIn(app);
-  for (const query of ['date=0000-00-00', 'date=9999-12-31', 'view=week&date=2030-02-30', 'view=week&date=99999-01-01']) {
+  for (const query of [
+    'date=0000-00-00',
+    'date=9999-12-31',
+    'view=week&date=2030-02-30',
+    'view=week&date=99999-01-01',
+  ]) {
     t.is((await client.get(`/calendar?${query}`)).status, 400, query);
   }
   t.is((await client.get(`/calendar?view=week&date=${inDays(1).slice(0, 10)}`)).status, 200);

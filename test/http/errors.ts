@@ -62,6 +62,9 @@ test('every response carries the security headers', async (t) => {
 });
 
 test('request bodies over the limit are refused with 413', async (t) => {
-  const reply = await app.client().request('POST', '/login', { body: 'x'.repeat(300 * 1024), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const reply = await app.client().request('POST', '/login', {
+    body: 'x'.repeat(300 * 1024),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
   t.is(reply.status, 413);
 });

@@ -5,8 +5,16 @@ import { languageOf, speakBookedLanguage, stringKeys, t } from '../../appliance/
 test('every UI string exists in Swedish and in English', (t_) => {
   const sv = new Set(stringKeys('sv'));
   const en = new Set(stringKeys('en'));
-  t_.deepEqual([...sv].filter((k) => !en.has(k)), [], 'keys missing in English');
-  t_.deepEqual([...en].filter((k) => !sv.has(k)), [], 'keys missing in Swedish');
+  t_.deepEqual(
+    [...sv].filter((k) => !en.has(k)),
+    [],
+    'keys missing in English',
+  );
+  t_.deepEqual(
+    [...en].filter((k) => !sv.has(k)),
+    [],
+    'keys missing in Swedish',
+  );
 });
 
 test('placeholders are filled and Swedish is the default', (t_) => {

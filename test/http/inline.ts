@@ -20,7 +20,13 @@ test('a guest page has its stylesheet and script inside, each admitted by its ha
   t.truthy(script, 'the script is in the page');
   t.notRegex(page.text, /<link rel="stylesheet"/);
   const csp = page.headers.get('content-security-policy')!;
-  const sources = (directive: string) => csp.split(';').map((d) => d.trim()).find((d) => d.startsWith(`${directive} `))!.split(' ').slice(1);
+  const sources = (directive: string) =>
+    csp
+      .split(';')
+      .map((d) => d.trim())
+      .find((d) => d.startsWith(`${directive} `))!
+      .split(' ')
+      .slice(1);
   t.true(sources('style-src').includes(hashOf(style!)));
   t.true(sources('script-src').includes(hashOf(script!)));
   t.false(csp.includes('unsafe-inline'));

@@ -20,7 +20,14 @@ test('no secret reaches a log line: authorization header, cookies, passwords, qu
     await app.client().get('/j/guest-link-token-value');
     const logs = app.logs();
     t.true(logs.length > 0);
-    for (const secret of [password, sid, 'smv_supersecrettoken', 'leaky-token-value', 'guest-link-token-value', app.config.sessionSecret]) {
+    for (const secret of [
+      password,
+      sid,
+      'smv_supersecrettoken',
+      'leaky-token-value',
+      'guest-link-token-value',
+      app.config.sessionSecret,
+    ]) {
       t.false(logs.includes(secret), `log contains ${secret.slice(0, 12)}…`);
     }
     t.true(logs.includes('/j/[redacted]'));

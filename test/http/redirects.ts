@@ -20,7 +20,14 @@ test('a control character in next is refused with a page, not a crash', async (t
 });
 
 test('next that leads to another site, however it is written, is refused', async (t) => {
-  for (const next of ['//evil.example', '/\\evil.example', '/..//evil.example', '/.//evil.example', 'https://evil.example', 'evil.example']) {
+  for (const next of [
+    '//evil.example',
+    '/\\evil.example',
+    '/..//evil.example',
+    '/.//evil.example',
+    'https://evil.example',
+    'evil.example',
+  ]) {
     t.is((await app.client().get(`/lang/en?next=${encodeURIComponent(next)}`)).status, 400, next);
     t.is((await app.client().get(`/login?next=${encodeURIComponent(next)}`)).status, 400, next);
   }
@@ -34,14 +41,23 @@ test('a path with letters outside Latin-1 is sent back percent-encoded, before a
   const asked = await client.get('/login?next=/%E2%82%AC');
   t.is(asked.status, 302);
   t.is(asked.headers.get('location'), '/%E2%82%AC');
-  const posted = await client.submit('/login', { email: staff.email, password: 'rätt-häftklammer-42', next: '/€ och ö' });
+  const posted = await client.submit('/login', {
+    email: staff.email,
+    password: 'rätt-häftklammer-42',
+    next: '/€ och ö',
+  });
   t.is(posted.status, 302);
   t.is(posted.headers.get('location'), '/%E2%82%AC%20och%20%C3%B6');
 });
 
 test('a response that fails at the last moment still carries the request id and the security headers', async (t) => {
   // A header Node refuses to write: hapi replaces the answer with a 500 after every extension ran.
-  app.server.route({ method: 'GET', path: '/test/broken-header', options: { auth: false }, handler: (_r, h) => h.response('x').header('x-broken', 'a\u0001b') });
+  app.server.route({
+    method: 'GET',
+    path: '/test/broken-header',
+    options: { auth: false },
+    handler: (_r, h) => h.response('x').header('x-broken', 'a\u0001b'),
+  });
   const reply = await app.client().get('/test/broken-header');
   t.is(reply.status, 500);
   t.regex(reply.headers.get('x-request-id') ?? '', /\S/);

@@ -23,7 +23,10 @@ test('events arrive as named JSON lines, comments keep the stream alive, and clo
   await server.start();
   try {
     const controller = new AbortController();
-    const res = await fetch(`http://127.0.0.1:${server.info.port}/events`, { signal: controller.signal, headers: { 'accept-encoding': 'gzip' } });
+    const res = await fetch(`http://127.0.0.1:${server.info.port}/events`, {
+      signal: controller.signal,
+      headers: { 'accept-encoding': 'gzip' },
+    });
     t.is(res.status, 200);
     t.is(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
     t.is(res.headers.get('cache-control'), 'no-store, no-transform', 'live meeting status: never kept by a cache');
@@ -37,7 +40,11 @@ test('events arrive as named JSON lines, comments keep the stream alive, and clo
     await until(/^retry: 1000\n\n/);
     stream!.send('meeting', { type: 'participant.status', status: 'joined', note: 'två\nrader' });
     await until(/event: meeting\ndata: .*\n\n/);
-    t.true(received.includes('event: meeting\ndata: {"type":"participant.status","status":"joined","note":"två\\nrader"}\n\n'));
+    t.true(
+      received.includes(
+        'event: meeting\ndata: {"type":"participant.status","status":"joined","note":"två\\nrader"}\n\n',
+      ),
+    );
     await until(/: heartbeat\n\n/);
     controller.abort();
     await wasClosed;

@@ -28,7 +28,7 @@ function startAppliance(env: Record<string, string>): { child: ChildProcess; exi
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  child.stderr!.on('data', () => undefined);
+  child.stderr.on('data', () => undefined);
   return { child, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
 }
 
@@ -62,7 +62,14 @@ test('a process killed mid-dispatch loses no message, and resends no more than w
     await db.migrate.latest();
     await db.transaction(async (trx) => {
       for (let i = 0; i < total; i++) {
-        await enqueue(trx, dataKey, { channel: 'sms', kind: 'sms_code', recipient: `+4670${String(1000000 + i)}`, language: 'sv', data: { minutes: 10 }, secret: String(i).padStart(6, '0') });
+        await enqueue(trx, dataKey, {
+          channel: 'sms',
+          kind: 'sms_code',
+          recipient: `+4670${String(1000000 + i)}`,
+          language: 'sv',
+          data: { minutes: 10 },
+          secret: String(i).padStart(6, '0'),
+        });
       }
     });
     await db.destroy();
@@ -94,7 +101,10 @@ test('a process killed mid-dispatch loses no message, and resends no more than w
         if (rows.length === 1 && rows[0].status === 'delivered') break;
         await new Promise((r) => setTimeout(r, 100));
       }
-      t.deepEqual(rows.map((r) => [r.status, Number(r.n)]), [['delivered', total]]);
+      t.deepEqual(
+        rows.map((r) => [r.status, Number(r.n)]),
+        [['delivered', total]],
+      );
       // Counted once every row is settled: a re-send after the lease is a duplicate too.
       const duplicates = smsc.arrivals.length - total;
       t.log(`${beforeRestart} sent before SIGKILL, ${duplicates} sent twice`);

@@ -18,12 +18,29 @@ test('the mail sink keeps what the mail adapter sends, calendar included', async
   t.regex(sink.url, /^smtp:\/\/127\.0\.0\.1:\d+$/);
   await mail.verify();
   const calendar = meetingCalendar({
-    uid: 'm-1@samverka.local', sequence: 0, start: new Date('2026-12-01T09:00:00Z'), end: new Date('2026-12-01T09:30:00Z'),
-    summary: 'Vårdmöte', joinUrl: 'http://localhost:3000/j/abc', organizer: { name: 'Barnkliniken', email: 'bk@samverka.local' },
+    uid: 'm-1@samverka.local',
+    sequence: 0,
+    start: new Date('2026-12-01T09:00:00Z'),
+    end: new Date('2026-12-01T09:30:00Z'),
+    summary: 'Vårdmöte',
+    joinUrl: 'http://localhost:3000/j/abc',
+    organizer: { name: 'Barnkliniken', email: 'bk@samverka.local' },
   });
-  const sent = await mail.send({ to: 'gast@example.se', subject: 'Inbjudan', html: '<p>Hej <a href="http://localhost:3000/j/abc">länk</a></p>', text: 'Hej http://localhost:3000/j/abc', calendar });
+  const sent = await mail.send({
+    to: 'gast@example.se',
+    subject: 'Inbjudan',
+    html: '<p>Hej <a href="http://localhost:3000/j/abc">länk</a></p>',
+    text: 'Hej http://localhost:3000/j/abc',
+    calendar,
+  });
   const [captured] = sink.messages();
-  t.like(captured, { from: 'noreply@samverka.local', to: ['gast@example.se'], subject: 'Inbjudan', messageId: sent.messageId, text: 'Hej http://localhost:3000/j/abc' });
+  t.like(captured, {
+    from: 'noreply@samverka.local',
+    to: ['gast@example.se'],
+    subject: 'Inbjudan',
+    messageId: sent.messageId,
+    text: 'Hej http://localhost:3000/j/abc',
+  });
   t.regex(captured.html ?? '', /href="http:\/\/localhost:3000\/j\/abc"/);
   t.is(captured.calendar?.method, 'REQUEST');
   t.regex(captured.calendar?.content ?? '', /UID:m-1@samverka\.local/);
@@ -43,14 +60,23 @@ test('the SMSC keeps whole texts, long ones joined, and sends receipts the adapt
   const chinese = await sms.send({ to: '+46701234567', text: '你好 😀' });
   t.is(parts.providerIds.length, 2);
   const messages = smsc.messages();
-  t.deepEqual(messages.map((m) => m.text), ['Hej Åsa, din kod är 123456', long, '你好 😀']);
-  t.deepEqual(messages.map((m) => m.dataCoding), [0, 0, 8]);
+  t.deepEqual(
+    messages.map((m) => m.text),
+    ['Hej Åsa, din kod är 123456', long, '你好 😀'],
+  );
+  t.deepEqual(
+    messages.map((m) => m.dataCoding),
+    [0, 0, 8],
+  );
   t.like(messages[0], { from: 'Samverka', to: '46701234567' });
   while (receipts.length < 4) await delay(10);
   const ids = [...short.providerIds, ...parts.providerIds, ...chinese.providerIds];
   t.deepEqual(receipts.map((r) => r.providerId).sort(), [...ids].sort());
   t.true(receipts.every((r) => r.status === 'delivered'));
-  t.deepEqual(messages.flatMap((m) => m.messageIds), ids);
+  t.deepEqual(
+    messages.flatMap((m) => m.messageIds),
+    ids,
+  );
 });
 
 test('the sinks keep only the most recent messages', async (t) => {
@@ -61,12 +87,20 @@ test('the sinks keep only the most recent messages', async (t) => {
     await smsc.close();
   });
   await Promise.all([1, 2, 3, 4, 5].map((i) => sms.send({ to: '+46701234567', text: `nr ${i}` })));
-  t.deepEqual(smsc.messages().map((m) => m.text), ['nr 3', 'nr 4', 'nr 5']);
+  t.deepEqual(
+    smsc.messages().map((m) => m.text),
+    ['nr 3', 'nr 4', 'nr 5'],
+  );
 });
 
 test('the SMSC refuses a bind with the wrong password', async (t) => {
   const smsc = await startEmbeddedSmsc();
-  const sms = new SmsSender({ url: smsc.url.replace(/:[0-9a-f]+@/, ':fel@'), sender: 'Samverka', throttle: 10, queueTimeoutMs: 200 });
+  const sms = new SmsSender({
+    url: smsc.url.replace(/:[0-9a-f]+@/, ':fel@'),
+    sender: 'Samverka',
+    throttle: 10,
+    queueTimeoutMs: 200,
+  });
   t.teardown(async () => {
     await sms.close();
     await smsc.close();

@@ -1,6 +1,13 @@
 import test from 'ava';
 import {
-  concatenationUdh, encodeGsm7, encodeSms, encodeUcs2, isGsm7, septetCount, splitGsm7, splitUcs2,
+  concatenationUdh,
+  encodeGsm7,
+  encodeSms,
+  encodeUcs2,
+  isGsm7,
+  septetCount,
+  splitGsm7,
+  splitUcs2,
 } from '../../appliance/src/invites/gsm.ts';
 
 test('Swedish letters are in the GSM alphabet, Chinese and emoji are not', (t) => {
@@ -31,7 +38,10 @@ test('UCS-2 is big-endian and an emoji is a surrogate pair of two units', (t) =>
 test('160 septets fit one SMS, 161 take two parts of at most 153', (t) => {
   t.deepEqual(splitGsm7('a'.repeat(160)), ['a'.repeat(160)]);
   const parts = splitGsm7('a'.repeat(161));
-  t.deepEqual(parts.map((p) => p.length), [153, 8]);
+  t.deepEqual(
+    parts.map((p) => p.length),
+    [153, 8],
+  );
   t.is(splitGsm7('a'.repeat(306)).length, 2);
   t.is(splitGsm7('a'.repeat(307)).length, 3);
 });
@@ -44,12 +54,18 @@ test('an escape pair is never split across two parts', (t) => {
   for (const part of parts) t.true(septetCount(part) <= 153);
   // With € counting two, 80 of them are 160 septets and still one SMS; 81 are not.
   t.is(splitGsm7('€'.repeat(80)).length, 1);
-  t.deepEqual(splitGsm7('€'.repeat(81)).map((p) => septetCount(p)), [152, 10]);
+  t.deepEqual(
+    splitGsm7('€'.repeat(81)).map((p) => septetCount(p)),
+    [152, 10],
+  );
 });
 
 test('70 UCS-2 units fit one SMS, more take parts of at most 67, and a surrogate pair is never split', (t) => {
   t.is(splitUcs2('你'.repeat(70)).length, 1);
-  t.deepEqual(splitUcs2('你'.repeat(71)).map((p) => p.length), [67, 4]);
+  t.deepEqual(
+    splitUcs2('你'.repeat(71)).map((p) => p.length),
+    [67, 4],
+  );
   const parts = splitUcs2(`${'你'.repeat(66)}😀😀😀`);
   t.is(parts[0], '你'.repeat(66));
   t.is(parts[1], '😀😀😀');

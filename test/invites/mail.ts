@@ -69,7 +69,10 @@ test('an invitation arrives with HTML, text and an .ics with the right UID and S
   t.regex(received.text ?? '', /Anslut till mötet: https:\/\/samverka.test\/j\/abc123/);
   const { alternative, file, ics } = calendarParts(received);
   t.truthy(alternative, 'a text/calendar part calendar programs act on');
-  t.is((alternative?.headers.get('content-type') as { params?: { method?: string } } | undefined)?.params?.method, 'REQUEST');
+  t.is(
+    (alternative?.headers.get('content-type') as { params?: { method?: string } } | undefined)?.params?.method,
+    'REQUEST',
+  );
   t.truthy(file, 'an invite.ics file');
   t.is(property(ics, 'METHOD'), 'REQUEST');
   t.is(property(ics, 'UID'), 'meeting-42@samverka.test');
@@ -84,14 +87,28 @@ test('an invitation arrives with HTML, text and an .ics with the right UID and S
 test('a reschedule and a cancellation keep the same UID with a rising SEQUENCE', async (t) => {
   const relay = await relayFor(t);
   const mail = mailer(t, relay.url);
-  const moved = { ...meeting, sequence: 1, start: new Date('2026-12-02T13:00:00Z'), end: new Date('2026-12-02T13:45:00Z') };
+  const moved = {
+    ...meeting,
+    sequence: 1,
+    start: new Date('2026-12-02T13:00:00Z'),
+    end: new Date('2026-12-02T13:45:00Z'),
+  };
   await mail.send(invitation(meeting));
   await mail.send(invitation(moved));
   await mail.send(invitation({ ...moved, sequence: 2, cancelled: true }));
   const calendars = relay.received.map((m) => calendarParts(m).ics);
-  t.deepEqual(calendars.map((c) => property(c, 'UID')), Array(3).fill('meeting-42@samverka.test'));
-  t.deepEqual(calendars.map((c) => property(c, 'SEQUENCE')), ['0', '1', '2']);
-  t.deepEqual(calendars.map((c) => property(c, 'METHOD')), ['REQUEST', 'REQUEST', 'CANCEL']);
+  t.deepEqual(
+    calendars.map((c) => property(c, 'UID')),
+    Array(3).fill('meeting-42@samverka.test'),
+  );
+  t.deepEqual(
+    calendars.map((c) => property(c, 'SEQUENCE')),
+    ['0', '1', '2'],
+  );
+  t.deepEqual(
+    calendars.map((c) => property(c, 'METHOD')),
+    ['REQUEST', 'REQUEST', 'CANCEL'],
+  );
   t.is(property(calendars[1], 'DTSTART'), '20261202T130000Z');
   t.is(property(calendars[2], 'STATUS'), 'CANCELLED');
 });
@@ -117,9 +134,13 @@ test('a 4xx reply is temporary and a 5xx reply is a PermanentFailure carrying th
     'nobody@skola.test': [550, '5.1.1 User unknown'],
   });
   const mail = mailer(t, relay.url);
-  const full = await t.throwsAsync(mail.send({ ...invitation(meeting), to: 'full@skola.test' }), { instanceOf: TemporaryFailure });
+  const full = await t.throwsAsync(mail.send({ ...invitation(meeting), to: 'full@skola.test' }), {
+    instanceOf: TemporaryFailure,
+  });
   t.regex(full?.message ?? '', /452 4\.2\.2 Mailbox full/);
-  const unknown = await t.throwsAsync(mail.send({ ...invitation(meeting), to: 'nobody@skola.test' }), { instanceOf: PermanentFailure });
+  const unknown = await t.throwsAsync(mail.send({ ...invitation(meeting), to: 'nobody@skola.test' }), {
+    instanceOf: PermanentFailure,
+  });
   t.regex(unknown?.message ?? '', /550 5\.1\.1 User unknown/);
   await mail.send(invitation(meeting));
   t.is(relay.received.length, 1, 'the pool still sends after refusals');
@@ -145,13 +166,18 @@ async function secureRelay(t: ExecutionContext, options: Partial<RelayOptions> =
 function secureMailer(t: ExecutionContext, url: string, { trustCa = true } = {}): MailSender {
   // The default timeouts: what is tested here is TLS and the login, and a TLS handshake on a busy
   // machine can take seconds.
-  const mail = new MailSender({ url, from: 'Samverka <noreply@samverka.test>', ...(trustCa ? { ca: certificates.ca } : {}) });
+  const mail = new MailSender({
+    url,
+    from: 'Samverka <noreply@samverka.test>',
+    ...(trustCa ? { ca: certificates.ca } : {}),
+  });
   t.teardown(() => mail.close());
   return mail;
 }
 
 /** The relay's URL with a login in it. */
-const withLogin = (url: string, password = 'rätt lösen') => url.replace('://', `://samverka:${encodeURIComponent(password)}@`);
+const withLogin = (url: string, password = 'rätt lösen') =>
+  url.replace('://', `://samverka:${encodeURIComponent(password)}@`);
 
 for (const method of ['PLAIN', 'LOGIN'] as const) {
   test(`STARTTLS, then AUTH ${method}: the invitation arrives and the password only ever went encrypted`, async (t) => {
@@ -175,7 +201,7 @@ test('smtps:// speaks TLS from the first byte and logs in', async (t) => {
   t.true(relay.logins.every((login) => login.secure && login.accepted));
 });
 
-test('a wrong password is refused: the message fails temporarily with the relay\'s reason and nothing is sent', async (t) => {
+test("a wrong password is refused: the message fails temporarily with the relay's reason and nothing is sent", async (t) => {
   const relay = await secureRelay(t);
   const mail = secureMailer(t, withLogin(relay.url, 'fel lösen'));
   const error = await t.throwsAsync(mail.send(invitation(meeting)), { instanceOf: TemporaryFailure });

@@ -25,34 +25,54 @@ function textOf(arrival: Arrival): string {
 /** The whole texts of the SMS that arrived, parts joined in order of arrival. */
 function smsTexts(smsc: TestSmsc): Map<string, string> {
   const byNumber = new Map<string, string>();
-  for (const a of smsc.arrivals) byNumber.set(String(a.pdu.destination_addr), (byNumber.get(String(a.pdu.destination_addr)) ?? '') + textOf(a));
+  for (const a of smsc.arrivals)
+    byNumber.set(String(a.pdu.destination_addr), (byNumber.get(String(a.pdu.destination_addr)) ?? '') + textOf(a));
   return byNumber;
 }
 
-
-async function messageWhere(app: TestServer, meetingId: string, predicate: (m: OutboxMessage) => boolean): Promise<OutboxMessage> {
+async function messageWhere(
+  app: TestServer,
+  meetingId: string,
+  predicate: (m: OutboxMessage) => boolean,
+): Promise<OutboxMessage> {
   return until('an outbox message', async () => (await messagesOf(app.server.app.db, { meetingId })).find(predicate));
 }
 
 /** The ICS property value (first occurrence) of a calendar text. */
-const ics = (text: string, name: string) => new RegExp(`^${name}[^:]*:(.*)$`, 'm').exec(text.replace(/\r\n[ \t]/g, ''))?.[1]?.trim();
+const ics = (text: string, name: string) =>
+  new RegExp(`^${name}[^:]*:(.*)$`, 'm').exec(text.replace(/\r\n[ \t]/g, ''))?.[1]?.trim();
 
 /** A booking with the patient alone, invited by SMS. */
-const patientAlone = () => booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' }] });
+const patientAlone = () =>
+  booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' }] });
 
-async function setup(options: { smscAnswer?: Parameters<typeof startSmsc>[0]; env?: Record<string, string>; relayOptions?: Parameters<typeof startRelay>[0] } = {}) {
+async function setup(
+  options: {
+    smscAnswer?: Parameters<typeof startSmsc>[0];
+    env?: Record<string, string>;
+    relayOptions?: Parameters<typeof startRelay>[0];
+  } = {},
+) {
   const relay = await startRelay(options.relayOptions);
   let n = 0;
-  const smsc = await startSmsc(options.smscAnswer ?? ((_, i) => {
-    n += 1;
-    return { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } };
-  }));
-  const app = await startServer({ env: { SMTP_URL: relay.url, SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none', ...options.env } });
+  const smsc = await startSmsc(
+    options.smscAnswer ??
+      ((_, i) => {
+        n += 1;
+        return { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } };
+      }),
+  );
+  const app = await startServer({
+    env: { SMTP_URL: relay.url, SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none', ...options.env },
+  });
   return { relay, smsc, app, sent: () => n };
 }
 
 /** Runs a scenario against a fresh appliance, relay and SMSC, and stops them whatever happens. */
-async function withAppliance(options: Parameters<typeof setup>[0], scenario: (parts: Awaited<ReturnType<typeof setup>>) => Promise<void>) {
+async function withAppliance(
+  options: Parameters<typeof setup>[0],
+  scenario: (parts: Awaited<ReturnType<typeof setup>>) => Promise<void>,
+) {
   const parts = await setup(options);
   try {
     await scenario(parts);
@@ -77,7 +97,10 @@ test('a booking invites each participant: SMS in GSM-7 to mobiles, e-mail with H
     t.regex(mail.text ?? '', /Använd en dator med webbläsaren Chrome eller Firefox/);
     t.regex(mail.text ?? '', /Ring Barn- och ungdomsmedicin på 010-123 45 67/);
     t.regex(String(mail.html), /<a href="http:\/\/127\.0\.0\.1:\d+\/j\/[\w-]{24}">/);
-    t.false((mail.text ?? '').includes('Samordnad planering'), 'no meeting title (health information) in the invitation');
+    t.false(
+      (mail.text ?? '').includes('Samordnad planering'),
+      'no meeting title (health information) in the invitation',
+    );
     const calendar = mail.attachments.find((a) => a.contentType.startsWith('text/calendar'));
     t.truthy(calendar, 'an .ics part');
     const icsText = calendar!.content.toString('utf8');
@@ -88,7 +111,10 @@ test('a booking invites each participant: SMS in GSM-7 to mobiles, e-mail with H
     await waitForArrivals(smsc, 4); // two SMS of two parts each
     const texts = smsTexts(smsc);
     t.deepEqual([...texts.keys()].sort(), ['46701234567', '46761234567']);
-    t.regex(texts.get('46701234567')!, /^Hej Sara Lind! Barn- och ungdomsmedicin bjuder in dig till ett digitalt möte .* http:\/\/127\.0\.0\.1:\d+\/j\/[\w-]{24} /);
+    t.regex(
+      texts.get('46701234567')!,
+      /^Hej Sara Lind! Barn- och ungdomsmedicin bjuder in dig till ett digitalt möte .* http:\/\/127\.0\.0\.1:\d+\/j\/[\w-]{24} /,
+    );
     for (const a of smsc.arrivals) t.is(a.pdu.data_coding, 0, 'GSM 03.38');
 
     // Receipts arrive for every part: the SMS are delivered, and so is the participant.
@@ -129,7 +155,9 @@ test('a reschedule and a cancellation reach everyone, the e-mails keeping the ca
     const { client } = await loggedIn(app);
     const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
     await relay.waitFor(1);
-    const moved = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: meeting.version, startsAt: inDays(3, 13) } });
+    const moved = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
+      json: { version: meeting.version, startsAt: inDays(3, 13) },
+    });
     t.is(moved.status, 200, moved.text);
     const [, rescheduled] = await relay.waitFor(2);
     t.regex(rescheduled.subject ?? '', /^Ny tid för ditt digitala möte/);
@@ -138,7 +166,9 @@ test('a reschedule and a cancellation reach everyone, the e-mails keeping the ca
     t.is(ics(second, 'UID'), `${meeting.id}@127.0.0.1`);
     t.true(Number(ics(second, 'SEQUENCE')) > 0);
 
-    const cancelled = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: moved.json().version, reason: 'Vi bokar en ny tid med dig.' } });
+    const cancelled = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
+      json: { version: moved.json().version, reason: 'Vi bokar en ny tid med dig.' },
+    });
     t.is(cancelled.status, 200, cancelled.text);
     const [, , cancellation] = await relay.waitFor(3);
     t.regex(cancellation.subject ?? '', /^Inställt/);
@@ -148,7 +178,10 @@ test('a reschedule and a cancellation reach everyone, the e-mails keeping the ca
     t.is(ics(third, 'UID'), `${meeting.id}@127.0.0.1`);
     t.true(Number(ics(third, 'SEQUENCE')) > Number(ics(second, 'SEQUENCE')));
 
-    await until('cancellation SMS', async () => [...smsTexts(smsc).values()].filter((x) => /är inställt/.test(x)).length === 2);
+    await until(
+      'cancellation SMS',
+      async () => [...smsTexts(smsc).values()].filter((x) => /är inställt/.test(x)).length === 2,
+    );
     // Every link of a cancelled meeting is revoked.
     const links = await app.server.app.db('participant_links').select('revoked_at');
     t.true(links.length >= 3);
@@ -163,7 +196,9 @@ test('a re-sent invitation carries a new link and the old one stops working', as
     await waitForArrivals(smsc, 2);
     const first = /\/j\/([\w-]+)/.exec(textOf(smsc.arrivals[0]) + textOf(smsc.arrivals[1]))![1];
     const participantId = meeting.participants[0].id;
-    const resend = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${participantId}/resend`, { json: { version: meeting.version } });
+    const resend = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${participantId}/resend`, {
+      json: { version: meeting.version },
+    });
     t.true(resend.status < 300, resend.text);
     await waitForArrivals(smsc, 4);
     const second = /\/j\/([\w-]+)/.exec(textOf(smsc.arrivals[2]) + textOf(smsc.arrivals[3]))![1];
@@ -174,17 +209,34 @@ test('a re-sent invitation carries a new link and the old one stops working', as
 });
 
 test('an SMS the network cannot deliver goes by e-mail when the person gave an address', async (t) => {
-  await withAppliance({ smscAnswer: (_, i) => ({ id: `u${i}`, receipt: { id: `u${i}`, stat: 'UNDELIV', err: '001' } }) }, async ({ app, relay }) => {
-    const { client } = await loggedIn(app);
-    const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', email: 'sara@example.se', identification: 'sms' }] }) })).json();
-    const failed = await messageWhere(app, meeting.id, (m) => m.channel === 'sms' && m.status === 'failed');
-    t.regex(failed.lastError ?? '', /undeliverable/);
-    const [mail] = await relay.waitFor(1);
-    t.regex(mail.subject ?? '', /^Inbjudan/);
-    t.regex(mail.text ?? '', /\/j\/[\w-]{24}/);
-    const fallback = await messageWhere(app, meeting.id, (m) => m.channel === 'email');
-    t.is(fallback.fallbackOf, failed.id);
-  });
+  await withAppliance(
+    { smscAnswer: (_, i) => ({ id: `u${i}`, receipt: { id: `u${i}`, stat: 'UNDELIV', err: '001' } }) },
+    async ({ app, relay }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (
+        await client.request('POST', '/api/v1/meetings', {
+          json: booking({
+            participants: [
+              {
+                kind: 'patient',
+                name: 'Sara Lind',
+                mobile: '070-123 45 67',
+                email: 'sara@example.se',
+                identification: 'sms',
+              },
+            ],
+          }),
+        })
+      ).json();
+      const failed = await messageWhere(app, meeting.id, (m) => m.channel === 'sms' && m.status === 'failed');
+      t.regex(failed.lastError ?? '', /undeliverable/);
+      const [mail] = await relay.waitFor(1);
+      t.regex(mail.subject ?? '', /^Inbjudan/);
+      t.regex(mail.text ?? '', /\/j\/[\w-]{24}/);
+      const fallback = await messageWhere(app, meeting.id, (m) => m.channel === 'email');
+      t.is(fallback.fallbackOf, failed.id);
+    },
+  );
 });
 
 test('a permanent gateway error without an e-mail address leaves the failed SMS, with its reason, for staff to call', async (t) => {
@@ -197,8 +249,15 @@ test('a permanent gateway error without an e-mail address leaves the failed SMS,
     const listed = (await client.get(`/api/v1/meetings/${meeting.id}/messages`)).json();
     t.is(listed[0].recipient, '+46701234567');
     // The meeting page puts the task in front of staff: call the participant.
-    await until('the task on the meeting page', async () => /Sms:et till \+46701234567 kom inte fram \(ESME_RINVDSTADR/.test((await client.get(`/meetings/${meeting.id}`)).text));
-    t.regex((await client.get(`/meetings/${meeting.id}`)).text, /class="problem">Sms:et till \+46701234567 kom inte fram .*Ring deltagaren\./);
+    await until('the task on the meeting page', async () =>
+      /Sms:et till \+46701234567 kom inte fram \(ESME_RINVDSTADR/.test(
+        (await client.get(`/meetings/${meeting.id}`)).text,
+      ),
+    );
+    t.regex(
+      (await client.get(`/meetings/${meeting.id}`)).text,
+      /class="problem">Sms:et till \+46701234567 kom inte fram .*Ring deltagaren\./,
+    );
     t.is(relay.received.length, 0);
   });
 });
@@ -209,7 +268,10 @@ test('a receipt for a message this appliance never sent is acknowledged, so the 
     await until('the SMPP bind', () => smsc.binds > 0);
     t.is(await smsc.receipt('77123456'), 0, 'deliver_sm_resp without error');
     t.is(await smsc.receipt('77123456', 'UNDELIV'), 0, 'the same id again: acknowledged again');
-    const lines = app.logs().split('\n').filter((line) => line.includes('77123456'));
+    const lines = app
+      .logs()
+      .split('\n')
+      .filter((line) => line.includes('77123456'));
     t.is(lines.length, 1);
     t.regex(lines[0], /receipt .* message id 77123456, which no message sent from here has: acknowledged/);
   });
@@ -223,27 +285,42 @@ test('a PDU header claiming 2 GB drops the SMPP link at once; /health/ready show
     header.writeUInt32BE(0x00000005, 4); // deliver_sm
     smsc.refuseBinds = true; // the gateway restarts: the gap lasts until it takes binds again
     smsc.writeRaw(header);
-    const sms = async () => (await app.client().get('/health/ready')).json().parts.sms as { ok: boolean; detail: string };
+    const sms = async () =>
+      (await app.client().get('/health/ready')).json().parts.sms as { ok: boolean; detail: string };
     const down = await until('readiness to show the lost link', async () => {
       const part = await sms();
       return part.ok ? undefined : part;
     });
     t.regex(down.detail, /^not bound to the SMPP gateway since \S+ \(link lost: PDU length was too large \(2147483648/);
     smsc.refuseBinds = false;
-    const up = await until('readiness to show the link bound again', async () => {
-      const part = await sms();
-      return part.ok ? part : undefined;
-    }, 60_000);
-    t.regex(up.detail, /^bound; window 0\/10; link lost at \S+ \(PDU length was too large \(2147483648.*\), bound again at \S+$/);
+    const up = await until(
+      'readiness to show the link bound again',
+      async () => {
+        const part = await sms();
+        return part.ok ? part : undefined;
+      },
+      60_000,
+    );
+    t.regex(
+      up.detail,
+      /^bound; window 0\/10; link lost at \S+ \(PDU length was too large \(2147483648.*\), bound again at \S+$/,
+    );
     t.is(smsc.binds, 2);
   });
 });
 
 test('with TLS_CA_FILE naming the hospital CA, invitations go by STARTTLS with a login and by SMPP over TLS; without it neither link is trusted', async (t) => {
   const certificates = makeCertificates();
-  const relay = await startRelay({ tls: certificates, auth: { username: 'samverka', password: 'hemligt', methods: ['PLAIN', 'LOGIN'] } });
+  const relay = await startRelay({
+    tls: certificates,
+    auth: { username: 'samverka', password: 'hemligt', methods: ['PLAIN', 'LOGIN'] },
+  });
   const smsc = await startSmsc(() => ({}), 0, { tls: certificates });
-  const env = { SMTP_URL: relay.url.replace('://', '://samverka:hemligt@'), SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none' };
+  const env = {
+    SMTP_URL: relay.url.replace('://', '://samverka:hemligt@'),
+    SMPP_URL: smsc.url,
+    REMINDER_OFFSETS: 'none',
+  };
   const untrusting = await startServer({ env });
   const app = await startServer({ env: { ...env, TLS_CA_FILE: certificates.caFile } });
   try {
@@ -280,14 +357,20 @@ test('while the relay is down the invitation waits in the queue, and it is deliv
   const port = first.port;
   await first.close();
   const smsc = await startSmsc();
-  const app = await startServer({ env: { SMTP_URL: `smtp://127.0.0.1:${port}`, SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none' } });
+  const app = await startServer({
+    env: { SMTP_URL: `smtp://127.0.0.1:${port}`, SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none' },
+  });
   let relay: Relay | undefined;
   try {
     const { client } = await loggedIn(app);
     const booked = await client.request('POST', '/api/v1/meetings', { json: booking() });
     t.is(booked.status, 201, booked.text);
     const meeting = booked.json();
-    const waiting = await messageWhere(app, meeting.id, (m) => m.channel === 'email' && m.status === 'queued' && m.attempts >= 1);
+    const waiting = await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.channel === 'email' && m.status === 'queued' && m.attempts >= 1,
+    );
     t.truthy(waiting.lastError, 'the reason is kept');
     relay = await startRelay({ port });
     const [mail] = await relay.waitFor(1, 20_000);
@@ -314,7 +397,11 @@ test('a template override with a syntax error does not stop sending: the built-i
     t.regex(mail.subject ?? '', /^Inbjudan till digitalt möte/, 'the built-in e-mail template');
     t.regex(app.logs(), /template override .*invitation\.hbs cannot be used/);
     await waitForArrivals(smsc, 2);
-    t.regex([...smsTexts(smsc).values()][0], /^Välkommen .* till Barn- och ungdomsmedicin: http/, 'the valid SMS override is used');
+    t.regex(
+      [...smsTexts(smsc).values()][0],
+      /^Välkommen .* till Barn- och ungdomsmedicin: http/,
+      'the valid SMS override is used',
+    );
   });
 });
 
@@ -340,7 +427,12 @@ test('a participant booked in English gets the invitation in English, and Englis
   await withAppliance({}, async ({ app, relay }) => {
     const { client } = await loggedIn(app);
     const reply = await client.request('POST', '/api/v1/meetings', {
-      json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' }, { kind: 'guest', name: 'John Smith', email: 'john@school.example', identification: 'none', language: 'en' }] }),
+      json: booking({
+        participants: [
+          { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' },
+          { kind: 'guest', name: 'John Smith', email: 'john@school.example', identification: 'none', language: 'en' },
+        ],
+      }),
     });
     t.is(reply.status, 201, reply.text);
     t.is(reply.json().participants[1].language, 'en');
@@ -351,7 +443,9 @@ test('a participant booked in English gets the invitation in English, and Englis
     const path = /http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')![1];
     const guest = app.client();
     await guest.get(path, { 'user-agent': 'Mozilla/5.0 Chrome/126.0' });
-    const entered = await guest.request('POST', '/j', { form: { crumb: guest.crumb!, token: path.slice(3), name: 'John Smith' } });
+    const entered = await guest.request('POST', '/j', {
+      form: { crumb: guest.crumb!, token: path.slice(3), name: 'John Smith' },
+    });
     t.is(entered.status, 302);
     t.regex((await guest.get('/entry/test')).text, /<html lang="en">/);
   });

@@ -46,7 +46,9 @@ test('a meeting booked inside an offset gets no reminder for that offset', async
     const { client } = await loggedIn(app);
     const startsAt = new Date(Date.now() + minutes(10 * 60));
     startsAt.setUTCSeconds(0, 0);
-    const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking({ startsAt: startsAt.toISOString() }) })).json();
+    const meeting = (
+      await client.request('POST', '/api/v1/meetings', { json: booking({ startsAt: startsAt.toISOString() }) })
+    ).json();
     const reminders = app.server.plugins.invites.reminders;
     const start = new Date(meeting.startsAt).getTime();
     t.is(await reminders.due(new Date(start - minutes(9 * 60))), 0, 'no 24-hour reminder: booked 10 hours ahead');
@@ -61,7 +63,9 @@ test('a cancelled meeting is not reminded of', async (t) => {
   try {
     const { client } = await loggedIn(app);
     const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
-    await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: meeting.version, reason: 'Flyttas' } });
+    await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
+      json: { version: meeting.version, reason: 'Flyttas' },
+    });
     const start = new Date(meeting.startsAt).getTime();
     t.is(await app.server.plugins.invites.reminders.due(new Date(start - minutes(10))), 0);
   } finally {

@@ -5,7 +5,12 @@ import test, { type ExecutionContext } from 'ava';
 import smpp from 'smpp';
 import { type DeliveryReceipt, PermanentFailure, TemporaryFailure } from '../../appliance/src/invites/delivery.ts';
 import {
-  describeStatus, normaliseMessageId, parseReceipt, type SmsMessage, SmsSender, type SmsOptions,
+  describeStatus,
+  normaliseMessageId,
+  parseReceipt,
+  type SmsMessage,
+  SmsSender,
+  type SmsOptions,
 } from '../../appliance/src/invites/sms.ts';
 import { type Arrival, startSmsc, type TestSmsc } from '../helpers/smsc.ts';
 import { makeCertificates } from '../helpers/tls.ts';
@@ -48,16 +53,59 @@ test('a Swedish text arrives with data_coding 0 and the right GSM bytes', async 
   t.is(sent.providerIds.length, 1);
   const [arrival] = smsc.arrivals;
   t.is(arrival.pdu.data_coding, 0);
-  t.deepEqual([...arrival.octets], [
-    0x48, 0x65, 0x6a, 0x20, 0x0e, 0x73, 0x61, 0x21, 0x20, // "Hej Åsa! "
-    0x4d, 0x7c, 0x74, 0x65, 0x74, 0x20, 0x7b, 0x72, 0x20, 0x70, 0x0f, 0x20, // "Mötet är på "
-    0x76, 0x0f, 0x6e, 0x20, 0x33, 0x2e, 0x20, // "vån 3. "
-    0x50, 0x72, 0x69, 0x73, 0x20, 0x30, 0x20, 0x1b, 0x65, // "Pris 0 €"
-  ]);
+  t.deepEqual(
+    [...arrival.octets],
+    [
+      0x48,
+      0x65,
+      0x6a,
+      0x20,
+      0x0e,
+      0x73,
+      0x61,
+      0x21,
+      0x20, // "Hej Åsa! "
+      0x4d,
+      0x7c,
+      0x74,
+      0x65,
+      0x74,
+      0x20,
+      0x7b,
+      0x72,
+      0x20,
+      0x70,
+      0x0f,
+      0x20, // "Mötet är på "
+      0x76,
+      0x0f,
+      0x6e,
+      0x20,
+      0x33,
+      0x2e,
+      0x20, // "vån 3. "
+      0x50,
+      0x72,
+      0x69,
+      0x73,
+      0x20,
+      0x30,
+      0x20,
+      0x1b,
+      0x65, // "Pris 0 €"
+    ],
+  );
   t.is(arrival.pdu.esm_class, 0);
   t.is(arrival.pdu.registered_delivery, 1);
   // Alphanumeric sender (TON 5, NPI 0); destination international without "+" (TON 1, NPI 1).
-  t.like(arrival.pdu, { source_addr_ton: 5, source_addr_npi: 0, source_addr: 'Samverka', dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: '46701234567' });
+  t.like(arrival.pdu, {
+    source_addr_ton: 5,
+    source_addr_npi: 0,
+    source_addr: 'Samverka',
+    dest_addr_ton: 1,
+    dest_addr_npi: 1,
+    destination_addr: '46701234567',
+  });
 });
 
 test('a numeric sender is sent as an international number', async (t) => {
@@ -98,10 +146,15 @@ test('a 200-character text arrives as two parts with one reference and a correct
 test('a receipt marks the message delivered, matched to the submit id whatever its radix', async (t) => {
   const receipts: DeliveryReceipt[] = [];
   // 0x3ADE68B1 = 987654321: the gateway answers in hex and receipts in decimal, then the reverse.
-  const { sms } = await setup(t, (_, index) => [
-    { id: '3ADE68B1', receipt: { id: '987654321', stat: 'DELIVRD' } },
-    { id: '123456789', receipt: { id: '075bcd15', stat: 'UNDELIV', err: '001' } },
-  ][index], { onReceipt: (r) => receipts.push(r) });
+  const { sms } = await setup(
+    t,
+    (_, index) =>
+      [
+        { id: '3ADE68B1', receipt: { id: '987654321', stat: 'DELIVRD' } },
+        { id: '123456789', receipt: { id: '075bcd15', stat: 'UNDELIV', err: '001' } },
+      ][index],
+    { onReceipt: (r) => receipts.push(r) },
+  );
   const delivered = await sms.send({ to: '+46701234567', text: 'Hej' });
   const undelivered = await sms.send({ to: '+46701234568', text: 'Hej' });
   while (receipts.length < 2) await delay(10);
@@ -115,10 +168,10 @@ test('a receipt marks the message delivered, matched to the submit id whatever i
 
 test('ESME_RTHROTTLED pauses all sending and the message is sent again after the pause', async (t) => {
   const pauseMs = 300;
-  const { smsc, sms } = await setup(t,
-    (_, index) => (index === 0 ? { status: smpp.errors.ESME_RTHROTTLED } : {}),
-    { window: 1, throttledPauseMs: pauseMs },
-  );
+  const { smsc, sms } = await setup(t, (_, index) => (index === 0 ? { status: smpp.errors.ESME_RTHROTTLED } : {}), {
+    window: 1,
+    throttledPauseMs: pauseMs,
+  });
   const results = await Promise.all(['A', 'B', 'C'].map((text) => sms.send({ to: '+46701234567', text })));
   t.is(results.length, 3);
   const texts = smsc.arrivals.map((a) => (a.pdu.short_message as { message: string }).message);
@@ -130,7 +183,12 @@ test('ESME_RTHROTTLED pauses all sending and the message is sent again after the
 test('the SMSC goes away and comes back: every message is delivered after the rebind', async (t) => {
   let smsc = await startSmsc((_, index) => (index === 9 ? { silent: true } : { delayMs: 10 }));
   const port = smsc.port;
-  const sms = new SmsSender({ url: smsc.url, sender: 'Samverka', throttle: 1000, reconnect: { minMs: 50, maxMs: 200 } });
+  const sms = new SmsSender({
+    url: smsc.url,
+    sender: 'Samverka',
+    throttle: 1000,
+    reconnect: { minMs: 50, maxMs: 200 },
+  });
   cleanup(t, sms, () => smsc);
   const texts = Array.from({ length: 40 }, (_, i) => `Meddelande ${i}`);
   const first = smsc;
@@ -143,7 +201,9 @@ test('the SMSC goes away and comes back: every message is delivered after the re
   const sent = await Promise.all(texts.map((text) => sendLikeTheOutbox(sms, { to: '+46701234567', text })));
   await outage;
   t.is(sent.length, texts.length);
-  const arrived = [...first.arrivals, ...smsc.arrivals].map((a) => (a.pdu.short_message as { message: string }).message);
+  const arrived = [...first.arrivals, ...smsc.arrivals].map(
+    (a) => (a.pdu.short_message as { message: string }).message,
+  );
   for (const text of texts) t.true(arrived.includes(text), `${text} arrived`);
   t.true(arrived.length - texts.length <= 10, 'duplicates stay within the window');
   t.true(smsc.arrivals.length > 0, 'messages went to the SMSC that came back');
@@ -167,7 +227,9 @@ test('a PDU header claiming 2 GB closes the link at once; the adapter binds agai
 });
 
 test('a permanent error status gives PermanentFailure naming the status; a full queue is temporary', async (t) => {
-  const { sms } = await setup(t, (_, index) => ({ status: [smpp.errors.ESME_RINVDSTADR, smpp.errors.ESME_RMSGQFUL, 0x0400][index] }));
+  const { sms } = await setup(t, (_, index) => ({
+    status: [smpp.errors.ESME_RINVDSTADR, smpp.errors.ESME_RMSGQFUL, 0x0400][index],
+  }));
   const invalid = await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }), { instanceOf: PermanentFailure });
   t.is(invalid?.message, 'ESME_RINVDSTADR (invalid destination address)');
   const full = await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }), { instanceOf: TemporaryFailure });
@@ -193,7 +255,9 @@ test('the throttle never lets more parts than SMPP_THROTTLE reach the SMSC in an
   await Promise.all(messages.map((m) => sms.send(m)));
   const times = smsc.arrivals.map((a) => a.at).sort((a, b) => a - b);
   t.is(times.length, 22);
-  const mostInOneSecond = Math.max(...times.map((start) => times.filter((at) => at >= start && at < start + 1000).length));
+  const mostInOneSecond = Math.max(
+    ...times.map((start) => times.filter((at) => at >= start && at < start + 1000).length),
+  );
   t.true(mostInOneSecond <= throttle, `${mostInOneSecond} parts in one second`);
 });
 
@@ -222,7 +286,11 @@ test('the link is kept alive with enquire_link', async (t) => {
 test('a wrong password is not bound, and messages fail temporarily with the reason', async (t) => {
   const smsc = await startSmsc();
   const sms = new SmsSender({
-    url: smsc.url.replace('hemligt', 'fel'), sender: 'Samverka', throttle: 10, queueTimeoutMs: 300, reconnect: { minMs: 50, maxMs: 100 },
+    url: smsc.url.replace('hemligt', 'fel'),
+    sender: 'Samverka',
+    throttle: 10,
+    queueTimeoutMs: 300,
+    reconnect: { minMs: 50, maxMs: 100 },
   });
   cleanup(t, sms, () => smsc);
   // The first refusal is in before the message is queued: on a busy machine the 300 ms queue
@@ -242,7 +310,10 @@ test('message ids in hex and in decimal normalise to one form', (t) => {
 });
 
 test('receipts are read from the text, or from the TLVs when the gateway sends them', (t) => {
-  t.like(parseReceipt('id:123 sub:001 dlvrd:000 submit date:2611251200 done date:2611260000 stat:EXPIRED err:000 text:Hej'), { id: '123', status: 'expired', error: 'EXPIRED err:000' });
+  t.like(
+    parseReceipt('id:123 sub:001 dlvrd:000 submit date:2611251200 done date:2611260000 stat:EXPIRED err:000 text:Hej'),
+    { id: '123', status: 'expired', error: 'EXPIRED err:000' },
+  );
   t.like(parseReceipt('id:9 stat:REJECTD err:0b'), { status: 'rejected' });
   t.like(parseReceipt('id:9 stat:DELETED err:000'), { status: 'deleted' });
   t.like(parseReceipt('id:9 stat:ACCEPTD err:000'), { status: 'unknown' });
@@ -278,7 +349,13 @@ test('over TLS (ssmpp://) a gateway whose certificate the hospital CA signed bin
   const smsc = await startSmsc(() => ({ receipt: { id: '5000', stat: 'DELIVRD' } }), 0, { tls: certificates });
   t.regex(smsc.url, /^ssmpp:/);
   const receipts: DeliveryReceipt[] = [];
-  const sms = new SmsSender({ url: smsc.url, sender: 'Samverka', throttle: 100, ca: certificates.ca, onReceipt: (r) => receipts.push(r) });
+  const sms = new SmsSender({
+    url: smsc.url,
+    sender: 'Samverka',
+    throttle: 100,
+    ca: certificates.ca,
+    onReceipt: (r) => receipts.push(r),
+  });
   cleanup(t, sms, () => smsc);
   const sent = await sms.send({ to: '+46701234567', text: 'Hej över TLS' });
   t.deepEqual(sent.providerIds, ['5000']);
@@ -289,7 +366,13 @@ test('over TLS (ssmpp://) a gateway whose certificate the hospital CA signed bin
 
 test('over TLS a certificate from a CA the appliance does not trust is refused: never bound, the reason names the fix', async (t) => {
   const smsc = await startSmsc(undefined, 0, { tls: certificates });
-  const sms = new SmsSender({ url: smsc.url, sender: 'Samverka', throttle: 100, queueTimeoutMs: 300, reconnect: { minMs: 50, maxMs: 100 } });
+  const sms = new SmsSender({
+    url: smsc.url,
+    sender: 'Samverka',
+    throttle: 100,
+    queueTimeoutMs: 300,
+    reconnect: { minMs: 50, maxMs: 100 },
+  });
   cleanup(t, sms, () => smsc);
   while (!sms.state().lastError) await delay(10); // the first refused handshake, before the 300 ms queue wait
   const error = await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }), { instanceOf: TemporaryFailure });

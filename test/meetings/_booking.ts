@@ -10,8 +10,18 @@ export function inDays(days: number, hourUtc = 9): string {
 }
 
 export const patientBySms = { kind: 'patient', name: '  Sara   Lind ', mobile: '070-123 45 67', identification: 'sms' };
-export const teacherByEmail = { kind: 'guest', name: 'Lärare Eva Ek', email: 'Eva.Ek@skola.example', identification: 'none' };
-export const socialWorkerBySms = { kind: 'guest', name: 'Olle Socialsekreterare', mobile: '0761234567', identification: 'sms' };
+export const teacherByEmail = {
+  kind: 'guest',
+  name: 'Lärare Eva Ek',
+  email: 'Eva.Ek@skola.example',
+  identification: 'none',
+};
+export const socialWorkerBySms = {
+  kind: 'guest',
+  name: 'Olle Socialsekreterare',
+  mobile: '0761234567',
+  identification: 'sms',
+};
 
 export function booking(overrides: Record<string, unknown> = {}) {
   return {
@@ -24,7 +34,11 @@ export function booking(overrides: Record<string, unknown> = {}) {
   };
 }
 
-export async function loggedIn(app: TestServer, role: Role = 'clinician', unit?: string): Promise<{ client: Client; staff: Awaited<ReturnType<TestServer['staff']>>['staff'] }> {
+export async function loggedIn(
+  app: TestServer,
+  role: Role = 'clinician',
+  unit?: string,
+): Promise<{ client: Client; staff: Awaited<ReturnType<TestServer['staff']>>['staff'] }> {
   const { staff, password } = await app.staff(role, unit);
   const client = app.client();
   const reply = await client.login(staff.email, password);

@@ -12,7 +12,15 @@ const emitted: { type: string; payload: any }[] = [];
 test.before(async () => {
   app = await startServer();
   client = (await loggedIn(app)).client;
-  for (const type of ['meeting.booked', 'meeting.rescheduled', 'meeting.updated', 'meeting.cancelled', 'participant.added', 'participant.removed', 'invitation.resend'] as const) {
+  for (const type of [
+    'meeting.booked',
+    'meeting.rescheduled',
+    'meeting.updated',
+    'meeting.cancelled',
+    'participant.added',
+    'participant.removed',
+    'invitation.resend',
+  ] as const) {
     app.server.app.bus.on(type, (payload: DomainEvents[typeof type]) => {
       emitted.push({ type, payload });
     });
@@ -36,28 +44,41 @@ test('booking records and emits meeting.booked with every participant', async (t
   const meeting = await book();
   await settle();
   const [change] = await recorded(meeting.id);
-  t.is(change!.type, 'meeting.booked');
-  t.deepEqual(change!.payload.participantIds, meeting.participants.map((p: any) => p.id));
-  t.deepEqual(emittedFor(meeting.id).map((e) => e.type), ['meeting.booked']);
-  t.is(emittedFor(meeting.id)[0]!.payload.startsAt, meeting.startsAt);
+  t.is(change.type, 'meeting.booked');
+  t.deepEqual(
+    change.payload.participantIds,
+    meeting.participants.map((p: any) => p.id),
+  );
+  t.deepEqual(
+    emittedFor(meeting.id).map((e) => e.type),
+    ['meeting.booked'],
+  );
+  t.is(emittedFor(meeting.id)[0].payload.startsAt, meeting.startsAt);
 });
 
 test('rescheduling moves the meeting, raises its version and tells every participant', async (t) => {
   const meeting = await book();
   const startsAt = inDays(4, 13);
-  const reply = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: 1, startsAt, durationMinutes: 60 } });
+  const reply = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
+    json: { version: 1, startsAt, durationMinutes: 60 },
+  });
   t.is(reply.status, 200, reply.text);
   t.like(reply.json(), { startsAt, durationMinutes: 60, version: 2 });
   await settle();
   const event = emittedFor(meeting.id).find((e) => e.type === 'meeting.rescheduled')!;
   t.like(event.payload, { previousStartsAt: meeting.startsAt, startsAt, durationMinutes: 60 });
   t.is(event.payload.participantIds.length, 3);
-  t.deepEqual((await recorded(meeting.id)).map((c) => c.type), ['meeting.booked', 'meeting.rescheduled']);
+  t.deepEqual(
+    (await recorded(meeting.id)).map((c) => c.type),
+    ['meeting.booked', 'meeting.rescheduled'],
+  );
 });
 
 test('a meeting cannot be rescheduled into the past', async (t) => {
   const meeting = await book();
-  const reply = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: 1, startsAt: inDays(-2) } });
+  const reply = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
+    json: { version: 1, startsAt: inDays(-2) },
+  });
   t.is(reply.status, 400);
   t.is(reply.json().rule, 'starts_in_past');
   t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().version, 1, 'nothing changed');
@@ -65,11 +86,13 @@ test('a meeting cannot be rescheduled into the past', async (t) => {
 
 test('changing the title or documentation plan is recorded without a new message', async (t) => {
   const meeting = await book();
-  const reply = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: 1, title: 'Uppföljning', documentationPlan: 'Journalanteckning' } });
+  const reply = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
+    json: { version: 1, title: 'Uppföljning', documentationPlan: 'Journalanteckning' },
+  });
   t.is(reply.status, 200);
   const changes = await recorded(meeting.id);
-  t.is(changes[1]!.type, 'meeting.updated');
-  t.deepEqual(changes[1]!.payload.fields, ['title', 'documentationPlan']);
+  t.is(changes[1].type, 'meeting.updated');
+  t.deepEqual(changes[1].payload.fields, ['title', 'documentationPlan']);
 });
 
 test('the second of two concurrent edits gets a clear conflict message and changes nothing', async (t) => {
@@ -90,30 +113,44 @@ test('the second of two concurrent edits gets a clear conflict message and chang
 
 test('cancelling needs a reason, tells everyone, and a cancelled meeting cannot be changed', async (t) => {
   const meeting = await book();
-  const noReason = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: 1, reason: ' ' } });
+  const noReason = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
+    json: { version: 1, reason: ' ' },
+  });
   t.is(noReason.status, 400);
   t.is(noReason.json().rule, 'cancel_reason_required');
-  const reply = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: 1, reason: 'Patienten är inlagd' } });
+  const reply = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
+    json: { version: 1, reason: 'Patienten är inlagd' },
+  });
   t.is(reply.status, 200);
   t.like(reply.json(), { status: 'cancelled', cancelReason: 'Patienten är inlagd', version: 2 });
   await settle();
-  t.like(emittedFor(meeting.id).find((e) => e.type === 'meeting.cancelled')!.payload, { reason: 'Patienten är inlagd' });
-  const again = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: 2, startsAt: inDays(5) } });
+  t.like(emittedFor(meeting.id).find((e) => e.type === 'meeting.cancelled')!.payload, {
+    reason: 'Patienten är inlagd',
+  });
+  const again = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
+    json: { version: 2, startsAt: inDays(5) },
+  });
   t.is(again.status, 409);
   t.regex(again.json().message, /Mötet är inställt och kan inte ändras/);
 });
 
 test('a participant is added, and the list rules still hold', async (t) => {
   const meeting = await book();
-  const add = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants`, { json: { version: 1, participant: { ...teacherByEmail, name: 'Kurator Kim', email: 'kurator@skola.example' } } });
+  const add = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants`, {
+    json: { version: 1, participant: { ...teacherByEmail, name: 'Kurator Kim', email: 'kurator@skola.example' } },
+  });
   t.is(add.status, 201, add.text);
   const added = add.json().participants[3];
   t.like(added, { name: 'Kurator Kim', kind: 'guest' });
   await settle();
   t.like(emittedFor(meeting.id).find((e) => e.type === 'participant.added')!.payload, { participantId: added.id });
-  const both = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants`, { json: { version: 2, participant: { ...teacherByEmail, mobile: '0701234567' } } });
+  const both = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants`, {
+    json: { version: 2, participant: { ...teacherByEmail, mobile: '0701234567' } },
+  });
   t.is(both.json().rule, 'guest_mobile_and_email');
-  const secondPatient = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants`, { json: { version: 2, participant: booking().participants[0] } });
+  const secondPatient = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants`, {
+    json: { version: 2, participant: booking().participants[0] },
+  });
   t.is(secondPatient.json().rule, 'one_patient');
   t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().participants.length, 4);
 });
@@ -127,20 +164,35 @@ test('a participant is removed; the patient cannot be', async (t) => {
   t.regex(refused.json().message, /Patienten kan inte tas bort/);
   const removed = await del(`/api/v1/meetings/${meeting.id}/participants/${teacher.id}?version=1`);
   t.is(removed.status, 200);
-  t.deepEqual(removed.json().participants.map((p: any) => p.id), [patient.id, meeting.participants[2].id]);
+  t.deepEqual(
+    removed.json().participants.map((p: any) => p.id),
+    [patient.id, meeting.participants[2].id],
+  );
   t.is((await del(`/api/v1/meetings/${meeting.id}/participants/${teacher.id}?version=2`)).status, 404);
   const row = await app.server.app.db('participants').where({ id: teacher.id }).first();
-  t.truthy(row.removed_at, 'kept in the meeting\'s record');
-  t.deepEqual((await recorded(meeting.id)).map((c) => [c.type, c.participantId]), [['meeting.booked', null], ['participant.removed', teacher.id]]);
+  t.truthy(row.removed_at, "kept in the meeting's record");
+  t.deepEqual(
+    (await recorded(meeting.id)).map((c) => [c.type, c.participantId]),
+    [
+      ['meeting.booked', null],
+      ['participant.removed', teacher.id],
+    ],
+  );
 });
 
-test('an invitation is sent again without changing the meeting\'s version', async (t) => {
+test("an invitation is sent again without changing the meeting's version", async (t) => {
   const meeting = await book();
-  const reply = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[2].id}/resend`, { json: { version: meeting.version } });
+  const reply = await client.request(
+    'POST',
+    `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[2].id}/resend`,
+    { json: { version: meeting.version } },
+  );
   t.is(reply.status, 202);
   t.is(reply.json().version, 1);
   await settle();
-  t.like(emittedFor(meeting.id).find((e) => e.type === 'invitation.resend')!.payload, { participantId: meeting.participants[2].id });
+  t.like(emittedFor(meeting.id).find((e) => e.type === 'invitation.resend')!.payload, {
+    participantId: meeting.participants[2].id,
+  });
 });
 
 test('a re-send with a malformed body or a stale version changes nothing and sends nothing', async (t) => {
@@ -149,7 +201,10 @@ test('a re-send with a malformed body or a stale version changes nothing and sen
   await settle();
   const before = emittedFor(meeting.id).length;
   for (const body of ['[1,2,3]', 'null', '{}', '{"version":"x"}', '{"version":1,"extra":true}']) {
-    const reply = await client.request('POST', path, { body, headers: { 'content-type': 'application/json', 'x-csrf-token': client.crumb! } });
+    const reply = await client.request('POST', path, {
+      body,
+      headers: { 'content-type': 'application/json', 'x-csrf-token': client.crumb! },
+    });
     t.is(reply.status, 400, body);
   }
   const stale = await client.request('POST', path, { json: { version: meeting.version + 1 } });
@@ -159,25 +214,39 @@ test('a re-send with a malformed body or a stale version changes nothing and sen
   t.is(emittedFor(meeting.id).length, before, 'no invitation went out');
 });
 
-test('a participant\'s invitation is re-sent at most five times an hour, then a clear 429', async (t) => {
+test("a participant's invitation is re-sent at most five times an hour, then a clear 429", async (t) => {
   const meeting = await book();
   const path = `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[1].id}/resend`;
-  const replies = await Promise.all(Array.from({ length: 8 }, () => client.request('POST', path, { json: { version: meeting.version } })));
-  t.deepEqual(replies.map((r) => r.status).sort(), [202, 202, 202, 202, 202, 429, 429, 429], 'five, even when asked all at once');
+  const replies = await Promise.all(
+    Array.from({ length: 8 }, () => client.request('POST', path, { json: { version: meeting.version } })),
+  );
+  t.deepEqual(
+    replies.map((r) => r.status).sort(),
+    [202, 202, 202, 202, 202, 429, 429, 429],
+    'five, even when asked all at once',
+  );
   const refused = replies.find((r) => r.status === 429)!;
   t.regex(refused.json().message, /too many times in the last hour|för många gånger den senaste timmen/);
   t.is(refused.json().rule, 'too_many_resends');
   t.true(Number(refused.headers.get('retry-after')) > 0);
   await settle();
   t.is(emittedFor(meeting.id).filter((e) => e.type === 'invitation.resend').length, 5);
-  const other = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[2].id}/resend`, { json: { version: meeting.version } });
+  const other = await client.request(
+    'POST',
+    `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[2].id}/resend`,
+    { json: { version: meeting.version } },
+  );
   t.is(other.status, 202, 'the limit is per participant');
-  const page = await client.submit(`/meetings/${meeting.id}/participants/${meeting.participants[1].id}/resend`, { version: String(meeting.version) }, `/meetings/${meeting.id}`);
+  const page = await client.submit(
+    `/meetings/${meeting.id}/participants/${meeting.participants[1].id}/resend`,
+    { version: String(meeting.version) },
+    `/meetings/${meeting.id}`,
+  );
   t.is(page.status, 429);
   t.regex(page.text, /skickats om för många gånger den senaste timmen/);
 });
 
-test('an onChange hook runs inside the change\'s transaction: when it fails, nothing is stored', async (t) => {
+test("an onChange hook runs inside the change's transaction: when it fails, nothing is stored", async (t) => {
   const fresh = await startServer();
   try {
     const { client: c } = await loggedIn(fresh);
@@ -195,7 +264,9 @@ test('an onChange hook runs inside the change\'s transaction: when it fails, not
     const broken = await c.request('POST', '/api/v1/meetings', { json: booking({ title: 'Ska inte finnas' }) });
     t.is(broken.status, 500);
     t.is(await fresh.server.app.db('meetings').where({ title: 'Ska inte finnas' }).first(), undefined);
-    const cancel = await c.request('POST', `/api/v1/meetings/${ok.json().id}/cancel`, { json: { version: 1, reason: 'x' } });
+    const cancel = await c.request('POST', `/api/v1/meetings/${ok.json().id}/cancel`, {
+      json: { version: 1, reason: 'x' },
+    });
     t.is(cancel.status, 500);
     t.is((await c.get(`/api/v1/meetings/${ok.json().id}`)).json().status, 'booked');
     t.deepEqual(seen, ['meeting.booked', 'meeting.booked', 'meeting.cancelled']);
@@ -206,17 +277,21 @@ test('an onChange hook runs inside the change\'s transaction: when it fails, not
 
 test('participant status reported by another domain reaches the meeting', async (t) => {
   const meeting = await book();
-  app.server.app.bus.emit('participant.status', { meetingId: meeting.id, participantId: meeting.participants[0].id, status: 'waiting' });
+  app.server.app.bus.emit('participant.status', {
+    meetingId: meeting.id,
+    participantId: meeting.participants[0].id,
+    status: 'waiting',
+  });
   await settle();
   await settle();
   t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().participants[0].status, 'waiting');
 });
 
-test('a participant\'s status only moves forward until the waiting room, then they come and go', async (t) => {
+test("a participant's status only moves forward until the waiting room, then they come and go", async (t) => {
   const meeting = await book();
   const { service } = app.server.plugins.meetings;
   const id = meeting.participants[1].id;
-  const status = async () => (await service.find(meeting.id))!.participants[1]!.status;
+  const status = async () => (await service.find(meeting.id))!.participants[1].status;
   t.true(await service.setParticipantStatus(id, 'identified'));
   t.false(await service.setParticipantStatus(id, 'delivered'), 'a late receipt does not undo identification');
   t.is(await status(), 'identified');
@@ -229,7 +304,14 @@ test('a participant\'s status only moves forward until the waiting room, then th
 test('the OpenAPI document describes the meetings API with examples', async (t) => {
   const { client } = await loggedIn(app);
   const doc = (await client.get('/api/v1/openapi.json')).json();
-  for (const path of ['/meetings', '/meetings/{id}', '/meetings/{id}/cancel', '/meetings/{id}/participants', '/meetings/{id}/participants/{participantId}', '/meetings/{id}/participants/{participantId}/resend']) {
+  for (const path of [
+    '/meetings',
+    '/meetings/{id}',
+    '/meetings/{id}/cancel',
+    '/meetings/{id}/participants',
+    '/meetings/{id}/participants/{participantId}',
+    '/meetings/{id}/participants/{participantId}/resend',
+  ]) {
     t.truthy(doc.paths[path] ?? doc.paths[`/api/v1${path}`], path);
   }
   const text = JSON.stringify(doc);
@@ -238,8 +320,15 @@ test('the OpenAPI document describes the meetings API with examples', async (t) 
 });
 
 test('listing needs a sensible period', async (t) => {
-  const backwards = await client.get(`/api/v1/meetings?from=${encodeURIComponent(inDays(3))}&to=${encodeURIComponent(inDays(1))}`);
+  const backwards = await client.get(
+    `/api/v1/meetings?from=${encodeURIComponent(inDays(3))}&to=${encodeURIComponent(inDays(1))}`,
+  );
   t.is(backwards.status, 400);
   t.is(backwards.json().rule, 'period_invalid');
-  t.is((await client.get(`/api/v1/meetings?from=${encodeURIComponent(inDays(0))}&to=${encodeURIComponent(inDays(200))}`)).json().rule, 'period_invalid');
+  t.is(
+    (
+      await client.get(`/api/v1/meetings?from=${encodeURIComponent(inDays(0))}&to=${encodeURIComponent(inDays(200))}`)
+    ).json().rule,
+    'period_invalid',
+  );
 });

@@ -14,72 +14,187 @@ test.after.always(() => app?.stop());
 
 const hidden = (html: string, name: string) => {
   const m = new RegExp(`name="${name}" value="([^"]*)"`).exec(html);
-  return m ? m[1]!.replace(/&quot;/g, '"').replace(/&#x27;/g, "'").replace(/&amp;/g, '&').replace(/&#x3D;/g, '=') : '';
+  return m
+    ? m[1]
+        .replace(/&quot;/g, '"')
+        .replace(/&#x27;/g, "'")
+        .replace(/&amp;/g, '&')
+        .replace(/&#x3D;/g, '=')
+    : '';
 };
 
-const meetingFields = (date: string) => ({ title: 'Samordnad individuell plan', date, time: '10:00', durationMinutes: '45', ledBy: '', documentationPlan: 'Journalanteckning av läkaren' });
+const meetingFields = (date: string) => ({
+  title: 'Samordnad individuell plan',
+  date,
+  time: '10:00',
+  durationMinutes: '45',
+  ledBy: '',
+  documentationPlan: 'Journalanteckning av läkaren',
+});
 
 async function addParticipant(client: Client, html: string, fields: Record<string, string>) {
-  return client.request('POST', '/meetings/new', { form: { crumb: client.crumb!, ...meetingFields(toClinicTime(new Date(inDays(2))).date), draft: hidden(html, 'draft'), action: 'add', ...fields } });
+  return client.request('POST', '/meetings/new', {
+    form: {
+      crumb: client.crumb!,
+      ...meetingFields(toClinicTime(new Date(inDays(2))).date),
+      draft: hidden(html, 'draft'),
+      action: 'add',
+      ...fields,
+    },
+  });
 }
 
 test('a clinician books a meeting with the form, one participant at a time, without JavaScript', async (t) => {
   const { client, staff } = await loggedIn(app);
   let page = await client.get('/meetings/new');
   t.is(page.status, 200);
-  for (const label of ['Lägg till deltagare', 'Patient', 'Patient med ombud', 'Kollega med konto', 'Gäst', 'Land', 'Namn', 'Mobilnummer', 'Mejladress', 'Välj identifieringsmetod', 'SITHS', 'BankID', 'Ingen identifiering', 'SMS', 'Lägg till']) {
+  for (const label of [
+    'Lägg till deltagare',
+    'Patient',
+    'Patient med ombud',
+    'Kollega med konto',
+    'Gäst',
+    'Land',
+    'Namn',
+    'Mobilnummer',
+    'Mejladress',
+    'Välj identifieringsmetod',
+    'SITHS',
+    'BankID',
+    'Ingen identifiering',
+    'SMS',
+    'Lägg till',
+  ]) {
     // Without an identity provider BankID and SITHS are listed but say why they cannot be chosen.
-    t.true(page.text.includes(`>${label}<`) || page.text.includes(`>${label} (går inte: ingen identitetsleverantör)<`), label);
+    t.true(
+      page.text.includes(`>${label}<`) || page.text.includes(`>${label} (går inte: ingen identitetsleverantör)<`),
+      label,
+    );
   }
   t.regex(page.text, new RegExp(`<strong>Jag</strong> \\(${staff.name}\\)`));
 
   // A guest added before the patient: the patient, added next, goes to the top of the list.
-  page = await addParticipant(client, page.text, { p_kind: 'guest', p_name: 'Rektor', p_email: 'rektor@skola.example', p_identification: 'none' });
+  page = await addParticipant(client, page.text, {
+    p_kind: 'guest',
+    p_name: 'Rektor',
+    p_email: 'rektor@skola.example',
+    p_identification: 'none',
+  });
   t.is(page.status, 200);
-  page = await addParticipant(client, page.text, { p_kind: 'patient', p_name: 'Sara Lind', p_mobile: '070-123 45 67', p_identification: 'sms' });
+  page = await addParticipant(client, page.text, {
+    p_kind: 'patient',
+    p_name: 'Sara Lind',
+    p_mobile: '070-123 45 67',
+    p_identification: 'sms',
+  });
   t.is(page.status, 200);
   t.regex(page.text, /<strong>Sara Lind<\/strong> <span class="kind">Patient<\/span>[\s\S]*<strong>Rektor<\/strong>/);
-  t.deepEqual(JSON.parse(hidden(page.text, 'draft')).map((p: { name: string }) => p.name), ['Sara Lind', 'Rektor']);
-  page = await client.request('POST', '/meetings/new', { form: { crumb: client.crumb!, ...meetingFields(toClinicTime(new Date(inDays(2))).date), draft: hidden(page.text, 'draft'), remove: '1' } });
+  t.deepEqual(
+    JSON.parse(hidden(page.text, 'draft')).map((p: { name: string }) => p.name),
+    ['Sara Lind', 'Rektor'],
+  );
+  page = await client.request('POST', '/meetings/new', {
+    form: {
+      crumb: client.crumb!,
+      ...meetingFields(toClinicTime(new Date(inDays(2))).date),
+      draft: hidden(page.text, 'draft'),
+      remove: '1',
+    },
+  });
 
-  page = await addParticipant(client, page.text, { p_kind: 'guest', p_name: 'Eva Ek', p_mobile: '0701234567', p_email: 'eva@skola.example', p_identification: 'none' });
+  page = await addParticipant(client, page.text, {
+    p_kind: 'guest',
+    p_name: 'Eva Ek',
+    p_mobile: '0701234567',
+    p_email: 'eva@skola.example',
+    p_identification: 'none',
+  });
   t.is(page.status, 400);
   t.regex(page.text, /En gäst kan inte ha både mobilnummer och mejladress/);
   t.regex(page.text, /value="Eva Ek"/, 'what was typed stays in the form');
 
-  page = await addParticipant(client, page.text, { p_kind: 'guest', p_name: 'Eva Ek', p_email: 'eva@skola.example', p_identification: 'none' });
+  page = await addParticipant(client, page.text, {
+    p_kind: 'guest',
+    p_name: 'Eva Ek',
+    p_email: 'eva@skola.example',
+    p_identification: 'none',
+  });
   t.regex(page.text, /<strong>Eva Ek<\/strong> <span class="kind">Gäst<\/span>/);
   t.is(JSON.parse(hidden(page.text, 'draft')).length, 2);
 
   // The last participant typed but not yet added goes in with the booking.
-  const booked = await client.request('POST', '/meetings/new', { form: { crumb: client.crumb!, ...meetingFields(toClinicTime(new Date(inDays(2))).date), draft: hidden(page.text, 'draft'), action: 'book', p_kind: 'guest', p_name: 'Olle Socialsekreterare', p_mobile: '076-123 45 67', p_identification: 'sms' } });
+  const booked = await client.request('POST', '/meetings/new', {
+    form: {
+      crumb: client.crumb!,
+      ...meetingFields(toClinicTime(new Date(inDays(2))).date),
+      draft: hidden(page.text, 'draft'),
+      action: 'book',
+      p_kind: 'guest',
+      p_name: 'Olle Socialsekreterare',
+      p_mobile: '076-123 45 67',
+      p_identification: 'sms',
+    },
+  });
   t.is(booked.status, 302, booked.text.slice(0, 2000));
   const location = booked.headers.get('location')!;
   t.regex(location, /^\/meetings\/[0-9a-f-]{36}\?done=booked$/);
   const meetingPage = await client.get(location);
   t.regex(meetingPage.text, /Mötet är bokat/);
   t.true(meetingPage.text.includes(`<dt>Bokat av</dt><dd>Jag (${staff.name})</dd>`));
-  for (const text of ['Sara Lind', '+46701234567', 'Eva Ek', 'eva@skola.example', 'Olle Socialsekreterare', '+46761234567', 'Inbjuden', 'Ingen identifiering']) t.true(meetingPage.text.includes(text), text);
+  for (const text of [
+    'Sara Lind',
+    '+46701234567',
+    'Eva Ek',
+    'eva@skola.example',
+    'Olle Socialsekreterare',
+    '+46761234567',
+    'Inbjuden',
+    'Ingen identifiering',
+  ])
+    t.true(meetingPage.text.includes(text), text);
 });
 
 test('the form removes a participant from the list before booking', async (t) => {
   const { client } = await loggedIn(app);
   let page = await client.get('/meetings/new');
-  page = await addParticipant(client, page.text, { p_kind: 'patient', p_name: 'Sara Lind', p_mobile: '0701234567', p_identification: 'sms' });
-  page = await addParticipant(client, page.text, { p_kind: 'guest', p_name: 'Eva Ek', p_email: 'eva@skola.example', p_identification: 'none' });
-  const removed = await client.request('POST', '/meetings/new', { form: { crumb: client.crumb!, ...meetingFields('2030-01-01'), draft: hidden(page.text, 'draft'), remove: '1' } });
-  t.deepEqual(JSON.parse(hidden(removed.text, 'draft')).map((p: any) => p.name), ['Sara Lind']);
+  page = await addParticipant(client, page.text, {
+    p_kind: 'patient',
+    p_name: 'Sara Lind',
+    p_mobile: '0701234567',
+    p_identification: 'sms',
+  });
+  page = await addParticipant(client, page.text, {
+    p_kind: 'guest',
+    p_name: 'Eva Ek',
+    p_email: 'eva@skola.example',
+    p_identification: 'none',
+  });
+  const removed = await client.request('POST', '/meetings/new', {
+    form: { crumb: client.crumb!, ...meetingFields('2030-01-01'), draft: hidden(page.text, 'draft'), remove: '1' },
+  });
+  t.deepEqual(
+    JSON.parse(hidden(removed.text, 'draft')).map((p: any) => p.name),
+    ['Sara Lind'],
+  );
 });
 
 test('a booking with a rule broken is shown again with the message and nothing is stored', async (t) => {
   const { client } = await loggedIn(app);
-  const page = await client.request('POST', '/meetings/new', { form: { crumb: (await client.get('/meetings/new'), client.crumb!), ...meetingFields('2020-01-01'), title: 'Bakåt i tiden', draft: JSON.stringify([{ kind: 'patient', name: 'Sara Lind', mobile: '0701234567', identification: 'sms' }]), action: 'book' } });
+  const page = await client.request('POST', '/meetings/new', {
+    form: {
+      crumb: (await client.get('/meetings/new'), client.crumb!),
+      ...meetingFields('2020-01-01'),
+      title: 'Bakåt i tiden',
+      draft: JSON.stringify([{ kind: 'patient', name: 'Sara Lind', mobile: '0701234567', identification: 'sms' }]),
+      action: 'book',
+    },
+  });
   t.is(page.status, 400);
   t.regex(page.text, /bakåt i tiden/);
   t.is(await app.server.app.db('meetings').where({ title: 'Bakåt i tiden' }).first(), undefined);
 });
 
-test('the week view lists each meeting with time, title, participants and the patient\'s name as the link', async (t) => {
+test("the week view lists each meeting with time, title, participants and the patient's name as the link", async (t) => {
   const { client } = await loggedIn(app, 'clinician', 'Kalenderenheten');
   const startsAt = inDays(1, 8);
   const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking({ startsAt }) })).json();
@@ -101,7 +216,7 @@ test('the week view lists each meeting with time, title, participants and the pa
   t.true(audit.some((r) => (r.details?.meetingIds as string[] | undefined)?.includes(meeting.id)));
 });
 
-test('a clinician does not see another unit\'s meetings in the calendar or on a page', async (t) => {
+test("a clinician does not see another unit's meetings in the calendar or on a page", async (t) => {
   const { client } = await loggedIn(app, 'clinician', 'Enhet A');
   const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
   const { client: other } = await loggedIn(app, 'clinician', 'Enhet B');
@@ -119,22 +234,36 @@ test('rescheduling and cancelling from the meeting page ask for confirmation fir
   const page = await client.get(`/meetings/${meeting.id}`);
   t.regex(page.text, /<label for="new-date">Nytt datum<\/label>/);
   const newDate = toClinicTime(new Date(inDays(5))).date;
-  const ask = await client.request('POST', `/meetings/${meeting.id}/reschedule`, { form: { crumb: client.crumb!, version: '1', date: newDate, time: '14:30', durationMinutes: '60' } });
+  const ask = await client.request('POST', `/meetings/${meeting.id}/reschedule`, {
+    form: { crumb: client.crumb!, version: '1', date: newDate, time: '14:30', durationMinutes: '60' },
+  });
   t.is(ask.status, 200);
   t.regex(ask.text, /Flytta mötet ”Samordnad planering inför skolstart” från .* till .* kl\. 14:30–15:30\?/);
-  t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().version, 1, 'nothing changes before the confirmation');
-  const done = await client.request('POST', `/meetings/${meeting.id}/reschedule`, { form: { crumb: client.crumb!, version: '1', date: newDate, time: '14:30', durationMinutes: '60', confirm: 'yes' } });
+  t.is(
+    (await client.get(`/api/v1/meetings/${meeting.id}`)).json().version,
+    1,
+    'nothing changes before the confirmation',
+  );
+  const done = await client.request('POST', `/meetings/${meeting.id}/reschedule`, {
+    form: { crumb: client.crumb!, version: '1', date: newDate, time: '14:30', durationMinutes: '60', confirm: 'yes' },
+  });
   t.is(done.status, 302);
   t.regex((await client.get(done.headers.get('location')!)).text, /Mötet är flyttat/);
   t.is(toClinicTime(new Date((await client.get(`/api/v1/meetings/${meeting.id}`)).json().startsAt)).time, '14:30');
 
-  const stale = await client.request('POST', `/meetings/${meeting.id}/cancel`, { form: { crumb: client.crumb!, version: '1', reason: 'Sjuk', confirm: 'yes' } });
+  const stale = await client.request('POST', `/meetings/${meeting.id}/cancel`, {
+    form: { crumb: client.crumb!, version: '1', reason: 'Sjuk', confirm: 'yes' },
+  });
   t.is(stale.status, 409);
   t.regex(stale.text, /Någon annan har ändrat mötet/);
 
-  const cancelAsk = await client.request('POST', `/meetings/${meeting.id}/cancel`, { form: { crumb: client.crumb!, version: '2', reason: 'Patienten är sjuk' } });
+  const cancelAsk = await client.request('POST', `/meetings/${meeting.id}/cancel`, {
+    form: { crumb: client.crumb!, version: '2', reason: 'Patienten är sjuk' },
+  });
   t.regex(cancelAsk.text, /Ställa in mötet .* med orsaken: ”Patienten är sjuk”/);
-  const cancelled = await client.request('POST', `/meetings/${meeting.id}/cancel`, { form: { crumb: client.crumb!, version: '2', reason: 'Patienten är sjuk', confirm: 'yes' } });
+  const cancelled = await client.request('POST', `/meetings/${meeting.id}/cancel`, {
+    form: { crumb: client.crumb!, version: '2', reason: 'Patienten är sjuk', confirm: 'yes' },
+  });
   t.is(cancelled.status, 302);
   const after = await client.get(cancelled.headers.get('location')!);
   t.regex(after.text, /Mötet är inställt/);
@@ -145,7 +274,10 @@ test('the meeting page receives status changes as server-sent events', async (t)
   const { client } = await loggedIn(app);
   const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
   const controller = new AbortController();
-  const res = await fetch(`${app.url}/meetings/${meeting.id}/events`, { headers: { cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ') }, signal: controller.signal });
+  const res = await fetch(`${app.url}/meetings/${meeting.id}/events`, {
+    headers: { cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+    signal: controller.signal,
+  });
   t.is(res.status, 200);
   t.regex(res.headers.get('content-type')!, /^text\/event-stream/);
   const reader = res.body!.getReader();
@@ -159,10 +291,19 @@ test('the meeting page receives status changes as server-sent events', async (t)
     }
   };
   await read(/retry: \d+/);
-  app.server.app.bus.emit('participant.status', { meetingId: meeting.id, participantId: meeting.participants[0].id, status: 'joined' });
+  app.server.app.bus.emit('participant.status', {
+    meetingId: meeting.id,
+    participantId: meeting.participants[0].id,
+    status: 'joined',
+  });
   await read(/"status":"joined"/);
-  t.regex(received, /event: meeting\ndata: \{"type":"participant.status","meetingId":"[^"]+","participantId":"[^"]+","status":"joined"\}/);
-  await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[1].id}/resend`, { json: { version: meeting.version } });
+  t.regex(
+    received,
+    /event: meeting\ndata: \{"type":"participant.status","meetingId":"[^"]+","participantId":"[^"]+","status":"joined"\}/,
+  );
+  await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[1].id}/resend`, {
+    json: { version: meeting.version },
+  });
   await read(/invitation.resend/);
   t.pass();
   controller.abort();

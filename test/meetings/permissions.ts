@@ -24,13 +24,15 @@ async function bookedMeeting(unit = unitA) {
 
 const period = `from=${encodeURIComponent(inDays(0, 0))}&to=${encodeURIComponent(inDays(7, 0))}`;
 
-test('a clinician sees and changes their own unit\'s meetings, also those a colleague booked', async (t) => {
+test("a clinician sees and changes their own unit's meetings, also those a colleague booked", async (t) => {
   const { meeting } = await bookedMeeting();
   const { client } = await loggedIn(app, 'clinician', unitA);
   t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).status, 200);
   const list = (await client.get(`/api/v1/meetings?${period}`)).json();
   t.true(list.meetings.some((m: any) => m.id === meeting.id));
-  const cancel = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: 1, reason: 'Patienten är sjuk' } });
+  const cancel = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
+    json: { version: 1, reason: 'Patienten är sjuk' },
+  });
   t.is(cancel.status, 200, cancel.text);
 });
 
@@ -41,9 +43,25 @@ test('a clinician of another unit can neither see nor change the meeting', async
   t.is(read.status, 403);
   t.regex(read.json().message, /annan vårdenhet/);
   t.false(read.text.includes('Sara Lind'));
-  t.is((await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: 1, title: 'Kapad' } })).status, 403);
-  t.is((await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: 1, reason: 'x' } })).status, 403);
-  t.is((await client.request('DELETE', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[1].id}?version=1`, { headers: { 'x-csrf-token': client.crumb! } })).status, 403);
+  t.is(
+    (await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: 1, title: 'Kapad' } })).status,
+    403,
+  );
+  t.is(
+    (await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: 1, reason: 'x' } }))
+      .status,
+    403,
+  );
+  t.is(
+    (
+      await client.request(
+        'DELETE',
+        `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[1].id}?version=1`,
+        { headers: { 'x-csrf-token': client.crumb! } },
+      )
+    ).status,
+    403,
+  );
   const list = (await client.get(`/api/v1/meetings?${period}`)).json();
   t.false(list.meetings.some((m: any) => m.id === meeting.id));
   const other = await app.server.app.db('care_units').where({ name: unitA }).first();
@@ -55,19 +73,32 @@ test('a clinician of another unit can neither see nor change the meeting', async
 test('a colleague from another unit invited to the meeting can read it', async (t) => {
   const { staff: colleague, password } = await app.staff('clinician', unitB);
   const { client } = await loggedIn(app, 'clinician', unitA);
-  const reply = await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [booking().participants[0], { kind: 'colleague', staffId: colleague.id }] }) });
+  const reply = await client.request('POST', '/api/v1/meetings', {
+    json: booking({ participants: [booking().participants[0], { kind: 'colleague', staffId: colleague.id }] }),
+  });
   const meeting = reply.json();
   const colleagueClient = app.client();
   await colleagueClient.login(colleague.email, password);
   t.is((await colleagueClient.get(`/api/v1/meetings/${meeting.id}`)).status, 200);
-  t.is((await colleagueClient.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: 1, reason: 'x' } })).status, 403);
+  t.is(
+    (
+      await colleagueClient.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
+        json: { version: 1, reason: 'x' },
+      })
+    ).status,
+    403,
+  );
 });
 
-test('an admin sees and changes every unit\'s meetings and may book for any unit', async (t) => {
+test("an admin sees and changes every unit's meetings and may book for any unit", async (t) => {
   const { meeting } = await bookedMeeting(unitB);
   const { client } = await loggedIn(app, 'admin', 'Administration');
   t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).status, 200);
-  t.is((await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: 1, title: 'Ny rubrik' } })).status, 200);
+  t.is(
+    (await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: 1, title: 'Ny rubrik' } }))
+      .status,
+    200,
+  );
   const unit = await app.server.app.db('care_units').where({ name: unitB }).first();
   const booked = await client.request('POST', '/api/v1/meetings', { json: booking({ unitId: unit.id }) });
   t.is(booked.status, 201, booked.text);
@@ -95,8 +126,19 @@ test('support reads meetings without contact details and changes nothing', async
   t.is(seen.documentationPlan, '');
   t.false(read.text.includes('+46701234567'));
   t.is((await client.request('POST', '/api/v1/meetings', { json: booking() })).status, 403);
-  t.is((await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: 1, reason: 'x' } })).status, 403);
-  t.is((await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[0].id}/resend`, { json: { version: meeting.version } })).status, 403);
+  t.is(
+    (await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: 1, reason: 'x' } }))
+      .status,
+    403,
+  );
+  t.is(
+    (
+      await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[0].id}/resend`, {
+        json: { version: meeting.version },
+      })
+    ).status,
+    403,
+  );
   const list = (await client.get(`/api/v1/meetings?${period}`)).json();
   t.true(list.meetings.some((m: any) => m.id === meeting.id));
 });
@@ -114,7 +156,10 @@ test('the API works with a bearer token, without the CSRF header', async (t) => 
 
 test('a change sent with the session cookie but without the CSRF header is refused', async (t) => {
   const { meeting, client } = await bookedMeeting();
-  const reply = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: 1, reason: 'x' }, headers: { 'x-csrf-token': 'forged' } });
+  const reply = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
+    json: { version: 1, reason: 'x' },
+    headers: { 'x-csrf-token': 'forged' },
+  });
   t.is(reply.status, 403);
   t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().status, 'booked');
 });
@@ -130,16 +175,39 @@ test('every access to a meeting is audit-logged: booking, reading, listing and c
   await client.get(`/api/v1/meetings/${meeting.id}`);
   await client.get(`/api/v1/meetings?${period}`);
   await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: 1, startsAt: inDays(3) } });
-  await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[1].id}/resend`, { json: { version: 2 } });
-  await client.request('DELETE', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[2].id}?version=2`, { headers: { 'x-csrf-token': client.crumb! } });
+  await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[1].id}/resend`, {
+    json: { version: 2 },
+  });
+  await client.request(
+    'DELETE',
+    `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[2].id}?version=2`,
+    { headers: { 'x-csrf-token': client.crumb! } },
+  );
   await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: 3, reason: 'Sjuk' } });
   const records = await findAudit(app.server.app.db, { staffId: staff.id });
   const actions = records.map((r) => r.action).reverse();
-  t.deepEqual(actions.filter((a) => a !== 'login'), ['meeting.book', 'meeting.read', 'meeting.list', 'meeting.update', 'invitation.resend', 'participant.remove', 'meeting.cancel']);
+  t.deepEqual(
+    actions.filter((a) => a !== 'login'),
+    [
+      'meeting.book',
+      'meeting.read',
+      'meeting.list',
+      'meeting.update',
+      'invitation.resend',
+      'participant.remove',
+      'meeting.cancel',
+    ],
+  );
   const list = records.find((r) => r.action === 'meeting.list')!;
   t.true((list.details!.meetingIds as string[]).includes(meeting.id));
   const read = records.find((r) => r.action === 'meeting.read')!;
-  t.like(read, { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id, unitId: staff.unitId, staffRole: 'clinician' });
+  t.like(read, {
+    meetingId: meeting.id,
+    targetType: 'meeting',
+    targetId: meeting.id,
+    unitId: staff.unitId,
+    staffRole: 'clinician',
+  });
   const removed = records.find((r) => r.action === 'participant.remove')!;
   t.is(removed.participantId, meeting.participants[2].id);
 });

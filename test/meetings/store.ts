@@ -12,10 +12,27 @@ for (const database of await everyDatabase()) {
     try {
       const { client } = await loggedIn(app);
       const db = app.server.app.db;
-      const booked = (await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '0701234567', identification: 'bankid', personalNumber: '19121212-1212' }, booking().participants[1]] }) })).json();
+      const booked = (
+        await client.request('POST', '/api/v1/meetings', {
+          json: booking({
+            participants: [
+              {
+                kind: 'patient',
+                name: 'Sara Lind',
+                mobile: '0701234567',
+                identification: 'bankid',
+                personalNumber: '19121212-1212',
+              },
+              booking().participants[1],
+            ],
+          }),
+        })
+      ).json();
       t.is(booked.participants[0].personalNumberMasked, '19121212-****');
 
-      const later = (await client.request('POST', '/api/v1/meetings', { json: booking({ startsAt: inDays(9) }) })).json();
+      const later = (
+        await client.request('POST', '/api/v1/meetings', { json: booking({ startsAt: inDays(9) }) })
+      ).json();
       const from = encodeURIComponent(inDays(1, 0));
       const to = encodeURIComponent(inDays(3, 0));
       const listed = (await client.get(`/api/v1/meetings?from=${from}&to=${to}`)).json().meetings.map((m: any) => m.id);
@@ -30,7 +47,11 @@ for (const database of await everyDatabase()) {
 
       const current = (await client.get(`/api/v1/meetings/${booked.id}`)).json();
       t.is(current.version, 2);
-      const removed = await client.request('DELETE', `/api/v1/meetings/${booked.id}/participants/${booked.participants[1].id}?version=2`, { headers: { 'x-csrf-token': client.crumb! } });
+      const removed = await client.request(
+        'DELETE',
+        `/api/v1/meetings/${booked.id}/participants/${booked.participants[1].id}?version=2`,
+        { headers: { 'x-csrf-token': client.crumb! } },
+      );
       t.is(removed.status, current.status === 'cancelled' ? 409 : 200);
 
       const events = await db('meeting_events').where({ meeting_id: booked.id }).orderBy('id');

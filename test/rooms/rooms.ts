@@ -32,9 +32,16 @@ async function world(): Promise<World> {
     const x = prosody.xmppConfig();
     app = await startServer({
       env: {
-        XMPP_SERVICE: x.service, XMPP_DOMAIN: x.domain, XMPP_MUC_DOMAIN: x.mucDomain, XMPP_USER: x.user, XMPP_PASSWORD: x.password,
-        JITSI_URL: 'https://meet.example.test', JWT_APP_ID: 'samverka', JWT_APP_SECRET: jwtSecret,
-        SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none',
+        XMPP_SERVICE: x.service,
+        XMPP_DOMAIN: x.domain,
+        XMPP_MUC_DOMAIN: x.mucDomain,
+        XMPP_USER: x.user,
+        XMPP_PASSWORD: x.password,
+        JITSI_URL: 'https://meet.example.test',
+        JWT_APP_ID: 'samverka',
+        JWT_APP_SECRET: jwtSecret,
+        SMPP_URL: smsc.url,
+        REMINDER_OFFSETS: 'none',
       },
     });
     const started = app;
@@ -56,14 +63,15 @@ async function teardown(w: World) {
   await w.smsc.close();
 }
 
-
 /** Books a meeting starting in `inMinutes` and opens its room as the schedule would at that time. */
 async function bookAndOpen(w: World, inMinutes = 10) {
   const { client, staff } = await loggedIn(w.app);
   await passStaffTechTest(w.app, staff.id);
   const startsAt = new Date(Date.now() + minutes(inMinutes));
   startsAt.setUTCSeconds(0, 0);
-  const reply = await client.request('POST', '/api/v1/meetings', { json: booking({ startsAt: startsAt.toISOString() }) });
+  const reply = await client.request('POST', '/api/v1/meetings', {
+    json: booking({ startsAt: startsAt.toISOString() }),
+  });
   const meeting = reply.json();
   const room = (await w.app.server.app.db('rooms').where({ meeting_id: meeting.id }).first()).name as string;
   return { client, staff, meeting, room };
@@ -100,7 +108,14 @@ test('the room is created ahead of the start, participants are recognised by the
     t.is(joined[1].status !== 'joined', true, 'the teacher has not joined');
     t.is(olle.name, 'Olle Socialsekreterare');
     const presence = (await client.get(`/api/v1/meetings/${meeting.id}/room`)).json().presence;
-    t.deepEqual(presence.map((p: { nick: string; participantId: string | null }) => [p.nick, p.participantId]).sort(), [['a1b2c3', sara.id], ['d4e5f6', olle.id], ['zz9', null]].sort());
+    t.deepEqual(
+      presence.map((p: { nick: string; participantId: string | null }) => [p.nick, p.participantId]).sort(),
+      [
+        ['a1b2c3', sara.id],
+        ['d4e5f6', olle.id],
+        ['zz9', null],
+      ].sort(),
+    );
     t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().status, 'in_progress');
 
     // The staff page lists the unknown occupant with one click to remove them.
@@ -120,15 +135,26 @@ test('the room is created ahead of the start, participants are recognised by the
     const resynced = new Promise((resolve) => w.app.server.plugins.rooms.control!.once('resynced', resolve));
     await w.prosody.restart();
     await resynced;
-    await patient.join(room, 'a1b2c3', { identity: { id: `participant:${sara.id}:main`, name: 'Sara Lind' }, displayName: 'Sara Lind' });
-    await until('the patient back in the room', async () => (await client.get(`/api/v1/meetings/${meeting.id}/room`)).json().presence.some((p: { nick: string; leftAt: string | null }) => p.nick === 'a1b2c3' && !p.leftAt));
+    await patient.join(room, 'a1b2c3', {
+      identity: { id: `participant:${sara.id}:main`, name: 'Sara Lind' },
+      displayName: 'Sara Lind',
+    });
+    await until('the patient back in the room', async () =>
+      (await client.get(`/api/v1/meetings/${meeting.id}/room`))
+        .json()
+        .presence.some((p: { nick: string; leftAt: string | null }) => p.nick === 'a1b2c3' && !p.leftAt),
+    );
 
     // End for everyone: the room is destroyed, every client sees it.
     const refused = await client.submit(`/meetings/${meeting.id}/end`, {}, `/meetings/${meeting.id}/room`);
     t.is(refused.status, 400, 'only with the confirmation');
     const end = await client.submit(`/meetings/${meeting.id}/end`, { confirm: 'yes' }, `/meetings/${meeting.id}/room`);
     t.is(end.status, 302);
-    const destroyed = await patient.presence((p) => p.attrs.type === 'unavailable' && Boolean(p.getChild('x', 'http://jabber.org/protocol/muc#user')?.getChild('destroy')));
+    const destroyed = await patient.presence(
+      (p) =>
+        p.attrs.type === 'unavailable' &&
+        Boolean(p.getChild('x', 'http://jabber.org/protocol/muc#user')?.getChild('destroy')),
+    );
     t.regex(destroyed.toString(), /Mötet har avslutats av personalen/);
     t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().status, 'ended');
   } finally {
@@ -148,22 +174,55 @@ test('five minutes after the start an absent participant raises an alert with th
     t.is((await service.tick(new Date(start + minutes(6)))).alerts, 0, 'once');
 
     const page = await client.get(`/meetings/${meeting.id}/room`);
-    t.regex(page.text, /Sara Lind har inte anslutit\. Ring <a class="phone" href="tel:\+46701234567">070-123 45 67<\/a>\./);
-    t.regex((await client.get(`/meetings/${meeting.id}`)).text, /class="problem">Har inte anslutit\. Ring 070-123 45 67\./, 'on the meeting page too');
-    t.regex((await client.get(`/calendar?view=week&date=${new Date(meeting.startsAt).toISOString().slice(0, 10)}`)).text, /<span class="mark problem">3 har inte anslutit: ring<\/span>/, 'and in the calendar');
+    t.regex(
+      page.text,
+      /Sara Lind har inte anslutit\. Ring <a class="phone" href="tel:\+46701234567">070-123 45 67<\/a>\./,
+    );
+    t.regex(
+      (await client.get(`/meetings/${meeting.id}`)).text,
+      /class="problem">Har inte anslutit\. Ring 070-123 45 67\./,
+      'on the meeting page too',
+    );
+    t.regex(
+      (await client.get(`/calendar?view=week&date=${new Date(meeting.startsAt).toISOString().slice(0, 10)}`)).text,
+      /<span class="mark problem">3 har inte anslutit: ring<\/span>/,
+      'and in the calendar',
+    );
 
     const sara = meeting.participants[0];
     const before = w.smsc.arrivals.length;
-    const nudge = await client.submit(`/meetings/${meeting.id}/noshow/${sara.id}`, { action: 'nudge' }, `/meetings/${meeting.id}/room`);
+    const nudge = await client.submit(
+      `/meetings/${meeting.id}/noshow/${sara.id}`,
+      { action: 'nudge' },
+      `/meetings/${meeting.id}/room`,
+    );
     t.is(nudge.status, 302, nudge.text);
-    const textTo = (a: Arrival) => (typeof a.pdu.short_message === 'object' ? String((a.pdu.short_message as { message?: string }).message) : String(a.pdu.short_message));
-    const sms = await until('the nudge', () => w.smsc.arrivals.slice(before).map(textTo).join('').match(/Mötet med .* har börjat och vi väntar på dig\. Anslut: http:\/\/127\.0\.0\.1:\d+\/j\/[\w-]{24}/)?.[0]);
+    const textTo = (a: Arrival) =>
+      typeof a.pdu.short_message === 'object'
+        ? String((a.pdu.short_message as { message?: string }).message)
+        : String(a.pdu.short_message);
+    const sms = await until(
+      'the nudge',
+      () =>
+        w.smsc.arrivals
+          .slice(before)
+          .map(textTo)
+          .join('')
+          .match(/Mötet med .* har börjat och vi väntar på dig\. Anslut: http:\/\/127\.0\.0\.1:\d+\/j\/[\w-]{24}/)?.[0],
+    );
     t.truthy(sms);
     const alerts = (await client.get(`/api/v1/meetings/${meeting.id}/room`)).json().alerts;
     t.is(alerts.find((a: { participantId: string }) => a.participantId === sara.id).action, 'sms_sent');
 
     await joinAs(w, room, 'sara', { id: `participant:${sara.id}:main`, name: 'Sara Lind' });
-    await until('the alert cleared', async () => (await client.get(`/api/v1/meetings/${meeting.id}/room`)).json().alerts.find((a: { participantId: string; clearedAt: string | null }) => a.participantId === sara.id).clearedAt);
+    await until(
+      'the alert cleared',
+      async () =>
+        (await client.get(`/api/v1/meetings/${meeting.id}/room`))
+          .json()
+          .alerts.find((a: { participantId: string; clearedAt: string | null }) => a.participantId === sara.id)
+          .clearedAt,
+    );
     t.notRegex((await client.get(`/meetings/${meeting.id}/room`)).text, /Sara Lind har inte anslutit/);
   } finally {
     await teardown(w);
@@ -176,19 +235,44 @@ test('the staff meeting page carries a token for this room only, with the owner 
     const { client, staff, meeting, room } = await bookAndOpen(w, 10);
     await w.app.server.plugins.rooms.service.tick();
     const meetingPage = await client.get(`/meetings/${meeting.id}`);
-    t.regex(meetingPage.text, new RegExp(`<a class="button" href="/meetings/${meeting.id}/room">Anslut till mötet</a>`), 'the meeting page leads into the room');
+    t.regex(
+      meetingPage.text,
+      new RegExp(`<a class="button" href="/meetings/${meeting.id}/room">Anslut till mötet</a>`),
+      'the meeting page leads into the room',
+    );
     const page = await client.get(`/meetings/${meeting.id}/room`);
     const jwt = /data-jwt="([^"]+)"/.exec(page.text)![1];
-    const claims = await verifyToken(jwt, { appSecret: jwtSecret, acceptedIssuers: ['samverka'], acceptedAudiences: ['samverka'], room, mucDomain: w.prosody.mucDomain, mucDomainPrefix: 'muc' });
+    const claims = await verifyToken(jwt, {
+      appSecret: jwtSecret,
+      acceptedIssuers: ['samverka'],
+      acceptedAudiences: ['samverka'],
+      room,
+      mucDomain: w.prosody.mucDomain,
+      mucDomainPrefix: 'muc',
+    });
     t.like(claims, { iss: 'samverka', aud: 'samverka', sub: w.prosody.domain, room, moderator: true });
-    t.deepEqual((claims.context as { user: unknown }).user, { id: `staff:${staff.id}`, name: staff.name, moderator: true, affiliation: 'owner' });
-    t.true((claims.exp as number) * 1000 <= new Date(meeting.startsAt).getTime() + minutes(45 + 30), 'expires with the meeting');
-    await t.throwsAsync(verifyToken(jwt, { appSecret: jwtSecret, acceptedIssuers: ['samverka'], room: 'anotherroom' }), { message: /room/i });
+    t.deepEqual((claims.context as { user: unknown }).user, {
+      id: `staff:${staff.id}`,
+      name: staff.name,
+      moderator: true,
+      affiliation: 'owner',
+    });
+    t.true(
+      (claims.exp as number) * 1000 <= new Date(meeting.startsAt).getTime() + minutes(45 + 30),
+      'expires with the meeting',
+    );
+    await t.throwsAsync(
+      verifyToken(jwt, { appSecret: jwtSecret, acceptedIssuers: ['samverka'], room: 'anotherroom' }),
+      { message: /room/i },
+    );
     t.regex(page.headers.get('content-security-policy')!, /frame-src https:\/\/meet\.example\.test/);
     // A new login's first meeting starts with the technical test.
     const fresh = w.app.client();
     await fresh.login(staff.email, testPassword);
-    t.is((await fresh.get(`/meetings/${meeting.id}/room`)).headers.get('location'), `/techtest?next=${encodeURIComponent(`/meetings/${meeting.id}/room`)}`);
+    t.is(
+      (await fresh.get(`/meetings/${meeting.id}/room`)).headers.get('location'),
+      `/techtest?next=${encodeURIComponent(`/meetings/${meeting.id}/room`)}`,
+    );
     // A clinician of the unit who is not booked sees the page but gets no token.
     const other = await loggedIn(w.app);
     const notBooked = await other.client.get(`/meetings/${meeting.id}/room`);

@@ -2,12 +2,19 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import test, { type ExecutionContext } from 'ava';
 import { client, xml, type Client, type XmlElement } from '@xmpp/client';
-import { guardAgainstLateData, RoomControl, RoomControlError, type RoomControlEvents } from '../../appliance/src/rooms/xmpp.ts';
+import {
+  guardAgainstLateData,
+  RoomControl,
+  RoomControlError,
+  type RoomControlEvents,
+} from '../../appliance/src/rooms/xmpp.ts';
 import { startProsody, type Prosody, type ProsodyOptions } from '../helpers/prosody.ts';
 import { hasStatus, mucClient, type MucClient } from '../helpers/muc-client.ts';
 
 /** Rooms public and persistent unless configured otherwise, so that the appliance's configuration shows. */
-const openDefaults: ProsodyOptions = { mucOptions: '    muc_room_default_public = true\n    muc_room_default_persistent = true' };
+const openDefaults: ProsodyOptions = {
+  mucOptions: '    muc_room_default_public = true\n    muc_room_default_persistent = true',
+};
 
 const run = promisify(execFile);
 const NS_MUC = 'http://jabber.org/protocol/muc';
@@ -33,7 +40,12 @@ async function setup(t: ExecutionContext, options: ProsodyOptions = {}): Promise
 }
 
 /** The next event of that name (matching the filter) the adapter emits. */
-function next<K extends keyof RoomControlEvents>(rooms: RoomControl, name: K, filter: (...args: RoomControlEvents[K]) => boolean = () => true, timeoutMs = 5_000): Promise<RoomControlEvents[K][0]> {
+function next<K extends keyof RoomControlEvents>(
+  rooms: RoomControl,
+  name: K,
+  filter: (...args: RoomControlEvents[K]) => boolean = () => true,
+  timeoutMs = 5_000,
+): Promise<RoomControlEvents[K][0]> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       rooms.off(name, listener as never);
@@ -59,7 +71,13 @@ async function participant(t: ExecutionContext, prosody: Prosody, user?: string)
 }
 
 /** Joins and waits until the adapter has reported the occupant too (the two presences race). */
-async function joinSeen(rooms: RoomControl, who: Participant, room: string, nick: string, extra?: Parameters<Participant['join']>[2]): Promise<XmlElement> {
+async function joinSeen(
+  rooms: RoomControl,
+  who: Participant,
+  room: string,
+  nick: string,
+  extra?: Parameters<Participant['join']>[2],
+): Promise<XmlElement> {
   const seen = next(rooms, 'occupantJoined', (o) => o.room === room && o.nick === nick);
   const self = await who.join(room, nick, extra);
   await seen;
@@ -67,7 +85,10 @@ async function joinSeen(rooms: RoomControl, who: Participant, room: string, nick
 }
 
 function features(info: XmlElement): string[] {
-  return info.getChild('query', NS_DISCO_INFO)!.getChildren('feature').map((f) => f.attrs.var!);
+  return info
+    .getChild('query', NS_DISCO_INFO)!
+    .getChildren('feature')
+    .map((f) => f.attrs.var!);
 }
 
 function errorCondition(stanza: XmlElement): string | undefined {
@@ -81,15 +102,27 @@ test('the appliance creates a meeting room that is hidden, temporary, members-on
 
   const anna = await participant(t, prosody);
   const info = features(await anna.disco('moterum1'));
-  for (const feature of ['muc_membersonly', 'muc_hidden', 'muc_passwordprotected', 'muc_temporary']) t.true(info.includes(feature), feature);
+  for (const feature of ['muc_membersonly', 'muc_hidden', 'muc_passwordprotected', 'muc_temporary'])
+    t.true(info.includes(feature), feature);
   t.false(info.includes('muc_public'));
   t.false(info.includes('muc_persistent'));
 
-  t.is(errorCondition(await anna.join('moterum1', 'Anna', { password: 'hemligt' })), 'registration-required', 'not a member yet');
+  t.is(
+    errorCondition(await anna.join('moterum1', 'Anna', { password: 'hemligt' })),
+    'registration-required',
+    'not a member yet',
+  );
   await rooms.grant('moterum1', anna.jid, 'member');
   t.is(errorCondition(await anna.join('moterum1', 'Anna', { password: 'fel' })), 'not-authorized', 'wrong password');
   t.true(hasStatus(await anna.join('moterum1', 'Anna', { password: 'hemligt' }), '110'));
-  t.deepEqual(rooms.state(), { connected: true, secure: false, status: 'online', roomsOpen: 1, roomsControlled: 1, reconnects: 0 });
+  t.deepEqual(rooms.state(), {
+    connected: true,
+    secure: false,
+    status: 'online',
+    roomsOpen: 1,
+    roomsControlled: 1,
+    reconnects: 0,
+  });
 });
 
 test('a room that already exists is taken over and configured rather than created', async (t) => {
@@ -97,8 +130,17 @@ test('a room that already exists is taken over and configured rather than create
   // A Jitsi client that arrives first creates the room and unlocks it as an instant room.
   const early = await participant(t, prosody);
   t.true(hasStatus(await early.join('tidigt', 'Tidig'), '201'));
-  await early.xmpp.iqCaller.request(xml('iq', { type: 'set', to: `tidigt@${prosody.mucDomain}` },
-    xml('query', { xmlns: 'http://jabber.org/protocol/muc#owner' }, xml('x', { xmlns: 'jabber:x:data', type: 'submit' }))));
+  await early.xmpp.iqCaller.request(
+    xml(
+      'iq',
+      { type: 'set', to: `tidigt@${prosody.mucDomain}` },
+      xml(
+        'query',
+        { xmlns: 'http://jabber.org/protocol/muc#owner' },
+        xml('x', { xmlns: 'jabber:x:data', type: 'submit' }),
+      ),
+    ),
+  );
   t.true(features(await early.disco('tidigt')).includes('muc_public'));
 
   const configured = await rooms.createRoom('tidigt', {});
@@ -107,18 +149,28 @@ test('a room that already exists is taken over and configured rather than create
   t.true(info.includes('muc_hidden'));
   t.true(info.includes('muc_unsecured'));
   t.false(info.includes('muc_public'));
-  t.deepEqual(rooms.occupants('tidigt').map((o) => o.nick), ['Tidig']);
+  t.deepEqual(
+    rooms.occupants('tidigt').map((o) => o.nick),
+    ['Tidig'],
+  );
 });
 
 test('asking for the same room twice at once joins and configures it once', async (t) => {
   const { prosody, rooms } = await setup(t, openDefaults);
-  const [first, second] = await Promise.all([rooms.createRoom('dubbel', { membersOnly: true }), rooms.createRoom('dubbel', { membersOnly: true })]);
+  const [first, second] = await Promise.all([
+    rooms.createRoom('dubbel', { membersOnly: true }),
+    rooms.createRoom('dubbel', { membersOnly: true }),
+  ]);
   t.true(first.created);
   t.true(second.created);
   t.is((await rooms.createRoom('dubbel', { membersOnly: true })).created, false);
   const anna = await participant(t, prosody);
   const info = await anna.disco('dubbel');
-  const occupants = info.getChild('query', NS_DISCO_INFO)!.getChild('x', 'jabber:x:data')!.getChildren('field').find((f) => f.attrs.var === 'muc#roominfo_occupants');
+  const occupants = info
+    .getChild('query', NS_DISCO_INFO)!
+    .getChild('x', 'jabber:x:data')!
+    .getChildren('field')
+    .find((f) => f.attrs.var === 'muc#roominfo_occupants');
   t.is(occupants?.getChildText('value'), '1');
   t.true(features(info).includes('muc_membersonly'));
   t.is(rooms.state().roomsOpen, 1);
@@ -131,7 +183,10 @@ test('participants who join are reported with nickname, JID, display name and th
   const bertil = await participant(t, prosody);
 
   const annaJoined = next(rooms, 'occupantJoined', (o) => o.nick === 'anna-1');
-  await anna.join('moterum2', 'anna-1', { identity: { id: 'participant-17', name: 'Anna Andersson' }, displayName: 'Anna Andersson' });
+  await anna.join('moterum2', 'anna-1', {
+    identity: { id: 'participant-17', name: 'Anna Andersson' },
+    displayName: 'Anna Andersson',
+  });
   t.deepEqual(await annaJoined, {
     room: 'moterum2',
     nick: 'anna-1',
@@ -143,16 +198,32 @@ test('participants who join are reported with nickname, JID, display name and th
   });
 
   const bertilJoined = next(rooms, 'occupantJoined', (o) => o.nick === 'bertil-2');
-  await bertil.join('moterum2', 'bertil-2', { identity: { id: 'staff-3', name: 'Bertil Berg', moderator: 'true' }, displayName: 'Bertil Berg' });
+  await bertil.join('moterum2', 'bertil-2', {
+    identity: { id: 'staff-3', name: 'Bertil Berg', moderator: 'true' },
+    displayName: 'Bertil Berg',
+  });
   t.deepEqual((await bertilJoined).identity, { user: { id: 'staff-3', name: 'Bertil Berg', moderator: 'true' } });
 
   // The appliance itself is an occupant (to kick by nickname) but not a participant.
-  t.deepEqual(rooms.occupants('moterum2').map((o) => o.nick).sort(), ['anna-1', 'bertil-2']);
+  t.deepEqual(
+    rooms
+      .occupants('moterum2')
+      .map((o) => o.nick)
+      .sort(),
+    ['anna-1', 'bertil-2'],
+  );
 
   const left = next(rooms, 'occupantLeft', (o) => o.nick === 'anna-1');
   await anna.xmpp.send(xml('presence', { to: `moterum2@${prosody.mucDomain}/anna-1`, type: 'unavailable' }));
-  t.like(await left, { nick: 'anna-1', reason: 'left', identity: { user: { id: 'participant-17', name: 'Anna Andersson' } } });
-  t.deepEqual(rooms.occupants('moterum2').map((o) => o.nick), ['bertil-2']);
+  t.like(await left, {
+    nick: 'anna-1',
+    reason: 'left',
+    identity: { user: { id: 'participant-17', name: 'Anna Andersson' } },
+  });
+  t.deepEqual(
+    rooms.occupants('moterum2').map((o) => o.nick),
+    ['bertil-2'],
+  );
 });
 
 test('an occupant nobody booked is reported like any other, without an identity', async (t) => {
@@ -182,7 +253,10 @@ test('a participant removed from the meeting sees status 307 and is reported as 
   t.true(hasStatus(kicked, '110'));
   t.is(kicked.getChild('x', NS_MUC_USER)?.getChild('item')?.getChildText('reason'), 'Inte med i bokningen');
   t.like(await left, { nick: 'Bertil', reason: 'kicked' });
-  t.deepEqual(rooms.occupants('moterum4').map((o) => o.nick), ['Anna']);
+  t.deepEqual(
+    rooms.occupants('moterum4').map((o) => o.nick),
+    ['Anna'],
+  );
 });
 
 test('requests the server refuses fail with the XMPP condition name', async (t) => {
@@ -208,9 +282,14 @@ test('after Prosody restarts mid-meeting the appliance reconnects, re-joins, re-
   t.is(rooms.occupants('moterum6').length, 2);
 
   // Seen at the moment the connection drops (the adapter may be back before restart() returns).
-  const whileDown = next(rooms, 'disconnected').then(() => ({ state: rooms.state(), kick: rooms.kick('moterum6', 'Anna', 'x').catch((e: unknown) => e) }));
+  const whileDown = next(rooms, 'disconnected').then(() => ({
+    state: rooms.state(),
+    kick: rooms.kick('moterum6', 'Anna', 'x').catch((e: unknown) => e),
+  }));
   let disconnects = 0;
-  rooms.on('disconnected', () => { disconnects += 1; });
+  rooms.on('disconnected', () => {
+    disconnects += 1;
+  });
   const gone: string[] = [];
   rooms.on('occupantLeft', (o) => gone.push(`${o.nick} ${o.reason}`));
   const resynced = next(rooms, 'resynced');
@@ -225,22 +304,39 @@ test('after Prosody restarts mid-meeting the appliance reconnects, re-joins, re-
   // The restarted server lost everyone: they are reported gone (seen leaving as it shut down, or
   // missing when the room was re-joined), not silently kept.
   t.is(gone.length, 2);
-  for (const nick of ['Anna', 'Bertil']) t.true(gone.includes(`${nick} left`) || gone.includes(`${nick} missing`), gone.join());
+  for (const nick of ['Anna', 'Bertil'])
+    t.true(gone.includes(`${nick} left`) || gone.includes(`${nick} missing`), gone.join());
   t.deepEqual(rooms.occupants('moterum6'), []);
 
   // The participants' clients reconnect by themselves; the room they come back to has its settings and grants again.
-  await Promise.all([anna, bertil].map((p) => (p.xmpp.status === 'online' ? undefined : new Promise((r) => p.xmpp.once('online', r)))));
+  await Promise.all(
+    [anna, bertil].map((p) => (p.xmpp.status === 'online' ? undefined : new Promise((r) => p.xmpp.once('online', r)))),
+  );
   t.true(features(await anna.disco('moterum6')).includes('muc_membersonly'));
   const back = new Set<string>();
-  const bothBack = new Promise<void>((resolve) => rooms.on('occupantJoined', (o) => { back.add(o.nick); if (back.size === 2) resolve(); }));
+  const bothBack = new Promise<void>((resolve) =>
+    rooms.on('occupantJoined', (o) => {
+      back.add(o.nick);
+      if (back.size === 2) resolve();
+    }),
+  );
   t.true(hasStatus(await anna.join('moterum6', 'Anna', { password: 'hemligt', identity: identity('p-anna') }), '110'));
   const bertilBack = await bertil.join('moterum6', 'Bertil', { password: 'hemligt', identity: identity('s-bertil') });
   t.is(bertilBack.getChild('x', NS_MUC_USER)?.getChild('item')?.attrs.affiliation, 'owner');
   await bothBack;
-  t.deepEqual(rooms.occupants('moterum6').map((o) => [o.nick, o.identity?.user.id]).sort(), [['Anna', 'p-anna'], ['Bertil', 's-bertil']]);
+  t.deepEqual(
+    rooms
+      .occupants('moterum6')
+      .map((o) => [o.nick, o.identity?.user.id])
+      .sort(),
+    [
+      ['Anna', 'p-anna'],
+      ['Bertil', 's-bertil'],
+    ],
+  );
 });
 
-test('when the server closes the appliance\'s session it reconnects at once, and participants still in the room are not reported again', async (t) => {
+test("when the server closes the appliance's session it reconnects at once, and participants still in the room are not reported again", async (t) => {
   const { prosody, rooms } = await setup(t);
   await rooms.createRoom('moterum8', { password: 'hemligt' });
   const anna = await participant(t, prosody);
@@ -252,7 +348,10 @@ test('when the server closes the appliance\'s session it reconnects at once, and
   await prosody.closeSessions(`${prosody.controller.user}@${prosody.controller.domain}`);
   t.deepEqual(await resynced, { rooms: ['moterum8'], failed: [] });
   t.deepEqual(events, []);
-  t.deepEqual(rooms.occupants('moterum8').map((o) => [o.nick, o.identity?.user.id]), [['Anna', 'p-anna']]);
+  t.deepEqual(
+    rooms.occupants('moterum8').map((o) => [o.nick, o.identity?.user.id]),
+    [['Anna', 'p-anna']],
+  );
   t.like(rooms.state(), { connected: true, roomsOpen: 1, reconnects: 1 });
   // Still the room's controller: it can remove a participant.
   await rooms.kick('moterum8', 'Anna', 'Test');
@@ -268,7 +367,9 @@ test('ending the meeting destroys the room: participants get the destroy presenc
   const destroyed = next(rooms, 'roomDestroyed');
 
   await rooms.destroy('moterum7', 'Mötet är avslutat');
-  const gone = await anna.presence((p) => p.attrs.type === 'unavailable' && Boolean(p.getChild('x', NS_MUC_USER)?.getChild('destroy')));
+  const gone = await anna.presence(
+    (p) => p.attrs.type === 'unavailable' && Boolean(p.getChild('x', NS_MUC_USER)?.getChild('destroy')),
+  );
   t.is(gone.getChild('x', NS_MUC_USER)!.getChild('destroy')!.getChildText('reason'), 'Mötet är avslutat');
   t.deepEqual(await destroyed, { room: 'moterum7', reason: 'Mötet är avslutat' });
   t.like(await left, { nick: 'Anna', reason: 'destroyed' });
@@ -293,11 +394,20 @@ test('against a Prosody that requires TLS the adapter connects by STARTTLS or di
       await rooms.close();
     }
     process.stdout.write(JSON.stringify(results));`;
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, NODE_EXTRA_CA_CERTS: prosody.caFile }, timeout: 30_000 });
-  const results = JSON.parse(stdout) as Array<{ state: { connected: boolean; secure: boolean }; configured: { created: boolean } }>;
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: prosody.caFile },
+    timeout: 30_000,
+  });
+  const results = JSON.parse(stdout) as Array<{
+    state: { connected: boolean; secure: boolean };
+    configured: { created: boolean };
+  }>;
   t.is(results.length, 2);
   for (const result of results) {
-    t.like(result, { state: { connected: true, secure: true }, configured: { created: true, passwordProtected: true } });
+    t.like(result, {
+      state: { connected: true, secure: true },
+      configured: { created: true, passwordProtected: true },
+    });
   }
 
   const untrusting = new RoomControl({ ...prosody.xmppConfig(), reconnect: { initialMs: 60_000 } });

@@ -121,7 +121,7 @@ test('disabling an account ends its sessions at once', async (t) => {
   t.is((await app.client().login(staff.email, password)).status, 401);
 });
 
-test('the first admin\'s generated password is one-time: every page leads to changing it', async (t) => {
+test("the first admin's generated password is one-time: every page leads to changing it", async (t) => {
   const fresh = await startServer();
   try {
     const admin = await ensureFirstAdmin(fresh.server.app.db);
@@ -131,15 +131,27 @@ test('the first admin\'s generated password is one-time: every page leads to cha
     const login = await browser.login(admin!.email, admin!.password);
     t.is(login.headers.get('location'), '/password');
     t.is((await browser.get('/')).headers.get('location'), '/password');
-    const short = await browser.submit('/password', { current: admin!.password, next: 'kort', repeat: 'kort' }, '/password');
+    const short = await browser.submit(
+      '/password',
+      { current: admin!.password, next: 'kort', repeat: 'kort' },
+      '/password',
+    );
     t.is(short.status, 400);
     t.regex(short.text, /minst 12 tecken/);
-    const mismatch = await browser.submit('/password', { current: admin!.password, next: 'ett långt lösenord', repeat: 'ett annat lösenord' }, '/password');
+    const mismatch = await browser.submit(
+      '/password',
+      { current: admin!.password, next: 'ett långt lösenord', repeat: 'ett annat lösenord' },
+      '/password',
+    );
     t.regex(mismatch.text, /inte lika/);
-    const done = await browser.submit('/password', { current: admin!.password, next: 'ett långt lösenord', repeat: 'ett långt lösenord' }, '/password');
+    const done = await browser.submit(
+      '/password',
+      { current: admin!.password, next: 'ett långt lösenord', repeat: 'ett långt lösenord' },
+      '/password',
+    );
     t.is(done.status, 200);
     t.regex(done.text, /ditt nya lösenord gäller från och med nu/);
-    t.regex(done.text, /<a class="button" href="\/admin">Fortsätt till Samverka<\/a>/, "the way on");
+    t.regex(done.text, /<a class="button" href="\/admin">Fortsätt till Samverka<\/a>/, 'the way on');
     t.is((await browser.get('/')).headers.get('location'), '/admin', 'the admin starts in administration');
     t.is((await fresh.client().login(admin!.email, admin!.password)).status, 401);
   } finally {
@@ -162,8 +174,19 @@ test('the pages switch to English and back', async (t) => {
 test('sessions that have run out are cleared at the next login', async (t) => {
   const { staff, password } = await app.staff('clinician');
   const db = app.server.app.db;
-  await db('staff_sessions').insert({ id: 'e'.repeat(64), staff_id: staff.id, created_at: '2020-01-01T08:00:00.000Z', expires_at: '2020-01-01T20:00:00.000Z', method: 'password' });
+  await db('staff_sessions').insert({
+    id: 'e'.repeat(64),
+    staff_id: staff.id,
+    created_at: '2020-01-01T08:00:00.000Z',
+    expires_at: '2020-01-01T20:00:00.000Z',
+    method: 'password',
+  });
   await app.client().login(staff.email, password);
-  t.is(await db('staff_sessions').where({ id: 'e'.repeat(64) }).first(), undefined);
+  t.is(
+    await db('staff_sessions')
+      .where({ id: 'e'.repeat(64) })
+      .first(),
+    undefined,
+  );
   t.is((await db('staff_sessions').where({ staff_id: staff.id })).length, 1, 'the new one');
 });

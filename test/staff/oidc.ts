@@ -26,7 +26,10 @@ async function world(env: Record<string, string> = {}): Promise<World> {
 }
 
 test.before(async () => {
-  [main, strict] = await Promise.all([world(), world({ LOCAL_LOGIN: 'off', OIDC_AUTO_PROVISION: 'Akutmottagningen:clinician' })]);
+  [main, strict] = await Promise.all([
+    world(),
+    world({ LOCAL_LOGIN: 'off', OIDC_AUTO_PROVISION: 'Akutmottagningen:clinician' }),
+  ]);
 });
 test.after.always(async () => {
   for (const w of [main, strict]) {
@@ -82,7 +85,10 @@ test('a clinician logs in with a SITHS card through the identity provider and la
   t.is(home.status, 200);
   t.regex(home.text, new RegExp(`Inloggad som ${staff.name}`));
   const logins = await findAudit(main.app.server.app.db, { staffId: staff.id, action: 'login' });
-  t.deepEqual(logins.map((a) => a.details), [{ method: 'oidc' }]);
+  t.deepEqual(
+    logins.map((a) => a.details),
+    [{ method: 'oidc' }],
+  );
 });
 
 test('a login returns to the page that was asked for', async (t) => {
@@ -104,7 +110,11 @@ test('the session is renewed at an IdP login: the earlier session id no longer w
   t.not(after, before);
   const stale = main.app.client();
   stale.cookies.set('samverka_sid', before);
-  t.is((await stale.get('/calendar')).headers.get('location'), '/login?next=%2Fcalendar', 'the old session leads to the login page');
+  t.is(
+    (await stale.get('/calendar')).headers.get('location'),
+    '/login?next=%2Fcalendar',
+    'the old session leads to the login page',
+  );
   t.is((await browser.get('/calendar')).status, 200);
 });
 
@@ -219,7 +229,7 @@ test('logout after an IdP login ends the local session and sends the browser on 
   // The ID token of this login: the provider knows whose session to end without asking.
   const hint = to.searchParams.get('id_token_hint');
   t.truthy(hint);
-  const claims = JSON.parse(Buffer.from(hint!.split('.')[1]!, 'base64url').toString('utf8'));
+  const claims = JSON.parse(Buffer.from(hint!.split('.')[1], 'base64url').toString('utf8'));
   t.is(claims.sub, accountId);
   t.is(claims.aud, main.idp.clientId);
   // Stored sealed, never as the token itself.
@@ -267,8 +277,11 @@ test('with LOCAL_LOGIN=off the password form is hidden and a posted password is 
 });
 
 test('LOCAL_LOGIN=off without an identity provider stops the start: nobody could log in', (t) => {
-  const error = t.throws(() => loadConfig({ LOCAL_LOGIN: 'off', SESSION_SECRET: 'x'.repeat(32), DATA_KEY: 'a'.repeat(64) }), { instanceOf: ConfigError });
-  t.regex(error!.message, /LOCAL_LOGIN must be one of \[on\]: use on or off; off needs OIDC_ISSUER/);
+  const error = t.throws(
+    () => loadConfig({ LOCAL_LOGIN: 'off', SESSION_SECRET: 'x'.repeat(32), DATA_KEY: 'a'.repeat(64) }),
+    { instanceOf: ConfigError },
+  );
+  t.regex(error.message, /LOCAL_LOGIN must be one of \[on\]: use on or off; off needs OIDC_ISSUER/);
 });
 
 test('an unknown clinician gets an account in the configured unit when auto-provisioning is on', async (t) => {
@@ -285,7 +298,7 @@ test('an unknown clinician gets an account in the configured unit when auto-prov
   // The next login finds the same account.
   const again = strict.app.client();
   t.is((await again.get(local(await signInAt((await startLogin(again)).href, 'newcomer')))).status, 302);
-  t.is(Number((await strict.app.server.app.db('staff').where({ hsa_id: hsaId }).count({ n: '*' }))[0]!.n), 1);
+  t.is(Number((await strict.app.server.app.db('staff').where({ hsa_id: hsaId }).count({ n: '*' }))[0].n), 1);
 });
 
 test("the identity provider's discovery document is a readiness check", async (t) => {
@@ -299,7 +312,9 @@ test('an identity provider that does not answer gives a page after the timeout, 
   const silent: Server = createServer((socket) => void sockets.push(socket));
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const port = (silent.address() as { port: number }).port;
-  const app = await startServer({ env: { OIDC_ISSUER: `http://127.0.0.1:${port}`, OIDC_CLIENT_ID: 'samverka', OIDC_CLIENT_SECRET: 'secret' } });
+  const app = await startServer({
+    env: { OIDC_ISSUER: `http://127.0.0.1:${port}`, OIDC_CLIENT_ID: 'samverka', OIDC_CLIENT_SECRET: 'secret' },
+  });
   try {
     const [page, ready] = await Promise.all([app.client().get('/auth/login'), app.client().get('/health/ready')]);
     t.is(page.status, 503);

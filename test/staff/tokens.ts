@@ -48,7 +48,7 @@ test('a revoked token, an unknown token and a disabled account are refused', asy
   t.is((await app.client().get('/api/v1/me', bearer(second.token))).status, 401);
 });
 
-test('the token\'s last use is recorded', async (t) => {
+test("the token's last use is recorded", async (t) => {
   const { staff } = await app.staff('clinician');
   const { token, tokenId } = await createToken(app.server.app.db, staff.email, 'use');
   await app.client().get('/api/v1/me', bearer(token));

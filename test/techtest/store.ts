@@ -13,8 +13,16 @@ const result = (at: string, verdict: TechTestResult['verdict']): Omit<TechTestRe
   sound: 'yes',
   devices: { camera: 'USB-kamera', microphone: null, speaker: 'Hörlurar' },
   network: {
-    relayConfigured: false, relayUdp: null, relayTcp: null, rttMs: null, jitterMs: null, loss: null,
-    throughputKbps: null, downloadKbps: 1500.5, uploadKbps: 640.25, durationMs: 1234,
+    relayConfigured: false,
+    relayUdp: null,
+    relayTcp: null,
+    rttMs: null,
+    jitterMs: null,
+    loss: null,
+    throughputKbps: null,
+    downloadKbps: 1500.5,
+    uploadKbps: 640.25,
+    durationMs: 1234,
   },
   verdict,
   browser: 'Firefox 128',
@@ -32,7 +40,11 @@ for (const database of await everyDatabase()) {
       const newer = await insertResult(db, result('2026-11-25T09:05:00Z', 'good'));
       const latest = await latestResult(db, older.subject);
       t.deepEqual(latest, newer);
-      t.is(await latestResult(db, { type: 'staff_session', id: older.subject.id }), undefined, 'subjects of another kind are apart');
+      t.is(
+        await latestResult(db, { type: 'staff_session', id: older.subject.id }),
+        undefined,
+        'subjects of another kind are apart',
+      );
       await db.migrate.rollback(undefined, true);
       t.false(await db.schema.hasTable('techtest_results'));
     } finally {

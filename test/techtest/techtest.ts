@@ -13,7 +13,12 @@ let app: TestServer;
 let noTurn: TestServer;
 test.before(async () => {
   [app, noTurn] = await Promise.all([
-    startServer({ env: { TURN_URLS: 'turn:127.0.0.1:3478?transport=udp,turn:127.0.0.1:3478?transport=tcp', TURN_SECRET: turnSecret } }),
+    startServer({
+      env: {
+        TURN_URLS: 'turn:127.0.0.1:3478?transport=udp,turn:127.0.0.1:3478?transport=tcp',
+        TURN_SECRET: turnSecret,
+      },
+    }),
     startServer(),
   ]);
 });
@@ -40,12 +45,21 @@ const goodResult = () => ({
   sound: 'yes',
   devices: { camera: 'Integrerad kamera', microphone: 'Mikrofon (Realtek)', speaker: null },
   network: {
-    relayConfigured: true, relayUdp: true, relayTcp: true, rttMs: 24, jitterMs: 3.5, loss: 0,
-    throughputKbps: 2400, downloadKbps: 48_000, uploadKbps: 21_000, durationMs: 5200,
+    relayConfigured: true,
+    relayUdp: true,
+    relayTcp: true,
+    rttMs: 24,
+    jitterMs: 3.5,
+    loss: 0,
+    throughputKbps: 2400,
+    downloadKbps: 48_000,
+    uploadKbps: 21_000,
+    durationMs: 5200,
   },
 });
 
-const chrome = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const chrome =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 test('the page is Swedish, loads only its own script and style, and offers English', async (t) => {
   const { browser } = await loggedIn();
@@ -105,7 +119,11 @@ test('/ice mints fresh short-lived TURN credentials for every configured URL, ne
   const first = await browser.get('/techtest/ice');
   t.is(first.status, 200);
   t.is(first.headers.get('cache-control'), 'no-store');
-  const body = first.json<{ relay: boolean; iceServers: { urls: string[]; username: string; credential: string }[]; expiresAt: string }>();
+  const body = first.json<{
+    relay: boolean;
+    iceServers: { urls: string[]; username: string; credential: string }[];
+    expiresAt: string;
+  }>();
   t.true(body.relay);
   t.deepEqual(body.iceServers[0].urls, ['turn:127.0.0.1:3478?transport=udp', 'turn:127.0.0.1:3478?transport=tcp']);
   const [expiry] = body.iceServers[0].username.split(':');
@@ -119,7 +137,10 @@ test('/ice mints fresh short-lived TURN credentials for every configured URL, ne
 
 test('a result is stored with the staff session, with browser and OS from the user agent', async (t) => {
   const { browser, subject } = await loggedIn();
-  const reply = await browser.request('POST', '/techtest/results', { json: goodResult(), headers: { ...asApi, 'user-agent': chrome } });
+  const reply = await browser.request('POST', '/techtest/results', {
+    json: goodResult(),
+    headers: { ...asApi, 'user-agent': chrome },
+  });
   t.is(reply.status, 201, reply.text);
   t.is(reply.json().verdict, 'good');
   const stored = await latestResult(app.server.app.db, subject);
@@ -139,7 +160,15 @@ test('a result is stored with the staff session, with browser and OS from the us
 test('the verdict is the server\'s own: a page claiming nothing cannot store "good" for a dead relay', async (t) => {
   const { browser, subject } = await loggedIn();
   const result = goodResult();
-  result.network = { ...result.network, relayUdp: false, relayTcp: false, rttMs: null as never, jitterMs: null as never, loss: null as never, throughputKbps: null as never };
+  result.network = {
+    ...result.network,
+    relayUdp: false,
+    relayTcp: false,
+    rttMs: null as never,
+    jitterMs: null as never,
+    loss: null as never,
+    throughputKbps: null as never,
+  };
   const reply = await browser.request('POST', '/techtest/results', { json: { ...result, verdict: 'good' } });
   // An unknown key is refused rather than silently ignored.
   t.is(reply.status, 400);
@@ -184,13 +213,22 @@ for (const [what, change] of badResults) {
 
 test('a result without the CSRF header, too large, or not JSON is refused and nothing is stored', async (t) => {
   const { browser, subject } = await loggedIn();
-  const noCrumb = await browser.request('POST', '/techtest/results', { json: goodResult(), headers: { 'x-csrf-token': 'forged' } });
+  const noCrumb = await browser.request('POST', '/techtest/results', {
+    json: goodResult(),
+    headers: { 'x-csrf-token': 'forged' },
+  });
   t.is(noCrumb.status, 403);
   const huge = { ...goodResult(), padding: 'x'.repeat(20_000) };
   t.is((await browser.request('POST', '/techtest/results', { json: huge })).status, 413);
-  const form = await browser.request('POST', '/techtest/results', { body: 'camera=yes', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': browser.crumb! } });
+  const form = await browser.request('POST', '/techtest/results', {
+    body: 'camera=yes',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': browser.crumb! },
+  });
   t.is(form.status, 415);
-  const broken = await browser.request('POST', '/techtest/results', { body: '{"camera":', headers: { 'content-type': 'application/json', 'x-csrf-token': browser.crumb! } });
+  const broken = await browser.request('POST', '/techtest/results', {
+    body: '{"camera":',
+    headers: { 'content-type': 'application/json', 'x-csrf-token': browser.crumb! },
+  });
   t.is(broken.status, 400);
   t.is(await latestResult(app.server.app.db, subject), undefined);
 });
@@ -251,11 +289,15 @@ test('a stored result is announced on the event bus, for the staff meeting page 
 test('results are limited per subject, not per address: a colleague behind the same proxy is not held up', async (t) => {
   const { browser } = await loggedIn();
   const statuses: number[] = [];
-  for (let i = 0; i < 31; i += 1) statuses.push((await browser.request('POST', '/techtest/results', { json: goodResult(), headers: asApi })).status);
+  for (let i = 0; i < 31; i += 1)
+    statuses.push((await browser.request('POST', '/techtest/results', { json: goodResult(), headers: asApi })).status);
   t.deepEqual(statuses.slice(0, 30), Array(30).fill(201));
   t.is(statuses[30], 429);
   const colleague = await loggedIn();
-  t.is((await colleague.browser.request('POST', '/techtest/results', { json: goodResult(), headers: asApi })).status, 201);
+  t.is(
+    (await colleague.browser.request('POST', '/techtest/results', { json: goodResult(), headers: asApi })).status,
+    201,
+  );
 });
 
 test('the entry path can mount the same test for a participant, who is refused without a subject', async (t) => {
@@ -278,7 +320,10 @@ test('the entry path can mount the same test for a participant, who is refused w
   t.is(page.status, 200);
   t.regex(page.text, /data-base="\/m\/techtest"/);
   t.regex(page.text, /<a class="button" href="\/m\/waiting">Fortsätt<\/a>/);
-  const stored = await guest.request('POST', '/m/techtest/results', { json: goodResult(), headers: { ...asApi, ...participant } });
+  const stored = await guest.request('POST', '/m/techtest/results', {
+    json: goodResult(),
+    headers: { ...asApi, ...participant },
+  });
   t.is(stored.status, 201);
   const result = await latestResult(app.server.app.db, { type: 'participant', id: participant['x-test-participant'] });
   t.is(result?.id, stored.json().id);

@@ -4,7 +4,10 @@ import { turnCredentials, turnPassword, turnTtlSeconds } from '../../appliance/s
 import { allocate, startCoturn } from '../helpers/coturn.ts';
 import { startServer } from '../helpers/server.ts';
 
-const turn = { urls: ['turn:turn.region.example:3478?transport=udp', 'turn:turn.region.example:3478?transport=tcp'], secret: 'delad-hemlighet-för-turn' };
+const turn = {
+  urls: ['turn:turn.region.example:3478?transport=udp', 'turn:turn.region.example:3478?transport=tcp'],
+  secret: 'delad-hemlighet-för-turn',
+};
 
 test('the username is "<unix expiry>:<id>" and expires after the short TTL', (t) => {
   const now = new Date('2026-11-25T10:00:00Z');
@@ -57,10 +60,16 @@ test('readiness checks TURN with a minted credential: ready when the secrets agr
   const bad = await startServer({ env: { TURN_URLS: urls, TURN_SECRET: 'not-the-turn-servers-secret' } });
   try {
     const ready = (await good.client().get('/health/ready')).json();
-    t.deepEqual(ready.parts.turn, { ok: true, detail: `127.0.0.1:${coturn.port} grants a relay for a minted credential` });
+    t.deepEqual(ready.parts.turn, {
+      ok: true,
+      detail: `127.0.0.1:${coturn.port} grants a relay for a minted credential`,
+    });
     const notReady = await bad.client().get('/health/ready');
     t.is(notReady.status, 503);
-    t.regex(notReady.json().parts.turn.detail, /refuses the minted credential: TURN_SECRET differs from the TURN server's static-auth-secret/);
+    t.regex(
+      notReady.json().parts.turn.detail,
+      /refuses the minted credential: TURN_SECRET differs from the TURN server's static-auth-secret/,
+    );
   } finally {
     await good.stop();
     await bad.stop();

@@ -3,8 +3,16 @@ import type { NetworkFigures } from '../../appliance/src/techtest/model.ts';
 import { connectionVerdict, limits } from '../../appliance/src/techtest/verdict.ts';
 
 const good: NetworkFigures = {
-  relayConfigured: true, relayUdp: true, relayTcp: true, rttMs: 30, jitterMs: 4, loss: 0.001,
-  throughputKbps: 3000, downloadKbps: 20_000, uploadKbps: 8000, durationMs: 5000,
+  relayConfigured: true,
+  relayUdp: true,
+  relayTcp: true,
+  rttMs: 30,
+  jitterMs: 4,
+  loss: 0.001,
+  throughputKbps: 3000,
+  downloadKbps: 20_000,
+  uploadKbps: 8000,
+  durationMs: 5000,
 };
 
 test('a relay reached over UDP with a fast line is good', (t) => {
@@ -12,7 +20,18 @@ test('a relay reached over UDP with a fast line is good', (t) => {
 });
 
 test('no relay over either transport fails, whatever the line to the appliance', (t) => {
-  t.is(connectionVerdict({ ...good, relayUdp: false, relayTcp: false, rttMs: null, jitterMs: null, loss: null, throughputKbps: null }), 'failed');
+  t.is(
+    connectionVerdict({
+      ...good,
+      relayUdp: false,
+      relayTcp: false,
+      rttMs: null,
+      jitterMs: null,
+      loss: null,
+      throughputKbps: null,
+    }),
+    'failed',
+  );
 });
 
 test('a relay reached only over TCP (UDP blocked) is poor', (t) => {
@@ -30,7 +49,16 @@ test('a slow, lossy or jittery line is poor', (t) => {
 });
 
 test('without TURN the verdict rests on the line to the appliance alone', (t) => {
-  const skipped = { ...good, relayConfigured: false, relayUdp: null, relayTcp: null, rttMs: null, jitterMs: null, loss: null, throughputKbps: null };
+  const skipped = {
+    ...good,
+    relayConfigured: false,
+    relayUdp: null,
+    relayTcp: null,
+    rttMs: null,
+    jitterMs: null,
+    loss: null,
+    throughputKbps: null,
+  };
   t.is(connectionVerdict(skipped), 'good');
   t.is(connectionVerdict({ ...skipped, downloadKbps: null, uploadKbps: null }), 'failed');
 });

@@ -17,10 +17,16 @@ export async function openStream(kind: 'video' | 'audio', deviceId?: string): Pr
   return navigator.mediaDevices.getUserMedia(kind === 'video' ? { video: constraint } : { audio: constraint });
 }
 
-export const stopStream = (stream: MediaStream | null | undefined): void => stream?.getTracks().forEach((t) => t.stop());
+export const stopStream = (stream: MediaStream | null | undefined): void =>
+  stream?.getTracks().forEach((t) => t.stop());
 
 /** Fills a device choice; the wrapper shows only when there is a real choice (two or more). */
-export async function fillDevices(select: HTMLSelectElement, kind: MediaDeviceKind, current: string | undefined, defaultLabel?: string): Promise<MediaDeviceInfo[]> {
+export async function fillDevices(
+  select: HTMLSelectElement,
+  kind: MediaDeviceKind,
+  current: string | undefined,
+  defaultLabel?: string,
+): Promise<MediaDeviceInfo[]> {
   const devices = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === kind && d.deviceId !== '');
   select.replaceChildren(
     ...devices.map((d, i) => {
@@ -46,7 +52,10 @@ export const audioStartMs = 3000;
 export async function startAudio(context: AudioContext, ms = audioStartMs): Promise<boolean> {
   if (context.state !== 'running') {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([context.resume().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+    await Promise.race([
+      context.resume().catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, ms))),
+    ]);
     clearTimeout(timer);
   }
   return context.state === 'running';
@@ -94,4 +103,5 @@ export class LevelMeter {
 }
 
 /** Where the meter's needle goes: a decibel scale, so that speech moves it visibly. */
-export const meterValue = (rms: number): number => Math.max(0, Math.min(1, (20 * Math.log10(Math.max(rms, 1e-6)) + 60) / 60));
+export const meterValue = (rms: number): number =>
+  Math.max(0, Math.min(1, (20 * Math.log10(Math.max(rms, 1e-6)) + 60) / 60));

@@ -30,7 +30,12 @@ const timeout = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTime
 /** The configured URLs of one transport (turn:…?transport=udp|tcp), as a one-server ICE list. */
 function forTransport(servers: RTCIceServer[], transport: 'udp' | 'tcp'): RTCIceServer[] {
   return servers
-    .map((s) => ({ ...s, urls: [s.urls].flat().filter((u) => (/[?&]transport=tcp/i.test(u) ? 'tcp' : 'udp') === transport && u.startsWith('turn:')) }))
+    .map((s) => ({
+      ...s,
+      urls: [s.urls]
+        .flat()
+        .filter((u) => (/[?&]transport=tcp/i.test(u) ? 'tcp' : 'udp') === transport && u.startsWith('turn:')),
+    }))
     .filter((s) => s.urls.length > 0);
 }
 
@@ -110,7 +115,7 @@ function roundTrip(rtts: number[]): { rttMs: number; jitterMs: number } | null {
   const sorted = [...rtts].sort((x, y) => x - y);
   const mean = rtts.reduce((sum, r) => sum + r, 0) / rtts.length;
   const jitterMs = Math.sqrt(rtts.reduce((sum, r) => sum + (r - mean) ** 2, 0) / rtts.length);
-  return { rttMs: sorted[Math.floor(sorted.length / 2)]!, jitterMs };
+  return { rttMs: sorted[Math.floor(sorted.length / 2)], jitterMs };
 }
 
 /**
@@ -132,7 +137,9 @@ function withoutStringTimers<T>(run: () => Promise<T>): Promise<T> {
 /** Jitsi's pre-call test with the page's own timeout; `cancelled` ends it early (no relay works). */
 async function runPreCall(iceServers: RTCIceServer[], cancelled: Promise<null>) {
   const test = new PreCallTest();
-  const result = await withoutStringTimers(() => Promise.race([test.start(iceServers).catch(() => null), timeout(precallTimeoutMs, null), cancelled]));
+  const result = await withoutStringTimers(() =>
+    Promise.race([test.start(iceServers).catch(() => null), timeout(precallTimeoutMs, null), cancelled]),
+  );
   if (result === null) {
     // Stop whatever the routine still has open (peer connections, timers).
     try {
@@ -183,7 +190,11 @@ async function estimate(transfer: (bytes: number, signal: AbortSignal) => Promis
 export function measureDownload(check: NetworkCheck): Promise<number | null> {
   return estimate(async (bytes, signal) => {
     const nonce = Math.random().toString(36).slice(2);
-    const res = await fetch(`${check.base}/download?bytes=${bytes}&n=${nonce}`, { cache: 'no-store', signal, credentials: 'same-origin' });
+    const res = await fetch(`${check.base}/download?bytes=${bytes}&n=${nonce}`, {
+      cache: 'no-store',
+      signal,
+      credentials: 'same-origin',
+    });
     if (!res.ok) throw new Error(`download ${res.status}`);
     await res.arrayBuffer();
   });
@@ -215,8 +226,16 @@ async function timed<T>(name: string, part: () => Promise<T>): Promise<T> {
 
 /** Nothing measured: what an unexpected failure of the check leaves (its verdict is "failed"). */
 export const noFigures = (): NetworkFigures => ({
-  relayConfigured: false, relayUdp: null, relayTcp: null, rttMs: null, jitterMs: null, loss: null,
-  throughputKbps: null, downloadKbps: null, uploadKbps: null, durationMs: null,
+  relayConfigured: false,
+  relayUdp: null,
+  relayTcp: null,
+  rttMs: null,
+  jitterMs: null,
+  loss: null,
+  throughputKbps: null,
+  downloadKbps: null,
+  uploadKbps: null,
+  durationMs: null,
 });
 
 export async function checkNetwork(check: NetworkCheck): Promise<NetworkFigures> {
@@ -236,8 +255,12 @@ export async function checkNetwork(check: NetworkCheck): Promise<NetworkFigures>
     // Jitsi's pre-call test starts together with the relay probes (it needs ~4.5 s, they well under
     // one) and is called off when neither probe gets through: it could only wait for its timeout.
     let callOff = () => {};
-    const precall = timed('precall', () => runPreCall(servers, new Promise<null>((resolve) => (callOff = () => resolve(null)))));
-    const [udp, tcp] = await timed('relay', () => Promise.all([probeRelay(forTransport(servers, 'udp')), probeRelay(forTransport(servers, 'tcp'))]));
+    const precall = timed('precall', () =>
+      runPreCall(servers, new Promise<null>((resolve) => (callOff = () => resolve(null)))),
+    );
+    const [udp, tcp] = await timed('relay', () =>
+      Promise.all([probeRelay(forTransport(servers, 'udp')), probeRelay(forTransport(servers, 'tcp'))]),
+    );
     figures.relayUdp = udp.ok;
     figures.relayTcp = tcp.ok;
     if (!udp.ok && !tcp.ok) callOff();
@@ -249,7 +272,8 @@ export async function checkNetwork(check: NetworkCheck): Promise<NetworkFigures>
         // With no RTT sample at all (in Firefox its first ping can go out before the sending
         // channel is open) the routine reports its 500 ms give-up value and √500 as jitter:
         // that is "not measured", not a slow line.
-        const noSample = pre.rtt === rttGiveUpMs && pre.jitter !== null && Math.abs(pre.jitter - Math.sqrt(rttGiveUpMs)) < 1e-9;
+        const noSample =
+          pre.rtt === rttGiveUpMs && pre.jitter !== null && Math.abs(pre.jitter - Math.sqrt(rttGiveUpMs)) < 1e-9;
         if (!noSample) {
           figures.rttMs = pre.rtt;
           figures.jitterMs = pre.jitter;
@@ -261,7 +285,10 @@ export async function checkNetwork(check: NetworkCheck): Promise<NetworkFigures>
   }
   // The line to the appliance after the pre-call test, so that its loss and throughput have the
   // line to themselves; download and upload side by side.
-  [figures.downloadKbps, figures.uploadKbps] = await Promise.all([timed('download', () => measureDownload(check)), timed('upload', () => measureUpload(check))]);
+  [figures.downloadKbps, figures.uploadKbps] = await Promise.all([
+    timed('download', () => measureDownload(check)),
+    timed('upload', () => measureUpload(check)),
+  ]);
   figures.durationMs = performance.now() - started;
   performance.measure('techtest:network', { start: started, end: performance.now() });
   return figures;

@@ -6,7 +6,8 @@ import { startAudio } from './media.ts';
 type SinkAudioElement = HTMLAudioElement & { setSinkId?(id: string): Promise<void> };
 
 /** Whether this browser can send sound to a chosen output (Chrome, Edge, Firefox ≥ 116). */
-export const canChooseSpeaker = (): boolean => typeof (HTMLMediaElement.prototype as SinkAudioElement).setSinkId === 'function';
+export const canChooseSpeaker = (): boolean =>
+  typeof (HTMLMediaElement.prototype as SinkAudioElement).setSinkId === 'function';
 
 /** Plays the chime; false when the browser's sound system would not start (nothing was played). */
 export async function playChime(context: AudioContext, speakerId?: string): Promise<boolean> {
@@ -16,9 +17,9 @@ export async function playChime(context: AudioContext, speakerId?: string): Prom
   if (speakerId && canChooseSpeaker()) {
     // AudioContext.setSinkId is Chrome-only; an audio element with setSinkId works in both engines.
     const stream = context.createMediaStreamDestination();
-    element = new Audio() as SinkAudioElement;
+    element = new Audio();
     element.srcObject = stream.stream;
-    await element.setSinkId!(speakerId);
+    await element.setSinkId(speakerId);
     await element.play();
     output = stream;
   }

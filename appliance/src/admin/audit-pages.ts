@@ -14,7 +14,16 @@ import * as schemas from './schemas.ts';
 export const adminOnly = { strategy: 'session', scope: ['admin'] };
 const pageLimit = 200;
 
-interface AuditSearch { staff?: string; meeting?: string; participant?: string; action?: string; from?: string; to?: string; before?: number; outside?: boolean }
+interface AuditSearch {
+  staff?: string;
+  meeting?: string;
+  participant?: string;
+  action?: string;
+  from?: string;
+  to?: string;
+  before?: number;
+  outside?: boolean;
+}
 
 async function auditPage(request: Request, h: ResponseToolkit) {
   const { db } = request.server.app;
@@ -31,7 +40,10 @@ async function auditPage(request: Request, h: ResponseToolkit) {
     outsideUnit: query.outside,
     limit: pageLimit,
   });
-  await request.audit('audit.search', { targetType: 'audit_log', details: { query: { ...query }, count: records.length } });
+  await request.audit('audit.search', {
+    targetType: 'audit_log',
+    details: { query: { ...query }, count: records.length },
+  });
   const staff = await listStaff(db);
   return h.view('admin/audit', {
     title: t(lang, 'admin.audit.title'),
@@ -52,24 +64,37 @@ async function auditPage(request: Request, h: ResponseToolkit) {
 /** The same search, one page further back: records older than the last one shown. */
 function olderPage(query: AuditSearch, lastId: number): string {
   const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query)) if (key !== 'before' && value !== undefined) params.set(key, String(value));
+  for (const [key, value] of Object.entries(query))
+    if (key !== 'before' && value !== undefined) params.set(key, String(value));
   params.set('before', String(lastId));
   return `/admin/audit?${params}`;
 }
 
-async function renderExtract(request: Request, h: ResponseToolkit, found: { patient: PatientRecord[] }, format: 'html' | 'csv', how: Record<string, unknown>) {
+async function renderExtract(
+  request: Request,
+  h: ResponseToolkit,
+  found: { patient: PatientRecord[] },
+  format: 'html' | 'csv',
+  how: Record<string, unknown>,
+) {
   const { db } = request.server.app;
   const lang = languageOf(request);
   const meetingIds = [...new Set(found.patient.map((p) => p.meetingId))];
   const participantIds = found.patient.map((p) => p.participantId);
   const rows = await describeRecords(db, lang, await findAccesses(db, { meetingIds, participantIds }));
   // The extract shows who looked at the patient's data; producing it is recorded too (with ids only).
-  await request.audit('audit.extract', { targetType: 'patient', details: { ...how, format, meetingIds, participantIds, rows: rows.length } });
+  await request.audit('audit.extract', {
+    targetType: 'patient',
+    details: { ...how, format, meetingIds, participantIds, rows: rows.length },
+  });
   const patient = found.patient[0];
   if (format === 'csv') {
     // Named by the day it was made, not by the patient: a file name ends up in folders and mail subjects.
     const file = `loggutdrag-${clinicTime(new Date()).slice(0, 10)}.csv`;
-    return h.response(extractCsv(lang, rows)).type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${file}"`);
+    return h
+      .response(extractCsv(lang, rows))
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${file}"`);
   }
   return h.view('admin/extract', {
     title: t(lang, 'admin.extract.title'),
@@ -82,9 +107,16 @@ async function renderExtract(request: Request, h: ResponseToolkit, found: { pati
   });
 }
 
-function extractForm(request: Request, h: ResponseToolkit, extra: { error?: string; name?: string; meeting?: string } = {}, code = 200) {
+function extractForm(
+  request: Request,
+  h: ResponseToolkit,
+  extra: { error?: string; name?: string; meeting?: string } = {},
+  code = 200,
+) {
   const lang = languageOf(request);
-  return h.view('admin/extract-form', { title: t(lang, 'admin.extract.title'), styles: ['admin.css'], ...extra }).code(code);
+  return h
+    .view('admin/extract-form', { title: t(lang, 'admin.extract.title'), styles: ['admin.css'], ...extra })
+    .code(code);
 }
 
 async function byMeeting(request: Request, h: ResponseToolkit, format: 'html' | 'csv') {
@@ -92,7 +124,8 @@ async function byMeeting(request: Request, h: ResponseToolkit, format: 'html' | 
   const meeting = (request.query as { meeting?: string }).meeting;
   if (!meeting) return extractForm(request, h);
   const patient = await patientOfMeeting(db, config.dataKey, meeting);
-  if (patient.length === 0) return extractForm(request, h, { meeting, error: t(languageOf(request), 'admin.extract.noPatientInMeeting') }, 404);
+  if (patient.length === 0)
+    return extractForm(request, h, { meeting, error: t(languageOf(request), 'admin.extract.noPatientInMeeting') }, 404);
   return renderExtract(request, h, { patient }, format, { meeting });
 }
 
@@ -123,15 +156,21 @@ export const auditRoutes: ServerRoute[] = [
       auth: adminOnly,
       validate: {
         payload: schemas.extractPayload,
-        failAction: (request, h) => extractForm(request, h, { error: t(languageOf(request), 'admin.extract.invalid') }, 400).takeover(),
+        failAction: (request, h) =>
+          extractForm(request, h, { error: t(languageOf(request), 'admin.extract.invalid') }, 400).takeover(),
       },
     },
     async handler(request, h) {
       const { db, config } = request.server.app;
       const lang = languageOf(request);
-      const { name, personalNumber, format } = request.payload as { name: string; personalNumber: string; format: 'html' | 'csv' };
+      const { name, personalNumber, format } = request.payload as {
+        name: string;
+        personalNumber: string;
+        format: 'html' | 'csv';
+      };
       const parsed = parsePersonalNumber(personalNumber);
-      if (!parsed.ok) return extractForm(request, h, { name, error: t(lang, `admin.extract.personalNumber.${parsed.problem}`) }, 400);
+      if (!parsed.ok)
+        return extractForm(request, h, { name, error: t(lang, `admin.extract.personalNumber.${parsed.problem}`) }, 400);
       const patient = await findPatient(db, config.dataKey, name, parsed.value);
       if (patient.length === 0) {
         await request.audit('audit.extract', { targetType: 'patient', details: { found: false } });
@@ -141,4 +180,3 @@ export const auditRoutes: ServerRoute[] = [
     },
   },
 ];
-

@@ -67,7 +67,18 @@ export async function describeRecords(db: Db, lang: Language, records: AuditReco
  * opens it. A cell starting with = + - @ is prefixed with ' so that no formula runs.
  */
 export function extractCsv(lang: Language, rows: AccessRow[]): string {
-  const header = ['when', 'staff', 'hsaId', 'unit', 'role', 'action', 'meeting', 'participant'].map((k) => t(lang, `admin.extract.csv.${k}`));
-  const cells = rows.map((r) => [r.when, r.staffName, r.hsaId, r.unitName, r.role, r.actionText, r.meetingId, r.participantId]);
+  const header = ['when', 'staff', 'hsaId', 'unit', 'role', 'action', 'meeting', 'participant'].map((k) =>
+    t(lang, `admin.extract.csv.${k}`),
+  );
+  const cells = rows.map((r) => [
+    r.when,
+    r.staffName,
+    r.hsaId,
+    r.unitName,
+    r.role,
+    r.actionText,
+    r.meetingId,
+    r.participantId,
+  ]);
   return toCsv(header, cells, { delimiter: ';', bom: true });
 }

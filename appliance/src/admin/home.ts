@@ -13,7 +13,8 @@ export const sections: { href: string; label: string; about: string }[] = [
   { href: '/admin/privacy', label: 'admin.privacy.title', about: 'admin.home.privacy' },
 ];
 
-const translated = (lang: Language) => sections.map((s) => ({ href: s.href, label: t(lang, s.label), about: t(lang, s.about) }));
+const translated = (lang: Language) =>
+  sections.map((s) => ({ href: s.href, label: t(lang, s.label), about: t(lang, s.about) }));
 
 export const homeRoutes: ServerRoute[] = [
   {
@@ -22,7 +23,11 @@ export const homeRoutes: ServerRoute[] = [
     options: { auth: adminOnly },
     handler(request, h) {
       const lang = languageOf(request);
-      return h.view('admin/index', { title: t(lang, 'admin.home.title'), styles: ['admin.css'], sections: translated(lang) });
+      return h.view('admin/index', {
+        title: t(lang, 'admin.home.title'),
+        styles: ['admin.css'],
+        sections: translated(lang),
+      });
     },
   },
 ];

@@ -19,7 +19,11 @@ export const plugin: Plugin<void> = {
     server.route(privacyRoutes);
     // Data past its retention period goes once a day, each kind purged by the domain that owns it.
     // Periodic and due once: in the leading process (db/leader.ts).
-    server.app.leader.run('retention', () => scheduleRetention(server.app.db, server.app.config.retention, (level, message) => server.log([level, 'retention'], message)));
+    server.app.leader.run('retention', () =>
+      scheduleRetention(server.app.db, server.app.config.retention, (level, message) =>
+        server.log([level, 'retention'], message),
+      ),
+    );
   },
 };
 

@@ -12,12 +12,22 @@ import type { Db } from '../db/knex.ts';
 import { iso } from '../db/values.ts';
 import { languageOf, t } from '../http/i18n.ts';
 import { eraseParticipantMessages, messagesOf } from '../invites/index.ts';
-import { eraseParticipantContacts, findMeeting, findParticipant, listChanges, personalNumberOf } from '../meetings/index.ts';
+import {
+  eraseParticipantContacts,
+  findMeeting,
+  findParticipant,
+  listChanges,
+  personalNumberOf,
+} from '../meetings/index.ts';
 import { latestResult } from '../techtest/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
 
-export async function exportParticipant(db: Db, dataKey: Buffer, participantId: string): Promise<Record<string, unknown> | undefined> {
+export async function exportParticipant(
+  db: Db,
+  dataKey: Buffer,
+  participantId: string,
+): Promise<Record<string, unknown> | undefined> {
   const participant = await findParticipant(db, participantId);
   if (!participant) return undefined;
   const meeting = await findMeeting(db, participant.meetingId);
@@ -27,13 +37,35 @@ export async function exportParticipant(db: Db, dataKey: Buffer, participantId: 
       ...participant,
       // The person's own data, so the full number: the masked form is only for staff screens.
       personalNumber: await personalNumberOf(db, participantId, dataKey),
-      proxy: participant.proxy && { ...participant.proxy, personalNumber: await personalNumberOf(db, participantId, dataKey, 'proxy') },
+      proxy: participant.proxy && {
+        ...participant.proxy,
+        personalNumber: await personalNumberOf(db, participantId, dataKey, 'proxy'),
+      },
     },
-    meeting: meeting && { id: meeting.id, title: meeting.title, startsAt: meeting.startsAt, durationMinutes: meeting.durationMinutes, status: meeting.status, unitId: meeting.unitId },
+    meeting: meeting && {
+      id: meeting.id,
+      title: meeting.title,
+      startsAt: meeting.startsAt,
+      durationMinutes: meeting.durationMinutes,
+      status: meeting.status,
+      unitId: meeting.unitId,
+    },
     changes: (await listChanges(db, participant.meetingId)).filter((c) => c.participantId === participantId),
-    messages: (await messagesOf(db, { participantId })).map((m) => ({ id: m.id, channel: m.channel, kind: m.kind, recipient: m.recipient, status: m.status, createdAt: m.createdAt, sentAt: m.sentAt, deliveredAt: m.deliveredAt, failedAt: m.failedAt })),
+    messages: (await messagesOf(db, { participantId })).map((m) => ({
+      id: m.id,
+      channel: m.channel,
+      kind: m.kind,
+      recipient: m.recipient,
+      status: m.status,
+      createdAt: m.createdAt,
+      sentAt: m.sentAt,
+      deliveredAt: m.deliveredAt,
+      failedAt: m.failedAt,
+    })),
     techTest: (await latestResult(db, { type: 'participant', id: participantId })) ?? null,
-    staffAccesses: (await findAccesses(db, { meetingIds: [participant.meetingId], participantIds: [participantId] })).map((r) => ({ at: r.at, staffId: r.staffId, unitId: r.unitId, action: r.action })),
+    staffAccesses: (
+      await findAccesses(db, { meetingIds: [participant.meetingId], participantIds: [participantId] })
+    ).map((r) => ({ at: r.at, staffId: r.staffId, unitId: r.unitId, action: r.action })),
   };
 }
 
@@ -57,20 +89,30 @@ export const privacyRoutes: ServerRoute[] = [
   {
     method: 'GET',
     path: '/admin/privacy',
-    options: { auth: adminOnly, validate: { query: Joi.object({ meeting: Joi.string().guid().empty(''), erased: Joi.boolean() }) } },
+    options: {
+      auth: adminOnly,
+      validate: { query: Joi.object({ meeting: Joi.string().guid().empty(''), erased: Joi.boolean() }) },
+    },
     async handler(request, h) {
       const { db } = request.server.app;
       const lang = languageOf(request);
       const meetingId = (request.query as { meeting?: string }).meeting;
       const meeting = meetingId ? await findMeeting(db, meetingId) : undefined;
-      if (meeting) await request.audit('privacy.lookup', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
+      if (meeting)
+        await request.audit('privacy.lookup', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
       return h.view('admin/privacy', {
         title: t(lang, 'admin.privacy.title'),
         styles: ['admin.css'],
         meetingId,
         notFound: meetingId && !meeting,
         meeting: meeting && { ...meeting, when: clinicTime(meeting.startsAt) },
-        participants: meeting?.participants.map((p) => ({ ...p, kindText: t(lang, `meetings.kind.${p.kind}`), contact: [p.mobile, p.email, p.personalNumberMasked].filter(Boolean).join(', ') || t(lang, 'admin.privacy.noContact') })),
+        participants: meeting?.participants.map((p) => ({
+          ...p,
+          kindText: t(lang, `meetings.kind.${p.kind}`),
+          contact:
+            [p.mobile, p.email, p.personalNumberMasked].filter(Boolean).join(', ') ||
+            t(lang, 'admin.privacy.noContact'),
+        })),
         notice: (request.query as { erased?: string }).erased ? t(lang, 'admin.privacy.erased') : undefined,
       });
     },
@@ -86,19 +128,34 @@ export const privacyRoutes: ServerRoute[] = [
       if (!data) return h.response({ message: t(languageOf(request), 'admin.privacy.notFound') }).code(404);
       const meetingId = (data.participant as { meetingId: string }).meetingId;
       await request.audit('privacy.export', { meetingId, participantId: id, targetType: 'participant', targetId: id });
-      return h.response(JSON.stringify(data, null, 2)).type('application/json; charset=utf-8').header('content-disposition', `attachment; filename="deltagare-${id}.json"`);
+      return h
+        .response(JSON.stringify(data, null, 2))
+        .type('application/json; charset=utf-8')
+        .header('content-disposition', `attachment; filename="deltagare-${id}.json"`);
     },
   },
   {
     method: 'POST',
     path: '/admin/privacy/participants/{id}/erase',
-    options: { auth: adminOnly, validate: { params: participantParams, payload: Joi.object({ crumb: Joi.string(), confirm: Joi.string().valid('yes').required() }) } },
+    options: {
+      auth: adminOnly,
+      validate: {
+        params: participantParams,
+        payload: Joi.object({ crumb: Joi.string(), confirm: Joi.string().valid('yes').required() }),
+      },
+    },
     async handler(request, h) {
       const { db } = request.server.app;
       const id = String(request.params.id);
       const participant = await findParticipant(db, id);
-      if (!participant || !(await eraseContactData(db, id))) return h.response({ message: t(languageOf(request), 'admin.privacy.notFound') }).code(404);
-      await request.audit('privacy.erase', { meetingId: participant.meetingId, participantId: id, targetType: 'participant', targetId: id });
+      if (!participant || !(await eraseContactData(db, id)))
+        return h.response({ message: t(languageOf(request), 'admin.privacy.notFound') }).code(404);
+      await request.audit('privacy.erase', {
+        meetingId: participant.meetingId,
+        participantId: id,
+        targetType: 'participant',
+        targetId: id,
+      });
       return h.redirect(`/admin/privacy?meeting=${participant.meetingId}&erased=true`);
     },
   },

@@ -23,7 +23,12 @@ export interface PurgeCounts {
 
 const daysBefore = (now: Date, days: number) => new Date(now.getTime() - days * 86_400_000);
 
-export async function purge(db: Db, retention: Config['retention'], via: 'schedule' | 'cli', now = new Date()): Promise<PurgeCounts> {
+export async function purge(
+  db: Db,
+  retention: Config['retention'],
+  via: 'schedule' | 'cli',
+  now = new Date(),
+): Promise<PurgeCounts> {
   const answers = await purgeAnswers(db, daysBefore(now, retention.answersDays));
   const ended = await meetingsEndedBefore(db, daysBefore(now, retention.contactsDays));
   const counts: PurgeCounts = {
@@ -33,7 +38,11 @@ export async function purge(db: Db, retention: Config['retention'], via: 'schedu
     participantContacts: await eraseContactsOfMeetings(db, ended),
     messageContacts: await eraseMessageContacts(db, ended),
   };
-  await insertAudit(db, { action: 'retention.purge', targetType: 'retention', details: { ...counts, ...retention, via } }, now);
+  await insertAudit(
+    db,
+    { action: 'retention.purge', targetType: 'retention', details: { ...counts, ...retention, via } },
+    now,
+  );
   return counts;
 }
 
@@ -43,7 +52,12 @@ export async function purge(db: Db, retention: Config['retention'], via: 'schedu
  */
 export async function purgeAuditLog(db: Db, now = new Date()): Promise<number> {
   const removed = await purgeAudit(db, now);
-  if (removed > 0) await insertAudit(db, { action: 'audit.purge', targetType: 'audit_log', details: { removed, before: iso(retentionCutoff(now)) } });
+  if (removed > 0)
+    await insertAudit(db, {
+      action: 'audit.purge',
+      targetType: 'audit_log',
+      details: { removed, before: iso(retentionCutoff(now)) },
+    });
   return removed;
 }
 
@@ -58,10 +72,18 @@ export function scheduleRetention(
   everyMs = 24 * 3600_000,
   firstAfterMs = 60_000,
 ): () => void {
-  return every(everyMs, async () => {
-    const c = await purge(db, retention, 'schedule');
-    log('info', `retention: deleted ${c.connlogEntries} log entries, ${c.evaluationResponses} evaluation answers, ${c.evaluationRespondents} evaluation respondents; erased contact data of ${c.participantContacts} participants and ${c.messageContacts} messages`);
-    const removed = await purgeAuditLog(db);
-    if (removed > 0) log('info', `audit log: ${removed} record(s) older than ${auditRetentionYears} years purged`);
-  }, (error) => log('error', `retention: ${error.message}`), { firstAfterMs });
+  return every(
+    everyMs,
+    async () => {
+      const c = await purge(db, retention, 'schedule');
+      log(
+        'info',
+        `retention: deleted ${c.connlogEntries} log entries, ${c.evaluationResponses} evaluation answers, ${c.evaluationRespondents} evaluation respondents; erased contact data of ${c.participantContacts} participants and ${c.messageContacts} messages`,
+      );
+      const removed = await purgeAuditLog(db);
+      if (removed > 0) log('info', `audit log: ${removed} record(s) older than ${auditRetentionYears} years purged`);
+    },
+    (error) => log('error', `retention: ${error.message}`),
+    { firstAfterMs },
+  );
 }

@@ -12,7 +12,10 @@ export const auditQuery = Joi.object({
   staff: id,
   meeting: id,
   participant: id,
-  action: Joi.string().empty('').max(64).pattern(/^[a-z][a-z_.]*$/),
+  action: Joi.string()
+    .empty('')
+    .max(64)
+    .pattern(/^[a-z][a-z_.]*$/),
   from: day,
   to: day,
   before: Joi.number().integer().min(1).max(Number.MAX_SAFE_INTEGER),
@@ -30,7 +33,11 @@ export const extractPayload = Joi.object({
 });
 
 // No NUL character: PostgreSQL text cannot hold one (a search for it would fail, not find nothing).
-const text = (max: number) => Joi.string().trim().max(max).pattern(/^[^\u0000]*$/, 'text without a NUL character');
+const text = (max: number) =>
+  Joi.string()
+    .trim()
+    .max(max)
+    .pattern(/^[^\u0000]*$/, 'text without a NUL character');
 
 export const staffSearch = Joi.object({ q: text(200).empty(''), unit: id });
 
@@ -38,20 +45,29 @@ export const staffPayload = Joi.object({
   crumb: Joi.string(),
   name: text(200).min(1).required(),
   email: Joi.string().trim().email({ tlds: false }).max(254).required(),
-  hsaId: text(64).allow('').pattern(/^[A-Za-z0-9-]+$/),
+  hsaId: text(64)
+    .allow('')
+    .pattern(/^[A-Za-z0-9-]+$/),
   unit: Joi.string().guid().required(),
-  role: Joi.string().valid(...roles).required(),
+  role: Joi.string()
+    .valid(...roles)
+    .required(),
 });
 
 export const unitPayload = Joi.object({
   crumb: Joi.string(),
   name: text(200).min(1).required(),
-  phone: text(32).allow('').pattern(/^[0-9 +()-]+$/),
+  phone: text(32)
+    .allow('')
+    .pattern(/^[0-9 +()-]+$/),
 });
 
 export const tokenPayload = Joi.object({
   crumb: Joi.string(),
-  name: text(100).min(1).pattern(/^[\w .-]+$/).required(),
+  name: text(100)
+    .min(1)
+    .pattern(/^[\w .-]+$/)
+    .required(),
 });
 
 export const staffParams = Joi.object({ id: Joi.string().guid().required() });

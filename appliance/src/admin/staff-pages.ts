@@ -5,19 +5,37 @@ import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { roles, type Role } from '../staff/index.ts';
 import { addStaff, addUnit, createToken, editStaff, renameUnit, StaffError } from '../staff/index.ts';
-import { findStaff, findUnit, listStaff, listTokens, listUnits, revokeTokenById, setDisabled, setPasswordMustChange } from '../staff/index.ts';
+import {
+  findStaff,
+  findUnit,
+  listStaff,
+  listTokens,
+  listUnits,
+  revokeTokenById,
+  setDisabled,
+  setPasswordMustChange,
+} from '../staff/index.ts';
 import { latestResult, staffSessionSubject } from '../techtest/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
 import * as schemas from './schemas.ts';
 
-interface StaffForm { name: string; email: string; hsaId?: string; unit: string; role: Role }
+interface StaffForm {
+  name: string;
+  email: string;
+  hsaId?: string;
+  unit: string;
+  role: Role;
+}
 type Feedback = { notice?: string; error?: string; oneTimePassword?: string; newToken?: string };
 
 const errorText = (lang: Language, error: StaffError) => t(lang, `admin.staff.error.${error.code}`);
 
 /** A StaffError is the person's input colliding with what exists: say which, keep the form. */
-async function attempt<T>(lang: Language, work: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
+async function attempt<T>(
+  lang: Language,
+  work: () => Promise<T>,
+): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
   try {
     return { ok: true, value: await work() };
   } catch (error) {
@@ -30,7 +48,8 @@ async function unitOptions(request: Request, selected?: string) {
   return (await listUnits(request.server.app.db)).map((u) => ({ id: u.id, name: u.name, selected: u.id === selected }));
 }
 
-const roleOptions = (lang: Language, selected?: string) => roles.map((r) => ({ value: r, label: t(lang, `role.${r}`), selected: r === selected }));
+const roleOptions = (lang: Language, selected?: string) =>
+  roles.map((r) => ({ value: r, label: t(lang, `role.${r}`), selected: r === selected }));
 
 async function staffList(request: Request, h: ResponseToolkit, feedback: Feedback = {}, code = 200) {
   const { db } = request.server.app;
@@ -38,59 +57,78 @@ async function staffList(request: Request, h: ResponseToolkit, feedback: Feedbac
   const query = request.query as { q?: string; unit?: string };
   const units = new Map((await listUnits(db)).map((u) => [u.id, u.name]));
   const staff = await listStaff(db, { search: query.q, unitId: query.unit });
-  return h.view('admin/staff', {
-    title: t(lang, 'admin.staff.title'),
-    styles: ['admin.css'],
-    query,
-    units: await unitOptions(request, query.unit),
-    // A new account is most often a clinician's, in a unit the admin chooses (no silent default).
-    roles: roleOptions(lang, 'clinician'),
-    people: staff.map((s) => ({
-      ...s,
-      unitName: units.get(s.unitId) ?? '',
-      roleName: t(lang, `role.${s.role}`),
-      lastLogin: s.lastLoginAt ? clinicTime(s.lastLoginAt) : t(lang, 'admin.staff.never'),
-    })),
-    ...feedback,
-  }).code(code);
+  return h
+    .view('admin/staff', {
+      title: t(lang, 'admin.staff.title'),
+      styles: ['admin.css'],
+      query,
+      units: await unitOptions(request, query.unit),
+      // A new account is most often a clinician's, in a unit the admin chooses (no silent default).
+      roles: roleOptions(lang, 'clinician'),
+      people: staff.map((s) => ({
+        ...s,
+        unitName: units.get(s.unitId) ?? '',
+        roleName: t(lang, `role.${s.role}`),
+        lastLogin: s.lastLoginAt ? clinicTime(s.lastLoginAt) : t(lang, 'admin.staff.never'),
+      })),
+      ...feedback,
+    })
+    .code(code);
 }
 
 async function staffPage(request: Request, h: ResponseToolkit, staffId: string, feedback: Feedback = {}, code = 200) {
   const { db } = request.server.app;
   const lang = languageOf(request);
   const person = await findStaff(db, { id: staffId });
-  if (!person) return h.view('error', { status: 404, message: t(lang, 'admin.staff.notFound'), title: t(lang, 'error.title') }).code(404);
+  if (!person)
+    return h
+      .view('error', { status: 404, message: t(lang, 'admin.staff.notFound'), title: t(lang, 'error.title') })
+      .code(404);
   const tokens = await listTokens(db, person.id);
-  return h.view('admin/staff-edit', {
-    title: person.name,
-    styles: ['admin.css'],
-    person,
-    self: person.id === request.auth.credentials.user!.id,
-    units: await unitOptions(request, person.unitId),
-    roles: roleOptions(lang, person.role),
-    tokens: tokens.map((tk) => ({
-      ...tk,
-      created: clinicTime(tk.createdAt),
-      lastUsed: tk.lastUsedAt ? clinicTime(tk.lastUsedAt) : t(lang, 'admin.staff.never'),
-    })),
-    ...feedback,
-  }).code(code);
+  return h
+    .view('admin/staff-edit', {
+      title: person.name,
+      styles: ['admin.css'],
+      person,
+      self: person.id === request.auth.credentials.user!.id,
+      units: await unitOptions(request, person.unitId),
+      roles: roleOptions(lang, person.role),
+      tokens: tokens.map((tk) => ({
+        ...tk,
+        created: clinicTime(tk.createdAt),
+        lastUsed: tk.lastUsedAt ? clinicTime(tk.lastUsedAt) : t(lang, 'admin.staff.never'),
+      })),
+      ...feedback,
+    })
+    .code(code);
 }
 
-const listFailed = (request: Request, h: ResponseToolkit) => staffList(request, h, { error: t(languageOf(request), 'admin.staff.invalid') }, 400).then((r) => r.takeover());
+const listFailed = (request: Request, h: ResponseToolkit) =>
+  staffList(request, h, { error: t(languageOf(request), 'admin.staff.invalid') }, 400).then((r) => r.takeover());
 const pageFailed = (request: Request, h: ResponseToolkit) => {
   const id = (request.params as { id?: string }).id;
   const lang = languageOf(request);
   return typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id)
     ? staffPage(request, h, id, { error: t(lang, 'admin.staff.invalid') }, 400).then((r) => r.takeover())
-    : h.view('error', { status: 404, message: t(lang, 'admin.staff.notFound'), title: t(lang, 'error.title') }).code(404).takeover();
+    : h
+        .view('error', { status: 404, message: t(lang, 'admin.staff.notFound'), title: t(lang, 'error.title') })
+        .code(404)
+        .takeover();
 };
 
 async function unitsPage(request: Request, h: ResponseToolkit, feedback: Feedback = {}, code = 200) {
   const lang = languageOf(request);
-  return h.view('admin/units', { title: t(lang, 'admin.units.title'), styles: ['admin.css'], units: await listUnits(request.server.app.db), ...feedback }).code(code);
+  return h
+    .view('admin/units', {
+      title: t(lang, 'admin.units.title'),
+      styles: ['admin.css'],
+      units: await listUnits(request.server.app.db),
+      ...feedback,
+    })
+    .code(code);
 }
-const unitsFailed = (request: Request, h: ResponseToolkit) => unitsPage(request, h, { error: t(languageOf(request), 'admin.units.invalid') }, 400).then((r) => r.takeover());
+const unitsFailed = (request: Request, h: ResponseToolkit) =>
+  unitsPage(request, h, { error: t(languageOf(request), 'admin.units.invalid') }, 400).then((r) => r.takeover());
 
 const idOf = (request: Request) => (request.params as { id: string }).id;
 
@@ -109,13 +147,31 @@ export const staffRoutes: ServerRoute[] = [
       const { db } = request.server.app;
       const lang = languageOf(request);
       const form = request.payload as StaffForm;
-      const result = await attempt(lang, () => addStaff(db, { name: form.name, email: form.email, hsaId: form.hsaId || null, unit: form.unit, role: form.role }));
+      const result = await attempt(lang, () =>
+        addStaff(db, {
+          name: form.name,
+          email: form.email,
+          hsaId: form.hsaId || null,
+          unit: form.unit,
+          role: form.role,
+        }),
+      );
       if (!result.ok) return staffList(request, h, { error: result.error }, 409);
       const { staff, generatedPassword } = result.value;
       // The generated password is handed over once and must be replaced at the first login.
       await setPasswordMustChange(db, staff.id, true);
-      await request.audit('staff.add', { targetType: 'staff', targetId: staff.id, details: { email: staff.email, role: staff.role, unitId: staff.unitId } });
-      return staffPage(request, h, staff.id, { notice: t(lang, 'admin.staff.added', { name: staff.name }), oneTimePassword: generatedPassword }, 201);
+      await request.audit('staff.add', {
+        targetType: 'staff',
+        targetId: staff.id,
+        details: { email: staff.email, role: staff.role, unitId: staff.unitId },
+      });
+      return staffPage(
+        request,
+        h,
+        staff.id,
+        { notice: t(lang, 'admin.staff.added', { name: staff.name }), oneTimePassword: generatedPassword },
+        201,
+      );
     },
   },
   {
@@ -127,29 +183,54 @@ export const staffRoutes: ServerRoute[] = [
   {
     method: 'POST',
     path: '/admin/staff/{id}',
-    options: { auth: adminOnly, validate: { params: schemas.staffParams, payload: schemas.staffPayload, failAction: pageFailed } },
+    options: {
+      auth: adminOnly,
+      validate: { params: schemas.staffParams, payload: schemas.staffPayload, failAction: pageFailed },
+    },
     async handler(request, h) {
       const lang = languageOf(request);
       const form = request.payload as StaffForm;
       const self = request.auth.credentials.user!;
       // An admin cannot take away their own admin role: someone must be left to give it back.
-      if (idOf(request) === self.id && form.role !== 'admin') return staffPage(request, h, self.id, { error: t(lang, 'admin.staff.error.own_role') }, 409);
-      const result = await attempt(lang, () => editStaff(request.server.app.db, idOf(request), { name: form.name, email: form.email, hsaId: form.hsaId || null, unitId: form.unit, role: form.role }));
+      if (idOf(request) === self.id && form.role !== 'admin')
+        return staffPage(request, h, self.id, { error: t(lang, 'admin.staff.error.own_role') }, 409);
+      const result = await attempt(lang, () =>
+        editStaff(request.server.app.db, idOf(request), {
+          name: form.name,
+          email: form.email,
+          hsaId: form.hsaId || null,
+          unitId: form.unit,
+          role: form.role,
+        }),
+      );
       if (!result.ok) return staffPage(request, h, idOf(request), { error: result.error }, 409);
-      await request.audit('staff.update', { targetType: 'staff', targetId: result.value.id, details: { email: result.value.email, role: result.value.role, unitId: result.value.unitId, hsaId: result.value.hsaId } });
+      await request.audit('staff.update', {
+        targetType: 'staff',
+        targetId: result.value.id,
+        details: {
+          email: result.value.email,
+          role: result.value.role,
+          unitId: result.value.unitId,
+          hsaId: result.value.hsaId,
+        },
+      });
       return staffPage(request, h, idOf(request), { notice: t(lang, 'admin.staff.saved') });
     },
   },
   ...(['disable', 'enable'] as const).map((change): ServerRoute => ({
     method: 'POST',
     path: `/admin/staff/{id}/${change}`,
-    options: { auth: adminOnly, validate: { params: schemas.staffParams, payload: schemas.crumbOnly, failAction: pageFailed } },
+    options: {
+      auth: adminOnly,
+      validate: { params: schemas.staffParams, payload: schemas.crumbOnly, failAction: pageFailed },
+    },
     async handler(request, h) {
       const { db } = request.server.app;
       const lang = languageOf(request);
       const person = await findStaff(db, { id: idOf(request) });
       if (!person) return staffPage(request, h, idOf(request));
-      if (person.id === request.auth.credentials.user!.id) return staffPage(request, h, person.id, { error: t(lang, 'admin.staff.error.own_account') }, 409);
+      if (person.id === request.auth.credentials.user!.id)
+        return staffPage(request, h, person.id, { error: t(lang, 'admin.staff.error.own_account') }, 409);
       // Disabling also ends the person's sessions (store.setDisabled): it takes effect at once.
       await setDisabled(db, person.id, change === 'disable');
       await request.audit(`staff.${change}`, { targetType: 'staff', targetId: person.id });
@@ -159,7 +240,10 @@ export const staffRoutes: ServerRoute[] = [
   {
     method: 'POST',
     path: '/admin/staff/{id}/tokens',
-    options: { auth: adminOnly, validate: { params: schemas.staffParams, payload: schemas.tokenPayload, failAction: pageFailed } },
+    options: {
+      auth: adminOnly,
+      validate: { params: schemas.staffParams, payload: schemas.tokenPayload, failAction: pageFailed },
+    },
     async handler(request, h) {
       const { db } = request.server.app;
       const lang = languageOf(request);
@@ -168,18 +252,32 @@ export const staffRoutes: ServerRoute[] = [
       const { name } = request.payload as { name: string };
       const result = await attempt(lang, () => createToken(db, person.email, name));
       if (!result.ok) return staffPage(request, h, person.id, { error: result.error }, 409);
-      await request.audit('token.create', { targetType: 'api_token', targetId: result.value.tokenId, details: { staffId: person.id, name } });
-      return staffPage(request, h, person.id, { notice: t(lang, 'admin.tokens.created', { name }), newToken: result.value.token }, 201);
+      await request.audit('token.create', {
+        targetType: 'api_token',
+        targetId: result.value.tokenId,
+        details: { staffId: person.id, name },
+      });
+      return staffPage(
+        request,
+        h,
+        person.id,
+        { notice: t(lang, 'admin.tokens.created', { name }), newToken: result.value.token },
+        201,
+      );
     },
   },
   {
     method: 'POST',
     path: '/admin/staff/{id}/tokens/{tokenId}/revoke',
-    options: { auth: adminOnly, validate: { params: schemas.tokenParams, payload: schemas.crumbOnly, failAction: pageFailed } },
+    options: {
+      auth: adminOnly,
+      validate: { params: schemas.tokenParams, payload: schemas.crumbOnly, failAction: pageFailed },
+    },
     async handler(request, h) {
       const lang = languageOf(request);
       const { id, tokenId } = request.params as { id: string; tokenId: string };
-      if (!(await revokeTokenById(request.server.app.db, id, tokenId))) return staffPage(request, h, id, { error: t(lang, 'admin.staff.error.unknown_token') }, 404);
+      if (!(await revokeTokenById(request.server.app.db, id, tokenId)))
+        return staffPage(request, h, id, { error: t(lang, 'admin.staff.error.unknown_token') }, 404);
       await request.audit('token.revoke', { targetType: 'api_token', targetId: tokenId, details: { staffId: id } });
       return staffPage(request, h, id, { notice: t(lang, 'admin.tokens.revoked') });
     },
@@ -199,14 +297,21 @@ export const staffRoutes: ServerRoute[] = [
       const { name, phone } = request.payload as { name: string; phone?: string };
       const result = await attempt(lang, () => addUnit(request.server.app.db, { name, phone: phone || null }));
       if (!result.ok) return unitsPage(request, h, { error: result.error }, 409);
-      await request.audit('unit.add', { targetType: 'care_unit', targetId: result.value.id, details: { name, phone: result.value.phone } });
+      await request.audit('unit.add', {
+        targetType: 'care_unit',
+        targetId: result.value.id,
+        details: { name, phone: result.value.phone },
+      });
       return unitsPage(request, h, { notice: t(lang, 'admin.units.added', { name: result.value.name }) }, 201);
     },
   },
   {
     method: 'POST',
     path: '/admin/units/{id}',
-    options: { auth: adminOnly, validate: { params: schemas.unitParams, payload: schemas.unitPayload, failAction: unitsFailed } },
+    options: {
+      auth: adminOnly,
+      validate: { params: schemas.unitParams, payload: schemas.unitPayload, failAction: unitsFailed },
+    },
     async handler(request, h) {
       const lang = languageOf(request);
       const { db } = request.server.app;
@@ -214,7 +319,11 @@ export const staffRoutes: ServerRoute[] = [
       const before = await findUnit(db, { id: idOf(request) });
       const result = await attempt(lang, () => renameUnit(db, idOf(request), { name, phone: phone || null }));
       if (!result.ok) return unitsPage(request, h, { error: result.error }, before ? 409 : 404);
-      await request.audit('unit.update', { targetType: 'care_unit', targetId: result.value.id, details: { from: before, to: result.value } });
+      await request.audit('unit.update', {
+        targetType: 'care_unit',
+        targetId: result.value.id,
+        details: { from: before, to: result.value },
+      });
       return unitsPage(request, h, { notice: t(lang, 'admin.units.saved', { name: result.value.name }) });
     },
   },
@@ -234,7 +343,13 @@ export const staffRoutes: ServerRoute[] = [
         person: user,
         unit: await findUnit(db, { id: user!.unitId }),
         roleName: t(lang, `role.${user!.role}`),
-        techtest: result && { verdict: t(lang, `techtest.verdict.${result.verdict}`), good: result.verdict === 'good', when: clinicTime(result.testedAt), browser: result.browser, os: result.os },
+        techtest: result && {
+          verdict: t(lang, `techtest.verdict.${result.verdict}`),
+          good: result.verdict === 'good',
+          when: clinicTime(result.testedAt),
+          browser: result.browser,
+          os: result.os,
+        },
       });
     },
   },

@@ -13,7 +13,10 @@ import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
 import { adapterStates } from '../invites/index.ts';
 
-interface Fact { label: string; value: string }
+interface Fact {
+  label: string;
+  value: string;
+}
 export interface PartStatus {
   part: string;
   name: string;
@@ -33,14 +36,21 @@ async function databaseFacts(db: Db, config: Config, lang: Language): Promise<{ 
   if (sqlite) {
     const file = resolve(config.databaseUrl.slice('sqlite:'.length));
     size = ['', '-wal'].reduce((sum, suffix) => {
-      try { return sum + statSync(file + suffix).size; } catch { return sum; }
+      try {
+        return sum + statSync(file + suffix).size;
+      } catch {
+        return sum;
+      }
     }, 0);
   } else {
     const result = await db.raw('select pg_database_size(current_database()) as size');
     size = Number(result.rows[0].size);
   }
-  const [done, pending] = (await db.migrate.list()) as [Array<{ name: string } | string>, Array<{ file: string } | string>];
-  const name = (m: { name?: string; file?: string } | string) => (typeof m === 'string' ? m : m.name ?? m.file ?? '');
+  const [done, pending] = (await db.migrate.list()) as [
+    Array<{ name: string } | string>,
+    Array<{ file: string } | string>,
+  ];
+  const name = (m: { name?: string; file?: string } | string) => (typeof m === 'string' ? m : (m.name ?? m.file ?? ''));
   return {
     config: [
       { label: t(lang, 'admin.status.driver'), value: sqlite ? 'SQLite (better-sqlite3)' : 'PostgreSQL (pg)' },
@@ -48,7 +58,14 @@ async function databaseFacts(db: Db, config: Config, lang: Language): Promise<{ 
     ],
     live: [
       { label: t(lang, 'admin.status.size'), value: `${(size / 1024 / 1024).toFixed(1)} MB` },
-      { label: t(lang, 'admin.status.migrations'), value: t(lang, 'admin.status.migrationsValue', { applied: done.length, latest: done.length ? name(done.at(-1)!) : '–', pending: pending.length }) },
+      {
+        label: t(lang, 'admin.status.migrations'),
+        value: t(lang, 'admin.status.migrationsValue', {
+          applied: done.length,
+          latest: done.length ? name(done.at(-1)!) : '–',
+          pending: pending.length,
+        }),
+      },
     ],
   };
 }
@@ -59,7 +76,9 @@ async function jitsiState(url: string): Promise<PartState> {
   try {
     const reply = await fetch(target, { signal: AbortSignal.timeout(3000), redirect: 'follow' });
     await reply.body?.cancel();
-    return reply.ok ? { ok: true, detail: `${target} answers ${reply.status}` } : { ok: false, detail: `${target} answers ${reply.status}` };
+    return reply.ok
+      ? { ok: true, detail: `${target} answers ${reply.status}` }
+      : { ok: false, detail: `${target} answers ${reply.status}` };
   } catch (error) {
     return { ok: false, detail: `${target}: ${(error as Error).message}` };
   }
@@ -73,7 +92,12 @@ export async function systemStatus(request: Request): Promise<PartStatus[]> {
   const off = t(lang, 'admin.status.off');
   const parts: PartStatus[] = [];
 
-  parts.push({ part: 'database', name: t(lang, 'admin.status.part.database'), state: checks.parts.database, ...(await databaseFacts(db, config, lang)) });
+  parts.push({
+    part: 'database',
+    name: t(lang, 'admin.status.part.database'),
+    state: checks.parts.database,
+    ...(await databaseFacts(db, config, lang)),
+  });
 
   const mail = adapters?.mail;
   parts.push({
@@ -81,7 +105,10 @@ export async function systemStatus(request: Request): Promise<PartStatus[]> {
     name: t(lang, 'admin.status.part.mail'),
     state: checks.parts.mail,
     config: [
-      { label: 'SMTP_URL', value: config.mail.smtpUrl ? maskUrl(config.mail.smtpUrl) : t(lang, 'admin.status.embeddedMail') },
+      {
+        label: 'SMTP_URL',
+        value: config.mail.smtpUrl ? maskUrl(config.mail.smtpUrl) : t(lang, 'admin.status.embeddedMail'),
+      },
       { label: 'MAIL_FROM', value: config.mail.from },
     ],
     live: [
@@ -96,7 +123,10 @@ export async function systemStatus(request: Request): Promise<PartStatus[]> {
     name: t(lang, 'admin.status.part.sms'),
     state: checks.parts.sms,
     config: [
-      { label: 'SMPP_URL', value: config.sms.smppUrl ? maskUrl(config.sms.smppUrl) : t(lang, 'admin.status.embeddedSms') },
+      {
+        label: 'SMPP_URL',
+        value: config.sms.smppUrl ? maskUrl(config.sms.smppUrl) : t(lang, 'admin.status.embeddedSms'),
+      },
       { label: 'SMS_SENDER', value: config.sms.sender },
       { label: 'SMPP_THROTTLE', value: t(lang, 'admin.status.perSecond', { n: config.sms.throttle }) },
     ],
@@ -117,7 +147,11 @@ export async function systemStatus(request: Request): Promise<PartStatus[]> {
     state: checks.parts.xmpp,
     configured: !!config.xmpp,
     config: config.xmpp
-      ? [{ label: 'XMPP_SERVICE', value: maskUrl(config.xmpp.service) }, { label: 'XMPP_USER', value: `${config.xmpp.user}@${config.xmpp.domain}` }, { label: 'XMPP_MUC_DOMAIN', value: config.xmpp.mucDomain }]
+      ? [
+          { label: 'XMPP_SERVICE', value: maskUrl(config.xmpp.service) },
+          { label: 'XMPP_USER', value: `${config.xmpp.user}@${config.xmpp.domain}` },
+          { label: 'XMPP_MUC_DOMAIN', value: config.xmpp.mucDomain },
+        ]
       : [{ label: 'XMPP_SERVICE', value: off }],
     live: [],
   });
@@ -127,7 +161,12 @@ export async function systemStatus(request: Request): Promise<PartStatus[]> {
     name: 'Jitsi Meet',
     configured: !!config.jitsi,
     state: config.jitsi ? await jitsiState(config.jitsi.url) : undefined,
-    config: config.jitsi ? [{ label: 'JITSI_URL', value: config.jitsi.url }, { label: 'JWT_APP_ID', value: config.jitsi.appId }] : [{ label: 'JITSI_URL', value: off }],
+    config: config.jitsi
+      ? [
+          { label: 'JITSI_URL', value: config.jitsi.url },
+          { label: 'JWT_APP_ID', value: config.jitsi.appId },
+        ]
+      : [{ label: 'JITSI_URL', value: off }],
     live: [],
   });
 
@@ -136,7 +175,9 @@ export async function systemStatus(request: Request): Promise<PartStatus[]> {
     name: 'TURN',
     state: checks.parts.turn,
     configured: !!config.turn,
-    config: config.turn ? [{ label: 'TURN_URLS', value: config.turn.urls.join(', ') }] : [{ label: 'TURN_URLS', value: off }],
+    config: config.turn
+      ? [{ label: 'TURN_URLS', value: config.turn.urls.join(', ') }]
+      : [{ label: 'TURN_URLS', value: off }],
     live: [],
   });
 
@@ -145,7 +186,12 @@ export async function systemStatus(request: Request): Promise<PartStatus[]> {
     name: t(lang, 'admin.status.part.idp'),
     state: checks.parts['identity provider'],
     configured: !!config.oidc,
-    config: config.oidc ? [{ label: 'OIDC_ISSUER', value: config.oidc.issuer }, { label: 'OIDC_CLIENT_ID', value: config.oidc.clientId }] : [{ label: 'OIDC_ISSUER', value: off }],
+    config: config.oidc
+      ? [
+          { label: 'OIDC_ISSUER', value: config.oidc.issuer },
+          { label: 'OIDC_CLIENT_ID', value: config.oidc.clientId },
+        ]
+      : [{ label: 'OIDC_ISSUER', value: off }],
     live: [],
   });
 
@@ -160,10 +206,13 @@ export async function systemStatus(request: Request): Promise<PartStatus[]> {
 /** The page's first line: a problem, or parts switched off (Jitsi off means no video), or all well. */
 function statusSummary(lang: Language, parts: PartStatus[]): { ok: boolean; text: string } {
   const failing = parts.filter((p) => p.configured !== false && p.state && !p.state.ok);
-  if (failing.length > 0) return { ok: false, text: t(lang, 'admin.status.someBad', { parts: failing.map((p) => p.name).join(', ') }) };
+  if (failing.length > 0)
+    return { ok: false, text: t(lang, 'admin.status.someBad', { parts: failing.map((p) => p.name).join(', ') }) };
   const off = parts.filter((p) => p.configured === false);
-  if (off.some((p) => p.part === 'jitsi')) return { ok: false, text: t(lang, 'admin.status.noVideo', { parts: off.map((p) => p.name).join(', ') }) };
-  if (off.length > 0) return { ok: true, text: t(lang, 'admin.status.someOff', { parts: off.map((p) => p.name).join(', ') }) };
+  if (off.some((p) => p.part === 'jitsi'))
+    return { ok: false, text: t(lang, 'admin.status.noVideo', { parts: off.map((p) => p.name).join(', ') }) };
+  if (off.length > 0)
+    return { ok: true, text: t(lang, 'admin.status.someOff', { parts: off.map((p) => p.name).join(', ') }) };
   return { ok: true, text: t(lang, 'admin.status.allOk') };
 }
 
@@ -178,7 +227,9 @@ export const statusRoutes: ServerRoute[] = [
       const parts = await systemStatus(request);
       const dayAgo = Date.now() - 86_400_000;
       // The outbox page lists the latest 200 messages; the failures of one day are among the latest 1,000.
-      const failed = (await recentMessages(db, 1000)).filter((m) => m.status === 'failed' && m.failedAt && m.failedAt.getTime() >= dayAgo);
+      const failed = (await recentMessages(db, 1000)).filter(
+        (m) => m.status === 'failed' && m.failedAt && m.failedAt.getTime() >= dayAgo,
+      );
       await request.audit('status.read', { targetType: 'system' });
       return h.view('admin/status', {
         title: t(lang, 'admin.status.title'),
@@ -187,14 +238,30 @@ export const statusRoutes: ServerRoute[] = [
           ...p,
           off: p.configured === false,
           // A part switched off is not "working": it says so, and what that means for the clinic.
-          stateText: t(lang, p.configured === false ? 'admin.status.notChecked' : p.state ? (p.state.ok ? 'admin.status.ok' : 'admin.status.problem') : 'admin.status.noCheck'),
+          stateText: t(
+            lang,
+            p.configured === false
+              ? 'admin.status.notChecked'
+              : p.state
+                ? p.state.ok
+                  ? 'admin.status.ok'
+                  : 'admin.status.problem'
+                : 'admin.status.noCheck',
+          ),
           offMeans: p.configured === false ? t(lang, `admin.status.offMeans.${p.part}`) : undefined,
           // The checks' own words are for /health/ready and the log; the page shows them only for a problem.
           problem: p.configured !== false && p.state && !p.state.ok ? p.state.detail : undefined,
         })),
         summary: statusSummary(lang, parts),
         stats: await queueStats(db),
-        failed: failed.map((m) => ({ id: m.id, when: clinicTime(m.failedAt!), channel: m.channel, kind: t(lang, `invites.kind.${m.kind}`), recipient: m.recipient, reason: m.lastError ?? '' })),
+        failed: failed.map((m) => ({
+          id: m.id,
+          when: clinicTime(m.failedAt!),
+          channel: m.channel,
+          kind: t(lang, `invites.kind.${m.kind}`),
+          recipient: m.recipient,
+          reason: m.lastError ?? '',
+        })),
         checkedAt: clinicTime(new Date()),
       });
     },

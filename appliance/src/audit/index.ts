@@ -29,24 +29,33 @@ export const plugin: Plugin<void> = {
   name: 'audit',
   dependencies: ['db'],
   register(server) {
-    server.decorate('request', 'audit', function (this: Request, action: AuditAction, target: AuditTarget = {}, actor?: Actor) {
-      const staff = actor ?? (this.auth.isAuthenticated ? this.auth.credentials.user : undefined);
-      return insertAudit(server.app.db, {
-        ...target,
-        action,
-        staffId: staff?.id,
-        staffRole: staff?.role,
-        unitId: staff?.unitId,
-        ip: this.clientAddress,
-      });
-    });
-    server.decorate('request', 'auditPageView', async function (this: Request, action: AuditAction, target: AuditTarget & { meetingId: string }) {
-      const sessionId = this.auth.isAuthenticated ? this.auth.credentials.sessionId : undefined;
-      const secret = server.app.config.sessionSecret;
-      if (sessionId && isPageViewToken(secret, sessionId, target.meetingId, this.headers[pageViewHeader])) return this.headers[pageViewHeader] as string;
-      await this.audit(action, target);
-      return sessionId ? pageViewToken(secret, sessionId, target.meetingId) : undefined;
-    });
+    server.decorate(
+      'request',
+      'audit',
+      function (this: Request, action: AuditAction, target: AuditTarget = {}, actor?: Actor) {
+        const staff = actor ?? (this.auth.isAuthenticated ? this.auth.credentials.user : undefined);
+        return insertAudit(server.app.db, {
+          ...target,
+          action,
+          staffId: staff?.id,
+          staffRole: staff?.role,
+          unitId: staff?.unitId,
+          ip: this.clientAddress,
+        });
+      },
+    );
+    server.decorate(
+      'request',
+      'auditPageView',
+      async function (this: Request, action: AuditAction, target: AuditTarget & { meetingId: string }) {
+        const sessionId = this.auth.isAuthenticated ? this.auth.credentials.sessionId : undefined;
+        const secret = server.app.config.sessionSecret;
+        if (sessionId && isPageViewToken(secret, sessionId, target.meetingId, this.headers[pageViewHeader]))
+          return this.headers[pageViewHeader] as string;
+        await this.audit(action, target);
+        return sessionId ? pageViewToken(secret, sessionId, target.meetingId) : undefined;
+      },
+    );
   },
 };
 

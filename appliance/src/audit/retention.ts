@@ -25,7 +25,7 @@ export async function purgeAudit(db: Db, now = new Date()): Promise<number> {
   return db.transaction(async (trx) => {
     await trx.raw('drop trigger audit_log_no_delete');
     const removed = await trx('audit_log').where('at', '<', iso(cutoff)).delete();
-    await trx.raw(sqliteAuditTriggers[1]!);
+    await trx.raw(sqliteAuditTriggers[1]);
     return removed;
   });
 }

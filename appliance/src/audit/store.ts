@@ -62,9 +62,14 @@ export interface AuditQuery {
 }
 
 export async function findAudit(db: Db, query: AuditQuery): Promise<AuditRecord[]> {
-  const q = db('audit_log').select('audit_log.*').orderBy('audit_log.id', 'desc').limit(query.limit ?? 200);
+  const q = db('audit_log')
+    .select('audit_log.*')
+    .orderBy('audit_log.id', 'desc')
+    .limit(query.limit ?? 200);
   if (query.outsideUnit) {
-    q.join('meetings', 'meetings.id', 'audit_log.meeting_id').whereNotNull('audit_log.staff_id').whereRaw('meetings.unit_id <> audit_log.unit_id');
+    q.join('meetings', 'meetings.id', 'audit_log.meeting_id')
+      .whereNotNull('audit_log.staff_id')
+      .whereRaw('meetings.unit_id <> audit_log.unit_id');
   }
   if (query.staffId) q.where('audit_log.staff_id', query.staffId);
   if (query.unitId) q.where('audit_log.unit_id', query.unitId);
@@ -113,7 +118,10 @@ const toRecord = (r: AuditRow): AuditRecord => ({
  * the meeting or participant, and calendar listings (meeting.list) that showed one of the meetings
  * (the calendar shows the patient's name). Anonymous records (failed logins) are not accesses.
  */
-export async function findAccesses(db: Db, about: { meetingIds: string[]; participantIds: string[] }): Promise<AuditRecord[]> {
+export async function findAccesses(
+  db: Db,
+  about: { meetingIds: string[]; participantIds: string[] },
+): Promise<AuditRecord[]> {
   const { meetingIds, participantIds } = about;
   if (meetingIds.length === 0 && participantIds.length === 0) return [];
   const rows = await db('audit_log')
@@ -122,7 +130,8 @@ export async function findAccesses(db: Db, about: { meetingIds: string[]; partic
       if (meetingIds.length > 0) w.orWhereIn('meeting_id', meetingIds);
       if (participantIds.length > 0) w.orWhereIn('participant_id', participantIds);
       // Ids are UUIDs: a match inside the listing's JSON is that meeting and no other.
-      for (const id of meetingIds) w.orWhere((l) => l.where('action', 'meeting.list').andWhere('details', 'like', `%"${id}"%`));
+      for (const id of meetingIds)
+        w.orWhere((l) => l.where('action', 'meeting.list').andWhere('details', 'like', `%"${id}"%`));
     })
     .orderBy('id', 'asc')
     .limit(10_000);

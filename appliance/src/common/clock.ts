@@ -7,15 +7,36 @@ import { languages, localeOf, type Language } from './language.ts';
 export const clinicTimeZone = 'Europe/Stockholm';
 
 const partsFormat = new Intl.DateTimeFormat('en-GB', {
-  timeZone: clinicTimeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+  timeZone: clinicTimeZone,
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
 });
 
-interface WallClock { year: number; month: number; day: number; hour: number; minute: number; second: number }
+interface WallClock {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
 
 function wallClock(instant: Date): WallClock {
   const parts = partsFormat.formatToParts(instant);
   const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
-  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };
+  return {
+    year: get('year'),
+    month: get('month'),
+    day: get('day'),
+    hour: get('hour'),
+    minute: get('minute'),
+    second: get('second'),
+  };
 }
 
 /** Minutes the clinic's clock is ahead of UTC at this instant (60 in winter, 120 in summer). */
@@ -66,16 +87,41 @@ export function isoWeek(date: string): number {
 export const today = (): string => toClinicTime(new Date()).date;
 
 // Building an Intl.DateTimeFormat is costly (it was 6 % of a booking's CPU): one per language, kept.
-const formats = Object.fromEntries(languages.map((language) => {
-  const locale = localeOf(language);
-  return [language, {
-    date: new Intl.DateTimeFormat(locale, { timeZone: clinicTimeZone, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }),
-    time: new Intl.DateTimeFormat(locale, { timeZone: clinicTimeZone, hour: '2-digit', minute: '2-digit' }),
-    // A wall-clock date of its own (YYYY-MM-DD at UTC midnight) is formatted without shifting it.
-    day: new Intl.DateTimeFormat(locale, { timeZone: 'UTC', weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }),
-    stamp: new Intl.DateTimeFormat(locale, { timeZone: clinicTimeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }),
-  }];
-})) as Record<Language, Record<'date' | 'time' | 'day' | 'stamp', Intl.DateTimeFormat>>;
+const formats = Object.fromEntries(
+  languages.map((language) => {
+    const locale = localeOf(language);
+    return [
+      language,
+      {
+        date: new Intl.DateTimeFormat(locale, {
+          timeZone: clinicTimeZone,
+          weekday: 'long',
+          day: 'numeric',
+          month: 'long',
+          year: 'numeric',
+        }),
+        time: new Intl.DateTimeFormat(locale, { timeZone: clinicTimeZone, hour: '2-digit', minute: '2-digit' }),
+        // A wall-clock date of its own (YYYY-MM-DD at UTC midnight) is formatted without shifting it.
+        day: new Intl.DateTimeFormat(locale, {
+          timeZone: 'UTC',
+          weekday: 'long',
+          day: 'numeric',
+          month: 'long',
+          year: 'numeric',
+        }),
+        stamp: new Intl.DateTimeFormat(locale, {
+          timeZone: clinicTimeZone,
+          year: 'numeric',
+          month: '2-digit',
+          day: '2-digit',
+          hour: '2-digit',
+          minute: '2-digit',
+          second: '2-digit',
+        }),
+      },
+    ];
+  }),
+) as Record<Language, Record<'date' | 'time' | 'day' | 'stamp', Intl.DateTimeFormat>>;
 
 /** "tisdag 3 mars 2026" and "09:00" on the clinic's clock, as messages write a meeting's time. */
 export function formatWhen(date: Date, language: Language): { date: string; time: string } {

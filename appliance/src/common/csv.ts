@@ -11,7 +11,14 @@ export interface CsvOptions {
 export function toCsv(header: string[], rows: unknown[][], options: CsvOptions = {}): string {
   const delimiter = options.delimiter ?? ',';
   const cell = (value: unknown): string => {
-    let text = value === null || value === undefined ? '' : value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value);
+    let text =
+      value === null || value === undefined
+        ? ''
+        : value instanceof Date
+          ? value.toISOString()
+          : typeof value === 'object'
+            ? JSON.stringify(value)
+            : String(value);
     if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
     return /["\r\n]/.test(text) || text.includes(delimiter) ? `"${text.replace(/"/g, '""')}"` : text;
   };

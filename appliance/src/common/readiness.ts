@@ -30,10 +30,7 @@ async function withTimeout(check: Check, ms: number): Promise<PartState> {
     timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${ms} ms` }), ms);
   });
   try {
-    return await Promise.race([
-      check().catch((error: Error) => ({ ok: false, detail: error.message })),
-      timeout,
-    ]);
+    return await Promise.race([check().catch((error: Error) => ({ ok: false, detail: error.message })), timeout]);
   } finally {
     clearTimeout(timer);
   }

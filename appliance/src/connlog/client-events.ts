@@ -17,12 +17,17 @@ export const clientEventMaxBytes = 4 * 1024;
 const detailValue = Joi.alternatives(Joi.string().max(500).allow(''), Joi.number(), Joi.boolean()).allow(null);
 
 export const clientEventPayload = Joi.object({
-  type: Joi.string().valid(...clientEventTypes).required(),
+  type: Joi.string()
+    .valid(...clientEventTypes)
+    .required(),
   meetingId: Joi.string().guid(),
   participantId: Joi.string().guid().allow(null),
   /** When the browser saw it; the server's clock decides the entry's time, this is kept as a detail. */
   at: instant(lookupYears),
-  details: Joi.object().pattern(/^[A-Za-z][\w.-]{0,39}$/, detailValue).max(20).default({}),
+  details: Joi.object()
+    .pattern(/^[A-Za-z][\w.-]{0,39}$/, detailValue)
+    .max(20)
+    .default({}),
 }).label('ClientEvent');
 
 interface ClientEvent {
@@ -34,20 +39,31 @@ interface ClientEvent {
 }
 
 /** Whose event this is, from the session alone. */
-async function ownSession(request: Request, event: ClientEvent): Promise<{ meetingId: string; participantId: string | null; key: string }> {
+async function ownSession(
+  request: Request,
+  event: ClientEvent,
+): Promise<{ meetingId: string; participantId: string | null; key: string }> {
   const { guest, user, sessionId } = request.auth.credentials;
   if (guest) {
-    if ((event.meetingId && event.meetingId !== guest.meetingId) || (event.participantId && event.participantId !== guest.participantId)) {
+    if (
+      (event.meetingId && event.meetingId !== guest.meetingId) ||
+      (event.participantId && event.participantId !== guest.participantId)
+    ) {
       throw Boom.forbidden('Events can only be reported for your own session');
     }
-    return { meetingId: guest.meetingId, participantId: guest.participantId, key: `${guest.participantId}:${guest.person}` };
+    return {
+      meetingId: guest.meetingId,
+      participantId: guest.participantId,
+      key: `${guest.participantId}:${guest.person}`,
+    };
   }
   if (!user) throw Boom.unauthorized();
   if (!event.meetingId) throw Boom.badRequest('meetingId is required for staff');
   const meeting = await meetingFor(request.server, user, event.meetingId);
   const own = meeting.participants.find((p) => p.staffId === user.id);
   if (!tookPart(user.id, meeting)) throw Boom.forbidden('Events can only be reported for meetings you take part in');
-  if (event.participantId && event.participantId !== own?.id) throw Boom.forbidden('Events can only be reported for your own session');
+  if (event.participantId && event.participantId !== own?.id)
+    throw Boom.forbidden('Events can only be reported for your own session');
   return { meetingId: meeting.id, participantId: own?.id ?? null, key: `staff:${sessionId ?? user.id}` };
 }
 
@@ -72,9 +88,20 @@ export function clientEventRoute(recorder: Recorder): ServerRoute {
       const whose = await ownSession(request, event);
       const platform = describeUserAgent(request.headers['user-agent'] as string | undefined);
       // The address (behind the proxy, the client's own) helps support tell a home network from the hospital's guest Wi-Fi.
-      const details: Details = { ...event.details, browser: platform.browser, os: platform.os, address: request.clientAddress };
+      const details: Details = {
+        ...event.details,
+        browser: platform.browser,
+        os: platform.os,
+        address: request.clientAddress,
+      };
       if (event.at) details.clientAt = event.at.toISOString();
-      await recorder.record({ meetingId: whose.meetingId, participantId: whose.participantId, type: `client_${event.type}`, error: clientErrors.includes(event.type), details });
+      await recorder.record({
+        meetingId: whose.meetingId,
+        participantId: whose.participantId,
+        type: `client_${event.type}`,
+        error: clientErrors.includes(event.type),
+        details,
+      });
       return h.response().code(204);
     },
   };

@@ -4,13 +4,27 @@
 
 /** What the meeting page posts (Jitsi's IFrame API events, and the page's own reconnects). */
 export const clientEventTypes = [
-  'videoConferenceJoined', 'participantJoined', 'participantLeft', 'cameraError', 'micError',
-  'errorOccurred', 'peerConnectionFailure', 'suspendDetected', 'readyToClose', 'reconnect',
+  'videoConferenceJoined',
+  'participantJoined',
+  'participantLeft',
+  'cameraError',
+  'micError',
+  'errorOccurred',
+  'peerConnectionFailure',
+  'suspendDetected',
+  'readyToClose',
+  'reconnect',
 ] as const;
 export type ClientEventType = (typeof clientEventTypes)[number];
 
 /** Client events that mean something went wrong: the support page's "only errors". */
-export const clientErrors: readonly ClientEventType[] = ['cameraError', 'micError', 'errorOccurred', 'peerConnectionFailure', 'suspendDetected'];
+export const clientErrors: readonly ClientEventType[] = [
+  'cameraError',
+  'micError',
+  'errorOccurred',
+  'peerConnectionFailure',
+  'suspendDetected',
+];
 
 export type Details = Record<string, string | number | boolean | null>;
 

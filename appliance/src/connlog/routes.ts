@@ -25,7 +25,11 @@ const searchQuery = Joi.object({
   unitId: Joi.string().guid().allow(''),
   meetingId: Joi.string().guid().allow(''),
   name: Joi.string().trim().max(200).allow(''),
-  phone: Joi.string().trim().max(30).pattern(/^[\d\s()+-]*$/, 'a phone number').allow(''),
+  phone: Joi.string()
+    .trim()
+    .max(30)
+    .pattern(/^[\d\s()+-]*$/, 'a phone number')
+    .allow(''),
 });
 
 const timelineQuery = Joi.object({
@@ -57,14 +61,18 @@ interface TimelineRow {
 
 async function participantNames(request: Request, meeting: Meeting, entries: LogEntry[]): Promise<Map<string, string>> {
   const names = new Map(meeting.participants.map((p) => [p.id, p.name]));
-  for (const id of new Set(entries.map((e) => e.participantId).filter((id): id is string => id !== null && !names.has(id)))) {
+  for (const id of new Set(
+    entries.map((e) => e.participantId).filter((id): id is string => id !== null && !names.has(id)),
+  )) {
     const removed = await findParticipant(request.server.app.db, id);
     if (removed) names.set(id, removed.name);
   }
   return names;
 }
 
-async function readTimeline(request: Request): Promise<{ meeting: Meeting; rows: TimelineRow[]; query: { participantId?: string; onlyErrors: boolean } }> {
+async function readTimeline(
+  request: Request,
+): Promise<{ meeting: Meeting; rows: TimelineRow[]; query: { participantId?: string; onlyErrors: boolean } }> {
   const { db } = request.server.app;
   const lang = languageOf(request);
   const { id } = request.params as { id: string };
@@ -76,7 +84,7 @@ async function readTimeline(request: Request): Promise<{ meeting: Meeting; rows:
   const rows = entries.map((e) => ({
     at: e.at.toISOString(),
     participantId: e.participantId,
-    participant: e.participantId ? names.get(e.participantId) ?? null : null,
+    participant: e.participantId ? (names.get(e.participantId) ?? null) : null,
     type: e.type,
     error: e.error,
     text: sentence(e, lang),
@@ -95,24 +103,64 @@ export function routes(): ServerRoute[] {
         const lang = languageOf(request);
         const { db } = request.server.app;
         const staff = request.auth.credentials.user!;
-        const q = request.query as { from?: string; to?: string; unitId?: string; meetingId?: string; name?: string; phone?: string };
+        const q = request.query as {
+          from?: string;
+          to?: string;
+          unitId?: string;
+          meetingId?: string;
+          name?: string;
+          phone?: string;
+        };
         // Without dates: the fortnight either side of today (support is asked about recent and coming meetings).
         const to = q.to ? new Date(`${q.to}T23:59:59.999Z`) : new Date(Date.now() + 14 * 86_400_000);
         const from = q.from ? new Date(`${q.from}T00:00:00.000Z`) : new Date(Date.now() - 14 * 86_400_000);
         const units = await listUnits(db);
-        const form = { from: isoDay(from), to: isoDay(to), unitId: q.unitId ?? '', meetingId: q.meetingId ?? '', name: q.name ?? '', phone: q.phone ?? '' };
+        const form = {
+          from: isoDay(from),
+          to: isoDay(to),
+          unitId: q.unitId ?? '',
+          meetingId: q.meetingId ?? '',
+          name: q.name ?? '',
+          phone: q.phone ?? '',
+        };
         const view = (extra: Record<string, unknown>, code = 200) =>
-          h.view('connlog/search', { title: t(lang, 'connlog.search.title'), styles: ['connlog.css'], form, units: units.map((u) => ({ ...u, selected: u.id === q.unitId })), ...extra }).code(code);
+          h
+            .view('connlog/search', {
+              title: t(lang, 'connlog.search.title'),
+              styles: ['connlog.css'],
+              form,
+              units: units.map((u) => ({ ...u, selected: u.id === q.unitId })),
+              ...extra,
+            })
+            .code(code);
         if (to <= from || to.getTime() - from.getTime() > maxSearchDays * 86_400_000 + 86_400_000) {
           return view({ error: t(lang, 'connlog.search.badPeriod') }, 400);
         }
-        const searched = Object.keys(request.query as object).length > 0;
+        const searched = Object.keys(request.query).length > 0;
         if (!searched) return view({});
-        const meetings = await searchMeetings(db, { from, to, unitId: q.unitId || undefined, meetingId: q.meetingId || undefined, name: q.name || undefined, phone: q.phone || undefined });
-        const counts = await countsByMeeting(db, meetings.map((m) => m.id));
+        const meetings = await searchMeetings(db, {
+          from,
+          to,
+          unitId: q.unitId || undefined,
+          meetingId: q.meetingId || undefined,
+          name: q.name || undefined,
+          phone: q.phone || undefined,
+        });
+        const counts = await countsByMeeting(
+          db,
+          meetings.map((m) => m.id),
+        );
         await request.audit('connlog.search', {
           targetType: 'connlog',
-          details: { from: form.from, to: form.to, unitId: form.unitId || null, meetingId: form.meetingId || null, name: form.name || null, phone: maskPhone(form.phone || null), found: meetings.length },
+          details: {
+            from: form.from,
+            to: form.to,
+            unitId: form.unitId || null,
+            meetingId: form.meetingId || null,
+            name: form.name || null,
+            phone: maskPhone(form.phone || null),
+            found: meetings.length,
+          },
         });
         const unitNames = new Map(units.map((u) => [u.id, u.name]));
         return view({
@@ -122,7 +170,11 @@ export function routes(): ServerRoute[] {
             title: m.title,
             when: when(m.startsAt, lang),
             unit: unitNames.get(m.unitId),
-            participants: m.participants.map((p) => ({ name: p.name, phone: phoneFor(staff.role, p.mobile), proxy: p.proxy ? { name: p.proxy.name, phone: phoneFor(staff.role, p.proxy.mobile) } : null })),
+            participants: m.participants.map((p) => ({
+              name: p.name,
+              phone: phoneFor(staff.role, p.mobile),
+              proxy: p.proxy ? { name: p.proxy.name, phone: phoneFor(staff.role, p.proxy.mobile) } : null,
+            })),
             entries: counts.get(m.id)?.entries ?? 0,
             errors: counts.get(m.id)?.errors ?? 0,
           })),
@@ -137,30 +189,68 @@ export function routes(): ServerRoute[] {
         const lang = languageOf(request);
         const { meeting, rows, query } = await readTimeline(request);
         const format = (request.query as { format?: string }).format;
-        await request.audit(format ? 'connlog.export' : 'connlog.read', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id, details: { participantId: query.participantId ?? null, onlyErrors: query.onlyErrors, format: format ?? null, entries: rows.length } });
+        await request.audit(format ? 'connlog.export' : 'connlog.read', {
+          meetingId: meeting.id,
+          targetType: 'meeting',
+          targetId: meeting.id,
+          details: {
+            participantId: query.participantId ?? null,
+            onlyErrors: query.onlyErrors,
+            format: format ?? null,
+            entries: rows.length,
+          },
+        });
         const file = `samverka-log-${meeting.id}`;
         if (format === 'json') {
           const unit = await findUnit(request.server.app.db, { id: meeting.unitId });
           return h
-            .response({ meeting: { id: meeting.id, title: meeting.title, startsAt: meeting.startsAt.toISOString(), durationMinutes: meeting.durationMinutes, status: meeting.status, unit: unit?.name ?? null }, filter: query, entries: rows })
+            .response({
+              meeting: {
+                id: meeting.id,
+                title: meeting.title,
+                startsAt: meeting.startsAt.toISOString(),
+                durationMinutes: meeting.durationMinutes,
+                status: meeting.status,
+                unit: unit?.name ?? null,
+              },
+              filter: query,
+              entries: rows,
+            })
             .header('content-disposition', `attachment; filename="${file}.json"`);
         }
         if (format === 'csv') {
-          const csv = toCsv(['at', 'participantId', 'participant', 'type', 'error', 'text', 'details'], rows.map((r) => [r.at, r.participantId, r.participant, r.type, r.error, r.text, r.details]));
-          return h.response(csv).type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${file}.csv"`);
+          const csv = toCsv(
+            ['at', 'participantId', 'participant', 'type', 'error', 'text', 'details'],
+            rows.map((r) => [r.at, r.participantId, r.participant, r.type, r.error, r.text, r.details]),
+          );
+          return h
+            .response(csv)
+            .type('text/csv; charset=utf-8')
+            .header('content-disposition', `attachment; filename="${file}.csv"`);
         }
-        const staffIds = new Set(rows.flatMap((r) => [r.details.staffId, r.details.byStaffId]).filter((id): id is string => typeof id === 'string'));
+        const staffIds = new Set(
+          rows
+            .flatMap((r) => [r.details.staffId, r.details.byStaffId])
+            .filter((id): id is string => typeof id === 'string'),
+        );
         const staffNames = new Map<string, string>();
         for (const id of staffIds) {
           const found = await findStaff(request.server.app.db, { id });
           if (found) staffNames.set(id, found.name);
         }
-        const own = new URLSearchParams({ ...(query.participantId ? { participantId: query.participantId } : {}), ...(query.onlyErrors ? { errors: '1' } : {}) });
+        const own = new URLSearchParams({
+          ...(query.participantId ? { participantId: query.participantId } : {}),
+          ...(query.onlyErrors ? { errors: '1' } : {}),
+        });
         return h.view('connlog/timeline', {
           title: t(lang, 'connlog.timeline.title', { title: meeting.title }),
           styles: ['connlog.css'],
           meeting: { ...meeting, when: when(meeting.startsAt, lang) },
-          participants: meeting.participants.map((p) => ({ id: p.id, name: p.name, selected: p.id === query.participantId })),
+          participants: meeting.participants.map((p) => ({
+            id: p.id,
+            name: p.name,
+            selected: p.id === query.participantId,
+          })),
           onlyErrors: query.onlyErrors,
           rows: rows.map((r) => ({
             ...r,

@@ -24,7 +24,8 @@ export function maskPhone(phone: string | null, visibleDigits = 2): string | nul
   return '*'.repeat(Math.max(0, phone.length - visibleDigits)) + phone.slice(-visibleDigits);
 }
 
-export const phoneFor = (role: Role, phone: string | null): string | null => (role === 'admin' ? phone : maskPhone(phone));
+export const phoneFor = (role: Role, phone: string | null): string | null =>
+  role === 'admin' ? phone : maskPhone(phone);
 
 const digits = (s: string) => s.replace(/\D/g, '');
 
@@ -47,8 +48,10 @@ export async function searchMeetings(db: Db, c: SearchCriteria): Promise<Meeting
   } else {
     meetings = await listMeetings(db, { from: c.from, to: c.to, unitId: c.unitId });
   }
-  return meetings.filter((m) =>
-    (!c.unitId || m.unitId === c.unitId)
-    && (!c.name || m.participants.some((p) => nameMatches(c.name!, p)))
-    && (!c.phone || m.participants.some((p) => phoneMatches(c.phone!, p))));
+  return meetings.filter(
+    (m) =>
+      (!c.unitId || m.unitId === c.unitId) &&
+      (!c.name || m.participants.some((p) => nameMatches(c.name!, p))) &&
+      (!c.phone || m.participants.some((p) => phoneMatches(c.phone!, p))),
+  );
 }

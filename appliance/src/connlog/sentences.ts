@@ -4,7 +4,13 @@ import { t, type Language } from '../http/i18n.ts';
 import type { LogEntry } from './model.ts';
 
 /** Details whose values are themselves words to translate. */
-const translated: Record<string, string> = { kind: 'connlog.kind', channel: 'connlog.channel', action: 'connlog.action', verdict: 'connlog.verdict', person: 'connlog.person' };
+const translated: Record<string, string> = {
+  kind: 'connlog.kind',
+  channel: 'connlog.channel',
+  action: 'connlog.action',
+  verdict: 'connlog.verdict',
+  person: 'connlog.person',
+};
 
 export function sentence(entry: Pick<LogEntry, 'type' | 'details'>, lang: Language): string {
   const vars: Record<string, unknown> = {};
@@ -12,7 +18,8 @@ export function sentence(entry: Pick<LogEntry, 'type' | 'details'>, lang: Langua
     vars[key] = translated[key] && typeof value === 'string' ? t(lang, `${translated[key]}.${value}`) : value;
   }
   let text = t(lang, `connlog.type.${entry.type}`, vars);
-  if (typeof entry.details.reason === 'string' && entry.details.reason && entry.type.startsWith('message_')) text += ` (${entry.details.reason})`;
+  if (typeof entry.details.reason === 'string' && entry.details.reason && entry.type.startsWith('message_'))
+    text += ` (${entry.details.reason})`;
   return text;
 }
 
@@ -20,17 +27,25 @@ export function sentence(entry: Pick<LogEntry, 'type' | 'details'>, lang: Langua
 const inSentence = new Set(['kind', 'channel', 'action', 'verdict', 'person', 'triesLeft', 'byStaffId', 'staffId']);
 
 /** How each detail's value reads: a unit, yes/no, or a word to translate. */
-const units: Record<string, string> = { rttMs: 'ms', jitterMs: 'ms', throughputKbps: 'kbit/s', downloadKbps: 'Mbit/s', uploadKbps: 'Mbit/s' };
+const units: Record<string, string> = {
+  rttMs: 'ms',
+  jitterMs: 'ms',
+  throughputKbps: 'kbit/s',
+  downloadKbps: 'Mbit/s',
+  uploadKbps: 'Mbit/s',
+};
 const answers = new Set(['camera', 'microphone', 'sound']);
 
 function detailValue(key: string, value: string | number | boolean, lang: Language): string {
   const locale = lang === 'sv' ? 'sv-SE' : 'en-GB';
-  if (typeof value === 'boolean') return t(lang, key === 'relayUdp' || key === 'relayTcp' ? `connlog.works.${value}` : `connlog.yesNo.${value}`);
+  if (typeof value === 'boolean')
+    return t(lang, key === 'relayUdp' || key === 'relayTcp' ? `connlog.works.${value}` : `connlog.yesNo.${value}`);
   if (answers.has(key) && typeof value === 'string') return t(lang, `connlog.answer.${key}.${value}`);
   if (typeof value !== 'number') return value;
   if (key === 'loss') return `${new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(value * 100)} %`;
   // Estimates in Mbit/s with one decimal: "4,1 Mbit/s", not "4064.248062015504".
-  if (units[key] === 'Mbit/s') return `${new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(value / 1000)} Mbit/s`;
+  if (units[key] === 'Mbit/s')
+    return `${new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(value / 1000)} Mbit/s`;
   const number = new Intl.NumberFormat(locale, { maximumFractionDigits: 0 }).format(value);
   return units[key] ? `${number} ${units[key]}` : number;
 }
@@ -39,11 +54,19 @@ function detailValue(key: string, value: string | number | boolean, lang: Langua
  * An entry's details for a person to read: labelled in the reader's language, values with units,
  * nothing the sentence already says. `staffNames` turns a staff id into the colleague's name.
  */
-export function detailFacts(entry: Pick<LogEntry, 'details'>, lang: Language, staffNames: Map<string, string>): { k: string; v: string }[] {
+export function detailFacts(
+  entry: Pick<LogEntry, 'details'>,
+  lang: Language,
+  staffNames: Map<string, string>,
+): { k: string; v: string }[] {
   const facts: { k: string; v: string }[] = [];
   for (const [key, value] of Object.entries(entry.details)) {
     if (value === null || value === '' || key === 'reason') continue;
-    if ((key === 'staffId' || key === 'byStaffId') && typeof value === 'string') facts.push({ k: t(lang, 'connlog.detail.staff'), v: staffNames.get(value) ?? t(lang, 'connlog.detail.unknownStaff') });
+    if ((key === 'staffId' || key === 'byStaffId') && typeof value === 'string')
+      facts.push({
+        k: t(lang, 'connlog.detail.staff'),
+        v: staffNames.get(value) ?? t(lang, 'connlog.detail.unknownStaff'),
+      });
     if (inSentence.has(key)) continue;
     facts.push({ k: t(lang, `connlog.detail.${key}`), v: detailValue(key, value, lang) });
   }

@@ -45,12 +45,18 @@ export async function timeline(db: Db, q: TimelineQuery): Promise<LogEntry[]> {
       if (q.participantId) b.andWhere({ participant_id: q.participantId });
       if (q.onlyErrors) b.andWhere({ error: true });
     })
-    .orderBy([{ column: 'at', order: 'asc' }, { column: 'id', order: 'asc' }]);
+    .orderBy([
+      { column: 'at', order: 'asc' },
+      { column: 'id', order: 'asc' },
+    ]);
   return rows.map(toEntry);
 }
 
 /** Entries and errors per meeting, for the search results. */
-export async function countsByMeeting(db: Db, meetingIds: string[]): Promise<Map<string, { entries: number; errors: number }>> {
+export async function countsByMeeting(
+  db: Db,
+  meetingIds: string[],
+): Promise<Map<string, { entries: number; errors: number }>> {
   const counts = new Map<string, { entries: number; errors: number }>();
   for (let i = 0; i < meetingIds.length; i += 500) {
     const rows = await db('connlog_entries')

@@ -8,7 +8,9 @@ export class BackupError extends Error {}
 
 function sqliteFile(databaseUrl: string, what: string): string {
   if (!databaseUrl.startsWith('sqlite:')) {
-    throw new BackupError(`${what} handles the SQLite database only; with PostgreSQL use pg_dump and pg_restore (INSTALL.md)`);
+    throw new BackupError(
+      `${what} handles the SQLite database only; with PostgreSQL use pg_dump and pg_restore (INSTALL.md)`,
+    );
   }
   const file = databaseUrl.slice('sqlite:'.length);
   if (file === ':memory:') throw new BackupError(`${what}: DATABASE_URL is an in-memory database`);
@@ -40,7 +42,11 @@ export async function backupDatabase(databaseUrl: string, target: string): Promi
  * Puts a backup in place of the database (the appliance stopped). The copy is checked before it
  * replaces anything: SQLite's integrity check, and the appliance's migration table.
  */
-export async function restoreDatabase(databaseUrl: string, backup: string, options: { force: boolean }): Promise<{ migrations: number }> {
+export async function restoreDatabase(
+  databaseUrl: string,
+  backup: string,
+  options: { force: boolean },
+): Promise<{ migrations: number }> {
   const target = sqliteFile(databaseUrl, 'restore');
   if (!existsSync(backup)) throw new BackupError(`restore: there is no file ${backup}`);
   if (existsSync(target) && !options.force) {

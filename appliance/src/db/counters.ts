@@ -30,7 +30,7 @@ export async function countAttempt(db: Knex, key: string, windowSeconds: number,
     await db('attempt_counters').where('resets_at', '<=', at).delete();
   }
   const result = await db.raw(upsert, [key, at + windowSeconds * 1000, at, at]);
-  const row = rowsOf(result)[0]!;
+  const row = rowsOf(result)[0];
   return { hits: Number(row.hits), resetsAt: new Date(Number(row.resets_at)) };
 }
 

@@ -12,7 +12,8 @@ export const plugin: Plugin<void> = {
   name: 'db',
   register(server) {
     const db = createDb(server.app.config.databaseUrl);
-    const log = (tag: string) => (level: 'info' | 'warn' | 'error', message: string) => server.log([level, tag], message);
+    const log = (tag: string) => (level: 'info' | 'warn' | 'error', message: string) =>
+      server.log([level, tag], message);
     server.app.db = db;
     server.app.leader = new Leadership(db, { log: log('leader') });
     const link = isSqlite(db) ? undefined : new PgBusLink(db, server.app.bus, { log: log('bus') });
@@ -36,7 +37,11 @@ export const plugin: Plugin<void> = {
     server.app.health.add('database', async () => {
       await db.raw('select 1');
       if (isSqlite(db)) return { ok: true, detail: 'SQLite open' };
-      if (link?.lost) return { ok: false, detail: 'PostgreSQL reachable, but not listening for the other processes\' events (reconnecting)' };
+      if (link?.lost)
+        return {
+          ok: false,
+          detail: "PostgreSQL reachable, but not listening for the other processes' events (reconnecting)",
+        };
       return { ok: true, detail: `PostgreSQL reachable${server.app.leader.leading ? '; this process leads' : ''}` };
     });
   },

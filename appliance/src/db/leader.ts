@@ -72,7 +72,8 @@ export class Leadership {
         const lost = () => {
           if (this.#connection !== connection) return;
           this.#connection = undefined;
-          if (this.#leading) this.#log('warn', 'leader: lost the connection that holds the lead; stopping the leader\'s jobs');
+          if (this.#leading)
+            this.#log('warn', "leader: lost the connection that holds the lead; stopping the leader's jobs");
           void this.#become(false);
         };
         connection.on('error', lost);
@@ -84,7 +85,10 @@ export class Leadership {
         // The lock lives as long as this session: check that it is still there.
         await this.#connection.query('select 1');
       } else {
-        const { rows } = await this.#connection.query('select pg_try_advisory_lock($1, $2) as got', [lockNamespace, lockKeys.leader]);
+        const { rows } = await this.#connection.query('select pg_try_advisory_lock($1, $2) as got', [
+          lockNamespace,
+          lockKeys.leader,
+        ]);
         if (rows[0].got) {
           this.#log('info', `leader: process ${process.pid} leads room control and the periodic jobs`);
           await this.#become(true);

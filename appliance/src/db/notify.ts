@@ -72,7 +72,9 @@ export class PgBusLink implements BusTransport {
     this.#started = true;
     await this.#listen();
     const prune = setInterval(() => {
-      this.#db.raw(`delete from bus_events where at < now() - interval '${keepMinutes} minutes'`).catch((error) => this.#options.log('warn', `bus: pruning: ${(error as Error).message}`));
+      this.#db
+        .raw(`delete from bus_events where at < now() - interval '${keepMinutes} minutes'`)
+        .catch((error) => this.#options.log('warn', `bus: pruning: ${(error as Error).message}`));
     }, 60_000);
     prune.unref();
     this.#timers.add(prune);
@@ -171,7 +173,12 @@ export class PgBusLink implements BusTransport {
       // Listening again: whatever was announced meanwhile is read back from bus_events.
       const since = new Date(this.#lostAt - catchUpSlackMs);
       this.#lostAt = undefined;
-      const rows = (await this.#db.raw('select id::text as i, origin as o, name as n, payload as p from bus_events where at > ? order by id', [since.toISOString()])).rows as Announced[];
+      const rows = (
+        await this.#db.raw(
+          'select id::text as i, origin as o, name as n, payload as p from bus_events where at > ? order by id',
+          [since.toISOString()],
+        )
+      ).rows as Announced[];
       this.#deliver(rows);
       this.#reconnects += 1;
       this.#options.log('info', `bus: listening again; caught up ${rows.length} event(s)`);

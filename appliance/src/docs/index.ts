@@ -15,7 +15,12 @@ async function loadHapiSwagger(): Promise<typeof HapiSwagger> {
   const require = createRequire(import.meta.url);
   const swaggerUi = createRequire(require.resolve('hapi-swagger')).resolve('swagger-ui-dist');
   const absolutePath = require(join(dirname(swaggerUi), 'absolute-path.js')) as () => string;
-  require.cache[swaggerUi] ??= { id: swaggerUi, filename: swaggerUi, loaded: true, exports: { getAbsoluteFSPath: absolutePath, absolutePath } } as NodeJS.Module;
+  require.cache[swaggerUi] ??= {
+    id: swaggerUi,
+    filename: swaggerUi,
+    loaded: true,
+    exports: { getAbsoluteFSPath: absolutePath, absolutePath },
+  } as NodeJS.Module;
   return (await import('hapi-swagger')).default;
 }
 
@@ -23,7 +28,11 @@ export const plugin: Plugin<void> = {
   name: 'docs',
   async register(server) {
     const options: HapiSwagger.RegisterOptions = {
-      info: { title: 'Samverka API', version: '1', description: 'Booking, invitations and connection logs for digital care meetings.' },
+      info: {
+        title: 'Samverka API',
+        version: '1',
+        description: 'Booking, invitations and connection logs for digital care meetings.',
+      },
       OAS: 'v3.0',
       jsonPath: `${apiPrefix}/openapi.json`,
       documentationPath: '/api/docs',
@@ -32,7 +41,12 @@ export const plugin: Plugin<void> = {
       basePath: apiPrefix,
       pathPrefixSize: 3,
       securityDefinitions: {
-        bearer: { type: 'apiKey', name: 'Authorization', in: 'header', description: 'Bearer <token> from "samverka token create"' },
+        bearer: {
+          type: 'apiKey',
+          name: 'Authorization',
+          in: 'header',
+          description: 'Bearer <token> from "samverka token create"',
+        },
       },
       security: [{ bearer: [] }],
       // Staff and the hospital's systems (API tokens) read the description; the public does not
@@ -46,7 +60,10 @@ export const plugin: Plugin<void> = {
     // The docs page is swagger-ui with its own inline script: it gets a policy of its own.
     for (const route of server.table()) {
       if (route.path.startsWith('/api/docs')) {
-        route.settings.plugins = { ...route.settings.plugins, csp: "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'" };
+        route.settings.plugins = {
+          ...route.settings.plugins,
+          csp: "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+        };
       }
     }
   },

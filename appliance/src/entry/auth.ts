@@ -26,7 +26,15 @@ declare module '@hapi/hapi' {
 export function registerGuestAuth(server: Server): void {
   const secure = server.app.config.publicUrl.protocol === 'https:';
   // Lax: a returning guest comes back through the link in an SMS or e-mail, a cross-site visit.
-  server.state(guestCookie, { isSecure: secure, isHttpOnly: true, isSameSite: 'Lax', path: '/', encoding: 'none', clearInvalid: true, strictHeader: true });
+  server.state(guestCookie, {
+    isSecure: secure,
+    isHttpOnly: true,
+    isSameSite: 'Lax',
+    path: '/',
+    encoding: 'none',
+    clearInvalid: true,
+    strictHeader: true,
+  });
   server.auth.scheme('guest-session', () => ({
     async authenticate(request, h) {
       const value = request.state[guestCookie];
@@ -35,7 +43,11 @@ export function registerGuestAuth(server: Server): void {
       if (!session) throw Boom.unauthorized('The guest session has ended', 'guest');
       // Every page after the name check speaks the booking's language, error pages included.
       speakBookedLanguage(request, (await findParticipant(server.app.db, session.participantId))?.language);
-      return h.authenticated({ credentials: { guest: { participantId: session.participantId, person: session.person, meetingId: session.meetingId } } });
+      return h.authenticated({
+        credentials: {
+          guest: { participantId: session.participantId, person: session.person, meetingId: session.meetingId },
+        },
+      });
     },
   }));
   server.auth.strategy('guest', 'guest-session');

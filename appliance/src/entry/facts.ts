@@ -10,18 +10,27 @@ import { entryStatesOf } from './store.ts';
 
 export function entryFacts(db: Db): FactsProvider {
   return async (meeting, lang) => {
-    const states = await entryStatesOf(db, meeting.participants.map((p) => p.id));
+    const states = await entryStatesOf(
+      db,
+      meeting.participants.map((p) => p.id),
+    );
     const facts = new Map<string, ParticipantFact[]>();
     for (const state of states) {
       const list: ParticipantFact[] = [];
       const who = state.person === 'proxy' ? `${t(lang, 'entry.fact.proxy')}: ` : '';
       if (state.lockedAt) list.push({ problem: true, text: who + t(lang, 'entry.fact.locked') });
       if (state.identityMismatches > 0) list.push({ problem: true, text: who + t(lang, 'entry.fact.mismatch') });
-      if (state.identifiedBy) list.push({ text: who + t(lang, 'entry.fact.identified', { method: t(lang, `rooms.identified.${state.identifiedBy}`) }) });
+      if (state.identifiedBy)
+        list.push({
+          text: who + t(lang, 'entry.fact.identified', { method: t(lang, `rooms.identified.${state.identifiedBy}`) }),
+        });
       const tested = await latestResult(db, participantSubject(state));
       if (tested) {
         const rtt = tested.network.rttMs != null ? ` (${Math.round(tested.network.rttMs)} ms)` : '';
-        list.push({ problem: tested.verdict === 'failed', text: who + t(lang, `entry.fact.tested.${tested.verdict}`) + rtt });
+        list.push({
+          problem: tested.verdict === 'failed',
+          text: who + t(lang, `entry.fact.tested.${tested.verdict}`) + rtt,
+        });
       }
       if (list.length) facts.set(state.participantId, [...(facts.get(state.participantId) ?? []), ...list]);
     }

@@ -27,16 +27,26 @@ declare module '../events.ts' {
 type Method = 'bankid' | 'siths';
 export type IdentityCheck = 'match' | 'mismatch' | 'missing';
 
-const sameText = (a: string, b: string): boolean => timingSafeEqual(Buffer.from(sha256(a), 'hex'), Buffer.from(sha256(b), 'hex'));
+const sameText = (a: string, b: string): boolean =>
+  timingSafeEqual(Buffer.from(sha256(a), 'hex'), Buffer.from(sha256(b), 'hex'));
 
 /**
  * Whether the verified identity is the invited person. Guests are never asked for a personal
  * number (README.md, Entry) and have no staff account: for them the verified name must be the invited one.
  */
-export async function checkIdentity(db: Db, dataKey: Buffer, invitation: Invitation, method: Method, identity: VerifiedIdentity): Promise<IdentityCheck> {
+export async function checkIdentity(
+  db: Db,
+  dataKey: Buffer,
+  invitation: Invitation,
+  method: Method,
+  identity: VerifiedIdentity,
+): Promise<IdentityCheck> {
   const { participant, person } = invitation;
   if (method === 'bankid') {
-    const booked = participant.kind === 'guest' ? null : await personalNumberOf(db, participant.id, dataKey, person === 'proxy' ? 'proxy' : 'patient');
+    const booked =
+      participant.kind === 'guest'
+        ? null
+        : await personalNumberOf(db, participant.id, dataKey, person === 'proxy' ? 'proxy' : 'patient');
     if (booked) {
       if (!identity.personalNumber) return 'missing';
       const verified = parsePersonalNumber(identity.personalNumber);
@@ -45,7 +55,9 @@ export async function checkIdentity(db: Db, dataKey: Buffer, invitation: Invitat
   } else if (participant.kind === 'colleague' && participant.staffId) {
     const colleague = await findStaff(db, { id: participant.staffId });
     if (!identity.hsaId) return 'missing';
-    return colleague?.hsaId && sameText(identity.hsaId.toUpperCase(), colleague.hsaId.toUpperCase()) ? 'match' : 'mismatch';
+    return colleague?.hsaId && sameText(identity.hsaId.toUpperCase(), colleague.hsaId.toUpperCase())
+      ? 'match'
+      : 'mismatch';
   }
   if (!identity.name) return 'missing';
   return namesMatch(identity.name, invitation.invitedName) ? 'match' : 'mismatch';
@@ -53,7 +65,10 @@ export async function checkIdentity(db: Db, dataKey: Buffer, invitation: Invitat
 
 /** What the identity routes borrow from the entry pages. */
 export interface EntryPages {
-  current(request: Request, h: ResponseToolkit): Promise<{ ended: Lifecycle.ReturnValue } | { invitation: Invitation; state: { identifiedAt: Date | null } }>;
+  current(
+    request: Request,
+    h: ResponseToolkit,
+  ): Promise<{ ended: Lifecycle.ReturnValue } | { invitation: Invitation; state: { identifiedAt: Date | null } }>;
   base(request: Request, invitation: Invitation | undefined, title: string): Record<string, unknown>;
   layout: { layout: string };
   rateLimit: RouteOptionsPreArray;
@@ -66,15 +81,26 @@ const methodOf = (invitation: Invitation): Method | undefined => {
 };
 
 export function identifyRoutes(pages: EntryPages): ServerRoute[] {
-  const page = (request: Request, h: ResponseToolkit, invitation: Invitation, method: Method, extra: { title?: string; text: string; problem?: boolean; button?: boolean }, code = 200) => {
+  const page = (
+    request: Request,
+    h: ResponseToolkit,
+    invitation: Invitation,
+    method: Method,
+    extra: { title?: string; text: string; problem?: boolean; button?: boolean },
+    code = 200,
+  ) => {
     const lang = languageOf(request);
     return h
-      .view('entry/identify', {
-        ...pages.base(request, invitation, extra.title ?? t(lang, `identity.entry.${method}.title`)),
-        text: extra.text,
-        problem: extra.problem ?? false,
-        button: extra.button ? t(lang, `identity.entry.${method}.button`) : undefined,
-      }, pages.layout)
+      .view(
+        'entry/identify',
+        {
+          ...pages.base(request, invitation, extra.title ?? t(lang, `identity.entry.${method}.title`)),
+          text: extra.text,
+          problem: extra.problem ?? false,
+          button: extra.button ? t(lang, `identity.entry.${method}.button`) : undefined,
+        },
+        pages.layout,
+      )
       .code(code);
   };
 
@@ -91,9 +117,23 @@ export function identifyRoutes(pages: EntryPages): ServerRoute[] {
         if (found.state.identifiedAt || !method) return h.redirect('/entry');
         // Without an identity provider there is no way to identify: an honest page, never a way around it.
         if (!identityProviderOf(request.server)) {
-          return page(request, h, found.invitation, method, { title: t(lang, `entry.identify.${method}.title`), text: t(lang, `entry.identify.${method}.text`), problem: true }, 503);
+          return page(
+            request,
+            h,
+            found.invitation,
+            method,
+            {
+              title: t(lang, `entry.identify.${method}.title`),
+              text: t(lang, `entry.identify.${method}.text`),
+              problem: true,
+            },
+            503,
+          );
         }
-        return page(request, h, found.invitation, method, { text: t(lang, `identity.entry.${method}.text`), button: true });
+        return page(request, h, found.invitation, method, {
+          text: t(lang, `identity.entry.${method}.text`),
+          button: true,
+        });
       },
     },
     {
@@ -123,7 +163,14 @@ export function identifyRoutes(pages: EntryPages): ServerRoute[] {
         } catch (error) {
           if (!(error instanceof FlowError)) throw error;
           request.log(['oidc', 'warn'], error.message);
-          return page(request, h, found.invitation, method, { text: t(languageOf(request), 'identity.problem.unreachable'), problem: true, button: true }, 503);
+          return page(
+            request,
+            h,
+            found.invitation,
+            method,
+            { text: t(languageOf(request), 'identity.problem.unreachable'), problem: true, button: true },
+            503,
+          );
         }
       },
     },
@@ -145,18 +192,39 @@ export function identifyRoutes(pages: EntryPages): ServerRoute[] {
         const { db, config, bus } = request.server.app;
         const lang = languageOf(request);
         const { participant, person, meeting } = invitation;
-        const audit = { meetingId: meeting.id, participantId: participant.id, targetType: 'participant', targetId: participant.id };
+        const audit = {
+          meetingId: meeting.id,
+          participantId: participant.id,
+          targetType: 'participant',
+          targetId: participant.id,
+        };
         let identity: VerifiedIdentity;
         try {
-          const result = await provider.finish(db, { path: '/entry/identify/callback', query: request.query }, request.state[flowCookie] as string | undefined, 'entry');
+          const result = await provider.finish(
+            db,
+            { path: '/entry/identify/callback', query: request.query },
+            request.state[flowCookie] as string | undefined,
+            'entry',
+          );
           // The flow belongs to this guest session's person, not just to this browser.
-          if (result.flow.participantId !== participant.id || result.flow.person !== person) throw new FlowError('other_browser', 'the identification was started for another person');
+          if (result.flow.participantId !== participant.id || result.flow.person !== person)
+            throw new FlowError('other_browser', 'the identification was started for another person');
           identity = result.identity;
         } catch (error) {
           if (!(error instanceof FlowError)) throw error;
           request.log(['oidc', 'warn'], `${error.message}${error.code ? ` (${error.code})` : ''}`);
-          await request.audit('entry.identify.failed', { ...audit, details: { method, person, reason: error.problem, code: error.code } });
-          return page(request, h, invitation, method, { text: t(lang, `identity.problem.${error.problem}`), problem: true, button: true }, error.problem === 'unreachable' ? 503 : 401);
+          await request.audit('entry.identify.failed', {
+            ...audit,
+            details: { method, person, reason: error.problem, code: error.code },
+          });
+          return page(
+            request,
+            h,
+            invitation,
+            method,
+            { text: t(lang, `identity.problem.${error.problem}`), problem: true, button: true },
+            error.problem === 'unreachable' ? 503 : 401,
+          );
         }
         const check = await checkIdentity(db, config.dataKey, invitation, method, identity);
         if (check !== 'match') {
@@ -164,7 +232,14 @@ export function identifyRoutes(pages: EntryPages): ServerRoute[] {
           await request.audit('entry.identify.mismatch', { ...audit, details: { method, person, reason: check } });
           bus.emit('entry.identity_mismatch', { meetingId: meeting.id, participantId: participant.id, person });
           const text = t(lang, check === 'missing' ? 'identity.entry.missing' : 'identity.entry.mismatch.text');
-          return page(request, h, invitation, method, { title: t(lang, 'identity.entry.mismatch.title'), text, problem: true }, 403);
+          return page(
+            request,
+            h,
+            invitation,
+            method,
+            { title: t(lang, 'identity.entry.mismatch.title'), text, problem: true },
+            403,
+          );
         }
         await markIdentified(db, participant.id, person, method);
         await request.audit('entry.identified', { ...audit, details: { method, person } });

@@ -32,13 +32,17 @@ export const plugin: Plugin<void> = {
     const service = new EntryService(db, bus);
 
     const clock: RoomClock = {
-      opensAt: (invitation: Invitation) => new Date(invitation.meeting.startsAt.getTime() - config.roomOpensMinutes * 60_000),
+      opensAt: (invitation: Invitation) =>
+        new Date(invitation.meeting.startsAt.getTime() - config.roomOpensMinutes * 60_000),
       // Ended by staff, or past the grace period (when the room's own clock has not yet said so).
       isEnded: (invitation: Invitation, now = new Date()) =>
-        invitation.meeting.status === 'ended' || now.getTime() >= meetingEnd(invitation.meeting).getTime() + config.roomGraceMinutes * 60_000,
+        invitation.meeting.status === 'ended' ||
+        now.getTime() >= meetingEnd(invitation.meeting).getTime() + config.roomGraceMinutes * 60_000,
       isOpen: (invitation: Invitation, now = new Date()) =>
         !clock.isEnded(invitation, now) &&
-        (invitation.meeting.status === 'open' || invitation.meeting.status === 'in_progress' || now >= clock.opensAt(invitation)),
+        (invitation.meeting.status === 'open' ||
+          invitation.meeting.status === 'in_progress' ||
+          now >= clock.opensAt(invitation)),
     };
 
     // A re-sent invitation starts the way in afresh (a new browser, new tries), in the same
@@ -51,7 +55,8 @@ export const plugin: Plugin<void> = {
       if (subject.type !== 'participant') return;
       const [participantId] = subject.id.split(':');
       const participant = await findParticipant(db, participantId);
-      if (participant) bus.emit('participant.status', { meetingId: participant.meetingId, participantId, status: 'tech_tested' });
+      if (participant)
+        bus.emit('participant.status', { meetingId: participant.meetingId, participantId, status: 'tech_tested' });
     });
 
     addParticipantFacts(server, entryFacts(db));

@@ -17,7 +17,11 @@ export const linkExpiry = (meetingEnd: Date): Date => new Date(meetingEnd.getTim
 export const linkPath = (token: string): string => `/j/${token}`;
 
 /** Issues a new token for a person (others stay valid) and returns it; only its hash is kept. */
-export async function issueLink(trx: Db, link: { participantId: string; person: LinkPerson; expiresAt: Date }, now = new Date()): Promise<string> {
+export async function issueLink(
+  trx: Db,
+  link: { participantId: string; person: LinkPerson; expiresAt: Date },
+  now = new Date(),
+): Promise<string> {
   const token = randomToken(18);
   await trx('participant_links').insert({
     id: randomUUID(),
@@ -31,12 +35,18 @@ export async function issueLink(trx: Db, link: { participantId: string; person: 
 }
 
 export async function revokeLinks(trx: Db, participantId: string, now = new Date()): Promise<number> {
-  return trx('participant_links').where({ participant_id: participantId }).whereNull('revoked_at').update({ revoked_at: iso(now) });
+  return trx('participant_links')
+    .where({ participant_id: participantId })
+    .whereNull('revoked_at')
+    .update({ revoked_at: iso(now) });
 }
 
 /** A rescheduled meeting moves its links' expiry with it. */
 export async function moveLinkExpiry(trx: Db, participantId: string, expiresAt: Date): Promise<void> {
-  await trx('participant_links').where({ participant_id: participantId }).whereNull('revoked_at').update({ expires_at: iso(expiresAt) });
+  await trx('participant_links')
+    .where({ participant_id: participantId })
+    .whereNull('revoked_at')
+    .update({ expires_at: iso(expiresAt) });
 }
 
 export interface LinkRecord {
@@ -48,7 +58,15 @@ export interface LinkRecord {
 }
 
 export async function findLink(db: Db, token: string): Promise<LinkRecord | undefined> {
-  const row = await db('participant_links').where({ token_hash: sha256(token) }).first();
+  const row = await db('participant_links')
+    .where({ token_hash: sha256(token) })
+    .first();
   if (!row) return undefined;
-  return { id: row.id, participantId: row.participant_id, person: row.person, expiresAt: toDate(row.expires_at), revoked: row.revoked_at != null };
+  return {
+    id: row.id,
+    participantId: row.participant_id,
+    person: row.person,
+    expiresAt: toDate(row.expires_at),
+    revoked: row.revoked_at != null,
+  };
 }

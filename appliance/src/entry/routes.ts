@@ -23,7 +23,9 @@ export interface RoomClock {
   isEnded(invitation: Invitation, now?: Date): boolean;
 }
 
-const token = Joi.string().max(64).pattern(/^[A-Za-z0-9_-]+$/);
+const token = Joi.string()
+  .max(64)
+  .pattern(/^[A-Za-z0-9_-]+$/);
 const guest = { strategy: 'guest' } as const;
 const guestPage = { layout: 'guest' };
 // Pages that carry a token: no referrer leaves them, nothing is cached.
@@ -49,7 +51,14 @@ function base(request: Request, invitation: Invitation | undefined, title: strin
   };
 }
 
-const problemStatus: Record<LinkProblem, number> = { unknown: 404, revoked: 410, expired: 410, cancelled: 410, used: 409, locked: 423 };
+const problemStatus: Record<LinkProblem, number> = {
+  unknown: 404,
+  revoked: 410,
+  expired: 410,
+  cancelled: 410,
+  used: 409,
+  locked: 423,
+};
 
 /** The token of the page being shown, if it came through one: the language switch must carry it in a form. */
 function tokenOf(request: Request): string | undefined {
@@ -60,7 +69,18 @@ function tokenOf(request: Request): string | undefined {
 function problemPage(request: Request, h: ResponseToolkit, problem: LinkProblem, invitation?: Invitation) {
   speakBookedLanguage(request, invitation?.participant.language);
   const lang = languageOf(request);
-  const response = h.view('entry/problem', { ...base(request, invitation, t(lang, `entry.problem.${problem}.title`)), problem, text: t(lang, `entry.problem.${problem}.text`), langToken: tokenOf(request) }, guestPage).code(problemStatus[problem]);
+  const response = h
+    .view(
+      'entry/problem',
+      {
+        ...base(request, invitation, t(lang, `entry.problem.${problem}.title`)),
+        problem,
+        text: t(lang, `entry.problem.${problem}.text`),
+        langToken: tokenOf(request),
+      },
+      guestPage,
+    )
+    .code(problemStatus[problem]);
   tokenHeaders(response);
   return response;
 }
@@ -70,15 +90,27 @@ function problemPage(request: Request, h: ResponseToolkit, problem: LinkProblem,
  * The name POST sends the guest straight there (one redirect, not a chain through /entry: on a
  * mobile line every hop is a round trip).
  */
-async function nextStep(request: Request, identity: Pick<GuestIdentity, 'participantId' | 'person'>, identification: string, identified: boolean): Promise<string> {
+async function nextStep(
+  request: Request,
+  identity: Pick<GuestIdentity, 'participantId' | 'person'>,
+  identification: string,
+  identified: boolean,
+): Promise<string> {
   if (!identified) return identification === 'sms' ? '/entry/code' : '/entry/identify';
   return (await latestResult(request.server.app.db, participantSubject(identity))) ? '/entry/waiting' : '/entry/test';
 }
 
 export function entryRoutes(service: EntryService, clock: RoomClock): ServerRoute[] {
   const perAddress = rateLimit('entry-link', { points: 60, durationSeconds: 10 * 60 });
-  const perToken = rateLimit('entry-name', { points: 10, durationSeconds: 10 * 60 }, (r) => sha256(String((r.payload as { token?: string })?.token ?? '')));
-  const perGuest = (name: string, points: number) => rateLimit(name, { points, durationSeconds: 10 * 60 }, (r) => r.auth.credentials.guest?.participantId ?? r.clientAddress);
+  const perToken = rateLimit('entry-name', { points: 10, durationSeconds: 10 * 60 }, (r) =>
+    sha256(String((r.payload as { token?: string })?.token ?? '')),
+  );
+  const perGuest = (name: string, points: number) =>
+    rateLimit(
+      name,
+      { points, durationSeconds: 10 * 60 },
+      (r) => r.auth.credentials.guest?.participantId ?? r.clientAddress,
+    );
 
   /** The guest's invitation and state, or the page that says the way in has closed. */
   async function current(request: Request, h: ResponseToolkit) {
@@ -89,12 +121,31 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
   }
 
   /** The link page; `extra` (an error, what was typed) is made once the page's language is known. */
-  const linkPage = (request: Request, h: ResponseToolkit, invitation: Invitation, tokenValue: string, extra: (lang: Language) => Record<string, unknown> = () => ({}), code = 200) => {
+  const linkPage = (
+    request: Request,
+    h: ResponseToolkit,
+    invitation: Invitation,
+    tokenValue: string,
+    extra: (lang: Language) => Record<string, unknown> = () => ({}),
+    code = 200,
+  ) => {
     // The link's first page already speaks the booking's language: only the token says whose it is.
     speakBookedLanguage(request, invitation.participant.language);
     const lang = languageOf(request);
     // The technical test comes next for most: its script loads while the person types their name.
-    const response = h.view('entry/link', { ...base(request, invitation, t(lang, 'entry.link.title')), token: tokenValue, langToken: tokenValue, prefetch: ['techtest.js'], ...extra(lang) }, guestPage).code(code);
+    const response = h
+      .view(
+        'entry/link',
+        {
+          ...base(request, invitation, t(lang, 'entry.link.title')),
+          token: tokenValue,
+          langToken: tokenValue,
+          prefetch: ['techtest.js'],
+          ...extra(lang),
+        },
+        guestPage,
+      )
+      .code(code);
     tokenHeaders(response);
     return response;
   };
@@ -104,11 +155,21 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
    * the address bar, so the page itself offers the link to copy into Chrome, Firefox or Edge: it
    * is in this one response (not cached, no referrer), never in a log or another page.
    */
-  const browserPage = (request: Request, h: ResponseToolkit, browser: string, invitation: Invitation, tokenValue: string) => {
+  const browserPage = (
+    request: Request,
+    h: ResponseToolkit,
+    browser: string,
+    invitation: Invitation,
+    tokenValue: string,
+  ) => {
     speakBookedLanguage(request, invitation.participant.language);
     const lang = languageOf(request);
     const link = `${request.server.app.config.publicUrl.toString().replace(/\/$/, '')}${linkPath(tokenValue)}`;
-    const response = h.view('entry/browser', { ...base(request, invitation, t(lang, 'entry.browser.title')), browser, link, langToken: tokenValue }, guestPage);
+    const response = h.view(
+      'entry/browser',
+      { ...base(request, invitation, t(lang, 'entry.browser.title')), browser, link, langToken: tokenValue },
+      guestPage,
+    );
     tokenHeaders(response);
     return response;
   };
@@ -135,7 +196,10 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
       options: {
         auth: { ...guest, mode: 'try' },
         pre: [{ method: perAddress }],
-        validate: { params: Joi.object({ token }), failAction: (request, h) => problemPage(request, h, 'unknown').takeover() },
+        validate: {
+          params: Joi.object({ token }),
+          failAction: (request, h) => problemPage(request, h, 'unknown').takeover(),
+        },
       },
       async handler(request, h) {
         const value = request.state[guestCookie] as string | undefined;
@@ -143,7 +207,8 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         if (!found.ok) return problemPage(request, h, found.problem, found.invitation);
         if (found.mine) return h.redirect('/entry');
         const browser = checkBrowser(request.headers['user-agent'] as string | undefined);
-        if (!browser.ok) return browserPage(request, h, browser.browser, found.invitation, request.params.token as string);
+        if (!browser.ok)
+          return browserPage(request, h, browser.browser, found.invitation, request.params.token as string);
         return linkPage(request, h, found.invitation, request.params.token as string);
       },
     },
@@ -155,12 +220,20 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         auth: { ...guest, mode: 'try' },
         pre: [{ method: perAddress }, { method: perToken }],
         validate: {
-          payload: Joi.object({ token: token.required(), name: Joi.string().max(200).allow(''), lang: Joi.string().valid('sv', 'en') }).or('name', 'lang'),
+          payload: Joi.object({
+            token: token.required(),
+            name: Joi.string().max(200).allow(''),
+            lang: Joi.string().valid('sv', 'en'),
+          }).or('name', 'lang'),
           failAction: (request, h) => problemPage(request, h, 'unknown').takeover(),
         },
       },
       async handler(request, h) {
-        const { token: value, name = '', lang: chosen } = request.payload as { token: string; name?: string; lang?: Language };
+        const {
+          token: value,
+          name = '',
+          lang: chosen,
+        } = request.payload as { token: string; name?: string; lang?: Language };
         if (chosen) {
           // The language switch of a page under a one-time link: the same page, in the other
           // language, with the token still only in the form. This response already speaks it.
@@ -179,21 +252,53 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         if (name.trim() === '') {
           const found = await service.lookup(value, request.state[guestCookie] as string | undefined);
           if (!found.ok) return problemPage(request, h, found.problem, found.invitation);
-          return linkPage(request, h, found.invitation, value, (lang) => ({ error: t(lang, 'entry.link.nameMissing') }), 400);
+          return linkPage(
+            request,
+            h,
+            found.invitation,
+            value,
+            (lang) => ({ error: t(lang, 'entry.link.nameMissing') }),
+            400,
+          );
         }
         const result = await service.enter(value, name, request.state[guestCookie] as string | undefined);
         if (!result.ok) {
           if (result.problem === 'mismatch') {
-            return linkPage(request, h, result.invitation!, value, (lang) => ({ error: t(lang, 'entry.link.mismatch', { tries: result.triesLeft }), typed: name }), 400);
+            return linkPage(
+              request,
+              h,
+              result.invitation!,
+              value,
+              (lang) => ({ error: t(lang, 'entry.link.mismatch', { tries: result.triesLeft }), typed: name }),
+              400,
+            );
           }
           return problemPage(request, h, result.problem, result.invitation);
         }
         const { participant, person } = result.invitation;
         // Entering by name identifies a guest invited without identification; others go on to theirs.
         const identified = participant.identification === 'none';
-        const next = !result.session ? '/entry' : identified && clock.isEnded(result.invitation) ? '/entry/waiting' : await nextStep(request, { participantId: participant.id, person }, participant.identification, identified);
+        const next = !result.session
+          ? '/entry'
+          : identified && clock.isEnded(result.invitation)
+            ? '/entry/waiting'
+            : await nextStep(
+                request,
+                { participantId: participant.id, person },
+                participant.identification,
+                identified,
+              );
         const response = h.redirect(next);
-        if (result.session) response.state(guestCookie, result.session, { ttl: Math.max(60_000, result.invitation.meeting.startsAt.getTime() + result.invitation.meeting.durationMinutes * 60_000 + 2 * 3600_000 - Date.now()) });
+        if (result.session)
+          response.state(guestCookie, result.session, {
+            ttl: Math.max(
+              60_000,
+              result.invitation.meeting.startsAt.getTime() +
+                result.invitation.meeting.durationMinutes * 60_000 +
+                2 * 3600_000 -
+                Date.now(),
+            ),
+          });
         return response;
       },
     },
@@ -207,7 +312,14 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const { invitation, state } = found;
         // After the meeting there is nothing to test for: the waiting room says it is over.
         if (state.identifiedAt && clock.isEnded(invitation)) return h.redirect('/entry/waiting');
-        return h.redirect(await nextStep(request, request.auth.credentials.guest!, invitation.participant.identification, Boolean(state.identifiedAt)));
+        return h.redirect(
+          await nextStep(
+            request,
+            request.auth.credentials.guest!,
+            invitation.participant.identification,
+            Boolean(state.identifiedAt),
+          ),
+        );
       },
     },
     {
@@ -231,14 +343,23 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
       options: {
         auth: guest,
         pre: [{ method: perGuest('entry-code', 20) }],
-        validate: { payload: Joi.object({ code: Joi.string().max(20).allow('').required() }), failAction: (_r, h) => h.redirect('/entry/code').takeover() },
+        validate: {
+          payload: Joi.object({ code: Joi.string().max(20).allow('').required() }),
+          failAction: (_r, h) => h.redirect('/entry/code').takeover(),
+        },
       },
       async handler(request, h) {
         const found = await current(request, h);
         if ('ended' in found) return found.ended;
         const lang = languageOf(request);
-        const { outcome, triesLeft } = await service.checkCode(found.invitation, (request.payload as { code: string }).code);
-        if (outcome === 'ok') return h.redirect(await nextStep(request, request.auth.credentials.guest!, found.invitation.participant.identification, true));
+        const { outcome, triesLeft } = await service.checkCode(
+          found.invitation,
+          (request.payload as { code: string }).code,
+        );
+        if (outcome === 'ok')
+          return h.redirect(
+            await nextStep(request, request.auth.credentials.guest!, found.invitation.participant.identification, true),
+          );
         const text = t(lang, `entry.code.${outcome}`, { tries: triesLeft });
         return codePage(request, h, found.invitation, lang, { error: text }, 400);
       },
@@ -252,7 +373,14 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         if ('ended' in found) return found.ended;
         const lang = languageOf(request);
         const sending = await service.sendCode(found.invitation);
-        return codePage(request, h, found.invitation, lang, sending.sent ? { notice: t(lang, 'entry.code.sent') } : { error: t(lang, 'entry.code.notYet') }, sending.sent ? 200 : 429);
+        return codePage(
+          request,
+          h,
+          found.invitation,
+          lang,
+          sending.sent ? { notice: t(lang, 'entry.code.sent') } : { error: t(lang, 'entry.code.notYet') },
+          sending.sent ? 200 : 429,
+        );
       },
     },
     ...identifyRoutes({ current, base, layout: guestPage, rateLimit: [{ method: perGuest('entry-identify', 20) }] }),
@@ -270,24 +398,36 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const { invitation } = request.pre.entry as { invitation: Invitation };
         const lang = languageOf(request);
         if (clock.isEnded(invitation)) {
-          return h.view('entry/waiting', { ...base(request, invitation, t(lang, 'entry.ended.title')), ended: true }, guestPage);
+          return h.view(
+            'entry/waiting',
+            { ...base(request, invitation, t(lang, 'entry.ended.title')), ended: true },
+            guestPage,
+          );
         }
         const tested = await latestResult(request.server.app.db, participantSubject(request.auth.credentials.guest!));
         if (!tested) return h.redirect('/entry/test');
-        return h.view('entry/waiting', {
-          ...base(request, invitation, t(lang, 'entry.waiting.title')),
-          startsAt: invitation.meeting.startsAt.toISOString(),
-          opensAt: clock.opensAt(invitation).toISOString(),
-          open: clock.isOpen(invitation),
-          verdict: t(lang, `entry.waiting.verdict.${tested.verdict}`),
-        }, guestPage);
+        return h.view(
+          'entry/waiting',
+          {
+            ...base(request, invitation, t(lang, 'entry.waiting.title')),
+            startsAt: invitation.meeting.startsAt.toISOString(),
+            opensAt: clock.opensAt(invitation).toISOString(),
+            open: clock.isOpen(invitation),
+            verdict: t(lang, `entry.waiting.verdict.${tested.verdict}`),
+          },
+          guestPage,
+        );
       },
     },
     {
       method: 'GET',
       path: '/entry/waiting/events',
       // `watch`: the meeting page listening for the end only (its person is not waiting).
-      options: { auth: guest, pre: [{ method: identified, assign: 'entry' }], validate: { query: Joi.object({ watch: Joi.boolean() }) } },
+      options: {
+        auth: guest,
+        pre: [{ method: identified, assign: 'entry' }],
+        validate: { query: Joi.object({ watch: Joi.boolean() }) },
+      },
       handler(request, h) {
         const { invitation } = request.pre.entry as { invitation: Invitation };
         const bus = request.server.app.bus;
@@ -303,7 +443,11 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         // What the bus says is newer than the meeting this stream started with.
         const tell = (now: { open?: boolean; ended?: boolean } = {}) => {
           const ended = now.ended ?? clock.isEnded(invitation);
-          stream.send('room', { open: !ended && (now.open ?? clock.isOpen(invitation)), ended, opensAt: clock.opensAt(invitation).toISOString() });
+          stream.send('room', {
+            open: !ended && (now.open ?? clock.isOpen(invitation)),
+            ended,
+            opensAt: clock.opensAt(invitation).toISOString(),
+          });
         };
         tell();
         // The room opens at its time, or earlier when staff open it (the rooms plugin says so).
@@ -322,17 +466,28 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
     },
   ];
 
-  async function codePage(request: Request, h: ResponseToolkit, invitation: Invitation, lang: Language, extra: Record<string, unknown>, code = 200) {
+  async function codePage(
+    request: Request,
+    h: ResponseToolkit,
+    invitation: Invitation,
+    lang: Language,
+    extra: Record<string, unknown>,
+    code = 200,
+  ) {
     const status = await service.codeStatus(invitation);
     return h
-      .view('entry/code', {
-        ...base(request, invitation, t(lang, 'entry.code.title')),
-        ...extra,
-        mobileEnd: invitation.mobile?.slice(-2),
-        waitSeconds: status.waitSeconds,
-        sendsLeft: status.sendsLeft,
-        minutes: limits.codeMinutes,
-      }, guestPage)
+      .view(
+        'entry/code',
+        {
+          ...base(request, invitation, t(lang, 'entry.code.title')),
+          ...extra,
+          mobileEnd: invitation.mobile?.slice(-2),
+          waitSeconds: status.waitSeconds,
+          sendsLeft: status.sendsLeft,
+          minutes: limits.codeMinutes,
+        },
+        guestPage,
+      )
       .code(code);
   }
 }

@@ -50,7 +50,9 @@ export interface Invitation {
 
 export type LinkProblem = 'unknown' | 'revoked' | 'expired' | 'cancelled' | 'locked' | 'used';
 
-export type LinkLookup = { ok: true; invitation: Invitation; state: store.EntryState; mine: boolean } | { ok: false; problem: LinkProblem; invitation?: Invitation };
+export type LinkLookup =
+  | { ok: true; invitation: Invitation; state: store.EntryState; mine: boolean }
+  | { ok: false; problem: LinkProblem; invitation?: Invitation };
 
 async function invitationOf(db: Db, participantId: string, person: LinkPerson): Promise<Invitation | undefined> {
   const found = await findParticipant(db, participantId);
@@ -60,7 +62,14 @@ async function invitationOf(db: Db, participantId: string, person: LinkPerson): 
   if (!meeting || !participant) return undefined;
   const contact = person === 'proxy' ? participant.proxy : participant;
   if (!contact) return undefined;
-  return { person, participant, meeting, unit: await findUnit(db, { id: meeting.unitId }), invitedName: contact.name, mobile: contact.mobile };
+  return {
+    person,
+    participant,
+    meeting,
+    unit: await findUnit(db, { id: meeting.unitId }),
+    invitedName: contact.name,
+    mobile: contact.mobile,
+  };
 }
 
 /** An SMS code to send: the text is the invitations' template, the code its secret. */
@@ -110,7 +119,8 @@ export class EntryService {
     if (link.revoked) return { ok: false, problem: 'revoked', invitation };
     if (link.expiresAt <= now) return { ok: false, problem: 'expired', invitation };
     const state = await store.entryState(this.db, link.participantId, link.person);
-    const mine = state.boundSession !== null && guestSession !== undefined && state.boundSession === sha256(guestSession);
+    const mine =
+      state.boundSession !== null && guestSession !== undefined && state.boundSession === sha256(guestSession);
     if (mine) return { ok: true, invitation, state, mine };
     if (state.lockedAt) return { ok: false, problem: 'locked', invitation };
     if (state.boundSession) return { ok: false, problem: 'used', invitation };
@@ -121,8 +131,15 @@ export class EntryService {
    * The POST from the link page: the name must be the invited one. The first browser to pass binds
    * the link; it gets a guest session (its cookie) and the token is spent for every other browser.
    */
-  async enter(token: string, typedName: string, guestSession: string | undefined, now = new Date()):
-    Promise<{ ok: true; session: string | null; invitation: Invitation } | { ok: false; problem: LinkProblem | 'mismatch'; triesLeft?: number; invitation?: Invitation }> {
+  async enter(
+    token: string,
+    typedName: string,
+    guestSession: string | undefined,
+    now = new Date(),
+  ): Promise<
+    | { ok: true; session: string | null; invitation: Invitation }
+    | { ok: false; problem: LinkProblem | 'mismatch'; triesLeft?: number; invitation?: Invitation }
+  > {
     const found = await this.lookup(token, guestSession, now);
     if (!found.ok) return found;
     const { invitation } = found;
@@ -133,7 +150,12 @@ export class EntryService {
     if (tryNumber === undefined) return { ok: false, problem: await this.#spentAs(participant.id, person), invitation };
     if (!namesMatch(typedName, invitation.invitedName)) {
       const triesLeft = limits.nameTries - tryNumber;
-      this.bus.emit('entry.name_failed', { meetingId: invitation.meeting.id, participantId: participant.id, person, triesLeft });
+      this.bus.emit('entry.name_failed', {
+        meetingId: invitation.meeting.id,
+        participantId: participant.id,
+        person,
+        triesLeft,
+      });
       if (triesLeft > 0) return { ok: false, problem: 'mismatch', triesLeft, invitation };
       if (await store.lockEntry(this.db, participant.id, person, now)) {
         this.bus.emit('entry.locked', { meetingId: invitation.meeting.id, participantId: participant.id, person });
@@ -146,7 +168,17 @@ export class EntryService {
     const session = randomToken();
     const bound = await this.db.transaction(async (trx) => {
       if (!(await store.bind(trx, participant.id, person, sha256(session), now))) return false;
-      await store.insertGuestSession(trx, { participantId: participant.id, person, meetingId: invitation.meeting.id, sessionHash: sha256(session), expiresAt: linkExpiry(meetingEnd(invitation.meeting)) }, now);
+      await store.insertGuestSession(
+        trx,
+        {
+          participantId: participant.id,
+          person,
+          meetingId: invitation.meeting.id,
+          sessionHash: sha256(session),
+          expiresAt: linkExpiry(meetingEnd(invitation.meeting)),
+        },
+        now,
+      );
       // Invited with no identification: the right name is the whole check.
       if (participant.identification === 'none') await store.markIdentified(trx, participant.id, person, 'name', now);
       return true;
@@ -185,18 +217,24 @@ export class EntryService {
   /** How many codes may still be sent, and in how many seconds the next. */
   async codeStatus(invitation: Invitation, now = new Date()): Promise<{ waitSeconds: number; sendsLeft: number }> {
     const state = await store.entryState(this.db, invitation.participant.id, invitation.person);
-    const waitSeconds = state.lastCodeAt ? Math.max(0, Math.ceil((state.lastCodeAt.getTime() + limits.resendSeconds * 1000 - now.getTime()) / 1000)) : 0;
+    const waitSeconds = state.lastCodeAt
+      ? Math.max(0, Math.ceil((state.lastCodeAt.getTime() + limits.resendSeconds * 1000 - now.getTime()) / 1000))
+      : 0;
     return { waitSeconds, sendsLeft: Math.max(0, limits.codesPerPerson - state.codesSent) };
   }
 
   /** Sends a new SMS code, if the limits allow; otherwise says when one may be asked for. */
-  async sendCode(invitation: Invitation, now = new Date()): Promise<{ sent: boolean; waitSeconds: number; sendsLeft: number }> {
+  async sendCode(
+    invitation: Invitation,
+    now = new Date(),
+  ): Promise<{ sent: boolean; waitSeconds: number; sendsLeft: number }> {
     const { participant, person } = invitation;
     const { waitSeconds, sendsLeft } = await this.codeStatus(invitation, now);
     if (!invitation.mobile || sendsLeft <= 0 || waitSeconds > 0) return { sent: false, waitSeconds, sendsLeft };
     // However many links point at one phone, it gets at most this many codes an hour.
     const perNumber = await countAttempt(this.db, `sms-code-number:${invitation.mobile}`, 3600, now);
-    if (perNumber.hits > limits.codesPerNumberPerHour) return { sent: false, waitSeconds: limits.resendSeconds, sendsLeft };
+    if (perNumber.hits > limits.codesPerNumberPerHour)
+      return { sent: false, waitSeconds: limits.resendSeconds, sendsLeft };
     const messenger = this.#messenger;
     if (!messenger) throw new Error('no way to send SMS codes: the invites plugin is not registered');
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
@@ -207,16 +245,21 @@ export class EntryService {
         lastBefore: new Date(now.getTime() - limits.resendSeconds * 1000),
       };
       // Decided in the same statement that stores the code: two asks at once send one code.
-      if (!(await store.storeCode(trx, participant.id, person, codeHash(participant.id, person, code), slot, now))) return false;
-      await messenger.queue(trx, {
-        recipient: invitation.mobile!,
-        language: participant.language,
-        meetingId: invitation.meeting.id,
-        participantId: participant.id,
-        person,
-        minutes: limits.codeMinutes,
-        code,
-      }, now);
+      if (!(await store.storeCode(trx, participant.id, person, codeHash(participant.id, person, code), slot, now)))
+        return false;
+      await messenger.queue(
+        trx,
+        {
+          recipient: invitation.mobile!,
+          language: participant.language,
+          meetingId: invitation.meeting.id,
+          participantId: participant.id,
+          person,
+          minutes: limits.codeMinutes,
+          code,
+        },
+        now,
+      );
       return true;
     });
     if (!stored) return { sent: false, ...(await this.codeStatus(invitation, now)) };
@@ -225,7 +268,11 @@ export class EntryService {
   }
 
   /** Checks a typed code; `triesLeft` counts the tries this code still has after this one. */
-  async checkCode(invitation: Invitation, typed: string, now = new Date()): Promise<{ outcome: 'ok' | 'wrong' | 'expired' | 'exhausted'; triesLeft: number }> {
+  async checkCode(
+    invitation: Invitation,
+    typed: string,
+    now = new Date(),
+  ): Promise<{ outcome: 'ok' | 'wrong' | 'expired' | 'exhausted'; triesLeft: number }> {
     const { participant, person } = invitation;
     // The try is counted before the code is compared: parallel guesses cannot outrun the limit.
     const taken = await store.takeCodeTry(this.db, participant.id, person, limits.codeTries, now);
@@ -244,7 +291,11 @@ export class EntryService {
   }
 
   #status(invitation: Invitation, status: 'opened' | 'identified' | 'tech_tested' | 'waiting'): void {
-    this.bus.emit('participant.status', { meetingId: invitation.meeting.id, participantId: invitation.participant.id, status });
+    this.bus.emit('participant.status', {
+      meetingId: invitation.meeting.id,
+      participantId: invitation.participant.id,
+      status,
+    });
   }
 
   markTested(invitation: Invitation): void {

@@ -11,15 +11,19 @@ export const entryStaffRoutes: ServerRoute[] = [
     method: 'GET',
     path: '/meetings/{id}/entry',
     options: {
-      description: "How far each invited person has come on the way in",
-      notes: 'Per participant and person (main or proxy): whether the link is bound to a browser, locked after wrong names, and how the person was identified (or how often they came back from BankID/SITHS as someone else).',
+      description: 'How far each invited person has come on the way in',
+      notes:
+        'Per participant and person (main or proxy): whether the link is bound to a browser, locked after wrong names, and how the person was identified (or how often they came back from BankID/SITHS as someone else).',
       validate: { params: Joi.object({ id: Joi.string().guid().required() }) },
     },
     handler: async (request) => {
       const staff = request.auth.credentials.user!;
       const meeting = await meetingFor(request.server, staff, String(request.params.id));
       await request.audit('meeting.entry.read', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
-      const states = await entryStatesOf(request.server.app.db, meeting.participants.map((p) => p.id));
+      const states = await entryStatesOf(
+        request.server.app.db,
+        meeting.participants.map((p) => p.id),
+      );
       return states.map((s) => ({
         participantId: s.participantId,
         person: s.person,

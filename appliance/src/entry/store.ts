@@ -69,40 +69,88 @@ async function updateReturning(db: Tx, sql: string, bindings: unknown[]): Promis
  * of guesses gets no more tries than guesses typed one at a time. Undefined when the link is locked,
  * bound to a browser or out of tries.
  */
-export async function takeNameTry(db: Tx, participantId: string, person: LinkPerson, maxTries: number): Promise<number | undefined> {
-  const row = await updateReturning(db, `update entry_persons set name_failures = name_failures + 1
+export async function takeNameTry(
+  db: Tx,
+  participantId: string,
+  person: LinkPerson,
+  maxTries: number,
+): Promise<number | undefined> {
+  const row = await updateReturning(
+    db,
+    `update entry_persons set name_failures = name_failures + 1
     where participant_id = ? and person = ? and locked_at is null and bound_session is null and name_failures < ?
-    returning name_failures`, [participantId, person, maxTries]);
+    returning name_failures`,
+    [participantId, person, maxTries],
+  );
   return row ? Number(row.name_failures) : undefined;
 }
 
 /** Locks the link after the last wrong name; a browser that bound it first keeps it. */
 export async function lockEntry(db: Tx, participantId: string, person: LinkPerson, now = new Date()): Promise<boolean> {
-  const n = await db('entry_persons').where(key(participantId, person)).whereNull('locked_at').whereNull('bound_session').update({ locked_at: iso(now) });
+  const n = await db('entry_persons')
+    .where(key(participantId, person))
+    .whereNull('locked_at')
+    .whereNull('bound_session')
+    .update({ locked_at: iso(now) });
   return n === 1;
 }
 
 /** Binds the person to a browser's session; false when another browser got there first. */
-export async function bind(db: Tx, participantId: string, person: LinkPerson, sessionHash: string, now = new Date()): Promise<boolean> {
+export async function bind(
+  db: Tx,
+  participantId: string,
+  person: LinkPerson,
+  sessionHash: string,
+  now = new Date(),
+): Promise<boolean> {
   // The right name's own try is not a wrong name: staff see only the wrong ones.
-  const n = await db('entry_persons').where(key(participantId, person)).whereNull('bound_session').whereNull('locked_at')
-    .update({ bound_session: sessionHash, bound_at: iso(now), name_failures: db.raw('case when name_failures > 0 then name_failures - 1 else 0 end') });
+  const n = await db('entry_persons')
+    .where(key(participantId, person))
+    .whereNull('bound_session')
+    .whereNull('locked_at')
+    .update({
+      bound_session: sessionHash,
+      bound_at: iso(now),
+      name_failures: db.raw('case when name_failures > 0 then name_failures - 1 else 0 end'),
+    });
   return n === 1;
 }
 
-export async function markIdentified(db: Tx, participantId: string, person: LinkPerson, by: IdentifiedBy, now = new Date()): Promise<void> {
-  await db('entry_persons').where(key(participantId, person)).update({ identified_by: by, identified_at: iso(now), code_hash: null, code_expires_at: null });
+export async function markIdentified(
+  db: Tx,
+  participantId: string,
+  person: LinkPerson,
+  by: IdentifiedBy,
+  now = new Date(),
+): Promise<void> {
+  await db('entry_persons')
+    .where(key(participantId, person))
+    .update({ identified_by: by, identified_at: iso(now), code_hash: null, code_expires_at: null });
 }
 
-export async function recordIdentityMismatch(db: Tx, participantId: string, person: LinkPerson, now = new Date()): Promise<void> {
-  await db('entry_persons').where(key(participantId, person)).update({ identity_mismatches: db.raw('identity_mismatches + 1'), identity_mismatch_at: iso(now) });
+export async function recordIdentityMismatch(
+  db: Tx,
+  participantId: string,
+  person: LinkPerson,
+  now = new Date(),
+): Promise<void> {
+  await db('entry_persons')
+    .where(key(participantId, person))
+    .update({ identity_mismatches: db.raw('identity_mismatches + 1'), identity_mismatch_at: iso(now) });
 }
 
 /**
  * Stores a new code if the person may have one now (fewer than `maxSends` sent, the last one at or
  * before `lastBefore`), in one statement: parallel asks send one code, not several.
  */
-export async function storeCode(db: Tx, participantId: string, person: LinkPerson, codeHash: string, limits: { expiresAt: Date; maxSends: number; lastBefore: Date }, now = new Date()): Promise<boolean> {
+export async function storeCode(
+  db: Tx,
+  participantId: string,
+  person: LinkPerson,
+  codeHash: string,
+  limits: { expiresAt: Date; maxSends: number; lastBefore: Date },
+  now = new Date(),
+): Promise<boolean> {
   const n = await db('entry_persons')
     .where(key(participantId, person))
     .andWhere('codes_sent', '<', limits.maxSends)
@@ -121,11 +169,21 @@ export async function storeCode(db: Tx, participantId: string, person: LinkPerso
  * Takes one try at the current code before the typed code is compared, in one statement: the code's
  * hash and the try's number, or undefined when there is no live code or its tries are used up.
  */
-export async function takeCodeTry(db: Tx, participantId: string, person: LinkPerson, maxTries: number, now = new Date()): Promise<{ tryNumber: number; codeHash: string } | undefined> {
+export async function takeCodeTry(
+  db: Tx,
+  participantId: string,
+  person: LinkPerson,
+  maxTries: number,
+  now = new Date(),
+): Promise<{ tryNumber: number; codeHash: string } | undefined> {
   const ts = timestampParam(db);
-  const row = await updateReturning(db, `update entry_persons set code_failures = code_failures + 1
+  const row = await updateReturning(
+    db,
+    `update entry_persons set code_failures = code_failures + 1
     where participant_id = ? and person = ? and code_hash is not null and code_expires_at > ${ts} and code_failures < ?
-    returning code_failures, code_hash`, [participantId, person, iso(now), maxTries]);
+    returning code_failures, code_hash`,
+    [participantId, person, iso(now), maxTries],
+  );
   return row ? { tryNumber: Number(row.code_failures), codeHash: row.code_hash } : undefined;
 }
 
@@ -142,7 +200,11 @@ export interface GuestSession {
   sessionHash: string;
 }
 
-export async function insertGuestSession(db: Tx, session: GuestSession & { expiresAt: Date }, now = new Date()): Promise<void> {
+export async function insertGuestSession(
+  db: Tx,
+  session: GuestSession & { expiresAt: Date },
+  now = new Date(),
+): Promise<void> {
   // Sessions of meetings long over go as new ones start: the table holds live ones only.
   await db('guest_sessions').where('expires_at', '<=', iso(now)).delete();
   await db('guest_sessions').insert({
@@ -155,7 +217,13 @@ export async function insertGuestSession(db: Tx, session: GuestSession & { expir
   });
 }
 
-export async function findGuestSession(db: Db, sessionHash: string, now = new Date()): Promise<GuestSession | undefined> {
+export async function findGuestSession(
+  db: Db,
+  sessionHash: string,
+  now = new Date(),
+): Promise<GuestSession | undefined> {
   const row = await db('guest_sessions').where({ id: sessionHash }).andWhere('expires_at', '>', iso(now)).first();
-  return row ? { participantId: row.participant_id, person: row.person, meetingId: row.meeting_id, sessionHash: row.id } : undefined;
+  return row
+    ? { participantId: row.participant_id, person: row.person, meetingId: row.meeting_id, sessionHash: row.id }
+    : undefined;
 }

@@ -38,5 +38,6 @@ export interface Respondent {
   answeredAt: Date | null;
 }
 
-export const participantSubject = (participantId: string, person: 'main' | 'proxy'): string => `p:${participantId}:${person}`;
+export const participantSubject = (participantId: string, person: 'main' | 'proxy'): string =>
+  `p:${participantId}:${person}`;
 export const staffSubject = (staffId: string): string => `s:${staffId}`;

@@ -31,7 +31,12 @@ export interface EvaluationReport {
   questions: QuestionResult[];
 }
 
-export async function buildReport(db: Knex, query: ReportQuery, minGroup: number, lang: Language): Promise<EvaluationReport> {
+export async function buildReport(
+  db: Knex,
+  query: ReportQuery,
+  minGroup: number,
+  lang: Language,
+): Promise<EvaluationReport> {
   const responses = await responsesFor(db, query);
   const asked = Math.max(await countRespondents(db, query), responses.length);
   const sets = await setsByIds(db, [...new Set(responses.map((r) => r.setId))]);
@@ -41,8 +46,17 @@ export async function buildReport(db: Knex, query: ReportQuery, minGroup: number
   for (const set of sets) {
     for (const q of set.questions) {
       if (questions.has(q.id)) continue;
-      const distribution: Record<string, number> = q.type === 'scale' ? { 1: 0, 2: 0, 3: 0, 4: 0, 5: 0 } : q.type === 'yes_no' ? { yes: 0, no: 0 } : {};
-      questions.set(q.id, { id: q.id, type: q.type, text: q.text[lang], answered: 0, average: null, distribution, texts: [] });
+      const distribution: Record<string, number> =
+        q.type === 'scale' ? { 1: 0, 2: 0, 3: 0, 4: 0, 5: 0 } : q.type === 'yes_no' ? { yes: 0, no: 0 } : {};
+      questions.set(q.id, {
+        id: q.id,
+        type: q.type,
+        text: q.text[lang],
+        answered: 0,
+        average: null,
+        distribution,
+        texts: [],
+      });
     }
   }
   const textsShown = responses.length >= minGroup;
@@ -80,7 +94,22 @@ export async function buildReport(db: Knex, query: ReportQuery, minGroup: number
 /** The report as CSV rows: one per question (with its figures), then one per free-text answer. */
 export function reportRows(report: EvaluationReport): { header: string[]; rows: unknown[][] } {
   const header = ['question', 'type', 'answered', 'average', '1', '2', '3', '4', '5', 'yes', 'no', 'text'];
-  const rows: unknown[][] = [['(all)', 'summary', report.responses, null, null, null, null, null, null, null, null, `asked ${report.asked}; response rate ${report.responseRate ?? ''}`]];
+  const rows: unknown[][] = [
+    [
+      '(all)',
+      'summary',
+      report.responses,
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+      `asked ${report.asked}; response rate ${report.responseRate ?? ''}`,
+    ],
+  ];
   for (const q of report.questions) {
     const d = q.distribution;
     rows.push([q.text, q.type, q.answered, q.average, d['1'], d['2'], d['3'], d['4'], d['5'], d.yes, d.no, null]);

@@ -34,7 +34,11 @@ export class EvaluationRequests {
   ) {}
 
   start(onEnqueued: () => void, everyMs = 5 * 60_000): void {
-    this.#stop = every(everyMs, async () => ((await this.due()) > 0 ? onEnqueued() : undefined), (error) => this.log('error', `evaluation requests: ${error.message}`));
+    this.#stop = every(
+      everyMs,
+      async () => ((await this.due()) > 0 ? onEnqueued() : undefined),
+      (error) => this.log('error', `evaluation requests: ${error.message}`),
+    );
   }
 
   stop(): void {
@@ -43,7 +47,10 @@ export class EvaluationRequests {
 
   /** Requests for every meeting whose end + 1 h has passed by `now`; returns how many messages were written. */
   async due(now = new Date()): Promise<number> {
-    const meetings = await listMeetings(this.db, { from: new Date(now.getTime() - lookBackDays * 86_400_000), to: now });
+    const meetings = await listMeetings(this.db, {
+      from: new Date(now.getTime() - lookBackDays * 86_400_000),
+      to: now,
+    });
     let count = 0;
     for (const meeting of meetings) {
       if (meetingEnd(meeting).getTime() + requestAfterEndMinutes * 60_000 > now.getTime()) continue;
@@ -58,7 +65,14 @@ export class EvaluationRequests {
     if (!meeting || meeting.status === 'cancelled') return 0;
     const expiresAt = new Date(now.getTime() + this.validDays * 86_400_000);
     const entered = new Set(
-      (await entryStatesOf(this.db, meeting.participants.map((p) => p.id))).filter((s) => s.identifiedAt).map((s) => `${s.participantId}:${s.person}`),
+      (
+        await entryStatesOf(
+          this.db,
+          meeting.participants.map((p) => p.id),
+        )
+      )
+        .filter((s) => s.identifiedAt)
+        .map((s) => `${s.participantId}:${s.person}`),
     );
     return this.db.transaction(async (trx) => {
       let count = 0;
@@ -69,7 +83,13 @@ export class EvaluationRequests {
           if (!entered.has(`${participant.id}:${recipient.person}`)) continue;
           const [address] = addressesOf(recipient);
           if (!address) continue;
-          const respondent = await ensureRespondent(trx, { meetingId: meeting.id, unitId: meeting.unitId, subject: participantSubject(participant.id, recipient.person), role: roleOf(participant, recipient.person), meetingAt: meeting.startsAt });
+          const respondent = await ensureRespondent(trx, {
+            meetingId: meeting.id,
+            unitId: meeting.unitId,
+            subject: participantSubject(participant.id, recipient.person),
+            role: roleOf(participant, recipient.person),
+            meetingAt: meeting.startsAt,
+          });
           const token = randomToken(18);
           // Nobody is asked twice, and nobody who already answered on the page after the meeting.
           if (!(await setRequestToken(trx, respondent.id, token, expiresAt, now))) continue;

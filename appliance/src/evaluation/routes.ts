@@ -11,7 +11,17 @@ import { findMeeting, findParticipant, meetingFor, tookPart } from '../meetings/
 import { findUnit, listUnits } from '../staff/index.ts';
 import { respondentRoles, type Question, type QuestionSet, type RespondentRole } from './model.ts';
 import { buildReport, reportRows } from './report.ts';
-import { answerMaxBytes, answerPayload, linkAnswerPayload, meetingParams, questionSchema, reportQuery, setParams, setPayload, tokenParams } from './schemas.ts';
+import {
+  answerMaxBytes,
+  answerPayload,
+  linkAnswerPayload,
+  meetingParams,
+  questionSchema,
+  reportQuery,
+  setParams,
+  setPayload,
+  tokenParams,
+} from './schemas.ts';
 import { answer, EvaluationError, offerByToken, offerToParticipant, offerToStaff, type Offer } from './service.ts';
 import { currentSet, insertSetVersion } from './store.ts';
 
@@ -19,7 +29,13 @@ const guestPage = { layout: 'guest' };
 
 /** The page an evaluation request's link opens. */
 export const evaluationPath = (token: string): string => `/e/${token}`;
-const problemStatus: Record<EvaluationError['problem'], number> = { answered: 409, expired: 410, unknown: 404, invalid: 400, cancelled: 410 };
+const problemStatus: Record<EvaluationError['problem'], number> = {
+  answered: 409,
+  expired: 410,
+  unknown: 404,
+  invalid: 400,
+  cancelled: 410,
+};
 
 /** The questions as the form shows them, in the reader's language, with what they chose so far. */
 function formQuestions(questions: Question[], lang: Language, values: Record<string, unknown> = {}) {
@@ -33,17 +49,41 @@ function formQuestions(questions: Question[], lang: Language, values: Record<str
       yesNo: q.type === 'yes_no',
       free: q.type === 'text',
       value,
-      options: q.type === 'scale' ? ['1', '2', '3', '4', '5'].map((v) => ({ value: v, checked: value === v })) : q.type === 'yes_no' ? ['yes', 'no'].map((v) => ({ value: v, label: t(lang, `evaluation.form.${v}`), checked: value === v })) : [],
+      options:
+        q.type === 'scale'
+          ? ['1', '2', '3', '4', '5'].map((v) => ({ value: v, checked: value === v }))
+          : q.type === 'yes_no'
+            ? ['yes', 'no'].map((v) => ({ value: v, label: t(lang, `evaluation.form.${v}`), checked: value === v }))
+            : [],
     };
   });
 }
 
-function formView(request: Request, h: ResponseToolkit, offer: Offer, action: string, extra: Record<string, unknown> = {}, layout = guestPage, code = 200) {
+function formView(
+  request: Request,
+  h: ResponseToolkit,
+  offer: Offer,
+  action: string,
+  extra: Record<string, unknown> = {},
+  layout = guestPage,
+  code = 200,
+) {
   speakBookedLanguage(request, offer.language);
   const lang = languageOf(request);
   const values = (request.payload ?? {}) as Record<string, unknown>;
   const response = h
-    .view('evaluation/form', { title: t(lang, 'evaluation.form.title'), styles: ['guest.css', 'evaluation.css'], action, setId: offer.set.id, questions: formQuestions(offer.set.questions, lang, values), ...extra }, layout)
+    .view(
+      'evaluation/form',
+      {
+        title: t(lang, 'evaluation.form.title'),
+        styles: ['guest.css', 'evaluation.css'],
+        action,
+        setId: offer.set.id,
+        questions: formQuestions(offer.set.questions, lang, values),
+        ...extra,
+      },
+      layout,
+    )
     .code(code);
   response.header('cache-control', 'no-store');
   response.header('referrer-policy', 'no-referrer');
@@ -52,16 +92,40 @@ function formView(request: Request, h: ResponseToolkit, offer: Offer, action: st
 
 function problemView(request: Request, h: ResponseToolkit, problem: EvaluationError['problem'], layout = guestPage) {
   const lang = languageOf(request);
-  return h.view('evaluation/done', { title: t(lang, `evaluation.problem.${problem}.title`), styles: ['guest.css', 'evaluation.css'], text: t(lang, `evaluation.problem.${problem}.text`) }, layout).code(problemStatus[problem]);
+  return h
+    .view(
+      'evaluation/done',
+      {
+        title: t(lang, `evaluation.problem.${problem}.title`),
+        styles: ['guest.css', 'evaluation.css'],
+        text: t(lang, `evaluation.problem.${problem}.text`),
+      },
+      layout,
+    )
+    .code(problemStatus[problem]);
 }
 
 function thanksView(request: Request, h: ResponseToolkit, layout = guestPage) {
   const lang = languageOf(request);
-  return h.view('evaluation/done', { title: t(lang, 'evaluation.thanks.title'), styles: ['guest.css', 'evaluation.css'], text: t(lang, 'evaluation.thanks.text') }, layout);
+  return h.view(
+    'evaluation/done',
+    {
+      title: t(lang, 'evaluation.thanks.title'),
+      styles: ['guest.css', 'evaluation.css'],
+      text: t(lang, 'evaluation.thanks.text'),
+    },
+    layout,
+  );
 }
 
 /** Runs the page's work; the domain's refusals become their pages (an invalid answer shows the form again). */
-async function guarded(request: Request, h: ResponseToolkit, layout: typeof guestPage, work: () => Promise<unknown>, again?: () => Promise<unknown>) {
+async function guarded(
+  request: Request,
+  h: ResponseToolkit,
+  layout: typeof guestPage,
+  work: () => Promise<unknown>,
+  again?: () => Promise<unknown>,
+) {
   try {
     return await work();
   } catch (error) {
@@ -104,11 +168,20 @@ function reportUnit(request: Request): string {
 
 async function report(request: Request) {
   const q = request.query as { from?: string; to?: string; role?: string };
-  const query = { unitId: reportUnit(request), from: q.from ?? daysAgo(90), to: q.to ?? today(), role: (q.role || undefined) as RespondentRole | undefined };
+  const query = {
+    unitId: reportUnit(request),
+    from: q.from ?? daysAgo(90),
+    to: q.to ?? today(),
+    role: (q.role || undefined) as RespondentRole | undefined,
+  };
   if (query.from > query.to) throw Boom.badRequest(t(languageOf(request), 'evaluation.results.badPeriod'));
   const { db, config } = request.server.app;
   const result = await buildReport(db, query, config.evaluation.minGroup, languageOf(request));
-  await request.audit('evaluation.report', { targetType: 'care_unit', targetId: query.unitId, details: { from: query.from, to: query.to, role: query.role ?? null, responses: result.responses } });
+  await request.audit('evaluation.report', {
+    targetType: 'care_unit',
+    targetId: query.unitId,
+    details: { from: query.from, to: query.to, role: query.role ?? null, responses: result.responses },
+  });
   return result;
 }
 
@@ -122,7 +195,8 @@ function readSetForm(form: Record<string, string>): Question[] {
     const id = (form[`q${i}_id`] ?? '').trim() || `q${Date.now().toString(36)}_${i}`;
     const { value, error } = questionSchema.validate({ id, type: form[`q${i}_type`], text: { sv, en } });
     if (error) throw Boom.badRequest(`question ${i + 1}: ${error.message}`);
-    if (questions.some((q) => q.id === value.id)) throw Boom.badRequest(`question ${i + 1}: the id ${value.id} is used twice`);
+    if (questions.some((q) => q.id === value.id))
+      throw Boom.badRequest(`question ${i + 1}: the id ${value.id} is used twice`);
     questions.push(value);
   }
   if (questions.length === 0) throw Boom.badRequest('a question set needs at least one question');
@@ -137,23 +211,47 @@ export function routes(): ServerRoute[] {
       method: 'GET',
       path: '/entry/evaluation',
       options: { auth: { strategy: 'guest' } },
-      handler: (request, h) => guarded(request, h, guestPage, async () => {
-        const offer = await guestOffer(request);
-        if (offer.respondent.answeredAt) throw new EvaluationError('answered');
-        return formView(request, h, offer, '/entry/evaluation');
-      }),
+      handler: (request, h) =>
+        guarded(request, h, guestPage, async () => {
+          const offer = await guestOffer(request);
+          if (offer.respondent.answeredAt) throw new EvaluationError('answered');
+          return formView(request, h, offer, '/entry/evaluation');
+        }),
     },
     {
       method: 'POST',
       path: '/entry/evaluation',
-      options: { auth: { strategy: 'guest' }, payload: { maxBytes: answerMaxBytes }, validate: { payload: answerPayload } },
+      options: {
+        auth: { strategy: 'guest' },
+        payload: { maxBytes: answerMaxBytes },
+        validate: { payload: answerPayload },
+      },
       handler: async (request, h) => {
         const offer = await guestOffer(request).catch((e) => e as EvaluationError);
         if (offer instanceof Error) return guarded(request, h, guestPage, () => Promise.reject(offer));
         return guarded(
-          request, h, guestPage,
-          async () => (await answer(request.server.app.db, offer.respondent, (request.payload as { setId: string }).setId, request.payload as Record<string, unknown>), thanksView(request, h)),
-          async () => formView(request, h, offer, '/entry/evaluation', { error: t(languageOf(request), 'evaluation.form.invalid') }, guestPage, 400),
+          request,
+          h,
+          guestPage,
+          async () => (
+            await answer(
+              request.server.app.db,
+              offer.respondent,
+              (request.payload as { setId: string }).setId,
+              request.payload as Record<string, unknown>,
+            ),
+            thanksView(request, h)
+          ),
+          async () =>
+            formView(
+              request,
+              h,
+              offer,
+              '/entry/evaluation',
+              { error: t(languageOf(request), 'evaluation.form.invalid') },
+              guestPage,
+              400,
+            ),
         );
       },
     },
@@ -161,25 +259,42 @@ export function routes(): ServerRoute[] {
       method: 'GET',
       path: `${evaluationPath('')}{token}`,
       options: { auth: false, pre: [{ method: perAddress }], validate: { params: tokenParams } },
-      handler: (request, h) => guarded(request, h, guestPage, async () => {
-        const { token } = request.params as { token: string };
-        const offer = await offerByToken(request.server.app.db, token);
-        return formView(request, h, offer, '/e', { token });
-      }),
+      handler: (request, h) =>
+        guarded(request, h, guestPage, async () => {
+          const { token } = request.params as { token: string };
+          const offer = await offerByToken(request.server.app.db, token);
+          return formView(request, h, offer, '/e', { token });
+        }),
     },
     {
       method: 'POST',
       path: '/e',
-      options: { auth: false, pre: [{ method: perAddress }], payload: { maxBytes: answerMaxBytes }, validate: { payload: linkAnswerPayload } },
+      options: {
+        auth: false,
+        pre: [{ method: perAddress }],
+        payload: { maxBytes: answerMaxBytes },
+        validate: { payload: linkAnswerPayload },
+      },
       handler: async (request, h) => {
         const form = request.payload as Record<string, string>;
         const offer = await offerByToken(request.server.app.db, form.token).catch((e) => e as EvaluationError);
         if (offer instanceof Error) return guarded(request, h, guestPage, () => Promise.reject(offer));
         speakBookedLanguage(request, offer.language);
         return guarded(
-          request, h, guestPage,
+          request,
+          h,
+          guestPage,
           async () => (await answer(request.server.app.db, offer.respondent, form.setId, form), thanksView(request, h)),
-          async () => formView(request, h, offer, '/e', { token: form.token, error: t(languageOf(request), 'evaluation.form.invalid') }, guestPage, 400),
+          async () =>
+            formView(
+              request,
+              h,
+              offer,
+              '/e',
+              { token: form.token, error: t(languageOf(request), 'evaluation.form.invalid') },
+              guestPage,
+              400,
+            ),
         );
       },
     },
@@ -187,23 +302,47 @@ export function routes(): ServerRoute[] {
       method: 'GET',
       path: '/evaluation/meeting/{id}',
       options: { auth: { strategy: 'session' }, validate: { params: meetingParams } },
-      handler: (request, h) => guarded(request, h, staffLayout, async () => {
-        const offer = await staffOffer(request);
-        if (offer.respondent.answeredAt) throw new EvaluationError('answered');
-        return formView(request, h, offer, request.path, {}, staffLayout);
-      }),
+      handler: (request, h) =>
+        guarded(request, h, staffLayout, async () => {
+          const offer = await staffOffer(request);
+          if (offer.respondent.answeredAt) throw new EvaluationError('answered');
+          return formView(request, h, offer, request.path, {}, staffLayout);
+        }),
     },
     {
       method: 'POST',
       path: '/evaluation/meeting/{id}',
-      options: { auth: { strategy: 'session' }, payload: { maxBytes: answerMaxBytes }, validate: { params: meetingParams, payload: answerPayload } },
+      options: {
+        auth: { strategy: 'session' },
+        payload: { maxBytes: answerMaxBytes },
+        validate: { params: meetingParams, payload: answerPayload },
+      },
       handler: async (request, h) => {
         const offer = await staffOffer(request).catch((e) => e as Error);
         if (offer instanceof Error) return guarded(request, h, staffLayout, () => Promise.reject(offer));
         return guarded(
-          request, h, staffLayout,
-          async () => (await answer(request.server.app.db, offer.respondent, (request.payload as { setId: string }).setId, request.payload as Record<string, unknown>), thanksView(request, h, staffLayout)),
-          async () => formView(request, h, offer, request.path, { error: t(languageOf(request), 'evaluation.form.invalid') }, staffLayout, 400),
+          request,
+          h,
+          staffLayout,
+          async () => (
+            await answer(
+              request.server.app.db,
+              offer.respondent,
+              (request.payload as { setId: string }).setId,
+              request.payload as Record<string, unknown>,
+            ),
+            thanksView(request, h, staffLayout)
+          ),
+          async () =>
+            formView(
+              request,
+              h,
+              offer,
+              request.path,
+              { error: t(languageOf(request), 'evaluation.form.invalid') },
+              staffLayout,
+              400,
+            ),
         );
       },
     },
@@ -215,21 +354,36 @@ export function routes(): ServerRoute[] {
         const lang = languageOf(request);
         const result = await report(request);
         const staff = request.auth.credentials.user!;
-        const units = staff.role === 'admin' ? await listUnits(request.server.app.db) : [await findUnit(request.server.app.db, { id: staff.unitId })].filter(Boolean);
-        const csvQuery = new URLSearchParams({ unitId: result.query.unitId, from: result.query.from, to: result.query.to, ...(result.query.role ? { role: result.query.role } : {}) });
+        const units =
+          staff.role === 'admin'
+            ? await listUnits(request.server.app.db)
+            : [await findUnit(request.server.app.db, { id: staff.unitId })].filter(Boolean);
+        const csvQuery = new URLSearchParams({
+          unitId: result.query.unitId,
+          from: result.query.from,
+          to: result.query.to,
+          ...(result.query.role ? { role: result.query.role } : {}),
+        });
         return h.view('evaluation/results', {
           title: t(lang, 'evaluation.results.title'),
           styles: ['evaluation.css'],
           report: result,
           ratePercent: result.responseRate === null ? null : Math.round(result.responseRate * 100),
           units: units.map((u) => ({ ...u!, selected: u!.id === result.query.unitId })),
-          roles: respondentRoles.map((r) => ({ value: r, label: t(lang, `evaluation.role.${r}`), selected: r === result.query.role })),
+          roles: respondentRoles.map((r) => ({
+            value: r,
+            label: t(lang, `evaluation.role.${r}`),
+            selected: r === result.query.role,
+          })),
           questions: result.questions.map((q) => ({
             ...q,
             scale: q.type === 'scale',
             yesNo: q.type === 'yes_no',
             free: q.type === 'text',
-            bars: Object.entries(q.distribution).map(([value, count]) => ({ value: q.type === 'yes_no' ? t(lang, `evaluation.form.${value}`) : value, count })),
+            bars: Object.entries(q.distribution).map(([value, count]) => ({
+              value: q.type === 'yes_no' ? t(lang, `evaluation.form.${value}`) : value,
+              count,
+            })),
           })),
           csv: `/evaluation/results.csv?${csvQuery}`,
         });
@@ -245,7 +399,10 @@ export function routes(): ServerRoute[] {
         return h
           .response(toCsv(header, rows))
           .type('text/csv; charset=utf-8')
-          .header('content-disposition', `attachment; filename="evaluation-${result.query.from}-${result.query.to}.csv"`);
+          .header(
+            'content-disposition',
+            `attachment; filename="evaluation-${result.query.from}-${result.query.to}.csv"`,
+          );
       },
     },
     {
@@ -260,7 +417,15 @@ export function routes(): ServerRoute[] {
         for (const unit of units) {
           for (const role of respondentRoles) {
             const set = await currentSet(db, unit.id, role);
-            rows.push({ unit: unit.name, unitId: unit.id, role, roleName: t(lang, `evaluation.role.${role}`), version: set.version, own: set.unitId !== null, count: set.questions.length });
+            rows.push({
+              unit: unit.name,
+              unitId: unit.id,
+              role,
+              roleName: t(lang, `evaluation.role.${role}`),
+              version: set.version,
+              own: set.unitId !== null,
+              count: set.questions.length,
+            });
           }
         }
         return h.view('evaluation/sets', { title: t(lang, 'evaluation.sets.title'), styles: ['evaluation.css'], rows });
@@ -277,14 +442,21 @@ export function routes(): ServerRoute[] {
     {
       method: 'POST',
       path: '/evaluation/sets/{unitId}/{role}',
-      options: { auth: { strategy: 'session', scope: ['admin'] }, validate: { params: setParams, payload: setPayload } },
+      options: {
+        auth: { strategy: 'session', scope: ['admin'] },
+        validate: { params: setParams, payload: setPayload },
+      },
       async handler(request, h) {
         const { unitId, role } = request.params as { unitId: string; role: RespondentRole };
         const { db } = request.server.app;
         if (!(await findUnit(db, { id: unitId }))) throw Boom.notFound();
         const questions = readSetForm(request.payload as Record<string, string>);
         const set = await insertSetVersion(db, unitId, role, questions, request.auth.credentials.user!.id);
-        await request.audit('evaluation.set.edit', { targetType: 'evaluation_set', targetId: set.id, details: { unitId, role, version: set.version } });
+        await request.audit('evaluation.set.edit', {
+          targetType: 'evaluation_set',
+          targetId: set.id,
+          details: { unitId, role, version: set.version },
+        });
         return h.redirect(`/evaluation/sets/${unitId}/${role}?saved=${set.version}`);
       },
     },
@@ -305,7 +477,20 @@ async function setEditor(request: Request, h: ResponseToolkit) {
     id: q?.id ?? '',
     sv: q?.text.sv ?? '',
     en: q?.text.en ?? '',
-    types: ['scale', 'yes_no', 'text'].map((type) => ({ type, label: t(lang, `evaluation.type.${type}`), selected: (q?.type ?? 'scale') === type })),
+    types: ['scale', 'yes_no', 'text'].map((type) => ({
+      type,
+      label: t(lang, `evaluation.type.${type}`),
+      selected: (q?.type ?? 'scale') === type,
+    })),
   }));
-  return h.view('evaluation/set', { title: t(lang, 'evaluation.sets.edit', { unit: unit.name, role: t(lang, `evaluation.role.${role}`) }), styles: ['evaluation.css'], unit, role, version: set.version, own: set.unitId !== null, rows, saved: (request.query as { saved?: string }).saved });
+  return h.view('evaluation/set', {
+    title: t(lang, 'evaluation.sets.edit', { unit: unit.name, role: t(lang, `evaluation.role.${role}`) }),
+    styles: ['evaluation.css'],
+    unit,
+    role,
+    version: set.version,
+    own: set.unitId !== null,
+    rows,
+    saved: (request.query as { saved?: string }).saved,
+  });
 }

@@ -25,7 +25,10 @@ export class EvaluationError extends Error {
   /** Whose refusal this is, when known: the page saying so speaks their booked language. */
   language?: Language;
 
-  constructor(readonly problem: 'answered' | 'expired' | 'unknown' | 'invalid' | 'cancelled', readonly field?: string) {
+  constructor(
+    readonly problem: 'answered' | 'expired' | 'unknown' | 'invalid' | 'cancelled',
+    readonly field?: string,
+  ) {
     super(problem);
   }
 }
@@ -36,19 +39,39 @@ async function bookedLanguage(db: Knex, respondent: Respondent): Promise<Languag
   return participantId ? (await findParticipant(db, participantId))?.language : undefined;
 }
 
-export async function offerToParticipant(db: Knex, meeting: Meeting, participant: Participant, person: 'main' | 'proxy'): Promise<Offer> {
+export async function offerToParticipant(
+  db: Knex,
+  meeting: Meeting,
+  participant: Participant,
+  person: 'main' | 'proxy',
+): Promise<Offer> {
   if (meeting.status === 'cancelled') throw new EvaluationError('cancelled');
   const role = roleOf(participant, person);
-  const respondent = await store.ensureRespondent(db, { meetingId: meeting.id, unitId: meeting.unitId, subject: participantSubject(participant.id, person), role, meetingAt: meeting.startsAt });
+  const respondent = await store.ensureRespondent(db, {
+    meetingId: meeting.id,
+    unitId: meeting.unitId,
+    subject: participantSubject(participant.id, person),
+    role,
+    meetingAt: meeting.startsAt,
+  });
   return { respondent, set: await store.currentSet(db, meeting.unitId, respondent.role) };
 }
 
 export async function offerToStaff(db: Knex, meeting: Meeting, staffId: string): Promise<Offer> {
   if (meeting.status === 'cancelled') throw new EvaluationError('cancelled');
   // A colleague invited with an account answers as a colleague; the unit's own staff as staff.
-  const asColleague = meeting.participants.some((p) => p.kind === 'colleague' && p.staffId === staffId) && meeting.bookedBy !== staffId && meeting.ledBy !== staffId;
+  const asColleague =
+    meeting.participants.some((p) => p.kind === 'colleague' && p.staffId === staffId) &&
+    meeting.bookedBy !== staffId &&
+    meeting.ledBy !== staffId;
   const role: RespondentRole = asColleague ? 'colleague' : 'staff';
-  const respondent = await store.ensureRespondent(db, { meetingId: meeting.id, unitId: meeting.unitId, subject: staffSubject(staffId), role, meetingAt: meeting.startsAt });
+  const respondent = await store.ensureRespondent(db, {
+    meetingId: meeting.id,
+    unitId: meeting.unitId,
+    subject: staffSubject(staffId),
+    role,
+    meetingAt: meeting.startsAt,
+  });
   return { respondent, set: await store.currentSet(db, meeting.unitId, respondent.role) };
 }
 
@@ -87,10 +110,17 @@ export function readAnswers(questions: Question[], form: Record<string, unknown>
  * Takes the answers to the set the page showed (an admin may have made a newer version since:
  * the answers belong to the one the person read). Refuses a second answer.
  */
-export async function answer(db: Knex, respondent: Respondent, setId: string, form: Record<string, unknown>, now = new Date()): Promise<void> {
+export async function answer(
+  db: Knex,
+  respondent: Respondent,
+  setId: string,
+  form: Record<string, unknown>,
+  now = new Date(),
+): Promise<void> {
   if (respondent.answeredAt) throw new EvaluationError('answered');
   const set = await store.findSet(db, setId);
-  if (!set || set.role !== respondent.role || (set.unitId !== null && set.unitId !== respondent.unitId)) throw new EvaluationError('invalid', 'setId');
+  if (!set || set.role !== respondent.role || (set.unitId !== null && set.unitId !== respondent.unitId))
+    throw new EvaluationError('invalid', 'setId');
   const answers = readAnswers(set.questions, form);
   if (!(await store.recordResponse(db, respondent, set, answers, now))) throw new EvaluationError('answered');
 }

@@ -32,7 +32,11 @@ const toRespondent = (r: Row): Respondent => ({
 export async function currentSet(db: Db, unitId: string, role: RespondentRole): Promise<QuestionSet> {
   const own = await db('evaluation_sets').where({ unit_id: unitId, role }).orderBy('version', 'desc').first();
   if (own) return toSet(own);
-  const fallback = await db('evaluation_sets').whereNull('unit_id').andWhere({ role }).orderBy('version', 'desc').first();
+  const fallback = await db('evaluation_sets')
+    .whereNull('unit_id')
+    .andWhere({ role })
+    .orderBy('version', 'desc')
+    .first();
   if (!fallback) throw new Error(`no default evaluation questions for ${role}: run the migrations`);
   return toSet(fallback);
 }
@@ -43,12 +47,27 @@ export async function findSet(db: Db, id: string): Promise<QuestionSet | undefin
 }
 
 /** Saves an edit as the unit's next version: answers already given keep pointing at theirs. */
-export async function insertSetVersion(db: Db, unitId: string, role: RespondentRole, questions: Question[], createdBy: string, now = new Date()): Promise<QuestionSet> {
+export async function insertSetVersion(
+  db: Db,
+  unitId: string,
+  role: RespondentRole,
+  questions: Question[],
+  createdBy: string,
+  now = new Date(),
+): Promise<QuestionSet> {
   return db.transaction(async (trx) => {
     const last = await trx('evaluation_sets').where({ unit_id: unitId, role }).max({ v: 'version' }).first();
     const version = last?.v == null ? 2 : Number(last.v) + 1; // version 1 is the default the unit started from
     const id = randomUUID();
-    await trx('evaluation_sets').insert({ id, unit_id: unitId, role, version, questions: JSON.stringify(questions), created_by: createdBy, created_at: iso(now) });
+    await trx('evaluation_sets').insert({
+      id,
+      unit_id: unitId,
+      role,
+      version,
+      questions: JSON.stringify(questions),
+      created_by: createdBy,
+      created_at: iso(now),
+    });
     return toSet(await trx('evaluation_sets').where({ id }).first());
   });
 }
@@ -64,14 +83,29 @@ export interface NewRespondent {
 /** The respondent for this person and meeting, created on first need. */
 export async function ensureRespondent(db: Db, respondent: NewRespondent): Promise<Respondent> {
   await db('evaluation_respondents')
-    .insert({ id: randomUUID(), meeting_id: respondent.meetingId, unit_id: respondent.unitId, subject: respondent.subject, role: respondent.role, meeting_at: iso(respondent.meetingAt) })
+    .insert({
+      id: randomUUID(),
+      meeting_id: respondent.meetingId,
+      unit_id: respondent.unitId,
+      subject: respondent.subject,
+      role: respondent.role,
+      meeting_at: iso(respondent.meetingAt),
+    })
     .onConflict(['meeting_id', 'subject'])
     .ignore();
-  return toRespondent(await db('evaluation_respondents').where({ meeting_id: respondent.meetingId, subject: respondent.subject }).first());
+  return toRespondent(
+    await db('evaluation_respondents').where({ meeting_id: respondent.meetingId, subject: respondent.subject }).first(),
+  );
 }
 
 /** Gives a respondent a link token (only its hash is kept); false when they have answered or already have one. */
-export async function setRequestToken(db: Db, respondentId: string, token: string, expiresAt: Date, now = new Date()): Promise<boolean> {
+export async function setRequestToken(
+  db: Db,
+  respondentId: string,
+  token: string,
+  expiresAt: Date,
+  now = new Date(),
+): Promise<boolean> {
   const n = await db('evaluation_respondents')
     .where({ id: respondentId })
     .whereNull('answered_at')
@@ -81,7 +115,9 @@ export async function setRequestToken(db: Db, respondentId: string, token: strin
 }
 
 export async function respondentByToken(db: Db, token: string): Promise<Respondent | undefined> {
-  const row = await db('evaluation_respondents').where({ token_hash: sha256(token) }).first();
+  const row = await db('evaluation_respondents')
+    .where({ token_hash: sha256(token) })
+    .first();
   return row ? toRespondent(row) : undefined;
 }
 
@@ -94,9 +130,18 @@ export async function findRespondent(db: Db, meetingId: string, subject: string)
  * Records one person's answers: marks the respondent answered (only once: a second answer finds
  * it taken and writes nothing) and stores the answers apart from them, in one transaction.
  */
-export async function recordResponse(db: Knex, respondent: Respondent, set: QuestionSet, answers: Answers, now = new Date()): Promise<boolean> {
+export async function recordResponse(
+  db: Knex,
+  respondent: Respondent,
+  set: QuestionSet,
+  answers: Answers,
+  now = new Date(),
+): Promise<boolean> {
   return db.transaction(async (trx) => {
-    const taken = await trx('evaluation_respondents').where({ id: respondent.id }).whereNull('answered_at').update({ answered_at: iso(now), token_hash: null });
+    const taken = await trx('evaluation_respondents')
+      .where({ id: respondent.id })
+      .whereNull('answered_at')
+      .update({ answered_at: iso(now), token_hash: null });
     if (taken !== 1) return false;
     await trx('evaluation_responses').insert({
       id: randomUUID(),

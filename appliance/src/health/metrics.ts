@@ -17,7 +17,10 @@ export function registerMetrics(server: Server): Registry {
     const status = (request.response as { statusCode?: number } | null)?.statusCode ?? 0;
     // The route pattern, not the path: one series per route, not per meeting id.
     const route = request.route?.path ?? 'unknown';
-    latency.observe({ method: request.method, route, status: String(status) }, (Date.now() - request.info.received) / 1000);
+    latency.observe(
+      { method: request.method, route, status: String(status) },
+      (Date.now() - request.info.received) / 1000,
+    );
   });
   return registry;
 }

@@ -46,7 +46,7 @@ export function clientAddress(peer: string, forwardedFor: string | string[] | un
   const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map((h) => h.trim());
   for (let i = hops.length - 1; i >= 0; i -= 1) {
     // A hop that is not an address (garbage, a port, "unknown") ends the chain: the last good one stands.
-    const hop = plain(hops[i]!);
+    const hop = plain(hops[i]);
     if (isIP(hop) === 0) return client;
     client = hop;
     if (!trusted(proxies, hop)) return client;
@@ -58,5 +58,11 @@ export function registerClientAddress(server: Server, proxies: string[]): void {
   const list = trustList(proxies);
   // A client that hung up before its request was read leaves no peer address (seen under load at
   // the end of a benchmark run): such a request has no address, rather than crashing the process.
-  server.decorate('request', 'clientAddress', (request: Request) => clientAddress(request.info.remoteAddress ?? '', request.headers['x-forwarded-for'] as string | undefined, list), { apply: true });
+  server.decorate(
+    'request',
+    'clientAddress',
+    (request: Request) =>
+      clientAddress(request.info.remoteAddress ?? '', request.headers['x-forwarded-for'] as string | undefined, list),
+    { apply: true },
+  );
 }

@@ -19,7 +19,8 @@ export const meetingYears = (): Years => ({ from: thisYear(), to: thisYear() + y
 /** A day or period to look up in calendars, logs and reports. */
 export const lookupYears = (): Years => ({ from: 2000, to: thisYear() + yearsAhead });
 
-const instantPattern = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+const instantPattern =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|([+-])(\d{2}):(\d{2}))$/;
 const dayPattern = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 function realDay(year: number, month: number, day: number): boolean {
@@ -33,7 +34,14 @@ export type DateProblem = 'format' | 'calendar' | 'years';
 export function readInstant(text: string, years?: Years): Date | DateProblem {
   const m = instantPattern.exec(text);
   if (!m) return 'format';
-  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (!realDay(year, month, day) || hour > 23 || minute > 59 || second > 59) return 'calendar';
   if (m[7] && (Number(m[8]) > 14 || Number(m[9]) > 59)) return 'calendar';
   if (years && (year < years.from || year > years.to)) return 'years';
@@ -55,24 +63,36 @@ export function readDay(text: string, years?: Years): Day | DateProblem {
 }
 
 const explain = (problem: DateProblem, shape: string, years: Years): string =>
-  problem === 'format' ? `{{#label}} must be ${shape}`
-    : problem === 'calendar' ? '{{#label}} must be a date that exists in the calendar'
+  problem === 'format'
+    ? `{{#label}} must be ${shape}`
+    : problem === 'calendar'
+      ? '{{#label}} must be a date that exists in the calendar'
       : `{{#label}} must be in the years ${years.from}–${years.to}`;
 
 /** A joi field for an instant, converted to a Date. */
 export function instant(years: () => Years): Joi.StringSchema {
-  return Joi.string().max(40).custom((value: string, helpers) => {
-    const range = years();
-    const read = readInstant(value, range);
-    return read instanceof Date ? read : helpers.message({ custom: explain(read, 'a date and time in ISO 8601 with an offset, e.g. 2030-03-04T09:00:00+01:00', range) });
-  });
+  return Joi.string()
+    .max(40)
+    .custom((value: string, helpers) => {
+      const range = years();
+      const read = readInstant(value, range);
+      return read instanceof Date
+        ? read
+        : helpers.message({
+            custom: explain(read, 'a date and time in ISO 8601 with an offset, e.g. 2030-03-04T09:00:00+01:00', range),
+          });
+    });
 }
 
 /** A joi field for a day, YYYY-MM-DD, kept as the string. */
 export function day(years: () => Years): Joi.StringSchema {
-  return Joi.string().max(10).custom((value: string, helpers) => {
-    const range = years();
-    const read = readDay(value, range);
-    return read === value ? read : helpers.message({ custom: explain(read as DateProblem, 'a day written YYYY-MM-DD', range) });
-  });
+  return Joi.string()
+    .max(10)
+    .custom((value: string, helpers) => {
+      const range = years();
+      const read = readDay(value, range);
+      return read === value
+        ? read
+        : helpers.message({ custom: explain(read as DateProblem, 'a day written YYYY-MM-DD', range) });
+    });
 }

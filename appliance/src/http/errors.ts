@@ -28,7 +28,8 @@ export const validationFailed: Lifecycle.Method = (_request, _h, err) => {
 /** Pages (as opposed to the API, health and metrics) get rendered error pages. */
 export function wantsHtml(request: Request): boolean {
   const path = request.path;
-  if (path.startsWith('/api/') || path.startsWith('/health/') || path === '/metrics' || path.startsWith('/static/')) return false;
+  if (path.startsWith('/api/') || path.startsWith('/health/') || path === '/metrics' || path.startsWith('/static/'))
+    return false;
   return String(request.headers.accept ?? '').includes('text/html') || request.method === 'get';
 }
 
@@ -61,10 +62,22 @@ export function registerErrorFunnel(server: Server): void {
       const key = known.includes(status) ? `error.${status}` : status >= 500 ? 'error.500' : 'error.400';
       // A participant's page speaks to them: no staff login, no IT department, the way back in.
       const guest = isGuestPage(request);
-      const guestKey = status === 401 || status === 403 ? `error.guest.${status}` : status >= 500 ? 'error.guest.500' : key;
+      const guestKey =
+        status === 401 || status === 403 ? `error.guest.${status}` : status >= 500 ? 'error.guest.500' : key;
       const message = t(lang, guest ? guestKey : key);
       return h
-        .view('error', { status, message, requestId: request.info.id, title: t(lang, 'error.title'), guest, styles: guest ? ['guest.css'] : undefined }, guest ? { layout: 'guest' } : {})
+        .view(
+          'error',
+          {
+            status,
+            message,
+            requestId: request.info.id,
+            title: t(lang, 'error.title'),
+            guest,
+            styles: guest ? ['guest.css'] : undefined,
+          },
+          guest ? { layout: 'guest' } : {},
+        )
         .code(status)
         .header('x-request-id', request.info.id);
     }

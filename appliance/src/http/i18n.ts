@@ -18,7 +18,9 @@ const dictionaries: Record<Language, Record<string, string>> = {
 function load(lang: Language): Record<string, string> {
   const dir = join(projectRoot, 'admin', 'locales', lang);
   const merged: Record<string, string> = {};
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     for (const [key, value] of Object.entries<string>(JSON.parse(readFileSync(join(dir, file), 'utf8')))) {
       if (key in merged) throw new Error(`UI string ${key} is defined twice (admin/locales/${lang}/${file})`);
       merged[key] = value;

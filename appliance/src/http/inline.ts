@@ -19,7 +19,10 @@ function load(): Map<string, string> {
     for (const file of readdirSync(folder)) {
       if (!/\.(css|js)$/.test(file)) continue;
       // A source map comment means nothing inside a page.
-      const text = readFileSync(join(folder, file), 'utf8').replace(/\n?\/[/*]# sourceMappingURL=\S+(\s*\*\/)?\s*$/, '');
+      const text = readFileSync(join(folder, file), 'utf8').replace(
+        /\n?\/[/*]# sourceMappingURL=\S+(\s*\*\/)?\s*$/,
+        '',
+      );
       if (Buffer.byteLength(text) <= inlineLimit) texts.set(file, text);
     }
   }
@@ -33,5 +36,7 @@ export const inlineText = (file: string): string | undefined => texts.get(file);
 
 /** CSP sources for every inlinable text of one kind: `'sha256-…'` each. */
 export function inlineHashes(kind: 'css' | 'js'): string[] {
-  return [...texts].filter(([file]) => file.endsWith(`.${kind}`)).map(([, text]) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`);
+  return [...texts]
+    .filter(([file]) => file.endsWith(`.${kind}`))
+    .map(([, text]) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`);
 }

@@ -37,7 +37,13 @@ export async function registerLogging(server: Server, level: string, stream?: No
       // The client behind the proxy (TRUSTED_PROXIES), beside the peer the socket saw.
       getChildBindings: (request: Request) => ({ req: request, client: request.clientAddress }),
       serializers: {
-        req: (req: { method: string; url: string; headers: Record<string, unknown>; remoteAddress?: string; id?: string }) => ({
+        req: (req: {
+          method: string;
+          url: string;
+          headers: Record<string, unknown>;
+          remoteAddress?: string;
+          id?: string;
+        }) => ({
           id: req.id,
           method: req.method,
           url: redactUrl(req.url),

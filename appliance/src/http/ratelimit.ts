@@ -11,13 +11,20 @@ export interface Limit {
   durationSeconds: number;
 }
 
-export function tooManyRequests(retryAfterSeconds: number, message = 'Too many attempts: wait a while and try again'): Boom.Boom {
+export function tooManyRequests(
+  retryAfterSeconds: number,
+  message = 'Too many attempts: wait a while and try again',
+): Boom.Boom {
   const error = Boom.tooManyRequests(message);
   error.output.headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterSeconds)));
   return error;
 }
 
-export function rateLimit(name: string, limit: Limit, key: (request: Request) => string = (r) => r.clientAddress): Lifecycle.Method {
+export function rateLimit(
+  name: string,
+  limit: Limit,
+  key: (request: Request) => string = (r) => r.clientAddress,
+): Lifecycle.Method {
   return async (request, h) => {
     const now = new Date();
     const attempt = await countAttempt(request.server.app.db, `${name}:${key(request)}`, limit.durationSeconds, now);

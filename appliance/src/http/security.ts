@@ -44,7 +44,7 @@ function lastResortHeaders(request: Request, h: ResponseToolkit) {
       for (const [name, value] of fallback) if (!res.hasHeader(name)) res.setHeader(name, value);
     }
     return (writeHead as (...a: unknown[]) => typeof res).apply(this, args);
-  } as typeof res.writeHead;
+  };
   return h.continue;
 }
 

@@ -19,7 +19,11 @@ export interface EventStreamOptions {
   onClose?: () => void;
 }
 
-export function openEventStream(request: Request, h: ResponseToolkit, options: EventStreamOptions = {}): { response: ResponseObject; stream: EventStream } {
+export function openEventStream(
+  request: Request,
+  h: ResponseToolkit,
+  options: EventStreamOptions = {},
+): { response: ResponseObject; stream: EventStream } {
   const body = new PassThrough();
   let closed = false;
   const heartbeat = setInterval(() => body.write(': heartbeat\n\n'), options.heartbeatMs ?? 20_000);

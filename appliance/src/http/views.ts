@@ -20,7 +20,12 @@ export async function registerViews(server: Server): Promise<void> {
     if (!Object.values(vars).some((v) => v instanceof Handlebars.SafeString)) return t(lang, key, vars);
     // A value made safe by a helper (a phone link) goes into the sentence as markup; the sentence
     // and every other value are escaped as usual.
-    const parts = Object.fromEntries(Object.entries(vars).map(([name, v]) => [name, v instanceof Handlebars.SafeString ? v.toHTML() : Handlebars.escapeExpression(String(v ?? ''))]));
+    const parts = Object.fromEntries(
+      Object.entries(vars).map(([name, v]) => [
+        name,
+        v instanceof Handlebars.SafeString ? v.toHTML() : Handlebars.escapeExpression(String(v ?? '')),
+      ]),
+    );
     const sentence = Handlebars.escapeExpression(t(lang, key, keepPlaceholders));
     return new Handlebars.SafeString(sentence.replace(/\{(\w+)\}/g, (_, name: string) => parts[name] ?? ''));
   });
@@ -28,19 +33,32 @@ export async function registerViews(server: Server): Promise<void> {
   handlebars.registerHelper('phoneLink', (phone: unknown) => {
     if (typeof phone !== 'string' || phone.trim() === '') return '';
     const dial = phone.trim().replace(/(?!^\+)[^\d]/g, '');
-    return new Handlebars.SafeString(`<a class="phone" href="tel:${Handlebars.escapeExpression(dial)}">${Handlebars.escapeExpression(phone.trim())}</a>`);
+    return new Handlebars.SafeString(
+      `<a class="phone" href="tel:${Handlebars.escapeExpression(dial)}">${Handlebars.escapeExpression(phone.trim())}</a>`,
+    );
   });
   handlebars.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   // A page's stylesheet or script: inside the page when it is small (http/inline.ts), else a file.
   handlebars.registerHelper('style', (file: string) => {
     const text = inlineText(file);
-    return new Handlebars.SafeString(text === undefined ? `<link rel="stylesheet" href="/static/${Handlebars.escapeExpression(file)}">` : `<style>${text}</style>`);
+    return new Handlebars.SafeString(
+      text === undefined
+        ? `<link rel="stylesheet" href="/static/${Handlebars.escapeExpression(file)}">`
+        : `<style>${text}</style>`,
+    );
   });
   handlebars.registerHelper('script', (file: string) => {
     const text = inlineText(file);
-    return new Handlebars.SafeString(text === undefined ? `<script type="module" src="/static/${Handlebars.escapeExpression(file)}"></script>` : `<script type="module">${text}</script>`);
+    return new Handlebars.SafeString(
+      text === undefined
+        ? `<script type="module" src="/static/${Handlebars.escapeExpression(file)}"></script>`
+        : `<script type="module">${text}</script>`,
+    );
   });
-  handlebars.registerHelper('json', (value: unknown) => new Handlebars.SafeString(JSON.stringify(value).replace(/</g, '\\u003c')));
+  handlebars.registerHelper(
+    'json',
+    (value: unknown) => new Handlebars.SafeString(JSON.stringify(value).replace(/</g, '\\u003c')),
+  );
 
   server.views({
     engines: { hbs: handlebars },

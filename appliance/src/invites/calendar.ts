@@ -30,7 +30,8 @@ export interface CalendarPart {
 
 /** A METHOD:REQUEST invitation or update, or a METHOD:CANCEL cancellation, for one meeting. */
 export function meetingCalendar(event: MeetingCalendarEvent): CalendarPart {
-  if (!Number.isInteger(event.sequence) || event.sequence < 0) throw new Error('the calendar SEQUENCE must be a whole number ≥ 0');
+  if (!Number.isInteger(event.sequence) || event.sequence < 0)
+    throw new Error('the calendar SEQUENCE must be a whole number ≥ 0');
   if (!(event.end > event.start)) throw new Error('a meeting must end after it starts');
   const method = event.cancelled ? ICalCalendarMethod.CANCEL : ICalCalendarMethod.REQUEST;
   const calendar = ical({ prodId: { company: 'Samverka', product: 'Samverka', language: 'SV' }, method });
@@ -47,13 +48,15 @@ export function meetingCalendar(event: MeetingCalendarEvent): CalendarPart {
     organizer: event.organizer,
     status: event.cancelled ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
     attendees: event.attendee
-      ? [{
-          email: event.attendee.email,
-          ...(event.attendee.name ? { name: event.attendee.name } : {}),
-          role: ICalAttendeeRole.REQ,
-          status: ICalAttendeeStatus.NEEDSACTION,
-          rsvp: false,
-        }]
+      ? [
+          {
+            email: event.attendee.email,
+            ...(event.attendee.name ? { name: event.attendee.name } : {}),
+            role: ICalAttendeeRole.REQ,
+            status: ICalAttendeeStatus.NEEDSACTION,
+            rsvp: false,
+          },
+        ]
       : [],
   });
   return { method, content: calendar.toString() };

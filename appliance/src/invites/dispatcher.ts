@@ -8,7 +8,15 @@ import { t } from '../http/i18n.ts';
 import { meetingCalendar } from './calendar.ts';
 import { PermanentFailure, TemporaryFailure, type DeliveryReceipt } from './delivery.ts';
 import type { MailMessage } from './mail.ts';
-import { claim, markFailed, markRetry, markSent, recordReceipt, type ClaimedMessage, type OutboxMessage } from './outbox.ts';
+import {
+  claim,
+  markFailed,
+  markRetry,
+  markSent,
+  recordReceipt,
+  type ClaimedMessage,
+  type OutboxMessage,
+} from './outbox.ts';
 import type { Templates } from './templates.ts';
 
 export interface MailChannel {
@@ -42,7 +50,11 @@ export interface DispatcherOptions {
    */
   secretPaths?: ReadonlyMap<string, (secret: string) => string>;
   /** Told of every status change, for the meeting page and the connection log. */
-  onStatus?: (message: OutboxMessage | ClaimedMessage, status: 'sent' | 'delivered' | 'failed' | 'retrying', reason?: string) => void;
+  onStatus?: (
+    message: OutboxMessage | ClaimedMessage,
+    status: 'sent' | 'delivered' | 'failed' | 'retrying',
+    reason?: string,
+  ) => void;
   log?: (level: 'warn' | 'error' | 'info', message: string) => void;
 }
 
@@ -59,7 +71,8 @@ const earlyReceiptRecheckMs = 500;
 const unknownIdsKept = 1000;
 
 export class Dispatcher {
-  readonly #o: Required<Omit<DispatcherOptions, 'onStatus' | 'log' | 'secretPaths'>> & Pick<DispatcherOptions, 'onStatus' | 'log' | 'secretPaths'>;
+  readonly #o: Required<Omit<DispatcherOptions, 'onStatus' | 'log' | 'secretPaths'>> &
+    Pick<DispatcherOptions, 'onStatus' | 'log' | 'secretPaths'>;
   #running = false;
   #inFlight = 0;
   #wake: (() => void) | null = null;
@@ -148,7 +161,11 @@ export class Dispatcher {
 
   async #deliver(message: ClaimedMessage): Promise<void> {
     const { db, templates } = this.#o;
-    const data = { ...message.data, link: this.#link(message), code: message.kind === 'sms_code' ? message.secret : undefined };
+    const data = {
+      ...message.data,
+      link: this.#link(message),
+      code: message.kind === 'sms_code' ? message.secret : undefined,
+    };
     try {
       if (message.channel === 'sms') {
         const text = templates.sms(message.language, message.kind, data);
@@ -158,7 +175,12 @@ export class Dispatcher {
         for (const id of providerIds) this.#applyEarlyReceipt(id);
       } else {
         const rendered = templates.email(message.language, message.kind, data);
-        const mail: MailMessage = { to: message.recipient, subject: rendered.subject, text: rendered.text, html: rendered.html };
+        const mail: MailMessage = {
+          to: message.recipient,
+          subject: rendered.subject,
+          text: rendered.text,
+          html: rendered.html,
+        };
         const calendar = this.#calendar(message, data);
         if (calendar) mail.calendar = calendar;
         const sent = await this.#o.mail.send(mail);
@@ -171,7 +193,12 @@ export class Dispatcher {
   }
 
   #calendar(message: ClaimedMessage, data: Record<string, unknown>): MailMessage['calendar'] | undefined {
-    if (!['invitation', 'rescheduled', 'cancelled'].includes(message.kind) || !message.meetingId || typeof data.startsAt !== 'string') return undefined;
+    if (
+      !['invitation', 'rescheduled', 'cancelled'].includes(message.kind) ||
+      !message.meetingId ||
+      typeof data.startsAt !== 'string'
+    )
+      return undefined;
     const unitName = String(data.unitName ?? 'Samverka');
     return meetingCalendar({
       uid: `${message.meetingId}@${this.#o.publicUrl.hostname}`,
@@ -258,7 +285,8 @@ export class Dispatcher {
       const wake = () => {
         clearTimeout(timer);
         waiters.delete(wake);
-        if (waiters.size === 0 && this.#earlyReceipts.get(providerId) === waiters) this.#earlyReceipts.delete(providerId);
+        if (waiters.size === 0 && this.#earlyReceipts.get(providerId) === waiters)
+          this.#earlyReceipts.delete(providerId);
         resolve();
       };
       const timer = setTimeout(wake, Math.max(0, ms));
@@ -274,7 +302,10 @@ export class Dispatcher {
     if (this.#unknownIds.has(receipt.providerId)) return;
     if (this.#unknownIds.size >= unknownIdsKept) this.#unknownIds.delete(this.#unknownIds.values().next().value!);
     this.#unknownIds.add(receipt.providerId);
-    this.#o.log?.('warn', `outbox: delivery receipt (${receipt.status}) for message id ${receipt.providerId}, which no message sent from here has: acknowledged and ignored (another system on the same SMPP account, or a message sent after the database's backup)`);
+    this.#o.log?.(
+      'warn',
+      `outbox: delivery receipt (${receipt.status}) for message id ${receipt.providerId}, which no message sent from here has: acknowledged and ignored (another system on the same SMPP account, or a message sent after the database's backup)`,
+    );
   }
 }
 

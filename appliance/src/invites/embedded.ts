@@ -57,7 +57,11 @@ function calendarOf(content: string): { method?: string; content: string } {
   return method ? { method, content } : { content };
 }
 
-function listen(server: { listen(port: number, host: string, cb: () => void): unknown; once(e: 'error', l: (e: Error) => void): unknown; address(): AddressInfo | string | null }): Promise<number> {
+function listen(server: {
+  listen(port: number, host: string, cb: () => void): unknown;
+  once(e: 'error', l: (e: Error) => void): unknown;
+  address(): AddressInfo | string | null;
+}): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
@@ -77,7 +81,9 @@ export async function startEmbeddedMailSink(options: { capacity?: number } = {})
       import('mailparser')
         .then(({ simpleParser }) => simpleParser(stream))
         .then((mail) => {
-          const calendar = mail.attachments.find((a) => a.contentType === 'text/calendar') ?? mail.attachments.find((a) => /\.ics$/i.test(a.filename ?? ''));
+          const calendar =
+            mail.attachments.find((a) => a.contentType === 'text/calendar') ??
+            mail.attachments.find((a) => /\.ics$/i.test(a.filename ?? ''));
           received.push({
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             to: session.envelope.rcptTo.map((r) => r.address),
@@ -126,7 +132,11 @@ export async function startEmbeddedSmsc(options: EmbeddedSmscOptions = {}): Prom
     const to = String(pdu.destination_addr);
     const dataCoding = Number(pdu.data_coding ?? 0);
     const message = pdu.short_message as { udh?: Buffer[]; message?: string | Buffer } | Buffer;
-    const text = Buffer.isBuffer(message) ? message.toString('latin1') : typeof message.message === 'string' ? message.message : String(message.message ?? '');
+    const text = Buffer.isBuffer(message)
+      ? message.toString('latin1')
+      : typeof message.message === 'string'
+        ? message.message
+        : String(message.message ?? '');
     const concat = Buffer.isBuffer(message) ? undefined : message.udh?.find((ie) => ie[0] === 0 && ie[1] === 3);
     if (!concat) {
       received.push({ from, to, text, dataCoding, messageIds: [id], receivedAt: new Date() });
@@ -134,7 +144,11 @@ export async function startEmbeddedSmsc(options: EmbeddedSmscOptions = {}): Prom
     }
     const [, , reference, count, index] = concat;
     const key = `${from}|${to}|${reference}`;
-    const entry = partial.get(key) ?? { parts: new Array<string>(count).fill(''), ids: new Array<string>(count).fill(''), seen: 0 };
+    const entry = partial.get(key) ?? {
+      parts: new Array<string>(count).fill(''),
+      ids: new Array<string>(count).fill(''),
+      seen: 0,
+    };
     entry.parts[index - 1] = text;
     entry.ids[index - 1] = id;
     entry.seen += 1;
@@ -146,17 +160,19 @@ export async function startEmbeddedSmsc(options: EmbeddedSmscOptions = {}): Prom
 
   const receipt = (session: SmppSession, pdu: SmppPdu, id: string): void => {
     const stamp = new Date().toISOString().replace(/\D/g, '').slice(2, 12);
-    session.send(smppPdu('deliver_sm', {
-      source_addr_ton: pdu.dest_addr_ton,
-      source_addr_npi: pdu.dest_addr_npi,
-      source_addr: pdu.destination_addr,
-      destination_addr: pdu.source_addr,
-      esm_class: 0x04,
-      data_coding: 0,
-      short_message: `id:${id} sub:001 dlvrd:001 submit date:${stamp} done date:${stamp} stat:DELIVRD err:000 text:`,
-      receipted_message_id: id,
-      message_state: 2,
-    }));
+    session.send(
+      smppPdu('deliver_sm', {
+        source_addr_ton: pdu.dest_addr_ton,
+        source_addr_npi: pdu.dest_addr_npi,
+        source_addr: pdu.destination_addr,
+        destination_addr: pdu.source_addr,
+        esm_class: 0x04,
+        data_coding: 0,
+        short_message: `id:${id} sub:001 dlvrd:001 submit date:${stamp} done date:${stamp} stat:DELIVRD err:000 text:`,
+        receipted_message_id: id,
+        message_state: 2,
+      }),
+    );
   };
 
   const server = createSmppServer((session) => {
@@ -195,9 +211,10 @@ export async function startEmbeddedSmsc(options: EmbeddedSmscOptions = {}): Prom
   return {
     url: `smpp://${systemId}:${password}@127.0.0.1:${port}`,
     messages: () => received.list(),
-    close: () => new Promise<void>((resolve) => {
-      for (const session of [...server.sessions]) session.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const session of [...server.sessions]) session.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -13,12 +13,27 @@ export function messageFacts(db: Db): FactsProvider {
       const mine = messages.filter((m) => m.participantId === participant.id);
       const latest = mine.at(-1);
       if (!latest) continue;
-      const list: ParticipantFact[] = [{
-        text: t(lang, 'invites.fact.latest', { kind: t(lang, `invites.kind.${latest.kind}`), channel: t(lang, `invites.channel.${latest.channel}`), status: t(lang, `invites.status.${latest.status}`) }),
-      }];
-      const unanswered = mine.filter((m) => m.channel === 'sms' && m.status === 'failed' && !mine.some((f) => f.fallbackOf === m.id && f.status !== 'failed'));
+      const list: ParticipantFact[] = [
+        {
+          text: t(lang, 'invites.fact.latest', {
+            kind: t(lang, `invites.kind.${latest.kind}`),
+            channel: t(lang, `invites.channel.${latest.channel}`),
+            status: t(lang, `invites.status.${latest.status}`),
+          }),
+        },
+      ];
+      const unanswered = mine.filter(
+        (m) =>
+          m.channel === 'sms' &&
+          m.status === 'failed' &&
+          !mine.some((f) => f.fallbackOf === m.id && f.status !== 'failed'),
+      );
       const failed = unanswered.at(-1);
-      if (failed) list.push({ problem: true, text: t(lang, 'invites.fact.smsFailed', { number: failed.recipient, reason: failed.lastError ?? '' }) });
+      if (failed)
+        list.push({
+          problem: true,
+          text: t(lang, 'invites.fact.smsFailed', { number: failed.recipient, reason: failed.lastError ?? '' }),
+        });
       facts.set(participant.id, list);
     }
     return facts;

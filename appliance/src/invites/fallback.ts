@@ -19,7 +19,10 @@ export async function fallbackToEmail(db: Db, dataKey: Buffer, failed: OutboxMes
     if (!email) return undefined;
     // The SMS's link was wiped with it: the e-mail carries a fresh one (the old one stays valid).
     const withLink = !['cancelled'].includes(failed.kind);
-    const secret = withLink && meeting.status !== 'cancelled' ? await issueLink(trx, { participantId: participant.id, person, expiresAt: linkExpiry(meetingEnd(meeting)) }) : undefined;
+    const secret =
+      withLink && meeting.status !== 'cancelled'
+        ? await issueLink(trx, { participantId: participant.id, person, expiresAt: linkExpiry(meetingEnd(meeting)) })
+        : undefined;
     return enqueue(trx, dataKey, {
       channel: 'email',
       kind: failed.kind,

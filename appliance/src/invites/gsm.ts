@@ -14,10 +14,21 @@ const ESCAPE = 0x1b;
 
 /** The extension table: characters sent as ESC followed by this septet, so each counts 2. */
 const EXTENSION: Record<string, number> = {
-  '\f': 0x0a, '^': 0x14, '{': 0x28, '}': 0x29, '\\': 0x2f, '[': 0x3c, '~': 0x3d, ']': 0x3e, '|': 0x40, '€': 0x65,
+  '\f': 0x0a,
+  '^': 0x14,
+  '{': 0x28,
+  '}': 0x29,
+  '\\': 0x2f,
+  '[': 0x3c,
+  '~': 0x3d,
+  ']': 0x3e,
+  '|': 0x40,
+  '€': 0x65,
 };
 
-const basicSeptet = new Map<string, number>([...BASIC].map((c, i) => [c, i] as [string, number]).filter(([, i]) => i !== ESCAPE));
+const basicSeptet = new Map<string, number>(
+  [...BASIC].map((c, i) => [c, i] as [string, number]).filter(([, i]) => i !== ESCAPE),
+);
 
 /** Characters per SMS: one part alone, or each part of a concatenated message (the UDH takes 6 octets). */
 export const LIMITS = {

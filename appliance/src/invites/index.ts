@@ -23,7 +23,15 @@ import { addParticipantFacts, onMeetingChange } from '../meetings/index.ts';
 declare module '../events.ts' {
   interface DomainEvents {
     /** A message's status changed: the meeting page and the connection log follow. */
-    'outbox.status': { messageId: string; meetingId: string | null; participantId: string | null; channel: string; kind: string; status: 'sent' | 'delivered' | 'failed' | 'retrying'; reason?: string };
+    'outbox.status': {
+      messageId: string;
+      meetingId: string | null;
+      participantId: string | null;
+      channel: string;
+      kind: string;
+      status: 'sent' | 'delivered' | 'failed' | 'retrying';
+      reason?: string;
+    };
   }
 }
 
@@ -45,7 +53,14 @@ declare module '@hapi/hapi' {
 }
 
 /** Meeting changes that enqueue messages: the dispatcher looks at once instead of at its next poll. */
-const enqueueingEvents: EventName[] = ['meeting.booked', 'meeting.rescheduled', 'meeting.cancelled', 'participant.added', 'participant.removed', 'invitation.resend'];
+const enqueueingEvents: EventName[] = [
+  'meeting.booked',
+  'meeting.rescheduled',
+  'meeting.cancelled',
+  'participant.added',
+  'participant.removed',
+  'invitation.resend',
+];
 
 export const plugin: Plugin<void> = {
   name: 'invites',
@@ -69,17 +84,22 @@ export const plugin: Plugin<void> = {
     // Entry's SMS codes go before every other message: a person is waiting for this one.
     provideCodeMessenger(server, {
       queue: async (trx, code, now) => {
-        await enqueue(trx, config.dataKey, {
-          channel: 'sms',
-          kind: 'sms_code',
-          recipient: code.recipient,
-          language: code.language,
-          meetingId: code.meetingId,
-          participantId: code.participantId,
-          data: { minutes: code.minutes, person: code.person },
-          secret: code.code,
-          priority: 10,
-        }, now);
+        await enqueue(
+          trx,
+          config.dataKey,
+          {
+            channel: 'sms',
+            kind: 'sms_code',
+            recipient: code.recipient,
+            language: code.language,
+            meetingId: code.meetingId,
+            participantId: code.participantId,
+            data: { minutes: code.minutes, person: code.person },
+            secret: code.code,
+            priority: 10,
+          },
+          now,
+        );
       },
       queued: () => dispatcher?.notify(),
     });
@@ -87,11 +107,31 @@ export const plugin: Plugin<void> = {
     addParticipantFacts(server, messageFacts(db));
     for (const event of enqueueingEvents) bus.on(event, () => dispatcher?.notify());
 
-    const onStatus = (message: OutboxMessage, status: 'sent' | 'delivered' | 'failed' | 'retrying', reason?: string) => {
-      bus.emit('outbox.status', { messageId: message.id, meetingId: message.meetingId, participantId: message.participantId, channel: message.channel, kind: message.kind, status, reason });
-      if (message.participantId && message.kind === 'invitation' && (status === 'delivered' || (status === 'sent' && message.channel === 'email'))) {
+    const onStatus = (
+      message: OutboxMessage,
+      status: 'sent' | 'delivered' | 'failed' | 'retrying',
+      reason?: string,
+    ) => {
+      bus.emit('outbox.status', {
+        messageId: message.id,
+        meetingId: message.meetingId,
+        participantId: message.participantId,
+        channel: message.channel,
+        kind: message.kind,
+        status,
+        reason,
+      });
+      if (
+        message.participantId &&
+        message.kind === 'invitation' &&
+        (status === 'delivered' || (status === 'sent' && message.channel === 'email'))
+      ) {
         // An e-mail has no receipt: accepted by the relay is as far as we can see.
-        bus.emit('participant.status', { meetingId: message.meetingId!, participantId: message.participantId, status: 'delivered' });
+        bus.emit('participant.status', {
+          meetingId: message.meetingId!,
+          participantId: message.participantId,
+          status: 'delivered',
+        });
       }
       if (status === 'failed' && message.channel === 'sms' && message.participantId) {
         // An SMS that did not arrive goes by e-mail when the person gave an address; otherwise the
@@ -127,9 +167,21 @@ export const plugin: Plugin<void> = {
       // With SQLite only this process sends: whatever a killed process left "sending" is due now.
       if (isSqlite(db)) {
         const released = await releaseAllClaims(db);
-        if (released > 0) log('warn', `outbox: ${released} message(s) left mid-send by a stopped process are queued again`);
+        if (released > 0)
+          log('warn', `outbox: ${released} message(s) left mid-send by a stopped process are queued again`);
       }
-      dispatcher = new Dispatcher({ db, dataKey: config.dataKey, publicUrl: config.publicUrl, mailFrom: config.mail.from, templates, mail, sms, secretPaths, onStatus, log });
+      dispatcher = new Dispatcher({
+        db,
+        dataKey: config.dataKey,
+        publicUrl: config.publicUrl,
+        mailFrom: config.mail.from,
+        templates,
+        mail,
+        sms,
+        secretPaths,
+        onStatus,
+        log,
+      });
     });
     // Every process sends (rows are claimed, never sent twice); reminders are due once: the leader's.
     server.ext('onPostStart', () => dispatcher!.start());
@@ -166,7 +218,12 @@ export const plugin: Plugin<void> = {
     server.expose('templates', templates);
     server.expose('dispatcher', () => dispatcher);
     server.expose('reminders', reminders);
-    server.expose('adapters', () => ({ mail: mail?.state(), sms: sms?.state(), mailEmbedded: !config.mail.smtpUrl, smsEmbedded: !config.sms.smppUrl }));
+    server.expose('adapters', () => ({
+      mail: mail?.state(),
+      sms: sms?.state(),
+      mailEmbedded: !config.mail.smtpUrl,
+      smsEmbedded: !config.sms.smppUrl,
+    }));
     server.expose('nudge', async (meetingId: string, participantId: string) => {
       const sent = await db.transaction(async (trx) => {
         const meeting = await findMeeting(trx, meetingId);
@@ -184,7 +241,8 @@ export const plugin: Plugin<void> = {
 export const notifyDispatcher = (server: Server): void => server.plugins.invites.dispatcher()?.notify();
 
 /** "We are waiting for you": to the participant's SMS (or e-mail), with their link. Returns how many messages. */
-export const nudge = (server: Server, meetingId: string, participantId: string): Promise<number> => server.plugins.invites.nudge(meetingId, participantId);
+export const nudge = (server: Server, meetingId: string, participantId: string): Promise<number> =>
+  server.plugins.invites.nudge(meetingId, participantId);
 
 /** The mail and SMS adapters' live state, for the admin status page (undefined before start). */
 export const adapterStates = (server: Server) => server.plugins.invites.adapters();
@@ -195,5 +253,13 @@ export function addSecretLink(server: Server, kind: MessageKind, path: (secret: 
 }
 
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
-export { messagesOf, queueStats, recentMessages, findMessage, eraseMessageContacts, eraseParticipantMessages, enqueue } from './outbox.ts';
+export {
+  messagesOf,
+  queueStats,
+  recentMessages,
+  findMessage,
+  eraseMessageContacts,
+  eraseParticipantMessages,
+  enqueue,
+} from './outbox.ts';
 export { addressesOf, meetingData, recipientsOf } from './messages.ts';

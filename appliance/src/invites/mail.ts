@@ -65,7 +65,11 @@ export function classifySmtpError(error: unknown): TemporaryFailure | PermanentF
   if (e.code === 'EAUTH') return new TemporaryFailure(`the relay refused the login: ${reply}`, { cause: error });
   // TLS that cannot be set up (no STARTTLS offered, a certificate not trusted) is the configuration's
   // problem, like a refused login: the message goes once IT has fixed it.
-  if (e.code === 'ETLS') return new TemporaryFailure(`TLS with the relay failed: ${withCertificateHint(e.message)}${e.response ? ` (${e.response})` : ''}`, { cause: error });
+  if (e.code === 'ETLS')
+    return new TemporaryFailure(
+      `TLS with the relay failed: ${withCertificateHint(e.message)}${e.response ? ` (${e.response})` : ''}`,
+      { cause: error },
+    );
   if (typeof e.responseCode === 'number' && e.responseCode >= 500) return new PermanentFailure(reply, { cause: error });
   if (typeof e.responseCode === 'number' && e.responseCode >= 400) return new TemporaryFailure(reply, { cause: error });
   // Nodemailer's own refusals before any SMTP exchange (no recipient, unreadable message) cannot pass later.
@@ -75,7 +79,8 @@ export function classifySmtpError(error: unknown): TemporaryFailure | PermanentF
 
 function transportOptions(options: MailOptions) {
   const url = new URL(options.url);
-  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new Error('SMTP_URL must start with smtp:// or smtps://');
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:')
+    throw new Error('SMTP_URL must start with smtp:// or smtps://');
   const secure = url.protocol === 'smtps:';
   const timeout = options.timeoutMs ?? 30_000;
   return {
@@ -84,7 +89,9 @@ function transportOptions(options: MailOptions) {
     host: url.hostname,
     port: Number(url.port || (secure ? 465 : 587)),
     secure,
-    ...(url.username ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } } : {}),
+    ...(url.username
+      ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }
+      : {}),
     // A password never crosses the network in clear: without smtps, a relay that does not offer
     // STARTTLS is refused before the login (nodemailer would otherwise log in unencrypted).
     requireTLS: !secure && url.username !== '',
@@ -114,7 +121,11 @@ export class MailSender {
         subject: message.subject,
         text: message.text,
         html: message.html,
-        ...(message.calendar ? { icalEvent: { method: message.calendar.method, filename: 'invite.ics', content: message.calendar.content } } : {}),
+        ...(message.calendar
+          ? {
+              icalEvent: { method: message.calendar.method, filename: 'invite.ics', content: message.calendar.content },
+            }
+          : {}),
       });
       this.#state = { reachable: true, lastSentAt: new Date() };
       return { messageId: info.messageId, response: info.response };

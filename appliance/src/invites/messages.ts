@@ -24,11 +24,33 @@ export interface Recipient {
 
 export function recipientsOf(participant: Participant, colleagueEmail?: string | null): Recipient[] {
   if (participant.kind === 'colleague') {
-    return [{ participantId: participant.id, person: 'colleague', name: participant.name, mobile: null, email: colleagueEmail ?? participant.email }];
+    return [
+      {
+        participantId: participant.id,
+        person: 'colleague',
+        name: participant.name,
+        mobile: null,
+        email: colleagueEmail ?? participant.email,
+      },
+    ];
   }
-  const main: Recipient = { participantId: participant.id, person: 'main', name: participant.name, mobile: participant.mobile, email: participant.email };
+  const main: Recipient = {
+    participantId: participant.id,
+    person: 'main',
+    name: participant.name,
+    mobile: participant.mobile,
+    email: participant.email,
+  };
   const proxy = participant.proxy
-    ? [{ participantId: participant.id, person: 'proxy' as const, name: participant.proxy.name, mobile: participant.proxy.mobile, email: participant.proxy.email }]
+    ? [
+        {
+          participantId: participant.id,
+          person: 'proxy' as const,
+          name: participant.proxy.name,
+          mobile: participant.proxy.mobile,
+          email: participant.proxy.email,
+        },
+      ]
     : [];
   return [main, ...proxy];
 }
@@ -43,7 +65,6 @@ export function addressesOf(recipient: Recipient): { channel: Channel; address: 
   if (recipient.email) return [{ channel: 'email', address: recipient.email }];
   return [];
 }
-
 
 /** The template data that every message about a meeting shares. */
 export async function meetingData(db: Db, meeting: Meeting, language: Language): Promise<Record<string, unknown>> {
@@ -75,11 +96,23 @@ type Trx = Knex.Transaction;
  * Enqueues `kind` for every address of every recipient of `participant`. Patients, proxies and guests
  * get a fresh one-time link (unless `withLink` is false); colleagues get the staff meeting page.
  */
-async function tell(trx: Trx, composer: Composer, meeting: Meeting, participant: Participant, kind: MessageKind, extra: Record<string, unknown>, options: { withLink: boolean; dedupe?: string; notBefore?: Date; priority?: number } = { withLink: true }): Promise<number> {
-  const colleagueEmail = participant.kind === 'colleague' && participant.staffId ? await composer.colleagueEmail(participant.staffId, trx) : null;
+async function tell(
+  trx: Trx,
+  composer: Composer,
+  meeting: Meeting,
+  participant: Participant,
+  kind: MessageKind,
+  extra: Record<string, unknown>,
+  options: { withLink: boolean; dedupe?: string; notBefore?: Date; priority?: number } = { withLink: true },
+): Promise<number> {
+  const colleagueEmail =
+    participant.kind === 'colleague' && participant.staffId
+      ? await composer.colleagueEmail(participant.staffId, trx)
+      : null;
   let count = 0;
   for (const recipient of recipientsOf(participant, colleagueEmail)) {
-    const dedupeKey = (channel: Channel) => (options.dedupe ? `${options.dedupe}:${recipient.participantId}:${recipient.person}:${channel}` : undefined);
+    const dedupeKey = (channel: Channel) =>
+      options.dedupe ? `${options.dedupe}:${recipient.participantId}:${recipient.person}:${channel}` : undefined;
     const addresses = [];
     for (const address of addressesOf(recipient)) {
       const key = dedupeKey(address.channel);
@@ -90,7 +123,11 @@ async function tell(trx: Trx, composer: Composer, meeting: Meeting, participant:
     let secret: string | undefined;
     let linkPath: string | undefined;
     if (options.withLink && recipient.person !== 'colleague') {
-      secret = await issueLink(trx, { participantId: participant.id, person: recipient.person, expiresAt: linkExpiry(meetingEnd(meeting)) });
+      secret = await issueLink(trx, {
+        participantId: participant.id,
+        person: recipient.person,
+        expiresAt: linkExpiry(meetingEnd(meeting)),
+      });
     } else if (options.withLink) {
       linkPath = composer.staffMeetingPath(meeting.id);
     }
@@ -105,7 +142,15 @@ async function tell(trx: Trx, composer: Composer, meeting: Meeting, participant:
         participantId: participant.id,
         // Templates word a colleague's message (their staff login) and a promised call back (only
         // to someone with a number in the booking) by these.
-        data: { ...(await meetingData(trx, meeting, language)), ...extra, name: recipient.name, person: recipient.person, colleague: recipient.person === 'colleague', hasMobile: Boolean(recipient.mobile), ...(linkPath ? { linkPath } : {}) },
+        data: {
+          ...(await meetingData(trx, meeting, language)),
+          ...extra,
+          name: recipient.name,
+          person: recipient.person,
+          colleague: recipient.person === 'colleague',
+          hasMobile: Boolean(recipient.mobile),
+          ...(linkPath ? { linkPath } : {}),
+        },
         secret,
         dedupeKey: dedupeKey(channel),
         notBefore: options.notBefore,
@@ -126,7 +171,8 @@ export function outboxHook(composer: Composer) {
     if (!meeting) return;
     switch (change.type) {
       case 'meeting.booked':
-        for (const p of active(meeting, change.payload.participantIds)) await tell(trx, composer, meeting, p, 'invitation', {});
+        for (const p of active(meeting, change.payload.participantIds))
+          await tell(trx, composer, meeting, p, 'invitation', {});
         return;
       case 'participant.added':
       case 'invitation.resend': {
@@ -142,14 +188,25 @@ export function outboxHook(composer: Composer) {
         for (const p of active(meeting, change.payload.participantIds)) {
           await moveLinkExpiry(trx, p.id, linkExpiry(meetingEnd(meeting)));
           const before = formatWhen(previous, p.language);
-          await tell(trx, composer, meeting, p, 'rescheduled', { previousDate: before.date, previousTime: before.time });
+          await tell(trx, composer, meeting, p, 'rescheduled', {
+            previousDate: before.date,
+            previousTime: before.time,
+          });
         }
         return;
       }
       case 'meeting.cancelled': {
         for (const p of meeting.participants.filter((x) => change.payload.participantIds.includes(x.id))) {
           await revokeLinks(trx, p.id);
-          await tell(trx, composer, meeting, p, 'cancelled', { reason: change.payload.reason, cancelled: true }, { withLink: false });
+          await tell(
+            trx,
+            composer,
+            meeting,
+            p,
+            'cancelled',
+            { reason: change.payload.reason, cancelled: true },
+            { withLink: false },
+          );
         }
         return;
       }

@@ -10,7 +10,15 @@ import type { Language } from '../common/language.ts';
 export const channels = ['email', 'sms'] as const;
 export type Channel = (typeof channels)[number];
 
-export const messageKinds = ['invitation', 'reminder', 'rescheduled', 'cancelled', 'sms_code', 'nudge', 'evaluation_request'] as const;
+export const messageKinds = [
+  'invitation',
+  'reminder',
+  'rescheduled',
+  'cancelled',
+  'sms_code',
+  'nudge',
+  'evaluation_request',
+] as const;
 export type MessageKind = (typeof messageKinds)[number];
 
 export type OutboxStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'failed';
@@ -92,7 +100,12 @@ function toMessage(r: Row, providerIds: string[] = []): OutboxMessage {
  * Writes a message in the caller's transaction, so that it exists exactly when the change that
  * causes it commits. With a dedupe key already used, nothing is written and undefined returned.
  */
-export async function enqueue(trx: Db | Knex.Transaction, dataKey: Buffer, message: NewMessage, now = new Date()): Promise<string | undefined> {
+export async function enqueue(
+  trx: Db | Knex.Transaction,
+  dataKey: Buffer,
+  message: NewMessage,
+  now = new Date(),
+): Promise<string | undefined> {
   const id = randomUUID();
   const row = {
     id,
@@ -130,21 +143,36 @@ export async function dedupeTaken(trx: Db | Knex.Transaction, key: string): Prom
  * SQLite takes its write lock before reading (so a second process waits for the busy timeout
  * instead of failing).
  */
-export async function claim(db: Db, dataKey: Buffer, options: { limit: number; leaseMs: number; now?: Date }): Promise<ClaimedMessage[]> {
+export async function claim(
+  db: Db,
+  dataKey: Buffer,
+  options: { limit: number; leaseMs: number; now?: Date },
+): Promise<ClaimedMessage[]> {
   const now = options.now ?? new Date();
   const due = db('outbox_messages')
     .select('id')
     .where((w) => w.where('status', 'queued').andWhere('next_attempt_at', '<=', iso(now)))
     .orWhere((w) => w.where('status', 'sending').andWhere('claimed_until', '<', iso(now)))
-    .orderBy([{ column: 'priority', order: 'desc' }, { column: 'next_attempt_at', order: 'asc' }])
+    .orderBy([
+      { column: 'priority', order: 'desc' },
+      { column: 'next_attempt_at', order: 'asc' },
+    ])
     .limit(options.limit);
   if (!isSqlite(db)) due.forUpdate().skipLocked();
   const rows: Row[] = await db('outbox_messages')
     .whereIn('id', due)
-    .update({ status: 'sending', claimed_until: iso(new Date(now.getTime() + options.leaseMs)), attempts: db.raw('attempts + 1') })
+    .update({
+      status: 'sending',
+      claimed_until: iso(new Date(now.getTime() + options.leaseMs)),
+      attempts: db.raw('attempts + 1'),
+    })
     .returning('*');
   // RETURNING keeps no order: the most urgent first, as they were chosen.
-  rows.sort((a, b) => Number(b.priority) - Number(a.priority) || toDate(a.next_attempt_at).getTime() - toDate(b.next_attempt_at).getTime());
+  rows.sort(
+    (a, b) =>
+      Number(b.priority) - Number(a.priority) ||
+      toDate(a.next_attempt_at).getTime() - toDate(b.next_attempt_at).getTime(),
+  );
   return rows.map((r) => ({
     ...toMessage(r),
     secret: r.secret_sealed ? decrypt(dataKey, r.secret_sealed, sealContext(r.id)) : null,
@@ -156,16 +184,23 @@ export async function releaseAllClaims(db: Db): Promise<number> {
   return db('outbox_messages').where('status', 'sending').update({ status: 'queued', claimed_until: null });
 }
 
-export async function markSent(db: Db, id: string, result: { providerIds: string[]; reply?: string }, now = new Date()): Promise<void> {
+export async function markSent(
+  db: Db,
+  id: string,
+  result: { providerIds: string[]; reply?: string },
+  now = new Date(),
+): Promise<void> {
   await db.transaction(async (trx) => {
-    await trx('outbox_messages').where({ id, status: 'sending' }).update({
-      status: 'sent',
-      sent_at: iso(now),
-      claimed_until: null,
-      provider_reply: result.reply ?? null,
-      last_error: null,
-      secret_sealed: null,
-    });
+    await trx('outbox_messages')
+      .where({ id, status: 'sending' })
+      .update({
+        status: 'sent',
+        sent_at: iso(now),
+        claimed_until: null,
+        provider_reply: result.reply ?? null,
+        last_error: null,
+        secret_sealed: null,
+      });
     if (result.providerIds.length > 0) {
       await trx('outbox_provider_ids')
         .insert(result.providerIds.map((providerId) => ({ provider_id: providerId, message_id: id })))
@@ -176,7 +211,9 @@ export async function markSent(db: Db, id: string, result: { providerIds: string
 }
 
 export async function markRetry(db: Db, id: string, error: string, nextAttemptAt: Date): Promise<void> {
-  await db('outbox_messages').where({ id, status: 'sending' }).update({ status: 'queued', claimed_until: null, last_error: error, next_attempt_at: iso(nextAttemptAt) });
+  await db('outbox_messages')
+    .where({ id, status: 'sending' })
+    .update({ status: 'queued', claimed_until: null, last_error: error, next_attempt_at: iso(nextAttemptAt) });
 }
 
 export async function markFailed(db: Db, id: string, reason: string, now = new Date()): Promise<void> {
@@ -191,7 +228,13 @@ export async function markFailed(db: Db, id: string, reason: string, now = new D
  * any part did. Returns 'unknown' when no sent message has that id (yet), the message when its
  * status changed, and undefined otherwise.
  */
-export async function recordReceipt(db: Db, providerId: string, receipt: 'delivered' | 'failed', reason: string | null, now = new Date()): Promise<OutboxMessage | 'unknown' | undefined> {
+export async function recordReceipt(
+  db: Db,
+  providerId: string,
+  receipt: 'delivered' | 'failed',
+  reason: string | null,
+  now = new Date(),
+): Promise<OutboxMessage | 'unknown' | undefined> {
   return db.transaction(async (trx) => {
     const link = await trx('outbox_provider_ids').where({ provider_id: providerId }).first();
     if (!link) return 'unknown';
@@ -206,13 +249,20 @@ export async function recordReceipt(db: Db, providerId: string, receipt: 'delive
     const message = await trx('outbox_messages').where({ id: link.message_id }).first();
     if (!message || message.status !== 'sent') return undefined;
     if (receipt === 'failed') {
-      await trx('outbox_messages').where({ id: message.id }).update({ status: 'failed', failed_at: iso(now), last_error: reason });
+      await trx('outbox_messages')
+        .where({ id: message.id })
+        .update({ status: 'failed', failed_at: iso(now), last_error: reason });
     } else if (parts.every((p: Row) => p.receipt === 'delivered')) {
-      await trx('outbox_messages').where({ id: message.id }).update({ status: 'delivered', delivered_at: iso(now) });
+      await trx('outbox_messages')
+        .where({ id: message.id })
+        .update({ status: 'delivered', delivered_at: iso(now) });
     } else {
       return undefined;
     }
-    return toMessage(await trx('outbox_messages').where({ id: message.id }).first(), parts.map((p: Row) => p.provider_id));
+    return toMessage(
+      await trx('outbox_messages').where({ id: message.id }).first(),
+      parts.map((p: Row) => p.provider_id),
+    );
   });
 }
 
@@ -223,7 +273,10 @@ export async function findMessage(db: Db, id: string): Promise<OutboxMessage | u
   return toMessage(row, ids);
 }
 
-export async function messagesOf(db: Db, where: { meetingId?: string; participantId?: string }): Promise<OutboxMessage[]> {
+export async function messagesOf(
+  db: Db,
+  where: { meetingId?: string; participantId?: string },
+): Promise<OutboxMessage[]> {
   const q = db('outbox_messages').orderBy('created_at', 'asc');
   if (where.meetingId) q.where('meeting_id', where.meetingId);
   if (where.participantId) q.where('participant_id', where.participantId);
@@ -247,7 +300,11 @@ export async function queueStats(db: Db, now = new Date()): Promise<QueueStats> 
     queued: await count(db('outbox_messages').where({ status: 'queued', attempts: 0 })),
     retrying: await count(db('outbox_messages').where('status', 'queued').andWhere('attempts', '>', 0)),
     sending: await count(db('outbox_messages').where({ status: 'sending' })),
-    failedLastDay: await count(db('outbox_messages').where('status', 'failed').andWhere('failed_at', '>=', iso(new Date(now.getTime() - 86_400_000)))),
+    failedLastDay: await count(
+      db('outbox_messages')
+        .where('status', 'failed')
+        .andWhere('failed_at', '>=', iso(new Date(now.getTime() - 86_400_000))),
+    ),
   };
 }
 
@@ -272,7 +329,11 @@ export async function eraseMessageContacts(db: Db, meetingIds: string[]): Promis
  * record without the address and data, as retention leaves them.
  */
 export async function eraseParticipantMessages(db: Db, participantId: string, now = new Date()): Promise<void> {
-  await db('outbox_messages').where({ participant_id: participantId }).whereIn('status', ['queued', 'sending'])
+  await db('outbox_messages')
+    .where({ participant_id: participantId })
+    .whereIn('status', ['queued', 'sending'])
     .update({ status: 'failed', failed_at: iso(now), last_error: 'contact data erased on request' });
-  await db('outbox_messages').where({ participant_id: participantId }).update({ recipient: '', data: '{}', secret_sealed: null });
+  await db('outbox_messages')
+    .where({ participant_id: participantId })
+    .update({ recipient: '', data: '{}', secret_sealed: null });
 }

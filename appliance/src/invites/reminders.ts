@@ -18,7 +18,11 @@ export class Reminders {
   ) {}
 
   start(onEnqueued: () => void, everyMs = 60_000): void {
-    this.#stop = every(everyMs, async () => ((await this.due()) > 0 ? onEnqueued() : undefined), (error) => this.log('error', `reminders: ${error.message}`));
+    this.#stop = every(
+      everyMs,
+      async () => ((await this.due()) > 0 ? onEnqueued() : undefined),
+      (error) => this.log('error', `reminders: ${error.message}`),
+    );
   }
 
   stop(): void {
@@ -38,10 +42,18 @@ export class Reminders {
         await this.db.transaction(async (trx) => {
           for (const participant of meeting.participants) {
             if (participant.kind === 'colleague') continue; // staff have the meeting in their calendar
-            count += await tellParticipant(trx, this.composer, meeting, participant, 'reminder', {}, {
-              withLink: true,
-              dedupe: `reminder:${offset}:${meeting.startsAt.toISOString()}`,
-            });
+            count += await tellParticipant(
+              trx,
+              this.composer,
+              meeting,
+              participant,
+              'reminder',
+              {},
+              {
+                withLink: true,
+                dedupe: `reminder:${offset}:${meeting.startsAt.toISOString()}`,
+              },
+            );
           }
         });
       }

@@ -5,7 +5,15 @@ import { linkify } from '../common/linkify.ts';
 import { apiRoute } from '../http/api.ts';
 import { languageOf, t } from '../http/i18n.ts';
 import { formatStamp, formatWhen } from '../common/clock.ts';
-import { channels, messageKinds, messagesOf, queueStats, recentMessages, type MessageKind, type OutboxMessage } from './outbox.ts';
+import {
+  channels,
+  messageKinds,
+  messagesOf,
+  queueStats,
+  recentMessages,
+  type MessageKind,
+  type OutboxMessage,
+} from './outbox.ts';
 import { Templates } from './templates.ts';
 import type { Language } from '../common/language.ts';
 import { meetingFor } from '../meetings/index.ts';
@@ -63,10 +71,23 @@ export function routes(templates: Templates): ServerRoute[] {
           title: t(lang, 'invites.outbox.title'),
           styles: ['invites.css'],
           stats: await queueStats(db),
-          messages: messages.map((m) => ({ ...m, at: m.createdAt.toISOString(), created: formatStamp(m.createdAt, lang), statusText: t(lang, `invites.status.${m.status}`), kindText: t(lang, `invites.kind.${m.kind}`), channelText: t(lang, `invites.channel.${m.channel}`).toLowerCase() })),
+          messages: messages.map((m) => ({
+            ...m,
+            at: m.createdAt.toISOString(),
+            created: formatStamp(m.createdAt, lang),
+            statusText: t(lang, `invites.status.${m.status}`),
+            kindText: t(lang, `invites.kind.${m.kind}`),
+            channelText: t(lang, `invites.channel.${m.channel}`).toLowerCase(),
+          })),
           embedded: !request.server.app.config.mail.smtpUrl || !request.server.app.config.sms.smppUrl,
-          mails: captured.mail.slice().reverse().map((m) => ({ ...m, body: linkify(m.text ?? '') })),
-          sms: captured.sms.slice().reverse().map((m) => ({ ...m, body: linkify(m.text) })),
+          mails: captured.mail
+            .slice()
+            .reverse()
+            .map((m) => ({ ...m, body: linkify(m.text ?? '') })),
+          sms: captured.sms
+            .slice()
+            .reverse()
+            .map((m) => ({ ...m, body: linkify(m.text) })),
         });
       },
     },
@@ -77,15 +98,23 @@ export function routes(templates: Templates): ServerRoute[] {
         auth: { strategy: 'session', scope: ['admin'] },
         validate: {
           query: Joi.object({
-            channel: Joi.string().valid(...channels).default('email'),
+            channel: Joi.string()
+              .valid(...channels)
+              .default('email'),
             language: Joi.string().valid('sv', 'en').default('sv'),
-            kind: Joi.string().valid(...messageKinds).default('invitation'),
+            kind: Joi.string()
+              .valid(...messageKinds)
+              .default('invitation'),
           }),
         },
       },
       handler(request, h) {
         const lang = languageOf(request);
-        const { channel, language, kind } = request.query as { channel: 'email' | 'sms'; language: Language; kind: MessageKind };
+        const { channel, language, kind } = request.query as {
+          channel: 'email' | 'sms';
+          language: Language;
+          kind: MessageKind;
+        };
         const data = sampleData(language);
         const kinds = Templates.kinds(channel);
         let preview: Record<string, unknown>;
@@ -104,8 +133,15 @@ export function routes(templates: Templates): ServerRoute[] {
           channel,
           language,
           kind,
-          channels: channels.map((c) => ({ value: c, label: t(lang, `invites.channel.${c}`), selected: c === channel })),
-          languages: [{ value: 'sv', label: 'Svenska', selected: language === 'sv' }, { value: 'en', label: 'English', selected: language === 'en' }],
+          channels: channels.map((c) => ({
+            value: c,
+            label: t(lang, `invites.channel.${c}`),
+            selected: c === channel,
+          })),
+          languages: [
+            { value: 'sv', label: 'Svenska', selected: language === 'sv' },
+            { value: 'en', label: 'English', selected: language === 'en' },
+          ],
           kinds: messageKinds.map((k) => ({ value: k, label: t(lang, `invites.kind.${k}`), selected: k === kind })),
           preview,
         });
@@ -116,14 +152,19 @@ export function routes(templates: Templates): ServerRoute[] {
       path: '/meetings/{id}/messages',
       options: {
         description: "A meeting's messages and what happened to each",
-        notes: 'Invitations, reminders, changes and codes, with status (queued, sending, sent, delivered, failed), attempts and the reason of a failure.',
+        notes:
+          'Invitations, reminders, changes and codes, with status (queued, sending, sent, delivered, failed), attempts and the reason of a failure.',
         validate: { params: Joi.object({ id: Joi.string().guid().required() }) },
       },
       handler: async (request) => {
         const staff = request.auth.credentials.user!;
         const meeting = await meetingFor(request.server, staff, String(request.params.id));
         const messages = await messagesOf(request.server.app.db, { meetingId: meeting.id });
-        await request.audit('meeting.messages.read', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
+        await request.audit('meeting.messages.read', {
+          meetingId: meeting.id,
+          targetType: 'meeting',
+          targetId: meeting.id,
+        });
         return messages.map(publicMessage);
       },
     }),

@@ -7,7 +7,13 @@
 import { randomInt } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import smpp from 'smpp';
-import { type DeliveryReceipt, PermanentFailure, type ReceiptStatus, TemporaryFailure, withCertificateHint } from './delivery.ts';
+import {
+  type DeliveryReceipt,
+  PermanentFailure,
+  type ReceiptStatus,
+  TemporaryFailure,
+  withCertificateHint,
+} from './delivery.ts';
 import { concatenationUdh, encodeSms } from './gsm.ts';
 
 export type SmppSession = smpp.Session;
@@ -93,7 +99,9 @@ export function linkHealth(state: SmsState): { ok: boolean; detail: string } {
       : '';
     return { ok: true, detail: `bound; window ${state.window.inUse}/${state.window.size}${paused}${gap}` };
   }
-  const down = state.down ? ` since ${state.down.since.toISOString()}${state.down.reason ? ` (link lost: ${state.down.reason})` : ''}` : '';
+  const down = state.down
+    ? ` since ${state.down.since.toISOString()}${state.down.reason ? ` (link lost: ${state.down.reason})` : ''}`
+    : '';
   const last = state.lastError && state.lastError !== state.down?.reason ? `: ${state.lastError}` : '';
   return { ok: false, detail: `not bound to the SMPP gateway${down}${last}` };
 }
@@ -174,23 +182,39 @@ const receiptStatus: Record<string, ReceiptStatus> = {
 };
 
 /** SMPP 3.4 message_state TLV values, for gateways that send the state only as a TLV. */
-const messageState: Record<number, ReceiptStatus> = { 2: 'delivered', 3: 'expired', 4: 'deleted', 5: 'undeliverable', 8: 'rejected' };
+const messageState: Record<number, ReceiptStatus> = {
+  2: 'delivered',
+  3: 'expired',
+  4: 'deleted',
+  5: 'undeliverable',
+  8: 'rejected',
+};
 
 /** Parses a delivery receipt (SMPP 3.4 appendix B: "id:… sub:… dlvrd:… stat:DELIVRD err:000 text:…"). */
-export function parseReceipt(text: string, tlvs: { receiptedMessageId?: string; messageState?: number } = {}):
-  { id: string; stat?: string; status: ReceiptStatus; error?: string } | undefined {
+export function parseReceipt(
+  text: string,
+  tlvs: { receiptedMessageId?: string; messageState?: number } = {},
+): { id: string; stat?: string; status: ReceiptStatus; error?: string } | undefined {
   const id = tlvs.receiptedMessageId ?? /\bid:(\S+)/i.exec(text)?.[1];
   if (!id) return undefined;
   const stat = /\bstat:(\w+)/i.exec(text)?.[1]?.toUpperCase();
   const err = /\berr:(\w+)/i.exec(text)?.[1];
-  const status = (stat ? receiptStatus[stat] : undefined) ?? (tlvs.messageState !== undefined ? messageState[tlvs.messageState] : undefined) ?? 'unknown';
+  const status =
+    (stat ? receiptStatus[stat] : undefined) ??
+    (tlvs.messageState !== undefined ? messageState[tlvs.messageState] : undefined) ??
+    'unknown';
   const failed = status !== 'delivered' && status !== 'unknown';
   return { id, stat, status, ...(failed && err ? { error: `${stat ?? 'state'} err:${err}` } : {}) };
 }
 
 /** SMPP source address fields: alphanumeric (TON 5, NPI 0) unless the sender is a number. */
-export function sourceAddress(sender: string): { source_addr_ton: number; source_addr_npi: number; source_addr: string } {
-  if (/^\+?[0-9]+$/.test(sender)) return { source_addr_ton: 1, source_addr_npi: 1, source_addr: sender.replace(/^\+/, '') };
+export function sourceAddress(sender: string): {
+  source_addr_ton: number;
+  source_addr_npi: number;
+  source_addr: string;
+} {
+  if (/^\+?[0-9]+$/.test(sender))
+    return { source_addr_ton: 1, source_addr_npi: 1, source_addr: sender.replace(/^\+/, '') };
   return { source_addr_ton: 5, source_addr_npi: 0, source_addr: sender };
 }
 
@@ -225,7 +249,8 @@ const MAX_THROTTLED_ATTEMPTS = 20;
 
 export class SmsSender {
   readonly #url: URL;
-  readonly #options: Required<Omit<SmsOptions, 'onReceipt' | 'log' | 'systemType' | 'ca'>> & Pick<SmsOptions, 'onReceipt' | 'log' | 'ca'>;
+  readonly #options: Required<Omit<SmsOptions, 'onReceipt' | 'log' | 'systemType' | 'ca'>> &
+    Pick<SmsOptions, 'onReceipt' | 'log' | 'ca'>;
   readonly #systemType: string;
   readonly #source: ReturnType<typeof sourceAddress>;
   /** At most this many parts in any rate interval… */
@@ -255,7 +280,8 @@ export class SmsSender {
 
   constructor(options: SmsOptions) {
     this.#url = new URL(options.url);
-    if (this.#url.protocol !== 'smpp:' && this.#url.protocol !== 'ssmpp:') throw new Error('SMPP_URL must start with smpp:// or ssmpp://');
+    if (this.#url.protocol !== 'smpp:' && this.#url.protocol !== 'ssmpp:')
+      throw new Error('SMPP_URL must start with smpp:// or ssmpp://');
     if (!(options.throttle > 0)) throw new Error('the SMS throttle must be a positive number of messages per second');
     if (!options.sender) throw new Error('the SMS sender must be set');
     this.#options = {
@@ -269,7 +295,8 @@ export class SmsSender {
       messageIds: 'auto',
       ...options,
     };
-    if (!Number.isInteger(this.#options.window) || this.#options.window < 1) throw new Error('the SMS window must be a whole number ≥ 1');
+    if (!Number.isInteger(this.#options.window) || this.#options.window < 1)
+      throw new Error('the SMS window must be a whole number ≥ 1');
     this.#systemType = options.systemType ?? '';
     this.#source = sourceAddress(options.sender);
     // A fractional throttle below 1 becomes one part per 1/throttle seconds; above 1 it is
@@ -288,10 +315,13 @@ export class SmsSender {
     if (this.#closed) throw new TemporaryFailure('the SMS adapter is closed');
     const destination = message.to.replace(/[\s-]/g, '');
     if (!/^\+?[1-9][0-9]{6,14}$/.test(destination)) {
-      throw new PermanentFailure(`${message.to} is not a mobile number in international form (E.164, e.g. +46701234567)`);
+      throw new PermanentFailure(
+        `${message.to} is not a mobile number in international form (E.164, e.g. +46701234567)`,
+      );
     }
     const encoded = encodeSms(message.text);
-    if (encoded.parts.length > 255) throw new PermanentFailure(`the text is too long for one SMS (${encoded.parts.length} parts, at most 255)`);
+    if (encoded.parts.length > 255)
+      throw new PermanentFailure(`the text is too long for one SMS (${encoded.parts.length} parts, at most 255)`);
     const reference = this.#nextReference();
     const common = {
       service_type: this.#systemType,
@@ -304,16 +334,28 @@ export class SmsSender {
       data_coding: encoded.dataCoding,
     };
     const count = encoded.parts.length;
-    const results = await Promise.allSettled(encoded.parts.map((octets, i) => {
-      const fields = count === 1
-        ? { ...common, esm_class: 0, short_message: octets }
-        : { ...common, esm_class: 0x40, short_message: { udh: concatenationUdh(reference, count, i + 1), message: octets } };
-      return this.#enqueue(fields);
-    }));
-    const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as Error);
+    const results = await Promise.allSettled(
+      encoded.parts.map((octets, i) => {
+        const fields =
+          count === 1
+            ? { ...common, esm_class: 0, short_message: octets }
+            : {
+                ...common,
+                esm_class: 0x40,
+                short_message: { udh: concatenationUdh(reference, count, i + 1), message: octets },
+              };
+        return this.#enqueue(fields);
+      }),
+    );
+    const failures = results
+      .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+      .map((r) => r.reason as Error);
     const permanent = failures.find((e) => e instanceof PermanentFailure);
     if (permanent) throw permanent;
-    if (failures.length > 0) throw failures[0] instanceof TemporaryFailure ? failures[0] : new TemporaryFailure(failures[0].message, { cause: failures[0] });
+    if (failures.length > 0)
+      throw failures[0] instanceof TemporaryFailure
+        ? failures[0]
+        : new TemporaryFailure(failures[0].message, { cause: failures[0] });
     return { providerIds: results.map((r) => (r as PromiseFulfilledResult<string>).value) };
   }
 
@@ -322,7 +364,9 @@ export class SmsSender {
       bound: this.#bound,
       window: { inUse: this.#outstanding.size, size: this.#options.window },
       queued: this.#queue.length,
-      ...(this.#pausedUntil > performance.now() ? { pausedUntil: new Date(Date.now() + this.#pausedUntil - performance.now()) } : {}),
+      ...(this.#pausedUntil > performance.now()
+        ? { pausedUntil: new Date(Date.now() + this.#pausedUntil - performance.now()) }
+        : {}),
       ...(this.#lastReceiptAt ? { lastReceiptAt: this.#lastReceiptAt } : {}),
       ...(this.#lastError ? { lastError: this.#lastError } : {}),
       ...(this.#down ? { down: this.#down } : {}),
@@ -337,7 +381,8 @@ export class SmsSender {
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#pumpTimer);
     clearInterval(this.#enquireTimer);
-    for (const part of this.#queue.splice(0)) this.#fail(part, new TemporaryFailure('the SMS adapter was closed before the message was sent'));
+    for (const part of this.#queue.splice(0))
+      this.#fail(part, new TemporaryFailure('the SMS adapter was closed before the message was sent'));
     const session = this.#session;
     if (!session) return;
     await new Promise<void>((resolve) => {
@@ -362,7 +407,11 @@ export class SmsSender {
         const index = this.#queue.indexOf(part);
         if (index < 0) return;
         this.#queue.splice(index, 1);
-        reject(new TemporaryFailure(`no SMPP link to the gateway for ${this.#options.queueTimeoutMs} ms${this.#lastError ? `: ${this.#lastError}` : ''}`));
+        reject(
+          new TemporaryFailure(
+            `no SMPP link to the gateway for ${this.#options.queueTimeoutMs} ms${this.#lastError ? `: ${this.#lastError}` : ''}`,
+          ),
+        );
       }, this.#options.queueTimeoutMs);
       this.#queue.push(part);
       this.#pump();
@@ -390,7 +439,9 @@ export class SmsSender {
    */
   #rateReadyAt(): number {
     if (this.#partsSent < this.#rateCount) return 0;
-    return this.#rateSlots[this.#partsSent % this.#rateCount].countedBy + this.#ratePeriodMs + this.#options.rateMarginMs;
+    return (
+      this.#rateSlots[this.#partsSent % this.#rateCount].countedBy + this.#ratePeriodMs + this.#options.rateMarginMs
+    );
   }
 
   /** Sends queued parts while the link is bound, the window has room, and neither the pause nor the rate limit holds. */
@@ -401,10 +452,13 @@ export class SmsSender {
       const readyAt = Math.max(this.#pausedUntil, this.#rateReadyAt());
       if (readyAt === Infinity) return;
       if (readyAt > now) {
-        this.#pumpTimer = setTimeout(() => {
-          this.#pumpTimer = undefined;
-          this.#pump();
-        }, Math.ceil(readyAt - now));
+        this.#pumpTimer = setTimeout(
+          () => {
+            this.#pumpTimer = undefined;
+            this.#pump();
+          },
+          Math.ceil(readyAt - now),
+        );
         return;
       }
       const part = this.#queue.shift()!;
@@ -454,12 +508,17 @@ export class SmsSender {
       part.throttledAttempts += 1;
       if (part.throttledAttempts >= MAX_THROTTLED_ATTEMPTS) part.reject(new TemporaryFailure(describeStatus(status)));
       else this.#requeue(part);
-      this.#options.log?.('warn', `SMS gateway answered ${describeStatus(status)}: pausing all sending for ${this.#options.throttledPauseMs} ms`);
+      this.#options.log?.(
+        'warn',
+        `SMS gateway answered ${describeStatus(status)}: pausing all sending for ${this.#options.throttledPauseMs} ms`,
+      );
     } else if (TEMPORARY.has(status)) {
       this.#lastError = describeStatus(status);
       part.reject(new TemporaryFailure(describeStatus(status)));
     } else {
-      part.reject(new PermanentFailure(status === 0 ? `unexpected ${response.command} from the gateway` : describeStatus(status)));
+      part.reject(
+        new PermanentFailure(status === 0 ? `unexpected ${response.command} from the gateway` : describeStatus(status)),
+      );
     }
     this.#pump();
   }
@@ -521,7 +580,11 @@ export class SmsSender {
       }
       this.#bound = true;
       if (this.#down) {
-        this.#lastOutage = { from: this.#down.since, to: new Date(), ...(this.#down.reason ? { reason: this.#down.reason } : {}) };
+        this.#lastOutage = {
+          from: this.#down.since,
+          to: new Date(),
+          ...(this.#down.reason ? { reason: this.#down.reason } : {}),
+        };
         this.#down = undefined;
       }
       this.#lastError = undefined;
@@ -555,12 +618,19 @@ export class SmsSender {
       clearTimeout(timer);
       slot.countedBy = performance.now();
       this.#outstanding.delete(sequence);
-      part.reject(new TemporaryFailure(`the SMPP link was lost before the gateway answered${this.#lastError ? ` (${this.#lastError})` : ''}`));
+      part.reject(
+        new TemporaryFailure(
+          `the SMPP link was lost before the gateway answered${this.#lastError ? ` (${this.#lastError})` : ''}`,
+        ),
+      );
     }
     if (this.#closed) return;
     const delay = this.#reconnectDelay * (0.75 + Math.random() * 0.5);
     this.#reconnectDelay = Math.min(this.#reconnectDelay * 2, this.#options.reconnect.maxMs);
-    this.#options.log?.('warn', `SMPP link lost${this.#lastError ? ` (${this.#lastError})` : ''}; reconnecting in ${Math.round(delay)} ms`);
+    this.#options.log?.(
+      'warn',
+      `SMPP link lost${this.#lastError ? ` (${this.#lastError})` : ''}; reconnecting in ${Math.round(delay)} ms`,
+    );
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
   }
 
@@ -585,15 +655,20 @@ export class SmsSender {
     this.#lastReceiptAt = new Date();
     // The receipted_message_id TLV carries the id as submit_sm_resp gave it; the text may not.
     const radix = typeof pdu.receipted_message_id === 'string' ? this.#submitRadix() : this.#receiptRadix();
-    Promise.resolve(this.#options.onReceipt?.({
-      providerId: normaliseMessageId(receipt.id, radix),
-      status: receipt.status,
-      ...(receipt.error ? { error: receipt.error } : {}),
-      at: this.#lastReceiptAt,
-    })).then(
+    Promise.resolve(
+      this.#options.onReceipt?.({
+        providerId: normaliseMessageId(receipt.id, radix),
+        status: receipt.status,
+        ...(receipt.error ? { error: receipt.error } : {}),
+        at: this.#lastReceiptAt,
+      }),
+    ).then(
       () => answer(0),
       (error: Error) => {
-        this.#options.log?.('warn', `a delivery receipt could not be recorded (${error.message}): the gateway will send it again`);
+        this.#options.log?.(
+          'warn',
+          `a delivery receipt could not be recorded (${error.message}): the gateway will send it again`,
+        );
         answer(0x64); // ESME_RX_T_APPN: temporary application error
       },
     );
@@ -604,6 +679,7 @@ export class SmsSender {
 function receiptText(shortMessage: unknown): string {
   if (typeof shortMessage === 'string') return shortMessage;
   if (Buffer.isBuffer(shortMessage)) return shortMessage.toString('latin1');
-  if (shortMessage && typeof shortMessage === 'object' && 'message' in shortMessage) return receiptText(shortMessage.message);
+  if (shortMessage && typeof shortMessage === 'object' && 'message' in shortMessage)
+    return receiptText(shortMessage.message);
   return '';
 }

@@ -24,7 +24,11 @@ export interface RenderedEmail {
   html: string;
 }
 
-type Compiled = { subject: Handlebars.TemplateDelegate; text: Handlebars.TemplateDelegate; html: Handlebars.TemplateDelegate | null };
+type Compiled = {
+  subject: Handlebars.TemplateDelegate;
+  text: Handlebars.TemplateDelegate;
+  html: Handlebars.TemplateDelegate | null;
+};
 
 const engine = Handlebars.create();
 // An SMS is plain text: nothing in it may be HTML-escaped.
@@ -33,8 +37,12 @@ const smsEngine = Handlebars.create();
 export class TemplateError extends Error {}
 
 function parseEmail(source: string, file: string): Compiled {
-  const match = /^Subject:[ \t]*(.*)\r?\n---[ \t]*text[ \t]*---\r?\n([\s\S]*?)(?:\r?\n---[ \t]*html[ \t]*---\r?\n([\s\S]*))?$/.exec(source);
-  if (!match) throw new TemplateError(`${file}: expected "Subject: …", then "--- text ---" (and optionally "--- html ---")`);
+  const match =
+    /^Subject:[ \t]*(.*)\r?\n---[ \t]*text[ \t]*---\r?\n([\s\S]*?)(?:\r?\n---[ \t]*html[ \t]*---\r?\n([\s\S]*))?$/.exec(
+      source,
+    );
+  if (!match)
+    throw new TemplateError(`${file}: expected "Subject: …", then "--- text ---" (and optionally "--- html ---")`);
   const [, subject, text, html] = match;
   const compile = (part: string, escape: boolean) => {
     const fn = (escape ? engine : smsEngine).compile(part, { strict: false, noEscape: !escape });
@@ -75,7 +83,9 @@ export class Templates {
         try {
           compiled = parse(readFileSync(file, 'utf8'), file);
         } catch (error) {
-          this.#warn(`template override ${file} cannot be used (${(error as Error).message}): using the built-in template instead`);
+          this.#warn(
+            `template override ${file} cannot be used (${(error as Error).message}): using the built-in template instead`,
+          );
         }
       }
     }
@@ -87,7 +97,11 @@ export class Templates {
   email(language: string, kind: MessageKind, data: Record<string, unknown>): RenderedEmail {
     const t = this.#load('email', language, kind, parseEmail);
     const text = t.text(data).trim();
-    return { subject: t.subject(data).trim().replace(/\s+/g, ' '), text, html: t.html ? t.html(data) : textToHtml(text) };
+    return {
+      subject: t.subject(data).trim().replace(/\s+/g, ' '),
+      text,
+      html: t.html ? t.html(data) : textToHtml(text),
+    };
   }
 
   sms(language: string, kind: MessageKind, data: Record<string, unknown>): string {

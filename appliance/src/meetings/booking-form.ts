@@ -14,13 +14,17 @@ const countries = ['SE', 'NO', 'DK', 'FI', 'IS', 'DE', 'PL', 'GB'];
 
 /** The booking form's fields for the participant being added (p_*), and back. */
 const participantFields = {
-  p_kind: Joi.string().valid(...participantKinds).default('patient'),
+  p_kind: Joi.string()
+    .valid(...participantKinds)
+    .default('patient'),
   p_country: Joi.string().max(2).allow('').default('SE'),
   p_name: Joi.string().max(200).allow('').default(''),
   p_mobile: Joi.string().max(32).allow('').default(''),
   p_email: Joi.string().max(254).allow('').default(''),
   p_personalNumber: Joi.string().max(16).allow('').default(''),
-  p_identification: Joi.string().valid(...identificationMethods).default('sms'),
+  p_identification: Joi.string()
+    .valid(...identificationMethods)
+    .default('sms'),
   p_proxyName: Joi.string().max(200).allow('').default(''),
   p_proxyMobile: Joi.string().max(32).allow('').default(''),
   p_proxyEmail: Joi.string().max(254).allow('').default(''),
@@ -39,22 +43,53 @@ export const bookingForm = Joi.object({
   ledBy: Joi.string().max(254).allow('').default(''),
   documentationPlan: Joi.string().max(2000).allow('').default(''),
   testMeeting: Joi.string().valid('on', 'true').allow(''),
-  draft: Joi.string().max(64 * 1024).allow('').default(''),
+  draft: Joi.string()
+    .max(64 * 1024)
+    .allow('')
+    .default(''),
   action: Joi.string().valid('add', 'book').default('book'),
   remove: Joi.number().integer().min(0).max(100),
   ...participantFields,
 });
-export type BookingForm = ParticipantFields & { title: string; date: string; time: string; durationMinutes: number; ledBy: string; documentationPlan: string; testMeeting?: string; draft: string; action: 'add' | 'book'; remove?: number };
+export type BookingForm = ParticipantFields & {
+  title: string;
+  date: string;
+  time: string;
+  durationMinutes: number;
+  ledBy: string;
+  documentationPlan: string;
+  testMeeting?: string;
+  draft: string;
+  action: 'add' | 'book';
+  remove?: number;
+};
 
 export function fromFields(f: ParticipantFields): ParticipantInput {
   const kind = f.p_kind as ParticipantInput['kind'];
   if (kind === 'colleague') return { kind, identification: 'siths', staffEmail: f.p_staffEmail };
-  const input: ParticipantInput = { kind, identification: f.p_identification as ParticipantInput['identification'], country: f.p_country || 'SE', name: f.p_name, mobile: f.p_mobile, email: f.p_email, personalNumber: f.p_personalNumber, language: f.p_language === 'en' ? 'en' : 'sv' };
-  if (kind === 'patient_proxy') input.proxy = { name: f.p_proxyName, country: f.p_country || 'SE', mobile: f.p_proxyMobile, email: f.p_proxyEmail, personalNumber: f.p_proxyPersonalNumber };
+  const input: ParticipantInput = {
+    kind,
+    identification: f.p_identification as ParticipantInput['identification'],
+    country: f.p_country || 'SE',
+    name: f.p_name,
+    mobile: f.p_mobile,
+    email: f.p_email,
+    personalNumber: f.p_personalNumber,
+    language: f.p_language === 'en' ? 'en' : 'sv',
+  };
+  if (kind === 'patient_proxy')
+    input.proxy = {
+      name: f.p_proxyName,
+      country: f.p_country || 'SE',
+      mobile: f.p_proxyMobile,
+      email: f.p_proxyEmail,
+      personalNumber: f.p_proxyPersonalNumber,
+    };
   return input;
 }
 
-export const hasParticipant = (f: ParticipantFields) => [f.p_name, f.p_mobile, f.p_email, f.p_staffEmail, f.p_proxyName, f.p_personalNumber].some((v) => v.trim() !== '');
+export const hasParticipant = (f: ParticipantFields) =>
+  [f.p_name, f.p_mobile, f.p_email, f.p_staffEmail, f.p_proxyName, f.p_personalNumber].some((v) => v.trim() !== '');
 
 const draftSchema = Joi.array().items(participantInput).max(100);
 
@@ -74,50 +109,89 @@ function formField(field: string | undefined): string | undefined {
   if (!field) return undefined;
   const m = /^participant\.(proxy\.)?(\w+)$/.exec(field);
   if (!m) return field;
-  const name = m[2]!;
-  return m[1] ? `p_proxy${name[0]!.toUpperCase()}${name.slice(1)}` : `p_${name}`;
+  const name = m[2];
+  return m[1] ? `p_proxy${name[0].toUpperCase()}${name.slice(1)}` : `p_${name}`;
 }
 
 /** BankID and SITHS go through the hospital's identity provider; a colleague's SITHS is their staff login. */
 export const needsIdentityProvider = (method: string): boolean => method === 'bankid' || method === 'siths';
 
-export function renderBooking(request: Request, h: ResponseToolkit, form: Partial<BookingForm>, draft: ParticipantInput[], problem?: { where: 'meeting' | 'participant'; message: string; field?: string }) {
+export function renderBooking(
+  request: Request,
+  h: ResponseToolkit,
+  form: Partial<BookingForm>,
+  draft: ParticipantInput[],
+  problem?: { where: 'meeting' | 'participant'; message: string; field?: string },
+) {
   const lang = languageOf(request);
   const staff = request.auth.credentials.user!;
   const kind = form.p_kind ?? (draft.some((p) => isPatient(p.kind)) ? 'guest' : 'patient');
   const identification = form.p_identification ?? (kind === 'guest' ? 'none' : kind === 'colleague' ? 'siths' : 'sms');
   const masked = (n?: string) => (n ? `${n.replace(/\D/g, '').slice(0, 8)}-****` : '');
-  const rules = ['guest_mobile_and_email', 'guest_personal_number', 'sms_needs_mobile', 'patient_first', 'documentation_required'];
+  const rules = [
+    'guest_mobile_and_email',
+    'guest_personal_number',
+    'sms_needs_mobile',
+    'patient_first',
+    'documentation_required',
+  ];
   // Without an identity provider nobody can identify with BankID or SITHS: not offered (said why).
   const noIdp = !request.server.app.config.oidc;
-  return h.view('meetings/book', {
-    title: t(lang, 'meetings.book.title'),
-    styles: ['meetings.css'],
-    scripts: ['booking.js'],
-    form: { durationMinutes: 45, date: today(), time: '', ...form, p_kind: kind, p_identification: identification, p_country: form.p_country || 'SE' },
-    draftJson: JSON.stringify(draft),
-    draft: draft.map((p, i) => ({
-      index: i,
-      name: p.kind === 'colleague' ? p.staffEmail : p.name,
-      kindLabel: t(lang, `meetings.kind.${p.kind}`),
-      contact: [p.mobile, p.email].filter(Boolean).join(', '),
-      identificationLabel: p.identification ? t(lang, `meetings.ident.${p.identification}`) : '',
-      personalNumber: masked(p.personalNumber),
-      proxyName: p.proxy?.name,
-      proxyContact: p.proxy ? [p.proxy.mobile, p.proxy.email].filter(Boolean).join(', ') : '',
-    })),
-    kinds: participantKinds.map((k) => ({ value: k, label: t(lang, `meetings.kind.${k}`), checked: k === kind })),
-    identifications: (['siths', 'bankid', 'none', 'sms'] as const).map((m) => {
-      const unavailable = noIdp && needsIdentityProvider(m) && kind !== 'colleague';
-      return { value: m, label: unavailable ? t(lang, 'meetings.ident.unavailable', { method: t(lang, `meetings.ident.${m}`) }) : t(lang, `meetings.ident.${m}`), selected: m === identification && !unavailable, unavailable };
-    }),
-    noIdp: noIdp ? t(lang, 'meetings.book.noIdp') : undefined,
-    // The documentation plan is asked for as soon as the form comes back with participants, not only at "Boka".
-    missingDocumentation: draft.length > 0 && !(form.documentationPlan ?? '').trim(),
-    languages: (['sv', 'en'] as const).map((l) => ({ value: l, label: t(lang, `meetings.language.${l}`), selected: l === (form.p_language || 'sv') })),
-    countries: countries.map((c) => ({ value: c, label: t(lang, `meetings.country.${c}`), selected: c === (form.p_country || 'SE') })),
-    hints: Object.fromEntries(rules.map((r) => [r, t(lang, `meetings.rule.${r}`, { name: t(lang, 'meetings.book.someone') })])),
-    problem: problem ? { ...problem, field: formField(problem.field) } : undefined,
-    me: staff.name,
-  }).code(problem ? 400 : 200);
+  return h
+    .view('meetings/book', {
+      title: t(lang, 'meetings.book.title'),
+      styles: ['meetings.css'],
+      scripts: ['booking.js'],
+      form: {
+        durationMinutes: 45,
+        date: today(),
+        time: '',
+        ...form,
+        p_kind: kind,
+        p_identification: identification,
+        p_country: form.p_country || 'SE',
+      },
+      draftJson: JSON.stringify(draft),
+      draft: draft.map((p, i) => ({
+        index: i,
+        name: p.kind === 'colleague' ? p.staffEmail : p.name,
+        kindLabel: t(lang, `meetings.kind.${p.kind}`),
+        contact: [p.mobile, p.email].filter(Boolean).join(', '),
+        identificationLabel: p.identification ? t(lang, `meetings.ident.${p.identification}`) : '',
+        personalNumber: masked(p.personalNumber),
+        proxyName: p.proxy?.name,
+        proxyContact: p.proxy ? [p.proxy.mobile, p.proxy.email].filter(Boolean).join(', ') : '',
+      })),
+      kinds: participantKinds.map((k) => ({ value: k, label: t(lang, `meetings.kind.${k}`), checked: k === kind })),
+      identifications: (['siths', 'bankid', 'none', 'sms'] as const).map((m) => {
+        const unavailable = noIdp && needsIdentityProvider(m) && kind !== 'colleague';
+        return {
+          value: m,
+          label: unavailable
+            ? t(lang, 'meetings.ident.unavailable', { method: t(lang, `meetings.ident.${m}`) })
+            : t(lang, `meetings.ident.${m}`),
+          selected: m === identification && !unavailable,
+          unavailable,
+        };
+      }),
+      noIdp: noIdp ? t(lang, 'meetings.book.noIdp') : undefined,
+      // The documentation plan is asked for as soon as the form comes back with participants, not only at "Boka".
+      missingDocumentation: draft.length > 0 && !(form.documentationPlan ?? '').trim(),
+      languages: (['sv', 'en'] as const).map((l) => ({
+        value: l,
+        label: t(lang, `meetings.language.${l}`),
+        selected: l === (form.p_language || 'sv'),
+      })),
+      countries: countries.map((c) => ({
+        value: c,
+        label: t(lang, `meetings.country.${c}`),
+        selected: c === (form.p_country || 'SE'),
+      })),
+      hints: Object.fromEntries(
+        rules.map((r) => [r, t(lang, `meetings.rule.${r}`, { name: t(lang, 'meetings.book.someone') })]),
+      ),
+      problem: problem ? { ...problem, field: formField(problem.field) } : undefined,
+      me: staff.name,
+    })
+    .code(problem ? 400 : 200);
 }

@@ -22,7 +22,9 @@ export function parseMobile(input: string, country: CountryCode): ParsedMobile {
   return { ok: true, e164: phone.number };
 }
 
-const emailSchema = Joi.string().email({ tlds: { allow: false } }).max(254);
+const emailSchema = Joi.string()
+  .email({ tlds: { allow: false } })
+  .max(254);
 
 /** A lower-cased address, or undefined when it is not one. */
 export function parseEmail(input: string): string | undefined {

@@ -16,7 +16,12 @@ declare module '../events.ts' {
   interface DomainEvents {
     'meeting.booked': MeetingEventBase & { startsAt: string; durationMinutes: number; participantIds: string[] };
     /** Every participant is told the new time. */
-    'meeting.rescheduled': MeetingEventBase & { previousStartsAt: string; startsAt: string; durationMinutes: number; participantIds: string[] };
+    'meeting.rescheduled': MeetingEventBase & {
+      previousStartsAt: string;
+      startsAt: string;
+      durationMinutes: number;
+      participantIds: string[];
+    };
     /** Title, leader or documentation plan changed: nobody needs a new message. */
     'meeting.updated': MeetingEventBase & { fields: string[] };
     /** Everyone is told, with the reason. */
@@ -32,8 +37,13 @@ declare module '../events.ts' {
 }
 
 export const changeTypes = [
-  'meeting.booked', 'meeting.rescheduled', 'meeting.updated', 'meeting.cancelled',
-  'participant.added', 'participant.removed', 'invitation.resend',
+  'meeting.booked',
+  'meeting.rescheduled',
+  'meeting.updated',
+  'meeting.cancelled',
+  'participant.added',
+  'participant.removed',
+  'invitation.resend',
 ] as const;
 export type ChangeType = (typeof changeTypes)[number];
 

@@ -31,7 +31,8 @@ export class ParticipantFacts {
     const all = new Map<string, string[]>();
     if (meetingIds.length === 0) return all;
     for (const provider of this.#marks) {
-      for (const [meetingId, marks] of await provider(meetingIds, lang)) all.set(meetingId, [...(all.get(meetingId) ?? []), ...marks]);
+      for (const [meetingId, marks] of await provider(meetingIds, lang))
+        all.set(meetingId, [...(all.get(meetingId) ?? []), ...marks]);
     }
     return all;
   }
@@ -39,7 +40,8 @@ export class ParticipantFacts {
   async collect(meeting: Meeting, lang: Language): Promise<Map<string, ParticipantFact[]>> {
     const all = new Map<string, ParticipantFact[]>();
     for (const provider of this.#providers) {
-      for (const [participantId, facts] of await provider(meeting, lang)) all.set(participantId, [...(all.get(participantId) ?? []), ...facts]);
+      for (const [participantId, facts] of await provider(meeting, lang))
+        all.set(participantId, [...(all.get(participantId) ?? []), ...facts]);
     }
     return all;
   }

@@ -62,30 +62,49 @@ export const plugin: Plugin<void> = {
  * A meeting as this staff member may see it (support sees no contact data). An unknown meeting is
  * NotFound, another unit's is Forbidden and audited: the meetings domain's access rule, applied once.
  */
-export const meetingFor = (server: Server, staff: Staff, meetingId: string): Promise<Meeting> => server.plugins.meetings.service.get(staff, meetingId);
+export const meetingFor = (server: Server, staff: Staff, meetingId: string): Promise<Meeting> =>
+  server.plugins.meetings.service.get(staff, meetingId);
 
 /** Whether this staff member may change the meeting (and so act in its room). */
-export const mayChange = (server: Server, staff: Staff, meeting: Meeting): boolean => server.plugins.meetings.service.canChange(staff, meeting);
+export const mayChange = (server: Server, staff: Staff, meeting: Meeting): boolean =>
+  server.plugins.meetings.service.canChange(staff, meeting);
 
 /** Work that commits or rolls back with every meeting change (outbox rows, the room's name). */
 export const onMeetingChange = (server: Server, hook: ChangeHook): void => server.plugins.meetings.onChange(hook);
 
 /** What another domain knows about each participant, shown on the meeting page. */
-export const addParticipantFacts = (server: Server, provider: FactsProvider): void => server.plugins.meetings.addParticipantFacts(provider);
+export const addParticipantFacts = (server: Server, provider: FactsProvider): void =>
+  server.plugins.meetings.addParticipantFacts(provider);
 
 /** Marks another domain puts on meetings in the calendar. */
-export const addCalendarMarks = (server: Server, provider: MarksProvider): void => server.plugins.meetings.addCalendarMarks(provider);
+export const addCalendarMarks = (server: Server, provider: MarksProvider): void =>
+  server.plugins.meetings.addCalendarMarks(provider);
 
 /** The room moves the meeting on (open, in progress, ended): recorded as a 'meeting.status' event. */
-export const advanceStatus = (server: Server, meetingId: string, status: RoomStatus, byStaffId: string | null = null, now = new Date()): Promise<boolean> =>
-  server.plugins.meetings.service.advanceStatus(meetingId, status, byStaffId, now);
+export const advanceStatus = (
+  server: Server,
+  meetingId: string,
+  status: RoomStatus,
+  byStaffId: string | null = null,
+  now = new Date(),
+): Promise<boolean> => server.plugins.meetings.service.advanceStatus(meetingId, status, byStaffId, now);
 
 // Reads without an access check, for system work (messages, schedules, the guest's own meeting,
 // admin-only pages): a read for a staff member's request goes through meetingFor.
 export { parsePersonalNumber, maskPersonalNumber } from './personal-number.ts';
 export { displayPhone } from './contacts.ts';
 export { isPatient, meetingEnd, tookPart, type ParticipantKind, type Meeting, type Participant } from './model.ts';
-export { personalNumberOf, findMeeting, findParticipant, listChanges, eraseContactsOfMeetings, eraseParticipantContacts, meetingsEndedBefore, listMeetings, type RoomStatus } from './store.ts';
+export {
+  personalNumberOf,
+  findMeeting,
+  findParticipant,
+  listChanges,
+  eraseContactsOfMeetings,
+  eraseParticipantContacts,
+  meetingsEndedBefore,
+  listMeetings,
+  type RoomStatus,
+} from './store.ts';
 export type { FactsProvider, ParticipantFact, MarksProvider } from './facts.ts';
 export type { MeetingChange } from './events.ts';
 export { findPatient, patientOfMeeting, type PatientRecord } from './patients.ts';

@@ -39,16 +39,28 @@ export class LiveUpdates {
     bus.follow('meeting.live', ({ unitId, ...message }) => this.#deliver(unitId, message));
     for (const type of changeTypes) {
       bus.on(type, (payload) => {
-        const { meetingId, unitId, participantId } = payload as { meetingId: string; unitId: string; participantId?: string };
+        const { meetingId, unitId, participantId } = payload as {
+          meetingId: string;
+          unitId: string;
+          participantId?: string;
+        };
         this.publish(unitId, { type, meetingId, participantId });
       });
     }
     // What other domains learn about a participant (a message failed, a link locked, someone
     // missing after five minutes) changes the facts and marks that meeting pages and calendars show.
-    for (const type of ['outbox.status', 'entry.locked', 'entry.identity_mismatch', 'noshow.alert', 'noshow.action', 'noshow.cleared'] as const) {
+    for (const type of [
+      'outbox.status',
+      'entry.locked',
+      'entry.identity_mismatch',
+      'noshow.alert',
+      'noshow.action',
+      'noshow.cleared',
+    ] as const) {
       bus.on(type, async (payload) => {
         const { meetingId, participantId } = payload as { meetingId: string | null; participantId?: string | null };
-        if (meetingId) this.publish((await unitOf(meetingId)) ?? '', { type, meetingId, participantId: participantId ?? undefined });
+        if (meetingId)
+          this.publish((await unitOf(meetingId)) ?? '', { type, meetingId, participantId: participantId ?? undefined });
       });
     }
   }
@@ -67,7 +79,8 @@ export class LiveUpdates {
 
   #deliver(unitId: string, message: LiveMessage): void {
     for (const s of this.#subscribers) {
-      if (s.meetingId === message.meetingId || s.allUnits || (s.unitId !== undefined && s.unitId === unitId)) s.stream.send('meeting', message);
+      if (s.meetingId === message.meetingId || s.allUnits || (s.unitId !== undefined && s.unitId === unitId))
+        s.stream.send('meeting', message);
     }
   }
 

@@ -11,7 +11,16 @@ export const identificationMethods = ['siths', 'bankid', 'none', 'sms'] as const
 export type IdentificationMethod = (typeof identificationMethods)[number];
 
 /** How far a participant has come; later issues (invites, entry, rooms) move them along. */
-export const participantStatuses = ['invited', 'delivered', 'opened', 'identified', 'tech_tested', 'waiting', 'joined', 'left'] as const;
+export const participantStatuses = [
+  'invited',
+  'delivered',
+  'opened',
+  'identified',
+  'tech_tested',
+  'waiting',
+  'joined',
+  'left',
+] as const;
 export type ParticipantStatus = (typeof participantStatuses)[number];
 
 export interface Contact {
@@ -80,17 +89,22 @@ export interface NewParticipant extends NewContact {
   language: Language;
 }
 
-export interface NewMeeting extends Pick<Meeting, 'unitId' | 'title' | 'startsAt' | 'durationMinutes' | 'bookedBy' | 'ledBy' | 'documentationPlan' | 'testMeeting'> {
+export interface NewMeeting extends Pick<
+  Meeting,
+  'unitId' | 'title' | 'startsAt' | 'durationMinutes' | 'bookedBy' | 'ledBy' | 'documentationPlan' | 'testMeeting'
+> {
   participants: NewParticipant[];
 }
 
 export const isPatient = (kind: ParticipantKind): boolean => kind === 'patient' || kind === 'patient_proxy';
 
 /** The patient's name: what the calendar shows as the link into the meeting. */
-export const patientOf = (meeting: Meeting): Participant | undefined => meeting.participants.find((p) => isPatient(p.kind));
+export const patientOf = (meeting: Meeting): Participant | undefined =>
+  meeting.participants.find((p) => isPatient(p.kind));
 
 /** When the meeting's booked time ends. */
-export const meetingEnd = (m: Pick<Meeting, 'startsAt' | 'durationMinutes'>): Date => new Date(m.startsAt.getTime() + m.durationMinutes * 60_000);
+export const meetingEnd = (m: Pick<Meeting, 'startsAt' | 'durationMinutes'>): Date =>
+  new Date(m.startsAt.getTime() + m.durationMinutes * 60_000);
 
 /** Staff who took part: the host, the leader, colleagues invited with their account. */
 export const tookPart = (staffId: string, m: Pick<Meeting, 'bookedBy' | 'ledBy' | 'participants'>): boolean =>

@@ -11,11 +11,29 @@ import type { Staff } from '../staff/index.ts';
 import { displayPhone } from './contacts.ts';
 import type { ParticipantFacts } from './facts.ts';
 import type { LiveUpdates } from './live.ts';
-import { bookingForm, fromFields, hasParticipant, needsIdentityProvider, readDraft, renderBooking, type BookingForm } from './booking-form.ts';
+import {
+  bookingForm,
+  fromFields,
+  hasParticipant,
+  needsIdentityProvider,
+  readDraft,
+  renderBooking,
+  type BookingForm,
+} from './booking-form.ts';
 import { isPatient, patientOf, type Meeting, type Participant } from './model.ts';
 import { audited } from './routes.ts';
 import { withPatientFirst, type MeetingService } from './service.ts';
-import { addDays, formatDay, formatSpan, fromClinicTime, isoWeek, mondayOf, toClinicTime, today, weekday } from '../common/clock.ts';
+import {
+  addDays,
+  formatDay,
+  formatSpan,
+  fromClinicTime,
+  isoWeek,
+  mondayOf,
+  toClinicTime,
+  today,
+  weekday,
+} from '../common/clock.ts';
 import { NotChangeable, NotFound, RuleViolation, TooManyResends, VersionConflict } from './violations.ts';
 
 // A meeting's day is checked like the API's startsAt; the calendar may be browsed further back.
@@ -27,7 +45,10 @@ const session = { strategy: 'session' } as const;
 
 /** A person's mobile number (readable, and a link to call) and e-mail address, one per line. */
 function contactLines(c: { mobile: string | null; email: string | null }): { text: string; tel?: string }[] {
-  return [...(c.mobile ? [{ text: displayPhone(c.mobile), tel: `tel:${c.mobile}` }] : []), ...(c.email ? [{ text: c.email }] : [])];
+  return [
+    ...(c.mobile ? [{ text: displayPhone(c.mobile), tel: `tel:${c.mobile}` }] : []),
+    ...(c.email ? [{ text: c.email }] : []),
+  ];
 }
 
 function participantView(lang: Language, p: Participant) {
@@ -55,48 +76,79 @@ function meetingSummary(lang: Language, m: Meeting) {
     linkName: patient?.name ?? t(lang, 'meetings.calendar.noPatient'),
     // The routine: staff join by clicking the patient's name. While the room is open it leads in.
     link: m.status === 'open' || m.status === 'in_progress' ? `/meetings/${m.id}/room` : `/meetings/${m.id}`,
-    others: m.participants.filter((p) => p !== patient).map((p) => ({ name: p.name, kindLabel: t(lang, `meetings.kind.${p.kind}`), statusLabel: t(lang, `meetings.pstatus.${p.status}`) })),
+    others: m.participants
+      .filter((p) => p !== patient)
+      .map((p) => ({
+        name: p.name,
+        kindLabel: t(lang, `meetings.kind.${p.kind}`),
+        statusLabel: t(lang, `meetings.pstatus.${p.status}`),
+      })),
   };
 }
 
-
-async function meetingPage(request: Request, h: ResponseToolkit, meetings: MeetingService, facts: ParticipantFacts, meeting: Meeting, extra: { notice?: string; error?: string; code?: number; pageView?: string } = {}) {
+async function meetingPage(
+  request: Request,
+  h: ResponseToolkit,
+  meetings: MeetingService,
+  facts: ParticipantFacts,
+  meeting: Meeting,
+  extra: { notice?: string; error?: string; code?: number; pageView?: string } = {},
+) {
   const lang = languageOf(request);
   const staff = staffOf(request);
   const start = toClinicTime(meeting.startsAt);
   const changeable = meetings.canChange(staff, meeting) && meeting.status !== 'cancelled' && meeting.status !== 'ended';
-  return h.view('meetings/meeting', {
-    title: meeting.title,
-    styles: ['meetings.css'],
-    scripts: ['meetings-live.js'],
-    meeting,
-    people: await meetings.staffNames(meeting),
-    me: meeting.bookedBy === staff.id,
-    when: formatSpan(meeting.startsAt, meeting.durationMinutes, lang),
-    statusLabel: t(lang, `meetings.status.${meeting.status}`),
-    cancelled: meeting.status === 'cancelled',
-    participants: await (async () => {
-      const known = await facts.collect(meeting, lang);
-      return meeting.participants.map((p) => ({ ...participantView(lang, p), facts: known.get(p.id) ?? [] }));
-    })(),
-    changeable,
-    calendarLink: `/calendar?view=week&date=${start.date}`,
-    reschedule: { date: start.date, time: start.time, durationMinutes: meeting.durationMinutes },
-    ...extra,
-  }).code(extra.code ?? 200);
+  return h
+    .view('meetings/meeting', {
+      title: meeting.title,
+      styles: ['meetings.css'],
+      scripts: ['meetings-live.js'],
+      meeting,
+      people: await meetings.staffNames(meeting),
+      me: meeting.bookedBy === staff.id,
+      when: formatSpan(meeting.startsAt, meeting.durationMinutes, lang),
+      statusLabel: t(lang, `meetings.status.${meeting.status}`),
+      cancelled: meeting.status === 'cancelled',
+      participants: await (async () => {
+        const known = await facts.collect(meeting, lang);
+        return meeting.participants.map((p) => ({ ...participantView(lang, p), facts: known.get(p.id) ?? [] }));
+      })(),
+      changeable,
+      calendarLink: `/calendar?view=week&date=${start.date}`,
+      reschedule: { date: start.date, time: start.time, durationMinutes: meeting.durationMinutes },
+      ...extra,
+    })
+    .code(extra.code ?? 200);
 }
 
-const notices: Record<string, string> = { booked: 'meetings.book.booked', rescheduled: 'meetings.meeting.rescheduled', cancelled: 'meetings.meeting.cancelled', resent: 'meetings.meeting.resent', removed: 'meetings.meeting.removed' };
+const notices: Record<string, string> = {
+  booked: 'meetings.book.booked',
+  rescheduled: 'meetings.meeting.rescheduled',
+  cancelled: 'meetings.meeting.cancelled',
+  resent: 'meetings.meeting.resent',
+  removed: 'meetings.meeting.removed',
+};
 
 export function routes(meetings: MeetingService, live: LiveUpdates, facts: ParticipantFacts): ServerRoute[] {
   /** Runs a change from a page; rule violations and conflicts re-render the meeting page with the message. */
-  async function changeFromPage(request: Request, h: ResponseToolkit, id: string, change: () => Promise<unknown>, done: string) {
+  async function changeFromPage(
+    request: Request,
+    h: ResponseToolkit,
+    id: string,
+    change: () => Promise<unknown>,
+    done: string,
+  ) {
     try {
       await change();
       return h.redirect(`/meetings/${id}?done=${done}`);
     } catch (error) {
       const lang = languageOf(request);
-      if (error instanceof RuleViolation || error instanceof VersionConflict || error instanceof NotChangeable || error instanceof TooManyResends) {
+      if (
+        error instanceof RuleViolation ||
+        error instanceof VersionConflict ||
+        error instanceof NotChangeable ||
+        error instanceof TooManyResends
+      ) {
         const meeting = await meetings.get(staffOf(request), id);
         await audited(request, 'meeting.read', meeting);
         const message = error instanceof RuleViolation ? error.text(lang) : error.toBoom(lang).message;
@@ -108,24 +160,39 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
   }
 
   /** Asks before a change that tells every participant (or removes one): nothing changes until "yes". */
-  async function confirmPage(request: Request, h: ResponseToolkit, id: string, ask: (meeting: Meeting) => { question: string; yes: string }, fields: Record<string, string | number>) {
+  async function confirmPage(
+    request: Request,
+    h: ResponseToolkit,
+    id: string,
+    ask: (meeting: Meeting) => { question: string; yes: string },
+    fields: Record<string, string | number>,
+  ) {
     const meeting = await meetings.get(staffOf(request), id);
     await audited(request, 'meeting.read', meeting);
     return h.view('meetings/confirm', {
-      title: t(languageOf(request), 'meetings.confirm.title'), styles: ['meetings.css'], meeting, action: request.path,
+      title: t(languageOf(request), 'meetings.confirm.title'),
+      styles: ['meetings.css'],
+      meeting,
+      action: request.path,
       fields: Object.entries(fields).map(([name, value]) => ({ name, value })),
       ...ask(meeting),
     });
   }
 
   const idParams = Joi.object({ id: Joi.string().guid().required() });
-  const participantParams = Joi.object({ id: Joi.string().guid().required(), participantId: Joi.string().guid().required() });
+  const participantParams = Joi.object({
+    id: Joi.string().guid().required(),
+    participantId: Joi.string().guid().required(),
+  });
 
   return [
     {
       method: 'GET',
       path: '/calendar',
-      options: { auth: session, validate: { query: Joi.object({ view: Joi.string().valid('day', 'week').default('day'), date: calendarDate }) } },
+      options: {
+        auth: session,
+        validate: { query: Joi.object({ view: Joi.string().valid('day', 'week').default('day'), date: calendarDate }) },
+      },
       handler: async (request, h) => {
         const lang = languageOf(request);
         const staff = staffOf(request);
@@ -133,9 +200,18 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         const date = chosen ?? today();
         const first = view === 'week' ? mondayOf(date) : date;
         const days = view === 'week' ? 7 : 1;
-        const list = await meetings.list(staff, { from: fromClinicTime(first), to: fromClinicTime(addDays(first, days)) });
-        await request.audit('meeting.list', { targetType: 'meeting', details: { from: first, days, meetingIds: list.map((m) => m.id) } });
-        const marks = await facts.marks(list.map((m) => m.id), lang);
+        const list = await meetings.list(staff, {
+          from: fromClinicTime(first),
+          to: fromClinicTime(addDays(first, days)),
+        });
+        await request.audit('meeting.list', {
+          targetType: 'meeting',
+          details: { from: first, days, meetingIds: list.map((m) => m.id) },
+        });
+        const marks = await facts.marks(
+          list.map((m) => m.id),
+          lang,
+        );
         const byDay = new Map<string, (ReturnType<typeof meetingSummary> & { marks: string[] })[]>();
         for (const m of list) {
           const day = toClinicTime(m.startsAt).date;
@@ -148,10 +224,19 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           scripts: ['meetings-live.js'],
           view,
           isWeek: view === 'week',
-          heading: view === 'week' ? t(lang, 'meetings.calendar.weekNumber', { week: isoWeek(first) }) : formatDay(first, lang),
+          heading:
+            view === 'week'
+              ? t(lang, 'meetings.calendar.weekNumber', { week: isoWeek(first) })
+              : formatDay(first, lang),
           days: Array.from({ length: days }, (_, i) => {
             const day = addDays(first, i);
-            return { date: day, label: formatDay(day, lang), isToday: day === today(), weekend: weekday(day) >= 5, meetings: byDay.get(day) ?? [] };
+            return {
+              date: day,
+              label: formatDay(day, lang),
+              isToday: day === today(),
+              weekend: weekday(day) >= 5,
+              meetings: byDay.get(day) ?? [],
+            };
           }),
           date,
           previous: addDays(date, -step),
@@ -167,7 +252,10 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
       handler(request, h) {
         const staff = staffOf(request);
         const { response, stream } = openEventStream(request, h, { onClose: () => unsubscribe() });
-        const unsubscribe = live.subscribe(stream, staff.role === 'clinician' ? { unitId: staff.unitId } : { allUnits: true });
+        const unsubscribe = live.subscribe(
+          stream,
+          staff.role === 'clinician' ? { unitId: staff.unitId } : { allUnits: true },
+        );
         return response;
       },
     },
@@ -184,7 +272,11 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         auth: { ...session, scope: ['admin', 'clinician'] },
         validate: {
           payload: bookingForm,
-          failAction: (request, h) => renderBooking(request, h, (request.payload ?? {}) as Partial<BookingForm>, [], { where: 'meeting', message: t(languageOf(request), 'error.400') }).takeover(),
+          failAction: (request, h) =>
+            renderBooking(request, h, (request.payload ?? {}) as Partial<BookingForm>, [], {
+              where: 'meeting',
+              message: t(languageOf(request), 'error.400'),
+            }).takeover(),
         },
       },
       handler: async (request, h) => {
@@ -192,29 +284,52 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         const staff = staffOf(request);
         const form = request.payload as BookingForm;
         const draft = readDraft(form.draft);
-        const clearParticipant = (f: BookingForm): Partial<BookingForm> => Object.fromEntries(Object.entries(f).filter(([k]) => !k.startsWith('p_') || k === 'p_country'));
+        const clearParticipant = (f: BookingForm): Partial<BookingForm> =>
+          Object.fromEntries(Object.entries(f).filter(([k]) => !k.startsWith('p_') || k === 'p_country'));
         if (form.remove !== undefined) {
           draft.splice(form.remove, 1);
           return renderBooking(request, h, { ...form, p_kind: undefined, p_identification: undefined }, draft);
         }
         if (hasParticipant(form)) {
           const next = fromFields(form);
-          if (!request.server.app.config.oidc && next.kind !== 'colleague' && needsIdentityProvider(next.identification ?? '')) {
-            return renderBooking(request, h, form, draft, { where: 'participant', message: t(lang, 'meetings.rule.identification_unavailable', { method: t(lang, `meetings.ident.${next.identification}`) }), field: 'p_identification' });
+          if (
+            !request.server.app.config.oidc &&
+            next.kind !== 'colleague' &&
+            needsIdentityProvider(next.identification ?? '')
+          ) {
+            return renderBooking(request, h, form, draft, {
+              where: 'participant',
+              message: t(lang, 'meetings.rule.identification_unavailable', {
+                method: t(lang, `meetings.ident.${next.identification}`),
+              }),
+              field: 'p_identification',
+            });
           }
           try {
             await meetings.checkDraft(staff, draft, next);
           } catch (error) {
             if (!(error instanceof RuleViolation)) throw error;
-            return renderBooking(request, h, form, draft, { where: 'participant', message: error.text(lang), field: error.field });
+            return renderBooking(request, h, form, draft, {
+              where: 'participant',
+              message: error.text(lang),
+              field: error.field,
+            });
           }
           draft.push(next);
           draft.splice(0, draft.length, ...withPatientFirst(draft));
         }
         if (form.action === 'add') return renderBooking(request, h, clearParticipant(form), draft);
 
-        const { error: badWhen } = Joi.object({ date: dateField.required(), time: timeField.required() }).validate({ date: form.date, time: form.time });
-        if (badWhen) return renderBooking(request, h, clearParticipant(form), draft, { where: 'meeting', message: t(lang, 'meetings.rule.starts_in_past'), field: form.date ? 'time' : 'date' });
+        const { error: badWhen } = Joi.object({ date: dateField.required(), time: timeField.required() }).validate({
+          date: form.date,
+          time: form.time,
+        });
+        if (badWhen)
+          return renderBooking(request, h, clearParticipant(form), draft, {
+            where: 'meeting',
+            message: t(lang, 'meetings.rule.starts_in_past'),
+            field: form.date ? 'time' : 'date',
+          });
         try {
           const meeting = await meetings.book(staff, {
             title: form.title,
@@ -225,24 +340,43 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             testMeeting: form.testMeeting !== undefined && form.testMeeting !== '',
             participants: draft,
           });
-          await request.audit('meeting.book', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id, details: { participantIds: meeting.participants.map((p) => p.id) } });
+          await request.audit('meeting.book', {
+            meetingId: meeting.id,
+            targetType: 'meeting',
+            targetId: meeting.id,
+            details: { participantIds: meeting.participants.map((p) => p.id) },
+          });
           return h.redirect(`/meetings/${meeting.id}?done=booked`);
         } catch (error) {
           if (!(error instanceof RuleViolation)) throw error;
-          return renderBooking(request, h, clearParticipant(form), draft, { where: 'meeting', message: error.text(lang), field: error.field });
+          return renderBooking(request, h, clearParticipant(form), draft, {
+            where: 'meeting',
+            message: error.text(lang),
+            field: error.field,
+          });
         }
       },
     },
     {
       method: 'GET',
       path: '/meetings/{id}',
-      options: { auth: session, validate: { params: idParams, query: Joi.object({ done: Joi.string().valid(...Object.keys(notices)) }) } },
+      options: {
+        auth: session,
+        validate: { params: idParams, query: Joi.object({ done: Joi.string().valid(...Object.keys(notices)) }) },
+      },
       handler: async (request, h) => {
         const meeting = await meetings.get(staffOf(request), request.params.id as string);
         // One record per view: the page's live refreshes present the view's token (audit/page-views.ts).
-        const pageView = await request.auditPageView('meeting.read', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
+        const pageView = await request.auditPageView('meeting.read', {
+          meetingId: meeting.id,
+          targetType: 'meeting',
+          targetId: meeting.id,
+        });
         const done = (request.query as { done?: string }).done;
-        return meetingPage(request, h, meetings, facts, meeting, { notice: done ? t(languageOf(request), notices[done]!) : undefined, pageView });
+        return meetingPage(request, h, meetings, facts, meeting, {
+          notice: done ? t(languageOf(request), notices[done]) : undefined,
+          pageView,
+        });
       },
     },
     {
@@ -261,29 +395,69 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
       path: '/meetings/{id}/reschedule',
       options: {
         auth: { ...session, scope: ['admin', 'clinician'] },
-        validate: { params: idParams, payload: Joi.object({ crumb: Joi.string(), version: Joi.number().integer().min(1).required(), date: dateField.required(), time: timeField.required(), durationMinutes: Joi.number().integer().min(5).max(480).required(), confirm: Joi.string().valid('yes') }) },
+        validate: {
+          params: idParams,
+          payload: Joi.object({
+            crumb: Joi.string(),
+            version: Joi.number().integer().min(1).required(),
+            date: dateField.required(),
+            time: timeField.required(),
+            durationMinutes: Joi.number().integer().min(5).max(480).required(),
+            confirm: Joi.string().valid('yes'),
+          }),
+        },
       },
       handler: async (request, h) => {
         const lang = languageOf(request);
         const id = request.params.id as string;
-        const form = request.payload as { version: number; date: string; time: string; durationMinutes: number; confirm?: string };
+        const form = request.payload as {
+          version: number;
+          date: string;
+          time: string;
+          durationMinutes: number;
+          confirm?: string;
+        };
         const startsAt = fromClinicTime(form.date, form.time);
         // The same time again changes nothing and tells nobody: say so instead of "moved".
         const current = await meetings.get(staffOf(request), id);
         if (startsAt.getTime() === current.startsAt.getTime() && form.durationMinutes === current.durationMinutes) {
           await audited(request, 'meeting.read', current);
-          return meetingPage(request, h, meetings, facts, current, { notice: t(lang, 'meetings.meeting.sameTime', { when: formatSpan(current.startsAt, current.durationMinutes, lang) }) });
+          return meetingPage(request, h, meetings, facts, current, {
+            notice: t(lang, 'meetings.meeting.sameTime', {
+              when: formatSpan(current.startsAt, current.durationMinutes, lang),
+            }),
+          });
         }
         if (!form.confirm) {
-          return confirmPage(request, h, id, (meeting) => ({
-            question: t(lang, 'meetings.confirm.reschedule', { title: meeting.title, from: formatSpan(meeting.startsAt, meeting.durationMinutes, lang), to: formatSpan(startsAt, form.durationMinutes, lang) }),
-            yes: t(lang, 'meetings.confirm.yesReschedule'),
-          }), { version: form.version, date: form.date, time: form.time, durationMinutes: form.durationMinutes });
+          return confirmPage(
+            request,
+            h,
+            id,
+            (meeting) => ({
+              question: t(lang, 'meetings.confirm.reschedule', {
+                title: meeting.title,
+                from: formatSpan(meeting.startsAt, meeting.durationMinutes, lang),
+                to: formatSpan(startsAt, form.durationMinutes, lang),
+              }),
+              yes: t(lang, 'meetings.confirm.yesReschedule'),
+            }),
+            { version: form.version, date: form.date, time: form.time, durationMinutes: form.durationMinutes },
+          );
         }
-        return changeFromPage(request, h, id, async () => {
-          const meeting = await meetings.update(staffOf(request), id, { version: form.version, startsAt, durationMinutes: form.durationMinutes });
-          await audited(request, 'meeting.update', meeting);
-        }, 'rescheduled');
+        return changeFromPage(
+          request,
+          h,
+          id,
+          async () => {
+            const meeting = await meetings.update(staffOf(request), id, {
+              version: form.version,
+              startsAt,
+              durationMinutes: form.durationMinutes,
+            });
+            await audited(request, 'meeting.update', meeting);
+          },
+          'rescheduled',
+        );
       },
     },
     {
@@ -291,22 +465,46 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
       path: '/meetings/{id}/cancel',
       options: {
         auth: { ...session, scope: ['admin', 'clinician'] },
-        validate: { params: idParams, payload: Joi.object({ crumb: Joi.string(), version: Joi.number().integer().min(1).required(), reason: Joi.string().max(500).allow('').required(), confirm: Joi.string().valid('yes') }) },
+        validate: {
+          params: idParams,
+          payload: Joi.object({
+            crumb: Joi.string(),
+            version: Joi.number().integer().min(1).required(),
+            reason: Joi.string().max(500).allow('').required(),
+            confirm: Joi.string().valid('yes'),
+          }),
+        },
       },
       handler: async (request, h) => {
         const lang = languageOf(request);
         const id = request.params.id as string;
         const form = request.payload as { version: number; reason: string; confirm?: string };
         if (!form.confirm && form.reason.trim()) {
-          return confirmPage(request, h, id, (meeting) => ({
-            question: t(lang, 'meetings.confirm.cancel', { title: meeting.title, when: formatSpan(meeting.startsAt, meeting.durationMinutes, lang), reason: form.reason.trim() }),
-            yes: t(lang, 'meetings.confirm.yesCancel'),
-          }), { version: form.version, reason: form.reason });
+          return confirmPage(
+            request,
+            h,
+            id,
+            (meeting) => ({
+              question: t(lang, 'meetings.confirm.cancel', {
+                title: meeting.title,
+                when: formatSpan(meeting.startsAt, meeting.durationMinutes, lang),
+                reason: form.reason.trim(),
+              }),
+              yes: t(lang, 'meetings.confirm.yesCancel'),
+            }),
+            { version: form.version, reason: form.reason },
+          );
         }
-        return changeFromPage(request, h, id, async () => {
-          const meeting = await meetings.cancel(staffOf(request), id, form.version, form.reason);
-          await audited(request, 'meeting.cancel', meeting);
-        }, 'cancelled');
+        return changeFromPage(
+          request,
+          h,
+          id,
+          async () => {
+            const meeting = await meetings.cancel(staffOf(request), id, form.version, form.reason);
+            await audited(request, 'meeting.cancel', meeting);
+          },
+          'cancelled',
+        );
       },
     },
     {
@@ -314,36 +512,70 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
       path: '/meetings/{id}/participants/{participantId}/remove',
       options: {
         auth: { ...session, scope: ['admin', 'clinician'] },
-        validate: { params: participantParams, payload: Joi.object({ crumb: Joi.string(), version: Joi.number().integer().min(1).required(), confirm: Joi.string().valid('yes') }) },
+        validate: {
+          params: participantParams,
+          payload: Joi.object({
+            crumb: Joi.string(),
+            version: Joi.number().integer().min(1).required(),
+            confirm: Joi.string().valid('yes'),
+          }),
+        },
       },
       handler: async (request, h) => {
         const lang = languageOf(request);
         const { id, participantId } = request.params as { id: string; participantId: string };
         const form = request.payload as { version: number; confirm?: string };
         if (!form.confirm) {
-          return confirmPage(request, h, id, (meeting) => {
-            const participant = meeting.participants.find((p) => p.id === participantId);
-            if (!participant) throw new NotFound('participant');
-            return { question: t(lang, 'meetings.confirm.remove', { name: participant.name }), yes: t(lang, 'meetings.confirm.yesRemove') };
-          }, { version: form.version });
+          return confirmPage(
+            request,
+            h,
+            id,
+            (meeting) => {
+              const participant = meeting.participants.find((p) => p.id === participantId);
+              if (!participant) throw new NotFound('participant');
+              return {
+                question: t(lang, 'meetings.confirm.remove', { name: participant.name }),
+                yes: t(lang, 'meetings.confirm.yesRemove'),
+              };
+            },
+            { version: form.version },
+          );
         }
-        return changeFromPage(request, h, id, async () => {
-          const meeting = await meetings.removeParticipant(staffOf(request), id, participantId, form.version);
-          await audited(request, 'participant.remove', meeting, participantId);
-        }, 'removed');
+        return changeFromPage(
+          request,
+          h,
+          id,
+          async () => {
+            const meeting = await meetings.removeParticipant(staffOf(request), id, participantId, form.version);
+            await audited(request, 'participant.remove', meeting, participantId);
+          },
+          'removed',
+        );
       },
     },
     {
       method: 'POST',
       path: '/meetings/{id}/participants/{participantId}/resend',
-      options: { auth: { ...session, scope: ['admin', 'clinician'] }, validate: { params: participantParams, payload: Joi.object({ crumb: Joi.string(), version: Joi.number().integer().min(1).required() }) } },
+      options: {
+        auth: { ...session, scope: ['admin', 'clinician'] },
+        validate: {
+          params: participantParams,
+          payload: Joi.object({ crumb: Joi.string(), version: Joi.number().integer().min(1).required() }),
+        },
+      },
       handler: async (request, h) => {
         const { id, participantId } = request.params as { id: string; participantId: string };
         const { version } = request.payload as { version: number };
-        return changeFromPage(request, h, id, async () => {
-          const meeting = await meetings.resendInvitation(staffOf(request), id, participantId, version);
-          await audited(request, 'invitation.resend', meeting, participantId);
-        }, 'resent');
+        return changeFromPage(
+          request,
+          h,
+          id,
+          async () => {
+            const meeting = await meetings.resendInvitation(staffOf(request), id, participantId, version);
+            await audited(request, 'invitation.resend', meeting, participantId);
+          },
+          'resent',
+        );
       },
     },
   ];

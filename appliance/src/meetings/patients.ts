@@ -58,7 +58,12 @@ async function byNumber(db: Db, dataKey: Buffer, personalNumber: string): Promis
  * The patient's rows across all their meetings, found by a normalised personal number
  * (YYYYMMDDNNNC) and the name: both must match, so that nobody can fish by number alone.
  */
-export async function findPatient(db: Db, dataKey: Buffer, name: string, personalNumber: string): Promise<PatientRecord[]> {
+export async function findPatient(
+  db: Db,
+  dataKey: Buffer,
+  name: string,
+  personalNumber: string,
+): Promise<PatientRecord[]> {
   return (await byNumber(db, dataKey, personalNumber)).filter((p) => namesMatch(p.name, name));
 }
 
@@ -67,7 +72,10 @@ export async function findPatient(db: Db, dataKey: Buffer, name: string, persona
  * other meeting. Without a number (patients invited by SMS only) the one meeting is all we can tie.
  */
 export async function patientOfMeeting(db: Db, dataKey: Buffer, meetingId: string): Promise<PatientRecord[]> {
-  const rows: PatientRow[] = await db('participants').select(columns).where({ meeting_id: meetingId }).orderBy('position');
+  const rows: PatientRow[] = await db('participants')
+    .select(columns)
+    .where({ meeting_id: meetingId })
+    .orderBy('position');
   const patient = rows.find((r) => isPatient(r.kind));
   if (!patient) return [];
   const number = await personalNumberOf(db, patient.id, dataKey);

@@ -29,7 +29,15 @@ function validDate(year: number, month: number, day: number): boolean {
 export function parsePersonalNumber(input: string, today = new Date()): ParsedPersonalNumber {
   const match = /^(\d{2})?(\d{2})(\d{2})(\d{2})([-+]?)(\d{4})$/.exec(input.replace(/\s/g, ''));
   if (!match) return { ok: false, problem: 'format' };
-  const [, century, yy, mm, dd, separator, rest] = match as unknown as [string, string | undefined, string, string, string, string, string];
+  const [, century, yy, mm, dd, separator, rest] = match as unknown as [
+    string,
+    string | undefined,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   let year: number;
   if (century) {
     if (separator === '+') return { ok: false, problem: 'format' };

@@ -14,7 +14,12 @@ const writers = { scope: ['admin', 'clinician'] };
 
 /** The audit record of one access to a meeting (or one of its participants). */
 export const audited = async (request: Request, action: AuditAction, meeting: Meeting, participantId?: string) => {
-  await request.audit(action, { meetingId: meeting.id, participantId, targetType: participantId ? 'participant' : 'meeting', targetId: participantId ?? meeting.id });
+  await request.audit(action, {
+    meetingId: meeting.id,
+    participantId,
+    targetType: participantId ? 'participant' : 'meeting',
+    targetId: participantId ?? meeting.id,
+  });
 };
 
 export function apiRoutes(meetings: MeetingService): ServerRoute[] {
@@ -25,13 +30,19 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
       options: {
         auth: writers,
         description: 'Book a meeting',
-        notes: 'The patient (or patient with proxy) first, then colleagues and guests. A guest has a mobile number or an e-mail address, never both, and is never asked for a personal identity number. Rule violations answer 400 with `rule` and `field`.',
+        notes:
+          'The patient (or patient with proxy) first, then colleagues and guests. A guest has a mobile number or an e-mail address, never both, and is never asked for a personal identity number. Rule violations answer 400 with `rule` and `field`.',
         validate: { payload: schemas.bookingPayload },
         response: { status: { 201: schemas.meetingSchema }, sample: 0 },
       },
       handler: async (request, h) => {
         const meeting = await meetings.book(staffOf(request), request.payload as BookingInput);
-        await request.audit('meeting.book', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id, details: { participantIds: meeting.participants.map((p) => p.id) } });
+        await request.audit('meeting.book', {
+          meetingId: meeting.id,
+          targetType: 'meeting',
+          targetId: meeting.id,
+          details: { participantIds: meeting.participants.map((p) => p.id) },
+        });
         return h.response(meeting).code(201).header('location', `/api/v1/meetings/${meeting.id}`);
       },
     }),
@@ -48,7 +59,15 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         const query = request.query as unknown as ListQuery;
         const list = await meetings.list(staffOf(request), query);
         // One record per list, naming every meeting shown.
-        await request.audit('meeting.list', { targetType: 'meeting', details: { from: query.from.toISOString(), to: query.to.toISOString(), unitId: query.unitId, meetingIds: list.map((m) => m.id) } });
+        await request.audit('meeting.list', {
+          targetType: 'meeting',
+          details: {
+            from: query.from.toISOString(),
+            to: query.to.toISOString(),
+            unitId: query.unitId,
+            meetingIds: list.map((m) => m.id),
+          },
+        });
         return { meetings: list };
       },
     }),
@@ -72,7 +91,8 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
       options: {
         auth: writers,
         description: 'Reschedule or update a meeting',
-        notes: 'A new start or duration is told to every participant. Send the version you read: 409 when someone changed the meeting since.',
+        notes:
+          'A new start or duration is told to every participant. Send the version you read: 409 when someone changed the meeting since.',
         validate: { params: schemas.meetingParams, payload: schemas.updatePayload },
         response: { schema: schemas.meetingSchema, sample: 0 },
       },
@@ -110,7 +130,12 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
       },
       handler: async (request, h) => {
         const { version, participant } = request.payload as { version: number; participant: ParticipantInput };
-        const { meeting, participantId } = await meetings.addParticipant(staffOf(request), params(request).id, version, participant);
+        const { meeting, participantId } = await meetings.addParticipant(
+          staffOf(request),
+          params(request).id,
+          version,
+          participant,
+        );
         await audited(request, 'participant.add', meeting, participantId);
         return h.response(meeting).code(201);
       },
@@ -127,7 +152,12 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
       },
       handler: async (request) => {
         const { id, participantId } = params(request);
-        const meeting = await meetings.removeParticipant(staffOf(request), id, participantId, (request.query as unknown as { version: number }).version);
+        const meeting = await meetings.removeParticipant(
+          staffOf(request),
+          id,
+          participantId,
+          (request.query as unknown as { version: number }).version,
+        );
         await audited(request, 'participant.remove', meeting, participantId);
         return meeting;
       },
@@ -137,8 +167,9 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
       path: '/meetings/{id}/participants/{participantId}/resend',
       options: {
         auth: writers,
-        description: 'Send a participant\'s invitation again',
-        notes: 'Revokes the participant\'s link and sends a new one. Takes the version like every change (409 when stale; the version is not raised); at most 5 per participant and hour (429 with Retry-After).',
+        description: "Send a participant's invitation again",
+        notes:
+          "Revokes the participant's link and sends a new one. Takes the version like every change (409 when stale; the version is not raised); at most 5 per participant and hour (429 with Retry-After).",
         validate: { params: schemas.participantParams, payload: schemas.resendPayload },
         response: { status: { 202: schemas.meetingSchema }, sample: 0 },
       },

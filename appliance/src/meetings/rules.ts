@@ -3,7 +3,13 @@
 import type { Staff } from '../staff/index.ts';
 import { tidyName } from '../common/names.ts';
 import { defaultCountry, isCountry, parseEmail, parseMobile } from './contacts.ts';
-import { isPatient, type IdentificationMethod, type NewContact, type NewParticipant, type ParticipantKind } from './model.ts';
+import {
+  isPatient,
+  type IdentificationMethod,
+  type NewContact,
+  type NewParticipant,
+  type ParticipantKind,
+} from './model.ts';
 import { parsePersonalNumber } from './personal-number.ts';
 import { RuleViolation } from './violations.ts';
 import type { Language } from '../common/language.ts';
@@ -50,7 +56,12 @@ interface ContactRules {
   reachedBySms: boolean;
 }
 
-function checkContact(input: ContactInput, field: string, identification: IdentificationMethod, rules: ContactRules): NewContact {
+function checkContact(
+  input: ContactInput,
+  field: string,
+  identification: IdentificationMethod,
+  rules: ContactRules,
+): NewContact {
   const name = tidyName(input.name ?? '');
   if (!name) throw new RuleViolation('name_required', `${field}.name`);
   const country = (input.country ?? defaultCountry).toUpperCase();
@@ -59,7 +70,11 @@ function checkContact(input: ContactInput, field: string, identification: Identi
   let mobile: string | null = null;
   if (!blank(input.mobile)) {
     const parsed = parseMobile(input.mobile!, country);
-    if (!parsed.ok) throw new RuleViolation(parsed.problem === 'invalid' ? 'phone_invalid' : 'phone_not_mobile', `${field}.mobile`, { number: input.mobile!.trim(), country });
+    if (!parsed.ok)
+      throw new RuleViolation(parsed.problem === 'invalid' ? 'phone_invalid' : 'phone_not_mobile', `${field}.mobile`, {
+        number: input.mobile!.trim(),
+        country,
+      });
     mobile = parsed.e164;
   }
   let email: string | null = null;
@@ -67,7 +82,8 @@ function checkContact(input: ContactInput, field: string, identification: Identi
     email = parseEmail(input.email!) ?? null;
     if (!email) throw new RuleViolation('email_invalid', `${field}.email`, { email: input.email!.trim() });
   }
-  if (rules.reachedBySms && identification === 'sms' && !mobile) throw new RuleViolation('sms_needs_mobile', `${field}.mobile`, { name });
+  if (rules.reachedBySms && identification === 'sms' && !mobile)
+    throw new RuleViolation('sms_needs_mobile', `${field}.mobile`, { name });
 
   let number: string | null = null;
   if (rules.personalNumber === 'never') {
@@ -76,7 +92,8 @@ function checkContact(input: ContactInput, field: string, identification: Identi
   } else {
     // Required with BankID (the identity must match it); otherwise optional: a patient invited by SMS
     // may still be recorded with their number, which is how the patient's log extract finds them.
-    if (identification === 'bankid' && blank(input.personalNumber)) throw new RuleViolation('bankid_needs_personal_number', `${field}.personalNumber`, { name });
+    if (identification === 'bankid' && blank(input.personalNumber))
+      throw new RuleViolation('bankid_needs_personal_number', `${field}.personalNumber`, { name });
     if (!blank(input.personalNumber)) {
       const parsed = parsePersonalNumber(input.personalNumber!);
       if (!parsed.ok) throw new RuleViolation(`personal_number_${parsed.problem}`, `${field}.personalNumber`, { name });
@@ -87,39 +104,71 @@ function checkContact(input: ContactInput, field: string, identification: Identi
 }
 
 /** Checks one participant for a meeting hosted by `host`, and returns it normalised. */
-export async function checkParticipant(input: ParticipantInput, field: string, host: Staff, directory: Directory): Promise<NewParticipant> {
+export async function checkParticipant(
+  input: ParticipantInput,
+  field: string,
+  host: Staff,
+  directory: Directory,
+): Promise<NewParticipant> {
   const kind = input.kind;
   const identification = input.identification ?? (kind === 'colleague' ? 'siths' : undefined);
   if (!identification || !allowedIdentification[kind].includes(identification)) {
-    throw new RuleViolation('identification_not_allowed', `${field}.identification`, { allowed: allowedIdentification[kind].join(', ') });
+    throw new RuleViolation('identification_not_allowed', `${field}.identification`, {
+      allowed: allowedIdentification[kind].join(', '),
+    });
   }
 
   if (kind === 'colleague') {
     const staff = input.staffId
       ? await directory.byId(input.staffId)
-      : !blank(input.staffEmail) ? await directory.byEmail(input.staffEmail!.trim().toLowerCase()) : undefined;
-    if (!staff || staff.disabled) throw new RuleViolation('colleague_unknown', `${field}.staffEmail`, { who: input.staffEmail ?? input.staffId ?? '' });
+      : !blank(input.staffEmail)
+        ? await directory.byEmail(input.staffEmail!.trim().toLowerCase())
+        : undefined;
+    if (!staff || staff.disabled)
+      throw new RuleViolation('colleague_unknown', `${field}.staffEmail`, {
+        who: input.staffEmail ?? input.staffId ?? '',
+      });
     if (staff.id === host.id) throw new RuleViolation('colleague_is_host', `${field}.staffEmail`);
-    return { kind, identification, name: staff.name, country: defaultCountry, mobile: null, email: staff.email, personalNumber: null, proxy: null, staffId: staff.id, language: input.language ?? 'sv' };
+    return {
+      kind,
+      identification,
+      name: staff.name,
+      country: defaultCountry,
+      mobile: null,
+      email: staff.email,
+      personalNumber: null,
+      proxy: null,
+      staffId: staff.id,
+      language: input.language ?? 'sv',
+    };
   }
 
   if (kind === 'guest') {
     // The routine: a guest gets either an e-mail link (computer) or an SMS link (mobile), never both.
-    if (!blank(input.mobile) && !blank(input.email)) throw new RuleViolation('guest_mobile_and_email', `${field}.email`);
+    if (!blank(input.mobile) && !blank(input.email))
+      throw new RuleViolation('guest_mobile_and_email', `${field}.email`);
     if (blank(input.mobile) && blank(input.email)) throw new RuleViolation('guest_contact_required', `${field}.mobile`);
     const contact = checkContact(input, field, identification, { personalNumber: 'never', reachedBySms: true });
     return { kind, identification, ...contact, proxy: null, staffId: null, language: input.language ?? 'sv' };
   }
 
   // With a proxy, the proxy is invited and identifies; the patient (often a child) may have no phone.
-  const patient = checkContact(input, field, identification, { personalNumber: 'bankid', reachedBySms: kind === 'patient' });
-  if (kind === 'patient' && !patient.mobile && !patient.email) throw new RuleViolation('contact_required', `${field}.mobile`, { name: patient.name });
+  const patient = checkContact(input, field, identification, {
+    personalNumber: 'bankid',
+    reachedBySms: kind === 'patient',
+  });
+  if (kind === 'patient' && !patient.mobile && !patient.email)
+    throw new RuleViolation('contact_required', `${field}.mobile`, { name: patient.name });
   let proxy: NewContact | null = null;
   if (kind === 'patient_proxy') {
     if (!input.proxy || blank(input.proxy.name)) throw new RuleViolation('proxy_required', `${field}.proxy.name`);
-    proxy = checkContact(input.proxy, `${field}.proxy`, identification, { personalNumber: 'bankid', reachedBySms: true });
+    proxy = checkContact(input.proxy, `${field}.proxy`, identification, {
+      personalNumber: 'bankid',
+      reachedBySms: true,
+    });
     // The proxy is the one who is invited and comes: they need a way to be reached.
-    if (!proxy.mobile && !proxy.email) throw new RuleViolation('contact_required', `${field}.proxy.mobile`, { name: proxy.name });
+    if (!proxy.mobile && !proxy.email)
+      throw new RuleViolation('contact_required', `${field}.proxy.mobile`, { name: proxy.name });
   }
   return { kind, identification, ...patient, proxy, staffId: null, language: input.language ?? 'sv' };
 }
@@ -129,11 +178,15 @@ export async function checkParticipant(input: ParticipantInput, field: string, h
  * proxy), and when the patient takes part ("om de ska vara med", the routine says) added first;
  * no colleague twice, and at most `max` people with the host.
  */
-export function checkParticipantList(participants: { kind: ParticipantKind; staffId: string | null }[], max: number): void {
+export function checkParticipantList(
+  participants: { kind: ParticipantKind; staffId: string | null }[],
+  max: number,
+): void {
   if (participants.length === 0) throw new RuleViolation('participant_required', 'participants');
   const patients = participants.filter((p) => isPatient(p.kind));
   if (patients.length > 1) throw new RuleViolation('one_patient', 'participants');
-  if (patients.length === 1 && !isPatient(participants[0]!.kind)) throw new RuleViolation('patient_first', 'participants.0');
+  if (patients.length === 1 && !isPatient(participants[0].kind))
+    throw new RuleViolation('patient_first', 'participants.0');
   const staffIds = participants.map((p) => p.staffId).filter((id): id is string => id !== null);
   if (new Set(staffIds).size !== staffIds.length) throw new RuleViolation('colleague_twice', 'participants');
   // The host (the booking clinician) is one of the people in the room.
@@ -147,7 +200,11 @@ export function checkStart(startsAt: Date, now = new Date()): void {
   if (startsAt.getTime() < now.getTime() - pastSlackMs) throw new RuleViolation('starts_in_past', 'startsAt');
 }
 
-export function checkText(value: string | undefined, rule: 'title_required' | 'documentation_required' | 'cancel_reason_required', field: string): string {
+export function checkText(
+  value: string | undefined,
+  rule: 'title_required' | 'documentation_required' | 'cancel_reason_required',
+  field: string,
+): string {
   const text = (value ?? '').normalize('NFC').trim();
   if (!text) throw new RuleViolation(rule, field);
   return text;

@@ -8,38 +8,81 @@ const text = (max: number) => Joi.string().max(max).allow('');
 
 export const contactInput = Joi.object({
   name: text(200).description('Full name, spelled as the person will type it').example('Sara Lind'),
-  country: Joi.string().length(2).uppercase().description('ISO 3166 country the mobile number is read for').default('SE').example('SE'),
+  country: Joi.string()
+    .length(2)
+    .uppercase()
+    .description('ISO 3166 country the mobile number is read for')
+    .default('SE')
+    .example('SE'),
   mobile: text(32).description('Mobile number as typed, stored in E.164').example('070-123 45 67'),
   email: text(254).description('E-mail address').example('sara.lind@example.se'),
-  personalNumber: text(16).description('Personal identity number (only with BankID; never for a guest)').example('19121212-1212'),
+  personalNumber: text(16)
+    .description('Personal identity number (only with BankID; never for a guest)')
+    .example('19121212-1212'),
 }).label('ContactInput');
 
-export const participantInput = contactInput.keys({
-  kind: Joi.string().valid(...participantKinds).required().description('patient, patient_proxy (the patient with an "ombud"), colleague (a staff account) or guest').example('guest'),
-  identification: Joi.string().valid(...identificationMethods).description('patient: bankid or sms; colleague: siths; guest: none, sms, bankid or siths').example('none'),
-  proxy: contactInput.description('The proxy ("ombud"), for kind patient_proxy'),
-  language: Joi.string().valid('sv', 'en').default('sv').description('The language of the messages and pages this participant gets').example('sv'),
-  staffId: Joi.string().guid().description('A colleague\'s staff account id'),
-  staffEmail: Joi.string().max(254).description('…or the colleague\'s e-mail address').example('kollega@region.example'),
-}).label('ParticipantInput');
+export const participantInput = contactInput
+  .keys({
+    kind: Joi.string()
+      .valid(...participantKinds)
+      .required()
+      .description('patient, patient_proxy (the patient with an "ombud"), colleague (a staff account) or guest')
+      .example('guest'),
+    identification: Joi.string()
+      .valid(...identificationMethods)
+      .description('patient: bankid or sms; colleague: siths; guest: none, sms, bankid or siths')
+      .example('none'),
+    proxy: contactInput.description('The proxy ("ombud"), for kind patient_proxy'),
+    language: Joi.string()
+      .valid('sv', 'en')
+      .default('sv')
+      .description('The language of the messages and pages this participant gets')
+      .example('sv'),
+    staffId: Joi.string().guid().description("A colleague's staff account id"),
+    staffEmail: Joi.string()
+      .max(254)
+      .description("…or the colleague's e-mail address")
+      .example('kollega@region.example'),
+  })
+  .label('ParticipantInput');
 
-const version = Joi.number().integer().min(1).required().description('The version the change is based on (409 when the meeting has changed since)').example(1);
+const version = Joi.number()
+  .integer()
+  .min(1)
+  .required()
+  .description('The version the change is based on (409 when the meeting has changed since)')
+  .example(1);
 
 export const bookingPayload = Joi.object({
   unitId: Joi.string().guid().description('Care unit (admins only; clinicians book for their own unit)'),
   title: text(200).required().example('Samordnad planering inför skolstart'),
-  startsAt: instant(meetingYears).required().description('Start, ISO 8601 with an offset (Z or ±HH:MM), a real date from this year to ten years ahead').example('2030-03-04T09:00:00+01:00'),
+  startsAt: instant(meetingYears)
+    .required()
+    .description('Start, ISO 8601 with an offset (Z or ±HH:MM), a real date from this year to ten years ahead')
+    .example('2030-03-04T09:00:00+01:00'),
   durationMinutes: Joi.number().integer().min(5).max(480).required().example(45),
-  ledBy: Joi.string().max(254).description('Who runs the meeting: staff id or e-mail; the booking clinician by default'),
-  documentationPlan: text(2000).required().description('How documentation is done during and after the meeting').example('Anteckningar i journalen av ansvarig läkare'),
+  ledBy: Joi.string()
+    .max(254)
+    .description('Who runs the meeting: staff id or e-mail; the booking clinician by default'),
+  documentationPlan: text(2000)
+    .required()
+    .description('How documentation is done during and after the meeting')
+    .example('Anteckningar i journalen av ansvarig läkare'),
   testMeeting: Joi.boolean().default(false).description('A test meeting, for parties who have never met digitally'),
-  participants: Joi.array().items(participantInput).min(1).max(100).required().description('The patient (or patient with proxy) first, then the others'),
+  participants: Joi.array()
+    .items(participantInput)
+    .min(1)
+    .max(100)
+    .required()
+    .description('The patient (or patient with proxy) first, then the others'),
 }).label('Booking');
 
 export const updatePayload = Joi.object({
   version,
   title: text(200),
-  startsAt: instant(meetingYears).description('New start, ISO 8601 with an offset').example('2030-03-05T13:00:00+01:00'),
+  startsAt: instant(meetingYears)
+    .description('New start, ISO 8601 with an offset')
+    .example('2030-03-05T13:00:00+01:00'),
   durationMinutes: Joi.number().integer().min(5).max(480),
   ledBy: Joi.string().max(254),
   documentationPlan: text(2000),
@@ -50,14 +93,19 @@ export const cancelPayload = Joi.object({
   reason: text(500).required().description('Told to every participant').example('Patienten är inlagd'),
 }).label('Cancellation');
 
-export const addParticipantPayload = Joi.object({ version, participant: participantInput.required() }).label('NewParticipant');
+export const addParticipantPayload = Joi.object({ version, participant: participantInput.required() }).label(
+  'NewParticipant',
+);
 
 export const resendPayload = Joi.object({ version }).required().label('Resend');
 
 export const versionQuery = Joi.object({ version }).label('Version');
 
 export const meetingParams = Joi.object({ id: Joi.string().guid().required() });
-export const participantParams = Joi.object({ id: Joi.string().guid().required(), participantId: Joi.string().guid().required() });
+export const participantParams = Joi.object({
+  id: Joi.string().guid().required(),
+  participantId: Joi.string().guid().required(),
+});
 
 export const listQuery = Joi.object({
   from: instant(lookupYears).required().example('2030-03-04T00:00:00+01:00'),

@@ -6,8 +6,22 @@ import type { Db } from '../db/knex.ts';
 import type { EventBus } from '../events.ts';
 import type { Staff } from '../staff/index.ts';
 import type { ChangeHook, MeetingChange } from './events.ts';
-import { isPatient, type Meeting, type NewParticipant, type Participant, type ParticipantKind, type ParticipantStatus } from './model.ts';
-import { checkParticipant, checkParticipantList, checkStart, checkText, type Directory, type ParticipantInput } from './rules.ts';
+import {
+  isPatient,
+  type Meeting,
+  type NewParticipant,
+  type Participant,
+  type ParticipantKind,
+  type ParticipantStatus,
+} from './model.ts';
+import {
+  checkParticipant,
+  checkParticipantList,
+  checkStart,
+  checkText,
+  type Directory,
+  type ParticipantInput,
+} from './rules.ts';
 import * as store from './store.ts';
 import { Forbidden, NotChangeable, NotFound, RuleViolation, TooManyResends, VersionConflict } from './violations.ts';
 
@@ -111,15 +125,23 @@ export class MeetingService {
       if (unitId && unitId !== staff.unitId) throw new Forbidden();
       unitId = staff.unitId;
     }
-    const meetings = await store.listMeetings(this.db, { from: query.from, to: query.to, unitId, staffId: query.clinicianId });
+    const meetings = await store.listMeetings(this.db, {
+      from: query.from,
+      to: query.to,
+      unitId,
+      staffId: query.clinicianId,
+    });
     return meetings.map((m) => this.view(staff, m));
   }
 
   async #leader(host: Staff, unitId: string, ledBy: string | undefined): Promise<string> {
     if (!ledBy) return host.id;
-    const leader = ledBy.includes('@') ? await this.directory.byEmail(ledBy.trim().toLowerCase()) : await this.directory.byId(ledBy);
+    const leader = ledBy.includes('@')
+      ? await this.directory.byEmail(ledBy.trim().toLowerCase())
+      : await this.directory.byId(ledBy);
     // The leader runs the meeting for the unit: a working account of that unit (or the host).
-    if (!leader || leader.disabled || (leader.id !== host.id && leader.unitId !== unitId)) throw new RuleViolation('leader_unknown', 'ledBy', { who: ledBy });
+    if (!leader || leader.disabled || (leader.id !== host.id && leader.unitId !== unitId))
+      throw new RuleViolation('leader_unknown', 'ledBy', { who: ledBy });
     return leader.id;
   }
 
@@ -135,17 +157,41 @@ export class MeetingService {
     checkStart(input.startsAt, now);
     const ledBy = await this.#leader(host, unitId, input.ledBy);
     const participants: NewParticipant[] = [];
-    for (const [i, p] of input.participants.entries()) participants.push(await checkParticipant(p, `participants.${i}`, host, this.directory));
+    for (const [i, p] of input.participants.entries())
+      participants.push(await checkParticipant(p, `participants.${i}`, host, this.directory));
     checkParticipantList(participants, this.config.maxParticipants);
 
     const change = await this.db.transaction(async (trx): Promise<MeetingChange> => {
-      const id = await store.insertMeeting(trx, { unitId, title, startsAt: input.startsAt, durationMinutes: input.durationMinutes, bookedBy: host.id, ledBy, documentationPlan, testMeeting: input.testMeeting ?? false }, now);
+      const id = await store.insertMeeting(
+        trx,
+        {
+          unitId,
+          title,
+          startsAt: input.startsAt,
+          durationMinutes: input.durationMinutes,
+          bookedBy: host.id,
+          ledBy,
+          documentationPlan,
+          testMeeting: input.testMeeting ?? false,
+        },
+        now,
+      );
       const participantIds = await store.insertParticipants(trx, id, participants, 0, this.config.dataKey, now);
-      const booked: MeetingChange = { type: 'meeting.booked', payload: { meetingId: id, unitId, byStaffId: host.id, startsAt: input.startsAt.toISOString(), durationMinutes: input.durationMinutes, participantIds } };
+      const booked: MeetingChange = {
+        type: 'meeting.booked',
+        payload: {
+          meetingId: id,
+          unitId,
+          byStaffId: host.id,
+          startsAt: input.startsAt.toISOString(),
+          durationMinutes: input.durationMinutes,
+          participantIds,
+        },
+      };
       await this.#record(trx, [booked]);
       return booked;
     });
-    this.bus.emit(change.type, change.payload as never);
+    this.bus.emit(change.type, change.payload);
     const meetingId = change.payload.meetingId;
     return (await store.findMeeting(this.db, meetingId))!;
   }
@@ -162,7 +208,15 @@ export class MeetingService {
    * status and version, does the work, raises the version (unless only an invitation is resent),
    * records the events and runs the hooks; then the events go on the bus.
    */
-  async #change(staff: Staff, meetingId: string, version: number | undefined, work: (trx: Parameters<ChangeHook>[0], meeting: Meeting) => Promise<{ columns?: store.MeetingColumns; changes: MeetingChange[] }>): Promise<Meeting> {
+  async #change(
+    staff: Staff,
+    meetingId: string,
+    version: number | undefined,
+    work: (
+      trx: Parameters<ChangeHook>[0],
+      meeting: Meeting,
+    ) => Promise<{ columns?: store.MeetingColumns; changes: MeetingChange[] }>,
+  ): Promise<Meeting> {
     const changes = await this.db.transaction(async (trx) => {
       const meeting = await store.findMeeting(trx, meetingId);
       if (!meeting) throw new NotFound('meeting');
@@ -178,7 +232,7 @@ export class MeetingService {
       await this.#record(trx, result.changes);
       return result.changes;
     });
-    for (const change of changes) this.bus.emit(change.type, change.payload as never);
+    for (const change of changes) this.bus.emit(change.type, change.payload);
     return (await store.findMeeting(this.db, meetingId))!;
   }
 
@@ -195,18 +249,31 @@ export class MeetingService {
       const columns: store.MeetingColumns = {};
       const base = { meetingId, unitId: meeting.unitId, byStaffId: staff.id };
       if (input.title !== undefined) columns.title = checkText(input.title, 'title_required', 'title');
-      if (input.documentationPlan !== undefined) columns.documentationPlan = checkText(input.documentationPlan, 'documentation_required', 'documentationPlan');
+      if (input.documentationPlan !== undefined)
+        columns.documentationPlan = checkText(input.documentationPlan, 'documentation_required', 'documentationPlan');
       if (ledBy !== undefined) columns.ledBy = ledBy;
       const startsAt = input.startsAt ?? meeting.startsAt;
       const durationMinutes = input.durationMinutes ?? meeting.durationMinutes;
-      const rescheduled = startsAt.getTime() !== meeting.startsAt.getTime() || durationMinutes !== meeting.durationMinutes;
+      const rescheduled =
+        startsAt.getTime() !== meeting.startsAt.getTime() || durationMinutes !== meeting.durationMinutes;
       const changes: MeetingChange[] = [];
       if (rescheduled) {
         checkStart(startsAt, now);
         Object.assign(columns, { startsAt, durationMinutes });
-        changes.push({ type: 'meeting.rescheduled', payload: { ...base, previousStartsAt: meeting.startsAt.toISOString(), startsAt: startsAt.toISOString(), durationMinutes, participantIds: meeting.participants.map((p) => p.id) } });
+        changes.push({
+          type: 'meeting.rescheduled',
+          payload: {
+            ...base,
+            previousStartsAt: meeting.startsAt.toISOString(),
+            startsAt: startsAt.toISOString(),
+            durationMinutes,
+            participantIds: meeting.participants.map((p) => p.id),
+          },
+        });
       }
-      const fields = (['title', 'documentationPlan', 'ledBy'] as const).filter((f) => columns[f] !== undefined && columns[f] !== meeting[f]);
+      const fields = (['title', 'documentationPlan', 'ledBy'] as const).filter(
+        (f) => columns[f] !== undefined && columns[f] !== meeting[f],
+      );
       if (fields.length > 0) changes.push({ type: 'meeting.updated', payload: { ...base, fields } });
       return { columns, changes };
     });
@@ -217,12 +284,28 @@ export class MeetingService {
       const text = checkText(reason, 'cancel_reason_required', 'reason');
       return {
         columns: { status: 'cancelled', cancelReason: text },
-        changes: [{ type: 'meeting.cancelled', payload: { meetingId, unitId: meeting.unitId, byStaffId: staff.id, reason: text, participantIds: meeting.participants.map((p) => p.id) } }],
+        changes: [
+          {
+            type: 'meeting.cancelled',
+            payload: {
+              meetingId,
+              unitId: meeting.unitId,
+              byStaffId: staff.id,
+              reason: text,
+              participantIds: meeting.participants.map((p) => p.id),
+            },
+          },
+        ],
       };
     });
   }
 
-  async addParticipant(staff: Staff, meetingId: string, version: number, input: ParticipantInput): Promise<{ meeting: Meeting; participantId: string }> {
+  async addParticipant(
+    staff: Staff,
+    meetingId: string,
+    version: number,
+    input: ParticipantInput,
+  ): Promise<{ meeting: Meeting; participantId: string }> {
     // Checked before the transaction (directory look-ups); the list rules are checked inside it.
     const before = await store.findMeeting(this.db, meetingId);
     if (!before) throw new NotFound('meeting');
@@ -232,8 +315,22 @@ export class MeetingService {
     let participantId = '';
     const meeting = await this.#change(staff, meetingId, version, async (trx, current) => {
       checkParticipantList([...current.participants, participant], this.config.maxParticipants);
-      [participantId] = await store.insertParticipants(trx, meetingId, [participant], await store.nextPosition(trx, meetingId), this.config.dataKey);
-      return { columns: {}, changes: [{ type: 'participant.added', payload: { meetingId, unitId: current.unitId, byStaffId: staff.id, participantId: participantId! } }] };
+      [participantId] = await store.insertParticipants(
+        trx,
+        meetingId,
+        [participant],
+        await store.nextPosition(trx, meetingId),
+        this.config.dataKey,
+      );
+      return {
+        columns: {},
+        changes: [
+          {
+            type: 'participant.added',
+            payload: { meetingId, unitId: current.unitId, byStaffId: staff.id, participantId: participantId },
+          },
+        ],
+      };
     });
     return { meeting, participantId };
   }
@@ -245,7 +342,15 @@ export class MeetingService {
       // Without the patient there is no care meeting: cancelling says so to everyone.
       if (isPatient(participant.kind)) throw new RuleViolation('patient_cannot_be_removed', 'participantId');
       await store.removeParticipant(trx, participantId);
-      return { columns: {}, changes: [{ type: 'participant.removed', payload: { meetingId, unitId: meeting.unitId, byStaffId: staff.id, participantId } }] };
+      return {
+        columns: {},
+        changes: [
+          {
+            type: 'participant.removed',
+            payload: { meetingId, unitId: meeting.unitId, byStaffId: staff.id, participantId },
+          },
+        ],
+      };
     });
   }
 
@@ -254,12 +359,25 @@ export class MeetingService {
    * saw, like every change, though the meeting itself stays as it is; and at most `resendsPerHour`
    * per participant, counted in the same transaction, since each one reaches their phone or inbox.
    */
-  resendInvitation(staff: Staff, meetingId: string, participantId: string, version: number, now = new Date()): Promise<Meeting> {
+  resendInvitation(
+    staff: Staff,
+    meetingId: string,
+    participantId: string,
+    version: number,
+    now = new Date(),
+  ): Promise<Meeting> {
     return this.#change(staff, meetingId, version, async (trx, meeting) => {
       if (!meeting.participants.some((p) => p.id === participantId)) throw new NotFound('participant');
       const sent = await countAttempt(trx, `resend:${participantId}`, 3600, now);
       if (sent.hits > resendsPerHour) throw new TooManyResends((sent.resetsAt.getTime() - now.getTime()) / 1000);
-      return { changes: [{ type: 'invitation.resend', payload: { meetingId, unitId: meeting.unitId, byStaffId: staff.id, participantId } }] };
+      return {
+        changes: [
+          {
+            type: 'invitation.resend',
+            payload: { meetingId, unitId: meeting.unitId, byStaffId: staff.id, participantId },
+          },
+        ],
+      };
     });
   }
 
@@ -269,7 +387,10 @@ export class MeetingService {
    */
   async checkDraft(host: Staff, draft: ParticipantInput[], next: ParticipantInput): Promise<void> {
     const checked: NewParticipant[] = [];
-    for (const [i, p] of [...draft, next].entries()) checked.push(await checkParticipant(p, i === draft.length ? 'participant' : `participants.${i}`, host, this.directory));
+    for (const [i, p] of [...draft, next].entries())
+      checked.push(
+        await checkParticipant(p, i === draft.length ? 'participant' : `participants.${i}`, host, this.directory),
+      );
     // The form puts a patient added later at the top of the list (withPatientFirst), as the routine orders it.
     checkParticipantList(withPatientFirst(checked), this.config.maxParticipants);
   }
@@ -281,7 +402,10 @@ export class MeetingService {
 
   /** The names of who booked and who leads the meeting, for its page. */
   async staffNames(meeting: Meeting): Promise<{ bookedBy: string; ledBy: string }> {
-    const [booker, leader] = await Promise.all([this.directory.byId(meeting.bookedBy), this.directory.byId(meeting.ledBy)]);
+    const [booker, leader] = await Promise.all([
+      this.directory.byId(meeting.bookedBy),
+      this.directory.byId(meeting.ledBy),
+    ]);
     return { bookedBy: booker?.name ?? '', ledBy: leader?.name ?? '' };
   }
 
@@ -289,7 +413,12 @@ export class MeetingService {
    * The room's life moves the meeting on (open → in progress → ended), never back: the status and
    * a 'meeting.status' event are written in one transaction. Returns false when it was there already.
    */
-  async advanceStatus(meetingId: string, status: store.RoomStatus, byStaffId: string | null = null, now = new Date()): Promise<boolean> {
+  async advanceStatus(
+    meetingId: string,
+    status: store.RoomStatus,
+    byStaffId: string | null = null,
+    now = new Date(),
+  ): Promise<boolean> {
     const advanced = await this.db.transaction(async (trx) => {
       if (!(await store.advanceMeetingStatus(trx, meetingId, status, now))) return false;
       await store.insertStatusChange(trx, { meetingId, status, byStaffId }, now);

@@ -4,7 +4,16 @@ import type { Knex } from 'knex';
 import { decrypt, encrypt } from '../crypto.ts';
 import { iso, toBool, toDate } from '../db/values.ts';
 import type { MeetingChange } from './events.ts';
-import { participantStatuses, type Contact, type Meeting, type NewContact, type NewMeeting, type NewParticipant, type Participant, type ParticipantStatus } from './model.ts';
+import {
+  participantStatuses,
+  type Contact,
+  type Meeting,
+  type NewContact,
+  type NewMeeting,
+  type NewParticipant,
+  type Participant,
+  type ParticipantStatus,
+} from './model.ts';
 import { maskPersonalNumber } from './personal-number.ts';
 
 type Row = Record<string, any>;
@@ -67,7 +76,14 @@ function contactColumns(contact: NewContact, dataKey: Buffer, prefix = ''): Row 
 }
 
 /** Inserts participants from `position` on; returns their new ids in order. */
-export async function insertParticipants(trx: Db, meetingId: string, participants: NewParticipant[], position: number, dataKey: Buffer, at = new Date()): Promise<string[]> {
+export async function insertParticipants(
+  trx: Db,
+  meetingId: string,
+  participants: NewParticipant[],
+  position: number,
+  dataKey: Buffer,
+  at = new Date(),
+): Promise<string[]> {
   const rows = participants.map((p, i) => ({
     id: randomUUID(),
     meeting_id: meetingId,
@@ -85,7 +101,11 @@ export async function insertParticipants(trx: Db, meetingId: string, participant
   return rows.map((r) => r.id);
 }
 
-export async function insertMeeting(trx: Db, meeting: Omit<NewMeeting, 'participants'>, at = new Date()): Promise<string> {
+export async function insertMeeting(
+  trx: Db,
+  meeting: Omit<NewMeeting, 'participants'>,
+  at = new Date(),
+): Promise<string> {
   const id = randomUUID();
   await trx('meetings').insert({
     id,
@@ -107,8 +127,24 @@ export async function insertMeeting(trx: Db, meeting: Omit<NewMeeting, 'particip
 
 /** Everything but the sealed numbers: they leave the store only through personalNumberOf. */
 const participantColumns = [
-  'id', 'meeting_id', 'kind', 'identification', 'name', 'country', 'mobile', 'email', 'personal_number_masked',
-  'proxy_name', 'proxy_country', 'proxy_mobile', 'proxy_email', 'proxy_personal_number_masked', 'staff_id', 'language', 'status', 'added_at',
+  'id',
+  'meeting_id',
+  'kind',
+  'identification',
+  'name',
+  'country',
+  'mobile',
+  'email',
+  'personal_number_masked',
+  'proxy_name',
+  'proxy_country',
+  'proxy_mobile',
+  'proxy_email',
+  'proxy_personal_number_masked',
+  'staff_id',
+  'language',
+  'status',
+  'added_at',
 ];
 
 async function participantsOf(db: Db, meetingIds: string[]): Promise<Map<string, Participant[]>> {
@@ -140,21 +176,41 @@ export interface Period {
 }
 
 export async function listMeetings(db: Db, period: Period): Promise<Meeting[]> {
-  const q = db('meetings').where('starts_at', '>=', iso(period.from)).andWhere('starts_at', '<', iso(period.to)).orderBy(['starts_at', 'id']);
+  const q = db('meetings')
+    .where('starts_at', '>=', iso(period.from))
+    .andWhere('starts_at', '<', iso(period.to))
+    .orderBy(['starts_at', 'id']);
   if (period.unitId) q.andWhere('unit_id', period.unitId);
   if (period.staffId) q.andWhere((w) => w.where('booked_by', period.staffId!).orWhere('led_by', period.staffId!));
   const rows = await q;
-  const participants = await participantsOf(db, rows.map((r: Row) => r.id));
+  const participants = await participantsOf(
+    db,
+    rows.map((r: Row) => r.id),
+  );
   return rows.map((r: Row) => toMeeting(r, participants.get(r.id)!));
 }
 
-export type MeetingColumns = Partial<{ title: string; startsAt: Date; durationMinutes: number; ledBy: string; documentationPlan: string; status: string; cancelReason: string }>;
+export type MeetingColumns = Partial<{
+  title: string;
+  startsAt: Date;
+  durationMinutes: number;
+  ledBy: string;
+  documentationPlan: string;
+  status: string;
+  cancelReason: string;
+}>;
 
 /**
  * Writes the changes and raises the version, only if the meeting is still at `version`.
  * Returns false when another change got there first.
  */
-export async function updateMeeting(trx: Db, id: string, version: number, changes: MeetingColumns, at = new Date()): Promise<boolean> {
+export async function updateMeeting(
+  trx: Db,
+  id: string,
+  version: number,
+  changes: MeetingColumns,
+  at = new Date(),
+): Promise<boolean> {
   const row: Row = { version: version + 1, updated_at: iso(at) };
   if (changes.title !== undefined) row.title = changes.title;
   if (changes.startsAt !== undefined) row.starts_at = iso(changes.startsAt);
@@ -168,7 +224,9 @@ export async function updateMeeting(trx: Db, id: string, version: number, change
 }
 
 export async function removeParticipant(trx: Db, participantId: string, at = new Date()): Promise<void> {
-  await trx('participants').where({ id: participantId }).update({ removed_at: iso(at) });
+  await trx('participants')
+    .where({ id: participantId })
+    .update({ removed_at: iso(at) });
 }
 
 export async function nextPosition(trx: Db, meetingId: string): Promise<number> {
@@ -224,7 +282,12 @@ export async function listChanges(db: Db, meetingId: string): Promise<RecordedCh
 }
 
 /** The clear personal identity number, for identifying the person with BankID (never for display). */
-export async function personalNumberOf(db: Db, participantId: string, dataKey: Buffer, who: 'patient' | 'proxy' = 'patient'): Promise<string | null> {
+export async function personalNumberOf(
+  db: Db,
+  participantId: string,
+  dataKey: Buffer,
+  who: 'patient' | 'proxy' = 'patient',
+): Promise<string | null> {
   const column = who === 'proxy' ? 'proxy_personal_number_sealed' : 'personal_number_sealed';
   const row = await db('participants').where({ id: participantId }).first(column);
   const sealed = row?.[column];
@@ -244,9 +307,21 @@ export async function findParticipant(db: Db, participantId: string): Promise<Pa
  */
 export type RoomStatus = 'open' | 'in_progress' | 'ended';
 
-export async function advanceMeetingStatus(db: Db, meetingId: string, status: RoomStatus, at = new Date()): Promise<boolean> {
-  const earlier: Record<typeof status, string[]> = { open: ['booked'], in_progress: ['booked', 'open'], ended: ['booked', 'open', 'in_progress'] };
-  const n = await db('meetings').where({ id: meetingId }).whereIn('status', earlier[status]).update({ status, updated_at: iso(at) });
+export async function advanceMeetingStatus(
+  db: Db,
+  meetingId: string,
+  status: RoomStatus,
+  at = new Date(),
+): Promise<boolean> {
+  const earlier: Record<typeof status, string[]> = {
+    open: ['booked'],
+    in_progress: ['booked', 'open'],
+    ended: ['booked', 'open', 'in_progress'],
+  };
+  const n = await db('meetings')
+    .where({ id: meetingId })
+    .whereIn('status', earlier[status])
+    .update({ status, updated_at: iso(at) });
   return n === 1;
 }
 
@@ -258,13 +333,24 @@ export async function advanceMeetingStatus(db: Db, meetingId: string, status: Ro
 /** The meetings that ended (start + duration) before `before`. */
 export async function meetingsEndedBefore(db: Db, before: Date): Promise<string[]> {
   // The end is start + duration; the longest meeting is a day, so candidates start before `before`.
-  const candidates = await db('meetings').where('starts_at', '<', iso(before)).select('id', 'starts_at', 'duration_minutes');
+  const candidates = await db('meetings')
+    .where('starts_at', '<', iso(before))
+    .select('id', 'starts_at', 'duration_minutes');
   return candidates
     .filter((m: Row) => toDate(m.starts_at).getTime() + Number(m.duration_minutes) * 60_000 < before.getTime())
     .map((m: Row) => m.id as string);
 }
 
-const contactColumnNames = ['mobile', 'email', 'personal_number_sealed', 'personal_number_masked', 'proxy_mobile', 'proxy_email', 'proxy_personal_number_sealed', 'proxy_personal_number_masked'];
+const contactColumnNames = [
+  'mobile',
+  'email',
+  'personal_number_sealed',
+  'personal_number_masked',
+  'proxy_mobile',
+  'proxy_email',
+  'proxy_personal_number_sealed',
+  'proxy_personal_number_masked',
+];
 
 export async function eraseContactsOfMeetings(db: Db, meetingIds: string[]): Promise<number> {
   const contact = contactColumnNames;
@@ -272,7 +358,9 @@ export async function eraseContactsOfMeetings(db: Db, meetingIds: string[]): Pro
   for (let i = 0; i < meetingIds.length; i += 500) {
     erased += await db('participants')
       .whereIn('meeting_id', meetingIds.slice(i, i + 500))
-      .andWhere((w) => { for (const column of contact) w.orWhereNotNull(column); })
+      .andWhere((w) => {
+        for (const column of contact) w.orWhereNotNull(column);
+      })
       .update(Object.fromEntries(contact.map((column) => [column, null])));
   }
   return erased;
@@ -283,12 +371,18 @@ export async function eraseContactsOfMeetings(db: Db, meetingIds: string[]): Pro
  * identity number. The name stays. Returns false when there is no such participant.
  */
 export async function eraseParticipantContacts(db: Db, participantId: string): Promise<boolean> {
-  const n = await db('participants').where({ id: participantId }).update(Object.fromEntries(contactColumnNames.map((column) => [column, null])));
+  const n = await db('participants')
+    .where({ id: participantId })
+    .update(Object.fromEntries(contactColumnNames.map((column) => [column, null])));
   return n > 0;
 }
 
 /** The room moved the meeting on: recorded beside the staff's changes, with who did it (if anyone). */
-export async function insertStatusChange(trx: Db, change: { meetingId: string; status: RoomStatus; byStaffId: string | null }, at = new Date()): Promise<void> {
+export async function insertStatusChange(
+  trx: Db,
+  change: { meetingId: string; status: RoomStatus; byStaffId: string | null },
+  at = new Date(),
+): Promise<void> {
   await trx('meeting_events').insert({
     meeting_id: change.meetingId,
     participant_id: null,

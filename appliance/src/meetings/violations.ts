@@ -8,17 +8,45 @@ import { DomainError } from '../http/errors.ts';
 import { t } from '../http/i18n.ts';
 import { tooManyRequests } from '../http/ratelimit.ts';
 export type RuleCode =
-  | 'title_required' | 'documentation_required' | 'starts_in_past' | 'leader_unknown' | 'unit_unknown' | 'unit_not_yours'
-  | 'participant_required' | 'patient_first' | 'one_patient' | 'too_many_participants'
-  | 'name_required' | 'contact_required' | 'guest_contact_required' | 'guest_mobile_and_email' | 'guest_personal_number'
-  | 'identification_not_allowed' | 'sms_needs_mobile' | 'bankid_needs_personal_number'
-  | 'personal_number_format' | 'personal_number_date' | 'personal_number_checksum'
-  | 'country_unknown' | 'phone_invalid' | 'phone_not_mobile' | 'email_invalid' | 'proxy_required'
-  | 'colleague_unknown' | 'colleague_is_host' | 'colleague_twice'
-  | 'patient_cannot_be_removed' | 'cancel_reason_required' | 'period_invalid';
+  | 'title_required'
+  | 'documentation_required'
+  | 'starts_in_past'
+  | 'leader_unknown'
+  | 'unit_unknown'
+  | 'unit_not_yours'
+  | 'participant_required'
+  | 'patient_first'
+  | 'one_patient'
+  | 'too_many_participants'
+  | 'name_required'
+  | 'contact_required'
+  | 'guest_contact_required'
+  | 'guest_mobile_and_email'
+  | 'guest_personal_number'
+  | 'identification_not_allowed'
+  | 'sms_needs_mobile'
+  | 'bankid_needs_personal_number'
+  | 'personal_number_format'
+  | 'personal_number_date'
+  | 'personal_number_checksum'
+  | 'country_unknown'
+  | 'phone_invalid'
+  | 'phone_not_mobile'
+  | 'email_invalid'
+  | 'proxy_required'
+  | 'colleague_unknown'
+  | 'colleague_is_host'
+  | 'colleague_twice'
+  | 'patient_cannot_be_removed'
+  | 'cancel_reason_required'
+  | 'period_invalid';
 
 export class RuleViolation extends DomainError {
-  constructor(readonly rule: RuleCode, readonly field?: string, readonly vars: Record<string, string | number> = {}) {
+  constructor(
+    readonly rule: RuleCode,
+    readonly field?: string,
+    readonly vars: Record<string, string | number> = {},
+  ) {
     super(`${rule}${field ? ` (${field})` : ''}`);
     this.name = 'RuleViolation';
   }
@@ -56,7 +84,9 @@ export class NotChangeable extends DomainError {
   }
 
   toBoom(lang: Language): Boom.Boom {
-    const boom = Boom.conflict(t(lang, 'meetings.notChangeable', { status: t(lang, `meetings.status.${this.status}`) }));
+    const boom = Boom.conflict(
+      t(lang, 'meetings.notChangeable', { status: t(lang, `meetings.status.${this.status}`) }),
+    );
     Object.assign(boom.output.payload, { rule: 'not_changeable' });
     return boom;
   }
@@ -70,7 +100,10 @@ export class TooManyResends extends DomainError {
   }
 
   toBoom(lang: Language): Boom.Boom {
-    const boom = tooManyRequests(this.retryAfterSeconds, t(lang, 'meetings.tooManyResends', { minutes: Math.ceil(this.retryAfterSeconds / 60) }));
+    const boom = tooManyRequests(
+      this.retryAfterSeconds,
+      t(lang, 'meetings.tooManyResends', { minutes: Math.ceil(this.retryAfterSeconds / 60) }),
+    );
     Object.assign(boom.output.payload, { rule: 'too_many_resends' });
     return boom;
   }
@@ -100,6 +133,11 @@ export class Forbidden extends DomainError {
   /** A denied access to a meeting is itself an access attempt the audit log keeps. */
   override async reported(request: Request): Promise<void> {
     const meetingId = (request.params as { id?: string }).id;
-    await request.audit('meeting.denied', { meetingId, targetType: 'meeting', targetId: meetingId, details: { path: request.path, method: request.method } });
+    await request.audit('meeting.denied', {
+      meetingId,
+      targetType: 'meeting',
+      targetId: meetingId,
+      details: { path: request.path, method: request.method },
+    });
   }
 }

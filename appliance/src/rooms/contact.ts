@@ -16,7 +16,13 @@ export function nudgeChannel(p: Participant): 'sms' | 'email' | null {
 /** The numbers to call, each with whose it is when there are two (the patient's and the proxy's). */
 export function phonesOf(lang: Language, p: Participant): { who?: string; text: string; uri: string }[] {
   const phones = [];
-  if (p.mobile) phones.push({ who: p.proxy?.mobile ? p.name : undefined, text: displayPhone(p.mobile), uri: `tel:${p.mobile}` });
-  if (p.proxy?.mobile) phones.push({ who: t(lang, 'rooms.staff.proxyPhone', { name: p.proxy.name }), text: displayPhone(p.proxy.mobile), uri: `tel:${p.proxy.mobile}` });
+  if (p.mobile)
+    phones.push({ who: p.proxy?.mobile ? p.name : undefined, text: displayPhone(p.mobile), uri: `tel:${p.mobile}` });
+  if (p.proxy?.mobile)
+    phones.push({
+      who: t(lang, 'rooms.staff.proxyPhone', { name: p.proxy.name }),
+      text: displayPhone(p.proxy.mobile),
+      uri: `tel:${p.proxy.mobile}`,
+    });
   return phones;
 }

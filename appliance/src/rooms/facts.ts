@@ -11,13 +11,16 @@ export function roomFacts(db: Db): FactsProvider {
     const [presence, alerts] = await Promise.all([presenceOf(db, meeting.id), alertsOf(db, meeting.id)]);
     const facts = new Map<string, ParticipantFact[]>();
     const add = (id: string, fact: ParticipantFact) => facts.set(id, [...(facts.get(id) ?? []), fact]);
-    for (const p of presence) if (p.participantId && !p.leftAt) add(p.participantId, { text: t(lang, 'rooms.fact.inRoom') });
+    for (const p of presence)
+      if (p.participantId && !p.leftAt) add(p.participantId, { text: t(lang, 'rooms.fact.inRoom') });
     for (const alert of alerts) {
       if (alert.clearedAt) continue;
       const participant = meeting.participants.find((p) => p.id === alert.participantId);
       const phone = participant?.mobile ?? participant?.proxy?.mobile;
       const byEmail = participant && nudgeChannel(participant) === 'email';
-      const text = phone ? t(lang, 'rooms.fact.noShowCall', { phone: displayPhone(phone) }) : t(lang, byEmail ? 'rooms.fact.noShowEmail' : 'rooms.fact.noShow');
+      const text = phone
+        ? t(lang, 'rooms.fact.noShowCall', { phone: displayPhone(phone) })
+        : t(lang, byEmail ? 'rooms.fact.noShowEmail' : 'rooms.fact.noShow');
       add(alert.participantId, { problem: !alert.action, text });
       if (alert.action) add(alert.participantId, { text: t(lang, `rooms.noshow.done.${alert.action}`) });
     }
@@ -29,7 +32,8 @@ export function roomFacts(db: Db): FactsProvider {
 export function roomMarks(db: Db): MarksProvider {
   return async (meetingIds, lang) => {
     const marks = new Map<string, string[]>();
-    for (const [meetingId, missing] of await openAlertCounts(db, meetingIds)) marks.set(meetingId, [t(lang, 'rooms.mark.noShow', { n: missing })]);
+    for (const [meetingId, missing] of await openAlertCounts(db, meetingIds))
+      marks.set(meetingId, [t(lang, 'rooms.mark.noShow', { n: missing })]);
     return marks;
   };
 }

@@ -33,7 +33,9 @@ export const plugin: Plugin<void> = {
         noShowMinutes: config.noShowMinutes,
         jitsi: config.jitsi,
         // Jitsi's main domain is the MUC domain without its first label (muc.meet.jitsi → meet.jitsi).
-        jitsiDomain: config.xmpp?.mucDomain.replace(/^[^.]+\./, '') ?? (config.jitsi ? new URL(config.jitsi.url).hostname : undefined),
+        jitsiDomain:
+          config.xmpp?.mucDomain.replace(/^[^.]+\./, '') ??
+          (config.jitsi ? new URL(config.jitsi.url).hostname : undefined),
       },
       undefined,
       log,
@@ -49,9 +51,13 @@ export const plugin: Plugin<void> = {
     // The process where a meeting was cancelled records its room's end; whichever process ended or
     // cancelled it, the leader (which holds the XMPP session) takes the room out of Prosody.
     bus.on('meeting.cancelled', ({ meetingId }) => service.cancelled(meetingId));
-    bus.follow('meeting.cancelled', ({ meetingId }) => (control ? service.release(meetingId, 'Mötet är inställt.') : undefined));
+    bus.follow('meeting.cancelled', ({ meetingId }) =>
+      control ? service.release(meetingId, 'Mötet är inställt.') : undefined,
+    );
     bus.follow('room.ended', ({ meetingId }) => (control ? service.release(meetingId) : undefined));
-    bus.follow('room.kick_requested', ({ meetingId, presenceId, byStaffId }) => (control ? service.kickRequested(meetingId, presenceId, byStaffId) : undefined));
+    bus.follow('room.kick_requested', ({ meetingId, presenceId, byStaffId }) =>
+      control ? service.kickRequested(meetingId, presenceId, byStaffId) : undefined,
+    );
     addParticipantFacts(server, roomFacts(db));
     addCalendarMarks(server, roomMarks(db));
 
@@ -71,7 +77,12 @@ export const plugin: Plugin<void> = {
         const current = control;
         current.on('problem', (error) => log('warn', `xmpp: ${error.message}`));
         current.on('disconnected', () => log('warn', 'xmpp: connection to Prosody lost; reconnecting'));
-        current.on('resynced', ({ rooms, failed }) => log('info', `xmpp: reconnected; ${rooms.length} room(s) re-joined${failed.length ? `, ${failed.length} failed` : ''}`));
+        current.on('resynced', ({ rooms, failed }) =>
+          log(
+            'info',
+            `xmpp: reconnected; ${rooms.length} room(s) re-joined${failed.length ? `, ${failed.length} failed` : ''}`,
+          ),
+        );
         service.useControl(current);
         // Not awaited: the appliance serves its pages while Prosody is away; the adapter reconnects.
         current

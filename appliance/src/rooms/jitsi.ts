@@ -69,14 +69,21 @@ const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
 export async function issueToken(request: TokenRequest): Promise<string> {
   const { appId, appSecret, domain, room, user } = request;
   if (!appId || !appSecret || !domain) throw new Error('issueToken needs appId, appSecret and domain');
-  if (!room || room === '*' || room !== room.toLowerCase()) throw new Error(`a token is for one lowercase room name, not ${JSON.stringify(room)}`);
-  if (!(request.expiresAt.getTime() > request.notBefore.getTime())) throw new Error('a token must expire after it becomes valid');
+  if (!room || room === '*' || room !== room.toLowerCase())
+    throw new Error(`a token is for one lowercase room name, not ${JSON.stringify(room)}`);
+  if (!(request.expiresAt.getTime() > request.notBefore.getTime()))
+    throw new Error('a token must expire after it becomes valid');
   if (!user.id || !user.name) throw new Error('a token names its user: id and name');
   const claims: Omit<TokenClaims, 'iss' | 'aud' | 'sub' | 'nbf' | 'exp' | 'iat'> = {
     room,
     moderator: user.moderator,
     context: {
-      user: { id: user.id, name: user.name, moderator: user.moderator, affiliation: user.affiliation ?? (user.moderator ? 'owner' : 'member') },
+      user: {
+        id: user.id,
+        name: user.name,
+        moderator: user.moderator,
+        affiliation: user.affiliation ?? (user.moderator ? 'owner' : 'member'),
+      },
     },
   };
   return new SignJWT({ ...claims })
@@ -118,10 +125,18 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
   // luajwtjitsi: the signature first (HS256/384/512 with the app secret) ...
   let payload: Uint8Array;
   try {
-    ({ payload } = await compactVerify(token, new TextEncoder().encode(options.appSecret), { algorithms: ['HS256', 'HS384', 'HS512'] }));
+    ({ payload } = await compactVerify(token, new TextEncoder().encode(options.appSecret), {
+      algorithms: ['HS256', 'HS384', 'HS512'],
+    }));
   } catch (error) {
     const code = (error as { code?: string }).code;
-    throw new TokenRefused(code === 'ERR_JOSE_ALG_NOT_ALLOWED' ? 'Algorithm not supported' : code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' ? 'Invalid signature' : 'Invalid token');
+    throw new TokenRefused(
+      code === 'ERR_JOSE_ALG_NOT_ALLOWED'
+        ? 'Algorithm not supported'
+        : code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'
+          ? 'Invalid signature'
+          : 'Invalid token',
+    );
   }
   let claims: Record<string, unknown>;
   try {
@@ -138,23 +153,27 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
 
   // util.lib.lua verify_token: issuer allowlist (`*` accepts any), room claim required, audience allowlist.
   if (claims.iss === undefined) throw new TokenRefused("'iss' claim is missing");
-  if (!options.acceptedIssuers.some((iss) => iss === '*' || iss === claims.iss)) throw new TokenRefused("Invalid issuer ('iss' claim)");
+  if (!options.acceptedIssuers.some((iss) => iss === '*' || iss === claims.iss))
+    throw new TokenRefused("Invalid issuer ('iss' claim)");
   if (claims.room === undefined) throw new TokenRefused("'room' claim is missing");
   if (claims.aud === undefined) throw new TokenRefused("'aud' claim is missing");
-  if (!(options.acceptedAudiences ?? ['*']).some((aud) => aud === '*' || aud === claims.aud)) throw new TokenRefused("Invalid audience ('aud' claim)");
+  if (!(options.acceptedAudiences ?? ['*']).some((aud) => aud === '*' || aud === claims.aud))
+    throw new TokenRefused("Invalid audience ('aud' claim)");
 
   // verify_room at the MUC join: the room address is nodeprepped (lowercase); the token's room is
   // lowercased before comparing, and `*` allows any room.
   const joined = options.room.toLowerCase();
   const tokenRoom = String(claims.room);
   if (!options.mucDomain) {
-    if (tokenRoom !== '*' && joined !== tokenRoom.toLowerCase()) throw new TokenRefused('room does not match the token');
+    if (tokenRoom !== '*' && joined !== tokenRoom.toLowerCase())
+      throw new TokenRefused('room does not match the token');
   } else {
     // With domain verification the whole address must match `<room>@<prefix>.<sub>` (`*` for either part allows any).
     const sub = String(claims.sub);
     const roomToCheck = tokenRoom === '*' ? joined : tokenRoom.toLowerCase();
     const domainToCheck = sub === '*' ? options.mucDomain : `${options.mucDomainPrefix ?? 'conference'}.${sub}`;
-    if (`${joined}@${options.mucDomain.toLowerCase()}` !== `${roomToCheck}@${domainToCheck.toLowerCase()}`) throw new TokenRefused('room or domain does not match the token');
+    if (`${joined}@${options.mucDomain.toLowerCase()}` !== `${roomToCheck}@${domainToCheck.toLowerCase()}`)
+      throw new TokenRefused('room or domain does not match the token');
   }
   return claims;
 }

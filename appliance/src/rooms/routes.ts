@@ -22,7 +22,9 @@ const meetingParams = Joi.object({ id: Joi.string().guid().required() });
 function meetingCsp(jitsiUrl: string | undefined): string {
   if (!jitsiUrl) return defaultCsp;
   const origin = new URL(jitsiUrl).origin;
-  return defaultCsp.replace("script-src 'self'", `script-src 'self' ${origin}`).replace("default-src 'self'", `default-src 'self'; frame-src ${origin}`);
+  return defaultCsp
+    .replace("script-src 'self'", `script-src 'self' ${origin}`)
+    .replace("default-src 'self'", `default-src 'self'; frame-src ${origin}`);
 }
 
 /**
@@ -33,11 +35,20 @@ function meetingCsp(jitsiUrl: string | undefined): string {
  */
 function appLink(domain: string, room: string, jwt: string, android: boolean): string {
   const address = `${domain}/${encodeURIComponent(room)}?jwt=${encodeURIComponent(jwt)}`;
-  return android ? `intent://${address}#Intent;scheme=org.jitsi.meet;package=org.jitsi.meet;end` : `org.jitsi.meet://${address}`;
+  return android
+    ? `intent://${address}#Intent;scheme=org.jitsi.meet;package=org.jitsi.meet;end`
+    : `org.jitsi.meet://${address}`;
 }
 
 /** What the page's script needs to start Jitsi, as data attributes (the CSP allows no inline script). */
-async function jitsiSettings(request: Request, service: RoomService, meeting: Meeting, attendee: Parameters<RoomService['token']>[1], name: string, leaveUrl: string) {
+async function jitsiSettings(
+  request: Request,
+  service: RoomService,
+  meeting: Meeting,
+  attendee: Parameters<RoomService['token']>[1],
+  name: string,
+  leaveUrl: string,
+) {
   const { config } = request.server.app;
   if (!config.jitsi) return { mediaConfigured: false };
   const jwt = await service.token(meeting, attendee, name);
@@ -49,7 +60,10 @@ async function jitsiSettings(request: Request, service: RoomService, meeting: Me
     domain,
     room,
     jwt,
-    deepLink: room && jwt ? appLink(domain, String(room), jwt, /Android/.test(String(request.headers['user-agent'] ?? ''))) : undefined,
+    deepLink:
+      room && jwt
+        ? appLink(domain, String(room), jwt, /Android/.test(String(request.headers['user-agent'] ?? '')))
+        : undefined,
     name,
     leaveUrl,
     meetingId: meeting.id,
@@ -67,7 +81,14 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
   async function panel(request: Request, meeting: Meeting) {
     const lang = languageOf(request);
     const { db } = request.server.app;
-    const [presence, alerts, entry] = await Promise.all([presenceOf(db, meeting.id), alertsOf(db, meeting.id), entryStatesOf(db, meeting.participants.map((p) => p.id))]);
+    const [presence, alerts, entry] = await Promise.all([
+      presenceOf(db, meeting.id),
+      alertsOf(db, meeting.id),
+      entryStatesOf(
+        db,
+        meeting.participants.map((p) => p.id),
+      ),
+    ]);
     const here = presence.filter((p) => !p.leftAt);
     // The routine: at the start, the leader tells everyone they will be called if the technology fails.
     const started = meeting.status === 'in_progress' || Date.now() >= meeting.startsAt.getTime();
@@ -84,7 +105,11 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
           proxyName: p.proxy?.name,
           kind: t(lang, `meetings.kind.${p.kind}`),
           status: t(lang, `meetings.pstatus.${p.status}`),
-          identified: state?.identifiedBy ? t(lang, `rooms.identified.${state.identifiedBy}`) : p.kind === 'colleague' ? t(lang, 'rooms.identified.siths') : t(lang, 'rooms.identified.notYet'),
+          identified: state?.identifiedBy
+            ? t(lang, `rooms.identified.${state.identifiedBy}`)
+            : p.kind === 'colleague'
+              ? t(lang, 'rooms.identified.siths')
+              : t(lang, 'rooms.identified.notYet'),
           nameMatched: state?.identifiedBy ? true : undefined,
           locked: Boolean(state?.lockedAt),
           phones,
@@ -94,14 +119,23 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
             ? {
                 // One number: the alert says it, as a link. Two (patient and proxy): they are just above.
                 phone: phones.length === 1 ? phones[0] : undefined,
-                call: t(lang, phones.length > 1 ? 'rooms.noshow.callEither' : channel === 'email' ? 'rooms.noshow.noPhoneEmail' : 'rooms.noshow.noPhone'),
+                call: t(
+                  lang,
+                  phones.length > 1
+                    ? 'rooms.noshow.callEither'
+                    : channel === 'email'
+                      ? 'rooms.noshow.noPhoneEmail'
+                      : 'rooms.noshow.noPhone',
+                ),
                 nudge: channel ? t(lang, `rooms.noshow.nudge.${channel}`) : undefined,
                 action: alert.action ? t(lang, `rooms.noshow.done.${alert.action}`) : undefined,
               }
             : undefined,
         };
       }),
-      unknown: here.filter((p) => !p.participantId && !p.staffId).map((p) => ({ nick: p.nick, name: p.displayName ?? p.nick })),
+      unknown: here
+        .filter((p) => !p.participantId && !p.staffId)
+        .map((p) => ({ nick: p.nick, name: p.displayName ?? p.nick })),
       staffHere: here.filter((p) => p.staffId).length,
       reminder: started && meeting.status !== 'ended',
       ended: meeting.status === 'ended' || meeting.status === 'cancelled',
@@ -114,7 +148,11 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
     const meeting = await staffMeeting(request);
     const staff = request.auth.credentials.user!;
     const lang = languageOf(request);
-    const pageView = await request.auditPageView('meeting.room.open', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
+    const pageView = await request.auditPageView('meeting.room.open', {
+      meetingId: meeting.id,
+      targetType: 'meeting',
+      targetId: meeting.id,
+    });
     // Only the booked staff get a token: they are the meeting's owners.
     const booked = bookedStaff(meeting).includes(staff.id);
     const live = meeting.status !== 'ended' && meeting.status !== 'cancelled';
@@ -123,16 +161,29 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       const tested = await latestResult(request.server.app.db, staffSessionSubject(request.auth.credentials.sessionId));
       if (!tested) return h.redirect(`/techtest?next=${encodeURIComponent(`/meetings/${meeting.id}/room`)}`);
     }
-    const jitsi = booked && live
-      ? await jitsiSettings(request, service, meeting, { type: 'staff', staffId: staff.id }, staff.name, `/evaluation/meeting/${meeting.id}`)
-      : { mediaConfigured: Boolean(request.server.app.config.jitsi) };
+    const jitsi =
+      booked && live
+        ? await jitsiSettings(
+            request,
+            service,
+            meeting,
+            { type: 'staff', staffId: staff.id },
+            staff.name,
+            `/evaluation/meeting/${meeting.id}`,
+          )
+        : { mediaConfigured: Boolean(request.server.app.config.jitsi) };
     return h.view('rooms/staff', {
       title: `${t(lang, 'rooms.staff.title')}: ${meeting.title}`,
       // The video and the participant panel share the whole width: the panel must stay readable.
       wide: true,
       styles: ['meeting.css'],
       scripts: ['meeting.js'],
-      meeting: { id: meeting.id, title: meeting.title, when: meeting.startsAt.toISOString(), ends: meetingEnd(meeting).toISOString() },
+      meeting: {
+        id: meeting.id,
+        title: meeting.title,
+        when: meeting.startsAt.toISOString(),
+        ends: meetingEnd(meeting).toISOString(),
+      },
       booked,
       jitsi,
       pageView,
@@ -154,7 +205,11 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       handler: async (request, h) => {
         const meeting = await staffMeeting(request);
         // The panel's live refresh belongs to the room's page view; without its token it is a new access.
-        await request.auditPageView('meeting.room.open', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
+        await request.auditPageView('meeting.room.open', {
+          meetingId: meeting.id,
+          targetType: 'meeting',
+          targetId: meeting.id,
+        });
         return h.view('rooms/panel', await panel(request, meeting), { layout: false });
       },
     },
@@ -168,10 +223,21 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
         const offs: (() => void)[] = [];
         const { response, stream } = openEventStream(request, h, { onClose: () => offs.forEach((off) => off()) });
         const mine = (payload: { meetingId: string | null }) => payload.meetingId === meeting.id;
-        for (const name of ['room.presence', 'room.kicked', 'room.ended', 'noshow.alert', 'noshow.action', 'noshow.cleared', 'participant.status', 'entry.locked'] as const) {
-          offs.push(bus.follow(name, (payload: { meetingId: string | null }) => {
-            if (mine(payload)) stream.send('changed', { type: name });
-          }));
+        for (const name of [
+          'room.presence',
+          'room.kicked',
+          'room.ended',
+          'noshow.alert',
+          'noshow.action',
+          'noshow.cleared',
+          'participant.status',
+          'entry.locked',
+        ] as const) {
+          offs.push(
+            bus.follow(name, (payload: { meetingId: string | null }) => {
+              if (mine(payload)) stream.send('changed', { type: name });
+            }),
+          );
         }
         return response;
       },
@@ -179,7 +245,10 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
     {
       method: 'POST',
       path: '/meetings/{id}/end',
-      options: { auth: { strategy: 'session' }, validate: { params: meetingParams, payload: Joi.object({ confirm: Joi.string().valid('yes').required() }) } },
+      options: {
+        auth: { strategy: 'session' },
+        validate: { params: meetingParams, payload: Joi.object({ confirm: Joi.string().valid('yes').required() }) },
+      },
       handler: async (request, h) => {
         const meeting = await staffMeeting(request);
         const staff = request.auth.credentials.user!;
@@ -192,15 +261,24 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
     {
       method: 'POST',
       path: '/meetings/{id}/kick',
-      options: { auth: { strategy: 'session' }, validate: { params: meetingParams, payload: Joi.object({ nick: Joi.string().max(200).required() }) } },
+      options: {
+        auth: { strategy: 'session' },
+        validate: { params: meetingParams, payload: Joi.object({ nick: Joi.string().max(200).required() }) },
+      },
       handler: async (request, h) => {
         const meeting = await staffMeeting(request);
         const staff = request.auth.credentials.user!;
         if (!mayChange(request.server, staff, meeting)) throw Boom.forbidden();
         const { nick } = request.payload as { nick: string };
-        if (!(await presenceOf(request.server.app.db, meeting.id)).some((p) => p.nick === nick && !p.leftAt)) throw Boom.notFound(t(languageOf(request), 'rooms.kick.notHere'));
+        if (!(await presenceOf(request.server.app.db, meeting.id)).some((p) => p.nick === nick && !p.leftAt))
+          throw Boom.notFound(t(languageOf(request), 'rooms.kick.notHere'));
         await service.kick(meeting.id, nick, staff);
-        await request.audit('meeting.kick', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id, details: { nick } });
+        await request.audit('meeting.kick', {
+          meetingId: meeting.id,
+          targetType: 'meeting',
+          targetId: meeting.id,
+          details: { nick },
+        });
         return h.redirect(`/meetings/${meeting.id}/room`);
       },
     },
@@ -209,7 +287,10 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       path: '/meetings/{id}/noshow/{participantId}',
       options: {
         auth: { strategy: 'session' },
-        validate: { params: Joi.object({ id: Joi.string().guid().required(), participantId: Joi.string().guid().required() }), payload: Joi.object({ action: Joi.string().valid('called', 'nudge', 'dismissed').required() }) },
+        validate: {
+          params: Joi.object({ id: Joi.string().guid().required(), participantId: Joi.string().guid().required() }),
+          payload: Joi.object({ action: Joi.string().valid('called', 'nudge', 'dismissed').required() }),
+        },
       },
       handler: async (request, h) => {
         const meeting = await staffMeeting(request);
@@ -224,15 +305,30 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
         const channel = nudgeChannel(participant);
         if (action === 'nudge' && !channel) throw Boom.badRequest(t(languageOf(request), 'rooms.noshow.noChannel'));
         if (action === 'nudge') await nudge(request.server, meeting.id, participantId);
-        await service.recordAction(meeting.id, participantId, action === 'nudge' ? (channel === 'sms' ? 'sms_sent' : 'email_sent') : action, staff);
-        await request.audit('meeting.noshow', { meetingId: meeting.id, participantId, targetType: 'participant', targetId: participantId, details: { action } });
+        await service.recordAction(
+          meeting.id,
+          participantId,
+          action === 'nudge' ? (channel === 'sms' ? 'sms_sent' : 'email_sent') : action,
+          staff,
+        );
+        await request.audit('meeting.noshow', {
+          meetingId: meeting.id,
+          participantId,
+          targetType: 'participant',
+          targetId: participantId,
+          details: { action },
+        });
         return h.redirect(`/meetings/${meeting.id}/room`);
       },
     },
     {
       method: 'GET',
       path: '/entry/meeting',
-      options: { auth: { strategy: 'guest' }, plugins: { csp }, validate: { query: Joi.object({ browser: Joi.boolean() }) } },
+      options: {
+        auth: { strategy: 'guest' },
+        plugins: { csp },
+        validate: { query: Joi.object({ browser: Joi.boolean() }) },
+      },
       async handler(request, h) {
         const identity = request.auth.credentials.guest!;
         const found = await entryService(request.server).current({ ...identity, sessionHash: '' });
@@ -240,28 +336,51 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
         const { invitation } = found;
         if (!roomClock(request.server).isOpen(invitation)) return h.redirect('/entry/waiting');
         const lang = languageOf(request);
-        const jitsi = await jitsiSettings(request, service, invitation.meeting, { type: 'participant', participantId: identity.participantId, person: identity.person }, invitation.invitedName, '/entry/evaluation');
+        const jitsi = await jitsiSettings(
+          request,
+          service,
+          invitation.meeting,
+          { type: 'participant', participantId: identity.participantId, person: identity.person },
+          invitation.invitedName,
+          '/entry/evaluation',
+        );
         // On a phone, the Jitsi Meet app is offered beside the browser (the routine's choice).
         const browser = checkBrowser(request.headers['user-agent'] as string | undefined);
-        return h.view('rooms/guest', {
-          title: t(lang, 'rooms.guest.title'),
-          // Until the person has chosen, Jitsi does not start in the page: they would join twice.
-          choice: browser.ok && browser.mobile && !(request.query as { browser?: boolean }).browser && 'deepLink' in jitsi && Boolean(jitsi.deepLink),
-          styles: ['guest.css', 'meeting.css'],
-          scripts: ['meeting.js'],
-          unitName: invitation.unit?.name,
-          unitPhone: invitation.unit?.phone,
-          jitsi,
-        }, { layout: 'guest' });
+        return h.view(
+          'rooms/guest',
+          {
+            title: t(lang, 'rooms.guest.title'),
+            // Until the person has chosen, Jitsi does not start in the page: they would join twice.
+            choice:
+              browser.ok &&
+              browser.mobile &&
+              !(request.query as { browser?: boolean }).browser &&
+              'deepLink' in jitsi &&
+              Boolean(jitsi.deepLink),
+            styles: ['guest.css', 'meeting.css'],
+            scripts: ['meeting.js'],
+            unitName: invitation.unit?.name,
+            unitPhone: invitation.unit?.phone,
+            jitsi,
+          },
+          { layout: 'guest' },
+        );
       },
     },
     apiRoute({
       method: 'GET',
       path: '/meetings/{id}/room',
-      options: { description: "Who is in the meeting's room, and the five-minute rule's alerts", validate: { params: meetingParams } },
+      options: {
+        description: "Who is in the meeting's room, and the five-minute rule's alerts",
+        validate: { params: meetingParams },
+      },
       handler: async (request) => {
         const meeting = await staffMeeting(request);
-        await request.audit('meeting.room.read', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
+        await request.audit('meeting.room.read', {
+          meetingId: meeting.id,
+          targetType: 'meeting',
+          targetId: meeting.id,
+        });
         const { db } = request.server.app;
         return { presence: await presenceOf(db, meeting.id), alerts: await alertsOf(db, meeting.id) };
       },

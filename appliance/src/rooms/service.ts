@@ -15,8 +15,21 @@ import type { NoShowAction } from './store.ts';
 
 declare module '../events.ts' {
   interface DomainEvents {
-    'room.presence': { meetingId: string; participantId: string | null; staffId: string | null; nick: string; kind: 'joined' | 'left'; at: string };
-    'room.kicked': { meetingId: string; participantId: string | null; nick: string; byStaffId: string; presenceId: number | null };
+    'room.presence': {
+      meetingId: string;
+      participantId: string | null;
+      staffId: string | null;
+      nick: string;
+      kind: 'joined' | 'left';
+      at: string;
+    };
+    'room.kicked': {
+      meetingId: string;
+      participantId: string | null;
+      nick: string;
+      byStaffId: string;
+      presenceId: number | null;
+    };
     /** Staff asked a process that does not lead room control to kick someone: the leader does it. */
     'room.kick_requested': { meetingId: string; presenceId: number; byStaffId: string };
     'room.ended': { meetingId: string; reason: string; byStaffId: string | null };
@@ -37,22 +50,36 @@ export interface RoomSettings {
 }
 
 /** Moves the meeting on through the meetings domain, which records it (advanceMeetingStatus there). */
-export type AdvanceStatus = (meetingId: string, status: 'open' | 'in_progress' | 'ended', byStaffId: string | null, now: Date) => Promise<boolean>;
+export type AdvanceStatus = (
+  meetingId: string,
+  status: 'open' | 'in_progress' | 'ended',
+  byStaffId: string | null,
+  now: Date,
+) => Promise<boolean>;
 
 /** Who a token or an occupant is: a participant (main person or proxy) or a staff member. */
-export type Attendee = { type: 'participant'; participantId: string; person: 'main' | 'proxy' } | { type: 'staff'; staffId: string };
+export type Attendee =
+  { type: 'participant'; participantId: string; person: 'main' | 'proxy' } | { type: 'staff'; staffId: string };
 
-export const attendeeId = (a: Attendee): string => (a.type === 'staff' ? `staff:${a.staffId}` : `participant:${a.participantId}:${a.person}`);
+export const attendeeId = (a: Attendee): string =>
+  a.type === 'staff' ? `staff:${a.staffId}` : `participant:${a.participantId}:${a.person}`;
 
 export function parseAttendeeId(id: string | undefined): Attendee | undefined {
   const m = /^(?:staff:([\w-]{36})|participant:([\w-]{36}):(main|proxy))$/.exec(id ?? '');
   if (!m) return undefined;
-  return m[1] ? { type: 'staff', staffId: m[1] } : { type: 'participant', participantId: m[2], person: m[3] as 'main' | 'proxy' };
+  return m[1]
+    ? { type: 'staff', staffId: m[1] }
+    : { type: 'participant', participantId: m[2], person: m[3] as 'main' | 'proxy' };
 }
 
-
 /** The booked staff: they get owner (moderator) tokens. */
-export const bookedStaff = (m: Meeting): string[] => [...new Set([m.bookedBy, m.ledBy, ...m.participants.filter((p) => p.kind === 'colleague' && p.staffId).map((p) => p.staffId!)])];
+export const bookedStaff = (m: Meeting): string[] => [
+  ...new Set([
+    m.bookedBy,
+    m.ledBy,
+    ...m.participants.filter((p) => p.kind === 'colleague' && p.staffId).map((p) => p.staffId!),
+  ]),
+];
 
 export class RoomService {
   #stop = () => {};
@@ -73,12 +100,28 @@ export class RoomService {
   /** Takes the XMPP session this process controls rooms with (undefined: another process leads). */
   useControl(control: RoomControl | undefined): void {
     this.control = control;
-    control?.on('occupantJoined', (occupant) => void this.#joined(occupant).catch((e) => this.log('error', `rooms: join of ${occupant.nick}: ${(e as Error).message}`)));
-    control?.on('occupantLeft', (occupant) => void this.#left(occupant, occupant.reason).catch((e) => this.log('error', `rooms: leave of ${occupant.nick}: ${(e as Error).message}`)));
+    control?.on(
+      'occupantJoined',
+      (occupant) =>
+        void this.#joined(occupant).catch((e) =>
+          this.log('error', `rooms: join of ${occupant.nick}: ${(e as Error).message}`),
+        ),
+    );
+    control?.on(
+      'occupantLeft',
+      (occupant) =>
+        void this.#left(occupant, occupant.reason).catch((e) =>
+          this.log('error', `rooms: leave of ${occupant.nick}: ${(e as Error).message}`),
+        ),
+    );
   }
 
   start(everyMs = 15_000): void {
-    this.#stop = every(everyMs, () => this.tick(), (error) => this.log('error', `rooms: ${error.message}`));
+    this.#stop = every(
+      everyMs,
+      () => this.tick(),
+      (error) => this.log('error', `rooms: ${error.message}`),
+    );
   }
 
   stop(): void {
@@ -109,7 +152,8 @@ export class RoomService {
       }
       const here = new Set(control.occupants(room.name).map((o) => o.nick));
       for (const presence of await store.presenceOf(this.db, room.meetingId)) {
-        if (!presence.leftAt && !here.has(presence.nick)) await this.#left({ room: room.name, nick: presence.nick, role: 'none', affiliation: 'none' }, 'missing');
+        if (!presence.leftAt && !here.has(presence.nick))
+          await this.#left({ room: room.name, nick: presence.nick, role: 'none', affiliation: 'none' }, 'missing');
       }
     }
   }
@@ -121,14 +165,19 @@ export class RoomService {
   async release(meetingId: string, reason?: string): Promise<void> {
     const room = await store.findRoom(this.db, { meetingId });
     if (!room || !this.control || !this.control.rooms().includes(room.name.toLowerCase())) return;
-    await this.control.destroy(room.name, reason ?? room.endReason ?? 'Mötet är slut.').catch((error) => this.log('warn', `rooms: destroying ${room.name}: ${(error as Error).message}`));
+    await this.control
+      .destroy(room.name, reason ?? room.endReason ?? 'Mötet är slut.')
+      .catch((error) => this.log('warn', `rooms: destroying ${room.name}: ${(error as Error).message}`));
   }
 
   /** Opens rooms that are due, ends rooms past their end, raises no-show alerts. Returns what it did. */
   async tick(now = new Date()): Promise<{ opened: string[]; ended: string[]; alerts: number }> {
     const { opensMinutes, graceMinutes } = this.settings;
     // Meetings last at most eight hours: anything that could be open now starts in this window.
-    const meetings = await listMeetings(this.db, { from: new Date(now.getTime() - (8 * 60 + graceMinutes) * 60_000), to: new Date(now.getTime() + opensMinutes * 60_000 + 1) });
+    const meetings = await listMeetings(this.db, {
+      from: new Date(now.getTime() - (8 * 60 + graceMinutes) * 60_000),
+      to: new Date(now.getTime() + opensMinutes * 60_000 + 1),
+    });
     const opened: string[] = [];
     const ended: string[] = [];
     let alerts = 0;
@@ -200,7 +249,13 @@ export class RoomService {
     if (!room || (!this.control && !presence)) throw new Error('the room is not controlled');
     if (!this.control) return this.#kickThroughLeader(meetingId, presence!.id, staff.id);
     await this.control.kick(room.name, nick, 'Borttagen från mötet av personalen.');
-    this.bus.emit('room.kicked', { meetingId, participantId: presence?.participantId ?? null, nick, byStaffId: staff.id, presenceId: presence?.id ?? null });
+    this.bus.emit('room.kicked', {
+      meetingId,
+      participantId: presence?.participantId ?? null,
+      nick,
+      byStaffId: staff.id,
+      presenceId: presence?.id ?? null,
+    });
   }
 
   /** The leader's part of a kick asked for in another process. */
@@ -209,7 +264,13 @@ export class RoomService {
     const presence = (await store.presenceOf(this.db, meetingId)).find((p) => p.id === presenceId && !p.leftAt);
     if (!this.control || !room || !presence) return;
     await this.control.kick(room.name, presence.nick, 'Borttagen från mötet av personalen.');
-    this.bus.emit('room.kicked', { meetingId, participantId: presence.participantId, nick: presence.nick, byStaffId, presenceId });
+    this.bus.emit('room.kicked', {
+      meetingId,
+      participantId: presence.participantId,
+      nick: presence.nick,
+      byStaffId,
+      presenceId,
+    });
   }
 
   /** Asks the leading process to kick, and answers once it has (or says the room is out of reach). */
@@ -238,7 +299,11 @@ export class RoomService {
       if (participant.kind === 'colleague' || present.has(participant.id)) continue;
       if (await store.raiseAlert(this.db, meeting.id, participant.id, now)) {
         raised += 1;
-        this.bus.emit('noshow.alert', { meetingId: meeting.id, participantId: participant.id, phone: participant.mobile ?? participant.proxy?.mobile ?? null });
+        this.bus.emit('noshow.alert', {
+          meetingId: meeting.id,
+          participantId: participant.id,
+          phone: participant.mobile ?? participant.proxy?.mobile ?? null,
+        });
       }
     }
     return raised;
@@ -253,12 +318,14 @@ export class RoomService {
   /** Maps an occupant to a participant: by the identity Jitsi puts in presence from the token, else by name. */
   async #who(meeting: Meeting, occupant: Occupant): Promise<Attendee | undefined> {
     const fromToken = parseAttendeeId(occupant.identity?.user?.id);
-    if (fromToken?.type === 'participant' && meeting.participants.some((p) => p.id === fromToken.participantId)) return fromToken;
+    if (fromToken?.type === 'participant' && meeting.participants.some((p) => p.id === fromToken.participantId))
+      return fromToken;
     if (fromToken?.type === 'staff' && bookedStaff(meeting).includes(fromToken.staffId)) return fromToken;
     const name = occupant.identity?.user?.name ?? occupant.displayName ?? occupant.nick;
     for (const p of meeting.participants) {
       if (namesMatch(name, p.name)) return { type: 'participant', participantId: p.id, person: 'main' };
-      if (p.proxy && namesMatch(name, p.proxy.name)) return { type: 'participant', participantId: p.id, person: 'proxy' };
+      if (p.proxy && namesMatch(name, p.proxy.name))
+        return { type: 'participant', participantId: p.id, person: 'proxy' };
     }
     return undefined;
   }
@@ -274,13 +341,31 @@ export class RoomService {
     const who = await this.#who(meeting, occupant);
     const participantId = who?.type === 'participant' ? who.participantId : null;
     const staffId = who?.type === 'staff' ? who.staffId : null;
-    await store.recordJoin(this.db, { meetingId: meeting.id, participantId, staffId, nick: occupant.nick, displayName: occupant.identity?.user?.name ?? occupant.displayName ?? null }, now);
+    await store.recordJoin(
+      this.db,
+      {
+        meetingId: meeting.id,
+        participantId,
+        staffId,
+        nick: occupant.nick,
+        displayName: occupant.identity?.user?.name ?? occupant.displayName ?? null,
+      },
+      now,
+    );
     await this.advanceStatus(meeting.id, 'in_progress', null, now);
     if (participantId) {
       this.bus.emit('participant.status', { meetingId: meeting.id, participantId, status: 'joined' });
-      if (await store.clearAlert(this.db, meeting.id, participantId, now)) this.bus.emit('noshow.cleared', { meetingId: meeting.id, participantId });
+      if (await store.clearAlert(this.db, meeting.id, participantId, now))
+        this.bus.emit('noshow.cleared', { meetingId: meeting.id, participantId });
     }
-    this.bus.emit('room.presence', { meetingId: meeting.id, participantId, staffId, nick: occupant.nick, kind: 'joined', at: now.toISOString() });
+    this.bus.emit('room.presence', {
+      meetingId: meeting.id,
+      participantId,
+      staffId,
+      nick: occupant.nick,
+      kind: 'joined',
+      at: now.toISOString(),
+    });
   }
 
   async #left(occupant: Occupant, reason: string, now = new Date()): Promise<void> {
@@ -288,8 +373,20 @@ export class RoomService {
     if (!room) return;
     const presence = await store.recordLeave(this.db, room.meetingId, occupant.nick, reason, now);
     if (!presence) return;
-    if (presence.participantId) this.bus.emit('participant.status', { meetingId: room.meetingId, participantId: presence.participantId, status: 'left' });
-    this.bus.emit('room.presence', { meetingId: room.meetingId, participantId: presence.participantId, staffId: presence.staffId, nick: occupant.nick, kind: 'left', at: now.toISOString() });
+    if (presence.participantId)
+      this.bus.emit('participant.status', {
+        meetingId: room.meetingId,
+        participantId: presence.participantId,
+        status: 'left',
+      });
+    this.bus.emit('room.presence', {
+      meetingId: room.meetingId,
+      participantId: presence.participantId,
+      staffId: presence.staffId,
+      nick: occupant.nick,
+      kind: 'left',
+      at: now.toISOString(),
+    });
   }
 
   /** A Jitsi token for this meeting's room only, valid until its end plus the grace period. */

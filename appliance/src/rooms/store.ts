@@ -17,23 +17,41 @@ export interface Room {
   endReason: string | null;
 }
 
-const toRoom = (r: Row): Room => ({ meetingId: r.meeting_id, name: r.name, openedAt: toDate(r.opened_at, true), endedAt: toDate(r.ended_at, true), endReason: r.end_reason ?? null });
+const toRoom = (r: Row): Room => ({
+  meetingId: r.meeting_id,
+  name: r.name,
+  openedAt: toDate(r.opened_at, true),
+  endedAt: toDate(r.ended_at, true),
+  endReason: r.end_reason ?? null,
+});
 
 export async function insertRoom(trx: Tx, meetingId: string, name: string): Promise<void> {
   await trx('rooms').insert({ meeting_id: meetingId, name }).onConflict('meeting_id').ignore();
 }
 
 export async function findRoom(db: Tx, by: { meetingId?: string; name?: string }): Promise<Room | undefined> {
-  const row = await db('rooms').where(by.meetingId ? { meeting_id: by.meetingId } : { name: by.name }).first();
+  const row = await db('rooms')
+    .where(by.meetingId ? { meeting_id: by.meetingId } : { name: by.name })
+    .first();
   return row ? toRoom(row) : undefined;
 }
 
 export async function markOpened(db: Tx, meetingId: string, now = new Date()): Promise<boolean> {
-  return (await db('rooms').where({ meeting_id: meetingId }).whereNull('opened_at').update({ opened_at: iso(now) })) === 1;
+  return (
+    (await db('rooms')
+      .where({ meeting_id: meetingId })
+      .whereNull('opened_at')
+      .update({ opened_at: iso(now) })) === 1
+  );
 }
 
 export async function markEnded(db: Tx, meetingId: string, reason: string, now = new Date()): Promise<boolean> {
-  return (await db('rooms').where({ meeting_id: meetingId }).whereNull('ended_at').update({ ended_at: iso(now), end_reason: reason })) === 1;
+  return (
+    (await db('rooms')
+      .where({ meeting_id: meetingId })
+      .whereNull('ended_at')
+      .update({ ended_at: iso(now), end_reason: reason })) === 1
+  );
 }
 
 /** Rooms that are open and not ended: the ones to re-join and watch. */
@@ -65,17 +83,36 @@ const toPresence = (r: Row): Presence => ({
   leftReason: r.left_reason ?? null,
 });
 
-export async function recordJoin(db: Tx, p: Omit<Presence, 'id' | 'leftAt' | 'leftReason' | 'joinedAt'>, now = new Date()): Promise<void> {
+export async function recordJoin(
+  db: Tx,
+  p: Omit<Presence, 'id' | 'leftAt' | 'leftReason' | 'joinedAt'>,
+  now = new Date(),
+): Promise<void> {
   // One open presence per nick and room: a resync that reports someone again changes nothing.
   const open = await db('room_presence').where({ meeting_id: p.meetingId, nick: p.nick }).whereNull('left_at').first();
   if (open) return;
-  await db('room_presence').insert({ meeting_id: p.meetingId, participant_id: p.participantId, staff_id: p.staffId, nick: p.nick, display_name: p.displayName, joined_at: iso(now) });
+  await db('room_presence').insert({
+    meeting_id: p.meetingId,
+    participant_id: p.participantId,
+    staff_id: p.staffId,
+    nick: p.nick,
+    display_name: p.displayName,
+    joined_at: iso(now),
+  });
 }
 
-export async function recordLeave(db: Tx, meetingId: string, nick: string, reason: string, now = new Date()): Promise<Presence | undefined> {
+export async function recordLeave(
+  db: Tx,
+  meetingId: string,
+  nick: string,
+  reason: string,
+  now = new Date(),
+): Promise<Presence | undefined> {
   const open = await db('room_presence').where({ meeting_id: meetingId, nick }).whereNull('left_at').first();
   if (!open) return undefined;
-  await db('room_presence').where({ id: open.id }).update({ left_at: iso(now), left_reason: reason });
+  await db('room_presence')
+    .where({ id: open.id })
+    .update({ left_at: iso(now), left_reason: reason });
   return toPresence({ ...open, left_at: iso(now), left_reason: reason });
 }
 
@@ -84,7 +121,10 @@ export async function presenceOf(db: Tx, meetingId: string): Promise<Presence[]>
 }
 
 export async function closeAllPresence(db: Tx, meetingId: string, reason: string, now = new Date()): Promise<void> {
-  await db('room_presence').where({ meeting_id: meetingId }).whereNull('left_at').update({ left_at: iso(now), left_reason: reason });
+  await db('room_presence')
+    .where({ meeting_id: meetingId })
+    .whereNull('left_at')
+    .update({ left_at: iso(now), left_reason: reason });
 }
 
 export interface NoShowAlert {
@@ -108,16 +148,36 @@ const toAlert = (r: Row): NoShowAlert => ({
 });
 
 export async function raiseAlert(db: Tx, meetingId: string, participantId: string, now = new Date()): Promise<boolean> {
-  const inserted = await db('noshow_alerts').insert({ meeting_id: meetingId, participant_id: participantId, raised_at: iso(now) }).onConflict(['meeting_id', 'participant_id']).ignore().returning('participant_id');
+  const inserted = await db('noshow_alerts')
+    .insert({ meeting_id: meetingId, participant_id: participantId, raised_at: iso(now) })
+    .onConflict(['meeting_id', 'participant_id'])
+    .ignore()
+    .returning('participant_id');
   return inserted.length > 0;
 }
 
 export async function clearAlert(db: Tx, meetingId: string, participantId: string, now = new Date()): Promise<boolean> {
-  return (await db('noshow_alerts').where({ meeting_id: meetingId, participant_id: participantId }).whereNull('cleared_at').update({ cleared_at: iso(now) })) === 1;
+  return (
+    (await db('noshow_alerts')
+      .where({ meeting_id: meetingId, participant_id: participantId })
+      .whereNull('cleared_at')
+      .update({ cleared_at: iso(now) })) === 1
+  );
 }
 
-export async function recordAlertAction(db: Tx, meetingId: string, participantId: string, action: NoShowAction, staffId: string, now = new Date()): Promise<boolean> {
-  return (await db('noshow_alerts').where({ meeting_id: meetingId, participant_id: participantId }).update({ action, action_by: staffId, action_at: iso(now) })) === 1;
+export async function recordAlertAction(
+  db: Tx,
+  meetingId: string,
+  participantId: string,
+  action: NoShowAction,
+  staffId: string,
+  now = new Date(),
+): Promise<boolean> {
+  return (
+    (await db('noshow_alerts')
+      .where({ meeting_id: meetingId, participant_id: participantId })
+      .update({ action, action_by: staffId, action_at: iso(now) })) === 1
+  );
 }
 
 export async function alertsOf(db: Tx, meetingId: string): Promise<NoShowAlert[]> {
@@ -128,7 +188,13 @@ export async function alertsOf(db: Tx, meetingId: string): Promise<NoShowAlert[]
 export async function openAlertCounts(db: Tx, meetingIds: string[]): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (let i = 0; i < meetingIds.length; i += 500) {
-    const rows = await db('noshow_alerts').whereIn('meeting_id', meetingIds.slice(i, i + 500)).whereNull('cleared_at').whereNull('action').groupBy('meeting_id').select('meeting_id').count({ n: '*' });
+    const rows = await db('noshow_alerts')
+      .whereIn('meeting_id', meetingIds.slice(i, i + 500))
+      .whereNull('cleared_at')
+      .whereNull('action')
+      .groupBy('meeting_id')
+      .select('meeting_id')
+      .count({ n: '*' });
     for (const r of rows as Row[]) counts.set(r.meeting_id as string, Number(r.n));
   }
   return counts;

@@ -19,7 +19,11 @@ declare module '@xmpp/client' {
   }
 
   type XmlChild = XmlElement | string | null | undefined | false;
-  export function xml(name: string, attrs?: Record<string, string | number | undefined> | null, ...children: Array<XmlChild | XmlChild[]>): XmlElement;
+  export function xml(
+    name: string,
+    attrs?: Record<string, string | number | undefined> | null,
+    ...children: Array<XmlChild | XmlChild[]>
+  ): XmlElement;
 
   export interface JID {
     local: string;
@@ -32,7 +36,10 @@ declare module '@xmpp/client' {
   export function jid(local: string, domain: string, resource?: string): JID;
 
   export type Mechanism = string;
-  export type Authenticate = (credentials: { username: string; password: string }, mechanism: Mechanism) => Promise<void>;
+  export type Authenticate = (
+    credentials: { username: string; password: string },
+    mechanism: Mechanism,
+  ) => Promise<void>;
 
   export interface ClientOptions {
     service: string;

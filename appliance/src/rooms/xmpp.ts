@@ -92,7 +92,10 @@ export interface RoomControlEvents {
 
 /** An XMPP error (or timeout) turned into an Error that names its condition, e.g. `forbidden`. */
 export class RoomControlError extends Error {
-  constructor(readonly condition: string, message: string) {
+  constructor(
+    readonly condition: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'RoomControlError';
   }
@@ -184,7 +187,8 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
   async close(): Promise<void> {
     this.#closed = true;
     this.#xmpp.reconnect.stop();
-    for (const room of this.#rooms.values()) this.#failPending(room, new RoomControlError('not-connected', 'room control closed'));
+    for (const room of this.#rooms.values())
+      this.#failPending(room, new RoomControlError('not-connected', 'room control closed'));
     try {
       await this.#xmpp.stop();
     } catch {
@@ -212,7 +216,13 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
   async createRoom(name: string, options: RoomOptions = {}): Promise<RoomConfigured> {
     const roomName = checkRoomName(name);
     const known = this.#rooms.get(roomName);
-    const room: ControlledRoom = known ?? { name: roomName, options, grants: new Map(), occupants: new Map(), joined: false };
+    const room: ControlledRoom = known ?? {
+      name: roomName,
+      options,
+      grants: new Map(),
+      occupants: new Map(),
+      joined: false,
+    };
     if (!known) this.#rooms.set(roomName, room);
     room.options = options;
     try {
@@ -229,7 +239,12 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
   async grant(name: string, jid: string, affiliation: Grant): Promise<void> {
     const roomName = checkRoomName(name);
     const bare = jid.split('/')[0];
-    await this.#request('set', this.#roomJid(roomName), xml('query', { xmlns: NS_MUC_ADMIN }, xml('item', { jid: bare, affiliation })), `grant ${affiliation} in ${roomName}`);
+    await this.#request(
+      'set',
+      this.#roomJid(roomName),
+      xml('query', { xmlns: NS_MUC_ADMIN }, xml('item', { jid: bare, affiliation })),
+      `grant ${affiliation} in ${roomName}`,
+    );
     const room = this.#rooms.get(roomName);
     if (affiliation === 'none') room?.grants.delete(bare);
     else room?.grants.set(bare, affiliation);
@@ -238,7 +253,12 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
   /** Removes an occupant by nickname (role none); the occupant sees status 307 with the reason. */
   async kick(name: string, nick: string, reason: string): Promise<void> {
     const roomName = checkRoomName(name);
-    await this.#request('set', this.#roomJid(roomName), xml('query', { xmlns: NS_MUC_ADMIN }, xml('item', { nick, role: 'none' }, xml('reason', {}, reason))), `kick from ${roomName}`);
+    await this.#request(
+      'set',
+      this.#roomJid(roomName),
+      xml('query', { xmlns: NS_MUC_ADMIN }, xml('item', { nick, role: 'none' }, xml('reason', {}, reason))),
+      `kick from ${roomName}`,
+    );
   }
 
   /** Destroys the room with a reason, which ends the meeting for everyone in it. */
@@ -247,7 +267,12 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
     const room = this.#rooms.get(roomName);
     if (room) room.destroyed = true;
     try {
-      await this.#request('set', this.#roomJid(roomName), xml('query', { xmlns: NS_MUC_OWNER }, xml('destroy', {}, xml('reason', {}, reason))), `destroy ${roomName}`);
+      await this.#request(
+        'set',
+        this.#roomJid(roomName),
+        xml('query', { xmlns: NS_MUC_OWNER }, xml('destroy', {}, xml('reason', {}, reason))),
+        `destroy ${roomName}`,
+      );
     } catch (error) {
       if (room) room.destroyed = false;
       throw error;
@@ -270,25 +295,43 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
   }
 
   async #join(room: ControlledRoom): Promise<boolean> {
-    if (this.#xmpp.status !== 'online') throw new RoomControlError('not-connected', `cannot join ${room.name}: not connected to XMPP`);
+    if (this.#xmpp.status !== 'online')
+      throw new RoomControlError('not-connected', `cannot join ${room.name}: not connected to XMPP`);
     // Two requests for the same room while joining share the one join.
     if (room.pending) return room.pending.promise;
     let settle!: Omit<PendingJoin, 'promise' | 'timer'>;
-    const created = new Promise<boolean>((resolve, reject) => { settle = { resolve, reject }; });
+    const created = new Promise<boolean>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
     const timer = setTimeout(() => {
       room.pending = undefined;
       settle.reject(new RoomControlError('timeout', `joining ${room.name} timed out`));
     }, this.#options.requestTimeoutMs);
     room.pending = { promise: created, ...settle, timer };
-    const x = xml('x', { xmlns: NS_MUC }, xml('history', { maxstanzas: 0 }), room.options.password ? xml('password', {}, room.options.password) : null);
+    const x = xml(
+      'x',
+      { xmlns: NS_MUC },
+      xml('history', { maxstanzas: 0 }),
+      room.options.password ? xml('password', {}, room.options.password) : null,
+    );
     await this.#xmpp.send(xml('presence', { to: this.#roomJid(room.name, this.#options.nick) }, x));
     return created;
   }
 
   async #configure(room: ControlledRoom): Promise<Omit<RoomConfigured, 'created'>> {
     const to = this.#roomJid(room.name);
-    const query = await this.#request('get', to, xml('query', { xmlns: NS_MUC_OWNER }), `read the configuration of ${room.name}`);
-    const offered = new Set(query?.getChild('x', NS_DATA)?.getChildren('field').map((f) => f.attrs.var ?? '') ?? []);
+    const query = await this.#request(
+      'get',
+      to,
+      xml('query', { xmlns: NS_MUC_OWNER }),
+      `read the configuration of ${room.name}`,
+    );
+    const offered = new Set(
+      query
+        ?.getChild('x', NS_DATA)
+        ?.getChildren('field')
+        .map((f) => f.attrs.var ?? '') ?? [],
+    );
     const membersOnly = Boolean(room.options.membersOnly) && offered.has('muc#roomconfig_membersonly');
     const password = room.options.password ?? '';
     const values: Record<string, string> = {
@@ -302,12 +345,18 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
     const fields = Object.entries(values)
       .filter(([name]) => name === 'FORM_TYPE' || offered.has(name))
       .map(([name, value]) => xml('field', { var: name }, xml('value', {}, value)));
-    await this.#request('set', to, xml('query', { xmlns: NS_MUC_OWNER }, xml('x', { xmlns: NS_DATA, type: 'submit' }, ...fields)), `configure ${room.name}`);
+    await this.#request(
+      'set',
+      to,
+      xml('query', { xmlns: NS_MUC_OWNER }, xml('x', { xmlns: NS_DATA, type: 'submit' }, ...fields)),
+      `configure ${room.name}`,
+    );
     return { membersOnly, passwordProtected: Boolean(password) && offered.has('muc#roomconfig_roomsecret') };
   }
 
   async #request(type: 'get' | 'set', to: string, child: XmlElement, what: string): Promise<XmlElement | undefined> {
-    if (this.#xmpp.status !== 'online') throw new RoomControlError('not-connected', `cannot ${what}: not connected to XMPP`);
+    if (this.#xmpp.status !== 'online')
+      throw new RoomControlError('not-connected', `cannot ${what}: not connected to XMPP`);
     try {
       const reply = await this.#xmpp.iqCaller.request(xml('iq', { type, to }, child), this.#options.requestTimeoutMs);
       return reply.getChild(child.name, child.attrs.xmlns);
@@ -342,26 +391,30 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
   /** After a reconnect: join every controlled room again, re-apply its configuration and grants, and report who came and went meanwhile. */
   async #resync(): Promise<void> {
     const rooms = [...this.#rooms.values()];
-    const results = await Promise.allSettled(rooms.map(async (room) => {
-      room.before = room.occupants;
-      room.occupants = new Map();
-      try {
-        await this.#join(room);
-        // A restarted server lost the room (it is not persistent): the re-join created it afresh.
-        await this.#configure(room);
-        for (const [jid, affiliation] of room.grants) {
-          await this.grant(room.name, jid, affiliation);
+    const results = await Promise.allSettled(
+      rooms.map(async (room) => {
+        room.before = room.occupants;
+        room.occupants = new Map();
+        try {
+          await this.#join(room);
+          // A restarted server lost the room (it is not persistent): the re-join created it afresh.
+          await this.#configure(room);
+          for (const [jid, affiliation] of room.grants) {
+            await this.grant(room.name, jid, affiliation);
+          }
+        } finally {
+          const before = room.before;
+          room.before = undefined;
+          for (const [nick, occupant] of before) {
+            if (!room.occupants.has(nick)) this.emit('occupantLeft', { ...occupant, reason: 'missing' });
+          }
         }
-      } finally {
-        const before = room.before;
-        room.before = undefined;
-        for (const [nick, occupant] of before) {
-          if (!room.occupants.has(nick)) this.emit('occupantLeft', { ...occupant, reason: 'missing' });
-        }
-      }
-    }));
+      }),
+    );
     if (this.#closed) return;
-    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ room: rooms[i].name, error: r.reason as Error }] : []));
+    const failed = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [{ room: rooms[i].name, error: r.reason as Error }] : [],
+    );
     this.emit('resynced', { rooms: rooms.map((r) => r.name), failed });
   }
 
@@ -383,7 +436,11 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
     const nick = slash === -1 ? '' : rest.slice(slash + 1);
 
     if (stanza.attrs.type === 'error') {
-      const condition = stanza.getChild('error')?.getChildElements().find((e) => e.attrs.xmlns === NS_STANZAS)?.name ?? 'undefined-condition';
+      const condition =
+        stanza
+          .getChild('error')
+          ?.getChildElements()
+          .find((e) => e.attrs.xmlns === NS_STANZAS)?.name ?? 'undefined-condition';
       this.#failPending(room, new RoomControlError(condition, `joining ${room.name} was refused: ${condition}`));
       return;
     }

@@ -34,7 +34,10 @@ export async function registerAuth(server: Server): Promise<void> {
     validate: async (_request: Request, session: { sid?: string }) => {
       const staff = typeof session?.sid === 'string' ? await sessionStaff(db, session.sid) : undefined;
       if (!staff) return { isValid: false };
-      return { isValid: true, credentials: { user: staff, scope: [staff.role], via: 'session', sessionId: session.sid } };
+      return {
+        isValid: true,
+        credentials: { user: staff, scope: [staff.role], via: 'session', sessionId: session.sid },
+      };
     },
   });
 
@@ -44,7 +47,7 @@ export async function registerAuth(server: Server): Promise<void> {
       if (!header) throw Boom.unauthorized(null, 'Bearer');
       const match = /^Bearer\s+(\S+)$/i.exec(header);
       if (!match) throw Boom.unauthorized('Malformed Authorization header: use "Bearer <token>"', 'Bearer');
-      const found = await tokenStaff(db, match[1]!);
+      const found = await tokenStaff(db, match[1]);
       if (!found) throw Boom.unauthorized('Unknown or revoked API token', 'Bearer');
       return h.authenticated({ credentials: { user: found.staff, scope: [found.staff.role], via: 'token' } });
     },
@@ -54,7 +57,15 @@ export async function registerAuth(server: Server): Promise<void> {
   // Secure by default: every route needs a staff session or token unless it says otherwise.
   server.auth.default({ strategies: ['session', 'token'] });
 
-  server.state(languageCookie, { isSecure: secure, isHttpOnly: true, isSameSite: 'Lax', path: '/', ttl: 365 * 24 * 3600 * 1000, clearInvalid: true, strictHeader: false });
+  server.state(languageCookie, {
+    isSecure: secure,
+    isHttpOnly: true,
+    isSameSite: 'Lax',
+    path: '/',
+    ttl: 365 * 24 * 3600 * 1000,
+    clearInvalid: true,
+    strictHeader: false,
+  });
 
   // CSRF: forms carry the crumb; API calls made with the session cookie send it as X-CSRF-Token.
   // Bearer-token calls are exempt: a browser never attaches that header by itself.

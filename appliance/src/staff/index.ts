@@ -18,7 +18,12 @@ export const plugin: Plugin<void> = {
     server.ext('onPostAuth', (request, h) => {
       const staff = request.auth.credentials?.user;
       if (!staff?.mustChangePassword || request.auth.credentials.via !== 'session') return h.continue;
-      if (allowedBeforePasswordChange.includes(request.path) || request.path.startsWith('/static/') || request.path.startsWith('/lang/')) return h.continue;
+      if (
+        allowedBeforePasswordChange.includes(request.path) ||
+        request.path.startsWith('/static/') ||
+        request.path.startsWith('/lang/')
+      )
+        return h.continue;
       if (request.path.startsWith('/api/')) throw Boom.forbidden('Change the one-time password first: open /password');
       return h.redirect('/password').takeover();
     });
@@ -26,9 +31,28 @@ export const plugin: Plugin<void> = {
 };
 
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
-export { listStaff, findStaff, listUnits, findUnit, listTokens, revokeTokenById, setDisabled, setPasswordMustChange } from './store.ts';
+export {
+  listStaff,
+  findStaff,
+  listUnits,
+  findUnit,
+  listTokens,
+  revokeTokenById,
+  setDisabled,
+  setPasswordMustChange,
+} from './store.ts';
 export { roles, type Staff, type Role, type CareUnit } from './model.ts';
-export { addStaff, addUnit, createToken, disableStaff, editStaff, minPasswordLength, renameUnit, revokeToken, StaffError } from './service.ts';
+export {
+  addStaff,
+  addUnit,
+  createToken,
+  disableStaff,
+  editStaff,
+  minPasswordLength,
+  renameUnit,
+  revokeToken,
+  StaffError,
+} from './service.ts';
 export { ensureFirstAdmin } from './bootstrap.ts';
 export { FlowError, identityProviderOf, type VerifiedIdentity } from './oidc.ts';
 export { callbackQuery, flowBinding, flowCookie } from './oidc-routes.ts';

@@ -63,13 +63,18 @@ export async function takeFlow(db: Db, stateHash: string): Promise<Flow | undefi
  * How a session was started ('password' or 'oidc') and, after an IdP login, the sealed ID token:
  * logout ends the provider's session only after an IdP login, and names it with the token.
  */
-export async function sessionOrigin(db: Db, sessionHash: string): Promise<{ method: string; idTokenSealed: string | null } | undefined> {
+export async function sessionOrigin(
+  db: Db,
+  sessionHash: string,
+): Promise<{ method: string; idTokenSealed: string | null } | undefined> {
   const row = await db('staff_sessions').where({ id: sessionHash }).first('method', 'id_token_sealed');
   return row ? { method: row.method, idTokenSealed: row.id_token_sealed ?? null } : undefined;
 }
 
 /** The staff account an identity provider's login names, by HSA-ID or e-mail. */
 export async function findStaffBy(db: Db, by: { hsaId: string } | { email: string }): Promise<Staff | undefined> {
-  const row = await db('staff').where('hsaId' in by ? { hsa_id: by.hsaId } : { email: by.email }).first();
+  const row = await db('staff')
+    .where('hsaId' in by ? { hsa_id: by.hsaId } : { email: by.email })
+    .first();
   return row ? toStaff(row) : undefined;
 }

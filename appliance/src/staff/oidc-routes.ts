@@ -39,9 +39,14 @@ export const callbackQuery = Joi.object({
 /** What the login page needs to know: the SITHS button (keeping the page asked for), and whether the password form is shown. */
 export function loginOptions(request: Request): { oidc?: string; localLogin: boolean } {
   const { config } = request.server.app;
-  const next = [(request.query as { next?: unknown } | undefined)?.next, (request.payload as { next?: unknown } | null | undefined)?.next]
-    .find((value): value is string => typeof value === 'string' && value.startsWith('/') && value.length <= 500);
-  return { oidc: config.oidc ? `/auth/login${next ? `?next=${encodeURIComponent(next)}` : ''}` : undefined, localLogin: config.localLogin };
+  const next = [
+    (request.query as { next?: unknown } | undefined)?.next,
+    (request.payload as { next?: unknown } | null | undefined)?.next,
+  ].find((value): value is string => typeof value === 'string' && value.startsWith('/') && value.length <= 500);
+  return {
+    oidc: config.oidc ? `/auth/login${next ? `?next=${encodeURIComponent(next)}` : ''}` : undefined,
+    localLogin: config.localLogin,
+  };
 }
 
 function loginPage(request: Request, h: ResponseToolkit, error: string, code: number) {
@@ -80,7 +85,9 @@ export async function providerLogout(request: Request): Promise<URL | undefined>
   return provider.endSessionUrl(loggedOutPath, idToken);
 }
 
-export type StaffMatch = { ok: true; staff: Staff; provisioned: boolean } | { ok: false; reason: 'no_claim' | 'unknown' | 'disabled' | 'provision_failed' };
+export type StaffMatch =
+  | { ok: true; staff: Staff; provisioned: boolean }
+  | { ok: false; reason: 'no_claim' | 'unknown' | 'disabled' | 'provision_failed' };
 
 /** The staff account the provider's identity names; unknown people get one only when OIDC_AUTO_PROVISION says so. */
 export async function staffFor(db: Db, settings: OidcConfig, identity: VerifiedIdentity): Promise<StaffMatch> {
@@ -91,8 +98,16 @@ export async function staffFor(db: Db, settings: OidcConfig, identity: VerifiedI
   if (!settings.autoProvision) return { ok: false, reason: 'unknown' };
   const unit = await findUnit(db, { name: settings.autoProvision.unit });
   const email = identity.email && normaliseEmail(identity.email);
-  if (!unit || !email || !identity.name || (await findStaffBy(db, { email }))) return { ok: false, reason: 'provision_failed' };
-  const staff = await insertStaff(db, { email, name: identity.name.normalize('NFC'), role: settings.autoProvision.role, unitId: unit.id, hsaId: identity.hsaId, passwordHash: null });
+  if (!unit || !email || !identity.name || (await findStaffBy(db, { email })))
+    return { ok: false, reason: 'provision_failed' };
+  const staff = await insertStaff(db, {
+    email,
+    name: identity.name.normalize('NFC'),
+    role: settings.autoProvision.role,
+    unitId: unit.id,
+    hsaId: identity.hsaId,
+    passwordHash: null,
+  });
   return { ok: true, staff, provisioned: true };
 }
 
@@ -126,7 +141,10 @@ const oidcRoutes: ServerRoute[] = [
       auth: { mode: 'try' },
       plugins: { cookie: { redirectTo: false } },
       pre: [{ method: perAddress }],
-      validate: { query: Joi.object({ next: nextPath.allow('') }), failAction: (_request, h) => h.redirect('/auth/login').takeover() },
+      validate: {
+        query: Joi.object({ next: nextPath.allow('') }),
+        failAction: (_request, h) => h.redirect('/auth/login').takeover(),
+      },
     },
     async handler(request, h) {
       const provider = identityProviderOf(request.server)!;
@@ -154,7 +172,11 @@ const oidcRoutes: ServerRoute[] = [
       auth: { mode: 'try' },
       plugins: { cookie: { redirectTo: false } },
       pre: [{ method: perAddress }],
-      validate: { query: callbackQuery, failAction: (request, h) => loginPage(request, h, t(languageOf(request), 'identity.problem.unknown_state'), 400).takeover() },
+      validate: {
+        query: callbackQuery,
+        failAction: (request, h) =>
+          loginPage(request, h, t(languageOf(request), 'identity.problem.unknown_state'), 400).takeover(),
+      },
     },
     async handler(request, h) {
       const { db, config, bus } = request.server.app;
@@ -162,25 +184,49 @@ const oidcRoutes: ServerRoute[] = [
       const lang = languageOf(request);
       let result;
       try {
-        result = await provider.finish(db, { path: '/auth/callback', query: request.query }, request.state[flowCookie] as string | undefined, 'staff');
+        result = await provider.finish(
+          db,
+          { path: '/auth/callback', query: request.query },
+          request.state[flowCookie] as string | undefined,
+          'staff',
+        );
       } catch (error) {
         if (!(error instanceof FlowError)) throw error;
         request.log(['oidc', 'warn'], `${error.message}${error.code ? ` (${error.code})` : ''}`);
         await request.audit('login.failed', { details: { method: 'oidc', reason: error.problem, code: error.code } });
-        return loginPage(request, h, t(lang, `identity.problem.${error.problem}`), error.problem === 'unreachable' ? 503 : 401);
+        return loginPage(
+          request,
+          h,
+          t(lang, `identity.problem.${error.problem}`),
+          error.problem === 'unreachable' ? 503 : 401,
+        );
       }
       const match = await staffFor(db, config.oidc!, result.identity);
       if (!match.ok) {
-        await request.audit('login.failed', { details: { method: 'oidc', reason: match.reason, hsaId: result.identity.hsaId ?? undefined } });
+        await request.audit('login.failed', {
+          details: { method: 'oidc', reason: match.reason, hsaId: result.identity.hsaId ?? undefined },
+        });
         return loginPage(request, h, t(lang, `identity.staff.${match.reason}`), 403);
       }
       // A new session id at every login, and the old session (if any) ended: no fixation.
-      if (request.auth.isAuthenticated && request.auth.credentials.sessionId) await endSession(db, request.auth.credentials.sessionId);
-      const idTokenSealed = result.identity.idToken ? encrypt(config.dataKey, result.identity.idToken, idTokenContext) : undefined;
+      if (request.auth.isAuthenticated && request.auth.credentials.sessionId)
+        await endSession(db, request.auth.credentials.sessionId);
+      const idTokenSealed = result.identity.idToken
+        ? encrypt(config.dataKey, result.identity.idToken, idTokenContext)
+        : undefined;
       const sid = await startSession(db, match.staff.id, 'oidc', idTokenSealed);
       request.cookieAuth.set({ sid });
-      if (match.provisioned) await request.audit('staff.provisioned', { targetType: 'staff', targetId: match.staff.id, details: { method: 'oidc' } }, match.staff);
-      await request.audit('login', { targetType: 'staff', targetId: match.staff.id, details: { method: 'oidc' } }, match.staff);
+      if (match.provisioned)
+        await request.audit(
+          'staff.provisioned',
+          { targetType: 'staff', targetId: match.staff.id, details: { method: 'oidc' } },
+          match.staff,
+        );
+      await request.audit(
+        'login',
+        { targetType: 'staff', targetId: match.staff.id, details: { method: 'oidc' } },
+        match.staff,
+      );
       bus.emit('staff.login', { staffId: match.staff.id, method: 'oidc' });
       return h.redirect(result.flow.nextPath || '/');
     },

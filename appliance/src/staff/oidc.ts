@@ -20,7 +20,11 @@ const metadataMinutes = 60;
 export type FlowProblem = 'unknown_state' | 'other_browser' | 'expired' | 'denied' | 'rejected' | 'unreachable';
 
 export class FlowError extends Error {
-  constructor(readonly problem: FlowProblem, message: string, readonly code?: string) {
+  constructor(
+    readonly problem: FlowProblem,
+    message: string,
+    readonly code?: string,
+  ) {
     super(message);
     this.name = 'FlowError';
   }
@@ -52,9 +56,11 @@ export interface FlowStart {
   fresh?: boolean;
 }
 
-const sameHash = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+const sameHash = (a: string, b: string): boolean =>
+  a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
-const claimText = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value.trim() : typeof value === 'number' ? String(value) : null);
+const claimText = (value: unknown): string | null =>
+  typeof value === 'string' && value.trim() !== '' ? value.trim() : typeof value === 'number' ? String(value) : null;
 
 function unreachable(error: unknown): boolean {
   if (error instanceof TypeError) return true; // fetch failed: refused, reset, DNS
@@ -86,13 +92,15 @@ export class IdentityProvider {
 
   #configuration(): Promise<OpenId.Configuration> {
     if (!this.#metadata || Date.now() - this.#metadata.at > metadataMinutes * 60_000) {
-      const configuration = openid().then((client) => client.discovery(
-        new URL(this.settings.issuer),
-        this.settings.clientId,
-        { client_secret: this.settings.clientSecret },
-        client.ClientSecretBasic(this.settings.clientSecret),
-        { timeout: providerTimeoutSeconds, execute: this.allowHttp ? [client.allowInsecureRequests] : [] },
-      ));
+      const configuration = openid().then((client) =>
+        client.discovery(
+          new URL(this.settings.issuer),
+          this.settings.clientId,
+          { client_secret: this.settings.clientSecret },
+          client.ClientSecretBasic(this.settings.clientSecret),
+          { timeout: providerTimeoutSeconds, execute: this.allowHttp ? [client.allowInsecureRequests] : [] },
+        ),
+      );
       const entry = { at: Date.now(), configuration };
       this.#metadata = entry;
       // A failed discovery is not remembered: the next request tries again.
@@ -107,7 +115,11 @@ export class IdentityProvider {
     try {
       return await this.#configuration();
     } catch (error) {
-      throw new FlowError('unreachable', `the identity provider ${this.settings.issuer} cannot be reached: ${(error as Error).message}`, (error as { code?: string }).code);
+      throw new FlowError(
+        'unreachable',
+        `the identity provider ${this.settings.issuer} cannot be reached: ${(error as Error).message}`,
+        (error as { code?: string }).code,
+      );
     }
   }
 
@@ -115,13 +127,22 @@ export class IdentityProvider {
   async check(): Promise<PartState> {
     try {
       const client = await openid();
-      const configuration = await client.discovery(new URL(this.settings.issuer), this.settings.clientId, this.settings.clientSecret, undefined, {
-        timeout: providerTimeoutSeconds,
-        execute: this.allowHttp ? [client.allowInsecureRequests] : [],
-      });
+      const configuration = await client.discovery(
+        new URL(this.settings.issuer),
+        this.settings.clientId,
+        this.settings.clientSecret,
+        undefined,
+        {
+          timeout: providerTimeoutSeconds,
+          execute: this.allowHttp ? [client.allowInsecureRequests] : [],
+        },
+      );
       return { ok: true, detail: `discovery document of ${configuration.serverMetadata().issuer} answers` };
     } catch (error) {
-      return { ok: false, detail: `discovery document of ${this.settings.issuer} does not answer: ${(error as Error).message}` };
+      return {
+        ok: false,
+        detail: `discovery document of ${this.settings.issuer} does not answer: ${(error as Error).message}`,
+      };
     }
   }
 
@@ -159,19 +180,27 @@ export class IdentityProvider {
    * Completes a flow from the provider's redirect: the state must name a stored flow of this purpose,
    * started by this browser, not expired; then the code is exchanged (PKCE) and the ID token checked.
    */
-  async finish(db: Db, callback: { path: string; query: Record<string, unknown> }, binding: string | undefined, purpose: FlowPurpose): Promise<{ flow: Flow; identity: VerifiedIdentity }> {
+  async finish(
+    db: Db,
+    callback: { path: string; query: Record<string, unknown> },
+    binding: string | undefined,
+    purpose: FlowPurpose,
+  ): Promise<{ flow: Flow; identity: VerifiedIdentity }> {
     const state = typeof callback.query.state === 'string' ? callback.query.state : '';
     // Taken (deleted) before anything else: a replayed callback finds nothing.
     const flow = state ? await takeFlow(db, sha256(state)) : undefined;
-    if (!flow || flow.purpose !== purpose) throw new FlowError('unknown_state', 'no login in progress has this state (used already, or never issued)');
-    if (!binding || !sameHash(flow.binding, sha256(binding))) throw new FlowError('other_browser', 'the login was started in another browser');
+    if (!flow || flow.purpose !== purpose)
+      throw new FlowError('unknown_state', 'no login in progress has this state (used already, or never issued)');
+    if (!binding || !sameHash(flow.binding, sha256(binding)))
+      throw new FlowError('other_browser', 'the login was started in another browser');
     if (flow.expiresAt <= new Date()) throw new FlowError('expired', 'the login took too long');
 
     const configuration = await this.#reach();
     const client = await openid();
     // The URL the provider answered to, as the provider knows it (PUBLIC_URL, not the listener).
     const current = this.callbackUrl(callback.path);
-    for (const [key, value] of Object.entries(callback.query)) if (typeof value === 'string') current.searchParams.set(key, value);
+    for (const [key, value] of Object.entries(callback.query))
+      if (typeof value === 'string') current.searchParams.set(key, value);
     try {
       const tokens = await client.authorizationCodeGrant(configuration, current, {
         pkceCodeVerifier: flow.codeVerifier,
@@ -181,9 +210,18 @@ export class IdentityProvider {
       });
       const idClaims = tokens.claims()!;
       let claims: Record<string, unknown> = { ...idClaims };
-      const wanted = [this.settings.claims.hsaId, this.settings.claims.personalNumber, this.settings.claims.email, this.settings.claims.name];
+      const wanted = [
+        this.settings.claims.hsaId,
+        this.settings.claims.personalNumber,
+        this.settings.claims.email,
+        this.settings.claims.name,
+      ];
       // Many providers put only `sub` in the ID token and the rest behind the userinfo endpoint.
-      if (wanted.some((name) => !(name in claims)) && configuration.serverMetadata().userinfo_endpoint && tokens.access_token) {
+      if (
+        wanted.some((name) => !(name in claims)) &&
+        configuration.serverMetadata().userinfo_endpoint &&
+        tokens.access_token
+      ) {
         const info = await client.fetchUserInfo(configuration, tokens.access_token, idClaims.sub);
         claims = { ...info, ...idClaims };
       }
@@ -200,8 +238,10 @@ export class IdentityProvider {
       };
     } catch (error) {
       const code = (error as { code?: string; error?: string }).code ?? (error as { error?: string }).error;
-      if (error instanceof client.AuthorizationResponseError) throw new FlowError('denied', `the identity provider answered ${error.error}`, error.error);
-      if (unreachable(error)) throw new FlowError('unreachable', `the identity provider did not answer: ${(error as Error).message}`, code);
+      if (error instanceof client.AuthorizationResponseError)
+        throw new FlowError('denied', `the identity provider answered ${error.error}`, error.error);
+      if (unreachable(error))
+        throw new FlowError('unreachable', `the identity provider did not answer: ${(error as Error).message}`, code);
       throw new FlowError('rejected', `the identity provider's answer was refused: ${(error as Error).message}`, code);
     }
   }
@@ -230,8 +270,13 @@ declare module '@hapi/hapi' {
 export function identityProviderFor(config: Config): IdentityProvider | undefined {
   if (!config.oidc) return undefined;
   const issuer = new URL(config.oidc.issuer);
-  return new IdentityProvider(config.oidc, config.publicUrl, issuer.protocol === 'http:' && config.env !== 'production');
+  return new IdentityProvider(
+    config.oidc,
+    config.publicUrl,
+    issuer.protocol === 'http:' && config.env !== 'production',
+  );
 }
 
 /** The provider configured for this server, if any (exposed by the staff plugin). */
-export const identityProviderOf = (server: Server): IdentityProvider | undefined => server.plugins.staff?.identityProvider;
+export const identityProviderOf = (server: Server): IdentityProvider | undefined =>
+  server.plugins.staff?.identityProvider;

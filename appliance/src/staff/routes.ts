@@ -7,29 +7,54 @@ import { rateLimit } from '../http/ratelimit.ts';
 import { loggedOutPath, loginOptions, providerLogout, refuseLocalLogin } from './oidc-routes.ts';
 import type { Role } from './model.ts';
 import { nextPath, loginPayload, loginQuery, staffSchema } from './schemas.ts';
-import { changePassword, checkPassword, endSession, minPasswordLength, startSession, type PasswordProblem } from './service.ts';
+import {
+  changePassword,
+  checkPassword,
+  endSession,
+  minPasswordLength,
+  startSession,
+  type PasswordProblem,
+} from './service.ts';
 import { findUnit } from './store.ts';
 
 export const landing: Record<Role, string> = { clinician: '/calendar', support: '/connlog', admin: '/admin' };
 
 const loginLimit = rateLimit('login', { points: 30, durationSeconds: 15 * 60 });
 
-function loginPage(request: Request, h: ResponseToolkit, extra: { error?: string; email?: string; next?: string; notice?: string }, code = 200) {
-  return h.view('login', { title: t(languageOf(request), 'login.title'), ...loginOptions(request), ...extra }).code(code);
+function loginPage(
+  request: Request,
+  h: ResponseToolkit,
+  extra: { error?: string; email?: string; next?: string; notice?: string },
+  code = 200,
+) {
+  return h
+    .view('login', { title: t(languageOf(request), 'login.title'), ...loginOptions(request), ...extra })
+    .code(code);
 }
 
 /**
  * The password page: every problem at once, each beside its field; after a change, the way on to
  * the person's own start page.
  */
-function passwordPage(request: Request, h: ResponseToolkit, state: { problems?: PasswordProblem[]; changed?: boolean } = {}) {
+function passwordPage(
+  request: Request,
+  h: ResponseToolkit,
+  state: { problems?: PasswordProblem[]; changed?: boolean } = {},
+) {
   const lang = languageOf(request);
   const staff = request.auth.credentials.user!;
-  const fieldOf: Record<PasswordProblem, 'current' | 'next' | 'repeat'> = { wrong_current: 'current', too_short: 'next', unchanged: 'next', mismatch: 'repeat' };
+  const fieldOf: Record<PasswordProblem, 'current' | 'next' | 'repeat'> = {
+    wrong_current: 'current',
+    too_short: 'next',
+    unchanged: 'next',
+    mismatch: 'repeat',
+  };
   const errors: Partial<Record<'current' | 'next' | 'repeat', string>> = {};
   for (const problem of state.problems ?? []) {
     const field = fieldOf[problem];
-    errors[field] = [errors[field], t(lang, `password.${problem}`, { min: minPasswordLength })].filter(Boolean).join(' ');
+    errors[field] = [errors[field], t(lang, `password.${problem}`, { min: minPasswordLength })]
+      .filter(Boolean)
+      .join(' ');
   }
   const count = state.problems?.length ?? 0;
   return h.view('password', {
@@ -39,7 +64,8 @@ function passwordPage(request: Request, h: ResponseToolkit, state: { problems?: 
     changed: state.changed,
     next: landing[staff.role],
     errors,
-    problemCount: count > 0 ? t(lang, count === 1 ? 'password.oneProblem' : 'password.problems', { n: count }) : undefined,
+    problemCount:
+      count > 0 ? t(lang, count === 1 ? 'password.oneProblem' : 'password.problems', { n: count }) : undefined,
   });
 }
 
@@ -97,7 +123,11 @@ export const routes: ServerRoute[] = [
       }
       const sid = await startSession(db, result.staff.id, 'password');
       request.cookieAuth.set({ sid });
-      await request.audit('login', { targetType: 'staff', targetId: result.staff.id, details: { method: 'password' } }, result.staff);
+      await request.audit(
+        'login',
+        { targetType: 'staff', targetId: result.staff.id, details: { method: 'password' } },
+        result.staff,
+      );
       bus.emit('staff.login', { staffId: result.staff.id, method: 'password' });
       return h.redirect(result.staff.mustChangePassword ? '/password' : next || '/');
     },
@@ -113,10 +143,19 @@ export const routes: ServerRoute[] = [
     path: '/password',
     options: {
       auth: { strategy: 'session' },
-      pre: [{ method: rateLimit('password', { points: 10, durationSeconds: 15 * 60 }, (r) => r.auth.credentials.user!.id) }],
+      pre: [
+        { method: rateLimit('password', { points: 10, durationSeconds: 15 * 60 }, (r) => r.auth.credentials.user!.id) },
+      ],
       validate: {
-        payload: Joi.object({ current: Joi.string().max(1024).allow('').default(''), next: Joi.string().max(1024).allow('').default(''), repeat: Joi.string().max(1024).allow('').default('') }),
-        failAction: (request, h) => passwordPage(request, h, { problems: ['wrong_current'] }).code(400).takeover(),
+        payload: Joi.object({
+          current: Joi.string().max(1024).allow('').default(''),
+          next: Joi.string().max(1024).allow('').default(''),
+          repeat: Joi.string().max(1024).allow('').default(''),
+        }),
+        failAction: (request, h) =>
+          passwordPage(request, h, { problems: ['wrong_current'] })
+            .code(400)
+            .takeover(),
       },
     },
     async handler(request, h) {
@@ -146,7 +185,8 @@ export const routes: ServerRoute[] = [
       // submission to another origin, which form-action 'self' stops in the browser; so the POST
       // ends here, on a page of this site, and the browser goes on to the provider by a GET.
       const lang = languageOf(request);
-      return h.view('logout', { title: t(lang, 'identity.logout.title'), staff: null, endSession: endSessionUrl.href })
+      return h
+        .view('logout', { title: t(lang, 'identity.logout.title'), staff: null, endSession: endSessionUrl.href })
         .header('refresh', `0; url=${endSessionUrl.href}`)
         .header('cache-control', 'no-store');
     },
@@ -156,7 +196,10 @@ export const routes: ServerRoute[] = [
     path: '/lang/{lang}',
     options: {
       auth: false,
-      validate: { params: Joi.object({ lang: Joi.string().valid('sv', 'en').required() }), query: Joi.object({ next: nextPath }) },
+      validate: {
+        params: Joi.object({ lang: Joi.string().valid('sv', 'en').required() }),
+        query: Joi.object({ next: nextPath }),
+      },
     },
     handler(request, h) {
       const lang = request.params.lang;

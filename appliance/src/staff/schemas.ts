@@ -9,11 +9,13 @@ export const nextPath = Joi.string()
   .max(500)
   .custom((value: string, helpers) => {
     // Control characters have no business in a path: refused rather than silently dropped.
-    if (!value.startsWith('/') || /[\u0000-\u001f\u007f]/.test(value)) return helpers.error('string.pattern.name', { name: 'a path on this site' });
+    if (!value.startsWith('/') || /[\u0000-\u001f\u007f]/.test(value))
+      return helpers.error('string.pattern.name', { name: 'a path on this site' });
     const url = new URL(value, here);
     const path = `${url.pathname}${url.search}${url.hash}`;
     // "/..//host" resolves to "//host", which a browser would read as another site.
-    if (url.origin !== here || path.startsWith('//')) return helpers.error('string.pattern.name', { name: 'a path on this site' });
+    if (url.origin !== here || path.startsWith('//'))
+      return helpers.error('string.pattern.name', { name: 'a path on this site' });
     return path;
   });
 

@@ -7,7 +7,11 @@ import { decoyHash, generatePassword, hashPassword, verifyPassword } from './pas
 import * as store from './store.ts';
 
 export class StaffError extends Error {
-  constructor(readonly code: 'unit_exists' | 'unknown_unit' | 'email_taken' | 'hsa_taken' | 'unknown_staff' | 'token_exists' | 'unknown_token', message: string) {
+  constructor(
+    readonly code:
+      'unit_exists' | 'unknown_unit' | 'email_taken' | 'hsa_taken' | 'unknown_staff' | 'token_exists' | 'unknown_token',
+    message: string,
+  ) {
     super(message);
     this.name = 'StaffError';
   }
@@ -36,10 +40,13 @@ export interface AddStaff {
 /** Adds a staff account; when no password is given one is generated and returned once. */
 export async function addStaff(db: Db, input: AddStaff): Promise<{ staff: Staff; generatedPassword?: string }> {
   const email = normaliseEmail(input.email);
-  const unit = (await store.findUnit(db, { name: input.unit.trim() })) ?? (await store.findUnit(db, { id: input.unit }));
-  if (!unit) throw new StaffError('unknown_unit', `no care unit named "${input.unit}": add it first with "samverka unit add"`);
+  const unit =
+    (await store.findUnit(db, { name: input.unit.trim() })) ?? (await store.findUnit(db, { id: input.unit }));
+  if (!unit)
+    throw new StaffError('unknown_unit', `no care unit named "${input.unit}": add it first with "samverka unit add"`);
   if (await store.findStaff(db, { email })) throw new StaffError('email_taken', `${email} already has an account`);
-  if (input.hsaId && (await store.findStaff(db, { hsaId: input.hsaId }))) throw new StaffError('hsa_taken', `HSA-ID ${input.hsaId} already has an account`);
+  if (input.hsaId && (await store.findStaff(db, { hsaId: input.hsaId })))
+    throw new StaffError('hsa_taken', `HSA-ID ${input.hsaId} already has an account`);
   const generatedPassword = input.password ? undefined : generatePassword();
   const staff = await store.insertStaff(db, {
     email,
@@ -89,9 +96,12 @@ export async function checkPassword(
     return { ok: false, reason: 'locked', staff: login.staff };
   }
   if (!(await verifyPassword(password, login.passwordHash))) {
-    return tryNumber >= policy.maxFailures ? { ok: false, reason: 'locked', staff: login.staff } : { ok: false, reason: 'invalid', staff: login.staff };
+    return tryNumber >= policy.maxFailures
+      ? { ok: false, reason: 'locked', staff: login.staff }
+      : { ok: false, reason: 'invalid', staff: login.staff };
   }
-  if (!(await store.recordLoginSuccess(db, login.staff.id, tryNumber, now))) return { ok: false, reason: 'locked', staff: login.staff };
+  if (!(await store.recordLoginSuccess(db, login.staff.id, tryNumber, now)))
+    return { ok: false, reason: 'locked', staff: login.staff };
   return { ok: true, staff: login.staff };
 }
 
@@ -99,12 +109,23 @@ export async function checkPassword(
  * Starts a fresh session (a new id at every login: no session fixation). Returns the cookie's id.
  * A session from the identity provider keeps its ID token (sealed) for the logout.
  */
-export async function startSession(db: Db, staffId: string, method: 'password' | 'oidc', idTokenSealed?: string): Promise<string> {
+export async function startSession(
+  db: Db,
+  staffId: string,
+  method: 'password' | 'oidc',
+  idTokenSealed?: string,
+): Promise<string> {
   // Each login also clears sessions that have run out, so the table holds live ones only.
   await store.deleteExpiredSessions(db);
   const sessionId = randomToken();
   const expiresAt = new Date(Date.now() + sessionHours * 3600 * 1000);
-  await store.insertSession(db, { idHash: sha256(sessionId), staffId, expiresAt, method, ...(idTokenSealed ? { idTokenSealed } : {}) });
+  await store.insertSession(db, {
+    idHash: sha256(sessionId),
+    staffId,
+    expiresAt,
+    method,
+    ...(idTokenSealed ? { idTokenSealed } : {}),
+  });
   return sessionId;
 }
 
@@ -116,11 +137,18 @@ export const endSession = (db: Db, sessionId: string): Promise<void> => store.de
 /** API tokens carry a recognisable prefix so that a leaked one is easy to find in a scan. */
 const tokenPrefix = 'smv_';
 
-export async function createToken(db: Db, email: string, name: string): Promise<{ token: string; tokenId: string; staff: Staff }> {
+export async function createToken(
+  db: Db,
+  email: string,
+  name: string,
+): Promise<{ token: string; tokenId: string; staff: Staff }> {
   const staff = await store.findStaff(db, { email: normaliseEmail(email) });
   if (!staff) throw new StaffError('unknown_staff', `no staff account for ${email}`);
   if ((await store.listTokens(db, staff.id)).some((t) => t.name === name && !t.revoked)) {
-    throw new StaffError('token_exists', `${staff.email} already has a token named "${name}": revoke it first or choose another name`);
+    throw new StaffError(
+      'token_exists',
+      `${staff.email} already has a token named "${name}": revoke it first or choose another name`,
+    );
   }
   const token = `${tokenPrefix}${randomToken()}`;
   const tokenId = await store.insertToken(db, { staffId: staff.id, name, tokenHash: sha256(token) });
@@ -156,7 +184,13 @@ export type PasswordProblem = 'wrong_current' | 'too_short' | 'mismatch' | 'unch
 /** Every problem at once, so that the form can say them all in one go. */
 export type PasswordChange = { ok: true } | { ok: false; problems: PasswordProblem[] };
 
-export async function changePassword(db: Db, staffId: string, current: string, next: string, repeat: string): Promise<PasswordChange> {
+export async function changePassword(
+  db: Db,
+  staffId: string,
+  current: string,
+  next: string,
+  repeat: string,
+): Promise<PasswordChange> {
   const stored = await store.findPasswordHash(db, staffId);
   const problems: PasswordProblem[] = [];
   if (!stored || !(await verifyPassword(current, stored))) problems.push('wrong_current');
@@ -180,18 +214,24 @@ export interface StaffChanges {
 export async function editStaff(db: Db, staffId: string, input: StaffChanges): Promise<Staff> {
   const staff = await store.findStaff(db, { id: staffId });
   if (!staff) throw new StaffError('unknown_staff', `no staff account ${staffId}`);
-  if (!(await store.findUnit(db, { id: input.unitId }))) throw new StaffError('unknown_unit', `no care unit ${input.unitId}`);
+  if (!(await store.findUnit(db, { id: input.unitId })))
+    throw new StaffError('unknown_unit', `no care unit ${input.unitId}`);
   const email = normaliseEmail(input.email);
   const holder = await store.findStaff(db, { email });
   if (holder && holder.id !== staffId) throw new StaffError('email_taken', `${email} already has an account`);
   const changes = { ...input, email, name: input.name.trim().normalize('NFC'), hsaId: input.hsaId?.trim() || null };
   const hsaHolder = changes.hsaId ? await store.findStaff(db, { hsaId: changes.hsaId }) : undefined;
-  if (hsaHolder && hsaHolder.id !== staffId) throw new StaffError('hsa_taken', `HSA-ID ${changes.hsaId} already has an account`);
+  if (hsaHolder && hsaHolder.id !== staffId)
+    throw new StaffError('hsa_taken', `HSA-ID ${changes.hsaId} already has an account`);
   await store.updateStaff(db, staffId, changes);
   return { ...staff, ...changes };
 }
 
-export async function renameUnit(db: Db, unitId: string, input: { name: string; phone?: string | null }): Promise<CareUnit> {
+export async function renameUnit(
+  db: Db,
+  unitId: string,
+  input: { name: string; phone?: string | null },
+): Promise<CareUnit> {
   const name = input.name.trim();
   const other = await store.findUnit(db, { name });
   if (other && other.id !== unitId) throw new StaffError('unit_exists', `care unit "${name}" already exists`);

@@ -26,7 +26,9 @@ export async function insertUnit(db: Db, unit: { name: string; phone?: string | 
 }
 
 export async function findUnit(db: Db, by: { id?: string; name?: string }): Promise<CareUnit | undefined> {
-  const row = await db('care_units').where(by.id ? { id: by.id } : { name: by.name }).first();
+  const row = await db('care_units')
+    .where(by.id ? { id: by.id } : { name: by.name })
+    .first();
   return row ? toUnit(row) : undefined;
 }
 
@@ -94,8 +96,13 @@ export async function findLogin(db: Db, email: string): Promise<LoginRecord | un
   };
 }
 
-export async function findStaff(db: Db, by: { id?: string; email?: string; hsaId?: string }): Promise<Staff | undefined> {
-  const row = await db('staff').where(by.id ? { id: by.id } : by.hsaId ? { hsa_id: by.hsaId } : { email: by.email }).first();
+export async function findStaff(
+  db: Db,
+  by: { id?: string; email?: string; hsaId?: string },
+): Promise<Staff | undefined> {
+  const row = await db('staff')
+    .where(by.id ? { id: by.id } : by.hsaId ? { hsa_id: by.hsaId } : { email: by.email })
+    .first();
   return row ? toStaff(row) : undefined;
 }
 
@@ -105,7 +112,13 @@ export async function findStaff(db: Db, by: { id?: string; email?: string; hsaId
  * the try's number, or undefined while the account is locked. A lock that has run out starts the
  * count afresh.
  */
-export async function takeLoginTry(db: Db, staffId: string, maxTries: number, lockUntil: Date, now = new Date()): Promise<number | undefined> {
+export async function takeLoginTry(
+  db: Db,
+  staffId: string,
+  maxTries: number,
+  lockUntil: Date,
+  now = new Date(),
+): Promise<number | undefined> {
   const fresh = 'case when locked_until is not null then 1 else failed_logins + 1 end';
   const result = await db.raw(
     `update staff set failed_logins = ${fresh},
@@ -122,22 +135,34 @@ export async function takeLoginTry(db: Db, staffId: string, maxTries: number, lo
  * A right password ends the count, unless the account locked after this try was taken (a burst of
  * wrong guesses beside it): only the try that itself locked the account may still open it.
  */
-export async function recordLoginSuccess(db: Db, staffId: string, tryNumber: number, now = new Date()): Promise<boolean> {
+export async function recordLoginSuccess(
+  db: Db,
+  staffId: string,
+  tryNumber: number,
+  now = new Date(),
+): Promise<boolean> {
   const n = await db('staff')
     .where({ id: staffId })
-    .andWhere((q) => q.whereNull('locked_until').orWhere('locked_until', '<=', iso(now)).orWhere('failed_logins', tryNumber))
+    .andWhere((q) =>
+      q.whereNull('locked_until').orWhere('locked_until', '<=', iso(now)).orWhere('failed_logins', tryNumber),
+    )
     .update({ failed_logins: 0, locked_until: null, last_login_at: iso(now) });
   return n === 1;
 }
 
 export async function setDisabled(db: Db, staffId: string, disabled: boolean): Promise<void> {
   await db.transaction(async (trx) => {
-    await trx('staff').where({ id: staffId }).update({ disabled_at: disabled ? iso() : null });
+    await trx('staff')
+      .where({ id: staffId })
+      .update({ disabled_at: disabled ? iso() : null });
     if (disabled) await trx('staff_sessions').where({ staff_id: staffId }).delete();
   });
 }
 
-export async function insertSession(db: Db, session: { idHash: string; staffId: string; expiresAt: Date; method: string; idTokenSealed?: string }): Promise<void> {
+export async function insertSession(
+  db: Db,
+  session: { idHash: string; staffId: string; expiresAt: Date; method: string; idTokenSealed?: string },
+): Promise<void> {
   await db('staff_sessions').insert({
     id: session.idHash,
     staff_id: session.staffId,
@@ -167,13 +192,25 @@ export async function deleteExpiredSessions(db: Db, now = new Date()): Promise<n
   return db('staff_sessions').where('expires_at', '<=', iso(now)).delete();
 }
 
-export async function insertToken(db: Db, token: { staffId: string; name: string; tokenHash: string }): Promise<string> {
+export async function insertToken(
+  db: Db,
+  token: { staffId: string; name: string; tokenHash: string },
+): Promise<string> {
   const id = randomUUID();
-  await db('api_tokens').insert({ id, staff_id: token.staffId, name: token.name, token_hash: token.tokenHash, created_at: iso() });
+  await db('api_tokens').insert({
+    id,
+    staff_id: token.staffId,
+    name: token.name,
+    token_hash: token.tokenHash,
+    created_at: iso(),
+  });
   return id;
 }
 
-export async function findTokenStaff(db: Db, tokenHash: string): Promise<{ tokenId: string; staff: Staff } | undefined> {
+export async function findTokenStaff(
+  db: Db,
+  tokenHash: string,
+): Promise<{ tokenId: string; staff: Staff } | undefined> {
   const row = await db('api_tokens as t')
     .join('staff', 'staff.id', 't.staff_id')
     .where('t.token_hash', tokenHash)
@@ -188,7 +225,10 @@ export async function touchToken(db: Db, tokenId: string): Promise<void> {
 }
 
 export async function revokeTokenByName(db: Db, staffId: string, name: string): Promise<boolean> {
-  const n = await db('api_tokens').where({ staff_id: staffId, name }).whereNull('revoked_at').update({ revoked_at: iso() });
+  const n = await db('api_tokens')
+    .where({ staff_id: staffId, name })
+    .whereNull('revoked_at')
+    .update({ revoked_at: iso() });
   return n > 0;
 }
 
@@ -221,23 +261,42 @@ export async function listStaff(db: Db, filter: { search?: string; unitId?: stri
   if (filter.unitId) q.where('unit_id', filter.unitId);
   if (filter.search) {
     const like = `%${filter.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    q.andWhere((w) => w
-      .whereRaw("lower(name) like ? escape '\\'", [like])
-      .orWhereRaw("lower(email) like ? escape '\\'", [like])
-      .orWhereRaw("lower(coalesce(hsa_id, '')) like ? escape '\\'", [like]));
+    q.andWhere((w) =>
+      w
+        .whereRaw("lower(name) like ? escape '\\'", [like])
+        .orWhereRaw("lower(email) like ? escape '\\'", [like])
+        .orWhereRaw("lower(coalesce(hsa_id, '')) like ? escape '\\'", [like]),
+    );
   }
   return (await q).map((r: Row) => ({ ...toStaff(r), lastLoginAt: toDate(r.last_login_at, true) }));
 }
 
-export async function updateStaff(db: Db, staffId: string, changes: { email: string; name: string; hsaId: string | null; role: Role; unitId: string }): Promise<void> {
-  await db('staff').where({ id: staffId }).update({ email: changes.email, name: changes.name, hsa_id: changes.hsaId, role: changes.role, unit_id: changes.unitId });
+export async function updateStaff(
+  db: Db,
+  staffId: string,
+  changes: { email: string; name: string; hsaId: string | null; role: Role; unitId: string },
+): Promise<void> {
+  await db('staff').where({ id: staffId }).update({
+    email: changes.email,
+    name: changes.name,
+    hsa_id: changes.hsaId,
+    role: changes.role,
+    unit_id: changes.unitId,
+  });
 }
 
-export async function updateUnit(db: Db, unitId: string, changes: { name: string; phone: string | null }): Promise<void> {
+export async function updateUnit(
+  db: Db,
+  unitId: string,
+  changes: { name: string; phone: string | null },
+): Promise<void> {
   await db('care_units').where({ id: unitId }).update({ name: changes.name, phone: changes.phone });
 }
 
 export async function revokeTokenById(db: Db, staffId: string, tokenId: string): Promise<boolean> {
-  const n = await db('api_tokens').where({ staff_id: staffId, id: tokenId }).whereNull('revoked_at').update({ revoked_at: iso() });
+  const n = await db('api_tokens')
+    .where({ staff_id: staffId, id: tokenId })
+    .whereNull('revoked_at')
+    .update({ revoked_at: iso() });
   return n > 0;
 }

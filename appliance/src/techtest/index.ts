@@ -24,13 +24,22 @@ export const plugin: Plugin<void> = {
       if (!target) {
         state = { ok: true, detail: 'no UDP TURN URL to check from here (TCP/TLS only)' };
       } else {
-        const { username, credential } = turnCredentials(turn, { ttlSeconds: 60 }).iceServers[0]!;
-        const status = await allocate(target.host, target.port, username, credential).catch((error: Error) => error.message);
-        state = status === 200
-          ? { ok: true, detail: `${target.host}:${target.port} grants a relay for a minted credential` }
-          : status === 401
-            ? { ok: false, detail: `${target.host}:${target.port} refuses the minted credential: TURN_SECRET differs from the TURN server's static-auth-secret` }
-            : { ok: false, detail: `${target.host}:${target.port}: ${typeof status === 'number' ? `error ${status}` : status}` };
+        const { username, credential } = turnCredentials(turn, { ttlSeconds: 60 }).iceServers[0];
+        const status = await allocate(target.host, target.port, username, credential).catch(
+          (error: Error) => error.message,
+        );
+        state =
+          status === 200
+            ? { ok: true, detail: `${target.host}:${target.port} grants a relay for a minted credential` }
+            : status === 401
+              ? {
+                  ok: false,
+                  detail: `${target.host}:${target.port} refuses the minted credential: TURN_SECRET differs from the TURN server's static-auth-secret`,
+                }
+              : {
+                  ok: false,
+                  detail: `${target.host}:${target.port}: ${typeof status === 'number' ? `error ${status}` : status}`,
+                };
       }
       last = { at: Date.now(), state };
       return state;

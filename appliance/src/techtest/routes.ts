@@ -33,7 +33,11 @@ const keepPlaceholders = new Proxy({}, { get: (_, name) => `{${String(name)}}` }
 /** The UI strings the page's script needs, in the request's language. */
 function clientStrings(request: Request): Record<string, string> {
   const lang = languageOf(request);
-  return Object.fromEntries(stringKeys(lang).filter((k) => k.startsWith('techtest.')).map((k) => [k, t(lang, k, keepPlaceholders)]));
+  return Object.fromEntries(
+    stringKeys(lang)
+      .filter((k) => k.startsWith('techtest.'))
+      .map((k) => [k, t(lang, k, keepPlaceholders)]),
+  );
 }
 
 const subjectOf = (request: Request): Subject => request.pre.subject as Subject;
@@ -43,7 +47,10 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
   // Limits count per subject, not per address: a hospital's staff all come through one proxy.
   const perSubject = (request: Request) => `${subjectOf(request).type}:${subjectOf(request).id}`;
   const whose = { method: (request: Request) => mount.subject(request), assign: 'subject' };
-  const limited = (name: string, limit: Limit): RouteOptionsPreArray => [whose, { method: rateLimit(`techtest-${name}${base}`, limit, perSubject) }];
+  const limited = (name: string, limit: Limit): RouteOptionsPreArray => [
+    whose,
+    { method: rateLimit(`techtest-${name}${base}`, limit, perSubject) },
+  ];
   const route = (options: RouteOptions): RouteOptions => ({ auth: mount.auth, pre: [whose], ...options });
   // Writes with the session cookie are CSRF-checked by header, like the REST API.
   const csrf = { crumb: { restful: true } };
@@ -81,7 +88,9 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
         const turn = request.server.app.config.turn;
         if (!turn) return h.response({ relay: false }).header('cache-control', noStore);
         const { iceServers, expiresAt } = turnCredentials(turn);
-        return h.response({ relay: true, iceServers, expiresAt: expiresAt.toISOString() }).header('cache-control', noStore);
+        return h
+          .response({ relay: true, iceServers, expiresAt: expiresAt.toISOString() })
+          .header('cache-control', noStore);
       },
     },
     {
@@ -96,8 +105,15 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
       async handler(request, h) {
         const { db, bus } = request.server.app;
         const answers = request.payload as TechTestAnswers;
-        const result = await recordResult({ db, bus }, subjectOf(request), answers, request.headers['user-agent'] as string | undefined);
-        return h.response({ id: result.id, verdict: result.verdict, testedAt: result.testedAt.toISOString() }).code(201);
+        const result = await recordResult(
+          { db, bus },
+          subjectOf(request),
+          answers,
+          request.headers['user-agent'] as string | undefined,
+        );
+        return h
+          .response({ id: result.id, verdict: result.verdict, testedAt: result.testedAt.toISOString() })
+          .code(201);
       },
     },
     {

@@ -13,11 +13,21 @@ const label = Joi.string().trim().max(200).allow('', null).empty('').default(nul
 const figure = (max: number) => Joi.number().min(0).max(max).allow(null).default(null);
 
 export const resultPayload = Joi.object({
-  camera: Joi.string().valid(...cameraAnswers).required(),
-  microphone: Joi.string().valid(...microphoneAnswers).required(),
+  camera: Joi.string()
+    .valid(...cameraAnswers)
+    .required(),
+  microphone: Joi.string()
+    .valid(...microphoneAnswers)
+    .required(),
   microphoneLevel: Joi.number().min(0).max(1).allow(null).default(null),
-  sound: Joi.string().valid(...soundAnswers).required(),
-  devices: Joi.object({ camera: label, microphone: label, speaker: label }).default({ camera: null, microphone: null, speaker: null }),
+  sound: Joi.string()
+    .valid(...soundAnswers)
+    .required(),
+  devices: Joi.object({ camera: label, microphone: label, speaker: label }).default({
+    camera: null,
+    microphone: null,
+    speaker: null,
+  }),
   network: Joi.object({
     relayConfigured: Joi.boolean().required(),
     relayUdp: Joi.boolean().allow(null).default(null),

@@ -26,7 +26,13 @@ export async function recordResult(
   now: Date = new Date(),
 ): Promise<TechTestResult> {
   const verdict = connectionVerdict(answers.network);
-  const result = await insertResult(deps.db, { ...answers, subject, verdict, ...describeUserAgent(userAgent), testedAt: now });
+  const result = await insertResult(deps.db, {
+    ...answers,
+    subject,
+    verdict,
+    ...describeUserAgent(userAgent),
+    testedAt: now,
+  });
   deps.bus.emit('techtest.completed', { subject, resultId: result.id, verdict });
   return result;
 }

@@ -20,7 +20,11 @@ function toResult(row: Row): TechTestResult {
     microphone: row.microphone as TechTestResult['microphone'],
     microphoneLevel: num(row.microphone_level),
     sound: row.sound as TechTestResult['sound'],
-    devices: { camera: text(row.camera_label), microphone: text(row.microphone_label), speaker: text(row.speaker_label) },
+    devices: {
+      camera: text(row.camera_label),
+      microphone: text(row.microphone_label),
+      speaker: text(row.speaker_label),
+    },
     network: {
       relayConfigured: toBool(row.relay_configured),
       relayUdp: bool(row.relay_udp),
@@ -76,7 +80,10 @@ export async function insertResult(db: Db, result: Omit<TechTestResult, 'id'>): 
 export async function latestResult(db: Db, subject: Subject): Promise<TechTestResult | undefined> {
   const row = await db(table)
     .where({ subject_type: subject.type, subject_id: subject.id })
-    .orderBy([{ column: 'tested_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+    .orderBy([
+      { column: 'tested_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
     .first();
   return row ? toResult(row) : undefined;
 }

@@ -8,7 +8,15 @@ import { lookup } from 'node:dns/promises';
 
 const magicCookie = 0x2112a442;
 const method = { allocate: 0x0003, refresh: 0x0004 };
-const attr = { username: 0x0006, messageIntegrity: 0x0008, errorCode: 0x0009, lifetime: 0x000d, realm: 0x0014, nonce: 0x0015, requestedTransport: 0x0019 };
+const attr = {
+  username: 0x0006,
+  messageIntegrity: 0x0008,
+  errorCode: 0x0009,
+  lifetime: 0x000d,
+  realm: 0x0014,
+  nonce: 0x0015,
+  requestedTransport: 0x0019,
+};
 
 function attribute(type: number, value: Buffer): Buffer {
   const padded = Buffer.alloc(4 + Math.ceil(value.length / 4) * 4);
@@ -27,7 +35,9 @@ function request(type: number, attributes: Buffer[], integrityKey?: Buffer): Buf
   if (integrityKey) {
     // MESSAGE-INTEGRITY covers the message with its length already counting the 24-byte attribute.
     header.writeUInt16BE(body.length + 24, 2);
-    const mac = createHmac('sha1', integrityKey).update(Buffer.concat([header, body])).digest();
+    const mac = createHmac('sha1', integrityKey)
+      .update(Buffer.concat([header, body]))
+      .digest();
     body = Buffer.concat([body, attribute(attr.messageIntegrity, mac)]);
   }
   header.writeUInt16BE(body.length, 2);
@@ -36,7 +46,7 @@ function request(type: number, attributes: Buffer[], integrityKey?: Buffer): Buf
 
 function readAttributes(message: Buffer): Map<number, Buffer> {
   const found = new Map<number, Buffer>();
-  for (let at = 20; at + 4 <= message.length; ) {
+  for (let at = 20; at + 4 <= message.length;) {
     const type = message.readUInt16BE(at);
     const length = message.readUInt16BE(at + 2);
     found.set(type, message.subarray(at + 4, at + 4 + length));
@@ -47,14 +57,14 @@ function readAttributes(message: Buffer): Map<number, Buffer> {
 
 const errorCodeOf = (message: Buffer): number => {
   const error = readAttributes(message).get(attr.errorCode);
-  return error ? error[2]! * 100 + error[3]! : 0;
+  return error ? error[2] * 100 + error[3] : 0;
 };
 
 /** Where to ask: the first UDP (or transport-less) turn: URL, default port 3478. */
 export function udpTarget(urls: string[]): { host: string; port: number } | undefined {
   for (const url of urls) {
     const m = /^turn:([^:?]+|\[[^\]]+\])(?::(\d+))?(?:\?transport=(\w+))?$/.exec(url);
-    if (m && (!m[3] || m[3] === 'udp')) return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2] ?? 3478) };
+    if (m && (!m[3] || m[3] === 'udp')) return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2] ?? 3478) };
   }
   return undefined;
 }
@@ -64,13 +74,22 @@ export function udpTarget(urls: string[]): { host: string; port: number } | unde
  * 401 with its realm and a nonce), then signed with the long-term key MD5(username:realm:password).
  * Returns 200 when the relay was granted (and releases it), else the server's error code.
  */
-export async function allocate(host: string, port: number, username: string, password: string, timeoutMs = 3000): Promise<number> {
+export async function allocate(
+  host: string,
+  port: number,
+  username: string,
+  password: string,
+  timeoutMs = 3000,
+): Promise<number> {
   const { address, family } = await lookup(host);
   // One socket for the whole conversation: the server ties its nonce to the client's address and port.
   const socket = createSocket(family === 6 ? 'udp6' : 'udp4');
   const exchange = (message: Buffer) =>
     new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer from the TURN server at ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no answer from the TURN server at ${host}:${port} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       socket.once('message', (reply) => {
         clearTimeout(timer);
         resolve(reply);
@@ -83,12 +102,20 @@ export async function allocate(host: string, port: number, username: string, pas
     const realm = challenge.get(attr.realm);
     const nonce = challenge.get(attr.nonce);
     if (!realm || !nonce) throw new Error('the TURN server did not answer with a realm and nonce');
-    const key = createHash('md5').update(`${username}:${realm.toString('utf8')}:${password}`).digest();
-    const signed = [attribute(attr.username, Buffer.from(username)), attribute(attr.realm, realm), attribute(attr.nonce, nonce)];
+    const key = createHash('md5')
+      .update(`${username}:${realm.toString('utf8')}:${password}`)
+      .digest();
+    const signed = [
+      attribute(attr.username, Buffer.from(username)),
+      attribute(attr.realm, realm),
+      attribute(attr.nonce, nonce),
+    ];
     const reply = await exchange(request(method.allocate, [transport, ...signed], key));
     if (reply.readUInt16BE(0) !== 0x0103) return errorCodeOf(reply); // not an Allocate success
     // Release the relay: a readiness probe must not hold the server's ports.
-    await exchange(request(method.refresh, [attribute(attr.lifetime, Buffer.from([0, 0, 0, 0])), ...signed], key)).catch(() => undefined);
+    await exchange(
+      request(method.refresh, [attribute(attr.lifetime, Buffer.from([0, 0, 0, 0])), ...signed], key),
+    ).catch(() => undefined);
     return 200;
   } finally {
     socket.close();

@@ -31,9 +31,13 @@ export async function up(knex: Knex): Promise<void> {
       end if;
       raise exception 'audit_log is append-only: % refused', tg_op using errcode = 'insufficient_privilege';
     end $$`);
-  await knex.raw(`create trigger audit_log_append_only before update or delete on audit_log for each row execute function audit_log_append_only()`);
+  await knex.raw(
+    `create trigger audit_log_append_only before update or delete on audit_log for each row execute function audit_log_append_only()`,
+  );
   // TRUNCATE bypasses row triggers: refuse it as a statement.
-  await knex.raw(`create trigger audit_log_no_truncate before truncate on audit_log for each statement execute function audit_log_append_only()`);
+  await knex.raw(
+    `create trigger audit_log_no_truncate before truncate on audit_log for each statement execute function audit_log_append_only()`,
+  );
   await knex.raw(`
     create or replace function purge_audit_log(cutoff timestamptz) returns bigint language plpgsql as $$
     declare removed bigint;

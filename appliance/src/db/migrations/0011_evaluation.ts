@@ -73,10 +73,19 @@ export async function up(knex: Knex): Promise<void> {
 
   const now = new Date().toISOString();
   for (const role of roles) {
-    await knex('evaluation_sets').insert({ id: `default-${role}-1`, unit_id: null, role, version: 1, questions: JSON.stringify(defaultQuestions), created_by: null, created_at: now });
+    await knex('evaluation_sets').insert({
+      id: `default-${role}-1`,
+      unit_id: null,
+      role,
+      version: 1,
+      questions: JSON.stringify(defaultQuestions),
+      created_by: null,
+      created_at: now,
+    });
   }
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ['evaluation_responses', 'evaluation_respondents', 'evaluation_sets']) await knex.schema.dropTableIfExists(table);
+  for (const table of ['evaluation_responses', 'evaluation_respondents', 'evaluation_sets'])
+    await knex.schema.dropTableIfExists(table);
 }

@@ -292,7 +292,7 @@ test('an unknown or malformed link gets a page, not an error', async (t) => {
 });
 
 test('a person invited with SMS identification gets a code by SMS that unlocks the way in', async (t) => {
-  const { app, smsc } = world;
+  const { app } = world;
   const { client } = await loggedIn(app);
   const meeting = (
     await client.request('POST', '/api/v1/meetings', {

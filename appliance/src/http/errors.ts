@@ -5,6 +5,7 @@ import type { Lifecycle, Request, ResponseToolkit, Server } from '@hapi/hapi';
 import type { ValidationError } from 'joi';
 import type { Language } from '../common/language.ts';
 import { languageOf, t } from './i18n.ts';
+import { headerText } from './headers.ts';
 
 /**
  * A domain's own error (a broken booking rule, a stale edit, a meeting that is not yours). The
@@ -30,7 +31,7 @@ export function wantsHtml(request: Request): boolean {
   const path = request.path;
   if (path.startsWith('/api/') || path.startsWith('/health/') || path === '/metrics' || path.startsWith('/static/'))
     return false;
-  return String(request.headers.accept ?? '').includes('text/html') || request.method === 'get';
+  return headerText(request, 'accept').includes('text/html') || request.method === 'get';
 }
 
 /** The pages behind a participant's guest session (the way in after the link, and the meeting). */

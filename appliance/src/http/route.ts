@@ -53,9 +53,10 @@ type Schemas = Pick<RouteOptionsValidate, 'params' | 'query' | 'payload'>;
 
 /**
  * The request a route's handler gets: hapi's request with params, query and payload typed by the
- * route's schemas. An intersection, so the request still passes wherever a plain `Request` is taken.
+ * route's schemas. Params and query are narrowed and the payload replaced, so the request still passes wherever a
+ * plain `Request` is taken.
  */
-export type TypedRequest<Path extends string, V extends Schemas> = Request & {
+export type TypedRequest<Path extends string, V extends Schemas> = Omit<Request, 'payload'> & {
   readonly params: Validated<V['params'], PathParams<Path>>;
   readonly query: Validated<V['query'], ReqRefDefaults['Query']>;
   readonly payload: Validated<V['payload'], ReqRefDefaults['Payload']>;
@@ -86,4 +87,11 @@ export function route<Path extends string, V extends RouteOptionsValidate = obje
   // The one place the types meet hapi's route table: hapi runs `validate` before the handler, so
   // the handler sees exactly what the schemas let through.
   return typed as ServerRoute;
+}
+
+/** A field of a request part no schema typed (a page drawn for several routes): unknown until checked. */
+export function fieldOf(part: unknown, key: string): unknown {
+  return typeof part === 'object' && part !== null && Object.hasOwn(part, key)
+    ? (part as Record<string, unknown>)[key]
+    : undefined;
 }

@@ -135,6 +135,26 @@ test('/ice mints fresh short-lived TURN credentials for every configured URL, ne
   t.not(second.iceServers[0].username, body.iceServers[0].username);
 });
 
+test('the page brings fresh credentials of its own, so the connection check starts without asking for them', async (t) => {
+  const { browser } = await loggedIn();
+  const ice = async () => {
+    const page = await browser.get('/techtest');
+    t.is(page.headers.get('cache-control'), 'no-store');
+    t.notRegex(page.text, new RegExp(turnSecret), 'the shared secret never leaves');
+    return JSON.parse(/<script type="application\/json" id="techtest-ice">(.*?)<\/script>/.exec(page.text)![1]) as {
+      relay: boolean;
+      iceServers: { urls: string[]; username: string }[];
+      validForSeconds: number;
+    };
+  };
+  const first = await ice();
+  t.true(first.relay);
+  t.deepEqual(first.iceServers[0].urls, ['turn:127.0.0.1:3478?transport=udp', 'turn:127.0.0.1:3478?transport=tcp']);
+  const ttl = Number(first.iceServers[0].username.split(':')[0]) - Date.now() / 1000;
+  t.true(ttl > 60 && ttl <= first.validForSeconds, `ttl ${ttl}`);
+  t.not((await ice()).iceServers[0].username, first.iceServers[0].username, 'minted for each page');
+});
+
 test('a result is stored with the staff session, with browser and OS from the user agent', async (t) => {
   const { browser, subject } = await loggedIn();
   const reply = await browser.request('POST', '/techtest/results', {

@@ -320,6 +320,25 @@ test('results are limited per subject, not per address: a colleague behind the s
   );
 });
 
+test('the line samples fit a handful of test runs; a download loop is cut off, downloads and uploads counted together', async (t) => {
+  const { browser } = await loggedIn();
+  const statuses: number[] = [];
+  for (let i = 0; i < 60; i += 1) statuses.push((await browser.get(`/techtest/download?bytes=1&n=${i}`)).status);
+  for (let i = 0; i < 60; i += 1)
+    statuses.push(
+      (
+        await browser.request('POST', '/techtest/upload', {
+          body: 'x',
+          headers: { 'content-type': 'application/octet-stream', 'x-csrf-token': browser.crumb! },
+        })
+      ).status,
+    );
+  t.deepEqual(statuses, Array(120).fill(200));
+  t.is((await browser.get('/techtest/download?bytes=1&n=last')).status, 429);
+  const colleague = await loggedIn();
+  t.is((await colleague.browser.get('/techtest/download?bytes=1')).status, 200, 'another person is not held up');
+});
+
 test('the entry path can mount the same test for a participant, who is refused without a subject', async (t) => {
   // As the entry plugin will: its own path, its own authentication, the participant as subject.
   app.server.route(

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Request, ResponseToolkit, RouteOptions, RouteOptionsPreArray, ServerRoute } from '@hapi/hapi';
 import { languageOf, stringKeys, t } from '../http/i18n.ts';
-import { rateLimit, type Limit } from '../http/ratelimit.ts';
+import { localRateLimit, rateLimit, type Limit } from '../http/ratelimit.ts';
 import type { Subject, TechTestAnswers } from './model.ts';
 import { downloadQuery, nextQuery, resultMaxBytes, resultPayload, transferMaxBytes } from './schemas.ts';
 import { recordResult, staffSessionSubject } from './service.ts';
@@ -86,6 +86,12 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
     whose,
     { method: rateLimit(`techtest-${name}${base}`, limit, perSubject) },
   ];
+  // The line estimate's samples guess at nothing: they are counted in this process (one limit for
+  // download and upload), so that no sample waits for a database commit the line has no part in.
+  const transfers: RouteOptionsPreArray = [
+    whose,
+    { method: localRateLimit(`techtest-transfer${base}`, transferLimit, perSubject) },
+  ];
   const route = (options: RouteOptions): RouteOptions => ({ auth: mount.auth, pre: [whose], ...options });
   // Writes with the session cookie are CSRF-checked by header, like the REST API.
   const csrf = { crumb: { restful: true } };
@@ -130,7 +136,7 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
     {
       method: 'GET',
       path: `${base}/download`,
-      options: route({ pre: limited('transfer', transferLimit), validate: { query: downloadQuery } }),
+      options: route({ pre: transfers, validate: { query: downloadQuery } }),
       handler(request, h) {
         const { bytes } = request.query as { bytes: number };
         // Random bytes: nothing on the way (gzip, a proxy) can make the sample smaller than it is.
@@ -142,7 +148,7 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
       path: `${base}/upload`,
       options: route({
         plugins: csrf,
-        pre: limited('transfer', transferLimit),
+        pre: transfers,
         payload: { maxBytes: transferMaxBytes, output: 'data', parse: false, allow: 'application/octet-stream' },
       }),
       handler(request, h) {

@@ -13,3 +13,11 @@ export function toDate(value: unknown, nullable = false): Date | null {
 }
 
 export const toBool = (value: unknown): boolean => value === true || value === 1 || value === '1';
+
+// Column types as the two drivers return them, for the row interfaces of the stores.
+/** A timestamp column: an ISO string from SQLite, a Date from PostgreSQL (timestamptz). */
+export type DbTimestamp = string | Date;
+/** A boolean column: 0/1 from SQLite, a boolean from PostgreSQL. */
+export type DbBoolean = number | boolean;
+/** A bigint (bigIncrements) column: a number from SQLite, a string from PostgreSQL. */
+export type DbBigInt = number | string;

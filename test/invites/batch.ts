@@ -80,7 +80,7 @@ for (const database of forReceipts) {
       try {
         await db.migrate.latest();
         await queueCodes(db, dataKey, 3);
-        const [one, two, three] = await claim(db, dataKey, { limit: 3, leaseMs: 60_000 });
+        const [one, two, three] = await claim(db, dataKey, { limit: 3, leaseMs: 60_000, channel: 'sms' });
         // The second message went as two parts: it is delivered only when both are.
         await db.transaction((trx) =>
           recordSends(trx, [

@@ -192,12 +192,12 @@ export class Dispatcher {
     while (this.#running) {
       this.#nudged = false;
       this.#handOut();
-      // Each channel whose buffer is below one window claims, in one statement, enough rows to fill
-      // its free slots and keep one window ready behind them.
+      // A channel whose buffer fell below one window claims enough rows to fill its free slots and
+      // keep two windows ready behind them: a claim a window at a time, not a row as each slot frees.
       let claimed = 0;
       for (const channel of ['sms', 'email'] as const) {
         const lane = this.#lanes[channel];
-        const room = 2 * concurrency - lane.inFlight - lane.ready.length;
+        const room = 3 * concurrency - lane.inFlight - lane.ready.length;
         if (lane.drained || lane.ready.length >= concurrency || room <= 0) continue;
         try {
           const rows = await claim(this.#o.db, this.#o.dataKey, { limit: room, leaseMs: this.#o.leaseMs, channel });

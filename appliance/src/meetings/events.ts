@@ -61,3 +61,6 @@ export type ChangeHook = (trx: Knex.Transaction, change: MeetingChange) => Promi
  * record of the change (`request.auditIn`), so that the change and its record commit together.
  */
 export type Within = (trx: Knex.Transaction, changes: MeetingChange[]) => Promise<void>;
+
+/** The same for a status change: `advanced` says whether the status moved (or was there already). */
+export type WithinStatus = (trx: Knex.Transaction, advanced: boolean) => Promise<void>;

@@ -5,7 +5,7 @@ import { countAttempt } from '../db/counters.ts';
 import type { Db } from '../db/knex.ts';
 import type { EventBus } from '../events.ts';
 import type { Staff } from '../staff/index.ts';
-import type { ChangeHook, MeetingChange, Within } from './events.ts';
+import type { ChangeHook, MeetingChange, Within, WithinStatus } from './events.ts';
 import {
   isPatient,
   type Meeting,
@@ -428,18 +428,21 @@ export class MeetingService {
 
   /**
    * The room's life moves the meeting on (open → in progress → ended), never back: the status and
-   * a 'meeting.status' event are written in one transaction. Returns false when it was there already.
+   * a 'meeting.status' event are written in one transaction, with the caller's `within` (the room's
+   * own rows, the audit record of ending it). Returns false when it was there already.
    */
   async advanceStatus(
     meetingId: string,
     status: store.RoomStatus,
     byStaffId: string | null = null,
     now = new Date(),
+    within?: WithinStatus,
   ): Promise<boolean> {
     const advanced = await this.db.transaction(async (trx) => {
-      if (!(await store.advanceMeetingStatus(trx, meetingId, status, now))) return false;
-      await store.insertStatusChange(trx, { meetingId, status, byStaffId }, now);
-      return true;
+      const moved = await store.advanceMeetingStatus(trx, meetingId, status, now);
+      if (moved) await store.insertStatusChange(trx, { meetingId, status, byStaffId }, now);
+      await within?.(trx, moved);
+      return moved;
     });
     if (advanced) this.bus.emit('meeting.status', { meetingId, status, byStaffId });
     return advanced;

@@ -22,7 +22,15 @@ import {
   setPayload,
   tokenParams,
 } from './schemas.ts';
-import { answer, EvaluationError, offerByToken, offerToParticipant, offerToStaff, type Offer } from './service.ts';
+import {
+  answer,
+  EvaluationError,
+  fieldText,
+  offerByToken,
+  offerToParticipant,
+  offerToStaff,
+  type Offer,
+} from './service.ts';
 import { currentSet, insertSetVersion } from './store.ts';
 
 const guestPage = { layout: 'guest' };
@@ -40,7 +48,7 @@ const problemStatus: Record<EvaluationError['problem'], number> = {
 /** The questions as the form shows them, in the reader's language, with what they chose so far. */
 function formQuestions(questions: Question[], lang: Language, values: Record<string, unknown> = {}) {
   return questions.map((q) => {
-    const value = String(values[`q_${q.id}`] ?? '');
+    const value = fieldText(values[`q_${q.id}`]);
     return {
       id: q.id,
       name: `q_${q.id}`,

@@ -286,7 +286,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
       handler: async (request, h) => {
         const lang = languageOf(request);
         const staff = staffOf(request);
-        const form = request.payload as BookingForm;
+        const form = request.payload;
         const draft = readDraft(form.draft);
         const clearParticipant = (f: BookingForm): Partial<BookingForm> =>
           Object.fromEntries(Object.entries(f).filter(([k]) => !k.startsWith('p_') || k === 'p_country'));

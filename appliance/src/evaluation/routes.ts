@@ -24,7 +24,15 @@ import {
   tokenParams,
   type SetForm,
 } from './schemas.ts';
-import { answer, EvaluationError, offerByToken, offerToParticipant, offerToStaff, type Offer } from './service.ts';
+import {
+  answer,
+  EvaluationError,
+  fieldText,
+  offerByToken,
+  offerToParticipant,
+  offerToStaff,
+  type Offer,
+} from './service.ts';
 import { currentSet, insertSetVersion } from './store.ts';
 
 const guestPage = { layout: 'guest' };
@@ -42,7 +50,7 @@ const problemStatus: Record<EvaluationError['problem'], number> = {
 /** The questions as the form shows them, in the reader's language, with what they chose so far. */
 function formQuestions(questions: Question[], lang: Language, form: unknown) {
   return questions.map((q) => {
-    const value = String(fieldOf(form, `q_${q.id}`) ?? '');
+    const value = fieldText(fieldOf(form, `q_${q.id}`));
     return {
       id: q.id,
       name: `q_${q.id}`,

@@ -1,7 +1,6 @@
 // The staff pages: the calendar (day and week), the booking form (drawn by booking-form.ts), and
 // the meeting page with reschedule and cancel. Server-rendered and usable without JavaScript; the
 // client scripts only add inline rule hints and live updates (SSE).
-import Boom from '@hapi/boom';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { day, lookupYears, meetingYears } from '../http/dates.ts';

@@ -16,6 +16,7 @@ import { latestResult, staffSessionSubject } from '../techtest/index.ts';
 import { bookedStaff, type RoomService } from './service.ts';
 import { nudgeChannel, phonesOf } from './contact.ts';
 import { alertsOf, findRoom, presenceOf } from './store.ts';
+import { headerText } from '../http/headers.ts';
 
 const meetingParams = objectOf<{ id: string }>({ id: Joi.string().guid().required() });
 
@@ -62,9 +63,7 @@ async function jitsiSettings(
     room,
     jwt,
     deepLink:
-      room && jwt
-        ? appLink(domain, String(room), jwt, /Android/.test(String(request.headers['user-agent'] ?? '')))
-        : undefined,
+      room && jwt ? appLink(domain, String(room), jwt, /Android/.test(headerText(request, 'user-agent'))) : undefined,
     name,
     leaveUrl,
     meetingId: meeting.id,

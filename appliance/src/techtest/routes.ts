@@ -7,7 +7,7 @@ import type { Request, ResponseToolkit, RouteOptions, RouteOptionsPreArray, Serv
 import { languageOf, stringKeys, t } from '../http/i18n.ts';
 import { localRateLimit, rateLimit, type Limit } from '../http/ratelimit.ts';
 import { route as typedRoute } from '../http/route.ts';
-import type { Subject, TechTestAnswers } from './model.ts';
+import type { Subject } from './model.ts';
 import { downloadQuery, nextQuery, resultMaxBytes, resultPayload, transferMaxBytes } from './schemas.ts';
 import { recordResult, staffSessionSubject } from './service.ts';
 import { turnCredentials, turnTtlSeconds } from './turn.ts';

@@ -1,9 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import test, { type ExecutionContext } from 'ava';
-import { client, xml, type Client, type XmlElement } from '@xmpp/client';
+import { xml, type XmlElement } from '@xmpp/client';
 import {
-  guardAgainstLateData,
   RoomControl,
   RoomControlError,
   type Occupant,
@@ -18,7 +17,6 @@ const openDefaults: ProsodyOptions = {
 };
 
 const run = promisify(execFile);
-const NS_MUC = 'http://jabber.org/protocol/muc';
 const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
 const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
 
@@ -311,7 +309,9 @@ test('after Prosody restarts mid-meeting the appliance reconnects, re-joins, re-
 
   // The participants' clients reconnect by themselves; the room they come back to has its settings and grants again.
   await Promise.all(
-    [anna, bertil].map((p) => (p.xmpp.status === 'online' ? undefined : new Promise((r) => p.xmpp.once('online', r)))),
+    [anna, bertil].map((p) =>
+      p.xmpp.status === 'online' ? Promise.resolve() : new Promise((r) => p.xmpp.once('online', r)),
+    ),
   );
   t.true(features(await anna.disco('moterum6')).includes('muc_membersonly'));
   const back = new Set<string>();

@@ -11,8 +11,8 @@ export function isSqlite(db: Knex): boolean {
 }
 
 /** Rows of a raw statement with RETURNING: better-sqlite3 gives the array, pg a result object. */
-export function rowsOf(result: unknown): Record<string, any>[] {
-  return Array.isArray(result) ? result : (result as { rows: Record<string, any>[] }).rows;
+export function rowsOf<Row = Record<string, unknown>>(result: unknown): Row[] {
+  return Array.isArray(result) ? (result as Row[]) : (result as { rows: Row[] }).rows;
 }
 
 /** A placeholder for a timestamp in raw SQL: PostgreSQL must be told the ISO string's type. */

@@ -6,6 +6,7 @@ import type { ValidationError } from 'joi';
 import { isDatabaseUnavailable } from '../db/knex.ts';
 import type { Language } from '../common/language.ts';
 import { languageOf, t } from './i18n.ts';
+import { headerText } from './headers.ts';
 
 /**
  * A domain's own error (a broken booking rule, a stale edit, a meeting that is not yours). The
@@ -33,7 +34,7 @@ export function wantsHtml(request: Request): boolean {
   const path = request.path;
   if (path.startsWith('/api/') || path.startsWith('/health/') || path === '/metrics' || path.startsWith('/static/'))
     return false;
-  return String(request.headers.accept ?? '').includes('text/html') || request.method === 'get';
+  return headerText(request, 'accept').includes('text/html') || request.method === 'get';
 }
 
 /** The pages behind a participant's guest session (the way in after the link, and the meeting). */

@@ -9,6 +9,7 @@ import { isDatabaseUnavailable } from '../db/knex.ts';
 import { apiPrefix } from '../http/api.ts';
 import { languageCookie } from '../http/i18n.ts';
 import { sessionHours, sessionStaff, tokenStaff } from './service.ts';
+import { headerText } from '../http/headers.ts';
 
 export const sessionCookie = 'samverka_sid';
 
@@ -59,7 +60,7 @@ export async function registerAuth(server: Server): Promise<void> {
 
   server.auth.scheme('bearer', () => ({
     async authenticate(request, h) {
-      const header = String(request.headers.authorization ?? '');
+      const header = headerText(request, 'authorization');
       if (!header) throw Boom.unauthorized(null, 'Bearer');
       const match = /^Bearer\s+(\S+)$/i.exec(header);
       if (!match) throw Boom.unauthorized('Malformed Authorization header: use "Bearer <token>"', 'Bearer');

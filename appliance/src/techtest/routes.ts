@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import type { Request, ResponseToolkit, RouteOptions, RouteOptionsPreArray, ServerRoute } from '@hapi/hapi';
 import { languageOf, stringKeys, t } from '../http/i18n.ts';
 import { localRateLimit, rateLimit, type Limit } from '../http/ratelimit.ts';
-import type { Subject, TechTestAnswers } from './model.ts';
+import { route as typedRoute } from '../http/route.ts';
+import type { Subject } from './model.ts';
 import { downloadQuery, nextQuery, resultMaxBytes, resultPayload, transferMaxBytes } from './schemas.ts';
 import { recordResult, staffSessionSubject } from './service.ts';
 import { turnCredentials, turnTtlSeconds } from './turn.ts';
@@ -97,25 +98,26 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
     whose,
     { method: localRateLimit(`techtest-transfer${base}`, transferLimit, perSubject) },
   ];
-  const route = (options: RouteOptions): RouteOptions => ({ auth: mount.auth, pre: [whose], ...options });
+  // Generic, so that the options keep their schemas' types for the handler (http/route.ts).
+  const route = <O extends RouteOptions>(options: O) => ({ auth: mount.auth, pre: [whose], ...options });
   // Writes with the session cookie are CSRF-checked by header, like the REST API.
   const csrf = { crumb: { restful: true } };
 
   return [
-    {
+    typedRoute({
       method: 'GET',
       path: base,
       options: route({ validate: { query: nextQuery } }),
       handler: (request, h) => techTestPage(request, h, mount, `${request.path}${request.url.search}`),
-    },
-    {
+    }),
+    typedRoute({
       method: 'GET',
       path: `${base}/ice`,
       options: route({}),
       // Fresh credentials for a page that stood open longer than those it came with.
       handler: (request, h) => h.response(iceReply(request)).header('cache-control', noStore),
-    },
-    {
+    }),
+    typedRoute({
       method: 'POST',
       path: `${base}/results`,
       options: route({
@@ -126,7 +128,7 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
       }),
       async handler(request, h) {
         const { db, bus } = request.server.app;
-        const answers = request.payload as TechTestAnswers;
+        const answers = request.payload;
         const result = await recordResult(
           { db, bus },
           subjectOf(request),
@@ -137,18 +139,18 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
           .response({ id: result.id, verdict: result.verdict, testedAt: result.testedAt.toISOString() })
           .code(201);
       },
-    },
-    {
+    }),
+    typedRoute({
       method: 'GET',
       path: `${base}/download`,
       options: route({ pre: transfers, validate: { query: downloadQuery } }),
       handler(request, h) {
-        const { bytes } = request.query as { bytes: number };
+        const { bytes } = request.query;
         // Random bytes: nothing on the way (gzip, a proxy) can make the sample smaller than it is.
         return h.response(randomBytes(bytes)).type('application/octet-stream').header('cache-control', noStore);
       },
-    },
-    {
+    }),
+    typedRoute({
       method: 'POST',
       path: `${base}/upload`,
       options: route({
@@ -157,10 +159,11 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
         payload: { maxBytes: transferMaxBytes, output: 'data', parse: false, allow: 'application/octet-stream' },
       }),
       handler(request, h) {
-        const payload = request.payload as Buffer | null;
-        return h.response({ bytes: payload?.length ?? 0 }).header('cache-control', noStore);
+        // Unparsed (parse: false): the body as a Buffer, none when it was empty.
+        const bytes = Buffer.isBuffer(request.payload) ? request.payload.length : 0;
+        return h.response({ bytes }).header('cache-control', noStore);
       },
-    },
+    }),
   ];
 }
 
@@ -169,5 +172,6 @@ export const staffRoutes = techTestRoutes({
   path: '/techtest',
   auth: { strategy: 'session' },
   subject: (request) => staffSessionSubject(request.auth.credentials.sessionId!),
-  next: (request) => (request.query as { next?: string }).next ?? '/',
+  // The page's query is validated (nextQuery): `next` is a path on this site when given.
+  next: (request) => (typeof request.query.next === 'string' ? request.query.next : '/'),
 });

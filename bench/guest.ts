@@ -13,6 +13,7 @@ import { PredefinedNetworkConditions, type CDPSession, type Page } from 'puppete
 import { fill, launchChromium, press, type TestBrowser } from '../test/helpers/browser.ts';
 import { startCoturn } from '../test/helpers/coturn.ts';
 import { startRelay, type Relay } from '../test/helpers/relay.ts';
+import { textOf } from '../appliance/src/common/text.ts';
 import {
   interleaved,
   isMain,
@@ -51,7 +52,7 @@ async function recordTransfers(client: CDPSession): Promise<() => Transfer[]> {
   const seen: Transfer[] = [];
   const open = new Map<string, Transfer>();
   const encodingOf = (headers: Record<string, unknown>) =>
-    String(Object.entries(headers).find(([k]) => k.toLowerCase() === 'content-encoding')?.[1] ?? 'identity');
+    textOf(Object.entries(headers).find(([k]) => k.toLowerCase() === 'content-encoding')?.[1]) || 'identity';
   client.on('Network.requestWillBeSent', (e) => {
     const earlier = open.get(e.requestId);
     if (earlier && e.redirectResponse)

@@ -22,6 +22,8 @@ declare module '@hapi/hapi' {
     /** How this request authenticated: the browser session or an API bearer token. */
     via?: 'session' | 'token';
     sessionId?: string;
+    /** The session could not be checked because the database was unavailable (staff/auth.ts). */
+    unavailable?: Error;
   }
 }
 

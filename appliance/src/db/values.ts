@@ -14,10 +14,9 @@ export function toDate(value: unknown, nullable = false): Date | null {
 
 export const toBool = (value: unknown): boolean => value === true || value === 1 || value === '1';
 
-// Column types as the two drivers return them, for the row interfaces of the stores.
-/** A timestamp column: an ISO string from SQLite, a Date from PostgreSQL (timestamptz). */
+// What the drivers hand back for a column, so that each store's row interface says it once:
+// better-sqlite3 gives timestamps as the ISO text written, booleans as 0/1 and counts as numbers;
+// pg gives timestamptz as Date, booleans as booleans, and bigint (bigIncrements ids, count(*)) as text.
 export type DbTimestamp = string | Date;
-/** A boolean column: 0/1 from SQLite, a boolean from PostgreSQL. */
-export type DbBoolean = number | boolean;
-/** A bigint (bigIncrements) column: a number from SQLite, a string from PostgreSQL. */
-export type DbBigInt = number | string;
+export type DbBoolean = boolean | number;
+export type DbBigint = number | string;

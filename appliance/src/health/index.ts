@@ -3,6 +3,7 @@ import Boom from '@hapi/boom';
 import type { Plugin } from '@hapi/hapi';
 import { sameSecret } from '../crypto.ts';
 import { registerMetrics } from './metrics.ts';
+import { headerText } from '../http/headers.ts';
 
 export const plugin: Plugin<void> = {
   name: 'health',
@@ -37,7 +38,7 @@ export const plugin: Plugin<void> = {
         },
         async handler(request, h) {
           const { metricsToken } = request.server.app.config;
-          const presented = /^Bearer\s+(\S+)$/i.exec(String(request.headers.authorization ?? ''))?.[1];
+          const presented = /^Bearer\s+(\S+)$/i.exec(headerText(request, 'authorization'))?.[1];
           const byToken = metricsToken !== undefined && presented !== undefined && sameSecret(presented, metricsToken);
           const byAdmin = request.auth.isAuthenticated && request.auth.credentials.user?.role === 'admin';
           if (!byToken && !byAdmin) {

@@ -1,11 +1,11 @@
 // The staff pages: the calendar (day and week), the booking form (drawn by booking-form.ts), and
 // the meeting page with reschedule and cancel. Server-rendered and usable without JavaScript; the
 // client scripts only add inline rule hints and live updates (SSE).
-import Boom from '@hapi/boom';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { day, lookupYears, meetingYears } from '../http/dates.ts';
 import { languageOf, languages, t, type Language } from '../http/i18n.ts';
+import { objectOf, route } from '../http/route.ts';
 import { openEventStream } from '../http/sse.ts';
 import type { Staff } from '../staff/index.ts';
 import { displayPhone } from './contacts.ts';
@@ -32,6 +32,7 @@ import {
   type ParticipantKind,
 } from './model.ts';
 import { audited } from './routes.ts';
+import { meetingParams, participantParams } from './schemas.ts';
 import { withPatientFirst, type MeetingService } from './service.ts';
 import {
   addDays,
@@ -200,24 +201,26 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
     });
   }
 
-  const idParams = Joi.object({ id: Joi.string().guid().required() });
-  const participantParams = Joi.object({
-    id: Joi.string().guid().required(),
-    participantId: Joi.string().guid().required(),
-  });
+  const version = Joi.number().integer().min(1).required();
+  const confirm = Joi.string<'yes'>().valid('yes');
 
   return [
-    {
+    route({
       method: 'GET',
       path: '/calendar',
       options: {
         auth: session,
-        validate: { query: Joi.object({ view: Joi.string().valid('day', 'week').default('day'), date: calendarDate }) },
+        validate: {
+          query: objectOf<{ view: 'day' | 'week'; date?: string }>({
+            view: Joi.string<'day' | 'week'>().valid('day', 'week').default('day'),
+            date: calendarDate,
+          }),
+        },
       },
       handler: async (request, h) => {
         const lang = languageOf(request);
         const staff = staffOf(request);
-        const { view, date: chosen } = request.query as { view: 'day' | 'week'; date?: string };
+        const { view, date: chosen } = request.query;
         const now = today();
         const date = chosen ?? now;
         const first = view === 'week' ? mondayOf(date) : date;
@@ -259,8 +262,8 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           canBook: staff.role !== 'support',
         });
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/calendar/events',
       options: { auth: session },
@@ -273,14 +276,14 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         );
         return response;
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/meetings/new',
       options: { auth: { ...session, scope: ['admin', 'clinician'] } },
       handler: (request, h) => renderBooking(request, h, {}, []),
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/meetings/new',
       options: {
@@ -297,7 +300,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
       handler: async (request, h) => {
         const lang = languageOf(request);
         const staff = staffOf(request);
-        const form = request.payload as BookingForm;
+        const form = request.payload;
         const draft = readDraft(form.draft);
         const clearParticipant = (f: BookingForm): Partial<BookingForm> =>
           Object.fromEntries(Object.entries(f).filter(([k]) => !k.startsWith('p_') || k === 'p_country'));
@@ -371,67 +374,73 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           });
         }
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/meetings/{id}',
       options: {
         auth: session,
-        validate: { params: idParams, query: Joi.object({ done: Joi.string().valid(...Object.keys(notices)) }) },
+        validate: {
+          params: meetingParams,
+          query: objectOf<{ done?: keyof typeof notices }>({
+            done: Joi.string<keyof typeof notices>().valid(...Object.keys(notices)),
+          }),
+        },
       },
       handler: async (request, h) => {
-        const meeting = await meetings.get(staffOf(request), request.params.id as string);
+        const meeting = await meetings.get(staffOf(request), request.params.id);
         // One record per view: the page's live refreshes present the view's token (audit/page-views.ts).
         const pageView = await request.auditPageView('meeting.read', {
           meetingId: meeting.id,
           targetType: 'meeting',
           targetId: meeting.id,
         });
-        const done = (request.query as { done?: string }).done;
+        const done = request.query.done;
         return meetingPage(request, h, meetings, facts, meeting, {
           notice: done ? t(languageOf(request), notices[done]) : undefined,
           pageView,
         });
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/meetings/{id}/events',
-      options: { auth: session, validate: { params: idParams } },
+      options: { auth: session, validate: { params: meetingParams } },
       handler: async (request, h) => {
-        const meeting = await meetings.get(staffOf(request), request.params.id as string);
+        const meeting = await meetings.get(staffOf(request), request.params.id);
         const { response, stream } = openEventStream(request, h, { onClose: () => unsubscribe() });
         const unsubscribe = live.subscribe(stream, { meetingId: meeting.id });
         return response;
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/meetings/{id}/reschedule',
       options: {
         auth: { ...session, scope: ['admin', 'clinician'] },
         validate: {
-          params: idParams,
-          payload: Joi.object({
+          params: meetingParams,
+          payload: objectOf<{
+            crumb?: string;
+            version: number;
+            date: string;
+            time: string;
+            durationMinutes: number;
+            confirm?: 'yes';
+          }>({
             crumb: Joi.string(),
-            version: Joi.number().integer().min(1).required(),
+            version,
             date: dateField.required(),
             time: timeField.required(),
             durationMinutes: Joi.number().integer().min(5).max(480).required(),
-            confirm: Joi.string().valid('yes'),
+            confirm,
           }),
         },
       },
       handler: async (request, h) => {
         const lang = languageOf(request);
-        const id = request.params.id as string;
-        const form = request.payload as {
-          version: number;
-          date: string;
-          time: string;
-          durationMinutes: number;
-          confirm?: string;
-        };
+        const id = request.params.id;
+        const form = request.payload;
         const startsAt = fromClinicTime(form.date, form.time);
         // The same time again changes nothing and tells nobody: say so instead of "moved".
         const current = await meetings.get(staffOf(request), id);
@@ -474,26 +483,26 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           'rescheduled',
         );
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/meetings/{id}/cancel',
       options: {
         auth: { ...session, scope: ['admin', 'clinician'] },
         validate: {
-          params: idParams,
-          payload: Joi.object({
+          params: meetingParams,
+          payload: objectOf<{ crumb?: string; version: number; reason: string; confirm?: 'yes' }>({
             crumb: Joi.string(),
-            version: Joi.number().integer().min(1).required(),
+            version,
             reason: Joi.string().max(500).allow('').required(),
-            confirm: Joi.string().valid('yes'),
+            confirm,
           }),
         },
       },
       handler: async (request, h) => {
         const lang = languageOf(request);
-        const id = request.params.id as string;
-        const form = request.payload as { version: number; reason: string; confirm?: string };
+        const id = request.params.id;
+        const form = request.payload;
         if (!form.confirm && form.reason.trim()) {
           return confirmPage(
             request,
@@ -521,25 +530,25 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           'cancelled',
         );
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/meetings/{id}/participants/{participantId}/remove',
       options: {
         auth: { ...session, scope: ['admin', 'clinician'] },
         validate: {
           params: participantParams,
-          payload: Joi.object({
+          payload: objectOf<{ crumb?: string; version: number; confirm?: 'yes' }>({
             crumb: Joi.string(),
-            version: Joi.number().integer().min(1).required(),
-            confirm: Joi.string().valid('yes'),
+            version,
+            confirm,
           }),
         },
       },
       handler: async (request, h) => {
         const lang = languageOf(request);
-        const { id, participantId } = request.params as { id: string; participantId: string };
-        const form = request.payload as { version: number; confirm?: string };
+        const { id, participantId } = request.params;
+        const form = request.payload;
         if (!form.confirm) {
           return confirmPage(
             request,
@@ -567,20 +576,20 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           'removed',
         );
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/meetings/{id}/participants/{participantId}/resend',
       options: {
         auth: { ...session, scope: ['admin', 'clinician'] },
         validate: {
           params: participantParams,
-          payload: Joi.object({ crumb: Joi.string(), version: Joi.number().integer().min(1).required() }),
+          payload: objectOf<{ crumb?: string; version: number }>({ crumb: Joi.string(), version }),
         },
       },
       handler: async (request, h) => {
-        const { id, participantId } = request.params as { id: string; participantId: string };
-        const { version } = request.payload as { version: number };
+        const { id, participantId } = request.params;
+        const { version } = request.payload;
         return changeFromPage(
           request,
           h,
@@ -592,6 +601,6 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           'resent',
         );
       },
-    },
+    }),
   ];
 }

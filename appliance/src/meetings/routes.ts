@@ -4,12 +4,10 @@ import type { AuditAction } from '../audit/index.ts';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import { apiRoute } from '../http/api.ts';
 import type { Meeting } from './model.ts';
-import type { ParticipantInput } from './rules.ts';
 import * as schemas from './schemas.ts';
-import type { BookingInput, ListQuery, MeetingService, MeetingUpdate } from './service.ts';
+import type { MeetingService } from './service.ts';
 
 const staffOf = (request: Request) => request.auth.credentials.user!;
-const params = (request: Request) => request.params as { id: string; participantId: string };
 const writers = { scope: ['admin', 'clinician'] };
 
 /** The audit record of one access to a meeting (or one of its participants). */
@@ -36,7 +34,7 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { status: { 201: schemas.meetingSchema }, sample: 0 },
       },
       handler: async (request, h) => {
-        const meeting = await meetings.book(staffOf(request), request.payload as BookingInput);
+        const meeting = await meetings.book(staffOf(request), request.payload);
         await request.audit('meeting.book', {
           meetingId: meeting.id,
           targetType: 'meeting',
@@ -56,7 +54,7 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { schema: schemas.meetingListSchema, sample: 0 },
       },
       handler: async (request) => {
-        const query = request.query as unknown as ListQuery;
+        const query = request.query;
         const list = await meetings.list(staffOf(request), query);
         // One record per list, naming every meeting shown.
         await request.audit('meeting.list', {
@@ -80,7 +78,7 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { schema: schemas.meetingSchema, sample: 0 },
       },
       handler: async (request) => {
-        const meeting = await meetings.get(staffOf(request), params(request).id);
+        const meeting = await meetings.get(staffOf(request), request.params.id);
         await audited(request, 'meeting.read', meeting);
         return meeting;
       },
@@ -97,7 +95,7 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { schema: schemas.meetingSchema, sample: 0 },
       },
       handler: async (request) => {
-        const meeting = await meetings.update(staffOf(request), params(request).id, request.payload as MeetingUpdate);
+        const meeting = await meetings.update(staffOf(request), request.params.id, request.payload);
         await audited(request, 'meeting.update', meeting);
         return meeting;
       },
@@ -113,8 +111,8 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { schema: schemas.meetingSchema, sample: 0 },
       },
       handler: async (request) => {
-        const { version, reason } = request.payload as { version: number; reason: string };
-        const meeting = await meetings.cancel(staffOf(request), params(request).id, version, reason);
+        const { version, reason } = request.payload;
+        const meeting = await meetings.cancel(staffOf(request), request.params.id, version, reason);
         await audited(request, 'meeting.cancel', meeting);
         return meeting;
       },
@@ -129,10 +127,10 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { status: { 201: schemas.meetingSchema }, sample: 0 },
       },
       handler: async (request, h) => {
-        const { version, participant } = request.payload as { version: number; participant: ParticipantInput };
+        const { version, participant } = request.payload;
         const { meeting, participantId } = await meetings.addParticipant(
           staffOf(request),
-          params(request).id,
+          request.params.id,
           version,
           participant,
         );
@@ -151,13 +149,8 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { schema: schemas.meetingSchema, sample: 0 },
       },
       handler: async (request) => {
-        const { id, participantId } = params(request);
-        const meeting = await meetings.removeParticipant(
-          staffOf(request),
-          id,
-          participantId,
-          (request.query as unknown as { version: number }).version,
-        );
+        const { id, participantId } = request.params;
+        const meeting = await meetings.removeParticipant(staffOf(request), id, participantId, request.query.version);
         await audited(request, 'participant.remove', meeting, participantId);
         return meeting;
       },
@@ -174,8 +167,8 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { status: { 202: schemas.meetingSchema }, sample: 0 },
       },
       handler: async (request, h) => {
-        const { id, participantId } = params(request);
-        const { version } = request.payload as { version: number };
+        const { id, participantId } = request.params;
+        const { version } = request.payload;
         const meeting = await meetings.resendInvitation(staffOf(request), id, participantId, version);
         await audited(request, 'invitation.resend', meeting, participantId);
         return h.response(meeting).code(202);

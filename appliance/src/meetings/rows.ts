@@ -1,6 +1,6 @@
 // The meetings domain's tables, row by row, as SQLite and PostgreSQL return them (db/values.ts):
 // store.ts maps them to the model once, and nothing outside the domain sees them.
-import type { DbBigInt, DbBoolean, DbTimestamp } from '../db/values.ts';
+import type { DbBigint, DbBoolean, DbTimestamp } from '../db/values.ts';
 import type { IdentificationMethod, MeetingStatus, ParticipantKind, ParticipantStatus } from './model.ts';
 
 export interface MeetingRow {
@@ -48,7 +48,7 @@ export interface ParticipantRow {
 }
 
 export interface MeetingEventRow {
-  id: DbBigInt;
+  id: DbBigint;
   meeting_id: string;
   participant_id: string | null;
   type: string;

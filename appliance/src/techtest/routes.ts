@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import type { Request, RouteOptions, RouteOptionsPreArray, ServerRoute } from '@hapi/hapi';
 import { languageOf, stringKeys, t } from '../http/i18n.ts';
 import { rateLimit, type Limit } from '../http/ratelimit.ts';
-import type { Subject, TechTestAnswers } from './model.ts';
+import { route as typedRoute } from '../http/route.ts';
+import type { Subject } from './model.ts';
 import { downloadQuery, nextQuery, resultMaxBytes, resultPayload, transferMaxBytes } from './schemas.ts';
 import { recordResult, staffSessionSubject } from './service.ts';
 import { turnCredentials } from './turn.ts';
@@ -51,12 +52,13 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
     whose,
     { method: rateLimit(`techtest-${name}${base}`, limit, perSubject) },
   ];
-  const route = (options: RouteOptions): RouteOptions => ({ auth: mount.auth, pre: [whose], ...options });
+  // Generic, so that the options keep their schemas' types for the handler (http/route.ts).
+  const route = <O extends RouteOptions>(options: O) => ({ auth: mount.auth, pre: [whose], ...options });
   // Writes with the session cookie are CSRF-checked by header, like the REST API.
   const csrf = { crumb: { restful: true } };
 
   return [
-    {
+    typedRoute({
       method: 'GET',
       path: base,
       options: route({ validate: { query: nextQuery } }),
@@ -79,8 +81,8 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
           { layout: 'guest' },
         );
       },
-    },
-    {
+    }),
+    typedRoute({
       method: 'GET',
       path: `${base}/ice`,
       options: route({}),
@@ -92,8 +94,8 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
           .response({ relay: true, iceServers, expiresAt: expiresAt.toISOString() })
           .header('cache-control', noStore);
       },
-    },
-    {
+    }),
+    typedRoute({
       method: 'POST',
       path: `${base}/results`,
       options: route({
@@ -104,7 +106,7 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
       }),
       async handler(request, h) {
         const { db, bus } = request.server.app;
-        const answers = request.payload as TechTestAnswers;
+        const answers = request.payload;
         const result = await recordResult(
           { db, bus },
           subjectOf(request),
@@ -115,18 +117,18 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
           .response({ id: result.id, verdict: result.verdict, testedAt: result.testedAt.toISOString() })
           .code(201);
       },
-    },
-    {
+    }),
+    typedRoute({
       method: 'GET',
       path: `${base}/download`,
       options: route({ pre: limited('transfer', transferLimit), validate: { query: downloadQuery } }),
       handler(request, h) {
-        const { bytes } = request.query as { bytes: number };
+        const { bytes } = request.query;
         // Random bytes: nothing on the way (gzip, a proxy) can make the sample smaller than it is.
         return h.response(randomBytes(bytes)).type('application/octet-stream').header('cache-control', noStore);
       },
-    },
-    {
+    }),
+    typedRoute({
       method: 'POST',
       path: `${base}/upload`,
       options: route({
@@ -135,10 +137,11 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
         payload: { maxBytes: transferMaxBytes, output: 'data', parse: false, allow: 'application/octet-stream' },
       }),
       handler(request, h) {
-        const payload = request.payload as Buffer | null;
-        return h.response({ bytes: payload?.length ?? 0 }).header('cache-control', noStore);
+        // Unparsed (parse: false): the body as a Buffer, none when it was empty.
+        const bytes = Buffer.isBuffer(request.payload) ? request.payload.length : 0;
+        return h.response({ bytes }).header('cache-control', noStore);
       },
-    },
+    }),
   ];
 }
 
@@ -147,5 +150,6 @@ export const staffRoutes = techTestRoutes({
   path: '/techtest',
   auth: { strategy: 'session' },
   subject: (request) => staffSessionSubject(request.auth.credentials.sessionId!),
-  next: (request) => (request.query as { next?: string }).next ?? '/',
+  // The page's query is validated (nextQuery): `next` is a path on this site when given.
+  next: (request) => (typeof request.query.next === 'string' ? request.query.next : '/'),
 });

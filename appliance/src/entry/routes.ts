@@ -8,7 +8,7 @@ import { openEventStream } from '../http/sse.ts';
 import { languageCookie, languageOf, speakBookedLanguage, t, type Language } from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
 import { fieldOf, objectOf, route } from '../http/route.ts';
-import { latestResult, techTestRoutes, type Subject } from '../techtest/index.ts';
+import { latestResult, techTestPage, techTestRoutes, type Subject, type TechTestMount } from '../techtest/index.ts';
 import { guestCookie, type GuestIdentity } from './auth.ts';
 import { checkBrowser } from './browser.ts';
 import { identifyRoutes } from './identify.ts';
@@ -183,6 +183,13 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
     return participantSubject(identity);
   };
 
+  const testMount: TechTestMount = {
+    path: '/entry/test',
+    auth: guest,
+    subject: subjectOf,
+    next: () => '/entry/waiting',
+  };
+
   const identified: Lifecycle.Method = async (request, h) => {
     const found = await current(request, h);
     if ('ended' in found) return found.ended;
@@ -284,7 +291,9 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
                 participant.identification,
                 identified,
               );
-        const response = h.redirect(next);
+        // The tech test, the usual next step, is the answer itself: a redirect would cost a round trip.
+        speakBookedLanguage(request, participant.language);
+        const response = next === testMount.path ? techTestPage(request, h, testMount) : h.redirect(next);
         if (result.session)
           response.state(guestCookie, result.session, {
             ttl: Math.max(
@@ -349,10 +358,15 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         if ('ended' in found) return found.ended;
         const lang = languageOf(request);
         const { outcome, triesLeft } = await service.checkCode(found.invitation, request.payload.code);
-        if (outcome === 'ok')
-          return h.redirect(
-            await nextStep(request, request.auth.credentials.guest!, found.invitation.participant.identification, true),
+        if (outcome === 'ok') {
+          const next = await nextStep(
+            request,
+            request.auth.credentials.guest!,
+            found.invitation.participant.identification,
+            true,
           );
+          return next === testMount.path ? techTestPage(request, h, testMount) : h.redirect(next);
+        }
         const text = t(lang, `entry.code.${outcome}`, { tries: triesLeft });
         return codePage(request, h, found.invitation, lang, { error: text }, 400);
       },
@@ -377,12 +391,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
       },
     }),
     ...identifyRoutes({ current, base, layout: guestPage, rateLimit: [{ method: perGuest('entry-identify', 20) }] }),
-    ...techTestRoutes({
-      path: '/entry/test',
-      auth: guest,
-      subject: subjectOf,
-      next: () => '/entry/waiting',
-    }),
+    ...techTestRoutes(testMount),
     route({
       method: 'GET',
       path: '/entry/waiting',

@@ -31,7 +31,7 @@ import {
   type Participant,
   type ParticipantKind,
 } from './model.ts';
-import { audited } from './routes.ts';
+import { audited, auditBooking, auditChange } from './routes.ts';
 import { meetingParams, participantParams } from './schemas.ts';
 import { withPatientFirst, type MeetingService } from './service.ts';
 import {
@@ -349,21 +349,19 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             field: form.date ? 'time' : 'date',
           });
         try {
-          const meeting = await meetings.book(staff, {
-            title: form.title,
-            startsAt: fromClinicTime(form.date, form.time),
-            durationMinutes: form.durationMinutes,
-            ledBy: form.ledBy.trim() || undefined,
-            documentationPlan: form.documentationPlan,
-            testMeeting: form.testMeeting !== undefined && form.testMeeting !== '',
-            participants: draft,
-          });
-          await request.audit('meeting.book', {
-            meetingId: meeting.id,
-            targetType: 'meeting',
-            targetId: meeting.id,
-            details: { participantIds: meeting.participants.map((p) => p.id) },
-          });
+          const meeting = await meetings.book(
+            staff,
+            {
+              title: form.title,
+              startsAt: fromClinicTime(form.date, form.time),
+              durationMinutes: form.durationMinutes,
+              ledBy: form.ledBy.trim() || undefined,
+              documentationPlan: form.documentationPlan,
+              testMeeting: form.testMeeting !== undefined && form.testMeeting !== '',
+              participants: draft,
+            },
+            auditBooking(request),
+          );
           return h.redirect(`/meetings/${meeting.id}?done=booked`);
         } catch (error) {
           if (!(error instanceof RuleViolation)) throw error;
@@ -473,12 +471,12 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           h,
           id,
           async () => {
-            const meeting = await meetings.update(staffOf(request), id, {
-              version: form.version,
-              startsAt,
-              durationMinutes: form.durationMinutes,
-            });
-            await audited(request, 'meeting.update', meeting);
+            await meetings.update(
+              staffOf(request),
+              id,
+              { version: form.version, startsAt, durationMinutes: form.durationMinutes },
+              auditChange(request, 'meeting.update', id),
+            );
           },
           'rescheduled',
         );
@@ -524,8 +522,13 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           h,
           id,
           async () => {
-            const meeting = await meetings.cancel(staffOf(request), id, form.version, form.reason);
-            await audited(request, 'meeting.cancel', meeting);
+            await meetings.cancel(
+              staffOf(request),
+              id,
+              form.version,
+              form.reason,
+              auditChange(request, 'meeting.cancel', id),
+            );
           },
           'cancelled',
         );
@@ -570,8 +573,13 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           h,
           id,
           async () => {
-            const meeting = await meetings.removeParticipant(staffOf(request), id, participantId, form.version);
-            await audited(request, 'participant.remove', meeting, participantId);
+            await meetings.removeParticipant(
+              staffOf(request),
+              id,
+              participantId,
+              form.version,
+              auditChange(request, 'participant.remove', id, participantId),
+            );
           },
           'removed',
         );
@@ -595,8 +603,13 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           h,
           id,
           async () => {
-            const meeting = await meetings.resendInvitation(staffOf(request), id, participantId, version);
-            await audited(request, 'invitation.resend', meeting, participantId);
+            await meetings.resendInvitation(
+              staffOf(request),
+              id,
+              participantId,
+              version,
+              auditChange(request, 'invitation.resend', id, participantId),
+            );
           },
           'resent',
         );

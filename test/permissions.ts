@@ -10,7 +10,6 @@
 // deliberately empty input); "no" means 401, 403, or a redirect to the login page.
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import type { RequestRoute } from '@hapi/hapi';
 import { sha256 } from '../appliance/src/crypto.ts';
 import { bind, entryState, insertGuestSession, markIdentified } from '../appliance/src/entry/store.ts';
 import { createToken } from '../appliance/src/staff/service.ts';

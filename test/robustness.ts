@@ -86,13 +86,13 @@ function fill(path: string, value: string): string {
 async function snapshot(): Promise<string> {
   const db = app.server.app.db;
   const tables = app.config.databaseUrl.startsWith('sqlite:')
-    ? ((await db.raw(
+    ? await db.raw<{ name: string }[]>(
         `select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'knex_%' order by name`,
-      )) as { name: string }[])
+      )
     : (
-        (await db.raw(
+        await db.raw<{ rows: { name: string }[] }>(
           `select table_name as name from information_schema.tables where table_schema = 'public' and table_name not like 'knex_%' order by 1`,
-        )) as { rows: { name: string }[] }
+        )
       ).rows;
   const dump: Record<string, unknown[]> = {};
   // Audit records are written by design for reads and failed logins, and attempt counters count

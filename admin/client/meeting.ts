@@ -35,8 +35,8 @@ function post(crumb: string, meetingId: string | undefined, type: string, data: 
         details[key] = typeof value === 'string' ? value.slice(0, 200) : (value as number | boolean);
       } else if (key === 'error' && value && typeof value === 'object') {
         const e = value as Record<string, unknown>;
-        details.errorName = String(e.name ?? '').slice(0, 100);
-        details.errorMessage = String(e.message ?? '').slice(0, 200);
+        details.errorName = typeof e.name === 'string' ? e.name.slice(0, 100) : '';
+        details.errorMessage = typeof e.message === 'string' ? e.message.slice(0, 200) : '';
       }
     }
   }

@@ -4,7 +4,6 @@
 // Every page any of this opens is watched: nothing may be requested from another origin.
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import type { RequestRoute } from '@hapi/hapi';
 import type { Page } from 'puppeteer-core';
 import { sha256 } from '../../appliance/src/crypto.ts';
 import { bind, entryState, insertGuestSession, markIdentified } from '../../appliance/src/entry/store.ts';

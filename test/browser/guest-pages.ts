@@ -55,10 +55,10 @@ async function book(invitees: Invitee[], minutes = 2 * 24 * 60) {
     json: booking({ startsAt: startsAt.toISOString(), participants: [patient, ...people] }),
   });
   if (reply.status !== 201) throw new Error(`booking failed: ${reply.status} ${reply.text}`);
-  const meeting = reply.json() as {
+  const meeting = reply.json<{
     id: string;
     participants: { id: string; mobile: string | null; email: string | null }[];
-  };
+  }>();
   const links: string[] = [];
   for (const p of meeting.participants.slice(1)) {
     const text = () =>

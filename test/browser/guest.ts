@@ -114,7 +114,7 @@ async function book(invitees: Invitee[]) {
     json: booking({ startsAt: startsAt.toISOString(), participants: people }),
   });
   if (reply.status !== 201) throw new Error(`booking failed: ${reply.status} ${reply.text}`);
-  const meeting = reply.json() as { id: string; participants: { id: string }[] };
+  const meeting = reply.json<{ id: string; participants: { id: string }[] }>();
   const linkTo = (p: (typeof people)[number]): string | undefined => {
     if ('email' in p) {
       const mail = relay.received.find((m) => m.to && 'text' in m.to && m.to.text.includes(p.email));
@@ -170,7 +170,7 @@ const visible = (page: Page, selector: string) => page.waitForSelector(selector,
 async function passTechTest(page: Page): Promise<void> {
   await page.waitForSelector('#techtest[data-ready="true"]');
   await press(page, 'Starta testet');
-  await page.waitForFunction(() => (document.querySelector('#preview') as HTMLVideoElement | null)?.videoWidth! > 0);
+  await page.waitForFunction(() => (document.querySelector<HTMLVideoElement>('#preview')?.videoWidth ?? 0) > 0);
   await press(page, 'Ja');
   // The microphone passes by itself on speech-level sound.
   await page.waitForFunction(
@@ -258,6 +258,10 @@ test.serial(
 
     await typeName(page, 'Lena Lärare');
     const afterPost = requested.findIndex((r) => r.startsWith('POST')) + 1;
+    t.is(new URL(page.url()).pathname, '/entry/test');
+    // The test page came as the name's answer; a reload asks for the page and never sends the name again.
+    const reloaded = await page.reload();
+    t.is(reloaded?.request().method(), 'GET');
     t.is(new URL(page.url()).pathname, '/entry/test');
     await staffSees('Identifierad');
 
@@ -506,9 +510,7 @@ test.serial(
       t.is(new URL(page.url()).pathname, '/entry/test');
       await page.waitForSelector('#techtest[data-ready="true"]');
       await press(page, 'Starta testet');
-      await page.waitForFunction(
-        () => (document.querySelector('#preview') as HTMLVideoElement | null)?.videoWidth! > 0,
-      );
+      await page.waitForFunction(() => (document.querySelector<HTMLVideoElement>('#preview')?.videoWidth ?? 0) > 0);
       await press(page, 'Ja');
       // The microphone never gives a level: the page says so, with "Try again" and "Continue anyway".
       await visible(page, '#step-microphone .help');

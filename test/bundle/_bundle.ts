@@ -26,7 +26,7 @@ export function run(
       args,
       { cwd: options.cwd ?? root, env: options.env ?? process.env, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') return fail(error);
+        if (error && typeof error.code !== 'number') return fail(new Error(error.message, { cause: error }));
         done({ code: error ? (error.code as number) : 0, stdout, stderr });
       },
     );

@@ -89,8 +89,8 @@ async function startCoturn(t: ExecutionContext): Promise<Running> {
     },
   );
   let output = '';
-  server.stdout.on('data', (c: Buffer) => (output += c));
-  server.stderr.on('data', (c: Buffer) => (output += c));
+  server.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  server.stderr.on('data', (c: Buffer) => (output += c.toString()));
   t.teardown(async () => {
     if (server.exitCode === null) {
       server.kill('SIGTERM');

@@ -74,8 +74,8 @@ test('in the image layout the CLI runs compiled, first-run works, and the server
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  server.stdout.on('data', (c: Buffer) => (output += c));
-  server.stderr.on('data', (c: Buffer) => (output += c));
+  server.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  server.stderr.on('data', (c: Buffer) => (output += c.toString()));
   t.teardown(() => {
     if (server.exitCode === null) server.kill('SIGTERM');
   });

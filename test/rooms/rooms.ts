@@ -13,6 +13,7 @@ import { startServer, testPassword, type TestServer } from '../helpers/server.ts
 import { passStaffTechTest } from '../helpers/techtest.ts';
 import { startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
 import { until } from '../helpers/wait.ts';
+import { textOf } from '../../appliance/src/common/text.ts';
 
 const jwtSecret = 'a-jitsi-app-secret-of-at-least-32-chars';
 const minutes = (n: number) => n * 60_000;
@@ -199,8 +200,8 @@ test('five minutes after the start an absent participant raises an alert with th
     t.is(nudge.status, 302, nudge.text);
     const textTo = (a: Arrival) =>
       typeof a.pdu.short_message === 'object'
-        ? String((a.pdu.short_message as { message?: string }).message)
-        : String(a.pdu.short_message);
+        ? textOf((a.pdu.short_message as { message?: string }).message)
+        : textOf(a.pdu.short_message);
     const sms = await until(
       'the nudge',
       () =>

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import test, { type ExecutionContext } from 'ava';
-import { client, xml, type Client, type XmlElement } from '@xmpp/client';
+import { xml, type XmlElement } from '@xmpp/client';
 import {
-  guardAgainstLateData,
   RoomControl,
   RoomControlError,
+  type Occupant,
   type RoomControlEvents,
 } from '../../appliance/src/rooms/xmpp.ts';
 import { startProsody, type Prosody, type ProsodyOptions } from '../helpers/prosody.ts';
@@ -17,7 +17,6 @@ const openDefaults: ProsodyOptions = {
 };
 
 const run = promisify(execFile);
-const NS_MUC = 'http://jabber.org/protocol/muc';
 const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
 const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
 
@@ -310,7 +309,9 @@ test('after Prosody restarts mid-meeting the appliance reconnects, re-joins, re-
 
   // The participants' clients reconnect by themselves; the room they come back to has its settings and grants again.
   await Promise.all(
-    [anna, bertil].map((p) => (p.xmpp.status === 'online' ? undefined : new Promise((r) => p.xmpp.once('online', r)))),
+    [anna, bertil].map((p) =>
+      p.xmpp.status === 'online' ? Promise.resolve() : new Promise((r) => p.xmpp.once('online', r)),
+    ),
   );
   t.true(features(await anna.disco('moterum6')).includes('muc_membersonly'));
   const back = new Set<string>();
@@ -415,4 +416,32 @@ test('against a Prosody that requires TLS the adapter connects by STARTTLS or di
   t.teardown(() => untrusting.close());
   await t.throwsAsync(untrusting.start(), { message: /self-signed certificate/ });
   t.false(untrusting.state().connected);
+});
+
+test('a new leader takes the room over while the dead leader is still an occupant: the same nickname is its second session, not a conflict', async (t) => {
+  const { prosody, rooms: dead } = await setup(t, openDefaults);
+  await dead.createRoom('overtagen');
+  const cecilia = await participant(t, prosody);
+  await joinSeen(dead, cecilia, 'overtagen', 'Cecilia');
+
+  // The leader's process died, but Prosody has not noticed yet (a host gone without closing its
+  // connection): its occupant, nickname "samverka", is still in the room when the next leader -
+  // the same account, another resource - joins under the same nickname.
+  const successor = new RoomControl({ ...prosody.xmppConfig(), resource: 'samverka-next' });
+  successor.on('problem', () => {});
+  t.teardown(() => successor.close());
+  await successor.start();
+  const seen = new Promise<Occupant>((resolve) => successor.once('occupantJoined', resolve));
+  t.deepEqual(await successor.createRoom('overtagen'), {
+    created: false,
+    membersOnly: false,
+    passwordProtected: false,
+  });
+  t.is((await seen).nick, 'Cecilia');
+
+  // The dead session ends at last; the new leader stays, and still controls the room.
+  await dead.close();
+  await successor.kick('overtagen', 'Cecilia', 'Inte med i bokningen');
+  t.true(hasStatus(await cecilia.presence((p) => p.attrs.type === 'unavailable' && hasStatus(p, '307')), '307'));
+  t.is(successor.state().roomsOpen, 1);
 });

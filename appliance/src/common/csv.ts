@@ -2,6 +2,8 @@
 // CRLF, and cells that a spreadsheet would run as a formula (=, +, -, @) prefixed with an
 // apostrophe. Hand-written rather than csv-stringify: the formula guard is most of the work and
 // the whole writer is a dozen lines.
+import { textOf } from './text.ts';
+
 export interface CsvOptions {
   /** `;` with a byte-order mark is what Excel with Swedish settings opens as columns. */
   delimiter?: ',' | ';';
@@ -11,14 +13,7 @@ export interface CsvOptions {
 export function toCsv(header: string[], rows: unknown[][], options: CsvOptions = {}): string {
   const delimiter = options.delimiter ?? ',';
   const cell = (value: unknown): string => {
-    let text =
-      value === null || value === undefined
-        ? ''
-        : value instanceof Date
-          ? value.toISOString()
-          : typeof value === 'object'
-            ? JSON.stringify(value)
-            : String(value);
+    let text = textOf(value);
     if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
     return /["\r\n]/.test(text) || text.includes(delimiter) ? `"${text.replace(/"/g, '""')}"` : text;
   };

@@ -1,7 +1,6 @@
 // The support page: search meetings, read one meeting's timeline (with tech-test figures and the
 // browser, optionally one participant's, optionally only errors), export it as JSON or CSV. Roles
 // support and admin; every access is audited.
-import Boom from '@hapi/boom';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { day as lookupDay, lookupYears } from '../http/dates.ts';

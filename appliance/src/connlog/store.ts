@@ -1,24 +1,38 @@
 // SQL for connection log entries.
 import type { Knex } from 'knex';
-import { iso, toBool, toDate } from '../db/values.ts';
-import type { LogEntry, NewEntry } from './model.ts';
+import { iso, toBool, toDate, type DbBigint, type DbBoolean, type DbTimestamp } from '../db/values.ts';
+import type { Details, LogEntry, NewEntry } from './model.ts';
 
 type Db = Knex | Knex.Transaction;
-type Row = Record<string, any>;
 
-const toEntry = (r: Row): LogEntry => ({
+/** A connlog_entries row as either driver returns it. */
+interface EntryRow {
+  id: DbBigint;
+  at: DbTimestamp;
+  meeting_id: string;
+  participant_id: string | null;
+  type: string;
+  error: DbBoolean;
+  /** JSON text (a text column on both engines). */
+  details: string;
+  ref: string | null;
+}
+
+const entries = (db: Db) => db<EntryRow>('connlog_entries');
+
+const toEntry = (r: EntryRow): LogEntry => ({
   id: Number(r.id),
   at: toDate(r.at),
   meetingId: r.meeting_id,
   participantId: r.participant_id ?? null,
   type: r.type,
   error: toBool(r.error),
-  details: JSON.parse(r.details),
+  details: JSON.parse(r.details) as Details,
 });
 
 /** Writes an entry; one with a ref already logged for its type is ignored. */
 export async function insertEntry(db: Db, entry: NewEntry): Promise<void> {
-  const row = {
+  const row: Omit<EntryRow, 'id'> = {
     at: iso(entry.at),
     meeting_id: entry.meetingId,
     participant_id: entry.participantId,
@@ -27,8 +41,8 @@ export async function insertEntry(db: Db, entry: NewEntry): Promise<void> {
     details: JSON.stringify(entry.details),
     ref: entry.ref ?? null,
   };
-  if (entry.ref) await db('connlog_entries').insert(row).onConflict(['type', 'ref']).ignore();
-  else await db('connlog_entries').insert(row);
+  if (entry.ref) await entries(db).insert(row).onConflict(['type', 'ref']).ignore();
+  else await entries(db).insert(row);
 }
 
 export interface TimelineQuery {
@@ -39,7 +53,7 @@ export interface TimelineQuery {
 
 /** A meeting's timeline, oldest first (entries at the same moment in the order they were written). */
 export async function timeline(db: Db, q: TimelineQuery): Promise<LogEntry[]> {
-  const rows = await db('connlog_entries')
+  const rows = await entries(db)
     .where({ meeting_id: q.meetingId })
     .modify((b) => {
       if (q.participantId) b.andWhere({ participant_id: q.participantId });
@@ -59,12 +73,12 @@ export async function countsByMeeting(
 ): Promise<Map<string, { entries: number; errors: number }>> {
   const counts = new Map<string, { entries: number; errors: number }>();
   for (let i = 0; i < meetingIds.length; i += 500) {
-    const rows = await db('connlog_entries')
+    const rows: { meeting_id: string; error: DbBoolean; n: DbBigint }[] = await entries(db)
       .whereIn('meeting_id', meetingIds.slice(i, i + 500))
       .groupBy('meeting_id', 'error')
       .select('meeting_id', 'error')
       .count({ n: '*' });
-    for (const r of rows as Row[]) {
+    for (const r of rows) {
       const c = counts.get(r.meeting_id) ?? { entries: 0, errors: 0 };
       c.entries += Number(r.n);
       if (toBool(r.error)) c.errors += Number(r.n);
@@ -76,5 +90,5 @@ export async function countsByMeeting(
 
 /** Retention: entries older than `before`. */
 export async function deleteEntriesBefore(db: Db, before: Date): Promise<number> {
-  return db('connlog_entries').where('at', '<', iso(before)).delete();
+  return entries(db).where('at', '<', iso(before)).delete();
 }

@@ -11,8 +11,8 @@ export function isSqlite(db: Knex): boolean {
 }
 
 /** Rows of a raw statement with RETURNING: better-sqlite3 gives the array, pg a result object. */
-export function rowsOf(result: unknown): Record<string, any>[] {
-  return Array.isArray(result) ? result : (result as { rows: Record<string, any>[] }).rows;
+export function rowsOf<Row = Record<string, unknown>>(result: unknown): Row[] {
+  return Array.isArray(result) ? (result as Row[]) : (result as { rows: Row[] }).rows;
 }
 
 /** A placeholder for a timestamp in raw SQL: PostgreSQL must be told the ISO string's type. */
@@ -45,10 +45,65 @@ export function createDb(databaseUrl: string): Knex {
   }
   return knex({
     client: 'pg',
-    connection: { connectionString: databaseUrl, connectionTimeoutMillis: 5000 },
-    pool: { min: 0, max: 10 },
+    connection: { connectionString: databaseUrl, connectionTimeoutMillis: connectTimeoutMs },
+    // A request waits at most this long for a connection, then answers 503 (http/errors.ts).
+    acquireConnectionTimeout: acquireTimeoutMs,
+    pool: {
+      // Two kept open: after a quiet spell the first requests need not open connections first.
+      min: 2,
+      max: poolSize,
+      // A connection that could not be opened in time (a loaded server is slow to fork and
+      // authenticate) is tried again until the request's wait is over, rather than failing the
+      // request that happened to ask first.
+      propagateCreateError: false,
+    },
     migrations: { migrationSource, tableName: 'knex_migrations' },
   });
+}
+
+/**
+ * Connections each appliance process uses on PostgreSQL: the pool, plus two of its own outside it
+ * (LISTEN for the other processes' events, db/notify.ts; the leader's advisory lock, db/leader.ts).
+ * PostgreSQL's max_connections must exceed processes × this (README, "Several processes").
+ */
+export const poolSize = 10;
+export const connectionsPerProcess = poolSize + 2;
+const connectTimeoutMs = 5_000;
+const acquireTimeoutMs = 10_000;
+
+const unavailableCodes = new Set([
+  // The server cannot be reached, or dropped the connection.
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  // PostgreSQL: too many connections, shutting down, starting up, connection exceptions (class 08).
+  '53300',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  // SQLite: another writer held the file beyond the busy timeout.
+  'SQLITE_BUSY',
+]);
+
+/**
+ * Whether a request failed because the database could not be had just now - no connection within
+ * the wait, the server unreachable, restarting or full - rather than because of the request: such
+ * a request is answered 503 and may simply be tried again.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const err = error as { name?: string; code?: string; message?: string } | undefined;
+  if (!err || typeof err !== 'object') return false;
+  if (err.name === 'KnexTimeoutError') return true;
+  if (err.code && unavailableCodes.has(err.code)) return true;
+  return /^timeout expired$|^Connection terminated|is not queryable$/.test(err.message ?? '');
 }
 
 /** A sentence a person can act on when the database cannot be reached or opened. */

@@ -13,3 +13,10 @@ export function toDate(value: unknown, nullable = false): Date | null {
 }
 
 export const toBool = (value: unknown): boolean => value === true || value === 1 || value === '1';
+
+// What the drivers hand back for a column, so that each store's row interface says it once:
+// better-sqlite3 gives timestamps as the ISO text written, booleans as 0/1 and counts as numbers;
+// pg gives timestamptz as Date, booleans as booleans, and bigint (bigIncrements ids, count(*)) as text.
+export type DbTimestamp = string | Date;
+export type DbBoolean = boolean | number;
+export type DbBigint = number | string;

@@ -1,7 +1,7 @@
 // SQL for the way in: each invited person's entry state, and guest sessions.
 import type { Knex } from 'knex';
 import { rowsOf, timestampParam, type Db } from '../db/knex.ts';
-import { iso, toDate } from '../db/values.ts';
+import { iso, toDate, type DbTimestamp } from '../db/values.ts';
 import type { LinkPerson } from './links.ts';
 
 export type IdentifiedBy = 'name' | 'sms' | 'bankid' | 'siths';
@@ -25,10 +25,40 @@ export interface EntryState {
   identityMismatchAt: Date | null;
 }
 
-type Row = Record<string, any>;
 type Tx = Db | Knex.Transaction;
 
-const toState = (r: Row): EntryState => ({
+// The rows as either driver returns them (db/values.ts).
+interface PersonRow {
+  participant_id: string;
+  person: LinkPerson;
+  bound_session: string | null;
+  bound_at: DbTimestamp | null;
+  name_failures: number;
+  locked_at: DbTimestamp | null;
+  identified_by: IdentifiedBy | null;
+  identified_at: DbTimestamp | null;
+  code_hash: string | null;
+  code_expires_at: DbTimestamp | null;
+  code_failures: number;
+  codes_sent: number;
+  last_code_at: DbTimestamp | null;
+  identity_mismatches: number;
+  identity_mismatch_at: DbTimestamp | null;
+}
+
+interface GuestSessionRow {
+  id: string;
+  participant_id: string;
+  person: LinkPerson;
+  meeting_id: string;
+  created_at: DbTimestamp;
+  expires_at: DbTimestamp;
+}
+
+const persons = (db: Tx) => db<PersonRow>('entry_persons');
+const guestSessions = (db: Tx) => db<GuestSessionRow>('guest_sessions');
+
+const toState = (r: PersonRow): EntryState => ({
   participantId: r.participant_id,
   person: r.person,
   boundSession: r.bound_session ?? null,
@@ -42,7 +72,7 @@ const toState = (r: Row): EntryState => ({
   codeFailures: Number(r.code_failures),
   codesSent: Number(r.codes_sent),
   lastCodeAt: toDate(r.last_code_at, true),
-  identityMismatches: Number(r.identity_mismatches ?? 0),
+  identityMismatches: Number(r.identity_mismatches),
   identityMismatchAt: toDate(r.identity_mismatch_at, true),
 });
 
@@ -50,18 +80,18 @@ const key = (participantId: string, person: LinkPerson) => ({ participant_id: pa
 
 /** The person's state, created on first use. */
 export async function entryState(db: Tx, participantId: string, person: LinkPerson): Promise<EntryState> {
-  await db('entry_persons').insert(key(participantId, person)).onConflict(['participant_id', 'person']).ignore();
-  return toState(await db('entry_persons').where(key(participantId, person)).first());
+  await persons(db).insert(key(participantId, person)).onConflict(['participant_id', 'person']).ignore();
+  return toState((await persons(db).where(key(participantId, person)).first())!);
 }
 
 export async function entryStatesOf(db: Db, participantIds: string[]): Promise<EntryState[]> {
   if (participantIds.length === 0) return [];
-  return (await db('entry_persons').whereIn('participant_id', participantIds)).map(toState);
+  return (await persons(db).whereIn('participant_id', participantIds)).map(toState);
 }
 
 /** Runs a conditional UPDATE … RETURNING: the row as changed, or undefined when the condition failed. */
-async function updateReturning(db: Tx, sql: string, bindings: unknown[]): Promise<Row | undefined> {
-  return rowsOf(await db.raw(sql, bindings as Knex.RawBinding[]))[0];
+async function updateReturning(db: Tx, sql: string, bindings: unknown[]): Promise<PersonRow | undefined> {
+  return rowsOf<PersonRow>(await db.raw(sql, bindings as Knex.RawBinding[]))[0];
 }
 
 /**
@@ -87,7 +117,7 @@ export async function takeNameTry(
 
 /** Locks the link after the last wrong name; a browser that bound it first keeps it. */
 export async function lockEntry(db: Tx, participantId: string, person: LinkPerson, now = new Date()): Promise<boolean> {
-  const n = await db('entry_persons')
+  const n = await persons(db)
     .where(key(participantId, person))
     .whereNull('locked_at')
     .whereNull('bound_session')
@@ -104,7 +134,7 @@ export async function bind(
   now = new Date(),
 ): Promise<boolean> {
   // The right name's own try is not a wrong name: staff see only the wrong ones.
-  const n = await db('entry_persons')
+  const n = await persons(db)
     .where(key(participantId, person))
     .whereNull('bound_session')
     .whereNull('locked_at')
@@ -123,7 +153,7 @@ export async function markIdentified(
   by: IdentifiedBy,
   now = new Date(),
 ): Promise<void> {
-  await db('entry_persons')
+  await persons(db)
     .where(key(participantId, person))
     .update({ identified_by: by, identified_at: iso(now), code_hash: null, code_expires_at: null });
 }
@@ -134,7 +164,7 @@ export async function recordIdentityMismatch(
   person: LinkPerson,
   now = new Date(),
 ): Promise<void> {
-  await db('entry_persons')
+  await persons(db)
     .where(key(participantId, person))
     .update({ identity_mismatches: db.raw('identity_mismatches + 1'), identity_mismatch_at: iso(now) });
 }
@@ -151,7 +181,7 @@ export async function storeCode(
   limits: { expiresAt: Date; maxSends: number; lastBefore: Date },
   now = new Date(),
 ): Promise<boolean> {
-  const n = await db('entry_persons')
+  const n = await persons(db)
     .where(key(participantId, person))
     .andWhere('codes_sent', '<', limits.maxSends)
     .andWhere((q) => q.whereNull('last_code_at').orWhere('last_code_at', '<=', iso(limits.lastBefore)))
@@ -184,13 +214,13 @@ export async function takeCodeTry(
     returning code_failures, code_hash`,
     [participantId, person, iso(now), maxTries],
   );
-  return row ? { tryNumber: Number(row.code_failures), codeHash: row.code_hash } : undefined;
+  return row?.code_hash ? { tryNumber: Number(row.code_failures), codeHash: row.code_hash } : undefined;
 }
 
 /** A new link (a re-sent invitation) starts the way in afresh: new browser, new tries. */
 export async function resetEntry(db: Tx, participantId: string): Promise<void> {
-  await db('entry_persons').where({ participant_id: participantId }).delete();
-  await db('guest_sessions').where({ participant_id: participantId }).delete();
+  await persons(db).where({ participant_id: participantId }).delete();
+  await guestSessions(db).where({ participant_id: participantId }).delete();
 }
 
 export interface GuestSession {
@@ -206,8 +236,8 @@ export async function insertGuestSession(
   now = new Date(),
 ): Promise<void> {
   // Sessions of meetings long over go as new ones start: the table holds live ones only.
-  await db('guest_sessions').where('expires_at', '<=', iso(now)).delete();
-  await db('guest_sessions').insert({
+  await guestSessions(db).where('expires_at', '<=', iso(now)).delete();
+  await guestSessions(db).insert({
     id: session.sessionHash,
     participant_id: session.participantId,
     person: session.person,
@@ -222,7 +252,7 @@ export async function findGuestSession(
   sessionHash: string,
   now = new Date(),
 ): Promise<GuestSession | undefined> {
-  const row = await db('guest_sessions').where({ id: sessionHash }).andWhere('expires_at', '>', iso(now)).first();
+  const row = await guestSessions(db).where({ id: sessionHash }).andWhere('expires_at', '>', iso(now)).first();
   return row
     ? { participantId: row.participant_id, person: row.person, meetingId: row.meeting_id, sessionHash: row.id }
     : undefined;

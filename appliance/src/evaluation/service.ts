@@ -86,13 +86,20 @@ export async function offerByToken(db: Knex, token: string, now = new Date()): P
   return { respondent, set: await store.currentSet(db, respondent.unitId, respondent.role), language };
 }
 
+/** A form field as text: a repeated field is its values joined by commas, anything else empty. */
+export function fieldText(raw: unknown): string {
+  if (typeof raw === 'string') return raw;
+  if (typeof raw === 'number' || typeof raw === 'boolean') return String(raw);
+  if (Array.isArray(raw)) return raw.map(fieldText).join(',');
+  return '';
+}
+
 /** Reads the form's `q_<id>` fields against the set's questions; empty fields are unanswered. */
 export function readAnswers(questions: Question[], form: Record<string, unknown>): Answers {
   const answers: Answers = {};
   for (const q of questions) {
-    const raw = form[`q_${q.id}`];
-    if (raw === undefined || raw === null || String(raw).trim() === '') continue;
-    const value = String(raw).trim();
+    const value = fieldText(form[`q_${q.id}`]).trim();
+    if (value === '') continue;
     if (q.type === 'scale') {
       if (!/^[1-5]$/.test(value)) throw new EvaluationError('invalid', q.id);
       answers[q.id] = Number(value);

@@ -2,22 +2,59 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { sha256 } from '../crypto.ts';
-import { iso, toDate } from '../db/values.ts';
+import { iso, toDate, type DbBigint, type DbTimestamp } from '../db/values.ts';
 import type { Answers, Question, QuestionSet, Respondent, RespondentRole } from './model.ts';
 
 type Db = Knex | Knex.Transaction;
-type Row = Record<string, any>;
 
-const toSet = (r: Row): QuestionSet => ({
+// The rows as either driver returns them (db/values.ts); questions and answers are JSON text.
+interface SetRow {
+  id: string;
+  unit_id: string | null;
+  role: RespondentRole;
+  version: number;
+  questions: string;
+  created_by: string | null;
+  created_at: DbTimestamp;
+}
+
+interface RespondentRow {
+  id: string;
+  meeting_id: string;
+  unit_id: string;
+  subject: string;
+  role: RespondentRole;
+  meeting_at: DbTimestamp;
+  token_hash: string | null;
+  expires_at: DbTimestamp | null;
+  requested_at: DbTimestamp | null;
+  answered_at: DbTimestamp | null;
+}
+
+interface ResponseTableRow {
+  id: string;
+  set_id: string;
+  unit_id: string;
+  role: RespondentRole;
+  /** The meeting's day, YYYY-MM-DD. */
+  meeting_on: string;
+  answers: string;
+}
+
+const setTable = (db: Db) => db<SetRow>('evaluation_sets');
+const respondentTable = (db: Db) => db<RespondentRow>('evaluation_respondents');
+const responseTable = (db: Db) => db<ResponseTableRow>('evaluation_responses');
+
+const toSet = (r: SetRow): QuestionSet => ({
   id: r.id,
   unitId: r.unit_id ?? null,
   role: r.role,
   version: Number(r.version),
-  questions: JSON.parse(r.questions),
+  questions: JSON.parse(r.questions) as Question[],
   createdAt: toDate(r.created_at),
 });
 
-const toRespondent = (r: Row): Respondent => ({
+const toRespondent = (r: RespondentRow): Respondent => ({
   id: r.id,
   meetingId: r.meeting_id,
   unitId: r.unit_id,
@@ -30,19 +67,15 @@ const toRespondent = (r: Row): Respondent => ({
 
 /** The latest version for the unit and role, or else the project's default for the role. */
 export async function currentSet(db: Db, unitId: string, role: RespondentRole): Promise<QuestionSet> {
-  const own = await db('evaluation_sets').where({ unit_id: unitId, role }).orderBy('version', 'desc').first();
+  const own = await setTable(db).where({ unit_id: unitId, role }).orderBy('version', 'desc').first();
   if (own) return toSet(own);
-  const fallback = await db('evaluation_sets')
-    .whereNull('unit_id')
-    .andWhere({ role })
-    .orderBy('version', 'desc')
-    .first();
+  const fallback = await setTable(db).whereNull('unit_id').andWhere({ role }).orderBy('version', 'desc').first();
   if (!fallback) throw new Error(`no default evaluation questions for ${role}: run the migrations`);
   return toSet(fallback);
 }
 
 export async function findSet(db: Db, id: string): Promise<QuestionSet | undefined> {
-  const row = await db('evaluation_sets').where({ id }).first();
+  const row = await setTable(db).where({ id }).first();
   return row ? toSet(row) : undefined;
 }
 
@@ -56,10 +89,13 @@ export async function insertSetVersion(
   now = new Date(),
 ): Promise<QuestionSet> {
   return db.transaction(async (trx) => {
-    const last = await trx('evaluation_sets').where({ unit_id: unitId, role }).max({ v: 'version' }).first();
-    const version = last?.v == null ? 2 : Number(last.v) + 1; // version 1 is the default the unit started from
+    const last: { v?: number | null } | undefined = await setTable(trx)
+      .where({ unit_id: unitId, role })
+      .max({ v: 'version' })
+      .first();
+    const version = last?.v == null ? 2 : last.v + 1; // version 1 is the default the unit started from
     const id = randomUUID();
-    await trx('evaluation_sets').insert({
+    await setTable(trx).insert({
       id,
       unit_id: unitId,
       role,
@@ -68,7 +104,7 @@ export async function insertSetVersion(
       created_by: createdBy,
       created_at: iso(now),
     });
-    return toSet(await trx('evaluation_sets').where({ id }).first());
+    return toSet((await setTable(trx).where({ id }).first())!);
   });
 }
 
@@ -82,7 +118,7 @@ export interface NewRespondent {
 
 /** The respondent for this person and meeting, created on first need. */
 export async function ensureRespondent(db: Db, respondent: NewRespondent): Promise<Respondent> {
-  await db('evaluation_respondents')
+  await respondentTable(db)
     .insert({
       id: randomUUID(),
       meeting_id: respondent.meetingId,
@@ -94,7 +130,7 @@ export async function ensureRespondent(db: Db, respondent: NewRespondent): Promi
     .onConflict(['meeting_id', 'subject'])
     .ignore();
   return toRespondent(
-    await db('evaluation_respondents').where({ meeting_id: respondent.meetingId, subject: respondent.subject }).first(),
+    (await respondentTable(db).where({ meeting_id: respondent.meetingId, subject: respondent.subject }).first())!,
   );
 }
 
@@ -106,7 +142,7 @@ export async function setRequestToken(
   expiresAt: Date,
   now = new Date(),
 ): Promise<boolean> {
-  const n = await db('evaluation_respondents')
+  const n = await respondentTable(db)
     .where({ id: respondentId })
     .whereNull('answered_at')
     .whereNull('requested_at')
@@ -115,14 +151,14 @@ export async function setRequestToken(
 }
 
 export async function respondentByToken(db: Db, token: string): Promise<Respondent | undefined> {
-  const row = await db('evaluation_respondents')
+  const row = await respondentTable(db)
     .where({ token_hash: sha256(token) })
     .first();
   return row ? toRespondent(row) : undefined;
 }
 
 export async function findRespondent(db: Db, meetingId: string, subject: string): Promise<Respondent | undefined> {
-  const row = await db('evaluation_respondents').where({ meeting_id: meetingId, subject }).first();
+  const row = await respondentTable(db).where({ meeting_id: meetingId, subject }).first();
   return row ? toRespondent(row) : undefined;
 }
 
@@ -138,12 +174,12 @@ export async function recordResponse(
   now = new Date(),
 ): Promise<boolean> {
   return db.transaction(async (trx) => {
-    const taken = await trx('evaluation_respondents')
+    const taken = await respondentTable(trx)
       .where({ id: respondent.id })
       .whereNull('answered_at')
       .update({ answered_at: iso(now), token_hash: null });
     if (taken !== 1) return false;
-    await trx('evaluation_responses').insert({
+    await responseTable(trx).insert({
       id: randomUUID(),
       set_id: set.id,
       unit_id: respondent.unitId,
@@ -171,18 +207,18 @@ export interface ResponseRow {
 }
 
 export async function responsesFor(db: Db, q: ReportQuery): Promise<ResponseRow[]> {
-  const rows = await db('evaluation_responses')
+  const rows: Pick<ResponseTableRow, 'set_id' | 'role' | 'answers'>[] = await responseTable(db)
     .where({ unit_id: q.unitId })
     .andWhere('meeting_on', '>=', q.from)
     .andWhere('meeting_on', '<=', q.to)
     .modify((b) => (q.role ? b.andWhere({ role: q.role }) : b))
     .select('set_id', 'role', 'answers');
-  return rows.map((r: Row) => ({ setId: r.set_id, role: r.role, answers: JSON.parse(r.answers) }));
+  return rows.map((r) => ({ setId: r.set_id, role: r.role, answers: JSON.parse(r.answers) as Answers }));
 }
 
 /** How many were asked (or reached the page) for meetings in the period: the response rate's base. */
 export async function countRespondents(db: Db, q: ReportQuery): Promise<number> {
-  const [{ n }] = await db('evaluation_respondents')
+  const [{ n }]: { n: DbBigint }[] = await respondentTable(db)
     .where({ unit_id: q.unitId })
     .andWhere('meeting_at', '>=', `${q.from}T00:00:00.000Z`)
     .andWhere('meeting_at', '<=', `${q.to}T23:59:59.999Z`)
@@ -193,7 +229,7 @@ export async function countRespondents(db: Db, q: ReportQuery): Promise<number> 
 
 export async function setsByIds(db: Db, ids: string[]): Promise<QuestionSet[]> {
   if (ids.length === 0) return [];
-  return (await db('evaluation_sets').whereIn('id', ids)).map(toSet);
+  return (await setTable(db).whereIn('id', ids)).map(toSet);
 }
 
 /**
@@ -202,7 +238,7 @@ export async function setsByIds(db: Db, ids: string[]): Promise<QuestionSet[]> {
  */
 export async function deleteAnswersBefore(db: Db, before: Date): Promise<{ responses: number; respondents: number }> {
   const day = iso(before).slice(0, 10);
-  const responses = await db('evaluation_responses').where('meeting_on', '<', day).delete();
-  const respondents = await db('evaluation_respondents').where('meeting_at', '<', `${day}T00:00:00.000Z`).delete();
+  const responses = await responseTable(db).where('meeting_on', '<', day).delete();
+  const respondents = await respondentTable(db).where('meeting_at', '<', `${day}T00:00:00.000Z`).delete();
   return { responses, respondents };
 }

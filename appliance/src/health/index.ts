@@ -3,6 +3,7 @@ import Boom from '@hapi/boom';
 import type { Plugin } from '@hapi/hapi';
 import { sameSecret } from '../crypto.ts';
 import { registerMetrics } from './metrics.ts';
+import { headerText } from '../http/headers.ts';
 
 export const plugin: Plugin<void> = {
   name: 'health',
@@ -37,14 +38,15 @@ export const plugin: Plugin<void> = {
         },
         async handler(request, h) {
           const { metricsToken } = request.server.app.config;
-          const presented = /^Bearer\s+(\S+)$/i.exec(String(request.headers.authorization ?? ''))?.[1];
+          const presented = /^Bearer\s+(\S+)$/i.exec(headerText(request, 'authorization'))?.[1];
           const byToken = metricsToken !== undefined && presented !== undefined && sameSecret(presented, metricsToken);
           const byAdmin = request.auth.isAuthenticated && request.auth.credentials.user?.role === 'admin';
           if (!byToken && !byAdmin) {
             if (request.auth.isAuthenticated) throw Boom.forbidden('Metrics are for admins and the monitoring token');
             throw Boom.unauthorized('Send Authorization: Bearer <METRICS_TOKEN>, or log in as an admin', 'Bearer');
           }
-          return h.response(await metrics.metrics()).type(metrics.contentType);
+          const { text, contentType } = await metrics.scrape();
+          return h.response(text).type(contentType);
         },
       },
     ]);

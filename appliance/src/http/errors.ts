@@ -3,8 +3,10 @@
 import Boom from '@hapi/boom';
 import type { Lifecycle, Request, ResponseToolkit, Server } from '@hapi/hapi';
 import type { ValidationError } from 'joi';
+import { isDatabaseUnavailable } from '../db/knex.ts';
 import type { Language } from '../common/language.ts';
 import { languageOf, t } from './i18n.ts';
+import { headerText } from './headers.ts';
 
 /**
  * A domain's own error (a broken booking rule, a stale edit, a meeting that is not yours). The
@@ -16,6 +18,8 @@ export abstract class DomainError extends Error {
   /** Work done before the answer goes, e.g. recording a denied access in the audit log. */
   reported?(request: Request): Promise<void>;
 }
+
+const databaseUnavailable = 'The database cannot be reached just now: try again in a moment';
 
 /** Default failAction: joi's details, joined into one sentence, as a 400. */
 export const validationFailed: Lifecycle.Method = (_request, _h, err) => {
@@ -30,7 +34,7 @@ export function wantsHtml(request: Request): boolean {
   const path = request.path;
   if (path.startsWith('/api/') || path.startsWith('/health/') || path === '/metrics' || path.startsWith('/static/'))
     return false;
-  return String(request.headers.accept ?? '').includes('text/html') || request.method === 'get';
+  return headerText(request, 'accept').includes('text/html') || request.method === 'get';
 }
 
 /** The pages behind a participant's guest session (the way in after the link, and the meeting). */
@@ -47,15 +51,23 @@ export function registerErrorFunnel(server: Server): void {
       response.header('x-request-id', request.info.id);
       return h.continue;
     }
-    const status = response.output.statusCode;
-    if (status >= 500) {
+    const unavailable = response.output.statusCode === 500 && isDatabaseUnavailable(response);
+    if (unavailable) {
+      // No connection to be had just now (the pool's wait is over, the server restarts or is
+      // full): nothing was decided, so the request may be tried again - never a wrong answer.
+      request.logger.error({ err: response, requestId: request.info.id }, `database unavailable: ${response.message}`);
+      response = Boom.serverUnavailable(databaseUnavailable);
+      response.output.headers['retry-after'] = '5';
+    } else if (response.output.statusCode >= 500) {
       request.logger.error({ err: response, requestId: request.info.id }, `request failed: ${response.message}`);
     }
+    const status = response.output.statusCode;
     response.output.headers['x-request-id'] = request.info.id;
     const payload = { ...response.output.payload, requestId: request.info.id };
     // Whatever a server error carried stays in the log: no internals leave the process.
-    if (status >= 500) payload.message = 'An internal server error occurred';
+    if (status >= 500 && !unavailable) payload.message = 'An internal server error occurred';
 
+    const retryAfter = response.output.headers['retry-after'];
     if (wantsHtml(request)) {
       const lang = languageOf(request);
       const known = [400, 401, 403, 404, 409, 413, 429, 500, 503];
@@ -63,9 +75,15 @@ export function registerErrorFunnel(server: Server): void {
       // A participant's page speaks to them: no staff login, no IT department, the way back in.
       const guest = isGuestPage(request);
       const guestKey =
-        status === 401 || status === 403 ? `error.guest.${status}` : status >= 500 ? 'error.guest.500' : key;
+        status === 401 || status === 403
+          ? `error.guest.${status}`
+          : status === 503
+            ? key
+            : status >= 500
+              ? 'error.guest.500'
+              : key;
       const message = t(lang, guest ? guestKey : key);
-      return h
+      const page = h
         .view(
           'error',
           {
@@ -80,6 +98,8 @@ export function registerErrorFunnel(server: Server): void {
         )
         .code(status)
         .header('x-request-id', request.info.id);
+      if (retryAfter !== undefined) page.header('retry-after', String(retryAfter));
+      return page;
     }
     const reply = h.response(payload).code(status);
     for (const [name, value] of Object.entries(response.output.headers)) {

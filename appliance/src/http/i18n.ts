@@ -6,6 +6,7 @@ import type { Request } from '@hapi/hapi';
 import { projectRoot } from '../config.ts';
 
 import { defaultLanguage, languages, type Language } from '../common/language.ts';
+import { textOf } from '../common/text.ts';
 
 export { defaultLanguage, languages, type Language } from '../common/language.ts';
 export const languageCookie = 'lang';
@@ -61,5 +62,5 @@ export function speakBookedLanguage(request: Request, language: Language | undef
 /** Looks up a UI string; `{name}` placeholders are filled from vars. Missing keys show the key. */
 export function t(lang: Language, key: string, vars: Record<string, unknown> = {}): string {
   const text = dictionaries[lang][key] ?? dictionaries[defaultLanguage][key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, name: string) => String(vars[name] ?? ''));
+  return text.replace(/\{(\w+)\}/g, (_, name: string) => textOf(vars[name]));
 }

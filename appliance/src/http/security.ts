@@ -31,6 +31,8 @@ export const defaultCsp = [
  */
 function lastResortHeaders(request: Request, h: ResponseToolkit) {
   const res = request.raw.res;
+  // Called below with `this` as Node passes it, so the wrapper stays transparent.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const writeHead = res.writeHead;
   const fallback: [string, string][] = [
     ['x-request-id', request.info.id],

@@ -7,6 +7,7 @@ import Handlebars from 'handlebars';
 import { projectRoot } from '../config.ts';
 import { languageOf, t, type Language } from './i18n.ts';
 import { inlineText } from './inline.ts';
+import { textOf } from '../common/text.ts';
 
 /** Leaves every {placeholder} in place, for the `t` helper to fill with markup. */
 const keepPlaceholders = new Proxy({}, { get: (_, name) => `{${String(name)}}` });
@@ -23,7 +24,7 @@ export async function registerViews(server: Server): Promise<void> {
     const parts = Object.fromEntries(
       Object.entries(vars).map(([name, v]) => [
         name,
-        v instanceof Handlebars.SafeString ? v.toHTML() : Handlebars.escapeExpression(String(v ?? '')),
+        v instanceof Handlebars.SafeString ? v.toHTML() : Handlebars.escapeExpression(textOf(v)),
       ]),
     );
     const sentence = Handlebars.escapeExpression(t(lang, key, keepPlaceholders));

@@ -27,6 +27,7 @@ import {
   type Sent,
 } from './outbox.ts';
 import type { Templates } from './templates.ts';
+import { textOf } from '../common/text.ts';
 
 export interface MailChannel {
   send(message: MailMessage): Promise<{ messageId: string; response: string }>;
@@ -309,16 +310,16 @@ export class Dispatcher {
       typeof data.startsAt !== 'string'
     )
       return undefined;
-    const unitName = String(data.unitName ?? 'Samverka');
+    const unitName = typeof data.unitName === 'string' ? data.unitName : 'Samverka';
     return meetingCalendar({
       uid: `${message.meetingId}@${this.#o.publicUrl.hostname}`,
       sequence: Number(data.calendarSequence ?? 0),
       start: new Date(data.startsAt),
       end: new Date(String(data.endsAt)),
       summary: t(message.language, 'invites.calendar.summary', { unitName }),
-      joinUrl: String(data.link ?? this.#o.publicUrl.toString()),
+      joinUrl: typeof data.link === 'string' ? data.link : this.#o.publicUrl.toString(),
       organizer: { name: unitName, email: addressOf(this.#o.mailFrom) },
-      attendee: { name: String(data.name ?? ''), email: message.recipient },
+      attendee: { name: textOf(data.name), email: message.recipient },
       cancelled: message.kind === 'cancelled',
     });
   }

@@ -15,6 +15,7 @@ import {
   withCertificateHint,
 } from './delivery.ts';
 import { concatenationUdh, encodeSms } from './gsm.ts';
+import { textOf } from '../common/text.ts';
 
 export type SmppSession = smpp.Session;
 export type SmppPdu = smpp.PDU;
@@ -500,7 +501,7 @@ export class SmsSender {
     const { part } = entry;
     const status = response.command_status;
     if (status === 0 && response.command === 'submit_sm_resp') {
-      part.resolve(normaliseMessageId(String(response.message_id ?? ''), this.#submitRadix()));
+      part.resolve(normaliseMessageId(textOf(response.message_id), this.#submitRadix()));
     } else if (status === THROTTLED) {
       // The gateway's own limit is lower than ours: stop everything for a while, then resend.
       this.#pausedUntil = performance.now() + this.#options.throttledPauseMs;

@@ -3,13 +3,12 @@
 import type { AuditAction } from '../audit/index.ts';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import { apiRoute } from '../http/api.ts';
+import type { Within } from './events.ts';
 import type { Meeting } from './model.ts';
-import type { ParticipantInput } from './rules.ts';
 import * as schemas from './schemas.ts';
-import type { BookingInput, ListQuery, MeetingService, MeetingUpdate } from './service.ts';
+import type { MeetingService } from './service.ts';
 
 const staffOf = (request: Request) => request.auth.credentials.user!;
-const params = (request: Request) => request.params as { id: string; participantId: string };
 const writers = { scope: ['admin', 'clinician'] };
 
 /** The audit record of one access to a meeting (or one of its participants). */
@@ -21,6 +20,36 @@ export const audited = async (request: Request, action: AuditAction, meeting: Me
     targetId: participantId ?? meeting.id,
   });
 };
+
+/**
+ * The audit record of a change, written in the change's transaction (the participant it names, if
+ * any, is the one the change added or acted on).
+ */
+export const auditChange =
+  (request: Request, action: AuditAction, meetingId: string, participantId?: string): Within =>
+  (trx, changes) => {
+    const first = changes[0]?.payload;
+    const participant = participantId ?? (first && 'participantId' in first ? first.participantId : undefined);
+    return request.auditIn(trx, action, {
+      meetingId,
+      participantId: participant,
+      targetType: participant ? 'participant' : 'meeting',
+      targetId: participant ?? meetingId,
+    });
+  };
+
+/** The booking's audit record, in the booking's transaction: it names every participant booked. */
+export const auditBooking =
+  (request: Request): Within =>
+  (trx, [booked]) => {
+    const { meetingId, participantIds } = booked.payload as { meetingId: string; participantIds: string[] };
+    return request.auditIn(trx, 'meeting.book', {
+      meetingId,
+      targetType: 'meeting',
+      targetId: meetingId,
+      details: { participantIds },
+    });
+  };
 
 export function apiRoutes(meetings: MeetingService): ServerRoute[] {
   return [
@@ -36,13 +65,7 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { status: { 201: schemas.meetingSchema }, sample: 0 },
       },
       handler: async (request, h) => {
-        const meeting = await meetings.book(staffOf(request), request.payload as BookingInput);
-        await request.audit('meeting.book', {
-          meetingId: meeting.id,
-          targetType: 'meeting',
-          targetId: meeting.id,
-          details: { participantIds: meeting.participants.map((p) => p.id) },
-        });
+        const meeting = await meetings.book(staffOf(request), request.payload, auditBooking(request));
         return h.response(meeting).code(201).header('location', `/api/v1/meetings/${meeting.id}`);
       },
     }),
@@ -56,7 +79,7 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { schema: schemas.meetingListSchema, sample: 0 },
       },
       handler: async (request) => {
-        const query = request.query as unknown as ListQuery;
+        const query = request.query;
         const list = await meetings.list(staffOf(request), query);
         // One record per list, naming every meeting shown.
         await request.audit('meeting.list', {
@@ -80,7 +103,7 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { schema: schemas.meetingSchema, sample: 0 },
       },
       handler: async (request) => {
-        const meeting = await meetings.get(staffOf(request), params(request).id);
+        const meeting = await meetings.get(staffOf(request), request.params.id);
         await audited(request, 'meeting.read', meeting);
         return meeting;
       },
@@ -97,8 +120,13 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { schema: schemas.meetingSchema, sample: 0 },
       },
       handler: async (request) => {
-        const meeting = await meetings.update(staffOf(request), params(request).id, request.payload as MeetingUpdate);
-        await audited(request, 'meeting.update', meeting);
+        const { id } = request.params;
+        const meeting = await meetings.update(
+          staffOf(request),
+          id,
+          request.payload,
+          auditChange(request, 'meeting.update', id),
+        );
         return meeting;
       },
     }),
@@ -113,9 +141,15 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { schema: schemas.meetingSchema, sample: 0 },
       },
       handler: async (request) => {
-        const { version, reason } = request.payload as { version: number; reason: string };
-        const meeting = await meetings.cancel(staffOf(request), params(request).id, version, reason);
-        await audited(request, 'meeting.cancel', meeting);
+        const { version, reason } = request.payload;
+        const { id } = request.params;
+        const meeting = await meetings.cancel(
+          staffOf(request),
+          id,
+          version,
+          reason,
+          auditChange(request, 'meeting.cancel', id),
+        );
         return meeting;
       },
     }),
@@ -129,14 +163,15 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { status: { 201: schemas.meetingSchema }, sample: 0 },
       },
       handler: async (request, h) => {
-        const { version, participant } = request.payload as { version: number; participant: ParticipantInput };
-        const { meeting, participantId } = await meetings.addParticipant(
+        const { version, participant } = request.payload;
+        const { id } = request.params;
+        const { meeting } = await meetings.addParticipant(
           staffOf(request),
-          params(request).id,
+          id,
           version,
           participant,
+          auditChange(request, 'participant.add', id),
         );
-        await audited(request, 'participant.add', meeting, participantId);
         return h.response(meeting).code(201);
       },
     }),
@@ -151,14 +186,14 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { schema: schemas.meetingSchema, sample: 0 },
       },
       handler: async (request) => {
-        const { id, participantId } = params(request);
+        const { id, participantId } = request.params;
         const meeting = await meetings.removeParticipant(
           staffOf(request),
           id,
           participantId,
-          (request.query as unknown as { version: number }).version,
+          request.query.version,
+          auditChange(request, 'participant.remove', id, participantId),
         );
-        await audited(request, 'participant.remove', meeting, participantId);
         return meeting;
       },
     }),
@@ -174,10 +209,15 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { status: { 202: schemas.meetingSchema }, sample: 0 },
       },
       handler: async (request, h) => {
-        const { id, participantId } = params(request);
-        const { version } = request.payload as { version: number };
-        const meeting = await meetings.resendInvitation(staffOf(request), id, participantId, version);
-        await audited(request, 'invitation.resend', meeting, participantId);
+        const { id, participantId } = request.params;
+        const { version } = request.payload;
+        const meeting = await meetings.resendInvitation(
+          staffOf(request),
+          id,
+          participantId,
+          version,
+          auditChange(request, 'invitation.resend', id, participantId),
+        );
         return h.response(meeting).code(202);
       },
     }),

@@ -3,6 +3,7 @@
 // token/util.lib.lua with the luajwtjitsi library), so tests hold the tokens to that contract.
 import { randomBytes } from 'node:crypto';
 import { SignJWT, compactVerify } from 'jose';
+import { textOf } from '../common/text.ts';
 
 const base32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
@@ -163,7 +164,7 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
   // verify_room at the MUC join: the room address is nodeprepped (lowercase); the token's room is
   // lowercased before comparing, and `*` allows any room.
   const joined = options.room.toLowerCase();
-  const tokenRoom = String(claims.room);
+  const tokenRoom = textOf(claims.room);
   if (!options.mucDomain) {
     if (tokenRoom !== '*' && joined !== tokenRoom.toLowerCase())
       throw new TokenRefused('room does not match the token');

@@ -1,13 +1,47 @@
 // SQL for rooms, presence and no-show alerts.
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
-import { iso, toDate } from '../db/values.ts';
+import { iso, toDate, type DbBigint, type DbTimestamp } from '../db/values.ts';
 
 type Tx = Db | Knex.Transaction;
 
 /** What staff did about a no-show: called them, sent "we are waiting for you" (by SMS or e-mail), or dismissed it. */
 export type NoShowAction = 'called' | 'sms_sent' | 'email_sent' | 'dismissed';
-type Row = Record<string, any>;
+
+// The rows as either driver returns them (db/values.ts).
+interface RoomRow {
+  meeting_id: string;
+  name: string;
+  opened_at: DbTimestamp | null;
+  ended_at: DbTimestamp | null;
+  end_reason: string | null;
+}
+
+interface PresenceRow {
+  id: DbBigint;
+  meeting_id: string;
+  participant_id: string | null;
+  staff_id: string | null;
+  nick: string;
+  display_name: string | null;
+  joined_at: DbTimestamp;
+  left_at: DbTimestamp | null;
+  left_reason: string | null;
+}
+
+interface AlertRow {
+  meeting_id: string;
+  participant_id: string;
+  raised_at: DbTimestamp;
+  action: NoShowAction | null;
+  action_by: string | null;
+  action_at: DbTimestamp | null;
+  cleared_at: DbTimestamp | null;
+}
+
+const rooms = (db: Tx) => db<RoomRow>('rooms');
+const presence = (db: Tx) => db<PresenceRow>('room_presence');
+const alerts = (db: Tx) => db<AlertRow>('noshow_alerts');
 
 export interface Room {
   meetingId: string;
@@ -17,7 +51,7 @@ export interface Room {
   endReason: string | null;
 }
 
-const toRoom = (r: Row): Room => ({
+const toRoom = (r: RoomRow): Room => ({
   meetingId: r.meeting_id,
   name: r.name,
   openedAt: toDate(r.opened_at, true),
@@ -26,11 +60,11 @@ const toRoom = (r: Row): Room => ({
 });
 
 export async function insertRoom(trx: Tx, meetingId: string, name: string): Promise<void> {
-  await trx('rooms').insert({ meeting_id: meetingId, name }).onConflict('meeting_id').ignore();
+  await rooms(trx).insert({ meeting_id: meetingId, name }).onConflict('meeting_id').ignore();
 }
 
 export async function findRoom(db: Tx, by: { meetingId?: string; name?: string }): Promise<Room | undefined> {
-  const row = await db('rooms')
+  const row = await rooms(db)
     .where(by.meetingId ? { meeting_id: by.meetingId } : { name: by.name })
     .first();
   return row ? toRoom(row) : undefined;
@@ -38,7 +72,7 @@ export async function findRoom(db: Tx, by: { meetingId?: string; name?: string }
 
 export async function markOpened(db: Tx, meetingId: string, now = new Date()): Promise<boolean> {
   return (
-    (await db('rooms')
+    (await rooms(db)
       .where({ meeting_id: meetingId })
       .whereNull('opened_at')
       .update({ opened_at: iso(now) })) === 1
@@ -47,7 +81,7 @@ export async function markOpened(db: Tx, meetingId: string, now = new Date()): P
 
 export async function markEnded(db: Tx, meetingId: string, reason: string, now = new Date()): Promise<boolean> {
   return (
-    (await db('rooms')
+    (await rooms(db)
       .where({ meeting_id: meetingId })
       .whereNull('ended_at')
       .update({ ended_at: iso(now), end_reason: reason })) === 1
@@ -56,7 +90,7 @@ export async function markEnded(db: Tx, meetingId: string, reason: string, now =
 
 /** Rooms that are open and not ended: the ones to re-join and watch. */
 export async function openRooms(db: Tx): Promise<Room[]> {
-  return (await db('rooms').whereNotNull('opened_at').whereNull('ended_at')).map(toRoom);
+  return (await rooms(db).whereNotNull('opened_at').whereNull('ended_at')).map(toRoom);
 }
 
 export interface Presence {
@@ -71,7 +105,7 @@ export interface Presence {
   leftReason: string | null;
 }
 
-const toPresence = (r: Row): Presence => ({
+const toPresence = (r: PresenceRow): Presence => ({
   id: Number(r.id),
   meetingId: r.meeting_id,
   participantId: r.participant_id ?? null,
@@ -89,9 +123,9 @@ export async function recordJoin(
   now = new Date(),
 ): Promise<void> {
   // One open presence per nick and room: a resync that reports someone again changes nothing.
-  const open = await db('room_presence').where({ meeting_id: p.meetingId, nick: p.nick }).whereNull('left_at').first();
+  const open = await presence(db).where({ meeting_id: p.meetingId, nick: p.nick }).whereNull('left_at').first();
   if (open) return;
-  await db('room_presence').insert({
+  await presence(db).insert({
     meeting_id: p.meetingId,
     participant_id: p.participantId,
     staff_id: p.staffId,
@@ -108,20 +142,20 @@ export async function recordLeave(
   reason: string,
   now = new Date(),
 ): Promise<Presence | undefined> {
-  const open = await db('room_presence').where({ meeting_id: meetingId, nick }).whereNull('left_at').first();
+  const open = await presence(db).where({ meeting_id: meetingId, nick }).whereNull('left_at').first();
   if (!open) return undefined;
-  await db('room_presence')
+  await presence(db)
     .where({ id: open.id })
     .update({ left_at: iso(now), left_reason: reason });
   return toPresence({ ...open, left_at: iso(now), left_reason: reason });
 }
 
 export async function presenceOf(db: Tx, meetingId: string): Promise<Presence[]> {
-  return (await db('room_presence').where({ meeting_id: meetingId }).orderBy('id')).map(toPresence);
+  return (await presence(db).where({ meeting_id: meetingId }).orderBy('id')).map(toPresence);
 }
 
 export async function closeAllPresence(db: Tx, meetingId: string, reason: string, now = new Date()): Promise<void> {
-  await db('room_presence')
+  await presence(db)
     .where({ meeting_id: meetingId })
     .whereNull('left_at')
     .update({ left_at: iso(now), left_reason: reason });
@@ -137,7 +171,7 @@ export interface NoShowAlert {
   clearedAt: Date | null;
 }
 
-const toAlert = (r: Row): NoShowAlert => ({
+const toAlert = (r: AlertRow): NoShowAlert => ({
   meetingId: r.meeting_id,
   participantId: r.participant_id,
   raisedAt: toDate(r.raised_at),
@@ -148,7 +182,7 @@ const toAlert = (r: Row): NoShowAlert => ({
 });
 
 export async function raiseAlert(db: Tx, meetingId: string, participantId: string, now = new Date()): Promise<boolean> {
-  const inserted = await db('noshow_alerts')
+  const inserted = await alerts(db)
     .insert({ meeting_id: meetingId, participant_id: participantId, raised_at: iso(now) })
     .onConflict(['meeting_id', 'participant_id'])
     .ignore()
@@ -158,7 +192,7 @@ export async function raiseAlert(db: Tx, meetingId: string, participantId: strin
 
 export async function clearAlert(db: Tx, meetingId: string, participantId: string, now = new Date()): Promise<boolean> {
   return (
-    (await db('noshow_alerts')
+    (await alerts(db)
       .where({ meeting_id: meetingId, participant_id: participantId })
       .whereNull('cleared_at')
       .update({ cleared_at: iso(now) })) === 1
@@ -174,28 +208,28 @@ export async function recordAlertAction(
   now = new Date(),
 ): Promise<boolean> {
   return (
-    (await db('noshow_alerts')
+    (await alerts(db)
       .where({ meeting_id: meetingId, participant_id: participantId })
       .update({ action, action_by: staffId, action_at: iso(now) })) === 1
   );
 }
 
 export async function alertsOf(db: Tx, meetingId: string): Promise<NoShowAlert[]> {
-  return (await db('noshow_alerts').where({ meeting_id: meetingId })).map(toAlert);
+  return (await alerts(db).where({ meeting_id: meetingId })).map(toAlert);
 }
 
 /** Per meeting, how many absent participants' alerts await an action. */
 export async function openAlertCounts(db: Tx, meetingIds: string[]): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (let i = 0; i < meetingIds.length; i += 500) {
-    const rows = await db('noshow_alerts')
+    const rows: { meeting_id: string; n: DbBigint }[] = await alerts(db)
       .whereIn('meeting_id', meetingIds.slice(i, i + 500))
       .whereNull('cleared_at')
       .whereNull('action')
       .groupBy('meeting_id')
       .select('meeting_id')
       .count({ n: '*' });
-    for (const r of rows as Row[]) counts.set(r.meeting_id as string, Number(r.n));
+    for (const r of rows) counts.set(r.meeting_id, Number(r.n));
   }
   return counts;
 }

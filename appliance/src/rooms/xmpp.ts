@@ -511,6 +511,8 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
  * take the whole appliance down. Such data belongs to a stream already given up: drop it.
  */
 export function guardAgainstLateData(xmpp: Client): Client {
+  // Called below with the client as `this`, exactly as the socket would have called it.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const onData = xmpp._onData;
   xmpp._onData = function (this: Client, data: Buffer) {
     if (this.parser) onData.call(this, data);

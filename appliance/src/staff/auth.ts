@@ -5,9 +5,11 @@ import Boom from '@hapi/boom';
 import Cookie from '@hapi/cookie';
 import Crumb from '@hapi/crumb';
 import type { Request, Server } from '@hapi/hapi';
+import { isDatabaseUnavailable } from '../db/knex.ts';
 import { apiPrefix } from '../http/api.ts';
 import { languageCookie } from '../http/i18n.ts';
 import { sessionHours, sessionStaff, tokenStaff } from './service.ts';
+import { headerText } from '../http/headers.ts';
 
 export const sessionCookie = 'samverka_sid';
 
@@ -32,7 +34,16 @@ export async function registerAuth(server: Server): Promise<void> {
     redirectTo: (request: Request) => (request.path.startsWith(`${apiPrefix}/`) ? '' : '/login'),
     appendNext: true,
     validate: async (_request: Request, session: { sid?: string }) => {
-      const staff = typeof session?.sid === 'string' ? await sessionStaff(db, session.sid) : undefined;
+      let staff;
+      try {
+        staff = typeof session?.sid === 'string' ? await sessionStaff(db, session.sid) : undefined;
+      } catch (error) {
+        // The cookie plugin would take any failure here for an invalid session and clear the
+        // cookie: a database that is away for a moment would log everyone out. Carried on instead,
+        // and thrown once authentication is over (below), where it becomes a 503.
+        if (isDatabaseUnavailable(error)) return { isValid: true, credentials: { unavailable: error as Error } };
+        throw error;
+      }
       if (!staff) return { isValid: false };
       return {
         isValid: true,
@@ -41,9 +52,15 @@ export async function registerAuth(server: Server): Promise<void> {
     },
   });
 
+  server.ext('onCredentials', (request, h) => {
+    const unavailable = request.auth.credentials?.unavailable;
+    if (unavailable) throw unavailable;
+    return h.continue;
+  });
+
   server.auth.scheme('bearer', () => ({
     async authenticate(request, h) {
-      const header = String(request.headers.authorization ?? '');
+      const header = headerText(request, 'authorization');
       if (!header) throw Boom.unauthorized(null, 'Bearer');
       const match = /^Bearer\s+(\S+)$/i.exec(header);
       if (!match) throw Boom.unauthorized('Malformed Authorization header: use "Bearer <token>"', 'Bearer');

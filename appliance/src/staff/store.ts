@@ -1,12 +1,64 @@
 // SQL for care units, staff, sessions and API tokens. Rows are mapped to the model here, once.
 import { randomUUID } from 'node:crypto';
 import { rowsOf, timestampParam, type Db } from '../db/knex.ts';
-import { iso, toBool, toDate } from '../db/values.ts';
+import { iso, toBool, toDate, type DbBigint, type DbBoolean, type DbTimestamp } from '../db/values.ts';
 import type { CareUnit, Role, Staff } from './model.ts';
 
-type Row = Record<string, any>;
+// The rows as either driver returns them (db/values.ts).
+interface UnitRow {
+  id: string;
+  name: string;
+  phone: string | null;
+  created_at: DbTimestamp;
+}
 
-export const toStaff = (r: Row): Staff => ({
+interface StaffRow {
+  id: string;
+  email: string;
+  name: string;
+  hsa_id: string | null;
+  role: Role;
+  unit_id: string;
+  password_hash: string | null;
+  password_must_change: DbBoolean;
+  failed_logins: number;
+  locked_until: DbTimestamp | null;
+  last_login_at: DbTimestamp | null;
+  disabled_at: DbTimestamp | null;
+  created_at: DbTimestamp;
+}
+
+interface SessionRow {
+  id: string;
+  staff_id: string;
+  created_at: DbTimestamp;
+  expires_at: DbTimestamp;
+  method: string;
+  id_token_sealed: string | null;
+}
+
+interface TokenRow {
+  id: string;
+  staff_id: string;
+  name: string;
+  token_hash: string;
+  created_at: DbTimestamp;
+  last_used_at: DbTimestamp | null;
+  revoked_at: DbTimestamp | null;
+}
+
+const units = (db: Db) => db<UnitRow>('care_units');
+const staffTable = (db: Db) => db<StaffRow>('staff');
+const sessions = (db: Db) => db<SessionRow>('staff_sessions');
+const tokens = (db: Db) => db<TokenRow>('api_tokens');
+
+/** What a Staff is made of (also read by the identity provider's flows, joined with staff.*). */
+export type StaffFields = Pick<
+  StaffRow,
+  'id' | 'email' | 'name' | 'hsa_id' | 'role' | 'unit_id' | 'disabled_at' | 'password_must_change'
+>;
+
+export const toStaff = (r: StaffFields): Staff => ({
   id: r.id,
   email: r.email,
   name: r.name,
@@ -17,23 +69,23 @@ export const toStaff = (r: Row): Staff => ({
   mustChangePassword: toBool(r.password_must_change),
 });
 
-const toUnit = (r: Row): CareUnit => ({ id: r.id, name: r.name, phone: r.phone ?? null });
+const toUnit = (r: UnitRow): CareUnit => ({ id: r.id, name: r.name, phone: r.phone ?? null });
 
 export async function insertUnit(db: Db, unit: { name: string; phone?: string | null }): Promise<CareUnit> {
-  const row = { id: randomUUID(), name: unit.name, phone: unit.phone ?? null, created_at: iso() };
-  await db('care_units').insert(row);
+  const row: UnitRow = { id: randomUUID(), name: unit.name, phone: unit.phone ?? null, created_at: iso() };
+  await units(db).insert(row);
   return toUnit(row);
 }
 
 export async function findUnit(db: Db, by: { id?: string; name?: string }): Promise<CareUnit | undefined> {
-  const row = await db('care_units')
+  const row = await units(db)
     .where(by.id ? { id: by.id } : { name: by.name })
     .first();
   return row ? toUnit(row) : undefined;
 }
 
 export async function listUnits(db: Db): Promise<CareUnit[]> {
-  return (await db('care_units').orderBy('name')).map(toUnit);
+  return (await units(db).orderBy('name')).map(toUnit);
 }
 
 export interface NewStaff {
@@ -56,25 +108,25 @@ export async function insertStaff(db: Db, staff: NewStaff): Promise<Staff> {
     password_hash: staff.passwordHash ?? null,
     created_at: iso(),
   };
-  await db('staff').insert(row);
-  return toStaff(row);
+  await staffTable(db).insert(row);
+  return toStaff({ ...row, disabled_at: null, password_must_change: false });
 }
 
 export async function countStaff(db: Db): Promise<number> {
-  const [{ n }] = await db('staff').count({ n: '*' });
+  const [{ n }]: { n: DbBigint }[] = await staffTable(db).count({ n: '*' });
   return Number(n);
 }
 
 export async function setPasswordMustChange(db: Db, staffId: string, mustChange: boolean): Promise<void> {
-  await db('staff').where({ id: staffId }).update({ password_must_change: mustChange });
+  await staffTable(db).where({ id: staffId }).update({ password_must_change: mustChange });
 }
 
 export async function updatePassword(db: Db, staffId: string, passwordHash: string): Promise<void> {
-  await db('staff').where({ id: staffId }).update({ password_hash: passwordHash, password_must_change: false });
+  await staffTable(db).where({ id: staffId }).update({ password_hash: passwordHash, password_must_change: false });
 }
 
 export async function findPasswordHash(db: Db, staffId: string): Promise<string | null> {
-  const row = await db('staff').where({ id: staffId }).first('password_hash');
+  const row = await staffTable(db).where({ id: staffId }).first('password_hash');
   return row?.password_hash ?? null;
 }
 
@@ -86,7 +138,7 @@ export interface LoginRecord {
 }
 
 export async function findLogin(db: Db, email: string): Promise<LoginRecord | undefined> {
-  const row = await db('staff').where({ email }).first();
+  const row = await staffTable(db).where({ email }).first();
   if (!row) return undefined;
   return {
     staff: toStaff(row),
@@ -100,7 +152,7 @@ export async function findStaff(
   db: Db,
   by: { id?: string; email?: string; hsaId?: string },
 ): Promise<Staff | undefined> {
-  const row = await db('staff')
+  const row = await staffTable(db)
     .where(by.id ? { id: by.id } : by.hsaId ? { hsa_id: by.hsaId } : { email: by.email })
     .first();
   return row ? toStaff(row) : undefined;
@@ -127,7 +179,7 @@ export async function takeLoginTry(
      returning failed_logins`,
     [maxTries, iso(lockUntil), staffId, iso(now)],
   );
-  const row = rowsOf(result)[0];
+  const row = rowsOf<Pick<StaffRow, 'failed_logins'>>(result)[0];
   return row ? Number(row.failed_logins) : undefined;
 }
 
@@ -141,7 +193,7 @@ export async function recordLoginSuccess(
   tryNumber: number,
   now = new Date(),
 ): Promise<boolean> {
-  const n = await db('staff')
+  const n = await staffTable(db)
     .where({ id: staffId })
     .andWhere((q) =>
       q.whereNull('locked_until').orWhere('locked_until', '<=', iso(now)).orWhere('failed_logins', tryNumber),
@@ -152,10 +204,10 @@ export async function recordLoginSuccess(
 
 export async function setDisabled(db: Db, staffId: string, disabled: boolean): Promise<void> {
   await db.transaction(async (trx) => {
-    await trx('staff')
+    await staffTable(trx)
       .where({ id: staffId })
       .update({ disabled_at: disabled ? iso() : null });
-    if (disabled) await trx('staff_sessions').where({ staff_id: staffId }).delete();
+    if (disabled) await sessions(trx).where({ staff_id: staffId }).delete();
   });
 }
 
@@ -163,7 +215,7 @@ export async function insertSession(
   db: Db,
   session: { idHash: string; staffId: string; expiresAt: Date; method: string; idTokenSealed?: string },
 ): Promise<void> {
-  await db('staff_sessions').insert({
+  await sessions(db).insert({
     id: session.idHash,
     staff_id: session.staffId,
     created_at: iso(),
@@ -175,7 +227,7 @@ export async function insertSession(
 
 /** The staff member behind a live session; expired sessions and disabled accounts find nothing. */
 export async function findSessionStaff(db: Db, idHash: string, now = new Date()): Promise<Staff | undefined> {
-  const row = await db('staff_sessions as s')
+  const row: StaffRow | undefined = await db('staff_sessions as s')
     .join('staff', 'staff.id', 's.staff_id')
     .where('s.id', idHash)
     .andWhere('s.expires_at', '>', iso(now))
@@ -185,11 +237,11 @@ export async function findSessionStaff(db: Db, idHash: string, now = new Date())
 }
 
 export async function deleteSession(db: Db, idHash: string): Promise<void> {
-  await db('staff_sessions').where({ id: idHash }).delete();
+  await sessions(db).where({ id: idHash }).delete();
 }
 
 export async function deleteExpiredSessions(db: Db, now = new Date()): Promise<number> {
-  return db('staff_sessions').where('expires_at', '<=', iso(now)).delete();
+  return sessions(db).where('expires_at', '<=', iso(now)).delete();
 }
 
 export async function insertToken(
@@ -197,7 +249,7 @@ export async function insertToken(
   token: { staffId: string; name: string; tokenHash: string },
 ): Promise<string> {
   const id = randomUUID();
-  await db('api_tokens').insert({
+  await tokens(db).insert({
     id,
     staff_id: token.staffId,
     name: token.name,
@@ -211,7 +263,7 @@ export async function findTokenStaff(
   db: Db,
   tokenHash: string,
 ): Promise<{ tokenId: string; staff: Staff } | undefined> {
-  const row = await db('api_tokens as t')
+  const row: (StaffRow & { token_id: string }) | undefined = await db('api_tokens as t')
     .join('staff', 'staff.id', 't.staff_id')
     .where('t.token_hash', tokenHash)
     .whereNull('t.revoked_at')
@@ -221,14 +273,11 @@ export async function findTokenStaff(
 }
 
 export async function touchToken(db: Db, tokenId: string): Promise<void> {
-  await db('api_tokens').where({ id: tokenId }).update({ last_used_at: iso() });
+  await tokens(db).where({ id: tokenId }).update({ last_used_at: iso() });
 }
 
 export async function revokeTokenByName(db: Db, staffId: string, name: string): Promise<boolean> {
-  const n = await db('api_tokens')
-    .where({ staff_id: staffId, name })
-    .whereNull('revoked_at')
-    .update({ revoked_at: iso() });
+  const n = await tokens(db).where({ staff_id: staffId, name }).whereNull('revoked_at').update({ revoked_at: iso() });
   return n > 0;
 }
 
@@ -241,7 +290,7 @@ export interface TokenInfo {
 }
 
 export async function listTokens(db: Db, staffId: string): Promise<TokenInfo[]> {
-  const rows = await db('api_tokens').where({ staff_id: staffId }).orderBy('created_at');
+  const rows = await tokens(db).where({ staff_id: staffId }).orderBy('created_at');
   return rows.map((r) => ({
     id: r.id,
     name: r.name,
@@ -257,7 +306,7 @@ export interface StaffListing extends Staff {
 
 /** Staff for the admin list, by name; `search` matches name, e-mail or HSA-ID (case-insensitive for ASCII). */
 export async function listStaff(db: Db, filter: { search?: string; unitId?: string } = {}): Promise<StaffListing[]> {
-  const q = db('staff').orderBy(['name', 'email']);
+  const q = staffTable(db).orderBy(['name', 'email']);
   if (filter.unitId) q.where('unit_id', filter.unitId);
   if (filter.search) {
     const like = `%${filter.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -268,7 +317,7 @@ export async function listStaff(db: Db, filter: { search?: string; unitId?: stri
         .orWhereRaw("lower(coalesce(hsa_id, '')) like ? escape '\\'", [like]),
     );
   }
-  return (await q).map((r: Row) => ({ ...toStaff(r), lastLoginAt: toDate(r.last_login_at, true) }));
+  return (await q).map((r) => ({ ...toStaff(r), lastLoginAt: toDate(r.last_login_at, true) }));
 }
 
 export async function updateStaff(
@@ -276,7 +325,7 @@ export async function updateStaff(
   staffId: string,
   changes: { email: string; name: string; hsaId: string | null; role: Role; unitId: string },
 ): Promise<void> {
-  await db('staff').where({ id: staffId }).update({
+  await staffTable(db).where({ id: staffId }).update({
     email: changes.email,
     name: changes.name,
     hsa_id: changes.hsaId,
@@ -290,11 +339,11 @@ export async function updateUnit(
   unitId: string,
   changes: { name: string; phone: string | null },
 ): Promise<void> {
-  await db('care_units').where({ id: unitId }).update({ name: changes.name, phone: changes.phone });
+  await units(db).where({ id: unitId }).update({ name: changes.name, phone: changes.phone });
 }
 
 export async function revokeTokenById(db: Db, staffId: string, tokenId: string): Promise<boolean> {
-  const n = await db('api_tokens')
+  const n = await tokens(db)
     .where({ staff_id: staffId, id: tokenId })
     .whereNull('revoked_at')
     .update({ revoked_at: iso() });

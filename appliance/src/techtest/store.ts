@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/knex.ts';
 import { iso, toBool, toDate } from '../db/values.ts';
 import type { Subject, TechTestResult } from './model.ts';
+import { textOf } from '../common/text.ts';
 
 const table = 'techtest_results';
 
@@ -10,7 +11,7 @@ type Row = Record<string, unknown>;
 
 const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 const bool = (value: unknown): boolean | null => (value === null || value === undefined ? null : toBool(value));
-const text = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+const text = (value: unknown): string | null => (value === null || value === undefined ? null : textOf(value));
 
 function toResult(row: Row): TechTestResult {
   return {

@@ -42,7 +42,9 @@ export class GroupCommit {
       this.#queue.push({
         write,
         settle: (error) =>
-          error === undefined ? resolve() : reject(error instanceof Error ? error : new Error(String(error))),
+          error === undefined
+            ? resolve()
+            : reject(error instanceof Error ? error : new Error('group commit failed', { cause: error })),
       });
       // Writes queued in the same turn of the event loop start the batch together.
       this.#draining ??= new Promise<void>((done) => setImmediate(done)).then(() => this.#drain());

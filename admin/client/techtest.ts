@@ -23,7 +23,7 @@ import {
   stopStream,
   type MediaProblem,
 } from './techtest/media.ts';
-import { checkNetwork, noFigures } from './techtest/network.ts';
+import { checkNetwork, noFigures, type IceReply } from './techtest/network.ts';
 import { canChooseSpeaker, playChime } from './techtest/sound.ts';
 
 type Step = 'camera' | 'microphone' | 'sound' | 'network';
@@ -40,7 +40,12 @@ const root = document.getElementById('techtest')!;
 const base = root.dataset.base!;
 const crumb = root.dataset.crumb ?? '';
 const lang = root.dataset.lang ?? 'sv';
+// Answered straight from the form before it (the name or code POST): the address becomes the
+// page's own, so a reload asks for the page and never sends the form again.
+const here = root.dataset.here;
+if (here && `${location.pathname}${location.search}` !== here) history.replaceState(null, '', here);
 const strings: Record<string, string> = JSON.parse(document.getElementById('techtest-strings')!.textContent ?? '{}');
+const ice = JSON.parse(document.getElementById('techtest-ice')?.textContent ?? 'null') as IceReply | null;
 
 const tr = (key: string, vars: Record<string, string | number> = {}): string =>
   (strings[`techtest.${key}`] ?? key).replace(/\{(\w+)\}/g, (_, name: string) => String(vars[name] ?? ''));
@@ -144,9 +149,10 @@ async function startCamera(deviceId?: string, initial?: MediaStream): Promise<vo
   }
   preview.srcObject = video;
   const track = video.getVideoTracks()[0];
-  await fillDevices(cameraSelect, 'videoinput', track?.getSettings().deviceId).catch(() => undefined);
   const p = parts('camera');
   p.ask!.hidden = false;
+  // The question does not wait for the list of cameras: a choice appears beside it when there is one.
+  void fillDevices(cameraSelect, 'videoinput', track?.getSettings().deviceId).catch(() => undefined);
 }
 
 function finishCamera(answer: CameraAnswer): void {
@@ -410,11 +416,12 @@ if (canUseMedia()) {
     startButton.disabled = true;
     // Created inside the click: browsers only let a page make sound after a person acted.
     audioContext = new AudioContext();
-    // The connection check needs nobody: it runs while the person looks at the camera.
-    // A browser that throws inside WebRTC still gets a verdict and can continue.
-    network = checkNetwork({ base, crumb }).catch(noFigures);
     show('camera');
     const opened = await openBoth();
+    // The connection check needs nobody: it runs while the person looks at the camera. It starts
+    // once the devices have answered, so that the picture does not wait for it.
+    // A browser that throws inside WebRTC still gets a verdict and can continue.
+    network = checkNetwork({ base, crumb, ice: ice ?? undefined }).catch(noFigures);
     audio = opened.audio ?? null;
     if (opened.video) {
       await startCamera(undefined, opened.video);

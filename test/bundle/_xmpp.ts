@@ -1,10 +1,10 @@
 // Shared by the Prosody tests: just enough XMPP over plain TCP to log in and drive rooms, and
 // waiting for a Prosody the test started.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import type { ExecutionContext } from 'ava';
 import { connect, type Socket } from 'node:net';
+import { runProsody } from '../helpers/prosody.ts';
 
 /** Just enough XMPP over plain TCP to log in with SASL PLAIN and read the answers. */
 export class Xmpp {
@@ -94,25 +94,6 @@ export class Xmpp {
   }
 }
 
-export async function waitForPort(port: number, prosody: ChildProcess, log: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (prosody.exitCode !== null)
-      throw new Error(`prosody exited with ${prosody.exitCode}: ${readFileSync(log, 'utf8')}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('prosody did not open its client port within 15 s');
-}
-
 /** Runs Debian's prosody with a configuration while `use` runs; on a failure its log goes to the test's output. */
 export async function withProsody(
   t: ExecutionContext,
@@ -121,17 +102,14 @@ export async function withProsody(
   log: string,
   use: () => Promise<void>,
 ): Promise<void> {
-  const prosody = spawn('prosody', ['--config', config, '-F'], { stdio: 'ignore' });
+  const readLog = () => (existsSync(log) ? readFileSync(log, 'utf8') : '');
+  const prosody = await runProsody(config, port, readLog);
   try {
-    await waitForPort(port, prosody, log);
     await use();
   } catch (error) {
-    if (existsSync(log)) t.log(readFileSync(log, 'utf8'));
+    t.log(readLog());
     throw error;
   } finally {
-    if (prosody.exitCode === null) {
-      prosody.kill('SIGTERM');
-      await once(prosody, 'exit');
-    }
+    await prosody.stop();
   }
 }

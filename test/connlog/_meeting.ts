@@ -97,7 +97,9 @@ export async function guestEnters(world: World, booked: Booked): Promise<Client>
     form: { crumb: guest.crumb ?? '', token: path.slice(3), name: 'Lärare Eva Ek' },
     headers: { 'user-agent': chrome },
   });
-  if (reply.status !== 302) throw new Error(`the name check failed: ${reply.status}`);
+  // The name accepted: the answer is the technical test page itself.
+  if (reply.status !== 200 || !reply.text.includes('Starta testet'))
+    throw new Error(`the name check failed: ${reply.status}`);
   return guest;
 }
 
@@ -120,9 +122,11 @@ export async function patientEnters(world: World, booked: Booked): Promise<Clien
   const sms = await until('the code', () => smsTo(world, booked.patientE164).find((x) => x.startsWith('Din kod')));
   const code = /: (\d{6})\./.exec(sms)![1];
   const entered = await patient.request('POST', '/entry/code', { form: { crumb: patient.crumb ?? '', code } });
-  // The right code leads straight on to the person's next step (the test, or the waiting room).
+  // The right code leads straight on to the person's next step: the test (answered at once), or
+  // the waiting room.
   const next = entered.headers.get('location') ?? '';
-  if (entered.status !== 302 || !/^\/entry\/(test|waiting)$/.test(next))
+  const onToTest = entered.status === 200 && entered.text.includes('Starta testet');
+  if (!onToTest && (entered.status !== 302 || next !== '/entry/waiting'))
     throw new Error(`the code was refused: ${entered.status} ${next}`);
   return patient;
 }

@@ -2,7 +2,7 @@
 // a virtual host for participants, a MUC component for the rooms, a hidden domain for the
 // appliance's account (a global admin, so it owns every room) and an anonymous guest host.
 // Plain text on loopback with PLAIN allowed (MACHINE-NOTES: SCRAM without TLS costs ~0.9 s a login).
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -114,32 +114,15 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
     run('/usr/bin/prosodyctl', ['--config', configFile, ...args], { timeout: 30_000 });
   await prosodyctl('register', controller.user, controller.domain, controller.password);
 
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
-
-  async function start(): Promise<void> {
-    const started = spawn('/usr/bin/prosody', ['--config', configFile, '-F'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    started.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child = started;
-    exited = new Promise((resolve) => started.once('exit', () => resolve()));
-    const gone = exited.then(() => {
-      throw new Error(`prosody exited during start: ${stderr}${readLog()}`);
-    });
-    await Promise.race([waitForPort(ports.c2s, 10_000), gone]);
-  }
-
-  async function stop(): Promise<void> {
-    const current = child;
-    child = undefined;
-    if (!current || current.exitCode !== null || current.signalCode !== null) return;
-    current.kill('SIGTERM');
-    const timer = setTimeout(() => current.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  let running: RunningProsody | undefined;
+  const start = async () => {
+    running = await runProsody(configFile, ports.c2s, readLog);
+  };
+  const stop = async () => {
+    const current = running;
+    running = undefined;
+    await current?.stop();
+  };
 
   function readLog(): string {
     try {
@@ -265,6 +248,43 @@ async function freePort(): Promise<number> {
       );
     });
   });
+}
+
+export interface RunningProsody {
+  /** SIGTERM (SIGKILL after 5 s) to the process this started, and its exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs Debian's prosody with `configFile` (as root: the file says `run_as_root = true`) until it
+ * listens on `port`; fails with what it wrote and `log()` when it exits first or does not listen.
+ * The one way the tests start Prosody: with the test's own layout (startProsody) or with the
+ * bundle's configuration under test (test/bundle/_xmpp.ts).
+ */
+export async function runProsody(configFile: string, port: number, log: () => string): Promise<RunningProsody> {
+  const child = spawn('/usr/bin/prosody', ['--config', configFile, '-F'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const gone = exited.then(() => {
+    throw new Error(`prosody exited during start (${child.exitCode}): ${stderr}${log()}`);
+  });
+  try {
+    await Promise.race([waitForPort(port, 15_000), gone]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { stop };
 }
 
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {

@@ -2,7 +2,12 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import test, { type ExecutionContext } from 'ava';
 import { xml, type XmlElement } from '@xmpp/client';
-import { RoomControl, RoomControlError, type RoomControlEvents } from '../../appliance/src/rooms/xmpp.ts';
+import {
+  RoomControl,
+  RoomControlError,
+  type Occupant,
+  type RoomControlEvents,
+} from '../../appliance/src/rooms/xmpp.ts';
 import { startProsody, type Prosody, type ProsodyOptions } from '../helpers/prosody.ts';
 import { hasStatus, mucClient, type MucClient } from '../helpers/muc-client.ts';
 
@@ -411,4 +416,32 @@ test('against a Prosody that requires TLS the adapter connects by STARTTLS or di
   t.teardown(() => untrusting.close());
   await t.throwsAsync(untrusting.start(), { message: /self-signed certificate/ });
   t.false(untrusting.state().connected);
+});
+
+test('a new leader takes the room over while the dead leader is still an occupant: the same nickname is its second session, not a conflict', async (t) => {
+  const { prosody, rooms: dead } = await setup(t, openDefaults);
+  await dead.createRoom('overtagen');
+  const cecilia = await participant(t, prosody);
+  await joinSeen(dead, cecilia, 'overtagen', 'Cecilia');
+
+  // The leader's process died, but Prosody has not noticed yet (a host gone without closing its
+  // connection): its occupant, nickname "samverka", is still in the room when the next leader -
+  // the same account, another resource - joins under the same nickname.
+  const successor = new RoomControl({ ...prosody.xmppConfig(), resource: 'samverka-next' });
+  successor.on('problem', () => {});
+  t.teardown(() => successor.close());
+  await successor.start();
+  const seen = new Promise<Occupant>((resolve) => successor.once('occupantJoined', resolve));
+  t.deepEqual(await successor.createRoom('overtagen'), {
+    created: false,
+    membersOnly: false,
+    passwordProtected: false,
+  });
+  t.is((await seen).nick, 'Cecilia');
+
+  // The dead session ends at last; the new leader stays, and still controls the room.
+  await dead.close();
+  await successor.kick('overtagen', 'Cecilia', 'Inte med i bokningen');
+  t.true(hasStatus(await cecilia.presence((p) => p.attrs.type === 'unavailable' && hasStatus(p, '307')), '307'));
+  t.is(successor.state().roomsOpen, 1);
 });

@@ -135,6 +135,26 @@ test('/ice mints fresh short-lived TURN credentials for every configured URL, ne
   t.not(second.iceServers[0].username, body.iceServers[0].username);
 });
 
+test('the page brings fresh credentials of its own, so the connection check starts without asking for them', async (t) => {
+  const { browser } = await loggedIn();
+  const ice = async () => {
+    const page = await browser.get('/techtest');
+    t.is(page.headers.get('cache-control'), 'no-store');
+    t.notRegex(page.text, new RegExp(turnSecret), 'the shared secret never leaves');
+    return JSON.parse(/<script type="application\/json" id="techtest-ice">(.*?)<\/script>/.exec(page.text)![1]) as {
+      relay: boolean;
+      iceServers: { urls: string[]; username: string }[];
+      validForSeconds: number;
+    };
+  };
+  const first = await ice();
+  t.true(first.relay);
+  t.deepEqual(first.iceServers[0].urls, ['turn:127.0.0.1:3478?transport=udp', 'turn:127.0.0.1:3478?transport=tcp']);
+  const ttl = Number(first.iceServers[0].username.split(':')[0]) - Date.now() / 1000;
+  t.true(ttl > 60 && ttl <= first.validForSeconds, `ttl ${ttl}`);
+  t.not((await ice()).iceServers[0].username, first.iceServers[0].username, 'minted for each page');
+});
+
 test('a result is stored with the staff session, with browser and OS from the user agent', async (t) => {
   const { browser, subject } = await loggedIn();
   const reply = await browser.request('POST', '/techtest/results', {
@@ -298,6 +318,25 @@ test('results are limited per subject, not per address: a colleague behind the s
     (await colleague.browser.request('POST', '/techtest/results', { json: goodResult(), headers: asApi })).status,
     201,
   );
+});
+
+test('the line samples fit a handful of test runs; a download loop is cut off, downloads and uploads counted together', async (t) => {
+  const { browser } = await loggedIn();
+  const statuses: number[] = [];
+  for (let i = 0; i < 60; i += 1) statuses.push((await browser.get(`/techtest/download?bytes=1&n=${i}`)).status);
+  for (let i = 0; i < 60; i += 1)
+    statuses.push(
+      (
+        await browser.request('POST', '/techtest/upload', {
+          body: 'x',
+          headers: { 'content-type': 'application/octet-stream', 'x-csrf-token': browser.crumb! },
+        })
+      ).status,
+    );
+  t.deepEqual(statuses, Array(120).fill(200));
+  t.is((await browser.get('/techtest/download?bytes=1&n=last')).status, 429);
+  const colleague = await loggedIn();
+  t.is((await colleague.browser.get('/techtest/download?bytes=1')).status, 200, 'another person is not held up');
 });
 
 test('the entry path can mount the same test for a participant, who is refused without a subject', async (t) => {

@@ -15,14 +15,30 @@ const probeTimeoutMs = 5_000;
 const rttGiveUpMs = 500;
 const transferBudgetMs = 6_000;
 
-interface IceReply {
+export interface IceReply {
   relay: boolean;
   iceServers?: RTCIceServer[];
+  /** How long the credentials are valid from when they were minted. */
+  validForSeconds?: number;
 }
 
 export interface NetworkCheck {
   base: string;
   crumb: string;
+  /** The credentials the page came with (minted with the page, at about performance.now() 0). */
+  ice?: IceReply;
+}
+
+/** A page left open a long time asks for fresh credentials rather than use nearly spent ones. */
+const iceMarginSeconds = 60;
+
+/** The page's own credentials while they are good, else fresh ones from the appliance (null: no answer). */
+async function iceFor(check: NetworkCheck): Promise<IceReply | null> {
+  const own = check.ice;
+  if (own && (!own.relay || performance.now() / 1000 < (own.validForSeconds ?? 0) - iceMarginSeconds)) return own;
+  return fetch(`${check.base}/ice`, { cache: 'no-store', credentials: 'same-origin' })
+    .then((r) => (r.ok ? (r.json() as Promise<IceReply>) : null))
+    .catch(() => null);
 }
 
 const timeout = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
@@ -243,9 +259,7 @@ export const noFigures = (): NetworkFigures => ({
 export async function checkNetwork(check: NetworkCheck): Promise<NetworkFigures> {
   const started = performance.now();
   const figures = noFigures();
-  const ice = await fetch(`${check.base}/ice`, { cache: 'no-store', credentials: 'same-origin' })
-    .then((r) => (r.ok ? (r.json() as Promise<IceReply>) : null))
-    .catch(() => null);
+  const ice = await iceFor(check);
   if (ice?.relay === undefined) {
     // The appliance itself did not answer: that is a failed connection, not a skipped relay.
     figures.durationMs = performance.now() - started;

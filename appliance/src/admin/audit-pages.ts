@@ -4,6 +4,7 @@
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import { auditActions, findAccesses, findAudit } from '../audit/index.ts';
 import { languageOf, t } from '../http/i18n.ts';
+import { route } from '../http/route.ts';
 import { parsePersonalNumber } from '../meetings/index.ts';
 import { addDays, fromClinicTime } from '../common/clock.ts';
 import { listStaff } from '../staff/index.ts';
@@ -14,21 +15,9 @@ import * as schemas from './schemas.ts';
 export const adminOnly = { strategy: 'session', scope: ['admin'] };
 const pageLimit = 200;
 
-interface AuditSearch {
-  staff?: string;
-  meeting?: string;
-  participant?: string;
-  action?: string;
-  from?: string;
-  to?: string;
-  before?: number;
-  outside?: boolean;
-}
-
-async function auditPage(request: Request, h: ResponseToolkit) {
+async function auditPage(request: Request, h: ResponseToolkit, query: schemas.AuditSearch) {
   const { db } = request.server.app;
   const lang = languageOf(request);
-  const query = request.query as AuditSearch;
   const records = await findAudit(db, {
     staffId: query.staff,
     meetingId: query.meeting,
@@ -62,7 +51,7 @@ async function auditPage(request: Request, h: ResponseToolkit) {
 }
 
 /** The same search, one page further back: records older than the last one shown. */
-function olderPage(query: AuditSearch, lastId: number): string {
+function olderPage(query: schemas.AuditSearch, lastId: number): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query))
     if (key !== 'before' && value !== undefined) params.set(key, String(value));
@@ -119,9 +108,8 @@ function extractForm(
     .code(code);
 }
 
-async function byMeeting(request: Request, h: ResponseToolkit, format: 'html' | 'csv') {
+async function byMeeting(request: Request, h: ResponseToolkit, format: 'html' | 'csv', meeting: string | undefined) {
   const { db, config } = request.server.app;
-  const meeting = (request.query as { meeting?: string }).meeting;
   if (!meeting) return extractForm(request, h);
   const patient = await patientOfMeeting(db, config.dataKey, meeting);
   if (patient.length === 0)
@@ -130,25 +118,25 @@ async function byMeeting(request: Request, h: ResponseToolkit, format: 'html' | 
 }
 
 export const auditRoutes: ServerRoute[] = [
-  {
+  route({
     method: 'GET',
     path: '/admin/audit',
     options: { auth: adminOnly, validate: { query: schemas.auditQuery } },
-    handler: auditPage,
-  },
-  {
+    handler: (request, h) => auditPage(request, h, request.query),
+  }),
+  route({
     method: 'GET',
     path: '/admin/audit/extract',
     options: { auth: adminOnly, validate: { query: schemas.extractQuery } },
-    handler: (request, h) => byMeeting(request, h, 'html'),
-  },
-  {
+    handler: (request, h) => byMeeting(request, h, 'html', request.query.meeting),
+  }),
+  route({
     method: 'GET',
     path: '/admin/audit/extract.csv',
     options: { auth: adminOnly, validate: { query: schemas.extractCsvQuery } },
-    handler: (request, h) => byMeeting(request, h, 'csv'),
-  },
-  {
+    handler: (request, h) => byMeeting(request, h, 'csv', request.query.meeting),
+  }),
+  route({
     // A POST, so that the personal identity number never stands in a URL (logs, history).
     method: 'POST',
     path: '/admin/audit/extract',
@@ -163,11 +151,7 @@ export const auditRoutes: ServerRoute[] = [
     async handler(request, h) {
       const { db, config } = request.server.app;
       const lang = languageOf(request);
-      const { name, personalNumber, format } = request.payload as {
-        name: string;
-        personalNumber: string;
-        format: 'html' | 'csv';
-      };
+      const { name, personalNumber, format } = request.payload;
       const parsed = parsePersonalNumber(personalNumber);
       if (!parsed.ok)
         return extractForm(request, h, { name, error: t(lang, `admin.extract.personalNumber.${parsed.problem}`) }, 400);
@@ -178,5 +162,5 @@ export const auditRoutes: ServerRoute[] = [
       }
       return renderExtract(request, h, { patient }, format, { by: 'personal_number' });
     },
-  },
+  }),
 ];

@@ -11,6 +11,7 @@ import { findAccesses } from '../audit/index.ts';
 import type { Db } from '../db/knex.ts';
 import { iso } from '../db/values.ts';
 import { languageOf, t } from '../http/i18n.ts';
+import { objectOf, route } from '../http/route.ts';
 import { eraseParticipantMessages, messagesOf } from '../invites/index.ts';
 import {
   eraseParticipantContacts,
@@ -83,20 +84,25 @@ export async function eraseContactData(db: Db, participantId: string): Promise<b
   });
 }
 
-const participantParams = Joi.object({ id: Joi.string().guid().required() });
+const participantParams = objectOf<{ id: string }>({ id: Joi.string().guid().required() });
 
 export const privacyRoutes: ServerRoute[] = [
-  {
+  route({
     method: 'GET',
     path: '/admin/privacy',
     options: {
       auth: adminOnly,
-      validate: { query: Joi.object({ meeting: Joi.string().guid().empty(''), erased: Joi.boolean() }) },
+      validate: {
+        query: objectOf<{ meeting?: string; erased?: boolean }>({
+          meeting: Joi.string().guid().empty(''),
+          erased: Joi.boolean(),
+        }),
+      },
     },
     async handler(request, h) {
       const { db } = request.server.app;
       const lang = languageOf(request);
-      const meetingId = (request.query as { meeting?: string }).meeting;
+      const meetingId = request.query.meeting;
       const meeting = meetingId ? await findMeeting(db, meetingId) : undefined;
       if (meeting)
         await request.audit('privacy.lookup', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
@@ -113,17 +119,17 @@ export const privacyRoutes: ServerRoute[] = [
             [p.mobile, p.email, p.personalNumberMasked].filter(Boolean).join(', ') ||
             t(lang, 'admin.privacy.noContact'),
         })),
-        notice: (request.query as { erased?: string }).erased ? t(lang, 'admin.privacy.erased') : undefined,
+        notice: request.query.erased ? t(lang, 'admin.privacy.erased') : undefined,
       });
     },
-  },
-  {
+  }),
+  route({
     method: 'GET',
     path: '/admin/privacy/participants/{id}/export',
     options: { auth: adminOnly, validate: { params: participantParams } },
     async handler(request, h) {
       const { db, config } = request.server.app;
-      const id = String(request.params.id);
+      const { id } = request.params;
       const data = await exportParticipant(db, config.dataKey, id);
       if (!data) return h.response({ message: t(languageOf(request), 'admin.privacy.notFound') }).code(404);
       const meetingId = (data.participant as { meetingId: string }).meetingId;
@@ -133,20 +139,23 @@ export const privacyRoutes: ServerRoute[] = [
         .type('application/json; charset=utf-8')
         .header('content-disposition', `attachment; filename="deltagare-${id}.json"`);
     },
-  },
-  {
+  }),
+  route({
     method: 'POST',
     path: '/admin/privacy/participants/{id}/erase',
     options: {
       auth: adminOnly,
       validate: {
         params: participantParams,
-        payload: Joi.object({ crumb: Joi.string(), confirm: Joi.string().valid('yes').required() }),
+        payload: objectOf<{ crumb?: string; confirm: 'yes' }>({
+          crumb: Joi.string(),
+          confirm: Joi.string<'yes'>().valid('yes').required(),
+        }),
       },
     },
     async handler(request, h) {
       const { db } = request.server.app;
-      const id = String(request.params.id);
+      const { id } = request.params;
       const participant = await findParticipant(db, id);
       if (!participant || !(await eraseContactData(db, id)))
         return h.response({ message: t(languageOf(request), 'admin.privacy.notFound') }).code(404);
@@ -158,5 +167,5 @@ export const privacyRoutes: ServerRoute[] = [
       });
       return h.redirect(`/admin/privacy?meeting=${participant.meetingId}&erased=true`);
     },
-  },
+  }),
 ];

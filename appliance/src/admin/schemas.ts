@@ -1,14 +1,26 @@
 // joi schemas of the admin pages' queries and forms. Empty form fields mean "not given".
 import Joi from 'joi';
 import { day as lookupDay, lookupYears } from '../http/dates.ts';
-import { roles } from '../staff/index.ts';
+import { objectOf } from '../http/route.ts';
+import { roles, type Role } from '../staff/index.ts';
 
 const id = Joi.string().guid().empty('');
 
 /** A calendar day, YYYY-MM-DD, that exists. */
 const day = lookupDay(lookupYears).empty('');
 
-export const auditQuery = Joi.object({
+export interface AuditSearch {
+  staff?: string;
+  meeting?: string;
+  participant?: string;
+  action?: string;
+  from?: string;
+  to?: string;
+  before?: number;
+  outside?: boolean;
+}
+
+export const auditQuery = objectOf<AuditSearch>({
   staff: id,
   meeting: id,
   participant: id,
@@ -22,14 +34,19 @@ export const auditQuery = Joi.object({
   outside: Joi.boolean().truthy('on'),
 });
 
-export const extractQuery = Joi.object({ meeting: id });
-export const extractCsvQuery = Joi.object({ meeting: Joi.string().guid().required() });
+export const extractQuery = objectOf<{ meeting?: string }>({ meeting: id });
+export const extractCsvQuery = objectOf<{ meeting: string }>({ meeting: Joi.string().guid().required() });
 
-export const extractPayload = Joi.object({
+export const extractPayload = objectOf<{
+  crumb?: string;
+  name: string;
+  personalNumber: string;
+  format: 'html' | 'csv';
+}>({
   crumb: Joi.string(),
   name: Joi.string().trim().min(1).max(200).required(),
   personalNumber: Joi.string().trim().min(1).max(20).required(),
-  format: Joi.string().valid('html', 'csv').default('html'),
+  format: Joi.string<'html' | 'csv'>().valid('html', 'csv').default('html'),
 });
 
 // No NUL character: PostgreSQL text cannot hold one (a search for it would fail, not find nothing).
@@ -39,9 +56,18 @@ const text = (max: number) =>
     .max(max)
     .pattern(/^[^\u0000]*$/, 'text without a NUL character');
 
-export const staffSearch = Joi.object({ q: text(200).empty(''), unit: id });
+export const staffSearch = objectOf<{ q?: string; unit?: string }>({ q: text(200).empty(''), unit: id });
 
-export const staffPayload = Joi.object({
+export interface StaffForm {
+  crumb?: string;
+  name: string;
+  email: string;
+  hsaId?: string;
+  unit: string;
+  role: Role;
+}
+
+export const staffPayload = objectOf<StaffForm>({
   crumb: Joi.string(),
   name: text(200).min(1).required(),
   email: Joi.string().trim().email({ tlds: false }).max(254).required(),
@@ -49,12 +75,12 @@ export const staffPayload = Joi.object({
     .allow('')
     .pattern(/^[A-Za-z0-9-]+$/),
   unit: Joi.string().guid().required(),
-  role: Joi.string()
+  role: Joi.string<Role>()
     .valid(...roles)
     .required(),
 });
 
-export const unitPayload = Joi.object({
+export const unitPayload = objectOf<{ crumb?: string; name: string; phone?: string }>({
   crumb: Joi.string(),
   name: text(200).min(1).required(),
   phone: text(32)
@@ -62,7 +88,7 @@ export const unitPayload = Joi.object({
     .pattern(/^[0-9 +()-]+$/),
 });
 
-export const tokenPayload = Joi.object({
+export const tokenPayload = objectOf<{ crumb?: string; name: string }>({
   crumb: Joi.string(),
   name: text(100)
     .min(1)
@@ -70,7 +96,10 @@ export const tokenPayload = Joi.object({
     .required(),
 });
 
-export const staffParams = Joi.object({ id: Joi.string().guid().required() });
-export const unitParams = Joi.object({ id: Joi.string().guid().required() });
-export const tokenParams = Joi.object({ id: Joi.string().guid().required(), tokenId: Joi.string().guid().required() });
-export const crumbOnly = Joi.object({ crumb: Joi.string() });
+export const staffParams = objectOf<{ id: string }>({ id: Joi.string().guid().required() });
+export const unitParams = staffParams;
+export const tokenParams = objectOf<{ id: string; tokenId: string }>({
+  id: Joi.string().guid().required(),
+  tokenId: Joi.string().guid().required(),
+});
+export const crumbOnly = objectOf<{ crumb?: string }>({ crumb: Joi.string() });

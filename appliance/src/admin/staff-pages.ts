@@ -3,7 +3,8 @@
 // revoked). Every change is audit-logged. And each staff member's own profile.
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import { languageOf, t, type Language } from '../http/i18n.ts';
-import { roles, type Role } from '../staff/index.ts';
+import { route } from '../http/route.ts';
+import { roles } from '../staff/index.ts';
 import { addStaff, addUnit, createToken, editStaff, renameUnit, StaffError } from '../staff/index.ts';
 import {
   findStaff,
@@ -20,13 +21,6 @@ import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
 import * as schemas from './schemas.ts';
 
-interface StaffForm {
-  name: string;
-  email: string;
-  hsaId?: string;
-  unit: string;
-  role: Role;
-}
 type Feedback = { notice?: string; error?: string; oneTimePassword?: string; newToken?: string };
 
 const errorText = (lang: Language, error: StaffError) => t(lang, `admin.staff.error.${error.code}`);
@@ -54,7 +48,9 @@ const roleOptions = (lang: Language, selected?: string) =>
 async function staffList(request: Request, h: ResponseToolkit, feedback: Feedback = {}, code = 200) {
   const { db } = request.server.app;
   const lang = languageOf(request);
-  const query = request.query as { q?: string; unit?: string };
+  // The list serves its own search (validated) and the answers to the add form (whose query is not).
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const query = { q: text(request.query.q), unit: text(request.query.unit) };
   const units = new Map((await listUnits(db)).map((u) => [u.id, u.name]));
   const staff = await listStaff(db, { search: query.q, unitId: query.unit });
   return h
@@ -106,7 +102,7 @@ async function staffPage(request: Request, h: ResponseToolkit, staffId: string, 
 const listFailed = (request: Request, h: ResponseToolkit) =>
   staffList(request, h, { error: t(languageOf(request), 'admin.staff.invalid') }, 400).then((r) => r.takeover());
 const pageFailed = (request: Request, h: ResponseToolkit) => {
-  const id = (request.params as { id?: string }).id;
+  const { id } = request.params;
   const lang = languageOf(request);
   return typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id)
     ? staffPage(request, h, id, { error: t(lang, 'admin.staff.invalid') }, 400).then((r) => r.takeover())
@@ -130,23 +126,21 @@ async function unitsPage(request: Request, h: ResponseToolkit, feedback: Feedbac
 const unitsFailed = (request: Request, h: ResponseToolkit) =>
   unitsPage(request, h, { error: t(languageOf(request), 'admin.units.invalid') }, 400).then((r) => r.takeover());
 
-const idOf = (request: Request) => (request.params as { id: string }).id;
-
 export const staffRoutes: ServerRoute[] = [
-  {
+  route({
     method: 'GET',
     path: '/admin/staff',
     options: { auth: adminOnly, validate: { query: schemas.staffSearch } },
     handler: (request, h) => staffList(request, h),
-  },
-  {
+  }),
+  route({
     method: 'POST',
     path: '/admin/staff',
     options: { auth: adminOnly, validate: { payload: schemas.staffPayload, failAction: listFailed } },
     async handler(request, h) {
       const { db } = request.server.app;
       const lang = languageOf(request);
-      const form = request.payload as StaffForm;
+      const form = request.payload;
       const result = await attempt(lang, () =>
         addStaff(db, {
           name: form.name,
@@ -173,14 +167,14 @@ export const staffRoutes: ServerRoute[] = [
         201,
       );
     },
-  },
-  {
+  }),
+  route({
     method: 'GET',
     path: '/admin/staff/{id}',
     options: { auth: adminOnly, validate: { params: schemas.staffParams, failAction: pageFailed } },
-    handler: (request, h) => staffPage(request, h, idOf(request)),
-  },
-  {
+    handler: (request, h) => staffPage(request, h, request.params.id),
+  }),
+  route({
     method: 'POST',
     path: '/admin/staff/{id}',
     options: {
@@ -189,13 +183,13 @@ export const staffRoutes: ServerRoute[] = [
     },
     async handler(request, h) {
       const lang = languageOf(request);
-      const form = request.payload as StaffForm;
+      const form = request.payload;
       const self = request.auth.credentials.user!;
       // An admin cannot take away their own admin role: someone must be left to give it back.
-      if (idOf(request) === self.id && form.role !== 'admin')
+      if (request.params.id === self.id && form.role !== 'admin')
         return staffPage(request, h, self.id, { error: t(lang, 'admin.staff.error.own_role') }, 409);
       const result = await attempt(lang, () =>
-        editStaff(request.server.app.db, idOf(request), {
+        editStaff(request.server.app.db, request.params.id, {
           name: form.name,
           email: form.email,
           hsaId: form.hsaId || null,
@@ -203,7 +197,7 @@ export const staffRoutes: ServerRoute[] = [
           role: form.role,
         }),
       );
-      if (!result.ok) return staffPage(request, h, idOf(request), { error: result.error }, 409);
+      if (!result.ok) return staffPage(request, h, request.params.id, { error: result.error }, 409);
       await request.audit('staff.update', {
         targetType: 'staff',
         targetId: result.value.id,
@@ -214,30 +208,34 @@ export const staffRoutes: ServerRoute[] = [
           hsaId: result.value.hsaId,
         },
       });
-      return staffPage(request, h, idOf(request), { notice: t(lang, 'admin.staff.saved') });
+      return staffPage(request, h, request.params.id, { notice: t(lang, 'admin.staff.saved') });
     },
-  },
-  ...(['disable', 'enable'] as const).map((change): ServerRoute => ({
-    method: 'POST',
-    path: `/admin/staff/{id}/${change}`,
-    options: {
-      auth: adminOnly,
-      validate: { params: schemas.staffParams, payload: schemas.crumbOnly, failAction: pageFailed },
-    },
-    async handler(request, h) {
-      const { db } = request.server.app;
-      const lang = languageOf(request);
-      const person = await findStaff(db, { id: idOf(request) });
-      if (!person) return staffPage(request, h, idOf(request));
-      if (person.id === request.auth.credentials.user!.id)
-        return staffPage(request, h, person.id, { error: t(lang, 'admin.staff.error.own_account') }, 409);
-      // Disabling also ends the person's sessions (store.setDisabled): it takes effect at once.
-      await setDisabled(db, person.id, change === 'disable');
-      await request.audit(`staff.${change}`, { targetType: 'staff', targetId: person.id });
-      return staffPage(request, h, person.id, { notice: t(lang, `admin.staff.${change}dDone`, { name: person.name }) });
-    },
-  })),
-  {
+  }),
+  ...(['disable', 'enable'] as const).map((change) =>
+    route({
+      method: 'POST',
+      path: `/admin/staff/{id}/${change}`,
+      options: {
+        auth: adminOnly,
+        validate: { params: schemas.staffParams, payload: schemas.crumbOnly, failAction: pageFailed },
+      },
+      async handler(request, h) {
+        const { db } = request.server.app;
+        const lang = languageOf(request);
+        const person = await findStaff(db, { id: request.params.id });
+        if (!person) return staffPage(request, h, request.params.id);
+        if (person.id === request.auth.credentials.user!.id)
+          return staffPage(request, h, person.id, { error: t(lang, 'admin.staff.error.own_account') }, 409);
+        // Disabling also ends the person's sessions (store.setDisabled): it takes effect at once.
+        await setDisabled(db, person.id, change === 'disable');
+        await request.audit(`staff.${change}`, { targetType: 'staff', targetId: person.id });
+        return staffPage(request, h, person.id, {
+          notice: t(lang, `admin.staff.${change}dDone`, { name: person.name }),
+        });
+      },
+    }),
+  ),
+  route({
     method: 'POST',
     path: '/admin/staff/{id}/tokens',
     options: {
@@ -247,9 +245,9 @@ export const staffRoutes: ServerRoute[] = [
     async handler(request, h) {
       const { db } = request.server.app;
       const lang = languageOf(request);
-      const person = await findStaff(db, { id: idOf(request) });
-      if (!person) return staffPage(request, h, idOf(request));
-      const { name } = request.payload as { name: string };
+      const person = await findStaff(db, { id: request.params.id });
+      if (!person) return staffPage(request, h, request.params.id);
+      const { name } = request.payload;
       const result = await attempt(lang, () => createToken(db, person.email, name));
       if (!result.ok) return staffPage(request, h, person.id, { error: result.error }, 409);
       await request.audit('token.create', {
@@ -265,8 +263,8 @@ export const staffRoutes: ServerRoute[] = [
         201,
       );
     },
-  },
-  {
+  }),
+  route({
     method: 'POST',
     path: '/admin/staff/{id}/tokens/{tokenId}/revoke',
     options: {
@@ -275,26 +273,26 @@ export const staffRoutes: ServerRoute[] = [
     },
     async handler(request, h) {
       const lang = languageOf(request);
-      const { id, tokenId } = request.params as { id: string; tokenId: string };
+      const { id, tokenId } = request.params;
       if (!(await revokeTokenById(request.server.app.db, id, tokenId)))
         return staffPage(request, h, id, { error: t(lang, 'admin.staff.error.unknown_token') }, 404);
       await request.audit('token.revoke', { targetType: 'api_token', targetId: tokenId, details: { staffId: id } });
       return staffPage(request, h, id, { notice: t(lang, 'admin.tokens.revoked') });
     },
-  },
-  {
+  }),
+  route({
     method: 'GET',
     path: '/admin/units',
     options: { auth: adminOnly },
     handler: (request, h) => unitsPage(request, h),
-  },
-  {
+  }),
+  route({
     method: 'POST',
     path: '/admin/units',
     options: { auth: adminOnly, validate: { payload: schemas.unitPayload, failAction: unitsFailed } },
     async handler(request, h) {
       const lang = languageOf(request);
-      const { name, phone } = request.payload as { name: string; phone?: string };
+      const { name, phone } = request.payload;
       const result = await attempt(lang, () => addUnit(request.server.app.db, { name, phone: phone || null }));
       if (!result.ok) return unitsPage(request, h, { error: result.error }, 409);
       await request.audit('unit.add', {
@@ -304,8 +302,8 @@ export const staffRoutes: ServerRoute[] = [
       });
       return unitsPage(request, h, { notice: t(lang, 'admin.units.added', { name: result.value.name }) }, 201);
     },
-  },
-  {
+  }),
+  route({
     method: 'POST',
     path: '/admin/units/{id}',
     options: {
@@ -315,9 +313,9 @@ export const staffRoutes: ServerRoute[] = [
     async handler(request, h) {
       const lang = languageOf(request);
       const { db } = request.server.app;
-      const { name, phone } = request.payload as { name: string; phone?: string };
-      const before = await findUnit(db, { id: idOf(request) });
-      const result = await attempt(lang, () => renameUnit(db, idOf(request), { name, phone: phone || null }));
+      const { name, phone } = request.payload;
+      const before = await findUnit(db, { id: request.params.id });
+      const result = await attempt(lang, () => renameUnit(db, request.params.id, { name, phone: phone || null }));
       if (!result.ok) return unitsPage(request, h, { error: result.error }, before ? 409 : 404);
       await request.audit('unit.update', {
         targetType: 'care_unit',
@@ -326,8 +324,8 @@ export const staffRoutes: ServerRoute[] = [
       });
       return unitsPage(request, h, { notice: t(lang, 'admin.units.saved', { name: result.value.name }) });
     },
-  },
-  {
+  }),
+  route({
     // Every staff member's own page: who the appliance takes them for, and their last tech test.
     method: 'GET',
     path: '/profile',
@@ -352,5 +350,5 @@ export const staffRoutes: ServerRoute[] = [
         },
       });
     },
-  },
+  }),
 ];

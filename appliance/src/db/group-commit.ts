@@ -11,6 +11,7 @@
 // another order): the one PostgreSQL aborts as a deadlock is run again, whole, since nothing of it
 // was committed.
 import type { Knex } from 'knex';
+import { textOf } from '../common/text.ts';
 
 /** One caller's rows, written inside the shared transaction; what it returns is handed back. */
 export type GroupWrite<T> = (trx: Knex.Transaction) => Promise<T>;
@@ -59,7 +60,7 @@ export class GroupCommit {
         settle: (error) =>
           error === undefined
             ? resolve(waiting.result as T)
-            : reject(error instanceof Error ? error : new Error('group commit failed', { cause: error })),
+            : reject(error instanceof Error ? error : new Error(textOf(error))),
       };
       this.#queue.push(waiting);
       // Writes queued in the same turn of the event loop start the batch together.

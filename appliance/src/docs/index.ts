@@ -10,18 +10,35 @@ import { apiPrefix } from '../http/api.ts';
  * hapi-swagger asks swagger-ui-dist only for the folder of its files, but swagger-ui-dist's main
  * module first evaluates 2 MB of browser bundles (about 20 MB of the idle process and a few hundred
  * ms of every start). The folder is all we give it: the files are still served from there.
+ * It also loads at once two libraries it calls only on request, and only with options we leave off:
+ * swagger-parser (its `debug` check of the document: with z-schema and validator a tenth of a
+ * start) and json-schema-ref-parser (`deReference`). Each is loaded when first called instead.
  */
 async function loadHapiSwagger(): Promise<typeof HapiSwagger> {
   const require = createRequire(import.meta.url);
-  const swaggerUi = createRequire(require.resolve('hapi-swagger')).resolve('swagger-ui-dist');
+  const swaggerRequire = createRequire(require.resolve('hapi-swagger'));
+  const swaggerUi = swaggerRequire.resolve('swagger-ui-dist');
   const absolutePath = require(join(dirname(swaggerUi), 'absolute-path.js')) as () => string;
-  require.cache[swaggerUi] ??= {
-    id: swaggerUi,
-    filename: swaggerUi,
-    loaded: true,
-    exports: { getAbsoluteFSPath: absolutePath, absolutePath },
-  } as NodeJS.Module;
+  cached(require, swaggerUi, { getAbsoluteFSPath: absolutePath, absolutePath });
+  for (const [name, functions] of [
+    ['swagger-parser', ['validate']],
+    ['@apidevtools/json-schema-ref-parser', ['dereference']],
+  ] as const) {
+    const path = swaggerRequire.resolve(name);
+    const real = () => {
+      // The placeholder makes way for the library itself, which from then on answers every call.
+      if (require.cache[path]?.exports === placeholder) delete require.cache[path];
+      return require(path) as Record<string, (...args: unknown[]) => unknown>;
+    };
+    const placeholder = Object.fromEntries(functions.map((f) => [f, (...args: unknown[]) => real()[f](...args)]));
+    cached(require, path, placeholder);
+  }
   return (await import('hapi-swagger')).default;
+}
+
+/** What `require(path)` returns from now on, unless the module is loaded already. */
+function cached(require: NodeJS.Require, path: string, exports: object): void {
+  require.cache[path] ??= { id: path, filename: path, loaded: true, exports } as NodeJS.Module;
 }
 
 export const plugin: Plugin<void> = {

@@ -7,7 +7,8 @@ import { sha256 } from '../crypto.ts';
 import { openEventStream } from '../http/sse.ts';
 import { languageCookie, languageOf, speakBookedLanguage, t, type Language } from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
-import { latestResult, techTestRoutes, type Subject } from '../techtest/index.ts';
+import { fieldOf, objectOf, route } from '../http/route.ts';
+import { latestResult, techTestPage, techTestRoutes, type Subject, type TechTestMount } from '../techtest/index.ts';
 import { guestCookie, type GuestIdentity } from './auth.ts';
 import { checkBrowser } from './browser.ts';
 import { identifyRoutes } from './identify.ts';
@@ -62,7 +63,7 @@ const problemStatus: Record<LinkProblem, number> = {
 
 /** The token of the page being shown, if it came through one: the language switch must carry it in a form. */
 function tokenOf(request: Request): string | undefined {
-  const value = (request.params as { token?: string }).token ?? (request.payload as { token?: string } | null)?.token;
+  const value = fieldOf(request.params, 'token') ?? fieldOf(request.payload, 'token');
   return typeof value === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(value) ? value : undefined;
 }
 
@@ -182,6 +183,13 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
     return participantSubject(identity);
   };
 
+  const testMount: TechTestMount = {
+    path: '/entry/test',
+    auth: guest,
+    subject: subjectOf,
+    next: () => '/entry/waiting',
+  };
+
   const identified: Lifecycle.Method = async (request, h) => {
     const found = await current(request, h);
     if ('ended' in found) return found.ended;
@@ -190,29 +198,28 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
   };
 
   return [
-    {
+    route({
       method: 'GET',
       path: '/j/{token}',
       options: {
         auth: { ...guest, mode: 'try' },
         pre: [{ method: perAddress }],
         validate: {
-          params: Joi.object({ token }),
+          params: objectOf<{ token: string }>({ token }),
           failAction: (request, h) => problemPage(request, h, 'unknown').takeover(),
         },
       },
       async handler(request, h) {
         const value = request.state[guestCookie] as string | undefined;
-        const found = await service.lookup(request.params.token as string, value);
+        const found = await service.lookup(request.params.token, value);
         if (!found.ok) return problemPage(request, h, found.problem, found.invitation);
         if (found.mine) return h.redirect('/entry');
         const browser = checkBrowser(request.headers['user-agent'] as string | undefined);
-        if (!browser.ok)
-          return browserPage(request, h, browser.browser, found.invitation, request.params.token as string);
-        return linkPage(request, h, found.invitation, request.params.token as string);
+        if (!browser.ok) return browserPage(request, h, browser.browser, found.invitation, request.params.token);
+        return linkPage(request, h, found.invitation, request.params.token);
       },
-    },
-    {
+    }),
+    route({
       // The name form posts the token in its body: after this, no URL carries it.
       method: 'POST',
       path: '/j',
@@ -220,20 +227,16 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         auth: { ...guest, mode: 'try' },
         pre: [{ method: perAddress }, { method: perToken }],
         validate: {
-          payload: Joi.object({
+          payload: objectOf<{ token: string; name?: string; lang?: Language }>({
             token: token.required(),
             name: Joi.string().max(200).allow(''),
-            lang: Joi.string().valid('sv', 'en'),
+            lang: Joi.string<Language>().valid('sv', 'en'),
           }).or('name', 'lang'),
           failAction: (request, h) => problemPage(request, h, 'unknown').takeover(),
         },
       },
       async handler(request, h) {
-        const {
-          token: value,
-          name = '',
-          lang: chosen,
-        } = request.payload as { token: string; name?: string; lang?: Language };
+        const { token: value, name = '', lang: chosen } = request.payload;
         if (chosen) {
           // The language switch of a page under a one-time link: the same page, in the other
           // language, with the token still only in the form. This response already speaks it.
@@ -288,7 +291,9 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
                 participant.identification,
                 identified,
               );
-        const response = h.redirect(next);
+        // The tech test, the usual next step, is the answer itself: a redirect would cost a round trip.
+        speakBookedLanguage(request, participant.language);
+        const response = next === testMount.path ? techTestPage(request, h, testMount) : h.redirect(next);
         if (result.session)
           response.state(guestCookie, result.session, {
             ttl: Math.max(
@@ -301,8 +306,8 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
           });
         return response;
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/entry',
       options: { auth: guest },
@@ -321,11 +326,11 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
           ),
         );
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/entry/code',
-      options: { auth: guest, validate: { query: Joi.object({ sent: Joi.boolean() }) } },
+      options: { auth: guest, validate: { query: objectOf<{ sent?: boolean }>({ sent: Joi.boolean() }) } },
       async handler(request, h) {
         const found = await current(request, h);
         if ('ended' in found) return found.ended;
@@ -336,15 +341,15 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const sending = state.codesSent === 0 ? await service.sendCode(invitation) : undefined;
         return codePage(request, h, invitation, lang, sending?.sent ? { notice: t(lang, 'entry.code.sentFirst') } : {});
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/entry/code',
       options: {
         auth: guest,
         pre: [{ method: perGuest('entry-code', 20) }],
         validate: {
-          payload: Joi.object({ code: Joi.string().max(20).allow('').required() }),
+          payload: objectOf<{ code: string }>({ code: Joi.string().max(20).allow('').required() }),
           failAction: (_r, h) => h.redirect('/entry/code').takeover(),
         },
       },
@@ -352,19 +357,21 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const found = await current(request, h);
         if ('ended' in found) return found.ended;
         const lang = languageOf(request);
-        const { outcome, triesLeft } = await service.checkCode(
-          found.invitation,
-          (request.payload as { code: string }).code,
-        );
-        if (outcome === 'ok')
-          return h.redirect(
-            await nextStep(request, request.auth.credentials.guest!, found.invitation.participant.identification, true),
+        const { outcome, triesLeft } = await service.checkCode(found.invitation, request.payload.code);
+        if (outcome === 'ok') {
+          const next = await nextStep(
+            request,
+            request.auth.credentials.guest!,
+            found.invitation.participant.identification,
+            true,
           );
+          return next === testMount.path ? techTestPage(request, h, testMount) : h.redirect(next);
+        }
         const text = t(lang, `entry.code.${outcome}`, { tries: triesLeft });
         return codePage(request, h, found.invitation, lang, { error: text }, 400);
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/entry/code/resend',
       options: { auth: guest, pre: [{ method: perGuest('entry-code-resend', 10) }] },
@@ -382,15 +389,10 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
           sending.sent ? 200 : 429,
         );
       },
-    },
-    ...identifyRoutes({ current, base, layout: guestPage, rateLimit: [{ method: perGuest('entry-identify', 20) }] }),
-    ...techTestRoutes({
-      path: '/entry/test',
-      auth: guest,
-      subject: subjectOf,
-      next: () => '/entry/waiting',
     }),
-    {
+    ...identifyRoutes({ current, base, layout: guestPage, rateLimit: [{ method: perGuest('entry-identify', 20) }] }),
+    ...techTestRoutes(testMount),
+    route({
       method: 'GET',
       path: '/entry/waiting',
       options: { auth: guest, pre: [{ method: identified, assign: 'entry' }] },
@@ -418,20 +420,20 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
           guestPage,
         );
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/entry/waiting/events',
       // `watch`: the meeting page listening for the end only (its person is not waiting).
       options: {
         auth: guest,
         pre: [{ method: identified, assign: 'entry' }],
-        validate: { query: Joi.object({ watch: Joi.boolean() }) },
+        validate: { query: objectOf<{ watch?: boolean }>({ watch: Joi.boolean() }) },
       },
       handler(request, h) {
         const { invitation } = request.pre.entry as { invitation: Invitation };
         const bus = request.server.app.bus;
-        if (!(request.query as { watch?: boolean }).watch) service.markWaiting(invitation);
+        if (!request.query.watch) service.markWaiting(invitation);
         let timer: NodeJS.Timeout | undefined;
         let unsubscribe = () => {};
         const { response, stream } = openEventStream(request, h, {
@@ -463,7 +465,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         unsubscribe = () => (offOpened(), offEnded());
         return response;
       },
-    },
+    }),
   ];
 
   async function codePage(

@@ -7,6 +7,7 @@ import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import { toCsv } from '../common/csv.ts';
 import { languageOf, speakBookedLanguage, t, type Language } from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
+import { route } from '../http/route.ts';
 import { findMeeting, findParticipant, meetingFor, tookPart } from '../meetings/index.ts';
 import { findUnit, listUnits } from '../staff/index.ts';
 import { respondentRoles, type Question, type QuestionSet, type RespondentRole } from './model.ts';
@@ -21,6 +22,7 @@ import {
   setParams,
   setPayload,
   tokenParams,
+  type SetForm,
 } from './schemas.ts';
 import {
   answer,
@@ -153,10 +155,10 @@ async function guestOffer(request: Request): Promise<Offer> {
   return offerToParticipant(db, meeting, participant, guest.person);
 }
 
-async function staffOffer(request: Request): Promise<Offer> {
+async function staffOffer(request: Request, meetingId: string): Promise<Offer> {
   const { db } = request.server.app;
   const staff = request.auth.credentials.user!;
-  const meeting = await meetingFor(request.server, staff, (request.params as { id: string }).id);
+  const meeting = await meetingFor(request.server, staff, meetingId);
   if (!tookPart(staff.id, meeting)) throw Boom.forbidden(t(languageOf(request), 'evaluation.notParticipant'));
   await request.audit('evaluation.offer', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
   return offerToStaff(db, meeting, staff.id);
@@ -166,21 +168,22 @@ const today = () => new Date().toISOString().slice(0, 10);
 const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
 
 /** Whose results this reader may see: clinicians their own unit's, admins any unit's. */
-function reportUnit(request: Request): string {
+function reportUnit(request: Request, asked: string | undefined): string {
   const staff = request.auth.credentials.user!;
-  const asked = (request.query as { unitId?: string }).unitId;
   if (staff.role === 'admin') return asked ?? staff.unitId;
   if (asked && asked !== staff.unitId) throw Boom.forbidden(t(languageOf(request), 'evaluation.results.otherUnit'));
   return staff.unitId;
 }
 
-async function report(request: Request) {
-  const q = request.query as { from?: string; to?: string; role?: string };
+async function report(
+  request: Request,
+  q: { unitId?: string; from?: string; to?: string; role?: RespondentRole | '' },
+) {
   const query = {
-    unitId: reportUnit(request),
+    unitId: reportUnit(request, q.unitId),
     from: q.from ?? daysAgo(90),
     to: q.to ?? today(),
-    role: (q.role || undefined) as RespondentRole | undefined,
+    role: q.role || undefined,
   };
   if (query.from > query.to) throw Boom.badRequest(t(languageOf(request), 'evaluation.results.badPeriod'));
   const { db, config } = request.server.app;
@@ -194,7 +197,7 @@ async function report(request: Request) {
 }
 
 /** The edit form's rows back into questions; rows without text are dropped, ids made from the order when new. */
-function readSetForm(form: Record<string, string>): Question[] {
+function readSetForm(form: SetForm): Question[] {
   const questions: Question[] = [];
   for (let i = 0; i < 30; i++) {
     const sv = (form[`q${i}_sv`] ?? '').trim();
@@ -215,7 +218,7 @@ export function routes(): ServerRoute[] {
   const perAddress = rateLimit('evaluation-link', { points: 60, durationSeconds: 10 * 60 });
   const staffLayout = {} as typeof guestPage; // the staff layout (the default)
   return [
-    {
+    route({
       method: 'GET',
       path: '/entry/evaluation',
       options: { auth: { strategy: 'guest' } },
@@ -225,8 +228,8 @@ export function routes(): ServerRoute[] {
           if (offer.respondent.answeredAt) throw new EvaluationError('answered');
           return formView(request, h, offer, '/entry/evaluation');
         }),
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/entry/evaluation',
       options: {
@@ -242,12 +245,7 @@ export function routes(): ServerRoute[] {
           h,
           guestPage,
           async () => (
-            await answer(
-              request.server.app.db,
-              offer.respondent,
-              (request.payload as { setId: string }).setId,
-              request.payload as Record<string, unknown>,
-            ),
+            await answer(request.server.app.db, offer.respondent, request.payload.setId, request.payload),
             thanksView(request, h)
           ),
           async () =>
@@ -262,19 +260,19 @@ export function routes(): ServerRoute[] {
             ),
         );
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: `${evaluationPath('')}{token}`,
       options: { auth: false, pre: [{ method: perAddress }], validate: { params: tokenParams } },
       handler: (request, h) =>
         guarded(request, h, guestPage, async () => {
-          const { token } = request.params as { token: string };
+          const { token } = request.params;
           const offer = await offerByToken(request.server.app.db, token);
           return formView(request, h, offer, '/e', { token });
         }),
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/e',
       options: {
@@ -284,7 +282,7 @@ export function routes(): ServerRoute[] {
         validate: { payload: linkAnswerPayload },
       },
       handler: async (request, h) => {
-        const form = request.payload as Record<string, string>;
+        const form = request.payload;
         const offer = await offerByToken(request.server.app.db, form.token).catch((e) => e as EvaluationError);
         if (offer instanceof Error) return guarded(request, h, guestPage, () => Promise.reject(offer));
         speakBookedLanguage(request, offer.language);
@@ -305,19 +303,19 @@ export function routes(): ServerRoute[] {
             ),
         );
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/evaluation/meeting/{id}',
       options: { auth: { strategy: 'session' }, validate: { params: meetingParams } },
       handler: (request, h) =>
         guarded(request, h, staffLayout, async () => {
-          const offer = await staffOffer(request);
+          const offer = await staffOffer(request, request.params.id);
           if (offer.respondent.answeredAt) throw new EvaluationError('answered');
           return formView(request, h, offer, request.path, {}, staffLayout);
         }),
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/evaluation/meeting/{id}',
       options: {
@@ -326,19 +324,14 @@ export function routes(): ServerRoute[] {
         validate: { params: meetingParams, payload: answerPayload },
       },
       handler: async (request, h) => {
-        const offer = await staffOffer(request).catch((e) => e as Error);
+        const offer = await staffOffer(request, request.params.id).catch((e) => e as Error);
         if (offer instanceof Error) return guarded(request, h, staffLayout, () => Promise.reject(offer));
         return guarded(
           request,
           h,
           staffLayout,
           async () => (
-            await answer(
-              request.server.app.db,
-              offer.respondent,
-              (request.payload as { setId: string }).setId,
-              request.payload as Record<string, unknown>,
-            ),
+            await answer(request.server.app.db, offer.respondent, request.payload.setId, request.payload),
             thanksView(request, h, staffLayout)
           ),
           async () =>
@@ -353,14 +346,14 @@ export function routes(): ServerRoute[] {
             ),
         );
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/evaluation/results',
       options: { auth: { strategy: 'session', scope: ['admin', 'clinician'] }, validate: { query: reportQuery } },
       async handler(request, h) {
         const lang = languageOf(request);
-        const result = await report(request);
+        const result = await report(request, request.query);
         const staff = request.auth.credentials.user!;
         const units =
           staff.role === 'admin'
@@ -396,13 +389,13 @@ export function routes(): ServerRoute[] {
           csv: `/evaluation/results.csv?${csvQuery}`,
         });
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/evaluation/results.csv',
       options: { auth: { strategy: 'session', scope: ['admin', 'clinician'] }, validate: { query: reportQuery } },
       async handler(request, h) {
-        const result = await report(request);
+        const result = await report(request, request.query);
         const { header, rows } = reportRows(result);
         return h
           .response(toCsv(header, rows))
@@ -412,8 +405,8 @@ export function routes(): ServerRoute[] {
             `attachment; filename="evaluation-${result.query.from}-${result.query.to}.csv"`,
           );
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/evaluation/sets',
       options: { auth: { strategy: 'session', scope: ['admin'] } },
@@ -438,16 +431,16 @@ export function routes(): ServerRoute[] {
         }
         return h.view('evaluation/sets', { title: t(lang, 'evaluation.sets.title'), styles: ['evaluation.css'], rows });
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/evaluation/sets/{unitId}/{role}',
       options: { auth: { strategy: 'session', scope: ['admin'] }, validate: { params: setParams } },
       async handler(request, h) {
-        return setEditor(request, h);
+        return setEditor(request, h, request.params);
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/evaluation/sets/{unitId}/{role}',
       options: {
@@ -455,10 +448,10 @@ export function routes(): ServerRoute[] {
         validate: { params: setParams, payload: setPayload },
       },
       async handler(request, h) {
-        const { unitId, role } = request.params as { unitId: string; role: RespondentRole };
+        const { unitId, role } = request.params;
         const { db } = request.server.app;
         if (!(await findUnit(db, { id: unitId }))) throw Boom.notFound();
-        const questions = readSetForm(request.payload as Record<string, string>);
+        const questions = readSetForm(request.payload);
         const set = await insertSetVersion(db, unitId, role, questions, request.auth.credentials.user!.id);
         await request.audit('evaluation.set.edit', {
           targetType: 'evaluation_set',
@@ -467,13 +460,13 @@ export function routes(): ServerRoute[] {
         });
         return h.redirect(`/evaluation/sets/${unitId}/${role}?saved=${set.version}`);
       },
-    },
+    }),
   ];
 }
 
-async function setEditor(request: Request, h: ResponseToolkit) {
+async function setEditor(request: Request, h: ResponseToolkit, which: { unitId: string; role: RespondentRole }) {
   const lang = languageOf(request);
-  const { unitId, role } = request.params as { unitId: string; role: RespondentRole };
+  const { unitId, role } = which;
   const { db } = request.server.app;
   const unit = await findUnit(db, { id: unitId });
   if (!unit) throw Boom.notFound();
@@ -499,6 +492,7 @@ async function setEditor(request: Request, h: ResponseToolkit) {
     version: set.version,
     own: set.unitId !== null,
     rows,
-    saved: (request.query as { saved?: string }).saved,
+    // After a save the editor says which version it stored; any other query is ignored, as before.
+    saved: typeof request.query.saved === 'string' ? request.query.saved : undefined,
   });
 }

@@ -45,7 +45,8 @@ export const plugin: Plugin<void> = {
             if (request.auth.isAuthenticated) throw Boom.forbidden('Metrics are for admins and the monitoring token');
             throw Boom.unauthorized('Send Authorization: Bearer <METRICS_TOKEN>, or log in as an admin', 'Bearer');
           }
-          return h.response(await metrics.metrics()).type(metrics.contentType);
+          const { text, contentType } = await metrics.scrape();
+          return h.response(text).type(contentType);
         },
       },
     ]);

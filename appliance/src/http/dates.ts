@@ -70,8 +70,8 @@ const explain = (problem: DateProblem, shape: string, years: Years): string =>
       : `{{#label}} must be in the years ${years.from}–${years.to}`;
 
 /** A joi field for an instant, converted to a Date. */
-export function instant(years: () => Years): Joi.StringSchema {
-  return Joi.string()
+export function instant(years: () => Years): Joi.StringSchema<Date> {
+  return Joi.string<Date>()
     .max(40)
     .custom((value: string, helpers) => {
       const range = years();

@@ -4,7 +4,7 @@
 // a limit hit is a 429 with Retry-After. Keys default to the client's address (TRUSTED_PROXIES).
 import Boom from '@hapi/boom';
 import type { Lifecycle, Request } from '@hapi/hapi';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type * as Flexible from 'rate-limiter-flexible';
 import { countAttempt } from '../db/counters.ts';
 
 export interface Limit {
@@ -44,9 +44,15 @@ export function rateLimit(
  * The same limit kept in this process only: for floods that guess at nothing (a broken page's
  * event loop), where a database write per request would cost more than the flood.
  */
+// rate-limiter-flexible loads every store it supports (Redis, Mongo, MySQL, …) with it: it waits
+// for the first request that needs it rather than slow every start.
+let flexible: Promise<typeof Flexible> | undefined;
+
 export function localRateLimit(name: string, limit: Limit, key: (request: Request) => string): Lifecycle.Method {
-  const limiter = new RateLimiterMemory({ keyPrefix: name, points: limit.points, duration: limit.durationSeconds });
+  let limiter: Flexible.RateLimiterMemory | undefined;
   return async (request, h) => {
+    const { RateLimiterMemory, RateLimiterRes } = await (flexible ??= import('rate-limiter-flexible'));
+    limiter ??= new RateLimiterMemory({ keyPrefix: name, points: limit.points, duration: limit.durationSeconds });
     try {
       await limiter.consume(key(request));
       return h.continue;

@@ -5,6 +5,7 @@ import Boom from '@hapi/boom';
 import type { Request, ResponseToolkit } from '@hapi/hapi';
 import Joi from 'joi';
 import { languageOf, t } from '../http/i18n.ts';
+import { objectOf } from '../http/route.ts';
 import { identificationMethods, isPatient, participantKinds } from './model.ts';
 import type { ParticipantInput } from './rules.ts';
 import { participantInput } from './schemas.ts';
@@ -34,7 +35,7 @@ const participantFields = {
 };
 type ParticipantFields = { [K in keyof typeof participantFields]: string };
 
-export const bookingForm = Joi.object({
+export const bookingForm = objectOf<BookingForm>({
   crumb: Joi.string(),
   title: Joi.string().max(200).allow('').default(''),
   date: Joi.string().max(10).allow('').default(''),
@@ -47,11 +48,12 @@ export const bookingForm = Joi.object({
     .max(64 * 1024)
     .allow('')
     .default(''),
-  action: Joi.string().valid('add', 'book').default('book'),
+  action: Joi.string<BookingForm['action']>().valid('add', 'book').default('book'),
   remove: Joi.number().integer().min(0).max(100),
   ...participantFields,
 });
 export type BookingForm = ParticipantFields & {
+  crumb?: string;
   title: string;
   date: string;
   time: string;

@@ -4,7 +4,8 @@
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { day, lookupYears, meetingYears } from '../http/dates.ts';
-import { languageOf, t, type Language } from '../http/i18n.ts';
+import { languageOf, languages, t, type Language } from '../http/i18n.ts';
+import { objectOf, route } from '../http/route.ts';
 import { openEventStream } from '../http/sse.ts';
 import type { Staff } from '../staff/index.ts';
 import { displayPhone } from './contacts.ts';
@@ -19,11 +20,23 @@ import {
   renderBooking,
   type BookingForm,
 } from './booking-form.ts';
-import { isPatient, patientOf, type Meeting, type Participant } from './model.ts';
+import {
+  isPatient,
+  meetingEnd,
+  meetingStatuses,
+  participantKinds,
+  type CalendarEntry,
+  type Meeting,
+  type MeetingStatus,
+  type Participant,
+  type ParticipantKind,
+} from './model.ts';
 import { audited, auditBooking, auditChange } from './routes.ts';
+import { meetingParams, participantParams } from './schemas.ts';
 import { withPatientFirst, type MeetingService } from './service.ts';
 import {
   addDays,
+  ClinicDays,
   formatDay,
   formatSpan,
   fromClinicTime,
@@ -62,26 +75,36 @@ function participantView(lang: Language, p: Participant) {
   };
 }
 
-function meetingSummary(lang: Language, m: Meeting) {
-  const start = toClinicTime(m.startsAt);
-  const end = toClinicTime(new Date(m.startsAt.getTime() + m.durationMinutes * 60000));
-  const patient = patientOf(m);
+/** The words the calendar puts beside its meetings, looked up once per language rather than per meeting. */
+const calendarWords = Object.fromEntries(
+  languages.map((lang) => [
+    lang,
+    {
+      kind: Object.fromEntries(participantKinds.map((k) => [k, t(lang, `meetings.kind.${k}`)])),
+      status: Object.fromEntries(meetingStatuses.map((s) => [s, t(lang, `meetings.status.${s}`)])),
+      noPatient: t(lang, 'meetings.calendar.noPatient'),
+    },
+  ]),
+) as Record<
+  Language,
+  { kind: Record<ParticipantKind, string>; status: Record<MeetingStatus, string>; noPatient: string }
+>;
+
+/** One meeting in the calendar: what the day column shows of it, and nothing more. */
+function calendarItem(lang: Language, days: ClinicDays, m: CalendarEntry, marks: string[]) {
+  const words = calendarWords[lang];
+  const patient = m.people.find((p) => isPatient(p.kind));
   return {
     id: m.id,
-    time: `${start.time}–${end.time}`,
+    time: `${days.time(m.startsAt)}–${days.time(meetingEnd(m))}`,
     title: m.title,
     cancelled: m.status === 'cancelled',
-    statusLabel: t(lang, `meetings.status.${m.status}`),
-    linkName: patient?.name ?? t(lang, 'meetings.calendar.noPatient'),
+    statusLabel: words.status[m.status],
+    linkName: patient?.name ?? words.noPatient,
     // The routine: staff join by clicking the patient's name. While the room is open it leads in.
     link: m.status === 'open' || m.status === 'in_progress' ? `/meetings/${m.id}/room` : `/meetings/${m.id}`,
-    others: m.participants
-      .filter((p) => p !== patient)
-      .map((p) => ({
-        name: p.name,
-        kindLabel: t(lang, `meetings.kind.${p.kind}`),
-        statusLabel: t(lang, `meetings.pstatus.${p.status}`),
-      })),
+    others: m.people.filter((p) => p !== patient).map((p) => ({ name: p.name, kindLabel: words.kind[p.kind] })),
+    marks,
   };
 }
 
@@ -178,44 +201,49 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
     });
   }
 
-  const idParams = Joi.object({ id: Joi.string().guid().required() });
-  const participantParams = Joi.object({
-    id: Joi.string().guid().required(),
-    participantId: Joi.string().guid().required(),
-  });
+  const version = Joi.number().integer().min(1).required();
+  const confirm = Joi.string<'yes'>().valid('yes');
 
   return [
-    {
+    route({
       method: 'GET',
       path: '/calendar',
       options: {
         auth: session,
-        validate: { query: Joi.object({ view: Joi.string().valid('day', 'week').default('day'), date: calendarDate }) },
+        validate: {
+          query: objectOf<{ view: 'day' | 'week'; date?: string }>({
+            view: Joi.string<'day' | 'week'>().valid('day', 'week').default('day'),
+            date: calendarDate,
+          }),
+        },
       },
       handler: async (request, h) => {
         const lang = languageOf(request);
         const staff = staffOf(request);
-        const { view, date: chosen } = request.query as { view: 'day' | 'week'; date?: string };
-        const date = chosen ?? today();
+        const { view, date: chosen } = request.query;
+        const now = today();
+        const date = chosen ?? now;
         const first = view === 'week' ? mondayOf(date) : date;
-        const days = view === 'week' ? 7 : 1;
-        const list = await meetings.list(staff, {
-          from: fromClinicTime(first),
-          to: fromClinicTime(addDays(first, days)),
-        });
+        const days = new ClinicDays(first, view === 'week' ? 7 : 1);
+        const list = await meetings.calendar(staff, { from: days.from, to: days.to });
         await request.audit('meeting.list', {
           targetType: 'meeting',
-          details: { from: first, days, meetingIds: list.map((m) => m.id) },
+          details: { from: first, days: days.dates.length, meetingIds: list.map((m) => m.id) },
         });
         const marks = await facts.marks(
           list.map((m) => m.id),
           lang,
         );
-        const byDay = new Map<string, (ReturnType<typeof meetingSummary> & { marks: string[] })[]>();
-        for (const m of list) {
-          const day = toClinicTime(m.startsAt).date;
-          byDay.set(day, [...(byDay.get(day) ?? []), { ...meetingSummary(lang, m), marks: marks.get(m.id) ?? [] }]);
-        }
+        const columns = days.dates.map((day) => ({
+          date: day,
+          label: formatDay(day, lang),
+          isToday: day === now,
+          weekend: weekday(day) >= 5,
+          meetings: [] as ReturnType<typeof calendarItem>[],
+        }));
+        // The list is in the period and ordered by start: each meeting goes to its day in turn.
+        for (const m of list)
+          columns[days.dayOf(m.startsAt)]?.meetings.push(calendarItem(lang, days, m, marks.get(m.id) ?? []));
         const step = view === 'week' ? 7 : 1;
         return h.view('meetings/calendar', {
           title: t(lang, 'meetings.calendar.title'),
@@ -227,24 +255,15 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             view === 'week'
               ? t(lang, 'meetings.calendar.weekNumber', { week: isoWeek(first) })
               : formatDay(first, lang),
-          days: Array.from({ length: days }, (_, i) => {
-            const day = addDays(first, i);
-            return {
-              date: day,
-              label: formatDay(day, lang),
-              isToday: day === today(),
-              weekend: weekday(day) >= 5,
-              meetings: byDay.get(day) ?? [],
-            };
-          }),
+          days: columns,
           date,
           previous: addDays(date, -step),
           next: addDays(date, step),
           canBook: staff.role !== 'support',
         });
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/calendar/events',
       options: { auth: session },
@@ -257,14 +276,14 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         );
         return response;
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/meetings/new',
       options: { auth: { ...session, scope: ['admin', 'clinician'] } },
       handler: (request, h) => renderBooking(request, h, {}, []),
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/meetings/new',
       options: {
@@ -281,7 +300,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
       handler: async (request, h) => {
         const lang = languageOf(request);
         const staff = staffOf(request);
-        const form = request.payload as BookingForm;
+        const form = request.payload;
         const draft = readDraft(form.draft);
         const clearParticipant = (f: BookingForm): Partial<BookingForm> =>
           Object.fromEntries(Object.entries(f).filter(([k]) => !k.startsWith('p_') || k === 'p_country'));
@@ -353,67 +372,73 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           });
         }
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/meetings/{id}',
       options: {
         auth: session,
-        validate: { params: idParams, query: Joi.object({ done: Joi.string().valid(...Object.keys(notices)) }) },
+        validate: {
+          params: meetingParams,
+          query: objectOf<{ done?: keyof typeof notices }>({
+            done: Joi.string<keyof typeof notices>().valid(...Object.keys(notices)),
+          }),
+        },
       },
       handler: async (request, h) => {
-        const meeting = await meetings.get(staffOf(request), request.params.id as string);
+        const meeting = await meetings.get(staffOf(request), request.params.id);
         // One record per view: the page's live refreshes present the view's token (audit/page-views.ts).
         const pageView = await request.auditPageView('meeting.read', {
           meetingId: meeting.id,
           targetType: 'meeting',
           targetId: meeting.id,
         });
-        const done = (request.query as { done?: string }).done;
+        const done = request.query.done;
         return meetingPage(request, h, meetings, facts, meeting, {
           notice: done ? t(languageOf(request), notices[done]) : undefined,
           pageView,
         });
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/meetings/{id}/events',
-      options: { auth: session, validate: { params: idParams } },
+      options: { auth: session, validate: { params: meetingParams } },
       handler: async (request, h) => {
-        const meeting = await meetings.get(staffOf(request), request.params.id as string);
+        const meeting = await meetings.get(staffOf(request), request.params.id);
         const { response, stream } = openEventStream(request, h, { onClose: () => unsubscribe() });
         const unsubscribe = live.subscribe(stream, { meetingId: meeting.id });
         return response;
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/meetings/{id}/reschedule',
       options: {
         auth: { ...session, scope: ['admin', 'clinician'] },
         validate: {
-          params: idParams,
-          payload: Joi.object({
+          params: meetingParams,
+          payload: objectOf<{
+            crumb?: string;
+            version: number;
+            date: string;
+            time: string;
+            durationMinutes: number;
+            confirm?: 'yes';
+          }>({
             crumb: Joi.string(),
-            version: Joi.number().integer().min(1).required(),
+            version,
             date: dateField.required(),
             time: timeField.required(),
             durationMinutes: Joi.number().integer().min(5).max(480).required(),
-            confirm: Joi.string().valid('yes'),
+            confirm,
           }),
         },
       },
       handler: async (request, h) => {
         const lang = languageOf(request);
-        const id = request.params.id as string;
-        const form = request.payload as {
-          version: number;
-          date: string;
-          time: string;
-          durationMinutes: number;
-          confirm?: string;
-        };
+        const id = request.params.id;
+        const form = request.payload;
         const startsAt = fromClinicTime(form.date, form.time);
         // The same time again changes nothing and tells nobody: say so instead of "moved".
         const current = await meetings.get(staffOf(request), id);
@@ -456,26 +481,26 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           'rescheduled',
         );
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/meetings/{id}/cancel',
       options: {
         auth: { ...session, scope: ['admin', 'clinician'] },
         validate: {
-          params: idParams,
-          payload: Joi.object({
+          params: meetingParams,
+          payload: objectOf<{ crumb?: string; version: number; reason: string; confirm?: 'yes' }>({
             crumb: Joi.string(),
-            version: Joi.number().integer().min(1).required(),
+            version,
             reason: Joi.string().max(500).allow('').required(),
-            confirm: Joi.string().valid('yes'),
+            confirm,
           }),
         },
       },
       handler: async (request, h) => {
         const lang = languageOf(request);
-        const id = request.params.id as string;
-        const form = request.payload as { version: number; reason: string; confirm?: string };
+        const id = request.params.id;
+        const form = request.payload;
         if (!form.confirm && form.reason.trim()) {
           return confirmPage(
             request,
@@ -508,25 +533,25 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           'cancelled',
         );
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/meetings/{id}/participants/{participantId}/remove',
       options: {
         auth: { ...session, scope: ['admin', 'clinician'] },
         validate: {
           params: participantParams,
-          payload: Joi.object({
+          payload: objectOf<{ crumb?: string; version: number; confirm?: 'yes' }>({
             crumb: Joi.string(),
-            version: Joi.number().integer().min(1).required(),
-            confirm: Joi.string().valid('yes'),
+            version,
+            confirm,
           }),
         },
       },
       handler: async (request, h) => {
         const lang = languageOf(request);
-        const { id, participantId } = request.params as { id: string; participantId: string };
-        const form = request.payload as { version: number; confirm?: string };
+        const { id, participantId } = request.params;
+        const form = request.payload;
         if (!form.confirm) {
           return confirmPage(
             request,
@@ -559,20 +584,20 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           'removed',
         );
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/meetings/{id}/participants/{participantId}/resend',
       options: {
         auth: { ...session, scope: ['admin', 'clinician'] },
         validate: {
           params: participantParams,
-          payload: Joi.object({ crumb: Joi.string(), version: Joi.number().integer().min(1).required() }),
+          payload: objectOf<{ crumb?: string; version: number }>({ crumb: Joi.string(), version }),
         },
       },
       handler: async (request, h) => {
-        const { id, participantId } = request.params as { id: string; participantId: string };
-        const { version } = request.payload as { version: number };
+        const { id, participantId } = request.params;
+        const { version } = request.payload;
         return changeFromPage(
           request,
           h,
@@ -589,6 +614,6 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           'resent',
         );
       },
-    },
+    }),
   ];
 }

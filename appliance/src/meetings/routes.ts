@@ -5,12 +5,10 @@ import type { Request, ServerRoute } from '@hapi/hapi';
 import { apiRoute } from '../http/api.ts';
 import type { Within } from './events.ts';
 import type { Meeting } from './model.ts';
-import type { ParticipantInput } from './rules.ts';
 import * as schemas from './schemas.ts';
-import type { BookingInput, ListQuery, MeetingService, MeetingUpdate } from './service.ts';
+import type { MeetingService } from './service.ts';
 
 const staffOf = (request: Request) => request.auth.credentials.user!;
-const params = (request: Request) => request.params as { id: string; participantId: string };
 const writers = { scope: ['admin', 'clinician'] };
 
 /** The audit record of one access to a meeting (or one of its participants). */
@@ -67,7 +65,7 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { status: { 201: schemas.meetingSchema }, sample: 0 },
       },
       handler: async (request, h) => {
-        const meeting = await meetings.book(staffOf(request), request.payload as BookingInput, auditBooking(request));
+        const meeting = await meetings.book(staffOf(request), request.payload, auditBooking(request));
         return h.response(meeting).code(201).header('location', `/api/v1/meetings/${meeting.id}`);
       },
     }),
@@ -81,7 +79,7 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { schema: schemas.meetingListSchema, sample: 0 },
       },
       handler: async (request) => {
-        const query = request.query as unknown as ListQuery;
+        const query = request.query;
         const list = await meetings.list(staffOf(request), query);
         // One record per list, naming every meeting shown.
         await request.audit('meeting.list', {
@@ -105,7 +103,7 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { schema: schemas.meetingSchema, sample: 0 },
       },
       handler: async (request) => {
-        const meeting = await meetings.get(staffOf(request), params(request).id);
+        const meeting = await meetings.get(staffOf(request), request.params.id);
         await audited(request, 'meeting.read', meeting);
         return meeting;
       },
@@ -122,11 +120,11 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { schema: schemas.meetingSchema, sample: 0 },
       },
       handler: async (request) => {
-        const { id } = params(request);
+        const { id } = request.params;
         const meeting = await meetings.update(
           staffOf(request),
           id,
-          request.payload as MeetingUpdate,
+          request.payload,
           auditChange(request, 'meeting.update', id),
         );
         return meeting;
@@ -143,8 +141,8 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { schema: schemas.meetingSchema, sample: 0 },
       },
       handler: async (request) => {
-        const { version, reason } = request.payload as { version: number; reason: string };
-        const { id } = params(request);
+        const { version, reason } = request.payload;
+        const { id } = request.params;
         const meeting = await meetings.cancel(
           staffOf(request),
           id,
@@ -165,8 +163,8 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { status: { 201: schemas.meetingSchema }, sample: 0 },
       },
       handler: async (request, h) => {
-        const { version, participant } = request.payload as { version: number; participant: ParticipantInput };
-        const { id } = params(request);
+        const { version, participant } = request.payload;
+        const { id } = request.params;
         const { meeting } = await meetings.addParticipant(
           staffOf(request),
           id,
@@ -188,12 +186,12 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { schema: schemas.meetingSchema, sample: 0 },
       },
       handler: async (request) => {
-        const { id, participantId } = params(request);
+        const { id, participantId } = request.params;
         const meeting = await meetings.removeParticipant(
           staffOf(request),
           id,
           participantId,
-          (request.query as unknown as { version: number }).version,
+          request.query.version,
           auditChange(request, 'participant.remove', id, participantId),
         );
         return meeting;
@@ -211,8 +209,8 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { status: { 202: schemas.meetingSchema }, sample: 0 },
       },
       handler: async (request, h) => {
-        const { id, participantId } = params(request);
-        const { version } = request.payload as { version: number };
+        const { id, participantId } = request.params;
+        const { version } = request.payload;
         const meeting = await meetings.resendInvitation(
           staffOf(request),
           id,

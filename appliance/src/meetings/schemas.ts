@@ -1,12 +1,23 @@
 // The API's shapes (joi), with labels and examples for the OpenAPI document. Joi checks types and
 // sizes; the routine's rules (rules.ts) are checked by the service with messages a clinician can act on.
 import Joi from 'joi';
+import type { Language } from '../common/language.ts';
 import { instant, lookupYears, meetingYears } from '../http/dates.ts';
-import { identificationMethods, meetingStatuses, participantKinds, participantStatuses } from './model.ts';
+import { objectOf, type Keys } from '../http/route.ts';
+import {
+  identificationMethods,
+  meetingStatuses,
+  participantKinds,
+  participantStatuses,
+  type IdentificationMethod,
+  type ParticipantKind,
+} from './model.ts';
+import type { ContactInput, ParticipantInput } from './rules.ts';
+import type { BookingInput, ListQuery, MeetingUpdate } from './service.ts';
 
 const text = (max: number) => Joi.string().max(max).allow('');
 
-export const contactInput = Joi.object({
+const contactFields: Keys<ContactInput> = {
   name: text(200).description('Full name, spelled as the person will type it').example('Sara Lind'),
   country: Joi.string()
     .length(2)
@@ -19,32 +30,30 @@ export const contactInput = Joi.object({
   personalNumber: text(16)
     .description('Personal identity number (only with BankID; never for a guest)')
     .example('19121212-1212'),
-}).label('ContactInput');
+};
 
-export const participantInput = contactInput
-  .keys({
-    kind: Joi.string()
-      .valid(...participantKinds)
-      .required()
-      .description('patient, patient_proxy (the patient with an "ombud"), colleague (a staff account) or guest')
-      .example('guest'),
-    identification: Joi.string()
-      .valid(...identificationMethods)
-      .description('patient: bankid or sms; colleague: siths; guest: none, sms, bankid or siths')
-      .example('none'),
-    proxy: contactInput.description('The proxy ("ombud"), for kind patient_proxy'),
-    language: Joi.string()
-      .valid('sv', 'en')
-      .default('sv')
-      .description('The language of the messages and pages this participant gets')
-      .example('sv'),
-    staffId: Joi.string().guid().description("A colleague's staff account id"),
-    staffEmail: Joi.string()
-      .max(254)
-      .description("…or the colleague's e-mail address")
-      .example('kollega@region.example'),
-  })
-  .label('ParticipantInput');
+export const contactInput = objectOf<ContactInput>(contactFields).label('ContactInput');
+
+export const participantInput = objectOf<ParticipantInput>({
+  ...contactFields,
+  kind: Joi.string<ParticipantKind>()
+    .valid(...participantKinds)
+    .required()
+    .description('patient, patient_proxy (the patient with an "ombud"), colleague (a staff account) or guest')
+    .example('guest'),
+  identification: Joi.string<IdentificationMethod>()
+    .valid(...identificationMethods)
+    .description('patient: bankid or sms; colleague: siths; guest: none, sms, bankid or siths')
+    .example('none'),
+  proxy: contactInput.description('The proxy ("ombud"), for kind patient_proxy'),
+  language: Joi.string<Language>()
+    .valid('sv', 'en')
+    .default('sv')
+    .description('The language of the messages and pages this participant gets')
+    .example('sv'),
+  staffId: Joi.string().guid().description("A colleague's staff account id"),
+  staffEmail: Joi.string().max(254).description("…or the colleague's e-mail address").example('kollega@region.example'),
+}).label('ParticipantInput');
 
 const version = Joi.number()
   .integer()
@@ -53,7 +62,7 @@ const version = Joi.number()
   .description('The version the change is based on (409 when the meeting has changed since)')
   .example(1);
 
-export const bookingPayload = Joi.object({
+export const bookingPayload = objectOf<BookingInput>({
   unitId: Joi.string().guid().description('Care unit (admins only; clinicians book for their own unit)'),
   title: text(200).required().example('Samordnad planering inför skolstart'),
   startsAt: instant(meetingYears)
@@ -77,7 +86,7 @@ export const bookingPayload = Joi.object({
     .description('The patient (or patient with proxy) first, then the others'),
 }).label('Booking');
 
-export const updatePayload = Joi.object({
+export const updatePayload = objectOf<MeetingUpdate>({
   version,
   title: text(200),
   startsAt: instant(meetingYears)
@@ -88,26 +97,27 @@ export const updatePayload = Joi.object({
   documentationPlan: text(2000),
 }).label('MeetingUpdate');
 
-export const cancelPayload = Joi.object({
+export const cancelPayload = objectOf<{ version: number; reason: string }>({
   version,
   reason: text(500).required().description('Told to every participant').example('Patienten är inlagd'),
 }).label('Cancellation');
 
-export const addParticipantPayload = Joi.object({ version, participant: participantInput.required() }).label(
-  'NewParticipant',
-);
+export const addParticipantPayload = objectOf<{ version: number; participant: ParticipantInput }>({
+  version,
+  participant: participantInput.required(),
+}).label('NewParticipant');
 
-export const resendPayload = Joi.object({ version }).required().label('Resend');
+export const resendPayload = objectOf<{ version: number }>({ version }).required().label('Resend');
 
-export const versionQuery = Joi.object({ version }).label('Version');
+export const versionQuery = objectOf<{ version: number }>({ version }).label('Version');
 
-export const meetingParams = Joi.object({ id: Joi.string().guid().required() });
-export const participantParams = Joi.object({
+export const meetingParams = objectOf<{ id: string }>({ id: Joi.string().guid().required() });
+export const participantParams = objectOf<{ id: string; participantId: string }>({
   id: Joi.string().guid().required(),
   participantId: Joi.string().guid().required(),
 });
 
-export const listQuery = Joi.object({
+export const listQuery = objectOf<ListQuery>({
   from: instant(lookupYears).required().example('2030-03-04T00:00:00+01:00'),
   to: instant(lookupYears).required().example('2030-03-11T00:00:00+01:00'),
   unitId: Joi.string().guid().description('Care unit (clinicians: their own)'),

@@ -8,6 +8,7 @@ import type { Staff } from '../staff/index.ts';
 import type { ChangeHook, MeetingChange, Within, WithinStatus } from './events.ts';
 import {
   isPatient,
+  type CalendarEntry,
   type Meeting,
   type NewParticipant,
   type Participant,
@@ -116,7 +117,8 @@ export class MeetingService {
     return this.view(staff, meeting);
   }
 
-  async list(staff: Staff, query: ListQuery): Promise<Meeting[]> {
+  /** The period this staff member may list: a clinician their own unit's, the others any unit's. */
+  #period(staff: Staff, query: ListQuery): store.Period {
     if (query.to <= query.from || query.to.getTime() - query.from.getTime() > maxPeriodDays * 86400000) {
       throw new RuleViolation('period_invalid', 'to', { days: maxPeriodDays });
     }
@@ -125,13 +127,17 @@ export class MeetingService {
       if (unitId && unitId !== staff.unitId) throw new Forbidden();
       unitId = staff.unitId;
     }
-    const meetings = await store.listMeetings(this.db, {
-      from: query.from,
-      to: query.to,
-      unitId,
-      staffId: query.clinicianId,
-    });
+    return { from: query.from, to: query.to, unitId, staffId: query.clinicianId };
+  }
+
+  async list(staff: Staff, query: ListQuery): Promise<Meeting[]> {
+    const meetings = await store.listMeetings(this.db, this.#period(staff, query));
     return meetings.map((m) => this.view(staff, m));
+  }
+
+  /** The same period as `list`, with only what the calendar shows (no contact data for anyone). */
+  calendar(staff: Staff, query: ListQuery): Promise<CalendarEntry[]> {
+    return store.listCalendar(this.db, this.#period(staff, query));
   }
 
   async #leader(host: Staff, unitId: string, ledBy: string | undefined): Promise<string> {

@@ -132,7 +132,9 @@ export class Forbidden extends DomainError {
 
   /** A denied access to a meeting is itself an access attempt the audit log keeps. */
   override async reported(request: Request): Promise<void> {
-    const meetingId = (request.params as { id?: string }).id;
+    // Any route may be denied: the meeting is the path's {id} where the route has one.
+    const { id } = request.params;
+    const meetingId = typeof id === 'string' ? id : undefined;
     await request.audit('meeting.denied', {
       meetingId,
       targetType: 'meeting',

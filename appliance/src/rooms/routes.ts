@@ -5,6 +5,7 @@ import Boom from '@hapi/boom';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { apiRoute } from '../http/api.ts';
+import { objectOf, route } from '../http/route.ts';
 import { openEventStream } from '../http/sse.ts';
 import { languageOf, t } from '../http/i18n.ts';
 import { defaultCsp } from '../http/security.ts';
@@ -17,7 +18,7 @@ import { nudgeChannel, phonesOf } from './contact.ts';
 import { alertsOf, findRoom, presenceOf } from './store.ts';
 import { headerText } from '../http/headers.ts';
 
-const meetingParams = Joi.object({ id: Joi.string().guid().required() });
+const meetingParams = objectOf<{ id: string }>({ id: Joi.string().guid().required() });
 
 /** The meeting page may load Jitsi's script and frame Jitsi: nothing else from another origin. */
 function meetingCsp(jitsiUrl: string | undefined): string {
@@ -71,9 +72,9 @@ async function jitsiSettings(
 
 export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): ServerRoute[] {
   const csp = meetingCsp(jitsiUrl);
-  const staffMeeting = async (request: Request): Promise<Meeting> => {
+  const staffMeeting = async (request: Request, meetingId: string): Promise<Meeting> => {
     const staff = request.auth.credentials.user!;
-    return meetingFor(request.server, staff, String(request.params.id));
+    return meetingFor(request.server, staff, meetingId);
   };
 
   /** The participant panel: status, how each was identified, the number to call, who is in the room. */
@@ -143,8 +144,8 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
     };
   }
 
-  const staffPage = async (request: Request, h: ResponseToolkit) => {
-    const meeting = await staffMeeting(request);
+  const staffPage = async (request: Request, h: ResponseToolkit, meetingId: string) => {
+    const meeting = await staffMeeting(request, meetingId);
     const staff = request.auth.credentials.user!;
     const lang = languageOf(request);
     const pageView = await request.auditPageView('meeting.room.open', {
@@ -191,18 +192,18 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
   };
 
   return [
-    {
+    route({
       method: 'GET',
       path: '/meetings/{id}/room',
       options: { auth: { strategy: 'session' }, validate: { params: meetingParams }, plugins: { csp } },
-      handler: staffPage,
-    },
-    {
+      handler: (request, h) => staffPage(request, h, request.params.id),
+    }),
+    route({
       method: 'GET',
       path: '/meetings/{id}/room/panel',
       options: { auth: { strategy: 'session' }, validate: { params: meetingParams } },
       handler: async (request, h) => {
-        const meeting = await staffMeeting(request);
+        const meeting = await staffMeeting(request, request.params.id);
         // The panel's live refresh belongs to the room's page view; without its token it is a new access.
         await request.auditPageView('meeting.room.open', {
           meetingId: meeting.id,
@@ -211,13 +212,13 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
         });
         return h.view('rooms/panel', await panel(request, meeting), { layout: false });
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/meetings/{id}/room/events',
       options: { auth: { strategy: 'session' }, validate: { params: meetingParams } },
       handler: async (request, h) => {
-        const meeting = await staffMeeting(request);
+        const meeting = await staffMeeting(request, request.params.id);
         const bus = request.server.app.bus;
         const offs: (() => void)[] = [];
         const { response, stream } = openEventStream(request, h, { onClose: () => offs.forEach((off) => off()) });
@@ -240,16 +241,19 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
         }
         return response;
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/meetings/{id}/end',
       options: {
         auth: { strategy: 'session' },
-        validate: { params: meetingParams, payload: Joi.object({ confirm: Joi.string().valid('yes').required() }) },
+        validate: {
+          params: meetingParams,
+          payload: objectOf<{ confirm: 'yes' }>({ confirm: Joi.string<'yes'>().valid('yes').required() }),
+        },
       },
       handler: async (request, h) => {
-        const meeting = await staffMeeting(request);
+        const meeting = await staffMeeting(request, request.params.id);
         const staff = request.auth.credentials.user!;
         if (!mayChange(request.server, staff, meeting)) throw Boom.forbidden();
         await service.end(meeting.id, t(languageOf(request), 'rooms.endReason'), staff.id, new Date(), (trx) =>
@@ -257,19 +261,22 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
         );
         return h.redirect(`/meetings/${meeting.id}`);
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/meetings/{id}/kick',
       options: {
         auth: { strategy: 'session' },
-        validate: { params: meetingParams, payload: Joi.object({ nick: Joi.string().max(200).required() }) },
+        validate: {
+          params: meetingParams,
+          payload: objectOf<{ nick: string }>({ nick: Joi.string().max(200).required() }),
+        },
       },
       handler: async (request, h) => {
-        const meeting = await staffMeeting(request);
+        const meeting = await staffMeeting(request, request.params.id);
         const staff = request.auth.credentials.user!;
         if (!mayChange(request.server, staff, meeting)) throw Boom.forbidden();
-        const { nick } = request.payload as { nick: string };
+        const { nick } = request.payload;
         if (!(await presenceOf(request.server.app.db, meeting.id)).some((p) => p.nick === nick && !p.leftAt))
           throw Boom.notFound(t(languageOf(request), 'rooms.kick.notHere'));
         await service.kick(meeting.id, nick, staff);
@@ -281,25 +288,30 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
         });
         return h.redirect(`/meetings/${meeting.id}/room`);
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/meetings/{id}/noshow/{participantId}',
       options: {
         auth: { strategy: 'session' },
         validate: {
-          params: Joi.object({ id: Joi.string().guid().required(), participantId: Joi.string().guid().required() }),
-          payload: Joi.object({ action: Joi.string().valid('called', 'nudge', 'dismissed').required() }),
+          params: objectOf<{ id: string; participantId: string }>({
+            id: Joi.string().guid().required(),
+            participantId: Joi.string().guid().required(),
+          }),
+          payload: objectOf<{ action: 'called' | 'nudge' | 'dismissed' }>({
+            action: Joi.string<'called' | 'nudge' | 'dismissed'>().valid('called', 'nudge', 'dismissed').required(),
+          }),
         },
       },
       handler: async (request, h) => {
-        const meeting = await staffMeeting(request);
+        const meeting = await staffMeeting(request, request.params.id);
         const staff = request.auth.credentials.user!;
         if (!mayChange(request.server, staff, meeting)) throw Boom.forbidden();
-        const participantId = String(request.params.participantId);
+        const { participantId } = request.params;
         const participant = meeting.participants.find((p) => p.id === participantId);
         if (!participant) throw Boom.notFound(t(languageOf(request), 'meetings.notFound.participant'));
-        const { action } = request.payload as { action: 'called' | 'nudge' | 'dismissed' };
+        const { action } = request.payload;
         // "We are waiting for you" goes through the outbox like every message, on the invitation's
         // channel: what is recorded (and shown) is what was sent.
         const channel = nudgeChannel(participant);
@@ -321,14 +333,14 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
         );
         return h.redirect(`/meetings/${meeting.id}/room`);
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/entry/meeting',
       options: {
         auth: { strategy: 'guest' },
         plugins: { csp },
-        validate: { query: Joi.object({ browser: Joi.boolean() }) },
+        validate: { query: objectOf<{ browser?: boolean }>({ browser: Joi.boolean() }) },
       },
       async handler(request, h) {
         const identity = request.auth.credentials.guest!;
@@ -353,11 +365,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
             title: t(lang, 'rooms.guest.title'),
             // Until the person has chosen, Jitsi does not start in the page: they would join twice.
             choice:
-              browser.ok &&
-              browser.mobile &&
-              !(request.query as { browser?: boolean }).browser &&
-              'deepLink' in jitsi &&
-              Boolean(jitsi.deepLink),
+              browser.ok && browser.mobile && !request.query.browser && 'deepLink' in jitsi && Boolean(jitsi.deepLink),
             styles: ['guest.css', 'meeting.css'],
             scripts: ['meeting.js'],
             unitName: invitation.unit?.name,
@@ -367,7 +375,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
           { layout: 'guest' },
         );
       },
-    },
+    }),
     apiRoute({
       method: 'GET',
       path: '/meetings/{id}/room',
@@ -376,7 +384,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
         validate: { params: meetingParams },
       },
       handler: async (request) => {
-        const meeting = await staffMeeting(request);
+        const meeting = await staffMeeting(request, request.params.id);
         await request.audit('meeting.room.read', {
           meetingId: meeting.id,
           targetType: 'meeting',

@@ -8,6 +8,7 @@ import { decrypt, encrypt, randomToken, sha256 } from '../crypto.ts';
 import type { Db } from '../db/knex.ts';
 import { languageOf, t } from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
+import { fieldOf, objectOf, route } from '../http/route.ts';
 import type { Staff } from './model.ts';
 import { FlowError, identityProviderFor, identityProviderOf, type VerifiedIdentity } from './oidc.ts';
 import { findStaffBy, flowMinutes, sessionOrigin } from './oidc-flows.ts';
@@ -27,7 +28,8 @@ export function flowBinding(request: Request, h: ResponseToolkit): string {
   return value;
 }
 
-export const callbackQuery = Joi.object({
+// The provider reads what it sent back, whatever else the query carries.
+export const callbackQuery = Joi.object<Record<string, unknown>>({
   state: Joi.string().max(200),
   code: Joi.string().max(2000),
   iss: Joi.string().max(500),
@@ -39,10 +41,10 @@ export const callbackQuery = Joi.object({
 /** What the login page needs to know: the SITHS button (keeping the page asked for), and whether the password form is shown. */
 export function loginOptions(request: Request): { oidc?: string; localLogin: boolean } {
   const { config } = request.server.app;
-  const next = [
-    (request.query as { next?: unknown } | undefined)?.next,
-    (request.payload as { next?: unknown } | null | undefined)?.next,
-  ].find((value): value is string => typeof value === 'string' && value.startsWith('/') && value.length <= 500);
+  // Drawn for any route, validated or not: the next page is taken only where it is a path here.
+  const next = [fieldOf(request.query, 'next'), fieldOf(request.payload, 'next')].find(
+    (value): value is string => typeof value === 'string' && value.startsWith('/') && value.length <= 500,
+  );
   return {
     oidc: config.oidc ? `/auth/login${next ? `?next=${encodeURIComponent(next)}` : ''}` : undefined,
     localLogin: config.localLogin,
@@ -134,7 +136,7 @@ export function registerOidc(server: Server): void {
 const perAddress = rateLimit('oidc-login', { points: 60, durationSeconds: 10 * 60 });
 
 const oidcRoutes: ServerRoute[] = [
-  {
+  route({
     method: 'GET',
     path: '/auth/login',
     options: {
@@ -142,7 +144,7 @@ const oidcRoutes: ServerRoute[] = [
       plugins: { cookie: { redirectTo: false } },
       pre: [{ method: perAddress }],
       validate: {
-        query: Joi.object({ next: nextPath.allow('') }),
+        query: objectOf<{ next?: string }>({ next: nextPath.allow('') }),
         failAction: (_request, h) => h.redirect('/auth/login').takeover(),
       },
     },
@@ -153,7 +155,7 @@ const oidcRoutes: ServerRoute[] = [
           purpose: 'staff',
           binding: flowBinding(request, h),
           callbackPath: '/auth/callback',
-          nextPath: (request.query as { next?: string }).next || null,
+          nextPath: request.query.next || null,
           acrValues: provider.settings.acr.siths,
         });
         return h.redirect(url.href);
@@ -164,8 +166,8 @@ const oidcRoutes: ServerRoute[] = [
         return loginPage(request, h, t(languageOf(request), 'identity.unreachable'), 503);
       }
     },
-  },
-  {
+  }),
+  route({
     method: 'GET',
     path: '/auth/callback',
     options: {
@@ -230,5 +232,5 @@ const oidcRoutes: ServerRoute[] = [
       bus.emit('staff.login', { staffId: match.staff.id, method: 'oidc' });
       return h.redirect(result.flow.nextPath || '/');
     },
-  },
+  }),
 ];

@@ -4,6 +4,8 @@ import Joi from 'joi';
 import { apiRoute } from '../http/api.ts';
 import { isLanguage, languageCookie, languageOf, t } from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
+import { objectOf, route } from '../http/route.ts';
+import type { Language } from '../common/language.ts';
 import { loggedOutPath, loginOptions, providerLogout, refuseLocalLogin } from './oidc-routes.ts';
 import type { Role } from './model.ts';
 import { nextPath, loginPayload, loginQuery, staffSchema } from './schemas.ts';
@@ -70,7 +72,7 @@ function passwordPage(
 }
 
 export const routes: ServerRoute[] = [
-  {
+  route({
     method: 'GET',
     path: '/login',
     options: {
@@ -79,13 +81,13 @@ export const routes: ServerRoute[] = [
       validate: { query: loginQuery },
     },
     handler(request, h) {
-      const query = request.query as { next?: string; bye?: boolean };
+      const query = request.query;
       if (request.auth.isAuthenticated) return h.redirect(query.next ?? '/');
       const lang = languageOf(request);
       return loginPage(request, h, { next: query.next, notice: query.bye ? t(lang, 'login.loggedOut') : undefined });
     },
-  },
-  {
+  }),
+  route({
     method: 'POST',
     path: '/login',
     options: {
@@ -104,7 +106,7 @@ export const routes: ServerRoute[] = [
     },
     async handler(request, h) {
       const { db, config, bus } = request.server.app;
-      const { email, password, next } = request.payload as { email: string; password: string; next?: string };
+      const { email, password, next } = request.payload;
       const lang = languageOf(request);
       const result = await checkPassword(db, config.login, email, password);
       if (!result.ok) {
@@ -131,14 +133,14 @@ export const routes: ServerRoute[] = [
       bus.emit('staff.login', { staffId: result.staff.id, method: 'password' });
       return h.redirect(result.staff.mustChangePassword ? '/password' : next || '/');
     },
-  },
-  {
+  }),
+  route({
     method: 'GET',
     path: '/password',
     options: { auth: { strategy: 'session' } },
     handler: (request, h) => passwordPage(request, h),
-  },
-  {
+  }),
+  route({
     method: 'POST',
     path: '/password',
     options: {
@@ -147,7 +149,7 @@ export const routes: ServerRoute[] = [
         { method: rateLimit('password', { points: 10, durationSeconds: 15 * 60 }, (r) => r.auth.credentials.user!.id) },
       ],
       validate: {
-        payload: Joi.object({
+        payload: objectOf<{ current: string; next: string; repeat: string }>({
           current: Joi.string().max(1024).allow('').default(''),
           next: Joi.string().max(1024).allow('').default(''),
           repeat: Joi.string().max(1024).allow('').default(''),
@@ -160,14 +162,14 @@ export const routes: ServerRoute[] = [
     },
     async handler(request, h) {
       const staff = request.auth.credentials.user!;
-      const { current, next, repeat } = request.payload as { current: string; next: string; repeat: string };
+      const { current, next, repeat } = request.payload;
       const result = await changePassword(request.server.app.db, staff.id, current, next, repeat);
       if (!result.ok) return passwordPage(request, h, { problems: result.problems }).code(400);
       await request.audit('password.change', { targetType: 'staff', targetId: staff.id });
       return passwordPage(request, h, { changed: true });
     },
-  },
-  {
+  }),
+  route({
     method: 'POST',
     path: '/logout',
     options: { auth: { strategy: 'session', mode: 'try' }, plugins: { cookie: { redirectTo: false } } },
@@ -190,24 +192,24 @@ export const routes: ServerRoute[] = [
         .header('refresh', `0; url=${endSessionUrl.href}`)
         .header('cache-control', 'no-store');
     },
-  },
-  {
+  }),
+  route({
     method: 'GET',
     path: '/lang/{lang}',
     options: {
       auth: false,
       validate: {
-        params: Joi.object({ lang: Joi.string().valid('sv', 'en').required() }),
-        query: Joi.object({ next: nextPath }),
+        params: objectOf<{ lang: Language }>({ lang: Joi.string<Language>().valid('sv', 'en').required() }),
+        query: objectOf<{ next?: string }>({ next: nextPath }),
       },
     },
     handler(request, h) {
       const lang = request.params.lang;
-      const next = (request.query as { next?: string }).next ?? '/';
+      const next = request.query.next ?? '/';
       return h.redirect(next).state(languageCookie, isLanguage(lang) ? lang : 'sv');
     },
-  },
-  {
+  }),
+  route({
     method: 'GET',
     path: '/',
     options: { auth: { strategy: 'session' } },
@@ -216,7 +218,7 @@ export const routes: ServerRoute[] = [
     handler(request, h) {
       return h.redirect(landing[request.auth.credentials.user!.role]);
     },
-  },
+  }),
   apiRoute({
     method: 'GET',
     path: '/me',

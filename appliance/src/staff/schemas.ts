@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import { objectOf } from '../http/route.ts';
 import { roles } from './model.ts';
 
 // Where to go after a login or a language switch: a path on this site, never another origin.
@@ -19,13 +20,13 @@ export const nextPath = Joi.string()
     return path;
   });
 
-export const loginPayload = Joi.object({
+export const loginPayload = objectOf<{ email: string; password: string; next?: string }>({
   email: Joi.string().trim().email({ tlds: false }).max(254).required(),
   password: Joi.string().min(1).max(1024).required(),
   next: nextPath.allow(''),
 });
 
-export const loginQuery = Joi.object({
+export const loginQuery = objectOf<{ next?: string; bye?: boolean }>({
   next: nextPath,
   bye: Joi.boolean(),
 });

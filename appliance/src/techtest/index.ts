@@ -47,7 +47,7 @@ export const plugin: Plugin<void> = {
   },
 };
 
-export { techTestRoutes, type TechTestMount } from './routes.ts';
+export { techTestPage, techTestRoutes, type TechTestMount } from './routes.ts';
 export { latestResult } from './store.ts';
 export { staffSessionSubject } from './service.ts';
 export type { Subject, TechTestResult } from './model.ts';

@@ -3,13 +3,14 @@
 // by the entry path after the name check, under its own authentication). Each route reads as a
 // pipeline: whose test (pre) → rate limit per subject (pre) → validation → a short handler.
 import { randomBytes } from 'node:crypto';
-import type { Request, RouteOptions, RouteOptionsPreArray, ServerRoute } from '@hapi/hapi';
+import type { Request, ResponseToolkit, RouteOptions, RouteOptionsPreArray, ServerRoute } from '@hapi/hapi';
 import { languageOf, stringKeys, t } from '../http/i18n.ts';
-import { rateLimit, type Limit } from '../http/ratelimit.ts';
-import type { Subject, TechTestAnswers } from './model.ts';
+import { localRateLimit, rateLimit, type Limit } from '../http/ratelimit.ts';
+import { route as typedRoute } from '../http/route.ts';
+import type { Subject } from './model.ts';
 import { downloadQuery, nextQuery, resultMaxBytes, resultPayload, transferMaxBytes } from './schemas.ts';
 import { recordResult, staffSessionSubject } from './service.ts';
-import { turnCredentials } from './turn.ts';
+import { turnCredentials, turnTtlSeconds } from './turn.ts';
 
 export interface TechTestMount {
   /** Where the page lives; its API sits beneath: <path>/ice, /results, /download, /upload. */
@@ -42,6 +43,41 @@ function clientStrings(request: Request): Record<string, string> {
 
 const subjectOf = (request: Request): Subject => request.pre.subject as Subject;
 
+/** What the page's connection check needs to reach the TURN server: fresh credentials, or that there is none. */
+function iceReply(request: Request) {
+  const turn = request.server.app.config.turn;
+  if (!turn) return { relay: false as const };
+  const { iceServers, expiresAt } = turnCredentials(turn);
+  return { relay: true as const, iceServers, expiresAt: expiresAt.toISOString(), validForSeconds: turnTtlSeconds };
+}
+
+/**
+ * The test page of `mount`. Besides its own GET, the step before it may answer with it directly
+ * (the guest's name POST): on a mobile line a redirect costs a round trip. `here` is the address
+ * the page stands for; its script puts that in the address bar, so a reload asks for the page
+ * itself and never sends the form again.
+ */
+export function techTestPage(request: Request, h: ResponseToolkit, mount: TechTestMount, here = mount.path) {
+  const lang = languageOf(request);
+  return h.view(
+    'techtest',
+    {
+      title: t(lang, 'techtest.title'),
+      base: mount.path,
+      next: mount.next(request),
+      relay: Boolean(request.server.app.config.turn),
+      // The credentials come with the page: the check starts without asking for them (a round trip).
+      ice: iceReply(request),
+      here,
+      langNext: encodeURIComponent(here),
+      strings: clientStrings(request),
+      styles: ['guest.css'],
+      scripts: ['techtest.js'],
+    },
+    { layout: 'guest' },
+  );
+}
+
 export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
   const base = mount.path;
   // Limits count per subject, not per address: a hospital's staff all come through one proxy.
@@ -51,49 +87,32 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
     whose,
     { method: rateLimit(`techtest-${name}${base}`, limit, perSubject) },
   ];
-  const route = (options: RouteOptions): RouteOptions => ({ auth: mount.auth, pre: [whose], ...options });
+  // The line estimate's samples guess at nothing: they are counted in this process (one limit for
+  // download and upload), so that no sample waits for a database commit the line has no part in.
+  const transfers: RouteOptionsPreArray = [
+    whose,
+    { method: localRateLimit(`techtest-transfer${base}`, transferLimit, perSubject) },
+  ];
+  // Generic, so that the options keep their schemas' types for the handler (http/route.ts).
+  const route = <O extends RouteOptions>(options: O) => ({ auth: mount.auth, pre: [whose], ...options });
   // Writes with the session cookie are CSRF-checked by header, like the REST API.
   const csrf = { crumb: { restful: true } };
 
   return [
-    {
+    typedRoute({
       method: 'GET',
       path: base,
       options: route({ validate: { query: nextQuery } }),
-      handler(request, h) {
-        const lang = languageOf(request);
-        const here = `${request.path}${request.url.search}`;
-        return h.view(
-          'techtest',
-          {
-            title: t(lang, 'techtest.title'),
-            base,
-            next: mount.next(request),
-            relay: Boolean(request.server.app.config.turn),
-            here,
-            langNext: encodeURIComponent(here),
-            strings: clientStrings(request),
-            styles: ['guest.css'],
-            scripts: ['techtest.js'],
-          },
-          { layout: 'guest' },
-        );
-      },
-    },
-    {
+      handler: (request, h) => techTestPage(request, h, mount, `${request.path}${request.url.search}`),
+    }),
+    typedRoute({
       method: 'GET',
       path: `${base}/ice`,
       options: route({}),
-      handler(request, h) {
-        const turn = request.server.app.config.turn;
-        if (!turn) return h.response({ relay: false }).header('cache-control', noStore);
-        const { iceServers, expiresAt } = turnCredentials(turn);
-        return h
-          .response({ relay: true, iceServers, expiresAt: expiresAt.toISOString() })
-          .header('cache-control', noStore);
-      },
-    },
-    {
+      // Fresh credentials for a page that stood open longer than those it came with.
+      handler: (request, h) => h.response(iceReply(request)).header('cache-control', noStore),
+    }),
+    typedRoute({
       method: 'POST',
       path: `${base}/results`,
       options: route({
@@ -104,7 +123,7 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
       }),
       async handler(request, h) {
         const { db, bus } = request.server.app;
-        const answers = request.payload as TechTestAnswers;
+        const answers = request.payload;
         const result = await recordResult(
           { db, bus },
           subjectOf(request),
@@ -115,30 +134,31 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
           .response({ id: result.id, verdict: result.verdict, testedAt: result.testedAt.toISOString() })
           .code(201);
       },
-    },
-    {
+    }),
+    typedRoute({
       method: 'GET',
       path: `${base}/download`,
-      options: route({ pre: limited('transfer', transferLimit), validate: { query: downloadQuery } }),
+      options: route({ pre: transfers, validate: { query: downloadQuery } }),
       handler(request, h) {
-        const { bytes } = request.query as { bytes: number };
+        const { bytes } = request.query;
         // Random bytes: nothing on the way (gzip, a proxy) can make the sample smaller than it is.
         return h.response(randomBytes(bytes)).type('application/octet-stream').header('cache-control', noStore);
       },
-    },
-    {
+    }),
+    typedRoute({
       method: 'POST',
       path: `${base}/upload`,
       options: route({
         plugins: csrf,
-        pre: limited('transfer', transferLimit),
+        pre: transfers,
         payload: { maxBytes: transferMaxBytes, output: 'data', parse: false, allow: 'application/octet-stream' },
       }),
       handler(request, h) {
-        const payload = request.payload as Buffer | null;
-        return h.response({ bytes: payload?.length ?? 0 }).header('cache-control', noStore);
+        // Unparsed (parse: false): the body as a Buffer, none when it was empty.
+        const bytes = Buffer.isBuffer(request.payload) ? request.payload.length : 0;
+        return h.response({ bytes }).header('cache-control', noStore);
       },
-    },
+    }),
   ];
 }
 
@@ -147,5 +167,6 @@ export const staffRoutes = techTestRoutes({
   path: '/techtest',
   auth: { strategy: 'session' },
   subject: (request) => staffSessionSubject(request.auth.credentials.sessionId!),
-  next: (request) => (request.query as { next?: string }).next ?? '/',
+  // The page's query is validated (nextQuery): `next` is a path on this site when given.
+  next: (request) => (typeof request.query.next === 'string' ? request.query.next : '/'),
 });

@@ -2,7 +2,18 @@
 // that a broken or hostile page cannot fill the table with nonsense.
 import Joi from 'joi';
 import { nextPath } from '../staff/index.ts';
-import { cameraAnswers, microphoneAnswers, soundAnswers } from './model.ts';
+import { objectOf } from '../http/route.ts';
+import {
+  cameraAnswers,
+  microphoneAnswers,
+  soundAnswers,
+  type CameraAnswer,
+  type ChosenDevices,
+  type MicrophoneAnswer,
+  type NetworkFigures,
+  type SoundAnswer,
+  type TechTestAnswers,
+} from './model.ts';
 
 /** The result is a few hundred bytes; anything much larger is not from our page. */
 export const resultMaxBytes = 8 * 1024;
@@ -12,23 +23,23 @@ export const transferMaxBytes = 2 * 1024 * 1024;
 const label = Joi.string().trim().max(200).allow('', null).empty('').default(null);
 const figure = (max: number) => Joi.number().min(0).max(max).allow(null).default(null);
 
-export const resultPayload = Joi.object({
-  camera: Joi.string()
+export const resultPayload = objectOf<TechTestAnswers>({
+  camera: Joi.string<CameraAnswer>()
     .valid(...cameraAnswers)
     .required(),
-  microphone: Joi.string()
+  microphone: Joi.string<MicrophoneAnswer>()
     .valid(...microphoneAnswers)
     .required(),
   microphoneLevel: Joi.number().min(0).max(1).allow(null).default(null),
-  sound: Joi.string()
+  sound: Joi.string<SoundAnswer>()
     .valid(...soundAnswers)
     .required(),
-  devices: Joi.object({ camera: label, microphone: label, speaker: label }).default({
+  devices: objectOf<ChosenDevices>({ camera: label, microphone: label, speaker: label }).default({
     camera: null,
     microphone: null,
     speaker: null,
   }),
-  network: Joi.object({
+  network: objectOf<NetworkFigures>({
     relayConfigured: Joi.boolean().required(),
     relayUdp: Joi.boolean().allow(null).default(null),
     relayTcp: Joi.boolean().allow(null).default(null),
@@ -42,10 +53,10 @@ export const resultPayload = Joi.object({
   }).required(),
 }).label('TechTestResult');
 
-export const downloadQuery = Joi.object({
+export const downloadQuery = objectOf<{ bytes: number; n?: string }>({
   bytes: Joi.number().integer().min(1).max(transferMaxBytes).required(),
   // The page adds a random value so that no cache on the way can answer for the appliance.
   n: Joi.string().max(32),
 });
 
-export const nextQuery = Joi.object({ next: nextPath });
+export const nextQuery = objectOf<{ next?: string }>({ next: nextPath });

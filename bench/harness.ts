@@ -464,9 +464,7 @@ export async function backendsCpu(
   const admin = knex({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
   const pids = async () =>
     (
-      (await admin.raw('select pid from pg_stat_activity where datname = ?', [database])) as {
-        rows: { pid: number }[];
-      }
+      await admin.raw<{ rows: { pid: number }[] }>('select pid from pg_stat_activity where datname = ?', [database])
     ).rows.map((r) => r.pid);
   let last = new Map<number, number>();
   const read = async () => {

@@ -36,11 +36,13 @@ function showFieldsFor(chosen: string): void {
     el.hidden = !(el.dataset.for ?? '').split(' ').includes(chosen);
   }
   const select = field('p_identification') as HTMLSelectElement;
+  // A kind the page does not know (an altered form) allows no method.
+  const methods = allowed[chosen] ?? [];
   // Methods the appliance cannot use (no identity provider) stay visible but not choosable.
   const usable = (option: HTMLOptionElement) =>
-    allowed[chosen].includes(option.value) && (chosen === 'colleague' || !option.hasAttribute('data-unavailable'));
+    methods.includes(option.value) && (chosen === 'colleague' || !option.hasAttribute('data-unavailable'));
   for (const option of select.options) {
-    option.hidden = !allowed[chosen].includes(option.value);
+    option.hidden = !methods.includes(option.value);
     option.disabled = !usable(option);
   }
   if (select.selectedOptions[0]?.disabled)

@@ -64,10 +64,11 @@ const options = {
 
 type Flags = Partial<Record<keyof typeof options, string | boolean>>;
 
-function need(flags: Flags, ...names: (keyof typeof options)[]): string[] {
+function need<const N extends (keyof typeof options)[]>(flags: Flags, ...names: N): { [I in keyof N]: string } {
   const missing = names.filter((n) => typeof flags[n] !== 'string' || flags[n].trim() === '');
   if (missing.length) throw new UsageError(`missing ${missing.map((n) => `--${n}`).join(', ')}`);
-  return names.map((n) => (flags[n] as string).trim());
+  // One trimmed value per name asked for, in order (a tuple the callers destructure).
+  return names.map((n) => (flags[n] as string).trim()) as { [I in keyof N]: string };
 }
 
 async function askPassword(): Promise<string> {

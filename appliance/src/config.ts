@@ -105,12 +105,12 @@ const fixes: Record<string, string> = {
   METRICS_TOKEN: 'generate one with openssl rand -hex 32',
 };
 
-const groups: Record<string, string[]> = {
+const groups = {
   XMPP: ['XMPP_SERVICE', 'XMPP_DOMAIN', 'XMPP_MUC_DOMAIN', 'XMPP_USER', 'XMPP_PASSWORD'],
   Jitsi: ['JITSI_URL', 'JWT_APP_ID', 'JWT_APP_SECRET'],
   TURN: ['TURN_URLS', 'TURN_SECRET'],
   'identity provider': ['OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'],
-};
+} satisfies Record<string, string[]>;
 
 const secret = (min: number) => Joi.string().min(min);
 const productionOnly = (schema: Joi.StringSchema) =>

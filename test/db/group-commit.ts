@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import type { Knex } from 'knex';
+import { countAttempt } from '../../appliance/src/db/counters.ts';
 import { GroupCommit } from '../../appliance/src/db/group-commit.ts';
 import { createDb, isSqlite, type Db } from '../../appliance/src/db/knex.ts';
 import { addStaff, addUnit } from '../../appliance/src/staff/service.ts';
@@ -109,7 +110,7 @@ test('many concurrent reads share commits for their audit records, and each is r
   }
 });
 
-test('writes queued together commit together; a failing write fails every caller of its batch', async (t) => {
+test('writes queued together commit together; a failing write fails every caller of its batch; a write hands back what it read', async (t) => {
   const database = await testDatabase();
   const db = createDb(database.url);
   try {
@@ -138,6 +139,18 @@ test('writes queued together commit together; a failing write fails every caller
     // The next batch is on its own again.
     await group.write(write('later'));
     t.deepEqual(await db('notes').where({ text: 'later' }).pluck('text'), ['later']);
+
+    // A write hands back what it read in the transaction: a burst of attempts at one limit, counted
+    // in shared batches, still numbers 1…n.
+    await db.migrate.latest();
+    const now = new Date();
+    const attempts = await Promise.all(
+      Array.from({ length: 30 }, () => group.write((trx) => countAttempt(trx, 'login:192.0.2.9', 900, now))),
+    );
+    t.deepEqual(
+      attempts.map((a) => a.hits).sort((a, b) => a - b),
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    );
   } finally {
     await db.destroy();
     await database.drop();

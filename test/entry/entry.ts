@@ -126,6 +126,7 @@ test('the right name binds the link to this browser and leads on without the tok
   t.regex(reply.text, /Starta testet/);
   t.regex(reply.text, /data-here="\/entry\/test"/, 'the technical test page, standing for /entry/test');
   t.is(reply.headers.get('location'), null);
+  t.is(reply.headers.get('cache-control'), 'no-store', 'the page holds TURN credentials: never kept');
   t.false(reply.text.includes(token));
   t.regex(
     reply.headers.getSetCookie().find((c) => c.startsWith('samverka_guest='))!,

@@ -129,9 +129,10 @@ export async function probeRelay(iceServers: RTCIceServer[], ms = probeTimeoutMs
 function roundTrip(rtts: number[]): { rttMs: number; jitterMs: number } | null {
   if (rtts.length === 0) return null;
   const sorted = [...rtts].sort((x, y) => x - y);
+  const median = sorted[Math.floor(sorted.length / 2)] ?? 0; // rtts is not empty here
   const mean = rtts.reduce((sum, r) => sum + r, 0) / rtts.length;
   const jitterMs = Math.sqrt(rtts.reduce((sum, r) => sum + (r - mean) ** 2, 0) / rtts.length);
-  return { rttMs: sorted[Math.floor(sorted.length / 2)], jitterMs };
+  return { rttMs: median, jitterMs };
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Db } from '../db/knex.ts';
 import { isSqlite } from '../db/knex.ts';
 import { iso } from '../db/values.ts';
 import { auditRetentionYears, sqliteAuditTriggers } from '../db/migrations/0008_audit_append_only.ts';
+import { must } from '../common/must.ts';
 
 export { auditRetentionYears };
 
@@ -25,7 +26,7 @@ export async function purgeAudit(db: Db, now = new Date()): Promise<number> {
   return db.transaction(async (trx) => {
     await trx.raw('drop trigger audit_log_no_delete');
     const removed = await trx('audit_log').where('at', '<', iso(cutoff)).delete();
-    await trx.raw(sqliteAuditTriggers[1]);
+    await trx.raw(must(sqliteAuditTriggers[1], 'the no-delete trigger of migration 0008'));
     return removed;
   });
 }

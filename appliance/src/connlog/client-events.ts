@@ -7,6 +7,7 @@ import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { instant, lookupYears } from '../http/dates.ts';
 import { localRateLimit } from '../http/ratelimit.ts';
+import { objectOf, route } from '../http/route.ts';
 import { meetingFor, tookPart } from '../meetings/index.ts';
 import { describeUserAgent } from '../techtest/index.ts';
 import { clientErrors, clientEventTypes, type ClientEventType, type Details } from './model.ts';
@@ -16,15 +17,15 @@ export const clientEventMaxBytes = 4 * 1024;
 
 const detailValue = Joi.alternatives(Joi.string().max(500).allow(''), Joi.number(), Joi.boolean()).allow(null);
 
-export const clientEventPayload = Joi.object({
-  type: Joi.string()
+export const clientEventPayload = objectOf<ClientEvent>({
+  type: Joi.string<ClientEventType>()
     .valid(...clientEventTypes)
     .required(),
   meetingId: Joi.string().guid(),
   participantId: Joi.string().guid().allow(null),
   /** When the browser saw it; the server's clock decides the entry's time, this is kept as a detail. */
   at: instant(lookupYears),
-  details: Joi.object()
+  details: Joi.object<Details>()
     .pattern(/^[A-Za-z][\w.-]{0,39}$/, detailValue)
     .max(20)
     .default({}),
@@ -73,7 +74,7 @@ export function clientEventRoute(recorder: Recorder): ServerRoute {
     const { guest, user, sessionId } = request.auth.credentials;
     return guest ? `${guest.participantId}:${guest.person}` : `staff:${sessionId ?? user?.id ?? request.clientAddress}`;
   });
-  return {
+  return route({
     method: 'POST',
     path: '/connlog/events',
     options: {
@@ -84,7 +85,7 @@ export function clientEventRoute(recorder: Recorder): ServerRoute {
       validate: { payload: clientEventPayload },
     },
     async handler(request, h) {
-      const event = request.payload as ClientEvent;
+      const event = request.payload;
       const whose = await ownSession(request, event);
       const platform = describeUserAgent(request.headers['user-agent'] as string | undefined);
       // The address (behind the proxy, the client's own) helps support tell a home network from the hospital's guest Wi-Fi.
@@ -104,5 +105,5 @@ export function clientEventRoute(recorder: Recorder): ServerRoute {
       });
       return h.response().code(204);
     },
-  };
+  });
 }

@@ -139,7 +139,7 @@ export class Recorder {
       async ({ subject, resultId, verdict }: { subject: Subject; resultId: string; verdict: string }) => {
         // A staff member's test belongs to their login, not to a meeting.
         if (subject.type !== 'participant') return;
-        const [participantId, proxy] = subject.id.split(':');
+        const [participantId = '', proxy] = subject.id.split(':');
         const participant = await findParticipant(this.db, participantId);
         if (!participant) return;
         const result = await latestResult(this.db, subject);

@@ -5,6 +5,7 @@ import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { day as lookupDay, lookupYears } from '../http/dates.ts';
 import { languageOf, t, type Language } from '../http/i18n.ts';
+import { objectOf, route } from '../http/route.ts';
 import { formatStamp, formatWhen } from '../common/clock.ts';
 import type { Meeting } from '../meetings/index.ts';
 import { findParticipant, meetingFor } from '../meetings/index.ts';
@@ -18,7 +19,14 @@ import { countsByMeeting, timeline } from './store.ts';
 const support = { strategy: 'session', scope: ['support', 'admin'] };
 const day = lookupDay(lookupYears);
 
-const searchQuery = Joi.object({
+const searchQuery = objectOf<{
+  from?: string;
+  to?: string;
+  unitId?: string;
+  meetingId?: string;
+  name?: string;
+  phone?: string;
+}>({
   from: day,
   to: day,
   unitId: Joi.string().guid().allow(''),
@@ -31,13 +39,18 @@ const searchQuery = Joi.object({
     .allow(''),
 });
 
-const timelineQuery = Joi.object({
+interface TimelineQuery {
+  participantId?: string;
+  errors?: string;
+  format?: 'json' | 'csv';
+}
+const timelineQuery = objectOf<TimelineQuery>({
   participantId: Joi.string().guid().allow(''),
   errors: Joi.string().valid('1', 'on', 'true').allow(''),
-  format: Joi.string().valid('json', 'csv'),
+  format: Joi.string<'json' | 'csv'>().valid('json', 'csv'),
 });
 
-const idParams = Joi.object({ id: Joi.string().guid().required() });
+const idParams = objectOf<{ id: string }>({ id: Joi.string().guid().required() });
 
 const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 
@@ -71,11 +84,11 @@ async function participantNames(request: Request, meeting: Meeting, entries: Log
 
 async function readTimeline(
   request: Request,
+  id: string,
+  q: TimelineQuery,
 ): Promise<{ meeting: Meeting; rows: TimelineRow[]; query: { participantId?: string; onlyErrors: boolean } }> {
   const { db } = request.server.app;
   const lang = languageOf(request);
-  const { id } = request.params as { id: string };
-  const q = request.query as { participantId?: string; errors?: string };
   const meeting = await meetingFor(request.server, request.auth.credentials.user!, id);
   const query = { participantId: q.participantId || undefined, onlyErrors: Boolean(q.errors) };
   const entries = await timeline(db, { meetingId: id, ...query });
@@ -94,7 +107,7 @@ async function readTimeline(
 
 export function routes(): ServerRoute[] {
   return [
-    {
+    route({
       method: 'GET',
       path: '/connlog',
       options: { auth: support, validate: { query: searchQuery } },
@@ -102,14 +115,7 @@ export function routes(): ServerRoute[] {
         const lang = languageOf(request);
         const { db } = request.server.app;
         const staff = request.auth.credentials.user!;
-        const q = request.query as {
-          from?: string;
-          to?: string;
-          unitId?: string;
-          meetingId?: string;
-          name?: string;
-          phone?: string;
-        };
+        const q = request.query;
         // Without dates: the fortnight either side of today (support is asked about recent and coming meetings).
         const to = q.to ? new Date(`${q.to}T23:59:59.999Z`) : new Date(Date.now() + 14 * 86_400_000);
         const from = q.from ? new Date(`${q.from}T00:00:00.000Z`) : new Date(Date.now() - 14 * 86_400_000);
@@ -179,15 +185,15 @@ export function routes(): ServerRoute[] {
           })),
         });
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/connlog/meetings/{id}',
       options: { auth: support, validate: { params: idParams, query: timelineQuery } },
       async handler(request, h) {
         const lang = languageOf(request);
-        const { meeting, rows, query } = await readTimeline(request);
-        const format = (request.query as { format?: string }).format;
+        const { meeting, rows, query } = await readTimeline(request, request.params.id, request.query);
+        const { format } = request.query;
         await request.audit(format ? 'connlog.export' : 'connlog.read', {
           meetingId: meeting.id,
           targetType: 'meeting',
@@ -261,6 +267,6 @@ export function routes(): ServerRoute[] {
           exportCsv: `/connlog/meetings/${meeting.id}?${new URLSearchParams({ ...Object.fromEntries(own), format: 'csv' })}`,
         });
       },
-    },
+    }),
   ];
 }

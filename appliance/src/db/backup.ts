@@ -3,6 +3,7 @@
 import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createDb } from './knex.ts';
+import { must } from '../common/must.ts';
 
 export class BackupError extends Error {}
 
@@ -62,7 +63,7 @@ export async function restoreDatabase(
     if (integrity !== 'ok') throw new BackupError(`restore: ${backup} is damaged (${integrity})`);
     const hasMigrations = await db.schema.hasTable('knex_migrations');
     if (!hasMigrations) throw new BackupError(`restore: ${backup} is not a Samverka database`);
-    migrations = Number((await db('knex_migrations').count({ n: '*' }))[0].n);
+    migrations = Number(must((await db('knex_migrations').count({ n: '*' }))[0], 'count of migrations').n);
   } catch (error) {
     await db.destroy();
     rmSync(staged, { force: true });

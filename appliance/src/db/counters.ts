@@ -4,6 +4,7 @@
 // PostgreSQL (INSERT … ON CONFLICT … RETURNING).
 import type { Knex } from 'knex';
 import { rowsOf } from './knex.ts';
+import { must } from '../common/must.ts';
 
 export interface Attempt {
   /** Attempts in this window, this one included. */
@@ -30,7 +31,7 @@ export async function countAttempt(db: Knex, key: string, windowSeconds: number,
     await db('attempt_counters').where('resets_at', '<=', at).delete();
   }
   const result = await db.raw(upsert, [key, at + windowSeconds * 1000, at, at]);
-  const row = rowsOf(result)[0];
+  const row = must(rowsOf(result)[0], 'the counter row the upsert returns');
   return { hits: Number(row.hits), resetsAt: new Date(Number(row.resets_at)) };
 }
 

@@ -6,6 +6,7 @@
 import type { Db } from './knex.ts';
 import { isSqlite } from './knex.ts';
 import { lockKeys, lockNamespace, ownConnection, type OwnConnection } from './locks.ts';
+import { must } from '../common/must.ts';
 
 /** Starts a leader's job; returns how to stop it (when leadership is lost or the server stops). */
 export type LeaderJob = () => (() => void | Promise<void>) | Promise<() => void | Promise<void>>;
@@ -89,7 +90,7 @@ export class Leadership {
           lockNamespace,
           lockKeys.leader,
         ]);
-        if (rows[0].got) {
+        if (must(rows[0], 'pg_try_advisory_lock row').got) {
           this.#log('info', `leader: process ${process.pid} leads room control and the periodic jobs`);
           await this.#become(true);
         }

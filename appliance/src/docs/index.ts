@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import type { Plugin } from '@hapi/hapi';
 import type HapiSwagger from 'hapi-swagger';
 import { apiPrefix } from '../http/api.ts';
+import { must } from '../common/must.ts';
 
 /**
  * hapi-swagger asks swagger-ui-dist only for the folder of its files, but swagger-ui-dist's main
@@ -30,7 +31,9 @@ async function loadHapiSwagger(): Promise<typeof HapiSwagger> {
       if (require.cache[path]?.exports === placeholder) delete require.cache[path];
       return require(path) as Record<string, (...args: unknown[]) => unknown>;
     };
-    const placeholder = Object.fromEntries(functions.map((f) => [f, (...args: unknown[]) => real()[f](...args)]));
+    const placeholder = Object.fromEntries(
+      functions.map((f) => [f, (...args: unknown[]) => must(real()[f], `${path} exports ${f}`)(...args)]),
+    );
     cached(require, path, placeholder);
   }
   return (await import('hapi-swagger')).default;

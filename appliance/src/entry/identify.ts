@@ -7,6 +7,7 @@ import type { Lifecycle, Request, ResponseToolkit, RouteOptionsPreArray, ServerR
 import { sha256 } from '../crypto.ts';
 import type { Db } from '../db/knex.ts';
 import { languageOf, t } from '../http/i18n.ts';
+import { route } from '../http/route.ts';
 import { parsePersonalNumber } from '../meetings/index.ts';
 import { personalNumberOf } from '../meetings/index.ts';
 import { FlowError, identityProviderOf, type VerifiedIdentity } from '../staff/index.ts';
@@ -105,7 +106,7 @@ export function identifyRoutes(pages: EntryPages): ServerRoute[] {
   };
 
   return [
-    {
+    route({
       method: 'GET',
       path: '/entry/identify',
       options: { auth: guest },
@@ -135,8 +136,8 @@ export function identifyRoutes(pages: EntryPages): ServerRoute[] {
           button: true,
         });
       },
-    },
-    {
+    }),
+    route({
       // A GET: the page's link leads here (a form could not redirect to the provider under form-action 'self').
       method: 'GET',
       path: '/entry/identify/start',
@@ -173,8 +174,8 @@ export function identifyRoutes(pages: EntryPages): ServerRoute[] {
           );
         }
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/entry/identify/callback',
       options: {
@@ -246,6 +247,6 @@ export function identifyRoutes(pages: EntryPages): ServerRoute[] {
         bus.emit('participant.status', { meetingId: meeting.id, participantId: participant.id, status: 'identified' });
         return h.redirect('/entry');
       },
-    },
+    }),
   ];
 }

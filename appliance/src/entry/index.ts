@@ -53,7 +53,7 @@ export const plugin: Plugin<void> = {
 
     bus.on('techtest.completed', async ({ subject }: { subject: Subject }) => {
       if (subject.type !== 'participant') return;
-      const [participantId] = subject.id.split(':');
+      const [participantId = ''] = subject.id.split(':');
       const participant = await findParticipant(db, participantId);
       if (participant)
         bus.emit('participant.status', { meetingId: participant.meetingId, participantId, status: 'tech_tested' });

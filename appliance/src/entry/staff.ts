@@ -3,6 +3,7 @@
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { apiRoute } from '../http/api.ts';
+import { objectOf } from '../http/route.ts';
 import { entryStatesOf } from './store.ts';
 import { meetingFor } from '../meetings/index.ts';
 
@@ -14,11 +15,11 @@ export const entryStaffRoutes: ServerRoute[] = [
       description: 'How far each invited person has come on the way in',
       notes:
         'Per participant and person (main or proxy): whether the link is bound to a browser, locked after wrong names, and how the person was identified (or how often they came back from BankID/SITHS as someone else).',
-      validate: { params: Joi.object({ id: Joi.string().guid().required() }) },
+      validate: { params: objectOf<{ id: string }>({ id: Joi.string().guid().required() }) },
     },
     handler: async (request) => {
       const staff = request.auth.credentials.user!;
-      const meeting = await meetingFor(request.server, staff, String(request.params.id));
+      const meeting = await meetingFor(request.server, staff, request.params.id);
       await request.audit('meeting.entry.read', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
       const states = await entryStatesOf(
         request.server.app.db,

@@ -70,7 +70,8 @@ export async function buildReport(
         q.distribution[String(value)] = (q.distribution[String(value)] ?? 0) + 1;
         sums.set(id, (sums.get(id) ?? 0) + value);
       } else if (q.type === 'yes_no' && typeof value === 'boolean') {
-        q.distribution[value ? 'yes' : 'no'] += 1;
+        const answer = value ? 'yes' : 'no';
+        q.distribution[answer] = (q.distribution[answer] ?? 0) + 1;
       } else if (q.type === 'text' && typeof value === 'string' && textsShown) {
         q.texts.push(value);
       }

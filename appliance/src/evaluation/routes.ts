@@ -7,7 +7,7 @@ import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import { toCsv } from '../common/csv.ts';
 import { languageOf, speakBookedLanguage, t, type Language } from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
-import { route } from '../http/route.ts';
+import { fieldOf, route } from '../http/route.ts';
 import { findMeeting, findParticipant, meetingFor, tookPart } from '../meetings/index.ts';
 import { findUnit, listUnits } from '../staff/index.ts';
 import { respondentRoles, type Question, type QuestionSet, type RespondentRole } from './model.ts';
@@ -48,9 +48,9 @@ const problemStatus: Record<EvaluationError['problem'], number> = {
 };
 
 /** The questions as the form shows them, in the reader's language, with what they chose so far. */
-function formQuestions(questions: Question[], lang: Language, values: Record<string, unknown> = {}) {
+function formQuestions(questions: Question[], lang: Language, form: unknown) {
   return questions.map((q) => {
-    const value = fieldText(values[`q_${q.id}`]);
+    const value = fieldText(fieldOf(form, `q_${q.id}`));
     return {
       id: q.id,
       name: `q_${q.id}`,
@@ -80,7 +80,6 @@ function formView(
 ) {
   speakBookedLanguage(request, offer.language);
   const lang = languageOf(request);
-  const values = (request.payload ?? {}) as Record<string, unknown>;
   const response = h
     .view(
       'evaluation/form',
@@ -89,7 +88,8 @@ function formView(
         styles: ['guest.css', 'evaluation.css'],
         action,
         setId: offer.set.id,
-        questions: formQuestions(offer.set.questions, lang, values),
+        // What they chose so far, when the form comes back (an invalid answer, unvalidated).
+        questions: formQuestions(offer.set.questions, lang, request.payload),
         ...extra,
       },
       layout,

@@ -218,7 +218,7 @@ export async function responsesFor(db: Db, q: ReportQuery): Promise<ResponseRow[
 
 /** How many were asked (or reached the page) for meetings in the period: the response rate's base. */
 export async function countRespondents(db: Db, q: ReportQuery): Promise<number> {
-  const [{ n }]: { n: DbBigint }[] = await respondentTable(db)
+  const [{ n } = { n: 0 }]: { n: DbBigint }[] = await respondentTable(db)
     .where({ unit_id: q.unitId })
     .andWhere('meeting_at', '>=', `${q.from}T00:00:00.000Z`)
     .andWhere('meeting_at', '<=', `${q.to}T23:59:59.999Z`)

@@ -44,9 +44,9 @@ export function clientAddress(peer: string, forwardedFor: string | string[] | un
   let client = plain(peer);
   if (!forwardedFor || !trusted(proxies, client)) return client;
   const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map((h) => h.trim());
-  for (let i = hops.length - 1; i >= 0; i -= 1) {
+  for (const raw of hops.reverse()) {
     // A hop that is not an address (garbage, a port, "unknown") ends the chain: the last good one stands.
-    const hop = plain(hops[i]);
+    const hop = plain(raw);
     if (isIP(hop) === 0) return client;
     client = hop;
     if (!trusted(proxies, hop)) return client;

@@ -189,9 +189,15 @@ export class Dispatcher {
   }
 
   async #run(): Promise<void> {
-    const { concurrency } = this.#o;
+    const { concurrency, pollMs } = this.#o;
+    let polledAt = Date.now();
     while (this.#running) {
       this.#nudged = false;
+      if (Date.now() - polledAt >= pollMs) {
+        // Retries and reminders fall due without telling anyone: each poll looks again.
+        polledAt = Date.now();
+        for (const lane of channelsOf(this.#lanes)) lane.drained = false;
+      }
       this.#handOut();
       // A channel whose buffer fell below one window claims enough rows to fill its free slots and
       // keep two windows ready behind them: a claim a window at a time, not a row as each slot frees.
@@ -217,19 +223,17 @@ export class Dispatcher {
   /** Until something is enqueued or a batch is recorded, or the next poll. */
   async #sleep(): Promise<void> {
     if (this.#nudged || !this.#running) return;
-    const polled = await new Promise<boolean>((resolve) => {
+    await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.#wake = null;
-        resolve(true);
+        resolve();
       }, this.#o.pollMs);
       this.#wake = () => {
         clearTimeout(timer);
         this.#wake = null;
-        resolve(false);
+        resolve();
       };
     });
-    // Retries and reminders fall due without telling anyone: each poll looks again.
-    if (polled) for (const lane of channelsOf(this.#lanes)) lane.drained = false;
   }
 
   /** Looks again at once: a slot freed. */

@@ -138,11 +138,12 @@ export async function startEmbeddedSmsc(options: EmbeddedSmscOptions = {}): Prom
         ? message.message
         : String(message.message ?? '');
     const concat = Buffer.isBuffer(message) ? undefined : message.udh?.find((ie) => ie[0] === 0 && ie[1] === 3);
-    if (!concat) {
+    // A concatenation header too short to say which part this is: kept as a message of its own.
+    const [, , reference, count, index] = concat ?? [];
+    if (count === undefined || index === undefined) {
       received.push({ from, to, text, dataCoding, messageIds: [id], receivedAt: new Date() });
       return;
     }
-    const [, , reference, count, index] = concat;
     const key = `${from}|${to}|${reference}`;
     const entry = partial.get(key) ?? {
       parts: new Array<string>(count).fill(''),

@@ -69,7 +69,7 @@ export function encodeGsm7(text: string): Buffer {
   for (const char of text) {
     const basic = basicSeptet.get(char);
     if (basic !== undefined) octets.push(basic);
-    else if (char in EXTENSION) octets.push(ESCAPE, EXTENSION[char]);
+    else if (EXTENSION[char] !== undefined) octets.push(ESCAPE, EXTENSION[char]);
     else throw new RangeError(`${JSON.stringify(char)} is not in the GSM 7-bit alphabet`);
   }
   return Buffer.from(octets);

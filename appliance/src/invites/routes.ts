@@ -4,6 +4,7 @@ import Joi from 'joi';
 import { linkify } from '../common/linkify.ts';
 import { apiRoute } from '../http/api.ts';
 import { languageOf, t } from '../http/i18n.ts';
+import { objectOf, route } from '../http/route.ts';
 import { formatStamp, formatWhen } from '../common/clock.ts';
 import {
   channels,
@@ -11,6 +12,7 @@ import {
   messagesOf,
   queueStats,
   recentMessages,
+  type Channel,
   type MessageKind,
   type OutboxMessage,
 } from './outbox.ts';
@@ -57,7 +59,7 @@ const publicMessage = (m: OutboxMessage) => ({
 
 export function routes(templates: Templates): ServerRoute[] {
   return [
-    {
+    route({
       method: 'GET',
       path: '/admin/outbox',
       options: { auth: { strategy: 'session', scope: ['admin'] } },
@@ -90,19 +92,19 @@ export function routes(templates: Templates): ServerRoute[] {
             .map((m) => ({ ...m, body: linkify(m.text) })),
         });
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/admin/templates',
       options: {
         auth: { strategy: 'session', scope: ['admin'] },
         validate: {
-          query: Joi.object({
-            channel: Joi.string()
+          query: objectOf<{ channel: Channel; language: Language; kind: MessageKind }>({
+            channel: Joi.string<Channel>()
               .valid(...channels)
               .default('email'),
-            language: Joi.string().valid('sv', 'en').default('sv'),
-            kind: Joi.string()
+            language: Joi.string<Language>().valid('sv', 'en').default('sv'),
+            kind: Joi.string<MessageKind>()
               .valid(...messageKinds)
               .default('invitation'),
           }),
@@ -110,11 +112,7 @@ export function routes(templates: Templates): ServerRoute[] {
       },
       handler(request, h) {
         const lang = languageOf(request);
-        const { channel, language, kind } = request.query as {
-          channel: 'email' | 'sms';
-          language: Language;
-          kind: MessageKind;
-        };
+        const { channel, language, kind } = request.query;
         const data = sampleData(language);
         const kinds = Templates.kinds(channel);
         let preview: Record<string, unknown>;
@@ -146,7 +144,7 @@ export function routes(templates: Templates): ServerRoute[] {
           preview,
         });
       },
-    },
+    }),
     apiRoute({
       method: 'GET',
       path: '/meetings/{id}/messages',
@@ -154,11 +152,11 @@ export function routes(templates: Templates): ServerRoute[] {
         description: "A meeting's messages and what happened to each",
         notes:
           'Invitations, reminders, changes and codes, with status (queued, sending, sent, delivered, failed), attempts and the reason of a failure.',
-        validate: { params: Joi.object({ id: Joi.string().guid().required() }) },
+        validate: { params: objectOf<{ id: string }>({ id: Joi.string().guid().required() }) },
       },
       handler: async (request) => {
         const staff = request.auth.credentials.user!;
-        const meeting = await meetingFor(request.server, staff, String(request.params.id));
+        const meeting = await meetingFor(request.server, staff, request.params.id);
         const messages = await messagesOf(request.server.app.db, { meetingId: meeting.id });
         await request.audit('meeting.messages.read', {
           meetingId: meeting.id,

@@ -16,6 +16,7 @@ import {
 } from './delivery.ts';
 import { concatenationUdh, encodeSms } from './gsm.ts';
 import { textOf } from '../common/text.ts';
+import { must } from '../common/must.ts';
 
 export type SmppSession = smpp.Session;
 export type SmppPdu = smpp.PDU;
@@ -353,10 +354,9 @@ export class SmsSender {
       .map((r) => r.reason as Error);
     const permanent = failures.find((e) => e instanceof PermanentFailure);
     if (permanent) throw permanent;
-    if (failures.length > 0)
-      throw failures[0] instanceof TemporaryFailure
-        ? failures[0]
-        : new TemporaryFailure(failures[0].message, { cause: failures[0] });
+    const [failure] = failures;
+    if (failure)
+      throw failure instanceof TemporaryFailure ? failure : new TemporaryFailure(failure.message, { cause: failure });
     return { providerIds: results.map((r) => (r as PromiseFulfilledResult<string>).value) };
   }
 
@@ -440,9 +440,8 @@ export class SmsSender {
    */
   #rateReadyAt(): number {
     if (this.#partsSent < this.#rateCount) return 0;
-    return (
-      this.#rateSlots[this.#partsSent % this.#rateCount].countedBy + this.#ratePeriodMs + this.#options.rateMarginMs
-    );
+    const slot = must(this.#rateSlots[this.#partsSent % this.#rateCount], 'the rate slot of a part already sent');
+    return slot.countedBy + this.#ratePeriodMs + this.#options.rateMarginMs;
   }
 
   /** Sends queued parts while the link is bound, the window has room, and neither the pause nor the rate limit holds. */

@@ -43,7 +43,7 @@ function parseEmail(source: string, file: string): Compiled {
     );
   if (!match)
     throw new TemplateError(`${file}: expected "Subject: …", then "--- text ---" (and optionally "--- html ---")`);
-  const [, subject, text, html] = match;
+  const [, subject = '', text = '', html] = match;
   const compile = (part: string, escape: boolean) => {
     const fn = (escape ? engine : smsEngine).compile(part, { strict: false, noEscape: !escape });
     fn({}); // compiles lazily: force it now, so that a syntax error shows here and not at send time

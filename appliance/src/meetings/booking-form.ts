@@ -111,8 +111,8 @@ function formField(field: string | undefined): string | undefined {
   if (!field) return undefined;
   const m = /^participant\.(proxy\.)?(\w+)$/.exec(field);
   if (!m) return field;
-  const name = m[2];
-  return m[1] ? `p_proxy${name[0].toUpperCase()}${name.slice(1)}` : `p_${name}`;
+  const [, proxy, name = ''] = m;
+  return proxy ? `p_proxy${name.charAt(0).toUpperCase()}${name.slice(1)}` : `p_${name}`;
 }
 
 /** BankID and SITHS go through the hospital's identity provider; a colleague's SITHS is their staff login. */

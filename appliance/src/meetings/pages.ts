@@ -143,13 +143,13 @@ async function meetingPage(
     .code(extra.code ?? 200);
 }
 
-const notices: Record<string, string> = {
+const notices = {
   booked: 'meetings.book.booked',
   rescheduled: 'meetings.meeting.rescheduled',
   cancelled: 'meetings.meeting.cancelled',
   resent: 'meetings.meeting.resent',
   removed: 'meetings.meeting.removed',
-};
+} satisfies Record<string, string>;
 
 export function routes(meetings: MeetingService, live: LiveUpdates, facts: ParticipantFacts): ServerRoute[] {
   /** Runs a change from a page; rule violations and conflicts re-render the meeting page with the message. */

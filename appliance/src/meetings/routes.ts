@@ -3,6 +3,7 @@
 import type { AuditAction } from '../audit/index.ts';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import { apiRoute } from '../http/api.ts';
+import { must } from '../common/must.ts';
 import type { Within } from './events.ts';
 import type { Meeting } from './model.ts';
 import * as schemas from './schemas.ts';
@@ -42,7 +43,10 @@ export const auditChange =
 export const auditBooking =
   (request: Request): Within =>
   (trx, [booked]) => {
-    const { meetingId, participantIds } = booked.payload as { meetingId: string; participantIds: string[] };
+    const { meetingId, participantIds } = must(booked, 'the booking event').payload as {
+      meetingId: string;
+      participantIds: string[];
+    };
     return request.auditIn(trx, 'meeting.book', {
       meetingId,
       targetType: 'meeting',

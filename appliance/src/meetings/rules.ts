@@ -13,6 +13,7 @@ import {
 import { parsePersonalNumber } from './personal-number.ts';
 import { RuleViolation } from './violations.ts';
 import type { Language } from '../common/language.ts';
+import { must } from '../common/must.ts';
 
 export interface ContactInput {
   name?: string;
@@ -185,7 +186,7 @@ export function checkParticipantList(
   if (participants.length === 0) throw new RuleViolation('participant_required', 'participants');
   const patients = participants.filter((p) => isPatient(p.kind));
   if (patients.length > 1) throw new RuleViolation('one_patient', 'participants');
-  if (patients.length === 1 && !isPatient(participants[0].kind))
+  if (patients.length === 1 && !isPatient(must(participants[0], 'the first participant').kind))
     throw new RuleViolation('patient_first', 'participants.0');
   const staffIds = participants.map((p) => p.staffId).filter((id): id is string => id !== null);
   if (new Set(staffIds).size !== staffIds.length) throw new RuleViolation('colleague_twice', 'participants');

@@ -25,6 +25,7 @@ import {
 } from './rules.ts';
 import * as store from './store.ts';
 import { Forbidden, NotChangeable, NotFound, RuleViolation, TooManyResends, VersionConflict } from './violations.ts';
+import { must } from '../common/must.ts';
 
 /** Re-sent invitations per participant and hour: enough for a lost SMS, not a flood of them. */
 export const resendsPerHour = 5;
@@ -331,13 +332,14 @@ export class MeetingService {
     let participantId = '';
     const meeting = await this.#change(staff, meetingId, version, within, async (trx, current) => {
       checkParticipantList([...current.participants, participant], this.config.maxParticipants);
-      [participantId] = await store.insertParticipants(
+      const [inserted] = await store.insertParticipants(
         trx,
         meetingId,
         [participant],
         await store.nextPosition(trx, meetingId),
         this.config.dataKey,
       );
+      participantId = must(inserted, 'the id of the participant just inserted');
       return {
         columns: {},
         changes: [

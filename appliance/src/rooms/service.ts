@@ -13,6 +13,7 @@ import { issueToken } from './jitsi.ts';
 import type { Occupant, RoomControl } from './xmpp.ts';
 import * as store from './store.ts';
 import type { NoShowAction } from './store.ts';
+import { must } from '../common/must.ts';
 
 declare module '../events.ts' {
   interface DomainEvents {
@@ -74,7 +75,7 @@ export function parseAttendeeId(id: string | undefined): Attendee | undefined {
   if (!m) return undefined;
   return m[1]
     ? { type: 'staff', staffId: m[1] }
-    : { type: 'participant', participantId: m[2], person: m[3] as 'main' | 'proxy' };
+    : { type: 'participant', participantId: must(m[2], 'participant id'), person: m[3] === 'proxy' ? 'proxy' : 'main' };
 }
 
 /** The booked staff: they get owner (moderator) tokens. */

@@ -4,6 +4,7 @@
 // domain's business.
 import { EventEmitter } from 'node:events';
 import { client, xml, type Client, type XmlElement } from '@xmpp/client';
+import { must } from '../common/must.ts';
 
 const NS_MUC = 'http://jabber.org/protocol/muc';
 const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
@@ -154,6 +155,7 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
       // SCRAM-SHA-1 costs ~0.9 s of CPU per login in this library, on every reconnect.
       credentials: async (authenticate, mechanisms) => {
         const mechanism = mechanisms.includes('PLAIN') ? 'PLAIN' : mechanisms[0];
+        if (!mechanism) throw new Error('the XMPP server offers no SASL mechanism');
         await authenticate({ username: options.user, password }, mechanism);
       },
     });
@@ -238,7 +240,7 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
   /** Sets a JID's affiliation: owner (Jitsi moderator), member (may enter a members-only room) or none. */
   async grant(name: string, jid: string, affiliation: Grant): Promise<void> {
     const roomName = checkRoomName(name);
-    const bare = jid.split('/')[0];
+    const [bare = jid] = jid.split('/');
     await this.#request(
       'set',
       this.#roomJid(roomName),
@@ -413,7 +415,7 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
     );
     if (this.#closed) return;
     const failed = results.flatMap((r, i) =>
-      r.status === 'rejected' ? [{ room: rooms[i].name, error: r.reason as Error }] : [],
+      r.status === 'rejected' ? [{ room: must(rooms[i], 'the room resynced').name, error: r.reason as Error }] : [],
     );
     this.emit('resynced', { rooms: rooms.map((r) => r.name), failed });
   }
@@ -426,7 +428,7 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
   }
 
   #presence(stanza: XmlElement): void {
-    const [local, rest] = (stanza.attrs.from ?? '').split('@');
+    const [local = '', rest] = (stanza.attrs.from ?? '').split('@');
     if (!rest) return;
     const slash = rest.indexOf('/');
     const domain = slash === -1 ? rest : rest.slice(0, slash);

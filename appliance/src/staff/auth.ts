@@ -10,6 +10,7 @@ import { apiPrefix } from '../http/api.ts';
 import { languageCookie } from '../http/i18n.ts';
 import { sessionHours, sessionStaff, tokenStaff } from './service.ts';
 import { headerText } from '../http/headers.ts';
+import { must } from '../common/must.ts';
 
 export const sessionCookie = 'samverka_sid';
 
@@ -64,7 +65,7 @@ export async function registerAuth(server: Server): Promise<void> {
       if (!header) throw Boom.unauthorized(null, 'Bearer');
       const match = /^Bearer\s+(\S+)$/i.exec(header);
       if (!match) throw Boom.unauthorized('Malformed Authorization header: use "Bearer <token>"', 'Bearer');
-      const found = await tokenStaff(db, match[1]);
+      const found = await tokenStaff(db, must(match[1], 'the bearer token'));
       if (!found) throw Boom.unauthorized('Unknown or revoked API token', 'Bearer');
       return h.authenticated({ credentials: { user: found.staff, scope: [found.staff.role], via: 'token' } });
     },

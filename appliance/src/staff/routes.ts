@@ -4,7 +4,7 @@ import Joi from 'joi';
 import { apiRoute } from '../http/api.ts';
 import { isLanguage, languageCookie, languageOf, t } from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
-import { objectOf, route } from '../http/route.ts';
+import { fieldOf, objectOf, route } from '../http/route.ts';
 import type { Language } from '../common/language.ts';
 import { loggedOutPath, loginOptions, providerLogout, refuseLocalLogin } from './oidc-routes.ts';
 import type { Role } from './model.ts';
@@ -98,8 +98,8 @@ export const routes: ServerRoute[] = [
       validate: {
         payload: loginPayload,
         failAction: (request, h) => {
-          const payload = (request.payload ?? {}) as Record<string, unknown>;
-          const email = typeof payload.email === 'string' ? payload.email.slice(0, 254) : '';
+          const typed = fieldOf(request.payload, 'email');
+          const email = typeof typed === 'string' ? typed.slice(0, 254) : '';
           return loginPage(request, h, { error: t(languageOf(request), 'login.invalid'), email }, 400).takeover();
         },
       },

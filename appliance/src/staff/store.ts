@@ -113,7 +113,7 @@ export async function insertStaff(db: Db, staff: NewStaff): Promise<Staff> {
 }
 
 export async function countStaff(db: Db): Promise<number> {
-  const [{ n }]: { n: DbBigint }[] = await staffTable(db).count({ n: '*' });
+  const [{ n } = { n: 0 }]: { n: DbBigint }[] = await staffTable(db).count({ n: '*' });
   return Number(n);
 }
 

@@ -3,6 +3,7 @@ import type { PartState } from '../common/readiness.ts';
 import { staffRoutes } from './routes.ts';
 import { turnCredentials } from './turn.ts';
 import { allocate, udpTarget } from './turn-probe.ts';
+import { must } from '../common/must.ts';
 
 /** Health probes come every few seconds; the TURN server is asked at most once a minute. */
 const turnCheckMs = 60_000;
@@ -24,7 +25,10 @@ export const plugin: Plugin<void> = {
       if (!target) {
         state = { ok: true, detail: 'no UDP TURN URL to check from here (TCP/TLS only)' };
       } else {
-        const { username, credential } = turnCredentials(turn, { ttlSeconds: 60 }).iceServers[0];
+        const { username, credential } = must(
+          turnCredentials(turn, { ttlSeconds: 60 }).iceServers[0],
+          'TURN credentials',
+        );
         const status = await allocate(target.host, target.port, username, credential).catch(
           (error: Error) => error.message,
         );

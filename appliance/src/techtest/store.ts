@@ -90,6 +90,8 @@ export async function latestResult(db: Db, subject: Subject): Promise<TechTestRe
 }
 
 export async function countResults(db: Db, subject: Subject): Promise<number> {
-  const [{ n }] = await db(table).where({ subject_type: subject.type, subject_id: subject.id }).count({ n: '*' });
+  const [{ n } = { n: 0 }] = await db(table)
+    .where({ subject_type: subject.type, subject_id: subject.id })
+    .count({ n: '*' });
   return Number(n);
 }

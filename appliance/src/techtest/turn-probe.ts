@@ -56,15 +56,18 @@ function readAttributes(message: Buffer): Map<number, Buffer> {
 }
 
 const errorCodeOf = (message: Buffer): number => {
-  const error = readAttributes(message).get(attr.errorCode);
-  return error ? error[2] * 100 + error[3] : 0;
+  // ERROR-CODE: class in the third octet, number in the fourth; a short attribute says nothing.
+  const [, , errorClass = 0, errorNumber = 0] = readAttributes(message).get(attr.errorCode) ?? [];
+  return errorClass * 100 + errorNumber;
 };
 
 /** Where to ask: the first UDP (or transport-less) turn: URL, default port 3478. */
 export function udpTarget(urls: string[]): { host: string; port: number } | undefined {
   for (const url of urls) {
     const m = /^turn:([^:?]+|\[[^\]]+\])(?::(\d+))?(?:\?transport=(\w+))?$/.exec(url);
-    if (m && (!m[3] || m[3] === 'udp')) return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2] ?? 3478) };
+    const [, host, port, transport] = m ?? [];
+    if (host && (!transport || transport === 'udp'))
+      return { host: host.replace(/^\[|\]$/g, ''), port: Number(port ?? 3478) };
   }
   return undefined;
 }

@@ -209,7 +209,10 @@ export async function enter(
             { 'user-agent': chrome, cookie: cookieHeader(jar), 'content-type': 'application/x-www-form-urlencoded' },
             form,
           ),
-        (r) => r.status === 302 && (r.headers['set-cookie'] ?? []).some((c) => c.startsWith('samverka_guest=')),
+        // The name POST answers with the tech test page itself (or, before it did, a redirect to it).
+        (r) =>
+          (r.status === 200 || r.status === 302) &&
+          (r.headers['set-cookie'] ?? []).some((c) => c.startsWith('samverka_guest=')),
       );
       if (!named) return;
       const tested = await timed(

@@ -10,7 +10,7 @@ import { ParticipantFacts, type FactsProvider, type MarksProvider } from './fact
 import { LiveUpdates } from './live.ts';
 import { apiRoutes } from './routes.ts';
 import { MeetingService } from './service.ts';
-import { findMeeting } from './store.ts';
+import { findMeetingUnit } from './store.ts';
 
 declare module '@hapi/hapi' {
   interface PluginProperties {
@@ -39,12 +39,29 @@ export const plugin: Plugin<void> = {
     server.expose('service', service);
     server.expose('onChange', (hook: ChangeHook) => service.onChange(hook));
 
+    // A meeting's care unit is set when it is booked and never changes: remembered (the most
+    // recent meetings), so that a burst of delivery receipts does not load each meeting to find it.
+    const units = new Map<string, string>();
+    const unitOf = async (meetingId: string): Promise<string | undefined> => {
+      const known = units.get(meetingId);
+      if (known !== undefined) return known;
+      const unitId = await findMeetingUnit(db, meetingId);
+      if (unitId === undefined) return undefined;
+      if (units.size >= 10_000) units.delete(units.keys().next().value ?? meetingId);
+      units.set(meetingId, unitId);
+      return unitId;
+    };
+
     // Other domains report how far a participant has come; the meeting page and calendar follow.
-    const live = new LiveUpdates(bus, async (meetingId) => (await findMeeting(db, meetingId))?.unitId);
+    // Such reports come in bursts (a wave of delivery receipts): their updates share the group commit.
+    const live = new LiveUpdates(bus, unitOf);
     bus.on('participant.status', async ({ meetingId, participantId, status }) => {
-      if (!(await service.setParticipantStatus(participantId, status))) return;
-      const meeting = await service.find(meetingId);
-      if (meeting) live.publish(meeting.unitId, { type: 'participant.status', meetingId, participantId, status });
+      const moved = await server.app.groupCommit.write((trx) =>
+        service.setParticipantStatus(participantId, status, trx),
+      );
+      if (!moved) return;
+      const unitId = await unitOf(meetingId);
+      if (unitId) live.publish(unitId, { type: 'participant.status', meetingId, participantId, status });
     });
     server.ext('onPreStop', () => live.closeAll());
 

@@ -421,8 +421,8 @@ export class MeetingService {
   }
 
   /** Moves a participant along (invited → … → joined); later domains report it by event. */
-  setParticipantStatus(participantId: string, status: ParticipantStatus): Promise<boolean> {
-    return store.setParticipantStatus(this.db, participantId, status);
+  setParticipantStatus(participantId: string, status: ParticipantStatus, db: Db = this.db): Promise<boolean> {
+    return store.setParticipantStatus(db, participantId, status);
   }
 
   /** The names of who booked and who leads the meeting, for its page. */

@@ -186,6 +186,12 @@ export async function findMeeting(db: Db, id: string): Promise<Meeting | undefin
   return toMeeting(row, await participantsOf(db, id));
 }
 
+/** A meeting's care unit alone, for what only routes by unit (live pages). */
+export async function findMeetingUnit(db: Db, id: string): Promise<string | undefined> {
+  const row = await db<MeetingRow>('meetings').where({ id }).first('unit_id');
+  return row?.unit_id;
+}
+
 export interface Period {
   from: Date;
   to: Date;

@@ -6,10 +6,9 @@
 // with the baseline: as many clients at once asking the empty route of the baseline process.
 //
 // The guests are real invitations: meetings booked through the API, links read from the mails that
-// reached an SMTP relay started here (the patients' SMS go to an SMSC started here).
+// reached an SMTP server in a process of its own (the patients' SMS go to an SMSC in another).
+// bench/scale.ts sends the same guests through a proxy to one, two and three processes.
 import http from 'node:http';
-import { startRelay, type Relay } from '../test/helpers/relay.ts';
-import { startSmsc } from '../test/helpers/smsc.ts';
 import { inDays } from '../test/meetings/_booking.ts';
 import {
   interleaved,
@@ -22,14 +21,16 @@ import {
   spread,
   startAppliance,
   startBaseline,
+  startSink,
   table,
+  type Sink,
 } from './harness.ts';
 
-const guests = Number(process.env.BENCH_GUESTS ?? 500);
+export const guests = Number(process.env.BENCH_GUESTS ?? 500);
 const perMeeting = 99; // MAX_PARTICIPANTS 100: the booking clinician and the patient, then guests
 const chrome =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
-const steps = ['link page', 'name POST', 'tech-test result POST', 'waiting room: first event'] as const;
+export const steps = ['link page', 'name POST', 'tech-test result POST', 'waiting room: first event'] as const;
 
 interface Reply {
   status: number;
@@ -78,8 +79,12 @@ function send(
   });
 }
 const streams: http.ClientRequest[] = [];
+/** Ends the waiting-room streams still open (the guests leave). */
+export const closeStreams = () => {
+  for (const s of streams.splice(0)) s.destroy();
+};
 /** What the failed steps answered, counted: the first thing to read when errors is not 0. */
-const failures = new Map<string, number>();
+export const failures = new Map<string, number>();
 
 const cookiesOf = (reply: Reply, jar: Map<string, string>) => {
   for (const c of reply.headers['set-cookie'] ?? []) {
@@ -106,14 +111,14 @@ const result = JSON.stringify({
   },
 });
 
-interface Guest {
+export interface Guest {
   name: string;
   email: string;
   path: string;
 }
 
 /** `guests` fresh invitations: meetings starting within the hour (their rooms open), 98 guests each; links from the mails. */
-async function invite(port: number, token: string, relay: Relay, round: number): Promise<Guest[]> {
+export async function invite(port: number, token: string, mail: Sink, round: number): Promise<Guest[]> {
   const invited: { name: string; email: string }[] = [];
   for (let m = 0; invited.length < guests; m++) {
     const list = Array.from({ length: Math.min(perMeeting - 1, guests - invited.length) }, (_, i) => ({
@@ -143,20 +148,22 @@ async function invite(port: number, token: string, relay: Relay, round: number):
     if (reply.status !== 201) throw new Error(`booking failed: ${reply.status} ${reply.body}`);
     invited.push(...list);
   }
-  await relay.waitFor(guests * (round + 1), 300_000);
-  const links = new Map<string, string>();
-  for (const mail of relay.received) {
-    const to = mail.to && 'text' in mail.to ? mail.to.text : '';
-    const path = /http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')?.[1];
-    if (path) links.set(to, path);
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    const links = await mail.links();
+    if (invited.every((g) => links.has(g.email))) return invited.map((g) => ({ ...g, path: links.get(g.email)! }));
+    if (Date.now() > deadline) throw new Error('the invitations did not all arrive within 300 s');
+    await new Promise((r) => setTimeout(r, 200));
   }
-  return invited.map((g) => ({ ...g, path: links.get(g.email) ?? '' }));
 }
 
 const address = (i: number) => `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`;
 
 /** Every guest at once, each from its own address, through the four steps. */
-async function enter(port: number, invited: Guest[]): Promise<{ timings: number[][]; errors: number[]; wall: number }> {
+export async function enter(
+  port: number,
+  invited: Guest[],
+): Promise<{ timings: number[][]; errors: number[]; wall: number }> {
   const timings: number[][] = steps.map(() => []);
   const errors = steps.map(() => 0);
   const started = performance.now();
@@ -244,7 +251,7 @@ async function enter(port: number, invited: Guest[]): Promise<{ timings: number[
 }
 
 /** The baseline: as many clients at once, each from its own address, asking the empty route. */
-async function emptyBurst(port: number): Promise<number[]> {
+export async function emptyBurst(port: number): Promise<number[]> {
   return Promise.all(
     Array.from({ length: guests }, async (_, i) => {
       const t0 = performance.now();
@@ -255,10 +262,9 @@ async function emptyBurst(port: number): Promise<number[]> {
 }
 
 export async function run(): Promise<void> {
-  const relay = await startRelay();
-  const smsc = await startSmsc();
+  const [mail, smsc] = await Promise.all([startSink('smtp', 0, true), startSink('smsc')]);
   const data = await prepareData(
-    { SMTP_URL: relay.url, SMPP_URL: smsc.url, SMPP_THROTTLE: '1000', MAX_PARTICIPANTS: '100' },
+    { SMTP_URL: mail.url, SMPP_URL: smsc.url, SMPP_THROTTLE: '1000', MAX_PARTICIPANTS: '100' },
     1,
   );
   const [baseline, appliance] = await Promise.all([startBaseline(), startAppliance(data)]);
@@ -268,10 +274,10 @@ export async function run(): Promise<void> {
     const results = await interleaved({
       baseline: () => emptyBurst(baseline.port),
       guests: async () => {
-        const invited = await invite(appliance.port, data.tokens[0], relay, round++);
+        const invited = await invite(appliance.port, data.tokens[0], mail, round++);
         const burst = await enter(appliance.port, invited);
         const memory = appliance.memory();
-        for (const s of streams.splice(0)) s.destroy();
+        closeStreams();
         return { ...burst, memory };
       },
     });
@@ -315,10 +321,9 @@ export async function run(): Promise<void> {
       allErrors === 0 && worst <= 1000,
     );
   } finally {
-    for (const s of streams) s.destroy();
+    closeStreams();
     await Promise.all([appliance.stop(), baseline.stop()]);
-    await relay.close();
-    await smsc.close();
+    await Promise.all([mail.close(), smsc.close()]);
     data.remove();
   }
 }

@@ -356,6 +356,8 @@ export interface Sink {
   url: string;
   /** Arrival times (epoch ms) of everything received since the last read or reset. */
   arrivals(): Promise<number[]>;
+  /** SMTP with `keepLinks`: each mail's guest link by recipient, all so far. */
+  links(): Promise<Map<string, string>>;
   reset(): Promise<void>;
   close(): Promise<void>;
 }
@@ -374,8 +376,9 @@ export async function drained(sinks: Sink[], quietMs = 1000): Promise<void> {
  * server that drains and discards, in a child process of its own: sharing the bench's event loop,
  * its timers would fire late whenever the bench is busy, and the bench would measure that.
  */
-export async function startSink(kind: 'smsc' | 'smtp', responseDelayMs = 0): Promise<Sink> {
-  const child: ChildProcess = fork(join(root, 'bench', 'sink.ts'), [kind, String(responseDelayMs)], {
+export async function startSink(kind: 'smsc' | 'smtp', responseDelayMs = 0, keepLinks = false): Promise<Sink> {
+  const args = [kind, String(responseDelayMs), keepLinks ? 'links' : 'discard'];
+  const child: ChildProcess = fork(join(root, 'bench', 'sink.ts'), args, {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -388,6 +391,7 @@ export async function startSink(kind: 'smsc' | 'smtp', responseDelayMs = 0): Pro
   return {
     url,
     arrivals: () => ask<number[]>('arrivals'),
+    links: async () => new Map(await ask<[string, string][]>('links')),
     reset: () => ask<void>('reset'),
     async close() {
       const exited = once(child, 'exit');
@@ -396,6 +400,85 @@ export async function startSink(kind: 'smsc' | 'smtp', responseDelayMs = 0): Pro
     },
   };
 }
+
+// --- the proxy in front of several processes ----------------------------------------------------
+
+export interface ProxyProcess {
+  url: string;
+  port: number;
+  pid: number;
+  /** Routes to these ports from now on, round robin. */
+  route(ports: number[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The round-robin proxy (test/helpers/proxy.ts) in a process of its own (bench/proxy.ts). */
+export async function startProxy(): Promise<ProxyProcess> {
+  const child: ChildProcess = fork(join(root, 'bench', 'proxy.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const [url] = (await once(child, 'message')) as [string];
+  return {
+    url,
+    port: Number(new URL(url).port),
+    pid: child.pid!,
+    async route(ports) {
+      const ok = once(child, 'message');
+      child.send(ports);
+      await ok;
+    },
+    async close() {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+// --- CPU -----------------------------------------------------------------------------------------
+
+const ticks = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticks;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU seconds used so far by the PostgreSQL backends serving one database (pids from
+ * pg_stat_activity): `since` the last reading, so that backends started meanwhile count from zero.
+ * The server's shared processes (WAL writer, checkpointer) and other databases are left out.
+ */
+export async function backendsCpu(
+  adminUrl: string,
+  database: string,
+): Promise<{ read(): Promise<number>; close(): Promise<void> }> {
+  const { default: knex } = await import('knex');
+  const admin = knex({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
+  const pids = async () =>
+    (
+      await admin.raw<{ rows: { pid: number }[] }>('select pid from pg_stat_activity where datname = ?', [database])
+    ).rows.map((r) => r.pid);
+  let last = new Map<number, number>();
+  const read = async () => {
+    const now = new Map((await pids()).map((pid) => [pid, cpuSeconds(pid)]));
+    let used = 0;
+    for (const [pid, cpu] of now) used += cpu - (last.get(pid) ?? 0);
+    last = now;
+    return used;
+  };
+  await read();
+  return { read, close: () => admin.destroy() };
+}
+
+export const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 // --- in-process appliance (only for the XMPP adapter case, whose memory figures are the adapter's) --
 

@@ -3,7 +3,7 @@
 // BENCH_CONNECTIONS tune the rounds and the HTTP cases.
 import { printSummary } from './harness.ts';
 
-const cases = ['start', 'http', 'messages', 'guest', 'entry', 'xmpp'];
+const cases = ['start', 'http', 'calendar', 'messages', 'guest', 'entry', 'scale', 'xmpp'];
 const wanted = process.argv.slice(2);
 for (const name of wanted)
   if (!cases.includes(name)) throw new Error(`no benchmark named ${name}: ${cases.join(', ')}`);

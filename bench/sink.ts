@@ -1,13 +1,17 @@
 // A receiving end in a process of its own, forked by the harness (startSink): `smsc` is the
 // development SMSC answering every submit_sm after the given delay, with delivery receipts;
-// `smtp` an SMTP server that drains and discards. It tells the parent its URL, then answers
-// "arrivals" (epoch ms of each message since the last read or reset) and "reset".
+// `smtp` an SMTP server that drains and discards, or with `links` keeps the guest link of each
+// mail (read with mailparser, here rather than in the measuring process) by its recipient. It tells
+// the parent its URL, then answers "arrivals" (epoch ms of each message since the last read or
+// reset), "reset" and "links" ([recipient, /j/… path] pairs, all so far).
+import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import { startEmbeddedSmsc } from '../appliance/src/invites/embedded.ts';
 
-const [kind, delay] = process.argv.slice(2);
+const [kind, delay, keep] = process.argv.slice(2);
 let arrivals: number[] = [];
+const links: [string, string][] = [];
 let close: () => Promise<void>;
 
 if (kind === 'smsc') {
@@ -32,6 +36,18 @@ if (kind === 'smsc') {
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
     onData(stream, _session, callback) {
+      if (keep === 'links') {
+        simpleParser(stream)
+          .then((mail) => {
+            arrivals.push(Date.now());
+            const to = mail.to && 'text' in mail.to ? mail.to.text : '';
+            const path = /http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')?.[1];
+            if (path) links.push([to, path]);
+            callback();
+          })
+          .catch((error: Error) => callback(error));
+        return;
+      }
       stream.on('end', () => {
         arrivals.push(Date.now());
         callback();
@@ -42,7 +58,7 @@ if (kind === 'smsc') {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   close = () => new Promise((resolve) => server.close(() => resolve()));
   process.on('message', (what: string) => {
-    const reply = what === 'arrivals' ? arrivals : null;
+    const reply = what === 'arrivals' ? arrivals : what === 'links' ? links : null;
     if (what === 'arrivals' || what === 'reset') arrivals = [];
     process.send!(reply);
   });

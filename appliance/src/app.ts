@@ -1,5 +1,6 @@
 // What every plugin finds on server.app, and what an authenticated staff member looks like.
 import type { Config } from './config.ts';
+import type { GroupCommit } from './db/group-commit.ts';
 import type { Db } from './db/knex.ts';
 import type { Leadership } from './db/leader.ts';
 import type { EventBus } from './events.ts';
@@ -10,6 +11,8 @@ declare module '@hapi/hapi' {
   interface ServerApplicationState {
     config: Config;
     db: Db;
+    /** One shared transaction for the records that follow reads (db/group-commit.ts). */
+    groupCommit: GroupCommit;
     bus: EventBus;
     /** Whether this process leads room control and the periodic jobs (one process at a time). */
     leader: Leadership;

@@ -9,32 +9,26 @@ import { sha256 } from '../../appliance/src/crypto.ts';
 import { bind, entryState, insertGuestSession, markIdentified } from '../../appliance/src/entry/store.ts';
 import { findStaff, findUnit } from '../../appliance/src/staff/store.ts';
 import { axe } from '../helpers/axe.ts';
-import { fill, launchChromium, press, type TestBrowser } from '../helpers/browser.ts';
+import { fill, press, type TestBrowser } from '../helpers/browser.ts';
 import { until } from '../helpers/wait.ts';
-import { startRelay, type Relay } from '../helpers/relay.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
-import { startSmsc, type TestSmsc } from '../helpers/smsc.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { startStage, type Stage } from '../helpers/stage.ts';
+import type { TestSmsc } from '../helpers/smsc.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 
+const parts = { relay: true, smsc: true, browser: true } as const;
+let stage: Stage<typeof parts> | undefined;
 let app: TestServer;
 let chromium: TestBrowser;
-let relay: Relay;
 let smsc: TestSmsc;
 /** Every request a watched page made to another origin (there must be none). */
 const foreign: string[] = [];
 
 test.before(async () => {
-  relay = await startRelay();
-  smsc = await startSmsc();
-  app = await startServer({ env: { SMTP_URL: relay.url, SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none' } });
-  chromium = await launchChromium();
+  stage = await startStage(parts);
+  ({ app, chromium, smsc } = stage);
 });
-test.after.always(async () => {
-  await chromium?.close();
-  await app?.stop();
-  await relay?.close();
-  await smsc?.close();
-});
+test.after.always(() => stage?.stop());
 
 /** A page whose every request is checked: same origin goes on, anything else is noted and refused. */
 async function watchedPage(options: { ownCookies?: boolean } = {}): Promise<Page> {

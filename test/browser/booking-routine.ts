@@ -6,24 +6,23 @@
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
 import { addDays, today } from '../../appliance/src/common/clock.ts';
-import { fill, launchChromium, press, screenshot, type TestBrowser } from '../helpers/browser.ts';
-import { startRelay, type Relay } from '../helpers/relay.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { fill, press, screenshot, type TestBrowser } from '../helpers/browser.ts';
+import type { Relay } from '../helpers/relay.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { startStage, type Stage } from '../helpers/stage.ts';
 import { until } from '../helpers/wait.ts';
 
+const parts = { relay: true, browser: true } as const;
+let stage: Stage<typeof parts> | undefined;
 let app: TestServer;
 let relay: Relay;
 let chromium: TestBrowser;
+
 test.before(async () => {
-  relay = await startRelay();
-  app = await startServer({ env: { SMTP_URL: relay.url, REMINDER_OFFSETS: 'none' } });
-  chromium = await launchChromium();
+  stage = await startStage(parts);
+  ({ app, relay, chromium } = stage);
 });
-test.after.always(async () => {
-  await chromium?.close();
-  await app?.stop();
-  await relay?.close();
-});
+test.after.always(() => stage?.stop());
 
 const byLabel = (page: Page, label: string) => page.locator(`::-p-aria(${label})`).waitHandle();
 const submit = (page: Page, name: string) => Promise.all([page.waitForNavigation(), press(page, name)]);

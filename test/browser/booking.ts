@@ -5,21 +5,22 @@
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
 import { addDays, mondayOf, today } from '../../appliance/src/common/clock.ts';
-import { fill, launchChromium, press, type TestBrowser } from '../helpers/browser.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { fill, press, type TestBrowser } from '../helpers/browser.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { startStage, type Stage } from '../helpers/stage.ts';
 import { booking } from '../meetings/_booking.ts';
 import { axe } from '../helpers/axe.ts';
 
+const parts = { browser: true } as const;
+let stage: Stage<typeof parts> | undefined;
 let app: TestServer;
 let chromium: TestBrowser;
+
 test.before(async () => {
-  app = await startServer();
-  chromium = await launchChromium();
+  stage = await startStage(parts);
+  ({ app, chromium } = stage);
 });
-test.after.always(async () => {
-  await chromium?.close();
-  await app?.stop();
-});
+test.after.always(() => stage?.stop());
 
 const byLabel = (page: Page, label: string) => page.locator(`::-p-aria(${label})`).waitHandle();
 

@@ -2,21 +2,20 @@
 // a guest reaches the form on leaving the meeting; each answers by the questions' labels, and the
 // form passes axe-core.
 import test from 'ava';
+import { startStage } from '../helpers/stage.ts';
 import type { Page } from 'puppeteer-core';
-import { fill, launchChromium, press, type TestBrowser } from '../helpers/browser.ts';
-import { bookMeeting, mailsTo, patientEnters, smsTo, startWorld, until, type World } from '../connlog/_meeting.ts';
+import { fill, press, type TestBrowser } from '../helpers/browser.ts';
+import { bookMeeting, mailsTo, patientEnters, smsTo, worldParts, until, type World } from '../connlog/_meeting.ts';
 import { axe } from '../helpers/axe.ts';
 
 let world: World;
 let chromium: TestBrowser;
 test.before(async () => {
-  world = await startWorld();
-  chromium = await launchChromium();
+  const stage = await startStage({ ...worldParts, browser: true });
+  world = stage;
+  chromium = stage.chromium;
 });
-test.after.always(async () => {
-  await chromium?.close();
-  await world?.stop();
-});
+test.after.always(() => world?.stop());
 
 /** Picks an option inside the question's group, as a screen reader user hears it: the question, then the choice. */
 async function choose(page: Page, question: string, option: string): Promise<void> {

@@ -4,11 +4,12 @@
 // cannot start, and the evaluation at 320 px. The appliance runs without Jitsi and TURN, as a
 // fresh installation does. Every page is also photographed at 375 and 320 px (screenshots/guest-*).
 import test from 'ava';
+import { startStage } from '../helpers/stage.ts';
 import type { Page } from 'puppeteer-core';
-import { recordResult } from '../../appliance/src/techtest/service.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
-import { fill, launchChromium, press, screenshotsAt, type TestBrowser } from '../helpers/browser.ts';
-import { mailsTo, smsTo, startWorld, until, type World } from '../connlog/_meeting.ts';
+import { fill, press, screenshotsAt, type TestBrowser } from '../helpers/browser.ts';
+import { mailsTo, smsTo, worldParts, until, type World } from '../connlog/_meeting.ts';
+import { passTechTest } from '../helpers/techtest.ts';
 
 const safariMac =
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
@@ -16,12 +17,11 @@ const safariMac =
 let world: World;
 let chromium: TestBrowser;
 test.before(async () => {
-  [world, chromium] = await Promise.all([startWorld(), launchChromium()]);
+  const stage = await startStage({ ...worldParts, browser: true });
+  world = stage;
+  chromium = stage.chromium;
 });
-test.after.always(async () => {
-  await chromium?.close();
-  await world?.stop();
-});
+test.after.always(() => world?.stop());
 
 interface Invitee {
   name: string;
@@ -95,31 +95,7 @@ async function typeName(page: Page, label: string, button: string, name: string)
 const textOf = (page: Page, selector = 'main') => page.$eval(selector, (el) => (el as HTMLElement).innerText);
 
 /** The technical test is driven in techtest.ts and guest.ts: here it is recorded as passed. */
-const passed = (participantId: string) =>
-  recordResult(
-    { db: world.app.server.app.db, bus: world.app.server.app.bus },
-    { type: 'participant', id: participantId },
-    {
-      camera: 'yes',
-      microphone: 'detected',
-      microphoneLevel: 0.4,
-      sound: 'yes',
-      devices: { camera: null, microphone: null, speaker: null },
-      network: {
-        relayConfigured: false,
-        relayUdp: null,
-        relayTcp: null,
-        rttMs: 20,
-        jitterMs: 2,
-        loss: 0,
-        throughputKbps: null,
-        downloadKbps: 20000,
-        uploadKbps: 10000,
-        durationMs: 3000,
-      },
-    },
-    'Chrome 126',
-  );
+const passed = (participantId: string) => passTechTest(world.app, { type: 'participant', id: participantId });
 
 test.serial(
   'a guest booked in English reads English from the link on: the name check, a wrong name, a locked link, the test, the waiting room; the switch still works',

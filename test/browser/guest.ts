@@ -5,19 +5,18 @@
 // machines: as in test/browser/meeting.ts, a stand-in external_api.js is served from another origin.
 // Also: axe-core on every guest page (and at 320 px), the Jitsi Meet app offered on a phone, and
 // the main path in Firefox ESR.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import type { BrowserContext, Page } from 'puppeteer-core';
 import { latestResult } from '../../appliance/src/techtest/store.ts';
-import { recordResult } from '../../appliance/src/techtest/service.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
-import { fill, launchChromium, launchFirefox, press, screenshotsAt, type TestBrowser } from '../helpers/browser.ts';
+import { fill, launchFirefox, press, screenshotsAt, type TestBrowser } from '../helpers/browser.ts';
 import { startCoturn, type Coturn } from '../helpers/coturn.ts';
-import { startRelay, type Relay } from '../helpers/relay.ts';
-import { startServer, testPassword, type TestServer } from '../helpers/server.ts';
-import { startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
+import type { Relay } from '../helpers/relay.ts';
+import { testPassword, type TestServer } from '../helpers/server.ts';
+import { startStage } from '../helpers/stage.ts';
+import { delivered, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
 import { axe } from '../helpers/axe.ts';
+import { passTechTest as recordPassedTechTest } from '../helpers/techtest.ts';
 import { until } from '../helpers/wait.ts';
 
 const android =
@@ -25,15 +24,16 @@ const android =
 const iphone =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 
-/** The stand-in for Jitsi's external_api.js: it only records that the page started it. */
-const externalApi = `
-window.JitsiMeetExternalAPI = class {
-  constructor(domain, options) { window.__jitsi = { domain, room: options.roomName }; }
-  addListener() {}
-  dispose() {}
-};`;
-
-let jitsi: Server;
+/** The guest's parts: relay, an SMSC that confirms delivery, the Jitsi stand-in, coturn for the test. */
+const start = (coturn: Coturn) =>
+  startStage({
+    relay: true,
+    smsc: delivered('g'),
+    jitsi: true,
+    browser: { media: true },
+    env: { TURN_URLS: coturn.urls, TURN_SECRET: coturn.secret },
+  });
+let stage: Awaited<ReturnType<typeof start>> | undefined;
 let coturn: Coturn;
 let relay: Relay;
 let smsc: TestSmsc;
@@ -41,39 +41,13 @@ let app: TestServer;
 let chromium: TestBrowser;
 
 test.before(async () => {
-  jitsi = createServer((req, res) => {
-    if (req.url === '/external_api.js')
-      res.writeHead(200, { 'content-type': 'application/javascript' }).end(externalApi);
-    else res.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => jitsi.listen(0, '127.0.0.1', resolve));
-  const jitsiUrl = `http://127.0.0.1:${(jitsi.address() as AddressInfo).port}`;
-  [coturn, relay, smsc] = await Promise.all([
-    startCoturn(),
-    startRelay(),
-    startSmsc((_, i) => ({ id: `g${i}`, receipt: { id: `g${i}`, stat: 'DELIVRD' } })),
-  ]);
-  [app, chromium] = await Promise.all([
-    startServer({
-      env: {
-        TURN_URLS: coturn.urls,
-        TURN_SECRET: coturn.secret,
-        JITSI_URL: jitsiUrl,
-        JWT_APP_ID: 'samverka',
-        JWT_APP_SECRET: 'a-jitsi-app-secret-of-at-least-32-chars',
-        SMTP_URL: relay.url,
-        SMPP_URL: smsc.url,
-        REMINDER_OFFSETS: 'none',
-      },
-    }),
-    launchChromium({ media: true }),
-  ]);
+  coturn = await startCoturn();
+  stage = await start(coturn);
+  ({ relay, smsc, app, chromium } = stage);
 });
 test.after.always(async () => {
-  await chromium?.close();
-  await app?.stop();
-  await Promise.all([relay?.close(), smsc?.close(), coturn?.stop()]);
-  await new Promise((resolve) => jitsi?.close(resolve));
+  await stage?.stop();
+  await coturn?.stop();
 });
 
 interface Invitee {
@@ -338,30 +312,7 @@ test.serial(
     await check(guest, 'link page with the wrong-name error');
     await typeName(guest, 'Lena Lärare');
     // The tech test's own pages are checked in test/browser/techtest.ts: here it is recorded as passed.
-    await recordResult(
-      { db: app.server.app.db, bus: app.server.app.bus },
-      { type: 'participant', id: participantIds[1] },
-      {
-        camera: 'yes',
-        microphone: 'detected',
-        microphoneLevel: 0.4,
-        sound: 'yes',
-        devices: { camera: null, microphone: null, speaker: null },
-        network: {
-          relayConfigured: false,
-          relayUdp: null,
-          relayTcp: null,
-          rttMs: 20,
-          jitterMs: 2,
-          loss: 0,
-          throughputKbps: 2000,
-          downloadKbps: 20000,
-          uploadKbps: 10000,
-          durationMs: 5000,
-        },
-      },
-      'Chrome',
-    );
+    await recordPassedTechTest(app, { type: 'participant', id: participantIds[1] });
     await guest.goto(`${app.url}/entry/waiting`);
     await check(guest, 'waiting room');
     await app.server.plugins.rooms.service.tick();
@@ -403,32 +354,7 @@ test.serial(
   'on a phone the meeting page offers the Jitsi Meet app, with the room and the token, or the browser',
   async (t) => {
     const { links, participantIds } = await book([{ name: 'Lena Lärare' }, { name: 'Nils Nilsson' }]);
-    const passed = {
-      camera: 'yes',
-      microphone: 'detected',
-      microphoneLevel: 0.4,
-      sound: 'yes',
-      devices: { camera: null, microphone: null, speaker: null },
-      network: {
-        relayConfigured: false,
-        relayUdp: null,
-        relayTcp: null,
-        rttMs: 20,
-        jitterMs: 2,
-        loss: 0,
-        throughputKbps: 2000,
-        downloadKbps: 20000,
-        uploadKbps: 10000,
-        durationMs: 5000,
-      },
-    } as const;
-    for (const id of participantIds)
-      await recordResult(
-        { db: app.server.app.db, bus: app.server.app.bus },
-        { type: 'participant', id },
-        passed,
-        'Chrome',
-      );
+    for (const id of participantIds) await recordPassedTechTest(app, { type: 'participant', id });
     await app.server.plugins.rooms.service.tick();
     const room = async () =>
       (
@@ -457,7 +383,12 @@ test.serial(
     t.true(reflows);
     await Promise.all([phone.waitForNavigation(), press(phone, 'Fortsätt i webbläsaren', 'link')]);
     await phone.waitForFunction(() => '__jitsi' in window);
-    t.is(await phone.evaluate(() => (window as unknown as { __jitsi: { room: string } }).__jitsi.room), await room());
+    t.is(
+      await phone.evaluate(
+        () => (window as unknown as { __jitsi: { options: { roomName: string } } }).__jitsi.options.roomName,
+      ),
+      await room(),
+    );
 
     // Android: an intent link naming the app, as Jitsi's own web client makes it.
     const other = await person(chromium, { userAgent: android });

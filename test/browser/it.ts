@@ -5,26 +5,23 @@
 // every problem at once and then leads on.
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
-import { brokenText, fill, launchChromium, press, screenshot, type TestBrowser } from '../helpers/browser.ts';
-import { startRelay, type Relay } from '../helpers/relay.ts';
-import { startServer, testPassword, type TestServer } from '../helpers/server.ts';
+import { brokenText, fill, press, screenshot, type TestBrowser } from '../helpers/browser.ts';
+import { testPassword, type TestServer } from '../helpers/server.ts';
+import { startStage, type Stage } from '../helpers/stage.ts';
 import { passStaffTechTest } from '../helpers/techtest.ts';
 import { until } from '../helpers/wait.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 
+const parts = { relay: true, browser: true } as const;
+let stage: Stage<typeof parts> | undefined;
 let app: TestServer;
-let relay: Relay;
 let chromium: TestBrowser;
+
 test.before(async () => {
-  relay = await startRelay();
-  app = await startServer({ env: { SMTP_URL: relay.url, REMINDER_OFFSETS: 'none' } });
-  chromium = await launchChromium();
+  stage = await startStage(parts);
+  ({ app, chromium } = stage);
 });
-test.after.always(async () => {
-  await chromium?.close();
-  await app?.stop();
-  await relay?.close();
-});
+test.after.always(() => stage?.stop());
 
 /** A person at their own computer: a browser context of their own, logged in, at 1280 × 800. */
 async function loggedInPage(email: string, password = testPassword): Promise<Page> {

@@ -1,18 +1,19 @@
 // A clinician logs in and out in Chromium, finding every field by its label.
 import test from 'ava';
-import { fill, launchChromium, press, type TestBrowser } from '../helpers/browser.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { fill, press, type TestBrowser } from '../helpers/browser.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { startStage, type Stage } from '../helpers/stage.ts';
 
+const parts = { browser: true } as const;
+let stage: Stage<typeof parts> | undefined;
 let app: TestServer;
 let chromium: TestBrowser;
+
 test.before(async () => {
-  app = await startServer();
-  chromium = await launchChromium();
+  stage = await startStage(parts);
+  ({ app, chromium } = stage);
 });
-test.after.always(async () => {
-  await chromium?.close();
-  await app?.stop();
-});
+test.after.always(() => stage?.stop());
 
 test.serial('a clinician logs in and out', async (t) => {
   const { staff, password } = await app.staff('clinician', 'Barn- och ungdomsmedicin', { name: 'Karin Åberg' });

@@ -4,44 +4,25 @@
 // for you" in view without scrolling. Jitsi is the stand-in from test/helpers/jitsi.ts.
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
-import { brokenText, fill, launchChromium, press, screenshot, type TestBrowser } from '../helpers/browser.ts';
-import { startJitsiStandIn, type JitsiStandIn } from '../helpers/jitsi.ts';
-import { startRelay, type Relay } from '../helpers/relay.ts';
-import { startServer, testPassword, type TestServer } from '../helpers/server.ts';
-import { startSmsc, type TestSmsc } from '../helpers/smsc.ts';
+import { brokenText, fill, press, screenshot, type TestBrowser } from '../helpers/browser.ts';
+import type { Relay } from '../helpers/relay.ts';
+import { testPassword, type TestServer } from '../helpers/server.ts';
+import { startStage, type Stage } from '../helpers/stage.ts';
 import { passStaffTechTest } from '../helpers/techtest.ts';
 import { until } from '../helpers/wait.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 
-let jitsi: JitsiStandIn;
+const parts = { relay: true, smsc: true, jitsi: true, browser: true } as const;
+let stage: Stage<typeof parts> | undefined;
 let relay: Relay;
-let smsc: TestSmsc;
 let app: TestServer;
 let chromium: TestBrowser;
 
 test.before(async () => {
-  jitsi = await startJitsiStandIn();
-  relay = await startRelay();
-  smsc = await startSmsc();
-  app = await startServer({
-    env: {
-      JITSI_URL: jitsi.url,
-      JWT_APP_ID: 'samverka',
-      JWT_APP_SECRET: 'a-jitsi-app-secret-of-at-least-32-chars',
-      SMTP_URL: relay.url,
-      SMPP_URL: smsc.url,
-      REMINDER_OFFSETS: 'none',
-    },
-  });
-  chromium = await launchChromium();
+  stage = await startStage(parts);
+  ({ relay, app, chromium } = stage);
 });
-test.after.always(async () => {
-  await chromium?.close();
-  await app?.stop();
-  await relay?.close();
-  await smsc?.close();
-  await jitsi?.close();
-});
+test.after.always(() => stage?.stop());
 
 /**
  * A meeting with a patient and her proxy (both by SMS), a teacher by e-mail and a social worker by

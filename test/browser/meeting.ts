@@ -4,41 +4,25 @@ import test from 'ava';
 import type { Page } from 'puppeteer-core';
 import { verifyToken } from '../../appliance/src/rooms/jitsi.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
-import { fill, launchChromium, press, type TestBrowser } from '../helpers/browser.ts';
-import { startJitsiStandIn, type JitsiStandIn } from '../helpers/jitsi.ts';
-import { startRelay, type Relay } from '../helpers/relay.ts';
+import { fill, press, type TestBrowser } from '../helpers/browser.ts';
+import type { Relay } from '../helpers/relay.ts';
 import { passStaffTechTest, passTechTest } from '../helpers/techtest.ts';
-import { startServer, testPassword, type TestServer } from '../helpers/server.ts';
+import { testPassword, type TestServer } from '../helpers/server.ts';
+import { jwtSecret, startStage, type Stage } from '../helpers/stage.ts';
 
-const jwtSecret = 'a-jitsi-app-secret-of-at-least-32-chars';
-
-let jitsi: JitsiStandIn;
+const parts = { relay: true, jitsi: true, browser: true } as const;
+let stage: Stage<typeof parts> | undefined;
 let jitsiUrl: string;
 let relay: Relay;
 let app: TestServer;
 let chromium: TestBrowser;
 
 test.before(async () => {
-  jitsi = await startJitsiStandIn();
-  jitsiUrl = jitsi.url;
-  relay = await startRelay();
-  app = await startServer({
-    env: {
-      JITSI_URL: jitsiUrl,
-      JWT_APP_ID: 'samverka',
-      JWT_APP_SECRET: jwtSecret,
-      SMTP_URL: relay.url,
-      REMINDER_OFFSETS: 'none',
-    },
-  });
-  chromium = await launchChromium();
+  stage = await startStage(parts);
+  ({ relay, app, chromium } = stage);
+  jitsiUrl = stage.jitsi.url;
 });
-test.after.always(async () => {
-  await chromium?.close();
-  await app?.stop();
-  await relay?.close();
-  await jitsi?.close();
-});
+test.after.always(() => stage?.stop());
 
 async function book() {
   const { client, staff } = await loggedIn(app);

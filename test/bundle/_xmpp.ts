@@ -94,6 +94,29 @@ export class Xmpp {
   }
 }
 
+/**
+ * The start of a main configuration as Debian's prosody.cfg.lua gives it, reduced to a private
+ * server in `dir` on a free c2s port: what the bundle's files are included into.
+ */
+export function mainConfig(dir: string, port: number, modules: string[]): string {
+  return `run_as_root = true
+pidfile = "${dir}/prosody.pid"
+data_path = "${dir}/data"
+admin_socket = "${dir}/prosody.sock"
+log = { info = "${dir}/prosody.log" }
+certificates = "${dir}/certs"
+interfaces = { "127.0.0.1" }
+c2s_ports = { ${port} }
+s2s_ports = { }
+component_ports = { }
+http_ports = { }
+https_ports = { }
+modules_enabled = { ${modules.map((m) => `"${m}"`).join('; ')} }
+modules_disabled = { "s2s" }
+network_settings = { nagle = false }
+`;
+}
+
 /** Runs Debian's prosody with a configuration while `use` runs; on a failure its log goes to the test's output. */
 export async function withProsody(
   t: ExecutionContext,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { freePort } from '../helpers/coturn.ts';
 import { root, run, tempDir } from './_bundle.ts';
-import { withProsody, Xmpp } from './_xmpp.ts';
+import { mainConfig, withProsody, Xmpp } from './_xmpp.ts';
 
 const domain = 'meet.region.se';
 const conference = `conference.${domain}`;
@@ -64,22 +64,7 @@ async function debianConfig(dir: string, port: number, order: 'jitsi-first' | 's
   // Debian's prosody.cfg.lua, reduced to a private server on free ports: no global admins.
   writeFileSync(
     file,
-    `run_as_root = true
-pidfile = "${dir}/prosody.pid"
-data_path = "${dir}/data"
-admin_socket = "${dir}/prosody.sock"
-log = { info = "${dir}/prosody.log" }
-certificates = "${dir}/certs"
-interfaces = { "127.0.0.1" }
-c2s_ports = { ${port} }
-s2s_ports = { }
-component_ports = { }
-http_ports = { }
-https_ports = { }
-modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "posix" }
-modules_disabled = { "s2s" }
-network_settings = { nagle = false }
-admins = { }
+    `${mainConfig(dir, port, ['roster', 'saslauth', 'disco', 'ping', 'posix'])}admins = { }
 ${includes.map((f) => `Include "${f}"`).join('\n')}
 `,
   );

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { freePort } from '../helpers/coturn.ts';
 import { root, run, tempDir } from './_bundle.ts';
-import { withProsody, Xmpp } from './_xmpp.ts';
+import { mainConfig, withProsody, Xmpp } from './_xmpp.ts';
 
 const snippet = join(root, 'provisioning/prosody/samverka.cfg.lua');
 const hidden = 'hidden.meet.jitsi';
@@ -18,22 +18,7 @@ function writeConfig(dir: string, port: number): string {
   const file = join(dir, 'prosody.cfg.lua');
   writeFileSync(
     file,
-    `run_as_root = true
-pidfile = "${dir}/prosody.pid"
-data_path = "${dir}/data"
-admin_socket = "${dir}/prosody.sock"
-log = { info = "${dir}/prosody.log" }
-certificates = "${dir}/certs"
-interfaces = { "127.0.0.1" }
-c2s_ports = { ${port} }
-s2s_ports = { }
-component_ports = { }
-http_ports = { }
-https_ports = { }
-modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "ping"; "posix" }
-modules_disabled = { "s2s" }
-network_settings = { nagle = false }
-
+    `${mainConfig(dir, port, ['roster', 'saslauth', 'tls', 'disco', 'ping', 'posix'])}
 -- Stand-in for Jitsi's host file: Jicofo's account as the global admin, the main domain, the
 -- authenticated services' domain and the conference component.
 admins = { "focus@auth.meet.jitsi" }

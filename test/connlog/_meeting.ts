@@ -3,35 +3,18 @@
 // its own addresses), and the guest's and the patient's ways in through the links they were sent.
 import { randomInt } from 'node:crypto';
 import { booking, loggedIn } from '../meetings/_booking.ts';
-import { startRelay, type Relay } from '../helpers/relay.ts';
-import { startServer, type Client, type TestServer } from '../helpers/server.ts';
-import { startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
+import type { Client } from '../helpers/server.ts';
+import { startStage, type Stage } from '../helpers/stage.ts';
+import { delivered, type Arrival } from '../helpers/smsc.ts';
 
 export const chrome =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 
-export interface World {
-  app: TestServer;
-  relay: Relay;
-  smsc: TestSmsc;
-  stop(): Promise<void>;
-}
+/** A relay and an SMSC that confirms every message's delivery: what the routine's messages go through. */
+export const worldParts = { relay: true, smsc: delivered('m') } as const;
+export type World = Stage<typeof worldParts>;
 
-export async function startWorld(env: Record<string, string> = {}): Promise<World> {
-  const relay = await startRelay();
-  const smsc = await startSmsc((_, i) => ({ id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } }));
-  const app = await startServer({ env: { SMTP_URL: relay.url, SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none', ...env } });
-  return {
-    app,
-    relay,
-    smsc,
-    async stop() {
-      await app.stop();
-      await smsc.close();
-      await relay.close();
-    },
-  };
-}
+export const startWorld = (env: Record<string, string> = {}): Promise<World> => startStage({ ...worldParts, env });
 
 import { until } from '../helpers/wait.ts';
 

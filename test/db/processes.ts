@@ -7,8 +7,6 @@
 // back from Prosody, the five-minute alert is raised once, and every message went out once.
 // PostgreSQL only (SQLite is one process): runs when TEST_DATABASE_URL names a server.
 import { randomInt } from 'node:crypto';
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import { createDb, type Db } from '../../appliance/src/db/knex.ts';
 import { addStaff, addUnit } from '../../appliance/src/staff/service.ts';
@@ -16,48 +14,15 @@ import { booking } from '../meetings/_booking.ts';
 import { chrome } from '../connlog/_meeting.ts';
 import { startAppliance, sharedSecrets, type ApplianceProcess } from '../helpers/appliance.ts';
 import { postgresDatabase } from '../helpers/databases.ts';
+import { roundRobin } from '../helpers/proxy.ts';
 import { mucClient, type MucClient } from '../helpers/muc-client.ts';
 import { startProsody } from '../helpers/prosody.ts';
 import { startRelay } from '../helpers/relay.ts';
 import { Client, testPassword } from '../helpers/server.ts';
-import { startSmsc } from '../helpers/smsc.ts';
+import { delivered, startSmsc } from '../helpers/smsc.ts';
 import { until } from '../helpers/wait.ts';
 
 const enabled = Boolean(process.env.TEST_DATABASE_URL) && process.env.TEST_DB !== 'sqlite';
-
-/** Round robin over the processes still alive: a process that refuses the connection is skipped. */
-async function roundRobin(ports: () => number[]): Promise<{ url: string; close(): Promise<void> }> {
-  let next = 0;
-  const server: Server = createServer((req, res) => {
-    const body: Buffer[] = [];
-    req.on('data', (c: Buffer) => body.push(c));
-    req.on('end', () => {
-      const tryPort = (left: number) => {
-        const live = ports();
-        const port = live[next++ % live.length];
-        const upstream = httpRequest(
-          { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers },
-          (answer) => {
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
-          },
-        );
-        upstream.on('error', () => (left > 0 ? tryPort(left - 1) : res.writeHead(502).end()));
-        upstream.end(Buffer.concat(body));
-      };
-      tryPort(ports().length);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 /** An event stream read as a browser's EventSource does: every `event:`/`data:` pair, as it comes. */
 function eventStream(url: string, cookies: Map<string, string>) {
@@ -101,7 +66,7 @@ const leads = async (port: number) => {
     const database = (await postgresDatabase())!;
     const prosody = await startProsody();
     const relay = await startRelay();
-    const smsc = await startSmsc((_, i) => ({ id: `p${i}`, receipt: { id: `p${i}`, stat: 'DELIVRD' } }));
+    const smsc = await startSmsc(delivered('p'));
     const processes: ApplianceProcess[] = [];
     const ports: number[] = [];
     const alive = new Set<number>();
@@ -342,7 +307,7 @@ const leads = async (port: number) => {
     t.timeout(5 * 60_000);
     const database = (await postgresDatabase())!;
     const relay = await startRelay();
-    const smsc = await startSmsc((_, i) => ({ id: `b${i}`, receipt: { id: `b${i}`, stat: 'DELIVRD' } }));
+    const smsc = await startSmsc(delivered('b'));
     const processes: ApplianceProcess[] = [];
     const ports: number[] = [];
     const proxy = await roundRobin(() => ports);

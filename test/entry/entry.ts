@@ -5,7 +5,7 @@ import { namesMatch } from '../../appliance/src/common/names.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
-import { startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
+import { delivered, startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
 import { until } from '../helpers/wait.ts';
 
 const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
@@ -29,7 +29,7 @@ interface World {
 let world: World;
 test.before(async () => {
   const relay = await startRelay();
-  const smsc = await startSmsc((_, i) => ({ id: `e${i}`, receipt: { id: `e${i}`, stat: 'DELIVRD' } }));
+  const smsc = await startSmsc(delivered('e'));
   // Behind a trusted proxy, so that a test can come from its own address (the limits are per address).
   const app = await startServer({
     env: { SMTP_URL: relay.url, SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none', TRUSTED_PROXIES: '127.0.0.1' },
@@ -126,6 +126,7 @@ test('the right name binds the link to this browser and leads on without the tok
   t.regex(reply.text, /Starta testet/);
   t.regex(reply.text, /data-here="\/entry\/test"/, 'the technical test page, standing for /entry/test');
   t.is(reply.headers.get('location'), null);
+  t.is(reply.headers.get('cache-control'), 'no-store', 'the page holds TURN credentials: never kept');
   t.false(reply.text.includes(token));
   t.regex(
     reply.headers.getSetCookie().find((c) => c.startsWith('samverka_guest='))!,

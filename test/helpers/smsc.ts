@@ -212,3 +212,11 @@ export async function waitForArrivals(smsc: TestSmsc, count: number, timeoutMs =
   }
   return smsc.arrivals;
 }
+
+/** An SMSC's answer that accepts every message as `<prefix><n>` and confirms its delivery at once. */
+export const delivered =
+  (prefix: string) =>
+  (_arrival: Arrival, index: number): Answer => ({
+    id: `${prefix}${index}`,
+    receipt: { id: `${prefix}${index}`, stat: 'DELIVRD' },
+  });

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { createDb } from '../../appliance/src/db/knex.ts';
-import { claim, enqueue, markSent } from '../../appliance/src/invites/outbox.ts';
+import { claim, enqueue, recordSends } from '../../appliance/src/invites/outbox.ts';
 import { everyDatabase } from '../helpers/databases.ts';
 
 const dataKey = randomBytes(32);
@@ -33,8 +33,8 @@ for (const database of await everyDatabase()) {
         const other = createDb(database.url);
         try {
           const [a, b] = await Promise.all([
-            claim(db, dataKey, { limit: 25, leaseMs: 60_000 }),
-            claim(other, dataKey, { limit: 25, leaseMs: 60_000 }),
+            claim(db, dataKey, { limit: 25, leaseMs: 60_000, channel: 'sms' }),
+            claim(other, dataKey, { limit: 25, leaseMs: 60_000, channel: 'sms' }),
           ]);
           const ids = [...a, ...b].map((m) => m.id);
           t.is(new Set(ids).size, ids.length, 'no message claimed twice');
@@ -46,11 +46,16 @@ for (const database of await everyDatabase()) {
           // The secret is opened for the sender, and gone from the row once sent.
           const first = a[0];
           t.regex(first.secret!, /^\d{6}$/);
-          await markSent(db, first.id, { providerIds: ['p1'] });
+          await db.transaction((trx) => recordSends(trx, [{ id: first.id, providerIds: ['p1'] }]));
           t.is((await db('outbox_messages').where({ id: first.id }).first()).secret_sealed, null);
           // Nothing is due while the leases hold; after they run out, the rest is claimed again.
-          t.deepEqual(await claim(db, dataKey, { limit: 50, leaseMs: 60_000 }), []);
-          const later = await claim(other, dataKey, { limit: 50, leaseMs: 60_000, now: new Date(Date.now() + 61_000) });
+          t.deepEqual(await claim(db, dataKey, { limit: 50, leaseMs: 60_000, channel: 'sms' }), []);
+          const later = await claim(other, dataKey, {
+            limit: 50,
+            leaseMs: 60_000,
+            channel: 'sms',
+            now: new Date(Date.now() + 61_000),
+          });
           t.is(later.length, 39);
           t.true(later.every((m) => m.attempts === 2));
         } finally {

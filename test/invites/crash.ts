@@ -1,7 +1,9 @@
 // No message is lost: the appliance runs as a child process with 500 messages queued, is killed
 // with SIGKILL in the middle of sending, and is started again. Every message reaches the SMSC;
 // a message sent but not yet recorded when the process died is sent again, so duplicates are
-// bounded by the number of messages in flight (the dispatcher's concurrency, 10).
+// bounded by the number of messages in flight: handed to the SMS adapter and not yet recorded (the
+// dispatcher's concurrency per channel). Outcomes are recorded in batches, so the process is killed
+// while batches are being written.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,19 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { createDb } from '../../appliance/src/db/knex.ts';
-import { enqueue } from '../../appliance/src/invites/outbox.ts';
+import { defaultConcurrency } from '../../appliance/src/invites/dispatcher.ts';
 import { testDatabase } from '../helpers/databases.ts';
 import { startRelay } from '../helpers/relay.ts';
-import { startSmsc, type Arrival } from '../helpers/smsc.ts';
+import { startSmsc } from '../helpers/smsc.ts';
+import { codeOf, queueCodes } from './_codes.ts';
 
 const main = new URL('../../appliance/src/main.ts', import.meta.url).pathname;
 const total = 500;
-const inFlightBound = 10;
-
-const codeOf = (a: Arrival) => {
-  const sm = a.pdu.short_message as { message?: string } | string;
-  return /: (\d{6})\./.exec(typeof sm === 'string' ? sm : String(sm.message))?.[1];
-};
+const inFlightBound = defaultConcurrency;
 
 function startAppliance(env: Record<string, string>): { child: ChildProcess; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [`--import=${import.meta.resolve('tsx')}`, main], {
@@ -60,18 +58,7 @@ test('a process killed mid-dispatch loses no message, and resends no more than w
   try {
     const db = createDb(databaseUrl);
     await db.migrate.latest();
-    await db.transaction(async (trx) => {
-      for (let i = 0; i < total; i++) {
-        await enqueue(trx, dataKey, {
-          channel: 'sms',
-          kind: 'sms_code',
-          recipient: `+4670${String(1000000 + i)}`,
-          language: 'sv',
-          data: { minutes: 10 },
-          secret: String(i).padStart(6, '0'),
-        });
-      }
-    });
+    await queueCodes(db, dataKey, total);
     await db.destroy();
 
     run = startAppliance(env);

@@ -11,7 +11,7 @@ import { hasStatus, mucClient, type MucClient } from '../helpers/muc-client.ts';
 import { startProsody, type Prosody } from '../helpers/prosody.ts';
 import { startServer, testPassword, type TestServer } from '../helpers/server.ts';
 import { passStaffTechTest } from '../helpers/techtest.ts';
-import { startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
+import { delivered, startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
 import { until } from '../helpers/wait.ts';
 import { textOf } from '../../appliance/src/common/text.ts';
 
@@ -27,7 +27,7 @@ interface World {
 
 async function world(): Promise<World> {
   const prosody = await startProsody();
-  const smsc = await startSmsc((_, i) => ({ id: `r${i}`, receipt: { id: `r${i}`, stat: 'DELIVRD' } }));
+  const smsc = await startSmsc(delivered('r'));
   let app: TestServer | undefined;
   try {
     const x = prosody.xmppConfig();

@@ -4,7 +4,7 @@ import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { everyDatabase } from '../helpers/databases.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
+import { delivered, startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
 import { until } from '../helpers/wait.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 
@@ -13,7 +13,7 @@ import { booking, loggedIn } from '../meetings/_booking.ts';
 // Decided before any test is declared: ava wants every test declared synchronously after this.
 const databases = await everyDatabase();
 const servers: TestServer[] = [];
-const smsc: Promise<TestSmsc> = startSmsc((_, i) => ({ id: `l${i}`, receipt: { id: `l${i}`, stat: 'DELIVRD' } }));
+const smsc: Promise<TestSmsc> = startSmsc(delivered('l'));
 test.after.always(async () => (await smsc).close());
 const textOf = (a: Arrival) => {
   const sm = a.pdu.short_message as { message?: string } | string;

@@ -86,6 +86,66 @@ export function isoWeek(date: string): number {
 
 export const today = (): string => toClinicTime(new Date()).date;
 
+/** A small memo for what the clinic's calendar never changes (where a day begins, its name). */
+function remembered<T>(compute: (key: string) => T, size = 1000): (key: string) => T {
+  const known = new Map<string, T>();
+  return (key) => {
+    let value = known.get(key);
+    if (value === undefined) {
+      // Bounded: a long-running process browsed far and wide starts over rather than grow.
+      if (known.size >= size) known.clear();
+      value = compute(key);
+      known.set(key, value);
+    }
+    return value;
+  };
+}
+
+/** The instant (ms) the clinic's day `date` begins. */
+const dayStart = remembered((date) => fromClinicTime(date).getTime());
+
+const dayMs = 86_400_000;
+
+/**
+ * Consecutive days on the clinic's clock, for placing many instants in them (the calendar's day and
+ * week): each day's bounds and offset are found once, and an instant's day and HH:MM are then plain
+ * arithmetic. Only on the two days a year the clock changes is each instant converted on its own.
+ */
+export class ClinicDays {
+  /** YYYY-MM-DD of each day. */
+  readonly dates: string[];
+  readonly from: Date;
+  readonly to: Date;
+  /** Each day's bounds (ms) and the ms the clinic's clock is ahead of UTC all day (none: it changes). */
+  readonly #days: { start: number; end: number; offset: number | undefined }[];
+
+  constructor(first: string, count: number) {
+    this.dates = Array.from({ length: count }, (_, i) => addDays(first, i));
+    this.#days = this.dates.map((date) => {
+      const start = dayStart(date);
+      const end = dayStart(addDays(date, 1));
+      return { start, end, offset: end - start === dayMs ? Date.parse(`${date}T00:00:00Z`) - start : undefined };
+    });
+    this.from = new Date(dayStart(first));
+    this.to = new Date(dayStart(addDays(first, count)));
+  }
+
+  /** The index of the day `instant` falls on, or -1 outside these days. */
+  dayOf(instant: Date): number {
+    const t = instant.getTime();
+    return this.#days.findIndex((d) => t >= d.start && t < d.end);
+  }
+
+  /** HH:MM on the clinic's clock (also for an instant after these days, e.g. a meeting's end). */
+  time(instant: Date): string {
+    const t = instant.getTime();
+    const offset = this.#days.find((d) => t >= d.start && t < d.end)?.offset;
+    if (offset === undefined) return toClinicTime(instant).time;
+    const wall = new Date(t + offset);
+    return `${pad(wall.getUTCHours())}:${pad(wall.getUTCMinutes())}`;
+  }
+}
+
 // Building an Intl.DateTimeFormat is costly (it was 6 % of a booking's CPU): one per language, kept.
 const formats = Object.fromEntries(
   languages.map((language) => {
@@ -131,9 +191,13 @@ export function formatWhen(date: Date, language: Language): { date: string; time
 /** Date and time with seconds on the clinic's clock: support compares entries seconds apart. */
 export const formatStamp = (date: Date, language: Language): string => formats[language].stamp.format(date);
 
-/** "tisdag 3 mars 2026" / "Tuesday 3 March 2026". */
+const dayNames = Object.fromEntries(
+  languages.map((lang) => [lang, remembered((date) => formats[lang].day.format(new Date(`${date}T00:00:00Z`)))]),
+) as Record<Language, (date: string) => string>;
+
+/** "tisdag 3 mars 2026" / "Tuesday, 3 March 2026". */
 export function formatDay(date: string, lang: Language): string {
-  return formats[lang].day.format(new Date(`${date}T00:00:00Z`));
+  return dayNames[lang](date);
 }
 
 /** "tisdag 3 mars 2026 kl. 09:00–09:45". */

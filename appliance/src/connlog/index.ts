@@ -1,6 +1,7 @@
 // The connlog plugin: one timeline per meeting and participant for support, gathered from the
 // other domains' events and the meeting page's client events; and the retention schedule.
 import type { Plugin } from '@hapi/hapi';
+import { onMeetingChange } from '../meetings/index.ts';
 import { clientEventRoute } from './client-events.ts';
 import { Recorder } from './recorder.ts';
 import { routes } from './routes.ts';
@@ -10,7 +11,9 @@ export const plugin: Plugin<void> = {
   dependencies: ['db', 'audit', 'staff', 'meetings', 'invites', 'techtest', 'entry'],
   register(server) {
     const { db, bus } = server.app;
-    const recorder = new Recorder(db);
+    const recorder = new Recorder(db, server.app.groupCommit);
+    // Registered after the invitations' hook (invites registers first), so the change's messages are there.
+    onMeetingChange(server, (trx, change) => recorder.changed(trx, change));
     recorder.subscribe(bus);
     server.route(clientEventRoute(recorder));
     server.route(routes());

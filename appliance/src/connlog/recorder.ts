@@ -1,80 +1,105 @@
-// Gathers the timeline from what the other domains announce on the bus: the outbox (queued, sent,
-// delivered, failed with the gateway's reason), the way in (link opened, identified, locked,
-// waiting), the tech test with its figures, the rooms plugin (presence, kicked, no-show, ended),
-// and the meeting's own changes. Nothing here reads another domain's tables: their store functions
-// are asked instead.
+// Gathers the timeline from what the other domains announce: a meeting's own changes, with the
+// messages they queued, inside the change's transaction (a hook the meetings domain runs); and from
+// the bus the outbox (sent, delivered, failed with the gateway's reason), the way in (link opened,
+// identified, locked, waiting), the tech test with its figures and the rooms plugin (presence,
+// kicked, no-show, ended), group-committed (db/group-commit.ts). Nothing here reads another
+// domain's tables: their public functions are asked instead.
+import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
+import type { GroupCommit } from '../db/group-commit.ts';
 import type { EventBus } from '../events.ts';
 import { findMessage, messagesOf } from '../invites/index.ts';
-import { findParticipant, listChanges } from '../meetings/index.ts';
+import { findParticipant, listChanges, type MeetingChange } from '../meetings/index.ts';
 import { latestResult, type Subject } from '../techtest/index.ts';
 import type { Details, NewEntry } from './model.ts';
 import { insertEntry } from './store.ts';
 
+type OutboxMessage = Awaited<ReturnType<typeof messagesOf>>[number];
+type EntryInput = Omit<NewEntry, 'at' | 'error'> & { at?: Date; error?: boolean };
+
+const complete = (entry: EntryInput): NewEntry => ({
+  at: entry.at ?? new Date(),
+  error: entry.error ?? false,
+  ...entry,
+});
+
+/** The meeting's changes the timeline shows, by their entry type. */
+const changeEntries: Partial<Record<MeetingChange['type'], string>> = {
+  'meeting.booked': 'meeting_booked',
+  'meeting.rescheduled': 'meeting_rescheduled',
+  'meeting.cancelled': 'meeting_cancelled',
+  'participant.added': 'participant_added',
+  'participant.removed': 'participant_removed',
+  'invitation.resend': 'invitation_resent',
+};
+
+/** A message written to the outbox, logged at the moment it was queued (once: its id is the ref). */
+const queuedEntry = (message: OutboxMessage): NewEntry | undefined =>
+  message.meetingId
+    ? complete({
+        at: message.createdAt,
+        meetingId: message.meetingId,
+        participantId: message.participantId,
+        type: 'message_queued',
+        ref: message.id,
+        details: { kind: message.kind, channel: message.channel },
+      })
+    : undefined;
+
 export class Recorder {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly commits: GroupCommit,
+  ) {}
 
-  async record(entry: Omit<NewEntry, 'at' | 'error'> & { at?: Date; error?: boolean }): Promise<void> {
-    await insertEntry(this.db, { at: entry.at ?? new Date(), error: entry.error ?? false, ...entry });
+  /** Writes an entry in a group commit: resolves once it is durable. */
+  async record(entry: EntryInput): Promise<void> {
+    const row = complete(entry);
+    await this.commits.write((trx) => insertEntry(trx, row));
   }
 
-  /** A message written to the outbox, logged at the moment it was queued (once). */
-  async queued(messageId: string): Promise<void> {
-    const message = await findMessage(this.db, messageId);
-    if (!message?.meetingId) return;
-    await this.record({
-      at: message.createdAt,
-      meetingId: message.meetingId,
-      participantId: message.participantId,
-      type: 'message_queued',
-      ref: message.id,
-      details: { kind: message.kind, channel: message.channel },
-    });
-  }
-
-  async queuedFor(meetingId: string): Promise<void> {
-    for (const message of await messagesOf(this.db, { meetingId })) await this.queued(message.id);
+  /**
+   * A meeting change, inside its transaction: the entry at the moment the change was recorded, and
+   * the messages it queued (the outbox's hook ran before this one, in the same transaction).
+   */
+  async changed(trx: Knex.Transaction, change: MeetingChange): Promise<void> {
+    const type = changeEntries[change.type];
+    if (!type) return;
+    const p: { meetingId: string; byStaffId: string; participantId?: string; reason?: string } = change.payload;
+    const details: Details = { byStaffId: p.byStaffId };
+    if (p.reason !== undefined) details.reason = p.reason;
+    const recorded = (await listChanges(trx, p.meetingId))
+      .filter((c) => c.type === change.type && (c.participantId ?? undefined) === p.participantId)
+      .at(-1);
+    await insertEntry(
+      trx,
+      complete({ at: recorded?.at, meetingId: p.meetingId, participantId: p.participantId ?? null, type, details }),
+    );
+    for (const message of await messagesOf(trx, { meetingId: p.meetingId })) {
+      const queued = queuedEntry(message);
+      if (queued) await insertEntry(trx, queued);
+    }
   }
 
   subscribe(bus: EventBus): void {
-    const meetingChange =
-      (change: string, type: string) =>
-      async (p: { meetingId: string; byStaffId: string; participantId?: string; reason?: string }) => {
-        const details: Details = { byStaffId: p.byStaffId };
-        if (p.reason !== undefined) details.reason = p.reason;
-        // At the moment the change was recorded, before the messages it queued.
-        const recorded = (await listChanges(this.db, p.meetingId))
-          .filter((c) => c.type === change && (c.participantId ?? undefined) === p.participantId)
-          .at(-1);
-        await this.record({
-          at: recorded?.at,
-          meetingId: p.meetingId,
-          participantId: p.participantId ?? null,
-          type,
-          details,
-        });
-        await this.queuedFor(p.meetingId);
-      };
-    bus.on('meeting.booked', meetingChange('meeting.booked', 'meeting_booked'));
-    bus.on('meeting.rescheduled', meetingChange('meeting.rescheduled', 'meeting_rescheduled'));
-    bus.on('meeting.cancelled', meetingChange('meeting.cancelled', 'meeting_cancelled'));
-    bus.on('participant.added', meetingChange('participant.added', 'participant_added'));
-    bus.on('participant.removed', meetingChange('participant.removed', 'participant_removed'));
-    bus.on('invitation.resend', meetingChange('invitation.resend', 'invitation_resent'));
-
     bus.on('outbox.status', async (p) => {
       if (!p.meetingId) return;
-      await this.queued(p.messageId);
+      const message = await findMessage(this.db, p.messageId);
+      const queued = message && queuedEntry(message);
       const details: Details = { kind: p.kind, channel: p.channel };
       if (p.reason) details.reason = p.reason.slice(0, 500);
       // A message is sent, delivered or failed once; it may be retried many times.
-      await this.record({
+      const status = complete({
         meetingId: p.meetingId,
         participantId: p.participantId,
         type: `message_${p.status}`,
         error: p.status === 'failed',
         details,
         ref: p.status === 'retrying' ? undefined : p.messageId,
+      });
+      await this.commits.write(async (trx) => {
+        if (queued) await insertEntry(trx, queued);
+        await insertEntry(trx, status);
       });
     });
 

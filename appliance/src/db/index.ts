@@ -3,6 +3,7 @@
 // PostgreSQL it also links this process's event bus to the others' (notify.ts) and takes part in
 // choosing the one leader (leader.ts); on SQLite the process is alone and leads.
 import type { Plugin } from '@hapi/hapi';
+import { GroupCommit } from './group-commit.ts';
 import { createDb, isSqlite } from './knex.ts';
 import { Leadership } from './leader.ts';
 import { migrateLatest } from './locks.ts';
@@ -15,6 +16,7 @@ export const plugin: Plugin<void> = {
     const log = (tag: string) => (level: 'info' | 'warn' | 'error', message: string) =>
       server.log([level, tag], message);
     server.app.db = db;
+    server.app.groupCommit = new GroupCommit(db);
     server.app.leader = new Leadership(db, { log: log('leader') });
     const link = isSqlite(db) ? undefined : new PgBusLink(db, server.app.bus, { log: log('bus') });
 
@@ -31,6 +33,7 @@ export const plugin: Plugin<void> = {
     server.ext('onPostStop', async () => {
       server.app.bus.connect(undefined);
       await link?.stop();
+      await server.app.groupCommit.settled();
       await db.destroy();
     });
 

@@ -43,6 +43,10 @@ export async function withLock<T>(db: Db, key: number, run: () => Promise<T>): P
  */
 export async function migrateLatest(db: Db): Promise<string[]> {
   return withLock(db, lockKeys.start, async () => {
+    // The everyday restart has nothing to apply: reading the history says so, where knex's own
+    // latest() would still take and free its lock row (two commits, each waiting for the disk).
+    const [, pending] = (await db.migrate.list()) as [unknown[], unknown[]];
+    if (pending.length === 0) return [];
     if (!isSqlite(db)) await db.migrate.forceFreeMigrationsLock();
     const [, applied] = (await db.migrate.latest()) as [number, string[]];
     return applied;

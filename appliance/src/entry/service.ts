@@ -231,14 +231,14 @@ export class EntryService {
     const { participant, person } = invitation;
     const { waitSeconds, sendsLeft } = await this.codeStatus(invitation, now);
     if (!invitation.mobile || sendsLeft <= 0 || waitSeconds > 0) return { sent: false, waitSeconds, sendsLeft };
-    // However many links point at one phone, it gets at most this many codes an hour.
-    const perNumber = await countAttempt(this.db, `sms-code-number:${invitation.mobile}`, 3600, now);
-    if (perNumber.hits > limits.codesPerNumberPerHour)
-      return { sent: false, waitSeconds: limits.resendSeconds, sendsLeft };
     const messenger = this.#messenger;
     if (!messenger) throw new Error('no way to send SMS codes: the invites plugin is not registered');
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-    const stored = await this.db.transaction(async (trx) => {
+    // The count, the code and its SMS in the outbox: one commit.
+    const stored = await this.db.transaction(async (trx): Promise<boolean | 'limited'> => {
+      // However many links point at one phone, it gets at most this many codes an hour.
+      const perNumber = await countAttempt(trx, `sms-code-number:${invitation.mobile}`, 3600, now);
+      if (perNumber.hits > limits.codesPerNumberPerHour) return 'limited';
       const slot = {
         expiresAt: new Date(now.getTime() + limits.codeMinutes * 60_000),
         maxSends: limits.codesPerPerson,
@@ -262,6 +262,7 @@ export class EntryService {
       );
       return true;
     });
+    if (stored === 'limited') return { sent: false, waitSeconds: limits.resendSeconds, sendsLeft };
     if (!stored) return { sent: false, ...(await this.codeStatus(invitation, now)) };
     messenger.queued();
     return { sent: true, waitSeconds: limits.resendSeconds, sendsLeft: sendsLeft - 1 };

@@ -1,5 +1,6 @@
 // Rate limits for endpoints that guess at secrets (login, links, codes) or send messages. Counted
-// in the database (db/counters.ts), so that they hold under parallel requests and across processes;
+// in the database (db/counters.ts), so that they hold under parallel requests and across processes
+// (group-committed, db/group-commit.ts);
 // a limit hit is a 429 with Retry-After. Keys default to the client's address (TRUSTED_PROXIES).
 import Boom from '@hapi/boom';
 import type { Lifecycle, Request } from '@hapi/hapi';
@@ -27,7 +28,13 @@ export function rateLimit(
 ): Lifecycle.Method {
   return async (request, h) => {
     const now = new Date();
-    const attempt = await countAttempt(request.server.app.db, `${name}:${key(request)}`, limit.durationSeconds, now);
+    // Counted in a group commit with other requests' records (db/group-commit.ts): the count is
+    // taken in one statement inside the shared transaction, so a burst still numbers 1…n, and the
+    // request goes on only once its attempt is durable.
+    const counter = `${name}:${key(request)}`;
+    const attempt = await request.server.app.groupCommit.write((trx) =>
+      countAttempt(trx, counter, limit.durationSeconds, now),
+    );
     if (attempt.hits <= limit.points) return h.continue;
     throw tooManyRequests((attempt.resetsAt.getTime() - now.getTime()) / 1000);
   };

@@ -1,7 +1,8 @@
-// The dispatcher: claims due outbox rows, renders them, hands them to the mail or SMS adapter,
-// and records the outcome. Temporary failures retry with exponential back-off and jitter; permanent
-// ones fail with the adapter's reason. A row whose sender died is claimed again when its lease runs
-// out, so a crash loses nothing; the bound on duplicates is the number of messages in flight.
+// The dispatcher: claims due outbox rows in batches, renders them, hands them to the mail or SMS
+// adapter, and records the outcomes in batches. Temporary failures retry with exponential back-off
+// and jitter; permanent ones fail with the adapter's reason. A row whose sender died is claimed
+// again when its lease runs out, so a crash loses nothing; the bound on duplicates is the number of
+// messages in flight (handed to a channel and not yet recorded), per channel.
 import type { Db } from '../db/knex.ts';
 import { linkPath } from '../entry/index.ts';
 import { t } from '../http/i18n.ts';
@@ -10,12 +11,20 @@ import { PermanentFailure, TemporaryFailure, type DeliveryReceipt } from './deli
 import type { MailMessage } from './mail.ts';
 import {
   claim,
-  markFailed,
-  markRetry,
-  markSent,
-  recordReceipt,
+  recordFailures,
+  recordReceipts,
+  recordRetries,
+  recordSends,
+  releaseClaims,
+  smsSending,
+  type Channel,
   type ClaimedMessage,
+  type Failure,
   type OutboxMessage,
+  type ReceiptOf,
+  type ReceiptsRecorded,
+  type Retry,
+  type Sent,
 } from './outbox.ts';
 import type { Templates } from './templates.ts';
 import { textOf } from '../common/text.ts';
@@ -36,7 +45,11 @@ export interface DispatcherOptions {
   templates: Templates;
   mail: MailChannel;
   sms: SmsChannel;
-  /** Messages in flight at once: the bound on duplicates after a crash. */
+  /**
+   * Messages in flight at once per channel — handed to the adapter and not yet recorded: the bound
+   * on duplicates after a crash. Twice the SMPP window by default, so that the window stays full
+   * while the previous window's answers are being recorded.
+   */
   concurrency?: number;
   /** How long a claim holds before another process may take the row over. */
   leaseMs?: number;
@@ -64,28 +77,67 @@ export function backoff(attempt: number, baseMs: number, maxMs: number, random =
   return Math.round(delay * (0.8 + 0.4 * random()));
 }
 
+/** Messages in flight per channel by default: twice the SMPP adapter's window of 10. */
+export const defaultConcurrency = 20;
 /** How long a receipt may wait for its message's send to be recorded while SMS are being sent. */
 const earlyReceiptWaitMs = 30_000;
-/** How often a waiting receipt looks again (other processes record sends this one does not hear of). */
+/** How often waiting receipts look again (other processes record sends this one does not hear of). */
 const earlyReceiptRecheckMs = 500;
 /** Unknown ids remembered so that a gateway repeating a receipt is not logged again. */
 const unknownIdsKept = 1000;
+/** How long a batch that could not be recorded waits before it is tried again. */
+const recordRetryMs = 1000;
+
+/** An attempt's outcome, waiting for the next batch to record it. */
+type Outcome =
+  | { message: ClaimedMessage; sent: Sent }
+  | { message: ClaimedMessage; retry: Retry }
+  | { message: ClaimedMessage; failure: Failure };
+
+/** A receipt waiting to be recorded; the SMS adapter acknowledges it when the promise settles. */
+interface PendingReceipt {
+  receipt: DeliveryReceipt;
+  of: ReceiptOf;
+  /** Until when an id no sent message has may wait for its send to be recorded. */
+  deadline: number;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+/** What one channel has: claimed rows not yet handed out, and how many are in flight. */
+interface Lane {
+  ready: ClaimedMessage[];
+  inFlight: number;
+  /** The last claim found fewer rows than it asked for: nothing more is due until told or polled. */
+  drained: boolean;
+}
 
 export class Dispatcher {
   readonly #o: Required<Omit<DispatcherOptions, 'onStatus' | 'log' | 'secretPaths'>> &
     Pick<DispatcherOptions, 'onStatus' | 'log' | 'secretPaths'>;
   #running = false;
-  #inFlight = 0;
+  #nudged = false;
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
-  // Receipts can overtake the write that records a message as sent: they wait here briefly, and
-  // markSent wakes them.
-  readonly #earlyReceipts = new Map<string, Set<() => void>>();
+  readonly #lanes: Record<Channel, Lane> = {
+    sms: { ready: [], inFlight: 0, drained: false },
+    email: { ready: [], inFlight: 0, drained: false },
+  };
+  // Outcomes and receipts wait here for the next batch: whatever arrived while the last one was
+  // being written goes into one transaction.
+  #outcomes: Outcome[] = [];
+  #receipts: PendingReceipt[] = [];
+  #recording: Promise<void> | null = null;
+  #recordTimer: NodeJS.Timeout | undefined;
+  // Receipts can overtake the write that records a message as sent: they wait here (by provider id)
+  // until that send is recorded, or look again after earlyReceiptRecheckMs.
+  readonly #early = new Map<string, PendingReceipt[]>();
+  #recheckTimer: NodeJS.Timeout | undefined;
   readonly #unknownIds = new Set<string>();
 
   constructor(options: DispatcherOptions) {
     this.#o = {
-      concurrency: 10,
+      concurrency: defaultConcurrency,
       leaseMs: 60_000,
       pollMs: 1000,
       maxAttempts: 12,
@@ -101,54 +153,115 @@ export class Dispatcher {
     this.#loop = this.#run();
   }
 
-  /** Stops claiming, and waits for what is in flight. */
+  /**
+   * Stops claiming, gives back what was claimed but not handed out, and waits until what is in
+   * flight is recorded (or recording fails: the lease then brings those rows back).
+   */
   async stop(): Promise<void> {
     this.#running = false;
-    this.notify();
+    this.#poke();
     await this.#loop;
-    while (this.#inFlight > 0) await new Promise((r) => setTimeout(r, 10));
+    const unsent = channelsOf(this.#lanes).flatMap((lane) => lane.ready.splice(0));
+    if (unsent.length > 0)
+      await releaseClaims(this.#o.db, unsent).catch((error: Error) =>
+        this.#o.log?.('error', `outbox: cannot give back ${unsent.length} claimed message(s): ${error.message}`),
+      );
+    while (this.inFlight > 0 || this.#recording) {
+      if (this.#recordTimer && !this.#recording) break; // the database refused the last batch
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    clearTimeout(this.#recordTimer);
+    clearTimeout(this.#recheckTimer);
+    // Receipts still waiting are not acknowledged: the gateway sends them again after the next bind.
+    for (const pending of [...this.#early.values()].flat()) pending.reject(new Error('the outbox is stopping'));
+    this.#early.clear();
   }
 
-  /** Something was enqueued or a slot freed: look again now instead of at the next poll. */
+  /** Something was enqueued: look again now instead of at the next poll. */
   notify(): void {
-    this.#wake?.();
+    for (const lane of channelsOf(this.#lanes)) lane.drained = false;
+    this.#poke();
   }
 
+  /** Messages handed to a channel and not yet recorded, over both channels. */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#lanes.sms.inFlight + this.#lanes.email.inFlight;
   }
 
   async #run(): Promise<void> {
+    const { concurrency, pollMs } = this.#o;
+    let polledAt = Date.now();
     while (this.#running) {
-      const free = this.#o.concurrency - this.#inFlight;
-      let claimed: ClaimedMessage[] = [];
-      if (free > 0) {
+      this.#nudged = false;
+      if (Date.now() - polledAt >= pollMs) {
+        // Retries and reminders fall due without telling anyone: each poll looks again.
+        polledAt = Date.now();
+        for (const lane of channelsOf(this.#lanes)) lane.drained = false;
+      }
+      this.#handOut();
+      // A channel whose buffer fell below one window claims enough rows to fill its free slots and
+      // keep two windows ready behind them: a claim a window at a time, not a row as each slot frees.
+      let claimed = 0;
+      for (const channel of ['sms', 'email'] as const) {
+        const lane = this.#lanes[channel];
+        const room = 3 * concurrency - lane.inFlight - lane.ready.length;
+        if (lane.drained || lane.ready.length >= concurrency || room <= 0) continue;
         try {
-          claimed = await claim(this.#o.db, this.#o.dataKey, { limit: free, leaseMs: this.#o.leaseMs });
+          const rows = await claim(this.#o.db, this.#o.dataKey, { limit: room, leaseMs: this.#o.leaseMs, channel });
+          lane.ready.push(...rows);
+          lane.drained = rows.length < room;
+          claimed += rows.length;
         } catch (error) {
           this.#o.log?.('error', `outbox: cannot claim messages: ${(error as Error).message}`);
         }
       }
-      for (const message of claimed) {
-        this.#inFlight += 1;
-        this.#deliver(message)
-          .catch((error) => this.#o.log?.('error', `outbox: message ${message.id}: ${(error as Error).message}`))
-          .finally(() => {
-            this.#inFlight -= 1;
-            this.notify();
-          });
-      }
-      if (claimed.length === 0 || this.#inFlight >= this.#o.concurrency) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.#o.pollMs);
-          this.#wake = () => {
-            clearTimeout(timer);
-            this.#wake = null;
-            resolve();
-          };
-        });
+      this.#handOut();
+      if (claimed === 0) await this.#sleep();
+    }
+  }
+
+  /** Until something is enqueued or a batch is recorded, or the next poll. */
+  async #sleep(): Promise<void> {
+    if (this.#nudged || !this.#running) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = null;
+        resolve();
+      }, this.#o.pollMs);
+      this.#wake = () => {
+        clearTimeout(timer);
+        this.#wake = null;
+        resolve();
+      };
+    });
+  }
+
+  /** Looks again at once: a slot freed. */
+  #poke(): void {
+    this.#nudged = true;
+    this.#wake?.();
+  }
+
+  /** Hands claimed rows to their channel while it has free slots. */
+  #handOut(): void {
+    const stale: ClaimedMessage[] = [];
+    for (const lane of channelsOf(this.#lanes)) {
+      while (lane.inFlight < this.#o.concurrency && lane.ready.length > 0) {
+        const message = lane.ready.shift()!;
+        // A row that waited for a slot through a quarter of its lease is given back rather than
+        // sent: its lease must outlast the send and its record.
+        if (message.claimedUntil.getTime() - Date.now() < (this.#o.leaseMs * 3) / 4) {
+          stale.push(message);
+          continue;
+        }
+        lane.inFlight += 1;
+        void this.#deliver(message).then((outcome) => this.#finished(outcome));
       }
     }
+    if (stale.length > 0)
+      releaseClaims(this.#o.db, stale).catch((error: Error) =>
+        this.#o.log?.('error', `outbox: cannot give back ${stale.length} claimed message(s): ${error.message}`),
+      );
   }
 
   #link(message: ClaimedMessage): string | undefined {
@@ -160,36 +273,33 @@ export class Dispatcher {
     return undefined;
   }
 
-  async #deliver(message: ClaimedMessage): Promise<void> {
-    const { db, templates } = this.#o;
-    const data = {
-      ...message.data,
-      link: this.#link(message),
-      code: message.kind === 'sms_code' ? message.secret : undefined,
-    };
+  /** Renders and sends one message; never throws: every attempt ends in an outcome to record. */
+  async #deliver(message: ClaimedMessage): Promise<Outcome> {
+    const { templates } = this.#o;
     try {
+      const data = {
+        ...message.data,
+        link: this.#link(message),
+        code: message.kind === 'sms_code' ? message.secret : undefined,
+      };
       if (message.channel === 'sms') {
         const text = templates.sms(message.language, message.kind, data);
         const { providerIds } = await this.#o.sms.send({ to: message.recipient, text });
-        await markSent(db, message.id, { providerIds });
-        this.#o.onStatus?.(message, 'sent');
-        for (const id of providerIds) this.#applyEarlyReceipt(id);
-      } else {
-        const rendered = templates.email(message.language, message.kind, data);
-        const mail: MailMessage = {
-          to: message.recipient,
-          subject: rendered.subject,
-          text: rendered.text,
-          html: rendered.html,
-        };
-        const calendar = this.#calendar(message, data);
-        if (calendar) mail.calendar = calendar;
-        const sent = await this.#o.mail.send(mail);
-        await markSent(db, message.id, { providerIds: [sent.messageId], reply: sent.response });
-        this.#o.onStatus?.(message, 'sent');
+        return { message, sent: { id: message.id, providerIds } };
       }
+      const rendered = templates.email(message.language, message.kind, data);
+      const mail: MailMessage = {
+        to: message.recipient,
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+      };
+      const calendar = this.#calendar(message, data);
+      if (calendar) mail.calendar = calendar;
+      const sent = await this.#o.mail.send(mail);
+      return { message, sent: { id: message.id, providerIds: [sent.messageId], reply: sent.response } };
     } catch (error) {
-      await this.#failedAttempt(message, error);
+      return this.#failedAttempt(message, error);
     }
   }
 
@@ -214,89 +324,163 @@ export class Dispatcher {
     });
   }
 
-  async #failedAttempt(message: ClaimedMessage, error: unknown): Promise<void> {
-    const { db } = this.#o;
-    const reason = (error as Error).message ?? String(error);
-    if (error instanceof PermanentFailure) {
-      await markFailed(db, message.id, reason);
-      this.#o.onStatus?.(message, 'failed', reason);
-      return;
-    }
+  #failedAttempt(message: ClaimedMessage, error: unknown): Outcome {
+    const reason = (error as Error)?.message ?? String(error);
+    if (error instanceof PermanentFailure) return { message, failure: { id: message.id, reason } };
     if (!(error instanceof TemporaryFailure)) {
       // A bug or a broken template must not lose the message: it is retried like a temporary
       // failure and the reason is logged, so a person can see and fix it.
       this.#o.log?.('error', `outbox: message ${message.id} (${message.kind}) could not be sent: ${reason}`);
     }
-    if (message.attempts >= this.#o.maxAttempts) {
-      const final = `gave up after ${message.attempts} attempts: ${reason}`;
-      await markFailed(db, message.id, final);
-      this.#o.onStatus?.(message, 'failed', final);
-      return;
-    }
-    const next = new Date(Date.now() + backoff(message.attempts, this.#o.backoffMs, this.#o.maxBackoffMs));
-    await markRetry(db, message.id, reason, next);
-    this.#o.onStatus?.(message, 'retrying', reason);
+    if (message.attempts >= this.#o.maxAttempts)
+      return { message, failure: { id: message.id, reason: `gave up after ${message.attempts} attempts: ${reason}` } };
+    const nextAttemptAt = new Date(Date.now() + backoff(message.attempts, this.#o.backoffMs, this.#o.maxBackoffMs));
+    return { message, retry: { id: message.id, error: reason, nextAttemptAt } };
+  }
+
+  #finished(outcome: Outcome): void {
+    this.#outcomes.push(outcome);
+    this.#record();
   }
 
   /**
    * A delivery receipt from the SMS gateway: delivered, or failed with the network's reason. The
-   * returned promise settles when the receipt is recorded, and only then does the SMS adapter
-   * acknowledge it: a receipt is never lost with a process that dies before recording it.
+   * returned promise settles when the receipt is recorded (in the next batch), and only then does
+   * the SMS adapter acknowledge it: a receipt is never lost with a process that dies before
+   * recording it.
    *
    * A receipt for an id no sent message has is acknowledged too (and logged once): a shared SMPP
    * account, or a database restored from a backup, brings such receipts every day, and refusing
    * them only makes the gateway send them again for ever. It can only be early, not unknown, while
    * some SMS is between the gateway's answer and its send record, so only then does it wait.
    */
-  async receipt(receipt: DeliveryReceipt): Promise<void> {
-    if (await this.#applyReceipt(receipt)) return; // the usual case: the send is on record
-    const deadline = Date.now() + earlyReceiptWaitMs;
-    for (;;) {
-      // In this order: a send is recorded in the same commit that ends its "sending", so when
-      // nothing is sending any more, a message with this id is already on record.
-      const sending = await this.#smsSending();
-      if (await this.#applyReceipt(receipt)) return;
-      if (!sending || Date.now() >= deadline) {
-        this.#unknownReceipt(receipt);
-        return;
-      }
-      await this.#nextLook(receipt.providerId, Math.min(earlyReceiptRecheckMs, deadline - Date.now()));
-    }
-  }
-
-  /** False when no sent message has the provider id yet; true once the receipt is recorded. */
-  async #applyReceipt(receipt: DeliveryReceipt): Promise<boolean> {
+  receipt(receipt: DeliveryReceipt): Promise<void> {
     const delivered = receipt.status === 'delivered';
-    const reason = delivered ? null : `${receipt.status}${receipt.error ? ` (${receipt.error})` : ''}`;
-    const changed = await recordReceipt(this.#o.db, receipt.providerId, delivered ? 'delivered' : 'failed', reason);
-    if (changed === 'unknown') return false;
-    if (changed) this.#o.onStatus?.(changed, delivered ? 'delivered' : 'failed', reason ?? undefined);
-    return true;
-  }
-
-  async #smsSending(): Promise<boolean> {
-    return (await this.#o.db('outbox_messages').where({ channel: 'sms', status: 'sending' }).first('id')) !== undefined;
-  }
-
-  /** Resolves when a send with this provider id is recorded here, or after `ms`. */
-  #nextLook(providerId: string, ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const waiters = this.#earlyReceipts.get(providerId) ?? new Set<() => void>();
-      this.#earlyReceipts.set(providerId, waiters);
-      const wake = () => {
-        clearTimeout(timer);
-        waiters.delete(wake);
-        if (waiters.size === 0 && this.#earlyReceipts.get(providerId) === waiters)
-          this.#earlyReceipts.delete(providerId);
-        resolve();
-      };
-      const timer = setTimeout(wake, Math.max(0, ms));
-      waiters.add(wake);
+    const of: ReceiptOf = {
+      providerId: receipt.providerId,
+      receipt: delivered ? 'delivered' : 'failed',
+      reason: delivered ? null : `${receipt.status}${receipt.error ? ` (${receipt.error})` : ''}`,
+    };
+    return new Promise<void>((resolve, reject) => {
+      this.#receipts.push({ receipt, of, deadline: Date.now() + earlyReceiptWaitMs, resolve, reject });
+      this.#record();
     });
   }
 
-  #applyEarlyReceipt(providerId: string): void {
-    for (const wake of [...(this.#earlyReceipts.get(providerId) ?? [])]) wake();
+  /**
+   * Starts a batch unless one is being written (the next starts when it ends). It starts after the
+   * current turn of the event loop, so that what one read from a socket finished (several SMPP
+   * responses and receipts) goes into one batch.
+   */
+  #record(): void {
+    if (this.#recording || this.#recordTimer) return;
+    if (this.#outcomes.length === 0 && this.#receipts.length === 0) return;
+    this.#recording = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.#recordBatch())
+      .finally(() => {
+        this.#recording = null;
+        this.#record();
+      });
+  }
+
+  /**
+   * One transaction for everything that finished since the last batch: the sends, retries and
+   * failures first, then the receipts, so that a receipt finds a send recorded in the same batch.
+   */
+  async #recordBatch(): Promise<void> {
+    const outcomes = this.#outcomes.splice(0);
+    const receipts = this.#receipts.splice(0);
+    let recorded: { sending: boolean; receipts: ReceiptsRecorded };
+    try {
+      recorded = await this.#o.db.transaction(async (trx) => {
+        const sends: Sent[] = [];
+        const retries: Retry[] = [];
+        const failures: Failure[] = [];
+        for (const o of outcomes) {
+          if ('sent' in o) sends.push(o.sent);
+          else if ('retry' in o) retries.push(o.retry);
+          else failures.push(o.failure);
+        }
+        if (sends.length > 0) await recordSends(trx, sends);
+        if (retries.length > 0) await recordRetries(trx, retries);
+        if (failures.length > 0) await recordFailures(trx, failures);
+        if (receipts.length === 0) return { sending: false, receipts: { unknown: new Set<string>(), changed: [] } };
+        // In this order: a send is recorded in the same commit that ends its "sending", so when
+        // nothing is sending any more, a message with an id looked up after this is on record.
+        const sending = await smsSending(trx);
+        return {
+          sending,
+          receipts: await recordReceipts(
+            trx,
+            receipts.map((r) => r.of),
+          ),
+        };
+      });
+    } catch (error) {
+      const reason = (error as Error).message;
+      this.#o.log?.(
+        'error',
+        `outbox: cannot record ${outcomes.length} outcome(s) and ${receipts.length} receipt(s): ${reason}`,
+      );
+      // The outcomes keep their slots and are tried again: nothing more is sent meanwhile. The
+      // receipts are refused for now; the gateway sends them again.
+      this.#outcomes.unshift(...outcomes);
+      for (const r of receipts) r.reject(error as Error);
+      this.#recordTimer = setTimeout(() => {
+        this.#recordTimer = undefined;
+        this.#record();
+      }, recordRetryMs);
+      return;
+    }
+    this.#afterBatch(outcomes, receipts, recorded.sending, recorded.receipts);
+  }
+
+  /** Tells of what a committed batch changed, frees the slots, and settles its receipts. */
+  #afterBatch(outcomes: Outcome[], receipts: PendingReceipt[], sending: boolean, recorded: ReceiptsRecorded): void {
+    for (const o of outcomes) {
+      this.#lanes[o.message.channel].inFlight -= 1;
+      if ('sent' in o) {
+        this.#o.onStatus?.(o.message, 'sent');
+        for (const id of o.sent.providerIds) this.#recordedSend(id);
+      } else if ('retry' in o) {
+        this.#o.onStatus?.(o.message, 'retrying', o.retry.error);
+      } else {
+        this.#o.onStatus?.(o.message, 'failed', o.failure.reason);
+      }
+    }
+    if (outcomes.length > 0) this.#poke();
+    for (const change of recorded.changed) this.#o.onStatus?.(change.message, change.status, change.reason);
+    const now = Date.now();
+    for (const pending of receipts) {
+      if (!recorded.unknown.has(pending.of.providerId)) pending.resolve();
+      else if (sending && now < pending.deadline) this.#waitForSend(pending);
+      else {
+        this.#unknownReceipt(pending.receipt);
+        pending.resolve();
+      }
+    }
+  }
+
+  /** An early receipt waits until its send is recorded here, or looks again shortly. */
+  #waitForSend(pending: PendingReceipt): void {
+    const waiting = this.#early.get(pending.of.providerId) ?? [];
+    waiting.push(pending);
+    this.#early.set(pending.of.providerId, waiting);
+    this.#recheckTimer ??= setTimeout(() => {
+      this.#recheckTimer = undefined;
+      for (const list of this.#early.values()) this.#receipts.push(...list);
+      this.#early.clear();
+      this.#record();
+    }, earlyReceiptRecheckMs);
+  }
+
+  /** A send with this provider id is on record: receipts waiting for it go into the next batch. */
+  #recordedSend(providerId: string): void {
+    const waiting = this.#early.get(providerId);
+    if (!waiting) return;
+    this.#early.delete(providerId);
+    this.#receipts.push(...waiting);
+    this.#record();
   }
 
   #unknownReceipt(receipt: DeliveryReceipt): void {
@@ -309,6 +493,8 @@ export class Dispatcher {
     );
   }
 }
+
+const channelsOf = (lanes: Record<Channel, Lane>): Lane[] => [lanes.sms, lanes.email];
 
 /** "Samverka <noreply@x>" → "noreply@x". */
 export function addressOf(from: string): string {

@@ -53,7 +53,6 @@ export interface OutboxMessage {
   status: OutboxStatus;
   attempts: number;
   nextAttemptAt: Date;
-  providerIds: string[];
   providerReply: string | null;
   lastError: string | null;
   fallbackOf: string | null;
@@ -66,13 +65,50 @@ export interface OutboxMessage {
 /** A claimed message, with its secret opened for rendering. */
 export interface ClaimedMessage extends OutboxMessage {
   secret: string | null;
+  /** Until when the claim holds: after that another process may take the row over. */
+  claimedUntil: Date;
 }
 
-type Row = Record<string, any>;
+/** A timestamp as the drivers return it: an ISO string from SQLite, a Date from PostgreSQL. */
+type Stamp = string | Date;
+
+/** A row of outbox_messages (migration 0004). */
+interface MessageRow {
+  id: string;
+  channel: Channel;
+  kind: MessageKind;
+  priority: number;
+  meeting_id: string | null;
+  participant_id: string | null;
+  recipient: string;
+  language: Language;
+  /** The template's data, JSON. */
+  data: string;
+  secret_sealed: string | null;
+  status: OutboxStatus;
+  attempts: number;
+  next_attempt_at: Stamp;
+  claimed_until: Stamp | null;
+  provider_reply: string | null;
+  last_error: string | null;
+  fallback_of: string | null;
+  dedupe_key: string | null;
+  created_at: Stamp;
+  sent_at: Stamp | null;
+  delivered_at: Stamp | null;
+  failed_at: Stamp | null;
+}
+
+/** A row of outbox_provider_ids: one per SMS part, or the e-mail's Message-ID. */
+interface ProviderIdRow {
+  provider_id: string;
+  message_id: string;
+  receipt: Receipt | null;
+}
 
 const sealContext = (id: string) => `outbox:${id}`;
 
-function toMessage(r: Row, providerIds: string[] = []): OutboxMessage {
+function toMessage(r: MessageRow): OutboxMessage {
   return {
     id: r.id,
     channel: r.channel,
@@ -81,11 +117,10 @@ function toMessage(r: Row, providerIds: string[] = []): OutboxMessage {
     language: r.language,
     meetingId: r.meeting_id ?? null,
     participantId: r.participant_id ?? null,
-    data: JSON.parse(r.data),
+    data: JSON.parse(r.data) as Record<string, unknown>,
     status: r.status,
     attempts: Number(r.attempts),
     nextAttemptAt: toDate(r.next_attempt_at),
-    providerIds,
     providerReply: r.provider_reply ?? null,
     lastError: r.last_error ?? null,
     fallbackOf: r.fallback_of ?? null,
@@ -107,7 +142,7 @@ export async function enqueue(
   now = new Date(),
 ): Promise<string | undefined> {
   const id = randomUUID();
-  const row = {
+  const row: MessageRow = {
     id,
     channel: message.channel,
     kind: message.kind,
@@ -119,10 +154,17 @@ export async function enqueue(
     data: JSON.stringify(message.data),
     secret_sealed: message.secret ? encrypt(dataKey, message.secret, sealContext(id)) : null,
     status: 'queued',
+    attempts: 0,
     next_attempt_at: iso(message.notBefore ?? now),
+    claimed_until: null,
+    provider_reply: null,
+    last_error: null,
     fallback_of: message.fallbackOf ?? null,
     dedupe_key: message.dedupeKey ?? null,
     created_at: iso(now),
+    sent_at: null,
+    delivered_at: null,
+    failed_at: null,
   };
   if (message.dedupeKey) {
     const inserted = await trx('outbox_messages').insert(row).onConflict('dedupe_key').ignore().returning('id');
@@ -137,36 +179,48 @@ export async function dedupeTaken(trx: Db | Knex.Transaction, key: string): Prom
 }
 
 /**
- * Claims up to `limit` messages that are due, or whose sender died mid-send (lease expired), and
- * marks them sending under a new lease — in one statement, so that two processes can never take
- * the same row: PostgreSQL skips rows another process is claiming (FOR UPDATE SKIP LOCKED), and
- * SQLite takes its write lock before reading (so a second process waits for the busy timeout
- * instead of failing).
+ * Claims up to `limit` messages of a channel that are due, or whose sender died mid-send (lease
+ * expired), and marks them sending under one new lease. Each kind is taken by one statement (no
+ * transaction around them: each is atomic), so that two processes can never take the same row: PostgreSQL skips rows another process is
+ * claiming (FOR UPDATE SKIP LOCKED), and SQLite takes its write lock before reading (so a second
+ * process waits for the busy timeout instead of failing). The queued rows are read in sending order
+ * from the index made for it (migration 0016), so a batch costs the rows it takes, not the backlog.
  */
 export async function claim(
   db: Db,
   dataKey: Buffer,
-  options: { limit: number; leaseMs: number; now?: Date },
+  options: { limit: number; leaseMs: number; channel: Channel; now?: Date },
 ): Promise<ClaimedMessage[]> {
   const now = options.now ?? new Date();
-  const due = db('outbox_messages')
-    .select('id')
-    .where((w) => w.where('status', 'queued').andWhere('next_attempt_at', '<=', iso(now)))
-    .orWhere((w) => w.where('status', 'sending').andWhere('claimed_until', '<', iso(now)))
-    .orderBy([
-      { column: 'priority', order: 'desc' },
-      { column: 'next_attempt_at', order: 'asc' },
-    ])
-    .limit(options.limit);
-  if (!isSqlite(db)) due.forUpdate().skipLocked();
-  const rows: Row[] = await db('outbox_messages')
-    .whereIn('id', due)
-    .update({
-      status: 'sending',
-      claimed_until: iso(new Date(now.getTime() + options.leaseMs)),
-      attempts: db.raw('attempts + 1'),
-    })
-    .returning('*');
+  const claimedUntil = new Date(now.getTime() + options.leaseMs);
+  const take = (due: Knex.QueryBuilder, limit: number): Promise<MessageRow[]> => {
+    due
+      .select('id')
+      .andWhere('channel', options.channel)
+      .orderBy([
+        { column: 'priority', order: 'desc' },
+        { column: 'next_attempt_at', order: 'asc' },
+      ])
+      .limit(limit);
+    if (!isSqlite(db)) due.forUpdate().skipLocked();
+    return db('outbox_messages')
+      .whereIn('id', due)
+      .update({ status: 'sending', claimed_until: iso(claimedUntil), attempts: db.raw('attempts + 1') })
+      .returning('*');
+  };
+  // Rows whose sender died first: they have waited longest. Usually there are none, and a statement
+  // that changes nothing costs no flush to disk.
+  const rows = await take(
+    db('outbox_messages').where('status', 'sending').andWhere('claimed_until', '<', iso(now)),
+    options.limit,
+  );
+  if (rows.length < options.limit)
+    rows.push(
+      ...(await take(
+        db('outbox_messages').where('status', 'queued').andWhere('next_attempt_at', '<=', iso(now)),
+        options.limit - rows.length,
+      )),
+    );
   // RETURNING keeps no order: the most urgent first, as they were chosen.
   rows.sort(
     (a, b) =>
@@ -176,6 +230,7 @@ export async function claim(
   return rows.map((r) => ({
     ...toMessage(r),
     secret: r.secret_sealed ? decrypt(dataKey, r.secret_sealed, sealContext(r.id)) : null,
+    claimedUntil,
   }));
 }
 
@@ -184,93 +239,215 @@ export async function releaseAllClaims(db: Db): Promise<number> {
   return db('outbox_messages').where('status', 'sending').update({ status: 'queued', claimed_until: null });
 }
 
-export async function markSent(
-  db: Db,
-  id: string,
-  result: { providerIds: string[]; reply?: string },
-  now = new Date(),
-): Promise<void> {
-  await db.transaction(async (trx) => {
+/**
+ * Gives claimed messages that were never handed to a channel back to the queue, due at once, with
+ * the attempt they did not make. Only while the claim is still this one's: a row whose lease ran
+ * out may be another process's by now.
+ */
+export async function releaseClaims(db: Db, messages: ClaimedMessage[]): Promise<number> {
+  let released = 0;
+  for (const [until, group] of groupBy(messages, (m) => m.claimedUntil.getTime())) {
+    for (const ids of chunks(group.map((m) => m.id))) {
+      released += await db('outbox_messages')
+        .whereIn('id', ids)
+        .andWhere({ status: 'sending' })
+        .andWhere('claimed_until', iso(new Date(until)))
+        .update({ status: 'queued', claimed_until: null, attempts: db.raw('attempts - 1') });
+    }
+  }
+  return released;
+}
+
+/** What a channel said about a message it took: the ids to match receipts with, and its reply. */
+export interface Sent {
+  id: string;
+  providerIds: string[];
+  reply?: string | undefined;
+}
+
+export interface Retry {
+  id: string;
+  error: string;
+  nextAttemptAt: Date;
+}
+
+export interface Failure {
+  id: string;
+  reason: string;
+}
+
+export type Receipt = 'delivered' | 'failed';
+
+export interface ReceiptOf {
+  providerId: string;
+  receipt: Receipt;
+  /** Why it failed, as the network said. */
+  reason: string | null;
+}
+
+/** A message a batch of receipts moved to delivered or failed. */
+export interface ReceiptChange {
+  message: OutboxMessage;
+  status: Receipt;
+  reason?: string;
+}
+
+/** What a batch was told and did: the provider ids no sent message has (yet), and the changes. */
+export interface ReceiptsRecorded {
+  unknown: Set<string>;
+  changed: ReceiptChange[];
+}
+
+/** Statements take at most this many ids each (SQLite binds at most 32,766 values). */
+const chunkSize = 500;
+
+function chunks<T>(items: T[], size = chunkSize): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return groups;
+}
+
+/**
+ * Records many sends in the caller's transaction: one UPDATE for the rows and one INSERT for their
+ * provider ids. The secret goes with the send: it has been used.
+ */
+export async function recordSends(trx: Knex.Transaction, sends: Sent[], now = new Date()): Promise<void> {
+  for (const part of chunks(sends)) {
+    const replies = part.filter((s) => s.reply !== undefined);
     await trx('outbox_messages')
-      .where({ id, status: 'sending' })
+      .whereIn(
+        'id',
+        part.map((s) => s.id),
+      )
+      .andWhere({ status: 'sending' })
       .update({
         status: 'sent',
         sent_at: iso(now),
         claimed_until: null,
-        provider_reply: result.reply ?? null,
+        // Each relay reply is its own ("250 Ok: queued as …"): one CASE, still one statement.
+        provider_reply:
+          replies.length === 0
+            ? null
+            : trx.raw(`case id ${replies.map(() => 'when ? then ?').join(' ')} else null end`, [
+                ...replies.flatMap((s) => [s.id, s.reply!]),
+              ]),
         last_error: null,
         secret_sealed: null,
       });
-    if (result.providerIds.length > 0) {
-      await trx('outbox_provider_ids')
-        .insert(result.providerIds.map((providerId) => ({ provider_id: providerId, message_id: id })))
-        .onConflict('provider_id')
-        .merge();
-    }
-  });
+  }
+  const links = sends.flatMap((s) =>
+    s.providerIds.map((providerId) => ({ provider_id: providerId, message_id: s.id })),
+  );
+  for (const part of chunks(links)) await trx('outbox_provider_ids').insert(part).onConflict('provider_id').merge();
 }
 
-export async function markRetry(db: Db, id: string, error: string, nextAttemptAt: Date): Promise<void> {
-  await db('outbox_messages')
-    .where({ id, status: 'sending' })
-    .update({ status: 'queued', claimed_until: null, last_error: error, next_attempt_at: iso(nextAttemptAt) });
+/** Temporary failures, each due again at its own time. */
+export async function recordRetries(trx: Knex.Transaction, retries: Retry[]): Promise<void> {
+  for (const r of retries) {
+    await trx('outbox_messages')
+      .where({ id: r.id, status: 'sending' })
+      .update({ status: 'queued', claimed_until: null, last_error: r.error, next_attempt_at: iso(r.nextAttemptAt) });
+  }
 }
 
-export async function markFailed(db: Db, id: string, reason: string, now = new Date()): Promise<void> {
-  await db('outbox_messages')
-    .where({ id })
-    .whereIn('status', ['queued', 'sending', 'sent'])
-    .update({ status: 'failed', claimed_until: null, last_error: reason, failed_at: iso(now), secret_sealed: null });
+/** Messages that will not go: refused for good, given up after their attempts, or erased. */
+export async function recordFailures(trx: Db | Knex.Transaction, failures: Failure[], now = new Date()): Promise<void> {
+  for (const f of failures) {
+    await trx('outbox_messages')
+      .where({ id: f.id })
+      .whereIn('status', ['queued', 'sending', 'sent'])
+      .update({
+        status: 'failed',
+        claimed_until: null,
+        last_error: f.reason,
+        failed_at: iso(now),
+        secret_sealed: null,
+      });
+  }
 }
 
 /**
- * Records a receipt for one provider id. A message is delivered when every part is; it failed when
- * any part did. Returns 'unknown' when no sent message has that id (yet), the message when its
- * status changed, and undefined otherwise.
+ * Records a batch of receipts in the caller's transaction. A message is delivered when every part
+ * is; it failed when any part did. The provider ids are matched with one indexed query per batch;
+ * ids no sent message has (yet) come back as unknown and change nothing.
  */
-export async function recordReceipt(
-  db: Db,
-  providerId: string,
-  receipt: 'delivered' | 'failed',
-  reason: string | null,
+export async function recordReceipts(
+  trx: Knex.Transaction,
+  receipts: ReceiptOf[],
   now = new Date(),
-): Promise<OutboxMessage | 'unknown' | undefined> {
-  return db.transaction(async (trx) => {
-    const link = await trx('outbox_provider_ids').where({ provider_id: providerId }).first();
-    if (!link) return 'unknown';
-    // The parts' receipts arrive together. On PostgreSQL two of them, each reading the other's part
-    // as not yet delivered, would both leave the message "sent" for ever: the message row is locked
-    // first, so they take turns. (SQLite runs one writer at a time.)
-    const locked = trx('outbox_messages').where({ id: link.message_id }).first('id');
-    if (!isSqlite(db)) locked.forUpdate();
-    await locked;
-    await trx('outbox_provider_ids').where({ provider_id: providerId }).update({ receipt });
-    const parts = await trx('outbox_provider_ids').where({ message_id: link.message_id });
-    const message = await trx('outbox_messages').where({ id: link.message_id }).first();
-    if (!message || message.status !== 'sent') return undefined;
-    if (receipt === 'failed') {
-      await trx('outbox_messages')
-        .where({ id: message.id })
-        .update({ status: 'failed', failed_at: iso(now), last_error: reason });
-    } else if (parts.every((p: Row) => p.receipt === 'delivered')) {
-      await trx('outbox_messages')
-        .where({ id: message.id })
-        .update({ status: 'delivered', delivered_at: iso(now) });
-    } else {
-      return undefined;
+): Promise<ReceiptsRecorded> {
+  // A gateway may repeat a receipt: the last word on each id counts.
+  const byId = new Map(receipts.map((r) => [r.providerId, r]));
+  const links: ProviderIdRow[] = [];
+  for (const ids of chunks([...byId.keys()]))
+    links.push(...((await trx('outbox_provider_ids').whereIn('provider_id', ids)) as ProviderIdRow[]));
+  const known = new Set(links.map((l) => l.provider_id));
+  const unknown = new Set([...byId.keys()].filter((id) => !known.has(id)));
+  if (links.length === 0) return { unknown, changed: [] };
+
+  const messageIds = [...new Set(links.map((l) => l.message_id))].sort();
+  // The parts' receipts arrive together, maybe in two processes' batches. On PostgreSQL two batches,
+  // each reading the other's part as not yet delivered, would both leave the message "sent" for
+  // ever: the message rows are locked first, in one order, so batches take turns without deadlock.
+  // (SQLite runs one writer at a time.)
+  if (!isSqlite(trx)) {
+    for (const ids of chunks(messageIds))
+      await trx('outbox_messages').whereIn('id', ids).orderBy('id').forUpdate().select('id');
+  }
+  for (const [receipt, group] of groupBy(
+    links.map((l) => byId.get(l.provider_id)!),
+    (r) => r.receipt,
+  )) {
+    for (const ids of chunks(group.map((r) => r.providerId)))
+      await trx('outbox_provider_ids').whereIn('provider_id', ids).update({ receipt });
+  }
+  const parts: ProviderIdRow[] = [];
+  const sent: MessageRow[] = [];
+  for (const ids of chunks(messageIds)) {
+    parts.push(...((await trx('outbox_provider_ids').whereIn('message_id', ids)) as ProviderIdRow[]));
+    sent.push(...((await trx('outbox_messages').whereIn('id', ids).andWhere({ status: 'sent' })) as MessageRow[]));
+  }
+  const partsOf = groupBy(parts, (p) => p.message_id);
+  const changed: ReceiptChange[] = [];
+  for (const row of sent) {
+    const mine = partsOf.get(row.id) ?? [];
+    const failed = mine.map((p) => byId.get(p.provider_id)).find((r) => r?.receipt === 'failed');
+    if (failed) {
+      changed.push({
+        message: { ...toMessage(row), status: 'failed', failedAt: now, lastError: failed.reason },
+        status: 'failed',
+        ...(failed.reason ? { reason: failed.reason } : {}),
+      });
+    } else if (mine.every((p) => p.receipt === 'delivered')) {
+      changed.push({ message: { ...toMessage(row), status: 'delivered', deliveredAt: now }, status: 'delivered' });
     }
-    return toMessage(
-      await trx('outbox_messages').where({ id: message.id }).first(),
-      parts.map((p: Row) => p.provider_id),
-    );
-  });
+  }
+  const delivered = changed.filter((c) => c.status === 'delivered').map((c) => c.message.id);
+  for (const ids of chunks(delivered))
+    await trx('outbox_messages')
+      .whereIn('id', ids)
+      .update({ status: 'delivered', delivered_at: iso(now) });
+  for (const c of changed.filter((c) => c.status === 'failed'))
+    await trx('outbox_messages')
+      .where({ id: c.message.id })
+      .update({ status: 'failed', failed_at: iso(now), last_error: c.reason ?? null });
+  return { unknown, changed };
+}
+
+/** Whether any SMS is between its claim and its send record, in any process. */
+export async function smsSending(db: Db | Knex.Transaction): Promise<boolean> {
+  return (await db('outbox_messages').where({ channel: 'sms', status: 'sending' }).first('id')) !== undefined;
 }
 
 export async function findMessage(db: Db, id: string): Promise<OutboxMessage | undefined> {
-  const row = await db('outbox_messages').where({ id }).first();
-  if (!row) return undefined;
-  const ids = await db('outbox_provider_ids').where({ message_id: id }).pluck('provider_id');
-  return toMessage(row, ids);
+  const row: MessageRow | undefined = await db('outbox_messages').where({ id }).first();
+  return row ? toMessage(row) : undefined;
 }
 
 export async function messagesOf(
@@ -280,11 +457,12 @@ export async function messagesOf(
   const q = db('outbox_messages').orderBy('created_at', 'asc');
   if (where.meetingId) q.where('meeting_id', where.meetingId);
   if (where.participantId) q.where('participant_id', where.participantId);
-  return (await q).map((r: Row) => toMessage(r));
+  return ((await q) as MessageRow[]).map(toMessage);
 }
 
 export async function recentMessages(db: Db, limit = 200): Promise<OutboxMessage[]> {
-  return (await db('outbox_messages').orderBy('created_at', 'desc').limit(limit)).map((r: Row) => toMessage(r));
+  const rows: MessageRow[] = await db('outbox_messages').orderBy('created_at', 'desc').limit(limit);
+  return rows.map(toMessage);
 }
 
 export interface QueueStats {

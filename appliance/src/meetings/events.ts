@@ -55,3 +55,12 @@ export type MeetingChange = { [K in ChangeType]: { type: K; payload: DomainEvent
  * commits or rolls back with the change. The invitations issue registers its outbox here.
  */
 export type ChangeHook = (trx: Knex.Transaction, change: MeetingChange) => Promise<void>;
+
+/**
+ * The caller's own part of one change, run in its transaction after the hooks: a request's audit
+ * record of the change (`request.auditIn`), so that the change and its record commit together.
+ */
+export type Within = (trx: Knex.Transaction, changes: MeetingChange[]) => Promise<void>;
+
+/** The same for a status change: `advanced` says whether the status moved (or was there already). */
+export type WithinStatus = (trx: Knex.Transaction, advanced: boolean) => Promise<void>;

@@ -4,7 +4,7 @@ import type { Staff } from '../staff/index.ts';
 import type { Meeting } from './model.ts';
 import type { RoomStatus } from './store.ts';
 import { findStaff, findUnit } from '../staff/index.ts';
-import type { ChangeHook } from './events.ts';
+import type { ChangeHook, WithinStatus } from './events.ts';
 import { routes as pageRoutes } from './pages.ts';
 import { ParticipantFacts, type FactsProvider, type MarksProvider } from './facts.ts';
 import { LiveUpdates } from './live.ts';
@@ -87,7 +87,8 @@ export const advanceStatus = (
   status: RoomStatus,
   byStaffId: string | null = null,
   now = new Date(),
-): Promise<boolean> => server.plugins.meetings.service.advanceStatus(meetingId, status, byStaffId, now);
+  within?: WithinStatus,
+): Promise<boolean> => server.plugins.meetings.service.advanceStatus(meetingId, status, byStaffId, now, within);
 
 // Reads without an access check, for system work (messages, schedules, the guest's own meeting,
 // admin-only pages): a read for a staff member's request goes through meetingFor.
@@ -106,5 +107,5 @@ export {
   type RoomStatus,
 } from './store.ts';
 export type { FactsProvider, ParticipantFact, MarksProvider } from './facts.ts';
-export type { MeetingChange } from './events.ts';
+export type { MeetingChange, WithinStatus } from './events.ts';
 export { findPatient, patientOfMeeting, type PatientRecord } from './patients.ts';

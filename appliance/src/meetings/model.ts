@@ -72,6 +72,12 @@ export interface Meeting {
   participants: Participant[];
 }
 
+/** What the calendar shows of a meeting (store.listCalendar): no contact data, no plan. */
+export interface CalendarEntry extends Pick<Meeting, 'id' | 'title' | 'startsAt' | 'durationMinutes' | 'status'> {
+  /** Each participant's name and kind, in the routine's order (the patient first). */
+  people: Pick<Participant, 'name' | 'kind'>[];
+}
+
 /** A participant checked by rules.ts and ready to store; the personal numbers are still in clear. */
 export interface NewContact {
   name: string;

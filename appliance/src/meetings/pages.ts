@@ -4,7 +4,7 @@
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { day, lookupYears, meetingYears } from '../http/dates.ts';
-import { languageOf, t, type Language } from '../http/i18n.ts';
+import { languageOf, languages, t, type Language } from '../http/i18n.ts';
 import { objectOf, route } from '../http/route.ts';
 import { openEventStream } from '../http/sse.ts';
 import type { Staff } from '../staff/index.ts';
@@ -20,12 +20,23 @@ import {
   renderBooking,
   type BookingForm,
 } from './booking-form.ts';
-import { isPatient, patientOf, type Meeting, type Participant } from './model.ts';
-import { audited } from './routes.ts';
+import {
+  isPatient,
+  meetingEnd,
+  meetingStatuses,
+  participantKinds,
+  type CalendarEntry,
+  type Meeting,
+  type MeetingStatus,
+  type Participant,
+  type ParticipantKind,
+} from './model.ts';
+import { audited, auditBooking, auditChange } from './routes.ts';
 import { meetingParams, participantParams } from './schemas.ts';
 import { withPatientFirst, type MeetingService } from './service.ts';
 import {
   addDays,
+  ClinicDays,
   formatDay,
   formatSpan,
   fromClinicTime,
@@ -64,26 +75,36 @@ function participantView(lang: Language, p: Participant) {
   };
 }
 
-function meetingSummary(lang: Language, m: Meeting) {
-  const start = toClinicTime(m.startsAt);
-  const end = toClinicTime(new Date(m.startsAt.getTime() + m.durationMinutes * 60000));
-  const patient = patientOf(m);
+/** The words the calendar puts beside its meetings, looked up once per language rather than per meeting. */
+const calendarWords = Object.fromEntries(
+  languages.map((lang) => [
+    lang,
+    {
+      kind: Object.fromEntries(participantKinds.map((k) => [k, t(lang, `meetings.kind.${k}`)])),
+      status: Object.fromEntries(meetingStatuses.map((s) => [s, t(lang, `meetings.status.${s}`)])),
+      noPatient: t(lang, 'meetings.calendar.noPatient'),
+    },
+  ]),
+) as Record<
+  Language,
+  { kind: Record<ParticipantKind, string>; status: Record<MeetingStatus, string>; noPatient: string }
+>;
+
+/** One meeting in the calendar: what the day column shows of it, and nothing more. */
+function calendarItem(lang: Language, days: ClinicDays, m: CalendarEntry, marks: string[]) {
+  const words = calendarWords[lang];
+  const patient = m.people.find((p) => isPatient(p.kind));
   return {
     id: m.id,
-    time: `${start.time}–${end.time}`,
+    time: `${days.time(m.startsAt)}–${days.time(meetingEnd(m))}`,
     title: m.title,
     cancelled: m.status === 'cancelled',
-    statusLabel: t(lang, `meetings.status.${m.status}`),
-    linkName: patient?.name ?? t(lang, 'meetings.calendar.noPatient'),
+    statusLabel: words.status[m.status],
+    linkName: patient?.name ?? words.noPatient,
     // The routine: staff join by clicking the patient's name. While the room is open it leads in.
     link: m.status === 'open' || m.status === 'in_progress' ? `/meetings/${m.id}/room` : `/meetings/${m.id}`,
-    others: m.participants
-      .filter((p) => p !== patient)
-      .map((p) => ({
-        name: p.name,
-        kindLabel: t(lang, `meetings.kind.${p.kind}`),
-        statusLabel: t(lang, `meetings.pstatus.${p.status}`),
-      })),
+    others: m.people.filter((p) => p !== patient).map((p) => ({ name: p.name, kindLabel: words.kind[p.kind] })),
+    marks,
   };
 }
 
@@ -200,26 +221,29 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         const lang = languageOf(request);
         const staff = staffOf(request);
         const { view, date: chosen } = request.query;
-        const date = chosen ?? today();
+        const now = today();
+        const date = chosen ?? now;
         const first = view === 'week' ? mondayOf(date) : date;
-        const days = view === 'week' ? 7 : 1;
-        const list = await meetings.list(staff, {
-          from: fromClinicTime(first),
-          to: fromClinicTime(addDays(first, days)),
-        });
+        const days = new ClinicDays(first, view === 'week' ? 7 : 1);
+        const list = await meetings.calendar(staff, { from: days.from, to: days.to });
         await request.audit('meeting.list', {
           targetType: 'meeting',
-          details: { from: first, days, meetingIds: list.map((m) => m.id) },
+          details: { from: first, days: days.dates.length, meetingIds: list.map((m) => m.id) },
         });
         const marks = await facts.marks(
           list.map((m) => m.id),
           lang,
         );
-        const byDay = new Map<string, (ReturnType<typeof meetingSummary> & { marks: string[] })[]>();
-        for (const m of list) {
-          const day = toClinicTime(m.startsAt).date;
-          byDay.set(day, [...(byDay.get(day) ?? []), { ...meetingSummary(lang, m), marks: marks.get(m.id) ?? [] }]);
-        }
+        const columns = days.dates.map((day) => ({
+          date: day,
+          label: formatDay(day, lang),
+          isToday: day === now,
+          weekend: weekday(day) >= 5,
+          meetings: [] as ReturnType<typeof calendarItem>[],
+        }));
+        // The list is in the period and ordered by start: each meeting goes to its day in turn.
+        for (const m of list)
+          columns[days.dayOf(m.startsAt)]?.meetings.push(calendarItem(lang, days, m, marks.get(m.id) ?? []));
         const step = view === 'week' ? 7 : 1;
         return h.view('meetings/calendar', {
           title: t(lang, 'meetings.calendar.title'),
@@ -231,16 +255,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             view === 'week'
               ? t(lang, 'meetings.calendar.weekNumber', { week: isoWeek(first) })
               : formatDay(first, lang),
-          days: Array.from({ length: days }, (_, i) => {
-            const day = addDays(first, i);
-            return {
-              date: day,
-              label: formatDay(day, lang),
-              isToday: day === today(),
-              weekend: weekday(day) >= 5,
-              meetings: byDay.get(day) ?? [],
-            };
-          }),
+          days: columns,
           date,
           previous: addDays(date, -step),
           next: addDays(date, step),
@@ -334,21 +349,19 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             field: form.date ? 'time' : 'date',
           });
         try {
-          const meeting = await meetings.book(staff, {
-            title: form.title,
-            startsAt: fromClinicTime(form.date, form.time),
-            durationMinutes: form.durationMinutes,
-            ledBy: form.ledBy.trim() || undefined,
-            documentationPlan: form.documentationPlan,
-            testMeeting: form.testMeeting !== undefined && form.testMeeting !== '',
-            participants: draft,
-          });
-          await request.audit('meeting.book', {
-            meetingId: meeting.id,
-            targetType: 'meeting',
-            targetId: meeting.id,
-            details: { participantIds: meeting.participants.map((p) => p.id) },
-          });
+          const meeting = await meetings.book(
+            staff,
+            {
+              title: form.title,
+              startsAt: fromClinicTime(form.date, form.time),
+              durationMinutes: form.durationMinutes,
+              ledBy: form.ledBy.trim() || undefined,
+              documentationPlan: form.documentationPlan,
+              testMeeting: form.testMeeting !== undefined && form.testMeeting !== '',
+              participants: draft,
+            },
+            auditBooking(request),
+          );
           return h.redirect(`/meetings/${meeting.id}?done=booked`);
         } catch (error) {
           if (!(error instanceof RuleViolation)) throw error;
@@ -458,12 +471,12 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           h,
           id,
           async () => {
-            const meeting = await meetings.update(staffOf(request), id, {
-              version: form.version,
-              startsAt,
-              durationMinutes: form.durationMinutes,
-            });
-            await audited(request, 'meeting.update', meeting);
+            await meetings.update(
+              staffOf(request),
+              id,
+              { version: form.version, startsAt, durationMinutes: form.durationMinutes },
+              auditChange(request, 'meeting.update', id),
+            );
           },
           'rescheduled',
         );
@@ -509,8 +522,13 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           h,
           id,
           async () => {
-            const meeting = await meetings.cancel(staffOf(request), id, form.version, form.reason);
-            await audited(request, 'meeting.cancel', meeting);
+            await meetings.cancel(
+              staffOf(request),
+              id,
+              form.version,
+              form.reason,
+              auditChange(request, 'meeting.cancel', id),
+            );
           },
           'cancelled',
         );
@@ -555,8 +573,13 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           h,
           id,
           async () => {
-            const meeting = await meetings.removeParticipant(staffOf(request), id, participantId, form.version);
-            await audited(request, 'participant.remove', meeting, participantId);
+            await meetings.removeParticipant(
+              staffOf(request),
+              id,
+              participantId,
+              form.version,
+              auditChange(request, 'participant.remove', id, participantId),
+            );
           },
           'removed',
         );
@@ -580,8 +603,13 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           h,
           id,
           async () => {
-            const meeting = await meetings.resendInvitation(staffOf(request), id, participantId, version);
-            await audited(request, 'invitation.resend', meeting, participantId);
+            await meetings.resendInvitation(
+              staffOf(request),
+              id,
+              participantId,
+              version,
+              auditChange(request, 'invitation.resend', id, participantId),
+            );
           },
           'resent',
         );

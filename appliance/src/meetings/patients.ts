@@ -13,6 +13,7 @@ import { namesMatch } from '../common/names.ts';
 import type { Db } from '../db/knex.ts';
 import { isPatient, type ParticipantKind } from './model.ts';
 import { maskPersonalNumber } from './personal-number.ts';
+import type { ParticipantRow } from './rows.ts';
 import { personalNumberOf } from './store.ts';
 
 export interface PatientRecord {
@@ -26,13 +27,7 @@ const patientKinds: ParticipantKind[] = ['patient', 'patient_proxy'];
 const columns = ['id', 'meeting_id', 'kind', 'name', 'personal_number_masked'];
 
 /** The participants columns this report reads. */
-interface PatientRow {
-  id: string;
-  meeting_id: string;
-  kind: ParticipantKind;
-  name: string;
-  personal_number_masked: string | null;
-}
+type PatientRow = Pick<ParticipantRow, 'id' | 'meeting_id' | 'kind' | 'name' | 'personal_number_masked'>;
 
 const toRecord = (r: PatientRow): PatientRecord => ({
   participantId: r.id,

@@ -3,6 +3,8 @@
 import type { AuditAction } from '../audit/index.ts';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import { apiRoute } from '../http/api.ts';
+import { must } from '../common/must.ts';
+import type { Within } from './events.ts';
 import type { Meeting } from './model.ts';
 import * as schemas from './schemas.ts';
 import type { MeetingService } from './service.ts';
@@ -20,6 +22,39 @@ export const audited = async (request: Request, action: AuditAction, meeting: Me
   });
 };
 
+/**
+ * The audit record of a change, written in the change's transaction (the participant it names, if
+ * any, is the one the change added or acted on).
+ */
+export const auditChange =
+  (request: Request, action: AuditAction, meetingId: string, participantId?: string): Within =>
+  (trx, changes) => {
+    const first = changes[0]?.payload;
+    const participant = participantId ?? (first && 'participantId' in first ? first.participantId : undefined);
+    return request.auditIn(trx, action, {
+      meetingId,
+      participantId: participant,
+      targetType: participant ? 'participant' : 'meeting',
+      targetId: participant ?? meetingId,
+    });
+  };
+
+/** The booking's audit record, in the booking's transaction: it names every participant booked. */
+export const auditBooking =
+  (request: Request): Within =>
+  (trx, [booked]) => {
+    const { meetingId, participantIds } = must(booked, 'the booking event').payload as {
+      meetingId: string;
+      participantIds: string[];
+    };
+    return request.auditIn(trx, 'meeting.book', {
+      meetingId,
+      targetType: 'meeting',
+      targetId: meetingId,
+      details: { participantIds },
+    });
+  };
+
 export function apiRoutes(meetings: MeetingService): ServerRoute[] {
   return [
     apiRoute({
@@ -34,13 +69,7 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { status: { 201: schemas.meetingSchema }, sample: 0 },
       },
       handler: async (request, h) => {
-        const meeting = await meetings.book(staffOf(request), request.payload);
-        await request.audit('meeting.book', {
-          meetingId: meeting.id,
-          targetType: 'meeting',
-          targetId: meeting.id,
-          details: { participantIds: meeting.participants.map((p) => p.id) },
-        });
+        const meeting = await meetings.book(staffOf(request), request.payload, auditBooking(request));
         return h.response(meeting).code(201).header('location', `/api/v1/meetings/${meeting.id}`);
       },
     }),
@@ -95,8 +124,13 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         response: { schema: schemas.meetingSchema, sample: 0 },
       },
       handler: async (request) => {
-        const meeting = await meetings.update(staffOf(request), request.params.id, request.payload);
-        await audited(request, 'meeting.update', meeting);
+        const { id } = request.params;
+        const meeting = await meetings.update(
+          staffOf(request),
+          id,
+          request.payload,
+          auditChange(request, 'meeting.update', id),
+        );
         return meeting;
       },
     }),
@@ -112,8 +146,14 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
       },
       handler: async (request) => {
         const { version, reason } = request.payload;
-        const meeting = await meetings.cancel(staffOf(request), request.params.id, version, reason);
-        await audited(request, 'meeting.cancel', meeting);
+        const { id } = request.params;
+        const meeting = await meetings.cancel(
+          staffOf(request),
+          id,
+          version,
+          reason,
+          auditChange(request, 'meeting.cancel', id),
+        );
         return meeting;
       },
     }),
@@ -128,13 +168,14 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
       },
       handler: async (request, h) => {
         const { version, participant } = request.payload;
-        const { meeting, participantId } = await meetings.addParticipant(
+        const { id } = request.params;
+        const { meeting } = await meetings.addParticipant(
           staffOf(request),
-          request.params.id,
+          id,
           version,
           participant,
+          auditChange(request, 'participant.add', id),
         );
-        await audited(request, 'participant.add', meeting, participantId);
         return h.response(meeting).code(201);
       },
     }),
@@ -150,8 +191,13 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
       },
       handler: async (request) => {
         const { id, participantId } = request.params;
-        const meeting = await meetings.removeParticipant(staffOf(request), id, participantId, request.query.version);
-        await audited(request, 'participant.remove', meeting, participantId);
+        const meeting = await meetings.removeParticipant(
+          staffOf(request),
+          id,
+          participantId,
+          request.query.version,
+          auditChange(request, 'participant.remove', id, participantId),
+        );
         return meeting;
       },
     }),
@@ -169,8 +215,13 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
       handler: async (request, h) => {
         const { id, participantId } = request.params;
         const { version } = request.payload;
-        const meeting = await meetings.resendInvitation(staffOf(request), id, participantId, version);
-        await audited(request, 'invitation.resend', meeting, participantId);
+        const meeting = await meetings.resendInvitation(
+          staffOf(request),
+          id,
+          participantId,
+          version,
+          auditChange(request, 'invitation.resend', id, participantId),
+        );
         return h.response(meeting).code(202);
       },
     }),

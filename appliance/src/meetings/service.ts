@@ -5,9 +5,10 @@ import { countAttempt } from '../db/counters.ts';
 import type { Db } from '../db/knex.ts';
 import type { EventBus } from '../events.ts';
 import type { Staff } from '../staff/index.ts';
-import type { ChangeHook, MeetingChange } from './events.ts';
+import type { ChangeHook, MeetingChange, Within, WithinStatus } from './events.ts';
 import {
   isPatient,
+  type CalendarEntry,
   type Meeting,
   type NewParticipant,
   type Participant,
@@ -117,7 +118,8 @@ export class MeetingService {
     return this.view(staff, meeting);
   }
 
-  async list(staff: Staff, query: ListQuery): Promise<Meeting[]> {
+  /** The period this staff member may list: a clinician their own unit's, the others any unit's. */
+  #period(staff: Staff, query: ListQuery): store.Period {
     if (query.to <= query.from || query.to.getTime() - query.from.getTime() > maxPeriodDays * 86400000) {
       throw new RuleViolation('period_invalid', 'to', { days: maxPeriodDays });
     }
@@ -126,13 +128,17 @@ export class MeetingService {
       if (unitId && unitId !== staff.unitId) throw new Forbidden();
       unitId = staff.unitId;
     }
-    const meetings = await store.listMeetings(this.db, {
-      from: query.from,
-      to: query.to,
-      unitId,
-      staffId: query.clinicianId,
-    });
+    return { from: query.from, to: query.to, unitId, staffId: query.clinicianId };
+  }
+
+  async list(staff: Staff, query: ListQuery): Promise<Meeting[]> {
+    const meetings = await store.listMeetings(this.db, this.#period(staff, query));
     return meetings.map((m) => this.view(staff, m));
+  }
+
+  /** The same period as `list`, with only what the calendar shows (no contact data for anyone). */
+  calendar(staff: Staff, query: ListQuery): Promise<CalendarEntry[]> {
+    return store.listCalendar(this.db, this.#period(staff, query));
   }
 
   async #leader(host: Staff, unitId: string, ledBy: string | undefined): Promise<string> {
@@ -146,7 +152,7 @@ export class MeetingService {
     return leader.id;
   }
 
-  async book(host: Staff, input: BookingInput, now = new Date()): Promise<Meeting> {
+  async book(host: Staff, input: BookingInput, within?: Within, now = new Date()): Promise<Meeting> {
     if (host.role !== 'admin' && host.role !== 'clinician') throw new Forbidden();
     const unitId = input.unitId ?? host.unitId;
     if (unitId !== host.unitId) {
@@ -190,6 +196,7 @@ export class MeetingService {
         },
       };
       await this.#record(trx, [booked]);
+      await within?.(trx, [booked]);
       return booked;
     });
     this.bus.emit(change.type, change.payload);
@@ -207,12 +214,13 @@ export class MeetingService {
   /**
    * The frame of every change to an existing meeting: one transaction that checks access,
    * status and version, does the work, raises the version (unless only an invitation is resent),
-   * records the events and runs the hooks; then the events go on the bus.
+   * records the events and runs the hooks and the caller's `within`; then the events go on the bus.
    */
   async #change(
     staff: Staff,
     meetingId: string,
     version: number | undefined,
+    within: Within | undefined,
     work: (
       trx: Parameters<ChangeHook>[0],
       meeting: Meeting,
@@ -231,13 +239,20 @@ export class MeetingService {
         throw new VersionConflict(current?.version ?? meeting.version);
       }
       await this.#record(trx, result.changes);
+      await within?.(trx, result.changes);
       return result.changes;
     });
     for (const change of changes) this.bus.emit(change.type, change.payload);
     return (await store.findMeeting(this.db, meetingId))!;
   }
 
-  async update(staff: Staff, meetingId: string, input: MeetingUpdate, now = new Date()): Promise<Meeting> {
+  async update(
+    staff: Staff,
+    meetingId: string,
+    input: MeetingUpdate,
+    within?: Within,
+    now = new Date(),
+  ): Promise<Meeting> {
     // Directory look-ups happen before the transaction: SQLite has one connection, which it holds.
     let ledBy: string | undefined;
     if (input.ledBy !== undefined) {
@@ -246,7 +261,7 @@ export class MeetingService {
       if (!this.canChange(staff, meeting)) throw new Forbidden();
       ledBy = await this.#leader(staff, meeting.unitId, input.ledBy);
     }
-    return this.#change(staff, meetingId, input.version, async (_trx, meeting) => {
+    return this.#change(staff, meetingId, input.version, within, async (_trx, meeting) => {
       const columns: store.MeetingColumns = {};
       const base = { meetingId, unitId: meeting.unitId, byStaffId: staff.id };
       if (input.title !== undefined) columns.title = checkText(input.title, 'title_required', 'title');
@@ -280,8 +295,8 @@ export class MeetingService {
     });
   }
 
-  cancel(staff: Staff, meetingId: string, version: number, reason: string): Promise<Meeting> {
-    return this.#change(staff, meetingId, version, async (_trx, meeting) => {
+  cancel(staff: Staff, meetingId: string, version: number, reason: string, within?: Within): Promise<Meeting> {
+    return this.#change(staff, meetingId, version, within, async (_trx, meeting) => {
       const text = checkText(reason, 'cancel_reason_required', 'reason');
       return {
         columns: { status: 'cancelled', cancelReason: text },
@@ -306,6 +321,7 @@ export class MeetingService {
     meetingId: string,
     version: number,
     input: ParticipantInput,
+    within?: Within,
   ): Promise<{ meeting: Meeting; participantId: string }> {
     // Checked before the transaction (directory look-ups); the list rules are checked inside it.
     const before = await store.findMeeting(this.db, meetingId);
@@ -314,7 +330,7 @@ export class MeetingService {
     const host = (await this.directory.byId(before.bookedBy)) ?? staff;
     const participant = await checkParticipant(input, 'participant', host, this.directory);
     let participantId = '';
-    const meeting = await this.#change(staff, meetingId, version, async (trx, current) => {
+    const meeting = await this.#change(staff, meetingId, version, within, async (trx, current) => {
       checkParticipantList([...current.participants, participant], this.config.maxParticipants);
       const [inserted] = await store.insertParticipants(
         trx,
@@ -337,8 +353,14 @@ export class MeetingService {
     return { meeting, participantId };
   }
 
-  removeParticipant(staff: Staff, meetingId: string, participantId: string, version: number): Promise<Meeting> {
-    return this.#change(staff, meetingId, version, async (trx, meeting) => {
+  removeParticipant(
+    staff: Staff,
+    meetingId: string,
+    participantId: string,
+    version: number,
+    within?: Within,
+  ): Promise<Meeting> {
+    return this.#change(staff, meetingId, version, within, async (trx, meeting) => {
       const participant = meeting.participants.find((p) => p.id === participantId);
       if (!participant) throw new NotFound('participant');
       // Without the patient there is no care meeting: cancelling says so to everyone.
@@ -366,9 +388,10 @@ export class MeetingService {
     meetingId: string,
     participantId: string,
     version: number,
+    within?: Within,
     now = new Date(),
   ): Promise<Meeting> {
-    return this.#change(staff, meetingId, version, async (trx, meeting) => {
+    return this.#change(staff, meetingId, version, within, async (trx, meeting) => {
       if (!meeting.participants.some((p) => p.id === participantId)) throw new NotFound('participant');
       const sent = await countAttempt(trx, `resend:${participantId}`, 3600, now);
       if (sent.hits > resendsPerHour) throw new TooManyResends((sent.resetsAt.getTime() - now.getTime()) / 1000);
@@ -413,18 +436,21 @@ export class MeetingService {
 
   /**
    * The room's life moves the meeting on (open → in progress → ended), never back: the status and
-   * a 'meeting.status' event are written in one transaction. Returns false when it was there already.
+   * a 'meeting.status' event are written in one transaction, with the caller's `within` (the room's
+   * own rows, the audit record of ending it). Returns false when it was there already.
    */
   async advanceStatus(
     meetingId: string,
     status: store.RoomStatus,
     byStaffId: string | null = null,
     now = new Date(),
+    within?: WithinStatus,
   ): Promise<boolean> {
     const advanced = await this.db.transaction(async (trx) => {
-      if (!(await store.advanceMeetingStatus(trx, meetingId, status, now))) return false;
-      await store.insertStatusChange(trx, { meetingId, status, byStaffId }, now);
-      return true;
+      const moved = await store.advanceMeetingStatus(trx, meetingId, status, now);
+      if (moved) await store.insertStatusChange(trx, { meetingId, status, byStaffId }, now);
+      await within?.(trx, moved);
+      return moved;
     });
     if (advanced) this.bus.emit('meeting.status', { meetingId, status, byStaffId });
     return advanced;

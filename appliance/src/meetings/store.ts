@@ -6,124 +6,24 @@ import { iso, toBool, toDate } from '../db/values.ts';
 import type { MeetingChange } from './events.ts';
 import {
   participantStatuses,
-  type Contact,
+  type CalendarEntry,
   type Meeting,
   type NewContact,
   type NewMeeting,
   type NewParticipant,
   type Participant,
+  type ParticipantKind,
+  type MeetingStatus,
   type ParticipantStatus,
 } from './model.ts';
 import { maskPersonalNumber } from './personal-number.ts';
+import type { MeetingEventRow, MeetingRow, ParticipantRow } from './rows.ts';
 
-type Row = Record<string, any>;
 type Db = Knex | Knex.Transaction;
+type SealedColumn = 'personal_number_sealed' | 'proxy_personal_number_sealed';
 
 /** The AES-GCM context binds a sealed number to its column: it cannot be pasted into another. */
-const sealContext = (column: string) => `participants.${column}`;
-
-function toContact(r: Row, prefix = ''): Contact {
-  return {
-    name: r[`${prefix}name`],
-    country: r[`${prefix}country`],
-    mobile: r[`${prefix}mobile`] ?? null,
-    email: r[`${prefix}email`] ?? null,
-    personalNumberMasked: r[`${prefix}personal_number_masked`] ?? null,
-  };
-}
-
-const toParticipant = (r: Row): Participant => ({
-  id: r.id,
-  meetingId: r.meeting_id,
-  kind: r.kind,
-  identification: r.identification,
-  ...toContact(r),
-  proxy: r.proxy_name ? toContact(r, 'proxy_') : null,
-  staffId: r.staff_id ?? null,
-  language: r.language === 'en' ? 'en' : 'sv',
-  status: r.status,
-  addedAt: toDate(r.added_at),
-});
-
-const toMeeting = (r: Row, participants: Participant[]): Meeting => ({
-  id: r.id,
-  unitId: r.unit_id,
-  title: r.title,
-  startsAt: toDate(r.starts_at),
-  durationMinutes: Number(r.duration_minutes),
-  bookedBy: r.booked_by,
-  ledBy: r.led_by,
-  documentationPlan: r.documentation_plan,
-  testMeeting: toBool(r.test_meeting),
-  status: r.status,
-  cancelReason: r.cancel_reason ?? null,
-  version: Number(r.version),
-  createdAt: toDate(r.created_at),
-  updatedAt: toDate(r.updated_at),
-  participants,
-});
-
-function contactColumns(contact: NewContact, dataKey: Buffer, prefix = ''): Row {
-  const column = `${prefix}personal_number_sealed`;
-  return {
-    [`${prefix}name`]: contact.name,
-    [`${prefix}country`]: contact.country,
-    [`${prefix}mobile`]: contact.mobile,
-    [`${prefix}email`]: contact.email,
-    [column]: contact.personalNumber ? encrypt(dataKey, contact.personalNumber, sealContext(column)) : null,
-    [`${prefix}personal_number_masked`]: contact.personalNumber ? maskPersonalNumber(contact.personalNumber) : null,
-  };
-}
-
-/** Inserts participants from `position` on; returns their new ids in order. */
-export async function insertParticipants(
-  trx: Db,
-  meetingId: string,
-  participants: NewParticipant[],
-  position: number,
-  dataKey: Buffer,
-  at = new Date(),
-): Promise<string[]> {
-  const rows = participants.map((p, i) => ({
-    id: randomUUID(),
-    meeting_id: meetingId,
-    position: position + i,
-    kind: p.kind,
-    identification: p.identification,
-    ...contactColumns(p, dataKey),
-    ...(p.proxy ? contactColumns(p.proxy, dataKey, 'proxy_') : {}),
-    staff_id: p.staffId,
-    language: p.language,
-    status: 'invited',
-    added_at: iso(at),
-  }));
-  if (rows.length > 0) await trx('participants').insert(rows);
-  return rows.map((r) => r.id);
-}
-
-export async function insertMeeting(
-  trx: Db,
-  meeting: Omit<NewMeeting, 'participants'>,
-  at = new Date(),
-): Promise<string> {
-  const id = randomUUID();
-  await trx('meetings').insert({
-    id,
-    unit_id: meeting.unitId,
-    title: meeting.title,
-    starts_at: iso(meeting.startsAt),
-    duration_minutes: meeting.durationMinutes,
-    booked_by: meeting.bookedBy,
-    led_by: meeting.ledBy,
-    documentation_plan: meeting.documentationPlan,
-    test_meeting: meeting.testMeeting,
-    status: 'booked',
-    version: 1,
-    created_at: iso(at),
-    updated_at: iso(at),
-  });
-  return id;
-}
+const sealContext = (column: SealedColumn) => `participants.${column}`;
 
 /** Everything but the sealed numbers: they leave the store only through personalNumberOf. */
 const participantColumns = [
@@ -145,26 +45,145 @@ const participantColumns = [
   'language',
   'status',
   'added_at',
-];
+] as const satisfies readonly (keyof ParticipantRow)[];
+type ListedParticipant = Pick<ParticipantRow, (typeof participantColumns)[number]>;
 
-async function participantsOf(db: Db, meetingIds: string[]): Promise<Map<string, Participant[]>> {
-  const byMeeting = new Map<string, Participant[]>(meetingIds.map((id) => [id, []]));
-  // Chunked: SQLite binds at most 32,766 parameters, and a month of a busy unit stays far below.
-  for (let i = 0; i < meetingIds.length; i += 500) {
-    const rows = await db('participants')
-      .select(participantColumns)
-      .whereIn('meeting_id', meetingIds.slice(i, i + 500))
-      .whereNull('removed_at')
-      .orderBy(['meeting_id', 'position']);
-    for (const row of rows) byMeeting.get(row.meeting_id)!.push(toParticipant(row));
-  }
-  return byMeeting;
+const toParticipant = (r: ListedParticipant): Participant => ({
+  id: r.id,
+  meetingId: r.meeting_id,
+  kind: r.kind,
+  identification: r.identification,
+  name: r.name,
+  country: r.country,
+  mobile: r.mobile ?? null,
+  email: r.email ?? null,
+  personalNumberMasked: r.personal_number_masked ?? null,
+  proxy: r.proxy_name
+    ? {
+        name: r.proxy_name,
+        // Written with the proxy's name, always (contactColumns).
+        country: r.proxy_country ?? r.country,
+        mobile: r.proxy_mobile ?? null,
+        email: r.proxy_email ?? null,
+        personalNumberMasked: r.proxy_personal_number_masked ?? null,
+      }
+    : null,
+  staffId: r.staff_id ?? null,
+  language: r.language === 'en' ? 'en' : 'sv',
+  status: r.status,
+  addedAt: toDate(r.added_at),
+});
+
+const toMeeting = (r: MeetingRow, participants: Participant[]): Meeting => ({
+  id: r.id,
+  unitId: r.unit_id,
+  title: r.title,
+  startsAt: toDate(r.starts_at),
+  durationMinutes: Number(r.duration_minutes),
+  bookedBy: r.booked_by,
+  ledBy: r.led_by,
+  documentationPlan: r.documentation_plan,
+  testMeeting: toBool(r.test_meeting),
+  status: r.status,
+  cancelReason: r.cancel_reason ?? null,
+  version: Number(r.version),
+  createdAt: toDate(r.created_at),
+  updatedAt: toDate(r.updated_at),
+  participants,
+});
+
+type ContactColumns = Pick<
+  ParticipantRow,
+  'name' | 'country' | 'mobile' | 'email' | 'personal_number_sealed' | 'personal_number_masked'
+>;
+
+/** A contact's columns, its personal number sealed for `column` (the patient's or the proxy's). */
+function contactColumns(contact: NewContact, dataKey: Buffer, column: SealedColumn): ContactColumns {
+  return {
+    name: contact.name,
+    country: contact.country,
+    mobile: contact.mobile,
+    email: contact.email,
+    personal_number_sealed: contact.personalNumber
+      ? encrypt(dataKey, contact.personalNumber, sealContext(column))
+      : null,
+    personal_number_masked: contact.personalNumber ? maskPersonalNumber(contact.personalNumber) : null,
+  };
+}
+
+/** Inserts participants from `position` on; returns their new ids in order. */
+export async function insertParticipants(
+  trx: Db,
+  meetingId: string,
+  participants: NewParticipant[],
+  position: number,
+  dataKey: Buffer,
+  at = new Date(),
+): Promise<string[]> {
+  const rows = participants.map((p, i): ParticipantRow => {
+    const proxy = p.proxy ? contactColumns(p.proxy, dataKey, 'proxy_personal_number_sealed') : undefined;
+    return {
+      id: randomUUID(),
+      meeting_id: meetingId,
+      position: position + i,
+      kind: p.kind,
+      identification: p.identification,
+      ...contactColumns(p, dataKey, 'personal_number_sealed'),
+      proxy_name: proxy?.name ?? null,
+      proxy_country: proxy?.country ?? null,
+      proxy_mobile: proxy?.mobile ?? null,
+      proxy_email: proxy?.email ?? null,
+      proxy_personal_number_sealed: proxy?.personal_number_sealed ?? null,
+      proxy_personal_number_masked: proxy?.personal_number_masked ?? null,
+      staff_id: p.staffId,
+      language: p.language,
+      status: 'invited',
+      added_at: iso(at),
+      removed_at: null,
+    };
+  });
+  if (rows.length > 0) await trx<ParticipantRow>('participants').insert(rows);
+  return rows.map((r) => r.id);
+}
+
+export async function insertMeeting(
+  trx: Db,
+  meeting: Omit<NewMeeting, 'participants'>,
+  at = new Date(),
+): Promise<string> {
+  const id = randomUUID();
+  await trx<MeetingRow>('meetings').insert({
+    id,
+    unit_id: meeting.unitId,
+    title: meeting.title,
+    starts_at: iso(meeting.startsAt),
+    duration_minutes: meeting.durationMinutes,
+    booked_by: meeting.bookedBy,
+    led_by: meeting.ledBy,
+    documentation_plan: meeting.documentationPlan,
+    test_meeting: meeting.testMeeting,
+    status: 'booked',
+    version: 1,
+    created_at: iso(at),
+    updated_at: iso(at),
+  });
+  return id;
+}
+
+/** A meeting's participants, in the routine's order (removed ones are left out). */
+async function participantsOf(db: Db, meetingId: string): Promise<Participant[]> {
+  const rows = await db<ParticipantRow>('participants')
+    .select(...participantColumns)
+    .where({ meeting_id: meetingId })
+    .whereNull('removed_at')
+    .orderBy('position');
+  return rows.map(toParticipant);
 }
 
 export async function findMeeting(db: Db, id: string): Promise<Meeting | undefined> {
-  const row = await db('meetings').where({ id }).first();
+  const row = await db<MeetingRow>('meetings').where({ id }).first();
   if (!row) return undefined;
-  return toMeeting(row, (await participantsOf(db, [id])).get(id)!);
+  return toMeeting(row, await participantsOf(db, id));
 }
 
 export interface Period {
@@ -175,19 +194,74 @@ export interface Period {
   staffId?: string;
 }
 
+/**
+ * Narrows a query on `meetings` (as `m`) to the period: the indexes (unit_id, starts_at),
+ * (booked_by, starts_at), (led_by, starts_at) and (starts_at) serve each form of it.
+ */
+function inPeriod<Q extends Knex.QueryBuilder>(q: Q, period: Period): Q {
+  q.where('m.starts_at', '>=', iso(period.from)).andWhere('m.starts_at', '<', iso(period.to));
+  if (period.unitId) q.andWhere('m.unit_id', period.unitId);
+  const staffId = period.staffId;
+  if (staffId) q.andWhere((w) => w.where('m.booked_by', staffId).orWhere('m.led_by', staffId));
+  return q;
+}
+
+/**
+ * The meetings of a period with their participants: two statements for the whole period, however
+ * many meetings it holds (the participants are found by joining the same period, not by id).
+ */
 export async function listMeetings(db: Db, period: Period): Promise<Meeting[]> {
-  const q = db('meetings')
-    .where('starts_at', '>=', iso(period.from))
-    .andWhere('starts_at', '<', iso(period.to))
-    .orderBy(['starts_at', 'id']);
-  if (period.unitId) q.andWhere('unit_id', period.unitId);
-  if (period.staffId) q.andWhere((w) => w.where('booked_by', period.staffId!).orWhere('led_by', period.staffId!));
-  const rows = await q;
-  const participants = await participantsOf(
-    db,
-    rows.map((r: Row) => r.id),
-  );
-  return rows.map((r: Row) => toMeeting(r, participants.get(r.id)!));
+  const rows: MeetingRow[] = await inPeriod(db('meetings as m').select('m.*'), period).orderBy(['m.starts_at', 'm.id']);
+  const byMeeting = new Map<string, Participant[]>(rows.map((r) => [r.id, []]));
+  if (rows.length > 0) {
+    const participants: ListedParticipant[] = await inPeriod(
+      db('participants as p')
+        .join('meetings as m', 'm.id', 'p.meeting_id')
+        .select(participantColumns.map((c) => `p.${c}`)),
+      period,
+    )
+      .whereNull('p.removed_at')
+      .orderBy(['p.meeting_id', 'p.position']);
+    // A meeting booked between the two statements is not in the list: its participants are skipped.
+    for (const p of participants) byMeeting.get(p.meeting_id)?.push(toParticipant(p));
+  }
+  return rows.map((r) => toMeeting(r, byMeeting.get(r.id) ?? []));
+}
+
+/** One row of the calendar's query: a meeting's columns beside one of its people (none: nulls). */
+type CalendarRow = Pick<MeetingRow, 'id' | 'title' | 'starts_at' | 'duration_minutes' | 'status'> & {
+  name: string | null;
+  kind: ParticipantKind | null;
+};
+
+/**
+ * What the calendar shows of a period, in one statement: each meeting's time, title and status,
+ * and the name and kind of each participant in the routine's order. No contact data, nothing else.
+ */
+export async function listCalendar(db: Db, period: Period): Promise<CalendarEntry[]> {
+  const rows: CalendarRow[] = await inPeriod(
+    db('meetings as m')
+      .leftJoin('participants as p', (j) => j.on('p.meeting_id', 'm.id').andOnNull('p.removed_at'))
+      .select('m.id', 'm.title', 'm.starts_at', 'm.duration_minutes', 'm.status', 'p.name', 'p.kind'),
+    period,
+  ).orderBy(['m.starts_at', 'm.id', 'p.position']);
+  const entries: CalendarEntry[] = [];
+  let last: CalendarEntry | undefined;
+  for (const r of rows) {
+    if (last?.id !== r.id) {
+      last = {
+        id: r.id,
+        title: r.title,
+        startsAt: toDate(r.starts_at),
+        durationMinutes: Number(r.duration_minutes),
+        status: r.status,
+        people: [],
+      };
+      entries.push(last);
+    }
+    if (r.name !== null && r.kind !== null) last.people.push({ name: r.name, kind: r.kind });
+  }
+  return entries;
 }
 
 export type MeetingColumns = Partial<{
@@ -196,7 +270,7 @@ export type MeetingColumns = Partial<{
   durationMinutes: number;
   ledBy: string;
   documentationPlan: string;
-  status: string;
+  status: MeetingStatus;
   cancelReason: string;
 }>;
 
@@ -211,7 +285,7 @@ export async function updateMeeting(
   changes: MeetingColumns,
   at = new Date(),
 ): Promise<boolean> {
-  const row: Row = { version: version + 1, updated_at: iso(at) };
+  const row: Partial<MeetingRow> = { version: version + 1, updated_at: iso(at) };
   if (changes.title !== undefined) row.title = changes.title;
   if (changes.startsAt !== undefined) row.starts_at = iso(changes.startsAt);
   if (changes.durationMinutes !== undefined) row.duration_minutes = changes.durationMinutes;
@@ -219,18 +293,21 @@ export async function updateMeeting(
   if (changes.documentationPlan !== undefined) row.documentation_plan = changes.documentationPlan;
   if (changes.status !== undefined) row.status = changes.status;
   if (changes.cancelReason !== undefined) row.cancel_reason = changes.cancelReason;
-  const n = await trx('meetings').where({ id, version }).update(row);
+  const n = await trx<MeetingRow>('meetings').where({ id, version }).update(row);
   return n === 1;
 }
 
 export async function removeParticipant(trx: Db, participantId: string, at = new Date()): Promise<void> {
-  await trx('participants')
+  await trx<ParticipantRow>('participants')
     .where({ id: participantId })
     .update({ removed_at: iso(at) });
 }
 
 export async function nextPosition(trx: Db, meetingId: string): Promise<number> {
-  const row = await trx('participants').where({ meeting_id: meetingId }).max({ n: 'position' }).first();
+  const row: { n?: number | null } | undefined = await trx<ParticipantRow>('participants')
+    .where({ meeting_id: meetingId })
+    .max({ n: 'position' })
+    .first();
   return row?.n == null ? 0 : Number(row.n) + 1;
 }
 
@@ -240,7 +317,7 @@ export async function nextPosition(trx: Db, meetingId: string): Promise<number> 
  * joined, left, joined again).
  */
 export async function setParticipantStatus(db: Db, participantId: string, status: ParticipantStatus): Promise<boolean> {
-  const q = db('participants').where({ id: participantId }).whereNull('removed_at');
+  const q = db<ParticipantRow>('participants').where({ id: participantId }).whereNull('removed_at');
   const step = participantStatuses.indexOf(status);
   if (step < participantStatuses.indexOf('waiting')) q.whereIn('status', participantStatuses.slice(0, step));
   return (await q.update({ status })) === 1;
@@ -248,7 +325,7 @@ export async function setParticipantStatus(db: Db, participantId: string, status
 
 export async function insertChange(trx: Db, change: MeetingChange, at = new Date()): Promise<void> {
   const payload = change.payload as { meetingId: string; byStaffId: string; participantId?: string };
-  await trx('meeting_events').insert({
+  await trx<MeetingEventRow>('meeting_events').insert({
     meeting_id: payload.meetingId,
     participant_id: payload.participantId ?? null,
     type: change.type,
@@ -269,15 +346,15 @@ export interface RecordedChange {
 }
 
 export async function listChanges(db: Db, meetingId: string): Promise<RecordedChange[]> {
-  const rows = await db('meeting_events').where({ meeting_id: meetingId }).orderBy('id');
-  return rows.map((r: Row) => ({
+  const rows = await db<MeetingEventRow>('meeting_events').where({ meeting_id: meetingId }).orderBy('id');
+  return rows.map((r) => ({
     id: Number(r.id),
     type: r.type,
     meetingId: r.meeting_id,
     participantId: r.participant_id ?? null,
     staffId: r.staff_id ?? null,
     at: toDate(r.at),
-    payload: JSON.parse(r.payload),
+    payload: JSON.parse(r.payload) as Record<string, unknown>,
   }));
 }
 
@@ -289,14 +366,14 @@ export async function personalNumberOf(
   who: 'patient' | 'proxy' = 'patient',
 ): Promise<string | null> {
   const column = who === 'proxy' ? 'proxy_personal_number_sealed' : 'personal_number_sealed';
-  const row = await db('participants').where({ id: participantId }).first(column);
+  const row = await db<ParticipantRow>('participants').where({ id: participantId }).first(column);
   const sealed = row?.[column];
   return sealed ? decrypt(dataKey, sealed, sealContext(column)) : null;
 }
 
 /** One participant, also after removal (the removed person is still told the meeting is off). */
 export async function findParticipant(db: Db, participantId: string): Promise<Participant | undefined> {
-  const row = await db('participants').where({ id: participantId }).first();
+  const row = await db<ParticipantRow>('participants').where({ id: participantId }).first();
   return row ? toParticipant(row) : undefined;
 }
 
@@ -313,32 +390,27 @@ export async function advanceMeetingStatus(
   status: RoomStatus,
   at = new Date(),
 ): Promise<boolean> {
-  const earlier: Record<typeof status, string[]> = {
+  const earlier: Record<RoomStatus, MeetingStatus[]> = {
     open: ['booked'],
     in_progress: ['booked', 'open'],
     ended: ['booked', 'open', 'in_progress'],
   };
-  const n = await db('meetings')
+  const n = await db<MeetingRow>('meetings')
     .where({ id: meetingId })
     .whereIn('status', earlier[status])
     .update({ status, updated_at: iso(at) });
   return n === 1;
 }
 
-/**
- * Retention: erases the mobile numbers, e-mail addresses and personal identity numbers of every
- * participant (and proxy) of meetings that ended before `before`. Names stay: the meeting record
- * keeps who took part. Returns how many participants had contact data erased.
- */
 /** The meetings that ended (start + duration) before `before`. */
 export async function meetingsEndedBefore(db: Db, before: Date): Promise<string[]> {
   // The end is start + duration; the longest meeting is a day, so candidates start before `before`.
-  const candidates = await db('meetings')
+  const candidates = await db<MeetingRow>('meetings')
     .where('starts_at', '<', iso(before))
     .select('id', 'starts_at', 'duration_minutes');
   return candidates
-    .filter((m: Row) => toDate(m.starts_at).getTime() + Number(m.duration_minutes) * 60_000 < before.getTime())
-    .map((m: Row) => m.id as string);
+    .filter((m) => toDate(m.starts_at).getTime() + Number(m.duration_minutes) * 60_000 < before.getTime())
+    .map((m) => m.id);
 }
 
 const contactColumnNames = [
@@ -350,20 +422,25 @@ const contactColumnNames = [
   'proxy_email',
   'proxy_personal_number_sealed',
   'proxy_personal_number_masked',
-];
+] as const satisfies readonly (keyof ParticipantRow)[];
+const erased = Object.fromEntries(contactColumnNames.map((column) => [column, null])) as Partial<ParticipantRow>;
 
+/**
+ * Retention: erases the mobile numbers, e-mail addresses and personal identity numbers of every
+ * participant (and proxy) of these meetings. Names stay: the meeting record keeps who took part.
+ * Returns how many participants had contact data erased.
+ */
 export async function eraseContactsOfMeetings(db: Db, meetingIds: string[]): Promise<number> {
-  const contact = contactColumnNames;
-  let erased = 0;
+  let count = 0;
   for (let i = 0; i < meetingIds.length; i += 500) {
-    erased += await db('participants')
+    count += await db<ParticipantRow>('participants')
       .whereIn('meeting_id', meetingIds.slice(i, i + 500))
       .andWhere((w) => {
-        for (const column of contact) w.orWhereNotNull(column);
+        for (const column of contactColumnNames) w.orWhereNotNull(column);
       })
-      .update(Object.fromEntries(contact.map((column) => [column, null])));
+      .update(erased);
   }
-  return erased;
+  return count;
 }
 
 /**
@@ -371,9 +448,7 @@ export async function eraseContactsOfMeetings(db: Db, meetingIds: string[]): Pro
  * identity number. The name stays. Returns false when there is no such participant.
  */
 export async function eraseParticipantContacts(db: Db, participantId: string): Promise<boolean> {
-  const n = await db('participants')
-    .where({ id: participantId })
-    .update(Object.fromEntries(contactColumnNames.map((column) => [column, null])));
+  const n = await db<ParticipantRow>('participants').where({ id: participantId }).update(erased);
   return n > 0;
 }
 
@@ -383,7 +458,7 @@ export async function insertStatusChange(
   change: { meetingId: string; status: RoomStatus; byStaffId: string | null },
   at = new Date(),
 ): Promise<void> {
-  await trx('meeting_events').insert({
+  await trx<MeetingEventRow>('meeting_events').insert({
     meeting_id: change.meetingId,
     participant_id: null,
     type: 'meeting.status',

@@ -39,7 +39,7 @@ export const plugin: Plugin<void> = {
       },
       undefined,
       log,
-      (meetingId, status, byStaffId, now) => advanceStatus(server, meetingId, status, byStaffId, now),
+      (meetingId, status, byStaffId, now, within) => advanceStatus(server, meetingId, status, byStaffId, now, within),
     );
     // The XMPP session exists in the process that leads room control, one leadership at a time.
     let control: RoomControl | undefined;

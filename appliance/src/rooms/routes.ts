@@ -256,8 +256,9 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
         const meeting = await staffMeeting(request, request.params.id);
         const staff = request.auth.credentials.user!;
         if (!mayChange(request.server, staff, meeting)) throw Boom.forbidden();
-        await service.end(meeting.id, t(languageOf(request), 'rooms.endReason'), staff.id);
-        await request.audit('meeting.end', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
+        await service.end(meeting.id, t(languageOf(request), 'rooms.endReason'), staff.id, new Date(), (trx) =>
+          request.auditIn(trx, 'meeting.end', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id }),
+        );
         return h.redirect(`/meetings/${meeting.id}`);
       },
     }),
@@ -321,14 +322,15 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
           participantId,
           action === 'nudge' ? (channel === 'sms' ? 'sms_sent' : 'email_sent') : action,
           staff,
+          (trx) =>
+            request.auditIn(trx, 'meeting.noshow', {
+              meetingId: meeting.id,
+              participantId,
+              targetType: 'participant',
+              targetId: participantId,
+              details: { action },
+            }),
         );
-        await request.audit('meeting.noshow', {
-          meetingId: meeting.id,
-          participantId,
-          targetType: 'participant',
-          targetId: participantId,
-          details: { action },
-        });
         return h.redirect(`/meetings/${meeting.id}/room`);
       },
     }),

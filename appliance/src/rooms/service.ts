@@ -1,11 +1,12 @@
 // The booking governs the room: it opens a while before the start (ROOM_OPENS_MINUTES), the right
 // people get tokens for it, staff see who is there, nobody waits unnoticed (the five-minute rule),
 // and it ends for everyone when staff end it or the end time plus a grace period has passed.
+import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
 import { every } from '../schedule.ts';
 import type { EventBus } from '../events.ts';
 import { namesMatch } from '../common/names.ts';
-import type { Meeting, Participant } from '../meetings/index.ts';
+import type { Meeting, Participant, WithinStatus } from '../meetings/index.ts';
 import { findMeeting, listMeetings, meetingEnd } from '../meetings/index.ts';
 import type { Staff } from '../staff/index.ts';
 import { issueToken } from './jitsi.ts';
@@ -56,7 +57,11 @@ export type AdvanceStatus = (
   status: 'open' | 'in_progress' | 'ended',
   byStaffId: string | null,
   now: Date,
+  within?: WithinStatus,
 ) => Promise<boolean>;
+
+/** A request's own record of a room action (its audit record), written in the action's transaction. */
+export type WithinRoom = (trx: Knex.Transaction) => Promise<void>;
 
 /** Who a token or an occupant is: a participant (main person or proxy) or a staff member. */
 export type Attendee =
@@ -214,12 +219,20 @@ export class RoomService {
   }
 
   /** Ends the meeting for everyone: the room is destroyed with the reason, which closes it in every client. */
-  async end(meetingId: string, reason: string, byStaffId: string | null, now = new Date()): Promise<boolean> {
+  async end(
+    meetingId: string,
+    reason: string,
+    byStaffId: string | null,
+    now = new Date(),
+    within?: WithinRoom,
+  ): Promise<boolean> {
     const room = await store.findRoom(this.db, { meetingId });
     if (!room || room.endedAt) {
       // A meeting whose room never opened (or has none) still ends.
-      const advanced = await this.advanceStatus(meetingId, 'ended', byStaffId, now);
-      if (advanced && room) await store.markEnded(this.db, meetingId, reason, now);
+      const advanced = await this.advanceStatus(meetingId, 'ended', byStaffId, now, async (trx, moved) => {
+        if (moved && room) await store.markEnded(trx, meetingId, reason, now);
+        await within?.(trx);
+      });
       if (advanced) this.bus.emit('room.ended', { meetingId, reason, byStaffId });
       return advanced;
     }
@@ -230,9 +243,12 @@ export class RoomService {
         this.log('warn', `rooms: destroying ${room.name}: ${(error as Error).message}`);
       }
     }
-    await store.markEnded(this.db, meetingId, reason, now);
-    await store.closeAllPresence(this.db, meetingId, 'ended', now);
-    await this.advanceStatus(meetingId, 'ended', byStaffId, now);
+    // The room's end, everyone's leaving, the meeting's status and its record: one commit.
+    await this.advanceStatus(meetingId, 'ended', byStaffId, now, async (trx) => {
+      await store.markEnded(trx, meetingId, reason, now);
+      await store.closeAllPresence(trx, meetingId, 'ended', now);
+      await within?.(trx);
+    });
     this.bus.emit('room.ended', { meetingId, reason, byStaffId });
     return true;
   }
@@ -310,8 +326,18 @@ export class RoomService {
     return raised;
   }
 
-  async recordAction(meetingId: string, participantId: string, action: NoShowAction, staff: Staff): Promise<boolean> {
-    const done = await store.recordAlertAction(this.db, meetingId, participantId, action, staff.id);
+  async recordAction(
+    meetingId: string,
+    participantId: string,
+    action: NoShowAction,
+    staff: Staff,
+    within?: WithinRoom,
+  ): Promise<boolean> {
+    const done = await this.db.transaction(async (trx) => {
+      const recorded = await store.recordAlertAction(trx, meetingId, participantId, action, staff.id);
+      await within?.(trx);
+      return recorded;
+    });
     if (done) this.bus.emit('noshow.action', { meetingId, participantId, action, byStaffId: staff.id });
     return done;
   }

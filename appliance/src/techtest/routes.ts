@@ -59,22 +59,27 @@ function iceReply(request: Request) {
  */
 export function techTestPage(request: Request, h: ResponseToolkit, mount: TechTestMount, here = mount.path) {
   const lang = languageOf(request);
-  return h.view(
-    'techtest',
-    {
-      title: t(lang, 'techtest.title'),
-      base: mount.path,
-      next: mount.next(request),
-      relay: Boolean(request.server.app.config.turn),
-      // The credentials come with the page: the check starts without asking for them (a round trip).
-      ice: iceReply(request),
-      here,
-      langNext: encodeURIComponent(here),
-      strings: clientStrings(request),
-      styles: ['guest.css'],
-      scripts: ['techtest.js'],
-    },
-    { layout: 'guest' },
+  return (
+    h
+      .view(
+        'techtest',
+        {
+          title: t(lang, 'techtest.title'),
+          base: mount.path,
+          next: mount.next(request),
+          relay: Boolean(request.server.app.config.turn),
+          // The credentials come with the page: the check starts without asking for them (a round trip).
+          ice: iceReply(request),
+          here,
+          langNext: encodeURIComponent(here),
+          strings: clientStrings(request),
+          styles: ['guest.css'],
+          scripts: ['techtest.js'],
+        },
+        { layout: 'guest' },
+      )
+      // Fresh TURN credentials inside, and whatever address it answers (a POST too): never kept.
+      .header('cache-control', noStore)
   );
 }
 

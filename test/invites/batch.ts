@@ -1,0 +1,201 @@
+// The outbox records in batches, on SQLite and PostgreSQL: many receipts in one transaction (an
+// unknown id among them changes nothing and holds nothing up), and two dispatchers draining one
+// queue through one SMSC, each claiming many rows at a time, never send a message twice.
+import { randomBytes } from 'node:crypto';
+import test from 'ava';
+import { createDb, type Db } from '../../appliance/src/db/knex.ts';
+import { Dispatcher } from '../../appliance/src/invites/dispatcher.ts';
+import { MailSender } from '../../appliance/src/invites/mail.ts';
+import { claim, recordReceipts, recordSends, type OutboxMessage } from '../../appliance/src/invites/outbox.ts';
+import { SmsSender } from '../../appliance/src/invites/sms.ts';
+import { Templates } from '../../appliance/src/invites/templates.ts';
+import { everyDatabase, postgresDatabase, type TestDatabase } from '../helpers/databases.ts';
+import { startSmsc, type Answer, type TestSmsc } from '../helpers/smsc.ts';
+import { until } from '../helpers/wait.ts';
+import { codeOf, queueCodes } from './_codes.ts';
+
+const dataKey = randomBytes(32);
+// A fresh database for each test, made before any test is declared (ava wants them at once).
+const forReceipts = await everyDatabase();
+const forReceiptsTogether = await everyDatabase();
+// Two processes share one queue only on PostgreSQL (with SQLite one process sends).
+const postgres = process.env.TEST_DB === 'sqlite' ? undefined : await postgresDatabase();
+
+/** How many messages have each status. */
+async function statuses(db: Db): Promise<Record<string, number>> {
+  const rows: { status: string; n: number | string }[] = await db('outbox_messages')
+    .select('status')
+    .count({ n: '*' })
+    .groupBy('status');
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
+
+/** An appliance's sending part: its own connection pool, SMPP link and dispatcher. */
+interface Sender {
+  db: Db;
+  sms: SmsSender;
+  dispatcher: Dispatcher;
+  logs: string[];
+  changes: { message: OutboxMessage; status: string }[];
+}
+
+function startSender(database: TestDatabase, smsc: TestSmsc): Sender {
+  const db = createDb(database.url);
+  const logs: string[] = [];
+  const changes: Sender['changes'] = [];
+  const log = (_level: string, message: string) => logs.push(message);
+  const sms = new SmsSender({
+    url: smsc.url,
+    sender: 'Samverka',
+    throttle: 1000,
+    onReceipt: (receipt): Promise<void> => dispatcher.receipt(receipt),
+    log,
+  });
+  const dispatcher: Dispatcher = new Dispatcher({
+    db,
+    dataKey,
+    publicUrl: new URL('https://samverka.region.se'),
+    mailFrom: 'Samverka <noreply@region.se>',
+    templates: new Templates(null, (message) => logs.push(message)),
+    // No e-mail is queued in these tests: a relay that is not there is never asked.
+    mail: new MailSender({ url: 'smtp://127.0.0.1:9', from: 'Samverka <noreply@region.se>' }),
+    sms,
+    onStatus: (message, status) => changes.push({ message, status }),
+    log,
+  });
+  return { db, sms, dispatcher, logs, changes };
+}
+
+async function stopSender(sender: Sender): Promise<void> {
+  await sender.dispatcher.stop();
+  await sender.sms.close();
+  await sender.db.destroy();
+}
+
+for (const database of forReceipts) {
+  test.serial(
+    `a batch of receipts is matched with one look-up: the known ones are recorded, an unknown id changes nothing (${database.kind})`,
+    async (t) => {
+      const db = createDb(database.url);
+      try {
+        await db.migrate.latest();
+        await queueCodes(db, dataKey, 3);
+        const [one, two, three] = await claim(db, dataKey, { limit: 3, leaseMs: 60_000, channel: 'sms' });
+        // The second message went as two parts: it is delivered only when both are.
+        await db.transaction((trx) =>
+          recordSends(trx, [
+            { id: one.id, providerIds: ['1001'] },
+            { id: two.id, providerIds: ['2001', '2002'] },
+            { id: three.id, providerIds: ['3001'] },
+          ]),
+        );
+        const first = await db.transaction((trx) =>
+          recordReceipts(trx, [
+            { providerId: '1001', receipt: 'delivered', reason: null },
+            { providerId: '2001', receipt: 'delivered', reason: null },
+            { providerId: '9999', receipt: 'delivered', reason: null },
+            { providerId: '3001', receipt: 'failed', reason: 'undeliverable (001)' },
+          ]),
+        );
+        t.deepEqual([...first.unknown], ['9999']);
+        t.deepEqual(
+          first.changed.map((c) => [c.message.id, c.status, c.reason]).sort(),
+          [
+            [one.id, 'delivered', undefined],
+            [three.id, 'failed', 'undeliverable (001)'],
+          ].sort(),
+        );
+        const row = async (id: string) => db('outbox_messages').where({ id }).first();
+        t.is((await row(one.id)).status, 'delivered');
+        t.is((await row(two.id)).status, 'sent', 'one part of two delivered');
+        t.is((await row(three.id)).last_error, 'undeliverable (001)');
+
+        // The other part, with a receipt the gateway repeats: only the second message changes.
+        const second = await db.transaction((trx) =>
+          recordReceipts(trx, [
+            { providerId: '2002', receipt: 'delivered', reason: null },
+            { providerId: '1001', receipt: 'delivered', reason: null },
+          ]),
+        );
+        t.deepEqual(second.unknown, new Set());
+        t.deepEqual(
+          second.changed.map((c) => [c.message.id, c.status]),
+          [[two.id, 'delivered']],
+        );
+        t.deepEqual(await statuses(db), { delivered: 2, failed: 1 });
+      } finally {
+        await db.destroy();
+        await database.drop();
+      }
+    },
+  );
+}
+
+for (const database of forReceiptsTogether) {
+  test.serial(
+    `receipts the gateway sends together, one for an id never sent from here: the others are recorded, all are acknowledged, the stranger logged once (${database.kind})`,
+    async (t) => {
+      const migrate = createDb(database.url);
+      await migrate.migrate.latest();
+      await queueCodes(migrate, dataKey, 3);
+      await migrate.destroy();
+      let n = 0;
+      const smsc = await startSmsc(() => ({ id: String(7001 + n++) }));
+      const sender = startSender(database, smsc);
+      try {
+        sender.dispatcher.start();
+        await until('three SMS sent', async () => (await statuses(sender.db)).sent === 3);
+        const answers = await Promise.all(['7001', '7002', '424242', '7003'].map((id) => smsc.receipt(id)));
+        t.deepEqual(answers, [0, 0, 0, 0], 'every receipt acknowledged');
+        t.deepEqual(await statuses(sender.db), { delivered: 3 });
+        t.deepEqual(
+          sender.changes.filter((c) => c.status === 'delivered').length,
+          3,
+          'each delivery told once, for the meeting page and the connection log',
+        );
+        t.is(await smsc.receipt('424242'), 0, 'a repeat is acknowledged too');
+        t.is(sender.logs.filter((line) => line.includes('424242')).length, 1);
+      } finally {
+        await stopSender(sender);
+        await smsc.close();
+        await database.drop();
+      }
+    },
+  );
+}
+
+for (const database of postgres ? [postgres] : []) {
+  test.serial(
+    `two dispatchers claiming many rows at a time drain one queue without sending any message twice (postgres)`,
+    async (t) => {
+      const total = 300;
+      const migrate = createDb(database.url);
+      await migrate.migrate.latest();
+      await queueCodes(migrate, dataKey, total);
+      await migrate.destroy();
+      let n = 0;
+      // Each SMS answered after a moment and delivered: the two dispatchers' claims overlap in time.
+      const smsc = await startSmsc((): Answer => {
+        const id = String(100_000 + n++);
+        return { id, delayMs: 2, receipt: { id, stat: 'DELIVRD' } };
+      });
+      const senders = [startSender(database, smsc), startSender(database, smsc)];
+      try {
+        for (const s of senders) s.dispatcher.start();
+        await until('every message delivered', async () => (await statuses(senders[0].db)).delivered === total, 60_000);
+        const codes = smsc.arrivals.map(codeOf);
+        t.is(codes.length, total, 'one submit_sm per message');
+        t.is(new Set(codes).size, total, 'every message once');
+        const attempts = await senders[0].db('outbox_messages').max({ most: 'attempts' }).first();
+        t.is(Number(attempts?.most), 1, 'no message claimed twice');
+        const sentBy = senders.map((s) => s.changes.filter((c) => c.status === 'sent').length);
+        t.is(sentBy[0] + sentBy[1], total);
+        t.log(`sent by each dispatcher: ${sentBy.join(' and ')}`);
+      } finally {
+        for (const s of senders) await stopSender(s);
+        await smsc.close();
+        await database.drop();
+      }
+    },
+  );
+}

@@ -42,6 +42,14 @@ export async function withLock<T>(db: Db, key: number, run: () => Promise<T>): P
  * lock row left by a crashed or racing process is stale and is cleared first.
  */
 export async function migrateLatest(db: Db): Promise<string[]> {
+  if (!isSqlite(db)) {
+    // The pool retries a connection it cannot open until a request's wait is over and then says
+    // only "Timeout acquiring a connection"; at the start one connection of our own says why
+    // (ECONNREFUSED, a wrong password, no such database) and the start stops with that.
+    const probe = ownConnection(db);
+    await probe.connect();
+    await probe.end();
+  }
   return withLock(db, lockKeys.start, async () => {
     // The everyday restart has nothing to apply: reading the history says so, where knex's own
     // latest() would still take and free its lock row (two commits, each waiting for the disk).

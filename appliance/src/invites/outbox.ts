@@ -208,12 +208,14 @@ export async function claim(
       .update({ status: 'sending', claimed_until: iso(claimedUntil), attempts: db.raw('attempts + 1') })
       .returning('*');
   };
-  // Rows whose sender died first: they have waited longest. Usually there are none, and a statement
-  // that changes nothing costs no flush to disk.
-  const rows = await take(
-    db('outbox_messages').where('status', 'sending').andWhere('claimed_until', '<', iso(now)),
-    options.limit,
-  );
+  // Rows whose sender died first: they have waited longest. Usually there are none: a read finds
+  // that out without a write (on SQLite even an UPDATE that changes nothing is a commit).
+  const expired = () =>
+    db('outbox_messages')
+      .where('status', 'sending')
+      .andWhere('channel', options.channel)
+      .andWhere('claimed_until', '<', iso(now));
+  const rows = (await expired().first('id')) ? await take(expired(), options.limit) : [];
   if (rows.length < options.limit)
     rows.push(
       ...(await take(

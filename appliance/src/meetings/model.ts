@@ -104,10 +104,6 @@ export interface NewMeeting extends Pick<
 
 export const isPatient = (kind: ParticipantKind): boolean => kind === 'patient' || kind === 'patient_proxy';
 
-/** The patient's name: what the calendar shows as the link into the meeting. */
-export const patientOf = (meeting: Meeting): Participant | undefined =>
-  meeting.participants.find((p) => isPatient(p.kind));
-
 /** When the meeting's booked time ends. */
 export const meetingEnd = (m: Pick<Meeting, 'startsAt' | 'durationMinutes'>): Date =>
   new Date(m.startsAt.getTime() + m.durationMinutes * 60_000);

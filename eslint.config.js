@@ -1,8 +1,43 @@
 // The type-aware linter (typescript-eslint), run by `npm test`. The rules that flag values typed
-// `any` (no-unsafe-*, no-explicit-any) stay off until every store maps typed rows (issue 15).
+// `any` (no-unsafe-*) are on: request payloads, params and queries are typed by their schemas
+// (http/route.ts), so a handler that reads an untyped value fails the lint. The files listed in
+// `untyped` below still read `any` and have the rules off, each group for its reason; a file leaves
+// the list when its values are typed (the lead removes a store when the branch typing its rows
+// merges). no-explicit-any stays off: the `any` left is knex's and joi's, not ours.
 // Every other rule of typescript-eslint's type-checked recommendation is an error; the few
 // settings below say why they differ.
 import tseslint from 'typescript-eslint';
+
+const unsafe = [
+  'no-unsafe-assignment',
+  'no-unsafe-member-access',
+  'no-unsafe-argument',
+  'no-unsafe-call',
+  'no-unsafe-return',
+].map((rule) => `@typescript-eslint/${rule}`);
+
+const untyped = [
+  // Stores whose rows are `Record<string, any>` until the branches typing them per table merge.
+  'appliance/src/{meetings,evaluation,rooms,connlog,staff,entry,invites,audit}/store.ts',
+  'appliance/src/invites/outbox.ts',
+  // Other reads of rows not yet mapped to a type (participant links, patients, identity flows, tech tests).
+  'appliance/src/entry/links.ts',
+  'appliance/src/meetings/patients.ts',
+  'appliance/src/staff/oidc-flows.ts',
+  'appliance/src/techtest/store.ts',
+  // knex's raw(), client and migrate.list() are typed `any`: the database plumbing and its callers.
+  'appliance/src/db/**/*.ts',
+  'appliance/src/cli.ts',
+  'appliance/src/admin/status.ts',
+  'appliance/src/audit/retention.ts',
+  // The environment as joi returns it (`any`): typing it means one interface for ~60 variables.
+  'appliance/src/config.ts',
+  // Handlebars hands helpers an untyped `options.data`.
+  'appliance/src/http/views.ts',
+  // Tests and benchmarks read API answers as JSON (`any`) throughout.
+  'test/**/*.ts',
+  'bench/**/*.ts',
+];
 
 export default tseslint.config(
   {
@@ -27,11 +62,7 @@ export default tseslint.config(
     },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
-      '@typescript-eslint/no-unsafe-assignment': 'off',
-      '@typescript-eslint/no-unsafe-member-access': 'off',
-      '@typescript-eslint/no-unsafe-argument': 'off',
-      '@typescript-eslint/no-unsafe-call': 'off',
-      '@typescript-eslint/no-unsafe-return': 'off',
+      ...Object.fromEntries(unsafe.map((rule) => [rule, 'error'])),
       '@typescript-eslint/no-explicit-any': 'off',
       // Handlers passed where a callback returning void is expected are hapi's and Node's norm.
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
@@ -48,4 +79,5 @@ export default tseslint.config(
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
+  { files: untyped, rules: Object.fromEntries(unsafe.map((rule) => [rule, 'off'])) },
 );

@@ -56,7 +56,7 @@ if (waiting) {
   const events = new EventSource('/entry/waiting/events');
   const ended = waiting.querySelector<HTMLElement>('[data-room-ended]')!;
   events.addEventListener('room', (event) => {
-    const { open: isOpen, ended: isEnded } = JSON.parse(event.data) as {
+    const { open: isOpen, ended: isEnded } = JSON.parse(String(event.data)) as {
       open: boolean;
       ended?: boolean;
     };

@@ -80,7 +80,7 @@ if (host && typeof JitsiMeetExternalAPI === 'function') {
 if (document.querySelector('[data-room-watch]')) {
   const events = new EventSource('/entry/waiting/events?watch=true');
   events.addEventListener('room', (event) => {
-    if (!(JSON.parse(event.data) as { ended?: boolean }).ended) return;
+    if (!(JSON.parse(String(event.data)) as { ended?: boolean }).ended) return;
     events.close();
     location.assign('/entry/waiting');
   });

@@ -44,7 +44,7 @@ const lang = root.dataset.lang ?? 'sv';
 // page's own, so a reload asks for the page and never sends the form again.
 const here = root.dataset.here;
 if (here && `${location.pathname}${location.search}` !== here) history.replaceState(null, '', here);
-const strings: Record<string, string> = JSON.parse(document.getElementById('techtest-strings')!.textContent ?? '{}');
+const strings = JSON.parse(document.getElementById('techtest-strings')!.textContent ?? '{}') as Record<string, string>;
 const ice = JSON.parse(document.getElementById('techtest-ice')?.textContent ?? 'null') as IceReply | null;
 
 const tr = (key: string, vars: Record<string, string | number> = {}): string =>

@@ -204,8 +204,10 @@ function readSetForm(form: SetForm): Question[] {
     const en = (form[`q${i}_en`] ?? '').trim();
     if (!sv && !en) continue;
     const id = (form[`q${i}_id`] ?? '').trim() || `q${Date.now().toString(36)}_${i}`;
-    const { value, error } = questionSchema.validate({ id, type: form[`q${i}_type`], text: { sv, en } });
-    if (error) throw Boom.badRequest(`question ${i + 1}: ${error.message}`);
+    // Not destructured: joi types the value of a failed validation `any`; after the check it is a Question.
+    const checked = questionSchema.validate({ id, type: form[`q${i}_type`], text: { sv, en } });
+    if (checked.error) throw Boom.badRequest(`question ${i + 1}: ${checked.error.message}`);
+    const { value } = checked;
     if (questions.some((q) => q.id === value.id))
       throw Boom.badRequest(`question ${i + 1}: the id ${value.id} is used twice`);
     questions.push(value);

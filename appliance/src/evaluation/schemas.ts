@@ -3,7 +3,7 @@
 import Joi from 'joi';
 import { day as lookupDay, lookupYears } from '../http/dates.ts';
 import { objectOf } from '../http/route.ts';
-import { questionTypes, respondentRoles, type RespondentRole } from './model.ts';
+import { questionTypes, respondentRoles, type Question, type QuestionType, type RespondentRole } from './model.ts';
 
 export const token = Joi.string()
   .max(64)
@@ -49,14 +49,14 @@ export const setPayload = objectOf<SetForm>({ crumb: Joi.string().max(200) }).pa
   Joi.string().max(500).allow(''),
 );
 
-export const questionSchema = Joi.object({
+export const questionSchema = objectOf<Question>({
   id: Joi.string()
     .pattern(/^[a-z0-9_]{1,40}$/)
     .required(),
-  type: Joi.string()
+  type: Joi.string<QuestionType>()
     .valid(...questionTypes)
     .required(),
-  text: Joi.object({
+  text: objectOf<Question['text']>({
     sv: Joi.string().trim().min(1).max(500).required(),
     en: Joi.string().trim().min(1).max(500).required(),
   }).required(),

@@ -22,7 +22,9 @@ function load(lang: Language): Record<string, string> {
   for (const file of readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()) {
-    for (const [key, value] of Object.entries<string>(JSON.parse(readFileSync(join(dir, file), 'utf8')))) {
+    for (const [key, value] of Object.entries(
+      JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, string>,
+    )) {
       if (key in merged) throw new Error(`UI string ${key} is defined twice (admin/locales/${lang}/${file})`);
       merged[key] = value;
     }

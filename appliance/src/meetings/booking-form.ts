@@ -93,14 +93,15 @@ export function fromFields(f: ParticipantFields): ParticipantInput {
 export const hasParticipant = (f: ParticipantFields) =>
   [f.p_name, f.p_mobile, f.p_email, f.p_staffEmail, f.p_proxyName, f.p_personalNumber].some((v) => v.trim() !== '');
 
-const draftSchema = Joi.array().items(participantInput).max(100);
+const draftSchema = Joi.array<ParticipantInput[]>().items(participantInput).max(100);
 
 export function readDraft(text: string): ParticipantInput[] {
   if (!text) return [];
   try {
-    const { value, error } = draftSchema.validate(JSON.parse(text));
-    if (error) throw error;
-    return value as ParticipantInput[];
+    // Not destructured: joi types the value of a failed validation `any`; after the check it is the list.
+    const checked = draftSchema.validate(JSON.parse(text));
+    if (checked.error) throw checked.error;
+    return checked.value;
   } catch {
     throw Boom.badRequest('The participant list in the form was damaged: start the booking again');
   }

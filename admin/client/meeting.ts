@@ -3,6 +3,8 @@
 // events support needs to the connection log; on leaving, moves on (the evaluation, for guests).
 // On the staff page it also keeps the participant panel current.
 
+import { forwardedJitsiEvents } from '../../appliance/src/connlog/model.ts';
+
 declare const JitsiMeetExternalAPI: new (
   domain: string,
   options: Record<string, unknown>,
@@ -10,18 +12,6 @@ declare const JitsiMeetExternalAPI: new (
   addListener(event: string, listener: (data: unknown) => void): void;
   dispose(): void;
 };
-
-/** The IFrame API events that tell support what happened to a connection. */
-const forwarded = [
-  'videoConferenceJoined',
-  'participantJoined',
-  'participantLeft',
-  'cameraError',
-  'micError',
-  'errorOccurred',
-  'peerConnectionFailure',
-  'suspendDetected',
-];
 
 function post(crumb: string, meetingId: string | undefined, type: string, data: unknown): Promise<unknown> {
   // Only small, known, flat fields: the log takes no free-form payloads from the page.
@@ -69,7 +59,7 @@ if (host && typeof JitsiMeetExternalAPI === 'function') {
       defaultLanguage: lang,
     },
   });
-  for (const type of forwarded) api.addListener(type, (data) => void post(crumb, meetingId, type, data));
+  for (const type of forwardedJitsiEvents) api.addListener(type, (data) => void post(crumb, meetingId, type, data));
   api.addListener('readyToClose', (data) => {
     void post(crumb, meetingId, 'readyToClose', data).finally(() => location.assign(leaveUrl ?? '/'));
   });

@@ -2,8 +2,8 @@
 // An entry keeps its type and structured details; the human sentence is rendered when read, in
 // the reader's language (sentences.ts).
 
-/** What the meeting page posts (Jitsi's IFrame API events, and the page's own reconnects). */
-export const clientEventTypes = [
+/** The IFrame API events that tell support what happened to a connection: the meeting page forwards them. */
+export const forwardedJitsiEvents = [
   'videoConferenceJoined',
   'participantJoined',
   'participantLeft',
@@ -12,9 +12,10 @@ export const clientEventTypes = [
   'errorOccurred',
   'peerConnectionFailure',
   'suspendDetected',
-  'readyToClose',
-  'reconnect',
 ] as const;
+
+/** What the meeting page posts (those events, leaving, and the page's own reconnects). */
+export const clientEventTypes = [...forwardedJitsiEvents, 'readyToClose', 'reconnect'] as const;
 export type ClientEventType = (typeof clientEventTypes)[number];
 
 /** Client events that mean something went wrong: the support page's "only errors". */

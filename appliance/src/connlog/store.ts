@@ -53,16 +53,13 @@ export interface TimelineQuery {
 
 /** A meeting's timeline, oldest first (entries at the same moment in the order they were written). */
 export async function timeline(db: Db, q: TimelineQuery): Promise<LogEntry[]> {
-  const rows = await entries(db)
-    .where({ meeting_id: q.meetingId })
-    .modify((b) => {
-      if (q.participantId) b.andWhere({ participant_id: q.participantId });
-      if (q.onlyErrors) b.andWhere({ error: true });
-    })
-    .orderBy([
-      { column: 'at', order: 'asc' },
-      { column: 'id', order: 'asc' },
-    ]);
+  const query = entries(db).where({ meeting_id: q.meetingId });
+  if (q.participantId) query.andWhere({ participant_id: q.participantId });
+  if (q.onlyErrors) query.andWhere({ error: true });
+  const rows = await query.orderBy([
+    { column: 'at', order: 'asc' },
+    { column: 'id', order: 'asc' },
+  ]);
   return rows.map(toEntry);
 }
 

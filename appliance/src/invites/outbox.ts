@@ -448,7 +448,7 @@ export async function smsSending(db: Db | Knex.Transaction): Promise<boolean> {
 }
 
 export async function findMessage(db: Db, id: string): Promise<OutboxMessage | undefined> {
-  const row: MessageRow | undefined = await db('outbox_messages').where({ id }).first();
+  const row = await db<MessageRow>('outbox_messages').where({ id }).first();
   return row ? toMessage(row) : undefined;
 }
 
@@ -463,7 +463,7 @@ export async function messagesOf(
 }
 
 export async function recentMessages(db: Db, limit = 200): Promise<OutboxMessage[]> {
-  const rows: MessageRow[] = await db('outbox_messages').orderBy('created_at', 'desc').limit(limit);
+  const rows = await db<MessageRow>('outbox_messages').orderBy('created_at', 'desc').limit(limit);
   return rows.map(toMessage);
 }
 
@@ -475,7 +475,10 @@ export interface QueueStats {
 }
 
 export async function queueStats(db: Db, now = new Date()): Promise<QueueStats> {
-  const count = async (q: Knex.QueryBuilder) => Number((await q.count({ n: '*' }))[0].n);
+  const count = async (q: Knex.QueryBuilder) => {
+    const [row] = await q.count<{ n: number | string }[]>({ n: '*' });
+    return Number(row?.n ?? 0);
+  };
   return {
     queued: await count(db('outbox_messages').where({ status: 'queued', attempts: 0 })),
     retrying: await count(db('outbox_messages').where('status', 'queued').andWhere('attempts', '>', 0)),

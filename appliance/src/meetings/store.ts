@@ -217,17 +217,21 @@ function inPeriod<Q extends Knex.QueryBuilder>(q: Q, period: Period): Q {
  * many meetings it holds (the participants are found by joining the same period, not by id).
  */
 export async function listMeetings(db: Db, period: Period): Promise<Meeting[]> {
-  const rows: MeetingRow[] = await inPeriod(db('meetings as m').select('m.*'), period).orderBy(['m.starts_at', 'm.id']);
+  // Aliased tables leave knex without the row's type: the statements' columns are these rows'.
+  const rows = (await inPeriod(db('meetings as m').select('m.*'), period).orderBy([
+    'm.starts_at',
+    'm.id',
+  ])) as MeetingRow[];
   const byMeeting = new Map<string, Participant[]>(rows.map((r) => [r.id, []]));
   if (rows.length > 0) {
-    const participants: ListedParticipant[] = await inPeriod(
+    const participants = (await inPeriod(
       db('participants as p')
         .join('meetings as m', 'm.id', 'p.meeting_id')
         .select(participantColumns.map((c) => `p.${c}`)),
       period,
     )
       .whereNull('p.removed_at')
-      .orderBy(['p.meeting_id', 'p.position']);
+      .orderBy(['p.meeting_id', 'p.position'])) as ListedParticipant[];
     // A meeting booked between the two statements is not in the list: its participants are skipped.
     for (const p of participants) byMeeting.get(p.meeting_id)?.push(toParticipant(p));
   }
@@ -245,12 +249,12 @@ type CalendarRow = Pick<MeetingRow, 'id' | 'title' | 'starts_at' | 'duration_min
  * and the name and kind of each participant in the routine's order. No contact data, nothing else.
  */
 export async function listCalendar(db: Db, period: Period): Promise<CalendarEntry[]> {
-  const rows: CalendarRow[] = await inPeriod(
+  const rows = (await inPeriod(
     db('meetings as m')
       .leftJoin('participants as p', (j) => j.on('p.meeting_id', 'm.id').andOnNull('p.removed_at'))
       .select('m.id', 'm.title', 'm.starts_at', 'm.duration_minutes', 'm.status', 'p.name', 'p.kind'),
     period,
-  ).orderBy(['m.starts_at', 'm.id', 'p.position']);
+  ).orderBy(['m.starts_at', 'm.id', 'p.position'])) as CalendarRow[];
   const entries: CalendarEntry[] = [];
   let last: CalendarEntry | undefined;
   for (const r of rows) {

@@ -172,7 +172,7 @@ export async function takeLoginTry(
   now = new Date(),
 ): Promise<number | undefined> {
   const fresh = 'case when locked_until is not null then 1 else failed_logins + 1 end';
-  const result = await db.raw(
+  const result: unknown = await db.raw(
     `update staff set failed_logins = ${fresh},
        locked_until = case when ${fresh} >= ? then ${timestampParam(db)} else null end
      where id = ? and (locked_until is null or locked_until <= ${timestampParam(db)})

@@ -32,7 +32,14 @@ async function loadHapiSwagger(): Promise<typeof HapiSwagger> {
       return require(path) as Record<string, (...args: unknown[]) => unknown>;
     };
     const placeholder = Object.fromEntries(
-      functions.map((f) => [f, (...args: unknown[]) => must(real()[f], `${path} exports ${f}`)(...args)]),
+      functions.map((f) => [
+        f,
+        // Called on the library, as a static method expects (swagger-parser's `validate` uses `this`).
+        (...args: unknown[]) => {
+          const library = real();
+          return must(library[f], `${path} exports ${f}`).apply(library, args);
+        },
+      ]),
     );
     cached(require, path, placeholder);
   }

@@ -12,6 +12,7 @@ import { meetingFor, tookPart } from '../meetings/index.ts';
 import { describeUserAgent } from '../techtest/index.ts';
 import { clientErrors, clientEventTypes, type ClientEventType, type Details } from './model.ts';
 import type { Recorder } from './recorder.ts';
+import { headerText } from '../http/headers.ts';
 
 export const clientEventMaxBytes = 4 * 1024;
 
@@ -87,7 +88,7 @@ export function clientEventRoute(recorder: Recorder): ServerRoute {
     async handler(request, h) {
       const event = request.payload;
       const whose = await ownSession(request, event);
-      const platform = describeUserAgent(request.headers['user-agent'] as string | undefined);
+      const platform = describeUserAgent(headerText(request, 'user-agent'));
       // The address (behind the proxy, the client's own) helps support tell a home network from the hospital's guest Wi-Fi.
       const details: Details = {
         ...event.details,

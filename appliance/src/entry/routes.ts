@@ -14,6 +14,7 @@ import { checkBrowser } from './browser.ts';
 import { identifyRoutes } from './identify.ts';
 import { linkPath } from './links.ts';
 import { limits, meetingTime, type EntryService, type Invitation, type LinkProblem } from './service.ts';
+import { headerText } from '../http/headers.ts';
 
 /** The routine: the room opens shortly before the start; a waiting room holds early arrivals. */
 export interface RoomClock {
@@ -214,7 +215,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const found = await service.lookup(request.params.token, value);
         if (!found.ok) return problemPage(request, h, found.problem, found.invitation);
         if (found.mine) return h.redirect('/entry');
-        const browser = checkBrowser(request.headers['user-agent'] as string | undefined);
+        const browser = checkBrowser(headerText(request, 'user-agent'));
         if (!browser.ok) return browserPage(request, h, browser.browser, found.invitation, request.params.token);
         return linkPage(request, h, found.invitation, request.params.token);
       },
@@ -241,7 +242,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
           // The language switch of a page under a one-time link: the same page, in the other
           // language, with the token still only in the form. This response already speaks it.
           request.state[languageCookie] = chosen;
-          const browser = checkBrowser(request.headers['user-agent'] as string | undefined);
+          const browser = checkBrowser(headerText(request, 'user-agent'));
           const found = await service.lookup(value, request.state[guestCookie] as string | undefined);
           const page = !found.ok
             ? problemPage(request, h, found.problem, found.invitation)

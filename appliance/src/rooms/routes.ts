@@ -358,7 +358,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
           '/entry/evaluation',
         );
         // On a phone, the Jitsi Meet app is offered beside the browser (the routine's choice).
-        const browser = checkBrowser(request.headers['user-agent'] as string | undefined);
+        const browser = checkBrowser(headerText(request, 'user-agent'));
         return h.view(
           'rooms/guest',
           {

@@ -11,6 +11,7 @@ import type { Subject } from './model.ts';
 import { downloadQuery, nextQuery, resultMaxBytes, resultPayload, transferMaxBytes } from './schemas.ts';
 import { recordResult, staffSessionSubject } from './service.ts';
 import { turnCredentials, turnTtlSeconds } from './turn.ts';
+import { headerText } from '../http/headers.ts';
 
 export interface TechTestMount {
   /** Where the page lives; its API sits beneath: <path>/ice, /results, /download, /upload. */
@@ -129,12 +130,7 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
       async handler(request, h) {
         const { db, bus } = request.server.app;
         const answers = request.payload;
-        const result = await recordResult(
-          { db, bus },
-          subjectOf(request),
-          answers,
-          request.headers['user-agent'] as string | undefined,
-        );
+        const result = await recordResult({ db, bus }, subjectOf(request), answers, headerText(request, 'user-agent'));
         return h
           .response({ id: result.id, verdict: result.verdict, testedAt: result.testedAt.toISOString() })
           .code(201);

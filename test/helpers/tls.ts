@@ -18,10 +18,10 @@ export interface TestCertificates {
 }
 
 /**
- * A self-signed certificate for `commonName` (P-256, valid a day) written to `keyFile` and
- * `certFile`: what a server needs to offer TLS at all, where no client is meant to trust it.
+ * A self-signed certificate for `commonName` (and `altNames`, e.g. `DNS:muc.meet.test`), P-256,
+ * valid two days, written to `keyFile` and `certFile`: what a server needs to offer TLS at all.
  */
-export function writeSelfSigned(commonName: string, keyFile: string, certFile: string): void {
+export function writeSelfSigned(commonName: string, keyFile: string, certFile: string, altNames: string[] = []): void {
   execFileSync(
     'openssl',
     [
@@ -33,9 +33,10 @@ export function writeSelfSigned(commonName: string, keyFile: string, certFile: s
       'ec_paramgen_curve:P-256',
       '-nodes',
       '-days',
-      '1',
+      '2',
       '-subj',
       `/CN=${commonName}`,
+      ...(altNames.length > 0 ? ['-addext', `subjectAltName=${altNames.join(',')}`] : []),
       '-keyout',
       keyFile,
       '-out',

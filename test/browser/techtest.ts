@@ -9,7 +9,7 @@ import { fill, launchChromium, launchFirefox, press, type TestBrowser } from '..
 import { startCoturn, type Coturn } from '../helpers/coturn.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { axe } from '../helpers/axe.ts';
-import { storedAsPassed } from '../helpers/techtest.ts';
+import { storedAsPassed, walkTechTestSayingYes } from '../helpers/techtest.ts';
 
 /** The page's own limit for Jitsi's pre-call test (its own is 30 s). */
 const precallTimeoutMs = 10_000;
@@ -204,16 +204,7 @@ test.serial('the same test passes in Firefox ESR, with the relay and figures mea
   const firefox = await launchFirefox();
   try {
     const { page, subject } = await openAsClinician(app, { browser: firefox.browser });
-    await press(page, 'Starta testet');
-    await page.waitForFunction(() => (document.querySelector('#preview') as HTMLVideoElement).videoWidth > 0);
-    await press(page, 'Ja');
-    await page.waitForFunction(
-      () => document.querySelector('.progress [data-step="microphone"] .state')?.textContent === 'Fungerar',
-    );
-    await visible(page, '#step-sound');
-    await press(page, 'Spela upp ljudet');
-    await press(page, 'Ja');
-    await page.waitForSelector('#techtest[data-done]', { timeout: 30_000 });
+    await walkTechTestSayingYes(page);
     const stored = await latestResult(app.server.app.db, await subject());
     t.like(stored!, { camera: 'yes', microphone: 'detected', sound: 'yes' });
     t.regex(stored!.browser, /^Firefox \d+$/);

@@ -3,6 +3,7 @@
 // change based on an old version is refused with 409.
 import test from 'ava';
 import type { DomainEvents } from '../../appliance/src/events.ts';
+import { changeTypes } from '../../appliance/src/meetings/events.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
 import { booking, inDays, loggedIn, teacherByEmail } from './_booking.ts';
 
@@ -12,15 +13,7 @@ const emitted: { type: string; payload: any }[] = [];
 test.before(async () => {
   app = await startServer();
   client = (await loggedIn(app)).client;
-  for (const type of [
-    'meeting.booked',
-    'meeting.rescheduled',
-    'meeting.updated',
-    'meeting.cancelled',
-    'participant.added',
-    'participant.removed',
-    'invitation.resend',
-  ] as const) {
+  for (const type of changeTypes) {
     app.server.app.bus.on(type, (payload: DomainEvents[typeof type]) => {
       emitted.push({ type, payload });
     });

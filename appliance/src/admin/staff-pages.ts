@@ -2,6 +2,7 @@
 // the phone number invitations show; API tokens per account (shown once, listed with last use,
 // revoked). Every change is audit-logged. And each staff member's own profile.
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
+import type Joi from 'joi';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { route } from '../http/route.ts';
 import { roles } from '../staff/index.ts';
@@ -112,6 +113,12 @@ const pageFailed = (request: Request, h: ResponseToolkit) => {
         .takeover();
 };
 
+/** A form posted on one staff member's page: admins only; a bad form shows the page again with why. */
+const onStaffPage = <P extends Joi.ObjectSchema>(payload: P) => ({
+  auth: adminOnly,
+  validate: { params: schemas.staffParams, payload, failAction: pageFailed },
+});
+
 async function unitsPage(request: Request, h: ResponseToolkit, feedback: Feedback = {}, code = 200) {
   const lang = languageOf(request);
   return h
@@ -177,10 +184,7 @@ export const staffRoutes: ServerRoute[] = [
   route({
     method: 'POST',
     path: '/admin/staff/{id}',
-    options: {
-      auth: adminOnly,
-      validate: { params: schemas.staffParams, payload: schemas.staffPayload, failAction: pageFailed },
-    },
+    options: onStaffPage(schemas.staffPayload),
     async handler(request, h) {
       const lang = languageOf(request);
       const form = request.payload;
@@ -215,10 +219,7 @@ export const staffRoutes: ServerRoute[] = [
     route({
       method: 'POST',
       path: `/admin/staff/{id}/${change}`,
-      options: {
-        auth: adminOnly,
-        validate: { params: schemas.staffParams, payload: schemas.crumbOnly, failAction: pageFailed },
-      },
+      options: onStaffPage(schemas.crumbOnly),
       async handler(request, h) {
         const { db } = request.server.app;
         const lang = languageOf(request);
@@ -238,10 +239,7 @@ export const staffRoutes: ServerRoute[] = [
   route({
     method: 'POST',
     path: '/admin/staff/{id}/tokens',
-    options: {
-      auth: adminOnly,
-      validate: { params: schemas.staffParams, payload: schemas.tokenPayload, failAction: pageFailed },
-    },
+    options: onStaffPage(schemas.tokenPayload),
     async handler(request, h) {
       const { db } = request.server.app;
       const lang = languageOf(request);

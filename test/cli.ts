@@ -9,6 +9,7 @@ import { createDb } from '../appliance/src/db/knex.ts';
 import { checkPassword } from '../appliance/src/staff/service.ts';
 import { findAudit } from '../appliance/src/audit/store.ts';
 import { testDatabase } from './helpers/databases.ts';
+import { present } from './helpers/present.ts';
 
 const exec = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'samverka-cli-'));
@@ -62,7 +63,7 @@ test.serial('migrate, add a unit and a user, then log in with the given password
     );
     t.true(login.ok);
     const audit = await findAudit(db, { action: 'staff.add' });
-    t.is(audit[0].details?.via, 'cli');
+    t.is(present(audit[0], 'the audit record').details?.via, 'cli');
   } finally {
     await db.destroy();
   }

@@ -3,6 +3,7 @@ import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { findStaff, findUnit, listTokens } from '../../appliance/src/staff/store.ts';
 import { insertResult } from '../../appliance/src/techtest/store.ts';
+import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { loggedIn } from '../meetings/_booking.ts';
 
@@ -121,8 +122,8 @@ test('an API token is shown once, works, shows its last use and stops working wh
 
   const api = app.client();
   t.is((await api.get('/api/v1/me', { authorization: `Bearer ${token}` })).status, 200);
-  const [info] = await listTokens(app.server.app.db, staff.id);
-  t.truthy(info?.lastUsedAt);
+  const info = present((await listTokens(app.server.app.db, staff.id))[0], 'the new API token');
+  t.truthy(info.lastUsedAt);
   t.is((await admin.submit(`/admin/staff/${staff.id}/tokens`, { name: 'journalsystem' })).status, 409);
 
   const revoked = await admin.submit(`/admin/staff/${staff.id}/tokens/${info.id}/revoke`, {});

@@ -6,6 +6,7 @@ import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { timeline } from '../../appliance/src/connlog/store.ts';
 import { maskPhone } from '../../appliance/src/connlog/search.ts';
+import { present } from '../helpers/present.ts';
 import { loggedIn } from '../meetings/_booking.ts';
 import { bookMeeting, chrome, guestEnters, startWorld, techTestResult, until, type World } from './_meeting.ts';
 
@@ -80,7 +81,7 @@ test('a meeting from booking to its end leaves the expected timeline entries in 
     'left',
   ]);
   const all = await timeline(world.app.server.app.db, { meetingId });
-  t.is(all[0].type, 'meeting_booked');
+  t.is(present(all[0], 'the first event').type, 'meeting_booked');
   // After the end come only what the end itself causes: the evaluation requests going out.
   const afterEnd = all.slice(all.findIndex((e) => e.type === 'meeting_ended') + 1);
   t.deepEqual(

@@ -5,7 +5,7 @@ import { findAudit } from '../../appliance/src/audit/store.ts';
 import { findParticipant, personalNumberOf } from '../../appliance/src/meetings/store.ts';
 import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { booking, loggedIn, teacherByEmail } from '../meetings/_booking.ts';
+import { booking, loggedIn, patientWithBankId, teacherByEmail } from '../meetings/_booking.ts';
 
 let app: TestServer;
 test.before(async () => {
@@ -15,13 +15,7 @@ test.after.always(() => app?.stop());
 
 async function bookedMeeting() {
   const { client } = await loggedIn(app, 'clinician');
-  const patient = {
-    kind: 'patient',
-    name: 'Tolvan Tolvansson',
-    personalNumber: '19121212-1212',
-    identification: 'bankid',
-    mobile: '070-765 43 21',
-  };
+  const patient = patientWithBankId('Tolvan Tolvansson', '19121212-1212');
   const reply = await client.request('POST', '/api/v1/meetings', {
     json: booking({ participants: [patient, teacherByEmail] }),
   });

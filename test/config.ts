@@ -2,7 +2,13 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { ConfigError, describeParts, loadConfig } from '../appliance/src/config.ts';
+import {
+  ConfigError,
+  describeParts,
+  environmentDescription,
+  loadConfig,
+  type Environment,
+} from '../appliance/src/config.ts';
 import { present } from './helpers/present.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'samverka-config-'));
@@ -147,4 +153,47 @@ test('TRUSTED_PROXIES takes addresses and CIDR blocks, and names what is neither
     /^TRUSTED_PROXIES must be addresses or CIDR blocks: "proxy\.region\.se" is neither: use the proxy's addresses/,
   );
   t.is(problems({ TRUSTED_PROXIES: '10.0.0.0/33' }).length, 1);
+});
+
+/** The variables the Environment type says always have a value. */
+type AlwaysSet = { [K in keyof Environment]-?: undefined extends Environment[K] ? never : K }[keyof Environment];
+
+test('the variables typed as always set are exactly those the schema gives a default', (t) => {
+  // The compiler holds this list to AlwaysSet, no name missing and none extra.
+  const typed: Record<AlwaysSet, true> = {
+    NODE_ENV: true,
+    HOST: true,
+    PORT: true,
+    PUBLIC_URL: true,
+    DATABASE_URL: true,
+    DATA_DIR: true,
+    MAIL_FROM: true,
+    SMS_SENDER: true,
+    SMPP_THROTTLE: true,
+    OIDC_SCOPE: true,
+    OIDC_HSA_ID_CLAIM: true,
+    OIDC_NAME_CLAIM: true,
+    OIDC_EMAIL_CLAIM: true,
+    OIDC_PERSONAL_NUMBER_CLAIM: true,
+    OIDC_STAFF_MATCH: true,
+    OIDC_AUTO_PROVISION: true,
+    LOCAL_LOGIN: true,
+    LOG_LEVEL: true,
+    LOGIN_MAX_FAILURES: true,
+    LOGIN_LOCKOUT_MINUTES: true,
+    ROOM_OPENS_MINUTES: true,
+    ROOM_GRACE_MINUTES: true,
+    NOSHOW_MINUTES: true,
+    REMINDER_OFFSETS: true,
+    MAX_PARTICIPANTS: true,
+    EVALUATION_DAYS: true,
+    EVALUATION_MIN_GROUP: true,
+    RETENTION_CONNLOG_DAYS: true,
+    RETENTION_ANSWERS_DAYS: true,
+    RETENTION_CONTACTS_DAYS: true,
+  };
+  const withDefault = Object.entries(environmentDescription())
+    .filter(([, description]) => description.flags !== undefined && 'default' in description.flags)
+    .map(([name]) => name);
+  t.deepEqual(withDefault.sort(), Object.keys(typed).sort());
 });

@@ -93,6 +93,9 @@ async function openAndType(guest: Client, path: string, name: string) {
   };
 }
 
+/** A Swedish mobile number as typed at booking ("070-…"), in the form the SMSC sees (+4670…). */
+const e164 = (mobile: string) => `+46${mobile.replace(/\D/g, '').slice(1)}`;
+
 /**
  * A clinician books a meeting with Sara Lind, to be identified by an SMS code at `mobile`; Sara opens
  * the link in her SMS (from her own address when `address` is given) and types her name.
@@ -106,8 +109,26 @@ async function saraFollowsHerSms(mobile: string, address?: string) {
   ).json();
   const guest = world.app.client();
   if (address) guest.headers['x-forwarded-for'] = address;
-  const typed = await openAndType(guest, await smsLink(`+46${mobile.replace(/\D/g, '').slice(1)}`), 'Sara Lind');
+  const typed = await openAndType(guest, await smsLink(e164(mobile)), 'Sara Lind');
   return { client, meeting, guest, typed };
+}
+
+/** Sara on the code page, with the code her SMS brought. */
+async function saraWithHerCode(mobile: string, address?: string) {
+  const sara = await saraFollowsHerSms(mobile, address);
+  await sara.guest.get('/entry/code');
+  return { ...sara, code: (await smsCode(e164(mobile))).code };
+}
+
+/** Sara's invitation as the entry service holds it: what a code is checked against. */
+async function saraInvitation(meeting: { id: string; participants: { id: string }[] }) {
+  const current = await world.app.server.plugins.entry.service.current({
+    participantId: present(meeting.participants[0], 'Sara, booked').id,
+    person: 'main',
+    meetingId: meeting.id,
+    sessionHash: '',
+  });
+  return present(current, "Sara's invitation").invitation;
 }
 
 test('names match after trimming, collapsing spaces, Unicode composition and case — not with another spelling', (t) => {
@@ -244,9 +265,7 @@ test('ten names typed at once get the five tries one person typing gets, not ten
 });
 
 test('twenty codes typed at once get the five tries one person typing gets', async (t) => {
-  const { guest } = await saraFollowsHerSms('070-765 43 27', '198.51.100.8');
-  await guest.get('/entry/code');
-  const { code } = await smsCode('+46707654327');
+  const { guest, code } = await saraWithHerCode('070-765 43 27', '198.51.100.8');
   const codes = Array.from({ length: 19 }, (_, i) => String((Number(code) + i + 1) % 1_000_000).padStart(6, '0'));
   codes.splice(15, 0, code);
   const replies = await Promise.all(
@@ -263,16 +282,9 @@ test('twenty codes typed at once get the five tries one person typing gets', asy
 });
 
 test('twenty codes checked at once by the service count as twenty tries: five compared, the right one refused after them', async (t) => {
-  const { meeting, guest } = await saraFollowsHerSms('070-765 43 28', '198.51.100.9');
-  await guest.get('/entry/code');
-  const { code } = await smsCode('+46707654328');
+  const { meeting, code } = await saraWithHerCode('070-765 43 28', '198.51.100.9');
   const service = world.app.server.plugins.entry.service;
-  const { invitation } = (await service.current({
-    participantId: meeting.participants[0].id,
-    person: 'main',
-    meetingId: meeting.id,
-    sessionHash: '',
-  }))!;
+  const invitation = await saraInvitation(meeting);
   const codes = Array.from({ length: 19 }, (_, i) => String((Number(code) + i + 1) % 1_000_000).padStart(6, '0'));
   codes.push(code);
   // All at once, the right code last: every check reads and writes in the same few statements.
@@ -325,9 +337,7 @@ test('a person invited with SMS identification gets a code by SMS that unlocks t
 });
 
 test('five wrong codes spend the code, and the page offers a new one after its countdown', async (t) => {
-  const { guest } = await saraFollowsHerSms('070-765 43 22');
-  await guest.get('/entry/code');
-  const { code } = await smsCode('+46707654322');
+  const { guest, code } = await saraWithHerCode('070-765 43 22');
   const wrongCode = code === '123456' ? '654321' : '123456';
   for (let i = 0; i < 4; i++)
     await guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code: wrongCode } });
@@ -376,16 +386,9 @@ test('a patient booked with BankID sees an honest page that identification is no
 });
 
 test('an SMS code is refused once its ten minutes have passed', async (t) => {
-  const { meeting, guest } = await saraFollowsHerSms('070-765 43 25');
-  await guest.get('/entry/code');
-  const { code } = await smsCode('+46707654325');
+  const { meeting, code } = await saraWithHerCode('070-765 43 25');
   const service = world.app.server.plugins.entry.service;
-  const { invitation } = (await service.current({
-    participantId: meeting.participants[0].id,
-    person: 'main',
-    meetingId: meeting.id,
-    sessionHash: '',
-  }))!;
+  const invitation = await saraInvitation(meeting);
   t.is((await service.checkCode(invitation, code, new Date(Date.now() + 11 * 60_000))).outcome, 'expired');
   t.is(
     (await service.checkCode(invitation, code, new Date(Date.now() + 9 * 60_000))).outcome,

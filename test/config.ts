@@ -9,6 +9,7 @@ import {
   loadConfig,
   type Environment,
 } from '../appliance/src/config.ts';
+import { present } from './helpers/present.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'samverka-config-'));
 const secrets = { SESSION_SECRET: 'a'.repeat(64), DATA_KEY: 'b'.repeat(64) };
@@ -126,10 +127,13 @@ test('TLS_CA_FILE is read once at start; a missing file or one without a certifi
   t.is(loadConfig({ DATA_DIR: dir, TLS_CA_FILE: join(dir, 'ca.pem') }).tlsCa, pem);
   t.is(loadConfig({ DATA_DIR: dir }).tlsCa, undefined);
   t.regex(
-    problems({ TLS_CA_FILE: join(dir, 'none.pem') })[0],
+    present(problems({ TLS_CA_FILE: join(dir, 'none.pem') })[0], 'the problem'),
     /^TLS_CA_FILE cannot be read \(ENOENT\): use the path of a PEM file/,
   );
-  t.regex(problems({ TLS_CA_FILE: join(dir, 'key.pem') })[0], /^TLS_CA_FILE holds no PEM certificate/);
+  t.regex(
+    present(problems({ TLS_CA_FILE: join(dir, 'key.pem') })[0], 'the problem'),
+    /^TLS_CA_FILE holds no PEM certificate/,
+  );
 });
 
 test('PUBLIC_URL follows PORT when it is not set', (t) => {
@@ -143,7 +147,7 @@ test('TRUSTED_PROXIES takes addresses and CIDR blocks, and names what is neither
     '10.0.0.0/24',
   ]);
   t.deepEqual(loadConfig({ DATA_DIR: tmp() }).trustedProxies, []);
-  const [line] = problems({ TRUSTED_PROXIES: '127.0.0.1,proxy.region.se' });
+  const line = present(problems({ TRUSTED_PROXIES: '127.0.0.1,proxy.region.se' })[0], 'the problem');
   t.regex(
     line,
     /^TRUSTED_PROXIES must be addresses or CIDR blocks: "proxy\.region\.se" is neither: use the proxy's addresses/,

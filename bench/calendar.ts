@@ -9,10 +9,9 @@
 import { addDays, fromClinicTime, mondayOf, today } from '../appliance/src/common/clock.ts';
 import { Client } from '../test/helpers/server.ts';
 import {
-  book,
+  bookAndSend,
+  besideBaseline,
   connections,
-  drained,
-  interleaved,
   isMain,
   judge,
   measure,
@@ -20,14 +19,10 @@ import {
   prepareData,
   rounds,
   seconds,
-  showSpread,
-  spread,
   startAppliance,
   startBaseline,
   startSink,
-  table,
   type HttpCase,
-  type Measurement,
 } from './harness.ts';
 
 export const clinicians = 20;
@@ -51,6 +46,14 @@ export const meeting = (n: number, startsAt: Date) => ({
   participants: invited(n),
 });
 
+/** Booking a meeting with three invited under load: two months ahead, out of every measured week. */
+export const bookingUnderLoad = (token: string): HttpCase => ({
+  method: 'POST',
+  path: '/api/v1/meetings',
+  headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+  body: JSON.stringify(meeting(0, new Date(Date.now() + 60 * 86_400_000))),
+});
+
 /** The weeks start next Monday, so that nothing is booked in the past. */
 export const firstMonday = () => mondayOf(addDays(today(), 7));
 
@@ -58,9 +61,9 @@ export const firstMonday = () => mondayOf(addDays(today(), 7));
 const slot = (monday: string, k: number, minutes: number) =>
   new Date(fromClinicTime(addDays(monday, k % 5), '08:00').getTime() + (Math.floor(k / 5) % 40) * minutes * 60_000);
 
-/** The realistic calendar: for each clinician's token, 10 meetings a week over 5 weeks. */
-export const realisticBookings = (tokens: string[]) =>
-  tokens.flatMap((token, c) =>
+/** The realistic calendar: for each clinician, 10 meetings a week over 5 weeks. */
+export const realisticBookings = (clinicians: { token: string }[]) =>
+  clinicians.flatMap(({ token }, c) =>
     Array.from({ length: weeks * perWeek }, (_, i) => ({
       token,
       body: meeting(c * 1000 + i, slot(addDays(firstMonday(), 7 * Math.floor(i / perWeek)), i % perWeek, 60)),
@@ -84,94 +87,75 @@ export async function run(): Promise<void> {
   const worst = await startAppliance(worstData);
   try {
     const monday = firstMonday();
-    const realisticSet = realisticBookings(realisticData.tokens);
+    const one = realisticData.clinician(0);
+    const alone = worstData.clinician(0);
     const worstSet = Array.from({ length: worstCase }, (_, i) => ({
-      token: worstData.tokens[0],
+      token: alone.token,
       body: meeting(i, slot(monday, i, 12)),
     }));
-    const started = performance.now();
-    await Promise.all([book(realistic.url, realisticSet), book(worst.url, worstSet)]);
-    await drained([smsc, smtp]);
-    process.stdout.write(
-      `\n(${realisticSet.length + worstSet.length} meetings booked through the API and their invitations sent in ${((performance.now() - started) / 1000).toFixed(0)} s)\n`,
+    await bookAndSend(
+      [
+        { url: realistic.url, bookings: realisticBookings(realisticData.clinicians) },
+        { url: worst.url, bookings: worstSet },
+      ],
+      [smsc, smtp],
     );
 
     // The third of the five weeks, and its Wednesday.
     const shownMonday = addDays(monday, 14);
     const period = (from: string) =>
       `from=${encodeURIComponent(fromClinicTime(from).toISOString())}&to=${encodeURIComponent(fromClinicTime(addDays(from, 7)).toISOString())}`;
-    const one = realisticData.clinicians[0];
     const realisticCookie = await sessionCookie(realistic.url, one.email, one.password);
-    const worstCookie = await sessionCookie(worst.url, worstData.clinicians[0].email, worstData.clinicians[0].password);
+    const worstCookie = await sessionCookie(worst.url, alone.email, alone.password);
     const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-    type Row = { target: 'baseline' | 'realistic' | 'worst'; c: HttpCase };
-    const cases: Record<string, Row> = {
-      baseline: { target: 'baseline', c: { path: '/' } },
-      weekPage: {
-        target: 'realistic',
-        c: { path: `/calendar?view=week&date=${shownMonday}`, headers: { cookie: realisticCookie } },
-      },
-      dayPage: {
-        target: 'realistic',
-        c: { path: `/calendar?view=day&date=${addDays(shownMonday, 2)}`, headers: { cookie: realisticCookie } },
-      },
-      weekApi: {
-        target: 'realistic',
-        c: { path: `/api/v1/meetings?${period(shownMonday)}`, headers: bearer(realisticData.tokens[0]) },
-      },
-      worstPage: {
-        target: 'worst',
-        c: { path: `/calendar?view=week&date=${monday}`, headers: { cookie: worstCookie } },
-      },
-      worstApi: {
-        target: 'worst',
-        c: { path: `/api/v1/meetings?${period(monday)}`, headers: bearer(worstData.tokens[0]) },
-      },
-    };
-    const urls = { baseline: baseline.url, realistic: realistic.url, worst: worst.url };
     // A worst-case request takes seconds: at 50 connections hardly one would finish within a round.
     const worstConnections = Math.min(10, connections);
-    const steps = Object.fromEntries(
-      Object.entries(cases).map(([name, { target, c }]) => [
-        name,
-        () => measure(urls[target], c, target === 'worst' ? { connections: worstConnections } : {}),
-      ]),
-    ) as Record<keyof typeof cases, () => Promise<Measurement>>;
-    const results = await interleaved(steps);
-
-    const ratio = (name: keyof typeof cases) => spread(results[name].map((m, i) => m.rps / results.baseline[i].rps));
-    const labels: Record<keyof typeof cases, string> = {
-      baseline: 'empty hapi route, separate process (baseline)',
-      weekPage: `GET /calendar?view=week: a clinician's week, ${perWeek} of ${worstCase} meetings (HTML)`,
-      dayPage: `GET /calendar?view=day: a day of that week, ${perWeek / 5} meetings (HTML)`,
-      weekApi: 'GET /api/v1/meetings: the same week (JSON)',
-      worstPage: `GET /calendar?view=week: all ${worstCase} meetings in the week shown (HTML, ${worstConnections} connections)`,
-      worstApi: `GET /api/v1/meetings: the same week (JSON, ${worstConnections} connections)`,
-    };
-    table(
+    const atRealistic = (c: HttpCase) => () => measure(realistic.url, c);
+    const atWorst = (c: HttpCase) => () => measure(worst.url, c, { connections: worstConnections });
+    const rates = await besideBaseline(
       `The calendar, ${connections} connections, ${seconds} s each, ${rounds} interleaved rounds: median (min–max)`,
-      ['case', 'req/s', 'p99 ms', 'rate ÷ baseline', 'errors'],
-      Object.keys(cases).map((name) => [
-        labels[name],
-        showSpread(spread(results[name].map((m) => m.rps)), '', 0),
-        showSpread(spread(results[name].map((m) => m.p99)), '', 0),
-        name === 'baseline' ? '1' : showSpread(ratio(name), '', 3),
-        results[name].reduce((n, m) => n + m.errors, 0),
-      ]),
+      baseline.url,
+      {
+        weekPage: {
+          label: `GET /calendar?view=week: a clinician's week, ${perWeek} of ${worstCase} meetings (HTML)`,
+          measure: atRealistic({
+            path: `/calendar?view=week&date=${shownMonday}`,
+            headers: { cookie: realisticCookie },
+          }),
+        },
+        dayPage: {
+          label: `GET /calendar?view=day: a day of that week, ${perWeek / 5} meetings (HTML)`,
+          measure: atRealistic({
+            path: `/calendar?view=day&date=${addDays(shownMonday, 2)}`,
+            headers: { cookie: realisticCookie },
+          }),
+        },
+        weekApi: {
+          label: 'GET /api/v1/meetings: the same week (JSON)',
+          measure: atRealistic({ path: `/api/v1/meetings?${period(shownMonday)}`, headers: bearer(one.token) }),
+        },
+        worstPage: {
+          label: `GET /calendar?view=week: all ${worstCase} meetings in the week shown (HTML, ${worstConnections} connections)`,
+          measure: atWorst({ path: `/calendar?view=week&date=${monday}`, headers: { cookie: worstCookie } }),
+        },
+        worstApi: {
+          label: `GET /api/v1/meetings: the same week (JSON, ${worstConnections} connections)`,
+          measure: atWorst({ path: `/api/v1/meetings?${period(monday)}`, headers: bearer(alone.token) }),
+        },
+      },
     );
 
-    const errorsOf = (name: keyof typeof cases) => results[name].reduce((n, m) => n + m.errors, 0);
     for (const [name, label] of [
       ['weekPage', 'HTML page'],
       ['weekApi', 'API list'],
     ] as const) {
-      const r = ratio(name);
+      const r = rates[name].ratio;
       judge(
         `one clinician's week (${perWeek} of ${worstCase} meetings): ${label}`,
         '≥ 30 % of the empty route',
         `${percent(r.median)} (${percent(r.min)}–${percent(r.max)})`,
-        r.median >= 0.3 && errorsOf(name) === 0,
+        r.median >= 0.3 && rates[name].errors === 0,
       );
     }
     for (const [name, label] of [
@@ -179,7 +163,7 @@ export async function run(): Promise<void> {
       ['worstPage', `worst case, all ${worstCase} meetings in the week: HTML page`],
       ['worstApi', `worst case, all ${worstCase} meetings in the week: API list`],
     ] as const) {
-      const r = ratio(name);
+      const r = rates[name].ratio;
       judge(label, 'no goal', `${percent(r.median, 2)} (${percent(r.min, 2)}–${percent(r.max, 2)})`);
     }
   } finally {

@@ -10,6 +10,7 @@
 // bench/scale.ts sends the same guests through a proxy to one, two and three processes.
 import http from 'node:http';
 import { inDays } from '../test/meetings/_booking.ts';
+import { present } from '../test/helpers/present.ts';
 import {
   interleaved,
   isMain,
@@ -31,6 +32,9 @@ const perMeeting = 99; // MAX_PARTICIPANTS 100: the booking clinician and the pa
 const chrome =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
 export const steps = ['link page', 'name POST', 'tech-test result POST', 'waiting room: first event'] as const;
+/** Step `i`'s figure in one round's list per step (its timings, errors or p99). */
+export const atStep = <T>(perStep: T[], i: number): T =>
+  present(perStep[i], `a figure for step ${i + 1} (${steps[i]})`);
 
 interface Reply {
   status: number;
@@ -88,7 +92,8 @@ export const failures = new Map<string, number>();
 
 const cookiesOf = (reply: Reply, jar: Map<string, string>) => {
   for (const c of reply.headers['set-cookie'] ?? []) {
-    const [pair] = c.split(';');
+    const end = c.indexOf(';');
+    const pair = end === -1 ? c : c.slice(0, end);
     const eq = pair.indexOf('=');
     jar.set(pair.slice(0, eq), pair.slice(eq + 1));
   }
@@ -164,31 +169,33 @@ export async function enter(
   port: number,
   invited: Guest[],
 ): Promise<{ timings: number[][]; errors: number[]; wall: number }> {
-  const timings: number[][] = steps.map(() => []);
-  const errors = steps.map(() => 0);
+  const tallyOf = (name: (typeof steps)[number]) => ({ name, timings: [] as number[], errors: 0 });
+  const linkPage = tallyOf('link page');
+  const namePost = tallyOf('name POST');
+  const resultPost = tallyOf('tech-test result POST');
+  const firstEvent = tallyOf('waiting room: first event');
+  const tally = [linkPage, namePost, resultPost, firstEvent]; // in the order of `steps`
   const started = performance.now();
   await Promise.all(
     invited.map(async (guest, i) => {
       const jar = new Map<string, string>();
-      const timed = async (step: number, work: () => Promise<Reply>, ok: (r: Reply) => boolean) => {
+      const timed = async (step: ReturnType<typeof tallyOf>, work: () => Promise<Reply>, ok: (r: Reply) => boolean) => {
         const t0 = performance.now();
         const reply = await work().catch(() => undefined);
-        timings[step].push(performance.now() - t0);
+        step.timings.push(performance.now() - t0);
         if (!reply || !ok(reply)) {
-          errors[step] += 1;
-          failures.set(
-            `${steps[step]}: ${reply ? reply.status : 'no answer'}`,
-            (failures.get(`${steps[step]}: ${reply ? reply.status : 'no answer'}`) ?? 0) + 1,
-          );
+          step.errors += 1;
+          const failure = `${step.name}: ${reply ? reply.status : 'no answer'}`;
+          failures.set(failure, (failures.get(failure) ?? 0) + 1);
           return undefined;
         }
         cookiesOf(reply, jar);
         return reply;
       };
-      if (!guest.path) return void (errors[0] += 1);
+      if (!guest.path) return void (linkPage.errors += 1);
       const from = address(i);
       const page = await timed(
-        0,
+        linkPage,
         () => send(port, from, 'GET', guest.path, { 'user-agent': chrome }),
         (r) => r.status === 200,
       );
@@ -199,7 +206,7 @@ export async function enter(
         name: guest.name,
       }).toString();
       const named = await timed(
-        1,
+        namePost,
         () =>
           send(
             port,
@@ -216,7 +223,7 @@ export async function enter(
       );
       if (!named) return;
       const tested = await timed(
-        2,
+        resultPost,
         () =>
           send(
             port,
@@ -235,7 +242,7 @@ export async function enter(
       );
       if (!tested) return;
       await timed(
-        3,
+        firstEvent,
         () =>
           send(
             port,
@@ -250,7 +257,11 @@ export async function enter(
       );
     }),
   );
-  return { timings, errors, wall: performance.now() - started };
+  return {
+    timings: tally.map((s) => s.timings),
+    errors: tally.map((s) => s.errors),
+    wall: performance.now() - started,
+  };
 }
 
 /** The baseline: as many clients at once, each from its own address, asking the empty route. */
@@ -277,16 +288,16 @@ export async function run(): Promise<void> {
     const results = await interleaved({
       baseline: () => emptyBurst(baseline.port),
       guests: async () => {
-        const invited = await invite(appliance.port, data.tokens[0], mail, round++);
+        const invited = await invite(appliance.port, data.clinician(0).token, mail, round++);
         const burst = await enter(appliance.port, invited);
         const memory = appliance.memory();
         closeStreams();
         return { ...burst, memory };
       },
     });
-    const p99 = (step: number) => spread(results.guests.map((r) => percentile(r.timings[step], 99)));
-    const p50 = (step: number) => spread(results.guests.map((r) => percentile(r.timings[step], 50)));
-    const errors = (step: number) => results.guests.reduce((n, r) => n + r.errors[step], 0);
+    const p99 = (step: number) => spread(results.guests.map((r) => percentile(atStep(r.timings, step), 99)));
+    const p50 = (step: number) => spread(results.guests.map((r) => percentile(atStep(r.timings, step), 50)));
+    const errors = (step: number) => results.guests.reduce((n, r) => n + atStep(r.errors, step), 0);
     const base = spread(results.baseline.map((t) => percentile(t, 99)));
     table(
       `${guests} guests entering at once, each from its own address, ${rounds} interleaved rounds: median (min–max)`,

@@ -14,6 +14,7 @@ import { fill, launchChromium, press, type TestBrowser } from '../test/helpers/b
 import { startCoturn } from '../test/helpers/coturn.ts';
 import { startRelay, type Relay } from '../test/helpers/relay.ts';
 import { textOf } from '../appliance/src/common/text.ts';
+import { present } from '../test/helpers/present.ts';
 import {
   interleaved,
   isMain,
@@ -170,7 +171,10 @@ async function coldRun(chromium: TestBrowser, link: string, network: Network): P
 
     // The connection check starts with the test; its verdict is the measure it records at the end.
     await page.waitForFunction(() => performance.getEntriesByName('techtest:network').length > 0, { timeout: 60_000 });
-    const verdictMs = await page.evaluate(() => performance.getEntriesByName('techtest:network')[0].duration);
+    const verdictMs = present(
+      await page.evaluate(() => performance.getEntriesByName('techtest:network')[0]?.duration),
+      "the connection check's measure",
+    );
     const verdictParts = await page.evaluate(() =>
       Object.fromEntries(
         ['relay', 'precall', 'download', 'upload'].map((part) => [
@@ -192,7 +196,7 @@ export async function run(): Promise<void> {
   const chromium = await launchChromium({ media: true });
   let n = 0;
   const guestRun = async (network: Network) =>
-    coldRun(chromium, await invitedGuest(appliance.url, data.tokens[0], relay, n++), network);
+    coldRun(chromium, await invitedGuest(appliance.url, data.clinician(0).token, relay, n++), network);
   try {
     const results = await interleaved({
       emptyLocal: () => emptyPage(chromium, baseline, 'localhost'),
@@ -201,7 +205,7 @@ export async function run(): Promise<void> {
       fast3g: () => guestRun('Fast 3G'),
     });
 
-    const first = results.local[0];
+    const first = present(results.local[0], 'the first run on localhost');
     // The token never appears in the table: the link page is shown as /j/<token>.
     const label = (t: Transfer) => `${t.method} ${new URL(t.url).pathname.replace(/^\/j\/[\w-]+$/, '/j/<token>')}`;
     const redirects = first.transfers.filter((t) => t.status >= 300 && t.status < 400).length;
@@ -252,7 +256,11 @@ export async function run(): Promise<void> {
         ['start → verdict (relay probes, pre-call test, download/upload)', showSpread(verdict, '', 0)],
         ...Object.entries(verdictPartLabels).map(([part, label]) => [
           `  ${label}`,
-          showSpread(spread(results.local.map((r) => r.verdictParts[part])), '', 0),
+          showSpread(
+            spread(results.local.map((r) => present(r.verdictParts[part], `the connection check's ${part} part`))),
+            '',
+            0,
+          ),
         ]),
       ],
     );

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import type * as Knex from '../appliance/src/db/knex.ts';
 import type * as StaffService from '../appliance/src/staff/service.ts';
+import { present } from '../test/helpers/present.ts';
 import { startServer, type TestServer } from '../test/helpers/server.ts';
 
 export const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -45,7 +46,7 @@ export function spread(values: number[]): Spread {
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((sorted.length * p) / 100) - 1)];
+  return sorted[Math.min(sorted.length - 1, Math.ceil((sorted.length * p) / 100) - 1)] ?? Number.NaN;
 }
 
 export function format(n: number): string {
@@ -63,15 +64,15 @@ export function showSpread(s: Spread, unit = '', digits?: number): string {
 export const percent = (x: number, digits = 1) => `${(x * 100).toFixed(digits)} %`;
 
 export function table(title: string, header: string[], rows: (string | number)[][]): void {
-  const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? format(c) : c)))];
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
+  const body = rows.map((r) => r.map((c) => (typeof c === 'number' ? format(c) : c)));
+  const widths = header.map((_, i) => Math.max(...[header, ...body].map((r) => String(r[i] ?? '').length)));
   const line = (r: (string | number)[]) =>
     r
-      .map((c, i) => String(c ?? '').padEnd(widths[i]))
+      .map((c, i) => String(c ?? '').padEnd(widths[i] ?? 0))
       .join('  ')
       .trimEnd();
-  process.stdout.write(`\n${title}\n${line(cells[0])}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
-  for (const r of cells.slice(1)) process.stdout.write(`${line(r)}\n`);
+  process.stdout.write(`\n${title}\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
+  for (const r of body) process.stdout.write(`${line(r)}\n`);
 }
 
 // --- the summary ---------------------------------------------------------------------------
@@ -108,11 +109,13 @@ export async function interleaved<S extends Record<string, () => Promise<unknown
   steps: S,
   n = rounds,
 ): Promise<{ [K in keyof S]: Awaited<ReturnType<S[K]>>[] }> {
-  const results: Record<string, unknown[]> = Object.fromEntries(Object.keys(steps).map((k) => [k, []]));
+  const results = Object.entries(steps).map(([name, step]) => ({ name, step, values: [] as unknown[] }));
   for (let round = 0; round < n; round += 1) {
-    for (const [name, step] of Object.entries(steps)) results[name].push(await step());
+    for (const { step, values } of results) values.push(await step());
   }
-  return results as { [K in keyof S]: Awaited<ReturnType<S[K]>>[] };
+  return Object.fromEntries(results.map(({ name, values }) => [name, values])) as {
+    [K in keyof S]: Awaited<ReturnType<S[K]>>[];
+  };
 }
 
 // --- HTTP load ---------------------------------------------------------------------------------
@@ -148,6 +151,68 @@ export async function measure(
     p99: result.latency.p99,
     errors: result.errors + result.non2xx + result.timeouts,
   };
+}
+
+/** A case measured beside the baseline: its label in the table, and one round's measurement. */
+export interface RateCase {
+  label: string;
+  measure(): Promise<Measurement>;
+}
+
+export interface Rates {
+  rps: Spread;
+  p99: Spread;
+  /** Each round's rate ÷ the baseline's rate in the same round. */
+  ratio: Spread;
+  /** Failed requests, all rounds together. */
+  errors: number;
+}
+
+/**
+ * Measures the empty route's process at `baselineUrl` and then each case, in interleaved rounds,
+ * prints them as one table (req/s, p99, rate ÷ baseline, errors) and returns each one's figures.
+ */
+export async function besideBaseline<K extends string>(
+  title: string,
+  baselineUrl: string,
+  cases: Record<K, RateCase>,
+): Promise<{ baseline: Rates } & Record<K, Rates>> {
+  const all = [
+    {
+      name: 'baseline',
+      label: 'empty hapi route, separate process (baseline)',
+      measure: () => measure(baselineUrl, { path: '/' }),
+    },
+    ...Object.entries<RateCase>(cases).map(([name, c]) => ({ name, ...c })),
+  ].map((c) => ({ ...c, runs: [] as Measurement[], ratios: [] as number[] }));
+  for (let round = 0; round < rounds; round += 1) {
+    let baselineRps = Number.NaN;
+    for (const c of all) {
+      const m = await c.measure();
+      if (c.name === 'baseline') baselineRps = m.rps;
+      c.runs.push(m);
+      c.ratios.push(m.rps / baselineRps);
+    }
+  }
+  const rates = all.map((c) => ({
+    ...c,
+    rps: spread(c.runs.map((m) => m.rps)),
+    p99: spread(c.runs.map((m) => m.p99)),
+    ratio: spread(c.ratios),
+    errors: c.runs.reduce((n, m) => n + m.errors, 0),
+  }));
+  table(
+    title,
+    ['case', 'req/s', 'p99 ms', 'rate ÷ baseline', 'errors'],
+    rates.map((r) => [
+      r.label,
+      showSpread(r.rps, '', 0),
+      showSpread(r.p99, '', 0),
+      r.name === 'baseline' ? '1' : showSpread(r.ratio, '', 3),
+      r.errors,
+    ]),
+  );
+  return Object.fromEntries(rates.map((r): [string, Rates] => [r.name, r])) as { baseline: Rates } & Record<K, Rates>;
 }
 
 // --- processes ---------------------------------------------------------------------------------
@@ -264,12 +329,21 @@ export async function builtModule<T>(path: string): Promise<T> {
   return (await import(join(applianceRoot, 'dist', 'appliance', 'src', path))) as T;
 }
 
+export interface Clinician {
+  id: string;
+  email: string;
+  password: string;
+  unitId: string;
+  token: string;
+}
+
 export interface ApplianceData {
   dir: string;
   env: Record<string, string>;
-  /** A bearer token per clinician, in the order asked for. */
-  tokens: string[];
-  clinicians: { id: string; email: string; password: string; unitId: string }[];
+  /** One clinician per unit, in the order written, each with a bearer token of their own. */
+  clinicians: Clinician[];
+  /** The `n`-th clinician (from 0); a clear failure when fewer units were asked for. */
+  clinician(n: number): Clinician;
   remove(): void;
 }
 
@@ -282,7 +356,7 @@ export async function prepareData(env: Record<string, string> = {}, units = 1): 
   const { createDb } = await builtModule<typeof Knex>('db/knex.js');
   const { addStaff, addUnit, createToken } = await builtModule<typeof StaffService>('staff/service.js');
   const dir = mkdtempSync(join(tmpdir(), 'samverka-bench-'));
-  const all: Record<string, string> = {
+  const all = {
     NODE_ENV: 'development',
     DATABASE_URL: `sqlite:${join(dir, 'samverka.db')}`,
     DATA_DIR: dir,
@@ -294,8 +368,7 @@ export async function prepareData(env: Record<string, string> = {}, units = 1): 
     ...env,
   };
   const db = createDb(all.DATABASE_URL);
-  const tokens: string[] = [];
-  const clinicians: ApplianceData['clinicians'] = [];
+  const clinicians: Clinician[] = [];
   try {
     await db.migrate.latest();
     for (let u = 0; u < units; u += 1) {
@@ -309,13 +382,19 @@ export async function prepareData(env: Record<string, string> = {}, units = 1): 
         unit,
         password,
       });
-      tokens.push((await createToken(db, staff.email, 'bench')).token);
-      clinicians.push({ id: staff.id, email: staff.email, password, unitId: staff.unitId });
+      const { token } = await createToken(db, staff.email, 'bench');
+      clinicians.push({ id: staff.id, email: staff.email, password, unitId: staff.unitId, token });
     }
   } finally {
     await db.destroy();
   }
-  return { dir, env: all, tokens, clinicians, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    env: all,
+    clinicians,
+    clinician: (n) => present(clinicians[n], `clinician ${n + 1} of the ${units} written`),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** The appliance, built, as its own process on `data`'s database. */
@@ -334,11 +413,11 @@ export async function startAppliance(data: ApplianceData, env: Record<string, st
 
 /** Books through the API with `token`, `parallel` requests at a time; throws on the first refusal. */
 export async function book(url: string, bookings: { token: string; body: unknown }[], parallel = 8): Promise<void> {
-  let next = 0;
+  // One iterator shared by the workers: each booking is taken by exactly one of them.
+  const queue = bookings.values();
   await Promise.all(
     Array.from({ length: parallel }, async () => {
-      while (next < bookings.length) {
-        const { token, body } = bookings[next++];
+      for (const { token, body } of queue) {
         const reply = await request(`${url}/api/v1/meetings`, {
           method: 'POST',
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -347,6 +426,20 @@ export async function book(url: string, bookings: { token: string; body: unknown
         if (reply.status !== 201) throw new Error(`booking refused: ${reply.status} ${reply.text}`);
       }
     }),
+  );
+}
+
+/** Books each set into its appliance at once and waits until their invitations are sent; says how long it took. */
+export async function bookAndSend(
+  sets: { url: string; bookings: { token: string; body: unknown }[] }[],
+  sinks: Sink[],
+) {
+  const started = performance.now();
+  await Promise.all(sets.map((s) => book(s.url, s.bookings)));
+  await drained(sinks);
+  const meetings = sets.reduce((n, s) => n + s.bookings.length, 0);
+  process.stdout.write(
+    `\n(${meetings} meetings booked through the API and their invitations sent in ${((performance.now() - started) / 1000).toFixed(0)} s)\n`,
   );
 }
 

@@ -15,6 +15,7 @@ import smpp from 'smpp';
 import type * as Config from '../appliance/src/config.ts';
 import { meetingCalendar } from '../appliance/src/invites/calendar.ts';
 import type * as ServerModule from '../appliance/src/server.ts';
+import { present } from '../test/helpers/present.ts';
 import {
   builtModule,
   interleaved,
@@ -48,7 +49,9 @@ async function arrivalRate(sink: Sink, count: number, timeoutMs = 300_000): Prom
     times.push(...(await sink.arrivals()));
   }
   times.sort((a, b) => a - b);
-  return (count - 1) / ((times[count - 1] - times[0]) / 1000);
+  const first = present(times[0], 'the first arrival');
+  const last = present(times[count - 1], `arrival ${count}`);
+  return (count - 1) / ((last - first) / 1000);
 }
 
 /**
@@ -92,7 +95,7 @@ async function throughAppliance(
       const reply = await server.inject({
         method: 'POST',
         url: '/api/v1/meetings',
-        headers: { authorization: `Bearer ${data.tokens[0]}` },
+        headers: { authorization: `Bearer ${data.clinician(0).token}` },
         payload: {
           title: `Möte ${m}`,
           startsAt: new Date(Date.now() + (2 + m) * 86_400_000).toISOString(),
@@ -223,7 +226,9 @@ export async function run(): Promise<void> {
     });
     const s = (k: keyof typeof results) => spread(results[k]);
     const smsShare = spread(results.sms.map((r) => r / bound));
-    const mailShare = spread(results.mail.map((r, i) => r / results.rawMail[i]));
+    const mailShare = spread(
+      results.mail.map((r, i) => r / present(results.rawMail[i], 'raw nodemailer in the same round')),
+    );
     table(
       `Messages through the whole appliance, ${rounds} interleaved rounds: median (min–max)`,
       ['case', 'messages', 'msg/s', 'share of the bound or the raw baseline'],

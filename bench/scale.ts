@@ -10,7 +10,8 @@
 // database of its own is created and dropped.
 import { availableParallelism } from 'node:os';
 import { postgresDatabase } from '../test/helpers/databases.ts';
-import { closeStreams, emptyBurst, enter, failures, guests, invite, steps } from './entry.ts';
+import { bookingUnderLoad } from './calendar.ts';
+import { atStep, closeStreams, emptyBurst, enter, failures, guests, invite, steps } from './entry.ts';
 import {
   connections,
   backendsCpu,
@@ -86,22 +87,7 @@ export async function run(): Promise<void> {
   try {
     // One after the other: the first migrates, the others find the database ready.
     for (const _ of counts) processes.push(await startAppliance(data));
-    const booking = {
-      method: 'POST' as const,
-      path: '/api/v1/meetings',
-      headers: { authorization: `Bearer ${data.tokens[1]}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        title: 'Samordnad planering',
-        startsAt: new Date(Date.now() + 60 * 86_400_000).toISOString(),
-        durationMinutes: 30,
-        documentationPlan: 'Journal',
-        participants: [
-          { kind: 'patient', name: 'Patient P', mobile: '070-123 45 67', identification: 'sms' },
-          { kind: 'guest', name: 'Lärare Eva Ek', email: 'eva.ek@skola.example', identification: 'none' },
-          { kind: 'guest', name: 'Olle Socialsekreterare', mobile: '0761234567', identification: 'sms' },
-        ],
-      }),
-    };
+    const booking = bookingUnderLoad(data.clinician(1).token);
     let round = 0;
     const routed = (n: number) => processes.slice(0, n);
     // CPU of the routed processes and the proxy, and PostgreSQL's since its last reading, over `work`.
@@ -131,7 +117,7 @@ export async function run(): Promise<void> {
     };
     const guestsWith = (n: number) => async (): Promise<Burst> => {
       await proxy.route(routed(n).map((p) => p.port));
-      const invited = await invite(proxy.port, data.tokens[0], mail, round++);
+      const invited = await invite(proxy.port, data.clinician(0).token, mail, round++);
       await drained([mail, smsc]);
       const { result: burst, cpu } = await withCpu(n, () => enter(proxy.port, invited));
       closeStreams();
@@ -185,7 +171,7 @@ export async function run(): Promise<void> {
         n,
         rate(bookings[n]),
         p99(bookings[n]),
-        ...steps.map((_, i) => showSpread(spread(bursts[n].map((b) => b.p99[i])), '', 0)),
+        ...steps.map((_, i) => showSpread(spread(bursts[n].map((b) => atStep(b.p99, i))), '', 0)),
         errors(bookings[n]) + bursts[n].reduce((sum, b) => sum + b.errors, 0),
         showSpread(spread(bursts[n].map((b) => b.wall / 1000)), '', 1),
       ]),
@@ -212,7 +198,7 @@ export async function run(): Promise<void> {
     const bookingRate = (n: 1 | 2 | 3) => median(bookings[n].map((m) => m.rps));
     const cpuOf = (steps: { cpu: Cpu; wall: number }[]) =>
       parts.map((part) => `${part} ${(median(steps.map((b) => share(b, part))) * 100).toFixed(0)} %`).join(', ');
-    const slowest = (n: 1 | 2 | 3) => Math.max(...steps.map((_, i) => median(bursts[n].map((b) => b.p99[i]))));
+    const slowest = (n: 1 | 2 | 3) => Math.max(...steps.map((_, i) => median(bursts[n].map((b) => atStep(b.p99, i)))));
     judge(
       'booking through the proxy: 1 / 2 / 3 processes on PostgreSQL',
       'no goal (issue 14: side by side)',

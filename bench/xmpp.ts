@@ -10,6 +10,7 @@ import { runInNewContext } from 'node:vm';
 import { client, xml, type Client, type XmlElement } from '@xmpp/client';
 import { guardAgainstLateData, RoomControl } from '../appliance/src/rooms/xmpp.ts';
 import { startProsody, type Prosody } from '../test/helpers/prosody.ts';
+import { present } from '../test/helpers/present.ts';
 import { insertMeeting, insertParticipants } from '../appliance/src/meetings/store.ts';
 import { insertRoom } from '../appliance/src/rooms/store.ts';
 import { benchServer, isMain, percentile, table } from './harness.ts';
@@ -247,7 +248,8 @@ async function applianceBurst(
     await occupants.command('join');
     const expected = names.length * occupantsPerRoom;
     for (;;) {
-      const [{ n }] = await db('room_presence').whereNull('left_at').count({ n: '*' });
+      const [row] = await db('room_presence').whereNull('left_at').count({ n: '*' });
+      const { n } = present(row, 'the count of occupants present');
       if (Number(n) >= expected) break;
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -7,7 +7,7 @@ import { purgeAudit, retentionCutoff } from '../../appliance/src/audit/retention
 import { createDb } from '../../appliance/src/db/knex.ts';
 import { everyDatabase } from '../helpers/databases.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { booking, loggedIn } from '../meetings/_booking.ts';
+import { booking, loggedIn, patientWithBankId } from '../meetings/_booking.ts';
 
 // Decided before any test is declared: ava wants every test declared synchronously after this.
 const databases = await everyDatabase();
@@ -17,14 +17,6 @@ test.before(async () => {
   app = await startServer();
 });
 test.after.always(() => app?.stop());
-
-const patientWithBankId = (name: string, personalNumber: string) => ({
-  kind: 'patient',
-  name,
-  personalNumber,
-  identification: 'bankid',
-  mobile: '070-765 43 21',
-});
 
 /** The result table of the audit viewer (the search form lists every action's words too). */
 const results = (html: string) => /<table class="audit">[\s\S]*?<\/table>/.exec(html)?.[0] ?? '';

@@ -15,6 +15,7 @@ import type { TestServer } from '../helpers/server.ts';
 import { startStage, type Stage } from '../helpers/stage.ts';
 import type { TestSmsc } from '../helpers/smsc.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
+import { present } from '../helpers/present.ts';
 
 const parts = { relay: true, smsc: true, browser: true } as const;
 let stage: Stage<typeof parts> | undefined;
@@ -100,7 +101,7 @@ test.serial('an admin adds a care unit and a staff member in it, then creates an
   t.regex(await text(admin, 'h1'), /Lena Nord/);
   t.regex(await text(admin, '[aria-label="Engångslösenord"]'), /^[A-Za-z0-9]{20}$/);
   t.is(
-    await admin.$eval('#staff-unit', (s) => (s as HTMLSelectElement).selectedOptions[0].textContent),
+    await admin.$eval('#staff-unit', (s) => (s as HTMLSelectElement).selectedOptions[0]?.textContent),
     'Barnhabilitering Väst 2',
   );
 
@@ -159,7 +160,7 @@ test.serial("an audit search and a printable log extract after a clinician opene
   await choose(admin, 'Personal', clinicianLogin.staff.id);
   // Events are picked by their words, not typed as codes.
   await choose(admin, 'Händelse', 'meeting.read');
-  t.is(await admin.$eval('#action', (s) => (s as HTMLSelectElement).selectedOptions[0].textContent), 'Öppnade mötet');
+  t.is(await admin.$eval('#action', (s) => (s as HTMLSelectElement).selectedOptions[0]?.textContent), 'Öppnade mötet');
   await submit(admin, 'Sök i loggen');
   const found = await text(admin, 'table');
   t.regex(found, /Karin Åberg/);
@@ -203,7 +204,7 @@ test.serial('every page, opened by an admin and by a guest, loads without a requ
   const fill = (path: string) =>
     path
       .replace('{id}', path.startsWith('/admin/staff/') ? lena!.id : meeting.id)
-      .replace('{participantId}', meeting.participants[0].id)
+      .replace('{participantId}', present(meeting.participants[0], 'the patient').id)
       .replace('{unitId}', unit!.id)
       .replace('{role}', 'clinician');
   let opened = 0;
@@ -213,7 +214,7 @@ test.serial('every page, opened by an admin and by a guest, loads without a requ
   }
   // A guest's browser: a session for the teacher invited by e-mail, identified by name.
   const guestValue = randomBytes(32).toString('base64url');
-  const teacher = meeting.participants[1].id;
+  const teacher = present(meeting.participants[1], 'the invited teacher').id;
   const db = app.server.app.db;
   await insertGuestSession(db, {
     participantId: teacher,

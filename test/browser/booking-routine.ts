@@ -11,6 +11,7 @@ import type { Relay } from '../helpers/relay.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { startStage, type Stage } from '../helpers/stage.ts';
 import { until } from '../helpers/wait.ts';
+import { present } from '../helpers/present.ts';
 
 const parts = { relay: true, browser: true } as const;
 let stage: Stage<typeof parts> | undefined;
@@ -80,8 +81,9 @@ test('a patient invited by SMS is recorded with a personal number, and only the 
   t.regex(await text(page, '[role="status"]'), /Mötet är bokat/);
   const id = new URL(page.url()).pathname.split('/').pop()!;
   const meeting = await app.server.plugins.meetings.service.find(id);
-  t.is(meeting!.participants[0].identification, 'sms');
-  t.is(meeting!.participants[0].personalNumberMasked, '19121212-****');
+  const patient = present(meeting?.participants[0], 'the booked patient');
+  t.is(patient.identification, 'sms');
+  t.is(patient.personalNumberMasked, '19121212-****');
   await page.browserContext().close();
 });
 

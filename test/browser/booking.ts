@@ -10,6 +10,7 @@ import type { TestServer } from '../helpers/server.ts';
 import { startStage, type Stage } from '../helpers/stage.ts';
 import { booking } from '../meetings/_booking.ts';
 import { axe } from '../helpers/axe.ts';
+import { present } from '../helpers/present.ts';
 
 const parts = { browser: true } as const;
 let stage: Stage<typeof parts> | undefined;
@@ -128,7 +129,7 @@ test.serial('a clinician books, finds, reschedules and cancels a meeting', async
   await page.waitForFunction(() => !(document.querySelector('.live-note') as HTMLElement).hidden);
   app.server.app.bus.emit('participant.status', {
     meetingId,
-    participantId: meeting!.participants[0].id,
+    participantId: present(meeting?.participants[0], 'the booked patient').id,
     status: 'waiting',
   });
   await page.waitForFunction(() => document.querySelector('table.participants')?.textContent?.includes('Väntar'));

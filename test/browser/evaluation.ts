@@ -7,6 +7,7 @@ import type { Page } from 'puppeteer-core';
 import { fill, press, type TestBrowser } from '../helpers/browser.ts';
 import { bookMeeting, mailsTo, patientEnters, smsTo, worldParts, until, type World } from '../connlog/_meeting.ts';
 import { axe } from '../helpers/axe.ts';
+import { present } from '../helpers/present.ts';
 
 let world: World;
 let chromium: TestBrowser;
@@ -66,7 +67,7 @@ test.serial('a guest answers on the page they reach when leaving the meeting', a
   const mail = await until('the invitation', () =>
     mailsTo(world, booked.guestEmail).find((m) => /\/j\//.test(m.text ?? '')),
   );
-  const link = /(http:\/\/\S+\/j\/[\w-]+)/.exec(mail.text ?? '')![1];
+  const link = present(/(http:\/\/\S+\/j\/[\w-]+)/.exec(mail.text ?? '')?.[1], 'the link in the invitation');
   const context = await chromium.browser.createBrowserContext();
   const page = await context.newPage();
   await page.setBypassCSP(true);

@@ -10,6 +10,7 @@ import { booking, loggedIn } from '../meetings/_booking.ts';
 import { fill, press, screenshotsAt, type TestBrowser } from '../helpers/browser.ts';
 import { mailsTo, smsTo, worldParts, until, type World } from '../connlog/_meeting.ts';
 import { passTechTest } from '../helpers/techtest.ts';
+import { present } from '../helpers/present.ts';
 
 const safariMac =
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
@@ -59,23 +60,24 @@ async function book(invitees: Invitee[], minutes = 2 * 24 * 60) {
     id: string;
     participants: { id: string; mobile: string | null; email: string | null }[];
   }>();
-  const links: string[] = [];
+  const invited: { id: string; email: string | null; link: string }[] = [];
   for (const p of meeting.participants.slice(1)) {
     const text = () =>
       p.email
         ? mailsTo(world, p.email)
             .map((m) => m.text ?? '')
             .join('')
-        : smsTo(world, p.mobile!).join('');
-    links.push(
-      await until(`the invitation to ${p.email ?? p.mobile}`, () => /http:\/\/\S+\/j\/[\w-]{24,}/.exec(text())?.[0]),
+        : smsTo(world, present(p.mobile, `the mobile of ${p.id}`)).join('');
+    const link = await until(
+      `the invitation to ${p.email ?? p.mobile}`,
+      () => /http:\/\/\S+\/j\/[\w-]{24,}/.exec(text())?.[0],
     );
+    invited.push({ id: p.id, email: p.email, link });
   }
   return {
     meetingId: meeting.id,
-    ids: meeting.participants.slice(1).map((p) => p.id),
-    emails: meeting.participants.slice(1).map((p) => p.email),
-    links,
+    /** The `n`-th invitee (from 0) as booked: participant id, e-mail, and the link that went out. */
+    invitee: (n: number) => present(invited[n], `invitee ${n + 1}`),
   };
 }
 
@@ -100,13 +102,14 @@ const passed = (participantId: string) => passTechTest(world.app, { type: 'parti
 test.serial(
   'a guest booked in English reads English from the link on: the name check, a wrong name, a locked link, the test, the waiting room; the switch still works',
   async (t) => {
-    const { links } = await book([
+    const { invitee } = await book([
       { name: 'Eva Ek', language: 'en' },
       { name: 'Nils Nilsson', language: 'en' },
     ]);
+    const [evasLink, nilssLink] = [invitee(0).link, invitee(1).link];
 
     const eva = await person();
-    await eva.goto(links[0]);
+    await eva.goto(evasLink);
     t.is(await eva.title(), 'Join the meeting – Samverka');
     t.is(await eva.$eval('html', (el) => el.lang), 'en');
     await screenshotsAt(eva, 'guest-link-en');
@@ -126,14 +129,14 @@ test.serial(
     t.is(await eva.title(), 'Technical test – Samverka');
 
     const nils = await person();
-    await nils.goto(links[1]);
+    await nils.goto(nilssLink);
     for (let i = 0; i < 5; i++) await typeName(nils, 'Your name', 'Continue', `Nils Fel ${i}`);
     t.is(await nils.title(), 'The link is locked – Samverka');
     t.regex(await textOf(nils, '[role="alert"]'), /typed wrongly too many times/);
     await screenshotsAt(nils, 'guest-locked-en');
     // Opening the locked link again, in a fresh browser, still speaks the booking's language.
     const again = await person();
-    await again.goto(links[1]);
+    await again.goto(nilssLink);
     t.is(await again.title(), 'The link is locked – Samverka');
     await Promise.all([eva, nils, again].map((p) => p.browserContext().close()));
   },
@@ -142,17 +145,18 @@ test.serial(
 test.serial(
   'a guest booked in English gets the evaluation request and its form in English, and the scale stays on one line at 320 px',
   async (t) => {
-    const { meetingId, ids, emails, links } = await book([{ name: 'Eva Ek', language: 'en' }]);
+    const { meetingId, invitee } = await book([{ name: 'Eva Ek', language: 'en' }]);
+    const { id, email, link: invitation } = invitee(0);
     const eva = await person();
-    await eva.goto(links[0]);
+    await eva.goto(invitation);
     await typeName(eva, 'Your name', 'Continue', 'Eva Ek');
     await eva.browserContext().close();
-    await passed(ids[0]);
+    await passed(id);
     await world.app.server.plugins.rooms.service.end(meetingId, 'Mötet är slut.', null);
     const mail = await until('the evaluation request', () =>
-      mailsTo(world, emails[0]!).find((m) => /\/e\//.test(m.text ?? '')),
+      mailsTo(world, present(email, "Eva's e-mail")).find((m) => /\/e\//.test(m.text ?? '')),
     );
-    const link = /(http:\/\/\S+\/e\/[\w-]+)/.exec(mail.text ?? '')![1];
+    const link = present(/(http:\/\/\S+\/e\/[\w-]+)/.exec(mail.text ?? '')?.[1], 'the link in the request');
 
     // Read later, on another device: the link alone says whose form it is.
     const form = await person();
@@ -178,9 +182,9 @@ test.serial(
 );
 
 test.serial('the SMS code page says the first code is sent, and counts down to the next with the number', async (t) => {
-  const { links } = await book([{ name: 'Olle Socialsekreterare', bySms: true }]);
+  const { invitee } = await book([{ name: 'Olle Socialsekreterare', bySms: true }]);
   const olle = await person();
-  await olle.goto(links[0]);
+  await olle.goto(invitee(0).link);
   await typeName(olle, 'Ditt namn', 'Fortsätt', 'Olle Socialsekreterare');
   t.is(new URL(olle.url()).pathname, '/entry/code');
   t.is((await textOf(olle, '[role="status"]')).trim(), 'Koden är skickad.');
@@ -196,8 +200,8 @@ test.serial('the SMS code page says the first code is sent, and counts down to t
 test.serial(
   'Safari on a computer: the page says which browsers work and offers the link to copy into one',
   async (t) => {
-    const { links } = await book([{ name: 'Eva Ek' }]);
-    const link = links[0];
+    const { invitee } = await book([{ name: 'Eva Ek' }]);
+    const { link } = invitee(0);
     const safari = await person(safariMac);
     await safari
       .browserContext()
@@ -212,7 +216,10 @@ test.serial(
     t.regex(await textOf(safari, '[role="status"]'), /^Länken är kopierad\./);
     t.is(await safari.evaluate(() => navigator.clipboard.readText()), link);
     await screenshotsAt(safari, 'guest-browser');
-    t.false(world.app.logs().includes(link.split('/j/')[1]), 'the token reaches no log line');
+    t.false(
+      world.app.logs().includes(present(link.split('/j/')[1], 'the token in the link')),
+      'the token reaches no log line',
+    );
     // Opening the link there did not spend it: Chrome gets the name form.
     const chrome = await person();
     await chrome.goto(link);
@@ -224,11 +231,11 @@ test.serial(
 test.serial(
   'without a video server the participant reads what to do, not configuration names; once the meeting has ended, no page says the room is open, also after a reload',
   async (t) => {
-    const { meetingId, ids, links } = await book([{ name: 'Eva Ek' }], 5);
+    const { meetingId, invitee } = await book([{ name: 'Eva Ek' }], 5);
     const eva = await person();
-    await eva.goto(links[0]);
+    await eva.goto(invitee(0).link);
     await typeName(eva, 'Ditt namn', 'Fortsätt', 'Eva Ek');
-    await passed(ids[0]);
+    await passed(invitee(0).id);
     await eva.goto(`${world.app.url}/entry/waiting`);
     // The room is open (it opens 15 minutes before the start): the waiting room moves on by itself.
     await eva.waitForFunction(() => location.pathname === '/entry/meeting', { timeout: 15_000 });
@@ -262,11 +269,11 @@ test.serial(
 test.serial(
   'a meeting ended while the guest waits: the waiting room says so at once, with no countdown and no room',
   async (t) => {
-    const { meetingId, ids, links } = await book([{ name: 'Eva Ek' }]);
+    const { meetingId, invitee } = await book([{ name: 'Eva Ek' }]);
     const eva = await person();
-    await eva.goto(links[0]);
+    await eva.goto(invitee(0).link);
     await typeName(eva, 'Ditt namn', 'Fortsätt', 'Eva Ek');
-    await passed(ids[0]);
+    await passed(invitee(0).id);
     await eva.goto(`${world.app.url}/entry/waiting`);
     t.is(await eva.title(), 'Väntrummet – Samverka');
     await eva.waitForFunction(() => /\d\d:\d\d/.test(document.querySelector('[data-countdown]')?.textContent ?? ''));

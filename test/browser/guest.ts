@@ -16,7 +16,8 @@ import { testPassword, type TestServer } from '../helpers/server.ts';
 import { startStage } from '../helpers/stage.ts';
 import { delivered, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
 import { axe } from '../helpers/axe.ts';
-import { passTechTest as recordPassedTechTest } from '../helpers/techtest.ts';
+import { passTechTest as recordPassedTechTest, storedAsPassed } from '../helpers/techtest.ts';
+import { present } from '../helpers/present.ts';
 import { until } from '../helpers/wait.ts';
 
 const android =
@@ -100,26 +101,27 @@ async function book(invitees: Invitee[]) {
       .join('');
     return /(http:\/\/\S+\/j\/[\w-]{24,})/.exec(texts)?.[1];
   };
-  const links: string[] = [];
-  for (const p of people) {
+  const invited: { id: string; link: string }[] = [];
+  for (const [i, p] of people.entries()) {
     const deadline = Date.now() + 15_000;
     let link: string | undefined;
     while (!(link = linkTo(p))) {
       if (Date.now() > deadline) throw new Error(`no invitation to ${p.name}`);
       await new Promise((r) => setTimeout(r, 25));
     }
-    links.push(link);
+    invited.push({ id: present(meeting.participants[i], `${p.name} in the booked meeting`).id, link });
   }
-  const offset = everyone.length - invitees.length;
+  const asked = invited.slice(everyone.length - invitees.length);
   return {
     staff,
     meetingId: meeting.id,
-    participantIds: meeting.participants.map((p) => p.id).slice(offset),
-    links: links.slice(offset),
+    /** The invitees as asked for: participant id and the link that went out. */
+    invited: asked,
+    invitee: (n: number) => present(asked[n], `invitee ${n + 1}`),
   };
 }
 
-const tokenOf = (link: string) => link.split('/j/')[1];
+const tokenOf = (link: string) => present(link.split('/j/')[1], 'the token in the link');
 
 /** A browser of its own (cookies and all), as each person's device is. */
 async function person(browser = chromium, options: { bypassCsp?: boolean; userAgent?: string } = {}): Promise<Page> {
@@ -171,9 +173,8 @@ async function accessible(page: Page): Promise<{ violations: string[]; reflows: 
 test.serial(
   'a guest invited by e-mail goes from the link through the name check and the real tech test to the waiting room and the meeting, while staff see each status live',
   async (t) => {
-    const { staff, meetingId, participantIds, links } = await book([{ name: 'Lena Lärare' }]);
-    const link = links[0];
-    const guestId = participantIds[0];
+    const { staff, meetingId, invitee } = await book([{ name: 'Lena Lärare' }]);
+    const { id: guestId, link } = invitee(0);
     const token = tokenOf(link);
     // The mail is in the guest's inbox; its delivery is recorded a moment later (from the relay's
     // answer), and that is told as a status of its own: the guest's steps come after it.
@@ -243,21 +244,7 @@ test.serial(
     t.is(await page.$eval('#techtest', (el) => (el as HTMLElement).dataset.done), 'saved');
     await screenshotsAt(page, 'guest-techtest-done');
     await staffSees('Tekniktest klart');
-    const stored = await latestResult(app.server.app.db, { type: 'participant', id: guestId });
-    t.like(stored!, { camera: 'yes', microphone: 'detected', sound: 'yes' });
-    t.like(stored!.network, { relayConfigured: true, relayUdp: true, relayTcp: true });
-    for (const figure of [
-      'rttMs',
-      'jitterMs',
-      'loss',
-      'throughputKbps',
-      'downloadKbps',
-      'uploadKbps',
-      'durationMs',
-    ] as const) {
-      t.is(typeof stored!.network[figure], 'number', figure);
-    }
-    t.true(stored!.microphoneLevel! > 0);
+    storedAsPassed(t, await latestResult(app.server.app.db, { type: 'participant', id: guestId }));
 
     await Promise.all([page.waitForNavigation(), press(page, 'Fortsätt', 'link')]);
     t.is(new URL(page.url()).pathname, '/entry/waiting');
@@ -292,13 +279,18 @@ test.serial(
 test.serial(
   'every guest page passes axe-core with no violations, also at 320 px with no horizontal scrolling',
   async (t) => {
-    const { links, participantIds } = await book([
+    const { invitee } = await book([
       { kind: 'patient', name: 'Sara Lind', identification: 'bankid', personalNumber: '19121212-1212' },
       { name: 'Lena Lärare' },
       { name: 'Olle Socialsekreterare', identification: 'sms', bySms: true },
       { name: 'Nils Nilsson' },
     ]);
-    const [patientLink, guestLink, smsLink, lockLink] = links as [string, string, string, string];
+    const [patientLink, guestLink, smsLink, lockLink] = [
+      invitee(0).link,
+      invitee(1).link,
+      invitee(2).link,
+      invitee(3).link,
+    ];
     const check = async (page: Page, what: string) => {
       const { violations, reflows } = await accessible(page);
       t.deepEqual(violations, [], what);
@@ -312,7 +304,7 @@ test.serial(
     await check(guest, 'link page with the wrong-name error');
     await typeName(guest, 'Lena Lärare');
     // The tech test's own pages are checked in test/browser/techtest.ts: here it is recorded as passed.
-    await recordPassedTechTest(app, { type: 'participant', id: participantIds[1] });
+    await recordPassedTechTest(app, { type: 'participant', id: invitee(1).id });
     await guest.goto(`${app.url}/entry/waiting`);
     await check(guest, 'waiting room');
     await app.server.plugins.rooms.service.tick();
@@ -353,30 +345,32 @@ test.serial(
 test.serial(
   'on a phone the meeting page offers the Jitsi Meet app, with the room and the token, or the browser',
   async (t) => {
-    const { links, participantIds } = await book([{ name: 'Lena Lärare' }, { name: 'Nils Nilsson' }]);
-    for (const id of participantIds) await recordPassedTechTest(app, { type: 'participant', id });
+    const { invited, invitee } = await book([{ name: 'Lena Lärare' }, { name: 'Nils Nilsson' }]);
+    for (const { id } of invited) await recordPassedTechTest(app, { type: 'participant', id });
     await app.server.plugins.rooms.service.tick();
-    const room = async () =>
+    const roomOf = async () =>
       (
         await app.server.app
           .db('rooms')
           .whereIn(
             'meeting_id',
-            app.server.app.db('participants').select('meeting_id').where({ id: participantIds[0] }),
+            app.server.app
+              .db('participants')
+              .select('meeting_id')
+              .where({ id: invitee(0).id }),
           )
           .first()
       ).name as string;
 
     const phone = await person(chromium, { bypassCsp: true, userAgent: iphone });
-    await phone.goto(links[0]);
+    await phone.goto(invitee(0).link);
     await typeName(phone, 'Lena Lärare');
     await phone.goto(`${app.url}/entry/meeting`);
     const appLink = await phone.locator('::-p-aria([name="Öppna mötet i appen Jitsi Meet"][role="link"])').waitHandle();
     const href = await appLink.evaluate((a) => (a as HTMLAnchorElement).href);
-    const url = /^org\.jitsi\.meet:\/\/([^/]+)\/([^?]+)\?jwt=(.+)$/.exec(href);
-    t.truthy(url, href);
-    t.is(url![2], await room());
-    t.is(url![3].split('.').length, 3, 'a JWT');
+    const [, , room, jwt] = /^org\.jitsi\.meet:\/\/([^/]+)\/([^?]+)\?jwt=(.+)$/.exec(href) ?? [];
+    t.is(room, await roomOf(), href);
+    t.is(present(jwt, `a token in ${href}`).split('.').length, 3, 'a JWT');
     t.false(await phone.evaluate(() => 'JitsiMeetExternalAPI' in window), 'Jitsi does not start before the choice');
     const { violations, reflows } = await accessible(phone);
     t.deepEqual(violations, []);
@@ -387,12 +381,12 @@ test.serial(
       await phone.evaluate(
         () => (window as unknown as { __jitsi: { options: { roomName: string } } }).__jitsi.options.roomName,
       ),
-      await room(),
+      await roomOf(),
     );
 
     // Android: an intent link naming the app, as Jitsi's own web client makes it.
     const other = await person(chromium, { userAgent: android });
-    await other.goto(links[1]);
+    await other.goto(invitee(1).link);
     await typeName(other, 'Nils Nilsson');
     await other.goto(`${app.url}/entry/meeting`);
     const intent = await other.$eval('a.button', (a) => a.getAttribute('href') ?? '');
@@ -405,11 +399,12 @@ test.serial(
 );
 
 test.serial('the main path runs in Firefox ESR: link, name, the real tech test, the waiting room', async (t) => {
-  const { links, participantIds } = await book([{ name: 'Lena Lärare' }]);
+  const { invitee } = await book([{ name: 'Lena Lärare' }]);
+  const { id, link } = invitee(0);
   const firefox = await launchFirefox();
   try {
     const page = await person(firefox);
-    await page.goto(links[0]);
+    await page.goto(link);
     await page.waitForFunction(() => location.pathname === '/j');
     await typeName(page, 'Lena Larare');
     t.regex(await page.$eval('[role="alert"]', (el) => el.textContent ?? ''), /^Namnet stämmer inte/);
@@ -418,11 +413,11 @@ test.serial('the main path runs in Firefox ESR: link, name, the real tech test, 
     await passTechTest(page);
     await Promise.all([page.waitForNavigation(), press(page, 'Fortsätt', 'link')]);
     t.is(new URL(page.url()).pathname, '/entry/waiting');
-    const stored = await latestResult(app.server.app.db, { type: 'participant', id: participantIds[0] });
-    t.like(stored!, { camera: 'yes', microphone: 'detected', sound: 'yes' });
-    t.regex(stored!.browser, /^Firefox \d+$/);
-    t.like(stored!.network, { relayConfigured: true, relayUdp: true, relayTcp: true });
-    t.false(app.logs().includes(tokenOf(links[0])));
+    const stored = present(await latestResult(app.server.app.db, { type: 'participant', id }), 'the stored result');
+    t.like(stored, { camera: 'yes', microphone: 'detected', sound: 'yes' });
+    t.regex(stored.browser, /^Firefox \d+$/);
+    t.like(stored.network, { relayConfigured: true, relayUdp: true, relayTcp: true });
+    t.false(app.logs().includes(tokenOf(link)));
   } finally {
     await firefox.close();
   }
@@ -431,12 +426,13 @@ test.serial('the main path runs in Firefox ESR: link, name, the real tech test, 
 test.serial(
   'in Firefox ESR with a sound system that never starts, the microphone and sound steps offer a way out and the guest reaches the waiting room',
   async (t) => {
-    const { links, participantIds } = await book([{ name: 'Lena Lärare' }]);
+    const { invitee } = await book([{ name: 'Lena Lärare' }]);
+    const { id, link } = invitee(0);
     // No sound device, as on the machine where this was seen: the AudioContext stays "suspended".
     const firefox = await launchFirefox({ sound: false });
     try {
       const page = await person(firefox);
-      await page.goto(links[0]);
+      await page.goto(link);
       await typeName(page, 'Lena Lärare');
       t.is(new URL(page.url()).pathname, '/entry/test');
       await page.waitForSelector('#techtest[data-ready="true"]');
@@ -463,9 +459,9 @@ test.serial(
       await Promise.all([page.waitForNavigation(), press(page, 'Fortsätt', 'link')]);
       t.is(new URL(page.url()).pathname, '/entry/waiting');
       t.is(await page.title(), 'Väntrummet – Samverka');
-      const stored = await latestResult(app.server.app.db, { type: 'participant', id: participantIds[0] });
-      t.like(stored!, { camera: 'yes', microphone: 'silent', sound: 'no' });
-      t.regex(stored!.browser, /^Firefox \d+$/);
+      const stored = present(await latestResult(app.server.app.db, { type: 'participant', id }), 'the stored result');
+      t.like(stored, { camera: 'yes', microphone: 'silent', sound: 'no' });
+      t.regex(stored.browser, /^Firefox \d+$/);
     } finally {
       await firefox.close();
     }

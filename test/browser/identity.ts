@@ -94,8 +94,8 @@ test('an HSA-ID without an account is refused with a page that says so', async (
 test('a patient booked with BankID identifies with the right number and reaches the technical test; the wrong number is refused', async (t) => {
   const { client } = await loggedIn(app);
   const [right, wrong] = ['19121212-1212', '19800314-0002'];
-  const emails = [`tolvan.${Date.now()}@example.se`, `falsk.${Date.now()}@example.se`];
-  for (const email of emails) {
+  const [tolvansEmail, falsksEmail] = [`tolvan.${Date.now()}@example.se`, `falsk.${Date.now()}@example.se`];
+  for (const email of [tolvansEmail, falsksEmail]) {
     const reply = await client.request('POST', '/api/v1/meetings', {
       json: booking({
         participants: [
@@ -109,14 +109,14 @@ test('a patient booked with BankID identifies with the right number and reaches 
   idp.addAccount('tolvan', { name: 'Tolvan Tolvansson', personalNumber: right.replace('-', '') });
   idp.addAccount('falsk', { name: 'Tolvan Tolvansson', personalNumber: wrong.replace('-', '') });
 
-  const patient = await arrive(await mailLink(emails[0]), 'Tolvan Tolvansson');
+  const patient = await arrive(await mailLink(tolvansEmail), 'Tolvan Tolvansson');
   t.is(new URL(patient.url()).pathname, '/entry/identify');
   await Promise.all([patient.waitForNavigation(), press(patient, 'Identifiera dig med BankID', 'link')]);
   await atProvider(patient, 'tolvan');
   t.is(new URL(patient.url()).pathname, '/entry/test');
   t.truthy(await patient.locator('::-p-aria([name="Starta testet"][role="button"])').waitHandle());
 
-  const impostor = await arrive(await mailLink(emails[1]), 'Tolvan Tolvansson');
+  const impostor = await arrive(await mailLink(falsksEmail), 'Tolvan Tolvansson');
   await Promise.all([impostor.waitForNavigation(), press(impostor, 'Identifiera dig med BankID', 'link')]);
   await atProvider(impostor, 'falsk');
   t.is(new URL(impostor.url()).pathname, '/entry/identify/callback');

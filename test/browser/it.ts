@@ -166,7 +166,7 @@ test.serial(
     const selected = (label: string) =>
       admin.$eval(
         `::-p-aria([name="${label}"][role="combobox"])`,
-        (s) => (s as HTMLSelectElement).selectedOptions[0].textContent,
+        (s) => (s as HTMLSelectElement).selectedOptions[0]?.textContent,
       );
     t.is(await selected('Roll'), 'Vårdpersonal');
     t.is(await selected('Vårdenhet'), 'Välj vårdenhet');

@@ -8,21 +8,22 @@ import type { Page } from 'puppeteer-core';
 import { fill, launchChromium, launchFirefox, press, type TestBrowser } from '../helpers/browser.ts';
 import { startIdp, type TestIdp } from '../helpers/idp.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { present } from '../helpers/present.ts';
 
 let app: TestServer;
 let idp: TestIdp;
-const browsers: Record<string, TestBrowser> = {};
+const browsers = new Map<string, TestBrowser>();
 
 test.before(async () => {
   let chromium: TestBrowser;
   let firefox: TestBrowser;
   [idp, chromium, firefox] = await Promise.all([startIdp(), launchChromium(), launchFirefox()]);
-  Object.assign(browsers, { Chromium: chromium, 'Firefox ESR': firefox });
+  browsers.set('Chromium', chromium).set('Firefox ESR', firefox);
   app = await startServer({ env: idp.env });
   idp.trust(app.url);
 });
 test.after.always(async () => {
-  for (const browser of Object.values(browsers)) await browser.close();
+  for (const browser of browsers.values()) await browser.close();
   await app?.stop();
   await idp?.close();
 });
@@ -48,7 +49,7 @@ for (const name of ['Chromium', 'Firefox ESR']) {
     const { staff } = await app.staff('clinician', 'Barn- och ungdomsmedicin', { name: `Karin Åberg ${n}`, hsaId });
     const accountId = `karin-${n}`;
     idp.addAccount(accountId, { name: staff.name, email: staff.email, hsaId });
-    const page = await browsers[name].page();
+    const page = await present(browsers.get(name), `${name}, started before the tests`).page();
     // What the browser refuses under the page's policy shows in its console.
     const refusals: string[] = [];
     page.on('console', (message) => {

@@ -9,6 +9,7 @@ import { fill, launchChromium, launchFirefox, press, type TestBrowser } from '..
 import { startCoturn, type Coturn } from '../helpers/coturn.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { axe } from '../helpers/axe.ts';
+import { storedAsPassed } from '../helpers/techtest.ts';
 
 /** The page's own limit for Jitsi's pre-call test (its own is 30 s). */
 const precallTimeoutMs = 10_000;
@@ -124,26 +125,11 @@ test.serial(
     t.notRegex(await page.$eval('#step-network', (el) => (el as HTMLElement).innerText), /TURN|UDP|TCP|server|jitter/i);
     for (const name of ['camera', 'microphone', 'sound']) t.is(await stepState(page, name), 'Fungerar', name);
 
-    const stored = await latestResult(app.server.app.db, await subject());
-    t.truthy(stored);
-    t.like(stored!, { camera: 'yes', microphone: 'detected', sound: 'yes' });
-    t.like(stored!.network, { relayConfigured: true, relayUdp: true, relayTcp: true });
-    for (const figure of [
-      'rttMs',
-      'jitterMs',
-      'loss',
-      'throughputKbps',
-      'downloadKbps',
-      'uploadKbps',
-      'durationMs',
-    ] as const) {
-      t.is(typeof stored!.network[figure], 'number', figure);
-    }
-    t.true(stored!.microphoneLevel! > 0);
-    t.truthy(stored!.devices.camera, 'the camera label is kept');
-    t.regex(stored!.browser, /^Chrome \d+$/);
-    t.is(stored!.os, 'Linux');
-    t.not(stored!.verdict, 'failed');
+    const stored = storedAsPassed(t, await latestResult(app.server.app.db, await subject()));
+    t.truthy(stored.devices.camera, 'the camera label is kept');
+    t.regex(stored.browser, /^Chrome \d+$/);
+    t.is(stored.os, 'Linux');
+    t.not(stored.verdict, 'failed');
     t.deepEqual(cspViolations, []);
     await page.browserContext().close();
   },

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { present } from '../helpers/present.ts';
 
 export const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 
@@ -49,7 +50,7 @@ export function parseEnvFile(text: string): Map<string, string> {
   const values = new Map<string, string>();
   for (const line of text.split('\n')) {
     const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
-    if (match) values.set(match[1], match[2]);
+    if (match) values.set(present(match[1], 'a name'), present(match[2], `the value of ${match[1]}`));
   }
   return values;
 }
@@ -97,10 +98,10 @@ export function serviceEnvironment(rendered: string, service: string): Record<st
   for (const line of block.trimEnd().split('\n')) {
     const entry = /^      ([A-Za-z_][A-Za-z0-9_]*): ?(.*)$/.exec(line);
     if (entry) {
-      last = entry[1];
-      environment[last] = entry[2];
+      last = present(entry[1], 'a name');
+      environment[last] = present(entry[2], `the value of ${last}`);
     } else {
-      environment[last] += ` ${line.trim()}`;
+      environment[last] = `${present(environment[last], `a variable that ${line.trim()} continues`)} ${line.trim()}`;
     }
   }
   for (const [name, value] of Object.entries(environment))

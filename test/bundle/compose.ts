@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
+import { present } from '../helpers/present.ts';
 import { cleanEnv, renderCompose, renderEnv, root, run, secretBits, serviceEnvironment } from './_bundle.ts';
 
 const compose = (envFile: string, ...args: string[]) =>
@@ -78,19 +79,24 @@ test('the rendered bundle wires the appliance, Prosody and coturn to the same se
   t.is(env('prosody', 'ENABLE_LOBBY'), "'1'");
   // No secret on any command line: `ps` on the host shows command lines to every user.
   for (const name of Object.keys(secretBits))
-    t.false(/\n    command:\n(?:    - .*\n)*/.exec(stdout)![0].includes(values.get(name)!), name);
+    t.false(
+      present(/\n    command:\n(?:    - .*\n)*/.exec(stdout)?.[0], 'the command list').includes(
+        present(values.get(name), name),
+      ),
+      name,
+    );
   t.is(env('appliance', 'NODE_ENV'), 'production');
   t.is(env('appliance', 'SMTP_URL'), 'smtp://postfix:587');
 });
 
 test('the four Jitsi images come from one stable release, and every image is pinned', (t) => {
   const text = readFileSync(join(root, 'compose.yaml'), 'utf8');
-  const images = [...text.matchAll(/^\s+image: (\S+)$/gm)].map((m) => m[1]);
+  const images = [...text.matchAll(/^\s+image: (\S+)$/gm)].map((m) => present(m[1], 'an image'));
   const jitsi = images.filter((i) => /\/jitsi\/(web|prosody|jicofo|jvb):/.test(i));
   t.is(jitsi.length, 4);
   const tags = new Set(jitsi.map((i) => i.split(':')[1]));
   t.is(tags.size, 1);
-  t.regex([...tags][0], /^stable-\d+(-\d+)?$/);
+  t.regex(present([...tags][0], 'a tag'), /^stable-\d+(-\d+)?$/);
   for (const image of images) t.notRegex(image, /:latest$|^[^:]+$/, `${image} is not pinned`);
 });
 
@@ -99,7 +105,7 @@ test('services run read-only where the images allow, on one private network, wit
   const services = text.split(/\n(?=  [a-z]+:\n)/).slice(1);
   const named = (block: string) => /^  ([a-z]+):/.exec(block)?.[1];
   for (const block of services.filter((b) => /^  [a-z]+:\n    (build|image):/.test(b))) {
-    const name = named(block)!;
+    const name = present(named(block), 'the service name');
     if (name !== 'postfix') t.regex(block, /read_only: true/, `${name} should be read-only`);
     t.regex(block, /networks:\n      samverka:/, `${name} should be on the private network`);
   }
@@ -112,7 +118,7 @@ test('services run read-only where the images allow, on one private network, wit
   // Samverka's part of the Prosody configuration is the file the Debian install uses, mounted read-only.
   const mount = /- \.\/(provisioning\/prosody\/samverka\.cfg\.lua):\/config\/conf\.d\/samverka\.cfg\.lua:ro/.exec(text);
   t.truthy(mount);
-  t.true(existsSync(join(root, mount![1])));
+  t.true(existsSync(join(root, present(mount?.[1], 'the mounted configuration'))));
 });
 
 test('two appliance processes share the bundled PostgreSQL and the secrets, each on its own bind', async (t) => {

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { turnCredentials } from '../../appliance/src/techtest/turn.ts';
 import { freePort } from '../helpers/coturn.ts';
+import { present } from '../helpers/present.ts';
+import { writeSelfSigned } from '../helpers/tls.ts';
 import { realValues, renderCompose, renderEnv, root, run, serviceEnvironment, tempDir, withValues } from './_bundle.ts';
 
 /** The coturn service from the rendered bundle: its entry point, arguments, environment and health check. */
@@ -48,24 +50,7 @@ async function startCoturn(t: ExecutionContext): Promise<Running> {
   const coturn = await bundleCoturn({ JVB_INTERNAL_IP: '127.0.0.1' });
   t.deepEqual(coturn.entrypoint, ['sh', '/usr/local/bin/samverka-coturn']);
   const dir = tempDir('coturn');
-  const made = await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=turn.region.se',
-    '-keyout',
-    join(dir, 'key.pem'),
-    '-out',
-    join(dir, 'cert.pem'),
-  ]);
-  t.is(made.code, 0, made.stderr);
+  writeSelfSigned('turn.region.se', join(dir, 'key.pem'), join(dir, 'cert.pem'));
   const port = await freePort();
   const moved: Record<string, string> = {
     '--listening-port=3478': `--listening-port=${port}`,
@@ -102,15 +87,17 @@ async function startCoturn(t: ExecutionContext): Promise<Running> {
     await new Promise((r) => setTimeout(r, 50));
   t.regex(output, /Total General servers/, output);
   t.notRegex(output, /unrecognized option|Bad configuration|CONFIG ERROR/i);
-  return { server, port, secret: coturn.environment.TURN_SECRET, output: () => output, configFile };
+  const secret = present(coturn.environment.TURN_SECRET, "TURN_SECRET in the bundle's coturn environment");
+  return { server, port, secret, output: () => output, configFile };
 }
 
 /** turnutils_uclient with credentials the appliance mints (or a wrong password instead). */
 const uclient = (running: Running, options: { wrongPassword?: string }, ...extra: string[]) => {
-  const [iceServer] = turnCredentials({
+  const { iceServers } = turnCredentials({
     urls: [`turn:127.0.0.1:${running.port}?transport=udp`],
     secret: running.secret,
-  }).iceServers;
+  });
+  const iceServer = present(iceServers[0], 'the ICE server with the minted credential');
   const password = options.wrongPassword ?? iceServer.credential;
   return run('turnutils_uclient', [
     '-u',
@@ -180,6 +167,6 @@ test("the health check's STUN request is answered", async (t) => {
   const { healthcheck } = await bundleCoturn({});
   t.deepEqual(healthcheck.slice(0, 2), ['CMD', 'turnutils_stunclient']);
   const args = healthcheck.slice(2).map((a) => (a === '3478' ? String(running.port) : a));
-  const answered = await run(healthcheck[1], args);
+  const answered = await run(present(healthcheck[1], "the health check's command"), args);
   t.is(answered.code, 0, answered.stdout + answered.stderr);
 });

@@ -103,11 +103,12 @@ for (const order of ['jitsi-first', 'samverka-first'] as const) {
     const config = await debianConfig(dir, port, order);
     const check = await run('prosodyctl', ['--config', config, 'check', 'config']);
     t.is(check.code, 0, check.stdout + check.stderr);
-    for (const [user, host, password] of [
+    const accounts: [user: string, host: string, password: string][] = [
       ['samverka', `hidden.${domain}`, 'appliance-secret'],
       ['focus', `auth.${domain}`, 'focus-secret'],
       ['anna', domain, 'participant-secret'],
-    ]) {
+    ];
+    for (const [user, host, password] of accounts) {
       const registered = await run('prosodyctl', ['--config', config, 'register', user, host, password]);
       t.is(registered.code, 0, registered.stderr);
     }

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
+import { present } from '../helpers/present.ts';
 import { root } from './_bundle.ts';
 
 const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
@@ -15,16 +16,16 @@ test('the image is built and runs on Node 24 LTS, both base images pinned by ver
   t.is(stages.length, 2);
   t.is(stages[0], 'FROM ${BUILD_IMAGE} AS build');
   t.is(stages[1], 'FROM ${RUNTIME_IMAGE} AS runtime');
-  const build = /^ARG BUILD_IMAGE=(.+)$/m.exec(dockerfile)?.[1];
-  const runtimeImage = /^ARG RUNTIME_IMAGE=(.+)$/m.exec(dockerfile)?.[1];
-  t.regex(build!, /^node:24\.\d+\.\d+-bookworm@sha256:[0-9a-f]{64}$/);
-  t.regex(runtimeImage!, /^node:24\.\d+\.\d+-bookworm-slim@sha256:[0-9a-f]{64}$/);
-  const version = (image: string) => /^node:([\d.]+)-/.exec(image)![1];
-  t.is(version(build!), version(runtimeImage!), 'the native module is built for the Node that runs it');
+  const build = present(/^ARG BUILD_IMAGE=(.+)$/m.exec(dockerfile)?.[1], 'ARG BUILD_IMAGE');
+  const runtimeImage = present(/^ARG RUNTIME_IMAGE=(.+)$/m.exec(dockerfile)?.[1], 'ARG RUNTIME_IMAGE');
+  t.regex(build, /^node:24\.\d+\.\d+-bookworm@sha256:[0-9a-f]{64}$/);
+  t.regex(runtimeImage, /^node:24\.\d+\.\d+-bookworm-slim@sha256:[0-9a-f]{64}$/);
+  const version = (image: string) => present(/^node:([\d.]+)-/.exec(image)?.[1], `the Node version of ${image}`);
+  t.is(version(build), version(runtimeImage), 'the native module is built for the Node that runs it');
   // CI runs the suite on the same Node version the image runs.
   t.regex(
     readFileSync(join(root, '.ci/node24.sh'), 'utf8'),
-    new RegExp(`^node24_version=${version(build!).replace(/\./g, '\\.')}$`, 'm'),
+    new RegExp(`^node24_version=${version(build).replace(/\./g, '\\.')}$`, 'm'),
   );
   const engines = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines.node as string;
   t.true(

@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { freePort } from '../helpers/coturn.ts';
+import { writeSelfSigned } from '../helpers/tls.ts';
 import { root, run, tempDir } from './_bundle.ts';
 import { mainConfig, withProsody, Xmpp } from './_xmpp.ts';
 
@@ -43,33 +44,16 @@ Include "${snippet}"
 }
 
 /** A certificate Prosody finds for the hidden domain: it would offer STARTTLS unless told not to. */
-async function writeCertificate(dir: string): Promise<void> {
+function writeCertificate(dir: string): void {
   const certs = join(dir, 'certs');
   mkdirSync(certs);
-  const made = await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    `/CN=${hidden}`,
-    '-keyout',
-    join(certs, `${hidden}.key`),
-    '-out',
-    join(certs, `${hidden}.crt`),
-  ]);
-  if (made.code !== 0) throw new Error(`openssl: ${made.stderr}`);
+  writeSelfSigned(hidden, join(certs, `${hidden}.key`), join(certs, `${hidden}.crt`));
 }
 
 test('Debian prosody accepts the configuration: the config check passes', async (t) => {
   const dir = tempDir('prosody-check');
   const config = writeConfig(dir, await freePort());
-  await writeCertificate(dir);
+  writeCertificate(dir);
   const result = await run('prosodyctl', ['--config', config, 'check', 'config']);
   t.is(result.code, 0, result.stdout + result.stderr);
   t.regex(result.stdout, /samverka\.cfg\.lua/);
@@ -80,12 +64,13 @@ test('the appliance logs in on the hidden domain, creates rooms and ends rooms J
   const dir = tempDir('prosody-run');
   const port = await freePort();
   const config = writeConfig(dir, port);
-  await writeCertificate(dir);
-  for (const [user, host, password] of [
+  writeCertificate(dir);
+  const accounts: [user: string, host: string, password: string][] = [
     ['samverka', hidden, 'appliance-secret'],
     ['anna', 'meet.jitsi', 'participant-secret'],
     ['focus', 'auth.meet.jitsi', 'focus-secret'],
-  ]) {
+  ];
+  for (const [user, host, password] of accounts) {
     const registered = await run('prosodyctl', ['--config', config, 'register', user, host, password]);
     t.is(registered.code, 0, registered.stderr);
   }

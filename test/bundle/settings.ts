@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { configVariables } from '../../appliance/src/config.ts';
+import { present } from '../helpers/present.ts';
 import { root } from './_bundle.ts';
 
 const compose = readFileSync(join(root, 'compose.yaml'), 'utf8');
@@ -21,8 +22,12 @@ function applianceEnvironment(): Map<string, string> {
     /\n  appliance:(?: &[\w-]+)?\n[\s\S]*?\n    environment:(?: &[\w-]+)?\n((?:      .*\n|\s*\n)+)/.exec(
       compose,
     )?.[1] ?? '';
-  const entries = [...block.matchAll(/^      ([A-Z][A-Z0-9_]*): (.*)$/gm)].map((m) => [m[1], m[2]] as const);
-  return new Map(entries);
+  return new Map(
+    [...block.matchAll(/^      ([A-Z][A-Z0-9_]*): (.*)$/gm)].map(([, name, value]) => [
+      present(name, 'a name'),
+      present(value, `the value of ${name}`),
+    ]),
+  );
 }
 
 /** Variables env.example documents, set (NAME=) or shown with their default (#NAME=). */

@@ -5,8 +5,10 @@ import { randomInt } from 'node:crypto';
 import test from 'ava';
 import { defaultQuestions } from '../../appliance/src/db/migrations/0011_evaluation.ts';
 import { findMeeting } from '../../appliance/src/meetings/store.ts';
+import type { Meeting } from '../../appliance/src/meetings/model.ts';
 import { answer, offerToParticipant } from '../../appliance/src/evaluation/service.ts';
 import { loggedIn } from '../meetings/_booking.ts';
+import { present } from '../helpers/present.ts';
 import {
   bookMeeting,
   guestEnters,
@@ -24,7 +26,21 @@ test.before(async () => {
 });
 test.after.always(() => world?.stop());
 
-const setIdOf = (html: string) => /name="setId" value="([^"]+)"/.exec(html)![1];
+const setIdOf = (html: string) => present(/name="setId" value="([^"]+)"/.exec(html)?.[1], "the form's question set");
+/** The booked meeting as the store has it, and its participants in the order they were booked. */
+const bookedMeeting = async (meetingId: string) =>
+  present(await findMeeting(world.app.server.app.db, meetingId), `meeting ${meetingId}`);
+const participant = (meeting: Meeting, index: number) =>
+  present(meeting.participants[index], `participant ${index + 1} of the meeting`);
+/** How many have been asked to evaluate the meeting. */
+const respondentsOf = async (meetingId: string) => {
+  const counted = await world.app.server.app
+    .db('evaluation_respondents')
+    .where({ meeting_id: meetingId })
+    .count({ n: '*' })
+    .first();
+  return Number(present(counted, 'a count').n);
+};
 const answers = { q_sound_picture: '4', q_could_say: '5', q_digital_suited: 'yes', q_comment: 'Bra att slippa resa.' };
 /** The rooms plugin emits 'room.ended' in production when staff end the meeting for everyone. */
 const endRoom = (meetingId: string) =>
@@ -106,14 +122,14 @@ test('a guest who took part answers through the e-mailed link after the meeting 
       },
     ],
   });
-  const guestEmail = (await findMeeting(world.app.server.app.db, booked.meetingId))!.participants[1].email!;
+  const guestEmail = present(participant(await bookedMeeting(booked.meetingId), 1).email, "the teacher's e-mail");
   await guestEnters(world, { ...booked, guestEmail });
   endRoom(booked.meetingId);
   const mail = await until('the evaluation request', () =>
     mailsTo(world, guestEmail).find((m) => /\/e\//.test(m.text ?? '')),
   );
   t.regex(mail.subject ?? '', /Hur fungerade det digitala mötet/);
-  const path = /http:\/\/[^/]+(\/e\/[\w-]+)/.exec(mail.text ?? '')![1];
+  const path = present(/http:\/\/[^/]+(\/e\/[\w-]+)/.exec(mail.text ?? '')?.[1], 'the link in the request');
   const token = path.slice(3);
   const guest = world.app.client();
   // Opening the link (a mail scanner does too) shows the form and spends nothing.
@@ -155,9 +171,10 @@ test('only those who got in are asked: the patient who came in by code, not the 
       },
     ],
   });
-  const meeting = (await findMeeting(world.app.server.app.db, booked.meetingId))!;
-  const patient = meeting.participants[0];
-  await patientEnters(world, { ...booked, patientE164: patient.mobile! });
+  const meeting = await bookedMeeting(booked.meetingId);
+  const patient = participant(meeting, 0);
+  const patientMobile = present(patient.mobile, "the patient's mobile");
+  await patientEnters(world, { ...booked, patientE164: patientMobile });
   const end = meeting.startsAt.getTime() + meeting.durationMinutes * 60_000;
   t.is(await requests.requestFor(booked.meetingId, new Date(end + 2 * 3600_000)), 1);
   const asked = await world.app.server.app
@@ -166,9 +183,9 @@ test('only those who got in are asked: the patient who came in by code, not the 
     .select('subject', 'role');
   t.deepEqual(asked, [{ subject: `p:${patient.id}:main`, role: 'patient' }]);
   world.app.server.plugins.invites.dispatcher()?.notify();
-  await until('the request to the patient', () => smsTo(world, patient.mobile!).find((x) => /\/e\//.test(x)));
+  await until('the request to the patient', () => smsTo(world, patientMobile).find((x) => /\/e\//.test(x)));
   t.false(
-    smsTo(world, patient.proxy!.mobile!).some((x) => /\/e\//.test(x)),
+    smsTo(world, present(patient.proxy?.mobile, "the proxy's mobile")).some((x) => /\/e\//.test(x)),
     'the proxy is not asked',
   );
 });
@@ -187,20 +204,11 @@ test('requests go out an hour after the booked end, once, and never for a cancel
     ).status,
     200,
   );
-  const meeting = (await findMeeting(world.app.server.app.db, booked.meetingId))!;
+  const meeting = await bookedMeeting(booked.meetingId);
   const end = meeting.startsAt.getTime() + meeting.durationMinutes * 60_000;
   t.is(await requests.requestFor(cancelled.meetingId, new Date(end + 2 * 3600_000)), 0);
   await requests.due(new Date(end + 59 * 60_000));
-  t.is(
-    await world.app.server.app
-      .db('evaluation_respondents')
-      .where({ meeting_id: booked.meetingId })
-      .count({ n: '*' })
-      .first()
-      .then((r) => Number(r!.n)),
-    0,
-    'not before end + 1 h',
-  );
+  t.is(await respondentsOf(booked.meetingId), 0, 'not before end + 1 h');
   const n = await requests.due(new Date(end + 61 * 60_000));
   t.true(n >= 2, 'the patient by SMS and the guest by e-mail');
   t.is(await requests.requestFor(booked.meetingId, new Date(end + 62 * 60_000)), 0, 'once');
@@ -212,15 +220,7 @@ test('requests go out an hour after the booked end, once, and never for a cancel
     ),
   );
   t.truthy(sms);
-  t.is(
-    await world.app.server.app
-      .db('evaluation_respondents')
-      .where({ meeting_id: cancelled.meetingId })
-      .count({ n: '*' })
-      .first()
-      .then((r) => Number(r!.n)),
-    0,
-  );
+  t.is(await respondentsOf(cancelled.meetingId), 0);
 });
 
 test('results show counts, averages and distributions, and free text only from five respondents up', async (t) => {
@@ -228,8 +228,8 @@ test('results show counts, averages and distributions, and free text only from f
   const unit = 'Hudmottagningen';
   const { client: clinician, staff } = await loggedIn(world.app, 'clinician', unit);
   const answerAs = async (meetingId: string, participantIndex: number, comment: string, scale: string) => {
-    const meeting = (await findMeeting(db, meetingId))!;
-    const offer = await offerToParticipant(db, meeting, meeting.participants[participantIndex], 'main');
+    const meeting = await bookedMeeting(meetingId);
+    const offer = await offerToParticipant(db, meeting, participant(meeting, participantIndex), 'main');
     await answer(db, offer.respondent, offer.set.id, {
       q_sound_picture: scale,
       q_digital_suited: 'no',
@@ -293,8 +293,8 @@ test('results show counts, averages and distributions, and free text only from f
 test("an admin's edit makes a new version; answers already given keep theirs", async (t) => {
   const db = world.app.server.app.db;
   const booked = await bookMeeting(world);
-  const meeting = (await findMeeting(db, booked.meetingId))!;
-  const before = await offerToParticipant(db, meeting, meeting.participants[0], 'main');
+  const meeting = await bookedMeeting(booked.meetingId);
+  const before = await offerToParticipant(db, meeting, participant(meeting, 0), 'main');
   await answer(db, before.respondent, before.set.id, { q_sound_picture: '5' });
   const { client: admin } = await loggedIn(world.app, 'admin');
   await admin.get(`/evaluation/sets/${meeting.unitId}/patient`);
@@ -313,7 +313,7 @@ test("an admin's edit makes a new version; answers already given keep theirs", a
     `/evaluation/sets/${meeting.unitId}/patient`,
   );
   t.is(saved.status, 302);
-  const after = await offerToParticipant(db, meeting, meeting.participants[0], 'main');
+  const after = await offerToParticipant(db, meeting, participant(meeting, 0), 'main');
   t.not(after.set.id, before.set.id);
   t.is(after.set.version, 2);
   t.deepEqual(

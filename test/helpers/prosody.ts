@@ -8,6 +8,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { writeSelfSigned } from './tls.ts';
 
 const run = promisify(execFile);
 
@@ -69,30 +70,8 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
     directTls: options.tls ? await freePort() : undefined,
   };
   if (options.tls) {
-    const names = [domain, hiddenDomain, guestDomain, mucDomain].map((n) => `DNS:${n}`).join(',');
-    await run(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '2',
-        '-keyout',
-        join(dir, 'certs', 'key.pem'),
-        '-out',
-        join(dir, 'certs', 'cert.pem'),
-        '-subj',
-        `/CN=${domain}`,
-        '-addext',
-        `subjectAltName=${names},IP:127.0.0.1`,
-      ],
-      { timeout: 30_000 },
-    );
+    const names = [domain, hiddenDomain, guestDomain, mucDomain].map((n) => `DNS:${n}`);
+    writeSelfSigned(domain, join(dir, 'certs', 'key.pem'), join(dir, 'certs', 'cert.pem'), [...names, 'IP:127.0.0.1']);
   }
   const configFile = join(dir, 'prosody.cfg.lua');
   writeFileSync(

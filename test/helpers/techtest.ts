@@ -1,8 +1,10 @@
 // Records a passed technical test, for tests about what comes after it (the test itself is driven
 // in Chromium in test/browser/techtest.ts and test/browser/guest.ts).
+import type { ExecutionContext } from 'ava';
 import type { TestServer } from './server.ts';
+import { present } from './present.ts';
 import { recordResult } from '../../appliance/src/techtest/service.ts';
-import type { Subject, TechTestAnswers } from '../../appliance/src/techtest/model.ts';
+import type { Subject, TechTestAnswers, TechTestResult } from '../../appliance/src/techtest/model.ts';
 
 export const passedAnswers: TechTestAnswers = {
   camera: 'yes',
@@ -23,6 +25,30 @@ export const passedAnswers: TechTestAnswers = {
     durationMs: 5000,
   },
 };
+
+/**
+ * What the real test stores once passed in Chromium with the fake camera and microphone, through
+ * coturn: yes to picture and sound, a microphone heard, the relay reached both ways, every figure
+ * of the connection measured. Returns the result for what a test checks beyond that.
+ */
+export function storedAsPassed(t: ExecutionContext, stored: TechTestResult | undefined): TechTestResult {
+  const result = present(stored, 'a stored tech test result');
+  t.like(result, { camera: 'yes', microphone: 'detected', sound: 'yes' });
+  t.like(result.network, { relayConfigured: true, relayUdp: true, relayTcp: true });
+  for (const figure of [
+    'rttMs',
+    'jitterMs',
+    'loss',
+    'throughputKbps',
+    'downloadKbps',
+    'uploadKbps',
+    'durationMs',
+  ] as const) {
+    t.is(typeof result.network[figure], 'number', figure);
+  }
+  t.true(present(result.microphoneLevel, 'the microphone level') > 0);
+  return result;
+}
 
 export async function passTechTest(app: TestServer, subject: Subject): Promise<void> {
   await recordResult(

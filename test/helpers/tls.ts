@@ -1,6 +1,7 @@
 // Certificates for tests of TLS to the relay and the gateway, made here with the machine's openssl:
 // a hospital CA of its own, and a server certificate it signs for localhost and 127.0.0.1, as a
 // hospital's internal relay or SMSC would present. Nothing in the system's trust store knows the CA.
+// And a self-signed one, for a server (coturn, Prosody) that must merely have a certificate.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,35 @@ export interface TestCertificates {
   key: string;
   cert: string;
   remove(): void;
+}
+
+/**
+ * A self-signed certificate for `commonName` (and `altNames`, e.g. `DNS:muc.meet.test`), P-256,
+ * valid two days, written to `keyFile` and `certFile`: what a server needs to offer TLS at all.
+ */
+export function writeSelfSigned(commonName: string, keyFile: string, certFile: string, altNames: string[] = []): void {
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${commonName}`,
+      ...(altNames.length > 0 ? ['-addext', `subjectAltName=${altNames.join(',')}`] : []),
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
 }
 
 export function makeCertificates(): TestCertificates {

@@ -22,3 +22,7 @@ export const mailedLink = (relay: Relay, email: string): Promise<string> =>
     const mail = relay.received.find((m) => m.to && 'text' in m.to && m.to.text.includes(email));
     return (mail && /http:\/\/[^\s]+\/j\/[\w-]+/.exec(mail.text ?? '')?.[0]) || undefined;
   });
+
+/** The path (/j/…) of the one-time link in the mail to `email`: what the guest's browser opens. */
+export const mailedPath = async (relay: Relay, email: string): Promise<string> =>
+  new URL(await mailedLink(relay, email)).pathname;

@@ -7,6 +7,7 @@ import { techTestRoutes } from '../../appliance/src/techtest/routes.ts';
 import { latestResult } from '../../appliance/src/techtest/store.ts';
 import type { Subject } from '../../appliance/src/techtest/model.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
+import { present } from '../helpers/present.ts';
 
 const turnSecret = 'turn-hemlighet-0123456789';
 let app: TestServer;
@@ -83,7 +84,7 @@ test('the page is Swedish, loads only its own script and style, and offers Engli
 test('the English switch comes back to the same test, query and all', async (t) => {
   const { browser } = await loggedIn();
   const page = await browser.get('/techtest?next=/');
-  const link = /href="(\/lang\/en\?next=[^"]+)"/.exec(page.text)![1];
+  const link = present(/href="(\/lang\/en\?next=[^"]+)"/.exec(page.text)?.[1], 'a link to the English page');
   t.is(link, '/lang/en?next=%2Ftechtest%3Fnext%3D%2F');
   const sw = await browser.get(link);
   t.is(sw.headers.get('location'), '/techtest?next=/');
@@ -125,14 +126,15 @@ test('/ice mints fresh short-lived TURN credentials for every configured URL, ne
     expiresAt: string;
   }>();
   t.true(body.relay);
-  t.deepEqual(body.iceServers[0].urls, ['turn:127.0.0.1:3478?transport=udp', 'turn:127.0.0.1:3478?transport=tcp']);
-  const [expiry] = body.iceServers[0].username.split(':');
+  const server = present(body.iceServers[0], 'an ICE server');
+  t.deepEqual(server.urls, ['turn:127.0.0.1:3478?transport=udp', 'turn:127.0.0.1:3478?transport=tcp']);
+  const [expiry] = server.username.split(':');
   const ttl = Number(expiry) - Date.now() / 1000;
   t.true(ttl > 60 && ttl <= 3600, `ttl ${ttl}`);
   t.is(new Date(body.expiresAt).getTime(), Number(expiry) * 1000);
   t.notRegex(first.text, new RegExp(turnSecret), 'the shared secret never leaves');
   const second = (await browser.get('/techtest/ice')).json<typeof body>();
-  t.not(second.iceServers[0].username, body.iceServers[0].username);
+  t.not(present(second.iceServers[0], 'an ICE server the second time').username, server.username);
 });
 
 test('the page brings fresh credentials of its own, so the connection check starts without asking for them', async (t) => {
@@ -141,18 +143,20 @@ test('the page brings fresh credentials of its own, so the connection check star
     const page = await browser.get('/techtest');
     t.is(page.headers.get('cache-control'), 'no-store');
     t.notRegex(page.text, new RegExp(turnSecret), 'the shared secret never leaves');
-    return JSON.parse(/<script type="application\/json" id="techtest-ice">(.*?)<\/script>/.exec(page.text)![1]) as {
+    const json = /<script type="application\/json" id="techtest-ice">(.*?)<\/script>/.exec(page.text)?.[1];
+    const brought = JSON.parse(present(json, 'the ICE servers in the page')) as {
       relay: boolean;
       iceServers: { urls: string[]; username: string }[];
       validForSeconds: number;
     };
+    return { ...brought, server: present(brought.iceServers[0], 'an ICE server in the page') };
   };
   const first = await ice();
   t.true(first.relay);
-  t.deepEqual(first.iceServers[0].urls, ['turn:127.0.0.1:3478?transport=udp', 'turn:127.0.0.1:3478?transport=tcp']);
-  const ttl = Number(first.iceServers[0].username.split(':')[0]) - Date.now() / 1000;
+  t.deepEqual(first.server.urls, ['turn:127.0.0.1:3478?transport=udp', 'turn:127.0.0.1:3478?transport=tcp']);
+  const ttl = Number(first.server.username.split(':')[0]) - Date.now() / 1000;
   t.true(ttl > 60 && ttl <= first.validForSeconds, `ttl ${ttl}`);
-  t.not((await ice()).iceServers[0].username, first.iceServers[0].username, 'minted for each page');
+  t.not((await ice()).server.username, first.server.username, 'minted for each page');
 });
 
 test('a result is stored with the staff session, with browser and OS from the user agent', async (t) => {

@@ -2,7 +2,12 @@ import { createHmac } from 'node:crypto';
 import test from 'ava';
 import { turnCredentials, turnPassword, turnTtlSeconds } from '../../appliance/src/techtest/turn.ts';
 import { allocate, startCoturn } from '../helpers/coturn.ts';
+import { present } from '../helpers/present.ts';
 import { startServer } from '../helpers/server.ts';
+
+/** The one ICE server turnCredentials offers: every configured URL with one minted credential. */
+const minted = (...args: Parameters<typeof turnCredentials>) =>
+  present(turnCredentials(...args).iceServers[0], 'the ICE server with the minted credential');
 
 const turn = {
   urls: ['turn:turn.region.example:3478?transport=udp', 'turn:turn.region.example:3478?transport=tcp'],
@@ -13,40 +18,40 @@ test('the username is "<unix expiry>:<id>" and expires after the short TTL', (t)
   const now = new Date('2026-11-25T10:00:00Z');
   const { iceServers, expiresAt } = turnCredentials(turn, { now });
   t.is(iceServers.length, 1);
-  const [expiry, id] = iceServers[0].username.split(':');
+  const [expiry, id] = present(iceServers[0], 'the ICE server').username.split(':');
   t.is(Number(expiry), now.getTime() / 1000 + turnTtlSeconds);
   t.is(expiresAt.getTime(), Number(expiry) * 1000);
-  t.regex(id, /^[0-9a-f]{16}$/);
+  t.regex(present(id, 'an id after the expiry'), /^[0-9a-f]{16}$/);
   t.true(turnTtlSeconds <= 3600, 'short-lived');
 });
 
 test('the password is base64(HMAC-SHA1(secret, username)), as coturn checks it', (t) => {
-  const { iceServers } = turnCredentials(turn, { now: new Date(0), id: 'abc' });
+  const server = minted(turn, { now: new Date(0), id: 'abc' });
   const username = `${turnTtlSeconds}:abc`;
-  t.is(iceServers[0].username, username);
+  t.is(server.username, username);
   const expected = createHmac('sha1', turn.secret).update(username).digest('base64');
-  t.is(iceServers[0].credential, expected);
+  t.is(server.credential, expected);
   t.is(turnPassword(turn.secret, username), expected);
   // RFC-style check value: HMAC-SHA1 is 20 bytes, 28 characters in base64.
-  t.is(Buffer.from(iceServers[0].credential, 'base64').length, 20);
+  t.is(Buffer.from(server.credential, 'base64').length, 20);
 });
 
 test('every configured URL is offered, and each call gets a fresh id', (t) => {
-  const a = turnCredentials(turn);
-  const b = turnCredentials(turn);
-  t.deepEqual(a.iceServers[0].urls, turn.urls);
-  t.not(a.iceServers[0].username, b.iceServers[0].username);
+  const a = minted(turn);
+  const b = minted(turn);
+  t.deepEqual(a.urls, turn.urls);
+  t.not(a.username, b.username);
 });
 
 test('coturn grants a relay for minted credentials and refuses them under another secret or once expired', async (t) => {
   const coturn = await startCoturn();
   try {
     const config = { urls: coturn.urls.split(','), secret: coturn.secret };
-    const [fresh] = turnCredentials(config).iceServers;
+    const fresh = minted(config);
     t.is(await allocate(coturn.port, fresh.username, fresh.credential), 200);
-    const [forged] = turnCredentials({ ...config, secret: `${coturn.secret}-fel` }).iceServers;
+    const forged = minted({ ...config, secret: `${coturn.secret}-fel` });
     t.is(await allocate(coturn.port, forged.username, forged.credential), 401);
-    const [expired] = turnCredentials(config, { now: new Date(Date.now() - 2 * turnTtlSeconds * 1000) }).iceServers;
+    const expired = minted(config, { now: new Date(Date.now() - 2 * turnTtlSeconds * 1000) });
     t.is(await allocate(coturn.port, expired.username, expired.credential), 401);
   } finally {
     await coturn.stop();

@@ -2,6 +2,7 @@
 // the phone number invitations show; API tokens per account (shown once, listed with last use,
 // revoked). Every change is audit-logged. And each staff member's own profile.
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
+import type Joi from 'joi';
 import type { Knex } from 'knex';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { route } from '../http/route.ts';
@@ -123,6 +124,12 @@ const pageFailed = (request: Request, h: ResponseToolkit) => {
         .takeover();
 };
 
+/** A form posted on one staff member's page: admins only; a bad form shows the page again with why. */
+const onStaffPage = <P extends Joi.ObjectSchema>(payload: P) => ({
+  auth: adminOnly,
+  validate: { params: schemas.staffParams, payload, failAction: pageFailed },
+});
+
 async function unitsPage(request: Request, h: ResponseToolkit, feedback: Feedback = {}, code = 200) {
   const lang = languageOf(request);
   return h
@@ -192,10 +199,7 @@ export const staffRoutes: ServerRoute[] = [
   route({
     method: 'POST',
     path: '/admin/staff/{id}',
-    options: {
-      auth: adminOnly,
-      validate: { params: schemas.staffParams, payload: schemas.staffPayload, failAction: pageFailed },
-    },
+    options: onStaffPage(schemas.staffPayload),
     async handler(request, h) {
       const lang = languageOf(request);
       const form = request.payload;
@@ -228,10 +232,7 @@ export const staffRoutes: ServerRoute[] = [
     route({
       method: 'POST',
       path: `/admin/staff/{id}/${change}`,
-      options: {
-        auth: adminOnly,
-        validate: { params: schemas.staffParams, payload: schemas.crumbOnly, failAction: pageFailed },
-      },
+      options: onStaffPage(schemas.crumbOnly),
       async handler(request, h) {
         const { db } = request.server.app;
         const lang = languageOf(request);
@@ -254,10 +255,7 @@ export const staffRoutes: ServerRoute[] = [
   route({
     method: 'POST',
     path: '/admin/staff/{id}/tokens',
-    options: {
-      auth: adminOnly,
-      validate: { params: schemas.staffParams, payload: schemas.tokenPayload, failAction: pageFailed },
-    },
+    options: onStaffPage(schemas.tokenPayload),
     async handler(request, h) {
       const { db } = request.server.app;
       const lang = languageOf(request);

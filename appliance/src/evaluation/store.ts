@@ -118,6 +118,11 @@ export interface NewRespondent {
 
 /** The respondent for this person and meeting, created on first need. */
 export async function ensureRespondent(db: Db, respondent: NewRespondent): Promise<Respondent> {
+  // Read first: offering the form again, and taking its answers, write nothing but the answers.
+  const known = await respondentTable(db)
+    .where({ meeting_id: respondent.meetingId, subject: respondent.subject })
+    .first();
+  if (known) return toRespondent(known);
   await respondentTable(db)
     .insert({
       id: randomUUID(),

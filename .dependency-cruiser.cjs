@@ -5,6 +5,15 @@
 const domains = '(admin|audit|connlog|docs|entry|evaluation|health|invites|meetings|rooms|staff|techtest)';
 const kernel = '^appliance/src/(common|http|db)/|^appliance/src/(config|crypto|events|schedule)[.]ts$';
 
+/** Only an adapter (the files `owners` matches) imports its transport library. */
+const adapterOwns = (name, owners, library) => ({
+  name,
+  comment: 'Only the adapters import the transport libraries.',
+  severity: 'error',
+  from: { pathNot: owners },
+  to: { path: `node_modules/${library}/` },
+});
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -39,25 +48,21 @@ module.exports = {
       from: { path: '^appliance/src/db/migrations/' },
       to: { path: '^appliance/src/', pathNot: '^appliance/src/db/' },
     },
-    {
-      name: 'adapters-own-the-wire',
-      comment: 'Only the adapters import the transport libraries.',
-      severity: 'error',
-      from: { pathNot: '^appliance/src/invites/(mail|embedded)[.]ts$' },
-      to: { path: 'node_modules/(nodemailer|smtp-server|mailparser)/' },
-    },
-    {
-      name: 'sms-adapter-owns-smpp',
-      severity: 'error',
-      from: { pathNot: '^appliance/src/invites/(sms|embedded)[.]ts$|^appliance/src/invites/smpp[.]d[.]ts$' },
-      to: { path: 'node_modules/smpp/' },
-    },
-    {
-      name: 'xmpp-adapter-owns-xmpp',
-      severity: 'error',
-      from: { pathNot: '^appliance/src/rooms/xmpp[.]ts$|^appliance/src/rooms/xmpp-client[.]d[.]ts$' },
-      to: { path: 'node_modules/@xmpp/' },
-    },
+    adapterOwns(
+      'adapters-own-the-wire',
+      '^appliance/src/invites/(mail|embedded)[.]ts$',
+      '(nodemailer|smtp-server|mailparser)',
+    ),
+    adapterOwns(
+      'sms-adapter-owns-smpp',
+      '^appliance/src/invites/(sms|embedded)[.]ts$|^appliance/src/invites/smpp[.]d[.]ts$',
+      'smpp',
+    ),
+    adapterOwns(
+      'xmpp-adapter-owns-xmpp',
+      '^appliance/src/rooms/xmpp[.]ts$|^appliance/src/rooms/xmpp-client[.]d[.]ts$',
+      '@xmpp',
+    ),
     {
       name: 'no-circular',
       comment: 'No cycles: between domains (through their index.ts) nor between files inside one.',

@@ -2,7 +2,14 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { ConfigError, describeParts, loadConfig } from '../appliance/src/config.ts';
+import {
+  ConfigError,
+  describeParts,
+  environmentDescription,
+  loadConfig,
+  type Environment,
+} from '../appliance/src/config.ts';
+import { present } from './helpers/present.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'samverka-config-'));
 const secrets = { SESSION_SECRET: 'a'.repeat(64), DATA_KEY: 'b'.repeat(64) };
@@ -120,10 +127,13 @@ test('TLS_CA_FILE is read once at start; a missing file or one without a certifi
   t.is(loadConfig({ DATA_DIR: dir, TLS_CA_FILE: join(dir, 'ca.pem') }).tlsCa, pem);
   t.is(loadConfig({ DATA_DIR: dir }).tlsCa, undefined);
   t.regex(
-    problems({ TLS_CA_FILE: join(dir, 'none.pem') })[0],
+    present(problems({ TLS_CA_FILE: join(dir, 'none.pem') })[0], 'the problem'),
     /^TLS_CA_FILE cannot be read \(ENOENT\): use the path of a PEM file/,
   );
-  t.regex(problems({ TLS_CA_FILE: join(dir, 'key.pem') })[0], /^TLS_CA_FILE holds no PEM certificate/);
+  t.regex(
+    present(problems({ TLS_CA_FILE: join(dir, 'key.pem') })[0], 'the problem'),
+    /^TLS_CA_FILE holds no PEM certificate/,
+  );
 });
 
 test('PUBLIC_URL follows PORT when it is not set', (t) => {
@@ -137,10 +147,53 @@ test('TRUSTED_PROXIES takes addresses and CIDR blocks, and names what is neither
     '10.0.0.0/24',
   ]);
   t.deepEqual(loadConfig({ DATA_DIR: tmp() }).trustedProxies, []);
-  const [line] = problems({ TRUSTED_PROXIES: '127.0.0.1,proxy.region.se' });
+  const line = present(problems({ TRUSTED_PROXIES: '127.0.0.1,proxy.region.se' })[0], 'the problem');
   t.regex(
     line,
     /^TRUSTED_PROXIES must be addresses or CIDR blocks: "proxy\.region\.se" is neither: use the proxy's addresses/,
   );
   t.is(problems({ TRUSTED_PROXIES: '10.0.0.0/33' }).length, 1);
+});
+
+/** The variables the Environment type says always have a value. */
+type AlwaysSet = { [K in keyof Environment]-?: undefined extends Environment[K] ? never : K }[keyof Environment];
+
+test('the variables typed as always set are exactly those the schema gives a default', (t) => {
+  // The compiler holds this list to AlwaysSet, no name missing and none extra.
+  const typed: Record<AlwaysSet, true> = {
+    NODE_ENV: true,
+    HOST: true,
+    PORT: true,
+    PUBLIC_URL: true,
+    DATABASE_URL: true,
+    DATA_DIR: true,
+    MAIL_FROM: true,
+    SMS_SENDER: true,
+    SMPP_THROTTLE: true,
+    OIDC_SCOPE: true,
+    OIDC_HSA_ID_CLAIM: true,
+    OIDC_NAME_CLAIM: true,
+    OIDC_EMAIL_CLAIM: true,
+    OIDC_PERSONAL_NUMBER_CLAIM: true,
+    OIDC_STAFF_MATCH: true,
+    OIDC_AUTO_PROVISION: true,
+    LOCAL_LOGIN: true,
+    LOG_LEVEL: true,
+    LOGIN_MAX_FAILURES: true,
+    LOGIN_LOCKOUT_MINUTES: true,
+    ROOM_OPENS_MINUTES: true,
+    ROOM_GRACE_MINUTES: true,
+    NOSHOW_MINUTES: true,
+    REMINDER_OFFSETS: true,
+    MAX_PARTICIPANTS: true,
+    EVALUATION_DAYS: true,
+    EVALUATION_MIN_GROUP: true,
+    RETENTION_CONNLOG_DAYS: true,
+    RETENTION_ANSWERS_DAYS: true,
+    RETENTION_CONTACTS_DAYS: true,
+  };
+  const withDefault = Object.entries(environmentDescription())
+    .filter(([, description]) => description.flags !== undefined && 'default' in description.flags)
+    .map(([name]) => name);
+  t.deepEqual(withDefault.sort(), Object.keys(typed).sort());
 });

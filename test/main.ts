@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { testDatabase } from './helpers/databases.ts';
+import { present } from './helpers/present.ts';
 
 const main = new URL('../appliance/src/main.ts', import.meta.url).pathname;
 
@@ -68,13 +69,17 @@ test("a fresh start without a terminal puts the first admin's one-time password 
       await new Promise((r) => setTimeout(r, 100));
     }
     t.regex(run.out(), /Samverka is running at http:\/\/localhost:0 \(listening on 127\.0\.0\.1:\d+\)/);
-    const file = /one-time password is in (\S+) \(readable only by this user\)/.exec(run.out())![1];
+    const file = present(
+      /one-time password is in (\S+) \(readable only by this user\)/.exec(run.out())?.[1],
+      'the file named in the start message',
+    );
     t.is(statSync(file).mode & 0o777, 0o600);
-    const [email, password] = readFileSync(file, 'utf8').trim().split('\n');
+    const [email, written] = readFileSync(file, 'utf8').trim().split('\n');
     t.is(email, 'admin@samverka.local');
+    const password = present(written, 'a password on the second line');
     t.regex(password, /^\S{20,}$/);
     t.false(run.out().includes(password) || run.err().includes(password), 'the password is in no log line');
-    const port = /listening on 127\.0\.0\.1:(\d+)/.exec(run.out())![1];
+    const port = present(/listening on 127\.0\.0\.1:(\d+)/.exec(run.out())?.[1], 'the port in the start message');
     const page = await fetch(`http://127.0.0.1:${port}/login`);
     t.is(page.status, 200);
     t.regex(await page.text(), /Logga in/);

@@ -14,6 +14,7 @@ import { sha256 } from '../appliance/src/crypto.ts';
 import { bind, entryState, insertGuestSession, markIdentified } from '../appliance/src/entry/store.ts';
 import { createToken } from '../appliance/src/staff/service.ts';
 import { findUnit } from '../appliance/src/staff/store.ts';
+import { present } from './helpers/present.ts';
 import { startServer, type Client, type TestServer } from './helpers/server.ts';
 import { booking, loggedIn } from './meetings/_booking.ts';
 
@@ -168,7 +169,10 @@ function parseTable(text: string): Map<string, Record<Caller, boolean>> {
     const [route, ...cells] = line.split('|').map((c) => c.trim());
     if (cells.length !== callers.length || cells.some((c) => c !== 'yes' && c !== 'no'))
       throw new Error(`malformed permission row: ${line}`);
-    rows.set(route, Object.fromEntries(callers.map((c, i) => [c, cells[i] === 'yes'])) as Record<Caller, boolean>);
+    rows.set(
+      present(route, 'a route'),
+      Object.fromEntries(callers.map((c, i) => [c, cells[i] === 'yes'])) as Record<Caller, boolean>,
+    );
   }
   return rows;
 }
@@ -194,20 +198,22 @@ test('every route lets in exactly the callers the permission table names', async
     id: string;
     participants: { id: string }[];
   }>();
-  const patientId = meeting.participants[0].id;
+  const [patient, teacher] = meeting.participants;
+  const patientId = present(patient, 'the booked patient').id;
+  const guestId = present(teacher, 'the booked teacher').id;
   const unitA = await findUnit(db, { name: 'Barn- och ungdomsmedicin' });
   const guestValue = randomBytes(32).toString('base64url');
   await insertGuestSession(db, {
-    participantId: meeting.participants[1].id,
+    participantId: guestId,
     person: 'main',
     meetingId: meeting.id,
     sessionHash: sha256(guestValue),
     expiresAt: new Date(Date.now() + 3_600_000),
   });
   // As after the name check: the session bound to the link, the person identified by name.
-  await entryState(db, meeting.participants[1].id, 'main');
-  await bind(db, meeting.participants[1].id, 'main', sha256(guestValue));
-  await markIdentified(db, meeting.participants[1].id, 'main', 'name');
+  await entryState(db, guestId, 'main');
+  await bind(db, guestId, 'main', sha256(guestValue));
+  await markIdentified(db, guestId, 'main', 'name');
   const guest = app.client();
   guest.cookies.set('samverka_guest', guestValue);
   await guest.get('/login'); // the crumb cookie, as a guest's browser has from the entry pages

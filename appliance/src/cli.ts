@@ -9,6 +9,7 @@ import { findPlaceholders } from './preflight.ts';
 import { backupDatabase, BackupError, restoreDatabase } from './db/backup.ts';
 import { createDb, describeDbError, type Db } from './db/knex.ts';
 import { migrateLatest } from './db/locks.ts';
+import { listMigrations } from './db/migrations.ts';
 import {
   addStaff,
   addUnit,
@@ -142,7 +143,7 @@ export async function run(
     switch (`${command} ${sub ?? ''}`.trim()) {
       case 'migrate':
         await withDb(config, async (db) => {
-          const [, pending] = await db.migrate.list();
+          const { pending } = await listMigrations(db);
           out(pending.length ? `applied ${pending.length} migration(s)` : 'database is up to date');
         });
         return 0;
@@ -280,7 +281,7 @@ async function check(config: Config, out: (s: string) => void): Promise<number> 
     const state = await server.app.health.run();
     for (const [part, s] of Object.entries(state.parts)) out(`${s.ok ? 'ok  ' : 'FAIL'} ${part}: ${s.detail}`);
     if (state.parts.database?.ok) {
-      const [, pending] = await server.app.db.migrate.list();
+      const { pending } = await listMigrations(server.app.db);
       if (pending.length) out(`note database: ${pending.length} migration(s) pending: run "samverka migrate"`);
     }
     for (const line of describeParts(config)) {

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Joi from 'joi';
 import { isAddressOrBlock } from './http/client-address.ts';
+import { must } from './common/must.ts';
 
 export const projectRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..').replace(/[\\/]dist$/, '');
 
@@ -105,24 +106,90 @@ const fixes: Record<string, string> = {
   METRICS_TOKEN: 'generate one with openssl rand -hex 32',
 };
 
+/**
+ * The environment as the schema below returns it. The schema is typed by this interface strictly
+ * (Joi.object<Environment, true>): a variable missing on either side, or a number schema for a
+ * string, fails the typecheck. A variable with a default is always set and so is not optional
+ * here; test/config.ts checks that the two agree on which those are.
+ */
+export interface Environment {
+  NODE_ENV: Config['env'];
+  HOST: string;
+  PORT: number;
+  PUBLIC_URL: string;
+  DATABASE_URL: string;
+  DATA_DIR: string;
+  SESSION_SECRET?: string;
+  DATA_KEY?: string;
+  SMTP_URL?: string;
+  MAIL_FROM: string;
+  SMPP_URL?: string;
+  SMS_SENDER: string;
+  SMPP_THROTTLE: number;
+  TLS_CA_FILE?: string;
+  XMPP_SERVICE?: string;
+  XMPP_DOMAIN?: string;
+  XMPP_MUC_DOMAIN?: string;
+  XMPP_USER?: string;
+  XMPP_PASSWORD?: string;
+  JITSI_URL?: string;
+  JWT_APP_ID?: string;
+  JWT_APP_SECRET?: string;
+  TURN_URLS?: string;
+  TURN_SECRET?: string;
+  OIDC_ISSUER?: string;
+  OIDC_CLIENT_ID?: string;
+  OIDC_CLIENT_SECRET?: string;
+  OIDC_SCOPE: string;
+  OIDC_HSA_ID_CLAIM: string;
+  OIDC_NAME_CLAIM: string;
+  OIDC_EMAIL_CLAIM: string;
+  OIDC_PERSONAL_NUMBER_CLAIM: string;
+  OIDC_STAFF_MATCH: OidcConfig['staffMatch'];
+  /** 'off', or unit:role. */
+  OIDC_AUTO_PROVISION: string;
+  OIDC_ACR_SITHS?: string;
+  OIDC_ACR_BANKID?: string;
+  LOCAL_LOGIN: 'on' | 'off';
+  TEMPLATES_DIR?: string;
+  LOG_LEVEL: string;
+  LOGIN_MAX_FAILURES: number;
+  LOGIN_LOCKOUT_MINUTES: number;
+  ROOM_OPENS_MINUTES: number;
+  ROOM_GRACE_MINUTES: number;
+  NOSHOW_MINUTES: number;
+  /** 'none', or minutes separated by commas. */
+  REMINDER_OFFSETS: string;
+  MAX_PARTICIPANTS: number;
+  EVALUATION_DAYS: number;
+  EVALUATION_MIN_GROUP: number;
+  RETENTION_CONNLOG_DAYS: number;
+  RETENTION_ANSWERS_DAYS: number;
+  RETENTION_CONTACTS_DAYS: number;
+  /** Addresses or CIDR blocks separated by commas, each checked (proxyList). */
+  TRUSTED_PROXIES?: string;
+  METRICS_TOKEN?: string;
+}
+
+/** Variables that make up one part: all set, or none. */
 const groups = {
   XMPP: ['XMPP_SERVICE', 'XMPP_DOMAIN', 'XMPP_MUC_DOMAIN', 'XMPP_USER', 'XMPP_PASSWORD'],
   Jitsi: ['JITSI_URL', 'JWT_APP_ID', 'JWT_APP_SECRET'],
   TURN: ['TURN_URLS', 'TURN_SECRET'],
   'identity provider': ['OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'],
-} satisfies Record<string, string[]>;
+} as const satisfies Record<string, readonly (keyof Environment)[]>;
 
 const secret = (min: number) => Joi.string().min(min);
 const productionOnly = (schema: Joi.StringSchema) =>
   schema.when('NODE_ENV', { is: 'production', then: Joi.required() });
 
-const schema = Joi.object({
+export const environmentSchema = Joi.object<Environment, true>({
   NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),
   HOST: Joi.string().hostname().default('0.0.0.0'),
   PORT: Joi.number().integer().min(0).max(65535).default(3000),
   PUBLIC_URL: Joi.string()
     .uri({ scheme: ['http', 'https'] })
-    .default((parent) => `http://localhost:${parent.PORT}`),
+    .default((parent: Pick<Environment, 'PORT'>) => `http://localhost:${parent.PORT}`),
   DATABASE_URL: Joi.string()
     .pattern(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'sqlite: or postgres:// URL')
     .default('sqlite:./data/samverka.db'),
@@ -186,7 +253,7 @@ const schema = Joi.object({
   RETENTION_ANSWERS_DAYS: Joi.number().integer().min(1).max(3650).default(730),
   RETENTION_CONTACTS_DAYS: Joi.number().integer().min(1).max(3650).default(90),
   TRUSTED_PROXIES: Joi.string()
-    .custom(proxyList, 'addresses or CIDR blocks')
+    .custom(checkProxies, 'addresses or CIDR blocks')
     .messages({ 'any.custom': '{#label} must be addresses or CIDR blocks: {#error.message}' }),
   METRICS_TOKEN: secret(32),
 })
@@ -197,7 +264,13 @@ const schema = Joi.object({
   .unknown(true);
 
 /** Every variable the appliance reads: compose.yaml and env.example must pass and document each. */
-export const configVariables: readonly string[] = Object.keys(schema.describe().keys ?? {});
+export const configVariables: readonly string[] = Object.keys(environmentDescription());
+
+/** Each variable's description: its flags say its default, if it has one (test/config.ts reads them). */
+export function environmentDescription(): Record<string, Joi.Description> {
+  // Joi types a description's parts `any`: `keys` of an object schema is its variables by name.
+  return (environmentSchema.describe().keys ?? {}) as Record<string, Joi.Description>;
+}
 
 const messages = {
   'any.required': '{#label} must be set',
@@ -232,14 +305,14 @@ export class ConfigError extends Error {
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const values = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const { value: v, error } = schema.validate(values, {
+  const result = environmentSchema.validate(values, {
     abortEarly: false,
     convert: true,
     errors: { wrap: { label: false } },
     messages,
   });
-  if (error) {
-    const problems = error.details.map((d) => {
+  if (result.error) {
+    const problems = result.error.details.map((d) => {
       const variable = String(d.path[0] ?? '');
       const fix = fixes[variable];
       if (d.type === 'object.and') return d.message.replace(/[[\]]/g, '');
@@ -247,13 +320,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     });
     throw new ConfigError([...new Set(problems)]);
   }
+  const v = result.value;
 
   const tlsCa = v.TLS_CA_FILE ? readCaFile(v.TLS_CA_FILE) : undefined;
   const dataDir = resolve(v.DATA_DIR);
   const generatedSecrets: string[] = [];
   const missing = (['SESSION_SECRET', 'DATA_KEY'] as const).filter((k) => !v[k]);
   const stored: Partial<StoredSecrets> = missing.length ? readOrCreateSecrets(dataDir, missing, generatedSecrets) : {};
-  const part = <T>(keys: string[], make: () => T): T | undefined => (keys.every((k) => v[k]) ? make() : undefined);
+  /** A part's settings, made from its group of variables when all of them are set. */
+  const part = <K extends keyof Environment, T>(keys: readonly K[], make: (set: AllSet<K>) => T): T | undefined =>
+    allSet(v, keys) ? make(v) : undefined;
 
   return {
     env: v.NODE_ENV,
@@ -262,28 +338,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicUrl: new URL(v.PUBLIC_URL),
     databaseUrl: v.DATABASE_URL,
     dataDir,
-    sessionSecret: v.SESSION_SECRET ?? stored.SESSION_SECRET!,
-    dataKey: Buffer.from(v.DATA_KEY ?? stored.DATA_KEY!, 'hex'),
+    sessionSecret: v.SESSION_SECRET ?? must(stored.SESSION_SECRET, 'the stored session secret'),
+    dataKey: Buffer.from(v.DATA_KEY ?? must(stored.DATA_KEY, 'the stored data key'), 'hex'),
     mail: { smtpUrl: v.SMTP_URL, from: v.MAIL_FROM },
     sms: { smppUrl: v.SMPP_URL, sender: v.SMS_SENDER, throttle: v.SMPP_THROTTLE },
     ...(tlsCa ? { tlsCa } : {}),
-    xmpp: part(groups.XMPP, () => ({
-      service: v.XMPP_SERVICE,
-      domain: v.XMPP_DOMAIN,
-      mucDomain: v.XMPP_MUC_DOMAIN,
-      user: v.XMPP_USER,
-      password: v.XMPP_PASSWORD,
+    xmpp: part(groups.XMPP, (x) => ({
+      service: x.XMPP_SERVICE,
+      domain: x.XMPP_DOMAIN,
+      mucDomain: x.XMPP_MUC_DOMAIN,
+      user: x.XMPP_USER,
+      password: x.XMPP_PASSWORD,
     })),
-    jitsi: part(groups.Jitsi, () => ({
-      url: v.JITSI_URL.replace(/\/$/, ''),
-      appId: v.JWT_APP_ID,
-      appSecret: v.JWT_APP_SECRET,
+    jitsi: part(groups.Jitsi, (j) => ({
+      url: j.JITSI_URL.replace(/\/$/, ''),
+      appId: j.JWT_APP_ID,
+      appSecret: j.JWT_APP_SECRET,
     })),
-    turn: part(groups.TURN, () => ({ urls: v.TURN_URLS.split(','), secret: v.TURN_SECRET })),
-    oidc: part(groups['identity provider'], () => ({
-      issuer: v.OIDC_ISSUER,
-      clientId: v.OIDC_CLIENT_ID,
-      clientSecret: v.OIDC_CLIENT_SECRET,
+    turn: part(groups.TURN, (u) => ({ urls: u.TURN_URLS.split(','), secret: u.TURN_SECRET })),
+    oidc: part(groups['identity provider'], (o) => ({
+      issuer: o.OIDC_ISSUER,
+      clientId: o.OIDC_CLIENT_ID,
+      clientSecret: o.OIDC_CLIENT_SECRET,
       scope: v.OIDC_SCOPE,
       claims: {
         hsaId: v.OIDC_HSA_ID_CLAIM,
@@ -292,13 +368,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         personalNumber: v.OIDC_PERSONAL_NUMBER_CLAIM,
       },
       staffMatch: v.OIDC_STAFF_MATCH,
-      autoProvision:
-        v.OIDC_AUTO_PROVISION === 'off'
-          ? undefined
-          : {
-              unit: v.OIDC_AUTO_PROVISION.slice(0, v.OIDC_AUTO_PROVISION.lastIndexOf(':')),
-              role: v.OIDC_AUTO_PROVISION.slice(v.OIDC_AUTO_PROVISION.lastIndexOf(':') + 1),
-            },
+      autoProvision: autoProvision(v.OIDC_AUTO_PROVISION),
       acr: { siths: v.OIDC_ACR_SITHS, bankid: v.OIDC_ACR_BANKID },
     })),
     localLogin: v.LOCAL_LOGIN === 'on',
@@ -316,7 +386,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       answersDays: v.RETENTION_ANSWERS_DAYS,
       contactsDays: v.RETENTION_CONTACTS_DAYS,
     },
-    trustedProxies: v.TRUSTED_PROXIES ?? [],
+    trustedProxies: v.TRUSTED_PROXIES ? proxyList(v.TRUSTED_PROXIES) : [],
     metricsToken: v.METRICS_TOKEN,
     generatedSecrets,
   };
@@ -337,16 +407,38 @@ function readCaFile(path: string): string {
   return pem;
 }
 
-/** TRUSTED_PROXIES as a list; each entry must be an IP address or a CIDR block. */
-function proxyList(value: string): string[] {
-  const entries = value
+/** TRUSTED_PROXIES as a list. */
+const proxyList = (value: string): string[] =>
+  value
     .split(',')
     .map((e) => e.trim())
     .filter(Boolean);
-  for (const entry of entries) {
+
+/** The schema's check of TRUSTED_PROXIES: each entry must be an IP address or a CIDR block. */
+function checkProxies(value: string): string {
+  for (const entry of proxyList(value)) {
     if (!isAddressOrBlock(entry)) throw new Error(`"${entry}" is neither`);
   }
-  return entries;
+  return value;
+}
+
+type AllSet<K extends keyof Environment> = Environment & { [P in K]-?: NonNullable<Environment[P]> };
+
+/** Whether every variable of a group is set (values are never empty: loadConfig drops those). */
+const allSet = <K extends keyof Environment>(v: Environment, keys: readonly K[]): v is AllSet<K> =>
+  keys.every((k) => v[k] !== undefined);
+
+const staffRoles = ['admin', 'clinician', 'support'] as const;
+
+/** OIDC_AUTO_PROVISION ('off' or unit:role, as its pattern admits) as the unit and role. */
+function autoProvision(value: string): OidcConfig['autoProvision'] {
+  if (value === 'off') return undefined;
+  const colon = value.lastIndexOf(':');
+  const role = must(
+    staffRoles.find((r) => r === value.slice(colon + 1)),
+    'a role the OIDC_AUTO_PROVISION pattern admits',
+  );
+  return { unit: value.slice(0, colon), role };
 }
 
 type StoredSecrets = { SESSION_SECRET: string; DATA_KEY: string };
@@ -357,7 +449,7 @@ function readOrCreateSecrets(
   generated: string[],
 ): Partial<StoredSecrets> {
   const file = join(dataDir, 'secrets.json');
-  const secrets: Partial<StoredSecrets> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  const secrets = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<StoredSecrets>) : {};
   for (const key of wanted) {
     if (secrets[key]) continue;
     secrets[key] = randomBytes(32).toString('hex');

@@ -6,8 +6,9 @@ import { findAudit, insertAudit } from '../../appliance/src/audit/store.ts';
 import { purgeAudit, retentionCutoff } from '../../appliance/src/audit/retention.ts';
 import { createDb } from '../../appliance/src/db/knex.ts';
 import { everyDatabase } from '../helpers/databases.ts';
+import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { booking, loggedIn } from '../meetings/_booking.ts';
+import { booking, loggedIn, patientWithBankId } from '../meetings/_booking.ts';
 
 // Decided before any test is declared: ava wants every test declared synchronously after this.
 const databases = await everyDatabase();
@@ -17,14 +18,6 @@ test.before(async () => {
   app = await startServer();
 });
 test.after.always(() => app?.stop());
-
-const patientWithBankId = (name: string, personalNumber: string) => ({
-  kind: 'patient',
-  name,
-  personalNumber,
-  identification: 'bankid',
-  mobile: '070-765 43 21',
-});
 
 /** The result table of the audit viewer (the search form lists every action's words too). */
 const results = (html: string) => /<table class="audit">[\s\S]*?<\/table>/.exec(html)?.[0] ?? '';
@@ -149,7 +142,10 @@ test('the audit viewer searches by staff member, meeting, action and period, and
   t.is((await admin.get('/admin/audit?from=2026-02-30')).status, 400);
   const searches = await findAudit(app.server.app.db, { staffId: adminStaff.id, action: 'audit.search' });
   t.is(searches.length, 3);
-  t.is((searches.at(-1)!.details as { query: { staff: string } }).query.staff, staff.id);
+  t.is(
+    (present(searches.at(-1), 'the record of the last search').details as { query: { staff: string } }).query.staff,
+    staff.id,
+  );
 });
 
 test('only admins reach the audit pages', async (t) => {

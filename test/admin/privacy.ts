@@ -3,8 +3,9 @@
 import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { findParticipant, personalNumberOf } from '../../appliance/src/meetings/store.ts';
+import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { booking, loggedIn, teacherByEmail } from '../meetings/_booking.ts';
+import { booking, loggedIn, patientWithBankId, teacherByEmail } from '../meetings/_booking.ts';
 
 let app: TestServer;
 test.before(async () => {
@@ -14,22 +15,18 @@ test.after.always(() => app?.stop());
 
 async function bookedMeeting() {
   const { client } = await loggedIn(app, 'clinician');
-  const patient = {
-    kind: 'patient',
-    name: 'Tolvan Tolvansson',
-    personalNumber: '19121212-1212',
-    identification: 'bankid',
-    mobile: '070-765 43 21',
-  };
+  const patient = patientWithBankId('Tolvan Tolvansson', '19121212-1212');
   const reply = await client.request('POST', '/api/v1/meetings', {
     json: booking({ participants: [patient, teacherByEmail] }),
   });
-  return reply.json<{ id: string; participants: { id: string; name: string }[] }>();
+  const meeting = reply.json<{ id: string; participants: { id: string; name: string }[] }>();
+  const [patientBooked, teacherBooked] = meeting.participants;
+  return { ...meeting, patient: present(patientBooked, 'the patient'), teacher: present(teacherBooked, 'the teacher') };
 }
 
 test('an admin exports everything held about a participant as JSON, and the export is audited', async (t) => {
   const meeting = await bookedMeeting();
-  const patientId = meeting.participants[0].id;
+  const patientId = meeting.patient.id;
   const { client: admin, staff } = await loggedIn(app, 'admin');
   const page = await admin.get(`/admin/privacy?meeting=${meeting.id}`);
   t.is(page.status, 200);
@@ -51,7 +48,7 @@ test('an admin exports everything held about a participant as JSON, and the expo
 
 test('erasing a participant removes their contact data and unsent messages, and keeps name and audit trail', async (t) => {
   const meeting = await bookedMeeting();
-  const patientId = meeting.participants[0].id;
+  const patientId = meeting.patient.id;
   const { client: admin } = await loggedIn(app, 'admin');
   await admin.get(`/admin/privacy?meeting=${meeting.id}`);
   t.is(
@@ -77,7 +74,7 @@ test('erasing a participant removes their contact data and unsent messages, and 
         m.recipient === '' && ['failed', 'sent', 'delivered'].includes(m.status),
     ),
   );
-  const teacher = await findParticipant(db, meeting.participants[1].id);
+  const teacher = await findParticipant(db, meeting.teacher.id);
   t.is(teacher?.email, 'eva.ek@skola.example', 'other participants are untouched');
   const trail = await findAudit(db, { participantId: patientId });
   t.deepEqual(trail.map((r) => r.action).includes('privacy.erase'), true);
@@ -86,6 +83,6 @@ test('erasing a participant removes their contact data and unsent messages, and 
 test('privacy pages are for admins only', async (t) => {
   const meeting = await bookedMeeting();
   const { client } = await loggedIn(app, 'clinician');
-  t.is((await client.get(`/admin/privacy/participants/${meeting.participants[0].id}/export`)).status, 403);
+  t.is((await client.get(`/admin/privacy/participants/${meeting.patient.id}/export`)).status, 403);
   t.is((await client.get(`/admin/privacy?meeting=${meeting.id}`)).status, 403);
 });

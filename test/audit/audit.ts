@@ -2,6 +2,7 @@ import test from 'ava';
 import { auditActions } from '../../appliance/src/audit/index.ts';
 import { stringKeys } from '../../appliance/src/http/i18n.ts';
 import { findAudit } from '../../appliance/src/audit/store.ts';
+import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 let app: TestServer;
@@ -26,8 +27,7 @@ test('a staff read of meeting data writes an audit record with who, what, when a
   await browser.login(staff.email, password);
   const before = Date.now();
   t.is((await browser.get('/api/v1/test-meetings/m-123')).status, 200);
-  const [record] = await findAudit(app.server.app.db, { meetingId: 'm-123' });
-  t.truthy(record);
+  const record = present((await findAudit(app.server.app.db, { meetingId: 'm-123' }))[0], 'an audit record');
   t.is(record.action, 'meeting.read');
   t.is(record.staffId, staff.id);
   t.is(record.staffRole, 'clinician');
@@ -42,7 +42,7 @@ test('reads through an API token are audited as that staff member', async (t) =>
   const { createToken } = await import('../../appliance/src/staff/service.ts');
   const { token } = await createToken(app.server.app.db, staff.email, 'audit');
   await app.client().get('/api/v1/test-meetings/m-456', { authorization: `Bearer ${token}` });
-  const [record] = await findAudit(app.server.app.db, { meetingId: 'm-456' });
+  const record = present((await findAudit(app.server.app.db, { meetingId: 'm-456' }))[0], 'an audit record');
   t.is(record.staffId, staff.id);
   t.is(record.staffRole, 'admin');
 });

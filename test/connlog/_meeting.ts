@@ -16,7 +16,8 @@ export type World = Stage<typeof worldParts>;
 
 export const startWorld = (env: Record<string, string> = {}): Promise<World> => startStage({ ...worldParts, env });
 
-import { until } from '../helpers/wait.ts';
+import { present } from '../helpers/present.ts';
+import { mailedPath, until } from '../helpers/wait.ts';
 
 export { until };
 
@@ -70,10 +71,7 @@ export async function bookMeeting(world: World, overrides: Record<string, unknow
 
 /** The guest follows the link in their invitation mail and types their name: a guest session. */
 export async function guestEnters(world: World, booked: Booked): Promise<Client> {
-  const mail = await until(`the invitation to ${booked.guestEmail}`, () =>
-    mailsTo(world, booked.guestEmail).find((m) => /\/j\//.test(m.text ?? '')),
-  );
-  const path = /http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')![1];
+  const path = await mailedPath(world.relay, booked.guestEmail);
   const guest = world.app.client();
   await guest.get(path, { 'user-agent': chrome });
   const reply = await guest.request('POST', '/j', {
@@ -93,7 +91,7 @@ export async function patientEnters(world: World, booked: Booked): Promise<Clien
       .join('')
       .match(/http:\/\/[^/\s]+(\/j\/[\w-]{24,})/),
   );
-  const path = invitation[1];
+  const path = present(invitation[1], 'the link in the invitation SMS');
   const patient = world.app.client();
   await patient.get(path, { 'user-agent': chrome });
   const reply = await patient.request('POST', '/j', {
@@ -103,7 +101,7 @@ export async function patientEnters(world: World, booked: Booked): Promise<Clien
   if (reply.status !== 302) throw new Error(`the name check failed: ${reply.status}`);
   await patient.get('/entry/code');
   const sms = await until('the code', () => smsTo(world, booked.patientE164).find((x) => x.startsWith('Din kod')));
-  const code = /: (\d{6})\./.exec(sms)![1];
+  const code = present(/: (\d{6})\./.exec(sms)?.[1], 'the six digits in the SMS');
   const entered = await patient.request('POST', '/entry/code', { form: { crumb: patient.crumb ?? '', code } });
   // The right code leads straight on to the person's next step: the test (answered at once), or
   // the waiting room.

@@ -18,6 +18,7 @@ import {
   personalNumberOf,
 } from '../../appliance/src/meetings/store.ts';
 import { everyDatabase } from '../helpers/databases.ts';
+import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 const day = 86_400_000;
@@ -164,7 +165,7 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
     (await db('evaluation_respondents').where({ meeting_id: youngMeeting })).map((r) => r.subject),
     ['s:young'],
   );
-  const old = (await findMeeting(db, oldMeeting))!;
+  const old = present(await findMeeting(db, oldMeeting), 'the old meeting');
   t.deepEqual(
     old.participants.map((p) => [
       p.name,
@@ -179,13 +180,14 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
       ['Eva Ek', null, null, null, null, null],
     ],
   );
-  t.is(await personalNumberOf(db, old.participants[0].id, app.config.dataKey), null);
-  const young = (await findMeeting(db, youngMeeting))!;
-  t.is(young.participants[0].mobile, '+46701234567');
-  t.is(young.participants[0].proxy!.email, 'per@example.org');
-  t.is(await personalNumberOf(db, young.participants[0].id, app.config.dataKey), '191212121212');
+  t.is(await personalNumberOf(db, present(old.participants[0], 'the old patient').id, app.config.dataKey), null);
+  const young = present(await findMeeting(db, youngMeeting), 'the young meeting');
+  const youngPatient = present(young.participants[0], 'the young patient');
+  t.is(youngPatient.mobile, '+46701234567');
+  t.is(present(youngPatient.proxy, "the young patient's proxy").email, 'per@example.org');
+  t.is(await personalNumberOf(db, youngPatient.id, app.config.dataKey), '191212121212');
 
-  const [audit] = await findAudit(db, { action: 'retention.purge' });
+  const audit = present((await findAudit(db, { action: 'retention.purge' }))[0], 'the audit record of the purge');
   t.like(audit.details, { connlogEntries: 1, evaluationResponses: 1, participantContacts: 2, via: 'cli' });
   t.deepEqual(
     await purge(db, app.config.retention, 'cli', now),

@@ -6,6 +6,7 @@ import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { timeline } from '../../appliance/src/connlog/store.ts';
 import { maskPhone } from '../../appliance/src/connlog/search.ts';
+import { present } from '../helpers/present.ts';
 import { loggedIn } from '../meetings/_booking.ts';
 import { bookMeeting, chrome, guestEnters, startWorld, techTestResult, until, type World } from './_meeting.ts';
 
@@ -80,7 +81,7 @@ test('a meeting from booking to its end leaves the expected timeline entries in 
     'left',
   ]);
   const all = await timeline(world.app.server.app.db, { meetingId });
-  t.is(all[0].type, 'meeting_booked');
+  t.is(present(all[0], 'the first event').type, 'meeting_booked');
   // After the end come only what the end itself causes: the evaluation requests going out.
   const afterEnd = all.slice(all.findIndex((e) => e.type === 'meeting_ended') + 1);
   t.deepEqual(
@@ -96,9 +97,15 @@ test('a meeting from booking to its end leaves the expected timeline entries in 
     ['message_queued', 'message_sent', 'message_delivered'],
   );
 
-  const tested = all.find((e) => e.type === 'techtest')!;
+  const tested = present(
+    all.find((e) => e.type === 'techtest'),
+    'the tech test in the timeline',
+  );
   t.like(tested.details, { verdict: 'good', camera: 'yes', rttMs: 42, browser: 'Chrome 126', os: 'Linux' });
-  const cameraError = all.find((e) => e.type === 'client_cameraError')!;
+  const cameraError = present(
+    all.find((e) => e.type === 'client_cameraError'),
+    'the camera error in the timeline',
+  );
   t.true(cameraError.error);
   t.like(cameraError.details, { name: 'NotReadableError', browser: 'Chrome 126' });
   t.deepEqual(
@@ -204,24 +211,13 @@ test("the client event endpoint refuses another session's events and oversized o
     ).status,
     400,
   );
-  t.is(
-    (
-      await guest.request('POST', '/connlog/events', {
-        body: '{"type": ',
-        headers: { 'content-type': 'application/json', 'x-csrf-token': guest.crumb ?? '' },
-      })
-    ).status,
-    400,
-  );
-  t.is(
-    (
-      await guest.request('POST', '/connlog/events', {
-        body: 'type=cameraError',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': guest.crumb ?? '' },
-      })
-    ).status,
-    415,
-  );
+  const postRaw = (body: string, contentType: string) =>
+    guest.request('POST', '/connlog/events', {
+      body,
+      headers: { 'content-type': contentType, 'x-csrf-token': guest.crumb ?? '' },
+    });
+  t.is((await postRaw('{"type": ', 'application/json')).status, 400);
+  t.is((await postRaw('type=cameraError', 'application/x-www-form-urlencoded')).status, 415);
   const stranger = world.app.client();
   t.true(
     [401, 302].includes((await stranger.request('POST', '/connlog/events', { json: { type: 'cameraError' } })).status),

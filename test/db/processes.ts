@@ -18,9 +18,10 @@ import { roundRobin } from '../helpers/proxy.ts';
 import { mucClient, type MucClient } from '../helpers/muc-client.ts';
 import { startProsody } from '../helpers/prosody.ts';
 import { startRelay } from '../helpers/relay.ts';
-import { Client, testPassword } from '../helpers/server.ts';
+import { present } from '../helpers/present.ts';
+import { Client, roomControlEnv, testPassword } from '../helpers/server.ts';
 import { delivered, startSmsc } from '../helpers/smsc.ts';
-import { until } from '../helpers/wait.ts';
+import { mailedPath, until } from '../helpers/wait.ts';
 
 const enabled = Boolean(process.env.TEST_DATABASE_URL) && process.env.TEST_DB !== 'sqlite';
 
@@ -51,6 +52,18 @@ function eventStream(url: string, cookies: Map<string, string>) {
   return { events, close: () => (controller.abort(), done) };
 }
 
+const unit = 'Barn- och ungdomsmedicin';
+
+/** A clinician of the unit, with the tests' password. */
+const addClinician = async (db: Db, name: string, email: string) =>
+  (await addStaff(db, { email, name, role: 'clinician', unit, password: testPassword })).staff;
+
+/** The clinic every process serves: the unit, and Anna Lind who books for it. */
+async function theClinic(db: Db) {
+  await addUnit(db, { name: unit, phone: '010-123 45 67' });
+  return addClinician(db, 'Anna Lind', 'anna.lind@region.example');
+}
+
 const leads = async (port: number) => {
   const reply = await fetch(`http://127.0.0.1:${port}/health/ready`)
     .then((r) => r.text())
@@ -74,19 +87,11 @@ const leads = async (port: number) => {
     const clients: MucClient[] = [];
     let db: Db | undefined;
     try {
-      const x = prosody.xmppConfig();
       const env = {
         DATABASE_URL: database.url,
         PUBLIC_URL: proxy.url,
         ...sharedSecrets(),
-        XMPP_SERVICE: x.service,
-        XMPP_DOMAIN: x.domain,
-        XMPP_MUC_DOMAIN: x.mucDomain,
-        XMPP_USER: x.user,
-        XMPP_PASSWORD: x.password,
-        JITSI_URL: 'https://meet.example.test',
-        JWT_APP_ID: 'samverka',
-        JWT_APP_SECRET: 'a-jitsi-app-secret-of-at-least-32-chars',
+        ...roomControlEnv(prosody),
         SMTP_URL: relay.url,
         SMPP_URL: smsc.url,
         REMINDER_OFFSETS: 'none',
@@ -105,14 +110,7 @@ const leads = async (port: number) => {
       const others = ports.filter((p) => p !== leader);
 
       db = createDb(database.url);
-      await addUnit(db, { name: 'Barn- och ungdomsmedicin', phone: '010-123 45 67' });
-      const { staff } = await addStaff(db, {
-        email: 'anna.lind@region.example',
-        name: 'Anna Lind',
-        role: 'clinician',
-        unit: 'Barn- och ungdomsmedicin',
-        password: testPassword,
-      });
+      const staff = await theClinic(db);
 
       // The clinician, through the proxy: the login form, the session and the CSRF token each meet
       // another process.
@@ -134,7 +132,8 @@ const leads = async (port: number) => {
       });
       t.is(booked.status, 201, booked.text);
       const meeting = booked.json();
-      const [sara, eva] = meeting.participants as { id: string }[];
+      const sara = present<{ id: string }>(meeting.participants[0], 'Sara, booked');
+      const eva = present<{ id: string }>(meeting.participants[1], 'Eva, booked');
       const without = await clinician.request('POST', '/api/v1/meetings', {
         json: booking(),
         headers: { 'x-csrf-token': 'not-the-token' },
@@ -146,10 +145,7 @@ const leads = async (port: number) => {
 
       // The guest, through the proxy: the link, the name, then the waiting room on another process
       // than the leader.
-      const mail = await until('the invitation', () =>
-        relay.received.find((m) => m.to && 'text' in m.to && m.to.text.includes(guestEmail)),
-      );
-      const path = /http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')![1];
+      const path = await mailedPath(relay, guestEmail);
       const guest = new Client(proxy.url);
       await guest.get(path, { 'user-agent': chrome });
       const named = await guest.request('POST', '/j', {
@@ -209,7 +205,7 @@ const leads = async (port: number) => {
 
       // The leader dies without a word.
       const killedAt = Date.now();
-      await processes[ports.indexOf(leader)].kill();
+      await present(processes[ports.indexOf(leader)], 'the leading process').kill();
       alive.delete(leader);
       await stranger.stop();
       const successor = await until(
@@ -327,21 +323,8 @@ const leads = async (port: number) => {
       for (let i = 0; i < 3; i++) processes.push(startAppliance(env));
       for (const p of processes) ports.push(await p.running());
       db = createDb(database.url);
-      await addUnit(db, { name: 'Barn- och ungdomsmedicin', phone: '010-123 45 67' });
-      const { staff } = await addStaff(db, {
-        email: 'anna.lind@region.example',
-        name: 'Anna Lind',
-        role: 'clinician',
-        unit: 'Barn- och ungdomsmedicin',
-        password: testPassword,
-      });
-      const { staff: other } = await addStaff(db, {
-        email: 'bo.berg@region.example',
-        name: 'Bo Berg',
-        role: 'clinician',
-        unit: 'Barn- och ungdomsmedicin',
-        password: testPassword,
-      });
+      const staff = await theClinic(db);
+      const other = await addClinician(db, 'Bo Berg', 'bo.berg@region.example');
 
       // Login: 24 wrong passwords and the right one, all at once, over the three processes.
       const browser = new Client(proxy.url);
@@ -375,10 +358,7 @@ const leads = async (port: number) => {
         }),
       });
       t.is(booked.status, 201, booked.text);
-      const mail = await until('the invitation', () =>
-        relay.received.find((m) => m.to && 'text' in m.to && m.to.text.includes(email)),
-      );
-      const path = /http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')![1];
+      const path = await mailedPath(relay, email);
       const guest = new Client(proxy.url);
       guest.headers['x-forwarded-for'] = '198.51.100.7';
       await guest.get(path, { 'user-agent': chrome });

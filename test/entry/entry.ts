@@ -4,9 +4,10 @@ import test from 'ava';
 import { namesMatch } from '../../appliance/src/common/names.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
+import { present } from '../helpers/present.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
 import { delivered, startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
-import { until } from '../helpers/wait.ts';
+import { mailedPath, until } from '../helpers/wait.ts';
 
 const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 const firefox = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
@@ -50,6 +51,16 @@ const smsTo = (number: string) =>
 const smsLink = (number: string) =>
   until(`an invitation to ${number}`, () => /\/j\/[\w-]{24}/.exec(smsTo(number).join(''))?.[0]);
 
+/** The path (/j/…) of the one-time link in an invitation e-mail. */
+const mailLink = (text: string | undefined) =>
+  present(/http:\/\/[^/]+(\/j\/[\w-]+)/.exec(text ?? '')?.[1], 'the link in the invitation e-mail');
+
+/** The SMS with the code that the code page sends to `number`, and the code in it. */
+async function smsCode(number: string): Promise<{ sms: string; code: string }> {
+  const sms = await until('the code', () => smsTo(number).find((x) => x.startsWith('Din kod')));
+  return { sms, code: present(/: (\d{6})\./.exec(sms)?.[1], 'the six digits in the SMS') };
+}
+
 /** Books a meeting with one guest invited by e-mail and returns the link from the mail. */
 async function invitedByEmail(
   name = 'Lärare Eva Ek',
@@ -66,10 +77,7 @@ async function invitedByEmail(
     }),
   });
   const meeting = reply.json();
-  const mail = await until(`the mail to ${email}`, () =>
-    relay.received.find((m) => m.to && 'text' in m.to && m.to.text.includes(email)),
-  );
-  const path = /http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')![1];
+  const path = await mailedPath(relay, email);
   return { path, token: path.slice(3), meetingId: meeting.id, participantId: meeting.participants[1].id };
 }
 
@@ -83,6 +91,44 @@ async function openAndType(guest: Client, path: string, name: string) {
       headers: { 'user-agent': chrome },
     }),
   };
+}
+
+/** A Swedish mobile number as typed at booking ("070-…"), in the form the SMSC sees (+4670…). */
+const e164 = (mobile: string) => `+46${mobile.replace(/\D/g, '').slice(1)}`;
+
+/**
+ * A clinician books a meeting with Sara Lind, to be identified by an SMS code at `mobile`; Sara opens
+ * the link in her SMS (from her own address when `address` is given) and types her name.
+ */
+async function saraFollowsHerSms(mobile: string, address?: string) {
+  const { client } = await loggedIn(world.app);
+  const meeting = (
+    await client.request('POST', '/api/v1/meetings', {
+      json: booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile, identification: 'sms' }] }),
+    })
+  ).json();
+  const guest = world.app.client();
+  if (address) guest.headers['x-forwarded-for'] = address;
+  const typed = await openAndType(guest, await smsLink(e164(mobile)), 'Sara Lind');
+  return { client, meeting, guest, typed };
+}
+
+/** Sara on the code page, with the code her SMS brought. */
+async function saraWithHerCode(mobile: string, address?: string) {
+  const sara = await saraFollowsHerSms(mobile, address);
+  await sara.guest.get('/entry/code');
+  return { ...sara, code: (await smsCode(e164(mobile))).code };
+}
+
+/** Sara's invitation as the entry service holds it: what a code is checked against. */
+async function saraInvitation(meeting: { id: string; participants: { id: string }[] }) {
+  const current = await world.app.server.plugins.entry.service.current({
+    participantId: present(meeting.participants[0], 'Sara, booked').id,
+    person: 'main',
+    meetingId: meeting.id,
+    sessionHash: '',
+  });
+  return present(current, "Sara's invitation").invitation;
 }
 
 test('names match after trimming, collapsing spaces, Unicode composition and case — not with another spelling', (t) => {
@@ -129,7 +175,10 @@ test('the right name binds the link to this browser and leads on without the tok
   t.is(reply.headers.get('cache-control'), 'no-store', 'the page holds TURN credentials: never kept');
   t.false(reply.text.includes(token));
   t.regex(
-    reply.headers.getSetCookie().find((c) => c.startsWith('samverka_guest='))!,
+    present(
+      reply.headers.getSetCookie().find((c) => c.startsWith('samverka_guest=')),
+      'the guest session cookie',
+    ),
     /HttpOnly; SameSite=Lax/,
   );
   const next = await guest.get('/entry');
@@ -192,7 +241,7 @@ test('five wrong names lock the link; staff see it and a re-sent invitation lets
     const mails = world.relay.received.filter((m) => m.to && 'text' in m.to && m.to.text.includes(address));
     return mails.length > mailsBefore ? mails.at(-1) : undefined;
   });
-  const fresh = /http:\/\/[^/]+(\/j\/[\w-]+)/.exec(resent.text ?? '')![1];
+  const fresh = mailLink(resent.text);
   t.is((await world.app.client().get(path, { 'user-agent': chrome })).status, 410, 'the old link is revoked');
   t.is((await openAndType(world.app.client(), fresh, 'Lärare Eva Ek')).reply.status, 200);
 });
@@ -219,21 +268,7 @@ test('ten names typed at once get the five tries one person typing gets, not ten
 });
 
 test('twenty codes typed at once get the five tries one person typing gets', async (t) => {
-  const { app } = world;
-  const { client } = await loggedIn(app);
-  await client.request('POST', '/api/v1/meetings', {
-    json: booking({
-      participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 27', identification: 'sms' }],
-    }),
-  });
-  const path = await smsLink('+46707654327');
-  const guest = app.client();
-  guest.headers['x-forwarded-for'] = '198.51.100.8';
-  await openAndType(guest, path, 'Sara Lind');
-  await guest.get('/entry/code');
-  const code = /: (\d{6})\./.exec(
-    await until('the code', () => smsTo('+46707654327').find((x) => x.startsWith('Din kod'))),
-  )![1];
+  const { guest, code } = await saraWithHerCode('070-765 43 27', '198.51.100.8');
   const codes = Array.from({ length: 19 }, (_, i) => String((Number(code) + i + 1) % 1_000_000).padStart(6, '0'));
   codes.splice(15, 0, code);
   const replies = await Promise.all(
@@ -250,30 +285,9 @@ test('twenty codes typed at once get the five tries one person typing gets', asy
 });
 
 test('twenty codes checked at once by the service count as twenty tries: five compared, the right one refused after them', async (t) => {
-  const { app } = world;
-  const { client } = await loggedIn(app);
-  const meeting = (
-    await client.request('POST', '/api/v1/meetings', {
-      json: booking({
-        participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 28', identification: 'sms' }],
-      }),
-    })
-  ).json();
-  const path = await smsLink('+46707654328');
-  const guest = app.client();
-  guest.headers['x-forwarded-for'] = '198.51.100.9';
-  await openAndType(guest, path, 'Sara Lind');
-  await guest.get('/entry/code');
-  const code = /: (\d{6})\./.exec(
-    await until('the code', () => smsTo('+46707654328').find((x) => x.startsWith('Din kod'))),
-  )![1];
+  const { meeting, code } = await saraWithHerCode('070-765 43 28', '198.51.100.9');
   const service = world.app.server.plugins.entry.service;
-  const { invitation } = (await service.current({
-    participantId: meeting.participants[0].id,
-    person: 'main',
-    meetingId: meeting.id,
-    sessionHash: '',
-  }))!;
+  const invitation = await saraInvitation(meeting);
   const codes = Array.from({ length: 19 }, (_, i) => String((Number(code) + i + 1) % 1_000_000).padStart(6, '0'));
   codes.push(code);
   // All at once, the right code last: every check reads and writes in the same few statements.
@@ -301,23 +315,12 @@ test('an unknown or malformed link gets a page, not an error', async (t) => {
 });
 
 test('a person invited with SMS identification gets a code by SMS that unlocks the way in', async (t) => {
-  const { app } = world;
-  const { client } = await loggedIn(app);
-  const meeting = (
-    await client.request('POST', '/api/v1/meetings', {
-      json: booking({
-        participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 21', identification: 'sms' }],
-      }),
-    })
-  ).json();
-  const path = await smsLink('+46707654321');
-  const guest = app.client();
-  t.is((await openAndType(guest, path, 'Sara Lind')).reply.status, 302);
+  const { client, meeting, guest, typed } = await saraFollowsHerSms('070-765 43 21');
+  t.is(typed.reply.status, 302);
   t.is((await guest.get('/entry')).headers.get('location'), '/entry/code');
   const codePage = await guest.get('/entry/code');
   t.regex(codePage.text, /slutar på 21/);
-  const sms = await until('the code', () => smsTo('+46707654321').find((x) => x.startsWith('Din kod')));
-  const code = /: (\d{6})\./.exec(sms)![1];
+  const { sms, code } = await smsCode('+46707654321');
   t.regex(sms, /^Din kod till det digitala mötet: \d{6}\. Koden gäller i 10 minuter\./);
   t.true(world.smsc.arrivals.every((a) => a.pdu.data_coding === 0));
 
@@ -337,20 +340,7 @@ test('a person invited with SMS identification gets a code by SMS that unlocks t
 });
 
 test('five wrong codes spend the code, and the page offers a new one after its countdown', async (t) => {
-  const { app } = world;
-  const { client } = await loggedIn(app);
-  await client.request('POST', '/api/v1/meetings', {
-    json: booking({
-      participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 22', identification: 'sms' }],
-    }),
-  });
-  const path = await smsLink('+46707654322');
-  const guest = app.client();
-  await openAndType(guest, path, 'Sara Lind');
-  await guest.get('/entry/code');
-  const code = /: (\d{6})\./.exec(
-    await until('the code', () => smsTo('+46707654322').find((x) => x.startsWith('Din kod'))),
-  )![1];
+  const { guest, code } = await saraWithHerCode('070-765 43 22');
   const wrongCode = code === '123456' ? '654321' : '123456';
   for (let i = 0; i < 4; i++)
     await guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code: wrongCode } });
@@ -367,15 +357,7 @@ test('the guest pages cannot be reached without a guest session, and the tech te
   for (const path of ['/entry', '/entry/code', '/entry/test', '/entry/waiting', '/entry/meeting']) {
     t.is((await world.app.client().get(path)).status, 401, path);
   }
-  const { client } = await loggedIn(world.app);
-  await client.request('POST', '/api/v1/meetings', {
-    json: booking({
-      participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 23', identification: 'sms' }],
-    }),
-  });
-  const path = await smsLink('+46707654323');
-  const guest = world.app.client();
-  await openAndType(guest, path, 'Sara Lind');
+  const { guest } = await saraFollowsHerSms('070-765 43 23');
   t.is((await guest.get('/entry/test')).status, 403, 'identify with the code first');
   t.is((await guest.get('/entry/waiting')).headers.get('location'), '/entry');
 });
@@ -407,27 +389,9 @@ test('a patient booked with BankID sees an honest page that identification is no
 });
 
 test('an SMS code is refused once its ten minutes have passed', async (t) => {
-  const { client } = await loggedIn(world.app);
-  const meeting = (
-    await client.request('POST', '/api/v1/meetings', {
-      json: booking({
-        participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-765 43 25', identification: 'sms' }],
-      }),
-    })
-  ).json();
-  const guest = world.app.client();
-  await openAndType(guest, await smsLink('+46707654325'), 'Sara Lind');
-  await guest.get('/entry/code');
-  const code = /: (\d{6})\./.exec(
-    await until('the code', () => smsTo('+46707654325').find((x) => x.startsWith('Din kod'))),
-  )![1];
+  const { meeting, code } = await saraWithHerCode('070-765 43 25');
   const service = world.app.server.plugins.entry.service;
-  const { invitation } = (await service.current({
-    participantId: meeting.participants[0].id,
-    person: 'main',
-    meetingId: meeting.id,
-    sessionHash: '',
-  }))!;
+  const invitation = await saraInvitation(meeting);
   t.is((await service.checkCode(invitation, code, new Date(Date.now() + 11 * 60_000))).outcome, 'expired');
   t.is(
     (await service.checkCode(invitation, code, new Date(Date.now() + 9 * 60_000))).outcome,

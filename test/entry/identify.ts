@@ -9,7 +9,8 @@ import { booking, loggedIn } from '../meetings/_booking.ts';
 import { signInAt, startIdp, type TestIdp } from '../helpers/idp.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
-import { mailedLink } from '../helpers/wait.ts';
+import { present } from '../helpers/present.ts';
+import { mailedPath } from '../helpers/wait.ts';
 
 const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 
@@ -53,13 +54,12 @@ export function personalNumber(yyyymmdd: string, serial: number): string {
 let serial = 100;
 const nextNumber = () => personalNumber('19800314', (serial += 1));
 
-const mailLink = async (relay: Relay, email: string) => new URL(await mailedLink(relay, email)).pathname;
-
 interface Booked {
   meetingId: string;
   participantId: string;
   staffClient: Client;
-  links: Record<string, string>;
+  /** The link in the invitation mailed to `email` (one of those the booking waited for). */
+  linkOf(email: string): string;
 }
 
 /** Books a meeting with `participant` invited by e-mail (after a patient, if it is a guest); returns each invited person's link. */
@@ -77,12 +77,12 @@ async function book(app: TestServer, participant: Record<string, unknown>, email
   if (reply.status !== 201) throw new Error(`booking failed: ${reply.status} ${reply.text}`);
   const meeting = reply.json();
   const links: Record<string, string> = {};
-  for (const email of emails) links[email] = await mailLink(world.relay, email);
+  for (const email of emails) links[email] = await mailedPath(world.relay, email);
   return {
     meetingId: meeting.id,
     participantId: meeting.participants[participants.length - 1].id,
     staffClient: client,
-    links,
+    linkOf: (email) => present(links[email], `the link mailed to ${email}`),
   };
 }
 
@@ -120,7 +120,7 @@ test('a patient booked with BankID identifies with the booked number and goes on
     [email],
   );
   world.idp.addAccount(`sara-${number}`, { name: 'Sara Lind', personalNumber: number.replace('-', '') });
-  const guest = await enter(world.app, booked.links[email], 'Sara Lind');
+  const guest = await enter(world.app, booked.linkOf(email), 'Sara Lind');
   t.is((await guest.get('/entry')).headers.get('location'), '/entry/identify');
 
   const { page, authorization, callback, reply } = await identify(guest, `sara-${number}`);
@@ -151,7 +151,7 @@ test('a patient who identifies with another personal number is refused, told to 
   );
   const other = nextNumber();
   world.idp.addAccount(`impostor-${other}`, { name: 'Olle Berg', personalNumber: other.replace('-', '') });
-  const guest = await enter(world.app, booked.links[email], 'Olle Berg');
+  const guest = await enter(world.app, booked.linkOf(email), 'Olle Berg');
   const { reply } = await identify(guest, `impostor-${other}`);
   t.is(reply.status, 403);
   t.regex(reply.text, /Identifieringen stämmer inte med inbjudan/);
@@ -194,7 +194,7 @@ test("a proxy identifies with the proxy's own number, not the patient's", async 
   );
   world.idp.addAccount(`patient-${patientNumber}`, { name: 'Lilla Lind', personalNumber: patientNumber });
   world.idp.addAccount(`proxy-${proxyNumber}`, { name: 'Mamma Lind', personalNumber: proxyNumber });
-  const proxy = await enter(world.app, booked.links[proxyEmail], 'Mamma Lind');
+  const proxy = await enter(world.app, booked.linkOf(proxyEmail), 'Mamma Lind');
   t.is(
     (await identify(proxy, `patient-${patientNumber}`)).reply.status,
     403,
@@ -215,7 +215,7 @@ test('a guest booked with SITHS identifies at the provider with their card and t
   ]);
   world.idp.addAccount(`kim-${email}`, { name: 'Kurator Kim Ek', hsaId: 'SE2321000131-E000000099' });
   world.idp.addAccount(`someone-${email}`, { name: 'Någon Annan', hsaId: 'SE2321000131-E000000098' });
-  const guest = await enter(world.app, booked.links[email], 'Kurator Kim Ek');
+  const guest = await enter(world.app, booked.linkOf(email), 'Kurator Kim Ek');
   const wrong = await identify(guest, `someone-${email}`);
   t.is(wrong.authorization.searchParams.get('acr_values'), 'urn:test:siths');
   t.is(wrong.reply.status, 403);
@@ -243,8 +243,8 @@ test("an identification answer is refused in another guest's session and when re
     [b],
   );
   world.idp.addAccount(`anna-${numberA}`, { name: 'Anna Ås', personalNumber: numberA });
-  const anna = await enter(world.app, bookedA.links[a], 'Anna Ås');
-  const bo = await enter(world.app, bookedB.links[b], 'Bo Ek');
+  const anna = await enter(world.app, bookedA.linkOf(a), 'Anna Ås');
+  const bo = await enter(world.app, bookedB.linkOf(b), 'Bo Ek');
   // Anna's answer from the provider, presented by Bo's browser: no flow of Bo's has that state.
   await anna.get('/entry/identify');
   const start = await anna.get('/entry/identify/start');
@@ -268,7 +268,7 @@ test('without an identity provider the identity step stays an honest page, with 
     }),
   });
   t.is(reply.status, 201);
-  const guest = await enter(world.bare, await mailLink(world.relay, email), 'Utan Idp');
+  const guest = await enter(world.bare, await mailedPath(world.relay, email), 'Utan Idp');
   const page = await guest.get('/entry/identify');
   t.is(page.status, 503);
   t.regex(page.text, /går inte att göra här ännu/);
@@ -293,7 +293,10 @@ test("a colleague booked with SITHS matches by the HSA-ID on the colleague's sta
   });
   t.is(reply.status, 201);
   const meeting = (await findMeeting(world.app.server.app.db, reply.json().id))!;
-  const participant = meeting.participants.find((p) => p.kind === 'colleague')!;
+  const participant = present(
+    meeting.participants.find((p) => p.kind === 'colleague'),
+    'the colleague',
+  );
   t.is(participant.identification, 'siths');
   const invitation = {
     person: 'main' as const,

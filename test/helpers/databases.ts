@@ -6,7 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import knex from 'knex';
+import knex, { type Knex } from 'knex';
+import { present } from './present.ts';
+
+/** How many rows a query finds, e.g. `await countRows(db('meetings').where({ unit_id }))`. */
+export async function countRows(query: Knex.QueryBuilder): Promise<number> {
+  const [row] = await query.count({ n: '*' });
+  return Number(present(row, 'a row with the count').n);
+}
 
 export interface TestDatabase {
   kind: 'sqlite' | 'postgres';

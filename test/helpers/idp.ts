@@ -6,6 +6,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
+import { present } from './present.ts';
 
 export interface IdpAccount {
   name: string;
@@ -202,7 +203,7 @@ export async function signInAt(authorizationUrl: string, accountId: string | { a
       redirect: 'manual',
     });
     for (const cookie of res.headers.getSetCookie()) {
-      const [pair] = cookie.split(';');
+      const pair = present(cookie.split(';')[0], 'the name=value of a Set-Cookie');
       const eq = pair.indexOf('=');
       jar.set(pair.slice(0, eq), pair.slice(eq + 1));
     }

@@ -5,6 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerAddress } from 'smtp-server';
+import { present } from './present.ts';
 
 export interface Relay {
   url: string;
@@ -14,6 +15,8 @@ export interface Relay {
   logins: { method: string; username: string; secure: boolean; accepted: boolean }[];
   /** Resolves when `count` mails have arrived in all (or rejects after `timeoutMs`). */
   waitFor(count: number, timeoutMs?: number): Promise<ParsedMail[]>;
+  /** Resolves with the `nth` mail to arrive (1 for the first), waiting for it as `waitFor` does. */
+  waitForMail(nth: number, timeoutMs?: number): Promise<ParsedMail>;
   close(): Promise<void>;
 }
 
@@ -70,18 +73,22 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     server.listen(options.port ?? 0, '127.0.0.1', resolve);
   });
   const port = (server.server.address() as AddressInfo).port;
+  const waitFor: Relay['waitFor'] = async (count, timeoutMs = 15_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (received.length < count) {
+      if (Date.now() > deadline) throw new Error(`expected ${count} mails, ${received.length} arrived`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return received;
+  };
   return {
     url: `${options.implicitTls ? 'smtps' : 'smtp'}://127.0.0.1:${port}`,
     port,
     received,
     logins,
-    async waitFor(count, timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (received.length < count) {
-        if (Date.now() > deadline) throw new Error(`expected ${count} mails, ${received.length} arrived`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      return received;
+    waitFor,
+    async waitForMail(nth, timeoutMs) {
+      return present((await waitFor(nth, timeoutMs))[nth - 1], `mail number ${nth}`);
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

@@ -12,6 +12,8 @@ import type { Role, Staff } from '../../appliance/src/staff/model.ts';
 import { addStaff, addUnit } from '../../appliance/src/staff/service.ts';
 import { findUnit } from '../../appliance/src/staff/store.ts';
 import { testDatabase, type TestDatabase } from './databases.ts';
+import type { Prosody } from './prosody.ts';
+import { present } from './present.ts';
 
 export interface TestServer {
   server: Server;
@@ -29,6 +31,24 @@ export interface TestServer {
 }
 
 export const testPassword = 'rätt-häftklammer-42';
+
+/** The secret the appliance signs Jitsi tokens with in tests (the length Jitsi needs). */
+export const jitsiSecret = 'a-jitsi-app-secret-of-at-least-32-chars';
+
+/** The settings that give the appliance room control: a Prosody the test started, and a Jitsi by name. */
+export function roomControlEnv(prosody: Prosody): Record<string, string> {
+  const x = prosody.xmppConfig();
+  return {
+    XMPP_SERVICE: x.service,
+    XMPP_DOMAIN: x.domain,
+    XMPP_MUC_DOMAIN: x.mucDomain,
+    XMPP_USER: x.user,
+    XMPP_PASSWORD: x.password,
+    JITSI_URL: 'https://meet.example.test',
+    JWT_APP_ID: 'samverka',
+    JWT_APP_SECRET: jitsiSecret,
+  };
+}
 
 export async function startServer(
   options: { env?: Record<string, string>; database?: TestDatabase } = {},
@@ -125,7 +145,7 @@ export class Client {
     }
     const res = await fetch(new URL(path, this.base), { method, headers, body, redirect: 'manual' });
     for (const cookie of res.headers.getSetCookie()) {
-      const [pair] = cookie.split(';');
+      const pair = present(cookie.split(';')[0], 'the name=value of a Set-Cookie');
       const eq = pair.indexOf('=');
       const name = pair.slice(0, eq).trim();
       const value = pair.slice(eq + 1).trim();

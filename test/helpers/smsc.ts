@@ -3,6 +3,7 @@
 // short_message octets are kept so tests can check encodings and UDHs byte by byte.
 import type { AddressInfo } from 'node:net';
 import smpp from 'smpp';
+import { present } from './present.ts';
 
 export interface Arrival {
   pdu: smpp.PDU;
@@ -64,7 +65,7 @@ function shortMessageOctets(frame: Buffer): Buffer {
   cstring(); // schedule_delivery_time
   cstring(); // validity_period
   offset += 4; // registered_delivery, replace_if_present_flag, data_coding, sm_default_msg_id
-  const length = frame[offset];
+  const length = present(frame[offset], 'the sm_length octet');
   return frame.subarray(offset + 1, offset + 1 + length);
 }
 

@@ -10,6 +10,7 @@ import { claim, recordReceipts, recordSends, type OutboxMessage } from '../../ap
 import { SmsSender } from '../../appliance/src/invites/sms.ts';
 import { Templates } from '../../appliance/src/invites/templates.ts';
 import { everyDatabase, postgresDatabase, type TestDatabase } from '../helpers/databases.ts';
+import { present } from '../helpers/present.ts';
 import { startSmsc, type Answer, type TestSmsc } from '../helpers/smsc.ts';
 import { until } from '../helpers/wait.ts';
 import { codeOf, queueCodes } from './_codes.ts';
@@ -80,7 +81,10 @@ for (const database of forReceipts) {
       try {
         await db.migrate.latest();
         await queueCodes(db, dataKey, 3);
-        const [one, two, three] = await claim(db, dataKey, { limit: 3, leaseMs: 60_000, channel: 'sms' });
+        const claimed = await claim(db, dataKey, { limit: 3, leaseMs: 60_000, channel: 'sms' });
+        const one = present(claimed[0], 'the first message claimed');
+        const two = present(claimed[1], 'the second message claimed');
+        const three = present(claimed[2], 'the third message claimed');
         // The second message went as two parts: it is delivered only when both are.
         await db.transaction((trx) =>
           recordSends(trx, [
@@ -179,7 +183,7 @@ for (const database of postgres ? [postgres] : []) {
         const id = String(100_000 + n++);
         return { id, delayMs: 2, receipt: { id, stat: 'DELIVRD' } };
       });
-      const senders = [startSender(database, smsc), startSender(database, smsc)];
+      const senders: [Sender, Sender] = [startSender(database, smsc), startSender(database, smsc)];
       try {
         for (const s of senders) s.dispatcher.start();
         await until('every message delivered', async () => (await statuses(senders[0].db)).delivered === total, 60_000);
@@ -189,7 +193,10 @@ for (const database of postgres ? [postgres] : []) {
         const attempts = await senders[0].db('outbox_messages').max({ most: 'attempts' }).first();
         t.is(Number(attempts?.most), 1, 'no message claimed twice');
         const sentBy = senders.map((s) => s.changes.filter((c) => c.status === 'sent').length);
-        t.is(sentBy[0] + sentBy[1], total);
+        t.is(
+          sentBy.reduce((sum, n) => sum + n, 0),
+          total,
+        );
         t.log(`sent by each dispatcher: ${sentBy.join(' and ')}`);
       } finally {
         for (const s of senders) await stopSender(s);

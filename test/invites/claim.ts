@@ -6,6 +6,7 @@ import test from 'ava';
 import { createDb } from '../../appliance/src/db/knex.ts';
 import { claim, enqueue, recordSends } from '../../appliance/src/invites/outbox.ts';
 import { everyDatabase } from '../helpers/databases.ts';
+import { present } from '../helpers/present.ts';
 
 const dataKey = randomBytes(32);
 
@@ -42,10 +43,10 @@ for (const database of await everyDatabase()) {
           t.true(a.concat(b).every((m) => m.status === 'sending' && m.attempts === 1));
           const priorityOf = async (id: string) =>
             Number((await db('outbox_messages').where({ id }).first('priority')).priority);
-          t.is(await priorityOf(a[0].id), 10, 'the higher priority goes first');
+          const first = present(a[0], 'the first message claimed');
+          t.is(await priorityOf(first.id), 10, 'the higher priority goes first');
           // The secret is opened for the sender, and gone from the row once sent.
-          const first = a[0];
-          t.regex(first.secret!, /^\d{6}$/);
+          t.regex(present(first.secret, 'the opened secret'), /^\d{6}$/);
           await db.transaction((trx) => recordSends(trx, [{ id: first.id, providerIds: ['p1'] }]));
           t.is((await db('outbox_messages').where({ id: first.id }).first()).secret_sealed, null);
           // Nothing is due while the leases hold; after they run out, the rest is claimed again.

@@ -85,7 +85,7 @@ test('a process killed mid-dispatch loses no message, and resends no more than w
       let rows: { status: string; n: number }[] = [];
       while (Date.now() < until) {
         rows = await check('outbox_messages').select('status').count({ n: '*' }).groupBy('status');
-        if (rows.length === 1 && rows[0].status === 'delivered') break;
+        if (rows.length === 1 && rows[0]?.status === 'delivered') break;
         await new Promise((r) => setTimeout(r, 100));
       }
       t.deepEqual(

@@ -7,6 +7,7 @@ import type { DeliveryReceipt } from '../../appliance/src/invites/delivery.ts';
 import { startEmbeddedMailSink, startEmbeddedSmsc } from '../../appliance/src/invites/embedded.ts';
 import { MailSender } from '../../appliance/src/invites/mail.ts';
 import { SmsSender } from '../../appliance/src/invites/sms.ts';
+import { present } from '../helpers/present.ts';
 
 test('the mail sink keeps what the mail adapter sends, calendar included', async (t) => {
   const sink = await startEmbeddedMailSink();
@@ -33,7 +34,7 @@ test('the mail sink keeps what the mail adapter sends, calendar included', async
     text: 'Hej http://localhost:3000/j/abc',
     calendar,
   });
-  const [captured] = sink.messages();
+  const captured = present(sink.messages()[0], 'the captured mail');
   t.like(captured, {
     from: 'noreply@samverka.local',
     to: ['gast@example.se'],

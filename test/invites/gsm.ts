@@ -9,6 +9,7 @@ import {
   splitGsm7,
   splitUcs2,
 } from '../../appliance/src/invites/gsm.ts';
+import { present } from '../helpers/present.ts';
 
 test('Swedish letters are in the GSM alphabet, Chinese and emoji are not', (t) => {
   t.true(isGsm7('Hej Åsa och Örjan! Välkommen till mötet på Barnkliniken, vån 3. Café é'));
@@ -50,7 +51,7 @@ test('an escape pair is never split across two parts', (t) => {
   // 152 septets, then € (2 septets) would straddle the 153 boundary: it moves whole to part two.
   const parts = splitGsm7(`${'a'.repeat(152)}€${'b'.repeat(20)}`);
   t.is(parts[0], 'a'.repeat(152));
-  t.true(parts[1].startsWith('€'));
+  t.true(present(parts[1], 'a second part').startsWith('€'));
   for (const part of parts) t.true(septetCount(part) <= 153);
   // With € counting two, 80 of them are 160 septets and still one SMS; 81 are not.
   t.is(splitGsm7('€'.repeat(80)).length, 1);
@@ -84,7 +85,7 @@ test('a text chooses GSM when it can and UCS-2 when it must', (t) => {
 test('a decomposed é (e + combining accent) still fits GSM', (t) => {
   const sms = encodeSms('Cafe\u0301');
   t.is(sms.dataCoding, 0);
-  t.deepEqual([...sms.parts[0]].slice(-1), [0x05]);
+  t.deepEqual([...present(sms.parts[0], 'the one part')].slice(-1), [0x05]);
 });
 
 test('the concatenation header names reference, count and index', (t) => {

@@ -4,6 +4,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import type { ParsedMail } from 'mailparser';
 import smpp from 'smpp';
 import { sha256 } from '../../appliance/src/crypto.ts';
 import { findLink } from '../../appliance/src/entry/links.ts';
@@ -13,6 +14,7 @@ import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { startSmsc, waitForArrivals, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
 import { makeCertificates } from '../helpers/tls.ts';
+import { present } from '../helpers/present.ts';
 import { until } from '../helpers/wait.ts';
 
 /** The text of a submit_sm as the phone shows it (GSM-7 or UCS-2, any UDH taken off). */
@@ -21,6 +23,9 @@ function textOf(arrival: Arrival): string {
   const message = typeof sm === 'object' && !Buffer.isBuffer(sm) ? sm.message : sm;
   return Buffer.isBuffer(message) ? message.toString('utf8') : String(message ?? '');
 }
+
+/** The token of the first one-time link (/j/…) in a text. */
+const linkToken = (text: string) => present(/\/j\/([\w-]+)/.exec(text)?.[1], 'a one-time link in the text');
 
 /** The whole texts of the SMS that arrived, parts joined in order of arrival. */
 function smsTexts(smsc: TestSmsc): Map<string, string> {
@@ -41,6 +46,13 @@ async function messageWhere(
 /** The ICS property value (first occurrence) of a calendar text. */
 const ics = (text: string, name: string) =>
   new RegExp(`^${name}[^:]*:(.*)$`, 'm').exec(text.replace(/\r\n[ \t]/g, ''))?.[1]?.trim();
+
+/** The text of a mail's calendar (.ics) part. */
+const calendarOf = (mail: ParsedMail) =>
+  present(
+    mail.attachments.find((a) => a.contentType.startsWith('text/calendar')),
+    'an .ics part',
+  ).content.toString('utf8');
 
 /** A booking with the patient alone, invited by SMS. */
 const patientAlone = () =>
@@ -90,7 +102,7 @@ test('a booking invites each participant: SMS in GSM-7 to mobiles, e-mail with H
     t.is(reply.status, 201, reply.text);
     const meeting = reply.json();
 
-    const [mail] = await relay.waitFor(1);
+    const mail = await relay.waitForMail(1);
     t.deepEqual(mail.to && 'value' in mail.to ? mail.to.value.map((v) => v.address) : [], ['eva.ek@skola.example']);
     t.regex(mail.subject ?? '', /^Inbjudan till digitalt möte .* kl\. \d\d:\d\d$/);
     t.regex(mail.text ?? '', /Hej Lärare Eva Ek,/);
@@ -101,9 +113,7 @@ test('a booking invites each participant: SMS in GSM-7 to mobiles, e-mail with H
       (mail.text ?? '').includes('Samordnad planering'),
       'no meeting title (health information) in the invitation',
     );
-    const calendar = mail.attachments.find((a) => a.contentType.startsWith('text/calendar'));
-    t.truthy(calendar, 'an .ics part');
-    const icsText = calendar!.content.toString('utf8');
+    const icsText = calendarOf(mail);
     t.is(ics(icsText, 'METHOD'), 'REQUEST');
     t.is(ics(icsText, 'UID'), `${meeting.id}@127.0.0.1`);
     t.is(ics(icsText, 'SEQUENCE'), '0');
@@ -112,7 +122,7 @@ test('a booking invites each participant: SMS in GSM-7 to mobiles, e-mail with H
     const texts = smsTexts(smsc);
     t.deepEqual([...texts.keys()].sort(), ['46701234567', '46761234567']);
     t.regex(
-      texts.get('46701234567')!,
+      present(texts.get('46701234567'), 'the SMS to Sara'),
       /^Hej Sara Lind! Barn- och ungdomsmedicin bjuder in dig till ett digitalt möte .* http:\/\/127\.0\.0\.1:\d+\/j\/[\w-]{24} /,
     );
     for (const a of smsc.arrivals) t.is(a.pdu.data_coding, 0, 'GSM 03.38');
@@ -136,7 +146,7 @@ test('one-time links are stored only as hashes, and the outbox keeps no secret o
     const { client } = await loggedIn(app);
     const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
     await waitForArrivals(smsc, 2);
-    const token = /\/j\/([\w-]+)/.exec(smsTexts(smsc).get('46701234567')!)![1];
+    const token = linkToken(present(smsTexts(smsc).get('46701234567'), 'the SMS to Sara'));
     t.is(Buffer.from(token, 'base64url').length, 18, '144 bits');
     const db = app.server.app.db;
     const links = await db('participant_links').select();
@@ -159,10 +169,10 @@ test('a reschedule and a cancellation reach everyone, the e-mails keeping the ca
       json: { version: meeting.version, startsAt: inDays(3, 13) },
     });
     t.is(moved.status, 200, moved.text);
-    const [, rescheduled] = await relay.waitFor(2);
+    const rescheduled = await relay.waitForMail(2);
     t.regex(rescheduled.subject ?? '', /^Ny tid för ditt digitala möte/);
     t.regex(rescheduled.text ?? '', /Tidigare tid: /);
-    const second = rescheduled.attachments.find((a) => a.contentType.startsWith('text/calendar'))!.content.toString();
+    const second = calendarOf(rescheduled);
     t.is(ics(second, 'UID'), `${meeting.id}@127.0.0.1`);
     t.true(Number(ics(second, 'SEQUENCE')) > 0);
 
@@ -170,10 +180,10 @@ test('a reschedule and a cancellation reach everyone, the e-mails keeping the ca
       json: { version: moved.json().version, reason: 'Vi bokar en ny tid med dig.' },
     });
     t.is(cancelled.status, 200, cancelled.text);
-    const [, , cancellation] = await relay.waitFor(3);
+    const cancellation = await relay.waitForMail(3);
     t.regex(cancellation.subject ?? '', /^Inställt/);
     t.regex(cancellation.text ?? '', /Meddelande från mottagningen: Vi bokar en ny tid med dig\./);
-    const third = cancellation.attachments.find((a) => a.contentType.startsWith('text/calendar'))!.content.toString();
+    const third = calendarOf(cancellation);
     t.is(ics(third, 'METHOD'), 'CANCEL');
     t.is(ics(third, 'UID'), `${meeting.id}@127.0.0.1`);
     t.true(Number(ics(third, 'SEQUENCE')) > Number(ics(second, 'SEQUENCE')));
@@ -194,17 +204,17 @@ test('a re-sent invitation carries a new link and the old one stops working', as
     const { client } = await loggedIn(app);
     const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
     await waitForArrivals(smsc, 2);
-    const first = /\/j\/([\w-]+)/.exec(textOf(smsc.arrivals[0]) + textOf(smsc.arrivals[1]))![1];
+    const first = linkToken(smsc.arrivals.slice(0, 2).map(textOf).join(''));
     const participantId = meeting.participants[0].id;
     const resend = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${participantId}/resend`, {
       json: { version: meeting.version },
     });
     t.true(resend.status < 300, resend.text);
     await waitForArrivals(smsc, 4);
-    const second = /\/j\/([\w-]+)/.exec(textOf(smsc.arrivals[2]) + textOf(smsc.arrivals[3]))![1];
+    const second = linkToken(smsc.arrivals.slice(2, 4).map(textOf).join(''));
     t.not(second, first);
-    t.true((await findLink(app.server.app.db, first))!.revoked);
-    t.false((await findLink(app.server.app.db, second))!.revoked);
+    t.true(present(await findLink(app.server.app.db, first), 'the first link').revoked);
+    t.false(present(await findLink(app.server.app.db, second), 'the second link').revoked);
   });
 });
 
@@ -230,7 +240,7 @@ test('an SMS the network cannot deliver goes by e-mail when the person gave an a
       ).json();
       const failed = await messageWhere(app, meeting.id, (m) => m.channel === 'sms' && m.status === 'failed');
       t.regex(failed.lastError ?? '', /undeliverable/);
-      const [mail] = await relay.waitFor(1);
+      const mail = await relay.waitForMail(1);
       t.regex(mail.subject ?? '', /^Inbjudan/);
       t.regex(mail.text ?? '', /\/j\/[\w-]{24}/);
       const fallback = await messageWhere(app, meeting.id, (m) => m.channel === 'email');
@@ -273,7 +283,10 @@ test('a receipt for a message this appliance never sent is acknowledged, so the 
       .split('\n')
       .filter((line) => line.includes('77123456'));
     t.is(lines.length, 1);
-    t.regex(lines[0], /receipt .* message id 77123456, which no message sent from here has: acknowledged/);
+    t.regex(
+      present(lines[0], 'the log line'),
+      /receipt .* message id 77123456, which no message sent from here has: acknowledged/,
+    );
   });
 });
 
@@ -374,7 +387,7 @@ test('while the relay is down the invitation waits in the queue, and it is deliv
     );
     t.truthy(waiting.lastError, 'the reason is kept');
     relay = await startRelay({ port });
-    const [mail] = await relay.waitFor(1, 20_000);
+    const mail = await relay.waitForMail(1, 20_000);
     t.regex(mail.subject ?? '', /^Inbjudan/);
     const sent = await messageWhere(app, meeting.id, (m) => m.channel === 'email' && m.status === 'sent');
     t.true(sent.attempts >= 2);
@@ -394,12 +407,12 @@ test('a template override with a syntax error does not stop sending: the built-i
   await withAppliance({ env: { TEMPLATES_DIR: overrides } }, async ({ app, relay, smsc }) => {
     const { client } = await loggedIn(app);
     await client.request('POST', '/api/v1/meetings', { json: booking() });
-    const [mail] = await relay.waitFor(1);
+    const mail = await relay.waitForMail(1);
     t.regex(mail.subject ?? '', /^Inbjudan till digitalt möte/, 'the built-in e-mail template');
     t.regex(app.logs(), /template override .*invitation\.hbs cannot be used/);
     await waitForArrivals(smsc, 2);
     t.regex(
-      [...smsTexts(smsc).values()][0],
+      present([...smsTexts(smsc).values()][0], 'the SMS'),
       /^Välkommen .* till Barn- och ungdomsmedicin: http/,
       'the valid SMS override is used',
     );
@@ -437,11 +450,11 @@ test('a participant booked in English gets the invitation in English, and Englis
     });
     t.is(reply.status, 201, reply.text);
     t.is(reply.json().participants[1].language, 'en');
-    const [mail] = await relay.waitFor(1);
+    const mail = await relay.waitForMail(1);
     t.regex(mail.subject ?? '', /^Invitation to a digital meeting /);
     t.regex(mail.text ?? '', /Hello John Smith,/);
     t.regex(mail.text ?? '', /Use a computer with the Chrome or Firefox browser/);
-    const path = /http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')![1];
+    const path = present(/http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')?.[1], 'the link in the e-mail');
     const guest = app.client();
     await guest.get(path, { 'user-agent': 'Mozilla/5.0 Chrome/126.0' });
     const entered = await guest.request('POST', '/j', {

@@ -13,6 +13,7 @@ import {
   type SmsOptions,
 } from '../../appliance/src/invites/sms.ts';
 import { type Arrival, startSmsc, type TestSmsc } from '../helpers/smsc.ts';
+import { present } from '../helpers/present.ts';
 import { makeCertificates } from '../helpers/tls.ts';
 
 /** Stops the adapter, then the SMSC, when the test ends. */
@@ -51,7 +52,7 @@ test('a Swedish text arrives with data_coding 0 and the right GSM bytes', async 
   const { smsc, sms } = await setup(t);
   const sent = await sms.send({ to: '+46 70-123 45 67', text: 'Hej Åsa! Mötet är på vån 3. Pris 0 €' });
   t.is(sent.providerIds.length, 1);
-  const [arrival] = smsc.arrivals;
+  const arrival = present(smsc.arrivals[0], 'the submit_sm');
   t.is(arrival.pdu.data_coding, 0);
   t.deepEqual(
     [...arrival.octets],
@@ -111,13 +112,17 @@ test('a Swedish text arrives with data_coding 0 and the right GSM bytes', async 
 test('a numeric sender is sent as an international number', async (t) => {
   const { smsc, sms } = await setup(t, undefined, { sender: '+46101234567' });
   await sms.send({ to: '+46701234567', text: 'Hej' });
-  t.like(smsc.arrivals[0].pdu, { source_addr_ton: 1, source_addr_npi: 1, source_addr: '46101234567' });
+  t.like(present(smsc.arrivals[0], 'the submit_sm').pdu, {
+    source_addr_ton: 1,
+    source_addr_npi: 1,
+    source_addr: '46101234567',
+  });
 });
 
 test('a text with a character outside GSM arrives as UCS-2 (data_coding 8)', async (t) => {
   const { smsc, sms } = await setup(t);
   await sms.send({ to: '+46701234567', text: 'Hej 你好 😀' });
-  const [arrival] = smsc.arrivals;
+  const arrival = present(smsc.arrivals[0], 'the submit_sm');
   t.is(arrival.pdu.data_coding, 8);
   t.deepEqual(arrival.octets, Buffer.from('Hej 你好 😀', 'utf16le').swap16());
   t.is((arrival.pdu.short_message as { message: string }).message, 'Hej 你好 😀');
@@ -129,7 +134,9 @@ test('a 200-character text arrives as two parts with one reference and a correct
   const sent = await sms.send({ to: '+46701234567', text });
   await sms.send({ to: '+46701234567', text: 'x'.repeat(200) });
   t.is(sent.providerIds.length, 2);
-  const [first, second, other] = smsc.arrivals;
+  const first = present(smsc.arrivals[0], 'part 1 of the long text');
+  const second = present(smsc.arrivals[1], 'part 2 of the long text');
+  const other = present(smsc.arrivals[2], 'the next message');
   const reference = udhOf(first)[3];
   t.deepEqual(udhOf(first), [5, 0, 3, reference, 2, 1]);
   t.deepEqual(udhOf(second), [5, 0, 3, reference, 2, 2]);
@@ -149,20 +156,24 @@ test('a receipt marks the message delivered, matched to the submit id whatever i
   const { sms } = await setup(
     t,
     (_, index) =>
-      [
-        { id: '3ADE68B1', receipt: { id: '987654321', stat: 'DELIVRD' } },
-        { id: '123456789', receipt: { id: '075bcd15', stat: 'UNDELIV', err: '001' } },
-      ][index],
+      present(
+        [
+          { id: '3ADE68B1', receipt: { id: '987654321', stat: 'DELIVRD' } },
+          { id: '123456789', receipt: { id: '075bcd15', stat: 'UNDELIV', err: '001' } },
+        ][index],
+        `an answer for submit_sm number ${index + 1}`,
+      ),
     { onReceipt: (r) => receipts.push(r) },
   );
   const delivered = await sms.send({ to: '+46701234567', text: 'Hej' });
   const undelivered = await sms.send({ to: '+46701234568', text: 'Hej' });
   while (receipts.length < 2) await delay(10);
-  t.is(receipts[0].providerId, delivered.providerIds[0]);
-  t.is(receipts[0].status, 'delivered');
-  t.is(receipts[1].providerId, undelivered.providerIds[0]);
-  t.is(receipts[1].status, 'undeliverable');
-  t.is(receipts[1].error, 'UNDELIV err:001');
+  const [first, second] = [present(receipts[0], 'the first receipt'), present(receipts[1], 'the second receipt')];
+  t.is(first.providerId, present(delivered.providerIds[0], 'the id of the first message'));
+  t.is(first.status, 'delivered');
+  t.is(second.providerId, present(undelivered.providerIds[0], 'the id of the second message'));
+  t.is(second.status, 'undeliverable');
+  t.is(second.error, 'UNDELIV err:001');
   t.true(sms.state().lastReceiptAt instanceof Date);
 });
 
@@ -177,7 +188,8 @@ test('ESME_RTHROTTLED pauses all sending and the message is sent again after the
   const texts = smsc.arrivals.map((a) => (a.pdu.short_message as { message: string }).message);
   t.deepEqual(texts, ['A', 'A', 'B', 'C']);
   // Nothing at all reached the gateway during the pause (1 ms for timer rounding).
-  t.true(smsc.arrivals[1].at - smsc.throttledAt[0] >= pauseMs - 1);
+  const resent = present(smsc.arrivals[1], 'the throttled message sent again');
+  t.true(resent.at - present(smsc.throttledAt[0], 'the throttled response') >= pauseMs - 1);
 });
 
 test('the SMSC goes away and comes back: every message is delivered after the rebind', async (t) => {
@@ -360,7 +372,7 @@ test('over TLS (ssmpp://) a gateway whose certificate the hospital CA signed bin
   const sent = await sms.send({ to: '+46701234567', text: 'Hej över TLS' });
   t.deepEqual(sent.providerIds, ['5000']);
   while (receipts.length < 1) await delay(10);
-  t.is(receipts[0].status, 'delivered');
+  t.is(present(receipts[0], 'the receipt').status, 'delivered');
   t.is(smsc.binds, 1);
 });
 

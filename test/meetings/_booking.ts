@@ -1,5 +1,6 @@
 // Shared by the meetings tests: a valid booking as the routine describes it, and logged-in clients.
 import type { Role } from '../../appliance/src/staff/model.ts';
+import { countRows } from '../helpers/databases.ts';
 import type { Client, TestServer } from '../helpers/server.ts';
 
 /** A time in the coming days, on the hour, so that bookings are never in the past. */
@@ -16,6 +17,14 @@ export const teacherByEmail = {
   email: 'Eva.Ek@skola.example',
   identification: 'none',
 };
+/** A patient identified with BankID, reached by SMS. */
+export const patientWithBankId = (name: string, personalNumber: string) => ({
+  kind: 'patient',
+  name,
+  personalNumber,
+  identification: 'bankid',
+  mobile: '070-765 43 21',
+});
 export const socialWorkerBySms = {
   kind: 'guest',
   name: 'Olle Socialsekreterare',
@@ -47,6 +56,5 @@ export async function loggedIn(
 }
 
 export async function countMeetings(app: TestServer): Promise<number> {
-  const [{ n }] = await app.server.app.db('meetings').count({ n: '*' });
-  return Number(n);
+  return countRows(app.server.app.db('meetings'));
 }

@@ -3,6 +3,8 @@
 // change based on an old version is refused with 409.
 import test from 'ava';
 import type { DomainEvents } from '../../appliance/src/events.ts';
+import { changeTypes } from '../../appliance/src/meetings/events.ts';
+import { present } from '../helpers/present.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
 import { booking, inDays, loggedIn, teacherByEmail } from './_booking.ts';
 
@@ -12,15 +14,8 @@ const emitted: { type: string; payload: any }[] = [];
 test.before(async () => {
   app = await startServer();
   client = (await loggedIn(app)).client;
-  for (const type of [
-    'meeting.booked',
-    'meeting.rescheduled',
-    'meeting.updated',
-    'meeting.cancelled',
-    'participant.added',
-    'participant.removed',
-    'invitation.resend',
-  ] as const) {
+  // Listens for every kind of change the meetings domain records (the list its events.ts keeps).
+  for (const type of changeTypes) {
     app.server.app.bus.on(type, (payload: DomainEvents[typeof type]) => {
       emitted.push({ type, payload });
     });
@@ -43,7 +38,7 @@ const settle = () => new Promise((r) => setImmediate(r));
 test('booking records and emits meeting.booked with every participant', async (t) => {
   const meeting = await book();
   await settle();
-  const [change] = await recorded(meeting.id);
+  const change = present((await recorded(meeting.id))[0], 'the recorded booking');
   t.is(change.type, 'meeting.booked');
   t.deepEqual(
     change.payload.participantIds,
@@ -53,7 +48,7 @@ test('booking records and emits meeting.booked with every participant', async (t
     emittedFor(meeting.id).map((e) => e.type),
     ['meeting.booked'],
   );
-  t.is(emittedFor(meeting.id)[0].payload.startsAt, meeting.startsAt);
+  t.is(present(emittedFor(meeting.id)[0], 'the emitted booking').payload.startsAt, meeting.startsAt);
 });
 
 test('rescheduling moves the meeting, raises its version and tells every participant', async (t) => {
@@ -65,7 +60,10 @@ test('rescheduling moves the meeting, raises its version and tells every partici
   t.is(reply.status, 200, reply.text);
   t.like(reply.json(), { startsAt, durationMinutes: 60, version: 2 });
   await settle();
-  const event = emittedFor(meeting.id).find((e) => e.type === 'meeting.rescheduled')!;
+  const event = present(
+    emittedFor(meeting.id).find((e) => e.type === 'meeting.rescheduled'),
+    'the emitted reschedule',
+  );
   t.like(event.payload, { previousStartsAt: meeting.startsAt, startsAt, durationMinutes: 60 });
   t.is(event.payload.participantIds.length, 3);
   t.deepEqual(
@@ -90,9 +88,9 @@ test('changing the title or documentation plan is recorded without a new message
     json: { version: 1, title: 'Uppföljning', documentationPlan: 'Journalanteckning' },
   });
   t.is(reply.status, 200);
-  const changes = await recorded(meeting.id);
-  t.is(changes[1].type, 'meeting.updated');
-  t.deepEqual(changes[1].payload.fields, ['title', 'documentationPlan']);
+  const updated = present((await recorded(meeting.id))[1], 'the recorded change after the booking');
+  t.is(updated.type, 'meeting.updated');
+  t.deepEqual(updated.payload.fields, ['title', 'documentationPlan']);
 });
 
 test('the second of two concurrent edits gets a clear conflict message and changes nothing', async (t) => {
@@ -124,9 +122,15 @@ test('cancelling needs a reason, tells everyone, and a cancelled meeting cannot 
   t.is(reply.status, 200);
   t.like(reply.json(), { status: 'cancelled', cancelReason: 'Patienten är inlagd', version: 2 });
   await settle();
-  t.like(emittedFor(meeting.id).find((e) => e.type === 'meeting.cancelled')!.payload, {
-    reason: 'Patienten är inlagd',
-  });
+  t.like(
+    present(
+      emittedFor(meeting.id).find((e) => e.type === 'meeting.cancelled'),
+      'the emitted cancellation',
+    ).payload,
+    {
+      reason: 'Patienten är inlagd',
+    },
+  );
   const again = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
     json: { version: 2, startsAt: inDays(5) },
   });
@@ -143,7 +147,13 @@ test('a participant is added, and the list rules still hold', async (t) => {
   const added = add.json().participants[3];
   t.like(added, { name: 'Kurator Kim', kind: 'guest' });
   await settle();
-  t.like(emittedFor(meeting.id).find((e) => e.type === 'participant.added')!.payload, { participantId: added.id });
+  t.like(
+    present(
+      emittedFor(meeting.id).find((e) => e.type === 'participant.added'),
+      'the emitted addition',
+    ).payload,
+    { participantId: added.id },
+  );
   const both = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants`, {
     json: { version: 2, participant: { ...teacherByEmail, mobile: '0701234567' } },
   });
@@ -190,9 +200,15 @@ test("an invitation is sent again without changing the meeting's version", async
   t.is(reply.status, 202);
   t.is(reply.json().version, 1);
   await settle();
-  t.like(emittedFor(meeting.id).find((e) => e.type === 'invitation.resend')!.payload, {
-    participantId: meeting.participants[2].id,
-  });
+  t.like(
+    present(
+      emittedFor(meeting.id).find((e) => e.type === 'invitation.resend'),
+      'the emitted resend',
+    ).payload,
+    {
+      participantId: meeting.participants[2].id,
+    },
+  );
 });
 
 test('a re-send with a malformed body or a stale version changes nothing and sends nothing', async (t) => {
@@ -225,7 +241,10 @@ test("a participant's invitation is re-sent at most five times an hour, then a c
     [202, 202, 202, 202, 202, 429, 429, 429],
     'five, even when asked all at once',
   );
-  const refused = replies.find((r) => r.status === 429)!;
+  const refused = present(
+    replies.find((r) => r.status === 429),
+    'a refused request',
+  );
   t.regex(refused.json().message, /too many times in the last hour|för många gånger den senaste timmen/);
   t.is(refused.json().rule, 'too_many_resends');
   t.true(Number(refused.headers.get('retry-after')) > 0);
@@ -291,7 +310,8 @@ test("a participant's status only moves forward until the waiting room, then the
   const meeting = await book();
   const { service } = app.server.plugins.meetings;
   const id = meeting.participants[1].id;
-  const status = async () => (await service.find(meeting.id))!.participants[1].status;
+  const status = async () =>
+    present(present(await service.find(meeting.id), 'the meeting').participants[1], 'the teacher').status;
   t.true(await service.setParticipantStatus(id, 'identified'));
   t.false(await service.setParticipantStatus(id, 'delivered'), 'a late receipt does not undo identification');
   t.is(await status(), 'identified');

@@ -13,9 +13,9 @@ test.before(async () => {
 test.after.always(() => app?.stop());
 
 const hidden = (html: string, name: string) => {
-  const m = new RegExp(`name="${name}" value="([^"]*)"`).exec(html);
-  return m
-    ? m[1]
+  const value = new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
+  return value !== undefined
+    ? value
         .replace(/&quot;/g, '"')
         .replace(/&#x27;/g, "'")
         .replace(/&amp;/g, '&')

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { decrypt, encrypt } from '../../appliance/src/crypto.ts';
 import { maskPersonalNumber, parsePersonalNumber } from '../../appliance/src/meetings/personal-number.ts';
+import { present } from '../helpers/present.ts';
 
 const today = new Date('2026-11-25T12:00:00Z');
 
@@ -45,8 +46,8 @@ test('a sealed number opens only with the same key and context, and hides the nu
   t.throws(() => decrypt(randomBytes(32), sealed, 'participants.personal_number_sealed'));
   t.throws(() => decrypt(key, sealed, 'participants.proxy_personal_number_sealed'));
   const [v, iv, tag, body] = sealed.split('.');
-  const altered = Buffer.from(body, 'base64url');
-  altered[0] ^= 1;
+  const altered = Buffer.from(present(body, 'the ciphertext after the third dot'), 'base64url');
+  altered[0] = present(altered[0], 'a first byte of ciphertext') ^ 1;
   t.throws(() =>
     decrypt(key, [v, iv, tag, altered.toString('base64url')].join('.'), 'participants.personal_number_sealed'),
   );

@@ -9,13 +9,13 @@ import { verifyToken } from '../../appliance/src/rooms/jitsi.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 import { hasStatus, mucClient, type MucClient } from '../helpers/muc-client.ts';
 import { startProsody, type Prosody } from '../helpers/prosody.ts';
-import { startServer, testPassword, type TestServer } from '../helpers/server.ts';
+import { present } from '../helpers/present.ts';
+import { jitsiSecret, roomControlEnv, startServer, testPassword, type TestServer } from '../helpers/server.ts';
 import { passStaffTechTest } from '../helpers/techtest.ts';
 import { delivered, startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
 import { until } from '../helpers/wait.ts';
 import { textOf } from '../../appliance/src/common/text.ts';
 
-const jwtSecret = 'a-jitsi-app-secret-of-at-least-32-chars';
 const minutes = (n: number) => n * 60_000;
 
 interface World {
@@ -30,17 +30,9 @@ async function world(): Promise<World> {
   const smsc = await startSmsc(delivered('r'));
   let app: TestServer | undefined;
   try {
-    const x = prosody.xmppConfig();
     app = await startServer({
       env: {
-        XMPP_SERVICE: x.service,
-        XMPP_DOMAIN: x.domain,
-        XMPP_MUC_DOMAIN: x.mucDomain,
-        XMPP_USER: x.user,
-        XMPP_PASSWORD: x.password,
-        JITSI_URL: 'https://meet.example.test',
-        JWT_APP_ID: 'samverka',
-        JWT_APP_SECRET: jwtSecret,
+        ...roomControlEnv(prosody),
         SMPP_URL: smsc.url,
         REMINDER_OFFSETS: 'none',
       },
@@ -242,9 +234,9 @@ test('the staff meeting page carries a token for this room only, with the owner 
       'the meeting page leads into the room',
     );
     const page = await client.get(`/meetings/${meeting.id}/room`);
-    const jwt = /data-jwt="([^"]+)"/.exec(page.text)![1];
+    const jwt = present(/data-jwt="([^"]+)"/.exec(page.text)?.[1], 'the Jitsi token on the room page');
     const claims = await verifyToken(jwt, {
-      appSecret: jwtSecret,
+      appSecret: jitsiSecret,
       acceptedIssuers: ['samverka'],
       acceptedAudiences: ['samverka'],
       room,
@@ -263,7 +255,7 @@ test('the staff meeting page carries a token for this room only, with the owner 
       'expires with the meeting',
     );
     await t.throwsAsync(
-      verifyToken(jwt, { appSecret: jwtSecret, acceptedIssuers: ['samverka'], room: 'anotherroom' }),
+      verifyToken(jwt, { appSecret: jitsiSecret, acceptedIssuers: ['samverka'], room: 'anotherroom' }),
       { message: /room/i },
     );
     t.regex(page.headers.get('content-security-policy')!, /frame-src https:\/\/meet\.example\.test/);

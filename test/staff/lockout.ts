@@ -5,6 +5,7 @@ import { findAudit } from '../../appliance/src/audit/store.ts';
 import { everyDatabase } from '../helpers/databases.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { delivered, startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
+import { present } from '../helpers/present.ts';
 import { until } from '../helpers/wait.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 
@@ -114,9 +115,8 @@ for (const database of databases) {
       });
       t.is(named.status, 302);
       await guest.get('/entry/code');
-      const code = /: (\d{6})\./.exec(
-        await until('the code', () => to(number).find((x) => x.startsWith('Din kod'))),
-      )![1];
+      const sms = await until('the code', () => to(number).find((x) => x.startsWith('Din kod')));
+      const code = present(/: (\d{6})\./.exec(sms)?.[1], 'the six digits in the SMS');
       const codes = Array.from({ length: 19 }, (_, k) => String((Number(code) + k + 1) % 1_000_000).padStart(6, '0'));
       codes.splice(15, 0, code);
       const replies = await Promise.all(
@@ -125,7 +125,8 @@ for (const database of databases) {
       const wrong = replies.filter((r) => /Fel kod\./.test(r.text)).length;
       t.true(wrong <= 4, `${wrong} wrong codes were answered "wrong, tries left": no more than four may be`);
       // The right code is answered with the technical test page itself.
-      const accepted = replies[15].status === 200 && /Starta testet/.test(replies[15].text) ? 1 : 0;
+      const right = present(replies[15], 'the answer to the right code');
+      const accepted = right.status === 200 && /Starta testet/.test(right.text) ? 1 : 0;
       const spent = replies.filter((r) => /Koden har angetts fel för många gånger/.test(r.text)).length;
       t.is(wrong + spent + accepted, 20, 'every try answered: wrong, out of tries, or (within the five) right');
     },

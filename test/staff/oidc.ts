@@ -6,7 +6,9 @@ import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { ConfigError, loadConfig } from '../../appliance/src/config.ts';
 import { findStaffBy } from '../../appliance/src/staff/oidc-flows.ts';
+import { countRows } from '../helpers/databases.ts';
 import { signInAt, startIdp, type TestIdp } from '../helpers/idp.ts';
+import { present } from '../helpers/present.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
 
 interface World {
@@ -229,7 +231,8 @@ test('logout after an IdP login ends the local session and sends the browser on 
   // The ID token of this login: the provider knows whose session to end without asking.
   const hint = to.searchParams.get('id_token_hint');
   t.truthy(hint);
-  const claims = JSON.parse(Buffer.from(hint!.split('.')[1], 'base64url').toString('utf8'));
+  const payload = present(present(hint, 'the ID token hint').split('.')[1], 'the payload of the ID token');
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
   t.is(claims.sub, accountId);
   t.is(claims.aud, main.idp.clientId);
   // Stored sealed, never as the token itself.
@@ -298,7 +301,7 @@ test('an unknown clinician gets an account in the configured unit when auto-prov
   // The next login finds the same account.
   const again = strict.app.client();
   t.is((await again.get(local(await signInAt((await startLogin(again)).href, 'newcomer')))).status, 302);
-  t.is(Number((await strict.app.server.app.db('staff').where({ hsa_id: hsaId }).count({ n: '*' }))[0].n), 1);
+  t.is(await countRows(strict.app.server.app.db('staff').where({ hsa_id: hsaId })), 1);
 });
 
 test("the identity provider's discovery document is a readiness check", async (t) => {

@@ -5,7 +5,10 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import { maskUrl, type Config } from '../config.ts';
-import { isSqlite, type Db } from '../db/knex.ts';
+import { isSqlite, rawRows, type Db } from '../db/knex.ts';
+import { listMigrations } from '../db/migrations.ts';
+import type { DbBigint } from '../db/values.ts';
+import { must } from '../common/must.ts';
 import type { PartState } from '../common/readiness.ts';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { queueStats, recentMessages } from '../invites/index.ts';
@@ -43,14 +46,10 @@ async function databaseFacts(db: Db, config: Config, lang: Language): Promise<{ 
       }
     }, 0);
   } else {
-    const result = await db.raw('select pg_database_size(current_database()) as size');
-    size = Number(result.rows[0].size);
+    const [row] = await rawRows<{ size: DbBigint }>(db, 'select pg_database_size(current_database()) as size');
+    size = Number(must(row, 'the size query returns one row').size);
   }
-  const [done, pending] = (await db.migrate.list()) as [
-    Array<{ name: string } | string>,
-    Array<{ file: string } | string>,
-  ];
-  const name = (m: { name?: string; file?: string } | string) => (typeof m === 'string' ? m : (m.name ?? m.file ?? ''));
+  const { applied: done, pending } = await listMigrations(db);
   return {
     config: [
       { label: t(lang, 'admin.status.driver'), value: sqlite ? 'SQLite (better-sqlite3)' : 'PostgreSQL (pg)' },
@@ -62,7 +61,7 @@ async function databaseFacts(db: Db, config: Config, lang: Language): Promise<{ 
         label: t(lang, 'admin.status.migrations'),
         value: t(lang, 'admin.status.migrationsValue', {
           applied: done.length,
-          latest: done.length ? name(done.at(-1)!) : '–',
+          latest: done.at(-1) ?? '–',
           pending: pending.length,
         }),
       },

@@ -1,8 +1,7 @@
 // Purging the audit log follows its own, long retention period (see migration 0008): records
 // younger than auditRetentionYears are never removed, whatever the caller asks.
-import type { Db } from '../db/knex.ts';
-import { isSqlite } from '../db/knex.ts';
-import { iso } from '../db/values.ts';
+import { isSqlite, rawRows, type Db } from '../db/knex.ts';
+import { iso, type DbBigint } from '../db/values.ts';
 import { auditRetentionYears, sqliteAuditTriggers } from '../db/migrations/0008_audit_append_only.ts';
 import { must } from '../common/must.ts';
 
@@ -19,8 +18,10 @@ export function retentionCutoff(now = new Date()): Date {
 export async function purgeAudit(db: Db, now = new Date()): Promise<number> {
   const cutoff = retentionCutoff(now);
   if (!isSqlite(db)) {
-    const result = await db.raw('select purge_audit_log(?::timestamptz) as removed', [iso(cutoff)]);
-    return Number(result.rows[0].removed);
+    const [row] = await rawRows<{ removed: DbBigint }>(db, 'select purge_audit_log(?::timestamptz) as removed', [
+      iso(cutoff),
+    ]);
+    return Number(must(row, 'the purge function returns one row').removed);
   }
   // SQLite has no session settings: the guard triggers step aside within this one transaction.
   return db.transaction(async (trx) => {

@@ -6,16 +6,26 @@ import { languages, localeOf, type Language } from './language.ts';
 
 export const clinicTimeZone = 'Europe/Stockholm';
 
-const partsFormat = new Intl.DateTimeFormat('en-GB', {
+/** Date and time to the second on the clinic's clock: read back into parts, and shown to support. */
+const toTheSecond = {
   timeZone: clinicTimeZone,
-  hourCycle: 'h23',
   year: 'numeric',
   month: '2-digit',
   day: '2-digit',
   hour: '2-digit',
   minute: '2-digit',
   second: '2-digit',
-});
+} as const satisfies Intl.DateTimeFormatOptions;
+
+/** "tisdag 3 mars 2026": a day written out, as the calendar and messages name it. */
+const longDate = {
+  weekday: 'long',
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+} as const satisfies Intl.DateTimeFormatOptions;
+
+const partsFormat = new Intl.DateTimeFormat('en-GB', { ...toTheSecond, hourCycle: 'h23' });
 
 interface WallClock {
   year: number;
@@ -153,31 +163,11 @@ const formats = Object.fromEntries(
     return [
       language,
       {
-        date: new Intl.DateTimeFormat(locale, {
-          timeZone: clinicTimeZone,
-          weekday: 'long',
-          day: 'numeric',
-          month: 'long',
-          year: 'numeric',
-        }),
+        date: new Intl.DateTimeFormat(locale, { ...longDate, timeZone: clinicTimeZone }),
         time: new Intl.DateTimeFormat(locale, { timeZone: clinicTimeZone, hour: '2-digit', minute: '2-digit' }),
         // A wall-clock date of its own (YYYY-MM-DD at UTC midnight) is formatted without shifting it.
-        day: new Intl.DateTimeFormat(locale, {
-          timeZone: 'UTC',
-          weekday: 'long',
-          day: 'numeric',
-          month: 'long',
-          year: 'numeric',
-        }),
-        stamp: new Intl.DateTimeFormat(locale, {
-          timeZone: clinicTimeZone,
-          year: 'numeric',
-          month: '2-digit',
-          day: '2-digit',
-          hour: '2-digit',
-          minute: '2-digit',
-          second: '2-digit',
-        }),
+        day: new Intl.DateTimeFormat(locale, { ...longDate, timeZone: 'UTC' }),
+        stamp: new Intl.DateTimeFormat(locale, toTheSecond),
       },
     ];
   }),

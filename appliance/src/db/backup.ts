@@ -2,7 +2,7 @@
 // (INSTALL.md, "Backup and restore"). PostgreSQL has its own tools (pg_dump, pg_restore).
 import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createDb } from './knex.ts';
+import { clientOf, createDb, rawRows } from './knex.ts';
 import { must } from '../common/must.ts';
 
 export class BackupError extends Error {}
@@ -28,11 +28,13 @@ export async function backupDatabase(databaseUrl: string, target: string): Promi
   if (existsSync(target)) throw new BackupError(`backup: ${target} exists already; name a new file`);
   const db = createDb(databaseUrl);
   try {
-    const connection = await db.client.acquireConnection();
+    const client = clientOf(db);
+    // better-sqlite3's Database: its backup() is SQLite's online backup API.
+    const connection = (await client.acquireConnection()) as { backup(file: string): Promise<unknown> };
     try {
       await connection.backup(resolve(target));
     } finally {
-      await db.client.releaseConnection(connection);
+      await client.releaseConnection(connection);
     }
   } finally {
     await db.destroy();
@@ -59,7 +61,8 @@ export async function restoreDatabase(
   let migrations = 0;
   const db = createDb(`sqlite:${staged}`);
   try {
-    const [{ integrity_check: integrity }] = await db.raw('pragma integrity_check');
+    const [check] = await rawRows<{ integrity_check: string }>(db, 'pragma integrity_check');
+    const integrity = must(check, 'the integrity check').integrity_check;
     if (integrity !== 'ok') throw new BackupError(`restore: ${backup} is damaged (${integrity})`);
     const hasMigrations = await db.schema.hasTable('knex_migrations');
     if (!hasMigrations) throw new BackupError(`restore: ${backup} is not a Samverka database`);

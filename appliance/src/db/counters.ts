@@ -3,7 +3,8 @@
 // the same count twice: the n-th attempt in a window always sees n. Works on SQLite ≥ 3.35 and
 // PostgreSQL (INSERT … ON CONFLICT … RETURNING).
 import type { Knex } from 'knex';
-import { rowsOf } from './knex.ts';
+import { rawRows } from './knex.ts';
+import type { DbBigint } from './values.ts';
 import { must } from '../common/must.ts';
 
 export interface Attempt {
@@ -30,8 +31,13 @@ export async function countAttempt(db: Knex, key: string, windowSeconds: number,
     lastSweep = at;
     await db('attempt_counters').where('resets_at', '<=', at).delete();
   }
-  const result = await db.raw(upsert, [key, at + windowSeconds * 1000, at, at]);
-  const row = must(rowsOf(result)[0], 'the counter row the upsert returns');
+  const rows = await rawRows<{ hits: DbBigint; resets_at: DbBigint }>(db, upsert, [
+    key,
+    at + windowSeconds * 1000,
+    at,
+    at,
+  ]);
+  const row = must(rows[0], 'the counter row the upsert returns');
   return { hits: Number(row.hits), resetsAt: new Date(Number(row.resets_at)) };
 }
 

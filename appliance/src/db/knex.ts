@@ -6,13 +6,35 @@ import { migrationSource } from './migrations.ts';
 
 export type Db = Knex;
 
-export function isSqlite(db: Knex): boolean {
-  return db.client.config.client === 'better-sqlite3';
+/**
+ * The part of knex's client this code uses. knex types `db.client` as `any`; this view says what
+ * we rely on: its configuration, and a pooled connection of the driver's own (locks.ts, backup.ts).
+ */
+export interface KnexClient {
+  config: Knex.Config;
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(connection: unknown): Promise<void>;
+  driver: unknown;
 }
 
-/** Rows of a raw statement with RETURNING: better-sqlite3 gives the array, pg a result object. */
+export const clientOf = (db: Knex): KnexClient => db.client as KnexClient;
+
+export function isSqlite(db: Knex): boolean {
+  return clientOf(db).config.client === 'better-sqlite3';
+}
+
+/** Rows of a raw statement (a select, or RETURNING): better-sqlite3 gives the array, pg a result object. */
 export function rowsOf<Row = Record<string, unknown>>(result: unknown): Row[] {
   return Array.isArray(result) ? (result as Row[]) : (result as { rows: Row[] }).rows;
+}
+
+/**
+ * Runs a raw statement that returns rows and gives them typed, whichever the driver. knex types
+ * raw()'s result `any`: `Row` says what the statement's columns are, as the drivers return them
+ * (db/values.ts).
+ */
+export async function rawRows<Row>(db: Knex, sql: string, bindings: readonly Knex.RawBinding[] = []): Promise<Row[]> {
+  return rowsOf<Row>(await db.raw<unknown>(sql, bindings));
 }
 
 /** A placeholder for a timestamp in raw SQL: PostgreSQL must be told the ISO string's type. */

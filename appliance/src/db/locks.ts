@@ -4,7 +4,8 @@
 // that dies - even by SIGKILL - lets go of them with its connection: no lock row is ever left
 // behind for a person to clear. On SQLite (one process) the same calls simply run.
 import type { Knex } from 'knex';
-import { isSqlite, type Db } from './knex.ts';
+import { clientOf, isSqlite, type Db } from './knex.ts';
+import { listMigrations } from './migrations.ts';
 
 /** Advisory lock keys: (classid, objid) pairs in one namespace of our own ('SVKA'). */
 export const lockNamespace = 0x53564b41;
@@ -22,7 +23,8 @@ interface PgConnection {
  */
 export async function withLock<T>(db: Db, key: number, run: () => Promise<T>): Promise<T> {
   if (isSqlite(db)) return run();
-  const connection = (await db.client.acquireConnection()) as PgConnection;
+  const client = clientOf(db);
+  const connection = (await client.acquireConnection()) as PgConnection;
   try {
     await connection.query('select pg_advisory_lock($1, $2)', [namespace, key]);
     try {
@@ -31,7 +33,7 @@ export async function withLock<T>(db: Db, key: number, run: () => Promise<T>): P
       await connection.query('select pg_advisory_unlock($1, $2)', [namespace, key]);
     }
   } finally {
-    await db.client.releaseConnection(connection);
+    await client.releaseConnection(connection);
   }
 }
 
@@ -53,7 +55,7 @@ export async function migrateLatest(db: Db): Promise<string[]> {
   return withLock(db, lockKeys.start, async () => {
     // The everyday restart has nothing to apply: reading the history says so, where knex's own
     // latest() would still take and free its lock row (two commits, each waiting for the disk).
-    const [, pending] = (await db.migrate.list()) as [unknown[], unknown[]];
+    const { pending } = await listMigrations(db);
     if (pending.length === 0) return [];
     if (!isSqlite(db)) await db.migrate.forceFreeMigrationsLock();
     const [, applied] = (await db.migrate.latest()) as [number, string[]];
@@ -72,8 +74,9 @@ export interface OwnConnection {
 
 /** Opens one with the driver knex already loaded (pg), to the same database. */
 export function ownConnection(db: Knex): OwnConnection {
-  const { connectionString } = db.client.config.connection as { connectionString: string };
-  const driver = (db.client as unknown as { driver: { Client: new (config: object) => OwnConnection } }).driver;
+  const client = clientOf(db);
+  const { connectionString } = client.config.connection as { connectionString: string };
+  const driver = client.driver as { Client: new (config: object) => OwnConnection };
   // Keep-alive: a peer that vanished without closing (a host powered off) is noticed.
   return new driver.Client({ connectionString, keepAlive: true, connectionTimeoutMillis: 5_000 });
 }

@@ -25,6 +25,18 @@ export const migrationSource: Knex.MigrationSource<string> = {
     return file.replace(/\.(ts|js)$/, '');
   },
   async getMigration(file): Promise<Migration> {
-    return import(new URL(file, folder).href);
+    return (await import(new URL(file, folder).href)) as Migration;
   },
 };
+
+/**
+ * The migrations applied (oldest first) and those pending, by name. knex types migrate.list() `any`:
+ * it gives the applied as knex_migrations rows (`{ name }`) and the pending as this source's files.
+ */
+export async function listMigrations(db: Knex): Promise<{ applied: string[]; pending: string[] }> {
+  const [applied, pending] = (await db.migrate.list()) as [{ name: string }[], string[]];
+  return {
+    applied: applied.map((m) => m.name),
+    pending: pending.map((file) => migrationSource.getMigrationName(file)),
+  };
+}

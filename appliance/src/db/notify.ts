@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { BusTransport, EventBus } from '../events.ts';
 import { ownConnection, type OwnConnection } from './locks.ts';
-import type { Db } from './knex.ts';
+import { rawRows, type Db } from './knex.ts';
 
 const channel = 'samverka_bus';
 /** NOTIFY refuses payloads of 8000 bytes or more; a batch stays well under. */
@@ -173,12 +173,11 @@ export class PgBusLink implements BusTransport {
       // Listening again: whatever was announced meanwhile is read back from bus_events.
       const since = new Date(this.#lostAt - catchUpSlackMs);
       this.#lostAt = undefined;
-      const rows = (
-        await this.#db.raw(
-          'select id::text as i, origin as o, name as n, payload as p from bus_events where at > ? order by id',
-          [since.toISOString()],
-        )
-      ).rows as Announced[];
+      const rows = await rawRows<Announced>(
+        this.#db,
+        'select id::text as i, origin as o, name as n, payload as p from bus_events where at > ? order by id',
+        [since.toISOString()],
+      );
       this.#deliver(rows);
       this.#reconnects += 1;
       this.#options.log('info', `bus: listening again; caught up ${rows.length} event(s)`);

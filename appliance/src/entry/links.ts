@@ -3,7 +3,7 @@
 // is cancelled or the invitation is re-sent.
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/knex.ts';
-import { iso, toDate } from '../db/values.ts';
+import { iso, toDate, type DbTimestamp } from '../db/values.ts';
 import { randomToken, sha256 } from '../crypto.ts';
 
 /** The patient or guest themself, or the patient's proxy (ombud), who has a link of their own. */
@@ -16,6 +16,19 @@ export const linkExpiry = (meetingEnd: Date): Date => new Date(meetingEnd.getTim
 
 export const linkPath = (token: string): string => `/j/${token}`;
 
+/** A row of participant_links (migration 0005), as either driver returns it (db/values.ts). */
+interface LinkRow {
+  id: string;
+  participant_id: string;
+  person: LinkPerson;
+  token_hash: string;
+  created_at: DbTimestamp;
+  expires_at: DbTimestamp;
+  revoked_at: DbTimestamp | null;
+}
+
+const links = (db: Db) => db<LinkRow>('participant_links');
+
 /** Issues a new token for a person (others stay valid) and returns it; only its hash is kept. */
 export async function issueLink(
   trx: Db,
@@ -23,7 +36,7 @@ export async function issueLink(
   now = new Date(),
 ): Promise<string> {
   const token = randomToken(18);
-  await trx('participant_links').insert({
+  await links(trx).insert({
     id: randomUUID(),
     participant_id: link.participantId,
     person: link.person,
@@ -35,7 +48,7 @@ export async function issueLink(
 }
 
 export async function revokeLinks(trx: Db, participantId: string, now = new Date()): Promise<number> {
-  return trx('participant_links')
+  return links(trx)
     .where({ participant_id: participantId })
     .whereNull('revoked_at')
     .update({ revoked_at: iso(now) });
@@ -43,7 +56,7 @@ export async function revokeLinks(trx: Db, participantId: string, now = new Date
 
 /** A rescheduled meeting moves its links' expiry with it. */
 export async function moveLinkExpiry(trx: Db, participantId: string, expiresAt: Date): Promise<void> {
-  await trx('participant_links')
+  await links(trx)
     .where({ participant_id: participantId })
     .whereNull('revoked_at')
     .update({ expires_at: iso(expiresAt) });
@@ -58,7 +71,7 @@ export interface LinkRecord {
 }
 
 export async function findLink(db: Db, token: string): Promise<LinkRecord | undefined> {
-  const row = await db('participant_links')
+  const row = await links(db)
     .where({ token_hash: sha256(token) })
     .first();
   if (!row) return undefined;

@@ -12,11 +12,16 @@ import { textOf } from '../common/text.ts';
 /** Leaves every {placeholder} in place, for the `t` helper to fill with markup. */
 const keepPlaceholders = new Proxy({}, { get: (_, name) => `{${String(name)}}` });
 
+/** What the helpers read of Handlebars' `options.data` (typed `any`): the view's own context, as `root`. */
+interface HelperData {
+  root?: { lang?: Language };
+}
+
 export async function registerViews(server: Server): Promise<void> {
   await server.register(Vision);
   const handlebars = Handlebars.create();
   handlebars.registerHelper('t', function (this: unknown, key: string, options: Handlebars.HelperOptions) {
-    const lang = (options.data?.root?.lang ?? 'sv') as Language;
+    const lang = (options.data as HelperData | undefined)?.root?.lang ?? 'sv';
     const vars = options.hash as Record<string, unknown>;
     if (!Object.values(vars).some((v) => v instanceof Handlebars.SafeString)) return t(lang, key, vars);
     // A value made safe by a helper (a phone link) goes into the sentence as markup; the sentence

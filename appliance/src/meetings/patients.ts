@@ -24,10 +24,9 @@ export interface PatientRecord {
 }
 
 const patientKinds: ParticipantKind[] = ['patient', 'patient_proxy'];
-const columns = ['id', 'meeting_id', 'kind', 'name', 'personal_number_masked'];
-
 /** The participants columns this report reads. */
-type PatientRow = Pick<ParticipantRow, 'id' | 'meeting_id' | 'kind' | 'name' | 'personal_number_masked'>;
+const columns = ['id', 'meeting_id', 'kind', 'name', 'personal_number_masked'] as const;
+type PatientRow = Pick<ParticipantRow, (typeof columns)[number]>;
 
 const toRecord = (r: PatientRow): PatientRecord => ({
   participantId: r.id,
@@ -38,8 +37,8 @@ const toRecord = (r: PatientRow): PatientRecord => ({
 
 /** Every patient row (one per meeting) with this exact personal number. */
 async function byNumber(db: Db, dataKey: Buffer, personalNumber: string): Promise<PatientRecord[]> {
-  const candidates: PatientRow[] = await db('participants')
-    .select(columns)
+  const candidates: PatientRow[] = await db<ParticipantRow>('participants')
+    .select(...columns)
     .whereIn('kind', patientKinds)
     .andWhere('personal_number_masked', maskPersonalNumber(personalNumber));
   const found: PatientRecord[] = [];
@@ -67,8 +66,8 @@ export async function findPatient(
  * other meeting. Without a number (patients invited by SMS only) the one meeting is all we can tie.
  */
 export async function patientOfMeeting(db: Db, dataKey: Buffer, meetingId: string): Promise<PatientRecord[]> {
-  const rows: PatientRow[] = await db('participants')
-    .select(columns)
+  const rows: PatientRow[] = await db<ParticipantRow>('participants')
+    .select(...columns)
     .where({ meeting_id: meetingId })
     .orderBy('position');
   const patient = rows.find((r) => isPatient(r.kind));

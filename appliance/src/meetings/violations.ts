@@ -41,6 +41,12 @@ export type RuleCode =
   | 'cancel_reason_required'
   | 'period_invalid';
 
+/** The answer names the rule it refuses on, with what the client needs to act: tests and API clients match on `rule`. */
+function namingRule(boom: Boom.Boom, fields: { rule: string } & Record<string, unknown>): Boom.Boom {
+  Object.assign(boom.output.payload, fields);
+  return boom;
+}
+
 export class RuleViolation extends DomainError {
   constructor(
     readonly rule: RuleCode,
@@ -56,9 +62,7 @@ export class RuleViolation extends DomainError {
   }
 
   toBoom(lang: Language): Boom.Boom {
-    const boom = Boom.badRequest(this.text(lang));
-    Object.assign(boom.output.payload, { rule: this.rule, field: this.field });
-    return boom;
+    return namingRule(Boom.badRequest(this.text(lang)), { rule: this.rule, field: this.field });
   }
 }
 
@@ -70,9 +74,10 @@ export class VersionConflict extends DomainError {
   }
 
   toBoom(lang: Language): Boom.Boom {
-    const boom = Boom.conflict(t(lang, 'meetings.conflict'));
-    Object.assign(boom.output.payload, { rule: 'version_conflict', currentVersion: this.current });
-    return boom;
+    return namingRule(Boom.conflict(t(lang, 'meetings.conflict')), {
+      rule: 'version_conflict',
+      currentVersion: this.current,
+    });
   }
 }
 
@@ -84,11 +89,8 @@ export class NotChangeable extends DomainError {
   }
 
   toBoom(lang: Language): Boom.Boom {
-    const boom = Boom.conflict(
-      t(lang, 'meetings.notChangeable', { status: t(lang, `meetings.status.${this.status}`) }),
-    );
-    Object.assign(boom.output.payload, { rule: 'not_changeable' });
-    return boom;
+    const status = t(lang, `meetings.status.${this.status}`);
+    return namingRule(Boom.conflict(t(lang, 'meetings.notChangeable', { status })), { rule: 'not_changeable' });
   }
 }
 
@@ -100,12 +102,10 @@ export class TooManyResends extends DomainError {
   }
 
   toBoom(lang: Language): Boom.Boom {
-    const boom = tooManyRequests(
-      this.retryAfterSeconds,
-      t(lang, 'meetings.tooManyResends', { minutes: Math.ceil(this.retryAfterSeconds / 60) }),
-    );
-    Object.assign(boom.output.payload, { rule: 'too_many_resends' });
-    return boom;
+    const minutes = Math.ceil(this.retryAfterSeconds / 60);
+    return namingRule(tooManyRequests(this.retryAfterSeconds, t(lang, 'meetings.tooManyResends', { minutes })), {
+      rule: 'too_many_resends',
+    });
   }
 }
 

@@ -2,10 +2,10 @@
 // the hash of its state, belongs to the browser whose flow cookie hashes to its binding, and is
 // deleted the moment it is used: a state (and so a code) works once, in one browser, for 10 minutes.
 import type { Db } from '../db/knex.ts';
-import { iso, toDate } from '../db/values.ts';
+import { iso, toDate, type DbTimestamp } from '../db/values.ts';
 
 import type { Staff } from './model.ts';
-import { toStaff } from './store.ts';
+import { toStaff, type StaffFields } from './store.ts';
 
 export type FlowPurpose = 'staff' | 'entry';
 
@@ -24,9 +24,26 @@ export interface Flow {
 
 export const flowMinutes = 10;
 
+/** A row of oidc_flows (migration 0009), as either driver returns it (db/values.ts). */
+interface FlowRow {
+  /** sha256 of the state sent to the provider. */
+  id: string;
+  binding: string;
+  purpose: FlowPurpose;
+  nonce: string;
+  code_verifier: string;
+  next_path: string | null;
+  participant_id: string | null;
+  person: 'main' | 'proxy' | null;
+  created_at: DbTimestamp;
+  expires_at: DbTimestamp;
+}
+
+const flows = (db: Db) => db<FlowRow>('oidc_flows');
+
 export async function insertFlow(db: Db, flow: Omit<Flow, 'expiresAt'>, now = new Date()): Promise<void> {
-  await db('oidc_flows').where('expires_at', '<=', iso(now)).delete();
-  await db('oidc_flows').insert({
+  await flows(db).where('expires_at', '<=', iso(now)).delete();
+  await flows(db).insert({
     id: flow.stateHash,
     binding: flow.binding,
     purpose: flow.purpose,
@@ -42,9 +59,9 @@ export async function insertFlow(db: Db, flow: Omit<Flow, 'expiresAt'>, now = ne
 
 /** Takes the flow out of the table: whoever deletes the row is the only one who may use it. */
 export async function takeFlow(db: Db, stateHash: string): Promise<Flow | undefined> {
-  const row = await db('oidc_flows').where({ id: stateHash }).first();
+  const row = await flows(db).where({ id: stateHash }).first();
   if (!row) return undefined;
-  const deleted = await db('oidc_flows').where({ id: stateHash }).delete();
+  const deleted = await flows(db).where({ id: stateHash }).delete();
   if (deleted !== 1) return undefined;
   return {
     stateHash: row.id,
@@ -59,6 +76,13 @@ export async function takeFlow(db: Db, stateHash: string): Promise<Flow | undefi
   };
 }
 
+/** The columns of staff_sessions (store.ts) that say how a session began. */
+interface SessionOriginRow {
+  id: string;
+  method: string;
+  id_token_sealed: string | null;
+}
+
 /**
  * How a session was started ('password' or 'oidc') and, after an IdP login, the sealed ID token:
  * logout ends the provider's session only after an IdP login, and names it with the token.
@@ -67,13 +91,15 @@ export async function sessionOrigin(
   db: Db,
   sessionHash: string,
 ): Promise<{ method: string; idTokenSealed: string | null } | undefined> {
-  const row = await db('staff_sessions').where({ id: sessionHash }).first('method', 'id_token_sealed');
+  const row = await db<SessionOriginRow>('staff_sessions')
+    .where({ id: sessionHash })
+    .first('method', 'id_token_sealed');
   return row ? { method: row.method, idTokenSealed: row.id_token_sealed ?? null } : undefined;
 }
 
 /** The staff account an identity provider's login names, by HSA-ID or e-mail. */
 export async function findStaffBy(db: Db, by: { hsaId: string } | { email: string }): Promise<Staff | undefined> {
-  const row = await db('staff')
+  const row = await db<StaffFields>('staff')
     .where('hsaId' in by ? { hsa_id: by.hsaId } : { email: by.email })
     .first();
   return row ? toStaff(row) : undefined;

@@ -1,30 +1,64 @@
 // The only place that knows the techtest_results table.
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/knex.ts';
-import { iso, toBool, toDate } from '../db/values.ts';
-import type { Subject, TechTestResult } from './model.ts';
-import { textOf } from '../common/text.ts';
+import { iso, toBool, toDate, type DbBoolean, type DbTimestamp } from '../db/values.ts';
+import type {
+  CameraAnswer,
+  MicrophoneAnswer,
+  SoundAnswer,
+  Subject,
+  SubjectType,
+  TechTestResult,
+  Verdict,
+} from './model.ts';
 
 const table = 'techtest_results';
 
-type Row = Record<string, unknown>;
+/** A row of techtest_results (migration 0003), as either driver returns it (db/values.ts). */
+interface ResultRow {
+  id: string;
+  subject_type: SubjectType;
+  subject_id: string;
+  camera: CameraAnswer;
+  microphone: MicrophoneAnswer;
+  microphone_level: number | null;
+  sound: SoundAnswer;
+  camera_label: string | null;
+  microphone_label: string | null;
+  speaker_label: string | null;
+  relay_configured: DbBoolean;
+  relay_udp: DbBoolean | null;
+  relay_tcp: DbBoolean | null;
+  rtt_ms: number | null;
+  jitter_ms: number | null;
+  loss: number | null;
+  throughput_kbps: number | null;
+  download_kbps: number | null;
+  upload_kbps: number | null;
+  network_ms: number | null;
+  verdict: Verdict;
+  browser: string;
+  os: string;
+  tested_at: DbTimestamp;
+}
 
-const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
-const bool = (value: unknown): boolean | null => (value === null || value === undefined ? null : toBool(value));
-const text = (value: unknown): string | null => (value === null || value === undefined ? null : textOf(value));
+const results = (db: Db) => db<ResultRow>(table);
 
-function toResult(row: Row): TechTestResult {
+const num = (value: number | null): number | null => (value === null ? null : Number(value));
+const bool = (value: DbBoolean | null): boolean | null => (value === null ? null : toBool(value));
+
+function toResult(row: ResultRow): TechTestResult {
   return {
-    id: String(row.id),
-    subject: { type: row.subject_type as Subject['type'], id: String(row.subject_id) },
-    camera: row.camera as TechTestResult['camera'],
-    microphone: row.microphone as TechTestResult['microphone'],
+    id: row.id,
+    subject: { type: row.subject_type, id: row.subject_id },
+    camera: row.camera,
+    microphone: row.microphone,
     microphoneLevel: num(row.microphone_level),
-    sound: row.sound as TechTestResult['sound'],
+    sound: row.sound,
     devices: {
-      camera: text(row.camera_label),
-      microphone: text(row.microphone_label),
-      speaker: text(row.speaker_label),
+      camera: row.camera_label ?? null,
+      microphone: row.microphone_label ?? null,
+      speaker: row.speaker_label ?? null,
     },
     network: {
       relayConfigured: toBool(row.relay_configured),
@@ -38,9 +72,9 @@ function toResult(row: Row): TechTestResult {
       uploadKbps: num(row.upload_kbps),
       durationMs: num(row.network_ms),
     },
-    verdict: row.verdict as TechTestResult['verdict'],
-    browser: String(row.browser),
-    os: String(row.os),
+    verdict: row.verdict,
+    browser: row.browser,
+    os: row.os,
     testedAt: toDate(row.tested_at),
   };
 }
@@ -48,7 +82,7 @@ function toResult(row: Row): TechTestResult {
 export async function insertResult(db: Db, result: Omit<TechTestResult, 'id'>): Promise<TechTestResult> {
   const id = randomUUID();
   const { network: n, devices: d } = result;
-  await db(table).insert({
+  await results(db).insert({
     id,
     subject_type: result.subject.type,
     subject_id: result.subject.id,
@@ -79,7 +113,7 @@ export async function insertResult(db: Db, result: Omit<TechTestResult, 'id'>): 
 
 /** The most recent result for a participant or staff session; staff pages show it. */
 export async function latestResult(db: Db, subject: Subject): Promise<TechTestResult | undefined> {
-  const row = await db(table)
+  const row = await results(db)
     .where({ subject_type: subject.type, subject_id: subject.id })
     .orderBy([
       { column: 'tested_at', order: 'desc' },
@@ -90,7 +124,7 @@ export async function latestResult(db: Db, subject: Subject): Promise<TechTestRe
 }
 
 export async function countResults(db: Db, subject: Subject): Promise<number> {
-  const [{ n } = { n: 0 }] = await db(table)
+  const [{ n } = { n: 0 }] = await results(db)
     .where({ subject_type: subject.type, subject_id: subject.id })
     .count({ n: '*' });
   return Number(n);

@@ -9,6 +9,7 @@
 // its own transaction. (A database superuser can of course still do anything: this guards against
 // the application, not against the DBA, whose access the hospital logs by its own means.)
 import type { Knex } from 'knex';
+import { isSqlite } from '../knex.ts';
 
 /** Ten years, as for patient records (Patientdatalagen 3 kap. 17 §): logs of access to them are kept as long. */
 export const auditRetentionYears = 10;
@@ -19,7 +20,7 @@ export const sqliteAuditTriggers = [
 ];
 
 export async function up(knex: Knex): Promise<void> {
-  if (knex.client.config.client === 'better-sqlite3') {
+  if (isSqlite(knex)) {
     for (const sql of sqliteAuditTriggers) await knex.raw(sql);
     return;
   }
@@ -54,7 +55,7 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  if (knex.client.config.client === 'better-sqlite3') {
+  if (isSqlite(knex)) {
     await knex.raw('drop trigger if exists audit_log_no_update');
     await knex.raw('drop trigger if exists audit_log_no_delete');
     return;

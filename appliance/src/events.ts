@@ -2,6 +2,13 @@
 // Each domain declares its events by merging into DomainEvents:
 //   declare module '../events.ts' { interface DomainEvents { 'meeting.booked': { meetingId: string } } }
 //
+// An event may have parts: work another domain does as part of the change that caused the event
+// (a connection-log entry, the participant's status), written in the change's own transaction so
+// that the change and all it causes commit once (ARCHITECTURE.md, the data path). The emitter
+// calls `emitIn(trx, …)` inside its transaction; reactions and followers hear the event once that
+// transaction has committed. An event with parts emitted outside a transaction (`emit`: a delivery
+// receipt, a presence) has its parts written through the group commit first.
+//
 // Two ways to listen, because several appliance processes may share one PostgreSQL:
 // - `on`: a reaction (record it, update a status, send a message). It runs once, in the process
 //   where the event happened - never once per process.
@@ -9,6 +16,7 @@
 //   happened in any process. Followers get the event's ids and statuses only, never the
 //   personal data in it: that is what crosses between processes (db/notify.ts, LISTEN/NOTIFY).
 import { EventEmitter } from 'node:events';
+import type { Knex } from 'knex';
 
 export interface DomainEvents {
   'staff.login': { staffId: string; method: 'password' | 'oidc' };
@@ -17,6 +25,13 @@ export interface DomainEvents {
 
 export type EventName = keyof DomainEvents;
 type Listener<K extends EventName> = (payload: DomainEvents[K]) => void | Promise<void>;
+/** Work done inside the emitting change's transaction: it commits or rolls back with the change. */
+export type Part<K extends EventName> = (trx: Knex.Transaction, payload: DomainEvents[K]) => Promise<void>;
+
+/** Writes in a shared durable transaction (db/group-commit.ts): the parts of events emitted outside one. */
+export interface Committer {
+  write<T>(write: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
+}
 
 /** What of an event crosses to other processes: ids (`…Id`, `…Ids`) and what kind of change it was. */
 type SharedKey = `${string}Id` | `${string}Ids` | 'status' | 'kind' | 'type' | 'action';
@@ -44,6 +59,8 @@ export class EventBus {
   readonly #followers = new EventEmitter({ captureRejections: false });
   readonly #onError: (event: string, error: unknown) => void;
   #transport: BusTransport | undefined;
+  readonly #parts = new Map<string, Part<never>[]>();
+  #committer: Committer | undefined;
 
   constructor(onError: (event: string, error: unknown) => void) {
     this.#onError = onError;
@@ -75,8 +92,43 @@ export class EventBus {
     return () => this.#followers.off(name, wrapped);
   }
 
-  /** Emitted after the change has committed: reactions and followers here, then the other processes. */
+  /** Work that is part of every change that emits `name` (registered at start, never removed). */
+  part<K extends EventName>(name: K, part: Part<K>): void {
+    this.#parts.set(name, [...(this.#parts.get(name) ?? []), part as Part<never>]);
+  }
+
+  /**
+   * Emits from inside the change's transaction: the event's parts are written in it now (a part
+   * that fails fails the change), reactions and followers hear it once the transaction commits.
+   */
+  async emitIn<K extends EventName>(trx: Knex.Transaction, name: K, payload: DomainEvents[K]): Promise<void> {
+    for (const part of this.#parts.get(name) ?? []) await (part as Part<K>)(trx, payload);
+    afterCommit(trx, () => {
+      try {
+        this.#deliver(name, payload);
+      } catch (error) {
+        this.#onError(name, error);
+      }
+    });
+  }
+
+  /**
+   * Emitted after the change has committed: reactions and followers here, then the other processes.
+   * An event with parts has them written first, in a group commit.
+   */
   emit<K extends EventName>(name: K, payload: DomainEvents[K]): void {
+    if (!this.#parts.has(name)) return this.#deliver(name, payload);
+    const committer = this.#committer;
+    if (!committer) throw new Error(`the event ${name} has parts to write, but the bus has no database yet`);
+    committer.write((trx) => this.emitIn(trx, name, payload)).catch((error) => this.#onError(name, error));
+  }
+
+  /** Where the parts of events emitted outside a transaction are written (the db plugin's group commit). */
+  commitPartsThrough(committer: Committer | undefined): void {
+    this.#committer = committer;
+  }
+
+  #deliver<K extends EventName>(name: K, payload: DomainEvents[K]): void {
     this.#reactions.emit(name, payload);
     const ids = shared(payload);
     this.#followers.emit(name, ids);
@@ -92,4 +144,12 @@ export class EventBus {
   receive(name: string, payload: object): void {
     this.#followers.emit(name, payload);
   }
+}
+
+/**
+ * Runs `then` once the transaction has committed (never when it rolls back). A group commit's
+ * transaction that is run again after a deadlock is a new transaction: only the one that commits runs it.
+ */
+export function afterCommit(trx: Knex.Transaction, then: () => void): void {
+  trx.executionPromise.then(then, () => undefined);
 }

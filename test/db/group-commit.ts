@@ -11,34 +11,11 @@ import { GroupCommit } from '../../appliance/src/db/group-commit.ts';
 import { createDb, isSqlite, type Db } from '../../appliance/src/db/knex.ts';
 import { addStaff, addUnit } from '../../appliance/src/staff/service.ts';
 import { startAppliance, sharedSecrets } from '../helpers/appliance.ts';
+import { watchCommits } from '../helpers/commits.ts';
 import { countRows, testDatabase } from '../helpers/databases.ts';
 import { present } from '../helpers/present.ts';
 import { Client, startServer, testPassword } from '../helpers/server.ts';
 import { booking, inDays, loggedIn } from '../meetings/_booking.ts';
-
-/** The tables each committed transaction (or statement outside one) wrote, as the database saw them. */
-function watchCommits(db: Db) {
-  const open = new Map<string, Set<string>>();
-  const commits: Set<string>[] = [];
-  const listener = (q: { sql: string; __knexTxId?: string }) => {
-    const sql = q.sql.trim().toLowerCase();
-    const table = /^(?:insert into|update|delete from)\s+[`"]?(\w+)/.exec(sql)?.[1];
-    if (!q.__knexTxId) {
-      if (table) commits.push(new Set([table]));
-      return;
-    }
-    const tables = open.get(q.__knexTxId) ?? new Set<string>();
-    open.set(q.__knexTxId, tables);
-    if (table) tables.add(table);
-    if (sql.startsWith('commit')) {
-      commits.push(tables);
-      open.delete(q.__knexTxId);
-    }
-    if (sql.startsWith('rollback')) open.delete(q.__knexTxId);
-  };
-  db.on('query', listener);
-  return { commits, stop: () => db.off('query', listener) };
-}
 
 /** Makes the database refuse audit records of one meeting, as a full disk or a broken constraint would. */
 async function refuseAuditOf(db: Db, meetingId: string): Promise<void> {
@@ -61,10 +38,10 @@ test('a booking, its outbox rows, meeting events, connection log and audit recor
     watch.stop();
     t.is(reply.status, 201, reply.text);
     const meetingId = reply.json<{ id: string }>().id;
-    const own = watch.commits.filter((tables) => tables.has('meetings') || tables.has('audit_log'));
+    const own = watch.commits.filter(({ tables }) => tables.has('meetings') || tables.has('audit_log'));
     t.is(own.length, 1, 'the booking writes in one transaction');
     t.deepEqual(
-      [...present(own[0], 'the commit of the booking')].filter((table) => !table.startsWith('attempt_')).sort(),
+      [...present(own[0], 'the commit of the booking').tables].filter((table) => !table.startsWith('attempt_')).sort(),
       [
         'audit_log',
         'connlog_entries',
@@ -101,7 +78,7 @@ test('many concurrent reads share commits for their audit records, and each is r
     const replies = await Promise.all(Array.from({ length: reads }, () => client.get(`/api/v1/meetings/${meetingId}`)));
     watch.stop();
     t.true(replies.every((r) => r.status === 200));
-    const auditCommits = watch.commits.filter((tables) => tables.has('audit_log'));
+    const auditCommits = watch.commits.filter(({ tables }) => tables.has('audit_log'));
     const recorded = await countRows(db('audit_log').where({ meeting_id: meetingId, action: 'meeting.read' }));
     t.is(recorded, reads, 'every read is recorded');
     t.true(auditCommits.length < reads, `${reads} reads, ${auditCommits.length} commits`);

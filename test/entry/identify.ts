@@ -293,7 +293,10 @@ test("a colleague booked with SITHS matches by the HSA-ID on the colleague's sta
   });
   t.is(reply.status, 201);
   const meeting = (await findMeeting(world.app.server.app.db, reply.json().id))!;
-  const participant = meeting.participants.find((p) => p.kind === 'colleague')!;
+  const participant = present(
+    meeting.participants.find((p) => p.kind === 'colleague'),
+    'the colleague',
+  );
   t.is(participant.identification, 'siths');
   const invitation = {
     person: 'main' as const,

@@ -3,6 +3,7 @@
 // revoked). Every change is audit-logged. And each staff member's own profile.
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import type Joi from 'joi';
+import type { Knex } from 'knex';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { route } from '../http/route.ts';
 import { roles } from '../staff/index.ts';
@@ -26,15 +27,25 @@ type Feedback = { notice?: string; error?: string; oneTimePassword?: string; new
 
 const errorText = (lang: Language, error: StaffError) => t(lang, `admin.staff.error.${error.code}`);
 
-/** A StaffError is the person's input colliding with what exists: say which, keep the form. */
+/**
+ * A change and its audit record, one transaction (ARCHITECTURE.md, the data path). A StaffError is
+ * the person's input colliding with what exists: nothing is written, the page says which and keeps
+ * the form.
+ */
 async function attempt<T>(
-  lang: Language,
-  work: () => Promise<T>,
+  request: Request,
+  work: (trx: Knex.Transaction) => Promise<T>,
+  audit: (trx: Knex.Transaction, value: T) => Promise<void>,
 ): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
   try {
-    return { ok: true, value: await work() };
+    const value = await request.server.app.db.transaction(async (trx) => {
+      const done = await work(trx);
+      await audit(trx, done);
+      return done;
+    });
+    return { ok: true, value };
   } catch (error) {
-    if (error instanceof StaffError) return { ok: false, error: errorText(lang, error) };
+    if (error instanceof StaffError) return { ok: false, error: errorText(languageOf(request), error) };
     throw error;
   }
 }
@@ -145,27 +156,31 @@ export const staffRoutes: ServerRoute[] = [
     path: '/admin/staff',
     options: { auth: adminOnly, validate: { payload: schemas.staffPayload, failAction: listFailed } },
     async handler(request, h) {
-      const { db } = request.server.app;
       const lang = languageOf(request);
       const form = request.payload;
-      const result = await attempt(lang, () =>
-        addStaff(db, {
-          name: form.name,
-          email: form.email,
-          hsaId: form.hsaId || null,
-          unit: form.unit,
-          role: form.role,
-        }),
+      const result = await attempt(
+        request,
+        async (trx) => {
+          const added = await addStaff(trx, {
+            name: form.name,
+            email: form.email,
+            hsaId: form.hsaId || null,
+            unit: form.unit,
+            role: form.role,
+          });
+          // The generated password is handed over once and must be replaced at the first login.
+          await setPasswordMustChange(trx, added.staff.id, true);
+          return added;
+        },
+        (trx, { staff }) =>
+          request.auditIn(trx, 'staff.add', {
+            targetType: 'staff',
+            targetId: staff.id,
+            details: { email: staff.email, role: staff.role, unitId: staff.unitId },
+          }),
       );
       if (!result.ok) return staffList(request, h, { error: result.error }, 409);
       const { staff, generatedPassword } = result.value;
-      // The generated password is handed over once and must be replaced at the first login.
-      await setPasswordMustChange(db, staff.id, true);
-      await request.audit('staff.add', {
-        targetType: 'staff',
-        targetId: staff.id,
-        details: { email: staff.email, role: staff.role, unitId: staff.unitId },
-      });
       return staffPage(
         request,
         h,
@@ -192,26 +207,24 @@ export const staffRoutes: ServerRoute[] = [
       // An admin cannot take away their own admin role: someone must be left to give it back.
       if (request.params.id === self.id && form.role !== 'admin')
         return staffPage(request, h, self.id, { error: t(lang, 'admin.staff.error.own_role') }, 409);
-      const result = await attempt(lang, () =>
-        editStaff(request.server.app.db, request.params.id, {
-          name: form.name,
-          email: form.email,
-          hsaId: form.hsaId || null,
-          unitId: form.unit,
-          role: form.role,
-        }),
+      const result = await attempt(
+        request,
+        (trx) =>
+          editStaff(trx, request.params.id, {
+            name: form.name,
+            email: form.email,
+            hsaId: form.hsaId || null,
+            unitId: form.unit,
+            role: form.role,
+          }),
+        (trx, staff) =>
+          request.auditIn(trx, 'staff.update', {
+            targetType: 'staff',
+            targetId: staff.id,
+            details: { email: staff.email, role: staff.role, unitId: staff.unitId, hsaId: staff.hsaId },
+          }),
       );
       if (!result.ok) return staffPage(request, h, request.params.id, { error: result.error }, 409);
-      await request.audit('staff.update', {
-        targetType: 'staff',
-        targetId: result.value.id,
-        details: {
-          email: result.value.email,
-          role: result.value.role,
-          unitId: result.value.unitId,
-          hsaId: result.value.hsaId,
-        },
-      });
       return staffPage(request, h, request.params.id, { notice: t(lang, 'admin.staff.saved') });
     },
   }),
@@ -228,8 +241,11 @@ export const staffRoutes: ServerRoute[] = [
         if (person.id === request.auth.credentials.user!.id)
           return staffPage(request, h, person.id, { error: t(lang, 'admin.staff.error.own_account') }, 409);
         // Disabling also ends the person's sessions (store.setDisabled): it takes effect at once.
-        await setDisabled(db, person.id, change === 'disable');
-        await request.audit(`staff.${change}`, { targetType: 'staff', targetId: person.id });
+        await attempt(
+          request,
+          (trx) => setDisabled(trx, person.id, change === 'disable'),
+          (trx) => request.auditIn(trx, `staff.${change}`, { targetType: 'staff', targetId: person.id }),
+        );
         return staffPage(request, h, person.id, {
           notice: t(lang, `admin.staff.${change}dDone`, { name: person.name }),
         });
@@ -246,13 +262,17 @@ export const staffRoutes: ServerRoute[] = [
       const person = await findStaff(db, { id: request.params.id });
       if (!person) return staffPage(request, h, request.params.id);
       const { name } = request.payload;
-      const result = await attempt(lang, () => createToken(db, person.email, name));
+      const result = await attempt(
+        request,
+        (trx) => createToken(trx, person.email, name),
+        (trx, { tokenId }) =>
+          request.auditIn(trx, 'token.create', {
+            targetType: 'api_token',
+            targetId: tokenId,
+            details: { staffId: person.id, name },
+          }),
+      );
       if (!result.ok) return staffPage(request, h, person.id, { error: result.error }, 409);
-      await request.audit('token.create', {
-        targetType: 'api_token',
-        targetId: result.value.tokenId,
-        details: { staffId: person.id, name },
-      });
       return staffPage(
         request,
         h,
@@ -272,9 +292,20 @@ export const staffRoutes: ServerRoute[] = [
     async handler(request, h) {
       const lang = languageOf(request);
       const { id, tokenId } = request.params;
-      if (!(await revokeTokenById(request.server.app.db, id, tokenId)))
+      const result = await attempt(
+        request,
+        (trx) => revokeTokenById(trx, id, tokenId),
+        async (trx, revoked) => {
+          if (revoked)
+            await request.auditIn(trx, 'token.revoke', {
+              targetType: 'api_token',
+              targetId: tokenId,
+              details: { staffId: id },
+            });
+        },
+      );
+      if (!result.ok || !result.value)
         return staffPage(request, h, id, { error: t(lang, 'admin.staff.error.unknown_token') }, 404);
-      await request.audit('token.revoke', { targetType: 'api_token', targetId: tokenId, details: { staffId: id } });
       return staffPage(request, h, id, { notice: t(lang, 'admin.tokens.revoked') });
     },
   }),
@@ -291,13 +322,17 @@ export const staffRoutes: ServerRoute[] = [
     async handler(request, h) {
       const lang = languageOf(request);
       const { name, phone } = request.payload;
-      const result = await attempt(lang, () => addUnit(request.server.app.db, { name, phone: phone || null }));
+      const result = await attempt(
+        request,
+        (trx) => addUnit(trx, { name, phone: phone || null }),
+        (trx, unit) =>
+          request.auditIn(trx, 'unit.add', {
+            targetType: 'care_unit',
+            targetId: unit.id,
+            details: { name, phone: unit.phone },
+          }),
+      );
       if (!result.ok) return unitsPage(request, h, { error: result.error }, 409);
-      await request.audit('unit.add', {
-        targetType: 'care_unit',
-        targetId: result.value.id,
-        details: { name, phone: result.value.phone },
-      });
       return unitsPage(request, h, { notice: t(lang, 'admin.units.added', { name: result.value.name }) }, 201);
     },
   }),
@@ -313,13 +348,17 @@ export const staffRoutes: ServerRoute[] = [
       const { db } = request.server.app;
       const { name, phone } = request.payload;
       const before = await findUnit(db, { id: request.params.id });
-      const result = await attempt(lang, () => renameUnit(db, request.params.id, { name, phone: phone || null }));
+      const result = await attempt(
+        request,
+        (trx) => renameUnit(trx, request.params.id, { name, phone: phone || null }),
+        (trx, unit) =>
+          request.auditIn(trx, 'unit.update', {
+            targetType: 'care_unit',
+            targetId: unit.id,
+            details: { from: before, to: unit },
+          }),
+      );
       if (!result.ok) return unitsPage(request, h, { error: result.error }, before ? 409 : 404);
-      await request.audit('unit.update', {
-        targetType: 'care_unit',
-        targetId: result.value.id,
-        details: { from: before, to: result.value },
-      });
       return unitsPage(request, h, { notice: t(lang, 'admin.units.saved', { name: result.value.name }) });
     },
   }),

@@ -1,8 +1,9 @@
 // Gathers the timeline from what the other domains announce: a meeting's own changes, with the
-// messages they queued, inside the change's transaction (a hook the meetings domain runs); and from
-// the bus the outbox (sent, delivered, failed with the gateway's reason), the way in (link opened,
-// identified, locked, waiting), the tech test with its figures and the rooms plugin (presence,
-// kicked, no-show, ended), group-committed (db/group-commit.ts). Nothing here reads another
+// messages they queued, inside the change's transaction (a hook the meetings domain runs); the way
+// in (link opened, identified, a wrong name, locked, waiting) as parts of the bus events, in the
+// transaction of the change that emits them (events.ts); and from the bus the outbox (sent,
+// delivered, failed with the gateway's reason), the tech test with its figures and the rooms plugin
+// (presence, kicked, no-show, ended), group-committed (db/group-commit.ts). Nothing here reads another
 // domain's tables: their public functions are asked instead.
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
@@ -84,8 +85,6 @@ export class Recorder {
   subscribe(bus: EventBus): void {
     bus.on('outbox.status', async (p) => {
       if (!p.meetingId) return;
-      const message = await findMessage(this.db, p.messageId);
-      const queued = message && queuedEntry(message);
       const details: Details = { kind: p.kind, channel: p.channel };
       if (p.reason) details.reason = p.reason.slice(0, 500);
       // A message is sent, delivered or failed once; it may be retried many times.
@@ -97,13 +96,19 @@ export class Recorder {
         details,
         ref: p.status === 'retrying' ? undefined : p.messageId,
       });
+      // Queued at once, in the order the outbox reported (sent before delivered), the message read
+      // inside the write: entries of one instant keep that order in the log.
       await this.commits.write(async (trx) => {
+        const message = await findMessage(trx, p.messageId);
+        const queued = message && queuedEntry(message);
         if (queued) await insertEntry(trx, queued);
         await insertEntry(trx, status);
       });
     });
 
-    bus.on('participant.status', async (p) => {
+    // The way in is written with the change that made it (bus parts): the guest's bind, their
+    // identification, a wrong name and the lock commit with their entries.
+    bus.part('participant.status', async (trx, p) => {
       // delivered comes from the outbox, tech_tested from the test (with figures), joined and left from presence.
       const types: Partial<Record<typeof p.status, string>> = {
         opened: 'link_opened',
@@ -111,28 +116,25 @@ export class Recorder {
         waiting: 'waiting',
       };
       const type = types[p.status];
-      if (type) await this.record({ meetingId: p.meetingId, participantId: p.participantId, type, details: {} });
+      if (type)
+        await insertEntry(trx, complete({ meetingId: p.meetingId, participantId: p.participantId, type, details: {} }));
     });
 
-    bus.on('entry.name_failed', async (p) => {
-      await this.record({
-        meetingId: p.meetingId,
-        participantId: p.participantId,
-        type: 'name_failed',
-        error: true,
-        details: { person: p.person, triesLeft: p.triesLeft },
-      });
-    });
-
-    bus.on('entry.locked', async (p) => {
-      await this.record({
-        meetingId: p.meetingId,
-        participantId: p.participantId,
-        type: 'link_locked',
-        error: true,
-        details: { person: p.person },
-      });
-    });
+    // A wrong name and the lock it may bring: errors on the person's way in.
+    const refused = (
+      trx: Knex.Transaction,
+      p: { meetingId: string; participantId: string },
+      type: string,
+      details: Details,
+    ) =>
+      insertEntry(
+        trx,
+        complete({ meetingId: p.meetingId, participantId: p.participantId, type, error: true, details }),
+      );
+    bus.part('entry.name_failed', (trx, p) =>
+      refused(trx, p, 'name_failed', { person: p.person, triesLeft: p.triesLeft }),
+    );
+    bus.part('entry.locked', (trx, p) => refused(trx, p, 'link_locked', { person: p.person }));
 
     bus.on(
       'techtest.completed',

@@ -17,6 +17,7 @@ export const plugin: Plugin<void> = {
       server.log([level, tag], message);
     server.app.db = db;
     server.app.groupCommit = new GroupCommit(db);
+    server.app.bus.commitPartsThrough(server.app.groupCommit);
     server.app.leader = new Leadership(db, { log: log('leader') });
     const link = isSqlite(db) ? undefined : new PgBusLink(db, server.app.bus, { log: log('bus') });
 

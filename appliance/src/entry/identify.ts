@@ -229,9 +229,19 @@ export function identifyRoutes(pages: EntryPages): ServerRoute[] {
         }
         const check = await checkIdentity(db, config.dataKey, invitation, method, identity);
         if (check !== 'match') {
-          await recordIdentityMismatch(db, participant.id, person);
-          await request.audit('entry.identify.mismatch', { ...audit, details: { method, person, reason: check } });
-          bus.emit('entry.identity_mismatch', { meetingId: meeting.id, participantId: participant.id, person });
+          // The mismatch, its audit record and its event commit once (ARCHITECTURE.md, the data path).
+          await db.transaction(async (trx) => {
+            await recordIdentityMismatch(trx, participant.id, person);
+            await request.auditIn(trx, 'entry.identify.mismatch', {
+              ...audit,
+              details: { method, person, reason: check },
+            });
+            await bus.emitIn(trx, 'entry.identity_mismatch', {
+              meetingId: meeting.id,
+              participantId: participant.id,
+              person,
+            });
+          });
           const text = t(lang, check === 'missing' ? 'identity.entry.missing' : 'identity.entry.mismatch.text');
           return page(
             request,
@@ -242,9 +252,15 @@ export function identifyRoutes(pages: EntryPages): ServerRoute[] {
             403,
           );
         }
-        await markIdentified(db, participant.id, person, method);
-        await request.audit('entry.identified', { ...audit, details: { method, person } });
-        bus.emit('participant.status', { meetingId: meeting.id, participantId: participant.id, status: 'identified' });
+        await db.transaction(async (trx) => {
+          await markIdentified(trx, participant.id, person, method);
+          await request.auditIn(trx, 'entry.identified', { ...audit, details: { method, person } });
+          await bus.emitIn(trx, 'participant.status', {
+            meetingId: meeting.id,
+            participantId: participant.id,
+            status: 'identified',
+          });
+        });
         return h.redirect('/entry');
       },
     }),

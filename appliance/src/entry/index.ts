@@ -29,7 +29,7 @@ export const plugin: Plugin<void> = {
   register(server) {
     const { db, bus, config } = server.app;
     registerGuestAuth(server);
-    const service = new EntryService(db, bus);
+    const service = new EntryService(db, bus, server.app.groupCommit);
 
     const clock: RoomClock = {
       opensAt: (invitation: Invitation) =>

@@ -4,7 +4,7 @@ import { randomInt, timingSafeEqual } from 'node:crypto';
 import { countAttempt } from '../db/counters.ts';
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
-import type { EventBus } from '../events.ts';
+import type { Committer, EventBus } from '../events.ts';
 import { randomToken, sha256 } from '../crypto.ts';
 import { formatWhen } from '../common/clock.ts';
 import type { Meeting, Participant } from '../meetings/index.ts';
@@ -94,13 +94,17 @@ export interface CodeMessenger {
   queued(): void;
 }
 
-// How long a name check waits for a concurrent request's bind or lock to be written (#spentAs).
-const spentOutcomeWaitMs = 2_000;
+/** A typed code's outcome; `triesLeft` counts the tries the code still has after this one. */
+export interface CodeCheck {
+  outcome: 'ok' | 'wrong' | 'expired' | 'exhausted';
+  triesLeft: number;
+}
 
 export class EntryService {
   constructor(
     private readonly db: Db,
     private readonly bus: EventBus,
+    private readonly commits: Committer,
   ) {}
 
   #messenger: CodeMessenger | undefined;
@@ -118,7 +122,7 @@ export class EntryService {
     if (invitation.meeting.status === 'cancelled') return { ok: false, problem: 'cancelled', invitation };
     if (link.revoked) return { ok: false, problem: 'revoked', invitation };
     if (link.expiresAt <= now) return { ok: false, problem: 'expired', invitation };
-    const state = await store.entryState(this.db, link.participantId, link.person);
+    const state = await store.readEntryState(this.db, link.participantId, link.person);
     const mine =
       state.boundSession !== null && guestSession !== undefined && state.boundSession === sha256(guestSession);
     if (mine) return { ok: true, invitation, state, mine };
@@ -145,78 +149,65 @@ export class EntryService {
     const { invitation } = found;
     const { participant, person } = invitation;
     if (found.mine) return { ok: true, session: null, invitation };
-    // The try is counted before the name is compared: parallel guesses cannot outrun the lock.
-    const tryNumber = await store.takeNameTry(this.db, participant.id, person, limits.nameTries);
-    if (tryNumber === undefined) return { ok: false, problem: await this.#spentAs(participant.id, person), invitation };
-    if (!namesMatch(typedName, invitation.invitedName)) {
-      const triesLeft = limits.nameTries - tryNumber;
-      this.bus.emit('entry.name_failed', {
-        meetingId: invitation.meeting.id,
-        participantId: participant.id,
-        person,
-        triesLeft,
-      });
-      if (triesLeft > 0) return { ok: false, problem: 'mismatch', triesLeft, invitation };
-      if (await store.lockEntry(this.db, participant.id, person, now)) {
-        this.bus.emit('entry.locked', { meetingId: invitation.meeting.id, participantId: participant.id, person });
-        return { ok: false, problem: 'locked', invitation };
-      }
-      // Not locked by this try: either already locked, or the right name, typed at the same moment
-      // (in another request or process), bound the link first - then it is used, not locked.
-      return { ok: false, problem: await this.#spentAs(participant.id, person), invitation };
-    }
+    const meetingId = invitation.meeting.id;
     const session = randomToken();
-    const bound = await this.db.transaction(async (trx) => {
-      if (!(await store.bind(trx, participant.id, person, sha256(session), now))) return false;
+    // The try, what it decides (the bind, or a wrong name and at the last one the lock) and their
+    // connection-log entries and statuses (bus parts) commit once: a refused try is durably counted
+    // before the answer, and no request sees a try taken whose outcome is not yet written.
+    const outcome = await this.db.transaction(async (trx): Promise<'bound' | LinkProblem | number> => {
+      // The try is counted before the name is compared: parallel guesses cannot outrun the lock.
+      const tryNumber = await store.takeNameTry(trx, participant.id, person, limits.nameTries);
+      if (tryNumber === undefined) return spentAs(await store.readEntryState(trx, participant.id, person));
+      if (!namesMatch(typedName, invitation.invitedName)) {
+        const triesLeft = limits.nameTries - tryNumber;
+        await this.bus.emitIn(trx, 'entry.name_failed', {
+          meetingId,
+          participantId: participant.id,
+          person,
+          triesLeft,
+        });
+        if (triesLeft > 0) return triesLeft;
+        // Within the try's transaction nobody else can have bound the link: this try locks it.
+        if (!(await store.lockEntry(trx, participant.id, person, now)))
+          return spentAs(await store.readEntryState(trx, participant.id, person));
+        await this.bus.emitIn(trx, 'entry.locked', { meetingId, participantId: participant.id, person });
+        return 'locked';
+      }
+      if (!(await store.bind(trx, participant.id, person, sha256(session), now))) return 'used';
       await store.insertGuestSession(
         trx,
         {
           participantId: participant.id,
           person,
-          meetingId: invitation.meeting.id,
+          meetingId,
           sessionHash: sha256(session),
           expiresAt: linkExpiry(meetingEnd(invitation.meeting)),
         },
         now,
       );
+      await this.#status(trx, invitation, 'opened');
       // Invited with no identification: the right name is the whole check.
-      if (participant.identification === 'none') await store.markIdentified(trx, participant.id, person, 'name', now);
-      return true;
+      if (participant.identification === 'none') {
+        await store.markIdentified(trx, participant.id, person, 'name', now);
+        await this.#status(trx, invitation, 'identified');
+      }
+      return 'bound';
     });
-    if (!bound) return { ok: false, problem: 'used', invitation };
-    this.#status(invitation, 'opened');
-    if (participant.identification === 'none') this.#status(invitation, 'identified');
-    return { ok: true, session, invitation };
-  }
-
-  /**
-   * Why a link takes no more names: another browser bound it (used), or it is locked. When every
-   * try is taken but neither has been written yet, a request holding the last tries is still
-   * deciding (the right name binding, or the last wrong name locking, in this or another
-   * process): wait for its outcome rather than guess, so no browser is told "locked" while another
-   * is let in. A request that died between its try and its write leaves the tries spent: locked.
-   */
-  async #spentAs(participantId: string, person: Invitation['person']): Promise<'used' | 'locked'> {
-    const deadline = Date.now() + spentOutcomeWaitMs;
-    for (;;) {
-      const state = await store.entryState(this.db, participantId, person);
-      if (state.lockedAt) return 'locked';
-      if (state.boundSession) return 'used';
-      if (Date.now() >= deadline) return 'locked';
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    if (outcome === 'bound') return { ok: true, session, invitation };
+    if (typeof outcome === 'number') return { ok: false, problem: 'mismatch', triesLeft: outcome, invitation };
+    return { ok: false, problem: outcome, invitation };
   }
 
   /** The invitation and state behind a guest session. */
   async current(session: store.GuestSession): Promise<{ invitation: Invitation; state: store.EntryState } | undefined> {
     const invitation = await invitationOf(this.db, session.participantId, session.person);
     if (!invitation || invitation.meeting.status === 'cancelled') return undefined;
-    return { invitation, state: await store.entryState(this.db, session.participantId, session.person) };
+    return { invitation, state: await store.readEntryState(this.db, session.participantId, session.person) };
   }
 
   /** How many codes may still be sent, and in how many seconds the next. */
   async codeStatus(invitation: Invitation, now = new Date()): Promise<{ waitSeconds: number; sendsLeft: number }> {
-    const state = await store.entryState(this.db, invitation.participant.id, invitation.person);
+    const state = await store.readEntryState(this.db, invitation.participant.id, invitation.person);
     const waitSeconds = state.lastCodeAt
       ? Math.max(0, Math.ceil((state.lastCodeAt.getTime() + limits.resendSeconds * 1000 - now.getTime()) / 1000))
       : 0;
@@ -269,48 +260,65 @@ export class EntryService {
   }
 
   /** Checks a typed code; `triesLeft` counts the tries this code still has after this one. */
-  async checkCode(
-    invitation: Invitation,
-    typed: string,
-    now = new Date(),
-  ): Promise<{ outcome: 'ok' | 'wrong' | 'expired' | 'exhausted'; triesLeft: number }> {
+  async checkCode(invitation: Invitation, typed: string, now = new Date()): Promise<CodeCheck> {
     const { participant, person } = invitation;
-    // The try is counted before the code is compared: parallel guesses cannot outrun the limit.
-    const taken = await store.takeCodeTry(this.db, participant.id, person, limits.codeTries, now);
-    if (!taken) {
-      const state = await store.entryState(this.db, participant.id, person);
-      const live = state.codeHash && state.codeExpiresAt && state.codeExpiresAt > now;
-      return { outcome: live ? 'exhausted' : 'expired', triesLeft: 0 };
-    }
-    const triesLeft = limits.codeTries - taken.tryNumber;
-    const expected = Buffer.from(taken.codeHash, 'hex');
-    const actual = Buffer.from(codeHash(participant.id, person, typed.replace(/\s/g, '')), 'hex');
-    if (!timingSafeEqual(expected, actual)) return { outcome: triesLeft > 0 ? 'wrong' : 'exhausted', triesLeft };
-    await store.markIdentified(this.db, participant.id, person, 'sms', now);
-    this.#status(invitation, 'identified');
-    return { outcome: 'ok', triesLeft };
+    // A code's try changes nothing else unless the code is right, and then only a little: the try,
+    // the identification and its records are one write in the group commit (db/group-commit.ts),
+    // durable before the answer.
+    return this.commits.write(async (trx): Promise<CodeCheck> => {
+      // The try is counted before the code is compared: parallel guesses cannot outrun the limit.
+      const taken = await store.takeCodeTry(trx, participant.id, person, limits.codeTries, now);
+      if (!taken) {
+        const state = await store.readEntryState(trx, participant.id, person);
+        const live = state.codeHash && state.codeExpiresAt && state.codeExpiresAt > now;
+        return { outcome: live ? 'exhausted' : 'expired', triesLeft: 0 };
+      }
+      const triesLeft = limits.codeTries - taken.tryNumber;
+      const expected = Buffer.from(taken.codeHash, 'hex');
+      const actual = Buffer.from(codeHash(participant.id, person, typed.replace(/\s/g, '')), 'hex');
+      if (!timingSafeEqual(expected, actual)) return { outcome: triesLeft > 0 ? 'wrong' : 'exhausted', triesLeft };
+      await store.markIdentified(trx, participant.id, person, 'sms', now);
+      await this.#status(trx, invitation, 'identified');
+      return { outcome: 'ok', triesLeft };
+    });
   }
 
-  #status(invitation: Invitation, status: 'opened' | 'identified' | 'tech_tested' | 'waiting'): void {
-    this.bus.emit('participant.status', {
+  /** How far the person has come, written in the transaction of the change that got them there. */
+  #status(
+    trx: Knex.Transaction,
+    invitation: Invitation,
+    status: 'opened' | 'identified' | 'tech_tested' | 'waiting',
+  ): Promise<void> {
+    return this.bus.emitIn(trx, 'participant.status', {
       meetingId: invitation.meeting.id,
       participantId: invitation.participant.id,
       status,
     });
   }
 
-  markTested(invitation: Invitation): void {
-    this.#status(invitation, 'tech_tested');
-  }
-
+  /** A status that follows a read (the waiting room opened): its parts ride the group commit. */
   markWaiting(invitation: Invitation): void {
-    this.#status(invitation, 'waiting');
+    this.bus.emit('participant.status', {
+      meetingId: invitation.meeting.id,
+      participantId: invitation.participant.id,
+      status: 'waiting',
+    });
   }
 }
 
 /** A code is kept only as a hash bound to its person, so one person's code says nothing of another's. */
 function codeHash(participantId: string, person: LinkPerson, code: string): string {
   return sha256(`${participantId}:${person}:${code}`);
+}
+
+/**
+ * Why a link takes no more names: another browser bound it (used), or it is locked. A try and its
+ * outcome commit together, so a spent link shows one or the other; a link whose tries were spent
+ * before both were written in one transaction counts as locked.
+ */
+function spentAs(state: store.EntryState): 'used' | 'locked' {
+  if (state.lockedAt) return 'locked';
+  return state.boundSession ? 'used' : 'locked';
 }
 
 /** The meeting's time as the guest pages show it. */

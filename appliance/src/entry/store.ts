@@ -78,10 +78,42 @@ const toState = (r: PersonRow): EntryState => ({
 
 const key = (participantId: string, person: LinkPerson) => ({ participant_id: participantId, person });
 
+/** Creates the person's row on first use: the writes below update it. */
+async function ensurePerson(db: Tx, participantId: string, person: LinkPerson): Promise<void> {
+  await persons(db).insert(key(participantId, person)).onConflict(['participant_id', 'person']).ignore();
+}
+
 /** The person's state, created on first use. */
 export async function entryState(db: Tx, participantId: string, person: LinkPerson): Promise<EntryState> {
-  await persons(db).insert(key(participantId, person)).onConflict(['participant_id', 'person']).ignore();
+  await ensurePerson(db, participantId, person);
   return toState((await persons(db).where(key(participantId, person)).first())!);
+}
+
+/**
+ * The person's state as it stands, without writing: a person not seen yet has the fresh state. Reads
+ * (opening a link, showing a page) commit nothing; the writes below create the row when they need it.
+ */
+export async function readEntryState(db: Tx, participantId: string, person: LinkPerson): Promise<EntryState> {
+  const row = await persons(db).where(key(participantId, person)).first();
+  return row
+    ? toState(row)
+    : {
+        participantId,
+        person,
+        boundSession: null,
+        boundAt: null,
+        nameFailures: 0,
+        lockedAt: null,
+        identifiedBy: null,
+        identifiedAt: null,
+        codeHash: null,
+        codeExpiresAt: null,
+        codeFailures: 0,
+        codesSent: 0,
+        lastCodeAt: null,
+        identityMismatches: 0,
+        identityMismatchAt: null,
+      };
 }
 
 export async function entryStatesOf(db: Db, participantIds: string[]): Promise<EntryState[]> {
@@ -105,6 +137,7 @@ export async function takeNameTry(
   person: LinkPerson,
   maxTries: number,
 ): Promise<number | undefined> {
+  await ensurePerson(db, participantId, person);
   const row = await updateReturning(
     db,
     `update entry_persons set name_failures = name_failures + 1
@@ -153,6 +186,7 @@ export async function markIdentified(
   by: IdentifiedBy,
   now = new Date(),
 ): Promise<void> {
+  await ensurePerson(db, participantId, person);
   await persons(db)
     .where(key(participantId, person))
     .update({ identified_by: by, identified_at: iso(now), code_hash: null, code_expires_at: null });
@@ -164,6 +198,7 @@ export async function recordIdentityMismatch(
   person: LinkPerson,
   now = new Date(),
 ): Promise<void> {
+  await ensurePerson(db, participantId, person);
   await persons(db)
     .where(key(participantId, person))
     .update({ identity_mismatches: db.raw('identity_mismatches + 1'), identity_mismatch_at: iso(now) });
@@ -181,6 +216,7 @@ export async function storeCode(
   limits: { expiresAt: Date; maxSends: number; lastBefore: Date },
   now = new Date(),
 ): Promise<boolean> {
+  await ensurePerson(db, participantId, person);
   const n = await persons(db)
     .where(key(participantId, person))
     .andWhere('codes_sent', '<', limits.maxSends)

@@ -454,11 +454,15 @@ export function routes(): ServerRoute[] {
         const { db } = request.server.app;
         if (!(await findUnit(db, { id: unitId }))) throw Boom.notFound();
         const questions = readSetForm(request.payload);
-        const set = await insertSetVersion(db, unitId, role, questions, request.auth.credentials.user!.id);
-        await request.audit('evaluation.set.edit', {
-          targetType: 'evaluation_set',
-          targetId: set.id,
-          details: { unitId, role, version: set.version },
+        // The new version and its audit record commit together.
+        const set = await db.transaction(async (trx) => {
+          const saved = await insertSetVersion(trx, unitId, role, questions, request.auth.credentials.user!.id);
+          await request.auditIn(trx, 'evaluation.set.edit', {
+            targetType: 'evaluation_set',
+            targetId: saved.id,
+            details: { unitId, role, version: saved.version },
+          });
+          return saved;
         });
         return h.redirect(`/evaluation/sets/${unitId}/${role}?saved=${set.version}`);
       },

@@ -118,6 +118,11 @@ export interface NewRespondent {
 
 /** The respondent for this person and meeting, created on first need. */
 export async function ensureRespondent(db: Db, respondent: NewRespondent): Promise<Respondent> {
+  // Read first: offering the form again, and taking its answers, write nothing but the answers.
+  const known = await respondentTable(db)
+    .where({ meeting_id: respondent.meetingId, subject: respondent.subject })
+    .first();
+  if (known) return toRespondent(known);
   await respondentTable(db)
     .insert({
       id: randomUUID(),
@@ -164,7 +169,9 @@ export async function findRespondent(db: Db, meetingId: string, subject: string)
 
 /**
  * Records one person's answers: marks the respondent answered (only once: a second answer finds
- * it taken and writes nothing) and stores the answers apart from them, in one transaction.
+ * it taken and writes nothing) and stores the answers apart from them, in one transaction. The
+ * link's token hash stays, so that opening the link again says "you have already answered"
+ * instead of "the link does not work"; it leads to the respondent, never to the answers.
  */
 export async function recordResponse(
   db: Knex,
@@ -177,7 +184,7 @@ export async function recordResponse(
     const taken = await respondentTable(trx)
       .where({ id: respondent.id })
       .whereNull('answered_at')
-      .update({ answered_at: iso(now), token_hash: null });
+      .update({ answered_at: iso(now) });
     if (taken !== 1) return false;
     await responseTable(trx).insert({
       id: randomUUID(),

@@ -8,6 +8,7 @@ import type { ChangeHook, WithinStatus } from './events.ts';
 import { routes as pageRoutes } from './pages.ts';
 import { ParticipantFacts, type FactsProvider, type MarksProvider } from './facts.ts';
 import { LiveUpdates } from './live.ts';
+import { afterCommit } from '../events.ts';
 import { apiRoutes } from './routes.ts';
 import { MeetingService } from './service.ts';
 import { findMeetingUnit } from './store.ts';
@@ -53,15 +54,20 @@ export const plugin: Plugin<void> = {
     };
 
     // Other domains report how far a participant has come; the meeting page and calendar follow.
-    // Such reports come in bursts (a wave of delivery receipts): their updates share the group commit.
+    // Reports from outside a request (a wave of delivery receipts) share the group commit (events.ts).
     const live = new LiveUpdates(bus, unitOf);
-    bus.on('participant.status', async ({ meetingId, participantId, status }) => {
-      const moved = await server.app.groupCommit.write((trx) =>
-        service.setParticipantStatus(participantId, status, trx),
-      );
-      if (!moved) return;
-      const unitId = await unitOf(meetingId);
-      if (unitId) live.publish(unitId, { type: 'participant.status', meetingId, participantId, status });
+    // Such reports are part of the change that made them (bus parts, ARCHITECTURE.md): the status
+    // moves in its transaction, and the pages hear of it once that has committed.
+    bus.part('participant.status', async (trx, { meetingId, participantId, status }) => {
+      if (!(await service.setParticipantStatus(participantId, status, trx))) return;
+      afterCommit(trx, () => {
+        unitOf(meetingId)
+          .then(
+            (unitId) =>
+              unitId && live.publish(unitId, { type: 'participant.status', meetingId, participantId, status }),
+          )
+          .catch((error: unknown) => server.log(['error', 'bus'], { event: 'participant.status', err: error }));
+      });
     });
     server.ext('onPreStop', () => live.closeAll());
 

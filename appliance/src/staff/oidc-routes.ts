@@ -203,32 +203,40 @@ const oidcRoutes: ServerRoute[] = [
           error.problem === 'unreachable' ? 503 : 401,
         );
       }
-      const match = await staffFor(db, config.oidc!, result.identity);
-      if (!match.ok) {
-        await request.audit('login.failed', {
-          details: { method: 'oidc', reason: match.reason, hsaId: result.identity.hsaId ?? undefined },
-        });
-        return loginPage(request, h, t(lang, `identity.staff.${match.reason}`), 403);
-      }
-      // A new session id at every login, and the old session (if any) ended: no fixation.
-      if (request.auth.isAuthenticated && request.auth.credentials.sessionId)
-        await endSession(db, request.auth.credentials.sessionId);
       const idTokenSealed = result.identity.idToken
         ? encrypt(config.dataKey, result.identity.idToken, idTokenContext)
         : undefined;
-      const sid = await startSession(db, match.staff.id, 'oidc', idTokenSealed);
-      request.cookieAuth.set({ sid });
-      if (match.provisioned)
-        await request.audit(
-          'staff.provisioned',
-          { targetType: 'staff', targetId: match.staff.id, details: { method: 'oidc' } },
-          match.staff,
+      const sessionId = request.auth.isAuthenticated ? request.auth.credentials.sessionId : undefined;
+      let sid = '';
+      // The account found or provisioned, the session and the audit records commit once.
+      const match = await db.transaction(async (trx) => {
+        const found = await staffFor(trx, config.oidc!, result.identity);
+        if (!found.ok) {
+          await request.auditIn(trx, 'login.failed', {
+            details: { method: 'oidc', reason: found.reason, hsaId: result.identity.hsaId ?? undefined },
+          });
+          return found;
+        }
+        // A new session id at every login, and the old session (if any) ended: no fixation.
+        if (sessionId) await endSession(trx, sessionId);
+        sid = await startSession(trx, found.staff.id, 'oidc', idTokenSealed);
+        if (found.provisioned)
+          await request.auditIn(
+            trx,
+            'staff.provisioned',
+            { targetType: 'staff', targetId: found.staff.id, details: { method: 'oidc' } },
+            found.staff,
+          );
+        await request.auditIn(
+          trx,
+          'login',
+          { targetType: 'staff', targetId: found.staff.id, details: { method: 'oidc' } },
+          found.staff,
         );
-      await request.audit(
-        'login',
-        { targetType: 'staff', targetId: match.staff.id, details: { method: 'oidc' } },
-        match.staff,
-      );
+        return found;
+      });
+      if (!match.ok) return loginPage(request, h, t(lang, `identity.staff.${match.reason}`), 403);
+      request.cookieAuth.set({ sid });
       bus.emit('staff.login', { staffId: match.staff.id, method: 'oidc' });
       return h.redirect(result.flow.nextPath || '/');
     },

@@ -108,28 +108,32 @@ export const routes: ServerRoute[] = [
       const { db, config, bus } = request.server.app;
       const { email, password, next } = request.payload;
       const lang = languageOf(request);
-      const result = await checkPassword(db, config.login, email, password);
-      if (!result.ok) {
-        const staff = result.staff;
-        await request.audit(result.reason === 'locked' ? 'login.locked' : 'login.failed', {
-          targetType: 'staff',
-          targetId: staff?.id,
-          details: staff ? undefined : { email: email.slice(0, 254) },
-        });
-        // Locked, unknown or wrong: one answer, so that nobody learns which accounts exist.
-        return loginPage(request, h, { error: t(lang, 'login.failed'), email, next }, 401);
-      }
-      // A new session id at every login, and the old session (if any) ended: no fixation.
-      if (request.auth.isAuthenticated && request.auth.credentials.sessionId) {
-        await endSession(db, request.auth.credentials.sessionId);
-      }
-      const sid = await startSession(db, result.staff.id, 'password');
+      const sessionId = request.auth.isAuthenticated ? request.auth.credentials.sessionId : undefined;
+      let sid = '';
+      // The try, its outcome, the session and the audit record commit once (ARCHITECTURE.md, the data path).
+      const result = await checkPassword(db, config.login, email, password, new Date(), async (trx, outcome) => {
+        if (!outcome.ok) {
+          const staff = outcome.staff;
+          await request.auditIn(trx, outcome.reason === 'locked' ? 'login.locked' : 'login.failed', {
+            targetType: 'staff',
+            targetId: staff?.id,
+            details: staff ? undefined : { email: email.slice(0, 254) },
+          });
+          return;
+        }
+        // A new session id at every login, and the old session (if any) ended: no fixation.
+        if (sessionId) await endSession(trx, sessionId);
+        sid = await startSession(trx, outcome.staff.id, 'password');
+        await request.auditIn(
+          trx,
+          'login',
+          { targetType: 'staff', targetId: outcome.staff.id, details: { method: 'password' } },
+          outcome.staff,
+        );
+      });
+      // Locked, unknown or wrong: one answer, so that nobody learns which accounts exist.
+      if (!result.ok) return loginPage(request, h, { error: t(lang, 'login.failed'), email, next }, 401);
       request.cookieAuth.set({ sid });
-      await request.audit(
-        'login',
-        { targetType: 'staff', targetId: result.staff.id, details: { method: 'password' } },
-        result.staff,
-      );
       bus.emit('staff.login', { staffId: result.staff.id, method: 'password' });
       return h.redirect(result.staff.mustChangePassword ? '/password' : next || '/');
     },
@@ -163,9 +167,10 @@ export const routes: ServerRoute[] = [
     async handler(request, h) {
       const staff = request.auth.credentials.user!;
       const { current, next, repeat } = request.payload;
-      const result = await changePassword(request.server.app.db, staff.id, current, next, repeat);
+      const result = await changePassword(request.server.app.db, staff.id, current, next, repeat, (trx) =>
+        request.auditIn(trx, 'password.change', { targetType: 'staff', targetId: staff.id }),
+      );
       if (!result.ok) return passwordPage(request, h, { problems: result.problems }).code(400);
-      await request.audit('password.change', { targetType: 'staff', targetId: staff.id });
       return passwordPage(request, h, { changed: true });
     },
   }),
@@ -176,9 +181,14 @@ export const routes: ServerRoute[] = [
     async handler(request, h) {
       const endSessionUrl = await providerLogout(request);
       if (request.auth.isAuthenticated && request.auth.credentials.sessionId) {
-        await endSession(request.server.app.db, request.auth.credentials.sessionId);
-        await request.audit('logout', { targetType: 'staff', targetId: request.auth.credentials.user!.id });
-        request.server.app.bus.emit('staff.logout', { staffId: request.auth.credentials.user!.id });
+        const { sessionId } = request.auth.credentials;
+        const staffId = request.auth.credentials.user!.id;
+        // The session's end and its audit record commit together.
+        await request.server.app.db.transaction(async (trx) => {
+          await endSession(trx, sessionId);
+          await request.auditIn(trx, 'logout', { targetType: 'staff', targetId: staffId });
+        });
+        request.server.app.bus.emit('staff.logout', { staffId });
       }
       request.cookieAuth.clear();
       if (!endSessionUrl) return h.redirect(loggedOutPath);

@@ -1,5 +1,6 @@
 // Staff accounts: adding people and units, password login with lockout, sessions and API tokens.
 // Used by the routes and by the CLI alike.
+import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
 import { randomToken, sha256 } from '../crypto.ts';
 import type { Role, Staff, CareUnit } from './model.ts';
@@ -39,6 +40,9 @@ export interface AddStaff {
 
 /** Adds a staff account; when no password is given one is generated and returned once. */
 export async function addStaff(db: Db, input: AddStaff): Promise<{ staff: Staff; generatedPassword?: string }> {
+  // Hashed first: a caller's transaction (the admin page's, with its audit record) does not wait for it.
+  const generatedPassword = input.password ? undefined : generatePassword();
+  const passwordHash = await hashPassword(input.password ?? generatedPassword!);
   const email = normaliseEmail(input.email);
   const unit =
     (await store.findUnit(db, { name: input.unit.trim() })) ?? (await store.findUnit(db, { id: input.unit }));
@@ -47,14 +51,13 @@ export async function addStaff(db: Db, input: AddStaff): Promise<{ staff: Staff;
   if (await store.findStaff(db, { email })) throw new StaffError('email_taken', `${email} already has an account`);
   if (input.hsaId && (await store.findStaff(db, { hsaId: input.hsaId })))
     throw new StaffError('hsa_taken', `HSA-ID ${input.hsaId} already has an account`);
-  const generatedPassword = input.password ? undefined : generatePassword();
   const staff = await store.insertStaff(db, {
     email,
     name: input.name.trim().normalize('NFC'),
     role: input.role,
     unitId: unit.id,
     hsaId: input.hsaId ?? null,
-    passwordHash: await hashPassword(input.password ?? generatedPassword!),
+    passwordHash,
   });
   return { staff, generatedPassword };
 }
@@ -71,11 +74,17 @@ export type LoginResult =
   | { ok: false; reason: 'invalid'; staff?: Staff }
   | { ok: false; reason: 'locked'; staff: Staff };
 
+/** The caller's part of a change, in its transaction: the session it starts, its audit record. */
+export type Within<T> = (trx: Knex.Transaction, result: T) => Promise<void>;
+
 /**
  * Checks an e-mail and password. After `maxFailures` tries in a row without the right password the
- * account is locked for `lockoutMinutes`; while locked even the right password is refused. Each try
- * is counted before the password is checked, so a burst of parallel guesses gets no more tries
- * than guesses made one at a time. The caller answers a locked account like an unknown one.
+ * account is locked for `lockoutMinutes`; while locked even the right password is refused. The
+ * password is compared first, outside any transaction (the hash takes its time); then the try is
+ * taken and its outcome written in one transaction with the caller's `within` (the session, the
+ * audit record): one commit per try, durable before the answer. Whether a try counts is decided
+ * by the one statement that takes it, so a burst of parallel guesses gets no more tries than
+ * guesses made one at a time. The caller answers a locked account like an unknown one.
  */
 export async function checkPassword(
   db: Db,
@@ -83,26 +92,29 @@ export async function checkPassword(
   email: string,
   password: string,
   now = new Date(),
+  within?: Within<LoginResult>,
 ): Promise<LoginResult> {
   const login = await store.findLogin(db, normaliseEmail(email));
-  if (!login || login.staff.disabled || !login.passwordHash) {
-    await verifyPassword(password, decoyHash); // same cost as a real check: no account enumeration by timing
-    return { ok: false, reason: 'invalid' };
-  }
+  const known = login && !login.staff.disabled && login.passwordHash ? login : undefined;
+  // An unknown account costs the same as a real check: no account enumeration by timing.
+  const right = await verifyPassword(password, known?.passwordHash ?? decoyHash);
   const until = new Date(now.getTime() + policy.lockoutMinutes * 60000);
-  const tryNumber = await store.takeLoginTry(db, login.staff.id, policy.maxFailures, until, now);
-  if (tryNumber === undefined) {
-    await verifyPassword(password, decoyHash); // a locked account costs the same as any other
-    return { ok: false, reason: 'locked', staff: login.staff };
-  }
-  if (!(await verifyPassword(password, login.passwordHash))) {
-    return tryNumber >= policy.maxFailures
-      ? { ok: false, reason: 'locked', staff: login.staff }
-      : { ok: false, reason: 'invalid', staff: login.staff };
-  }
-  if (!(await store.recordLoginSuccess(db, login.staff.id, tryNumber, now)))
-    return { ok: false, reason: 'locked', staff: login.staff };
-  return { ok: true, staff: login.staff };
+  return db.transaction(async (trx) => {
+    const result = await (async (): Promise<LoginResult> => {
+      if (!known) return { ok: false, reason: 'invalid' };
+      const tryNumber = await store.takeLoginTry(trx, known.staff.id, policy.maxFailures, until, now);
+      if (tryNumber === undefined) return { ok: false, reason: 'locked', staff: known.staff };
+      if (!right)
+        return tryNumber >= policy.maxFailures
+          ? { ok: false, reason: 'locked', staff: known.staff }
+          : { ok: false, reason: 'invalid', staff: known.staff };
+      if (!(await store.recordLoginSuccess(trx, known.staff.id, tryNumber, now)))
+        return { ok: false, reason: 'locked', staff: known.staff };
+      return { ok: true, staff: known.staff };
+    })();
+    await within?.(trx, result);
+    return result;
+  });
 }
 
 /**
@@ -190,6 +202,7 @@ export async function changePassword(
   current: string,
   next: string,
   repeat: string,
+  within?: Within<PasswordChange>,
 ): Promise<PasswordChange> {
   const stored = await store.findPasswordHash(db, staffId);
   const problems: PasswordProblem[] = [];
@@ -198,7 +211,12 @@ export async function changePassword(
   if (next !== repeat) problems.push('mismatch');
   if (next === current && next !== '') problems.push('unchanged');
   if (problems.length > 0) return { ok: false, problems };
-  await store.updatePassword(db, staffId, await hashPassword(next));
+  const hash = await hashPassword(next);
+  // The new password and the caller's audit record of it commit together.
+  await db.transaction(async (trx) => {
+    await store.updatePassword(trx, staffId, hash);
+    await within?.(trx, { ok: true });
+  });
   return { ok: true };
 }
 

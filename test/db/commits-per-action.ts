@@ -1,0 +1,183 @@
+// One durable commit per action (ARCHITECTURE.md, the data path), counted as the database sees them
+// for the way in, the evaluation and staff login: a change writes its records (audit, connection
+// log, the participant's status) in its own transaction; a try that changes nothing else (a wrong
+// SMS code, a rate limit's count) rides the group commit, shared with other requests, and is
+// durable before the answer. The outbox's dispatcher, sending in the background, is left out.
+// Runs on this pass's engine (TEST_DB).
+import test from 'ava';
+import { booking, loggedIn } from '../meetings/_booking.ts';
+import { commitsOf } from '../helpers/commits.ts';
+import { startRelay, type Relay } from '../helpers/relay.ts';
+import { startServer, type Client, type TestServer } from '../helpers/server.ts';
+import { delivered, startSmsc, type TestSmsc } from '../helpers/smsc.ts';
+import { until } from '../helpers/wait.ts';
+
+const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+
+let app: TestServer;
+let relay: Relay;
+let smsc: TestSmsc;
+test.before(async () => {
+  relay = await startRelay();
+  smsc = await startSmsc(delivered('e'));
+  app = await startServer({ env: { SMTP_URL: relay.url, SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none' } });
+});
+test.after.always(async () => {
+  await app?.stop();
+  await smsc?.close();
+  await relay?.close();
+});
+
+const smsTo = (number: string) =>
+  smsc.arrivals
+    .filter((a) => a.pdu.destination_addr === number.replace('+', ''))
+    .map((a) => {
+      const sm = a.pdu.short_message as { message?: string } | string;
+      return typeof sm === 'string' ? sm : String(sm.message ?? '');
+    });
+
+/** Books a meeting for a teacher invited by e-mail and a patient by SMS; returns both links. */
+async function book(mobile: string): Promise<{ emailLink: string; smsLink: string }> {
+  const { client } = await loggedIn(app);
+  const email = `eva.${Math.random().toString(36).slice(2)}@skola.example`;
+  await client.request('POST', '/api/v1/meetings', {
+    json: booking({
+      participants: [
+        { kind: 'patient', name: 'Sara Lind', mobile, identification: 'sms' },
+        { kind: 'guest', name: 'Lärare Eva Ek', email, identification: 'none' },
+      ],
+    }),
+  });
+  const mail = await until(`the mail to ${email}`, () =>
+    relay.received.find((m) => m.to && 'text' in m.to && m.to.text.includes(email)),
+  );
+  const smsLink = await until(`the SMS to ${mobile}`, () => /\/j\/[\w-]{24}/.exec(smsTo(mobile).join(''))?.[0]);
+  return { emailLink: /http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')![1], smsLink };
+}
+
+const typeName = (guest: Client, link: string, name: string) =>
+  guest.request('POST', '/j', {
+    form: { crumb: guest.crumb ?? '', token: link.slice(3), name },
+    headers: { 'user-agent': chrome },
+  });
+
+const none: string[][] = [];
+const counts = (c: { own: unknown[]; shared: unknown[] }) => `${c.own.length} (${c.shared.length})`;
+
+test.serial(
+  "a guest's way in: the link opened writes nothing, a wrong name and the right one are one commit each",
+  async (t) => {
+    const { emailLink } = await book('+46701112201');
+    const guest = app.client();
+
+    const opened = await commitsOf(app, () => guest.get(emailLink, { 'user-agent': chrome }));
+    t.is(opened.result.status, 200);
+    t.deepEqual(opened.own, none, 'opening the link writes nothing of its own (its rate limit rides the group commit)');
+
+    const wrong = await commitsOf(app, () => typeName(guest, emailLink, 'Lärare Eva Eck'));
+    t.is(wrong.result.status, 400);
+    t.deepEqual(wrong.own, [['connlog_entries', 'entry_persons']], "the try and the log's name_failed, one commit");
+
+    const right = await commitsOf(app, () => typeName(guest, emailLink, 'Lärare Eva Ek'));
+    t.is(right.result.status, 200);
+    t.deepEqual(
+      right.own,
+      [['connlog_entries', 'entry_persons', 'guest_sessions', 'participants']],
+      'the try, the bind, the session, the identification, the status and the log, one commit',
+    );
+    t.log(`own (shared) commits: link ${counts(opened)}, wrong name ${counts(wrong)}, name and bind ${counts(right)}`);
+  },
+);
+
+test.serial('an SMS code asked for is one commit; a wrong code and the right one ride the group commit', async (t) => {
+  const mobile = '+46701112202';
+  const { smsLink } = await book(mobile);
+  const guest = app.client();
+  await guest.get(smsLink, { 'user-agent': chrome });
+  t.is((await typeName(guest, smsLink, 'Sara Lind')).status, 302);
+
+  // The first visit to the code page sends the first code.
+  const asked = await commitsOf(app, () => guest.get('/entry/code'));
+  t.is(asked.result.status, 200);
+  t.deepEqual(
+    asked.own,
+    [['attempt_counters', 'entry_persons', 'outbox_messages']],
+    "the number's count, the code and its SMS in the outbox, one commit",
+  );
+  const sms = await until('the code', () => smsTo(mobile).find((text) => text.startsWith('Din kod')));
+  const code = /: (\d{6})\./.exec(sms)![1];
+
+  const wrong = await commitsOf(app, () =>
+    guest.request('POST', '/entry/code', {
+      form: { crumb: guest.crumb!, code: code === '000000' ? '111111' : '000000' },
+    }),
+  );
+  t.is(wrong.result.status, 400);
+  t.deepEqual(wrong.own, none, 'a wrong code is a try and nothing else: no commit of its own');
+  t.true(
+    wrong.shared.some((tables) => tables.includes('entry_persons')),
+    'the try is counted in a group commit, durable before the answer',
+  );
+
+  const right = await commitsOf(app, () =>
+    guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code } }),
+  );
+  t.is(right.result.status, 200);
+  t.deepEqual(right.own, none);
+  t.true(
+    right.shared.some((tables) =>
+      ['connlog_entries', 'entry_persons', 'participants'].every((table) => tables.includes(table)),
+    ),
+    'the try, the identification, the status and the log in one write of the group commit',
+  );
+  t.log(`own (shared) commits: code asked ${counts(asked)}, wrong code ${counts(wrong)}, right code ${counts(right)}`);
+});
+
+test.serial('an evaluation answered is one commit', async (t) => {
+  const { emailLink } = await book('+46701112203');
+  const guest = app.client();
+  await guest.get(emailLink, { 'user-agent': chrome });
+  t.is((await typeName(guest, emailLink, 'Lärare Eva Ek')).status, 200);
+  const page = await guest.get('/entry/evaluation');
+  const setId = /name="setId" value="([^"]+)"/.exec(page.text)![1];
+  const answered = await commitsOf(app, () =>
+    guest.request('POST', '/entry/evaluation', {
+      form: { crumb: guest.crumb ?? '', setId, q_sound_picture: '4', q_could_say: '5', q_digital_suited: 'yes' },
+    }),
+  );
+  t.is(answered.result.status, 200);
+  t.deepEqual(answered.own, [['evaluation_respondents', 'evaluation_responses']]);
+  t.log(`own (shared) commits: evaluation answered ${counts(answered)}`);
+});
+
+test.serial('a staff login, failed or not, a password change and a logout are one commit each', async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  const client = app.client();
+  await client.get('/login');
+
+  const failed = await commitsOf(app, () => client.login(staff.email, 'fel lösenord'));
+  t.is(failed.result.status, 401);
+  t.deepEqual(failed.own, [['audit_log', 'staff']], 'the try and its audit record, one commit');
+  t.true(
+    failed.shared.some((tables) => tables.includes('attempt_counters')),
+    'the rate limit rides the group commit',
+  );
+
+  const login = await commitsOf(app, () => client.login(staff.email, password));
+  t.is(login.result.status, 302);
+  t.deepEqual(login.own, [['audit_log', 'staff', 'staff_sessions']], 'the try, the session and the audit record');
+
+  const next = 'ett nytt långt lösenord';
+  const changed = await commitsOf(app, () =>
+    client.request('POST', '/password', { form: { crumb: client.crumb!, current: password, next, repeat: next } }),
+  );
+  t.is(changed.result.status, 200);
+  t.deepEqual(changed.own, [['audit_log', 'staff']], 'the new password and its audit record');
+
+  const out = await commitsOf(app, () => client.request('POST', '/logout', { form: { crumb: client.crumb! } }));
+  t.is(out.result.status, 302);
+  t.deepEqual(out.own, [['audit_log', 'staff_sessions']], "the session's end and its audit record");
+  t.log(
+    `own (shared) commits: login failed ${counts(failed)}, login ${counts(login)}, password ${counts(changed)}, logout ${counts(out)}`,
+  );
+});

@@ -1,0 +1,78 @@
+// Counts what reaches the disk: each committed transaction (or statement outside one) with the tables
+// it wrote, as the database saw it (knex's query events), told apart into the action's own commits
+// and the group committer's shared ones (db/group-commit.ts). Works on both engines.
+import type { Db } from '../../appliance/src/db/knex.ts';
+import type { TestServer } from './server.ts';
+
+export interface Commit {
+  tables: Set<string>;
+  /** A group commit: a transaction shared with whatever else was waiting. */
+  shared: boolean;
+}
+
+const sharedMark = "select 'group commit' as mark";
+
+/** The tables each committed transaction (or statement outside one) wrote. */
+export function watchCommits(db: Db) {
+  const open = new Map<string, Commit>();
+  const commits: Commit[] = [];
+  const listener = (q: { sql: string; __knexTxId?: string }) => {
+    const sql = q.sql.trim().toLowerCase();
+    const table = /^(?:insert into|update|delete from)\s+[`"]?(\w+)/.exec(sql)?.[1];
+    if (!q.__knexTxId) {
+      if (table) commits.push({ tables: new Set([table]), shared: false });
+      return;
+    }
+    const commit = open.get(q.__knexTxId) ?? { tables: new Set<string>(), shared: false };
+    open.set(q.__knexTxId, commit);
+    if (table) commit.tables.add(table);
+    if (sql === sharedMark) commit.shared = true;
+    if (sql.startsWith('commit')) {
+      commits.push(commit);
+      open.delete(q.__knexTxId);
+    }
+    if (sql.startsWith('rollback')) open.delete(q.__knexTxId);
+  };
+  db.on('query', listener);
+  return { commits, stop: () => db.off('query', listener) };
+}
+
+/** What one action committed. */
+export interface ActionCommits<T> {
+  result: T;
+  /** The tables of each transaction the action committed on its own, sorted. */
+  own: string[][];
+  /** The tables of the group commits its records rode (shared with whatever else was waiting). */
+  shared: string[][];
+}
+
+// The outbox's dispatcher sends in the background, in batched transactions of its own
+// (ARCHITECTURE.md): a commit that wrote only its tables is the dispatcher's, not the request's.
+const dispatcherOnly = (tables: Set<string>) => [...tables].every((table) => table.startsWith('outbox_'));
+
+/**
+ * Runs one action (a request) and sorts the commits it caused, from an idle group committer to an
+ * idle one. Each group commit is marked from inside (a harmless select in its transaction) so it
+ * can be told from the action's own.
+ */
+export async function commitsOf<T>(app: TestServer, action: () => Promise<T>): Promise<ActionCommits<T>> {
+  const { db, groupCommit } = app.server.app;
+  await groupCommit.settled();
+  const write = groupCommit.write.bind(groupCommit);
+  groupCommit.write = (work) => write(async (trx) => (await trx.raw(sharedMark), work(trx)));
+  const watch = watchCommits(db);
+  try {
+    const result = await action();
+    await groupCommit.settled();
+    const written = watch.commits.filter((c) => c.tables.size > 0 && !dispatcherOnly(c.tables));
+    const tables = (commits: Commit[]) => commits.map((c) => [...c.tables].sort());
+    return {
+      result,
+      own: tables(written.filter((c) => !c.shared)),
+      shared: tables(written.filter((c) => c.shared)),
+    };
+  } finally {
+    watch.stop();
+    groupCommit.write = write;
+  }
+}

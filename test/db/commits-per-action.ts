@@ -7,10 +7,11 @@
 import test from 'ava';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 import { commitsOf } from '../helpers/commits.ts';
+import { present } from '../helpers/present.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
 import { delivered, startSmsc, type TestSmsc } from '../helpers/smsc.ts';
-import { until } from '../helpers/wait.ts';
+import { mailedPath, until } from '../helpers/wait.ts';
 
 const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 
@@ -48,11 +49,9 @@ async function book(mobile: string): Promise<{ emailLink: string; smsLink: strin
       ],
     }),
   });
-  const mail = await until(`the mail to ${email}`, () =>
-    relay.received.find((m) => m.to && 'text' in m.to && m.to.text.includes(email)),
-  );
+  const emailLink = await mailedPath(relay, email);
   const smsLink = await until(`the SMS to ${mobile}`, () => /\/j\/[\w-]{24}/.exec(smsTo(mobile).join(''))?.[0]);
-  return { emailLink: /http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')![1], smsLink };
+  return { emailLink, smsLink };
 }
 
 const typeName = (guest: Client, link: string, name: string) =>
@@ -105,7 +104,7 @@ test.serial('an SMS code asked for is one commit; a wrong code and the right one
     "the number's count, the code and its SMS in the outbox, one commit",
   );
   const sms = await until('the code', () => smsTo(mobile).find((text) => text.startsWith('Din kod')));
-  const code = /: (\d{6})\./.exec(sms)![1];
+  const code = present(/: (\d{6})\./.exec(sms)?.[1], 'the six digits in the SMS');
 
   const wrong = await commitsOf(app, () =>
     guest.request('POST', '/entry/code', {
@@ -139,7 +138,7 @@ test.serial('an evaluation answered is one commit', async (t) => {
   await guest.get(emailLink, { 'user-agent': chrome });
   t.is((await typeName(guest, emailLink, 'Lärare Eva Ek')).status, 200);
   const page = await guest.get('/entry/evaluation');
-  const setId = /name="setId" value="([^"]+)"/.exec(page.text)![1];
+  const setId = present(/name="setId" value="([^"]+)"/.exec(page.text)?.[1], 'the question set on the evaluation page');
   const answered = await commitsOf(app, () =>
     guest.request('POST', '/entry/evaluation', {
       form: { crumb: guest.crumb ?? '', setId, q_sound_picture: '4', q_could_say: '5', q_digital_suited: 'yes' },

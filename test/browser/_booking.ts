@@ -1,7 +1,9 @@
 // Booking as the browser tests' routines start: a clinician books through the API a meeting that
 // starts a given number of minutes from now, so that its room opens (or the five-minute rule
 // fires) within the test.
+import type { Page } from 'puppeteer-core';
 import { booking, loggedIn } from '../meetings/_booking.ts';
+import { present } from '../helpers/present.ts';
 import type { TestServer } from '../helpers/server.ts';
 
 /** The booked meeting as the API answers it: the participants in the order they were booked. */
@@ -21,3 +23,7 @@ export async function bookStartingIn(app: TestServer, minutes: number, participa
   if (reply.status !== 201) throw new Error(`booking failed: ${reply.status} ${reply.text}`);
   return { client, staff, startsAt, meeting: reply.json<BookedMeeting>() };
 }
+
+/** The id of the meeting whose page is open (/meetings/<id>), as the address shows it. */
+export const meetingIdOf = (page: Page) =>
+  present(new URL(page.url()).pathname.split('/').pop(), `a meeting id in ${page.url()}`);

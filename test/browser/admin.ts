@@ -85,8 +85,11 @@ test.serial('an admin adds a care unit and a staff member in it, then creates an
   await type(admin, 'Namn', 'Lena Nord');
   await type(admin, 'E-postadress', 'lena.nord@region.example');
   await type(admin, 'HSA-id', 'SE2321000131-P000000000042');
-  const unitId = await admin.$$eval('#staff-unit option', (options) =>
-    options.find((o) => o.textContent === 'Barnhabilitering Väst 2')!.getAttribute('value')!,
+  const unitId = present(
+    await admin.$$eval('#staff-unit option', (options) =>
+      options.find((o) => o.textContent === 'Barnhabilitering Väst 2')?.getAttribute('value'),
+    ),
+    'the option for Barnhabilitering Väst 2',
   );
   await choose(admin, 'Vårdenhet', unitId);
   await choose(admin, 'Roll', 'clinician');
@@ -192,13 +195,13 @@ test.serial('every page, opened by an admin and by a guest, loads without a requ
     id: string;
     participants: { id: string }[];
   }>();
-  const unit = await findUnit(app.server.app.db, { name: 'Administration' });
-  const lena = await findStaff(app.server.app.db, { email: 'lena.nord@region.example' });
+  const unit = present(await findUnit(app.server.app.db, { name: 'Administration' }), 'the unit Administration');
+  const lena = present(await findStaff(app.server.app.db, { email: 'lena.nord@region.example' }), 'Lena Nord');
   const fill = (path: string) =>
     path
-      .replace('{id}', path.startsWith('/admin/staff/') ? lena!.id : meeting.id)
+      .replace('{id}', path.startsWith('/admin/staff/') ? lena.id : meeting.id)
       .replace('{participantId}', present(meeting.participants[0], 'the patient').id)
-      .replace('{unitId}', unit!.id)
+      .replace('{unitId}', unit.id)
       .replace('{role}', 'clinician');
   let opened = 0;
   for (const route of routes) {

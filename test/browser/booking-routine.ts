@@ -12,6 +12,7 @@ import type { TestServer } from '../helpers/server.ts';
 import { useStage } from '../helpers/stage.ts';
 import { until } from '../helpers/wait.ts';
 import { present } from '../helpers/present.ts';
+import { meetingIdOf } from './_booking.ts';
 
 let app: TestServer;
 let relay: Relay;
@@ -72,7 +73,7 @@ test('a patient invited by SMS is recorded with a personal number, and only the 
   await screenshot(page, 'booking-form');
   await submit(page, 'Boka mötet');
   t.regex(await text(page, '[role="status"]'), /Mötet är bokat/);
-  const id = new URL(page.url()).pathname.split('/').pop()!;
+  const id = meetingIdOf(page);
   const meeting = await app.server.plugins.meetings.service.find(id);
   const patient = present(meeting?.participants[0], 'the booked patient');
   t.is(patient.identification, 'sms');
@@ -168,7 +169,7 @@ test('rescheduling to the same time says nothing changed and tells nobody', asyn
   await choose(page, 'Välj identifieringsmetod', 'none');
   await submit(page, 'Lägg till');
   await submit(page, 'Boka mötet');
-  const id = new URL(page.url()).pathname.split('/').pop()!;
+  const id = meetingIdOf(page);
   await submit(page, 'Flytta mötet');
   t.regex(await text(page, '[role="status"]'), /Mötet har redan den tiden .* Inget ändrades och inget skickades/);
   t.notRegex(await text(page), /Mötet är flyttat/);

@@ -11,6 +11,7 @@ import { useStage } from '../helpers/stage.ts';
 import { booking } from '../meetings/_booking.ts';
 import { axe } from '../helpers/axe.ts';
 import { present } from '../helpers/present.ts';
+import { meetingIdOf } from './_booking.ts';
 
 let app: TestServer;
 let chromium: TestBrowser;
@@ -117,7 +118,7 @@ test.serial('a clinician books, finds, reschedules and cancels a meeting', async
   );
 
   // A status reported by another part of the appliance appears without a reload.
-  const meetingId = new URL(page.url()).pathname.split('/').pop()!;
+  const meetingId = meetingIdOf(page);
   const meeting = await app.server.plugins.meetings.service.find(meetingId);
   await page.waitForFunction(() => !(document.querySelector('.live-note') as HTMLElement).hidden);
   app.server.app.bus.emit('participant.status', {

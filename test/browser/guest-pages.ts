@@ -160,11 +160,13 @@ test.serial(
     t.true(await form.evaluate(() => document.documentElement.scrollWidth <= 320), 'no horizontal scrolling');
     await screenshotsAt(form, 'guest-evaluation-en');
     const radio = await group.$('::-p-aria([name="4"][role="radio"])');
-    await radio!.click();
+    await present(radio, 'the choice 4').click();
     await Promise.all([form.waitForNavigation(), press(form, 'Send the answers')]);
     t.regex(await textOf(form), /Thank you for your answers/);
-    // Spent: its hash is gone, so nothing says any more whose it was (the page is the default's).
-    t.is((await form.goto(link))?.status(), 404);
+    // Opened again (the mail found a week later): it says so in her language, with no form to answer again.
+    t.is((await form.goto(link))?.status(), 409);
+    t.is(await form.title(), 'You have already answered – Samverka');
+    t.is(await form.$('input[type="radio"]'), null, 'no form to answer again');
     await form.browserContext().close();
   },
 );

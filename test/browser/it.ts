@@ -11,6 +11,7 @@ import { useStage } from '../helpers/stage.ts';
 import { passStaffTechTest } from '../helpers/techtest.ts';
 import { until } from '../helpers/wait.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
+import { present } from '../helpers/present.ts';
 
 let app: TestServer;
 let chromium: TestBrowser;
@@ -165,8 +166,11 @@ test.serial(
     t.is(await selected('Vårdenhet'), 'Välj vårdenhet');
     await type(admin, 'Namn', 'Nils Nyman');
     await type(admin, 'E-postadress', 'nils.nyman@region.example');
-    const unitId = await admin.$$eval('#staff-unit option', (options) =>
-      options.find((o) => o.textContent === 'Barnmedicin')!.getAttribute('value')!,
+    const unitId = present(
+      await admin.$$eval('#staff-unit option', (options) =>
+        options.find((o) => o.textContent === 'Barnmedicin')?.getAttribute('value'),
+      ),
+      'the option for Barnmedicin',
     );
     await (await admin.locator('::-p-aria([name="Vårdenhet"][role="combobox"])').waitHandle()).select(unitId);
     await submit(admin, 'Lägg till');

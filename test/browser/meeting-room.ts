@@ -11,6 +11,7 @@ import { useStage } from '../helpers/stage.ts';
 import { passStaffTechTest } from '../helpers/techtest.ts';
 import { until } from '../helpers/wait.ts';
 import { bookStartingIn } from './_booking.ts';
+import { present } from '../helpers/present.ts';
 
 let relay: Relay;
 let app: TestServer;
@@ -103,7 +104,7 @@ test.serial(
     const button = await (
       await card(page, 'Lena Lärare-Johansson')
     ).waitForSelector('::-p-aria([name="Skicka mejl: vi väntar på dig"][role="button"])');
-    await Promise.all([page.waitForNavigation(), button!.click()]);
+    await Promise.all([page.waitForNavigation(), present(button, 'the e-mail nudge button').click()]);
     const nudge = await until('the e-mail nudge', () =>
       relay.received.slice(mailsBefore).find((m) => m.to && 'text' in m.to && m.to.text.includes(teacherEmail)),
     );

@@ -133,13 +133,15 @@ test.serial('an SMS code asked for is one commit; a wrong code and the right one
   t.log(`own (shared) commits: code asked ${counts(asked)}, wrong code ${counts(wrong)}, right code ${counts(right)}`);
 });
 
-test.serial('an evaluation answered is one commit', async (t) => {
+test.serial('an evaluation offered writes nothing of its own; answered, it is one commit', async (t) => {
   const { emailLink } = await book('+46701112203');
   const guest = app.client();
   await guest.get(emailLink, { 'user-agent': chrome });
   t.is((await typeName(guest, emailLink, 'Lärare Eva Ek')).status, 200);
-  const page = await guest.get('/entry/evaluation');
-  const setId = /name="setId" value="([^"]+)"/.exec(page.text)![1];
+  const offered = await commitsOf(app, () => guest.get('/entry/evaluation'));
+  t.is(offered.result.status, 200);
+  t.deepEqual(offered.own, none, 'the form offered: its respondent row rides the group commit');
+  const setId = /name="setId" value="([^"]+)"/.exec(offered.result.text)![1];
   const answered = await commitsOf(app, () =>
     guest.request('POST', '/entry/evaluation', {
       form: { crumb: guest.crumb ?? '', setId, q_sound_picture: '4', q_could_say: '5', q_digital_suited: 'yes' },
@@ -147,7 +149,7 @@ test.serial('an evaluation answered is one commit', async (t) => {
   );
   t.is(answered.result.status, 200);
   t.deepEqual(answered.own, [['evaluation_respondents', 'evaluation_responses']]);
-  t.log(`own (shared) commits: evaluation answered ${counts(answered)}`);
+  t.log(`own (shared) commits: evaluation offered ${counts(offered)}, answered ${counts(answered)}`);
 });
 
 test.serial('a staff login, failed or not, a password change and a logout are one commit each', async (t) => {

@@ -152,7 +152,7 @@ async function guestOffer(request: Request): Promise<Offer> {
   const meeting = await findMeeting(db, guest.meetingId);
   const participant = await findParticipant(db, guest.participantId);
   if (!meeting || !participant) throw new EvaluationError('unknown');
-  return offerToParticipant(db, meeting, participant, guest.person);
+  return offerToParticipant(db, meeting, participant, guest.person, request.server.app.groupCommit);
 }
 
 async function staffOffer(request: Request, meetingId: string): Promise<Offer> {
@@ -161,7 +161,7 @@ async function staffOffer(request: Request, meetingId: string): Promise<Offer> {
   const meeting = await meetingFor(request.server, staff, meetingId);
   if (!tookPart(staff.id, meeting)) throw Boom.forbidden(t(languageOf(request), 'evaluation.notParticipant'));
   await request.audit('evaluation.offer', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
-  return offerToStaff(db, meeting, staff.id);
+  return offerToStaff(db, meeting, staff.id, request.server.app.groupCommit);
 }
 
 const today = () => new Date().toISOString().slice(0, 10);

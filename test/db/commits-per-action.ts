@@ -9,6 +9,7 @@ import { booking, loggedIn } from '../meetings/_booking.ts';
 import { commitsOf } from '../helpers/commits.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
+import { passedAnswers } from '../helpers/techtest.ts';
 import { delivered, startSmsc, type TestSmsc } from '../helpers/smsc.ts';
 import { until } from '../helpers/wait.ts';
 
@@ -65,7 +66,7 @@ const none: string[][] = [];
 const counts = (c: { own: unknown[]; shared: unknown[] }) => `${c.own.length} (${c.shared.length})`;
 
 test.serial(
-  "a guest's way in: the link opened writes nothing, a wrong name and the right one are one commit each",
+  "a guest's way in: the link opened writes nothing; a wrong name, the right one and the tech test are one commit each",
   async (t) => {
     const { emailLink } = await book('+46701112201');
     const guest = app.client();
@@ -85,7 +86,17 @@ test.serial(
       [['connlog_entries', 'entry_persons', 'guest_sessions', 'participants']],
       'the try, the bind, the session, the identification, the status and the log, one commit',
     );
-    t.log(`own (shared) commits: link ${counts(opened)}, wrong name ${counts(wrong)}, name and bind ${counts(right)}`);
+
+    const tested = await commitsOf(app, () => guest.request('POST', '/entry/test/results', { json: passedAnswers }));
+    t.true(tested.result.status < 300, tested.result.text);
+    t.deepEqual(
+      tested.own,
+      [['connlog_entries', 'participants', 'techtest_results']],
+      "the test's result, the participant's status and the log's entry, one commit",
+    );
+    t.log(
+      `own (shared) commits: link ${counts(opened)}, wrong name ${counts(wrong)}, name and bind ${counts(right)}, tech test ${counts(tested)}`,
+    );
   },
 );
 

@@ -41,7 +41,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        project: ['./tsconfig.check.json', './tsconfig.check-tests.json'],
+        project: ['./tsconfig.check.json'],
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -6,6 +6,7 @@ import { findAudit, insertAudit } from '../../appliance/src/audit/store.ts';
 import { purgeAudit, retentionCutoff } from '../../appliance/src/audit/retention.ts';
 import { createDb } from '../../appliance/src/db/knex.ts';
 import { everyDatabase } from '../helpers/databases.ts';
+import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { booking, loggedIn, patientWithBankId } from '../meetings/_booking.ts';
 
@@ -141,7 +142,10 @@ test('the audit viewer searches by staff member, meeting, action and period, and
   t.is((await admin.get('/admin/audit?from=2026-02-30')).status, 400);
   const searches = await findAudit(app.server.app.db, { staffId: adminStaff.id, action: 'audit.search' });
   t.is(searches.length, 3);
-  t.is((searches.at(-1)!.details as { query: { staff: string } }).query.staff, staff.id);
+  t.is(
+    (present(searches.at(-1), 'the record of the last search').details as { query: { staff: string } }).query.staff,
+    staff.id,
+  );
 });
 
 test('only admins reach the audit pages', async (t) => {

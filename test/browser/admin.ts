@@ -12,24 +12,17 @@ import { axe } from '../helpers/axe.ts';
 import { fill, press, type TestBrowser } from '../helpers/browser.ts';
 import { until } from '../helpers/wait.ts';
 import type { TestServer } from '../helpers/server.ts';
-import { startStage, type Stage } from '../helpers/stage.ts';
+import { useStage } from '../helpers/stage.ts';
 import type { TestSmsc } from '../helpers/smsc.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 import { present } from '../helpers/present.ts';
 
-const parts = { relay: true, smsc: true, browser: true } as const;
-let stage: Stage<typeof parts> | undefined;
 let app: TestServer;
 let chromium: TestBrowser;
 let smsc: TestSmsc;
+useStage({ relay: true, smsc: true, browser: true }, (stage) => ({ app, chromium, smsc } = stage));
 /** Every request a watched page made to another origin (there must be none). */
 const foreign: string[] = [];
-
-test.before(async () => {
-  stage = await startStage(parts);
-  ({ app, chromium, smsc } = stage);
-});
-test.after.always(() => stage?.stop());
 
 /** A page whose every request is checked: same origin goes on, anything else is noted and refused. */
 async function watchedPage(options: { ownCookies?: boolean } = {}): Promise<Page> {

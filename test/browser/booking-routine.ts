@@ -9,21 +9,14 @@ import { addDays, today } from '../../appliance/src/common/clock.ts';
 import { fill, press, screenshot, type TestBrowser } from '../helpers/browser.ts';
 import type { Relay } from '../helpers/relay.ts';
 import type { TestServer } from '../helpers/server.ts';
-import { startStage, type Stage } from '../helpers/stage.ts';
+import { useStage } from '../helpers/stage.ts';
 import { until } from '../helpers/wait.ts';
 import { present } from '../helpers/present.ts';
 
-const parts = { relay: true, browser: true } as const;
-let stage: Stage<typeof parts> | undefined;
 let app: TestServer;
 let relay: Relay;
 let chromium: TestBrowser;
-
-test.before(async () => {
-  stage = await startStage(parts);
-  ({ app, relay, chromium } = stage);
-});
-test.after.always(() => stage?.stop());
+useStage({ relay: true, browser: true }, (stage) => ({ app, relay, chromium } = stage));
 
 const byLabel = (page: Page, label: string) => page.locator(`::-p-aria(${label})`).waitHandle();
 const submit = (page: Page, name: string) => Promise.all([page.waitForNavigation(), press(page, name)]);

@@ -7,21 +7,14 @@ import type { Page } from 'puppeteer-core';
 import { addDays, mondayOf, today } from '../../appliance/src/common/clock.ts';
 import { fill, press, type TestBrowser } from '../helpers/browser.ts';
 import type { TestServer } from '../helpers/server.ts';
-import { startStage, type Stage } from '../helpers/stage.ts';
+import { useStage } from '../helpers/stage.ts';
 import { booking } from '../meetings/_booking.ts';
 import { axe } from '../helpers/axe.ts';
 import { present } from '../helpers/present.ts';
 
-const parts = { browser: true } as const;
-let stage: Stage<typeof parts> | undefined;
 let app: TestServer;
 let chromium: TestBrowser;
-
-test.before(async () => {
-  stage = await startStage(parts);
-  ({ app, chromium } = stage);
-});
-test.after.always(() => stage?.stop());
+useStage({ browser: true }, (stage) => ({ app, chromium } = stage));
 
 const byLabel = (page: Page, label: string) => page.locator(`::-p-aria(${label})`).waitHandle();
 

@@ -2,7 +2,7 @@
 // a guest reaches the form on leaving the meeting; each answers by the questions' labels, and the
 // form passes axe-core.
 import test from 'ava';
-import { startStage } from '../helpers/stage.ts';
+import { useStage } from '../helpers/stage.ts';
 import type { Page } from 'puppeteer-core';
 import { fill, press, type TestBrowser } from '../helpers/browser.ts';
 import { bookMeeting, mailsTo, patientEnters, smsTo, worldParts, until, type World } from '../connlog/_meeting.ts';
@@ -11,12 +11,10 @@ import { present } from '../helpers/present.ts';
 
 let world: World;
 let chromium: TestBrowser;
-test.before(async () => {
-  const stage = await startStage({ ...worldParts, browser: true });
+useStage({ ...worldParts, browser: true }, (stage) => {
   world = stage;
   chromium = stage.chromium;
 });
-test.after.always(() => world?.stop());
 
 /** Picks an option inside the question's group, as a screen reader user hears it: the question, then the choice. */
 async function choose(page: Page, question: string, option: string): Promise<void> {

@@ -4,9 +4,9 @@
 // cannot start, and the evaluation at 320 px. The appliance runs without Jitsi and TURN, as a
 // fresh installation does. Every page is also photographed at 375 and 320 px (screenshots/guest-*).
 import test from 'ava';
-import { startStage } from '../helpers/stage.ts';
+import { useStage } from '../helpers/stage.ts';
 import type { Page } from 'puppeteer-core';
-import { booking, loggedIn } from '../meetings/_booking.ts';
+import { bookStartingIn } from './_booking.ts';
 import { fill, press, screenshotsAt, type TestBrowser } from '../helpers/browser.ts';
 import { mailsTo, smsTo, worldParts, until, type World } from '../connlog/_meeting.ts';
 import { passTechTest } from '../helpers/techtest.ts';
@@ -17,12 +17,10 @@ const safariMac =
 
 let world: World;
 let chromium: TestBrowser;
-test.before(async () => {
-  const stage = await startStage({ ...worldParts, browser: true });
+useStage({ ...worldParts, browser: true }, (stage) => {
   world = stage;
   chromium = stage.chromium;
 });
-test.after.always(() => world?.stop());
 
 interface Invitee {
   name: string;
@@ -36,9 +34,6 @@ interface Invitee {
  * each invitee's link is read from the mail or SMS that really went out.
  */
 async function book(invitees: Invitee[], minutes = 2 * 24 * 60) {
-  const { client } = await loggedIn(world.app);
-  const startsAt = new Date(Date.now() + minutes * 60_000);
-  startsAt.setUTCSeconds(0, 0);
   const people = invitees.map(({ bySms, ...p }) => ({
     kind: 'guest',
     ...p,
@@ -52,14 +47,7 @@ async function book(invitees: Invitee[], minutes = 2 * 24 * 60) {
     mobile: `070${Math.floor(1_000_000 + Math.random() * 8_999_999)}`,
     identification: 'sms',
   };
-  const reply = await client.request('POST', '/api/v1/meetings', {
-    json: booking({ startsAt: startsAt.toISOString(), participants: [patient, ...people] }),
-  });
-  if (reply.status !== 201) throw new Error(`booking failed: ${reply.status} ${reply.text}`);
-  const meeting = reply.json<{
-    id: string;
-    participants: { id: string; mobile: string | null; email: string | null }[];
-  }>();
+  const { meeting } = await bookStartingIn(world.app, minutes, [patient, ...people]);
   const invited: { id: string; email: string | null; link: string }[] = [];
   for (const p of meeting.participants.slice(1)) {
     const text = () =>

@@ -8,7 +8,7 @@
 import test from 'ava';
 import type { BrowserContext, Page } from 'puppeteer-core';
 import { latestResult } from '../../appliance/src/techtest/store.ts';
-import { booking, loggedIn } from '../meetings/_booking.ts';
+import { bookStartingIn } from './_booking.ts';
 import { fill, launchFirefox, press, screenshotsAt, type TestBrowser } from '../helpers/browser.ts';
 import { startCoturn, type Coturn } from '../helpers/coturn.ts';
 import type { Relay } from '../helpers/relay.ts';
@@ -73,9 +73,6 @@ const smsText = (a: Arrival) => {
  * unless given; every invitee's link is read from what the relay or the SMSC received.
  */
 async function book(invitees: Invitee[]) {
-  const { client, staff } = await loggedIn(app);
-  const startsAt = new Date(Date.now() + 10 * 60_000);
-  startsAt.setUTCSeconds(0, 0);
   const everyone = invitees.some((p) => p.kind === 'patient')
     ? invitees
     : [{ kind: 'patient' as const, name: 'Sara Lind', identification: 'sms' as const, bySms: true }, ...invitees];
@@ -85,11 +82,7 @@ async function book(invitees: Invitee[]) {
     ...p,
     ...(bySms ? { mobile: mobileNumber() } : { email: `${Math.random().toString(36).slice(2)}@skola.example` }),
   }));
-  const reply = await client.request('POST', '/api/v1/meetings', {
-    json: booking({ startsAt: startsAt.toISOString(), participants: people }),
-  });
-  if (reply.status !== 201) throw new Error(`booking failed: ${reply.status} ${reply.text}`);
-  const meeting = reply.json<{ id: string; participants: { id: string }[] }>();
+  const { staff, meeting } = await bookStartingIn(app, 10, people);
   const linkTo = (p: (typeof people)[number]): string | undefined => {
     if ('email' in p) {
       const mail = relay.received.find((m) => m.to && 'text' in m.to && m.to.text.includes(p.email));

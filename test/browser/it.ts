@@ -7,21 +7,14 @@ import test from 'ava';
 import type { Page } from 'puppeteer-core';
 import { brokenText, fill, press, screenshot, type TestBrowser } from '../helpers/browser.ts';
 import { testPassword, type TestServer } from '../helpers/server.ts';
-import { startStage, type Stage } from '../helpers/stage.ts';
+import { useStage } from '../helpers/stage.ts';
 import { passStaffTechTest } from '../helpers/techtest.ts';
 import { until } from '../helpers/wait.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 
-const parts = { relay: true, browser: true } as const;
-let stage: Stage<typeof parts> | undefined;
 let app: TestServer;
 let chromium: TestBrowser;
-
-test.before(async () => {
-  stage = await startStage(parts);
-  ({ app, chromium } = stage);
-});
-test.after.always(() => stage?.stop());
+useStage({ relay: true, browser: true }, (stage) => ({ app, chromium } = stage));
 
 /** A person at their own computer: a browser context of their own, logged in, at 1280 × 800. */
 async function loggedInPage(email: string, password = testPassword): Promise<Page> {

@@ -2,18 +2,11 @@
 import test from 'ava';
 import { fill, press, type TestBrowser } from '../helpers/browser.ts';
 import type { TestServer } from '../helpers/server.ts';
-import { startStage, type Stage } from '../helpers/stage.ts';
+import { useStage } from '../helpers/stage.ts';
 
-const parts = { browser: true } as const;
-let stage: Stage<typeof parts> | undefined;
 let app: TestServer;
 let chromium: TestBrowser;
-
-test.before(async () => {
-  stage = await startStage(parts);
-  ({ app, chromium } = stage);
-});
-test.after.always(() => stage?.stop());
+useStage({ browser: true }, (stage) => ({ app, chromium } = stage));
 
 test.serial('a clinician logs in and out', async (t) => {
   const { staff, password } = await app.staff('clinician', 'Barn- och ungdomsmedicin', { name: 'Karin Åberg' });

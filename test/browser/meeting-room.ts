@@ -7,22 +7,15 @@ import type { Page } from 'puppeteer-core';
 import { brokenText, fill, press, screenshot, type TestBrowser } from '../helpers/browser.ts';
 import type { Relay } from '../helpers/relay.ts';
 import { testPassword, type TestServer } from '../helpers/server.ts';
-import { startStage, type Stage } from '../helpers/stage.ts';
+import { useStage } from '../helpers/stage.ts';
 import { passStaffTechTest } from '../helpers/techtest.ts';
 import { until } from '../helpers/wait.ts';
-import { booking, loggedIn } from '../meetings/_booking.ts';
+import { bookStartingIn } from './_booking.ts';
 
-const parts = { relay: true, smsc: true, jitsi: true, browser: true } as const;
-let stage: Stage<typeof parts> | undefined;
 let relay: Relay;
 let app: TestServer;
 let chromium: TestBrowser;
-
-test.before(async () => {
-  stage = await startStage(parts);
-  ({ relay, app, chromium } = stage);
-});
-test.after.always(() => stage?.stop());
+useStage({ relay: true, smsc: true, jitsi: true, browser: true }, (stage) => ({ relay, app, chromium } = stage));
 
 /**
  * A meeting with a patient and her proxy (both by SMS), a teacher by e-mail and a social worker by
@@ -30,28 +23,18 @@ test.after.always(() => stage?.stop());
  * meeting room at 1280 × 800.
  */
 async function roomWithNoShows(): Promise<{ page: Page; meetingId: string; teacherEmail: string }> {
-  const { client, staff } = await loggedIn(app);
-  const startsAt = new Date(Date.now() + 2 * 60_000);
-  startsAt.setUTCSeconds(0, 0);
   const teacherEmail = `lena.${Math.random().toString(36).slice(2)}@skola.example`;
-  const meeting = (
-    await client.request('POST', '/api/v1/meetings', {
-      json: booking({
-        startsAt: startsAt.toISOString(),
-        participants: [
-          {
-            kind: 'patient_proxy',
-            name: 'Sara Lind',
-            mobile: '070-123 45 67',
-            identification: 'sms',
-            proxy: { name: 'Anna Lind', mobile: '070-765 43 21' },
-          },
-          { kind: 'guest', name: 'Lena Lärare-Johansson', email: teacherEmail, identification: 'none' },
-          { kind: 'guest', name: 'Olle Socialsekreterare', mobile: '076-123 45 67', identification: 'sms' },
-        ],
-      }),
-    })
-  ).json();
+  const { staff, startsAt, meeting } = await bookStartingIn(app, 2, [
+    {
+      kind: 'patient_proxy',
+      name: 'Sara Lind',
+      mobile: '070-123 45 67',
+      identification: 'sms',
+      proxy: { name: 'Anna Lind', mobile: '070-765 43 21' },
+    },
+    { kind: 'guest', name: 'Lena Lärare-Johansson', email: teacherEmail, identification: 'none' },
+    { kind: 'guest', name: 'Olle Socialsekreterare', mobile: '076-123 45 67', identification: 'sms' },
+  ]);
   // The room opens, and six minutes after the start nobody is there: the five-minute rule fires.
   await app.server.plugins.rooms.service.tick();
   await app.server.plugins.rooms.service.tick(new Date(startsAt.getTime() + 6 * 60_000));

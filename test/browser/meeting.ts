@@ -3,54 +3,36 @@
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
 import { verifyToken } from '../../appliance/src/rooms/jitsi.ts';
-import { booking, loggedIn } from '../meetings/_booking.ts';
 import { fill, press, type TestBrowser } from '../helpers/browser.ts';
 import type { Relay } from '../helpers/relay.ts';
 import { passStaffTechTest, passTechTest } from '../helpers/techtest.ts';
 import { testPassword, type TestServer } from '../helpers/server.ts';
-import { jwtSecret, startStage, type Stage } from '../helpers/stage.ts';
+import { jwtSecret, useStage } from '../helpers/stage.ts';
 import { present } from '../helpers/present.ts';
+import { mailedLink } from '../helpers/wait.ts';
+import { bookStartingIn } from './_booking.ts';
 
-const parts = { relay: true, jitsi: true, browser: true } as const;
-let stage: Stage<typeof parts> | undefined;
 let jitsiUrl: string;
 let relay: Relay;
 let app: TestServer;
 let chromium: TestBrowser;
-
-test.before(async () => {
-  stage = await startStage(parts);
+useStage({ relay: true, jitsi: true, browser: true }, (stage) => {
   ({ relay, app, chromium } = stage);
   jitsiUrl = stage.jitsi.url;
 });
-test.after.always(() => stage?.stop());
 
+/** A meeting in ten minutes with the patient (by SMS) and a teacher invited by e-mail: her link from the mail. */
 async function book() {
-  const { client, staff } = await loggedIn(app);
-  const startsAt = new Date(Date.now() + 10 * 60_000);
-  startsAt.setUTCSeconds(0, 0);
   const email = `lena.${Math.random().toString(36).slice(2)}@skola.example`;
-  const meeting = (
-    await client.request('POST', '/api/v1/meetings', {
-      json: booking({
-        startsAt: startsAt.toISOString(),
-        participants: [
-          { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' },
-          { kind: 'guest', name: 'Lena Lärare', email, identification: 'none' },
-        ],
-      }),
-    })
-  ).json();
-  const mail = await (async () => {
-    for (let i = 0; i < 400; i++) {
-      const found = relay.received.find((m) => m.to && 'text' in m.to && m.to.text.includes(email));
-      if (found) return found;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error('no invitation');
-  })();
-  const link = present(/(http:\/\/\S+\/j\/[\w-]+)/.exec(mail.text ?? '')?.[1], 'the link in the invitation');
-  return { client, staff, meeting, link };
+  const { staff, meeting } = await bookStartingIn(app, 10, [
+    { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' },
+    { kind: 'guest', name: 'Lena Lärare', email, identification: 'none' },
+  ]);
+  const [patient, teacher] = [
+    present(meeting.participants[0], 'the patient'),
+    present(meeting.participants[1], 'the invited teacher'),
+  ];
+  return { staff, meeting, patient, teacher, link: await mailedLink(relay, email) };
 }
 
 const recorded = (page: Page) =>
@@ -62,8 +44,7 @@ const recorded = (page: Page) =>
 test.serial(
   'a guest goes from the waiting room to the meeting, which starts Jitsi with this room, the token and the invited name; events reach the connection log',
   async (t) => {
-    const { meeting, link } = await book();
-    const guest = meeting.participants[1];
+    const { meeting, teacher: guest, link } = await book();
     // The tech test itself is driven in test/browser/techtest.ts and guest.ts: here it is recorded as passed.
     await passTechTest(app, { type: 'participant', id: guest.id });
 
@@ -141,7 +122,7 @@ test.serial(
 test.serial(
   'staff open the room from the meeting: Jitsi with an owner token, and the participant panel follows the room live',
   async (t) => {
-    const { staff, meeting } = await book();
+    const { staff, meeting, patient: sara } = await book();
     await app.server.plugins.rooms.service.tick();
     const page = await chromium.page();
     await page.goto(`${app.url}/login`);
@@ -162,7 +143,6 @@ test.serial(
     );
 
     // Someone joins (the rooms plugin reports presence from Prosody): the panel changes without a reload.
-    const sara = meeting.participants[0];
     const row = `[data-participant="${sara.id}"]`;
     t.notRegex(await page.$eval(row, (el) => el.textContent ?? ''), /Ansluten/);
     app.server.app.bus.emit('participant.status', { meetingId: meeting.id, participantId: sara.id, status: 'joined' });

@@ -1,18 +1,16 @@
 // Support in Chromium: finds a meeting by the patient's phone number, reads its connection log as a
 // person would (sentences and labelled figures, no raw keys or page internals) and exports it.
 import test from 'ava';
-import { startStage } from '../helpers/stage.ts';
+import { useStage } from '../helpers/stage.ts';
 import { fill, press, screenshot, type TestBrowser } from '../helpers/browser.ts';
 import { bookMeeting, chrome, guestEnters, worldParts, until, type World } from '../connlog/_meeting.ts';
 
 let world: World;
 let chromium: TestBrowser;
-test.before(async () => {
-  const stage = await startStage({ ...worldParts, browser: true });
+useStage({ ...worldParts, browser: true }, (stage) => {
   world = stage;
   chromium = stage.chromium;
 });
-test.after.always(() => world?.stop());
 
 test("support reads a meeting's log in words and figures, and exports it as JSON and CSV", async (t) => {
   const booked = await bookMeeting(world);

@@ -97,9 +97,15 @@ test('a meeting from booking to its end leaves the expected timeline entries in 
     ['message_queued', 'message_sent', 'message_delivered'],
   );
 
-  const tested = all.find((e) => e.type === 'techtest')!;
+  const tested = present(
+    all.find((e) => e.type === 'techtest'),
+    'the tech test in the timeline',
+  );
   t.like(tested.details, { verdict: 'good', camera: 'yes', rttMs: 42, browser: 'Chrome 126', os: 'Linux' });
-  const cameraError = all.find((e) => e.type === 'client_cameraError')!;
+  const cameraError = present(
+    all.find((e) => e.type === 'client_cameraError'),
+    'the camera error in the timeline',
+  );
   t.true(cameraError.error);
   t.like(cameraError.details, { name: 'NotReadableError', browser: 'Chrome 126' });
   t.deepEqual(

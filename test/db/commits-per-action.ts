@@ -7,6 +7,7 @@
 import test from 'ava';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 import { commitsOf } from '../helpers/commits.ts';
+import { present } from '../helpers/present.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
 import { passedAnswers } from '../helpers/techtest.ts';
@@ -53,7 +54,10 @@ async function book(mobile: string): Promise<{ emailLink: string; smsLink: strin
     relay.received.find((m) => m.to && 'text' in m.to && m.to.text.includes(email)),
   );
   const smsLink = await until(`the SMS to ${mobile}`, () => /\/j\/[\w-]{24}/.exec(smsTo(mobile).join(''))?.[0]);
-  return { emailLink: /http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')![1], smsLink };
+  return {
+    emailLink: present(/http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')?.[1], 'the link in the invitation mail'),
+    smsLink,
+  };
 }
 
 const typeName = (guest: Client, link: string, name: string) =>
@@ -116,11 +120,11 @@ test.serial('an SMS code asked for is one commit; a wrong code and the right one
     "the number's count, the code and its SMS in the outbox, one commit",
   );
   const sms = await until('the code', () => smsTo(mobile).find((text) => text.startsWith('Din kod')));
-  const code = /: (\d{6})\./.exec(sms)![1];
+  const code = present(/: (\d{6})\./.exec(sms)?.[1], 'the code in the SMS');
 
   const wrong = await commitsOf(app, () =>
     guest.request('POST', '/entry/code', {
-      form: { crumb: guest.crumb!, code: code === '000000' ? '111111' : '000000' },
+      form: { crumb: guest.crumb ?? '', code: code === '000000' ? '111111' : '000000' },
     }),
   );
   t.is(wrong.result.status, 400);
@@ -131,7 +135,7 @@ test.serial('an SMS code asked for is one commit; a wrong code and the right one
   );
 
   const right = await commitsOf(app, () =>
-    guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code } }),
+    guest.request('POST', '/entry/code', { form: { crumb: guest.crumb ?? '', code } }),
   );
   t.is(right.result.status, 200);
   t.deepEqual(right.own, none);
@@ -152,7 +156,7 @@ test.serial('an evaluation offered writes nothing of its own; answered, it is on
   const offered = await commitsOf(app, () => guest.get('/entry/evaluation'));
   t.is(offered.result.status, 200);
   t.deepEqual(offered.own, none, 'the form offered: its respondent row rides the group commit');
-  const setId = /name="setId" value="([^"]+)"/.exec(offered.result.text)![1];
+  const setId = present(/name="setId" value="([^"]+)"/.exec(offered.result.text)?.[1], "the form's question set");
   const answered = await commitsOf(app, () =>
     guest.request('POST', '/entry/evaluation', {
       form: { crumb: guest.crumb ?? '', setId, q_sound_picture: '4', q_could_say: '5', q_digital_suited: 'yes' },
@@ -182,12 +186,12 @@ test.serial('a staff login, failed or not, a password change and a logout are on
 
   const next = 'ett nytt långt lösenord';
   const changed = await commitsOf(app, () =>
-    client.request('POST', '/password', { form: { crumb: client.crumb!, current: password, next, repeat: next } }),
+    client.request('POST', '/password', { form: { crumb: client.crumb ?? '', current: password, next, repeat: next } }),
   );
   t.is(changed.result.status, 200);
   t.deepEqual(changed.own, [['audit_log', 'staff']], 'the new password and its audit record');
 
-  const out = await commitsOf(app, () => client.request('POST', '/logout', { form: { crumb: client.crumb! } }));
+  const out = await commitsOf(app, () => client.request('POST', '/logout', { form: { crumb: client.crumb ?? '' } }));
   t.is(out.result.status, 302);
   t.deepEqual(out.own, [['audit_log', 'staff_sessions']], "the session's end and its audit record");
   t.log(

@@ -175,7 +175,10 @@ test('the right name binds the link to this browser and leads on without the tok
   t.is(reply.headers.get('cache-control'), 'no-store', 'the page holds TURN credentials: never kept');
   t.false(reply.text.includes(token));
   t.regex(
-    reply.headers.getSetCookie().find((c) => c.startsWith('samverka_guest='))!,
+    present(
+      reply.headers.getSetCookie().find((c) => c.startsWith('samverka_guest=')),
+      'the guest session cookie',
+    ),
     /HttpOnly; SameSite=Lax/,
   );
   const next = await guest.get('/entry');

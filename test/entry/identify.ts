@@ -62,7 +62,10 @@ interface Booked {
   linkOf(email: string): string;
 }
 
-/** Books a meeting with `participant` invited by e-mail (after a patient, if it is a guest); returns each invited person's link. */
+/**
+ * Books a meeting with `participant` invited by e-mail (after a patient, if it is a guest); returns each
+ * invited person's link.
+ */
 async function book(app: TestServer, participant: Record<string, unknown>, emails: string[]): Promise<Booked> {
   const { client } = await loggedIn(app);
   const patient = {
@@ -293,7 +296,10 @@ test("a colleague booked with SITHS matches by the HSA-ID on the colleague's sta
   });
   t.is(reply.status, 201);
   const meeting = (await findMeeting(world.app.server.app.db, reply.json().id))!;
-  const participant = meeting.participants.find((p) => p.kind === 'colleague')!;
+  const participant = present(
+    meeting.participants.find((p) => p.kind === 'colleague'),
+    'the colleague',
+  );
   t.is(participant.identification, 'siths');
   const invitation = {
     person: 'main' as const,

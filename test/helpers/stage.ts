@@ -2,6 +2,7 @@
 // with the real parts it sends through started beside it - an SMTP relay, an SMSC, a stand-in for
 // Jitsi's web server - and Chromium, started together and stopped together, last started first
 // stopped. Each test file asks for the parts its routine needs.
+import test from 'ava';
 import type { Answer, Arrival } from './smsc.ts';
 import { launchChromium, type TestBrowser } from './browser.ts';
 import { startJitsiStandIn, type JitsiStandIn } from './jitsi.ts';
@@ -70,4 +71,17 @@ export async function startStage<const O extends StageOptions>(options: O): Prom
     await stop();
     throw error;
   }
+}
+
+/**
+ * The stage of one test file: started before its tests, stopped after them (also when one fails);
+ * `started` hands the parts to the file's own variables.
+ */
+export function useStage<const O extends StageOptions>(options: O, started: (stage: Stage<O>) => void): void {
+  let stage: Stage<O> | undefined;
+  test.before(async () => {
+    stage = await startStage(options);
+    started(stage);
+  });
+  test.after.always(() => stage?.stop());
 }

@@ -16,12 +16,14 @@ export async function until<T>(
   }
 }
 
-/** The one-time link (/j/…) in the mail the relay received for `email`, as a full URL. */
+/** The one-time link (/j/…) in the first mail with one that the relay received for `email`, as a full URL. */
 export const mailedLink = (relay: Relay, email: string): Promise<string> =>
-  until(`the mail to ${email}`, () => {
-    const mail = relay.received.find((m) => m.to && 'text' in m.to && m.to.text.includes(email));
-    return (mail && /http:\/\/[^\s]+\/j\/[\w-]+/.exec(mail.text ?? '')?.[0]) || undefined;
-  });
+  until(`the mail to ${email}`, () =>
+    relay.received
+      .filter((m) => m.to && 'text' in m.to && m.to.text.includes(email))
+      .map((m) => /http:\/\/[^\s]+\/j\/[\w-]+/.exec(m.text ?? '')?.[0])
+      .find((link) => link !== undefined),
+  );
 
 /** The path (/j/…) of the one-time link in the mail to `email`: what the guest's browser opens. */
 export const mailedPath = async (relay: Relay, email: string): Promise<string> =>

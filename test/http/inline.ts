@@ -2,6 +2,7 @@
 // on a mobile line), and the Content-Security-Policy admits exactly those texts by hash.
 import { createHash } from 'node:crypto';
 import test from 'ava';
+import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 let app: TestServer;
@@ -21,10 +22,13 @@ test('a guest page has its stylesheet and script inside, each admitted by its ha
   t.notRegex(page.text, /<link rel="stylesheet"/);
   const csp = page.headers.get('content-security-policy')!;
   const sources = (directive: string) =>
-    csp
-      .split(';')
-      .map((d) => d.trim())
-      .find((d) => d.startsWith(`${directive} `))!
+    present(
+      csp
+        .split(';')
+        .map((d) => d.trim())
+        .find((d) => d.startsWith(`${directive} `)),
+      `the ${directive} directive`,
+    )
       .split(' ')
       .slice(1);
   t.true(sources('style-src').includes(hashOf(style!)));

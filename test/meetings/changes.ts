@@ -60,7 +60,10 @@ test('rescheduling moves the meeting, raises its version and tells every partici
   t.is(reply.status, 200, reply.text);
   t.like(reply.json(), { startsAt, durationMinutes: 60, version: 2 });
   await settle();
-  const event = emittedFor(meeting.id).find((e) => e.type === 'meeting.rescheduled')!;
+  const event = present(
+    emittedFor(meeting.id).find((e) => e.type === 'meeting.rescheduled'),
+    'the emitted reschedule',
+  );
   t.like(event.payload, { previousStartsAt: meeting.startsAt, startsAt, durationMinutes: 60 });
   t.is(event.payload.participantIds.length, 3);
   t.deepEqual(
@@ -119,9 +122,15 @@ test('cancelling needs a reason, tells everyone, and a cancelled meeting cannot 
   t.is(reply.status, 200);
   t.like(reply.json(), { status: 'cancelled', cancelReason: 'Patienten är inlagd', version: 2 });
   await settle();
-  t.like(emittedFor(meeting.id).find((e) => e.type === 'meeting.cancelled')!.payload, {
-    reason: 'Patienten är inlagd',
-  });
+  t.like(
+    present(
+      emittedFor(meeting.id).find((e) => e.type === 'meeting.cancelled'),
+      'the emitted cancellation',
+    ).payload,
+    {
+      reason: 'Patienten är inlagd',
+    },
+  );
   const again = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
     json: { version: 2, startsAt: inDays(5) },
   });
@@ -138,7 +147,13 @@ test('a participant is added, and the list rules still hold', async (t) => {
   const added = add.json().participants[3];
   t.like(added, { name: 'Kurator Kim', kind: 'guest' });
   await settle();
-  t.like(emittedFor(meeting.id).find((e) => e.type === 'participant.added')!.payload, { participantId: added.id });
+  t.like(
+    present(
+      emittedFor(meeting.id).find((e) => e.type === 'participant.added'),
+      'the emitted addition',
+    ).payload,
+    { participantId: added.id },
+  );
   const both = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants`, {
     json: { version: 2, participant: { ...teacherByEmail, mobile: '0701234567' } },
   });
@@ -185,9 +200,15 @@ test("an invitation is sent again without changing the meeting's version", async
   t.is(reply.status, 202);
   t.is(reply.json().version, 1);
   await settle();
-  t.like(emittedFor(meeting.id).find((e) => e.type === 'invitation.resend')!.payload, {
-    participantId: meeting.participants[2].id,
-  });
+  t.like(
+    present(
+      emittedFor(meeting.id).find((e) => e.type === 'invitation.resend'),
+      'the emitted resend',
+    ).payload,
+    {
+      participantId: meeting.participants[2].id,
+    },
+  );
 });
 
 test('a re-send with a malformed body or a stale version changes nothing and sends nothing', async (t) => {
@@ -220,7 +241,10 @@ test("a participant's invitation is re-sent at most five times an hour, then a c
     [202, 202, 202, 202, 202, 429, 429, 429],
     'five, even when asked all at once',
   );
-  const refused = replies.find((r) => r.status === 429)!;
+  const refused = present(
+    replies.find((r) => r.status === 429),
+    'a refused request',
+  );
   t.regex(refused.json().message, /too many times in the last hour|för många gånger den senaste timmen/);
   t.is(refused.json().rule, 'too_many_resends');
   t.true(Number(refused.headers.get('retry-after')) > 0);

@@ -3,6 +3,7 @@
 import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { createToken } from '../../appliance/src/staff/service.ts';
+import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { booking, inDays, loggedIn } from './_booking.ts';
 
@@ -198,9 +199,15 @@ test('every access to a meeting is audit-logged: booking, reading, listing and c
       'meeting.cancel',
     ],
   );
-  const list = records.find((r) => r.action === 'meeting.list')!;
+  const list = present(
+    records.find((r) => r.action === 'meeting.list'),
+    'the record of the listing',
+  );
   t.true((list.details!.meetingIds as string[]).includes(meeting.id));
-  const read = records.find((r) => r.action === 'meeting.read')!;
+  const read = present(
+    records.find((r) => r.action === 'meeting.read'),
+    'the record of the read',
+  );
   t.like(read, {
     meetingId: meeting.id,
     targetType: 'meeting',
@@ -208,6 +215,9 @@ test('every access to a meeting is audit-logged: booking, reading, listing and c
     unitId: staff.unitId,
     staffRole: 'clinician',
   });
-  const removed = records.find((r) => r.action === 'participant.remove')!;
+  const removed = present(
+    records.find((r) => r.action === 'participant.remove'),
+    'the record of the removal',
+  );
   t.is(removed.participantId, meeting.participants[2].id);
 });

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { present } from '../helpers/present.ts';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { ensureFirstAdmin } from '../../appliance/src/staff/bootstrap.ts';
 import { disableStaff } from '../../appliance/src/staff/service.ts';
@@ -16,7 +17,10 @@ test('a clinician logs in with e-mail and password and lands in the calendar', a
   const login = await browser.login(staff.email.toUpperCase(), password);
   t.is(login.status, 302);
   t.is(login.headers.get('location'), '/');
-  const cookie = login.headers.getSetCookie().find((c) => c.startsWith('samverka_sid='))!;
+  const cookie = present(
+    login.headers.getSetCookie().find((c) => c.startsWith('samverka_sid=')),
+    'the session cookie',
+  );
   t.regex(cookie, /HttpOnly/);
   t.regex(cookie, /SameSite=Lax/);
   const start = await browser.get('/');

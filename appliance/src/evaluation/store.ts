@@ -166,7 +166,9 @@ export async function findRespondent(db: Db, meetingId: string, subject: string)
 
 /**
  * Records one person's answers: marks the respondent answered (only once: a second answer finds
- * it taken and writes nothing) and stores the answers apart from them, in one transaction.
+ * it taken and writes nothing) and stores the answers apart from them, in one transaction. The
+ * link's token hash stays, so that opening the link again says "you have already answered"
+ * instead of "the link does not work"; it leads to the respondent, never to the answers.
  */
 export async function recordResponse(
   db: Knex,
@@ -179,7 +181,7 @@ export async function recordResponse(
     const taken = await respondentTable(trx)
       .where({ id: respondent.id })
       .whereNull('answered_at')
-      .update({ answered_at: iso(now), token_hash: null });
+      .update({ answered_at: iso(now) });
     if (taken !== 1) return false;
     await responseTable(trx).insert({
       id: randomUUID(),

@@ -62,7 +62,10 @@ interface Booked {
   linkOf(email: string): string;
 }
 
-/** Books a meeting with `participant` invited by e-mail (after a patient, if it is a guest); returns each invited person's link. */
+/**
+ * Books a meeting with `participant` invited by e-mail (after a patient, if it is a guest); returns each
+ * invited person's link.
+ */
 async function book(app: TestServer, participant: Record<string, unknown>, emails: string[]): Promise<Booked> {
   const { client } = await loggedIn(app);
   const patient = {

@@ -82,7 +82,10 @@ export async function findAudit(db: Db, query: AuditQuery): Promise<AuditRecord[
   return (await q).map(toRecord);
 }
 
-/** An audit_log row as the drivers return it (SQLite gives text timestamps, PostgreSQL dates and bigint ids as text). */
+/**
+ * An audit_log row as the drivers return it (SQLite gives text timestamps, PostgreSQL dates and bigint ids as
+ * text).
+ */
 interface AuditRow {
   id: number | string;
   at: string | Date;

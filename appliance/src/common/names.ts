@@ -3,7 +3,10 @@
 // case do not count; spelling does. Every comparison of people's names (the name check at entry,
 // the patient search for a log extract, support's search) uses this one rule.
 
-/** A name as it is stored: trimmed, inner whitespace collapsed to one space, Unicode NFC (å typed two ways is one å). */
+/**
+ * A name as it is stored: trimmed, inner whitespace collapsed to one space, Unicode NFC (å typed two ways is
+ * one å).
+ */
 export const tidyName = (name: string): string => name.normalize('NFC').replace(/\s+/gu, ' ').trim();
 
 /** What two names are compared by: the tidy name without letter case. */

@@ -89,7 +89,8 @@ export function clientEventRoute(recorder: Recorder): ServerRoute {
       const event = request.payload;
       const whose = await ownSession(request, event);
       const platform = describeUserAgent(headerText(request, 'user-agent'));
-      // The address (behind the proxy, the client's own) helps support tell a home network from the hospital's guest Wi-Fi.
+      // The address (behind the proxy, the client's own) helps support tell a home network from the
+      // hospital's guest Wi-Fi.
       const details: Details = {
         ...event.details,
         browser: platform.browser,

@@ -23,7 +23,10 @@ export interface QuestionSet {
   createdAt: Date;
 }
 
-/** One answer per question: 1–5 for a scale, true/false for yes/no, text for free text. Unanswered questions are left out. */
+/**
+ * One answer per question: 1–5 for a scale, true/false for yes/no, text for free text. Unanswered questions
+ * are left out.
+ */
 export type Answers = Record<string, number | boolean | string>;
 
 /** Who may answer for one meeting: the link, the page after the meeting, or the staff page. */

@@ -1,5 +1,6 @@
 // JSON logs through hapi-pino. Secrets never reach a line: authorization headers, cookies and any
-// token, code or password in a URL are redacted, and /j/<token> guest links (and /e/<token> evaluation links) are cut off.
+// token, code or password in a URL are redacted, and /j/<token> guest links (and /e/<token>
+// evaluation links) are cut off.
 import type { Request, Server } from '@hapi/hapi';
 import hapiPino from 'hapi-pino';
 

@@ -86,7 +86,10 @@ export interface Composer {
   dataKey: Buffer;
   /** Where a colleague with an account opens the meeting (the staff UI). */
   staffMeetingPath(meetingId: string): string;
-  /** Looked up inside the change's transaction: on SQLite (one connection) a query outside it would wait for it forever. */
+  /**
+   * Looked up inside the change's transaction: on SQLite (one connection) a query outside it would wait for
+   * it forever.
+   */
   colleagueEmail(staffId: string, trx: Knex.Transaction): Promise<string | null>;
 }
 

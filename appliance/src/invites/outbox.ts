@@ -181,9 +181,9 @@ export async function dedupeTaken(trx: Db | Knex.Transaction, key: string): Prom
 /**
  * Claims up to `limit` messages of a channel that are due, or whose sender died mid-send (lease
  * expired), and marks them sending under one new lease. Each kind is taken by one statement (no
- * transaction around them: each is atomic), so that two processes can never take the same row: PostgreSQL skips rows another process is
- * claiming (FOR UPDATE SKIP LOCKED), and SQLite takes its write lock before reading (so a second
- * process waits for the busy timeout instead of failing). The queued rows are read in sending order
+ * transaction around them: each is atomic), so that two processes can never take the same row:
+ * PostgreSQL skips rows another process is claiming (FOR UPDATE SKIP LOCKED), and SQLite takes its
+ * write lock before reading (so a second process waits for the busy timeout instead of failing). The queued rows are read in sending order
  * from the index made for it (migration 0016), so a batch costs the rows it takes, not the backlog.
  */
 export async function claim(

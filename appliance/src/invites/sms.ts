@@ -444,7 +444,10 @@ export class SmsSender {
     return slot.countedBy + this.#ratePeriodMs + this.#options.rateMarginMs;
   }
 
-  /** Sends queued parts while the link is bound, the window has room, and neither the pause nor the rate limit holds. */
+  /**
+   * Sends queued parts while the link is bound, the window has room, and neither the pause nor the rate limit
+   * holds.
+   */
   #pump(): void {
     if (this.#pumpTimer) return;
     while (this.#bound && this.#queue.length > 0 && this.#outstanding.size < this.#options.window) {

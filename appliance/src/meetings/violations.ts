@@ -41,7 +41,10 @@ export type RuleCode =
   | 'cancel_reason_required'
   | 'period_invalid';
 
-/** The answer names the rule it refuses on, with what the client needs to act: tests and API clients match on `rule`. */
+/**
+ * The answer names the rule it refuses on, with what the client needs to act: tests and API clients match on
+ * `rule`.
+ */
 function namingRule(boom: Boom.Boom, fields: { rule: string } & Record<string, unknown>): Boom.Boom {
   Object.assign(boom.output.payload, fields);
   return boom;

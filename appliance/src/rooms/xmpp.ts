@@ -31,7 +31,10 @@ export interface XmppOptions {
   reconnect?: { initialMs?: number; maxMs?: number };
 }
 
-/** What Jitsi's Prosody puts in presence from the JWT (mod_presence_identity): `<identity><user>…</user><group>…</group></identity>`. */
+/**
+ * What Jitsi's Prosody puts in presence from the JWT (mod_presence_identity):
+ * `<identity><user>…</user><group>…</group></identity>`.
+ */
 export interface Identity {
   /** Every child of `<user>` as text: `id`, `name`, and whatever else the token's context.user held. */
   user: Record<string, string>;
@@ -231,7 +234,8 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
       const created = room.joined ? false : await this.#join(room);
       return { created, ...(await this.#configure(room)) };
     } catch (error) {
-      // A room asked for the first time is forgotten again; one already controlled keeps its grants for the next resync.
+      // A room asked for the first time is forgotten again; one already controlled keeps its grants for the
+      // next resync.
       if (!known && !room.joined && this.#rooms.get(roomName) === room) this.#rooms.delete(roomName);
       throw error;
     }
@@ -390,7 +394,10 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
     this.#isOnline = false;
   }
 
-  /** After a reconnect: join every controlled room again, re-apply its configuration and grants, and report who came and went meanwhile. */
+  /**
+   * After a reconnect: join every controlled room again, re-apply its configuration and grants, and report
+   * who came and went meanwhile.
+   */
   async #resync(): Promise<void> {
     const rooms = [...this.#rooms.values()];
     const results = await Promise.allSettled(
@@ -522,7 +529,10 @@ export function guardAgainstLateData(xmpp: Client): Client {
   return xmpp;
 }
 
-/** Reads Jitsi's `<identity>`; Prosody's mod_presence_identity replaces whatever a client sent, so on Jitsi's Prosody it comes from the token. */
+/**
+ * Reads Jitsi's `<identity>`; Prosody's mod_presence_identity replaces whatever a client sent, so on Jitsi's
+ * Prosody it comes from the token.
+ */
 export function parseIdentity(presence: XmlElement): Identity | undefined {
   const identity = presence.getChild('identity');
   const user = identity?.getChild('user');

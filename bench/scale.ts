@@ -10,6 +10,7 @@
 // database of its own is created and dropped.
 import { availableParallelism } from 'node:os';
 import { postgresDatabase } from '../test/helpers/databases.ts';
+import { present } from '../test/helpers/present.ts';
 import { bookingUnderLoad } from './calendar.ts';
 import { atStep, closeStreams, emptyBurst, enter, failures, guests, invite, steps } from './entry.ts';
 import {
@@ -65,7 +66,7 @@ export async function run(): Promise<void> {
     judge('1, 2 and 3 processes on PostgreSQL', 'no goal', 'not measured: no PostgreSQL (BENCH_DATABASE_URL)');
     return;
   }
-  const database = (await postgresDatabase(adminUrl))!;
+  const database = present(await postgresDatabase(adminUrl), 'a database of its own on the PostgreSQL server');
   const loadAtStart = loadAverage();
   const postgres = await backendsCpu(adminUrl, new URL(database.url).pathname.slice(1));
   const [mail, smsc] = await Promise.all([startSink('smtp', 0, true), startSink('smsc')]);

@@ -16,7 +16,11 @@ import { testPassword, type TestServer } from '../helpers/server.ts';
 import { startStage } from '../helpers/stage.ts';
 import { delivered, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
 import { axe } from '../helpers/axe.ts';
-import { passTechTest as recordPassedTechTest, storedAsPassed } from '../helpers/techtest.ts';
+import {
+  passTechTest as recordPassedTechTest,
+  storedAsPassed,
+  walkTechTestSayingYes as passTechTest,
+} from '../helpers/techtest.ts';
 import { present } from '../helpers/present.ts';
 import { until } from '../helpers/wait.ts';
 
@@ -127,29 +131,12 @@ async function person(browser = chromium, options: { bypassCsp?: boolean; userAg
   return page;
 }
 
+const visible = (page: Page, selector: string) => page.waitForSelector(selector, { visible: true });
+
 /** Types the name on the link page and sends it. */
 async function typeName(page: Page, name: string): Promise<void> {
   await fill(page, 'Ditt namn', name);
   await Promise.all([page.waitForNavigation(), press(page, 'Fortsätt')]);
-}
-
-const visible = (page: Page, selector: string) => page.waitForSelector(selector, { visible: true });
-
-/** Walks the real tech test with the fake camera and microphone: yes to the picture and the sound. */
-async function passTechTest(page: Page): Promise<void> {
-  await page.waitForSelector('#techtest[data-ready="true"]');
-  await press(page, 'Starta testet');
-  await page.waitForFunction(() => (document.querySelector<HTMLVideoElement>('#preview')?.videoWidth ?? 0) > 0);
-  await press(page, 'Ja');
-  // The microphone passes by itself on speech-level sound.
-  await page.waitForFunction(
-    () => document.querySelector('.progress [data-step="microphone"] .state')?.textContent === 'Fungerar',
-  );
-  await visible(page, '#step-sound');
-  await press(page, 'Spela upp ljudet');
-  await visible(page, '#sound-question');
-  await press(page, 'Ja');
-  await page.waitForSelector('#techtest[data-done]', { timeout: 30_000 });
 }
 
 /** axe-core's WCAG 2.1 A/AA and best-practice rules, then the same page at 320 px: no horizontal scrolling. */

@@ -9,7 +9,8 @@ import { fill, launchChromium, launchFirefox, press, type TestBrowser } from '..
 import { startCoturn, type Coturn } from '../helpers/coturn.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { axe } from '../helpers/axe.ts';
-import { storedAsPassed } from '../helpers/techtest.ts';
+import { storedAsPassed, walkTechTestSayingYes } from '../helpers/techtest.ts';
+import { present } from '../helpers/present.ts';
 
 /** The page's own limit for Jitsi's pre-call test (its own is 30 s). */
 const precallTimeoutMs = 10_000;
@@ -168,10 +169,11 @@ test.serial(
     t.notRegex(await page.$eval('#step-network', (el) => (el as HTMLElement).innerText), /TURN|UDP|TCP|server|jitter/i);
     t.regex(advice, /Starta om/);
     t.regex(advice, /stäng av wifi/);
-    const stored = await latestResult(wrongSecret.server.app.db, await subject());
-    t.like(stored!, { camera: 'no', microphone: 'detected', sound: 'no', verdict: 'failed' });
-    t.like(stored!.network, { relayConfigured: true, relayUdp: false, relayTcp: false, rttMs: null });
-    t.true(stored!.network.durationMs! < precallTimeoutMs, `the relay failed in ${stored!.network.durationMs} ms`);
+    const stored = present(await latestResult(wrongSecret.server.app.db, await subject()), 'the stored result');
+    t.like(stored, { camera: 'no', microphone: 'detected', sound: 'no', verdict: 'failed' });
+    t.like(stored.network, { relayConfigured: true, relayUdp: false, relayTcp: false, rttMs: null });
+    const { durationMs } = stored.network;
+    t.true(present(durationMs, 'the duration') < precallTimeoutMs, `the relay failed in ${durationMs} ms`);
     t.regex(coturn.output(), /check_stun_auth: Cannot find credentials of user/, 'coturn refused the credentials');
     await page.browserContext().close();
   },
@@ -204,22 +206,13 @@ test.serial('the same test passes in Firefox ESR, with the relay and figures mea
   const firefox = await launchFirefox();
   try {
     const { page, subject } = await openAsClinician(app, { browser: firefox.browser });
-    await press(page, 'Starta testet');
-    await page.waitForFunction(() => (document.querySelector('#preview') as HTMLVideoElement).videoWidth > 0);
-    await press(page, 'Ja');
-    await page.waitForFunction(
-      () => document.querySelector('.progress [data-step="microphone"] .state')?.textContent === 'Fungerar',
-    );
-    await visible(page, '#step-sound');
-    await press(page, 'Spela upp ljudet');
-    await press(page, 'Ja');
-    await page.waitForSelector('#techtest[data-done]', { timeout: 30_000 });
-    const stored = await latestResult(app.server.app.db, await subject());
-    t.like(stored!, { camera: 'yes', microphone: 'detected', sound: 'yes' });
-    t.regex(stored!.browser, /^Firefox \d+$/);
-    t.like(stored!.network, { relayConfigured: true, relayUdp: true, relayTcp: true });
+    await walkTechTestSayingYes(page);
+    const stored = present(await latestResult(app.server.app.db, await subject()), 'the stored result');
+    t.like(stored, { camera: 'yes', microphone: 'detected', sound: 'yes' });
+    t.regex(stored.browser, /^Firefox \d+$/);
+    t.like(stored.network, { relayConfigured: true, relayUdp: true, relayTcp: true });
     for (const figure of ['rttMs', 'jitterMs', 'loss', 'throughputKbps', 'downloadKbps', 'uploadKbps'] as const) {
-      t.is(typeof stored!.network[figure], 'number', figure);
+      t.is(typeof stored.network[figure], 'number', figure);
     }
   } finally {
     await firefox.close();

@@ -175,11 +175,11 @@ test('every service has a health check, waits for the health of what it needs, a
     .split(/\n(?=  [a-z]+:\n)/)
     .slice(1)
     .filter((b) => /^  [a-z]+:\n/.test(b) && !/^  (samverka|[a-z-]+-[a-z-]+):/.test(b));
-  const names = services.map((b) => /^  ([a-z]+):/.exec(b)![1]);
+  const names = services.map((b) => present(/^  ([a-z]+):/.exec(b)?.[1], 'a service name'));
   t.deepEqual(names.sort(), ['appliance', 'coturn', 'jicofo', 'jvb', 'postfix', 'postgres', 'prosody', 'web']);
   const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
   for (const block of services) {
-    const name = /^  ([a-z]+):/.exec(block)![1];
+    const name = present(/^  ([a-z]+):/.exec(block)?.[1], 'the service name');
     if (name === 'appliance') t.regex(dockerfile, /\nHEALTHCHECK /, 'the appliance image has its own');
     else t.regex(block, /\n    healthcheck:\n(?:      .*\n)*?      test:/, `${name} has no health check`);
     t.regex(
@@ -202,7 +202,7 @@ test('every service has a health check, waits for the health of what it needs, a
 test("Prosody's accounts are not kept in a volume: every start takes the passwords in .env", async (t) => {
   const { file } = await renderEnv();
   const rendered = await renderCompose(file);
-  const prosody = /\n  prosody:\n[\s\S]*?(?=\n  [a-z]+:\n)/.exec(rendered)![0];
+  const prosody = present(/\n  prosody:\n[\s\S]*?(?=\n  [a-z]+:\n)/.exec(rendered)?.[0], 'the prosody service');
   t.regex(prosody, /\n    - \/var\/lib\/prosody:size=\d+M,mode=0700,uid=1000,gid=1000/);
   t.notRegex(prosody, /:\/var\/lib\/prosody/, 'no volume over the accounts');
 });

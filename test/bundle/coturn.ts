@@ -18,7 +18,7 @@ import { realValues, renderCompose, renderEnv, root, run, serviceEnvironment, te
 async function bundleCoturn(values: Record<string, string>) {
   const { file } = await renderEnv();
   const rendered = await renderCompose(withValues(file, { ...realValues, ...values }));
-  const block = /\n  coturn:\n[\s\S]*?(?=\n  [a-z]+:\n)/.exec(rendered)![0];
+  const block = present(/\n  coturn:\n[\s\S]*?(?=\n  [a-z]+:\n)/.exec(rendered)?.[0], 'the coturn service');
   const list = (key: string, indent: string) =>
     (new RegExp(`\\n${indent}${key}:\\n((?:${indent}- .*\\n)+)`).exec(`${block}\n`)?.[1] ?? '')
       .trimEnd()

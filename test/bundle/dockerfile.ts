@@ -80,8 +80,7 @@ test('it runs as an unprivileged user, with data in a volume and configuration f
 
 test('a health check asks /health/live, and the entry script fails fast before the server starts', (t) => {
   const healthcheck = instructions.find((l) => l.startsWith('HEALTHCHECK '));
-  t.truthy(healthcheck);
-  t.regex(healthcheck!, /\/health\/live/);
+  t.regex(present(healthcheck, 'a HEALTHCHECK instruction'), /\/health\/live/);
   t.regex(runtime, /ENTRYPOINT \["samverka-entrypoint"\]/);
   t.regex(runtime, /CMD \["node", "dist\/appliance\/src\/main\.js"\]/);
 });

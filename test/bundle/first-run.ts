@@ -2,6 +2,7 @@
 // `samverka` command against a temporary database; the entry script against an empty environment.
 import { join } from 'node:path';
 import test from 'ava';
+import { present } from '../helpers/present.ts';
 import { createDb } from '../../appliance/src/db/knex.ts';
 import { testDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { cleanEnv, root, run, tempDir } from './_bundle.ts';
@@ -24,7 +25,7 @@ const firstRun = (env: NodeJS.ProcessEnv, ...args: string[]) =>
   run('sh', [join(root, 'provisioning/first-run'), ...args], { env });
 
 async function staff(env: NodeJS.ProcessEnv) {
-  const db = createDb(env.DATABASE_URL!);
+  const db = createDb(present(env.DATABASE_URL, 'DATABASE_URL'));
   try {
     return await db('staff')
       .join('care_units', 'care_units.id', 'staff.unit_id')

@@ -2,6 +2,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
+import { present } from '../helpers/present.ts';
 import { loadConfig } from '../../appliance/src/config.ts';
 import { cleanEnv, parseEnvFile, renderEnv, root, run, secretBits, tempDir } from './_bundle.ts';
 
@@ -62,11 +63,13 @@ test('an existing .env is never overwritten without --force, and --force keeps a
 
   const forced = await run('bash', [join(root, 'provisioning/gen-secrets.sh'), '--force', file], { env: cleanEnv() });
   t.is(forced.code, 0, forced.stderr);
-  const backup = /kept the previous file as (\S+)/.exec(forced.stdout)?.[1];
-  t.truthy(backup, forced.stdout);
-  t.is(readFileSync(backup!, 'utf8'), before);
+  const backup = present(
+    /kept the previous file as (\S+)/.exec(forced.stdout)?.[1],
+    `the kept file in: ${forced.stdout}`,
+  );
+  t.is(readFileSync(backup, 'utf8'), before);
   t.not(parseEnvFile(readFileSync(file, 'utf8')).get('DATA_KEY'), parseEnvFile(before).get('DATA_KEY'));
-  t.true(backup!.startsWith(dir));
+  t.true(backup.startsWith(dir));
 });
 
 test('a template without a slot for a required secret is refused rather than half filled', async (t) => {

@@ -1,6 +1,8 @@
 // Records a passed technical test, for tests about what comes after it (the test itself is driven
 // in Chromium in test/browser/techtest.ts and test/browser/guest.ts).
 import type { ExecutionContext } from 'ava';
+import type { Page } from 'puppeteer-core';
+import { press } from './browser.ts';
 import type { TestServer } from './server.ts';
 import { present } from './present.ts';
 import { recordResult } from '../../appliance/src/techtest/service.ts';
@@ -25,6 +27,27 @@ export const passedAnswers: TechTestAnswers = {
     durationMs: 5000,
   },
 };
+
+/**
+ * Walks the real test in the page, with the browser's fake camera and microphone: yes to the
+ * picture, the microphone passing by itself, yes to the sound; then waits for the test to finish.
+ */
+export async function walkTechTestSayingYes(page: Page): Promise<void> {
+  const visible = (selector: string) => page.waitForSelector(selector, { visible: true });
+  await page.waitForSelector('#techtest[data-ready="true"]');
+  await press(page, 'Starta testet');
+  await page.waitForFunction(() => (document.querySelector<HTMLVideoElement>('#preview')?.videoWidth ?? 0) > 0);
+  await press(page, 'Ja');
+  // The microphone passes by itself on speech-level sound.
+  await page.waitForFunction(
+    () => document.querySelector('.progress [data-step="microphone"] .state')?.textContent === 'Fungerar',
+  );
+  await visible('#step-sound');
+  await press(page, 'Spela upp ljudet');
+  await visible('#sound-question');
+  await press(page, 'Ja');
+  await page.waitForSelector('#techtest[data-done]', { timeout: 30_000 });
+}
 
 /**
  * What the real test stores once passed in Chromium with the fake camera and microphone, through

@@ -167,18 +167,18 @@ test('a result is stored with the staff session, with browser and OS from the us
   });
   t.is(reply.status, 201, reply.text);
   t.is(reply.json().verdict, 'good');
-  const stored = await latestResult(app.server.app.db, subject);
+  const stored = present(await latestResult(app.server.app.db, subject), 'the stored result');
   t.truthy(stored);
-  t.is(stored!.id, reply.json().id);
-  t.is(stored!.camera, 'yes');
-  t.is(stored!.microphone, 'detected');
-  t.is(stored!.microphoneLevel, 0.21);
-  t.is(stored!.sound, 'yes');
-  t.deepEqual(stored!.devices, { camera: 'Integrerad kamera', microphone: 'Mikrofon (Realtek)', speaker: null });
-  t.deepEqual(stored!.network, goodResult().network);
-  t.is(stored!.browser, 'Chrome 131');
-  t.is(stored!.os, 'Windows 10/11');
-  t.true(Math.abs(stored!.testedAt.getTime() - Date.now()) < 60_000);
+  t.is(stored.id, reply.json().id);
+  t.is(stored.camera, 'yes');
+  t.is(stored.microphone, 'detected');
+  t.is(stored.microphoneLevel, 0.21);
+  t.is(stored.sound, 'yes');
+  t.deepEqual(stored.devices, { camera: 'Integrerad kamera', microphone: 'Mikrofon (Realtek)', speaker: null });
+  t.deepEqual(stored.network, goodResult().network);
+  t.is(stored.browser, 'Chrome 131');
+  t.is(stored.os, 'Windows 10/11');
+  t.true(Math.abs(stored.testedAt.getTime() - Date.now()) < 60_000);
 });
 
 test('the verdict is the server\'s own: a page claiming nothing cannot store "good" for a dead relay', async (t) => {
@@ -198,7 +198,7 @@ test('the verdict is the server\'s own: a page claiming nothing cannot store "go
   t.is(reply.status, 400);
   const stored = await browser.request('POST', '/techtest/results', { json: result });
   t.is(stored.json().verdict, 'failed');
-  t.is((await latestResult(app.server.app.db, subject))!.verdict, 'failed');
+  t.is(present(await latestResult(app.server.app.db, subject), 'the stored result').verdict, 'failed');
 });
 
 test('the newest result is the one staff pages see', async (t) => {
@@ -207,9 +207,9 @@ test('the newest result is the one staff pages see', async (t) => {
   const poor = goodResult();
   poor.network.rttMs = 900;
   const second = await browser.request('POST', '/techtest/results', { json: poor });
-  const latest = await latestResult(app.server.app.db, subject);
-  t.is(latest!.id, second.json().id);
-  t.is(latest!.verdict, 'poor');
+  const latest = present(await latestResult(app.server.app.db, subject), 'the latest result');
+  t.is(latest.id, second.json().id);
+  t.is(latest.verdict, 'poor');
   t.is(await latestResult(app.server.app.db, { type: 'participant', id: subject.id }), undefined);
 });
 

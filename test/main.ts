@@ -90,3 +90,22 @@ test("a fresh start without a terminal puts the first admin's one-time password 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// systemd or a test may stop the process the moment it says it is running: the stop signals are
+// taken before the appliance loads, so that moment too ends in a graceful stop and exit 0.
+test('a stop asked for the moment it says it is running ends in a clean exit', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'samverka-main-'));
+  const database = process.env.TEST_DB === 'postgres' ? await testDatabase() : undefined;
+  const run = start(database ? { PORT: '0', DATABASE_URL: database.url } : { PORT: '0' }, dir);
+  try {
+    run.child.stdout.on('data', (chunk) => {
+      if (String(chunk).includes('listening on')) run.child.kill('SIGTERM');
+    });
+    t.is(await run.exited, 0, 'stops cleanly on SIGTERM');
+    t.regex(run.out(), /listening on 127\.0\.0\.1:\d+/);
+  } finally {
+    run.child.kill('SIGKILL');
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,72 +1,14 @@
-// Starts the appliance: configuration, database, every plugin, then listens.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ConfigError, describeParts, loadConfig } from './config.ts';
-import { describeDbError } from './db/knex.ts';
-import { lockKeys, withLock } from './db/locks.ts';
-import { createServer } from './server.ts';
-import { ensureFirstAdmin } from './staff/index.ts';
-
-// A .env file beside the process, docker-jitsi-meet style; real environment variables win.
-if (existsSync('.env')) process.loadEnvFile('.env');
-
-function fail(lines: string[]): never {
-  process.stderr.write(`${lines.join('\n')}\n`);
-  process.exit(1);
-}
-
-let config;
-try {
-  config = loadConfig(process.env);
-} catch (error) {
-  if (error instanceof ConfigError) fail([error.message]);
-  throw error;
-}
-
-const server = await createServer(config);
-try {
-  await server.initialize(); // applies pending migrations
-} catch (error) {
-  fail([describeDbError(config.databaseUrl, error)]);
-}
-
-for (const line of describeParts(config)) server.log(['info', 'config'], line);
-for (const key of config.generatedSecrets) {
-  server.log(
-    ['warn', 'config'],
-    `${key} was not set: generated one into ${config.dataDir}/secrets.json (keep that file with the database)`,
-  );
-}
-
-// Under the start lock: of several processes starting at once on an empty database, one creates it.
-const admin = await withLock(server.app.db, lockKeys.start, () => ensureFirstAdmin(server.app.db));
-await server.start();
-
-const url = config.publicUrl.toString().replace(/\/$/, '');
-process.stdout.write(`\nSamverka is running at ${url} (listening on ${server.info.host}:${server.info.port})\n`);
-if (admin) {
-  // The one-time password goes to a person, never into a log: on a terminal it is shown there;
-  // under Docker or systemd (stdout is the log) it goes into a file only the appliance's user reads.
-  if (process.stdout.isTTY) {
-    process.stdout.write(
-      `First start: created the admin account ${admin.email} with the one-time password ${admin.password}\n` +
-        'Log in and choose a new password; then add care units and staff (npx samverka --help).\n\n',
-    );
-  } else {
-    const file = join(config.dataDir, 'first-admin-password');
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    writeFileSync(file, `${admin.email}\n${admin.password}\n`, { mode: 0o600 });
-    process.stdout.write(
-      `First start: created the admin account ${admin.email}; its one-time password is in ${file} (readable only by this user).\n` +
-        'Log in and choose a new password, or create a named admin with first-run, which disables this account.\n\n',
-    );
-  }
-}
-
+// The process's entry point (npm start, systemd, the container). SIGTERM and SIGINT are taken before
+// the rest of the appliance even loads: a signal nobody listens for kills a Node process on the spot
+// (ended by the signal, not exit 0), and a stop asked for at any moment of the start - while
+// migrating, while waiting for another process's start lock, or just after it said it is running -
+// must still end in a graceful stop and exit 0 (start.ts).
+const stop = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, async () => {
-    server.log(['info'], `${signal}: stopping`);
-    await server.stop({ timeout: 10_000 });
-    process.exit(0);
-  });
+  // `on`, not `once`: a repeated signal while stopping is ignored (abort happens once) rather than
+  // killing the process in the middle of its stop. systemd's stop timeout still ends in SIGKILL.
+  process.on(signal, () => stop.abort(signal));
 }
+
+const { start } = await import('./start.ts');
+await start(stop.signal);

@@ -10,6 +10,7 @@ import { commitsOf } from '../helpers/commits.ts';
 import { present } from '../helpers/present.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
+import { passedAnswers } from '../helpers/techtest.ts';
 import { delivered, startSmsc, type TestSmsc } from '../helpers/smsc.ts';
 import { until } from '../helpers/wait.ts';
 
@@ -69,7 +70,7 @@ const none: string[][] = [];
 const counts = (c: { own: unknown[]; shared: unknown[] }) => `${c.own.length} (${c.shared.length})`;
 
 test.serial(
-  "a guest's way in: the link opened writes nothing, a wrong name and the right one are one commit each",
+  "a guest's way in: the link opened writes nothing; a wrong name, the right one and the tech test are one commit each",
   async (t) => {
     const { emailLink } = await book('+46701112201');
     const guest = app.client();
@@ -89,7 +90,17 @@ test.serial(
       [['connlog_entries', 'entry_persons', 'guest_sessions', 'participants']],
       'the try, the bind, the session, the identification, the status and the log, one commit',
     );
-    t.log(`own (shared) commits: link ${counts(opened)}, wrong name ${counts(wrong)}, name and bind ${counts(right)}`);
+
+    const tested = await commitsOf(app, () => guest.request('POST', '/entry/test/results', { json: passedAnswers }));
+    t.true(tested.result.status < 300, tested.result.text);
+    t.deepEqual(
+      tested.own,
+      [['connlog_entries', 'participants', 'techtest_results']],
+      "the test's result, the participant's status and the log's entry, one commit",
+    );
+    t.log(
+      `own (shared) commits: link ${counts(opened)}, wrong name ${counts(wrong)}, name and bind ${counts(right)}, tech test ${counts(tested)}`,
+    );
   },
 );
 
@@ -137,13 +148,15 @@ test.serial('an SMS code asked for is one commit; a wrong code and the right one
   t.log(`own (shared) commits: code asked ${counts(asked)}, wrong code ${counts(wrong)}, right code ${counts(right)}`);
 });
 
-test.serial('an evaluation answered is one commit', async (t) => {
+test.serial('an evaluation offered writes nothing of its own; answered, it is one commit', async (t) => {
   const { emailLink } = await book('+46701112203');
   const guest = app.client();
   await guest.get(emailLink, { 'user-agent': chrome });
   t.is((await typeName(guest, emailLink, 'Lärare Eva Ek')).status, 200);
-  const page = await guest.get('/entry/evaluation');
-  const setId = present(/name="setId" value="([^"]+)"/.exec(page.text)?.[1], "the form's question set");
+  const offered = await commitsOf(app, () => guest.get('/entry/evaluation'));
+  t.is(offered.result.status, 200);
+  t.deepEqual(offered.own, none, 'the form offered: its respondent row rides the group commit');
+  const setId = present(/name="setId" value="([^"]+)"/.exec(offered.result.text)?.[1], "the form's question set");
   const answered = await commitsOf(app, () =>
     guest.request('POST', '/entry/evaluation', {
       form: { crumb: guest.crumb ?? '', setId, q_sound_picture: '4', q_could_say: '5', q_digital_suited: 'yes' },
@@ -151,7 +164,7 @@ test.serial('an evaluation answered is one commit', async (t) => {
   );
   t.is(answered.result.status, 200);
   t.deepEqual(answered.own, [['evaluation_respondents', 'evaluation_responses']]);
-  t.log(`own (shared) commits: evaluation answered ${counts(answered)}`);
+  t.log(`own (shared) commits: evaluation offered ${counts(offered)}, answered ${counts(answered)}`);
 });
 
 test.serial('a staff login, failed or not, a password change and a logout are one commit each', async (t) => {

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
+import type { Knex } from 'knex';
 import { createDb } from '../../appliance/src/db/knex.ts';
 import { migrationSource } from '../../appliance/src/db/migrations.ts';
 import { startAppliance, sharedSecrets, type ApplianceProcess } from '../helpers/appliance.ts';
@@ -16,6 +17,50 @@ const pgTest = enabled ? test.serial : test.skip;
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const migrationCount = async () => (await migrationSource.getMigrations([])).length;
+
+/**
+ * Another process in the middle of a start: a session that holds the appliance's start lock (and
+ * runs `statements` in it, e.g. to take knex's lock row too) until it is killed with SIGKILL.
+ */
+async function holdStartLock(url: string, statements: string[] = []) {
+  const holder = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `
+        import pg from 'pg';
+        const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+        await client.connect();
+        await client.query("select pg_advisory_lock(x'53564b41'::int, 1)");
+        for (const statement of ${JSON.stringify(statements)}) await client.query(statement);
+        console.log('holding');
+        setInterval(() => {}, 1000);
+      `,
+    ],
+    { cwd: root, env: { ...process.env, DATABASE_URL: url }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const died = new Promise((resolve) => holder.on('exit', resolve));
+  let said = '';
+  holder.stdout.on('data', (c) => (said += c));
+  await until('the holder to take the locks', () => said.includes('holding'));
+  return {
+    /** The holder dies without a word: PostgreSQL ends its session, and with it the advisory lock. */
+    async kill() {
+      holder.kill('SIGKILL');
+      await died;
+    },
+  };
+}
+
+/** Resolves once a process waits for the start lock that another session holds. */
+const waitingForStartLock = (observer: Knex) =>
+  until('the starting process to wait for the start lock', async () => {
+    const { rows } = await observer.raw(
+      "select 1 from pg_locks where locktype = 'advisory' and objid = 1 and not granted",
+    );
+    return rows.length > 0;
+  });
 
 for (const round of [1, 2, 3]) {
   pgTest(
@@ -59,44 +104,19 @@ pgTest('a process killed while it holds the migration lock leaves a database the
   // A process in the middle of that upgrade: it holds the start lock and knex's lock row, as the
   // appliance does while migrating - and racing starts of an older version could even leave the
   // lock row doubled. It is then killed with SIGKILL.
-  const holder = spawn(
-    process.execPath,
-    [
-      '--input-type=module',
-      '-e',
-      `
-        import pg from 'pg';
-    const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await client.connect();
-    await client.query("select pg_advisory_lock(x'53564b41'::int, 1)");
-    await client.query('update knex_migrations_lock set is_locked = 1');
-    await client.query('insert into knex_migrations_lock (is_locked) values (0)');
-    console.log('holding');
-    setInterval(() => {}, 1000);
-  `,
-    ],
-    { cwd: root, env: { ...process.env, DATABASE_URL: database.url }, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const holderDied = new Promise((resolve) => holder.on('exit', resolve));
-  let said = '';
-  holder.stdout.on('data', (c) => (said += c));
-  await until('the holder to take the locks', () => said.includes('holding'));
+  const holder = await holdStartLock(database.url, [
+    'update knex_migrations_lock set is_locked = 1',
+    'insert into knex_migrations_lock (is_locked) values (0)',
+  ]);
 
   const waiting = startAppliance(env);
   const observer = createDb(database.url);
   try {
     // The new process waits for the lock rather than failing or migrating beside the holder.
-    await until('the starting process to wait for the start lock', async () => {
-      const { rows } = await observer.raw(
-        "select 1 from pg_locks where locktype = 'advisory' and objid = 1 and not granted",
-      );
-      return rows.length > 0;
-    });
+    await waitingForStartLock(observer);
     t.is(waiting.child.exitCode, null);
 
-    // The holder dies without a word: PostgreSQL ends its session, and with it the advisory lock.
-    holder.kill('SIGKILL');
-    await holderDied;
+    await holder.kill();
 
     await waiting.running();
     t.is(await countRows(observer('knex_migrations')), await migrationCount(), 'the pending migration was applied');
@@ -108,7 +128,7 @@ pgTest('a process killed while it holds the migration lock leaves a database the
     await alone.running();
     t.is(await alone.stop(), 0);
   } finally {
-    holder.kill('SIGKILL');
+    await holder.kill();
     await waiting.kill();
     await observer.destroy();
     await database.drop();
@@ -132,6 +152,35 @@ pgTest('an appliance killed by SIGKILL in the middle of its start can be started
     await second.running();
     t.is(await second.stop(), 0);
   } finally {
+    await observer.destroy();
+    await database.drop();
+  }
+});
+
+// systemd or docker may stop a process at any moment of its start, here while it waits for another
+// process's migrations: it finishes what it began and exits 0, rather than dying by the signal.
+pgTest('a process asked to stop while it waits for the start lock stops cleanly once it is free', async (t) => {
+  const database = (await postgresDatabase())!;
+  const env = { DATABASE_URL: database.url, ...sharedSecrets() };
+  const holder = await holdStartLock(database.url);
+  const waiting = startAppliance(env);
+  const observer = createDb(database.url);
+  try {
+    await waitingForStartLock(observer);
+    waiting.child.kill('SIGTERM');
+    await holder.kill();
+    t.is(await waiting.stop(), 0, 'the process stops cleanly');
+    t.notRegex(waiting.out(), /listening on/, 'it never began to serve');
+    t.deepEqual(await observer('knex_migrations_lock').select('is_locked'), [{ is_locked: 0 }]);
+
+    // And the next start finds the migrations done and nothing held.
+    const next = startAppliance(env);
+    await next.running();
+    t.is(await countRows(observer('knex_migrations')), await migrationCount());
+    t.is(await next.stop(), 0);
+  } finally {
+    await holder.kill();
+    await waiting.kill();
     await observer.destroy();
     await database.drop();
   }

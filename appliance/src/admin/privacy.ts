@@ -7,6 +7,7 @@
 // export and in one transaction for the erasure; this is the one place that sees a person whole.
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
+import type { Knex } from 'knex';
 import { findAccesses } from '../audit/index.ts';
 import type { Db } from '../db/knex.ts';
 import { iso } from '../db/values.ts';
@@ -75,11 +76,16 @@ export async function exportParticipant(
  * too), and the addresses on messages already sent to them. The name stays: the meeting's record of
  * who took part is the care provider's to keep, as is the audit trail.
  */
-export async function eraseContactData(db: Db, participantId: string): Promise<boolean> {
-  // Each domain erases its own table, in one transaction: all of it or nothing.
+export async function eraseContactData(
+  db: Db,
+  participantId: string,
+  within?: (trx: Knex.Transaction) => Promise<void>,
+): Promise<boolean> {
+  // Each domain erases its own table, in one transaction with the caller's audit record: all of it or nothing.
   return db.transaction(async (trx) => {
     if (!(await eraseParticipantContacts(trx, participantId))) return false;
     await eraseParticipantMessages(trx, participantId);
+    await within?.(trx);
     return true;
   });
 }
@@ -157,14 +163,16 @@ export const privacyRoutes: ServerRoute[] = [
       const { db } = request.server.app;
       const { id } = request.params;
       const participant = await findParticipant(db, id);
-      if (!participant || !(await eraseContactData(db, id)))
-        return h.response({ message: t(languageOf(request), 'admin.privacy.notFound') }).code(404);
-      await request.audit('privacy.erase', {
-        meetingId: participant.meetingId,
-        participantId: id,
-        targetType: 'participant',
-        targetId: id,
-      });
+      const notFound = () => h.response({ message: t(languageOf(request), 'admin.privacy.notFound') }).code(404);
+      if (!participant) return notFound();
+      const audit = (trx: Knex.Transaction) =>
+        request.auditIn(trx, 'privacy.erase', {
+          meetingId: participant.meetingId,
+          participantId: id,
+          targetType: 'participant',
+          targetId: id,
+        });
+      if (!(await eraseContactData(db, id, audit))) return notFound();
       return h.redirect(`/admin/privacy?meeting=${participant.meetingId}&erased=true`);
     },
   }),

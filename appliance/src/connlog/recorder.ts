@@ -136,15 +136,16 @@ export class Recorder {
     );
     bus.part('entry.locked', (trx, p) => refused(trx, p, 'link_locked', { person: p.person }));
 
-    bus.on(
+    // A test's entry commits with its result (a part of the event).
+    bus.part(
       'techtest.completed',
-      async ({ subject, resultId, verdict }: { subject: Subject; resultId: string; verdict: string }) => {
+      async (trx, { subject, resultId, verdict }: { subject: Subject; resultId: string; verdict: string }) => {
         // A staff member's test belongs to their login, not to a meeting.
         if (subject.type !== 'participant') return;
         const [participantId = '', proxy] = subject.id.split(':');
-        const participant = await findParticipant(this.db, participantId);
+        const participant = await findParticipant(trx, participantId);
         if (!participant) return;
-        const result = await latestResult(this.db, subject);
+        const result = await latestResult(trx, subject);
         const details: Details = { verdict, person: proxy ? 'proxy' : 'main' };
         if (result && result.id === resultId) {
           Object.assign(details, {
@@ -163,15 +164,18 @@ export class Recorder {
             os: result.os,
           });
         }
-        await this.record({
-          at: result?.testedAt,
-          meetingId: participant.meetingId,
-          participantId,
-          type: 'techtest',
-          error: verdict === 'failed',
-          details,
-          ref: resultId,
-        });
+        await insertEntry(
+          trx,
+          complete({
+            at: result?.testedAt,
+            meetingId: participant.meetingId,
+            participantId,
+            type: 'techtest',
+            error: verdict === 'failed',
+            details,
+            ref: resultId,
+          }),
+        );
       },
     );
 

@@ -51,12 +51,17 @@ export const plugin: Plugin<void> = {
       if (change.type === 'invitation.resend') await resetEntry(trx, change.payload.participantId);
     });
 
-    bus.on('techtest.completed', async ({ subject }: { subject: Subject }) => {
+    // A participant's test moves their status in the test's own transaction (a part of its event).
+    bus.part('techtest.completed', async (trx, { subject }: { subject: Subject }) => {
       if (subject.type !== 'participant') return;
       const [participantId = ''] = subject.id.split(':');
-      const participant = await findParticipant(db, participantId);
+      const participant = await findParticipant(trx, participantId);
       if (participant)
-        bus.emit('participant.status', { meetingId: participant.meetingId, participantId, status: 'tech_tested' });
+        await bus.emitIn(trx, 'participant.status', {
+          meetingId: participant.meetingId,
+          participantId,
+          status: 'tech_tested',
+        });
     });
 
     addParticipantFacts(server, entryFacts(db));

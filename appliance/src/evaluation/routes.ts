@@ -146,13 +146,49 @@ async function guarded(
   }
 }
 
+/**
+ * A respondent's answers to the form their offer shows, whoever they are (a guest in the meeting,
+ * a guest through the evaluation link, a staff member): the thanks page; the form again with what
+ * they chose and a 400 when an answer is invalid; or the page of the refusal (answered, expired…).
+ */
+async function takeAnswers(
+  request: Request,
+  h: ResponseToolkit,
+  form: Record<string, unknown> & { setId: string },
+  findOffer: () => Promise<Offer>,
+  page: { action: string; extra?: Record<string, unknown>; layout?: typeof guestPage },
+) {
+  const { action, extra = {}, layout = guestPage } = page;
+  const offer = await findOffer().catch((e: unknown) => e as Error);
+  if (offer instanceof Error) return guarded(request, h, layout, () => Promise.reject(offer));
+  return guarded(
+    request,
+    h,
+    layout,
+    async () => (
+      await answer(request.server.app.db, offer.respondent, form.setId, form),
+      thanksView(request, h, layout)
+    ),
+    async () =>
+      formView(
+        request,
+        h,
+        offer,
+        action,
+        { ...extra, error: t(languageOf(request), 'evaluation.form.invalid') },
+        layout,
+        400,
+      ),
+  );
+}
+
 async function guestOffer(request: Request): Promise<Offer> {
   const { db } = request.server.app;
   const guest = request.auth.credentials.guest!;
   const meeting = await findMeeting(db, guest.meetingId);
   const participant = await findParticipant(db, guest.participantId);
   if (!meeting || !participant) throw new EvaluationError('unknown');
-  return offerToParticipant(db, meeting, participant, guest.person);
+  return offerToParticipant(db, meeting, participant, guest.person, request.server.app.groupCommit);
 }
 
 async function staffOffer(request: Request, meetingId: string): Promise<Offer> {
@@ -161,7 +197,7 @@ async function staffOffer(request: Request, meetingId: string): Promise<Offer> {
   const meeting = await meetingFor(request.server, staff, meetingId);
   if (!tookPart(staff.id, meeting)) throw Boom.forbidden(t(languageOf(request), 'evaluation.notParticipant'));
   await request.audit('evaluation.offer', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
-  return offerToStaff(db, meeting, staff.id);
+  return offerToStaff(db, meeting, staff.id, request.server.app.groupCommit);
 }
 
 const today = () => new Date().toISOString().slice(0, 10);
@@ -239,29 +275,8 @@ export function routes(): ServerRoute[] {
         payload: { maxBytes: answerMaxBytes },
         validate: { payload: answerPayload },
       },
-      handler: async (request, h) => {
-        const offer = await guestOffer(request).catch((e) => e as EvaluationError);
-        if (offer instanceof Error) return guarded(request, h, guestPage, () => Promise.reject(offer));
-        return guarded(
-          request,
-          h,
-          guestPage,
-          async () => (
-            await answer(request.server.app.db, offer.respondent, request.payload.setId, request.payload),
-            thanksView(request, h)
-          ),
-          async () =>
-            formView(
-              request,
-              h,
-              offer,
-              '/entry/evaluation',
-              { error: t(languageOf(request), 'evaluation.form.invalid') },
-              guestPage,
-              400,
-            ),
-        );
-      },
+      handler: (request, h) =>
+        takeAnswers(request, h, request.payload, () => guestOffer(request), { action: '/entry/evaluation' }),
     }),
     route({
       method: 'GET',
@@ -283,27 +298,14 @@ export function routes(): ServerRoute[] {
         payload: { maxBytes: answerMaxBytes },
         validate: { payload: linkAnswerPayload },
       },
-      handler: async (request, h) => {
+      handler: (request, h) => {
         const form = request.payload;
-        const offer = await offerByToken(request.server.app.db, form.token).catch((e) => e as EvaluationError);
-        if (offer instanceof Error) return guarded(request, h, guestPage, () => Promise.reject(offer));
-        speakBookedLanguage(request, offer.language);
-        return guarded(
-          request,
-          h,
-          guestPage,
-          async () => (await answer(request.server.app.db, offer.respondent, form.setId, form), thanksView(request, h)),
-          async () =>
-            formView(
-              request,
-              h,
-              offer,
-              '/e',
-              { token: form.token, error: t(languageOf(request), 'evaluation.form.invalid') },
-              guestPage,
-              400,
-            ),
-        );
+        const offer = async () => {
+          const found = await offerByToken(request.server.app.db, form.token);
+          speakBookedLanguage(request, found.language);
+          return found;
+        };
+        return takeAnswers(request, h, form, offer, { action: '/e', extra: { token: form.token } });
       },
     }),
     route({
@@ -325,29 +327,11 @@ export function routes(): ServerRoute[] {
         payload: { maxBytes: answerMaxBytes },
         validate: { params: meetingParams, payload: answerPayload },
       },
-      handler: async (request, h) => {
-        const offer = await staffOffer(request, request.params.id).catch((e) => e as Error);
-        if (offer instanceof Error) return guarded(request, h, staffLayout, () => Promise.reject(offer));
-        return guarded(
-          request,
-          h,
-          staffLayout,
-          async () => (
-            await answer(request.server.app.db, offer.respondent, request.payload.setId, request.payload),
-            thanksView(request, h, staffLayout)
-          ),
-          async () =>
-            formView(
-              request,
-              h,
-              offer,
-              request.path,
-              { error: t(languageOf(request), 'evaluation.form.invalid') },
-              staffLayout,
-              400,
-            ),
-        );
-      },
+      handler: (request, h) =>
+        takeAnswers(request, h, request.payload, () => staffOffer(request, request.params.id), {
+          action: request.path,
+          layout: staffLayout,
+        }),
     }),
     route({
       method: 'GET',

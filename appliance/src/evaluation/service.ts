@@ -1,6 +1,7 @@
 // Offering the evaluation to one person and taking their answers: which question set they get,
 // that the answers fit it, and that each person answers once per meeting.
 import type { Knex } from 'knex';
+import type { GroupCommit } from '../db/group-commit.ts';
 import type { Language } from '../http/i18n.ts';
 import { findParticipant, type Meeting, type Participant } from '../meetings/index.ts';
 import type { Answers, Question, QuestionSet, Respondent, RespondentRole } from './model.ts';
@@ -39,15 +40,28 @@ async function bookedLanguage(db: Knex, respondent: Respondent): Promise<Languag
   return participantId ? (await findParticipant(db, participantId))?.language : undefined;
 }
 
+/**
+ * The respondent offered the form, created at the first offer: in the group commit when the caller
+ * gives it (the page that offers the form is a read; its row rides the shared commit), else alone.
+ */
+async function respondentFor(db: Knex, commits: GroupCommit | undefined, respondent: store.NewRespondent) {
+  const known = await store.findRespondent(db, respondent.meetingId, respondent.subject);
+  if (known) return known;
+  return commits
+    ? commits.write((trx) => store.ensureRespondent(trx, respondent))
+    : store.ensureRespondent(db, respondent);
+}
+
 export async function offerToParticipant(
   db: Knex,
   meeting: Meeting,
   participant: Participant,
   person: 'main' | 'proxy',
+  commits?: GroupCommit,
 ): Promise<Offer> {
   if (meeting.status === 'cancelled') throw new EvaluationError('cancelled');
   const role = roleOf(participant, person);
-  const respondent = await store.ensureRespondent(db, {
+  const respondent = await respondentFor(db, commits, {
     meetingId: meeting.id,
     unitId: meeting.unitId,
     subject: participantSubject(participant.id, person),
@@ -57,7 +71,7 @@ export async function offerToParticipant(
   return { respondent, set: await store.currentSet(db, meeting.unitId, respondent.role) };
 }
 
-export async function offerToStaff(db: Knex, meeting: Meeting, staffId: string): Promise<Offer> {
+export async function offerToStaff(db: Knex, meeting: Meeting, staffId: string, commits?: GroupCommit): Promise<Offer> {
   if (meeting.status === 'cancelled') throw new EvaluationError('cancelled');
   // A colleague invited with an account answers as a colleague; the unit's own staff as staff.
   const asColleague =
@@ -65,7 +79,7 @@ export async function offerToStaff(db: Knex, meeting: Meeting, staffId: string):
     meeting.bookedBy !== staffId &&
     meeting.ledBy !== staffId;
   const role: RespondentRole = asColleague ? 'colleague' : 'staff';
-  const respondent = await store.ensureRespondent(db, {
+  const respondent = await respondentFor(db, commits, {
     meetingId: meeting.id,
     unitId: meeting.unitId,
     subject: staffSubject(staffId),

@@ -1,6 +1,7 @@
 // SQL for question sets, respondents and responses. Rows are mapped to the model here, once.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { must } from '../common/must.ts';
 import { sha256 } from '../crypto.ts';
 import { iso, toDate, type DbBigint, type DbTimestamp } from '../db/values.ts';
 import type { Answers, Question, QuestionSet, Respondent, RespondentRole } from './model.ts';
@@ -119,10 +120,8 @@ export interface NewRespondent {
 /** The respondent for this person and meeting, created on first need. */
 export async function ensureRespondent(db: Db, respondent: NewRespondent): Promise<Respondent> {
   // Read first: offering the form again, and taking its answers, write nothing but the answers.
-  const known = await respondentTable(db)
-    .where({ meeting_id: respondent.meetingId, subject: respondent.subject })
-    .first();
-  if (known) return toRespondent(known);
+  const known = await findRespondent(db, respondent.meetingId, respondent.subject);
+  if (known) return known;
   await respondentTable(db)
     .insert({
       id: randomUUID(),
@@ -134,9 +133,7 @@ export async function ensureRespondent(db: Db, respondent: NewRespondent): Promi
     })
     .onConflict(['meeting_id', 'subject'])
     .ignore();
-  return toRespondent(
-    (await respondentTable(db).where({ meeting_id: respondent.meetingId, subject: respondent.subject }).first())!,
-  );
+  return must(await findRespondent(db, respondent.meetingId, respondent.subject), 'the respondent just created');
 }
 
 /** Gives a respondent a link token (only its hash is kept); false when they have answered or already have one. */

@@ -26,13 +26,17 @@ export async function recordResult(
   now: Date = new Date(),
 ): Promise<TechTestResult> {
   const verdict = connectionVerdict(answers.network);
-  const result = await insertResult(deps.db, {
-    ...answers,
-    subject,
-    verdict,
-    ...describeUserAgent(userAgent),
-    testedAt: now,
+  // The result and what the other domains write of it (the connection log's entry, the
+  // participant's status: the event's parts) commit once.
+  return deps.db.transaction(async (trx) => {
+    const result = await insertResult(trx, {
+      ...answers,
+      subject,
+      verdict,
+      ...describeUserAgent(userAgent),
+      testedAt: now,
+    });
+    await deps.bus.emitIn(trx, 'techtest.completed', { subject, resultId: result.id, verdict });
+    return result;
   });
-  deps.bus.emit('techtest.completed', { subject, resultId: result.id, verdict });
-  return result;
 }

@@ -1,0 +1,84 @@
+// Starts the appliance: configuration, database, every plugin, then listens; and stops it when main.ts
+// (the process's entry point, which takes the stop signals) is asked to.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, describeParts, loadConfig } from './config.ts';
+import { describeDbError } from './db/knex.ts';
+import { lockKeys, withLock } from './db/locks.ts';
+import { createServer } from './server.ts';
+import { ensureFirstAdmin } from './staff/index.ts';
+
+type Server = Awaited<ReturnType<typeof createServer>>;
+
+/** Starts the appliance and runs it until `stop` is aborted (with the signal's name); then stops it gracefully and
+ * exits 0, so the promise never settles. */
+export async function start(stop: AbortSignal): Promise<void> {
+  // A .env file beside the process, docker-jitsi-meet style; real environment variables win.
+  if (existsSync('.env')) process.loadEnvFile('.env');
+
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) fail([error.message]);
+    throw error;
+  }
+
+  const server = await createServer(config);
+  try {
+    await server.initialize(); // applies pending migrations
+  } catch (error) {
+    fail([describeDbError(config.databaseUrl, error)]);
+  }
+  // Asked to stop while migrating (or waiting for another process's migrations): stop before
+  // creating anyone or listening at all.
+  if (stop.aborted) await stopWhenAsked(stop, server);
+
+  for (const line of describeParts(config)) server.log(['info', 'config'], line);
+  for (const key of config.generatedSecrets) {
+    server.log(
+      ['warn', 'config'],
+      `${key} was not set: generated one into ${config.dataDir}/secrets.json (keep that file with the database)`,
+    );
+  }
+
+  // Under the start lock: of several processes starting at once on an empty database, one creates it.
+  const admin = await withLock(server.app.db, lockKeys.start, () => ensureFirstAdmin(server.app.db));
+  await server.start();
+
+  const url = config.publicUrl.toString().replace(/\/$/, '');
+  process.stdout.write(`\nSamverka is running at ${url} (listening on ${server.info.host}:${server.info.port})\n`);
+  if (admin) {
+    // The one-time password goes to a person, never into a log: on a terminal it is shown there;
+    // under Docker or systemd (stdout is the log) it goes into a file only the appliance's user reads.
+    if (process.stdout.isTTY) {
+      process.stdout.write(
+        `First start: created the admin account ${admin.email} with the one-time password ${admin.password}\n` +
+          'Log in and choose a new password; then add care units and staff (npx samverka --help).\n\n',
+      );
+    } else {
+      const file = join(config.dataDir, 'first-admin-password');
+      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+      writeFileSync(file, `${admin.email}\n${admin.password}\n`, { mode: 0o600 });
+      process.stdout.write(
+        `First start: created the admin account ${admin.email}; its one-time password is in ${file} (readable only by this user).\n` +
+          'Log in and choose a new password, or create a named admin with first-run, which disables this account.\n\n',
+      );
+    }
+  }
+
+  await stopWhenAsked(stop, server);
+}
+
+function fail(lines: string[]): never {
+  process.stderr.write(`${lines.join('\n')}\n`);
+  process.exit(1);
+}
+
+/** Waits until a stop is asked for (at once if it already was), then stops every plugin and exits 0. */
+async function stopWhenAsked(stop: AbortSignal, server: Server): Promise<never> {
+  if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
+  server.log(['info'], `${String(stop.reason)}: stopping`);
+  await server.stop({ timeout: 10_000 });
+  process.exit(0);
+}

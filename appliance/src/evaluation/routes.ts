@@ -39,14 +39,6 @@ const guestPage = { layout: 'guest' };
 
 /** The page an evaluation request's link opens. */
 export const evaluationPath = (token: string): string => `/e/${token}`;
-const problemStatus: Record<EvaluationError['problem'], number> = {
-  answered: 409,
-  expired: 410,
-  unknown: 404,
-  invalid: 400,
-  cancelled: 410,
-};
-
 /** The questions as the form shows them, in the reader's language, with what they chose so far. */
 function formQuestions(questions: Question[], lang: Language, form: unknown) {
   return questions.map((q) => {
@@ -100,21 +92,6 @@ function formView(
   return response;
 }
 
-function problemView(request: Request, h: ResponseToolkit, problem: EvaluationError['problem'], layout = guestPage) {
-  const lang = languageOf(request);
-  return h
-    .view(
-      'evaluation/done',
-      {
-        title: t(lang, `evaluation.problem.${problem}.title`),
-        styles: ['guest.css', 'evaluation.css'],
-        text: t(lang, `evaluation.problem.${problem}.text`),
-      },
-      layout,
-    )
-    .code(problemStatus[problem]);
-}
-
 function thanksView(request: Request, h: ResponseToolkit, layout = guestPage) {
   const lang = languageOf(request);
   return h.view(
@@ -128,28 +105,11 @@ function thanksView(request: Request, h: ResponseToolkit, layout = guestPage) {
   );
 }
 
-/** Runs the page's work; the domain's refusals become their pages (an invalid answer shows the form again). */
-async function guarded(
-  request: Request,
-  h: ResponseToolkit,
-  layout: typeof guestPage,
-  work: () => Promise<unknown>,
-  again?: () => Promise<unknown>,
-) {
-  try {
-    return await work();
-  } catch (error) {
-    if (!(error instanceof EvaluationError)) throw error;
-    if (error.problem === 'invalid' && again) return again();
-    speakBookedLanguage(request, error.language);
-    return problemView(request, h, error.problem, layout);
-  }
-}
-
 /**
  * A respondent's answers to the form their offer shows, whoever they are (a guest in the meeting,
  * a guest through the evaluation link, a staff member): the thanks page; the form again with what
- * they chose and a 400 when an answer is invalid; or the page of the refusal (answered, expired…).
+ * they chose and a 400 when an answer is invalid. A refusal (answered, expired…) is thrown: the
+ * error funnel answers it with the evaluation's own page for it (EvaluationError.page).
  */
 async function takeAnswers(
   request: Request,
@@ -159,27 +119,15 @@ async function takeAnswers(
   page: { action: string; extra?: Record<string, unknown>; layout?: typeof guestPage },
 ) {
   const { action, extra = {}, layout = guestPage } = page;
-  const offer = await findOffer().catch((e: unknown) => e as Error);
-  if (offer instanceof Error) return guarded(request, h, layout, () => Promise.reject(offer));
-  return guarded(
-    request,
-    h,
-    layout,
-    async () => (
-      await answer(request.server.app.db, offer.respondent, form.setId, form),
-      thanksView(request, h, layout)
-    ),
-    async () =>
-      formView(
-        request,
-        h,
-        offer,
-        action,
-        { ...extra, error: t(languageOf(request), 'evaluation.form.invalid') },
-        layout,
-        400,
-      ),
-  );
+  const offer = await findOffer();
+  try {
+    await answer(request.server.app.db, offer.respondent, form.setId, form);
+  } catch (error) {
+    if (!(error instanceof EvaluationError && error.problem === 'invalid')) throw error;
+    const again = { ...extra, error: t(languageOf(request), 'evaluation.form.invalid') };
+    return formView(request, h, offer, action, again, layout, 400);
+  }
+  return thanksView(request, h, layout);
 }
 
 async function guestOffer(request: Request): Promise<Offer> {
@@ -260,12 +208,11 @@ export function routes(): ServerRoute[] {
       method: 'GET',
       path: '/entry/evaluation',
       options: { auth: { strategy: 'guest' } },
-      handler: (request, h) =>
-        guarded(request, h, guestPage, async () => {
-          const offer = await guestOffer(request);
-          if (offer.respondent.answeredAt) throw new EvaluationError('answered');
-          return formView(request, h, offer, '/entry/evaluation');
-        }),
+      async handler(request, h) {
+        const offer = await guestOffer(request);
+        if (offer.respondent.answeredAt) throw new EvaluationError('answered');
+        return formView(request, h, offer, '/entry/evaluation');
+      },
     }),
     route({
       method: 'POST',
@@ -282,12 +229,11 @@ export function routes(): ServerRoute[] {
       method: 'GET',
       path: `${evaluationPath('')}{token}`,
       options: { auth: false, pre: [{ method: perAddress }], validate: { params: tokenParams } },
-      handler: (request, h) =>
-        guarded(request, h, guestPage, async () => {
-          const { token } = request.params;
-          const offer = await offerByToken(request.server.app.db, token);
-          return formView(request, h, offer, '/e', { token });
-        }),
+      async handler(request, h) {
+        const { token } = request.params;
+        const offer = await offerByToken(request.server.app.db, token);
+        return formView(request, h, offer, '/e', { token });
+      },
     }),
     route({
       method: 'POST',
@@ -312,12 +258,11 @@ export function routes(): ServerRoute[] {
       method: 'GET',
       path: '/evaluation/meeting/{id}',
       options: { auth: { strategy: 'session' }, validate: { params: meetingParams } },
-      handler: (request, h) =>
-        guarded(request, h, staffLayout, async () => {
-          const offer = await staffOffer(request, request.params.id);
-          if (offer.respondent.answeredAt) throw new EvaluationError('answered');
-          return formView(request, h, offer, request.path, {}, staffLayout);
-        }),
+      async handler(request, h) {
+        const offer = await staffOffer(request, request.params.id);
+        if (offer.respondent.answeredAt) throw new EvaluationError('answered');
+        return formView(request, h, offer, request.path, {}, staffLayout);
+      },
     }),
     route({
       method: 'POST',

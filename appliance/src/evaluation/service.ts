@@ -2,7 +2,10 @@
 // that the answers fit it, and that each person answers once per meeting.
 import type { Knex } from 'knex';
 import type { GroupCommit } from '../db/group-commit.ts';
-import type { Language } from '../http/i18n.ts';
+import Boom from '@hapi/boom';
+import type { Request } from '@hapi/hapi';
+import { DomainError, type DomainPage } from '../http/errors.ts';
+import { t, type Language } from '../http/i18n.ts';
 import { findParticipant, type Meeting, type Participant } from '../meetings/index.ts';
 import type { Answers, Question, QuestionSet, Respondent, RespondentRole } from './model.ts';
 import { participantSubject, staffSubject } from './model.ts';
@@ -22,15 +25,39 @@ export interface Offer {
   language?: Language;
 }
 
-export class EvaluationError extends Error {
-  /** Whose refusal this is, when known: the page saying so speaks their booked language. */
-  language?: Language;
+const problemStatus = { answered: 409, expired: 410, unknown: 404, invalid: 400, cancelled: 410 } as const;
 
+/**
+ * Why a form cannot be offered or answered. An invalid answer is the form's own business (its route
+ * shows the form again); the others reach the error funnel (http/errors.ts), which answers a page
+ * with the page below - a calm word to the person, in their booked language - and the API with the
+ * status.
+ */
+export class EvaluationError extends DomainError {
   constructor(
-    readonly problem: 'answered' | 'expired' | 'unknown' | 'invalid' | 'cancelled',
+    readonly problem: keyof typeof problemStatus,
     readonly field?: string,
   ) {
     super(problem);
+  }
+
+  toBoom(lang: Language): Boom.Boom {
+    return new Boom.Boom(t(lang, `evaluation.problem.${this.problem}.title`), {
+      statusCode: problemStatus[this.problem],
+    });
+  }
+
+  override page(lang: Language, request: Request): DomainPage {
+    return {
+      template: 'evaluation/done',
+      context: {
+        title: t(lang, `evaluation.problem.${this.problem}.title`),
+        styles: ['guest.css', 'evaluation.css'],
+        text: t(lang, `evaluation.problem.${this.problem}.text`),
+      },
+      // A staff member's form (/evaluation/meeting/{id}) stays in the staff pages' layout.
+      layout: request.auth.isAuthenticated && request.auth.credentials.user ? undefined : 'guest',
+    };
   }
 }
 

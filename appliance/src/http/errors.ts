@@ -5,7 +5,7 @@ import type { Lifecycle, Request, ResponseToolkit, Server } from '@hapi/hapi';
 import type { ValidationError } from 'joi';
 import { isDatabaseUnavailable } from '../db/knex.ts';
 import type { Language } from '../common/language.ts';
-import { languageOf, t } from './i18n.ts';
+import { languageOf, speakBookedLanguage, t } from './i18n.ts';
 import { headerText } from './headers.ts';
 
 /**
@@ -17,6 +17,21 @@ export abstract class DomainError extends Error {
   abstract toBoom(lang: Language): Boom.Boom;
   /** Work done before the answer goes, e.g. recording a denied access in the audit log. */
   reported?(request: Request): Promise<void>;
+  /** Whose refusal this is, when known: the answer speaks their booked language (unless they chose one). */
+  language?: Language;
+  /**
+   * A refusal a person reads as a page of its own rather than as an error with a reference number
+   * (an evaluation already answered, a link past its time): the view the funnel renders for a page,
+   * with the status `toBoom` names. Without it a page shows the common error page.
+   */
+  page?(lang: Language, request: Request): DomainPage;
+}
+
+/** A domain's own page for a refusal: its template, what the template shows, and its layout. */
+export interface DomainPage {
+  template: string;
+  context: Record<string, unknown>;
+  layout?: string;
 }
 
 const databaseUnavailable = 'The database cannot be reached just now: try again in a moment';
@@ -45,7 +60,17 @@ export function registerErrorFunnel(server: Server): void {
     let response = request.response;
     if (response instanceof DomainError) {
       await response.reported?.(request);
-      response = response.toBoom(languageOf(request));
+      speakBookedLanguage(request, response.language);
+      const lang = languageOf(request);
+      const boom = response.toBoom(lang);
+      if (response.page && wantsHtml(request)) {
+        const { template, context, layout } = response.page(lang, request);
+        return h
+          .view(template, context, layout ? { layout } : {})
+          .code(boom.output.statusCode)
+          .header('x-request-id', request.info.id);
+      }
+      response = boom;
     }
     if (!Boom.isBoom(response)) {
       response.header('x-request-id', request.info.id);

@@ -14,7 +14,7 @@ import { until } from '../helpers/wait.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { useStage } from '../helpers/stage.ts';
 import type { TestSmsc } from '../helpers/smsc.ts';
-import { booking, loggedIn } from '../meetings/_booking.ts';
+import { booking, loggedIn, patientWithBankId } from '../meetings/_booking.ts';
 import { present } from '../helpers/present.ts';
 
 let app: TestServer;
@@ -133,13 +133,7 @@ test.serial('the status page shows SMTP and SMPP working, then which one stopped
 
 test.serial("an audit search and a printable log extract after a clinician opened the patient's meeting", async (t) => {
   const { client, staff } = await loggedIn(app, 'clinician', 'Barn- och ungdomsmedicin');
-  const patient = {
-    kind: 'patient',
-    name: 'Tolvan Tolvansson',
-    personalNumber: '19121212-1212',
-    identification: 'bankid',
-    mobile: '070-765 43 21',
-  };
+  const patient = patientWithBankId('Tolvan Tolvansson', '19121212-1212');
   const meeting = (
     await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [patient] }) })
   ).json<{ id: string }>();

@@ -296,13 +296,18 @@ test("an onChange hook runs inside the change's transaction: when it fails, noth
 
 test('participant status reported by another domain reaches the meeting', async (t) => {
   const meeting = await book();
-  app.server.app.bus.emit('participant.status', {
-    meetingId: meeting.id,
-    participantId: meeting.participants[0].id,
-    status: 'waiting',
+  const participantId = meeting.participants[0].id;
+  // The status is written in a group commit (the event's part), and the bus tells its listeners
+  // once that has committed: the test reads the meeting then, not after a guessed number of ticks.
+  let stopListening = () => {};
+  const committed = new Promise<void>((resolve) => {
+    stopListening = app.server.app.bus.on('participant.status', (payload) => {
+      if (payload.participantId === participantId) resolve();
+    });
   });
-  await settle();
-  await settle();
+  app.server.app.bus.emit('participant.status', { meetingId: meeting.id, participantId, status: 'waiting' });
+  await committed;
+  stopListening();
   t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().participants[0].status, 'waiting');
 });
 

@@ -70,6 +70,7 @@ async function bookedLanguage(db: Knex, respondent: Respondent): Promise<Languag
 /**
  * The respondent offered the form, created at the first offer: in the group commit when the caller
  * gives it (the page that offers the form is a read; its row rides the shared commit), else alone.
+ * Read first: offering the form again, and taking its answers, write nothing but the answers.
  */
 async function respondentFor(db: Knex, commits: GroupCommit | undefined, respondent: store.NewRespondent) {
   const known = await store.findRespondent(db, respondent.meetingId, respondent.subject);

@@ -119,9 +119,6 @@ export interface NewRespondent {
 
 /** The respondent for this person and meeting, created on first need. */
 export async function ensureRespondent(db: Db, respondent: NewRespondent): Promise<Respondent> {
-  // Read first: offering the form again, and taking its answers, write nothing but the answers.
-  const known = await findRespondent(db, respondent.meetingId, respondent.subject);
-  if (known) return known;
   await respondentTable(db)
     .insert({
       id: randomUUID(),

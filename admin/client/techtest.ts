@@ -414,14 +414,12 @@ if (canUseMedia()) {
   startButton.disabled = false;
   startButton.addEventListener('click', async () => {
     startButton.disabled = true;
+    // The devices are asked for first: the browser opens them while the page does the rest.
+    const opening = openBoth();
     // Created inside the click: browsers only let a page make sound after a person acted.
     audioContext = new AudioContext();
     show('camera');
-    const opened = await openBoth();
-    // The connection check needs nobody: it runs while the person looks at the camera. It starts
-    // once the devices have answered, so that the picture does not wait for it.
-    // A browser that throws inside WebRTC still gets a verdict and can continue.
-    network = checkNetwork({ base, crumb, ice: ice ?? undefined }).catch(noFigures);
+    const opened = await opening;
     audio = opened.audio ?? null;
     if (opened.video) {
       await startCamera(undefined, opened.video);
@@ -431,6 +429,13 @@ if (canUseMedia()) {
       mediaError('camera', mediaProblem(opened.videoError));
       showHelp('camera');
     }
+    // The connection check needs nobody: it runs while the person looks at the camera. It starts
+    // in a task of its own once the devices have answered, so that the picture and the question
+    // do not wait for its peer connections to be set up.
+    // A browser that throws inside WebRTC still gets a verdict and can continue.
+    network = new Promise((resolve) => setTimeout(resolve, 0)).then(() =>
+      checkNetwork({ base, crumb, ice: ice ?? undefined }).catch(noFigures),
+    );
   });
   root.dataset.ready = 'true';
 } else {

@@ -409,6 +409,13 @@ async function openBoth(): Promise<{ video?: MediaStream; audio?: MediaStream; v
   }
 }
 
+/** Once the browser has painted what the page just changed; a tab that paints nothing (hidden) waits `ms`. */
+const afterPaint = (ms = 100) =>
+  new Promise<void>((resolve) => {
+    requestAnimationFrame(() => setTimeout(resolve, 0));
+    setTimeout(resolve, ms);
+  });
+
 const startButton = $<HTMLButtonElement>('#start');
 if (canUseMedia()) {
   startButton.disabled = false;
@@ -430,12 +437,10 @@ if (canUseMedia()) {
       showHelp('camera');
     }
     // The connection check needs nobody: it runs while the person looks at the camera. It starts
-    // in a task of its own once the devices have answered, so that the picture and the question
-    // do not wait for its peer connections to be set up.
+    // once the picture and the question have been painted, so that they do not wait for its peer
+    // connections to be set up.
     // A browser that throws inside WebRTC still gets a verdict and can continue.
-    network = new Promise((resolve) => setTimeout(resolve, 0)).then(() =>
-      checkNetwork({ base, crumb, ice: ice ?? undefined }).catch(noFigures),
-    );
+    network = afterPaint().then(() => checkNetwork({ base, crumb, ice: ice ?? undefined }).catch(noFigures));
   });
   root.dataset.ready = 'true';
 } else {

@@ -7,6 +7,13 @@
 // through coturn, Jitsi's pre-call test, the download/upload estimate) on localhost.
 // The baseline, interleaved: the empty route's page loaded by the same browser on the same network.
 //
+// Timed by the browser's own clock, from what the person does to what they see: the link opened
+// (the navigation's start) → the name form painted; the click on "Fortsätt" → the test page painted
+// with its start button usable; the click on "Starta testet" → the question painted and the first
+// camera frame presented. The test driver's own work (puppeteer finding a button through the
+// accessibility tree, polling for a state over CDP: 50–100 ms per step on these machines) is no
+// part of what a person waits for; it is shown beside, as the driver saw the steps.
+//
 // Reference: Jitsi Meet's prejoin screen is rendered by its app bundle, measured compressed at
 // ~720 KB by the Jitsi maintainers (github.com/jitsi/jitsi-meet issue #3579). Goal: a twelfth.
 import { PredefinedNetworkConditions, type CDPSession, type Page } from 'puppeteer-core';
@@ -112,6 +119,47 @@ async function invitedGuest(url: string, token: string, relay: Relay, n: number)
   throw new Error('no invitation');
 }
 
+/**
+ * Put into every page before its own scripts (a string: the page runs it as it is). Keeps, in the
+ * tab's sessionStorage (it outlives the name POST's navigation), the browser's times (ms since the
+ * epoch) of: each click, as the browser received it; the frame after the parsed link page (name
+ * form), test page (start button usable) and empty page; and, once the test page marks
+ * "techtest:running", the frame that shows the question and the first camera frame presented.
+ */
+const observer = `(() => {
+  const epoch = (t) => performance.timeOrigin + t;
+  const keep = (name, t) => sessionStorage.setItem('bench:' + name, String(t));
+  const afterFrame = (name) => requestAnimationFrame(() => keep(name, epoch(performance.now())));
+  addEventListener('click', (event) => { if (event.isTrusted) keep('click', epoch(event.timeStamp)); }, true);
+  document.addEventListener('DOMContentLoaded', () => {
+    if (location.pathname === '/j' && document.querySelector('#name')) afterFrame('nameForm');
+    if (document.querySelector('#techtest[data-ready="true"]')) afterFrame('testReady');
+    if (location.pathname === '/') afterFrame('emptyPage');
+  });
+  const mark = performance.mark.bind(performance);
+  performance.mark = (name, options) => {
+    const entry = mark(name, options);
+    if (name === 'techtest:running') {
+      afterFrame('question');
+      document.querySelector('#preview').requestVideoFrameCallback((now, frame) =>
+        keep('picture', epoch(frame.presentationTime)));
+    }
+    return entry;
+  };
+})()`;
+
+/** The times `observer` kept, once all of `names` are there. */
+async function kept<N extends string>(page: Page, names: N[]): Promise<Record<N, number>> {
+  await page.waitForFunction((keys: string[]) => keys.every((k) => sessionStorage.getItem(`bench:${k}`)), {}, names);
+  return page.evaluate(
+    (keys: string[]) => Object.fromEntries(keys.map((k) => [k, Number(sessionStorage.getItem(`bench:${k}`))])),
+    names,
+  ) as Promise<Record<N, number>>;
+}
+
+/** The page's navigation start, ms since the epoch on the browser's clock. */
+const navigationStart = (page: Page) => page.evaluate(() => performance.timeOrigin);
+
 async function freshPage(chromium: TestBrowser, network: Network) {
   const context = await chromium.browser.createBrowserContext();
   const page: Page = await context.newPage();
@@ -119,6 +167,7 @@ async function freshPage(chromium: TestBrowser, network: Network) {
   const client = await page.createCDPSession();
   await client.send('Network.clearBrowserCache');
   const transfers = await recordTransfers(client);
+  await page.evaluateOnNewDocument(observer);
   if (network === 'Fast 3G') await page.emulateNetworkConditions(PredefinedNetworkConditions['Fast 3G']);
   return { context, page, transfers };
 }
@@ -127,18 +176,21 @@ async function freshPage(chromium: TestBrowser, network: Network) {
 async function emptyPage(chromium: TestBrowser, baseline: Process, network: Network): Promise<number> {
   const { context, page } = await freshPage(chromium, network);
   try {
-    const started = performance.now();
     await page.goto(`${baseline.url}/`);
-    return performance.now() - started;
+    const { emptyPage: shown } = await kept(page, ['emptyPage']);
+    return shown - (await navigationStart(page));
   } finally {
     await context.close();
   }
 }
 
 interface GuestRun {
+  /** The browser's clock: what a person waits for. */
   linkMs: number;
   testReadyMs: number;
   runningMs: number;
+  /** The same steps as the test driver saw them: its lookups and polling included. */
+  driver: { linkMs: number; testReadyMs: number; runningMs: number };
   verdictMs: number;
   /** The check's parts as the page timed them (techtest:relay, :precall, :download, :upload), ms. */
   verdictParts: Record<string, number>;
@@ -152,7 +204,8 @@ async function coldRun(chromium: TestBrowser, link: string, network: Network): P
     let started = performance.now();
     await page.goto(link);
     await page.waitForFunction(() => location.pathname === '/j' && document.querySelector('#name') !== null);
-    const linkMs = performance.now() - started;
+    const driverLinkMs = performance.now() - started;
+    const linkMs = (await kept(page, ['nameForm'])).nameForm - (await navigationStart(page));
     // A person takes longer to type a name than anything the page fetches meanwhile.
     await page.waitForNetworkIdle({ idleTime: 100 });
     await fill(page, 'Ditt namn', 'Lena Lärare');
@@ -160,12 +213,16 @@ async function coldRun(chromium: TestBrowser, link: string, network: Network): P
     started = performance.now();
     await Promise.all([page.waitForNavigation(), press(page, 'Fortsätt')]);
     await page.waitForSelector('#techtest[data-ready="true"]');
-    const testReadyMs = performance.now() - started;
+    const driverTestReadyMs = performance.now() - started;
+    const named = await kept(page, ['click', 'testReady']);
+    const testReadyMs = named.testReady - named.click;
 
     started = performance.now();
     await press(page, 'Starta testet');
     await page.waitForFunction(() => performance.getEntriesByName('techtest:running').length > 0);
-    const runningMs = performance.now() - started;
+    const driverRunningMs = performance.now() - started;
+    const running = await kept(page, ['click', 'question', 'picture']);
+    const runningMs = Math.max(running.question, running.picture) - running.click;
     // The line estimate's own transfers are the test's measurement, not what the page needs to run.
     const upToRunning = transfers().filter((t) => !/\/entry\/test\/(download|upload)$/.test(new URL(t.url).pathname));
 
@@ -183,7 +240,15 @@ async function coldRun(chromium: TestBrowser, link: string, network: Network): P
         ]),
       ),
     );
-    return { linkMs, testReadyMs, runningMs, verdictMs, verdictParts, transfers: upToRunning };
+    return {
+      linkMs,
+      testReadyMs,
+      runningMs,
+      driver: { linkMs: driverLinkMs, testReadyMs: driverTestReadyMs, runningMs: driverRunningMs },
+      verdictMs,
+      verdictParts,
+      transfers: upToRunning,
+    };
   } finally {
     await context.close();
   }
@@ -222,6 +287,7 @@ export async function run(): Promise<void> {
     );
 
     const whole = (r: GuestRun) => r.linkMs + r.testReadyMs + r.runningMs;
+    const driverWhole = (r: GuestRun) => r.driver.linkMs + r.driver.testReadyMs + r.driver.runningMs;
     const rows: (string | number)[][] = [];
     for (const [network, runs, empty] of [
       ['localhost', results.local, results.emptyLocal],
@@ -231,20 +297,29 @@ export async function run(): Promise<void> {
         [network, 'empty route page loaded (baseline)', showSpread(spread(empty), '', 0)],
         [
           network,
-          'link opened → name form shown, token out of the address',
+          'link opened → name form painted, token out of the address',
           showSpread(spread(runs.map((r) => r.linkMs)), '', 0),
         ],
-        [network, 'name sent → tech test page ready', showSpread(spread(runs.map((r) => r.testReadyMs)), '', 0)],
         [
           network,
-          '"Starta testet" → camera picture and question shown',
+          '"Fortsätt" clicked → test page painted, its start button usable',
+          showSpread(spread(runs.map((r) => r.testReadyMs)), '', 0),
+        ],
+        [
+          network,
+          '"Starta testet" clicked → question painted, first camera frame shown',
           showSpread(spread(runs.map((r) => r.runningMs)), '', 0),
         ],
         [network, 'whole (typing the name not counted)', showSpread(spread(runs.map(whole)), '', 0)],
+        [
+          network,
+          '  the same three steps as the test driver saw them',
+          showSpread(spread(runs.map(driverWhole)), '', 0),
+        ],
       );
     }
     table(
-      `Guest: link opened → tech test running, headless Chromium, cold cache, ms (${rounds} interleaved rounds: median (min–max))`,
+      `Guest: link opened → tech test running, headless Chromium, cold cache, ms on the browser's clock (${rounds} interleaved rounds: median (min–max))`,
       ['network', 'part', 'ms'],
       rows,
     );

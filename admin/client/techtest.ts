@@ -409,19 +409,24 @@ async function openBoth(): Promise<{ video?: MediaStream; audio?: MediaStream; v
   }
 }
 
+/** Once the browser has painted what the page just changed; a tab that paints nothing (hidden) waits `ms`. */
+const afterPaint = (ms = 100) =>
+  new Promise<void>((resolve) => {
+    requestAnimationFrame(() => setTimeout(resolve, 0));
+    setTimeout(resolve, ms);
+  });
+
 const startButton = $<HTMLButtonElement>('#start');
 if (canUseMedia()) {
   startButton.disabled = false;
   startButton.addEventListener('click', async () => {
     startButton.disabled = true;
+    // The devices are asked for first: the browser opens them while the page does the rest.
+    const opening = openBoth();
     // Created inside the click: browsers only let a page make sound after a person acted.
     audioContext = new AudioContext();
     show('camera');
-    const opened = await openBoth();
-    // The connection check needs nobody: it runs while the person looks at the camera. It starts
-    // once the devices have answered, so that the picture does not wait for it.
-    // A browser that throws inside WebRTC still gets a verdict and can continue.
-    network = checkNetwork({ base, crumb, ice: ice ?? undefined }).catch(noFigures);
+    const opened = await opening;
     audio = opened.audio ?? null;
     if (opened.video) {
       await startCamera(undefined, opened.video);
@@ -431,6 +436,11 @@ if (canUseMedia()) {
       mediaError('camera', mediaProblem(opened.videoError));
       showHelp('camera');
     }
+    // The connection check needs nobody: it runs while the person looks at the camera. It starts
+    // once the picture and the question have been painted, so that they do not wait for its peer
+    // connections to be set up.
+    // A browser that throws inside WebRTC still gets a verdict and can continue.
+    network = afterPaint().then(() => checkNetwork({ base, crumb, ice: ice ?? undefined }).catch(noFigures));
   });
   root.dataset.ready = 'true';
 } else {

@@ -226,7 +226,9 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
       path: '/j',
       options: {
         auth: { ...guest, mode: 'try' },
-        pre: [{ method: perAddress }, { method: perToken }],
+        // Both counts side by side (hapi runs one set's methods in parallel): they join one group
+        // commit instead of waiting for a commit each.
+        pre: [[{ method: perAddress }, { method: perToken }]],
         validate: {
           payload: objectOf<{ token: string; name?: string; lang?: Language }>({
             token: token.required(),

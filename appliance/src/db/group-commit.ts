@@ -43,6 +43,8 @@ const transient = (error: unknown): boolean => {
   return code === '40P01' || code === '40001';
 };
 const attemptsPerBatch = 3;
+/** The most turns of the event loop a batch waits for more writes while they keep coming. */
+const gatherTurns = 16;
 
 export interface GroupCommitStats {
   /** Transactions committed. */
@@ -107,9 +109,13 @@ export class GroupCommit {
     try {
       while (this.#queue.length > 0) {
         await this.#commitOne();
-        // One turn of the event loop before the next batch: requests whose bytes arrived while the
-        // last batch committed (better-sqlite3 commits synchronously) reach their writes and join it.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        // Turns of the event loop before the next batch: requests whose bytes arrived while the
+        // last batch committed (better-sqlite3 commits synchronously) reach their writes and join
+        // it. While each turn brings more, another is waited for (a few at most).
+        for (let turns = 0, seen = -1; turns < gatherTurns && this.#queue.length !== seen; turns += 1) {
+          seen = this.#queue.length;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
       }
     } finally {
       this.#draining = undefined;

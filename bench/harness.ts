@@ -402,8 +402,11 @@ export async function startAppliance(data: ApplianceData, env: Record<string, st
   ensureBuilt();
   const port = await freePort();
   const all = { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...data.env, ...env };
+  // BENCH_CPU_PROF=/dir: each appliance process writes a V8 CPU profile there when it stops
+  // (open it in Chrome's DevTools or read it with a script), to see where a case's time goes.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   return spawnUntilReady(
-    [join(applianceRoot, 'dist', 'appliance', 'src', 'main.js')],
+    [...profile, join(applianceRoot, 'dist', 'appliance', 'src', 'main.js')],
     { ...process.env, ...all },
     port,
     'the appliance',

@@ -25,6 +25,11 @@ export const rounds = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 3));
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** Another checkout, built, to measure instead of this one (the "before" of a change): BENCH_APPLIANCE=/path. */
 const applianceRoot = process.env.BENCH_APPLIANCE ?? root;
+/**
+ * BENCH_PROFILE=/dir: each appliance process writes a V8 CPU profile there when it stops (open it in
+ * Chrome's DevTools), to see where a case's time goes. Node refuses --cpu-prof in NODE_OPTIONS.
+ */
+const profileArgs = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
 
 // --- figures -------------------------------------------------------------------------------
 
@@ -402,11 +407,8 @@ export async function startAppliance(data: ApplianceData, env: Record<string, st
   ensureBuilt();
   const port = await freePort();
   const all = { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...data.env, ...env };
-  // BENCH_CPU_PROF=/dir: each appliance process writes a V8 CPU profile there when it stops
-  // (open it in Chrome's DevTools or read it with a script), to see where a case's time goes.
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   return spawnUntilReady(
-    [...profile, join(applianceRoot, 'dist', 'appliance', 'src', 'main.js')],
+    [...profileArgs, join(applianceRoot, 'dist', 'appliance', 'src', 'main.js')],
     { ...process.env, ...all },
     port,
     'the appliance',

@@ -175,7 +175,12 @@ export class EventBus {
 /**
  * Runs `then` once the transaction has committed (never when it rolls back). A group commit's
  * transaction that is run again after a deadlock is a new transaction: only the one that commits runs it.
+ * A savepoint (a change sharing the commit on SQLite, db/group-commit.ts) has committed once it was
+ * released and every transaction around it has committed.
  */
 export function afterCommit(trx: Knex.Transaction, then: () => void): void {
-  trx.executionPromise.then(then, () => undefined);
+  let committed: Promise<unknown> = trx.executionPromise;
+  for (let outer = trx.parentTransaction; outer; outer = outer.parentTransaction)
+    committed = Promise.all([committed, outer.executionPromise]);
+  committed.then(then, () => undefined);
 }

@@ -8,11 +8,13 @@ import test from 'ava';
 import type { Knex } from 'knex';
 import { countAttempt } from '../../appliance/src/db/counters.ts';
 import { GroupCommit } from '../../appliance/src/db/group-commit.ts';
-import { createDb, isSqlite, type Db } from '../../appliance/src/db/knex.ts';
+import { clientOf, createDb, isSqlite, type Db } from '../../appliance/src/db/knex.ts';
+import { shareCommits } from '../../appliance/src/db/sqlite-client.ts';
+import { afterCommit } from '../../appliance/src/events.ts';
 import { addStaff, addUnit } from '../../appliance/src/staff/service.ts';
 import { startAppliance, sharedSecrets } from '../helpers/appliance.ts';
 import { watchCommits } from '../helpers/commits.ts';
-import { countRows, testDatabase } from '../helpers/databases.ts';
+import { countRows, sqliteDatabase, testDatabase, withDatabase } from '../helpers/databases.ts';
 import { present } from '../helpers/present.ts';
 import { Client, startServer, testPassword } from '../helpers/server.ts';
 import { booking, inDays, loggedIn } from '../meetings/_booking.ts';
@@ -89,9 +91,7 @@ test('many concurrent reads share commits for their audit records, and each is r
 });
 
 test('writes queued together commit together; a failing write fails every caller of its batch; a write hands back what it read', async (t) => {
-  const database = await testDatabase();
-  const db = createDb(database.url);
-  try {
+  await withDatabase(testDatabase(), async (db) => {
     await db.schema.createTable('notes', (table) => {
       table.string('text').notNullable();
     });
@@ -129,10 +129,87 @@ test('writes queued together commit together; a failing write fails every caller
       attempts.map((a) => a.hits).sort((a, b) => a - b),
       Array.from({ length: 30 }, (_, i) => i + 1),
     );
-  } finally {
-    await db.destroy();
-    await database.drop();
-  }
+  });
+});
+
+test('changes share a commit, each in a savepoint of its own: one that fails rolls back alone, and its events are never heard', async (t) => {
+  await withDatabase(testDatabase(), async (db) => {
+    await db.schema.createTable('notes', (table) => {
+      table.string('text').notNullable();
+    });
+    const group = new GroupCommit(db);
+    const heard: string[] = [];
+    const change = (texts: (string | null)[]) => async (trx: Knex.Transaction) => {
+      for (const text of texts) await trx('notes').insert({ text });
+      // What the bus does for an event emitted inside the change: heard once the change has committed,
+      // which is once the shared transaction around its savepoint has.
+      afterCommit(trx, () =>
+        heard.push(`${texts.join('+')}${trx.parentTransaction?.isCompleted() ? '' : ' too early'}`),
+      );
+      return texts.length;
+    };
+    const results = await Promise.allSettled([
+      group.change(change(['a1', 'a2'])),
+      group.change(change(['b1', null])),
+      group.change(change(['c1'])),
+      group.write((trx) => trx('notes').insert({ text: 'record' })),
+    ]);
+    t.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+      'only the change that broke a constraint is refused',
+    );
+    t.deepEqual(
+      results.map((r) => (r.status === 'fulfilled' ? r.value : undefined)).slice(0, 3),
+      [2, undefined, 1],
+      'each change hands back what it returned',
+    );
+    t.is(group.stats.commits, 1, 'three changes and a record queued together: one commit');
+    t.deepEqual((await db('notes').orderBy('text').pluck('text')).sort(), ['a1', 'a2', 'c1', 'record']);
+    t.deepEqual(heard.sort(), ['a1+a2', 'c1'], 'the refused change was never heard, the others once committed');
+  });
+});
+
+test('on SQLite the running appliance hands every transaction to the group commit', async (t) => {
+  await withDatabase(sqliteDatabase(), async (db) => {
+    await db.schema.createTable('notes', (table) => {
+      table.string('text').notNullable();
+    });
+    const group = new GroupCommit(db);
+    shareCommits(clientOf(db), group);
+    const insert = (text: string | null) => db.transaction(async (trx) => (await trx('notes').insert({ text }), text));
+    const results = await Promise.allSettled([insert('one'), insert(null), insert('two'), insert('three')]);
+    t.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+    );
+    t.is(group.stats.commits, 1, 'four transactions begun together commit once');
+    t.deepEqual(await db('notes').orderBy('text').pluck('text'), ['one', 'three', 'two']);
+  });
+});
+
+test('a change that ends the shared transaction fails its whole batch: no change is then committed alone', async (t) => {
+  await withDatabase(sqliteDatabase(), async (db) => {
+    await db.schema.createTable('notes', (table) => {
+      table.string('text').notNullable();
+    });
+    const group = new GroupCommit(db);
+    const results = await Promise.allSettled([
+      group.change((trx) => trx('notes').insert({ text: 'before' })),
+      // As SQLite does by itself on a full disk or an I/O error: the whole transaction is gone.
+      group.change(async (trx) => {
+        await trx.raw('rollback');
+        throw new Error('the disk is full');
+      }),
+      group.change((trx) => trx('notes').insert({ text: 'after' })),
+    ]);
+    t.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected', 'rejected'],
+    );
+    t.is(group.stats.failures, 1);
+    t.deepEqual(await db('notes').pluck('text'), [], 'neither the change before nor the one after was saved');
+  });
 });
 
 test('a read whose audit record cannot be written is not answered as if recorded, nor is any read beside it', async (t) => {

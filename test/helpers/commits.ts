@@ -1,6 +1,7 @@
 // Counts what reaches the disk: each committed transaction (or statement outside one) with the tables
 // it wrote, as the database saw it (knex's query events), told apart into the action's own commits
-// and the group committer's shared ones (db/group-commit.ts). Works on both engines.
+// and the group committer's shared ones (db/group-commit.ts). Works on both engines. On SQLite a
+// change runs in a savepoint of a commit it shares with others: the savepoint is its own commit here.
 import type { Db } from '../../appliance/src/db/knex.ts';
 import type { TestServer } from './server.ts';
 
@@ -31,7 +32,9 @@ export function watchCommits(db: Db) {
     if (table) commit.tables.add(table);
     for (const t of inserted) commit.inserted.add(t);
     if (sql === sharedMark) commit.shared = true;
-    if (sql.startsWith('commit')) {
+    // A change that shares its commit (SQLite, db/group-commit.ts) is a savepoint of the shared
+    // transaction: it counts as the action's own once released, and is durable with that commit.
+    if (sql.startsWith('commit') || sql.startsWith('release savepoint')) {
       commits.push(commit);
       open.delete(q.__knexTxId);
     }

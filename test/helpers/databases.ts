@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knex, { type Knex } from 'knex';
+import { createDb, type Db } from '../../appliance/src/db/knex.ts';
 import { present } from './present.ts';
 
 /** How many rows a query finds, e.g. `await countRows(db('meetings').where({ unit_id }))`. */
@@ -72,4 +73,19 @@ export async function everyDatabase(): Promise<TestDatabase[]> {
   if (process.env.TEST_DB) return [await testDatabase()];
   const pg = await postgresDatabase();
   return pg ? [sqliteDatabase(), pg] : [sqliteDatabase()];
+}
+
+/** Runs `run` on a knex of `database` (migrations not applied), then closes it and drops the database. */
+export async function withDatabase<T>(
+  database: TestDatabase | Promise<TestDatabase>,
+  run: (db: Db) => Promise<T>,
+): Promise<T> {
+  const opened = await database;
+  const db = createDb(opened.url);
+  try {
+    return await run(db);
+  } finally {
+    await db.destroy();
+    await opened.drop();
+  }
 }

@@ -4,10 +4,11 @@
 // choosing the one leader (leader.ts); on SQLite the process is alone and leads.
 import type { Plugin } from '@hapi/hapi';
 import { GroupCommit } from './group-commit.ts';
-import { createDb, isSqlite } from './knex.ts';
+import { clientOf, createDb, isSqlite } from './knex.ts';
 import { Leadership } from './leader.ts';
 import { migrateLatest } from './locks.ts';
 import { PgBusLink } from './notify.ts';
+import { shareCommits } from './sqlite-client.ts';
 
 export const plugin: Plugin<void> = {
   name: 'db',
@@ -25,6 +26,8 @@ export const plugin: Plugin<void> = {
       // Several processes may start at once on one PostgreSQL: one migrates, the others wait.
       const applied = await migrateLatest(db);
       if (applied.length > 0) server.log(['info', 'db'], `applied migrations: ${applied.join(', ')}`);
+      // From here on SQLite's changes share commits (sqlite-client.ts); migrations ran on their own.
+      if (isSqlite(db)) shareCommits(clientOf(db), server.app.groupCommit);
       await link?.start();
       server.app.bus.connect(link);
     });

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import knex, { type Knex } from 'knex';
 import { migrationSource } from './migrations.ts';
+import { SqliteClient } from './sqlite-client.ts';
 
 export type Db = Knex;
 
@@ -12,6 +13,8 @@ export type Db = Knex;
  */
 export interface KnexClient {
   config: Knex.Config;
+  /** knex's name of the SQL dialect: 'sqlite3' or 'postgresql'. */
+  dialect: string;
   acquireConnection(): Promise<unknown>;
   releaseConnection(connection: unknown): Promise<void>;
   driver: unknown;
@@ -20,7 +23,7 @@ export interface KnexClient {
 export const clientOf = (db: Knex): KnexClient => db.client as KnexClient;
 
 export function isSqlite(db: Knex): boolean {
-  return clientOf(db).config.client === 'better-sqlite3';
+  return clientOf(db).dialect === 'sqlite3';
 }
 
 /** Rows of a raw statement (a select, or RETURNING): better-sqlite3 gives the array, pg a result object. */
@@ -46,7 +49,8 @@ export function createDb(databaseUrl: string): Knex {
     const inMemory = filename === ':memory:';
     if (!inMemory) mkdirSync(dirname(resolve(filename)), { recursive: true });
     return knex({
-      client: 'better-sqlite3',
+      // knex's better-sqlite3 dialect, keeping its prepared statements (sqlite-client.ts).
+      client: SqliteClient,
       connection: { filename },
       useNullAsDefault: true,
       // better-sqlite3 is synchronous: one connection serialises writes without SQLITE_BUSY churn.

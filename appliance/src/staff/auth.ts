@@ -5,6 +5,7 @@ import Boom from '@hapi/boom';
 import Cookie from '@hapi/cookie';
 import Crumb from '@hapi/crumb';
 import type { Request, Server } from '@hapi/hapi';
+import { hkdfSync } from 'node:crypto';
 import { isDatabaseUnavailable } from '../db/knex.ts';
 import { apiPrefix } from '../http/api.ts';
 import { languageCookie } from '../http/i18n.ts';
@@ -14,6 +15,14 @@ import { must } from '../common/must.ts';
 
 export const sessionCookie = 'samverka_sid';
 
+/**
+ * The session cookie's sealing key, derived once from SESSION_SECRET. Given a string, @hapi/iron
+ * derives a fresh key with PBKDF2 for every cookie it opens or seals (5 % of a calendar page's time);
+ * given a 32-byte key it uses the key as it is. The cookie holds only the session's id.
+ */
+const cookieKey = (secret: string): Buffer =>
+  Buffer.from(hkdfSync('sha256', secret, 'samverka', 'staff session cookie', 32));
+
 export async function registerAuth(server: Server): Promise<void> {
   const { config, db } = server.app;
   const secure = config.publicUrl.protocol === 'https:';
@@ -22,7 +31,7 @@ export async function registerAuth(server: Server): Promise<void> {
   server.auth.strategy('session', 'cookie', {
     cookie: {
       name: sessionCookie,
-      password: config.sessionSecret,
+      password: cookieKey(config.sessionSecret),
       isSecure: secure,
       isHttpOnly: true,
       // Lax, not Strict: a clinician following a link from their mail must arrive logged in.

@@ -12,6 +12,7 @@ import http from 'node:http';
 import { inDays } from '../test/meetings/_booking.ts';
 import { present } from '../test/helpers/present.ts';
 import {
+  commitFigures,
   interleaved,
   isMain,
   judge,
@@ -326,6 +327,10 @@ export async function run(): Promise<void> {
       ],
     );
     if (failures.size > 0) table('Failed steps by answer', ['step: status', 'count'], [...failures]);
+    const { commits, writes } = await commitFigures(appliance, data);
+    process.stdout.write(
+      `\nGroup commit over the whole run: ${writes} writes and changes in ${commits} commits (${(writes / commits).toFixed(1)} per commit)\n`,
+    );
     const worst = Math.max(...steps.map((_, i) => p99(i).median));
     const allErrors = steps.reduce((n, _, i) => n + errors(i), 0);
     judge(

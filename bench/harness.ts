@@ -370,6 +370,8 @@ export async function prepareData(env: Record<string, string> = {}, units = 1): 
     DATA_KEY: randomBytes(32).toString('hex'),
     LOG_LEVEL: 'warn',
     REMINDER_OFFSETS: 'none',
+    // The bench reads the appliance's own figures (commitFigures) as the hospital's monitoring would.
+    METRICS_TOKEN: randomBytes(24).toString('hex'),
     ...env,
   };
   const db = createDb(all.DATABASE_URL);
@@ -414,6 +416,26 @@ export async function startAppliance(data: ApplianceData, env: Record<string, st
     'the appliance',
     applianceRoot,
   );
+}
+
+/** The appliance's group commit so far, from its /metrics: transactions, and the writes and changes in them. */
+export async function commitFigures(
+  appliance: Process,
+  data: ApplianceData,
+): Promise<{ commits: number; writes: number }> {
+  const reply = await request(`${appliance.url}/metrics`, {
+    headers: { authorization: `Bearer ${present(data.env.METRICS_TOKEN, 'the metrics token')}` },
+  });
+  if (reply.status !== 200) throw new Error(`/metrics answered ${reply.status}`);
+  const figure = (name: string) => {
+    const found = new RegExp(`^${name} (\\d+)$`, 'm').exec(reply.text)?.[1];
+    if (found === undefined) throw new Error(`/metrics has no ${name}`);
+    return Number(found);
+  };
+  return {
+    commits: figure('samverka_db_group_commits_total'),
+    writes: figure('samverka_db_group_commit_writes_total'),
+  };
 }
 
 /** Books through the API with `token`, `parallel` requests at a time; throws on the first refusal. */

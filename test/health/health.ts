@@ -58,6 +58,19 @@ test('metrics are in Prometheus format with a latency histogram per route patter
   t.regex(reply.text, /process_resident_memory_bytes/);
 });
 
+test('metrics say how many writes shared how many commits', async (t) => {
+  const figure = (text: string, name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+  const scrape = async () => (await app.client().get('/metrics', { authorization: `Bearer ${metricsToken}` })).text;
+  const { client } = await loggedIn(app, 'clinician');
+  const before = await scrape();
+  // A page view's audit record rides the group commit (on SQLite every change does too).
+  t.is((await client.get('/calendar')).status, 200);
+  const after = await scrape();
+  for (const name of ['samverka_db_group_commits_total', 'samverka_db_group_commit_writes_total'])
+    t.true(figure(after, name) > figure(before, name), `${name} counted the page view's record`);
+  t.is(figure(after, 'samverka_db_group_commit_failures_total'), 0);
+});
+
 test('metrics are read by the monitoring token or an admin, and by nobody else', async (t) => {
   t.is((await app.client().get('/metrics')).status, 401);
   t.is(

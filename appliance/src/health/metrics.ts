@@ -1,5 +1,5 @@
-// Prometheus metrics: HTTP latency per route and the process's own figures. One registry per
-// server, so that several servers in one process (the tests) do not share counters.
+// Prometheus metrics: HTTP latency per route, the database's commits and the process's own figures.
+// One registry per server, so that several servers in one process (the tests) do not share counters.
 import type { Request, Server } from '@hapi/hapi';
 import type { Histogram, Registry } from 'prom-client';
 
@@ -26,7 +26,7 @@ export function registerMetrics(server: Server): Metrics {
   let latency: Histogram | undefined;
   let loading: Promise<Registry> | undefined;
   const load = () =>
-    (loading ??= import('prom-client').then(({ collectDefaultMetrics, Histogram, Registry }) => {
+    (loading ??= import('prom-client').then(({ collectDefaultMetrics, Counter, Histogram, Registry }) => {
       const registry = new Registry();
       collectDefaultMetrics({ register: registry });
       latency = new Histogram({
@@ -37,6 +37,22 @@ export function registerMetrics(server: Server): Metrics {
         registers: [registry],
       });
       for (const { labels, seconds } of early.splice(0)) latency.observe(labels, seconds);
+      // How well writes share commits (db/group-commit.ts): writes ÷ commits is the writes per fsync.
+      const commitFigures = {
+        samverka_db_group_commits_total: ['transactions the group commit committed', 'commits'],
+        samverka_db_group_commit_writes_total: ['writes and changes in those transactions', 'writes'],
+        samverka_db_group_commit_failures_total: ['batches that failed, failing every write in them', 'failures'],
+      } as const;
+      for (const [name, [help, figure]] of Object.entries(commitFigures))
+        new Counter({
+          name,
+          help,
+          registers: [registry],
+          collect() {
+            this.reset();
+            this.inc(server.app.groupCommit.stats[figure]);
+          },
+        });
       return registry;
     }));
   server.ext('onPostStart', () => {

@@ -58,7 +58,7 @@ async function arrivalRate(sink: Sink, count: number, timeoutMs = 300_000): Prom
  * A backlog of `count` invitations by `channel`, booked through the API of an appliance that is
  * initialised but not started, then the appliance process started on it: the rate it drains at.
  */
-async function throughAppliance(
+export async function throughAppliance(
   channel: 'sms' | 'email',
   count: number,
   sinks: { smsc: Sink; smtp: Sink },

@@ -6,8 +6,10 @@
 // (a connection-log entry, the participant's status), written in the change's own transaction so
 // that the change and all it causes commit once (ARCHITECTURE.md, the data path). The emitter
 // calls `emitIn(trx, …)` inside its transaction; reactions and followers hear the event once that
-// transaction has committed. An event with parts emitted outside a transaction (`emit`: a delivery
-// receipt, a presence) has its parts written through the group commit first.
+// transaction has committed. Many events of one kind written together (the outbox's batch of
+// statuses) go with `emitAllIn(trx, …)`, and a part registered with `partOfMany` writes them in
+// one statement. An event with parts emitted outside a transaction (`emit`: a presence, the waiting
+// room opened) has its parts written through the group commit first.
 //
 // Two ways to listen, because several appliance processes may share one PostgreSQL:
 // - `on`: a reaction (record it, update a status, send a message). It runs once, in the process
@@ -27,6 +29,8 @@ export type EventName = keyof DomainEvents;
 type Listener<K extends EventName> = (payload: DomainEvents[K]) => void | Promise<void>;
 /** Work done inside the emitting change's transaction: it commits or rolls back with the change. */
 export type Part<K extends EventName> = (trx: Knex.Transaction, payload: DomainEvents[K]) => Promise<void>;
+/** A part written once for many events emitted together (`emitAllIn`): a statement for all, not one each. */
+export type ManyPart<K extends EventName> = (trx: Knex.Transaction, payloads: DomainEvents[K][]) => Promise<void>;
 
 /** Writes in a shared durable transaction (db/group-commit.ts): the parts of events emitted outside one. */
 export interface Committer {
@@ -59,7 +63,8 @@ export class EventBus {
   readonly #followers = new EventEmitter({ captureRejections: false });
   readonly #onError: (event: string, error: unknown) => void;
   #transport: BusTransport | undefined;
-  readonly #parts = new Map<string, Part<never>[]>();
+  // Every part as the form that takes many payloads: a part of one event is called for each.
+  readonly #parts = new Map<string, ManyPart<never>[]>();
   #committer: Committer | undefined;
 
   constructor(onError: (event: string, error: unknown) => void) {
@@ -94,20 +99,41 @@ export class EventBus {
 
   /** Work that is part of every change that emits `name` (registered at start, never removed). */
   part<K extends EventName>(name: K, part: Part<K>): void {
-    this.#parts.set(name, [...(this.#parts.get(name) ?? []), part as Part<never>]);
+    this.partOfMany<K>(name, async (trx, payloads) => {
+      for (const payload of payloads) await part(trx, payload);
+    });
+  }
+
+  /**
+   * A part that writes what many events emitted together cause in one go (the connection log's
+   * entries of a batch of outbox statuses); an event emitted alone comes as a list of one.
+   */
+  partOfMany<K extends EventName>(name: K, part: ManyPart<K>): void {
+    this.#parts.set(name, [...(this.#parts.get(name) ?? []), part as ManyPart<never>]);
   }
 
   /**
    * Emits from inside the change's transaction: the event's parts are written in it now (a part
    * that fails fails the change), reactions and followers hear it once the transaction commits.
    */
-  async emitIn<K extends EventName>(trx: Knex.Transaction, name: K, payload: DomainEvents[K]): Promise<void> {
-    for (const part of this.#parts.get(name) ?? []) await (part as Part<K>)(trx, payload);
+  emitIn<K extends EventName>(trx: Knex.Transaction, name: K, payload: DomainEvents[K]): Promise<void> {
+    return this.emitAllIn(trx, name, [payload]);
+  }
+
+  /**
+   * Many events of one kind from inside one transaction (a batch of the outbox's statuses): each
+   * part runs once for all of them, and each is heard, in order, once the transaction has committed.
+   */
+  async emitAllIn<K extends EventName>(trx: Knex.Transaction, name: K, payloads: DomainEvents[K][]): Promise<void> {
+    if (payloads.length === 0) return;
+    for (const part of this.#parts.get(name) ?? []) await (part as ManyPart<K>)(trx, payloads);
     afterCommit(trx, () => {
-      try {
-        this.#deliver(name, payload);
-      } catch (error) {
-        this.#onError(name, error);
+      for (const payload of payloads) {
+        try {
+          this.#deliver(name, payload);
+        } catch (error) {
+          this.#onError(name, error);
+        }
       }
     });
   }

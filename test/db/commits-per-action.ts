@@ -2,11 +2,11 @@
 // for the way in, the evaluation and staff login: a change writes its records (audit, connection
 // log, the participant's status) in its own transaction; a try that changes nothing else (a wrong
 // SMS code, a rate limit's count) rides the group commit, shared with other requests, and is
-// durable before the answer. The outbox's dispatcher, sending in the background, is left out.
-// Runs on this pass's engine (TEST_DB).
+// durable before the answer. The outbox's dispatcher, sending in the background, is counted apart:
+// what its messages' statuses cause commits in its own batches. Runs on this pass's engine (TEST_DB).
 import test from 'ava';
 import { booking, loggedIn } from '../meetings/_booking.ts';
-import { commitsOf } from '../helpers/commits.ts';
+import { commitsOf, watchCommits } from '../helpers/commits.ts';
 import { present } from '../helpers/present.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
@@ -198,3 +198,33 @@ test.serial('a staff login, failed or not, a password change and a logout are on
     `own (shared) commits: login failed ${counts(failed)}, login ${counts(login)}, password ${counts(changed)}, logout ${counts(out)}`,
   );
 });
+
+test.serial(
+  "invitations sent and delivered: their log entries and the participants' status commit in the outbox's own batches",
+  async (t) => {
+    const { db } = app.server.app;
+    const watch = watchCommits(db);
+    try {
+      const mobile = '+46701112204';
+      await book(mobile);
+      // The SMS's receipt moves the patient to delivered (as the e-mail's acceptance moves the teacher).
+      const patient: { id: string } = await until('the patient delivered', () =>
+        db('participants').where('mobile', 'like', '%701112204').andWhere({ status: 'delivered' }).first('id'),
+      );
+      await until('the SMS delivered in the log', async () =>
+        db('connlog_entries').where({ participant_id: patient.id, type: 'message_delivered' }).first(),
+      );
+      await app.server.app.groupCommit.settled();
+      const afterBooking = watch.commits.filter((c) => !c.tables.has('meetings'));
+      const statuses = afterBooking.filter((c) => c.tables.has('participants') || c.tables.has('connlog_entries'));
+      t.true(statuses.length > 0, 'the statuses were written');
+      t.deepEqual(
+        statuses.filter((c) => !c.tables.has('outbox_messages')).map((c) => [...c.tables].sort()),
+        none,
+        'every commit that wrote a status or a message entry is an outbox batch, none a commit of its own',
+      );
+    } finally {
+      watch.stop();
+    }
+  },
+);

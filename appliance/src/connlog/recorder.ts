@@ -9,11 +9,11 @@ import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
 import type { GroupCommit } from '../db/group-commit.ts';
 import type { EventBus } from '../events.ts';
-import { findMessage, messagesOf } from '../invites/index.ts';
+import { messagesOf } from '../invites/index.ts';
 import { findParticipant, listChanges, type MeetingChange } from '../meetings/index.ts';
 import { latestResult, type Subject } from '../techtest/index.ts';
 import type { Details, NewEntry } from './model.ts';
-import { insertEntry } from './store.ts';
+import { insertEntries, insertEntry } from './store.ts';
 
 type OutboxMessage = Awaited<ReturnType<typeof messagesOf>>[number];
 type EntryInput = Omit<NewEntry, 'at' | 'error'> & { at?: Date; error?: boolean };
@@ -35,7 +35,9 @@ const changeEntries: Partial<Record<MeetingChange['type'], string>> = {
 };
 
 /** A message written to the outbox, logged at the moment it was queued (once: its id is the ref). */
-const queuedEntry = (message: OutboxMessage): NewEntry | undefined =>
+const queuedEntry = (
+  message: Pick<OutboxMessage, 'id' | 'meetingId' | 'participantId' | 'kind' | 'channel' | 'createdAt'>,
+): NewEntry | undefined =>
   message.meetingId
     ? complete({
         at: message.createdAt,
@@ -83,27 +85,32 @@ export class Recorder {
   }
 
   subscribe(bus: EventBus): void {
-    bus.on('outbox.status', async (p) => {
-      if (!p.meetingId) return;
-      const details: Details = { kind: p.kind, channel: p.channel };
-      if (p.reason) details.reason = p.reason.slice(0, 500);
-      // A message is sent, delivered or failed once; it may be retried many times.
-      const status = complete({
-        meetingId: p.meetingId,
-        participantId: p.participantId,
-        type: `message_${p.status}`,
-        error: p.status === 'failed',
-        details,
-        ref: p.status === 'retrying' ? undefined : p.messageId,
-      });
-      // Queued at once, in the order the outbox reported (sent before delivered), the message read
-      // inside the write: entries of one instant keep that order in the log.
-      await this.commits.write(async (trx) => {
-        const message = await findMessage(trx, p.messageId);
-        const queued = message && queuedEntry(message);
-        if (queued) await insertEntry(trx, queued);
-        await insertEntry(trx, status);
-      });
+    // What the outbox reports is written in the transaction that records it (the dispatcher's
+    // batch): a batch's entries in one statement, in the order reported (sent before delivered),
+    // each message's queued entry before its first status (a message queued outside a meeting
+    // change, e.g. an SMS code, has none yet), so entries of one instant keep that order in the log.
+    bus.partOfMany('outbox.status', async (trx, list) => {
+      const rows: NewEntry[] = [];
+      for (const p of list) {
+        const queued = queuedEntry({ ...p, id: p.messageId, createdAt: p.queuedAt });
+        if (!queued || !p.meetingId) continue;
+        const details: Details = { kind: p.kind, channel: p.channel };
+        if (p.reason) details.reason = p.reason.slice(0, 500);
+        // A delivered message was reported sent first, with its queued entry.
+        if (p.status !== 'delivered') rows.push(queued);
+        rows.push(
+          // A message is sent, delivered or failed once; it may be retried many times.
+          complete({
+            meetingId: p.meetingId,
+            participantId: p.participantId,
+            type: `message_${p.status}`,
+            error: p.status === 'failed',
+            details,
+            ref: p.status === 'retrying' ? undefined : p.messageId,
+          }),
+        );
+      }
+      await insertEntries(trx, rows);
     });
 
     // The way in is written with the change that made it (bus parts): the guest's bind, their

@@ -30,19 +30,36 @@ const toEntry = (r: EntryRow): LogEntry => ({
   details: JSON.parse(r.details) as Details,
 });
 
+const toRow = (entry: NewEntry): Omit<EntryRow, 'id'> => ({
+  at: iso(entry.at),
+  meeting_id: entry.meetingId,
+  participant_id: entry.participantId,
+  type: entry.type,
+  error: entry.error,
+  details: JSON.stringify(entry.details),
+  ref: entry.ref ?? null,
+});
+
 /** Writes an entry; one with a ref already logged for its type is ignored. */
 export async function insertEntry(db: Db, entry: NewEntry): Promise<void> {
-  const row: Omit<EntryRow, 'id'> = {
-    at: iso(entry.at),
-    meeting_id: entry.meetingId,
-    participant_id: entry.participantId,
-    type: entry.type,
-    error: entry.error,
-    details: JSON.stringify(entry.details),
-    ref: entry.ref ?? null,
-  };
+  const row = toRow(entry);
   if (entry.ref) await entries(db).insert(row).onConflict(['type', 'ref']).ignore();
   else await entries(db).insert(row);
+}
+
+/** Rows per statement: SQLite joins a multi-row insert's rows with UNION ALL, at most 500 terms. */
+const rowsPerInsert = 250;
+
+/**
+ * Writes many entries, in their order, a statement for up to 250 of them; one with a ref already
+ * logged for its type (in the table or earlier in the list) is ignored, as by insertEntry.
+ */
+export async function insertEntries(db: Db, list: NewEntry[]): Promise<void> {
+  for (let i = 0; i < list.length; i += rowsPerInsert)
+    await entries(db)
+      .insert(list.slice(i, i + rowsPerInsert).map(toRow))
+      .onConflict(['type', 'ref'])
+      .ignore();
 }
 
 export interface TimelineQuery {

@@ -3,6 +3,7 @@
 // and jitter; permanent ones fail with the adapter's reason. A row whose sender died is claimed
 // again when its lease runs out, so a crash loses nothing; the bound on duplicates is the number of
 // messages in flight (handed to a channel and not yet recorded), per channel.
+import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
 import { linkPath } from '../entry/index.ts';
 import { t } from '../http/i18n.ts';
@@ -54,6 +55,8 @@ export interface DispatcherOptions {
   /** How long a claim holds before another process may take the row over. */
   leaseMs?: number;
   pollMs?: number;
+  /** How long a small batch of outcomes and receipts waits for more before it is written. */
+  gatherMs?: number;
   maxAttempts?: number;
   /** First retry delay; doubled per attempt up to maxBackoffMs, ±20 % jitter. */
   backoffMs?: number;
@@ -63,13 +66,22 @@ export interface DispatcherOptions {
    * evaluation request's opens the evaluation); any other secret is the way into the meeting.
    */
   secretPaths?: ReadonlyMap<string, (secret: string) => string>;
-  /** Told of every status change, for the meeting page and the connection log. */
-  onStatus?: (
-    message: OutboxMessage | ClaimedMessage,
-    status: 'sent' | 'delivered' | 'failed' | 'retrying',
-    reason?: string,
-  ) => void;
+  /**
+   * What a batch's status changes cause, written in the batch's own transaction (the connection
+   * log's entries, the participants' statuses, an e-mail in place of a failed SMS): a batch and
+   * everything it causes are one commit.
+   */
+  withinBatch?: (trx: Knex.Transaction, changes: StatusChange[]) => Promise<void>;
+  /** Told of every status change once its batch has committed. */
+  onStatus?: (message: OutboxMessage | ClaimedMessage, status: StatusChange['status'], reason?: string) => void;
   log?: (level: 'warn' | 'error' | 'info', message: string) => void;
+}
+
+/** A message's status as a batch recorded it. */
+export interface StatusChange {
+  message: OutboxMessage | ClaimedMessage;
+  status: 'sent' | 'delivered' | 'failed' | 'retrying';
+  reason?: string;
 }
 
 export function backoff(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
@@ -113,8 +125,8 @@ interface Lane {
 }
 
 export class Dispatcher {
-  readonly #o: Required<Omit<DispatcherOptions, 'onStatus' | 'log' | 'secretPaths'>> &
-    Pick<DispatcherOptions, 'onStatus' | 'log' | 'secretPaths'>;
+  readonly #o: Required<Omit<DispatcherOptions, 'onStatus' | 'withinBatch' | 'log' | 'secretPaths'>> &
+    Pick<DispatcherOptions, 'onStatus' | 'withinBatch' | 'log' | 'secretPaths'>;
   #running = false;
   #nudged = false;
   #wake: (() => void) | null = null;
@@ -129,6 +141,7 @@ export class Dispatcher {
   #receipts: PendingReceipt[] = [];
   #recording: Promise<void> | null = null;
   #recordTimer: NodeJS.Timeout | undefined;
+  #gatherTimer: NodeJS.Timeout | undefined;
   // Receipts can overtake the write that records a message as sent: they wait here (by provider id)
   // until that send is recorded, or look again after earlyReceiptRecheckMs.
   readonly #early = new Map<string, PendingReceipt[]>();
@@ -140,6 +153,7 @@ export class Dispatcher {
       concurrency: defaultConcurrency,
       leaseMs: 60_000,
       pollMs: 1000,
+      gatherMs: 2,
       maxAttempts: 12,
       backoffMs: 5000,
       maxBackoffMs: 30 * 60_000,
@@ -171,6 +185,7 @@ export class Dispatcher {
       await new Promise((r) => setTimeout(r, 10));
     }
     clearTimeout(this.#recordTimer);
+    clearTimeout(this.#gatherTimer);
     clearTimeout(this.#recheckTimer);
     // Receipts still waiting are not acknowledged: the gateway sends them again after the next bind.
     for (const pending of [...this.#early.values()].flat()) pending.reject(new Error('the outbox is stopping'));
@@ -375,6 +390,40 @@ export class Dispatcher {
   #record(): void {
     if (this.#recording || this.#recordTimer) return;
     if (this.#outcomes.length === 0 && this.#receipts.length === 0) return;
+    if (!this.#worthACommit()) {
+      // A small batch waits a moment for more (PostgreSQL's commit_delay): every commit is an
+      // fsync, which better-sqlite3 makes on the event loop.
+      this.#gatherTimer ??= setTimeout(() => {
+        this.#gatherTimer = undefined;
+        this.#startBatch();
+      }, this.#o.gatherMs);
+      return;
+    }
+    this.#startBatch();
+  }
+
+  /**
+   * Whether what waits should be written now: a quarter of a lane's slots wait for it (the window
+   * must not run dry), or everything in flight has finished (no more outcomes are coming to share
+   * the commit; e.g. a single SMS code, which a person is waiting for), or a window of receipts.
+   */
+  #worthACommit(): boolean {
+    const { concurrency } = this.#o;
+    const waiting = { sms: 0, email: 0 };
+    for (const o of this.#outcomes) waiting[o.message.channel] += 1;
+    return (
+      waiting.sms >= concurrency / 4 ||
+      waiting.email >= concurrency / 4 ||
+      this.#outcomes.length >= this.inFlight ||
+      this.#receipts.length >= concurrency / 2
+    );
+  }
+
+  #startBatch(): void {
+    clearTimeout(this.#gatherTimer);
+    this.#gatherTimer = undefined;
+    if (this.#recording || this.#recordTimer) return;
+    if (this.#outcomes.length === 0 && this.#receipts.length === 0) return;
     this.#recording = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.#recordBatch())
       .finally(() => {
@@ -390,31 +439,53 @@ export class Dispatcher {
   async #recordBatch(): Promise<void> {
     const outcomes = this.#outcomes.splice(0);
     const receipts = this.#receipts.splice(0);
-    let recorded: { sending: boolean; receipts: ReceiptsRecorded };
+    let recorded: { sending: boolean; receipts: ReceiptsRecorded; changes: StatusChange[] };
     try {
       recorded = await this.#o.db.transaction(async (trx) => {
         const sends: Sent[] = [];
         const retries: Retry[] = [];
         const failures: Failure[] = [];
+        const changes: StatusChange[] = [];
         for (const o of outcomes) {
-          if ('sent' in o) sends.push(o.sent);
-          else if ('retry' in o) retries.push(o.retry);
-          else failures.push(o.failure);
+          if ('sent' in o) {
+            sends.push(o.sent);
+            changes.push({ message: o.message, status: 'sent' });
+          } else if ('retry' in o) {
+            retries.push(o.retry);
+            changes.push({ message: o.message, status: 'retrying', reason: o.retry.error });
+          } else {
+            failures.push(o.failure);
+            changes.push({ message: o.message, status: 'failed', reason: o.failure.reason });
+          }
         }
         if (sends.length > 0) await recordSends(trx, sends);
         if (retries.length > 0) await recordRetries(trx, retries);
         if (failures.length > 0) await recordFailures(trx, failures);
-        if (receipts.length === 0) return { sending: false, receipts: { unknown: new Set<string>(), changed: [] } };
-        // In this order: a send is recorded in the same commit that ends its "sending", so when
-        // nothing is sending any more, a message with an id looked up after this is on record.
-        const sending = await smsSending(trx);
-        return {
-          sending,
-          receipts: await recordReceipts(
+        let sending = false;
+        let fromReceipts: ReceiptsRecorded = { unknown: new Set<string>(), changed: [] };
+        if (receipts.length > 0) {
+          fromReceipts = await recordReceipts(
             trx,
             receipts.map((r) => r.of),
-          ),
-        };
+          );
+          if (fromReceipts.unknown.size > 0) {
+            // An id not found may be early: a send is recorded in the same commit that ends its
+            // "sending", so when nothing is sending any more, a message with an id looked up after
+            // this is on record (another process's send recorded since the first look-up, too).
+            sending = await smsSending(trx);
+            if (!sending) {
+              const { unknown } = fromReceipts;
+              const again = await recordReceipts(
+                trx,
+                receipts.filter((r) => unknown.has(r.of.providerId)).map((r) => r.of),
+              );
+              fromReceipts = { unknown: again.unknown, changed: [...fromReceipts.changed, ...again.changed] };
+            }
+          }
+          changes.push(...fromReceipts.changed);
+        }
+        if (changes.length > 0) await this.#o.withinBatch?.(trx, changes);
+        return { sending, receipts: fromReceipts, changes };
       });
     } catch (error) {
       const reason = (error as Error).message;
@@ -432,24 +503,23 @@ export class Dispatcher {
       }, recordRetryMs);
       return;
     }
-    this.#afterBatch(outcomes, receipts, recorded.sending, recorded.receipts);
+    this.#afterBatch(outcomes, receipts, recorded.sending, recorded.receipts, recorded.changes);
   }
 
   /** Tells of what a committed batch changed, frees the slots, and settles its receipts. */
-  #afterBatch(outcomes: Outcome[], receipts: PendingReceipt[], sending: boolean, recorded: ReceiptsRecorded): void {
+  #afterBatch(
+    outcomes: Outcome[],
+    receipts: PendingReceipt[],
+    sending: boolean,
+    recorded: ReceiptsRecorded,
+    changes: StatusChange[],
+  ): void {
     for (const o of outcomes) {
       this.#lanes[o.message.channel].inFlight -= 1;
-      if ('sent' in o) {
-        this.#o.onStatus?.(o.message, 'sent');
-        for (const id of o.sent.providerIds) this.#recordedSend(id);
-      } else if ('retry' in o) {
-        this.#o.onStatus?.(o.message, 'retrying', o.retry.error);
-      } else {
-        this.#o.onStatus?.(o.message, 'failed', o.failure.reason);
-      }
+      if ('sent' in o) for (const id of o.sent.providerIds) this.#recordedSend(id);
     }
     if (outcomes.length > 0) this.#poke();
-    for (const change of recorded.changed) this.#o.onStatus?.(change.message, change.status, change.reason);
+    for (const change of changes) this.#o.onStatus?.(change.message, change.status, change.reason);
     const now = Date.now();
     for (const pending of receipts) {
       if (!recorded.unknown.has(pending.of.providerId)) pending.resolve();

@@ -1,14 +1,23 @@
 // When an SMS fails for good or is reported undelivered, the same message goes by e-mail if the
 // person gave an address. Otherwise the failed SMS stays on the meeting page as a task for staff:
 // call the participant.
+import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
 import { issueLink, linkExpiry, type LinkPerson } from '../entry/index.ts';
 import { findMeeting, findParticipant, meetingEnd } from '../meetings/index.ts';
 import { recipientsOf } from './messages.ts';
 import { enqueue, type OutboxMessage } from './outbox.ts';
 
-/** Returns the e-mail message's id, or undefined when there is no address to fall back to. */
-export async function fallbackToEmail(db: Db, dataKey: Buffer, failed: OutboxMessage): Promise<string | undefined> {
+/**
+ * Returns the e-mail message's id, or undefined when there is no address to fall back to. Given a
+ * transaction (the dispatcher's batch), it writes in a savepoint of it: a fallback that fails is
+ * rolled back alone.
+ */
+export async function fallbackToEmail(
+  db: Db | Knex.Transaction,
+  dataKey: Buffer,
+  failed: OutboxMessage,
+): Promise<string | undefined> {
   if (failed.channel !== 'sms' || !failed.participantId || failed.kind === 'sms_code') return undefined;
   return db.transaction(async (trx) => {
     const participant = await findParticipant(trx, failed.participantId!);

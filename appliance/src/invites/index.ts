@@ -3,15 +3,16 @@
 // relay and gateway, or, when SMTP_URL / SMPP_URL are unset, to built-in development sinks.
 import type { Plugin, Server } from '@hapi/hapi';
 import { isSqlite } from '../db/knex.ts';
-import type { EventName } from '../events.ts';
+import { afterCommit, type EventName } from '../events.ts';
 import type { CapturedMail, CapturedSms, Sink } from './embedded.ts';
-import { Dispatcher } from './dispatcher.ts';
+import type { Knex } from 'knex';
+import { Dispatcher, type StatusChange } from './dispatcher.ts';
 import { fallbackToEmail } from './fallback.ts';
 import { MailSender, type MailState } from './mail.ts';
 import { messageFacts } from './facts.ts';
 import { outboxHook, tellParticipant, type Composer } from './messages.ts';
 import { findMeeting } from '../meetings/index.ts';
-import { enqueue, releaseAllClaims, type MessageKind, type OutboxMessage } from './outbox.ts';
+import { enqueue, releaseAllClaims, type Channel, type MessageKind } from './outbox.ts';
 import { provideCodeMessenger } from '../entry/index.ts';
 import { Reminders } from './reminders.ts';
 import { routes } from './routes.ts';
@@ -27,10 +28,12 @@ declare module '../events.ts' {
       messageId: string;
       meetingId: string | null;
       participantId: string | null;
-      channel: string;
-      kind: string;
+      channel: Channel;
+      kind: MessageKind;
       status: 'sent' | 'delivered' | 'failed' | 'retrying';
       reason?: string;
+      /** When the message was queued (the connection log's `message_queued`). */
+      queuedAt: Date;
     };
   }
 }
@@ -107,38 +110,45 @@ export const plugin: Plugin<void> = {
     addParticipantFacts(server, messageFacts(db));
     for (const event of enqueueingEvents) bus.on(event, () => dispatcher?.notify());
 
-    const onStatus = (
-      message: OutboxMessage,
-      status: 'sent' | 'delivered' | 'failed' | 'retrying',
-      reason?: string,
-    ) => {
-      bus.emit('outbox.status', {
-        messageId: message.id,
-        meetingId: message.meetingId,
-        participantId: message.participantId,
-        channel: message.channel,
-        kind: message.kind,
-        status,
-        reason,
-      });
-      if (
-        message.participantId &&
-        message.kind === 'invitation' &&
-        (status === 'delivered' || (status === 'sent' && message.channel === 'email'))
-      ) {
-        // An e-mail has no receipt: accepted by the relay is as far as we can see.
-        bus.emit('participant.status', {
-          meetingId: message.meetingId!,
+    // What a batch of status changes causes is written in the dispatcher's transaction for that
+    // batch (ARCHITECTURE.md, the data path): one commit for the outbox's rows, the connection log,
+    // the participants' statuses and any e-mail fallback; the bus is heard once it has committed.
+    const withinBatch = async (trx: Knex.Transaction, changes: StatusChange[]) => {
+      await bus.emitAllIn(
+        trx,
+        'outbox.status',
+        changes.map(({ message, status, reason }) => ({
+          messageId: message.id,
+          meetingId: message.meetingId,
           participantId: message.participantId,
-          status: 'delivered',
-        });
-      }
-      if (status === 'failed' && message.channel === 'sms' && message.participantId) {
+          channel: message.channel,
+          kind: message.kind,
+          status,
+          reason,
+          queuedAt: message.createdAt,
+        })),
+      );
+      await bus.emitAllIn(
+        trx,
+        'participant.status',
+        changes.flatMap(({ message, status }) =>
+          message.participantId &&
+          message.meetingId &&
+          message.kind === 'invitation' &&
+          // An e-mail has no receipt: accepted by the relay is as far as we can see.
+          (status === 'delivered' || (status === 'sent' && message.channel === 'email'))
+            ? [{ meetingId: message.meetingId, participantId: message.participantId, status: 'delivered' as const }]
+            : [],
+        ),
+      );
+      for (const { message } of changes.filter((c) => c.status === 'failed' && c.message.channel === 'sms')) {
         // An SMS that did not arrive goes by e-mail when the person gave an address; otherwise the
-        // failed message stands on the meeting page as a task: call the participant.
-        fallbackToEmail(db, config.dataKey, message)
-          .then((id) => (id ? dispatcher?.notify() : undefined))
-          .catch((error) => log('error', `outbox: e-mail fallback for ${message.id}: ${(error as Error).message}`));
+        // failed message stands on the meeting page as a task: call the participant. A fallback that
+        // cannot be written is rolled back alone (a savepoint) and logged: the batch still commits.
+        await fallbackToEmail(trx, config.dataKey, message).then(
+          (id) => id && afterCommit(trx, () => dispatcher?.notify()),
+          (error: Error) => log('error', `outbox: e-mail fallback for ${message.id}: ${error.message}`),
+        );
       }
     };
 
@@ -179,7 +189,7 @@ export const plugin: Plugin<void> = {
         mail,
         sms,
         secretPaths,
-        onStatus,
+        withinBatch,
         log,
       });
     });

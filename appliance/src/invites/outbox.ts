@@ -311,7 +311,12 @@ function chunks<T>(items: T[], size = chunkSize): T[][] {
 
 function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {
   const groups = new Map<K, T[]>();
-  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
   return groups;
 }
 
@@ -376,8 +381,9 @@ export async function recordFailures(trx: Db | Knex.Transaction, failures: Failu
 
 /**
  * Records a batch of receipts in the caller's transaction. A message is delivered when every part
- * is; it failed when any part did. The provider ids are matched with one indexed query per batch;
- * ids no sent message has (yet) come back as unknown and change nothing.
+ * is; it failed when any part did. The provider ids are matched with one indexed query per batch,
+ * and the messages still waiting for receipts are read with all their parts by one more; ids no
+ * sent message has (yet) come back as unknown and change nothing.
  */
 export async function recordReceipts(
   trx: Knex.Transaction,
@@ -386,9 +392,13 @@ export async function recordReceipts(
 ): Promise<ReceiptsRecorded> {
   // A gateway may repeat a receipt: the last word on each id counts.
   const byId = new Map(receipts.map((r) => [r.providerId, r]));
-  const links: ProviderIdRow[] = [];
+  const links: Pick<ProviderIdRow, 'provider_id' | 'message_id'>[] = [];
   for (const ids of chunks([...byId.keys()]))
-    links.push(...((await trx('outbox_provider_ids').whereIn('provider_id', ids)) as ProviderIdRow[]));
+    links.push(
+      ...(await trx<ProviderIdRow>('outbox_provider_ids')
+        .whereIn('provider_id', ids)
+        .select('provider_id', 'message_id')),
+    );
   const known = new Set(links.map((l) => l.provider_id));
   const unknown = new Set([...byId.keys()].filter((id) => !known.has(id)));
   if (links.length === 0) return { unknown, changed: [] };
@@ -402,33 +412,41 @@ export async function recordReceipts(
     for (const ids of chunks(messageIds))
       await trx('outbox_messages').whereIn('id', ids).orderBy('id').forUpdate().select('id');
   }
-  for (const [receipt, group] of groupBy(
-    links.map((l) => byId.get(l.provider_id)!),
-    (r) => r.receipt,
-  )) {
-    for (const ids of chunks(group.map((r) => r.providerId)))
-      await trx('outbox_provider_ids').whereIn('provider_id', ids).update({ receipt });
-  }
-  const parts: ProviderIdRow[] = [];
-  const sent: MessageRow[] = [];
+  // Each message still waiting for its receipts, once per part, with what each part has had.
+  type PartRow = MessageRow & { part_id: string; part_receipt: Receipt | null };
+  const parts: PartRow[] = [];
   for (const ids of chunks(messageIds)) {
-    parts.push(...((await trx('outbox_provider_ids').whereIn('message_id', ids)) as ProviderIdRow[]));
-    sent.push(...((await trx('outbox_messages').whereIn('id', ids).andWhere({ status: 'sent' })) as MessageRow[]));
+    const rows: PartRow[] = await trx('outbox_messages as m')
+      .join('outbox_provider_ids as p', 'p.message_id', 'm.id')
+      .whereIn('m.id', ids)
+      .andWhere('m.status', 'sent')
+      .select('m.*', 'p.provider_id as part_id', 'p.receipt as part_receipt');
+    parts.push(...rows);
   }
-  const partsOf = groupBy(parts, (p) => p.message_id);
   const changed: ReceiptChange[] = [];
-  for (const row of sent) {
-    const mine = partsOf.get(row.id) ?? [];
-    const failed = mine.map((p) => byId.get(p.provider_id)).find((r) => r?.receipt === 'failed');
+  // Parts of messages that stay "sent" keep their receipt for the batch that brings the last one.
+  const partial: ReceiptOf[] = [];
+  for (const mine of groupBy(parts, (p) => p.id).values()) {
+    const row = mine[0]!;
+    const failed = mine.map((p) => byId.get(p.part_id)).find((r) => r?.receipt === 'failed');
     if (failed) {
       changed.push({
         message: { ...toMessage(row), status: 'failed', failedAt: now, lastError: failed.reason },
         status: 'failed',
         ...(failed.reason ? { reason: failed.reason } : {}),
       });
-    } else if (mine.every((p) => p.receipt === 'delivered')) {
+    } else if (mine.every((p) => (byId.get(p.part_id)?.receipt ?? p.part_receipt) === 'delivered')) {
       changed.push({ message: { ...toMessage(row), status: 'delivered', deliveredAt: now }, status: 'delivered' });
+    } else {
+      for (const p of mine) {
+        const receipt = byId.get(p.part_id);
+        if (receipt) partial.push(receipt);
+      }
     }
+  }
+  for (const [receipt, group] of groupBy(partial, (r) => r.receipt)) {
+    for (const ids of chunks(group.map((r) => r.providerId)))
+      await trx('outbox_provider_ids').whereIn('provider_id', ids).update({ receipt });
   }
   const delivered = changed.filter((c) => c.status === 'delivered').map((c) => c.message.id);
   for (const ids of chunks(delivered))

@@ -58,15 +58,25 @@ export const plugin: Plugin<void> = {
     const live = new LiveUpdates(bus, unitOf);
     // Such reports are part of the change that made them (bus parts, ARCHITECTURE.md): the status
     // moves in its transaction, and the pages hear of it once that has committed.
-    bus.part('participant.status', async (trx, { meetingId, participantId, status }) => {
-      if (!(await service.setParticipantStatus(participantId, status, trx))) return;
+    // Reports that come together (a batch of delivery receipts) move with one statement per status.
+    bus.partOfMany('participant.status', async (trx, reports) => {
+      const moved: typeof reports = [];
+      for (const status of new Set(reports.map((r) => r.status))) {
+        const ofStatus = reports.filter((r) => r.status === status);
+        const ids = new Set(
+          await service.setParticipantsStatus([...new Set(ofStatus.map((r) => r.participantId))], status, trx),
+        );
+        // A participant reported twice (two messages of a patient with a proxy) moved once.
+        for (const report of ofStatus) if (ids.delete(report.participantId)) moved.push(report);
+      }
       afterCommit(trx, () => {
-        unitOf(meetingId)
-          .then(
-            (unitId) =>
-              unitId && live.publish(unitId, { type: 'participant.status', meetingId, participantId, status }),
-          )
-          .catch((error: unknown) => server.log(['error', 'bus'], { event: 'participant.status', err: error }));
+        for (const { meetingId, participantId, status } of moved)
+          unitOf(meetingId)
+            .then(
+              (unitId) =>
+                unitId && live.publish(unitId, { type: 'participant.status', meetingId, participantId, status }),
+            )
+            .catch((error: unknown) => server.log(['error', 'bus'], { event: 'participant.status', err: error }));
       });
     });
     server.ext('onPreStop', () => live.closeAll());

@@ -425,6 +425,11 @@ export class MeetingService {
     return store.setParticipantStatus(db, participantId, status);
   }
 
+  /** The same for many participants at once; returns the ids whose status moved. */
+  setParticipantsStatus(participantIds: string[], status: ParticipantStatus, db: Db = this.db): Promise<string[]> {
+    return store.setParticipantsStatus(db, participantIds, status);
+  }
+
   /** The names of who booked and who leads the meeting, for its page. */
   async staffNames(meeting: Meeting): Promise<{ bookedBy: string; ledBy: string }> {
     const [booker, leader] = await Promise.all([

@@ -327,10 +327,22 @@ export async function nextPosition(trx: Db, meetingId: string): Promise<number> 
  * joined, left, joined again).
  */
 export async function setParticipantStatus(db: Db, participantId: string, status: ParticipantStatus): Promise<boolean> {
-  const q = db<ParticipantRow>('participants').where({ id: participantId }).whereNull('removed_at');
+  return (await setParticipantsStatus(db, [participantId], status)).length === 1;
+}
+
+/** The same for many participants (a batch of delivered invitations): the ids whose status moved. */
+export async function setParticipantsStatus(db: Db, ids: string[], status: ParticipantStatus): Promise<string[]> {
+  const moved: string[] = [];
   const step = participantStatuses.indexOf(status);
-  if (step < participantStatuses.indexOf('waiting')) q.whereIn('status', participantStatuses.slice(0, step));
-  return (await q.update({ status })) === 1;
+  for (let i = 0; i < ids.length; i += 500) {
+    const q = db<ParticipantRow>('participants')
+      .whereIn('id', ids.slice(i, i + 500))
+      .whereNull('removed_at');
+    if (step < participantStatuses.indexOf('waiting')) q.whereIn('status', participantStatuses.slice(0, step));
+    const rows: { id: string }[] = await q.update({ status }).returning('id');
+    moved.push(...rows.map((r) => r.id));
+  }
+  return moved;
 }
 
 export async function insertChange(trx: Db, change: MeetingChange, at = new Date()): Promise<void> {

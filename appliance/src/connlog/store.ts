@@ -1,6 +1,6 @@
 // SQL for connection log entries.
 import type { Knex } from 'knex';
-import { iso, toBool, toDate, type DbBigint, type DbBoolean, type DbTimestamp } from '../db/values.ts';
+import { chunks, iso, toBool, toDate, type DbBigint, type DbBoolean, type DbTimestamp } from '../db/values.ts';
 import type { Details, LogEntry, NewEntry } from './model.ts';
 
 type Db = Knex | Knex.Transaction;
@@ -47,19 +47,12 @@ export async function insertEntry(db: Db, entry: NewEntry): Promise<void> {
   else await entries(db).insert(row);
 }
 
-/** Rows per statement: SQLite joins a multi-row insert's rows with UNION ALL, at most 500 terms. */
-const rowsPerInsert = 250;
-
 /**
- * Writes many entries, in their order, a statement for up to 250 of them; one with a ref already
+ * Writes many entries, in their order, a statement for each chunk of them; one with a ref already
  * logged for its type (in the table or earlier in the list) is ignored, as by insertEntry.
  */
 export async function insertEntries(db: Db, list: NewEntry[]): Promise<void> {
-  for (let i = 0; i < list.length; i += rowsPerInsert)
-    await entries(db)
-      .insert(list.slice(i, i + rowsPerInsert).map(toRow))
-      .onConflict(['type', 'ref'])
-      .ignore();
+  for (const part of chunks(list)) await entries(db).insert(part.map(toRow)).onConflict(['type', 'ref']).ignore();
 }
 
 export interface TimelineQuery {
@@ -86,9 +79,9 @@ export async function countsByMeeting(
   meetingIds: string[],
 ): Promise<Map<string, { entries: number; errors: number }>> {
   const counts = new Map<string, { entries: number; errors: number }>();
-  for (let i = 0; i < meetingIds.length; i += 500) {
+  for (const ids of chunks(meetingIds)) {
     const rows: { meeting_id: string; error: DbBoolean; n: DbBigint }[] = await entries(db)
-      .whereIn('meeting_id', meetingIds.slice(i, i + 500))
+      .whereIn('meeting_id', ids)
       .groupBy('meeting_id', 'error')
       .select('meeting_id', 'error')
       .count({ n: '*' });

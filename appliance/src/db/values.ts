@@ -2,6 +2,16 @@
 // compare correctly in both SQLite and PostgreSQL timestamptz); rows map back to Date once, in stores.
 export const iso = (date: Date = new Date()): string => date.toISOString();
 
+/**
+ * A list cut into pieces for statements that take a list (`whereIn`, a multi-row insert): SQLite
+ * binds at most 32,766 values, and knex writes a multi-row insert as at most 500 UNION ALL terms.
+ */
+export function chunks<T>(items: readonly T[], size = 500): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
 export function toDate(value: unknown): Date;
 export function toDate(value: unknown, nullable: true): Date | null;
 export function toDate(value: unknown, nullable = false): Date | null {

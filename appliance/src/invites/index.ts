@@ -2,10 +2,10 @@
 // dispatcher and the reminder schedule, and connects the mail and SMS adapters — to the hospital's
 // relay and gateway, or, when SMTP_URL / SMPP_URL are unset, to built-in development sinks.
 import type { Plugin, Server } from '@hapi/hapi';
+import type { Knex } from 'knex';
 import { isSqlite } from '../db/knex.ts';
 import { afterCommit, type EventName } from '../events.ts';
 import type { CapturedMail, CapturedSms, Sink } from './embedded.ts';
-import type { Knex } from 'knex';
 import { Dispatcher, type StatusChange } from './dispatcher.ts';
 import { fallbackToEmail } from './fallback.ts';
 import { MailSender, type MailState } from './mail.ts';

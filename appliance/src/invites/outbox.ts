@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { decrypt, encrypt } from '../crypto.ts';
 import { isSqlite, type Db } from '../db/knex.ts';
-import { iso, toDate } from '../db/values.ts';
+import { chunks, iso, toDate } from '../db/values.ts';
 import type { Language } from '../common/language.ts';
 
 export const channels = ['email', 'sms'] as const;
@@ -183,8 +183,9 @@ export async function dedupeTaken(trx: Db | Knex.Transaction, key: string): Prom
  * expired), and marks them sending under one new lease. Each kind is taken by one statement (no
  * transaction around them: each is atomic), so that two processes can never take the same row:
  * PostgreSQL skips rows another process is claiming (FOR UPDATE SKIP LOCKED), and SQLite takes its
- * write lock before reading (so a second process waits for the busy timeout instead of failing). The queued rows are read in sending order
- * from the index made for it (migration 0016), so a batch costs the rows it takes, not the backlog.
+ * write lock before reading (so a second process waits for the busy timeout instead of failing).
+ * The queued rows are read in sending order from the index made for it (migration 0016), so a
+ * batch costs the rows it takes, not the backlog.
  */
 export async function claim(
   db: Db,
@@ -298,15 +299,6 @@ export interface ReceiptChange {
 export interface ReceiptsRecorded {
   unknown: Set<string>;
   changed: ReceiptChange[];
-}
-
-/** Statements take at most this many ids each (SQLite binds at most 32,766 values). */
-const chunkSize = 500;
-
-function chunks<T>(items: T[], size = chunkSize): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
 
 function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {

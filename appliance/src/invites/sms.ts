@@ -445,8 +445,8 @@ export class SmsSender {
   }
 
   /**
-   * Sends queued parts while the link is bound, the window has room, and neither the pause nor the rate limit
-   * holds.
+   * Sends queued parts while the link is bound, the window has room, and neither the pause nor the
+   * rate limit holds.
    */
   #pump(): void {
     if (this.#pumpTimer) return;

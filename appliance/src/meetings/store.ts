@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { decrypt, encrypt } from '../crypto.ts';
-import { iso, toBool, toDate } from '../db/values.ts';
+import { chunks, iso, toBool, toDate } from '../db/values.ts';
 import type { MeetingChange } from './events.ts';
 import {
   participantStatuses,
@@ -334,10 +334,8 @@ export async function setParticipantStatus(db: Db, participantId: string, status
 export async function setParticipantsStatus(db: Db, ids: string[], status: ParticipantStatus): Promise<string[]> {
   const moved: string[] = [];
   const step = participantStatuses.indexOf(status);
-  for (let i = 0; i < ids.length; i += 500) {
-    const q = db<ParticipantRow>('participants')
-      .whereIn('id', ids.slice(i, i + 500))
-      .whereNull('removed_at');
+  for (const part of chunks(ids)) {
+    const q = db<ParticipantRow>('participants').whereIn('id', part).whereNull('removed_at');
     if (step < participantStatuses.indexOf('waiting')) q.whereIn('status', participantStatuses.slice(0, step));
     const rows: { id: string }[] = await q.update({ status }).returning('id');
     moved.push(...rows.map((r) => r.id));
@@ -454,9 +452,9 @@ const erased = Object.fromEntries(contactColumnNames.map((column) => [column, nu
  */
 export async function eraseContactsOfMeetings(db: Db, meetingIds: string[]): Promise<number> {
   let count = 0;
-  for (let i = 0; i < meetingIds.length; i += 500) {
+  for (const ids of chunks(meetingIds)) {
     count += await db<ParticipantRow>('participants')
-      .whereIn('meeting_id', meetingIds.slice(i, i + 500))
+      .whereIn('meeting_id', ids)
       .andWhere((w) => {
         for (const column of contactColumnNames) w.orWhereNotNull(column);
       })

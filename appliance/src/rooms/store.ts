@@ -1,7 +1,7 @@
 // SQL for rooms, presence and no-show alerts.
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
-import { iso, toDate, type DbBigint, type DbTimestamp } from '../db/values.ts';
+import { chunks, iso, toDate, type DbBigint, type DbTimestamp } from '../db/values.ts';
 
 type Tx = Db | Knex.Transaction;
 
@@ -221,9 +221,9 @@ export async function alertsOf(db: Tx, meetingId: string): Promise<NoShowAlert[]
 /** Per meeting, how many absent participants' alerts await an action. */
 export async function openAlertCounts(db: Tx, meetingIds: string[]): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  for (let i = 0; i < meetingIds.length; i += 500) {
+  for (const ids of chunks(meetingIds)) {
     const rows: { meeting_id: string; n: DbBigint }[] = await alerts(db)
-      .whereIn('meeting_id', meetingIds.slice(i, i + 500))
+      .whereIn('meeting_id', ids)
       .whereNull('cleared_at')
       .whereNull('action')
       .groupBy('meeting_id')

@@ -86,4 +86,5 @@ export function provideCodeMessenger(server: Server, messenger: CodeMessenger): 
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
 export { linkPath, issueLink, linkExpiry, moveLinkExpiry, revokeLinks, type LinkPerson } from './links.ts';
 export { checkBrowser } from './browser.ts';
+export { attendanceRead } from './auth.ts';
 export { entryStatesOf } from './store.ts';

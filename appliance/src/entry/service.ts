@@ -7,8 +7,8 @@ import type { Db } from '../db/knex.ts';
 import type { Committer, EventBus } from '../events.ts';
 import { randomToken, sha256 } from '../crypto.ts';
 import { formatWhen } from '../common/clock.ts';
-import type { Meeting, Participant } from '../meetings/index.ts';
-import { findMeeting, findParticipant, meetingEnd } from '../meetings/index.ts';
+import type { BareMeeting, Participant } from '../meetings/index.ts';
+import { findAttendance, meetingEnd } from '../meetings/index.ts';
 import { findUnit } from '../staff/index.ts';
 import type { CareUnit } from '../staff/index.ts';
 import { findLink, linkExpiry, type LinkPerson } from './links.ts';
@@ -41,7 +41,8 @@ declare module '../events.ts' {
 export interface Invitation {
   person: LinkPerson;
   participant: Participant;
-  meeting: Meeting;
+  /** The meeting's own fields: a guest's pages never need its other participants. */
+  meeting: BareMeeting;
   unit: CareUnit | undefined;
   /** The name the person was invited as (never shown back to someone who typed another). */
   invitedName: string;
@@ -54,12 +55,18 @@ export type LinkLookup =
   | { ok: true; invitation: Invitation; state: store.EntryState; mine: boolean }
   | { ok: false; problem: LinkProblem; invitation?: Invitation };
 
-async function invitationOf(db: Db, participantId: string, person: LinkPerson): Promise<Invitation | undefined> {
-  const found = await findParticipant(db, participantId);
+/** A participant not removed, with their meeting: what the guest session's check has read already. */
+export type Attendance = Awaited<ReturnType<typeof findAttendance>>;
+
+async function invitationOf(
+  db: Db,
+  participantId: string,
+  person: LinkPerson,
+  read?: Attendance,
+): Promise<Invitation | undefined> {
+  const found = read?.participant.id === participantId ? read : await findAttendance(db, participantId);
   if (!found) return undefined;
-  const meeting = await findMeeting(db, found.meetingId);
-  const participant = meeting?.participants.find((p) => p.id === participantId);
-  if (!meeting || !participant) return undefined;
+  const { participant, meeting } = found;
   const contact = person === 'proxy' ? participant.proxy : participant;
   if (!contact) return undefined;
   return {
@@ -198,9 +205,15 @@ export class EntryService {
     return { ok: false, problem: outcome, invitation };
   }
 
-  /** The invitation and state behind a guest session. */
-  async current(session: store.GuestSession): Promise<{ invitation: Invitation; state: store.EntryState } | undefined> {
-    const invitation = await invitationOf(this.db, session.participantId, session.person);
+  /**
+   * The invitation and state behind a guest session; `read` is the participant and meeting that the
+   * session's check read in this request (auth.ts), not read again.
+   */
+  async current(
+    session: Pick<store.GuestSession, 'participantId' | 'person'>,
+    read?: Attendance,
+  ): Promise<{ invitation: Invitation; state: store.EntryState } | undefined> {
+    const invitation = await invitationOf(this.db, session.participantId, session.person, read);
     if (!invitation || invitation.meeting.status === 'cancelled') return undefined;
     return { invitation, state: await store.readEntryState(this.db, session.participantId, session.person) };
   }
@@ -322,7 +335,7 @@ function spentAs(state: store.EntryState): 'used' | 'locked' {
 }
 
 /** The meeting's time as the guest pages show it. */
-export function meetingTime(meeting: Meeting, lang: Language): { date: string; time: string; endTime: string } {
+export function meetingTime(meeting: BareMeeting, lang: Language): { date: string; time: string; endTime: string } {
   const start = formatWhen(meeting.startsAt, lang);
   return { date: start.date, time: start.time, endTime: formatWhen(meetingEnd(meeting), lang).time };
 }

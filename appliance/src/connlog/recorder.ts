@@ -150,8 +150,8 @@ export class Recorder {
         // A staff member's test belongs to their login, not to a meeting.
         if (subject.type !== 'participant') return;
         const [participantId = '', proxy] = subject.id.split(':');
-        const participant = await findParticipant(trx, participantId);
-        if (!participant) return;
+        const meetingId = subject.meetingId ?? (await findParticipant(trx, participantId))?.meetingId;
+        if (!meetingId) return;
         const result = await latestResult(trx, subject);
         const details: Details = { verdict, person: proxy ? 'proxy' : 'main' };
         if (result && result.id === resultId) {
@@ -175,7 +175,7 @@ export class Recorder {
           trx,
           complete({
             at: result?.testedAt,
-            meetingId: participant.meetingId,
+            meetingId,
             participantId,
             type: 'techtest',
             error: verdict === 'failed',

@@ -7,7 +7,7 @@ import { sha256 } from '../crypto.ts';
 import { speakBookedLanguage } from '../http/i18n.ts';
 import { findAttendance } from '../meetings/index.ts';
 import type { LinkPerson } from './links.ts';
-import type { Attendance } from './service.ts';
+import type { SessionRead } from './service.ts';
 import { findGuestSession } from './store.ts';
 
 export const guestCookie = 'samverka_guest';
@@ -24,13 +24,13 @@ declare module '@hapi/hapi' {
   }
 }
 
-// What the session's check read of the participant and meeting, for the rest of the same request
-// (service.current): one read per request. Never kept beyond the request, where the meeting may
-// change under the guest (cancelled, rescheduled, the participant removed).
-const readFor = new WeakMap<Request, Attendance>();
+// What the session's check read (the person's entry state, the participant and their meeting), for
+// the rest of the same request (service.current): read once per request. Never kept beyond the
+// request: the meeting may change under the guest (cancelled, rescheduled, the participant removed).
+const readFor = new WeakMap<Request, SessionRead>();
 
-/** The participant and meeting as this request's guest-session check read them. */
-export const attendanceRead = (request: Request): Attendance => readFor.get(request);
+/** The entry state, participant and meeting as this request's guest-session check read them. */
+export const sessionRead = (request: Request): SessionRead | undefined => readFor.get(request);
 
 export function registerGuestAuth(server: Server): void {
   const secure = server.app.config.publicUrl.protocol === 'https:';
@@ -51,7 +51,7 @@ export function registerGuestAuth(server: Server): void {
       const session = await findGuestSession(server.app.db, sha256(value));
       if (!session) throw Boom.unauthorized('The guest session has ended', 'guest');
       const attendance = await findAttendance(server.app.db, session.participantId);
-      readFor.set(request, attendance);
+      readFor.set(request, { attendance, state: session.state });
       // Every page after the name check speaks the booking's language, error pages included.
       speakBookedLanguage(request, attendance?.participant.language);
       return h.authenticated({

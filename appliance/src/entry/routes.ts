@@ -9,7 +9,7 @@ import { languageCookie, languageOf, speakBookedLanguage, t, type Language } fro
 import { rateLimit } from '../http/ratelimit.ts';
 import { fieldOf, objectOf, route } from '../http/route.ts';
 import { latestResult, techTestPage, techTestRoutes, type Subject, type TechTestMount } from '../techtest/index.ts';
-import { attendanceRead, guestCookie, type GuestIdentity } from './auth.ts';
+import { sessionRead, guestCookie, type GuestIdentity } from './auth.ts';
 import { checkBrowser } from './browser.ts';
 import { identifyRoutes } from './identify.ts';
 import { linkPath } from './links.ts';
@@ -117,7 +117,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
   /** The guest's invitation and state, or the page that says the way in has closed. */
   async function current(request: Request, h: ResponseToolkit) {
     const identity = request.auth.credentials.guest!;
-    const found = await service.current(identity, attendanceRead(request));
+    const found = await service.current(identity, sessionRead(request));
     if (!found) return { ended: problemPage(request, h, 'cancelled').takeover() };
     return found;
   }
@@ -178,10 +178,10 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
 
   const subjectOf = async (request: Request): Promise<Subject> => {
     const identity = request.auth.credentials.guest!;
-    const found = await service.current(identity, attendanceRead(request));
+    const found = await service.current(identity, sessionRead(request));
     // The test comes after identification: nobody skips the name or code step through its URL.
     if (!found || !found.state.identifiedAt) throw Boom.forbidden('Identify yourself first');
-    return participantSubject(identity);
+    return { ...participantSubject(identity), meetingId: found.invitation.meeting.id };
   };
 
   const testMount: TechTestMount = {

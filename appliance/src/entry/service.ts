@@ -55,8 +55,14 @@ export type LinkLookup =
   | { ok: true; invitation: Invitation; state: store.EntryState; mine: boolean }
   | { ok: false; problem: LinkProblem; invitation?: Invitation };
 
-/** A participant not removed, with their meeting: what the guest session's check has read already. */
+/** A participant not removed, with their meeting (undefined when removed or gone). */
 export type Attendance = Awaited<ReturnType<typeof findAttendance>>;
+
+/** What the guest session's check read in this request (auth.ts): not read again in it. */
+export interface SessionRead {
+  attendance: Attendance;
+  state: store.EntryState;
+}
 
 async function invitationOf(
   db: Db,
@@ -129,7 +135,7 @@ export class EntryService {
     if (invitation.meeting.status === 'cancelled') return { ok: false, problem: 'cancelled', invitation };
     if (link.revoked) return { ok: false, problem: 'revoked', invitation };
     if (link.expiresAt <= now) return { ok: false, problem: 'expired', invitation };
-    const state = await store.readEntryState(this.db, link.participantId, link.person);
+    const { state } = link;
     const mine =
       state.boundSession !== null && guestSession !== undefined && state.boundSession === sha256(guestSession);
     if (mine) return { ok: true, invitation, state, mine };
@@ -180,7 +186,10 @@ export class EntryService {
         await this.bus.emitIn(trx, 'entry.locked', { meetingId, participantId: participant.id, person });
         return 'locked';
       }
-      if (!(await store.bind(trx, participant.id, person, sha256(session), now))) return 'used';
+      // Invited with no identification: the right name is the whole check, marked with the bind.
+      const byName = participant.identification === 'none';
+      if (!(await store.bind(trx, participant.id, person, sha256(session), now, byName ? 'name' : undefined)))
+        return 'used';
       await store.insertGuestSession(
         trx,
         {
@@ -193,11 +202,7 @@ export class EntryService {
         now,
       );
       await this.#status(trx, invitation, 'opened');
-      // Invited with no identification: the right name is the whole check.
-      if (participant.identification === 'none') {
-        await store.markIdentified(trx, participant.id, person, 'name', now);
-        await this.#status(trx, invitation, 'identified');
-      }
+      if (byName) await this.#status(trx, invitation, 'identified');
       return 'bound';
     });
     if (outcome === 'bound') return { ok: true, session, invitation };
@@ -206,16 +211,20 @@ export class EntryService {
   }
 
   /**
-   * The invitation and state behind a guest session; `read` is the participant and meeting that the
-   * session's check read in this request (auth.ts), not read again.
+   * The invitation and state behind a guest session; `read` is what the session's check read in this
+   * request (auth.ts), not read again.
    */
   async current(
     session: Pick<store.GuestSession, 'participantId' | 'person'>,
-    read?: Attendance,
+    read?: SessionRead,
   ): Promise<{ invitation: Invitation; state: store.EntryState } | undefined> {
-    const invitation = await invitationOf(this.db, session.participantId, session.person, read);
+    const invitation = await invitationOf(this.db, session.participantId, session.person, read?.attendance);
     if (!invitation || invitation.meeting.status === 'cancelled') return undefined;
-    return { invitation, state: await store.readEntryState(this.db, session.participantId, session.person) };
+    const state =
+      read?.state.participantId === session.participantId && read.state.person === session.person
+        ? read.state
+        : await store.readEntryState(this.db, session.participantId, session.person);
+    return { invitation, state };
   }
 
   /** How many codes may still be sent, and in how many seconds the next. */

@@ -9,7 +9,7 @@ import { objectOf, route } from '../http/route.ts';
 import { openEventStream } from '../http/sse.ts';
 import { languageOf, t } from '../http/i18n.ts';
 import { defaultCsp } from '../http/security.ts';
-import { attendanceRead, checkBrowser, entryService, entryStatesOf, roomClock } from '../entry/index.ts';
+import { sessionRead, checkBrowser, entryService, entryStatesOf, roomClock } from '../entry/index.ts';
 import { nudge } from '../invites/index.ts';
 import { mayChange, meetingEnd, meetingFor, type BareMeeting, type Meeting } from '../meetings/index.ts';
 import { latestResult, staffSessionSubject } from '../techtest/index.ts';
@@ -344,7 +344,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       },
       async handler(request, h) {
         const identity = request.auth.credentials.guest!;
-        const found = await entryService(request.server).current(identity, attendanceRead(request));
+        const found = await entryService(request.server).current(identity, sessionRead(request));
         if (!found || !found.state.identifiedAt) return h.redirect('/entry');
         const { invitation } = found;
         if (!roomClock(request.server).isOpen(invitation)) return h.redirect('/entry/waiting');

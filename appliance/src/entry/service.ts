@@ -43,6 +43,7 @@ export interface Invitation {
   participant: Participant;
   /** The meeting's own fields: a guest's pages never need its other participants. */
   meeting: BareMeeting;
+  /** The care unit, whose name and number a page shows (not read for a request that shows none). */
   unit: CareUnit | undefined;
   /** The name the person was invited as (never shown back to someone who typed another). */
   invitedName: string;
@@ -69,6 +70,7 @@ async function invitationOf(
   participantId: string,
   person: LinkPerson,
   read?: Attendance,
+  withUnit = true,
 ): Promise<Invitation | undefined> {
   const found = read?.participant.id === participantId ? read : await findAttendance(db, participantId);
   if (!found) return undefined;
@@ -79,7 +81,7 @@ async function invitationOf(
     person,
     participant,
     meeting,
-    unit: await findUnit(db, { id: meeting.unitId }),
+    unit: withUnit ? await findUnit(db, { id: meeting.unitId }) : undefined,
     invitedName: contact.name,
     mobile: contact.mobile,
   };
@@ -212,18 +214,21 @@ export class EntryService {
 
   /**
    * The invitation and state behind a guest session; `read` is what the session's check read in this
-   * request (auth.ts), not read again.
+   * request (auth.ts), not read again. `page: false` for a request that shows no page (a test result,
+   * the waiting room's events): the care unit is not read.
    */
   async current(
     session: Pick<store.GuestSession, 'participantId' | 'person'>,
     read?: SessionRead,
+    { page = true } = {},
   ): Promise<{ invitation: Invitation; state: store.EntryState } | undefined> {
-    const invitation = await invitationOf(this.db, session.participantId, session.person, read?.attendance);
+    const { participantId, person } = session;
+    const invitation = await invitationOf(this.db, participantId, person, read?.attendance, page);
     if (!invitation || invitation.meeting.status === 'cancelled') return undefined;
     const state =
-      read?.state.participantId === session.participantId && read.state.person === session.person
+      read?.state.participantId === participantId && read.state.person === person
         ? read.state
-        : await store.readEntryState(this.db, session.participantId, session.person);
+        : await store.readEntryState(this.db, participantId, person);
     return { invitation, state };
   }
 

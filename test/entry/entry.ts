@@ -152,6 +152,7 @@ test('a guest invited by e-mail cannot join with a misspelt name, and the page d
   t.false(page.text.includes('Lärare Eva Ek'), 'the invited name is not on the page');
   t.is(reply.status, 400);
   t.regex(reply.text, /Namnet stämmer inte med inbjudan\. Kontrollera stavningen\. Du har 4 försök kvar\./);
+  t.regex(reply.text, /Barn- och ungdomsmedicin har bjudit in dig/, 'the page names the clinic again');
   t.false(reply.text.includes('Lärare Eva Ek'));
   t.false(guest.cookies.has('samverka_guest'));
   // Support sees the failed try on the meeting's timeline (never the name that was typed).

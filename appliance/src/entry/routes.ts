@@ -272,17 +272,18 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         }
         const result = await service.enter(value, name, request.state[guestCookie] as string | undefined);
         if (!result.ok) {
+          const invitation = result.invitation && (await service.withUnit(result.invitation));
           if (result.problem === 'mismatch') {
             return linkPage(
               request,
               h,
-              result.invitation!,
+              invitation!,
               value,
               (lang) => ({ error: t(lang, 'entry.link.mismatch', { tries: result.triesLeft }), typed: name }),
               400,
             );
           }
-          return problemPage(request, h, result.problem, result.invitation);
+          return problemPage(request, h, result.problem, invitation);
         }
         const { participant, person } = result.invitation;
         // Entering by name identifies a guest invited without identification; others go on to theirs.

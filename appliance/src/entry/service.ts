@@ -129,10 +129,15 @@ export class EntryService {
   }
 
   /** What a link leads to. Opening it (GET) changes nothing: mail scanners open links too. */
-  async lookup(token: string, guestSession: string | undefined, now = new Date()): Promise<LinkLookup> {
+  async lookup(
+    token: string,
+    guestSession: string | undefined,
+    now = new Date(),
+    { page = true } = {},
+  ): Promise<LinkLookup> {
     const link = await findLink(this.db, token);
     if (!link) return { ok: false, problem: 'unknown' };
-    const invitation = await invitationOf(this.db, link.participantId, link.person);
+    const invitation = await invitationOf(this.db, link.participantId, link.person, undefined, page);
     if (!invitation) return { ok: false, problem: 'revoked' };
     if (invitation.meeting.status === 'cancelled') return { ok: false, problem: 'cancelled', invitation };
     if (link.revoked) return { ok: false, problem: 'revoked', invitation };
@@ -159,7 +164,9 @@ export class EntryService {
     | { ok: true; session: string | null; invitation: Invitation }
     | { ok: false; problem: LinkProblem | 'mismatch'; triesLeft?: number; invitation?: Invitation }
   > {
-    const found = await this.lookup(token, guestSession, now);
+    // The right name is answered with the test page, which shows no care unit: a page about a
+    // wrong name or a spent link reads it then (withUnit).
+    const found = await this.lookup(token, guestSession, now, { page: false });
     if (!found.ok) return found;
     const { invitation } = found;
     const { participant, person } = invitation;
@@ -203,8 +210,8 @@ export class EntryService {
         },
         now,
       );
-      await this.#status(trx, invitation, 'opened');
-      if (byName) await this.#status(trx, invitation, 'identified');
+      // Both steps at once: their records are written together.
+      await this.#status(trx, invitation, ...(byName ? (['opened', 'identified'] as const) : (['opened'] as const)));
       return 'bound';
     });
     if (outcome === 'bound') return { ok: true, session, invitation };
@@ -230,6 +237,13 @@ export class EntryService {
         ? read.state
         : await store.readEntryState(this.db, participantId, person);
     return { invitation, state };
+  }
+
+  /** The invitation with its care unit, for a page (an invitation read for no page has none). */
+  async withUnit(invitation: Invitation): Promise<Invitation> {
+    return invitation.unit
+      ? invitation
+      : { ...invitation, unit: await findUnit(this.db, { id: invitation.meeting.unitId }) };
   }
 
   /** How many codes may still be sent, and in how many seconds the next. */
@@ -314,13 +328,15 @@ export class EntryService {
   #status(
     trx: Knex.Transaction,
     invitation: Invitation,
-    status: 'opened' | 'identified' | 'tech_tested' | 'waiting',
+    ...statuses: ('opened' | 'identified' | 'tech_tested' | 'waiting')[]
   ): Promise<void> {
-    return this.bus.emitIn(trx, 'participant.status', {
-      meetingId: invitation.meeting.id,
-      participantId: invitation.participant.id,
-      status,
-    });
+    const meetingId = invitation.meeting.id;
+    const participantId = invitation.participant.id;
+    return this.bus.emitAllIn(
+      trx,
+      'participant.status',
+      statuses.map((status) => ({ meetingId, participantId, status })),
+    );
   }
 
   /** A status that follows a read (the waiting room opened): its parts ride the group commit. */

@@ -158,7 +158,7 @@ export async function entryStatesOf(db: Db, participantIds: string[]): Promise<E
   return (await persons(db).whereIn('participant_id', participantIds)).map(toState);
 }
 
-/** Runs a conditional UPDATE … RETURNING: the row as changed, or undefined when the condition failed. */
+/** Runs a conditional UPDATE (or upsert) … RETURNING: the row as changed, or undefined when the condition failed. */
 async function updateReturning(db: Tx, sql: string, bindings: unknown[]): Promise<PersonRow | undefined> {
   return rowsOf<PersonRow>(await db.raw(sql, bindings as Knex.RawBinding[]))[0];
 }
@@ -174,11 +174,12 @@ export async function takeNameTry(
   person: LinkPerson,
   maxTries: number,
 ): Promise<number | undefined> {
-  await ensurePerson(db, participantId, person);
+  // The person's first try creates their row with it (nothing can have locked or bound it yet).
   const row = await updateReturning(
     db,
-    `update entry_persons set name_failures = name_failures + 1
-    where participant_id = ? and person = ? and locked_at is null and bound_session is null and name_failures < ?
+    `insert into entry_persons (participant_id, person, name_failures) values (?, ?, 1)
+    on conflict (participant_id, person) do update set name_failures = entry_persons.name_failures + 1
+    where entry_persons.locked_at is null and entry_persons.bound_session is null and entry_persons.name_failures < ?
     returning name_failures`,
     [participantId, person, maxTries],
   );

@@ -211,7 +211,7 @@ export class EntryService {
         now,
       );
       // Both steps at once: their records are written together.
-      await this.#status(trx, invitation, ...(byName ? (['opened', 'identified'] as const) : (['opened'] as const)));
+      await this.#status(trx, invitation, 'opened', ...(byName ? (['identified'] as const) : []));
       return 'bound';
     });
     if (outcome === 'bound') return { ok: true, session, invitation };

@@ -13,6 +13,7 @@ import { inDays } from '../test/meetings/_booking.ts';
 import { present } from '../test/helpers/present.ts';
 import {
   commitFigures,
+  cpuSeconds,
   interleaved,
   isMain,
   judge,
@@ -290,10 +291,14 @@ export async function run(): Promise<void> {
       baseline: () => emptyBurst(baseline.port),
       guests: async () => {
         const invited = await invite(appliance.port, data.clinician(0).token, mail, round++);
+        const cpuBefore = cpuSeconds(appliance.pid);
         const burst = await enter(appliance.port, invited);
+        // The appliance's own CPU for the burst: what each guest costs it, whatever else the shared
+        // machine's cores were doing meanwhile (the latencies above depend on that too).
+        const cpuMsPerGuest = ((cpuSeconds(appliance.pid) - cpuBefore) * 1000) / invited.length;
         const memory = appliance.memory();
         closeStreams();
-        return { ...burst, memory };
+        return { ...burst, memory, cpuMsPerGuest };
       },
     });
     const p99 = (step: number) => spread(results.guests.map((r) => percentile(atStep(r.timings, step), 99)));
@@ -313,6 +318,9 @@ export async function run(): Promise<void> {
         ...steps.map((s, i) => [s, errors(i), showSpread(p50(i), '', 0), showSpread(p99(i), '', 0)]),
         ['all steps, wall time', '', '', showSpread(spread(results.guests.map((r) => r.wall)), '', 0)],
       ],
+    );
+    process.stdout.write(
+      `\nThe appliance's CPU (user + system) per guest, all four steps: ${showSpread(spread(results.guests.map((r) => r.cpuMsPerGuest)), ' ms', 2)}\n`,
     );
     table(
       'Appliance memory (its own process), MB',

@@ -64,7 +64,7 @@ async function smsCode(number: string): Promise<{ sms: string; code: string }> {
 /** Books a meeting with one guest invited by e-mail and returns the link from the mail. */
 async function invitedByEmail(
   name = 'Lärare Eva Ek',
-): Promise<{ path: string; token: string; meetingId: string; participantId: string }> {
+): Promise<{ path: string; token: string; meetingId: string; participantId: string; clinician: Client }> {
   const { app, relay } = world;
   const { client } = await loggedIn(app);
   const email = `eva.${Math.random().toString(36).slice(2)}@skola.example`;
@@ -78,7 +78,13 @@ async function invitedByEmail(
   });
   const meeting = reply.json();
   const path = await mailedPath(relay, email);
-  return { path, token: path.slice(3), meetingId: meeting.id, participantId: meeting.participants[1].id };
+  return {
+    path,
+    token: path.slice(3),
+    meetingId: meeting.id,
+    participantId: meeting.participants[1].id,
+    clinician: client,
+  };
 }
 
 async function openAndType(guest: Client, path: string, name: string) {
@@ -121,12 +127,10 @@ async function saraWithHerCode(mobile: string, address?: string) {
 }
 
 /** Sara's invitation as the entry service holds it: what a code is checked against. */
-async function saraInvitation(meeting: { id: string; participants: { id: string }[] }) {
+async function saraInvitation(meeting: { participants: { id: string }[] }) {
   const current = await world.app.server.plugins.entry.service.current({
     participantId: present(meeting.participants[0], 'Sara, booked').id,
     person: 'main',
-    meetingId: meeting.id,
-    sessionHash: '',
   });
   return present(current, "Sara's invitation").invitation;
 }
@@ -148,6 +152,7 @@ test('a guest invited by e-mail cannot join with a misspelt name, and the page d
   t.false(page.text.includes('Lärare Eva Ek'), 'the invited name is not on the page');
   t.is(reply.status, 400);
   t.regex(reply.text, /Namnet stämmer inte med inbjudan\. Kontrollera stavningen\. Du har 4 försök kvar\./);
+  t.regex(reply.text, /Barn- och ungdomsmedicin har bjudit in dig/, 'the page names the clinic again');
   t.false(reply.text.includes('Lärare Eva Ek'));
   t.false(guest.cookies.has('samverka_guest'));
   // Support sees the failed try on the meeting's timeline (never the name that was typed).
@@ -191,6 +196,40 @@ test('the right name binds the link to this browser and leads on without the tok
   const again = await guest.get(path, { 'user-agent': chrome });
   t.is(again.status, 302);
   t.is(again.headers.get('location'), '/entry');
+});
+
+test('a guest already in is shown out on the next page once the meeting is cancelled or they are taken off it', async (t) => {
+  // Each page reads the meeting afresh: nothing the guest's session saw before the change lets them on.
+  const cancelled = await invitedByEmail();
+  const removed = await invitedByEmail();
+  const guests = [world.app.client(), world.app.client()];
+  for (const [guest, invited] of [
+    [guests[0]!, cancelled],
+    [guests[1]!, removed],
+  ] as const) {
+    t.is((await openAndType(guest, invited.path, 'Lärare Eva Ek')).reply.status, 200);
+    t.is((await guest.get('/entry')).headers.get('location'), '/entry/test');
+  }
+  const cancelling = await cancelled.clinician.request('POST', `/api/v1/meetings/${cancelled.meetingId}/cancel`, {
+    json: { version: 1, reason: 'Patienten är inlagd' },
+  });
+  t.is(cancelling.status, 200);
+  const removing = await removed.clinician.request(
+    'DELETE',
+    `/api/v1/meetings/${removed.meetingId}/participants/${removed.participantId}?version=1`,
+    { headers: { 'x-csrf-token': removed.clinician.crumb ?? '' } },
+  );
+  t.is(removing.status, 200);
+  for (const guest of guests) {
+    const page = await guest.get('/entry');
+    t.is(page.status, 410);
+    t.regex(page.text, /Mötet är inställt/);
+    const result = await guest.request('POST', '/entry/test/results', {
+      json: { camera: 'yes', microphone: 'detected', sound: 'yes', network: { relayConfigured: false } },
+      headers: { 'x-csrf-token': guest.crumb ?? '' },
+    });
+    t.is(result.status, 403, 'no test result is taken for a meeting the guest is no longer in');
+  }
 });
 
 test('a link opened only by a mail scanner (GET) still works for the person', async (t) => {

@@ -115,16 +115,20 @@ export class Recorder {
 
     // The way in is written with the change that made it (bus parts): the guest's bind, their
     // identification, a wrong name and the lock commit with their entries.
-    bus.part('participant.status', async (trx, p) => {
+    // Steps reported together (a right name opens the link and identifies) are one insert.
+    bus.partOfMany('participant.status', async (trx, reports) => {
       // delivered comes from the outbox, tech_tested from the test (with figures), joined and left from presence.
-      const types: Partial<Record<typeof p.status, string>> = {
+      const types: Partial<Record<(typeof reports)[number]['status'], string>> = {
         opened: 'link_opened',
         identified: 'identified',
         waiting: 'waiting',
       };
-      const type = types[p.status];
-      if (type)
-        await insertEntry(trx, complete({ meetingId: p.meetingId, participantId: p.participantId, type, details: {} }));
+      const rows: NewEntry[] = [];
+      for (const p of reports) {
+        const type = types[p.status];
+        if (type) rows.push(complete({ meetingId: p.meetingId, participantId: p.participantId, type, details: {} }));
+      }
+      if (rows.length > 0) await insertEntries(trx, rows);
     });
 
     // A wrong name and the lock it may bring: errors on the person's way in.
@@ -150,8 +154,8 @@ export class Recorder {
         // A staff member's test belongs to their login, not to a meeting.
         if (subject.type !== 'participant') return;
         const [participantId = '', proxy] = subject.id.split(':');
-        const participant = await findParticipant(trx, participantId);
-        if (!participant) return;
+        const meetingId = subject.meetingId ?? (await findParticipant(trx, participantId))?.meetingId;
+        if (!meetingId) return;
         const result = await latestResult(trx, subject);
         const details: Details = { verdict, person: proxy ? 'proxy' : 'main' };
         if (result && result.id === resultId) {
@@ -175,7 +179,7 @@ export class Recorder {
           trx,
           complete({
             at: result?.testedAt,
-            meetingId: participant.meetingId,
+            meetingId,
             participantId,
             type: 'techtest',
             error: verdict === 'failed',

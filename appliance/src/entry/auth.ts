@@ -2,11 +2,12 @@
 // holds a guest session, an HttpOnly cookie whose value is stored only as a hash. It is the only
 // thing that lets that browser back in until the meeting is over.
 import Boom from '@hapi/boom';
-import type { Server } from '@hapi/hapi';
+import type { Request, Server } from '@hapi/hapi';
 import { sha256 } from '../crypto.ts';
 import { speakBookedLanguage } from '../http/i18n.ts';
-import { findParticipant } from '../meetings/index.ts';
+import { findAttendance } from '../meetings/index.ts';
 import type { LinkPerson } from './links.ts';
+import type { SessionRead } from './service.ts';
 import { findGuestSession } from './store.ts';
 
 export const guestCookie = 'samverka_guest';
@@ -22,6 +23,14 @@ declare module '@hapi/hapi' {
     guest?: GuestIdentity;
   }
 }
+
+// What the session's check read (the person's entry state, the participant and their meeting), for
+// the rest of the same request (service.current): read once per request. Never kept beyond the
+// request: the meeting may change under the guest (cancelled, rescheduled, the participant removed).
+const readFor = new WeakMap<Request, SessionRead>();
+
+/** The entry state, participant and meeting as this request's guest-session check read them. */
+export const sessionRead = (request: Request): SessionRead | undefined => readFor.get(request);
 
 export function registerGuestAuth(server: Server): void {
   const secure = server.app.config.publicUrl.protocol === 'https:';
@@ -41,8 +50,10 @@ export function registerGuestAuth(server: Server): void {
       if (typeof value !== 'string' || value.length > 100) throw Boom.unauthorized(null, 'guest');
       const session = await findGuestSession(server.app.db, sha256(value));
       if (!session) throw Boom.unauthorized('The guest session has ended', 'guest');
+      const attendance = await findAttendance(server.app.db, session.participantId);
+      readFor.set(request, { attendance, state: session.state });
       // Every page after the name check speaks the booking's language, error pages included.
-      speakBookedLanguage(request, (await findParticipant(server.app.db, session.participantId))?.language);
+      speakBookedLanguage(request, attendance?.participant.language);
       return h.authenticated({
         credentials: {
           guest: { participantId: session.participantId, person: session.person, meetingId: session.meetingId },

@@ -55,13 +55,8 @@ export const plugin: Plugin<void> = {
     bus.part('techtest.completed', async (trx, { subject }: { subject: Subject }) => {
       if (subject.type !== 'participant') return;
       const [participantId = ''] = subject.id.split(':');
-      const participant = await findParticipant(trx, participantId);
-      if (participant)
-        await bus.emitIn(trx, 'participant.status', {
-          meetingId: participant.meetingId,
-          participantId,
-          status: 'tech_tested',
-        });
+      const meetingId = subject.meetingId ?? (await findParticipant(trx, participantId))?.meetingId;
+      if (meetingId) await bus.emitIn(trx, 'participant.status', { meetingId, participantId, status: 'tech_tested' });
     });
 
     addParticipantFacts(server, entryFacts(db));
@@ -86,4 +81,5 @@ export function provideCodeMessenger(server: Server, messenger: CodeMessenger): 
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
 export { linkPath, issueLink, linkExpiry, moveLinkExpiry, revokeLinks, type LinkPerson } from './links.ts';
 export { checkBrowser } from './browser.ts';
+export { sessionRead } from './auth.ts';
 export { entryStatesOf } from './store.ts';

@@ -5,9 +5,9 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/knex.ts';
 import { iso, toDate, type DbTimestamp } from '../db/values.ts';
 import { randomToken, sha256 } from '../crypto.ts';
+import { joinState, stateColumns, stateOrFresh, type EntryState, type JoinedState, type LinkPerson } from './store.ts';
 
-/** The patient or guest themself, or the patient's proxy (ombud), who has a link of their own. */
-export type LinkPerson = 'main' | 'proxy';
+export type { LinkPerson } from './store.ts';
 
 /** A participant who lost the connection must get back in: links outlive the meeting's end a while. */
 export const linkGraceMinutes = 120;
@@ -70,10 +70,19 @@ export interface LinkRecord {
   revoked: boolean;
 }
 
-export async function findLink(db: Db, token: string): Promise<LinkRecord | undefined> {
-  const row = await links(db)
-    .where({ token_hash: sha256(token) })
-    .first();
+/** The link with this token, and its person's entry state, in one statement. */
+export async function findLink(db: Db, token: string): Promise<(LinkRecord & { state: EntryState }) | undefined> {
+  const row = await db('participant_links as l')
+    .leftJoin('entry_persons as e', joinState('l'))
+    .where('l.token_hash', sha256(token))
+    .first<(LinkRow & JoinedState) | undefined>([
+      'l.id',
+      'l.participant_id',
+      'l.person',
+      'l.expires_at',
+      'l.revoked_at',
+      ...stateColumns,
+    ]);
   if (!row) return undefined;
   return {
     id: row.id,
@@ -81,5 +90,6 @@ export async function findLink(db: Db, token: string): Promise<LinkRecord | unde
     person: row.person,
     expiresAt: toDate(row.expires_at),
     revoked: row.revoked_at != null,
+    state: stateOrFresh(row, row.participant_id, row.person),
   };
 }

@@ -9,7 +9,7 @@ import { languageCookie, languageOf, speakBookedLanguage, t, type Language } fro
 import { rateLimit } from '../http/ratelimit.ts';
 import { fieldOf, objectOf, route } from '../http/route.ts';
 import { latestResult, techTestPage, techTestRoutes, type Subject, type TechTestMount } from '../techtest/index.ts';
-import { guestCookie, type GuestIdentity } from './auth.ts';
+import { sessionRead, guestCookie, type GuestIdentity } from './auth.ts';
 import { checkBrowser } from './browser.ts';
 import { identifyRoutes } from './identify.ts';
 import { linkPath } from './links.ts';
@@ -115,9 +115,9 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
     );
 
   /** The guest's invitation and state, or the page that says the way in has closed. */
-  async function current(request: Request, h: ResponseToolkit) {
+  async function current(request: Request, h: ResponseToolkit, page = true) {
     const identity = request.auth.credentials.guest!;
-    const found = await service.current({ ...identity, sessionHash: '' });
+    const found = await service.current(identity, sessionRead(request), { page });
     if (!found) return { ended: problemPage(request, h, 'cancelled').takeover() };
     return found;
   }
@@ -178,10 +178,10 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
 
   const subjectOf = async (request: Request): Promise<Subject> => {
     const identity = request.auth.credentials.guest!;
-    const found = await service.current({ ...identity, sessionHash: '' });
+    const found = await service.current(identity, sessionRead(request), { page: false });
     // The test comes after identification: nobody skips the name or code step through its URL.
     if (!found || !found.state.identifiedAt) throw Boom.forbidden('Identify yourself first');
-    return participantSubject(identity);
+    return { ...participantSubject(identity), meetingId: found.invitation.meeting.id };
   };
 
   const testMount: TechTestMount = {
@@ -191,12 +191,15 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
     next: () => '/entry/waiting',
   };
 
-  const identified: Lifecycle.Method = async (request, h) => {
-    const found = await current(request, h);
-    if ('ended' in found) return found.ended;
-    if (!found.state.identifiedAt) return h.redirect('/entry').takeover();
-    return found;
-  };
+  /** The guest's invitation once identified; `page: false` where the answer is no page. */
+  const identified =
+    (page: boolean): Lifecycle.Method =>
+    async (request, h) => {
+      const found = await current(request, h, page);
+      if ('ended' in found) return found.ended;
+      if (!found.state.identifiedAt) return h.redirect('/entry').takeover();
+      return found;
+    };
 
   return [
     route({
@@ -269,17 +272,18 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         }
         const result = await service.enter(value, name, request.state[guestCookie] as string | undefined);
         if (!result.ok) {
+          const invitation = result.invitation && (await service.withUnit(result.invitation));
           if (result.problem === 'mismatch') {
             return linkPage(
               request,
               h,
-              result.invitation!,
+              invitation!,
               value,
               (lang) => ({ error: t(lang, 'entry.link.mismatch', { tries: result.triesLeft }), typed: name }),
               400,
             );
           }
-          return problemPage(request, h, result.problem, result.invitation);
+          return problemPage(request, h, result.problem, invitation);
         }
         const { participant, person } = result.invitation;
         // Entering by name identifies a guest invited without identification; others go on to theirs.
@@ -398,7 +402,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
     route({
       method: 'GET',
       path: '/entry/waiting',
-      options: { auth: guest, pre: [{ method: identified, assign: 'entry' }] },
+      options: { auth: guest, pre: [{ method: identified(true), assign: 'entry' }] },
       async handler(request, h) {
         const { invitation } = request.pre.entry as { invitation: Invitation };
         const lang = languageOf(request);
@@ -430,7 +434,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
       // `watch`: the meeting page listening for the end only (its person is not waiting).
       options: {
         auth: guest,
-        pre: [{ method: identified, assign: 'entry' }],
+        pre: [{ method: identified(false), assign: 'entry' }],
         validate: { query: objectOf<{ watch?: boolean }>({ watch: Joi.boolean() }) },
       },
       handler(request, h) {

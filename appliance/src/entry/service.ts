@@ -7,8 +7,8 @@ import type { Db } from '../db/knex.ts';
 import type { Committer, EventBus } from '../events.ts';
 import { randomToken, sha256 } from '../crypto.ts';
 import { formatWhen } from '../common/clock.ts';
-import type { Meeting, Participant } from '../meetings/index.ts';
-import { findMeeting, findParticipant, meetingEnd } from '../meetings/index.ts';
+import type { BareMeeting, Participant } from '../meetings/index.ts';
+import { findAttendance, meetingEnd } from '../meetings/index.ts';
 import { findUnit } from '../staff/index.ts';
 import type { CareUnit } from '../staff/index.ts';
 import { findLink, linkExpiry, type LinkPerson } from './links.ts';
@@ -41,7 +41,9 @@ declare module '../events.ts' {
 export interface Invitation {
   person: LinkPerson;
   participant: Participant;
-  meeting: Meeting;
+  /** The meeting's own fields: a guest's pages never need its other participants. */
+  meeting: BareMeeting;
+  /** The care unit, whose name and number a page shows (not read for a request that shows none). */
   unit: CareUnit | undefined;
   /** The name the person was invited as (never shown back to someone who typed another). */
   invitedName: string;
@@ -54,19 +56,32 @@ export type LinkLookup =
   | { ok: true; invitation: Invitation; state: store.EntryState; mine: boolean }
   | { ok: false; problem: LinkProblem; invitation?: Invitation };
 
-async function invitationOf(db: Db, participantId: string, person: LinkPerson): Promise<Invitation | undefined> {
-  const found = await findParticipant(db, participantId);
+/** A participant not removed, with their meeting (undefined when removed or gone). */
+export type Attendance = Awaited<ReturnType<typeof findAttendance>>;
+
+/** What the guest session's check read in this request (auth.ts): not read again in it. */
+export interface SessionRead {
+  attendance: Attendance;
+  state: store.EntryState;
+}
+
+async function invitationOf(
+  db: Db,
+  participantId: string,
+  person: LinkPerson,
+  read?: Attendance,
+  withUnit = true,
+): Promise<Invitation | undefined> {
+  const found = read?.participant.id === participantId ? read : await findAttendance(db, participantId);
   if (!found) return undefined;
-  const meeting = await findMeeting(db, found.meetingId);
-  const participant = meeting?.participants.find((p) => p.id === participantId);
-  if (!meeting || !participant) return undefined;
+  const { participant, meeting } = found;
   const contact = person === 'proxy' ? participant.proxy : participant;
   if (!contact) return undefined;
   return {
     person,
     participant,
     meeting,
-    unit: await findUnit(db, { id: meeting.unitId }),
+    unit: withUnit ? await findUnit(db, { id: meeting.unitId }) : undefined,
     invitedName: contact.name,
     mobile: contact.mobile,
   };
@@ -114,15 +129,20 @@ export class EntryService {
   }
 
   /** What a link leads to. Opening it (GET) changes nothing: mail scanners open links too. */
-  async lookup(token: string, guestSession: string | undefined, now = new Date()): Promise<LinkLookup> {
+  async lookup(
+    token: string,
+    guestSession: string | undefined,
+    now = new Date(),
+    { page = true } = {},
+  ): Promise<LinkLookup> {
     const link = await findLink(this.db, token);
     if (!link) return { ok: false, problem: 'unknown' };
-    const invitation = await invitationOf(this.db, link.participantId, link.person);
+    const invitation = await invitationOf(this.db, link.participantId, link.person, undefined, page);
     if (!invitation) return { ok: false, problem: 'revoked' };
     if (invitation.meeting.status === 'cancelled') return { ok: false, problem: 'cancelled', invitation };
     if (link.revoked) return { ok: false, problem: 'revoked', invitation };
     if (link.expiresAt <= now) return { ok: false, problem: 'expired', invitation };
-    const state = await store.readEntryState(this.db, link.participantId, link.person);
+    const { state } = link;
     const mine =
       state.boundSession !== null && guestSession !== undefined && state.boundSession === sha256(guestSession);
     if (mine) return { ok: true, invitation, state, mine };
@@ -144,7 +164,9 @@ export class EntryService {
     | { ok: true; session: string | null; invitation: Invitation }
     | { ok: false; problem: LinkProblem | 'mismatch'; triesLeft?: number; invitation?: Invitation }
   > {
-    const found = await this.lookup(token, guestSession, now);
+    // The right name is answered with the test page, which shows no care unit: a page about a
+    // wrong name or a spent link reads it then (withUnit).
+    const found = await this.lookup(token, guestSession, now, { page: false });
     if (!found.ok) return found;
     const { invitation } = found;
     const { participant, person } = invitation;
@@ -173,7 +195,10 @@ export class EntryService {
         await this.bus.emitIn(trx, 'entry.locked', { meetingId, participantId: participant.id, person });
         return 'locked';
       }
-      if (!(await store.bind(trx, participant.id, person, sha256(session), now))) return 'used';
+      // Invited with no identification: the right name is the whole check, marked with the bind.
+      const byName = participant.identification === 'none';
+      if (!(await store.bind(trx, participant.id, person, sha256(session), now, byName ? 'name' : undefined)))
+        return 'used';
       await store.insertGuestSession(
         trx,
         {
@@ -185,12 +210,8 @@ export class EntryService {
         },
         now,
       );
-      await this.#status(trx, invitation, 'opened');
-      // Invited with no identification: the right name is the whole check.
-      if (participant.identification === 'none') {
-        await store.markIdentified(trx, participant.id, person, 'name', now);
-        await this.#status(trx, invitation, 'identified');
-      }
+      // Both steps at once: their records are written together.
+      await this.#status(trx, invitation, 'opened', ...(byName ? (['identified'] as const) : []));
       return 'bound';
     });
     if (outcome === 'bound') return { ok: true, session, invitation };
@@ -198,11 +219,31 @@ export class EntryService {
     return { ok: false, problem: outcome, invitation };
   }
 
-  /** The invitation and state behind a guest session. */
-  async current(session: store.GuestSession): Promise<{ invitation: Invitation; state: store.EntryState } | undefined> {
-    const invitation = await invitationOf(this.db, session.participantId, session.person);
+  /**
+   * The invitation and state behind a guest session; `read` is what the session's check read in this
+   * request (auth.ts), not read again. `page: false` for a request that shows no page (a test result,
+   * the waiting room's events): the care unit is not read.
+   */
+  async current(
+    session: Pick<store.GuestSession, 'participantId' | 'person'>,
+    read?: SessionRead,
+    { page = true } = {},
+  ): Promise<{ invitation: Invitation; state: store.EntryState } | undefined> {
+    const { participantId, person } = session;
+    const invitation = await invitationOf(this.db, participantId, person, read?.attendance, page);
     if (!invitation || invitation.meeting.status === 'cancelled') return undefined;
-    return { invitation, state: await store.readEntryState(this.db, session.participantId, session.person) };
+    const state =
+      read?.state.participantId === participantId && read.state.person === person
+        ? read.state
+        : await store.readEntryState(this.db, participantId, person);
+    return { invitation, state };
+  }
+
+  /** The invitation with its care unit, for a page (an invitation read for no page has none). */
+  async withUnit(invitation: Invitation): Promise<Invitation> {
+    return invitation.unit
+      ? invitation
+      : { ...invitation, unit: await findUnit(this.db, { id: invitation.meeting.unitId }) };
   }
 
   /** How many codes may still be sent, and in how many seconds the next. */
@@ -287,13 +328,15 @@ export class EntryService {
   #status(
     trx: Knex.Transaction,
     invitation: Invitation,
-    status: 'opened' | 'identified' | 'tech_tested' | 'waiting',
+    ...statuses: ('opened' | 'identified' | 'tech_tested' | 'waiting')[]
   ): Promise<void> {
-    return this.bus.emitIn(trx, 'participant.status', {
-      meetingId: invitation.meeting.id,
-      participantId: invitation.participant.id,
-      status,
-    });
+    const meetingId = invitation.meeting.id;
+    const participantId = invitation.participant.id;
+    return this.bus.emitAllIn(
+      trx,
+      'participant.status',
+      statuses.map((status) => ({ meetingId, participantId, status })),
+    );
   }
 
   /** A status that follows a read (the waiting room opened): its parts ride the group commit. */
@@ -322,7 +365,7 @@ function spentAs(state: store.EntryState): 'used' | 'locked' {
 }
 
 /** The meeting's time as the guest pages show it. */
-export function meetingTime(meeting: Meeting, lang: Language): { date: string; time: string; endTime: string } {
+export function meetingTime(meeting: BareMeeting, lang: Language): { date: string; time: string; endTime: string } {
   const start = formatWhen(meeting.startsAt, lang);
   return { date: start.date, time: start.time, endTime: formatWhen(meetingEnd(meeting), lang).time };
 }

@@ -2,7 +2,9 @@
 import type { Knex } from 'knex';
 import { rowsOf, timestampParam, type Db } from '../db/knex.ts';
 import { iso, toDate, type DbTimestamp } from '../db/values.ts';
-import type { LinkPerson } from './links.ts';
+
+/** The patient or guest themself, or the patient's proxy (ombud), who has a link of their own. */
+export type LinkPerson = 'main' | 'proxy';
 
 export type IdentifiedBy = 'name' | 'sms' | 'bankid' | 'siths';
 
@@ -94,9 +96,44 @@ export async function entryState(db: Tx, participantId: string, person: LinkPers
  * (opening a link, showing a page) commit nothing; the writes below create the row when they need it.
  */
 export async function readEntryState(db: Tx, participantId: string, person: LinkPerson): Promise<EntryState> {
-  const row = await persons(db).where(key(participantId, person)).first();
-  return row
-    ? toState(row)
+  return stateOrFresh(await persons(db).where(key(participantId, person)).first(), participantId, person);
+}
+
+/**
+ * The state columns of entry_persons (`e`), for a statement that reads another entry table (the link,
+ * the guest session) with the person's state: one statement where there were two.
+ */
+export const stateColumns = [
+  'e.bound_session',
+  'e.bound_at',
+  'e.name_failures',
+  'e.locked_at',
+  'e.identified_by',
+  'e.identified_at',
+  'e.code_hash',
+  'e.code_expires_at',
+  'e.code_failures',
+  'e.codes_sent',
+  'e.last_code_at',
+  'e.identity_mismatches',
+  'e.identity_mismatch_at',
+] as const satisfies readonly `e.${keyof PersonRow}`[];
+/** What `stateColumns` read through a left join: all null for a person not seen yet. */
+export type JoinedState = { [C in keyof PersonRow]: PersonRow[C] | null };
+
+/** Joins a person's row as `e` onto a statement whose table (`alias`) has participant_id and person. */
+export const joinState = (alias: string) => (join: Knex.JoinClause) =>
+  join.on('e.participant_id', `${alias}.participant_id`).andOn('e.person', `${alias}.person`);
+
+/** The state a left join read, or the fresh state of a person not seen yet. */
+export function stateOrFresh(
+  row: Partial<JoinedState> | undefined,
+  participantId: string,
+  person: LinkPerson,
+): EntryState {
+  // name_failures is NOT NULL in a row that exists: a null one is the left join's missing row.
+  return row?.name_failures != null
+    ? toState({ ...(row as PersonRow), participant_id: participantId, person })
     : {
         participantId,
         person,
@@ -121,7 +158,7 @@ export async function entryStatesOf(db: Db, participantIds: string[]): Promise<E
   return (await persons(db).whereIn('participant_id', participantIds)).map(toState);
 }
 
-/** Runs a conditional UPDATE … RETURNING: the row as changed, or undefined when the condition failed. */
+/** Runs a conditional UPDATE (or upsert) … RETURNING: the row as changed, or undefined when the condition failed. */
 async function updateReturning(db: Tx, sql: string, bindings: unknown[]): Promise<PersonRow | undefined> {
   return rowsOf<PersonRow>(await db.raw(sql, bindings as Knex.RawBinding[]))[0];
 }
@@ -137,11 +174,12 @@ export async function takeNameTry(
   person: LinkPerson,
   maxTries: number,
 ): Promise<number | undefined> {
-  await ensurePerson(db, participantId, person);
+  // The person's first try creates their row with it (nothing can have locked or bound it yet).
   const row = await updateReturning(
     db,
-    `update entry_persons set name_failures = name_failures + 1
-    where participant_id = ? and person = ? and locked_at is null and bound_session is null and name_failures < ?
+    `insert into entry_persons (participant_id, person, name_failures) values (?, ?, 1)
+    on conflict (participant_id, person) do update set name_failures = entry_persons.name_failures + 1
+    where entry_persons.locked_at is null and entry_persons.bound_session is null and entry_persons.name_failures < ?
     returning name_failures`,
     [participantId, person, maxTries],
   );
@@ -158,13 +196,25 @@ export async function lockEntry(db: Tx, participantId: string, person: LinkPerso
   return n === 1;
 }
 
-/** Binds the person to a browser's session; false when another browser got there first. */
+/** The columns that mark a person identified; a code they were sent has no more use. */
+const identifiedColumns = (by: IdentifiedBy, now: Date) => ({
+  identified_by: by,
+  identified_at: iso(now),
+  code_hash: null,
+  code_expires_at: null,
+});
+
+/**
+ * Binds the person to a browser's session; false when another browser got there first. `identifiedBy`
+ * marks them identified in the same statement (a guest invited without identification: the name).
+ */
 export async function bind(
   db: Tx,
   participantId: string,
   person: LinkPerson,
   sessionHash: string,
   now = new Date(),
+  identifiedBy?: IdentifiedBy,
 ): Promise<boolean> {
   // The right name's own try is not a wrong name: staff see only the wrong ones.
   const n = await persons(db)
@@ -175,6 +225,7 @@ export async function bind(
       bound_session: sessionHash,
       bound_at: iso(now),
       name_failures: db.raw('case when name_failures > 0 then name_failures - 1 else 0 end'),
+      ...(identifiedBy ? identifiedColumns(identifiedBy, now) : {}),
     });
   return n === 1;
 }
@@ -187,9 +238,7 @@ export async function markIdentified(
   now = new Date(),
 ): Promise<void> {
   await ensurePerson(db, participantId, person);
-  await persons(db)
-    .where(key(participantId, person))
-    .update({ identified_by: by, identified_at: iso(now), code_hash: null, code_expires_at: null });
+  await persons(db).where(key(participantId, person)).update(identifiedColumns(by, now));
 }
 
 export async function recordIdentityMismatch(
@@ -283,13 +332,30 @@ export async function insertGuestSession(
   });
 }
 
+/** The live session with this hash, and its person's entry state, in one statement. */
 export async function findGuestSession(
   db: Db,
   sessionHash: string,
   now = new Date(),
-): Promise<GuestSession | undefined> {
-  const row = await guestSessions(db).where({ id: sessionHash }).andWhere('expires_at', '>', iso(now)).first();
+): Promise<(GuestSession & { state: EntryState }) | undefined> {
+  const row = await db('guest_sessions as s')
+    .leftJoin('entry_persons as e', joinState('s'))
+    .where('s.id', sessionHash)
+    .andWhere('s.expires_at', '>', iso(now))
+    .first<(GuestSessionRow & JoinedState) | undefined>([
+      's.id',
+      's.participant_id',
+      's.person',
+      's.meeting_id',
+      ...stateColumns,
+    ]);
   return row
-    ? { participantId: row.participant_id, person: row.person, meetingId: row.meeting_id, sessionHash: row.id }
+    ? {
+        participantId: row.participant_id,
+        person: row.person,
+        meetingId: row.meeting_id,
+        sessionHash: row.id,
+        state: stateOrFresh(row, row.participant_id, row.person),
+      }
     : undefined;
 }

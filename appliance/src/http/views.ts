@@ -66,8 +66,22 @@ export async function registerViews(server: Server): Promise<void> {
     (value: unknown) => new Handlebars.SafeString(JSON.stringify(value).replace(/</g, '\\u003c')),
   );
 
+  // One compiled template per source text. Vision keeps a template once its first render has read
+  // and compiled it, but requests that arrive together on a fresh process all miss that cache and
+  // each compile the same file (500 guests at once compiled the link page about 500 times); the
+  // views never change while the appliance runs.
+  const compiled = new Map<string, HandlebarsTemplateDelegate>();
+  const engine = {
+    compile(source: string, options?: CompileOptions) {
+      let template = compiled.get(source);
+      if (!template) compiled.set(source, (template = handlebars.compile(source, options)));
+      return template;
+    },
+    registerPartial: (name: string, source: string) => handlebars.registerPartial(name, source),
+    registerHelper: (name: string, helper: Handlebars.HelperDelegate) => handlebars.registerHelper(name, helper),
+  };
   server.views({
-    engines: { hbs: handlebars },
+    engines: { hbs: engine },
     relativeTo: join(projectRoot, 'admin'),
     path: 'views',
     layout: true,

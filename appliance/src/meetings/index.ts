@@ -127,11 +127,20 @@ export const advanceStatus = (
 // admin-only pages): a read for a staff member's request goes through meetingFor.
 export { parsePersonalNumber, maskPersonalNumber } from './personal-number.ts';
 export { displayPhone } from './contacts.ts';
-export { isPatient, meetingEnd, tookPart, type ParticipantKind, type Meeting, type Participant } from './model.ts';
+export {
+  isPatient,
+  meetingEnd,
+  tookPart,
+  type ParticipantKind,
+  type BareMeeting,
+  type Meeting,
+  type Participant,
+} from './model.ts';
 export {
   personalNumberOf,
   findMeeting,
   findParticipant,
+  findAttendance,
   listChanges,
   eraseContactsOfMeetings,
   eraseParticipantContacts,

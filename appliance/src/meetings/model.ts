@@ -72,6 +72,9 @@ export interface Meeting {
   participants: Participant[];
 }
 
+/** A meeting's own fields without its participants: what a participant's own pages need of it. */
+export type BareMeeting = Omit<Meeting, 'participants'>;
+
 /** What the calendar shows of a meeting (store.listCalendar): no contact data, no plan. */
 export interface CalendarEntry extends Pick<Meeting, 'id' | 'title' | 'startsAt' | 'durationMinutes' | 'status'> {
   /** Each participant's name and kind, in the routine's order (the patient first). */

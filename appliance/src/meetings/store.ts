@@ -7,6 +7,7 @@ import type { MeetingChange } from './events.ts';
 import {
   participantStatuses,
   type CalendarEntry,
+  type BareMeeting,
   type Meeting,
   type NewContact,
   type NewMeeting,
@@ -74,7 +75,9 @@ const toParticipant = (r: ListedParticipant): Participant => ({
   addedAt: toDate(r.added_at),
 });
 
-const toMeeting = (r: MeetingRow, participants: Participant[]): Meeting => ({
+const toMeeting = (r: MeetingRow, participants: Participant[]): Meeting => ({ ...toBareMeeting(r), participants });
+
+const toBareMeeting = (r: MeetingRow): BareMeeting => ({
   id: r.id,
   unitId: r.unit_id,
   title: r.title,
@@ -89,7 +92,6 @@ const toMeeting = (r: MeetingRow, participants: Participant[]): Meeting => ({
   version: Number(r.version),
   createdAt: toDate(r.created_at),
   updatedAt: toDate(r.updated_at),
-  participants,
 });
 
 type ContactColumns = Pick<
@@ -184,6 +186,52 @@ export async function findMeeting(db: Db, id: string): Promise<Meeting | undefin
   const row = await db<MeetingRow>('meetings').where({ id }).first();
   if (!row) return undefined;
   return toMeeting(row, await participantsOf(db, id));
+}
+
+// The participant's columns and the meeting's: both tables have `id` (the participant's
+// `meeting_id` is the meeting's) and `status` (the meeting's is read as `meeting_status`).
+const attendanceColumns = [
+  ...participantColumns.map((c) => `p.${c}`),
+  ...(
+    [
+      'unit_id',
+      'title',
+      'starts_at',
+      'duration_minutes',
+      'booked_by',
+      'led_by',
+      'documentation_plan',
+      'test_meeting',
+      'cancel_reason',
+      'version',
+      'created_at',
+      'updated_at',
+    ] as const satisfies readonly (keyof MeetingRow)[]
+  ).map((c) => `m.${c}`),
+  'm.status as meeting_status',
+];
+type AttendanceRow = ListedParticipant & Omit<MeetingRow, 'id' | 'status'> & { meeting_status: MeetingStatus };
+
+/**
+ * A participant who has not been removed, with their meeting's own fields but not its other
+ * participants: one statement for each of a guest's requests, where the whole meeting would read
+ * every participant of it (up to 100 rows) to use one.
+ */
+export async function findAttendance(
+  db: Db,
+  participantId: string,
+): Promise<{ participant: Participant; meeting: BareMeeting } | undefined> {
+  // Aliased tables leave knex without the row's type: the statement's columns are this row's.
+  const row = await db('participants as p')
+    .join('meetings as m', 'm.id', 'p.meeting_id')
+    .where('p.id', participantId)
+    .whereNull('p.removed_at')
+    .first<AttendanceRow | undefined>(attendanceColumns);
+  if (!row) return undefined;
+  return {
+    participant: toParticipant(row),
+    meeting: toBareMeeting({ ...row, id: row.meeting_id, status: row.meeting_status }),
+  };
 }
 
 /** A meeting's care unit alone, for what only routes by unit (live pages). */

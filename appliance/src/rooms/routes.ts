@@ -9,9 +9,9 @@ import { objectOf, route } from '../http/route.ts';
 import { openEventStream } from '../http/sse.ts';
 import { languageOf, t } from '../http/i18n.ts';
 import { defaultCsp } from '../http/security.ts';
-import { checkBrowser, entryService, entryStatesOf, roomClock } from '../entry/index.ts';
+import { sessionRead, checkBrowser, entryService, entryStatesOf, roomClock } from '../entry/index.ts';
 import { nudge } from '../invites/index.ts';
-import { mayChange, meetingEnd, meetingFor, type Meeting } from '../meetings/index.ts';
+import { mayChange, meetingEnd, meetingFor, type BareMeeting, type Meeting } from '../meetings/index.ts';
 import { latestResult, staffSessionSubject } from '../techtest/index.ts';
 import { bookedStaff, type RoomService } from './service.ts';
 import { nudgeChannel, phonesOf } from './contact.ts';
@@ -46,7 +46,7 @@ function appLink(domain: string, room: string, jwt: string, android: boolean): s
 async function jitsiSettings(
   request: Request,
   service: RoomService,
-  meeting: Meeting,
+  meeting: BareMeeting,
   attendee: Parameters<RoomService['token']>[1],
   name: string,
   leaveUrl: string,
@@ -344,7 +344,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       },
       async handler(request, h) {
         const identity = request.auth.credentials.guest!;
-        const found = await entryService(request.server).current({ ...identity, sessionHash: '' });
+        const found = await entryService(request.server).current(identity, sessionRead(request));
         if (!found || !found.state.identifiedAt) return h.redirect('/entry');
         const { invitation } = found;
         if (!roomClock(request.server).isOpen(invitation)) return h.redirect('/entry/waiting');

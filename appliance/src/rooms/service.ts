@@ -417,7 +417,12 @@ export class RoomService {
   }
 
   /** A Jitsi token for this meeting's room only, valid until its end plus the grace period. */
-  async token(meeting: Meeting, attendee: Attendee, name: string, now = new Date()): Promise<string | undefined> {
+  async token(
+    meeting: Pick<Meeting, 'id' | 'startsAt' | 'durationMinutes'>,
+    attendee: Attendee,
+    name: string,
+    now = new Date(),
+  ): Promise<string | undefined> {
     const { jitsi, jitsiDomain, graceMinutes } = this.settings;
     const room = await store.findRoom(this.db, { meetingId: meeting.id });
     if (!jitsi || !jitsiDomain || !room) return undefined;

@@ -8,6 +8,11 @@ export type SubjectType = (typeof subjectTypes)[number];
 export interface Subject {
   type: SubjectType;
   id: string;
+  /**
+   * A participant's meeting, when whoever mounted the test knows it (the guest's way in has just read
+   * it): what others record of the test then need not look the participant up. Never stored.
+   */
+  meetingId?: string;
 }
 
 export const cameraAnswers = ['yes', 'no', 'unavailable'] as const;

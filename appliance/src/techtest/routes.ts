@@ -4,7 +4,7 @@
 // pipeline: whose test (pre) → rate limit per subject (pre) → validation → a short handler.
 import { randomBytes } from 'node:crypto';
 import type { Request, ResponseToolkit, RouteOptions, RouteOptionsPreArray, ServerRoute } from '@hapi/hapi';
-import { languageOf, stringKeys, t } from '../http/i18n.ts';
+import { languageOf, stringKeys, t, type Language } from '../http/i18n.ts';
 import { localRateLimit, rateLimit, type Limit } from '../http/ratelimit.ts';
 import { route as typedRoute } from '../http/route.ts';
 import type { Subject } from './model.ts';
@@ -32,14 +32,22 @@ const resultLimit: Limit = { points: 30, durationSeconds: 10 * 60 };
 /** Leaves every {placeholder} in place: the page's script fills them itself. */
 const keepPlaceholders = new Proxy({}, { get: (_, name) => `{${String(name)}}` });
 
+/** The UI strings the page's script needs, by language: made once (they never change while the appliance runs). */
+const clientStringsByLanguage = new Map<Language, Record<string, string>>();
+
 /** The UI strings the page's script needs, in the request's language. */
 function clientStrings(request: Request): Record<string, string> {
   const lang = languageOf(request);
-  return Object.fromEntries(
-    stringKeys(lang)
-      .filter((k) => k.startsWith('techtest.'))
-      .map((k) => [k, t(lang, k, keepPlaceholders)]),
-  );
+  let strings = clientStringsByLanguage.get(lang);
+  if (!strings) {
+    strings = Object.fromEntries(
+      stringKeys(lang)
+        .filter((k) => k.startsWith('techtest.'))
+        .map((k) => [k, t(lang, k, keepPlaceholders)]),
+    );
+    clientStringsByLanguage.set(lang, strings);
+  }
+  return strings;
 }
 
 const subjectOf = (request: Request): Subject => request.pre.subject as Subject;

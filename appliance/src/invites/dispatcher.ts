@@ -213,7 +213,7 @@ export class Dispatcher {
   }
 
   async #run(): Promise<void> {
-    const { concurrency, pollMs } = this.#o;
+    const { pollMs } = this.#o;
     let polledAt = Date.now();
     while (this.#running) {
       this.#nudged = false;

@@ -19,6 +19,21 @@ import type * as StaffService from '../appliance/src/staff/service.ts';
 import { present } from '../test/helpers/present.ts';
 import { startServer, type TestServer } from '../test/helpers/server.ts';
 
+/**
+ * Every process a benchmark starts (the appliance, the baseline, the sinks, the proxy): killed when
+ * the benchmark exits, also when it fails half-way (an appliance that would not start, a thrown
+ * error), so that no run leaves a server behind. Those stopped in order are gone from it by then.
+ */
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+function owned(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
 export const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 export const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 export const rounds = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 3));
@@ -275,7 +290,7 @@ async function spawnUntilReady(
   cwd = root,
 ): Promise<Process> {
   const started = performance.now();
-  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = owned(spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'ignore', 'inherit'] }));
   const exited = once(child, 'exit');
   const url = `http://127.0.0.1:${port}`;
   for (;;) {
@@ -498,10 +513,12 @@ export async function drained(sinks: Sink[], quietMs = 1000): Promise<void> {
  */
 export async function startSink(kind: 'smsc' | 'smtp', responseDelayMs = 0, keepLinks = false): Promise<Sink> {
   const args = [kind, String(responseDelayMs), keepLinks ? 'links' : 'discard'];
-  const child: ChildProcess = fork(join(root, 'bench', 'sink.ts'), args, {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const child = owned(
+    fork(join(root, 'bench', 'sink.ts'), args, {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
   const [url] = (await once(child, 'message')) as [string];
   const ask = async <T>(what: string): Promise<T> => {
     const reply = once(child, 'message') as Promise<[T]>;
@@ -534,10 +551,12 @@ export interface ProxyProcess {
 
 /** The round-robin proxy (test/helpers/proxy.ts) in a process of its own (bench/proxy.ts). */
 export async function startProxy(): Promise<ProxyProcess> {
-  const child: ChildProcess = fork(join(root, 'bench', 'proxy.ts'), [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const child = owned(
+    fork(join(root, 'bench', 'proxy.ts'), [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
   const [url] = (await once(child, 'message')) as [string];
   return {
     url,

@@ -5,6 +5,7 @@
 // durable before the answer. The outbox's dispatcher, sending in the background, is counted apart:
 // what its messages' statuses cause commits in its own batches. Runs on this pass's engine (TEST_DB).
 import test from 'ava';
+import { createToken } from '../../appliance/src/staff/service.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 import { commitsOf, watchCommits } from '../helpers/commits.ts';
 import { present } from '../helpers/present.ts';
@@ -198,6 +199,29 @@ test.serial('a staff login, failed or not, a password change and a logout are on
     `own (shared) commits: login failed ${counts(failed)}, login ${counts(login)}, password ${counts(changed)}, logout ${counts(out)}`,
   );
 });
+
+test.serial(
+  "an API call by token writes nothing of its own: the token's last use rides the group commit",
+  async (t) => {
+    const { staff } = await app.staff('clinician');
+    const { token } = await createToken(app.server.app.db, staff.email, 'journalsystem');
+    const bearer = { authorization: `Bearer ${token}` };
+    const first = await commitsOf(app, () => app.client().get('/api/v1/me', bearer));
+    t.is(first.result.status, 200);
+    t.deepEqual(first.own, none);
+    t.true(
+      first.shared.some((tables) => tables.includes('api_tokens')),
+      'its first use in a minute is recorded in a group commit, durable before the answer',
+    );
+    const again = await commitsOf(app, () => app.client().get('/api/v1/me', bearer));
+    t.is(again.result.status, 200);
+    t.deepEqual(
+      [...again.own, ...again.shared.filter((tables) => tables.includes('api_tokens'))],
+      none,
+      'within the minute: no write',
+    );
+  },
+);
 
 test.serial(
   "invitations sent and delivered: their log entries and the participants' status commit in the outbox's own batches",

@@ -170,6 +170,50 @@ test('changes share a commit, each in a savepoint of its own: one that fails rol
   });
 });
 
+// The other tests count commits with watchCommits; it must follow the statements, not knex's tags.
+test('commits are counted by their statements: a savepoint is its own, the transaction around it keeps what follows it, one begun before the watch is not counted', async (t) => {
+  await withDatabase(testDatabase(), async (db) => {
+    for (const name of ['before', 'outer', 'inner', 'after'])
+      await db.schema.createTable(name, (table) => {
+        table.string('text');
+      });
+    let begun!: () => void;
+    let carryOn!: () => void;
+    const started = new Promise<void>((resolve) => (begun = resolve));
+    const gate = new Promise<void>((resolve) => (carryOn = resolve));
+    // Another's transaction, begun before the watch and committed while it runs (the outbox's batch).
+    const earlier = db.transaction(async (trx) => {
+      await trx('before').insert({ text: 'begun' });
+      begun();
+      await gate;
+      await trx('before').insert({ text: 'ended' });
+    });
+    await started;
+    // On SQLite the earlier transaction holds the one connection: the watched one waits for it.
+    const watch = watchCommits(db);
+    const watched = db.transaction(async (trx) => {
+      await trx('outer').insert({ text: 'first' });
+      await trx.transaction((inner) => inner('inner').insert({ text: 'saved' }));
+      await trx
+        .transaction((inner) =>
+          inner('inner')
+            .insert({ text: 'undone' })
+            .then(() => Promise.reject(new Error('no'))),
+        )
+        .catch(() => undefined);
+      await trx('after').insert({ text: 'last' });
+    });
+    carryOn();
+    await Promise.all([earlier, watched]);
+    watch.stop();
+    t.deepEqual(
+      watch.commits.map((c) => [...c.tables].sort()),
+      [['inner'], ['after', 'outer']],
+      'the released savepoint, then the transaction around it; the rolled back savepoint and the earlier transaction are not',
+    );
+  });
+});
+
 test('on SQLite the running appliance hands every transaction to the group commit', async (t) => {
   await withDatabase(sqliteDatabase(), async (db) => {
     await db.schema.createTable('notes', (table) => {

@@ -17,28 +17,43 @@ const sharedMark = "select 'group commit' as mark";
 
 /** The tables each committed transaction (or statement outside one) wrote. */
 export function watchCommits(db: Db) {
-  const open = new Map<string, Commit>();
+  // The transactions open on each connection, the innermost last; `undefined` for one that began
+  // before the watch did (another's: the outbox's batch on PostgreSQL), whose commit is not counted.
+  // The statements themselves say which is current: knex tags a statement with the id of the
+  // transaction that last took its connection, and a savepoint, once released, leaves its id there
+  // for the rest of the transaction around it.
+  const open = new Map<unknown, (Commit | undefined)[]>();
   const commits: Commit[] = [];
-  const listener = (q: { sql: string; __knexTxId?: string }) => {
+  const listener = (q: { sql: string; __knexUid?: unknown; __knexTxId?: string }) => {
     const sql = q.sql.trim().toLowerCase();
     const [, verb, table] = /^(insert into|update|delete from)\s+[`"]?(\w+)/.exec(sql) ?? [];
     const inserted = verb === 'insert into' && table ? [table] : [];
-    if (!q.__knexTxId) {
-      if (table) commits.push({ tables: new Set([table]), inserted: new Set(inserted), shared: false });
+    const stack = open.get(q.__knexUid) ?? [];
+    open.set(q.__knexUid, stack);
+    if (/^(begin|savepoint)\b/.test(sql)) {
+      // A savepoint with nothing open here is in a transaction that began before the watch.
+      if (sql.startsWith('savepoint') && stack.length === 0) stack.push(undefined);
+      const inOneBefore = stack.length > 0 && stack.at(-1) === undefined;
+      stack.push(inOneBefore ? undefined : { tables: new Set(), inserted: new Set(), shared: false });
       return;
     }
-    const commit = open.get(q.__knexTxId) ?? { tables: new Set<string>(), inserted: new Set<string>(), shared: false };
-    open.set(q.__knexTxId, commit);
-    if (table) commit.tables.add(table);
-    for (const t of inserted) commit.inserted.add(t);
-    if (sql === sharedMark) commit.shared = true;
+    if (stack.length === 0) {
+      if (q.__knexTxId) stack.push(undefined);
+      else {
+        if (table) commits.push({ tables: new Set([table]), inserted: new Set(inserted), shared: false });
+        return;
+      }
+    }
+    const commit = stack.at(-1);
+    if (commit && table) commit.tables.add(table);
+    for (const t of inserted) commit?.inserted.add(t);
+    if (commit && sql === sharedMark) commit.shared = true;
     // A change that shares its commit (SQLite, db/group-commit.ts) is a savepoint of the shared
     // transaction: it counts as the action's own once released, and is durable with that commit.
-    if (sql.startsWith('commit') || sql.startsWith('release savepoint')) {
-      commits.push(commit);
-      open.delete(q.__knexTxId);
+    if (/^(commit|release savepoint|rollback)\b/.test(sql)) {
+      stack.pop();
+      if (commit && !sql.startsWith('rollback')) commits.push(commit);
     }
-    if (sql.startsWith('rollback')) open.delete(q.__knexTxId);
   };
   db.on('query', listener);
   return { commits, stop: () => db.off('query', listener) };

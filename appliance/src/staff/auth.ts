@@ -74,7 +74,7 @@ export async function registerAuth(server: Server): Promise<void> {
       if (!header) throw Boom.unauthorized(null, 'Bearer');
       const match = /^Bearer\s+(\S+)$/i.exec(header);
       if (!match) throw Boom.unauthorized('Malformed Authorization header: use "Bearer <token>"', 'Bearer');
-      const found = await tokenStaff(db, must(match[1], 'the bearer token'));
+      const found = await tokenStaff(db, server.app.groupCommit, must(match[1], 'the bearer token'));
       if (!found) throw Boom.unauthorized('Unknown or revoked API token', 'Bearer');
       return h.authenticated({ credentials: { user: found.staff, scope: [found.staff.role], via: 'token' } });
     },

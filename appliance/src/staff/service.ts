@@ -1,6 +1,7 @@
 // Staff accounts: adding people and units, password login with lockout, sessions and API tokens.
 // Used by the routes and by the CLI alike.
 import type { Knex } from 'knex';
+import type { GroupCommit } from '../db/group-commit.ts';
 import type { Db } from '../db/knex.ts';
 import { randomToken, sha256 } from '../crypto.ts';
 import type { Role, Staff, CareUnit } from './model.ts';
@@ -167,16 +168,21 @@ export async function createToken(
   return { token, tokenId, staff };
 }
 
-// "Last used" is shown to a minute: writing it on every call would cost an fsync per API request.
+// "Last used" is shown to a minute, so it is written at most once a minute per token. It is a
+// record that follows a read: it rides the group commit with whatever else is waiting.
 const touchIntervalMs = 60_000;
 const lastTouched = new Map<string, number>();
 
-export async function tokenStaff(db: Db, token: string): Promise<{ tokenId: string; staff: Staff } | undefined> {
+export async function tokenStaff(
+  db: Db,
+  commits: Pick<GroupCommit, 'write'>,
+  token: string,
+): Promise<{ tokenId: string; staff: Staff } | undefined> {
   if (!token.startsWith(tokenPrefix)) return undefined;
   const found = await store.findTokenStaff(db, sha256(token));
   if (found && Date.now() - (lastTouched.get(found.tokenId) ?? 0) >= touchIntervalMs) {
     lastTouched.set(found.tokenId, Date.now());
-    await store.touchToken(db, found.tokenId);
+    await commits.write((trx) => store.touchToken(trx, found.tokenId));
   }
   return found;
 }

@@ -22,6 +22,7 @@ import {
   interleaved,
   isMain,
   judge,
+  owned,
   percent,
   prepareData,
   rounds,
@@ -177,16 +178,20 @@ async function rawSmpp(url: string, count: number): Promise<number> {
  */
 async function rawMail(smtp: Sink, count: number): Promise<number> {
   await smtp.reset();
-  const child = fork(fileURLToPath(new URL('raw-mail.ts', import.meta.url)), [smtp.url, String(count)], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const child = owned(
+    fork(fileURLToPath(new URL('raw-mail.ts', import.meta.url)), [smtp.url, String(count)], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
   const exited = once(child, 'exit') as Promise<[number | null]>;
   try {
-    return await arrivalRate(smtp, count);
-  } finally {
+    const rate = await arrivalRate(smtp, count);
     const [code] = await exited;
     if (code !== 0) throw new Error(`raw nodemailer's process exited with ${code}`);
+    return rate;
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 }
 

@@ -576,7 +576,9 @@ export class Dispatcher {
       this.#lanes[o.message.channel].inFlight -= 1;
       if ('sent' in o) for (const id of o.sent.providerIds) this.#recordedSend(id);
     }
-    if (outcomes.length > 0 || this.#lanes.sms.ready.length + this.#lanes.email.ready.length > 0) this.#poke();
+    // Slots freed, rows claimed, or a claim the loop left to this batch (something enqueued while it
+    // was being written, e.g. an SMS code): the loop looks again now, not at its next poll.
+    this.#poke();
     for (const change of changes) this.#o.onStatus?.(change.message, change.status, change.reason);
     const now = Date.now();
     for (const pending of receipts) {

@@ -28,7 +28,7 @@ const children = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
-function owned(child: ChildProcess): ChildProcess {
+export function owned(child: ChildProcess): ChildProcess {
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;

@@ -57,6 +57,8 @@ export interface DispatcherOptions {
   pollMs?: number;
   /** How long a small batch of outcomes and receipts waits for more before it is written. */
   gatherMs?: number;
+  /** The same for a batch of e-mail outcomes alone. */
+  mailGatherMs?: number;
   maxAttempts?: number;
   /** First retry delay; doubled per attempt up to maxBackoffMs, ±20 % jitter. */
   backoffMs?: number;
@@ -106,6 +108,9 @@ type Outcome =
   | { message: ClaimedMessage; retry: Retry }
   | { message: ClaimedMessage; failure: Failure };
 
+/** Rows a batch's transaction claimed, for its lanes once it has committed. */
+type Claims = { lane: Lane; rows: ClaimedMessage[]; drained: boolean }[];
+
 /** A receipt waiting to be recorded; the SMS adapter acknowledges it when the promise settles. */
 interface PendingReceipt {
   receipt: DeliveryReceipt;
@@ -122,6 +127,8 @@ interface Lane {
   inFlight: number;
   /** The last claim found fewer rows than it asked for: nothing more is due until told or polled. */
   drained: boolean;
+  /** A claim for this lane is under way (the loop's own, or in a batch's transaction): no second one. */
+  claiming: boolean;
 }
 
 export class Dispatcher {
@@ -132,8 +139,8 @@ export class Dispatcher {
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
   readonly #lanes: Record<Channel, Lane> = {
-    sms: { ready: [], inFlight: 0, drained: false },
-    email: { ready: [], inFlight: 0, drained: false },
+    sms: { ready: [], inFlight: 0, drained: false, claiming: false },
+    email: { ready: [], inFlight: 0, drained: false, claiming: false },
   };
   // Outcomes and receipts wait here for the next batch: whatever arrived while the last one was
   // being written goes into one transaction.
@@ -142,6 +149,7 @@ export class Dispatcher {
   #recording: Promise<void> | null = null;
   #recordTimer: NodeJS.Timeout | undefined;
   #gatherTimer: NodeJS.Timeout | undefined;
+  #gatherUntil = 0;
   // Receipts can overtake the write that records a message as sent: they wait here (by provider id)
   // until that send is recorded, or look again after earlyReceiptRecheckMs.
   readonly #early = new Map<string, PendingReceipt[]>();
@@ -154,6 +162,7 @@ export class Dispatcher {
       leaseMs: 60_000,
       pollMs: 1000,
       gatherMs: 2,
+      mailGatherMs: 20,
       maxAttempts: 12,
       backoffMs: 5000,
       maxBackoffMs: 30 * 60_000,
@@ -204,7 +213,7 @@ export class Dispatcher {
   }
 
   async #run(): Promise<void> {
-    const { concurrency, pollMs } = this.#o;
+    const { pollMs } = this.#o;
     let polledAt = Date.now();
     while (this.#running) {
       this.#nudged = false;
@@ -216,11 +225,14 @@ export class Dispatcher {
       this.#handOut();
       // A channel whose buffer fell below one window claims enough rows to fill its free slots and
       // keep two windows ready behind them: a claim a window at a time, not a row as each slot frees.
+      // While sends are being recorded, the batch's transaction claims for them (#claimWithin): a
+      // claim on its own is a commit of its own. This claims when nothing is being recorded.
       let claimed = 0;
-      for (const channel of ['sms', 'email'] as const) {
+      for (const channel of laneOrder) {
         const lane = this.#lanes[channel];
-        const room = 3 * concurrency - lane.inFlight - lane.ready.length;
-        if (lane.drained || lane.ready.length >= concurrency || room <= 0) continue;
+        const room = this.#roomIn(lane, 0);
+        if (room === 0 || this.#recording) continue;
+        lane.claiming = true;
         try {
           const rows = await claim(this.#o.db, this.#o.dataKey, { limit: room, leaseMs: this.#o.leaseMs, channel });
           lane.ready.push(...rows);
@@ -228,11 +240,45 @@ export class Dispatcher {
           claimed += rows.length;
         } catch (error) {
           this.#o.log?.('error', `outbox: cannot claim messages: ${(error as Error).message}`);
+        } finally {
+          lane.claiming = false;
         }
       }
       this.#handOut();
       if (claimed === 0) await this.#sleep();
     }
+  }
+
+  /**
+   * How many rows a lane should claim once `freeing` of its slots are free again: none while it has
+   * a window's worth ready; else enough to fill its free slots and keep two windows ready behind them.
+   */
+  #roomIn(lane: Lane, freeing: number): number {
+    const { concurrency } = this.#o;
+    if (!this.#running || lane.drained || lane.claiming || lane.ready.length >= concurrency) return 0;
+    return Math.max(0, 3 * concurrency - (lane.inFlight - freeing) - lane.ready.length);
+  }
+
+  /**
+   * Claims, inside a batch's transaction, the rows its lanes will want once the batch has freed its
+   * slots: the claim shares the batch's commit. The rows are handed out once it has committed; if
+   * it rolls back they were never claimed.
+   */
+  async #claimWithin(trx: Knex.Transaction, outcomes: Outcome[]): Promise<Claims> {
+    const claims: Claims = [];
+    for (const channel of laneOrder) {
+      const lane = this.#lanes[channel];
+      const room = this.#roomIn(lane, outcomes.filter((o) => o.message.channel === channel).length);
+      if (room === 0) continue;
+      lane.claiming = true;
+      try {
+        const rows = await claim(trx, this.#o.dataKey, { limit: room, leaseMs: this.#o.leaseMs, channel });
+        claims.push({ lane, rows, drained: rows.length < room });
+      } finally {
+        lane.claiming = false;
+      }
+    }
+    return claims;
   }
 
   /** Until something is enqueued or a batch is recorded, or the next poll. */
@@ -392,19 +438,27 @@ export class Dispatcher {
     if (this.#outcomes.length === 0 && this.#receipts.length === 0) return;
     if (!this.#worthACommit()) {
       // A small batch waits a moment for more (PostgreSQL's commit_delay): every commit is an
-      // fsync, which better-sqlite3 makes on the event loop.
-      this.#gatherTimer ??= setTimeout(() => {
+      // fsync, which better-sqlite3 makes on the event loop. E-mails alone wait longer: nobody
+      // stands waiting for an invitation, and each commit costs the relay's connections as much
+      // as several messages' composing.
+      const onlyMail = this.#receipts.length === 0 && this.#outcomes.every((o) => o.message.channel === 'email');
+      const until = Date.now() + (onlyMail ? this.#o.mailGatherMs : this.#o.gatherMs);
+      if (this.#gatherTimer && this.#gatherUntil <= until) return;
+      clearTimeout(this.#gatherTimer);
+      this.#gatherUntil = until;
+      this.#gatherTimer = setTimeout(() => {
         this.#gatherTimer = undefined;
         this.#startBatch();
-      }, this.#o.gatherMs);
+      }, until - Date.now());
       return;
     }
     this.#startBatch();
   }
 
   /**
-   * Whether what waits should be written now: a quarter of a lane's slots wait for it (the window
-   * must not run dry), or everything in flight has finished (no more outcomes are coming to share
+   * Whether what waits should be written now: a quarter of the SMS lane's slots wait for it (the
+   * SMPP window must not run dry), half the e-mail lane's (the rest still keeps the relay's
+   * connections busy), or everything in flight has finished (no more outcomes are coming to share
    * the commit; e.g. a single SMS code, which a person is waiting for), or a window of receipts.
    */
   #worthACommit(): boolean {
@@ -413,7 +467,7 @@ export class Dispatcher {
     for (const o of this.#outcomes) waiting[o.message.channel] += 1;
     return (
       waiting.sms >= concurrency / 4 ||
-      waiting.email >= concurrency / 4 ||
+      waiting.email >= concurrency / 2 ||
       this.#outcomes.length >= this.inFlight ||
       this.#receipts.length >= concurrency / 2
     );
@@ -439,7 +493,7 @@ export class Dispatcher {
   async #recordBatch(): Promise<void> {
     const outcomes = this.#outcomes.splice(0);
     const receipts = this.#receipts.splice(0);
-    let recorded: { sending: boolean; receipts: ReceiptsRecorded; changes: StatusChange[] };
+    let recorded: { sending: boolean; receipts: ReceiptsRecorded; changes: StatusChange[]; claims: Claims };
     try {
       recorded = await this.#o.db.transaction(async (trx) => {
         const sends: Sent[] = [];
@@ -485,7 +539,7 @@ export class Dispatcher {
           changes.push(...fromReceipts.changed);
         }
         if (changes.length > 0) await this.#o.withinBatch?.(trx, changes);
-        return { sending, receipts: fromReceipts, changes };
+        return { sending, receipts: fromReceipts, changes, claims: await this.#claimWithin(trx, outcomes) };
       });
     } catch (error) {
       const reason = (error as Error).message;
@@ -503,6 +557,10 @@ export class Dispatcher {
       }, recordRetryMs);
       return;
     }
+    for (const { lane, rows, drained } of recorded.claims) {
+      lane.ready.push(...rows);
+      lane.drained = drained;
+    }
     this.#afterBatch(outcomes, receipts, recorded.sending, recorded.receipts, recorded.changes);
   }
 
@@ -518,7 +576,9 @@ export class Dispatcher {
       this.#lanes[o.message.channel].inFlight -= 1;
       if ('sent' in o) for (const id of o.sent.providerIds) this.#recordedSend(id);
     }
-    if (outcomes.length > 0) this.#poke();
+    // Slots freed, rows claimed, or a claim the loop left to this batch (something enqueued while it
+    // was being written, e.g. an SMS code): the loop looks again now, not at its next poll.
+    this.#poke();
     for (const change of changes) this.#o.onStatus?.(change.message, change.status, change.reason);
     const now = Date.now();
     for (const pending of receipts) {
@@ -564,7 +624,9 @@ export class Dispatcher {
   }
 }
 
-const channelsOf = (lanes: Record<Channel, Lane>): Lane[] => [lanes.sms, lanes.email];
+/** SMS first: a person may be waiting for a code. */
+const laneOrder = ['sms', 'email'] as const;
+const channelsOf = (lanes: Record<Channel, Lane>): Lane[] => laneOrder.map((channel) => lanes[channel]);
 
 /** "Samverka <noreply@x>" → "noreply@x". */
 export function addressOf(from: string): string {

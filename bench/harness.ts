@@ -20,13 +20,16 @@ import { present } from '../test/helpers/present.ts';
 import { startServer, type TestServer } from '../test/helpers/server.ts';
 
 /**
- * Every process a benchmark starts (the appliance, the baseline, the sinks, the proxy): killed when
- * the benchmark exits, also when it fails half-way (an appliance that would not start, a thrown
- * error), so that no run leaves a server behind. Those stopped in order are gone from it by then.
+ * Every process a benchmark starts (the appliance, the baseline, the sinks, the proxy) is killed,
+ * and every data folder it writes removed, when the benchmark exits, also when it fails half-way
+ * (an appliance that would not start, a thrown error), so that no run leaves a server or a database
+ * behind. Those stopped and removed in order are gone from these sets by then.
  */
 const children = new Set<ChildProcess>();
+const dataDirs = new Set<string>();
 process.once('exit', () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 });
 export function owned(child: ChildProcess): ChildProcess {
   children.add(child);
@@ -376,6 +379,7 @@ export async function prepareData(env: Record<string, string> = {}, units = 1): 
   const { createDb } = await builtModule<typeof Knex>('db/knex.js');
   const { addStaff, addUnit, createToken } = await builtModule<typeof StaffService>('staff/service.js');
   const dir = mkdtempSync(join(tmpdir(), 'samverka-bench-'));
+  dataDirs.add(dir);
   const all = {
     NODE_ENV: 'development',
     DATABASE_URL: `sqlite:${join(dir, 'samverka.db')}`,
@@ -415,7 +419,10 @@ export async function prepareData(env: Record<string, string> = {}, units = 1): 
     env: all,
     clinicians,
     clinician: (n) => present(clinicians[n], `clinician ${n + 1} of the ${units} written`),
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    remove: () => {
+      rmSync(dir, { recursive: true, force: true });
+      dataDirs.delete(dir);
+    },
   };
 }
 

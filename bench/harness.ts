@@ -31,10 +31,20 @@ process.once('exit', () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 });
-export function owned(child: ChildProcess): ChildProcess {
+function owned(child: ChildProcess): ChildProcess {
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
+}
+
+/** A helper process of the benchmark (bench/<file>), run through tsx, talking to it over IPC. */
+export function forkBench(file: string, args: string[] = []): ChildProcess {
+  return owned(
+    fork(join(root, 'bench', file), args, {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
 }
 
 export const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -520,12 +530,7 @@ export async function drained(sinks: Sink[], quietMs = 1000): Promise<void> {
  */
 export async function startSink(kind: 'smsc' | 'smtp', responseDelayMs = 0, keepLinks = false): Promise<Sink> {
   const args = [kind, String(responseDelayMs), keepLinks ? 'links' : 'discard'];
-  const child = owned(
-    fork(join(root, 'bench', 'sink.ts'), args, {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    }),
-  );
+  const child = forkBench('sink.ts', args);
   const [url] = (await once(child, 'message')) as [string];
   const ask = async <T>(what: string): Promise<T> => {
     const reply = once(child, 'message') as Promise<[T]>;
@@ -558,12 +563,7 @@ export interface ProxyProcess {
 
 /** The round-robin proxy (test/helpers/proxy.ts) in a process of its own (bench/proxy.ts). */
 export async function startProxy(): Promise<ProxyProcess> {
-  const child = owned(
-    fork(join(root, 'bench', 'proxy.ts'), [], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    }),
-  );
+  const child = forkBench('proxy.ts');
   const [url] = (await once(child, 'message')) as [string];
   return {
     url,

@@ -10,19 +10,17 @@
 //   from a fresh process of its own, as the appliance's is (bench/raw-mail.ts).
 // The backlog is booked through the appliance's own API on a server that is initialised but not
 // started (its dispatcher does not run), so that the process measured starts with all of it due.
-import { fork } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import smpp from 'smpp';
 import type * as Config from '../appliance/src/config.ts';
 import type * as ServerModule from '../appliance/src/server.ts';
 import { present } from '../test/helpers/present.ts';
 import {
   builtModule,
+  forkBench,
   interleaved,
   isMain,
   judge,
-  owned,
   percent,
   prepareData,
   rounds,
@@ -178,12 +176,7 @@ async function rawSmpp(url: string, count: number): Promise<number> {
  */
 async function rawMail(smtp: Sink, count: number): Promise<number> {
   await smtp.reset();
-  const child = owned(
-    fork(fileURLToPath(new URL('raw-mail.ts', import.meta.url)), [smtp.url, String(count)], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    }),
-  );
+  const child = forkBench('raw-mail.ts', [smtp.url, String(count)]);
   const exited = once(child, 'exit') as Promise<[number | null]>;
   try {
     const rate = await arrivalRate(smtp, count);

@@ -1,8 +1,8 @@
 // Staff accounts: adding people and units, password login with lockout, sessions and API tokens.
 // Used by the routes and by the CLI alike.
 import type { Knex } from 'knex';
-import type { GroupCommit } from '../db/group-commit.ts';
 import type { Db } from '../db/knex.ts';
+import type { Committer } from '../events.ts';
 import { randomToken, sha256 } from '../crypto.ts';
 import type { Role, Staff, CareUnit } from './model.ts';
 import { decoyHash, generatePassword, hashPassword, verifyPassword } from './passwords.ts';
@@ -175,7 +175,7 @@ const lastTouched = new Map<string, number>();
 
 export async function tokenStaff(
   db: Db,
-  commits: Pick<GroupCommit, 'write'>,
+  commits: Committer,
   token: string,
 ): Promise<{ tokenId: string; staff: Staff } | undefined> {
   if (!token.startsWith(tokenPrefix)) return undefined;

@@ -6,10 +6,10 @@
 // SQLite only (PostgreSQL runs several processes with one leader: test/db/processes.ts).
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { backupDatabase } from '../../appliance/src/db/backup.ts';
+import { backupDatabase, BackupError, restoreDatabase } from '../../appliance/src/db/backup.ts';
 import { DatabaseInUseError, holdDatabase, lockFileOf } from '../../appliance/src/db/hold.ts';
 import { createDb, rawRows, type Db } from '../../appliance/src/db/knex.ts';
 import { startAppliance, type ApplianceProcess } from '../helpers/appliance.ts';
@@ -217,3 +217,26 @@ sqliteTest(
     }
   },
 );
+
+sqliteTest('samverka restore refuses to replace the database of a running appliance, and says which', async (t) => {
+  const data = dataDir();
+  const db = createDb(data.url);
+  try {
+    await db.migrate.latest();
+    const backup = join(data.dir, 'backup.db');
+    await backupDatabase(data.url, backup);
+    const hold = present(holdDatabase(db), 'the hold of the running appliance');
+    const error = await t.throwsAsync(restoreDatabase(data.url, backup, { force: true }), { instanceOf: BackupError });
+    t.is(
+      error?.message,
+      `restore: the appliance is running on ${data.file} (process ${process.pid} on host ${hostname()}); stop it first`,
+    );
+    hold.release();
+    t.deepEqual(await restoreDatabase(data.url, backup, { force: true }), {
+      migrations: await countRows(db('knex_migrations')),
+    });
+  } finally {
+    await db.destroy();
+    data.remove();
+  }
+});

@@ -4,16 +4,20 @@
 // second systemd unit, a test instance pointed at the production DATA_DIR, an old process still
 // stopping - would send the first one's messages again and lead beside it. So before the database
 // is touched the process takes a hold on the file for its whole life, and a second one refuses to
-// start (README, "Several processes": PostgreSQL is the setup for several).
+// start (README, "One process per SQLite file"; PostgreSQL is the setup for several).
 //
 // The hold is SQLite's own write lock on a small database beside the file (`<file>-lock`): the
 // holder keeps a write transaction open on it (BEGIN IMMEDIATE, a RESERVED lock; nothing written),
 // so another process's BEGIN IMMEDIATE fails at once with SQLITE_BUSY while it can still read who
 // holds it. SQLite's locks are the operating system's advisory locks on the open file: they end
 // with the process however it ends (a stop, SIGKILL, a power loss), so there is never a stale lock
-// for a person to clear, and the file left behind holds nothing. Not a lock on the database file
-// itself: SQLite's exclusive locking mode there would also shut out `samverka backup` (online, while
-// the appliance runs), the command line's other commands and the WAL's readers in other processes.
+// for a person to clear, and the file left behind holds nothing. POSIX locks belong to the process
+// and go when it closes any descriptor of the file: only SQLite, which keeps its own connections
+// apart, may open the lock file in this process.
+//
+// Not a lock on the database file itself: SQLite's exclusive locking mode there would also shut out
+// `samverka backup` (online, while the appliance runs), the command line's other commands and the
+// WAL's readers in other processes.
 import { realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';

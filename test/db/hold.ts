@@ -5,13 +5,13 @@
 // on the same file needs nobody to clear anything and sends what was left.
 // SQLite only (PostgreSQL runs several processes with one leader: test/db/processes.ts).
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { backupDatabase, BackupError, restoreDatabase } from '../../appliance/src/db/backup.ts';
 import { DatabaseInUseError, holdDatabase, lockFileOf } from '../../appliance/src/db/hold.ts';
-import { createDb, rawRows, type Db } from '../../appliance/src/db/knex.ts';
+import { createDb, describeDbError, rawRows, type Db } from '../../appliance/src/db/knex.ts';
 import { startAppliance, type ApplianceProcess } from '../helpers/appliance.ts';
 import { countRows } from '../helpers/databases.ts';
 import { present } from '../helpers/present.ts';
@@ -68,6 +68,22 @@ sqliteTest('while held, the database stays in WAL, and others still read, write 
   } finally {
     await db.destroy();
     await other.destroy();
+    data.remove();
+  }
+});
+
+sqliteTest('a lock file that cannot be opened stops the start with a sentence naming it', async (t) => {
+  const data = dataDir();
+  const db = createDb(data.url);
+  try {
+    mkdirSync(lockFileOf(data.file));
+    const error = t.throws(() => holdDatabase(db));
+    t.is(
+      describeDbError(data.url, error),
+      `DATABASE_URL: cannot open ${data.url}: SQLITE_CANTOPEN its lock file ${data.file}-lock: unable to open database file`,
+    );
+  } finally {
+    await db.destroy();
     data.remove();
   }
 });

@@ -96,8 +96,14 @@ function realFile(filename: string): string {
 export const lockFileOf = (file: string): string => `${file}-lock`;
 
 function holdFile(file: string, Driver: Driver): DatabaseHold {
-  // No busy wait: a held lock means another process runs, not one about to finish a write.
-  const connection = new Driver(lockFileOf(file), { timeout: 0 });
+  const lockFile = lockFileOf(file);
+  let connection: Connection;
+  try {
+    // No busy wait: a held lock means another process runs, not one about to finish a write.
+    connection = new Driver(lockFile, { timeout: 0 });
+  } catch (error) {
+    throw cannotOpen(lockFile, error);
+  }
   const me = { pid: process.pid, host: hostname(), since: new Date().toISOString(), token: randomUUID() };
   try {
     // The holder's row is committed before the hold is kept, so a refused process can read it; a
@@ -118,8 +124,14 @@ function holdFile(file: string, Driver: Driver): DatabaseHold {
     throw new DatabaseInUseError(file, readHolder(connection));
   } catch (error) {
     connection.close();
-    throw error;
+    throw error instanceof DatabaseInUseError ? error : cannotOpen(lockFile, error);
   }
+}
+
+/** The driver's error, saying that it was the lock file (its code kept for describeDbError). */
+function cannotOpen(lockFile: string, error: unknown): Error {
+  const err = error as { code?: string; message?: string };
+  return Object.assign(new Error(`its lock file ${lockFile}: ${err.message ?? String(error)}`), { code: err.code });
 }
 
 /** BEGIN IMMEDIATE: true once this connection has the write lock, false if another holds it. */

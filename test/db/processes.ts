@@ -271,15 +271,30 @@ const leads = async (port: number) => {
       );
 
       // Every message went out exactly once: one invitation mail, and no SMS twice. Ending the
-      // meeting enqueued its evaluation request: the outbox is read once the dispatcher has sent it
-      // (what is still unsent after the wait is named by the assertion).
+      // meeting enqueues Eva's evaluation request (she came in; Sara never did) a moment after the
+      // room is gone, so the outbox is read once that request is there and everything has gone out.
+      // A read before it is enqueued would find "all sent" and miss it.
       const observer = db;
-      const messages = () => observer('outbox_messages').select('channel', 'status', 'kind');
+      const messages = () =>
+        observer('outbox_messages').select('channel', 'status', 'kind', 'recipient', 'attempts', 'last_error');
       const allOut = (rows: { status: string }[]) => rows.every((m) => m.status === 'sent' || m.status === 'delivered');
-      await until('every message to have gone out', async () => allOut(await messages()), 30_000).catch(
-        () => undefined,
+      const evaluationRequested = (rows: { kind: string }[]) => rows.some((m) => m.kind === 'evaluation_request');
+      const outbox = await until(
+        'the evaluation request, and every message to have gone out',
+        async () => {
+          const rows = await messages();
+          return evaluationRequested(rows) && allOut(rows) && rows;
+        },
+        30_000,
+      ).catch(() => messages()); // what is missing or unsent after the wait is named by the assertions
+      if (!allOut(outbox))
+        // What the processes logged (warnings and errors) tells why a message stayed behind.
+        for (const p of processes) t.log(`appliance ${p.child.pid}:\n${p.out()}${p.err()}`);
+      t.deepEqual(
+        outbox.filter((m) => m.kind === 'evaluation_request').map((m) => [m.channel, m.recipient]),
+        [['email', guestEmail]],
+        'one evaluation request, to the guest who came',
       );
-      const outbox = await messages();
       t.true(allOut(outbox), JSON.stringify(outbox));
       t.is(
         relay.received.filter((m) => m.to && 'text' in m.to && m.to.text.includes(guestEmail)).length,

@@ -28,6 +28,8 @@ export interface MucClient {
     nick: string,
     extra?: { password?: string; identity?: Record<string, string>; displayName?: string },
   ): Promise<XmlElement>;
+  /** Leaves the room (an unavailable presence), without waiting for the room's answer. */
+  leave(room: string, nick: string): Promise<void>;
   presence(filter: (p: XmlElement) => boolean, timeoutMs?: number): Promise<XmlElement>;
   disco(room: string): Promise<XmlElement>;
   stop(): Promise<void>;
@@ -97,6 +99,9 @@ export async function mucClient(prosody: Prosody, user?: string): Promise<MucCli
         (p) =>
           presences.indexOf(p) >= sentAt && p.attrs.from === to && (p.attrs.type === 'error' || hasStatus(p, '110')),
       );
+    },
+    async leave(room, nick) {
+      await xmpp.send(xml('presence', { to: `${room}@${prosody.mucDomain}/${nick}`, type: 'unavailable' }));
     },
     async disco(room) {
       return xmpp.iqCaller.request(

@@ -155,6 +155,55 @@ test('the room is created ahead of the start, participants are recognised by the
   }
 });
 
+test('a participant whose connection drops and who comes straight back, again and again, has one visit after another, only the last one open', async (t) => {
+  const w = await world();
+  try {
+    const { client, meeting, room } = await bookAndOpen(w, 10);
+    await w.app.server.plugins.rooms.service.tick();
+    const [sara] = meeting.participants;
+    const identity = { id: `participant:${sara.id}:main`, name: 'Sara Lind' };
+    const patient = await joinAs(w, room, 'a1b2c3', identity);
+    const visits = async () =>
+      (await client.get(`/api/v1/meetings/${meeting.id}/room`))
+        .json()
+        .presence.filter((p: { nick: string }) => p.nick === 'a1b2c3') as {
+        participantId: string | null;
+        leftAt: string | null;
+      }[];
+    await until('Sara in the room', async () => (await visits()).length === 1);
+
+    // Her connection drops and Jitsi joins her again at once, under the same nick, three times in a
+    // row: Prosody reports the leaves and joins back to back.
+    await Promise.all(
+      [1, 2, 3].flatMap(() => [
+        patient.leave(room, 'a1b2c3'),
+        patient.join(room, 'a1b2c3', { identity, displayName: identity.name }),
+      ]),
+    );
+    const all = await until('all four visits recorded, the last one open', async () => {
+      const v = await visits();
+      return v.length === 4 && !v[3]!.leftAt ? v : undefined;
+    }).catch(visits);
+    t.deepEqual(
+      all.map((p) => [p.participantId, p.leftAt === null]),
+      [
+        [sara.id, false],
+        [sara.id, false],
+        [sara.id, false],
+        [sara.id, true],
+      ],
+      'one visit after another: every visit but the last closed',
+    );
+    await until(
+      'Sara shown as in the meeting',
+      async () => (await client.get(`/api/v1/meetings/${meeting.id}`)).json().participants[0].status === 'joined',
+    );
+    t.pass();
+  } finally {
+    await teardown(w);
+  }
+});
+
 test('five minutes after the start an absent participant raises an alert with the number to call; the nudge SMS goes out; joining clears it', async (t) => {
   const w = await world();
   try {

@@ -91,6 +91,12 @@ export class RoomService {
   #stop = () => {};
   /** The XMPP session, in the process that leads room control (one at a time; db/leader.ts). */
   private control: RoomControl | undefined;
+  // Each room's presence records, chained in the order Prosody reported them. Each record reads
+  // before it writes, so a leave still being written when the same nick comes back (a dropped
+  // connection, the resync after Prosody restarted) would otherwise meet the new visit: the join
+  // would find the old visit still open and add nothing, and the leave would then close it -
+  // someone in the room recorded as gone.
+  readonly #presenceWrites = new Map<string, Promise<void>>();
 
   constructor(
     private readonly db: Db,
@@ -106,20 +112,27 @@ export class RoomService {
   /** Takes the XMPP session this process controls rooms with (undefined: another process leads). */
   useControl(control: RoomControl | undefined): void {
     this.control = control;
-    control?.on(
-      'occupantJoined',
-      (occupant) =>
-        void this.#joined(occupant).catch((e) =>
-          this.log('error', `rooms: join of ${occupant.nick}: ${(e as Error).message}`),
-        ),
-    );
-    control?.on(
-      'occupantLeft',
-      (occupant) =>
-        void this.#left(occupant, occupant.reason).catch((e) =>
-          this.log('error', `rooms: leave of ${occupant.nick}: ${(e as Error).message}`),
-        ),
-    );
+    control?.on('occupantJoined', (occupant) => {
+      const at = new Date();
+      void this.#inOrder(occupant.room, `join of ${occupant.nick}`, () => this.#joined(occupant, at));
+    });
+    control?.on('occupantLeft', (occupant) => {
+      const at = new Date();
+      void this.#inOrder(occupant.room, `leave of ${occupant.nick}`, () => this.#left(occupant, occupant.reason, at));
+    });
+  }
+
+  /** Runs `record` after the room's earlier presence records; it never rejects (failures are logged). */
+  #inOrder(room: string, what: string, record: () => Promise<void>): Promise<void> {
+    const key = room.toLowerCase();
+    const recorded = (this.#presenceWrites.get(key) ?? Promise.resolve())
+      .then(record)
+      .catch((error) => this.log('error', `rooms: ${what}: ${(error as Error).message}`))
+      .finally(() => {
+        if (this.#presenceWrites.get(key) === recorded) this.#presenceWrites.delete(key);
+      });
+    this.#presenceWrites.set(key, recorded);
+    return recorded;
   }
 
   start(everyMs = 15_000): void {
@@ -156,10 +169,14 @@ export class RoomService {
         this.log('warn', `rooms: re-joining ${room.name}: ${(error as Error).message}`);
         continue;
       }
-      const here = new Set(control.occupants(room.name).map((o) => o.nick));
+      const here = () => new Set(control.occupants(room.name).map((o) => o.nick));
       for (const presence of await store.presenceOf(this.db, room.meetingId)) {
-        if (!presence.leftAt && !here.has(presence.nick))
-          await this.#left({ room: room.name, nick: presence.nick, role: 'none', affiliation: 'none' }, 'missing');
+        if (presence.leftAt || here().has(presence.nick)) continue;
+        // In turn with the joins Prosody reports meanwhile, and only if the nick has not come back.
+        await this.#inOrder(room.name, `leave of ${presence.nick}`, async () => {
+          if (!here().has(presence.nick))
+            await this.#left({ room: room.name, nick: presence.nick, role: 'none', affiliation: 'none' }, 'missing');
+        });
       }
     }
   }

@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, describeParts, loadConfig } from './config.ts';
+import { DatabaseInUseError } from './db/hold.ts';
 import { describeDbError } from './db/knex.ts';
 import { lockKeys, withLock } from './db/locks.ts';
 import { createServer } from './server.ts';
@@ -28,7 +29,8 @@ export async function start(stop: AbortSignal): Promise<void> {
   try {
     await server.initialize(); // applies pending migrations
   } catch (error) {
-    fail([describeDbError(config.databaseUrl, error)]);
+    // Another process runs on this SQLite file: its message names the file and that process.
+    fail([error instanceof DatabaseInUseError ? error.message : describeDbError(config.databaseUrl, error)]);
   }
   // Asked to stop while migrating (or waiting for another process's migrations): stop before
   // creating anyone or listening at all.

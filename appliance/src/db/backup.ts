@@ -2,6 +2,7 @@
 // (INSTALL.md, "Backup and restore"). PostgreSQL has its own tools (pg_dump, pg_restore).
 import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DatabaseInUseError, holdDatabase, type DatabaseHold } from './hold.ts';
 import { clientOf, createDb, rawRows } from './knex.ts';
 import { must } from '../common/must.ts';
 
@@ -55,6 +56,30 @@ export async function restoreDatabase(
   if (existsSync(target) && !options.force) {
     throw new BackupError(`restore: ${target} exists; stop the appliance and add --force to replace it`);
   }
+  // Under the appliance's own hold (hold.ts): a running appliance is never replaced under its feet,
+  // and none starts on a half-restored file.
+  const held = await holdFor(databaseUrl, target);
+  try {
+    return await restoreHeld(target, backup);
+  } finally {
+    held.release();
+  }
+}
+
+async function holdFor(databaseUrl: string, target: string): Promise<DatabaseHold> {
+  const db = createDb(databaseUrl);
+  try {
+    return must(holdDatabase(db), 'a hold on the SQLite file');
+  } catch (error) {
+    if (!(error instanceof DatabaseInUseError)) throw error;
+    const who = error.holder ? ` (process ${error.holder.pid} on host ${error.holder.host})` : '';
+    throw new BackupError(`restore: the appliance is running on ${target}${who}; stop it first`);
+  } finally {
+    await db.destroy();
+  }
+}
+
+async function restoreHeld(target: string, backup: string): Promise<{ migrations: number }> {
   const staged = `${target}.restoring`;
   for (const leftover of [staged, `${staged}-wal`, `${staged}-shm`]) rmSync(leftover, { force: true });
   copyFileSync(backup, staged);

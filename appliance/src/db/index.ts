@@ -1,9 +1,11 @@
 // The db plugin: opens the database, applies pending migrations before the server starts,
 // registers the database's readiness check and closes the pool when the server stops. On
 // PostgreSQL it also links this process's event bus to the others' (notify.ts) and takes part in
-// choosing the one leader (leader.ts); on SQLite the process is alone and leads.
+// choosing the one leader (leader.ts); on SQLite it first holds the file for as long as it runs, so
+// that it is alone and leads (hold.ts).
 import type { Plugin } from '@hapi/hapi';
 import { GroupCommit } from './group-commit.ts';
+import { holdDatabase, type DatabaseHold } from './hold.ts';
 import { clientOf, createDb, isSqlite } from './knex.ts';
 import { Leadership } from './leader.ts';
 import { migrateLatest } from './locks.ts';
@@ -21,10 +23,22 @@ export const plugin: Plugin<void> = {
     server.app.bus.commitPartsThrough(server.app.groupCommit);
     server.app.leader = new Leadership(db, { log: log('leader') });
     const link = isSqlite(db) ? undefined : new PgBusLink(db, server.app.bus, { log: log('bus') });
+    let hold: DatabaseHold | undefined;
+    const release = () => {
+      hold?.release();
+      hold = undefined;
+    };
 
     server.ext('onPreStart', async () => {
+      // Before anything reads or writes the database (migrations, the outbox's claims, the leader's
+      // jobs: this is the first plugin): a second process on the same SQLite file stops here.
+      hold = holdDatabase(db);
+      if (hold) server.log(['info', 'db'], `process ${process.pid} holds ${hold.file} (one process per SQLite file)`);
       // Several processes may start at once on one PostgreSQL: one migrates, the others wait.
-      const applied = await migrateLatest(db);
+      const applied = await migrateLatest(db).catch((error: unknown) => {
+        release();
+        throw error;
+      });
       if (applied.length > 0) server.log(['info', 'db'], `applied migrations: ${applied.join(', ')}`);
       // From here on SQLite's changes share commits (sqlite-client.ts); migrations ran on their own.
       if (isSqlite(db)) shareCommits(clientOf(db), server.app.groupCommit);
@@ -39,6 +53,7 @@ export const plugin: Plugin<void> = {
       await link?.stop();
       await server.app.groupCommit.settled();
       await db.destroy();
+      release();
     });
 
     server.app.health.add('database', async () => {

@@ -2,7 +2,7 @@
 // alerts, evaluation requests and retention. The leader holds a PostgreSQL advisory lock on a
 // connection of its own; when it dies (even by SIGKILL) PostgreSQL ends that session and the lock
 // is free, and the next process to try - every `retryMs` - takes over. On SQLite the one process
-// leads from its start.
+// leads from its start: one, because it holds the file (hold.ts).
 import type { Db } from './knex.ts';
 import { isSqlite } from './knex.ts';
 import { lockKeys, lockNamespace, ownConnection, type OwnConnection } from './locks.ts';

@@ -174,7 +174,8 @@ export const plugin: Plugin<void> = {
         onReceipt: (receipt) => dispatcher?.receipt(receipt),
         log,
       });
-      // With SQLite only this process sends: whatever a killed process left "sending" is due now.
+      // With SQLite only this process sends (it holds the file: db/hold.ts): whatever a killed
+      // process left "sending" is due now.
       if (isSqlite(db)) {
         const released = await releaseAllClaims(db);
         if (released > 0)

@@ -2,7 +2,7 @@
 // for the tests where several processes share one PostgreSQL, or a process is killed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { until } from './wait.ts';
@@ -40,7 +40,14 @@ export function startAppliance(env: Record<string, string>): ApplianceProcess {
   child.stdout.on('data', (c) => (stdout += c));
   child.stderr.on('data', (c) => (stderr += c));
   // 'close', not 'exit': the process has ended and everything it wrote has been read.
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  // The folder is this process's alone (a test that restarts on one DATA_DIR passes its own): it goes
+  // with the process.
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      rmSync(dataDir, { recursive: true, force: true });
+      resolve(code);
+    }),
+  );
   return {
     child,
     exited,

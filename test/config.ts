@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { scratchDir } from './helpers/scratch.ts';
 import test from 'ava';
 import {
   ConfigError,
@@ -11,7 +11,7 @@ import {
 } from '../appliance/src/config.ts';
 import { present } from './helpers/present.ts';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'samverka-config-'));
+const tmp = () => scratchDir('config');
 const secrets = { SESSION_SECRET: 'a'.repeat(64), DATA_KEY: 'b'.repeat(64) };
 
 function problems(env: Record<string, string>): string[] {

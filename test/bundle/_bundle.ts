@@ -1,9 +1,10 @@
 // Shared by the bundle tests: the project's root, running a command to completion, and a .env
 // rendered by provisioning/gen-secrets.sh into a temporary folder.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { scratchDir } from '../helpers/scratch.ts';
 import { fileURLToPath } from 'node:url';
 import { present } from '../helpers/present.ts';
 
@@ -44,7 +45,8 @@ export const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   ...extra,
 });
 
-export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), `samverka-${prefix}-`));
+/** A folder of a test's own, removed when the test file's process ends. */
+export const tempDir = scratchDir;
 
 export function parseEnvFile(text: string): Map<string, string> {
   const values = new Map<string, string>();

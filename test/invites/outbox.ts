@@ -1,8 +1,8 @@
 // The outbox end to end: a clinician books, changes and cancels through the API, and the messages
 // reach a real SMTP relay and a real SMSC started here.
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { scratchDir } from '../helpers/scratch.ts';
 import test from 'ava';
 import type { ParsedMail } from 'mailparser';
 import smpp from 'smpp';
@@ -402,7 +402,7 @@ test('while the relay is down the invitation waits in the queue, and it is deliv
 });
 
 test('a template override with a syntax error does not stop sending: the built-in template is used and the problem logged', async (t) => {
-  const overrides = mkdtempSync(join(tmpdir(), 'samverka-templates-'));
+  const overrides = scratchDir('templates');
   mkdirSync(join(overrides, 'email', 'sv'), { recursive: true });
   mkdirSync(join(overrides, 'sms', 'sv'), { recursive: true });
   writeFileSync(join(overrides, 'email', 'sv', 'invitation.hbs'), 'Subject: Trasig {{#if}}\n--- text ---\n{{name');

@@ -1,15 +1,24 @@
-// The outbox records in batches, on SQLite and PostgreSQL: many receipts in one transaction (an
-// unknown id among them changes nothing and holds nothing up), and two dispatchers draining one
-// queue through one SMSC, each claiming many rows at a time, never send a message twice.
+// The outbox records in batches, on SQLite and PostgreSQL: a batch's sends, retries and failures
+// one statement each, every row keeping its own reply, time and reason; many receipts in one
+// transaction (an unknown id among them changes nothing and holds nothing up); and two dispatchers
+// draining one queue through one SMSC, each claiming many rows at a time, never send a message twice.
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { createDb, type Db } from '../../appliance/src/db/knex.ts';
 import { Dispatcher } from '../../appliance/src/invites/dispatcher.ts';
 import { MailSender } from '../../appliance/src/invites/mail.ts';
-import { claim, recordReceipts, recordSends, type OutboxMessage } from '../../appliance/src/invites/outbox.ts';
+import {
+  claim,
+  recordFailures,
+  recordReceipts,
+  recordRetries,
+  recordSends,
+  type OutboxMessage,
+} from '../../appliance/src/invites/outbox.ts';
 import { SmsSender } from '../../appliance/src/invites/sms.ts';
 import { Templates } from '../../appliance/src/invites/templates.ts';
 import { everyDatabase, postgresDatabase, type TestDatabase } from '../helpers/databases.ts';
+import { toDate } from '../../appliance/src/db/values.ts';
 import { present } from '../helpers/present.ts';
 import { startSmsc, type Answer, type TestSmsc } from '../helpers/smsc.ts';
 import { until } from '../helpers/wait.ts';
@@ -17,6 +26,7 @@ import { codeOf, queueCodes } from './_codes.ts';
 
 const dataKey = randomBytes(32);
 // A fresh database for each test, made before any test is declared (ava wants them at once).
+const forOutcomes = await everyDatabase();
 const forReceipts = await everyDatabase();
 const forReceiptsTogether = await everyDatabase();
 // Two processes share one queue only on PostgreSQL (with SQLite one process sends).
@@ -71,6 +81,74 @@ async function stopSender(sender: Sender): Promise<void> {
   await sender.dispatcher.stop();
   await sender.sms.close();
   await sender.db.destroy();
+}
+
+for (const database of forOutcomes) {
+  test.serial(
+    `a batch's sends, retries and failures are one statement each, and every row keeps its own provider ids, reply, next attempt and reason (${database.kind})`,
+    async (t) => {
+      const db = createDb(database.url);
+      try {
+        await db.migrate.latest();
+        await queueCodes(db, dataKey, 7);
+        const claimed = await claim(db, dataKey, { limit: 7, leaseMs: 60_000, channel: 'sms' });
+        const [a, b, c, d, e, f, g] = claimed.map((m) => m.id);
+        const soon = new Date('2030-01-01T10:00:00.000Z');
+        const later = new Date('2030-01-01T11:30:00.000Z');
+        const updates: string[] = [];
+        db.on('query', (q: { sql: string }) => {
+          if (/^update\b.*outbox_messages/i.test(q.sql)) updates.push(q.sql);
+        });
+        await db.transaction(async (trx) => {
+          await recordSends(trx, [
+            { id: present(a, 'a'), providerIds: ['<a@relay>'], reply: '250 2.0.0 Ok: queued as AAA' },
+            { id: present(b, 'b'), providerIds: ['b-1', 'b-2'] },
+            { id: present(c, 'c'), providerIds: ['<c@relay>'], reply: '250 2.0.0 Ok: queued as CCC' },
+          ]);
+          await recordRetries(trx, [
+            { id: present(d, 'd'), error: 'the relay could not be reached: ECONNREFUSED', nextAttemptAt: soon },
+            { id: present(e, 'e'), error: '451 4.3.0 try again later', nextAttemptAt: later },
+          ]);
+          await recordFailures(trx, [
+            { id: present(f, 'f'), reason: '550 5.1.1 no such mailbox' },
+            { id: present(g, 'g'), reason: 'gave up after 12 attempts: 421 busy' },
+          ]);
+        });
+        t.is(updates.length, 3, 'one UPDATE for the sends, one for the retries, one for the failures');
+        const rows = new Map(
+          (await db('outbox_messages').select('*')).map((r: Record<string, unknown>) => [r.id, r] as const),
+        );
+        const row = (id: string | undefined) => present(rows.get(present(id, 'an id')), 'its row');
+        t.like(row(a), { status: 'sent', provider_reply: '250 2.0.0 Ok: queued as AAA', secret_sealed: null });
+        t.like(row(b), { status: 'sent', provider_reply: null, secret_sealed: null });
+        t.like(row(c), { status: 'sent', provider_reply: '250 2.0.0 Ok: queued as CCC' });
+        const ids = await db('outbox_provider_ids').select('provider_id', 'message_id');
+        t.deepEqual(
+          ids.map((r: { provider_id: string; message_id: string }) => [r.provider_id, r.message_id]).sort(),
+          [
+            ['<a@relay>', a],
+            ['<c@relay>', c],
+            ['b-1', b],
+            ['b-2', b],
+          ].sort(),
+        );
+        t.like(row(d), {
+          status: 'queued',
+          claimed_until: null,
+          last_error: 'the relay could not be reached: ECONNREFUSED',
+        });
+        t.like(row(e), { status: 'queued', last_error: '451 4.3.0 try again later' });
+        t.is(toDate(row(d).next_attempt_at).toISOString(), soon.toISOString());
+        t.is(toDate(row(e).next_attempt_at).toISOString(), later.toISOString());
+        t.like(row(f), { status: 'failed', last_error: '550 5.1.1 no such mailbox', secret_sealed: null });
+        t.like(row(g), { status: 'failed', last_error: 'gave up after 12 attempts: 421 busy' });
+        t.truthy(row(f).failed_at);
+      } finally {
+        await db.destroy();
+        await database.drop();
+      }
+    },
+  );
 }
 
 for (const database of forReceipts) {

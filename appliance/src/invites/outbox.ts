@@ -330,12 +330,7 @@ export async function recordSends(trx: Knex.Transaction, sends: Sent[], now = ne
         sent_at: iso(now),
         claimed_until: null,
         // Each relay reply is its own ("250 Ok: queued as …"): one CASE, still one statement.
-        provider_reply:
-          replies.length === 0
-            ? null
-            : trx.raw(`case id ${replies.map(() => 'when ? then ?').join(' ')} else null end`, [
-                ...replies.flatMap((s) => [s.id, s.reply!]),
-              ]),
+        provider_reply: replies.length === 0 ? null : perRow(trx, replies, (s) => s.reply!),
         last_error: null,
         secret_sealed: null,
       });
@@ -346,25 +341,57 @@ export async function recordSends(trx: Knex.Transaction, sends: Sent[], now = ne
   for (const part of chunks(links)) await trx('outbox_provider_ids').insert(part).onConflict('provider_id').merge();
 }
 
-/** Temporary failures, each due again at its own time. */
+/**
+ * Each row's own value of a column in an UPDATE of many rows: one CASE on the id, so that a batch
+ * stays one statement however many rows it has (PostgreSQL is told when the value is a timestamp:
+ * a CASE of bare parameters is text there).
+ */
+function perRow<T extends { id: string }>(
+  trx: Db | Knex.Transaction,
+  rows: T[],
+  value: (row: T) => string | null,
+  type?: 'timestamptz',
+): Knex.Raw {
+  const then = type && !isSqlite(trx) ? `?::${type}` : '?';
+  return trx.raw(`case id ${rows.map(() => `when ? then ${then}`).join(' ')} else null end`, [
+    ...rows.flatMap((row) => [row.id, value(row)]),
+  ]);
+}
+
+/** Temporary failures, each due again at its own time: one statement for a batch. */
 export async function recordRetries(trx: Knex.Transaction, retries: Retry[]): Promise<void> {
-  for (const r of retries) {
+  for (const part of chunks(retries)) {
     await trx('outbox_messages')
-      .where({ id: r.id, status: 'sending' })
-      .update({ status: 'queued', claimed_until: null, last_error: r.error, next_attempt_at: iso(r.nextAttemptAt) });
+      .whereIn(
+        'id',
+        part.map((r) => r.id),
+      )
+      .andWhere({ status: 'sending' })
+      .update({
+        status: 'queued',
+        claimed_until: null,
+        last_error: perRow(trx, part, (r) => r.error),
+        next_attempt_at: perRow(trx, part, (r) => iso(r.nextAttemptAt), 'timestamptz'),
+      });
   }
 }
 
-/** Messages that will not go: refused for good, given up after their attempts, or erased. */
+/**
+ * Messages that will not go: refused for good, given up after their attempts, or erased. One
+ * statement for a batch, each row with its own reason.
+ */
 export async function recordFailures(trx: Db | Knex.Transaction, failures: Failure[], now = new Date()): Promise<void> {
-  for (const f of failures) {
+  for (const part of chunks(failures)) {
     await trx('outbox_messages')
-      .where({ id: f.id })
+      .whereIn(
+        'id',
+        part.map((f) => f.id),
+      )
       .whereIn('status', ['queued', 'sending', 'sent'])
       .update({
         status: 'failed',
         claimed_until: null,
-        last_error: f.reason,
+        last_error: perRow(trx, part, (f) => f.reason),
         failed_at: iso(now),
         secret_sealed: null,
       });
@@ -445,10 +472,14 @@ export async function recordReceipts(
     await trx('outbox_messages')
       .whereIn('id', ids)
       .update({ status: 'delivered', delivered_at: iso(now) });
-  for (const c of changed.filter((c) => c.status === 'failed'))
+  const failed = changed.filter((c) => c.status === 'failed').map((c) => ({ id: c.message.id, reason: c.reason }));
+  for (const part of chunks(failed))
     await trx('outbox_messages')
-      .where({ id: c.message.id })
-      .update({ status: 'failed', failed_at: iso(now), last_error: c.reason ?? null });
+      .whereIn(
+        'id',
+        part.map((f) => f.id),
+      )
+      .update({ status: 'failed', failed_at: iso(now), last_error: perRow(trx, part, (f) => f.reason ?? null) });
   return { unknown, changed };
 }
 

@@ -10,7 +10,7 @@ import test from 'ava';
 import { createDb, type Db } from '../../appliance/src/db/knex.ts';
 import { enqueue } from '../../appliance/src/invites/outbox.ts';
 import { sharedSecrets, startAppliance, type ApplianceProcess } from '../helpers/appliance.ts';
-import { testDatabase } from '../helpers/databases.ts';
+import { testDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { startRelay } from '../helpers/relay.ts';
 import { delivered, startSmsc } from '../helpers/smsc.ts';
 import { until } from '../helpers/wait.ts';
@@ -29,6 +29,16 @@ async function stopped(run: ApplianceProcess): Promise<number | null | 'still ru
     clearTimeout(timer);
   }
 }
+
+/** One installation's settings: both processes of a test share its database and secrets. */
+const installation = (database: TestDatabase, secrets: Record<string, string>, smppUrl: string, smtpUrl: string) => ({
+  ...secrets,
+  DATABASE_URL: database.url,
+  SMPP_URL: smppUrl,
+  SMTP_URL: smtpUrl,
+  SMPP_THROTTLE: '1000',
+  REMINDER_OFFSETS: 'none',
+});
 
 async function rows(db: Db): Promise<{ channel: string; status: string; attempts: number; last_error: string }[]> {
   return (await db('outbox_messages').select('channel', 'status', 'attempts', 'last_error')).map((r) => ({
@@ -64,14 +74,7 @@ test.serial(
     });
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const relayPort = (silent.address() as AddressInfo).port;
-    const env = {
-      ...secrets,
-      DATABASE_URL: database.url,
-      SMPP_URL: smsc.url,
-      SMTP_URL: `smtp://127.0.0.1:${relayPort}`,
-      SMPP_THROTTLE: '1000',
-      REMINDER_OFFSETS: 'none',
-    };
+    const env = installation(database, secrets, smsc.url, `smtp://127.0.0.1:${relayPort}`);
     const db = createDb(database.url);
     let run: ApplianceProcess | undefined;
     let relay: Awaited<ReturnType<typeof startRelay>> | undefined;
@@ -145,14 +148,7 @@ test.serial(
     // A gateway that takes its time: SMS are in flight (and queued behind the window) when the stop comes.
     const smsc = await startSmsc((arrival, index) => ({ ...delivered('h')(arrival, index), delayMs: 150 }));
     const relay = await startRelay();
-    const env = {
-      ...secrets,
-      DATABASE_URL: database.url,
-      SMPP_URL: smsc.url,
-      SMTP_URL: relay.url,
-      SMPP_THROTTLE: '1000',
-      REMINDER_OFFSETS: 'none',
-    };
+    const env = installation(database, secrets, smsc.url, relay.url);
     const db = createDb(database.url);
     let run: ApplianceProcess | undefined;
     try {

@@ -197,21 +197,29 @@ export class Dispatcher {
     await this.#loop;
     this.#o.sms.beginClose();
     this.#o.mail.beginClose();
-    const unsent = channelsOf(this.#lanes).flatMap((lane) => lane.ready.splice(0));
-    if (unsent.length > 0)
-      await releaseClaims(this.#o.db, unsent).catch((error: Error) =>
-        this.#o.log?.('error', `outbox: cannot give back ${unsent.length} claimed message(s): ${error.message}`),
-      );
+    await this.#giveBack();
     while (this.inFlight > 0 || this.#recording) {
       if (this.#recordTimer && !this.#recording) break; // the database refused the last batch
       await new Promise((r) => setTimeout(r, 10));
     }
+    // A batch being written when the stop came may have claimed rows for its lanes as it committed:
+    // nothing hands them out any more, and they would wait out their lease.
+    await this.#giveBack();
     clearTimeout(this.#recordTimer);
     clearTimeout(this.#gatherTimer);
     clearTimeout(this.#recheckTimer);
     // Receipts still waiting are not acknowledged: the gateway sends them again after the next bind.
     for (const pending of [...this.#early.values()].flat()) pending.reject(new Error('the outbox is stopping'));
     this.#early.clear();
+  }
+
+  /** Gives back the rows claimed and not handed out: due again now, for this process's next start or another. */
+  async #giveBack(): Promise<void> {
+    const unsent = channelsOf(this.#lanes).flatMap((lane) => lane.ready.splice(0));
+    if (unsent.length > 0)
+      await releaseClaims(this.#o.db, unsent).catch((error: Error) =>
+        this.#o.log?.('error', `outbox: cannot give back ${unsent.length} claimed message(s): ${error.message}`),
+      );
   }
 
   /** Something was enqueued: look again now instead of at the next poll. */

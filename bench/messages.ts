@@ -7,8 +7,9 @@
 //   window of 10 the bound is 10 / 5 ms = 2,000 submit_sm/s. Beside it the smpp package's bare
 //   client keeping the same window against the same SMSC.
 // - E-mail: an SMTP server in its own process that drains and discards; beside it raw pooled
-//   nodemailer (5 connections, as the adapter) sending the same shape of message (HTML, text, .ics)
-//   from a fresh process of its own, as the appliance's is (bench/raw-mail.ts).
+//   nodemailer (5 connections, as the adapter) sending the same invitation (the appliance's text and
+//   HTML, an .ics made the same way) from a fresh process of its own, as the appliance's is
+//   (bench/raw-mail.ts).
 // The backlog is booked through the appliance's own API on a server that is initialised but not
 // started (its dispatcher does not run), so that the process measured starts with all of it due.
 import { once } from 'node:events';

@@ -1,13 +1,15 @@
 // SMS and e-mail through the whole appliance: the built appliance as its own process drains an
 // outbox backlog — invitations from real bookings — through its dispatcher, with every listener
 // the plugins register (message statuses, participant statuses, the connection log, receipts).
-// Rates are measured where the messages arrive, from the first to the last.
+// Rates are measured where the messages arrive, from the first to the last; beside them each sending
+// process's CPU per message over the same span, which other work on a shared machine hardly moves.
 // - SMS: an SMSC in its own process answering every submit_sm after 5 ms; with the adapter's
 //   window of 10 the bound is 10 / 5 ms = 2,000 submit_sm/s. Beside it the smpp package's bare
 //   client keeping the same window against the same SMSC.
 // - E-mail: an SMTP server in its own process that drains and discards; beside it raw pooled
-//   nodemailer (5 connections, as the adapter) sending the same shape of message (HTML, text, .ics)
-//   from a fresh process of its own, as the appliance's is (bench/raw-mail.ts).
+//   nodemailer (5 connections, as the adapter) sending the same invitation (the appliance's text and
+//   HTML, an .ics made the same way) from a fresh process of its own, as the appliance's is
+//   (bench/raw-mail.ts).
 // The backlog is booked through the appliance's own API on a server that is initialised but not
 // started (its dispatcher does not run), so that the process measured starts with all of it due.
 import { once } from 'node:events';
@@ -17,6 +19,7 @@ import type * as ServerModule from '../appliance/src/server.ts';
 import { present } from '../test/helpers/present.ts';
 import {
   builtModule,
+  cpuSeconds,
   forkBench,
   interleaved,
   isMain,
@@ -39,19 +42,51 @@ const responseDelayMs = 5;
 const bound = (window * 1000) / responseDelayMs;
 const perMeeting = 99; // MAX_PARTICIPANTS 100: the booking clinician and 99 invited
 
-/** The rate between the first and the last arrival, once `count` have arrived. */
-async function arrivalRate(sink: Sink, count: number, timeoutMs = 300_000): Promise<number> {
+/** What a sender achieved between the first and the last arrival at the sink. */
+interface Drained {
+  /** Messages a second. */
+  rate: number;
+  /** The sending process's CPU (user + system, all its threads) per message over the same span, ms. */
+  cpuMs: number;
+}
+
+/**
+ * The rate between the first and the last arrival, once `count` have arrived, and the CPU the
+ * process `pid` spent per message over that span. Its CPU is sampled as the arrivals are read and
+ * taken at the first and last arrival's instant between samples: unlike the rate, it hardly moves
+ * when other work on the machine lands on the sender or on its baseline.
+ */
+async function drain(sink: Sink, count: number, pid: number, timeoutMs = 300_000): Promise<Drained> {
   const times: number[] = [];
+  const samples: { at: number; cpu: number }[] = [];
+  const sample = () => {
+    const cpu = cpuSeconds(pid);
+    if (cpu > 0) samples.push({ at: Date.now(), cpu }); // 0: the process has ended
+  };
   const started = Date.now();
   while (times.length < count) {
     if (Date.now() - started > timeoutMs) throw new Error(`only ${times.length} of ${count} messages arrived`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 20));
+    sample();
     times.push(...(await sink.arrivals()));
+    sample();
   }
   times.sort((a, b) => a - b);
   const first = present(times[0], 'the first arrival');
   const last = present(times[count - 1], `arrival ${count}`);
-  return (count - 1) / ((last - first) / 1000);
+  return {
+    rate: (count - 1) / ((last - first) / 1000),
+    cpuMs: ((cpuAt(samples, last) - cpuAt(samples, first)) * 1000) / (count - 1),
+  };
+}
+
+/** A process's CPU seconds at `instant`, between the samples either side of it. */
+function cpuAt(samples: { at: number; cpu: number }[], instant: number): number {
+  const after = samples.findIndex((s) => s.at >= instant);
+  if (after <= 0) return present(samples.at(after === 0 ? 0 : -1), 'a CPU sample').cpu;
+  const a = present(samples[after - 1], 'the sample before');
+  const b = present(samples[after], 'the sample after');
+  return b.at === a.at ? b.cpu : a.cpu + ((b.cpu - a.cpu) * (instant - a.at)) / (b.at - a.at);
 }
 
 /**
@@ -62,7 +97,7 @@ export async function throughAppliance(
   channel: 'sms' | 'email',
   count: number,
   sinks: { smsc: Sink; smtp: Sink },
-): Promise<number> {
+): Promise<Drained> {
   const data = await prepareData(
     {
       SMPP_URL: sinks.smsc.url,
@@ -112,7 +147,7 @@ export async function throughAppliance(
     await sink.reset();
     const appliance = await startAppliance(data);
     try {
-      return await arrivalRate(sink, count);
+      return await drain(sink, count, appliance.pid);
     } finally {
       await appliance.stop();
     }
@@ -174,15 +209,15 @@ async function rawSmpp(url: string, count: number): Promise<number> {
  * per mail in a new process, 1.4 ms in a warm one), so a baseline warmed up in the bench's own
  * process measured a warm path against the appliance's cold one.
  */
-async function rawMail(smtp: Sink, count: number): Promise<number> {
+async function rawMail(smtp: Sink, count: number): Promise<Drained> {
   await smtp.reset();
   const child = forkBench('raw-mail.ts', [smtp.url, String(count)]);
   const exited = once(child, 'exit') as Promise<[number | null]>;
   try {
-    const rate = await arrivalRate(smtp, count);
+    const drained = await drain(smtp, count, present(child.pid, "raw nodemailer's process"));
     const [code] = await exited;
     if (code !== 0) throw new Error(`raw nodemailer's process exited with ${code}`);
-    return rate;
+    return drained;
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
@@ -200,40 +235,62 @@ export async function run(): Promise<void> {
       rawMail: () => rawMail(smtp, mailCount),
       mail: () => throughAppliance('email', mailCount, { smsc, smtp }),
     });
-    const s = (k: keyof typeof results) => spread(results[k]);
-    const smsShare = spread(results.sms.map((r) => r / bound));
-    const mailShare = spread(
-      results.mail.map((r, i) => r / present(results.rawMail[i], 'raw nodemailer in the same round')),
+    const rate = {
+      rawSms: results.rawSms,
+      sms: results.sms.map((d) => d.rate),
+      rawMail: results.rawMail.map((d) => d.rate),
+      mail: results.mail.map((d) => d.rate),
+    };
+    const cpu = {
+      sms: results.sms.map((d) => d.cpuMs),
+      rawMail: results.rawMail.map((d) => d.cpuMs),
+      mail: results.mail.map((d) => d.cpuMs),
+    };
+    const s = (k: keyof typeof rate) => spread(rate[k]);
+    const smsShare = spread(rate.sms.map((r) => r / bound));
+    const mailShare = spread(rate.mail.map((r, i) => r / present(rate.rawMail[i], 'raw nodemailer in the same round')));
+    // The CPU raw nodemailer needs for a mail over what the appliance needs: the rate's ratio as it
+    // would be if each had the cores to itself.
+    const mailCpuShare = spread(
+      cpu.mail.map((c, i) => present(cpu.rawMail[i], 'raw nodemailer in the same round') / c),
     );
+    const ms = (k: keyof typeof cpu) => showSpread(spread(cpu[k]), ' ms', 2);
     table(
       `Messages through the whole appliance, ${rounds} interleaved rounds: median (min–max)`,
-      ['case', 'messages', 'msg/s', 'share of the bound or the raw baseline'],
+      ['case', 'messages', 'msg/s', 'share of the bound or the raw baseline', 'CPU per message'],
       [
         [
           `raw smpp client, window ${window}, SMSC answering after ${responseDelayMs} ms (bound ${bound}/s)`,
           smsCount,
           showSpread(s('rawSms'), '', 0),
-          showSpread(spread(results.rawSms.map((r) => r / bound)), '', 2),
+          showSpread(spread(rate.rawSms.map((r) => r / bound)), '', 2),
+          '—',
         ],
         [
           'appliance: outbox → SMPP adapter → SMSC (÷ bound)',
           smsCount,
           showSpread(s('sms'), '', 0),
           showSpread(smsShare, '', 2),
+          ms('sms'),
         ],
         [
           'raw pooled nodemailer, 5 connections, .ics in each, a fresh process (baseline)',
           mailCount,
           showSpread(s('rawMail'), '', 0),
           '1',
+          ms('rawMail'),
         ],
         [
           'appliance: outbox → mail adapter → SMTP server (÷ raw)',
           mailCount,
           showSpread(s('mail'), '', 0),
           showSpread(mailShare, '', 2),
+          ms('mail'),
         ],
       ],
+    );
+    console.log(
+      `\nE-mail by CPU per message (raw nodemailer's ÷ the appliance's, each process's user + system time between its first and last arrival): ${showSpread(mailCpuShare, '', 2)}\n`,
     );
     judge(
       'SMS through the whole appliance (5 ms SMSC, window 10)',

@@ -1,8 +1,9 @@
 // The e-mail adapter against a real SMTP server (smtp-server, started here on a free port); what
 // arrives is read back with mailparser, as a mail program would.
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import type { ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
 import { type MeetingCalendarEvent, meetingCalendar } from '../../appliance/src/invites/calendar.ts';
 import { PermanentFailure, TemporaryFailure } from '../../appliance/src/invites/delivery.ts';
 import { MailSender } from '../../appliance/src/invites/mail.ts';
@@ -127,6 +128,63 @@ test('a relay that is down gives TemporaryFailure, for sending and for the healt
   t.regex(error?.message ?? '', /could not be reached.*ECONNREFUSED/);
   await t.throwsAsync(mail.verify(), { instanceOf: TemporaryFailure });
   t.is(mail.state().reachable, false);
+});
+
+test('when the appliance stops, messages waiting for a relay that does not answer fail at once and new ones are refused', async (t) => {
+  // A relay that takes the connection and never greets: the pool's connections stay opening.
+  const held = new Set<Socket>();
+  const silent = createServer((socket) => held.add(socket.on('error', () => undefined)));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const socket of held) socket.destroy();
+    silent.close();
+  });
+  const mail = new MailSender({
+    url: `smtp://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+    from: 'Samverka <noreply@samverka.test>',
+  });
+  t.teardown(() => mail.close());
+  // More than the pool's 5 connections: some wait on a connection, the rest in the pool's queue.
+  const pending = Array.from({ length: 7 }, (_, i) => mail.send({ ...invitation(meeting), to: `lena${i}@skola.test` }));
+  while (held.size < 5) await new Promise((r) => setTimeout(r, 10));
+  mail.beginClose();
+  for (const sent of pending) {
+    const error = await t.throwsAsync(sent, { instanceOf: TemporaryFailure });
+    t.regex(error?.message ?? '', /the appliance stopped before the relay took the message/);
+  }
+  await t.throwsAsync(mail.send(invitation(meeting)), { instanceOf: TemporaryFailure });
+});
+
+test('when the appliance stops, a message the relay is already receiving is finished, not taken back', async (t) => {
+  let begun = false;
+  const received: string[] = [];
+  const relay = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onMailFrom(_address, _session, callback) {
+      begun = true;
+      callback();
+    },
+    onData(stream, session, callback) {
+      stream.resume();
+      // The relay takes its time over the message: the stop comes in the middle of it.
+      stream.on('end', () =>
+        setTimeout(() => {
+          received.push(session.envelope.rcptTo[0]?.address ?? '');
+          callback();
+        }, 300),
+      );
+    },
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => relay.close(() => resolve())));
+  const mail = mailer(t, `smtp://127.0.0.1:${(relay.server.address() as AddressInfo).port}`);
+  const sending = mail.send(invitation(meeting));
+  while (!begun) await new Promise((r) => setTimeout(r, 5));
+  mail.beginClose();
+  t.regex((await sending).response, /^250/);
+  t.deepEqual(received, ['lena@skola.test']);
 });
 
 test('a 4xx reply is temporary and a 5xx reply is a PermanentFailure carrying the reply', async (t) => {

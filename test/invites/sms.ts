@@ -352,6 +352,46 @@ test('closing the adapter fails the messages still queued temporarily, so the ou
   await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }), { instanceOf: TemporaryFailure });
 });
 
+test('when the appliance stops with the gateway refusing binds, a message waiting for the link fails at once and new ones are refused', async (t) => {
+  const { smsc, sms } = await setup(t, undefined, { reconnect: { minMs: 50, maxMs: 100 } });
+  smsc.refuseBinds = true;
+  while (!/bind refused/.test(sms.state().lastError ?? '')) await delay(10);
+  const pending = sms.send({ to: '+46701234567', text: 'Din kod är 123456.' });
+  await delay(20);
+  t.is(sms.state().queued, 1);
+  sms.beginClose();
+  const error = await t.throwsAsync(pending, { instanceOf: TemporaryFailure });
+  t.regex(error?.message ?? '', /the appliance stopped while the SMPP link was down \(bind refused: ESME_RBINDFAIL/);
+  t.is(sms.state().queued, 0);
+  await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }), { instanceOf: TemporaryFailure });
+  t.is(smsc.arrivals.length, 0);
+});
+
+test('when the appliance stops with the link bound, what waits for the window still goes and what the gateway has gets its answer: no part twice', async (t) => {
+  const { smsc, sms } = await setup(t, () => ({ delayMs: 100 }), { window: 1 });
+  const long = sms.send({ to: '+46701234567', text: 'x'.repeat(200) }); // two parts, one window
+  const short = sms.send({ to: '+46701234568', text: 'Hej' });
+  while (smsc.arrivals.length < 1) await delay(5);
+  sms.beginClose();
+  t.is((await long).providerIds.length, 2);
+  t.is((await short).providerIds.length, 1);
+  t.is(smsc.arrivals.length, 3, 'each part once');
+});
+
+test('when the link is lost while the appliance stops, what still waits for it fails at once instead of waiting for a rebind', async (t) => {
+  const { smsc, sms } = await setup(t, () => ({ silent: true }), { window: 1, reconnect: { minMs: 50, maxMs: 100 } });
+  const sent = sms.send({ to: '+46701234567', text: 'Hej' });
+  const waiting = sms.send({ to: '+46701234568', text: 'Hej igen' });
+  while (smsc.arrivals.length < 1) await delay(5);
+  sms.beginClose();
+  t.is(sms.state().queued, 1, 'bound: the second waits for the window');
+  await smsc.close();
+  const lost = await t.throwsAsync(sent, { instanceOf: TemporaryFailure });
+  t.regex(lost?.message ?? '', /the SMPP link was lost before the gateway answered/);
+  const stopped = await t.throwsAsync(waiting, { instanceOf: TemporaryFailure });
+  t.regex(stopped?.message ?? '', /the appliance stopped while the SMPP link was down/);
+});
+
 // SMPP over TLS (ssmpp://): the smpp package's SecureServer with a certificate from a hospital CA
 // made here; the adapter verifies it against the system's CAs and TLS_CA_FILE's.
 const certificates = makeCertificates();

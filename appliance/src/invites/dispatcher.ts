@@ -30,11 +30,20 @@ import {
 import type { Templates } from './templates.ts';
 import { textOf } from '../common/text.ts';
 
-export interface MailChannel {
+/** What the dispatcher needs of a channel's adapter (mail.ts, sms.ts). */
+interface ChannelAdapter {
+  /**
+   * The dispatcher is stopping: take no new messages, and fail temporarily, now, those that wait for
+   * a link to the relay or gateway (never handed over); those it already has keep their answer.
+   */
+  beginClose(): void;
+}
+
+export interface MailChannel extends ChannelAdapter {
   send(message: MailMessage): Promise<{ messageId: string; response: string }>;
 }
 
-export interface SmsChannel {
+export interface SmsChannel extends ChannelAdapter {
   send(message: { to: string; text: string }): Promise<{ providerIds: string[] }>;
 }
 
@@ -178,27 +187,39 @@ export class Dispatcher {
 
   /**
    * Stops claiming, gives back what was claimed but not handed out, and waits until what is in
-   * flight is recorded (or recording fails: the lease then brings those rows back).
+   * flight is recorded (or recording fails: the lease then brings those rows back). What the
+   * adapters hold waiting for a link fails at once and is recorded as a retry: with the gateway or
+   * relay down, a stop does not wait out their queue and connection timeouts (and end in SIGKILL).
    */
   async stop(): Promise<void> {
     this.#running = false;
     this.#poke();
     await this.#loop;
-    const unsent = channelsOf(this.#lanes).flatMap((lane) => lane.ready.splice(0));
-    if (unsent.length > 0)
-      await releaseClaims(this.#o.db, unsent).catch((error: Error) =>
-        this.#o.log?.('error', `outbox: cannot give back ${unsent.length} claimed message(s): ${error.message}`),
-      );
+    this.#o.sms.beginClose();
+    this.#o.mail.beginClose();
+    await this.#giveBack();
     while (this.inFlight > 0 || this.#recording) {
       if (this.#recordTimer && !this.#recording) break; // the database refused the last batch
       await new Promise((r) => setTimeout(r, 10));
     }
+    // A batch being written when the stop came may have claimed rows for its lanes as it committed:
+    // nothing hands them out any more, and they would wait out their lease.
+    await this.#giveBack();
     clearTimeout(this.#recordTimer);
     clearTimeout(this.#gatherTimer);
     clearTimeout(this.#recheckTimer);
     // Receipts still waiting are not acknowledged: the gateway sends them again after the next bind.
     for (const pending of [...this.#early.values()].flat()) pending.reject(new Error('the outbox is stopping'));
     this.#early.clear();
+  }
+
+  /** Gives back the rows claimed and not handed out: due again now, for this process's next start or another. */
+  async #giveBack(): Promise<void> {
+    const unsent = channelsOf(this.#lanes).flatMap((lane) => lane.ready.splice(0));
+    if (unsent.length > 0)
+      await releaseClaims(this.#o.db, unsent).catch((error: Error) =>
+        this.#o.log?.('error', `outbox: cannot give back ${unsent.length} claimed message(s): ${error.message}`),
+      );
   }
 
   /** Something was enqueued: look again now instead of at the next poll. */

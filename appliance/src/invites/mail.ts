@@ -106,16 +106,40 @@ export class MailSender {
   readonly #transport;
   readonly #from: string;
   #state: MailState = {};
+  /**
+   * Messages whose SMTP transaction has not begun — in the pool's queue, or on a connection still
+   * opening — with what takes each back. Nothing of them has reached the relay.
+   */
+  readonly #waiting = new Map<AbortSignal, AbortController>();
+  /** The appliance is stopping (beginClose): no new messages, and none waits for a connection. */
+  #closing = false;
 
   constructor(options: MailOptions) {
     if (!options.from) throw new Error('the mail sender (MAIL_FROM) must be set');
     this.#from = options.from;
     this.#transport = nodemailer.createTransport(transportOptions(options));
+    // The pool reads a message's stream only on a connection that is open (and logged in), just
+    // before MAIL FROM: that moment ends its wait. An aborted message after it might already be
+    // the relay's (nodemailer: "aborting does not prove that the server has not accepted it").
+    this.#transport.use('stream', (mail, done) => {
+      const { signal } = mail.data;
+      const message = mail.message;
+      const read = message.createReadStream.bind(message);
+      message.createReadStream = (...args) => {
+        if (signal) this.#waiting.delete(signal);
+        return read(...args);
+      };
+      done();
+    });
   }
 
   async send(message: MailMessage): Promise<MailSent> {
+    if (this.#closing) throw new TemporaryFailure('the mail adapter is closed');
+    const waiting = new AbortController();
+    this.#waiting.set(waiting.signal, waiting);
     try {
       const info = await this.#transport.sendMail({
+        signal: waiting.signal,
         from: this.#from,
         to: message.to,
         subject: message.subject,
@@ -130,10 +154,27 @@ export class MailSender {
       this.#state = { reachable: true, lastSentAt: new Date() };
       return { messageId: info.messageId, response: info.response };
     } catch (error) {
+      if (waiting.signal.aborted) throw waiting.signal.reason;
       const failure = classifySmtpError(error);
       this.#state = { ...this.#state, reachable: !(failure instanceof TemporaryFailure), lastError: failure.message };
       throw failure;
+    } finally {
+      this.#waiting.delete(waiting.signal);
     }
+  }
+
+  /**
+   * The appliance is stopping: takes no new messages, and those not yet handed to the relay (waiting
+   * for a connection to open, e.g. to a relay that does not answer, for up to the connection and
+   * greeting timeouts) fail temporarily now; the outbox queues them again. A message whose SMTP
+   * transaction has begun finishes as always: taken back then, it might be sent twice.
+   */
+  beginClose(): void {
+    this.#closing = true;
+    const reason = this.#state.lastError ? ` (${this.#state.lastError})` : '';
+    for (const waiting of this.#waiting.values())
+      waiting.abort(new TemporaryFailure(`the appliance stopped before the relay took the message${reason}`));
+    this.#waiting.clear();
   }
 
   /** Connects and logs in to the relay, for health checks; throws TemporaryFailure when it cannot. */

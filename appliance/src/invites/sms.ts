@@ -263,6 +263,8 @@ export class SmsSender {
   #session: SmppSession | undefined;
   #bound = false;
   #closed = false;
+  /** The appliance is stopping (beginClose): no new messages, and none waits for a link. */
+  #closing = false;
   #reconnectDelay: number;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #enquireTimer: NodeJS.Timeout | undefined;
@@ -314,7 +316,7 @@ export class SmsSender {
    * accepted. Rejects with PermanentFailure (the status name) or TemporaryFailure (retry later).
    */
   async send(message: SmsMessage): Promise<{ providerIds: string[] }> {
-    if (this.#closed) throw new TemporaryFailure('the SMS adapter is closed');
+    if (this.#closed || this.#closing) throw new TemporaryFailure('the SMS adapter is closed');
     const destination = message.to.replace(/[\s-]/g, '');
     if (!/^\+?[1-9][0-9]{6,14}$/.test(destination)) {
       throw new PermanentFailure(
@@ -373,6 +375,29 @@ export class SmsSender {
       ...(this.#down ? { down: this.#down } : {}),
       ...(this.#lastOutage ? { lastOutage: this.#lastOutage } : {}),
     };
+  }
+
+  /**
+   * The appliance is stopping: takes no new messages, and those waiting for a link fail temporarily
+   * now (the outbox queues them again), and so do any left waiting if the link is lost from here on.
+   * A stop must not wait out queueTimeoutMs for a gateway that is down. While the link is bound the
+   * queue goes on: those parts only wait for the window or the rate limit, and failing one part of a
+   * long text would send its other parts twice. Parts the gateway has get their answer or their
+   * response timeout, as always: failing them early would send them twice.
+   */
+  beginClose(): void {
+    this.#closing = true;
+    if (!this.#bound) this.#failWaiting();
+  }
+
+  #failWaiting(): void {
+    for (const part of this.#queue.splice(0))
+      this.#fail(
+        part,
+        new TemporaryFailure(
+          `the appliance stopped while the SMPP link was down${this.#lastError ? ` (${this.#lastError})` : ''}`,
+        ),
+      );
   }
 
   /** Unbinds and closes the link; queued and outstanding messages fail temporarily (the outbox keeps them). */
@@ -640,6 +665,7 @@ export class SmsSender {
         ),
       );
     }
+    if (this.#closing) this.#failWaiting();
     if (this.#closed) return;
     const delay = this.#reconnectDelay * (0.75 + Math.random() * 0.5);
     this.#reconnectDelay = Math.min(this.#reconnectDelay * 2, this.#options.reconnect.maxMs);

@@ -46,6 +46,13 @@ function tempBrowser(browser: Browser, dir: string): TestBrowser {
 }
 
 /**
+ * A browser's environment: its home, and its runtime folder (where PulseAudio's client keeps its
+ * files; without one it leaves a pulse-* folder in /tmp on every start), inside the folder the
+ * test removes.
+ */
+const browserEnv = (dir: string) => ({ ...process.env, HOME: dir, XDG_RUNTIME_DIR: dir });
+
+/**
  * Debian's Firefox ESR over WebDriver BiDi. Besides the fake camera and microphone, two preferences
  * make it usable in a container without a sound card or network: a mock audio backend (otherwise
  * every AudioContext stays "suspended" and a microphone meter reads 0), and ICE on the loopback
@@ -60,7 +67,7 @@ export async function launchFirefox(options: { sound?: boolean } = {}): Promise<
     browser: 'firefox',
     executablePath: firefoxPath,
     headless: true,
-    env: { ...process.env, HOME: home },
+    env: browserEnv(home),
     extraPrefsFirefox: {
       'media.navigator.streams.fake': true,
       'media.navigator.permission.disabled': true,
@@ -81,7 +88,7 @@ export async function launchChromium(options: { media?: boolean; args?: string[]
       `--user-data-dir=${profile}`,
       ...(options.args ?? []),
     ],
-    env: { ...process.env, HOME: profile },
+    env: browserEnv(profile),
     headless: true,
   });
   return tempBrowser(browser, profile);

@@ -5,6 +5,7 @@
 // verification, mod_presence_identity — run only in a real deployment: here the clients send the
 // identity element themselves, as that module would add it.)
 import test from 'ava';
+import { toClinicTime } from '../../appliance/src/common/clock.ts';
 import { verifyToken } from '../../appliance/src/rooms/jitsi.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 import { hasStatus, mucClient, type MucClient } from '../helpers/muc-client.ts';
@@ -87,7 +88,7 @@ test('the room is created ahead of the start, participants are recognised by the
     t.deepEqual((await service.tick()).opened, [meeting.id], '15 minutes ahead: opened');
     t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().status, 'open');
     // The routine: staff join by clicking the patient's name in the calendar; now it leads into the room.
-    const week = await client.get(`/calendar?view=week&date=${new Date(meeting.startsAt).toISOString().slice(0, 10)}`);
+    const week = await client.get(`/calendar?view=week&date=${toClinicTime(new Date(meeting.startsAt)).date}`);
     t.regex(week.text, new RegExp(`<a class="patient" href="/meetings/${meeting.id}/room">Sara Lind</a>`));
 
     const [sara, , olle] = meeting.participants;
@@ -226,7 +227,7 @@ test('five minutes after the start an absent participant raises an alert with th
       'on the meeting page too',
     );
     t.regex(
-      (await client.get(`/calendar?view=week&date=${new Date(meeting.startsAt).toISOString().slice(0, 10)}`)).text,
+      (await client.get(`/calendar?view=week&date=${toClinicTime(new Date(meeting.startsAt)).date}`)).text,
       /<span class="mark problem">3 har inte anslutit: ring<\/span>/,
       'and in the calendar',
     );

@@ -229,6 +229,8 @@ test.serial(
     await eva.goto(`${world.app.url}/entry/waiting`);
     // The room is open (it opens 15 minutes before the start): the waiting room moves on by itself.
     await eva.waitForFunction(() => location.pathname === '/entry/meeting', { timeout: 15_000 });
+    // The address changes as the page begins to load: its words are read once they are there.
+    await eva.locator('main ::-p-text(Videon kan inte starta just nu)').waitHandle();
     const words = await textOf(eva);
     t.regex(words, /Videon kan inte starta just nu/);
     t.regex(words, /Ring mottagningen på 010-123 45 67/);

@@ -64,6 +64,8 @@ for (const name of ['Chromium', 'Firefox ESR']) {
     // Samverka's page hands the browser on to the provider, which asks once more and sends it back.
     await press(page, 'Ja, logga ut från Test-IdP');
     await page.waitForFunction(() => location.pathname === '/login' && location.search.includes('bye=true'));
+    // The address changes as the page begins to load: its words are read once they are there.
+    await page.locator('main ::-p-text(Du är utloggad.)').waitHandle();
     t.regex(await page.$eval('main', (el) => el.textContent ?? ''), /Du är utloggad\./);
     t.deepEqual(refusals, []);
 

@@ -1,14 +1,16 @@
 // The outbox records in batches, on SQLite and PostgreSQL: a batch's sends, retries and failures
 // one statement each, every row keeping its own reply, time and reason; many receipts in one
 // transaction (an unknown id among them changes nothing and holds nothing up); and two dispatchers
-// draining one queue through one SMSC, each claiming many rows at a time, never send a message twice.
+// draining one queue through one SMSC, each claiming many rows at a time, never send a message twice;
+// a code enqueued while a batch claims goes out at once, not at the next poll.
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { createDb, type Db } from '../../appliance/src/db/knex.ts';
-import { Dispatcher } from '../../appliance/src/invites/dispatcher.ts';
+import { Dispatcher, type DispatcherOptions } from '../../appliance/src/invites/dispatcher.ts';
 import { MailSender } from '../../appliance/src/invites/mail.ts';
 import {
   claim,
+  enqueue,
   recordFailures,
   recordReceipts,
   recordRetries,
@@ -31,6 +33,8 @@ const forReceipts = await everyDatabase();
 const forReceiptsTogether = await everyDatabase();
 // Two processes share one queue only on PostgreSQL (with SQLite one process sends).
 const postgres = process.env.TEST_DB === 'sqlite' ? undefined : await postgresDatabase();
+// The race between a batch's claim and another connection's enqueue needs a second connection.
+const forNotify = process.env.TEST_DB === 'sqlite' ? undefined : await postgresDatabase();
 
 /** How many messages have each status. */
 async function statuses(db: Db): Promise<Record<string, number>> {
@@ -50,7 +54,11 @@ interface Sender {
   changes: { message: OutboxMessage; status: string }[];
 }
 
-function startSender(database: TestDatabase, smsc: TestSmsc): Sender {
+function startSender(
+  database: TestDatabase,
+  smsc: TestSmsc,
+  options: Pick<DispatcherOptions, 'concurrency' | 'pollMs'> = {},
+): Sender {
   const db = createDb(database.url);
   const logs: string[] = [];
   const changes: Sender['changes'] = [];
@@ -73,6 +81,7 @@ function startSender(database: TestDatabase, smsc: TestSmsc): Sender {
     sms,
     onStatus: (message, status) => changes.push({ message, status }),
     log,
+    ...options,
   });
   return { db, sms, dispatcher, logs, changes };
 }
@@ -279,6 +288,69 @@ for (const database of postgres ? [postgres] : []) {
       } finally {
         for (const s of senders) await stopSender(s);
         await smsc.close();
+        await database.drop();
+      }
+    },
+  );
+}
+
+for (const database of forNotify ? [forNotify] : []) {
+  test.serial(
+    `a code enqueued while a batch claims and commits goes out at once, not at the next poll: the claim that missed it does not leave its lane drained (postgres)`,
+    async (t) => {
+      const db = createDb(database.url);
+      await db.migrate.latest();
+      // Each send recorded makes its batch's commit take a moment (a deferred trigger runs at
+      // COMMIT): room for another process's enqueue and notify to land between the batch's claim
+      // and the end of its commit, as they do on a busy appliance.
+      await db.raw(`
+        CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$;
+        CREATE CONSTRAINT TRIGGER slow_commit AFTER UPDATE ON outbox_messages
+          DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+          WHEN (OLD.status = 'sending' AND NEW.status = 'sent') EXECUTE FUNCTION slow_commit();`);
+      // One in flight, three claimed at a time: the loop claims three of these four, and the
+      // batch that records the second send claims the fourth, finding fewer than it asked for.
+      await queueCodes(db, dataKey, 4);
+      const smsc = await startSmsc();
+      // The poll is far away: only the notify can bring the new code out.
+      const sender = startSender(database, smsc, { concurrency: 1, pollMs: 10 * 60_000 });
+      let batchTx: string | undefined;
+      // Whether the code was enqueued and the dispatcher told before the batch had committed (its
+      // committed sends are told through onStatus, right after it applies its claim).
+      let notifiedDuringBatch: boolean | undefined;
+      sender.db.on('query', (q: { sql: string; __knexTxId?: string }) => {
+        if (batchTx || !q.__knexTxId || !/^update "outbox_messages" set "status" = \$1, "claimed_until"/.test(q.sql))
+          return;
+        batchTx = q.__knexTxId;
+        const toldBefore = sender.changes.length;
+        // Another request enqueues an SMS code now, on a connection of its own, and tells the
+        // dispatcher once it has committed: after the claim read the queue, before its batch ends.
+        void enqueue(db, dataKey, {
+          channel: 'sms',
+          kind: 'sms_code',
+          recipient: '+46709999999',
+          language: 'sv',
+          data: { minutes: 10 },
+          secret: '424242',
+        }).then(() => {
+          notifiedDuringBatch = sender.changes.length === toldBefore;
+          sender.dispatcher.notify();
+        });
+      });
+      try {
+        sender.dispatcher.start();
+        await until('the first four codes at the SMSC', () => smsc.arrivals.length >= 4);
+        t.true(notifiedDuringBatch, 'the code was enqueued between the claim and the end of its batch');
+        const code = await until('the code enqueued during the batch at the SMSC', () =>
+          smsc.arrivals.find((a) => codeOf(a) === '424242'),
+        );
+        t.truthy(code);
+        t.is(smsc.arrivals.length, 5, 'every message once');
+      } finally {
+        await stopSender(sender);
+        await smsc.close();
+        await db.destroy();
         await database.drop();
       }
     },

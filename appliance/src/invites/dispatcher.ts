@@ -117,8 +117,11 @@ type Outcome =
   | { message: ClaimedMessage; retry: Retry }
   | { message: ClaimedMessage; failure: Failure };
 
-/** Rows a batch's transaction claimed, for its lanes once it has committed. */
-type Claims = { lane: Lane; rows: ClaimedMessage[]; drained: boolean }[];
+/**
+ * Rows a batch's transaction claimed, for its lanes once it has committed; `drained` as its claim
+ * found it, and the lane's `wakeups` when that claim began.
+ */
+type Claims = { lane: Lane; rows: ClaimedMessage[]; drained: boolean; wakeups: number }[];
 
 /** A receipt waiting to be recorded; the SMS adapter acknowledges it when the promise settles. */
 interface PendingReceipt {
@@ -138,6 +141,12 @@ interface Lane {
   drained: boolean;
   /** A claim for this lane is under way (the loop's own, or in a batch's transaction): no second one. */
   claiming: boolean;
+  /**
+   * Counts the times something may have fallen due (enqueued, or the poll came). A claim that
+   * found too few rows says the lane is drained only if this did not change while it claimed: a
+   * message committed meanwhile may not be in what the claim read.
+   */
+  wakeups: number;
 }
 
 export class Dispatcher {
@@ -148,8 +157,8 @@ export class Dispatcher {
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
   readonly #lanes: Record<Channel, Lane> = {
-    sms: { ready: [], inFlight: 0, drained: false, claiming: false },
-    email: { ready: [], inFlight: 0, drained: false, claiming: false },
+    sms: { ready: [], inFlight: 0, drained: false, claiming: false, wakeups: 0 },
+    email: { ready: [], inFlight: 0, drained: false, claiming: false, wakeups: 0 },
   };
   // Outcomes and receipts wait here for the next batch: whatever arrived while the last one was
   // being written goes into one transaction.
@@ -224,8 +233,16 @@ export class Dispatcher {
 
   /** Something was enqueued: look again now instead of at the next poll. */
   notify(): void {
-    for (const lane of channelsOf(this.#lanes)) lane.drained = false;
+    this.#undrain();
     this.#poke();
+  }
+
+  /** Something may have fallen due on every lane: the next claim looks. */
+  #undrain(): void {
+    for (const lane of channelsOf(this.#lanes)) {
+      lane.drained = false;
+      lane.wakeups += 1;
+    }
   }
 
   /** Messages handed to a channel and not yet recorded, over both channels. */
@@ -241,7 +258,7 @@ export class Dispatcher {
       if (Date.now() - polledAt >= pollMs) {
         // Retries and reminders fall due without telling anyone: each poll looks again.
         polledAt = Date.now();
-        for (const lane of channelsOf(this.#lanes)) lane.drained = false;
+        this.#undrain();
       }
       this.#handOut();
       // A channel whose buffer fell below one window claims enough rows to fill its free slots and
@@ -254,10 +271,11 @@ export class Dispatcher {
         const room = this.#roomIn(lane, 0);
         if (room === 0 || this.#recording) continue;
         lane.claiming = true;
+        const wakeups = lane.wakeups;
         try {
           const rows = await claim(this.#o.db, this.#o.dataKey, { limit: room, leaseMs: this.#o.leaseMs, channel });
           lane.ready.push(...rows);
-          lane.drained = rows.length < room;
+          lane.drained = rows.length < room && lane.wakeups === wakeups;
           claimed += rows.length;
         } catch (error) {
           this.#o.log?.('error', `outbox: cannot claim messages: ${(error as Error).message}`);
@@ -292,9 +310,10 @@ export class Dispatcher {
       const room = this.#roomIn(lane, outcomes.filter((o) => o.message.channel === channel).length);
       if (room === 0) continue;
       lane.claiming = true;
+      const wakeups = lane.wakeups;
       try {
         const rows = await claim(trx, this.#o.dataKey, { limit: room, leaseMs: this.#o.leaseMs, channel });
-        claims.push({ lane, rows, drained: rows.length < room });
+        claims.push({ lane, rows, drained: rows.length < room, wakeups });
       } finally {
         lane.claiming = false;
       }
@@ -578,9 +597,10 @@ export class Dispatcher {
       }, recordRetryMs);
       return;
     }
-    for (const { lane, rows, drained } of recorded.claims) {
+    for (const { lane, rows, drained, wakeups } of recorded.claims) {
       lane.ready.push(...rows);
-      lane.drained = drained;
+      // Something enqueued while the batch claimed and committed may not be in what it read.
+      lane.drained = drained && lane.wakeups === wakeups;
     }
     this.#afterBatch(outcomes, receipts, recorded.sending, recorded.receipts, recorded.changes);
   }

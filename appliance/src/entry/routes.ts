@@ -364,7 +364,10 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const found = await current(request, h);
         if ('ended' in found) return found.ended;
         const lang = languageOf(request);
+        // Identified already, in another tab or before going back: the code page is behind them.
+        if (found.state.identifiedAt) return h.redirect('/entry');
         const { outcome, triesLeft } = await service.checkCode(found.invitation, request.payload.code);
+        if (outcome === 'identified') return h.redirect('/entry');
         if (outcome === 'ok') {
           const next = await nextStep(
             request,

@@ -109,9 +109,13 @@ export interface CodeMessenger {
   queued(): void;
 }
 
-/** A typed code's outcome; `triesLeft` counts the tries the code still has after this one. */
+/**
+ * A typed code's outcome; `triesLeft` counts the tries the code still has after this one.
+ * `identified`: the person was already identified (the code typed in another tab, or sent again
+ * after going back): nothing was compared, and the way on is open.
+ */
 export interface CodeCheck {
-  outcome: 'ok' | 'wrong' | 'expired' | 'exhausted';
+  outcome: 'ok' | 'identified' | 'wrong' | 'expired' | 'exhausted';
   triesLeft: number;
 }
 
@@ -311,6 +315,7 @@ export class EntryService {
       const taken = await store.takeCodeTry(trx, participant.id, person, limits.codeTries, now);
       if (!taken) {
         const state = await store.readEntryState(trx, participant.id, person);
+        if (state.identifiedAt) return { outcome: 'identified', triesLeft: 0 };
         const live = state.codeHash && state.codeExpiresAt && state.codeExpiresAt > now;
         return { outcome: live ? 'exhausted' : 'expired', triesLeft: 0 };
       }

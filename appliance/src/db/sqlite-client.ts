@@ -7,6 +7,12 @@
 // knex's own dialect. SQLite re-plans a kept statement by itself when the schema changes (a
 // migration), so a kept statement never runs against a stale table.
 //
+// Limits written out. SQLite plans with the value bound to a LIMIT or OFFSET, and a statement planned
+// with a bound value is prepared again whenever that value is bound: knex binds every `.first()`'s
+// `limit 1`, so each such query paid a fresh prepare (a session's look-up 25 µs where it needs 6).
+// The dialect writes integer limits and offsets into the SQL text instead; each value is a text of
+// its own, kept like any other.
+//
 // Shared commits. Once the appliance runs (`shareCommits`), a top-level `db.transaction(change)`
 // is handed to the group commit (group-commit.ts): it runs in a savepoint of a transaction shared
 // with the other changes and records waiting then, and resolves once that has committed. Callers
@@ -73,6 +79,60 @@ function statementFor(connection: Connection, sql: string): Statement {
   return statement;
 }
 
+/** A `?` of a LIMIT or OFFSET: where it stands in the SQL text, and which binding it takes. */
+interface LimitPlaceholder {
+  at: number;
+  binding: number;
+}
+
+/** By SQL text, the LIMIT and OFFSET placeholders in it (none for most). */
+const limitsBySql = new Map<string, LimitPlaceholder[]>();
+/** SQL texts analysed and remembered; beyond, the memory starts afresh (a `whereIn` makes new texts). */
+const limitTextsKept = 2000;
+
+/** The `?` placeholders that follow LIMIT or OFFSET, outside quoted strings and names. */
+export function limitPlaceholders(sql: string): LimitPlaceholder[] {
+  let found = limitsBySql.get(sql);
+  if (found) return found;
+  found = [];
+  let binding = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i];
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === "'" || c === '"' || c === '`') quote = c;
+    else if (c === '?') {
+      if (/\b(limit|offset)\s+$/i.test(sql.slice(Math.max(0, i - 12), i))) found.push({ at: i, binding });
+      binding += 1;
+    }
+  }
+  if (limitsBySql.size >= limitTextsKept) limitsBySql.clear();
+  limitsBySql.set(sql, found);
+  return found;
+}
+
+/** The statement with its integer LIMIT and OFFSET values written in, and the other bindings. */
+export function withLimitsWritten(sql: string, bindings: unknown[]): { sql: string; bindings: unknown[] } {
+  const places = limitPlaceholders(sql);
+  if (places.length === 0) return { sql, bindings };
+  const values = places.map((p) => bindings[p.binding]);
+  if (
+    !values.every(
+      (v) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) || (typeof v === 'bigint' && v >= 0n),
+    )
+  )
+    return { sql, bindings };
+  let text = '';
+  let from = 0;
+  places.forEach((p, i) => {
+    text += sql.slice(from, p.at) + String(values[i]);
+    from = p.at + 1;
+  });
+  const written = new Set(places.map((p) => p.binding));
+  return { sql: text + sql.slice(from), bindings: bindings.filter((_, i) => !written.has(i)) };
+}
+
 /** Where top-level transactions go once shared (the db plugin's GroupCommit). */
 export interface SharedCommits {
   change<T>(change: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
@@ -108,8 +168,8 @@ export class SqliteClient extends Client_BetterSQLite3 {
     // A statement with its own integer mode is left to knex: a kept statement would keep that mode.
     if (!obj.sql || !connection || this._optSafeIntegers(obj.options) !== undefined)
       return super._query(connection, obj);
-    const statement = statementFor(connection, obj.sql);
-    const bindings = this._formatBindings(obj.bindings);
+    const { sql, bindings } = withLimitsWritten(obj.sql, this._formatBindings(obj.bindings));
+    const statement = statementFor(connection, sql);
     if (statement.reader) {
       obj.response = statement.all(bindings);
       return obj;

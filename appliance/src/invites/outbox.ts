@@ -387,7 +387,9 @@ export async function recordFailures(trx: Db | Knex.Transaction, failures: Failu
         'id',
         part.map((f) => f.id),
       )
-      .whereIn('status', ['queued', 'sending', 'sent'])
+      // Not yet delivered or failed. Said as NOT IN so that SQLite finds the rows by id: an IN of
+      // statuses sent it walking every queued, sending and sent message by the status index.
+      .whereNotIn('status', ['delivered', 'failed'])
       .update({
         status: 'failed',
         claimed_until: null,
@@ -431,16 +433,18 @@ export async function recordReceipts(
     for (const ids of chunks(messageIds))
       await trx('outbox_messages').whereIn('id', ids).orderBy('id').forUpdate().select('id');
   }
-  // Each message still waiting for its receipts, once per part, with what each part has had.
+  // Each message still waiting for its receipts, once per part, with what each part has had. The
+  // status is checked here, not in the statement: with `status = 'sent'` beside the ids SQLite
+  // walked every sent message (every e-mail ever sent stays "sent") by the status index instead of
+  // finding these few by id (2 ms a batch at 20,000 messages, growing with the table).
   type PartRow = MessageRow & { part_id: string; part_receipt: Receipt | null };
   const parts: PartRow[] = [];
   for (const ids of chunks(messageIds)) {
     const rows: PartRow[] = await trx('outbox_messages as m')
       .join('outbox_provider_ids as p', 'p.message_id', 'm.id')
       .whereIn('m.id', ids)
-      .andWhere('m.status', 'sent')
       .select('m.*', 'p.provider_id as part_id', 'p.receipt as part_receipt');
-    parts.push(...rows);
+    parts.push(...rows.filter((r) => r.status === 'sent'));
   }
   const changed: ReceiptChange[] = [];
   // Parts of messages that stay "sent" keep their receipt for the batch that brings the last one.

@@ -1,10 +1,8 @@
 import test from 'ava';
-import { createDb, isSqlite, rawRows } from '../../appliance/src/db/knex.ts';
+import { createDb, isSqlite } from '../../appliance/src/db/knex.ts';
 import { everyDatabase, passEngine, sqliteDatabase } from '../helpers/databases.ts';
 
 const databases = await everyDatabase();
-// ava wants every test declared at once: the databases are made first.
-const forPlans = await everyDatabase();
 
 for (const database of databases) {
   test.serial(`migrations apply, roll back and apply again on ${database.kind}`, async (t) => {
@@ -45,32 +43,3 @@ if (passEngine() === 'sqlite')
       await database.drop();
     }
   });
-
-for (const database of forPlans) {
-  test.serial(
-    `the expired guest sessions every new one clears are found through an index on ${database.kind}`,
-    async (t) => {
-      const db = createDb(database.url);
-      try {
-        await db.migrate.latest();
-        // The statement insertGuestSession runs before each insert (entry/store.ts).
-        const expired = db('guest_sessions').where('expires_at', '<=', new Date().toISOString()).delete().toSQL();
-        const plan = await db.transaction(async (trx) => {
-          if (isSqlite(trx))
-            return (await rawRows<{ detail: string }>(trx, `explain query plan ${expired.sql}`, expired.bindings))
-              .map((r) => r.detail)
-              .join('\n');
-          // An empty table is read whole whatever the indexes: ask whether an index can serve.
-          await trx.raw('set local enable_seqscan = off');
-          return (await rawRows<{ 'QUERY PLAN': string }>(trx, `explain ${expired.sql}`, expired.bindings))
-            .map((r) => r['QUERY PLAN'])
-            .join('\n');
-        });
-        t.regex(plan, /guest_sessions_expires_at_index/, plan);
-      } finally {
-        await db.destroy();
-        await database.drop();
-      }
-    },
-  );
-}

@@ -545,7 +545,9 @@ export async function eraseMessageContacts(db: Db, meetingIds: string[]): Promis
   for (let i = 0; i < meetingIds.length; i += 500) {
     erased += await db('outbox_messages')
       .whereIn('meeting_id', meetingIds.slice(i, i + 500))
-      .whereIn('status', ['sent', 'delivered', 'failed'])
+      // Done with (sent, delivered or failed), said as NOT IN: an IN of those statuses sent SQLite
+      // along the status index through nearly every message, instead of these meetings' own.
+      .whereNotIn('status', ['queued', 'sending'])
       .whereNot('recipient', '')
       .update({ recipient: '', data: '{}', secret_sealed: null });
   }

@@ -1,0 +1,110 @@
+// Reads of tables that grow for as long as the appliance runs (the outbox, participants, guest
+// sessions) find their rows through an index, on both engines. SQLite plans without statistics
+// (the appliance never runs ANALYZE: with STAT4, which better-sqlite3 builds in, a statement planned
+// from statistics is prepared again whenever a bound value changes), so a column without an index,
+// or a status beside the ids, can send it through the whole table: fast in every test, slow after
+// a few years. Each case runs the product's own function, takes the statement it made, and reads
+// its plan; PostgreSQL is asked with sequential scans switched off, so a plan there that still
+// reads the table whole has no index to use.
+import { randomBytes, randomUUID } from 'node:crypto';
+import test from 'ava';
+import type { Knex } from 'knex';
+import { clientOf, createDb, isSqlite, rawRows, type Db } from '../../appliance/src/db/knex.ts';
+import { insertGuestSession } from '../../appliance/src/entry/store.ts';
+import { eraseMessageContacts, recentMessages } from '../../appliance/src/invites/outbox.ts';
+import { findPatient } from '../../appliance/src/meetings/patients.ts';
+import { everyDatabase } from '../helpers/databases.ts';
+
+interface Case {
+  what: string;
+  /** Runs the product's function; a failure after its statement was made does not matter here. */
+  run(db: Db): Promise<unknown>;
+  /** The statement whose plan is read. */
+  statement: RegExp;
+  /** The index its plan must name. */
+  index: string;
+}
+
+const cases: Case[] = [
+  {
+    what: 'a new guest session clears the expired ones',
+    run: (db) =>
+      insertGuestSession(db, {
+        participantId: randomUUID(),
+        person: 'main',
+        meetingId: randomUUID(),
+        sessionHash: randomBytes(32).toString('hex'),
+        expiresAt: new Date(Date.now() + 3_600_000),
+      }),
+    statement: /^delete from "?`?guest_sessions/,
+    index: 'guest_sessions_expires_at_index',
+  },
+  {
+    what: 'the outbox and status pages list the latest messages',
+    run: (db) => recentMessages(db, 200),
+    statement: /^select .* from .?outbox_messages.? order by/,
+    index: 'outbox_messages_created_at_index',
+  },
+  {
+    what: "the log extract finds a patient's rows by birth date and number",
+    run: (db) => findPatient(db, randomBytes(32), 'Sara Lind', '191212121212'),
+    statement: /from .?participants.? where/,
+    index: 'participants_personal_number_masked_index',
+  },
+  {
+    what: "retention erases the contact data of old meetings' messages",
+    // A day's purge: many meetings at once (with a few, SQLite takes their index anyway).
+    run: (db) =>
+      eraseMessageContacts(
+        db,
+        Array.from({ length: 50 }, () => randomUUID()),
+      ),
+    statement: /^update .?outbox_messages/,
+    index: 'outbox_messages_meeting_id_index',
+  },
+];
+
+/** The plan of a statement as the engine would run it. */
+async function planOf(db: Db, sql: string, bindings: readonly Knex.RawBinding[]): Promise<string> {
+  if (isSqlite(db))
+    return (await rawRows<{ detail: string }>(db, `explain query plan ${sql}`, bindings))
+      .map((r) => r.detail)
+      .join('\n');
+  // knex hands PostgreSQL its own $1 placeholders: the driver's connection runs the statement as made.
+  const client = clientOf(db);
+  const connection = (await client.acquireConnection()) as {
+    query(sql: string, values?: unknown): Promise<{ rows: { 'QUERY PLAN': string }[] }>;
+  };
+  try {
+    await connection.query('begin');
+    await connection.query('set local enable_seqscan = off');
+    const { rows } = await connection.query(`explain ${sql}`, bindings);
+    return rows.map((r) => r['QUERY PLAN']).join('\n');
+  } finally {
+    await connection.query('rollback');
+    await client.releaseConnection(connection);
+  }
+}
+
+for (const database of await everyDatabase()) {
+  const db = createDb(database.url);
+  test.before(() => db.migrate.latest());
+  test.after.always(async () => {
+    await db.destroy();
+    await database.drop();
+  });
+  for (const c of cases)
+    test.serial(`${c.what}: through ${c.index} (${database.kind})`, async (t) => {
+      const made: { sql: string; bindings: Knex.RawBinding[] }[] = [];
+      const keep = (q: { sql: string; bindings?: Knex.RawBinding[] }) => {
+        if (c.statement.test(q.sql)) made.push({ sql: q.sql, bindings: q.bindings ?? [] });
+      };
+      db.on('query', keep);
+      await c.run(db).catch(() => undefined);
+      db.off('query', keep);
+      const [first] = made;
+      if (!first) return t.fail(`no statement like ${String(c.statement)}`);
+      const plan = await planOf(db, first.sql, first.bindings);
+      t.true(plan.includes(c.index), `${first.sql}\n=> ${plan}`);
+    });
+}

@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import test from 'ava';
 import { auditActions } from '../../appliance/src/audit/index.ts';
 import { stringKeys } from '../../appliance/src/http/i18n.ts';
-import { findAudit } from '../../appliance/src/audit/store.ts';
+import { findAccesses, findAudit, insertAudit } from '../../appliance/src/audit/store.ts';
 import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
@@ -69,4 +70,27 @@ test('every action the log can record has words in Swedish and English for the v
       lang,
     );
   }
+});
+
+test("the log extract's search reads the log a slice of ids at a time and finds what one read finds, oldest first", async (t) => {
+  const db = app.server.app.db;
+  const { staff } = await app.staff('clinician', 'Skivor');
+  const [meeting, participant, other] = [randomUUID(), randomUUID(), randomUUID()];
+  const who = { staffId: staff.id, staffRole: 'clinician', unitId: staff.unitId };
+  const at = (minute: number) => new Date(Date.UTC(2026, 0, 12, 8, minute));
+  await insertAudit(db, { ...who, action: 'meeting.read', meetingId: meeting }, at(0));
+  await insertAudit(db, { ...who, action: 'meeting.read', meetingId: other }, at(1));
+  await insertAudit(db, { ...who, action: 'meeting.list', details: { meetingIds: [other, meeting] } }, at(2));
+  await insertAudit(db, { action: 'meeting.read', meetingId: meeting }, at(3)); // no one's: not an access
+  for (let i = 0; i < 5; i++)
+    await insertAudit(db, { ...who, action: 'meeting.list', details: { meetingIds: [other] } }, at(4 + i));
+  await insertAudit(db, { ...who, action: 'participant.remove', meetingId: other, participantId: participant }, at(9));
+  await insertAudit(db, { ...who, action: 'meeting.update', meetingId: meeting }, at(10));
+  const about = { meetingIds: [meeting], participantIds: [participant] };
+  const whole = await findAccesses(db, about);
+  t.deepEqual(
+    whole.map((r) => r.action),
+    ['meeting.read', 'meeting.list', 'participant.remove', 'meeting.update'],
+  );
+  for (const slice of [1, 2, 3, 7]) t.deepEqual(await findAccesses(db, about, slice), whole, `slices of ${slice}`);
 });

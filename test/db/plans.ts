@@ -10,6 +10,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import test from 'ava';
 import type { Knex } from 'knex';
 import { clientOf, createDb, isSqlite, rawRows, type Db } from '../../appliance/src/db/knex.ts';
+import { findAccesses } from '../../appliance/src/audit/store.ts';
 import { insertGuestSession } from '../../appliance/src/entry/store.ts';
 import { eraseMessageContacts, recentMessages } from '../../appliance/src/invites/outbox.ts';
 import { findPatient } from '../../appliance/src/meetings/patients.ts';
@@ -21,8 +22,8 @@ interface Case {
   run(db: Db): Promise<unknown>;
   /** The statement whose plan is read. */
   statement: RegExp;
-  /** The index its plan must name. */
-  index: string;
+  /** The index its plan must name (one of these: the engines name a primary key each their own way). */
+  index: string[];
 }
 
 const cases: Case[] = [
@@ -37,19 +38,19 @@ const cases: Case[] = [
         expiresAt: new Date(Date.now() + 3_600_000),
       }),
     statement: /^delete from "?`?guest_sessions/,
-    index: 'guest_sessions_expires_at_index',
+    index: ['guest_sessions_expires_at_index'],
   },
   {
     what: 'the outbox and status pages list the latest messages',
     run: (db) => recentMessages(db, 200),
     statement: /^select .* from .?outbox_messages.? order by/,
-    index: 'outbox_messages_created_at_index',
+    index: ['outbox_messages_created_at_index'],
   },
   {
     what: "the log extract finds a patient's rows by birth date and number",
     run: (db) => findPatient(db, randomBytes(32), 'Sara Lind', '191212121212'),
     statement: /from .?participants.? where/,
-    index: 'participants_personal_number_masked_index',
+    index: ['participants_personal_number_masked_index'],
   },
   {
     what: "retention erases the contact data of old meetings' messages",
@@ -60,7 +61,13 @@ const cases: Case[] = [
         Array.from({ length: 50 }, () => randomUUID()),
       ),
     statement: /^update .?outbox_messages/,
-    index: 'outbox_messages_meeting_id_index',
+    index: ['outbox_messages_meeting_id_index'],
+  },
+  {
+    what: "the log extract's search of the audit log reads a slice of ids at a time",
+    run: (db) => findAccesses(db, { meetingIds: [randomUUID()], participantIds: [randomUUID()] }),
+    statement: /^select \* from .?audit_log.? where .?id.? > /,
+    index: ['INTEGER PRIMARY KEY (rowid>? AND rowid<?)', 'Index Scan using audit_log_pkey'],
   },
 ];
 
@@ -94,7 +101,7 @@ for (const database of await everyDatabase()) {
     await database.drop();
   });
   for (const c of cases)
-    test.serial(`${c.what}: through ${c.index} (${database.kind})`, async (t) => {
+    test.serial(`${c.what}: through ${c.index.join(' or ')} (${database.kind})`, async (t) => {
       const made: { sql: string; bindings: Knex.RawBinding[] }[] = [];
       const keep = (q: { sql: string; bindings?: Knex.RawBinding[] }) => {
         if (c.statement.test(q.sql)) made.push({ sql: q.sql, bindings: q.bindings ?? [] });
@@ -105,6 +112,9 @@ for (const database of await everyDatabase()) {
       const [first] = made;
       if (!first) return t.fail(`no statement like ${String(c.statement)}`);
       const plan = await planOf(db, first.sql, first.bindings);
-      t.true(plan.includes(c.index), `${first.sql}\n=> ${plan}`);
+      t.true(
+        c.index.some((name) => plan.includes(name)),
+        `${first.sql}\n=> ${plan}`,
+      );
     });
 }

@@ -9,12 +9,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import test from 'ava';
 import type { Knex } from 'knex';
-import { clientOf, createDb, isSqlite, rawRows, type Db } from '../../appliance/src/db/knex.ts';
+import { createDb, type Db } from '../../appliance/src/db/knex.ts';
 import { findAccesses } from '../../appliance/src/audit/store.ts';
 import { insertGuestSession } from '../../appliance/src/entry/store.ts';
 import { eraseMessageContacts, recentMessages } from '../../appliance/src/invites/outbox.ts';
 import { findPatient } from '../../appliance/src/meetings/patients.ts';
 import { everyDatabase } from '../helpers/databases.ts';
+import { planOf } from '../helpers/plans.ts';
 
 interface Case {
   what: string;
@@ -70,28 +71,6 @@ const cases: Case[] = [
     index: ['INTEGER PRIMARY KEY (rowid>? AND rowid<?)', 'Index Scan using audit_log_pkey'],
   },
 ];
-
-/** The plan of a statement as the engine would run it. */
-async function planOf(db: Db, sql: string, bindings: readonly Knex.RawBinding[]): Promise<string> {
-  if (isSqlite(db))
-    return (await rawRows<{ detail: string }>(db, `explain query plan ${sql}`, bindings))
-      .map((r) => r.detail)
-      .join('\n');
-  // knex hands PostgreSQL its own $1 placeholders: the driver's connection runs the statement as made.
-  const client = clientOf(db);
-  const connection = (await client.acquireConnection()) as {
-    query(sql: string, values?: unknown): Promise<{ rows: { 'QUERY PLAN': string }[] }>;
-  };
-  try {
-    await connection.query('begin');
-    await connection.query('set local enable_seqscan = off');
-    const { rows } = await connection.query(`explain ${sql}`, bindings);
-    return rows.map((r) => r['QUERY PLAN']).join('\n');
-  } finally {
-    await connection.query('rollback');
-    await client.releaseConnection(connection);
-  }
-}
 
 for (const database of await everyDatabase()) {
   const db = createDb(database.url);

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import type { Knex } from 'knex';
-import { createDb, rawRows, type Db } from '../../appliance/src/db/knex.ts';
+import { createDb, type Db } from '../../appliance/src/db/knex.ts';
 import { Dispatcher, type DispatcherOptions } from '../../appliance/src/invites/dispatcher.ts';
 import { MailSender } from '../../appliance/src/invites/mail.ts';
 import {
@@ -28,6 +28,7 @@ import {
   type TestDatabase,
 } from '../helpers/databases.ts';
 import { toDate } from '../../appliance/src/db/values.ts';
+import { planOf } from '../helpers/plans.ts';
 import { present } from '../helpers/present.ts';
 import { startSmsc, type Answer, type TestSmsc } from '../helpers/smsc.ts';
 import { until } from '../helpers/wait.ts';
@@ -40,7 +41,7 @@ const forReceipts = await everyDatabase();
 const forReceiptsTogether = await everyDatabase();
 // Two processes share one queue only on PostgreSQL (with SQLite one process sends).
 const postgres = process.env.TEST_DB === 'sqlite' ? undefined : await postgresDatabase();
-// The race between a batch's claim and another connection's enqueue needs a second connection.
+// The race between a batch's claim and another connection's enqueue, on a database of its own.
 const forNotify = process.env.TEST_DB === 'sqlite' ? undefined : await postgresDatabase();
 
 /** How many messages have each status. */
@@ -404,9 +405,7 @@ if (passEngine() === 'sqlite')
       db.off('query', keep);
       t.true(statements.length >= 3, statements.map((s) => s.sql).join('\n'));
       for (const { sql, bindings } of statements) {
-        const plan = (await rawRows<{ detail: string }>(db, `explain query plan ${sql}`, bindings))
-          .map((r) => r.detail)
-          .join(' | ');
+        const plan = await planOf(db, sql, bindings);
         t.notRegex(plan, /outbox_messages_claim_order|SCAN (m|outbox_messages)\b/, `${sql}\n=> ${plan}`);
       }
       t.deepEqual(await statuses(db), { delivered: 8, failed: 6, sent: 2 }, 'and they do what they did');

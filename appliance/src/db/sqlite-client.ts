@@ -91,7 +91,7 @@ const limitsBySql = new Map<string, LimitPlaceholder[]>();
 const limitTextsKept = 2000;
 
 /** The `?` placeholders that follow LIMIT or OFFSET, outside quoted strings and names. */
-export function limitPlaceholders(sql: string): LimitPlaceholder[] {
+function limitPlaceholders(sql: string): LimitPlaceholder[] {
   let found = limitsBySql.get(sql);
   if (found) return found;
   found = [];

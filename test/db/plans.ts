@@ -1,5 +1,5 @@
 // Reads of tables that grow for as long as the appliance runs (the outbox, participants, guest
-// sessions) find their rows through an index, on both engines. SQLite plans without statistics
+// sessions, the audit log) find their rows through an index, on both engines. SQLite plans without statistics
 // (the appliance never runs ANALYZE: with STAT4, which better-sqlite3 builds in, a statement planned
 // from statistics is prepared again whenever a bound value changes), so a column without an index,
 // or a status beside the ids, can send it through the whole table: fast in every test, slow after
@@ -10,9 +10,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import test from 'ava';
 import type { Knex } from 'knex';
 import { createDb, type Db } from '../../appliance/src/db/knex.ts';
-import { findAccesses } from '../../appliance/src/audit/store.ts';
+import { findAccesses, findAudit } from '../../appliance/src/audit/store.ts';
 import { insertGuestSession } from '../../appliance/src/entry/store.ts';
-import { eraseMessageContacts, recentMessages } from '../../appliance/src/invites/outbox.ts';
+import { eraseMessageContacts, queueStats, recentMessages } from '../../appliance/src/invites/outbox.ts';
 import { findPatient } from '../../appliance/src/meetings/patients.ts';
 import { everyDatabase } from '../helpers/databases.ts';
 import { planOf } from '../helpers/plans.ts';
@@ -25,6 +25,8 @@ interface Case {
   statement: RegExp;
   /** The index its plan must name (one of these: the engines name a primary key each their own way). */
   index: string[];
+  /** What each of the plan's reads of the table (SQLite: each SEARCH line) must also keep to. */
+  eachRead?: { line: RegExp; must: RegExp };
 }
 
 const cases: Case[] = [
@@ -65,10 +67,31 @@ const cases: Case[] = [
     index: ['outbox_messages_meeting_id_index'],
   },
   {
+    what: "the audit viewer searched by action alone reads that action's newest records",
+    run: (db) => findAudit(db, { action: 'audit.extract', limit: 200 }),
+    statement: /^select .* from .?audit_log.? where/,
+    index: ['audit_log_action_id_index'],
+  },
+  {
+    what: 'the audit viewer searched by staff member reads their newest records, without sorting them all',
+    run: (db) => findAudit(db, { staffId: randomUUID(), limit: 200 }),
+    statement: /^select .* from .?audit_log.? where/,
+    index: ['audit_log_staff_id_id_index'],
+  },
+  {
+    what: "the status page counts the last day's failed messages",
+    run: (db) => queueStats(db),
+    statement: /failed_at/,
+    index: ['outbox_messages_failed_at_index'],
+  },
+  {
     what: "the log extract's search of the audit log reads a slice of ids at a time",
     run: (db) => findAccesses(db, { meetingIds: [randomUUID()], participantIds: [randomUUID()] }),
     statement: /^select \* from .?audit_log.? where .?id.? > /,
-    index: ['INTEGER PRIMARY KEY (rowid>? AND rowid<?)', 'Index Scan using audit_log_pkey'],
+    // SQLite may instead read the meeting's, the participant's and the listings' records each by
+    // its index (MULTI-INDEX OR), each of them within the slice's ids.
+    index: ['INTEGER PRIMARY KEY (rowid>? AND rowid<?)', 'Index Scan using audit_log_pkey', 'MULTI-INDEX OR'],
+    eachRead: { line: /^(SEARCH|SCAN) audit_log/, must: /\b(rowid|id)>\? AND (rowid|id)<\?\)/ },
   },
 ];
 
@@ -95,5 +118,9 @@ for (const database of await everyDatabase()) {
         c.index.some((name) => plan.includes(name)),
         `${first.sql}\n=> ${plan}`,
       );
+      const { eachRead } = c;
+      if (eachRead)
+        for (const line of plan.split('\n').filter((l) => eachRead.line.test(l)))
+          t.regex(line, eachRead.must, `${first.sql}\n=> ${plan}`);
     });
 }

@@ -1,8 +1,9 @@
 // The outbox records in batches, on SQLite and PostgreSQL: a batch's sends, retries and failures
-// one statement each, every row keeping its own reply, time and reason; many receipts in one
-// transaction (an unknown id among them changes nothing and holds nothing up); and two dispatchers
-// draining one queue through one SMSC, each claiming many rows at a time, never send a message twice;
-// a code enqueued while a batch claims goes out at once, not at the next poll.
+// one statement each, every row keeping its own reply, time and reason (and the status page counting
+// them); many receipts in one transaction (an unknown id among them changes nothing and holds
+// nothing up); and two dispatchers draining one queue through one SMSC, each claiming many rows at a
+// time, never send a message twice; a code enqueued while a batch claims goes out at once, not at the
+// next poll.
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import type { Knex } from 'knex';
@@ -12,6 +13,7 @@ import { MailSender } from '../../appliance/src/invites/mail.ts';
 import {
   claim,
   enqueue,
+  queueStats,
   recordFailures,
   recordReceipts,
   recordRetries,
@@ -160,6 +162,9 @@ for (const database of forOutcomes) {
         t.like(row(f), { status: 'failed', last_error: '550 5.1.1 no such mailbox', secret_sealed: null });
         t.like(row(g), { status: 'failed', last_error: 'gave up after 12 attempts: 421 busy' });
         t.truthy(row(f).failed_at);
+        // The status page's counts: the two failures are the last day's, and no longer two days on.
+        t.deepEqual(await queueStats(db), { queued: 0, retrying: 2, sending: 0, failedLastDay: 2 });
+        t.is((await queueStats(db, new Date(Date.now() + 2 * 86_400_000))).failedLastDay, 0);
       } finally {
         await db.destroy();
         await database.drop();

@@ -94,3 +94,34 @@ test("the log extract's search reads the log a slice of ids at a time and finds 
   );
   for (const slice of [1, 2, 3, 7]) t.deepEqual(await findAccesses(db, about, slice), whole, `slices of ${slice}`);
 });
+
+test("the log extract's search starts at the meetings' bookings, or at the log's beginning when one of them has no booking record", async (t) => {
+  const db = app.server.app.db;
+  const { staff } = await app.staff('clinician', 'Början');
+  const [meeting, patient, unbooked] = [randomUUID(), randomUUID(), randomUUID()];
+  const who = { staffId: staff.id, staffRole: 'clinician', unitId: staff.unitId };
+  const at = (minute: number) => new Date(Date.UTC(2025, 5, 2, 10, minute));
+  // Records about a meeting or its patient written before the booking's cannot be: here they show
+  // where the search began.
+  await insertAudit(db, { ...who, action: 'meeting.read', participantId: patient }, at(0));
+  await insertAudit(db, { ...who, action: 'meeting.list', details: { meetingIds: [meeting, unbooked] } }, at(1));
+  await insertAudit(db, { ...who, action: 'meeting.book', meetingId: meeting }, at(2));
+  await insertAudit(db, { ...who, action: 'meeting.list', details: { meetingIds: [meeting] } }, at(3));
+  await insertAudit(db, { ...who, action: 'meeting.update', meetingId: meeting, participantId: patient }, at(4));
+  // A meeting whose first record is not its booking (booked before records were kept, or the
+  // booking's record purged).
+  await insertAudit(db, { ...who, action: 'meeting.read', meetingId: unbooked }, at(5));
+  const about = { meetingIds: [meeting], participantIds: [patient] };
+  const fromBooking = await findAccesses(db, about);
+  t.deepEqual(
+    fromBooking.map((r) => r.action),
+    ['meeting.book', 'meeting.list', 'meeting.update'],
+  );
+  for (const slice of [1, 2, 3, 7])
+    t.deepEqual(await findAccesses(db, about, slice), fromBooking, `slices of ${slice}`);
+  // With that meeting too, nothing tells where its accesses begin: the whole log is searched.
+  t.deepEqual(
+    (await findAccesses(db, { meetingIds: [meeting, unbooked], participantIds: [patient] })).map((r) => r.action),
+    ['meeting.read', 'meeting.list', 'meeting.book', 'meeting.list', 'meeting.update', 'meeting.read'],
+  );
+});

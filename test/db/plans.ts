@@ -85,6 +85,12 @@ const cases: Case[] = [
     index: ['outbox_messages_failed_at_index'],
   },
   {
+    what: "the log extract's search finds the meetings' booking records, where it starts",
+    run: (db) => findAccesses(db, { meetingIds: [randomUUID(), randomUUID()], participantIds: [randomUUID()] }),
+    statement: /from .?audit_log.? where .?meeting_id.? = .* order by/,
+    index: ['audit_log_meeting_id_index'],
+  },
+  {
     what: "the log extract's search of the audit log reads a slice of ids at a time",
     run: (db) => findAccesses(db, { meetingIds: [randomUUID()], participantIds: [randomUUID()] }),
     statement: /^select \* from .?audit_log.? where .?id.? > /,

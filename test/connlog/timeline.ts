@@ -101,7 +101,14 @@ test('a meeting from booking to its end leaves the expected timeline entries in 
     all.find((e) => e.type === 'techtest'),
     'the tech test in the timeline',
   );
-  t.like(tested.details, { verdict: 'good', camera: 'yes', rttMs: 42, browser: 'Chrome 126', os: 'Linux' });
+  t.like(tested.details, {
+    verdict: 'good',
+    person: 'main',
+    camera: 'yes',
+    rttMs: 42,
+    browser: 'Chrome 126',
+    os: 'Linux',
+  });
   const cameraError = present(
     all.find((e) => e.type === 'client_cameraError'),
     'the camera error in the timeline',

@@ -5,7 +5,7 @@ import test from 'ava';
 import Boom from '@hapi/boom';
 import { techTestRoutes } from '../../appliance/src/techtest/routes.ts';
 import { latestResult } from '../../appliance/src/techtest/store.ts';
-import type { Subject } from '../../appliance/src/techtest/model.ts';
+import { participantSubject, testTaker, type Subject } from '../../appliance/src/techtest/model.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
 import { present } from '../helpers/present.ts';
 
@@ -371,4 +371,12 @@ test('the entry path can mount the same test for a participant, who is refused w
   const result = await latestResult(app.server.app.db, { type: 'participant', id: participant['x-test-participant'] });
   t.is(result?.id, stored.json().id);
   t.is((await guest.get('/m/techtest/ice', asApi)).status, 403);
+});
+
+test("a participant's test subject names them, or their proxy, and reads back as who took the test", (t) => {
+  const id = '6f1c2b9e-4c1a-4f3e-9b7a-2d5e8c0a1f34';
+  for (const person of ['main', 'proxy'] as const)
+    t.deepEqual(testTaker(participantSubject({ participantId: id, person })), { participantId: id, person });
+  t.is(participantSubject({ participantId: id, person: 'proxy' }).id, `${id}:proxy`);
+  t.is(testTaker({ type: 'staff_session', id: 'a-session' }), undefined);
 });

@@ -11,7 +11,7 @@ import type { GroupCommit } from '../db/group-commit.ts';
 import type { EventBus } from '../events.ts';
 import { messagesOf } from '../invites/index.ts';
 import { findParticipant, listChanges, type MeetingChange } from '../meetings/index.ts';
-import { latestResult, type Subject } from '../techtest/index.ts';
+import { latestResult, testTaker, type Subject } from '../techtest/index.ts';
 import type { Details, NewEntry } from './model.ts';
 import { insertEntries, insertEntry } from './store.ts';
 
@@ -152,12 +152,13 @@ export class Recorder {
       'techtest.completed',
       async (trx, { subject, resultId, verdict }: { subject: Subject; resultId: string; verdict: string }) => {
         // A staff member's test belongs to their login, not to a meeting.
-        if (subject.type !== 'participant') return;
-        const [participantId = '', proxy] = subject.id.split(':');
+        const taker = testTaker(subject);
+        if (!taker) return;
+        const { participantId, person } = taker;
         const meetingId = subject.meetingId ?? (await findParticipant(trx, participantId))?.meetingId;
         if (!meetingId) return;
         const result = await latestResult(trx, subject);
-        const details: Details = { verdict, person: proxy ? 'proxy' : 'main' };
+        const details: Details = { verdict, person };
         if (result && result.id === resultId) {
           Object.assign(details, {
             camera: result.camera,

@@ -4,8 +4,7 @@
 import type { Db } from '../db/knex.ts';
 import { t } from '../http/i18n.ts';
 import type { FactsProvider, ParticipantFact } from '../meetings/index.ts';
-import { latestResult } from '../techtest/index.ts';
-import { participantSubject } from './routes.ts';
+import { latestResult, participantSubject } from '../techtest/index.ts';
 import { entryStatesOf } from './store.ts';
 
 export function entryFacts(db: Db): FactsProvider {

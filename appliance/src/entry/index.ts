@@ -1,7 +1,7 @@
 // The entry plugin: the way in for patients, proxies and guests, from the one-time link through
 // the name check, the SMS code and the technical test to the waiting room.
 import type { Plugin, Server } from '@hapi/hapi';
-import type { Subject } from '../techtest/index.ts';
+import { testTaker, type Subject } from '../techtest/index.ts';
 import { registerGuestAuth } from './auth.ts';
 import { entryRoutes, type RoomClock } from './routes.ts';
 import { entryStaffRoutes } from './staff.ts';
@@ -53,8 +53,9 @@ export const plugin: Plugin<void> = {
 
     // A participant's test moves their status in the test's own transaction (a part of its event).
     bus.part('techtest.completed', async (trx, { subject }: { subject: Subject }) => {
-      if (subject.type !== 'participant') return;
-      const [participantId = ''] = subject.id.split(':');
+      const taker = testTaker(subject);
+      if (!taker) return;
+      const { participantId } = taker;
       const meetingId = subject.meetingId ?? (await findParticipant(trx, participantId))?.meetingId;
       if (meetingId) await bus.emitIn(trx, 'participant.status', { meetingId, participantId, status: 'tech_tested' });
     });

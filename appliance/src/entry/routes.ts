@@ -8,7 +8,14 @@ import { openEventStream } from '../http/sse.ts';
 import { languageCookie, languageOf, speakBookedLanguage, t, type Language } from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
 import { fieldOf, objectOf, route } from '../http/route.ts';
-import { latestResult, techTestPage, techTestRoutes, type Subject, type TechTestMount } from '../techtest/index.ts';
+import {
+  latestResult,
+  participantSubject,
+  techTestPage,
+  techTestRoutes,
+  type Subject,
+  type TechTestMount,
+} from '../techtest/index.ts';
 import { sessionRead, guestCookie, type GuestIdentity } from './auth.ts';
 import { checkBrowser } from './browser.ts';
 import { identifyRoutes } from './identify.ts';
@@ -35,11 +42,6 @@ const tokenHeaders = (response: { header(name: string, value: string): unknown }
   response.header('referrer-policy', 'no-referrer');
   response.header('cache-control', 'no-store');
 };
-
-export const participantSubject = (identity: Pick<GuestIdentity, 'participantId' | 'person'>): Subject => ({
-  type: 'participant',
-  id: identity.person === 'proxy' ? `${identity.participantId}:proxy` : identity.participantId,
-});
 
 function base(request: Request, invitation: Invitation | undefined, title: string) {
   const lang = languageOf(request);

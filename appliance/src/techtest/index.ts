@@ -54,7 +54,8 @@ export const plugin: Plugin<void> = {
 export { techTestPage, techTestRoutes, type TechTestMount } from './routes.ts';
 export { latestResult } from './store.ts';
 export { staffSessionSubject } from './service.ts';
-export type { Subject, TechTestResult } from './model.ts';
+export { participantSubject, testTaker } from './model.ts';
+export type { Subject, TechTestResult, TestTaker } from './model.ts';
 
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
 export { describeUserAgent } from './useragent.ts';

@@ -15,6 +15,25 @@ export interface Subject {
   meetingId?: string;
 }
 
+/** Who takes a participant's test: the participant, or their proxy (a patient's representative). */
+export interface TestTaker {
+  participantId: string;
+  person: 'main' | 'proxy';
+}
+
+/** A participant's test subject: their id, with ":proxy" when their proxy takes the test. */
+export const participantSubject = (taker: TestTaker): Subject => ({
+  type: 'participant',
+  id: taker.person === 'proxy' ? `${taker.participantId}:proxy` : taker.participantId,
+});
+
+/** Who took a participant's test (participantSubject read back); undefined for a staff member's. */
+export function testTaker(subject: Subject): TestTaker | undefined {
+  if (subject.type !== 'participant') return undefined;
+  const [participantId = '', person] = subject.id.split(':');
+  return { participantId, person: person === 'proxy' ? 'proxy' : 'main' };
+}
+
 export const cameraAnswers = ['yes', 'no', 'unavailable'] as const;
 export type CameraAnswer = (typeof cameraAnswers)[number];
 export const microphoneAnswers = ['detected', 'silent', 'unavailable'] as const;

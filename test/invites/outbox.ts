@@ -58,6 +58,14 @@ const calendarOf = (mail: ParsedMail) =>
 const patientAlone = () =>
   booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' }] });
 
+/** A booking with the patient alone, invited by SMS, who also gave an e-mail address (the fallback). */
+const patientWithAddress = () =>
+  booking({
+    participants: [
+      { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', email: 'sara@example.se', identification: 'sms' },
+    ],
+  });
+
 async function setup(
   options: {
     smscAnswer?: Parameters<typeof startSmsc>[0];
@@ -226,21 +234,7 @@ test('an SMS the network cannot deliver goes by e-mail when the person gave an a
     { smscAnswer: (_, i) => ({ id: `u${i}`, receipt: { id: `u${i}`, stat: 'UNDELIV', err: '001' } }) },
     async ({ app, relay }) => {
       const { client } = await loggedIn(app);
-      const meeting = (
-        await client.request('POST', '/api/v1/meetings', {
-          json: booking({
-            participants: [
-              {
-                kind: 'patient',
-                name: 'Sara Lind',
-                mobile: '070-123 45 67',
-                email: 'sara@example.se',
-                identification: 'sms',
-              },
-            ],
-          }),
-        })
-      ).json();
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientWithAddress() })).json();
       const failed = await messageWhere(app, meeting.id, (m) => m.channel === 'sms' && m.status === 'failed');
       t.regex(failed.lastError ?? '', /undeliverable/);
       const mail = await relay.waitForMail(1);
@@ -250,6 +244,31 @@ test('an SMS the network cannot deliver goes by e-mail when the person gave an a
       t.is(fallback.fallbackOf, failed.id);
     },
   );
+});
+
+test('a receipt that says the SMS is on its way (ENROUTE, ACCEPTD) is not a failure: no e-mail in its place, and the delivery that follows counts', async (t) => {
+  // Gateways and aggregators report a message they handed on to the operator before the phone has
+  // it (SMPP 3.4 appendix B: ENROUTE; many use ACCEPTD); Kannel counts both as buffered, not failed.
+  await withAppliance({ smscAnswer: (_, i) => ({ id: `e${i}` }) }, async ({ app, relay, smsc }) => {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientWithAddress() })).json();
+    const sent = await messageWhere(app, meeting.id, (m) => m.channel === 'sms' && m.status === 'sent');
+    t.is(smsc.arrivals.length, 2, 'the invitation is two parts');
+    // Each receipt is answered once it is recorded.
+    t.is(await smsc.receipt('e0', 'ENROUTE'), 0);
+    t.is(await smsc.receipt('e1', 'ACCEPTD'), 0);
+    const meanwhile = await messagesOf(app.server.app.db, { meetingId: meeting.id });
+    t.deepEqual(
+      meanwhile.map((m) => [m.channel, m.status]),
+      [['sms', 'sent']],
+      'still on its way: not failed, and no e-mail in its place',
+    );
+    t.is(await smsc.receipt('e0', 'DELIVRD'), 0);
+    t.is(await smsc.receipt('e1', 'DELIVRD'), 0);
+    const delivered = await messageWhere(app, meeting.id, (m) => m.id === sent.id && m.status !== 'sent');
+    t.is(delivered.status, 'delivered');
+    t.is(relay.received.length, 0);
+  });
 });
 
 test('a permanent gateway error without an e-mail address leaves the failed SMS, with its reason, for staff to call', async (t) => {

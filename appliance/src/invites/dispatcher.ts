@@ -445,7 +445,8 @@ export class Dispatcher {
   }
 
   /**
-   * A delivery receipt from the SMS gateway: delivered, or failed with the network's reason. The
+   * A delivery receipt from the SMS gateway: delivered, or failed with the network's reason (one that
+   * says the message is still on its way changes nothing and is acknowledged at once). The
    * returned promise settles when the receipt is recorded (in the next batch), and only then does
    * the SMS adapter acknowledge it: a receipt is never lost with a process that dies before
    * recording it.
@@ -456,6 +457,8 @@ export class Dispatcher {
    * some SMS is between the gateway's answer and its send record, so only then does it wait.
    */
   receipt(receipt: DeliveryReceipt): Promise<void> {
+    // On its way, not yet delivered or failed: nothing to record; the final receipt follows.
+    if (receipt.status === 'pending') return Promise.resolve();
     const delivered = receipt.status === 'delivered';
     const of: ReceiptOf = {
       providerId: receipt.providerId,

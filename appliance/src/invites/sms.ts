@@ -175,7 +175,12 @@ export function normaliseMessageId(id: string, radix: IdRadix | 'auto' = 'auto')
   return text;
 }
 
+// ENROUTE and ACCEPTD say the message is on its way (handed on to the operator) rather than how it
+// ended: gateways and aggregators send them before the final receipt, and Kannel counts both as
+// buffered. Taking them for failures would send an e-mail in place of an SMS that then arrives.
 const receiptStatus: Record<string, ReceiptStatus> = {
+  ENROUTE: 'pending',
+  ACCEPTD: 'pending',
   DELIVRD: 'delivered',
   UNDELIV: 'undeliverable',
   EXPIRED: 'expired',
@@ -185,10 +190,12 @@ const receiptStatus: Record<string, ReceiptStatus> = {
 
 /** SMPP 3.4 message_state TLV values, for gateways that send the state only as a TLV. */
 const messageState: Record<number, ReceiptStatus> = {
+  1: 'pending',
   2: 'delivered',
   3: 'expired',
   4: 'deleted',
   5: 'undeliverable',
+  6: 'pending',
   8: 'rejected',
 };
 
@@ -205,7 +212,7 @@ export function parseReceipt(
     (stat ? receiptStatus[stat] : undefined) ??
     (tlvs.messageState !== undefined ? messageState[tlvs.messageState] : undefined) ??
     'unknown';
-  const failed = status !== 'delivered' && status !== 'unknown';
+  const failed = status !== 'delivered' && status !== 'pending' && status !== 'unknown';
   return { id, stat, status, ...(failed && err ? { error: `${stat ?? 'state'} err:${err}` } : {}) };
 }
 

@@ -261,6 +261,27 @@ export async function releaseClaims(db: Db, messages: ClaimedMessage[]): Promise
   return released;
 }
 
+/**
+ * Extends the claims of messages a channel still holds (waiting for its throttle, window or link),
+ * so that no other claim takes them over and sends them a second time. Only while each claim is
+ * still this one's and the message still sending; returns the ids whose claim now holds until `until`.
+ */
+export async function renewClaims(db: Db, messages: ClaimedMessage[], until: Date): Promise<Set<string>> {
+  const renewed = new Set<string>();
+  for (const [from, group] of groupBy(messages, (m) => m.claimedUntil.getTime())) {
+    for (const ids of chunks(group.map((m) => m.id))) {
+      const rows: { id: string }[] = await db('outbox_messages')
+        .whereIn('id', ids)
+        .andWhere({ status: 'sending' })
+        .andWhere('claimed_until', iso(new Date(from)))
+        .update({ claimed_until: iso(until) })
+        .returning('id');
+      for (const row of rows) renewed.add(row.id);
+    }
+  }
+  return renewed;
+}
+
 /** What a channel said about a message it took: the ids to match receipts with, and its reply. */
 export interface Sent {
   id: string;

@@ -271,6 +271,24 @@ test('a receipt that says the SMS is on its way (ENROUTE, ACCEPTD) is not a fail
   });
 });
 
+test('a gateway that gives hex ids and decimal receipts (SMPP_MESSAGE_IDS=hex-decimal): a receipt whose hex id has digits only finds its SMS', async (t) => {
+  // "123456" in a submit_sm_resp is 1193046 in the receipt; by looking alone it reads as decimal,
+  // and the receipt would find nothing: the SMS stays "sent", delivered or not, with no e-mail in
+  // its place. The adapter can be told the radixes; the appliance takes them from the environment.
+  const hexIds = ['123456', '123457'];
+  await withAppliance(
+    { smscAnswer: (_, i) => ({ id: hexIds[i] ?? 'ABCDEF' }), env: { SMPP_MESSAGE_IDS: 'hex-decimal' } },
+    async ({ app, smsc }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+      const sent = await messageWhere(app, meeting.id, (m) => m.status === 'sent');
+      t.is(smsc.arrivals.length, 2, 'the invitation is two parts');
+      for (const id of hexIds) t.is(await smsc.receipt(String(parseInt(id, 16)), 'DELIVRD'), 0);
+      t.is((await messageWhere(app, meeting.id, (m) => m.id === sent.id)).status, 'delivered');
+    },
+  );
+});
+
 test('a permanent gateway error without an e-mail address leaves the failed SMS, with its reason, for staff to call', async (t) => {
   await withAppliance({ smscAnswer: () => ({ status: smpp.errors.ESME_RINVDSTADR }) }, async ({ app, relay }) => {
     const { client } = await loggedIn(app);

@@ -35,6 +35,13 @@ export function smppPdu(command: string, fields: Record<string, unknown>): SmppP
 /** How the gateway writes message ids: in submit_sm_resp and in the receipts it sends later. */
 export type IdRadix = 'hex' | 'decimal';
 
+/** SMPP_MESSAGE_IDS as the adapter's option: `hex-decimal` is hex in submit_sm_resp and decimal in receipts. */
+export function messageIdsOption(setting: 'auto' | IdRadix | `${IdRadix}-${IdRadix}`): SmsOptions['messageIds'] {
+  if (setting === 'auto') return 'auto';
+  const [submit, receipt = submit] = setting.split('-') as [IdRadix, IdRadix?];
+  return { submit, receipt };
+}
+
 export interface SmsOptions {
   /** smpp://system_id:password@host:port (ssmpp:// for TLS; the gateway's certificate is always verified). */
   url: string;

@@ -25,6 +25,7 @@ import { Templates } from '../../appliance/src/invites/templates.ts';
 import {
   everyDatabase,
   passEngine,
+  withDatabase,
   postgresDatabase,
   sqliteDatabase,
   type TestDatabase,
@@ -46,6 +47,7 @@ const postgres = process.env.TEST_DB === 'sqlite' ? undefined : await postgresDa
 // The race between a batch's claim and another connection's enqueue, on a database of its own.
 const forNotify = process.env.TEST_DB === 'sqlite' ? undefined : await postgresDatabase();
 const forLease = await everyDatabase();
+const forReusedIds = await everyDatabase();
 
 /** How many messages have each status. */
 async function statuses(db: Db): Promise<Record<string, number>> {
@@ -233,6 +235,34 @@ for (const database of forReceipts) {
         await db.destroy();
         await database.drop();
       }
+    },
+  );
+}
+
+for (const database of forReusedIds) {
+  test.serial(
+    `an id the gateway gives again (its counter started over) is the new part's alone: an old part's receipt does not count for it (${database.kind})`,
+    async (t) => {
+      await withDatabase(database, async (db) => {
+        await db.migrate.latest();
+        await queueCodes(db, dataKey, 2);
+        const [old, fresh] = await claim(db, dataKey, { limit: 2, leaseMs: 60_000, channel: 'sms' });
+        // An old message of two parts: one part's receipt came, the other's never did.
+        await db.transaction((trx) =>
+          recordSends(trx, [{ id: present(old, 'the old message').id, providerIds: ['5000', '5001'] }]),
+        );
+        await db.transaction((trx) =>
+          recordReceipts(trx, [{ providerId: '5000', receipt: 'delivered', reason: null }]),
+        );
+        // The gateway restarted and numbers from 5000 again: the new message's first part is 5000.
+        const id = present(fresh, 'the new message').id;
+        await db.transaction((trx) => recordSends(trx, [{ id, providerIds: ['5000', '5002'] }]));
+        const recorded = await db.transaction((trx) =>
+          recordReceipts(trx, [{ providerId: '5002', receipt: 'delivered', reason: null }]),
+        );
+        t.deepEqual(recorded.changed, [], 'one part of two delivered: still waiting for the other');
+        t.is((await db('outbox_messages').where({ id }).first()).status, 'sent');
+      });
     },
   );
 }

@@ -356,8 +356,10 @@ export async function recordSends(trx: Knex.Transaction, sends: Sent[], now = ne
         secret_sealed: null,
       });
   }
+  // An id the gateway gives again (its counter started over) is the new part's alone: the merge
+  // clears a receipt an old part of that id was holding, or it would count for the new message.
   const links = sends.flatMap((s) =>
-    s.providerIds.map((providerId) => ({ provider_id: providerId, message_id: s.id })),
+    s.providerIds.map((providerId) => ({ provider_id: providerId, message_id: s.id, receipt: null })),
   );
   for (const part of chunks(links)) await trx('outbox_provider_ids').insert(part).onConflict('provider_id').merge();
 }

@@ -210,6 +210,29 @@ test('a reschedule and a cancellation reach everyone, the e-mails keeping the ca
   });
 });
 
+test('a meeting made longer at the same start: the SMS names the new end and the old, not the same time twice', async (t) => {
+  await withAppliance({}, async ({ app, smsc }) => {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+    await waitForArrivals(smsc, 2);
+    const longer = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
+      json: { version: meeting.version, durationMinutes: 60 },
+    });
+    t.is(longer.status, 200, longer.text);
+    await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.kind === 'rescheduled' && m.status !== 'queued' && m.status !== 'sending',
+    );
+    const text = smsc.arrivals.slice(2).map(textOf).join('');
+    const times = present(/kl\. (\S+) \(tidigare .* kl\. (\S+)\)/.exec(text), `the new and previous time in "${text}"`);
+    t.not(times[1], times[2], 'what changed is visible');
+    t.regex(text, /kl\. \d\d:\d\d-\d\d:\d\d \(tidigare .* kl\. \d\d:\d\d-\d\d:\d\d\)/);
+    // A hyphen, not a dash: the SMS stays GSM 03.38 (an en dash would make it UCS-2, twice the parts).
+    for (const a of smsc.arrivals.slice(2)) t.is(a.pdu.data_coding, 0);
+  });
+});
+
 test('a re-sent invitation carries a new link and the old one stops working', async (t) => {
   await withAppliance({}, async ({ app, smsc }) => {
     const { client } = await loggedIn(app);

@@ -32,6 +32,9 @@ export interface RoomClock {
   isEnded(invitation: Invitation, now?: Date): boolean;
 }
 
+/** How long a browser keeps the guest cookie: browsers keep none longer than 400 days. */
+const guestCookieDays = 365;
+
 const token = Joi.string()
   .max(64)
   .pattern(/^[A-Za-z0-9_-]+$/);
@@ -303,16 +306,10 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         // The tech test, the usual next step, is the answer itself: a redirect would cost a round trip.
         speakBookedLanguage(request, participant.language);
         const response = next === testMount.path ? techTestPage(request, h, testMount) : h.redirect(next);
-        if (result.session)
-          response.state(guestCookie, result.session, {
-            ttl: Math.max(
-              60_000,
-              result.invitation.meeting.startsAt.getTime() +
-                result.invitation.meeting.durationMinutes * 60_000 +
-                2 * 3600_000 -
-                Date.now(),
-            ),
-          });
+        // The browser keeps the cookie long: a meeting may be moved days or months on after the guest
+        // came in. The session it names ends with the meeting (and moves with it): that is what lets
+        // the browser in.
+        if (result.session) response.state(guestCookie, result.session, { ttl: guestCookieDays * 86_400_000 });
         return response;
       },
     }),

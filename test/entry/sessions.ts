@@ -97,17 +97,20 @@ test('a guest who came in before the meeting was moved to a later day still hold
   );
 });
 
-// Fails: the waiting room's stream follows room.opened and room.ended only; a cancellation emits
-// neither, so the page waits on and, at the old opening time, announces the room open.
-test.failing('a guest in the waiting room hears at once that the meeting was cancelled', async (t) => {
+/** Olle has come in two days ahead and sits in the waiting room, its page listening to the room. */
+async function olleWaiting() {
   const { client } = await loggedIn(app);
   const { meeting, path } = await bookWithOlle(client, inDays(2));
   const browser = app.client();
-  t.is((await olleEnters(browser, path)).status, 200);
+  await olleEnters(browser, path);
   const stream = await eventStream(browser, '/entry/waiting/events');
-  t.is(stream.res.status, 200);
+  await stream.read(/event: room\n/);
+  return { client, meeting, browser, stream };
+}
+
+test('a guest in the waiting room hears at once that the meeting was cancelled', async (t) => {
+  const { client, meeting, browser, stream } = await olleWaiting();
   const { read } = stream;
-  await read(/event: room\n/);
   t.regex(stream.received, /"open":false,"ended":false/);
   const cancelled = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
     json: { version: meeting.version, reason: 'Patienten är inlagd' },
@@ -120,4 +123,23 @@ test.failing('a guest in the waiting room hears at once that the meeting was can
   ]);
   stream.close();
   t.true(told, 'the waiting room says the meeting is cancelled');
+  // The page reloads into the page that says it.
+  const page = await browser.get('/entry/waiting');
+  t.is(page.status, 410);
+  t.regex(page.text, /Mötet är inställt/);
+});
+
+test('a guest in the waiting room who is taken off the meeting hears it at once', async (t) => {
+  const { client, meeting, browser, stream } = await olleWaiting();
+  const olle = present(meeting.participants[1], 'Olle, booked') as { id: string };
+  const removed = await client.request(
+    'DELETE',
+    `/api/v1/meetings/${meeting.id}/participants/${olle.id}?version=${meeting.version}`,
+    { headers: { 'x-csrf-token': client.crumb! } },
+  );
+  t.is(removed.status, 200, removed.text);
+  await stream.read(/"cancelled":true/);
+  stream.close();
+  t.regex(stream.received, /"cancelled":true/);
+  t.is((await browser.get('/entry/waiting')).status, 410);
 });

@@ -471,7 +471,19 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const offEnded = bus.follow('room.ended', ({ meetingId }) => {
           if (meetingId === invitation.meeting.id) tell({ ended: true });
         });
-        unsubscribe = () => (offOpened(), offEnded());
+        // Cancelled, or this person taken off it: the page reloads into the page that says so. Without
+        // this the stream would wait on and, at the old opening time, announce the room open.
+        const goneNow = () => {
+          clearInterval(timer);
+          stream.send('room', { open: false, ended: true, cancelled: true });
+        };
+        const offCancelled = bus.follow('meeting.cancelled', ({ meetingId }) => {
+          if (meetingId === invitation.meeting.id) goneNow();
+        });
+        const offRemoved = bus.follow('participant.removed', ({ participantId }) => {
+          if (participantId === invitation.participant.id) goneNow();
+        });
+        unsubscribe = () => (offOpened(), offEnded(), offCancelled(), offRemoved());
         return response;
       },
     }),

@@ -12,6 +12,25 @@ import { findGuestSession } from './store.ts';
 
 export const guestCookie = 'samverka_guest';
 
+/**
+ * A browser keeps a session for each way in it took, its current one first: a social worker or a
+ * parent invited to several meetings enters them all from one browser, and each link still knows it.
+ */
+const sessionsKept = 8;
+
+/** The sessions the guest cookie holds, the current one first (none for a cookie not ours). */
+export function heldSessions(value: unknown): string[] {
+  if (typeof value !== 'string' || value.length > sessionsKept * 65) return [];
+  return value
+    .split('.')
+    .filter((s) => /^[\w-]{1,64}$/.test(s))
+    .slice(0, sessionsKept);
+}
+
+/** The cookie's value with `session` as the current one, before the others the browser holds. */
+export const withCurrent = (session: string, held: string[]): string =>
+  [session, ...held.filter((s) => s !== session)].slice(0, sessionsKept).join('.');
+
 export interface GuestIdentity {
   participantId: string;
   person: LinkPerson;
@@ -46,9 +65,9 @@ export function registerGuestAuth(server: Server): void {
   });
   server.auth.scheme('guest-session', () => ({
     async authenticate(request, h) {
-      const value = request.state[guestCookie];
-      if (typeof value !== 'string' || value.length > 100) throw Boom.unauthorized(null, 'guest');
-      const session = await findGuestSession(server.app.db, sha256(value));
+      const [current] = heldSessions(request.state[guestCookie]);
+      if (!current) throw Boom.unauthorized(null, 'guest');
+      const session = await findGuestSession(server.app.db, sha256(current));
       if (!session) throw Boom.unauthorized('The guest session has ended', 'guest');
       const attendance = await findAttendance(server.app.db, session.participantId);
       readFor.set(request, { attendance, state: session.state });

@@ -16,7 +16,7 @@ import {
   type Subject,
   type TechTestMount,
 } from '../techtest/index.ts';
-import { sessionRead, guestCookie, type GuestIdentity } from './auth.ts';
+import { guestCookie, heldSessions, sessionRead, withCurrent, type GuestIdentity } from './auth.ts';
 import { checkBrowser } from './browser.ts';
 import { identifyRoutes } from './identify.ts';
 import { linkPath } from './links.ts';
@@ -32,8 +32,25 @@ export interface RoomClock {
   isEnded(invitation: Invitation, now?: Date): boolean;
 }
 
-/** How long a browser keeps the guest cookie: browsers keep none longer than 400 days. */
-const guestCookieDays = 365;
+/**
+ * How long a browser keeps the guest cookie: long, since a meeting may be moved days or months on
+ * after the guest came in (browsers keep none longer than 400 days). The sessions it names end with
+ * their meetings (and move with them): they are what lets the browser in.
+ */
+const guestCookieTtl = 365 * 86_400_000;
+
+/** The sessions this browser holds (auth.ts), the current one first. */
+const sessionsIn = (request: Request): string[] => heldSessions(request.state[guestCookie]);
+
+/** Makes `session` the browser's current one, keeping the others it holds (other meetings' ways in). */
+const makeCurrent = <R extends { state(name: string, value: string, options: { ttl: number }): unknown }>(
+  request: Request,
+  response: R,
+  session: string,
+): R => {
+  response.state(guestCookie, withCurrent(session, sessionsIn(request)), { ttl: guestCookieTtl });
+  return response;
+};
 
 const token = Joi.string()
   .max(64)
@@ -219,10 +236,10 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         },
       },
       async handler(request, h) {
-        const value = request.state[guestCookie] as string | undefined;
-        const found = await service.lookup(request.params.token, value);
+        const found = await service.lookup(request.params.token, sessionsIn(request));
         if (!found.ok) return problemPage(request, h, found.problem, found.invitation);
-        if (found.mine) return h.redirect('/entry');
+        // Entered from this browser before: back in, to this link's meeting.
+        if (found.held !== undefined) return makeCurrent(request, h.redirect('/entry'), found.held);
         const browser = checkBrowser(headerText(request, 'user-agent'));
         if (!browser.ok) return browserPage(request, h, browser.browser, found.invitation, request.params.token);
         return linkPage(request, h, found.invitation, request.params.token);
@@ -253,18 +270,18 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
           // language, with the token still only in the form. This response already speaks it.
           request.state[languageCookie] = chosen;
           const browser = checkBrowser(headerText(request, 'user-agent'));
-          const found = await service.lookup(value, request.state[guestCookie] as string | undefined);
+          const found = await service.lookup(value, sessionsIn(request));
           const page = !found.ok
             ? problemPage(request, h, found.problem, found.invitation)
-            : found.mine
-              ? h.redirect('/entry')
+            : found.held !== undefined
+              ? makeCurrent(request, h.redirect('/entry'), found.held)
               : browser.ok
                 ? linkPage(request, h, found.invitation, value)
                 : browserPage(request, h, browser.browser, found.invitation, value);
           return page.state(languageCookie, chosen);
         }
         if (name.trim() === '') {
-          const found = await service.lookup(value, request.state[guestCookie] as string | undefined);
+          const found = await service.lookup(value, sessionsIn(request));
           if (!found.ok) return problemPage(request, h, found.problem, found.invitation);
           return linkPage(
             request,
@@ -275,7 +292,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
             400,
           );
         }
-        const result = await service.enter(value, name, request.state[guestCookie] as string | undefined);
+        const result = await service.enter(value, name, sessionsIn(request));
         if (!result.ok) {
           const invitation = result.invitation && (await service.withUnit(result.invitation));
           if (result.problem === 'mismatch') {
@@ -293,7 +310,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const { participant, person } = result.invitation;
         // Entering by name identifies a guest invited without identification; others go on to theirs.
         const identified = participant.identification === 'none';
-        const next = !result.session
+        const next = !result.fresh
           ? '/entry'
           : identified && clock.isEnded(result.invitation)
             ? '/entry/waiting'
@@ -306,11 +323,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         // The tech test, the usual next step, is the answer itself: a redirect would cost a round trip.
         speakBookedLanguage(request, participant.language);
         const response = next === testMount.path ? techTestPage(request, h, testMount) : h.redirect(next);
-        // The browser keeps the cookie long: a meeting may be moved days or months on after the guest
-        // came in. The session it names ends with the meeting (and moves with it): that is what lets
-        // the browser in.
-        if (result.session) response.state(guestCookie, result.session, { ttl: guestCookieDays * 86_400_000 });
-        return response;
+        return makeCurrent(request, response, result.session);
       },
     }),
     route({

@@ -117,7 +117,6 @@ async function olleWaiting() {
 
 test('a guest in the waiting room hears at once that the meeting was cancelled', async (t) => {
   const { client, meeting, browser, stream } = await olleWaiting();
-  const { read } = stream;
   t.regex(stream.received, /"open":false,"ended":false/);
   const cancelled = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
     json: { version: meeting.version, reason: 'Patienten är inlagd' },
@@ -125,7 +124,7 @@ test('a guest in the waiting room hears at once that the meeting was cancelled',
   t.is(cancelled.status, 200);
   // What the waiting room tells next: the meeting is off (not, at the old opening time, that the room opened).
   const told = await Promise.race([
-    read(/"cancelled":true/).then(() => true),
+    stream.read(/"cancelled":true/).then(() => true),
     new Promise<false>((resolve) => setTimeout(() => resolve(false), 10_000).unref()),
   ]);
   stream.close();

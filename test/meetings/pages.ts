@@ -274,16 +274,15 @@ test('the meeting page receives status changes as server-sent events', async (t)
   const { client } = await loggedIn(app);
   const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
   const stream = await eventStream(client, `/meetings/${meeting.id}/events`);
-  const { res, read } = stream;
-  t.is(res.status, 200);
-  t.regex(res.headers.get('content-type')!, /^text\/event-stream/);
-  await read(/retry: \d+/);
+  t.is(stream.res.status, 200);
+  t.regex(stream.res.headers.get('content-type')!, /^text\/event-stream/);
+  await stream.read(/retry: \d+/);
   app.server.app.bus.emit('participant.status', {
     meetingId: meeting.id,
     participantId: meeting.participants[0].id,
     status: 'joined',
   });
-  await read(/"status":"joined"/);
+  await stream.read(/"status":"joined"/);
   t.regex(
     stream.received,
     /event: meeting\ndata: \{"type":"participant.status","meetingId":"[^"]+","participantId":"[^"]+","status":"joined"\}/,
@@ -291,7 +290,7 @@ test('the meeting page receives status changes as server-sent events', async (t)
   await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[1].id}/resend`, {
     json: { version: meeting.version },
   });
-  await read(/invitation.resend/);
+  await stream.read(/invitation.resend/);
   t.pass();
   stream.close();
   const page = await client.get(`/meetings/${meeting.id}`);

@@ -60,13 +60,15 @@ if (waiting) {
       open: isOpen,
       ended: isEnded,
       cancelled,
+      moved,
     } = JSON.parse(String(event.data)) as {
       open: boolean;
       ended?: boolean;
       cancelled?: boolean;
+      moved?: boolean;
     };
-    if (cancelled) {
-      // Cancelled, or this person taken off the meeting: the page itself says so, in its words.
+    if (cancelled || moved) {
+      // Cancelled, this person taken off the meeting, or moved: the page itself says so, in its words.
       clearInterval(timer);
       events.close();
       location.reload();

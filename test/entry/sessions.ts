@@ -149,3 +149,17 @@ test('a guest in the waiting room who is taken off the meeting hears it at once'
   t.regex(stream.received, /"cancelled":true/);
   t.is((await browser.get('/entry/waiting')).status, 410);
 });
+
+test('a guest in the waiting room when the meeting is moved is shown the new time', async (t) => {
+  const { client, meeting, browser, stream } = await olleWaiting();
+  const startsAt = inDays(5);
+  const moved = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
+    json: { version: meeting.version, startsAt },
+  });
+  t.is(moved.status, 200, moved.text);
+  // The page reloads (not, at the old opening time, that the room opened) and waits for the new time.
+  await stream.read(/"moved":true/);
+  stream.close();
+  t.regex(stream.received, /"open":false,"ended":false,"moved":true/);
+  t.is(await opensOn(browser), startsAt.slice(0, 10));
+});

@@ -484,19 +484,23 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const offEnded = bus.follow('room.ended', ({ meetingId }) => {
           if (meetingId === invitation.meeting.id) tell({ ended: true });
         });
-        // Cancelled, or this person taken off it: the page reloads into the page that says so. Without
-        // this the stream would wait on and, at the old opening time, announce the room open.
-        const goneNow = () => {
+        // Cancelled, this person taken off it, or moved: the page reloads into the page that says so
+        // (or shows the new time). This stream knows the meeting as it started: without this it would
+        // wait on and, at the old opening time, announce the room open.
+        const changed = (news: { ended: boolean; cancelled?: boolean; moved?: boolean }) => {
           clearInterval(timer);
-          stream.send('room', { open: false, ended: true, cancelled: true });
+          stream.send('room', { open: false, ...news });
         };
         const offCancelled = bus.follow('meeting.cancelled', ({ meetingId }) => {
-          if (meetingId === invitation.meeting.id) goneNow();
+          if (meetingId === invitation.meeting.id) changed({ ended: true, cancelled: true });
         });
         const offRemoved = bus.follow('participant.removed', ({ participantId }) => {
-          if (participantId === invitation.participant.id) goneNow();
+          if (participantId === invitation.participant.id) changed({ ended: true, cancelled: true });
         });
-        unsubscribe = () => (offOpened(), offEnded(), offCancelled(), offRemoved());
+        const offMoved = bus.follow('meeting.rescheduled', ({ meetingId }) => {
+          if (meetingId === invitation.meeting.id) changed({ ended: false, moved: true });
+        });
+        unsubscribe = () => (offOpened(), offEnded(), offCancelled(), offRemoved(), offMoved());
         return response;
       },
     }),

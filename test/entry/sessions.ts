@@ -40,11 +40,11 @@ async function bookWithOlle(clinician: Client, startsAt = inDays(2)) {
   return { meeting, path: await mailedPath(relay, email) };
 }
 
-/** Olle opens his link in his browser and types his name. */
-async function olleEnters(browser: Client, path: string) {
+/** Olle (or another guest) opens his link in his browser and types his name. */
+async function olleEnters(browser: Client, path: string, name = 'Olle Socialsekreterare') {
   await browser.get(path, { 'user-agent': chrome });
   return browser.request('POST', '/j', {
-    form: { crumb: browser.crumb ?? '', token: path.slice(3), name: 'Olle Socialsekreterare' },
+    form: { crumb: browser.crumb ?? '', token: path.slice(3), name },
     headers: { 'user-agent': chrome },
   });
 }
@@ -162,4 +162,36 @@ test('a guest in the waiting room when the meeting is moved is shown the new tim
   stream.close();
   t.regex(stream.received, /"open":false,"ended":false,"moved":true/);
   t.is(await opensOn(browser), startsAt.slice(0, 10));
+});
+
+test('a guest booked in English who is taken off the meeting is told so in English', async (t) => {
+  const { client } = await loggedIn(app);
+  const email = `john.${Math.random().toString(36).slice(2)}@school.example`;
+  const meeting = (
+    await client.request('POST', '/api/v1/meetings', {
+      json: booking({
+        participants: [
+          { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' },
+          { kind: 'guest', name: 'John Smith', email, identification: 'none', language: 'en' },
+        ],
+      }),
+    })
+  ).json();
+  const path = await mailedPath(relay, email);
+  const browser = app.client();
+  t.is((await olleEnters(browser, path, 'John Smith')).status, 200);
+  const john = present(meeting.participants[1], 'John, booked') as { id: string };
+  const removed = await client.request(
+    'DELETE',
+    `/api/v1/meetings/${meeting.id}/participants/${john.id}?version=${meeting.version}`,
+    { headers: { 'x-csrf-token': client.crumb! } },
+  );
+  t.is(removed.status, 200, removed.text);
+  // His next page, and his link opened again, speak his language.
+  const next = await browser.get('/entry');
+  t.is(next.status, 410);
+  t.regex(next.text, /The meeting is cancelled/);
+  const link = await app.client().get(path, { 'user-agent': chrome });
+  t.is(link.status, 410);
+  t.regex(link.text, /The link is no longer valid/);
 });

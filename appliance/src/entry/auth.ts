@@ -5,7 +5,7 @@ import Boom from '@hapi/boom';
 import type { Request, Server } from '@hapi/hapi';
 import { sha256 } from '../crypto.ts';
 import { speakBookedLanguage } from '../http/i18n.ts';
-import { findAttendance } from '../meetings/index.ts';
+import { findAttendance, findParticipant } from '../meetings/index.ts';
 import type { LinkPerson } from './links.ts';
 import type { SessionRead } from './service.ts';
 import { findGuestSession } from './store.ts';
@@ -71,8 +71,14 @@ export function registerGuestAuth(server: Server): void {
       if (!session) throw Boom.unauthorized('The guest session has ended', 'guest');
       const attendance = await findAttendance(server.app.db, session.participantId);
       readFor.set(request, { attendance, state: session.state });
-      // Every page after the name check speaks the booking's language, error pages included.
-      speakBookedLanguage(request, attendance?.participant.language);
+      // Every page after the name check speaks the booking's language, error pages included (also
+      // the one that tells a person taken off the meeting, whose participant is read for it).
+      speakBookedLanguage(
+        request,
+        attendance
+          ? attendance.participant.language
+          : (await findParticipant(server.app.db, session.participantId))?.language,
+      );
       return h.authenticated({
         credentials: {
           guest: { participantId: session.participantId, person: session.person, meetingId: session.meetingId },

@@ -90,8 +90,14 @@ function tokenOf(request: Request): string | undefined {
   return typeof value === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(value) ? value : undefined;
 }
 
-function problemPage(request: Request, h: ResponseToolkit, problem: LinkProblem, invitation?: Invitation) {
-  speakBookedLanguage(request, invitation?.participant.language);
+function problemPage(
+  request: Request,
+  h: ResponseToolkit,
+  problem: LinkProblem,
+  invitation?: Invitation,
+  language = invitation?.participant.language,
+) {
+  speakBookedLanguage(request, language);
   const lang = languageOf(request);
   const response = h
     .view(
@@ -237,7 +243,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
       },
       async handler(request, h) {
         const found = await service.lookup(request.params.token, sessionsIn(request));
-        if (!found.ok) return problemPage(request, h, found.problem, found.invitation);
+        if (!found.ok) return problemPage(request, h, found.problem, found.invitation, found.language);
         // Entered from this browser before: back in, to this link's meeting.
         if (found.held !== undefined) return makeCurrent(request, h.redirect('/entry'), found.held);
         const browser = checkBrowser(headerText(request, 'user-agent'));
@@ -272,7 +278,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
           const browser = checkBrowser(headerText(request, 'user-agent'));
           const found = await service.lookup(value, sessionsIn(request));
           const page = !found.ok
-            ? problemPage(request, h, found.problem, found.invitation)
+            ? problemPage(request, h, found.problem, found.invitation, found.language)
             : found.held !== undefined
               ? makeCurrent(request, h.redirect('/entry'), found.held)
               : browser.ok
@@ -282,7 +288,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         }
         if (name.trim() === '') {
           const found = await service.lookup(value, sessionsIn(request));
-          if (!found.ok) return problemPage(request, h, found.problem, found.invitation);
+          if (!found.ok) return problemPage(request, h, found.problem, found.invitation, found.language);
           return linkPage(
             request,
             h,
@@ -305,7 +311,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
               400,
             );
           }
-          return problemPage(request, h, result.problem, invitation);
+          return problemPage(request, h, result.problem, invitation, result.language);
         }
         const { participant, person } = result.invitation;
         // Entering by name identifies a guest invited without identification; others go on to theirs.

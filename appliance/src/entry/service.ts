@@ -8,7 +8,7 @@ import type { Committer, EventBus } from '../events.ts';
 import { randomToken, sha256 } from '../crypto.ts';
 import { formatWhen } from '../common/clock.ts';
 import type { BareMeeting, Participant } from '../meetings/index.ts';
-import { findAttendance, meetingEnd } from '../meetings/index.ts';
+import { findAttendance, findParticipant, meetingEnd } from '../meetings/index.ts';
 import { findUnit } from '../staff/index.ts';
 import type { CareUnit } from '../staff/index.ts';
 import { findLink, linkExpiry, type LinkPerson } from './links.ts';
@@ -60,7 +60,13 @@ export type LinkLookup =
       /** The session this browser holds that the link is bound to (it entered before). */
       held?: string;
     }
-  | { ok: false; problem: LinkProblem; invitation?: Invitation };
+  | {
+      ok: false;
+      problem: LinkProblem;
+      invitation?: Invitation;
+      /** The booked language of a person taken off the meeting (they have no invitation any more). */
+      language?: Language;
+    };
 
 /** A participant not removed, with their meeting (undefined when removed or gone). */
 export type Attendance = Awaited<ReturnType<typeof findAttendance>>;
@@ -143,7 +149,12 @@ export class EntryService {
     const link = await findLink(this.db, token);
     if (!link) return { ok: false, problem: 'unknown' };
     const invitation = await invitationOf(this.db, link.participantId, link.person, undefined, page);
-    if (!invitation) return { ok: false, problem: 'revoked' };
+    if (!invitation)
+      return {
+        ok: false,
+        problem: 'revoked',
+        language: (await findParticipant(this.db, link.participantId))?.language,
+      };
     if (invitation.meeting.status === 'cancelled') return { ok: false, problem: 'cancelled', invitation };
     if (link.revoked) return { ok: false, problem: 'revoked', invitation };
     if (link.expiresAt <= now) return { ok: false, problem: 'expired', invitation };
@@ -167,7 +178,13 @@ export class EntryService {
     now = new Date(),
   ): Promise<
     | { ok: true; session: string; fresh: boolean; invitation: Invitation }
-    | { ok: false; problem: LinkProblem | 'mismatch'; triesLeft?: number; invitation?: Invitation }
+    | {
+        ok: false;
+        problem: LinkProblem | 'mismatch';
+        triesLeft?: number;
+        invitation?: Invitation;
+        language?: Language;
+      }
   > {
     // The right name is answered with the test page, which shows no care unit: a page about a
     // wrong name or a spent link reads it then (withUnit).

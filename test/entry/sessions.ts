@@ -104,6 +104,14 @@ test('a guest who came in before the meeting was moved to a later day still hold
   );
 });
 
+/** The clinician takes the meeting's guest (the second participant) off the meeting. */
+const takeOffGuest = (client: Client, meeting: { id: string; version: number; participants: { id: string }[] }) =>
+  client.request(
+    'DELETE',
+    `/api/v1/meetings/${meeting.id}/participants/${present(meeting.participants[1], 'the guest, booked').id}?version=${meeting.version}`,
+    { headers: { 'x-csrf-token': client.crumb! } },
+  );
+
 /** Olle has come in two days ahead and sits in the waiting room, its page listening to the room. */
 async function olleWaiting() {
   const { client } = await loggedIn(app);
@@ -137,12 +145,7 @@ test('a guest in the waiting room hears at once that the meeting was cancelled',
 
 test('a guest in the waiting room who is taken off the meeting hears it at once', async (t) => {
   const { client, meeting, browser, stream } = await olleWaiting();
-  const olle = present(meeting.participants[1], 'Olle, booked') as { id: string };
-  const removed = await client.request(
-    'DELETE',
-    `/api/v1/meetings/${meeting.id}/participants/${olle.id}?version=${meeting.version}`,
-    { headers: { 'x-csrf-token': client.crumb! } },
-  );
+  const removed = await takeOffGuest(client, meeting);
   t.is(removed.status, 200, removed.text);
   await stream.read(/"cancelled":true/);
   stream.close();
@@ -180,12 +183,7 @@ test('a guest booked in English who is taken off the meeting is told so in Engli
   const path = await mailedPath(relay, email);
   const browser = app.client();
   t.is((await olleEnters(browser, path, 'John Smith')).status, 200);
-  const john = present(meeting.participants[1], 'John, booked') as { id: string };
-  const removed = await client.request(
-    'DELETE',
-    `/api/v1/meetings/${meeting.id}/participants/${john.id}?version=${meeting.version}`,
-    { headers: { 'x-csrf-token': client.crumb! } },
-  );
+  const removed = await takeOffGuest(client, meeting);
   t.is(removed.status, 200, removed.text);
   // His next page, and his link opened again, speak his language.
   const next = await browser.get('/entry');

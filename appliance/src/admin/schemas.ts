@@ -92,7 +92,8 @@ export const tokenPayload = objectOf<{ crumb?: string; name: string }>({
   crumb: Joi.string(),
   name: text(100)
     .min(1)
-    .pattern(/^[\w .-]+$/)
+    // Letters of any language (a Swedish system's name has å, ä and ö), digits, spaces, _ . -
+    .pattern(/^[\p{L}\p{N}_ .-]+$/u)
     .required(),
 });
 

@@ -8,7 +8,7 @@ import { languageOf, t } from '../http/i18n.ts';
 import { objectOf } from '../http/route.ts';
 import { identificationMethods, isPatient, participantKinds } from './model.ts';
 import type { ParticipantInput } from './rules.ts';
-import { participantInput } from './schemas.ts';
+import { participantInput, text } from './schemas.ts';
 import { today } from '../common/clock.ts';
 
 const countries = ['SE', 'NO', 'DK', 'FI', 'IS', 'DE', 'PL', 'GB'];
@@ -42,7 +42,7 @@ export const bookingForm = objectOf<BookingForm>({
   time: Joi.string().max(5).allow('').default(''),
   durationMinutes: Joi.number().integer().min(5).max(480).default(45),
   ledBy: Joi.string().max(254).allow('').default(''),
-  documentationPlan: Joi.string().max(2000).allow('').default(''),
+  documentationPlan: text(2000).default(''),
   testMeeting: Joi.string().valid('on', 'true').allow(''),
   draft: Joi.string()
     .max(64 * 1024)

@@ -15,7 +15,11 @@ import {
 import type { ContactInput, ParticipantInput } from './rules.ts';
 import type { BookingInput, ListQuery, MeetingUpdate } from './service.ts';
 
-const text = (max: number) => Joi.string().max(max).allow('');
+/**
+ * Free text up to `max` characters, a line break counted once: a browser sends a textarea's line
+ * breaks as CR LF, though its maxlength counts each as one character.
+ */
+export const text = (max: number) => Joi.string().replace(/\r\n?/g, '\n').max(max).allow('');
 
 const contactFields: Keys<ContactInput> = {
   name: text(200).description('Full name, spelled as the person will type it').example('Sara Lind'),

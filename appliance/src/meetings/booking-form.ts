@@ -19,29 +19,29 @@ const participantFields = {
     .valid(...participantKinds)
     .default('patient'),
   p_country: Joi.string().max(2).allow('').default('SE'),
-  p_name: Joi.string().max(200).allow('').default(''),
-  p_mobile: Joi.string().max(32).allow('').default(''),
-  p_email: Joi.string().max(254).allow('').default(''),
-  p_personalNumber: Joi.string().max(16).allow('').default(''),
+  p_name: text(200).default(''),
+  p_mobile: text(32).default(''),
+  p_email: text(254).default(''),
+  p_personalNumber: text(16).default(''),
   p_identification: Joi.string()
     .valid(...identificationMethods)
     .default('sms'),
-  p_proxyName: Joi.string().max(200).allow('').default(''),
-  p_proxyMobile: Joi.string().max(32).allow('').default(''),
-  p_proxyEmail: Joi.string().max(254).allow('').default(''),
-  p_proxyPersonalNumber: Joi.string().max(16).allow('').default(''),
-  p_staffEmail: Joi.string().max(254).allow('').default(''),
+  p_proxyName: text(200).default(''),
+  p_proxyMobile: text(32).default(''),
+  p_proxyEmail: text(254).default(''),
+  p_proxyPersonalNumber: text(16).default(''),
+  p_staffEmail: text(254).default(''),
   p_language: Joi.string().valid('sv', 'en').default('sv'),
 };
 type ParticipantFields = { [K in keyof typeof participantFields]: string };
 
 export const bookingForm = objectOf<BookingForm>({
   crumb: Joi.string(),
-  title: Joi.string().max(200).allow('').default(''),
-  date: Joi.string().max(10).allow('').default(''),
-  time: Joi.string().max(5).allow('').default(''),
+  title: text(200).default(''),
+  date: text(10).default(''),
+  time: text(5).default(''),
   durationMinutes: Joi.number().integer().min(5).max(480).default(45),
-  ledBy: Joi.string().max(254).allow('').default(''),
+  ledBy: text(254).default(''),
   documentationPlan: text(2000).default(''),
   testMeeting: Joi.string().valid('on', 'true').allow(''),
   draft: Joi.string()

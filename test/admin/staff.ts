@@ -148,6 +148,10 @@ test('an API token is named in Swedish, å, ä and ö included', async (t) => {
     (await listTokens(app.server.app.db, staff.id)).map((token) => token.name),
     ['Journalsystem Södra Älvsborg'],
   );
+  // The same letters as a Mac pastes them (a + combining ring), too.
+  const decomposed = await admin.submit(`/admin/staff/${staff.id}/tokens`, { name: 'Åsa'.normalize('NFD') });
+  t.is(decomposed.status, 201);
+  t.true((await listTokens(app.server.app.db, staff.id)).some((token) => token.name === 'Åsa'.normalize('NFC')));
   // A name the form cannot take says what a token's name may hold (not what a staff account needs).
   const refused = await admin.submit(`/admin/staff/${staff.id}/tokens`, { name: 'journal/system' });
   t.is(refused.status, 400);

@@ -87,9 +87,11 @@ export const unitPayload = objectOf<{ crumb?: string; name: string; phone?: stri
 export const tokenPayload = objectOf<{ crumb?: string; name: string }>({
   crumb: Joi.string(),
   name: text(100)
+    .normalize()
     .min(1)
-    // Letters of any language (a Swedish system's name has å, ä and ö), digits, spaces, _ . -
-    .pattern(/^[\p{L}\p{N}_ .-]+$/u)
+    // Letters of any language (a Swedish system's name has å, ä and ö, composed or not), digits,
+    // spaces, _ . -
+    .pattern(/^[\p{L}\p{M}\p{N}_ .-]+$/u)
     .required(),
 });
 

@@ -70,6 +70,20 @@ test("a documentation plan in paragraphs up to the field's limit books the meeti
   t.is((await client.get(`/api/v1/meetings/${id}`)).json().documentationPlan, plan);
 });
 
+test("the form's list shows a ten-digit personal number by its full birth date, never its last digits", async (t) => {
+  const { client } = await loggedIn(app);
+  const page = await addParticipant(client, (await client.get('/meetings/new')).text, {
+    p_kind: 'patient',
+    p_name: 'Tolvan Tolvansson',
+    p_mobile: '070-123 45 67',
+    p_personalNumber: '121212-1212',
+    p_identification: 'sms',
+  });
+  t.is(page.status, 200);
+  t.true(page.text.includes('20121212-****'), 'born 12 December 2012');
+  t.false(page.text.includes('12121212-****'), 'not the two-digit year and two of the last four digits');
+});
+
 test('a clinician books a meeting with the form, one participant at a time, without JavaScript', async (t) => {
   const { client, staff } = await loggedIn(app);
   let page = await client.get('/meetings/new');

@@ -9,6 +9,7 @@ import { objectOf } from '../http/route.ts';
 import { identificationMethods, isPatient, participantKinds } from './model.ts';
 import type { ParticipantInput } from './rules.ts';
 import { participantInput, text } from './schemas.ts';
+import { maskPersonalNumber, parsePersonalNumber } from './personal-number.ts';
 import { today } from '../common/clock.ts';
 
 const countries = ['SE', 'NO', 'DK', 'FI', 'IS', 'DE', 'PL', 'GB'];
@@ -130,7 +131,11 @@ export function renderBooking(
   const staff = request.auth.credentials.user!;
   const kind = form.p_kind ?? (draft.some((p) => isPatient(p.kind)) ? 'guest' : 'patient');
   const identification = form.p_identification ?? (kind === 'guest' ? 'none' : kind === 'colleague' ? 'siths' : 'sms');
-  const masked = (n?: string) => (n ? `${n.replace(/\D/g, '').slice(0, 8)}-****` : '');
+  // As the meeting page masks it: the full birth date (a ten-digit number gets its century), no last digits.
+  const masked = (n?: string) => {
+    const parsed = n ? parsePersonalNumber(n) : undefined;
+    return parsed?.ok ? maskPersonalNumber(parsed.value) : '';
+  };
   const rules = [
     'guest_mobile_and_email',
     'guest_personal_number',

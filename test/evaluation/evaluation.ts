@@ -333,6 +333,33 @@ test("an admin's edit makes a new version; answers already given keep theirs", a
   t.is(page.status, 200);
 });
 
+test('a new question with only its Swedish text is refused by name, the editor keeping what was typed', async (t) => {
+  const { staff } = await world.app.staff('clinician', 'Rehabilitering');
+  const { client: admin } = await loggedIn(world.app, 'admin');
+  const editor = `/evaluation/sets/${staff.unitId}/guest`;
+  await admin.get(editor);
+  const before = await world.app.server.app.db('evaluation_sets').count({ n: '*' }).first();
+  const refused = await admin.submit(
+    editor,
+    {
+      q0_id: '',
+      q0_type: 'scale',
+      q0_sv: 'Hur fungerade tekniken för dig?',
+      q0_en: 'How did the technology work for you?',
+      q1_id: '',
+      q1_type: 'yes_no',
+      q1_sv: 'Fick du den information du behövde före mötet?',
+      q1_en: '',
+    },
+    editor,
+  );
+  t.is(refused.status, 400);
+  t.regex(refused.text, /Fråga 2 behöver text på både svenska och engelska/);
+  t.true(refused.text.includes('Fick du den information du behövde före mötet?'), 'the typed text is still there');
+  t.true(refused.text.includes('How did the technology work for you?'));
+  t.deepEqual(await world.app.server.app.db('evaluation_sets').count({ n: '*' }).first(), before, 'nothing saved');
+});
+
 test('the host evaluates from the staff page; a clinician who was not in the meeting cannot', async (t) => {
   const booked = await bookMeeting(world);
   const page = await booked.clinician.get(`/evaluation/meeting/${booked.meetingId}`);

@@ -333,6 +333,29 @@ test("an admin's edit makes a new version; answers already given keep theirs", a
   t.is(page.status, 200);
 });
 
+test("a comment written in paragraphs up to the field's limit is kept whole (line breaks sent as CR LF)", async (t) => {
+  const booked = await bookMeeting(world);
+  const page = await booked.clinician.get(`/evaluation/meeting/${booked.meetingId}`);
+  // 2,000 characters as the textarea counts them (its maxlength), a line break one each.
+  const line = 'Ljudet bröts ibland men bilden var bra; nästa gång vill vi gärna ha mötet digitalt igen, tack!';
+  const comment = Array.from({ length: 20 }, () => line.padEnd(99, '.')).join('\n') + '!';
+  t.is(comment.length, 2000);
+  const sent = await booked.clinician.request('POST', `/evaluation/meeting/${booked.meetingId}`, {
+    form: {
+      crumb: booked.clinician.crumb ?? '',
+      setId: setIdOf(page.text),
+      q_comment: comment.replace(/\n/g, '\r\n'),
+    },
+  });
+  t.is(sent.status, 200);
+  // Answers are stored without who gave them: this one is found by its text.
+  const [response] = await world.app.server.app
+    .db('evaluation_responses')
+    .where('answers', 'like', '%Ljudet bröts ibland%')
+    .select('answers');
+  t.is(JSON.parse(response.answers).comment, comment);
+});
+
 test('a new question with only its Swedish text is refused by name, the editor keeping what was typed', async (t) => {
   const { staff } = await world.app.staff('clinician', 'Rehabilitering');
   const { client: admin } = await loggedIn(world.app, 'admin');

@@ -156,7 +156,9 @@ test.serial("a cancellation reason written in paragraphs up to the field's limit
   const client = app.client();
   await client.login(staff.email, password);
   const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
-  const page = await chromium.page();
+  // A browser of its own: the other tests' logins stay out of it.
+  const context = await chromium.browser.createBrowserContext();
+  const page = await context.newPage();
   await page.goto(`${app.url}/login`);
   await fill(page, 'E-postadress', staff.email);
   await fill(page, 'Lösenord', password);
@@ -177,6 +179,7 @@ test.serial("a cancellation reason written in paragraphs up to the field's limit
   const stored = (await client.get(`/api/v1/meetings/${meeting.id}`)).json();
   t.is(stored.status, 'cancelled');
   t.is(stored.cancelReason, reason);
+  await context.close();
 });
 
 test.serial('the calendar, the booking form and the meeting page pass axe-core with no violations', async (t) => {

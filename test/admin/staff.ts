@@ -143,6 +143,7 @@ test('an API token is named in Swedish, å, ä and ö included', async (t) => {
   await admin.get('/admin/staff');
   const created = await admin.submit(`/admin/staff/${staff.id}/tokens`, { name: 'Journalsystem Södra Älvsborg' });
   t.is(created.status, 201, created.text);
+  t.regex(created.text, /role="status">Nyckeln Journalsystem Södra Älvsborg är skapad/);
   t.truthy(newToken(created.text));
   t.deepEqual(
     (await listTokens(app.server.app.db, staff.id)).map((token) => token.name),

@@ -279,7 +279,7 @@ export const staffRoutes: ServerRoute[] = [
         request,
         h,
         person.id,
-        { notice: t(lang, 'admin.tokens.created', { name }), newToken: result.value.token },
+        { notice: t(lang, 'admin.tokens.createdNotice', { name }), newToken: result.value.token },
         201,
       );
     },

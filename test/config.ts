@@ -170,6 +170,7 @@ test('the variables typed as always set are exactly those the schema gives a def
     MAIL_FROM: true,
     SMS_SENDER: true,
     SMPP_THROTTLE: true,
+    SMPP_MESSAGE_IDS: true,
     OIDC_SCOPE: true,
     OIDC_HSA_ID_CLAIM: true,
     OIDC_NAME_CLAIM: true,

@@ -56,10 +56,24 @@ if (waiting) {
   const events = new EventSource('/entry/waiting/events');
   const ended = waiting.querySelector<HTMLElement>('[data-room-ended]')!;
   events.addEventListener('room', (event) => {
-    const { open: isOpen, ended: isEnded } = JSON.parse(String(event.data)) as {
+    const {
+      open: isOpen,
+      ended: isEnded,
+      cancelled,
+      moved,
+    } = JSON.parse(String(event.data)) as {
       open: boolean;
       ended?: boolean;
+      cancelled?: boolean;
+      moved?: boolean;
     };
+    if (cancelled || moved) {
+      // Cancelled, this person taken off the meeting, or moved: the page itself says so, in its words.
+      clearInterval(timer);
+      events.close();
+      location.reload();
+      return;
+    }
     if (isEnded) {
       // Ended before this person got in: no countdown, no room, only what is left to do.
       clearInterval(timer);

@@ -10,6 +10,14 @@ import { must } from './common/must.ts';
 
 export const projectRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..').replace(/[\\/]dist$/, '');
 
+/**
+ * How the SMS gateway writes message ids (SMPP_MESSAGE_IDS): `auto` reads an id with a letter a–f as
+ * hexadecimal and one of digits only as decimal; the others name the radix of submit_sm_resp's ids,
+ * then of the receipts' (`hex-decimal`), so that a hex id of digits only still finds its receipt.
+ */
+export const smppMessageIds = ['auto', 'hex', 'decimal', 'hex-decimal', 'decimal-hex'] as const;
+export type SmppMessageIds = (typeof smppMessageIds)[number];
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
@@ -21,7 +29,7 @@ export interface Config {
   /** 256-bit key that encrypts personal identity numbers at rest. */
   dataKey: Buffer;
   mail: { smtpUrl?: string; from: string };
-  sms: { smppUrl?: string; sender: string; throttle: number };
+  sms: { smppUrl?: string; sender: string; throttle: number; messageIds: SmppMessageIds };
   /** CA certificates (PEM) trusted besides the system's for the SMTP relay and the SMPP gateway. */
   tlsCa?: string;
   xmpp?: { service: string; domain: string; mucDomain: string; user: string; password: string };
@@ -81,6 +89,8 @@ const fixes: Record<string, string> = {
   SMTP_URL: 'use smtp://user:password@relay.hospital.se:587 (or smtps://…:465)',
   SMPP_URL: 'use smpp://system_id:password@smsc.hospital.se:2775',
   SMPP_THROTTLE: 'use the messages per second your SMS gateway allows, e.g. 10',
+  SMPP_MESSAGE_IDS:
+    'use auto, or how the gateway writes message ids in submit_sm_resp and in receipts: hex, decimal, hex-decimal or decimal-hex',
   TLS_CA_FILE:
     "use the path of a PEM file holding the CA certificate(s) that signed the relay's or gateway's certificate",
   MAIL_FROM: 'use an address such as Samverka <noreply@hospital.se>',
@@ -126,6 +136,7 @@ export interface Environment {
   SMPP_URL?: string;
   SMS_SENDER: string;
   SMPP_THROTTLE: number;
+  SMPP_MESSAGE_IDS: SmppMessageIds;
   TLS_CA_FILE?: string;
   XMPP_SERVICE?: string;
   XMPP_DOMAIN?: string;
@@ -201,6 +212,9 @@ export const environmentSchema = Joi.object<Environment, true>({
   SMPP_URL: productionOnly(Joi.string().uri({ scheme: ['smpp', 'ssmpp'] })),
   SMS_SENDER: Joi.string().max(16).default('Samverka'),
   SMPP_THROTTLE: Joi.number().positive().max(10000).default(10),
+  SMPP_MESSAGE_IDS: Joi.string<SmppMessageIds>()
+    .valid(...smppMessageIds)
+    .default('auto'),
   TLS_CA_FILE: Joi.string(),
   XMPP_SERVICE: Joi.string().uri({ scheme: ['xmpp', 'xmpps', 'ws', 'wss'] }),
   XMPP_DOMAIN: Joi.string().hostname(),
@@ -341,7 +355,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionSecret: v.SESSION_SECRET ?? must(stored.SESSION_SECRET, 'the stored session secret'),
     dataKey: Buffer.from(v.DATA_KEY ?? must(stored.DATA_KEY, 'the stored data key'), 'hex'),
     mail: { smtpUrl: v.SMTP_URL, from: v.MAIL_FROM },
-    sms: { smppUrl: v.SMPP_URL, sender: v.SMS_SENDER, throttle: v.SMPP_THROTTLE },
+    sms: { smppUrl: v.SMPP_URL, sender: v.SMS_SENDER, throttle: v.SMPP_THROTTLE, messageIds: v.SMPP_MESSAGE_IDS },
     ...(tlsCa ? { tlsCa } : {}),
     xmpp: part(groups.XMPP, (x) => ({
       service: x.XMPP_SERVICE,

@@ -173,3 +173,30 @@ export class Client {
     return this.submit('/login', { email, password });
   }
 }
+
+/** A live page's event stream as `client` opens it: `read` waits until what has come matches. */
+export async function eventStream(client: Client, path: string) {
+  const controller = new AbortController();
+  const res = await fetch(new URL(path, client.base), {
+    headers: { cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+    signal: controller.signal,
+  });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let received = '';
+  return {
+    res,
+    get received() {
+      return received;
+    },
+    read: async (until: RegExp): Promise<string> => {
+      while (!until.test(received)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        received += decoder.decode(value);
+      }
+      return received;
+    },
+    close: () => controller.abort(),
+  };
+}

@@ -115,6 +115,30 @@ test('a reschedule and a cancellation keep the same UID with a rising SEQUENCE',
   t.is(property(present(calendars[2], 'the calendar of the cancellation'), 'STATUS'), 'CANCELLED');
 });
 
+test('a name with quotation marks keeps the .ics valid: no quotation mark inside a quoted CN', async (t) => {
+  // RFC 5545 §3.1: a quoted parameter value holds no DQUOTE and has no escape for one; a backslash
+  // before it ends the value there, and a strict reader (ical.js in Thunderbird) refuses the line.
+  const relay = await relayFor(t);
+  const mail = mailer(t, relay.url);
+  await mail.send(
+    invitation({
+      ...meeting,
+      organizer: { name: 'Barn- och ungdomsmedicin "BUM"', email: 'bum@samverka.test' },
+      attendee: { name: 'Mohammed "Mo" Ali', email: 'mo@skola.test' },
+    }),
+  );
+  const { ics } = calendarParts(present(relay.received[0], 'the invitation'));
+  const unfolded = ics.replace(/\r\n[ \t]/g, '');
+  // param = name "=" (paramtext / quoted-string), quoted-string = DQUOTE *QSAFE-CHAR DQUOTE.
+  const param = /;[A-Z-]+=(?:[^";:,]*|"[^"]*")(?:,(?:[^";:,]*|"[^"]*"))*/.source;
+  for (const name of ['ORGANIZER', 'ATTENDEE']) {
+    const line = present(new RegExp(`^${name}.*$`, 'm').exec(unfolded)?.[0], `the ${name} line`);
+    t.regex(line, new RegExp(`^${name}(?:${param})*:mailto:`, 'i'), `${name} follows RFC 5545's grammar`);
+  }
+  t.regex(property(ics, 'ATTENDEE') ?? '', /mailto:mo@skola.test/i);
+  t.regex(unfolded, /CN="Mohammed 'Mo' Ali"/);
+});
+
 test('a relay that is down gives TemporaryFailure, for sending and for the health check', async (t) => {
   // A port that was free a moment ago: nothing listens there.
   const port = await new Promise<number>((resolve) => {

@@ -58,6 +58,14 @@ const calendarOf = (mail: ParsedMail) =>
 const patientAlone = () =>
   booking({ participants: [{ kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' }] });
 
+/** A booking with the patient alone, invited by SMS, who also gave an e-mail address (the fallback). */
+const patientWithAddress = () =>
+  booking({
+    participants: [
+      { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', email: 'sara@example.se', identification: 'sms' },
+    ],
+  });
+
 async function setup(
   options: {
     smscAnswer?: Parameters<typeof startSmsc>[0];
@@ -202,6 +210,29 @@ test('a reschedule and a cancellation reach everyone, the e-mails keeping the ca
   });
 });
 
+test('a meeting made longer at the same start: the SMS names the new end and the old, not the same time twice', async (t) => {
+  await withAppliance({}, async ({ app, smsc }) => {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+    await waitForArrivals(smsc, 2);
+    const longer = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
+      json: { version: meeting.version, durationMinutes: 60 },
+    });
+    t.is(longer.status, 200, longer.text);
+    await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.kind === 'rescheduled' && m.status !== 'queued' && m.status !== 'sending',
+    );
+    const text = smsc.arrivals.slice(2).map(textOf).join('');
+    const times = present(/kl\. (\S+) \(tidigare .* kl\. (\S+)\)/.exec(text), `the new and previous time in "${text}"`);
+    t.not(times[1], times[2], 'what changed is visible');
+    t.regex(text, /kl\. \d\d:\d\d-\d\d:\d\d \(tidigare .* kl\. \d\d:\d\d-\d\d:\d\d\)/);
+    // A hyphen, not a dash: the SMS stays GSM 03.38 (an en dash would make it UCS-2, twice the parts).
+    for (const a of smsc.arrivals.slice(2)) t.is(a.pdu.data_coding, 0);
+  });
+});
+
 test('a re-sent invitation carries a new link and the old one stops working', async (t) => {
   await withAppliance({}, async ({ app, smsc }) => {
     const { client } = await loggedIn(app);
@@ -226,21 +257,7 @@ test('an SMS the network cannot deliver goes by e-mail when the person gave an a
     { smscAnswer: (_, i) => ({ id: `u${i}`, receipt: { id: `u${i}`, stat: 'UNDELIV', err: '001' } }) },
     async ({ app, relay }) => {
       const { client } = await loggedIn(app);
-      const meeting = (
-        await client.request('POST', '/api/v1/meetings', {
-          json: booking({
-            participants: [
-              {
-                kind: 'patient',
-                name: 'Sara Lind',
-                mobile: '070-123 45 67',
-                email: 'sara@example.se',
-                identification: 'sms',
-              },
-            ],
-          }),
-        })
-      ).json();
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientWithAddress() })).json();
       const failed = await messageWhere(app, meeting.id, (m) => m.channel === 'sms' && m.status === 'failed');
       t.regex(failed.lastError ?? '', /undeliverable/);
       const mail = await relay.waitForMail(1);
@@ -248,6 +265,49 @@ test('an SMS the network cannot deliver goes by e-mail when the person gave an a
       t.regex(mail.text ?? '', /\/j\/[\w-]{24}/);
       const fallback = await messageWhere(app, meeting.id, (m) => m.channel === 'email');
       t.is(fallback.fallbackOf, failed.id);
+    },
+  );
+});
+
+test('a receipt that says the SMS is on its way (ENROUTE, ACCEPTD) is not a failure: no e-mail in its place, and the delivery that follows counts', async (t) => {
+  // Gateways and aggregators report a message they handed on to the operator before the phone has
+  // it (SMPP 3.4 appendix B: ENROUTE; many use ACCEPTD); Kannel counts both as buffered, not failed.
+  await withAppliance({ smscAnswer: (_, i) => ({ id: `e${i}` }) }, async ({ app, relay, smsc }) => {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientWithAddress() })).json();
+    const sent = await messageWhere(app, meeting.id, (m) => m.channel === 'sms' && m.status === 'sent');
+    t.is(smsc.arrivals.length, 2, 'the invitation is two parts');
+    // Each receipt is answered once it is recorded.
+    t.is(await smsc.receipt('e0', 'ENROUTE'), 0);
+    t.is(await smsc.receipt('e1', 'ACCEPTD'), 0);
+    const meanwhile = await messagesOf(app.server.app.db, { meetingId: meeting.id });
+    t.deepEqual(
+      meanwhile.map((m) => [m.channel, m.status]),
+      [['sms', 'sent']],
+      'still on its way: not failed, and no e-mail in its place',
+    );
+    t.is(await smsc.receipt('e0', 'DELIVRD'), 0);
+    t.is(await smsc.receipt('e1', 'DELIVRD'), 0);
+    const delivered = await messageWhere(app, meeting.id, (m) => m.id === sent.id && m.status !== 'sent');
+    t.is(delivered.status, 'delivered');
+    t.is(relay.received.length, 0);
+  });
+});
+
+test('a gateway that gives hex ids and decimal receipts (SMPP_MESSAGE_IDS=hex-decimal): a receipt whose hex id has digits only finds its SMS', async (t) => {
+  // "123456" in a submit_sm_resp is 1193046 in the receipt; by looking alone it reads as decimal,
+  // and the receipt would find nothing: the SMS stays "sent", delivered or not, with no e-mail in
+  // its place. The adapter can be told the radixes; the appliance takes them from the environment.
+  const hexIds = ['123456', '123457'];
+  await withAppliance(
+    { smscAnswer: (_, i) => ({ id: hexIds[i] ?? 'ABCDEF' }), env: { SMPP_MESSAGE_IDS: 'hex-decimal' } },
+    async ({ app, smsc }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+      const sent = await messageWhere(app, meeting.id, (m) => m.status === 'sent');
+      t.is(smsc.arrivals.length, 2, 'the invitation is two parts');
+      for (const id of hexIds) t.is(await smsc.receipt(String(parseInt(id, 16)), 'DELIVRD'), 0);
+      t.is((await messageWhere(app, meeting.id, (m) => m.id === sent.id)).status, 'delivered');
     },
   );
 });

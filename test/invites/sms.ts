@@ -328,7 +328,12 @@ test('receipts are read from the text, or from the TLVs when the gateway sends t
   );
   t.like(parseReceipt('id:9 stat:REJECTD err:0b'), { status: 'rejected' });
   t.like(parseReceipt('id:9 stat:DELETED err:000'), { status: 'deleted' });
-  t.like(parseReceipt('id:9 stat:ACCEPTD err:000'), { status: 'unknown' });
+  // On its way, not how it ended: ENROUTE and ACCEPTD, in the text or as message_state 1 and 6.
+  t.like(parseReceipt('id:9 stat:ENROUTE err:000'), { status: 'pending' });
+  t.like(parseReceipt('id:9 stat:ACCEPTD err:000'), { status: 'pending' });
+  t.like(parseReceipt('', { receiptedMessageId: 'abc', messageState: 1 }), { status: 'pending' });
+  t.like(parseReceipt('', { receiptedMessageId: 'abc', messageState: 6 }), { status: 'pending' });
+  t.like(parseReceipt('id:9 stat:UNKNOWN err:000'), { status: 'unknown' });
   t.like(parseReceipt('', { receiptedMessageId: 'abc', messageState: 5 }), { id: 'abc', status: 'undeliverable' });
   t.is(parseReceipt('no id here'), undefined);
 });

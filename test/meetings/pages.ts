@@ -3,7 +3,7 @@
 import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { toClinicTime } from '../../appliance/src/common/clock.ts';
-import { startServer, type Client, type TestServer } from '../helpers/server.ts';
+import { eventStream, startServer, type Client, type TestServer } from '../helpers/server.ts';
 import { booking, inDays, loggedIn } from './_booking.ts';
 
 let app: TestServer;
@@ -313,40 +313,26 @@ test('rescheduling and cancelling from the meeting page ask for confirmation fir
 test('the meeting page receives status changes as server-sent events', async (t) => {
   const { client } = await loggedIn(app);
   const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
-  const controller = new AbortController();
-  const res = await fetch(`${app.url}/meetings/${meeting.id}/events`, {
-    headers: { cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
-    signal: controller.signal,
-  });
-  t.is(res.status, 200);
-  t.regex(res.headers.get('content-type')!, /^text\/event-stream/);
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let received = '';
-  const read = async (until: RegExp) => {
-    while (!until.test(received)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      received += decoder.decode(value);
-    }
-  };
-  await read(/retry: \d+/);
+  const stream = await eventStream(client, `/meetings/${meeting.id}/events`);
+  t.is(stream.res.status, 200);
+  t.regex(stream.res.headers.get('content-type')!, /^text\/event-stream/);
+  await stream.read(/retry: \d+/);
   app.server.app.bus.emit('participant.status', {
     meetingId: meeting.id,
     participantId: meeting.participants[0].id,
     status: 'joined',
   });
-  await read(/"status":"joined"/);
+  await stream.read(/"status":"joined"/);
   t.regex(
-    received,
+    stream.received,
     /event: meeting\ndata: \{"type":"participant.status","meetingId":"[^"]+","participantId":"[^"]+","status":"joined"\}/,
   );
   await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${meeting.participants[1].id}/resend`, {
     json: { version: meeting.version },
   });
-  await read(/invitation.resend/);
+  await stream.read(/invitation.resend/);
   t.pass();
-  controller.abort();
+  stream.close();
   const page = await client.get(`/meetings/${meeting.id}`);
   t.regex(page.text, /status-joined">Ansluten</);
 });

@@ -325,3 +325,29 @@ test('the staff meeting page carries a token for this room only, with the owner 
     await teardown(w);
   }
 });
+
+test('a participant taken off the meeting while in its room leaves the room at once', async (t) => {
+  const w = await world();
+  try {
+    const { client, meeting, room } = await bookAndOpen(w, 10);
+    await w.app.server.plugins.rooms.service.tick();
+    const [, teacher] = meeting.participants;
+    const eva = await joinAs(w, room, 'e1e2e3', { id: `participant:${teacher.id}:main`, name: 'Lärare Eva Ek' });
+    await until('the teacher in the room', async () =>
+      (await client.get(`/api/v1/meetings/${meeting.id}/room`))
+        .json()
+        .presence.some((p: { nick: string; leftAt: string | null }) => p.nick === 'e1e2e3' && !p.leftAt),
+    );
+    // The clinician sees she was invited by mistake and takes her off the meeting.
+    const removed = await client.request(
+      'DELETE',
+      `/api/v1/meetings/${meeting.id}/participants/${teacher.id}?version=${meeting.version}`,
+      { headers: { 'x-csrf-token': client.crumb! } },
+    );
+    t.is(removed.status, 200, removed.text);
+    const out = await eva.presence((p) => p.attrs.type === 'unavailable' && hasStatus(p, '307'));
+    t.truthy(out, 'the teacher was taken out of the room');
+  } finally {
+    await teardown(w);
+  }
+});

@@ -5,12 +5,31 @@ import Boom from '@hapi/boom';
 import type { Request, Server } from '@hapi/hapi';
 import { sha256 } from '../crypto.ts';
 import { speakBookedLanguage } from '../http/i18n.ts';
-import { findAttendance } from '../meetings/index.ts';
+import { findAttendance, findParticipant } from '../meetings/index.ts';
 import type { LinkPerson } from './links.ts';
 import type { SessionRead } from './service.ts';
 import { findGuestSession } from './store.ts';
 
 export const guestCookie = 'samverka_guest';
+
+/**
+ * A browser keeps a session for each way in it took, its current one first: a social worker or a
+ * parent invited to several meetings enters them all from one browser, and each link still knows it.
+ */
+const sessionsKept = 8;
+
+/** The sessions the guest cookie holds, the current one first (none for a cookie not ours). */
+export function heldSessions(value: unknown): string[] {
+  if (typeof value !== 'string' || value.length > sessionsKept * 65) return [];
+  return value
+    .split('.')
+    .filter((s) => /^[\w-]{1,64}$/.test(s))
+    .slice(0, sessionsKept);
+}
+
+/** The cookie's value with `session` as the current one, before the others the browser holds. */
+export const withCurrent = (session: string, held: string[]): string =>
+  [session, ...held.filter((s) => s !== session)].slice(0, sessionsKept).join('.');
 
 export interface GuestIdentity {
   participantId: string;
@@ -46,14 +65,20 @@ export function registerGuestAuth(server: Server): void {
   });
   server.auth.scheme('guest-session', () => ({
     async authenticate(request, h) {
-      const value = request.state[guestCookie];
-      if (typeof value !== 'string' || value.length > 100) throw Boom.unauthorized(null, 'guest');
-      const session = await findGuestSession(server.app.db, sha256(value));
+      const [current] = heldSessions(request.state[guestCookie]);
+      if (!current) throw Boom.unauthorized(null, 'guest');
+      const session = await findGuestSession(server.app.db, sha256(current));
       if (!session) throw Boom.unauthorized('The guest session has ended', 'guest');
       const attendance = await findAttendance(server.app.db, session.participantId);
       readFor.set(request, { attendance, state: session.state });
-      // Every page after the name check speaks the booking's language, error pages included.
-      speakBookedLanguage(request, attendance?.participant.language);
+      // Every page after the name check speaks the booking's language, error pages included (also
+      // the one that tells a person taken off the meeting, whose participant is read for it).
+      speakBookedLanguage(
+        request,
+        attendance
+          ? attendance.participant.language
+          : (await findParticipant(server.app.db, session.participantId))?.language,
+      );
       return h.authenticated({
         credentials: {
           guest: { participantId: session.participantId, person: session.person, meetingId: session.meetingId },

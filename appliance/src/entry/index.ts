@@ -7,7 +7,8 @@ import { entryRoutes, type RoomClock } from './routes.ts';
 import { entryStaffRoutes } from './staff.ts';
 import { entryFacts } from './facts.ts';
 import { EntryService, type CodeMessenger, type Invitation } from './service.ts';
-import { resetEntry } from './store.ts';
+import { linkExpiry } from './links.ts';
+import { moveSessionExpiry, resetEntry } from './store.ts';
 import { addParticipantFacts, findParticipant, meetingEnd, onMeetingChange } from '../meetings/index.ts';
 
 declare module '@hapi/hapi' {
@@ -46,9 +47,18 @@ export const plugin: Plugin<void> = {
     };
 
     // A re-sent invitation starts the way in afresh (a new browser, new tries), in the same
-    // transaction that revokes the old links.
+    // transaction that revokes the old links. A moved meeting keeps its guests' way in until its
+    // new end, as it keeps their links: who came in before the move is still in at the new time.
     onMeetingChange(server, async (trx, change) => {
       if (change.type === 'invitation.resend') await resetEntry(trx, change.payload.participantId);
+      if (change.type === 'meeting.rescheduled') {
+        const { meetingId, startsAt, durationMinutes } = change.payload;
+        await moveSessionExpiry(
+          trx,
+          meetingId,
+          linkExpiry(meetingEnd({ startsAt: new Date(startsAt), durationMinutes })),
+        );
+      }
     });
 
     // A participant's test moves their status in the test's own transaction (a part of its event).

@@ -16,7 +16,7 @@ import {
   type Subject,
   type TechTestMount,
 } from '../techtest/index.ts';
-import { sessionRead, guestCookie, type GuestIdentity } from './auth.ts';
+import { guestCookie, heldSessions, sessionRead, withCurrent, type GuestIdentity } from './auth.ts';
 import { checkBrowser } from './browser.ts';
 import { identifyRoutes } from './identify.ts';
 import { linkPath } from './links.ts';
@@ -31,6 +31,26 @@ export interface RoomClock {
   /** Over: nobody is let in any more, and the pages say so (also after a reload). */
   isEnded(invitation: Invitation, now?: Date): boolean;
 }
+
+/**
+ * How long a browser keeps the guest cookie: long, since a meeting may be moved days or months on
+ * after the guest came in (browsers keep none longer than 400 days). The sessions it names end with
+ * their meetings (and move with them): they are what lets the browser in.
+ */
+const guestCookieTtl = 365 * 86_400_000;
+
+/** The sessions this browser holds (auth.ts), the current one first. */
+const sessionsIn = (request: Request): string[] => heldSessions(request.state[guestCookie]);
+
+/** Makes `session` the browser's current one, keeping the others it holds (other meetings' ways in). */
+const makeCurrent = <R extends { state(name: string, value: string, options: { ttl: number }): unknown }>(
+  request: Request,
+  response: R,
+  session: string,
+): R => {
+  response.state(guestCookie, withCurrent(session, sessionsIn(request)), { ttl: guestCookieTtl });
+  return response;
+};
 
 const token = Joi.string()
   .max(64)
@@ -70,8 +90,14 @@ function tokenOf(request: Request): string | undefined {
   return typeof value === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(value) ? value : undefined;
 }
 
-function problemPage(request: Request, h: ResponseToolkit, problem: LinkProblem, invitation?: Invitation) {
-  speakBookedLanguage(request, invitation?.participant.language);
+function problemPage(
+  request: Request,
+  h: ResponseToolkit,
+  problem: LinkProblem,
+  invitation?: Invitation,
+  language = invitation?.participant.language,
+) {
+  speakBookedLanguage(request, language);
   const lang = languageOf(request);
   const response = h
     .view(
@@ -216,10 +242,10 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         },
       },
       async handler(request, h) {
-        const value = request.state[guestCookie] as string | undefined;
-        const found = await service.lookup(request.params.token, value);
-        if (!found.ok) return problemPage(request, h, found.problem, found.invitation);
-        if (found.mine) return h.redirect('/entry');
+        const found = await service.lookup(request.params.token, sessionsIn(request));
+        if (!found.ok) return problemPage(request, h, found.problem, found.invitation, found.language);
+        // Entered from this browser before: back in, to this link's meeting.
+        if (found.held !== undefined) return makeCurrent(request, h.redirect('/entry'), found.held);
         const browser = checkBrowser(headerText(request, 'user-agent'));
         if (!browser.ok) return browserPage(request, h, browser.browser, found.invitation, request.params.token);
         return linkPage(request, h, found.invitation, request.params.token);
@@ -250,19 +276,19 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
           // language, with the token still only in the form. This response already speaks it.
           request.state[languageCookie] = chosen;
           const browser = checkBrowser(headerText(request, 'user-agent'));
-          const found = await service.lookup(value, request.state[guestCookie] as string | undefined);
+          const found = await service.lookup(value, sessionsIn(request));
           const page = !found.ok
-            ? problemPage(request, h, found.problem, found.invitation)
-            : found.mine
-              ? h.redirect('/entry')
+            ? problemPage(request, h, found.problem, found.invitation, found.language)
+            : found.held !== undefined
+              ? makeCurrent(request, h.redirect('/entry'), found.held)
               : browser.ok
                 ? linkPage(request, h, found.invitation, value)
                 : browserPage(request, h, browser.browser, found.invitation, value);
           return page.state(languageCookie, chosen);
         }
         if (name.trim() === '') {
-          const found = await service.lookup(value, request.state[guestCookie] as string | undefined);
-          if (!found.ok) return problemPage(request, h, found.problem, found.invitation);
+          const found = await service.lookup(value, sessionsIn(request));
+          if (!found.ok) return problemPage(request, h, found.problem, found.invitation, found.language);
           return linkPage(
             request,
             h,
@@ -272,7 +298,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
             400,
           );
         }
-        const result = await service.enter(value, name, request.state[guestCookie] as string | undefined);
+        const result = await service.enter(value, name, sessionsIn(request));
         if (!result.ok) {
           const invitation = result.invitation && (await service.withUnit(result.invitation));
           if (result.problem === 'mismatch') {
@@ -285,12 +311,12 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
               400,
             );
           }
-          return problemPage(request, h, result.problem, invitation);
+          return problemPage(request, h, result.problem, invitation, result.language);
         }
         const { participant, person } = result.invitation;
         // Entering by name identifies a guest invited without identification; others go on to theirs.
         const identified = participant.identification === 'none';
-        const next = !result.session
+        const next = !result.fresh
           ? '/entry'
           : identified && clock.isEnded(result.invitation)
             ? '/entry/waiting'
@@ -303,17 +329,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         // The tech test, the usual next step, is the answer itself: a redirect would cost a round trip.
         speakBookedLanguage(request, participant.language);
         const response = next === testMount.path ? techTestPage(request, h, testMount) : h.redirect(next);
-        if (result.session)
-          response.state(guestCookie, result.session, {
-            ttl: Math.max(
-              60_000,
-              result.invitation.meeting.startsAt.getTime() +
-                result.invitation.meeting.durationMinutes * 60_000 +
-                2 * 3600_000 -
-                Date.now(),
-            ),
-          });
-        return response;
+        return makeCurrent(request, response, result.session);
       },
     }),
     route({
@@ -474,7 +490,23 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const offEnded = bus.follow('room.ended', ({ meetingId }) => {
           if (meetingId === invitation.meeting.id) tell({ ended: true });
         });
-        unsubscribe = () => (offOpened(), offEnded());
+        // Cancelled, this person taken off it, or moved: the page reloads into the page that says so
+        // (or shows the new time). This stream knows the meeting as it started: without this it would
+        // wait on and, at the old opening time, announce the room open.
+        const changed = (news: { ended: boolean; cancelled?: boolean; moved?: boolean }) => {
+          clearInterval(timer);
+          stream.send('room', { open: false, ...news });
+        };
+        const offCancelled = bus.follow('meeting.cancelled', ({ meetingId }) => {
+          if (meetingId === invitation.meeting.id) changed({ ended: true, cancelled: true });
+        });
+        const offRemoved = bus.follow('participant.removed', ({ participantId }) => {
+          if (participantId === invitation.participant.id) changed({ ended: true, cancelled: true });
+        });
+        const offMoved = bus.follow('meeting.rescheduled', ({ meetingId }) => {
+          if (meetingId === invitation.meeting.id) changed({ ended: false, moved: true });
+        });
+        unsubscribe = () => (offOpened(), offEnded(), offCancelled(), offRemoved(), offMoved());
         return response;
       },
     }),

@@ -8,7 +8,7 @@ import type { Committer, EventBus } from '../events.ts';
 import { randomToken, sha256 } from '../crypto.ts';
 import { formatWhen } from '../common/clock.ts';
 import type { BareMeeting, Participant } from '../meetings/index.ts';
-import { findAttendance, meetingEnd } from '../meetings/index.ts';
+import { findAttendance, findParticipant, meetingEnd } from '../meetings/index.ts';
 import { findUnit } from '../staff/index.ts';
 import type { CareUnit } from '../staff/index.ts';
 import { findLink, linkExpiry, type LinkPerson } from './links.ts';
@@ -53,8 +53,20 @@ export interface Invitation {
 export type LinkProblem = 'unknown' | 'revoked' | 'expired' | 'cancelled' | 'locked' | 'used';
 
 export type LinkLookup =
-  | { ok: true; invitation: Invitation; state: store.EntryState; mine: boolean }
-  | { ok: false; problem: LinkProblem; invitation?: Invitation };
+  | {
+      ok: true;
+      invitation: Invitation;
+      state: store.EntryState;
+      /** The session this browser holds that the link is bound to (it entered before). */
+      held?: string;
+    }
+  | {
+      ok: false;
+      problem: LinkProblem;
+      invitation?: Invitation;
+      /** The booked language of a person taken off the meeting (they have no invitation any more). */
+      language?: Language;
+    };
 
 /** A participant not removed, with their meeting (undefined when removed or gone). */
 export type Attendance = Awaited<ReturnType<typeof findAttendance>>;
@@ -133,48 +145,54 @@ export class EntryService {
   }
 
   /** What a link leads to. Opening it (GET) changes nothing: mail scanners open links too. */
-  async lookup(
-    token: string,
-    guestSession: string | undefined,
-    now = new Date(),
-    { page = true } = {},
-  ): Promise<LinkLookup> {
+  async lookup(token: string, guestSessions: string[], now = new Date(), { page = true } = {}): Promise<LinkLookup> {
     const link = await findLink(this.db, token);
     if (!link) return { ok: false, problem: 'unknown' };
     const invitation = await invitationOf(this.db, link.participantId, link.person, undefined, page);
-    if (!invitation) return { ok: false, problem: 'revoked' };
+    if (!invitation)
+      return {
+        ok: false,
+        problem: 'revoked',
+        language: (await findParticipant(this.db, link.participantId))?.language,
+      };
     if (invitation.meeting.status === 'cancelled') return { ok: false, problem: 'cancelled', invitation };
     if (link.revoked) return { ok: false, problem: 'revoked', invitation };
     if (link.expiresAt <= now) return { ok: false, problem: 'expired', invitation };
     const { state } = link;
-    const mine =
-      state.boundSession !== null && guestSession !== undefined && state.boundSession === sha256(guestSession);
-    if (mine) return { ok: true, invitation, state, mine };
+    const held = state.boundSession === null ? undefined : guestSessions.find((s) => sha256(s) === state.boundSession);
+    if (held !== undefined) return { ok: true, invitation, state, held };
     if (state.lockedAt) return { ok: false, problem: 'locked', invitation };
     if (state.boundSession) return { ok: false, problem: 'used', invitation };
-    return { ok: true, invitation, state, mine };
+    return { ok: true, invitation, state };
   }
 
   /**
    * The POST from the link page: the name must be the invited one. The first browser to pass binds
    * the link; it gets a guest session (its cookie) and the token is spent for every other browser.
+   * `fresh` is false when this browser had entered before: `session` is the one it holds.
    */
   async enter(
     token: string,
     typedName: string,
-    guestSession: string | undefined,
+    guestSessions: string[],
     now = new Date(),
   ): Promise<
-    | { ok: true; session: string | null; invitation: Invitation }
-    | { ok: false; problem: LinkProblem | 'mismatch'; triesLeft?: number; invitation?: Invitation }
+    | { ok: true; session: string; fresh: boolean; invitation: Invitation }
+    | {
+        ok: false;
+        problem: LinkProblem | 'mismatch';
+        triesLeft?: number;
+        invitation?: Invitation;
+        language?: Language;
+      }
   > {
     // The right name is answered with the test page, which shows no care unit: a page about a
     // wrong name or a spent link reads it then (withUnit).
-    const found = await this.lookup(token, guestSession, now, { page: false });
+    const found = await this.lookup(token, guestSessions, now, { page: false });
     if (!found.ok) return found;
     const { invitation } = found;
     const { participant, person } = invitation;
-    if (found.mine) return { ok: true, session: null, invitation };
+    if (found.held !== undefined) return { ok: true, session: found.held, fresh: false, invitation };
     const meetingId = invitation.meeting.id;
     const session = randomToken();
     // The try, what it decides (the bind, or a wrong name and at the last one the lock) and their
@@ -218,7 +236,7 @@ export class EntryService {
       await this.#status(trx, invitation, 'opened', ...(byName ? (['identified'] as const) : []));
       return 'bound';
     });
-    if (outcome === 'bound') return { ok: true, session, invitation };
+    if (outcome === 'bound') return { ok: true, session, fresh: true, invitation };
     if (typeof outcome === 'number') return { ok: false, problem: 'mismatch', triesLeft: outcome, invitation };
     return { ok: false, problem: outcome, invitation };
   }

@@ -332,6 +332,13 @@ export async function insertGuestSession(
   });
 }
 
+/** A rescheduled meeting moves its guests' sessions with it, as it moves their links (links.ts). */
+export async function moveSessionExpiry(db: Tx, meetingId: string, expiresAt: Date): Promise<void> {
+  await guestSessions(db)
+    .where({ meeting_id: meetingId })
+    .update({ expires_at: iso(expiresAt) });
+}
+
 /** The live session with this hash, and its person's entry state, in one statement. */
 export async function findGuestSession(
   db: Db,

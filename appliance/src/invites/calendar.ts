@@ -28,6 +28,13 @@ export interface CalendarPart {
   content: string;
 }
 
+/**
+ * A name as a quoted parameter value (CN): RFC 5545 allows no DQUOTE inside one and has no escape
+ * for it (ical-generator writes \", which ends the value early for a strict reader), so a quotation
+ * mark in a name ("Mo") becomes an apostrophe there.
+ */
+const parameterText = (name: string): string => name.replace(/"/g, "'");
+
 /** A METHOD:REQUEST invitation or update, or a METHOD:CANCEL cancellation, for one meeting. */
 export function meetingCalendar(event: MeetingCalendarEvent): CalendarPart {
   if (!Number.isInteger(event.sequence) || event.sequence < 0)
@@ -45,13 +52,13 @@ export function meetingCalendar(event: MeetingCalendarEvent): CalendarPart {
     location: event.joinUrl,
     url: event.joinUrl,
     description: event.description ? `${event.description}\n\n${event.joinUrl}` : event.joinUrl,
-    organizer: event.organizer,
+    organizer: { ...event.organizer, name: parameterText(event.organizer.name) },
     status: event.cancelled ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
     attendees: event.attendee
       ? [
           {
             email: event.attendee.email,
-            ...(event.attendee.name ? { name: event.attendee.name } : {}),
+            ...(event.attendee.name ? { name: parameterText(event.attendee.name) } : {}),
             role: ICalAttendeeRole.REQ,
             status: ICalAttendeeStatus.NEEDSACTION,
             rsvp: false,

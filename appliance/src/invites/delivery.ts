@@ -22,7 +22,8 @@ export class PermanentFailure extends Error {
   }
 }
 
-export type ReceiptStatus = 'delivered' | 'undeliverable' | 'expired' | 'rejected' | 'deleted' | 'unknown';
+/** `pending`: on its way (ENROUTE, ACCEPTD), not yet how it ended; a later receipt says that. */
+export type ReceiptStatus = 'delivered' | 'pending' | 'undeliverable' | 'expired' | 'rejected' | 'deleted' | 'unknown';
 
 /** What the network said happened to a message after the gateway accepted it. */
 export interface DeliveryReceipt {

@@ -17,6 +17,7 @@ import {
   recordRetries,
   recordSends,
   releaseClaims,
+  renewClaims,
   smsSending,
   type Channel,
   type ClaimedMessage,
@@ -173,6 +174,9 @@ export class Dispatcher {
   readonly #early = new Map<string, PendingReceipt[]>();
   #recheckTimer: NodeJS.Timeout | undefined;
   readonly #unknownIds = new Set<string>();
+  /** Messages handed to a channel and not yet recorded: their claims are renewed while they wait there. */
+  readonly #held = new Set<ClaimedMessage>();
+  #renewTimer: NodeJS.Timeout | undefined;
 
   constructor(options: DispatcherOptions) {
     this.#o = {
@@ -192,6 +196,28 @@ export class Dispatcher {
     if (this.#running) return;
     this.#running = true;
     this.#loop = this.#run();
+    this.#renewTimer = setInterval(() => void this.#renewHeld(), this.#o.leaseMs / 4);
+  }
+
+  /**
+   * A channel may hold a message longer than its claim's lease: the throttle, a gateway's
+   * ESME_RTHROTTLED pauses, a link that is down until the adapter's queue timeout. Its claim is
+   * extended while it waits there, or its lease would run out and a claim (this process's or
+   * another's) would take the row and send the message a second time. Checked every quarter lease,
+   * renewed once less than half is left: never run out.
+   */
+  async #renewHeld(): Promise<void> {
+    const { leaseMs } = this.#o;
+    const now = Date.now();
+    const due = [...this.#held].filter((m) => m.claimedUntil.getTime() - now < leaseMs / 2);
+    if (due.length === 0) return;
+    const until = new Date(now + leaseMs);
+    try {
+      const renewed = await renewClaims(this.#o.db, due, until);
+      for (const message of due) if (renewed.has(message.id)) message.claimedUntil = until;
+    } catch (error) {
+      this.#o.log?.('warn', `outbox: cannot renew the claims of ${due.length} message(s): ${(error as Error).message}`);
+    }
   }
 
   /**
@@ -217,6 +243,7 @@ export class Dispatcher {
     clearTimeout(this.#recordTimer);
     clearTimeout(this.#gatherTimer);
     clearTimeout(this.#recheckTimer);
+    clearInterval(this.#renewTimer);
     // Receipts still waiting are not acknowledged: the gateway sends them again after the next bind.
     for (const pending of [...this.#early.values()].flat()) pending.reject(new Error('the outbox is stopping'));
     this.#early.clear();
@@ -356,6 +383,7 @@ export class Dispatcher {
           continue;
         }
         lane.inFlight += 1;
+        this.#held.add(message);
         void this.#deliver(message).then((outcome) => this.#finished(outcome));
       }
     }
@@ -445,7 +473,8 @@ export class Dispatcher {
   }
 
   /**
-   * A delivery receipt from the SMS gateway: delivered, or failed with the network's reason. The
+   * A delivery receipt from the SMS gateway: delivered, or failed with the network's reason (one that
+   * says the message is still on its way changes nothing and is acknowledged at once). The
    * returned promise settles when the receipt is recorded (in the next batch), and only then does
    * the SMS adapter acknowledge it: a receipt is never lost with a process that dies before
    * recording it.
@@ -456,6 +485,8 @@ export class Dispatcher {
    * some SMS is between the gateway's answer and its send record, so only then does it wait.
    */
   receipt(receipt: DeliveryReceipt): Promise<void> {
+    // On its way, not yet delivered or failed: nothing to record; the final receipt follows.
+    if (receipt.status === 'pending') return Promise.resolve();
     const delivered = receipt.status === 'delivered';
     const of: ReceiptOf = {
       providerId: receipt.providerId,
@@ -615,6 +646,7 @@ export class Dispatcher {
   ): void {
     for (const o of outcomes) {
       this.#lanes[o.message.channel].inFlight -= 1;
+      this.#held.delete(o.message);
       if ('sent' in o) for (const id of o.sent.providerIds) this.#recordedSend(id);
     }
     // Slots freed, rows claimed, or a claim the loop left to this batch (something enqueued while it

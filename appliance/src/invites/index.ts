@@ -16,7 +16,7 @@ import { enqueue, releaseAllClaims, type Channel, type MessageKind } from './out
 import { provideCodeMessenger } from '../entry/index.ts';
 import { Reminders } from './reminders.ts';
 import { routes } from './routes.ts';
-import { linkHealth, SmsSender, type SmsState } from './sms.ts';
+import { linkHealth, messageIdsOption, SmsSender, type SmsState } from './sms.ts';
 import { Templates } from './templates.ts';
 import { findStaff } from '../staff/index.ts';
 import { addParticipantFacts, onMeetingChange } from '../meetings/index.ts';
@@ -170,6 +170,7 @@ export const plugin: Plugin<void> = {
         url: smppUrl,
         sender: config.sms.sender,
         throttle: config.sms.throttle,
+        messageIds: messageIdsOption(config.sms.messageIds),
         ca: config.tlsCa,
         onReceipt: (receipt) => dispatcher?.receipt(receipt),
         log,

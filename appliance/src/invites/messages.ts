@@ -188,12 +188,15 @@ export function outboxHook(composer: Composer) {
       }
       case 'meeting.rescheduled': {
         const previous = new Date(change.payload.previousStartsAt);
+        // The end too: a meeting made longer at the same start has a new time all the same.
+        const previousEnd = new Date(previous.getTime() + change.payload.previousDurationMinutes * 60_000);
         for (const p of active(meeting, change.payload.participantIds)) {
           await moveLinkExpiry(trx, p.id, linkExpiry(meetingEnd(meeting)));
           const before = formatWhen(previous, p.language);
           await tell(trx, composer, meeting, p, 'rescheduled', {
             previousDate: before.date,
             previousTime: before.time,
+            previousEndTime: formatWhen(previousEnd, p.language).time,
           });
         }
         return;

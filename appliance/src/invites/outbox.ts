@@ -261,6 +261,27 @@ export async function releaseClaims(db: Db, messages: ClaimedMessage[]): Promise
   return released;
 }
 
+/**
+ * Extends the claims of messages a channel still holds (waiting for its throttle, window or link),
+ * so that no other claim takes them over and sends them a second time. Only while each claim is
+ * still this one's and the message still sending; returns the ids whose claim now holds until `until`.
+ */
+export async function renewClaims(db: Db, messages: ClaimedMessage[], until: Date): Promise<Set<string>> {
+  const renewed = new Set<string>();
+  for (const [from, group] of groupBy(messages, (m) => m.claimedUntil.getTime())) {
+    for (const ids of chunks(group.map((m) => m.id))) {
+      const rows: { id: string }[] = await db('outbox_messages')
+        .whereIn('id', ids)
+        .andWhere({ status: 'sending' })
+        .andWhere('claimed_until', iso(new Date(from)))
+        .update({ claimed_until: iso(until) })
+        .returning('id');
+      for (const row of rows) renewed.add(row.id);
+    }
+  }
+  return renewed;
+}
+
 /** What a channel said about a message it took: the ids to match receipts with, and its reply. */
 export interface Sent {
   id: string;
@@ -335,8 +356,10 @@ export async function recordSends(trx: Knex.Transaction, sends: Sent[], now = ne
         secret_sealed: null,
       });
   }
+  // An id the gateway gives again (its counter started over) is the new part's alone: the merge
+  // clears a receipt an old part of that id was holding, or it would count for the new message.
   const links = sends.flatMap((s) =>
-    s.providerIds.map((providerId) => ({ provider_id: providerId, message_id: s.id })),
+    s.providerIds.map((providerId) => ({ provider_id: providerId, message_id: s.id, receipt: null })),
   );
   for (const part of chunks(links)) await trx('outbox_provider_ids').insert(part).onConflict('provider_id').merge();
 }

@@ -32,6 +32,7 @@ export const sampleData = (lang: Language): Record<string, unknown> => {
     endTime: formatWhen(new Date(start.getTime() + 3_600_000), lang).time,
     previousDate: before.date,
     previousTime: before.time,
+    previousEndTime: formatWhen(new Date(start.getTime() - 86_400_000 + 3_600_000), lang).time,
     unitName: 'Barn- och ungdomsmedicin',
     unitPhone: '010-123 45 67',
     link: 'https://samverka.region.se/j/EXEMPELexempelEXEMPEL1',

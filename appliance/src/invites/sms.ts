@@ -35,6 +35,13 @@ export function smppPdu(command: string, fields: Record<string, unknown>): SmppP
 /** How the gateway writes message ids: in submit_sm_resp and in the receipts it sends later. */
 export type IdRadix = 'hex' | 'decimal';
 
+/** SMPP_MESSAGE_IDS as the adapter's option: `hex-decimal` is hex in submit_sm_resp and decimal in receipts. */
+export function messageIdsOption(setting: 'auto' | IdRadix | `${IdRadix}-${IdRadix}`): SmsOptions['messageIds'] {
+  if (setting === 'auto') return 'auto';
+  const [submit, receipt = submit] = setting.split('-') as [IdRadix, IdRadix?];
+  return { submit, receipt };
+}
+
 export interface SmsOptions {
   /** smpp://system_id:password@host:port (ssmpp:// for TLS; the gateway's certificate is always verified). */
   url: string;
@@ -175,7 +182,12 @@ export function normaliseMessageId(id: string, radix: IdRadix | 'auto' = 'auto')
   return text;
 }
 
+// ENROUTE and ACCEPTD say the message is on its way (handed on to the operator) rather than how it
+// ended: gateways and aggregators send them before the final receipt, and Kannel counts both as
+// buffered. Taking them for failures would send an e-mail in place of an SMS that then arrives.
 const receiptStatus: Record<string, ReceiptStatus> = {
+  ENROUTE: 'pending',
+  ACCEPTD: 'pending',
   DELIVRD: 'delivered',
   UNDELIV: 'undeliverable',
   EXPIRED: 'expired',
@@ -185,10 +197,12 @@ const receiptStatus: Record<string, ReceiptStatus> = {
 
 /** SMPP 3.4 message_state TLV values, for gateways that send the state only as a TLV. */
 const messageState: Record<number, ReceiptStatus> = {
+  1: 'pending',
   2: 'delivered',
   3: 'expired',
   4: 'deleted',
   5: 'undeliverable',
+  6: 'pending',
   8: 'rejected',
 };
 
@@ -205,7 +219,7 @@ export function parseReceipt(
     (stat ? receiptStatus[stat] : undefined) ??
     (tlvs.messageState !== undefined ? messageState[tlvs.messageState] : undefined) ??
     'unknown';
-  const failed = status !== 'delivered' && status !== 'unknown';
+  const failed = status !== 'delivered' && status !== 'pending' && status !== 'unknown';
   return { id, stat, status, ...(failed && err ? { error: `${stat ?? 'state'} err:${err}` } : {}) };
 }
 

@@ -18,6 +18,7 @@ declare module '../events.ts' {
     /** Every participant is told the new time. */
     'meeting.rescheduled': MeetingEventBase & {
       previousStartsAt: string;
+      previousDurationMinutes: number;
       startsAt: string;
       durationMinutes: number;
       participantIds: string[];

@@ -281,6 +281,7 @@ export class MeetingService {
           payload: {
             ...base,
             previousStartsAt: meeting.startsAt.toISOString(),
+            previousDurationMinutes: meeting.durationMinutes,
             startsAt: startsAt.toISOString(),
             durationMinutes,
             participantIds: meeting.participants.map((p) => p.id),

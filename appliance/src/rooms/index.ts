@@ -55,6 +55,10 @@ export const plugin: Plugin<void> = {
       control ? service.release(meetingId, 'Mötet är inställt.') : undefined,
     );
     bus.follow('room.ended', ({ meetingId }) => (control ? service.release(meetingId) : undefined));
+    // A participant taken off the meeting leaves its room too (their guest pages already refuse them).
+    bus.follow('participant.removed', ({ meetingId, participantId, byStaffId }) =>
+      control ? service.removed(meetingId, participantId, byStaffId) : undefined,
+    );
     bus.follow('room.kick_requested', ({ meetingId, presenceId, byStaffId }) =>
       control ? service.kickRequested(meetingId, presenceId, byStaffId) : undefined,
     );

@@ -307,6 +307,17 @@ export class RoomService {
     });
   }
 
+  /**
+   * The leader's part when a participant was taken off the meeting: whoever is in the room as them
+   * leaves it, as if staff had kicked them (staff need not find them in the panel).
+   */
+  async removed(meetingId: string, participantId: string, byStaffId: string): Promise<void> {
+    const here = (await store.presenceOf(this.db, meetingId)).filter(
+      (p) => p.participantId === participantId && !p.leftAt,
+    );
+    for (const presence of here) await this.kickRequested(meetingId, presence.id, byStaffId);
+  }
+
   /** Asks the leading process to kick, and answers once it has (or says the room is out of reach). */
   async #kickThroughLeader(meetingId: string, presenceId: number, byStaffId: string): Promise<void> {
     let off = () => {};

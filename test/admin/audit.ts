@@ -77,6 +77,35 @@ test('a patient log extract lists every staff access to their meetings, found by
   t.false(JSON.stringify(records).includes('1212-1212'));
 });
 
+/** The check digit that completes nine digits YYMMDDNNN (Luhn, as the Tax Agency computes it). */
+function withCheckDigit(nine: string): string {
+  const sum = [...nine].reduce((acc, c, i) => {
+    const d = Number(c) * (i % 2 === 0 ? 2 : 1);
+    return acc + (d > 9 ? d - 9 : d);
+  }, 0);
+  return `${nine}${(10 - (sum % 10)) % 10}`;
+}
+
+test('a patient of 99 booked by a ten-digit number is found by their full number', async (t) => {
+  // Born on New Year's Eve a hundred years ago: 99 years old all year, written YYMMDD-NNNC.
+  const year = new Date().getUTCFullYear() - 100;
+  const digits = withCheckDigit(`${String(year).slice(2)}1231238`);
+  const { client: booker } = await loggedIn(app, 'clinician', 'Geriatrik');
+  const meeting = await bookFor(booker, patientWithBankId('Greta Åström', `${digits.slice(0, 6)}-${digits.slice(6)}`));
+  const page = await booker.get(`/meetings/${meeting.id}`);
+  t.true(page.text.includes(`${year}1231-****`), 'the meeting shows the birth date a hundred years back');
+
+  const { client: admin } = await loggedIn(app, 'admin');
+  await admin.get('/admin/audit/extract');
+  const reply = await admin.submit('/admin/audit/extract', {
+    name: 'Greta Åström',
+    personalNumber: `${year}${digits.slice(2, 6)}-${digits.slice(6)}`,
+    format: 'html',
+  });
+  t.is(reply.status, 200);
+  t.true(reply.text.includes(meeting.id));
+});
+
 test('a wrong name or number finds nobody, and a mistyped number says what is wrong', async (t) => {
   const { client: booker } = await loggedIn(app, 'clinician');
   await bookFor(booker, patientWithBankId('Sven Svensson', '19121212-1212'));

@@ -137,6 +137,28 @@ test('an API token is shown once, works, shows its last use and stops working wh
   );
 });
 
+test('an API token is named in Swedish, å, ä and ö included', async (t) => {
+  const { client: admin } = await loggedIn(app, 'admin', 'Administration');
+  const { staff } = await app.staff('clinician', 'Neurologi');
+  await admin.get('/admin/staff');
+  const created = await admin.submit(`/admin/staff/${staff.id}/tokens`, { name: 'Journalsystem Södra Älvsborg' });
+  t.is(created.status, 201, created.text);
+  t.regex(created.text, /role="status">Nyckeln Journalsystem Södra Älvsborg är skapad/);
+  t.truthy(newToken(created.text));
+  t.deepEqual(
+    (await listTokens(app.server.app.db, staff.id)).map((token) => token.name),
+    ['Journalsystem Södra Älvsborg'],
+  );
+  // The same letters as a Mac pastes them (a + combining ring), too.
+  const decomposed = await admin.submit(`/admin/staff/${staff.id}/tokens`, { name: 'Åsa'.normalize('NFD') });
+  t.is(decomposed.status, 201);
+  t.true((await listTokens(app.server.app.db, staff.id)).some((token) => token.name === 'Åsa'.normalize('NFC')));
+  // A name the form cannot take says what a token's name may hold (not what a staff account needs).
+  const refused = await admin.submit(`/admin/staff/${staff.id}/tokens`, { name: 'journal/system' });
+  t.is(refused.status, 400);
+  t.regex(refused.text, /Ge nyckeln ett namn av bokstäver, siffror/);
+});
+
 test('care units are added and renamed with the phone number invitations show', async (t) => {
   const { client: admin } = await loggedIn(app, 'admin', 'Administration');
   await admin.get('/admin/units');

@@ -151,6 +151,37 @@ test.serial('a clinician books, finds, reschedules and cancels a meeting', async
   t.regex(await text(page, 'dl'), /Patienten är inlagd/);
 });
 
+test.serial("a cancellation reason written in paragraphs up to the field's limit is taken", async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  const client = app.client();
+  await client.login(staff.email, password);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  // A browser of its own: the other tests' logins stay out of it.
+  const context = await chromium.browser.createBrowserContext();
+  const page = await context.newPage();
+  await page.goto(`${app.url}/login`);
+  await fill(page, 'E-postadress', staff.email);
+  await fill(page, 'Lösenord', password);
+  await submit(page, 'Logga in');
+  await page.goto(`${app.url}/meetings/${meeting.id}`);
+
+  // Five paragraphs, 500 characters as the field counts them (a line break is one); the browser
+  // sends each line break as two (CR LF).
+  const paragraph =
+    'Patienten är inlagd på avdelning 12 och kan inte delta. Vi återkommer med en ny tid så snart vi kan.';
+  const reason = [0, 1, 2, 3, 4].map(() => paragraph.slice(0, 99)).join('\n') + 'x';
+  t.is(reason.length, 500);
+  await fill(page, 'Orsak (skickas till alla deltagare)', reason);
+  const [asked] = await submit(page, 'Ställ in mötet');
+  t.is(asked?.status(), 200, 'the question before cancelling, not an error page');
+  await submit(page, 'Ja, ställ in mötet');
+  t.regex(await text(page, '[role="status"]'), /Mötet är inställt/);
+  const stored = (await client.get(`/api/v1/meetings/${meeting.id}`)).json();
+  t.is(stored.status, 'cancelled');
+  t.is(stored.cancelReason, reason);
+  await context.close();
+});
+
 test.serial('the calendar, the booking form and the meeting page pass axe-core with no violations', async (t) => {
   const { staff, password } = await app.staff('clinician');
   const context = await chromium.browser.createBrowserContext();

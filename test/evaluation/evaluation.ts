@@ -333,6 +333,56 @@ test("an admin's edit makes a new version; answers already given keep theirs", a
   t.is(page.status, 200);
 });
 
+test("a comment written in paragraphs up to the field's limit is kept whole (line breaks sent as CR LF)", async (t) => {
+  const booked = await bookMeeting(world);
+  const page = await booked.clinician.get(`/evaluation/meeting/${booked.meetingId}`);
+  // 2,000 characters as the textarea counts them (its maxlength), a line break one each.
+  const line = 'Ljudet bröts ibland men bilden var bra; nästa gång vill vi gärna ha mötet digitalt igen, tack!';
+  const comment = Array.from({ length: 20 }, () => line.padEnd(99, '.')).join('\n') + '!';
+  t.is(comment.length, 2000);
+  const sent = await booked.clinician.request('POST', `/evaluation/meeting/${booked.meetingId}`, {
+    form: {
+      crumb: booked.clinician.crumb ?? '',
+      setId: setIdOf(page.text),
+      q_comment: comment.replace(/\n/g, '\r\n'),
+    },
+  });
+  t.is(sent.status, 200);
+  // Answers are stored without who gave them: this one is found by its text.
+  const [response] = await world.app.server.app
+    .db('evaluation_responses')
+    .where('answers', 'like', '%Ljudet bröts ibland%')
+    .select('answers');
+  t.is(JSON.parse(response.answers).comment, comment);
+});
+
+test('a new question with only its Swedish text is refused by name, the editor keeping what was typed', async (t) => {
+  const { staff } = await world.app.staff('clinician', 'Rehabilitering');
+  const { client: admin } = await loggedIn(world.app, 'admin');
+  const editor = `/evaluation/sets/${staff.unitId}/guest`;
+  await admin.get(editor);
+  const before = await world.app.server.app.db('evaluation_sets').count({ n: '*' }).first();
+  const refused = await admin.submit(
+    editor,
+    {
+      q0_id: '',
+      q0_type: 'scale',
+      q0_sv: 'Hur fungerade tekniken för dig?',
+      q0_en: 'How did the technology work for you?',
+      q1_id: '',
+      q1_type: 'yes_no',
+      q1_sv: 'Fick du den information du behövde före mötet?',
+      q1_en: '',
+    },
+    editor,
+  );
+  t.is(refused.status, 400);
+  t.regex(refused.text, /Fråga 2 behöver text på både svenska och engelska/);
+  t.true(refused.text.includes('Fick du den information du behövde före mötet?'), 'the typed text is still there');
+  t.true(refused.text.includes('How did the technology work for you?'));
+  t.deepEqual(await world.app.server.app.db('evaluation_sets').count({ n: '*' }).first(), before, 'nothing saved');
+});
+
 test('the host evaluates from the staff page; a clinician who was not in the meeting cannot', async (t) => {
   const booked = await bookMeeting(world);
   const page = await booked.clinician.get(`/evaluation/meeting/${booked.meetingId}`);

@@ -44,6 +44,46 @@ async function addParticipant(client: Client, html: string, fields: Record<strin
   });
 }
 
+test("a documentation plan in paragraphs up to the field's limit books the meeting, line breaks sent as CR LF", async (t) => {
+  const { client } = await loggedIn(app);
+  const page = await addParticipant(client, (await client.get('/meetings/new')).text, {
+    p_kind: 'patient',
+    p_name: 'Sara Lind',
+    p_mobile: '070-123 45 67',
+    p_identification: 'sms',
+  });
+  // 2,000 characters as the textarea counts them (its maxlength): twenty lines, a line break one each.
+  const line = 'Anteckning i journalen av ansvarig läkare; kopia till skolhälsovården och vårdnadshavare efter mötet.';
+  const plan = Array.from({ length: 20 }, () => line.slice(0, 99)).join('\n') + 'x';
+  t.is(plan.length, 2000);
+  const booked = await client.request('POST', '/meetings/new', {
+    form: {
+      crumb: client.crumb!,
+      ...meetingFields(toClinicTime(new Date(inDays(2))).date),
+      documentationPlan: plan.replace(/\n/g, '\r\n'),
+      draft: hidden(page.text, 'draft'),
+      action: 'book',
+    },
+  });
+  t.is(booked.status, 302, booked.text.slice(0, 2000));
+  const id = booked.headers.get('location')!.split('/')[2]!.split('?')[0];
+  t.is((await client.get(`/api/v1/meetings/${id}`)).json().documentationPlan, plan);
+});
+
+test("the form's list shows a ten-digit personal number by its full birth date, never its last digits", async (t) => {
+  const { client } = await loggedIn(app);
+  const page = await addParticipant(client, (await client.get('/meetings/new')).text, {
+    p_kind: 'patient',
+    p_name: 'Tolvan Tolvansson',
+    p_mobile: '070-123 45 67',
+    p_personalNumber: '121212-1212',
+    p_identification: 'sms',
+  });
+  t.is(page.status, 200);
+  t.true(page.text.includes('20121212-****'), 'born 12 December 2012');
+  t.false(page.text.includes('12121212-****'), 'not the two-digit year and two of the last four digits');
+});
+
 test('a clinician books a meeting with the form, one participant at a time, without JavaScript', async (t) => {
   const { client, staff } = await loggedIn(app);
   let page = await client.get('/meetings/new');

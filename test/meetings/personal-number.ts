@@ -19,6 +19,18 @@ test('ten digits get the century that puts the birth date in the past; "+" means
   t.deepEqual(parsePersonalNumber('121212+1212', today), { ok: true, value: '191212121212' });
 });
 
+test('a ten-digit number born later in the year, a hundred years back, is 99 years old, not unborn', (t) => {
+  // 25 November 2026: someone born 15 December 1926 is 99 and writes 261215-1239.
+  t.deepEqual(parsePersonalNumber('261215-1239', today), { ok: true, value: '192612151239' });
+  t.deepEqual(parsePersonalNumber('2612151239', today), { ok: true, value: '192612151239' });
+  // …and with '+' the same digits are someone born in 1826, a hundred and more years ago.
+  t.deepEqual(parsePersonalNumber('261215+1239', today), { ok: true, value: '182612151239' });
+  // A coordination number (day + 60) is read by its real day, 15 December.
+  t.deepEqual(parsePersonalNumber('261275-1236', today), { ok: true, value: '192612751236' });
+  // Born earlier this year, or today: this year's child.
+  t.deepEqual(parsePersonalNumber('261125-1238', today), { ok: true, value: '202611251238' });
+});
+
 test('a wrong check digit, an impossible date or a wrong shape is refused', (t) => {
   t.deepEqual(parsePersonalNumber('19121212-1213', today), { ok: false, problem: 'checksum' });
   t.deepEqual(parsePersonalNumber('19121312-1212', today), { ok: false, problem: 'date' });

@@ -476,6 +476,21 @@ test.serial('malformed input is a 400 that names the field, and stores nothing',
   t.is(await countMeetings(app), before);
 });
 
+test.serial('a NUL character in a title, plan or name is a 400, and stores nothing', async (t) => {
+  // PostgreSQL text cannot hold one: refused with the other malformed input, not a failed insert.
+  const before = await countMeetings(app);
+  for (const body of [
+    booking({ title: 'Samordnad planering\u0000' }),
+    booking({ documentationPlan: 'Anteckning\u0000' }),
+    booking({ participants: [{ ...patientBySms, name: 'Sara\u0000Lind' }] }),
+    booking({ ledBy: 'kollega\u0000@region.example' }),
+  ]) {
+    const reply = await book(body);
+    t.is(reply.status, 400, `${JSON.stringify(body)}: ${reply.text}`);
+  }
+  t.is(await countMeetings(app), before);
+});
+
 test.serial('rule messages come in English when the person chose English', async (t) => {
   const reply = await book(
     booking({ participants: [patientBySms, { ...teacherByEmail, mobile: '0701234567' }] }),

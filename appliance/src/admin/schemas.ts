@@ -1,7 +1,7 @@
 // joi schemas of the admin pages' queries and forms. Empty form fields mean "not given".
 import Joi from 'joi';
 import { day as lookupDay, lookupYears } from '../http/dates.ts';
-import { objectOf } from '../http/route.ts';
+import { objectOf, withoutNul } from '../http/route.ts';
 import { roles, type Role } from '../staff/index.ts';
 
 const id = Joi.string().guid().empty('');
@@ -50,11 +50,7 @@ export const extractPayload = objectOf<{
 });
 
 // No NUL character: PostgreSQL text cannot hold one (a search for it would fail, not find nothing).
-const text = (max: number) =>
-  Joi.string()
-    .trim()
-    .max(max)
-    .pattern(/^[^\u0000]*$/, 'text without a NUL character');
+const text = (max: number) => withoutNul(Joi.string().trim().max(max));
 
 export const staffSearch = objectOf<{ q?: string; unit?: string }>({ q: text(200).empty(''), unit: id });
 
@@ -91,8 +87,11 @@ export const unitPayload = objectOf<{ crumb?: string; name: string; phone?: stri
 export const tokenPayload = objectOf<{ crumb?: string; name: string }>({
   crumb: Joi.string(),
   name: text(100)
+    .normalize()
     .min(1)
-    .pattern(/^[\w .-]+$/)
+    // Letters of any language (a Swedish system's name has å, ä and ö, composed or not), digits,
+    // spaces, _ . -
+    .pattern(/^[\p{L}\p{M}\p{N}_ .-]+$/u)
     .required(),
 });
 

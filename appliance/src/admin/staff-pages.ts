@@ -113,21 +113,23 @@ async function staffPage(request: Request, h: ResponseToolkit, staffId: string, 
 
 const listFailed = (request: Request, h: ResponseToolkit) =>
   staffList(request, h, { error: t(languageOf(request), 'admin.staff.invalid') }, 400).then((r) => r.takeover());
-const pageFailed = (request: Request, h: ResponseToolkit) => {
+/** A bad form on a staff member's page: the page again, with what the form (`invalid`) needs. */
+const failedOnPage = (invalid: string) => (request: Request, h: ResponseToolkit) => {
   const { id } = request.params;
   const lang = languageOf(request);
   return typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id)
-    ? staffPage(request, h, id, { error: t(lang, 'admin.staff.invalid') }, 400).then((r) => r.takeover())
+    ? staffPage(request, h, id, { error: t(lang, invalid) }, 400).then((r) => r.takeover())
     : h
         .view('error', { status: 404, message: t(lang, 'admin.staff.notFound'), title: t(lang, 'error.title') })
         .code(404)
         .takeover();
 };
+const pageFailed = failedOnPage('admin.staff.invalid');
 
 /** A form posted on one staff member's page: admins only; a bad form shows the page again with why. */
-const onStaffPage = <P extends Joi.ObjectSchema>(payload: P) => ({
+const onStaffPage = <P extends Joi.ObjectSchema>(payload: P, invalid = 'admin.staff.invalid') => ({
   auth: adminOnly,
-  validate: { params: schemas.staffParams, payload, failAction: pageFailed },
+  validate: { params: schemas.staffParams, payload, failAction: failedOnPage(invalid) },
 });
 
 async function unitsPage(request: Request, h: ResponseToolkit, feedback: Feedback = {}, code = 200) {
@@ -255,7 +257,7 @@ export const staffRoutes: ServerRoute[] = [
   route({
     method: 'POST',
     path: '/admin/staff/{id}/tokens',
-    options: onStaffPage(schemas.tokenPayload),
+    options: onStaffPage(schemas.tokenPayload, 'admin.tokens.invalid'),
     async handler(request, h) {
       const { db } = request.server.app;
       const lang = languageOf(request);
@@ -277,7 +279,7 @@ export const staffRoutes: ServerRoute[] = [
         request,
         h,
         person.id,
-        { notice: t(lang, 'admin.tokens.created', { name }), newToken: result.value.token },
+        { notice: t(lang, 'admin.tokens.createdNotice', { name }), newToken: result.value.token },
         201,
       );
     },

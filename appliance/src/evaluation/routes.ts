@@ -180,23 +180,27 @@ async function report(
   return result;
 }
 
+/** Why the edit form cannot be saved: a message key and the question (1-based) it concerns. */
+type SetProblem = { problem: 'text' | 'invalid' | 'twice' | 'none'; n: number };
+
 /** The edit form's rows back into questions; rows without text are dropped, ids made from the order when new. */
-function readSetForm(form: SetForm): Question[] {
+function readSetForm(form: SetForm): Question[] | SetProblem {
   const questions: Question[] = [];
   for (let i = 0; i < 30; i++) {
     const sv = (form[`q${i}_sv`] ?? '').trim();
     const en = (form[`q${i}_en`] ?? '').trim();
     if (!sv && !en) continue;
+    // Both languages, as the form asks: a participant reads the question in the language they were booked in.
+    if (!sv || !en) return { problem: 'text', n: i + 1 };
     const id = (form[`q${i}_id`] ?? '').trim() || `q${Date.now().toString(36)}_${i}`;
     // Not destructured: joi types the value of a failed validation `any`; after the check it is a Question.
     const checked = questionSchema.validate({ id, type: form[`q${i}_type`], text: { sv, en } });
-    if (checked.error) throw Boom.badRequest(`question ${i + 1}: ${checked.error.message}`);
+    if (checked.error) return { problem: 'invalid', n: i + 1 };
     const { value } = checked;
-    if (questions.some((q) => q.id === value.id))
-      throw Boom.badRequest(`question ${i + 1}: the id ${value.id} is used twice`);
+    if (questions.some((q) => q.id === value.id)) return { problem: 'twice', n: i + 1 };
     questions.push(value);
   }
-  if (questions.length === 0) throw Boom.badRequest('a question set needs at least one question');
+  if (questions.length === 0) return { problem: 'none', n: 0 };
   return questions;
 }
 
@@ -383,6 +387,11 @@ export function routes(): ServerRoute[] {
         const { db } = request.server.app;
         if (!(await findUnit(db, { id: unitId }))) throw Boom.notFound();
         const questions = readSetForm(request.payload);
+        if (!Array.isArray(questions)) {
+          // The editor again with what was typed and which question to mend; nothing is saved.
+          const error = t(languageOf(request), `evaluation.sets.invalid.${questions.problem}`, { n: questions.n });
+          return (await setEditor(request, h, request.params, { form: request.payload, error })).code(400);
+        }
         // The new version and its audit record commit together.
         const set = await db.transaction(async (trx) => {
           const saved = await insertSetVersion(trx, unitId, role, questions, request.auth.credentials.user!.id);
@@ -399,24 +408,37 @@ export function routes(): ServerRoute[] {
   ];
 }
 
-async function setEditor(request: Request, h: ResponseToolkit, which: { unitId: string; role: RespondentRole }) {
+/** The editor's rows: the current set's questions and two empty rows, or a refused form's rows as typed. */
+function editorRows(set: QuestionSet, form: SetForm | undefined) {
+  if (!form) return [...set.questions, undefined, undefined].map((q) => ({ id: q?.id, type: q?.type, ...q?.text }));
+  const rows = [];
+  for (let i = 0; i < 30 && form[`q${i}_type`] !== undefined; i++)
+    rows.push({ id: form[`q${i}_id`], type: form[`q${i}_type`], sv: form[`q${i}_sv`], en: form[`q${i}_en`] });
+  return rows;
+}
+
+async function setEditor(
+  request: Request,
+  h: ResponseToolkit,
+  which: { unitId: string; role: RespondentRole },
+  refused?: { form: SetForm; error: string },
+) {
   const lang = languageOf(request);
   const { unitId, role } = which;
   const { db } = request.server.app;
   const unit = await findUnit(db, { id: unitId });
   if (!unit) throw Boom.notFound();
   const set: QuestionSet = await currentSet(db, unitId, role);
-  // Two empty rows for new questions.
-  const rows = [...set.questions, undefined, undefined].map((q, i) => ({
+  const rows = editorRows(set, refused?.form).map((q, i) => ({
     i,
     n: i + 1,
-    id: q?.id ?? '',
-    sv: q?.text.sv ?? '',
-    en: q?.text.en ?? '',
+    id: q.id ?? '',
+    sv: q.sv ?? '',
+    en: q.en ?? '',
     types: ['scale', 'yes_no', 'text'].map((type) => ({
       type,
       label: t(lang, `evaluation.type.${type}`),
-      selected: (q?.type ?? 'scale') === type,
+      selected: (q.type ?? 'scale') === type,
     })),
   }));
   return h.view('evaluation/set', {
@@ -427,6 +449,7 @@ async function setEditor(request: Request, h: ResponseToolkit, which: { unitId: 
     version: set.version,
     own: set.unitId !== null,
     rows,
+    error: refused?.error,
     // After a save the editor says which version it stored; any other query is ignored, as before.
     saved: typeof request.query.saved === 'string' ? request.query.saved : undefined,
   });

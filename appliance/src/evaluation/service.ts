@@ -149,7 +149,8 @@ export function readAnswers(questions: Question[], form: Record<string, unknown>
       if (value !== 'yes' && value !== 'no') throw new EvaluationError('invalid', q.id);
       answers[q.id] = value === 'yes';
     } else {
-      answers[q.id] = value.slice(0, 2000);
+      // A line break counts once, as the form's maxlength counts it (the browser sends it as CR LF).
+      answers[q.id] = value.replace(/\r\n?/g, '\n').slice(0, 2000);
     }
   }
   return answers;

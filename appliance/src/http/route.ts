@@ -30,6 +30,10 @@ type Kind<V> = [V] extends [string | null | undefined]
       ? Joi.BooleanSchema<any>
       : unknown;
 
+/** A string without a NUL character: PostgreSQL text cannot hold one (its insert would fail, a 500). */
+export const withoutNul = <S extends Joi.StringSchema<any>>(schema: S): S =>
+  schema.pattern(/^[^\u0000]*$/, 'text without a NUL character');
+
 /** A joi object schema for T: the compiler holds the keys and their value types to T. */
 export const objectOf = <T>(keys: Keys<T>): Joi.ObjectSchema<T> => Joi.object<T>(keys);
 

@@ -8,7 +8,8 @@ import { languageOf, t } from '../http/i18n.ts';
 import { objectOf } from '../http/route.ts';
 import { identificationMethods, isPatient, participantKinds } from './model.ts';
 import type { ParticipantInput } from './rules.ts';
-import { participantInput } from './schemas.ts';
+import { participantInput, text } from './schemas.ts';
+import { maskPersonalNumber, parsePersonalNumber } from './personal-number.ts';
 import { today } from '../common/clock.ts';
 
 const countries = ['SE', 'NO', 'DK', 'FI', 'IS', 'DE', 'PL', 'GB'];
@@ -19,30 +20,30 @@ const participantFields = {
     .valid(...participantKinds)
     .default('patient'),
   p_country: Joi.string().max(2).allow('').default('SE'),
-  p_name: Joi.string().max(200).allow('').default(''),
-  p_mobile: Joi.string().max(32).allow('').default(''),
-  p_email: Joi.string().max(254).allow('').default(''),
-  p_personalNumber: Joi.string().max(16).allow('').default(''),
+  p_name: text(200).default(''),
+  p_mobile: text(32).default(''),
+  p_email: text(254).default(''),
+  p_personalNumber: text(16).default(''),
   p_identification: Joi.string()
     .valid(...identificationMethods)
     .default('sms'),
-  p_proxyName: Joi.string().max(200).allow('').default(''),
-  p_proxyMobile: Joi.string().max(32).allow('').default(''),
-  p_proxyEmail: Joi.string().max(254).allow('').default(''),
-  p_proxyPersonalNumber: Joi.string().max(16).allow('').default(''),
-  p_staffEmail: Joi.string().max(254).allow('').default(''),
+  p_proxyName: text(200).default(''),
+  p_proxyMobile: text(32).default(''),
+  p_proxyEmail: text(254).default(''),
+  p_proxyPersonalNumber: text(16).default(''),
+  p_staffEmail: text(254).default(''),
   p_language: Joi.string().valid('sv', 'en').default('sv'),
 };
 type ParticipantFields = { [K in keyof typeof participantFields]: string };
 
 export const bookingForm = objectOf<BookingForm>({
   crumb: Joi.string(),
-  title: Joi.string().max(200).allow('').default(''),
-  date: Joi.string().max(10).allow('').default(''),
-  time: Joi.string().max(5).allow('').default(''),
+  title: text(200).default(''),
+  date: text(10).default(''),
+  time: text(5).default(''),
   durationMinutes: Joi.number().integer().min(5).max(480).default(45),
-  ledBy: Joi.string().max(254).allow('').default(''),
-  documentationPlan: Joi.string().max(2000).allow('').default(''),
+  ledBy: text(254).default(''),
+  documentationPlan: text(2000).default(''),
   testMeeting: Joi.string().valid('on', 'true').allow(''),
   draft: Joi.string()
     .max(64 * 1024)
@@ -130,7 +131,11 @@ export function renderBooking(
   const staff = request.auth.credentials.user!;
   const kind = form.p_kind ?? (draft.some((p) => isPatient(p.kind)) ? 'guest' : 'patient');
   const identification = form.p_identification ?? (kind === 'guest' ? 'none' : kind === 'colleague' ? 'siths' : 'sms');
-  const masked = (n?: string) => (n ? `${n.replace(/\D/g, '').slice(0, 8)}-****` : '');
+  // As the meeting page masks it: the full birth date (a ten-digit number gets its century), no last digits.
+  const masked = (n?: string) => {
+    const parsed = n ? parsePersonalNumber(n) : undefined;
+    return parsed?.ok ? maskPersonalNumber(parsed.value) : '';
+  };
   const rules = [
     'guest_mobile_and_email',
     'guest_personal_number',

@@ -32,7 +32,7 @@ import {
   type ParticipantKind,
 } from './model.ts';
 import { audited, auditBooking, auditChange } from './routes.ts';
-import { meetingParams, participantParams } from './schemas.ts';
+import { meetingParams, participantParams, text } from './schemas.ts';
 import { withPatientFirst, type MeetingService } from './service.ts';
 import {
   addDays,
@@ -492,7 +492,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           payload: objectOf<{ crumb?: string; version: number; reason: string; confirm?: 'yes' }>({
             crumb: Joi.string(),
             version,
-            reason: Joi.string().max(500).allow('').required(),
+            reason: text(500).required(),
             confirm,
           }),
         },

@@ -43,9 +43,13 @@ export function parsePersonalNumber(input: string, today = new Date()): ParsedPe
     if (separator === '+') return { ok: false, problem: 'format' };
     year = Number(century + yy);
   } else {
+    // The birth date must not lie ahead of today: the day counts, not only the year (someone born
+    // in December a hundred years ago is 99 in November, and written with '-').
     const thisYear = today.getUTCFullYear();
+    const birthDay = Number(mm) * 100 + (Number(dd) > 60 ? Number(dd) - 60 : Number(dd));
+    const todayDay = (today.getUTCMonth() + 1) * 100 + today.getUTCDate();
     year = Math.floor(thisYear / 100) * 100 + Number(yy);
-    if (year > thisYear) year -= 100;
+    if (year > thisYear || (year === thisYear && birthDay > todayDay)) year -= 100;
     if (separator === '+') year -= 100;
   }
   if (!validDate(year, Number(mm), Number(dd))) return { ok: false, problem: 'date' };

@@ -3,7 +3,7 @@
 import Joi from 'joi';
 import type { Language } from '../common/language.ts';
 import { instant, lookupYears, meetingYears } from '../http/dates.ts';
-import { objectOf, type Keys } from '../http/route.ts';
+import { objectOf, withoutNul, type Keys } from '../http/route.ts';
 import {
   identificationMethods,
   meetingStatuses,
@@ -15,7 +15,11 @@ import {
 import type { ContactInput, ParticipantInput } from './rules.ts';
 import type { BookingInput, ListQuery, MeetingUpdate } from './service.ts';
 
-const text = (max: number) => Joi.string().max(max).allow('');
+/**
+ * Free text up to `max` characters, a line break counted once: a browser sends a textarea's line
+ * breaks as CR LF, though its maxlength counts each as one character.
+ */
+export const text = (max: number) => withoutNul(Joi.string().replace(/\r\n?/g, '\n').max(max)).allow('');
 
 const contactFields: Keys<ContactInput> = {
   name: text(200).description('Full name, spelled as the person will type it').example('Sara Lind'),
@@ -52,7 +56,9 @@ export const participantInput = objectOf<ParticipantInput>({
     .description('The language of the messages and pages this participant gets')
     .example('sv'),
   staffId: Joi.string().guid().description("A colleague's staff account id"),
-  staffEmail: Joi.string().max(254).description("…or the colleague's e-mail address").example('kollega@region.example'),
+  staffEmail: withoutNul(Joi.string().max(254))
+    .description("…or the colleague's e-mail address")
+    .example('kollega@region.example'),
 }).label('ParticipantInput');
 
 const version = Joi.number()
@@ -70,9 +76,9 @@ export const bookingPayload = objectOf<BookingInput>({
     .description('Start, ISO 8601 with an offset (Z or ±HH:MM), a real date from this year to ten years ahead')
     .example('2030-03-04T09:00:00+01:00'),
   durationMinutes: Joi.number().integer().min(5).max(480).required().example(45),
-  ledBy: Joi.string()
-    .max(254)
-    .description('Who runs the meeting: staff id or e-mail; the booking clinician by default'),
+  ledBy: withoutNul(Joi.string().max(254)).description(
+    'Who runs the meeting: staff id or e-mail; the booking clinician by default',
+  ),
   documentationPlan: text(2000)
     .required()
     .description('How documentation is done during and after the meeting')
@@ -93,7 +99,7 @@ export const updatePayload = objectOf<MeetingUpdate>({
     .description('New start, ISO 8601 with an offset')
     .example('2030-03-05T13:00:00+01:00'),
   durationMinutes: Joi.number().integer().min(5).max(480),
-  ledBy: Joi.string().max(254),
+  ledBy: withoutNul(Joi.string().max(254)),
   documentationPlan: text(2000),
 }).label('MeetingUpdate');
 

@@ -250,6 +250,15 @@ test('a permanent error status gives PermanentFailure naming the status; a full 
   t.is(vendor?.message, 'command status 0x00000400');
 });
 
+test('a gateway that no longer counts the link as bound (ESME_RINVBNDSTS, after its failover) fails the message temporarily, and the adapter binds again and sends on', async (t) => {
+  const { smsc, sms } = await setup(t, (_, index) => (index === 0 ? { status: smpp.errors.ESME_RINVBNDSTS } : {}));
+  const unbound = await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }), { instanceOf: TemporaryFailure });
+  t.regex(unbound?.message ?? '', /ESME_RINVBNDSTS/);
+  while (smsc.binds < 2) await delay(10);
+  await sms.send({ to: '+46701234567', text: 'Igen' });
+  t.is(smsc.arrivals.length, 2);
+});
+
 test('a number that is not E.164 fails permanently without reaching the gateway', async (t) => {
   const { smsc, sms } = await setup(t);
   await t.throwsAsync(sms.send({ to: '070-123 45 67', text: 'Hej' }), { instanceOf: PermanentFailure });

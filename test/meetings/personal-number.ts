@@ -65,3 +65,8 @@ test('a sealed number opens only with the same key and context, and hides the nu
   );
   t.throws(() => encrypt(randomBytes(16), 'x'), { message: /32 bytes/ });
 });
+
+test('a twelve-digit number whose birth date lies after today is refused as a date (the century mistyped)', (t) => {
+  t.deepEqual(parsePersonalNumber('20261215-1239', today), { ok: false, problem: 'date' });
+  t.deepEqual(parsePersonalNumber('19261215-1239', today), { ok: true, value: '192612151239' });
+});

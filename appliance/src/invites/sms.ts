@@ -570,6 +570,12 @@ export class SmsSender {
     } else if (TEMPORARY.has(status)) {
       this.#lastError = describeStatus(status);
       part.reject(new TemporaryFailure(describeStatus(status)));
+    } else if (status === smpp.errors.ESME_RINVBNDSTS) {
+      // The gateway no longer counts this link as bound (it failed over, or dropped the bind): not
+      // the message's fault. It goes again later, and the link binds afresh.
+      this.#lastError = describeStatus(status);
+      part.reject(new TemporaryFailure(describeStatus(status)));
+      this.#session?.destroy();
     } else {
       part.reject(
         new PermanentFailure(status === 0 ? `unexpected ${response.command} from the gateway` : describeStatus(status)),

@@ -53,6 +53,10 @@ export function parsePersonalNumber(input: string, today = new Date()): ParsedPe
     if (separator === '+') year -= 100;
   }
   if (!validDate(year, Number(mm), Number(dd))) return { ok: false, problem: 'date' };
+  // Nobody is born in the future: a 12-digit number with the wrong century (20261215 for 19261215)
+  // is a typo, refused as a date rather than stored for someone else's extract to miss.
+  const birth = Date.UTC(year, Number(mm) - 1, Number(dd) > 60 ? Number(dd) - 60 : Number(dd));
+  if (birth > today.getTime()) return { ok: false, problem: 'date' };
   if (!luhnValid(`${yy}${mm}${dd}${rest}`)) return { ok: false, problem: 'checksum' };
   return { ok: true, value: `${year}${mm}${dd}${rest}` };
 }

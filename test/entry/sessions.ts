@@ -3,6 +3,7 @@
 // guest is in the waiting room.
 import test from 'ava';
 import { sha256 } from '../../appliance/src/crypto.ts';
+import { findLink } from '../../appliance/src/entry/links.ts';
 import { findGuestSession } from '../../appliance/src/entry/store.ts';
 import { booking, inDays, loggedIn } from '../meetings/_booking.ts';
 import { present } from '../helpers/present.ts';
@@ -102,6 +103,28 @@ test('a guest who came in before the meeting was moved to a later day still hold
     await findGuestSession(app.server.app.db, sha256(session), atNewStart),
     'the session is live at the new start',
   );
+});
+
+test('a guest who drops out of an overrunning meeting gets back in while its room is open, however long ROOM_GRACE_MINUTES keeps it', async (t) => {
+  // Rooms that stay open four hours after the end: the link and the session last as long.
+  const late = await startServer({ env: { SMTP_URL: relay.url, REMINDER_OFFSETS: 'none', ROOM_GRACE_MINUTES: '240' } });
+  try {
+    const { client } = await loggedIn(late);
+    const { meeting, path } = await bookWithOlle(client);
+    const browser = late.client();
+    t.is((await olleEnters(browser, path)).status, 200);
+    const end = new Date(meeting.startsAt).getTime() + meeting.durationMinutes * 60_000;
+    const roomCloses = new Date(end + 240 * 60_000);
+    const link = present(await findLink(late.server.app.db, path.slice(3)), 'the link');
+    t.is(link.expiresAt.getTime(), roomCloses.getTime());
+    const session = present(browser.cookies.get('samverka_guest'), 'the session');
+    t.truthy(
+      await findGuestSession(late.server.app.db, sha256(session), new Date(roomCloses.getTime() - 60_000)),
+      'the session is live a minute before the room closes',
+    );
+  } finally {
+    await late.stop();
+  }
 });
 
 /** The clinician takes the meeting's guest (the second participant) off the meeting. */

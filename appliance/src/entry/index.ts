@@ -30,7 +30,7 @@ export const plugin: Plugin<void> = {
   register(server) {
     const { db, bus, config } = server.app;
     registerGuestAuth(server);
-    const service = new EntryService(db, bus, server.app.groupCommit);
+    const service = new EntryService(db, bus, server.app.groupCommit, config.roomGraceMinutes);
 
     const clock: RoomClock = {
       opensAt: (invitation: Invitation) =>
@@ -56,7 +56,7 @@ export const plugin: Plugin<void> = {
         await moveSessionExpiry(
           trx,
           meetingId,
-          linkExpiry(meetingEnd({ startsAt: new Date(startsAt), durationMinutes })),
+          linkExpiry(meetingEnd({ startsAt: new Date(startsAt), durationMinutes }), config.roomGraceMinutes),
         );
       }
     });

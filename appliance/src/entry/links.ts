@@ -12,7 +12,13 @@ export type { LinkPerson } from './store.ts';
 /** A participant who lost the connection must get back in: links outlive the meeting's end a while. */
 export const linkGraceMinutes = 120;
 
-export const linkExpiry = (meetingEnd: Date): Date => new Date(meetingEnd.getTime() + linkGraceMinutes * 60_000);
+/**
+ * When a link (and the guest session it gives) ends: two hours after the meeting, or when its room
+ * closes if that is later (ROOM_GRACE_MINUTES, up to 8 hours): while the room is open, whoever
+ * dropped out of an overrunning meeting gets back in.
+ */
+export const linkExpiry = (meetingEnd: Date, roomGraceMinutes: number): Date =>
+  new Date(meetingEnd.getTime() + Math.max(linkGraceMinutes, roomGraceMinutes) * 60_000);
 
 export const linkPath = (token: string): string => `/j/${token}`;
 

@@ -136,6 +136,8 @@ export class EntryService {
     private readonly db: Db,
     private readonly bus: EventBus,
     private readonly commits: Committer,
+    /** ROOM_GRACE_MINUTES: a guest session lasts while the room may be open (links.ts). */
+    private readonly roomGraceMinutes: number,
   ) {}
 
   #messenger: CodeMessenger | undefined;
@@ -228,7 +230,7 @@ export class EntryService {
           person,
           meetingId,
           sessionHash: sha256(session),
-          expiresAt: linkExpiry(meetingEnd(invitation.meeting)),
+          expiresAt: linkExpiry(meetingEnd(invitation.meeting), this.roomGraceMinutes),
         },
         now,
       );

@@ -17,6 +17,8 @@ export async function fallbackToEmail(
   db: Db | Knex.Transaction,
   dataKey: Buffer,
   failed: OutboxMessage,
+  /** ROOM_GRACE_MINUTES: the fresh link lasts while the room may be open (entry's linkExpiry). */
+  roomGraceMinutes: number,
 ): Promise<string | undefined> {
   if (failed.channel !== 'sms' || !failed.participantId || failed.kind === 'sms_code') return undefined;
   return db.transaction(async (trx) => {
@@ -30,7 +32,11 @@ export async function fallbackToEmail(
     const withLink = !['cancelled'].includes(failed.kind);
     const secret =
       withLink && meeting.status !== 'cancelled'
-        ? await issueLink(trx, { participantId: participant.id, person, expiresAt: linkExpiry(meetingEnd(meeting)) })
+        ? await issueLink(trx, {
+            participantId: participant.id,
+            person,
+            expiresAt: linkExpiry(meetingEnd(meeting), roomGraceMinutes),
+          })
         : undefined;
     return enqueue(trx, dataKey, {
       channel: 'email',

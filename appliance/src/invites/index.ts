@@ -82,6 +82,7 @@ export const plugin: Plugin<void> = {
     const secretPaths = new Map<string, (secret: string) => string>();
     const composer: Composer = {
       dataKey: config.dataKey,
+      roomGraceMinutes: config.roomGraceMinutes,
       staffMeetingPath: (meetingId) => `/meetings/${meetingId}`,
       colleagueEmail: async (staffId, trx) => (await findStaff(trx, { id: staffId }))?.email ?? null,
     };
@@ -147,7 +148,7 @@ export const plugin: Plugin<void> = {
         // An SMS that did not arrive goes by e-mail when the person gave an address; otherwise the
         // failed message stands on the meeting page as a task: call the participant. A fallback that
         // cannot be written is rolled back alone (a savepoint) and logged: the batch still commits.
-        await fallbackToEmail(trx, config.dataKey, message).then(
+        await fallbackToEmail(trx, config.dataKey, message, config.roomGraceMinutes).then(
           (id) => id && afterCommit(trx, () => dispatcher?.notify()),
           (error: Error) => log('error', `outbox: e-mail fallback for ${message.id}: ${error.message}`),
         );

@@ -84,6 +84,8 @@ export async function meetingData(db: Db, meeting: Meeting, language: Language):
 
 export interface Composer {
   dataKey: Buffer;
+  /** ROOM_GRACE_MINUTES: links last while the room may be open (entry's linkExpiry). */
+  roomGraceMinutes: number;
   /** Where a colleague with an account opens the meeting (the staff UI). */
   staffMeetingPath(meetingId: string): string;
   /**
@@ -129,7 +131,7 @@ async function tell(
       secret = await issueLink(trx, {
         participantId: participant.id,
         person: recipient.person,
-        expiresAt: linkExpiry(meetingEnd(meeting)),
+        expiresAt: linkExpiry(meetingEnd(meeting), composer.roomGraceMinutes),
       });
     } else if (options.withLink) {
       linkPath = composer.staffMeetingPath(meeting.id);
@@ -191,7 +193,7 @@ export function outboxHook(composer: Composer) {
         // The end too: a meeting made longer at the same start has a new time all the same.
         const previousEnd = new Date(previous.getTime() + change.payload.previousDurationMinutes * 60_000);
         for (const p of active(meeting, change.payload.participantIds)) {
-          await moveLinkExpiry(trx, p.id, linkExpiry(meetingEnd(meeting)));
+          await moveLinkExpiry(trx, p.id, linkExpiry(meetingEnd(meeting), composer.roomGraceMinutes));
           const before = formatWhen(previous, p.language);
           await tell(trx, composer, meeting, p, 'rescheduled', {
             previousDate: before.date,

@@ -7,7 +7,7 @@ import { entryRoutes, type RoomClock } from './routes.ts';
 import { entryStaffRoutes } from './staff.ts';
 import { entryFacts } from './facts.ts';
 import { EntryService, type CodeMessenger, type Invitation } from './service.ts';
-import { linkExpiry } from './links.ts';
+import { linkExpiry, moveLinkExpiry } from './links.ts';
 import { moveSessionExpiry, resetEntry } from './store.ts';
 import { addParticipantFacts, findParticipant, meetingEnd, onMeetingChange } from '../meetings/index.ts';
 
@@ -47,17 +47,18 @@ export const plugin: Plugin<void> = {
     };
 
     // A re-sent invitation starts the way in afresh (a new browser, new tries), in the same
-    // transaction that revokes the old links. A moved meeting keeps its guests' way in until its
-    // new end, as it keeps their links: who came in before the move is still in at the new time.
+    // transaction that revokes the old links. A moved meeting moves its ways in to its new end, the
+    // links and the guests' sessions: who came in before the move is still in at the new time.
     onMeetingChange(server, async (trx, change) => {
       if (change.type === 'invitation.resend') await resetEntry(trx, change.payload.participantId);
       if (change.type === 'meeting.rescheduled') {
-        const { meetingId, startsAt, durationMinutes } = change.payload;
-        await moveSessionExpiry(
-          trx,
-          meetingId,
-          linkExpiry(meetingEnd({ startsAt: new Date(startsAt), durationMinutes }), config.roomGraceMinutes),
+        const { meetingId, startsAt, durationMinutes, participantIds } = change.payload;
+        const expiresAt = linkExpiry(
+          meetingEnd({ startsAt: new Date(startsAt), durationMinutes }),
+          config.roomGraceMinutes,
         );
+        await moveLinkExpiry(trx, participantIds, expiresAt);
+        await moveSessionExpiry(trx, meetingId, expiresAt);
       }
     });
 
@@ -90,7 +91,7 @@ export function provideCodeMessenger(server: Server, messenger: CodeMessenger): 
 }
 
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
-export { linkPath, issueLink, linkExpiry, moveLinkExpiry, revokeLinks, type LinkPerson } from './links.ts';
+export { linkPath, issueLink, linkExpiry, revokeLinks, type LinkPerson } from './links.ts';
 export { checkBrowser } from './browser.ts';
 export { sessionRead } from './auth.ts';
 export { entryStatesOf } from './store.ts';

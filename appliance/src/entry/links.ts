@@ -61,9 +61,10 @@ export async function revokeLinks(trx: Db, participantId: string, now = new Date
 }
 
 /** A rescheduled meeting moves its links' expiry with it. */
-export async function moveLinkExpiry(trx: Db, participantId: string, expiresAt: Date): Promise<void> {
+export async function moveLinkExpiry(trx: Db, participantIds: string[], expiresAt: Date): Promise<void> {
+  if (participantIds.length === 0) return;
   await links(trx)
-    .where({ participant_id: participantId })
+    .whereIn('participant_id', participantIds)
     .whereNull('revoked_at')
     .update({ expires_at: iso(expiresAt) });
 }

@@ -5,7 +5,7 @@
 import type { Knex } from 'knex';
 import { formatWhen } from '../common/clock.ts';
 import type { Db } from '../db/knex.ts';
-import { issueLink, linkExpiry, moveLinkExpiry, revokeLinks, type LinkPerson } from '../entry/index.ts';
+import { issueLink, linkExpiry, revokeLinks, type LinkPerson } from '../entry/index.ts';
 import type { MeetingChange } from '../meetings/index.ts';
 import type { Meeting, Participant } from '../meetings/index.ts';
 import { findMeeting, findParticipant, meetingEnd } from '../meetings/index.ts';
@@ -193,7 +193,6 @@ export function outboxHook(composer: Composer) {
         // The end too: a meeting made longer at the same start has a new time all the same.
         const previousEnd = new Date(previous.getTime() + change.payload.previousDurationMinutes * 60_000);
         for (const p of active(meeting, change.payload.participantIds)) {
-          await moveLinkExpiry(trx, p.id, linkExpiry(meetingEnd(meeting), composer.roomGraceMinutes));
           const before = formatWhen(previous, p.language);
           await tell(trx, composer, meeting, p, 'rescheduled', {
             previousDate: before.date,

@@ -249,16 +249,22 @@ export async function releaseAllClaims(db: Db): Promise<number> {
  */
 export async function releaseClaims(db: Db, messages: ClaimedMessage[]): Promise<number> {
   let released = 0;
-  for (const [until, group] of groupBy(messages, (m) => m.claimedUntil.getTime())) {
-    for (const ids of chunks(group.map((m) => m.id))) {
-      released += await db('outbox_messages')
+  for (const rows of stillClaimed(db, messages))
+    released += await rows.update({ status: 'queued', claimed_until: null, attempts: db.raw('attempts - 1') });
+  return released;
+}
+
+/**
+ * These messages' rows while their claim is still the one they were handed out with (still sending,
+ * the same lease): a statement for each lease and chunk of ids, to change them by.
+ */
+function* stillClaimed(db: Db, messages: ClaimedMessage[]): Generator<Knex.QueryBuilder> {
+  for (const [until, group] of groupBy(messages, (m) => m.claimedUntil.getTime()))
+    for (const ids of chunks(group.map((m) => m.id)))
+      yield db('outbox_messages')
         .whereIn('id', ids)
         .andWhere({ status: 'sending' })
-        .andWhere('claimed_until', iso(new Date(until)))
-        .update({ status: 'queued', claimed_until: null, attempts: db.raw('attempts - 1') });
-    }
-  }
-  return released;
+        .andWhere('claimed_until', iso(new Date(until)));
 }
 
 /**
@@ -268,16 +274,9 @@ export async function releaseClaims(db: Db, messages: ClaimedMessage[]): Promise
  */
 export async function renewClaims(db: Db, messages: ClaimedMessage[], until: Date): Promise<Set<string>> {
   const renewed = new Set<string>();
-  for (const [from, group] of groupBy(messages, (m) => m.claimedUntil.getTime())) {
-    for (const ids of chunks(group.map((m) => m.id))) {
-      const rows: { id: string }[] = await db('outbox_messages')
-        .whereIn('id', ids)
-        .andWhere({ status: 'sending' })
-        .andWhere('claimed_until', iso(new Date(from)))
-        .update({ claimed_until: iso(until) })
-        .returning('id');
-      for (const row of rows) renewed.add(row.id);
-    }
+  for (const rows of stillClaimed(db, messages)) {
+    const ids: { id: string }[] = await rows.update({ claimed_until: iso(until) }).returning('id');
+    for (const { id } of ids) renewed.add(id);
   }
   return renewed;
 }

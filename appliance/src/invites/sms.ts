@@ -167,6 +167,8 @@ export function describeStatus(status: number): string {
 const THROTTLED = smpp.errors.ESME_RTHROTTLED;
 /** Statuses that say "not now" about the gateway rather than "never" about the message. */
 const TEMPORARY = new Set([smpp.errors.ESME_RMSGQFUL, smpp.errors.ESME_RSYSERR, smpp.errors.ESME_RX_T_APPN]);
+/** "Not bound": about the link, not the message (ESME_RINVBNDSTS). */
+const UNBOUND = smpp.errors.ESME_RINVBNDSTS;
 
 /**
  * One canonical form for a message id, whichever radix the gateway used: the number in decimal,
@@ -567,15 +569,12 @@ export class SmsSender {
         'warn',
         `SMS gateway answered ${describeStatus(status)}: pausing all sending for ${this.#options.throttledPauseMs} ms`,
       );
-    } else if (TEMPORARY.has(status)) {
+    } else if (TEMPORARY.has(status) || status === UNBOUND) {
       this.#lastError = describeStatus(status);
       part.reject(new TemporaryFailure(describeStatus(status)));
-    } else if (status === smpp.errors.ESME_RINVBNDSTS) {
-      // The gateway no longer counts this link as bound (it failed over, or dropped the bind): not
-      // the message's fault. It goes again later, and the link binds afresh.
-      this.#lastError = describeStatus(status);
-      part.reject(new TemporaryFailure(describeStatus(status)));
-      this.#session?.destroy();
+      // The gateway no longer counts this link as bound (it failed over, or dropped the bind): the
+      // link binds afresh.
+      if (status === UNBOUND) this.#session?.destroy();
     } else {
       part.reject(
         new PermanentFailure(status === 0 ? `unexpected ${response.command} from the gateway` : describeStatus(status)),

@@ -514,6 +514,25 @@ export async function smsSending(db: Db | Knex.Transaction): Promise<boolean> {
   return (await db('outbox_messages').where({ channel: 'sms', status: 'sending' }).first('id')) !== undefined;
 }
 
+/**
+ * When each participant of these meetings was last sent their invitation or a new time: told of
+ * the meeting's time then, they need no reminder whose time had already passed.
+ */
+export async function lastToldOfTime(db: Db, meetingIds: string[]): Promise<Map<string, Date>> {
+  const told = new Map<string, Date>();
+  for (const ids of chunks(meetingIds)) {
+    const rows = await db<MessageRow>('outbox_messages')
+      .select('participant_id')
+      .max<{ participant_id: string; at: string | Date }[]>({ at: 'created_at' })
+      .whereIn('meeting_id', ids)
+      .whereIn('kind', ['invitation', 'rescheduled'])
+      .whereNotNull('participant_id')
+      .groupBy('participant_id');
+    for (const r of rows) told.set(r.participant_id, toDate(r.at));
+  }
+  return told;
+}
+
 export async function findMessage(db: Db, id: string): Promise<OutboxMessage | undefined> {
   const row = await db<MessageRow>('outbox_messages').where({ id }).first();
   return row ? toMessage(row) : undefined;

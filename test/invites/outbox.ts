@@ -528,3 +528,40 @@ test('a participant booked in English gets the invitation in English, and Englis
     t.regex((await guest.get('/entry/test')).text, /<html lang="en">/);
   });
 });
+
+test('an invitation the gateway kept refusing goes out with the new time once the meeting is moved, not the old one', async (t) => {
+  let queueFull = true;
+  await withAppliance(
+    {
+      // The gateway's queue is full (ESME_RMSGQFUL, temporary) until it is emptied below.
+      smscAnswer: (_, i) => (queueFull ? { status: 0x14 } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } }),
+    },
+    async ({ app, smsc }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
+      // The clinic moves the meeting from 09:00 to 13:00 (UTC) while Sara's invitation waits to be retried.
+      const moved = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
+        json: { version: meeting.version, startsAt: inDays(3, 13) },
+      });
+      t.is(moved.status, 200, moved.text);
+      const rescheduled = await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled');
+      const at = `${String(rescheduled.data.date)} kl. ${String(rescheduled.data.time)}`;
+      const before = `${String(rescheduled.data.previousDate)} kl. ${String(rescheduled.data.previousTime)}`;
+      // The gateway takes messages again, and the invitation's back-off has run out.
+      queueFull = false;
+      const tried = smsc.arrivals.length;
+      await app.server.app
+        .db('outbox_messages')
+        .where({ meeting_id: meeting.id, status: 'queued' })
+        .update({ next_attempt_at: new Date().toISOString() });
+      app.server.plugins.invites.dispatcher()!.notify();
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
+      await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'delivered');
+      const invitation = smsc.arrivals.slice(tried).map(textOf).join('');
+      t.regex(invitation, /bjuder in dig/);
+      t.true(invitation.includes(`bjuder in dig till ett digitalt möte ${at}`), invitation);
+      t.false(invitation.includes(`bjuder in dig till ett digitalt möte ${before}`));
+    },
+  );
+});

@@ -533,6 +533,31 @@ export async function lastToldOfTime(db: Db, meetingIds: string[]): Promise<Map<
   return told;
 }
 
+/**
+ * Gives every message of this meeting that has not gone yet (queued, retrying, or being sent, in
+ * case it comes back to be retried) the template data `fresh` makes for its language, over what it
+ * had: a meeting's new time reaches the invitation still waiting for the gateway.
+ */
+export async function refreshPending(
+  trx: Knex.Transaction,
+  meetingId: string,
+  fresh: (language: Language) => Promise<Record<string, unknown>>,
+): Promise<number> {
+  const rows = await trx<MessageRow>('outbox_messages')
+    .where({ meeting_id: meetingId })
+    .whereIn('status', ['queued', 'sending'])
+    .select('id', 'language', 'data');
+  const byLanguage = new Map<Language, Record<string, unknown>>();
+  for (const row of rows) {
+    const data = byLanguage.get(row.language) ?? (await fresh(row.language));
+    byLanguage.set(row.language, data);
+    await trx('outbox_messages')
+      .where({ id: row.id })
+      .update({ data: JSON.stringify({ ...(JSON.parse(row.data) as Record<string, unknown>), ...data }) });
+  }
+  return rows.length;
+}
+
 export async function findMessage(db: Db, id: string): Promise<OutboxMessage | undefined> {
   const row = await db<MessageRow>('outbox_messages').where({ id }).first();
   return row ? toMessage(row) : undefined;

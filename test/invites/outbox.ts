@@ -495,6 +495,7 @@ test('the admin outbox page lists every message and its status; the template pre
     const preview = await client.get('/admin/templates?channel=sms&language=en&kind=sms_code');
     t.is(preview.status, 200);
     t.regex(preview.text, /Your code for the digital meeting: 482910/);
+    t.regex(preview.text, /tecken med exempeluppgifterna: 1 SMS-del\(ar\) i GSM-alfabetet/);
     const clinician = await loggedIn(app, 'clinician');
     t.is((await clinician.client.get('/admin/outbox')).status, 403);
   });
@@ -564,4 +565,32 @@ test('an invitation the gateway kept refusing goes out with the new time once th
       t.false(invitation.includes(`bjuder in dig till ett digitalt möte ${before}`));
     },
   );
+});
+
+test('the template preview tells IT what an SMS template costs in parts, and that one typographic apostrophe makes it UCS-2', async (t) => {
+  const overrides = scratchDir('templates');
+  mkdirSync(join(overrides, 'sms', 'sv'), { recursive: true });
+  // The same words as the built-in invitation, but with a typographic apostrophe (’) typed by a word processor.
+  writeFileSync(
+    join(overrides, 'sms', 'sv', 'invitation.hbs'),
+    'Hej {{name}}! {{unitName}} bjuder in dig till ett digitalt möte {{date}} kl. {{time}}. Anslut i mobilen via länken (skriv ditt namn som i detta SMS): {{link}} Frågor: ring {{unitPhone}}. Välkommen’',
+  );
+  const builtIn = await startServer();
+  const overridden = await startServer({ env: { TEMPLATES_DIR: overrides } });
+  try {
+    const size = async (app: TestServer) => {
+      const { client } = await loggedIn(app, 'admin');
+      const page = await client.get('/admin/templates?channel=sms&language=sv&kind=invitation');
+      t.is(page.status, 200);
+      return present(/(\d+) tecken med exempeluppgifterna: (\d+) SMS-del\(ar\) i ([\w-]+)/.exec(page.text), 'the size');
+    };
+    const [, , gsmParts, gsm] = await size(builtIn);
+    const [, , ucsParts, ucs] = await size(overridden);
+    t.is(gsm, 'GSM-alfabetet');
+    t.is(ucs, 'UCS-2');
+    t.true(Number(ucsParts) > Number(gsmParts), `${ucsParts} parts as UCS-2 against ${gsmParts} in GSM`);
+  } finally {
+    await builtIn.stop();
+    await overridden.stop();
+  }
 });

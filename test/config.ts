@@ -9,6 +9,7 @@ import {
   loadConfig,
   type Environment,
 } from '../appliance/src/config.ts';
+import { describeDbError } from '../appliance/src/db/knex.ts';
 import { present } from './helpers/present.ts';
 
 const tmp = () => scratchDir('config');
@@ -197,4 +198,51 @@ test('the variables typed as always set are exactly those the schema gives a def
     .filter(([, description]) => description.flags !== undefined && 'default' in description.flags)
     .map(([name]) => name);
   t.deepEqual(withDefault.sort(), Object.keys(typed).sort());
+});
+
+test('a URL that Node cannot read (a port past 65535) or that names no host stops the start with a line naming it', (t) => {
+  // Each of these passed the schema and then crashed the start with "TypeError: Invalid URL" (PUBLIC_URL)
+  // or was taken and failed at every message sent (SMPP_URL, SMTP_URL).
+  const urls: Record<string, string> = {
+    PUBLIC_URL: 'https://samverka.region.se:99999',
+    SMPP_URL: 'smpp://samverka:secret@smsc.region.se:277500',
+    SMTP_URL: 'smtp:/relay.region.se:587',
+    OIDC_ISSUER: 'https://idp.region.se:443443',
+  };
+  for (const [variable, value] of Object.entries(urls)) {
+    const oidc: Record<string, string> =
+      variable === 'OIDC_ISSUER' ? { OIDC_CLIENT_ID: 'samverka', OIDC_CLIENT_SECRET: 'secret' } : {};
+    const lines = problems({ [variable]: value, ...oidc });
+    t.is(lines.length, 1, `${variable}: ${lines.join(' / ')}`);
+    t.regex(present(lines[0], variable), new RegExp(`^${variable} must be a URL`));
+  }
+  t.deepEqual(problems({ PUBLIC_URL: 'https://samverka region.se' }), [
+    'PUBLIC_URL must be a URL starting with http|https: use the address people open, e.g. https://samverka.region.se',
+  ]);
+  t.deepEqual(problems({ SMPP_URL: 'smpp:/smsc.region.se:2775' }), [
+    'SMPP_URL must be a URL that names its host: use smpp://system_id:password@smsc.hospital.se:2775',
+  ]);
+});
+
+test('a PostgreSQL password with a character the URL reads as its own is refused at start, and never shown', (t) => {
+  // pg reads "#" as the start of a fragment and "/" or "?" as the end of the host: it connected to a
+  // host named after part of the password, or failed with "Invalid URL", and the start printed the
+  // URL with the password (or the rest of it) in the clear.
+  for (const password of ['Vår#Lösen1', 'Vår/Lösen1', 'Vår?Lösen1', 'Vår@Lö#sen1']) {
+    const lines = problems({ DATABASE_URL: `postgres://samverka:${password}@db.region.se:5432/samverka` });
+    t.is(lines.length, 1, password);
+    t.regex(present(lines[0], password), /^DATABASE_URL must be a URL .*percent-encode/);
+    t.false(lines.join('\n').includes('Lösen'), 'the password stays out of the message');
+  }
+  // Percent-encoded, and an "@" (the last one ends the user part), it is taken as written.
+  for (const url of [
+    'postgres://samverka:V%C3%A5r%23L%C3%B6sen1@db.region.se:5432/samverka?sslmode=require',
+    'postgres://samverka:V@r@db.region.se:5432/samverka',
+  ])
+    t.is(loadConfig({ DATA_DIR: tmp(), DATABASE_URL: url }).databaseUrl, url);
+});
+
+test('a database that cannot be opened is named without its password, whatever characters the password has', (t) => {
+  const line = describeDbError('postgres://samverka:hemligt@Lösen1@db.region.se:5432/samverka', new Error('refused'));
+  t.is(line, 'DATABASE_URL: cannot open postgres://samverka:***@db.region.se:5432/samverka: refused');
 });

@@ -191,6 +191,12 @@ const groups = {
 } as const satisfies Record<string, readonly (keyof Environment)[]>;
 
 const secret = (min: number) => Joi.string().min(min);
+/**
+ * A URL of these schemes, also as Node reads it (new URL: the start, pg, the mail and SMS clients,
+ * fetch). Joi's RFC 3986 check alone lets through a port past 65535, which then crashed the start
+ * with "Invalid URL", and `smpp:/host`, which names no host and so reached nothing.
+ */
+const url = (...scheme: string[]) => Joi.string().uri({ scheme }).custom(checkUrl);
 const productionOnly = (schema: Joi.StringSchema) =>
   schema.when('NODE_ENV', { is: 'production', then: Joi.required() });
 
@@ -198,35 +204,34 @@ export const environmentSchema = Joi.object<Environment, true>({
   NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),
   HOST: Joi.string().hostname().default('0.0.0.0'),
   PORT: Joi.number().integer().min(0).max(65535).default(3000),
-  PUBLIC_URL: Joi.string()
-    .uri({ scheme: ['http', 'https'] })
-    .default((parent: Pick<Environment, 'PORT'>) => `http://localhost:${parent.PORT}`),
+  PUBLIC_URL: url('http', 'https').default((parent: Pick<Environment, 'PORT'>) => `http://localhost:${parent.PORT}`),
   DATABASE_URL: Joi.string()
     .pattern(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'sqlite: or postgres:// URL')
+    .custom(checkDatabaseUrl)
     .default('sqlite:./data/samverka.db'),
   DATA_DIR: Joi.string().default('./data'),
   SESSION_SECRET: productionOnly(secret(32)),
   DATA_KEY: productionOnly(Joi.string().pattern(/^[0-9a-fA-F]{64}$/, '64 hexadecimal characters (256 bits)')),
-  SMTP_URL: productionOnly(Joi.string().uri({ scheme: ['smtp', 'smtps'] })),
+  SMTP_URL: productionOnly(url('smtp', 'smtps')),
   MAIL_FROM: Joi.string().default('Samverka <noreply@samverka.local>'),
-  SMPP_URL: productionOnly(Joi.string().uri({ scheme: ['smpp', 'ssmpp'] })),
+  SMPP_URL: productionOnly(url('smpp', 'ssmpp')),
   SMS_SENDER: Joi.string().max(16).default('Samverka'),
   SMPP_THROTTLE: Joi.number().positive().max(10000).default(10),
   SMPP_MESSAGE_IDS: Joi.string<SmppMessageIds>()
     .valid(...smppMessageIds)
     .default('auto'),
   TLS_CA_FILE: Joi.string(),
-  XMPP_SERVICE: Joi.string().uri({ scheme: ['xmpp', 'xmpps', 'ws', 'wss'] }),
+  XMPP_SERVICE: url('xmpp', 'xmpps', 'ws', 'wss'),
   XMPP_DOMAIN: Joi.string().hostname(),
   XMPP_MUC_DOMAIN: Joi.string().hostname(),
   XMPP_USER: Joi.string(),
   XMPP_PASSWORD: Joi.string(),
-  JITSI_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
+  JITSI_URL: url('http', 'https'),
   JWT_APP_ID: Joi.string(),
   JWT_APP_SECRET: secret(32),
   TURN_URLS: Joi.string().pattern(/^(turns?:[^,\s]+)(,turns?:[^,\s]+)*$/, 'comma-separated turn: URLs'),
   TURN_SECRET: secret(16),
-  OIDC_ISSUER: Joi.string().uri({ scheme: ['http', 'https'] }),
+  OIDC_ISSUER: url('http', 'https'),
   OIDC_CLIENT_ID: Joi.string(),
   OIDC_CLIENT_SECRET: Joi.string(),
   OIDC_SCOPE: Joi.string()
@@ -301,6 +306,7 @@ const messages = {
   'number.positive': '{#label} must be a positive number',
   'any.only': '{#label} must be one of {#valids}',
   'object.and': '{#presentWithLabels} set without {#missingWithLabels}: set all of them or none',
+  'any.custom': '{#label} must be {#error.message}',
 };
 
 export class ConfigError extends Error {
@@ -326,11 +332,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     messages,
   });
   if (result.error) {
-    const problems = result.error.details.map((d) => {
+    // One line per variable: a value that fails two of its checks (not a URL at all, nor one Node
+    // reads) is named by the first.
+    const named = new Set<string>();
+    const problems = result.error.details.flatMap((d) => {
       const variable = String(d.path[0] ?? '');
       const fix = fixes[variable];
-      if (d.type === 'object.and') return d.message.replace(/[[\]]/g, '');
-      return fix ? `${d.message}: ${fix}` : d.message;
+      if (d.type === 'object.and') return [d.message.replace(/[[\]]/g, '')];
+      if (named.has(variable)) return [];
+      named.add(variable);
+      return [fix ? `${d.message}: ${fix}` : d.message];
     });
     throw new ConfigError([...new Set(problems)]);
   }
@@ -419,6 +430,35 @@ function readCaFile(path: string): string {
   if (!pem.includes('-----BEGIN CERTIFICATE-----'))
     throw new ConfigError([`TLS_CA_FILE holds no PEM certificate: ${fixes.TLS_CA_FILE}`]);
   return pem;
+}
+
+/** The check of url(): Node reads the URL, and it names a host. Its message never repeats the value (a password). */
+function checkUrl(value: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new Error('a URL Node can read: a port from 1 to 65535, special characters percent-encoded');
+  }
+  if (!parsed.hostname) throw new Error('a URL that names its host');
+  return value;
+}
+
+/**
+ * The check of a postgres:// DATABASE_URL. pg reads it as a URL: "#", "/" and "?" in the password
+ * end the user part there, so pg went to a host named after the rest of the password, or failed
+ * with "Invalid URL", and the start's message showed what it took for the host (the password).
+ */
+function checkDatabaseUrl(value: string): string {
+  if (value.startsWith('sqlite:')) return value;
+  const encode = 'percent-encode special characters in the password (# as %23, / as %2F, ? as %3F)';
+  try {
+    checkUrl(value);
+  } catch {
+    throw new Error(`a URL Node can read: ${encode}`);
+  }
+  if (new URL(value).hash) throw new Error(`a URL without "#": ${encode}`);
+  return value;
 }
 
 /** TRUSTED_PROXIES as a list. */

@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import knex, { type Knex } from 'knex';
+import { maskUrl } from '../config.ts';
 import { migrationSource } from './migrations.ts';
 import { SqliteClient } from './sqlite-client.ts';
 
@@ -135,6 +136,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 /** A sentence a person can act on when the database cannot be reached or opened. */
 export function describeDbError(databaseUrl: string, error: unknown): string {
   const err = error as NodeJS.ErrnoException;
-  const where = databaseUrl.startsWith('sqlite:') ? databaseUrl : databaseUrl.replace(/\/\/[^@/]*@/, '//***@');
+  // Masked as the start log masks it: read as pg reads it (the last "@" ends the user part).
+  const where = databaseUrl.startsWith('sqlite:') ? databaseUrl : maskUrl(databaseUrl);
   return `DATABASE_URL: cannot open ${where}: ${err.code ? `${err.code} ` : ''}${err.message}`;
 }

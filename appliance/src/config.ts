@@ -441,6 +441,14 @@ function checkUrl(value: string): string {
     throw new Error('a URL Node can read: a port from 1 to 65535, special characters percent-encoded');
   }
   if (!parsed.hostname) throw new Error('a URL that names its host');
+  // The SMS and mail clients decode the user and password: a "%" not starting an escape threw
+  // "URI malformed" there, in the SMS client's connect handler, and took the appliance down.
+  try {
+    decodeURIComponent(parsed.username);
+    decodeURIComponent(parsed.password);
+  } catch {
+    throw new Error('a URL whose user and password write "%" as %25');
+  }
   return value;
 }
 
@@ -451,7 +459,7 @@ function checkUrl(value: string): string {
  */
 function checkDatabaseUrl(value: string): string {
   if (value.startsWith('sqlite:')) return value;
-  const encode = 'percent-encode special characters in the password (# as %23, / as %2F, ? as %3F)';
+  const encode = 'percent-encode special characters in the password (# as %23, / as %2F, ? as %3F, % as %25)';
   try {
     checkUrl(value);
   } catch {

@@ -79,7 +79,6 @@ export const plugin: Plugin<void> = {
             .catch((error: unknown) => server.log(['error', 'bus'], { event: 'participant.status', err: error }));
       });
     });
-    server.ext('onPreStop', () => live.closeAll());
 
     server.route(apiRoutes(service));
     const facts = new ParticipantFacts();

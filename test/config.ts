@@ -265,3 +265,14 @@ test('a "%" not written as %25 in a URL\'s user or password is refused at start,
     'smpp://samverka:50%25rabatt@smsc.region.se:2775',
   );
 });
+
+test('SMS_SENDER is at most 11 letters, or a number of at most 16 digits, as env.example and INSTALL.md say', (t) => {
+  // A phone shows an alphanumeric sender of 11 characters at the most; the gateway refuses a longer
+  // one (or cuts it), so every SMS failed or came from a truncated name. The schema took 16 of any kind.
+  t.deepEqual(problems({ SMS_SENDER: 'Barnkliniken' }), [
+    'SMS_SENDER must be at most 11 letters or digits, or a number of at most 16 digits: use a name such as Samverka, or the number replies go to',
+  ]);
+  t.is(problems({ SMS_SENDER: 'Habilitering Väst' }).length, 1);
+  for (const sender of ['Samverka', 'Barnklinik', 'Region Öst', '+46101234567', '4610123456789012'])
+    t.is(loadConfig({ DATA_DIR: tmp(), SMS_SENDER: sender }).sms.sender, sender);
+});

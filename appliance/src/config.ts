@@ -88,6 +88,7 @@ const fixes: Record<string, string> = {
   PORT: 'use a free TCP port such as 3000',
   SMTP_URL: 'use smtp://user:password@relay.hospital.se:587 (or smtps://…:465)',
   SMPP_URL: 'use smpp://system_id:password@smsc.hospital.se:2775',
+  SMS_SENDER: 'use a name such as Samverka, or the number replies go to',
   SMPP_THROTTLE: 'use the messages per second your SMS gateway allows, e.g. 10',
   SMPP_MESSAGE_IDS:
     'use auto, or how the gateway writes message ids in submit_sm_resp and in receipts: hex, decimal, hex-decimal or decimal-hex',
@@ -215,7 +216,11 @@ export const environmentSchema = Joi.object<Environment, true>({
   SMTP_URL: productionOnly(url('smtp', 'smtps')),
   MAIL_FROM: Joi.string().default('Samverka <noreply@samverka.local>'),
   SMPP_URL: productionOnly(url('smpp', 'ssmpp')),
-  SMS_SENDER: Joi.string().max(16).default('Samverka'),
+  // A number goes to the gateway as one (international, as sourceAddress in invites/sms.ts reads
+  // it); anything else is an alphanumeric sender, which GSM limits to 11 characters.
+  SMS_SENDER: Joi.string()
+    .pattern(/^(\+?[0-9]{1,16}|.{1,11})$/, 'at most 11 letters or digits, or a number of at most 16 digits')
+    .default('Samverka'),
   SMPP_THROTTLE: Joi.number().positive().max(10000).default(10),
   SMPP_MESSAGE_IDS: Joi.string<SmppMessageIds>()
     .valid(...smppMessageIds)

@@ -112,9 +112,12 @@ else
 fi
 
 step "The samverka and first-run commands"
-# The CLI runs as the service's user with the service's environment, like the appliance itself.
+# The CLI runs as the service's user with the service's environment, like the appliance itself:
+# samverka.service's Environment= line (production, its state directory), then samverka.env, which
+# wins as EnvironmentFile= does there. Without the first, `samverka check` judged the file as a
+# development setup and passed what the service then refused to start with.
 wrapper='#!/bin/sh
-set -a; . /etc/samverka/samverka.env; set +a
+set -a; NODE_ENV=production DATA_DIR=/var/lib/samverka; . /etc/samverka/samverka.env; set +a
 if [ "$(id -u)" -eq 0 ]; then exec runuser -u samverka -- /usr/bin/node /opt/samverka/bin/samverka.js "$@"; fi
 exec /usr/bin/node /opt/samverka/bin/samverka.js "$@"'
 if [ "$dry_run" -eq 1 ]; then

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import test from 'ava';
 import { testDatabase } from './helpers/databases.ts';
@@ -105,6 +106,41 @@ test('a stop asked for the moment it says it is running ends in a clean exit', a
     t.regex(run.out(), /listening on 127\.0\.0\.1:\d+/);
   } finally {
     run.child.kill('SIGKILL');
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a port another process listens on stops the start with one line naming PORT, and creates nobody', async (t) => {
+  // Before, the start created the first admin and then failed to listen with a stack trace: the
+  // admin's one-time password was never shown, and the next start (port fixed) created none.
+  const dir = mkdtempSync(join(tmpdir(), 'samverka-main-'));
+  const database = process.env.TEST_DB === 'postgres' ? await testDatabase() : undefined;
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const port = (taken.address() as AddressInfo).port;
+  const dbEnv: Record<string, string> = database ? { DATABASE_URL: database.url } : {};
+  try {
+    const refused = start({ ...dbEnv, PORT: String(port) }, dir);
+    t.is(await refused.exited, 1);
+    t.is(
+      refused.err().trim(),
+      `PORT: cannot listen on 127.0.0.1:${port}: another process listens there (EADDRINUSE): stop it, or use a free TCP port`,
+    );
+    t.false(refused.out().includes('First start'));
+
+    const run = start({ ...dbEnv, PORT: '0' }, dir);
+    try {
+      const deadline = Date.now() + 100_000;
+      while (!/listening on/.test(run.out()) && run.child.exitCode === null && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      t.regex(run.out(), /First start: created the admin account admin@samverka\.local; its one-time password is in/);
+    } finally {
+      run.child.kill('SIGTERM');
+      t.is(await run.exited, 0);
+    }
+  } finally {
+    taken.close();
     await database?.drop();
     rmSync(dir, { recursive: true, force: true });
   }

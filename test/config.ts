@@ -276,3 +276,25 @@ test('SMS_SENDER is at most 11 letters, or a number of at most 16 digits, as env
   for (const sender of ['Samverka', 'Barnklinik', 'Region Öst', '+46101234567', '4610123456789012'])
     t.is(loadConfig({ DATA_DIR: tmp(), SMS_SENDER: sender }).sms.sender, sender);
 });
+
+test('PUBLIC_URL with a path is refused: Samverka is served from the root of its host name', (t) => {
+  // Invitations put the path in their links (…/samverka/j/…), but the identity provider's redirect
+  // (https://region.se/auth/callback) and every page's own links (/login, /static/…) leave it out:
+  // the appliance half worked behind a proxy path, or PUBLIC_URL=…/login pasted from the browser.
+  for (const value of [
+    'https://region.se/samverka',
+    'https://samverka.region.se/login',
+    'https://samverka.region.se/?x=1',
+  ])
+    t.deepEqual(problems({ PUBLIC_URL: value }), [
+      'PUBLIC_URL must be the address of the host alone, without a path: use the address people open, e.g. https://samverka.region.se',
+    ]);
+  t.is(
+    loadConfig({ DATA_DIR: tmp(), PUBLIC_URL: 'https://samverka.region.se/' }).publicUrl.href,
+    'https://samverka.region.se/',
+  );
+  t.is(
+    loadConfig({ DATA_DIR: tmp(), PUBLIC_URL: 'https://samverka.region.se:8443' }).publicUrl.href,
+    'https://samverka.region.se:8443/',
+  );
+});

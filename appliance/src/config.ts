@@ -205,7 +205,9 @@ export const environmentSchema = Joi.object<Environment, true>({
   NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),
   HOST: Joi.string().hostname().default('0.0.0.0'),
   PORT: Joi.number().integer().min(0).max(65535).default(3000),
-  PUBLIC_URL: url('http', 'https').default((parent: Pick<Environment, 'PORT'>) => `http://localhost:${parent.PORT}`),
+  PUBLIC_URL: url('http', 'https')
+    .custom(checkOrigin)
+    .default((parent: Pick<Environment, 'PORT'>) => `http://localhost:${parent.PORT}`),
   DATABASE_URL: Joi.string()
     .pattern(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'sqlite: or postgres:// URL')
     .custom(checkDatabaseUrl)
@@ -454,6 +456,18 @@ function checkUrl(value: string): string {
   } catch {
     throw new Error('a URL whose user and password write "%" as %25');
   }
+  return value;
+}
+
+/**
+ * The check of PUBLIC_URL: the host alone. Invitations put a path in their links, but the identity
+ * provider's redirects and every page's own links (/login, /static/…) start at the root, so the
+ * appliance only half worked behind a proxy path (or with …/login pasted from the browser).
+ */
+function checkOrigin(value: string): string {
+  const parsed = new URL(value);
+  if (parsed.pathname !== '/' || parsed.search || parsed.hash)
+    throw new Error('the address of the host alone, without a path');
   return value;
 }
 

@@ -16,6 +16,7 @@ prefix=/opt/samverka
 config_dir=/etc/samverka
 env_file=$config_dir/samverka.env
 state_dir=/var/lib/samverka
+backup_dir=/var/backups/samverka
 jitsi_domain=''
 relayhost=''
 dry_run=0
@@ -82,6 +83,8 @@ if ! id samverka >/dev/null 2>&1; then
 fi
 run install -d -m 0755 "$prefix"
 run install -d -m 0750 -o root -g samverka "$config_dir"
+# Where INSTALL.md's `samverka backup --to /var/backups/samverka/…` writes (the CLI runs as samverka).
+run install -d -m 0700 -o samverka -g samverka "$backup_dir"
 
 step "Build the appliance (in a staging copy) and install it to $prefix"
 stage=$(mktemp -d)

@@ -25,6 +25,8 @@ test('the install script parses, and a dry run shows every step without doing an
     /npm ci [^\n]*&& npm run build && npm prune --omit=dev/,
     /gen-secrets\.sh \/etc\/samverka\/samverka\.env/,
     /chmod 0640 \/etc\/samverka\/samverka\.env/,
+    // INSTALL.md's backup line writes there: `sudo samverka backup --to /var/backups/samverka/…`.
+    /install -d -m 0700 -o samverka -g samverka \/var\/backups\/samverka/,
     /\/etc\/prosody\/conf\.d\/samverka\.cfg\.lua \(configure-jitsi\.sh prosody-cfg: hidden\.meet\.region\.se, conference\.meet\.region\.se\)/,
     /configure-jitsi\.sh prosody-admins --jitsi-domain meet\.region\.se --user samverka --file \/etc\/prosody\/conf\.avail\/meet\.region\.se\.cfg\.lua/,
     /configure-jitsi\.sh web --jitsi-domain meet\.region\.se --file \/etc\/jitsi\/meet\/meet\.region\.se-config\.js/,

@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import test from 'ava';
+import { randomBytes } from 'node:crypto';
 import { testDatabase } from './helpers/databases.ts';
+import { startServer } from './helpers/server.ts';
+import { booking, loggedIn, patientWithBankId } from './meetings/_booking.ts';
 import { present } from './helpers/present.ts';
 
 const main = new URL('../appliance/src/main.ts', import.meta.url).pathname;
@@ -142,6 +145,39 @@ test('a port another process listens on stops the start with one line naming POR
   } finally {
     taken.close();
     await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a DATA_KEY that does not open the numbers already sealed stops the start, naming DATA_KEY and never the key', async (t) => {
+  // A .env regenerated with gen-secrets.sh --force, or a backup restored beside another .env: the
+  // appliance started, and then every meeting with an identified participant answered 500.
+  const dir = mkdtempSync(join(tmpdir(), 'samverka-main-'));
+  const database = await testDatabase();
+  const kept = { ...database, drop: async () => {} };
+  const dataKey = randomBytes(32).toString('hex');
+  try {
+    const app = await startServer({ env: { DATA_KEY: dataKey, DATA_DIR: dir }, database: kept });
+    try {
+      const { client } = await loggedIn(app);
+      const booked = await client.request('POST', '/api/v1/meetings', {
+        json: booking({ participants: [patientWithBankId('Tolvan Tolvansson', '19121212-1212')] }),
+      });
+      t.is(booked.status, 201, booked.text);
+    } finally {
+      await app.stop();
+    }
+    const other = randomBytes(32).toString('hex');
+    const run = start({ DATABASE_URL: database.url, DATA_DIR: dir, DATA_KEY: other, PORT: '0' }, dir);
+    // Stopped at once should it say it is running: the outcome is the point, not how long it takes.
+    run.child.stdout.on('data', () => {
+      if (run.out().includes('listening on')) run.child.kill('SIGTERM');
+    });
+    t.is(await run.exited, 1, run.out());
+    t.regex(run.err().trim(), /^DATA_KEY does not open the personal identity numbers already in this database/);
+    t.false(run.err().includes(other));
+  } finally {
+    await database.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

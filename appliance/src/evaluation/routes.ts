@@ -305,7 +305,8 @@ export function routes(): ServerRoute[] {
           title: t(lang, 'evaluation.results.title'),
           styles: ['evaluation.css'],
           report: result,
-          ratePercent: result.responseRate === null ? null : Math.round(result.responseRate * 100),
+          // As text: a rate of 0 (people asked, nobody answered) is shown, not taken for no rate.
+          rate: result.responseRate === null ? null : `${Math.round(result.responseRate * 100)} %`,
           units: units.map((u) => ({ ...u!, selected: u!.id === result.query.unitId })),
           roles: respondentRoles.map((r) => ({
             value: r,

@@ -75,3 +75,34 @@ test('people asked and nobody answering is a response rate of 0 %, not no rate a
   const nobodyAsked = await client.get(`/evaluation/results?from=${addDays(day, 1)}&to=${addDays(day, 1)}`);
   t.is(stat(nobodyAsked.text, 'Svarsfrekvens'), '–', 'without anyone asked there is no rate');
 });
+
+test('a question whose type an admin changed after answers came in reports each answer under the question it answered', async (t) => {
+  const { client, staff } = await loggedIn(app, 'clinician', 'Ändringsmottagningen');
+  const day = addDays(today(), 12);
+  await patientOf(await book(client, fromClinicTime(day, '09:00')), { q_sound_picture: '4' });
+  const { client: admin } = await loggedIn(app, 'admin');
+  const editor = `/evaluation/sets/${staff.unitId}/patient`;
+  await admin.get(editor);
+  const saved = await admin.submit(
+    editor,
+    {
+      q0_id: 'sound_picture',
+      q0_type: 'yes_no',
+      q0_sv: 'Fungerade ljud och bild?',
+      q0_en: 'Did sound and picture work?',
+    },
+    editor,
+  );
+  t.is(saved.status, 302);
+  await patientOf(await book(client, fromClinicTime(day, '11:00')), { q_sound_picture: 'yes' });
+
+  const csv = (await client.get(`/evaluation/results.csv?from=${day}&to=${day}`)).text;
+  const line = (question: string) =>
+    present(
+      csv.split('\r\n').find((l) => l.startsWith(question)),
+      `the line of ${question}`,
+    ).split(/[,;]/);
+  // question, type, answered, average, 1–5, yes, no
+  t.deepEqual(line('Hur fungerade ljud och bild?').slice(1, 11), ['scale', '1', '4', '0', '0', '0', '1', '0', '', '']);
+  t.deepEqual(line('Fungerade ljud och bild?').slice(1, 11), ['yes_no', '1', '', '', '', '', '', '', '1', '0']);
+});

@@ -106,3 +106,20 @@ test('a question whose type an admin changed after answers came in reports each 
   t.deepEqual(line('Hur fungerade ljud och bild?').slice(1, 11), ['scale', '1', '4', '0', '0', '0', '1', '0', '', '']);
   t.deepEqual(line('Fungerade ljud och bild?').slice(1, 11), ['yes_no', '1', '', '', '', '', '', '', '1', '0']);
 });
+
+test('the CSV opens in Excel with Swedish settings: a byte-order mark, semicolons and decimal commas', async (t) => {
+  const { client } = await loggedIn(app, 'clinician', 'Kalkylmottagningen');
+  const day = addDays(today(), 14);
+  await patientOf(await book(client, fromClinicTime(day, '09:00')), { q_could_say: '4' });
+  await patientOf(await book(client, fromClinicTime(day, '10:00')), { q_could_say: '5' });
+  // The bytes as Excel reads them (fetch's text() would drop the byte-order mark).
+  const reply = await fetch(new URL(`/evaluation/results.csv?from=${day}&to=${day}`, client.base), {
+    headers: { cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+  });
+  t.is(reply.status, 200);
+  const bytes = Buffer.from(await reply.arrayBuffer());
+  t.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'UTF-8 said with a byte-order mark: "ä" stays "ä"');
+  const lines = bytes.subarray(3).toString('utf8').split('\r\n');
+  t.is(lines[0], 'question;type;answered;average;1;2;3;4;5;yes;no;text');
+  t.true(lines.includes('Kunde du säga det du ville under mötet?;scale;2;4,5;0;0;0;1;1;;;'), lines.join('\n'));
+});

@@ -98,6 +98,12 @@ export async function buildReport(
   };
 }
 
+/**
+ * A decimal as Excel with Swedish settings reads it in the semicolon-separated CSV: with a decimal
+ * comma (that is why its list separator is the semicolon); "3.6" it would take for the 3rd of June.
+ */
+const decimal = (n: number | null) => (n === null ? null : String(n).replace('.', ','));
+
 /** The report as CSV rows: one per question (with its figures), then one per free-text answer. */
 export function reportRows(report: EvaluationReport): { header: string[]; rows: unknown[][] } {
   const header = ['question', 'type', 'answered', 'average', '1', '2', '3', '4', '5', 'yes', 'no', 'text'];
@@ -114,12 +120,25 @@ export function reportRows(report: EvaluationReport): { header: string[]; rows: 
       null,
       null,
       null,
-      `asked ${report.asked}; response rate ${report.responseRate ?? ''}`,
+      `asked ${report.asked}; response rate ${decimal(report.responseRate) ?? ''}`,
     ],
   ];
   for (const q of report.questions) {
     const d = q.distribution;
-    rows.push([q.text, q.type, q.answered, q.average, d['1'], d['2'], d['3'], d['4'], d['5'], d.yes, d.no, null]);
+    rows.push([
+      q.text,
+      q.type,
+      q.answered,
+      decimal(q.average),
+      d['1'],
+      d['2'],
+      d['3'],
+      d['4'],
+      d['5'],
+      d.yes,
+      d.no,
+      null,
+    ]);
     for (const text of q.texts) rows.push([q.text, 'text', null, null, null, null, null, null, null, null, null, text]);
   }
   return { header, rows };

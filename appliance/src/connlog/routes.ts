@@ -165,6 +165,9 @@ export function routes(): ServerRoute[] {
             name: form.name || null,
             phone: maskPhone(form.phone || null),
             found: meetings.length,
+            // The result shows each meeting's participants by name and phone: an access to each
+            // patient's data, which their log extract lists (audit/store.ts, findAccesses).
+            meetingIds: meetings.map((m) => m.id),
           },
         });
         const unitNames = new Map(units.map((u) => [u.id, u.name]));

@@ -3,12 +3,14 @@
 // provider's legal record of access (Patientdatalagen) and holds ids, not contact data.
 //
 // Both gather what each domain offers for its own tables (participants and meeting_events from
-// meetings, outbox_messages from invites, tech test results, the audit trail), read-only for the
-// export and in one transaction for the erasure; this is the one place that sees a person whole.
+// meetings, outbox_messages from invites, tech test results, the connection log's entries, the
+// audit trail), read-only for the export and in one transaction for the erasure; this is the one
+// place that sees a person whole.
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import type { Knex } from 'knex';
 import { findAccesses } from '../audit/index.ts';
+import { entriesAbout } from '../connlog/index.ts';
 import type { Db } from '../db/knex.ts';
 import { iso } from '../db/values.ts';
 import { languageOf, t } from '../http/i18n.ts';
@@ -65,6 +67,13 @@ export async function exportParticipant(
       failedAt: m.failedAt,
     })),
     techTest: (await latestResult(db, { type: 'participant', id: participantId })) ?? null,
+    // What the connection log holds about them: when they came and went, their browser and address.
+    connectionLog: (await entriesAbout(db, { meetingId: participant.meetingId, participantId })).map((e) => ({
+      at: e.at,
+      type: e.type,
+      error: e.error,
+      details: e.details,
+    })),
     staffAccesses: (
       await findAccesses(db, { meetingIds: [participant.meetingId], participantIds: [participantId] })
     ).map((r) => ({ at: r.at, staffId: r.staffId, unitId: r.unitId, action: r.action })),

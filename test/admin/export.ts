@@ -1,0 +1,46 @@
+// A participant's export (GDPR art. 15) holds what the appliance keeps about them, including the
+// connection log's entries about them: when they came and went, their browser, their address.
+import test from 'ava';
+import { insertEntry } from '../../appliance/src/connlog/store.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { booking, loggedIn, patientWithBankId } from '../meetings/_booking.ts';
+
+let app: TestServer;
+test.before(async () => {
+  app = await startServer({ env: { REMINDER_OFFSETS: 'none' } });
+});
+test.after.always(() => app?.stop());
+
+test("the export holds the connection log's entries about the participant, and only theirs", async (t) => {
+  const { client } = await loggedIn(app, 'clinician');
+  const reply = await client.request('POST', '/api/v1/meetings', {
+    json: booking({
+      participants: [
+        patientWithBankId('Tolvan Tolvansson', '19121212-1212'),
+        { kind: 'guest', name: 'Eva Ek', email: 'eva@skola.example', identification: 'none' },
+      ],
+    }),
+  });
+  const meeting = reply.json<{ id: string; participants: { id: string }[] }>();
+  const [patientId = '', guestId = ''] = meeting.participants.map((p) => p.id);
+  // What the patient's meeting page reported (connlog/client-events.ts), and the guest's.
+  for (const [participantId, address] of [
+    [patientId, '203.0.113.7'],
+    [guestId, '198.51.100.9'],
+  ] as const)
+    await insertEntry(app.server.app.db, {
+      meetingId: meeting.id,
+      participantId,
+      type: 'client_joined',
+      error: false,
+      details: { browser: 'Firefox 128', os: 'Windows 11', address },
+    });
+
+  const { client: admin } = await loggedIn(app, 'admin');
+  const exported = await admin.get(`/admin/privacy/participants/${patientId}/export`);
+  t.is(exported.status, 200);
+  const log = exported.json<{ connectionLog?: { type: string; details: Record<string, unknown> }[] }>().connectionLog;
+  t.truthy(log, 'the export has the connection log');
+  t.true(log?.some((e) => e.type === 'client_joined' && e.details.address === '203.0.113.7'));
+  t.false(exported.text.includes('198.51.100.9'), "another participant's entries stay out");
+});

@@ -29,6 +29,7 @@ test("the export holds the connection log's entries about the participant, and o
     [guestId, '198.51.100.9'],
   ] as const)
     await insertEntry(app.server.app.db, {
+      at: new Date(),
       meetingId: meeting.id,
       participantId,
       type: 'client_joined',

@@ -145,6 +145,7 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
   const counts = await purge(db, app.config.retention, 'cli', now);
   t.deepEqual(counts, {
     connlogEntries: 1,
+    techtestResults: 0,
     evaluationResponses: 1,
     evaluationRespondents: 1,
     participantContacts: 2,
@@ -187,7 +188,14 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
   t.like(audit.details, { connlogEntries: 1, evaluationResponses: 1, participantContacts: 2, via: 'cli' });
   t.deepEqual(
     await purge(db, app.config.retention, 'cli', now),
-    { connlogEntries: 0, evaluationResponses: 0, evaluationRespondents: 0, participantContacts: 0, messageContacts: 0 },
+    {
+      connlogEntries: 0,
+      techtestResults: 0,
+      evaluationResponses: 0,
+      evaluationRespondents: 0,
+      participantContacts: 0,
+      messageContacts: 0,
+    },
     'a second run finds nothing',
   );
 }

@@ -129,3 +129,11 @@ export async function countResults(db: Db, subject: Subject): Promise<number> {
     .count({ n: '*' });
   return Number(n);
 }
+
+/**
+ * Retention: results taken before `before` (support's, like the connection log, whose entries of
+ * the same tests go then). Returns how many went.
+ */
+export async function deleteResultsBefore(db: Db, before: Date): Promise<number> {
+  return results(db).where('tested_at', '<', iso(before)).delete();
+}

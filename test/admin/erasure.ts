@@ -75,3 +75,32 @@ test("after an erasure request the person's address and numbers are found nowher
     "the patient's mobile and personal number are gone from every table",
   );
 });
+
+test('a participant removed from the meeting is on the privacy page, to export and erase', async (t) => {
+  const { client } = await loggedIn(app, 'clinician');
+  const booked = await client.request('POST', '/api/v1/meetings', {
+    json: booking({
+      participants: [
+        // Not the other test's patient: that test looks for its numbers in every table.
+        { kind: 'patient', name: 'Per Persson', mobile: '0701112233', identification: 'sms' },
+        { kind: 'guest', name: 'Lärare Borttagen', email: 'borttagen@skola.example', identification: 'none' },
+      ],
+    }),
+  });
+  const meeting = booked.json<{ id: string; version: number; participants: { id: string }[] }>();
+  const removedId = meeting.participants[1]?.id ?? '';
+  const removed = await client.request(
+    'DELETE',
+    `/api/v1/meetings/${meeting.id}/participants/${removedId}?version=${meeting.version}`,
+    { headers: { 'x-csrf-token': client.crumb ?? '' } },
+  );
+  t.is(removed.status, 200);
+
+  const { client: admin } = await loggedIn(app, 'admin');
+  const page = await admin.get(`/admin/privacy?meeting=${meeting.id}`);
+  t.true(page.text.includes('Lärare Borttagen'), 'the removed guest is listed');
+  t.regex(page.text, /borttagen ur mötet/);
+  t.true(page.text.includes('borttagen@skola.example'), 'with the contact data the meeting still holds');
+  t.is((await admin.submit(`/admin/privacy/participants/${removedId}/erase`, { confirm: 'yes' })).status, 302);
+  t.deepEqual(await whereFound(app.server.app.db, ['borttagen@skola.example']), []);
+});

@@ -18,6 +18,7 @@ import { objectOf, route } from '../http/route.ts';
 import { eraseParticipantMessages, messagesOf } from '../invites/index.ts';
 import {
   eraseParticipantContacts,
+  everyParticipantOf,
   findMeeting,
   findParticipant,
   listChanges,
@@ -127,9 +128,12 @@ export const privacyRoutes: ServerRoute[] = [
         meetingId,
         notFound: meetingId && !meeting,
         meeting: meeting && { ...meeting, when: clinicTime(meeting.startsAt) },
-        participants: meeting?.participants.map((p) => ({
+        // Those removed from the meeting too: the meeting still holds their contact data.
+        participants: (meeting ? await everyParticipantOf(db, meeting.id) : undefined)?.map((p) => ({
           ...p,
-          kindText: t(lang, `meetings.kind.${p.kind}`),
+          kindText: p.removedAt
+            ? `${t(lang, `meetings.kind.${p.kind}`)} (${t(lang, 'admin.privacy.removed')})`
+            : t(lang, `meetings.kind.${p.kind}`),
           contact:
             [p.mobile, p.email, p.personalNumberMasked].filter(Boolean).join(', ') ||
             t(lang, 'admin.privacy.noContact'),

@@ -24,7 +24,7 @@ import {
   listChanges,
   personalNumberOf,
 } from '../meetings/index.ts';
-import { latestResult } from '../techtest/index.ts';
+import { resultsOf } from '../techtest/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
 
@@ -67,7 +67,8 @@ export async function exportParticipant(
       deliveredAt: m.deliveredAt,
       failedAt: m.failedAt,
     })),
-    techTest: (await latestResult(db, { type: 'participant', id: participantId })) ?? null,
+    // Every test they took, oldest first (each names their devices), not only the last.
+    techTests: await resultsOf(db, { type: 'participant', id: participantId }),
     // What the connection log holds about them: when they came and went, their browser and address.
     connectionLog: (await entriesAbout(db, { meetingId: participant.meetingId, participantId })).map((e) => ({
       at: e.at,

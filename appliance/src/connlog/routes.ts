@@ -10,7 +10,7 @@ import { formatStamp, formatWhen } from '../common/clock.ts';
 import type { Meeting } from '../meetings/index.ts';
 import { findParticipant, meetingFor } from '../meetings/index.ts';
 import { findStaff, findUnit, listUnits } from '../staff/index.ts';
-import { toCsv } from '../common/csv.ts';
+import { forExcel, toCsv } from '../common/csv.ts';
 import type { LogEntry } from './model.ts';
 import { maskPhone, maxSearchDays, phoneFor, searchMeetings } from './search.ts';
 import { detailFacts, sentence } from './sentences.ts';
@@ -230,6 +230,7 @@ export function routes(): ServerRoute[] {
           const csv = toCsv(
             ['at', 'participantId', 'participant', 'type', 'error', 'text', 'details'],
             rows.map((r) => [r.at, r.participantId, r.participant, r.type, r.error, r.text, r.details]),
+            forExcel,
           );
           return h
             .response(csv)

@@ -5,7 +5,7 @@
 import Boom from '@hapi/boom';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import { addDays, today } from '../common/clock.ts';
-import { toCsv } from '../common/csv.ts';
+import { forExcel, toCsv } from '../common/csv.ts';
 import { languageOf, speakBookedLanguage, t, type Language } from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
 import { fieldOf, route } from '../http/route.ts';
@@ -334,16 +334,13 @@ export function routes(): ServerRoute[] {
       async handler(request, h) {
         const result = await report(request, request.query);
         const { header, rows } = reportRows(result);
-        return (
-          h
-            // As Excel with Swedish settings opens it, like the log extract: "ä" and columns intact.
-            .response(toCsv(header, rows, { delimiter: ';', bom: true }))
-            .type('text/csv; charset=utf-8')
-            .header(
-              'content-disposition',
-              `attachment; filename="evaluation-${result.query.from}-${result.query.to}.csv"`,
-            )
-        );
+        return h
+          .response(toCsv(header, rows, forExcel))
+          .type('text/csv; charset=utf-8')
+          .header(
+            'content-disposition',
+            `attachment; filename="evaluation-${result.query.from}-${result.query.to}.csv"`,
+          );
       },
     }),
     route({

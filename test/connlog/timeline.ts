@@ -176,8 +176,8 @@ test("support finds the meeting by the patient's phone number, sees it masked, a
   const csv = await support.get(`/connlog/meetings/${booked.meetingId}?format=csv&participantId=${booked.guestId}`);
   t.is(csv.status, 200);
   t.regex(csv.headers.get('content-type') ?? '', /text\/csv/);
-  t.regex(csv.text, /^at,participantId,participant,type,error,text,details\r\n/);
-  t.regex(csv.text, /client_micError,true,Mikrofonfel i webbläsaren/);
+  t.regex(csv.text, /^at;participantId;participant;type;error;text;details\r\n/);
+  t.regex(csv.text, /client_micError;true;Mikrofonfel i webbläsaren/);
 
   const audit = await findAudit(world.app.server.app.db, { staffId: staff.id });
   t.deepEqual([...new Set(audit.map((a) => a.action).filter((a) => a.startsWith('connlog.')))].sort(), [

@@ -3,12 +3,14 @@
 // provider's legal record of access (Patientdatalagen) and holds ids, not contact data.
 //
 // Both gather what each domain offers for its own tables (participants and meeting_events from
-// meetings, outbox_messages from invites, tech test results, the audit trail), read-only for the
-// export and in one transaction for the erasure; this is the one place that sees a person whole.
+// meetings, outbox_messages from invites, tech test results, the connection log's entries, the
+// audit trail), read-only for the export and in one transaction for the erasure; this is the one
+// place that sees a person whole.
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import type { Knex } from 'knex';
 import { findAccesses } from '../audit/index.ts';
+import { entriesAbout } from '../connlog/index.ts';
 import type { Db } from '../db/knex.ts';
 import { iso } from '../db/values.ts';
 import { languageOf, t } from '../http/i18n.ts';
@@ -16,12 +18,13 @@ import { objectOf, route } from '../http/route.ts';
 import { eraseParticipantMessages, messagesOf } from '../invites/index.ts';
 import {
   eraseParticipantContacts,
+  everyParticipantOf,
   findMeeting,
   findParticipant,
   listChanges,
   personalNumberOf,
 } from '../meetings/index.ts';
-import { latestResult } from '../techtest/index.ts';
+import { resultsOf } from '../techtest/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
 
@@ -64,7 +67,15 @@ export async function exportParticipant(
       deliveredAt: m.deliveredAt,
       failedAt: m.failedAt,
     })),
-    techTest: (await latestResult(db, { type: 'participant', id: participantId })) ?? null,
+    // Every test they took, oldest first (each names their devices), not only the last.
+    techTests: await resultsOf(db, { type: 'participant', id: participantId }),
+    // What the connection log holds about them: when they came and went, their browser and address.
+    connectionLog: (await entriesAbout(db, { meetingId: participant.meetingId, participantId })).map((e) => ({
+      at: e.at,
+      type: e.type,
+      error: e.error,
+      details: e.details,
+    })),
     staffAccesses: (
       await findAccesses(db, { meetingIds: [participant.meetingId], participantIds: [participantId] })
     ).map((r) => ({ at: r.at, staffId: r.staffId, unitId: r.unitId, action: r.action })),
@@ -118,9 +129,12 @@ export const privacyRoutes: ServerRoute[] = [
         meetingId,
         notFound: meetingId && !meeting,
         meeting: meeting && { ...meeting, when: clinicTime(meeting.startsAt) },
-        participants: meeting?.participants.map((p) => ({
+        // Those removed from the meeting too: the meeting still holds their contact data.
+        participants: (meeting ? await everyParticipantOf(db, meeting.id) : undefined)?.map((p) => ({
           ...p,
-          kindText: t(lang, `meetings.kind.${p.kind}`),
+          kindText: p.removedAt
+            ? `${t(lang, `meetings.kind.${p.kind}`)} (${t(lang, 'admin.privacy.removed')})`
+            : t(lang, `meetings.kind.${p.kind}`),
           contact:
             [p.mobile, p.email, p.personalNumberMasked].filter(Boolean).join(', ') ||
             t(lang, 'admin.privacy.noContact'),

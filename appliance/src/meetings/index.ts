@@ -148,6 +148,7 @@ export {
   listChanges,
   eraseContactsOfMeetings,
   eraseParticipantContacts,
+  everyParticipantOf,
   meetingsEndedBefore,
   listMeetings,
   type RoomStatus,

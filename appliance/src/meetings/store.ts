@@ -182,6 +182,21 @@ async function participantsOf(db: Db, meetingId: string): Promise<Participant[]>
   return rows.map(toParticipant);
 }
 
+/**
+ * Every participant the meeting holds data about, those removed from it too (with when): a privacy
+ * request may come from someone invited and then taken off the list.
+ */
+export async function everyParticipantOf(
+  db: Db,
+  meetingId: string,
+): Promise<(Participant & { removedAt: Date | null })[]> {
+  const rows: (ListedParticipant & Pick<ParticipantRow, 'removed_at'>)[] = await db<ParticipantRow>('participants')
+    .select(...participantColumns, 'removed_at')
+    .where({ meeting_id: meetingId })
+    .orderBy('position');
+  return rows.map((r) => ({ ...toParticipant(r), removedAt: toDate(r.removed_at, true) }));
+}
+
 export async function findMeeting(db: Db, id: string): Promise<Meeting | undefined> {
   const row = await db<MeetingRow>('meetings').where({ id }).first();
   if (!row) return undefined;
@@ -372,7 +387,7 @@ export async function nextPosition(trx: Db, meetingId: string): Promise<number> 
 /**
  * Moves a participant's status. Until they reach the waiting room the steps only go forward (a
  * late delivery receipt must not undo "identified"); from there on they come and go (waiting,
- * joined, left, joined again).
+ * joined, left, joined again), except that the waiting room does not take a joined participant out.
  */
 export async function setParticipantStatus(db: Db, participantId: string, status: ParticipantStatus): Promise<boolean> {
   return (await setParticipantsStatus(db, [participantId], status)).length === 1;
@@ -385,6 +400,9 @@ export async function setParticipantsStatus(db: Db, ids: string[], status: Parti
   for (const part of chunks(ids)) {
     const q = db<ParticipantRow>('participants').whereIn('id', part).whereNull('removed_at');
     if (step < participantStatuses.indexOf('waiting')) q.whereIn('status', participantStatuses.slice(0, step));
+    // The patient and their proxy share one status: one of them in the room keeps it "joined" while
+    // the other opens the waiting room (or a page reloads there before Prosody reports the leave).
+    if (status === 'waiting') q.whereNot('status', 'joined');
     const rows: { id: string }[] = await q.update({ status }).returning('id');
     moved.push(...rows.map((r) => r.id));
   }

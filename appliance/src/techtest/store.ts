@@ -123,9 +123,28 @@ export async function latestResult(db: Db, subject: Subject): Promise<TechTestRe
   return row ? toResult(row) : undefined;
 }
 
+/** Every result for a participant or staff session, oldest first: a privacy export holds them all. */
+export async function resultsOf(db: Db, subject: Subject): Promise<TechTestResult[]> {
+  const rows = await results(db)
+    .where({ subject_type: subject.type, subject_id: subject.id })
+    .orderBy([
+      { column: 'tested_at', order: 'asc' },
+      { column: 'id', order: 'asc' },
+    ]);
+  return rows.map(toResult);
+}
+
 export async function countResults(db: Db, subject: Subject): Promise<number> {
   const [{ n } = { n: 0 }] = await results(db)
     .where({ subject_type: subject.type, subject_id: subject.id })
     .count({ n: '*' });
   return Number(n);
+}
+
+/**
+ * Retention: results taken before `before` (support's, like the connection log, whose entries of
+ * the same tests go then). Returns how many went.
+ */
+export async function deleteResultsBefore(db: Db, before: Date): Promise<number> {
+  return results(db).where('tested_at', '<', iso(before)).delete();
 }

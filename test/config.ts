@@ -298,3 +298,13 @@ test('PUBLIC_URL with a path is refused: Samverka is served from the root of its
     'https://samverka.region.se:8443/',
   );
 });
+
+test('MAIL_FROM must hold an e-mail address, alone or as Name <address>', (t) => {
+  // "Samverka" alone, or a ">" left out, went to the relay as the sender of every invitation.
+  for (const value of ['Samverka', 'noreply', 'Samverka <noreply@region.se', 'Samverka noreply@region.se'])
+    t.deepEqual(problems({ MAIL_FROM: value }), [
+      'MAIL_FROM must be an e-mail address, alone or as Name <address>: use an address such as Samverka <noreply@hospital.se>',
+    ]);
+  for (const value of ['Samverka <noreply@region.se>', 'noreply@region.se', '"Region Öst" <samverka@region.se>'])
+    t.is(loadConfig({ DATA_DIR: tmp(), MAIL_FROM: value }).mail.from, value);
+});

@@ -216,7 +216,10 @@ export const environmentSchema = Joi.object<Environment, true>({
   SESSION_SECRET: productionOnly(secret(32)),
   DATA_KEY: productionOnly(Joi.string().pattern(/^[0-9a-fA-F]{64}$/, '64 hexadecimal characters (256 bits)')),
   SMTP_URL: productionOnly(url('smtp', 'smtps')),
-  MAIL_FROM: Joi.string().default('Samverka <noreply@samverka.local>'),
+  // The sender of every invitation: a name alone, or a ">" left out, reached the relay as the sender.
+  MAIL_FROM: Joi.string()
+    .pattern(/^([^<>@]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/, 'an e-mail address, alone or as Name <address>')
+    .default('Samverka <noreply@samverka.local>'),
   SMPP_URL: productionOnly(url('smpp', 'ssmpp')),
   // A number goes to the gateway as one (international, as sourceAddress in invites/sms.ts reads
   // it); anything else is an alphanumeric sender, which GSM limits to 11 characters.

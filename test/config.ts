@@ -308,3 +308,19 @@ test('MAIL_FROM must hold an e-mail address, alone or as Name <address>', (t) =>
   for (const value of ['Samverka <noreply@region.se>', 'noreply@region.se', '"Region Öst" <samverka@region.se>'])
     t.is(loadConfig({ DATA_DIR: tmp(), MAIL_FROM: value }).mail.from, value);
 });
+
+test('a TEMPLATES_DIR that is not a folder stops the start, rather than its overrides being passed over', (t) => {
+  // In the bundle, TEMPLATES_DIR=./templates.local (the host's name for the folder, not /templates)
+  // started fine and sent the built-in texts: the hospital's edited templates were silently unused.
+  const dir = tmp();
+  writeFileSync(join(dir, 'invitation.hbs'), 'Hej');
+  t.regex(
+    present(problems({ TEMPLATES_DIR: join(dir, 'templates.local') })[0], 'the problem'),
+    /^TEMPLATES_DIR is not a folder \(ENOENT\): use the folder holding your copies of templates\//,
+  );
+  t.regex(
+    present(problems({ TEMPLATES_DIR: join(dir, 'invitation.hbs') })[0], 'the problem'),
+    /^TEMPLATES_DIR is not a folder/,
+  );
+  t.is(loadConfig({ DATA_DIR: dir, TEMPLATES_DIR: dir }).templatesDir, dir);
+});

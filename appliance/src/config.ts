@@ -1,7 +1,7 @@
 // The configuration contract (README.md, Configuration): environment variables, validated once at start.
 // Invalid configuration stops the start with one line per problem, naming the variable and the fix.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Joi from 'joi';
@@ -92,6 +92,7 @@ const fixes: Record<string, string> = {
   SMPP_THROTTLE: 'use the messages per second your SMS gateway allows, e.g. 10',
   SMPP_MESSAGE_IDS:
     'use auto, or how the gateway writes message ids in submit_sm_resp and in receipts: hex, decimal, hex-decimal or decimal-hex',
+  TEMPLATES_DIR: 'use the folder holding your copies of templates/ (in the bundle /templates)',
   TLS_CA_FILE:
     "use the path of a PEM file holding the CA certificate(s) that signed the relay's or gateway's certificate",
   MAIL_FROM: 'use an address such as Samverka <noreply@hospital.se>',
@@ -358,6 +359,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const v = result.value;
 
   const tlsCa = v.TLS_CA_FILE ? readCaFile(v.TLS_CA_FILE) : undefined;
+  if (v.TEMPLATES_DIR) checkFolder('TEMPLATES_DIR', v.TEMPLATES_DIR);
   const dataDir = resolve(v.DATA_DIR);
   const generatedSecrets: string[] = [];
   const missing = (['SESSION_SECRET', 'DATA_KEY'] as const).filter((k) => !v[k]);
@@ -489,6 +491,21 @@ function checkDatabaseUrl(value: string): string {
   }
   if (new URL(value).hash) throw new Error(`a URL without "#": ${encode}`);
   return value;
+}
+
+/**
+ * A folder setting that must exist at start. The templates fall back to the built-in ones file by
+ * file, so a TEMPLATES_DIR that is not there (the host's name of the bundle's folder, a typo) left
+ * the hospital's edited texts silently unused.
+ */
+function checkFolder(variable: 'TEMPLATES_DIR', path: string): void {
+  let why: string | undefined;
+  try {
+    if (!statSync(path).isDirectory()) why = 'a file';
+  } catch (error) {
+    why = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  }
+  if (why) throw new ConfigError([`${variable} is not a folder (${why}): ${must(fixes[variable], 'the fix')}`]);
 }
 
 /** TRUSTED_PROXIES as a list. */

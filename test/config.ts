@@ -324,3 +324,17 @@ test('a TEMPLATES_DIR that is not a folder stops the start, rather than its over
   );
   t.is(loadConfig({ DATA_DIR: dir, TEMPLATES_DIR: dir }).templatesDir, dir);
 });
+
+test('a damaged secrets.json in DATA_DIR stops the start with a line naming it, and is not overwritten', (t) => {
+  // A file cut short (a full disk) or edited by hand stopped the start with a bare SyntaxError, or,
+  // with a DATA_KEY of the wrong length in it, started and failed at the first booking.
+  const dir = tmp();
+  const file = join(dir, 'secrets.json');
+  for (const text of ['{"SESSION_SECRET": "', JSON.stringify({ SESSION_SECRET: 's'.repeat(64), DATA_KEY: 'abc' })]) {
+    writeFileSync(file, text);
+    const lines = problems({ DATA_DIR: dir });
+    t.is(lines.length, 1, text);
+    t.regex(present(lines[0], text), /^DATA_DIR\/secrets\.json cannot be used \(.+\): /);
+    t.is(readFileSync(file, 'utf8'), text);
+  }
+});

@@ -193,6 +193,9 @@ const groups = {
 } as const satisfies Record<string, readonly (keyof Environment)[]>;
 
 const secret = (min: number) => Joi.string().min(min);
+const dataKey = () => Joi.string().pattern(/^[0-9a-fA-F]{64}$/, '64 hexadecimal characters (256 bits)');
+/** What secrets.json may hold: the same rules as the variables it stands in for. */
+const storedSecretsSchema = Joi.object<Partial<StoredSecrets>>({ SESSION_SECRET: secret(32), DATA_KEY: dataKey() });
 /**
  * A URL of these schemes, also as Node reads it (new URL: the start, pg, the mail and SMS clients,
  * fetch). Joi's RFC 3986 check alone lets through a port past 65535, which then crashed the start
@@ -215,7 +218,7 @@ export const environmentSchema = Joi.object<Environment, true>({
     .default('sqlite:./data/samverka.db'),
   DATA_DIR: Joi.string().default('./data'),
   SESSION_SECRET: productionOnly(secret(32)),
-  DATA_KEY: productionOnly(Joi.string().pattern(/^[0-9a-fA-F]{64}$/, '64 hexadecimal characters (256 bits)')),
+  DATA_KEY: productionOnly(dataKey()),
   SMTP_URL: productionOnly(url('smtp', 'smtps')),
   // The sender of every invitation: a name alone, or a ">" left out, reached the relay as the sender.
   MAIL_FROM: Joi.string()
@@ -550,7 +553,7 @@ function readOrCreateSecrets(
   generated: string[],
 ): Partial<StoredSecrets> {
   const file = join(dataDir, 'secrets.json');
-  const secrets = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<StoredSecrets>) : {};
+  const secrets = existsSync(file) ? readStoredSecrets(file) : {};
   for (const key of wanted) {
     if (secrets[key]) continue;
     secrets[key] = randomBytes(32).toString('hex');
@@ -561,6 +564,30 @@ function readOrCreateSecrets(
     writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   }
   return secrets;
+}
+
+/**
+ * secrets.json as written, or a ConfigError: a file cut short or edited by hand stopped the start
+ * with a bare SyntaxError, or with a short DATA_KEY started and failed at the first booking. It is
+ * never written over: its DATA_KEY is the only one that opens what the database holds.
+ */
+function readStoredSecrets(file: string): Partial<StoredSecrets> {
+  const problem = (why: string) =>
+    new ConfigError([
+      `DATA_DIR/secrets.json cannot be used (${why}): put back the copy kept with the database, or set SESSION_SECRET and DATA_KEY`,
+    ]);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw problem((error as Error).message);
+  }
+  const checked: Joi.ValidationResult<Partial<StoredSecrets>> = storedSecretsSchema.validate(parsed, {
+    errors: { wrap: { label: false } },
+    messages,
+  });
+  if (checked.error) throw problem(checked.error.message);
+  return checked.value;
 }
 
 /** A URL with its password replaced, for logs and the status page. */

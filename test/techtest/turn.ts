@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { createSocket, type RemoteInfo } from 'node:dgram';
 import test from 'ava';
 import { turnCredentials, turnPassword, turnTtlSeconds } from '../../appliance/src/techtest/turn.ts';
 import { allocate, startCoturn } from '../helpers/coturn.ts';
@@ -54,6 +55,34 @@ test('coturn grants a relay for minted credentials and refuses them under anothe
     const expired = minted(config, { now: new Date(Date.now() - 2 * turnTtlSeconds * 1000) });
     t.is(await allocate(coturn.port, expired.username, expired.credential), 401);
   } finally {
+    await coturn.stop();
+  }
+});
+
+test('the probe asks again when a datagram is lost on the way, as STUN does over UDP', async (t) => {
+  const coturn = await startCoturn();
+  // Between the probe and coturn: a network that loses the first datagram of each request.
+  const lossy = createSocket('udp4');
+  const upstream = createSocket('udp4');
+  let from: RemoteInfo | undefined;
+  const tries = new Map<string, number>();
+  lossy.on('message', (message, sender) => {
+    from = sender;
+    const transaction = message.subarray(8, 20).toString('hex');
+    tries.set(transaction, (tries.get(transaction) ?? 0) + 1);
+    if (tries.get(transaction) === 1) return; // lost
+    upstream.send(message, coturn.port, '127.0.0.1');
+  });
+  upstream.on('message', (message) => from && lossy.send(message, from.port, from.address));
+  await new Promise<void>((resolve) => lossy.bind(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => upstream.bind(0, '127.0.0.1', resolve));
+  try {
+    const fresh = minted({ urls: coturn.urls.split(','), secret: coturn.secret });
+    t.is(await allocate(lossy.address().port, fresh.username, fresh.credential), 200);
+    t.true(tries.size >= 2, 'the challenge and the signed request each went twice');
+  } finally {
+    lossy.close();
+    upstream.close();
     await coturn.stop();
   }
 });

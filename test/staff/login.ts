@@ -194,3 +194,23 @@ test('sessions that have run out are cleared at the next login', async (t) => {
   );
   t.is((await db('staff_sessions').where({ staff_id: staff.id })).length, 1, 'the new one');
 });
+
+test("changing one's password ends every other session of the account, and keeps this one", async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  // The same person logged in on another computer (or someone who learnt the old password).
+  const elsewhere = app.client();
+  await elsewhere.login(staff.email, password);
+  t.is((await elsewhere.get('/calendar')).status, 200);
+  const here = app.client();
+  await here.login(staff.email, password);
+  const next = 'ett nytt långt lösenord';
+  const done = await here.submit('/password', { current: password, next, repeat: next }, '/password');
+  t.is(done.status, 200);
+  t.is((await here.get('/calendar')).status, 200, 'the session that changed it goes on');
+  t.is(
+    (await elsewhere.get('/calendar')).headers.get('location'),
+    '/login?next=%2Fcalendar',
+    'the other session has ended',
+  );
+  t.is((await app.server.app.db('staff_sessions').where({ staff_id: staff.id })).length, 1);
+});

@@ -167,7 +167,8 @@ export const routes: ServerRoute[] = [
     async handler(request, h) {
       const staff = request.auth.credentials.user!;
       const { current, next, repeat } = request.payload;
-      const result = await changePassword(request.server.app.db, staff.id, current, next, repeat, (trx) =>
+      const { sessionId } = request.auth.credentials;
+      const result = await changePassword(request.server.app.db, staff.id, sessionId, current, next, repeat, (trx) =>
         request.auditIn(trx, 'password.change', { targetType: 'staff', targetId: staff.id }),
       );
       if (!result.ok) return passwordPage(request, h, { problems: result.problems }).code(400);

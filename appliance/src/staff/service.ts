@@ -202,9 +202,15 @@ export type PasswordProblem = 'wrong_current' | 'too_short' | 'mismatch' | 'unch
 /** Every problem at once, so that the form can say them all in one go. */
 export type PasswordChange = { ok: true } | { ok: false; problems: PasswordProblem[] };
 
+/**
+ * Changes a password. Every other session of the account ends with it (the one that changed it,
+ * `sessionId`, goes on): a password is changed because it may be known to someone else, and a
+ * session opened with the old one must not outlive it.
+ */
 export async function changePassword(
   db: Db,
   staffId: string,
+  sessionId: string | undefined,
   current: string,
   next: string,
   repeat: string,
@@ -218,9 +224,10 @@ export async function changePassword(
   if (next === current && next !== '') problems.push('unchanged');
   if (problems.length > 0) return { ok: false, problems };
   const hash = await hashPassword(next);
-  // The new password and the caller's audit record of it commit together.
+  // The new password, the other sessions' end and the caller's audit record commit together.
   await db.transaction(async (trx) => {
     await store.updatePassword(trx, staffId, hash);
+    await store.deleteSessionsOf(trx, staffId, sessionId === undefined ? undefined : sha256(sessionId));
     await within?.(trx, { ok: true });
   });
   return { ok: true };

@@ -207,7 +207,7 @@ export async function setDisabled(db: Db, staffId: string, disabled: boolean): P
     await staffTable(trx)
       .where({ id: staffId })
       .update({ disabled_at: disabled ? iso() : null });
-    if (disabled) await sessions(trx).where({ staff_id: staffId }).delete();
+    if (disabled) await deleteSessionsOf(trx, staffId);
   });
 }
 
@@ -238,6 +238,13 @@ export async function findSessionStaff(db: Db, idHash: string, now = new Date())
 
 export async function deleteSession(db: Db, idHash: string): Promise<void> {
   await sessions(db).where({ id: idHash }).delete();
+}
+
+/** Ends every session of an account, but the one whose hash is `keepHash`. */
+export async function deleteSessionsOf(db: Db, staffId: string, keepHash?: string): Promise<void> {
+  const q = sessions(db).where({ staff_id: staffId });
+  if (keepHash !== undefined) q.whereNot({ id: keepHash });
+  await q.delete();
 }
 
 export async function deleteExpiredSessions(db: Db, now = new Date()): Promise<number> {

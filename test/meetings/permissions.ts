@@ -5,6 +5,7 @@ import { findAudit } from '../../appliance/src/audit/store.ts';
 import { createToken } from '../../appliance/src/staff/service.ts';
 import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { until } from '../helpers/wait.ts';
 import { booking, inDays, loggedIn } from './_booking.ts';
 
 let app: TestServer;
@@ -220,4 +221,35 @@ test('every access to a meeting is audit-logged: booking, reading, listing and c
     'the record of the removal',
   );
   t.is(removed.participantId, meeting.participants[2].id);
+});
+
+test("support reads a meeting's messages and a failed SMS without the numbers and addresses they went to", async (t) => {
+  const { meeting, client: clinician } = await bookedMeeting();
+  const db = app.server.app.db;
+  // The SMS to Sara failed for good: the meeting page asks staff to call her.
+  const sms = await until('the SMS to Sara sent', async () => {
+    const row = await db('outbox_messages').where({ meeting_id: meeting.id, channel: 'sms', kind: 'invitation' });
+    return row.find((r) => r.recipient === '+46701234567' && ['sent', 'delivered'].includes(r.status));
+  });
+  await db('outbox_messages')
+    .where({ id: sms.id })
+    .update({ status: 'failed', last_error: 'ESME_RINVDSTADR', failed_at: new Date().toISOString() });
+  const mine = (await clinician.get(`/api/v1/meetings/${meeting.id}/messages`)).json();
+  t.true(
+    mine.some((m: { recipient: string }) => m.recipient === '+46701234567'),
+    'the booking clinician sees them',
+  );
+  t.regex((await clinician.get(`/meetings/${meeting.id}`)).text, /Sms:et till \+46701234567 kom inte fram/);
+
+  const { client } = await loggedIn(app, 'support', 'IT-support');
+  const messages = await client.get(`/api/v1/meetings/${meeting.id}/messages`);
+  t.is(messages.status, 200);
+  t.is(messages.json().length, mine.length, 'every message and its status');
+  t.true(messages.json().every((m: { recipient: string | null }) => m.recipient === null));
+  t.false(messages.text.includes('+46701234567'));
+  t.false(messages.text.toLowerCase().includes('eva.ek@skola.example'));
+  const page = await client.get(`/meetings/${meeting.id}`);
+  t.is(page.status, 200);
+  t.regex(page.text, /Sms:et kom inte fram \(ESME_RINVDSTADR\)/);
+  t.false(page.text.includes('+46701234567'));
 });

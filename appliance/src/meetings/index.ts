@@ -98,6 +98,9 @@ export const plugin: Plugin<void> = {
 export const meetingFor = (server: Server, staff: Staff, meetingId: string): Promise<Meeting> =>
   server.plugins.meetings.service.get(staff, meetingId);
 
+/** Whether this staff member may see participants' contact details (support may not). */
+export { seesContactDetails } from './service.ts';
+
 /** Whether this staff member may change the meeting (and so act in its room). */
 export const mayChange = (server: Server, staff: Staff, meeting: Meeting): boolean =>
   server.plugins.meetings.service.canChange(staff, meeting);

@@ -61,7 +61,12 @@ export interface ListQuery {
 /** The longest period one list may cover: a quarter. */
 const maxPeriodDays = 92;
 
-/** Support reads what the connection logs need: who, when, how far they came; no contact details. */
+/**
+ * Support reads what the connection logs need: who, when, how far they came; no contact details
+ * (participants' numbers and addresses, also those their messages went to).
+ */
+export const seesContactDetails = (staff: Staff): boolean => staff.role !== 'support';
+
 function forSupport(meeting: Meeting): Meeting {
   const hide = (p: Participant): Participant => ({
     ...p,
@@ -108,7 +113,7 @@ export class MeetingService {
 
   /** What this staff member may see of the meeting. */
   view(staff: Staff, meeting: Meeting): Meeting {
-    return staff.role === 'support' ? forSupport(meeting) : meeting;
+    return seesContactDetails(staff) ? meeting : forSupport(meeting);
   }
 
   async get(staff: Staff, id: string): Promise<Meeting> {

@@ -227,6 +227,8 @@ export const staffRoutes: ServerRoute[] = [
           }),
       );
       if (!result.ok) return staffPage(request, h, request.params.id, { error: result.error }, 409);
+      // A new role or unit holds from the person's next request; their open streams check theirs now.
+      request.server.app.bus.emit('staff.changed', { staffId: result.value.id });
       return staffPage(request, h, request.params.id, { notice: t(lang, 'admin.staff.saved') });
     },
   }),
@@ -242,12 +244,14 @@ export const staffRoutes: ServerRoute[] = [
         if (!person) return staffPage(request, h, request.params.id);
         if (person.id === request.auth.credentials.user!.id)
           return staffPage(request, h, person.id, { error: t(lang, 'admin.staff.error.own_account') }, 409);
-        // Disabling also ends the person's sessions (store.setDisabled): it takes effect at once.
+        // Disabling also ends the person's sessions (store.setDisabled), and so their open streams:
+        // it takes effect at once.
         await attempt(
           request,
           (trx) => setDisabled(trx, person.id, change === 'disable'),
           (trx) => request.auditIn(trx, `staff.${change}`, { targetType: 'staff', targetId: person.id }),
         );
+        request.server.app.bus.emit('staff.changed', { staffId: person.id });
         return staffPage(request, h, person.id, {
           notice: t(lang, `admin.staff.${change}dDone`, { name: person.name }),
         });

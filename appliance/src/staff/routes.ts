@@ -172,6 +172,8 @@ export const routes: ServerRoute[] = [
         request.auditIn(trx, 'password.change', { targetType: 'staff', targetId: staff.id }),
       );
       if (!result.ok) return passwordPage(request, h, { problems: result.problems }).code(400);
+      // The other sessions have ended (changePassword): so do their open streams.
+      request.server.app.bus.emit('staff.changed', { staffId: staff.id });
       return passwordPage(request, h, { changed: true });
     },
   }),

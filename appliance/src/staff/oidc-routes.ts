@@ -100,7 +100,15 @@ export async function staffFor(db: Db, settings: OidcConfig, identity: VerifiedI
   if (!settings.autoProvision) return { ok: false, reason: 'unknown' };
   const unit = await findUnit(db, { name: settings.autoProvision.unit });
   const email = identity.email && normaliseEmail(identity.email);
-  if (!unit || !email || !identity.name || (await findStaffBy(db, { email })))
+  // The e-mail address and the HSA-ID are each unique, and the match looked by one of them only:
+  // an account that already holds the other is someone's, and gets no second account beside it.
+  if (
+    !unit ||
+    !email ||
+    !identity.name ||
+    (await findStaffBy(db, { email })) ||
+    (identity.hsaId && (await findStaffBy(db, { hsaId: identity.hsaId })))
+  )
     return { ok: false, reason: 'provision_failed' };
   const staff = await insertStaff(db, {
     email,

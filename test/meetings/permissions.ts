@@ -253,3 +253,14 @@ test("support reads a meeting's messages and a failed SMS without the numbers an
   t.regex(page.text, /Sms:et kom inte fram \(ESME_RINVDSTADR\)/);
   t.false(page.text.includes('+46701234567'));
 });
+
+test('a denied access names the meeting in the audit log also when the meeting is not in the address', async (t) => {
+  const { meeting } = await bookedMeeting(unitA);
+  const { client, staff } = await loggedIn(app, 'clinician', unitB);
+  // The meeting page's connection events name their meeting in the body.
+  const reply = await client.request('POST', '/connlog/events', { json: { type: 'reconnect', meetingId: meeting.id } });
+  t.is(reply.status, 403);
+  const denied = await findAudit(app.server.app.db, { staffId: staff.id, action: 'meeting.denied' });
+  t.is(denied.length, 1);
+  t.like(denied[0], { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
+});

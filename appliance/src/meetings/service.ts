@@ -119,7 +119,7 @@ export class MeetingService {
   async get(staff: Staff, id: string): Promise<Meeting> {
     const meeting = await store.findMeeting(this.db, id);
     if (!meeting) throw new NotFound('meeting');
-    if (!this.canRead(staff, meeting)) throw new Forbidden();
+    if (!this.canRead(staff, meeting)) throw new Forbidden(meeting.id);
     return this.view(staff, meeting);
   }
 
@@ -234,7 +234,7 @@ export class MeetingService {
     const changes = await this.db.transaction(async (trx) => {
       const meeting = await store.findMeeting(trx, meetingId);
       if (!meeting) throw new NotFound('meeting');
-      if (!this.canChange(staff, meeting)) throw new Forbidden();
+      if (!this.canChange(staff, meeting)) throw new Forbidden(meeting.id);
       if (meeting.status === 'cancelled' || meeting.status === 'ended') throw new NotChangeable(meeting.status);
       if (version !== undefined && version !== meeting.version) throw new VersionConflict(meeting.version);
       const result = await work(trx, meeting);
@@ -263,7 +263,7 @@ export class MeetingService {
     if (input.ledBy !== undefined) {
       const meeting = await store.findMeeting(this.db, meetingId);
       if (!meeting) throw new NotFound('meeting');
-      if (!this.canChange(staff, meeting)) throw new Forbidden();
+      if (!this.canChange(staff, meeting)) throw new Forbidden(meeting.id);
       ledBy = await this.#leader(staff, meeting.unitId, input.ledBy);
     }
     return this.#change(staff, meetingId, input.version, within, async (_trx, meeting) => {
@@ -332,7 +332,7 @@ export class MeetingService {
     // Checked before the transaction (directory look-ups); the list rules are checked inside it.
     const before = await store.findMeeting(this.db, meetingId);
     if (!before) throw new NotFound('meeting');
-    if (!this.canChange(staff, before)) throw new Forbidden();
+    if (!this.canChange(staff, before)) throw new Forbidden(before.id);
     const host = (await this.directory.byId(before.bookedBy)) ?? staff;
     const participant = await checkParticipant(input, 'participant', host, this.directory);
     let participantId = '';

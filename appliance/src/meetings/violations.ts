@@ -124,7 +124,8 @@ export class NotFound extends DomainError {
 }
 
 export class Forbidden extends DomainError {
-  constructor() {
+  /** `meetingId`: the meeting refused, wherever the request named it (the path, a query, a body). */
+  constructor(readonly meetingId?: string) {
     super('not your unit');
     this.name = 'Forbidden';
   }
@@ -135,9 +136,7 @@ export class Forbidden extends DomainError {
 
   /** A denied access to a meeting is itself an access attempt the audit log keeps. */
   override async reported(request: Request): Promise<void> {
-    // Any route may be denied: the meeting is the path's {id} where the route has one.
-    const { id } = request.params;
-    const meetingId = typeof id === 'string' ? id : undefined;
+    const meetingId = this.meetingId;
     await request.audit('meeting.denied', {
       meetingId,
       targetType: 'meeting',

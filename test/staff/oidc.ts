@@ -6,6 +6,7 @@ import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { ConfigError, loadConfig } from '../../appliance/src/config.ts';
 import { findStaffBy } from '../../appliance/src/staff/oidc-flows.ts';
+import { findUnit } from '../../appliance/src/staff/store.ts';
 import { countRows } from '../helpers/databases.ts';
 import { signInAt, startIdp, type TestIdp } from '../helpers/idp.ts';
 import { present } from '../helpers/present.ts';
@@ -277,6 +278,30 @@ test('with LOCAL_LOGIN=off the password form is hidden and a posted password is 
   t.is(refused.status, 403);
   t.regex(refused.text, /Inloggning med lösenord är avstängd/);
   t.false(browser.cookies.has('samverka_sid'));
+});
+
+test('with LOCAL_LOGIN=off a new account signs in with SITHS and starts working: no password to change first', async (t) => {
+  // Hospital IT adds the clinician on the admin pages, signed in with their own SITHS card.
+  const adminHsa = hsa();
+  const { staff: admin } = await strict.app.staff('admin', 'Administration', { hsaId: adminHsa });
+  strict.idp.addAccount(`admin-${adminHsa}`, { name: admin.name, email: admin.email, hsaId: adminHsa });
+  const it = strict.app.client();
+  t.is((await it.get(local(await signInAt((await startLogin(it)).href, `admin-${adminHsa}`)))).status, 302);
+  const unit = await findUnit(strict.app.server.app.db, { name: 'Administration' });
+  const hsaId = hsa();
+  const added = await it.submit(
+    '/admin/staff',
+    { name: 'Sigrid Sithsson', email: 'sigrid.sithsson@region.example', hsaId, unit: unit!.id, role: 'clinician' },
+    '/admin/staff',
+  );
+  t.is(added.status, 201, added.text.slice(0, 300));
+  // The clinician has a SITHS card and no password: passwords are off here.
+  strict.idp.addAccount('sigrid', { name: 'Sigrid Sithsson', email: 'sigrid.sithsson@region.example', hsaId });
+  const browser = strict.app.client();
+  const landed = await browser.get(local(await signInAt((await startLogin(browser)).href, 'sigrid')));
+  t.is(landed.headers.get('location'), '/');
+  t.is((await browser.get('/')).headers.get('location'), '/calendar');
+  t.is((await browser.get('/calendar')).status, 200);
 });
 
 test('LOCAL_LOGIN=off without an identity provider stops the start: nobody could log in', (t) => {

@@ -7,6 +7,7 @@ import { randomToken, sha256 } from '../crypto.ts';
 import type { Role, Staff, CareUnit } from './model.ts';
 import { decoyHash, generatePassword, hashPassword, verifyPassword } from './passwords.ts';
 import * as store from './store.ts';
+import type { SessionMethod } from './store.ts';
 
 export class StaffError extends Error {
   constructor(
@@ -125,7 +126,7 @@ export async function checkPassword(
 export async function startSession(
   db: Db,
   staffId: string,
-  method: 'password' | 'oidc',
+  method: SessionMethod,
   idTokenSealed?: string,
 ): Promise<string> {
   // Each login also clears sessions that have run out, so the table holds live ones only.
@@ -142,7 +143,7 @@ export async function startSession(
   return sessionId;
 }
 
-export const sessionStaff = (db: Db, sessionId: string): Promise<Staff | undefined> =>
+export const sessionStaff = (db: Db, sessionId: string): Promise<{ staff: Staff; method: SessionMethod } | undefined> =>
   store.findSessionStaff(db, sha256(sessionId));
 
 export const endSession = (db: Db, sessionId: string): Promise<void> => store.deleteSession(db, sha256(sessionId));

@@ -28,12 +28,15 @@ interface StaffRow {
   created_at: DbTimestamp;
 }
 
+/** How a session began: with a password, or through the identity provider (SITHS). */
+export type SessionMethod = 'password' | 'oidc';
+
 interface SessionRow {
   id: string;
   staff_id: string;
   created_at: DbTimestamp;
   expires_at: DbTimestamp;
-  method: string;
+  method: SessionMethod;
   id_token_sealed: string | null;
 }
 
@@ -213,7 +216,7 @@ export async function setDisabled(db: Db, staffId: string, disabled: boolean): P
 
 export async function insertSession(
   db: Db,
-  session: { idHash: string; staffId: string; expiresAt: Date; method: string; idTokenSealed?: string },
+  session: { idHash: string; staffId: string; expiresAt: Date; method: SessionMethod; idTokenSealed?: string },
 ): Promise<void> {
   await sessions(db).insert({
     id: session.idHash,
@@ -225,15 +228,22 @@ export async function insertSession(
   });
 }
 
-/** The staff member behind a live session; expired sessions and disabled accounts find nothing. */
-export async function findSessionStaff(db: Db, idHash: string, now = new Date()): Promise<Staff | undefined> {
-  const row: StaffRow | undefined = await db('staff_sessions as s')
+/**
+ * The staff member behind a live session, and how the session began (a password or the identity
+ * provider); expired sessions and disabled accounts find nothing.
+ */
+export async function findSessionStaff(
+  db: Db,
+  idHash: string,
+  now = new Date(),
+): Promise<{ staff: Staff; method: SessionMethod } | undefined> {
+  const row: (StaffRow & { session_method: SessionMethod }) | undefined = await db('staff_sessions as s')
     .join('staff', 'staff.id', 's.staff_id')
     .where('s.id', idHash)
     .andWhere('s.expires_at', '>', iso(now))
     .whereNull('staff.disabled_at')
-    .first('staff.*');
-  return row ? toStaff(row) : undefined;
+    .first('staff.*', 's.method as session_method');
+  return row ? { staff: toStaff(row), method: row.session_method } : undefined;
 }
 
 export async function deleteSession(db: Db, idHash: string): Promise<void> {

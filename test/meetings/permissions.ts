@@ -264,3 +264,26 @@ test('a denied access names the meeting in the audit log also when the meeting i
   t.is(denied.length, 1);
   t.like(denied[0], { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
 });
+
+test("a refused action in another unit's meeting room is audited like every refused change", async (t) => {
+  const { staff: colleague, password } = await app.staff('clinician', unitB);
+  const { client } = await loggedIn(app, 'clinician', unitA);
+  const meeting = (
+    await client.request('POST', '/api/v1/meetings', {
+      json: booking({ participants: [booking().participants[0], { kind: 'colleague', staffId: colleague.id }] }),
+    })
+  ).json();
+  const invited = app.client();
+  await invited.login(colleague.email, password);
+  // Invited from another unit: they read the meeting and come to its room, but do not run it.
+  t.is((await invited.get(`/meetings/${meeting.id}`)).status, 200);
+  const end = await invited.submit(`/meetings/${meeting.id}/end`, { confirm: 'yes' });
+  t.is(end.status, 403);
+  t.regex(end.text, /Du har inte behörighet/);
+  const kick = await invited.submit(`/meetings/${meeting.id}/kick`, { nick: 'Sara Lind' });
+  t.is(kick.status, 403);
+  const denied = await findAudit(app.server.app.db, { staffId: colleague.id, action: 'meeting.denied' });
+  t.is(denied.length, 2);
+  t.true(denied.every((r) => r.meetingId === meeting.id));
+  t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().status, 'booked');
+});

@@ -11,7 +11,7 @@ import { languageOf, t } from '../http/i18n.ts';
 import { defaultCsp } from '../http/security.ts';
 import { sessionRead, checkBrowser, entryService, entryStatesOf, roomClock } from '../entry/index.ts';
 import { nudge } from '../invites/index.ts';
-import { mayChange, meetingEnd, meetingFor, type BareMeeting, type Meeting } from '../meetings/index.ts';
+import { mayChange, meetingEnd, meetingFor, mustChange, type BareMeeting, type Meeting } from '../meetings/index.ts';
 import { latestResult, staffSessionSubject } from '../techtest/index.ts';
 import { bookedStaff, type RoomService } from './service.ts';
 import { nudgeChannel, phonesOf } from './contact.ts';
@@ -255,7 +255,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       handler: async (request, h) => {
         const meeting = await staffMeeting(request, request.params.id);
         const staff = request.auth.credentials.user!;
-        if (!mayChange(request.server, staff, meeting)) throw Boom.forbidden();
+        mustChange(request.server, staff, meeting);
         await service.end(meeting.id, t(languageOf(request), 'rooms.endReason'), staff.id, new Date(), (trx) =>
           request.auditIn(trx, 'meeting.end', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id }),
         );
@@ -275,7 +275,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       handler: async (request, h) => {
         const meeting = await staffMeeting(request, request.params.id);
         const staff = request.auth.credentials.user!;
-        if (!mayChange(request.server, staff, meeting)) throw Boom.forbidden();
+        mustChange(request.server, staff, meeting);
         const { nick } = request.payload;
         if (!(await presenceOf(request.server.app.db, meeting.id)).some((p) => p.nick === nick && !p.leftAt))
           throw Boom.notFound(t(languageOf(request), 'rooms.kick.notHere'));
@@ -307,7 +307,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       handler: async (request, h) => {
         const meeting = await staffMeeting(request, request.params.id);
         const staff = request.auth.credentials.user!;
-        if (!mayChange(request.server, staff, meeting)) throw Boom.forbidden();
+        mustChange(request.server, staff, meeting);
         const { participantId } = request.params;
         const participant = meeting.participants.find((p) => p.id === participantId);
         if (!participant) throw Boom.notFound(t(languageOf(request), 'meetings.notFound.participant'));

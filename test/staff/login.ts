@@ -214,3 +214,20 @@ test("changing one's password ends every other session of the account, and keeps
   );
   t.is((await app.server.app.db('staff_sessions').where({ staff_id: staff.id })).length, 1);
 });
+
+test('too many logins from one computer: the login page says so in Swedish, keeps the address typed and says when to try again', async (t) => {
+  // Its own server: the 31 tries here must not spend the other tests' limit.
+  const own = await startServer();
+  try {
+    const browser = own.client();
+    for (let i = 0; i < 30; i += 1) t.is((await browser.login('anna.lind@region.example', `fel-${i}`)).status, 401);
+    const limited = await browser.login('anna.lind@region.example', 'fel-igen');
+    t.is(limited.status, 429);
+    t.truthy(limited.headers.get('retry-after'));
+    t.regex(limited.text, /För många inloggningsförsök från din dator. Vänta en stund och försök igen./);
+    t.regex(limited.text, /value="anna.lind@region.example"/);
+    t.regex(limited.text, /id="password"/, 'the form is there to try again later');
+  } finally {
+    await own.stop();
+  }
+});

@@ -8,16 +8,7 @@ import { languageOf, t, type Language } from '../http/i18n.ts';
 import { route } from '../http/route.ts';
 import { roles } from '../staff/index.ts';
 import { addStaff, addUnit, createToken, editStaff, renameUnit, StaffError } from '../staff/index.ts';
-import {
-  findStaff,
-  findUnit,
-  listStaff,
-  listTokens,
-  listUnits,
-  revokeTokenById,
-  setDisabled,
-  setPasswordMustChange,
-} from '../staff/index.ts';
+import { findStaff, findUnit, listStaff, listTokens, listUnits, revokeTokenById, setDisabled } from '../staff/index.ts';
 import { latestResult, staffSessionSubject } from '../techtest/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
@@ -162,18 +153,15 @@ export const staffRoutes: ServerRoute[] = [
       const form = request.payload;
       const result = await attempt(
         request,
-        async (trx) => {
-          const added = await addStaff(trx, {
+        // The generated password is handed over once and must be replaced at the first login (addStaff).
+        (trx) =>
+          addStaff(trx, {
             name: form.name,
             email: form.email,
             hsaId: form.hsaId || null,
             unit: form.unit,
             role: form.role,
-          });
-          // The generated password is handed over once and must be replaced at the first login.
-          await setPasswordMustChange(trx, added.staff.id, true);
-          return added;
-        },
+          }),
         (trx, { staff }) =>
           request.auditIn(trx, 'staff.add', {
             targetType: 'staff',

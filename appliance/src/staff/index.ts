@@ -41,7 +41,6 @@ export {
   listTokens,
   revokeTokenById,
   setDisabled,
-  setPasswordMustChange,
   type SessionMethod,
 } from './store.ts';
 export { roles, type Staff, type Role, type CareUnit } from './model.ts';

@@ -40,7 +40,11 @@ export interface AddStaff {
   password?: string;
 }
 
-/** Adds a staff account; when no password is given one is generated and returned once. */
+/**
+ * Adds a staff account; when no password is given one is generated and returned once. A generated
+ * password has been seen by whoever added the account (on the admin page, on the terminal, in a
+ * script's log): it is one-time, and must be replaced at the first login before anything else.
+ */
 export async function addStaff(db: Db, input: AddStaff): Promise<{ staff: Staff; generatedPassword?: string }> {
   // Hashed first: a caller's transaction (the admin page's, with its audit record) does not wait for it.
   const generatedPassword = input.password ? undefined : generatePassword();
@@ -60,6 +64,7 @@ export async function addStaff(db: Db, input: AddStaff): Promise<{ staff: Staff;
     unitId: unit.id,
     hsaId: input.hsaId ?? null,
     passwordHash,
+    passwordMustChange: generatedPassword !== undefined,
   });
   return { staff, generatedPassword };
 }

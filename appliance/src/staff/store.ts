@@ -98,6 +98,7 @@ export interface NewStaff {
   unitId: string;
   hsaId?: string | null;
   passwordHash?: string | null;
+  passwordMustChange?: boolean;
 }
 
 export async function insertStaff(db: Db, staff: NewStaff): Promise<Staff> {
@@ -109,19 +110,16 @@ export async function insertStaff(db: Db, staff: NewStaff): Promise<Staff> {
     unit_id: staff.unitId,
     hsa_id: staff.hsaId ?? null,
     password_hash: staff.passwordHash ?? null,
+    password_must_change: staff.passwordMustChange ?? false,
     created_at: iso(),
   };
   await staffTable(db).insert(row);
-  return toStaff({ ...row, disabled_at: null, password_must_change: false });
+  return toStaff({ ...row, disabled_at: null });
 }
 
 export async function countStaff(db: Db): Promise<number> {
   const [{ n } = { n: 0 }]: { n: DbBigint }[] = await staffTable(db).count({ n: '*' });
   return Number(n);
-}
-
-export async function setPasswordMustChange(db: Db, staffId: string, mustChange: boolean): Promise<void> {
-  await staffTable(db).where({ id: staffId }).update({ password_must_change: mustChange });
 }
 
 export async function updatePassword(db: Db, staffId: string, passwordHash: string): Promise<void> {

@@ -94,6 +94,19 @@ test('a clinician logs in with a SITHS card through the identity provider and la
   );
 });
 
+test("a SITHS login is the person's last login on the admin's staff list", async (t) => {
+  const { staff, accountId } = await clinician();
+  const browser = main.app.client();
+  t.is((await browser.get(local(await signInAt((await startLogin(browser)).href, accountId)))).status, 302);
+  const { password, staff: admin } = await main.app.staff('admin', 'Administration');
+  const it = main.app.client();
+  await it.login(admin.email, password);
+  const list = await it.get(`/admin/staff?q=${encodeURIComponent(staff.email)}`);
+  // The person's row, from their name to the row's end: the last column is their last login.
+  const row = present(list.text.split(`>${staff.name}</a>`)[1]?.split('</tr>')[0], 'their row on the list');
+  t.notRegex(row, /aldrig/, 'IT looks for accounts nobody uses: this one is used');
+});
+
 test('a login returns to the page that was asked for', async (t) => {
   const { accountId } = await clinician();
   const browser = main.app.client();

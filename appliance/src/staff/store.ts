@@ -199,7 +199,7 @@ export async function recordLoginSuccess(
     .andWhere((q) =>
       q.whereNull('locked_until').orWhere('locked_until', '<=', iso(now)).orWhere('failed_logins', tryNumber),
     )
-    .update({ failed_logins: 0, locked_until: null, last_login_at: iso(now) });
+    .update({ failed_logins: 0, locked_until: null });
   return n === 1;
 }
 
@@ -212,14 +212,19 @@ export async function setDisabled(db: Db, staffId: string, disabled: boolean): P
   });
 }
 
+/** A new session, and so the person's last login (the admin's staff list shows it). */
 export async function insertSession(
   db: Db,
   session: { idHash: string; staffId: string; expiresAt: Date; method: SessionMethod; idTokenSealed?: string },
+  now = new Date(),
 ): Promise<void> {
+  await staffTable(db)
+    .where({ id: session.staffId })
+    .update({ last_login_at: iso(now) });
   await sessions(db).insert({
     id: session.idHash,
     staff_id: session.staffId,
-    created_at: iso(),
+    created_at: iso(now),
     expires_at: iso(session.expiresAt),
     method: session.method,
     id_token_sealed: session.idTokenSealed ?? null,

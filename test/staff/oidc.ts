@@ -34,8 +34,12 @@ test.before(async () => {
     world({ LOCAL_LOGIN: 'off', OIDC_AUTO_PROVISION: 'Akutmottagningen:clinician' }),
   ]);
 });
+// Accounts found by e-mail, with auto-provisioning: started by the first test that needs it.
+let byEmail: Promise<World> | undefined;
+const emailWorld = () =>
+  (byEmail ??= world({ OIDC_STAFF_MATCH: 'email', OIDC_AUTO_PROVISION: 'Akutmottagningen:clinician' }));
 test.after.always(async () => {
-  for (const w of [main, strict]) {
+  for (const w of [main, strict, byEmail && (await byEmail)]) {
     await w?.app.stop();
     await w?.idp.close();
   }
@@ -343,27 +347,32 @@ test('an unknown clinician gets an account in the configured unit when auto-prov
 });
 
 test('a new e-mail address whose HSA-ID already has an account gets no second account, and a page that says so', async (t) => {
-  // Accounts found by e-mail: a clinician whose address changed at the region (a new surname, say)
-  // comes with the HSA-ID their account already holds.
-  const w = await world({ OIDC_STAFF_MATCH: 'email', OIDC_AUTO_PROVISION: 'Akutmottagningen:clinician' });
-  try {
-    await w.app.staff('clinician', 'Akutmottagningen');
-    const hsaId = hsa();
-    const { staff } = await w.app.staff('clinician', 'Akutmottagningen', { hsaId });
-    w.idp.addAccount('renamed', { name: 'Anna Nygift', email: 'anna.nygift@region.example', hsaId });
-    const browser = w.app.client();
-    const landed = await browser.get(local(await signInAt((await startLogin(browser)).href, 'renamed')));
-    t.is(landed.status, 403);
-    t.regex(landed.text, /Ett konto kunde inte skapas åt dig automatiskt. Kontakta IT-avdelningen/);
-    t.false(browser.cookies.has('samverka_sid'));
-    t.is(await countRows(w.app.server.app.db('staff').where({ hsa_id: hsaId })), 1);
-    t.like(await findStaffBy(w.app.server.app.db, { hsaId }), { id: staff.id, email: staff.email });
-    const failures = await findAudit(w.app.server.app.db, { action: 'login.failed' });
-    t.true(failures.some((a) => a.details?.reason === 'provision_failed' && a.details?.hsaId === hsaId));
-  } finally {
-    await w.app.stop();
-    await w.idp.close();
-  }
+  // A clinician whose address changed at the region (a new surname, say) comes with the HSA-ID
+  // their account already holds.
+  const w = await emailWorld();
+  await w.app.staff('clinician', 'Akutmottagningen');
+  const hsaId = hsa();
+  const { staff } = await w.app.staff('clinician', 'Akutmottagningen', { hsaId });
+  w.idp.addAccount('renamed', { name: 'Anna Nygift', email: 'anna.nygift@region.example', hsaId });
+  const browser = w.app.client();
+  const landed = await browser.get(local(await signInAt((await startLogin(browser)).href, 'renamed')));
+  t.is(landed.status, 403);
+  t.regex(landed.text, /Ett konto kunde inte skapas åt dig automatiskt. Kontakta IT-avdelningen/);
+  t.false(browser.cookies.has('samverka_sid'));
+  t.is(await countRows(w.app.server.app.db('staff').where({ hsa_id: hsaId })), 1);
+  t.like(await findStaffBy(w.app.server.app.db, { hsaId }), { id: staff.id, email: staff.email });
+  const failures = await findAudit(w.app.server.app.db, { action: 'login.failed' });
+  t.true(failures.some((a) => a.details?.reason === 'provision_failed' && a.details?.hsaId === hsaId));
+});
+
+test('accounts found by e-mail: a provider that sends no e-mail address is named as the missing part, not the HSA-ID', async (t) => {
+  const w = await emailWorld();
+  w.idp.addAccount('no-email', { name: 'Utan Adress', hsaId: hsa() });
+  const browser = w.app.client();
+  const landed = await browser.get(local(await signInAt((await startLogin(browser)).href, 'no-email')));
+  t.is(landed.status, 403);
+  t.regex(landed.text, /Inloggningstjänsten skickade ingen e-postadress för dig. Kontakta IT-avdelningen./);
+  t.notRegex(landed.text, /HSA-id/);
 });
 
 test("the identity provider's discovery document is a readiness check", async (t) => {

@@ -287,3 +287,17 @@ test("a refused action in another unit's meeting room is audited like every refu
   t.true(denied.every((r) => r.meetingId === meeting.id));
   t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().status, 'booked');
 });
+
+test("a refused list or booking of another unit's meetings names that unit in the audit log", async (t) => {
+  const { client, staff } = await loggedIn(app, 'clinician', unitB);
+  await loggedIn(app, 'clinician', unitA);
+  const other = await app.server.app.db('care_units').where({ name: unitA }).first();
+  t.is((await client.get(`/api/v1/meetings?${period}&unitId=${other.id}`)).status, 403);
+  t.is((await client.request('POST', '/api/v1/meetings', { json: booking({ unitId: other.id }) })).status, 403);
+  const denied = await findAudit(app.server.app.db, { staffId: staff.id, action: 'meeting.denied' });
+  t.is(denied.length, 2);
+  t.true(
+    denied.every((r) => r.details?.unitId === other.id),
+    JSON.stringify(denied.map((r) => r.details)),
+  );
+});

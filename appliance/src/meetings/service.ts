@@ -130,7 +130,7 @@ export class MeetingService {
     }
     let unitId = query.unitId;
     if (staff.role === 'clinician') {
-      if (unitId && unitId !== staff.unitId) throw new Forbidden();
+      if (unitId && unitId !== staff.unitId) throw new Forbidden(undefined, unitId);
       unitId = staff.unitId;
     }
     return { from: query.from, to: query.to, unitId, staffId: query.clinicianId };
@@ -161,7 +161,7 @@ export class MeetingService {
     if (host.role !== 'admin' && host.role !== 'clinician') throw new Forbidden();
     const unitId = input.unitId ?? host.unitId;
     if (unitId !== host.unitId) {
-      if (host.role !== 'admin') throw new Forbidden();
+      if (host.role !== 'admin') throw new Forbidden(undefined, unitId);
       if (!(await this.directory.unitExists(unitId))) throw new RuleViolation('unit_unknown', 'unitId');
     }
     const title = checkText(input.title, 'title_required', 'title');

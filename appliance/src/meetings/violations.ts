@@ -124,8 +124,14 @@ export class NotFound extends DomainError {
 }
 
 export class Forbidden extends DomainError {
-  /** `meetingId`: the meeting refused, wherever the request named it (the path, a query, a body). */
-  constructor(readonly meetingId?: string) {
+  /**
+   * What was refused, wherever the request named it (the path, a query, a body): a meeting, or a
+   * unit whose meetings were asked for or booked.
+   */
+  constructor(
+    readonly meetingId?: string,
+    readonly unitId?: string,
+  ) {
     super('not your unit');
     this.name = 'Forbidden';
   }
@@ -141,7 +147,7 @@ export class Forbidden extends DomainError {
       meetingId,
       targetType: 'meeting',
       targetId: meetingId,
-      details: { path: request.path, method: request.method },
+      details: { path: request.path, method: request.method, ...(this.unitId ? { unitId: this.unitId } : {}) },
     });
   }
 }

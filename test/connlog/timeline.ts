@@ -2,13 +2,23 @@
 // the API, invitations through a real SMTP relay and SMSC, the guest's link and name check, the tech
 // test, the meeting page's client events) leaves one timeline, in order; support finds it by the
 // patient's phone number and exports it; the client event endpoint takes only the caller's own events.
+import { randomInt } from 'node:crypto';
 import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { timeline } from '../../appliance/src/connlog/store.ts';
 import { maskPhone } from '../../appliance/src/connlog/search.ts';
 import { present } from '../helpers/present.ts';
 import { loggedIn } from '../meetings/_booking.ts';
-import { bookMeeting, chrome, guestEnters, startWorld, techTestResult, until, type World } from './_meeting.ts';
+import {
+  bookMeeting,
+  chrome,
+  guestEnters,
+  patientEnters,
+  startWorld,
+  techTestResult,
+  until,
+  type World,
+} from './_meeting.ts';
 
 let world: World;
 test.before(async () => {
@@ -267,4 +277,49 @@ test("the client event endpoint limits each session's rate", async (t) => {
   // Another guest is not affected.
   const other = await guestEnters(world, await bookMeeting(world));
   t.is((await other.request('POST', '/connlog/events', { json: { type: 'participantJoined' } })).status, 204);
+});
+
+/** The timeline page's rows of one entry type: each row's text, details included. */
+const rowsOf = (html: string, type: string) =>
+  [...html.matchAll(new RegExp(`<tr[^>]*data-type="${type}">([\\s\\S]*?)</tr>`, 'g'))].map((m) =>
+    (m[1] ?? '').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' '),
+  );
+
+test("support tells the patient's steps from their proxy's: the test and the meeting page's errors say who", async (t) => {
+  const proxyMobile = `073${randomInt(1_000_000, 9_999_999)}`;
+  const booked = await bookMeeting(world, {
+    participants: [
+      {
+        kind: 'patient_proxy',
+        name: 'Sara Lind',
+        identification: 'sms',
+        mobile: `070${randomInt(1_000_000, 9_999_999)}`,
+        proxy: { name: 'Per Lind', mobile: proxyMobile },
+      },
+    ],
+  });
+  const proxy = await patientEnters(world, booked, { e164: `+46${proxyMobile.slice(1)}`, name: 'Per Lind' });
+  t.is(
+    (await proxy.request('POST', '/entry/test/results', { json: techTestResult, headers: { 'user-agent': chrome } }))
+      .status,
+    201,
+  );
+  // The page cannot make itself someone else: who it is comes from the session.
+  const posted = await proxy.request('POST', '/connlog/events', {
+    json: { type: 'cameraError', details: { name: 'NotAllowedError', person: 'main' } },
+    headers: { 'user-agent': chrome },
+  });
+  t.is(posted.status, 204);
+  await until('the camera error', async () =>
+    (await typesOf(booked.meetingId, booked.patientId)).includes('client_cameraError'),
+  );
+  const entries = await timeline(world.app.server.app.db, { meetingId: booked.meetingId });
+  t.like(entries.find((e) => e.type === 'client_cameraError')?.details, { person: 'proxy' });
+
+  const { client: support } = await loggedIn(world.app, 'support');
+  const page = (await support.get(`/connlog/meetings/${booked.meetingId}`)).text;
+  for (const type of ['techtest', 'client_cameraError']) {
+    const [row] = rowsOf(page, type);
+    t.regex(row ?? '', /ombudet/, `${type} says the proxy did it`);
+  }
 });

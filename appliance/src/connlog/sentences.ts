@@ -23,8 +23,18 @@ export function sentence(entry: Pick<LogEntry, 'type' | 'details'>, lang: Langua
   return text;
 }
 
-/** Details the sentence already says, or that only identify (staff ids are shown by name). */
-const inSentence = new Set(['kind', 'channel', 'action', 'verdict', 'person', 'triesLeft', 'byStaffId', 'staffId']);
+/** Details that only identify (staff ids are shown by name). */
+const identifying = new Set(['byStaffId', 'staffId']);
+
+/** Leaves every {placeholder} in place, to see which details a sentence takes. */
+const keepPlaceholders = new Proxy({}, { get: (_, name) => `{${String(name)}}` });
+
+/**
+ * Whether the entry's sentence already says this detail (its text has the {placeholder}): a
+ * patient's or proxy's wrong name says whose in the sentence, their test and errors as a fact.
+ */
+const inSentence = (type: string, key: string, lang: Language): boolean =>
+  t(lang, `connlog.type.${type}`, keepPlaceholders).includes(`{${key}}`);
 
 /** How each detail's value reads: a unit, yes/no, or a word to translate. */
 const units: Record<string, string> = {
@@ -41,6 +51,7 @@ function detailValue(key: string, value: string | number | boolean, lang: Langua
   if (typeof value === 'boolean')
     return t(lang, key === 'relayUdp' || key === 'relayTcp' ? `connlog.works.${value}` : `connlog.yesNo.${value}`);
   if (answers.has(key) && typeof value === 'string') return t(lang, `connlog.answer.${key}.${value}`);
+  if (translated[key] && typeof value === 'string') return t(lang, `${translated[key]}.${value}`);
   if (typeof value !== 'number') return value;
   if (key === 'loss') return `${new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(value * 100)} %`;
   // Estimates in Mbit/s with one decimal: "4,1 Mbit/s", not "4064.248062015504".
@@ -55,7 +66,7 @@ function detailValue(key: string, value: string | number | boolean, lang: Langua
  * nothing the sentence already says. `staffNames` turns a staff id into the colleague's name.
  */
 export function detailFacts(
-  entry: Pick<LogEntry, 'details'>,
+  entry: Pick<LogEntry, 'type' | 'details'>,
   lang: Language,
   staffNames: Map<string, string>,
 ): { k: string; v: string }[] {
@@ -67,7 +78,7 @@ export function detailFacts(
         k: t(lang, 'connlog.detail.staff'),
         v: staffNames.get(value) ?? t(lang, 'connlog.detail.unknownStaff'),
       });
-    if (inSentence.has(key)) continue;
+    if (identifying.has(key) || inSentence(entry.type, key, lang)) continue;
     facts.push({ k: t(lang, `connlog.detail.${key}`), v: detailValue(key, value, lang) });
   }
   return facts;

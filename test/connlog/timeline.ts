@@ -323,3 +323,43 @@ test("support tells the patient's steps from their proxy's: the test and the mee
     t.regex(row ?? '', /ombudet/, `${type} says the proxy did it`);
   }
 });
+
+test("a meeting page's error reads with labels in the reader's language and the browser's time on the clinic's clock", async (t) => {
+  const booked = await bookMeeting(world);
+  const guest = await guestEnters(world, booked);
+  // The meeting page sends when the browser saw it (in summer the clinic's clock is two hours
+  // ahead) and whatever Jitsi's event held, names this appliance has no label for among them.
+  const at = '2026-07-01T10:15:30.000Z';
+  t.is(
+    (
+      await guest.request('POST', '/connlog/events', {
+        json: {
+          type: 'peerConnectionFailure',
+          meetingId: booked.meetingId,
+          at,
+          details: { isP2P: false, visitor: false },
+        },
+        headers: { 'user-agent': chrome },
+      })
+    ).status,
+    204,
+  );
+  await until('the failure', async () =>
+    (await typesOf(booked.meetingId, booked.guestId)).includes('client_peerConnectionFailure'),
+  );
+  const { client: support } = await loggedIn(world.app, 'support');
+  const [sv] = rowsOf(
+    (await support.get(`/connlog/meetings/${booked.meetingId}`)).text,
+    'client_peerConnectionFailure',
+  );
+  t.notRegex(sv ?? '', /connlog\./, 'no untranslated label');
+  t.regex(sv ?? '', /2026-07-01 12:15:30/);
+  t.notRegex(sv ?? '', /T10:15/, 'not the UTC instant as sent');
+  await support.get('/lang/en?next=/');
+  const [en] = rowsOf(
+    (await support.get(`/connlog/meetings/${booked.meetingId}`)).text,
+    'client_peerConnectionFailure',
+  );
+  t.notRegex(en ?? '', /connlog\./, 'no untranslated label in English');
+  t.regex(en ?? '', /12:15:30/);
+});

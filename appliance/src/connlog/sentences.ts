@@ -1,5 +1,6 @@
 // The short human sentence of an entry, rendered when it is read, in the reader's language, from
 // its type and details (admin/locales/{sv,en}/connlog.json).
+import { formatStamp } from '../common/clock.ts';
 import { t, type Language } from '../http/i18n.ts';
 import type { LogEntry } from './model.ts';
 
@@ -52,6 +53,9 @@ function detailValue(key: string, value: string | number | boolean, lang: Langua
     return t(lang, key === 'relayUdp' || key === 'relayTcp' ? `connlog.works.${value}` : `connlog.yesNo.${value}`);
   if (answers.has(key) && typeof value === 'string') return t(lang, `connlog.answer.${key}.${value}`);
   if (translated[key] && typeof value === 'string') return t(lang, `${translated[key]}.${value}`);
+  // When the browser saw it (an instant, as sent): on the clinic's clock, as the entries' own times.
+  if (key === 'clientAt' && typeof value === 'string' && !Number.isNaN(Date.parse(value)))
+    return formatStamp(new Date(value), lang);
   if (typeof value !== 'number') return value;
   if (key === 'loss') return `${new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(value * 100)} %`;
   // Estimates in Mbit/s with one decimal: "4,1 Mbit/s", not "4064.248062015504".
@@ -59,6 +63,13 @@ function detailValue(key: string, value: string | number | boolean, lang: Langua
     return `${new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(value / 1000)} Mbit/s`;
   const number = new Intl.NumberFormat(locale, { maximumFractionDigits: 0 }).format(value);
   return units[key] ? `${number} ${units[key]}` : number;
+}
+
+/** A detail's label; one the meeting page passed on from Jitsi that has none goes by its own name. */
+function detailLabel(key: string, lang: Language): string {
+  const label = `connlog.detail.${key}`;
+  const text = t(lang, label);
+  return text === label ? key : text;
 }
 
 /**
@@ -79,7 +90,7 @@ export function detailFacts(
         v: staffNames.get(value) ?? t(lang, 'connlog.detail.unknownStaff'),
       });
     if (identifying.has(key) || inSentence(entry.type, key, lang)) continue;
-    facts.push({ k: t(lang, `connlog.detail.${key}`), v: detailValue(key, value, lang) });
+    facts.push({ k: detailLabel(key, lang), v: detailValue(key, value, lang) });
   }
   return facts;
 }

@@ -5,6 +5,7 @@
 import { randomInt } from 'node:crypto';
 import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
+import { addDays, fromClinicTime, today } from '../../appliance/src/common/clock.ts';
 import { timeline } from '../../appliance/src/connlog/store.ts';
 import { maskPhone } from '../../appliance/src/connlog/search.ts';
 import { present } from '../helpers/present.ts';
@@ -362,4 +363,23 @@ test("a meeting page's error reads with labels in the reader's language and the 
   );
   t.notRegex(en ?? '', /connlog\./, 'no untranslated label in English');
   t.regex(en ?? '', /12:15:30/);
+});
+
+test("support's search by day is by the clinic's day: a meeting just after midnight is on its own day, not the day before", async (t) => {
+  // Half past midnight on the clinic's clock is the evening before in UTC (an hour in winter, two in summer).
+  const day = addDays(today(), 3);
+  const booked = await bookMeeting(world, {
+    startsAt: fromClinicTime(day, '00:30').toISOString(),
+    durationMinutes: 30,
+  });
+  const { client: support } = await loggedIn(world.app, 'support');
+  const link = `/connlog/meetings/${booked.meetingId}`;
+  const search = (from: string, to = from) =>
+    support.get(`/connlog?from=${from}&to=${to}&meetingId=&phone=${encodeURIComponent(booked.patientMobile)}`);
+  t.true((await search(day)).text.includes(link), 'found on its day');
+  t.false((await search(addDays(day, -1))).text.includes(link), 'not on the day before');
+  // A quarter at most, and a period that ends after it begins.
+  t.is((await search(day, addDays(day, 92))).status, 200);
+  t.is((await search(day, addDays(day, 93))).status, 400);
+  t.is((await search(day, addDays(day, -1))).status, 400);
 });

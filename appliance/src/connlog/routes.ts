@@ -6,7 +6,7 @@ import Joi from 'joi';
 import { day as lookupDay, lookupYears } from '../http/dates.ts';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { objectOf, route } from '../http/route.ts';
-import { formatStamp, formatWhen } from '../common/clock.ts';
+import { addDays, formatStamp, formatWhen, fromClinicTime, today } from '../common/clock.ts';
 import type { Meeting } from '../meetings/index.ts';
 import { findParticipant, meetingFor } from '../meetings/index.ts';
 import { findStaff, findUnit, listUnits } from '../staff/index.ts';
@@ -51,8 +51,6 @@ const timelineQuery = objectOf<TimelineQuery>({
 });
 
 const idParams = objectOf<{ id: string }>({ id: Joi.string().guid().required() });
-
-const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 
 function when(date: Date, lang: Language): string {
   const f = formatWhen(date, lang);
@@ -117,12 +115,16 @@ export function routes(): ServerRoute[] {
         const staff = request.auth.credentials.user!;
         const q = request.query;
         // Without dates: the fortnight either side of today (support is asked about recent and coming meetings).
-        const to = q.to ? new Date(`${q.to}T23:59:59.999Z`) : new Date(Date.now() + 14 * 86_400_000);
-        const from = q.from ? new Date(`${q.from}T00:00:00.000Z`) : new Date(Date.now() - 14 * 86_400_000);
+        const fromDay = q.from ?? addDays(today(), -14);
+        const toDay = q.to ?? addDays(today(), 14);
+        // Days on the clinic's clock, as support and the caller name them: a meeting at 00:30 is on
+        // its own day, though in UTC it starts the evening before. `to` is the next day's start.
+        const from = fromClinicTime(fromDay);
+        const to = fromClinicTime(addDays(toDay, 1));
         const units = await listUnits(db);
         const form = {
-          from: isoDay(from),
-          to: isoDay(to),
+          from: fromDay,
+          to: toDay,
           unitId: q.unitId ?? '',
           meetingId: q.meetingId ?? '',
           name: q.name ?? '',
@@ -138,7 +140,7 @@ export function routes(): ServerRoute[] {
               ...extra,
             })
             .code(code);
-        if (to <= from || to.getTime() - from.getTime() > maxSearchDays * 86_400_000 + 86_400_000) {
+        if (toDay < fromDay || Date.parse(toDay) - Date.parse(fromDay) > maxSearchDays * 86_400_000) {
           return view({ error: t(lang, 'connlog.search.badPeriod') }, 400);
         }
         const searched = Object.keys(request.query).length > 0;

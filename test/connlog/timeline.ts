@@ -383,3 +383,14 @@ test("support's search by day is by the clinic's day: a meeting just after midni
   t.is((await search(day, addDays(day, 93))).status, 400);
   t.is((await search(day, addDays(day, -1))).status, 400);
 });
+
+test('support finds a meeting by the phone number however the caller reads it out', async (t) => {
+  const booked = await bookMeeting(world);
+  const { client: support } = await loggedIn(world.app, 'support');
+  const national = booked.patientMobile.slice(1); // 70XXXXXXX
+  const spaced = `${national.slice(0, 2)}-${national.slice(2, 5)} ${national.slice(5, 7)} ${national.slice(7)}`;
+  for (const typed of [booked.patientMobile, `0${spaced}`, `+46 ${spaced}`, `0046 ${spaced}`, `+46 (0)${spaced}`]) {
+    const found = await support.get(`/connlog?phone=${encodeURIComponent(typed)}`);
+    t.true(found.text.includes(`/connlog/meetings/${booked.meetingId}`), typed);
+  }
+});

@@ -394,3 +394,17 @@ test('support finds a meeting by the phone number however the caller reads it ou
     t.true(found.text.includes(`/connlog/meetings/${booked.meetingId}`), typed);
   }
 });
+
+test("details named like an object's own properties read as what was sent", async (t) => {
+  const booked = await bookMeeting(world);
+  const guest = await guestEnters(world, booked);
+  const details = { constructor: 'Chrome', toString: 'x', valueOf: 3 };
+  t.is((await guest.request('POST', '/connlog/events', { json: { type: 'errorOccurred', details } })).status, 204);
+  await until('the error', async () =>
+    (await typesOf(booked.meetingId, booked.guestId)).includes('client_errorOccurred'),
+  );
+  const { client: support } = await loggedIn(world.app, 'support');
+  const [row] = rowsOf((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, 'client_errorOccurred');
+  t.notRegex(row ?? '', /native code|function/);
+  t.regex(row ?? '', /constructor Chrome toString x valueOf 3/);
+});

@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { addDays, fromClinicTime, today } from '../../appliance/src/common/clock.ts';
-import { timeline } from '../../appliance/src/connlog/store.ts';
+import { insertEntry, timeline } from '../../appliance/src/connlog/store.ts';
 import { maskPhone } from '../../appliance/src/connlog/search.ts';
 import { present } from '../helpers/present.ts';
 import { loggedIn } from '../meetings/_booking.ts';
@@ -407,4 +407,31 @@ test("details named like an object's own properties read as what was sent", asyn
   const [row] = rowsOf((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, 'client_errorOccurred');
   t.notRegex(row ?? '', /native code|function/);
   t.regex(row ?? '', /constructor Chrome toString x valueOf 3/);
+});
+
+test("the CSV export writes each entry's time on the clinic's clock with its offset, across the change to winter time", async (t) => {
+  const booked = await bookMeeting(world);
+  const db = world.app.server.app.db;
+  // Summer time, and the night summer time ends: 02:30 comes twice, an hour apart.
+  for (const at of ['2026-07-01T10:15:30.000Z', '2026-10-25T00:30:00.000Z', '2026-10-25T01:30:00.000Z'])
+    await insertEntry(db, {
+      at: new Date(at),
+      meetingId: booked.meetingId,
+      participantId: null,
+      type: 'room_opened',
+      error: false,
+      details: {},
+    });
+  const { client: support } = await loggedIn(world.app, 'support');
+  const csv = (await support.get(`/connlog/meetings/${booked.meetingId}?format=csv`)).text;
+  const times = csv
+    .split('\r\n')
+    .filter((line) => line.includes(',room_opened,'))
+    .map((line) => line.split(',')[0]);
+  t.deepEqual(times, ['2026-07-01T12:15:30+02:00', '2026-10-25T02:30:00+02:00', '2026-10-25T02:30:00+01:00']);
+  // Each is the same instant as logged.
+  t.deepEqual(
+    times.map((s) => new Date(s ?? '').toISOString()),
+    ['2026-07-01T10:15:30.000Z', '2026-10-25T00:30:00.000Z', '2026-10-25T01:30:00.000Z'],
+  );
 });

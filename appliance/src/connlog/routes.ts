@@ -6,7 +6,7 @@ import Joi from 'joi';
 import { day as lookupDay, lookupYears } from '../http/dates.ts';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { objectOf, route } from '../http/route.ts';
-import { addDays, formatStamp, formatWhen, fromClinicTime, today } from '../common/clock.ts';
+import { addDays, formatStamp, formatWhen, fromClinicTime, toClinicIso, today } from '../common/clock.ts';
 import type { Meeting } from '../meetings/index.ts';
 import { findParticipant, meetingFor } from '../meetings/index.ts';
 import { findStaff, findUnit, listUnits } from '../staff/index.ts';
@@ -226,9 +226,18 @@ export function routes(): ServerRoute[] {
             .header('content-disposition', `attachment; filename="${file}.json"`);
         }
         if (format === 'csv') {
+          // A spreadsheet shows the time as written: the clinic's, with its offset (the JSON stays UTC).
           const csv = toCsv(
             ['at', 'participantId', 'participant', 'type', 'error', 'text', 'details'],
-            rows.map((r) => [r.at, r.participantId, r.participant, r.type, r.error, r.text, r.details]),
+            rows.map((r) => [
+              toClinicIso(new Date(r.at)),
+              r.participantId,
+              r.participant,
+              r.type,
+              r.error,
+              r.text,
+              r.details,
+            ]),
           );
           return h
             .response(csv)

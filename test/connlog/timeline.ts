@@ -319,7 +319,9 @@ test("support tells the patient's steps from their proxy's: the test and the mee
 
   const { client: support } = await loggedIn(world.app, 'support');
   const page = (await support.get(`/connlog/meetings/${booked.meetingId}`)).text;
-  for (const type of ['techtest', 'client_cameraError']) {
+  for (const type of ['link_opened', 'identified'])
+    t.like(entries.find((e) => e.type === type)?.details, { person: 'proxy' });
+  for (const type of ['link_opened', 'identified', 'techtest', 'client_cameraError']) {
     const [row] = rowsOf(page, type);
     t.regex(row ?? '', /ombudet/, `${type} says the proxy did it`);
   }

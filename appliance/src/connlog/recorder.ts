@@ -127,7 +127,9 @@ export class Recorder {
       const rows: NewEntry[] = [];
       for (const p of reports) {
         const type = types[p.status];
-        if (type) rows.push(complete({ meetingId: p.meetingId, participantId: p.participantId, type, details: {} }));
+        // Whose link it was, where a patient and their proxy each have one.
+        const details: Details = p.person ? { person: p.person } : {};
+        if (type) rows.push(complete({ meetingId: p.meetingId, participantId: p.participantId, type, details }));
       }
       if (rows.length > 0) await insertEntries(trx, rows);
     });

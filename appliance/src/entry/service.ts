@@ -357,10 +357,11 @@ export class EntryService {
   ): Promise<void> {
     const meetingId = invitation.meeting.id;
     const participantId = invitation.participant.id;
+    const { person } = invitation;
     return this.bus.emitAllIn(
       trx,
       'participant.status',
-      statuses.map((status) => ({ meetingId, participantId, status })),
+      statuses.map((status) => ({ meetingId, participantId, status, person })),
     );
   }
 
@@ -370,6 +371,7 @@ export class EntryService {
       meetingId: invitation.meeting.id,
       participantId: invitation.participant.id,
       status: 'waiting',
+      person: invitation.person,
     });
   }
 }

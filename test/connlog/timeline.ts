@@ -8,6 +8,8 @@ import { findAudit } from '../../appliance/src/audit/store.ts';
 import { addDays, fromClinicTime, today } from '../../appliance/src/common/clock.ts';
 import { insertEntry, timeline } from '../../appliance/src/connlog/store.ts';
 import { maskPhone } from '../../appliance/src/connlog/search.ts';
+import { findMeeting } from '../../appliance/src/meetings/store.ts';
+import { findStaff } from '../../appliance/src/staff/store.ts';
 import { present } from '../helpers/present.ts';
 import { loggedIn } from '../meetings/_booking.ts';
 import {
@@ -436,4 +438,25 @@ test("the CSV export writes each entry's time on the clinic's clock with its off
     times.map((s) => new Date(s ?? '').toISOString()),
     ['2026-07-01T10:15:30.000Z', '2026-10-25T00:30:00.000Z', '2026-10-25T01:30:00.000Z'],
   );
+});
+
+test("a colleague's own meeting-page errors say which colleague, not 'the meeting'", async (t) => {
+  const booked = await bookMeeting(world);
+  await booked.clinician.get('/');
+  t.is(
+    (
+      await booked.clinician.request('POST', '/connlog/events', {
+        json: { type: 'micError', meetingId: booked.meetingId, details: { name: 'NotAllowedError' } },
+        headers: { 'user-agent': chrome },
+      })
+    ).status,
+    204,
+  );
+  await until('the microphone error', async () => (await typesOf(booked.meetingId)).includes('client_micError'));
+  const db = world.app.server.app.db;
+  const host = present(await findMeeting(db, booked.meetingId), 'the meeting').bookedBy;
+  const name = present(await findStaff(db, { id: host }), 'the clinician').name;
+  const { client: support } = await loggedIn(world.app, 'support');
+  const [row] = rowsOf((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, 'client_micError');
+  t.true((row ?? '').includes(`Personal ${name}`), row);
 });

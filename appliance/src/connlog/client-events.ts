@@ -53,7 +53,7 @@ const pageDetails = (details: Details): Details =>
 async function ownSession(
   request: Request,
   event: ClientEvent,
-): Promise<{ meetingId: string; participantId: string | null; person?: 'main' | 'proxy' }> {
+): Promise<{ meetingId: string; participantId: string | null; person?: 'main' | 'proxy'; staffId?: string }> {
   const { guest, user } = request.auth.credentials;
   if (guest) {
     if (
@@ -72,7 +72,8 @@ async function ownSession(
   if (!tookPart(user.id, meeting)) throw Boom.forbidden('Events can only be reported for meetings you take part in');
   if (event.participantId && event.participantId !== own?.id)
     throw Boom.forbidden('Events can only be reported for your own session');
-  return { meetingId: meeting.id, participantId: own?.id ?? null };
+  // The colleague by id (shown by name): a host who is not among the participants has no participant.
+  return { meetingId: meeting.id, participantId: own?.id ?? null, staffId: user.id };
 }
 
 export function clientEventRoute(recorder: Recorder): ServerRoute {
@@ -100,6 +101,7 @@ export function clientEventRoute(recorder: Recorder): ServerRoute {
       const details: Details = {
         ...pageDetails(event.details),
         ...(whose.person ? { person: whose.person } : {}),
+        ...(whose.staffId ? { staffId: whose.staffId } : {}),
         browser: platform.browser,
         os: platform.os,
         address: request.clientAddress,

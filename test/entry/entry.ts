@@ -432,6 +432,18 @@ test('the guest pages cannot be reached without a guest session, and the tech te
   t.is((await guest.get('/entry/waiting')).headers.get('location'), '/entry');
 });
 
+test('a guest who has not taken the technical test is sent to it, not into the open room, also by typing its address', async (t) => {
+  const { path, meetingId } = await invitedByEmail();
+  const guest = world.app.client();
+  const { reply } = await openAndType(guest, path, 'Lärare Eva Ek');
+  t.is(reply.status, 200, 'the technical test, shown at once');
+  // Eva leaves it. The clinician has opened the room.
+  await world.app.server.app.db('meetings').where({ id: meetingId }).update({ status: 'open' });
+  const meeting = await guest.get('/entry/meeting', { 'user-agent': chrome });
+  t.is(meeting.status, 302);
+  t.is(meeting.headers.get('location'), '/entry/test');
+});
+
 test('a patient booked with BankID sees an honest page that identification is not available yet, never a way around it', async (t) => {
   const { client } = await loggedIn(world.app);
   const reply = await client.request('POST', '/api/v1/meetings', {

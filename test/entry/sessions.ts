@@ -103,6 +103,10 @@ test('a guest who came in before the meeting was moved to a later day still hold
     await findGuestSession(app.server.app.db, sha256(session), atNewStart),
     'the session is live at the new start',
   );
+  // His link, too, lasts until two hours after the new end: from another device he can still come in.
+  const newEnd = atNewStart.getTime() + meeting.durationMinutes * 60_000;
+  const link = present(await findLink(app.server.app.db, path.slice(3)), 'the link');
+  t.is(link.expiresAt.getTime(), newEnd + 120 * 60_000);
 });
 
 test('a guest who drops out of an overrunning meeting gets back in while its room is open, however long ROOM_GRACE_MINUTES keeps it', async (t) => {

@@ -495,6 +495,7 @@ test('the admin outbox page lists every message and its status; the template pre
     const preview = await client.get('/admin/templates?channel=sms&language=en&kind=sms_code');
     t.is(preview.status, 200);
     t.regex(preview.text, /Your code for the digital meeting: 482910/);
+    t.regex(preview.text, /tecken med exempeluppgifterna: 1 SMS-del\(ar\) i GSM-alfabetet/);
     const clinician = await loggedIn(app, 'clinician');
     t.is((await clinician.client.get('/admin/outbox')).status, 403);
   });
@@ -527,4 +528,69 @@ test('a participant booked in English gets the invitation in English, and Englis
     t.regex(entered.text, /<html lang="en">/, 'the technical test, answered at once, in English');
     t.regex((await guest.get('/entry/test')).text, /<html lang="en">/);
   });
+});
+
+test('an invitation the gateway kept refusing goes out with the new time once the meeting is moved, not the old one', async (t) => {
+  let queueFull = true;
+  await withAppliance(
+    {
+      // The gateway's queue is full (ESME_RMSGQFUL, temporary) until it is emptied below.
+      smscAnswer: (_, i) => (queueFull ? { status: 0x14 } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } }),
+    },
+    async ({ app, smsc }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
+      // The clinic moves the meeting from 09:00 to 13:00 (UTC) while Sara's invitation waits to be retried.
+      const moved = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
+        json: { version: meeting.version, startsAt: inDays(3, 13) },
+      });
+      t.is(moved.status, 200, moved.text);
+      const rescheduled = await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled');
+      const at = `${String(rescheduled.data.date)} kl. ${String(rescheduled.data.time)}`;
+      const before = `${String(rescheduled.data.previousDate)} kl. ${String(rescheduled.data.previousTime)}`;
+      // The gateway takes messages again, and the invitation's back-off has run out.
+      queueFull = false;
+      const tried = smsc.arrivals.length;
+      await app.server.app
+        .db('outbox_messages')
+        .where({ meeting_id: meeting.id, status: 'queued' })
+        .update({ next_attempt_at: new Date().toISOString() });
+      app.server.plugins.invites.dispatcher()!.notify();
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
+      await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'delivered');
+      const invitation = smsc.arrivals.slice(tried).map(textOf).join('');
+      t.regex(invitation, /bjuder in dig/);
+      t.true(invitation.includes(`bjuder in dig till ett digitalt möte ${at}`), invitation);
+      t.false(invitation.includes(`bjuder in dig till ett digitalt möte ${before}`));
+    },
+  );
+});
+
+test('the template preview tells IT what an SMS template costs in parts, and that one typographic apostrophe makes it UCS-2', async (t) => {
+  const overrides = scratchDir('templates');
+  mkdirSync(join(overrides, 'sms', 'sv'), { recursive: true });
+  // The same words as the built-in invitation, but with a typographic apostrophe (’) typed by a word processor.
+  writeFileSync(
+    join(overrides, 'sms', 'sv', 'invitation.hbs'),
+    'Hej {{name}}! {{unitName}} bjuder in dig till ett digitalt möte {{date}} kl. {{time}}. Anslut i mobilen via länken (skriv ditt namn som i detta SMS): {{link}} Frågor: ring {{unitPhone}}. Välkommen’',
+  );
+  const builtIn = await startServer();
+  const overridden = await startServer({ env: { TEMPLATES_DIR: overrides } });
+  try {
+    const size = async (app: TestServer) => {
+      const { client } = await loggedIn(app, 'admin');
+      const page = await client.get('/admin/templates?channel=sms&language=sv&kind=invitation');
+      t.is(page.status, 200);
+      return present(/(\d+) tecken med exempeluppgifterna: (\d+) SMS-del\(ar\) i ([\w-]+)/.exec(page.text), 'the size');
+    };
+    const [, , gsmParts, gsm] = await size(builtIn);
+    const [, , ucsParts, ucs] = await size(overridden);
+    t.is(gsm, 'GSM-alfabetet');
+    t.is(ucs, 'UCS-2');
+    t.true(Number(ucsParts) > Number(gsmParts), `${ucsParts} parts as UCS-2 against ${gsmParts} in GSM`);
+  } finally {
+    await builtIn.stop();
+    await overridden.stop();
+  }
 });

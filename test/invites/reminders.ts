@@ -72,3 +72,46 @@ test('a cancelled meeting is not reminded of', async (t) => {
     await app.stop();
   }
 });
+
+test('after downtime a person gets the latest reminder that applies, not every one at once', async (t) => {
+  const app = await startServer({ env: { REMINDER_OFFSETS: '15,1440' } });
+  try {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+    const start = new Date(meeting.startsAt).getTime();
+    const reminders = app.server.plugins.invites.reminders;
+    // The appliance was down from the day before until ten minutes before the start.
+    t.is(await reminders.due(new Date(start - minutes(10))), 3, 'the 15-minute reminder, one per participant');
+    t.is(await reminders.due(new Date(start - minutes(9))), 0, 'and not the 24-hour one after it');
+    const kinds = (await messagesOf(app.server.app.db, { meetingId: meeting.id })).map((m) => m.kind);
+    t.is(kinds.filter((k) => k === 'reminder').length, 3);
+  } finally {
+    await app.stop();
+  }
+});
+
+test('a meeting moved to within a day gets no 24-hour reminder on top of its new-time message', async (t) => {
+  const app = await startServer({ env: { REMINDER_OFFSETS: '1440,15' } });
+  try {
+    const { client } = await loggedIn(app);
+    const booked = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+    // It was booked, and its invitations sent, a week ago.
+    const weekAgo = new Date(Date.now() - minutes(7 * 24 * 60)).toISOString();
+    const db = app.server.app.db;
+    await db('meetings').where({ id: booked.id }).update({ created_at: weekAgo });
+    await db('outbox_messages').where({ meeting_id: booked.id }).update({ created_at: weekAgo });
+    // Moved to ten hours from now: everyone is sent the new time.
+    const startsAt = new Date(Date.now() + minutes(10 * 60));
+    startsAt.setUTCMinutes(0, 0, 0);
+    const moved = await client.request('PATCH', `/api/v1/meetings/${booked.id}`, {
+      json: { version: booked.version, startsAt: startsAt.toISOString() },
+    });
+    t.is(moved.status, 200, moved.text);
+    const start = startsAt.getTime();
+    const reminders = app.server.plugins.invites.reminders;
+    t.is(await reminders.due(new Date(start - minutes(9 * 60))), 0, 'the new-time message is fresh enough');
+    t.is(await reminders.due(new Date(start - minutes(10))), 3, 'the 15-minute reminder still goes');
+  } finally {
+    await app.stop();
+  }
+});

@@ -326,6 +326,21 @@ test("a participant's status only moves forward until the waiting room, then the
   }
 });
 
+test('the proxy opening the waiting room while the patient is in the meeting does not show the patient as waiting', async (t) => {
+  const meeting = await book();
+  const { service } = app.server.plugins.meetings;
+  const id = meeting.participants[0].id;
+  const status = async () =>
+    present(present(await service.find(meeting.id), 'the meeting').participants[0], 'the patient').status;
+  t.true(await service.setParticipantStatus(id, 'joined'));
+  // The patient and the proxy share the participant's status: one of them in the room is "joined".
+  t.false(await service.setParticipantStatus(id, 'waiting'), 'someone of theirs is in the room');
+  t.is(await status(), 'joined');
+  t.true(await service.setParticipantStatus(id, 'left'));
+  t.true(await service.setParticipantStatus(id, 'waiting'), 'back in the waiting room after leaving');
+  t.is(await status(), 'waiting');
+});
+
 test('the OpenAPI document describes the meetings API with examples', async (t) => {
   const { client } = await loggedIn(app);
   const doc = (await client.get('/api/v1/openapi.json')).json();

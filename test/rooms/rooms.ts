@@ -326,7 +326,7 @@ test('the staff meeting page carries a token for this room only, with the owner 
   }
 });
 
-test('a participant taken off the meeting while in its room leaves the room at once', async (t) => {
+test('a participant taken off the meeting while in its room leaves the room at once, and cannot come back with the token still in hand', async (t) => {
   const w = await world();
   try {
     const { client, meeting, room } = await bookAndOpen(w, 10);
@@ -347,6 +347,17 @@ test('a participant taken off the meeting while in its room leaves the room at o
     t.is(removed.status, 200, removed.text);
     const out = await eva.presence((p) => p.attrs.type === 'unavailable' && hasStatus(p, '307'));
     t.truthy(out, 'the teacher was taken out of the room');
+    // Her Jitsi token is valid until the meeting's end: she comes back with it, and is let out again.
+    const again = await joinAs(w, room, 'e4e5e6', { id: `participant:${teacher.id}:main`, name: 'Lärare Eva Ek' });
+    const outAgain = await again.presence(
+      (p) => p.attrs.type === 'unavailable' && hasStatus(p, '307') && String(p.attrs.from).endsWith('/e4e5e6'),
+    );
+    t.truthy(outAgain, 'let out again at once');
+    const presence = (await client.get(`/api/v1/meetings/${meeting.id}/room`)).json().presence as { nick: string }[];
+    t.false(
+      presence.some((p) => p.nick === 'e4e5e6'),
+      'not recorded as in the room',
+    );
   } finally {
     await teardown(w);
   }

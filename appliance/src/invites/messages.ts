@@ -10,7 +10,7 @@ import type { MeetingChange } from '../meetings/index.ts';
 import type { Meeting, Participant } from '../meetings/index.ts';
 import { findMeeting, findParticipant, meetingEnd } from '../meetings/index.ts';
 import { findUnit } from '../staff/index.ts';
-import { dedupeTaken, enqueue, type Channel, type MessageKind, type NewMessage } from './outbox.ts';
+import { dedupeTaken, enqueue, refreshPending, type Channel, type MessageKind, type NewMessage } from './outbox.ts';
 import type { Language } from '../common/language.ts';
 
 /** One person to tell: the patient or guest, the patient's proxy, or a colleague with an account. */
@@ -189,6 +189,9 @@ export function outboxHook(composer: Composer) {
         return;
       }
       case 'meeting.rescheduled': {
+        // What has not gone yet (an invitation the gateway keeps refusing, a reminder) goes with the
+        // new time, not after the new-time message with the old one.
+        await refreshPending(trx, meeting.id, (language) => meetingData(trx, meeting, language));
         const previous = new Date(change.payload.previousStartsAt);
         // The end too: a meeting made longer at the same start has a new time all the same.
         const previousEnd = new Date(previous.getTime() + change.payload.previousDurationMinutes * 60_000);

@@ -514,6 +514,50 @@ export async function smsSending(db: Db | Knex.Transaction): Promise<boolean> {
   return (await db('outbox_messages').where({ channel: 'sms', status: 'sending' }).first('id')) !== undefined;
 }
 
+/**
+ * When each participant of these meetings was last sent their invitation or a new time: told of
+ * the meeting's time then, they need no reminder whose time had already passed.
+ */
+export async function lastToldOfTime(db: Db, meetingIds: string[]): Promise<Map<string, Date>> {
+  const told = new Map<string, Date>();
+  for (const ids of chunks(meetingIds)) {
+    const rows = await db<MessageRow>('outbox_messages')
+      .select('participant_id')
+      .max<{ participant_id: string; at: string | Date }[]>({ at: 'created_at' })
+      .whereIn('meeting_id', ids)
+      .whereIn('kind', ['invitation', 'rescheduled'])
+      .whereNotNull('participant_id')
+      .groupBy('participant_id');
+    for (const r of rows) told.set(r.participant_id, toDate(r.at));
+  }
+  return told;
+}
+
+/**
+ * Gives every message of this meeting that has not gone yet (queued, retrying, or being sent, in
+ * case it comes back to be retried) the template data `fresh` makes for its language, over what it
+ * had: a meeting's new time reaches the invitation still waiting for the gateway.
+ */
+export async function refreshPending(
+  trx: Knex.Transaction,
+  meetingId: string,
+  fresh: (language: Language) => Promise<Record<string, unknown>>,
+): Promise<number> {
+  const rows = await trx<MessageRow>('outbox_messages')
+    .where({ meeting_id: meetingId })
+    .whereIn('status', ['queued', 'sending'])
+    .select('id', 'language', 'data');
+  const byLanguage = new Map<Language, Record<string, unknown>>();
+  for (const row of rows) {
+    const data = byLanguage.get(row.language) ?? (await fresh(row.language));
+    byLanguage.set(row.language, data);
+    await trx('outbox_messages')
+      .where({ id: row.id })
+      .update({ data: JSON.stringify({ ...(JSON.parse(row.data) as Record<string, unknown>), ...data }) });
+  }
+  return rows.length;
+}
+
 export async function findMessage(db: Db, id: string): Promise<OutboxMessage | undefined> {
   const row = await db<MessageRow>('outbox_messages').where({ id }).first();
   return row ? toMessage(row) : undefined;

@@ -1,11 +1,13 @@
 // Reminders before a meeting: by default 24 hours and 15 minutes before the start (REMINDER_OFFSETS).
-// None for a meeting booked inside the offset: the invitation itself is fresh enough. Each reminder
-// is enqueued once per person and start time, so a rescheduled meeting is reminded of anew.
+// None to a person invited, or told of a new time, after a reminder's time: that message is fresh
+// enough (staff are not reminded: the meeting is in their calendar). Each reminder is enqueued once
+// per person and start time, so a rescheduled meeting is reminded of anew.
 import type { Db } from '../db/knex.ts';
 import { every } from '../schedule.ts';
 import { listMeetings } from '../meetings/index.ts';
 import type { Composer } from './messages.ts';
 import { tellParticipant } from './messages.ts';
+import { lastToldOfTime } from './outbox.ts';
 
 export class Reminders {
   #stop = () => {};
@@ -29,19 +31,36 @@ export class Reminders {
     this.#stop();
   }
 
-  /** Enqueues every reminder that is due at `now`; returns how many messages were written. */
+  /**
+   * Enqueues every reminder that is due at `now`; returns how many messages were written. A
+   * reminder is due from its time until the next, shorter one's: after downtime a person gets the
+   * latest reminder that applies, not all of them at once.
+   */
   async due(now = new Date()): Promise<number> {
     let count = 0;
-    for (const offset of this.offsetsMinutes) {
-      const windowEnd = new Date(now.getTime() + offset * 60_000);
-      const meetings = await listMeetings(this.db, { from: now, to: windowEnd });
+    const offsets = [...this.offsetsMinutes].sort((a, b) => b - a);
+    for (const [i, offset] of offsets.entries()) {
+      const nextOffset = offsets[i + 1] ?? 0;
+      const meetings = (
+        await listMeetings(this.db, {
+          // A meeting exactly at the next reminder's time has reached it: not this one's any more.
+          from: new Date(now.getTime() + nextOffset * 60_000 + 1),
+          to: new Date(now.getTime() + offset * 60_000),
+        })
+      ).filter((m) => m.status === 'booked' || m.status === 'open');
+      const told = await lastToldOfTime(
+        this.db,
+        meetings.map((m) => m.id),
+      );
       for (const meeting of meetings) {
-        if (meeting.status !== 'booked' && meeting.status !== 'open') continue;
         const remindAt = meeting.startsAt.getTime() - offset * 60_000;
-        if (meeting.createdAt.getTime() > remindAt) continue;
+        // Who was invited, or told of a new time, after this reminder's time has it fresh enough.
+        const toRemind = meeting.participants.filter(
+          (p) => p.kind !== 'colleague' && !((told.get(p.id)?.getTime() ?? 0) > remindAt),
+        );
+        if (toRemind.length === 0) continue;
         await this.db.transaction(async (trx) => {
-          for (const participant of meeting.participants) {
-            if (participant.kind === 'colleague') continue; // staff have the meeting in their calendar
+          for (const participant of toRemind) {
             count += await tellParticipant(
               trx,
               this.composer,

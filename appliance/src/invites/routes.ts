@@ -17,6 +17,7 @@ import {
   type OutboxMessage,
 } from './outbox.ts';
 import { Templates } from './templates.ts';
+import { encodeSms } from './gsm.ts';
 import type { Language } from '../common/language.ts';
 import { meetingFor } from '../meetings/index.ts';
 
@@ -123,8 +124,17 @@ export function routes(templates: Templates): ServerRoute[] {
           const mail = templates.email(language, kind, data);
           preview = { subject: mail.subject, body: linkify(mail.text), html: mail.html };
         } else {
+          // What the SMS costs: its parts as the gateway gets them. One character outside the GSM
+          // alphabet (a typographic apostrophe, an emoji) sends all of it as UCS-2, 70 to a part.
           const text = templates.sms(language, kind, data);
-          preview = { body: linkify(text), length: [...text].length };
+          const sms = encodeSms(text);
+          preview = {
+            body: linkify(text),
+            size: t(lang, sms.dataCoding === 0 ? 'invites.templates.sizeGsm' : 'invites.templates.sizeUcs2', {
+              n: [...text].length,
+              parts: sms.texts.length,
+            }),
+          };
         }
         return h.view('invites/templates', {
           title: t(lang, 'invites.templates.title'),

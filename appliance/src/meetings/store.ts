@@ -372,7 +372,7 @@ export async function nextPosition(trx: Db, meetingId: string): Promise<number> 
 /**
  * Moves a participant's status. Until they reach the waiting room the steps only go forward (a
  * late delivery receipt must not undo "identified"); from there on they come and go (waiting,
- * joined, left, joined again).
+ * joined, left, joined again), except that the waiting room does not take a joined participant out.
  */
 export async function setParticipantStatus(db: Db, participantId: string, status: ParticipantStatus): Promise<boolean> {
   return (await setParticipantsStatus(db, [participantId], status)).length === 1;
@@ -385,6 +385,9 @@ export async function setParticipantsStatus(db: Db, ids: string[], status: Parti
   for (const part of chunks(ids)) {
     const q = db<ParticipantRow>('participants').whereIn('id', part).whereNull('removed_at');
     if (step < participantStatuses.indexOf('waiting')) q.whereIn('status', participantStatuses.slice(0, step));
+    // The patient and their proxy share one status: one of them in the room keeps it "joined" while
+    // the other opens the waiting room (or a page reloads there before Prosody reports the leave).
+    if (status === 'waiting') q.whereNot('status', 'joined');
     const rows: { id: string }[] = await q.update({ status }).returning('id');
     moved.push(...rows.map((r) => r.id));
   }

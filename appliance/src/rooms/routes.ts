@@ -12,7 +12,7 @@ import { defaultCsp } from '../http/security.ts';
 import { sessionRead, checkBrowser, entryService, entryStatesOf, roomClock } from '../entry/index.ts';
 import { nudge } from '../invites/index.ts';
 import { mayChange, meetingEnd, meetingFor, type BareMeeting, type Meeting } from '../meetings/index.ts';
-import { latestResult, staffSessionSubject } from '../techtest/index.ts';
+import { latestResult, participantSubject, staffSessionSubject } from '../techtest/index.ts';
 import { bookedStaff, type RoomService } from './service.ts';
 import { nudgeChannel, phonesOf } from './contact.ts';
 import { alertsOf, findRoom, presenceOf } from './store.ts';
@@ -346,6 +346,9 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
         const identity = request.auth.credentials.guest!;
         const found = await entryService(request.server).current(identity, sessionRead(request));
         if (!found || !found.state.identifiedAt) return h.redirect('/entry');
+        // The routine: the technical test first, then into the meeting (as the waiting room asks).
+        if (!(await latestResult(request.server.app.db, participantSubject(identity))))
+          return h.redirect('/entry/test');
         const { invitation } = found;
         if (!roomClock(request.server).isOpen(invitation)) return h.redirect('/entry/waiting');
         const lang = languageOf(request);

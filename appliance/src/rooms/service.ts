@@ -70,6 +70,9 @@ export type Attendee =
 export const attendeeId = (a: Attendee): string =>
   a.type === 'staff' ? `staff:${a.staffId}` : `participant:${a.participantId}:${a.person}`;
 
+/** What a person let out of the room reads in Jitsi (the meeting's language is Swedish by default). */
+const removedReason = 'Borttagen från mötet av personalen.';
+
 export function parseAttendeeId(id: string | undefined): Attendee | undefined {
   const m = /^(?:staff:([\w-]{36})|participant:([\w-]{36}):(main|proxy))$/.exec(id ?? '');
   if (!m) return undefined;
@@ -282,7 +285,7 @@ export class RoomService {
     const presence = (await store.presenceOf(this.db, meetingId)).find((p) => p.nick === nick && !p.leftAt);
     if (!room || (!this.control && !presence)) throw new Error('the room is not controlled');
     if (!this.control) return this.#kickThroughLeader(meetingId, presence!.id, staff.id);
-    await this.control.kick(room.name, nick, 'Borttagen från mötet av personalen.');
+    await this.control.kick(room.name, nick, removedReason);
     this.bus.emit('room.kicked', {
       meetingId,
       participantId: presence?.participantId ?? null,
@@ -297,7 +300,7 @@ export class RoomService {
     const room = await store.findRoom(this.db, { meetingId });
     const presence = (await store.presenceOf(this.db, meetingId)).find((p) => p.id === presenceId && !p.leftAt);
     if (!this.control || !room || !presence) return;
-    await this.control.kick(room.name, presence.nick, 'Borttagen från mötet av personalen.');
+    await this.control.kick(room.name, presence.nick, removedReason);
     this.bus.emit('room.kicked', {
       meetingId,
       participantId: presence.participantId,
@@ -393,6 +396,13 @@ export class RoomService {
   async #joined(occupant: Occupant, now = new Date()): Promise<void> {
     const meeting = await this.#meetingOfRoom(occupant.room);
     if (!meeting) return;
+    // A participant taken off the meeting still holds a token for its room until it expires (Jitsi
+    // has no way to revoke one): whoever comes in with it is let out at once, and not recorded.
+    const fromToken = parseAttendeeId(occupant.identity?.user?.id);
+    if (fromToken?.type === 'participant' && !meeting.participants.some((p) => p.id === fromToken.participantId)) {
+      await this.control?.kick(occupant.room, occupant.nick, removedReason);
+      return;
+    }
     const who = await this.#who(meeting, occupant);
     const participantId = who?.type === 'participant' ? who.participantId : null;
     const staffId = who?.type === 'staff' ? who.staffId : null;

@@ -302,9 +302,15 @@ test("support tells the patient's steps from their proxy's: the test and the mee
     ],
   });
   const proxy = await patientEnters(world, booked, { e164: `+46${proxyMobile.slice(1)}`, name: 'Per Lind' });
+  // The devices the proxy chose in the test: support asks "which microphone did you use?".
+  const devices = { camera: 'FaceTime HD Camera', microphone: 'Jabra Evolve2 65', speaker: null };
   t.is(
-    (await proxy.request('POST', '/entry/test/results', { json: techTestResult, headers: { 'user-agent': chrome } }))
-      .status,
+    (
+      await proxy.request('POST', '/entry/test/results', {
+        json: { ...techTestResult, devices },
+        headers: { 'user-agent': chrome },
+      })
+    ).status,
     201,
   );
   // The page cannot make itself someone else: who it is comes from the session.
@@ -327,6 +333,9 @@ test("support tells the patient's steps from their proxy's: the test and the mee
     const [row] = rowsOf(page, type);
     t.regex(row ?? '', /ombudet/, `${type} says the proxy did it`);
   }
+  const [tested] = rowsOf(page, 'techtest');
+  t.regex(tested ?? '', /Vald kamera FaceTime HD Camera/);
+  t.regex(tested ?? '', /Vald mikrofon Jabra Evolve2 65/);
 });
 
 test("a meeting page's error reads with labels in the reader's language and the browser's time on the clinic's clock", async (t) => {

@@ -178,6 +178,10 @@ export class Recorder {
             throughputKbps: result.network.throughputKbps,
             downloadKbps: result.network.downloadKbps,
             uploadKbps: result.network.uploadKbps,
+            // Which devices (their labels, never ids): "the headset or the laptop's own microphone?"
+            cameraDevice: result.devices.camera,
+            microphoneDevice: result.devices.microphone,
+            speakerDevice: result.devices.speaker,
             browser: result.browser,
             os: result.os,
           });

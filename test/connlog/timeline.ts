@@ -17,6 +17,7 @@ import {
   chrome,
   guestEnters,
   patientEnters,
+  smsTo,
   startWorld,
   techTestResult,
   until,
@@ -468,4 +469,39 @@ test("a colleague's own meeting-page errors say which colleague, not 'the meetin
   const { client: support } = await loggedIn(world.app, 'support');
   const [row] = rowsOf((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, 'client_micError');
   t.true((row ?? '').includes(`Personal ${name}`), row);
+});
+
+test('a wrong SMS code is in the timeline, before the right one lets the patient in', async (t) => {
+  const booked = await bookMeeting(world);
+  const invitation = await until('the invitation', () =>
+    smsTo(world, booked.patientE164)
+      .join('')
+      .match(/http:\/\/[^/\s]+(\/j\/[\w-]{24,})/),
+  );
+  const path = present(invitation[1], 'the link');
+  const patient = world.app.client();
+  await patient.get(path, { 'user-agent': chrome });
+  await patient.request('POST', '/j', {
+    form: { crumb: patient.crumb ?? '', token: path.slice(3), name: 'Sara Lind' },
+    headers: { 'user-agent': chrome },
+  });
+  await patient.get('/entry/code');
+  const sms = await until('the code', () => smsTo(world, booked.patientE164).find((x) => x.startsWith('Din kod')));
+  const code = present(/: (\d{6})\./.exec(sms)?.[1], 'the code');
+  const wrong = code === '000000' ? '111111' : '000000';
+  await patient.request('POST', '/entry/code', { form: { crumb: patient.crumb ?? '', code: wrong } });
+  await patient.request('POST', '/entry/code', { form: { crumb: patient.crumb ?? '', code } });
+  const types = await typesOf(booked.meetingId, booked.patientId);
+  t.deepEqual(
+    types.filter((type) => ['link_opened', 'code_failed', 'identified'].includes(type)),
+    ['link_opened', 'code_failed', 'identified'],
+  );
+  const failed = (await timeline(world.app.server.app.db, { meetingId: booked.meetingId })).find(
+    (e) => e.type === 'code_failed',
+  );
+  t.like(failed, { error: true, details: { person: 'main', triesLeft: 4 } });
+  t.false(JSON.stringify(failed?.details).includes(wrong), 'not the code typed');
+  const { client: support } = await loggedIn(world.app, 'support');
+  const [row] = rowsOf((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, 'code_failed');
+  t.regex(row ?? '', /Fel sms-kod \(deltagaren; 4 försök kvar\)/);
 });

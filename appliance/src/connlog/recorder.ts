@@ -1,8 +1,8 @@
 // Gathers the timeline from what the other domains announce: a meeting's own changes, with the
 // messages they queued, inside the change's transaction (a hook the meetings domain runs); the way
-// in (link opened, identified, a wrong name, locked, another identity than the invited, waiting) as
-// parts of the bus events, in the transaction of the change that emits them (events.ts); and from
-// the bus the outbox (sent, delivered, failed with the gateway's reason), the tech test with its
+// in (link opened, identified, a wrong name or code, locked, another identity than the invited,
+// waiting) as parts of the bus events, in the transaction of the change that emits them
+// (events.ts); and from the bus the outbox (sent, delivered, failed with the gateway's reason), the tech test with its
 // figures and the rooms plugin (presence, kicked, no-show, ended), group-committed
 // (db/group-commit.ts). Nothing here reads another domain's tables: their public functions are
 // asked instead.
@@ -134,8 +134,8 @@ export class Recorder {
       if (rows.length > 0) await insertEntries(trx, rows);
     });
 
-    // A wrong name, the lock it may bring and an identity that was not the invited one: errors on
-    // the person's way in.
+    // A wrong name, the lock it may bring, a wrong SMS code and an identity that was not the
+    // invited one: errors on the person's way in.
     const refused = (
       trx: Knex.Transaction,
       p: { meetingId: string; participantId: string },
@@ -148,6 +148,9 @@ export class Recorder {
       );
     bus.part('entry.name_failed', (trx, p) =>
       refused(trx, p, 'name_failed', { person: p.person, triesLeft: p.triesLeft }),
+    );
+    bus.part('entry.code_failed', (trx, p) =>
+      refused(trx, p, 'code_failed', { person: p.person, triesLeft: p.triesLeft }),
     );
     bus.part('entry.locked', (trx, p) => refused(trx, p, 'link_locked', { person: p.person }));
     // Came back from BankID or SITHS as someone else: whose link it was, never the number they had.

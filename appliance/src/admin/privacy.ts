@@ -3,8 +3,9 @@
 // provider's legal record of access (Patientdatalagen) and holds ids, not contact data.
 //
 // Both gather what each domain offers for its own tables (participants and meeting_events from
-// meetings, outbox_messages from invites, tech test results, the audit trail), read-only for the
-// export and in one transaction for the erasure; this is the one place that sees a person whole.
+// meetings, outbox_messages from invites, tech test results, connection log entries, the audit
+// trail), read-only for the export and in one transaction for the erasure; this is the one place
+// that sees a person whole.
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import type { Knex } from 'knex';
@@ -21,7 +22,8 @@ import {
   listChanges,
   personalNumberOf,
 } from '../meetings/index.ts';
-import { latestResult } from '../techtest/index.ts';
+import { entriesOfParticipant } from '../connlog/index.ts';
+import { participantSubject, resultsOf } from '../techtest/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
 
@@ -64,7 +66,13 @@ export async function exportParticipant(
       deliveredAt: m.deliveredAt,
       failedAt: m.failedAt,
     })),
-    techTest: (await latestResult(db, { type: 'participant', id: participantId })) ?? null,
+    // Every test, the proxy's too (their own link), and what the connection log holds of them
+    // (the address and browser the meeting page reported from).
+    techTests: await resultsOf(
+      db,
+      (['main', 'proxy'] as const).map((person) => participantSubject({ participantId, person })),
+    ),
+    connectionLog: await entriesOfParticipant(db, participantId),
     staffAccesses: (
       await findAccesses(db, { meetingIds: [participant.meetingId], participantIds: [participantId] })
     ).map((r) => ({ at: r.at, staffId: r.staffId, unitId: r.unitId, action: r.action })),

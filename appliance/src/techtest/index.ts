@@ -52,7 +52,7 @@ export const plugin: Plugin<void> = {
 };
 
 export { techTestPage, techTestRoutes, type TechTestMount } from './routes.ts';
-export { latestResult } from './store.ts';
+export { latestResult, resultsOf } from './store.ts';
 export { staffSessionSubject } from './service.ts';
 export { participantSubject, testTaker } from './model.ts';
 export type { Subject, TechTestResult, TestTaker } from './model.ts';

@@ -123,6 +123,19 @@ export async function latestResult(db: Db, subject: Subject): Promise<TechTestRe
   return row ? toResult(row) : undefined;
 }
 
+/** Every result of these subjects, oldest first: a participant's and their proxy's, for a privacy export. */
+export async function resultsOf(db: Db, subjects: Subject[]): Promise<TechTestResult[]> {
+  const rows = await results(db)
+    .where((q) => {
+      for (const s of subjects) q.orWhere({ subject_type: s.type, subject_id: s.id });
+    })
+    .orderBy([
+      { column: 'tested_at', order: 'asc' },
+      { column: 'id', order: 'asc' },
+    ]);
+  return rows.map(toResult);
+}
+
 export async function countResults(db: Db, subject: Subject): Promise<number> {
   const [{ n } = { n: 0 }] = await results(db)
     .where({ subject_type: subject.type, subject_id: subject.id })

@@ -167,6 +167,20 @@ test('care units are added and renamed with the phone number invitations show', 
   const unit = await findUnit(app.server.app.db, { name: 'Barnhabilitering Väst' });
   t.is(unit?.phone, '010-441 00 00');
   t.is((await admin.submit('/admin/units', { name: 'Barnhabilitering Väst' })).status, 409);
+  // The same name pasted from a Mac (ä as a + combining diaeresis), with a double space or in other
+  // letter case is the same unit: refused, not a second one the clinicians cannot tell apart.
+  for (const same of ['Barnhabilitering Va\u0308st', 'Barnhabilitering  Väst ', 'barnhabilitering väst']) {
+    const again = await admin.submit('/admin/units', { name: same });
+    t.is(again.status, 409, JSON.stringify(same));
+    t.regex(again.text, /Det finns redan en vårdenhet med det namnet/);
+  }
+  const added2 = await admin.submit('/admin/units', { name: 'Barnhabilitering  O\u0308st ' });
+  t.is(added2.status, 201);
+  t.is(
+    (await findUnit(app.server.app.db, { name: 'Barnhabilitering Öst' }))?.name,
+    'Barnhabilitering Öst',
+    'stored tidy',
+  );
   t.is((await admin.submit('/admin/units', { name: 'X', phone: 'ring mig' })).status, 400);
   const renamed = await admin.submit(`/admin/units/${unit!.id}`, {
     name: 'Barn- och ungdomshabilitering Väst',

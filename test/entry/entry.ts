@@ -285,6 +285,41 @@ test('five wrong names lock the link; staff see it and a re-sent invitation lets
   t.is((await openAndType(world.app.client(), fresh, 'Lärare Eva Ek')).reply.status, 200);
 });
 
+test("in the meeting room's panel staff see whose link is locked and who is identified: the patient's or the proxy's", async (t) => {
+  const { client } = await loggedIn(world.app);
+  const meeting = (
+    await client.request('POST', '/api/v1/meetings', {
+      json: booking({
+        participants: [
+          {
+            kind: 'patient_proxy',
+            name: 'Sara Lind',
+            mobile: '070-765 43 40',
+            identification: 'sms',
+            proxy: { name: 'Anna Lind', mobile: '070-765 43 41' },
+          },
+        ],
+      }),
+    })
+  ).json();
+  // Sara mistypes her name five times: her link locks. Anna, the proxy, comes in with her SMS code.
+  // Each from her own address: the limits on links opened are per address.
+  const sara = world.app.client();
+  sara.headers['x-forwarded-for'] = '198.51.100.40';
+  const saras = await smsLink(e164('070-765 43 40'));
+  for (let i = 0; i < 5; i++) await openAndType(sara, saras, `Fel Namn ${i}`);
+  const anna = world.app.client();
+  anna.headers['x-forwarded-for'] = '198.51.100.41';
+  await openAndType(anna, await smsLink(e164('070-765 43 41')), 'Anna Lind');
+  await anna.get('/entry/code');
+  const { code } = await smsCode(e164('070-765 43 41'));
+  t.is((await anna.request('POST', '/entry/code', { form: { crumb: anna.crumb!, code } })).status, 200);
+  const panel = (await client.get(`/meetings/${meeting.id}/room`)).text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+  t.regex(panel, /Sara Lind: Länken är spärrad/);
+  t.notRegex(panel, /Anna Lind \(ombud\): Länken är spärrad/);
+  t.regex(panel, /Identifiering Sara Lind: Inte ännu Anna Lind \(ombud\): Sms-kod · namnet stämde/);
+});
+
 test('ten names typed at once get the five tries one person typing gets, not ten', async (t) => {
   const { path, token } = await invitedByEmail();
   const guest = world.app.client();

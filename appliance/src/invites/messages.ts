@@ -55,6 +55,10 @@ export function recipientsOf(participant: Participant, colleagueEmail?: string |
   return [main, ...proxy];
 }
 
+/** The key that makes a message go once per person and channel (`dedupe`: e.g. one reminder of one start). */
+export const dedupeKeyOf = (dedupe: string, recipient: Recipient, channel: Channel): string =>
+  `${dedupe}:${recipient.participantId}:${recipient.person}:${channel}`;
+
 /**
  * One channel per person: SMS when they gave a mobile number (the routine invites patients without
  * mobile BankID, and mobile guests, by SMS), otherwise e-mail. An e-mail address beside a mobile
@@ -116,8 +120,8 @@ async function tell(
       : null;
   let count = 0;
   for (const recipient of recipientsOf(participant, colleagueEmail)) {
-    const dedupeKey = (channel: Channel) =>
-      options.dedupe ? `${options.dedupe}:${recipient.participantId}:${recipient.person}:${channel}` : undefined;
+    const dedupe = options.dedupe;
+    const dedupeKey = (channel: Channel) => (dedupe ? dedupeKeyOf(dedupe, recipient, channel) : undefined);
     const addresses = [];
     for (const address of addressesOf(recipient)) {
       const key = dedupeKey(address.channel);

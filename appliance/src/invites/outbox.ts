@@ -514,6 +514,20 @@ export async function smsSending(db: Db | Knex.Transaction): Promise<boolean> {
   return (await db('outbox_messages').where({ channel: 'sms', status: 'sending' }).first('id')) !== undefined;
 }
 
+/** The dedupe keys of the messages of one kind these meetings already have (one statement). */
+export async function dedupeKeysOf(db: Db, meetingIds: string[], kind: MessageKind): Promise<Set<string>> {
+  const keys = new Set<string>();
+  for (const ids of chunks(meetingIds)) {
+    const rows = await db<MessageRow>('outbox_messages')
+      .whereIn('meeting_id', ids)
+      .where({ kind })
+      .whereNotNull('dedupe_key')
+      .select('dedupe_key');
+    for (const r of rows) if (r.dedupe_key) keys.add(r.dedupe_key);
+  }
+  return keys;
+}
+
 /**
  * When each participant of these meetings was last sent their invitation or a new time: told of
  * the meeting's time then, they need no reminder whose time had already passed.

@@ -6,8 +6,8 @@ import type { Db } from '../db/knex.ts';
 import { every } from '../schedule.ts';
 import { listMeetings } from '../meetings/index.ts';
 import type { Composer } from './messages.ts';
-import { tellParticipant } from './messages.ts';
-import { lastToldOfTime } from './outbox.ts';
+import { addressesOf, dedupeKeyOf, recipientsOf, tellParticipant } from './messages.ts';
+import { dedupeKeysOf, lastToldOfTime } from './outbox.ts';
 
 export class Reminders {
   #stop = () => {};
@@ -48,15 +48,20 @@ export class Reminders {
           to: new Date(now.getTime() + offset * 60_000),
         })
       ).filter((m) => m.status === 'booked' || m.status === 'open');
-      const told = await lastToldOfTime(
-        this.db,
-        meetings.map((m) => m.id),
-      );
+      const ids = meetings.map((m) => m.id);
+      const told = await lastToldOfTime(this.db, ids);
+      // Run every minute over a day's meetings: what was reminded already is read once, not looked
+      // up (in a transaction of its own) person by person.
+      const sent = await dedupeKeysOf(this.db, ids, 'reminder');
       for (const meeting of meetings) {
         const remindAt = meeting.startsAt.getTime() - offset * 60_000;
-        // Who was invited, or told of a new time, after this reminder's time has it fresh enough.
+        const dedupe = `reminder:${offset}:${meeting.startsAt.toISOString()}`;
         const toRemind = meeting.participants.filter(
-          (p) => p.kind !== 'colleague' && !((told.get(p.id)?.getTime() ?? 0) > remindAt),
+          (p) =>
+            p.kind !== 'colleague' &&
+            // Who was invited, or told of a new time, after this reminder's time has it fresh enough.
+            !((told.get(p.id)?.getTime() ?? 0) > remindAt) &&
+            recipientsOf(p).some((r) => addressesOf(r).some((a) => !sent.has(dedupeKeyOf(dedupe, r, a.channel)))),
         );
         if (toRemind.length === 0) continue;
         await this.db.transaction(async (trx) => {
@@ -68,10 +73,7 @@ export class Reminders {
               participant,
               'reminder',
               {},
-              {
-                withLink: true,
-                dedupe: `reminder:${offset}:${meeting.startsAt.toISOString()}`,
-              },
+              { withLink: true, dedupe },
             );
           }
         });

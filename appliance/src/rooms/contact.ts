@@ -13,6 +13,10 @@ export function nudgeChannel(p: Participant): 'sms' | 'email' | null {
   return null;
 }
 
+/** How the panel names the proxy beside the patient: "Anna Lind (ombud)". */
+export const proxyLabel = (lang: Language, p: Participant): string | undefined =>
+  p.proxy ? t(lang, 'rooms.staff.proxyPerson', { name: p.proxy.name }) : undefined;
+
 /** The numbers to call, each with whose it is when there are two (the patient's and the proxy's). */
 export function phonesOf(lang: Language, p: Participant): { who?: string; text: string; uri: string }[] {
   const phones = [];
@@ -20,7 +24,7 @@ export function phonesOf(lang: Language, p: Participant): { who?: string; text: 
     phones.push({ who: p.proxy?.mobile ? p.name : undefined, text: displayPhone(p.mobile), uri: `tel:${p.mobile}` });
   if (p.proxy?.mobile)
     phones.push({
-      who: t(lang, 'rooms.staff.proxyPhone', { name: p.proxy.name }),
+      who: proxyLabel(lang, p),
       text: displayPhone(p.proxy.mobile),
       uri: `tel:${p.proxy.mobile}`,
     });

@@ -14,7 +14,7 @@ import { nudge } from '../invites/index.ts';
 import { mayChange, meetingEnd, meetingFor, type BareMeeting, type Meeting } from '../meetings/index.ts';
 import { latestResult, participantSubject, staffSessionSubject } from '../techtest/index.ts';
 import { bookedStaff, type RoomService } from './service.ts';
-import { nudgeChannel, phonesOf } from './contact.ts';
+import { nudgeChannel, phonesOf, proxyLabel } from './contact.ts';
 import { alertsOf, findRoom, presenceOf } from './store.ts';
 import { headerText } from '../http/headers.ts';
 
@@ -70,6 +70,12 @@ async function jitsiSettings(
   };
 }
 
+/** One line when the patient and the proxy are in the same state: the panel must fit beside the video. */
+function sayOnceIfSame<T extends { who?: string; text: string }>(lines: T[]): T[] {
+  const [first] = lines;
+  return first && lines.every((l) => l.text === first.text) ? [{ ...first, who: undefined }] : lines;
+}
+
 export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): ServerRoute[] {
   const csp = meetingCsp(jitsiUrl);
   const staffMeeting = async (request: Request, meetingId: string): Promise<Meeting> => {
@@ -94,7 +100,15 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
     const started = meeting.status === 'in_progress' || Date.now() >= meeting.startsAt.getTime();
     return {
       participants: meeting.participants.map((p) => {
-        const state = entry.find((e) => e.participantId === p.id && e.person === 'main');
+        // The patient and their proxy each identify themselves and each can lock their own link:
+        // with a proxy, the panel says whose state is whose.
+        const persons = [
+          { person: 'main' as const, who: p.proxy ? p.name : undefined },
+          ...(p.proxy ? [{ person: 'proxy' as const, who: proxyLabel(lang, p) }] : []),
+        ].map(({ person, who }) => ({
+          who,
+          state: entry.find((e) => e.participantId === p.id && e.person === person),
+        }));
         const alert = alerts.find((a) => a.participantId === p.id && !a.clearedAt);
         const present = here.find((x) => x.participantId === p.id);
         const phones = phonesOf(lang, p);
@@ -105,13 +119,18 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
           proxyName: p.proxy?.name,
           kind: t(lang, `meetings.kind.${p.kind}`),
           status: t(lang, `meetings.pstatus.${p.status}`),
-          identified: state?.identifiedBy
-            ? t(lang, `rooms.identified.${state.identifiedBy}`)
-            : p.kind === 'colleague'
-              ? t(lang, 'rooms.identified.siths')
-              : t(lang, 'rooms.identified.notYet'),
-          nameMatched: state?.identifiedBy ? true : undefined,
-          locked: Boolean(state?.lockedAt),
+          identification: sayOnceIfSame(
+            persons.map(({ who, state }) => ({
+              who,
+              text: state?.identifiedBy
+                ? t(lang, `rooms.identified.${state.identifiedBy}`)
+                : p.kind === 'colleague'
+                  ? t(lang, 'rooms.identified.siths')
+                  : t(lang, 'rooms.identified.notYet'),
+              nameMatched: Boolean(state?.identifiedBy),
+            })),
+          ),
+          locked: persons.filter(({ state }) => state?.lockedAt).map(({ who }) => ({ who })),
           phones,
           present: Boolean(present),
           nick: present?.nick,

@@ -7,6 +7,7 @@ import { randomToken, sha256 } from '../crypto.ts';
 import type { Role, Staff, CareUnit } from './model.ts';
 import { decoyHash, generatePassword, hashPassword, verifyPassword } from './passwords.ts';
 import * as store from './store.ts';
+import { tidyName } from '../common/names.ts';
 
 export class StaffError extends Error {
   constructor(
@@ -25,7 +26,7 @@ export const normaliseEmail = (email: string): string => email.trim().toLowerCas
 export const sessionHours = 12;
 
 export async function addUnit(db: Db, unit: { name: string; phone?: string | null }): Promise<CareUnit> {
-  const name = unit.name.trim();
+  const name = tidyName(unit.name);
   if (await store.findUnit(db, { name })) throw new StaffError('unit_exists', `care unit "${name}" already exists`);
   return store.insertUnit(db, { name, phone: unit.phone ?? null });
 }
@@ -256,7 +257,7 @@ export async function renameUnit(
   unitId: string,
   input: { name: string; phone?: string | null },
 ): Promise<CareUnit> {
-  const name = input.name.trim();
+  const name = tidyName(input.name);
   const other = await store.findUnit(db, { name });
   if (other && other.id !== unitId) throw new StaffError('unit_exists', `care unit "${name}" already exists`);
   if (!(await store.findUnit(db, { id: unitId }))) throw new StaffError('unknown_unit', `no care unit ${unitId}`);

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { rowsOf, timestampParam, type Db } from '../db/knex.ts';
 import { iso, toBool, toDate, type DbBigint, type DbBoolean, type DbTimestamp } from '../db/values.ts';
 import type { CareUnit, Role, Staff } from './model.ts';
+import { nameKey } from '../common/names.ts';
 
 // The rows as either driver returns them (db/values.ts).
 interface UnitRow {
@@ -77,11 +78,18 @@ export async function insertUnit(db: Db, unit: { name: string; phone?: string | 
   return toUnit(row);
 }
 
+/**
+ * A care unit by its id, or by its name as people name it (the name rule, common/names.ts): "Östra"
+ * pasted from a Mac (O + combining diaeresis), with a double space or in other letter case is the
+ * same unit, not a second one.
+ */
 export async function findUnit(db: Db, by: { id?: string; name?: string }): Promise<CareUnit | undefined> {
-  const row = await units(db)
-    .where(by.id ? { id: by.id } : { name: by.name })
-    .first();
-  return row ? toUnit(row) : undefined;
+  if (by.id) {
+    const row = await units(db).where({ id: by.id }).first();
+    return row ? toUnit(row) : undefined;
+  }
+  const key = nameKey(by.name ?? '');
+  return (await listUnits(db)).find((unit) => nameKey(unit.name) === key);
 }
 
 export async function listUnits(db: Db): Promise<CareUnit[]> {

@@ -334,6 +334,11 @@ test("support tells the patient's steps from their proxy's: the test and the mee
     const [row] = rowsOf(page, type);
     t.regex(row ?? '', /ombudet/, `${type} says the proxy did it`);
   }
+  // The row names the person: the proxy by their own name, the participant they act for beside it.
+  for (const type of ['link_opened', 'techtest', 'client_cameraError'])
+    t.regex(rowsOf(page, type)[0] ?? '', /^ \S+ \S+ Per Lind \(för Sara Lind\)/, type);
+  const exported = (await support.get(`/connlog/meetings/${booked.meetingId}?format=json`)).json();
+  t.is(exported.entries.find((e: { type: string }) => e.type === 'techtest')?.participant, 'Per Lind (för Sara Lind)');
   const [tested] = rowsOf(page, 'techtest');
   t.regex(tested ?? '', /Vald kamera FaceTime HD Camera/);
   t.regex(tested ?? '', /Vald mikrofon Jabra Evolve2 65/);

@@ -85,5 +85,5 @@ test("support reads a meeting's log in words and figures, and exports it as JSON
   const csv = await download(await href('Exportera som CSV'));
   t.is(csv.status, 200);
   t.regex(csv.type ?? '', /^text\/csv/);
-  t.regex(csv.body, /^at,participantId,participant,type,error,text,details\r\n/);
+  t.regex(csv.body, /^at;participantId;participant;type;error;text;details\r\n/);
 });

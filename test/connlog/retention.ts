@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { addDays, fromClinicTime, toClinicTime } from '../../appliance/src/common/clock.ts';
 import { enqueue } from '../../appliance/src/invites/outbox.ts';
 import test, { type ExecutionContext } from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
@@ -119,16 +120,11 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
     });
     t.true(await recordResponse(db, respondent, await currentSet(db, staff.unitId, 'guest'), { sound_picture: 3 }));
   };
-  // Answers keep only the meeting's day: the period is cut at midnight (UTC) of the day it ends.
-  await answered(
-    new Date(
-      `${ago(answersDays + 1)
-        .toISOString()
-        .slice(0, 10)}T23:00:00.000Z`,
-    ),
-    's:old',
-  );
-  await answered(new Date(`${ago(answersDays).toISOString().slice(0, 10)}T00:30:00.000Z`), 's:young');
+  // Answers keep only the meeting's day: the period is cut at midnight of the day it ends, on the
+  // clinic's clock (a meeting at 00:30 in Stockholm is that day's, though the evening before in UTC).
+  const cutDay = toClinicTime(ago(answersDays)).date;
+  await answered(fromClinicTime(addDays(cutDay, -1), '23:30'), 's:old');
+  await answered(fromClinicTime(cutDay, '00:30'), 's:young');
 
   // An invitation sent for each meeting: the old one's address and data go with the contacts.
   const sentFor = async (meetingId: string) => {
@@ -149,6 +145,7 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
   const counts = await purge(db, app.config.retention, 'cli', now);
   t.deepEqual(counts, {
     connlogEntries: 1,
+    techtestResults: 0,
     evaluationResponses: 1,
     evaluationRespondents: 1,
     participantContacts: 2,
@@ -191,7 +188,14 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
   t.like(audit.details, { connlogEntries: 1, evaluationResponses: 1, participantContacts: 2, via: 'cli' });
   t.deepEqual(
     await purge(db, app.config.retention, 'cli', now),
-    { connlogEntries: 0, evaluationResponses: 0, evaluationRespondents: 0, participantContacts: 0, messageContacts: 0 },
+    {
+      connlogEntries: 0,
+      techtestResults: 0,
+      evaluationResponses: 0,
+      evaluationRespondents: 0,
+      participantContacts: 0,
+      messageContacts: 0,
+    },
     'a second run finds nothing',
   );
 }

@@ -190,8 +190,8 @@ test("support finds the meeting by the patient's phone number, sees it masked, a
   const csv = await support.get(`/connlog/meetings/${booked.meetingId}?format=csv&participantId=${booked.guestId}`);
   t.is(csv.status, 200);
   t.regex(csv.headers.get('content-type') ?? '', /text\/csv/);
-  t.regex(csv.text, /^at,participantId,participant,type,error,text,details\r\n/);
-  t.regex(csv.text, /client_micError,true,Mikrofonfel i webbläsaren/);
+  t.regex(csv.text, /^at;participantId;participant;type;error;text;details\r\n/);
+  t.regex(csv.text, /client_micError;true;Mikrofonfel i webbläsaren/);
 
   const audit = await findAudit(world.app.server.app.db, { staffId: staff.id });
   t.deepEqual([...new Set(audit.map((a) => a.action).filter((a) => a.startsWith('connlog.')))].sort(), [
@@ -445,8 +445,8 @@ test("the CSV export writes each entry's time on the clinic's clock with its off
   const csv = (await support.get(`/connlog/meetings/${booked.meetingId}?format=csv`)).text;
   const times = csv
     .split('\r\n')
-    .filter((line) => line.includes(',room_opened,'))
-    .map((line) => line.split(',')[0]);
+    .filter((line) => line.includes(';room_opened;'))
+    .map((line) => line.split(';')[0]);
   t.deepEqual(times, ['2026-07-01T12:15:30+02:00', '2026-10-25T02:30:00+02:00', '2026-10-25T02:30:00+01:00']);
   // Each is the same instant as logged.
   t.deepEqual(

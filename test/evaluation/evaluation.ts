@@ -282,7 +282,7 @@ test('results show counts, averages and distributions, and free text only from f
   t.regex(enough.text, /Hemligt omdöme fem/);
   const csv = await clinician.get(`/evaluation/results.csv?${period}`);
   t.regex(csv.text, /Hemligt omdöme fem/);
-  t.regex(csv.text, /Hur fungerade ljud och bild\?,scale,5,3\.6,0,1,1,2,1/);
+  t.regex(csv.text, /Hur fungerade ljud och bild\?;scale;5;3,6;0;1;1;2;1/);
   // Narrowed to one role, the group is small again.
   t.false((await clinician.get(`/evaluation/results?${period}&role=guest`)).text.includes('Hemligt omdöme'));
 

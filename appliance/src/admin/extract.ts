@@ -2,7 +2,7 @@
 // name, HSA-ID and care unit as a person reads them, and the same rows as CSV.
 import type { AuditRecord } from '../audit/index.ts';
 import type { Db } from '../db/knex.ts';
-import { toCsv } from '../common/csv.ts';
+import { forExcel, toCsv } from '../common/csv.ts';
 import { t, type Language } from '../http/i18n.ts';
 import { toClinicTime } from '../common/clock.ts';
 import type { Staff } from '../staff/index.ts';
@@ -80,5 +80,5 @@ export function extractCsv(lang: Language, rows: AccessRow[]): string {
     r.meetingId,
     r.participantId,
   ]);
-  return toCsv(header, cells, { delimiter: ';', bom: true });
+  return toCsv(header, cells, forExcel);
 }

@@ -3,13 +3,14 @@
 // provider's legal record of access (Patientdatalagen) and holds ids, not contact data.
 //
 // Both gather what each domain offers for its own tables (participants and meeting_events from
-// meetings, outbox_messages from invites, tech test results, connection log entries, the audit
-// trail), read-only for the export and in one transaction for the erasure; this is the one place
-// that sees a person whole.
+// meetings, outbox_messages from invites, tech test results, the connection log's entries, the
+// audit trail), read-only for the export and in one transaction for the erasure; this is the one
+// place that sees a person whole.
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import type { Knex } from 'knex';
 import { findAccesses } from '../audit/index.ts';
+import { entriesAbout } from '../connlog/index.ts';
 import type { Db } from '../db/knex.ts';
 import { iso } from '../db/values.ts';
 import { languageOf, t } from '../http/i18n.ts';
@@ -17,12 +18,12 @@ import { objectOf, route } from '../http/route.ts';
 import { eraseParticipantMessages, messagesOf } from '../invites/index.ts';
 import {
   eraseParticipantContacts,
+  everyParticipantOf,
   findMeeting,
   findParticipant,
   listChanges,
   personalNumberOf,
 } from '../meetings/index.ts';
-import { entriesOfParticipant } from '../connlog/index.ts';
 import { participantSubject, resultsOf } from '../techtest/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
@@ -66,13 +67,22 @@ export async function exportParticipant(
       deliveredAt: m.deliveredAt,
       failedAt: m.failedAt,
     })),
-    // Every test, the proxy's too (their own link), and what the connection log holds of them
-    // (the address and browser the meeting page reported from).
-    techTests: await resultsOf(
-      db,
-      (['main', 'proxy'] as const).map((person) => participantSubject({ participantId, person })),
-    ),
-    connectionLog: await entriesOfParticipant(db, participantId),
+    // Every test they took, oldest first (each names their devices), not only the last; their
+    // proxy's too, taken under the proxy's own link.
+    techTests: (
+      await Promise.all(
+        (['main', 'proxy'] as const).map((person) => resultsOf(db, participantSubject({ participantId, person }))),
+      )
+    )
+      .flat()
+      .sort((a, b) => a.testedAt.getTime() - b.testedAt.getTime()),
+    // What the connection log holds about them: when they came and went, their browser and address.
+    connectionLog: (await entriesAbout(db, { meetingId: participant.meetingId, participantId })).map((e) => ({
+      at: e.at,
+      type: e.type,
+      error: e.error,
+      details: e.details,
+    })),
     staffAccesses: (
       await findAccesses(db, { meetingIds: [participant.meetingId], participantIds: [participantId] })
     ).map((r) => ({ at: r.at, staffId: r.staffId, unitId: r.unitId, action: r.action })),
@@ -126,9 +136,12 @@ export const privacyRoutes: ServerRoute[] = [
         meetingId,
         notFound: meetingId && !meeting,
         meeting: meeting && { ...meeting, when: clinicTime(meeting.startsAt) },
-        participants: meeting?.participants.map((p) => ({
+        // Those removed from the meeting too: the meeting still holds their contact data.
+        participants: (meeting ? await everyParticipantOf(db, meeting.id) : undefined)?.map((p) => ({
           ...p,
-          kindText: t(lang, `meetings.kind.${p.kind}`),
+          kindText: p.removedAt
+            ? `${t(lang, `meetings.kind.${p.kind}`)} (${t(lang, 'admin.privacy.removed')})`
+            : t(lang, `meetings.kind.${p.kind}`),
           contact:
             [p.mobile, p.email, p.personalNumberMasked].filter(Boolean).join(', ') ||
             t(lang, 'admin.privacy.noContact'),

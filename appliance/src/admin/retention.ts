@@ -1,5 +1,6 @@
-// Retention, the one scheduler: connection logs, evaluation answers and participants' contact data
-// are deleted once their periods (RETENTION_*_DAYS) have passed, and audit records once their ten
+// Retention, the one scheduler: connection logs (and the tech test results support reads beside
+// them), evaluation answers and participants' contact data are deleted once their periods
+// (RETENTION_*_DAYS) have passed, and audit records once their ten
 // years have — daily by the appliance, and on demand by `samverka purge`. Each domain purges its
 // own tables; every purge is audit-logged with its counts.
 import { auditRetentionYears, insertAudit, purgeAudit, retentionCutoff } from '../audit/index.ts';
@@ -11,9 +12,12 @@ import { purgeAnswers } from '../evaluation/index.ts';
 import { eraseMessageContacts } from '../invites/index.ts';
 import { eraseContactsOfMeetings, meetingsEndedBefore } from '../meetings/index.ts';
 import { every } from '../schedule.ts';
+import { purgeResults } from '../techtest/index.ts';
 
 export interface PurgeCounts {
   connlogEntries: number;
+  /** Kept as long as the connection log, whose entries of the same tests hold their figures. */
+  techtestResults: number;
   evaluationResponses: number;
   evaluationRespondents: number;
   participantContacts: number;
@@ -33,6 +37,7 @@ export async function purge(
   const ended = await meetingsEndedBefore(db, daysBefore(now, retention.contactsDays));
   const counts: PurgeCounts = {
     connlogEntries: await purgeEntries(db, daysBefore(now, retention.connlogDays)),
+    techtestResults: await purgeResults(db, daysBefore(now, retention.connlogDays)),
     evaluationResponses: answers.responses,
     evaluationRespondents: answers.respondents,
     participantContacts: await eraseContactsOfMeetings(db, ended),
@@ -78,7 +83,7 @@ export function scheduleRetention(
       const c = await purge(db, retention, 'schedule');
       log(
         'info',
-        `retention: deleted ${c.connlogEntries} log entries, ${c.evaluationResponses} evaluation answers, ${c.evaluationRespondents} evaluation respondents; erased contact data of ${c.participantContacts} participants and ${c.messageContacts} messages`,
+        `retention: deleted ${c.connlogEntries} log entries, ${c.techtestResults} tech test results, ${c.evaluationResponses} evaluation answers, ${c.evaluationRespondents} evaluation respondents; erased contact data of ${c.participantContacts} participants and ${c.messageContacts} messages`,
       );
       const removed = await purgeAuditLog(db);
       if (removed > 0) log('info', `audit log: ${removed} record(s) older than ${auditRetentionYears} years purged`);

@@ -144,10 +144,14 @@ async function firstBooking(db: Db, meetingIds: string[]): Promise<number | unde
   return first;
 }
 
+/** Records of lists that name each meeting shown in their details' meetingIds (the list showed its patient). */
+const listings = ['meeting.list', 'connlog.search'];
+
 /**
  * Every staff access to the data of these meetings and participants, oldest first: records naming
- * the meeting or participant, and calendar listings (meeting.list) that showed one of the meetings
- * (the calendar shows the patient's name). Anonymous records (failed logins) are not accesses.
+ * the meeting or participant, and listings that showed one of the meetings: the calendar
+ * (meeting.list) and support's search of the connection logs (connlog.search), which show the
+ * patient's name. Anonymous records (failed logins) are not accesses.
  *
  * The search starts at the first of the meetings' bookings, not at the log's beginning. A booking's
  * record (meeting.book) is written in the booking's own transaction, and nothing can read a meeting
@@ -183,7 +187,7 @@ export async function findAccesses(
         if (participantIds.length > 0) w.orWhereIn('participant_id', participantIds);
         // Ids are UUIDs: a match inside the listing's JSON is that meeting and no other.
         for (const id of meetingIds)
-          w.orWhere((l) => l.where('action', 'meeting.list').andWhere('details', 'like', `%"${id}"%`));
+          w.orWhere((l) => l.whereIn('action', listings).andWhere('details', 'like', `%"${id}"%`));
       })
       .orderBy('id', 'asc')
       .limit(accessesListed - rows.length);

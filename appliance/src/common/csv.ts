@@ -10,6 +10,12 @@ export interface CsvOptions {
   bom?: boolean;
 }
 
+/**
+ * What every export a person opens is written with (the log extract, the evaluation report, the
+ * connection log): Excel with Swedish settings opens it as columns, "ä" as "ä".
+ */
+export const forExcel = { delimiter: ';', bom: true } as const satisfies CsvOptions;
+
 export function toCsv(header: string[], rows: unknown[][], options: CsvOptions = {}): string {
   const delimiter = options.delimiter ?? ',';
   const cell = (value: unknown): string => {

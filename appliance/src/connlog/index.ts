@@ -23,5 +23,5 @@ export const plugin: Plugin<void> = {
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
 /** Retention: deletes connection log entries older than `before`; returns how many. */
 export { deleteEntriesBefore as purgeEntries } from './store.ts';
-/** A participant's entries, for a privacy request's export (addresses and browsers are theirs). */
-export { entriesOfParticipant } from './store.ts';
+/** A privacy export: the entries about one participant of a meeting, oldest first. */
+export { timeline as entriesAbout } from './store.ts';

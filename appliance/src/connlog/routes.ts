@@ -10,7 +10,7 @@ import { addDays, formatStamp, formatWhen, fromClinicTime, toClinicIso, today } 
 import type { Meeting } from '../meetings/index.ts';
 import { findParticipant, meetingFor } from '../meetings/index.ts';
 import { findStaff, findUnit, listUnits } from '../staff/index.ts';
-import { toCsv } from '../common/csv.ts';
+import { forExcel, toCsv } from '../common/csv.ts';
 import type { LogEntry } from './model.ts';
 import { maskPhone, maxSearchDays, phoneFor, searchMeetings } from './search.ts';
 import { detailFacts, sentence } from './sentences.ts';
@@ -131,8 +131,7 @@ export function routes(): ServerRoute[] {
         // Without dates: the fortnight either side of today (support is asked about recent and coming meetings).
         const fromDay = q.from ?? addDays(today(), -14);
         const toDay = q.to ?? addDays(today(), 14);
-        // Days on the clinic's clock, as support and the caller name them: a meeting at 00:30 is on
-        // its own day, though in UTC it starts the evening before. `to` is the next day's start.
+        // Days on the clinic's clock: a meeting at 00:30 in Stockholm is that day's, not the evening before's.
         const from = fromClinicTime(fromDay);
         const to = fromClinicTime(addDays(toDay, 1));
         const units = await listUnits(db);
@@ -154,7 +153,8 @@ export function routes(): ServerRoute[] {
               ...extra,
             })
             .code(code);
-        if (toDay < fromDay || Date.parse(toDay) - Date.parse(fromDay) > maxSearchDays * 86_400_000) {
+        const spanDays = (Date.parse(toDay) - Date.parse(fromDay)) / 86_400_000;
+        if (spanDays < 0 || spanDays > maxSearchDays) {
           return view({ error: t(lang, 'connlog.search.badPeriod') }, 400);
         }
         const searched = Object.keys(request.query).length > 0;
@@ -181,6 +181,9 @@ export function routes(): ServerRoute[] {
             name: form.name || null,
             phone: maskPhone(form.phone || null),
             found: meetings.length,
+            // The result shows each meeting's participants by name and phone: an access to each
+            // patient's data, which their log extract lists (audit/store.ts, findAccesses).
+            meetingIds: meetings.map((m) => m.id),
           },
         });
         const unitNames = new Map(units.map((u) => [u.id, u.name]));
@@ -240,9 +243,9 @@ export function routes(): ServerRoute[] {
             .header('content-disposition', `attachment; filename="${file}.json"`);
         }
         if (format === 'csv') {
-          // A spreadsheet shows the time as written: the clinic's, with its offset (the JSON stays UTC).
           const csv = toCsv(
             ['at', 'participantId', 'participant', 'type', 'error', 'text', 'details'],
+            // A spreadsheet shows the time as written: the clinic's, with its offset (the JSON stays UTC).
             rows.map((r) => [
               toClinicIso(new Date(r.at)),
               r.participantId,
@@ -252,6 +255,7 @@ export function routes(): ServerRoute[] {
               r.text,
               r.details,
             ]),
+            forExcel,
           );
           return h
             .response(csv)

@@ -73,17 +73,6 @@ export async function timeline(db: Db, q: TimelineQuery): Promise<LogEntry[]> {
   return rows.map(toEntry);
 }
 
-/** One participant's entries (theirs and their proxy's), oldest first: for a privacy request's export. */
-export async function entriesOfParticipant(db: Db, participantId: string): Promise<LogEntry[]> {
-  const rows = await entries(db)
-    .where({ participant_id: participantId })
-    .orderBy([
-      { column: 'at', order: 'asc' },
-      { column: 'id', order: 'asc' },
-    ]);
-  return rows.map(toEntry);
-}
-
 /** Entries and errors per meeting, for the search results. */
 export async function countsByMeeting(
   db: Db,

@@ -4,7 +4,8 @@
 // unit and period (clinicians of the unit, admins) with CSV; and the admins' question editor.
 import Boom from '@hapi/boom';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
-import { toCsv } from '../common/csv.ts';
+import { addDays, today } from '../common/clock.ts';
+import { forExcel, toCsv } from '../common/csv.ts';
 import { languageOf, speakBookedLanguage, t, type Language } from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
 import { fieldOf, route } from '../http/route.ts';
@@ -148,8 +149,8 @@ async function staffOffer(request: Request, meetingId: string): Promise<Offer> {
   return offerToStaff(db, meeting, staff.id, request.server.app.groupCommit);
 }
 
-const today = () => new Date().toISOString().slice(0, 10);
-const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+// Days on the clinic's clock: just after midnight, today is already today's meetings.
+const daysAgo = (n: number) => addDays(today(), -n);
 
 /** Whose results this reader may see: clinicians their own unit's, admins any unit's. */
 function reportUnit(request: Request, asked: string | undefined): string {
@@ -304,7 +305,8 @@ export function routes(): ServerRoute[] {
           title: t(lang, 'evaluation.results.title'),
           styles: ['evaluation.css'],
           report: result,
-          ratePercent: result.responseRate === null ? null : Math.round(result.responseRate * 100),
+          // As text: a rate of 0 (people asked, nobody answered) is shown, not taken for no rate.
+          rate: result.responseRate === null ? null : `${Math.round(result.responseRate * 100)} %`,
           units: units.map((u) => ({ ...u!, selected: u!.id === result.query.unitId })),
           roles: respondentRoles.map((r) => ({
             value: r,
@@ -333,7 +335,7 @@ export function routes(): ServerRoute[] {
         const result = await report(request, request.query);
         const { header, rows } = reportRows(result);
         return h
-          .response(toCsv(header, rows))
+          .response(toCsv(header, rows, forExcel))
           .type('text/csv; charset=utf-8')
           .header(
             'content-disposition',

@@ -1,6 +1,7 @@
 // SQL for question sets, respondents and responses. Rows are mapped to the model here, once.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { addDays, fromClinicTime, toClinicTime } from '../common/clock.ts';
 import { must } from '../common/must.ts';
 import { sha256 } from '../crypto.ts';
 import { iso, toDate, type DbBigint, type DbTimestamp } from '../db/values.ts';
@@ -185,7 +186,8 @@ export async function recordResponse(
       set_id: set.id,
       unit_id: respondent.unitId,
       role: respondent.role,
-      meeting_on: iso(respondent.meetingAt).slice(0, 10),
+      // The day on the clinic's clock, as the report's period is chosen: a meeting at 00:30 is that day's.
+      meeting_on: toClinicTime(respondent.meetingAt).date,
       answers: JSON.stringify(answers),
     });
     return true;
@@ -221,8 +223,9 @@ export async function responsesFor(db: Db, q: ReportQuery): Promise<ResponseRow[
 export async function countRespondents(db: Db, q: ReportQuery): Promise<number> {
   const [{ n } = { n: 0 }]: { n: DbBigint }[] = await respondentTable(db)
     .where({ unit_id: q.unitId })
-    .andWhere('meeting_at', '>=', `${q.from}T00:00:00.000Z`)
-    .andWhere('meeting_at', '<=', `${q.to}T23:59:59.999Z`)
+    // The period's days on the clinic's clock, as the answers' meeting_on.
+    .andWhere('meeting_at', '>=', iso(fromClinicTime(q.from)))
+    .andWhere('meeting_at', '<', iso(fromClinicTime(addDays(q.to, 1))))
     .modify((b) => (q.role ? b.andWhere({ role: q.role }) : b))
     .count({ n: '*' });
   return Number(n);
@@ -235,11 +238,13 @@ export async function setsByIds(db: Db, ids: string[]): Promise<QuestionSet[]> {
 
 /**
  * Retention: answers and respondents of meetings on days before the day of `before` (answers keep
- * only the meeting's day, so both are cut at the same midnight, UTC).
+ * only the meeting's day, so both are cut at the same midnight, on the clinic's clock).
  */
 export async function deleteAnswersBefore(db: Db, before: Date): Promise<{ responses: number; respondents: number }> {
-  const day = iso(before).slice(0, 10);
+  const day = toClinicTime(before).date;
   const responses = await responseTable(db).where('meeting_on', '<', day).delete();
-  const respondents = await respondentTable(db).where('meeting_at', '<', `${day}T00:00:00.000Z`).delete();
+  const respondents = await respondentTable(db)
+    .where('meeting_at', '<', iso(fromClinicTime(day)))
+    .delete();
   return { responses, respondents };
 }

@@ -44,3 +44,16 @@ export function withCertificateHint(reason: string): string {
     ? `${reason} (a certificate from the hospital's own CA is trusted once TLS_CA_FILE names that CA's PEM file)`
     : reason;
 }
+
+/**
+ * A relay's or gateway's reason for the connection log, without the address it may repeat ("550
+ * 5.1.1 <eva@skola.example>: Recipient address rejected"): the log is kept longer than contact data
+ * and an erasure request does not reach it; it names the participant by id, not by address.
+ */
+export function withoutRecipient(reason: string, recipient: string): string {
+  const address = recipient.replace(/^\+/, '');
+  if (!address) return reason;
+  // Any case, and a number with or without its "+".
+  const pattern = new RegExp(`\\+?${address.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'gi');
+  return reason.replace(pattern, '…');
+}

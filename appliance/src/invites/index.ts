@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { isSqlite } from '../db/knex.ts';
 import { afterCommit, type EventName } from '../events.ts';
 import type { CapturedMail, CapturedSms, Sink } from './embedded.ts';
+import { withoutRecipient } from './delivery.ts';
 import { Dispatcher, type StatusChange } from './dispatcher.ts';
 import { fallbackToEmail } from './fallback.ts';
 import { MailSender, type MailState } from './mail.ts';
@@ -127,7 +128,7 @@ export const plugin: Plugin<void> = {
           channel: message.channel,
           kind: message.kind,
           status,
-          reason,
+          reason: reason && withoutRecipient(reason, message.recipient),
           queuedAt: message.createdAt,
         })),
       );

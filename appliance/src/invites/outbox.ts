@@ -617,6 +617,13 @@ export async function queueStats(db: Db, now = new Date()): Promise<QueueStats> 
 }
 
 /**
+ * A message without its address, its template data and what the relay or gateway said of it: a
+ * reply may repeat the address ("550 5.1.1 <eva@…>: Recipient address rejected"). Its kind,
+ * status and times stay.
+ */
+const contactsErased = { recipient: '', data: '{}', secret_sealed: null, provider_reply: null, last_error: null };
+
+/**
  * Retention: the addresses and the template data (names, times) of these meetings' messages go
  * with the participants' contact data. The rows stay, so the record of what was sent when stays.
  */
@@ -629,7 +636,7 @@ export async function eraseMessageContacts(db: Db, meetingIds: string[]): Promis
       // along the status index through nearly every message, instead of these meetings' own.
       .whereNotIn('status', ['queued', 'sending'])
       .whereNot('recipient', '')
-      .update({ recipient: '', data: '{}', secret_sealed: null });
+      .update(contactsErased);
   }
   return erased;
 }
@@ -639,11 +646,9 @@ export async function eraseMessageContacts(db: Db, meetingIds: string[]): Promis
  * record without the address and data, as retention leaves them.
  */
 export async function eraseParticipantMessages(db: Db, participantId: string, now = new Date()): Promise<void> {
+  await db('outbox_messages').where({ participant_id: participantId }).update(contactsErased);
   await db('outbox_messages')
     .where({ participant_id: participantId })
     .whereIn('status', ['queued', 'sending'])
     .update({ status: 'failed', failed_at: iso(now), last_error: 'contact data erased on request' });
-  await db('outbox_messages')
-    .where({ participant_id: participantId })
-    .update({ recipient: '', data: '{}', secret_sealed: null });
 }

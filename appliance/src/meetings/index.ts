@@ -144,6 +144,7 @@ export {
   listChanges,
   eraseContactsOfMeetings,
   eraseParticipantContacts,
+  everyParticipantOf,
   meetingsEndedBefore,
   listMeetings,
   type RoomStatus,

@@ -182,6 +182,21 @@ async function participantsOf(db: Db, meetingId: string): Promise<Participant[]>
   return rows.map(toParticipant);
 }
 
+/**
+ * Every participant the meeting holds data about, those removed from it too (with when): a privacy
+ * request may come from someone invited and then taken off the list.
+ */
+export async function everyParticipantOf(
+  db: Db,
+  meetingId: string,
+): Promise<(Participant & { removedAt: Date | null })[]> {
+  const rows: (ListedParticipant & Pick<ParticipantRow, 'removed_at'>)[] = await db<ParticipantRow>('participants')
+    .select(...participantColumns, 'removed_at')
+    .where({ meeting_id: meetingId })
+    .orderBy('position');
+  return rows.map((r) => ({ ...toParticipant(r), removedAt: toDate(r.removed_at, true) }));
+}
+
 export async function findMeeting(db: Db, id: string): Promise<Meeting | undefined> {
   const row = await db<MeetingRow>('meetings').where({ id }).first();
   if (!row) return undefined;

@@ -204,19 +204,25 @@ export class RoomService {
       from: new Date(now.getTime() - (8 * 60 + graceMinutes) * 60_000),
       to: new Date(now.getTime() + opensMinutes * 60_000 + 1),
     });
+    const live = meetings.filter((m) => m.status !== 'cancelled' && m.status !== 'ended');
+    // Every 15 seconds over every meeting of the last eight hours: their rooms, presence and alerts
+    // are read together, and only what must change is written.
+    const state = await store.scheduleState(
+      this.db,
+      live.map((m) => m.id),
+    );
     const opened: string[] = [];
     const ended: string[] = [];
     let alerts = 0;
-    for (const meeting of meetings) {
-      if (meeting.status === 'cancelled' || meeting.status === 'ended') continue;
+    for (const meeting of live) {
       const end = meetingEnd(meeting);
       if (now.getTime() >= end.getTime() + graceMinutes * 60_000) {
         if (await this.end(meeting.id, 'Mötet är slut.', null, now)) ended.push(meeting.id);
         continue;
       }
       if (now.getTime() >= meeting.startsAt.getTime() - opensMinutes * 60_000) {
-        if (await this.open(meeting, now)) opened.push(meeting.id);
-        alerts += await this.#noShows(meeting, now);
+        if (!state.opened.has(meeting.id) && (await this.open(meeting, now))) opened.push(meeting.id);
+        alerts += await this.#noShows(meeting, now, state);
       }
     }
     return { opened, ended, alerts };
@@ -339,12 +345,12 @@ export class RoomService {
   }
 
   /** Raises an alert for each booked participant not present `noShowMinutes` after the start. */
-  async #noShows(meeting: Meeting, now: Date): Promise<number> {
+  async #noShows(meeting: Meeting, now: Date, state: store.ScheduleState): Promise<number> {
     if (now.getTime() < meeting.startsAt.getTime() + this.settings.noShowMinutes * 60_000) return 0;
-    const present = new Set((await store.presenceOf(this.db, meeting.id)).map((p) => p.participantId).filter(Boolean));
     let raised = 0;
     for (const participant of meeting.participants) {
-      if (participant.kind === 'colleague' || present.has(participant.id)) continue;
+      const key = store.attendeeKey(meeting.id, participant.id);
+      if (participant.kind === 'colleague' || state.attended.has(key) || state.alerted.has(key)) continue;
       if (await store.raiseAlert(this.db, meeting.id, participant.id, now)) {
         raised += 1;
         this.bus.emit('noshow.alert', {

@@ -233,3 +233,31 @@ export async function openAlertCounts(db: Tx, meetingIds: string[]): Promise<Map
   }
   return counts;
 }
+
+/** What the schedule's tick needs to know of the meetings that may be open now, in three statements. */
+export interface ScheduleState {
+  /** Meetings whose room is open (or was). */
+  opened: Set<string>;
+  /** `meetingId:participantId` of everyone who has been in the room. */
+  attended: Set<string>;
+  /** `meetingId:participantId` of everyone the five-minute rule has raised an alert for. */
+  alerted: Set<string>;
+}
+
+export const attendeeKey = (meetingId: string, participantId: string): string => `${meetingId}:${participantId}`;
+
+export async function scheduleState(db: Tx, meetingIds: string[]): Promise<ScheduleState> {
+  const state: ScheduleState = { opened: new Set(), attended: new Set(), alerted: new Set() };
+  for (const ids of chunks(meetingIds)) {
+    for (const r of await rooms(db).whereIn('meeting_id', ids).whereNotNull('opened_at').select('meeting_id'))
+      state.opened.add(r.meeting_id);
+    const attended = await presence(db)
+      .whereIn('meeting_id', ids)
+      .whereNotNull('participant_id')
+      .distinct('meeting_id', 'participant_id');
+    for (const r of attended) if (r.participant_id) state.attended.add(attendeeKey(r.meeting_id, r.participant_id));
+    for (const r of await alerts(db).whereIn('meeting_id', ids).select('meeting_id', 'participant_id'))
+      state.alerted.add(attendeeKey(r.meeting_id, r.participant_id));
+  }
+  return state;
+}

@@ -123,12 +123,10 @@ export async function latestResult(db: Db, subject: Subject): Promise<TechTestRe
   return row ? toResult(row) : undefined;
 }
 
-/** Every result of these subjects, oldest first: a participant's and their proxy's, for a privacy export. */
-export async function resultsOf(db: Db, subjects: Subject[]): Promise<TechTestResult[]> {
+/** Every result for a participant or staff session, oldest first: a privacy export holds them all. */
+export async function resultsOf(db: Db, subject: Subject): Promise<TechTestResult[]> {
   const rows = await results(db)
-    .where((q) => {
-      for (const s of subjects) q.orWhere({ subject_type: s.type, subject_id: s.id });
-    })
+    .where({ subject_type: subject.type, subject_id: subject.id })
     .orderBy([
       { column: 'tested_at', order: 'asc' },
       { column: 'id', order: 'asc' },
@@ -141,4 +139,12 @@ export async function countResults(db: Db, subject: Subject): Promise<number> {
     .where({ subject_type: subject.type, subject_id: subject.id })
     .count({ n: '*' });
   return Number(n);
+}
+
+/**
+ * Retention: results taken before `before` (support's, like the connection log, whose entries of
+ * the same tests go then). Returns how many went.
+ */
+export async function deleteResultsBefore(db: Db, before: Date): Promise<number> {
+  return results(db).where('tested_at', '<', iso(before)).delete();
 }

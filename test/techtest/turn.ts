@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import test from 'ava';
+import { udpTarget } from '../../appliance/src/techtest/turn-probe.ts';
 import { turnCredentials, turnPassword, turnTtlSeconds } from '../../appliance/src/techtest/turn.ts';
 import { allocate, startCoturn } from '../helpers/coturn.ts';
 import { present } from '../helpers/present.ts';
@@ -109,4 +110,13 @@ test('readiness checks TURN with a minted credential: ready when the secrets agr
     await bad.stop();
     await coturn.stop();
   }
+});
+
+test('readiness finds the UDP TURN URL to check however the URL spells its transport', (t) => {
+  // The browser reads the transport case-insensitively (the page's relay probes): so must the
+  // check, or a TURN server under a wrong secret is reported ready without having been asked.
+  t.deepEqual(udpTarget(['turn:turn.example.se:3478?transport=UDP']), { host: 'turn.example.se', port: 3478 });
+  t.deepEqual(udpTarget(['turn:turn.example.se?transport=Udp']), { host: 'turn.example.se', port: 3478 });
+  t.deepEqual(udpTarget(['turn:[2001:db8::1]:3479']), { host: '2001:db8::1', port: 3479 });
+  t.is(udpTarget(['turn:turn.example.se:3478?transport=TCP', 'turns:turn.example.se:5349']), undefined);
 });

@@ -61,12 +61,15 @@ const errorCodeOf = (message: Buffer): number => {
   return errorClass * 100 + errorNumber;
 };
 
-/** Where to ask: the first UDP (or transport-less) turn: URL, default port 3478. */
+/**
+ * Where to ask: the first UDP (or transport-less) turn: URL, default port 3478. The transport is
+ * read without regard to case, as the page's relay probes read it ("transport=UDP" is UDP).
+ */
 export function udpTarget(urls: string[]): { host: string; port: number } | undefined {
   for (const url of urls) {
     const m = /^turn:([^:?]+|\[[^\]]+\])(?::(\d+))?(?:\?transport=(\w+))?$/.exec(url);
     const [, host, port, transport] = m ?? [];
-    if (host && (!transport || transport === 'udp'))
+    if (host && (!transport || transport.toLowerCase() === 'udp'))
       return { host: host.replace(/^\[|\]$/g, ''), port: Number(port ?? 3478) };
   }
   return undefined;

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import test from 'ava';
 import { createDb } from '../appliance/src/db/knex.ts';
 import { checkPassword } from '../appliance/src/staff/service.ts';
+import { findStaff } from '../appliance/src/staff/store.ts';
 import { findAudit } from '../appliance/src/audit/store.ts';
 import { testDatabase } from './helpers/databases.ts';
 import { present } from './helpers/present.ts';
@@ -77,6 +78,14 @@ test.serial('without a password and without a terminal, one is generated and pri
   t.is(user.code, 0, user.stderr);
   const [, password] = /password: (\S+)/.exec(user.stdout) ?? [];
   t.is(password?.length, 20);
+  // Printed where IT (and a script's log) can read it: like every generated password, it is
+  // one-time, replaced at the first login before anything else.
+  const db = createDb(env.DATABASE_URL);
+  try {
+    t.true((await findStaff(db, { email: 'it@region.example' }))?.mustChangePassword);
+  } finally {
+    await db.destroy();
+  }
 });
 
 test.serial('a token is created, printed once, and revoked', async (t) => {

@@ -5,7 +5,7 @@ import type { Db } from './db/knex.ts';
 import type { Leadership } from './db/leader.ts';
 import type { EventBus } from './events.ts';
 import type { HealthRegistry } from './common/readiness.ts';
-import type { Staff } from './staff/index.ts';
+import type { SessionMethod, Staff } from './staff/index.ts';
 
 declare module '@hapi/hapi' {
   interface ServerApplicationState {
@@ -25,6 +25,8 @@ declare module '@hapi/hapi' {
     /** How this request authenticated: the browser session or an API bearer token. */
     via?: 'session' | 'token';
     sessionId?: string;
+    /** How the session began: with a password, or through the identity provider. */
+    sessionMethod?: SessionMethod;
     /** The session could not be checked because the database was unavailable (staff/auth.ts). */
     unavailable?: Error;
   }

@@ -29,7 +29,8 @@ const usage = `Usage: samverka <command> [options]
   user add --email E --name N --role R --unit U [--password P] [--hsa-id ID]
                                                   add a staff account (role: ${roles.join(', ')});
                                                   without --password: asked for on a terminal,
-                                                  otherwise generated and printed once
+                                                  otherwise generated and printed once (one-time:
+                                                  changed at the first login)
   user disable --email E                          disable an account and end its sessions
   token create --user EMAIL --name NAME           create an API token (printed once)
   token revoke --user EMAIL --name NAME           revoke an API token

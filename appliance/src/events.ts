@@ -23,6 +23,11 @@ import type { Knex } from 'knex';
 export interface DomainEvents {
   'staff.login': { staffId: string; method: 'password' | 'oidc' };
   'staff.logout': { staffId: string };
+  /**
+   * A staff member's sessions or rights changed (a password changed, the account disabled or
+   * enabled, the role or unit changed): their open event streams check their session again.
+   */
+  'staff.changed': { staffId: string };
 }
 
 export type EventName = keyof DomainEvents;

@@ -2,6 +2,9 @@
 // request while the meeting's record and the audit trail stay.
 import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
+import { insertEntry } from '../../appliance/src/connlog/store.ts';
+import { participantSubject } from '../../appliance/src/techtest/model.ts';
+import { recordResult } from '../../appliance/src/techtest/service.ts';
 import { findParticipant, personalNumberOf } from '../../appliance/src/meetings/store.ts';
 import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -85,4 +88,53 @@ test('privacy pages are for admins only', async (t) => {
   const { client } = await loggedIn(app, 'clinician');
   t.is((await client.get(`/admin/privacy/participants/${meeting.patient.id}/export`)).status, 403);
   t.is((await client.get(`/admin/privacy?meeting=${meeting.id}`)).status, 403);
+});
+
+test("the export holds the participant's connection log and every technical test, their proxy's too", async (t) => {
+  const meeting = await bookedMeeting();
+  const patientId = meeting.patient.id;
+  const db = app.server.app.db;
+  // What the meeting page reported from their browser: their address among it.
+  await insertEntry(db, {
+    at: new Date(),
+    meetingId: meeting.id,
+    participantId: patientId,
+    type: 'client_cameraError',
+    error: true,
+    details: { person: 'main', browser: 'Chrome 126', address: '203.0.113.7' },
+  });
+  const answers = {
+    camera: 'yes',
+    microphone: 'detected',
+    microphoneLevel: 0.2,
+    sound: 'yes',
+    devices: { camera: 'FaceTime HD Camera', microphone: null, speaker: null },
+    network: {
+      relayConfigured: false,
+      relayUdp: null,
+      relayTcp: null,
+      rttMs: null,
+      jitterMs: null,
+      loss: null,
+      throughputKbps: null,
+      downloadKbps: 20_000,
+      uploadKbps: 8000,
+      durationMs: 3000,
+    },
+  } as const;
+  const deps = { db, bus: app.server.app.bus };
+  const main = participantSubject({ participantId: patientId, person: 'main' });
+  const proxy = participantSubject({ participantId: patientId, person: 'proxy' });
+  await recordResult(deps, main, answers, undefined, new Date(Date.now() - 60_000));
+  await recordResult(deps, main, answers, undefined);
+  await recordResult(deps, proxy, answers, undefined);
+
+  const { client: admin } = await loggedIn(app, 'admin');
+  const data = (await admin.get(`/admin/privacy/participants/${patientId}/export`)).json();
+  t.true(
+    data.connectionLog.some((e: { details: { address?: string } }) => e.details.address === '203.0.113.7'),
+    'the address the meeting page reported from',
+  );
+  t.is(data.techTests.length, 3, 'every test, the proxy’s included');
+  t.true(data.techTests.some((r: { subject: { id: string } }) => r.subject.id === proxy.id));
 });

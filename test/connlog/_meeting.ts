@@ -84,10 +84,17 @@ export async function guestEnters(world: World, booked: Booked): Promise<Client>
   return guest;
 }
 
-/** The patient's way in: the link in their SMS, their name, then the code that follows by SMS. */
-export async function patientEnters(world: World, booked: Booked): Promise<Client> {
-  const invitation = await until(`the invitation to ${booked.patientE164}`, () =>
-    smsTo(world, booked.patientE164)
+/**
+ * The patient's way in: the link in their SMS, their name, then the code that follows by SMS. `as`
+ * names someone else reached the same way (a patient's proxy: their number and name).
+ */
+export async function patientEnters(
+  world: World,
+  booked: Booked,
+  as: { e164: string; name: string } = { e164: booked.patientE164, name: 'Sara Lind' },
+): Promise<Client> {
+  const invitation = await until(`the invitation to ${as.e164}`, () =>
+    smsTo(world, as.e164)
       .join('')
       .match(/http:\/\/[^/\s]+(\/j\/[\w-]{24,})/),
   );
@@ -95,12 +102,12 @@ export async function patientEnters(world: World, booked: Booked): Promise<Clien
   const patient = world.app.client();
   await patient.get(path, { 'user-agent': chrome });
   const reply = await patient.request('POST', '/j', {
-    form: { crumb: patient.crumb ?? '', token: path.slice(3), name: 'Sara Lind' },
+    form: { crumb: patient.crumb ?? '', token: path.slice(3), name: as.name },
     headers: { 'user-agent': chrome },
   });
   if (reply.status !== 302) throw new Error(`the name check failed: ${reply.status}`);
   await patient.get('/entry/code');
-  const sms = await until('the code', () => smsTo(world, booked.patientE164).find((x) => x.startsWith('Din kod')));
+  const sms = await until('the code', () => smsTo(world, as.e164).find((x) => x.startsWith('Din kod')));
   const code = present(/: (\d{6})\./.exec(sms)?.[1], 'the six digits in the SMS');
   const entered = await patient.request('POST', '/entry/code', { form: { crumb: patient.crumb ?? '', code } });
   // The right code leads straight on to the person's next step: the test (answered at once), or

@@ -2,13 +2,27 @@
 // the API, invitations through a real SMTP relay and SMSC, the guest's link and name check, the tech
 // test, the meeting page's client events) leaves one timeline, in order; support finds it by the
 // patient's phone number and exports it; the client event endpoint takes only the caller's own events.
+import { randomInt } from 'node:crypto';
 import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
-import { timeline } from '../../appliance/src/connlog/store.ts';
+import { addDays, fromClinicTime, today } from '../../appliance/src/common/clock.ts';
+import { insertEntry, timeline } from '../../appliance/src/connlog/store.ts';
 import { maskPhone } from '../../appliance/src/connlog/search.ts';
+import { findMeeting } from '../../appliance/src/meetings/store.ts';
+import { findStaff } from '../../appliance/src/staff/store.ts';
 import { present } from '../helpers/present.ts';
 import { loggedIn } from '../meetings/_booking.ts';
-import { bookMeeting, chrome, guestEnters, startWorld, techTestResult, until, type World } from './_meeting.ts';
+import {
+  bookMeeting,
+  chrome,
+  guestEnters,
+  patientEnters,
+  smsTo,
+  startWorld,
+  techTestResult,
+  until,
+  type World,
+} from './_meeting.ts';
 
 let world: World;
 test.before(async () => {
@@ -267,4 +281,232 @@ test("the client event endpoint limits each session's rate", async (t) => {
   // Another guest is not affected.
   const other = await guestEnters(world, await bookMeeting(world));
   t.is((await other.request('POST', '/connlog/events', { json: { type: 'participantJoined' } })).status, 204);
+});
+
+/** The timeline page's rows of one entry type: each row's text, details included. */
+const rowsOf = (html: string, type: string) =>
+  [...html.matchAll(new RegExp(`<tr[^>]*data-type="${type}">([\\s\\S]*?)</tr>`, 'g'))].map((m) =>
+    (m[1] ?? '').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' '),
+  );
+
+test("support tells the patient's steps from their proxy's: the test and the meeting page's errors say who", async (t) => {
+  const proxyMobile = `073${randomInt(1_000_000, 9_999_999)}`;
+  const booked = await bookMeeting(world, {
+    participants: [
+      {
+        kind: 'patient_proxy',
+        name: 'Sara Lind',
+        identification: 'sms',
+        mobile: `070${randomInt(1_000_000, 9_999_999)}`,
+        proxy: { name: 'Per Lind', mobile: proxyMobile },
+      },
+    ],
+  });
+  const proxy = await patientEnters(world, booked, { e164: `+46${proxyMobile.slice(1)}`, name: 'Per Lind' });
+  // The devices the proxy chose in the test: support asks "which microphone did you use?".
+  const devices = { camera: 'FaceTime HD Camera', microphone: 'Jabra Evolve2 65', speaker: null };
+  t.is(
+    (
+      await proxy.request('POST', '/entry/test/results', {
+        json: { ...techTestResult, devices },
+        headers: { 'user-agent': chrome },
+      })
+    ).status,
+    201,
+  );
+  // The page cannot make itself someone else: who it is comes from the session.
+  const posted = await proxy.request('POST', '/connlog/events', {
+    json: { type: 'cameraError', details: { name: 'NotAllowedError', person: 'main' } },
+    headers: { 'user-agent': chrome },
+  });
+  t.is(posted.status, 204);
+  await until('the camera error', async () =>
+    (await typesOf(booked.meetingId, booked.patientId)).includes('client_cameraError'),
+  );
+  const entries = await timeline(world.app.server.app.db, { meetingId: booked.meetingId });
+  t.like(entries.find((e) => e.type === 'client_cameraError')?.details, { person: 'proxy' });
+
+  const { client: support } = await loggedIn(world.app, 'support');
+  const page = (await support.get(`/connlog/meetings/${booked.meetingId}`)).text;
+  for (const type of ['link_opened', 'identified'])
+    t.like(entries.find((e) => e.type === type)?.details, { person: 'proxy' });
+  for (const type of ['link_opened', 'identified', 'techtest', 'client_cameraError']) {
+    const [row] = rowsOf(page, type);
+    t.regex(row ?? '', /ombudet/, `${type} says the proxy did it`);
+  }
+  // The row names the person: the proxy by their own name, the participant they act for beside it.
+  for (const type of ['link_opened', 'techtest', 'client_cameraError'])
+    t.regex(rowsOf(page, type)[0] ?? '', /^ \S+ \S+ Per Lind \(för Sara Lind\)/, type);
+  const exported = (await support.get(`/connlog/meetings/${booked.meetingId}?format=json`)).json();
+  t.is(exported.entries.find((e: { type: string }) => e.type === 'techtest')?.participant, 'Per Lind (för Sara Lind)');
+  const [tested] = rowsOf(page, 'techtest');
+  t.regex(tested ?? '', /Vald kamera FaceTime HD Camera/);
+  t.regex(tested ?? '', /Vald mikrofon Jabra Evolve2 65/);
+});
+
+test("a meeting page's error reads with labels in the reader's language and the browser's time on the clinic's clock", async (t) => {
+  const booked = await bookMeeting(world);
+  const guest = await guestEnters(world, booked);
+  // The meeting page sends when the browser saw it (in summer the clinic's clock is two hours
+  // ahead) and whatever Jitsi's event held, names this appliance has no label for among them.
+  const at = '2026-07-01T10:15:30.000Z';
+  t.is(
+    (
+      await guest.request('POST', '/connlog/events', {
+        json: {
+          type: 'peerConnectionFailure',
+          meetingId: booked.meetingId,
+          at,
+          details: { isP2P: false, visitor: false },
+        },
+        headers: { 'user-agent': chrome },
+      })
+    ).status,
+    204,
+  );
+  await until('the failure', async () =>
+    (await typesOf(booked.meetingId, booked.guestId)).includes('client_peerConnectionFailure'),
+  );
+  const { client: support } = await loggedIn(world.app, 'support');
+  const [sv] = rowsOf(
+    (await support.get(`/connlog/meetings/${booked.meetingId}`)).text,
+    'client_peerConnectionFailure',
+  );
+  t.notRegex(sv ?? '', /connlog\./, 'no untranslated label');
+  t.regex(sv ?? '', /2026-07-01 12:15:30/);
+  t.notRegex(sv ?? '', /T10:15/, 'not the UTC instant as sent');
+  await support.get('/lang/en?next=/');
+  const [en] = rowsOf(
+    (await support.get(`/connlog/meetings/${booked.meetingId}`)).text,
+    'client_peerConnectionFailure',
+  );
+  t.notRegex(en ?? '', /connlog\./, 'no untranslated label in English');
+  t.regex(en ?? '', /12:15:30/);
+});
+
+test("support's search by day is by the clinic's day: a meeting just after midnight is on its own day, not the day before", async (t) => {
+  // Half past midnight on the clinic's clock is the evening before in UTC (an hour in winter, two in summer).
+  const day = addDays(today(), 3);
+  const booked = await bookMeeting(world, {
+    startsAt: fromClinicTime(day, '00:30').toISOString(),
+    durationMinutes: 30,
+  });
+  const { client: support } = await loggedIn(world.app, 'support');
+  const link = `/connlog/meetings/${booked.meetingId}`;
+  const search = (from: string, to = from) =>
+    support.get(`/connlog?from=${from}&to=${to}&meetingId=&phone=${encodeURIComponent(booked.patientMobile)}`);
+  t.true((await search(day)).text.includes(link), 'found on its day');
+  t.false((await search(addDays(day, -1))).text.includes(link), 'not on the day before');
+  // A quarter at most, and a period that ends after it begins.
+  t.is((await search(day, addDays(day, 92))).status, 200);
+  t.is((await search(day, addDays(day, 93))).status, 400);
+  t.is((await search(day, addDays(day, -1))).status, 400);
+});
+
+test('support finds a meeting by the phone number however the caller reads it out', async (t) => {
+  const booked = await bookMeeting(world);
+  const { client: support } = await loggedIn(world.app, 'support');
+  const national = booked.patientMobile.slice(1); // 70XXXXXXX
+  const spaced = `${national.slice(0, 2)}-${national.slice(2, 5)} ${national.slice(5, 7)} ${national.slice(7)}`;
+  for (const typed of [booked.patientMobile, `0${spaced}`, `+46 ${spaced}`, `0046 ${spaced}`, `+46 (0)${spaced}`]) {
+    const found = await support.get(`/connlog?phone=${encodeURIComponent(typed)}`);
+    t.true(found.text.includes(`/connlog/meetings/${booked.meetingId}`), typed);
+  }
+});
+
+test("details named like an object's own properties read as what was sent", async (t) => {
+  const booked = await bookMeeting(world);
+  const guest = await guestEnters(world, booked);
+  const details = { constructor: 'Chrome', toString: 'x', valueOf: 3 };
+  t.is((await guest.request('POST', '/connlog/events', { json: { type: 'errorOccurred', details } })).status, 204);
+  await until('the error', async () =>
+    (await typesOf(booked.meetingId, booked.guestId)).includes('client_errorOccurred'),
+  );
+  const { client: support } = await loggedIn(world.app, 'support');
+  const [row] = rowsOf((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, 'client_errorOccurred');
+  t.notRegex(row ?? '', /native code|function/);
+  t.regex(row ?? '', /constructor Chrome toString x valueOf 3/);
+});
+
+test("the CSV export writes each entry's time on the clinic's clock with its offset, across the change to winter time", async (t) => {
+  const booked = await bookMeeting(world);
+  const db = world.app.server.app.db;
+  // Summer time, and the night summer time ends: 02:30 comes twice, an hour apart.
+  for (const at of ['2026-07-01T10:15:30.000Z', '2026-10-25T00:30:00.000Z', '2026-10-25T01:30:00.000Z'])
+    await insertEntry(db, {
+      at: new Date(at),
+      meetingId: booked.meetingId,
+      participantId: null,
+      type: 'room_opened',
+      error: false,
+      details: {},
+    });
+  const { client: support } = await loggedIn(world.app, 'support');
+  const csv = (await support.get(`/connlog/meetings/${booked.meetingId}?format=csv`)).text;
+  const times = csv
+    .split('\r\n')
+    .filter((line) => line.includes(';room_opened;'))
+    .map((line) => line.split(';')[0]);
+  t.deepEqual(times, ['2026-07-01T12:15:30+02:00', '2026-10-25T02:30:00+02:00', '2026-10-25T02:30:00+01:00']);
+  // Each is the same instant as logged.
+  t.deepEqual(
+    times.map((s) => new Date(s ?? '').toISOString()),
+    ['2026-07-01T10:15:30.000Z', '2026-10-25T00:30:00.000Z', '2026-10-25T01:30:00.000Z'],
+  );
+});
+
+test("a colleague's own meeting-page errors say which colleague, not 'the meeting'", async (t) => {
+  const booked = await bookMeeting(world);
+  await booked.clinician.get('/');
+  t.is(
+    (
+      await booked.clinician.request('POST', '/connlog/events', {
+        json: { type: 'micError', meetingId: booked.meetingId, details: { name: 'NotAllowedError' } },
+        headers: { 'user-agent': chrome },
+      })
+    ).status,
+    204,
+  );
+  await until('the microphone error', async () => (await typesOf(booked.meetingId)).includes('client_micError'));
+  const db = world.app.server.app.db;
+  const host = present(await findMeeting(db, booked.meetingId), 'the meeting').bookedBy;
+  const name = present(await findStaff(db, { id: host }), 'the clinician').name;
+  const { client: support } = await loggedIn(world.app, 'support');
+  const [row] = rowsOf((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, 'client_micError');
+  t.true((row ?? '').includes(`Personal ${name}`), row);
+});
+
+test('a wrong SMS code is in the timeline, before the right one lets the patient in', async (t) => {
+  const booked = await bookMeeting(world);
+  const invitation = await until('the invitation', () =>
+    smsTo(world, booked.patientE164)
+      .join('')
+      .match(/http:\/\/[^/\s]+(\/j\/[\w-]{24,})/),
+  );
+  const path = present(invitation[1], 'the link');
+  const patient = world.app.client();
+  await patient.get(path, { 'user-agent': chrome });
+  await patient.request('POST', '/j', {
+    form: { crumb: patient.crumb ?? '', token: path.slice(3), name: 'Sara Lind' },
+    headers: { 'user-agent': chrome },
+  });
+  await patient.get('/entry/code');
+  const sms = await until('the code', () => smsTo(world, booked.patientE164).find((x) => x.startsWith('Din kod')));
+  const code = present(/: (\d{6})\./.exec(sms)?.[1], 'the code');
+  const wrong = code === '000000' ? '111111' : '000000';
+  await patient.request('POST', '/entry/code', { form: { crumb: patient.crumb ?? '', code: wrong } });
+  await patient.request('POST', '/entry/code', { form: { crumb: patient.crumb ?? '', code } });
+  const types = await typesOf(booked.meetingId, booked.patientId);
+  t.deepEqual(
+    types.filter((type) => ['link_opened', 'code_failed', 'identified'].includes(type)),
+    ['link_opened', 'code_failed', 'identified'],
+  );
+  const failed = (await timeline(world.app.server.app.db, { meetingId: booked.meetingId })).find(
+    (e) => e.type === 'code_failed',
+  );
+  t.like(failed, { error: true, details: { person: 'main', triesLeft: 4 } });
+  t.false(JSON.stringify(failed?.details).includes(wrong), 'not the code typed');
+  const { client: support } = await loggedIn(world.app, 'support');
+  const [row] = rowsOf((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, 'code_failed');
+  t.regex(row ?? '', /Fel sms-kod \(deltagaren; 4 försök kvar\)/);
 });

@@ -190,7 +190,11 @@ test.serial('a staff login, failed or not, a password change and a logout are on
     client.request('POST', '/password', { form: { crumb: client.crumb ?? '', current: password, next, repeat: next } }),
   );
   t.is(changed.result.status, 200);
-  t.deepEqual(changed.own, [['audit_log', 'staff']], 'the new password and its audit record');
+  t.deepEqual(
+    changed.own,
+    [['audit_log', 'staff', 'staff_sessions']],
+    "the new password, the other sessions' end and its audit record",
+  );
 
   const out = await commitsOf(app, () => client.request('POST', '/logout', { form: { crumb: client.crumb ?? '' } }));
   t.is(out.result.status, 302);

@@ -3,6 +3,7 @@
 // provider; another number is refused, recorded for staff, and never shown or logged in full.
 import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
+import { timeline } from '../../appliance/src/connlog/store.ts';
 import { checkIdentity } from '../../appliance/src/entry/identify.ts';
 import { findMeeting } from '../../appliance/src/meetings/store.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
@@ -176,6 +177,19 @@ test('a patient who identifies with another personal number is refused, told to 
     [{ method: 'bankid', person: 'main', reason: 'mismatch' }],
   );
   t.false(world.app.logs().includes(other.replace('-', '')));
+  // Support, called by the patient who "could not get in", reads the refusal in the connection log.
+  const logged = await timeline(world.app.server.app.db, {
+    meetingId: booked.meetingId,
+    participantId: booked.participantId,
+  });
+  t.like(
+    logged.find((e) => e.type === 'identity_mismatch'),
+    { error: true, details: { person: 'main' } },
+  );
+  t.false(JSON.stringify(logged).includes(other.replace('-', '').slice(2)), 'not the number in the log');
+  const { client: support } = await loggedIn(world.app, 'support');
+  const page = await support.get(`/connlog/meetings/${booked.meetingId}?errors=1`);
+  t.regex(page.text, /Identifieringen stämde inte med inbjudan \(deltagaren\)/);
 });
 
 test("a proxy identifies with the proxy's own number, not the patient's", async (t) => {

@@ -197,6 +197,28 @@ export async function eventStream(client: Client, path: string) {
       }
       return received;
     },
+    /**
+     * Whether the server ends the stream (reading on until it does), or `false` once `waitMs` has
+     * passed without its end: a stream that should have ended and did not fails the test, not hangs it.
+     */
+    ended: async (waitMs = 10_000): Promise<boolean> => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), waitMs);
+      });
+      const end = (async () => {
+        for (;;) {
+          const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+          if (done) return true;
+          received += decoder.decode(value);
+        }
+      })();
+      try {
+        return await Promise.race([end, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     close: () => controller.abort(),
   };
 }

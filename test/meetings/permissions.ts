@@ -5,6 +5,7 @@ import { findAudit } from '../../appliance/src/audit/store.ts';
 import { createToken } from '../../appliance/src/staff/service.ts';
 import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { until } from '../helpers/wait.ts';
 import { booking, inDays, loggedIn } from './_booking.ts';
 
 let app: TestServer;
@@ -220,4 +221,83 @@ test('every access to a meeting is audit-logged: booking, reading, listing and c
     'the record of the removal',
   );
   t.is(removed.participantId, meeting.participants[2].id);
+});
+
+test("support reads a meeting's messages and a failed SMS without the numbers and addresses they went to", async (t) => {
+  const { meeting, client: clinician } = await bookedMeeting();
+  const db = app.server.app.db;
+  // The SMS to Sara failed for good: the meeting page asks staff to call her.
+  const sms = await until('the SMS to Sara sent', async () => {
+    const row = await db('outbox_messages').where({ meeting_id: meeting.id, channel: 'sms', kind: 'invitation' });
+    return row.find((r) => r.recipient === '+46701234567' && ['sent', 'delivered'].includes(r.status));
+  });
+  await db('outbox_messages')
+    .where({ id: sms.id })
+    .update({ status: 'failed', last_error: 'ESME_RINVDSTADR', failed_at: new Date().toISOString() });
+  const mine = (await clinician.get(`/api/v1/meetings/${meeting.id}/messages`)).json();
+  t.true(
+    mine.some((m: { recipient: string }) => m.recipient === '+46701234567'),
+    'the booking clinician sees them',
+  );
+  t.regex((await clinician.get(`/meetings/${meeting.id}`)).text, /Sms:et till \+46701234567 kom inte fram/);
+
+  const { client } = await loggedIn(app, 'support', 'IT-support');
+  const messages = await client.get(`/api/v1/meetings/${meeting.id}/messages`);
+  t.is(messages.status, 200);
+  t.is(messages.json().length, mine.length, 'every message and its status');
+  t.true(messages.json().every((m: { recipient: string | null }) => m.recipient === null));
+  t.false(messages.text.includes('+46701234567'));
+  t.false(messages.text.toLowerCase().includes('eva.ek@skola.example'));
+  const page = await client.get(`/meetings/${meeting.id}`);
+  t.is(page.status, 200);
+  t.regex(page.text, /Sms:et kom inte fram \(ESME_RINVDSTADR\)/);
+  t.false(page.text.includes('+46701234567'));
+});
+
+test('a denied access names the meeting in the audit log also when the meeting is not in the address', async (t) => {
+  const { meeting } = await bookedMeeting(unitA);
+  const { client, staff } = await loggedIn(app, 'clinician', unitB);
+  // The meeting page's connection events name their meeting in the body.
+  const reply = await client.request('POST', '/connlog/events', { json: { type: 'reconnect', meetingId: meeting.id } });
+  t.is(reply.status, 403);
+  const denied = await findAudit(app.server.app.db, { staffId: staff.id, action: 'meeting.denied' });
+  t.is(denied.length, 1);
+  t.like(denied[0], { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
+});
+
+test("a refused action in another unit's meeting room is audited like every refused change", async (t) => {
+  const { staff: colleague, password } = await app.staff('clinician', unitB);
+  const { client } = await loggedIn(app, 'clinician', unitA);
+  const meeting = (
+    await client.request('POST', '/api/v1/meetings', {
+      json: booking({ participants: [booking().participants[0], { kind: 'colleague', staffId: colleague.id }] }),
+    })
+  ).json();
+  const invited = app.client();
+  await invited.login(colleague.email, password);
+  // Invited from another unit: they read the meeting and come to its room, but do not run it.
+  t.is((await invited.get(`/meetings/${meeting.id}`)).status, 200);
+  const end = await invited.submit(`/meetings/${meeting.id}/end`, { confirm: 'yes' });
+  t.is(end.status, 403);
+  t.regex(end.text, /Du har inte behörighet/);
+  const kick = await invited.submit(`/meetings/${meeting.id}/kick`, { nick: 'Sara Lind' });
+  t.is(kick.status, 403);
+  const denied = await findAudit(app.server.app.db, { staffId: colleague.id, action: 'meeting.denied' });
+  t.is(denied.length, 2);
+  t.true(denied.every((r) => r.meetingId === meeting.id));
+  t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().status, 'booked');
+});
+
+test("a refused list or booking of another unit's meetings names that unit in the audit log", async (t) => {
+  const { client, staff } = await loggedIn(app, 'clinician', unitB);
+  await loggedIn(app, 'clinician', unitA);
+  const other = await app.server.app.db('care_units').where({ name: unitA }).first();
+  t.is((await client.get(`/api/v1/meetings?${period}&unitId=${other.id}`)).status, 403);
+  t.is((await client.request('POST', '/api/v1/meetings', { json: booking({ unitId: other.id }) })).status, 403);
+  const denied = await findAudit(app.server.app.db, { staffId: staff.id, action: 'meeting.denied' });
+  t.is(denied.length, 2);
+  t.true(
+    denied.every((r) => r.details?.unitId === other.id),
+    JSON.stringify(denied.map((r) => r.details)),
+  );
 });

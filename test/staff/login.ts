@@ -194,3 +194,40 @@ test('sessions that have run out are cleared at the next login', async (t) => {
   );
   t.is((await db('staff_sessions').where({ staff_id: staff.id })).length, 1, 'the new one');
 });
+
+test("changing one's password ends every other session of the account, and keeps this one", async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  // The same person logged in on another computer (or someone who learnt the old password).
+  const elsewhere = app.client();
+  await elsewhere.login(staff.email, password);
+  t.is((await elsewhere.get('/calendar')).status, 200);
+  const here = app.client();
+  await here.login(staff.email, password);
+  const next = 'ett nytt långt lösenord';
+  const done = await here.submit('/password', { current: password, next, repeat: next }, '/password');
+  t.is(done.status, 200);
+  t.is((await here.get('/calendar')).status, 200, 'the session that changed it goes on');
+  t.is(
+    (await elsewhere.get('/calendar')).headers.get('location'),
+    '/login?next=%2Fcalendar',
+    'the other session has ended',
+  );
+  t.is((await app.server.app.db('staff_sessions').where({ staff_id: staff.id })).length, 1);
+});
+
+test('too many logins from one computer: the login page says so in Swedish, keeps the address typed and says when to try again', async (t) => {
+  // Its own server: the 31 tries here must not spend the other tests' limit.
+  const own = await startServer();
+  try {
+    const browser = own.client();
+    for (let i = 0; i < 30; i += 1) t.is((await browser.login('anna.lind@region.example', `fel-${i}`)).status, 401);
+    const limited = await browser.login('anna.lind@region.example', 'fel-igen');
+    t.is(limited.status, 429);
+    t.truthy(limited.headers.get('retry-after'));
+    t.regex(limited.text, /För många inloggningsförsök från din dator. Vänta en stund och försök igen./);
+    t.regex(limited.text, /value="anna.lind@region.example"/);
+    t.regex(limited.text, /id="password"/, 'the form is there to try again later');
+  } finally {
+    await own.stop();
+  }
+});

@@ -6,6 +6,7 @@ import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { ConfigError, loadConfig } from '../../appliance/src/config.ts';
 import { findStaffBy } from '../../appliance/src/staff/oidc-flows.ts';
+import { findUnit } from '../../appliance/src/staff/store.ts';
 import { countRows } from '../helpers/databases.ts';
 import { signInAt, startIdp, type TestIdp } from '../helpers/idp.ts';
 import { present } from '../helpers/present.ts';
@@ -33,8 +34,12 @@ test.before(async () => {
     world({ LOCAL_LOGIN: 'off', OIDC_AUTO_PROVISION: 'Akutmottagningen:clinician' }),
   ]);
 });
+// Accounts found by e-mail, with auto-provisioning: started by the first test that needs it.
+let byEmail: Promise<World> | undefined;
+const emailWorld = () =>
+  (byEmail ??= world({ OIDC_STAFF_MATCH: 'email', OIDC_AUTO_PROVISION: 'Akutmottagningen:clinician' }));
 test.after.always(async () => {
-  for (const w of [main, strict]) {
+  for (const w of [main, strict, byEmail && (await byEmail)]) {
     await w?.app.stop();
     await w?.idp.close();
   }
@@ -91,6 +96,19 @@ test('a clinician logs in with a SITHS card through the identity provider and la
     logins.map((a) => a.details),
     [{ method: 'oidc' }],
   );
+});
+
+test("a SITHS login is the person's last login on the admin's staff list", async (t) => {
+  const { staff, accountId } = await clinician();
+  const browser = main.app.client();
+  t.is((await browser.get(local(await signInAt((await startLogin(browser)).href, accountId)))).status, 302);
+  const { password, staff: admin } = await main.app.staff('admin', 'Administration');
+  const it = main.app.client();
+  await it.login(admin.email, password);
+  const list = await it.get(`/admin/staff?q=${encodeURIComponent(staff.email)}`);
+  // The person's row, from their name to the row's end: the last column is their last login.
+  const row = present(list.text.split(`>${staff.name}</a>`)[1]?.split('</tr>')[0], 'their row on the list');
+  t.notRegex(row, /aldrig/, 'IT looks for accounts nobody uses: this one is used');
 });
 
 test('a login returns to the page that was asked for', async (t) => {
@@ -279,6 +297,30 @@ test('with LOCAL_LOGIN=off the password form is hidden and a posted password is 
   t.false(browser.cookies.has('samverka_sid'));
 });
 
+test('with LOCAL_LOGIN=off a new account signs in with SITHS and starts working: no password to change first', async (t) => {
+  // Hospital IT adds the clinician on the admin pages, signed in with their own SITHS card.
+  const adminHsa = hsa();
+  const { staff: admin } = await strict.app.staff('admin', 'Administration', { hsaId: adminHsa });
+  strict.idp.addAccount(`admin-${adminHsa}`, { name: admin.name, email: admin.email, hsaId: adminHsa });
+  const it = strict.app.client();
+  t.is((await it.get(local(await signInAt((await startLogin(it)).href, `admin-${adminHsa}`)))).status, 302);
+  const unit = await findUnit(strict.app.server.app.db, { name: 'Administration' });
+  const hsaId = hsa();
+  const added = await it.submit(
+    '/admin/staff',
+    { name: 'Sigrid Sithsson', email: 'sigrid.sithsson@region.example', hsaId, unit: unit!.id, role: 'clinician' },
+    '/admin/staff',
+  );
+  t.is(added.status, 201, added.text.slice(0, 300));
+  // The clinician has a SITHS card and no password: passwords are off here.
+  strict.idp.addAccount('sigrid', { name: 'Sigrid Sithsson', email: 'sigrid.sithsson@region.example', hsaId });
+  const browser = strict.app.client();
+  const landed = await browser.get(local(await signInAt((await startLogin(browser)).href, 'sigrid')));
+  t.is(landed.headers.get('location'), '/');
+  t.is((await browser.get('/')).headers.get('location'), '/calendar');
+  t.is((await browser.get('/calendar')).status, 200);
+});
+
 test('LOCAL_LOGIN=off without an identity provider stops the start: nobody could log in', (t) => {
   const error = t.throws(
     () => loadConfig({ LOCAL_LOGIN: 'off', SESSION_SECRET: 'x'.repeat(32), DATA_KEY: 'a'.repeat(64) }),
@@ -302,6 +344,35 @@ test('an unknown clinician gets an account in the configured unit when auto-prov
   const again = strict.app.client();
   t.is((await again.get(local(await signInAt((await startLogin(again)).href, 'newcomer')))).status, 302);
   t.is(await countRows(strict.app.server.app.db('staff').where({ hsa_id: hsaId })), 1);
+});
+
+test('a new e-mail address whose HSA-ID already has an account gets no second account, and a page that says so', async (t) => {
+  // A clinician whose address changed at the region (a new surname, say) comes with the HSA-ID
+  // their account already holds.
+  const w = await emailWorld();
+  await w.app.staff('clinician', 'Akutmottagningen');
+  const hsaId = hsa();
+  const { staff } = await w.app.staff('clinician', 'Akutmottagningen', { hsaId });
+  w.idp.addAccount('renamed', { name: 'Anna Nygift', email: 'anna.nygift@region.example', hsaId });
+  const browser = w.app.client();
+  const landed = await browser.get(local(await signInAt((await startLogin(browser)).href, 'renamed')));
+  t.is(landed.status, 403);
+  t.regex(landed.text, /Ett konto kunde inte skapas åt dig automatiskt. Kontakta IT-avdelningen/);
+  t.false(browser.cookies.has('samverka_sid'));
+  t.is(await countRows(w.app.server.app.db('staff').where({ hsa_id: hsaId })), 1);
+  t.like(await findStaffBy(w.app.server.app.db, { hsaId }), { id: staff.id, email: staff.email });
+  const failures = await findAudit(w.app.server.app.db, { action: 'login.failed' });
+  t.true(failures.some((a) => a.details?.reason === 'provision_failed' && a.details?.hsaId === hsaId));
+});
+
+test('accounts found by e-mail: a provider that sends no e-mail address is named as the missing part, not the HSA-ID', async (t) => {
+  const w = await emailWorld();
+  w.idp.addAccount('no-email', { name: 'Utan Adress', hsaId: hsa() });
+  const browser = w.app.client();
+  const landed = await browser.get(local(await signInAt((await startLogin(browser)).href, 'no-email')));
+  t.is(landed.status, 403);
+  t.regex(landed.text, /Inloggningstjänsten skickade ingen e-postadress för dig. Kontakta IT-avdelningen./);
+  t.notRegex(landed.text, /HSA-id/);
 });
 
 test("the identity provider's discovery document is a readiness check", async (t) => {

@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
+import { createSocket, type RemoteInfo } from 'node:dgram';
 import test from 'ava';
+import { udpTarget } from '../../appliance/src/techtest/turn-probe.ts';
 import { turnCredentials, turnPassword, turnTtlSeconds } from '../../appliance/src/techtest/turn.ts';
 import { allocate, startCoturn } from '../helpers/coturn.ts';
 import { present } from '../helpers/present.ts';
@@ -58,6 +60,34 @@ test('coturn grants a relay for minted credentials and refuses them under anothe
   }
 });
 
+test('the probe asks again when a datagram is lost on the way, as STUN does over UDP', async (t) => {
+  const coturn = await startCoturn();
+  // Between the probe and coturn: a network that loses the first datagram of each request.
+  const lossy = createSocket('udp4');
+  const upstream = createSocket('udp4');
+  let from: RemoteInfo | undefined;
+  const tries = new Map<string, number>();
+  lossy.on('message', (message, sender) => {
+    from = sender;
+    const transaction = message.subarray(8, 20).toString('hex');
+    tries.set(transaction, (tries.get(transaction) ?? 0) + 1);
+    if (tries.get(transaction) === 1) return; // lost
+    upstream.send(message, coturn.port, '127.0.0.1');
+  });
+  upstream.on('message', (message) => from && lossy.send(message, from.port, from.address));
+  await new Promise<void>((resolve) => lossy.bind(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => upstream.bind(0, '127.0.0.1', resolve));
+  try {
+    const fresh = minted({ urls: coturn.urls.split(','), secret: coturn.secret });
+    t.is(await allocate(lossy.address().port, fresh.username, fresh.credential), 200);
+    t.true(tries.size >= 2, 'the challenge and the signed request each went twice');
+  } finally {
+    lossy.close();
+    upstream.close();
+    await coturn.stop();
+  }
+});
+
 test('readiness checks TURN with a minted credential: ready when the secrets agree, a sentence naming the fix when not', async (t) => {
   const coturn = await startCoturn();
   const urls = `turn:127.0.0.1:${coturn.port}?transport=udp,turn:127.0.0.1:${coturn.port}?transport=tcp`;
@@ -80,4 +110,13 @@ test('readiness checks TURN with a minted credential: ready when the secrets agr
     await bad.stop();
     await coturn.stop();
   }
+});
+
+test('readiness finds the UDP TURN URL to check however the URL spells its transport', (t) => {
+  // The browser reads the transport case-insensitively (the page's relay probes): so must the
+  // check, or a TURN server under a wrong secret is reported ready without having been asked.
+  t.deepEqual(udpTarget(['turn:turn.example.se:3478?transport=UDP']), { host: 'turn.example.se', port: 3478 });
+  t.deepEqual(udpTarget(['turn:turn.example.se?transport=Udp']), { host: 'turn.example.se', port: 3478 });
+  t.deepEqual(udpTarget(['turn:[2001:db8::1]:3479']), { host: '2001:db8::1', port: 3479 });
+  t.is(udpTarget(['turn:turn.example.se:3478?transport=TCP', 'turns:turn.example.se:5349']), undefined);
 });

@@ -43,14 +43,16 @@ async function iceFor(check: NetworkCheck): Promise<IceReply | null> {
 
 const timeout = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
 
-/** The configured URLs of one transport (turn:…?transport=udp|tcp), as a one-server ICE list. */
-function forTransport(servers: RTCIceServer[], transport: 'udp' | 'tcp'): RTCIceServer[] {
+/** A TURN URL's transport: TLS (turns:, a strict firewall's way out on 443) runs over TCP. */
+const transportOf = (url: string): 'udp' | 'tcp' =>
+  /^turns:/i.test(url) || /[?&]transport=tcp/i.test(url) ? 'tcp' : 'udp';
+
+/** The configured URLs of one transport (turn:…?transport=udp|tcp, turns:…), as a one-server ICE list. */
+export function forTransport(servers: RTCIceServer[], transport: 'udp' | 'tcp'): RTCIceServer[] {
   return servers
     .map((s) => ({
       ...s,
-      urls: [s.urls]
-        .flat()
-        .filter((u) => (/[?&]transport=tcp/i.test(u) ? 'tcp' : 'udp') === transport && u.startsWith('turn:')),
+      urls: [s.urls].flat().filter((u) => /^turns?:/i.test(u) && transportOf(u) === transport),
     }))
     .filter((s) => s.urls.length > 0);
 }

@@ -24,7 +24,7 @@ import {
   listChanges,
   personalNumberOf,
 } from '../meetings/index.ts';
-import { resultsOf } from '../techtest/index.ts';
+import { participantSubject, resultsOf } from '../techtest/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
 
@@ -67,8 +67,15 @@ export async function exportParticipant(
       deliveredAt: m.deliveredAt,
       failedAt: m.failedAt,
     })),
-    // Every test they took, oldest first (each names their devices), not only the last.
-    techTests: await resultsOf(db, { type: 'participant', id: participantId }),
+    // Every test they took, oldest first (each names their devices), not only the last; their
+    // proxy's too, taken under the proxy's own link.
+    techTests: (
+      await Promise.all(
+        (['main', 'proxy'] as const).map((person) => resultsOf(db, participantSubject({ participantId, person }))),
+      )
+    )
+      .flat()
+      .sort((a, b) => a.testedAt.getTime() - b.testedAt.getTime()),
     // What the connection log holds about them: when they came and went, their browser and address.
     connectionLog: (await entriesAbout(db, { meetingId: participant.meetingId, participantId })).map((e) => ({
       at: e.at,

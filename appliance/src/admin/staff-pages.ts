@@ -8,16 +8,7 @@ import { languageOf, t, type Language } from '../http/i18n.ts';
 import { route } from '../http/route.ts';
 import { roles } from '../staff/index.ts';
 import { addStaff, addUnit, createToken, editStaff, renameUnit, StaffError } from '../staff/index.ts';
-import {
-  findStaff,
-  findUnit,
-  listStaff,
-  listTokens,
-  listUnits,
-  revokeTokenById,
-  setDisabled,
-  setPasswordMustChange,
-} from '../staff/index.ts';
+import { findStaff, findUnit, listStaff, listTokens, listUnits, revokeTokenById, setDisabled } from '../staff/index.ts';
 import { latestResult, staffSessionSubject } from '../techtest/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
@@ -162,18 +153,15 @@ export const staffRoutes: ServerRoute[] = [
       const form = request.payload;
       const result = await attempt(
         request,
-        async (trx) => {
-          const added = await addStaff(trx, {
+        // The generated password is handed over once and must be replaced at the first login (addStaff).
+        (trx) =>
+          addStaff(trx, {
             name: form.name,
             email: form.email,
             hsaId: form.hsaId || null,
             unit: form.unit,
             role: form.role,
-          });
-          // The generated password is handed over once and must be replaced at the first login.
-          await setPasswordMustChange(trx, added.staff.id, true);
-          return added;
-        },
+          }),
         (trx, { staff }) =>
           request.auditIn(trx, 'staff.add', {
             targetType: 'staff',
@@ -227,6 +215,8 @@ export const staffRoutes: ServerRoute[] = [
           }),
       );
       if (!result.ok) return staffPage(request, h, request.params.id, { error: result.error }, 409);
+      // A new role or unit holds from the person's next request; their open streams check theirs now.
+      request.server.app.bus.emit('staff.changed', { staffId: result.value.id });
       return staffPage(request, h, request.params.id, { notice: t(lang, 'admin.staff.saved') });
     },
   }),
@@ -242,12 +232,14 @@ export const staffRoutes: ServerRoute[] = [
         if (!person) return staffPage(request, h, request.params.id);
         if (person.id === request.auth.credentials.user!.id)
           return staffPage(request, h, person.id, { error: t(lang, 'admin.staff.error.own_account') }, 409);
-        // Disabling also ends the person's sessions (store.setDisabled): it takes effect at once.
+        // Disabling also ends the person's sessions (store.setDisabled), and so their open streams:
+        // it takes effect at once.
         await attempt(
           request,
           (trx) => setDisabled(trx, person.id, change === 'disable'),
           (trx) => request.auditIn(trx, `staff.${change}`, { targetType: 'staff', targetId: person.id }),
         );
+        request.server.app.bus.emit('staff.changed', { staffId: person.id });
         return staffPage(request, h, person.id, {
           notice: t(lang, `admin.staff.${change}dDone`, { name: person.name }),
         });

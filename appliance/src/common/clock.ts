@@ -72,6 +72,22 @@ export function toClinicTime(instant: Date): { date: string; time: string } {
   return { date: `${w.year}-${pad(w.month)}-${pad(w.day)}`, time: `${pad(w.hour)}:${pad(w.minute)}` };
 }
 
+/**
+ * An instant in ISO 8601 on the clinic's clock, with its offset ("2026-07-01T12:15:30+02:00"): what
+ * a person reads as the local time, and still one instant (the night summer time ends, 02:30 comes
+ * twice, +02:00 and then +01:00).
+ */
+export function toClinicIso(instant: Date): string {
+  const w = wallClock(instant);
+  const offset = offsetMinutes(instant);
+  const sign = offset < 0 ? '-' : '+';
+  const abs = Math.abs(offset);
+  return (
+    `${w.year}-${pad(w.month)}-${pad(w.day)}T${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)}` +
+    `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
+  );
+}
+
 /** Calendar arithmetic on YYYY-MM-DD strings (days, not instants: summer time does not matter). */
 export function addDays(date: string, days: number): string {
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];

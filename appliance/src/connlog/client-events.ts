@@ -40,12 +40,21 @@ interface ClientEvent {
   details: Details;
 }
 
+/**
+ * Details the server states, never the page: who (patient or proxy, a colleague by id), with what,
+ * from where and when the browser saw it. A page's own details of these names are dropped.
+ */
+const serverStated = new Set(['person', 'staffId', 'byStaffId', 'browser', 'os', 'address', 'clientAt']);
+
+const pageDetails = (details: Details): Details =>
+  Object.fromEntries(Object.entries(details).filter(([key]) => !serverStated.has(key)));
+
 /** Whose event this is, from the session alone. */
 async function ownSession(
   request: Request,
   event: ClientEvent,
-): Promise<{ meetingId: string; participantId: string | null; key: string }> {
-  const { guest, user, sessionId } = request.auth.credentials;
+): Promise<{ meetingId: string; participantId: string | null; person?: 'main' | 'proxy'; staffId?: string }> {
+  const { guest, user } = request.auth.credentials;
   if (guest) {
     if (
       (event.meetingId && event.meetingId !== guest.meetingId) ||
@@ -53,11 +62,8 @@ async function ownSession(
     ) {
       throw Boom.forbidden('Events can only be reported for your own session');
     }
-    return {
-      meetingId: guest.meetingId,
-      participantId: guest.participantId,
-      key: `${guest.participantId}:${guest.person}`,
-    };
+    // A patient and their proxy share the participant: the person says which of them it was.
+    return { meetingId: guest.meetingId, participantId: guest.participantId, person: guest.person };
   }
   if (!user) throw Boom.unauthorized();
   if (!event.meetingId) throw Boom.badRequest('meetingId is required for staff');
@@ -66,7 +72,8 @@ async function ownSession(
   if (!tookPart(user.id, meeting)) throw Boom.forbidden('Events can only be reported for meetings you take part in');
   if (event.participantId && event.participantId !== own?.id)
     throw Boom.forbidden('Events can only be reported for your own session');
-  return { meetingId: meeting.id, participantId: own?.id ?? null, key: `staff:${sessionId ?? user.id}` };
+  // The colleague by id (shown by name): a host who is not among the participants has no participant.
+  return { meetingId: meeting.id, participantId: own?.id ?? null, staffId: user.id };
 }
 
 export function clientEventRoute(recorder: Recorder): ServerRoute {
@@ -92,7 +99,9 @@ export function clientEventRoute(recorder: Recorder): ServerRoute {
       // The address (behind the proxy, the client's own) helps support tell a home network from the
       // hospital's guest Wi-Fi.
       const details: Details = {
-        ...event.details,
+        ...pageDetails(event.details),
+        ...(whose.person ? { person: whose.person } : {}),
+        ...(whose.staffId ? { staffId: whose.staffId } : {}),
         browser: platform.browser,
         os: platform.os,
         address: request.clientAddress,

@@ -1,10 +1,11 @@
 // Gathers the timeline from what the other domains announce: a meeting's own changes, with the
 // messages they queued, inside the change's transaction (a hook the meetings domain runs); the way
-// in (link opened, identified, a wrong name, locked, waiting) as parts of the bus events, in the
-// transaction of the change that emits them (events.ts); and from the bus the outbox (sent,
-// delivered, failed with the gateway's reason), the tech test with its figures and the rooms plugin
-// (presence, kicked, no-show, ended), group-committed (db/group-commit.ts). Nothing here reads another
-// domain's tables: their public functions are asked instead.
+// in (link opened, identified, a wrong name or code, locked, another identity than the invited,
+// waiting) as parts of the bus events, in the transaction of the change that emits them
+// (events.ts); and from the bus the outbox (sent, delivered, failed with the gateway's reason), the tech test with its
+// figures and the rooms plugin (presence, kicked, no-show, ended), group-committed
+// (db/group-commit.ts). Nothing here reads another domain's tables: their public functions are
+// asked instead.
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
 import type { GroupCommit } from '../db/group-commit.ts';
@@ -126,12 +127,15 @@ export class Recorder {
       const rows: NewEntry[] = [];
       for (const p of reports) {
         const type = types[p.status];
-        if (type) rows.push(complete({ meetingId: p.meetingId, participantId: p.participantId, type, details: {} }));
+        // Whose link it was, where a patient and their proxy each have one.
+        const details: Details = p.person ? { person: p.person } : {};
+        if (type) rows.push(complete({ meetingId: p.meetingId, participantId: p.participantId, type, details }));
       }
       if (rows.length > 0) await insertEntries(trx, rows);
     });
 
-    // A wrong name and the lock it may bring: errors on the person's way in.
+    // A wrong name, the lock it may bring, a wrong SMS code and an identity that was not the
+    // invited one: errors on the person's way in.
     const refused = (
       trx: Knex.Transaction,
       p: { meetingId: string; participantId: string },
@@ -145,7 +149,12 @@ export class Recorder {
     bus.part('entry.name_failed', (trx, p) =>
       refused(trx, p, 'name_failed', { person: p.person, triesLeft: p.triesLeft }),
     );
+    bus.part('entry.code_failed', (trx, p) =>
+      refused(trx, p, 'code_failed', { person: p.person, triesLeft: p.triesLeft }),
+    );
     bus.part('entry.locked', (trx, p) => refused(trx, p, 'link_locked', { person: p.person }));
+    // Came back from BankID or SITHS as someone else: whose link it was, never the number they had.
+    bus.part('entry.identity_mismatch', (trx, p) => refused(trx, p, 'identity_mismatch', { person: p.person }));
 
     // A test's entry commits with its result (a part of the event).
     bus.part(
@@ -172,6 +181,10 @@ export class Recorder {
             throughputKbps: result.network.throughputKbps,
             downloadKbps: result.network.downloadKbps,
             uploadKbps: result.network.uploadKbps,
+            // Which devices (their labels, never ids): "the headset or the laptop's own microphone?"
+            cameraDevice: result.devices.camera,
+            microphoneDevice: result.devices.microphone,
+            speakerDevice: result.devices.speaker,
             browser: result.browser,
             os: result.os,
           });

@@ -6,7 +6,7 @@ import Joi from 'joi';
 import { day as lookupDay, lookupYears } from '../http/dates.ts';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { objectOf, route } from '../http/route.ts';
-import { addDays, formatStamp, formatWhen, fromClinicTime, today } from '../common/clock.ts';
+import { addDays, formatStamp, formatWhen, fromClinicTime, toClinicIso, today } from '../common/clock.ts';
 import type { Meeting } from '../meetings/index.ts';
 import { findParticipant, meetingFor } from '../meetings/index.ts';
 import { findStaff, findUnit, listUnits } from '../staff/index.ts';
@@ -69,15 +69,29 @@ interface TimelineRow {
   details: LogEntry['details'];
 }
 
-async function participantNames(request: Request, meeting: Meeting, entries: LogEntry[]): Promise<Map<string, string>> {
-  const names = new Map(meeting.participants.map((p) => [p.id, p.name]));
+/** Each participant's name, and their proxy's where they have one (a removed participant's too). */
+async function participantNames(
+  request: Request,
+  meeting: Meeting,
+  entries: LogEntry[],
+): Promise<Map<string, { name: string; proxy?: string }>> {
+  const names = new Map(meeting.participants.map((p) => [p.id, { name: p.name, proxy: p.proxy?.name }]));
   for (const id of new Set(
     entries.map((e) => e.participantId).filter((id): id is string => id !== null && !names.has(id)),
   )) {
     const removed = await findParticipant(request.server.app.db, id);
-    if (removed) names.set(id, removed.name);
+    if (removed) names.set(id, { name: removed.name, proxy: removed.proxy?.name });
   }
   return names;
+}
+
+/** Who an entry is about: a proxy's own steps name the proxy, for the participant they act for. */
+function whoseEntry(entry: LogEntry, names: Map<string, { name: string; proxy?: string }>, lang: Language) {
+  const known = entry.participantId ? names.get(entry.participantId) : undefined;
+  if (!known) return null;
+  return entry.details.person === 'proxy' && known.proxy
+    ? t(lang, 'connlog.timeline.proxyFor', { proxy: known.proxy, name: known.name })
+    : known.name;
 }
 
 async function readTimeline(
@@ -94,7 +108,7 @@ async function readTimeline(
   const rows = entries.map((e) => ({
     at: e.at.toISOString(),
     participantId: e.participantId,
-    participant: e.participantId ? (names.get(e.participantId) ?? null) : null,
+    participant: whoseEntry(e, names, lang),
     type: e.type,
     error: e.error,
     text: sentence(e, lang),
@@ -231,7 +245,16 @@ export function routes(): ServerRoute[] {
         if (format === 'csv') {
           const csv = toCsv(
             ['at', 'participantId', 'participant', 'type', 'error', 'text', 'details'],
-            rows.map((r) => [r.at, r.participantId, r.participant, r.type, r.error, r.text, r.details]),
+            // A spreadsheet shows the time as written: the clinic's, with its offset (the JSON stays UTC).
+            rows.map((r) => [
+              toClinicIso(new Date(r.at)),
+              r.participantId,
+              r.participant,
+              r.type,
+              r.error,
+              r.text,
+              r.details,
+            ]),
             forExcel,
           );
           return h

@@ -29,9 +29,13 @@ export const phoneFor = (role: Role, phone: string | null): string | null =>
 
 const digits = (s: string) => s.replace(/\D/g, '');
 
-/** A typed number matches a stored E.164 number when its national digits end it ("070-123 45 67" ↔ "+46701234567"). */
+/**
+ * A typed number matches a stored E.164 number when its national digits end it ("070-123 45 67" ↔
+ * "+46701234567"). "+46 (0)70-…" writes the 0 dialled at home beside the country code: not a digit
+ * of the number.
+ */
 function phoneMatches(typed: string, p: Participant): boolean {
-  const wanted = digits(typed).replace(/^0+/, '');
+  const wanted = digits(typed.replace(/\(\s*0\s*\)/g, '')).replace(/^0+/, '');
   if (wanted.length < 4) return false;
   return [p.mobile, p.proxy?.mobile].some((m) => m !== null && m !== undefined && digits(m).endsWith(wanted));
 }

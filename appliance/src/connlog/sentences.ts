@@ -1,21 +1,26 @@
 // The short human sentence of an entry, rendered when it is read, in the reader's language, from
 // its type and details (admin/locales/{sv,en}/connlog.json).
+import { formatStamp } from '../common/clock.ts';
 import { t, type Language } from '../http/i18n.ts';
 import type { LogEntry } from './model.ts';
 
-/** Details whose values are themselves words to translate. */
-const translated: Record<string, string> = {
-  kind: 'connlog.kind',
-  channel: 'connlog.channel',
-  action: 'connlog.action',
-  verdict: 'connlog.verdict',
-  person: 'connlog.person',
-};
+/**
+ * Details whose values are themselves words to translate. Maps, not objects: a meeting page's detail
+ * may be called anything ("constructor"), and must not find an object's own properties.
+ */
+const translated = new Map([
+  ['kind', 'connlog.kind'],
+  ['channel', 'connlog.channel'],
+  ['action', 'connlog.action'],
+  ['verdict', 'connlog.verdict'],
+  ['person', 'connlog.person'],
+]);
 
 export function sentence(entry: Pick<LogEntry, 'type' | 'details'>, lang: Language): string {
   const vars: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(entry.details)) {
-    vars[key] = translated[key] && typeof value === 'string' ? t(lang, `${translated[key]}.${value}`) : value;
+    const words = translated.get(key);
+    vars[key] = words && typeof value === 'string' ? t(lang, `${words}.${value}`) : value;
   }
   let text = t(lang, `connlog.type.${entry.type}`, vars);
   if (typeof entry.details.reason === 'string' && entry.details.reason && entry.type.startsWith('message_'))
@@ -23,17 +28,27 @@ export function sentence(entry: Pick<LogEntry, 'type' | 'details'>, lang: Langua
   return text;
 }
 
-/** Details the sentence already says, or that only identify (staff ids are shown by name). */
-const inSentence = new Set(['kind', 'channel', 'action', 'verdict', 'person', 'triesLeft', 'byStaffId', 'staffId']);
+/** Details that only identify (staff ids are shown by name). */
+const identifying = new Set(['byStaffId', 'staffId']);
+
+/** Leaves every {placeholder} in place, to see which details a sentence takes. */
+const keepPlaceholders = new Proxy({}, { get: (_, name) => `{${String(name)}}` });
+
+/**
+ * Whether the entry's sentence already says this detail (its text has the {placeholder}): a
+ * patient's or proxy's wrong name says whose in the sentence, their test and errors as a fact.
+ */
+const inSentence = (type: string, key: string, lang: Language): boolean =>
+  t(lang, `connlog.type.${type}`, keepPlaceholders).includes(`{${key}}`);
 
 /** How each detail's value reads: a unit, yes/no, or a word to translate. */
-const units: Record<string, string> = {
-  rttMs: 'ms',
-  jitterMs: 'ms',
-  throughputKbps: 'kbit/s',
-  downloadKbps: 'Mbit/s',
-  uploadKbps: 'Mbit/s',
-};
+const units = new Map([
+  ['rttMs', 'ms'],
+  ['jitterMs', 'ms'],
+  ['throughputKbps', 'kbit/s'],
+  ['downloadKbps', 'Mbit/s'],
+  ['uploadKbps', 'Mbit/s'],
+]);
 const answers = new Set(['camera', 'microphone', 'sound']);
 
 function detailValue(key: string, value: string | number | boolean, lang: Language): string {
@@ -41,13 +56,26 @@ function detailValue(key: string, value: string | number | boolean, lang: Langua
   if (typeof value === 'boolean')
     return t(lang, key === 'relayUdp' || key === 'relayTcp' ? `connlog.works.${value}` : `connlog.yesNo.${value}`);
   if (answers.has(key) && typeof value === 'string') return t(lang, `connlog.answer.${key}.${value}`);
+  const words = translated.get(key);
+  if (words && typeof value === 'string') return t(lang, `${words}.${value}`);
+  // When the browser saw it (an instant, as sent): on the clinic's clock, as the entries' own times.
+  if (key === 'clientAt' && typeof value === 'string' && !Number.isNaN(Date.parse(value)))
+    return formatStamp(new Date(value), lang);
   if (typeof value !== 'number') return value;
   if (key === 'loss') return `${new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(value * 100)} %`;
   // Estimates in Mbit/s with one decimal: "4,1 Mbit/s", not "4064.248062015504".
-  if (units[key] === 'Mbit/s')
+  const unit = units.get(key);
+  if (unit === 'Mbit/s')
     return `${new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(value / 1000)} Mbit/s`;
   const number = new Intl.NumberFormat(locale, { maximumFractionDigits: 0 }).format(value);
-  return units[key] ? `${number} ${units[key]}` : number;
+  return unit ? `${number} ${unit}` : number;
+}
+
+/** A detail's label; one the meeting page passed on from Jitsi that has none goes by its own name. */
+function detailLabel(key: string, lang: Language): string {
+  const label = `connlog.detail.${key}`;
+  const text = t(lang, label);
+  return text === label ? key : text;
 }
 
 /**
@@ -55,7 +83,7 @@ function detailValue(key: string, value: string | number | boolean, lang: Langua
  * nothing the sentence already says. `staffNames` turns a staff id into the colleague's name.
  */
 export function detailFacts(
-  entry: Pick<LogEntry, 'details'>,
+  entry: Pick<LogEntry, 'type' | 'details'>,
   lang: Language,
   staffNames: Map<string, string>,
 ): { k: string; v: string }[] {
@@ -67,8 +95,8 @@ export function detailFacts(
         k: t(lang, 'connlog.detail.staff'),
         v: staffNames.get(value) ?? t(lang, 'connlog.detail.unknownStaff'),
       });
-    if (inSentence.has(key)) continue;
-    facts.push({ k: t(lang, `connlog.detail.${key}`), v: detailValue(key, value, lang) });
+    if (identifying.has(key) || inSentence(entry.type, key, lang)) continue;
+    facts.push({ k: detailLabel(key, lang), v: detailValue(key, value, lang) });
   }
   return facts;
 }

@@ -259,6 +259,7 @@ export function identifyRoutes(pages: EntryPages): ServerRoute[] {
             meetingId: meeting.id,
             participantId: participant.id,
             status: 'identified',
+            person,
           });
         });
         return h.redirect('/entry');

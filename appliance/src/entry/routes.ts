@@ -18,6 +18,7 @@ import {
 } from '../techtest/index.ts';
 import { guestCookie, heldSessions, sessionRead, withCurrent, type GuestIdentity } from './auth.ts';
 import { checkBrowser } from './browser.ts';
+import { failedDevices } from './facts.ts';
 import { identifyRoutes } from './identify.ts';
 import { linkPath } from './links.ts';
 import { limits, meetingTime, type EntryService, type Invitation, type LinkProblem } from './service.ts';
@@ -443,7 +444,12 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
             startsAt: invitation.meeting.startsAt.toISOString(),
             opensAt: clock.opensAt(invitation).toISOString(),
             open: clock.isOpen(invitation),
-            verdict: t(lang, `entry.waiting.verdict.${tested.verdict}`),
+            // A connection that failed says so first; a good or choppy one does not make the meeting
+            // work on a device whose camera, microphone or sound did not.
+            verdict:
+              tested.verdict !== 'failed' && failedDevices(tested, lang)
+                ? t(lang, 'entry.waiting.devices', { devices: failedDevices(tested, lang) })
+                : t(lang, `entry.waiting.verdict.${tested.verdict}`),
           },
           guestPage,
         );

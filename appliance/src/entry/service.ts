@@ -35,6 +35,8 @@ declare module '../events.ts' {
     'entry.locked': { meetingId: string; participantId: string; person: LinkPerson };
     /** A name that did not match the invitation (never the name typed: it may be someone else's). */
     'entry.name_failed': { meetingId: string; participantId: string; person: LinkPerson; triesLeft: number };
+    /** A wrong SMS code (never the code typed). */
+    'entry.code_failed': { meetingId: string; participantId: string; person: LinkPerson; triesLeft: number };
   }
 }
 
@@ -327,9 +329,8 @@ export class EntryService {
   /** Checks a typed code; `triesLeft` counts the tries this code still has after this one. */
   async checkCode(invitation: Invitation, typed: string, now = new Date()): Promise<CodeCheck> {
     const { participant, person } = invitation;
-    // A code's try changes nothing else unless the code is right, and then only a little: the try,
-    // the identification and its records are one write in the group commit (db/group-commit.ts),
-    // durable before the answer.
+    // A code's try changes little: the try, the identification or the wrong code's log entry, and
+    // their records are one write in the group commit (db/group-commit.ts), durable before the answer.
     return this.commits.write(async (trx): Promise<CodeCheck> => {
       // The try is counted before the code is compared: parallel guesses cannot outrun the limit.
       const taken = await store.takeCodeTry(trx, participant.id, person, limits.codeTries, now);
@@ -342,7 +343,16 @@ export class EntryService {
       const triesLeft = limits.codeTries - taken.tryNumber;
       const expected = Buffer.from(taken.codeHash, 'hex');
       const actual = Buffer.from(codeHash(participant.id, person, typed.replace(/\s/g, '')), 'hex');
-      if (!timingSafeEqual(expected, actual)) return { outcome: triesLeft > 0 ? 'wrong' : 'exhausted', triesLeft };
+      if (!timingSafeEqual(expected, actual)) {
+        // Support is asked "the code did not work": the wrong try commits with its record.
+        await this.bus.emitIn(trx, 'entry.code_failed', {
+          meetingId: invitation.meeting.id,
+          participantId: participant.id,
+          person,
+          triesLeft,
+        });
+        return { outcome: triesLeft > 0 ? 'wrong' : 'exhausted', triesLeft };
+      }
       await store.markIdentified(trx, participant.id, person, 'sms', now);
       await this.#status(trx, invitation, 'identified');
       return { outcome: 'ok', triesLeft };
@@ -357,10 +367,11 @@ export class EntryService {
   ): Promise<void> {
     const meetingId = invitation.meeting.id;
     const participantId = invitation.participant.id;
+    const { person } = invitation;
     return this.bus.emitAllIn(
       trx,
       'participant.status',
-      statuses.map((status) => ({ meetingId, participantId, status })),
+      statuses.map((status) => ({ meetingId, participantId, status, person })),
     );
   }
 
@@ -370,6 +381,7 @@ export class EntryService {
       meetingId: invitation.meeting.id,
       participantId: invitation.participant.id,
       status: 'waiting',
+      person: invitation.person,
     });
   }
 }

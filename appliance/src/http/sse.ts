@@ -4,6 +4,7 @@
 import type { Server as Listener } from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { Request, ResponseObject, ResponseToolkit, Server } from '@hapi/hapi';
+import type { EventBus } from '../events.ts';
 
 export interface EventStream {
   /** Sends one event; `data` is JSON-encoded. Does nothing once closed. */
@@ -43,6 +44,7 @@ export function openEventStream(
 ): { response: ResponseObject; stream: EventStream } {
   const body = new PassThrough();
   let closed = false;
+  let unfollow = () => {};
   const heartbeat = setInterval(() => body.write(': heartbeat\n\n'), options.heartbeatMs ?? 20_000);
   heartbeat.unref();
 
@@ -52,11 +54,13 @@ export function openEventStream(
     closed = true;
     open?.delete(stream);
     clearInterval(heartbeat);
+    unfollow();
     body.end();
     options.onClose?.();
   };
   // The response closes when the browser goes away (tab closed, network lost) or the server stops.
   request.raw.res.once('close', close);
+  unfollow = followStaff(request, close);
 
   body.write(`retry: ${options.retryMs ?? 3000}\n\n`);
   const stream: EventStream = {
@@ -79,4 +83,26 @@ export function openEventStream(
     .header('content-encoding', 'identity')
     .header('x-accel-buffering', 'no');
   return { response, stream };
+}
+
+/**
+ * A staff member's stream is access like a page: it was allowed for a session and for the person's
+ * role and unit as they were when it opened. When that session may have ended (a logout, a password
+ * changed elsewhere, the account disabled) or the rights changed, the session is checked again, as
+ * the next page would check it; a stream it no longer allows, or allows with other rights, ends.
+ * The browser opens it again: allowed, with the rights the person has now, or not at all.
+ */
+function followStaff(request: Request, close: () => void): () => void {
+  const staff = request.auth.credentials?.user;
+  const strategy = request.auth.strategy;
+  if (!staff || !strategy) return () => undefined;
+  const bus: EventBus = request.server.app.bus;
+  const check = async ({ staffId }: { staffId?: string }) => {
+    if (staffId !== staff.id) return;
+    const now = await request.server.auth.test(strategy, request).catch(() => undefined);
+    const user = now?.credentials.user;
+    if (!user || user.role !== staff.role || user.unitId !== staff.unitId) close();
+  };
+  const offs = [bus.follow('staff.logout', check), bus.follow('staff.changed', check)];
+  return () => offs.forEach((off) => off());
 }

@@ -29,11 +29,17 @@ export function messageFacts(db: Db): FactsProvider {
           !mine.some((f) => f.fallbackOf === m.id && f.status !== 'failed'),
       );
       const failed = unanswered.at(-1);
-      if (failed)
+      if (failed) {
+        // The number as the page shows the participant's: the meeting support reads holds none.
+        const shown = [participant.mobile, participant.proxy?.mobile].includes(failed.recipient);
+        const reason = failed.lastError ?? '';
         list.push({
           problem: true,
-          text: t(lang, 'invites.fact.smsFailed', { number: failed.recipient, reason: failed.lastError ?? '' }),
+          text: shown
+            ? t(lang, 'invites.fact.smsFailed', { number: failed.recipient, reason })
+            : t(lang, 'invites.fact.smsFailedUnshown', { reason }),
         });
+      }
       facts.set(participant.id, list);
     }
     return facts;

@@ -19,7 +19,7 @@ import {
 import { Templates } from './templates.ts';
 import { encodeSms } from './gsm.ts';
 import type { Language } from '../common/language.ts';
-import { meetingFor } from '../meetings/index.ts';
+import { meetingFor, seesContactDetails } from '../meetings/index.ts';
 
 export const sampleData = (lang: Language): Record<string, unknown> => {
   const start = new Date(Date.now() + 3 * 86_400_000);
@@ -43,12 +43,13 @@ export const sampleData = (lang: Language): Record<string, unknown> => {
   };
 };
 
-const publicMessage = (m: OutboxMessage) => ({
+/** A message as the API shows it; the number or address it went to only to those who see contact details. */
+const publicMessage = (m: OutboxMessage, contacts: boolean) => ({
   id: m.id,
   participantId: m.participantId,
   channel: m.channel,
   kind: m.kind,
-  recipient: m.recipient,
+  recipient: contacts ? m.recipient : null,
   status: m.status,
   attempts: m.attempts,
   lastError: m.lastError,
@@ -174,7 +175,7 @@ export function routes(templates: Templates): ServerRoute[] {
           targetType: 'meeting',
           targetId: meeting.id,
         });
-        return messages.map(publicMessage);
+        return messages.map((m) => publicMessage(m, seesContactDetails(staff)));
       },
     }),
   ];

@@ -33,7 +33,13 @@ declare module '../events.ts' {
     /** The room moved the meeting on (rooms asks the meetings domain; recorded in meeting_events). */
     'meeting.status': { meetingId: string; status: 'open' | 'in_progress' | 'ended'; byStaffId: string | null };
     /** Emitted by the domains that follow a participant (invites, entry, techtest, rooms). */
-    'participant.status': { meetingId: string; participantId: string; status: ParticipantStatus };
+    'participant.status': {
+      meetingId: string;
+      participantId: string;
+      status: ParticipantStatus;
+      /** Which of a patient and their proxy got there, where the way in knows (the connection log tells them apart). */
+      person?: 'main' | 'proxy';
+    };
   }
 }
 

@@ -13,6 +13,7 @@ import { apiRoutes } from './routes.ts';
 import { MeetingService } from './service.ts';
 import { dataKeyOpensSealed, findMeetingUnit } from './store.ts';
 import { DataKeyError } from '../crypto.ts';
+import { Forbidden } from './violations.ts';
 
 declare module '@hapi/hapi' {
   interface PluginProperties {
@@ -102,9 +103,21 @@ export const plugin: Plugin<void> = {
 export const meetingFor = (server: Server, staff: Staff, meetingId: string): Promise<Meeting> =>
   server.plugins.meetings.service.get(staff, meetingId);
 
+/** Whether this staff member may see participants' contact details (support may not). */
+export { seesContactDetails } from './service.ts';
+
 /** Whether this staff member may change the meeting (and so act in its room). */
 export const mayChange = (server: Server, staff: Staff, meeting: Meeting): boolean =>
   server.plugins.meetings.service.canChange(staff, meeting);
+
+/**
+ * Refuses a staff member who may read the meeting but not change it (support, a colleague invited
+ * from another unit) an action in it, as a change through the meetings domain is refused: Forbidden,
+ * and audited.
+ */
+export function mustChange(server: Server, staff: Staff, meeting: Meeting): void {
+  if (!mayChange(server, staff, meeting)) throw new Forbidden(meeting.id);
+}
 
 /** Work that commits or rolls back with every meeting change (outbox rows, the room's name). */
 export const onMeetingChange = (server: Server, hook: ChangeHook): void => server.plugins.meetings.onChange(hook);

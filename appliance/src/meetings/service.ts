@@ -61,7 +61,12 @@ export interface ListQuery {
 /** The longest period one list may cover: a quarter. */
 const maxPeriodDays = 92;
 
-/** Support reads what the connection logs need: who, when, how far they came; no contact details. */
+/**
+ * Support reads what the connection logs need: who, when, how far they came; no contact details
+ * (participants' numbers and addresses, also those their messages went to).
+ */
+export const seesContactDetails = (staff: Staff): boolean => staff.role !== 'support';
+
 function forSupport(meeting: Meeting): Meeting {
   const hide = (p: Participant): Participant => ({
     ...p,
@@ -108,13 +113,13 @@ export class MeetingService {
 
   /** What this staff member may see of the meeting. */
   view(staff: Staff, meeting: Meeting): Meeting {
-    return staff.role === 'support' ? forSupport(meeting) : meeting;
+    return seesContactDetails(staff) ? meeting : forSupport(meeting);
   }
 
   async get(staff: Staff, id: string): Promise<Meeting> {
     const meeting = await store.findMeeting(this.db, id);
     if (!meeting) throw new NotFound('meeting');
-    if (!this.canRead(staff, meeting)) throw new Forbidden();
+    if (!this.canRead(staff, meeting)) throw new Forbidden(meeting.id);
     return this.view(staff, meeting);
   }
 
@@ -125,7 +130,7 @@ export class MeetingService {
     }
     let unitId = query.unitId;
     if (staff.role === 'clinician') {
-      if (unitId && unitId !== staff.unitId) throw new Forbidden();
+      if (unitId && unitId !== staff.unitId) throw new Forbidden(undefined, unitId);
       unitId = staff.unitId;
     }
     return { from: query.from, to: query.to, unitId, staffId: query.clinicianId };
@@ -156,7 +161,7 @@ export class MeetingService {
     if (host.role !== 'admin' && host.role !== 'clinician') throw new Forbidden();
     const unitId = input.unitId ?? host.unitId;
     if (unitId !== host.unitId) {
-      if (host.role !== 'admin') throw new Forbidden();
+      if (host.role !== 'admin') throw new Forbidden(undefined, unitId);
       if (!(await this.directory.unitExists(unitId))) throw new RuleViolation('unit_unknown', 'unitId');
     }
     const title = checkText(input.title, 'title_required', 'title');
@@ -229,7 +234,7 @@ export class MeetingService {
     const changes = await this.db.transaction(async (trx) => {
       const meeting = await store.findMeeting(trx, meetingId);
       if (!meeting) throw new NotFound('meeting');
-      if (!this.canChange(staff, meeting)) throw new Forbidden();
+      if (!this.canChange(staff, meeting)) throw new Forbidden(meeting.id);
       if (meeting.status === 'cancelled' || meeting.status === 'ended') throw new NotChangeable(meeting.status);
       if (version !== undefined && version !== meeting.version) throw new VersionConflict(meeting.version);
       const result = await work(trx, meeting);
@@ -258,7 +263,7 @@ export class MeetingService {
     if (input.ledBy !== undefined) {
       const meeting = await store.findMeeting(this.db, meetingId);
       if (!meeting) throw new NotFound('meeting');
-      if (!this.canChange(staff, meeting)) throw new Forbidden();
+      if (!this.canChange(staff, meeting)) throw new Forbidden(meeting.id);
       ledBy = await this.#leader(staff, meeting.unitId, input.ledBy);
     }
     return this.#change(staff, meetingId, input.version, within, async (_trx, meeting) => {
@@ -327,7 +332,7 @@ export class MeetingService {
     // Checked before the transaction (directory look-ups); the list rules are checked inside it.
     const before = await store.findMeeting(this.db, meetingId);
     if (!before) throw new NotFound('meeting');
-    if (!this.canChange(staff, before)) throw new Forbidden();
+    if (!this.canChange(staff, before)) throw new Forbidden(before.id);
     const host = (await this.directory.byId(before.bookedBy)) ?? staff;
     const participant = await checkParticipant(input, 'participant', host, this.directory);
     let participantId = '';

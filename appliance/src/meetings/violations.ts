@@ -124,7 +124,14 @@ export class NotFound extends DomainError {
 }
 
 export class Forbidden extends DomainError {
-  constructor() {
+  /**
+   * What was refused, wherever the request named it (the path, a query, a body): a meeting, or a
+   * unit whose meetings were asked for or booked.
+   */
+  constructor(
+    readonly meetingId?: string,
+    readonly unitId?: string,
+  ) {
     super('not your unit');
     this.name = 'Forbidden';
   }
@@ -135,14 +142,12 @@ export class Forbidden extends DomainError {
 
   /** A denied access to a meeting is itself an access attempt the audit log keeps. */
   override async reported(request: Request): Promise<void> {
-    // Any route may be denied: the meeting is the path's {id} where the route has one.
-    const { id } = request.params;
-    const meetingId = typeof id === 'string' ? id : undefined;
+    const meetingId = this.meetingId;
     await request.audit('meeting.denied', {
       meetingId,
       targetType: 'meeting',
       targetId: meetingId,
-      details: { path: request.path, method: request.method },
+      details: { path: request.path, method: request.method, ...(this.unitId ? { unitId: this.unitId } : {}) },
     });
   }
 }

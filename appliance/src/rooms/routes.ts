@@ -11,7 +11,7 @@ import { languageOf, t } from '../http/i18n.ts';
 import { defaultCsp } from '../http/security.ts';
 import { sessionRead, checkBrowser, entryService, entryStatesOf, roomClock } from '../entry/index.ts';
 import { nudge } from '../invites/index.ts';
-import { mayChange, meetingEnd, meetingFor, type BareMeeting, type Meeting } from '../meetings/index.ts';
+import { mayChange, meetingEnd, meetingFor, mustChange, type BareMeeting, type Meeting } from '../meetings/index.ts';
 import { latestResult, participantSubject, staffSessionSubject } from '../techtest/index.ts';
 import { bookedStaff, type RoomService } from './service.ts';
 import { nudgeChannel, phonesOf, proxyLabel } from './contact.ts';
@@ -274,7 +274,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       handler: async (request, h) => {
         const meeting = await staffMeeting(request, request.params.id);
         const staff = request.auth.credentials.user!;
-        if (!mayChange(request.server, staff, meeting)) throw Boom.forbidden();
+        mustChange(request.server, staff, meeting);
         await service.end(meeting.id, t(languageOf(request), 'rooms.endReason'), staff.id, new Date(), (trx) =>
           request.auditIn(trx, 'meeting.end', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id }),
         );
@@ -294,7 +294,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       handler: async (request, h) => {
         const meeting = await staffMeeting(request, request.params.id);
         const staff = request.auth.credentials.user!;
-        if (!mayChange(request.server, staff, meeting)) throw Boom.forbidden();
+        mustChange(request.server, staff, meeting);
         const { nick } = request.payload;
         if (!(await presenceOf(request.server.app.db, meeting.id)).some((p) => p.nick === nick && !p.leftAt))
           throw Boom.notFound(t(languageOf(request), 'rooms.kick.notHere'));
@@ -326,7 +326,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
       handler: async (request, h) => {
         const meeting = await staffMeeting(request, request.params.id);
         const staff = request.auth.credentials.user!;
-        if (!mayChange(request.server, staff, meeting)) throw Boom.forbidden();
+        mustChange(request.server, staff, meeting);
         const { participantId } = request.params;
         const participant = meeting.participants.find((p) => p.id === participantId);
         if (!participant) throw Boom.notFound(t(languageOf(request), 'meetings.notFound.participant'));

@@ -44,9 +44,9 @@ export async function registerAuth(server: Server): Promise<void> {
     redirectTo: (request: Request) => (request.path.startsWith(`${apiPrefix}/`) ? '' : '/login'),
     appendNext: true,
     validate: async (_request: Request, session: { sid?: string }) => {
-      let staff;
+      let found;
       try {
-        staff = typeof session?.sid === 'string' ? await sessionStaff(db, session.sid) : undefined;
+        found = typeof session?.sid === 'string' ? await sessionStaff(db, session.sid) : undefined;
       } catch (error) {
         // The cookie plugin would take any failure here for an invalid session and clear the
         // cookie: a database that is away for a moment would log everyone out. Carried on instead,
@@ -54,10 +54,17 @@ export async function registerAuth(server: Server): Promise<void> {
         if (isDatabaseUnavailable(error)) return { isValid: true, credentials: { unavailable: error as Error } };
         throw error;
       }
-      if (!staff) return { isValid: false };
+      if (!found) return { isValid: false };
+      const { staff, method } = found;
       return {
         isValid: true,
-        credentials: { user: staff, scope: [staff.role], via: 'session', sessionId: session.sid },
+        credentials: {
+          user: staff,
+          scope: [staff.role],
+          via: 'session',
+          sessionId: session.sid,
+          sessionMethod: method,
+        },
       };
     },
   });

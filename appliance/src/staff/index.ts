@@ -14,10 +14,12 @@ export const plugin: Plugin<void> = {
     await registerAuth(server);
     server.route(routes);
     registerOidc(server);
-    // A generated password is one-time: every page leads to the password form until it is changed.
+    // A generated password is one-time: every page of a session it opened leads to the password form
+    // until it is changed. A session opened with SITHS used no password (and with LOCAL_LOGIN=off
+    // none can be): it goes on, and the password still asks to be changed at its first use.
     server.ext('onPostAuth', (request, h) => {
       const staff = request.auth.credentials?.user;
-      if (!staff?.mustChangePassword || request.auth.credentials.via !== 'session') return h.continue;
+      if (!staff?.mustChangePassword || request.auth.credentials.sessionMethod !== 'password') return h.continue;
       if (
         allowedBeforePasswordChange.includes(request.path) ||
         request.path.startsWith('/static/') ||
@@ -39,7 +41,7 @@ export {
   listTokens,
   revokeTokenById,
   setDisabled,
-  setPasswordMustChange,
+  type SessionMethod,
 } from './store.ts';
 export { roles, type Staff, type Role, type CareUnit } from './model.ts';
 export {

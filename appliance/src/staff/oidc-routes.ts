@@ -89,18 +89,27 @@ export async function providerLogout(request: Request): Promise<URL | undefined>
 
 export type StaffMatch =
   | { ok: true; staff: Staff; provisioned: boolean }
-  | { ok: false; reason: 'no_claim' | 'unknown' | 'disabled' | 'provision_failed' };
+  | { ok: false; reason: 'no_claim' | 'no_email' | 'unknown' | 'disabled' | 'provision_failed' };
 
 /** The staff account the provider's identity names; unknown people get one only when OIDC_AUTO_PROVISION says so. */
 export async function staffFor(db: Db, settings: OidcConfig, identity: VerifiedIdentity): Promise<StaffMatch> {
   const key = settings.staffMatch === 'hsa_id' ? identity.hsaId : identity.email && normaliseEmail(identity.email);
-  if (!key) return { ok: false, reason: 'no_claim' };
+  // The page names the claim that was missing: the HSA-ID, or the e-mail address when accounts are found by it.
+  if (!key) return { ok: false, reason: settings.staffMatch === 'hsa_id' ? 'no_claim' : 'no_email' };
   const found = await findStaffBy(db, settings.staffMatch === 'hsa_id' ? { hsaId: key } : { email: key });
   if (found) return found.disabled ? { ok: false, reason: 'disabled' } : { ok: true, staff: found, provisioned: false };
   if (!settings.autoProvision) return { ok: false, reason: 'unknown' };
   const unit = await findUnit(db, { name: settings.autoProvision.unit });
   const email = identity.email && normaliseEmail(identity.email);
-  if (!unit || !email || !identity.name || (await findStaffBy(db, { email })))
+  // The e-mail address and the HSA-ID are each unique, and the match looked by one of them only:
+  // an account that already holds the other is someone's, and gets no second account beside it.
+  if (
+    !unit ||
+    !email ||
+    !identity.name ||
+    (await findStaffBy(db, { email })) ||
+    (identity.hsaId && (await findStaffBy(db, { hsaId: identity.hsaId })))
+  )
     return { ok: false, reason: 'provision_failed' };
   const staff = await insertStaff(db, {
     email,

@@ -1,5 +1,6 @@
 // Login page, logout, the language switch, the start page and /api/v1/me.
-import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
+import Boom from '@hapi/boom';
+import type { Lifecycle, Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { apiRoute } from '../http/api.ts';
 import { isLanguage, languageCookie, languageOf, t } from '../http/i18n.ts';
@@ -71,6 +72,28 @@ function passwordPage(
   });
 }
 
+/**
+ * The per-address limit's refusal on the login page itself: what was typed stays in the form, with
+ * why it is refused and (Retry-After) when the computer may try again.
+ */
+const tooManyLogins: Lifecycle.Method = (request, h, error) => {
+  // Only the limit's own refusal: anything else (the database away) goes to the error funnel.
+  if (!Boom.isBoom(error) || error.output.statusCode !== 429) throw error ?? Boom.internal();
+  const text = (key: string) => {
+    const value = fieldOf(request.payload, key);
+    return typeof value === 'string' ? value.slice(0, 500) : undefined;
+  };
+  const page = loginPage(
+    request,
+    h,
+    { error: t(languageOf(request), 'login.tooMany'), email: text('email'), next: text('next') },
+    429,
+  );
+  const retryAfter = error.output.headers['retry-after'];
+  if (retryAfter !== undefined) page.header('retry-after', String(retryAfter));
+  return page.takeover();
+};
+
 export const routes: ServerRoute[] = [
   route({
     method: 'GET',
@@ -94,7 +117,7 @@ export const routes: ServerRoute[] = [
       auth: { mode: 'try' },
       plugins: { cookie: { redirectTo: false } },
       ext: { onPreAuth: { method: refuseLocalLogin } },
-      pre: [{ method: loginLimit }],
+      pre: [{ method: loginLimit, failAction: tooManyLogins }],
       validate: {
         payload: loginPayload,
         failAction: (request, h) => {
@@ -167,10 +190,13 @@ export const routes: ServerRoute[] = [
     async handler(request, h) {
       const staff = request.auth.credentials.user!;
       const { current, next, repeat } = request.payload;
-      const result = await changePassword(request.server.app.db, staff.id, current, next, repeat, (trx) =>
+      const { sessionId } = request.auth.credentials;
+      const result = await changePassword(request.server.app.db, staff.id, sessionId, current, next, repeat, (trx) =>
         request.auditIn(trx, 'password.change', { targetType: 'staff', targetId: staff.id }),
       );
       if (!result.ok) return passwordPage(request, h, { problems: result.problems }).code(400);
+      // The other sessions have ended (changePassword): so do their open streams.
+      request.server.app.bus.emit('staff.changed', { staffId: staff.id });
       return passwordPage(request, h, { changed: true });
     },
   }),

@@ -7,6 +7,7 @@ import { randomToken, sha256 } from '../crypto.ts';
 import type { Role, Staff, CareUnit } from './model.ts';
 import { decoyHash, generatePassword, hashPassword, verifyPassword } from './passwords.ts';
 import * as store from './store.ts';
+import type { SessionMethod } from './store.ts';
 import { tidyName } from '../common/names.ts';
 
 export class StaffError extends Error {
@@ -40,7 +41,11 @@ export interface AddStaff {
   password?: string;
 }
 
-/** Adds a staff account; when no password is given one is generated and returned once. */
+/**
+ * Adds a staff account; when no password is given one is generated and returned once. A generated
+ * password has been seen by whoever added the account (on the admin page, on the terminal, in a
+ * script's log): it is one-time, and must be replaced at the first login before anything else.
+ */
 export async function addStaff(db: Db, input: AddStaff): Promise<{ staff: Staff; generatedPassword?: string }> {
   // Hashed first: a caller's transaction (the admin page's, with its audit record) does not wait for it.
   const generatedPassword = input.password ? undefined : generatePassword();
@@ -60,6 +65,7 @@ export async function addStaff(db: Db, input: AddStaff): Promise<{ staff: Staff;
     unitId: unit.id,
     hsaId: input.hsaId ?? null,
     passwordHash,
+    passwordMustChange: generatedPassword !== undefined,
   });
   return { staff, generatedPassword };
 }
@@ -126,7 +132,7 @@ export async function checkPassword(
 export async function startSession(
   db: Db,
   staffId: string,
-  method: 'password' | 'oidc',
+  method: SessionMethod,
   idTokenSealed?: string,
 ): Promise<string> {
   // Each login also clears sessions that have run out, so the table holds live ones only.
@@ -143,7 +149,7 @@ export async function startSession(
   return sessionId;
 }
 
-export const sessionStaff = (db: Db, sessionId: string): Promise<Staff | undefined> =>
+export const sessionStaff = (db: Db, sessionId: string): Promise<{ staff: Staff; method: SessionMethod } | undefined> =>
   store.findSessionStaff(db, sha256(sessionId));
 
 export const endSession = (db: Db, sessionId: string): Promise<void> => store.deleteSession(db, sha256(sessionId));
@@ -203,9 +209,15 @@ export type PasswordProblem = 'wrong_current' | 'too_short' | 'mismatch' | 'unch
 /** Every problem at once, so that the form can say them all in one go. */
 export type PasswordChange = { ok: true } | { ok: false; problems: PasswordProblem[] };
 
+/**
+ * Changes a password. Every other session of the account ends with it (the one that changed it,
+ * `sessionId`, goes on): a password is changed because it may be known to someone else, and a
+ * session opened with the old one must not outlive it.
+ */
 export async function changePassword(
   db: Db,
   staffId: string,
+  sessionId: string | undefined,
   current: string,
   next: string,
   repeat: string,
@@ -219,9 +231,10 @@ export async function changePassword(
   if (next === current && next !== '') problems.push('unchanged');
   if (problems.length > 0) return { ok: false, problems };
   const hash = await hashPassword(next);
-  // The new password and the caller's audit record of it commit together.
+  // The new password, the other sessions' end and the caller's audit record commit together.
   await db.transaction(async (trx) => {
     await store.updatePassword(trx, staffId, hash);
+    await store.deleteSessionsOf(trx, staffId, sessionId === undefined ? undefined : sha256(sessionId));
     await within?.(trx, { ok: true });
   });
   return { ok: true };

@@ -29,12 +29,15 @@ interface StaffRow {
   created_at: DbTimestamp;
 }
 
+/** How a session began: with a password, or through the identity provider (SITHS). */
+export type SessionMethod = 'password' | 'oidc';
+
 interface SessionRow {
   id: string;
   staff_id: string;
   created_at: DbTimestamp;
   expires_at: DbTimestamp;
-  method: string;
+  method: SessionMethod;
   id_token_sealed: string | null;
 }
 
@@ -103,6 +106,7 @@ export interface NewStaff {
   unitId: string;
   hsaId?: string | null;
   passwordHash?: string | null;
+  passwordMustChange?: boolean;
 }
 
 export async function insertStaff(db: Db, staff: NewStaff): Promise<Staff> {
@@ -114,19 +118,16 @@ export async function insertStaff(db: Db, staff: NewStaff): Promise<Staff> {
     unit_id: staff.unitId,
     hsa_id: staff.hsaId ?? null,
     password_hash: staff.passwordHash ?? null,
+    password_must_change: staff.passwordMustChange ?? false,
     created_at: iso(),
   };
   await staffTable(db).insert(row);
-  return toStaff({ ...row, disabled_at: null, password_must_change: false });
+  return toStaff({ ...row, disabled_at: null });
 }
 
 export async function countStaff(db: Db): Promise<number> {
   const [{ n } = { n: 0 }]: { n: DbBigint }[] = await staffTable(db).count({ n: '*' });
   return Number(n);
-}
-
-export async function setPasswordMustChange(db: Db, staffId: string, mustChange: boolean): Promise<void> {
-  await staffTable(db).where({ id: staffId }).update({ password_must_change: mustChange });
 }
 
 export async function updatePassword(db: Db, staffId: string, passwordHash: string): Promise<void> {
@@ -206,7 +207,7 @@ export async function recordLoginSuccess(
     .andWhere((q) =>
       q.whereNull('locked_until').orWhere('locked_until', '<=', iso(now)).orWhere('failed_logins', tryNumber),
     )
-    .update({ failed_logins: 0, locked_until: null, last_login_at: iso(now) });
+    .update({ failed_logins: 0, locked_until: null });
   return n === 1;
 }
 
@@ -215,37 +216,56 @@ export async function setDisabled(db: Db, staffId: string, disabled: boolean): P
     await staffTable(trx)
       .where({ id: staffId })
       .update({ disabled_at: disabled ? iso() : null });
-    if (disabled) await sessions(trx).where({ staff_id: staffId }).delete();
+    if (disabled) await deleteSessionsOf(trx, staffId);
   });
 }
 
+/** A new session, and so the person's last login (the admin's staff list shows it). */
 export async function insertSession(
   db: Db,
-  session: { idHash: string; staffId: string; expiresAt: Date; method: string; idTokenSealed?: string },
+  session: { idHash: string; staffId: string; expiresAt: Date; method: SessionMethod; idTokenSealed?: string },
+  now = new Date(),
 ): Promise<void> {
+  await staffTable(db)
+    .where({ id: session.staffId })
+    .update({ last_login_at: iso(now) });
   await sessions(db).insert({
     id: session.idHash,
     staff_id: session.staffId,
-    created_at: iso(),
+    created_at: iso(now),
     expires_at: iso(session.expiresAt),
     method: session.method,
     id_token_sealed: session.idTokenSealed ?? null,
   });
 }
 
-/** The staff member behind a live session; expired sessions and disabled accounts find nothing. */
-export async function findSessionStaff(db: Db, idHash: string, now = new Date()): Promise<Staff | undefined> {
-  const row: StaffRow | undefined = await db('staff_sessions as s')
+/**
+ * The staff member behind a live session, and how the session began (a password or the identity
+ * provider); expired sessions and disabled accounts find nothing.
+ */
+export async function findSessionStaff(
+  db: Db,
+  idHash: string,
+  now = new Date(),
+): Promise<{ staff: Staff; method: SessionMethod } | undefined> {
+  const row: (StaffRow & { session_method: SessionMethod }) | undefined = await db('staff_sessions as s')
     .join('staff', 'staff.id', 's.staff_id')
     .where('s.id', idHash)
     .andWhere('s.expires_at', '>', iso(now))
     .whereNull('staff.disabled_at')
-    .first('staff.*');
-  return row ? toStaff(row) : undefined;
+    .first('staff.*', 's.method as session_method');
+  return row ? { staff: toStaff(row), method: row.session_method } : undefined;
 }
 
 export async function deleteSession(db: Db, idHash: string): Promise<void> {
   await sessions(db).where({ id: idHash }).delete();
+}
+
+/** Ends every session of an account, but the one whose hash is `keepHash`. */
+export async function deleteSessionsOf(db: Db, staffId: string, keepHash?: string): Promise<void> {
+  const q = sessions(db).where({ staff_id: staffId });
+  if (keepHash !== undefined) q.whereNot({ id: keepHash });
+  await q.delete();
 }
 
 export async function deleteExpiredSessions(db: Db, now = new Date()): Promise<number> {

@@ -61,3 +61,4 @@ export type { Subject, TechTestResult, TestTaker } from './model.ts';
 
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
 export { describeUserAgent } from './useragent.ts';
+export { deviceProblems, type Device } from './verdict.ts';

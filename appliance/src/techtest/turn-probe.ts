@@ -61,12 +61,15 @@ const errorCodeOf = (message: Buffer): number => {
   return errorClass * 100 + errorNumber;
 };
 
-/** Where to ask: the first UDP (or transport-less) turn: URL, default port 3478. */
+/**
+ * Where to ask: the first UDP (or transport-less) turn: URL, default port 3478. The transport is
+ * read without regard to case, as the page's relay probes read it ("transport=UDP" is UDP).
+ */
 export function udpTarget(urls: string[]): { host: string; port: number } | undefined {
   for (const url of urls) {
     const m = /^turn:([^:?]+|\[[^\]]+\])(?::(\d+))?(?:\?transport=(\w+))?$/.exec(url);
     const [, host, port, transport] = m ?? [];
-    if (host && (!transport || transport === 'udp'))
+    if (host && (!transport || transport.toLowerCase() === 'udp'))
       return { host: host.replace(/^\[|\]$/g, ''), port: Number(port ?? 3478) };
   }
   return undefined;
@@ -87,17 +90,38 @@ export async function allocate(
   const { address, family } = await lookup(host);
   // One socket for the whole conversation: the server ties its nonce to the client's address and port.
   const socket = createSocket(family === 6 ? 'udp6' : 'udp4');
+  // UDP may lose a datagram (as may a TURN server still starting): a request goes again after
+  // 250 ms, then at doubling intervals, as STUN retransmits (RFC 5389 7.2.1), until the timeout. Only
+  // the answer to this request counts (its transaction id), not a late one to an earlier request.
   const exchange = (message: Buffer) =>
     new Promise<Buffer>((resolve, reject) => {
+      const transaction = message.subarray(8, 20);
+      let wait = 250;
+      let again: NodeJS.Timeout | undefined;
+      const send = () => {
+        socket.send(message, port, address);
+        again = setTimeout(send, wait);
+        wait *= 2;
+      };
+      const answered = (reply: Buffer) => {
+        if (reply.length < 20 || !reply.subarray(8, 20).equals(transaction)) return;
+        done();
+        resolve(reply);
+      };
+      const failed = (error: Error) => (done(), reject(error));
       const timer = setTimeout(
-        () => reject(new Error(`no answer from the TURN server at ${host}:${port} within ${timeoutMs} ms`)),
+        () => failed(new Error(`no answer from the TURN server at ${host}:${port} within ${timeoutMs} ms`)),
         timeoutMs,
       );
-      socket.once('message', (reply) => {
+      const done = () => {
         clearTimeout(timer);
-        resolve(reply);
-      });
-      socket.send(message, port, address);
+        clearTimeout(again);
+        socket.off('message', answered);
+        socket.off('error', failed);
+      };
+      socket.on('message', answered);
+      socket.on('error', failed);
+      send();
     });
   try {
     const transport = attribute(attr.requestedTransport, Buffer.from([17, 0, 0, 0]));

@@ -1,6 +1,6 @@
 // The connection verdict, shared by the page (to show it at once) and the server (which stores its
 // own computation, not the browser's word). Plain data in, no DOM and no Node: both sides import it.
-import type { NetworkFigures, Verdict } from './model.ts';
+import type { NetworkFigures, TechTestAnswers, Verdict } from './model.ts';
 
 /**
  * Limits beyond which a video meeting suffers. Jitsi needs roughly 1 Mbit/s each way for a
@@ -34,4 +34,18 @@ export function connectionVerdict(n: Figures): Verdict {
     n.downloadKbps === null ||
     n.uploadKbps === null;
   return poor ? 'poor' : 'good';
+}
+
+export type Device = 'camera' | 'microphone' | 'sound';
+
+/**
+ * The person's own devices that did not work in the test (they went on past the help): whatever the
+ * connection, without them the others do not see or hear the person, or the person does not hear them.
+ */
+export function deviceProblems(a: Pick<TechTestAnswers, 'camera' | 'microphone' | 'sound'>): Device[] {
+  const problems: Device[] = [];
+  if (a.camera !== 'yes') problems.push('camera');
+  if (a.microphone !== 'detected') problems.push('microphone');
+  if (a.sound !== 'yes') problems.push('sound');
+  return problems;
 }

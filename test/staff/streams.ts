@@ -1,0 +1,53 @@
+// A live page's event stream (the calendar, a meeting page, the meeting room's panel) is access
+// like any page: when the session behind it ends or the person's rights change, it ends too.
+import test from 'ava';
+import { findUnit } from '../../appliance/src/staff/store.ts';
+import { eventStream, startServer, type TestServer } from '../helpers/server.ts';
+import { booking, loggedIn } from '../meetings/_booking.ts';
+
+let app: TestServer;
+test.before(async () => {
+  app = await startServer({ env: { REMINDER_OFFSETS: 'none' } });
+});
+test.after.always(() => app?.stop());
+
+const unitA = 'Barn- och ungdomsmedicin';
+
+test("logging out ends that session's open calendar stream, and disabling the account ends the others", async (t) => {
+  const { client: colleague } = await loggedIn(app, 'clinician', unitA);
+  const { client: here, staff } = await loggedIn(app, 'clinician', unitA);
+  // The same clinician on a second computer.
+  const elsewhere = app.client();
+  await elsewhere.login(staff.email, 'rätt-häftklammer-42');
+  const streamHere = await eventStream(here, '/calendar/events');
+  const streamElsewhere = await eventStream(elsewhere, '/calendar/events');
+  t.is(streamHere.res.status, 200);
+  await streamHere.read(/retry:/);
+  await streamElsewhere.read(/retry:/);
+
+  await here.submit('/logout', {}, '/');
+  t.true(await streamHere.ended(), 'the logged-out session hears nothing more');
+  // The other session goes on, and still hears its unit's bookings.
+  const booked = (await colleague.request('POST', '/api/v1/meetings', { json: booking() })).json<{ id: string }>();
+  t.regex(await streamElsewhere.read(new RegExp(booked.id)), /event: meeting/);
+
+  const { client: admin } = await loggedIn(app, 'admin', 'Administration');
+  t.regex((await admin.submit(`/admin/staff/${staff.id}/disable`, {}, '/admin')).text, /avstängt och utloggat/);
+  t.true(await streamElsewhere.ended(), "a disabled account's streams end at once");
+});
+
+test("a clinician moved to another unit stops hearing the old unit's calendar", async (t) => {
+  const { client, staff } = await loggedIn(app, 'clinician', unitA);
+  const stream = await eventStream(client, '/calendar/events');
+  await stream.read(/retry:/);
+  const { client: admin } = await loggedIn(app, 'admin', 'Administration');
+  const other = await app.staff('clinician', 'Ortopedi');
+  const unit = await findUnit(app.server.app.db, { id: other.staff.unitId });
+  const moved = await admin.submit(
+    `/admin/staff/${staff.id}`,
+    { name: staff.name, email: staff.email, hsaId: '', unit: unit!.id, role: 'clinician' },
+    '/admin',
+  );
+  t.is(moved.status, 200);
+  t.true(await stream.ended(), 'the stream ends: the browser opens it again with the new unit');
+});

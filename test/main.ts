@@ -135,7 +135,7 @@ test('a port another process listens on stops the start with one line naming POR
     const run = start({ ...dbEnv, PORT: '0' }, dir);
     try {
       const deadline = Date.now() + 100_000;
-      while (!/listening on/.test(run.out()) && run.child.exitCode === null && Date.now() < deadline)
+      while (!/one-time password is in/.test(run.out()) && run.child.exitCode === null && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 100));
       t.regex(run.out(), /First start: created the admin account admin@samverka\.local; its one-time password is in/);
     } finally {

@@ -9,6 +9,7 @@ import {
   loadConfig,
   type Environment,
 } from '../appliance/src/config.ts';
+import { describeDbError } from '../appliance/src/db/knex.ts';
 import { present } from './helpers/present.ts';
 
 const tmp = () => scratchDir('config');
@@ -197,4 +198,143 @@ test('the variables typed as always set are exactly those the schema gives a def
     .filter(([, description]) => description.flags !== undefined && 'default' in description.flags)
     .map(([name]) => name);
   t.deepEqual(withDefault.sort(), Object.keys(typed).sort());
+});
+
+test('a URL that Node cannot read (a port past 65535) or that names no host stops the start with a line naming it', (t) => {
+  // Each of these passed the schema and then crashed the start with "TypeError: Invalid URL" (PUBLIC_URL)
+  // or was taken and failed at every message sent (SMPP_URL, SMTP_URL).
+  const urls: Record<string, string> = {
+    PUBLIC_URL: 'https://samverka.region.se:99999',
+    SMPP_URL: 'smpp://samverka:secret@smsc.region.se:277500',
+    SMTP_URL: 'smtp:/relay.region.se:587',
+    OIDC_ISSUER: 'https://idp.region.se:443443',
+  };
+  for (const [variable, value] of Object.entries(urls)) {
+    const oidc: Record<string, string> =
+      variable === 'OIDC_ISSUER' ? { OIDC_CLIENT_ID: 'samverka', OIDC_CLIENT_SECRET: 'secret' } : {};
+    const lines = problems({ [variable]: value, ...oidc });
+    t.is(lines.length, 1, `${variable}: ${lines.join(' / ')}`);
+    t.regex(present(lines[0], variable), new RegExp(`^${variable} must be a URL`));
+  }
+  t.deepEqual(problems({ PUBLIC_URL: 'https://samverka region.se' }), [
+    'PUBLIC_URL must be a URL starting with http|https: use the address people open, e.g. https://samverka.region.se',
+  ]);
+  t.deepEqual(problems({ SMPP_URL: 'smpp:/smsc.region.se:2775' }), [
+    'SMPP_URL must be a URL that names its host: use smpp://system_id:password@smsc.hospital.se:2775',
+  ]);
+});
+
+test('a PostgreSQL password with a character the URL reads as its own is refused at start, and never shown', (t) => {
+  // pg reads "#" as the start of a fragment and "/" or "?" as the end of the host: it connected to a
+  // host named after part of the password, or failed with "Invalid URL", and the start printed the
+  // URL with the password (or the rest of it) in the clear.
+  for (const password of ['Vår#Lösen1', 'Vår/Lösen1', 'Vår?Lösen1', 'Vår@Lö#sen1']) {
+    const lines = problems({ DATABASE_URL: `postgres://samverka:${password}@db.region.se:5432/samverka` });
+    t.is(lines.length, 1, password);
+    t.regex(present(lines[0], password), /^DATABASE_URL must be a URL .*percent-encode/);
+    t.false(lines.join('\n').includes('Lösen'), 'the password stays out of the message');
+  }
+  // Percent-encoded, and an "@" (the last one ends the user part), it is taken as written.
+  for (const url of [
+    'postgres://samverka:V%C3%A5r%23L%C3%B6sen1@db.region.se:5432/samverka?sslmode=require',
+    'postgres://samverka:V@r@db.region.se:5432/samverka',
+  ])
+    t.is(loadConfig({ DATA_DIR: tmp(), DATABASE_URL: url }).databaseUrl, url);
+});
+
+test('a database that cannot be opened is named without its password, whatever characters the password has', (t) => {
+  const line = describeDbError('postgres://samverka:hemligt@Lösen1@db.region.se:5432/samverka', new Error('refused'));
+  t.is(line, 'DATABASE_URL: cannot open postgres://***@db.region.se:5432/samverka: refused');
+});
+
+test('a "%" not written as %25 in a URL\'s user or password is refused at start, not met by the SMS or mail client', (t) => {
+  // The SMS client decodes the password when it binds: "50%rabatt" threw "URI malformed" in the
+  // connect handler and the whole appliance went down moments after it said it was running.
+  for (const [variable, value] of [
+    ['SMPP_URL', 'smpp://samverka:50%rabatt@smsc.region.se:2775'],
+    ['SMTP_URL', 'smtp://samverka:50%rabatt@relay.region.se:587'],
+    ['SMPP_URL', 'smpp://sam%verka:secret@smsc.region.se:2775'],
+  ] as const) {
+    const lines = problems({ [variable]: value });
+    t.is(lines.length, 1, value);
+    t.regex(present(lines[0], value), new RegExp(`^${variable} must be a URL .*%25`));
+    t.false(lines.join('\n').includes('rabatt'), 'the password stays out of the message');
+  }
+  t.is(
+    loadConfig({ DATA_DIR: tmp(), SMPP_URL: 'smpp://samverka:50%25rabatt@smsc.region.se:2775' }).sms.smppUrl,
+    'smpp://samverka:50%25rabatt@smsc.region.se:2775',
+  );
+});
+
+test('SMS_SENDER is at most 11 letters, or a number of at most 16 digits, as env.example and INSTALL.md say', (t) => {
+  // A phone shows an alphanumeric sender of 11 characters at the most; the gateway refuses a longer
+  // one (or cuts it), so every SMS failed or came from a truncated name. The schema took 16 of any kind.
+  t.deepEqual(problems({ SMS_SENDER: 'Barnkliniken' }), [
+    'SMS_SENDER must be at most 11 letters or digits, or a number of at most 16 digits: use a name such as Samverka, or the number replies go to',
+  ]);
+  t.is(problems({ SMS_SENDER: 'Habilitering Väst' }).length, 1);
+  for (const sender of ['Samverka', 'Barnklinik', 'Region Öst', '+46101234567', '4610123456789012'])
+    t.is(loadConfig({ DATA_DIR: tmp(), SMS_SENDER: sender }).sms.sender, sender);
+});
+
+test('PUBLIC_URL with a path is refused: Samverka is served from the root of its host name', (t) => {
+  // Invitations put the path in their links (…/samverka/j/…), but the identity provider's redirect
+  // (https://region.se/auth/callback) and every page's own links (/login, /static/…) leave it out:
+  // the appliance half worked behind a proxy path, or PUBLIC_URL=…/login pasted from the browser.
+  for (const value of [
+    'https://region.se/samverka',
+    'https://samverka.region.se/login',
+    'https://samverka.region.se/?x=1',
+  ])
+    t.deepEqual(problems({ PUBLIC_URL: value }), [
+      'PUBLIC_URL must be the address of the host alone, without a path: use the address people open, e.g. https://samverka.region.se',
+    ]);
+  t.is(
+    loadConfig({ DATA_DIR: tmp(), PUBLIC_URL: 'https://samverka.region.se/' }).publicUrl.href,
+    'https://samverka.region.se/',
+  );
+  t.is(
+    loadConfig({ DATA_DIR: tmp(), PUBLIC_URL: 'https://samverka.region.se:8443' }).publicUrl.href,
+    'https://samverka.region.se:8443/',
+  );
+});
+
+test('MAIL_FROM must hold an e-mail address, alone or as Name <address>', (t) => {
+  // "Samverka" alone, or a ">" left out, went to the relay as the sender of every invitation.
+  for (const value of ['Samverka', 'noreply', 'Samverka <noreply@region.se', 'Samverka noreply@region.se'])
+    t.deepEqual(problems({ MAIL_FROM: value }), [
+      'MAIL_FROM must be an e-mail address, alone or as Name <address>: use an address such as Samverka <noreply@hospital.se>',
+    ]);
+  for (const value of ['Samverka <noreply@region.se>', 'noreply@region.se', '"Region Öst" <samverka@region.se>'])
+    t.is(loadConfig({ DATA_DIR: tmp(), MAIL_FROM: value }).mail.from, value);
+});
+
+test('a TEMPLATES_DIR that is not a folder stops the start, rather than its overrides being passed over', (t) => {
+  // In the bundle, TEMPLATES_DIR=./templates.local (the host's name for the folder, not /templates)
+  // started fine and sent the built-in texts: the hospital's edited templates were silently unused.
+  const dir = tmp();
+  writeFileSync(join(dir, 'invitation.hbs'), 'Hej');
+  t.regex(
+    present(problems({ TEMPLATES_DIR: join(dir, 'templates.local') })[0], 'the problem'),
+    /^TEMPLATES_DIR is not a folder \(ENOENT\): use the folder holding your copies of templates\//,
+  );
+  t.regex(
+    present(problems({ TEMPLATES_DIR: join(dir, 'invitation.hbs') })[0], 'the problem'),
+    /^TEMPLATES_DIR is not a folder/,
+  );
+  t.is(loadConfig({ DATA_DIR: dir, TEMPLATES_DIR: dir }).templatesDir, dir);
+});
+
+test('a damaged secrets.json in DATA_DIR stops the start with a line naming it, and is not overwritten', (t) => {
+  // A file cut short (a full disk) or edited by hand stopped the start with a bare SyntaxError, or,
+  // with a DATA_KEY of the wrong length in it, started and failed at the first booking.
+  const dir = tmp();
+  const file = join(dir, 'secrets.json');
+  for (const text of ['{"SESSION_SECRET": "', JSON.stringify({ SESSION_SECRET: 's'.repeat(64), DATA_KEY: 'abc' })]) {
+    writeFileSync(file, text);
+    const lines = problems({ DATA_DIR: dir });
+    t.is(lines.length, 1, text);
+    t.regex(present(lines[0], text), /^DATA_DIR\/secrets\.json cannot be used \(.+\): /);
+    t.is(readFileSync(file, 'utf8'), text);
+  }
 });

@@ -2,9 +2,13 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import test from 'ava';
+import { randomBytes } from 'node:crypto';
 import { testDatabase } from './helpers/databases.ts';
+import { startServer } from './helpers/server.ts';
+import { booking, loggedIn, patientWithBankId } from './meetings/_booking.ts';
 import { present } from './helpers/present.ts';
 
 const main = new URL('../appliance/src/main.ts', import.meta.url).pathname;
@@ -106,6 +110,74 @@ test('a stop asked for the moment it says it is running ends in a clean exit', a
   } finally {
     run.child.kill('SIGKILL');
     await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a port another process listens on stops the start with one line naming PORT, and creates nobody', async (t) => {
+  // Before, the start created the first admin and then failed to listen with a stack trace: the
+  // admin's one-time password was never shown, and the next start (port fixed) created none.
+  const dir = mkdtempSync(join(tmpdir(), 'samverka-main-'));
+  const database = process.env.TEST_DB === 'postgres' ? await testDatabase() : undefined;
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const port = (taken.address() as AddressInfo).port;
+  const dbEnv: Record<string, string> = database ? { DATABASE_URL: database.url } : {};
+  try {
+    const refused = start({ ...dbEnv, PORT: String(port) }, dir);
+    t.is(await refused.exited, 1);
+    t.is(
+      refused.err().trim(),
+      `PORT: cannot listen on 127.0.0.1:${port}: another process listens there (EADDRINUSE): stop it, or use a free TCP port`,
+    );
+    t.false(refused.out().includes('First start'));
+
+    const run = start({ ...dbEnv, PORT: '0' }, dir);
+    try {
+      const deadline = Date.now() + 100_000;
+      while (!/one-time password is in/.test(run.out()) && run.child.exitCode === null && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      t.regex(run.out(), /First start: created the admin account admin@samverka\.local; its one-time password is in/);
+    } finally {
+      run.child.kill('SIGTERM');
+      t.is(await run.exited, 0);
+    }
+  } finally {
+    taken.close();
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a DATA_KEY that does not open the numbers already sealed stops the start, naming DATA_KEY and never the key', async (t) => {
+  // A .env regenerated with gen-secrets.sh --force, or a backup restored beside another .env: the
+  // appliance started, and then every meeting with an identified participant answered 500.
+  const dir = mkdtempSync(join(tmpdir(), 'samverka-main-'));
+  const database = await testDatabase();
+  const kept = { ...database, drop: async () => {} };
+  const dataKey = randomBytes(32).toString('hex');
+  try {
+    const app = await startServer({ env: { DATA_KEY: dataKey, DATA_DIR: dir }, database: kept });
+    try {
+      const { client } = await loggedIn(app);
+      const booked = await client.request('POST', '/api/v1/meetings', {
+        json: booking({ participants: [patientWithBankId('Tolvan Tolvansson', '19121212-1212')] }),
+      });
+      t.is(booked.status, 201, booked.text);
+    } finally {
+      await app.stop();
+    }
+    const other = randomBytes(32).toString('hex');
+    const run = start({ DATABASE_URL: database.url, DATA_DIR: dir, DATA_KEY: other, PORT: '0' }, dir);
+    // Stopped at once should it say it is running: the outcome is the point, not how long it takes.
+    run.child.stdout.on('data', () => {
+      if (run.out().includes('listening on')) run.child.kill('SIGTERM');
+    });
+    t.is(await run.exited, 1, run.out());
+    t.regex(run.err().trim(), /^DATA_KEY does not open the personal identity numbers already in this database/);
+    t.false(run.err().includes(other));
+  } finally {
+    await database.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -97,16 +97,19 @@ const cli = (
 async function withDb<T>(config: Config, run: (db: Db) => Promise<T>, migrate = true): Promise<T> {
   const db = createDb(config.databaseUrl);
   try {
-    if (migrate) {
-      try {
-        await migrateLatest(db);
-      } catch (error) {
-        throw new Error(describeDbError(config.databaseUrl, error));
-      }
-    }
+    if (migrate) await applyMigrations(db, config);
     return await run(db);
   } finally {
     await db.destroy();
+  }
+}
+
+/** Applies pending migrations; returns their names. A database that cannot be reached says why. */
+async function applyMigrations(db: Db, config: Config): Promise<string[]> {
+  try {
+    return await migrateLatest(db);
+  } catch (error) {
+    throw new Error(describeDbError(config.databaseUrl, error));
   }
 }
 
@@ -142,12 +145,12 @@ export async function run(
 
   try {
     switch (`${command} ${sub ?? ''}`.trim()) {
-      case 'migrate':
-        await withDb(config, async (db) => {
-          const { pending } = await listMigrations(db);
-          out(pending.length ? `applied ${pending.length} migration(s)` : 'database is up to date');
-        });
+      case 'migrate': {
+        // Migrating here rather than in withDb: what it applied is what migrate reports.
+        const applied = await withDb(config, (db) => applyMigrations(db, config), false);
+        out(applied.length ? `applied ${applied.length} migration(s)` : 'database is up to date');
         return 0;
+      }
 
       case 'unit add': {
         const [name] = need(flags, 'name');

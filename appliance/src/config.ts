@@ -1,7 +1,7 @@
 // The configuration contract (README.md, Configuration): environment variables, validated once at start.
 // Invalid configuration stops the start with one line per problem, naming the variable and the fix.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Joi from 'joi';
@@ -88,9 +88,11 @@ const fixes: Record<string, string> = {
   PORT: 'use a free TCP port such as 3000',
   SMTP_URL: 'use smtp://user:password@relay.hospital.se:587 (or smtps://…:465)',
   SMPP_URL: 'use smpp://system_id:password@smsc.hospital.se:2775',
+  SMS_SENDER: 'use a name such as Samverka, or the number replies go to',
   SMPP_THROTTLE: 'use the messages per second your SMS gateway allows, e.g. 10',
   SMPP_MESSAGE_IDS:
     'use auto, or how the gateway writes message ids in submit_sm_resp and in receipts: hex, decimal, hex-decimal or decimal-hex',
+  TEMPLATES_DIR: 'use the folder holding your copies of templates/ (in the bundle /templates)',
   TLS_CA_FILE:
     "use the path of a PEM file holding the CA certificate(s) that signed the relay's or gateway's certificate",
   MAIL_FROM: 'use an address such as Samverka <noreply@hospital.se>',
@@ -191,6 +193,15 @@ const groups = {
 } as const satisfies Record<string, readonly (keyof Environment)[]>;
 
 const secret = (min: number) => Joi.string().min(min);
+const dataKey = () => Joi.string().pattern(/^[0-9a-fA-F]{64}$/, '64 hexadecimal characters (256 bits)');
+/** What secrets.json may hold: the same rules as the variables it stands in for. */
+const storedSecretsSchema = Joi.object<Partial<StoredSecrets>>({ SESSION_SECRET: secret(32), DATA_KEY: dataKey() });
+/**
+ * A URL of these schemes, also as Node reads it (new URL: the start, pg, the mail and SMS clients,
+ * fetch). Joi's RFC 3986 check alone lets through a port past 65535, which then crashed the start
+ * with "Invalid URL", and `smpp:/host`, which names no host and so reached nothing.
+ */
+const url = (...scheme: string[]) => Joi.string().uri({ scheme }).custom(checkUrl);
 const productionOnly = (schema: Joi.StringSchema) =>
   schema.when('NODE_ENV', { is: 'production', then: Joi.required() });
 
@@ -198,35 +209,43 @@ export const environmentSchema = Joi.object<Environment, true>({
   NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),
   HOST: Joi.string().hostname().default('0.0.0.0'),
   PORT: Joi.number().integer().min(0).max(65535).default(3000),
-  PUBLIC_URL: Joi.string()
-    .uri({ scheme: ['http', 'https'] })
+  PUBLIC_URL: url('http', 'https')
+    .custom(checkOrigin)
     .default((parent: Pick<Environment, 'PORT'>) => `http://localhost:${parent.PORT}`),
   DATABASE_URL: Joi.string()
     .pattern(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'sqlite: or postgres:// URL')
+    .custom(checkDatabaseUrl)
     .default('sqlite:./data/samverka.db'),
   DATA_DIR: Joi.string().default('./data'),
   SESSION_SECRET: productionOnly(secret(32)),
-  DATA_KEY: productionOnly(Joi.string().pattern(/^[0-9a-fA-F]{64}$/, '64 hexadecimal characters (256 bits)')),
-  SMTP_URL: productionOnly(Joi.string().uri({ scheme: ['smtp', 'smtps'] })),
-  MAIL_FROM: Joi.string().default('Samverka <noreply@samverka.local>'),
-  SMPP_URL: productionOnly(Joi.string().uri({ scheme: ['smpp', 'ssmpp'] })),
-  SMS_SENDER: Joi.string().max(16).default('Samverka'),
+  DATA_KEY: productionOnly(dataKey()),
+  SMTP_URL: productionOnly(url('smtp', 'smtps')),
+  // The sender of every invitation: a name alone, or a ">" left out, reached the relay as the sender.
+  MAIL_FROM: Joi.string()
+    .pattern(/^([^<>@]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/, 'an e-mail address, alone or as Name <address>')
+    .default('Samverka <noreply@samverka.local>'),
+  SMPP_URL: productionOnly(url('smpp', 'ssmpp')),
+  // A number goes to the gateway as one (international, as sourceAddress in invites/sms.ts reads
+  // it); anything else is an alphanumeric sender, which GSM limits to 11 characters.
+  SMS_SENDER: Joi.string()
+    .pattern(/^(\+?[0-9]{1,16}|.{1,11})$/, 'at most 11 letters or digits, or a number of at most 16 digits')
+    .default('Samverka'),
   SMPP_THROTTLE: Joi.number().positive().max(10000).default(10),
   SMPP_MESSAGE_IDS: Joi.string<SmppMessageIds>()
     .valid(...smppMessageIds)
     .default('auto'),
   TLS_CA_FILE: Joi.string(),
-  XMPP_SERVICE: Joi.string().uri({ scheme: ['xmpp', 'xmpps', 'ws', 'wss'] }),
+  XMPP_SERVICE: url('xmpp', 'xmpps', 'ws', 'wss'),
   XMPP_DOMAIN: Joi.string().hostname(),
   XMPP_MUC_DOMAIN: Joi.string().hostname(),
   XMPP_USER: Joi.string(),
   XMPP_PASSWORD: Joi.string(),
-  JITSI_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
+  JITSI_URL: url('http', 'https'),
   JWT_APP_ID: Joi.string(),
   JWT_APP_SECRET: secret(32),
   TURN_URLS: Joi.string().pattern(/^(turns?:[^,\s]+)(,turns?:[^,\s]+)*$/, 'comma-separated turn: URLs'),
   TURN_SECRET: secret(16),
-  OIDC_ISSUER: Joi.string().uri({ scheme: ['http', 'https'] }),
+  OIDC_ISSUER: url('http', 'https'),
   OIDC_CLIENT_ID: Joi.string(),
   OIDC_CLIENT_SECRET: Joi.string(),
   OIDC_SCOPE: Joi.string()
@@ -301,6 +320,7 @@ const messages = {
   'number.positive': '{#label} must be a positive number',
   'any.only': '{#label} must be one of {#valids}',
   'object.and': '{#presentWithLabels} set without {#missingWithLabels}: set all of them or none',
+  'any.custom': '{#label} must be {#error.message}',
 };
 
 export class ConfigError extends Error {
@@ -326,17 +346,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     messages,
   });
   if (result.error) {
-    const problems = result.error.details.map((d) => {
+    // One line per variable: a value that fails two of its checks (not a URL at all, nor one Node
+    // reads) is named by the first.
+    const named = new Set<string>();
+    const problems = result.error.details.flatMap((d) => {
       const variable = String(d.path[0] ?? '');
       const fix = fixes[variable];
-      if (d.type === 'object.and') return d.message.replace(/[[\]]/g, '');
-      return fix ? `${d.message}: ${fix}` : d.message;
+      if (d.type === 'object.and') return [d.message.replace(/[[\]]/g, '')];
+      if (named.has(variable)) return [];
+      named.add(variable);
+      return [fix ? `${d.message}: ${fix}` : d.message];
     });
     throw new ConfigError([...new Set(problems)]);
   }
   const v = result.value;
 
   const tlsCa = v.TLS_CA_FILE ? readCaFile(v.TLS_CA_FILE) : undefined;
+  if (v.TEMPLATES_DIR) checkFolder('TEMPLATES_DIR', v.TEMPLATES_DIR);
   const dataDir = resolve(v.DATA_DIR);
   const generatedSecrets: string[] = [];
   const missing = (['SESSION_SECRET', 'DATA_KEY'] as const).filter((k) => !v[k]);
@@ -421,6 +447,70 @@ function readCaFile(path: string): string {
   return pem;
 }
 
+/** The check of url(): Node reads the URL, and it names a host. Its message never repeats the value (a password). */
+function checkUrl(value: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new Error('a URL Node can read: a port from 1 to 65535, special characters percent-encoded');
+  }
+  if (!parsed.hostname) throw new Error('a URL that names its host');
+  // The SMS and mail clients decode the user and password: a "%" not starting an escape threw
+  // "URI malformed" there, in the SMS client's connect handler, and took the appliance down.
+  try {
+    decodeURIComponent(parsed.username);
+    decodeURIComponent(parsed.password);
+  } catch {
+    throw new Error('a URL whose user and password write "%" as %25');
+  }
+  return value;
+}
+
+/**
+ * The check of PUBLIC_URL: the host alone. Invitations put a path in their links, but the identity
+ * provider's redirects and every page's own links (/login, /static/…) start at the root, so the
+ * appliance only half worked behind a proxy path (or with …/login pasted from the browser).
+ */
+function checkOrigin(value: string): string {
+  const parsed = new URL(value);
+  if (parsed.pathname !== '/' || parsed.search || parsed.hash)
+    throw new Error('the address of the host alone, without a path');
+  return value;
+}
+
+/**
+ * The check of a postgres:// DATABASE_URL. pg reads it as a URL: "#", "/" and "?" in the password
+ * end the user part there, so pg went to a host named after the rest of the password, or failed
+ * with "Invalid URL", and the start's message showed what it took for the host (the password).
+ */
+function checkDatabaseUrl(value: string): string {
+  if (value.startsWith('sqlite:')) return value;
+  const encode = 'percent-encode special characters in the password (# as %23, / as %2F, ? as %3F, % as %25)';
+  try {
+    checkUrl(value);
+  } catch {
+    throw new Error(`a URL Node can read: ${encode}`);
+  }
+  if (new URL(value).hash) throw new Error(`a URL without "#": ${encode}`);
+  return value;
+}
+
+/**
+ * A folder setting that must exist at start. The templates fall back to the built-in ones file by
+ * file, so a TEMPLATES_DIR that is not there (the host's name of the bundle's folder, a typo) left
+ * the hospital's edited texts silently unused.
+ */
+function checkFolder(variable: 'TEMPLATES_DIR', path: string): void {
+  let why: string | undefined;
+  try {
+    if (!statSync(path).isDirectory()) why = 'a file';
+  } catch (error) {
+    why = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  }
+  if (why) throw new ConfigError([`${variable} is not a folder (${why}): ${must(fixes[variable], 'the fix')}`]);
+}
+
 /** TRUSTED_PROXIES as a list. */
 const proxyList = (value: string): string[] =>
   value
@@ -463,7 +553,7 @@ function readOrCreateSecrets(
   generated: string[],
 ): Partial<StoredSecrets> {
   const file = join(dataDir, 'secrets.json');
-  const secrets = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<StoredSecrets>) : {};
+  const secrets = existsSync(file) ? readStoredSecrets(file) : {};
   for (const key of wanted) {
     if (secrets[key]) continue;
     secrets[key] = randomBytes(32).toString('hex');
@@ -474,6 +564,30 @@ function readOrCreateSecrets(
     writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   }
   return secrets;
+}
+
+/**
+ * secrets.json as written, or a ConfigError: a file cut short or edited by hand stopped the start
+ * with a bare SyntaxError, or with a short DATA_KEY started and failed at the first booking. It is
+ * never written over: its DATA_KEY is the only one that opens what the database holds.
+ */
+function readStoredSecrets(file: string): Partial<StoredSecrets> {
+  const problem = (why: string) =>
+    new ConfigError([
+      `DATA_DIR/secrets.json cannot be used (${why}): put back the copy kept with the database, or set SESSION_SECRET and DATA_KEY`,
+    ]);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw problem((error as Error).message);
+  }
+  const checked: Joi.ValidationResult<Partial<StoredSecrets>> = storedSecretsSchema.validate(parsed, {
+    errors: { wrap: { label: false } },
+    messages,
+  });
+  if (checked.error) throw problem(checked.error.message);
+  return checked.value;
 }
 
 /** A URL with its password replaced, for logs and the status page. */

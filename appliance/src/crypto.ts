@@ -35,6 +35,22 @@ export function decrypt(key: Buffer, sealed: string, context = ''): string {
   return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
 }
 
+/**
+ * DATA_KEY is not the key the database's sealed values were written with (a .env generated anew, a
+ * backup restored beside another .env). The appliance would run, and then fail on every meeting with
+ * an identified participant: the start stops instead. Never names the key.
+ */
+export class DataKeyError extends Error {
+  constructor() {
+    super(
+      'DATA_KEY does not open the personal identity numbers already in this database: it is not the key ' +
+        'they were sealed with. Put back the DATA_KEY kept with this database (the .env or samverka.env ' +
+        'backed up with it). Nothing was changed.',
+    );
+    this.name = 'DataKeyError';
+  }
+}
+
 /** Compares a presented secret with the expected one in constant time (of the digests, so any length). */
 export function sameSecret(presented: string, expected: string): boolean {
   return timingSafeEqual(

@@ -13,6 +13,7 @@ import { registerClientAddress } from './http/client-address.ts';
 import { registerErrorFunnel, validationFailed } from './http/errors.ts';
 import { registerLogging } from './http/logging.ts';
 import { registerSecurityHeaders } from './http/security.ts';
+import { registerEventStreams } from './http/sse.ts';
 import { registerViews } from './http/views.ts';
 import { plugins } from './plugins.ts';
 
@@ -57,6 +58,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   await registerViews(server);
   registerErrorFunnel(server);
   registerSecurityHeaders(server);
+  registerEventStreams(server);
 
   server.route({
     method: 'GET',

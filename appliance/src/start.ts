@@ -2,7 +2,8 @@
 // (the process's entry point, which takes the stop signals) is asked to.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, describeParts, loadConfig } from './config.ts';
+import { ConfigError, describeParts, loadConfig, type Config } from './config.ts';
+import { DataKeyError } from './crypto.ts';
 import { DatabaseInUseError } from './db/hold.ts';
 import { describeDbError } from './db/knex.ts';
 import { lockKeys, withLock } from './db/locks.ts';
@@ -29,8 +30,10 @@ export async function start(stop: AbortSignal): Promise<void> {
   try {
     await server.initialize(); // applies pending migrations
   } catch (error) {
-    // Another process runs on this SQLite file: its message names the file and that process.
-    fail([error instanceof DatabaseInUseError ? error.message : describeDbError(config.databaseUrl, error)]);
+    // Another process runs on this SQLite file (its message names the file and that process), or
+    // DATA_KEY is not this database's: each says so; anything else is the database's own failure.
+    const refusal = error instanceof DatabaseInUseError || error instanceof DataKeyError;
+    fail([refusal ? error.message : describeDbError(config.databaseUrl, error)]);
   }
   // Asked to stop while migrating (or waiting for another process's migrations): stop before
   // creating anyone or listening at all.
@@ -44,9 +47,15 @@ export async function start(stop: AbortSignal): Promise<void> {
     );
   }
 
+  // Listening before the first admin is created: its one-time password is handed out only by a
+  // start that runs, so a start that cannot listen (the port taken) must create nobody.
+  try {
+    await server.start();
+  } catch (error) {
+    fail([describeListenError(config, error)]);
+  }
   // Under the start lock: of several processes starting at once on an empty database, one creates it.
   const admin = await withLock(server.app.db, lockKeys.start, () => ensureFirstAdmin(server.app.db));
-  await server.start();
 
   const url = config.publicUrl.toString().replace(/\/$/, '');
   process.stdout.write(`\nSamverka is running at ${url} (listening on ${server.info.host}:${server.info.port})\n`);
@@ -70,6 +79,20 @@ export async function start(stop: AbortSignal): Promise<void> {
   }
 
   await stopWhenAsked(stop, server);
+}
+
+/** Why the appliance cannot listen on HOST:PORT, as a line naming PORT. */
+function describeListenError(config: Config, error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  const why =
+    code === 'EADDRINUSE'
+      ? 'another process listens there (EADDRINUSE): stop it, or use a free TCP port'
+      : code === 'EACCES'
+        ? 'a port below 1024 needs privileges the appliance does not have (EACCES): use a port such as 3000 behind the TLS proxy'
+        : code === 'EADDRNOTAVAIL'
+          ? 'HOST is not an address of this machine (EADDRNOTAVAIL): use 0.0.0.0, 127.0.0.1 or one of its addresses'
+          : `${code ?? ''} ${message}`.trim();
+  return `PORT: cannot listen on ${config.host}:${config.port}: ${why}`;
 }
 
 function fail(lines: string[]): never {

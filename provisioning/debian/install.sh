@@ -16,6 +16,7 @@ prefix=/opt/samverka
 config_dir=/etc/samverka
 env_file=$config_dir/samverka.env
 state_dir=/var/lib/samverka
+backup_dir=/var/backups/samverka
 jitsi_domain=''
 relayhost=''
 dry_run=0
@@ -82,6 +83,8 @@ if ! id samverka >/dev/null 2>&1; then
 fi
 run install -d -m 0755 "$prefix"
 run install -d -m 0750 -o root -g samverka "$config_dir"
+# Where INSTALL.md's `samverka backup --to /var/backups/samverka/…` writes (the CLI runs as samverka).
+run install -d -m 0700 -o samverka -g samverka "$backup_dir"
 
 step "Build the appliance (in a staging copy) and install it to $prefix"
 stage=$(mktemp -d)
@@ -112,9 +115,12 @@ else
 fi
 
 step "The samverka and first-run commands"
-# The CLI runs as the service's user with the service's environment, like the appliance itself.
+# The CLI runs as the service's user with the service's environment, like the appliance itself:
+# samverka.service's Environment= line (production, its state directory), then samverka.env, which
+# wins as EnvironmentFile= does there. Without the first, `samverka check` judged the file as a
+# development setup and passed what the service then refused to start with.
 wrapper='#!/bin/sh
-set -a; . /etc/samverka/samverka.env; set +a
+set -a; NODE_ENV=production DATA_DIR=/var/lib/samverka; . /etc/samverka/samverka.env; set +a
 if [ "$(id -u)" -eq 0 ]; then exec runuser -u samverka -- /usr/bin/node /opt/samverka/bin/samverka.js "$@"; fi
 exec /usr/bin/node /opt/samverka/bin/samverka.js "$@"'
 if [ "$dry_run" -eq 1 ]; then

@@ -9,6 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { decrypt } from '../../appliance/src/crypto.ts';
+import { createDb } from '../../appliance/src/db/knex.ts';
 import { passEngine, postgresDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
@@ -162,3 +163,30 @@ sqliteTest('restore refuses a file that is not a Samverka database, and changes 
   t.false(existsSync(join(dir, 'samverka.db')));
   t.is(readFileSync(junk, 'utf8'), 'this is not SQLite');
 });
+
+sqliteTest(
+  'restore refuses a backup written by a newer Samverka, and the current database stays in place',
+  async (t) => {
+    // Hospital IT goes back to the previous version after an upgrade and restores last night's
+    // backup, taken by the newer one: the appliance could not have started on it (knex: "the
+    // migration directory is corrupt"), and --force had already put it in place of the database.
+    const dir = tempDir('backup-newer');
+    const env = { DATA_DIR: dir, DATABASE_URL: `sqlite:${join(dir, 'samverka.db')}` };
+    t.is((await samverka(env, 'unit', 'add', '--name', 'Barnkliniken')).code, 0);
+    const backup = join(dir, 'from-a-newer-version.db');
+    t.is((await samverka(env, 'backup', '--to', backup)).code, 0);
+    const db = createDb(`sqlite:${backup}`);
+    try {
+      await db('knex_migrations').insert({ name: '9999_from_a_newer_version', batch: 2, migration_time: new Date() });
+    } finally {
+      await db.destroy();
+    }
+    const result = await samverka(env, 'restore', '--from', backup, '--force');
+    t.is(result.code, 1, result.stdout);
+    t.regex(result.stderr, /written by a newer Samverka \(migration 9999_from_a_newer_version\)/);
+    const current = await samverka(env, 'migrate');
+    t.is(current.code, 0, current.stderr);
+    t.regex(current.stdout, /database is up to date/);
+    t.regex((await samverka(env, 'unit', 'add', '--name', 'Barnkliniken')).stderr, /already exists/);
+  },
+);

@@ -206,3 +206,29 @@ test("Prosody's accounts are not kept in a volume: every start takes the passwor
   t.regex(prosody, /\n    - \/var\/lib\/prosody:size=\d+M,mode=0700,uid=1000,gid=1000/);
   t.notRegex(prosody, /:\/var\/lib\/prosody/, 'no volume over the accounts');
 });
+
+test('the appliance has as long to stop under Docker as under systemd: its own 10 s for requests, then the rest', async (t) => {
+  // Docker's default is 10 s before SIGKILL: exactly the time the appliance gives requests in flight
+  // (start.ts), so a stop with one still running was killed before it closed the database and handed
+  // back what it was sending. systemd gives it TimeoutStopSec.
+  const unit = readFileSync(join(root, 'provisioning/systemd/samverka.service'), 'utf8');
+  const systemd = Number(present(/^TimeoutStopSec=(\d+)$/m.exec(unit)?.[1], "the unit's TimeoutStopSec"));
+  const { file } = await renderEnv();
+  writeFileSync(
+    file,
+    readFileSync(file, 'utf8')
+      .replace(/^DATABASE_URL=sqlite:.*$/m, '#$&')
+      .replace(/^#(DATABASE_URL=postgres:.*)$/m, '$1'),
+  );
+  const { stdout, code, stderr } = await compose(file, '--profile', 'postgres', '--profile', 'replicas', 'config');
+  t.is(code, 0, stderr);
+  for (const service of ['appliance', 'appliance-2']) {
+    const from = stdout.indexOf(`\n  ${service}:\n`);
+    t.true(from >= 0, service);
+    // The service's own lines: up to the next service (two spaces, a name) or the next top-level key.
+    const rest = stdout.slice(from + 1);
+    const block = rest.slice(0, rest.slice(1).search(/\n {0,2}[a-z]/) + 1);
+    const grace = /\n {4}stop_grace_period: (\d+)s\n/.exec(block)?.[1];
+    t.is(Number(grace ?? 10), systemd, `${service}: stop_grace_period`);
+  }
+});

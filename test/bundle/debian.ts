@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import test from 'ava';
 import { loadConfig } from '../../appliance/src/config.ts';
+import { present } from '../helpers/present.ts';
 import { cleanEnv, parseEnvFile, root, run, tempDir } from './_bundle.ts';
 
 const install = join(root, 'provisioning/debian/install.sh');
@@ -24,6 +25,8 @@ test('the install script parses, and a dry run shows every step without doing an
     /npm ci [^\n]*&& npm run build && npm prune --omit=dev/,
     /gen-secrets\.sh \/etc\/samverka\/samverka\.env/,
     /chmod 0640 \/etc\/samverka\/samverka\.env/,
+    // INSTALL.md's backup line writes there: `sudo samverka backup --to /var/backups/samverka/…`.
+    /install -d -m 0700 -o samverka -g samverka \/var\/backups\/samverka/,
     /\/etc\/prosody\/conf\.d\/samverka\.cfg\.lua \(configure-jitsi\.sh prosody-cfg: hidden\.meet\.region\.se, conference\.meet\.region\.se\)/,
     /configure-jitsi\.sh prosody-admins --jitsi-domain meet\.region\.se --user samverka --file \/etc\/prosody\/conf\.avail\/meet\.region\.se\.cfg\.lua/,
     /configure-jitsi\.sh web --jitsi-domain meet\.region\.se --file \/etc\/jitsi\/meet\/meet\.region\.se-config\.js/,
@@ -156,4 +159,53 @@ test("coturn keeps the secret Jitsi's packages gave it, and samverka.env takes i
   );
   t.regex(readFileSync(bare, 'utf8'), /^static-auth-secret=jitsi-made-secret-0123456789$/m);
   t.regex(readFileSync(bare, 'utf8'), /^cert=\/etc\/ssl\/turn\.pem$/m);
+});
+
+test("the samverka command on Debian checks with the service's environment: what it passes, the service starts with", async (t) => {
+  // The wrapper install.sh writes to /usr/local/bin/samverka, pointed at a samverka.env of this
+  // test and this checkout's CLI, run as the current user (runuser needs the samverka user).
+  const script = /\nwrapper='([^']*)'/.exec(readFileSync(install, 'utf8'))?.[1];
+  if (!script) return t.fail('install.sh writes the wrapper');
+  const dir = tempDir('debian-wrapper');
+  const envFile = join(dir, 'samverka.env');
+  const rendered = await run('bash', [join(root, 'provisioning/gen-secrets.sh'), envFile], {
+    env: cleanEnv({ SAMVERKA_ENV_TEMPLATE: join(root, 'provisioning/debian/samverka.env.example') }),
+  });
+  t.is(rendered.code, 0, rendered.stderr);
+  // Filled in as hospital IT would, except that the mail relay line was taken out.
+  const filled = readFileSync(envFile, 'utf8')
+    .replaceAll('example.se', 'region.se')
+    .replace('change-me', 'gw-l0senord')
+    .replace(/^SMTP_URL=.*\n/m, '')
+    .replace(/^DATABASE_URL=.*$/m, `DATABASE_URL=sqlite:${join(dir, 'samverka.db')}`);
+  writeFileSync(envFile, filled);
+  const wrapper = join(dir, 'samverka');
+  writeFileSync(
+    wrapper,
+    script
+      .replaceAll('/etc/samverka/samverka.env', envFile)
+      .replaceAll('/opt/samverka/bin/samverka.js', join(root, 'bin/samverka.js'))
+      .replace('runuser -u samverka -- ', ''),
+  );
+  // What the service's ExecStartPre says on this file (samverka.service: its Environment= and samverka.env).
+  const unit = readFileSync(join(root, 'provisioning/systemd/samverka.service'), 'utf8');
+  const unitLine = /^Environment=(.*)$/m.exec(unit)?.[1] ?? '';
+  const unitEnv: Record<string, string> = Object.fromEntries(
+    [...unitLine.matchAll(/(\w+)=(\S+)/g)].map(([, k, v]) => [present(k, 'a name'), present(v, 'a value')]),
+  );
+  t.is(unitEnv.NODE_ENV, 'production');
+  t.true(
+    script.includes(`set -a; ${unitLine}; . `),
+    "the wrapper sets the unit's Environment= before samverka.env, which wins",
+  );
+  const values = Object.fromEntries([...parseEnvFile(filled)].map(([k, v]) => [k, v.replace(/^"(.*)"$/, '$1')]));
+  const service = await run(process.execPath, [join(root, 'bin/samverka.js'), 'check', '--config'], {
+    env: cleanEnv({ ...unitEnv, ...values }),
+    cwd: dir,
+  });
+  t.is(service.code, 1);
+  t.regex(service.stderr, /SMTP_URL must be set/);
+  const command = await run('sh', [wrapper, 'check', '--config'], { env: cleanEnv(), cwd: dir });
+  t.is(command.code, service.code, command.stdout);
+  t.regex(command.stderr, /SMTP_URL must be set/);
 });

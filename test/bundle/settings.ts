@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { configVariables } from '../../appliance/src/config.ts';
+import { configVariables, environmentDescription } from '../../appliance/src/config.ts';
 import { present } from '../helpers/present.ts';
 import { root } from './_bundle.ts';
 
@@ -65,4 +65,57 @@ test("README's configuration table names every variable the appliance reads", (t
 test('env.example names the identity provider redirect URIs', (t) => {
   for (const uri of ['PUBLIC_URL/auth/callback', 'PUBLIC_URL/entry/identify/callback', 'PUBLIC_URL/login?bye=true'])
     t.true(envExample.includes(uri), uri);
+});
+
+/** compose.yaml's `${NAME:-default}`: what the bundle uses when .env leaves NAME out. */
+const composeDefaults = new Map(
+  [...compose.matchAll(/\$\{([A-Z][A-Z0-9_]*):-([^}]*)\}/g)].map(([, name, value]) => [
+    present(name, 'a name'),
+    present(value, `the default of ${name}`),
+  ]),
+);
+
+/** config.ts's default of a variable, as the environment would spell it; undefined when none (or computed). */
+function configDefault(variable: string): string | undefined {
+  const flags = environmentDescription()[variable]?.flags as { default?: unknown } | undefined;
+  const value = flags?.default;
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+}
+
+test('every default env.example shows (#NAME=value) is the one that applies when the line stays commented', (t) => {
+  const set = new Set([...envExample.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
+  let checked = 0;
+  for (const [, name, shown] of envExample.matchAll(/^#([A-Z][A-Z0-9_]*)=(.+)$/gm)) {
+    const variable = present(name, 'a name');
+    // An alternative to a line that is set (the PostgreSQL DATABASE_URL) is not a default.
+    if (set.has(variable)) continue;
+    const bundle = composeDefaults.get(variable);
+    const applies = bundle ? bundle : configDefault(variable);
+    // Without a default anywhere the commented value is an example (OIDC_ISSUER, TEMPLATES_DIR).
+    if (applies === undefined) continue;
+    t.is(shown, applies, `env.example shows #${variable}=${shown}, but ${applies} applies when it is left out`);
+    checked += 1;
+  }
+  t.true(checked > 15, 'env.example shows the defaults it leaves commented');
+});
+
+test("README's configuration table gives each variable the default config.ts has", (t) => {
+  const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## What each part does'));
+  let checked = 0;
+  for (const [, names, defaults] of table.matchAll(/^\| ([^|]+?) +\| ([^|]+?) +\|/gm)) {
+    const variables = [...present(names, 'names').matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => present(m[1], 'a name'));
+    // The defaults a row lists in backticks, in the order of its variables ("unset → …" is none).
+    const values = present(defaults, 'defaults')
+      .split(/[,;] /)
+      .map((part) => /^`([^`]*)`$/.exec(part.trim())?.[1]);
+    if (values.length !== variables.length) continue;
+    variables.forEach((variable, i) => {
+      const documented = values[i];
+      const actual = configDefault(variable);
+      if (documented === undefined || actual === undefined) return;
+      t.is(documented, actual, `README says ${variable} defaults to ${documented}; config.ts has ${actual}`);
+      checked += 1;
+    });
+  }
+  t.true(checked > 20, "the table's defaults were read");
 });

@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DatabaseInUseError, holdDatabase, type DatabaseHold } from './hold.ts';
 import { clientOf, createDb, rawRows } from './knex.ts';
+import { migrationSource } from './migrations.ts';
 import { must } from '../common/must.ts';
 
 export class BackupError extends Error {}
@@ -91,7 +92,16 @@ async function restoreHeld(target: string, backup: string): Promise<{ migrations
     if (integrity !== 'ok') throw new BackupError(`restore: ${backup} is damaged (${integrity})`);
     const hasMigrations = await db.schema.hasTable('knex_migrations');
     if (!hasMigrations) throw new BackupError(`restore: ${backup} is not a Samverka database`);
-    migrations = Number(must((await db('knex_migrations').count({ n: '*' }))[0], 'count of migrations').n);
+    const applied = (await db('knex_migrations').pluck('name')) as string[];
+    // A backup of a newer version (restored after going back to this one) has migrations this
+    // version does not know: knex refuses to start on it, so it must not replace the database.
+    const known = new Set((await migrationSource.getMigrations([])).map((f) => migrationSource.getMigrationName(f)));
+    const unknown = applied.find((name) => !known.has(name));
+    if (unknown)
+      throw new BackupError(
+        `restore: ${backup} was written by a newer Samverka (migration ${unknown}); restore it with that version or a later one`,
+      );
+    migrations = applied.length;
   } catch (error) {
     await db.destroy();
     rmSync(staged, { force: true });

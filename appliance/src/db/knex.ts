@@ -132,9 +132,25 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return /^timeout expired$|^Connection terminated|is not queryable$/.test(err.message ?? '');
 }
 
+/**
+ * A PostgreSQL URL with its user and password replaced by ***, read as pg reads it: the last "@"
+ * ends them, so a password with an "@" is hidden whole (a pattern up to the first "@" showed its rest).
+ */
+function withoutCredentials(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl);
+    if (!url.username && !url.password) return databaseUrl;
+    url.username = '';
+    url.password = '';
+    return url.toString().replace('//', '//***@');
+  } catch {
+    return '(a URL that cannot be read)';
+  }
+}
+
 /** A sentence a person can act on when the database cannot be reached or opened. */
 export function describeDbError(databaseUrl: string, error: unknown): string {
   const err = error as NodeJS.ErrnoException;
-  const where = databaseUrl.startsWith('sqlite:') ? databaseUrl : databaseUrl.replace(/\/\/[^@/]*@/, '//***@');
+  const where = databaseUrl.startsWith('sqlite:') ? databaseUrl : withoutCredentials(databaseUrl);
   return `DATABASE_URL: cannot open ${where}: ${err.code ? `${err.code} ` : ''}${err.message}`;
 }

@@ -1,8 +1,9 @@
 // Server-Sent Events for live pages (the calendar, the meeting page, later the guest's waiting
 // room): a text/event-stream response that sends named events, a comment heartbeat so proxies
 // and browsers keep the connection, and cleans up when the browser goes away.
+import type { Server as Listener } from 'node:http';
 import { PassThrough } from 'node:stream';
-import type { Request, ResponseObject, ResponseToolkit } from '@hapi/hapi';
+import type { Request, ResponseObject, ResponseToolkit, Server } from '@hapi/hapi';
 import type { EventBus } from '../events.ts';
 
 export interface EventStream {
@@ -20,6 +21,22 @@ export interface EventStreamOptions {
   onClose?: () => void;
 }
 
+/**
+ * The streams open on each server, by its listener (the one object every plugin's `request.server`
+ * shares). A stream never ends by itself: unless the stop ends them, it waits its whole timeout
+ * (start.ts: as long as Docker waits before SIGKILL) whenever a guest waits or a page is open.
+ */
+const openStreams = new WeakMap<Listener, Set<EventStream>>();
+
+/** Makes the server's stop end every open event stream first (browsers reconnect to the next process). */
+export function registerEventStreams(server: Server): void {
+  const streams = new Set<EventStream>();
+  openStreams.set(server.listener, streams);
+  server.ext('onPreStop', () => {
+    for (const stream of streams) stream.close();
+  });
+}
+
 export function openEventStream(
   request: Request,
   h: ResponseToolkit,
@@ -31,9 +48,11 @@ export function openEventStream(
   const heartbeat = setInterval(() => body.write(': heartbeat\n\n'), options.heartbeatMs ?? 20_000);
   heartbeat.unref();
 
+  const open = openStreams.get(request.server.listener);
   const close = () => {
     if (closed) return;
     closed = true;
+    open?.delete(stream);
     clearInterval(heartbeat);
     unfollow();
     body.end();
@@ -55,6 +74,7 @@ export function openEventStream(
       return closed;
     },
   };
+  open?.add(stream);
   const response = h
     .response(body)
     .type('text/event-stream; charset=utf-8')

@@ -11,7 +11,8 @@ import { LiveUpdates } from './live.ts';
 import { afterCommit } from '../events.ts';
 import { apiRoutes } from './routes.ts';
 import { MeetingService } from './service.ts';
-import { findMeetingUnit } from './store.ts';
+import { dataKeyOpensSealed, findMeetingUnit } from './store.ts';
+import { DataKeyError } from '../crypto.ts';
 import { Forbidden } from './violations.ts';
 
 declare module '@hapi/hapi' {
@@ -40,6 +41,10 @@ export const plugin: Plugin<void> = {
     });
     server.expose('service', service);
     server.expose('onChange', (hook: ChangeHook) => service.onChange(hook));
+    // After the db plugin's migrations, before anything is sent or served (crypto.ts, DataKeyError).
+    server.ext('onPreStart', async () => {
+      if (!(await dataKeyOpensSealed(db, config.dataKey))) throw new DataKeyError();
+    });
 
     // A meeting's care unit is set when it is booked and never changes: remembered (the most
     // recent meetings), so that a burst of delivery receipts does not load each meeting to find it.
@@ -80,7 +85,6 @@ export const plugin: Plugin<void> = {
             .catch((error: unknown) => server.log(['error', 'bus'], { event: 'participant.status', err: error }));
       });
     });
-    server.ext('onPreStop', () => live.closeAll());
 
     server.route(apiRoutes(service));
     const facts = new ParticipantFacts();

@@ -87,9 +87,4 @@ export class LiveUpdates {
   get size(): number {
     return this.#subscribers.size;
   }
-
-  closeAll(): void {
-    for (const s of this.#subscribers) s.stream.close();
-    this.#subscribers.clear();
-  }
 }

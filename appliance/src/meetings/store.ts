@@ -444,6 +444,20 @@ export async function listChanges(db: Db, meetingId: string): Promise<RecordedCh
   }));
 }
 
+/** Whether `dataKey` opens the personal identity numbers already sealed (one of them tells). */
+export async function dataKeyOpensSealed(db: Db, dataKey: Buffer): Promise<boolean> {
+  const column = 'personal_number_sealed';
+  const row = await db<ParticipantRow>('participants').whereNotNull(column).first(column);
+  const sealed = row?.[column];
+  if (!sealed) return true;
+  try {
+    decrypt(dataKey, sealed, sealContext(column));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The clear personal identity number, for identifying the person with BankID (never for display). */
 export async function personalNumberOf(
   db: Db,

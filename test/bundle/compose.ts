@@ -14,6 +14,17 @@ const compose = (envFile: string, ...args: string[]) =>
     { env: cleanEnv() },
   );
 
+/** The bundle as INSTALL.md sets up two processes: the postgres:// line instead of the SQLite one, both profiles. */
+function withReplicas(envFile: string) {
+  writeFileSync(
+    envFile,
+    readFileSync(envFile, 'utf8')
+      .replace(/^DATABASE_URL=sqlite:.*$/m, '#$&')
+      .replace(/^#(DATABASE_URL=postgres:.*)$/m, '$1'),
+  );
+  return compose(envFile, '--profile', 'postgres', '--profile', 'replicas', 'config');
+}
+
 function withoutValue(file: string, name: string): string {
   const changed = `${file}.without-${name}`;
   writeFileSync(changed, readFileSync(file, 'utf8').replace(new RegExp(`^${name}=.*$`, 'm'), `${name}=`));
@@ -123,14 +134,7 @@ test('services run read-only where the images allow, on one private network, wit
 
 test('two appliance processes share the bundled PostgreSQL and the secrets, each on its own bind', async (t) => {
   const { file, values } = await renderEnv();
-  // As INSTALL.md says: the postgres:// line instead of the SQLite one, both profiles.
-  writeFileSync(
-    file,
-    readFileSync(file, 'utf8')
-      .replace(/^DATABASE_URL=sqlite:.*$/m, '#$&')
-      .replace(/^#(DATABASE_URL=postgres:.*)$/m, '$1'),
-  );
-  const { stdout, code, stderr } = await compose(file, '--profile', 'postgres', '--profile', 'replicas', 'config');
+  const { stdout, code, stderr } = await withReplicas(file);
   t.is(code, 0, stderr);
   const env = (service: string, name: string) =>
     new RegExp(`\\n  ${service}:\\n[\\s\\S]*?\\n      ${name}: ([^\\n]*)`).exec(stdout)?.[1];
@@ -214,13 +218,7 @@ test('the appliance has as long to stop under Docker as under systemd: its own 1
   const unit = readFileSync(join(root, 'provisioning/systemd/samverka.service'), 'utf8');
   const systemd = Number(present(/^TimeoutStopSec=(\d+)$/m.exec(unit)?.[1], "the unit's TimeoutStopSec"));
   const { file } = await renderEnv();
-  writeFileSync(
-    file,
-    readFileSync(file, 'utf8')
-      .replace(/^DATABASE_URL=sqlite:.*$/m, '#$&')
-      .replace(/^#(DATABASE_URL=postgres:.*)$/m, '$1'),
-  );
-  const { stdout, code, stderr } = await compose(file, '--profile', 'postgres', '--profile', 'replicas', 'config');
+  const { stdout, code, stderr } = await withReplicas(file);
   t.is(code, 0, stderr);
   for (const service of ['appliance', 'appliance-2']) {
     const from = stdout.indexOf(`\n  ${service}:\n`);

@@ -5,8 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { ConfigError, loadConfig } from '../../appliance/src/config.ts';
-import { findStaffBy } from '../../appliance/src/staff/oidc-flows.ts';
-import { findUnit } from '../../appliance/src/staff/store.ts';
+import { findStaff, findUnit } from '../../appliance/src/staff/store.ts';
 import { countRows } from '../helpers/databases.ts';
 import { signInAt, startIdp, type TestIdp } from '../helpers/idp.ts';
 import { present } from '../helpers/present.ts';
@@ -117,6 +116,23 @@ test('a login returns to the page that was asked for', async (t) => {
   const authorization = await startLogin(browser, '/password');
   const landed = await browser.get(local(await signInAt(authorization.href, accountId)));
   t.is(landed.headers.get('location'), '/password');
+});
+
+test('an HSA-ID typed in lower case on the admin form, or saved so earlier, still matches the SITHS login', async (t) => {
+  for (const saved of ['typed', 'earlier'] as const) {
+    const hsaId = hsa();
+    // IT types the clinician's HSA-ID as it reads it out, in lower case; SITHS sends it in upper case.
+    const { staff } = await main.app.staff('clinician', undefined, { hsaId: hsaId.toLowerCase() });
+    if (saved === 'earlier')
+      await main.app.server.app.db('staff').where({ id: staff.id }).update({ hsa_id: hsaId.toLowerCase() });
+    else t.is((await findStaff(main.app.server.app.db, { id: staff.id }))?.hsaId, hsaId, 'stored as SITHS writes it');
+    const accountId = `doc-${hsaId}`;
+    main.idp.addAccount(accountId, { name: staff.name, email: staff.email, hsaId });
+    const browser = main.app.client();
+    const landed = await browser.get(local(await signInAt((await startLogin(browser)).href, accountId)));
+    t.is(landed.status, 302, saved);
+    t.is(landed.headers.get('location'), '/', `${saved}: signed in, not refused as unknown`);
+  }
 });
 
 test('the session is renewed at an IdP login: the earlier session id no longer works', async (t) => {
@@ -337,7 +353,7 @@ test('an unknown clinician gets an account in the configured unit when auto-prov
   const authorization = await startLogin(browser);
   const landed = await browser.get(local(await signInAt(authorization.href, 'newcomer')));
   t.is(landed.status, 302);
-  const staff = await findStaffBy(strict.app.server.app.db, { hsaId });
+  const staff = await findStaff(strict.app.server.app.db, { hsaId });
   t.like(staff, { name: 'Ny Läkare', email: 'ny.lakare@region.example', role: 'clinician' });
   t.is((await findAudit(strict.app.server.app.db, { staffId: staff!.id, action: 'staff.provisioned' })).length, 1);
   // The next login finds the same account.
@@ -360,7 +376,7 @@ test('a new e-mail address whose HSA-ID already has an account gets no second ac
   t.regex(landed.text, /Ett konto kunde inte skapas åt dig automatiskt. Kontakta IT-avdelningen/);
   t.false(browser.cookies.has('samverka_sid'));
   t.is(await countRows(w.app.server.app.db('staff').where({ hsa_id: hsaId })), 1);
-  t.like(await findStaffBy(w.app.server.app.db, { hsaId }), { id: staff.id, email: staff.email });
+  t.like(await findStaff(w.app.server.app.db, { hsaId }), { id: staff.id, email: staff.email });
   const failures = await findAudit(w.app.server.app.db, { action: 'login.failed' });
   t.true(failures.some((a) => a.details?.reason === 'provision_failed' && a.details?.hsaId === hsaId));
 });

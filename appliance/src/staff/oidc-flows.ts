@@ -4,9 +4,6 @@
 import type { Db } from '../db/knex.ts';
 import { iso, toDate, type DbTimestamp } from '../db/values.ts';
 
-import type { Staff } from './model.ts';
-import { toStaff, type StaffFields } from './store.ts';
-
 export type FlowPurpose = 'staff' | 'entry';
 
 export interface Flow {
@@ -95,12 +92,4 @@ export async function sessionOrigin(
     .where({ id: sessionHash })
     .first('method', 'id_token_sealed');
   return row ? { method: row.method, idTokenSealed: row.id_token_sealed ?? null } : undefined;
-}
-
-/** The staff account an identity provider's login names, by HSA-ID or e-mail. */
-export async function findStaffBy(db: Db, by: { hsaId: string } | { email: string }): Promise<Staff | undefined> {
-  const row = await db<StaffFields>('staff')
-    .where('hsaId' in by ? { hsa_id: by.hsaId } : { email: by.email })
-    .first();
-  return row ? toStaff(row) : undefined;
 }

@@ -11,10 +11,10 @@ import { rateLimit } from '../http/ratelimit.ts';
 import { fieldOf, objectOf, route } from '../http/route.ts';
 import type { Staff } from './model.ts';
 import { FlowError, identityProviderFor, identityProviderOf, type VerifiedIdentity } from './oidc.ts';
-import { findStaffBy, flowMinutes, sessionOrigin } from './oidc-flows.ts';
+import { flowMinutes, sessionOrigin } from './oidc-flows.ts';
 import { nextPath } from './schemas.ts';
 import { endSession, normaliseEmail, startSession } from './service.ts';
-import { findUnit, insertStaff } from './store.ts';
+import { findStaff, findUnit, insertStaff } from './store.ts';
 
 /** The browser's flow cookie: a flow started elsewhere does not complete here. */
 export const flowCookie = 'samverka_flow';
@@ -96,7 +96,7 @@ export async function staffFor(db: Db, settings: OidcConfig, identity: VerifiedI
   const key = settings.staffMatch === 'hsa_id' ? identity.hsaId : identity.email && normaliseEmail(identity.email);
   // The page names the claim that was missing: the HSA-ID, or the e-mail address when accounts are found by it.
   if (!key) return { ok: false, reason: settings.staffMatch === 'hsa_id' ? 'no_claim' : 'no_email' };
-  const found = await findStaffBy(db, settings.staffMatch === 'hsa_id' ? { hsaId: key } : { email: key });
+  const found = await findStaff(db, settings.staffMatch === 'hsa_id' ? { hsaId: key } : { email: key });
   if (found) return found.disabled ? { ok: false, reason: 'disabled' } : { ok: true, staff: found, provisioned: false };
   if (!settings.autoProvision) return { ok: false, reason: 'unknown' };
   const unit = await findUnit(db, { name: settings.autoProvision.unit });
@@ -107,8 +107,8 @@ export async function staffFor(db: Db, settings: OidcConfig, identity: VerifiedI
     !unit ||
     !email ||
     !identity.name ||
-    (await findStaffBy(db, { email })) ||
-    (identity.hsaId && (await findStaffBy(db, { hsaId: identity.hsaId })))
+    (await findStaff(db, { email })) ||
+    (identity.hsaId && (await findStaff(db, { hsaId: identity.hsaId })))
   )
     return { ok: false, reason: 'provision_failed' };
   const staff = await insertStaff(db, {

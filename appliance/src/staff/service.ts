@@ -23,6 +23,12 @@ export class StaffError extends Error {
 
 export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
 
+/**
+ * An HSA-ID as SITHS sends it: upper case ("SE2321000016-1234" typed as "se2321000016-1234" on the
+ * admin form would never match a sign-in).
+ */
+export const normaliseHsaId = (hsaId: string): string => hsaId.trim().toUpperCase();
+
 /** How long a staff session lasts: a working day. */
 export const sessionHours = 12;
 
@@ -56,14 +62,15 @@ export async function addStaff(db: Db, input: AddStaff): Promise<{ staff: Staff;
   if (!unit)
     throw new StaffError('unknown_unit', `no care unit named "${input.unit}": add it first with "samverka unit add"`);
   if (await store.findStaff(db, { email })) throw new StaffError('email_taken', `${email} already has an account`);
-  if (input.hsaId && (await store.findStaff(db, { hsaId: input.hsaId })))
-    throw new StaffError('hsa_taken', `HSA-ID ${input.hsaId} already has an account`);
+  const hsaId = input.hsaId?.trim() ? normaliseHsaId(input.hsaId) : null;
+  if (hsaId && (await store.findStaff(db, { hsaId })))
+    throw new StaffError('hsa_taken', `HSA-ID ${hsaId} already has an account`);
   const staff = await store.insertStaff(db, {
     email,
     name: input.name.trim().normalize('NFC'),
     role: input.role,
     unitId: unit.id,
-    hsaId: input.hsaId ?? null,
+    hsaId,
     passwordHash,
     passwordMustChange: generatedPassword !== undefined,
   });
@@ -257,7 +264,12 @@ export async function editStaff(db: Db, staffId: string, input: StaffChanges): P
   const email = normaliseEmail(input.email);
   const holder = await store.findStaff(db, { email });
   if (holder && holder.id !== staffId) throw new StaffError('email_taken', `${email} already has an account`);
-  const changes = { ...input, email, name: input.name.trim().normalize('NFC'), hsaId: input.hsaId?.trim() || null };
+  const changes = {
+    ...input,
+    email,
+    name: input.name.trim().normalize('NFC'),
+    hsaId: input.hsaId?.trim() ? normaliseHsaId(input.hsaId) : null,
+  };
   const hsaHolder = changes.hsaId ? await store.findStaff(db, { hsaId: changes.hsaId }) : undefined;
   if (hsaHolder && hsaHolder.id !== staffId)
     throw new StaffError('hsa_taken', `HSA-ID ${changes.hsaId} already has an account`);

@@ -161,9 +161,11 @@ export async function findStaff(
   db: Db,
   by: { id?: string; email?: string; hsaId?: string },
 ): Promise<Staff | undefined> {
-  const row = await staffTable(db)
-    .where(by.id ? { id: by.id } : by.hsaId ? { hsa_id: by.hsaId } : { email: by.email })
-    .first();
+  const q = staffTable(db);
+  // HSA-IDs are compared in upper case: accounts saved before they were normalised may hold lower case.
+  if (by.hsaId) q.whereRaw('upper(hsa_id) = ?', [by.hsaId.trim().toUpperCase()]);
+  else q.where(by.id ? { id: by.id } : { email: by.email });
+  const row = await q.first();
   return row ? toStaff(row) : undefined;
 }
 

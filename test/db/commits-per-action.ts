@@ -183,7 +183,11 @@ test.serial('a staff login, failed or not, a password change and a logout are on
 
   const login = await commitsOf(app, () => client.login(staff.email, password));
   t.is(login.result.status, 302);
-  t.deepEqual(login.own, [['audit_log', 'staff', 'staff_sessions']], 'the try, the session and the audit record');
+  t.deepEqual(
+    login.own,
+    [['attempt_counters', 'audit_log', 'staff', 'staff_sessions']],
+    'the try, its rate-limit attempt given back, the session and the audit record',
+  );
 
   const next = 'ett nytt långt lösenord';
   const changed = await commitsOf(app, () =>

@@ -215,6 +215,25 @@ test("changing one's password ends every other session of the account, and keeps
   t.is((await app.server.app.db('staff_sessions').where({ staff_id: staff.id })).length, 1);
 });
 
+test('sign-ins that succeed do not count against their address: the thirty-first clinician on a Citrix server at eight gets in', async (t) => {
+  // Its own server: the tries here must not spend the other tests' limit.
+  const own = await startServer();
+  try {
+    // One account stands for the thirty-one people (the limit is the address's, over every account).
+    const { staff, password } = await own.staff('clinician');
+    for (let i = 1; i <= 31; i += 1) {
+      const reply = await own.client().login(staff.email, password);
+      t.is(reply.status, 302, `sign-in ${i}: ${reply.status}`);
+    }
+    // Failed tries still count: thirty of them, and the thirty-first is held off.
+    const browser = own.client();
+    for (let i = 0; i < 30; i += 1) t.is((await browser.login('anna.lind@region.example', `fel-${i}`)).status, 401);
+    t.is((await browser.login('anna.lind@region.example', 'fel-igen')).status, 429);
+  } finally {
+    await own.stop();
+  }
+});
+
 test('too many logins from one computer: the login page says so in Swedish, keeps the address typed and says when to try again', async (t) => {
   // Its own server: the 31 tries here must not spend the other tests' limit.
   const own = await startServer();

@@ -45,3 +45,8 @@ export async function countAttempt(db: Knex, key: string, windowSeconds: number,
 export async function clearAttempts(db: Knex, key: string): Promise<void> {
   await db('attempt_counters').where({ key }).delete();
 }
+
+/** Gives one attempt back (one that turned out not to be a guess: a login that succeeded). */
+export async function refundAttempt(db: Knex, key: string): Promise<void> {
+  await db('attempt_counters').where({ key }).andWhere('hits', '>', 0).decrement('hits', 1);
+}

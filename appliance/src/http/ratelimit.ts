@@ -5,7 +5,8 @@
 import Boom from '@hapi/boom';
 import type { Lifecycle, Request } from '@hapi/hapi';
 import type * as Flexible from 'rate-limiter-flexible';
-import { countAttempt } from '../db/counters.ts';
+import type { Knex } from 'knex';
+import { countAttempt, refundAttempt as refund } from '../db/counters.ts';
 
 export interface Limit {
   points: number;
@@ -21,11 +22,9 @@ export function tooManyRequests(
   return error;
 }
 
-export function rateLimit(
-  name: string,
-  limit: Limit,
-  key: (request: Request) => string = (r) => r.clientAddress,
-): Lifecycle.Method {
+const byAddress = (r: Request) => r.clientAddress;
+
+export function rateLimit(name: string, limit: Limit, key: (request: Request) => string = byAddress): Lifecycle.Method {
   return async (request, h) => {
     const now = new Date();
     // Counted in a group commit with other requests' records (db/group-commit.ts): the count is
@@ -38,6 +37,20 @@ export function rateLimit(
     if (attempt.hits <= limit.points) return h.continue;
     throw tooManyRequests((attempt.resetsAt.getTime() - now.getTime()) / 1000);
   };
+}
+
+/**
+ * Gives the request's attempt back to `name`'s limit, in the caller's transaction: for a limit on
+ * guesses, an attempt that proved not to be one (a login that succeeded) does not count. Every
+ * attempt is counted first, so a burst of guesses is held to the limit all the same.
+ */
+export function refundAttempt(
+  trx: Knex,
+  name: string,
+  request: Request,
+  key: (request: Request) => string = byAddress,
+): Promise<void> {
+  return refund(trx, `${name}:${key(request)}`);
 }
 
 /**

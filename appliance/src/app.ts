@@ -27,8 +27,8 @@ declare module '@hapi/hapi' {
     sessionId?: string;
     /** How the session began: with a password, or through the identity provider. */
     sessionMethod?: SessionMethod;
-    /** The session could not be checked because the database was unavailable (staff/auth.ts). */
-    unavailable?: Error;
+    /** Why the session could not be checked (the database away, or any failure): staff/auth.ts. */
+    uncheckedSession?: Error;
   }
 }
 

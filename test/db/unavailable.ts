@@ -27,12 +27,12 @@ const enabled = Boolean(process.env.TEST_DATABASE_URL) && process.env.TEST_DB !=
       await admin.raw('select pg_terminate_backend(pid) from pg_stat_activity where datname = ?', [name]);
 
       const api = await clinician.get('/api/v1/me');
-      t.is(api.status, 503);
+      t.is(api.status, 503, `${api.status}: ${app.logs().slice(-2000)}`);
       t.regex(api.json<{ message: string }>().message, /database cannot be reached just now/);
       t.is(api.headers.get('retry-after'), '5');
       t.truthy(api.headers.get('x-request-id'));
       const page = await clinician.get('/calendar');
-      t.is(page.status, 503);
+      t.is(page.status, 503, `${page.status} ${page.headers.get('location') ?? ''}: ${app.logs().slice(-2000)}`);
       t.regex(page.text, /Tjänsten är inte tillgänglig just nu/);
       const login = await app.client().login(staff.email, password);
       t.is(login.status, 503, 'a login that cannot be checked is not told the password was wrong');

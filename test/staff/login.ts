@@ -250,3 +250,26 @@ test('too many logins from one computer: the login page says so in Swedish, keep
     await own.stop();
   }
 });
+
+test('a session that cannot be checked (the sessions table unreadable for a moment) is not logged out: an error page, and the session works again after', async (t) => {
+  // Its own server: the sessions table goes away for a moment.
+  const own = await startServer();
+  const db = own.server.app.db;
+  try {
+    const { staff, password } = await own.staff('clinician');
+    const clinician = own.client();
+    t.is((await clinician.login(staff.email, password)).status, 302);
+    await db.schema.renameTable('staff_sessions', 'staff_sessions_away');
+    let page;
+    try {
+      page = await clinician.get('/calendar');
+    } finally {
+      await db.schema.renameTable('staff_sessions_away', 'staff_sessions');
+    }
+    t.is(page.status, 500, 'an error, not "you are not logged in"');
+    t.not(page.headers.get('location'), '/login?next=%2Fcalendar');
+    t.is((await clinician.get('/calendar')).status, 200, 'the same session, still in the browser, works again');
+  } finally {
+    await own.stop();
+  }
+});

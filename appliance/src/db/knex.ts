@@ -129,7 +129,12 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   if (err.name === 'KnexTimeoutError') return true;
   if (err.code && unavailableCodes.has(err.code)) return true;
-  return /^timeout expired$|^Connection terminated|is not queryable$/.test(err.message ?? '');
+  // "... is not currently accepting connections": the database closed to new connections while it
+  // is restored or maintained (ALTER DATABASE ... ALLOW_CONNECTIONS false), a class 55 code that
+  // otherwise means other things.
+  return /^timeout expired$|^Connection terminated|is not queryable$|is not currently accepting connections$/.test(
+    err.message ?? '',
+  );
 }
 
 /**

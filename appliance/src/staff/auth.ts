@@ -6,7 +6,6 @@ import Cookie from '@hapi/cookie';
 import Crumb from '@hapi/crumb';
 import type { Request, Server } from '@hapi/hapi';
 import { hkdfSync } from 'node:crypto';
-import { isDatabaseUnavailable } from '../db/knex.ts';
 import { apiPrefix } from '../http/api.ts';
 import { languageCookie } from '../http/i18n.ts';
 import { sessionHours, sessionStaff, tokenStaff } from './service.ts';
@@ -48,11 +47,12 @@ export async function registerAuth(server: Server): Promise<void> {
       try {
         found = typeof session?.sid === 'string' ? await sessionStaff(db, session.sid) : undefined;
       } catch (error) {
-        // The cookie plugin would take any failure here for an invalid session and clear the
-        // cookie: a database that is away for a moment would log everyone out. Carried on instead,
-        // and thrown once authentication is over (below), where it becomes a 503.
-        if (isDatabaseUnavailable(error)) return { isValid: true, credentials: { unavailable: error as Error } };
-        throw error;
+        // The cookie plugin would take any failure here for an invalid session: it would clear the
+        // cookie and send the person to the login page, so a database away for a moment would log
+        // everyone out. A session that could not be checked is not an invalid one: the failure is
+        // carried on and thrown once authentication is over (below), where the error funnel makes
+        // it a 503 (the database cannot be reached) or a 500, and the cookie stays.
+        return { isValid: true, credentials: { uncheckedSession: error as Error } };
       }
       if (!found) return { isValid: false };
       const { staff, method } = found;
@@ -70,8 +70,8 @@ export async function registerAuth(server: Server): Promise<void> {
   });
 
   server.ext('onCredentials', (request, h) => {
-    const unavailable = request.auth.credentials?.unavailable;
-    if (unavailable) throw unavailable;
+    const failure = request.auth.credentials?.uncheckedSession;
+    if (failure) throw failure;
     return h.continue;
   });
 

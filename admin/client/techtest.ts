@@ -322,8 +322,9 @@ const number = (digits: number) =>
 
 function figureRows(n: NetworkFigures): [string, string][] {
   const missing = tr('network.notMeasured');
+  // Skipped: no TURN at all, or none offered on this transport (a TLS-only TURN server has no UDP).
   const relay = (ok: boolean | null) =>
-    !n.relayConfigured ? tr('network.skipped') : ok ? tr('network.works') : tr('network.blocked');
+    !n.relayConfigured || ok === null ? tr('network.skipped') : ok ? tr('network.works') : tr('network.blocked');
   const ms = (v: number | null) => (v === null ? missing : tr('unit.ms', { value: number(0).format(v) }));
   const mbps = (kbps: number | null) =>
     kbps === null ? missing : tr('unit.mbps', { value: number(1).format(kbps / 1000) });

@@ -179,6 +179,31 @@ test.serial(
   },
 );
 
+test.serial(
+  'a TURN server offered only over TCP: UDP is skipped, not counted as blocked, and the relay over TCP is measured',
+  async (t) => {
+    const tcpOnly = await startServer({
+      env: { TURN_URLS: `turn:127.0.0.1:${coturn.port}?transport=tcp`, TURN_SECRET: coturn.secret },
+    });
+    try {
+      const { page, subject } = await openAsClinician(tcpOnly);
+      await walkTechTestSayingYes(page);
+      await page.waitForSelector('#techtest[data-done]', { timeout: 30_000 });
+      const figures = await page.$$eval('#figures tr', (rows) => rows.map((r) => r.textContent));
+      t.true(
+        figures.some((f) => /^Bild och ljud\s*Hoppades över$/.test(f ?? '')),
+        figures.join(' | '),
+      );
+      const stored = present(await latestResult(tcpOnly.server.app.db, await subject()), 'the stored result');
+      t.like(stored.network, { relayConfigured: true, relayUdp: null, relayTcp: true });
+      t.not(stored.verdict, 'failed');
+      await page.browserContext().close();
+    } finally {
+      await tcpOnly.stop();
+    }
+  },
+);
+
 test.serial('every step of the page passes axe-core with no violations', async (t) => {
   const { page } = await openAsClinician(app, { bypassCsp: true });
   t.deepEqual(await axe(page), [], 'start');

@@ -39,6 +39,11 @@ test('a relay reached only over TCP (UDP blocked) is poor', (t) => {
   t.is(connectionVerdict({ ...good, relayUdp: false }), 'poor');
 });
 
+test('a TURN server offered only over TLS/TCP that relays is good on a good line: UDP was not tried, not blocked', (t) => {
+  t.is(connectionVerdict({ ...good, relayUdp: null }), 'good');
+  t.is(connectionVerdict({ ...good, relayUdp: null, relayTcp: false }), 'failed', 'and failed when it relays nothing');
+});
+
 test('a slow, lossy or jittery line is poor', (t) => {
   t.is(connectionVerdict({ ...good, rttMs: limits.rttMs + 1 }), 'poor');
   t.is(connectionVerdict({ ...good, jitterMs: limits.jitterMs + 1 }), 'poor');

@@ -23,8 +23,9 @@ export function connectionVerdict(n: Figures): Verdict {
   const over = (value: number | null, limit: number) => value !== null && value > limit;
   const under = (value: number | null, limit: number) => value !== null && value < limit;
   const poor =
-    // Only TCP through the relay: media works, but every lost packet is resent late.
-    (n.relayConfigured && !n.relayUdp) ||
+    // Only TCP through the relay (UDP tried and blocked): media works, but every lost packet is
+    // resent late. No UDP TURN URL configured (null) is not a blocked UDP.
+    (n.relayConfigured && n.relayUdp === false) ||
     over(n.rttMs, limits.rttMs) ||
     over(n.jitterMs, limits.jitterMs) ||
     over(n.loss, limits.loss) ||

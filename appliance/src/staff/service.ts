@@ -23,12 +23,6 @@ export class StaffError extends Error {
 
 export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
 
-/**
- * An HSA-ID as SITHS sends it: upper case ("SE2321000016-1234" typed as "se2321000016-1234" on the
- * admin form would never match a sign-in).
- */
-export const normaliseHsaId = (hsaId: string): string => hsaId.trim().toUpperCase();
-
 /** How long a staff session lasts: a working day. */
 export const sessionHours = 12;
 
@@ -62,7 +56,7 @@ export async function addStaff(db: Db, input: AddStaff): Promise<{ staff: Staff;
   if (!unit)
     throw new StaffError('unknown_unit', `no care unit named "${input.unit}": add it first with "samverka unit add"`);
   if (await store.findStaff(db, { email })) throw new StaffError('email_taken', `${email} already has an account`);
-  const hsaId = input.hsaId?.trim() ? normaliseHsaId(input.hsaId) : null;
+  const hsaId = input.hsaId?.trim() ? store.normaliseHsaId(input.hsaId) : null;
   if (hsaId && (await store.findStaff(db, { hsaId })))
     throw new StaffError('hsa_taken', `HSA-ID ${hsaId} already has an account`);
   const staff = await store.insertStaff(db, {
@@ -268,7 +262,7 @@ export async function editStaff(db: Db, staffId: string, input: StaffChanges): P
     ...input,
     email,
     name: input.name.trim().normalize('NFC'),
-    hsaId: input.hsaId?.trim() ? normaliseHsaId(input.hsaId) : null,
+    hsaId: input.hsaId?.trim() ? store.normaliseHsaId(input.hsaId) : null,
   };
   const hsaHolder = changes.hsaId ? await store.findStaff(db, { hsaId: changes.hsaId }) : undefined;
   if (hsaHolder && hsaHolder.id !== staffId)

@@ -157,13 +157,19 @@ export async function findLogin(db: Db, email: string): Promise<LoginRecord | un
   };
 }
 
+/**
+ * An HSA-ID as SITHS sends it: upper case ("SE2321000016-1234" typed as "se2321000016-1234" on the
+ * admin form would never match a sign-in).
+ */
+export const normaliseHsaId = (hsaId: string): string => hsaId.trim().toUpperCase();
+
 export async function findStaff(
   db: Db,
   by: { id?: string; email?: string; hsaId?: string },
 ): Promise<Staff | undefined> {
   const q = staffTable(db);
   // HSA-IDs are compared in upper case: accounts saved before they were normalised may hold lower case.
-  if (by.hsaId) q.whereRaw('upper(hsa_id) = ?', [by.hsaId.trim().toUpperCase()]);
+  if (by.hsaId) q.whereRaw('upper(hsa_id) = ?', [normaliseHsaId(by.hsaId)]);
   else q.where(by.id ? { id: by.id } : { email: by.email });
   const row = await q.first();
   return row ? toStaff(row) : undefined;

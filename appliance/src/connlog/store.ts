@@ -95,7 +95,13 @@ export async function countsByMeeting(
   return counts;
 }
 
-/** Retention: entries older than `before`. */
-export async function deleteEntriesBefore(db: Db, before: Date): Promise<number> {
-  return entries(db).where('at', '<', iso(before)).delete();
+/**
+ * Retention: the entries of these meetings (those that ended more than the period ago). The period
+ * counts from the meeting, not from each entry: a meeting booked further ahead than the period
+ * keeps its booking's entries until it has been held.
+ */
+export async function deleteEntriesOf(db: Db, meetingIds: readonly string[]): Promise<number> {
+  let removed = 0;
+  for (const ids of chunks(meetingIds)) removed += await entries(db).whereIn('meeting_id', ids).delete();
+  return removed;
 }

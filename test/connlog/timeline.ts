@@ -336,7 +336,7 @@ test("support tells the patient's steps from their proxy's: the test and the mee
   }
   // The row names the person: the proxy by their own name, the participant they act for beside it.
   for (const type of ['link_opened', 'techtest', 'client_cameraError'])
-    t.regex(rowsOf(page, type)[0] ?? '', /^ \S+ \S+ Per Lind \(för Sara Lind\)/, type);
+    t.regex(rowsOf(page, type)[0] ?? '', /^ \S+ \S+ CES?T Per Lind \(för Sara Lind\)/, type);
   const exported = (await support.get(`/connlog/meetings/${booked.meetingId}?format=json`)).json();
   t.is(exported.entries.find((e: { type: string }) => e.type === 'techtest')?.participant, 'Per Lind (för Sara Lind)');
   const [tested] = rowsOf(page, 'techtest');
@@ -428,7 +428,7 @@ test("details named like an object's own properties read as what was sent", asyn
   t.regex(row ?? '', /constructor Chrome toString x valueOf 3/);
 });
 
-test("the CSV export writes each entry's time on the clinic's clock with its offset, across the change to winter time", async (t) => {
+test("the CSV export and the page write each entry's time on the clinic's clock with its offset, across the change to winter time", async (t) => {
   const booked = await bookMeeting(world);
   const db = world.app.server.app.db;
   // Summer time, and the night summer time ends: 02:30 comes twice, an hour apart.
@@ -452,6 +452,12 @@ test("the CSV export writes each entry's time on the clinic's clock with its off
   t.deepEqual(
     times.map((s) => new Date(s ?? '').toISOString()),
     ['2026-07-01T10:15:30.000Z', '2026-10-25T00:30:00.000Z', '2026-10-25T01:30:00.000Z'],
+  );
+  // The page tells the two 02:30s apart too: each time says its zone.
+  const rows = rowsOf((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, 'room_opened');
+  t.deepEqual(
+    rows.map((row) => /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+/.exec(row)?.[0]),
+    ['2026-07-01 12:15:30 CEST', '2026-10-25 02:30:00 CEST', '2026-10-25 02:30:00 CET'],
   );
 });
 
@@ -509,4 +515,23 @@ test('a wrong SMS code is in the timeline, before the right one lets the patient
   const { client: support } = await loggedIn(world.app, 'support');
   const [row] = rowsOf((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, 'code_failed');
   t.regex(row ?? '', /Fel sms-kod \(deltagaren; 4 försök kvar\)/);
+});
+
+test("filtering the timeline by a participant keeps the meeting's own events around their steps", async (t) => {
+  const booked = await bookMeeting(world);
+  emitRoom('room.ended', { meetingId: booked.meetingId, reason: 'ended_by_staff', byStaffId: null });
+  await until('the end', async () => (await typesOf(booked.meetingId)).includes('meeting_ended'));
+  const { client: support } = await loggedIn(world.app, 'support');
+  const page = (await support.get(`/connlog/meetings/${booked.meetingId}?participantId=${booked.guestId}`)).text;
+  t.is(rowsOf(page, 'meeting_booked').length, 1, 'the booking');
+  t.is(rowsOf(page, 'meeting_ended').length, 1, 'the end');
+  t.true(rowsOf(page, 'message_queued').length > 0, "the guest's own steps");
+  // Not the other participant's steps: the patient's SMS is not the guest's.
+  const json = (
+    await support.get(`/connlog/meetings/${booked.meetingId}?participantId=${booked.guestId}&format=json`)
+  ).json();
+  t.deepEqual(
+    [...new Set(json.entries.map((e: { participantId: string | null }) => e.participantId))].sort(),
+    [booked.guestId, null].sort(),
+  );
 });

@@ -183,7 +183,8 @@ const formats = Object.fromEntries(
         time: new Intl.DateTimeFormat(locale, { timeZone: clinicTimeZone, hour: '2-digit', minute: '2-digit' }),
         // A wall-clock date of its own (YYYY-MM-DD at UTC midnight) is formatted without shifting it.
         day: new Intl.DateTimeFormat(locale, { ...longDate, timeZone: 'UTC' }),
-        stamp: new Intl.DateTimeFormat(locale, toTheSecond),
+        // With the zone's name (CEST, CET): the night summer time ends, 02:30 comes twice.
+        stamp: new Intl.DateTimeFormat(locale, { ...toTheSecond, timeZoneName: 'short' }),
       },
     ];
   }),
@@ -194,7 +195,10 @@ export function formatWhen(date: Date, language: Language): { date: string; time
   return { date: formats[language].date.format(date), time: formats[language].time.format(date) };
 }
 
-/** Date and time with seconds on the clinic's clock: support compares entries seconds apart. */
+/**
+ * Date and time with seconds on the clinic's clock and its zone ("2026-10-25 02:30:00 CEST"):
+ * support compares entries seconds apart, and may sit in another zone.
+ */
 export const formatStamp = (date: Date, language: Language): string => formats[language].stamp.format(date);
 
 const dayNames = Object.fromEntries(

@@ -103,7 +103,7 @@ async function readTimeline(
   const lang = languageOf(request);
   const meeting = await meetingFor(request.server, request.auth.credentials.user!, id);
   const query = { participantId: q.participantId || undefined, onlyErrors: Boolean(q.errors) };
-  const entries = await timeline(db, { meetingId: id, ...query });
+  const entries = await timeline(db, { meetingId: id, ...query, withMeeting: true });
   const names = await participantNames(request, meeting, entries);
   const rows = entries.map((e) => ({
     at: e.at.toISOString(),

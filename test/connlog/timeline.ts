@@ -23,6 +23,7 @@ import {
   until,
   type World,
 } from './_meeting.ts';
+import { searchLog } from './_search.ts';
 
 let world: World;
 test.before(async () => {
@@ -163,14 +164,12 @@ test("support finds the meeting by the patient's phone number, sees it masked, a
   );
   const { client: support, staff } = await loggedIn(world.app, 'support');
 
-  const found = await support.get(
-    `/connlog?phone=${encodeURIComponent(booked.patientMobile.replace(/^(\d{3})/, '$1-'))}`,
-  );
+  const { page: found } = await searchLog(support, { phone: booked.patientMobile.replace(/^(\d{3})/, '$1-') });
   t.is(found.status, 200);
   t.true(found.text.includes(`/connlog/meetings/${booked.meetingId}`));
   t.false(found.text.includes(booked.patientE164), 'support does not see the whole number');
   t.true(found.text.includes(maskPhone(booked.patientE164)!));
-  const other = await support.get('/connlog?phone=0709999999999');
+  const { page: other } = await searchLog(support, { phone: '0709999999999' });
   t.false(other.text.includes(`/connlog/meetings/${booked.meetingId}`));
 
   const page = await support.get(`/connlog/meetings/${booked.meetingId}?errors=1`);
@@ -394,7 +393,7 @@ test("support's search by day is by the clinic's day: a meeting just after midni
   const { client: support } = await loggedIn(world.app, 'support');
   const link = `/connlog/meetings/${booked.meetingId}`;
   const search = (from: string, to = from) =>
-    support.get(`/connlog?from=${from}&to=${to}&meetingId=&phone=${encodeURIComponent(booked.patientMobile)}`);
+    searchLog(support, { from, to, meetingId: '', phone: booked.patientMobile }).then((searched) => searched.page);
   t.true((await search(day)).text.includes(link), 'found on its day');
   t.false((await search(addDays(day, -1))).text.includes(link), 'not on the day before');
   // A quarter at most, and a period that ends after it begins.
@@ -409,7 +408,7 @@ test('support finds a meeting by the phone number however the caller reads it ou
   const national = booked.patientMobile.slice(1); // 70XXXXXXX
   const spaced = `${national.slice(0, 2)}-${national.slice(2, 5)} ${national.slice(5, 7)} ${national.slice(7)}`;
   for (const typed of [booked.patientMobile, `0${spaced}`, `+46 ${spaced}`, `0046 ${spaced}`, `+46 (0)${spaced}`]) {
-    const found = await support.get(`/connlog?phone=${encodeURIComponent(typed)}`);
+    const { page: found } = await searchLog(support, { phone: typed });
     t.true(found.text.includes(`/connlog/meetings/${booked.meetingId}`), typed);
   }
 });

@@ -30,13 +30,21 @@ export const phoneFor = (role: Role, phone: string | null): string | null =>
 const digits = (s: string) => s.replace(/\D/g, '');
 
 /**
- * A typed number matches a stored E.164 number when its national digits end it ("070-123 45 67" ↔
- * "+46701234567"). "+46 (0)70-…" writes the 0 dialled at home beside the country code: not a digit
- * of the number.
+ * The digits of a typed number that a stored E.164 number must end with ("070-123 45 67" → 701234567
+ * ↔ "+46701234567"). "+46 (0)70-…" writes the 0 dialled at home beside the country code: not a
+ * digit of the number.
  */
+export function phoneDigits(typed: string): string {
+  return digits(typed.replace(/\(\s*0\s*\)/g, '')).replace(/^0+/, '');
+}
+
+/** Fewer digits than these would match nearly every number: the form asks for more. */
+export const minPhoneDigits = 4;
+
+/** A typed number matches a participant's (or their proxy's) when their number ends with its digits. */
 function phoneMatches(typed: string, p: Participant): boolean {
-  const wanted = digits(typed.replace(/\(\s*0\s*\)/g, '')).replace(/^0+/, '');
-  if (wanted.length < 4) return false;
+  const wanted = phoneDigits(typed);
+  if (wanted.length < minPhoneDigits) return false;
   return [p.mobile, p.proxy?.mobile].some((m) => m !== null && m !== undefined && digits(m).endsWith(wanted));
 }
 

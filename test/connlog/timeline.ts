@@ -534,3 +534,16 @@ test("filtering the timeline by a participant keeps the meeting's own events aro
     [booked.guestId, null].sort(),
   );
 });
+
+test("a moved meeting says in the timeline from which time to which, on the clinic's clock", async (t) => {
+  const day = addDays(today(), 6);
+  const booked = await bookMeeting(world, { startsAt: fromClinicTime(day, '14:00').toISOString() });
+  const moved = await booked.clinician.request('PATCH', `/api/v1/meetings/${booked.meetingId}`, {
+    json: { version: 1, startsAt: fromClinicTime(day, '15:30').toISOString() },
+  });
+  t.is(moved.status, 200, moved.text);
+  const { client: support } = await loggedIn(world.app, 'support');
+  const [row] = rowsOf((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, 'meeting_rescheduled');
+  t.regex(row ?? '', new RegExp(`Tidigare tid ${day} 14:00:00 CES?T`));
+  t.regex(row ?? '', new RegExp(`Ny tid ${day} 15:30:00 CES?T`));
+});

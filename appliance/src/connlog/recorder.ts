@@ -72,6 +72,9 @@ export class Recorder {
     const p: { meetingId: string; byStaffId: string; participantId?: string; reason?: string } = change.payload;
     const details: Details = { byStaffId: p.byStaffId };
     if (p.reason !== undefined) details.reason = p.reason;
+    // "My invitation said 14:00": support reads from which time to which the meeting moved.
+    if (change.type === 'meeting.rescheduled')
+      Object.assign(details, { previousStartsAt: change.payload.previousStartsAt, startsAt: change.payload.startsAt });
     const recorded = (await listChanges(trx, p.meetingId))
       .filter((c) => c.type === change.type && (c.participantId ?? undefined) === p.participantId)
       .at(-1);

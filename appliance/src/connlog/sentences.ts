@@ -50,6 +50,7 @@ const units = new Map([
   ['uploadKbps', 'Mbit/s'],
 ]);
 const answers = new Set(['camera', 'microphone', 'sound']);
+const instants = new Set(['clientAt', 'previousStartsAt', 'startsAt']);
 
 function detailValue(key: string, value: string | number | boolean, lang: Language): string {
   const locale = lang === 'sv' ? 'sv-SE' : 'en-GB';
@@ -58,8 +59,9 @@ function detailValue(key: string, value: string | number | boolean, lang: Langua
   if (answers.has(key) && typeof value === 'string') return t(lang, `connlog.answer.${key}.${value}`);
   const words = translated.get(key);
   if (words && typeof value === 'string') return t(lang, `${words}.${value}`);
-  // When the browser saw it (an instant, as sent): on the clinic's clock, as the entries' own times.
-  if (key === 'clientAt' && typeof value === 'string' && !Number.isNaN(Date.parse(value)))
+  // When the browser saw it, a moved meeting's times (instants, as sent): on the clinic's clock, as
+  // the entries' own times.
+  if (instants.has(key) && typeof value === 'string' && !Number.isNaN(Date.parse(value)))
     return formatStamp(new Date(value), lang);
   if (typeof value !== 'number') return value;
   if (key === 'loss') return `${new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(value * 100)} %`;

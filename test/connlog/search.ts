@@ -6,7 +6,7 @@ import { addDays, fromClinicTime, today } from '../../appliance/src/common/clock
 import { insertMeeting, insertParticipants } from '../../appliance/src/meetings/store.ts';
 import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { loggedIn } from '../meetings/_booking.ts';
+import { booking, loggedIn } from '../meetings/_booking.ts';
 import { searchLog } from './_search.ts';
 
 let app: TestServer;
@@ -142,4 +142,32 @@ test('a busy period comes fifty meetings a page, saying how many there are, with
   const beyond = await support.get(next.replace(/page=\d+/, 'page=9'));
   t.is(beyond.status, 200);
   t.deepEqual(shown(beyond.text), []);
+});
+
+test('support finds a meeting by someone removed from it, who shows as removed', async (t) => {
+  const { client: booker } = await loggedIn(app, 'clinician');
+  const day = addDays(today(), 7);
+  const reply = await booker.request('POST', '/api/v1/meetings', {
+    json: booking({
+      startsAt: fromClinicTime(day, '10:00').toISOString(),
+      participants: [
+        { kind: 'patient', name: 'Kvar Kvarsson', mobile: '0701112233', identification: 'sms' },
+        { kind: 'guest', name: 'Borta Bortasson', mobile: '0702223344', identification: 'sms' },
+      ],
+    }),
+  });
+  t.is(reply.status, 201, reply.text);
+  const meeting = reply.json<{ id: string; participants: { id: string }[] }>();
+  const removedId = present(meeting.participants[1], 'the guest').id;
+  const removed = await booker.request('DELETE', `/api/v1/meetings/${meeting.id}/participants/${removedId}?version=1`, {
+    headers: { 'x-csrf-token': booker.crumb ?? '' },
+  });
+  t.is(removed.status, 200, removed.text);
+  const { client: support } = await loggedIn(app, 'support');
+  // "I was invited but my link no longer works": found by their name, and by their number.
+  for (const fields of [{ name: 'Bortasson' }, { phone: '070-222 33 44' }] as Record<string, string>[]) {
+    const { page } = await searchLog(support, { from: day, to: day, ...fields });
+    t.true(page.text.includes(`/connlog/meetings/${meeting.id}`), JSON.stringify(fields));
+    t.regex(page.text, /Borta Bortasson[^<]*\(borttagen ur mötet\)/);
+  }
 });

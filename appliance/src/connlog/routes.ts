@@ -277,8 +277,12 @@ async function searchResults(
       title: m.title,
       when: when(m.startsAt, lang),
       unit: unitNames.get(m.unitId),
-      participants: m.participants.map((p) => ({
+      participants: [
+        ...m.participants.map((p) => ({ p, removed: false })),
+        ...m.removed.map((p) => ({ p, removed: true })),
+      ].map(({ p, removed }) => ({
         name: p.name,
+        removed,
         phone: phoneFor(staff.role, p.mobile),
         proxy: p.proxy ? { name: p.proxy.name, phone: phoneFor(staff.role, p.proxy.mobile) } : null,
       })),

@@ -3,7 +3,7 @@
 import type { Db } from '../db/knex.ts';
 import type { Meeting, Participant } from '../meetings/index.ts';
 import { nameContains } from '../common/names.ts';
-import { findMeeting, listMeetings } from '../meetings/index.ts';
+import { everyParticipantOf, findMeeting, listMeetings, removedParticipantsIn } from '../meetings/index.ts';
 import type { Role } from '../staff/index.ts';
 
 export interface SearchCriteria {
@@ -52,18 +52,30 @@ function nameMatches(typed: string, p: Participant): boolean {
   return [p.name, p.proxy?.name].some((n) => n && nameContains(n, typed));
 }
 
-export async function searchMeetings(db: Db, c: SearchCriteria): Promise<Meeting[]> {
+/** A meeting found, with those removed from it (shown as removed: why their link stopped working). */
+export type FoundMeeting = Meeting & { removed: Participant[] };
+
+export async function searchMeetings(db: Db, c: SearchCriteria): Promise<FoundMeeting[]> {
   let meetings: Meeting[];
+  let removed: Participant[];
   if (c.meetingId) {
     const meeting = await findMeeting(db, c.meetingId);
     meetings = meeting ? [meeting] : [];
+    removed = meeting ? (await everyParticipantOf(db, meeting.id)).filter((p) => p.removedAt !== null) : [];
   } else {
     meetings = await listMeetings(db, { from: c.from, to: c.to, unitId: c.unitId });
+    removed = await removedParticipantsIn(db, { from: c.from, to: c.to, unitId: c.unitId });
   }
-  return meetings.filter(
-    (m) =>
-      (!c.unitId || m.unitId === c.unitId) &&
-      (!c.name || m.participants.some((p) => nameMatches(c.name!, p))) &&
-      (!c.phone || m.participants.some((p) => phoneMatches(c.phone!, p))),
-  );
+  const removedFrom = new Map<string, Participant[]>();
+  for (const p of removed) removedFrom.set(p.meetingId, [...(removedFrom.get(p.meetingId) ?? []), p]);
+  return meetings
+    .map((m) => ({ ...m, removed: removedFrom.get(m.id) ?? [] }))
+    .filter((m) => {
+      const everyone = [...m.participants, ...m.removed];
+      return (
+        (!c.unitId || m.unitId === c.unitId) &&
+        (!c.name || everyone.some((p) => nameMatches(c.name!, p))) &&
+        (!c.phone || everyone.some((p) => phoneMatches(c.phone!, p)))
+      );
+    });
 }

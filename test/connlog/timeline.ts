@@ -547,3 +547,19 @@ test("a moved meeting says in the timeline from which time to which, on the clin
   t.regex(row ?? '', new RegExp(`Tidigare tid ${day} 14:00:00 CES?T`));
   t.regex(row ?? '', new RegExp(`Ny tid ${day} 15:30:00 CES?T`));
 });
+
+test('a participant removed from the meeting can still be chosen to read their own steps', async (t) => {
+  const booked = await bookMeeting(world);
+  const removed = await booked.clinician.request(
+    'DELETE',
+    `/api/v1/meetings/${booked.meetingId}/participants/${booked.guestId}?version=1`,
+    { headers: { 'x-csrf-token': booked.clinician.crumb ?? '' } },
+  );
+  t.is(removed.status, 200, removed.text);
+  const { client: support } = await loggedIn(world.app, 'support');
+  const page = (await support.get(`/connlog/meetings/${booked.meetingId}`)).text;
+  t.regex(page, new RegExp(`<option value="${booked.guestId}"[^>]*>Lärare Eva Ek \\(borttagen ur mötet\\)</option>`));
+  const theirs = (await support.get(`/connlog/meetings/${booked.meetingId}?participantId=${booked.guestId}`)).text;
+  t.regex(theirs, new RegExp(`<option value="${booked.guestId}" selected>`));
+  t.is(rowsOf(theirs, 'participant_removed').length, 1);
+});

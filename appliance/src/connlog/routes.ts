@@ -8,7 +8,7 @@ import { languageOf, t, type Language } from '../http/i18n.ts';
 import { fieldOf, objectOf, route } from '../http/route.ts';
 import { addDays, formatStamp, formatWhen, fromClinicTime, toClinicIso, today } from '../common/clock.ts';
 import type { Meeting } from '../meetings/index.ts';
-import { findParticipant, meetingFor } from '../meetings/index.ts';
+import { everyParticipantOf, findParticipant, meetingFor } from '../meetings/index.ts';
 import { findStaff, findUnit, listUnits } from '../staff/index.ts';
 import { forExcel, toCsv } from '../common/csv.ts';
 import type { LogEntry } from './model.ts';
@@ -426,9 +426,11 @@ export function routes(): ServerRoute[] {
           title: t(lang, 'connlog.timeline.title', { title: meeting.title }),
           styles: ['connlog.css'],
           meeting: { ...meeting, when: when(meeting.startsAt, lang) },
-          participants: meeting.participants.map((p) => ({
+          // Those removed too: "my link stopped working" is read in their own steps.
+          participants: (await everyParticipantOf(request.server.app.db, meeting.id)).map((p) => ({
             id: p.id,
             name: p.name,
+            removed: p.removedAt !== null,
             selected: p.id === query.participantId,
           })),
           onlyErrors: query.onlyErrors,

@@ -8,7 +8,7 @@ import { languageOf, t, type Language } from '../http/i18n.ts';
 import { fieldOf, objectOf, route } from '../http/route.ts';
 import { addDays, formatStamp, formatWhen, fromClinicTime, toClinicIso, today } from '../common/clock.ts';
 import type { Meeting } from '../meetings/index.ts';
-import { everyParticipantOf, findParticipant, meetingFor } from '../meetings/index.ts';
+import { everyParticipantOf, meetingFor } from '../meetings/index.ts';
 import { findStaff, findUnit, listUnits } from '../staff/index.ts';
 import { forExcel, toCsv } from '../common/csv.ts';
 import type { LogEntry } from './model.ts';
@@ -142,22 +142,6 @@ interface TimelineRow {
   details: LogEntry['details'];
 }
 
-/** Each participant's name, and their proxy's where they have one (a removed participant's too). */
-async function participantNames(
-  request: Request,
-  meeting: Meeting,
-  entries: LogEntry[],
-): Promise<Map<string, { name: string; proxy?: string }>> {
-  const names = new Map(meeting.participants.map((p) => [p.id, { name: p.name, proxy: p.proxy?.name }]));
-  for (const id of new Set(
-    entries.map((e) => e.participantId).filter((id): id is string => id !== null && !names.has(id)),
-  )) {
-    const removed = await findParticipant(request.server.app.db, id);
-    if (removed) names.set(id, { name: removed.name, proxy: removed.proxy?.name });
-  }
-  return names;
-}
-
 /** Who an entry is about: a proxy's own steps name the proxy, for the participant they act for. */
 function whoseEntry(entry: LogEntry, names: Map<string, { name: string; proxy?: string }>, lang: Language) {
   const known = entry.participantId ? names.get(entry.participantId) : undefined;
@@ -171,13 +155,20 @@ async function readTimeline(
   request: Request,
   id: string,
   q: TimelineQuery,
-): Promise<{ meeting: Meeting; rows: TimelineRow[]; query: { participantId?: string; onlyErrors: boolean } }> {
+): Promise<{
+  meeting: Meeting;
+  /** Everyone the meeting has had, those removed too: an entry names them, the filter offers them. */
+  people: Awaited<ReturnType<typeof everyParticipantOf>>;
+  rows: TimelineRow[];
+  query: { participantId?: string; onlyErrors: boolean };
+}> {
   const { db } = request.server.app;
   const lang = languageOf(request);
   const meeting = await meetingFor(request.server, request.auth.credentials.user!, id);
   const query = { participantId: q.participantId || undefined, onlyErrors: Boolean(q.errors) };
   const entries = await timeline(db, { meetingId: id, ...query, withMeeting: true });
-  const names = await participantNames(request, meeting, entries);
+  const people = await everyParticipantOf(db, meeting.id);
+  const names = new Map(people.map((p) => [p.id, { name: p.name, proxy: p.proxy?.name }]));
   const rows = entries.map((e) => ({
     at: e.at.toISOString(),
     participantId: e.participantId,
@@ -187,7 +178,7 @@ async function readTimeline(
     text: sentence(e, lang),
     details: e.details,
   }));
-  return { meeting, rows, query };
+  return { meeting, people, rows, query };
 }
 
 const emptyForm = (): SearchForm => ({
@@ -357,7 +348,7 @@ export function routes(): ServerRoute[] {
       options: { auth: support, validate: { params: idParams, query: timelineQuery } },
       async handler(request, h) {
         const lang = languageOf(request);
-        const { meeting, rows, query } = await readTimeline(request, request.params.id, request.query);
+        const { meeting, people, rows, query } = await readTimeline(request, request.params.id, request.query);
         const { format } = request.query;
         await request.audit(format ? 'connlog.export' : 'connlog.read', {
           meetingId: meeting.id,
@@ -427,7 +418,7 @@ export function routes(): ServerRoute[] {
           styles: ['connlog.css'],
           meeting: { ...meeting, when: when(meeting.startsAt, lang) },
           // Those removed too: "my link stopped working" is read in their own steps.
-          participants: (await everyParticipantOf(request.server.app.db, meeting.id)).map((p) => ({
+          participants: people.map((p) => ({
             id: p.id,
             name: p.name,
             removed: p.removedAt !== null,

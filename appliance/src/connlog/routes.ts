@@ -230,7 +230,9 @@ async function searchResults(
     name: form.name || undefined,
     phone: form.phone || undefined,
   });
-  const first = (page - 1) * searchPageSize;
+  // A page past the end (fewer meetings since, or an address edited) shows the last one.
+  const shownPage = Math.min(page, Math.max(1, Math.ceil(found.length / searchPageSize)));
+  const first = (shownPage - 1) * searchPageSize;
   const meetings = found.slice(first, first + searchPageSize);
   const counts = await countsByMeeting(
     db,
@@ -246,7 +248,7 @@ async function searchResults(
       name: form.name || null,
       phone: maskPhone(form.phone || null),
       found: found.length,
-      page,
+      page: shownPage,
       // The page shows each meeting's participants by name and phone: an access to each patient's
       // data, which their log extract lists (audit/store.ts, findAccesses).
       meetingIds: meetings.map((m) => m.id),
@@ -261,8 +263,8 @@ async function searchResults(
         ? t(lang, 'connlog.search.showing', { first: first + 1, last: first + meetings.length, total: found.length })
         : null,
     narrow: found.length > searchPageSize,
-    previous: page > 1 ? pageLink(page - 1) : null,
-    next: first + searchPageSize < found.length ? pageLink(page + 1) : null,
+    previous: shownPage > 1 ? pageLink(shownPage - 1) : null,
+    next: first + searchPageSize < found.length ? pageLink(shownPage + 1) : null,
     meetings: meetings.map((m) => ({
       id: m.id,
       title: m.title,

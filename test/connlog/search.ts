@@ -172,3 +172,29 @@ test('support finds a meeting by someone removed from it, who shows as removed',
     t.regex(page.text, /Borta Bortasson[^<]*\(borttagen ur mötet\)/);
   }
 });
+
+test("a cancelled meeting says so in the results and on its timeline: the guest's link leads nowhere because of it", async (t) => {
+  const { client: booker } = await loggedIn(app, 'clinician');
+  const day = addDays(today(), 8);
+  const reply = await booker.request('POST', '/api/v1/meetings', {
+    json: booking({
+      startsAt: fromClinicTime(day, '11:00').toISOString(),
+      participants: [{ kind: 'patient', name: 'Inst Inställdsson', mobile: '0703334455', identification: 'sms' }],
+    }),
+  });
+  t.is(reply.status, 201, reply.text);
+  const id = reply.json<{ id: string }>().id;
+  const cancelled = await booker.request('POST', `/api/v1/meetings/${id}/cancel`, {
+    json: { version: 1, reason: 'Patienten är inlagd' },
+  });
+  t.is(cancelled.status, 200, cancelled.text);
+  const { client: support } = await loggedIn(app, 'support');
+  const { page } = await searchLog(support, { from: day, to: day, name: 'Inställdsson' });
+  const row = present(
+    [...page.text.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => m[1] ?? '').find((r) => r.includes(id)),
+    "the meeting's row",
+  );
+  t.regex(row, /inställt/);
+  const timeline = (await support.get(`/connlog/meetings/${id}`)).text;
+  t.regex(timeline, /<p>[^<]*inställt[^<]*<\/p>/);
+});

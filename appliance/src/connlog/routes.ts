@@ -269,6 +269,8 @@ async function searchResults(
       id: m.id,
       title: m.title,
       when: when(m.startsAt, lang),
+      // A cancelled meeting is why a guest's link leads nowhere: said beside its time.
+      status: t(lang, `meetings.status.${m.status}`),
       unit: unitNames.get(m.unitId),
       participants: [
         ...m.participants.map((p) => ({ p, removed: false })),
@@ -418,7 +420,11 @@ export function routes(): ServerRoute[] {
         return h.view('connlog/timeline', {
           title: t(lang, 'connlog.timeline.title', { title: meeting.title }),
           styles: ['connlog.css'],
-          meeting: { ...meeting, when: when(meeting.startsAt, lang) },
+          meeting: {
+            ...meeting,
+            when: when(meeting.startsAt, lang),
+            status: t(lang, `meetings.status.${meeting.status}`),
+          },
           // Those removed too: "my link stopped working" is read in their own steps.
           participants: people.map((p) => ({
             id: p.id,

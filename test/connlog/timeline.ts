@@ -546,6 +546,8 @@ test("a moved meeting says in the timeline from which time to which, on the clin
   const [row] = rowsOf((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, 'meeting_rescheduled');
   t.regex(row ?? '', new RegExp(`Tidigare tid ${day} 14:00:00 CES?T`));
   t.regex(row ?? '', new RegExp(`Ny tid ${day} 15:30:00 CES?T`));
+  // The meeting's own time, at the top of its timeline and in the search, says its zone too.
+  t.regex((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, /<p>[^<]* 15:30 CES?T ·/);
 });
 
 test('a participant removed from the meeting can still be chosen to read their own steps', async (t) => {

@@ -6,7 +6,7 @@ import Joi from 'joi';
 import { day as lookupDay, lookupYears } from '../http/dates.ts';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { fieldOf, objectOf, route } from '../http/route.ts';
-import { addDays, formatStamp, formatWhen, fromClinicTime, toClinicIso, today } from '../common/clock.ts';
+import { addDays, formatStamp, formatWhen, fromClinicTime, toClinicIso, today, zoneName } from '../common/clock.ts';
 import type { Meeting } from '../meetings/index.ts';
 import { everyParticipantOf, meetingFor } from '../meetings/index.ts';
 import { findStaff, findUnit, listUnits } from '../staff/index.ts';
@@ -125,9 +125,10 @@ const timelineQuery = objectOf<TimelineQuery>({
 
 const idParams = objectOf<{ id: string }>({ id: Joi.string().guid().required() });
 
+/** A meeting's time for support, with the clinic's zone: support may sit elsewhere. */
 function when(date: Date, lang: Language): string {
   const f = formatWhen(date, lang);
-  return `${f.date} ${f.time}`;
+  return `${f.date} ${f.time} ${zoneName(date, lang)}`;
 }
 
 const clock = formatStamp;

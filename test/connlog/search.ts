@@ -198,3 +198,11 @@ test("a cancelled meeting says so in the results and on its timeline: the guest'
   const timeline = (await support.get(`/connlog/meetings/${id}`)).text;
   t.regex(timeline, /<p>[^<]*inställt[^<]*<\/p>/);
 });
+
+test('a meeting id pasted in capitals, or with spaces around it, finds the meeting', async (t) => {
+  const [id] = await meetingsOn(addDays(today(), 9), 1, 'Versal Versalsson', '+46705556677');
+  const { client: support } = await loggedIn(app, 'support');
+  const { page } = await searchLog(support, { meetingId: ` ${present(id, 'the meeting').toUpperCase()} ` });
+  t.is(page.status, 200);
+  t.true(page.text.includes(`/connlog/meetings/${id}`));
+});

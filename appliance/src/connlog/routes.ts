@@ -35,7 +35,8 @@ const searchPayload = objectOf<SearchForm & { crumb?: string }>({
   from: day.allow('').default(''),
   to: day.allow('').default(''),
   unitId: Joi.string().guid().allow('').default(''),
-  meetingId: Joi.string().trim().guid().allow('').default(''),
+  // Ids are stored in lower case; one pasted in capitals is the same id.
+  meetingId: Joi.string().trim().lowercase().guid().allow('').default(''),
   name: Joi.string().trim().max(200).allow('').default(''),
   phone: Joi.string()
     .trim()

@@ -12,6 +12,7 @@ import { findMeeting } from '../../appliance/src/meetings/store.ts';
 import { findStaff } from '../../appliance/src/staff/store.ts';
 import { present } from '../helpers/present.ts';
 import { loggedIn } from '../meetings/_booking.ts';
+import { mailedPath } from '../helpers/wait.ts';
 import {
   bookMeeting,
   chrome,
@@ -564,4 +565,23 @@ test('a participant removed from the meeting can still be chosen to read their o
   const theirs = (await support.get(`/connlog/meetings/${booked.meetingId}?participantId=${booked.guestId}`)).text;
   t.regex(theirs, new RegExp(`<option value="${booked.guestId}" selected>`));
   t.is(rowsOf(theirs, 'participant_removed').length, 1);
+});
+
+test('a link refused on another device is in the timeline: support sees the guest was told it was already used', async (t) => {
+  const booked = await bookMeeting(world);
+  await guestEnters(world, booked);
+  // The same link opened again on the guest's phone: this browser holds no session, the link is spent.
+  const path = await mailedPath(world.relay, booked.guestEmail);
+  const phone = world.app.client();
+  const refused = await phone.get(path, { 'user-agent': chrome });
+  t.is(refused.status, 409);
+  await until('the refusal', async () => (await typesOf(booked.meetingId, booked.guestId)).includes('link_refused'));
+  const entry = (await timeline(world.app.server.app.db, { meetingId: booked.meetingId })).find(
+    (e) => e.type === 'link_refused',
+  );
+  t.like(entry, { error: true, details: { person: 'main', problem: 'used', browser: 'Chrome 126' } });
+  const { client: support } = await loggedIn(world.app, 'support');
+  const [row] = rowsOf((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, 'link_refused');
+  t.regex(row ?? '', /Lärare Eva Ek/);
+  t.regex(row ?? '', /Länken nekades: den har redan använts i en annan webbläsare eller på en annan enhet/);
 });

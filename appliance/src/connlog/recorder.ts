@@ -156,6 +156,9 @@ export class Recorder {
       refused(trx, p, 'code_failed', { person: p.person, triesLeft: p.triesLeft }),
     );
     bus.part('entry.locked', (trx, p) => refused(trx, p, 'link_locked', { person: p.person }));
+    bus.part('entry.refused', (trx, p) =>
+      refused(trx, p, 'link_refused', { person: p.person, problem: p.problem, browser: p.browser, os: p.os }),
+    );
     // Came back from BankID or SITHS as someone else: whose link it was, never the number they had.
     bus.part('entry.identity_mismatch', (trx, p) => refused(trx, p, 'identity_mismatch', { person: p.person }));
 

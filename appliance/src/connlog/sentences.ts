@@ -14,6 +14,7 @@ const translated = new Map([
   ['action', 'connlog.action'],
   ['verdict', 'connlog.verdict'],
   ['person', 'connlog.person'],
+  ['problem', 'connlog.problem'],
 ]);
 
 export function sentence(entry: Pick<LogEntry, 'type' | 'details'>, lang: Language): string {

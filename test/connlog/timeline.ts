@@ -417,7 +417,8 @@ test('support finds a meeting by the phone number however the caller reads it ou
 test("details named like an object's own properties read as what was sent", async (t) => {
   const booked = await bookMeeting(world);
   const guest = await guestEnters(world, booked);
-  const details = { constructor: 'Chrome', toString: 'x', valueOf: 3 };
+  // Names this log translates for its own entries (kind, action, problem …) read as sent when the value is not one of its words.
+  const details = { constructor: 'Chrome', toString: 'x', valueOf: 3, kind: 'network', problem: 'ice' };
   t.is((await guest.request('POST', '/connlog/events', { json: { type: 'errorOccurred', details } })).status, 204);
   await until('the error', async () =>
     (await typesOf(booked.meetingId, booked.guestId)).includes('client_errorOccurred'),
@@ -426,6 +427,8 @@ test("details named like an object's own properties read as what was sent", asyn
   const [row] = rowsOf((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, 'client_errorOccurred');
   t.notRegex(row ?? '', /native code|function/);
   t.regex(row ?? '', /constructor Chrome toString x valueOf 3/);
+  t.regex(row ?? '', /kind network problem ice/);
+  t.notRegex(row ?? '', /connlog\./, 'no untranslated word');
 });
 
 test("the CSV export and the page write each entry's time on the clinic's clock with its offset, across the change to winter time", async (t) => {

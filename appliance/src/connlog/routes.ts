@@ -183,9 +183,11 @@ async function readTimeline(
   return { meeting, people, rows, query };
 }
 
+/** Without dates: the fortnight either side of today (support is asked about recent and coming meetings). */
+const defaultPeriod = () => ({ from: addDays(today(), -14), to: addDays(today(), 14) });
+
 const emptyForm = (): SearchForm => ({
-  from: addDays(today(), -14),
-  to: addDays(today(), 14),
+  ...defaultPeriod(),
   unitId: '',
   meetingId: '',
   name: '',
@@ -337,9 +339,9 @@ export function routes(): ServerRoute[] {
       async handler(request, h) {
         const lang = languageOf(request);
         const { crumb: _crumb, ...typed } = request.payload;
-        // Without dates: the fortnight either side of today (support is asked about recent and
-        // coming meetings), sealed as days, so that the result shows the same period tomorrow.
-        const form = { ...typed, from: typed.from || addDays(today(), -14), to: typed.to || addDays(today(), 14) };
+        // The default period sealed as days, so that the result shows the same period tomorrow.
+        const period = defaultPeriod();
+        const form = { ...typed, from: typed.from || period.from, to: typed.to || period.to };
         const spanDays = (Date.parse(form.to) - Date.parse(form.from)) / 86_400_000;
         if (spanDays < 0 || spanDays > maxSearchDays)
           return searchPage(request, h, form, { error: t(lang, 'connlog.search.badPeriod') }, 400);

@@ -15,6 +15,7 @@ import {
 import { type Arrival, startSmsc, type TestSmsc } from '../helpers/smsc.ts';
 import { present } from '../helpers/present.ts';
 import { makeCertificates } from '../helpers/tls.ts';
+import { until } from '../helpers/wait.ts';
 
 /** Stops the adapter, then the SMSC, when the test ends. */
 function cleanup(t: ExecutionContext, sms: SmsSender, ...servers: (() => TestSmsc)[]): void {
@@ -237,6 +238,26 @@ test('a PDU header claiming 2 GB closes the link at once; the adapter binds agai
   await sms.send({ to: '+46701234567', text: 'Efter' });
   t.is(smsc.arrivals.length, 2);
 });
+
+for (const length of [0, 4]) {
+  test(`a PDU whose command_length is ${length} (shorter than its own header) drops the link at once; the adapter binds again and sends on`, async (t) => {
+    // Keep-alive far off: only dropping the link at once can bring the rebind this test waits for.
+    const { smsc, sms } = await setup(t, undefined, { enquireLinkMs: 3_600_000, reconnect: { minMs: 20, maxMs: 50 } });
+    await sms.send({ to: '+46701234567', text: 'Före' });
+    const header = Buffer.alloc(16);
+    header.writeUInt32BE(length, 0);
+    header.writeUInt32BE(0x00000005, 4); // deliver_sm
+    smsc.writeRaw(header);
+    await until('the link dropped and bound again', () => sms.state().lastOutage, 5_000);
+    t.is(smsc.binds, 2);
+    t.regex(
+      sms.state().lastOutage?.reason ?? '',
+      new RegExp(`PDU length ${length} is shorter than the 16-octet header`),
+    );
+    await sms.send({ to: '+46701234567', text: 'Efter' });
+    t.is(smsc.arrivals.length, 2);
+  });
+}
 
 test('a permanent error status gives PermanentFailure naming the status; a full queue is temporary', async (t) => {
   const { sms } = await setup(t, (_, index) => ({

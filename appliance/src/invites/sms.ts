@@ -18,6 +18,24 @@ import { concatenationUdh, encodeSms } from './gsm.ts';
 import { textOf } from '../common/text.ts';
 import { must } from '../common/must.ts';
 
+/** An SMPP PDU's header: command_length, command_id, command_status, sequence_number. */
+const HEADER_OCTETS = 16;
+
+// The smpp package reads a PDU's command_length and then waits for that many octets less four.
+// It refuses a length above its maximum but not one shorter than the header: with 4 or less it
+// waits for ever for a rest of no octets (the link reads nothing more and only the keep-alive,
+// 30 s or more later, finds out), and with 0 it takes the next octets for the next length. A
+// gateway that sends such a PDU is broken or out of step; the link is of no more use, so the
+// length is refused here like the package refuses a long one: the session's 'error' drops the link
+// and binds afresh. (Set once on the package's PDU class; the development SMSC reads through it too.)
+const readCommandLength = smpp.PDU.commandLength.bind(smpp.PDU);
+smpp.PDU.commandLength = (stream) => {
+  const length = readCommandLength(stream);
+  if (length !== false && length < HEADER_OCTETS)
+    throw new Error(`PDU length ${length} is shorter than the ${HEADER_OCTETS}-octet header`);
+  return length;
+};
+
 export type SmppSession = smpp.Session;
 export type SmppPdu = smpp.PDU;
 export type SmppServer = smpp.Server;

@@ -151,6 +151,45 @@ test('a 200-character text arrives as two parts with one reference and a correct
   t.is(joined, text);
 });
 
+test('a long text whose second part the gateway refused for now goes again as that part alone, under the same reference: the phone gets part 1 once', async (t) => {
+  const receipts: DeliveryReceipt[] = [];
+  const { smsc, sms } = await setup(
+    t,
+    (_, index) =>
+      index === 1
+        ? { status: smpp.errors.ESME_RMSGQFUL }
+        : { id: String(7000 + index), receipt: { id: String(7000 + index), stat: 'DELIVRD' } },
+    { onReceipt: (r) => receipts.push(r) },
+  );
+  const text = 'Välkommen till ditt digitala vårdmöte. '.repeat(6).slice(0, 200);
+  const sent = await sendLikeTheOutbox(sms, { to: '+46701234567', text, key: 'message-1' });
+  t.is(smsc.arrivals.length, 3, 'part 1, part 2 refused, part 2 again: part 1 went once');
+  const [first, refused, again] = smsc.arrivals.map(udhOf);
+  const reference = present(first, 'part 1')[3];
+  t.deepEqual(first, [5, 0, 3, reference, 2, 1]);
+  t.deepEqual(refused, [5, 0, 3, reference, 2, 2]);
+  t.deepEqual(again, [5, 0, 3, reference, 2, 2], 'the same reference, so the phone joins it to part 1');
+  t.deepEqual(sent.providerIds, ['7000', '7002']);
+  // Part 1's receipt came while the message was not yet sent whole: it is told with the rest.
+  await until('both receipts', () => receipts.length === 2);
+  t.deepEqual(receipts.map((r) => r.providerId).sort(), ['7000', '7002']);
+  const joined = [0, 2].map(
+    (i) => (present(smsc.arrivals[i], `arrival ${i}`).pdu.short_message as { message: string }).message,
+  );
+  t.is(joined.join(''), text);
+});
+
+test('a long text retried with another text or to another number goes whole, under a new reference', async (t) => {
+  const { smsc, sms } = await setup(t, (_, index) => (index === 1 ? { status: smpp.errors.ESME_RMSGQFUL } : {}));
+  const text = 'x'.repeat(200);
+  await t.throwsAsync(sms.send({ to: '+46701234567', text, key: 'message-1' }), { instanceOf: TemporaryFailure });
+  await sms.send({ to: '+46701234567', text: 'y'.repeat(200), key: 'message-1' });
+  t.is(smsc.arrivals.length, 4);
+  const [first, , again1, again2] = smsc.arrivals.map(udhOf);
+  t.not(present(again1, 'the new part 1')[3], present(first, 'the first part 1')[3]);
+  t.deepEqual(again2, [5, 0, 3, again1![3], 2, 2]);
+});
+
 test('a receipt marks the message delivered, matched to the submit id whatever its radix', async (t) => {
   const receipts: DeliveryReceipt[] = [];
   // 0x3ADE68B1 = 987654321: the gateway answers in hex and receipts in decimal, then the reverse.

@@ -2,10 +2,11 @@
 // unexpected becomes a logged 500 with a request id, and never a stack trace to the client.
 import Boom from '@hapi/boom';
 import type { Lifecycle, Request, ResponseToolkit, Server } from '@hapi/hapi';
-import type { ValidationError } from 'joi';
+import type { ValidationError, ValidationErrorItem } from 'joi';
 import { isDatabaseUnavailable } from '../db/knex.ts';
 import type { Language } from '../common/language.ts';
-import { languageOf, speakBookedLanguage, t } from './i18n.ts';
+import { hasString, languageOf, speakBookedLanguage, t } from './i18n.ts';
+import { textOf } from '../common/text.ts';
 import { headerText } from './headers.ts';
 
 /**
@@ -36,12 +37,25 @@ export interface DomainPage {
 
 const databaseUnavailable = 'The database cannot be reached just now: try again in a moment';
 
-/** Default failAction: joi's details, joined into one sentence, as a 400. */
-export const validationFailed: Lifecycle.Method = (_request, _h, err) => {
+/**
+ * One detail of a failed joi check as a sentence in the request's language (admin/locales/*\/core.json,
+ * `validation.<joi's type>`), the field named by `label` (its name in the form) or else by its path
+ * in the payload; a type without a sentence of ours keeps joi's own (English) one.
+ */
+export function validationText(detail: ValidationErrorItem, lang: Language, label?: string): string {
+  const context = detail.context ?? {};
+  const key = `validation.${detail.type}`;
+  if (!hasString(lang, key)) return detail.message.replace(/"/g, '');
+  const valids = Array.isArray(context.valids) ? context.valids.map(String).join(', ') : '';
+  return t(lang, key, { ...context, label: label ?? textOf(context.label), valids });
+}
+
+/** Default failAction: joi's details, in the request's language, joined into one sentence, as a 400. */
+export const validationFailed: Lifecycle.Method = (request, _h, err) => {
   const details = (err as ValidationError | undefined)?.details;
-  if (!details) throw Boom.badRequest('Invalid request');
-  const message = details.map((d) => d.message.replace(/"/g, '')).join('; ');
-  throw Boom.badRequest(message);
+  if (!details) throw Boom.badRequest(t(languageOf(request), 'error.400'));
+  const lang = languageOf(request);
+  throw Boom.badRequest(details.map((d) => validationText(d, lang)).join(' '));
 };
 
 /** Pages (as opposed to the API, health and metrics) get rendered error pages. */

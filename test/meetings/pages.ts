@@ -44,6 +44,22 @@ async function addParticipant(client: Client, html: string, fields: Record<strin
   });
 }
 
+/** The booking form with the patient Sara Lind (SMS) and the guest Eva Ek (e-mail) added. */
+async function patientAndGuestAdded(client: Client) {
+  const page = await addParticipant(client, (await client.get('/meetings/new')).text, {
+    p_kind: 'patient',
+    p_name: 'Sara Lind',
+    p_mobile: '0701234567',
+    p_identification: 'sms',
+  });
+  return addParticipant(client, page.text, {
+    p_kind: 'guest',
+    p_name: 'Eva Ek',
+    p_email: 'eva@skola.example',
+    p_identification: 'none',
+  });
+}
+
 test("a documentation plan in paragraphs up to the field's limit books the meeting, line breaks sent as CR LF", async (t) => {
   const { client } = await loggedIn(app);
   const page = await addParticipant(client, (await client.get('/meetings/new')).text, {
@@ -196,19 +212,7 @@ test('a clinician books a meeting with the form, one participant at a time, with
 
 test('the form removes a participant from the list before booking', async (t) => {
   const { client } = await loggedIn(app);
-  let page = await client.get('/meetings/new');
-  page = await addParticipant(client, page.text, {
-    p_kind: 'patient',
-    p_name: 'Sara Lind',
-    p_mobile: '0701234567',
-    p_identification: 'sms',
-  });
-  page = await addParticipant(client, page.text, {
-    p_kind: 'guest',
-    p_name: 'Eva Ek',
-    p_email: 'eva@skola.example',
-    p_identification: 'none',
-  });
+  const page = await patientAndGuestAdded(client);
   const removed = await client.request('POST', '/meetings/new', {
     form: { crumb: client.crumb!, ...meetingFields('2030-01-01'), draft: hidden(page.text, 'draft'), remove: '1' },
   });
@@ -335,4 +339,30 @@ test('the meeting page receives status changes as server-sent events', async (t)
   stream.close();
   const page = await client.get(`/meetings/${meeting.id}`);
   t.regex(page.text, /status-joined">Ansluten</);
+});
+
+test('a field the form refuses keeps the participants and everything typed, and says which field and why', async (t) => {
+  const { client } = await loggedIn(app);
+  const page = await patientAndGuestAdded(client);
+  // A browser that does not hold to the number field's max (or none at all) sends 600 minutes.
+  const refused = await client.request('POST', '/meetings/new', {
+    form: {
+      crumb: client.crumb!,
+      ...meetingFields(toClinicTime(new Date(inDays(2))).date),
+      title: 'Samordnad plan, vårterminen',
+      durationMinutes: '600',
+      draft: hidden(page.text, 'draft'),
+      action: 'book',
+    },
+  });
+  t.is(refused.status, 400);
+  t.deepEqual(
+    JSON.parse(hidden(refused.text, 'draft')).map((p: any) => p.name),
+    ['Sara Lind', 'Eva Ek'],
+    'the participants typed so far are still in the form',
+  );
+  t.true(refused.text.includes('Längd i minuter får vara högst 480.'), 'the field and the limit are named');
+  t.true(refused.text.includes('value="Samordnad plan, vårterminen"'), 'the title is kept');
+  t.true(refused.text.includes('Journalanteckning av läkaren'), 'the documentation plan is kept');
+  t.is(await app.server.app.db('meetings').where({ title: 'Samordnad plan, vårterminen' }).first(), undefined);
 });

@@ -13,6 +13,7 @@ import type { ParticipantFacts } from './facts.ts';
 import type { LiveUpdates } from './live.ts';
 import {
   bookingForm,
+  formRefused,
   fromFields,
   hasParticipant,
   needsIdentityProvider,
@@ -290,11 +291,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         auth: { ...session, scope: ['admin', 'clinician'] },
         validate: {
           payload: bookingForm,
-          failAction: (request, h) =>
-            renderBooking(request, h, (request.payload ?? {}) as Partial<BookingForm>, [], {
-              where: 'meeting',
-              message: t(languageOf(request), 'error.400'),
-            }).takeover(),
+          failAction: formRefused,
         },
       },
       handler: async (request, h) => {

@@ -2,7 +2,8 @@
 // day and week views, the meeting page, reschedule and cancel with confirmation; live updates by SSE.
 import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
-import { toClinicTime } from '../../appliance/src/common/clock.ts';
+import { addDays, toClinicTime } from '../../appliance/src/common/clock.ts';
+import { messagesOf } from '../../appliance/src/invites/outbox.ts';
 import { eventStream, startServer, type Client, type TestServer } from '../helpers/server.ts';
 import { booking, inDays, loggedIn } from './_booking.ts';
 
@@ -365,4 +366,71 @@ test('a field the form refuses keeps the participants and everything typed, and 
   t.true(refused.text.includes('value="Samordnad plan, vårterminen"'), 'the title is kept');
   t.true(refused.text.includes('Journalanteckning av läkaren'), 'the documentation plan is kept');
   t.is(await app.server.app.db('meetings').where({ title: 'Samordnad plan, vårterminen' }).first(), undefined);
+});
+
+/** The last Sunday of a month next year (YYYY-MM-DD): the clinic's clocks change then, at 02:00/03:00. */
+function lastSundayNextYear(month: 3 | 10): string {
+  const year = new Date().getUTCFullYear() + 1;
+  const last = new Date(Date.UTC(year, month, 0));
+  return addDays(last.toISOString().slice(0, 10), -last.getUTCDay());
+}
+
+test('02:30 the night summer time begins does not exist: the form and the reschedule refuse it, saying why, and keep what was typed', async (t) => {
+  const { client } = await loggedIn(app);
+  const spring = lastSundayNextYear(3);
+  const page = await patientAndGuestAdded(client);
+  const refused = await client.request('POST', '/meetings/new', {
+    form: {
+      crumb: client.crumb!,
+      ...meetingFields(spring),
+      title: 'Natten till sommartid',
+      time: '02:30',
+      draft: hidden(page.text, 'draft'),
+      action: 'book',
+    },
+  });
+  t.is(refused.status, 400);
+  t.true(
+    refused.text.includes(
+      `Klockan 02:30 finns inte den ${spring}: den natten ställs klockan fram från 02:00 till 03:00.`,
+    ),
+  );
+  t.deepEqual(
+    JSON.parse(hidden(refused.text, 'draft')).map((p: any) => p.name),
+    ['Sara Lind', 'Eva Ek'],
+  );
+  t.is(await app.server.app.db('meetings').where({ title: 'Natten till sommartid' }).first(), undefined);
+
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const moved = await client.request('POST', `/meetings/${meeting.id}/reschedule`, {
+    form: { crumb: client.crumb!, version: '1', date: spring, time: '02:30', durationMinutes: '45', confirm: 'yes' },
+  });
+  t.is(moved.status, 400);
+  t.true(moved.text.includes(`Klockan 02:30 finns inte den ${spring}`));
+  t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().startsAt, meeting.startsAt);
+});
+
+test('02:30 the night summer time ends comes twice: the form books the first (summer time) and every message says which', async (t) => {
+  const { client } = await loggedIn(app);
+  const autumn = lastSundayNextYear(10);
+  const page = await patientAndGuestAdded(client);
+  const booked = await client.request('POST', '/meetings/new', {
+    form: {
+      crumb: client.crumb!,
+      ...meetingFields(autumn),
+      time: '02:30',
+      draft: hidden(page.text, 'draft'),
+      action: 'book',
+    },
+  });
+  t.is(booked.status, 302, booked.text.slice(0, 2000));
+  const id = booked.headers.get('location')!.split('/')[2]!.split('?')[0]!;
+  t.is((await client.get(`/api/v1/meetings/${id}`)).json().startsAt, `${autumn}T00:30:00.000Z`, '02:30+02:00');
+  const invitations = await messagesOf(app.server.app.db, { meetingId: id });
+  t.true(invitations.length > 0);
+  for (const message of invitations) {
+    t.is(message.data.time, '02:30 (sommartid)');
+    t.is(message.data.endTime, '02:15 (normaltid)', '45 minutes later the clock has gone back');
+  }
+  t.true((await client.get(`/meetings/${id}`)).text.includes('kl. 02:30 (sommartid)–02:15 (normaltid)'));
 });

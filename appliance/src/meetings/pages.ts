@@ -39,8 +39,8 @@ import {
   addDays,
   ClinicDays,
   formatDay,
+  clinicInstants,
   formatSpan,
-  fromClinicTime,
   isoWeek,
   mondayOf,
   toClinicTime,
@@ -54,6 +54,15 @@ const dateField = day(meetingYears);
 const calendarDate = day(lookupYears);
 const timeField = Joi.string().pattern(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
 const staffOf = (request: Request): Staff => request.auth.credentials.user!;
+
+/**
+ * A start typed on the clinic's clock. A time the clock skips (02:00–02:59 the night summer time
+ * begins) is refused, not moved an hour on; one it shows twice (the night it ends) is the first,
+ * in summer time, and every message and page names it "02:30 (sommartid)" (common/clock.ts).
+ */
+function clinicStart(date: string, time: string): Date | RuleViolation {
+  return clinicInstants(date, time)[0] ?? new RuleViolation('time_skipped', 'startsAt', { date, time });
+}
 const session = { strategy: 'session' } as const;
 
 /** A person's mobile number (readable, and a link to call) and e-mail address, one per line. */
@@ -345,12 +354,19 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             message: t(lang, 'meetings.rule.starts_in_past'),
             field: form.date ? 'time' : 'date',
           });
+        const startsAt = clinicStart(form.date, form.time);
+        if (startsAt instanceof RuleViolation)
+          return renderBooking(request, h, clearParticipant(form), draft, {
+            where: 'meeting',
+            message: startsAt.text(lang),
+            field: 'time',
+          });
         try {
           const meeting = await meetings.book(
             staff,
             {
               title: form.title,
-              startsAt: fromClinicTime(form.date, form.time),
+              startsAt,
               durationMinutes: form.durationMinutes,
               ledBy: form.ledBy.trim() || undefined,
               documentationPlan: form.documentationPlan,
@@ -436,7 +452,9 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         const lang = languageOf(request);
         const id = request.params.id;
         const form = request.payload;
-        const startsAt = fromClinicTime(form.date, form.time);
+        const startsAt = clinicStart(form.date, form.time);
+        if (startsAt instanceof RuleViolation)
+          return changeFromPage(request, h, id, () => Promise.reject(startsAt), 'rescheduled');
         // The same time again changes nothing and tells nobody: say so instead of "moved".
         const current = await meetings.get(staffOf(request), id);
         if (startsAt.getTime() === current.startsAt.getTime() && form.durationMinutes === current.durationMinutes) {

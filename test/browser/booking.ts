@@ -213,3 +213,33 @@ test.serial('the calendar, the booking form and the meeting page pass axe-core w
   t.deepEqual(await axe(page), [], 'the form with an error');
   await context.close();
 });
+
+test.serial(
+  'a start at any minute (10:03), as the API takes it, is taken by the booking and reschedule forms too',
+  async (t) => {
+    const { staff, password } = await app.staff('clinician');
+    const client = app.client();
+    await client.login(staff.email, password);
+    const startsAt = new Date(Date.now() + 2 * 86_400_000);
+    startsAt.setUTCHours(9, 3, 0, 0);
+    const meeting = (
+      await client.request('POST', '/api/v1/meetings', { json: booking({ startsAt: startsAt.toISOString() }) })
+    ).json();
+    t.is(meeting.startsAt, startsAt.toISOString(), 'the API books 10:03 as sent');
+    const context = await chromium.browser.createBrowserContext();
+    const page = await context.newPage();
+    await page.goto(`${app.url}/login`);
+    await fill(page, 'E-postadress', staff.email);
+    await fill(page, 'Lösenord', password);
+    await submit(page, 'Logga in');
+    const takes = async (label: string) => {
+      await pick(page, label, '10:03');
+      return (await byLabel(page, label)).evaluate((el) => (el as HTMLInputElement).checkValidity());
+    };
+    await page.goto(`${app.url}/meetings/new`);
+    t.true(await takes('Starttid'), 'the booking form lets 10:03 be sent');
+    await page.goto(`${app.url}/meetings/${meeting.id}`);
+    t.true(await takes('Ny starttid'), 'the reschedule form lets 10:03 be sent');
+    await context.close();
+  },
+);

@@ -40,6 +40,17 @@ async function radio(page: Page, name: string): Promise<void> {
 const submit = (page: Page, name: string) => Promise.all([page.waitForNavigation(), press(page, name)]);
 const text = (page: Page, selector: string) => page.$eval(selector, (el) => (el as HTMLElement).innerText);
 
+/** A browser of its own (the other tests' logins stay out of it), logged in as this staff member. */
+async function loggedInPage(email: string, password: string) {
+  const context = await chromium.browser.createBrowserContext();
+  const page = await context.newPage();
+  await page.goto(`${app.url}/login`);
+  await fill(page, 'E-postadress', email);
+  await fill(page, 'Lösenord', password);
+  await submit(page, 'Logga in');
+  return { context, page };
+}
+
 test.serial('a clinician books, finds, reschedules and cancels a meeting', async (t) => {
   const { staff, password } = await app.staff('clinician', 'Barn- och ungdomsmedicin', { name: 'Karin Åberg' });
   const page = await chromium.page();
@@ -156,13 +167,7 @@ test.serial("a cancellation reason written in paragraphs up to the field's limit
   const client = app.client();
   await client.login(staff.email, password);
   const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
-  // A browser of its own: the other tests' logins stay out of it.
-  const context = await chromium.browser.createBrowserContext();
-  const page = await context.newPage();
-  await page.goto(`${app.url}/login`);
-  await fill(page, 'E-postadress', staff.email);
-  await fill(page, 'Lösenord', password);
-  await submit(page, 'Logga in');
+  const { context, page } = await loggedInPage(staff.email, password);
   await page.goto(`${app.url}/meetings/${meeting.id}`);
 
   // Five paragraphs, 500 characters as the field counts them (a line break is one); the browser
@@ -226,12 +231,7 @@ test.serial(
       await client.request('POST', '/api/v1/meetings', { json: booking({ startsAt: startsAt.toISOString() }) })
     ).json();
     t.is(meeting.startsAt, startsAt.toISOString(), 'the API books 10:03 as sent');
-    const context = await chromium.browser.createBrowserContext();
-    const page = await context.newPage();
-    await page.goto(`${app.url}/login`);
-    await fill(page, 'E-postadress', staff.email);
-    await fill(page, 'Lösenord', password);
-    await submit(page, 'Logga in');
+    const { context, page } = await loggedInPage(staff.email, password);
     const takes = async (label: string) => {
       await pick(page, label, '10:03');
       return (await byLabel(page, label)).evaluate((el) => (el as HTMLInputElement).checkValidity());

@@ -347,3 +347,13 @@ test('a backslash, comma, semicolon or line break in a name or title reaches the
   t.regex(property(ics, 'ATTENDEE') ?? '', /mailto:anna@skola.test$/i);
   t.regex(property(ics, 'ORGANIZER') ?? '', /mailto:bum@samverka.test$/i);
 });
+
+test('messages say they are automatic, so out-of-office replies and other autoresponders stay silent (RFC 3834)', async (t) => {
+  const relay = await relayFor(t);
+  const mail = mailer(t, relay.url);
+  await mail.send(invitation(meeting));
+  const received = present(relay.received[0], 'the invitation');
+  t.is(received.headers.get('auto-submitted'), 'auto-generated');
+  // Exchange and Outlook read their own header rather than RFC 3834's.
+  t.is(received.headers.get('x-auto-response-suppress'), 'All');
+});

@@ -243,3 +243,32 @@ test.serial(
     await context.close();
   },
 );
+
+test.serial(
+  'a meeting the API booked for 47 minutes can be moved with the form as it is filled in, and booked so long',
+  async (t) => {
+    const { staff, password } = await app.staff('clinician');
+    const client = app.client();
+    await client.login(staff.email, password);
+    const meeting = (
+      await client.request('POST', '/api/v1/meetings', { json: booking({ durationMinutes: 47 }) })
+    ).json();
+    t.is(meeting.durationMinutes, 47);
+    const { context, page } = await loggedInPage(staff.email, password);
+    await page.goto(`${app.url}/meetings/${meeting.id}`);
+    t.is(await (await byLabel(page, 'Längd i minuter')).evaluate((el) => (el as HTMLInputElement).value), '47');
+    const form = await byLabel(page, 'Ny starttid');
+    t.true(
+      await form.evaluate((el) => (el as HTMLInputElement).form!.checkValidity()),
+      'the reschedule form, as filled in, can be sent',
+    );
+    await page.goto(`${app.url}/meetings/new`);
+    const duration = await byLabel(page, 'Längd i minuter');
+    await duration.evaluate((el) => ((el as HTMLInputElement).value = '47'));
+    t.true(
+      await duration.evaluate((el) => (el as HTMLInputElement).checkValidity()),
+      'the booking form takes 47 minutes',
+    );
+    await context.close();
+  },
+);

@@ -434,3 +434,25 @@ test('02:30 the night summer time ends comes twice: the form books the first (su
   }
   t.true((await client.get(`/meetings/${id}`)).text.includes('kl. 02:30 (sommartid)–02:15 (normaltid)'));
 });
+
+test('a reschedule the form refuses shows the meeting again with the field and why, and moves nothing', async (t) => {
+  const { client } = await loggedIn(app);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  await client.get(`/meetings/${meeting.id}`);
+  const refused = await client.request('POST', `/meetings/${meeting.id}/reschedule`, {
+    form: {
+      crumb: client.crumb!,
+      version: '1',
+      date: toClinicTime(new Date(inDays(5))).date,
+      time: '14:30',
+      durationMinutes: '600',
+      confirm: 'yes',
+    },
+  });
+  t.is(refused.status, 400);
+  t.true(refused.text.includes('Längd i minuter får vara högst 480.'), 'the field and the limit are named');
+  t.true(refused.text.includes('Samordnad planering inför skolstart'), 'on the meeting page, not an error page');
+  const stored = (await client.get(`/api/v1/meetings/${meeting.id}`)).json();
+  t.is(stored.startsAt, meeting.startsAt);
+  t.is(stored.version, 1);
+});

@@ -42,7 +42,7 @@ const databaseUnavailable = 'The database cannot be reached just now: try again 
  * `validation.<joi's type>`), the field named by `label` (its name in the form) or else by its path
  * in the payload; a type without a sentence of ours keeps joi's own (English) one.
  */
-export function validationText(detail: ValidationErrorItem, lang: Language, label?: string): string {
+function validationText(detail: ValidationErrorItem, lang: Language, label?: string): string {
   const context = detail.context ?? {};
   const key = `validation.${detail.type}`;
   if (!hasString(lang, key)) return detail.message.replace(/"/g, '');
@@ -50,12 +50,24 @@ export function validationText(detail: ValidationErrorItem, lang: Language, labe
   return t(lang, key, { ...context, label: label ?? textOf(context.label), valids });
 }
 
+/**
+ * Every detail of a failed joi check as sentences in the request's language; `labelOf` names a field
+ * as its form does (by its first path key), else it is named by its path. The generic 400 sentence
+ * when joi gave no details.
+ */
+export function validationSentences(
+  error: unknown,
+  lang: Language,
+  labelOf: (field: string) => string | undefined = () => undefined,
+): string {
+  const details = (error as ValidationError | undefined)?.details ?? [];
+  if (details.length === 0) return t(lang, 'error.400');
+  return details.map((d) => validationText(d, lang, labelOf(String(d.path[0])))).join(' ');
+}
+
 /** Default failAction: joi's details, in the request's language, joined into one sentence, as a 400. */
 export const validationFailed: Lifecycle.Method = (request, _h, err) => {
-  const details = (err as ValidationError | undefined)?.details;
-  if (!details) throw Boom.badRequest(t(languageOf(request), 'error.400'));
-  const lang = languageOf(request);
-  throw Boom.badRequest(details.map((d) => validationText(d, lang)).join(' '));
+  throw Boom.badRequest(validationSentences(err, languageOf(request)));
 };
 
 /** Pages (as opposed to the API, health and metrics) get rendered error pages. */

@@ -4,7 +4,7 @@
 import Boom from '@hapi/boom';
 import type { Request, ResponseToolkit } from '@hapi/hapi';
 import Joi from 'joi';
-import { validationText } from '../http/errors.ts';
+import { validationSentences } from '../http/errors.ts';
 import { languageOf, t } from '../http/i18n.ts';
 import { objectOf } from '../http/route.ts';
 import { identificationMethods, isPatient, participantKinds } from './model.ts';
@@ -156,16 +156,12 @@ export function formRefused(request: Request, h: ResponseToolkit, error: Error |
   } catch {
     // A damaged list is not the clinician's doing to fix field by field: it starts empty, as it would.
   }
-  const details = (error as Joi.ValidationError | undefined)?.details ?? [];
-  const [first] = details;
+  const first = (error as Joi.ValidationError | undefined)?.details[0];
   const field = first ? String(first.path[0]) : undefined;
-  const message =
-    details
-      .map((d) => {
-        const key = fieldLabels[String(d.path[0])];
-        return validationText(d, lang, key ? t(lang, `meetings.book.${key}`) : undefined);
-      })
-      .join(' ') || t(lang, 'error.400');
+  const message = validationSentences(error, lang, (name) => {
+    const key = fieldLabels[name];
+    return key ? t(lang, `meetings.book.${key}`) : undefined;
+  });
   return renderBooking(request, h, sent, draft, {
     where: field?.startsWith('p_') ? 'participant' : 'meeting',
     message,

@@ -4,6 +4,7 @@
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { day, lookupYears, meetingYears } from '../http/dates.ts';
+import { validationSentences } from '../http/errors.ts';
 import { languageOf, languages, t, type Language } from '../http/i18n.ts';
 import { objectOf, route } from '../http/route.ts';
 import { openEventStream } from '../http/sse.ts';
@@ -54,6 +55,12 @@ const dateField = day(meetingYears);
 const calendarDate = day(lookupYears);
 const timeField = Joi.string().pattern(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
 const staffOf = (request: Request): Staff => request.auth.credentials.user!;
+/** The reschedule form's fields by their labels. */
+const rescheduleLabels: Record<string, string> = {
+  date: 'meetings.meeting.newDate',
+  time: 'meetings.meeting.newTime',
+  durationMinutes: 'meetings.meeting.newDuration',
+};
 
 /**
  * A start typed on the clinic's clock. A time the clock skips (02:00–02:59 the night summer time
@@ -446,6 +453,16 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             durationMinutes: Joi.number().integer().min(5).max(480).required(),
             confirm,
           }),
+          // Shown on the meeting page, where the form is, rather than as an error page of its own.
+          failAction: async (request, h, error) => {
+            const lang = languageOf(request);
+            const meeting = await meetings.get(staffOf(request), String(request.params.id));
+            await audited(request, 'meeting.read', meeting);
+            const message = validationSentences(error, lang, (field) =>
+              field in rescheduleLabels ? t(lang, rescheduleLabels[field]!) : undefined,
+            );
+            return (await meetingPage(request, h, meetings, facts, meeting, { error: message, code: 400 })).takeover();
+          },
         },
       },
       handler: async (request, h) => {

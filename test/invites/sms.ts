@@ -179,6 +179,36 @@ test('a long text whose second part the gateway refused for now goes again as th
   t.is(joined.join(''), text);
 });
 
+test("a part's receipt that comes while its long text is still being sent is told with the text, and acknowledged only once recorded", async (t) => {
+  const told: string[] = [];
+  let record: () => void = () => undefined;
+  const recorded = new Promise<void>((resolve) => (record = resolve));
+  const { smsc, sms } = await setup(
+    t,
+    // Part 2's answer comes late: part 1's receipt arrives meanwhile.
+    (_, index) => (index === 0 ? { id: '7100' } : { id: '7101', delayMs: 300 }),
+    {
+      onReceipt: (r) => {
+        told.push(r.providerId);
+        return recorded;
+      },
+    },
+  );
+  const sending = sms.send({ to: '+46701234567', text: 'x'.repeat(200), key: 'message-1' });
+  await until('part 2 at the gateway', () => smsc.arrivals.length === 2);
+  let acknowledged: number | undefined;
+  const answer = smsc.receipt('7100').then((status) => (acknowledged = status));
+  await delay(100);
+  t.deepEqual(told, [], 'not told before the text is sent whole');
+  t.is(acknowledged, undefined, 'not acknowledged before it is recorded');
+  t.deepEqual((await sending).providerIds, ['7100', '7101']);
+  await until('part 1 told', () => told.length === 1);
+  t.is(acknowledged, undefined);
+  record();
+  await answer;
+  t.is(acknowledged, 0, 'acknowledged once recorded');
+});
+
 test('a long text retried with another text or to another number goes whole, under a new reference', async (t) => {
   const { smsc, sms } = await setup(t, (_, index) => (index === 1 ? { status: smpp.errors.ESME_RMSGQFUL } : {}));
   const text = 'x'.repeat(200);

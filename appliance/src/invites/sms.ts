@@ -305,9 +305,12 @@ interface PartsTaken {
   since: number;
   /**
    * Receipts for parts taken, held until the message is sent whole: before that its send is not on
-   * record, and the outbox would take such a receipt for another system's and drop it.
+   * record, and the outbox would take such a receipt for another system's and drop it. Each keeps its
+   * answer to the gateway while the attempt runs (acknowledged once recorded, as any receipt); when
+   * the attempt leaves the text partly sent it is acknowledged then (a gateway's deliver_sm must not
+   * wait for a retry minutes away), and only this process remembers it.
    */
-  receipts: DeliveryReceipt[];
+  receipts: { receipt: DeliveryReceipt; answer?: ((status: number) => void) | undefined }[];
 }
 
 /** Long texts remembered at most (the oldest is forgotten first; its retry then sends every part). */
@@ -436,7 +439,14 @@ export class SmsSender {
     if (taken && (permanent || !failure || taken.ids.every((id) => id === undefined))) {
       this.#forget(taken, message.key!);
       // Sent whole: the receipts held for its parts go on now, and wait in the outbox for its send record.
-      if (!failure) for (const receipt of taken.receipts) this.#replay(receipt);
+      if (!failure) for (const { receipt, answer } of taken.receipts) this.#tell(receipt, answer);
+      else for (const { answer } of taken.receipts) answer?.(0);
+    } else if (taken) {
+      // Partly sent: the gateway has its answers now; the receipts wait here for the retry.
+      for (const held of taken.receipts) {
+        held.answer?.(0);
+        held.answer = undefined;
+      }
     }
     if (permanent) throw permanent;
     if (failure)
@@ -476,13 +486,20 @@ export class SmsSender {
     return fresh;
   }
 
-  /** A receipt held for a part, told now; the gateway had it acknowledged already. */
-  #replay(receipt: DeliveryReceipt): void {
-    Promise.resolve(this.#options.onReceipt?.(receipt)).catch((error: Error) =>
-      this.#options.log?.(
-        'warn',
-        `a held delivery receipt (${receipt.providerId}) could not be recorded: ${error.message}`,
-      ),
+  /**
+   * Tells the outbox of a receipt and answers the gateway once it is recorded (a temporary error if
+   * it could not be: the gateway sends it again). Without `answer` the gateway had its answer already.
+   */
+  #tell(receipt: DeliveryReceipt, answer?: (status: number) => void): void {
+    Promise.resolve(this.#options.onReceipt?.(receipt)).then(
+      () => answer?.(0),
+      (error: Error) => {
+        this.#options.log?.(
+          'warn',
+          `a delivery receipt (${receipt.providerId}) could not be recorded (${error.message})${answer ? ': the gateway will send it again' : ''}`,
+        );
+        answer?.(0x64); // ESME_RX_T_APPN: temporary application error
+      },
     );
   }
 
@@ -850,22 +867,9 @@ export class SmsSender {
       at: this.#lastReceiptAt,
     };
     const taken = this.#partsTakenById.get(delivery.providerId);
-    if (taken) {
-      // A part of a long text not yet sent whole: held for the attempt that sends the rest.
-      taken.receipts.push(delivery);
-      answer(0);
-      return;
-    }
-    Promise.resolve(this.#options.onReceipt?.(delivery)).then(
-      () => answer(0),
-      (error: Error) => {
-        this.#options.log?.(
-          'warn',
-          `a delivery receipt could not be recorded (${error.message}): the gateway will send it again`,
-        );
-        answer(0x64); // ESME_RX_T_APPN: temporary application error
-      },
-    );
+    // A part of a long text not yet sent whole: held for the attempt that sends the rest.
+    if (taken) taken.receipts.push({ receipt: delivery, answer });
+    else this.#tell(delivery, answer);
   }
 }
 

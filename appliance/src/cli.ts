@@ -1,10 +1,9 @@
 // The `samverka` command for hospital IT: migrations, staff, units, API tokens and a check of
 // every configured part. Exit codes: 0 done, 1 failed, 2 wrong usage.
-import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { insertAudit, type AuditAction } from './audit/index.ts';
-import { ConfigError, describeParts, loadConfig, type Config } from './config.ts';
+import { ConfigError, describeParts, loadConfig, loadDotEnv, type Config } from './config.ts';
 import { findPlaceholders } from './preflight.ts';
 import { backupDatabase, BackupError, restoreDatabase } from './db/backup.ts';
 import { createDb, describeDbError, type Db } from './db/knex.ts';
@@ -298,6 +297,6 @@ async function check(config: Config, out: (s: string) => void): Promise<number> 
 }
 
 if ((process.argv[1] && /cli\.(ts|js)$/.test(process.argv[1])) || process.env.SAMVERKA_CLI === '1') {
-  if (existsSync('.env')) process.loadEnvFile('.env');
+  loadDotEnv();
   process.exitCode = await run(process.argv.slice(2));
 }

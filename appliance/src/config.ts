@@ -333,6 +333,17 @@ export class ConfigError extends Error {
 }
 
 /**
+ * Reads a .env file in the working directory, docker-jitsi-meet style; variables already in the
+ * environment win. Not when the environment says it came from a file of its own
+ * (`SAMVERKA_ENV_FILE`: the Debian service and its `samverka` command read samverka.env): a .env
+ * wherever an administrator happens to stand must not point the command at another database or relay.
+ */
+export function loadDotEnv(env: Record<string, string | undefined> = process.env): void {
+  if (env.SAMVERKA_ENV_FILE) return;
+  if (existsSync('.env')) process.loadEnvFile('.env');
+}
+
+/**
  * Validates the environment and returns the configuration; throws ConfigError with one line per
  * problem. Outside production, missing SESSION_SECRET and DATA_KEY are generated into DATA_DIR
  * once, so that `npm start` works on a fresh clone and keeps its sessions and data across restarts.

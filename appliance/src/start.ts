@@ -1,8 +1,8 @@
 // Starts the appliance: configuration, database, every plugin, then listens; and stops it when main.ts
 // (the process's entry point, which takes the stop signals) is asked to.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, describeParts, loadConfig, type Config } from './config.ts';
+import { ConfigError, describeParts, loadConfig, loadDotEnv, type Config } from './config.ts';
 import { DataKeyError } from './crypto.ts';
 import { DatabaseInUseError } from './db/hold.ts';
 import { describeDbError } from './db/knex.ts';
@@ -15,8 +15,7 @@ type Server = Awaited<ReturnType<typeof createServer>>;
 /** Starts the appliance and runs it until `stop` is aborted (with the signal's name); then stops it gracefully and
  * exits 0, so the promise never settles. */
 export async function start(stop: AbortSignal): Promise<void> {
-  // A .env file beside the process, docker-jitsi-meet style; real environment variables win.
-  if (existsSync('.env')) process.loadEnvFile('.env');
+  loadDotEnv();
 
   let config;
   try {

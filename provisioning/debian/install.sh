@@ -118,9 +118,10 @@ step "The samverka and first-run commands"
 # The CLI runs as the service's user with the service's environment, like the appliance itself:
 # samverka.service's Environment= line (production, its state directory), then samverka.env, which
 # wins as EnvironmentFile= does there. Without the first, `samverka check` judged the file as a
-# development setup and passed what the service then refused to start with.
+# development setup and passed what the service then refused to start with. SAMVERKA_ENV_FILE says
+# the configuration is that file alone: a .env in the directory it is run from is not read.
 wrapper='#!/bin/sh
-set -a; NODE_ENV=production DATA_DIR=/var/lib/samverka; . /etc/samverka/samverka.env; set +a
+set -a; NODE_ENV=production DATA_DIR=/var/lib/samverka SAMVERKA_ENV_FILE=/etc/samverka/samverka.env; . /etc/samverka/samverka.env; set +a
 if [ "$(id -u)" -eq 0 ]; then exec runuser -u samverka -- /usr/bin/node /opt/samverka/bin/samverka.js "$@"; fi
 exec /usr/bin/node /opt/samverka/bin/samverka.js "$@"'
 if [ "$dry_run" -eq 1 ]; then

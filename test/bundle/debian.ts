@@ -208,4 +208,16 @@ test("the samverka command on Debian checks with the service's environment: what
   const command = await run('sh', [wrapper, 'check', '--config'], { env: cleanEnv(), cwd: dir });
   t.is(command.code, service.code, command.stdout);
   t.regex(command.stderr, /SMTP_URL must be set/);
+
+  // Run from a directory that happens to hold another program's .env (an administrator's project,
+  // a copy of the Docker set-up): the command still reads only the service's configuration, as
+  // the service does, and does not take a DATABASE_URL or SMTP_URL from there.
+  const elsewhere = tempDir('debian-wrapper-elsewhere');
+  writeFileSync(
+    join(elsewhere, '.env'),
+    'SMTP_URL=smtp://relay.other.example:25\nDATABASE_URL=sqlite:/tmp/another-programs.db\n',
+  );
+  const fromElsewhere = await run('sh', [wrapper, 'check', '--config'], { env: cleanEnv(), cwd: elsewhere });
+  t.is(fromElsewhere.code, service.code, fromElsewhere.stdout);
+  t.regex(fromElsewhere.stderr, /SMTP_URL must be set/, "the other program's .env is not read");
 });

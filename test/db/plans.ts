@@ -50,10 +50,10 @@ const cases: Case[] = [
     index: ['outbox_messages_created_at_index'],
   },
   {
-    what: "the log extract finds a patient's rows by birth date and number",
+    what: "the log extract finds a patient's rows by their keyed number",
     run: (db) => findPatient(db, randomBytes(32), 'Sara Lind', '191212121212'),
     statement: /from .?participants.? where/,
-    index: ['participants_personal_number_masked_index'],
+    index: ['participants_patient_ref_index'],
   },
   {
     what: "retention erases the contact data of old meetings' messages",

@@ -109,9 +109,9 @@ function extractForm(
 }
 
 async function byMeeting(request: Request, h: ResponseToolkit, format: 'html' | 'csv', meeting: string | undefined) {
-  const { db, config } = request.server.app;
+  const { db } = request.server.app;
   if (!meeting) return extractForm(request, h);
-  const patient = await patientOfMeeting(db, config.dataKey, meeting);
+  const patient = await patientOfMeeting(db, meeting);
   if (patient.length === 0)
     return extractForm(request, h, { meeting, error: t(languageOf(request), 'admin.extract.noPatientInMeeting') }, 404);
   return renderExtract(request, h, { patient }, format, { meeting });

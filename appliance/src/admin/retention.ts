@@ -10,7 +10,7 @@ import type { Db } from '../db/knex.ts';
 import { iso } from '../db/values.ts';
 import { purgeAnswers } from '../evaluation/index.ts';
 import { eraseMessageContacts } from '../invites/index.ts';
-import { eraseContactsOfMeetings, meetingsEndedBefore } from '../meetings/index.ts';
+import { eraseContactsOfMeetings, forgetPatientRefs, meetingsEndedBefore } from '../meetings/index.ts';
 import { every } from '../schedule.ts';
 import { purgeResults } from '../techtest/index.ts';
 
@@ -53,10 +53,13 @@ export async function purge(
 
 /**
  * Removes audit records older than the audit log's retention period and records the purge, as a
- * system action (no staff member), when it removed anything. Returns how many went.
+ * system action (no staff member), when it removed anything. The patients' keyed numbers of
+ * meetings past that period go with them: they were kept only to find those records for a log
+ * extract (meetings/patients.ts). Returns how many records went.
  */
 export async function purgeAuditLog(db: Db, now = new Date()): Promise<number> {
   const removed = await purgeAudit(db, now);
+  await forgetPatientRefs(db, await meetingsEndedBefore(db, retentionCutoff(now)));
   if (removed > 0)
     await insertAudit(db, {
       action: 'audit.purge',

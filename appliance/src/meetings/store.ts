@@ -1,10 +1,11 @@
 // SQL for meetings, participants and the record of changes. Rows are mapped to the model here, once.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { decrypt, encrypt } from '../crypto.ts';
+import { decrypt, encrypt, keyedHash } from '../crypto.ts';
 import { chunks, iso, toBool, toDate } from '../db/values.ts';
 import type { MeetingChange } from './events.ts';
 import {
+  isPatient,
   participantStatuses,
   type CalendarEntry,
   type BareMeeting,
@@ -25,6 +26,13 @@ type SealedColumn = 'personal_number_sealed' | 'proxy_personal_number_sealed';
 
 /** The AES-GCM context binds a sealed number to its column: it cannot be pasted into another. */
 const sealContext = (column: SealedColumn) => `participants.${column}`;
+
+/**
+ * A patient's personal identity number as the log extract finds it once the number itself is
+ * erased (migration 0020): a keyed hash, kept as long as the audit log keeps the accesses.
+ */
+export const patientRef = (dataKey: Buffer, personalNumber: string): string =>
+  keyedHash(dataKey, 'participants.patient_ref', personalNumber);
 
 /** Everything but the sealed numbers: they leave the store only through personalNumberOf. */
 const participantColumns = [
@@ -131,6 +139,7 @@ export async function insertParticipants(
       kind: p.kind,
       identification: p.identification,
       ...contactColumns(p, dataKey, 'personal_number_sealed'),
+      patient_ref: isPatient(p.kind) && p.personalNumber ? patientRef(dataKey, p.personalNumber) : null,
       proxy_name: proxy?.name ?? null,
       proxy_country: proxy?.country ?? null,
       proxy_mobile: proxy?.mobile ?? null,
@@ -456,6 +465,38 @@ export async function dataKeyOpensSealed(db: Db, dataKey: Buffer): Promise<boole
   } catch {
     return false;
   }
+}
+
+/**
+ * Gives the patients booked before migration 0020 (whose numbers are still sealed) their
+ * patientRef, at start: retention would otherwise erase the number before the extract could keep it.
+ */
+export async function fillPatientRefs(db: Db, dataKey: Buffer): Promise<number> {
+  const column = 'personal_number_sealed';
+  const rows: Pick<ParticipantRow, 'id' | 'personal_number_sealed'>[] = await db<ParticipantRow>('participants')
+    .whereIn('kind', ['patient', 'patient_proxy'])
+    .whereNotNull(column)
+    .whereNull('patient_ref')
+    .select('id', column);
+  for (const row of rows) {
+    const ref = patientRef(dataKey, decrypt(dataKey, row[column]!, sealContext(column)));
+    await db<ParticipantRow>('participants').where({ id: row.id }).update({ patient_ref: ref });
+  }
+  return rows.length;
+}
+
+/**
+ * The audit log's period has passed for these meetings (its records of them are purged): the
+ * patients' keyed numbers, kept for the log extract alone, go too.
+ */
+export async function forgetPatientRefs(db: Db, meetingIds: string[]): Promise<number> {
+  let count = 0;
+  for (const ids of chunks(meetingIds))
+    count += await db<ParticipantRow>('participants')
+      .whereIn('meeting_id', ids)
+      .whereNotNull('patient_ref')
+      .update({ patient_ref: null });
+  return count;
 }
 
 /** The clear personal identity number, for identifying the person with BankID (never for display). */

@@ -138,3 +138,58 @@ test("the export holds the participant's connection log and every technical test
   t.is(data.techTests.length, 3, 'every test, the proxy’s included');
   t.true(data.techTests.some((r: { subject: { id: string } }) => r.subject.id === proxy.id));
 });
+
+test("a proxy's erasure request erases the proxy's contact data and messages, and the patient's stay (and the reverse)", async (t) => {
+  const { client } = await loggedIn(app, 'clinician');
+  const reply = await client.request('POST', '/api/v1/meetings', {
+    json: booking({
+      participants: [
+        {
+          kind: 'patient_proxy',
+          name: 'Lilla My',
+          mobile: '070-111 22 33',
+          identification: 'sms',
+          proxy: { name: 'Mymlan Ombud', mobile: '070-444 55 66', email: 'mymlan@example.org' },
+        },
+      ],
+    }),
+  });
+  t.is(reply.status, 201, reply.text);
+  const meeting = reply.json<{ id: string; participants: { id: string }[] }>();
+  const patientId = present(meeting.participants[0], 'the patient').id;
+  const db = app.server.app.db;
+  const recipients = async () =>
+    (await db('outbox_messages').where({ participant_id: patientId }).orderBy('recipient')).map(
+      (m: { recipient: string }) => m.recipient,
+    );
+  t.deepEqual(await recipients(), ['+46701112233', '+46704445566'], 'one invitation each');
+
+  const { client: admin } = await loggedIn(app, 'admin');
+  const page = await admin.get(`/admin/privacy?meeting=${meeting.id}`);
+  t.true(page.text.includes('Mymlan Ombud'), 'the proxy has a row of their own');
+  t.true(page.text.includes('Radera kontaktuppgifter för Mymlan Ombud'));
+
+  const erased = await admin.submit(`/admin/privacy/participants/${patientId}/erase`, {
+    confirm: 'yes',
+    person: 'proxy',
+  });
+  t.is(erased.status, 302);
+  const after = present(await findParticipant(db, patientId), 'the patient');
+  t.is(after.mobile, '+46701112233', "the patient's own number stays");
+  t.like(after.proxy, { name: 'Mymlan Ombud', mobile: null, email: null });
+  t.deepEqual(await recipients(), ['', '+46701112233'], "only the proxy's message lost its address");
+
+  t.is(
+    (await admin.submit(`/admin/privacy/participants/${patientId}/erase`, { confirm: 'yes', person: 'main' })).status,
+    302,
+  );
+  t.is(present(await findParticipant(db, patientId), 'the patient').mobile, null);
+  t.deepEqual(await recipients(), ['', '']);
+  const records = await findAudit(db, { participantId: patientId, action: 'privacy.erase' });
+  t.deepEqual(records.map((r) => r.details?.person).sort(), ['main', 'proxy'], 'the audit says whose data went');
+  t.is(
+    (await admin.submit(`/admin/privacy/participants/${patientId}/erase`, { confirm: 'yes', person: 'someone' }))
+      .status,
+    400,
+  );
+});

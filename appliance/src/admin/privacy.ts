@@ -17,6 +17,7 @@ import { languageOf, t } from '../http/i18n.ts';
 import { objectOf, route } from '../http/route.ts';
 import { eraseParticipantMessages, messagesOf } from '../invites/index.ts';
 import {
+  type ContactPerson,
   eraseParticipantContacts,
   everyParticipantOf,
   findMeeting,
@@ -90,19 +91,21 @@ export async function exportParticipant(
 }
 
 /**
- * Erases a participant's contact data: mobile, e-mail and personal identity number (their proxy's
- * too), and the addresses on messages already sent to them. The name stays: the meeting's record of
- * who took part is the care provider's to keep, as is the audit trail.
+ * Erases one person's contact data: mobile, e-mail and personal identity number, and the addresses
+ * on messages sent to them - the participant's, or their proxy's (`person`), each on their own
+ * request; the other's stay. The name stays: the meeting's record of who took part is the care
+ * provider's to keep, as is the audit trail.
  */
 export async function eraseContactData(
   db: Db,
   participantId: string,
+  person: ContactPerson,
   within?: (trx: Knex.Transaction) => Promise<void>,
 ): Promise<boolean> {
   // Each domain erases its own table, in one transaction with the caller's audit record: all of it or nothing.
   return db.transaction(async (trx) => {
-    if (!(await eraseParticipantContacts(trx, participantId))) return false;
-    await eraseParticipantMessages(trx, participantId);
+    if (!(await eraseParticipantContacts(trx, participantId, person))) return false;
+    await eraseParticipantMessages(trx, participantId, person);
     await within?.(trx);
     return true;
   });
@@ -137,15 +140,27 @@ export const privacyRoutes: ServerRoute[] = [
         notFound: meetingId && !meeting,
         meeting: meeting && { ...meeting, when: clinicTime(meeting.startsAt) },
         // Those removed from the meeting too: the meeting still holds their contact data.
-        participants: (meeting ? await everyParticipantOf(db, meeting.id) : undefined)?.map((p) => ({
-          ...p,
-          kindText: p.removedAt
-            ? `${t(lang, `meetings.kind.${p.kind}`)} (${t(lang, 'admin.privacy.removed')})`
-            : t(lang, `meetings.kind.${p.kind}`),
-          contact:
-            [p.mobile, p.email, p.personalNumberMasked].filter(Boolean).join(', ') ||
-            t(lang, 'admin.privacy.noContact'),
-        })),
+        // A proxy has a row of their own: each person asks for their own data and its erasure.
+        participants: (meeting ? await everyParticipantOf(db, meeting.id) : undefined)?.flatMap((p) => {
+          const kind = t(lang, `meetings.kind.${p.kind}`);
+          const removed = p.removedAt ? ` (${t(lang, 'admin.privacy.removed')})` : '';
+          const contact = (c: { mobile: string | null; email: string | null; personalNumberMasked: string | null }) =>
+            [c.mobile, c.email, c.personalNumberMasked].filter(Boolean).join(', ') ||
+            t(lang, 'admin.privacy.noContact');
+          const main = { id: p.id, person: 'main', name: p.name, kindText: `${kind}${removed}`, contact: contact(p) };
+          if (!p.proxy) return [main];
+          const proxyKind = t(lang, 'admin.privacy.proxyOf', { name: p.name });
+          return [
+            main,
+            {
+              id: p.id,
+              person: 'proxy',
+              name: p.proxy.name,
+              kindText: `${proxyKind}${removed}`,
+              contact: contact(p.proxy),
+            },
+          ];
+        }),
         notice: request.query.erased ? t(lang, 'admin.privacy.erased') : undefined,
       });
     },
@@ -174,26 +189,30 @@ export const privacyRoutes: ServerRoute[] = [
       auth: adminOnly,
       validate: {
         params: participantParams,
-        payload: objectOf<{ crumb?: string; confirm: 'yes' }>({
+        payload: objectOf<{ crumb?: string; confirm: 'yes'; person: ContactPerson }>({
           crumb: Joi.string(),
           confirm: Joi.string<'yes'>().valid('yes').required(),
+          // The participant themself unless the proxy on their row asked.
+          person: Joi.string<ContactPerson>().valid('main', 'proxy').default('main'),
         }),
       },
     },
     async handler(request, h) {
       const { db } = request.server.app;
       const { id } = request.params;
+      const { person } = request.payload;
       const participant = await findParticipant(db, id);
       const notFound = () => h.response({ message: t(languageOf(request), 'admin.privacy.notFound') }).code(404);
-      if (!participant) return notFound();
+      if (!participant || (person === 'proxy' && !participant.proxy)) return notFound();
       const audit = (trx: Knex.Transaction) =>
         request.auditIn(trx, 'privacy.erase', {
           meetingId: participant.meetingId,
           participantId: id,
           targetType: 'participant',
           targetId: id,
+          details: { person },
         });
-      if (!(await eraseContactData(db, id, audit))) return notFound();
+      if (!(await eraseContactData(db, id, person, audit))) return notFound();
       return h.redirect(`/admin/privacy?meeting=${participant.meetingId}&erased=true`);
     },
   }),

@@ -642,13 +642,29 @@ export async function eraseMessageContacts(db: Db, meetingIds: string[]): Promis
 }
 
 /**
- * A privacy request: messages not yet sent to the participant go nowhere now; sent ones keep their
- * record without the address and data, as retention leaves them.
+ * A privacy request: messages not yet sent to the person (the participant, or their proxy: each
+ * message names whom it was for) go nowhere now; sent ones keep their record without the address
+ * and data, as retention leaves them. Messages to the other person on the row stay as they are.
  */
-export async function eraseParticipantMessages(db: Db, participantId: string, now = new Date()): Promise<void> {
-  await db('outbox_messages').where({ participant_id: participantId }).update(contactsErased);
-  await db('outbox_messages')
+export async function eraseParticipantMessages(
+  db: Db,
+  participantId: string,
+  person: 'main' | 'proxy',
+  now = new Date(),
+): Promise<void> {
+  const rows: { id: string; data: string }[] = await db('outbox_messages')
     .where({ participant_id: participantId })
-    .whereIn('status', ['queued', 'sending'])
-    .update({ status: 'failed', failed_at: iso(now), last_error: 'contact data erased on request' });
+    .whereNot('recipient', '')
+    .select('id', 'data');
+  // Every message to a proxy says so in its `person` (messages.ts, the SMS codes, the fallback,
+  // evaluation requests); any other was for the participant themself (a colleague's, one without).
+  const forProxy = (data: string) => (JSON.parse(data) as { person?: unknown }).person === 'proxy';
+  const ids = rows.filter((r) => forProxy(r.data) === (person === 'proxy')).map((r) => r.id);
+  for (const part of chunks(ids)) {
+    await db('outbox_messages').whereIn('id', part).update(contactsErased);
+    await db('outbox_messages')
+      .whereIn('id', part)
+      .whereIn('status', ['queued', 'sending'])
+      .update({ status: 'failed', failed_at: iso(now), last_error: 'contact data erased on request' });
+  }
 }

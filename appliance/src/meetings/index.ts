@@ -151,6 +151,7 @@ export {
   meetingEnd,
   tookPart,
   type ParticipantKind,
+  type ContactPerson,
   type BareMeeting,
   type Meeting,
   type Participant,

@@ -8,6 +8,7 @@ import {
   isPatient,
   participantStatuses,
   type CalendarEntry,
+  type ContactPerson,
   type BareMeeting,
   type Meeting,
   type NewContact,
@@ -554,17 +555,15 @@ export async function meetingsEndedBefore(db: Db, before: Date): Promise<string[
     .map((m) => m.id);
 }
 
-const contactColumnNames = [
-  'mobile',
-  'email',
-  'personal_number_sealed',
-  'personal_number_masked',
-  'proxy_mobile',
-  'proxy_email',
-  'proxy_personal_number_sealed',
-  'proxy_personal_number_masked',
-] as const satisfies readonly (keyof ParticipantRow)[];
-const erased = Object.fromEntries(contactColumnNames.map((column) => [column, null])) as Partial<ParticipantRow>;
+// Each person's own contact columns: a patient's row holds their proxy's too, and each of the two
+// may ask for their own erasure alone.
+const contactColumnsOf = {
+  main: ['mobile', 'email', 'personal_number_sealed', 'personal_number_masked'],
+  proxy: ['proxy_mobile', 'proxy_email', 'proxy_personal_number_sealed', 'proxy_personal_number_masked'],
+} as const satisfies Record<ContactPerson, readonly (keyof ParticipantRow)[]>;
+const contactColumnNames = [...contactColumnsOf.main, ...contactColumnsOf.proxy];
+const erasedColumns = (columns: readonly (keyof ParticipantRow)[]) =>
+  Object.fromEntries(columns.map((column) => [column, null])) as Partial<ParticipantRow>;
 
 /**
  * Retention: erases the mobile numbers, e-mail addresses and personal identity numbers of every
@@ -579,17 +578,20 @@ export async function eraseContactsOfMeetings(db: Db, meetingIds: string[]): Pro
       .andWhere((w) => {
         for (const column of contactColumnNames) w.orWhereNotNull(column);
       })
-      .update(erased);
+      .update(erasedColumns(contactColumnNames));
   }
   return count;
 }
 
 /**
- * A privacy request: erases one participant's (and their proxy's) mobile, e-mail and personal
- * identity number. The name stays. Returns false when there is no such participant.
+ * A privacy request: erases one person's mobile, e-mail and personal identity number - the
+ * participant's own, or their proxy's - and nobody else's. The name stays. Returns false when there
+ * is no such participant.
  */
-export async function eraseParticipantContacts(db: Db, participantId: string): Promise<boolean> {
-  const n = await db<ParticipantRow>('participants').where({ id: participantId }).update(erased);
+export async function eraseParticipantContacts(db: Db, participantId: string, person: ContactPerson): Promise<boolean> {
+  const n = await db<ParticipantRow>('participants')
+    .where({ id: participantId })
+    .update(erasedColumns(contactColumnsOf[person]));
   return n > 0;
 }
 

@@ -41,7 +41,7 @@ export async function purge(
     evaluationResponses: answers.responses,
     evaluationRespondents: answers.respondents,
     participantContacts: await eraseContactsOfMeetings(db, ended),
-    messageContacts: await eraseMessageContacts(db, ended),
+    messageContacts: await eraseMessageContacts(db, ended, now),
   };
   await insertAudit(
     db,

@@ -625,13 +625,25 @@ const contactsErased = { recipient: '', data: '{}', secret_sealed: null, provide
 
 /**
  * Retention: the addresses and the template data (names, times) of these meetings' messages go
- * with the participants' contact data. The rows stay, so the record of what was sent when stays.
+ * with the participants' contact data. The rows stay, so the record of what was sent when stays. A
+ * message still queued then (behind a gateway or relay down for longer than the period) would keep
+ * its address as long as it waited: it fails, unsent - three months after its meeting it is no
+ * news to anyone. One being sent at that moment is left to finish; the next day's run takes it.
  */
-export async function eraseMessageContacts(db: Db, meetingIds: string[]): Promise<number> {
+export async function eraseMessageContacts(db: Db, meetingIds: string[], now = new Date()): Promise<number> {
   let erased = 0;
-  for (let i = 0; i < meetingIds.length; i += 500) {
+  for (const ids of chunks(meetingIds)) {
+    await db('outbox_messages')
+      .whereIn('meeting_id', ids)
+      // Queued, said as NOT IN for the same reason as below: SQLite would take the status index.
+      .whereNotIn('status', ['sending', 'sent', 'delivered', 'failed'])
+      .update({
+        status: 'failed',
+        failed_at: iso(now),
+        last_error: 'not sent: its contact data was erased (retention)',
+      });
     erased += await db('outbox_messages')
-      .whereIn('meeting_id', meetingIds.slice(i, i + 500))
+      .whereIn('meeting_id', ids)
       // Done with (sent, delivered or failed), said as NOT IN: an IN of those statuses sent SQLite
       // along the status index through nearly every message, instead of these meetings' own.
       .whereNotIn('status', ['queued', 'sending'])

@@ -8,7 +8,7 @@ import type { Config } from '../config.ts';
 import { purgeEntries } from '../connlog/index.ts';
 import type { Db } from '../db/knex.ts';
 import { iso } from '../db/values.ts';
-import { purgeAnswers } from '../evaluation/index.ts';
+import { purgeAnswers, settleAnswers } from '../evaluation/index.ts';
 import { eraseMessageContacts } from '../invites/index.ts';
 import { eraseContactsOfMeetings, forgetPatientRefs, meetingsEndedBefore } from '../meetings/index.ts';
 import { every } from '../schedule.ts';
@@ -34,6 +34,9 @@ export async function purge(
   now = new Date(),
 ): Promise<PurgeCounts> {
   const answers = await purgeAnswers(db, daysBefore(now, retention.answersDays));
+  // Not a deletion, but the same nightly care of personal data: the day's evaluation answers lose
+  // the order they were given in, which would tie them to who answered when.
+  await settleAnswers(db);
   const ended = await meetingsEndedBefore(db, daysBefore(now, retention.contactsDays));
   const counts: PurgeCounts = {
     connlogEntries: await purgeEntries(db, daysBefore(now, retention.connlogDays)),

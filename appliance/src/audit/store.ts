@@ -144,14 +144,18 @@ async function firstBooking(db: Db, meetingIds: string[]): Promise<number | unde
   return first;
 }
 
-/** Records of lists that name each meeting shown in their details' meetingIds (the list showed its patient). */
-const listings = ['meeting.list', 'connlog.search'];
+/**
+ * Records of lists that name each meeting shown in their details' meetingIds (the list showed its
+ * patient, or their address: the outbox, the status page's failed messages).
+ */
+const listings = ['meeting.list', 'connlog.search', 'outbox.read', 'status.read'];
 
 /**
  * Every staff access to the data of these meetings and participants, oldest first: records naming
  * the meeting or participant, and listings that showed one of the meetings: the calendar
  * (meeting.list) and support's search of the connection logs (connlog.search), which show the
- * patient's name. Anonymous records (failed logins) are not accesses.
+ * patient's name, and the admin's outbox and status pages (outbox.read, status.read), which show
+ * the addresses messages went to. Anonymous records (failed logins) are not accesses.
  *
  * The search starts at the first of the meetings' bookings, not at the log's beginning. A booking's
  * record (meeting.book) is written in the booking's own transaction, and nothing can read a meeting

@@ -289,6 +289,7 @@ export function addSecretLink(server: Server, kind: MessageKind, path: (secret: 
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
 export {
   messagesOf,
+  meetingsOf,
   queueStats,
   recentMessages,
   findMessage,

@@ -599,6 +599,11 @@ export interface QueueStats {
   failedLastDay: number;
 }
 
+/** The meetings a list of messages is about, each once. */
+export const meetingsOf = (messages: Pick<OutboxMessage, 'meetingId'>[]): string[] => [
+  ...new Set(messages.map((m) => m.meetingId).filter((id): id is string => id !== null)),
+];
+
 export async function queueStats(db: Db, now = new Date()): Promise<QueueStats> {
   const count = async (q: Knex.QueryBuilder) => {
     const [row] = await q.count<{ n: number | string }[]>({ n: '*' });

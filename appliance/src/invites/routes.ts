@@ -9,6 +9,7 @@ import { formatStamp, formatWhen } from '../common/clock.ts';
 import {
   channels,
   messageKinds,
+  meetingsOf,
   messagesOf,
   queueStats,
   recentMessages,
@@ -70,7 +71,12 @@ export function routes(templates: Templates): ServerRoute[] {
         const { db } = request.server.app;
         const lang = languageOf(request);
         const messages = await recentMessages(db, 200);
-        await request.audit('outbox.read', { targetType: 'outbox', details: { count: messages.length } });
+        // The page shows each message's address: the meetings it shows are named, so that each
+        // patient's log extract finds this look (as it finds the calendar's, audit/store.ts).
+        await request.audit('outbox.read', {
+          targetType: 'outbox',
+          details: { count: messages.length, meetingIds: meetingsOf(messages) },
+        });
         const captured = request.server.plugins.invites.captured();
         return h.view('invites/outbox', {
           title: t(lang, 'invites.outbox.title'),

@@ -383,6 +383,27 @@ test('a new question with only its Swedish text is refused by name, the editor k
   t.deepEqual(await world.app.server.app.db('evaluation_sets').count({ n: '*' }).first(), before, 'nothing saved');
 });
 
+test('a question set of more than thirty questions is refused with the reason, not saved without the last ones', async (t) => {
+  const { staff } = await world.app.staff('clinician', 'Logopedi');
+  const { client: admin } = await loggedIn(world.app, 'admin');
+  const editor = `/evaluation/sets/${staff.unitId}/guest`;
+  await admin.get(editor);
+  const form: Record<string, string> = {};
+  for (let i = 0; i < 31; i++)
+    Object.assign(form, {
+      [`q${i}_id`]: '',
+      [`q${i}_type`]: 'scale',
+      [`q${i}_sv`]: `Fråga nummer ${i + 1}?`,
+      [`q${i}_en`]: `Question number ${i + 1}?`,
+    });
+  const before = await world.app.server.app.db('evaluation_sets').count({ n: '*' }).first();
+  const refused = await admin.submit(editor, form, editor);
+  t.is(refused.status, 400);
+  t.regex(refused.text, /högst 30 frågor/);
+  t.true(refused.text.includes('Fråga nummer 31?'), 'the last question typed is still there');
+  t.deepEqual(await world.app.server.app.db('evaluation_sets').count({ n: '*' }).first(), before, 'nothing saved');
+});
+
 test('the host evaluates from the staff page; a clinician who was not in the meeting cannot', async (t) => {
   const booked = await bookMeeting(world);
   const page = await booked.clinician.get(`/evaluation/meeting/${booked.meetingId}`);

@@ -1,6 +1,6 @@
 // Privacy requests: a participant's data exported whole (JSON), and their contact data erased on
 // request while the meeting's record and the audit trail stay.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { insertEntry } from '../../appliance/src/connlog/store.ts';
 import { participantSubject } from '../../appliance/src/techtest/model.ts';
@@ -25,6 +25,22 @@ async function bookedMeeting() {
   const meeting = reply.json<{ id: string; participants: { id: string; name: string }[] }>();
   const [patientBooked, teacherBooked] = meeting.participants;
   return { ...meeting, patient: present(patientBooked, 'the patient'), teacher: present(teacherBooked, 'the teacher') };
+}
+
+/** A meeting with a patient invited by SMS and represented by a proxy. */
+async function bookedWithProxy(
+  t: ExecutionContext,
+  name: string,
+  mobile: string,
+  proxy: { name: string; mobile: string; email: string },
+) {
+  const { client } = await loggedIn(app, 'clinician');
+  const reply = await client.request('POST', '/api/v1/meetings', {
+    json: booking({ participants: [{ kind: 'patient_proxy', name, mobile, identification: 'sms', proxy }] }),
+  });
+  t.is(reply.status, 201, reply.text);
+  const meeting = reply.json<{ id: string; participants: { id: string }[] }>();
+  return { meeting, patientId: present(meeting.participants[0], 'the patient').id };
 }
 
 test('an admin exports everything held about a participant as JSON, and the export is audited', async (t) => {
@@ -140,23 +156,11 @@ test("the export holds the participant's connection log and every technical test
 });
 
 test("a proxy's erasure request erases the proxy's contact data and messages, and the patient's stay (and the reverse)", async (t) => {
-  const { client } = await loggedIn(app, 'clinician');
-  const reply = await client.request('POST', '/api/v1/meetings', {
-    json: booking({
-      participants: [
-        {
-          kind: 'patient_proxy',
-          name: 'Lilla My',
-          mobile: '070-111 22 33',
-          identification: 'sms',
-          proxy: { name: 'Mymlan Ombud', mobile: '070-444 55 66', email: 'mymlan@example.org' },
-        },
-      ],
-    }),
+  const { meeting, patientId } = await bookedWithProxy(t, 'Lilla My', '070-111 22 33', {
+    name: 'Mymlan Ombud',
+    mobile: '070-444 55 66',
+    email: 'mymlan@example.org',
   });
-  t.is(reply.status, 201, reply.text);
-  const meeting = reply.json<{ id: string; participants: { id: string }[] }>();
-  const patientId = present(meeting.participants[0], 'the patient').id;
   const db = app.server.app.db;
   const recipients = async () =>
     (await db('outbox_messages').where({ participant_id: patientId }).orderBy('recipient')).map(
@@ -192,4 +196,26 @@ test("a proxy's erasure request erases the proxy's contact data and messages, an
       .status,
     400,
   );
+});
+
+test("a proxy's data export holds the proxy's own data, not the patient's", async (t) => {
+  const { meeting, patientId } = await bookedWithProxy(t, 'Snusmumriken', '070-111 22 44', {
+    name: 'Snorkfröken Ombud',
+    mobile: '070-444 55 77',
+    email: 'snorkfroken@example.org',
+  });
+
+  const { client: admin } = await loggedIn(app, 'admin');
+  const page = await admin.get(`/admin/privacy?meeting=${meeting.id}`);
+  t.true(
+    page.text.includes(`/admin/privacy/participants/${patientId}/export?person=proxy`),
+    "the proxy's row exports theirs",
+  );
+  const exported = await admin.get(`/admin/privacy/participants/${patientId}/export?person=proxy`);
+  t.is(exported.status, 200);
+  const data = exported.json();
+  t.like(data.participant, { name: 'Snorkfröken Ombud', mobile: '+46704445577', email: 'snorkfroken@example.org' });
+  t.true(data.messages.length >= 1, 'the invitation sent to the proxy');
+  t.false(JSON.stringify(data).includes('+46701112244'), "the patient's number is not the proxy's to have");
+  t.is((await admin.get(`/admin/privacy/participants/${patientId}/export?person=someone`)).status, 400);
 });

@@ -15,7 +15,7 @@ import type { Db } from '../db/knex.ts';
 import { iso } from '../db/values.ts';
 import { languageOf, t } from '../http/i18n.ts';
 import { objectOf, route } from '../http/route.ts';
-import { eraseParticipantMessages, messagesOf } from '../invites/index.ts';
+import { eraseParticipantMessages, messagesOf, sentToProxy } from '../invites/index.ts';
 import {
   type ContactPerson,
   eraseParticipantContacts,
@@ -29,35 +29,23 @@ import { participantSubject, resultsOf } from '../techtest/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
 
+/**
+ * Everything held about one person of a participant's row: the participant (`main`, with their
+ * proxy's part, as the row is theirs), or the proxy alone (`proxy`): the proxy's own contact data,
+ * the messages and technical tests that were theirs, and none of the patient's contact data.
+ */
 export async function exportParticipant(
   db: Db,
   dataKey: Buffer,
   participantId: string,
+  person: ContactPerson = 'main',
 ): Promise<Record<string, unknown> | undefined> {
   const participant = await findParticipant(db, participantId);
-  if (!participant) return undefined;
+  if (!participant || (person === 'proxy' && !participant.proxy)) return undefined;
   const meeting = await findMeeting(db, participant.meetingId);
-  return {
-    exportedAt: iso(),
-    participant: {
-      ...participant,
-      // The person's own data, so the full number: the masked form is only for staff screens.
-      personalNumber: await personalNumberOf(db, participantId, dataKey),
-      proxy: participant.proxy && {
-        ...participant.proxy,
-        personalNumber: await personalNumberOf(db, participantId, dataKey, 'proxy'),
-      },
-    },
-    meeting: meeting && {
-      id: meeting.id,
-      title: meeting.title,
-      startsAt: meeting.startsAt,
-      durationMinutes: meeting.durationMinutes,
-      status: meeting.status,
-      unitId: meeting.unitId,
-    },
-    changes: (await listChanges(db, participant.meetingId)).filter((c) => c.participantId === participantId),
-    messages: (await messagesOf(db, { participantId })).map((m) => ({
+  const messages = (await messagesOf(db, { participantId }))
+    .filter((m) => person === 'main' || sentToProxy(m))
+    .map((m) => ({
       id: m.id,
       channel: m.channel,
       kind: m.kind,
@@ -67,23 +55,54 @@ export async function exportParticipant(
       sentAt: m.sentAt,
       deliveredAt: m.deliveredAt,
       failedAt: m.failedAt,
-    })),
-    // Every test they took, oldest first (each names their devices), not only the last; their
-    // proxy's too, taken under the proxy's own link.
-    techTests: (
-      await Promise.all(
-        (['main', 'proxy'] as const).map((person) => resultsOf(db, participantSubject({ participantId, person }))),
-      )
+    }));
+  // Every test they took, oldest first (each names their devices), not only the last; the
+  // participant's export has their proxy's too, taken under the proxy's own link.
+  const techTests = (
+    await Promise.all(
+      (person === 'proxy' ? (['proxy'] as const) : (['main', 'proxy'] as const)).map((who) =>
+        resultsOf(db, participantSubject({ participantId, person: who })),
+      ),
     )
-      .flat()
-      .sort((a, b) => a.testedAt.getTime() - b.testedAt.getTime()),
-    // What the connection log holds about them: when they came and went, their browser and address.
-    connectionLog: (await entriesAbout(db, { meetingId: participant.meetingId, participantId })).map((e) => ({
-      at: e.at,
-      type: e.type,
-      error: e.error,
-      details: e.details,
-    })),
+  )
+    .flat()
+    .sort((a, b) => a.testedAt.getTime() - b.testedAt.getTime());
+  // What the connection log holds about them: when they came and went, their browser and address.
+  const connectionLog = (await entriesAbout(db, { meetingId: participant.meetingId, participantId }))
+    .filter((e) => person === 'main' || e.details.person === 'proxy')
+    .map((e) => ({ at: e.at, type: e.type, error: e.error, details: e.details }));
+  return {
+    exportedAt: iso(),
+    // The person's own data, so the full number: the masked form is only for staff screens.
+    participant:
+      person === 'proxy' && participant.proxy
+        ? {
+            id: participant.id,
+            meetingId: participant.meetingId,
+            proxyFor: participant.name,
+            ...participant.proxy,
+            personalNumber: await personalNumberOf(db, participantId, dataKey, 'proxy'),
+          }
+        : {
+            ...participant,
+            personalNumber: await personalNumberOf(db, participantId, dataKey),
+            proxy: participant.proxy && {
+              ...participant.proxy,
+              personalNumber: await personalNumberOf(db, participantId, dataKey, 'proxy'),
+            },
+          },
+    meeting: meeting && {
+      id: meeting.id,
+      title: meeting.title,
+      startsAt: meeting.startsAt,
+      durationMinutes: meeting.durationMinutes,
+      status: meeting.status,
+      unitId: meeting.unitId,
+    },
+    changes: (await listChanges(db, participant.meetingId)).filter((c) => c.participantId === participantId),
+    messages,
+    techTests,
+    connectionLog,
     staffAccesses: (
       await findAccesses(db, { meetingIds: [participant.meetingId], participantIds: [participantId] })
     ).map((r) => ({ at: r.at, staffId: r.staffId, unitId: r.unitId, action: r.action })),
@@ -112,6 +131,9 @@ export async function eraseContactData(
 }
 
 const participantParams = objectOf<{ id: string }>({ id: Joi.string().guid().required() });
+/** Whose data on a participant's row: the participant's unless their proxy asked. */
+const person = Joi.string<ContactPerson>().valid('main', 'proxy').default('main');
+const personQuery = objectOf<{ person: ContactPerson }>({ person });
 
 export const privacyRoutes: ServerRoute[] = [
   route({
@@ -155,6 +177,7 @@ export const privacyRoutes: ServerRoute[] = [
             {
               id: p.id,
               person: 'proxy',
+              proxy: true,
               name: p.proxy.name,
               kindText: `${proxyKind}${removed}`,
               contact: contact(p.proxy),
@@ -168,14 +191,21 @@ export const privacyRoutes: ServerRoute[] = [
   route({
     method: 'GET',
     path: '/admin/privacy/participants/{id}/export',
-    options: { auth: adminOnly, validate: { params: participantParams } },
+    options: { auth: adminOnly, validate: { params: participantParams, query: personQuery } },
     async handler(request, h) {
       const { db, config } = request.server.app;
       const { id } = request.params;
-      const data = await exportParticipant(db, config.dataKey, id);
+      const { person } = request.query;
+      const data = await exportParticipant(db, config.dataKey, id, person);
       if (!data) return h.response({ message: t(languageOf(request), 'admin.privacy.notFound') }).code(404);
       const meetingId = (data.participant as { meetingId: string }).meetingId;
-      await request.audit('privacy.export', { meetingId, participantId: id, targetType: 'participant', targetId: id });
+      await request.audit('privacy.export', {
+        meetingId,
+        participantId: id,
+        targetType: 'participant',
+        targetId: id,
+        details: { person },
+      });
       return h
         .response(JSON.stringify(data, null, 2))
         .type('application/json; charset=utf-8')
@@ -192,8 +222,7 @@ export const privacyRoutes: ServerRoute[] = [
         payload: objectOf<{ crumb?: string; confirm: 'yes'; person: ContactPerson }>({
           crumb: Joi.string(),
           confirm: Joi.string<'yes'>().valid('yes').required(),
-          // The participant themself unless the proxy on their row asked.
-          person: Joi.string<ContactPerson>().valid('main', 'proxy').default('main'),
+          person,
         }),
       },
     },

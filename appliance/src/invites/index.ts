@@ -295,6 +295,7 @@ export {
   findMessage,
   eraseMessageContacts,
   eraseParticipantMessages,
+  sentToProxy,
   enqueue,
 } from './outbox.ts';
 export { addressesOf, meetingData, recipientsOf } from './messages.ts';

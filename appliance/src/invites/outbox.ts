@@ -659,6 +659,13 @@ export async function eraseMessageContacts(db: Db, meetingIds: string[], now = n
 }
 
 /**
+ * Whether a message went to the participant's proxy: every message to a proxy says so in its
+ * `person` (messages.ts, the SMS codes, the fallback, evaluation requests); any other was for the
+ * participant themself (a colleague's, or one without). Erased messages (data `{}`) tell no more.
+ */
+export const sentToProxy = (message: { data: Record<string, unknown> }): boolean => message.data.person === 'proxy';
+
+/**
  * A privacy request: messages not yet sent to the person (the participant, or their proxy: each
  * message names whom it was for) go nowhere now; sent ones keep their record without the address
  * and data, as retention leaves them. Messages to the other person on the row stay as they are.
@@ -673,10 +680,9 @@ export async function eraseParticipantMessages(
     .where({ participant_id: participantId })
     .whereNot('recipient', '')
     .select('id', 'data');
-  // Every message to a proxy says so in its `person` (messages.ts, the SMS codes, the fallback,
-  // evaluation requests); any other was for the participant themself (a colleague's, one without).
-  const forProxy = (data: string) => (JSON.parse(data) as { person?: unknown }).person === 'proxy';
-  const ids = rows.filter((r) => forProxy(r.data) === (person === 'proxy')).map((r) => r.id);
+  const ids = rows
+    .filter((r) => sentToProxy({ data: JSON.parse(r.data) as Record<string, unknown> }) === (person === 'proxy'))
+    .map((r) => r.id);
   for (const part of chunks(ids)) {
     await db('outbox_messages').whereIn('id', part).update(contactsErased);
     await db('outbox_messages')

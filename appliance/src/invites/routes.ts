@@ -18,6 +18,7 @@ import {
   type OutboxMessage,
 } from './outbox.ts';
 import { Templates } from './templates.ts';
+import { withoutRecipient } from './delivery.ts';
 import { encodeSms } from './gsm.ts';
 import type { Language } from '../common/language.ts';
 import { meetingFor, seesContactDetails } from '../meetings/index.ts';
@@ -53,7 +54,8 @@ const publicMessage = (m: OutboxMessage, contacts: boolean) => ({
   recipient: contacts ? m.recipient : null,
   status: m.status,
   attempts: m.attempts,
-  lastError: m.lastError,
+  // A relay's reply may repeat the address ("550 5.1.1 <eva@…>: Recipient address rejected").
+  lastError: contacts || m.lastError === null ? m.lastError : withoutRecipient(m.lastError, m.recipient),
   fallbackOf: m.fallbackOf,
   createdAt: m.createdAt,
   sentAt: m.sentAt,

@@ -77,8 +77,35 @@ test.serial(
     });
     const meeting = reply.json<{ id: string; startsAt: string; participants: { id: string }[] }>();
     const patientId = meeting.participants[0]?.id ?? '';
+    /** A patient with a personal number, written straight into a meeting; their id. */
+    const patientIn = async (meetingId: string, name: string, position: number) =>
+      (
+        await insertParticipants(
+          db,
+          meetingId,
+          [
+            {
+              kind: 'patient',
+              identification: 'bankid',
+              name,
+              country: 'SE',
+              mobile: null,
+              email: null,
+              personalNumber: '191212121212',
+              staffId: null,
+              proxy: null,
+              language: 'sv',
+            },
+          ],
+          position,
+          app.config.dataKey,
+        )
+      )[0];
     // As a row booked before migration 0020 stands: the number sealed, no keyed number.
     await db('participants').where({ id: patientId }).update({ patient_ref: null });
+    // A damaged sealed number elsewhere does not stop the others (nor the start).
+    const damaged = await patientIn(meeting.id, 'Skadad Rad', 5);
+    await db('participants').where({ id: damaged }).update({ patient_ref: null, personal_number_sealed: 'v1.x.y.z' });
     t.is(await fillPatientRefs(db, app.config.dataKey), 1);
     t.truthy((await db('participants').where({ id: patientId }).first()).patient_ref);
 
@@ -102,26 +129,7 @@ test.serial(
       documentationPlan: 'Journal',
       testMeeting: false,
     });
-    const [ancientPatient] = await insertParticipants(
-      db,
-      ancient,
-      [
-        {
-          kind: 'patient',
-          identification: 'bankid',
-          name: 'Olle Tidig',
-          country: 'SE',
-          mobile: null,
-          email: null,
-          personalNumber: '191212121212',
-          staffId: null,
-          proxy: null,
-          language: 'sv',
-        },
-      ],
-      0,
-      app.config.dataKey,
-    );
+    const ancientPatient = await patientIn(ancient, 'Olle Tidig', 0);
     t.is((await findPatient(db, app.config.dataKey, 'Olle Tidig', '191212121212')).length, 2);
     await purgeAuditLog(db);
     t.is((await db('participants').where({ id: ancientPatient }).first()).patient_ref, null);

@@ -479,11 +479,21 @@ export async function fillPatientRefs(db: Db, dataKey: Buffer): Promise<number> 
     .whereNotNull(column)
     .whereNull('patient_ref')
     .select('id', column);
+  let filled = 0;
   for (const row of rows) {
-    const ref = patientRef(dataKey, decrypt(dataKey, row[column]!, sealContext(column)));
-    await db<ParticipantRow>('participants').where({ id: row.id }).update({ patient_ref: ref });
+    let number: string;
+    try {
+      number = decrypt(dataKey, row[column]!, sealContext(column));
+    } catch {
+      // A value that does not open (damaged) must not stop the start: that row stays as it was.
+      continue;
+    }
+    await db<ParticipantRow>('participants')
+      .where({ id: row.id })
+      .update({ patient_ref: patientRef(dataKey, number) });
+    filled += 1;
   }
-  return rows.length;
+  return filled;
 }
 
 /**

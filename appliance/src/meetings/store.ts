@@ -474,11 +474,14 @@ export async function dataKeyOpensSealed(db: Db, dataKey: Buffer): Promise<boole
  */
 export async function fillPatientRefs(db: Db, dataKey: Buffer): Promise<number> {
   const column = 'personal_number_sealed';
-  const rows: Pick<ParticipantRow, 'id' | 'personal_number_sealed'>[] = await db<ParticipantRow>('participants')
-    .whereIn('kind', ['patient', 'patient_proxy'])
-    .whereNotNull(column)
-    .whereNull('patient_ref')
-    .select('id', column);
+  // Only rows that still hold a number, found by the masked number's index (a range: SQLite takes
+  // no index for IS NOT NULL); the keyed number is checked here, not in SQL, where SQLite would
+  // take its index and walk every row without one (every guest's). Runs at every start.
+  const candidates: Pick<ParticipantRow, 'id' | 'kind' | 'personal_number_sealed' | 'patient_ref'>[] =
+    await db<ParticipantRow>('participants')
+      .where('personal_number_masked', '>', '')
+      .select('id', 'kind', column, 'patient_ref');
+  const rows = candidates.filter((r) => isPatient(r.kind) && r[column] && !r.patient_ref);
   let filled = 0;
   for (const row of rows) {
     let number: string;

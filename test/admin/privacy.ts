@@ -219,3 +219,38 @@ test("a proxy's data export holds the proxy's own data, not the patient's", asyn
   t.false(JSON.stringify(data).includes('+46701112244'), "the patient's number is not the proxy's to have");
   t.is((await admin.get(`/admin/privacy/participants/${patientId}/export?person=someone`)).status, 400);
 });
+
+test("a participant's data export leaves out their proxy's contact data and personal number: those are the proxy's own", async (t) => {
+  const { client } = await loggedIn(app, 'clinician');
+  const reply = await client.request('POST', '/api/v1/meetings', {
+    json: booking({
+      participants: [
+        {
+          kind: 'patient_proxy',
+          name: 'Tooticki Barn',
+          personalNumber: '19121212-1212',
+          identification: 'bankid',
+          mobile: '070-111 22 55',
+          proxy: {
+            name: 'Too Förälder',
+            personalNumber: '19800101-0001',
+            mobile: '070-444 55 88',
+            email: 'too@example.org',
+          },
+        },
+      ],
+    }),
+  });
+  t.is(reply.status, 201, reply.text);
+  const patientId = present(reply.json<{ participants: { id: string }[] }>().participants[0], 'the patient').id;
+
+  const { client: admin } = await loggedIn(app, 'admin');
+  const mine = await admin.get(`/admin/privacy/participants/${patientId}/export`);
+  t.is(mine.status, 200);
+  t.is(mine.json().participant.personalNumber, '191212121212');
+  t.is(mine.json().participant.proxy.name, 'Too Förälder', "who represented them is the patient's record");
+  for (const text of ['198001010001', '+46704445588', 'too@example.org'])
+    t.false(mine.text.includes(text), `the proxy's ${text} is not the patient's to have`);
+  const theirs = (await admin.get(`/admin/privacy/participants/${patientId}/export?person=proxy`)).json();
+  t.is(theirs.participant.personalNumber, '198001010001', 'the proxy gets it in their own');
+});

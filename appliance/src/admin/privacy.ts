@@ -30,9 +30,10 @@ import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
 
 /**
- * Everything held about one person of a participant's row: the participant (`main`, with their
- * proxy's part, as the row is theirs), or the proxy alone (`proxy`): the proxy's own contact data,
- * the messages and technical tests that were theirs, and none of the patient's contact data.
+ * Everything held about one person of a participant's row: the participant (`main`), or their
+ * proxy (`proxy`). Each gets their own contact data and number, the messages sent to them and
+ * their entries in the connection log, and none of the other's contact data; the participant's
+ * export names their proxy and holds the technical tests taken under the proxy's link as well.
  */
 export async function exportParticipant(
   db: Db,
@@ -44,7 +45,7 @@ export async function exportParticipant(
   if (!participant || (person === 'proxy' && !participant.proxy)) return undefined;
   const meeting = await findMeeting(db, participant.meetingId);
   const messages = (await messagesOf(db, { participantId }))
-    .filter((m) => person === 'main' || sentToProxy(m))
+    .filter((m) => sentToProxy(m) === (person === 'proxy'))
     .map((m) => ({
       id: m.id,
       channel: m.channel,
@@ -69,7 +70,7 @@ export async function exportParticipant(
     .sort((a, b) => a.testedAt.getTime() - b.testedAt.getTime());
   // What the connection log holds about them: when they came and went, their browser and address.
   const connectionLog = (await entriesAbout(db, { meetingId: participant.meetingId, participantId }))
-    .filter((e) => person === 'main' || e.details.person === 'proxy')
+    .filter((e) => (e.details.person === 'proxy') === (person === 'proxy'))
     .map((e) => ({ at: e.at, type: e.type, error: e.error, details: e.details }));
   return {
     exportedAt: iso(),
@@ -86,10 +87,9 @@ export async function exportParticipant(
         : {
             ...participant,
             personalNumber: await personalNumberOf(db, participantId, dataKey),
-            proxy: participant.proxy && {
-              ...participant.proxy,
-              personalNumber: await personalNumberOf(db, participantId, dataKey, 'proxy'),
-            },
+            // Who represented them is part of their meeting's record; the proxy's contact data and
+            // number are the proxy's own (their export, ?person=proxy).
+            proxy: participant.proxy && { name: participant.proxy.name },
           },
     meeting: meeting && {
       id: meeting.id,

@@ -4,6 +4,7 @@
 import { randomInt } from 'node:crypto';
 import test from 'ava';
 import { defaultQuestions } from '../../appliance/src/db/migrations/0011_evaluation.ts';
+import { findAudit } from '../../appliance/src/audit/store.ts';
 import { findMeeting } from '../../appliance/src/meetings/store.ts';
 import type { Meeting } from '../../appliance/src/meetings/model.ts';
 import { answer, offerToParticipant } from '../../appliance/src/evaluation/service.ts';
@@ -402,6 +403,24 @@ test('a question set of more than thirty questions is refused with the reason, n
   t.regex(refused.text, /högst 30 frågor/);
   t.true(refused.text.includes('Fråga nummer 31?'), 'the last question typed is still there');
   t.deepEqual(await world.app.server.app.db('evaluation_sets').count({ n: '*' }).first(), before, 'nothing saved');
+});
+
+test('the audit log records that a staff member opened the evaluation, not the moment they answered it', async (t) => {
+  const booked = await bookMeeting(world);
+  const db = world.app.server.app.db;
+  const page = await booked.clinician.get(`/evaluation/meeting/${booked.meetingId}`);
+  t.is(page.status, 200);
+  const opened = await findAudit(db, { meetingId: booked.meetingId, action: 'evaluation.offer' });
+  t.is(opened.length, 1, 'opening the form is an access to the meeting');
+  const sent = await booked.clinician.request('POST', `/evaluation/meeting/${booked.meetingId}`, {
+    form: { crumb: booked.clinician.crumb ?? '', setId: setIdOf(page.text), q_could_say: '1' },
+  });
+  t.is(sent.status, 200);
+  // The answers keep no time and no order; a record written as they were given would give them both.
+  t.deepEqual(
+    (await findAudit(db, { meetingId: booked.meetingId, action: 'evaluation.offer' })).map((r) => r.id),
+    opened.map((r) => r.id),
+  );
 });
 
 test('the host evaluates from the staff page; a clinician who was not in the meeting cannot', async (t) => {

@@ -140,12 +140,18 @@ async function guestOffer(request: Request): Promise<Offer> {
   return offerToParticipant(db, meeting, participant, guest.person, request.server.app.groupCommit);
 }
 
-async function staffOffer(request: Request, meetingId: string): Promise<Offer> {
+/**
+ * A staff member's evaluation of a meeting they took part in. Opening the form is an access to the
+ * meeting and audited; sending the answers is not (`opened` false): a record of that moment would
+ * give the answers the time and order they are kept without (store.ts, settleAnswers).
+ */
+async function staffOffer(request: Request, meetingId: string, opened = true): Promise<Offer> {
   const { db } = request.server.app;
   const staff = request.auth.credentials.user!;
   const meeting = await meetingFor(request.server, staff, meetingId);
   if (!tookPart(staff.id, meeting)) throw Boom.forbidden(t(languageOf(request), 'evaluation.notParticipant'));
-  await request.audit('evaluation.offer', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
+  if (opened)
+    await request.audit('evaluation.offer', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
   return offerToStaff(db, meeting, staff.id, request.server.app.groupCommit);
 }
 
@@ -285,7 +291,7 @@ export function routes(): ServerRoute[] {
         validate: { params: meetingParams, payload: answerPayload },
       },
       handler: (request, h) =>
-        takeAnswers(request, h, request.payload, () => staffOffer(request, request.params.id), {
+        takeAnswers(request, h, request.payload, () => staffOffer(request, request.params.id, false), {
           action: request.path,
           layout: staffLayout,
         }),

@@ -183,18 +183,27 @@ const formats = Object.fromEntries(
         time: new Intl.DateTimeFormat(locale, { timeZone: clinicTimeZone, hour: '2-digit', minute: '2-digit' }),
         // A wall-clock date of its own (YYYY-MM-DD at UTC midnight) is formatted without shifting it.
         day: new Intl.DateTimeFormat(locale, { ...longDate, timeZone: 'UTC' }),
-        stamp: new Intl.DateTimeFormat(locale, toTheSecond),
+        // With the zone's name (CEST, CET): the night summer time ends, 02:30 comes twice.
+        stamp: new Intl.DateTimeFormat(locale, { ...toTheSecond, timeZoneName: 'short' }),
+        zone: new Intl.DateTimeFormat(locale, { timeZone: clinicTimeZone, timeZoneName: 'short' }),
       },
     ];
   }),
-) as Record<Language, Record<'date' | 'time' | 'day' | 'stamp', Intl.DateTimeFormat>>;
+) as Record<Language, Record<'date' | 'time' | 'day' | 'stamp' | 'zone', Intl.DateTimeFormat>>;
 
 /** "tisdag 3 mars 2026" and "09:00" on the clinic's clock, as messages write a meeting's time. */
 export function formatWhen(date: Date, language: Language): { date: string; time: string } {
   return { date: formats[language].date.format(date), time: formats[language].time.format(date) };
 }
 
-/** Date and time with seconds on the clinic's clock: support compares entries seconds apart. */
+/** The clinic's zone at that instant, "CET" or "CEST": beside a time read by someone elsewhere. */
+export const zoneName = (date: Date, language: Language): string =>
+  formats[language].zone.formatToParts(date).find((p) => p.type === 'timeZoneName')?.value ?? '';
+
+/**
+ * Date and time with seconds on the clinic's clock and its zone ("2026-10-25 02:30:00 CEST"):
+ * support compares entries seconds apart, and may sit in another zone.
+ */
 export const formatStamp = (date: Date, language: Language): string => formats[language].stamp.format(date);
 
 const dayNames = Object.fromEntries(

@@ -1,11 +1,21 @@
 // Random secrets and their hashes (guest links, sessions and API tokens are stored only as hashes),
 // and sealing of personal identity numbers at rest.
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** base64url of `bytes` random bytes from the CSPRNG (32 bytes = 256 bits). */
 export const randomToken = (bytes = 32): string => randomBytes(bytes).toString('base64url');
 
 export const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
+
+/**
+ * A keyed hash (HMAC-SHA256) of `value` for one `purpose`, under a key derived from `key` for that
+ * purpose alone (DATA_KEY also seals; one key is never used for both). It finds a value again
+ * without storing it; whoever holds the key can still test guesses, so it is personal data too.
+ */
+export function keyedHash(key: Buffer, purpose: string, value: string): string {
+  const derived = createHmac('sha256', key).update(`samverka:${purpose}`).digest();
+  return createHmac('sha256', derived).update(value).digest('hex');
+}
 
 // Personal identity numbers are encrypted at rest with AES-256-GCM under DATA_KEY. The sealed form
 // is "v1.<iv>.<tag>.<ciphertext>" (base64url), so that a later key rotation can add "v2" beside it.

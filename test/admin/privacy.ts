@@ -1,6 +1,6 @@
 // Privacy requests: a participant's data exported whole (JSON), and their contact data erased on
 // request while the meeting's record and the audit trail stay.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { insertEntry } from '../../appliance/src/connlog/store.ts';
 import { participantSubject } from '../../appliance/src/techtest/model.ts';
@@ -25,6 +25,22 @@ async function bookedMeeting() {
   const meeting = reply.json<{ id: string; participants: { id: string; name: string }[] }>();
   const [patientBooked, teacherBooked] = meeting.participants;
   return { ...meeting, patient: present(patientBooked, 'the patient'), teacher: present(teacherBooked, 'the teacher') };
+}
+
+/** A meeting with a patient invited by SMS and represented by a proxy. */
+async function bookedWithProxy(
+  t: ExecutionContext,
+  name: string,
+  mobile: string,
+  proxy: { name: string; mobile: string; email: string },
+) {
+  const { client } = await loggedIn(app, 'clinician');
+  const reply = await client.request('POST', '/api/v1/meetings', {
+    json: booking({ participants: [{ kind: 'patient_proxy', name, mobile, identification: 'sms', proxy }] }),
+  });
+  t.is(reply.status, 201, reply.text);
+  const meeting = reply.json<{ id: string; participants: { id: string }[] }>();
+  return { meeting, patientId: present(meeting.participants[0], 'the patient').id };
 }
 
 test('an admin exports everything held about a participant as JSON, and the export is audited', async (t) => {
@@ -137,4 +153,104 @@ test("the export holds the participant's connection log and every technical test
   );
   t.is(data.techTests.length, 3, 'every test, the proxy’s included');
   t.true(data.techTests.some((r: { subject: { id: string } }) => r.subject.id === proxy.id));
+});
+
+test("a proxy's erasure request erases the proxy's contact data and messages, and the patient's stay (and the reverse)", async (t) => {
+  const { meeting, patientId } = await bookedWithProxy(t, 'Lilla My', '070-111 22 33', {
+    name: 'Mymlan Ombud',
+    mobile: '070-444 55 66',
+    email: 'mymlan@example.org',
+  });
+  const db = app.server.app.db;
+  const recipients = async () =>
+    (await db('outbox_messages').where({ participant_id: patientId }).orderBy('recipient')).map(
+      (m: { recipient: string }) => m.recipient,
+    );
+  t.deepEqual(await recipients(), ['+46701112233', '+46704445566'], 'one invitation each');
+
+  const { client: admin } = await loggedIn(app, 'admin');
+  const page = await admin.get(`/admin/privacy?meeting=${meeting.id}`);
+  t.true(page.text.includes('Mymlan Ombud'), 'the proxy has a row of their own');
+  t.true(page.text.includes('Radera kontaktuppgifter för Mymlan Ombud'));
+
+  const erased = await admin.submit(`/admin/privacy/participants/${patientId}/erase`, {
+    confirm: 'yes',
+    person: 'proxy',
+  });
+  t.is(erased.status, 302);
+  const after = present(await findParticipant(db, patientId), 'the patient');
+  t.is(after.mobile, '+46701112233', "the patient's own number stays");
+  t.like(after.proxy, { name: 'Mymlan Ombud', mobile: null, email: null });
+  t.deepEqual(await recipients(), ['', '+46701112233'], "only the proxy's message lost its address");
+
+  t.is(
+    (await admin.submit(`/admin/privacy/participants/${patientId}/erase`, { confirm: 'yes', person: 'main' })).status,
+    302,
+  );
+  t.is(present(await findParticipant(db, patientId), 'the patient').mobile, null);
+  t.deepEqual(await recipients(), ['', '']);
+  const records = await findAudit(db, { participantId: patientId, action: 'privacy.erase' });
+  t.deepEqual(records.map((r) => r.details?.person).sort(), ['main', 'proxy'], 'the audit says whose data went');
+  t.is(
+    (await admin.submit(`/admin/privacy/participants/${patientId}/erase`, { confirm: 'yes', person: 'someone' }))
+      .status,
+    400,
+  );
+});
+
+test("a proxy's data export holds the proxy's own data, not the patient's", async (t) => {
+  const { meeting, patientId } = await bookedWithProxy(t, 'Snusmumriken', '070-111 22 44', {
+    name: 'Snorkfröken Ombud',
+    mobile: '070-444 55 77',
+    email: 'snorkfroken@example.org',
+  });
+
+  const { client: admin } = await loggedIn(app, 'admin');
+  const page = await admin.get(`/admin/privacy?meeting=${meeting.id}`);
+  t.true(
+    page.text.includes(`/admin/privacy/participants/${patientId}/export?person=proxy`),
+    "the proxy's row exports theirs",
+  );
+  const exported = await admin.get(`/admin/privacy/participants/${patientId}/export?person=proxy`);
+  t.is(exported.status, 200);
+  const data = exported.json();
+  t.like(data.participant, { name: 'Snorkfröken Ombud', mobile: '+46704445577', email: 'snorkfroken@example.org' });
+  t.true(data.messages.length >= 1, 'the invitation sent to the proxy');
+  t.false(JSON.stringify(data).includes('+46701112244'), "the patient's number is not the proxy's to have");
+  t.is((await admin.get(`/admin/privacy/participants/${patientId}/export?person=someone`)).status, 400);
+});
+
+test("a participant's data export leaves out their proxy's contact data and personal number: those are the proxy's own", async (t) => {
+  const { client } = await loggedIn(app, 'clinician');
+  const reply = await client.request('POST', '/api/v1/meetings', {
+    json: booking({
+      participants: [
+        {
+          kind: 'patient_proxy',
+          name: 'Tooticki Barn',
+          personalNumber: '19121212-1212',
+          identification: 'bankid',
+          mobile: '070-111 22 55',
+          proxy: {
+            name: 'Too Förälder',
+            personalNumber: '19800101-0001',
+            mobile: '070-444 55 88',
+            email: 'too@example.org',
+          },
+        },
+      ],
+    }),
+  });
+  t.is(reply.status, 201, reply.text);
+  const patientId = present(reply.json<{ participants: { id: string }[] }>().participants[0], 'the patient').id;
+
+  const { client: admin } = await loggedIn(app, 'admin');
+  const mine = await admin.get(`/admin/privacy/participants/${patientId}/export`);
+  t.is(mine.status, 200);
+  t.is(mine.json().participant.personalNumber, '191212121212');
+  t.is(mine.json().participant.proxy.name, 'Too Förälder', "who represented them is the patient's record");
+  for (const text of ['198001010001', '+46704445588', 'too@example.org'])
+    t.false(mine.text.includes(text), `the proxy's ${text} is not the patient's to have`);
+  const theirs = (await admin.get(`/admin/privacy/participants/${patientId}/export?person=proxy`)).json();
+  t.is(theirs.participant.personalNumber, '198001010001', 'the proxy gets it in their own');
 });

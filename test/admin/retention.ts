@@ -6,6 +6,9 @@ import { noFigures } from '../../admin/client/techtest/network.ts';
 import { purge } from '../../appliance/src/admin/retention.ts';
 import { insertResult } from '../../appliance/src/techtest/store.ts';
 import type { TechTestResult } from '../../appliance/src/techtest/model.ts';
+import { enqueue } from '../../appliance/src/invites/outbox.ts';
+import { insertMeeting } from '../../appliance/src/meetings/store.ts';
+import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 let app: TestServer;
@@ -27,6 +30,43 @@ const result = (participantId: string, testedAt: Date): Omit<TechTestResult, 'id
   os: 'iOS 17',
   testedAt,
 });
+
+test.serial(
+  "a message still queued when its meeting's contact data goes (a gateway down for months) loses its address and is never sent",
+  async (t) => {
+    const db = app.server.app.db;
+    const { staff } = await app.staff('clinician');
+    const now = new Date();
+    const period = app.config.retention.contactsDays * 86_400_000;
+    const meetingId = await insertMeeting(db, {
+      unitId: staff.unitId,
+      title: 'Uppföljning',
+      startsAt: new Date(now.getTime() - period - 2 * 3600_000),
+      durationMinutes: 60,
+      bookedBy: staff.id,
+      ledBy: staff.id,
+      documentationPlan: 'Journal',
+      testMeeting: false,
+    });
+    const queued = present(
+      await enqueue(db, app.config.dataKey, {
+        channel: 'sms',
+        kind: 'reminder',
+        recipient: '+46701239876',
+        language: 'sv',
+        meetingId,
+        data: { name: 'Eva Ek' },
+        // Waiting for its next try, as behind a gateway that has not answered.
+        notBefore: new Date(now.getTime() + 3600_000),
+      }),
+      'the queued message',
+    );
+
+    const counts = await purge(db, app.config.retention, 'cli', now);
+    t.is(counts.messageContacts, 1);
+    t.like(await db('outbox_messages').where({ id: queued }).first(), { recipient: '', data: '{}', status: 'failed' });
+  },
+);
 
 test("tech test results go once the connection log's period has passed, and younger ones stay", async (t) => {
   const db = app.server.app.db;

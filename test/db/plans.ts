@@ -14,6 +14,7 @@ import { findAccesses, findAudit } from '../../appliance/src/audit/store.ts';
 import { insertGuestSession } from '../../appliance/src/entry/store.ts';
 import { eraseMessageContacts, queueStats, recentMessages } from '../../appliance/src/invites/outbox.ts';
 import { findPatient } from '../../appliance/src/meetings/patients.ts';
+import { fillPatientRefs } from '../../appliance/src/meetings/store.ts';
 import { everyDatabase } from '../helpers/databases.ts';
 import { planOf } from '../helpers/plans.ts';
 
@@ -50,8 +51,14 @@ const cases: Case[] = [
     index: ['outbox_messages_created_at_index'],
   },
   {
-    what: "the log extract finds a patient's rows by birth date and number",
+    what: "the log extract finds a patient's rows by their keyed number",
     run: (db) => findPatient(db, randomBytes(32), 'Sara Lind', '191212121212'),
+    statement: /from .?participants.? where/,
+    index: ['participants_patient_ref_index'],
+  },
+  {
+    what: 'each start fills the keyed numbers of patients booked before them, reading only rows that hold a number',
+    run: (db) => fillPatientRefs(db, randomBytes(32)),
     statement: /from .?participants.? where/,
     index: ['participants_personal_number_masked_index'],
   },

@@ -341,6 +341,22 @@ test('ten names typed at once get the five tries one person typing gets, not ten
   t.false(bound === 1 && locked > 0, 'never both');
 });
 
+test('the per-number limit of SMS codes counts without keeping the phone number (an erasure must leave it nowhere)', async (t) => {
+  const mobile = '070-765 43 61';
+  await saraWithHerCode(mobile);
+  const keys: string[] = await world.app.server.app.db('attempt_counters').pluck('key');
+  t.true(
+    keys.some((k) => k.startsWith('sms-code-number:')),
+    'the number is counted',
+  );
+  const digits = e164(mobile).slice(1);
+  t.deepEqual(
+    keys.filter((k) => k.includes(digits.slice(2))),
+    [],
+    'no key holds the number',
+  );
+});
+
 test('twenty codes typed at once get the five tries one person typing gets', async (t) => {
   const { guest, code, meeting } = await saraWithHerCode('070-765 43 27', '198.51.100.8');
   const codes = Array.from({ length: 19 }, (_, i) => String((Number(code) + i + 1) % 1_000_000).padStart(6, '0'));

@@ -4,6 +4,7 @@
 import { randomInt } from 'node:crypto';
 import test from 'ava';
 import { defaultQuestions } from '../../appliance/src/db/migrations/0011_evaluation.ts';
+import { findAudit } from '../../appliance/src/audit/store.ts';
 import { findMeeting } from '../../appliance/src/meetings/store.ts';
 import type { Meeting } from '../../appliance/src/meetings/model.ts';
 import { answer, offerToParticipant } from '../../appliance/src/evaluation/service.ts';
@@ -381,6 +382,45 @@ test('a new question with only its Swedish text is refused by name, the editor k
   t.true(refused.text.includes('Fick du den information du behövde före mötet?'), 'the typed text is still there');
   t.true(refused.text.includes('How did the technology work for you?'));
   t.deepEqual(await world.app.server.app.db('evaluation_sets').count({ n: '*' }).first(), before, 'nothing saved');
+});
+
+test('a question set of more than thirty questions is refused with the reason, not saved without the last ones', async (t) => {
+  const { staff } = await world.app.staff('clinician', 'Logopedi');
+  const { client: admin } = await loggedIn(world.app, 'admin');
+  const editor = `/evaluation/sets/${staff.unitId}/guest`;
+  await admin.get(editor);
+  const form: Record<string, string> = {};
+  for (let i = 0; i < 31; i++)
+    Object.assign(form, {
+      [`q${i}_id`]: '',
+      [`q${i}_type`]: 'scale',
+      [`q${i}_sv`]: `Fråga nummer ${i + 1}?`,
+      [`q${i}_en`]: `Question number ${i + 1}?`,
+    });
+  const before = await world.app.server.app.db('evaluation_sets').count({ n: '*' }).first();
+  const refused = await admin.submit(editor, form, editor);
+  t.is(refused.status, 400);
+  t.regex(refused.text, /högst 30 frågor/);
+  t.true(refused.text.includes('Fråga nummer 31?'), 'the last question typed is still there');
+  t.deepEqual(await world.app.server.app.db('evaluation_sets').count({ n: '*' }).first(), before, 'nothing saved');
+});
+
+test('the audit log records that a staff member opened the evaluation, not the moment they answered it', async (t) => {
+  const booked = await bookMeeting(world);
+  const db = world.app.server.app.db;
+  const page = await booked.clinician.get(`/evaluation/meeting/${booked.meetingId}`);
+  t.is(page.status, 200);
+  const opened = await findAudit(db, { meetingId: booked.meetingId, action: 'evaluation.offer' });
+  t.is(opened.length, 1, 'opening the form is an access to the meeting');
+  const sent = await booked.clinician.request('POST', `/evaluation/meeting/${booked.meetingId}`, {
+    form: { crumb: booked.clinician.crumb ?? '', setId: setIdOf(page.text), q_could_say: '1' },
+  });
+  t.is(sent.status, 200);
+  // The answers keep no time and no order; a record written as they were given would give them both.
+  t.deepEqual(
+    (await findAudit(db, { meetingId: booked.meetingId, action: 'evaluation.offer' })).map((r) => r.id),
+    opened.map((r) => r.id),
+  );
 });
 
 test('the host evaluates from the staff page; a clinician who was not in the meeting cannot', async (t) => {

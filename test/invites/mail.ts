@@ -230,6 +230,22 @@ test('a 4xx reply is temporary and a 5xx reply is a PermanentFailure carrying th
   t.true(mail.state().reachable);
 });
 
+test("the adapter's last error, shown on the status page, keeps the relay's reason without the refused address", async (t) => {
+  const relay = await relayFor(t, {
+    'eva.okand@skola.test': [550, '5.1.1 <eva.okand@skola.test>: Recipient address rejected: User unknown'],
+  });
+  const mail = mailer(t, relay.url);
+  const refused = await t.throwsAsync(mail.send({ ...invitation(meeting), to: 'eva.okand@skola.test' }));
+  t.regex(
+    refused?.message ?? '',
+    /eva\.okand@skola\.test/,
+    "the message's own reason names it (erased with the message)",
+  );
+  const { lastError } = mail.state();
+  t.regex(lastError ?? '', /550 5\.1\.1 .*Recipient address rejected/);
+  t.false((lastError ?? '').includes('eva.okand'), 'the address outlives its erasure nowhere');
+});
+
 // TLS and logins as at a hospital's relay: a certificate from the hospital's own CA (made here),
 // STARTTLS on submission or TLS from the first byte, AUTH PLAIN or LOGIN.
 const certificates = makeCertificates();

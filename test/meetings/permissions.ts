@@ -254,6 +254,36 @@ test("support reads a meeting's messages and a failed SMS without the numbers an
   t.false(page.text.includes('+46701234567'));
 });
 
+test("support reads why an e-mail was refused without the address the relay's reply repeats", async (t) => {
+  const { meeting, client: clinician } = await bookedMeeting();
+  const db = app.server.app.db;
+  const mail = await until('the e-mail to Eva', async () => {
+    const rows = await db('outbox_messages').where({ meeting_id: meeting.id, channel: 'email', kind: 'invitation' });
+    return rows.find((r) => r.recipient === 'eva.ek@skola.example' && r.status !== 'queued' && r.status !== 'sending');
+  });
+  // As Postfix refuses an unknown recipient: the reply names the address.
+  await db('outbox_messages').where({ id: mail.id }).update({
+    status: 'failed',
+    last_error: '550 5.1.1 <eva.ek@skola.example>: Recipient address rejected: User unknown',
+    failed_at: new Date().toISOString(),
+  });
+  const mine = (await clinician.get(`/api/v1/meetings/${meeting.id}/messages`)).json();
+  t.true(
+    mine.some((m: { lastError: string | null }) => m.lastError?.includes('eva.ek@skola.example')),
+    'the booking clinician reads the whole reply',
+  );
+
+  const { client } = await loggedIn(app, 'support', 'IT-support');
+  const messages = await client.get(`/api/v1/meetings/${meeting.id}/messages`);
+  t.is(messages.status, 200);
+  const refused = present(
+    messages.json().find((m: { id: string }) => m.id === mail.id),
+    'the refused e-mail',
+  );
+  t.regex(refused.lastError, /550 5\.1\.1 .*Recipient address rejected/, 'support reads why');
+  t.false(messages.text.toLowerCase().includes('eva.ek@skola.example'), 'not the address');
+});
+
 test('a denied access names the meeting in the audit log also when the meeting is not in the address', async (t) => {
   const { meeting } = await bookedMeeting(unitA);
   const { client, staff } = await loggedIn(app, 'clinician', unitB);

@@ -14,6 +14,8 @@ import * as schemas from './schemas.ts';
 
 export const adminOnly = { strategy: 'session', scope: ['admin'] };
 const pageLimit = 200;
+/** The accesses an extract's page lists; its CSV has every one. */
+const extractPageRows = 10_000;
 
 async function auditPage(request: Request, h: ResponseToolkit, query: schemas.AuditSearch) {
   const { db } = request.server.app;
@@ -90,7 +92,15 @@ async function renderExtract(
     styles: ['admin.css'],
     patient,
     meetingCount: meetingIds.length,
-    rows,
+    // A page for reading and printing holds the oldest accesses; it says when there are more, all in the CSV.
+    rows: rows.slice(0, extractPageRows),
+    more:
+      rows.length > extractPageRows
+        ? t(lang, 'admin.extract.more', {
+            shown: extractPageRows.toLocaleString(lang),
+            total: rows.length.toLocaleString(lang),
+          })
+        : undefined,
     generatedAt: clinicTime(new Date()),
     csvLink: typeof how.meeting === 'string' ? `/admin/audit/extract.csv?meeting=${how.meeting}` : undefined,
   });
@@ -109,9 +119,9 @@ function extractForm(
 }
 
 async function byMeeting(request: Request, h: ResponseToolkit, format: 'html' | 'csv', meeting: string | undefined) {
-  const { db, config } = request.server.app;
+  const { db } = request.server.app;
   if (!meeting) return extractForm(request, h);
-  const patient = await patientOfMeeting(db, config.dataKey, meeting);
+  const patient = await patientOfMeeting(db, meeting);
   if (patient.length === 0)
     return extractForm(request, h, { meeting, error: t(languageOf(request), 'admin.extract.noPatientInMeeting') }, 404);
   return renderExtract(request, h, { patient }, format, { meeting });

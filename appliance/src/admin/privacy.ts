@@ -15,8 +15,9 @@ import type { Db } from '../db/knex.ts';
 import { iso } from '../db/values.ts';
 import { languageOf, t } from '../http/i18n.ts';
 import { objectOf, route } from '../http/route.ts';
-import { eraseParticipantMessages, messagesOf } from '../invites/index.ts';
+import { eraseParticipantMessages, messagesOf, sentToProxy } from '../invites/index.ts';
 import {
+  type ContactPerson,
   eraseParticipantContacts,
   everyParticipantOf,
   findMeeting,
@@ -28,35 +29,24 @@ import { participantSubject, resultsOf } from '../techtest/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
 
+/**
+ * Everything held about one person of a participant's row: the participant (`main`), or their
+ * proxy (`proxy`). Each gets their own contact data and number, the messages sent to them and
+ * their entries in the connection log, and none of the other's contact data; the participant's
+ * export names their proxy and holds the technical tests taken under the proxy's link as well.
+ */
 export async function exportParticipant(
   db: Db,
   dataKey: Buffer,
   participantId: string,
+  person: ContactPerson = 'main',
 ): Promise<Record<string, unknown> | undefined> {
   const participant = await findParticipant(db, participantId);
-  if (!participant) return undefined;
+  if (!participant || (person === 'proxy' && !participant.proxy)) return undefined;
   const meeting = await findMeeting(db, participant.meetingId);
-  return {
-    exportedAt: iso(),
-    participant: {
-      ...participant,
-      // The person's own data, so the full number: the masked form is only for staff screens.
-      personalNumber: await personalNumberOf(db, participantId, dataKey),
-      proxy: participant.proxy && {
-        ...participant.proxy,
-        personalNumber: await personalNumberOf(db, participantId, dataKey, 'proxy'),
-      },
-    },
-    meeting: meeting && {
-      id: meeting.id,
-      title: meeting.title,
-      startsAt: meeting.startsAt,
-      durationMinutes: meeting.durationMinutes,
-      status: meeting.status,
-      unitId: meeting.unitId,
-    },
-    changes: (await listChanges(db, participant.meetingId)).filter((c) => c.participantId === participantId),
-    messages: (await messagesOf(db, { participantId })).map((m) => ({
+  const messages = (await messagesOf(db, { participantId }))
+    .filter((m) => sentToProxy(m) === (person === 'proxy'))
+    .map((m) => ({
       id: m.id,
       channel: m.channel,
       kind: m.kind,
@@ -66,23 +56,53 @@ export async function exportParticipant(
       sentAt: m.sentAt,
       deliveredAt: m.deliveredAt,
       failedAt: m.failedAt,
-    })),
-    // Every test they took, oldest first (each names their devices), not only the last; their
-    // proxy's too, taken under the proxy's own link.
-    techTests: (
-      await Promise.all(
-        (['main', 'proxy'] as const).map((person) => resultsOf(db, participantSubject({ participantId, person }))),
-      )
+    }));
+  // Every test they took, oldest first (each names their devices), not only the last; the
+  // participant's export has their proxy's too, taken under the proxy's own link.
+  const techTests = (
+    await Promise.all(
+      (person === 'proxy' ? (['proxy'] as const) : (['main', 'proxy'] as const)).map((who) =>
+        resultsOf(db, participantSubject({ participantId, person: who })),
+      ),
     )
-      .flat()
-      .sort((a, b) => a.testedAt.getTime() - b.testedAt.getTime()),
-    // What the connection log holds about them: when they came and went, their browser and address.
-    connectionLog: (await entriesAbout(db, { meetingId: participant.meetingId, participantId })).map((e) => ({
-      at: e.at,
-      type: e.type,
-      error: e.error,
-      details: e.details,
-    })),
+  )
+    .flat()
+    .sort((a, b) => a.testedAt.getTime() - b.testedAt.getTime());
+  // What the connection log holds about them: when they came and went, their browser and address.
+  const connectionLog = (await entriesAbout(db, { meetingId: participant.meetingId, participantId }))
+    .filter((e) => (e.details.person === 'proxy') === (person === 'proxy'))
+    .map((e) => ({ at: e.at, type: e.type, error: e.error, details: e.details }));
+  return {
+    exportedAt: iso(),
+    // The person's own data, so the full number: the masked form is only for staff screens.
+    participant:
+      person === 'proxy' && participant.proxy
+        ? {
+            id: participant.id,
+            meetingId: participant.meetingId,
+            proxyFor: participant.name,
+            ...participant.proxy,
+            personalNumber: await personalNumberOf(db, participantId, dataKey, 'proxy'),
+          }
+        : {
+            ...participant,
+            personalNumber: await personalNumberOf(db, participantId, dataKey),
+            // Who represented them is part of their meeting's record; the proxy's contact data and
+            // number are the proxy's own (their export, ?person=proxy).
+            proxy: participant.proxy && { name: participant.proxy.name },
+          },
+    meeting: meeting && {
+      id: meeting.id,
+      title: meeting.title,
+      startsAt: meeting.startsAt,
+      durationMinutes: meeting.durationMinutes,
+      status: meeting.status,
+      unitId: meeting.unitId,
+    },
+    changes: (await listChanges(db, participant.meetingId)).filter((c) => c.participantId === participantId),
+    messages,
+    techTests,
+    connectionLog,
     staffAccesses: (
       await findAccesses(db, { meetingIds: [participant.meetingId], participantIds: [participantId] })
     ).map((r) => ({ at: r.at, staffId: r.staffId, unitId: r.unitId, action: r.action })),
@@ -90,25 +110,30 @@ export async function exportParticipant(
 }
 
 /**
- * Erases a participant's contact data: mobile, e-mail and personal identity number (their proxy's
- * too), and the addresses on messages already sent to them. The name stays: the meeting's record of
- * who took part is the care provider's to keep, as is the audit trail.
+ * Erases one person's contact data: mobile, e-mail and personal identity number, and the addresses
+ * on messages sent to them - the participant's, or their proxy's (`person`), each on their own
+ * request; the other's stay. The name stays: the meeting's record of who took part is the care
+ * provider's to keep, as is the audit trail.
  */
 export async function eraseContactData(
   db: Db,
   participantId: string,
+  person: ContactPerson,
   within?: (trx: Knex.Transaction) => Promise<void>,
 ): Promise<boolean> {
   // Each domain erases its own table, in one transaction with the caller's audit record: all of it or nothing.
   return db.transaction(async (trx) => {
-    if (!(await eraseParticipantContacts(trx, participantId))) return false;
-    await eraseParticipantMessages(trx, participantId);
+    if (!(await eraseParticipantContacts(trx, participantId, person))) return false;
+    await eraseParticipantMessages(trx, participantId, person);
     await within?.(trx);
     return true;
   });
 }
 
 const participantParams = objectOf<{ id: string }>({ id: Joi.string().guid().required() });
+/** Whose data on a participant's row: the participant's unless their proxy asked. */
+const person = Joi.string<ContactPerson>().valid('main', 'proxy').default('main');
+const personQuery = objectOf<{ person: ContactPerson }>({ person });
 
 export const privacyRoutes: ServerRoute[] = [
   route({
@@ -137,15 +162,28 @@ export const privacyRoutes: ServerRoute[] = [
         notFound: meetingId && !meeting,
         meeting: meeting && { ...meeting, when: clinicTime(meeting.startsAt) },
         // Those removed from the meeting too: the meeting still holds their contact data.
-        participants: (meeting ? await everyParticipantOf(db, meeting.id) : undefined)?.map((p) => ({
-          ...p,
-          kindText: p.removedAt
-            ? `${t(lang, `meetings.kind.${p.kind}`)} (${t(lang, 'admin.privacy.removed')})`
-            : t(lang, `meetings.kind.${p.kind}`),
-          contact:
-            [p.mobile, p.email, p.personalNumberMasked].filter(Boolean).join(', ') ||
-            t(lang, 'admin.privacy.noContact'),
-        })),
+        // A proxy has a row of their own: each person asks for their own data and its erasure.
+        participants: (meeting ? await everyParticipantOf(db, meeting.id) : undefined)?.flatMap((p) => {
+          const kind = t(lang, `meetings.kind.${p.kind}`);
+          const removed = p.removedAt ? ` (${t(lang, 'admin.privacy.removed')})` : '';
+          const contact = (c: { mobile: string | null; email: string | null; personalNumberMasked: string | null }) =>
+            [c.mobile, c.email, c.personalNumberMasked].filter(Boolean).join(', ') ||
+            t(lang, 'admin.privacy.noContact');
+          const main = { id: p.id, person: 'main', name: p.name, kindText: `${kind}${removed}`, contact: contact(p) };
+          if (!p.proxy) return [main];
+          const proxyKind = t(lang, 'admin.privacy.proxyOf', { name: p.name });
+          return [
+            main,
+            {
+              id: p.id,
+              person: 'proxy',
+              proxy: true,
+              name: p.proxy.name,
+              kindText: `${proxyKind}${removed}`,
+              contact: contact(p.proxy),
+            },
+          ];
+        }),
         notice: request.query.erased ? t(lang, 'admin.privacy.erased') : undefined,
       });
     },
@@ -153,14 +191,21 @@ export const privacyRoutes: ServerRoute[] = [
   route({
     method: 'GET',
     path: '/admin/privacy/participants/{id}/export',
-    options: { auth: adminOnly, validate: { params: participantParams } },
+    options: { auth: adminOnly, validate: { params: participantParams, query: personQuery } },
     async handler(request, h) {
       const { db, config } = request.server.app;
       const { id } = request.params;
-      const data = await exportParticipant(db, config.dataKey, id);
+      const { person } = request.query;
+      const data = await exportParticipant(db, config.dataKey, id, person);
       if (!data) return h.response({ message: t(languageOf(request), 'admin.privacy.notFound') }).code(404);
       const meetingId = (data.participant as { meetingId: string }).meetingId;
-      await request.audit('privacy.export', { meetingId, participantId: id, targetType: 'participant', targetId: id });
+      await request.audit('privacy.export', {
+        meetingId,
+        participantId: id,
+        targetType: 'participant',
+        targetId: id,
+        details: { person },
+      });
       return h
         .response(JSON.stringify(data, null, 2))
         .type('application/json; charset=utf-8')
@@ -174,26 +219,29 @@ export const privacyRoutes: ServerRoute[] = [
       auth: adminOnly,
       validate: {
         params: participantParams,
-        payload: objectOf<{ crumb?: string; confirm: 'yes' }>({
+        payload: objectOf<{ crumb?: string; confirm: 'yes'; person: ContactPerson }>({
           crumb: Joi.string(),
           confirm: Joi.string<'yes'>().valid('yes').required(),
+          person,
         }),
       },
     },
     async handler(request, h) {
       const { db } = request.server.app;
       const { id } = request.params;
+      const { person } = request.payload;
       const participant = await findParticipant(db, id);
       const notFound = () => h.response({ message: t(languageOf(request), 'admin.privacy.notFound') }).code(404);
-      if (!participant) return notFound();
+      if (!participant || (person === 'proxy' && !participant.proxy)) return notFound();
       const audit = (trx: Knex.Transaction) =>
         request.auditIn(trx, 'privacy.erase', {
           meetingId: participant.meetingId,
           participantId: id,
           targetType: 'participant',
           targetId: id,
+          details: { person },
         });
-      if (!(await eraseContactData(db, id, audit))) return notFound();
+      if (!(await eraseContactData(db, id, person, audit))) return notFound();
       return h.redirect(`/admin/privacy?meeting=${participant.meetingId}&erased=true`);
     },
   }),

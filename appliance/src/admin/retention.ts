@@ -8,9 +8,9 @@ import type { Config } from '../config.ts';
 import { purgeEntries } from '../connlog/index.ts';
 import type { Db } from '../db/knex.ts';
 import { iso } from '../db/values.ts';
-import { purgeAnswers } from '../evaluation/index.ts';
+import { purgeAnswers, settleAnswers } from '../evaluation/index.ts';
 import { eraseMessageContacts } from '../invites/index.ts';
-import { eraseContactsOfMeetings, meetingsEndedBefore } from '../meetings/index.ts';
+import { eraseContactsOfMeetings, forgetPatientRefs, meetingsEndedBefore } from '../meetings/index.ts';
 import { every } from '../schedule.ts';
 import { purgeResults } from '../techtest/index.ts';
 
@@ -34,6 +34,9 @@ export async function purge(
   now = new Date(),
 ): Promise<PurgeCounts> {
   const answers = await purgeAnswers(db, daysBefore(now, retention.answersDays));
+  // Not a deletion, but the same nightly care of personal data: the day's evaluation answers lose
+  // the order they were given in, which would tie them to who answered when.
+  await settleAnswers(db);
   const ended = await meetingsEndedBefore(db, daysBefore(now, retention.contactsDays));
   const counts: PurgeCounts = {
     // From the meeting's end: a meeting booked further ahead than the period keeps its booking's entries.
@@ -42,7 +45,7 @@ export async function purge(
     evaluationResponses: answers.responses,
     evaluationRespondents: answers.respondents,
     participantContacts: await eraseContactsOfMeetings(db, ended),
-    messageContacts: await eraseMessageContacts(db, ended),
+    messageContacts: await eraseMessageContacts(db, ended, now),
   };
   await insertAudit(
     db,
@@ -54,10 +57,13 @@ export async function purge(
 
 /**
  * Removes audit records older than the audit log's retention period and records the purge, as a
- * system action (no staff member), when it removed anything. Returns how many went.
+ * system action (no staff member), when it removed anything. The patients' keyed numbers of
+ * meetings past that period go with them: they were kept only to find those records for a log
+ * extract (meetings/patients.ts). Returns how many records went.
  */
 export async function purgeAuditLog(db: Db, now = new Date()): Promise<number> {
   const removed = await purgeAudit(db, now);
+  await forgetPatientRefs(db, await meetingsEndedBefore(db, retentionCutoff(now)));
   if (removed > 0)
     await insertAudit(db, {
       action: 'audit.purge',

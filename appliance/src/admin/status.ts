@@ -14,7 +14,7 @@ import { languageOf, t, type Language } from '../http/i18n.ts';
 import { queueStats, recentMessages } from '../invites/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
-import { adapterStates } from '../invites/index.ts';
+import { adapterStates, meetingsOf } from '../invites/index.ts';
 
 interface Fact {
   label: string;
@@ -229,7 +229,8 @@ export const statusRoutes: ServerRoute[] = [
       const failed = (await recentMessages(db, 1000)).filter(
         (m) => m.status === 'failed' && m.failedAt && m.failedAt.getTime() >= dayAgo,
       );
-      await request.audit('status.read', { targetType: 'system' });
+      // The failures listed show their addresses: named by meeting for the patients' log extracts.
+      await request.audit('status.read', { targetType: 'system', details: { meetingIds: meetingsOf(failed) } });
       return h.view('admin/status', {
         title: t(lang, 'admin.status.title'),
         styles: ['admin.css'],

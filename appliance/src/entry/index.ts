@@ -30,7 +30,7 @@ export const plugin: Plugin<void> = {
   register(server) {
     const { db, bus, config } = server.app;
     registerGuestAuth(server);
-    const service = new EntryService(db, bus, server.app.groupCommit, config.roomGraceMinutes);
+    const service = new EntryService(db, bus, server.app.groupCommit, config.roomGraceMinutes, config.dataKey);
 
     const clock: RoomClock = {
       opensAt: (invitation: Invitation) =>

@@ -5,7 +5,7 @@ import { countAttempt } from '../db/counters.ts';
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
 import type { Committer, EventBus } from '../events.ts';
-import { randomToken, sha256 } from '../crypto.ts';
+import { keyedHash, randomToken, sha256 } from '../crypto.ts';
 import { formatWhen } from '../common/clock.ts';
 import type { BareMeeting, Participant } from '../meetings/index.ts';
 import { findAttendance, findParticipant, meetingEnd } from '../meetings/index.ts';
@@ -152,6 +152,8 @@ export class EntryService {
     private readonly commits: Committer,
     /** ROOM_GRACE_MINUTES: a guest session lasts while the room may be open (links.ts). */
     private readonly roomGraceMinutes: number,
+    /** DATA_KEY: the per-number limit counts a phone number by its keyed hash, never the number. */
+    private readonly dataKey: Buffer,
   ) {}
 
   #messenger: CodeMessenger | undefined;
@@ -300,14 +302,17 @@ export class EntryService {
   ): Promise<{ sent: boolean; waitSeconds: number; sendsLeft: number }> {
     const { participant, person } = invitation;
     const { waitSeconds, sendsLeft } = await this.codeStatus(invitation, now);
-    if (!invitation.mobile || sendsLeft <= 0 || waitSeconds > 0) return { sent: false, waitSeconds, sendsLeft };
+    const mobile = invitation.mobile;
+    if (!mobile || sendsLeft <= 0 || waitSeconds > 0) return { sent: false, waitSeconds, sendsLeft };
     const messenger = this.#messenger;
     if (!messenger) throw new Error('no way to send SMS codes: the invites plugin is not registered');
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     // The count, the code and its SMS in the outbox: one commit.
     const stored = await this.db.transaction(async (trx): Promise<boolean | 'limited'> => {
-      // However many links point at one phone, it gets at most this many codes an hour.
-      const perNumber = await countAttempt(trx, `sms-code-number:${invitation.mobile}`, 3600, now);
+      // However many links point at one phone, it gets at most this many codes an hour. Counted by a
+      // keyed hash: the counter outlives an erasure of the number by up to its hour.
+      const number = keyedHash(this.dataKey, 'attempt_counters.sms-code-number', mobile);
+      const perNumber = await countAttempt(trx, `sms-code-number:${number}`, 3600, now);
       if (perNumber.hits > limits.codesPerNumberPerHour) return 'limited';
       const slot = {
         expiresAt: new Date(now.getTime() + limits.codeMinutes * 60_000),
@@ -320,7 +325,7 @@ export class EntryService {
       await messenger.queue(
         trx,
         {
-          recipient: invitation.mobile!,
+          recipient: mobile,
           language: participant.language,
           meetingId: invitation.meeting.id,
           participantId: participant.id,

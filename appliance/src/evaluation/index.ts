@@ -50,3 +50,5 @@ export const plugin: Plugin<void> = {
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
 /** Retention: deletes the answers (and who was asked) of meetings before `before`. */
 export { deleteAnswersBefore as purgeAnswers } from './store.ts';
+/** Nightly: the answers given since the last run are stored again in an order that tells nothing. */
+export { settleAnswers } from './store.ts';

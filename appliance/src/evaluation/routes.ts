@@ -140,12 +140,18 @@ async function guestOffer(request: Request): Promise<Offer> {
   return offerToParticipant(db, meeting, participant, guest.person, request.server.app.groupCommit);
 }
 
-async function staffOffer(request: Request, meetingId: string): Promise<Offer> {
+/**
+ * A staff member's evaluation of a meeting they took part in. Opening the form is an access to the
+ * meeting and audited; sending the answers is not (`opened` false): a record of that moment would
+ * give the answers the time and order they are kept without (store.ts, settleAnswers).
+ */
+async function staffOffer(request: Request, meetingId: string, opened = true): Promise<Offer> {
   const { db } = request.server.app;
   const staff = request.auth.credentials.user!;
   const meeting = await meetingFor(request.server, staff, meetingId);
   if (!tookPart(staff.id, meeting)) throw Boom.forbidden(t(languageOf(request), 'evaluation.notParticipant'));
-  await request.audit('evaluation.offer', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
+  if (opened)
+    await request.audit('evaluation.offer', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
   return offerToStaff(db, meeting, staff.id, request.server.app.groupCommit);
 }
 
@@ -182,12 +188,17 @@ async function report(
 }
 
 /** Why the edit form cannot be saved: a message key and the question (1-based) it concerns. */
-type SetProblem = { problem: 'text' | 'invalid' | 'twice' | 'none'; n: number };
+type SetProblem = { problem: 'text' | 'invalid' | 'twice' | 'none' | 'tooMany'; n: number };
+
+/** The most questions a set may have (a person answers them all on a phone after the meeting). */
+const maxQuestions = 30;
+/** The form's rows: q0 … q99 (setPayload), the set's questions and two empty rows below them. */
+const formRows = 100;
 
 /** The edit form's rows back into questions; rows without text are dropped, ids made from the order when new. */
 function readSetForm(form: SetForm): Question[] | SetProblem {
   const questions: Question[] = [];
-  for (let i = 0; i < 30; i++) {
+  for (let i = 0; i < formRows; i++) {
     const sv = (form[`q${i}_sv`] ?? '').trim();
     const en = (form[`q${i}_en`] ?? '').trim();
     if (!sv && !en) continue;
@@ -202,6 +213,8 @@ function readSetForm(form: SetForm): Question[] | SetProblem {
     questions.push(value);
   }
   if (questions.length === 0) return { problem: 'none', n: 0 };
+  // Every row is read and the set refused whole: rows past the limit were dropped without a word.
+  if (questions.length > maxQuestions) return { problem: 'tooMany', n: maxQuestions };
   return questions;
 }
 
@@ -278,7 +291,7 @@ export function routes(): ServerRoute[] {
         validate: { params: meetingParams, payload: answerPayload },
       },
       handler: (request, h) =>
-        takeAnswers(request, h, request.payload, () => staffOffer(request, request.params.id), {
+        takeAnswers(request, h, request.payload, () => staffOffer(request, request.params.id, false), {
           action: request.path,
           layout: staffLayout,
         }),
@@ -414,7 +427,7 @@ export function routes(): ServerRoute[] {
 function editorRows(set: QuestionSet, form: SetForm | undefined) {
   if (!form) return [...set.questions, undefined, undefined].map((q) => ({ id: q?.id, type: q?.type, ...q?.text }));
   const rows = [];
-  for (let i = 0; i < 30 && form[`q${i}_type`] !== undefined; i++)
+  for (let i = 0; i < formRows && form[`q${i}_type`] !== undefined; i++)
     rows.push({ id: form[`q${i}_id`], type: form[`q${i}_type`], sv: form[`q${i}_sv`], en: form[`q${i}_en`] });
   return rows;
 }

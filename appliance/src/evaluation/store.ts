@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import { addDays, fromClinicTime, toClinicTime } from '../common/clock.ts';
 import { must } from '../common/must.ts';
 import { sha256 } from '../crypto.ts';
-import { iso, toDate, type DbBigint, type DbTimestamp } from '../db/values.ts';
+import { chunks, iso, toDate, type DbBigint, type DbBoolean, type DbTimestamp } from '../db/values.ts';
 import type { Answers, Question, QuestionSet, Respondent, RespondentRole } from './model.ts';
 
 type Db = Knex | Knex.Transaction;
@@ -41,6 +41,8 @@ interface ResponseTableRow {
   /** The meeting's day, YYYY-MM-DD. */
   meeting_on: string;
   answers: string;
+  /** Rewritten in the order of the ids by the nightly run (settleAnswers); false until then. */
+  settled?: DbBoolean;
 }
 
 const setTable = (db: Db) => db<SetRow>('evaluation_sets');
@@ -189,10 +191,12 @@ export async function recordResponse(
   now = new Date(),
 ): Promise<boolean> {
   return db.transaction(async (trx) => {
+    // The day only (its midnight on the clinic's clock): the moment would tell, beside the order
+    // the answers were written in, which answer was this person's.
     const taken = await respondentTable(trx)
       .where({ id: respondent.id })
       .whereNull('answered_at')
-      .update({ answered_at: iso(now) });
+      .update({ answered_at: iso(fromClinicTime(toClinicTime(now).date)) });
     if (taken !== 1) return false;
     await responseTable(trx).insert({
       id: randomUUID(),
@@ -260,4 +264,24 @@ export async function deleteAnswersBefore(db: Db, before: Date): Promise<{ respo
     .where('meeting_at', '<', iso(fromClinicTime(day)))
     .delete();
   return { responses, respondents };
+}
+
+/**
+ * Unlinks the answers given since the last run from the order they were written in: they are
+ * deleted and written again, sorted by their random ids, in one transaction (on SQLite new rowids
+ * in that order, on PostgreSQL one xmin for all and their heap order). Until it runs, the day's
+ * answers stand in the order given; it runs nightly with retention. Returns how many it rewrote.
+ */
+export async function settleAnswers(db: Knex): Promise<number> {
+  return db.transaction(async (trx) => {
+    const fresh: ResponseTableRow[] = await responseTable(trx)
+      .where({ settled: false })
+      .select('id', 'set_id', 'unit_id', 'role', 'meeting_on', 'answers');
+    if (fresh.length === 0) return 0;
+    const ids = fresh.map((r) => r.id);
+    for (const part of chunks(ids)) await responseTable(trx).whereIn('id', part).delete();
+    const sorted = fresh.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const part of chunks(sorted, 100)) await responseTable(trx).insert(part.map((r) => ({ ...r, settled: true })));
+    return fresh.length;
+  });
 }

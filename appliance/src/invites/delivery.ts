@@ -46,9 +46,10 @@ export function withCertificateHint(reason: string): string {
 }
 
 /**
- * A relay's or gateway's reason for the connection log, without the address it may repeat ("550
- * 5.1.1 <eva@skola.example>: Recipient address rejected"): the log is kept longer than contact data
- * and an erasure request does not reach it; it names the participant by id, not by address.
+ * A relay's or gateway's reason for the connection log (and the mail adapter's last error), without
+ * the address it may repeat ("550 5.1.1 <eva@skola.example>: Recipient address rejected"): both
+ * outlive contact data and an erasure request does not reach them; the log names the participant
+ * by id, not by address.
  */
 export function withoutRecipient(reason: string, recipient: string): string {
   const address = recipient.replace(/^\+/, '');

@@ -308,11 +308,13 @@ export function addSecretLink(
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
 export {
   messagesOf,
+  meetingsOf,
   queueStats,
   recentMessages,
   findMessage,
   eraseMessageContacts,
   eraseParticipantMessages,
+  sentToProxy,
   enqueue,
 } from './outbox.ts';
 export { addressesOf, meetingData, recipientsOf } from './messages.ts';

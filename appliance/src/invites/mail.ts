@@ -5,7 +5,7 @@
 import { rootCertificates } from 'node:tls';
 import nodemailer from 'nodemailer';
 import type { CalendarPart } from './calendar.ts';
-import { PermanentFailure, TemporaryFailure, withCertificateHint } from './delivery.ts';
+import { PermanentFailure, TemporaryFailure, withCertificateHint, withoutRecipient } from './delivery.ts';
 
 export interface MailOptions {
   /**
@@ -164,7 +164,10 @@ export class MailSender {
     } catch (error) {
       if (waiting.signal.aborted) throw waiting.signal.reason;
       const failure = classifySmtpError(error);
-      this.#state = { ...this.#state, reachable: !(failure instanceof TemporaryFailure), lastError: failure.message };
+      // The adapter's last error is shown on the status page and said again when the appliance
+      // stops, long after the person's address may have been erased: kept without it.
+      const lastError = withoutRecipient(failure.message, message.to);
+      this.#state = { ...this.#state, reachable: !(failure instanceof TemporaryFailure), lastError };
       throw failure;
     } finally {
       this.#waiting.delete(waiting.signal);

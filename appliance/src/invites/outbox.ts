@@ -599,6 +599,11 @@ export interface QueueStats {
   failedLastDay: number;
 }
 
+/** The meetings a list of messages is about, each once. */
+export const meetingsOf = (messages: Pick<OutboxMessage, 'meetingId'>[]): string[] => [
+  ...new Set(messages.map((m) => m.meetingId).filter((id): id is string => id !== null)),
+];
+
 export async function queueStats(db: Db, now = new Date()): Promise<QueueStats> {
   const count = async (q: Knex.QueryBuilder) => {
     const [row] = await q.count<{ n: number | string }[]>({ n: '*' });
@@ -625,13 +630,25 @@ const contactsErased = { recipient: '', data: '{}', secret_sealed: null, provide
 
 /**
  * Retention: the addresses and the template data (names, times) of these meetings' messages go
- * with the participants' contact data. The rows stay, so the record of what was sent when stays.
+ * with the participants' contact data. The rows stay, so the record of what was sent when stays. A
+ * message still queued then (behind a gateway or relay down for longer than the period) would keep
+ * its address as long as it waited: it fails, unsent - three months after its meeting it is no
+ * news to anyone. One being sent at that moment is left to finish; the next day's run takes it.
  */
-export async function eraseMessageContacts(db: Db, meetingIds: string[]): Promise<number> {
+export async function eraseMessageContacts(db: Db, meetingIds: string[], now = new Date()): Promise<number> {
   let erased = 0;
-  for (let i = 0; i < meetingIds.length; i += 500) {
+  for (const ids of chunks(meetingIds)) {
+    await db('outbox_messages')
+      .whereIn('meeting_id', ids)
+      // Queued, said as NOT IN for the same reason as below: SQLite would take the status index.
+      .whereNotIn('status', ['sending', 'sent', 'delivered', 'failed'])
+      .update({
+        status: 'failed',
+        failed_at: iso(now),
+        last_error: 'not sent: its contact data was erased (retention)',
+      });
     erased += await db('outbox_messages')
-      .whereIn('meeting_id', meetingIds.slice(i, i + 500))
+      .whereIn('meeting_id', ids)
       // Done with (sent, delivered or failed), said as NOT IN: an IN of those statuses sent SQLite
       // along the status index through nearly every message, instead of these meetings' own.
       .whereNotIn('status', ['queued', 'sending'])
@@ -642,13 +659,35 @@ export async function eraseMessageContacts(db: Db, meetingIds: string[]): Promis
 }
 
 /**
- * A privacy request: messages not yet sent to the participant go nowhere now; sent ones keep their
- * record without the address and data, as retention leaves them.
+ * Whether a message went to the participant's proxy: every message to a proxy says so in its
+ * `person` (messages.ts, the SMS codes, the fallback, evaluation requests); any other was for the
+ * participant themself (a colleague's, or one without). Erased messages (data `{}`) tell no more.
  */
-export async function eraseParticipantMessages(db: Db, participantId: string, now = new Date()): Promise<void> {
-  await db('outbox_messages').where({ participant_id: participantId }).update(contactsErased);
-  await db('outbox_messages')
+export const sentToProxy = (message: { data: Record<string, unknown> }): boolean => message.data.person === 'proxy';
+
+/**
+ * A privacy request: messages not yet sent to the person (the participant, or their proxy: each
+ * message names whom it was for) go nowhere now; sent ones keep their record without the address
+ * and data, as retention leaves them. Messages to the other person on the row stay as they are.
+ */
+export async function eraseParticipantMessages(
+  db: Db,
+  participantId: string,
+  person: 'main' | 'proxy',
+  now = new Date(),
+): Promise<void> {
+  const rows: { id: string; data: string }[] = await db('outbox_messages')
     .where({ participant_id: participantId })
-    .whereIn('status', ['queued', 'sending'])
-    .update({ status: 'failed', failed_at: iso(now), last_error: 'contact data erased on request' });
+    .whereNot('recipient', '')
+    .select('id', 'data');
+  const ids = rows
+    .filter((r) => sentToProxy({ data: JSON.parse(r.data) as Record<string, unknown> }) === (person === 'proxy'))
+    .map((r) => r.id);
+  for (const part of chunks(ids)) {
+    await db('outbox_messages').whereIn('id', part).update(contactsErased);
+    await db('outbox_messages')
+      .whereIn('id', part)
+      .whereIn('status', ['queued', 'sending'])
+      .update({ status: 'failed', failed_at: iso(now), last_error: 'contact data erased on request' });
+  }
 }

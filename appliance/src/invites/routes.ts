@@ -9,6 +9,7 @@ import { formatStamp, formatWhen } from '../common/clock.ts';
 import {
   channels,
   messageKinds,
+  meetingsOf,
   messagesOf,
   queueStats,
   recentMessages,
@@ -17,6 +18,7 @@ import {
   type OutboxMessage,
 } from './outbox.ts';
 import { Templates } from './templates.ts';
+import { withoutRecipient } from './delivery.ts';
 import { encodeSms } from './gsm.ts';
 import type { Language } from '../common/language.ts';
 import { meetingFor, seesContactDetails } from '../meetings/index.ts';
@@ -52,7 +54,8 @@ const publicMessage = (m: OutboxMessage, contacts: boolean) => ({
   recipient: contacts ? m.recipient : null,
   status: m.status,
   attempts: m.attempts,
-  lastError: m.lastError,
+  // A relay's reply may repeat the address ("550 5.1.1 <eva@…>: Recipient address rejected").
+  lastError: contacts || m.lastError === null ? m.lastError : withoutRecipient(m.lastError, m.recipient),
   fallbackOf: m.fallbackOf,
   createdAt: m.createdAt,
   sentAt: m.sentAt,
@@ -70,7 +73,12 @@ export function routes(templates: Templates): ServerRoute[] {
         const { db } = request.server.app;
         const lang = languageOf(request);
         const messages = await recentMessages(db, 200);
-        await request.audit('outbox.read', { targetType: 'outbox', details: { count: messages.length } });
+        // The page shows each message's address: the meetings it shows are named, so that each
+        // patient's log extract finds this look (as it finds the calendar's, audit/store.ts).
+        await request.audit('outbox.read', {
+          targetType: 'outbox',
+          details: { count: messages.length, meetingIds: meetingsOf(messages) },
+        });
         const captured = request.server.plugins.invites.captured();
         return h.view('invites/outbox', {
           title: t(lang, 'invites.outbox.title'),

@@ -11,7 +11,7 @@ import { LiveUpdates } from './live.ts';
 import { afterCommit } from '../events.ts';
 import { apiRoutes } from './routes.ts';
 import { MeetingService } from './service.ts';
-import { dataKeyOpensSealed, findMeetingUnit } from './store.ts';
+import { dataKeyOpensSealed, fillPatientRefs, findMeetingUnit } from './store.ts';
 import { DataKeyError } from '../crypto.ts';
 import { Forbidden } from './violations.ts';
 
@@ -44,6 +44,8 @@ export const plugin: Plugin<void> = {
     // After the db plugin's migrations, before anything is sent or served (crypto.ts, DataKeyError).
     server.ext('onPreStart', async () => {
       if (!(await dataKeyOpensSealed(db, config.dataKey))) throw new DataKeyError();
+      // Patients booked before migration 0020: their log extract must outlive their numbers.
+      await fillPatientRefs(db, config.dataKey);
     });
 
     // A meeting's care unit is set when it is booked and never changes: remembered (the most
@@ -149,6 +151,7 @@ export {
   meetingEnd,
   tookPart,
   type ParticipantKind,
+  type ContactPerson,
   type BareMeeting,
   type Meeting,
   type Participant,
@@ -161,6 +164,7 @@ export {
   listChanges,
   eraseContactsOfMeetings,
   eraseParticipantContacts,
+  forgetPatientRefs,
   everyParticipantOf,
   meetingsEndedBefore,
   listMeetings,

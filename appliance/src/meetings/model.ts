@@ -105,6 +105,9 @@ export interface NewMeeting extends Pick<
   participants: NewParticipant[];
 }
 
+/** Whose contact data on a participant's row: the participant's own, or their proxy's. */
+export type ContactPerson = 'main' | 'proxy';
+
 export const isPatient = (kind: ParticipantKind): boolean => kind === 'patient' || kind === 'patient_proxy';
 
 /** When the meeting's booked time ends. */

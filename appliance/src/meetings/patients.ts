@@ -1,20 +1,22 @@
 // Finding a patient for a log extract: by name and personal identity number, or from a meeting.
 //
-// Personal numbers are stored sealed (AES-GCM, random IV), so they cannot be searched by value. We
-// chose not to add a keyed hash (HMAC) column: that would be a lookup by number alone over every
-// patient, and a table of birth dates × 10,000 candidates is small enough to try against a leaked
-// key. Instead the masked column ("YYYYMMDD-****", kept beside every sealed number) narrows the
-// candidates to people born that day, and each candidate's number is opened and compared, along
-// with the name. A day's births among a hospital's meeting participants are few.
+// Personal numbers are stored sealed (AES-GCM, random IV), so they cannot be searched by value, and
+// retention erases them 90 days after the meeting (RETENTION_CONTACTS_DAYS) while the audit log,
+// and with it the patient's right to an extract (Patientdatalagen), lasts ten years. A patient's row
+// therefore keeps a keyed hash of the number (`patient_ref`, store.ts's patientRef): the extract
+// looks the patient up by it, also after the number is gone, and both the number and the name
+// must match, so that nobody can fish by number alone. The hash is pseudonymised personal data
+// kept for the audit log's purpose and period only: whoever holds DATA_KEY can test guesses
+// against it (as they can open the sealed numbers); it goes when the audit log's period has passed
+// (admin/retention.ts).
 //
-// A read-only report on the participants table for the admin's log extract; opening a sealed
-// number goes through the store's own personalNumberOf, so the sealing context stays in one place.
+// A read-only report on the participants table for the admin's log extract.
 import { namesMatch } from '../common/names.ts';
 import type { Db } from '../db/knex.ts';
 import { isPatient, type ParticipantKind } from './model.ts';
 import { maskPersonalNumber } from './personal-number.ts';
 import type { ParticipantRow } from './rows.ts';
-import { personalNumberOf } from './store.ts';
+import { patientRef } from './store.ts';
 
 export interface PatientRecord {
   participantId: string;
@@ -25,7 +27,7 @@ export interface PatientRecord {
 
 const patientKinds: ParticipantKind[] = ['patient', 'patient_proxy'];
 /** The participants columns this report reads. */
-const columns = ['id', 'meeting_id', 'kind', 'name', 'personal_number_masked'] as const;
+const columns = ['id', 'meeting_id', 'kind', 'name', 'personal_number_masked', 'patient_ref'] as const;
 type PatientRow = Pick<ParticipantRow, (typeof columns)[number]>;
 
 const toRecord = (r: PatientRow): PatientRecord => ({
@@ -35,17 +37,17 @@ const toRecord = (r: PatientRow): PatientRecord => ({
   personalNumberMasked: r.personal_number_masked ?? null,
 });
 
-/** Every patient row (one per meeting) with this exact personal number. */
-async function byNumber(db: Db, dataKey: Buffer, personalNumber: string): Promise<PatientRecord[]> {
-  const candidates: PatientRow[] = await db<ParticipantRow>('participants')
+/** Every patient row (one per meeting) with this keyed personal number, its number erased or not. */
+async function byRef(db: Db, ref: string, personalNumber?: string): Promise<PatientRecord[]> {
+  const rows: PatientRow[] = await db<ParticipantRow>('participants')
     .select(...columns)
     .whereIn('kind', patientKinds)
-    .andWhere('personal_number_masked', maskPersonalNumber(personalNumber));
-  const found: PatientRecord[] = [];
-  for (const row of candidates) {
-    if ((await personalNumberOf(db, row.id, dataKey)) === personalNumber) found.push(toRecord(row));
-  }
-  return found;
+    .andWhere('patient_ref', ref);
+  // The number searched by stands in for one retention erased (masked, as every staff screen shows it).
+  const masked = personalNumber
+    ? maskPersonalNumber(personalNumber)
+    : rows.find((r) => r.personal_number_masked)?.personal_number_masked;
+  return rows.map((r) => ({ ...toRecord(r), personalNumberMasked: r.personal_number_masked ?? masked ?? null }));
 }
 
 /**
@@ -58,21 +60,20 @@ export async function findPatient(
   name: string,
   personalNumber: string,
 ): Promise<PatientRecord[]> {
-  return (await byNumber(db, dataKey, personalNumber)).filter((p) => namesMatch(p.name, name));
+  return (await byRef(db, patientRef(dataKey, personalNumber), personalNumber)).filter((p) => namesMatch(p.name, name));
 }
 
 /**
- * The patient of a meeting, and — when their personal number is known — the same person in every
- * other meeting. Without a number (patients invited by SMS only) the one meeting is all we can tie.
+ * The patient of a meeting, and — when their personal number was recorded — the same person in
+ * every other meeting. Without a number (patients invited by SMS only) the one meeting is all we can tie.
  */
-export async function patientOfMeeting(db: Db, dataKey: Buffer, meetingId: string): Promise<PatientRecord[]> {
+export async function patientOfMeeting(db: Db, meetingId: string): Promise<PatientRecord[]> {
   const rows: PatientRow[] = await db<ParticipantRow>('participants')
     .select(...columns)
     .where({ meeting_id: meetingId })
     .orderBy('position');
   const patient = rows.find((r) => isPatient(r.kind));
   if (!patient) return [];
-  const number = await personalNumberOf(db, patient.id, dataKey);
-  if (!number) return [toRecord(patient)];
-  return byNumber(db, dataKey, number);
+  if (!patient.patient_ref) return [toRecord(patient)];
+  return byRef(db, patient.patient_ref);
 }

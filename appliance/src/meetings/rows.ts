@@ -40,6 +40,8 @@ export interface ParticipantRow {
   proxy_email: string | null;
   proxy_personal_number_sealed: string | null;
   proxy_personal_number_masked: string | null;
+  /** A patient's keyed number (patientRef), kept after the number's erasure for the log extract. */
+  patient_ref: string | null;
   staff_id: string | null;
   language: string;
   status: ParticipantStatus;

@@ -1,12 +1,14 @@
 // SQL for meetings, participants and the record of changes. Rows are mapped to the model here, once.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { decrypt, encrypt } from '../crypto.ts';
+import { decrypt, encrypt, keyedHash } from '../crypto.ts';
 import { chunks, iso, toBool, toDate } from '../db/values.ts';
 import type { MeetingChange } from './events.ts';
 import {
+  isPatient,
   participantStatuses,
   type CalendarEntry,
+  type ContactPerson,
   type BareMeeting,
   type Meeting,
   type NewContact,
@@ -25,6 +27,13 @@ type SealedColumn = 'personal_number_sealed' | 'proxy_personal_number_sealed';
 
 /** The AES-GCM context binds a sealed number to its column: it cannot be pasted into another. */
 const sealContext = (column: SealedColumn) => `participants.${column}`;
+
+/**
+ * A patient's personal identity number as the log extract finds it once the number itself is
+ * erased (migration 0020): a keyed hash, kept as long as the audit log keeps the accesses.
+ */
+export const patientRef = (dataKey: Buffer, personalNumber: string): string =>
+  keyedHash(dataKey, 'participants.patient_ref', personalNumber);
 
 /** Everything but the sealed numbers: they leave the store only through personalNumberOf. */
 const participantColumns = [
@@ -131,6 +140,7 @@ export async function insertParticipants(
       kind: p.kind,
       identification: p.identification,
       ...contactColumns(p, dataKey, 'personal_number_sealed'),
+      patient_ref: isPatient(p.kind) && p.personalNumber ? patientRef(dataKey, p.personalNumber) : null,
       proxy_name: proxy?.name ?? null,
       proxy_country: proxy?.country ?? null,
       proxy_mobile: proxy?.mobile ?? null,
@@ -472,6 +482,51 @@ export async function dataKeyOpensSealed(db: Db, dataKey: Buffer): Promise<boole
   }
 }
 
+/**
+ * Gives the patients booked before migration 0020 (whose numbers are still sealed) their
+ * patientRef, at start: retention would otherwise erase the number before the extract could keep it.
+ */
+export async function fillPatientRefs(db: Db, dataKey: Buffer): Promise<number> {
+  const column = 'personal_number_sealed';
+  // Only rows that still hold a number, found by the masked number's index (a range: SQLite takes
+  // no index for IS NOT NULL); the keyed number is checked here, not in SQL, where SQLite would
+  // take its index and walk every row without one (every guest's). Runs at every start.
+  const candidates: Pick<ParticipantRow, 'id' | 'kind' | 'personal_number_sealed' | 'patient_ref'>[] =
+    await db<ParticipantRow>('participants')
+      .where('personal_number_masked', '>', '')
+      .select('id', 'kind', column, 'patient_ref');
+  const rows = candidates.filter((r) => isPatient(r.kind) && r[column] && !r.patient_ref);
+  let filled = 0;
+  for (const row of rows) {
+    let number: string;
+    try {
+      number = decrypt(dataKey, row[column]!, sealContext(column));
+    } catch {
+      // A value that does not open (damaged) must not stop the start: that row stays as it was.
+      continue;
+    }
+    await db<ParticipantRow>('participants')
+      .where({ id: row.id })
+      .update({ patient_ref: patientRef(dataKey, number) });
+    filled += 1;
+  }
+  return filled;
+}
+
+/**
+ * The audit log's period has passed for these meetings (its records of them are purged): the
+ * patients' keyed numbers, kept for the log extract alone, go too.
+ */
+export async function forgetPatientRefs(db: Db, meetingIds: string[]): Promise<number> {
+  let count = 0;
+  for (const ids of chunks(meetingIds))
+    count += await db<ParticipantRow>('participants')
+      .whereIn('meeting_id', ids)
+      .whereNotNull('patient_ref')
+      .update({ patient_ref: null });
+  return count;
+}
+
 /** The clear personal identity number, for identifying the person with BankID (never for display). */
 export async function personalNumberOf(
   db: Db,
@@ -527,17 +582,15 @@ export async function meetingsEndedBefore(db: Db, before: Date): Promise<string[
     .map((m) => m.id);
 }
 
-const contactColumnNames = [
-  'mobile',
-  'email',
-  'personal_number_sealed',
-  'personal_number_masked',
-  'proxy_mobile',
-  'proxy_email',
-  'proxy_personal_number_sealed',
-  'proxy_personal_number_masked',
-] as const satisfies readonly (keyof ParticipantRow)[];
-const erased = Object.fromEntries(contactColumnNames.map((column) => [column, null])) as Partial<ParticipantRow>;
+// Each person's own contact columns: a patient's row holds their proxy's too, and each of the two
+// may ask for their own erasure alone.
+const contactColumnsOf = {
+  main: ['mobile', 'email', 'personal_number_sealed', 'personal_number_masked'],
+  proxy: ['proxy_mobile', 'proxy_email', 'proxy_personal_number_sealed', 'proxy_personal_number_masked'],
+} as const satisfies Record<ContactPerson, readonly (keyof ParticipantRow)[]>;
+const contactColumnNames = [...contactColumnsOf.main, ...contactColumnsOf.proxy];
+const erasedColumns = (columns: readonly (keyof ParticipantRow)[]) =>
+  Object.fromEntries(columns.map((column) => [column, null])) as Partial<ParticipantRow>;
 
 /**
  * Retention: erases the mobile numbers, e-mail addresses and personal identity numbers of every
@@ -552,17 +605,20 @@ export async function eraseContactsOfMeetings(db: Db, meetingIds: string[]): Pro
       .andWhere((w) => {
         for (const column of contactColumnNames) w.orWhereNotNull(column);
       })
-      .update(erased);
+      .update(erasedColumns(contactColumnNames));
   }
   return count;
 }
 
 /**
- * A privacy request: erases one participant's (and their proxy's) mobile, e-mail and personal
- * identity number. The name stays. Returns false when there is no such participant.
+ * A privacy request: erases one person's mobile, e-mail and personal identity number - the
+ * participant's own, or their proxy's - and nobody else's. The name stays. Returns false when there
+ * is no such participant.
  */
-export async function eraseParticipantContacts(db: Db, participantId: string): Promise<boolean> {
-  const n = await db<ParticipantRow>('participants').where({ id: participantId }).update(erased);
+export async function eraseParticipantContacts(db: Db, participantId: string, person: ContactPerson): Promise<boolean> {
+  const n = await db<ParticipantRow>('participants')
+    .where({ id: participantId })
+    .update(erasedColumns(contactColumnsOf[person]));
   return n > 0;
 }
 

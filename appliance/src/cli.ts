@@ -31,7 +31,8 @@ const usage = `Usage: samverka <command> [options]
                                                   without --password: asked for on a terminal,
                                                   otherwise generated and printed once (one-time:
                                                   changed at the first login)
-  user disable --email E                          disable an account and end its sessions
+  user disable --email E                          disable an account, end its sessions and revoke
+                                                  its API tokens
   token create --user EMAIL --name NAME           create an API token (printed once)
   token revoke --user EMAIL --name NAME           revoke an API token
   check                                           check every configured part
@@ -200,7 +201,7 @@ export async function run(
           await cli(db, 'staff.disable', { email: s.email }, { targetType: 'staff', targetId: s.id });
           return s;
         });
-        out(`disabled ${staff.email}; their sessions are ended`);
+        out(`disabled ${staff.email}; their sessions are ended and their API tokens revoked`);
         return 0;
       }
 

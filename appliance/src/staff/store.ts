@@ -219,12 +219,19 @@ export async function recordLoginSuccess(
   return n === 1;
 }
 
+/**
+ * Disabling ends the account's sessions and revokes its API tokens. Both stay gone when the account
+ * is enabled again: an account is disabled because its person left or a credential may be known to
+ * someone else, and a script still holding an old token must not work again on the day it returns.
+ */
 export async function setDisabled(db: Db, staffId: string, disabled: boolean): Promise<void> {
   await db.transaction(async (trx) => {
     await staffTable(trx)
       .where({ id: staffId })
       .update({ disabled_at: disabled ? iso() : null });
-    if (disabled) await deleteSessionsOf(trx, staffId);
+    if (!disabled) return;
+    await deleteSessionsOf(trx, staffId);
+    await tokens(trx).where({ staff_id: staffId }).whereNull('revoked_at').update({ revoked_at: iso() });
   });
 }
 

@@ -7,7 +7,8 @@ import { insertAudit, type AuditAction } from './audit/index.ts';
 import { ConfigError, describeParts, loadConfig, type Config } from './config.ts';
 import { findPlaceholders } from './preflight.ts';
 import { backupDatabase, BackupError, restoreDatabase } from './db/backup.ts';
-import { createDb, describeDbError, type Db } from './db/knex.ts';
+import { createDb, describeDbError, isSqlite, type Db } from './db/knex.ts';
+import { announce } from './db/notify.ts';
 import { migrateLatest } from './db/locks.ts';
 import { listMigrations } from './db/migrations.ts';
 import {
@@ -199,6 +200,9 @@ export async function run(
         const staff = await withDb(config, async (db) => {
           const s = await disableStaff(db, email);
           await cli(db, 'staff.disable', { email: s.email }, { targetType: 'staff', targetId: s.id });
+          // The running appliance's open pages of the person end at once on PostgreSQL, in every
+          // process; on SQLite, where no bus crosses processes, at its next check of them (a minute).
+          if (!isSqlite(db)) await announce(db, 'staff.changed', { staffId: s.id });
           return s;
         });
         out(`disabled ${staff.email}; their sessions are ended and their API tokens revoked`);

@@ -88,3 +88,32 @@ test('a stream ends with the 12-hour session that opened it', async (t) => {
   t.true(await stream.ended(), 'no live updates past the session');
   t.is((await client.get('/calendar')).status, 302);
 });
+
+test('a colleague from another unit removed from a meeting stops hearing its page and its room panel', async (t) => {
+  const { staff: colleague, password } = await app.staff('clinician', 'Ortopedi');
+  const { client: booker } = await loggedIn(app, 'clinician', unitA);
+  const meeting = (
+    await booker.request('POST', '/api/v1/meetings', {
+      json: booking({ participants: [booking().participants[0], { kind: 'colleague', staffId: colleague.id }] }),
+    })
+  ).json<{ id: string; version: number; participants: { id: string; kind: string }[] }>();
+  const invited = app.client();
+  await invited.login(colleague.email, password);
+  const page = await eventStream(invited, `/meetings/${meeting.id}/events`);
+  const panel = await eventStream(invited, `/meetings/${meeting.id}/room/events`);
+  t.is(page.res.status, 200);
+  t.is(panel.res.status, 200);
+  await page.read(/retry:/);
+  await panel.read(/retry:/);
+
+  const seat = meeting.participants.find((p) => p.kind === 'colleague')!;
+  const removed = await booker.request(
+    'DELETE',
+    `/api/v1/meetings/${meeting.id}/participants/${seat.id}?version=${meeting.version}`,
+    { headers: { 'x-csrf-token': booker.crumb! } },
+  );
+  t.is(removed.status, 200, removed.text);
+  t.is((await invited.get(`/meetings/${meeting.id}`)).status, 403, 'the page is refused to them now');
+  t.true(await page.ended(), "the meeting page's stream ends with the access");
+  t.true(await panel.ended(), "and so does the room panel's");
+});

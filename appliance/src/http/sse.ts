@@ -3,7 +3,7 @@
 // and browsers keep the connection, and cleans up when the browser goes away.
 import type { Server as Listener } from 'node:http';
 import { PassThrough } from 'node:stream';
-import type { Request, ResponseObject, ResponseToolkit, Server } from '@hapi/hapi';
+import type { Request, ResponseObject, ResponseToolkit, Server, UserCredentials } from '@hapi/hapi';
 import type { EventBus } from '../events.ts';
 import { every } from '../schedule.ts';
 
@@ -11,6 +11,8 @@ export interface EventStream {
   /** Sends one event; `data` is JSON-encoded. Does nothing once closed. */
   send(event: string, data: unknown): void;
   close(): void;
+  /** Checks again whether the staff member may still have it (what it shows changed); ends it if not. */
+  recheck(): void;
   readonly closed: boolean;
 }
 
@@ -20,6 +22,11 @@ export interface EventStreamOptions {
   /** How long the browser waits before reconnecting (default 3 s). */
   retryMs?: number;
   onClose?: () => void;
+  /**
+   * Whether the staff member may still see what the stream shows (their meeting), checked with the
+   * session whenever the stream is checked again.
+   */
+  stillAllowed?: (staff: UserCredentials) => Promise<boolean>;
 }
 
 /** The streams open on a server, and the checks of those a staff member opened. */
@@ -93,7 +100,8 @@ export function openEventStream(
   };
   // The response closes when the browser goes away (tab closed, network lost) or the server stops.
   request.raw.res.once('close', close);
-  unfollow = followStaff(request, close, open?.staffChecks);
+  const staff = followStaff(request, close, open?.staffChecks, options.stillAllowed);
+  unfollow = staff.unfollow;
 
   body.write(`retry: ${options.retryMs ?? 3000}\n\n`);
   const stream: EventStream = {
@@ -103,6 +111,7 @@ export function openEventStream(
       body.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     },
     close,
+    recheck: () => void staff.check().catch((error: unknown) => request.log(['error', 'sse'], { err: error })),
     get closed() {
       return closed;
     },
@@ -124,27 +133,41 @@ export function openEventStream(
  * changed elsewhere, the account disabled, its 12 hours over) or the rights changed, the session is
  * checked again, as the next page would check it; a stream it no longer allows, or allows with other
  * rights, ends. The browser opens it again: allowed, with the rights the person has now, or not at
- * all. The check runs on the bus's news of the person (from every process) and every minute
- * (`recheckStaffStreams`), for what no event announces.
+ * all. A stream of one meeting is also checked against the meeting as it is now (`stillAllowed`: a
+ * colleague removed from it). The check runs on the bus's news of the person (from every process),
+ * when the route asks (`recheck`: its meeting changed) and every minute (`recheckStaffStreams`),
+ * for what no event announces.
  */
-function followStaff(request: Request, close: () => void, checks: Set<() => Promise<void>> | undefined): () => void {
+function followStaff(
+  request: Request,
+  close: () => void,
+  checks: Set<() => Promise<void>> | undefined,
+  stillAllowed: ((staff: UserCredentials) => Promise<boolean>) | undefined,
+): { check: () => Promise<void>; unfollow: () => void } {
   const staff = request.auth.credentials?.user;
   const strategy = request.auth.strategy;
-  if (!staff || !strategy) return () => undefined;
+  if (!staff || !strategy) return { check: () => Promise.resolve(), unfollow: () => undefined };
   const bus: EventBus = request.server.app.bus;
+  let following = true;
   const check = async () => {
+    if (!following) return;
     // An unauthenticated session is thrown (a 401, or the redirect to the login page).
     const now = await request.server.auth.test(strategy, request).catch(() => undefined);
     // The database away for a moment is not a session that ended: the next check decides.
     if (now?.credentials.uncheckedSession) return;
     const user = now?.credentials.user;
-    if (!user || user.role !== staff.role || user.unitId !== staff.unitId) close();
+    if (!user || user.role !== staff.role || user.unitId !== staff.unitId || !(await (stillAllowed?.(user) ?? true)))
+      close();
   };
   const ofThisPerson = ({ staffId }: { staffId?: string }) => (staffId === staff.id ? check() : undefined);
   checks?.add(check);
   const offs = [bus.follow('staff.logout', ofThisPerson), bus.follow('staff.changed', ofThisPerson)];
-  return () => {
-    checks?.delete(check);
-    offs.forEach((off) => off());
+  return {
+    check,
+    unfollow: () => {
+      following = false;
+      checks?.delete(check);
+      offs.forEach((off) => off());
+    },
   };
 }

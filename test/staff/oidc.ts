@@ -6,7 +6,9 @@ import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { ConfigError, loadConfig } from '../../appliance/src/config.ts';
 import { findStaff, findUnit } from '../../appliance/src/staff/store.ts';
+import { isSqlite, rawRows } from '../../appliance/src/db/knex.ts';
 import { countRows } from '../helpers/databases.ts';
+import { until } from '../helpers/wait.ts';
 import { signInAt, startIdp, type TestIdp } from '../helpers/idp.ts';
 import { present } from '../helpers/present.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
@@ -361,6 +363,48 @@ test('an unknown clinician gets an account in the configured unit when auto-prov
   t.is((await again.get(local(await signInAt((await startLogin(again)).href, 'newcomer')))).status, 302);
   t.is(await countRows(strict.app.server.app.db('staff').where({ hsa_id: hsaId })), 1);
 });
+
+test.serial(
+  'two first SITHS logins of the same new person at once both get in, with one account between them',
+  async (t) => {
+    // Two tabs, or a double click on the way back from the provider: both callbacks find no account.
+    const db = strict.app.server.app.db;
+    await strict.app.staff('clinician', 'Akutmottagningen'); // the unit exists
+    const hsaId = hsa();
+    strict.idp.addAccount('twice', { name: 'Två Flikar', email: 'tva.flikar@region.example', hsaId });
+    const browsers = [strict.app.client(), strict.app.client()];
+    const callbacks = await Promise.all(
+      browsers.map(async (browser) => local(await signInAt((await startLogin(browser)).href, 'twice'))),
+    );
+    const postgres = !isSqlite(db);
+    // On PostgreSQL both callbacks are made to have looked and found no account before either
+    // inserts one: the staff table is held until both wait to insert (serial: no other test's write
+    // waits beside them). SQLite runs one write transaction at a time: the second finds the first's account.
+    const hold = postgres ? await db.transaction() : undefined;
+    await hold?.raw('lock table staff in share row exclusive mode');
+    const landing = Promise.all(browsers.map((browser, i) => browser.get(callbacks[i]!)));
+    if (hold) {
+      await until('both logins wait to add the account', async () => {
+        const rows = await rawRows<{ n: string }>(
+          db,
+          `select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into "staff"%'`,
+        );
+        return Number(rows[0]?.n) === 2;
+      });
+      await hold.commit();
+    }
+    const landed = await landing;
+    t.deepEqual(
+      landed.map((reply) => reply.status),
+      [302, 302],
+      landed.map((reply) => reply.text.slice(0, 200)).join('\n'),
+    );
+    for (const browser of browsers) t.is((await browser.get('/api/v1/me')).status, 200, 'each tab is logged in');
+    t.is(await countRows(db('staff').where({ hsa_id: hsaId })), 1);
+    const staff = present(await findStaff(db, { hsaId }), 'the account');
+    t.is((await findAudit(db, { staffId: staff.id, action: 'staff.provisioned' })).length, 1);
+  },
+);
 
 test('a new e-mail address whose HSA-ID already has an account gets no second account, and a page that says so', async (t) => {
   // A clinician whose address changed at the region (a new surname, say) comes with the HSA-ID

@@ -3,6 +3,7 @@ import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { findStaff, findUnit, listTokens } from '../../appliance/src/staff/store.ts';
 import { insertResult } from '../../appliance/src/techtest/store.ts';
+import { countRows, racingInserts } from '../helpers/databases.ts';
 import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { passedAnswers } from '../helpers/techtest.ts';
@@ -61,6 +62,34 @@ test('an admin adds a staff member, who logs in with the one-time password and m
   const [record] = await findAudit(app.server.app.db, { action: 'staff.add', staffId: adminStaff.id });
   t.is(record?.targetId, lena!.id);
 });
+
+test.serial(
+  'the add form sent twice at once (a double click) adds one account and says the second is taken',
+  async (t) => {
+    const { client: admin } = await loggedIn(app, 'admin', 'Administration');
+    await admin.get('/admin/staff');
+    const unit = present(await findUnit(app.server.app.db, { name: 'Administration' }), 'the unit');
+    const form = {
+      name: 'Dubbel Klick',
+      email: 'dubbel.klick@region.example',
+      hsaId: '',
+      unit: unit.id,
+      role: 'clinician',
+    };
+    const replies = await racingInserts(app.server.app.db, 'staff', 2, () =>
+      Promise.all([admin.submit('/admin/staff', form), admin.submit('/admin/staff', form)]),
+    );
+    t.deepEqual(replies.map((r) => r.status).sort(), [201, 409], replies.map((r) => r.text.slice(0, 300)).join('\n'));
+    t.regex(
+      present(
+        replies.find((r) => r.status === 409),
+        'the refusal',
+      ).text,
+      /E-postadressen används redan/,
+    );
+    t.is(await countRows(app.server.app.db('staff').where({ email: form.email })), 1);
+  },
+);
 
 test('an admin searches, edits and disables a staff member; disabling ends their session', async (t) => {
   const { client: admin } = await loggedIn(app, 'admin', 'Administration');

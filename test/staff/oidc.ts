@@ -6,9 +6,7 @@ import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { ConfigError, loadConfig } from '../../appliance/src/config.ts';
 import { findStaff, findUnit } from '../../appliance/src/staff/store.ts';
-import { isSqlite, rawRows } from '../../appliance/src/db/knex.ts';
-import { countRows } from '../helpers/databases.ts';
-import { until } from '../helpers/wait.ts';
+import { countRows, racingInserts } from '../helpers/databases.ts';
 import { signInAt, startIdp, type TestIdp } from '../helpers/idp.ts';
 import { present } from '../helpers/present.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
@@ -376,24 +374,10 @@ test.serial(
     const callbacks = await Promise.all(
       browsers.map(async (browser) => local(await signInAt((await startLogin(browser)).href, 'twice'))),
     );
-    const postgres = !isSqlite(db);
-    // On PostgreSQL both callbacks are made to have looked and found no account before either
-    // inserts one: the staff table is held until both wait to insert (serial: no other test's write
-    // waits beside them). SQLite runs one write transaction at a time: the second finds the first's account.
-    const hold = postgres ? await db.transaction() : undefined;
-    await hold?.raw('lock table staff in share row exclusive mode');
-    const landing = Promise.all(browsers.map((browser, i) => browser.get(callbacks[i]!)));
-    if (hold) {
-      await until('both logins wait to add the account', async () => {
-        const rows = await rawRows<{ n: string }>(
-          db,
-          `select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into "staff"%'`,
-        );
-        return Number(rows[0]?.n) === 2;
-      });
-      await hold.commit();
-    }
-    const landed = await landing;
+    // Both callbacks look and find no account before either adds one (racingInserts).
+    const landed = await racingInserts(db, 'staff', 2, () =>
+      Promise.all(browsers.map((browser, i) => browser.get(callbacks[i]!))),
+    );
     t.deepEqual(
       landed.map((reply) => reply.status),
       [302, 302],

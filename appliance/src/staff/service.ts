@@ -59,7 +59,7 @@ export async function addStaff(db: Db, input: AddStaff): Promise<{ staff: Staff;
   const hsaId = input.hsaId?.trim() ? store.normaliseHsaId(input.hsaId) : null;
   if (hsaId && (await store.findStaff(db, { hsaId })))
     throw new StaffError('hsa_taken', `HSA-ID ${hsaId} already has an account`);
-  const staff = await store.insertStaff(db, {
+  const staff = await store.insertStaffUnlessTaken(db, {
     email,
     name: input.name.trim().normalize('NFC'),
     role: input.role,
@@ -68,6 +68,11 @@ export async function addStaff(db: Db, input: AddStaff): Promise<{ staff: Staff;
     passwordHash,
     passwordMustChange: generatedPassword !== undefined,
   });
+  // Taken between the look-ups above and the insert: the same form sent twice at once (a double click).
+  if (!staff)
+    throw (await store.findStaff(db, { email }))
+      ? new StaffError('email_taken', `${email} already has an account`)
+      : new StaffError('hsa_taken', `HSA-ID ${hsaId} already has an account`);
   return { staff, generatedPassword };
 }
 

@@ -109,32 +109,24 @@ export interface NewStaff {
   passwordMustChange?: boolean;
 }
 
-const newStaffRow = (staff: NewStaff) => ({
-  id: randomUUID(),
-  email: staff.email,
-  name: staff.name,
-  role: staff.role,
-  unit_id: staff.unitId,
-  hsa_id: staff.hsaId ?? null,
-  password_hash: staff.passwordHash ?? null,
-  password_must_change: staff.passwordMustChange ?? false,
-  created_at: iso(),
-});
-
-export async function insertStaff(db: Db, staff: NewStaff): Promise<Staff> {
-  const row = newStaffRow(staff);
-  await staffTable(db).insert(row);
-  return toStaff({ ...row, disabled_at: null });
-}
-
 /**
  * Adds the account unless its e-mail address or HSA-ID has one already, perhaps added a moment ago
- * by a login beside this one: then nothing is added (undefined), and the caller looks again. On
- * PostgreSQL the insert waits for such a login's transaction and then does nothing, where a plain
- * insert would fail on the unique index.
+ * by a request beside this one (a second tab's login, a form sent twice): then nothing is added
+ * (undefined), and the caller looks again. On PostgreSQL the insert waits for such a request's
+ * transaction and then does nothing, where a plain insert would fail on the unique index (a 500).
  */
 export async function insertStaffUnlessTaken(db: Db, staff: NewStaff): Promise<Staff | undefined> {
-  const row = newStaffRow(staff);
+  const row = {
+    id: randomUUID(),
+    email: staff.email,
+    name: staff.name,
+    role: staff.role,
+    unit_id: staff.unitId,
+    hsa_id: staff.hsaId ?? null,
+    password_hash: staff.passwordHash ?? null,
+    password_must_change: staff.passwordMustChange ?? false,
+    created_at: iso(),
+  };
   const added: unknown[] = await staffTable(db).insert(row).onConflict().ignore().returning('id');
   return added.length === 1 ? toStaff({ ...row, disabled_at: null }) : undefined;
 }

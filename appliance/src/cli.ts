@@ -17,6 +17,7 @@ import {
   createToken,
   disableStaff,
   minPasswordLength,
+  resetPassword,
   revokeToken,
   roles,
   StaffError,
@@ -32,6 +33,9 @@ const usage = `Usage: samverka <command> [options]
                                                   without --password: asked for on a terminal,
                                                   otherwise generated and printed once (one-time:
                                                   changed at the first login)
+  user password --email E                         give a new one-time password (printed once) to
+                                                  someone who forgot theirs: ends their sessions,
+                                                  lifts a lockout; changed at the next login
   user disable --email E                          disable an account, end its sessions and revoke
                                                   its API tokens
   token create --user EMAIL --name NAME           create an API token (printed once)
@@ -192,6 +196,20 @@ export async function run(
         });
         out(`added ${result.staff.role} ${result.staff.email}`);
         if (result.generatedPassword) out(`password: ${result.generatedPassword}`);
+        return 0;
+      }
+
+      case 'user password': {
+        const [email] = need(flags, 'email');
+        const { staff, generatedPassword } = await withDb(config, async (db) => {
+          const reset = await resetPassword(db, { email });
+          await cli(db, 'staff.password_reset', {}, { targetType: 'staff', targetId: reset.staff.id });
+          // Their open pages end with their sessions, as after a disable (below).
+          if (!isSqlite(db)) await announce(db, 'staff.changed', { staffId: reset.staff.id });
+          return reset;
+        });
+        out(`new one-time password for ${staff.email}; their sessions are ended`);
+        out(`password: ${generatedPassword}`);
         return 0;
       }
 

@@ -5,7 +5,7 @@ import { findStaff, findUnit, listTokens } from '../../appliance/src/staff/store
 import { insertResult } from '../../appliance/src/techtest/store.ts';
 import { countRows, racingInserts } from '../helpers/databases.ts';
 import { present } from '../helpers/present.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { startServer, testPassword, type TestServer } from '../helpers/server.ts';
 import { passedAnswers } from '../helpers/techtest.ts';
 import { loggedIn } from '../meetings/_booking.ts';
 
@@ -122,6 +122,37 @@ test('an admin searches, edits and disables a staff member; disabling ends their
   t.false((await findStaff(app.server.app.db, { id: staff.id }))?.disabled);
   const actions = (await findAudit(app.server.app.db, {})).filter((r) => r.targetId === staff.id).map((r) => r.action);
   t.deepEqual(actions.filter((a) => a.startsWith('staff.')).sort(), ['staff.disable', 'staff.enable', 'staff.update']);
+});
+
+test('a clinician who forgot their password, and locked the account guessing, gets a new one-time password from IT', async (t) => {
+  const { client: admin } = await loggedIn(app, 'admin', 'Administration');
+  const { client: clinician, staff } = await loggedIn(app, 'clinician', 'Neurologi');
+  // On another computer the clinician guesses until the account locks.
+  for (let i = 0; i < 5; i += 1) await app.client().login(staff.email, `glömt-${i}`);
+  t.is((await app.client().login(staff.email, testPassword)).status, 401, 'locked: even the right one is refused');
+
+  const page = await admin.get(`/admin/staff/${staff.id}`);
+  t.regex(page.text, /<button[^>]*>Ge nytt engångslösenord<\/button>/);
+  const reset = await admin.submit(`/admin/staff/${staff.id}/password`, {});
+  t.is(reset.status, 200);
+  t.regex(reset.text, /fått ett nytt engångslösenord/);
+  const password = present(oneTimePassword(reset.text), 'the new one-time password');
+  t.is((await clinician.get('/profile')).status, 302, 'the sessions opened with the old password end');
+  t.is((await app.client().login(staff.email, testPassword)).status, 401, 'the old password no longer works');
+  const fresh = app.client();
+  const login = await fresh.login(staff.email, password);
+  t.is(login.status, 302, 'the lock is lifted: the new password works at once');
+  t.is(login.headers.get('location'), '/password', 'and must be changed first');
+  const records = await findAudit(app.server.app.db, { action: 'staff.password_reset' });
+  t.is(records.filter((r) => r.targetId === staff.id).length, 1);
+});
+
+test('an admin does not reset their own password on the staff page: they change it on the password page', async (t) => {
+  const { client: admin, staff } = await loggedIn(app, 'admin', 'Administration');
+  const own = await admin.submit(`/admin/staff/${staff.id}/password`, {});
+  t.is(own.status, 409);
+  t.regex(own.text, /Byt ditt eget lösenord på sidan Byt lösenord/);
+  t.is((await admin.get('/admin/staff')).status, 200, 'still logged in');
 });
 
 test('an admin cannot disable their own account or drop their own admin role', async (t) => {

@@ -246,6 +246,25 @@ export async function changePassword(
   return { ok: true };
 }
 
+/**
+ * A new one-time password for someone who forgot theirs, given by hospital IT: the old password and
+ * every session opened with it end, a lockout from the guessing is lifted, and the new password
+ * must be replaced at its first login (as a new account's). Returned once.
+ */
+export async function resetPassword(
+  db: Db,
+  by: { id: string } | { email: string },
+): Promise<{ staff: Staff; generatedPassword: string }> {
+  const generatedPassword = generatePassword();
+  const hash = await hashPassword(generatedPassword);
+  const staff = await store.findStaff(db, 'id' in by ? by : { email: normaliseEmail(by.email) });
+  if (!staff) throw new StaffError('unknown_staff', `no staff account for ${'id' in by ? by.id : by.email}`);
+  await store.updatePassword(db, staff.id, hash, true);
+  await store.clearLoginFailures(db, staff.id);
+  await store.deleteSessionsOf(db, staff.id);
+  return { staff: { ...staff, mustChangePassword: true }, generatedPassword };
+}
+
 export interface StaffChanges {
   email: string;
   name: string;

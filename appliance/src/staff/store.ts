@@ -136,8 +136,13 @@ export async function countStaff(db: Db): Promise<number> {
   return Number(n);
 }
 
-export async function updatePassword(db: Db, staffId: string, passwordHash: string): Promise<void> {
-  await staffTable(db).where({ id: staffId }).update({ password_hash: passwordHash, password_must_change: false });
+export async function updatePassword(db: Db, staffId: string, passwordHash: string, mustChange = false): Promise<void> {
+  await staffTable(db).where({ id: staffId }).update({ password_hash: passwordHash, password_must_change: mustChange });
+}
+
+/** Lifts a lockout: the count of wrong passwords starts afresh. */
+export async function clearLoginFailures(db: Db, staffId: string): Promise<void> {
+  await staffTable(db).where({ id: staffId }).update({ failed_logins: 0, locked_until: null });
 }
 
 export async function findPasswordHash(db: Db, staffId: string): Promise<string | null> {

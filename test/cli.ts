@@ -126,6 +126,9 @@ test.serial('disabling a user', async (t) => {
   t.is(done.code, 0);
   t.regex(done.stdout, /disabled it@region\.example/);
   t.is((await samverka('user', 'disable', '--email', 'nobody@region.example')).code, 1);
+  const token = await samverka('token', 'create', '--user', 'it@region.example', '--name', 'efter');
+  t.is(token.code, 1, 'a disabled account gets no new token');
+  t.regex(token.stderr, /it@region\.example is disabled: enable it first/);
 });
 
 test.serial('usage errors exit 2 with a sentence and the usage', async (t) => {

@@ -197,6 +197,17 @@ test('an API token is shown once, works, shows its last use and stops working wh
   );
 });
 
+test('a disabled account gets no new API token: the page says to enable it first', async (t) => {
+  // Its tokens were revoked with the disable; a new one would work the day it is enabled, unseen.
+  const { client: admin } = await loggedIn(app, 'admin', 'Administration');
+  const { staff } = await app.staff('clinician', 'Neurologi');
+  await admin.submit(`/admin/staff/${staff.id}/disable`, {}, '/admin');
+  const refused = await admin.submit(`/admin/staff/${staff.id}/tokens`, { name: 'journalsystem' });
+  t.is(refused.status, 409);
+  t.regex(refused.text, /Kontot är avstängt: aktivera det först/);
+  t.deepEqual(await listTokens(app.server.app.db, staff.id), []);
+});
+
 test('an API token is named in Swedish, å, ä and ö included', async (t) => {
   const { client: admin } = await loggedIn(app, 'admin', 'Administration');
   const { staff } = await app.staff('clinician', 'Neurologi');

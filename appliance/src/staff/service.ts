@@ -13,7 +13,14 @@ import { tidyName } from '../common/names.ts';
 export class StaffError extends Error {
   constructor(
     readonly code:
-      'unit_exists' | 'unknown_unit' | 'email_taken' | 'hsa_taken' | 'unknown_staff' | 'token_exists' | 'unknown_token',
+      | 'unit_exists'
+      | 'unknown_unit'
+      | 'email_taken'
+      | 'hsa_taken'
+      | 'unknown_staff'
+      | 'token_exists'
+      | 'unknown_token'
+      | 'staff_disabled',
     message: string,
   ) {
     super(message);
@@ -170,6 +177,9 @@ export async function createToken(
 ): Promise<{ token: string; tokenId: string; staff: Staff }> {
   const staff = await store.findStaff(db, { email: normaliseEmail(email) });
   if (!staff) throw new StaffError('unknown_staff', `no staff account for ${email}`);
+  // Its tokens were revoked with the disable (store.setDisabled): a new one would start working,
+  // unseen, the day the account is enabled again.
+  if (staff.disabled) throw new StaffError('staff_disabled', `${staff.email} is disabled: enable it first`);
   if ((await store.listTokens(db, staff.id)).some((t) => t.name === name && !t.revoked)) {
     throw new StaffError(
       'token_exists',

@@ -222,13 +222,17 @@ export async function revokeToken(db: Db, email: string, name: string): Promise<
 export const minPasswordLength = 12;
 
 export type PasswordProblem = 'wrong_current' | 'too_short' | 'mismatch' | 'unchanged';
-/** Every problem at once, so that the form can say them all in one go. */
-export type PasswordChange = { ok: true } | { ok: false; problems: PasswordProblem[] };
+/**
+ * Every problem at once, so that the form can say them all in one go. A change gives the session
+ * that made it a new id (`sessionId`, for the cookie).
+ */
+export type PasswordChange = { ok: true; sessionId?: string } | { ok: false; problems: PasswordProblem[] };
 
 /**
- * Changes a password. Every other session of the account ends with it (the one that changed it,
- * `sessionId`, goes on): a password is changed because it may be known to someone else, and a
- * session opened with the old one must not outlive it.
+ * Changes a password. Every other session of the account ends with it: a password is changed
+ * because it may be known to someone else, and a session opened with the old one must not outlive
+ * it. The one that changed it (`sessionId`) goes on under a new id: its cookie may be what was
+ * copied, and a copy must end too.
  */
 export async function changePassword(
   db: Db,
@@ -247,13 +251,16 @@ export async function changePassword(
   if (next === current && next !== '') problems.push('unchanged');
   if (problems.length > 0) return { ok: false, problems };
   const hash = await hashPassword(next);
-  // The new password, the other sessions' end and the caller's audit record commit together.
+  const renewed = sessionId === undefined ? undefined : randomToken();
+  // The new password, the other sessions' end, this one's new id and the caller's audit record commit together.
   await db.transaction(async (trx) => {
     await store.updatePassword(trx, staffId, hash);
     await store.deleteSessionsOf(trx, staffId, sessionId === undefined ? undefined : sha256(sessionId));
-    await within?.(trx, { ok: true });
+    if (sessionId !== undefined && renewed !== undefined)
+      await store.renameSession(trx, sha256(sessionId), sha256(renewed));
+    await within?.(trx, { ok: true, sessionId: renewed });
   });
-  return { ok: true };
+  return { ok: true, sessionId: renewed };
 }
 
 /**

@@ -287,6 +287,11 @@ export async function deleteSession(db: Db, idHash: string): Promise<void> {
   await sessions(db).where({ id: idHash }).delete();
 }
 
+/** A session goes on under a new id (its method, expiry and ID token kept): the old id opens nothing. */
+export async function renameSession(db: Db, idHash: string, newIdHash: string): Promise<void> {
+  await sessions(db).where({ id: idHash }).update({ id: newIdHash });
+}
+
 /** Ends every session of an account, but the one whose hash is `keepHash`. */
 export async function deleteSessionsOf(db: Db, staffId: string, keepHash?: string): Promise<void> {
   const q = sessions(db).where({ staff_id: staffId });

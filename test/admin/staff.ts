@@ -131,6 +131,8 @@ test('a clinician who forgot their password, and locked the account guessing, ge
   for (let i = 0; i < 5; i += 1) await app.client().login(staff.email, `glömt-${i}`);
   t.is((await app.client().login(staff.email, testPassword)).status, 401, 'locked: even the right one is refused');
 
+  const { client: colleague } = await loggedIn(app, 'clinician', 'Neurologi');
+  t.is((await colleague.submit(`/admin/staff/${staff.id}/password`, {}, '/calendar')).status, 403, 'admins only');
   const page = await admin.get(`/admin/staff/${staff.id}`);
   t.regex(page.text, /<button[^>]*>Ge nytt engångslösenord<\/button>/);
   const reset = await admin.submit(`/admin/staff/${staff.id}/password`, {});

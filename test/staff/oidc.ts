@@ -390,6 +390,20 @@ test.serial(
   },
 );
 
+test('an account provisioned from an HSA-ID the provider sent in lower case holds it as SITHS cards carry it, in upper case', async (t) => {
+  await strict.app.staff('clinician', 'Akutmottagningen'); // the unit exists
+  const hsaId = hsa();
+  strict.idp.addAccount('lower', {
+    name: 'Liten Bokstav',
+    email: 'liten.bokstav@region.example',
+    hsaId: hsaId.toLowerCase(),
+  });
+  const browser = strict.app.client();
+  t.is((await browser.get(local(await signInAt((await startLogin(browser)).href, 'lower')))).status, 302);
+  const row = await strict.app.server.app.db('staff').where({ email: 'liten.bokstav@region.example' }).first();
+  t.is(row?.hsa_id, hsaId, 'as the admin form saves it: one spelling on the staff pages');
+});
+
 test('a new e-mail address whose HSA-ID already has an account gets no second account, and a page that says so', async (t) => {
   // A clinician whose address changed at the region (a new surname, say) comes with the HSA-ID
   // their account already holds.

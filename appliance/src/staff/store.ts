@@ -122,7 +122,8 @@ export async function insertStaffUnlessTaken(db: Db, staff: NewStaff): Promise<S
     name: staff.name,
     role: staff.role,
     unit_id: staff.unitId,
-    hsa_id: staff.hsaId ?? null,
+    // As SITHS cards carry it, whoever gives it: the admin form, or a provider's claim at provisioning.
+    hsa_id: staff.hsaId ? normaliseHsaId(staff.hsaId) : null,
     password_hash: staff.passwordHash ?? null,
     password_must_change: staff.passwordMustChange ?? false,
     created_at: iso(),

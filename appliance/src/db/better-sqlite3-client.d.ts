@@ -7,6 +7,8 @@ declare module 'knex/lib/dialects/better-sqlite3/index.js' {
     sql: string;
     bindings?: unknown[];
     options?: unknown;
+    /** The query builder's method: select, first, pluck, insert, update, del, raw… */
+    method?: string;
     response?: unknown;
     context?: { lastID: number | bigint; changes: number };
   }

@@ -1,7 +1,7 @@
 // Group commit for the records that follow reads (the audit record of a page view, the meeting
 // page's client events, the connection log's entries of bus events): concurrent requests put their
 // rows into one shared transaction, and each request is answered only once that transaction has
-// committed - SQLite in WAL with synchronous=FULL, PostgreSQL with synchronous_commit on - so an
+// committed durably - SQLite's write-ahead log synced, PostgreSQL with synchronous_commit on - so an
 // answered request's rows survive SIGKILL and power loss, while many requests share one fsync.
 // There is no delay: while one batch commits, the next gathers (PostgreSQL's own group commit and
 // Postfix's "no 250 before fsync" are the models). A batch commits or fails as one: when any write
@@ -12,17 +12,18 @@
 // was committed.
 //
 // On SQLite the changes themselves share commits too. There is one connection and one writer, so
-// every change waits for the one before it anyway, and each commit is an fsync on the event loop
-// (a quarter of a booking's time, most of 500 guests' entry). The SQLite dialect hands each
+// every change waits for the one before it anyway, and each commit costs an fsync (a quarter of a
+// booking's time, most of 500 guests' entry, when SQLite made it on the event loop). The SQLite dialect hands each
 // top-level `db.transaction(…)` to `change()` (sqlite-client.ts): the change runs in a savepoint
 // of the shared transaction, so a change that fails rolls back alone and is told so, while the
 // others commit; each is answered once the shared transaction has committed. On PostgreSQL each
 // change keeps its own transaction: connections commit in parallel there, and PostgreSQL groups
-// their WAL flushes itself.
+// their WAL flushes itself. On SQLite a batch's fsync is made off the event loop (sqlite-client.ts):
+// the next batch is written while the disk syncs the last, whose callers are answered once it is done.
 import type { Knex } from 'knex';
 import { textOf } from '../common/text.ts';
 import { clientOf } from './knex.ts';
-import { batchTransaction } from './sqlite-client.ts';
+import { batchTransaction, durableWhen, type DurableWhen } from './sqlite-client.ts';
 
 /** One caller's rows, written inside the shared transaction; what it returns is handed back. */
 export type GroupWrite<T> = (trx: Knex.Transaction) => Promise<T>;
@@ -58,6 +59,8 @@ export interface GroupCommitStats {
 export class GroupCommit {
   readonly #queue: Waiting[] = [];
   #draining: Promise<void> | undefined;
+  /** Batches committed whose callers wait for the commit's sync (SQLite). */
+  readonly #syncing = new Set<Promise<void>>();
   readonly stats: GroupCommitStats = { commits: 0, writes: 0, failures: 0 };
 
   constructor(
@@ -102,7 +105,10 @@ export class GroupCommit {
 
   /** Waits until every write queued so far has committed or failed (before the database closes). */
   async settled(): Promise<void> {
-    while (this.#draining) await this.#draining;
+    while (this.#draining || this.#syncing.size > 0) {
+      await this.#draining;
+      await Promise.all(this.#syncing);
+    }
   }
 
   async #drain(): Promise<void> {
@@ -110,7 +116,7 @@ export class GroupCommit {
       while (this.#queue.length > 0) {
         await this.#commitOne();
         // Turns of the event loop before the next batch: requests whose bytes arrived while the
-        // last batch committed (better-sqlite3 commits synchronously) reach their writes and join
+        // last batch was written (better-sqlite3 writes synchronously) reach their writes and join
         // it. While each turn brings more, another is waited for (a few at most).
         for (let turns = 0, seen = -1; turns < gatherTurns && this.#queue.length !== seen; turns += 1) {
           seen = this.#queue.length;
@@ -124,29 +130,29 @@ export class GroupCommit {
 
   async #commitOne(): Promise<void> {
     let batch: Waiting[] = [];
+    // Where the SQLite dialect leaves the promise of the commit's sync (sqlite-client.ts).
+    const durableAfter: DurableWhen = {};
+    const config = { [batchTransaction]: true, [durableWhen]: durableAfter } as Knex.TransactionConfig;
     try {
       for (let attempt = 1; ; attempt += 1) {
         try {
-          await this.db.transaction(
-            async (trx) => {
-              // Taken once the transaction holds its connection: whatever arrived while it waited joins.
-              if (batch.length === 0) batch = this.#queue.splice(0, this.maxBatch);
-              for (const waiting of batch) {
-                waiting.failed = undefined;
-                if (!waiting.own) {
-                  waiting.result = await waiting.write(trx);
-                  continue;
-                }
-                try {
-                  waiting.result = await trx.transaction(waiting.write);
-                } catch (error) {
-                  waiting.failed = error ?? new Error('the change failed');
-                  await mustStillBeOpen(trx, error);
-                }
+          await this.db.transaction(async (trx) => {
+            // Taken once the transaction holds its connection: whatever arrived while it waited joins.
+            if (batch.length === 0) batch = this.#queue.splice(0, this.maxBatch);
+            for (const waiting of batch) {
+              waiting.failed = undefined;
+              if (!waiting.own) {
+                waiting.result = await waiting.write(trx);
+                continue;
               }
-            },
-            { [batchTransaction]: true } as Knex.TransactionConfig,
-          );
+              try {
+                waiting.result = await trx.transaction(waiting.write);
+              } catch (error) {
+                waiting.failed = error ?? new Error('the change failed');
+                await mustStillBeOpen(trx, error);
+              }
+            }
+          }, config);
           break;
         } catch (error) {
           if (!transient(error) || attempt === attemptsPerBatch) throw error;
@@ -161,7 +167,24 @@ export class GroupCommit {
     }
     this.stats.commits += 1;
     this.stats.writes += batch.length;
-    for (const waiting of batch) waiting.settle(waiting.failed);
+    const durable = durableAfter.synced;
+    if (!durable) {
+      for (const waiting of batch) waiting.settle(waiting.failed);
+      return;
+    }
+    // Committed, and on disk once the log's sync ends: the next batch runs meanwhile, and this
+    // batch's callers are answered once their rows are durable.
+    const answered = durable.then(
+      () => {
+        for (const waiting of batch) waiting.settle(waiting.failed);
+      },
+      (error: unknown) => {
+        this.stats.failures += 1;
+        for (const waiting of batch) waiting.settle(error ?? new Error('the commit could not be made durable'));
+      },
+    );
+    this.#syncing.add(answered);
+    void answered.finally(() => this.#syncing.delete(answered));
   }
 }
 

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import knex, { type Knex } from 'knex';
 import { migrationSource } from './migrations.ts';
-import { SqliteClient } from './sqlite-client.ts';
+import { SqliteClient, syncOffTheLoop, type SqliteConnection } from './sqlite-client.ts';
 
 export type Db = Knex;
 
@@ -57,10 +57,15 @@ export function createDb(databaseUrl: string): Knex {
       pool: {
         min: 1,
         max: 1,
-        afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
-          // WAL for concurrent readers; synchronous=FULL because the outbox must survive power loss.
-          if (!inMemory) conn.pragma('journal_mode = WAL');
-          conn.pragma('synchronous = FULL');
+        afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
+          // WAL for concurrent readers. Every commit durable before it resolves, as the outbox must
+          // survive power loss: as under synchronous=FULL, with the fsync made off the event loop
+          // (sqlite-client.ts, `syncOffTheLoop`).
+          if (inMemory) conn.pragma('synchronous = FULL');
+          else {
+            conn.pragma('journal_mode = WAL');
+            syncOffTheLoop(conn);
+          }
           conn.pragma('busy_timeout = 5000');
           conn.pragma('foreign_keys = ON');
           done(null, conn);

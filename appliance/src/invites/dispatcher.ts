@@ -534,7 +534,7 @@ export class Dispatcher {
     if (this.#outcomes.length === 0 && this.#receipts.length === 0) return;
     if (!this.#worthACommit()) {
       // A small batch waits a moment for more (PostgreSQL's commit_delay): every commit is an
-      // fsync, which better-sqlite3 makes on the event loop. E-mails alone wait longer: nobody
+      // fsync, and a batch's slots stay taken until it is durable. E-mails alone wait longer: nobody
       // stands waiting for an invitation, and each commit costs the relay's connections as much
       // as several messages' composing.
       const onlyMail = this.#receipts.length === 0 && this.#outcomes.every((o) => o.message.channel === 'email');

@@ -74,8 +74,11 @@ export function registerEventStreams(server: Server): void {
 /** Checks every open staff stream's session now, as the next page would; those it no longer allows end. */
 export async function recheckStaffStreams(server: Server): Promise<void> {
   const checks = [...(openStreams.get(server.listener)?.staffChecks ?? [])];
+  // One that cannot be checked now (the database away) is logged and checked next time; the others go on.
+  const check = (one: () => Promise<void>) =>
+    one().catch((error: unknown) => server.log(['error', 'sse'], { err: error }));
   // A few at a time: a thousand open calendars do not queue a thousand look-ups before a page's.
-  for (let i = 0; i < checks.length; i += 20) await Promise.all(checks.slice(i, i + 20).map((check) => check()));
+  for (let i = 0; i < checks.length; i += 20) await Promise.all(checks.slice(i, i + 20).map(check));
 }
 
 export function openEventStream(

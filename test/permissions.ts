@@ -101,6 +101,7 @@ const expected = `
   GET /evaluation/sets/{unitId}/{role}                         | yes   | no   | no    | no      | no    | no        | no
   POST /evaluation/sets/{unitId}/{role}                        | yes   | no   | no    | no      | no    | no        | no
   GET /connlog                                                 | yes   | no   | no    | yes     | no    | no        | no
+  POST /connlog                                                | yes   | no   | no    | yes     | no    | no        | no
   GET /connlog/meetings/{id}                                   | yes   | no   | no    | yes     | no    | no        | no
   # browsers of staff and guests report their connection events; anonymous ones may not
   POST /connlog/events                                         | yes   | yes  | yes   | yes     | yes   | no        | no

@@ -2,6 +2,7 @@
 // data: also support's search of the connection logs, whose result lists the meeting with the
 // participants' names and phone numbers.
 import test from 'ava';
+import { searchLog } from '../connlog/_search.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { booking, loggedIn, patientWithBankId } from '../meetings/_booking.ts';
 
@@ -20,7 +21,7 @@ test("a support search of the connection logs that showed the patient's meeting 
   const meetingId = reply.json<{ id: string }>().id;
 
   const { client: support, staff: supporter } = await loggedIn(app, 'support');
-  const found = await support.get('/connlog?name=Sigrid');
+  const { page: found } = await searchLog(support, { name: 'Sigrid' });
   t.is(found.status, 200);
   t.true(found.text.includes('Sigrid Sökbar'), "the search shows the patient's name");
 

@@ -40,6 +40,17 @@ async function radio(page: Page, name: string): Promise<void> {
 const submit = (page: Page, name: string) => Promise.all([page.waitForNavigation(), press(page, name)]);
 const text = (page: Page, selector: string) => page.$eval(selector, (el) => (el as HTMLElement).innerText);
 
+/** A browser of its own (the other tests' logins stay out of it), logged in as this staff member. */
+async function loggedInPage(email: string, password: string) {
+  const context = await chromium.browser.createBrowserContext();
+  const page = await context.newPage();
+  await page.goto(`${app.url}/login`);
+  await fill(page, 'E-postadress', email);
+  await fill(page, 'Lösenord', password);
+  await submit(page, 'Logga in');
+  return { context, page };
+}
+
 test.serial('a clinician books, finds, reschedules and cancels a meeting', async (t) => {
   const { staff, password } = await app.staff('clinician', 'Barn- och ungdomsmedicin', { name: 'Karin Åberg' });
   const page = await chromium.page();
@@ -156,13 +167,7 @@ test.serial("a cancellation reason written in paragraphs up to the field's limit
   const client = app.client();
   await client.login(staff.email, password);
   const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
-  // A browser of its own: the other tests' logins stay out of it.
-  const context = await chromium.browser.createBrowserContext();
-  const page = await context.newPage();
-  await page.goto(`${app.url}/login`);
-  await fill(page, 'E-postadress', staff.email);
-  await fill(page, 'Lösenord', password);
-  await submit(page, 'Logga in');
+  const { context, page } = await loggedInPage(staff.email, password);
   await page.goto(`${app.url}/meetings/${meeting.id}`);
 
   // Five paragraphs, 500 characters as the field counts them (a line break is one); the browser
@@ -213,3 +218,57 @@ test.serial('the calendar, the booking form and the meeting page pass axe-core w
   t.deepEqual(await axe(page), [], 'the form with an error');
   await context.close();
 });
+
+test.serial(
+  'a start at any minute (10:03), as the API takes it, is taken by the booking and reschedule forms too',
+  async (t) => {
+    const { staff, password } = await app.staff('clinician');
+    const client = app.client();
+    await client.login(staff.email, password);
+    const startsAt = new Date(Date.now() + 2 * 86_400_000);
+    startsAt.setUTCHours(9, 3, 0, 0);
+    const meeting = (
+      await client.request('POST', '/api/v1/meetings', { json: booking({ startsAt: startsAt.toISOString() }) })
+    ).json();
+    t.is(meeting.startsAt, startsAt.toISOString(), 'the API books 10:03 as sent');
+    const { context, page } = await loggedInPage(staff.email, password);
+    const takes = async (label: string) => {
+      await pick(page, label, '10:03');
+      return (await byLabel(page, label)).evaluate((el) => (el as HTMLInputElement).checkValidity());
+    };
+    await page.goto(`${app.url}/meetings/new`);
+    t.true(await takes('Starttid'), 'the booking form lets 10:03 be sent');
+    await page.goto(`${app.url}/meetings/${meeting.id}`);
+    t.true(await takes('Ny starttid'), 'the reschedule form lets 10:03 be sent');
+    await context.close();
+  },
+);
+
+test.serial(
+  'a meeting the API booked for 47 minutes can be moved with the form as it is filled in, and booked so long',
+  async (t) => {
+    const { staff, password } = await app.staff('clinician');
+    const client = app.client();
+    await client.login(staff.email, password);
+    const meeting = (
+      await client.request('POST', '/api/v1/meetings', { json: booking({ durationMinutes: 47 }) })
+    ).json();
+    t.is(meeting.durationMinutes, 47);
+    const { context, page } = await loggedInPage(staff.email, password);
+    await page.goto(`${app.url}/meetings/${meeting.id}`);
+    t.is(await (await byLabel(page, 'Längd i minuter')).evaluate((el) => (el as HTMLInputElement).value), '47');
+    const form = await byLabel(page, 'Ny starttid');
+    t.true(
+      await form.evaluate((el) => (el as HTMLInputElement).form!.checkValidity()),
+      'the reschedule form, as filled in, can be sent',
+    );
+    await page.goto(`${app.url}/meetings/new`);
+    const duration = await byLabel(page, 'Längd i minuter');
+    await duration.evaluate((el) => ((el as HTMLInputElement).value = '47'));
+    t.true(
+      await duration.evaluate((el) => (el as HTMLInputElement).checkValidity()),
+      'the booking form takes 47 minutes',
+    );
+    await context.close();
+  },
+);

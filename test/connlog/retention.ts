@@ -97,13 +97,31 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
 
   const oldMeeting = await meetingEnded(contactsDays, -1000);
   const youngMeeting = await meetingEnded(contactsDays, +1000);
-  for (const [at, type] of [
-    [ago(connlogDays, -1), 'old'],
-    [ago(connlogDays, +1), 'young'],
+  // A connection log's period counts from its meeting's end, not from each entry: a meeting booked
+  // further ahead than the period keeps its booking's entries until it has been held and the
+  // period has passed after it.
+  const meetingOnly = (startsAt: Date) =>
+    insertMeeting(db, {
+      unitId: staff.unitId,
+      title: 'Logg',
+      startsAt,
+      durationMinutes: 60,
+      bookedBy: staff.id,
+      ledBy: staff.id,
+      documentationPlan: 'Journal',
+      testMeeting: false,
+    });
+  const loggedOld = await meetingOnly(ago(connlogDays, -1000 - 3600_000));
+  const loggedYoung = await meetingOnly(ago(connlogDays, +1000 - 3600_000));
+  const bookedAhead = await meetingOnly(new Date(now.getTime() + 30 * day));
+  for (const [meetingId, at, type] of [
+    [loggedOld, ago(connlogDays, -1000 - 7200_000), 'old'],
+    [loggedYoung, ago(connlogDays + 5), 'young'],
+    [bookedAhead, ago(connlogDays + 20), 'ahead'],
   ] as const) {
     await insertEntry(db, {
       at,
-      meetingId: youngMeeting,
+      meetingId,
       participantId: null,
       type: `test_${type}`,
       error: false,
@@ -154,10 +172,10 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
   t.like(await db('outbox_messages').where({ id: oldMessage }).first(), { recipient: '', data: '{}', status: 'sent' });
   t.like(await db('outbox_messages').where({ id: youngMessage }).first(), { recipient: 'eva@skola.example' });
 
-  t.deepEqual(
-    (await db('connlog_entries').where('type', 'like', 'test_%')).map((r) => r.type),
-    ['test_young'],
-  );
+  t.deepEqual((await db('connlog_entries').where('type', 'like', 'test_%')).map((r) => r.type).sort(), [
+    'test_ahead',
+    'test_young',
+  ]);
   t.deepEqual(
     (await db('evaluation_respondents').where({ meeting_id: youngMeeting })).map((r) => r.subject),
     ['s:young'],

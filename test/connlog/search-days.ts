@@ -4,6 +4,7 @@ import test from 'ava';
 import { addDays, fromClinicTime, today } from '../../appliance/src/common/clock.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
+import { searchLog } from './_search.ts';
 
 let app: TestServer;
 test.before(async () => {
@@ -22,19 +23,20 @@ test("a search for a day finds the meeting at 00:30 that day on the clinic's clo
   });
   t.is(reply.status, 201);
   const { client: support } = await loggedIn(app, 'support');
-  const onTheDay = await support.get(`/connlog?from=${day}&to=${day}&name=Natt`);
+  const { page: onTheDay } = await searchLog(support, { from: day, to: day, name: 'Natt' });
   t.is(onTheDay.status, 200);
   t.true(onTheDay.text.includes('Natt Nattsson'), 'found on its own day');
   const before = addDays(day, -1);
-  const dayBefore = await support.get(`/connlog?from=${before}&to=${before}&name=Natt`);
+  const { page: dayBefore } = await searchLog(support, { from: before, to: before, name: 'Natt' });
   t.false(dayBefore.text.includes('Natt Nattsson'), 'not on the day before');
 });
 
 test('a search covers at most 92 days after its first, and ends after it begins', async (t) => {
   const { client: support } = await loggedIn(app, 'support');
   const day = today();
-  t.is((await support.get(`/connlog?from=${day}&to=${addDays(day, 92)}`)).status, 200);
-  t.is((await support.get(`/connlog?from=${day}&to=${addDays(day, 93)}`)).status, 400);
-  t.is((await support.get(`/connlog?from=${day}&to=${addDays(day, -1)}`)).status, 400);
-  t.is((await support.get(`/connlog?from=${day}&to=${day}`)).status, 200);
+  const period = async (from: string, to: string) => (await searchLog(support, { from, to })).page.status;
+  t.is(await period(day, addDays(day, 92)), 200);
+  t.is(await period(day, addDays(day, 93)), 400);
+  t.is(await period(day, addDays(day, -1)), 400);
+  t.is(await period(day, day), 200);
 });

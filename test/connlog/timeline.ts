@@ -12,6 +12,7 @@ import { findMeeting } from '../../appliance/src/meetings/store.ts';
 import { findStaff } from '../../appliance/src/staff/store.ts';
 import { present } from '../helpers/present.ts';
 import { loggedIn } from '../meetings/_booking.ts';
+import { mailedPath } from '../helpers/wait.ts';
 import {
   bookMeeting,
   chrome,
@@ -23,6 +24,7 @@ import {
   until,
   type World,
 } from './_meeting.ts';
+import { searchLog } from './_search.ts';
 
 let world: World;
 test.before(async () => {
@@ -163,14 +165,12 @@ test("support finds the meeting by the patient's phone number, sees it masked, a
   );
   const { client: support, staff } = await loggedIn(world.app, 'support');
 
-  const found = await support.get(
-    `/connlog?phone=${encodeURIComponent(booked.patientMobile.replace(/^(\d{3})/, '$1-'))}`,
-  );
+  const { page: found } = await searchLog(support, { phone: booked.patientMobile.replace(/^(\d{3})/, '$1-') });
   t.is(found.status, 200);
   t.true(found.text.includes(`/connlog/meetings/${booked.meetingId}`));
   t.false(found.text.includes(booked.patientE164), 'support does not see the whole number');
   t.true(found.text.includes(maskPhone(booked.patientE164)!));
-  const other = await support.get('/connlog?phone=0709999999999');
+  const { page: other } = await searchLog(support, { phone: '0709999999999' });
   t.false(other.text.includes(`/connlog/meetings/${booked.meetingId}`));
 
   const page = await support.get(`/connlog/meetings/${booked.meetingId}?errors=1`);
@@ -336,7 +336,7 @@ test("support tells the patient's steps from their proxy's: the test and the mee
   }
   // The row names the person: the proxy by their own name, the participant they act for beside it.
   for (const type of ['link_opened', 'techtest', 'client_cameraError'])
-    t.regex(rowsOf(page, type)[0] ?? '', /^ \S+ \S+ Per Lind \(för Sara Lind\)/, type);
+    t.regex(rowsOf(page, type)[0] ?? '', /^ \S+ \S+ CES?T Per Lind \(för Sara Lind\)/, type);
   const exported = (await support.get(`/connlog/meetings/${booked.meetingId}?format=json`)).json();
   t.is(exported.entries.find((e: { type: string }) => e.type === 'techtest')?.participant, 'Per Lind (för Sara Lind)');
   const [tested] = rowsOf(page, 'techtest');
@@ -394,7 +394,7 @@ test("support's search by day is by the clinic's day: a meeting just after midni
   const { client: support } = await loggedIn(world.app, 'support');
   const link = `/connlog/meetings/${booked.meetingId}`;
   const search = (from: string, to = from) =>
-    support.get(`/connlog?from=${from}&to=${to}&meetingId=&phone=${encodeURIComponent(booked.patientMobile)}`);
+    searchLog(support, { from, to, meetingId: '', phone: booked.patientMobile }).then((searched) => searched.page);
   t.true((await search(day)).text.includes(link), 'found on its day');
   t.false((await search(addDays(day, -1))).text.includes(link), 'not on the day before');
   // A quarter at most, and a period that ends after it begins.
@@ -409,7 +409,7 @@ test('support finds a meeting by the phone number however the caller reads it ou
   const national = booked.patientMobile.slice(1); // 70XXXXXXX
   const spaced = `${national.slice(0, 2)}-${national.slice(2, 5)} ${national.slice(5, 7)} ${national.slice(7)}`;
   for (const typed of [booked.patientMobile, `0${spaced}`, `+46 ${spaced}`, `0046 ${spaced}`, `+46 (0)${spaced}`]) {
-    const found = await support.get(`/connlog?phone=${encodeURIComponent(typed)}`);
+    const { page: found } = await searchLog(support, { phone: typed });
     t.true(found.text.includes(`/connlog/meetings/${booked.meetingId}`), typed);
   }
 });
@@ -417,7 +417,8 @@ test('support finds a meeting by the phone number however the caller reads it ou
 test("details named like an object's own properties read as what was sent", async (t) => {
   const booked = await bookMeeting(world);
   const guest = await guestEnters(world, booked);
-  const details = { constructor: 'Chrome', toString: 'x', valueOf: 3 };
+  // Names this log translates for its own entries (kind, action, problem …) read as sent when the value is not one of its words.
+  const details = { constructor: 'Chrome', toString: 'x', valueOf: 3, kind: 'network', problem: 'ice' };
   t.is((await guest.request('POST', '/connlog/events', { json: { type: 'errorOccurred', details } })).status, 204);
   await until('the error', async () =>
     (await typesOf(booked.meetingId, booked.guestId)).includes('client_errorOccurred'),
@@ -426,9 +427,11 @@ test("details named like an object's own properties read as what was sent", asyn
   const [row] = rowsOf((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, 'client_errorOccurred');
   t.notRegex(row ?? '', /native code|function/);
   t.regex(row ?? '', /constructor Chrome toString x valueOf 3/);
+  t.regex(row ?? '', /kind network problem ice/);
+  t.notRegex(row ?? '', /connlog\./, 'no untranslated word');
 });
 
-test("the CSV export writes each entry's time on the clinic's clock with its offset, across the change to winter time", async (t) => {
+test("the CSV export and the page write each entry's time on the clinic's clock with its offset, across the change to winter time", async (t) => {
   const booked = await bookMeeting(world);
   const db = world.app.server.app.db;
   // Summer time, and the night summer time ends: 02:30 comes twice, an hour apart.
@@ -452,6 +455,12 @@ test("the CSV export writes each entry's time on the clinic's clock with its off
   t.deepEqual(
     times.map((s) => new Date(s ?? '').toISOString()),
     ['2026-07-01T10:15:30.000Z', '2026-10-25T00:30:00.000Z', '2026-10-25T01:30:00.000Z'],
+  );
+  // The page tells the two 02:30s apart too: each time says its zone.
+  const rows = rowsOf((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, 'room_opened');
+  t.deepEqual(
+    rows.map((row) => /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+/.exec(row)?.[0]),
+    ['2026-07-01 12:15:30 CEST', '2026-10-25 02:30:00 CEST', '2026-10-25 02:30:00 CET'],
   );
 });
 
@@ -509,4 +518,73 @@ test('a wrong SMS code is in the timeline, before the right one lets the patient
   const { client: support } = await loggedIn(world.app, 'support');
   const [row] = rowsOf((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, 'code_failed');
   t.regex(row ?? '', /Fel sms-kod \(deltagaren; 4 försök kvar\)/);
+});
+
+test("filtering the timeline by a participant keeps the meeting's own events around their steps", async (t) => {
+  const booked = await bookMeeting(world);
+  emitRoom('room.ended', { meetingId: booked.meetingId, reason: 'ended_by_staff', byStaffId: null });
+  await until('the end', async () => (await typesOf(booked.meetingId)).includes('meeting_ended'));
+  const { client: support } = await loggedIn(world.app, 'support');
+  const page = (await support.get(`/connlog/meetings/${booked.meetingId}?participantId=${booked.guestId}`)).text;
+  t.is(rowsOf(page, 'meeting_booked').length, 1, 'the booking');
+  t.is(rowsOf(page, 'meeting_ended').length, 1, 'the end');
+  t.true(rowsOf(page, 'message_queued').length > 0, "the guest's own steps");
+  // Not the other participant's steps: the patient's SMS is not the guest's.
+  const json = (
+    await support.get(`/connlog/meetings/${booked.meetingId}?participantId=${booked.guestId}&format=json`)
+  ).json();
+  t.deepEqual(
+    [...new Set(json.entries.map((e: { participantId: string | null }) => e.participantId))].sort(),
+    [booked.guestId, null].sort(),
+  );
+});
+
+test("a moved meeting says in the timeline from which time to which, on the clinic's clock", async (t) => {
+  const day = addDays(today(), 6);
+  const booked = await bookMeeting(world, { startsAt: fromClinicTime(day, '14:00').toISOString() });
+  const moved = await booked.clinician.request('PATCH', `/api/v1/meetings/${booked.meetingId}`, {
+    json: { version: 1, startsAt: fromClinicTime(day, '15:30').toISOString() },
+  });
+  t.is(moved.status, 200, moved.text);
+  const { client: support } = await loggedIn(world.app, 'support');
+  const [row] = rowsOf((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, 'meeting_rescheduled');
+  t.regex(row ?? '', new RegExp(`Tidigare tid ${day} 14:00:00 CES?T`));
+  t.regex(row ?? '', new RegExp(`Ny tid ${day} 15:30:00 CES?T`));
+  // The meeting's own time, at the top of its timeline and in the search, says its zone too.
+  t.regex((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, /<p>[^<]* 15:30 CES?T ·/);
+});
+
+test('a participant removed from the meeting can still be chosen to read their own steps', async (t) => {
+  const booked = await bookMeeting(world);
+  const removed = await booked.clinician.request(
+    'DELETE',
+    `/api/v1/meetings/${booked.meetingId}/participants/${booked.guestId}?version=1`,
+    { headers: { 'x-csrf-token': booked.clinician.crumb ?? '' } },
+  );
+  t.is(removed.status, 200, removed.text);
+  const { client: support } = await loggedIn(world.app, 'support');
+  const page = (await support.get(`/connlog/meetings/${booked.meetingId}`)).text;
+  t.regex(page, new RegExp(`<option value="${booked.guestId}"[^>]*>Lärare Eva Ek \\(borttagen ur mötet\\)</option>`));
+  const theirs = (await support.get(`/connlog/meetings/${booked.meetingId}?participantId=${booked.guestId}`)).text;
+  t.regex(theirs, new RegExp(`<option value="${booked.guestId}" selected>`));
+  t.is(rowsOf(theirs, 'participant_removed').length, 1);
+});
+
+test('a link refused on another device is in the timeline: support sees the guest was told it was already used', async (t) => {
+  const booked = await bookMeeting(world);
+  await guestEnters(world, booked);
+  // The same link opened again on the guest's phone: this browser holds no session, the link is spent.
+  const path = await mailedPath(world.relay, booked.guestEmail);
+  const phone = world.app.client();
+  const refused = await phone.get(path, { 'user-agent': chrome });
+  t.is(refused.status, 409);
+  await until('the refusal', async () => (await typesOf(booked.meetingId, booked.guestId)).includes('link_refused'));
+  const entry = (await timeline(world.app.server.app.db, { meetingId: booked.meetingId })).find(
+    (e) => e.type === 'link_refused',
+  );
+  t.like(entry, { error: true, details: { person: 'main', problem: 'used', browser: 'Chrome 126' } });
+  const { client: support } = await loggedIn(world.app, 'support');
+  const [row] = rowsOf((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, 'link_refused');
+  t.regex(row ?? '', /Lärare Eva Ek/);
+  t.regex(row ?? '', /Länken nekades: den har redan använts i en annan webbläsare eller på en annan enhet/);
 });

@@ -13,6 +13,7 @@ import { GroupCommit } from '../../appliance/src/db/group-commit.ts';
 import { clientOf, createDb, type Db } from '../../appliance/src/db/knex.ts';
 import { shareCommits, walSyncOf } from '../../appliance/src/db/sqlite-client.ts';
 import { passEngine, sqliteDatabase, withDatabase } from '../helpers/databases.ts';
+import { startServer } from '../helpers/server.ts';
 
 /** A sync asked for: of which file, and the hand that lets it end (or fail). */
 interface HeldSync {
@@ -130,6 +131,16 @@ sqliteTest(
         sync.release();
         t.is(await insert, 'written');
 
+        // A write that also reads (RETURNING, as the outbox's claim) is a write.
+        const returning = db('notes')
+          .insert({ text: 'returned' })
+          .returning('text')
+          .then((rows) => rows);
+        const returningSync = await syncs.next();
+        t.false(await settled(returning), 'an insert … returning waits for the sync');
+        returningSync.release();
+        t.deepEqual(await returning, [{ text: 'returned' }]);
+
         const transaction = db.transaction(async (trx) => {
           await trx('notes').insert({ text: 'first' });
           await trx('notes').insert({ text: 'second' });
@@ -138,8 +149,8 @@ sqliteTest(
         t.false(await settled(transaction), 'the COMMIT waits for the sync');
         commitSync.release();
         await transaction;
-        t.deepEqual((await db('notes').pluck('text')).sort(), ['alone', 'first', 'second']);
-        t.is(syncs.asked.length, 2, 'reads are not synced, and a transaction is synced once, at its COMMIT');
+        t.deepEqual((await db('notes').pluck('text')).sort(), ['alone', 'first', 'returned', 'second']);
+        t.is(syncs.asked.length, 3, 'reads are not synced, and a transaction is synced once, at its COMMIT');
       });
     });
   },
@@ -226,5 +237,23 @@ sqliteTest('a database opened again finds every write that was answered', async 
   } finally {
     await db.destroy();
     await database.drop();
+  }
+});
+
+sqliteTest('after a failed sync the appliance answers not ready, saying why, and refuses writes', async (t) => {
+  const app = await startServer({ database: sqliteDatabase() });
+  try {
+    const client = app.client();
+    t.is((await client.get('/health/ready')).status, 200);
+    await holdingSyncs(async (syncs) => {
+      const write = Promise.resolve(app.server.app.db.raw('create table probe (a integer)')); // started now
+      (await syncs.next()).fail(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+      await t.throwsAsync(write, { message: /could not be synced to disk/ });
+    });
+    const ready = await client.get('/health/ready');
+    t.is(ready.status, 503);
+    t.regex(ready.text, /could not be synced to disk.*restart the appliance/);
+  } finally {
+    await app.stop();
   }
 });

@@ -55,7 +55,10 @@ test.serial('a booking at an impossible or unreadable time is refused and nothin
     '0000-00-00T00:00:00Z',
     'i morgon',
   ]) {
-    const reply = await client.request('POST', '/api/v1/meetings', { json: booking({ startsAt }) });
+    const reply = await client.request('POST', '/api/v1/meetings', {
+      json: booking({ startsAt }),
+      headers: { 'accept-language': 'en' },
+    });
     t.is(reply.status, 400, startsAt);
     t.regex(reply.json().message, /startsAt must be/, startsAt);
   }
@@ -91,7 +94,9 @@ test('the calendar and the meetings list refuse days that do not exist, with a 4
     t.is((await client.get(`/calendar?${query}`)).status, 400, query);
   }
   t.is((await client.get(`/calendar?view=week&date=${inDays(1).slice(0, 10)}`)).status, 200);
-  const list = await client.get('/api/v1/meetings?from=2030-01-01&to=2030-02-30T00:00:00Z');
+  const list = await client.request('GET', '/api/v1/meetings?from=2030-01-01&to=2030-02-30T00:00:00Z', {
+    headers: { 'accept-language': 'en' },
+  });
   t.is(list.status, 400);
   t.regex(list.json().message, /from must be a date and time in ISO 8601 with an offset/);
 });

@@ -314,3 +314,46 @@ test('a relay that offers no STARTTLS never gets the password, even if it would 
   t.deepEqual(relay.logins, []);
   t.is(relay.received.length, 0);
 });
+
+/** A TEXT value as RFC 5545 §3.3.11 reads it: \\ \; \, and \n (or \N) are escapes. */
+const unescapeText = (value: string) => value.replace(/\\([\\;,nN])/g, (_, c: string) => (/n/i.test(c) ? '\n' : c));
+
+/** The CN parameter of a property line, as a reader takes a quoted value: everything between the quotes, literally. */
+const commonName = (ics: string, name: string) =>
+  new RegExp(`^${name}[^:\\r\\n]*;CN="([^"]*)"`, 'm').exec(ics.replace(/\r\n[ \t]/g, ''))?.[1];
+
+test('a backslash, comma, semicolon or line break in a name or title reaches the calendar program as typed', async (t) => {
+  // RFC 5545 escapes TEXT values (SUMMARY, DESCRIPTION) with backslashes, but a quoted parameter
+  // value (CN) has no escapes at all: Outlook shows "\\" there as two backslashes, and a line break
+  // (a control character) is not allowed in it.
+  const relay = await relayFor(t);
+  const mail = mailer(t, relay.url);
+  const summary = 'Möte: BUM\\Öst; rum 3, plan 2';
+  const description = 'Ta med:\nremiss\\journal; läkemedelslista, id';
+  await mail.send(
+    invitation({
+      ...meeting,
+      summary,
+      description,
+      organizer: { name: 'BUM\\Öst;\nVåning 3, rum 2', email: 'bum@samverka.test' },
+      attendee: { name: 'Anna\\Berg; Lind, Sara: mamma', email: 'anna@skola.test' },
+    }),
+  );
+  const { ics } = calendarParts(present(relay.received[0], 'the invitation'));
+  t.is(unescapeText(property(ics, 'SUMMARY') ?? ''), summary);
+  t.is(unescapeText(property(ics, 'DESCRIPTION') ?? ''), `${description}\n\n${meeting.joinUrl}`);
+  t.is(commonName(ics, 'ATTENDEE'), 'Anna\\Berg; Lind, Sara: mamma');
+  t.is(commonName(ics, 'ORGANIZER'), 'BUM\\Öst; Våning 3, rum 2');
+  t.regex(property(ics, 'ATTENDEE') ?? '', /mailto:anna@skola.test$/i);
+  t.regex(property(ics, 'ORGANIZER') ?? '', /mailto:bum@samverka.test$/i);
+});
+
+test('messages say they are automatic, so out-of-office replies and other autoresponders stay silent (RFC 3834)', async (t) => {
+  const relay = await relayFor(t);
+  const mail = mailer(t, relay.url);
+  await mail.send(invitation(meeting));
+  const received = present(relay.received[0], 'the invitation');
+  t.is(received.headers.get('auto-submitted'), 'auto-generated');
+  // Exchange and Outlook read their own header rather than RFC 3834's.
+  t.is(received.headers.get('x-auto-response-suppress'), 'All');
+});

@@ -43,6 +43,15 @@ async function messageWhere(
   return until('an outbox message', async () => (await messagesOf(app.server.app.db, { meetingId })).find(predicate));
 }
 
+/** The meeting's queued messages are due now (their back-off ran out), and the dispatcher is told. */
+async function retryNow(app: TestServer, meetingId: string): Promise<void> {
+  await app.server.app
+    .db('outbox_messages')
+    .where({ meeting_id: meetingId, status: 'queued' })
+    .update({ next_attempt_at: new Date().toISOString() });
+  app.server.plugins.invites.dispatcher()!.notify();
+}
+
 /** The ICS property value (first occurrence) of a calendar text. */
 const ics = (text: string, name: string) =>
   new RegExp(`^${name}[^:]*:(.*)$`, 'm').exec(text.replace(/\r\n[ \t]/g, ''))?.[1]?.trim();
@@ -552,17 +561,37 @@ test('an invitation the gateway kept refusing goes out with the new time once th
       // The gateway takes messages again, and the invitation's back-off has run out.
       queueFull = false;
       const tried = smsc.arrivals.length;
-      await app.server.app
-        .db('outbox_messages')
-        .where({ meeting_id: meeting.id, status: 'queued' })
-        .update({ next_attempt_at: new Date().toISOString() });
-      app.server.plugins.invites.dispatcher()!.notify();
+      await retryNow(app, meeting.id);
       await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
       await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'delivered');
       const invitation = smsc.arrivals.slice(tried).map(textOf).join('');
       t.regex(invitation, /bjuder in dig/);
       t.true(invitation.includes(`bjuder in dig till ett digitalt möte ${at}`), invitation);
       t.false(invitation.includes(`bjuder in dig till ett digitalt möte ${before}`));
+    },
+  );
+});
+
+test('an invitation whose second part the gateway refused for now is retried as that part alone, same reference, and counts as delivered once both parts are', async (t) => {
+  await withAppliance(
+    {
+      smscAnswer: (_, i) =>
+        i === 1 ? { status: smpp.errors.ESME_RMSGQFUL } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } },
+    },
+    async ({ app, smsc }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
+      await retryNow(app, meeting.id);
+      // Part 1's receipt came before the message was sent whole; it still counts.
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
+      t.is(smsc.arrivals.length, 3, 'part 1, part 2 refused, part 2 again: Sara gets part 1 once');
+      const [first, refused, again] = smsc.arrivals.map((a) => [...a.octets.subarray(0, 6)]);
+      const reference = present(first, 'part 1')[3];
+      t.deepEqual(first, [5, 0, 3, reference, 2, 1]);
+      t.deepEqual(refused, [5, 0, 3, reference, 2, 2]);
+      t.deepEqual(again, [5, 0, 3, reference, 2, 2]);
+      t.regex([0, 2].map((i) => textOf(present(smsc.arrivals[i], `part ${i}`))).join(''), /bjuder in dig/);
     },
   );
 });

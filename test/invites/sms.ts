@@ -15,6 +15,7 @@ import {
 import { type Arrival, startSmsc, type TestSmsc } from '../helpers/smsc.ts';
 import { present } from '../helpers/present.ts';
 import { makeCertificates } from '../helpers/tls.ts';
+import { until } from '../helpers/wait.ts';
 
 /** Stops the adapter, then the SMSC, when the test ends. */
 function cleanup(t: ExecutionContext, sms: SmsSender, ...servers: (() => TestSmsc)[]): void {
@@ -150,6 +151,75 @@ test('a 200-character text arrives as two parts with one reference and a correct
   t.is(joined, text);
 });
 
+test('a long text whose second part the gateway refused for now goes again as that part alone, under the same reference: the phone gets part 1 once', async (t) => {
+  const receipts: DeliveryReceipt[] = [];
+  const { smsc, sms } = await setup(
+    t,
+    (_, index) =>
+      index === 1
+        ? { status: smpp.errors.ESME_RMSGQFUL }
+        : { id: String(7000 + index), receipt: { id: String(7000 + index), stat: 'DELIVRD' } },
+    { onReceipt: (r) => receipts.push(r) },
+  );
+  const text = 'Välkommen till ditt digitala vårdmöte. '.repeat(6).slice(0, 200);
+  const sent = await sendLikeTheOutbox(sms, { to: '+46701234567', text, key: 'message-1' });
+  t.is(smsc.arrivals.length, 3, 'part 1, part 2 refused, part 2 again: part 1 went once');
+  const [first, refused, again] = smsc.arrivals.map(udhOf);
+  const reference = present(first, 'part 1')[3];
+  t.deepEqual(first, [5, 0, 3, reference, 2, 1]);
+  t.deepEqual(refused, [5, 0, 3, reference, 2, 2]);
+  t.deepEqual(again, [5, 0, 3, reference, 2, 2], 'the same reference, so the phone joins it to part 1');
+  t.deepEqual(sent.providerIds, ['7000', '7002']);
+  // Part 1's receipt came while the message was not yet sent whole: it is told with the rest.
+  await until('both receipts', () => receipts.length === 2);
+  t.deepEqual(receipts.map((r) => r.providerId).sort(), ['7000', '7002']);
+  const joined = [0, 2].map(
+    (i) => (present(smsc.arrivals[i], `arrival ${i}`).pdu.short_message as { message: string }).message,
+  );
+  t.is(joined.join(''), text);
+});
+
+test("a part's receipt that comes while its long text is still being sent is told with the text, and acknowledged only once recorded", async (t) => {
+  const told: string[] = [];
+  let record: () => void = () => undefined;
+  const recorded = new Promise<void>((resolve) => (record = resolve));
+  const { smsc, sms } = await setup(
+    t,
+    // Part 2's answer comes late: part 1's receipt arrives meanwhile.
+    (_, index) => (index === 0 ? { id: '7100' } : { id: '7101', delayMs: 300 }),
+    {
+      onReceipt: (r) => {
+        told.push(r.providerId);
+        return recorded;
+      },
+    },
+  );
+  const sending = sms.send({ to: '+46701234567', text: 'x'.repeat(200), key: 'message-1' });
+  await until('part 2 at the gateway', () => smsc.arrivals.length === 2);
+  let acknowledged: number | undefined;
+  const answer = smsc.receipt('7100').then((status) => (acknowledged = status));
+  await delay(100);
+  t.deepEqual(told, [], 'not told before the text is sent whole');
+  t.is(acknowledged, undefined, 'not acknowledged before it is recorded');
+  t.deepEqual((await sending).providerIds, ['7100', '7101']);
+  await until('part 1 told', () => told.length === 1);
+  t.is(acknowledged, undefined);
+  record();
+  await answer;
+  t.is(acknowledged, 0, 'acknowledged once recorded');
+});
+
+test('a long text retried with another text or to another number goes whole, under a new reference', async (t) => {
+  const { smsc, sms } = await setup(t, (_, index) => (index === 1 ? { status: smpp.errors.ESME_RMSGQFUL } : {}));
+  const text = 'x'.repeat(200);
+  await t.throwsAsync(sms.send({ to: '+46701234567', text, key: 'message-1' }), { instanceOf: TemporaryFailure });
+  await sms.send({ to: '+46701234567', text: 'y'.repeat(200), key: 'message-1' });
+  t.is(smsc.arrivals.length, 4);
+  const [first, , again1, again2] = smsc.arrivals.map(udhOf);
+  t.not(present(again1, 'the new part 1')[3], present(first, 'the first part 1')[3]);
+  t.deepEqual(again2, [5, 0, 3, again1![3], 2, 2]);
+});
+
 test('a receipt marks the message delivered, matched to the submit id whatever its radix', async (t) => {
   const receipts: DeliveryReceipt[] = [];
   // 0x3ADE68B1 = 987654321: the gateway answers in hex and receipts in decimal, then the reverse.
@@ -237,6 +307,26 @@ test('a PDU header claiming 2 GB closes the link at once; the adapter binds agai
   await sms.send({ to: '+46701234567', text: 'Efter' });
   t.is(smsc.arrivals.length, 2);
 });
+
+for (const length of [0, 4]) {
+  test(`a PDU whose command_length is ${length} (shorter than its own header) drops the link at once; the adapter binds again and sends on`, async (t) => {
+    // Keep-alive far off: only dropping the link at once can bring the rebind this test waits for.
+    const { smsc, sms } = await setup(t, undefined, { enquireLinkMs: 3_600_000, reconnect: { minMs: 20, maxMs: 50 } });
+    await sms.send({ to: '+46701234567', text: 'Före' });
+    const header = Buffer.alloc(16);
+    header.writeUInt32BE(length, 0);
+    header.writeUInt32BE(0x00000005, 4); // deliver_sm
+    smsc.writeRaw(header);
+    await until('the link dropped and bound again', () => sms.state().lastOutage, 5_000);
+    t.is(smsc.binds, 2);
+    t.regex(
+      sms.state().lastOutage?.reason ?? '',
+      new RegExp(`PDU length ${length} is shorter than the 16-octet header`),
+    );
+    await sms.send({ to: '+46701234567', text: 'Efter' });
+    t.is(smsc.arrivals.length, 2);
+  });
+}
 
 test('a permanent error status gives PermanentFailure naming the status; a full queue is temporary', async (t) => {
   const { sms } = await setup(t, (_, index) => ({

@@ -2,7 +2,8 @@
 // day and week views, the meeting page, reschedule and cancel with confirmation; live updates by SSE.
 import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
-import { toClinicTime } from '../../appliance/src/common/clock.ts';
+import { addDays, toClinicTime } from '../../appliance/src/common/clock.ts';
+import { messagesOf } from '../../appliance/src/invites/outbox.ts';
 import { eventStream, startServer, type Client, type TestServer } from '../helpers/server.ts';
 import { booking, inDays, loggedIn } from './_booking.ts';
 
@@ -41,6 +42,22 @@ async function addParticipant(client: Client, html: string, fields: Record<strin
       action: 'add',
       ...fields,
     },
+  });
+}
+
+/** The booking form with the patient Sara Lind (SMS) and the guest Eva Ek (e-mail) added. */
+async function patientAndGuestAdded(client: Client) {
+  const page = await addParticipant(client, (await client.get('/meetings/new')).text, {
+    p_kind: 'patient',
+    p_name: 'Sara Lind',
+    p_mobile: '0701234567',
+    p_identification: 'sms',
+  });
+  return addParticipant(client, page.text, {
+    p_kind: 'guest',
+    p_name: 'Eva Ek',
+    p_email: 'eva@skola.example',
+    p_identification: 'none',
   });
 }
 
@@ -196,19 +213,7 @@ test('a clinician books a meeting with the form, one participant at a time, with
 
 test('the form removes a participant from the list before booking', async (t) => {
   const { client } = await loggedIn(app);
-  let page = await client.get('/meetings/new');
-  page = await addParticipant(client, page.text, {
-    p_kind: 'patient',
-    p_name: 'Sara Lind',
-    p_mobile: '0701234567',
-    p_identification: 'sms',
-  });
-  page = await addParticipant(client, page.text, {
-    p_kind: 'guest',
-    p_name: 'Eva Ek',
-    p_email: 'eva@skola.example',
-    p_identification: 'none',
-  });
+  const page = await patientAndGuestAdded(client);
   const removed = await client.request('POST', '/meetings/new', {
     form: { crumb: client.crumb!, ...meetingFields('2030-01-01'), draft: hidden(page.text, 'draft'), remove: '1' },
   });
@@ -335,4 +340,119 @@ test('the meeting page receives status changes as server-sent events', async (t)
   stream.close();
   const page = await client.get(`/meetings/${meeting.id}`);
   t.regex(page.text, /status-joined">Ansluten</);
+});
+
+test('a field the form refuses keeps the participants and everything typed, and says which field and why', async (t) => {
+  const { client } = await loggedIn(app);
+  const page = await patientAndGuestAdded(client);
+  // A browser that does not hold to the number field's max (or none at all) sends 600 minutes.
+  const refused = await client.request('POST', '/meetings/new', {
+    form: {
+      crumb: client.crumb!,
+      ...meetingFields(toClinicTime(new Date(inDays(2))).date),
+      title: 'Samordnad plan, vårterminen',
+      durationMinutes: '600',
+      draft: hidden(page.text, 'draft'),
+      action: 'book',
+    },
+  });
+  t.is(refused.status, 400);
+  t.deepEqual(
+    JSON.parse(hidden(refused.text, 'draft')).map((p: any) => p.name),
+    ['Sara Lind', 'Eva Ek'],
+    'the participants typed so far are still in the form',
+  );
+  t.true(refused.text.includes('Längd i minuter får vara högst 480.'), 'the field and the limit are named');
+  t.true(refused.text.includes('value="Samordnad plan, vårterminen"'), 'the title is kept');
+  t.true(refused.text.includes('Journalanteckning av läkaren'), 'the documentation plan is kept');
+  t.is(await app.server.app.db('meetings').where({ title: 'Samordnad plan, vårterminen' }).first(), undefined);
+});
+
+/** The last Sunday of a month next year (YYYY-MM-DD): the clinic's clocks change then, at 02:00/03:00. */
+function lastSundayNextYear(month: 3 | 10): string {
+  const year = new Date().getUTCFullYear() + 1;
+  const last = new Date(Date.UTC(year, month, 0));
+  return addDays(last.toISOString().slice(0, 10), -last.getUTCDay());
+}
+
+test('02:30 the night summer time begins does not exist: the form and the reschedule refuse it, saying why, and keep what was typed', async (t) => {
+  const { client } = await loggedIn(app);
+  const spring = lastSundayNextYear(3);
+  const page = await patientAndGuestAdded(client);
+  const refused = await client.request('POST', '/meetings/new', {
+    form: {
+      crumb: client.crumb!,
+      ...meetingFields(spring),
+      title: 'Natten till sommartid',
+      time: '02:30',
+      draft: hidden(page.text, 'draft'),
+      action: 'book',
+    },
+  });
+  t.is(refused.status, 400);
+  t.true(
+    refused.text.includes(
+      `Klockan 02:30 finns inte den ${spring}: den natten ställs klockan fram från 02:00 till 03:00.`,
+    ),
+  );
+  t.deepEqual(
+    JSON.parse(hidden(refused.text, 'draft')).map((p: any) => p.name),
+    ['Sara Lind', 'Eva Ek'],
+  );
+  t.is(await app.server.app.db('meetings').where({ title: 'Natten till sommartid' }).first(), undefined);
+
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const moved = await client.request('POST', `/meetings/${meeting.id}/reschedule`, {
+    form: { crumb: client.crumb!, version: '1', date: spring, time: '02:30', durationMinutes: '45', confirm: 'yes' },
+  });
+  t.is(moved.status, 400);
+  t.true(moved.text.includes(`Klockan 02:30 finns inte den ${spring}`));
+  t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().startsAt, meeting.startsAt);
+});
+
+test('02:30 the night summer time ends comes twice: the form books the first (summer time) and every message says which', async (t) => {
+  const { client } = await loggedIn(app);
+  const autumn = lastSundayNextYear(10);
+  const page = await patientAndGuestAdded(client);
+  const booked = await client.request('POST', '/meetings/new', {
+    form: {
+      crumb: client.crumb!,
+      ...meetingFields(autumn),
+      time: '02:30',
+      draft: hidden(page.text, 'draft'),
+      action: 'book',
+    },
+  });
+  t.is(booked.status, 302, booked.text.slice(0, 2000));
+  const id = booked.headers.get('location')!.split('/')[2]!.split('?')[0]!;
+  t.is((await client.get(`/api/v1/meetings/${id}`)).json().startsAt, `${autumn}T00:30:00.000Z`, '02:30+02:00');
+  const invitations = await messagesOf(app.server.app.db, { meetingId: id });
+  t.true(invitations.length > 0);
+  for (const message of invitations) {
+    t.is(message.data.time, '02:30 (sommartid)');
+    t.is(message.data.endTime, '02:15 (normaltid)', '45 minutes later the clock has gone back');
+  }
+  t.true((await client.get(`/meetings/${id}`)).text.includes('kl. 02:30 (sommartid)–02:15 (normaltid)'));
+});
+
+test('a reschedule the form refuses shows the meeting again with the field and why, and moves nothing', async (t) => {
+  const { client } = await loggedIn(app);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  await client.get(`/meetings/${meeting.id}`);
+  const refused = await client.request('POST', `/meetings/${meeting.id}/reschedule`, {
+    form: {
+      crumb: client.crumb!,
+      version: '1',
+      date: toClinicTime(new Date(inDays(5))).date,
+      time: '14:30',
+      durationMinutes: '600',
+      confirm: 'yes',
+    },
+  });
+  t.is(refused.status, 400);
+  t.true(refused.text.includes('Längd i minuter får vara högst 480.'), 'the field and the limit are named');
+  t.true(refused.text.includes('Samordnad planering inför skolstart'), 'on the meeting page, not an error page');
+  const stored = (await client.get(`/api/v1/meetings/${meeting.id}`)).json();
+  t.is(stored.startsAt, meeting.startsAt);
+  t.is(stored.version, 1);
 });

@@ -499,3 +499,37 @@ test.serial('rule messages come in English when the person chose English', async
   t.is(reply.status, 400);
   t.regex(reply.json().message, /A guest cannot have both a mobile number and an e-mail address/);
 });
+
+test.serial(
+  "the API's field checks speak the same language as its rules: Swedish, or what Accept-Language asks for",
+  async (t) => {
+    const before = await countMeetings(app);
+    const wrong = { ...booking({ startsAt: '2030-02-30T10:00:00+01:00', durationMinutes: 500 }), title: undefined };
+    const swedish = await book(wrong);
+    t.is(swedish.status, 400);
+    t.is(
+      swedish.json().message,
+      'title saknas. startsAt ska vara ett datum som finns i kalendern. durationMinutes får vara högst 480.',
+    );
+    const asked = await clinician.request('POST', '/api/v1/meetings', {
+      json: wrong,
+      headers: { 'accept-language': 'en-GB,en;q=0.9,sv;q=0.5' },
+    });
+    t.is(
+      asked.json().message,
+      'title is required. startsAt must be a date that exists in the calendar. durationMinutes must be at most 480.',
+    );
+    // A rule's message follows the header too, as it follows the language switch.
+    const rule = await clinician.request('POST', '/api/v1/meetings', {
+      json: booking({ participants: [patientBySms, { ...teacherByEmail, mobile: '0701234567' }] }),
+      headers: { 'accept-language': 'en' },
+    });
+    t.regex(rule.json().message, /A guest cannot have both a mobile number and an e-mail address/);
+    const preferSwedish = await clinician.request('POST', '/api/v1/meetings', {
+      json: wrong,
+      headers: { 'accept-language': 'en;q=0.4, sv' },
+    });
+    t.regex(preferSwedish.json().message, /^title saknas\./);
+    t.is(await countMeetings(app), before, 'nothing is stored');
+  },
+);

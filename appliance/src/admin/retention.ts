@@ -36,7 +36,8 @@ export async function purge(
   const answers = await purgeAnswers(db, daysBefore(now, retention.answersDays));
   const ended = await meetingsEndedBefore(db, daysBefore(now, retention.contactsDays));
   const counts: PurgeCounts = {
-    connlogEntries: await purgeEntries(db, daysBefore(now, retention.connlogDays)),
+    // From the meeting's end: a meeting booked further ahead than the period keeps its booking's entries.
+    connlogEntries: await purgeEntries(db, await meetingsEndedBefore(db, daysBefore(now, retention.connlogDays))),
     techtestResults: await purgeResults(db, daysBefore(now, retention.connlogDays)),
     evaluationResponses: answers.responses,
     evaluationRespondents: answers.respondents,

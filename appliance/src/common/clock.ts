@@ -55,13 +55,55 @@ function offsetMinutes(instant: Date): number {
   return Math.round((Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - instant.getTime()) / 60000);
 }
 
-/** The instant at which the clinic's clock shows `date` (YYYY-MM-DD) and `time` (HH:MM). */
-export function fromClinicTime(date: string, time = '00:00'): Date {
+/**
+ * The instants at which the clinic's clock shows `date` (YYYY-MM-DD) and `time` (HH:MM), earlier
+ * first: one on every other night; none in the hour the clocks skip in spring (02:00–02:59 on the
+ * last Sunday of March) and two in the hour they repeat in autumn (02:00–02:59 on the last Sunday
+ * of October, summer time and then standard time).
+ */
+export function clinicInstants(date: string, time = '00:00'): Date[] {
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];
   const [hh, mm] = time.split(':').map(Number) as [number, number];
   const naive = Date.UTC(y, m - 1, d, hh, mm);
-  const first = naive - offsetMinutes(new Date(naive)) * 60000;
-  return new Date(naive - offsetMinutes(new Date(first)) * 60000);
+  // The clock changes at most once a day: the offsets half a day either side are the only ones.
+  const offsets = new Set([-12, 12].map((hours) => offsetMinutes(new Date(naive + hours * 3_600_000))));
+  return [...offsets]
+    .map((offset) => new Date(naive - offset * 60000))
+    .filter((instant) => {
+      const shown = toClinicTime(instant);
+      return shown.date === date && shown.time === time;
+    })
+    .sort((a, b) => a.getTime() - b.getTime());
+}
+
+/**
+ * The instant at which the clinic's clock shows `date` (YYYY-MM-DD) and `time` (HH:MM). In the hour
+ * repeated in autumn it is the first (summer time); a time in the hour skipped in spring, which the
+ * clock never shows, is read with the offset before the change (02:30 becomes 03:30): the booking
+ * and reschedule forms refuse such a time first (clinicInstants), the days' bounds never meet one.
+ */
+export function fromClinicTime(date: string, time = '00:00'): Date {
+  const [first] = clinicInstants(date, time);
+  if (first) return first;
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const [hh, mm] = time.split(':').map(Number) as [number, number];
+  const naive = Date.UTC(y, m - 1, d, hh, mm);
+  return new Date(naive - offsetMinutes(new Date(naive - 12 * 3_600_000)) * 60000);
+}
+
+/**
+ * Whether the clinic's clock shows this instant's HH:MM twice that night (the hour repeated in
+ * autumn), and if so whether this is the first, in summer time: a message then says which.
+ */
+export function repeatedHour(instant: Date): 'summer' | 'standard' | undefined {
+  // Cheap first: the clinic's zone (EU rules) goes back on the last Sunday of October, 01:00 UTC,
+  // so only an instant of that Sunday (UTC) can fall in the repeated hour; messages and pages format
+  // many times and pay the zone's conversions only then.
+  if (instant.getUTCMonth() !== 9 || instant.getUTCDay() !== 0 || instant.getUTCDate() < 25) return undefined;
+  const { date, time } = toClinicTime(instant);
+  const twice = clinicInstants(date, time);
+  if (twice.length < 2) return undefined;
+  return twice[0]!.getTime() === instant.getTime() ? 'summer' : 'standard';
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -183,18 +225,42 @@ const formats = Object.fromEntries(
         time: new Intl.DateTimeFormat(locale, { timeZone: clinicTimeZone, hour: '2-digit', minute: '2-digit' }),
         // A wall-clock date of its own (YYYY-MM-DD at UTC midnight) is formatted without shifting it.
         day: new Intl.DateTimeFormat(locale, { ...longDate, timeZone: 'UTC' }),
-        stamp: new Intl.DateTimeFormat(locale, toTheSecond),
+        // With the zone's name (CEST, CET): the night summer time ends, 02:30 comes twice.
+        stamp: new Intl.DateTimeFormat(locale, { ...toTheSecond, timeZoneName: 'short' }),
+        zone: new Intl.DateTimeFormat(locale, { timeZone: clinicTimeZone, timeZoneName: 'short' }),
       },
     ];
   }),
-) as Record<Language, Record<'date' | 'time' | 'day' | 'stamp', Intl.DateTimeFormat>>;
+) as Record<Language, Record<'date' | 'time' | 'day' | 'stamp' | 'zone', Intl.DateTimeFormat>>;
+
+/** Which of the two 02:30s of the night the clocks go back, as a message says it. */
+const repeatedHourNames: Record<Language, Record<'summer' | 'standard', string>> = {
+  sv: { summer: 'sommartid', standard: 'normaltid' },
+  en: { summer: 'summer time', standard: 'standard time' },
+};
+
+/** HH:MM, with "(sommartid)" or "(normaltid)" in the hour the clock shows twice. */
+function clockTime(instant: Date, time: string, language: Language): string {
+  const repeated = repeatedHour(instant);
+  return repeated ? `${time} (${repeatedHourNames[language][repeated]})` : time;
+}
 
 /** "tisdag 3 mars 2026" and "09:00" on the clinic's clock, as messages write a meeting's time. */
 export function formatWhen(date: Date, language: Language): { date: string; time: string } {
-  return { date: formats[language].date.format(date), time: formats[language].time.format(date) };
+  return {
+    date: formats[language].date.format(date),
+    time: clockTime(date, formats[language].time.format(date), language),
+  };
 }
 
-/** Date and time with seconds on the clinic's clock: support compares entries seconds apart. */
+/** The clinic's zone at that instant, "CET" or "CEST": beside a time read by someone elsewhere. */
+export const zoneName = (date: Date, language: Language): string =>
+  formats[language].zone.formatToParts(date).find((p) => p.type === 'timeZoneName')?.value ?? '';
+
+/**
+ * Date and time with seconds on the clinic's clock and its zone ("2026-10-25 02:30:00 CEST"):
+ * support compares entries seconds apart, and may sit in another zone.
+ */
 export const formatStamp = (date: Date, language: Language): string => formats[language].stamp.format(date);
 
 const dayNames = Object.fromEntries(
@@ -209,6 +275,7 @@ export function formatDay(date: string, lang: Language): string {
 /** "tisdag 3 mars 2026 kl. 09:00–09:45". */
 export function formatSpan(startsAt: Date, minutes: number, lang: Language): string {
   const start = toClinicTime(startsAt);
-  const end = toClinicTime(new Date(startsAt.getTime() + minutes * 60000));
-  return `${formatDay(start.date, lang)} ${lang === 'sv' ? 'kl.' : 'at'} ${start.time}–${end.time}`;
+  const endsAt = new Date(startsAt.getTime() + minutes * 60000);
+  const end = toClinicTime(endsAt);
+  return `${formatDay(start.date, lang)} ${lang === 'sv' ? 'kl.' : 'at'} ${clockTime(startsAt, start.time, lang)}–${clockTime(endsAt, end.time, lang)}`;
 }

@@ -21,7 +21,7 @@ export const plugin: Plugin<void> = {
 };
 
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
-/** Retention: deletes connection log entries older than `before`; returns how many. */
-export { deleteEntriesBefore as purgeEntries } from './store.ts';
+/** Retention: deletes the connection log entries of meetings past the period; returns how many. */
+export { deleteEntriesOf as purgeEntries } from './store.ts';
 /** A privacy export: the entries about one participant of a meeting, oldest first. */
 export { timeline as entriesAbout } from './store.ts';

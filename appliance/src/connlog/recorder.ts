@@ -72,6 +72,9 @@ export class Recorder {
     const p: { meetingId: string; byStaffId: string; participantId?: string; reason?: string } = change.payload;
     const details: Details = { byStaffId: p.byStaffId };
     if (p.reason !== undefined) details.reason = p.reason;
+    // "My invitation said 14:00": support reads from which time to which the meeting moved.
+    if (change.type === 'meeting.rescheduled')
+      Object.assign(details, { previousStartsAt: change.payload.previousStartsAt, startsAt: change.payload.startsAt });
     const recorded = (await listChanges(trx, p.meetingId))
       .filter((c) => c.type === change.type && (c.participantId ?? undefined) === p.participantId)
       .at(-1);
@@ -153,6 +156,9 @@ export class Recorder {
       refused(trx, p, 'code_failed', { person: p.person, triesLeft: p.triesLeft }),
     );
     bus.part('entry.locked', (trx, p) => refused(trx, p, 'link_locked', { person: p.person }));
+    bus.part('entry.refused', (trx, p) =>
+      refused(trx, p, 'link_refused', { person: p.person, problem: p.problem, browser: p.browser, os: p.os }),
+    );
     // Came back from BankID or SITHS as someone else: whose link it was, never the number they had.
     bus.part('entry.identity_mismatch', (trx, p) => refused(trx, p, 'identity_mismatch', { person: p.person }));
 

@@ -1,43 +1,117 @@
 // The support page: search meetings, read one meeting's timeline (with tech-test figures and the
 // browser, optionally one participant's, optionally only errors), export it as JSON or CSV. Roles
 // support and admin; every access is audited.
-import type { Request, ServerRoute } from '@hapi/hapi';
+import type { Request, ResponseObject, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { day as lookupDay, lookupYears } from '../http/dates.ts';
 import { languageOf, t, type Language } from '../http/i18n.ts';
-import { objectOf, route } from '../http/route.ts';
-import { addDays, formatStamp, formatWhen, fromClinicTime, toClinicIso, today } from '../common/clock.ts';
+import { fieldOf, objectOf, route } from '../http/route.ts';
+import { addDays, formatStamp, formatWhen, fromClinicTime, toClinicIso, today, zoneName } from '../common/clock.ts';
 import type { Meeting } from '../meetings/index.ts';
-import { findParticipant, meetingFor } from '../meetings/index.ts';
+import { everyParticipantOf, meetingFor } from '../meetings/index.ts';
 import { findStaff, findUnit, listUnits } from '../staff/index.ts';
 import { forExcel, toCsv } from '../common/csv.ts';
 import type { LogEntry } from './model.ts';
-import { maskPhone, maxSearchDays, phoneFor, searchMeetings } from './search.ts';
+import { maskPhone, maxSearchDays, minPhoneDigits, phoneDigits, phoneFor, searchMeetings } from './search.ts';
+import { decrypt, encrypt } from '../crypto.ts';
 import { detailFacts, sentence } from './sentences.ts';
 import { countsByMeeting, timeline } from './store.ts';
 
 const support = { strategy: 'session', scope: ['support', 'admin'] };
 const day = lookupDay(lookupYears);
 
-const searchQuery = objectOf<{
-  from?: string;
-  to?: string;
-  unitId?: string;
-  meetingId?: string;
-  name?: string;
-  phone?: string;
-}>({
-  from: day,
-  to: day,
-  unitId: Joi.string().guid().allow(''),
-  meetingId: Joi.string().guid().allow(''),
-  name: Joi.string().trim().max(200).allow(''),
+/** The search form as typed: shown again as it was, and sealed into the result's address. */
+interface SearchForm {
+  from: string;
+  to: string;
+  unitId: string;
+  meetingId: string;
+  name: string;
+  phone: string;
+}
+
+const searchPayload = objectOf<SearchForm & { crumb?: string }>({
+  crumb: Joi.string(),
+  from: day.allow('').default(''),
+  to: day.allow('').default(''),
+  unitId: Joi.string().guid().allow('').default(''),
+  // Ids are stored in lower case; one pasted in capitals is the same id.
+  meetingId: Joi.string().trim().lowercase().guid().allow('').default(''),
+  name: Joi.string().trim().max(200).allow('').default(''),
   phone: Joi.string()
     .trim()
     .max(30)
     .pattern(/^[\d\s()+-]*$/, 'a phone number')
-    .allow(''),
+    .allow('')
+    .default(''),
 });
+
+/** The result's address: the sealed search (`s`) and the page; nothing a person typed stands in it. */
+const resultQuery = objectOf<{ s?: string; page: number }>({
+  s: Joi.string().max(4000),
+  page: Joi.number().integer().min(1).max(100_000).default(1),
+});
+
+/** The form's fields a refusal names, each with its own message; any other field gets the general one. */
+const fieldProblems: Partial<Record<string, string>> = {
+  phone: 'connlog.search.badPhone',
+  meetingId: 'connlog.search.badMeetingId',
+  from: 'connlog.search.badDay',
+  to: 'connlog.search.badDay',
+};
+
+const sealContext = (staffId: string) => `connlog.search:${staffId}`;
+
+/**
+ * The search sealed for this staff member (AES-GCM under DATA_KEY): the address a result page has,
+ * so that back, forward and reload show it again while the number and name searched for stay out
+ * of the server's access log and the browser's history.
+ */
+function sealSearch(request: Request, form: SearchForm): string {
+  return encrypt(
+    request.server.app.config.dataKey,
+    JSON.stringify(form),
+    sealContext(request.auth.credentials.user!.id),
+  );
+}
+
+/** The search a result address holds, or null: altered, or sealed for another staff member. */
+function openSearch(request: Request, sealed: string): SearchForm | null {
+  try {
+    const opened = decrypt(request.server.app.config.dataKey, sealed, sealContext(request.auth.credentials.user!.id));
+    const read: Joi.ValidationResult<SearchForm & { crumb?: string }> = searchPayload.validate(
+      JSON.parse(opened) as unknown,
+    );
+    if (read.error) return null;
+    const { crumb: _crumb, ...form } = read.value;
+    return form;
+  } catch {
+    return null;
+  }
+}
+
+/** The first of a search's form fields joi refused, for its message. */
+const refusedField = (error: unknown): string | undefined =>
+  error instanceof Joi.ValidationError ? String(error.details[0]?.context?.key ?? '') : undefined;
+
+/** What the form sent, as text, to show again when it was refused. */
+function typedForm(payload: unknown): SearchForm {
+  const text = (key: keyof SearchForm) => {
+    const value = fieldOf(payload, key);
+    return typeof value === 'string' ? value : '';
+  };
+  return {
+    from: text('from'),
+    to: text('to'),
+    unitId: text('unitId'),
+    meetingId: text('meetingId'),
+    name: text('name'),
+    phone: text('phone'),
+  };
+}
+
+/** Meetings shown on one result page: a busy period is read a page at a time. */
+export const searchPageSize = 50;
 
 interface TimelineQuery {
   participantId?: string;
@@ -52,9 +126,10 @@ const timelineQuery = objectOf<TimelineQuery>({
 
 const idParams = objectOf<{ id: string }>({ id: Joi.string().guid().required() });
 
+/** A meeting's time for support, with the clinic's zone: support may sit elsewhere. */
 function when(date: Date, lang: Language): string {
   const f = formatWhen(date, lang);
-  return `${f.date} ${f.time}`;
+  return `${f.date} ${f.time} ${zoneName(date, lang)}`;
 }
 
 const clock = formatStamp;
@@ -67,22 +142,6 @@ interface TimelineRow {
   error: boolean;
   text: string;
   details: LogEntry['details'];
-}
-
-/** Each participant's name, and their proxy's where they have one (a removed participant's too). */
-async function participantNames(
-  request: Request,
-  meeting: Meeting,
-  entries: LogEntry[],
-): Promise<Map<string, { name: string; proxy?: string }>> {
-  const names = new Map(meeting.participants.map((p) => [p.id, { name: p.name, proxy: p.proxy?.name }]));
-  for (const id of new Set(
-    entries.map((e) => e.participantId).filter((id): id is string => id !== null && !names.has(id)),
-  )) {
-    const removed = await findParticipant(request.server.app.db, id);
-    if (removed) names.set(id, { name: removed.name, proxy: removed.proxy?.name });
-  }
-  return names;
 }
 
 /** Who an entry is about: a proxy's own steps name the proxy, for the participant they act for. */
@@ -98,13 +157,20 @@ async function readTimeline(
   request: Request,
   id: string,
   q: TimelineQuery,
-): Promise<{ meeting: Meeting; rows: TimelineRow[]; query: { participantId?: string; onlyErrors: boolean } }> {
+): Promise<{
+  meeting: Meeting;
+  /** Everyone the meeting has had, those removed too: an entry names them, the filter offers them. */
+  people: Awaited<ReturnType<typeof everyParticipantOf>>;
+  rows: TimelineRow[];
+  query: { participantId?: string; onlyErrors: boolean };
+}> {
   const { db } = request.server.app;
   const lang = languageOf(request);
   const meeting = await meetingFor(request.server, request.auth.credentials.user!, id);
   const query = { participantId: q.participantId || undefined, onlyErrors: Boolean(q.errors) };
-  const entries = await timeline(db, { meetingId: id, ...query });
-  const names = await participantNames(request, meeting, entries);
+  const entries = await timeline(db, { meetingId: id, ...query, withMeeting: true });
+  const people = await everyParticipantOf(db, meeting.id);
+  const names = new Map(people.map((p) => [p.id, { name: p.name, proxy: p.proxy?.name }]));
   const rows = entries.map((e) => ({
     at: e.at.toISOString(),
     participantId: e.participantId,
@@ -114,7 +180,115 @@ async function readTimeline(
     text: sentence(e, lang),
     details: e.details,
   }));
-  return { meeting, rows, query };
+  return { meeting, people, rows, query };
+}
+
+/** Without dates: the fortnight either side of today (support is asked about recent and coming meetings). */
+const defaultPeriod = () => ({ from: addDays(today(), -14), to: addDays(today(), 14) });
+
+const emptyForm = (): SearchForm => ({
+  ...defaultPeriod(),
+  unitId: '',
+  meetingId: '',
+  name: '',
+  phone: '',
+});
+
+/** The search page: the form as typed, and whatever else it shows (a message, the results). */
+async function searchPage(
+  request: Request,
+  h: ResponseToolkit,
+  form: SearchForm,
+  extra: Record<string, unknown>,
+  code = 200,
+): Promise<ResponseObject> {
+  const units = await listUnits(request.server.app.db);
+  return h
+    .view('connlog/search', {
+      title: t(languageOf(request), 'connlog.search.title'),
+      styles: ['connlog.css'],
+      form,
+      units: units.map((u) => ({ ...u, selected: u.id === form.unitId })),
+      ...extra,
+    })
+    .code(code);
+}
+
+/** One page of a search's results, audited as an access to each meeting shown. */
+async function searchResults(
+  request: Request,
+  h: ResponseToolkit,
+  form: SearchForm,
+  sealed: string,
+  page: number,
+): Promise<ResponseObject> {
+  const lang = languageOf(request);
+  const { db } = request.server.app;
+  const staff = request.auth.credentials.user!;
+  const found = await searchMeetings(db, {
+    // Days on the clinic's clock: a meeting at 00:30 in Stockholm is that day's, not the evening before's.
+    from: fromClinicTime(form.from),
+    to: fromClinicTime(addDays(form.to, 1)),
+    unitId: form.unitId || undefined,
+    meetingId: form.meetingId || undefined,
+    name: form.name || undefined,
+    phone: form.phone || undefined,
+  });
+  // A page past the end (fewer meetings since, or an address edited) shows the last one.
+  const shownPage = Math.min(page, Math.max(1, Math.ceil(found.length / searchPageSize)));
+  const first = (shownPage - 1) * searchPageSize;
+  const meetings = found.slice(first, first + searchPageSize);
+  const counts = await countsByMeeting(
+    db,
+    meetings.map((m) => m.id),
+  );
+  await request.audit('connlog.search', {
+    targetType: 'connlog',
+    details: {
+      from: form.from,
+      to: form.to,
+      unitId: form.unitId || null,
+      meetingId: form.meetingId || null,
+      name: form.name || null,
+      phone: maskPhone(form.phone || null),
+      found: found.length,
+      page: shownPage,
+      // The page shows each meeting's participants by name and phone: an access to each patient's
+      // data, which their log extract lists (audit/store.ts, findAccesses).
+      meetingIds: meetings.map((m) => m.id),
+    },
+  });
+  const unitNames = new Map((await listUnits(db)).map((u) => [u.id, u.name]));
+  const pageLink = (n: number) => `/connlog?${new URLSearchParams({ s: sealed, page: String(n) })}`;
+  return searchPage(request, h, form, {
+    searched: true,
+    showing:
+      meetings.length > 0
+        ? t(lang, 'connlog.search.showing', { first: first + 1, last: first + meetings.length, total: found.length })
+        : null,
+    narrow: found.length > searchPageSize,
+    previous: shownPage > 1 ? pageLink(shownPage - 1) : null,
+    next: first + searchPageSize < found.length ? pageLink(shownPage + 1) : null,
+    meetings: meetings.map((m) => ({
+      id: m.id,
+      title: m.title,
+      when: when(m.startsAt, lang),
+      // A cancelled meeting is why a guest's link leads nowhere: said beside its time.
+      status: t(lang, `meetings.status.${m.status}`),
+      unit: unitNames.get(m.unitId),
+      participants: [
+        ...m.participants.map((p) => ({ p, removed: false })),
+        ...m.removed.map((p) => ({ p, removed: true })),
+      ].map(({ p, removed }) => ({
+        name: p.name,
+        removed,
+        phone: phoneFor(staff.role, p.mobile),
+        proxy: p.proxy ? { name: p.proxy.name, phone: phoneFor(staff.role, p.proxy.mobile) } : null,
+      })),
+      entries: counts.get(m.id)?.entries ?? 0,
+      errors: counts.get(m.id)?.errors ?? 0,
+    })),
+  });
 }
 
 export function routes(): ServerRoute[] {
@@ -122,87 +296,58 @@ export function routes(): ServerRoute[] {
     route({
       method: 'GET',
       path: '/connlog',
-      options: { auth: support, validate: { query: searchQuery } },
+      options: {
+        auth: support,
+        validate: {
+          query: resultQuery,
+          failAction: (request, h) =>
+            searchPage(request, h, emptyForm(), { error: t(languageOf(request), 'connlog.search.again') }, 400).then(
+              (r) => r.takeover(),
+            ),
+        },
+      },
+      async handler(request, h) {
+        const { s: sealed, page } = request.query;
+        if (sealed === undefined) return searchPage(request, h, emptyForm(), {});
+        const form = openSearch(request, sealed);
+        if (!form)
+          return searchPage(request, h, emptyForm(), { error: t(languageOf(request), 'connlog.search.again') }, 400);
+        return searchResults(request, h, form, sealed, page);
+      },
+    }),
+    route({
+      // A POST, so that the number and name searched for never stand in a URL (access log, history);
+      // the answer sends the browser on to the result's own address, the search sealed in it.
+      method: 'POST',
+      path: '/connlog',
+      options: {
+        auth: support,
+        validate: {
+          payload: searchPayload,
+          failAction: (request, h, error) => {
+            const problem = fieldProblems[refusedField(error) ?? ''] ?? 'connlog.search.badField';
+            return searchPage(
+              request,
+              h,
+              typedForm(request.payload),
+              { error: t(languageOf(request), problem) },
+              400,
+            ).then((r) => r.takeover());
+          },
+        },
+      },
       async handler(request, h) {
         const lang = languageOf(request);
-        const { db } = request.server.app;
-        const staff = request.auth.credentials.user!;
-        const q = request.query;
-        // Without dates: the fortnight either side of today (support is asked about recent and coming meetings).
-        const fromDay = q.from ?? addDays(today(), -14);
-        const toDay = q.to ?? addDays(today(), 14);
-        // Days on the clinic's clock: a meeting at 00:30 in Stockholm is that day's, not the evening before's.
-        const from = fromClinicTime(fromDay);
-        const to = fromClinicTime(addDays(toDay, 1));
-        const units = await listUnits(db);
-        const form = {
-          from: fromDay,
-          to: toDay,
-          unitId: q.unitId ?? '',
-          meetingId: q.meetingId ?? '',
-          name: q.name ?? '',
-          phone: q.phone ?? '',
-        };
-        const view = (extra: Record<string, unknown>, code = 200) =>
-          h
-            .view('connlog/search', {
-              title: t(lang, 'connlog.search.title'),
-              styles: ['connlog.css'],
-              form,
-              units: units.map((u) => ({ ...u, selected: u.id === q.unitId })),
-              ...extra,
-            })
-            .code(code);
-        const spanDays = (Date.parse(toDay) - Date.parse(fromDay)) / 86_400_000;
-        if (spanDays < 0 || spanDays > maxSearchDays) {
-          return view({ error: t(lang, 'connlog.search.badPeriod') }, 400);
-        }
-        const searched = Object.keys(request.query).length > 0;
-        if (!searched) return view({});
-        const meetings = await searchMeetings(db, {
-          from,
-          to,
-          unitId: q.unitId || undefined,
-          meetingId: q.meetingId || undefined,
-          name: q.name || undefined,
-          phone: q.phone || undefined,
-        });
-        const counts = await countsByMeeting(
-          db,
-          meetings.map((m) => m.id),
-        );
-        await request.audit('connlog.search', {
-          targetType: 'connlog',
-          details: {
-            from: form.from,
-            to: form.to,
-            unitId: form.unitId || null,
-            meetingId: form.meetingId || null,
-            name: form.name || null,
-            phone: maskPhone(form.phone || null),
-            found: meetings.length,
-            // The result shows each meeting's participants by name and phone: an access to each
-            // patient's data, which their log extract lists (audit/store.ts, findAccesses).
-            meetingIds: meetings.map((m) => m.id),
-          },
-        });
-        const unitNames = new Map(units.map((u) => [u.id, u.name]));
-        return view({
-          searched: true,
-          meetings: meetings.map((m) => ({
-            id: m.id,
-            title: m.title,
-            when: when(m.startsAt, lang),
-            unit: unitNames.get(m.unitId),
-            participants: m.participants.map((p) => ({
-              name: p.name,
-              phone: phoneFor(staff.role, p.mobile),
-              proxy: p.proxy ? { name: p.proxy.name, phone: phoneFor(staff.role, p.proxy.mobile) } : null,
-            })),
-            entries: counts.get(m.id)?.entries ?? 0,
-            errors: counts.get(m.id)?.errors ?? 0,
-          })),
-        });
+        const { crumb: _crumb, ...typed } = request.payload;
+        // The default period sealed as days, so that the result shows the same period tomorrow.
+        const period = defaultPeriod();
+        const form = { ...typed, from: typed.from || period.from, to: typed.to || period.to };
+        const spanDays = (Date.parse(form.to) - Date.parse(form.from)) / 86_400_000;
+        if (spanDays < 0 || spanDays > maxSearchDays)
+          return searchPage(request, h, form, { error: t(lang, 'connlog.search.badPeriod') }, 400);
+        if (form.phone && phoneDigits(form.phone).length < minPhoneDigits)
+          return searchPage(request, h, form, { error: t(lang, 'connlog.search.shortPhone') }, 400);
+        return h.redirect(`/connlog?${new URLSearchParams({ s: sealSearch(request, form) })}`).code(303);
       },
     }),
     route({
@@ -211,7 +356,7 @@ export function routes(): ServerRoute[] {
       options: { auth: support, validate: { params: idParams, query: timelineQuery } },
       async handler(request, h) {
         const lang = languageOf(request);
-        const { meeting, rows, query } = await readTimeline(request, request.params.id, request.query);
+        const { meeting, people, rows, query } = await readTimeline(request, request.params.id, request.query);
         const { format } = request.query;
         await request.audit(format ? 'connlog.export' : 'connlog.read', {
           meetingId: meeting.id,
@@ -279,10 +424,16 @@ export function routes(): ServerRoute[] {
         return h.view('connlog/timeline', {
           title: t(lang, 'connlog.timeline.title', { title: meeting.title }),
           styles: ['connlog.css'],
-          meeting: { ...meeting, when: when(meeting.startsAt, lang) },
-          participants: meeting.participants.map((p) => ({
+          meeting: {
+            ...meeting,
+            when: when(meeting.startsAt, lang),
+            status: t(lang, `meetings.status.${meeting.status}`),
+          },
+          // Those removed too: "my link stopped working" is read in their own steps.
+          participants: people.map((p) => ({
             id: p.id,
             name: p.name,
+            removed: p.removedAt !== null,
             selected: p.id === query.participantId,
           })),
           onlyErrors: query.onlyErrors,

@@ -3,7 +3,7 @@
 import type { Db } from '../db/knex.ts';
 import type { Meeting, Participant } from '../meetings/index.ts';
 import { nameContains } from '../common/names.ts';
-import { findMeeting, listMeetings } from '../meetings/index.ts';
+import { everyParticipantOf, findMeeting, listMeetings, removedParticipantsIn } from '../meetings/index.ts';
 import type { Role } from '../staff/index.ts';
 
 export interface SearchCriteria {
@@ -30,13 +30,21 @@ export const phoneFor = (role: Role, phone: string | null): string | null =>
 const digits = (s: string) => s.replace(/\D/g, '');
 
 /**
- * A typed number matches a stored E.164 number when its national digits end it ("070-123 45 67" ↔
- * "+46701234567"). "+46 (0)70-…" writes the 0 dialled at home beside the country code: not a digit
- * of the number.
+ * The digits of a typed number that a stored E.164 number must end with ("070-123 45 67" → 701234567
+ * ↔ "+46701234567"). "+46 (0)70-…" writes the 0 dialled at home beside the country code: not a
+ * digit of the number.
  */
+export function phoneDigits(typed: string): string {
+  return digits(typed.replace(/\(\s*0\s*\)/g, '')).replace(/^0+/, '');
+}
+
+/** Fewer digits than these would match nearly every number: the form asks for more. */
+export const minPhoneDigits = 4;
+
+/** A typed number matches a participant's (or their proxy's) when their number ends with its digits. */
 function phoneMatches(typed: string, p: Participant): boolean {
-  const wanted = digits(typed.replace(/\(\s*0\s*\)/g, '')).replace(/^0+/, '');
-  if (wanted.length < 4) return false;
+  const wanted = phoneDigits(typed);
+  if (wanted.length < minPhoneDigits) return false;
   return [p.mobile, p.proxy?.mobile].some((m) => m !== null && m !== undefined && digits(m).endsWith(wanted));
 }
 
@@ -44,18 +52,30 @@ function nameMatches(typed: string, p: Participant): boolean {
   return [p.name, p.proxy?.name].some((n) => n && nameContains(n, typed));
 }
 
-export async function searchMeetings(db: Db, c: SearchCriteria): Promise<Meeting[]> {
+/** A meeting found, with those removed from it (shown as removed: why their link stopped working). */
+export type FoundMeeting = Meeting & { removed: Participant[] };
+
+export async function searchMeetings(db: Db, c: SearchCriteria): Promise<FoundMeeting[]> {
   let meetings: Meeting[];
+  let removed: Participant[];
   if (c.meetingId) {
     const meeting = await findMeeting(db, c.meetingId);
     meetings = meeting ? [meeting] : [];
+    removed = meeting ? (await everyParticipantOf(db, meeting.id)).filter((p) => p.removedAt !== null) : [];
   } else {
     meetings = await listMeetings(db, { from: c.from, to: c.to, unitId: c.unitId });
+    removed = await removedParticipantsIn(db, { from: c.from, to: c.to, unitId: c.unitId });
   }
-  return meetings.filter(
-    (m) =>
-      (!c.unitId || m.unitId === c.unitId) &&
-      (!c.name || m.participants.some((p) => nameMatches(c.name!, p))) &&
-      (!c.phone || m.participants.some((p) => phoneMatches(c.phone!, p))),
-  );
+  const removedFrom = new Map<string, Participant[]>();
+  for (const p of removed) removedFrom.set(p.meetingId, [...(removedFrom.get(p.meetingId) ?? []), p]);
+  return meetings
+    .map((m) => ({ ...m, removed: removedFrom.get(m.id) ?? [] }))
+    .filter((m) => {
+      const everyone = [...m.participants, ...m.removed];
+      return (
+        (!c.unitId || m.unitId === c.unitId) &&
+        (!c.name || everyone.some((p) => nameMatches(c.name!, p))) &&
+        (!c.phone || everyone.some((p) => phoneMatches(c.phone!, p)))
+      );
+    });
 }

@@ -14,14 +14,28 @@ const translated = new Map([
   ['action', 'connlog.action'],
   ['verdict', 'connlog.verdict'],
   ['person', 'connlog.person'],
+  ['problem', 'connlog.problem'],
 ]);
+
+/**
+ * A detail's value as a word in the reader's language, or as sent: a meeting page's detail may
+ * share a name with one of these (kind, problem) without holding one of their words.
+ */
+function word(key: string, value: string, lang: Language): string {
+  const words = translated.get(key);
+  return words ? textOr(lang, `${words}.${value}`, value) : value;
+}
+
+/** The text of `label` in the reader's language, or `otherwise` where this log has none. */
+function textOr(lang: Language, label: string, otherwise: string): string {
+  const text = t(lang, label);
+  return text === label ? otherwise : text;
+}
 
 export function sentence(entry: Pick<LogEntry, 'type' | 'details'>, lang: Language): string {
   const vars: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(entry.details)) {
-    const words = translated.get(key);
-    vars[key] = words && typeof value === 'string' ? t(lang, `${words}.${value}`) : value;
-  }
+  for (const [key, value] of Object.entries(entry.details))
+    vars[key] = typeof value === 'string' ? word(key, value, lang) : value;
   let text = t(lang, `connlog.type.${entry.type}`, vars);
   if (typeof entry.details.reason === 'string' && entry.details.reason && entry.type.startsWith('message_'))
     text += ` (${entry.details.reason})`;
@@ -50,16 +64,17 @@ const units = new Map([
   ['uploadKbps', 'Mbit/s'],
 ]);
 const answers = new Set(['camera', 'microphone', 'sound']);
+const instants = new Set(['clientAt', 'previousStartsAt', 'startsAt']);
 
 function detailValue(key: string, value: string | number | boolean, lang: Language): string {
   const locale = lang === 'sv' ? 'sv-SE' : 'en-GB';
   if (typeof value === 'boolean')
     return t(lang, key === 'relayUdp' || key === 'relayTcp' ? `connlog.works.${value}` : `connlog.yesNo.${value}`);
   if (answers.has(key) && typeof value === 'string') return t(lang, `connlog.answer.${key}.${value}`);
-  const words = translated.get(key);
-  if (words && typeof value === 'string') return t(lang, `${words}.${value}`);
-  // When the browser saw it (an instant, as sent): on the clinic's clock, as the entries' own times.
-  if (key === 'clientAt' && typeof value === 'string' && !Number.isNaN(Date.parse(value)))
+  if (translated.has(key) && typeof value === 'string') return word(key, value, lang);
+  // When the browser saw it, a moved meeting's times (instants, as sent): on the clinic's clock, as
+  // the entries' own times.
+  if (instants.has(key) && typeof value === 'string' && !Number.isNaN(Date.parse(value)))
     return formatStamp(new Date(value), lang);
   if (typeof value !== 'number') return value;
   if (key === 'loss') return `${new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(value * 100)} %`;
@@ -73,9 +88,7 @@ function detailValue(key: string, value: string | number | boolean, lang: Langua
 
 /** A detail's label; one the meeting page passed on from Jitsi that has none goes by its own name. */
 function detailLabel(key: string, lang: Language): string {
-  const label = `connlog.detail.${key}`;
-  const text = t(lang, label);
-  return text === label ? key : text;
+  return textOr(lang, `connlog.detail.${key}`, key);
 }
 
 /**

@@ -58,13 +58,21 @@ export async function insertEntries(db: Db, list: NewEntry[]): Promise<void> {
 export interface TimelineQuery {
   meetingId: string;
   participantId?: string;
+  /**
+   * With a participant: the meeting's own entries too (booked, room opened, ended; a colleague's),
+   * which support reads their steps against. A privacy export leaves them out: they are not about
+   * the person.
+   */
+  withMeeting?: boolean;
   onlyErrors?: boolean;
 }
 
 /** A meeting's timeline, oldest first (entries at the same moment in the order they were written). */
 export async function timeline(db: Db, q: TimelineQuery): Promise<LogEntry[]> {
   const query = entries(db).where({ meeting_id: q.meetingId });
-  if (q.participantId) query.andWhere({ participant_id: q.participantId });
+  if (q.participantId && q.withMeeting)
+    query.andWhere((w) => w.where({ participant_id: q.participantId }).orWhereNull('participant_id'));
+  else if (q.participantId) query.andWhere({ participant_id: q.participantId });
   if (q.onlyErrors) query.andWhere({ error: true });
   const rows = await query.orderBy([
     { column: 'at', order: 'asc' },
@@ -95,7 +103,13 @@ export async function countsByMeeting(
   return counts;
 }
 
-/** Retention: entries older than `before`. */
-export async function deleteEntriesBefore(db: Db, before: Date): Promise<number> {
-  return entries(db).where('at', '<', iso(before)).delete();
+/**
+ * Retention: the entries of these meetings (those that ended more than the period ago). The period
+ * counts from the meeting, not from each entry: a meeting booked further ahead than the period
+ * keeps its booking's entries until it has been held.
+ */
+export async function deleteEntriesOf(db: Db, meetingIds: readonly string[]): Promise<number> {
+  let removed = 0;
+  for (const ids of chunks(meetingIds)) removed += await entries(db).whereIn('meeting_id', ids).delete();
+  return removed;
 }

@@ -6,11 +6,11 @@
 import type { Plugin } from '@hapi/hapi';
 import { GroupCommit } from './group-commit.ts';
 import { holdDatabase, type DatabaseHold } from './hold.ts';
-import { clientOf, createDb, isSqlite } from './knex.ts';
+import { clientOf, createDb, isSqlite, type Db } from './knex.ts';
 import { Leadership } from './leader.ts';
 import { migrateLatest } from './locks.ts';
 import { PgBusLink } from './notify.ts';
-import { shareCommits } from './sqlite-client.ts';
+import { shareCommits, walSyncOf } from './sqlite-client.ts';
 
 export const plugin: Plugin<void> = {
   name: 'db',
@@ -58,7 +58,10 @@ export const plugin: Plugin<void> = {
 
     server.app.health.add('database', async () => {
       await db.raw('select 1');
-      if (isSqlite(db)) return { ok: true, detail: 'SQLite open' };
+      if (isSqlite(db)) {
+        const failure = await syncFailureOf(db);
+        return failure ? { ok: false, detail: failure.message } : { ok: true, detail: 'SQLite open' };
+      }
       if (link?.lost)
         return {
           ok: false,
@@ -68,3 +71,14 @@ export const plugin: Plugin<void> = {
     });
   },
 };
+
+/** Why SQLite's log could not be synced, if it could not: every write fails since (sqlite-client.ts). */
+async function syncFailureOf(db: Db): Promise<Error | undefined> {
+  const client = clientOf(db);
+  const connection = (await client.acquireConnection()) as object;
+  try {
+    return walSyncOf(connection)?.failure;
+  } finally {
+    await client.releaseConnection(connection);
+  }
+}

@@ -41,7 +41,10 @@ import Client_BetterSQLite3, { type KnexQuery } from 'knex/lib/dialects/better-s
 
 /** The part of better-sqlite3's Database and Statement this dialect uses. */
 interface Statement {
+  /** Whether it returns rows (a SELECT, or a write with RETURNING). */
   readonly reader: boolean;
+  /** Whether it leaves the database as it was. */
+  readonly readonly: boolean;
   all(bindings: unknown[]): unknown[];
   run(bindings: unknown[]): { lastInsertRowid: number | bigint; changes: number };
 }
@@ -177,6 +180,11 @@ export class WalSync {
     this.#log = `${database}-wal`;
   }
 
+  /** Why the log could not be synced, once that has happened: nothing is durable since. */
+  get failure(): Error | undefined {
+    return this.#broken;
+  }
+
   /** Resolves once everything committed before the call is on disk. */
   sync(): Promise<void> {
     if (this.#broken) return Promise.reject(this.#broken);
@@ -196,7 +204,9 @@ export class WalSync {
 
   async #syncOnce(): Promise<void> {
     try {
-      await (await this.#opened()).datasync();
+      const log = await this.#opened();
+      // No log yet: nothing has been written since the database was opened, so nothing waits.
+      if (log) await log.datasync();
     } catch (error) {
       // After a failed fsync the kernel may have dropped the pages it could not write and report
       // the next fsync as a success: nothing written since can be called durable.
@@ -208,21 +218,28 @@ export class WalSync {
   }
 
   /**
-   * The log file, opened once. SQLite made it when the database went into WAL mode and keeps it
+   * The log file, opened once it exists. SQLite makes it with the first write and keeps it
    * (truncating it at most) until the last connection closes; its directory entry is synced once,
    * as SQLite syncs the directory of a file it created.
    */
-  #opened(): Promise<FileHandle> {
+  async #opened(): Promise<FileHandle | undefined> {
     this.#file ??= (async () => {
+      const log = await open(this.#log, 'r');
       const directory = await open(dirname(this.#log), 'r');
       try {
         await directory.sync();
       } finally {
         await directory.close();
       }
-      return open(this.#log, 'r');
+      return log;
     })();
-    return this.#file;
+    try {
+      return await this.#file;
+    } catch (error) {
+      this.#file = undefined;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
   }
 
   /** Closes the log file (the connection is closing). */
@@ -289,10 +306,12 @@ export function shareCommits(client: { config: object }, shared: SharedCommits):
 /**
  * After each statement: a COMMIT, or a write outside any transaction, is made durable before it
  * resolves, as synchronous=FULL would have made it inside the statement; the group commit's COMMIT
- * leaves its sync to the group commit (`durableWhen`). (A function of the module, not a method:
- * knex runs a transaction's statements on an object of this class made without the constructor.)
+ * leaves its sync to the group commit (`durableWhen`). `outside` is what the statement did, if no
+ * transaction is open after it: ended the one open before it, wrote on its own, or only read.
+ * (A function of the module, not a method: knex runs a transaction's statements on an object of
+ * this class made without the constructor.)
  */
-async function afterStatement(connection: Connection, sql: string, wrote: boolean): Promise<void> {
+async function afterStatement(connection: Connection, sql: string, outside: 'ended' | 'wrote' | 'read'): Promise<void> {
   if (connection.inTransaction) {
     // knex tags the connection with the transaction that took it, and each savepoint tags it
     // again: the group commit's transaction is told by its BEGIN.
@@ -306,12 +325,11 @@ async function afterStatement(connection: Connection, sql: string, wrote: boolea
     }
     return;
   }
-  if (!wrote) return;
-  const deferred = deferredByConnection.get(connection);
-  deferredByConnection.delete(connection);
+  const deferred = outside === 'ended' ? deferredByConnection.get(connection) : undefined;
+  if (outside === 'ended') deferredByConnection.delete(connection);
   const sync = walSyncs.get(connection);
-  if (!sync || /^\s*rollback\b/i.test(sql)) return;
-  if (!deferred || !/^commit\b/i.test(sql)) return sync.sync();
+  if (!sync || outside === 'read' || /^\s*rollback\b/i.test(sql)) return;
+  if (!deferred) return sync.sync();
   // The group commit's batch: the connection is free at once; the batch's callers wait.
   deferred.synced = sync.sync();
   deferred.synced.catch(() => undefined); // told to the batch's callers by the group commit
@@ -341,6 +359,7 @@ export class SqliteClient extends Client_BetterSQLite3 {
 
   override async _query(connection: Connection, obj: KnexQuery): Promise<KnexQuery> {
     let wrote: boolean;
+    const inTransaction = connection?.inTransaction ?? false;
     try {
       // A statement with its own integer mode is left to knex: a kept statement would keep that mode.
       if (!obj.sql || !connection || this._optSafeIntegers(obj.options) !== undefined) {
@@ -350,7 +369,9 @@ export class SqliteClient extends Client_BetterSQLite3 {
       } else {
         const { sql, bindings } = withLimitsWritten(obj.sql, this._formatBindings(obj.bindings));
         const statement = statementFor(connection, sql);
-        wrote = !statement.reader;
+        // Not `reader`: an INSERT or UPDATE … RETURNING reads and writes. (A COMMIT is `readonly`:
+        // what it writes is the transaction's.)
+        wrote = !statement.readonly;
         if (statement.reader) obj.response = statement.all(bindings);
         else {
           const response = statement.run(bindings);
@@ -363,7 +384,7 @@ export class SqliteClient extends Client_BetterSQLite3 {
       if (connection && !connection.inTransaction) deferredByConnection.delete(connection);
       throw error;
     }
-    await afterStatement(connection, obj.sql, wrote);
+    await afterStatement(connection, obj.sql, inTransaction ? 'ended' : wrote ? 'wrote' : 'read');
     return obj;
   }
 

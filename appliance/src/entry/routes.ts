@@ -9,6 +9,7 @@ import { languageCookie, languageOf, speakBookedLanguage, t, type Language } fro
 import { rateLimit } from '../http/ratelimit.ts';
 import { fieldOf, objectOf, route } from '../http/route.ts';
 import {
+  describeUserAgent,
   latestResult,
   participantSubject,
   techTestPage,
@@ -100,6 +101,19 @@ function problemPage(
 ) {
   speakBookedLanguage(request, language);
   const lang = languageOf(request);
+  // Told to someone whose link it is: in the connection log, so that support sees what they saw
+  // ("it says the link was already used") and on which device.
+  if (invitation) {
+    const { browser, os } = describeUserAgent(headerText(request, 'user-agent'));
+    request.server.app.bus.emit('entry.refused', {
+      meetingId: invitation.meeting.id,
+      participantId: invitation.participant.id,
+      person: invitation.person,
+      problem,
+      browser,
+      os,
+    });
+  }
   const response = h
     .view(
       'entry/problem',

@@ -35,6 +35,18 @@ declare module '../events.ts' {
     'entry.locked': { meetingId: string; participantId: string; person: LinkPerson };
     /** A name that did not match the invitation (never the name typed: it may be someone else's). */
     'entry.name_failed': { meetingId: string; participantId: string; person: LinkPerson; triesLeft: number };
+    /**
+     * A link refused with a page saying why (spent in another browser, expired, locked, replaced,
+     * its meeting cancelled): support reads what the person was told, and on what device.
+     */
+    'entry.refused': {
+      meetingId: string;
+      participantId: string;
+      person: LinkPerson;
+      problem: LinkProblem;
+      browser: string;
+      os: string;
+    };
     /** A wrong SMS code (never the code typed). */
     'entry.code_failed': { meetingId: string; participantId: string; person: LinkPerson; triesLeft: number };
   }

@@ -4,6 +4,9 @@ import type { Plugin } from '@hapi/hapi';
 import { EvaluationRequests } from './requests.ts';
 import { addSecretLink, notifyDispatcher } from '../invites/index.ts';
 import { evaluationPath, routes } from './routes.ts';
+import { randomToken } from '../crypto.ts';
+import { participantSubject } from './model.ts';
+import { renewRequestToken } from './store.ts';
 
 declare module '@hapi/hapi' {
   interface PluginProperties {
@@ -33,7 +36,12 @@ export const plugin: Plugin<void> = {
       return () => requests.stop();
     });
     // An evaluation request's token opens the evaluation, not the way into a meeting.
-    addSecretLink(server, 'evaluation_request', evaluationPath);
+    addSecretLink(server, 'evaluation_request', evaluationPath, async (trx, { meetingId, participantId, person }) => {
+      const token = randomToken(18);
+      return (await renewRequestToken(trx, meetingId, participantSubject(participantId, person), token))
+        ? token
+        : undefined;
+    });
     server.expose('requests', requests);
     server.route(routes());
   },

@@ -150,6 +150,19 @@ export async function setRequestToken(
   return n === 1;
 }
 
+/**
+ * A new link for a request already made (the first one's SMS never arrived, and the e-mail in its
+ * place needs a link of its own: only the hash is kept). False once the person has answered.
+ */
+export async function renewRequestToken(db: Db, meetingId: string, subject: string, token: string): Promise<boolean> {
+  const n = await respondentTable(db)
+    .where({ meeting_id: meetingId, subject })
+    .whereNull('answered_at')
+    .whereNotNull('requested_at')
+    .update({ token_hash: sha256(token) });
+  return n === 1;
+}
+
 export async function respondentByToken(db: Db, token: string): Promise<Respondent | undefined> {
   const row = await respondentTable(db)
     .where({ token_hash: sha256(token) })

@@ -62,12 +62,18 @@ export function readDay(text: string, years?: Years): Day | DateProblem {
   return text as Day;
 }
 
-const explain = (problem: DateProblem, shape: string, years: Years): string =>
-  problem === 'format'
-    ? `{{#label}} must be ${shape}`
-    : problem === 'calendar'
-      ? '{{#label}} must be a date that exists in the calendar'
-      : `{{#label}} must be in the years ${years.from}–${years.to}`;
+/**
+ * Joi's code for each problem (the error funnel words it in the request's language from
+ * `validation.<code>`, admin/locales/*\/core.json) and its English text for any other reader.
+ */
+const problemMessages = (kind: 'instant' | 'day') => ({
+  [`${kind}.format`]:
+    kind === 'instant'
+      ? '{{#label}} must be a date and time in ISO 8601 with an offset, e.g. 2030-03-04T09:00:00+01:00'
+      : '{{#label}} must be a day written YYYY-MM-DD',
+  [`${kind}.calendar`]: '{{#label}} must be a date that exists in the calendar',
+  [`${kind}.years`]: '{{#label}} must be in the years {{#from}}–{{#to}}',
+});
 
 /** A joi field for an instant, converted to a Date. */
 export function instant(years: () => Years): Joi.StringSchema<Date> {
@@ -76,12 +82,9 @@ export function instant(years: () => Years): Joi.StringSchema<Date> {
     .custom((value: string, helpers) => {
       const range = years();
       const read = readInstant(value, range);
-      return read instanceof Date
-        ? read
-        : helpers.message({
-            custom: explain(read, 'a date and time in ISO 8601 with an offset, e.g. 2030-03-04T09:00:00+01:00', range),
-          });
-    });
+      return read instanceof Date ? read : helpers.error(`instant.${read}`, range);
+    })
+    .messages(problemMessages('instant'));
 }
 
 /** A joi field for a day, YYYY-MM-DD, kept as the string. */
@@ -91,8 +94,7 @@ export function day(years: () => Years): Joi.StringSchema {
     .custom((value: string, helpers) => {
       const range = years();
       const read = readDay(value, range);
-      return read === value
-        ? read
-        : helpers.message({ custom: explain(read as DateProblem, 'a day written YYYY-MM-DD', range) });
-    });
+      return read === value ? read : helpers.error(`day.${read as DateProblem}`, range);
+    })
+    .messages(problemMessages('day'));
 }

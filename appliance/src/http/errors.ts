@@ -2,10 +2,11 @@
 // unexpected becomes a logged 500 with a request id, and never a stack trace to the client.
 import Boom from '@hapi/boom';
 import type { Lifecycle, Request, ResponseToolkit, Server } from '@hapi/hapi';
-import type { ValidationError } from 'joi';
+import type { ValidationError, ValidationErrorItem } from 'joi';
 import { isDatabaseUnavailable } from '../db/knex.ts';
 import type { Language } from '../common/language.ts';
-import { languageOf, speakBookedLanguage, t } from './i18n.ts';
+import { hasString, languageOf, speakBookedLanguage, t } from './i18n.ts';
+import { textOf } from '../common/text.ts';
 import { headerText } from './headers.ts';
 
 /**
@@ -36,12 +37,37 @@ export interface DomainPage {
 
 const databaseUnavailable = 'The database cannot be reached just now: try again in a moment';
 
-/** Default failAction: joi's details, joined into one sentence, as a 400. */
-export const validationFailed: Lifecycle.Method = (_request, _h, err) => {
-  const details = (err as ValidationError | undefined)?.details;
-  if (!details) throw Boom.badRequest('Invalid request');
-  const message = details.map((d) => d.message.replace(/"/g, '')).join('; ');
-  throw Boom.badRequest(message);
+/**
+ * One detail of a failed joi check as a sentence in the request's language (admin/locales/*\/core.json,
+ * `validation.<joi's type>`), the field named by `label` (its name in the form) or else by its path
+ * in the payload; a type without a sentence of ours keeps joi's own (English) one.
+ */
+function validationText(detail: ValidationErrorItem, lang: Language, label?: string): string {
+  const context = detail.context ?? {};
+  const key = `validation.${detail.type}`;
+  if (!hasString(lang, key)) return detail.message.replace(/"/g, '');
+  const valids = Array.isArray(context.valids) ? context.valids.map(String).join(', ') : '';
+  return t(lang, key, { ...context, label: label ?? textOf(context.label), valids });
+}
+
+/**
+ * Every detail of a failed joi check as sentences in the request's language; `labelOf` names a field
+ * as its form does (by its first path key), else it is named by its path. The generic 400 sentence
+ * when joi gave no details.
+ */
+export function validationSentences(
+  error: unknown,
+  lang: Language,
+  labelOf: (field: string) => string | undefined = () => undefined,
+): string {
+  const details = (error as ValidationError | undefined)?.details ?? [];
+  if (details.length === 0) return t(lang, 'error.400');
+  return details.map((d) => validationText(d, lang, labelOf(String(d.path[0])))).join(' ');
+}
+
+/** Default failAction: joi's details, in the request's language, joined into one sentence, as a 400. */
+export const validationFailed: Lifecycle.Method = (request, _h, err) => {
+  throw Boom.badRequest(validationSentences(err, languageOf(request)));
 };
 
 /** Pages (as opposed to the API, health and metrics) get rendered error pages. */

@@ -48,13 +48,34 @@ declare module '@hapi/hapi' {
 /**
  * The page's language: the one the person chose with the switch, else the one their booking
  * names (a participant booked in English reads English from the link's first page), else Swedish.
+ * An API call (`/api/…`), which has no switch, may ask with Accept-Language: its answers (a
+ * rule's message, a field that failed its check) then come in that language, Swedish otherwise.
+ * Pages keep Swedish whatever the browser sends: the clinic's language, unless the person switches.
  */
 export function languageOf(request: Request): Language {
   const chosen = request.state?.[languageCookie];
   if (isLanguage(chosen)) return chosen;
   const booked = request.app?.bookedLanguage;
-  return isLanguage(booked) ? booked : defaultLanguage;
+  if (isLanguage(booked)) return booked;
+  if (request.path?.startsWith('/api/')) return acceptedLanguage(textOf(request.headers?.['accept-language']));
+  return defaultLanguage;
 }
+
+/** The language of an Accept-Language header (RFC 9110 §12.5.4) we speak with the highest weight; Swedish if none. */
+export function acceptedLanguage(header: string): Language {
+  let best: { language: Language; weight: number } | undefined;
+  for (const range of header.split(',')) {
+    const [tag = '', ...params] = range.trim().toLowerCase().split(';');
+    const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+    const weight = q === undefined ? 1 : Number(q);
+    const language = tag.split('-')[0];
+    if (isLanguage(language) && weight > 0 && (!best || weight > best.weight)) best = { language, weight };
+  }
+  return best?.language ?? defaultLanguage;
+}
+
+/** Whether a UI string exists (t shows a missing key as itself). */
+export const hasString = (lang: Language, key: string): boolean => key in dictionaries[lang];
 
 /** Marks whose page this is: from here on the request speaks their booked language (unless they chose). */
 export function speakBookedLanguage(request: Request, language: Language | undefined): void {

@@ -29,11 +29,30 @@ export interface CalendarPart {
 }
 
 /**
- * A name as a quoted parameter value (CN): RFC 5545 allows no DQUOTE inside one and has no escape
- * for it (ical-generator writes \", which ends the value early for a strict reader), so a quotation
- * mark in a name ("Mo") becomes an apostrophe there.
+ * Stands for a backslash in a quoted parameter value while ical-generator writes it: a private-use
+ * character no name has, put back as a backslash in the finished text (parameterValues).
  */
-const parameterText = (name: string): string => name.replace(/"/g, "'");
+const BACKSLASH = '\uE000';
+
+/** Text without the stand-in, so that only parameterText's become backslashes. */
+const withoutStandIn = (text: string): string => text.replaceAll(BACKSLASH, '');
+
+/**
+ * A name as a quoted parameter value (CN). RFC 5545 §3.1 has no escapes there: a quoted value is
+ * read literally up to the next DQUOTE and may hold no control character. ical-generator escapes it
+ * like a TEXT value all the same (\\ for a backslash, \n for a line break, \" for a quotation mark),
+ * which Outlook shows as typed ("BUM\\Öst") and which ends the value early for a strict reader
+ * (ical.js in Thunderbird). So a quotation mark becomes an apostrophe, a line break or other control
+ * character a space, and a backslash goes through as itself.
+ */
+const parameterText = (name: string): string =>
+  withoutStandIn(name)
+    .replace(/"/g, "'")
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replaceAll('\\', BACKSLASH);
+
+/** The finished calendar text with parameterText's backslashes put back. */
+const parameterValues = (ics: string): string => ics.replaceAll(BACKSLASH, '\\');
 
 /** A METHOD:REQUEST invitation or update, or a METHOD:CANCEL cancellation, for one meeting. */
 export function meetingCalendar(event: MeetingCalendarEvent): CalendarPart {
@@ -48,10 +67,10 @@ export function meetingCalendar(event: MeetingCalendarEvent): CalendarPart {
     stamp: new Date(),
     start: event.start,
     end: event.end,
-    summary: event.summary,
+    summary: withoutStandIn(event.summary),
     location: event.joinUrl,
     url: event.joinUrl,
-    description: event.description ? `${event.description}\n\n${event.joinUrl}` : event.joinUrl,
+    description: withoutStandIn(event.description ? `${event.description}\n\n${event.joinUrl}` : event.joinUrl),
     organizer: { ...event.organizer, name: parameterText(event.organizer.name) },
     status: event.cancelled ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
     attendees: event.attendee
@@ -66,5 +85,5 @@ export function meetingCalendar(event: MeetingCalendarEvent): CalendarPart {
         ]
       : [],
   });
-  return { method, content: calendar.toString() };
+  return { method, content: parameterValues(calendar.toString()) };
 }

@@ -45,7 +45,8 @@ export interface MailChannel extends ChannelAdapter {
 }
 
 export interface SmsChannel extends ChannelAdapter {
-  send(message: { to: string; text: string }): Promise<{ providerIds: string[] }>;
+  /** `key` is the message's id, the same on every attempt (see SmsMessage). */
+  send(message: { to: string; text: string; key: string }): Promise<{ providerIds: string[] }>;
 }
 
 export interface DispatcherOptions {
@@ -438,7 +439,7 @@ export class Dispatcher {
         const text = templates.sms(message.language, message.kind, data);
         // Handed out while this process had the link, which went (useSms gives back what it can).
         if (!this.#sms) throw new TemporaryFailure('this process no longer sends SMS: the leading process does');
-        const { providerIds } = await this.#sms.send({ to: message.recipient, text });
+        const { providerIds } = await this.#sms.send({ to: message.recipient, text, key: message.id });
         return { message, sent: { id: message.id, providerIds } };
       }
       const rendered = templates.email(message.language, message.kind, data);

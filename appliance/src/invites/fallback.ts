@@ -9,6 +9,15 @@ import { recipientsOf } from './messages.ts';
 import { enqueue, type OutboxMessage } from './outbox.ts';
 
 /**
+ * A fresh secret of another domain's for the person a failed message was for (addSecretLink):
+ * undefined when there is nothing left to ask them.
+ */
+export type SecretRenewal = (
+  trx: Knex.Transaction,
+  person: { meetingId: string; participantId: string; person: LinkPerson },
+) => Promise<string | undefined>;
+
+/**
  * Returns the e-mail message's id, or undefined when there is no address to fall back to. Given a
  * transaction (the dispatcher's batch), it writes in a savepoint of it: a fallback that fails is
  * rolled back alone.
@@ -19,6 +28,8 @@ export async function fallbackToEmail(
   failed: OutboxMessage,
   /** ROOM_GRACE_MINUTES: the fresh link lasts while the room may be open (entry's linkExpiry). */
   roomGraceMinutes: number,
+  /** For a kind whose secret is another domain's (an evaluation request's): its fresh one. */
+  renew?: SecretRenewal,
 ): Promise<string | undefined> {
   if (failed.channel !== 'sms' || !failed.participantId || failed.kind === 'sms_code') return undefined;
   return db.transaction(async (trx) => {
@@ -29,15 +40,20 @@ export async function fallbackToEmail(
     const email = recipientsOf(participant).find((r) => r.person === person)?.email;
     if (!email) return undefined;
     // The SMS's link was wiped with it: the e-mail carries a fresh one (the old one stays valid).
+    // A secret of another domain's is that domain's to make: a way into the meeting would not open
+    // its page (an evaluation request's e-mail led to "not found").
     const withLink = !['cancelled'].includes(failed.kind);
-    const secret =
-      withLink && meeting.status !== 'cancelled'
-        ? await issueLink(trx, {
-            participantId: participant.id,
-            person,
-            expiresAt: linkExpiry(meetingEnd(meeting), roomGraceMinutes),
-          })
-        : undefined;
+    let secret: string | undefined;
+    if (renew) {
+      secret = await renew(trx, { meetingId: meeting.id, participantId: participant.id, person });
+      if (!secret) return undefined;
+    } else if (withLink && meeting.status !== 'cancelled') {
+      secret = await issueLink(trx, {
+        participantId: participant.id,
+        person,
+        expiresAt: linkExpiry(meetingEnd(meeting), roomGraceMinutes),
+      });
+    }
     return enqueue(trx, dataKey, {
       channel: 'email',
       kind: failed.kind,

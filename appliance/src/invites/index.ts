@@ -8,7 +8,7 @@ import { afterCommit, type EventName } from '../events.ts';
 import type { CapturedMail, CapturedSms, Sink } from './embedded.ts';
 import { withoutRecipient } from './delivery.ts';
 import { Dispatcher, type StatusChange } from './dispatcher.ts';
-import { fallbackToEmail } from './fallback.ts';
+import { fallbackToEmail, type SecretRenewal } from './fallback.ts';
 import { MailSender, type MailState } from './mail.ts';
 import { messageFacts } from './facts.ts';
 import { outboxHook, tellParticipant, type Composer } from './messages.ts';
@@ -53,6 +53,7 @@ declare module '@hapi/hapi' {
       /** "We are waiting for you": to the participant's SMS (or e-mail), with their link. */
       nudge(meetingId: string, participantId: string): Promise<number>;
       secretPaths: Map<string, (secret: string) => string>;
+      secretRenewals: Map<string, SecretRenewal>;
     };
   }
 }
@@ -81,6 +82,7 @@ export const plugin: Plugin<void> = {
     let gatewayUrl: string | undefined;
     let dispatcher: Dispatcher | undefined;
     const secretPaths = new Map<string, (secret: string) => string>();
+    const secretRenewals = new Map<string, SecretRenewal>();
     const composer: Composer = {
       dataKey: config.dataKey,
       roomGraceMinutes: config.roomGraceMinutes,
@@ -149,7 +151,13 @@ export const plugin: Plugin<void> = {
         // An SMS that did not arrive goes by e-mail when the person gave an address; otherwise the
         // failed message stands on the meeting page as a task: call the participant. A fallback that
         // cannot be written is rolled back alone (a savepoint) and logged: the batch still commits.
-        await fallbackToEmail(trx, config.dataKey, message, config.roomGraceMinutes).then(
+        await fallbackToEmail(
+          trx,
+          config.dataKey,
+          message,
+          config.roomGraceMinutes,
+          secretRenewals.get(message.kind),
+        ).then(
           (id) => id && afterCommit(trx, () => dispatcher?.notify()),
           (error: Error) => log('error', `outbox: e-mail fallback for ${message.id}: ${error.message}`),
         );
@@ -248,6 +256,7 @@ export const plugin: Plugin<void> = {
     });
 
     server.expose('secretPaths', secretPaths);
+    server.expose('secretRenewals', secretRenewals);
     server.expose('captured', () => ({ mail: mailSink?.messages() ?? [], sms: smsc?.messages() ?? [] }));
     server.expose('templates', templates);
     server.expose('dispatcher', () => dispatcher);
@@ -281,9 +290,19 @@ export const nudge = (server: Server, meetingId: string, participantId: string):
 /** The mail and SMS adapters' live state, for the admin status page (undefined before start). */
 export const adapterStates = (server: Server) => server.plugins.invites.adapters();
 
-/** A message kind whose secret opens another domain's page: its link is `path(secret)`. */
-export function addSecretLink(server: Server, kind: MessageKind, path: (secret: string) => string): void {
+/**
+ * A message kind whose secret opens another domain's page: its link is `path(secret)`. The outbox
+ * keeps no secret once a message is sent, so an e-mail in place of such an SMS that failed needs a
+ * fresh one of that domain's: `renew` makes it (undefined: nothing left to send, e.g. answered).
+ */
+export function addSecretLink(
+  server: Server,
+  kind: MessageKind,
+  path: (secret: string) => string,
+  renew: SecretRenewal,
+): void {
   server.plugins.invites.secretPaths.set(kind, path);
+  server.plugins.invites.secretRenewals.set(kind, renew);
 }
 
 // The public API: what other domains may use of this one (ARCHITECTURE.md).

@@ -102,6 +102,13 @@ function transportOptions(options: MailOptions) {
   };
 }
 
+/**
+ * Every message is sent by the appliance, not a person: autoresponders (a guest's out-of-office, a
+ * mailbox's "received") must not answer it (RFC 3834; Exchange reads its own header), or MAIL_FROM's
+ * mailbox fills with replies to invitations nobody there sent.
+ */
+const automatic = { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All' };
+
 export class MailSender {
   readonly #transport;
   readonly #from: string;
@@ -143,6 +150,7 @@ export class MailSender {
         from: this.#from,
         to: message.to,
         subject: message.subject,
+        headers: automatic,
         text: message.text,
         html: message.html,
         ...(message.calendar

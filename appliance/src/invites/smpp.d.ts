@@ -16,6 +16,9 @@ declare module 'smpp' {
       [field: string]: unknown;
       isResponse(): boolean;
       response(options?: Record<string, unknown>): PDU;
+      /** Reads a PDU's 4-octet command_length from the stream: false until 4 octets are there. */
+      static commandLength(stream: NodeJS.ReadableStream): number | false;
+      static maxLength: number;
     }
 
     /** One SMPP connection; emits 'connect', 'close', 'error', 'pdu' and one event per command name. */

@@ -18,6 +18,24 @@ import { concatenationUdh, encodeSms } from './gsm.ts';
 import { textOf } from '../common/text.ts';
 import { must } from '../common/must.ts';
 
+/** An SMPP PDU's header: command_length, command_id, command_status, sequence_number. */
+const HEADER_OCTETS = 16;
+
+// The smpp package reads a PDU's command_length and then waits for that many octets less four.
+// It refuses a length above its maximum but not one shorter than the header: with 4 or less it
+// waits for ever for a rest of no octets (the link reads nothing more and only the keep-alive,
+// 30 s or more later, finds out), and with 0 it takes the next octets for the next length. A
+// gateway that sends such a PDU is broken or out of step; the link is of no more use, so the
+// length is refused here like the package refuses a long one: the session's 'error' drops the link
+// and binds afresh. (Set once on the package's PDU class; the development SMSC reads through it too.)
+const readCommandLength = smpp.PDU.commandLength.bind(smpp.PDU);
+smpp.PDU.commandLength = (stream) => {
+  const length = readCommandLength(stream);
+  if (length !== false && length < HEADER_OCTETS)
+    throw new Error(`PDU length ${length} is shorter than the ${HEADER_OCTETS}-octet header`);
+  return length;
+};
+
 export type SmppSession = smpp.Session;
 export type SmppPdu = smpp.PDU;
 export type SmppServer = smpp.Server;
@@ -66,6 +84,11 @@ export interface SmsOptions {
   /** How long a message waits for a bound link before it fails temporarily (the outbox retries it). */
   queueTimeoutMs?: number;
   /**
+   * How long the parts of a long text the gateway took are remembered for a retry that sends only
+   * the rest (a handset keeps the parts it has for a while, waiting for the others).
+   */
+  partsKeptMs?: number;
+  /**
    * How the gateway writes message ids. 'auto' reads an id with a letter a–f as hexadecimal and an
    * id of digits only as decimal; name the radixes when the gateway sends hex ids of digits only.
    */
@@ -80,6 +103,11 @@ export interface SmsMessage {
   /** Destination in E.164, e.g. +46701234567. */
   to: string;
   text: string;
+  /**
+   * Which message this is (the outbox's id), the same on every attempt: a long text the gateway
+   * took only some parts of goes again as the parts still missing, under the same reference.
+   */
+  key?: string;
 }
 
 export interface SmsState {
@@ -262,6 +290,32 @@ interface Outstanding {
   slot: RateSlot;
 }
 
+/**
+ * A long text some of whose parts the gateway has taken, by its key: a retry sends only the parts
+ * still missing, under the same reference, so the handset joins them to those it has instead of
+ * showing the first part twice (a new reference would start another message).
+ */
+interface PartsTaken {
+  destination: string;
+  text: string;
+  reference: number;
+  /** The gateway's id of each part it took, by index (undefined: still to go). */
+  ids: (string | undefined)[];
+  /** When the first attempt began (performance.now). */
+  since: number;
+  /**
+   * Receipts for parts taken, held until the message is sent whole: before that its send is not on
+   * record, and the outbox would take such a receipt for another system's and drop it. Each keeps its
+   * answer to the gateway while the attempt runs (acknowledged once recorded, as any receipt); when
+   * the attempt leaves the text partly sent it is acknowledged then (a gateway's deliver_sm must not
+   * wait for a retry minutes away), and only this process remembers it.
+   */
+  receipts: { receipt: DeliveryReceipt; answer?: ((status: number) => void) | undefined }[];
+}
+
+/** Long texts remembered at most (the oldest is forgotten first; its retry then sends every part). */
+const PARTS_TAKEN_KEPT = 1000;
+
 /** How many ESME_RTHROTTLED answers one part may get before the outbox is asked to retry it later. */
 const MAX_THROTTLED_ATTEMPTS = 20;
 
@@ -297,6 +351,9 @@ export class SmsSender {
   /** The last #rateCount parts sent, as a ring: the slot at #partsSent % #rateCount is the oldest. */
   readonly #rateSlots: RateSlot[] = [];
   #partsSent = 0;
+  /** Long texts being sent or partly sent, by key, and by the gateway's id of each part taken. */
+  readonly #partsTaken = new Map<string, PartsTaken>();
+  readonly #partsTakenById = new Map<string, PartsTaken>();
 
   constructor(options: SmsOptions) {
     this.#url = new URL(options.url);
@@ -312,6 +369,7 @@ export class SmsSender {
       rateMarginMs: 0,
       reconnect: { minMs: 500, maxMs: 30_000 },
       queueTimeoutMs: 60_000,
+      partsKeptMs: 24 * 3_600_000,
       messageIds: 'auto',
       ...options,
     };
@@ -342,7 +400,10 @@ export class SmsSender {
     const encoded = encodeSms(message.text);
     if (encoded.parts.length > 255)
       throw new PermanentFailure(`the text is too long for one SMS (${encoded.parts.length} parts, at most 255)`);
-    const reference = this.#nextReference();
+    const count = encoded.parts.length;
+    const taken =
+      count > 1 && message.key ? this.#takenBefore(message.key, destination, message.text, count) : undefined;
+    const reference = taken?.reference ?? this.#nextReference();
     const common = {
       service_type: this.#systemType,
       ...this.#source,
@@ -353,9 +414,10 @@ export class SmsSender {
       // Always explicit: left unset, the smpp package guesses ASCII or Latin-1 from the text.
       data_coding: encoded.dataCoding,
     };
-    const count = encoded.parts.length;
     const results = await Promise.allSettled(
       encoded.parts.map((octets, i) => {
+        const takenId = taken?.ids[i];
+        if (takenId !== undefined) return Promise.resolve(takenId);
         const fields =
           count === 1
             ? { ...common, esm_class: 0, short_message: octets }
@@ -364,18 +426,91 @@ export class SmsSender {
                 esm_class: 0x40,
                 short_message: { udh: concatenationUdh(reference, count, i + 1), message: octets },
               };
-        return this.#enqueue(fields);
+        // Noted as the gateway answers, not once the promise settles: its receipt may be read in
+        // the same turn, before any continuation runs.
+        return this.#enqueue(fields, taken ? (id) => this.#partTaken(taken, i, id) : undefined);
       }),
     );
     const failures = results
       .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
       .map((r) => r.reason as Error);
     const permanent = failures.find((e) => e instanceof PermanentFailure);
-    if (permanent) throw permanent;
     const [failure] = failures;
+    if (taken && (permanent || !failure || taken.ids.every((id) => id === undefined))) {
+      this.#forget(taken, message.key!);
+      // Sent whole: the receipts held for its parts go on now, and wait in the outbox for its send record.
+      if (!failure) for (const { receipt, answer } of taken.receipts) this.#tell(receipt, answer);
+      else for (const { answer } of taken.receipts) answer?.(0);
+    } else if (taken) {
+      // Partly sent: the gateway has its answers now; the receipts wait here for the retry.
+      for (const held of taken.receipts) {
+        held.answer?.(0);
+        held.answer = undefined;
+      }
+    }
+    if (permanent) throw permanent;
     if (failure)
       throw failure instanceof TemporaryFailure ? failure : new TemporaryFailure(failure.message, { cause: failure });
     return { providerIds: results.map((r) => (r as PromiseFulfilledResult<string>).value) };
+  }
+
+  /**
+   * What an earlier attempt at this long text got the gateway to take, for this attempt to go on
+   * from; a fresh record when there was none, or when it no longer fits (another text or number, or
+   * kept too long for the handset still to hold the parts).
+   */
+  #takenBefore(key: string, destination: string, text: string, count: number): PartsTaken {
+    const before = this.#partsTaken.get(key);
+    if (
+      before &&
+      before.destination === destination &&
+      before.text === text &&
+      before.ids.length === count &&
+      performance.now() - before.since < this.#options.partsKeptMs
+    )
+      return before;
+    if (before) this.#forget(before, key);
+    if (this.#partsTaken.size >= PARTS_TAKEN_KEPT) {
+      const [oldestKey, oldest] = this.#partsTaken.entries().next().value!;
+      this.#forget(oldest, oldestKey);
+    }
+    const fresh: PartsTaken = {
+      destination,
+      text,
+      reference: this.#nextReference(),
+      ids: Array.from({ length: count }, () => undefined),
+      since: performance.now(),
+      receipts: [],
+    };
+    this.#partsTaken.set(key, fresh);
+    return fresh;
+  }
+
+  /**
+   * Tells the outbox of a receipt and answers the gateway once it is recorded (a temporary error if
+   * it could not be: the gateway sends it again). Without `answer` the gateway had its answer already.
+   */
+  #tell(receipt: DeliveryReceipt, answer?: (status: number) => void): void {
+    Promise.resolve(this.#options.onReceipt?.(receipt)).then(
+      () => answer?.(0),
+      (error: Error) => {
+        this.#options.log?.(
+          'warn',
+          `a delivery receipt (${receipt.providerId}) could not be recorded (${error.message})${answer ? ': the gateway will send it again' : ''}`,
+        );
+        answer?.(0x64); // ESME_RX_T_APPN: temporary application error
+      },
+    );
+  }
+
+  #partTaken(taken: PartsTaken, index: number, id: string): void {
+    taken.ids[index] = id;
+    this.#partsTakenById.set(id, taken);
+  }
+
+  #forget(taken: PartsTaken, key: string): void {
+    if (this.#partsTaken.get(key) === taken) this.#partsTaken.delete(key);
+    for (const id of taken.ids) if (id !== undefined) this.#partsTakenById.delete(id);
   }
 
   state(): SmsState {
@@ -442,9 +577,18 @@ export class SmsSender {
     return this.#reference;
   }
 
-  #enqueue(fields: Record<string, unknown>): Promise<string> {
+  #enqueue(fields: Record<string, unknown>, onTaken?: (id: string) => void): Promise<string> {
     return new Promise<string>((resolve, reject) => {
-      const part: Part = { order: this.#order++, fields, throttledAttempts: 0, resolve, reject };
+      const part: Part = {
+        order: this.#order++,
+        fields,
+        throttledAttempts: 0,
+        resolve: (id) => {
+          onTaken?.(id);
+          resolve(id);
+        },
+        reject,
+      };
       part.queueTimer = setTimeout(() => {
         const index = this.#queue.indexOf(part);
         if (index < 0) return;
@@ -716,23 +860,16 @@ export class SmsSender {
     this.#lastReceiptAt = new Date();
     // The receipted_message_id TLV carries the id as submit_sm_resp gave it; the text may not.
     const radix = typeof pdu.receipted_message_id === 'string' ? this.#submitRadix() : this.#receiptRadix();
-    Promise.resolve(
-      this.#options.onReceipt?.({
-        providerId: normaliseMessageId(receipt.id, radix),
-        status: receipt.status,
-        ...(receipt.error ? { error: receipt.error } : {}),
-        at: this.#lastReceiptAt,
-      }),
-    ).then(
-      () => answer(0),
-      (error: Error) => {
-        this.#options.log?.(
-          'warn',
-          `a delivery receipt could not be recorded (${error.message}): the gateway will send it again`,
-        );
-        answer(0x64); // ESME_RX_T_APPN: temporary application error
-      },
-    );
+    const delivery: DeliveryReceipt = {
+      providerId: normaliseMessageId(receipt.id, radix),
+      status: receipt.status,
+      ...(receipt.error ? { error: receipt.error } : {}),
+      at: this.#lastReceiptAt,
+    };
+    const taken = this.#partsTakenById.get(delivery.providerId);
+    // A part of a long text not yet sent whole: held for the attempt that sends the rest.
+    if (taken) taken.receipts.push({ receipt: delivery, answer });
+    else this.#tell(delivery, answer);
   }
 }
 

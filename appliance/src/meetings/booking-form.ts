@@ -4,6 +4,7 @@
 import Boom from '@hapi/boom';
 import type { Request, ResponseToolkit } from '@hapi/hapi';
 import Joi from 'joi';
+import { validationSentences } from '../http/errors.ts';
 import { languageOf, t } from '../http/i18n.ts';
 import { objectOf } from '../http/route.ts';
 import { identificationMethods, isPatient, participantKinds } from './model.ts';
@@ -115,6 +116,57 @@ function formField(field: string | undefined): string | undefined {
   if (!m) return field;
   const [, proxy, name = ''] = m;
   return proxy ? `p_proxy${name.charAt(0).toUpperCase()}${name.slice(1)}` : `p_${name}`;
+}
+
+/** The form's fields by the label the clinician reads beside them (meetings.book.*). */
+const fieldLabels: Record<string, string> = {
+  title: 'subject',
+  date: 'date',
+  time: 'time',
+  durationMinutes: 'duration',
+  ledBy: 'ledBy',
+  documentationPlan: 'documentation',
+  testMeeting: 'testMeeting',
+  p_kind: 'kind',
+  p_country: 'country',
+  p_name: 'name',
+  p_mobile: 'mobile',
+  p_email: 'email',
+  p_personalNumber: 'personalNumber',
+  p_identification: 'identification',
+  p_proxyName: 'proxyName',
+  p_proxyMobile: 'proxyMobile',
+  p_proxyEmail: 'proxyEmail',
+  p_proxyPersonalNumber: 'proxyPersonalNumber',
+  p_staffEmail: 'staffEmail',
+  p_language: 'language',
+};
+
+/**
+ * The form as the clinician sent it, when a field fails its check (a duration over 480 from a
+ * browser that does not hold to the field's max, a title pasted past its length): everything typed
+ * is shown again, the participants added so far included, with what failed named by its label.
+ */
+export function formRefused(request: Request, h: ResponseToolkit, error: Error | undefined) {
+  const lang = languageOf(request);
+  const sent = (request.payload ?? {}) as Partial<BookingForm>;
+  let draft: ParticipantInput[] = [];
+  try {
+    draft = readDraft(typeof sent.draft === 'string' ? sent.draft : '');
+  } catch {
+    // A damaged list is not the clinician's doing to fix field by field: it starts empty, as it would.
+  }
+  const first = (error as Joi.ValidationError | undefined)?.details[0];
+  const field = first ? String(first.path[0]) : undefined;
+  const message = validationSentences(error, lang, (name) => {
+    const key = fieldLabels[name];
+    return key ? t(lang, `meetings.book.${key}`) : undefined;
+  });
+  return renderBooking(request, h, sent, draft, {
+    where: field?.startsWith('p_') ? 'participant' : 'meeting',
+    message,
+    ...(field ? { field } : {}),
+  }).takeover();
 }
 
 /** BankID and SITHS go through the hospital's identity provider; a colleague's SITHS is their staff login. */

@@ -170,6 +170,7 @@ export {
   everyParticipantOf,
   meetingsEndedBefore,
   listMeetings,
+  removedParticipantsIn,
   type RoomStatus,
 } from './store.ts';
 export type { FactsProvider, ParticipantFact, MarksProvider } from './facts.ts';

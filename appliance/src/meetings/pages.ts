@@ -4,6 +4,7 @@
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { day, lookupYears, meetingYears } from '../http/dates.ts';
+import { validationSentences } from '../http/errors.ts';
 import { languageOf, languages, t, type Language } from '../http/i18n.ts';
 import { objectOf, route } from '../http/route.ts';
 import { openEventStream } from '../http/sse.ts';
@@ -13,6 +14,7 @@ import type { ParticipantFacts } from './facts.ts';
 import type { LiveUpdates } from './live.ts';
 import {
   bookingForm,
+  formRefused,
   fromFields,
   hasParticipant,
   needsIdentityProvider,
@@ -38,8 +40,8 @@ import {
   addDays,
   ClinicDays,
   formatDay,
+  clinicInstants,
   formatSpan,
-  fromClinicTime,
   isoWeek,
   mondayOf,
   toClinicTime,
@@ -53,6 +55,21 @@ const dateField = day(meetingYears);
 const calendarDate = day(lookupYears);
 const timeField = Joi.string().pattern(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
 const staffOf = (request: Request): Staff => request.auth.credentials.user!;
+/** The reschedule form's fields by their labels. */
+const rescheduleLabels: Record<string, string> = {
+  date: 'meetings.meeting.newDate',
+  time: 'meetings.meeting.newTime',
+  durationMinutes: 'meetings.meeting.newDuration',
+};
+
+/**
+ * A start typed on the clinic's clock. A time the clock skips (02:00–02:59 the night summer time
+ * begins) is refused, not moved an hour on; one it shows twice (the night it ends) is the first,
+ * in summer time, and every message and page names it "02:30 (sommartid)" (common/clock.ts).
+ */
+function clinicStart(date: string, time: string): Date | RuleViolation {
+  return clinicInstants(date, time)[0] ?? new RuleViolation('time_skipped', 'startsAt', { date, time });
+}
 const session = { strategy: 'session' } as const;
 
 /** A person's mobile number (readable, and a link to call) and e-mail address, one per line. */
@@ -290,11 +307,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         auth: { ...session, scope: ['admin', 'clinician'] },
         validate: {
           payload: bookingForm,
-          failAction: (request, h) =>
-            renderBooking(request, h, (request.payload ?? {}) as Partial<BookingForm>, [], {
-              where: 'meeting',
-              message: t(languageOf(request), 'error.400'),
-            }).takeover(),
+          failAction: formRefused,
         },
       },
       handler: async (request, h) => {
@@ -348,12 +361,19 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             message: t(lang, 'meetings.rule.starts_in_past'),
             field: form.date ? 'time' : 'date',
           });
+        const startsAt = clinicStart(form.date, form.time);
+        if (startsAt instanceof RuleViolation)
+          return renderBooking(request, h, clearParticipant(form), draft, {
+            where: 'meeting',
+            message: startsAt.text(lang),
+            field: 'time',
+          });
         try {
           const meeting = await meetings.book(
             staff,
             {
               title: form.title,
-              startsAt: fromClinicTime(form.date, form.time),
+              startsAt,
               durationMinutes: form.durationMinutes,
               ledBy: form.ledBy.trim() || undefined,
               documentationPlan: form.documentationPlan,
@@ -436,13 +456,25 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             durationMinutes: Joi.number().integer().min(5).max(480).required(),
             confirm,
           }),
+          // Shown on the meeting page, where the form is, rather than as an error page of its own.
+          failAction: async (request, h, error) => {
+            const lang = languageOf(request);
+            const meeting = await meetings.get(staffOf(request), String(request.params.id));
+            await audited(request, 'meeting.read', meeting);
+            const message = validationSentences(error, lang, (field) =>
+              field in rescheduleLabels ? t(lang, rescheduleLabels[field]!) : undefined,
+            );
+            return (await meetingPage(request, h, meetings, facts, meeting, { error: message, code: 400 })).takeover();
+          },
         },
       },
       handler: async (request, h) => {
         const lang = languageOf(request);
         const id = request.params.id;
         const form = request.payload;
-        const startsAt = fromClinicTime(form.date, form.time);
+        const startsAt = clinicStart(form.date, form.time);
+        if (startsAt instanceof RuleViolation)
+          return changeFromPage(request, h, id, () => Promise.reject(startsAt), 'rescheduled');
         // The same time again changes nothing and tells nobody: say so instead of "moved".
         const current = await meetings.get(staffOf(request), id);
         if (startsAt.getTime() === current.startsAt.getTime() && form.durationMinutes === current.durationMinutes) {

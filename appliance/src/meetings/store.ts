@@ -287,18 +287,32 @@ export async function listMeetings(db: Db, period: Period): Promise<Meeting[]> {
   ])) as MeetingRow[];
   const byMeeting = new Map<string, Participant[]>(rows.map((r) => [r.id, []]));
   if (rows.length > 0) {
-    const participants = (await inPeriod(
-      db('participants as p')
-        .join('meetings as m', 'm.id', 'p.meeting_id')
-        .select(participantColumns.map((c) => `p.${c}`)),
-      period,
-    )
-      .whereNull('p.removed_at')
-      .orderBy(['p.meeting_id', 'p.position'])) as ListedParticipant[];
+    const participants = await participantsInPeriod(db, period, false);
     // A meeting booked between the two statements is not in the list: its participants are skipped.
     for (const p of participants) byMeeting.get(p.meeting_id)?.push(toParticipant(p));
   }
   return rows.map((r) => toMeeting(r, byMeeting.get(r.id) ?? []));
+}
+
+/** The participants of a period's meetings (by joining the period, not by id): current or removed ones. */
+async function participantsInPeriod(db: Db, period: Period, removed: boolean): Promise<ListedParticipant[]> {
+  const q = inPeriod(
+    db('participants as p')
+      .join('meetings as m', 'm.id', 'p.meeting_id')
+      .select(participantColumns.map((c) => `p.${c}`)),
+    period,
+  );
+  if (removed) q.whereNotNull('p.removed_at');
+  else q.whereNull('p.removed_at');
+  return (await q.orderBy(['p.meeting_id', 'p.position'])) as ListedParticipant[];
+}
+
+/**
+ * The participants removed from the meetings of a period (each says its meeting), in one statement:
+ * support finds a meeting by someone no longer in it ("my link stopped working").
+ */
+export async function removedParticipantsIn(db: Db, period: Period): Promise<Participant[]> {
+  return (await participantsInPeriod(db, period, true)).map(toParticipant);
 }
 
 /** One row of the calendar's query: a meeting's columns beside one of its people (none: nulls). */

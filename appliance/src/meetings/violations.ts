@@ -11,6 +11,7 @@ export type RuleCode =
   | 'title_required'
   | 'documentation_required'
   | 'starts_in_past'
+  | 'time_skipped'
   | 'leader_unknown'
   | 'unit_unknown'
   | 'unit_not_yours'

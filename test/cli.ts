@@ -101,11 +101,34 @@ test.serial('a token is created, printed once, and revoked', async (t) => {
   t.regex(twice.stderr, /no active token named "journal"/);
 });
 
+test.serial(
+  'the only admin, who forgot their password, gets a new one-time password from the command line',
+  async (t) => {
+    const reset = await samverka('user', 'password', '--email', 'it@region.example');
+    t.is(reset.code, 0, reset.stderr);
+    const password = present(/^password: (\S+)$/m.exec(reset.stdout)?.[1], 'the printed one-time password');
+    const db = createDb(database.url);
+    try {
+      const login = await checkPassword(db, { maxFailures: 5, lockoutMinutes: 15 }, 'it@region.example', password);
+      t.true(login.ok);
+      t.true(login.ok && login.staff.mustChangePassword, 'to be changed at the first login');
+      const [record] = await findAudit(db, { action: 'staff.password_reset' });
+      t.like(record?.details, { via: 'cli' });
+    } finally {
+      await db.destroy();
+    }
+    t.is((await samverka('user', 'password', '--email', 'nobody@region.example')).code, 1);
+  },
+);
+
 test.serial('disabling a user', async (t) => {
   const done = await samverka('user', 'disable', '--email', 'it@region.example');
   t.is(done.code, 0);
   t.regex(done.stdout, /disabled it@region\.example/);
   t.is((await samverka('user', 'disable', '--email', 'nobody@region.example')).code, 1);
+  const token = await samverka('token', 'create', '--user', 'it@region.example', '--name', 'efter');
+  t.is(token.code, 1, 'a disabled account gets no new token');
+  t.regex(token.stderr, /it@region\.example is disabled: enable it first/);
 });
 
 test.serial('usage errors exit 2 with a sentence and the usage', async (t) => {

@@ -116,6 +116,7 @@ const expected = `
   POST /admin/staff/{id}                                       | yes   | no   | no    | no      | no    | no        | no
   POST /admin/staff/{id}/disable                               | yes   | no   | no    | no      | no    | no        | no
   POST /admin/staff/{id}/enable                                | yes   | no   | no    | no      | no    | no        | no
+  POST /admin/staff/{id}/password                              | yes   | no   | no    | no      | no    | no        | no
   POST /admin/staff/{id}/tokens                                | yes   | no   | no    | no      | no    | no        | no
   POST /admin/staff/{id}/tokens/{tokenId}/revoke               | yes   | no   | no    | no      | no    | no        | no
   GET /admin/units                                             | yes   | no   | no    | no      | no    | no        | no

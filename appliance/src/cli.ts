@@ -6,7 +6,8 @@ import { insertAudit, type AuditAction } from './audit/index.ts';
 import { ConfigError, describeParts, loadConfig, loadDotEnv, type Config } from './config.ts';
 import { findPlaceholders } from './preflight.ts';
 import { backupDatabase, BackupError, restoreDatabase } from './db/backup.ts';
-import { createDb, describeDbError, type Db } from './db/knex.ts';
+import { createDb, describeDbError, isSqlite, type Db } from './db/knex.ts';
+import { announce } from './db/notify.ts';
 import { migrateLatest } from './db/locks.ts';
 import { listMigrations } from './db/migrations.ts';
 import {
@@ -15,6 +16,7 @@ import {
   createToken,
   disableStaff,
   minPasswordLength,
+  resetPassword,
   revokeToken,
   roles,
   StaffError,
@@ -30,7 +32,11 @@ const usage = `Usage: samverka <command> [options]
                                                   without --password: asked for on a terminal,
                                                   otherwise generated and printed once (one-time:
                                                   changed at the first login)
-  user disable --email E                          disable an account and end its sessions
+  user password --email E                         give a new one-time password (printed once) to
+                                                  someone who forgot theirs: ends their sessions,
+                                                  lifts a lockout; changed at the next login
+  user disable --email E                          disable an account, end its sessions and revoke
+                                                  its API tokens
   token create --user EMAIL --name NAME           create an API token (printed once)
   token revoke --user EMAIL --name NAME           revoke an API token
   check                                           check every configured part
@@ -192,14 +198,31 @@ export async function run(
         return 0;
       }
 
+      case 'user password': {
+        const [email] = need(flags, 'email');
+        const { staff, generatedPassword } = await withDb(config, async (db) => {
+          const reset = await resetPassword(db, { email });
+          await cli(db, 'staff.password_reset', {}, { targetType: 'staff', targetId: reset.staff.id });
+          // Their open pages end with their sessions, as after a disable (below).
+          if (!isSqlite(db)) await announce(db, 'staff.changed', { staffId: reset.staff.id });
+          return reset;
+        });
+        out(`new one-time password for ${staff.email}; their sessions are ended`);
+        out(`password: ${generatedPassword}`);
+        return 0;
+      }
+
       case 'user disable': {
         const [email] = need(flags, 'email');
         const staff = await withDb(config, async (db) => {
           const s = await disableStaff(db, email);
           await cli(db, 'staff.disable', { email: s.email }, { targetType: 'staff', targetId: s.id });
+          // The running appliance's open pages of the person end at once on PostgreSQL, in every
+          // process; on SQLite, where no bus crosses processes, at its next check of them (a minute).
+          if (!isSqlite(db)) await announce(db, 'staff.changed', { staffId: s.id });
           return s;
         });
-        out(`disabled ${staff.email}; their sessions are ended`);
+        out(`disabled ${staff.email}; their sessions are ended and their API tokens revoked`);
         return 0;
       }
 

@@ -3,8 +3,9 @@ import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { findStaff, findUnit, listTokens } from '../../appliance/src/staff/store.ts';
 import { insertResult } from '../../appliance/src/techtest/store.ts';
+import { countRows, racingInserts } from '../helpers/databases.ts';
 import { present } from '../helpers/present.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { startServer, testPassword, type TestServer } from '../helpers/server.ts';
 import { passedAnswers } from '../helpers/techtest.ts';
 import { loggedIn } from '../meetings/_booking.ts';
 
@@ -62,6 +63,34 @@ test('an admin adds a staff member, who logs in with the one-time password and m
   t.is(record?.targetId, lena!.id);
 });
 
+test.serial(
+  'the add form sent twice at once (a double click) adds one account and says the second is taken',
+  async (t) => {
+    const { client: admin } = await loggedIn(app, 'admin', 'Administration');
+    await admin.get('/admin/staff');
+    const unit = present(await findUnit(app.server.app.db, { name: 'Administration' }), 'the unit');
+    const form = {
+      name: 'Dubbel Klick',
+      email: 'dubbel.klick@region.example',
+      hsaId: '',
+      unit: unit.id,
+      role: 'clinician',
+    };
+    const replies = await racingInserts(app.server.app.db, 'staff', 2, () =>
+      Promise.all([admin.submit('/admin/staff', form), admin.submit('/admin/staff', form)]),
+    );
+    t.deepEqual(replies.map((r) => r.status).sort(), [201, 409], replies.map((r) => r.text.slice(0, 300)).join('\n'));
+    t.regex(
+      present(
+        replies.find((r) => r.status === 409),
+        'the refusal',
+      ).text,
+      /E-postadressen används redan/,
+    );
+    t.is(await countRows(app.server.app.db('staff').where({ email: form.email })), 1);
+  },
+);
+
 test('an admin searches, edits and disables a staff member; disabling ends their session', async (t) => {
   const { client: admin } = await loggedIn(app, 'admin', 'Administration');
   const { client: clinician, staff } = await loggedIn(app, 'clinician', 'Neurologi');
@@ -93,6 +122,39 @@ test('an admin searches, edits and disables a staff member; disabling ends their
   t.false((await findStaff(app.server.app.db, { id: staff.id }))?.disabled);
   const actions = (await findAudit(app.server.app.db, {})).filter((r) => r.targetId === staff.id).map((r) => r.action);
   t.deepEqual(actions.filter((a) => a.startsWith('staff.')).sort(), ['staff.disable', 'staff.enable', 'staff.update']);
+});
+
+test('a clinician who forgot their password, and locked the account guessing, gets a new one-time password from IT', async (t) => {
+  const { client: admin } = await loggedIn(app, 'admin', 'Administration');
+  const { client: clinician, staff } = await loggedIn(app, 'clinician', 'Neurologi');
+  // On another computer the clinician guesses until the account locks.
+  for (let i = 0; i < 5; i += 1) await app.client().login(staff.email, `glömt-${i}`);
+  t.is((await app.client().login(staff.email, testPassword)).status, 401, 'locked: even the right one is refused');
+
+  const { client: colleague } = await loggedIn(app, 'clinician', 'Neurologi');
+  t.is((await colleague.submit(`/admin/staff/${staff.id}/password`, {}, '/calendar')).status, 403, 'admins only');
+  const page = await admin.get(`/admin/staff/${staff.id}`);
+  t.regex(page.text, /<button[^>]*>Ge nytt engångslösenord<\/button>/);
+  const reset = await admin.submit(`/admin/staff/${staff.id}/password`, {});
+  t.is(reset.status, 200);
+  t.regex(reset.text, /fått ett nytt engångslösenord/);
+  const password = present(oneTimePassword(reset.text), 'the new one-time password');
+  t.is((await clinician.get('/profile')).status, 302, 'the sessions opened with the old password end');
+  t.is((await app.client().login(staff.email, testPassword)).status, 401, 'the old password no longer works');
+  const fresh = app.client();
+  const login = await fresh.login(staff.email, password);
+  t.is(login.status, 302, 'the lock is lifted: the new password works at once');
+  t.is(login.headers.get('location'), '/password', 'and must be changed first');
+  const records = await findAudit(app.server.app.db, { action: 'staff.password_reset' });
+  t.is(records.filter((r) => r.targetId === staff.id).length, 1);
+});
+
+test('an admin does not reset their own password on the staff page: they change it on the password page', async (t) => {
+  const { client: admin, staff } = await loggedIn(app, 'admin', 'Administration');
+  const own = await admin.submit(`/admin/staff/${staff.id}/password`, {});
+  t.is(own.status, 409);
+  t.regex(own.text, /Byt ditt eget lösenord på sidan Byt lösenord/);
+  t.is((await admin.get('/admin/staff')).status, 200, 'still logged in');
 });
 
 test('an admin cannot disable their own account or drop their own admin role', async (t) => {
@@ -135,6 +197,17 @@ test('an API token is shown once, works, shows its last use and stops working wh
     (await findAudit(app.server.app.db, { action: 'token.revoke' })).filter((r) => r.targetId === info.id).length,
     1,
   );
+});
+
+test('a disabled account gets no new API token: the page says to enable it first', async (t) => {
+  // Its tokens were revoked with the disable; a new one would work the day it is enabled, unseen.
+  const { client: admin } = await loggedIn(app, 'admin', 'Administration');
+  const { staff } = await app.staff('clinician', 'Neurologi');
+  await admin.submit(`/admin/staff/${staff.id}/disable`, {}, '/admin');
+  const refused = await admin.submit(`/admin/staff/${staff.id}/tokens`, { name: 'journalsystem' });
+  t.is(refused.status, 409);
+  t.regex(refused.text, /Kontot är avstängt: aktivera det först/);
+  t.deepEqual(await listTokens(app.server.app.db, staff.id), []);
 });
 
 test('an API token is named in Swedish, å, ä and ö included', async (t) => {

@@ -5,7 +5,9 @@
 // PostgreSQL only (SQLite is one process): runs when TEST_DATABASE_URL names a server.
 import test from 'ava';
 import { postgresDatabase, type TestDatabase } from '../helpers/databases.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { run } from '../../appliance/src/cli.ts';
+import { eventStream, startServer, type TestServer } from '../helpers/server.ts';
+import { loggedIn } from '../meetings/_booking.ts';
 import { until } from '../helpers/wait.ts';
 
 const enabled = Boolean(process.env.TEST_DATABASE_URL) && process.env.TEST_DB !== 'sqlite';
@@ -71,5 +73,26 @@ pgTest(
     } finally {
       off();
     }
+  },
+);
+
+pgTest(
+  "`samverka user disable` ends the person's open streams in every process at once, not at a later check",
+  async (t) => {
+    const { client: onA, staff } = await loggedIn(a, 'clinician', 'Barn- och ungdomsmedicin');
+    // The same clinician on a second computer, whose requests reach the other process.
+    const onB = b.client();
+    t.is((await onB.login(staff.email, 'rätt-häftklammer-42')).status, 302);
+    const streams = [await eventStream(onA, '/calendar/events'), await eventStream(onB, '/calendar/events')];
+    for (const stream of streams) await stream.read(/retry:/);
+    const env = {
+      NODE_ENV: 'test',
+      DATABASE_URL: a.config.databaseUrl,
+      DATA_DIR: a.config.dataDir,
+      LOG_LEVEL: 'silent',
+    };
+    t.is(await run(['user', 'disable', '--email', staff.email], env, () => true), 0);
+    t.true(await streams[0]!.ended(), 'the stream on the first process ends');
+    t.true(await streams[1]!.ended(), 'and the one on the second');
   },
 );

@@ -7,13 +7,41 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knex, { type Knex } from 'knex';
-import { createDb, type Db } from '../../appliance/src/db/knex.ts';
+import { createDb, isSqlite, rawRows, type Db } from '../../appliance/src/db/knex.ts';
 import { present } from './present.ts';
+import { until } from './wait.ts';
 
 /** How many rows a query finds, e.g. `await countRows(db('meetings').where({ unit_id }))`. */
 export async function countRows(query: Knex.QueryBuilder): Promise<number> {
   const [row] = await query.count({ n: '*' });
   return Number(present(row, 'a row with the count').n);
+}
+
+/**
+ * Runs `requests` (started together) so that, on PostgreSQL, each has looked and found nothing
+ * before any inserts into `table`: the table is held until `inserts` of them wait to insert, then
+ * let go. The race of two requests that each check for a row, then add it. On SQLite, which runs
+ * one write transaction at a time, they simply run. The caller's test must be serial: another
+ * test's insert waiting beside them would be counted.
+ */
+export async function racingInserts<T>(db: Db, table: string, inserts: number, requests: () => Promise<T>): Promise<T> {
+  if (isSqlite(db)) return requests();
+  const hold = await db.transaction();
+  await hold.raw(`lock table ${table} in share row exclusive mode`);
+  const running = requests();
+  try {
+    await until(`${inserts} inserts into ${table} to wait`, async () => {
+      const rows = await rawRows<{ n: string }>(
+        db,
+        `select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and query like ?`,
+        [`insert into "${table}"%`],
+      );
+      return Number(rows[0]?.n) >= inserts;
+    });
+  } finally {
+    await hold.commit();
+  }
+  return running;
 }
 
 export interface TestDatabase {

@@ -2,7 +2,7 @@
 // right, and the client it names is who the login limit counts and the audit log records.
 import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
-import { clientAddress, trustList } from '../../appliance/src/http/client-address.ts';
+import { attemptSource, clientAddress, trustList } from '../../appliance/src/http/client-address.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 const proxies = trustList(['127.0.0.1', '10.0.0.0/24', 'fd00::/8']);
@@ -40,6 +40,17 @@ test('a forwarded address from anyone else, or garbage in the header, is not bel
   );
 });
 
+test('attempts are counted per IPv4 address and per IPv6 /64, however the address is written', (t) => {
+  t.is(attemptSource('192.0.2.1'), '192.0.2.1');
+  t.is(attemptSource('2001:DB8:aa:bb:1:2:3:4'), '2001:db8:aa:bb::/64');
+  t.is(attemptSource('2001:0db8:00aa:00bb::9'), '2001:db8:aa:bb::/64', 'leading zeros');
+  t.is(attemptSource('2001:db8::1'), '2001:db8:0:0::/64', 'the /64 inside the zeros left out');
+  t.is(attemptSource('::1'), '0:0:0:0::/64');
+  t.is(attemptSource('fe80::1%eth0'), 'fe80:0:0:0::/64', 'a zone');
+  t.is(attemptSource('64:ff9b::192.0.2.1'), '64:ff9b::192.0.2.1', 'an IPv4 client through NAT64 is counted on its own');
+  t.is(attemptSource(''), '', 'no address');
+});
+
 let behindProxy: TestServer;
 let direct: TestServer;
 test.before(async () => {
@@ -53,17 +64,41 @@ const from = (app: TestServer, address: string) => {
   return client;
 };
 
+/** 31 wrong passwords in a row behind the proxy, the i-th from `address(i)`: their statuses. */
+async function wrongLogins(email: string, address: (i: number) => string): Promise<number[]> {
+  const replies = [];
+  for (let i = 0; i < 31; i += 1) replies.push((await from(behindProxy, address(i)).login(email, `fel-${i}`)).status);
+  return replies;
+}
+
 test('behind a trusted proxy the login limit counts each client, not the whole hospital', async (t) => {
   const email = 'ingen@region.example';
-  const crowd = from(behindProxy, '192.0.2.20');
-  const replies = [];
-  for (let i = 0; i < 31; i += 1) replies.push((await crowd.login(email, `fel-${i}`)).status);
+  const replies = await wrongLogins(email, () => '192.0.2.20');
   t.deepEqual(replies.slice(0, 30), Array(30).fill(401));
   t.is(replies[30], 429, 'the 31st login from one client within 15 minutes');
   t.is(
     (await from(behindProxy, '192.0.2.21').login(email, 'fel')).status,
     401,
     'the next clinician behind the same proxy may still log in',
+  );
+});
+
+test('an IPv6 client is counted by its /64: a new address in the same network for every guess gets no more tries', async (t) => {
+  // A home or mobile network gets a /64 of its own, and a client picks any address in it at will
+  // (privacy addresses): counted per address, every guess would be its first.
+  const email = 'ingen-v6@region.example';
+  const replies = await wrongLogins(email, (i) => `2001:db8:aa:bb:${(i + 1).toString(16)}::1`);
+  t.deepEqual(replies.slice(0, 30), Array(30).fill(401));
+  t.is(replies[30], 429, 'the 31st login from the same /64 within 15 minutes');
+  t.is(
+    (await from(behindProxy, '2001:db8:aa:bb:0:0:0:ffff').login(email, 'fel')).status,
+    429,
+    'the same network written out in full',
+  );
+  t.is(
+    (await from(behindProxy, '2001:db8:aa:bc::1').login(email, 'fel')).status,
+    401,
+    'the next network may still log in',
   );
 });
 

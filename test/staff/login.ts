@@ -215,6 +215,23 @@ test("changing one's password ends every other session of the account, and keeps
   t.is((await app.server.app.db('staff_sessions').where({ staff_id: staff.id })).length, 1);
 });
 
+test('a password changed because the session cookie may have been copied ends the copy too: this browser goes on under a new session id', async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  const here = app.client();
+  await here.login(staff.email, password);
+  // Someone copied the session cookie (a shared computer, a screenshot of the developer tools).
+  const copy = app.client();
+  for (const [name, value] of here.cookies) copy.cookies.set(name, value);
+  t.is((await copy.get('/calendar')).status, 200);
+  const before = here.cookies.get('samverka_sid');
+  const next = 'ett nytt långt lösenord';
+  t.is((await here.submit('/password', { current: password, next, repeat: next }, '/password')).status, 200);
+  t.not(here.cookies.get('samverka_sid'), before, 'a new session cookie');
+  t.is((await here.get('/calendar')).status, 200, 'the person who changed it goes on');
+  t.is((await copy.get('/calendar')).status, 302, 'the copied session has ended');
+  t.is((await app.server.app.db('staff_sessions').where({ staff_id: staff.id })).length, 1);
+});
+
 test('sign-ins that succeed do not count against their address: the thirty-first clinician on a Citrix server at eight gets in', async (t) => {
   // Its own server: the tries here must not spend the other tests' limit.
   const own = await startServer();

@@ -6,7 +6,7 @@ import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { ConfigError, loadConfig } from '../../appliance/src/config.ts';
 import { findStaff, findUnit } from '../../appliance/src/staff/store.ts';
-import { countRows } from '../helpers/databases.ts';
+import { countRows, racingInserts } from '../helpers/databases.ts';
 import { signInAt, startIdp, type TestIdp } from '../helpers/idp.ts';
 import { present } from '../helpers/present.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
@@ -360,6 +360,48 @@ test('an unknown clinician gets an account in the configured unit when auto-prov
   const again = strict.app.client();
   t.is((await again.get(local(await signInAt((await startLogin(again)).href, 'newcomer')))).status, 302);
   t.is(await countRows(strict.app.server.app.db('staff').where({ hsa_id: hsaId })), 1);
+});
+
+test.serial(
+  'two first SITHS logins of the same new person at once both get in, with one account between them',
+  async (t) => {
+    // Two tabs, or a double click on the way back from the provider: both callbacks find no account.
+    const db = strict.app.server.app.db;
+    await strict.app.staff('clinician', 'Akutmottagningen'); // the unit exists
+    const hsaId = hsa();
+    strict.idp.addAccount('twice', { name: 'Två Flikar', email: 'tva.flikar@region.example', hsaId });
+    const browsers = [strict.app.client(), strict.app.client()];
+    const callbacks = await Promise.all(
+      browsers.map(async (browser) => local(await signInAt((await startLogin(browser)).href, 'twice'))),
+    );
+    // Both callbacks look and find no account before either adds one (racingInserts).
+    const landed = await racingInserts(db, 'staff', 2, () =>
+      Promise.all(browsers.map((browser, i) => browser.get(callbacks[i]!))),
+    );
+    t.deepEqual(
+      landed.map((reply) => reply.status),
+      [302, 302],
+      landed.map((reply) => reply.text.slice(0, 200)).join('\n'),
+    );
+    for (const browser of browsers) t.is((await browser.get('/api/v1/me')).status, 200, 'each tab is logged in');
+    t.is(await countRows(db('staff').where({ hsa_id: hsaId })), 1);
+    const staff = present(await findStaff(db, { hsaId }), 'the account');
+    t.is((await findAudit(db, { staffId: staff.id, action: 'staff.provisioned' })).length, 1);
+  },
+);
+
+test('an account provisioned from an HSA-ID the provider sent in lower case holds it as SITHS cards carry it, in upper case', async (t) => {
+  await strict.app.staff('clinician', 'Akutmottagningen'); // the unit exists
+  const hsaId = hsa();
+  strict.idp.addAccount('lower', {
+    name: 'Liten Bokstav',
+    email: 'liten.bokstav@region.example',
+    hsaId: hsaId.toLowerCase(),
+  });
+  const browser = strict.app.client();
+  t.is((await browser.get(local(await signInAt((await startLogin(browser)).href, 'lower')))).status, 302);
+  const row = await strict.app.server.app.db('staff').where({ email: 'liten.bokstav@region.example' }).first();
+  t.is(row?.hsa_id, hsaId, 'as the admin form saves it: one spelling on the staff pages');
 });
 
 test('a new e-mail address whose HSA-ID already has an account gets no second account, and a page that says so', async (t) => {

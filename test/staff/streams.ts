@@ -1,6 +1,8 @@
 // A live page's event stream (the calendar, a meeting page, the meeting room's panel) is access
 // like any page: when the session behind it ends or the person's rights change, it ends too.
 import test from 'ava';
+import { run } from '../../appliance/src/cli.ts';
+import { recheckStaffStreams } from '../../appliance/src/http/sse.ts';
 import { findUnit } from '../../appliance/src/staff/store.ts';
 import { eventStream, startServer, type TestServer } from '../helpers/server.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
@@ -50,4 +52,68 @@ test("a clinician moved to another unit stops hearing the old unit's calendar", 
   );
   t.is(moved.status, 200);
   t.true(await stream.ended(), 'the stream ends: the browser opens it again with the new unit');
+});
+
+/** `samverka …` as hospital IT runs it beside the running appliance, on its database. */
+const samverka = (...argv: string[]) =>
+  run(
+    argv,
+    { NODE_ENV: 'test', DATABASE_URL: app.config.databaseUrl, DATA_DIR: app.config.dataDir, LOG_LEVEL: 'silent' },
+    () => true,
+  );
+
+test("`samverka user disable` ends the person's open streams, not only their next page", async (t) => {
+  const { client, staff } = await loggedIn(app, 'clinician', unitA);
+  const stream = await eventStream(client, '/calendar/events');
+  await stream.read(/retry:/);
+  // The command line is another process: on SQLite nothing it does reaches this one's bus, so the
+  // appliance checks its open streams against the database now and then (on PostgreSQL the command
+  // also announces the change, and the stream may have ended already).
+  t.is(await samverka('user', 'disable', '--email', staff.email), 0);
+  t.is((await client.get('/profile')).status, 302, 'the next page asks for a login');
+  await recheckStaffStreams(app.server);
+  t.true(await stream.ended(), 'the open calendar stream ends too');
+});
+
+test('a stream ends with the 12-hour session that opened it', async (t) => {
+  const { client, staff } = await loggedIn(app, 'clinician', unitA);
+  const stream = await eventStream(client, '/calendar/events');
+  await stream.read(/retry:/);
+  // The working day is over: the session has run out while the calendar stayed open on the wall.
+  await app.server.app
+    .db('staff_sessions')
+    .where({ staff_id: staff.id })
+    .update({ expires_at: new Date(Date.now() - 1000).toISOString() });
+  await recheckStaffStreams(app.server);
+  t.true(await stream.ended(), 'no live updates past the session');
+  t.is((await client.get('/calendar')).status, 302);
+});
+
+test('a colleague from another unit removed from a meeting stops hearing its page and its room panel', async (t) => {
+  const { staff: colleague, password } = await app.staff('clinician', 'Ortopedi');
+  const { client: booker } = await loggedIn(app, 'clinician', unitA);
+  const meeting = (
+    await booker.request('POST', '/api/v1/meetings', {
+      json: booking({ participants: [booking().participants[0], { kind: 'colleague', staffId: colleague.id }] }),
+    })
+  ).json<{ id: string; version: number; participants: { id: string; kind: string }[] }>();
+  const invited = app.client();
+  await invited.login(colleague.email, password);
+  const page = await eventStream(invited, `/meetings/${meeting.id}/events`);
+  const panel = await eventStream(invited, `/meetings/${meeting.id}/room/events`);
+  t.is(page.res.status, 200);
+  t.is(panel.res.status, 200);
+  await page.read(/retry:/);
+  await panel.read(/retry:/);
+
+  const seat = meeting.participants.find((p) => p.kind === 'colleague')!;
+  const removed = await booker.request(
+    'DELETE',
+    `/api/v1/meetings/${meeting.id}/participants/${seat.id}?version=${meeting.version}`,
+    { headers: { 'x-csrf-token': booker.crumb! } },
+  );
+  t.is(removed.status, 200, removed.text);
+  t.is((await invited.get(`/meetings/${meeting.id}`)).status, 403, 'the page is refused to them now');
+  t.true(await page.ended(), "the meeting page's stream ends with the access");
+  t.true(await panel.ended(), "and so does the room panel's");
 });

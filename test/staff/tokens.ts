@@ -1,5 +1,6 @@
 import test from 'ava';
 import { createToken, disableStaff, revokeToken } from '../../appliance/src/staff/service.ts';
+import { listTokens, setDisabled } from '../../appliance/src/staff/store.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 let app: TestServer;
@@ -46,6 +47,26 @@ test('a revoked token, an unknown token and a disabled account are refused', asy
   const second = await createToken(db, other.staff.email, 'x');
   await disableStaff(db, other.staff.email);
   t.is((await app.client().get('/api/v1/me', bearer(second.token))).status, 401);
+});
+
+test('disabling an account revokes its API tokens: enabled again, the person needs new ones', async (t) => {
+  // An account is disabled because its person left or a token may have leaked: a script somewhere
+  // that still holds the old token must not start working again the day the account is re-enabled.
+  const { staff } = await app.staff('clinician');
+  const db = app.server.app.db;
+  const { token } = await createToken(db, staff.email, 'journal');
+  t.is((await app.client().get('/api/v1/me', bearer(token))).status, 200);
+  await disableStaff(db, staff.email);
+  t.is((await app.client().get('/api/v1/me', bearer(token))).status, 401);
+  t.deepEqual(
+    (await listTokens(db, staff.id)).map((k) => k.revoked),
+    [true],
+    'the admin page lists it as revoked, not active',
+  );
+  await setDisabled(db, staff.id, false);
+  t.is((await app.client().get('/api/v1/me', bearer(token))).status, 401, 'the old token stays revoked');
+  const fresh = await createToken(db, staff.email, 'journal');
+  t.is((await app.client().get('/api/v1/me', bearer(fresh.token))).status, 200, 'a new one under the same name works');
 });
 
 test("the token's last use is recorded", async (t) => {

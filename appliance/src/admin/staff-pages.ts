@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { route } from '../http/route.ts';
 import { roles } from '../staff/index.ts';
-import { addStaff, addUnit, createToken, editStaff, renameUnit, StaffError } from '../staff/index.ts';
+import { addStaff, addUnit, createToken, editStaff, renameUnit, resetPassword, StaffError } from '../staff/index.ts';
 import { findStaff, findUnit, listStaff, listTokens, listUnits, revokeTokenById, setDisabled } from '../staff/index.ts';
 import { latestResult, staffSessionSubject } from '../techtest/index.ts';
 import { adminOnly } from './audit-pages.ts';
@@ -246,6 +246,31 @@ export const staffRoutes: ServerRoute[] = [
       },
     }),
   ),
+  route({
+    method: 'POST',
+    path: '/admin/staff/{id}/password',
+    options: onStaffPage(schemas.crumbOnly),
+    async handler(request, h) {
+      const lang = languageOf(request);
+      const { id } = request.params;
+      // Their own would end the admin's session in the middle of the page: that is the password page's work.
+      if (id === request.auth.credentials.user!.id)
+        return staffPage(request, h, id, { error: t(lang, 'admin.staff.error.own_password') }, 409);
+      const result = await attempt(
+        request,
+        (trx) => resetPassword(trx, { id }),
+        (trx, { staff }) => request.auditIn(trx, 'staff.password_reset', { targetType: 'staff', targetId: staff.id }),
+      );
+      if (!result.ok) return staffPage(request, h, id, { error: result.error }, 404);
+      // Their sessions have ended: so do their open streams.
+      request.server.app.bus.emit('staff.changed', { staffId: id });
+      const { staff, generatedPassword } = result.value;
+      return staffPage(request, h, id, {
+        notice: t(lang, 'admin.staff.passwordResetDone', { name: staff.name }),
+        oneTimePassword: generatedPassword,
+      });
+    },
+  }),
   route({
     method: 'POST',
     path: '/admin/staff/{id}/tokens',

@@ -43,6 +43,7 @@ export const auditActions = [
   'staff.update',
   'staff.disable',
   'staff.enable',
+  'staff.password_reset',
   'staff.provisioned',
   'token.create',
   'token.revoke',

@@ -5,7 +5,7 @@
 // limit). Every process LISTENs on a connection of its own; one that loses it reconnects and
 // catches up from bus_events, so no live page misses a change while the link was down.
 import { randomBytes } from 'node:crypto';
-import type { BusTransport, EventBus } from '../events.ts';
+import type { BusTransport, DomainEvents, EventBus, EventName, Shared } from '../events.ts';
 import { ownConnection, type OwnConnection } from './locks.ts';
 import { rawRows, type Db } from './knex.ts';
 
@@ -27,6 +27,27 @@ export interface BusLinkOptions {
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** The first reconnect delay, doubled up to maxMs. */
   reconnect?: { initialMs: number; maxMs: number };
+}
+
+/** Records the events in bus_events and announces them with NOTIFY, in one statement. */
+async function publishBatch(db: Db, origin: string, batch: { name: string; payload: object }[]): Promise<void> {
+  await db.raw(
+    `with e as (
+       insert into bus_events (origin, name, payload)
+       select ?, x.name, x.payload from json_to_recordset(?::json) as x(name text, payload jsonb)
+       returning id, origin, name, payload)
+     select pg_notify(?, json_agg(json_build_object('i', id::text, 'o', origin, 'n', name, 'p', payload) order by id)::text) from e`,
+    [origin, JSON.stringify(batch), channel],
+  );
+}
+
+/**
+ * Tells the appliance processes on this PostgreSQL of a change made by a process without a bus of
+ * its own (the command line): their followers hear it as one from another process. The payload is
+ * what crosses processes, ids only (events.ts, `shared`).
+ */
+export async function announce<K extends EventName>(db: Db, name: K, payload: Shared<DomainEvents[K]>): Promise<void> {
+  await publishBatch(db, randomBytes(8).toString('hex'), [{ name, payload }]);
 }
 
 export class PgBusLink implements BusTransport {
@@ -105,14 +126,7 @@ export class PgBusLink implements BusTransport {
     this.#flushing = (async () => {
       for (const batch of batches(queue)) {
         try {
-          await this.#db.raw(
-            `with e as (
-               insert into bus_events (origin, name, payload)
-               select ?, x.name, x.payload from json_to_recordset(?::json) as x(name text, payload jsonb)
-               returning id, origin, name, payload)
-             select pg_notify(?, json_agg(json_build_object('i', id::text, 'o', origin, 'n', name, 'p', payload) order by id)::text) from e`,
-            [this.origin, JSON.stringify(batch), channel],
-          );
+          await publishBatch(this.#db, this.origin, batch);
         } catch (error) {
           // The change itself is committed; only other processes' live pages miss this event
           // until they refresh. Logged, never thrown at the request that emitted it.

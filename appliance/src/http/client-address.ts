@@ -54,6 +54,26 @@ export function clientAddress(peer: string, forwardedFor: string | string[] | un
   return client;
 }
 
+/**
+ * Where attempts are counted from (the per-address rate limits): an IPv4 address, or an IPv6
+ * address's /64. A home, mobile or office network gets a /64 of its own and a client may take any
+ * address in it (privacy addresses change by themselves): counted per address, a guesser would
+ * start afresh with every guess. An IPv6 address carrying an IPv4 one (NAT64) counts as written.
+ */
+export function attemptSource(address: string): string {
+  const bare = address.split('%')[0] ?? '';
+  if (isIP(bare) !== 6 || bare.includes('.')) return address;
+  const [head = '', tail] = bare.split('::');
+  const before = head ? head.split(':') : [];
+  const after = tail ? tail.split(':') : [];
+  const groups =
+    tail === undefined ? before : [...before, ...Array<string>(8 - before.length - after.length).fill('0'), ...after];
+  return `${groups
+    .slice(0, 4)
+    .map((group) => parseInt(group, 16).toString(16))
+    .join(':')}::/64`;
+}
+
 export function registerClientAddress(server: Server, proxies: string[]): void {
   const list = trustList(proxies);
   // A client that hung up before its request was read leaves no peer address (seen under load at

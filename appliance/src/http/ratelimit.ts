@@ -1,12 +1,14 @@
 // Rate limits for endpoints that guess at secrets (login, links, codes) or send messages. Counted
 // in the database (db/counters.ts), so that they hold under parallel requests and across processes
 // (group-committed, db/group-commit.ts);
-// a limit hit is a 429 with Retry-After. Keys default to the client's address (TRUSTED_PROXIES).
+// a limit hit is a 429 with Retry-After. Keys default to the client's address (TRUSTED_PROXIES),
+// an IPv6 client's /64 (attemptSource).
 import Boom from '@hapi/boom';
 import type { Lifecycle, Request } from '@hapi/hapi';
 import type * as Flexible from 'rate-limiter-flexible';
 import type { Knex } from 'knex';
 import { countAttempt, refundAttempt as refund } from '../db/counters.ts';
+import { attemptSource } from './client-address.ts';
 
 export interface Limit {
   points: number;
@@ -22,7 +24,7 @@ export function tooManyRequests(
   return error;
 }
 
-const byAddress = (r: Request) => r.clientAddress;
+const byAddress = (r: Request) => attemptSource(r.clientAddress);
 
 export function rateLimit(name: string, limit: Limit, key: (request: Request) => string = byAddress): Lifecycle.Method {
   return async (request, h) => {

@@ -105,6 +105,12 @@ export const plugin: Plugin<void> = {
 export const meetingFor = (server: Server, staff: Staff, meetingId: string): Promise<Meeting> =>
   server.plugins.meetings.service.get(staff, meetingId);
 
+/** The changes after which a live page of the meeting checks again whether its person may still read it. */
+export { accessChanges } from './live.ts';
+/** Whether this staff member may still read the meeting as it is now (a live page's check; not audited). */
+export const stillSees = (server: Server, staff: Staff, meetingId: string): Promise<boolean> =>
+  server.plugins.meetings.service.sees(staff, meetingId);
+
 /** Whether this staff member may see participants' contact details (support may not). */
 export { seesContactDetails } from './service.ts';
 

@@ -4,7 +4,7 @@
 // is live whichever process the browser reached.
 import type { EventBus } from '../events.ts';
 import type { EventStream } from '../http/sse.ts';
-import { changeTypes } from './events.ts';
+import { changeTypes, type ChangeType } from './events.ts';
 
 export interface LiveMessage {
   type: string;
@@ -19,6 +19,12 @@ declare module '../events.ts' {
     'meeting.live': LiveMessage & { unitId: string };
   }
 }
+
+/**
+ * Changes after which a person may no longer read the meeting: a colleague removed from it, a
+ * leader from another unit replaced. A meeting page's stream checks its access again (http/sse.ts).
+ */
+export const accessChanges = ['participant.removed', 'meeting.updated'] as const satisfies readonly ChangeType[];
 
 interface Subscriber {
   stream: EventStream;
@@ -78,9 +84,11 @@ export class LiveUpdates {
   }
 
   #deliver(unitId: string, message: LiveMessage): void {
+    const mayTakeAccess = (accessChanges as readonly string[]).includes(message.type);
     for (const s of this.#subscribers) {
       if (s.meetingId === message.meetingId || s.allUnits || (s.unitId !== undefined && s.unitId === unitId))
         s.stream.send('meeting', message);
+      if (mayTakeAccess && s.meetingId === message.meetingId) s.stream.recheck();
     }
   }
 

@@ -426,7 +426,10 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
       options: { auth: session, validate: { params: meetingParams } },
       handler: async (request, h) => {
         const meeting = await meetings.get(staffOf(request), request.params.id);
-        const { response, stream } = openEventStream(request, h, { onClose: () => unsubscribe() });
+        const { response, stream } = openEventStream(request, h, {
+          onClose: () => unsubscribe(),
+          stillAllowed: (staff) => meetings.sees(staff, meeting.id),
+        });
         const unsubscribe = live.subscribe(stream, { meetingId: meeting.id });
         return response;
       },

@@ -116,6 +116,15 @@ export class MeetingService {
     return seesContactDetails(staff) ? meeting : forSupport(meeting);
   }
 
+  /**
+   * Whether this staff member may still read the meeting, as it is now: a live page's check after a
+   * change (a colleague removed from it). A refusal here is not an access tried: nothing is audited.
+   */
+  async sees(staff: Staff, id: string): Promise<boolean> {
+    const meeting = await store.findMeeting(this.db, id);
+    return meeting !== undefined && this.canRead(staff, meeting);
+  }
+
   async get(staff: Staff, id: string): Promise<Meeting> {
     const meeting = await store.findMeeting(this.db, id);
     if (!meeting) throw new NotFound('meeting');

@@ -11,7 +11,16 @@ import { languageOf, t } from '../http/i18n.ts';
 import { defaultCsp } from '../http/security.ts';
 import { sessionRead, checkBrowser, entryService, entryStatesOf, roomClock } from '../entry/index.ts';
 import { nudge } from '../invites/index.ts';
-import { mayChange, meetingEnd, meetingFor, mustChange, type BareMeeting, type Meeting } from '../meetings/index.ts';
+import {
+  accessChanges,
+  mayChange,
+  meetingEnd,
+  meetingFor,
+  mustChange,
+  stillSees,
+  type BareMeeting,
+  type Meeting,
+} from '../meetings/index.ts';
 import { latestResult, participantSubject, staffSessionSubject } from '../techtest/index.ts';
 import { bookedStaff, type RoomService } from './service.ts';
 import { nudgeChannel, phonesOf, proxyLabel } from './contact.ts';
@@ -240,8 +249,14 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
         const meeting = await staffMeeting(request, request.params.id);
         const bus = request.server.app.bus;
         const offs: (() => void)[] = [];
-        const { response, stream } = openEventStream(request, h, { onClose: () => offs.forEach((off) => off()) });
+        const { response, stream } = openEventStream(request, h, {
+          onClose: () => offs.forEach((off) => off()),
+          stillAllowed: (staff) => stillSees(request.server, staff, meeting.id),
+        });
         const mine = (payload: { meetingId: string | null }) => payload.meetingId === meeting.id;
+        // A change that may take the person's access to the meeting away: the panel checks it again.
+        for (const name of accessChanges)
+          offs.push(bus.follow(name, (payload) => (mine(payload) ? stream.recheck() : undefined)));
         for (const name of [
           'room.presence',
           'room.kicked',

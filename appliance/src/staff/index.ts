@@ -52,6 +52,7 @@ export {
   editStaff,
   minPasswordLength,
   renameUnit,
+  resetPassword,
   revokeToken,
   StaffError,
 } from './service.ts';

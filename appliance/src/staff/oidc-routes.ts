@@ -14,7 +14,7 @@ import { FlowError, identityProviderFor, identityProviderOf, type VerifiedIdenti
 import { flowMinutes, sessionOrigin } from './oidc-flows.ts';
 import { nextPath } from './schemas.ts';
 import { endSession, normaliseEmail, startSession } from './service.ts';
-import { findStaff, findUnit, insertStaff } from './store.ts';
+import { findStaff, findUnit, insertStaffUnlessTaken } from './store.ts';
 
 /** The browser's flow cookie: a flow started elsewhere does not complete here. */
 export const flowCookie = 'samverka_flow';
@@ -111,7 +111,7 @@ export async function staffFor(db: Db, settings: OidcConfig, identity: VerifiedI
     (identity.hsaId && (await findStaff(db, { hsaId: identity.hsaId })))
   )
     return { ok: false, reason: 'provision_failed' };
-  const staff = await insertStaff(db, {
+  const staff = await insertStaffUnlessTaken(db, {
     email,
     name: identity.name.normalize('NFC'),
     role: settings.autoProvision.role,
@@ -119,6 +119,12 @@ export async function staffFor(db: Db, settings: OidcConfig, identity: VerifiedI
     hsaId: identity.hsaId,
     passwordHash: null,
   });
+  if (!staff) {
+    // The person's other login (a second tab) added the account meanwhile: this one finds it. An
+    // account someone else added with this e-mail address meanwhile is theirs, as above.
+    const again = await staffFor(db, { ...settings, autoProvision: undefined }, identity);
+    return again.ok || again.reason !== 'unknown' ? again : { ok: false, reason: 'provision_failed' };
+  }
   return { ok: true, staff, provisioned: true };
 }
 

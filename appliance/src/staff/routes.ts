@@ -198,6 +198,7 @@ export const routes: ServerRoute[] = [
         request.auditIn(trx, 'password.change', { targetType: 'staff', targetId: staff.id }),
       );
       if (!result.ok) return passwordPage(request, h, { problems: result.problems }).code(400);
+      if (result.sessionId) request.cookieAuth.set({ sid: result.sessionId });
       // The other sessions have ended (changePassword): so do their open streams.
       request.server.app.bus.emit('staff.changed', { staffId: staff.id });
       return passwordPage(request, h, { changed: true });

@@ -13,7 +13,14 @@ import { tidyName } from '../common/names.ts';
 export class StaffError extends Error {
   constructor(
     readonly code:
-      'unit_exists' | 'unknown_unit' | 'email_taken' | 'hsa_taken' | 'unknown_staff' | 'token_exists' | 'unknown_token',
+      | 'unit_exists'
+      | 'unknown_unit'
+      | 'email_taken'
+      | 'hsa_taken'
+      | 'unknown_staff'
+      | 'token_exists'
+      | 'unknown_token'
+      | 'staff_disabled',
     message: string,
   ) {
     super(message);
@@ -59,7 +66,7 @@ export async function addStaff(db: Db, input: AddStaff): Promise<{ staff: Staff;
   const hsaId = input.hsaId?.trim() ? store.normaliseHsaId(input.hsaId) : null;
   if (hsaId && (await store.findStaff(db, { hsaId })))
     throw new StaffError('hsa_taken', `HSA-ID ${hsaId} already has an account`);
-  const staff = await store.insertStaff(db, {
+  const staff = await store.insertStaffUnlessTaken(db, {
     email,
     name: input.name.trim().normalize('NFC'),
     role: input.role,
@@ -68,6 +75,11 @@ export async function addStaff(db: Db, input: AddStaff): Promise<{ staff: Staff;
     passwordHash,
     passwordMustChange: generatedPassword !== undefined,
   });
+  // Taken between the look-ups above and the insert: the same form sent twice at once (a double click).
+  if (!staff)
+    throw (await store.findStaff(db, { email }))
+      ? new StaffError('email_taken', `${email} already has an account`)
+      : new StaffError('hsa_taken', `HSA-ID ${hsaId} already has an account`);
   return { staff, generatedPassword };
 }
 
@@ -165,6 +177,9 @@ export async function createToken(
 ): Promise<{ token: string; tokenId: string; staff: Staff }> {
   const staff = await store.findStaff(db, { email: normaliseEmail(email) });
   if (!staff) throw new StaffError('unknown_staff', `no staff account for ${email}`);
+  // Its tokens were revoked with the disable (store.setDisabled): a new one would start working,
+  // unseen, the day the account is enabled again.
+  if (staff.disabled) throw new StaffError('staff_disabled', `${staff.email} is disabled: enable it first`);
   if ((await store.listTokens(db, staff.id)).some((t) => t.name === name && !t.revoked)) {
     throw new StaffError(
       'token_exists',
@@ -207,13 +222,17 @@ export async function revokeToken(db: Db, email: string, name: string): Promise<
 export const minPasswordLength = 12;
 
 export type PasswordProblem = 'wrong_current' | 'too_short' | 'mismatch' | 'unchanged';
-/** Every problem at once, so that the form can say them all in one go. */
-export type PasswordChange = { ok: true } | { ok: false; problems: PasswordProblem[] };
+/**
+ * Every problem at once, so that the form can say them all in one go. A change gives the session
+ * that made it a new id (`sessionId`, for the cookie).
+ */
+export type PasswordChange = { ok: true; sessionId?: string } | { ok: false; problems: PasswordProblem[] };
 
 /**
- * Changes a password. Every other session of the account ends with it (the one that changed it,
- * `sessionId`, goes on): a password is changed because it may be known to someone else, and a
- * session opened with the old one must not outlive it.
+ * Changes a password. Every other session of the account ends with it: a password is changed
+ * because it may be known to someone else, and a session opened with the old one must not outlive
+ * it. The one that changed it (`sessionId`) goes on under a new id: its cookie may be what was
+ * copied, and a copy must end too.
  */
 export async function changePassword(
   db: Db,
@@ -232,13 +251,35 @@ export async function changePassword(
   if (next === current && next !== '') problems.push('unchanged');
   if (problems.length > 0) return { ok: false, problems };
   const hash = await hashPassword(next);
-  // The new password, the other sessions' end and the caller's audit record commit together.
+  const renewed = sessionId === undefined ? undefined : randomToken();
+  // The new password, the other sessions' end, this one's new id and the caller's audit record commit together.
   await db.transaction(async (trx) => {
     await store.updatePassword(trx, staffId, hash);
     await store.deleteSessionsOf(trx, staffId, sessionId === undefined ? undefined : sha256(sessionId));
-    await within?.(trx, { ok: true });
+    if (sessionId !== undefined && renewed !== undefined)
+      await store.renameSession(trx, sha256(sessionId), sha256(renewed));
+    await within?.(trx, { ok: true, sessionId: renewed });
   });
-  return { ok: true };
+  return { ok: true, sessionId: renewed };
+}
+
+/**
+ * A new one-time password for someone who forgot theirs, given by hospital IT: the old password and
+ * every session opened with it end, a lockout from the guessing is lifted, and the new password
+ * must be replaced at its first login (as a new account's). Returned once.
+ */
+export async function resetPassword(
+  db: Db,
+  by: { id: string } | { email: string },
+): Promise<{ staff: Staff; generatedPassword: string }> {
+  const generatedPassword = generatePassword();
+  const hash = await hashPassword(generatedPassword);
+  const staff = await store.findStaff(db, 'id' in by ? by : { email: normaliseEmail(by.email) });
+  if (!staff) throw new StaffError('unknown_staff', `no staff account for ${'id' in by ? by.id : by.email}`);
+  await store.updatePassword(db, staff.id, hash, true);
+  await store.clearLoginFailures(db, staff.id);
+  await store.deleteSessionsOf(db, staff.id);
+  return { staff: { ...staff, mustChangePassword: true }, generatedPassword };
 }
 
 export interface StaffChanges {

@@ -109,20 +109,27 @@ export interface NewStaff {
   passwordMustChange?: boolean;
 }
 
-export async function insertStaff(db: Db, staff: NewStaff): Promise<Staff> {
+/**
+ * Adds the account unless its e-mail address or HSA-ID has one already, perhaps added a moment ago
+ * by a request beside this one (a second tab's login, a form sent twice): then nothing is added
+ * (undefined), and the caller looks again. On PostgreSQL the insert waits for such a request's
+ * transaction and then does nothing, where a plain insert would fail on the unique index (a 500).
+ */
+export async function insertStaffUnlessTaken(db: Db, staff: NewStaff): Promise<Staff | undefined> {
   const row = {
     id: randomUUID(),
     email: staff.email,
     name: staff.name,
     role: staff.role,
     unit_id: staff.unitId,
-    hsa_id: staff.hsaId ?? null,
+    // As SITHS cards carry it, whoever gives it: the admin form, or a provider's claim at provisioning.
+    hsa_id: staff.hsaId ? normaliseHsaId(staff.hsaId) : null,
     password_hash: staff.passwordHash ?? null,
     password_must_change: staff.passwordMustChange ?? false,
     created_at: iso(),
   };
-  await staffTable(db).insert(row);
-  return toStaff({ ...row, disabled_at: null });
+  const added: unknown[] = await staffTable(db).insert(row).onConflict().ignore().returning('id');
+  return added.length === 1 ? toStaff({ ...row, disabled_at: null }) : undefined;
 }
 
 export async function countStaff(db: Db): Promise<number> {
@@ -130,8 +137,13 @@ export async function countStaff(db: Db): Promise<number> {
   return Number(n);
 }
 
-export async function updatePassword(db: Db, staffId: string, passwordHash: string): Promise<void> {
-  await staffTable(db).where({ id: staffId }).update({ password_hash: passwordHash, password_must_change: false });
+export async function updatePassword(db: Db, staffId: string, passwordHash: string, mustChange = false): Promise<void> {
+  await staffTable(db).where({ id: staffId }).update({ password_hash: passwordHash, password_must_change: mustChange });
+}
+
+/** Lifts a lockout: the count of wrong passwords starts afresh. */
+export async function clearLoginFailures(db: Db, staffId: string): Promise<void> {
+  await staffTable(db).where({ id: staffId }).update({ failed_logins: 0, locked_until: null });
 }
 
 export async function findPasswordHash(db: Db, staffId: string): Promise<string | null> {
@@ -219,12 +231,19 @@ export async function recordLoginSuccess(
   return n === 1;
 }
 
+/**
+ * Disabling ends the account's sessions and revokes its API tokens. Both stay gone when the account
+ * is enabled again: an account is disabled because its person left or a credential may be known to
+ * someone else, and a script still holding an old token must not work again on the day it returns.
+ */
 export async function setDisabled(db: Db, staffId: string, disabled: boolean): Promise<void> {
   await db.transaction(async (trx) => {
     await staffTable(trx)
       .where({ id: staffId })
       .update({ disabled_at: disabled ? iso() : null });
-    if (disabled) await deleteSessionsOf(trx, staffId);
+    if (!disabled) return;
+    await deleteSessionsOf(trx, staffId);
+    await tokens(trx).where({ staff_id: staffId }).whereNull('revoked_at').update({ revoked_at: iso() });
   });
 }
 
@@ -267,6 +286,11 @@ export async function findSessionStaff(
 
 export async function deleteSession(db: Db, idHash: string): Promise<void> {
   await sessions(db).where({ id: idHash }).delete();
+}
+
+/** A session goes on under a new id (its method, expiry and ID token kept): the old id opens nothing. */
+export async function renameSession(db: Db, idHash: string, newIdHash: string): Promise<void> {
+  await sessions(db).where({ id: idHash }).update({ id: newIdHash });
 }
 
 /** Ends every session of an account, but the one whose hash is `keepHash`. */

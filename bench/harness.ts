@@ -510,6 +510,8 @@ export interface Sink {
   arrivals(): Promise<number[]>;
   /** SMTP with `keepLinks`: each mail's guest link by recipient, all so far. */
   links(): Promise<Map<string, string>>;
+  /** The SMSC: the messages read since the last reset, and the submit_sm they came in. */
+  parts(): Promise<{ messages: number; parts: number }>;
   reset(): Promise<void>;
   close(): Promise<void>;
 }
@@ -541,6 +543,7 @@ export async function startSink(kind: 'smsc' | 'smtp', responseDelayMs = 0, keep
     url,
     arrivals: () => ask<number[]>('arrivals'),
     links: async () => new Map(await ask<[string, string][]>('links')),
+    parts: () => ask<{ messages: number; parts: number }>('parts'),
     reset: () => ask<void>('reset'),
     async close() {
       const exited = once(child, 'exit');

@@ -4,8 +4,10 @@
 // Rates are measured where the messages arrive, from the first to the last; beside them each sending
 // process's CPU per message over the same span, which other work on a shared machine hardly moves.
 // - SMS: an SMSC in its own process answering every submit_sm after 5 ms; with the adapter's
-//   window of 10 the bound is 10 / 5 ms = 2,000 submit_sm/s. Beside it the smpp package's bare
-//   client keeping the same window against the same SMSC.
+//   window of 10 the bound is 10 / 5 ms = 2,000 submit_sm/s. An invitation with its link is a long
+//   text, two submit_sm (the SMSC counts the parts of the messages it joined), so the share of the
+//   bound is taken in submit_sm/s. Beside it the smpp package's bare client keeping the same window
+//   against the same SMSC, one-part messages.
 // - E-mail: an SMTP server in its own process that drains and discards; beside it raw pooled
 //   nodemailer (5 connections, as the adapter) sending the same invitation (the appliance's text and
 //   HTML, an .ics made the same way) from a fresh process of its own, as the appliance's is
@@ -46,6 +48,8 @@ const perMeeting = 99; // MAX_PARTICIPANTS 100: the booking clinician and 99 inv
 interface Drained {
   /** Messages a second. */
   rate: number;
+  /** The submit_sm each message came in (SMS; 1 for e-mail): the rate in PDUs is rate × this. */
+  partsPerMessage: number;
   /** The sending process's CPU (user + system, all its threads) per message over the same span, ms. */
   cpuMs: number;
 }
@@ -76,6 +80,7 @@ async function drain(sink: Sink, count: number, pid: number, timeoutMs = 300_000
   const last = present(times[count - 1], `arrival ${count}`);
   return {
     rate: (count - 1) / ((last - first) / 1000),
+    partsPerMessage: 1,
     cpuMs: ((cpuAt(samples, last) - cpuAt(samples, first)) * 1000) / (count - 1),
   };
 }
@@ -147,7 +152,10 @@ export async function throughAppliance(
     await sink.reset();
     const appliance = await startAppliance(data);
     try {
-      return await drain(sink, count, appliance.pid);
+      const drainedNow = await drain(sink, count, appliance.pid);
+      if (channel === 'email') return drainedNow;
+      const { messages, parts } = await sink.parts();
+      return { ...drainedNow, partsPerMessage: parts / messages };
     } finally {
       await appliance.stop();
     }
@@ -247,7 +255,9 @@ export async function run(): Promise<void> {
       mail: results.mail.map((d) => d.cpuMs),
     };
     const s = (k: keyof typeof rate) => spread(rate[k]);
-    const smsShare = spread(rate.sms.map((r) => r / bound));
+    const smsPdus = spread(results.sms.map((d) => d.rate * d.partsPerMessage));
+    const partsPerSms = spread(results.sms.map((d) => d.partsPerMessage));
+    const smsShare = spread(results.sms.map((d) => (d.rate * d.partsPerMessage) / bound));
     const mailShare = spread(rate.mail.map((r, i) => r / present(rate.rawMail[i], 'raw nodemailer in the same round')));
     // The CPU raw nodemailer needs for a mail over what the appliance needs: the rate's ratio as it
     // would be if each had the cores to itself.
@@ -257,19 +267,21 @@ export async function run(): Promise<void> {
     const ms = (k: keyof typeof cpu) => showSpread(spread(cpu[k]), ' ms', 2);
     table(
       `Messages through the whole appliance, ${rounds} interleaved rounds: median (min–max)`,
-      ['case', 'messages', 'msg/s', 'share of the bound or the raw baseline', 'CPU per message'],
+      ['case', 'messages', 'msg/s', 'submit_sm/s', 'share of the bound or the raw baseline', 'CPU per message'],
       [
         [
-          `raw smpp client, window ${window}, SMSC answering after ${responseDelayMs} ms (bound ${bound}/s)`,
+          `raw smpp client, window ${window}, SMSC answering after ${responseDelayMs} ms (bound ${bound} submit_sm/s), one part each`,
           smsCount,
+          showSpread(s('rawSms'), '', 0),
           showSpread(s('rawSms'), '', 0),
           showSpread(spread(rate.rawSms.map((r) => r / bound)), '', 2),
           '—',
         ],
         [
-          'appliance: outbox → SMPP adapter → SMSC (÷ bound)',
+          `appliance: outbox → SMPP adapter → SMSC, invitations of ${showSpread(partsPerSms, '', 2)} parts (submit_sm ÷ bound)`,
           smsCount,
           showSpread(s('sms'), '', 0),
+          showSpread(smsPdus, '', 0),
           showSpread(smsShare, '', 2),
           ms('sms'),
         ],
@@ -277,6 +289,7 @@ export async function run(): Promise<void> {
           'raw pooled nodemailer, 5 connections, .ics in each, a fresh process (baseline)',
           mailCount,
           showSpread(s('rawMail'), '', 0),
+          '—',
           '1',
           ms('rawMail'),
         ],
@@ -284,6 +297,7 @@ export async function run(): Promise<void> {
           'appliance: outbox → mail adapter → SMTP server (÷ raw)',
           mailCount,
           showSpread(s('mail'), '', 0),
+          '—',
           showSpread(mailShare, '', 2),
           ms('mail'),
         ],
@@ -294,8 +308,8 @@ export async function run(): Promise<void> {
     );
     judge(
       'SMS through the whole appliance (5 ms SMSC, window 10)',
-      `≥ 90 % of the bound (${bound.toLocaleString('en-US')}/s)`,
-      `${percent(smsShare.median)} (${percent(smsShare.min)}–${percent(smsShare.max)}), ${s('sms').median.toFixed(0)} submit_sm/s`,
+      `≥ 90 % of the bound (${bound.toLocaleString('en-US')} submit_sm/s)`,
+      `${percent(smsShare.median)} (${percent(smsShare.min)}–${percent(smsShare.max)}), ${smsPdus.median.toFixed(0)} submit_sm/s (${s('sms').median.toFixed(0)} invitations/s)`,
       smsShare.median >= 0.9,
     );
     judge(

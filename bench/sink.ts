@@ -3,7 +3,8 @@
 // `smtp` an SMTP server that drains and discards, or with `links` keeps the guest link of each
 // mail (read with mailparser, here rather than in the measuring process) by its recipient. It tells
 // the parent its URL, then answers "arrivals" (epoch ms of each message since the last read or
-// reset), "reset" and "links" ([recipient, /j/… path] pairs, all so far).
+// reset), "reset", "links" ([recipient, /j/… path] pairs, all so far) and, from the SMSC, "parts"
+// (the messages read since the last reset and the submit_sm they came in: a long text is several).
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
@@ -17,16 +18,21 @@ let close: () => Promise<void>;
 if (kind === 'smsc') {
   const smsc = await startEmbeddedSmsc({ responseDelayMs: Number(delay), capacity: 100_000 });
   let seen = 0;
+  let counted = { messages: 0, parts: 0 };
   // The SMSC keeps what it received with its time: the arrivals are read from there.
   const read = () => {
-    const all = smsc.messages();
-    const fresh = all.slice(seen).map((m) => m.receivedAt.getTime());
-    seen = all.length;
-    return fresh;
+    const fresh = smsc.messages().slice(seen);
+    seen += fresh.length;
+    counted.messages += fresh.length;
+    for (const m of fresh) counted.parts += m.messageIds.length;
+    return fresh.map((m) => m.receivedAt.getTime());
   };
   process.on('message', (what: string) => {
-    if (what === 'reset') read();
-    process.send!(what === 'arrivals' ? read() : null);
+    if (what === 'reset') {
+      read();
+      counted = { messages: 0, parts: 0 };
+    }
+    process.send!(what === 'arrivals' ? read() : what === 'parts' ? counted : null);
   });
   close = () => smsc.close();
   process.send!(smsc.url);

@@ -1,7 +1,7 @@
 // Backup and restore of the SQLite database, for `samverka backup` and `samverka restore`
 // (INSTALL.md, "Backup and restore"). PostgreSQL has its own tools (pg_dump, pg_restore).
-import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { DatabaseInUseError, holdDatabase, type DatabaseHold } from './hold.ts';
 import { clientOf, createDb, rawRows } from './knex.ts';
 import { migrationSource } from './migrations.ts';
@@ -23,23 +23,45 @@ function sqliteFile(databaseUrl: string, what: string): string {
 /**
  * SQLite's online backup: a consistent copy page by page while the appliance keeps writing
  * (copying the file itself could catch a half-written transaction, or miss what is still in the WAL).
+ * The copy is written as `<target>.partial` and takes the target's name only once it is whole and
+ * on disk: a backup that fails midway (a full disk, a process killed) never leaves a file under
+ * the name a nightly job keeps and a restore is pointed at. A partial copy a killed backup left is
+ * written over.
  */
 export async function backupDatabase(databaseUrl: string, target: string): Promise<void> {
   const source = sqliteFile(databaseUrl, 'backup');
   if (!existsSync(source)) throw new BackupError(`backup: there is no database at ${source}`);
   if (existsSync(target)) throw new BackupError(`backup: ${target} exists already; name a new file`);
+  const partial = `${resolve(target)}.partial`;
+  rmSync(partial, { force: true });
   const db = createDb(databaseUrl);
   try {
     const client = clientOf(db);
-    // better-sqlite3's Database: its backup() is SQLite's online backup API.
+    // better-sqlite3's Database: its backup() is SQLite's online backup API, which syncs the copy
+    // when it is complete.
     const connection = (await client.acquireConnection()) as { backup(file: string): Promise<unknown> };
     try {
-      await connection.backup(resolve(target));
+      await connection.backup(partial);
     } finally {
       await client.releaseConnection(connection);
     }
+    renameSync(partial, resolve(target));
+    syncDirectoryOf(resolve(target));
+  } catch (error) {
+    rmSync(partial, { force: true });
+    throw error;
   } finally {
     await db.destroy();
+  }
+}
+
+/** Makes a rename in `file`'s folder durable (its directory entry on disk). */
+function syncDirectoryOf(file: string): void {
+  const directory = openSync(dirname(file), 'r');
+  try {
+    fsyncSync(directory);
+  } finally {
+    closeSync(directory);
   }
 }
 

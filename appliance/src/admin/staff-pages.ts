@@ -7,7 +7,16 @@ import type { Knex } from 'knex';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { route } from '../http/route.ts';
 import { roles } from '../staff/index.ts';
-import { addStaff, addUnit, createToken, editStaff, renameUnit, resetPassword, StaffError } from '../staff/index.ts';
+import {
+  addStaff,
+  addUnit,
+  createToken,
+  editStaff,
+  hashedPassword,
+  renameUnit,
+  resetPassword,
+  StaffError,
+} from '../staff/index.ts';
 import { findStaff, findUnit, listStaff, listTokens, listUnits, revokeTokenById, setDisabled } from '../staff/index.ts';
 import { latestResult, staffSessionSubject } from '../techtest/index.ts';
 import { adminOnly } from './audit-pages.ts';
@@ -151,17 +160,17 @@ export const staffRoutes: ServerRoute[] = [
     async handler(request, h) {
       const lang = languageOf(request);
       const form = request.payload;
+      // Hashed before the transaction, which would hold every other write meanwhile (hashedPassword).
+      const password = await hashedPassword();
       const result = await attempt(
         request,
         // The generated password is handed over once and must be replaced at the first login (addStaff).
         (trx) =>
-          addStaff(trx, {
-            name: form.name,
-            email: form.email,
-            hsaId: form.hsaId || null,
-            unit: form.unit,
-            role: form.role,
-          }),
+          addStaff(
+            trx,
+            { name: form.name, email: form.email, hsaId: form.hsaId || null, unit: form.unit, role: form.role },
+            password,
+          ),
         (trx, { staff }) =>
           request.auditIn(trx, 'staff.add', {
             targetType: 'staff',
@@ -256,9 +265,10 @@ export const staffRoutes: ServerRoute[] = [
       // Their own would end the admin's session in the middle of the page: that is the password page's work.
       if (id === request.auth.credentials.user!.id)
         return staffPage(request, h, id, { error: t(lang, 'admin.staff.error.own_password') }, 409);
+      const password = await hashedPassword();
       const result = await attempt(
         request,
-        (trx) => resetPassword(trx, { id }),
+        (trx) => resetPassword(trx, { id }, password),
         (trx, { staff }) => request.auditIn(trx, 'staff.password_reset', { targetType: 'staff', targetId: staff.id }),
       );
       if (!result.ok) return staffPage(request, h, id, { error: result.error }, 404);

@@ -50,6 +50,7 @@ export {
   createToken,
   disableStaff,
   editStaff,
+  hashedPassword,
   minPasswordLength,
   renameUnit,
   resetPassword,

@@ -48,15 +48,35 @@ export interface AddStaff {
   password?: string;
 }
 
+/** A password hashed, and the generated one in clear when none was given (shown once). */
+export interface HashedPassword {
+  hash: string;
+  generated?: string;
+}
+
+/**
+ * Hashes a password, or a generated one. A caller that stores it in a transaction of its own (the
+ * admin pages, with their audit records) hashes before it begins: scrypt takes tens of
+ * milliseconds, and on SQLite every change shares one transaction on the one connection, so a hash
+ * inside it held every other write and read of the appliance.
+ */
+export async function hashedPassword(password?: string): Promise<HashedPassword> {
+  const generated = password ? undefined : generatePassword();
+  return { hash: await hashPassword(password ?? generated!), generated };
+}
+
 /**
  * Adds a staff account; when no password is given one is generated and returned once. A generated
  * password has been seen by whoever added the account (on the admin page, on the terminal, in a
  * script's log): it is one-time, and must be replaced at the first login before anything else.
+ * `password`: hashed before the caller's transaction (`hashedPassword`).
  */
-export async function addStaff(db: Db, input: AddStaff): Promise<{ staff: Staff; generatedPassword?: string }> {
-  // Hashed first: a caller's transaction (the admin page's, with its audit record) does not wait for it.
-  const generatedPassword = input.password ? undefined : generatePassword();
-  const passwordHash = await hashPassword(input.password ?? generatedPassword!);
+export async function addStaff(
+  db: Db,
+  input: AddStaff,
+  password?: HashedPassword,
+): Promise<{ staff: Staff; generatedPassword?: string }> {
+  const { hash: passwordHash, generated: generatedPassword } = password ?? (await hashedPassword(input.password));
   const email = normaliseEmail(input.email);
   const unit =
     (await store.findUnit(db, { name: input.unit.trim() })) ?? (await store.findUnit(db, { id: input.unit }));
@@ -271,9 +291,10 @@ export async function changePassword(
 export async function resetPassword(
   db: Db,
   by: { id: string } | { email: string },
+  password?: HashedPassword,
 ): Promise<{ staff: Staff; generatedPassword: string }> {
-  const generatedPassword = generatePassword();
-  const hash = await hashPassword(generatedPassword);
+  const { hash, generated } = password?.generated ? password : await hashedPassword();
+  const generatedPassword = generated!;
   const staff = await store.findStaff(db, 'id' in by ? by : { email: normaliseEmail(by.email) });
   if (!staff) throw new StaffError('unknown_staff', `no staff account for ${'id' in by ? by.id : by.email}`);
   await store.updatePassword(db, staff.id, hash, true);

@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import { syncBuiltinESMExports } from 'node:module';
 import test from 'ava';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { until } from '../helpers/wait.ts';
 import { loggedIn } from '../meetings/_booking.ts';
 
 let app: TestServer;
@@ -43,14 +44,14 @@ async function holdingHashes<T>(run: (hashes: { first: Promise<void>; release():
 }
 
 /** Whether a promise settles within a few seconds: the other work must not wait for the hash. */
-async function settlesSoon(promise: Promise<unknown>): Promise<boolean> {
+function settlesSoon(promise: Promise<unknown>): Promise<boolean> {
   let done = false;
-  void promise.then(
-    () => (done = true),
-    () => (done = true),
+  const settle = () => (done = true);
+  void promise.then(settle, settle);
+  return until('the other change', () => done, 5000).then(
+    () => true,
+    () => false,
   );
-  for (let i = 0; i < 500 && !done; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  return done;
 }
 
 type Admin = Awaited<ReturnType<typeof loggedIn>>['client'];

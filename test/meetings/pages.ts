@@ -456,3 +456,44 @@ test('a reschedule the form refuses shows the meeting again with the field and w
   t.is(stored.startsAt, meeting.startsAt);
   t.is(stored.version, 1);
 });
+
+test('a date that does not exist typed into the booking form is called that, not "in the past", in Swedish and English', async (t) => {
+  const { client } = await loggedIn(app);
+  const page = await patientAndGuestAdded(client);
+  const book = (date: string) =>
+    client.request('POST', '/meetings/new', {
+      form: {
+        crumb: client.crumb!,
+        ...meetingFields(date),
+        title: 'Trettionde februari',
+        draft: hidden(page.text, 'draft'),
+        action: 'book',
+      },
+    });
+  const year = new Date().getUTCFullYear() + 1;
+  const refused = await book(`${year}-02-30`);
+  t.is(refused.status, 400);
+  t.true(refused.text.includes(`Datumet ${year}-02-30 finns inte i kalendern.`), refused.text.slice(0, 3000));
+  t.false(refused.text.includes('bakåt i tiden'));
+  t.deepEqual(
+    JSON.parse(hidden(refused.text, 'draft')).map((p: any) => p.name),
+    ['Sara Lind', 'Eva Ek'],
+  );
+  client.cookies.set('lang', 'en');
+  try {
+    const english = await book(`${year}-02-30`);
+    t.is(english.status, 400);
+    t.true(english.text.includes(`The date ${year}-02-30 does not exist in the calendar.`));
+    t.false(english.text.includes('in the past'));
+  } finally {
+    client.cookies.delete('lang');
+  }
+  t.is(await app.server.app.db('meetings').where({ title: 'Trettionde februari' }).first(), undefined);
+
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const moved = await client.request('POST', `/meetings/${meeting.id}/reschedule`, {
+    form: { crumb: client.crumb!, version: '1', date: `${year}-02-30`, time: '10:00', durationMinutes: '45' },
+  });
+  t.is(moved.status, 400);
+  t.true(moved.text.includes(`Datumet ${year}-02-30 finns inte i kalendern.`));
+});

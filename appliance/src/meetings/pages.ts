@@ -6,7 +6,8 @@ import Joi from 'joi';
 import { day, lookupYears, meetingYears } from '../http/dates.ts';
 import { validationSentences } from '../http/errors.ts';
 import { languageOf, languages, t, type Language } from '../http/i18n.ts';
-import { objectOf, route } from '../http/route.ts';
+import { fieldOf, objectOf, route } from '../http/route.ts';
+import { textOf } from '../common/text.ts';
 import { openEventStream } from '../http/sse.ts';
 import type { Staff } from '../staff/index.ts';
 import { displayPhone } from './contacts.ts';
@@ -69,6 +70,24 @@ const rescheduleLabels: Record<string, string> = {
  */
 function clinicStart(date: string, time: string): Date | RuleViolation {
   return clinicInstants(date, time)[0] ?? new RuleViolation('time_skipped', 'startsAt', { date, time });
+}
+
+/**
+ * Why a date and time typed into a form were refused: a day the calendar does not have (30
+ * February) by its name, a past year as the past, anything else (a field left empty, a year too far
+ * ahead) as joi's sentences under the form's labels.
+ */
+function whenRefused(
+  error: Joi.ValidationError,
+  date: string,
+  lang: Language,
+  labelOf: (field: string) => string | undefined,
+): string {
+  if (error.details.some((d) => d.type === 'day.calendar')) return t(lang, 'meetings.rule.no_such_date', { date });
+  // A year before this one is in the past, as a meeting earlier this year is (rules.ts, checkStart).
+  if (error.details.some((d) => d.type === 'day.years' && Number(date.slice(0, 4)) < Number(d.context?.from)))
+    return t(lang, 'meetings.rule.starts_in_past');
+  return validationSentences(error, lang, labelOf);
 }
 const session = { strategy: 'session' } as const;
 
@@ -355,12 +374,16 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           date: form.date,
           time: form.time,
         });
-        if (badWhen)
+        if (badWhen) {
+          const [first] = badWhen.details;
           return renderBooking(request, h, clearParticipant(form), draft, {
             where: 'meeting',
-            message: t(lang, 'meetings.rule.starts_in_past'),
-            field: form.date ? 'time' : 'date',
+            message: whenRefused(badWhen, form.date, lang, (field) =>
+              field === 'date' || field === 'time' ? t(lang, `meetings.book.${field}`) : undefined,
+            ),
+            field: first?.path[0] === 'time' ? 'time' : 'date',
           });
+        }
         const startsAt = clinicStart(form.date, form.time);
         if (startsAt instanceof RuleViolation)
           return renderBooking(request, h, clearParticipant(form), draft, {
@@ -461,9 +484,12 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             const lang = languageOf(request);
             const meeting = await meetings.get(staffOf(request), String(request.params.id));
             await audited(request, 'meeting.read', meeting);
-            const message = validationSentences(error, lang, (field) =>
-              field in rescheduleLabels ? t(lang, rescheduleLabels[field]!) : undefined,
-            );
+            const labelOf = (field: string) =>
+              field in rescheduleLabels ? t(lang, rescheduleLabels[field]!) : undefined;
+            const message =
+              error instanceof Joi.ValidationError
+                ? whenRefused(error, textOf(fieldOf(request.payload, 'date')), lang, labelOf)
+                : validationSentences(error, lang, labelOf);
             return (await meetingPage(request, h, meetings, facts, meeting, { error: message, code: 400 })).takeover();
           },
         },

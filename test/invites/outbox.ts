@@ -1,5 +1,6 @@
 // The outbox end to end: a clinician books, changes and cancels through the API, and the messages
 // reach a real SMTP relay and a real SMSC started here.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scratchDir } from '../helpers/scratch.ts';
@@ -11,6 +12,7 @@ import { findLink } from '../../appliance/src/entry/links.ts';
 import { messagesOf, type OutboxMessage } from '../../appliance/src/invites/outbox.ts';
 import { booking, inDays, loggedIn } from '../meetings/_booking.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
+import { testDatabase } from '../helpers/databases.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { startSmsc, waitForArrivals, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
 import { makeCertificates } from '../helpers/tls.ts';
@@ -594,6 +596,55 @@ test('an invitation whose second part the gateway refused for now is retried as 
       t.regex([0, 2].map((i) => textOf(present(smsc.arrivals[i], `part ${i}`))).join(''), /bjuder in dig/);
     },
   );
+});
+
+test('an invitation partly sent before the appliance restarts goes on after it as the missing part alone, same reference: Sara gets part 1 once', async (t) => {
+  const relay = await startRelay();
+  const smsc = await startSmsc((_, i) =>
+    i === 1 ? { status: smpp.errors.ESME_RMSGQFUL } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } },
+  );
+  const database = await testDatabase();
+  const env = {
+    SMTP_URL: relay.url,
+    SMPP_URL: smsc.url,
+    REMINDER_OFFSETS: 'none',
+    DATA_KEY: randomBytes(32).toString('hex'),
+    SESSION_SECRET: randomBytes(32).toString('hex'),
+  };
+  // The first run leaves the database for the second.
+  let app = await startServer({ env, database: { ...database, drop: async () => undefined } });
+  try {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
+    t.is(smsc.arrivals.length, 2, 'part 1 taken, part 2 refused for now');
+    // Restarted on the same address: the link in the text is the same.
+    const port = new URL(app.url).port;
+    await app.stop();
+    app = await startServer({ env: { ...env, PORT: port }, database });
+    await retryNow(app, meeting.id);
+    await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.kind === 'invitation' && m.status !== 'queued' && m.status !== 'sending',
+    );
+    t.is(smsc.arrivals.length, 3, 'part 1, part 2 refused, restart, part 2 again: Sara gets part 1 once');
+    const [first, refused, again] = smsc.arrivals.map((a) => [...a.octets.subarray(0, 6)]);
+    const reference = present(first, 'part 1')[3];
+    t.deepEqual(first, [5, 0, 3, reference, 2, 1]);
+    t.deepEqual(refused, [5, 0, 3, reference, 2, 2]);
+    t.deepEqual(again, [5, 0, 3, reference, 2, 2], 'the same reference, so her phone joins it to part 1');
+    t.regex([0, 2].map((i) => textOf(present(smsc.arrivals[i], `part ${i}`))).join(''), /bjuder in dig/);
+    const row = await app.server.app
+      .db('outbox_messages')
+      .where({ meeting_id: meeting.id, kind: 'invitation' })
+      .first();
+    t.is(row.sms_parts, null, 'nothing kept once it is sent whole');
+  } finally {
+    await app.stop();
+    await smsc.close();
+    await relay.close();
+  }
 });
 
 test('the template preview tells IT what an SMS template costs in parts, and that one typographic apostrophe makes it UCS-2', async (t) => {

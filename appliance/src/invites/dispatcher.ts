@@ -8,7 +8,13 @@ import type { Db } from '../db/knex.ts';
 import { linkPath } from '../entry/index.ts';
 import { t } from '../http/i18n.ts';
 import { meetingCalendar } from './calendar.ts';
-import { PermanentFailure, TemporaryFailure, type DeliveryReceipt } from './delivery.ts';
+import {
+  PartlySent,
+  PermanentFailure,
+  TemporaryFailure,
+  type DeliveryReceipt,
+  type PartsOnRecord,
+} from './delivery.ts';
 import type { MailMessage } from './mail.ts';
 import {
   claim,
@@ -45,8 +51,16 @@ export interface MailChannel extends ChannelAdapter {
 }
 
 export interface SmsChannel extends ChannelAdapter {
-  /** `key` is the message's id, the same on every attempt (see SmsMessage). */
-  send(message: { to: string; text: string; key: string }): Promise<{ providerIds: string[] }>;
+  /**
+   * `key` is the message's id, the same on every attempt, and `partsTaken` what the outbox kept of
+   * an earlier attempt that left a long text partly sent (see SmsMessage).
+   */
+  send(message: {
+    to: string;
+    text: string;
+    key: string;
+    partsTaken?: PartsOnRecord | undefined;
+  }): Promise<{ providerIds: string[] }>;
 }
 
 export interface DispatcherOptions {
@@ -439,7 +453,12 @@ export class Dispatcher {
         const text = templates.sms(message.language, message.kind, data);
         // Handed out while this process had the link, which went (useSms gives back what it can).
         if (!this.#sms) throw new TemporaryFailure('this process no longer sends SMS: the leading process does');
-        const { providerIds } = await this.#sms.send({ to: message.recipient, text, key: message.id });
+        const { providerIds } = await this.#sms.send({
+          to: message.recipient,
+          text,
+          key: message.id,
+          partsTaken: message.smsParts,
+        });
         return { message, sent: { id: message.id, providerIds } };
       }
       const rendered = templates.email(message.language, message.kind, data);
@@ -490,7 +509,10 @@ export class Dispatcher {
     if (message.attempts >= this.#o.maxAttempts)
       return { message, failure: { id: message.id, reason: `gave up after ${message.attempts} attempts: ${reason}` } };
     const nextAttemptAt = new Date(Date.now() + backoff(message.attempts, this.#o.backoffMs, this.#o.maxBackoffMs));
-    return { message, retry: { id: message.id, error: reason, nextAttemptAt } };
+    // The parts of a long text the gateway took are kept with the row: the retry, in this process
+    // or after a restart, sends only the rest.
+    const parts = error instanceof PartlySent ? { parts: error.parts } : {};
+    return { message, retry: { id: message.id, error: reason, nextAttemptAt, ...parts } };
   }
 
   #finished(outcome: Outcome): void {

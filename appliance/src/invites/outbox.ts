@@ -6,6 +6,7 @@ import { decrypt, encrypt } from '../crypto.ts';
 import { isSqlite, type Db } from '../db/knex.ts';
 import { chunks, iso, toDate } from '../db/values.ts';
 import type { Language } from '../common/language.ts';
+import { readPartsOnRecord, type PartsOnRecord } from './delivery.ts';
 
 export const channels = ['email', 'sms'] as const;
 export type Channel = (typeof channels)[number];
@@ -67,6 +68,8 @@ export interface ClaimedMessage extends OutboxMessage {
   secret: string | null;
   /** Until when the claim holds: after that another process may take the row over. */
   claimedUntil: Date;
+  /** The parts of a long SMS an earlier attempt got the gateway to take (migration 0022). */
+  smsParts: PartsOnRecord | undefined;
 }
 
 /** A timestamp as the drivers return it: an ISO string from SQLite, a Date from PostgreSQL. */
@@ -97,6 +100,8 @@ interface MessageRow {
   sent_at: Stamp | null;
   delivered_at: Stamp | null;
   failed_at: Stamp | null;
+  /** PartsOnRecord as JSON, between attempts at a long SMS partly sent (migration 0022). */
+  sms_parts: string | null;
 }
 
 /** A row of outbox_provider_ids: one per SMS part, or the e-mail's Message-ID. */
@@ -165,6 +170,7 @@ export async function enqueue(
     sent_at: null,
     delivered_at: null,
     failed_at: null,
+    sms_parts: null,
   };
   if (message.dedupeKey) {
     const inserted = await trx('outbox_messages').insert(row).onConflict('dedupe_key').ignore().returning('id');
@@ -234,6 +240,7 @@ export async function claim(
     ...toMessage(r),
     secret: r.secret_sealed ? decrypt(dataKey, r.secret_sealed, sealContext(r.id)) : null,
     claimedUntil,
+    smsParts: readPartsOnRecord(r.sms_parts),
   }));
 }
 
@@ -292,6 +299,8 @@ export interface Retry {
   id: string;
   error: string;
   nextAttemptAt: Date;
+  /** The parts of a long SMS the gateway has taken so far; left as they were when not given. */
+  parts?: PartsOnRecord;
 }
 
 export interface Failure {
@@ -353,6 +362,7 @@ export async function recordSends(trx: Knex.Transaction, sends: Sent[], now = ne
         provider_reply: replies.length === 0 ? null : perRow(trx, replies, (s) => s.reply!),
         last_error: null,
         secret_sealed: null,
+        sms_parts: null,
       });
   }
   // An id the gateway gives again (its counter started over) is the new part's alone: the merge
@@ -394,8 +404,23 @@ export async function recordRetries(trx: Knex.Transaction, retries: Retry[]): Pr
         claimed_until: null,
         last_error: perRow(trx, part, (r) => r.error),
         next_attempt_at: perRow(trx, part, (r) => iso(r.nextAttemptAt), 'timestamptz'),
+        ...partsOf(trx, part),
       });
   }
+}
+
+/**
+ * The parts a batch's partly sent SMS have had taken, each row its own (one CASE); a retry that says
+ * nothing of parts (a link down before any part went) keeps what its row had.
+ */
+function partsOf(trx: Knex.Transaction, retries: Retry[]): { sms_parts?: Knex.Raw } {
+  const withParts = retries.filter((r) => r.parts !== undefined);
+  if (withParts.length === 0) return {};
+  return {
+    sms_parts: trx.raw(`case id ${withParts.map(() => 'when ? then ?').join(' ')} else sms_parts end`, [
+      ...withParts.flatMap((r) => [r.id, JSON.stringify(r.parts)]),
+    ]),
+  };
 }
 
 /**
@@ -418,6 +443,7 @@ export async function recordFailures(trx: Db | Knex.Transaction, failures: Failu
         last_error: perRow(trx, part, (f) => f.reason),
         failed_at: iso(now),
         secret_sealed: null,
+        sms_parts: null,
       });
   }
 }
@@ -626,7 +652,14 @@ export async function queueStats(db: Db, now = new Date()): Promise<QueueStats> 
  * reply may repeat the address ("550 5.1.1 <eva@…>: Recipient address rejected"). Its kind,
  * status and times stay.
  */
-const contactsErased = { recipient: '', data: '{}', secret_sealed: null, provider_reply: null, last_error: null };
+const contactsErased = {
+  recipient: '',
+  data: '{}',
+  secret_sealed: null,
+  provider_reply: null,
+  last_error: null,
+  sms_parts: null,
+};
 
 /**
  * Retention: the addresses and the template data (names, times) of these meetings' messages go

@@ -4,11 +4,13 @@
 // enquire_link and re-bound with back-off, a send window, a per-PDU response timeout, a rate
 // limit the gateway never sees exceeded, the right data_coding, concatenation, and receipts.
 // It is the only file of the application that imports `smpp`.
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import smpp from 'smpp';
 import {
   type DeliveryReceipt,
+  PartlySent,
+  type PartsOnRecord,
   PermanentFailure,
   type ReceiptStatus,
   TemporaryFailure,
@@ -108,6 +110,17 @@ export interface SmsMessage {
    * took only some parts of goes again as the parts still missing, under the same reference.
    */
   key?: string;
+  /**
+   * What an earlier attempt got the gateway to take, as the outbox kept it (PartlySent): after a
+   * restart this process remembers nothing of it. Used only for the same text to the same number,
+   * within partsKeptMs.
+   */
+  partsTaken?: PartsOnRecord | undefined;
+}
+
+/** The digest a record of parts taken is kept under: the number and the text they were cut from. */
+function partsDigest(destination: string, text: string): string {
+  return createHash('sha256').update(`${destination}\n${text}`).digest('base64url');
 }
 
 export interface SmsState {
@@ -301,7 +314,7 @@ interface PartsTaken {
   reference: number;
   /** The gateway's id of each part it took, by index (undefined: still to go). */
   ids: (string | undefined)[];
-  /** When the first attempt began (performance.now). */
+  /** When the first attempt began (ms since the epoch: kept with the outbox row across a restart). */
   since: number;
   /**
    * Receipts for parts taken, held until the message is sent whole: before that its send is not on
@@ -402,7 +415,9 @@ export class SmsSender {
       throw new PermanentFailure(`the text is too long for one SMS (${encoded.parts.length} parts, at most 255)`);
     const count = encoded.parts.length;
     const taken =
-      count > 1 && message.key ? this.#takenBefore(message.key, destination, message.text, count) : undefined;
+      count > 1 && message.key
+        ? this.#takenBefore(message.key, destination, message.text, count, message.partsTaken)
+        : undefined;
     const reference = taken?.reference ?? this.#nextReference();
     const common = {
       service_type: this.#systemType,
@@ -449,6 +464,8 @@ export class SmsSender {
       }
     }
     if (permanent) throw permanent;
+    if (failure && taken && taken.ids.some((id) => id !== undefined))
+      throw new PartlySent(failure.message, this.#onRecord(taken), { cause: failure });
     if (failure)
       throw failure instanceof TemporaryFailure ? failure : new TemporaryFailure(failure.message, { cause: failure });
     return { providerIds: results.map((r) => (r as PromiseFulfilledResult<string>).value) };
@@ -459,31 +476,66 @@ export class SmsSender {
    * from; a fresh record when there was none, or when it no longer fits (another text or number, or
    * kept too long for the handset still to hold the parts).
    */
-  #takenBefore(key: string, destination: string, text: string, count: number): PartsTaken {
+  #takenBefore(
+    key: string,
+    destination: string,
+    text: string,
+    count: number,
+    onRecord: PartsOnRecord | undefined,
+  ): PartsTaken {
     const before = this.#partsTaken.get(key);
     if (
       before &&
       before.destination === destination &&
       before.text === text &&
       before.ids.length === count &&
-      performance.now() - before.since < this.#options.partsKeptMs
+      Date.now() - before.since < this.#options.partsKeptMs
     )
       return before;
     if (before) this.#forget(before, key);
+    const kept =
+      onRecord &&
+      onRecord.digest === partsDigest(destination, text) &&
+      onRecord.ids.length === count &&
+      Date.now() - onRecord.since < this.#options.partsKeptMs
+        ? onRecord
+        : undefined;
     if (this.#partsTaken.size >= PARTS_TAKEN_KEPT) {
       const [oldestKey, oldest] = this.#partsTaken.entries().next().value!;
       this.#forget(oldest, oldestKey);
     }
-    const fresh: PartsTaken = {
-      destination,
-      text,
-      reference: this.#nextReference(),
-      ids: Array.from({ length: count }, () => undefined),
-      since: performance.now(),
-      receipts: [],
-    };
+    // What the outbox kept of an attempt this process does not remember (it started since): the
+    // parts taken go on under their reference; their receipts, if they come again, wait here too.
+    const fresh: PartsTaken = kept
+      ? {
+          destination,
+          text,
+          reference: kept.reference & 0xff,
+          ids: kept.ids.map((id) => id ?? undefined),
+          since: kept.since,
+          receipts: [],
+        }
+      : {
+          destination,
+          text,
+          reference: this.#nextReference(),
+          ids: Array.from({ length: count }, () => undefined),
+          since: Date.now(),
+          receipts: [],
+        };
     this.#partsTaken.set(key, fresh);
+    for (const id of fresh.ids) if (id !== undefined) this.#partsTakenById.set(id, fresh);
     return fresh;
+  }
+
+  /** A long text's parts taken, as the outbox keeps them with its row until the next attempt. */
+  #onRecord(taken: PartsTaken): PartsOnRecord {
+    return {
+      reference: taken.reference,
+      ids: taken.ids.map((id) => id ?? null),
+      digest: partsDigest(taken.destination, taken.text),
+      since: taken.since,
+    };
   }
 
   /**

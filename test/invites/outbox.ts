@@ -647,6 +647,40 @@ test('an invitation partly sent before the appliance restarts goes on after it a
   }
 });
 
+test('the template preview counts what the SMS adapter sends: € as two septets, an é typed as e and accent as one, an emoji as two UCS-2 units', async (t) => {
+  const overrides = scratchDir('templates');
+  mkdirSync(join(overrides, 'sms', 'sv'), { recursive: true });
+  const write = (kind: string, text: string) => writeFileSync(join(overrides, 'sms', 'sv', `${kind}.hbs`), text);
+  // 6 + 77 × 2 = 160 septets: one SMS; one more € and it is two parts.
+  write('invitation', `Pris: ${'€'.repeat(77)}`);
+  write('reminder', `Pris: ${'€'.repeat(78)}`);
+  // "Välkommen, René" with the é as e + combining acute accent (as some keyboards send it): GSM, 15 septets.
+  write('cancelled', 'Välkommen, Rene\u0301');
+  // 68 letters and one emoji (two UTF-16 units): 70 units, one UCS-2 SMS; one more letter and it is two.
+  write('nudge', `${'a'.repeat(68)}😀`);
+  write('rescheduled', `${'a'.repeat(69)}😀`);
+  const app = await startServer({ env: { TEMPLATES_DIR: overrides } });
+  try {
+    const { client } = await loggedIn(app, 'admin');
+    const size = async (kind: string) => {
+      const page = await client.get(`/admin/templates?channel=sms&language=sv&kind=${kind}`);
+      t.is(page.status, 200);
+      const [, n, parts, alphabet] = present(
+        /(\d+) tecken med exempeluppgifterna: (\d+) SMS-del\(ar\) i ([\w-]+)/.exec(page.text),
+        `the size of ${kind}`,
+      );
+      return [Number(n), Number(parts), alphabet];
+    };
+    t.deepEqual(await size('invitation'), [160, 1, 'GSM-alfabetet']);
+    t.deepEqual(await size('reminder'), [162, 2, 'GSM-alfabetet']);
+    t.deepEqual(await size('cancelled'), [15, 1, 'GSM-alfabetet']);
+    t.deepEqual(await size('nudge'), [70, 1, 'UCS-2']);
+    t.deepEqual(await size('rescheduled'), [71, 2, 'UCS-2']);
+  } finally {
+    await app.stop();
+  }
+});
+
 test('the template preview tells IT what an SMS template costs in parts, and that one typographic apostrophe makes it UCS-2', async (t) => {
   const overrides = scratchDir('templates');
   mkdirSync(join(overrides, 'sms', 'sv'), { recursive: true });

@@ -61,6 +61,19 @@ async function patientAndGuestAdded(client: Client) {
   });
 }
 
+/** Sends the booking form ("Boka") on `date` with the participants listed on `page` and these fields. */
+function bookWith(client: Client, page: { text: string }, date: string, fields: Record<string, string> = {}) {
+  return client.request('POST', '/meetings/new', {
+    form: {
+      crumb: client.crumb!,
+      ...meetingFields(date),
+      draft: hidden(page.text, 'draft'),
+      action: 'book',
+      ...fields,
+    },
+  });
+}
+
 test("a documentation plan in paragraphs up to the field's limit books the meeting, line breaks sent as CR LF", async (t) => {
   const { client } = await loggedIn(app);
   const page = await addParticipant(client, (await client.get('/meetings/new')).text, {
@@ -379,16 +392,7 @@ test('02:30 the night summer time begins does not exist: the form and the resche
   const { client } = await loggedIn(app);
   const spring = lastSundayNextYear(3);
   const page = await patientAndGuestAdded(client);
-  const refused = await client.request('POST', '/meetings/new', {
-    form: {
-      crumb: client.crumb!,
-      ...meetingFields(spring),
-      title: 'Natten till sommartid',
-      time: '02:30',
-      draft: hidden(page.text, 'draft'),
-      action: 'book',
-    },
-  });
+  const refused = await bookWith(client, page, spring, { title: 'Natten till sommartid', time: '02:30' });
   t.is(refused.status, 400);
   t.true(
     refused.text.includes(
@@ -414,26 +418,9 @@ test('02:30 the night summer time ends comes twice: the form books the first (su
   const { client } = await loggedIn(app);
   const autumn = lastSundayNextYear(10);
   const page = await patientAndGuestAdded(client);
-  const asked = await client.request('POST', '/meetings/new', {
-    form: {
-      crumb: client.crumb!,
-      ...meetingFields(autumn),
-      time: '02:30',
-      draft: hidden(page.text, 'draft'),
-      action: 'book',
-    },
-  });
+  const asked = await bookWith(client, page, autumn, { time: '02:30' });
   t.is(asked.status, 400, 'the form asks which 02:30 first');
-  const booked = await client.request('POST', '/meetings/new', {
-    form: {
-      crumb: client.crumb!,
-      ...meetingFields(autumn),
-      time: '02:30',
-      clock: 'summer',
-      draft: hidden(asked.text, 'draft'),
-      action: 'book',
-    },
-  });
+  const booked = await bookWith(client, asked, autumn, { time: '02:30', clock: 'summer' });
   t.is(booked.status, 302, booked.text.slice(0, 2000));
   const id = booked.headers.get('location')!.split('/')[2]!.split('?')[0]!;
   t.is((await client.get(`/api/v1/meetings/${id}`)).json().startsAt, `${autumn}T00:30:00.000Z`, '02:30+02:00');
@@ -450,16 +437,7 @@ test('02:30 the night summer time ends: the booking and reschedule forms ask whi
   const { client } = await loggedIn(app);
   const autumn = lastSundayNextYear(10);
   const page = await patientAndGuestAdded(client);
-  const asked = await client.request('POST', '/meetings/new', {
-    form: {
-      crumb: client.crumb!,
-      ...meetingFields(autumn),
-      title: 'Natten till normaltid',
-      time: '02:30',
-      draft: hidden(page.text, 'draft'),
-      action: 'book',
-    },
-  });
+  const asked = await bookWith(client, page, autumn, { title: 'Natten till normaltid', time: '02:30' });
   t.is(asked.status, 400);
   t.true(
     asked.text.includes(
@@ -479,16 +457,10 @@ test('02:30 the night summer time ends: the booking and reschedule forms ask whi
     ['Sara Lind', 'Eva Ek'],
   );
 
-  const booked = await client.request('POST', '/meetings/new', {
-    form: {
-      crumb: client.crumb!,
-      ...meetingFields(autumn),
-      title: 'Natten till normaltid',
-      time: '02:30',
-      clock: 'standard',
-      draft: hidden(asked.text, 'draft'),
-      action: 'book',
-    },
+  const booked = await bookWith(client, asked, autumn, {
+    title: 'Natten till normaltid',
+    time: '02:30',
+    clock: 'standard',
   });
   t.is(booked.status, 302, booked.text.slice(0, 2000));
   const id = booked.headers.get('location')!.split('/')[2]!.split('?')[0]!;
@@ -543,16 +515,7 @@ test('a reschedule the form refuses shows the meeting again with the field and w
 test('a date that does not exist typed into the booking form is called that, not "in the past", in Swedish and English', async (t) => {
   const { client } = await loggedIn(app);
   const page = await patientAndGuestAdded(client);
-  const book = (date: string) =>
-    client.request('POST', '/meetings/new', {
-      form: {
-        crumb: client.crumb!,
-        ...meetingFields(date),
-        title: 'Trettionde februari',
-        draft: hidden(page.text, 'draft'),
-        action: 'book',
-      },
-    });
+  const book = (date: string) => bookWith(client, page, date, { title: 'Trettionde februari' });
   const year = new Date().getUTCFullYear() + 1;
   const refused = await book(`${year}-02-30`);
   t.is(refused.status, 400);

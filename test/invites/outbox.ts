@@ -574,6 +574,91 @@ test('an invitation the gateway kept refusing goes out with the new time once th
   );
 });
 
+test('an invitation the gateway kept refusing does not go out after the meeting is cancelled: Sara gets the cancellation alone, and the meeting page asks nobody to call', async (t) => {
+  let queueFull = true;
+  await withAppliance(
+    {
+      smscAnswer: (_, i) => (queueFull ? { status: 0x14 } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } }),
+    },
+    async ({ app, smsc }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
+      const cancelled = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
+        json: { version: meeting.version, reason: 'Vi bokar en ny tid med dig.' },
+      });
+      t.is(cancelled.status, 200, cancelled.text);
+      queueFull = false;
+      const tried = smsc.arrivals.length;
+      await retryNow(app, meeting.id);
+      await messageWhere(app, meeting.id, (m) => m.kind === 'cancelled' && m.status === 'delivered');
+      // Anything still due now would have been claimed with the cancellation's retry: give it the chance.
+      await retryNow(app, meeting.id);
+      const invitation = await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'failed');
+      t.regex(invitation.lastError ?? '', /cancelled/);
+      const after = smsc.arrivals.slice(tried).map(textOf).join('');
+      t.regex(after, /är inställt/);
+      t.notRegex(after, /bjuder in dig/, 'no invitation after the cancellation');
+      const page = await client.get(`/meetings/${meeting.id}`);
+      t.false(page.text.includes('Ring deltagaren'), 'no call asked for an invitation withdrawn on purpose');
+    },
+  );
+});
+
+test('an invitation the gateway kept refusing does not go out to someone taken off the meeting meanwhile', async (t) => {
+  let queueFull = true;
+  await withAppliance(
+    {
+      smscAnswer: (_, i) => (queueFull ? { status: 0x14 } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } }),
+    },
+    async ({ app, smsc }) => {
+      const { client } = await loggedIn(app);
+      const olle = { kind: 'guest', name: 'Olle Socialsekreterare', mobile: '0761234567', identification: 'sms' };
+      const meeting = (
+        await client.request('POST', '/api/v1/meetings', {
+          json: booking({ participants: [...patientAlone().participants, olle] }),
+        })
+      ).json();
+      const guest = present(
+        meeting.participants.find((p: { kind: string }) => p.kind === 'guest'),
+        'Olle',
+      );
+      await messageWhere(
+        app,
+        meeting.id,
+        (m) => m.participantId === guest.id && m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0,
+      );
+      const removed = await client.request(
+        'DELETE',
+        `/api/v1/meetings/${meeting.id}/participants/${guest.id}?version=${meeting.version}`,
+        { headers: { 'x-csrf-token': client.crumb! } },
+      );
+      t.is(removed.status, 200, removed.text);
+      queueFull = false;
+      const tried = smsc.arrivals.length;
+      await retryNow(app, meeting.id);
+      await messageWhere(
+        app,
+        meeting.id,
+        (m) => m.participantId === guest.id && m.kind === 'cancelled' && m.status === 'delivered',
+      );
+      await retryNow(app, meeting.id);
+      const invitation = await messageWhere(
+        app,
+        meeting.id,
+        (m) => m.participantId === guest.id && m.kind === 'invitation' && m.status === 'failed',
+      );
+      t.regex(invitation.lastError ?? '', /taken off/);
+      const toOlle = smsc.arrivals
+        .slice(tried)
+        .filter((a) => String(a.pdu.destination_addr) === '46761234567')
+        .map(textOf)
+        .join('');
+      t.notRegex(toOlle, /bjuder in dig/, 'no invitation to Olle after he was taken off');
+    },
+  );
+});
+
 test('an invitation whose second part the gateway refused for now is retried as that part alone, same reference, and counts as delivered once both parts are', async (t) => {
   await withAppliance(
     {

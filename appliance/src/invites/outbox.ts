@@ -535,6 +535,40 @@ export async function recordReceipts(
   return { unknown, changed };
 }
 
+/** The reason of a message failed before it was sent because there was no longer anyone to send it to. */
+const notSentPrefix = 'not sent: ';
+export const notSentBecause = (why: string): string => `${notSentPrefix}${why}`;
+/** Failed on purpose, never tried to the end (a cancelled meeting, erased contact data): nobody need call. */
+export const withdrawn = (message: Pick<OutboxMessage, 'status' | 'lastError'>): boolean =>
+  message.status === 'failed' && (message.lastError ?? '').startsWith(notSentPrefix);
+
+/**
+ * Messages of a meeting (or of one participant of it) still waiting to go, which nobody should get
+ * now: the meeting was cancelled, or the participant taken off it. They fail unsent with `why`, in
+ * the change's transaction, so that an invitation or reminder the gateway kept refusing does not
+ * arrive after the cancellation. The cancellation itself is not among them. One being sent at that
+ * moment is left to finish.
+ */
+export async function withdrawPending(
+  trx: Knex.Transaction,
+  where: { meetingId: string; participantId?: string },
+  why: string,
+  now = new Date(),
+): Promise<number> {
+  const q = trx('outbox_messages')
+    .where({ meeting_id: where.meetingId, status: 'queued' })
+    .whereNot('kind', 'cancelled');
+  if (where.participantId) q.andWhere({ participant_id: where.participantId });
+  return q.update({
+    status: 'failed',
+    failed_at: iso(now),
+    claimed_until: null,
+    last_error: notSentBecause(why),
+    secret_sealed: null,
+    sms_parts: null,
+  });
+}
+
 /** Whether any SMS is between its claim and its send record, in any process. */
 export async function smsSending(db: Db | Knex.Transaction): Promise<boolean> {
   return (await db('outbox_messages').where({ channel: 'sms', status: 'sending' }).first('id')) !== undefined;
@@ -678,7 +712,7 @@ export async function eraseMessageContacts(db: Db, meetingIds: string[], now = n
       .update({
         status: 'failed',
         failed_at: iso(now),
-        last_error: 'not sent: its contact data was erased (retention)',
+        last_error: notSentBecause('its contact data was erased (retention)'),
       });
     erased += await db('outbox_messages')
       .whereIn('meeting_id', ids)

@@ -280,6 +280,33 @@ test('an SMS the network cannot deliver goes by e-mail when the person gave an a
   );
 });
 
+test('an invitation SMS reported undeliverable after the meeting was cancelled sends no invitation by e-mail in its place; the cancellation still falls back', async (t) => {
+  await withAppliance({ smscAnswer: (_, i) => ({ id: `x${i}` }) }, async ({ app, relay, smsc }) => {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientWithAddress() })).json();
+    const invitation = await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'sent');
+    const cancelled = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
+      json: { version: meeting.version, reason: 'Vi bokar en ny tid med dig.' },
+    });
+    t.is(cancelled.status, 200, cancelled.text);
+    await messageWhere(app, meeting.id, (m) => m.kind === 'cancelled' && m.status === 'sent');
+    // Sara's phone was off: hours later the network gives up on the invitation (and the cancellation).
+    t.is(await smsc.receipt('x0', 'UNDELIV'), 0);
+    await messageWhere(app, meeting.id, (m) => m.id === invitation.id && m.status === 'failed');
+    t.is(await smsc.receipt('x2', 'UNDELIV'), 0);
+    const mail = await relay.waitForMail(1);
+    t.regex(mail.subject ?? '', /^Inställt/, 'the cancellation goes by e-mail');
+    const emails = (await messagesOf(app.server.app.db, { meetingId: meeting.id })).filter(
+      (m) => m.channel === 'email',
+    );
+    t.deepEqual(
+      emails.map((m) => m.kind),
+      ['cancelled'],
+      'no invitation by e-mail to a meeting that is cancelled',
+    );
+  });
+});
+
 test('a receipt that says the SMS is on its way (ENROUTE, ACCEPTD) is not a failure: no e-mail in its place, and the delivery that follows counts', async (t) => {
   // Gateways and aggregators report a message they handed on to the operator before the phone has
   // it (SMPP 3.4 appendix B: ENROUTE; many use ACCEPTD); Kannel counts both as buffered, not failed.

@@ -17,6 +17,9 @@ export type SecretRenewal = (
   person: { meetingId: string; participantId: string; person: LinkPerson },
 ) => Promise<string | undefined>;
 
+/** The kinds that ask the person to come to the meeting. */
+const callsToMeeting = new Set<OutboxMessage['kind']>(['invitation', 'reminder', 'rescheduled', 'nudge']);
+
 /**
  * Returns the e-mail message's id, or undefined when there is no address to fall back to. Given a
  * transaction (the dispatcher's batch), it writes in a savepoint of it: a fallback that fails is
@@ -36,6 +39,15 @@ export async function fallbackToEmail(
     const participant = await findParticipant(trx, failed.participantId!);
     const meeting = failed.meetingId ? await findMeeting(trx, failed.meetingId) : undefined;
     if (!participant || !meeting) return undefined;
+    // A message that calls the person to the meeting (an invitation, reminder, new time, "we are
+    // waiting") goes by e-mail only while there is a meeting for them to come to: not once it was
+    // cancelled, they were taken off it, or it is over (an SMS the network gave up on hours later).
+    // The news that it is off, and an evaluation request afterwards, still go.
+    const stillOn =
+      meeting.status !== 'cancelled' &&
+      meeting.participants.some((p) => p.id === participant.id) &&
+      meetingEnd(meeting).getTime() > Date.now();
+    if (!stillOn && callsToMeeting.has(failed.kind)) return undefined;
     const person = (failed.data.person ?? 'main') as LinkPerson;
     const email = recipientsOf(participant).find((r) => r.person === person)?.email;
     if (!email) return undefined;

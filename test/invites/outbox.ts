@@ -686,6 +686,45 @@ test('an invitation the gateway kept refusing does not go out to someone taken o
   );
 });
 
+test('an invitation the gateway kept refusing until the meeting was over is not sent then, and the meeting page asks nobody to call', async (t) => {
+  let queueFull = true;
+  await withAppliance(
+    {
+      smscAnswer: (_, i) => (queueFull ? { status: 0x14 } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } }),
+    },
+    async ({ app, smsc }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+      const waiting = await messageWhere(
+        app,
+        meeting.id,
+        (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0,
+      );
+      // The gateway refused until after the meeting: moved back in time as the clock would move on.
+      const db = app.server.app.db;
+      const startsAt = new Date(Date.now() - 2 * 3_600_000);
+      await db('meetings').where({ id: meeting.id }).update({ starts_at: startsAt.toISOString() });
+      await db('outbox_messages')
+        .where({ id: waiting.id })
+        .update({
+          data: JSON.stringify({
+            ...waiting.data,
+            startsAt: startsAt.toISOString(),
+            endsAt: new Date(startsAt.getTime() + 45 * 60_000).toISOString(),
+          }),
+        });
+      queueFull = false;
+      const tried = smsc.arrivals.length;
+      await retryNow(app, meeting.id);
+      const invitation = await messageWhere(app, meeting.id, (m) => m.id === waiting.id && m.status === 'failed');
+      t.regex(invitation.lastError ?? '', /^not sent: the meeting was over/);
+      t.is(smsc.arrivals.length, tried, 'no invitation to a meeting that is over');
+      const page = await client.get(`/meetings/${meeting.id}`);
+      t.false(page.text.includes('Ring deltagaren'));
+    },
+  );
+});
+
 test('an invitation whose second part the gateway refused for now is retried as that part alone, same reference, and counts as delivered once both parts are', async (t) => {
   await withAppliance(
     {

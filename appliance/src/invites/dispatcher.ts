@@ -33,6 +33,8 @@ import {
   type ReceiptsRecorded,
   type Retry,
   type Sent,
+  callsToMeeting,
+  notSentBecause,
 } from './outbox.ts';
 import type { Templates } from './templates.ts';
 import { textOf } from '../common/text.ts';
@@ -443,6 +445,15 @@ export class Dispatcher {
   /** Renders and sends one message; never throws: every attempt ends in an outcome to record. */
   async #deliver(message: ClaimedMessage): Promise<Outcome> {
     const { templates } = this.#o;
+    // A message that asks the person to come (an invitation, reminder, new time, "we are waiting")
+    // and could not go before the meeting was over (a gateway or relay down, its retries) would
+    // arrive as a call to a meeting that has ended: it fails unsent, and nobody is asked to call.
+    const endsAt = typeof message.data.endsAt === 'string' ? Date.parse(message.data.endsAt) : NaN;
+    if (callsToMeeting.has(message.kind) && endsAt < Date.now())
+      return {
+        message,
+        failure: { id: message.id, reason: notSentBecause('the meeting was over before it could go') },
+      };
     try {
       const data = {
         ...message.data,

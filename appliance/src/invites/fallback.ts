@@ -6,7 +6,7 @@ import type { Db } from '../db/knex.ts';
 import { issueLink, linkExpiry, type LinkPerson } from '../entry/index.ts';
 import { findMeeting, findParticipant, meetingEnd } from '../meetings/index.ts';
 import { recipientsOf } from './messages.ts';
-import { enqueue, type OutboxMessage } from './outbox.ts';
+import { callsToMeeting, enqueue, type OutboxMessage } from './outbox.ts';
 
 /**
  * A fresh secret of another domain's for the person a failed message was for (addSecretLink):
@@ -16,9 +16,6 @@ export type SecretRenewal = (
   trx: Knex.Transaction,
   person: { meetingId: string; participantId: string; person: LinkPerson },
 ) => Promise<string | undefined>;
-
-/** The kinds that ask the person to come to the meeting. */
-const callsToMeeting = new Set<OutboxMessage['kind']>(['invitation', 'reminder', 'rescheduled', 'nudge']);
 
 /**
  * Returns the e-mail message's id, or undefined when there is no address to fall back to. Given a

@@ -22,6 +22,9 @@ export const messageKinds = [
 ] as const;
 export type MessageKind = (typeof messageKinds)[number];
 
+/** The kinds that ask the person to come to the meeting: of no use once it is over or off. */
+export const callsToMeeting: ReadonlySet<MessageKind> = new Set(['invitation', 'reminder', 'rescheduled', 'nudge']);
+
 export type OutboxStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'failed';
 
 export interface NewMessage {

@@ -749,7 +749,7 @@ test('an invitation whose second part the gateway refused for now is retried as 
   );
 });
 
-test('an invitation partly sent before the appliance restarts goes on after it as the missing part alone, same reference: Sara gets part 1 once', async (t) => {
+test('an invitation partly sent before the appliance restarts goes on after it as the missing part alone, same reference: Sara gets part 1 once, and it counts as delivered', async (t) => {
   const relay = await startRelay();
   const smsc = await startSmsc((_, i) =>
     i === 1 ? { status: smpp.errors.ESME_RMSGQFUL } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } },
@@ -791,6 +791,8 @@ test('an invitation partly sent before the appliance restarts goes on after it a
       .where({ meeting_id: meeting.id, kind: 'invitation' })
       .first();
     t.is(row.sms_parts, null, 'nothing kept once it is sent whole');
+    // Part 1's receipt came before the restart: it still counts, so the invitation is delivered.
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
   } finally {
     await app.stop();
     await smsc.close();

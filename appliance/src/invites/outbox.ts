@@ -369,11 +369,12 @@ export async function recordSends(trx: Knex.Transaction, sends: Sent[], now = ne
       });
   }
   // An id the gateway gives again (its counter started over) is the new part's alone: the merge
-  // clears a receipt an old part of that id was holding, or it would count for the new message.
-  const links = sends.flatMap((s) =>
-    s.providerIds.map((providerId) => ({ provider_id: providerId, message_id: s.id, receipt: null })),
+  // clears a receipt an old part of that id was holding, or it would count for the new message. A
+  // part an earlier attempt had taken keeps the receipt it already had.
+  await linkProviderIds(
+    trx,
+    sends.flatMap((s) => s.providerIds.map((providerId) => ({ provider_id: providerId, message_id: s.id }))),
   );
-  for (const part of chunks(links)) await trx('outbox_provider_ids').insert(part).onConflict('provider_id').merge();
 }
 
 /**
@@ -393,7 +394,29 @@ function perRow<T extends { id: string }>(
   ]);
 }
 
-/** Temporary failures, each due again at its own time: one statement for a batch. */
+/**
+ * Inserts provider ids for a message; an id already there for the same message keeps the receipt
+ * it had (a part taken by an earlier attempt), one that was another message's is this one's alone
+ * (the gateway's counter started over) and loses that message's receipt.
+ */
+async function linkProviderIds(trx: Knex.Transaction, links: { provider_id: string; message_id: string }[]) {
+  for (const part of chunks(links))
+    await trx('outbox_provider_ids')
+      .insert(part.map((l) => ({ ...l, receipt: null })))
+      .onConflict('provider_id')
+      .merge({
+        message_id: trx.raw('excluded.message_id'),
+        receipt: trx.raw(
+          'case when outbox_provider_ids.message_id = excluded.message_id then outbox_provider_ids.receipt else null end',
+        ),
+      });
+}
+
+/**
+ * Temporary failures, each due again at its own time: one statement for a batch. The parts of a
+ * long SMS the gateway took are linked to the message now, so that their receipts, which may come
+ * before the rest is sent (or after a restart), are kept for it.
+ */
 export async function recordRetries(trx: Knex.Transaction, retries: Retry[]): Promise<void> {
   for (const part of chunks(retries)) {
     await trx('outbox_messages')
@@ -410,6 +433,12 @@ export async function recordRetries(trx: Knex.Transaction, retries: Retry[]): Pr
         ...partsOf(trx, part),
       });
   }
+  await linkProviderIds(
+    trx,
+    retries.flatMap((r) =>
+      (r.parts?.ids ?? []).flatMap((id) => (id === null ? [] : [{ provider_id: id, message_id: r.id }])),
+    ),
+  );
 }
 
 /**
@@ -495,13 +524,21 @@ export async function recordReceipts(
       .join('outbox_provider_ids as p', 'p.message_id', 'm.id')
       .whereIn('m.id', ids)
       .select('m.*', 'p.provider_id as part_id', 'p.receipt as part_receipt');
-    parts.push(...rows.filter((r) => r.status === 'sent'));
+    // Also a long SMS partly sent, waiting to send the rest: its parts' receipts are kept for it.
+    parts.push(...rows.filter((r) => r.status === 'sent' || r.status === 'queued' || r.status === 'sending'));
   }
   const changed: ReceiptChange[] = [];
   // Parts of messages that stay "sent" keep their receipt for the batch that brings the last one.
   const partial: ReceiptOf[] = [];
   for (const mine of groupBy(parts, (p) => p.id).values()) {
     const row = mine[0]!;
+    if (row.status !== 'sent') {
+      for (const p of mine) {
+        const receipt = byId.get(p.part_id);
+        if (receipt) partial.push(receipt);
+      }
+      continue;
+    }
     const failed = mine.map((p) => byId.get(p.part_id)).find((r) => r?.receipt === 'failed');
     if (failed) {
       changed.push({

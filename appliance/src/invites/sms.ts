@@ -316,12 +316,15 @@ interface PartsTaken {
   ids: (string | undefined)[];
   /** When the first attempt began (ms since the epoch: kept with the outbox row across a restart). */
   since: number;
+  /** An attempt is under way: its parts' receipts wait for its outcome (`receipts`). */
+  sending: boolean;
   /**
-   * Receipts for parts taken, held until the message is sent whole: before that its send is not on
-   * record, and the outbox would take such a receipt for another system's and drop it. Each keeps its
-   * answer to the gateway while the attempt runs (acknowledged once recorded, as any receipt); when
-   * the attempt leaves the text partly sent it is acknowledged then (a gateway's deliver_sm must not
-   * wait for a retry minutes away), and only this process remembers it.
+   * Receipts for parts taken while an attempt runs, held until it ends: before that neither its send
+   * nor its parts are on record, and the outbox would take such a receipt for another system's and
+   * drop it. Each keeps its answer to the gateway (acknowledged once recorded, as any receipt). Sent
+   * whole, they go on with the send; partly sent, they go on with the parts the outbox now keeps
+   * (outbox_provider_ids), and so does any receipt of those parts until the next attempt: they
+   * outlive a restart there.
    */
   receipts: { receipt: DeliveryReceipt; answer?: ((status: number) => void) | undefined }[];
 }
@@ -419,6 +422,7 @@ export class SmsSender {
         ? this.#takenBefore(message.key, destination, message.text, count, message.partsTaken)
         : undefined;
     const reference = taken?.reference ?? this.#nextReference();
+    if (taken) taken.sending = true;
     const common = {
       service_type: this.#systemType,
       ...this.#source,
@@ -446,6 +450,7 @@ export class SmsSender {
         return this.#enqueue(fields, taken ? (id) => this.#partTaken(taken, i, id) : undefined);
       }),
     );
+    if (taken) taken.sending = false;
     const failures = results
       .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
       .map((r) => r.reason as Error);
@@ -457,11 +462,8 @@ export class SmsSender {
       if (!failure) for (const { receipt, answer } of taken.receipts) this.#tell(receipt, answer);
       else for (const { answer } of taken.receipts) answer?.(0);
     } else if (taken) {
-      // Partly sent: the gateway has its answers now; the receipts wait here for the retry.
-      for (const held of taken.receipts) {
-        held.answer?.(0);
-        held.answer = undefined;
-      }
+      // Partly sent: the outbox records the parts taken with the retry, and their receipts with them.
+      for (const { receipt, answer } of taken.receipts.splice(0)) this.#tell(receipt, answer);
     }
     if (permanent) throw permanent;
     if (failure && taken && taken.ids.some((id) => id !== undefined))
@@ -513,6 +515,7 @@ export class SmsSender {
           reference: kept.reference & 0xff,
           ids: kept.ids.map((id) => id ?? undefined),
           since: kept.since,
+          sending: false,
           receipts: [],
         }
       : {
@@ -521,6 +524,7 @@ export class SmsSender {
           reference: this.#nextReference(),
           ids: Array.from({ length: count }, () => undefined),
           since: Date.now(),
+          sending: false,
           receipts: [],
         };
     this.#partsTaken.set(key, fresh);
@@ -919,8 +923,8 @@ export class SmsSender {
       at: this.#lastReceiptAt,
     };
     const taken = this.#partsTakenById.get(delivery.providerId);
-    // A part of a long text not yet sent whole: held for the attempt that sends the rest.
-    if (taken) taken.receipts.push({ receipt: delivery, answer });
+    // A part of a long text whose attempt is still running: held until it ends.
+    if (taken?.sending) taken.receipts.push({ receipt: delivery, answer });
     else this.#tell(delivery, answer);
   }
 }

@@ -13,7 +13,7 @@ import { messagesOf, type OutboxMessage } from '../../appliance/src/invites/outb
 import { booking, inDays, loggedIn } from '../meetings/_booking.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { testDatabase } from '../helpers/databases.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { startServer, type Client, type TestServer } from '../helpers/server.ts';
 import { startSmsc, waitForArrivals, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
 import { makeCertificates } from '../helpers/tls.ts';
 import { present } from '../helpers/present.ts';
@@ -112,6 +112,25 @@ async function withAppliance(
     await parts.smsc.close();
     await parts.relay.close();
   }
+}
+
+/**
+ * The clinician logged in and a gateway whose queue is full (ESME_RMSGQFUL, temporary) until
+ * `reopen()`: for messages that wait for their retry while the meeting changes.
+ */
+async function withFullGateway(
+  scenario: (parts: { app: TestServer; smsc: TestSmsc; client: Client; reopen: () => void }) => Promise<void>,
+) {
+  let queueFull = true;
+  await withAppliance(
+    {
+      smscAnswer: (_, i) => (queueFull ? { status: 0x14 } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } }),
+    },
+    async ({ app, smsc }) => {
+      const { client } = await loggedIn(app);
+      await scenario({ app, smsc, client, reopen: () => (queueFull = false) });
+    },
+  );
 }
 
 test('a booking invites each participant: SMS in GSM-7 to mobiles, e-mail with HTML, text and an .ics to addresses', async (t) => {
@@ -569,160 +588,131 @@ test('a participant booked in English gets the invitation in English, and Englis
 });
 
 test('an invitation the gateway kept refusing goes out with the new time once the meeting is moved, not the old one', async (t) => {
-  let queueFull = true;
-  await withAppliance(
-    {
-      // The gateway's queue is full (ESME_RMSGQFUL, temporary) until it is emptied below.
-      smscAnswer: (_, i) => (queueFull ? { status: 0x14 } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } }),
-    },
-    async ({ app, smsc }) => {
-      const { client } = await loggedIn(app);
-      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
-      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
-      // The clinic moves the meeting from 09:00 to 13:00 (UTC) while Sara's invitation waits to be retried.
-      const moved = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
-        json: { version: meeting.version, startsAt: inDays(3, 13) },
-      });
-      t.is(moved.status, 200, moved.text);
-      const rescheduled = await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled');
-      const at = `${String(rescheduled.data.date)} kl. ${String(rescheduled.data.time)}`;
-      const before = `${String(rescheduled.data.previousDate)} kl. ${String(rescheduled.data.previousTime)}`;
-      // The gateway takes messages again, and the invitation's back-off has run out.
-      queueFull = false;
-      const tried = smsc.arrivals.length;
-      await retryNow(app, meeting.id);
-      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
-      await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'delivered');
-      const invitation = smsc.arrivals.slice(tried).map(textOf).join('');
-      t.regex(invitation, /bjuder in dig/);
-      t.true(invitation.includes(`bjuder in dig till ett digitalt möte ${at}`), invitation);
-      t.false(invitation.includes(`bjuder in dig till ett digitalt möte ${before}`));
-    },
-  );
+  await withFullGateway(async ({ app, smsc, client, reopen }) => {
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
+    // The clinic moves the meeting from 09:00 to 13:00 (UTC) while Sara's invitation waits to be retried.
+    const moved = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
+      json: { version: meeting.version, startsAt: inDays(3, 13) },
+    });
+    t.is(moved.status, 200, moved.text);
+    const rescheduled = await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled');
+    const at = `${String(rescheduled.data.date)} kl. ${String(rescheduled.data.time)}`;
+    const before = `${String(rescheduled.data.previousDate)} kl. ${String(rescheduled.data.previousTime)}`;
+    // The gateway takes messages again, and the invitation's back-off has run out.
+    reopen();
+    const tried = smsc.arrivals.length;
+    await retryNow(app, meeting.id);
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
+    await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'delivered');
+    const invitation = smsc.arrivals.slice(tried).map(textOf).join('');
+    t.regex(invitation, /bjuder in dig/);
+    t.true(invitation.includes(`bjuder in dig till ett digitalt möte ${at}`), invitation);
+    t.false(invitation.includes(`bjuder in dig till ett digitalt möte ${before}`));
+  });
 });
 
 test('an invitation the gateway kept refusing does not go out after the meeting is cancelled: Sara gets the cancellation alone, and the meeting page asks nobody to call', async (t) => {
-  let queueFull = true;
-  await withAppliance(
-    {
-      smscAnswer: (_, i) => (queueFull ? { status: 0x14 } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } }),
-    },
-    async ({ app, smsc }) => {
-      const { client } = await loggedIn(app);
-      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
-      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
-      const cancelled = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
-        json: { version: meeting.version, reason: 'Vi bokar en ny tid med dig.' },
-      });
-      t.is(cancelled.status, 200, cancelled.text);
-      queueFull = false;
-      const tried = smsc.arrivals.length;
-      await retryNow(app, meeting.id);
-      await messageWhere(app, meeting.id, (m) => m.kind === 'cancelled' && m.status === 'delivered');
-      // Anything still due now would have been claimed with the cancellation's retry: give it the chance.
-      await retryNow(app, meeting.id);
-      const invitation = await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'failed');
-      t.regex(invitation.lastError ?? '', /cancelled/);
-      const after = smsc.arrivals.slice(tried).map(textOf).join('');
-      t.regex(after, /är inställt/);
-      t.notRegex(after, /bjuder in dig/, 'no invitation after the cancellation');
-      const page = await client.get(`/meetings/${meeting.id}`);
-      t.false(page.text.includes('Ring deltagaren'), 'no call asked for an invitation withdrawn on purpose');
-    },
-  );
+  await withFullGateway(async ({ app, smsc, client, reopen }) => {
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
+    const cancelled = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
+      json: { version: meeting.version, reason: 'Vi bokar en ny tid med dig.' },
+    });
+    t.is(cancelled.status, 200, cancelled.text);
+    reopen();
+    const tried = smsc.arrivals.length;
+    await retryNow(app, meeting.id);
+    await messageWhere(app, meeting.id, (m) => m.kind === 'cancelled' && m.status === 'delivered');
+    // Anything still due now would have been claimed with the cancellation's retry: give it the chance.
+    await retryNow(app, meeting.id);
+    const invitation = await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'failed');
+    t.regex(invitation.lastError ?? '', /cancelled/);
+    const after = smsc.arrivals.slice(tried).map(textOf).join('');
+    t.regex(after, /är inställt/);
+    t.notRegex(after, /bjuder in dig/, 'no invitation after the cancellation');
+    const page = await client.get(`/meetings/${meeting.id}`);
+    t.false(page.text.includes('Ring deltagaren'), 'no call asked for an invitation withdrawn on purpose');
+  });
 });
 
 test('an invitation the gateway kept refusing does not go out to someone taken off the meeting meanwhile', async (t) => {
-  let queueFull = true;
-  await withAppliance(
-    {
-      smscAnswer: (_, i) => (queueFull ? { status: 0x14 } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } }),
-    },
-    async ({ app, smsc }) => {
-      const { client } = await loggedIn(app);
-      const olle = { kind: 'guest', name: 'Olle Socialsekreterare', mobile: '0761234567', identification: 'sms' };
-      const meeting = (
-        await client.request('POST', '/api/v1/meetings', {
-          json: booking({ participants: [...patientAlone().participants, olle] }),
-        })
-      ).json();
-      const guest = present(
-        meeting.participants.find((p: { kind: string }) => p.kind === 'guest'),
-        'Olle',
-      );
-      await messageWhere(
-        app,
-        meeting.id,
-        (m) => m.participantId === guest.id && m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0,
-      );
-      const removed = await client.request(
-        'DELETE',
-        `/api/v1/meetings/${meeting.id}/participants/${guest.id}?version=${meeting.version}`,
-        { headers: { 'x-csrf-token': client.crumb! } },
-      );
-      t.is(removed.status, 200, removed.text);
-      queueFull = false;
-      const tried = smsc.arrivals.length;
-      await retryNow(app, meeting.id);
-      await messageWhere(
-        app,
-        meeting.id,
-        (m) => m.participantId === guest.id && m.kind === 'cancelled' && m.status === 'delivered',
-      );
-      await retryNow(app, meeting.id);
-      const invitation = await messageWhere(
-        app,
-        meeting.id,
-        (m) => m.participantId === guest.id && m.kind === 'invitation' && m.status === 'failed',
-      );
-      t.regex(invitation.lastError ?? '', /taken off/);
-      const toOlle = smsc.arrivals
-        .slice(tried)
-        .filter((a) => String(a.pdu.destination_addr) === '46761234567')
-        .map(textOf)
-        .join('');
-      t.notRegex(toOlle, /bjuder in dig/, 'no invitation to Olle after he was taken off');
-    },
-  );
+  await withFullGateway(async ({ app, smsc, client, reopen }) => {
+    const olle = { kind: 'guest', name: 'Olle Socialsekreterare', mobile: '0761234567', identification: 'sms' };
+    const meeting = (
+      await client.request('POST', '/api/v1/meetings', {
+        json: booking({ participants: [...patientAlone().participants, olle] }),
+      })
+    ).json();
+    const guest = present(
+      meeting.participants.find((p: { kind: string }) => p.kind === 'guest'),
+      'Olle',
+    );
+    await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.participantId === guest.id && m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0,
+    );
+    const removed = await client.request(
+      'DELETE',
+      `/api/v1/meetings/${meeting.id}/participants/${guest.id}?version=${meeting.version}`,
+      { headers: { 'x-csrf-token': client.crumb! } },
+    );
+    t.is(removed.status, 200, removed.text);
+    reopen();
+    const tried = smsc.arrivals.length;
+    await retryNow(app, meeting.id);
+    await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.participantId === guest.id && m.kind === 'cancelled' && m.status === 'delivered',
+    );
+    await retryNow(app, meeting.id);
+    const invitation = await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.participantId === guest.id && m.kind === 'invitation' && m.status === 'failed',
+    );
+    t.regex(invitation.lastError ?? '', /taken off/);
+    const toOlle = smsc.arrivals
+      .slice(tried)
+      .filter((a) => String(a.pdu.destination_addr) === '46761234567')
+      .map(textOf)
+      .join('');
+    t.notRegex(toOlle, /bjuder in dig/, 'no invitation to Olle after he was taken off');
+  });
 });
 
 test('an invitation the gateway kept refusing until the meeting was over is not sent then, and the meeting page asks nobody to call', async (t) => {
-  let queueFull = true;
-  await withAppliance(
-    {
-      smscAnswer: (_, i) => (queueFull ? { status: 0x14 } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } }),
-    },
-    async ({ app, smsc }) => {
-      const { client } = await loggedIn(app);
-      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
-      const waiting = await messageWhere(
-        app,
-        meeting.id,
-        (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0,
-      );
-      // The gateway refused until after the meeting: moved back in time as the clock would move on.
-      const db = app.server.app.db;
-      const startsAt = new Date(Date.now() - 2 * 3_600_000);
-      await db('meetings').where({ id: meeting.id }).update({ starts_at: startsAt.toISOString() });
-      await db('outbox_messages')
-        .where({ id: waiting.id })
-        .update({
-          data: JSON.stringify({
-            ...waiting.data,
-            startsAt: startsAt.toISOString(),
-            endsAt: new Date(startsAt.getTime() + 45 * 60_000).toISOString(),
-          }),
-        });
-      queueFull = false;
-      const tried = smsc.arrivals.length;
-      await retryNow(app, meeting.id);
-      const invitation = await messageWhere(app, meeting.id, (m) => m.id === waiting.id && m.status === 'failed');
-      t.regex(invitation.lastError ?? '', /^not sent: the meeting was over/);
-      t.is(smsc.arrivals.length, tried, 'no invitation to a meeting that is over');
-      const page = await client.get(`/meetings/${meeting.id}`);
-      t.false(page.text.includes('Ring deltagaren'));
-    },
-  );
+  await withFullGateway(async ({ app, smsc, client, reopen }) => {
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+    const waiting = await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0,
+    );
+    // The gateway refused until after the meeting: moved back in time as the clock would move on.
+    const db = app.server.app.db;
+    const startsAt = new Date(Date.now() - 2 * 3_600_000);
+    await db('meetings').where({ id: meeting.id }).update({ starts_at: startsAt.toISOString() });
+    await db('outbox_messages')
+      .where({ id: waiting.id })
+      .update({
+        data: JSON.stringify({
+          ...waiting.data,
+          startsAt: startsAt.toISOString(),
+          endsAt: new Date(startsAt.getTime() + 45 * 60_000).toISOString(),
+        }),
+      });
+    reopen();
+    const tried = smsc.arrivals.length;
+    await retryNow(app, meeting.id);
+    const invitation = await messageWhere(app, meeting.id, (m) => m.id === waiting.id && m.status === 'failed');
+    t.regex(invitation.lastError ?? '', /^not sent: the meeting was over/);
+    t.is(smsc.arrivals.length, tried, 'no invitation to a meeting that is over');
+    const page = await client.get(`/meetings/${meeting.id}`);
+    t.false(page.text.includes('Ring deltagaren'));
+  });
 });
 
 test('an invitation whose second part the gateway refused for now is retried as that part alone, same reference, and counts as delivered once both parts are', async (t) => {

@@ -790,6 +790,39 @@ test('an invitation partly sent before the appliance restarts goes on after it a
   }
 });
 
+test('an invitation partly sent and then moved goes whole with the new time, and counts as delivered by its new parts alone', async (t) => {
+  // Part 1 is taken but its receipt never comes; part 2 is refused for now; then all goes.
+  await withAppliance(
+    {
+      smscAnswer: (_, i) =>
+        i === 0
+          ? { id: 'm0' }
+          : i === 1
+            ? { status: smpp.errors.ESME_RMSGQFUL }
+            : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } },
+    },
+    async ({ app, smsc }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
+      const moved = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
+        json: { version: meeting.version, startsAt: inDays(3, 13) },
+      });
+      t.is(moved.status, 200, moved.text);
+      await retryNow(app, meeting.id);
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
+      const udh = (a: Arrival) => [...a.octets.subarray(0, 6)];
+      const first = udh(present(smsc.arrivals[0], 'the first part 1'));
+      const again = present(
+        smsc.arrivals.slice(2).find((a) => textOf(a).includes('bjuder in dig')),
+        'the invitation again',
+      );
+      t.deepEqual(udh(again).slice(4), [2, 1], 'the new text goes whole, from its part 1');
+      t.not(udh(again)[3], first[3], 'under a new reference');
+    },
+  );
+});
+
 test('the template preview counts what the SMS adapter sends: € as two septets, an é typed as e and accent as one, an emoji as two UCS-2 units', async (t) => {
   const overrides = scratchDir('templates');
   mkdirSync(join(overrides, 'sms', 'sv'), { recursive: true });

@@ -470,7 +470,7 @@ export class Dispatcher {
           key: message.id,
           partsTaken: message.smsParts,
         });
-        return { message, sent: { id: message.id, providerIds } };
+        return { message, sent: { id: message.id, providerIds, hadParts: message.smsParts !== undefined } };
       }
       const rendered = templates.email(message.language, message.kind, data);
       const mail: MailMessage = {

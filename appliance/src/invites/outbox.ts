@@ -296,6 +296,12 @@ export interface Sent {
   id: string;
   providerIds: string[];
   reply?: string | undefined;
+  /**
+   * An earlier attempt left parts of this SMS linked to it (PartsOnRecord): those the send did not
+   * keep (its text changed, and went whole under a new reference) are unlinked, or the message
+   * would wait for their receipts too.
+   */
+  hadParts?: boolean;
 }
 
 export interface Retry {
@@ -375,6 +381,8 @@ export async function recordSends(trx: Knex.Transaction, sends: Sent[], now = ne
     trx,
     sends.flatMap((s) => s.providerIds.map((providerId) => ({ provider_id: providerId, message_id: s.id }))),
   );
+  for (const s of sends.filter((sent) => sent.hadParts))
+    await trx('outbox_provider_ids').where({ message_id: s.id }).whereNotIn('provider_id', s.providerIds).delete();
 }
 
 /**

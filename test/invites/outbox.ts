@@ -9,6 +9,7 @@ import type { ParsedMail } from 'mailparser';
 import smpp from 'smpp';
 import { sha256 } from '../../appliance/src/crypto.ts';
 import { findLink } from '../../appliance/src/entry/links.ts';
+import { nudge } from '../../appliance/src/invites/index.ts';
 import { messagesOf, type OutboxMessage } from '../../appliance/src/invites/outbox.ts';
 import { booking, inDays, loggedIn } from '../meetings/_booking.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
@@ -712,6 +713,36 @@ test('an invitation the gateway kept refusing until the meeting was over is not 
     t.is(smsc.arrivals.length, tried, 'no invitation to a meeting that is over');
     const page = await client.get(`/meetings/${meeting.id}`);
     t.false(page.text.includes('Ring deltagaren'));
+  });
+});
+
+test('"we are waiting for you" goes before the invitations waiting since earlier: the patient is waiting now', async (t) => {
+  await withFullGateway(async ({ app, smsc, client, reopen }) => {
+    const book = async () => (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+    const now = await book();
+    const later = [await book(), await book()];
+    const db = app.server.app.db;
+    for (const m of [now, ...later])
+      await messageWhere(app, m.id, (x) => x.kind === 'invitation' && x.status === 'queued' && x.attempts > 0);
+    t.is(await nudge(app.server, now.id, now.participants[0].id), 1);
+    await messageWhere(app, now.id, (x) => x.kind === 'nudge' && x.status === 'queued' && x.attempts > 0);
+    // Nothing is due while the gateway comes back; then the invitations have waited longer than the nudge.
+    await db('outbox_messages')
+      .where({ status: 'queued' })
+      .update({ next_attempt_at: new Date(Date.now() + 3_600_000).toISOString() });
+    reopen();
+    await db.transaction(async (trx) => {
+      await trx('outbox_messages')
+        .where({ status: 'queued', kind: 'invitation' })
+        .update({ next_attempt_at: new Date(Date.now() - 60_000).toISOString() });
+      await trx('outbox_messages')
+        .where({ status: 'queued', kind: 'nudge' })
+        .update({ next_attempt_at: new Date().toISOString() });
+    });
+    const tried = smsc.arrivals.length;
+    app.server.plugins.invites.dispatcher()!.notify();
+    await messageWhere(app, now.id, (x) => x.kind === 'nudge' && x.status === 'delivered');
+    t.regex(textOf(present(smsc.arrivals[tried], 'the first SMS after the gateway came back')), /väntar på dig/);
   });
 });
 

@@ -603,8 +603,11 @@ export async function withdrawPending(
   why: string,
   now = new Date(),
 ): Promise<number> {
+  // Queued, said as NOT IN: beside a status SQLite would take the status index through every
+  // queued message instead of this meeting's own (eraseMessageContacts).
   const q = trx('outbox_messages')
-    .where({ meeting_id: where.meetingId, status: 'queued' })
+    .where({ meeting_id: where.meetingId })
+    .whereNotIn('status', ['sending', 'sent', 'delivered', 'failed'])
     .whereNot('kind', 'cancelled');
   if (where.participantId) q.andWhere({ participant_id: where.participantId });
   return q.update({

@@ -821,6 +821,33 @@ test('an invitation partly sent before the appliance restarts goes on after it a
   }
 });
 
+test('a long SMS whose part 1 the network could not deliver before the rest went counts as failed once sent whole, and goes by e-mail', async (t) => {
+  await withAppliance(
+    {
+      smscAnswer: (_, i) =>
+        i === 0
+          ? { id: 'm0', receipt: { id: 'm0', stat: 'UNDELIV', err: '001' } }
+          : i === 1
+            ? { status: smpp.errors.ESME_RMSGQFUL }
+            : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } },
+    },
+    async ({ app, relay }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientWithAddress() })).json();
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
+      await retryNow(app, meeting.id);
+      const failed = await messageWhere(
+        app,
+        meeting.id,
+        (m) => m.kind === 'invitation' && m.channel === 'sms' && m.status === 'failed',
+      );
+      t.regex(failed.lastError ?? '', /not delivered/);
+      const mail = await relay.waitForMail(1);
+      t.regex(mail.subject ?? '', /^Inbjudan/, 'the invitation by e-mail in its place');
+    },
+  );
+});
+
 test('an invitation partly sent and then moved goes whole with the new time, and counts as delivered by its new parts alone', async (t) => {
   // Part 1 is taken but its receipt never comes; part 2 is refused for now; then all goes.
   await withAppliance(

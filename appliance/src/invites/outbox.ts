@@ -547,7 +547,13 @@ export async function recordReceipts(
       }
       continue;
     }
-    const failed = mine.map((p) => byId.get(p.part_id)).find((r) => r?.receipt === 'failed');
+    // A part may have failed before the rest went (its receipt kept while the message waited): the
+    // message failed all the same, though that receipt's words were not kept.
+    const failed =
+      mine.map((p) => byId.get(p.part_id)).find((r) => r?.receipt === 'failed') ??
+      (mine.some((p) => !byId.has(p.part_id) && p.part_receipt === 'failed')
+        ? { receipt: 'failed', reason: 'a part taken earlier was reported not delivered' }
+        : undefined);
     if (failed) {
       changed.push({
         message: { ...toMessage(row), status: 'failed', failedAt: now, lastError: failed.reason },

@@ -37,6 +37,12 @@ const participantFields = {
 };
 type ParticipantFields = { [K in keyof typeof participantFields]: string };
 
+/** Which of the two instants a time that comes twice that night is: summer time first, then standard time. */
+export type Clock = 'summer' | 'standard';
+
+/** The forms' field for it (booking and reschedule). */
+export const clockField = Joi.string<Clock | ''>().valid('summer', 'standard').allow('');
+
 export const bookingForm = objectOf<BookingForm>({
   crumb: Joi.string(),
   title: text(200).default(''),
@@ -52,7 +58,7 @@ export const bookingForm = objectOf<BookingForm>({
     .default(''),
   action: Joi.string<BookingForm['action']>().valid('add', 'book').default('book'),
   remove: Joi.number().integer().min(0).max(100),
-  clock: Joi.string().valid('summer', 'standard').allow(''),
+  clock: clockField,
   ...participantFields,
 });
 export type BookingForm = ParticipantFields & {
@@ -68,11 +74,8 @@ export type BookingForm = ParticipantFields & {
   action: 'add' | 'book';
   remove?: number;
   /** Which of the two, when the time comes twice that night (the clocks go back): clockChoice. */
-  clock?: string;
+  clock?: Clock | '';
 };
-
-/** Which of the two instants a time that comes twice that night is: summer time first, then standard time. */
-export type Clock = 'summer' | 'standard';
 
 /**
  * The choice a booking or reschedule form shows when its date and time come twice (02:00–02:59 the

@@ -16,6 +16,7 @@ import type { LiveUpdates } from './live.ts';
 import {
   bookingForm,
   clockChoice,
+  clockField,
   formRefused,
   fromFields,
   hasParticipant,
@@ -79,7 +80,6 @@ function clinicStart(date: string, time: string, clock?: string): Date | RuleVio
   if (!second || clock === 'summer') return first;
   return clock === 'standard' ? second : 'ask';
 }
-const clockField = Joi.string<Clock | ''>().valid('summer', 'standard').allow('');
 
 /**
  * Why a date and time typed into a form were refused: a day the calendar does not have (30

@@ -10,7 +10,7 @@ import smpp from 'smpp';
 import { sha256 } from '../../appliance/src/crypto.ts';
 import { findLink } from '../../appliance/src/entry/links.ts';
 import { nudge } from '../../appliance/src/invites/index.ts';
-import { messagesOf, type OutboxMessage } from '../../appliance/src/invites/outbox.ts';
+import { findMessage, messagesOf, recentMessages, type OutboxMessage } from '../../appliance/src/invites/outbox.ts';
 import { booking, inDays, loggedIn } from '../meetings/_booking.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { testDatabase } from '../helpers/databases.ts';
@@ -19,6 +19,7 @@ import { startSmsc, waitForArrivals, type Arrival, type TestSmsc } from '../help
 import { makeCertificates } from '../helpers/tls.ts';
 import { present } from '../helpers/present.ts';
 import { until } from '../helpers/wait.ts';
+import { queueCodes } from './_codes.ts';
 
 /** The text of a submit_sm as the phone shows it (GSM-7 or UCS-2, any UDH taken off). */
 function textOf(arrival: Arrival): string {
@@ -743,6 +744,31 @@ test('"we are waiting for you" goes before the invitations waiting since earlier
     app.server.plugins.invites.dispatcher()!.notify();
     await messageWhere(app, now.id, (x) => x.kind === 'nudge' && x.status === 'delivered');
     t.regex(textOf(present(smsc.arrivals[tried], 'the first SMS after the gateway came back')), /väntar på dig/);
+  });
+});
+
+test('an SMS code the gateway kept refusing past its ten minutes is not sent then: it would no longer let anyone in', async (t) => {
+  await withFullGateway(async ({ app, smsc, reopen }) => {
+    const db = app.server.app.db;
+    await queueCodes(db, app.config.dataKey, 1);
+    app.server.plugins.invites.dispatcher()!.notify();
+    const waiting = await until('the code waiting for its retry', async () =>
+      (await recentMessages(db, 10)).find((m) => m.kind === 'sms_code' && m.status === 'queued' && m.attempts > 0),
+    );
+    // Eleven minutes on, as the clock would be after the gateway's outage.
+    await db('outbox_messages')
+      .where({ id: waiting.id })
+      .update({ created_at: new Date(Date.now() - 11 * 60_000).toISOString() });
+    reopen();
+    const tried = smsc.arrivals.length;
+    await db('outbox_messages').where({ id: waiting.id }).update({ next_attempt_at: new Date().toISOString() });
+    app.server.plugins.invites.dispatcher()!.notify();
+    const failed = await until('the code failed', async () => {
+      const m = await findMessage(db, waiting.id);
+      return m?.status === 'failed' ? m : undefined;
+    });
+    t.regex(failed.lastError ?? '', /^not sent: the code had expired/);
+    t.is(smsc.arrivals.length, tried);
   });
 });
 

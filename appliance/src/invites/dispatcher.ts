@@ -454,6 +454,14 @@ export class Dispatcher {
         message,
         failure: { id: message.id, reason: notSentBecause('the meeting was over before it could go') },
       };
+    // An SMS code lets its person in for its minutes from when it was made (with its row): one that
+    // could go only later would be refused when typed, and say it is valid for ten minutes more.
+    const minutes = typeof message.data.minutes === 'number' ? message.data.minutes : NaN;
+    if (message.kind === 'sms_code' && message.createdAt.getTime() + minutes * 60_000 < Date.now())
+      return {
+        message,
+        failure: { id: message.id, reason: notSentBecause('the code had expired before it could go') },
+      };
     try {
       const data = {
         ...message.data,

@@ -445,23 +445,8 @@ export class Dispatcher {
   /** Renders and sends one message; never throws: every attempt ends in an outcome to record. */
   async #deliver(message: ClaimedMessage): Promise<Outcome> {
     const { templates } = this.#o;
-    // A message that asks the person to come (an invitation, reminder, new time, "we are waiting")
-    // and could not go before the meeting was over (a gateway or relay down, its retries) would
-    // arrive as a call to a meeting that has ended: it fails unsent, and nobody is asked to call.
-    const endsAt = typeof message.data.endsAt === 'string' ? Date.parse(message.data.endsAt) : NaN;
-    if (callsToMeeting.has(message.kind) && endsAt < Date.now())
-      return {
-        message,
-        failure: { id: message.id, reason: notSentBecause('the meeting was over before it could go') },
-      };
-    // An SMS code lets its person in for its minutes from when it was made (with its row): one that
-    // could go only later would be refused when typed, and say it is valid for ten minutes more.
-    const minutes = typeof message.data.minutes === 'number' ? message.data.minutes : NaN;
-    if (message.kind === 'sms_code' && message.createdAt.getTime() + minutes * 60_000 < Date.now())
-      return {
-        message,
-        failure: { id: message.id, reason: notSentBecause('the code had expired before it could go') },
-      };
+    const stale = staleness(message);
+    if (stale) return { message, failure: { id: message.id, reason: notSentBecause(stale) } };
     try {
       const data = {
         ...message.data,
@@ -762,6 +747,22 @@ export class Dispatcher {
       `outbox: delivery receipt (${receipt.status}) for message id ${receipt.providerId}, which no message sent from here has: acknowledged and ignored (another system on the same SMPP account, or a message sent after the database's backup)`,
     );
   }
+}
+
+/**
+ * Why a message that could not go in time (a gateway or relay down, its retries) is of no more use
+ * to its person, if it is: it then fails unsent rather than arrive, and nobody is asked to call. A
+ * call to the meeting (an invitation, reminder, new time, "we are waiting") once the meeting is
+ * over; an SMS code once its minutes from when it was made have passed (it would be refused when
+ * typed, from a text saying it is valid ten minutes more).
+ */
+function staleness(message: ClaimedMessage, now = Date.now()): string | undefined {
+  const endsAt = typeof message.data.endsAt === 'string' ? Date.parse(message.data.endsAt) : NaN;
+  if (callsToMeeting.has(message.kind) && endsAt < now) return 'the meeting was over before it could go';
+  const minutes = typeof message.data.minutes === 'number' ? message.data.minutes : NaN;
+  if (message.kind === 'sms_code' && message.createdAt.getTime() + minutes * 60_000 < now)
+    return 'the code had expired before it could go';
+  return undefined;
 }
 
 /** SMS first: a person may be waiting for a code. */

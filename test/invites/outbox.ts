@@ -638,6 +638,34 @@ test('an invitation the gateway kept refusing does not go out after the meeting 
   });
 });
 
+test('an invitation the gateway had in hand when the meeting was cancelled, and then refused for now, is not retried after the cancellation', async (t) => {
+  // The gateway holds the invitation's two parts a while and then refuses them for now; the rest it takes.
+  await withAppliance(
+    {
+      smscAnswer: (_, i) =>
+        i < 2
+          ? { status: smpp.errors.ESME_RMSGQFUL, delayMs: 3000 }
+          : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } },
+    },
+    async ({ app, smsc }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+      await until('both parts at the gateway', () => smsc.arrivals.length >= 2);
+      const inHand = await messageWhere(app, meeting.id, (m) => m.kind === 'invitation');
+      t.is(inHand.status, 'sending', 'the gateway has it when the clinic cancels');
+      const cancelled = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
+        json: { version: meeting.version, reason: 'Vi bokar en ny tid med dig.' },
+      });
+      t.is(cancelled.status, 200, cancelled.text);
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
+      await retryNow(app, meeting.id);
+      const invitation = await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'failed');
+      t.regex(invitation.lastError ?? '', /^not sent: the meeting was cancelled/);
+      t.notRegex(smsc.arrivals.slice(2).map(textOf).join(''), /bjuder in dig/);
+    },
+  );
+});
+
 test('an invitation the gateway kept refusing does not go out to someone taken off the meeting meanwhile', async (t) => {
   await withFullGateway(async ({ app, smsc, client, reopen }) => {
     const olle = { kind: 'guest', name: 'Olle Socialsekreterare', mobile: '0761234567', identification: 'sms' };

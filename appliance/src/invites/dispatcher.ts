@@ -751,12 +751,15 @@ export class Dispatcher {
 
 /**
  * Why a message that could not go in time (a gateway or relay down, its retries) is of no more use
- * to its person, if it is: it then fails unsent rather than arrive, and nobody is asked to call. A
- * call to the meeting (an invitation, reminder, new time, "we are waiting") once the meeting is
+ * to its person, if it is: it then fails unsent rather than arrive, and nobody is asked to call. One
+ * withdrawn while it was being sent (the meeting was cancelled, outbox.ts's withdrawPending); a call
+ * to the meeting (an invitation, reminder, new time, "we are waiting") once the meeting is
  * over; an SMS code once its minutes from when it was made have passed (it would be refused when
  * typed, from a text saying it is valid ten minutes more).
  */
 function staleness(message: ClaimedMessage, now = Date.now()): string | undefined {
+  // Withdrawn while the gateway or relay had it (a cancellation), and back to be retried.
+  if (typeof message.data.withdrawn === 'string') return message.data.withdrawn;
   const endsAt = typeof message.data.endsAt === 'string' ? Date.parse(message.data.endsAt) : NaN;
   if (callsToMeeting.has(message.kind) && endsAt < now) return 'the meeting was over before it could go';
   const minutes = typeof message.data.minutes === 'number' ? message.data.minutes : NaN;

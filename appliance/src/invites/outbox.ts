@@ -601,7 +601,8 @@ export const withdrawn = (message: Pick<OutboxMessage, 'status' | 'lastError'>):
  * now: the meeting was cancelled, or the participant taken off it. They fail unsent with `why`, in
  * the change's transaction, so that an invitation or reminder the gateway kept refusing does not
  * arrive after the cancellation. The cancellation itself is not among them. One being sent at that
- * moment is left to finish.
+ * moment is left to finish: its data says it was withdrawn, so that if it comes back to be retried
+ * it fails unsent then (the dispatcher's staleness), as `refreshPending` reaches it with a new time.
  */
 export async function withdrawPending(
   trx: Knex.Transaction,
@@ -609,14 +610,25 @@ export async function withdrawPending(
   why: string,
   now = new Date(),
 ): Promise<number> {
-  // Queued, said as NOT IN: beside a status SQLite would take the status index through every
+  // Statuses said as NOT IN: beside a status SQLite would take the status index through every
   // queued message instead of this meeting's own (eraseMessageContacts).
-  const q = trx('outbox_messages')
-    .where({ meeting_id: where.meetingId })
-    .whereNotIn('status', ['sending', 'sent', 'delivered', 'failed'])
-    .whereNot('kind', 'cancelled');
-  if (where.participantId) q.andWhere({ participant_id: where.participantId });
-  return q.update({
+  const pending = (not: OutboxStatus[]) => {
+    const q = trx('outbox_messages')
+      .where({ meeting_id: where.meetingId })
+      .whereNotIn('status', not)
+      .whereNot('kind', 'cancelled');
+    if (where.participantId) q.andWhere({ participant_id: where.participantId });
+    return q;
+  };
+  const inHand: Pick<MessageRow, 'id' | 'data'>[] = await pending(['queued', 'sent', 'delivered', 'failed']).select(
+    'id',
+    'data',
+  );
+  for (const row of inHand)
+    await trx('outbox_messages')
+      .where({ id: row.id })
+      .update({ data: JSON.stringify({ ...(JSON.parse(row.data) as Record<string, unknown>), withdrawn: why }) });
+  return pending(['sending', 'sent', 'delivered', 'failed']).update({
     status: 'failed',
     failed_at: iso(now),
     claimed_until: null,

@@ -67,18 +67,37 @@ export interface TimelineQuery {
   onlyErrors?: boolean;
 }
 
-/** A meeting's timeline, oldest first (entries at the same moment in the order they were written). */
-export async function timeline(db: Db, q: TimelineQuery): Promise<LogEntry[]> {
+/** The entries a timeline query selects (no order): a page of them, or how many there are. */
+function selected(db: Db, q: TimelineQuery) {
   const query = entries(db).where({ meeting_id: q.meetingId });
   if (q.participantId && q.withMeeting)
     query.andWhere((w) => w.where({ participant_id: q.participantId }).orWhereNull('participant_id'));
   else if (q.participantId) query.andWhere({ participant_id: q.participantId });
   if (q.onlyErrors) query.andWhere({ error: true });
-  const rows = await query.orderBy([
+  return query;
+}
+
+/**
+ * A meeting's timeline, oldest first (entries at the same moment in the order they were written);
+ * with `page`, only that slice of it (a long meeting with many reconnects is read a page at a time).
+ */
+export async function timeline(
+  db: Db,
+  q: TimelineQuery,
+  page?: { offset: number; limit: number },
+): Promise<LogEntry[]> {
+  const query = selected(db, q).orderBy([
     { column: 'at', order: 'asc' },
     { column: 'id', order: 'asc' },
   ]);
-  return rows.map(toEntry);
+  if (page) query.offset(page.offset).limit(page.limit);
+  return (await query).map(toEntry);
+}
+
+/** How many entries a timeline query selects. */
+export async function countTimeline(db: Db, q: TimelineQuery): Promise<number> {
+  const [row] = await selected(db, q).count({ n: '*' });
+  return Number(row?.n ?? 0);
 }
 
 /** Entries and errors per meeting, for the search results. */
@@ -113,3 +132,4 @@ export async function deleteEntriesOf(db: Db, meetingIds: readonly string[]): Pr
   for (const ids of chunks(meetingIds)) removed += await entries(db).whereIn('meeting_id', ids).delete();
   return removed;
 }
+

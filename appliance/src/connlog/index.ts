@@ -25,3 +25,5 @@ export const plugin: Plugin<void> = {
 export { deleteEntriesOf as purgeEntries } from './store.ts';
 /** A privacy export: the entries about one participant of a meeting, oldest first. */
 export { timeline as entriesAbout } from './store.ts';
+/** A privacy erasure: one person's entries without their address, browser and device names. */
+export { eraseDeviceDetails } from './store.ts';

@@ -133,3 +133,35 @@ export async function deleteEntriesOf(db: Db, meetingIds: readonly string[]): Pr
   return removed;
 }
 
+/**
+ * Details that tell a person's own device and network (the address, browser and system the meeting
+ * page reported from, a link refused, a test's camera, microphone and speaker names).
+ */
+const deviceDetails = new Set(['address', 'browser', 'os', 'cameraDevice', 'microphoneDevice', 'speakerDevice']);
+
+/**
+ * A privacy erasure: one person's entries of a participant (the participant's own, or their
+ * proxy's, as `person`) lose the details that tell their device and network; the event, its time
+ * and its other details stay, for support's statistics. Returns how many entries changed.
+ */
+export async function eraseDeviceDetails(
+  db: Db,
+  of: { meetingId: string; participantId: string; person: 'main' | 'proxy' },
+): Promise<number> {
+  // By the meeting's index: a participant's entries are among their meeting's.
+  const rows = await entries(db)
+    .where({ meeting_id: of.meetingId, participant_id: of.participantId })
+    .select('id', 'details');
+  let changed = 0;
+  for (const row of rows) {
+    const details = JSON.parse(row.details) as Details;
+    if ((details.person === 'proxy') !== (of.person === 'proxy')) continue;
+    const kept = Object.entries(details).filter(([key]) => !deviceDetails.has(key));
+    if (kept.length === Object.keys(details).length) continue;
+    await entries(db)
+      .where({ id: row.id })
+      .update({ details: JSON.stringify(Object.fromEntries(kept)) });
+    changed++;
+  }
+  return changed;
+}

@@ -123,6 +123,18 @@ export async function countsByMeeting(
 }
 
 /**
+ * Retention's candidates: the meetings with entries older than `before`, read by the index on `at`.
+ * A meeting that ended before `before` has such entries (its booking's, at least), and one whose
+ * entries are all younger - written after its end - is found once they are old enough: what this
+ * reads is the log still kept, however many meetings were held before it.
+ */
+export async function meetingsLoggedBefore(db: Db, before: Date): Promise<string[]> {
+  // Not DISTINCT: SQLite would answer it by scanning the whole (meeting_id, at) index instead.
+  const rows: Pick<EntryRow, 'meeting_id'>[] = await entries(db).where('at', '<', iso(before)).select('meeting_id');
+  return [...new Set(rows.map((r) => r.meeting_id))];
+}
+
+/**
  * Retention: the entries of these meetings (those that ended more than the period ago). The period
  * counts from the meeting, not from each entry: a meeting booked further ahead than the period
  * keeps its booking's entries until it has been held.

@@ -571,12 +571,21 @@ export async function advanceMeetingStatus(
   return n === 1;
 }
 
-/** The meetings that ended (start + duration) before `before`. */
-export async function meetingsEndedBefore(db: Db, before: Date): Promise<string[]> {
+/**
+ * The meetings that ended (start + duration) before `before`; with `among`, only those of these
+ * (a purge that knows which meetings still hold its data asks about those alone, not about every
+ * meeting ever held).
+ */
+export async function meetingsEndedBefore(db: Db, before: Date, among?: readonly string[]): Promise<string[]> {
   // The end is start + duration; the longest meeting is a day, so candidates start before `before`.
-  const candidates = await db<MeetingRow>('meetings')
-    .where('starts_at', '<', iso(before))
-    .select('id', 'starts_at', 'duration_minutes');
+  const startedBefore = () => db<MeetingRow>('meetings').where('starts_at', '<', iso(before));
+  const candidates = among
+    ? (
+        await Promise.all(
+          chunks(among).map((ids) => startedBefore().whereIn('id', ids).select('id', 'starts_at', 'duration_minutes')),
+        )
+      ).flat()
+    : await startedBefore().select('id', 'starts_at', 'duration_minutes');
   return candidates
     .filter((m) => toDate(m.starts_at).getTime() + Number(m.duration_minutes) * 60_000 < before.getTime())
     .map((m) => m.id);

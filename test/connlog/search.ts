@@ -291,3 +291,53 @@ test("a long meeting's timeline comes fifty entries a page, saying how many, and
   const csv = await support.get(`/connlog/meetings/${meetingId}?format=csv`);
   t.is(csv.text.trim().split('\n').length, 151);
 });
+
+test.serial(
+  "a results page reads that page's meetings, not every meeting of the period: by name, by number, or by period alone",
+  async (t) => {
+    const day = addDays(today(), 13);
+    await meetingsOn(day, 120, 'Hö Stacksson', '+46701230000');
+    const needles = await meetingsOn(day, 3, 'Nål Nålsson', '+46709998877');
+    const db = app.server.app.db;
+    const { client: support } = await loggedIn(app, 'support');
+    /** The most rows any one statement on meetings or participants returned while `read` ran. */
+    const mostRowsRead = async (read: () => Promise<unknown>) => {
+      let most = 0;
+      const count = (response: unknown, q: { sql: string }) => {
+        if (/meetings|participants/.test(q.sql) && Array.isArray(response)) most = Math.max(most, response.length);
+      };
+      db.on('query-response', count);
+      try {
+        await read();
+      } finally {
+        db.removeListener('query-response', count);
+      }
+      return most;
+    };
+    const shown = (html: string) => needles.filter((id) => html.includes(`/connlog/meetings/${id}`));
+    // The name as a caller spells it out, in capitals: the name rule holds in the database too.
+    for (const fields of [{ name: 'NÅLSSON' }, { name: 'Nålsson Nål' }, { phone: '070-999 88 77' }] as Record<
+      string,
+      string
+    >[]) {
+      let page = '';
+      const most = await mostRowsRead(async () => {
+        page = (await searchLog(support, { from: day, to: day, ...fields })).page.text;
+      });
+      if (fields.name === 'Nålsson Nål') {
+        t.deepEqual(shown(page), [], 'a name the meetings do not have');
+        continue;
+      }
+      t.deepEqual(shown(page), needles, JSON.stringify(fields));
+      t.regex(page, /Visar 1–3 av 3 möten/);
+      t.true(most <= 10, `${JSON.stringify(fields)}: ${most} rows read for 3 meetings`);
+    }
+    let second = '';
+    const most = await mostRowsRead(async () => {
+      const { location } = await searchLog(support, { from: day, to: day });
+      second = (await support.get(`${present(location, 'the result')}&page=2`)).text;
+    });
+    t.regex(second, /Visar 51–100 av 123 möten/);
+    t.true(most <= 50, `${most} rows read for a page of 50`);
+  },
+);

@@ -265,7 +265,7 @@ async function searchResults(
   const lang = languageOf(request);
   const { db } = request.server.app;
   const staff = request.auth.credentials.user!;
-  const found = await searchMeetings(db, {
+  const criteria = {
     // Days on the clinic's clock: a meeting at 00:30 in Stockholm is that day's, not the evening before's.
     from: fromClinicTime(form.from),
     to: fromClinicTime(addDays(form.to, 1)),
@@ -273,11 +273,19 @@ async function searchResults(
     meetingId: form.meetingId || undefined,
     name: form.name || undefined,
     phone: form.phone || undefined,
-  });
+  };
+  const pageOf = (n: number) =>
+    searchMeetings(db, criteria, { offset: (n - 1) * searchPageSize, limit: searchPageSize });
+  let shownPage = page;
+  let found = await pageOf(shownPage);
   // A page past the end (fewer meetings since, or an address edited) shows the last one.
-  const shownPage = Math.min(page, Math.max(1, Math.ceil(found.length / searchPageSize)));
+  const lastPage = Math.max(1, Math.ceil(found.total / searchPageSize));
+  if (shownPage > lastPage) {
+    shownPage = lastPage;
+    found = await pageOf(shownPage);
+  }
+  const { total, meetings } = found;
   const first = (shownPage - 1) * searchPageSize;
-  const meetings = found.slice(first, first + searchPageSize);
   const counts = await countsByMeeting(
     db,
     meetings.map((m) => m.id),
@@ -291,7 +299,7 @@ async function searchResults(
       meetingId: form.meetingId || null,
       name: form.name || null,
       phone: maskPhone(form.phone || null),
-      found: found.length,
+      found: total,
       page: shownPage,
       // The page shows each meeting's participants by name and phone: an access to each patient's
       // data, which their log extract lists (audit/store.ts, findAccesses).
@@ -304,11 +312,11 @@ async function searchResults(
     searched: true,
     showing:
       meetings.length > 0
-        ? t(lang, 'connlog.search.showing', { first: first + 1, last: first + meetings.length, total: found.length })
+        ? t(lang, 'connlog.search.showing', { first: first + 1, last: first + meetings.length, total })
         : null,
-    narrow: found.length > searchPageSize,
+    narrow: total > searchPageSize,
     previous: shownPage > 1 ? pageLink(shownPage - 1) : null,
-    next: first + searchPageSize < found.length ? pageLink(shownPage + 1) : null,
+    next: first + searchPageSize < total ? pageLink(shownPage + 1) : null,
     meetings: meetings.map((m) => ({
       id: m.id,
       // The timeline leads back to this page of these results.

@@ -223,8 +223,13 @@ async function readTimeline(
   return { meeting, people, rows, query, shown };
 }
 
+/** How many days after its first the default period ends. */
+const defaultPeriodDays = 28;
 /** Without dates: the fortnight either side of today (support is asked about recent and coming meetings). */
-const defaultPeriod = () => ({ from: addDays(today(), -14), to: addDays(today(), 14) });
+const defaultPeriod = () => {
+  const from = addDays(today(), -defaultPeriodDays / 2);
+  return { from, to: addDays(from, defaultPeriodDays) };
+};
 
 const emptyForm = (): SearchForm => ({
   ...defaultPeriod(),
@@ -389,9 +394,15 @@ export function routes(): ServerRoute[] {
       async handler(request, h) {
         const lang = languageOf(request);
         const { crumb: _crumb, ...typed } = request.payload;
-        // The default period sealed as days, so that the result shows the same period tomorrow.
+        // The default period sealed as days, so that the result shows the same period tomorrow. One
+        // day typed alone is the first or the last of four weeks, as long as the default: today's
+        // fortnight either side could end before a first day typed, or begin after a last one.
         const period = defaultPeriod();
-        const form = { ...typed, from: typed.from || period.from, to: typed.to || period.to };
+        const form = {
+          ...typed,
+          from: typed.from || (typed.to ? addDays(typed.to, -defaultPeriodDays) : period.from),
+          to: typed.to || (typed.from ? addDays(typed.from, defaultPeriodDays) : period.to),
+        };
         const spanDays = (Date.parse(form.to) - Date.parse(form.from)) / 86_400_000;
         if (spanDays < 0 || spanDays > maxSearchDays)
           return searchPage(request, h, form, { error: t(lang, 'connlog.search.badPeriod') }, 400);

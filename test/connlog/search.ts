@@ -341,3 +341,30 @@ test.serial(
     t.true(most <= 50, `${most} rows read for a page of 50`);
   },
 );
+
+test('the English switch on a results page or a timeline comes back to the same results and the same timeline page', async (t) => {
+  const day = addDays(today(), 14);
+  const [id] = await meetingsOn(day, 52, 'Språk Språksson', '+46701114444');
+  const { client: support } = await loggedIn(app, 'support');
+  const { location } = await searchLog(support, { from: day, to: day, name: 'Språksson' });
+  const second = `${present(location, 'the result')}&page=2`;
+  const page = await support.get(second);
+  const toEnglish = present(hrefOf(page.text, /In English/), 'the English switch');
+  const switched = await support.get(toEnglish);
+  t.is(switched.headers.get('location'), second);
+  const english = await support.get(second);
+  t.regex(english.text, /Showing 51–52 of 52 meetings/);
+  // A timeline read for one participant comes back as it was, in the other language.
+  const db = app.server.app.db;
+  const [participant] = await db('participants')
+    .where({ meeting_id: present(id, 'the meeting') })
+    .pluck('id');
+  const timeline = `/connlog/meetings/${id}?participantId=${participant as string}&errors=1`;
+  const toSwedish = present(hrefOf((await support.get(timeline)).text, /På svenska/), 'the Swedish switch');
+  t.is((await support.get(toSwedish)).headers.get('location'), timeline);
+  // A long search's address (the longest name the form takes) comes back too.
+  const long = present((await searchLog(support, { from: day, to: day, name: 'å'.repeat(200) })).location, 'long');
+  t.true(long.length > 500, `${long.length}`);
+  const back = present(hrefOf((await support.get(long)).text, /In English|På svenska/), 'the switch');
+  t.is((await support.get(back)).headers.get('location'), long);
+});

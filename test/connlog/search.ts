@@ -368,3 +368,15 @@ test('the English switch on a results page or a timeline comes back to the same 
   const back = present(hrefOf((await support.get(long)).text, /In English|På svenska/), 'the switch');
   t.is((await support.get(back)).headers.get('location'), long);
 });
+
+test('a name searched for with % or _ in it finds the names that hold them, not every name', async (t) => {
+  const day = addDays(today(), 15);
+  const [marked] = await meetingsOn(day, 1, 'Pro_cent %Namn', '+46701115555');
+  const [plain] = await meetingsOn(day, 1, 'Vanlig Vanligsson', '+46701116666');
+  const { client: support } = await loggedIn(app, 'support');
+  for (const name of ['%', '_', 'o_c']) {
+    const { page } = await searchLog(support, { from: day, to: day, name });
+    t.true(page.text.includes(`/connlog/meetings/${present(marked, 'the marked meeting')}`), name);
+    t.false(page.text.includes(`/connlog/meetings/${present(plain, 'the plain meeting')}`), name);
+  }
+});

@@ -289,7 +289,8 @@ const rowsOf = (html: string, type: string) =>
     (m[1] ?? '').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' '),
   );
 
-test("support tells the patient's steps from their proxy's: the test and the meeting page's errors say who", async (t) => {
+/** A meeting of Sara Lind and her proxy Per Lind, each invited by SMS to a number of their own. */
+async function bookedWithProxy() {
   const proxyMobile = `073${randomInt(1_000_000, 9_999_999)}`;
   const booked = await bookMeeting(world, {
     participants: [
@@ -302,6 +303,11 @@ test("support tells the patient's steps from their proxy's: the test and the mee
       },
     ],
   });
+  return { booked, proxyMobile };
+}
+
+test("support tells the patient's steps from their proxy's: the test and the meeting page's errors say who", async (t) => {
+  const { booked, proxyMobile } = await bookedWithProxy();
   const proxy = await patientEnters(world, booked, { e164: `+46${proxyMobile.slice(1)}`, name: 'Per Lind' });
   // The devices the proxy chose in the test: support asks "which microphone did you use?".
   const devices = { camera: 'FaceTime HD Camera', microphone: 'Jabra Evolve2 65', speaker: null };
@@ -590,18 +596,7 @@ test('a link refused on another device is in the timeline: support sees the gues
 });
 
 test('the messages to a patient and to their proxy are told apart: support sees which of them an SMS went to', async (t) => {
-  const proxyMobile = `073${randomInt(1_000_000, 9_999_999)}`;
-  const booked = await bookMeeting(world, {
-    participants: [
-      {
-        kind: 'patient_proxy',
-        name: 'Sara Lind',
-        identification: 'sms',
-        mobile: `070${randomInt(1_000_000, 9_999_999)}`,
-        proxy: { name: 'Per Lind', mobile: proxyMobile },
-      },
-    ],
-  });
+  const { booked } = await bookedWithProxy();
   const { meetingId, patientId } = booked;
   const db = world.app.server.app.db;
   await until(

@@ -380,3 +380,24 @@ test('a name searched for with % or _ in it finds the names that hold them, not 
     t.false(page.text.includes(`/connlog/meetings/${present(plain, 'the plain meeting')}`), name);
   }
 });
+
+test('one meeting found, or one entry, is said in the singular', async (t) => {
+  const day = addDays(today(), 16);
+  const [id] = await meetingsOn(day, 1, 'Ensam Ensamsson', '+46701117711');
+  await insertEntry(app.server.app.db, {
+    at: new Date(),
+    meetingId: present(id, 'the meeting'),
+    participantId: null,
+    type: 'room_opened',
+    error: false,
+    details: {},
+  });
+  const { client: support } = await loggedIn(app, 'support');
+  const { page } = await searchLog(support, { from: day, to: day, name: 'Ensamsson' });
+  t.regex(page.text, /Visar 1 möte\./);
+  t.regex((await support.get(`/connlog/meetings/${id}`)).text, /Visar 1 händelse\./);
+  await support.get('/lang/en?next=/');
+  const english = await searchLog(support, { from: day, to: day, name: 'Ensamsson' });
+  t.regex(english.page.text, /Showing 1 meeting\./);
+  t.regex((await support.get(`/connlog/meetings/${id}`)).text, /Showing 1 event\./);
+});

@@ -139,6 +139,19 @@ const timelineQuery = objectOf<TimelineQuery>({
   resultPage: pageNumber,
 });
 
+/** "Visar 51–100 av 123 möten.", or for one alone "Visar 1 möte.": what a page of a list shows. */
+function showing(
+  lang: Language,
+  list: 'connlog.search' | 'connlog.timeline',
+  first: number,
+  shown: number,
+  total: number,
+) {
+  return total === 1
+    ? t(lang, `${list}.showingOne`)
+    : t(lang, `${list}.showing`, { first: first + 1, last: first + shown, total });
+}
+
 /** The address of one page of a search's results. */
 const resultsLink = (sealed: string, page: number) =>
   `/connlog?${new URLSearchParams({ s: sealed, page: String(page) })}`;
@@ -315,10 +328,7 @@ async function searchResults(
   const pageLink = (n: number) => resultsLink(sealed, n);
   return searchPage(request, h, form, {
     searched: true,
-    showing:
-      meetings.length > 0
-        ? t(lang, 'connlog.search.showing', { first: first + 1, last: first + meetings.length, total })
-        : null,
+    showing: meetings.length > 0 ? showing(lang, 'connlog.search', first, meetings.length, total) : null,
     narrow: total > searchPageSize,
     previous: shownPage > 1 ? pageLink(shownPage - 1) : null,
     next: first + searchPageSize < total ? pageLink(shownPage + 1) : null,
@@ -512,10 +522,7 @@ export function routes(): ServerRoute[] {
           onlyErrors: query.onlyErrors,
           back: search ? resultsLink(search, resultPage ?? 1) : '/connlog',
           cameFrom: search ? { s: search, resultPage: resultPage ?? 1 } : null,
-          showing:
-            rows.length > 0
-              ? t(lang, 'connlog.timeline.showing', { first: first + 1, last: first + rows.length, total })
-              : null,
+          showing: rows.length > 0 ? showing(lang, 'connlog.timeline', first, rows.length, total) : null,
           previous: at > 1 ? pageLink(at - 1) : null,
           next: first + timelinePageSize < total ? pageLink(at + 1) : null,
           rows: rows.map((r) => ({

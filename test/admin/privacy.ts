@@ -2,7 +2,8 @@
 // request while the meeting's record and the audit trail stay.
 import test, { type ExecutionContext } from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
-import { insertEntry } from '../../appliance/src/connlog/store.ts';
+import { insertEntry, timeline } from '../../appliance/src/connlog/store.ts';
+import { resultsOf } from '../../appliance/src/techtest/store.ts';
 import { participantSubject } from '../../appliance/src/techtest/model.ts';
 import { recordResult } from '../../appliance/src/techtest/service.ts';
 import { findParticipant, personalNumberOf } from '../../appliance/src/meetings/store.ts';
@@ -42,6 +43,31 @@ async function bookedWithProxy(
   const meeting = reply.json<{ id: string; participants: { id: string }[] }>();
   return { meeting, patientId: present(meeting.participants[0], 'the patient').id };
 }
+
+/** A technical test's answers, with these device names and round trip. */
+const testAnswers = (
+  devices: { camera: string | null; microphone: string | null; speaker: string | null },
+  rttMs: number | null,
+) =>
+  ({
+    camera: 'yes',
+    microphone: 'detected',
+    microphoneLevel: 0.2,
+    sound: 'yes',
+    devices,
+    network: {
+      relayConfigured: false,
+      relayUdp: null,
+      relayTcp: null,
+      rttMs,
+      jitterMs: null,
+      loss: null,
+      throughputKbps: null,
+      downloadKbps: 20_000,
+      uploadKbps: 8000,
+      durationMs: 3000,
+    },
+  }) as const;
 
 test('an admin exports everything held about a participant as JSON, and the export is audited', async (t) => {
   const meeting = await bookedMeeting();
@@ -119,25 +145,7 @@ test("the export holds the participant's connection log and every technical test
     error: true,
     details: { person: 'main', browser: 'Chrome 126', address: '203.0.113.7' },
   });
-  const answers = {
-    camera: 'yes',
-    microphone: 'detected',
-    microphoneLevel: 0.2,
-    sound: 'yes',
-    devices: { camera: 'FaceTime HD Camera', microphone: null, speaker: null },
-    network: {
-      relayConfigured: false,
-      relayUdp: null,
-      relayTcp: null,
-      rttMs: null,
-      jitterMs: null,
-      loss: null,
-      throughputKbps: null,
-      downloadKbps: 20_000,
-      uploadKbps: 8000,
-      durationMs: 3000,
-    },
-  } as const;
+  const answers = testAnswers({ camera: 'FaceTime HD Camera', microphone: null, speaker: null }, null);
   const deps = { db, bus: app.server.app.bus };
   const main = participantSubject({ participantId: patientId, person: 'main' });
   const proxy = participantSubject({ participantId: patientId, person: 'proxy' });
@@ -253,4 +261,111 @@ test("a participant's data export leaves out their proxy's contact data and pers
     t.false(mine.text.includes(text), `the proxy's ${text} is not the patient's to have`);
   const theirs = (await admin.get(`/admin/privacy/participants/${patientId}/export?person=proxy`)).json();
   t.is(theirs.participant.personalNumber, '198001010001', 'the proxy gets it in their own');
+});
+
+test("an erasure takes the person's address, browser and devices out of their connection log and tests, and keeps what happened when", async (t) => {
+  const { meeting, patientId } = await bookedWithProxy(t, 'Snusmumriken', '070-222 33 44', {
+    name: 'Snorkfröken Ombud',
+    mobile: '070-555 66 77',
+    email: 'snorkfroken@example.org',
+  });
+  const db = app.server.app.db;
+  const at = new Date(Date.now() - 120_000);
+  const logged = (person: 'main' | 'proxy', type: string, details: Record<string, string | number>) =>
+    insertEntry(db, {
+      at,
+      meetingId: meeting.id,
+      participantId: patientId,
+      type,
+      error: true,
+      details: { person, ...details },
+    });
+  const personal = { browser: 'Chrome 126', os: 'Android 14', address: '203.0.113.9' };
+  await logged('main', 'client_cameraError', { ...personal, errorName: 'NotReadableError' });
+  await logged('main', 'link_refused', { problem: 'used', browser: 'Firefox 128', os: 'Windows' });
+  await logged('main', 'techtest', {
+    verdict: 'failed',
+    cameraDevice: 'Snusmumrikens webbkamera',
+    rttMs: 40,
+    ...personal,
+  });
+  await logged('proxy', 'client_micError', { ...personal, address: '198.51.100.4' });
+  const answers = testAnswers({ camera: 'Snusmumrikens webbkamera', microphone: 'Headset', speaker: 'Headset' }, 40);
+  const deps = { db, bus: app.server.app.bus };
+  const main = participantSubject({ participantId: patientId, person: 'main' });
+  const proxy = participantSubject({ participantId: patientId, person: 'proxy' });
+  await recordResult(deps, main, answers, personal.browser);
+  await recordResult(deps, proxy, answers, personal.browser);
+  // Those the meeting page, the link and the tests wrote (the invitations go on being sent meanwhile).
+  const entries = async (person: 'main' | 'proxy') =>
+    (await timeline(db, { meetingId: meeting.id, participantId: patientId }))
+      .filter((e) => (e.details.person === 'proxy') === (person === 'proxy') && !e.type.startsWith('message_'))
+      .map((e) => ({ type: e.type, at: e.at.toISOString(), error: e.error, details: e.details }));
+  const before = await entries('main');
+
+  const { client: admin } = await loggedIn(app, 'admin');
+  t.is((await admin.submit(`/admin/privacy/participants/${patientId}/erase`, { confirm: 'yes' })).status, 302);
+  const after = await entries('main');
+  // The same events at the same times (support's statistics), none of what identified the person's device.
+  t.deepEqual(
+    after.map(({ type, at, error }) => ({ type, at, error })),
+    before.map(({ type, at, error }) => ({ type, at, error })),
+  );
+  for (const entry of after) {
+    for (const key of ['address', 'browser', 'os', 'cameraDevice', 'microphoneDevice', 'speakerDevice'])
+      t.false(key in entry.details, `${entry.type} keeps no ${key}`);
+  }
+  t.like(
+    present(
+      after.find((e) => e.type === 'client_cameraError'),
+      'the camera error',
+    ).details,
+    {
+      person: 'main',
+      errorName: 'NotReadableError',
+    },
+  );
+  t.like(
+    present(
+      after.find((e) => e.type === 'techtest' && e.details.rttMs === 40),
+      'the logged test',
+    ).details,
+    { verdict: 'failed' },
+  );
+  t.like(
+    present(
+      after.find((e) => e.type === 'link_refused'),
+      'the refused link',
+    ).details,
+    { problem: 'used' },
+  );
+  const [tested] = await resultsOf(db, main);
+  t.like(present(tested, "the patient's test"), {
+    browser: '',
+    os: '',
+    devices: { camera: null, microphone: null, speaker: null },
+    network: { rttMs: 40, downloadKbps: 20_000 },
+  });
+  // The proxy's are the proxy's, erased on their own request.
+  t.like(
+    present(
+      (await entries('proxy')).find((e) => e.type === 'client_micError'),
+      "the proxy's error",
+    ).details,
+    {
+      address: '198.51.100.4',
+    },
+  );
+  t.like(present((await resultsOf(db, proxy))[0], "the proxy's test").devices, { camera: 'Snusmumrikens webbkamera' });
+  t.is(
+    (await admin.submit(`/admin/privacy/participants/${patientId}/erase`, { confirm: 'yes', person: 'proxy' })).status,
+    302,
+  );
+  const proxyAfter = present(
+    (await entries('proxy')).find((e) => e.type === 'client_micError'),
+    "the proxy's error",
+  );
+  t.false('address' in proxyAfter.details);
+  t.false('browser' in proxyAfter.details);
+  t.like(present((await resultsOf(db, proxy))[0], "the proxy's test"), { browser: '', devices: { camera: null } });
 });

@@ -86,4 +86,9 @@ test("support reads a meeting's log in words and figures, and exports it as JSON
   t.is(csv.status, 200);
   t.regex(csv.type ?? '', /^text\/csv/);
   t.regex(csv.body, /^at;participantId;participant;type;error;text;details\r\n/);
+
+  // Back to the search: the results the log was opened from, with the number still in the form.
+  await Promise.all([page.waitForNavigation(), press(page, 'Tillbaka till sökningen', 'link')]);
+  t.is(await page.$eval('input[name="phone"]', (input) => input.value), booked.patientMobile);
+  t.regex(await page.$eval('main', (el) => el.innerText), /Visar 1 möte\./);
 });

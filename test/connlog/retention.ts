@@ -24,7 +24,10 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 
 const day = 86_400_000;
 
-for (const database of await everyDatabase()) {
+// A database each: a SQLite file serves one appliance at a time.
+const [databases, others] = await Promise.all([everyDatabase(), everyDatabase()]);
+
+for (const database of databases) {
   test(`purge removes exactly what is past its period, and says how much (${database.kind})`, async (t) => {
     const app = await startServer({ database });
     try {
@@ -216,6 +219,59 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
     },
     'a second run finds nothing',
   );
+}
+
+for (const database of others) {
+  test(`the connection log's purge touches only meetings that still have entries, not every meeting ever held (${database.kind})`, async (t) => {
+    const app = await startServer({ database });
+    try {
+      const db = app.server.app.db;
+      const { staff } = await app.staff('clinician');
+      const now = new Date('2026-11-20T12:00:00.000Z');
+      const held = (daysAgo: number) =>
+        insertMeeting(db, {
+          unitId: staff.unitId,
+          title: 'Historia',
+          startsAt: new Date(now.getTime() - daysAgo * day),
+          durationMinutes: 60,
+          bookedBy: staff.id,
+          ledBy: staff.id,
+          documentationPlan: 'Journal',
+          testMeeting: false,
+        });
+      // Years of meetings whose logs went long ago, and one whose entries are due today.
+      const history: string[] = [];
+      for (let i = 0; i < 600; i++) history.push(await held(200 + i));
+      const due = await held(190);
+      await insertEntry(db, {
+        at: new Date(now.getTime() - 191 * day),
+        meetingId: due,
+        participantId: null,
+        type: 'meeting_booked',
+        error: false,
+        details: {},
+      });
+      const seen: { sql: string; bindings: readonly unknown[] }[] = [];
+      const listen = (q: { sql: string; bindings?: readonly unknown[] }) =>
+        seen.push({ sql: q.sql, bindings: q.bindings ?? [] });
+      db.on('query', listen);
+      let counts;
+      try {
+        counts = await purge(db, app.config.retention, 'cli', now);
+      } finally {
+        db.removeListener('query', listen);
+      }
+      t.is(counts.connlogEntries, 1);
+      // What the connection log's statements were handed: the one meeting with entries, not the 600 without.
+      const handed = seen
+        .filter((q) => q.sql.includes('connlog_entries'))
+        .flatMap((q) => q.bindings)
+        .filter((b) => typeof b === 'string' && history.includes(b));
+      t.deepEqual(handed, []);
+    } finally {
+      await app.stop();
+    }
+  });
 }
 
 test('samverka purge reports its counts', async (t) => {

@@ -40,3 +40,29 @@ test('a search covers at most 92 days after its first, and ends after it begins'
   t.is(await period(day, addDays(day, -1)), 400);
   t.is(await period(day, day), 200);
 });
+
+test('a search with only its first day, or only its last, covers the four weeks from or up to it: no refusal for a period not typed', async (t) => {
+  const { client } = await loggedIn(app, 'clinician');
+  const day = addDays(today(), 40);
+  const reply = await client.request('POST', '/api/v1/meetings', {
+    json: booking({
+      startsAt: fromClinicTime(day, '10:00').toISOString(),
+      participants: [{ kind: 'patient', name: 'Ensam Datumsson', mobile: '0701112288', identification: 'sms' }],
+    }),
+  });
+  t.is(reply.status, 201);
+  const { client: support } = await loggedIn(app, 'support');
+  for (const fields of [{ from: addDays(day, -3) }, { to: addDays(day, 3) }, { from: addDays(day, -27) }] as Record<
+    string,
+    string
+  >[]) {
+    const { posted, page } = await searchLog(support, { ...fields, name: 'Datumsson' });
+    t.is(posted.status, 303, JSON.stringify(fields));
+    t.true(page.text.includes('Ensam Datumsson'), JSON.stringify(fields));
+  }
+  // The form shows the period searched, the day not typed filled in.
+  const { page } = await searchLog(support, { from: addDays(day, -3), name: 'Datumsson' });
+  t.regex(page.text, new RegExp(`name="to" value="${addDays(day, 25)}"`));
+  const { page: later } = await searchLog(support, { from: addDays(day, 1), name: 'Datumsson' });
+  t.false(later.text.includes('Ensam Datumsson'));
+});

@@ -3,6 +3,7 @@
 // page at a time.
 import test from 'ava';
 import { addDays, fromClinicTime, today } from '../../appliance/src/common/clock.ts';
+import { insertEntry } from '../../appliance/src/connlog/store.ts';
 import { insertMeeting, insertParticipants } from '../../appliance/src/meetings/store.ts';
 import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -205,4 +206,198 @@ test('a meeting id pasted in capitals, or with spaces around it, finds the meeti
   const { page } = await searchLog(support, { meetingId: ` ${present(id, 'the meeting').toUpperCase()} ` });
   t.is(page.status, 200);
   t.true(page.text.includes(`/connlog/meetings/${id}`));
+});
+
+/** A link's address as a browser reads it from the page (Handlebars writes = and & as entities). */
+const hrefOf = (html: string, label: RegExp): string | undefined => {
+  const link = [...html.matchAll(/<a href="([^"]+)"[^>]*>([\s\S]*?)<\/a>/g)].find((m) => label.test(m[2] ?? ''));
+  return link?.[1]?.replace(/&#x3D;/g, '=').replace(/&amp;/g, '&');
+};
+
+test("a meeting's timeline leads back to the results it was opened from, on their page, not to an empty search", async (t) => {
+  const day = addDays(today(), 11);
+  const ids = await meetingsOn(day, 55, 'Tillbaka Tillbakasson', '+46701117777');
+  const { client: support } = await loggedIn(app, 'support');
+  const { location } = await searchLog(support, { from: day, to: day, name: 'Tillbakasson' });
+  const results = present(location, 'the result address');
+  const second = `${results}&page=2`;
+  const page = await support.get(second);
+  t.regex(page.text, /Visar 51–55 av 55 möten/);
+  const last = present(ids[54], 'the last meeting');
+  const open = present(hrefOf(page.text, new RegExp(`Visa logg[\\s\\S]*${'Möte 55'}`)), 'the link to the last meeting');
+  t.true(open.startsWith(`/connlog/meetings/${last}`), open);
+  const timeline = await support.get(open);
+  t.is(timeline.status, 200);
+  const back = present(hrefOf(timeline.text, /Tillbaka till sökningen/), 'the way back');
+  t.is(back, second, 'the results page it came from');
+  const again = await support.get(back);
+  t.regex(again.text, /Visar 51–55 av 55 möten/);
+  t.true(again.text.includes(`/connlog/meetings/${last}`));
+  // Read for another participant, or only errors: the way back stays.
+  const filtered = await support.get(`${open}&errors=1`);
+  t.is(hrefOf(filtered.text, /Tillbaka till sökningen/), second);
+  // Opened without a search (a link passed on), or with one sealed for someone else: the empty form.
+  t.is(hrefOf((await support.get(`/connlog/meetings/${last}`)).text, /Tillbaka till sökningen/), '/connlog');
+  const { client: colleague } = await loggedIn(app, 'support');
+  const theirs = await colleague.get(open);
+  t.is(theirs.status, 200);
+  t.is(hrefOf(theirs.text, /Tillbaka till sökningen/), '/connlog');
+});
+
+test("a long meeting's timeline comes fifty entries a page, saying how many, and paging keeps the participant chosen", async (t) => {
+  const [id] = await meetingsOn(addDays(today(), 12), 1, 'Lång Långsson', '+46701118888');
+  const meetingId = present(id, 'the meeting');
+  const db = app.server.app.db;
+  const [participant] = await db('participants').where({ meeting_id: meetingId }).pluck('id');
+  const start = fromClinicTime(addDays(today(), 12), '08:00').getTime();
+  // 130 reconnects of the patient and 20 of the meeting's own entries between them.
+  const at = (i: number) => new Date(start + i * 1000).toISOString();
+  for (let i = 0; i < 150; i++)
+    await insertEntry(db, {
+      at: new Date(at(i)),
+      meetingId,
+      participantId: i % 15 === 14 ? null : (participant as string),
+      type: i % 15 === 14 ? 'room_opened' : 'client_reconnect',
+      error: false,
+      details: {},
+    });
+  const { client: support } = await loggedIn(app, 'support');
+  const times = (html: string) => [...html.matchAll(/<time datetime="([^"]+)"/g)].map((m) => m[1]);
+  const first = await support.get(`/connlog/meetings/${meetingId}`);
+  t.regex(first.text, /Visar 1–50 av 150 händelser/);
+  t.deepEqual(
+    times(first.text),
+    Array.from({ length: 50 }, (_, i) => at(i)),
+  );
+  const next = present(hrefOf(first.text, /Nästa sida/), 'the next page');
+  const third = await support.get(present(hrefOf((await support.get(next)).text, /Nästa sida/), 'the third page'));
+  t.regex(third.text, /Visar 101–150 av 150 händelser/);
+  t.deepEqual(
+    times(third.text),
+    Array.from({ length: 50 }, (_, i) => at(100 + i)),
+  );
+  t.is(hrefOf(third.text, /Nästa sida/), undefined);
+  t.truthy(hrefOf(third.text, /Föregående sida/));
+  // One participant's steps (with the meeting's own around them) are paged the same way, keeping the choice.
+  const theirs = await support.get(`/connlog/meetings/${meetingId}?participantId=${participant as string}`);
+  t.regex(theirs.text, /Visar 1–50 av 150 händelser/);
+  const theirNext = present(hrefOf(theirs.text, /Nästa sida/), 'their next page');
+  t.true(theirNext.includes(`participantId=${participant as string}`), theirNext);
+  // Only errors: none here, and no pages.
+  const errors = await support.get(`/connlog/meetings/${meetingId}?errors=1`);
+  t.regex(errors.text, /Inga händelser/);
+  t.is(hrefOf(errors.text, /Nästa sida/), undefined);
+  // The exports hold every entry, not a page.
+  const csv = await support.get(`/connlog/meetings/${meetingId}?format=csv`);
+  t.is(csv.text.trim().split('\n').length, 151);
+});
+
+test.serial(
+  "a results page reads that page's meetings, not every meeting of the period: by name, by number, or by period alone",
+  async (t) => {
+    const day = addDays(today(), 13);
+    await meetingsOn(day, 120, 'Hö Stacksson', '+46701230000');
+    const needles = await meetingsOn(day, 3, 'Nål Nålsson', '+46709998877');
+    const db = app.server.app.db;
+    const { client: support } = await loggedIn(app, 'support');
+    /** The most rows any one statement on meetings or participants returned while `read` ran. */
+    const mostRowsRead = async (read: () => Promise<unknown>) => {
+      let most = 0;
+      const count = (response: unknown, q: { sql: string }) => {
+        if (/meetings|participants/.test(q.sql) && Array.isArray(response)) most = Math.max(most, response.length);
+      };
+      db.on('query-response', count);
+      try {
+        await read();
+      } finally {
+        db.removeListener('query-response', count);
+      }
+      return most;
+    };
+    const shown = (html: string) => needles.filter((id) => html.includes(`/connlog/meetings/${id}`));
+    // The name as a caller spells it out, in capitals: the name rule holds in the database too.
+    for (const fields of [{ name: 'NÅLSSON' }, { name: 'Nålsson Nål' }, { phone: '070-999 88 77' }] as Record<
+      string,
+      string
+    >[]) {
+      let page = '';
+      const most = await mostRowsRead(async () => {
+        page = (await searchLog(support, { from: day, to: day, ...fields })).page.text;
+      });
+      if (fields.name === 'Nålsson Nål') {
+        t.deepEqual(shown(page), [], 'a name the meetings do not have');
+        continue;
+      }
+      t.deepEqual(shown(page), needles, JSON.stringify(fields));
+      t.regex(page, /Visar 1–3 av 3 möten/);
+      t.true(most <= 10, `${JSON.stringify(fields)}: ${most} rows read for 3 meetings`);
+    }
+    let second = '';
+    const most = await mostRowsRead(async () => {
+      const { location } = await searchLog(support, { from: day, to: day });
+      second = (await support.get(`${present(location, 'the result')}&page=2`)).text;
+    });
+    t.regex(second, /Visar 51–100 av 123 möten/);
+    t.true(most <= 50, `${most} rows read for a page of 50`);
+  },
+);
+
+test('the English switch on a results page or a timeline comes back to the same results and the same timeline page', async (t) => {
+  const day = addDays(today(), 14);
+  const [id] = await meetingsOn(day, 52, 'Språk Språksson', '+46701114444');
+  const { client: support } = await loggedIn(app, 'support');
+  const { location } = await searchLog(support, { from: day, to: day, name: 'Språksson' });
+  const second = `${present(location, 'the result')}&page=2`;
+  const page = await support.get(second);
+  const toEnglish = present(hrefOf(page.text, /In English/), 'the English switch');
+  const switched = await support.get(toEnglish);
+  t.is(switched.headers.get('location'), second);
+  const english = await support.get(second);
+  t.regex(english.text, /Showing 51–52 of 52 meetings/);
+  // A timeline read for one participant comes back as it was, in the other language.
+  const db = app.server.app.db;
+  const [participant] = await db('participants')
+    .where({ meeting_id: present(id, 'the meeting') })
+    .pluck('id');
+  const timeline = `/connlog/meetings/${id}?participantId=${participant as string}&errors=1`;
+  const toSwedish = present(hrefOf((await support.get(timeline)).text, /På svenska/), 'the Swedish switch');
+  t.is((await support.get(toSwedish)).headers.get('location'), timeline);
+  // A long search's address (the longest name the form takes) comes back too.
+  const long = present((await searchLog(support, { from: day, to: day, name: 'å'.repeat(200) })).location, 'long');
+  t.true(long.length > 500, `${long.length}`);
+  const back = present(hrefOf((await support.get(long)).text, /In English|På svenska/), 'the switch');
+  t.is((await support.get(back)).headers.get('location'), long);
+});
+
+test('a name searched for with % or _ in it finds the names that hold them, not every name', async (t) => {
+  const day = addDays(today(), 15);
+  const [marked] = await meetingsOn(day, 1, 'Pro_cent %Namn', '+46701115555');
+  const [plain] = await meetingsOn(day, 1, 'Vanlig Vanligsson', '+46701116666');
+  const { client: support } = await loggedIn(app, 'support');
+  for (const name of ['%', '_', 'o_c']) {
+    const { page } = await searchLog(support, { from: day, to: day, name });
+    t.true(page.text.includes(`/connlog/meetings/${present(marked, 'the marked meeting')}`), name);
+    t.false(page.text.includes(`/connlog/meetings/${present(plain, 'the plain meeting')}`), name);
+  }
+});
+
+test('one meeting found, or one entry, is said in the singular', async (t) => {
+  const day = addDays(today(), 16);
+  const [id] = await meetingsOn(day, 1, 'Ensam Ensamsson', '+46701117711');
+  await insertEntry(app.server.app.db, {
+    at: new Date(),
+    meetingId: present(id, 'the meeting'),
+    participantId: null,
+    type: 'room_opened',
+    error: false,
+    details: {},
+  });
+  const { client: support } = await loggedIn(app, 'support');
+  const { page } = await searchLog(support, { from: day, to: day, name: 'Ensamsson' });
+  t.regex(page.text, /Visar 1 möte\./);
+  t.regex((await support.get(`/connlog/meetings/${id}`)).text, /Visar 1 händelse\./);
+  await support.get('/lang/en?next=/');
+  const english = await searchLog(support, { from: day, to: day, name: 'Ensamsson' });
+  t.regex(english.page.text, /Showing 1 meeting\./);
+  t.regex((await support.get(`/connlog/meetings/${id}`)).text, /Showing 1 event\./);
 });

@@ -289,7 +289,8 @@ const rowsOf = (html: string, type: string) =>
     (m[1] ?? '').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' '),
   );
 
-test("support tells the patient's steps from their proxy's: the test and the meeting page's errors say who", async (t) => {
+/** A meeting of Sara Lind and her proxy Per Lind, each invited by SMS to a number of their own. */
+async function bookedWithProxy() {
   const proxyMobile = `073${randomInt(1_000_000, 9_999_999)}`;
   const booked = await bookMeeting(world, {
     participants: [
@@ -302,6 +303,11 @@ test("support tells the patient's steps from their proxy's: the test and the mee
       },
     ],
   });
+  return { booked, proxyMobile };
+}
+
+test("support tells the patient's steps from their proxy's: the test and the meeting page's errors say who", async (t) => {
+  const { booked, proxyMobile } = await bookedWithProxy();
   const proxy = await patientEnters(world, booked, { e164: `+46${proxyMobile.slice(1)}`, name: 'Per Lind' });
   // The devices the proxy chose in the test: support asks "which microphone did you use?".
   const devices = { camera: 'FaceTime HD Camera', microphone: 'Jabra Evolve2 65', speaker: null };
@@ -587,4 +593,35 @@ test('a link refused on another device is in the timeline: support sees the gues
   const [row] = rowsOf((await support.get(`/connlog/meetings/${booked.meetingId}`)).text, 'link_refused');
   t.regex(row ?? '', /Lärare Eva Ek/);
   t.regex(row ?? '', /Länken nekades: den har redan använts i en annan webbläsare eller på en annan enhet/);
+});
+
+test('the messages to a patient and to their proxy are told apart: support sees which of them an SMS went to', async (t) => {
+  const { booked } = await bookedWithProxy();
+  const { meetingId, patientId } = booked;
+  const db = world.app.server.app.db;
+  await until(
+    'both invitations delivered',
+    async () => (await typesOf(meetingId, patientId)).filter((type) => type === 'message_delivered').length === 2,
+  );
+  const messages = (await timeline(db, { meetingId, participantId: patientId })).filter((e) =>
+    e.type.startsWith('message_'),
+  );
+  const proxys = messages.filter((e) => e.details.person === 'proxy').map((e) => e.type);
+  const patients = messages.filter((e) => e.details.person !== 'proxy').map((e) => e.type);
+  t.deepEqual(proxys, ['message_queued', 'message_sent', 'message_delivered']);
+  t.deepEqual(patients, ['message_queued', 'message_sent', 'message_delivered']);
+  const { client: support } = await loggedIn(world.app, 'support');
+  const page = (await support.get(`/connlog/meetings/${meetingId}`)).text;
+  const delivered = rowsOf(page, 'message_delivered');
+  t.is(delivered.filter((row) => /Per Lind \(för Sara Lind\)/.test(row)).length, 1, delivered.join('\n'));
+  t.is(delivered.filter((row) => /CES?T Sara Lind /.test(row)).length, 1, delivered.join('\n'));
+  // The patient's own data export holds their messages, the proxy's the proxy's.
+  const { client: admin } = await loggedIn(world.app, 'admin');
+  const theirs = (await admin.get(`/admin/privacy/participants/${patientId}/export`)).json();
+  t.deepEqual(
+    theirs.connectionLog
+      .filter((e: { type: string }) => e.type.startsWith('message_'))
+      .map((e: { type: string }) => e.type),
+    ['message_queued', 'message_sent', 'message_delivered'],
+  );
 });

@@ -10,6 +10,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import test from 'ava';
 import type { Knex } from 'knex';
 import { createDb, type Db } from '../../appliance/src/db/knex.ts';
+import { meetingsLoggedBefore } from '../../appliance/src/connlog/store.ts';
 import { findAccesses, findAudit } from '../../appliance/src/audit/store.ts';
 import { insertGuestSession } from '../../appliance/src/entry/store.ts';
 import {
@@ -84,6 +85,12 @@ const cases: Case[] = [
       db.transaction((trx) => withdrawPending(trx, { meetingId: randomUUID() }, 'the meeting was cancelled')),
     statement: /^update .?outbox_messages/,
     index: ['outbox_messages_meeting_id_index'],
+  },
+  {
+    what: 'retention finds the meetings that still have old connection-log entries, not every meeting held',
+    run: (db) => meetingsLoggedBefore(db, new Date()),
+    statement: /from .?connlog_entries.? where .?at.? </,
+    index: ['connlog_entries_at_index'],
   },
   {
     what: "the audit viewer searched by action alone reads that action's newest records",

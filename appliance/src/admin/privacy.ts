@@ -10,7 +10,7 @@ import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import type { Knex } from 'knex';
 import { findAccesses } from '../audit/index.ts';
-import { entriesAbout } from '../connlog/index.ts';
+import { entriesAbout, eraseDeviceDetails } from '../connlog/index.ts';
 import type { Db } from '../db/knex.ts';
 import { iso } from '../db/values.ts';
 import { languageOf, t } from '../http/i18n.ts';
@@ -25,7 +25,7 @@ import {
   listChanges,
   personalNumberOf,
 } from '../meetings/index.ts';
-import { participantSubject, resultsOf } from '../techtest/index.ts';
+import { eraseResultDevices, participantSubject, resultsOf } from '../techtest/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
 
@@ -110,10 +110,11 @@ export async function exportParticipant(
 }
 
 /**
- * Erases one person's contact data: mobile, e-mail and personal identity number, and the addresses
- * on messages sent to them - the participant's, or their proxy's (`person`), each on their own
+ * Erases one person's contact data: mobile, e-mail and personal identity number, the addresses
+ * on messages sent to them, and the address, browser and device names their connection-log entries
+ * and technical tests hold - the participant's, or their proxy's (`person`), each on their own
  * request; the other's stay. The name stays: the meeting's record of who took part is the care
- * provider's to keep, as is the audit trail.
+ * provider's to keep, as is the audit trail; so do the connection log's events and their times.
  */
 export async function eraseContactData(
   db: Db,
@@ -123,8 +124,13 @@ export async function eraseContactData(
 ): Promise<boolean> {
   // Each domain erases its own table, in one transaction with the caller's audit record: all of it or nothing.
   return db.transaction(async (trx) => {
-    if (!(await eraseParticipantContacts(trx, participantId, person))) return false;
+    const participant = await findParticipant(trx, participantId);
+    if (!participant || !(await eraseParticipantContacts(trx, participantId, person))) return false;
     await eraseParticipantMessages(trx, participantId, person);
+    // What told their own computer or phone: the address, browser and devices in the connection
+    // log and their technical tests. The events and figures stay, for support's statistics.
+    await eraseDeviceDetails(trx, { meetingId: participant.meetingId, participantId, person });
+    await eraseResultDevices(trx, participantSubject({ participantId, person }));
     await within?.(trx);
     return true;
   });

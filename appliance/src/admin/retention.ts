@@ -5,7 +5,7 @@
 // own tables; every purge is audit-logged with its counts.
 import { auditRetentionYears, insertAudit, purgeAudit, retentionCutoff } from '../audit/index.ts';
 import type { Config } from '../config.ts';
-import { purgeEntries } from '../connlog/index.ts';
+import { meetingsLoggedBefore, purgeEntries } from '../connlog/index.ts';
 import type { Db } from '../db/knex.ts';
 import { iso } from '../db/values.ts';
 import { purgeAnswers, settleAnswers } from '../evaluation/index.ts';
@@ -38,10 +38,15 @@ export async function purge(
   // the order they were given in, which would tie them to who answered when.
   await settleAnswers(db);
   const ended = await meetingsEndedBefore(db, daysBefore(now, retention.contactsDays));
+  const logCutoff = daysBefore(now, retention.connlogDays);
   const counts: PurgeCounts = {
-    // From the meeting's end: a meeting booked further ahead than the period keeps its booking's entries.
-    connlogEntries: await purgeEntries(db, await meetingsEndedBefore(db, daysBefore(now, retention.connlogDays))),
-    techtestResults: await purgeResults(db, daysBefore(now, retention.connlogDays)),
+    // From the meeting's end: a meeting booked further ahead than the period keeps its booking's
+    // entries. Asked only about the meetings that still have old entries, not every one ever held.
+    connlogEntries: await purgeEntries(
+      db,
+      await meetingsEndedBefore(db, logCutoff, await meetingsLoggedBefore(db, logCutoff)),
+    ),
+    techtestResults: await purgeResults(db, logCutoff),
     evaluationResponses: answers.responses,
     evaluationRespondents: answers.respondents,
     participantContacts: await eraseContactsOfMeetings(db, ended),

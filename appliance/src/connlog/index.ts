@@ -23,5 +23,9 @@ export const plugin: Plugin<void> = {
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
 /** Retention: deletes the connection log entries of meetings past the period; returns how many. */
 export { deleteEntriesOf as purgeEntries } from './store.ts';
+/** Retention: the meetings that still have entries older than a moment (the only ones it may have to empty). */
+export { meetingsLoggedBefore } from './store.ts';
 /** A privacy export: the entries about one participant of a meeting, oldest first. */
 export { timeline as entriesAbout } from './store.ts';
+/** A privacy erasure: one person's entries without their address, browser and device names. */
+export { eraseDeviceDetails } from './store.ts';

@@ -14,8 +14,9 @@ import { forExcel, toCsv } from '../common/csv.ts';
 import type { LogEntry } from './model.ts';
 import { maskPhone, maxSearchDays, minPhoneDigits, phoneDigits, phoneFor, searchMeetings } from './search.ts';
 import { decrypt, encrypt } from '../crypto.ts';
+import { must } from '../common/must.ts';
 import { detailFacts, sentence } from './sentences.ts';
-import { countsByMeeting, timeline } from './store.ts';
+import { countsByMeeting, countTimeline, timeline } from './store.ts';
 
 const support = { strategy: 'session', scope: ['support', 'admin'] };
 const day = lookupDay(lookupYears);
@@ -46,10 +47,14 @@ const searchPayload = objectOf<SearchForm & { crumb?: string }>({
     .default(''),
 });
 
+/** A sealed search in an address, and a page number. */
+const sealedSearch = Joi.string().max(4000);
+const pageNumber = Joi.number().integer().min(1).max(100_000);
+
 /** The result's address: the sealed search (`s`) and the page; nothing a person typed stands in it. */
 const resultQuery = objectOf<{ s?: string; page: number }>({
-  s: Joi.string().max(4000),
-  page: Joi.number().integer().min(1).max(100_000).default(1),
+  s: sealedSearch,
+  page: pageNumber.default(1),
 });
 
 /** The form's fields a refusal names, each with its own message; any other field gets the general one. */
@@ -113,16 +118,43 @@ function typedForm(payload: unknown): SearchForm {
 /** Meetings shown on one result page: a busy period is read a page at a time. */
 export const searchPageSize = 50;
 
+/** Entries shown on one page of a meeting's timeline (the exports hold them all). */
+export const timelinePageSize = 50;
+
 interface TimelineQuery {
   participantId?: string;
   errors?: string;
   format?: 'json' | 'csv';
+  page: number;
+  /** The search the timeline was opened from, sealed as in its results' address, and its page there. */
+  s?: string;
+  resultPage?: number;
 }
 const timelineQuery = objectOf<TimelineQuery>({
   participantId: Joi.string().guid().allow(''),
   errors: Joi.string().valid('1', 'on', 'true').allow(''),
   format: Joi.string<'json' | 'csv'>().valid('json', 'csv'),
+  page: pageNumber.default(1),
+  s: sealedSearch,
+  resultPage: pageNumber,
 });
+
+/** "Visar 51–100 av 123 möten.", or for one alone "Visar 1 möte.": what a page of a list shows. */
+function showing(
+  lang: Language,
+  list: 'connlog.search' | 'connlog.timeline',
+  first: number,
+  shown: number,
+  total: number,
+) {
+  return total === 1
+    ? t(lang, `${list}.showingOne`)
+    : t(lang, `${list}.showing`, { first: first + 1, last: first + shown, total });
+}
+
+/** The address of one page of a search's results. */
+const resultsLink = (sealed: string, page: number) =>
+  `/connlog?${new URLSearchParams({ s: sealed, page: String(page) })}`;
 
 const idParams = objectOf<{ id: string }>({ id: Joi.string().guid().required() });
 
@@ -153,22 +185,43 @@ function whoseEntry(entry: LogEntry, names: Map<string, { name: string; proxy?: 
     : known.name;
 }
 
+/** One page of the timeline: which, of how many entries in all. */
+interface TimelinePage {
+  page: number;
+  first: number;
+  total: number;
+}
+
+/**
+ * A meeting's timeline as support filtered it: every entry (the exports), or with `page` that page
+ * of it (the page past the end: the last), counted first.
+ */
 async function readTimeline(
   request: Request,
   id: string,
   q: TimelineQuery,
+  page?: number,
 ): Promise<{
   meeting: Meeting;
   /** Everyone the meeting has had, those removed too: an entry names them, the filter offers them. */
   people: Awaited<ReturnType<typeof everyParticipantOf>>;
   rows: TimelineRow[];
   query: { participantId?: string; onlyErrors: boolean };
+  shown?: TimelinePage;
 }> {
   const { db } = request.server.app;
   const lang = languageOf(request);
   const meeting = await meetingFor(request.server, request.auth.credentials.user!, id);
   const query = { participantId: q.participantId || undefined, onlyErrors: Boolean(q.errors) };
-  const entries = await timeline(db, { meetingId: id, ...query, withMeeting: true });
+  const selection = { meetingId: id, ...query, withMeeting: true };
+  let shown: TimelinePage | undefined;
+  if (page !== undefined) {
+    const total = await countTimeline(db, selection);
+    const last = Math.max(1, Math.ceil(total / timelinePageSize));
+    const at = Math.min(page, last);
+    shown = { page: at, first: (at - 1) * timelinePageSize, total };
+  }
+  const entries = await timeline(db, selection, shown ? { offset: shown.first, limit: timelinePageSize } : undefined);
   const people = await everyParticipantOf(db, meeting.id);
   const names = new Map(people.map((p) => [p.id, { name: p.name, proxy: p.proxy?.name }]));
   const rows = entries.map((e) => ({
@@ -180,11 +233,16 @@ async function readTimeline(
     text: sentence(e, lang),
     details: e.details,
   }));
-  return { meeting, people, rows, query };
+  return { meeting, people, rows, query, shown };
 }
 
+/** How many days after its first the default period ends. */
+const defaultPeriodDays = 28;
 /** Without dates: the fortnight either side of today (support is asked about recent and coming meetings). */
-const defaultPeriod = () => ({ from: addDays(today(), -14), to: addDays(today(), 14) });
+const defaultPeriod = () => {
+  const from = addDays(today(), -defaultPeriodDays / 2);
+  return { from, to: addDays(from, defaultPeriodDays) };
+};
 
 const emptyForm = (): SearchForm => ({
   ...defaultPeriod(),
@@ -225,7 +283,7 @@ async function searchResults(
   const lang = languageOf(request);
   const { db } = request.server.app;
   const staff = request.auth.credentials.user!;
-  const found = await searchMeetings(db, {
+  const criteria = {
     // Days on the clinic's clock: a meeting at 00:30 in Stockholm is that day's, not the evening before's.
     from: fromClinicTime(form.from),
     to: fromClinicTime(addDays(form.to, 1)),
@@ -233,11 +291,19 @@ async function searchResults(
     meetingId: form.meetingId || undefined,
     name: form.name || undefined,
     phone: form.phone || undefined,
-  });
+  };
+  const pageOf = (n: number) =>
+    searchMeetings(db, criteria, { offset: (n - 1) * searchPageSize, limit: searchPageSize });
+  let shownPage = page;
+  let found = await pageOf(shownPage);
   // A page past the end (fewer meetings since, or an address edited) shows the last one.
-  const shownPage = Math.min(page, Math.max(1, Math.ceil(found.length / searchPageSize)));
+  const lastPage = Math.max(1, Math.ceil(found.total / searchPageSize));
+  if (shownPage > lastPage) {
+    shownPage = lastPage;
+    found = await pageOf(shownPage);
+  }
+  const { total, meetings } = found;
   const first = (shownPage - 1) * searchPageSize;
-  const meetings = found.slice(first, first + searchPageSize);
   const counts = await countsByMeeting(
     db,
     meetings.map((m) => m.id),
@@ -251,7 +317,7 @@ async function searchResults(
       meetingId: form.meetingId || null,
       name: form.name || null,
       phone: maskPhone(form.phone || null),
-      found: found.length,
+      found: total,
       page: shownPage,
       // The page shows each meeting's participants by name and phone: an access to each patient's
       // data, which their log extract lists (audit/store.ts, findAccesses).
@@ -259,18 +325,17 @@ async function searchResults(
     },
   });
   const unitNames = new Map((await listUnits(db)).map((u) => [u.id, u.name]));
-  const pageLink = (n: number) => `/connlog?${new URLSearchParams({ s: sealed, page: String(n) })}`;
+  const pageLink = (n: number) => resultsLink(sealed, n);
   return searchPage(request, h, form, {
     searched: true,
-    showing:
-      meetings.length > 0
-        ? t(lang, 'connlog.search.showing', { first: first + 1, last: first + meetings.length, total: found.length })
-        : null,
-    narrow: found.length > searchPageSize,
+    showing: meetings.length > 0 ? showing(lang, 'connlog.search', first, meetings.length, total) : null,
+    narrow: total > searchPageSize,
     previous: shownPage > 1 ? pageLink(shownPage - 1) : null,
-    next: first + searchPageSize < found.length ? pageLink(shownPage + 1) : null,
+    next: first + searchPageSize < total ? pageLink(shownPage + 1) : null,
     meetings: meetings.map((m) => ({
       id: m.id,
+      // The timeline leads back to this page of these results.
+      open: `/connlog/meetings/${m.id}?${new URLSearchParams({ s: sealed, resultPage: String(shownPage) })}`,
       title: m.title,
       when: when(m.startsAt, lang),
       // A cancelled meeting is why a guest's link leads nowhere: said beside its time.
@@ -339,9 +404,15 @@ export function routes(): ServerRoute[] {
       async handler(request, h) {
         const lang = languageOf(request);
         const { crumb: _crumb, ...typed } = request.payload;
-        // The default period sealed as days, so that the result shows the same period tomorrow.
+        // The default period sealed as days, so that the result shows the same period tomorrow. One
+        // day typed alone is the first or the last of four weeks, as long as the default: today's
+        // fortnight either side could end before a first day typed, or begin after a last one.
         const period = defaultPeriod();
-        const form = { ...typed, from: typed.from || period.from, to: typed.to || period.to };
+        const form = {
+          ...typed,
+          from: typed.from || (typed.to ? addDays(typed.to, -defaultPeriodDays) : period.from),
+          to: typed.to || (typed.from ? addDays(typed.from, defaultPeriodDays) : period.to),
+        };
         const spanDays = (Date.parse(form.to) - Date.parse(form.from)) / 86_400_000;
         if (spanDays < 0 || spanDays > maxSearchDays)
           return searchPage(request, h, form, { error: t(lang, 'connlog.search.badPeriod') }, 400);
@@ -356,8 +427,13 @@ export function routes(): ServerRoute[] {
       options: { auth: support, validate: { params: idParams, query: timelineQuery } },
       async handler(request, h) {
         const lang = languageOf(request);
-        const { meeting, people, rows, query } = await readTimeline(request, request.params.id, request.query);
-        const { format } = request.query;
+        const { format, page, s: sealed, resultPage } = request.query;
+        const { meeting, people, rows, query, shown } = await readTimeline(
+          request,
+          request.params.id,
+          request.query,
+          format ? undefined : page,
+        );
         await request.audit(format ? 'connlog.export' : 'connlog.read', {
           meetingId: meeting.id,
           targetType: 'meeting',
@@ -367,6 +443,7 @@ export function routes(): ServerRoute[] {
             onlyErrors: query.onlyErrors,
             format: format ?? null,
             entries: rows.length,
+            ...(shown ? { total: shown.total, page: shown.page } : {}),
           },
         });
         const file = `samverka-log-${meeting.id}`;
@@ -421,6 +498,12 @@ export function routes(): ServerRoute[] {
           ...(query.participantId ? { participantId: query.participantId } : {}),
           ...(query.onlyErrors ? { errors: '1' } : {}),
         });
+        // The search it was opened from, when that is this staff member's: the way back to its results.
+        const search = sealed !== undefined && openSearch(request, sealed) ? sealed : undefined;
+        const cameFrom: Record<string, string> = search ? { s: search, resultPage: String(resultPage ?? 1) } : {};
+        const { page: at, first, total } = must(shown, "the timeline's page");
+        const pageLink = (n: number) =>
+          `/connlog/meetings/${meeting.id}?${new URLSearchParams({ ...Object.fromEntries(own), ...cameFrom, page: String(n) })}`;
         return h.view('connlog/timeline', {
           title: t(lang, 'connlog.timeline.title', { title: meeting.title }),
           styles: ['connlog.css'],
@@ -437,6 +520,11 @@ export function routes(): ServerRoute[] {
             selected: p.id === query.participantId,
           })),
           onlyErrors: query.onlyErrors,
+          back: search ? resultsLink(search, resultPage ?? 1) : '/connlog',
+          cameFrom: search ? { s: search, resultPage: resultPage ?? 1 } : null,
+          showing: rows.length > 0 ? showing(lang, 'connlog.timeline', first, rows.length, total) : null,
+          previous: at > 1 ? pageLink(at - 1) : null,
+          next: first + timelinePageSize < total ? pageLink(at + 1) : null,
           rows: rows.map((r) => ({
             ...r,
             time: clock(new Date(r.at), lang),

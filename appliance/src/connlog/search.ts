@@ -1,9 +1,8 @@
 // Finding meetings for support: by period and care unit, a meeting's id, a participant's name or
 // phone number. Support sees phone numbers masked but for the last digits; admins see them whole.
 import type { Db } from '../db/knex.ts';
-import type { Meeting, Participant } from '../meetings/index.ts';
-import { nameContains } from '../common/names.ts';
-import { everyParticipantOf, findMeeting, listMeetings, removedParticipantsIn } from '../meetings/index.ts';
+import type { FoundMeeting } from '../meetings/index.ts';
+import { searchMeetingPage } from '../meetings/index.ts';
 import type { Role } from '../staff/index.ts';
 
 export interface SearchCriteria {
@@ -41,41 +40,18 @@ export function phoneDigits(typed: string): string {
 /** Fewer digits than these would match nearly every number: the form asks for more. */
 export const minPhoneDigits = 4;
 
-/** A typed number matches a participant's (or their proxy's) when their number ends with its digits. */
-function phoneMatches(typed: string, p: Participant): boolean {
-  const wanted = phoneDigits(typed);
-  if (wanted.length < minPhoneDigits) return false;
-  return [p.mobile, p.proxy?.mobile].some((m) => m !== null && m !== undefined && digits(m).endsWith(wanted));
-}
-
-function nameMatches(typed: string, p: Participant): boolean {
-  return [p.name, p.proxy?.name].some((n) => n && nameContains(n, typed));
-}
-
-/** A meeting found, with those removed from it (shown as removed: why their link stopped working). */
-export type FoundMeeting = Meeting & { removed: Participant[] };
-
-export async function searchMeetings(db: Db, c: SearchCriteria): Promise<FoundMeeting[]> {
-  let meetings: Meeting[];
-  let removed: Participant[];
-  if (c.meetingId) {
-    const meeting = await findMeeting(db, c.meetingId);
-    meetings = meeting ? [meeting] : [];
-    removed = meeting ? (await everyParticipantOf(db, meeting.id)).filter((p) => p.removedAt !== null) : [];
-  } else {
-    meetings = await listMeetings(db, { from: c.from, to: c.to, unitId: c.unitId });
-    removed = await removedParticipantsIn(db, { from: c.from, to: c.to, unitId: c.unitId });
-  }
-  const removedFrom = new Map<string, Participant[]>();
-  for (const p of removed) removedFrom.set(p.meetingId, [...(removedFrom.get(p.meetingId) ?? []), p]);
-  return meetings
-    .map((m) => ({ ...m, removed: removedFrom.get(m.id) ?? [] }))
-    .filter((m) => {
-      const everyone = [...m.participants, ...m.removed];
-      return (
-        (!c.unitId || m.unitId === c.unitId) &&
-        (!c.name || everyone.some((p) => nameMatches(c.name!, p))) &&
-        (!c.phone || everyone.some((p) => phoneMatches(c.phone!, p)))
-      );
-    });
+/**
+ * One page of the meetings a search finds, and how many it finds: by id the one meeting, otherwise
+ * the period's (and unit's); those with someone (removed ones too) of that name or number. The
+ * meetings domain reads them a page at a time.
+ */
+export async function searchMeetings(
+  db: Db,
+  c: SearchCriteria,
+  page: { offset: number; limit: number },
+): Promise<{ total: number; meetings: FoundMeeting[] }> {
+  const phoneEnd = c.phone ? phoneDigits(c.phone) : undefined;
+  // Too few digits would match nearly every number: the form refuses them, and nothing matches them.
+  if (phoneEnd !== undefined && phoneEnd.length < minPhoneDigits) return { total: 0, meetings: [] };
+  return searchMeetingPage(db, { ...c, phoneEnd }, page);
 }

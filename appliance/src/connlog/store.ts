@@ -67,18 +67,37 @@ export interface TimelineQuery {
   onlyErrors?: boolean;
 }
 
-/** A meeting's timeline, oldest first (entries at the same moment in the order they were written). */
-export async function timeline(db: Db, q: TimelineQuery): Promise<LogEntry[]> {
+/** The entries a timeline query selects (no order): a page of them, or how many there are. */
+function selected(db: Db, q: TimelineQuery) {
   const query = entries(db).where({ meeting_id: q.meetingId });
   if (q.participantId && q.withMeeting)
     query.andWhere((w) => w.where({ participant_id: q.participantId }).orWhereNull('participant_id'));
   else if (q.participantId) query.andWhere({ participant_id: q.participantId });
   if (q.onlyErrors) query.andWhere({ error: true });
-  const rows = await query.orderBy([
+  return query;
+}
+
+/**
+ * A meeting's timeline, oldest first (entries at the same moment in the order they were written);
+ * with `page`, only that slice of it (a long meeting with many reconnects is read a page at a time).
+ */
+export async function timeline(
+  db: Db,
+  q: TimelineQuery,
+  page?: { offset: number; limit: number },
+): Promise<LogEntry[]> {
+  const query = selected(db, q).orderBy([
     { column: 'at', order: 'asc' },
     { column: 'id', order: 'asc' },
   ]);
-  return rows.map(toEntry);
+  if (page) query.offset(page.offset).limit(page.limit);
+  return (await query).map(toEntry);
+}
+
+/** How many entries a timeline query selects. */
+export async function countTimeline(db: Db, q: TimelineQuery): Promise<number> {
+  const [row] = await selected(db, q).count({ n: '*' });
+  return Number(row?.n ?? 0);
 }
 
 /** Entries and errors per meeting, for the search results. */
@@ -104,6 +123,18 @@ export async function countsByMeeting(
 }
 
 /**
+ * Retention's candidates: the meetings with entries older than `before`, read by the index on `at`.
+ * A meeting that ended before `before` has such entries (its booking's, at least), and one whose
+ * entries are all younger - written after its end - is found once they are old enough: what this
+ * reads is the log still kept, however many meetings were held before it.
+ */
+export async function meetingsLoggedBefore(db: Db, before: Date): Promise<string[]> {
+  // Not DISTINCT: SQLite would answer it by scanning the whole (meeting_id, at) index instead.
+  const rows: Pick<EntryRow, 'meeting_id'>[] = await entries(db).where('at', '<', iso(before)).select('meeting_id');
+  return [...new Set(rows.map((r) => r.meeting_id))];
+}
+
+/**
  * Retention: the entries of these meetings (those that ended more than the period ago). The period
  * counts from the meeting, not from each entry: a meeting booked further ahead than the period
  * keeps its booking's entries until it has been held.
@@ -112,4 +143,37 @@ export async function deleteEntriesOf(db: Db, meetingIds: readonly string[]): Pr
   let removed = 0;
   for (const ids of chunks(meetingIds)) removed += await entries(db).whereIn('meeting_id', ids).delete();
   return removed;
+}
+
+/**
+ * Details that tell a person's own device and network (the address, browser and system the meeting
+ * page reported from, a link refused, a test's camera, microphone and speaker names).
+ */
+const deviceDetails = new Set(['address', 'browser', 'os', 'cameraDevice', 'microphoneDevice', 'speakerDevice']);
+
+/**
+ * A privacy erasure: one person's entries of a participant (the participant's own, or their
+ * proxy's, as `person`) lose the details that tell their device and network; the event, its time
+ * and its other details stay, for support's statistics. Returns how many entries changed.
+ */
+export async function eraseDeviceDetails(
+  db: Db,
+  of: { meetingId: string; participantId: string; person: 'main' | 'proxy' },
+): Promise<number> {
+  // By the meeting's index: a participant's entries are among their meeting's.
+  const rows = await entries(db)
+    .where({ meeting_id: of.meetingId, participant_id: of.participantId })
+    .select('id', 'details');
+  let changed = 0;
+  for (const row of rows) {
+    const details = JSON.parse(row.details) as Details;
+    if ((details.person === 'proxy') !== (of.person === 'proxy')) continue;
+    const kept = Object.entries(details).filter(([key]) => !deviceDetails.has(key));
+    if (kept.length === Object.keys(details).length) continue;
+    await entries(db)
+      .where({ id: row.id })
+      .update({ details: JSON.stringify(Object.fromEntries(kept)) });
+    changed++;
+  }
+  return changed;
 }

@@ -95,6 +95,9 @@ export async function registerViews(server: Server): Promise<void> {
         lang,
         otherLang: lang === 'sv' ? 'en' : 'sv',
         path: request.path,
+        // The address as asked for, query and all (a search's results, a timeline's filter and
+        // page), for the language switch to come back to: encoded as one value of its `next`.
+        here: encodeURIComponent(`${request.url.pathname}${request.url.search}`),
         staff: credentials?.user,
       };
     },

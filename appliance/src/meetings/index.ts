@@ -174,7 +174,8 @@ export {
   everyParticipantOf,
   meetingsEndedBefore,
   listMeetings,
-  removedParticipantsIn,
+  searchMeetingPage,
+  type FoundMeeting,
   type RoomStatus,
 } from './store.ts';
 export type { FactsProvider, ParticipantFact, MarksProvider } from './facts.ts';

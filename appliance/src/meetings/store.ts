@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { decrypt, encrypt, keyedHash } from '../crypto.ts';
 import { chunks, iso, toBool, toDate } from '../db/values.ts';
+import { nameContains, nameKey } from '../common/names.ts';
 import type { MeetingChange } from './events.ts';
 import {
   isPatient,
@@ -297,32 +298,132 @@ export async function listMeetings(db: Db, period: Period): Promise<Meeting[]> {
   ])) as MeetingRow[];
   const byMeeting = new Map<string, Participant[]>(rows.map((r) => [r.id, []]));
   if (rows.length > 0) {
-    const participants = await participantsInPeriod(db, period, false);
+    const participants = await participantsInPeriod(db, period);
     // A meeting booked between the two statements is not in the list: its participants are skipped.
     for (const p of participants) byMeeting.get(p.meeting_id)?.push(toParticipant(p));
   }
   return rows.map((r) => toMeeting(r, byMeeting.get(r.id) ?? []));
 }
 
-/** The participants of a period's meetings (by joining the period, not by id): current or removed ones. */
-async function participantsInPeriod(db: Db, period: Period, removed: boolean): Promise<ListedParticipant[]> {
+/** The participants of a period's meetings (by joining the period, not by id); removed ones left out. */
+async function participantsInPeriod(db: Db, period: Period): Promise<ListedParticipant[]> {
   const q = inPeriod(
     db('participants as p')
       .join('meetings as m', 'm.id', 'p.meeting_id')
       .select(participantColumns.map((c) => `p.${c}`)),
     period,
-  );
-  if (removed) q.whereNotNull('p.removed_at');
-  else q.whereNull('p.removed_at');
+  ).whereNull('p.removed_at');
   return (await q.orderBy(['p.meeting_id', 'p.position'])) as ListedParticipant[];
 }
 
 /**
- * The participants removed from the meetings of a period (each says its meeting), in one statement:
- * support finds a meeting by someone no longer in it ("my link stopped working").
+ * Support's search: a period (and unit), or one meeting by its id whenever it is; and a part of
+ * someone's name or the end of their number.
  */
-export async function removedParticipantsIn(db: Db, period: Period): Promise<Participant[]> {
-  return (await participantsInPeriod(db, period, true)).map(toParticipant);
+export interface MeetingSearch extends Period {
+  meetingId?: string;
+  /** A part of a participant's or proxy's name, by the name rule (case and composition do not count). */
+  name?: string;
+  /** The digits a participant's or proxy's mobile (E.164) ends with. */
+  phoneEnd?: string;
+}
+
+/** A meeting a search found, with those removed from it (support reads why their link stopped working). */
+export type FoundMeeting = Meeting & { removed: Participant[] };
+
+/**
+ * A LIKE pattern that finds every name containing `typed` by the name rule, and a few more: ASCII
+ * letters by lower(), which both engines apply to them, and any other character as `_` (one
+ * character, whatever its case: lower() leaves Å alone on SQLite). The rule itself decides after.
+ */
+function namePattern(typed: string): string {
+  const key = nameKey(typed);
+  let pattern = '';
+  for (const c of key) pattern += /[\x20-\x7e]/.test(c) ? c.replace(/[\\%_]/g, (x) => `\\${x}`) : '_';
+  return `%${pattern}%`;
+}
+
+/**
+ * One page of the meetings a search finds, oldest first, and how many it finds in all: a count and
+ * the page's meetings (LIMIT/OFFSET) for a period; for a name or a number, the ids of the meetings
+ * with someone (removed ones too) whose name or number the database matches, checked by the name
+ * rule, then the page's meetings. A page reads its own meetings and their people, never the period's.
+ */
+export async function searchMeetingPage(
+  db: Db,
+  search: MeetingSearch,
+  page: { offset: number; limit: number },
+): Promise<{ total: number; meetings: FoundMeeting[] }> {
+  // A meeting asked for by its id is found whenever it is (in its unit, when one is chosen).
+  const scope = <Q extends Knex.QueryBuilder>(q: Q): Q => {
+    if (!search.meetingId) return inPeriod(q, search);
+    q.where('m.id', search.meetingId);
+    if (search.unitId) q.andWhere('m.unit_id', search.unitId);
+    return q;
+  };
+  let total: number;
+  let ids: string[];
+  if (!search.name && !search.phoneEnd) {
+    const [counted] = await scope(db('meetings as m')).count({ n: '*' });
+    total = Number(counted?.n ?? 0);
+    const rows = (await scope(db('meetings as m').select('m.id'))
+      .orderBy(['m.starts_at', 'm.id'])
+      .offset(page.offset)
+      .limit(page.limit)) as Pick<MeetingRow, 'id'>[];
+    ids = rows.map((r) => r.id);
+  } else {
+    const { name, phoneEnd } = search;
+    const candidates = (await scope(
+      db('participants as p')
+        .join('meetings as m', 'm.id', 'p.meeting_id')
+        .select('p.meeting_id', 'p.name', 'p.proxy_name', 'p.mobile', 'p.proxy_mobile'),
+    )
+      .andWhere((w) => {
+        if (name) {
+          const pattern = namePattern(name);
+          w.orWhereRaw("lower(p.name) like ? escape '\\'", [pattern]);
+          w.orWhereRaw("lower(p.proxy_name) like ? escape '\\'", [pattern]);
+        }
+        if (phoneEnd) w.orWhere('p.mobile', 'like', `%${phoneEnd}`).orWhere('p.proxy_mobile', 'like', `%${phoneEnd}`);
+      })
+      .orderBy(['m.starts_at', 'm.id'])) as Pick<
+      ParticipantRow,
+      'meeting_id' | 'name' | 'proxy_name' | 'mobile' | 'proxy_mobile'
+    >[];
+    const byName = new Set<string>();
+    const byPhone = new Set<string>();
+    const found: string[] = [];
+    for (const c of candidates) {
+      if (name && [c.name, c.proxy_name].some((n) => n && nameContains(n, name))) byName.add(c.meeting_id);
+      if (phoneEnd && [c.mobile, c.proxy_mobile].some((m) => m?.replace(/\D/g, '').endsWith(phoneEnd)))
+        byPhone.add(c.meeting_id);
+      if (found.at(-1) !== c.meeting_id) found.push(c.meeting_id);
+    }
+    const matched = found.filter((id) => (!name || byName.has(id)) && (!phoneEnd || byPhone.has(id)));
+    total = matched.length;
+    ids = matched.slice(page.offset, page.offset + page.limit);
+  }
+  if (ids.length === 0) return { total, meetings: [] };
+  const rows = await db<MeetingRow>('meetings').whereIn('id', ids);
+  const people: (ListedParticipant & Pick<ParticipantRow, 'removed_at'>)[] = await db<ParticipantRow>('participants')
+    .select(...participantColumns, 'removed_at')
+    .whereIn('meeting_id', ids)
+    .orderBy(['meeting_id', 'position']);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return {
+    total,
+    meetings: ids.flatMap((id) => {
+      const row = byId.get(id);
+      if (!row) return [];
+      const theirs = people.filter((p) => p.meeting_id === id);
+      return [
+        {
+          ...toMeeting(row, theirs.filter((p) => p.removed_at === null).map(toParticipant)),
+          removed: theirs.filter((p) => p.removed_at !== null).map(toParticipant),
+        },
+      ];
+    }),
+  };
 }
 
 /** One row of the calendar's query: a meeting's columns beside one of its people (none: nulls). */
@@ -571,12 +672,21 @@ export async function advanceMeetingStatus(
   return n === 1;
 }
 
-/** The meetings that ended (start + duration) before `before`. */
-export async function meetingsEndedBefore(db: Db, before: Date): Promise<string[]> {
+/**
+ * The meetings that ended (start + duration) before `before`; with `among`, only those of these
+ * (a purge that knows which meetings still hold its data asks about those alone, not about every
+ * meeting ever held).
+ */
+export async function meetingsEndedBefore(db: Db, before: Date, among?: readonly string[]): Promise<string[]> {
   // The end is start + duration; the longest meeting is a day, so candidates start before `before`.
-  const candidates = await db<MeetingRow>('meetings')
-    .where('starts_at', '<', iso(before))
-    .select('id', 'starts_at', 'duration_minutes');
+  const startedBefore = () => db<MeetingRow>('meetings').where('starts_at', '<', iso(before));
+  const candidates = among
+    ? (
+        await Promise.all(
+          chunks(among).map((ids) => startedBefore().whereIn('id', ids).select('id', 'starts_at', 'duration_minutes')),
+        )
+      ).flat()
+    : await startedBefore().select('id', 'starts_at', 'duration_minutes');
   return candidates
     .filter((m) => toDate(m.starts_at).getTime() + Number(m.duration_minutes) * 60_000 < before.getTime())
     .map((m) => m.id);

@@ -240,7 +240,9 @@ export const routes: ServerRoute[] = [
       auth: false,
       validate: {
         params: objectOf<{ lang: Language }>({ lang: Joi.string<Language>().valid('sv', 'en').required() }),
-        query: objectOf<{ next?: string }>({ next: nextPath }),
+        // The page it was asked on, query and all: a support search's sealed address is longer
+        // than a login's `next` may be.
+        query: objectOf<{ next?: string }>({ next: nextPath.max(8000) }),
       },
     },
     handler(request, h) {

@@ -55,6 +55,8 @@ export { techTestPage, techTestRoutes, type TechTestMount } from './routes.ts';
 export { latestResult, resultsOf } from './store.ts';
 /** Retention: deletes the results taken before `before`; returns how many. */
 export { deleteResultsBefore as purgeResults } from './store.ts';
+/** A privacy erasure: a person's tests without their browser, system and device names. */
+export { eraseResultDevices } from './store.ts';
 export { staffSessionSubject } from './service.ts';
 export { participantSubject, testTaker } from './model.ts';
 export type { Subject, TechTestResult, TestTaker } from './model.ts';

@@ -148,3 +148,13 @@ export async function countResults(db: Db, subject: Subject): Promise<number> {
 export async function deleteResultsBefore(db: Db, before: Date): Promise<number> {
   return results(db).where('tested_at', '<', iso(before)).delete();
 }
+
+/**
+ * A privacy erasure: the person's tests keep their answers, figures, verdict and time, without the
+ * browser, system and device names that told their own computer or phone. Returns how many.
+ */
+export async function eraseResultDevices(db: Db, subject: Subject): Promise<number> {
+  return results(db)
+    .where({ subject_type: subject.type, subject_id: subject.id })
+    .update({ browser: '', os: '', camera_label: null, microphone_label: null, speaker_label: null });
+}

@@ -1,8 +1,10 @@
 import test from 'ava';
+import { randomBytes, scryptSync } from 'node:crypto';
 import { present } from '../helpers/present.ts';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { ensureFirstAdmin } from '../../appliance/src/staff/bootstrap.ts';
 import { disableStaff } from '../../appliance/src/staff/service.ts';
+import { hashPassword } from '../../appliance/src/staff/passwords.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 let app: TestServer;
@@ -289,4 +291,57 @@ test('a session that cannot be checked (the sessions table unreadable for a mome
   } finally {
     await own.stop();
   }
+});
+
+// "Blåbär" as a Windows keyboard types it (å and ä each one code point) and as macOS or a
+// phone's keyboard may send it (a plus a combining ring, a plus a combining diaeresis).
+const composed = 'Blåbärssylt på fredag';
+const decomposed = composed.normalize('NFD');
+
+test('a password with å, ä or ö works whichever keyboard types it: the composed and decomposed forms are one password', async (t) => {
+  t.not(composed, decomposed, 'the test types two different strings');
+  const { staff } = await app.staff('clinician');
+  await app.server.app
+    .db('staff')
+    .where({ id: staff.id })
+    .update({ password_hash: await hashPassword(composed) });
+  t.is((await app.client().login(staff.email, decomposed)).status, 302, 'set composed, typed decomposed');
+  t.is((await app.client().login(staff.email, composed)).status, 302, 'and composed');
+  // Changed on a Mac (decomposed), typed on the ward's Windows computer (composed).
+  const mac = app.client();
+  await mac.login(staff.email, composed);
+  const next = 'Ögonblick för ändring';
+  const nextDecomposed = next.normalize('NFD');
+  const changed = await mac.submit(
+    '/password',
+    { current: decomposed, next: nextDecomposed, repeat: next },
+    '/password',
+  );
+  t.is(changed.status, 200, 'the current password typed decomposed, the new one once in each form');
+  t.is((await app.client().login(staff.email, next)).status, 302);
+  t.is((await app.client().login(staff.email, nextDecomposed)).status, 302);
+});
+
+test('a password stored before passwords were normalised still works, and from then on in either form', async (t) => {
+  const { staff } = await app.staff('clinician');
+  const db = app.server.app.db;
+  // The hash an earlier version stored: of the decomposed text exactly as the Mac sent it.
+  const salt = randomBytes(16);
+  const key = scryptSync(decomposed, salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+  const legacy = ['scrypt', 2 ** 15, 8, 1, salt.toString('base64'), key.toString('base64')].join('$');
+  await db('staff').where({ id: staff.id }).update({ password_hash: legacy });
+  t.is((await app.client().login(staff.email, decomposed)).status, 302, 'typed as it was set: it works');
+  const stored = await db('staff').where({ id: staff.id }).first('password_hash');
+  t.not(stored?.password_hash, legacy, 'the login stored the normalised form in its place');
+  t.is((await app.client().login(staff.email, composed)).status, 302, 'now typed composed too');
+  t.is((await app.client().login(staff.email, decomposed)).status, 302, 'and still decomposed');
+  // Another account with the same old hash, first typed on a keyboard that composes.
+  const other = await app.staff('clinician');
+  await db('staff').where({ id: other.staff.id }).update({ password_hash: legacy });
+  t.is(
+    (await app.client().login(other.staff.email, composed)).status,
+    302,
+    'typed composed: the decomposed form is tried',
+  );
+  t.is((await app.client().login(other.staff.email, 'Blabarssylt pa fredag')).status, 401, 'but nothing else');
 });

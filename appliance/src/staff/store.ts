@@ -141,6 +141,11 @@ export async function updatePassword(db: Db, staffId: string, passwordHash: stri
   await staffTable(db).where({ id: staffId }).update({ password_hash: passwordHash, password_must_change: mustChange });
 }
 
+/** The same password's hash in its place, unless the password changed meanwhile (a normalised rehash). */
+export async function replacePasswordHash(db: Db, staffId: string, oldHash: string, newHash: string): Promise<void> {
+  await staffTable(db).where({ id: staffId, password_hash: oldHash }).update({ password_hash: newHash });
+}
+
 /** Lifts a lockout: the count of wrong passwords starts afresh. */
 export async function clearLoginFailures(db: Db, staffId: string): Promise<void> {
   await staffTable(db).where({ id: staffId }).update({ failed_logins: 0, locked_until: null });

@@ -106,9 +106,12 @@ test('privacy pages are for admins only', async (t) => {
   t.is((await client.get(`/admin/privacy?meeting=${meeting.id}`)).status, 403);
 });
 
-test("the export holds the participant's connection log and every technical test, their proxy's too", async (t) => {
-  const meeting = await bookedMeeting();
-  const patientId = meeting.patient.id;
+test("the export holds the participant's connection log and every technical test they took; their proxy's tests are in the proxy's export", async (t) => {
+  const { meeting, patientId } = await bookedWithProxy(t, 'Hemulen', '070-111 22 55', {
+    name: 'Filifjonkan Ombud',
+    mobile: '070-444 55 88',
+    email: 'filifjonkan@example.org',
+  });
   const db = app.server.app.db;
   // What the meeting page reported from their browser: their address among it.
   await insertEntry(db, {
@@ -151,8 +154,17 @@ test("the export holds the participant's connection log and every technical test
     data.connectionLog.some((e: { details: { address?: string } }) => e.details.address === '203.0.113.7'),
     'the address the meeting page reported from',
   );
-  t.is(data.techTests.length, 3, 'every test, the proxy’s included');
-  t.true(data.techTests.some((r: { subject: { id: string } }) => r.subject.id === proxy.id));
+  t.deepEqual(
+    data.techTests.map((r: { subject: { id: string } }) => r.subject.id),
+    [main.id, main.id],
+    'every test the patient took, and not the proxy’s: patient and proxy are two people',
+  );
+  const theirs = (await admin.get(`/admin/privacy/participants/${patientId}/export?person=proxy`)).json();
+  t.deepEqual(
+    theirs.techTests.map((r: { subject: { id: string } }) => r.subject.id),
+    [proxy.id],
+    'the proxy’s test is in the proxy’s export',
+  );
 });
 
 test("a proxy's erasure request erases the proxy's contact data and messages, and the patient's stay (and the reverse)", async (t) => {

@@ -5,7 +5,9 @@ import { findAudit } from '../../appliance/src/audit/store.ts';
 import { ensureFirstAdmin } from '../../appliance/src/staff/bootstrap.ts';
 import { disableStaff } from '../../appliance/src/staff/service.ts';
 import { hashPassword } from '../../appliance/src/staff/passwords.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { startServer, testPassword, type TestServer } from '../helpers/server.ts';
+import { passStaffTechTest } from '../helpers/techtest.ts';
+import { booking, loggedIn } from '../meetings/_booking.ts';
 
 let app: TestServer;
 test.before(async () => {
@@ -369,4 +371,29 @@ test('the session cookie lasts as long as the browser: closing it on a shared wa
     '/login?next=%2Fcalendar',
     'over: the cookie opens nothing',
   );
+});
+
+test('a password change keeps what belongs to the session that made it: its technical test, and the open meeting page is still one access', async (t) => {
+  const { client, staff } = await loggedIn(app, 'clinician');
+  const booked = await client.request('POST', '/api/v1/meetings', { json: booking() });
+  t.is(booked.status, 201, booked.text);
+  const meetingId = booked.json<{ id: string }>().id;
+  await passStaffTechTest(app, staff.id);
+  t.notRegex((await client.get('/profile')).text, /Du har inte gjort något tekniktest/, 'tested in this session');
+  // The meeting page is open; its live refreshes carry the view's token.
+  const page = await client.get(`/meetings/${meetingId}`);
+  const pageView = present(/data-page-view="([^"]+)"/.exec(page.text)?.[1], "the view's token");
+  const reads = async () => (await findAudit(app.server.app.db, { meetingId, action: 'meeting.read' })).length;
+  const before = await reads();
+
+  const next = 'ett nytt långt lösenord';
+  t.is((await client.submit('/password', { current: testPassword, next, repeat: next }, '/password')).status, 200);
+
+  t.notRegex(
+    (await client.get('/profile')).text,
+    /Du har inte gjort något tekniktest/,
+    'the test taken before the change still counts: the session goes on',
+  );
+  t.is((await client.get(`/meetings/${meetingId}`, { 'x-page-view': pageView, accept: 'text/html' })).status, 200);
+  t.is(await reads(), before, "the open page's refresh is part of the same view, not a new access");
 });

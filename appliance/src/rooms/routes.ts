@@ -185,8 +185,11 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
     const booked = bookedStaff(meeting).includes(staff.id);
     const live = meeting.status !== 'ended' && meeting.status !== 'cancelled';
     // The routine: the first meeting after a new login starts with the technical test.
-    if (booked && live && request.server.app.config.jitsi && request.auth.credentials.sessionId) {
-      const tested = await latestResult(request.server.app.db, staffSessionSubject(request.auth.credentials.sessionId));
+    if (booked && live && request.server.app.config.jitsi && request.auth.credentials.sessionKey) {
+      const tested = await latestResult(
+        request.server.app.db,
+        staffSessionSubject(request.auth.credentials.sessionKey),
+      );
       if (!tested) return h.redirect(`/techtest?next=${encodeURIComponent(`/meetings/${meeting.id}/room`)}`);
     }
     const jitsi =

@@ -57,7 +57,7 @@ export async function registerAuth(server: Server): Promise<void> {
         return { isValid: true, credentials: { uncheckedSession: error as Error } };
       }
       if (!found) return { isValid: false };
-      const { staff, method } = found;
+      const { staff, method, key } = found;
       return {
         isValid: true,
         credentials: {
@@ -66,6 +66,7 @@ export async function registerAuth(server: Server): Promise<void> {
           via: 'session',
           sessionId: session.sid,
           sessionMethod: method,
+          sessionKey: key,
         },
       };
     },

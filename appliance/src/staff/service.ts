@@ -196,7 +196,7 @@ export async function startSession(
   return sessionId;
 }
 
-export const sessionStaff = (db: Db, sessionId: string): Promise<{ staff: Staff; method: SessionMethod } | undefined> =>
+export const sessionStaff = (db: Db, sessionId: string): Promise<store.SessionStaff | undefined> =>
   store.findSessionStaff(db, sha256(sessionId));
 
 export const endSession = (db: Db, sessionId: string): Promise<void> => store.deleteSession(db, sha256(sessionId));

@@ -362,3 +362,59 @@ test('a participant taken off the meeting while in its room leaves the room at o
     await teardown(w);
   }
 });
+
+test("a proxy's coming and going in the room is recorded as the proxy's: in the proxy's privacy export, not the patient's", async (t) => {
+  const w = await world();
+  try {
+    const { client, staff } = await loggedIn(w.app);
+    await passStaffTechTest(w.app, staff.id);
+    const startsAt = new Date(Date.now() + minutes(10));
+    startsAt.setUTCSeconds(0, 0);
+    const proxy = { name: 'Mårran Ombud', mobile: '070-444 55 99', email: 'marran@example.org' };
+    const booked = await client.request('POST', '/api/v1/meetings', {
+      json: booking({
+        startsAt: startsAt.toISOString(),
+        participants: [
+          { kind: 'patient_proxy', name: 'Lilla Mi', mobile: '070-111 22 66', identification: 'sms', proxy },
+        ],
+      }),
+    });
+    t.is(booked.status, 201, booked.text);
+    const meeting = booked.json<{ id: string; participants: { id: string }[] }>();
+    const patientId = present(meeting.participants[0], 'the patient').id;
+    await w.app.server.plugins.rooms.service.tick();
+    const room = (await w.app.server.app.db('rooms').where({ meeting_id: meeting.id }).first()).name as string;
+    // The proxy comes in with the token of the proxy's own link, and leaves again.
+    const mårran = await joinAs(w, room, 'p1p2p3', { id: `participant:${patientId}:proxy`, name: proxy.name });
+    const visits = async () =>
+      (await client.get(`/api/v1/meetings/${meeting.id}/room`)).json().presence as {
+        nick: string;
+        leftAt: string | null;
+      }[];
+    await until('the proxy in the room', async () => (await visits()).some((p) => p.nick === 'p1p2p3'));
+    await mårran.leave(room, 'p1p2p3');
+    await until('the proxy gone', async () => (await visits()).some((p) => p.nick === 'p1p2p3' && p.leftAt));
+
+    const { client: admin } = await loggedIn(w.app, 'admin');
+    const exported = async (person: string) =>
+      (await admin.get(`/admin/privacy/participants/${patientId}/export?person=${person}`)).json().connectionLog as {
+        type: string;
+      }[];
+    const theirs = await until('the visit in the connection log', async () => {
+      const log = await exported('proxy');
+      return log.some((e) => e.type === 'left') ? log : undefined;
+    }).catch(() => exported('proxy'));
+    t.deepEqual(
+      theirs.filter((e) => e.type === 'joined' || e.type === 'left').map((e) => e.type),
+      ['joined', 'left'],
+      "the proxy's visit is in the proxy's export",
+    );
+    t.deepEqual(
+      (await exported('main')).filter((e) => e.type === 'joined' || e.type === 'left'),
+      [],
+      "and not in the patient's: the patient never came",
+    );
+  } finally {
+    await teardown(w);
+  }
+});

@@ -221,7 +221,10 @@ export class Recorder {
         meetingId: p.meetingId,
         participantId: p.participantId,
         type: p.kind,
-        details: p.staffId ? { nick: p.nick, staffId: p.staffId } : { nick: p.nick },
+        // Whose visit, where a patient and their proxy each come in their own right.
+        details: p.staffId
+          ? { nick: p.nick, staffId: p.staffId }
+          : { nick: p.nick, ...(p.person ? { person: p.person } : {}) },
       });
     });
     bus.on('room.kicked', (p) =>

@@ -21,6 +21,8 @@ declare module '../events.ts' {
       meetingId: string;
       participantId: string | null;
       staffId: string | null;
+      /** Which of a patient and their proxy, where known. */
+      person: 'main' | 'proxy' | null;
       nick: string;
       kind: 'joined' | 'left';
       at: string;
@@ -411,6 +413,7 @@ export class RoomService {
     }
     const who = await this.#who(meeting, occupant);
     const participantId = who?.type === 'participant' ? who.participantId : null;
+    const person = who?.type === 'participant' ? who.person : null;
     const staffId = who?.type === 'staff' ? who.staffId : null;
     await store.recordJoin(
       this.db,
@@ -418,6 +421,7 @@ export class RoomService {
         meetingId: meeting.id,
         participantId,
         staffId,
+        person,
         nick: occupant.nick,
         displayName: occupant.identity?.user?.name ?? occupant.displayName ?? null,
       },
@@ -425,7 +429,12 @@ export class RoomService {
     );
     await this.advanceStatus(meeting.id, 'in_progress', null, now);
     if (participantId) {
-      this.bus.emit('participant.status', { meetingId: meeting.id, participantId, status: 'joined' });
+      this.bus.emit('participant.status', {
+        meetingId: meeting.id,
+        participantId,
+        status: 'joined',
+        person: person ?? undefined,
+      });
       if (await store.clearAlert(this.db, meeting.id, participantId, now))
         this.bus.emit('noshow.cleared', { meetingId: meeting.id, participantId });
     }
@@ -433,6 +442,7 @@ export class RoomService {
       meetingId: meeting.id,
       participantId,
       staffId,
+      person,
       nick: occupant.nick,
       kind: 'joined',
       at: now.toISOString(),
@@ -449,11 +459,13 @@ export class RoomService {
         meetingId: room.meetingId,
         participantId: presence.participantId,
         status: 'left',
+        person: presence.person ?? undefined,
       });
     this.bus.emit('room.presence', {
       meetingId: room.meetingId,
       participantId: presence.participantId,
       staffId: presence.staffId,
+      person: presence.person,
       nick: occupant.nick,
       kind: 'left',
       at: now.toISOString(),

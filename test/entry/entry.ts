@@ -142,6 +142,19 @@ test('names match after trimming, collapsing spaces, Unicode composition and cas
   t.false(namesMatch('Eva Ek', 'Lärare Eva Ek'));
 });
 
+test("names match whichever apostrophe or hyphen a phone's keyboard puts in them: a phone's typographic ’ is the booking's '", (t) => {
+  // iPhones and Macs turn ' into ’ as it is typed (smart punctuation); a booking typed on the ward's
+  // Windows computer has the plain one. Five tries of the right name would lock the link.
+  t.true(namesMatch('Sinéad O’Brien', "Sinéad O'Brien"));
+  t.true(namesMatch("Sinéad O'Brien", 'Sinéad O‘Brien'));
+  t.true(namesMatch('Aïcha N\u02bcDiaye', "Aïcha N'Diaye"), 'the modifier letter apostrophe');
+  t.true(namesMatch('Anna\u2010Karin Berg', 'Anna-Karin Berg'), 'a Unicode hyphen');
+  t.true(namesMatch('Anna\u2011Karin Berg', 'Anna-Karin Berg'), 'a non-breaking hyphen');
+  t.true(namesMatch('Anna–Karin Berg', 'Anna-Karin Berg'), 'the dash a Mac types for option-hyphen');
+  t.false(namesMatch('Sinéad OBrien', "Sinéad O'Brien"), 'an apostrophe left out is another spelling');
+  t.false(namesMatch('Anna Karin Berg', 'Anna-Karin Berg'), 'a space is not a hyphen');
+});
+
 test('a guest invited by e-mail cannot join with a misspelt name, and the page does not reveal the invited name', async (t) => {
   const { path, participantId } = await invitedByEmail();
   const guest = world.app.client();

@@ -266,3 +266,20 @@ test("a participant's data export leaves out their proxy's contact data and pers
   const theirs = (await admin.get(`/admin/privacy/participants/${patientId}/export?person=proxy`)).json();
   t.is(theirs.participant.personalNumber, '198001010001', 'the proxy gets it in their own');
 });
+
+test("the connection log's entries of the messages to a proxy are in the proxy's export, not the patient's", async (t) => {
+  const { patientId } = await bookedWithProxy(t, 'Rådd-djuret', '070-111 22 77', {
+    name: 'Too-ticki Ombud',
+    mobile: '070-444 55 11',
+    email: 'tooticki@example.org',
+  });
+  const { client: admin } = await loggedIn(app, 'admin');
+  const messageEntries = async (person: string) =>
+    (
+      (await admin.get(`/admin/privacy/participants/${patientId}/export?person=${person}`)).json().connectionLog as {
+        type: string;
+      }[]
+    ).filter((e) => e.type === 'message_queued');
+  t.is((await messageEntries('main')).length, 1, "the patient's own invitation");
+  t.is((await messageEntries('proxy')).length, 1, "the proxy's invitation, in the proxy's export");
+});

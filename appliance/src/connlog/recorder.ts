@@ -10,7 +10,7 @@ import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
 import type { GroupCommit } from '../db/group-commit.ts';
 import type { EventBus } from '../events.ts';
-import { messagesOf } from '../invites/index.ts';
+import { messagesOf, sentToProxy } from '../invites/index.ts';
 import { findParticipant, listChanges, type MeetingChange } from '../meetings/index.ts';
 import { latestResult, testTaker, type Subject } from '../techtest/index.ts';
 import type { Details, NewEntry } from './model.ts';
@@ -37,7 +37,9 @@ const changeEntries: Partial<Record<MeetingChange['type'], string>> = {
 
 /** A message written to the outbox, logged at the moment it was queued (once: its id is the ref). */
 const queuedEntry = (
-  message: Pick<OutboxMessage, 'id' | 'meetingId' | 'participantId' | 'kind' | 'channel' | 'createdAt'>,
+  message: Pick<OutboxMessage, 'id' | 'meetingId' | 'participantId' | 'kind' | 'channel' | 'createdAt'> & {
+    toProxy: boolean;
+  },
 ): NewEntry | undefined =>
   message.meetingId
     ? complete({
@@ -46,9 +48,19 @@ const queuedEntry = (
         participantId: message.participantId,
         type: 'message_queued',
         ref: message.id,
-        details: { kind: message.kind, channel: message.channel },
+        details: messageDetails(message),
       })
     : undefined;
+
+/**
+ * A message's entry details: what and how, and for a message to a patient's proxy that it was the
+ * proxy's (support reads whose, and the proxy's privacy export holds it, not the patient's).
+ */
+const messageDetails = (message: { kind: string; channel: string; toProxy: boolean }): Details => ({
+  kind: message.kind,
+  channel: message.channel,
+  ...(message.toProxy ? { person: 'proxy' } : {}),
+});
 
 export class Recorder {
   constructor(
@@ -83,7 +95,7 @@ export class Recorder {
       complete({ at: recorded?.at, meetingId: p.meetingId, participantId: p.participantId ?? null, type, details }),
     );
     for (const message of await messagesOf(trx, { meetingId: p.meetingId })) {
-      const queued = queuedEntry(message);
+      const queued = queuedEntry({ ...message, toProxy: sentToProxy(message) });
       if (queued) await insertEntry(trx, queued);
     }
   }
@@ -96,9 +108,10 @@ export class Recorder {
     bus.partOfMany('outbox.status', async (trx, list) => {
       const rows: NewEntry[] = [];
       for (const p of list) {
-        const queued = queuedEntry({ ...p, id: p.messageId, createdAt: p.queuedAt });
+        const toProxy = p.person === 'proxy';
+        const queued = queuedEntry({ ...p, id: p.messageId, createdAt: p.queuedAt, toProxy });
         if (!queued || !p.meetingId) continue;
-        const details: Details = { kind: p.kind, channel: p.channel };
+        const details = messageDetails({ ...p, toProxy });
         if (p.reason) details.reason = p.reason.slice(0, 500);
         // A delivered message was reported sent first, with its queued entry.
         if (p.status !== 'delivered') rows.push(queued);

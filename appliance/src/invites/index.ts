@@ -13,7 +13,7 @@ import { MailSender, type MailState } from './mail.ts';
 import { messageFacts } from './facts.ts';
 import { outboxHook, tellParticipant, type Composer } from './messages.ts';
 import { findMeeting } from '../meetings/index.ts';
-import { enqueue, releaseAllClaims, type Channel, type MessageKind } from './outbox.ts';
+import { enqueue, releaseAllClaims, sentToProxy, type Channel, type MessageKind } from './outbox.ts';
 import { provideCodeMessenger } from '../entry/index.ts';
 import { Reminders } from './reminders.ts';
 import { routes } from './routes.ts';
@@ -36,6 +36,8 @@ declare module '../events.ts' {
       reason?: string;
       /** When the message was queued (the connection log's `message_queued`). */
       queuedAt: Date;
+      /** Whom on the participant's row it was for: the participant, or their proxy. */
+      person: 'main' | 'proxy';
     };
   }
 }
@@ -132,6 +134,7 @@ export const plugin: Plugin<void> = {
           status,
           reason: reason && withoutRecipient(reason, message.recipient),
           queuedAt: message.createdAt,
+          person: sentToProxy(message) ? ('proxy' as const) : ('main' as const),
         })),
       );
       await bus.emitAllIn(

@@ -418,3 +418,59 @@ test("a proxy's coming and going in the room is recorded as the proxy's: in the 
     await teardown(w);
   }
 });
+
+test('with a patient and their proxy both in the room, the panel names each and staff can remove either', async (t) => {
+  const w = await world();
+  try {
+    const { client, staff } = await loggedIn(w.app);
+    await passStaffTechTest(w.app, staff.id);
+    const startsAt = new Date(Date.now() + minutes(10));
+    startsAt.setUTCSeconds(0, 0);
+    const booked = await client.request('POST', '/api/v1/meetings', {
+      json: booking({
+        startsAt: startsAt.toISOString(),
+        participants: [
+          {
+            kind: 'patient_proxy',
+            name: 'Lilla Mi',
+            mobile: '070-111 22 88',
+            identification: 'sms',
+            proxy: { name: 'Mårran Ombud', mobile: '070-444 55 22' },
+          },
+        ],
+      }),
+    });
+    t.is(booked.status, 201, booked.text);
+    const meeting = booked.json<{ id: string; participants: { id: string }[] }>();
+    const patientId = present(meeting.participants[0], 'the patient').id;
+    await w.app.server.plugins.rooms.service.tick();
+    const room = (await w.app.server.app.db('rooms').where({ meeting_id: meeting.id }).first()).name as string;
+    const panel = async () => (await client.get(`/meetings/${meeting.id}/room/panel`)).text;
+    // What the panel says, as a person reads it: the text without its tags.
+    const said = (html: string) => html.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ');
+
+    await joinAs(w, room, 'p1p2p3', { id: `participant:${patientId}:proxy`, name: 'Mårran Ombud' });
+    const proxyOnly = await until('the proxy in the panel', async () => {
+      const text = await panel();
+      return said(text).includes('I mötet') ? text : undefined;
+    });
+    t.true(
+      said(proxyOnly).includes('I mötet: Mårran Ombud (ombud)'),
+      'the proxy is the one in the room, not the patient',
+    );
+    t.true(proxyOnly.includes('aria-label="Ta bort Mårran Ombud (ombud) från mötet"'));
+
+    await joinAs(w, room, 'm1m2m3', { id: `participant:${patientId}:main`, name: 'Lilla Mi' });
+    const both = await until('both in the panel', async () => {
+      const text = await panel();
+      return said(text).includes('I mötet: Mårran Ombud (ombud), Lilla Mi') ||
+        said(text).includes('I mötet: Lilla Mi, Mårran Ombud (ombud)')
+        ? text
+        : undefined;
+    });
+    t.true(both.includes('aria-label="Ta bort Lilla Mi från mötet"'), 'the patient can be removed');
+    t.true(both.includes('aria-label="Ta bort Mårran Ombud (ombud) från mötet"'), 'and the proxy');
+  } finally {
+    await teardown(w);
+  }
+});

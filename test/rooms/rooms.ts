@@ -474,3 +474,59 @@ test('with a patient and their proxy both in the room, the panel names each and 
     await teardown(w);
   }
 });
+
+test('a patient and their proxy in the room: when one of them leaves, the other is still shown as in the meeting', async (t) => {
+  const w = await world();
+  try {
+    const { client, staff } = await loggedIn(w.app);
+    await passStaffTechTest(w.app, staff.id);
+    const startsAt = new Date(Date.now() + minutes(10));
+    startsAt.setUTCSeconds(0, 0);
+    const booked = await client.request('POST', '/api/v1/meetings', {
+      json: booking({
+        startsAt: startsAt.toISOString(),
+        participants: [
+          {
+            kind: 'patient_proxy',
+            name: 'Snorken',
+            mobile: '070-111 22 99',
+            identification: 'sms',
+            proxy: { name: 'Hattifnatt Ombud', mobile: '070-444 55 33' },
+          },
+        ],
+      }),
+    });
+    t.is(booked.status, 201, booked.text);
+    const meeting = booked.json<{ id: string; participants: { id: string }[] }>();
+    const patientId = present(meeting.participants[0], 'the patient').id;
+    await w.app.server.plugins.rooms.service.tick();
+    const room = (await w.app.server.app.db('rooms').where({ meeting_id: meeting.id }).first()).name as string;
+    const visits = async () =>
+      (await client.get(`/api/v1/meetings/${meeting.id}/room`)).json().presence as {
+        nick: string;
+        leftAt: string | null;
+      }[];
+    const status = async () => (await client.get(`/api/v1/meetings/${meeting.id}`)).json().participants[0].status;
+
+    const proxy = await joinAs(w, room, 'h1h2h3', { id: `participant:${patientId}:proxy`, name: 'Hattifnatt Ombud' });
+    const patient = await joinAs(w, room, 's1s2s3', { id: `participant:${patientId}:main`, name: 'Snorken' });
+    await until('both in the room', async () => (await visits()).filter((v) => !v.leftAt).length === 2);
+    await until('shown as in the meeting', async () => (await status()) === 'joined');
+
+    await proxy.leave(room, 'h1h2h3');
+    // The leave's status change is written before its connection log entry (both through the group
+    // commit, in the order the room reported them): once the entry is there, so is the status.
+    await until('the proxy gone, in the connection log', async () =>
+      (await w.app.server.app.db('connlog_entries').where({ meeting_id: meeting.id, type: 'left' })).some(
+        (e: { details: string }) => (JSON.parse(e.details) as { nick?: string }).nick === 'h1h2h3',
+      ),
+    );
+    t.is(await status(), 'joined', 'the patient is still in the meeting');
+
+    await patient.leave(room, 's1s2s3');
+    await until('both gone, and shown as having left', async () => (await status()) === 'left');
+    t.pass();
+  } finally {
+    await teardown(w);
+  }
+});

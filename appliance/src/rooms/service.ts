@@ -454,7 +454,14 @@ export class RoomService {
     if (!room) return;
     const presence = await store.recordLeave(this.db, room.meetingId, occupant.nick, reason, now);
     if (!presence) return;
-    if (presence.participantId)
+    // A patient and their proxy share the row's status: it says "left" only once neither of them
+    // (nor the same person on another device) is still in the room.
+    const stillIn =
+      presence.participantId !== null &&
+      (await store.presenceOf(this.db, room.meetingId)).some(
+        (p) => p.participantId === presence.participantId && !p.leftAt,
+      );
+    if (presence.participantId && !stillIn)
       this.bus.emit('participant.status', {
         meetingId: room.meetingId,
         participantId: presence.participantId,

@@ -363,34 +363,38 @@ test('a participant taken off the meeting while in its room leaves the room at o
   }
 });
 
+/** A meeting in ten minutes with a patient and their proxy, its room opened (its booker has passed the technical test). */
+async function bookWithProxy(w: World, patient: string, proxy: { name: string; mobile: string; email?: string }) {
+  const { client, staff } = await loggedIn(w.app);
+  await passStaffTechTest(w.app, staff.id);
+  const startsAt = new Date(Date.now() + minutes(10));
+  startsAt.setUTCSeconds(0, 0);
+  const booked = await client.request('POST', '/api/v1/meetings', {
+    json: booking({
+      startsAt: startsAt.toISOString(),
+      participants: [{ kind: 'patient_proxy', name: patient, mobile: '070-111 22 66', identification: 'sms', proxy }],
+    }),
+  });
+  if (booked.status !== 201) throw new Error(`booking failed: ${booked.text}`);
+  const meeting = booked.json<{ id: string; participants: { id: string }[] }>();
+  const patientId = present(meeting.participants[0], 'the patient').id;
+  await w.app.server.plugins.rooms.service.tick();
+  const room = (await w.app.server.app.db('rooms').where({ meeting_id: meeting.id }).first()).name as string;
+  const visits = async () =>
+    (await client.get(`/api/v1/meetings/${meeting.id}/room`)).json().presence as {
+      nick: string;
+      leftAt: string | null;
+    }[];
+  return { client, meeting, patientId, room, visits };
+}
+
 test("a proxy's coming and going in the room is recorded as the proxy's: in the proxy's privacy export, not the patient's", async (t) => {
   const w = await world();
   try {
-    const { client, staff } = await loggedIn(w.app);
-    await passStaffTechTest(w.app, staff.id);
-    const startsAt = new Date(Date.now() + minutes(10));
-    startsAt.setUTCSeconds(0, 0);
     const proxy = { name: 'Mårran Ombud', mobile: '070-444 55 99', email: 'marran@example.org' };
-    const booked = await client.request('POST', '/api/v1/meetings', {
-      json: booking({
-        startsAt: startsAt.toISOString(),
-        participants: [
-          { kind: 'patient_proxy', name: 'Lilla Mi', mobile: '070-111 22 66', identification: 'sms', proxy },
-        ],
-      }),
-    });
-    t.is(booked.status, 201, booked.text);
-    const meeting = booked.json<{ id: string; participants: { id: string }[] }>();
-    const patientId = present(meeting.participants[0], 'the patient').id;
-    await w.app.server.plugins.rooms.service.tick();
-    const room = (await w.app.server.app.db('rooms').where({ meeting_id: meeting.id }).first()).name as string;
+    const { patientId, room, visits } = await bookWithProxy(w, 'Lilla Mi', proxy);
     // The proxy comes in with the token of the proxy's own link, and leaves again.
     const mårran = await joinAs(w, room, 'p1p2p3', { id: `participant:${patientId}:proxy`, name: proxy.name });
-    const visits = async () =>
-      (await client.get(`/api/v1/meetings/${meeting.id}/room`)).json().presence as {
-        nick: string;
-        leftAt: string | null;
-      }[];
     await until('the proxy in the room', async () => (await visits()).some((p) => p.nick === 'p1p2p3'));
     await mårran.leave(room, 'p1p2p3');
     await until('the proxy gone', async () => (await visits()).some((p) => p.nick === 'p1p2p3' && p.leftAt));
@@ -419,32 +423,13 @@ test("a proxy's coming and going in the room is recorded as the proxy's: in the 
   }
 });
 
-test('with a patient and their proxy both in the room, the panel names each and staff can remove either', async (t) => {
+test('with a patient and their proxy both in the room, the panel and the meeting page name each, and staff can remove either', async (t) => {
   const w = await world();
   try {
-    const { client, staff } = await loggedIn(w.app);
-    await passStaffTechTest(w.app, staff.id);
-    const startsAt = new Date(Date.now() + minutes(10));
-    startsAt.setUTCSeconds(0, 0);
-    const booked = await client.request('POST', '/api/v1/meetings', {
-      json: booking({
-        startsAt: startsAt.toISOString(),
-        participants: [
-          {
-            kind: 'patient_proxy',
-            name: 'Lilla Mi',
-            mobile: '070-111 22 88',
-            identification: 'sms',
-            proxy: { name: 'Mårran Ombud', mobile: '070-444 55 22' },
-          },
-        ],
-      }),
+    const { client, meeting, patientId, room } = await bookWithProxy(w, 'Lilla Mi', {
+      name: 'Mårran Ombud',
+      mobile: '070-444 55 22',
     });
-    t.is(booked.status, 201, booked.text);
-    const meeting = booked.json<{ id: string; participants: { id: string }[] }>();
-    const patientId = present(meeting.participants[0], 'the patient').id;
-    await w.app.server.plugins.rooms.service.tick();
-    const room = (await w.app.server.app.db('rooms').where({ meeting_id: meeting.id }).first()).name as string;
     const panel = async () => (await client.get(`/meetings/${meeting.id}/room/panel`)).text;
     // What the panel says, as a person reads it: the text without its tags.
     const said = (html: string) => html.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ');
@@ -470,6 +455,10 @@ test('with a patient and their proxy both in the room, the panel names each and 
     });
     t.true(both.includes('aria-label="Ta bort Lilla Mi från mötet"'), 'the patient can be removed');
     t.true(both.includes('aria-label="Ta bort Mårran Ombud (ombud) från mötet"'), 'and the proxy');
+    // The meeting page says it once, naming both.
+    const page = said((await client.get(`/meetings/${meeting.id}`)).text);
+    t.is(page.split('I mötesrummet').length - 1, 1, 'one fact for the row, not one per person');
+    t.true(page.includes('I mötesrummet: Mårran Ombud (ombud), Lilla Mi'), page);
   } finally {
     await teardown(w);
   }
@@ -478,34 +467,10 @@ test('with a patient and their proxy both in the room, the panel names each and 
 test('a patient and their proxy in the room: when one of them leaves, the other is still shown as in the meeting', async (t) => {
   const w = await world();
   try {
-    const { client, staff } = await loggedIn(w.app);
-    await passStaffTechTest(w.app, staff.id);
-    const startsAt = new Date(Date.now() + minutes(10));
-    startsAt.setUTCSeconds(0, 0);
-    const booked = await client.request('POST', '/api/v1/meetings', {
-      json: booking({
-        startsAt: startsAt.toISOString(),
-        participants: [
-          {
-            kind: 'patient_proxy',
-            name: 'Snorken',
-            mobile: '070-111 22 99',
-            identification: 'sms',
-            proxy: { name: 'Hattifnatt Ombud', mobile: '070-444 55 33' },
-          },
-        ],
-      }),
+    const { client, meeting, patientId, room, visits } = await bookWithProxy(w, 'Snorken', {
+      name: 'Hattifnatt Ombud',
+      mobile: '070-444 55 33',
     });
-    t.is(booked.status, 201, booked.text);
-    const meeting = booked.json<{ id: string; participants: { id: string }[] }>();
-    const patientId = present(meeting.participants[0], 'the patient').id;
-    await w.app.server.plugins.rooms.service.tick();
-    const room = (await w.app.server.app.db('rooms').where({ meeting_id: meeting.id }).first()).name as string;
-    const visits = async () =>
-      (await client.get(`/api/v1/meetings/${meeting.id}/room`)).json().presence as {
-        nick: string;
-        leftAt: string | null;
-      }[];
     const status = async () => (await client.get(`/api/v1/meetings/${meeting.id}`)).json().participants[0].status;
 
     const proxy = await joinAs(w, room, 'h1h2h3', { id: `participant:${patientId}:proxy`, name: 'Hattifnatt Ombud' });

@@ -23,7 +23,7 @@ import {
 } from '../meetings/index.ts';
 import { latestResult, participantSubject, staffSessionSubject } from '../techtest/index.ts';
 import { bookedStaff, type RoomService } from './service.ts';
-import { nudgeChannel, phonesOf, proxyLabel } from './contact.ts';
+import { inRoom, nudgeChannel, phonesOf, proxyLabel } from './contact.ts';
 import { alertsOf, findRoom, presenceOf } from './store.ts';
 import { headerText } from '../http/headers.ts';
 
@@ -119,15 +119,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
           state: entry.find((e) => e.participantId === p.id && e.person === person),
         }));
         const alert = alerts.find((a) => a.participantId === p.id && !a.clearedAt);
-        // Who of them is in the room: a patient and their proxy may both be, each with a nick of
-        // their own to remove; with a proxy, each is named (a presence from before persons were
-        // recorded names nobody).
-        const inRoom = here
-          .filter((x) => x.participantId === p.id)
-          .map((x) => ({
-            nick: x.nick,
-            who: p.proxy && x.person ? (x.person === 'proxy' ? proxyLabel(lang, p) : p.name) : undefined,
-          }));
+        const inside = inRoom(lang, p, presence);
         const phones = phonesOf(lang, p);
         const channel = nudgeChannel(p);
         return {
@@ -149,8 +141,8 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
           ),
           locked: persons.filter(({ state }) => state?.lockedAt).map(({ who }) => ({ who })),
           phones,
-          inRoom: inRoom.map(({ nick, who }) => ({ nick, who, name: who ?? p.name })),
-          inRoomWho: inRoom.flatMap(({ who }) => (who ? [who] : [])).join(', '),
+          inRoom: inside.people,
+          inRoomWho: inside.whoNames,
           alert: alert
             ? {
                 // One number: the alert says it, as a link. Two (patient and proxy): they are just above.

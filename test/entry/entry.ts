@@ -587,3 +587,20 @@ test('the language switch on a page under a link carries the token in a form, ne
   t.regex(usedEnglish.text, /The link has already been used/);
   t.false(world.app.logs().includes(token));
 });
+
+test('a code typed on a phone whose keyboard gives Arabic-Indic or Persian digits is the same code: the form takes them and the code lets the person in', async (t) => {
+  const { guest, code } = await saraWithHerCode('070-765 43 35');
+  const page = await guest.get('/entry/code');
+  // The field's own check (the browser refuses the form before sending it when this does not match).
+  const pattern = present(/<input id="code"[^>]* pattern="([^"]*)"/.exec(page.text)?.[1], "the code field's pattern");
+  const accepts = (typed: string) => new RegExp(`^(?:${pattern})$`, 'v').test(typed);
+  const arabic = [...code].map((d) => String.fromCharCode(0x0660 + Number(d))).join('');
+  const persian = [...code].map((d) => String.fromCharCode(0x06f0 + Number(d))).join('');
+  t.true(accepts(code));
+  t.true(accepts(arabic), 'Arabic-Indic digits');
+  t.true(accepts(persian), 'Persian digits');
+  t.false(accepts('12a456'), 'letters are still refused');
+  const right = await guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code: arabic } });
+  t.is(right.status, 200, 'the Arabic-Indic digits are the code');
+  t.is((await guest.get('/entry')).headers.get('location'), '/entry/test');
+});

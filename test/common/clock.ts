@@ -2,7 +2,7 @@
 // time included. The calendar's days place many meetings by one offset per day; they must read
 // exactly what the clock does, also on the nights the clock is put forward or back.
 import test from 'ava';
-import { ClinicDays, formatDay, fromClinicTime, toClinicTime } from '../../appliance/src/common/clock.ts';
+import { ClinicDays, formatDay, fromClinicTime, today, toClinicTime } from '../../appliance/src/common/clock.ts';
 
 /** Every quarter of an hour through the days, read by ClinicDays and by the clock itself. */
 function readsAlike(t: import('ava').ExecutionContext, first: string, count: number) {
@@ -41,4 +41,26 @@ test("a meeting's end after the last day is still read on the clinic's clock", (
 test('a day is named in Swedish and in English', (t) => {
   t.is(formatDay('2027-03-02', 'sv'), 'tisdag 2 mars 2027');
   t.is(formatDay('2027-03-02', 'en'), 'Tuesday, 2 March 2027');
+});
+
+test("today is the clinic's date: it turns at the clinic's midnight, also back and forth in time", (t) => {
+  const realNow = Date.now;
+  const at = (date: string, time: string, ms = 0) => (Date.now = () => fromClinicTime(date, time).getTime() + ms);
+  try {
+    at('2026-07-01', '23:59', 59_999); // 21:59:59.999 UTC, summer time
+    t.is(today(), '2026-07-01');
+    at('2026-07-02', '00:00');
+    t.is(today(), '2026-07-02');
+    at('2026-03-29', '12:00'); // the day the clock is put forward: 23 hours long
+    t.is(today(), '2026-03-29');
+    at('2026-03-29', '23:59', 59_999);
+    t.is(today(), '2026-03-29');
+    at('2026-03-30', '00:00');
+    t.is(today(), '2026-03-30');
+    at('2026-07-01', '08:00'); // back in time
+    t.is(today(), '2026-07-01');
+  } finally {
+    Date.now = realNow;
+  }
+  t.is(today(), toClinicTime(new Date()).date);
 });

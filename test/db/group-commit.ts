@@ -46,6 +46,7 @@ test('a booking, its outbox rows, meeting events, connection log and audit recor
       [...present(own[0], 'the commit of the booking').tables].filter((table) => !table.startsWith('attempt_')).sort(),
       [
         'audit_log',
+        'audit_outside_unit', // asked, in the same transaction, whether the booker is outside the unit
         'connlog_entries',
         'meeting_events',
         'meetings',

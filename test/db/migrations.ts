@@ -30,12 +30,12 @@ for (const database of databases) {
 
 for (const database of beforeSessionKeys) {
   test.serial(
-    `a staff session open before migration 0022 gets its id as its key, which its technical test is stored under, on ${database.kind}`,
+    `a staff session open before migration 0023 gets its id as its key, which its technical test is stored under, on ${database.kind}`,
     async (t) => {
       const db = createDb(database.url);
       try {
         await db.migrate.latest();
-        await db.migrate.down({ name: '0022_staff_session_key' });
+        await db.migrate.down({ name: '0023_staff_session_key' });
         const at = new Date().toISOString();
         await db('care_units').insert({ id: 'u1', name: 'Barnkliniken', created_at: at });
         await db('staff').insert({

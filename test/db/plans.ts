@@ -86,6 +86,13 @@ const cases: Case[] = [
     index: ['audit_log_staff_id_id_index'],
   },
   {
+    what: "the log check of accesses to other units' meetings reads their marks, each record by its id",
+    run: (db) => findAudit(db, { outsideUnit: true, limit: 200 }),
+    statement: /from .?audit_outside_unit.?/,
+    index: ['sqlite_autoindex_audit_outside_unit_1', 'audit_outside_unit_pkey'],
+    eachRead: { line: /^(SEARCH|SCAN) audit_log/, must: /INTEGER PRIMARY KEY \(rowid=\?\)/ },
+  },
+  {
     what: "the status page counts the last day's failed messages",
     run: (db) => queueStats(db),
     statement: /failed_at/,

@@ -14,20 +14,27 @@ export function retentionCutoff(now = new Date()): Date {
   return cutoff;
 }
 
-/** Removes audit records older than the retention period; returns how many went. */
+/** Removes audit records older than the retention period, with their marks; returns how many went. */
 export async function purgeAudit(db: Db, now = new Date()): Promise<number> {
   const cutoff = retentionCutoff(now);
-  if (!isSqlite(db)) {
-    const [row] = await rawRows<{ removed: DbBigint }>(db, 'select purge_audit_log(?::timestamptz) as removed', [
-      iso(cutoff),
-    ]);
-    return Number(must(row, 'the purge function returns one row').removed);
-  }
-  // SQLite has no session settings: the guard triggers step aside within this one transaction.
   return db.transaction(async (trx) => {
-    await trx.raw('drop trigger audit_log_no_delete');
-    const removed = await trx('audit_log').where('at', '<', iso(cutoff)).delete();
-    await trx.raw(must(sqliteAuditTriggers[1], 'the no-delete trigger of migration 0008'));
+    let removed: number;
+    if (!isSqlite(trx)) {
+      const [row] = await rawRows<{ removed: DbBigint }>(trx, 'select purge_audit_log(?::timestamptz) as removed', [
+        iso(cutoff),
+      ]);
+      removed = Number(must(row, 'the purge function returns one row').removed);
+    } else {
+      // SQLite has no session settings: the guard triggers step aside within this one transaction.
+      await trx.raw('drop trigger audit_log_no_delete');
+      removed = await trx('audit_log').where('at', '<', iso(cutoff)).delete();
+      await trx.raw(must(sqliteAuditTriggers[1], 'the no-delete trigger of migration 0008'));
+    }
+    // The marks of accesses outside the unit (migration 0022) whose records went.
+    if (removed > 0)
+      await trx.raw(
+        'delete from audit_outside_unit where not exists (select 1 from audit_log a where a.id = audit_outside_unit.audit_id)',
+      );
     return removed;
   });
 }

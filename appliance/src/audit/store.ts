@@ -3,6 +3,7 @@
 import type { Db } from '../db/knex.ts';
 import { iso, toDate, type DbBigint } from '../db/values.ts';
 import type { AuditAction } from './actions.ts';
+import { must } from '../common/must.ts';
 
 export interface AuditTarget {
   targetType?: string;
@@ -28,7 +29,7 @@ export interface AuditRecord extends Omit<AuditEntry, 'action'> {
 }
 
 export async function insertAudit(db: Db, entry: AuditEntry, at = new Date()): Promise<void> {
-  await db('audit_log').insert({
+  const row = {
     at: iso(at),
     staff_id: entry.staffId ?? null,
     staff_role: entry.staffRole ?? null,
@@ -40,7 +41,20 @@ export async function insertAudit(db: Db, entry: AuditEntry, at = new Date()): P
     participant_id: entry.participantId ?? null,
     ip: entry.ip ?? null,
     details: entry.details ? JSON.stringify(entry.details) : null,
-  });
+  };
+  // Only a staff member's access to a meeting can be outside their unit.
+  if (!row.staff_id || !row.unit_id || !row.meeting_id) {
+    await db('audit_log').insert(row);
+    return;
+  }
+  // The record and its mark commit together.
+  if (!db.isTransaction) return db.transaction((trx) => insertAudit(trx, entry, at));
+  const [inserted] = await db('audit_log').insert(row).returning<{ id: DbBigint }[]>('id');
+  // Marked when the meeting belongs to another unit (migration 0022): the log check reads the marks.
+  await db.raw(
+    'insert into audit_outside_unit (audit_id) select cast(? as bigint) from meetings where id = ? and unit_id <> ?',
+    [must(inserted, 'the record inserted').id, row.meeting_id, row.unit_id],
+  );
 }
 
 export interface AuditQuery {
@@ -62,15 +76,14 @@ export interface AuditQuery {
 }
 
 export async function findAudit(db: Db, query: AuditQuery): Promise<AuditRecord[]> {
-  const q = db('audit_log')
-    .select('audit_log.*')
-    .orderBy('audit_log.id', 'desc')
-    .limit(query.limit ?? 200);
-  if (query.outsideUnit) {
-    q.join('meetings', 'meetings.id', 'audit_log.meeting_id')
-      .whereNotNull('audit_log.staff_id')
-      .whereRaw('meetings.unit_id <> audit_log.unit_id');
-  }
+  // Outside the unit: the marks (few) lead, newest first, and each finds its record by id.
+  const q = query.outsideUnit
+    ? db('audit_outside_unit as o')
+        .join('audit_log', 'audit_log.id', 'o.audit_id')
+        .select('audit_log.*')
+        .orderBy('o.audit_id', 'desc')
+    : db('audit_log').select('audit_log.*').orderBy('audit_log.id', 'desc');
+  q.limit(query.limit ?? 200);
   if (query.staffId) q.where('audit_log.staff_id', query.staffId);
   if (query.unitId) q.where('audit_log.unit_id', query.unitId);
   if (query.action) q.where('audit_log.action', query.action);
@@ -78,7 +91,7 @@ export async function findAudit(db: Db, query: AuditQuery): Promise<AuditRecord[
   if (query.participantId) q.where('audit_log.participant_id', query.participantId);
   if (query.from) q.where('audit_log.at', '>=', iso(query.from));
   if (query.to) q.where('audit_log.at', '<', iso(query.to));
-  if (query.beforeId) q.where('audit_log.id', '<', query.beforeId);
+  if (query.beforeId) q.where(query.outsideUnit ? 'o.audit_id' : 'audit_log.id', '<', query.beforeId);
   return (await q).map(toRecord);
 }
 

@@ -152,8 +152,6 @@ export function isoWeek(date: string): number {
   return 1 + Math.round((Date.parse(thursday) - Date.parse(firstThursday)) / (7 * 86400000));
 }
 
-export const today = (): string => toClinicTime(new Date()).date;
-
 /** A small memo for what the clinic's calendar never changes (where a day begins, its name). */
 function remembered<T>(compute: (key: string) => T, size = 1000): (key: string) => T {
   const known = new Map<string, T>();
@@ -171,6 +169,18 @@ function remembered<T>(compute: (key: string) => T, size = 1000): (key: string) 
 
 /** The instant (ms) the clinic's day `date` begins. */
 const dayStart = remembered((date) => fromClinicTime(date).getTime());
+
+/** Today on the clinic's clock, with the instants it begins and ends: every page asks for it. */
+let todayKnown: { date: string; start: number; end: number } | undefined;
+
+/** Today's date (YYYY-MM-DD) on the clinic's clock. */
+export function today(): string {
+  const now = Date.now();
+  if (todayKnown && now >= todayKnown.start && now < todayKnown.end) return todayKnown.date;
+  const { date } = toClinicTime(new Date(now));
+  todayKnown = { date, start: dayStart(date), end: dayStart(addDays(date, 1)) };
+  return date;
+}
 
 const dayMs = 86_400_000;
 

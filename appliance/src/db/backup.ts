@@ -1,7 +1,8 @@
 // Backup and restore of the SQLite database, for `samverka backup` and `samverka restore`
 // (INSTALL.md, "Backup and restore"). PostgreSQL has its own tools (pg_dump, pg_restore).
-import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { syncDirectoryOf } from './directory.ts';
 import { DatabaseInUseError, holdDatabase, type DatabaseHold } from './hold.ts';
 import { clientOf, createDb, rawRows } from './knex.ts';
 import { migrationSource } from './migrations.ts';
@@ -46,22 +47,12 @@ export async function backupDatabase(databaseUrl: string, target: string): Promi
       await client.releaseConnection(connection);
     }
     renameSync(partial, resolve(target));
-    syncDirectoryOf(resolve(target));
+    await syncDirectoryOf(resolve(target));
   } catch (error) {
     rmSync(partial, { force: true });
     throw error;
   } finally {
     await db.destroy();
-  }
-}
-
-/** Makes a rename in `file`'s folder durable (its directory entry on disk). */
-function syncDirectoryOf(file: string): void {
-  const directory = openSync(dirname(file), 'r');
-  try {
-    fsyncSync(directory);
-  } finally {
-    closeSync(directory);
   }
 }
 

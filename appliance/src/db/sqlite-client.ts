@@ -35,9 +35,10 @@
 // fails every caller waiting for it and every later one (the disk's state is then unknown, as
 // PostgreSQL judges it): the process must be restarted, and SQLite recovers from the log.
 import { open, type FileHandle } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Knex } from 'knex';
 import Client_BetterSQLite3, { type KnexQuery } from 'knex/lib/dialects/better-sqlite3/index.js';
+import { syncDirectoryOf } from './directory.ts';
 
 /** The part of better-sqlite3's Database and Statement this dialect uses. */
 interface Statement {
@@ -225,12 +226,7 @@ export class WalSync {
   async #opened(): Promise<FileHandle | undefined> {
     this.#file ??= (async () => {
       const log = await open(this.#log, 'r');
-      const directory = await open(dirname(this.#log), 'r');
-      try {
-        await directory.sync();
-      } finally {
-        await directory.close();
-      }
+      await syncDirectoryOf(this.#log);
       return log;
     })();
     try {
@@ -282,11 +278,10 @@ export interface DurableWhen {
   synced?: Promise<void>;
 }
 
-type Deferred = DurableWhen;
 /** The group commit's transactions by knex's id, until their BEGIN. */
-const deferredByTxid = new Map<string, Deferred>();
+const deferredByTxid = new Map<string, DurableWhen>();
 /** The group commit's transaction open on a connection, from its BEGIN to its COMMIT or ROLLBACK. */
-const deferredByConnection = new WeakMap<object, Deferred>();
+const deferredByConnection = new WeakMap<object, DurableWhen>();
 
 /** Where top-level transactions go once shared (the db plugin's GroupCommit). */
 export interface SharedCommits {
@@ -311,7 +306,11 @@ export function shareCommits(client: { config: object }, shared: SharedCommits):
  * (A function of the module, not a method: knex runs a transaction's statements on an object of
  * this class made without the constructor.)
  */
-async function afterStatement(connection: Connection, sql: string, outside: 'ended' | 'wrote' | 'read'): Promise<void> {
+function afterStatement(
+  connection: Connection,
+  sql: string,
+  outside: 'ended' | 'wrote' | 'read',
+): Promise<void> | undefined {
   if (connection.inTransaction) {
     // knex tags the connection with the transaction that took it, and each savepoint tags it
     // again: the group commit's transaction is told by its BEGIN.
@@ -333,6 +332,7 @@ async function afterStatement(connection: Connection, sql: string, outside: 'end
   // The group commit's batch: the connection is free at once; the batch's callers wait.
   deferred.synced = sync.sync();
   deferred.synced.catch(() => undefined); // told to the batch's callers by the group commit
+  return;
 }
 
 export class SqliteClient extends Client_BetterSQLite3 {
@@ -384,7 +384,9 @@ export class SqliteClient extends Client_BetterSQLite3 {
       if (connection && !connection.inTransaction) deferredByConnection.delete(connection);
       throw error;
     }
-    await afterStatement(connection, obj.sql, inTransaction ? 'ended' : wrote ? 'wrote' : 'read');
+    // Nothing to wait for after most statements (every read): no await, no extra turn of the loop.
+    const durable = afterStatement(connection, obj.sql, inTransaction ? 'ended' : wrote ? 'wrote' : 'read');
+    if (durable) await durable;
     return obj;
   }
 

@@ -80,7 +80,7 @@ export async function registerViews(server: Server): Promise<void> {
     registerPartial: (name: string, source: string) => handlebars.registerPartial(name, source),
     registerHelper: (name: string, helper: Handlebars.HelperDelegate) => handlebars.registerHelper(name, helper),
   };
-  server.views({
+  const manager: unknown = server.views({
     engines: { hbs: engine },
     relativeTo: join(projectRoot, 'admin'),
     path: 'views',
@@ -99,4 +99,35 @@ export async function registerViews(server: Server): Promise<void> {
       };
     },
   });
+  lookUpOnce(manager);
+}
+
+/** The part of vision's manager (7.x, not its public API) that finds a view's file. */
+interface ViewLookup {
+  _path(template: string, settings: unknown, isLayout: boolean): Promise<string>;
+}
+
+/**
+ * Vision finds each view's and layout's file anew on every render: two `fs.stat` on libuv's
+ * thread pool per page, about 8 % of the CPU a calendar page costs (and as much of a guest's
+ * link and test pages). The views never change while the appliance runs, so each is looked up
+ * once. `_path` is vision's own method, not its API: test/http/views.ts fails if an upgrade of
+ * vision makes this stop taking effect (a page rendered again must not touch the disk).
+ */
+function lookUpOnce(manager: unknown): void {
+  const lookup = manager as Partial<ViewLookup>;
+  const find = lookup._path;
+  if (typeof find !== 'function') return;
+  const found = new Map<string, Promise<string>>();
+  lookup._path = function (template, settings, isLayout) {
+    const key = `${isLayout ? 'layout' : 'view'}:${template}`;
+    let path = found.get(key);
+    if (!path) {
+      path = find.call(this, template, settings, isLayout);
+      found.set(key, path);
+      // A view that was not found is looked for again next time (and fails again, as before).
+      path.catch(() => found.delete(key));
+    }
+    return path;
+  };
 }

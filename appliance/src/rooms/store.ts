@@ -101,7 +101,7 @@ export interface Presence {
   staffId: string | null;
   nick: string;
   displayName: string | null;
-  /** Which of a patient and their proxy, where known (migration 0023); null for staff and strangers. */
+  /** Which of a patient and their proxy, where known (migration 0024); null for staff and strangers. */
   person: 'main' | 'proxy' | null;
   joinedAt: Date;
   leftAt: Date | null;

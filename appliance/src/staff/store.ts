@@ -39,7 +39,7 @@ interface SessionRow {
   expires_at: DbTimestamp;
   method: SessionMethod;
   id_token_sealed: string | null;
-  /** The hash of the id the session began with, kept when it is renamed (migration 0022). */
+  /** The hash of the id the session began with, kept when it is renamed (migration 0023). */
   session_key: string | null;
 }
 

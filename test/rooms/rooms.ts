@@ -392,7 +392,7 @@ test("a proxy's coming and going in the room is recorded as the proxy's: in the 
   const w = await world();
   try {
     const proxy = { name: 'Mårran Ombud', mobile: '070-444 55 99', email: 'marran@example.org' };
-    const { patientId, room, visits } = await bookWithProxy(w, 'Lilla Mi', proxy);
+    const { client, meeting, patientId, room, visits } = await bookWithProxy(w, 'Lilla Mi', proxy);
     // The proxy comes in with the token of the proxy's own link, and leaves again.
     const mårran = await joinAs(w, room, 'p1p2p3', { id: `participant:${patientId}:proxy`, name: proxy.name });
     await until('the proxy in the room', async () => (await visits()).some((p) => p.nick === 'p1p2p3'));
@@ -417,6 +417,29 @@ test("a proxy's coming and going in the room is recorded as the proxy's: in the 
       (await exported('main')).filter((e) => e.type === 'joined' || e.type === 'left'),
       [],
       "and not in the patient's: the patient never came",
+    );
+
+    // The proxy comes back and staff remove them: the removal is the proxy's too.
+    await joinAs(w, room, 'p4p5p6', { id: `participant:${patientId}:proxy`, name: proxy.name });
+    await until('the proxy back', async () => (await visits()).some((p) => p.nick === 'p4p5p6'));
+    const removed = await client.submit(
+      `/meetings/${meeting.id}/kick`,
+      { nick: 'p4p5p6' },
+      `/meetings/${meeting.id}/room`,
+    );
+    t.is(removed.status, 302, removed.text);
+    await until(
+      'the removal in the connection log',
+      async () =>
+        (await w.app.server.app.db('connlog_entries').where({ meeting_id: meeting.id, type: 'kicked' })).length > 0,
+    );
+    t.true(
+      (await exported('proxy')).some((e) => e.type === 'kicked'),
+      "the removal is in the proxy's export",
+    );
+    t.false(
+      (await exported('main')).some((e) => e.type === 'kicked'),
+      "and not in the patient's",
     );
   } finally {
     await teardown(w);

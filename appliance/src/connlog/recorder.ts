@@ -245,7 +245,7 @@ export class Recorder {
         meetingId: p.meetingId,
         participantId: p.participantId,
         type: 'kicked',
-        details: { nick: p.nick, byStaffId: p.byStaffId },
+        details: { nick: p.nick, byStaffId: p.byStaffId, ...(p.person ? { person: p.person } : {}) },
       }),
     );
     bus.on('room.ended', (p) =>

@@ -30,6 +30,8 @@ declare module '../events.ts' {
     'room.kicked': {
       meetingId: string;
       participantId: string | null;
+      /** Which of a patient and their proxy was removed, where known. */
+      person: 'main' | 'proxy' | null;
       nick: string;
       byStaffId: string;
       presenceId: number | null;
@@ -297,6 +299,7 @@ export class RoomService {
     this.bus.emit('room.kicked', {
       meetingId,
       participantId: presence?.participantId ?? null,
+      person: presence?.person ?? null,
       nick,
       byStaffId: staff.id,
       presenceId: presence?.id ?? null,
@@ -312,6 +315,7 @@ export class RoomService {
     this.bus.emit('room.kicked', {
       meetingId,
       participantId: presence.participantId,
+      person: presence.person,
       nick: presence.nick,
       byStaffId,
       presenceId,

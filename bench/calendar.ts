@@ -12,6 +12,7 @@ import {
   bookAndSend,
   besideBaseline,
   connections,
+  cpuPerRequest,
   isMain,
   judge,
   measure,
@@ -19,6 +20,8 @@ import {
   prepareData,
   rounds,
   seconds,
+  showSpread,
+  spread,
   startAppliance,
   startBaseline,
   startSink,
@@ -112,6 +115,10 @@ export async function run(): Promise<void> {
     // A worst-case request takes seconds: at 50 connections hardly one would finish within a round.
     const worstConnections = Math.min(10, connections);
     const atRealistic = (c: HttpCase) => () => measure(realistic.url, c);
+    const weekPageCpu = cpuPerRequest(
+      realistic.pid,
+      atRealistic({ path: `/calendar?view=week&date=${shownMonday}`, headers: { cookie: realisticCookie } }),
+    );
     const atWorst = (c: HttpCase) => () => measure(worst.url, c, { connections: worstConnections });
     const rates = await besideBaseline(
       `The calendar, ${connections} connections, ${seconds} s each, ${rounds} interleaved rounds: median (min–max)`,
@@ -119,10 +126,7 @@ export async function run(): Promise<void> {
       {
         weekPage: {
           label: `GET /calendar?view=week: a clinician's week, ${perWeek} of ${worstCase} meetings (HTML)`,
-          measure: atRealistic({
-            path: `/calendar?view=week&date=${shownMonday}`,
-            headers: { cookie: realisticCookie },
-          }),
+          measure: weekPageCpu.measure,
         },
         dayPage: {
           label: `GET /calendar?view=day: a day of that week, ${perWeek / 5} meetings (HTML)`,
@@ -158,6 +162,11 @@ export async function run(): Promise<void> {
         r.median >= 0.3 && rates[name].errors === 0,
       );
     }
+    judge(
+      `one clinician's week: the appliance's CPU per HTML page`,
+      'no goal',
+      showSpread(spread(weekPageCpu.rounds), ' µs', 0),
+    );
     for (const [name, label] of [
       ['dayPage', `one clinician's day (${perWeek / 5} meetings): HTML page`],
       ['worstPage', `worst case, all ${worstCase} meetings in the week: HTML page`],

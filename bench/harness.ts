@@ -157,6 +157,8 @@ export interface Measurement {
   rps: number;
   p99: number;
   errors: number;
+  /** Requests answered in all. */
+  requests: number;
 }
 
 export interface HttpCase {
@@ -183,6 +185,30 @@ export async function measure(
     rps: result.requests.average,
     p99: result.latency.p99,
     errors: result.errors + result.non2xx + result.timeouts,
+    requests: result.requests.total,
+  };
+}
+
+/**
+ * The appliance's CPU (user + system, µs) per request of each round, kept beside the rates: on a
+ * shared machine the rate moves with whatever else runs, the CPU a request costs far less. `after`
+ * is what else the request causes before it is counted (e.g. the outbox sending its invitations).
+ */
+export function cpuPerRequest(
+  pid: number,
+  measure: () => Promise<Measurement>,
+  after: () => Promise<unknown> = async () => undefined,
+): { measure: () => Promise<Measurement>; rounds: number[] } {
+  const rounds: number[] = [];
+  return {
+    rounds,
+    async measure() {
+      const before = cpuSeconds(pid);
+      const m = await measure();
+      await after();
+      rounds.push(((cpuSeconds(pid) - before) * 1e6) / Math.max(1, m.requests));
+      return m;
+    },
   };
 }
 

@@ -10,6 +10,7 @@ import { checkPassword } from '../appliance/src/staff/service.ts';
 import { findStaff } from '../appliance/src/staff/store.ts';
 import { findAudit } from '../appliance/src/audit/store.ts';
 import { testDatabase } from './helpers/databases.ts';
+import { startJitsiStandIn } from './helpers/jitsi.ts';
 import { present } from './helpers/present.ts';
 
 const exec = promisify(execFile);
@@ -177,6 +178,31 @@ test.serial('check prints one line per part and exits 0 when all configured part
   t.regex(check.stdout, /^note xmpp: off/m);
   t.regex(check.stdout, /^note mail: embedded development mail sink/m);
 });
+
+test.serial(
+  "check asks Jitsi's web server for external_api.js, and fails saying so when it does not answer",
+  async (t) => {
+    const jitsi = await startJitsiStandIn();
+    const withJitsi = (url: string) =>
+      exec(process.execPath, [bin, 'check'], {
+        env: { ...env, JITSI_URL: url, JWT_APP_ID: 'samverka', JWT_APP_SECRET: 'a'.repeat(32) },
+        cwd: dir,
+      }).then(
+        ({ stdout }) => ({ code: 0, stdout }),
+        (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
+      );
+    try {
+      const up = await withJitsi(jitsi.url);
+      t.is(up.code, 0, up.stdout);
+      t.regex(up.stdout, new RegExp(`^ok {3}jitsi: ${jitsi.url}/external_api.js answers 200$`, 'm'));
+    } finally {
+      await jitsi.close();
+    }
+    const down = await withJitsi(jitsi.url);
+    t.is(down.code, 1, down.stdout);
+    t.regex(down.stdout, /^FAIL jitsi: .*external_api\.js/m);
+  },
+);
 
 test.serial('check exits 1 and says why when the database cannot be opened', async (t) => {
   const { code, stdout, stderr } = await exec(process.execPath, [bin, 'check'], {

@@ -10,6 +10,7 @@ import { createDb, describeDbError, isSqlite, type Db } from './db/knex.ts';
 import { announce } from './db/notify.ts';
 import { migrateLatest } from './db/locks.ts';
 import { listMigrations } from './db/migrations.ts';
+import { jitsiWebState } from './rooms/index.ts';
 import {
   addStaff,
   addUnit,
@@ -305,7 +306,10 @@ async function check(config: Config, out: (s: string) => void): Promise<number> 
   const server = await createServer({ ...config, logLevel: 'silent' });
   try {
     const state = await server.app.health.run();
-    for (const [part, s] of Object.entries(state.parts)) out(`${s.ok ? 'ok  ' : 'FAIL'} ${part}: ${s.detail}`);
+    // Jitsi is not part of readiness (a Jitsi outage must not take the appliance out of a load
+    // balancer: booking, messages and logs go on), but an installation without it has no video.
+    const parts = { ...state.parts, ...(config.jitsi && { jitsi: await jitsiWebState(config.jitsi.url) }) };
+    for (const [part, s] of Object.entries(parts)) out(`${s.ok ? 'ok  ' : 'FAIL'} ${part}: ${s.detail}`);
     if (state.parts.database?.ok) {
       const { pending } = await listMigrations(server.app.db);
       if (pending.length) out(`note database: ${pending.length} migration(s) pending: run "samverka migrate"`);
@@ -313,7 +317,7 @@ async function check(config: Config, out: (s: string) => void): Promise<number> 
     for (const line of describeParts(config)) {
       if (/: (off|embedded)/.test(line)) out(`note ${line}`);
     }
-    return state.ok ? 0 : 1;
+    return Object.values(parts).every((s) => s.ok) ? 0 : 1;
   } finally {
     await server.app.db.destroy();
   }

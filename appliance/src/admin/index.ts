@@ -10,7 +10,7 @@ import { statusRoutes } from './status.ts';
 
 export const plugin: Plugin<void> = {
   name: 'admin',
-  dependencies: ['db', 'audit', 'staff', 'meetings', 'techtest', 'invites', 'connlog', 'evaluation'],
+  dependencies: ['db', 'audit', 'staff', 'meetings', 'techtest', 'invites', 'connlog', 'evaluation', 'rooms'],
   register(server) {
     server.route(homeRoutes);
     server.route(auditRoutes);

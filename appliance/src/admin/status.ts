@@ -10,6 +10,7 @@ import { listMigrations } from '../db/migrations.ts';
 import type { DbBigint } from '../db/values.ts';
 import { must } from '../common/must.ts';
 import type { PartState } from '../common/readiness.ts';
+import { jitsiWebState } from '../rooms/index.ts';
 import { languageOf, t, type Language } from '../http/i18n.ts';
 import { queueStats, recentMessages } from '../invites/index.ts';
 import { adminOnly } from './audit-pages.ts';
@@ -67,20 +68,6 @@ async function databaseFacts(db: Db, config: Config, lang: Language): Promise<{ 
       },
     ],
   };
-}
-
-/** Jitsi is reached only through its IFrame API: the page is as good as external_api.js is reachable. */
-async function jitsiState(url: string): Promise<PartState> {
-  const target = new URL('external_api.js', url.endsWith('/') ? url : `${url}/`).href;
-  try {
-    const reply = await fetch(target, { signal: AbortSignal.timeout(3000), redirect: 'follow' });
-    await reply.body?.cancel();
-    return reply.ok
-      ? { ok: true, detail: `${target} answers ${reply.status}` }
-      : { ok: false, detail: `${target} answers ${reply.status}` };
-  } catch (error) {
-    return { ok: false, detail: `${target}: ${(error as Error).message}` };
-  }
 }
 
 export async function systemStatus(request: Request): Promise<PartStatus[]> {
@@ -159,7 +146,7 @@ export async function systemStatus(request: Request): Promise<PartStatus[]> {
     part: 'jitsi',
     name: 'Jitsi Meet',
     configured: !!config.jitsi,
-    state: config.jitsi ? await jitsiState(config.jitsi.url) : undefined,
+    state: config.jitsi ? await jitsiWebState(config.jitsi.url) : undefined,
     config: config.jitsi
       ? [
           { label: 'JITSI_URL', value: config.jitsi.url },

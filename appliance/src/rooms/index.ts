@@ -10,6 +10,8 @@ import { roomFacts, roomMarks } from './facts.ts';
 import type { RoomControl } from './xmpp.ts';
 import { addCalendarMarks, addParticipantFacts, advanceStatus, onMeetingChange } from '../meetings/index.ts';
 
+export { jitsiWebState } from './jitsi.ts';
+
 declare module '@hapi/hapi' {
   interface PluginProperties {
     rooms: { service: RoomService; control: RoomControl | undefined };

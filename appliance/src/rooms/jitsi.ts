@@ -3,6 +3,7 @@
 // token/util.lib.lua with the luajwtjitsi library), so tests hold the tokens to that contract.
 import { randomBytes } from 'node:crypto';
 import { SignJWT, compactVerify } from 'jose';
+import type { PartState } from '../common/readiness.ts';
 import { textOf } from '../common/text.ts';
 
 const base32 = 'abcdefghijklmnopqrstuvwxyz234567';
@@ -177,4 +178,19 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
       throw new TokenRefused('room or domain does not match the token');
   }
   return claims;
+}
+
+/**
+ * Whether Jitsi's web server answers. The appliance reaches Jitsi only through its IFrame API, so
+ * a meeting page is as good as external_api.js is reachable (the status page and `samverka check`).
+ */
+export async function jitsiWebState(url: string): Promise<PartState> {
+  const target = new URL('external_api.js', url.endsWith('/') ? url : `${url}/`).href;
+  try {
+    const reply = await fetch(target, { signal: AbortSignal.timeout(3000), redirect: 'follow' });
+    await reply.body?.cancel();
+    return { ok: reply.ok, detail: `${target} answers ${reply.status}` };
+  } catch (error) {
+    return { ok: false, detail: `${target}: ${(error as Error).message}` };
+  }
 }

@@ -27,6 +27,11 @@ declare module '@hapi/hapi' {
     sessionId?: string;
     /** How the session began: with a password, or through the identity provider. */
     sessionMethod?: SessionMethod;
+    /**
+     * What the session's own things are bound to (its technical test, its pages' view tokens): the
+     * same for the whole session, also after a password change gives it a new id (sessionId).
+     */
+    sessionKey?: string;
     /** Why the session could not be checked (the database away, or any failure): staff/auth.ts. */
     uncheckedSession?: Error;
   }

@@ -132,9 +132,12 @@ test('privacy pages are for admins only', async (t) => {
   t.is((await client.get(`/admin/privacy?meeting=${meeting.id}`)).status, 403);
 });
 
-test("the export holds the participant's connection log and every technical test, their proxy's too", async (t) => {
-  const meeting = await bookedMeeting();
-  const patientId = meeting.patient.id;
+test("the export holds the participant's connection log and every technical test they took; their proxy's tests are in the proxy's export", async (t) => {
+  const { meeting, patientId } = await bookedWithProxy(t, 'Hemulen', '070-111 22 55', {
+    name: 'Filifjonkan Ombud',
+    mobile: '070-444 55 88',
+    email: 'filifjonkan@example.org',
+  });
   const db = app.server.app.db;
   // What the meeting page reported from their browser: their address among it.
   await insertEntry(db, {
@@ -159,8 +162,17 @@ test("the export holds the participant's connection log and every technical test
     data.connectionLog.some((e: { details: { address?: string } }) => e.details.address === '203.0.113.7'),
     'the address the meeting page reported from',
   );
-  t.is(data.techTests.length, 3, 'every test, the proxy’s included');
-  t.true(data.techTests.some((r: { subject: { id: string } }) => r.subject.id === proxy.id));
+  t.deepEqual(
+    data.techTests.map((r: { subject: { id: string } }) => r.subject.id),
+    [main.id, main.id],
+    'every test the patient took, and not the proxy’s: patient and proxy are two people',
+  );
+  const theirs = (await admin.get(`/admin/privacy/participants/${patientId}/export?person=proxy`)).json();
+  t.deepEqual(
+    theirs.techTests.map((r: { subject: { id: string } }) => r.subject.id),
+    [proxy.id],
+    'the proxy’s test is in the proxy’s export',
+  );
 });
 
 test("a proxy's erasure request erases the proxy's contact data and messages, and the patient's stay (and the reverse)", async (t) => {
@@ -368,4 +380,21 @@ test("an erasure takes the person's address, browser and devices out of their co
   t.false('address' in proxyAfter.details);
   t.false('browser' in proxyAfter.details);
   t.like(present((await resultsOf(db, proxy))[0], "the proxy's test"), { browser: '', devices: { camera: null } });
+});
+
+test("the connection log's entries of the messages to a proxy are in the proxy's export, not the patient's", async (t) => {
+  const { patientId } = await bookedWithProxy(t, 'Rådd-djuret', '070-111 22 77', {
+    name: 'Too-ticki Ombud',
+    mobile: '070-444 55 11',
+    email: 'tooticki@example.org',
+  });
+  const { client: admin } = await loggedIn(app, 'admin');
+  const messageEntries = async (person: string) =>
+    (
+      (await admin.get(`/admin/privacy/participants/${patientId}/export?person=${person}`)).json().connectionLog as {
+        type: string;
+      }[]
+    ).filter((e) => e.type === 'message_queued');
+  t.is((await messageEntries('main')).length, 1, "the patient's own invitation");
+  t.is((await messageEntries('proxy')).length, 1, "the proxy's invitation, in the proxy's export");
 });

@@ -3,6 +3,8 @@ import { createDb, isSqlite } from '../../appliance/src/db/knex.ts';
 import { everyDatabase, passEngine, sqliteDatabase } from '../helpers/databases.ts';
 
 const databases = await everyDatabase();
+// Each test drops its databases: one more set for the data migration's test.
+const beforeSessionKeys = await everyDatabase();
 
 for (const database of databases) {
   test.serial(`migrations apply, roll back and apply again on ${database.kind}`, async (t) => {
@@ -24,6 +26,36 @@ for (const database of databases) {
       await database.drop();
     }
   });
+}
+
+for (const database of beforeSessionKeys) {
+  test.serial(
+    `a staff session open before migration 0023 gets its id as its key, which its technical test is stored under, on ${database.kind}`,
+    async (t) => {
+      const db = createDb(database.url);
+      try {
+        await db.migrate.latest();
+        await db.migrate.down({ name: '0023_staff_session_key' });
+        const at = new Date().toISOString();
+        await db('care_units').insert({ id: 'u1', name: 'Barnkliniken', created_at: at });
+        await db('staff').insert({
+          id: 's1',
+          email: 'a@region.example',
+          name: 'A',
+          role: 'clinician',
+          unit_id: 'u1',
+          created_at: at,
+        });
+        const id = 'f'.repeat(64);
+        await db('staff_sessions').insert({ id, staff_id: 's1', created_at: at, expires_at: at, method: 'password' });
+        await db.migrate.latest();
+        t.deepEqual(await db('staff_sessions').select('id', 'session_key'), [{ id, session_key: id }]);
+      } finally {
+        await db.destroy();
+        await database.drop();
+      }
+    },
+  );
 }
 
 // SQLite's own settings: checked in the SQLite pass (and when this file runs on its own).

@@ -362,3 +362,159 @@ test('a participant taken off the meeting while in its room leaves the room at o
     await teardown(w);
   }
 });
+
+/** A meeting in ten minutes with a patient and their proxy, its room opened (its booker has passed the technical test). */
+async function bookWithProxy(w: World, patient: string, proxy: { name: string; mobile: string; email?: string }) {
+  const { client, staff } = await loggedIn(w.app);
+  await passStaffTechTest(w.app, staff.id);
+  const startsAt = new Date(Date.now() + minutes(10));
+  startsAt.setUTCSeconds(0, 0);
+  const booked = await client.request('POST', '/api/v1/meetings', {
+    json: booking({
+      startsAt: startsAt.toISOString(),
+      participants: [{ kind: 'patient_proxy', name: patient, mobile: '070-111 22 66', identification: 'sms', proxy }],
+    }),
+  });
+  if (booked.status !== 201) throw new Error(`booking failed: ${booked.text}`);
+  const meeting = booked.json<{ id: string; participants: { id: string }[] }>();
+  const patientId = present(meeting.participants[0], 'the patient').id;
+  await w.app.server.plugins.rooms.service.tick();
+  const room = (await w.app.server.app.db('rooms').where({ meeting_id: meeting.id }).first()).name as string;
+  const visits = async () =>
+    (await client.get(`/api/v1/meetings/${meeting.id}/room`)).json().presence as {
+      nick: string;
+      leftAt: string | null;
+    }[];
+  return { client, meeting, patientId, room, visits };
+}
+
+test("a proxy's coming and going in the room is recorded as the proxy's: in the proxy's privacy export, not the patient's", async (t) => {
+  const w = await world();
+  try {
+    const proxy = { name: 'Mårran Ombud', mobile: '070-444 55 99', email: 'marran@example.org' };
+    const { client, meeting, patientId, room, visits } = await bookWithProxy(w, 'Lilla Mi', proxy);
+    // The proxy comes in with the token of the proxy's own link, and leaves again.
+    const mårran = await joinAs(w, room, 'p1p2p3', { id: `participant:${patientId}:proxy`, name: proxy.name });
+    await until('the proxy in the room', async () => (await visits()).some((p) => p.nick === 'p1p2p3'));
+    await mårran.leave(room, 'p1p2p3');
+    await until('the proxy gone', async () => (await visits()).some((p) => p.nick === 'p1p2p3' && p.leftAt));
+
+    const { client: admin } = await loggedIn(w.app, 'admin');
+    const exported = async (person: string) =>
+      (await admin.get(`/admin/privacy/participants/${patientId}/export?person=${person}`)).json().connectionLog as {
+        type: string;
+      }[];
+    const theirs = await until('the visit in the connection log', async () => {
+      const log = await exported('proxy');
+      return log.some((e) => e.type === 'left') ? log : undefined;
+    }).catch(() => exported('proxy'));
+    t.deepEqual(
+      theirs.filter((e) => e.type === 'joined' || e.type === 'left').map((e) => e.type),
+      ['joined', 'left'],
+      "the proxy's visit is in the proxy's export",
+    );
+    t.deepEqual(
+      (await exported('main')).filter((e) => e.type === 'joined' || e.type === 'left'),
+      [],
+      "and not in the patient's: the patient never came",
+    );
+
+    // The proxy comes back and staff remove them: the removal is the proxy's too.
+    await joinAs(w, room, 'p4p5p6', { id: `participant:${patientId}:proxy`, name: proxy.name });
+    await until('the proxy back', async () => (await visits()).some((p) => p.nick === 'p4p5p6'));
+    const removed = await client.submit(
+      `/meetings/${meeting.id}/kick`,
+      { nick: 'p4p5p6' },
+      `/meetings/${meeting.id}/room`,
+    );
+    t.is(removed.status, 302, removed.text);
+    await until(
+      'the removal in the connection log',
+      async () =>
+        (await w.app.server.app.db('connlog_entries').where({ meeting_id: meeting.id, type: 'kicked' })).length > 0,
+    );
+    t.true(
+      (await exported('proxy')).some((e) => e.type === 'kicked'),
+      "the removal is in the proxy's export",
+    );
+    t.false(
+      (await exported('main')).some((e) => e.type === 'kicked'),
+      "and not in the patient's",
+    );
+  } finally {
+    await teardown(w);
+  }
+});
+
+test('with a patient and their proxy both in the room, the panel and the meeting page name each, and staff can remove either', async (t) => {
+  const w = await world();
+  try {
+    const { client, meeting, patientId, room } = await bookWithProxy(w, 'Lilla Mi', {
+      name: 'Mårran Ombud',
+      mobile: '070-444 55 22',
+    });
+    const panel = async () => (await client.get(`/meetings/${meeting.id}/room/panel`)).text;
+    // What the panel says, as a person reads it: the text without its tags.
+    const said = (html: string) => html.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ');
+
+    await joinAs(w, room, 'p1p2p3', { id: `participant:${patientId}:proxy`, name: 'Mårran Ombud' });
+    const proxyOnly = await until('the proxy in the panel', async () => {
+      const text = await panel();
+      return said(text).includes('I mötet') ? text : undefined;
+    });
+    t.true(
+      said(proxyOnly).includes('I mötet: Mårran Ombud (ombud)'),
+      'the proxy is the one in the room, not the patient',
+    );
+    t.true(proxyOnly.includes('aria-label="Ta bort Mårran Ombud (ombud) från mötet"'));
+
+    await joinAs(w, room, 'm1m2m3', { id: `participant:${patientId}:main`, name: 'Lilla Mi' });
+    const both = await until('both in the panel', async () => {
+      const text = await panel();
+      return said(text).includes('I mötet: Mårran Ombud (ombud), Lilla Mi') ||
+        said(text).includes('I mötet: Lilla Mi, Mårran Ombud (ombud)')
+        ? text
+        : undefined;
+    });
+    t.true(both.includes('aria-label="Ta bort Lilla Mi från mötet"'), 'the patient can be removed');
+    t.true(both.includes('aria-label="Ta bort Mårran Ombud (ombud) från mötet"'), 'and the proxy');
+    // The meeting page says it once, naming both.
+    const page = said((await client.get(`/meetings/${meeting.id}`)).text);
+    t.is(page.split('I mötesrummet').length - 1, 1, 'one fact for the row, not one per person');
+    t.true(page.includes('I mötesrummet: Mårran Ombud (ombud), Lilla Mi'), page);
+  } finally {
+    await teardown(w);
+  }
+});
+
+test('a patient and their proxy in the room: when one of them leaves, the other is still shown as in the meeting', async (t) => {
+  const w = await world();
+  try {
+    const { client, meeting, patientId, room, visits } = await bookWithProxy(w, 'Snorken', {
+      name: 'Hattifnatt Ombud',
+      mobile: '070-444 55 33',
+    });
+    const status = async () => (await client.get(`/api/v1/meetings/${meeting.id}`)).json().participants[0].status;
+
+    const proxy = await joinAs(w, room, 'h1h2h3', { id: `participant:${patientId}:proxy`, name: 'Hattifnatt Ombud' });
+    const patient = await joinAs(w, room, 's1s2s3', { id: `participant:${patientId}:main`, name: 'Snorken' });
+    await until('both in the room', async () => (await visits()).filter((v) => !v.leftAt).length === 2);
+    await until('shown as in the meeting', async () => (await status()) === 'joined');
+
+    await proxy.leave(room, 'h1h2h3');
+    // The leave's status change is written before its connection log entry (both through the group
+    // commit, in the order the room reported them): once the entry is there, so is the status.
+    await until('the proxy gone, in the connection log', async () =>
+      (await w.app.server.app.db('connlog_entries').where({ meeting_id: meeting.id, type: 'left' })).some(
+        (e: { details: string }) => (JSON.parse(e.details) as { nick?: string }).nick === 'h1h2h3',
+      ),
+    );
+    t.is(await status(), 'joined', 'the patient is still in the meeting');
+
+    await patient.leave(room, 's1s2s3');
+    await until('both gone, and shown as having left', async () => (await status()) === 'left');
+    t.pass();
+  } finally {
+    await teardown(w);
+  }
+});

@@ -1,9 +1,13 @@
 import test from 'ava';
+import { randomBytes, scryptSync } from 'node:crypto';
 import { present } from '../helpers/present.ts';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { ensureFirstAdmin } from '../../appliance/src/staff/bootstrap.ts';
 import { disableStaff } from '../../appliance/src/staff/service.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { hashPassword } from '../../appliance/src/staff/passwords.ts';
+import { startServer, testPassword, type TestServer } from '../helpers/server.ts';
+import { passStaffTechTest } from '../helpers/techtest.ts';
+import { booking, loggedIn } from '../meetings/_booking.ts';
 
 let app: TestServer;
 test.before(async () => {
@@ -289,4 +293,107 @@ test('a session that cannot be checked (the sessions table unreadable for a mome
   } finally {
     await own.stop();
   }
+});
+
+// "Blåbär" as a Windows keyboard types it (å and ä each one code point) and as macOS or a
+// phone's keyboard may send it (a plus a combining ring, a plus a combining diaeresis).
+const composed = 'Blåbärssylt på fredag';
+const decomposed = composed.normalize('NFD');
+
+test('a password with å, ä or ö works whichever keyboard types it: the composed and decomposed forms are one password', async (t) => {
+  t.not(composed, decomposed, 'the test types two different strings');
+  const { staff } = await app.staff('clinician');
+  await app.server.app
+    .db('staff')
+    .where({ id: staff.id })
+    .update({ password_hash: await hashPassword(composed) });
+  t.is((await app.client().login(staff.email, decomposed)).status, 302, 'set composed, typed decomposed');
+  t.is((await app.client().login(staff.email, composed)).status, 302, 'and composed');
+  // Changed on a Mac (decomposed), typed on the ward's Windows computer (composed).
+  const mac = app.client();
+  await mac.login(staff.email, composed);
+  const next = 'Ögonblick för ändring';
+  const nextDecomposed = next.normalize('NFD');
+  const changed = await mac.submit(
+    '/password',
+    { current: decomposed, next: nextDecomposed, repeat: next },
+    '/password',
+  );
+  t.is(changed.status, 200, 'the current password typed decomposed, the new one once in each form');
+  t.is((await app.client().login(staff.email, next)).status, 302);
+  t.is((await app.client().login(staff.email, nextDecomposed)).status, 302);
+});
+
+test('a password stored before passwords were normalised still works, and from then on in either form', async (t) => {
+  const { staff } = await app.staff('clinician');
+  const db = app.server.app.db;
+  // The hash an earlier version stored: of the decomposed text exactly as the Mac sent it.
+  const salt = randomBytes(16);
+  const key = scryptSync(decomposed, salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+  const legacy = ['scrypt', 2 ** 15, 8, 1, salt.toString('base64'), key.toString('base64')].join('$');
+  await db('staff').where({ id: staff.id }).update({ password_hash: legacy });
+  t.is((await app.client().login(staff.email, decomposed)).status, 302, 'typed as it was set: it works');
+  const stored = await db('staff').where({ id: staff.id }).first('password_hash');
+  t.not(stored?.password_hash, legacy, 'the login stored the normalised form in its place');
+  t.is((await app.client().login(staff.email, composed)).status, 302, 'now typed composed too');
+  t.is((await app.client().login(staff.email, decomposed)).status, 302, 'and still decomposed');
+  // Another account with the same old hash, first typed on a keyboard that composes.
+  const other = await app.staff('clinician');
+  await db('staff').where({ id: other.staff.id }).update({ password_hash: legacy });
+  t.is(
+    (await app.client().login(other.staff.email, composed)).status,
+    302,
+    'typed composed: the decomposed form is tried',
+  );
+  t.is((await app.client().login(other.staff.email, 'Blabarssylt pa fredag')).status, 401, 'but nothing else');
+});
+
+test('the session cookie lasts as long as the browser: closing it on a shared ward computer ends the session, and the server still ends it after 12 hours', async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  const browser = app.client();
+  const login = await browser.login(staff.email, password);
+  const cookie = present(
+    login.headers.getSetCookie().find((c) => c.startsWith('samverka_sid=')),
+    'the session cookie',
+  );
+  t.notRegex(cookie, /max-age/i, 'no lifetime of its own');
+  t.notRegex(cookie, /expires/i);
+  t.is((await browser.get('/calendar')).status, 200);
+  const db = app.server.app.db;
+  const session = present(await db('staff_sessions').where({ staff_id: staff.id }).first(), 'the session');
+  const hours = (new Date(session.expires_at).getTime() - new Date(session.created_at).getTime()) / 3600_000;
+  t.is(Math.round(hours), 12, 'the server ends it 12 hours after the login');
+  await db('staff_sessions')
+    .where({ id: session.id })
+    .update({ expires_at: new Date(Date.now() - 1000).toISOString() });
+  t.is(
+    (await browser.get('/calendar')).headers.get('location'),
+    '/login?next=%2Fcalendar',
+    'over: the cookie opens nothing',
+  );
+});
+
+test('a password change keeps what belongs to the session that made it: its technical test, and the open meeting page is still one access', async (t) => {
+  const { client, staff } = await loggedIn(app, 'clinician');
+  const booked = await client.request('POST', '/api/v1/meetings', { json: booking() });
+  t.is(booked.status, 201, booked.text);
+  const meetingId = booked.json<{ id: string }>().id;
+  await passStaffTechTest(app, staff.id);
+  t.notRegex((await client.get('/profile')).text, /Du har inte gjort något tekniktest/, 'tested in this session');
+  // The meeting page is open; its live refreshes carry the view's token.
+  const page = await client.get(`/meetings/${meetingId}`);
+  const pageView = present(/data-page-view="([^"]+)"/.exec(page.text)?.[1], "the view's token");
+  const reads = async () => (await findAudit(app.server.app.db, { meetingId, action: 'meeting.read' })).length;
+  const before = await reads();
+
+  const next = 'ett nytt långt lösenord';
+  t.is((await client.submit('/password', { current: testPassword, next, repeat: next }, '/password')).status, 200);
+
+  t.notRegex(
+    (await client.get('/profile')).text,
+    /Du har inte gjort något tekniktest/,
+    'the test taken before the change still counts: the session goes on',
+  );
+  t.is((await client.get(`/meetings/${meetingId}`, { 'x-page-view': pageView, accept: 'text/html' })).status, 200);
+  t.is(await reads(), before, "the open page's refresh is part of the same view, not a new access");
 });

@@ -32,8 +32,8 @@ import { clinicTime } from './extract.ts';
 /**
  * Everything held about one person of a participant's row: the participant (`main`), or their
  * proxy (`proxy`). Each gets their own contact data and number, the messages sent to them and
- * their entries in the connection log, and none of the other's contact data; the participant's
- * export names their proxy and holds the technical tests taken under the proxy's link as well.
+ * their entries in the connection log and the technical tests they took, and none of the other's;
+ * the participant's export names their proxy.
  */
 export async function exportParticipant(
   db: Db,
@@ -57,17 +57,10 @@ export async function exportParticipant(
       deliveredAt: m.deliveredAt,
       failedAt: m.failedAt,
     }));
-  // Every test they took, oldest first (each names their devices), not only the last; the
-  // participant's export has their proxy's too, taken under the proxy's own link.
-  const techTests = (
-    await Promise.all(
-      (person === 'proxy' ? (['proxy'] as const) : (['main', 'proxy'] as const)).map((who) =>
-        resultsOf(db, participantSubject({ participantId, person: who })),
-      ),
-    )
-  )
-    .flat()
-    .sort((a, b) => a.testedAt.getTime() - b.testedAt.getTime());
+  // Every test they took, oldest first (each names their devices), not only the last: their own,
+  // under their own link. A proxy's tests name the proxy's devices and are the proxy's (their
+  // export, ?person=proxy), as their contact data are.
+  const techTests = await resultsOf(db, participantSubject({ participantId, person }));
   // What the connection log holds about them: when they came and went, their browser and address.
   const connectionLog = (await entriesAbout(db, { meetingId: participant.meetingId, participantId }))
     .filter((e) => (e.details.person === 'proxy') === (person === 'proxy'))

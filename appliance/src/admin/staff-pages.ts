@@ -399,8 +399,8 @@ export const staffRoutes: ServerRoute[] = [
     async handler(request, h) {
       const { db } = request.server.app;
       const lang = languageOf(request);
-      const { user, sessionId } = request.auth.credentials;
-      const result = sessionId ? await latestResult(db, staffSessionSubject(sessionId)) : undefined;
+      const { user, sessionKey } = request.auth.credentials;
+      const result = sessionKey ? await latestResult(db, staffSessionSubject(sessionKey)) : undefined;
       return h.view('admin/profile', {
         title: t(lang, 'admin.profile.title'),
         styles: ['admin.css'],

@@ -67,12 +67,13 @@ export const plugin: Plugin<void> = {
       'request',
       'auditPageView',
       async function (this: Request, action: AuditAction, target: AuditTarget & { meetingId: string }) {
-        const sessionId = this.auth.isAuthenticated ? this.auth.credentials.sessionId : undefined;
+        // Bound to the session's key, which a password change that renames the session keeps.
+        const sessionKey = this.auth.isAuthenticated ? this.auth.credentials.sessionKey : undefined;
         const secret = server.app.config.sessionSecret;
-        if (sessionId && isPageViewToken(secret, sessionId, target.meetingId, this.headers[pageViewHeader]))
+        if (sessionKey && isPageViewToken(secret, sessionKey, target.meetingId, this.headers[pageViewHeader]))
           return this.headers[pageViewHeader] as string;
         await this.audit(action, target);
-        return sessionId ? pageViewToken(secret, sessionId, target.meetingId) : undefined;
+        return sessionKey ? pageViewToken(secret, sessionKey, target.meetingId) : undefined;
       },
     );
   },

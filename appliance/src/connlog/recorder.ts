@@ -35,20 +35,11 @@ const changeEntries: Partial<Record<MeetingChange['type'], string>> = {
   'invitation.resend': 'invitation_resent',
 };
 
-/**
- * What a message's entries say of it: its kind and channel, and whom it went to where a patient
- * and their proxy share the participant ("Per never got the SMS": which of the two was it?).
- */
-const messageDetails = (message: Pick<OutboxMessage, 'kind' | 'channel'>, toProxy: boolean): Details => ({
-  kind: message.kind,
-  channel: message.channel,
-  ...(toProxy ? { person: 'proxy' } : {}),
-});
-
 /** A message written to the outbox, logged at the moment it was queued (once: its id is the ref). */
 const queuedEntry = (
-  message: Pick<OutboxMessage, 'id' | 'meetingId' | 'participantId' | 'kind' | 'channel' | 'createdAt'>,
-  toProxy: boolean,
+  message: Pick<OutboxMessage, 'id' | 'meetingId' | 'participantId' | 'kind' | 'channel' | 'createdAt'> & {
+    toProxy: boolean;
+  },
 ): NewEntry | undefined =>
   message.meetingId
     ? complete({
@@ -57,9 +48,19 @@ const queuedEntry = (
         participantId: message.participantId,
         type: 'message_queued',
         ref: message.id,
-        details: messageDetails(message, toProxy),
+        details: messageDetails(message),
       })
     : undefined;
+
+/**
+ * A message's entry details: what and how, and for a message to a patient's proxy that it was the
+ * proxy's (support reads whose, and the proxy's privacy export holds it, not the patient's).
+ */
+const messageDetails = (message: { kind: string; channel: string; toProxy: boolean }): Details => ({
+  kind: message.kind,
+  channel: message.channel,
+  ...(message.toProxy ? { person: 'proxy' } : {}),
+});
 
 export class Recorder {
   constructor(
@@ -94,7 +95,7 @@ export class Recorder {
       complete({ at: recorded?.at, meetingId: p.meetingId, participantId: p.participantId ?? null, type, details }),
     );
     for (const message of await messagesOf(trx, { meetingId: p.meetingId })) {
-      const queued = queuedEntry(message, sentToProxy(message));
+      const queued = queuedEntry({ ...message, toProxy: sentToProxy(message) });
       if (queued) await insertEntry(trx, queued);
     }
   }
@@ -107,10 +108,10 @@ export class Recorder {
     bus.partOfMany('outbox.status', async (trx, list) => {
       const rows: NewEntry[] = [];
       for (const p of list) {
-        const toProxy = p.toProxy === true;
-        const queued = queuedEntry({ ...p, id: p.messageId, createdAt: p.queuedAt }, toProxy);
+        const toProxy = p.person === 'proxy';
+        const queued = queuedEntry({ ...p, id: p.messageId, createdAt: p.queuedAt, toProxy });
         if (!queued || !p.meetingId) continue;
-        const details = messageDetails(p, toProxy);
+        const details = messageDetails({ ...p, toProxy });
         if (p.reason) details.reason = p.reason.slice(0, 500);
         // A delivered message was reported sent first, with its queued entry.
         if (p.status !== 'delivered') rows.push(queued);
@@ -233,7 +234,10 @@ export class Recorder {
         meetingId: p.meetingId,
         participantId: p.participantId,
         type: p.kind,
-        details: p.staffId ? { nick: p.nick, staffId: p.staffId } : { nick: p.nick },
+        // Whose visit, where a patient and their proxy each come in their own right.
+        details: p.staffId
+          ? { nick: p.nick, staffId: p.staffId }
+          : { nick: p.nick, ...(p.person ? { person: p.person } : {}) },
       });
     });
     bus.on('room.kicked', (p) =>
@@ -241,7 +245,7 @@ export class Recorder {
         meetingId: p.meetingId,
         participantId: p.participantId,
         type: 'kicked',
-        details: { nick: p.nick, byStaffId: p.byStaffId },
+        details: { nick: p.nick, byStaffId: p.byStaffId, ...(p.person ? { person: p.person } : {}) },
       }),
     );
     bus.on('room.ended', (p) =>

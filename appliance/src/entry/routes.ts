@@ -160,8 +160,12 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
   /** The guest's invitation and state, or the page that says the way in has closed. */
   async function current(request: Request, h: ResponseToolkit, page = true) {
     const identity = request.auth.credentials.guest!;
-    const found = await service.current(identity, sessionRead(request), { page });
-    if (!found) return { ended: problemPage(request, h, 'cancelled').takeover() };
+    const read = sessionRead(request);
+    const found = await service.current(identity, read, { page });
+    // Taken off a meeting that goes on (the session's check found no attendance): their link no
+    // longer holds, as the link itself would say; otherwise the meeting is cancelled.
+    if (!found)
+      return { ended: problemPage(request, h, read && !read.attendance ? 'revoked' : 'cancelled').takeover() };
     return found;
   }
 

@@ -359,7 +359,7 @@ export class EntryService {
       }
       const triesLeft = limits.codeTries - taken.tryNumber;
       const expected = Buffer.from(taken.codeHash, 'hex');
-      const actual = Buffer.from(codeHash(participant.id, person, typed.replace(/\s/g, '')), 'hex');
+      const actual = Buffer.from(codeHash(participant.id, person, codeDigits(typed)), 'hex');
       if (!timingSafeEqual(expected, actual)) {
         // Support is asked "the code did not work": the wrong try commits with its record.
         await this.bus.emitIn(trx, 'entry.code_failed', {
@@ -401,6 +401,19 @@ export class EntryService {
       person: invitation.person,
     });
   }
+}
+
+/**
+ * A typed code as the digits it means: spaces left out, and the digits a phone's keyboard may give in
+ * its language (Arabic-Indic, Persian, full-width) read as 0-9. The code page's field admits the same.
+ */
+function codeDigits(typed: string): string {
+  return (
+    typed
+      .replace(/\s/g, '')
+      // Each of these runs of ten starts at a code point ending in 0: its last hex digit is the digit.
+      .replace(/[\u0660-\u0669\u06f0-\u06f9\uff10-\uff19]/gu, (d) => String(d.charCodeAt(0) & 0xf))
+  );
 }
 
 /** A code is kept only as a hash bound to its person, so one person's code says nothing of another's. */

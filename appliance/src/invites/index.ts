@@ -36,8 +36,8 @@ declare module '../events.ts' {
       reason?: string;
       /** When the message was queued (the connection log's `message_queued`). */
       queuedAt: Date;
-      /** Sent to the participant's proxy (their row holds both): the connection log says whom. */
-      toProxy?: boolean;
+      /** Whom on the participant's row it was for: the participant, or their proxy. */
+      person: 'main' | 'proxy';
     };
   }
 }
@@ -134,7 +134,7 @@ export const plugin: Plugin<void> = {
           status,
           reason: reason && withoutRecipient(reason, message.recipient),
           queuedAt: message.createdAt,
-          ...(sentToProxy(message) ? { toProxy: true } : {}),
+          person: sentToProxy(message) ? ('proxy' as const) : ('main' as const),
         })),
       );
       await bus.emitAllIn(

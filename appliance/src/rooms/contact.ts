@@ -2,6 +2,7 @@
 // call, each saying whose it is, and the channel a "we are waiting for you" goes out on.
 import { t, type Language } from '../http/i18n.ts';
 import { displayPhone, type Participant } from '../meetings/index.ts';
+import type { Presence } from './store.ts';
 
 /**
  * The channel a "we are waiting for you" goes out on, as the invitation did: SMS to anyone with a
@@ -16,6 +17,28 @@ export function nudgeChannel(p: Participant): 'sms' | 'email' | null {
 /** How the panel names the proxy beside the patient: "Anna Lind (ombud)". */
 export const proxyLabel = (lang: Language, p: Participant): string | undefined =>
   p.proxy ? t(lang, 'rooms.staff.proxyPerson', { name: p.proxy.name }) : undefined;
+
+/**
+ * Who of a participant is in the room now (a patient and their proxy may both be, one person on two
+ * devices twice), each with their nick and, where the row has a proxy, their name; a presence from
+ * before persons were recorded names nobody. `whoNames`: the names, for a line that says them.
+ */
+export function inRoom(
+  lang: Language,
+  p: Participant,
+  presence: Presence[],
+): { people: { nick: string; name: string }[]; whoNames: string } {
+  const here = presence
+    .filter((x) => x.participantId === p.id && !x.leftAt)
+    .map((x) => ({
+      nick: x.nick,
+      who: p.proxy && x.person ? (x.person === 'proxy' ? proxyLabel(lang, p) : p.name) : undefined,
+    }));
+  return {
+    people: here.map(({ nick, who }) => ({ nick, name: who ?? p.name })),
+    whoNames: [...new Set(here.flatMap(({ who }) => (who ? [who] : [])))].join(', '),
+  };
+}
 
 /** The numbers to call, each with whose it is when there are two (the patient's and the proxy's). */
 export function phonesOf(lang: Language, p: Participant): { who?: string; text: string; uri: string }[] {

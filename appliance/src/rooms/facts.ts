@@ -3,7 +3,7 @@
 import type { Db } from '../db/knex.ts';
 import { t } from '../http/i18n.ts';
 import { displayPhone, type FactsProvider, type MarksProvider, type ParticipantFact } from '../meetings/index.ts';
-import { nudgeChannel } from './contact.ts';
+import { inRoom, nudgeChannel } from './contact.ts';
 import { alertsOf, openAlertCounts, presenceOf } from './store.ts';
 
 export function roomFacts(db: Db): FactsProvider {
@@ -11,8 +11,14 @@ export function roomFacts(db: Db): FactsProvider {
     const [presence, alerts] = await Promise.all([presenceOf(db, meeting.id), alertsOf(db, meeting.id)]);
     const facts = new Map<string, ParticipantFact[]>();
     const add = (id: string, fact: ParticipantFact) => facts.set(id, [...(facts.get(id) ?? []), fact]);
-    for (const p of presence)
-      if (p.participantId && !p.leftAt) add(p.participantId, { text: t(lang, 'rooms.fact.inRoom') });
+    // One fact per participant, however many of them are in (a patient and their proxy: named).
+    for (const p of meeting.participants) {
+      const here = inRoom(lang, p, presence);
+      if (here.people.length > 0)
+        add(p.id, {
+          text: here.whoNames ? t(lang, 'rooms.fact.inRoomWho', { who: here.whoNames }) : t(lang, 'rooms.fact.inRoom'),
+        });
+    }
     for (const alert of alerts) {
       if (alert.clearedAt) continue;
       const participant = meeting.participants.find((p) => p.id === alert.participantId);

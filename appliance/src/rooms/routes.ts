@@ -23,7 +23,7 @@ import {
 } from '../meetings/index.ts';
 import { latestResult, participantSubject, staffSessionSubject } from '../techtest/index.ts';
 import { bookedStaff, type RoomService } from './service.ts';
-import { nudgeChannel, phonesOf, proxyLabel } from './contact.ts';
+import { inRoom, nudgeChannel, phonesOf, proxyLabel } from './contact.ts';
 import { alertsOf, findRoom, presenceOf } from './store.ts';
 import { headerText } from '../http/headers.ts';
 
@@ -119,7 +119,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
           state: entry.find((e) => e.participantId === p.id && e.person === person),
         }));
         const alert = alerts.find((a) => a.participantId === p.id && !a.clearedAt);
-        const present = here.find((x) => x.participantId === p.id);
+        const inside = inRoom(lang, p, presence);
         const phones = phonesOf(lang, p);
         const channel = nudgeChannel(p);
         return {
@@ -141,8 +141,8 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
           ),
           locked: persons.filter(({ state }) => state?.lockedAt).map(({ who }) => ({ who })),
           phones,
-          present: Boolean(present),
-          nick: present?.nick,
+          inRoom: inside.people,
+          inRoomWho: inside.whoNames,
           alert: alert
             ? {
                 // One number: the alert says it, as a link. Two (patient and proxy): they are just above.
@@ -185,8 +185,11 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
     const booked = bookedStaff(meeting).includes(staff.id);
     const live = meeting.status !== 'ended' && meeting.status !== 'cancelled';
     // The routine: the first meeting after a new login starts with the technical test.
-    if (booked && live && request.server.app.config.jitsi && request.auth.credentials.sessionId) {
-      const tested = await latestResult(request.server.app.db, staffSessionSubject(request.auth.credentials.sessionId));
+    if (booked && live && request.server.app.config.jitsi && request.auth.credentials.sessionKey) {
+      const tested = await latestResult(
+        request.server.app.db,
+        staffSessionSubject(request.auth.credentials.sessionKey),
+      );
       if (!tested) return h.redirect(`/techtest?next=${encodeURIComponent(`/meetings/${meeting.id}/room`)}`);
     }
     const jitsi =

@@ -21,6 +21,8 @@ declare module '../events.ts' {
       meetingId: string;
       participantId: string | null;
       staffId: string | null;
+      /** Which of a patient and their proxy, where known. */
+      person: 'main' | 'proxy' | null;
       nick: string;
       kind: 'joined' | 'left';
       at: string;
@@ -28,6 +30,8 @@ declare module '../events.ts' {
     'room.kicked': {
       meetingId: string;
       participantId: string | null;
+      /** Which of a patient and their proxy was removed, where known. */
+      person: 'main' | 'proxy' | null;
       nick: string;
       byStaffId: string;
       presenceId: number | null;
@@ -295,6 +299,7 @@ export class RoomService {
     this.bus.emit('room.kicked', {
       meetingId,
       participantId: presence?.participantId ?? null,
+      person: presence?.person ?? null,
       nick,
       byStaffId: staff.id,
       presenceId: presence?.id ?? null,
@@ -310,6 +315,7 @@ export class RoomService {
     this.bus.emit('room.kicked', {
       meetingId,
       participantId: presence.participantId,
+      person: presence.person,
       nick: presence.nick,
       byStaffId,
       presenceId,
@@ -411,6 +417,7 @@ export class RoomService {
     }
     const who = await this.#who(meeting, occupant);
     const participantId = who?.type === 'participant' ? who.participantId : null;
+    const person = who?.type === 'participant' ? who.person : null;
     const staffId = who?.type === 'staff' ? who.staffId : null;
     await store.recordJoin(
       this.db,
@@ -418,6 +425,7 @@ export class RoomService {
         meetingId: meeting.id,
         participantId,
         staffId,
+        person,
         nick: occupant.nick,
         displayName: occupant.identity?.user?.name ?? occupant.displayName ?? null,
       },
@@ -425,7 +433,12 @@ export class RoomService {
     );
     await this.advanceStatus(meeting.id, 'in_progress', null, now);
     if (participantId) {
-      this.bus.emit('participant.status', { meetingId: meeting.id, participantId, status: 'joined' });
+      this.bus.emit('participant.status', {
+        meetingId: meeting.id,
+        participantId,
+        status: 'joined',
+        person: person ?? undefined,
+      });
       if (await store.clearAlert(this.db, meeting.id, participantId, now))
         this.bus.emit('noshow.cleared', { meetingId: meeting.id, participantId });
     }
@@ -433,6 +446,7 @@ export class RoomService {
       meetingId: meeting.id,
       participantId,
       staffId,
+      person,
       nick: occupant.nick,
       kind: 'joined',
       at: now.toISOString(),
@@ -444,16 +458,25 @@ export class RoomService {
     if (!room) return;
     const presence = await store.recordLeave(this.db, room.meetingId, occupant.nick, reason, now);
     if (!presence) return;
-    if (presence.participantId)
+    // A patient and their proxy share the row's status: it says "left" only once neither of them
+    // (nor the same person on another device) is still in the room.
+    const stillIn =
+      presence.participantId !== null &&
+      (await store.presenceOf(this.db, room.meetingId)).some(
+        (p) => p.participantId === presence.participantId && !p.leftAt,
+      );
+    if (presence.participantId && !stillIn)
       this.bus.emit('participant.status', {
         meetingId: room.meetingId,
         participantId: presence.participantId,
         status: 'left',
+        person: presence.person ?? undefined,
       });
     this.bus.emit('room.presence', {
       meetingId: room.meetingId,
       participantId: presence.participantId,
       staffId: presence.staffId,
+      person: presence.person,
       nick: occupant.nick,
       kind: 'left',
       at: now.toISOString(),

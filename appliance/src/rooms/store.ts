@@ -27,6 +27,7 @@ interface PresenceRow {
   joined_at: DbTimestamp;
   left_at: DbTimestamp | null;
   left_reason: string | null;
+  person: 'main' | 'proxy' | null;
 }
 
 interface AlertRow {
@@ -100,6 +101,8 @@ export interface Presence {
   staffId: string | null;
   nick: string;
   displayName: string | null;
+  /** Which of a patient and their proxy, where known (migration 0024); null for staff and strangers. */
+  person: 'main' | 'proxy' | null;
   joinedAt: Date;
   leftAt: Date | null;
   leftReason: string | null;
@@ -112,6 +115,7 @@ const toPresence = (r: PresenceRow): Presence => ({
   staffId: r.staff_id ?? null,
   nick: r.nick,
   displayName: r.display_name ?? null,
+  person: r.person ?? null,
   joinedAt: toDate(r.joined_at),
   leftAt: toDate(r.left_at, true),
   leftReason: r.left_reason ?? null,
@@ -131,6 +135,7 @@ export async function recordJoin(
     staff_id: p.staffId,
     nick: p.nick,
     display_name: p.displayName,
+    person: p.person,
     joined_at: iso(now),
   });
 }

@@ -8,7 +8,7 @@ import type { Request, Server } from '@hapi/hapi';
 import { hkdfSync } from 'node:crypto';
 import { apiPrefix } from '../http/api.ts';
 import { languageCookie } from '../http/i18n.ts';
-import { sessionHours, sessionStaff, tokenStaff } from './service.ts';
+import { sessionStaff, tokenStaff } from './service.ts';
 import { headerText } from '../http/headers.ts';
 import { must } from '../common/must.ts';
 
@@ -36,7 +36,9 @@ export async function registerAuth(server: Server): Promise<void> {
       // Lax, not Strict: a clinician following a link from their mail must arrive logged in.
       isSameSite: 'Lax',
       path: '/',
-      ttl: sessionHours * 3600 * 1000,
+      // No ttl: a browser-session cookie (no Max-Age or Expires), gone when the browser closes, so
+      // that closing it on a shared ward computer ends the session there. The server ends the
+      // session itself after sessionHours whatever the cookie (staff_sessions.expires_at).
       clearInvalid: true,
     },
     // Pages send people to the login page; the API answers 401 and lets the token strategy try.
@@ -55,7 +57,7 @@ export async function registerAuth(server: Server): Promise<void> {
         return { isValid: true, credentials: { uncheckedSession: error as Error } };
       }
       if (!found) return { isValid: false };
-      const { staff, method } = found;
+      const { staff, method, key } = found;
       return {
         isValid: true,
         credentials: {
@@ -64,6 +66,7 @@ export async function registerAuth(server: Server): Promise<void> {
           via: 'session',
           sessionId: session.sid,
           sessionMethod: method,
+          sessionKey: key,
         },
       };
     },

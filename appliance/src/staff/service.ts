@@ -5,7 +5,14 @@ import type { Db } from '../db/knex.ts';
 import type { Committer } from '../events.ts';
 import { randomToken, sha256 } from '../crypto.ts';
 import type { Role, Staff, CareUnit } from './model.ts';
-import { decoyHash, generatePassword, hashPassword, verifyPassword } from './passwords.ts';
+import {
+  decoyHash,
+  generatePassword,
+  hashPassword,
+  matchPassword,
+  normalisedPassword,
+  verifyPassword,
+} from './passwords.ts';
 import * as store from './store.ts';
 import type { SessionMethod } from './store.ts';
 import { tidyName } from '../common/names.ts';
@@ -138,7 +145,12 @@ export async function checkPassword(
   const login = await store.findLogin(db, normaliseEmail(email));
   const known = login && !login.staff.disabled && login.passwordHash ? login : undefined;
   // An unknown account costs the same as a real check: no account enumeration by timing.
-  const right = await verifyPassword(password, known?.passwordHash ?? decoyHash);
+  const match = await matchPassword(password, known?.passwordHash ?? decoyHash);
+  const right = match !== false;
+  // A hash stored before passwords were normalised matched the form as typed: stored again
+  // normalised, so that the same password works from every keyboard from now on (hashed here,
+  // outside the transaction, as every hash is).
+  const rehashed = known && match === 'legacy' ? await hashPassword(password) : undefined;
   const until = new Date(now.getTime() + policy.lockoutMinutes * 60000);
   return db.transaction(async (trx) => {
     const result = await (async (): Promise<LoginResult> => {
@@ -151,6 +163,8 @@ export async function checkPassword(
           : { ok: false, reason: 'invalid', staff: known.staff };
       if (!(await store.recordLoginSuccess(trx, known.staff.id, tryNumber, now)))
         return { ok: false, reason: 'locked', staff: known.staff };
+      if (rehashed && known.passwordHash)
+        await store.replacePasswordHash(trx, known.staff.id, known.passwordHash, rehashed);
       return { ok: true, staff: known.staff };
     })();
     await within?.(trx, result);
@@ -182,7 +196,7 @@ export async function startSession(
   return sessionId;
 }
 
-export const sessionStaff = (db: Db, sessionId: string): Promise<{ staff: Staff; method: SessionMethod } | undefined> =>
+export const sessionStaff = (db: Db, sessionId: string): Promise<store.SessionStaff | undefined> =>
   store.findSessionStaff(db, sha256(sessionId));
 
 export const endSession = (db: Db, sessionId: string): Promise<void> => store.deleteSession(db, sha256(sessionId));
@@ -266,9 +280,13 @@ export async function changePassword(
   const stored = await store.findPasswordHash(db, staffId);
   const problems: PasswordProblem[] = [];
   if (!stored || !(await verifyPassword(current, stored))) problems.push('wrong_current');
-  if (next.length < minPasswordLength) problems.push('too_short');
-  if (next !== repeat) problems.push('mismatch');
-  if (next === current && next !== '') problems.push('unchanged');
+  // Compared as they are hashed: the new password typed once composed and once decomposed is one password.
+  const nextText = normalisedPassword(next);
+  const repeatText = normalisedPassword(repeat);
+  const currentText = normalisedPassword(current);
+  if (nextText.length < minPasswordLength) problems.push('too_short');
+  if (nextText !== repeatText) problems.push('mismatch');
+  if (nextText === currentText && nextText !== '') problems.push('unchanged');
   if (problems.length > 0) return { ok: false, problems };
   const hash = await hashPassword(next);
   const renewed = sessionId === undefined ? undefined : randomToken();

@@ -39,6 +39,8 @@ interface SessionRow {
   expires_at: DbTimestamp;
   method: SessionMethod;
   id_token_sealed: string | null;
+  /** The hash of the id the session began with, kept when it is renamed (migration 0023). */
+  session_key: string | null;
 }
 
 interface TokenRow {
@@ -139,6 +141,11 @@ export async function countStaff(db: Db): Promise<number> {
 
 export async function updatePassword(db: Db, staffId: string, passwordHash: string, mustChange = false): Promise<void> {
   await staffTable(db).where({ id: staffId }).update({ password_hash: passwordHash, password_must_change: mustChange });
+}
+
+/** The same password's hash in its place, unless the password changed meanwhile (a normalised rehash). */
+export async function replacePasswordHash(db: Db, staffId: string, oldHash: string, newHash: string): Promise<void> {
+  await staffTable(db).where({ id: staffId, password_hash: oldHash }).update({ password_hash: newHash });
 }
 
 /** Lifts a lockout: the count of wrong passwords starts afresh. */
@@ -263,32 +270,40 @@ export async function insertSession(
     expires_at: iso(session.expiresAt),
     method: session.method,
     id_token_sealed: session.idTokenSealed ?? null,
+    session_key: session.idHash,
   });
 }
 
-/**
- * The staff member behind a live session, and how the session began (a password or the identity
- * provider); expired sessions and disabled accounts find nothing.
- */
-export async function findSessionStaff(
-  db: Db,
-  idHash: string,
-  now = new Date(),
-): Promise<{ staff: Staff; method: SessionMethod } | undefined> {
-  const row: (StaffRow & { session_method: SessionMethod }) | undefined = await db('staff_sessions as s')
+/** A live session: its staff member, how it began, and its key. */
+export interface SessionStaff {
+  staff: Staff;
+  /** How the session began: a password or the identity provider. */
+  method: SessionMethod;
+  /**
+   * What belongs to the session is bound to (its technical test, its pages' view tokens): the hash
+   * of the id it began with, the same after a password change gives it a new id.
+   */
+  key: string;
+}
+
+/** The staff member behind a live session; expired sessions and disabled accounts find nothing. */
+export async function findSessionStaff(db: Db, idHash: string, now = new Date()): Promise<SessionStaff | undefined> {
+  const row: (StaffRow & { session_method: SessionMethod; session_key: string | null }) | undefined = await db(
+    'staff_sessions as s',
+  )
     .join('staff', 'staff.id', 's.staff_id')
     .where('s.id', idHash)
     .andWhere('s.expires_at', '>', iso(now))
     .whereNull('staff.disabled_at')
-    .first('staff.*', 's.method as session_method');
-  return row ? { staff: toStaff(row), method: row.session_method } : undefined;
+    .first('staff.*', 's.method as session_method', 's.session_key');
+  return row ? { staff: toStaff(row), method: row.session_method, key: row.session_key ?? idHash } : undefined;
 }
 
 export async function deleteSession(db: Db, idHash: string): Promise<void> {
   await sessions(db).where({ id: idHash }).delete();
 }
 
-/** A session goes on under a new id (its method, expiry and ID token kept): the old id opens nothing. */
+/** A session goes on under a new id (its method, expiry, ID token and key kept): the old id opens nothing. */
 export async function renameSession(db: Db, idHash: string, newIdHash: string): Promise<void> {
   await sessions(db).where({ id: idHash }).update({ id: newIdHash });
 }

@@ -175,7 +175,7 @@ export function techTestRoutes(mount: TechTestMount): ServerRoute[] {
 export const staffRoutes = techTestRoutes({
   path: '/techtest',
   auth: { strategy: 'session' },
-  subject: (request) => staffSessionSubject(request.auth.credentials.sessionId!),
+  subject: (request) => staffSessionSubject(request.auth.credentials.sessionKey!),
   // The page's query is validated (nextQuery): `next` is a path on this site when given.
   next: (request) => (typeof request.query.next === 'string' ? request.query.next : '/'),
 });

@@ -1,7 +1,6 @@
 // Recording a test: the server computes the verdict from the figures itself (the page shows the
 // same computation, but a stored verdict must not rest on the browser's word) and tells the other
 // domains, so that the staff meeting page can show the result live.
-import { sha256 } from '../crypto.ts';
 import type { Db } from '../db/knex.ts';
 import type { EventBus } from '../events.ts';
 import type { Subject, TechTestAnswers, TechTestResult, Verdict } from './model.ts';
@@ -15,8 +14,12 @@ declare module '../events.ts' {
   }
 }
 
-/** A staff member's tests belong to the login session (stored as the session's hash, as staff_sessions does). */
-export const staffSessionSubject = (sessionId: string): Subject => ({ type: 'staff_session', id: sha256(sessionId) });
+/**
+ * A staff member's tests belong to the login session: stored under the session's key (the
+ * credentials' `sessionKey`, the hash of the id the session began with), which a password change
+ * that renames the session keeps.
+ */
+export const staffSessionSubject = (sessionKey: string): Subject => ({ type: 'staff_session', id: sessionKey });
 
 export async function recordResult(
   deps: { db: Db; bus: EventBus },

@@ -71,7 +71,7 @@ export interface ClaimedMessage extends OutboxMessage {
   secret: string | null;
   /** Until when the claim holds: after that another process may take the row over. */
   claimedUntil: Date;
-  /** The parts of a long SMS an earlier attempt got the gateway to take (migration 0023). */
+  /** The parts of a long SMS an earlier attempt got the gateway to take (migration 0025). */
   smsParts: PartsOnRecord | undefined;
 }
 
@@ -103,7 +103,7 @@ interface MessageRow {
   sent_at: Stamp | null;
   delivered_at: Stamp | null;
   failed_at: Stamp | null;
-  /** PartsOnRecord as JSON, between attempts at a long SMS partly sent (migration 0023). */
+  /** PartsOnRecord as JSON, between attempts at a long SMS partly sent (migration 0025). */
   sms_parts: string | null;
 }
 

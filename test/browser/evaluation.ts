@@ -118,7 +118,8 @@ test.serial(
     // The result's address holds the search sealed, not the number typed.
     t.false(page.url().includes(booked.patientMobile.slice(-4)), page.url());
     t.deepEqual(await axe(page), [], 'the search results');
-    await Promise.all([page.waitForNavigation(), page.click(`a[href="/connlog/meetings/${booked.meetingId}"]`)]);
+    await Promise.all([page.waitForNavigation(), page.locator('a::-p-text(Visa logg)').click()]);
+    t.true(page.url().includes(`/connlog/meetings/${booked.meetingId}`), page.url());
     t.regex(await page.$eval('main', (el) => el.textContent ?? ''), /Inbjudan skickades/);
     await context.close();
   },

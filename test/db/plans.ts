@@ -13,7 +13,12 @@ import { createDb, type Db } from '../../appliance/src/db/knex.ts';
 import { meetingsLoggedBefore } from '../../appliance/src/connlog/store.ts';
 import { findAccesses, findAudit } from '../../appliance/src/audit/store.ts';
 import { insertGuestSession } from '../../appliance/src/entry/store.ts';
-import { eraseMessageContacts, queueStats, recentMessages } from '../../appliance/src/invites/outbox.ts';
+import {
+  eraseMessageContacts,
+  queueStats,
+  recentMessages,
+  withdrawPending,
+} from '../../appliance/src/invites/outbox.ts';
 import { findPatient } from '../../appliance/src/meetings/patients.ts';
 import { fillPatientRefs } from '../../appliance/src/meetings/store.ts';
 import { everyDatabase } from '../helpers/databases.ts';
@@ -71,6 +76,13 @@ const cases: Case[] = [
         db,
         Array.from({ length: 50 }, () => randomUUID()),
       ),
+    statement: /^update .?outbox_messages/,
+    index: ['outbox_messages_meeting_id_index'],
+  },
+  {
+    what: "a cancelled meeting's messages still waiting fail unsent, found by the meeting",
+    run: (db) =>
+      db.transaction((trx) => withdrawPending(trx, { meetingId: randomUUID() }, 'the meeting was cancelled')),
     statement: /^update .?outbox_messages/,
     index: ['outbox_messages_meeting_id_index'],
   },

@@ -2,6 +2,7 @@
 // adapters that production uses.
 import { setTimeout as delay } from 'node:timers/promises';
 import test from 'ava';
+import smpp from 'smpp';
 import { meetingCalendar } from '../../appliance/src/invites/calendar.ts';
 import type { DeliveryReceipt } from '../../appliance/src/invites/delivery.ts';
 import { startEmbeddedMailSink, startEmbeddedSmsc } from '../../appliance/src/invites/embedded.ts';
@@ -111,4 +112,53 @@ test('the SMSC refuses a bind with the wrong password', async (t) => {
   const error = await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }));
   t.regex(error?.message ?? '', /bind refused: ESME_RINVPASWD/);
   t.deepEqual(smsc.messages(), []);
+});
+
+/** An ESME of the smpp package's own, bound to the SMSC: it sends exactly the parts a test names. */
+async function rawEsme(
+  url: string,
+): Promise<{ submit(fields: Record<string, unknown>): Promise<number>; close(): void }> {
+  const { hostname, port, username, password } = new URL(url);
+  const session = smpp.connect({ host: hostname, port: Number(port) });
+  session.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) =>
+    session.on('connect', () =>
+      session.send(new smpp.PDU('bind_transceiver', { system_id: username, password }), (response) =>
+        response.command_status === 0 ? resolve() : reject(new Error(`bind: ${response.command_status}`)),
+      ),
+    ),
+  );
+  session.on('deliver_sm', (pdu: smpp.PDU) => session.send(pdu.response()));
+  return {
+    submit: (fields) =>
+      new Promise<number>((resolve) =>
+        session.send(new smpp.PDU('submit_sm', fields), (response) => resolve(response.command_status)),
+      ),
+    close: () => session.destroy(),
+  };
+}
+
+test('the SMSC joins a long text whose part came twice (resent after a lost answer) only once every part is there', async (t) => {
+  const smsc = await startEmbeddedSmsc();
+  const esme = await rawEsme(smsc.url);
+  t.teardown(async () => {
+    esme.close();
+    await smsc.close();
+  });
+  const part = (index: number, text: string) => ({
+    source_addr: 'Samverka',
+    destination_addr: '46701234567',
+    esm_class: 0x40,
+    data_coding: 0,
+    short_message: { udh: Buffer.from([5, 0, 3, 42, 3, index]), message: text },
+  });
+  t.is(await esme.submit(part(1, 'Ett, ')), 0);
+  t.is(await esme.submit(part(1, 'Ett, ')), 0, 'part 1 again: the gateway took it twice');
+  t.is(await esme.submit(part(2, 'två, ')), 0);
+  t.deepEqual(smsc.messages(), [], 'part 3 has not come: nothing whole yet');
+  t.is(await esme.submit(part(3, 'tre.')), 0);
+  t.deepEqual(
+    smsc.messages().map((m) => m.text),
+    ['Ett, två, tre.'],
+  );
 });

@@ -1,5 +1,6 @@
 // The outbox end to end: a clinician books, changes and cancels through the API, and the messages
 // reach a real SMTP relay and a real SMSC started here.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scratchDir } from '../helpers/scratch.ts';
@@ -8,14 +9,17 @@ import type { ParsedMail } from 'mailparser';
 import smpp from 'smpp';
 import { sha256 } from '../../appliance/src/crypto.ts';
 import { findLink } from '../../appliance/src/entry/links.ts';
-import { messagesOf, type OutboxMessage } from '../../appliance/src/invites/outbox.ts';
+import { nudge } from '../../appliance/src/invites/index.ts';
+import { findMessage, messagesOf, recentMessages, type OutboxMessage } from '../../appliance/src/invites/outbox.ts';
 import { booking, inDays, loggedIn } from '../meetings/_booking.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { testDatabase } from '../helpers/databases.ts';
+import { startServer, type Client, type TestServer } from '../helpers/server.ts';
 import { startSmsc, waitForArrivals, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
 import { makeCertificates } from '../helpers/tls.ts';
 import { present } from '../helpers/present.ts';
 import { until } from '../helpers/wait.ts';
+import { queueCodes } from './_codes.ts';
 
 /** The text of a submit_sm as the phone shows it (GSM-7 or UCS-2, any UDH taken off). */
 function textOf(arrival: Arrival): string {
@@ -110,6 +114,25 @@ async function withAppliance(
     await parts.smsc.close();
     await parts.relay.close();
   }
+}
+
+/**
+ * The clinician logged in and a gateway whose queue is full (ESME_RMSGQFUL, temporary) until
+ * `reopen()`: for messages that wait for their retry while the meeting changes.
+ */
+async function withFullGateway(
+  scenario: (parts: { app: TestServer; smsc: TestSmsc; client: Client; reopen: () => void }) => Promise<void>,
+) {
+  let queueFull = true;
+  await withAppliance(
+    {
+      smscAnswer: (_, i) => (queueFull ? { status: 0x14 } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } }),
+    },
+    async ({ app, smsc }) => {
+      const { client } = await loggedIn(app);
+      await scenario({ app, smsc, client, reopen: () => (queueFull = false) });
+    },
+  );
 }
 
 test('a booking invites each participant: SMS in GSM-7 to mobiles, e-mail with HTML, text and an .ics to addresses', async (t) => {
@@ -276,6 +299,33 @@ test('an SMS the network cannot deliver goes by e-mail when the person gave an a
       t.is(fallback.fallbackOf, failed.id);
     },
   );
+});
+
+test('an invitation SMS reported undeliverable after the meeting was cancelled sends no invitation by e-mail in its place; the cancellation still falls back', async (t) => {
+  await withAppliance({ smscAnswer: (_, i) => ({ id: `x${i}` }) }, async ({ app, relay, smsc }) => {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientWithAddress() })).json();
+    const invitation = await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'sent');
+    const cancelled = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
+      json: { version: meeting.version, reason: 'Vi bokar en ny tid med dig.' },
+    });
+    t.is(cancelled.status, 200, cancelled.text);
+    await messageWhere(app, meeting.id, (m) => m.kind === 'cancelled' && m.status === 'sent');
+    // Sara's phone was off: hours later the network gives up on the invitation (and the cancellation).
+    t.is(await smsc.receipt('x0', 'UNDELIV'), 0);
+    await messageWhere(app, meeting.id, (m) => m.id === invitation.id && m.status === 'failed');
+    t.is(await smsc.receipt('x2', 'UNDELIV'), 0);
+    const mail = await relay.waitForMail(1);
+    t.regex(mail.subject ?? '', /^Inställt/, 'the cancellation goes by e-mail');
+    const emails = (await messagesOf(app.server.app.db, { meetingId: meeting.id })).filter(
+      (m) => m.channel === 'email',
+    );
+    t.deepEqual(
+      emails.map((m) => m.kind),
+      ['cancelled'],
+      'no invitation by e-mail to a meeting that is cancelled',
+    );
+  });
 });
 
 test('a receipt that says the SMS is on its way (ENROUTE, ACCEPTD) is not a failure: no e-mail in its place, and the delivery that follows counts', async (t) => {
@@ -540,36 +590,214 @@ test('a participant booked in English gets the invitation in English, and Englis
 });
 
 test('an invitation the gateway kept refusing goes out with the new time once the meeting is moved, not the old one', async (t) => {
-  let queueFull = true;
+  await withFullGateway(async ({ app, smsc, client, reopen }) => {
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
+    // The clinic moves the meeting from 09:00 to 13:00 (UTC) while Sara's invitation waits to be retried.
+    const moved = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
+      json: { version: meeting.version, startsAt: inDays(3, 13) },
+    });
+    t.is(moved.status, 200, moved.text);
+    const rescheduled = await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled');
+    const at = `${String(rescheduled.data.date)} kl. ${String(rescheduled.data.time)}`;
+    const before = `${String(rescheduled.data.previousDate)} kl. ${String(rescheduled.data.previousTime)}`;
+    // The gateway takes messages again, and the invitation's back-off has run out.
+    reopen();
+    const tried = smsc.arrivals.length;
+    await retryNow(app, meeting.id);
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
+    await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'delivered');
+    const invitation = smsc.arrivals.slice(tried).map(textOf).join('');
+    t.regex(invitation, /bjuder in dig/);
+    t.true(invitation.includes(`bjuder in dig till ett digitalt möte ${at}`), invitation);
+    t.false(invitation.includes(`bjuder in dig till ett digitalt möte ${before}`));
+  });
+});
+
+test('an invitation the gateway kept refusing does not go out after the meeting is cancelled: Sara gets the cancellation alone, and the meeting page asks nobody to call', async (t) => {
+  await withFullGateway(async ({ app, smsc, client, reopen }) => {
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
+    const cancelled = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
+      json: { version: meeting.version, reason: 'Vi bokar en ny tid med dig.' },
+    });
+    t.is(cancelled.status, 200, cancelled.text);
+    reopen();
+    const tried = smsc.arrivals.length;
+    await retryNow(app, meeting.id);
+    await messageWhere(app, meeting.id, (m) => m.kind === 'cancelled' && m.status === 'delivered');
+    // Anything still due now would have been claimed with the cancellation's retry: give it the chance.
+    await retryNow(app, meeting.id);
+    const invitation = await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'failed');
+    t.regex(invitation.lastError ?? '', /cancelled/);
+    const after = smsc.arrivals.slice(tried).map(textOf).join('');
+    t.regex(after, /är inställt/);
+    t.notRegex(after, /bjuder in dig/, 'no invitation after the cancellation');
+    const page = await client.get(`/meetings/${meeting.id}`);
+    t.false(page.text.includes('Ring deltagaren'), 'no call asked for an invitation withdrawn on purpose');
+  });
+});
+
+test('an invitation the gateway had in hand when the meeting was cancelled, and then refused for now, is not retried after the cancellation', async (t) => {
+  // The gateway holds the invitation's two parts a while and then refuses them for now; the rest it takes.
   await withAppliance(
     {
-      // The gateway's queue is full (ESME_RMSGQFUL, temporary) until it is emptied below.
-      smscAnswer: (_, i) => (queueFull ? { status: 0x14 } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } }),
+      smscAnswer: (_, i) =>
+        i < 2
+          ? { status: smpp.errors.ESME_RMSGQFUL, delayMs: 3000 }
+          : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } },
     },
     async ({ app, smsc }) => {
       const { client } = await loggedIn(app);
       const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
-      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
-      // The clinic moves the meeting from 09:00 to 13:00 (UTC) while Sara's invitation waits to be retried.
-      const moved = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
-        json: { version: meeting.version, startsAt: inDays(3, 13) },
+      await until('both parts at the gateway', () => smsc.arrivals.length >= 2);
+      const inHand = await messageWhere(app, meeting.id, (m) => m.kind === 'invitation');
+      t.is(inHand.status, 'sending', 'the gateway has it when the clinic cancels');
+      const cancelled = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
+        json: { version: meeting.version, reason: 'Vi bokar en ny tid med dig.' },
       });
-      t.is(moved.status, 200, moved.text);
-      const rescheduled = await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled');
-      const at = `${String(rescheduled.data.date)} kl. ${String(rescheduled.data.time)}`;
-      const before = `${String(rescheduled.data.previousDate)} kl. ${String(rescheduled.data.previousTime)}`;
-      // The gateway takes messages again, and the invitation's back-off has run out.
-      queueFull = false;
-      const tried = smsc.arrivals.length;
+      t.is(cancelled.status, 200, cancelled.text);
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
       await retryNow(app, meeting.id);
-      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
-      await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'delivered');
-      const invitation = smsc.arrivals.slice(tried).map(textOf).join('');
-      t.regex(invitation, /bjuder in dig/);
-      t.true(invitation.includes(`bjuder in dig till ett digitalt möte ${at}`), invitation);
-      t.false(invitation.includes(`bjuder in dig till ett digitalt möte ${before}`));
+      const invitation = await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'failed');
+      t.regex(invitation.lastError ?? '', /^not sent: the meeting was cancelled/);
+      t.notRegex(smsc.arrivals.slice(2).map(textOf).join(''), /bjuder in dig/);
     },
   );
+});
+
+test('an invitation the gateway kept refusing does not go out to someone taken off the meeting meanwhile', async (t) => {
+  await withFullGateway(async ({ app, smsc, client, reopen }) => {
+    const olle = { kind: 'guest', name: 'Olle Socialsekreterare', mobile: '0761234567', identification: 'sms' };
+    const meeting = (
+      await client.request('POST', '/api/v1/meetings', {
+        json: booking({ participants: [...patientAlone().participants, olle] }),
+      })
+    ).json();
+    const guest = present(
+      meeting.participants.find((p: { kind: string }) => p.kind === 'guest'),
+      'Olle',
+    );
+    await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.participantId === guest.id && m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0,
+    );
+    const removed = await client.request(
+      'DELETE',
+      `/api/v1/meetings/${meeting.id}/participants/${guest.id}?version=${meeting.version}`,
+      { headers: { 'x-csrf-token': client.crumb! } },
+    );
+    t.is(removed.status, 200, removed.text);
+    reopen();
+    const tried = smsc.arrivals.length;
+    await retryNow(app, meeting.id);
+    await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.participantId === guest.id && m.kind === 'cancelled' && m.status === 'delivered',
+    );
+    await retryNow(app, meeting.id);
+    const invitation = await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.participantId === guest.id && m.kind === 'invitation' && m.status === 'failed',
+    );
+    t.regex(invitation.lastError ?? '', /taken off/);
+    const toOlle = smsc.arrivals
+      .slice(tried)
+      .filter((a) => String(a.pdu.destination_addr) === '46761234567')
+      .map(textOf)
+      .join('');
+    t.notRegex(toOlle, /bjuder in dig/, 'no invitation to Olle after he was taken off');
+  });
+});
+
+test('an invitation the gateway kept refusing until the meeting was over is not sent then, and the meeting page asks nobody to call', async (t) => {
+  await withFullGateway(async ({ app, smsc, client, reopen }) => {
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+    const waiting = await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0,
+    );
+    // The gateway refused until after the meeting: moved back in time as the clock would move on.
+    const db = app.server.app.db;
+    const startsAt = new Date(Date.now() - 2 * 3_600_000);
+    await db('meetings').where({ id: meeting.id }).update({ starts_at: startsAt.toISOString() });
+    await db('outbox_messages')
+      .where({ id: waiting.id })
+      .update({
+        data: JSON.stringify({
+          ...waiting.data,
+          startsAt: startsAt.toISOString(),
+          endsAt: new Date(startsAt.getTime() + 45 * 60_000).toISOString(),
+        }),
+      });
+    reopen();
+    const tried = smsc.arrivals.length;
+    await retryNow(app, meeting.id);
+    const invitation = await messageWhere(app, meeting.id, (m) => m.id === waiting.id && m.status === 'failed');
+    t.regex(invitation.lastError ?? '', /^not sent: the meeting was over/);
+    t.is(smsc.arrivals.length, tried, 'no invitation to a meeting that is over');
+    const page = await client.get(`/meetings/${meeting.id}`);
+    t.false(page.text.includes('Ring deltagaren'));
+  });
+});
+
+test('"we are waiting for you" goes before the invitations waiting since earlier: the patient is waiting now', async (t) => {
+  await withFullGateway(async ({ app, smsc, client, reopen }) => {
+    const book = async () => (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+    const now = await book();
+    const later = [await book(), await book()];
+    const db = app.server.app.db;
+    for (const m of [now, ...later])
+      await messageWhere(app, m.id, (x) => x.kind === 'invitation' && x.status === 'queued' && x.attempts > 0);
+    t.is(await nudge(app.server, now.id, now.participants[0].id), 1);
+    await messageWhere(app, now.id, (x) => x.kind === 'nudge' && x.status === 'queued' && x.attempts > 0);
+    // Nothing is due while the gateway comes back; then the invitations have waited longer than the nudge.
+    await db('outbox_messages')
+      .where({ status: 'queued' })
+      .update({ next_attempt_at: new Date(Date.now() + 3_600_000).toISOString() });
+    reopen();
+    await db.transaction(async (trx) => {
+      await trx('outbox_messages')
+        .where({ status: 'queued', kind: 'invitation' })
+        .update({ next_attempt_at: new Date(Date.now() - 60_000).toISOString() });
+      await trx('outbox_messages')
+        .where({ status: 'queued', kind: 'nudge' })
+        .update({ next_attempt_at: new Date().toISOString() });
+    });
+    const tried = smsc.arrivals.length;
+    app.server.plugins.invites.dispatcher()!.notify();
+    await messageWhere(app, now.id, (x) => x.kind === 'nudge' && x.status === 'delivered');
+    t.regex(textOf(present(smsc.arrivals[tried], 'the first SMS after the gateway came back')), /väntar på dig/);
+  });
+});
+
+test('an SMS code the gateway kept refusing past its ten minutes is not sent then: it would no longer let anyone in', async (t) => {
+  await withFullGateway(async ({ app, smsc, reopen }) => {
+    const db = app.server.app.db;
+    await queueCodes(db, app.config.dataKey, 1);
+    app.server.plugins.invites.dispatcher()!.notify();
+    const waiting = await until('the code waiting for its retry', async () =>
+      (await recentMessages(db, 10)).find((m) => m.kind === 'sms_code' && m.status === 'queued' && m.attempts > 0),
+    );
+    // Eleven minutes on, as the clock would be after the gateway's outage.
+    await db('outbox_messages')
+      .where({ id: waiting.id })
+      .update({ created_at: new Date(Date.now() - 11 * 60_000).toISOString() });
+    reopen();
+    const tried = smsc.arrivals.length;
+    await db('outbox_messages').where({ id: waiting.id }).update({ next_attempt_at: new Date().toISOString() });
+    app.server.plugins.invites.dispatcher()!.notify();
+    const failed = await until('the code failed', async () => {
+      const m = await findMessage(db, waiting.id);
+      return m?.status === 'failed' ? m : undefined;
+    });
+    t.regex(failed.lastError ?? '', /^not sent: the code had expired/);
+    t.is(smsc.arrivals.length, tried);
+  });
 });
 
 test('an invitation whose second part the gateway refused for now is retried as that part alone, same reference, and counts as delivered once both parts are', async (t) => {
@@ -594,6 +822,151 @@ test('an invitation whose second part the gateway refused for now is retried as 
       t.regex([0, 2].map((i) => textOf(present(smsc.arrivals[i], `part ${i}`))).join(''), /bjuder in dig/);
     },
   );
+});
+
+test('an invitation partly sent before the appliance restarts goes on after it as the missing part alone, same reference: Sara gets part 1 once, and it counts as delivered', async (t) => {
+  const relay = await startRelay();
+  const smsc = await startSmsc((_, i) =>
+    i === 1 ? { status: smpp.errors.ESME_RMSGQFUL } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } },
+  );
+  const database = await testDatabase();
+  const env = {
+    SMTP_URL: relay.url,
+    SMPP_URL: smsc.url,
+    REMINDER_OFFSETS: 'none',
+    DATA_KEY: randomBytes(32).toString('hex'),
+    SESSION_SECRET: randomBytes(32).toString('hex'),
+  };
+  // The first run leaves the database for the second.
+  let app = await startServer({ env, database: { ...database, drop: async () => undefined } });
+  try {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
+    t.is(smsc.arrivals.length, 2, 'part 1 taken, part 2 refused for now');
+    // Restarted on the same address: the link in the text is the same.
+    const port = new URL(app.url).port;
+    await app.stop();
+    app = await startServer({ env: { ...env, PORT: port }, database });
+    await retryNow(app, meeting.id);
+    await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.kind === 'invitation' && m.status !== 'queued' && m.status !== 'sending',
+    );
+    t.is(smsc.arrivals.length, 3, 'part 1, part 2 refused, restart, part 2 again: Sara gets part 1 once');
+    const [first, refused, again] = smsc.arrivals.map((a) => [...a.octets.subarray(0, 6)]);
+    const reference = present(first, 'part 1')[3];
+    t.deepEqual(first, [5, 0, 3, reference, 2, 1]);
+    t.deepEqual(refused, [5, 0, 3, reference, 2, 2]);
+    t.deepEqual(again, [5, 0, 3, reference, 2, 2], 'the same reference, so her phone joins it to part 1');
+    t.regex([0, 2].map((i) => textOf(present(smsc.arrivals[i], `part ${i}`))).join(''), /bjuder in dig/);
+    const row = await app.server.app
+      .db('outbox_messages')
+      .where({ meeting_id: meeting.id, kind: 'invitation' })
+      .first();
+    t.is(row.sms_parts, null, 'nothing kept once it is sent whole');
+    // Part 1's receipt came before the restart: it still counts, so the invitation is delivered.
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
+  } finally {
+    await app.stop();
+    await smsc.close();
+    await relay.close();
+  }
+});
+
+test('a long SMS whose part 1 the network could not deliver before the rest went counts as failed once sent whole, and goes by e-mail', async (t) => {
+  await withAppliance(
+    {
+      smscAnswer: (_, i) =>
+        i === 0
+          ? { id: 'm0', receipt: { id: 'm0', stat: 'UNDELIV', err: '001' } }
+          : i === 1
+            ? { status: smpp.errors.ESME_RMSGQFUL }
+            : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } },
+    },
+    async ({ app, relay }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientWithAddress() })).json();
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
+      await retryNow(app, meeting.id);
+      const failed = await messageWhere(
+        app,
+        meeting.id,
+        (m) => m.kind === 'invitation' && m.channel === 'sms' && m.status === 'failed',
+      );
+      t.regex(failed.lastError ?? '', /not delivered/);
+      const mail = await relay.waitForMail(1);
+      t.regex(mail.subject ?? '', /^Inbjudan/, 'the invitation by e-mail in its place');
+    },
+  );
+});
+
+test('an invitation partly sent and then moved goes whole with the new time, and counts as delivered by its new parts alone', async (t) => {
+  // Part 1 is taken but its receipt never comes; part 2 is refused for now; then all goes.
+  await withAppliance(
+    {
+      smscAnswer: (_, i) =>
+        i === 0
+          ? { id: 'm0' }
+          : i === 1
+            ? { status: smpp.errors.ESME_RMSGQFUL }
+            : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } },
+    },
+    async ({ app, smsc }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
+      const moved = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
+        json: { version: meeting.version, startsAt: inDays(3, 13) },
+      });
+      t.is(moved.status, 200, moved.text);
+      await retryNow(app, meeting.id);
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
+      const udh = (a: Arrival) => [...a.octets.subarray(0, 6)];
+      const first = udh(present(smsc.arrivals[0], 'the first part 1'));
+      const again = present(
+        smsc.arrivals.slice(2).find((a) => textOf(a).includes('bjuder in dig')),
+        'the invitation again',
+      );
+      t.deepEqual(udh(again).slice(4), [2, 1], 'the new text goes whole, from its part 1');
+      t.not(udh(again)[3], first[3], 'under a new reference');
+    },
+  );
+});
+
+test('the template preview counts what the SMS adapter sends: € as two septets, an é typed as e and accent as one, an emoji as two UCS-2 units', async (t) => {
+  const overrides = scratchDir('templates');
+  mkdirSync(join(overrides, 'sms', 'sv'), { recursive: true });
+  const write = (kind: string, text: string) => writeFileSync(join(overrides, 'sms', 'sv', `${kind}.hbs`), text);
+  // 6 + 77 × 2 = 160 septets: one SMS; one more € and it is two parts.
+  write('invitation', `Pris: ${'€'.repeat(77)}`);
+  write('reminder', `Pris: ${'€'.repeat(78)}`);
+  // "Välkommen, René" with the é as e + combining acute accent (as some keyboards send it): GSM, 15 septets.
+  write('cancelled', 'Välkommen, Rene\u0301');
+  // 68 letters and one emoji (two UTF-16 units): 70 units, one UCS-2 SMS; one more letter and it is two.
+  write('nudge', `${'a'.repeat(68)}😀`);
+  write('rescheduled', `${'a'.repeat(69)}😀`);
+  const app = await startServer({ env: { TEMPLATES_DIR: overrides } });
+  try {
+    const { client } = await loggedIn(app, 'admin');
+    const size = async (kind: string) => {
+      const page = await client.get(`/admin/templates?channel=sms&language=sv&kind=${kind}`);
+      t.is(page.status, 200);
+      const [, n, parts, alphabet] = present(
+        /(\d+) tecken med exempeluppgifterna: (\d+) SMS-del\(ar\) i ([\w-]+)/.exec(page.text),
+        `the size of ${kind}`,
+      );
+      return [Number(n), Number(parts), alphabet];
+    };
+    t.deepEqual(await size('invitation'), [160, 1, 'GSM-alfabetet']);
+    t.deepEqual(await size('reminder'), [162, 2, 'GSM-alfabetet']);
+    t.deepEqual(await size('cancelled'), [15, 1, 'GSM-alfabetet']);
+    t.deepEqual(await size('nudge'), [70, 1, 'UCS-2']);
+    t.deepEqual(await size('rescheduled'), [71, 2, 'UCS-2']);
+  } finally {
+    await app.stop();
+  }
 });
 
 test('the template preview tells IT what an SMS template costs in parts, and that one typographic apostrophe makes it UCS-2', async (t) => {

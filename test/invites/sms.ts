@@ -3,7 +3,12 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import test, { type ExecutionContext } from 'ava';
 import smpp from 'smpp';
-import { type DeliveryReceipt, PermanentFailure, TemporaryFailure } from '../../appliance/src/invites/delivery.ts';
+import {
+  type DeliveryReceipt,
+  PartlySent,
+  PermanentFailure,
+  TemporaryFailure,
+} from '../../appliance/src/invites/delivery.ts';
 import {
   describeStatus,
   normaliseMessageId,
@@ -218,6 +223,43 @@ test('a long text retried with another text or to another number goes whole, und
   const [first, , again1, again2] = smsc.arrivals.map(udhOf);
   t.not(present(again1, 'the new part 1')[3], present(first, 'the first part 1')[3]);
   t.deepEqual(again2, [5, 0, 3, again1![3], 2, 2]);
+});
+
+test('after a restart, a long text partly sent goes on from what the outbox kept: the missing part alone under the same reference, and another text whole', async (t) => {
+  const smsc = await startSmsc((_, index) =>
+    index === 1 ? { status: smpp.errors.ESME_RMSGQFUL } : { id: `p${index}` },
+  );
+  const options = { url: smsc.url, sender: 'Samverka', throttle: 1000 };
+  let sms = new SmsSender(options);
+  t.teardown(async () => {
+    await sms.close();
+    await smsc.close();
+  });
+  const text = 'Välkommen till ditt digitala vårdmöte. '.repeat(6).slice(0, 200);
+  const error = await t.throwsAsync(sms.send({ to: '+46701234567', text, key: 'message-1' }), {
+    instanceOf: PartlySent,
+  });
+  const parts = present(error, 'the partial send').parts;
+  t.deepEqual(parts.ids, ['p0', null], 'part 1 taken, part 2 still to go');
+  // The appliance restarts: a new adapter, which remembers nothing, is given what the outbox kept.
+  await sms.close();
+  sms = new SmsSender(options);
+  const sent = await sms.send({ to: '+46701234567', text, key: 'message-1', partsTaken: parts });
+  t.deepEqual(sent.providerIds, ['p0', 'p2']);
+  t.is(smsc.arrivals.length, 3, 'part 1 went once');
+  const [first, , again] = smsc.arrivals.map(udhOf);
+  const reference = present(first, 'part 1')[3];
+  t.deepEqual(again, [5, 0, 3, reference, 2, 2], 'the same reference, so the phone joins it to part 1');
+  // Another text (the meeting was moved), or the same to another number, goes whole under a new reference.
+  await sms.send({ to: '+46701234567', text: text.replace('digitala', 'nya'), key: 'message-2', partsTaken: parts });
+  await sms.send({ to: '+46709876543', text, key: 'message-3', partsTaken: parts });
+  t.is(smsc.arrivals.length, 7);
+  const [, , , moved1, moved2, other1, other2] = smsc.arrivals.map(udhOf);
+  t.deepEqual(moved1?.slice(4), [2, 1]);
+  t.deepEqual(moved2?.slice(4), [2, 2]);
+  t.deepEqual(other1?.slice(4), [2, 1]);
+  t.deepEqual(other2?.slice(4), [2, 2]);
+  t.not(moved1?.[3], reference);
 });
 
 test('a receipt marks the message delivered, matched to the submit id whatever its radix', async (t) => {

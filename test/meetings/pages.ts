@@ -61,6 +61,19 @@ async function patientAndGuestAdded(client: Client) {
   });
 }
 
+/** Sends the booking form ("Boka") on `date` with the participants listed on `page` and these fields. */
+function bookWith(client: Client, page: { text: string }, date: string, fields: Record<string, string> = {}) {
+  return client.request('POST', '/meetings/new', {
+    form: {
+      crumb: client.crumb!,
+      ...meetingFields(date),
+      draft: hidden(page.text, 'draft'),
+      action: 'book',
+      ...fields,
+    },
+  });
+}
+
 test("a documentation plan in paragraphs up to the field's limit books the meeting, line breaks sent as CR LF", async (t) => {
   const { client } = await loggedIn(app);
   const page = await addParticipant(client, (await client.get('/meetings/new')).text, {
@@ -379,16 +392,7 @@ test('02:30 the night summer time begins does not exist: the form and the resche
   const { client } = await loggedIn(app);
   const spring = lastSundayNextYear(3);
   const page = await patientAndGuestAdded(client);
-  const refused = await client.request('POST', '/meetings/new', {
-    form: {
-      crumb: client.crumb!,
-      ...meetingFields(spring),
-      title: 'Natten till sommartid',
-      time: '02:30',
-      draft: hidden(page.text, 'draft'),
-      action: 'book',
-    },
-  });
+  const refused = await bookWith(client, page, spring, { title: 'Natten till sommartid', time: '02:30' });
   t.is(refused.status, 400);
   t.true(
     refused.text.includes(
@@ -414,15 +418,9 @@ test('02:30 the night summer time ends comes twice: the form books the first (su
   const { client } = await loggedIn(app);
   const autumn = lastSundayNextYear(10);
   const page = await patientAndGuestAdded(client);
-  const booked = await client.request('POST', '/meetings/new', {
-    form: {
-      crumb: client.crumb!,
-      ...meetingFields(autumn),
-      time: '02:30',
-      draft: hidden(page.text, 'draft'),
-      action: 'book',
-    },
-  });
+  const asked = await bookWith(client, page, autumn, { time: '02:30' });
+  t.is(asked.status, 400, 'the form asks which 02:30 first');
+  const booked = await bookWith(client, asked, autumn, { time: '02:30', clock: 'summer' });
   t.is(booked.status, 302, booked.text.slice(0, 2000));
   const id = booked.headers.get('location')!.split('/')[2]!.split('?')[0]!;
   t.is((await client.get(`/api/v1/meetings/${id}`)).json().startsAt, `${autumn}T00:30:00.000Z`, '02:30+02:00');
@@ -433,6 +431,63 @@ test('02:30 the night summer time ends comes twice: the form books the first (su
     t.is(message.data.endTime, '02:15 (normaltid)', '45 minutes later the clock has gone back');
   }
   t.true((await client.get(`/meetings/${id}`)).text.includes('kl. 02:30 (sommartid)–02:15 (normaltid)'));
+});
+
+test('02:30 the night summer time ends: the booking and reschedule forms ask which of the two, and the second (standard time) can be chosen', async (t) => {
+  const { client } = await loggedIn(app);
+  const autumn = lastSundayNextYear(10);
+  const page = await patientAndGuestAdded(client);
+  const asked = await bookWith(client, page, autumn, { title: 'Natten till normaltid', time: '02:30' });
+  t.is(asked.status, 400);
+  t.true(
+    asked.text.includes(
+      `Klockan 02:30 finns två gånger den ${autumn}: den natten ställs klockan tillbaka från 03:00 till 02:00.`,
+    ),
+    asked.text.slice(0, 3000),
+  );
+  const summer = /<input[^>]*id="clock-summer"[^>]*>\s*<label for="clock-summer">([^<]*)<\/label>/.exec(asked.text);
+  const standard = /<input[^>]*id="clock-standard"[^>]*>\s*<label for="clock-standard">([^<]*)<\/label>/.exec(
+    asked.text,
+  );
+  t.is(summer?.[1], '02:30 sommartid (den första, innan klockan ställs tillbaka)');
+  t.is(standard?.[1], '02:30 normaltid (den andra, en timme senare)');
+  t.is(await app.server.app.db('meetings').where({ title: 'Natten till normaltid' }).first(), undefined);
+  t.deepEqual(
+    JSON.parse(hidden(asked.text, 'draft')).map((p: any) => p.name),
+    ['Sara Lind', 'Eva Ek'],
+  );
+
+  const booked = await bookWith(client, asked, autumn, {
+    title: 'Natten till normaltid',
+    time: '02:30',
+    clock: 'standard',
+  });
+  t.is(booked.status, 302, booked.text.slice(0, 2000));
+  const id = booked.headers.get('location')!.split('/')[2]!.split('?')[0]!;
+  t.is((await client.get(`/api/v1/meetings/${id}`)).json().startsAt, `${autumn}T01:30:00.000Z`, '02:30+01:00');
+  for (const message of await messagesOf(app.server.app.db, { meetingId: id }))
+    t.is(message.data.time, '02:30 (normaltid)');
+  // The meeting page's reschedule form keeps which 02:30 it is.
+  const shown = await client.get(`/meetings/${id}`);
+  t.regex(shown.text, /<input[^>]*id="clock-standard"[^>]*checked/);
+
+  // Moved from the API's 10:00 to the second 02:30 through the reschedule form: asked too, then moved.
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const reschedule = (fields: Record<string, string>) =>
+    client.request('POST', `/meetings/${meeting.id}/reschedule`, {
+      form: { crumb: client.crumb!, version: '1', date: autumn, time: '02:30', durationMinutes: '45', ...fields },
+    });
+  const askedAgain = await reschedule({ confirm: 'yes' });
+  t.is(askedAgain.status, 400);
+  t.true(askedAgain.text.includes(`Klockan 02:30 finns två gånger den ${autumn}`));
+  t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().startsAt, meeting.startsAt);
+  const confirmPage = await reschedule({ clock: 'standard' });
+  t.is(confirmPage.status, 200);
+  t.true(confirmPage.text.includes('02:30 (normaltid)'), 'the question names which 02:30');
+  t.is(hidden(confirmPage.text, 'clock'), 'standard', 'the choice goes with the confirmation');
+  const moved = await reschedule({ clock: 'standard', confirm: 'yes' });
+  t.is(moved.status, 302, moved.text.slice(0, 2000));
+  t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().startsAt, `${autumn}T01:30:00.000Z`);
 });
 
 test('a reschedule the form refuses shows the meeting again with the field and why, and moves nothing', async (t) => {
@@ -455,4 +510,36 @@ test('a reschedule the form refuses shows the meeting again with the field and w
   const stored = (await client.get(`/api/v1/meetings/${meeting.id}`)).json();
   t.is(stored.startsAt, meeting.startsAt);
   t.is(stored.version, 1);
+});
+
+test('a date that does not exist typed into the booking form is called that, not "in the past", in Swedish and English', async (t) => {
+  const { client } = await loggedIn(app);
+  const page = await patientAndGuestAdded(client);
+  const book = (date: string) => bookWith(client, page, date, { title: 'Trettionde februari' });
+  const year = new Date().getUTCFullYear() + 1;
+  const refused = await book(`${year}-02-30`);
+  t.is(refused.status, 400);
+  t.true(refused.text.includes(`Datumet ${year}-02-30 finns inte i kalendern.`), refused.text.slice(0, 3000));
+  t.false(refused.text.includes('bakåt i tiden'));
+  t.deepEqual(
+    JSON.parse(hidden(refused.text, 'draft')).map((p: any) => p.name),
+    ['Sara Lind', 'Eva Ek'],
+  );
+  client.cookies.set('lang', 'en');
+  try {
+    const english = await book(`${year}-02-30`);
+    t.is(english.status, 400);
+    t.true(english.text.includes(`The date ${year}-02-30 does not exist in the calendar.`));
+    t.false(english.text.includes('in the past'));
+  } finally {
+    client.cookies.delete('lang');
+  }
+  t.is(await app.server.app.db('meetings').where({ title: 'Trettionde februari' }).first(), undefined);
+
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const moved = await client.request('POST', `/meetings/${meeting.id}/reschedule`, {
+    form: { crumb: client.crumb!, version: '1', date: `${year}-02-30`, time: '10:00', durationMinutes: '45' },
+  });
+  t.is(moved.status, 400);
+  t.true(moved.text.includes(`Datumet ${year}-02-30 finns inte i kalendern.`));
 });

@@ -11,6 +11,56 @@ export class TemporaryFailure extends Error {
 }
 
 /**
+ * The parts of a long SMS the gateway has taken, kept with the outbox row between attempts (and
+ * across a restart): the retry sends only the parts still missing, under the same reference, so
+ * the phone joins them to the parts it has instead of showing part 1 twice.
+ */
+export interface PartsOnRecord {
+  /** The concatenation reference the parts taken went under (0–255). */
+  reference: number;
+  /** The gateway's id of each part it took, by index; null for a part still to go. */
+  ids: (string | null)[];
+  /**
+   * A digest of the number and the text the parts were cut from: a retry with another text (the
+   * meeting was moved) or to another number goes whole, under a new reference.
+   */
+  digest: string;
+  /** When the first attempt began (ms since the epoch): a handset keeps the parts it has only so long. */
+  since: number;
+}
+
+/** A temporary failure after the gateway took some parts of a long text: the outbox keeps which. */
+export class PartlySent extends TemporaryFailure {
+  constructor(
+    message: string,
+    readonly parts: PartsOnRecord,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'PartlySent';
+  }
+}
+
+/** What the outbox kept of an earlier attempt, read back from its JSON; undefined when it is not that. */
+export function readPartsOnRecord(json: string | null): PartsOnRecord | undefined {
+  if (!json) return undefined;
+  try {
+    const value = JSON.parse(json) as Partial<PartsOnRecord>;
+    if (
+      Number.isInteger(value.reference) &&
+      Array.isArray(value.ids) &&
+      value.ids.every((id) => id === null || typeof id === 'string') &&
+      typeof value.digest === 'string' &&
+      typeof value.since === 'number'
+    )
+      return value as PartsOnRecord;
+  } catch {
+    // A damaged record only costs the optimisation: the text goes whole.
+  }
+  return undefined;
+}
+
+/**
  * The relay or gateway refused the message for good; retrying would give the same answer.
  * The message is shown to staff as the reason, so it names the status ("ESME_RINVDSTADR
  * (invalid destination address)", "550 5.1.1 user unknown").

@@ -8,7 +8,13 @@ import type { Db } from '../db/knex.ts';
 import { linkPath } from '../entry/index.ts';
 import { t } from '../http/i18n.ts';
 import { meetingCalendar } from './calendar.ts';
-import { PermanentFailure, TemporaryFailure, type DeliveryReceipt } from './delivery.ts';
+import {
+  PartlySent,
+  PermanentFailure,
+  TemporaryFailure,
+  type DeliveryReceipt,
+  type PartsOnRecord,
+} from './delivery.ts';
 import type { MailMessage } from './mail.ts';
 import {
   claim,
@@ -27,6 +33,8 @@ import {
   type ReceiptsRecorded,
   type Retry,
   type Sent,
+  callsToMeeting,
+  notSentBecause,
 } from './outbox.ts';
 import type { Templates } from './templates.ts';
 import { textOf } from '../common/text.ts';
@@ -45,8 +53,16 @@ export interface MailChannel extends ChannelAdapter {
 }
 
 export interface SmsChannel extends ChannelAdapter {
-  /** `key` is the message's id, the same on every attempt (see SmsMessage). */
-  send(message: { to: string; text: string; key: string }): Promise<{ providerIds: string[] }>;
+  /**
+   * `key` is the message's id, the same on every attempt, and `partsTaken` what the outbox kept of
+   * an earlier attempt that left a long text partly sent (see SmsMessage).
+   */
+  send(message: {
+    to: string;
+    text: string;
+    key: string;
+    partsTaken?: PartsOnRecord | undefined;
+  }): Promise<{ providerIds: string[] }>;
 }
 
 export interface DispatcherOptions {
@@ -429,6 +445,8 @@ export class Dispatcher {
   /** Renders and sends one message; never throws: every attempt ends in an outcome to record. */
   async #deliver(message: ClaimedMessage): Promise<Outcome> {
     const { templates } = this.#o;
+    const stale = staleness(message);
+    if (stale) return { message, failure: { id: message.id, reason: notSentBecause(stale) } };
     try {
       const data = {
         ...message.data,
@@ -439,8 +457,13 @@ export class Dispatcher {
         const text = templates.sms(message.language, message.kind, data);
         // Handed out while this process had the link, which went (useSms gives back what it can).
         if (!this.#sms) throw new TemporaryFailure('this process no longer sends SMS: the leading process does');
-        const { providerIds } = await this.#sms.send({ to: message.recipient, text, key: message.id });
-        return { message, sent: { id: message.id, providerIds } };
+        const { providerIds } = await this.#sms.send({
+          to: message.recipient,
+          text,
+          key: message.id,
+          partsTaken: message.smsParts,
+        });
+        return { message, sent: { id: message.id, providerIds, hadParts: message.smsParts !== undefined } };
       }
       const rendered = templates.email(message.language, message.kind, data);
       const mail: MailMessage = {
@@ -490,7 +513,10 @@ export class Dispatcher {
     if (message.attempts >= this.#o.maxAttempts)
       return { message, failure: { id: message.id, reason: `gave up after ${message.attempts} attempts: ${reason}` } };
     const nextAttemptAt = new Date(Date.now() + backoff(message.attempts, this.#o.backoffMs, this.#o.maxBackoffMs));
-    return { message, retry: { id: message.id, error: reason, nextAttemptAt } };
+    // The parts of a long text the gateway took are kept with the row: the retry, in this process
+    // or after a restart, sends only the rest.
+    const parts = error instanceof PartlySent ? { parts: error.parts } : {};
+    return { message, retry: { id: message.id, error: reason, nextAttemptAt, ...parts } };
   }
 
   #finished(outcome: Outcome): void {
@@ -721,6 +747,25 @@ export class Dispatcher {
       `outbox: delivery receipt (${receipt.status}) for message id ${receipt.providerId}, which no message sent from here has: acknowledged and ignored (another system on the same SMPP account, or a message sent after the database's backup)`,
     );
   }
+}
+
+/**
+ * Why a message that could not go in time (a gateway or relay down, its retries) is of no more use
+ * to its person, if it is: it then fails unsent rather than arrive, and nobody is asked to call. One
+ * withdrawn while it was being sent (the meeting was cancelled, outbox.ts's withdrawPending); a call
+ * to the meeting (an invitation, reminder, new time, "we are waiting") once the meeting is
+ * over; an SMS code once its minutes from when it was made have passed (it would be refused when
+ * typed, from a text saying it is valid ten minutes more).
+ */
+function staleness(message: ClaimedMessage, now = Date.now()): string | undefined {
+  // Withdrawn while the gateway or relay had it (a cancellation), and back to be retried.
+  if (typeof message.data.withdrawn === 'string') return message.data.withdrawn;
+  const endsAt = typeof message.data.endsAt === 'string' ? Date.parse(message.data.endsAt) : NaN;
+  if (callsToMeeting.has(message.kind) && endsAt < now) return 'the meeting was over before it could go';
+  const minutes = typeof message.data.minutes === 'number' ? message.data.minutes : NaN;
+  if (message.kind === 'sms_code' && message.createdAt.getTime() + minutes * 60_000 < now)
+    return 'the code had expired before it could go';
+  return undefined;
 }
 
 /** SMS first: a person may be waiting for a code. */

@@ -124,8 +124,12 @@ export async function startEmbeddedSmsc(options: EmbeddedSmscOptions = {}): Prom
   const password = randomBytes(4).toString('hex');
   const systemId = 'samverka';
   let nextId = 100_000;
-  /** Parts of concatenated messages still waiting for their siblings, by sender, recipient and reference. */
-  const partial = new Map<string, { parts: string[]; ids: string[]; seen: number }>();
+  /**
+   * Parts of concatenated messages still waiting for their siblings, by sender, recipient and
+   * reference: each part's text and id by its index (a part sent again, after an answer that was
+   * lost, takes its place once: the message is whole when every index has come).
+   */
+  const partial = new Map<string, { parts: (string | undefined)[]; ids: (string | undefined)[] }>();
 
   const capture = (pdu: SmppPdu, id: string): void => {
     const from = String(pdu.source_addr);
@@ -138,25 +142,31 @@ export async function startEmbeddedSmsc(options: EmbeddedSmscOptions = {}): Prom
         ? message.message
         : String(message.message ?? '');
     const concat = Buffer.isBuffer(message) ? undefined : message.udh?.find((ie) => ie[0] === 0 && ie[1] === 3);
-    // A concatenation header too short to say which part this is: kept as a message of its own.
+    // A concatenation header too short to say which part this is, or naming a part the message
+    // cannot have: kept as a message of its own.
     const [, , reference, count, index] = concat ?? [];
-    if (count === undefined || index === undefined) {
+    if (count === undefined || index === undefined || index < 1 || index > count) {
       received.push({ from, to, text, dataCoding, messageIds: [id], receivedAt: new Date() });
       return;
     }
-    const key = `${from}|${to}|${reference}`;
+    const key = `${from}|${to}|${reference}|${count}`;
     const entry = partial.get(key) ?? {
-      parts: new Array<string>(count).fill(''),
-      ids: new Array<string>(count).fill(''),
-      seen: 0,
+      parts: new Array<string | undefined>(count).fill(undefined),
+      ids: new Array<string | undefined>(count).fill(undefined),
     };
     entry.parts[index - 1] = text;
     entry.ids[index - 1] = id;
-    entry.seen += 1;
     partial.set(key, entry);
-    if (entry.seen < count) return;
+    if (entry.ids.includes(undefined)) return;
     partial.delete(key);
-    received.push({ from, to, text: entry.parts.join(''), dataCoding, messageIds: entry.ids, receivedAt: new Date() });
+    received.push({
+      from,
+      to,
+      text: entry.parts.join(''),
+      dataCoding,
+      messageIds: entry.ids as string[],
+      receivedAt: new Date(),
+    });
   };
 
   const receipt = (session: SmppSession, pdu: SmppPdu, id: string): void => {

@@ -3,7 +3,7 @@
 import type { Db } from '../db/knex.ts';
 import { t } from '../http/i18n.ts';
 import type { FactsProvider, ParticipantFact } from '../meetings/index.ts';
-import { messagesOf } from './outbox.ts';
+import { messagesOf, withdrawn } from './outbox.ts';
 
 export function messageFacts(db: Db): FactsProvider {
   return async (meeting, lang) => {
@@ -26,6 +26,7 @@ export function messageFacts(db: Db): FactsProvider {
         (m) =>
           m.channel === 'sms' &&
           m.status === 'failed' &&
+          !withdrawn(m) &&
           !mine.some((f) => f.fallbackOf === m.id && f.status !== 'failed'),
       );
       const failed = unanswered.at(-1);

@@ -6,7 +6,7 @@ import type { Db } from '../db/knex.ts';
 import { issueLink, linkExpiry, type LinkPerson } from '../entry/index.ts';
 import { findMeeting, findParticipant, meetingEnd } from '../meetings/index.ts';
 import { recipientsOf } from './messages.ts';
-import { enqueue, type OutboxMessage } from './outbox.ts';
+import { callsToMeeting, enqueue, type OutboxMessage } from './outbox.ts';
 
 /**
  * A fresh secret of another domain's for the person a failed message was for (addSecretLink):
@@ -36,6 +36,15 @@ export async function fallbackToEmail(
     const participant = await findParticipant(trx, failed.participantId!);
     const meeting = failed.meetingId ? await findMeeting(trx, failed.meetingId) : undefined;
     if (!participant || !meeting) return undefined;
+    // A message that calls the person to the meeting (an invitation, reminder, new time, "we are
+    // waiting") goes by e-mail only while there is a meeting for them to come to: not once it was
+    // cancelled, they were taken off it, or it is over (an SMS the network gave up on hours later).
+    // The news that it is off, and an evaluation request afterwards, still go.
+    const stillOn =
+      meeting.status !== 'cancelled' &&
+      meeting.participants.some((p) => p.id === participant.id) &&
+      meetingEnd(meeting).getTime() > Date.now();
+    if (!stillOn && callsToMeeting.has(failed.kind)) return undefined;
     const person = (failed.data.person ?? 'main') as LinkPerson;
     const email = recipientsOf(participant).find((r) => r.person === person)?.email;
     if (!email) return undefined;

@@ -122,6 +122,11 @@ export interface EncodedSms {
   texts: string[];
   /** The short_message octets of each part, without the UDH. */
   parts: Buffer[];
+  /**
+   * What the text costs in its encoding, as the limits count: septets in GSM 7-bit (an extension
+   * character such as € two), UTF-16 code units in UCS-2 (a character beyond the BMP, an emoji, two).
+   */
+  units: number;
 }
 
 /**
@@ -132,10 +137,10 @@ export function encodeSms(text: string): EncodedSms {
   const composed = text.normalize('NFC');
   if (isGsm7(composed)) {
     const texts = splitGsm7(composed);
-    return { dataCoding: 0, texts, parts: texts.map(encodeGsm7) };
+    return { dataCoding: 0, texts, parts: texts.map(encodeGsm7), units: septetCount(composed) };
   }
   const texts = splitUcs2(composed);
-  return { dataCoding: 8, texts, parts: texts.map(encodeUcs2) };
+  return { dataCoding: 8, texts, parts: texts.map(encodeUcs2), units: composed.length };
 }
 
 /** The concatenation header of part `index` (1-based) of `count`: IEI 0, 8-bit reference. */

@@ -274,7 +274,11 @@ export const plugin: Plugin<void> = {
       const sent = await db.transaction(async (trx) => {
         const meeting = await findMeeting(trx, meetingId);
         const participant = meeting?.participants.find((p) => p.id === participantId);
-        return meeting && participant ? tellParticipant(trx, composer, meeting, participant, 'nudge', {}) : 0;
+        // The meeting has begun and they are waited for: ahead of invitations and reminders waiting
+        // for the gateway (a backlog after an outage), behind only SMS codes, which a person types.
+        return meeting && participant
+          ? tellParticipant(trx, composer, meeting, participant, 'nudge', {}, { withLink: true, priority: 5 })
+          : 0;
       });
       dispatcher?.notify();
       return sent;

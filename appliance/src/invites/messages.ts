@@ -10,7 +10,15 @@ import type { MeetingChange } from '../meetings/index.ts';
 import type { Meeting, Participant } from '../meetings/index.ts';
 import { findMeeting, findParticipant, meetingEnd } from '../meetings/index.ts';
 import { findUnit } from '../staff/index.ts';
-import { dedupeTaken, enqueue, refreshPending, type Channel, type MessageKind, type NewMessage } from './outbox.ts';
+import {
+  dedupeTaken,
+  enqueue,
+  refreshPending,
+  withdrawPending,
+  type Channel,
+  type MessageKind,
+  type NewMessage,
+} from './outbox.ts';
 import type { Language } from '../common/language.ts';
 
 /** One person to tell: the patient or guest, the patient's proxy, or a colleague with an account. */
@@ -210,6 +218,9 @@ export function outboxHook(composer: Composer) {
         return;
       }
       case 'meeting.cancelled': {
+        // An invitation or reminder still waiting (the gateway kept refusing it) would arrive after
+        // the cancellation, with a link that no longer works.
+        await withdrawPending(trx, { meetingId: meeting.id }, 'the meeting was cancelled');
         for (const p of meeting.participants.filter((x) => change.payload.participantIds.includes(x.id))) {
           await revokeLinks(trx, p.id);
           await tell(
@@ -227,6 +238,11 @@ export function outboxHook(composer: Composer) {
       case 'participant.removed': {
         // The removed person is told the meeting is off for them; their links stop working.
         await revokeLinks(trx, change.payload.participantId);
+        await withdrawPending(
+          trx,
+          { meetingId: meeting.id, participantId: change.payload.participantId },
+          'the participant was taken off the meeting',
+        );
         const removed = await findParticipant(trx, change.payload.participantId);
         if (removed) await tell(trx, composer, meeting, removed, 'cancelled', { cancelled: true }, { withLink: false });
         return;

@@ -6,6 +6,7 @@ import { decrypt, encrypt } from '../crypto.ts';
 import { isSqlite, type Db } from '../db/knex.ts';
 import { chunks, iso, toDate } from '../db/values.ts';
 import type { Language } from '../common/language.ts';
+import { readPartsOnRecord, type PartsOnRecord } from './delivery.ts';
 
 export const channels = ['email', 'sms'] as const;
 export type Channel = (typeof channels)[number];
@@ -20,6 +21,9 @@ export const messageKinds = [
   'evaluation_request',
 ] as const;
 export type MessageKind = (typeof messageKinds)[number];
+
+/** The kinds that ask the person to come to the meeting: of no use once it is over or off. */
+export const callsToMeeting: ReadonlySet<MessageKind> = new Set(['invitation', 'reminder', 'rescheduled', 'nudge']);
 
 export type OutboxStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'failed';
 
@@ -67,6 +71,8 @@ export interface ClaimedMessage extends OutboxMessage {
   secret: string | null;
   /** Until when the claim holds: after that another process may take the row over. */
   claimedUntil: Date;
+  /** The parts of a long SMS an earlier attempt got the gateway to take (migration 0025). */
+  smsParts: PartsOnRecord | undefined;
 }
 
 /** A timestamp as the drivers return it: an ISO string from SQLite, a Date from PostgreSQL. */
@@ -97,6 +103,8 @@ interface MessageRow {
   sent_at: Stamp | null;
   delivered_at: Stamp | null;
   failed_at: Stamp | null;
+  /** PartsOnRecord as JSON, between attempts at a long SMS partly sent (migration 0025). */
+  sms_parts: string | null;
 }
 
 /** A row of outbox_provider_ids: one per SMS part, or the e-mail's Message-ID. */
@@ -165,6 +173,7 @@ export async function enqueue(
     sent_at: null,
     delivered_at: null,
     failed_at: null,
+    sms_parts: null,
   };
   if (message.dedupeKey) {
     const inserted = await trx('outbox_messages').insert(row).onConflict('dedupe_key').ignore().returning('id');
@@ -234,6 +243,7 @@ export async function claim(
     ...toMessage(r),
     secret: r.secret_sealed ? decrypt(dataKey, r.secret_sealed, sealContext(r.id)) : null,
     claimedUntil,
+    smsParts: readPartsOnRecord(r.sms_parts),
   }));
 }
 
@@ -286,12 +296,20 @@ export interface Sent {
   id: string;
   providerIds: string[];
   reply?: string | undefined;
+  /**
+   * An earlier attempt left parts of this SMS linked to it (PartsOnRecord): those the send did not
+   * keep (its text changed, and went whole under a new reference) are unlinked, or the message
+   * would wait for their receipts too.
+   */
+  hadParts?: boolean;
 }
 
 export interface Retry {
   id: string;
   error: string;
   nextAttemptAt: Date;
+  /** The parts of a long SMS the gateway has taken so far; left as they were when not given. */
+  parts?: PartsOnRecord;
 }
 
 export interface Failure {
@@ -353,14 +371,18 @@ export async function recordSends(trx: Knex.Transaction, sends: Sent[], now = ne
         provider_reply: replies.length === 0 ? null : perRow(trx, replies, (s) => s.reply!),
         last_error: null,
         secret_sealed: null,
+        sms_parts: null,
       });
   }
   // An id the gateway gives again (its counter started over) is the new part's alone: the merge
-  // clears a receipt an old part of that id was holding, or it would count for the new message.
-  const links = sends.flatMap((s) =>
-    s.providerIds.map((providerId) => ({ provider_id: providerId, message_id: s.id, receipt: null })),
+  // clears a receipt an old part of that id was holding, or it would count for the new message. A
+  // part an earlier attempt had taken keeps the receipt it already had.
+  await linkProviderIds(
+    trx,
+    sends.flatMap((s) => s.providerIds.map((providerId) => ({ provider_id: providerId, message_id: s.id }))),
   );
-  for (const part of chunks(links)) await trx('outbox_provider_ids').insert(part).onConflict('provider_id').merge();
+  for (const s of sends.filter((sent) => sent.hadParts))
+    await trx('outbox_provider_ids').where({ message_id: s.id }).whereNotIn('provider_id', s.providerIds).delete();
 }
 
 /**
@@ -380,7 +402,29 @@ function perRow<T extends { id: string }>(
   ]);
 }
 
-/** Temporary failures, each due again at its own time: one statement for a batch. */
+/**
+ * Inserts provider ids for a message; an id already there for the same message keeps the receipt
+ * it had (a part taken by an earlier attempt), one that was another message's is this one's alone
+ * (the gateway's counter started over) and loses that message's receipt.
+ */
+async function linkProviderIds(trx: Knex.Transaction, links: { provider_id: string; message_id: string }[]) {
+  for (const part of chunks(links))
+    await trx('outbox_provider_ids')
+      .insert(part.map((l) => ({ ...l, receipt: null })))
+      .onConflict('provider_id')
+      .merge({
+        message_id: trx.raw('excluded.message_id'),
+        receipt: trx.raw(
+          'case when outbox_provider_ids.message_id = excluded.message_id then outbox_provider_ids.receipt else null end',
+        ),
+      });
+}
+
+/**
+ * Temporary failures, each due again at its own time: one statement for a batch. The parts of a
+ * long SMS the gateway took are linked to the message now, so that their receipts, which may come
+ * before the rest is sent (or after a restart), are kept for it.
+ */
 export async function recordRetries(trx: Knex.Transaction, retries: Retry[]): Promise<void> {
   for (const part of chunks(retries)) {
     await trx('outbox_messages')
@@ -394,8 +438,29 @@ export async function recordRetries(trx: Knex.Transaction, retries: Retry[]): Pr
         claimed_until: null,
         last_error: perRow(trx, part, (r) => r.error),
         next_attempt_at: perRow(trx, part, (r) => iso(r.nextAttemptAt), 'timestamptz'),
+        ...partsOf(trx, part),
       });
   }
+  await linkProviderIds(
+    trx,
+    retries.flatMap((r) =>
+      (r.parts?.ids ?? []).flatMap((id) => (id === null ? [] : [{ provider_id: id, message_id: r.id }])),
+    ),
+  );
+}
+
+/**
+ * The parts a batch's partly sent SMS have had taken, each row its own (one CASE); a retry that says
+ * nothing of parts (a link down before any part went) keeps what its row had.
+ */
+function partsOf(trx: Knex.Transaction, retries: Retry[]): { sms_parts?: Knex.Raw } {
+  const withParts = retries.filter((r) => r.parts !== undefined);
+  if (withParts.length === 0) return {};
+  return {
+    sms_parts: trx.raw(`case id ${withParts.map(() => 'when ? then ?').join(' ')} else sms_parts end`, [
+      ...withParts.flatMap((r) => [r.id, JSON.stringify(r.parts)]),
+    ]),
+  };
 }
 
 /**
@@ -418,6 +483,7 @@ export async function recordFailures(trx: Db | Knex.Transaction, failures: Failu
         last_error: perRow(trx, part, (f) => f.reason),
         failed_at: iso(now),
         secret_sealed: null,
+        sms_parts: null,
       });
   }
 }
@@ -466,14 +532,28 @@ export async function recordReceipts(
       .join('outbox_provider_ids as p', 'p.message_id', 'm.id')
       .whereIn('m.id', ids)
       .select('m.*', 'p.provider_id as part_id', 'p.receipt as part_receipt');
-    parts.push(...rows.filter((r) => r.status === 'sent'));
+    // Also a long SMS partly sent, waiting to send the rest: its parts' receipts are kept for it.
+    parts.push(...rows.filter((r) => r.status === 'sent' || r.status === 'queued' || r.status === 'sending'));
   }
   const changed: ReceiptChange[] = [];
   // Parts of messages that stay "sent" keep their receipt for the batch that brings the last one.
   const partial: ReceiptOf[] = [];
   for (const mine of groupBy(parts, (p) => p.id).values()) {
     const row = mine[0]!;
-    const failed = mine.map((p) => byId.get(p.part_id)).find((r) => r?.receipt === 'failed');
+    if (row.status !== 'sent') {
+      for (const p of mine) {
+        const receipt = byId.get(p.part_id);
+        if (receipt) partial.push(receipt);
+      }
+      continue;
+    }
+    // A part may have failed before the rest went (its receipt kept while the message waited): the
+    // message failed all the same, though that receipt's words were not kept.
+    const failed =
+      mine.map((p) => byId.get(p.part_id)).find((r) => r?.receipt === 'failed') ??
+      (mine.some((p) => !byId.has(p.part_id) && p.part_receipt === 'failed')
+        ? { receipt: 'failed', reason: 'a part taken earlier was reported not delivered' }
+        : undefined);
     if (failed) {
       changed.push({
         message: { ...toMessage(row), status: 'failed', failedAt: now, lastError: failed.reason },
@@ -507,6 +587,55 @@ export async function recordReceipts(
       )
       .update({ status: 'failed', failed_at: iso(now), last_error: perRow(trx, part, (f) => f.reason ?? null) });
   return { unknown, changed };
+}
+
+/** The reason of a message failed before it was sent because there was no longer anyone to send it to. */
+const notSentPrefix = 'not sent: ';
+export const notSentBecause = (why: string): string => `${notSentPrefix}${why}`;
+/** Failed on purpose, never tried to the end (a cancelled meeting, erased contact data): nobody need call. */
+export const withdrawn = (message: Pick<OutboxMessage, 'status' | 'lastError'>): boolean =>
+  message.status === 'failed' && (message.lastError ?? '').startsWith(notSentPrefix);
+
+/**
+ * Messages of a meeting (or of one participant of it) still waiting to go, which nobody should get
+ * now: the meeting was cancelled, or the participant taken off it. They fail unsent with `why`, in
+ * the change's transaction, so that an invitation or reminder the gateway kept refusing does not
+ * arrive after the cancellation. The cancellation itself is not among them. One being sent at that
+ * moment is left to finish: its data says it was withdrawn, so that if it comes back to be retried
+ * it fails unsent then (the dispatcher's staleness), as `refreshPending` reaches it with a new time.
+ */
+export async function withdrawPending(
+  trx: Knex.Transaction,
+  where: { meetingId: string; participantId?: string },
+  why: string,
+  now = new Date(),
+): Promise<number> {
+  // Statuses said as NOT IN: beside a status SQLite would take the status index through every
+  // queued message instead of this meeting's own (eraseMessageContacts).
+  const pending = (not: OutboxStatus[]) => {
+    const q = trx('outbox_messages')
+      .where({ meeting_id: where.meetingId })
+      .whereNotIn('status', not)
+      .whereNot('kind', 'cancelled');
+    if (where.participantId) q.andWhere({ participant_id: where.participantId });
+    return q;
+  };
+  const inHand: Pick<MessageRow, 'id' | 'data'>[] = await pending(['queued', 'sent', 'delivered', 'failed']).select(
+    'id',
+    'data',
+  );
+  for (const row of inHand)
+    await trx('outbox_messages')
+      .where({ id: row.id })
+      .update({ data: JSON.stringify({ ...(JSON.parse(row.data) as Record<string, unknown>), withdrawn: why }) });
+  return pending(['sending', 'sent', 'delivered', 'failed']).update({
+    status: 'failed',
+    failed_at: iso(now),
+    claimed_until: null,
+    last_error: notSentBecause(why),
+    secret_sealed: null,
+    sms_parts: null,
+  });
 }
 
 /** Whether any SMS is between its claim and its send record, in any process. */
@@ -626,7 +755,14 @@ export async function queueStats(db: Db, now = new Date()): Promise<QueueStats> 
  * reply may repeat the address ("550 5.1.1 <eva@…>: Recipient address rejected"). Its kind,
  * status and times stay.
  */
-const contactsErased = { recipient: '', data: '{}', secret_sealed: null, provider_reply: null, last_error: null };
+const contactsErased = {
+  recipient: '',
+  data: '{}',
+  secret_sealed: null,
+  provider_reply: null,
+  last_error: null,
+  sms_parts: null,
+};
 
 /**
  * Retention: the addresses and the template data (names, times) of these meetings' messages go
@@ -645,7 +781,7 @@ export async function eraseMessageContacts(db: Db, meetingIds: string[], now = n
       .update({
         status: 'failed',
         failed_at: iso(now),
-        last_error: 'not sent: its contact data was erased (retention)',
+        last_error: notSentBecause('its contact data was erased (retention)'),
       });
     erased += await db('outbox_messages')
       .whereIn('meeting_id', ids)

@@ -133,15 +133,16 @@ export function routes(templates: Templates): ServerRoute[] {
           const mail = templates.email(language, kind, data);
           preview = { subject: mail.subject, body: linkify(mail.text), html: mail.html };
         } else {
-          // What the SMS costs: its parts as the gateway gets them. One character outside the GSM
-          // alphabet (a typographic apostrophe, an emoji) sends all of it as UCS-2, 70 to a part.
+          // What the SMS costs: its size and parts as the SMS adapter sends them (encodeSms), in
+          // septets (€ and the other extension characters take two) or, once one character is
+          // outside the GSM alphabet (a typographic apostrophe, an emoji), UCS-2 units, 70 to a part.
           const text = templates.sms(language, kind, data);
           const sms = encodeSms(text);
           preview = {
             body: linkify(text),
             size: t(lang, sms.dataCoding === 0 ? 'invites.templates.sizeGsm' : 'invites.templates.sizeUcs2', {
-              n: [...text].length,
-              parts: sms.texts.length,
+              n: sms.units,
+              parts: sms.parts.length,
             }),
           };
         }

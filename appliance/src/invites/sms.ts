@@ -4,11 +4,13 @@
 // enquire_link and re-bound with back-off, a send window, a per-PDU response timeout, a rate
 // limit the gateway never sees exceeded, the right data_coding, concatenation, and receipts.
 // It is the only file of the application that imports `smpp`.
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import smpp from 'smpp';
 import {
   type DeliveryReceipt,
+  PartlySent,
+  type PartsOnRecord,
   PermanentFailure,
   type ReceiptStatus,
   TemporaryFailure,
@@ -108,6 +110,17 @@ export interface SmsMessage {
    * took only some parts of goes again as the parts still missing, under the same reference.
    */
   key?: string;
+  /**
+   * What an earlier attempt got the gateway to take, as the outbox kept it (PartlySent): after a
+   * restart this process remembers nothing of it. Used only for the same text to the same number,
+   * within partsKeptMs.
+   */
+  partsTaken?: PartsOnRecord | undefined;
+}
+
+/** The digest a record of parts taken is kept under: the number and the text they were cut from. */
+function partsDigest(destination: string, text: string): string {
+  return createHash('sha256').update(`${destination}\n${text}`).digest('base64url');
 }
 
 export interface SmsState {
@@ -301,14 +314,17 @@ interface PartsTaken {
   reference: number;
   /** The gateway's id of each part it took, by index (undefined: still to go). */
   ids: (string | undefined)[];
-  /** When the first attempt began (performance.now). */
+  /** When the first attempt began (ms since the epoch: kept with the outbox row across a restart). */
   since: number;
+  /** An attempt is under way: its parts' receipts wait for its outcome (`receipts`). */
+  sending: boolean;
   /**
-   * Receipts for parts taken, held until the message is sent whole: before that its send is not on
-   * record, and the outbox would take such a receipt for another system's and drop it. Each keeps its
-   * answer to the gateway while the attempt runs (acknowledged once recorded, as any receipt); when
-   * the attempt leaves the text partly sent it is acknowledged then (a gateway's deliver_sm must not
-   * wait for a retry minutes away), and only this process remembers it.
+   * Receipts for parts taken while an attempt runs, held until it ends: before that neither its send
+   * nor its parts are on record, and the outbox would take such a receipt for another system's and
+   * drop it. Each keeps its answer to the gateway (acknowledged once recorded, as any receipt). Sent
+   * whole, they go on with the send; partly sent, they go on with the parts the outbox now keeps
+   * (outbox_provider_ids), and so does any receipt of those parts until the next attempt: they
+   * outlive a restart there.
    */
   receipts: { receipt: DeliveryReceipt; answer?: ((status: number) => void) | undefined }[];
 }
@@ -402,8 +418,11 @@ export class SmsSender {
       throw new PermanentFailure(`the text is too long for one SMS (${encoded.parts.length} parts, at most 255)`);
     const count = encoded.parts.length;
     const taken =
-      count > 1 && message.key ? this.#takenBefore(message.key, destination, message.text, count) : undefined;
+      count > 1 && message.key
+        ? this.#takenBefore(message.key, destination, message.text, count, message.partsTaken)
+        : undefined;
     const reference = taken?.reference ?? this.#nextReference();
+    if (taken) taken.sending = true;
     const common = {
       service_type: this.#systemType,
       ...this.#source,
@@ -431,6 +450,7 @@ export class SmsSender {
         return this.#enqueue(fields, taken ? (id) => this.#partTaken(taken, i, id) : undefined);
       }),
     );
+    if (taken) taken.sending = false;
     const failures = results
       .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
       .map((r) => r.reason as Error);
@@ -442,13 +462,12 @@ export class SmsSender {
       if (!failure) for (const { receipt, answer } of taken.receipts) this.#tell(receipt, answer);
       else for (const { answer } of taken.receipts) answer?.(0);
     } else if (taken) {
-      // Partly sent: the gateway has its answers now; the receipts wait here for the retry.
-      for (const held of taken.receipts) {
-        held.answer?.(0);
-        held.answer = undefined;
-      }
+      // Partly sent: the outbox records the parts taken with the retry, and their receipts with them.
+      for (const { receipt, answer } of taken.receipts.splice(0)) this.#tell(receipt, answer);
     }
     if (permanent) throw permanent;
+    if (failure && taken && taken.ids.some((id) => id !== undefined))
+      throw new PartlySent(failure.message, this.#onRecord(taken), { cause: failure });
     if (failure)
       throw failure instanceof TemporaryFailure ? failure : new TemporaryFailure(failure.message, { cause: failure });
     return { providerIds: results.map((r) => (r as PromiseFulfilledResult<string>).value) };
@@ -459,31 +478,68 @@ export class SmsSender {
    * from; a fresh record when there was none, or when it no longer fits (another text or number, or
    * kept too long for the handset still to hold the parts).
    */
-  #takenBefore(key: string, destination: string, text: string, count: number): PartsTaken {
+  #takenBefore(
+    key: string,
+    destination: string,
+    text: string,
+    count: number,
+    onRecord: PartsOnRecord | undefined,
+  ): PartsTaken {
     const before = this.#partsTaken.get(key);
     if (
       before &&
       before.destination === destination &&
       before.text === text &&
       before.ids.length === count &&
-      performance.now() - before.since < this.#options.partsKeptMs
+      Date.now() - before.since < this.#options.partsKeptMs
     )
       return before;
     if (before) this.#forget(before, key);
+    const kept =
+      onRecord &&
+      onRecord.digest === partsDigest(destination, text) &&
+      onRecord.ids.length === count &&
+      Date.now() - onRecord.since < this.#options.partsKeptMs
+        ? onRecord
+        : undefined;
     if (this.#partsTaken.size >= PARTS_TAKEN_KEPT) {
       const [oldestKey, oldest] = this.#partsTaken.entries().next().value!;
       this.#forget(oldest, oldestKey);
     }
-    const fresh: PartsTaken = {
-      destination,
-      text,
-      reference: this.#nextReference(),
-      ids: Array.from({ length: count }, () => undefined),
-      since: performance.now(),
-      receipts: [],
-    };
+    // What the outbox kept of an attempt this process does not remember (it started since): the
+    // parts taken go on under their reference; their receipts, if they come again, wait here too.
+    const fresh: PartsTaken = kept
+      ? {
+          destination,
+          text,
+          reference: kept.reference & 0xff,
+          ids: kept.ids.map((id) => id ?? undefined),
+          since: kept.since,
+          sending: false,
+          receipts: [],
+        }
+      : {
+          destination,
+          text,
+          reference: this.#nextReference(),
+          ids: Array.from({ length: count }, () => undefined),
+          since: Date.now(),
+          sending: false,
+          receipts: [],
+        };
     this.#partsTaken.set(key, fresh);
+    for (const id of fresh.ids) if (id !== undefined) this.#partsTakenById.set(id, fresh);
     return fresh;
+  }
+
+  /** A long text's parts taken, as the outbox keeps them with its row until the next attempt. */
+  #onRecord(taken: PartsTaken): PartsOnRecord {
+    return {
+      reference: taken.reference,
+      ids: taken.ids.map((id) => id ?? null),
+      digest: partsDigest(taken.destination, taken.text),
+      since: taken.since,
+    };
   }
 
   /**
@@ -867,8 +923,8 @@ export class SmsSender {
       at: this.#lastReceiptAt,
     };
     const taken = this.#partsTakenById.get(delivery.providerId);
-    // A part of a long text not yet sent whole: held for the attempt that sends the rest.
-    if (taken) taken.receipts.push({ receipt: delivery, answer });
+    // A part of a long text whose attempt is still running: held until it ends.
+    if (taken?.sending) taken.receipts.push({ receipt: delivery, answer });
     else this.#tell(delivery, answer);
   }
 }

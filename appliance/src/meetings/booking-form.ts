@@ -5,13 +5,13 @@ import Boom from '@hapi/boom';
 import type { Request, ResponseToolkit } from '@hapi/hapi';
 import Joi from 'joi';
 import { validationSentences } from '../http/errors.ts';
-import { languageOf, t } from '../http/i18n.ts';
+import { languageOf, t, type Language } from '../http/i18n.ts';
 import { objectOf } from '../http/route.ts';
 import { identificationMethods, isPatient, participantKinds } from './model.ts';
 import type { ParticipantInput } from './rules.ts';
 import { participantInput, text } from './schemas.ts';
 import { maskPersonalNumber, parsePersonalNumber } from './personal-number.ts';
-import { today } from '../common/clock.ts';
+import { clinicInstants, today } from '../common/clock.ts';
 
 const countries = ['SE', 'NO', 'DK', 'FI', 'IS', 'DE', 'PL', 'GB'];
 
@@ -37,6 +37,12 @@ const participantFields = {
 };
 type ParticipantFields = { [K in keyof typeof participantFields]: string };
 
+/** Which of the two instants a time that comes twice that night is: summer time first, then standard time. */
+export type Clock = 'summer' | 'standard';
+
+/** The forms' field for it (booking and reschedule). */
+export const clockField = Joi.string<Clock | ''>().valid('summer', 'standard').allow('');
+
 export const bookingForm = objectOf<BookingForm>({
   crumb: Joi.string(),
   title: text(200).default(''),
@@ -52,6 +58,7 @@ export const bookingForm = objectOf<BookingForm>({
     .default(''),
   action: Joi.string<BookingForm['action']>().valid('add', 'book').default('book'),
   remove: Joi.number().integer().min(0).max(100),
+  clock: clockField,
   ...participantFields,
 });
 export type BookingForm = ParticipantFields & {
@@ -66,7 +73,32 @@ export type BookingForm = ParticipantFields & {
   draft: string;
   action: 'add' | 'book';
   remove?: number;
+  /** Which of the two, when the time comes twice that night (the clocks go back): clockChoice. */
+  clock?: Clock | '';
 };
+
+/**
+ * The choice a booking or reschedule form shows when its date and time come twice (02:00–02:59 the
+ * night the clocks go back), with the one chosen (or the meeting's own) checked; undefined on every
+ * other night, and for a date or time not written as the forms write them.
+ */
+export function clockChoice(
+  lang: Language,
+  date: string | undefined,
+  time: string | undefined,
+  chosen?: string,
+): { legend: string; options: { value: Clock; label: string; checked: boolean }[] } | undefined {
+  if (!date || !time || !/^\d{4}-\d{2}-\d{2}$/.test(date) || !/^\d{2}:\d{2}$/.test(time)) return undefined;
+  if (clinicInstants(date, time).length < 2) return undefined;
+  return {
+    legend: t(lang, 'meetings.clock.legend', { time }),
+    options: (['summer', 'standard'] as const).map((value) => ({
+      value,
+      label: t(lang, `meetings.clock.${value}`, { time }),
+      checked: value === chosen,
+    })),
+  };
+}
 
 export function fromFields(f: ParticipantFields): ParticipantInput {
   const kind = f.p_kind as ParticipantInput['kind'];
@@ -251,6 +283,7 @@ export function renderBooking(
         rules.map((r) => [r, t(lang, `meetings.rule.${r}`, { name: t(lang, 'meetings.book.someone') })]),
       ),
       problem: problem ? { ...problem, field: formField(problem.field) } : undefined,
+      clockChoice: clockChoice(lang, form.date, form.time, form.clock),
       me: staff.name,
     })
     .code(problem ? 400 : 200);

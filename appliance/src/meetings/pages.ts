@@ -6,7 +6,8 @@ import Joi from 'joi';
 import { day, lookupYears, meetingYears } from '../http/dates.ts';
 import { validationSentences } from '../http/errors.ts';
 import { languageOf, languages, t, type Language } from '../http/i18n.ts';
-import { objectOf, route } from '../http/route.ts';
+import { fieldOf, objectOf, route } from '../http/route.ts';
+import { textOf } from '../common/text.ts';
 import { openEventStream } from '../http/sse.ts';
 import type { Staff } from '../staff/index.ts';
 import { displayPhone } from './contacts.ts';
@@ -14,6 +15,8 @@ import type { ParticipantFacts } from './facts.ts';
 import type { LiveUpdates } from './live.ts';
 import {
   bookingForm,
+  clockChoice,
+  clockField,
   formRefused,
   fromFields,
   hasParticipant,
@@ -21,6 +24,7 @@ import {
   readDraft,
   renderBooking,
   type BookingForm,
+  type Clock,
 } from './booking-form.ts';
 import {
   isPatient,
@@ -44,6 +48,7 @@ import {
   formatSpan,
   isoWeek,
   mondayOf,
+  repeatedHour,
   toClinicTime,
   today,
   weekday,
@@ -64,11 +69,34 @@ const rescheduleLabels: Record<string, string> = {
 
 /**
  * A start typed on the clinic's clock. A time the clock skips (02:00–02:59 the night summer time
- * begins) is refused, not moved an hour on; one it shows twice (the night it ends) is the first,
- * in summer time, and every message and page names it "02:30 (sommartid)" (common/clock.ts).
+ * begins) is refused, not moved an hour on. One it shows twice (the night it ends) is the one the
+ * form's `clock` chose, the first in summer time or the second in standard time; without a choice
+ * the form asks ('ask'). Every message and page then names it "02:30 (sommartid)" or "02:30
+ * (normaltid)" (common/clock.ts).
  */
-function clinicStart(date: string, time: string): Date | RuleViolation {
-  return clinicInstants(date, time)[0] ?? new RuleViolation('time_skipped', 'startsAt', { date, time });
+function clinicStart(date: string, time: string, clock?: string): Date | RuleViolation | 'ask' {
+  const [first, second] = clinicInstants(date, time);
+  if (!first) return new RuleViolation('time_skipped', 'startsAt', { date, time });
+  if (!second || clock === 'summer') return first;
+  return clock === 'standard' ? second : 'ask';
+}
+
+/**
+ * Why a date and time typed into a form were refused: a day the calendar does not have (30
+ * February) by its name, a past year as the past, anything else (a field left empty, a year too far
+ * ahead) as joi's sentences under the form's labels.
+ */
+function whenRefused(
+  error: Joi.ValidationError,
+  date: string,
+  lang: Language,
+  labelOf: (field: string) => string | undefined,
+): string {
+  if (error.details.some((d) => d.type === 'day.calendar')) return t(lang, 'meetings.rule.no_such_date', { date });
+  // A year before this one is in the past, as a meeting earlier this year is (rules.ts, checkStart).
+  if (error.details.some((d) => d.type === 'day.years' && Number(date.slice(0, 4)) < Number(d.context?.from)))
+    return t(lang, 'meetings.rule.starts_in_past');
+  return validationSentences(error, lang, labelOf);
 }
 const session = { strategy: 'session' } as const;
 
@@ -131,11 +159,22 @@ async function meetingPage(
   meetings: MeetingService,
   facts: ParticipantFacts,
   meeting: Meeting,
-  extra: { notice?: string; error?: string; code?: number; pageView?: string } = {},
+  extra: {
+    notice?: string;
+    error?: string;
+    code?: number;
+    pageView?: string;
+    /** The reschedule form as it was sent, when it comes back to ask which 02:30. */
+    reschedule?: { date: string; time: string; durationMinutes: number };
+  } = {},
 ) {
   const lang = languageOf(request);
   const staff = staffOf(request);
   const start = toClinicTime(meeting.startsAt);
+  const reschedule = extra.reschedule ?? { ...start, durationMinutes: meeting.durationMinutes };
+  // The night the clocks go back, the reschedule form says which 02:30: the meeting's own, or none
+  // yet when the form comes back to ask.
+  const clock = extra.reschedule ? undefined : repeatedHour(meeting.startsAt);
   const changeable = meetings.canChange(staff, meeting) && meeting.status !== 'cancelled' && meeting.status !== 'ended';
   return h
     .view('meetings/meeting', {
@@ -154,8 +193,9 @@ async function meetingPage(
       })(),
       changeable,
       calendarLink: `/calendar?view=week&date=${start.date}`,
-      reschedule: { date: start.date, time: start.time, durationMinutes: meeting.durationMinutes },
       ...extra,
+      reschedule,
+      clockChoice: clockChoice(lang, reschedule.date, reschedule.time, clock),
     })
     .code(extra.code ?? 200);
 }
@@ -355,13 +395,23 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           date: form.date,
           time: form.time,
         });
-        if (badWhen)
+        if (badWhen) {
+          const [first] = badWhen.details;
           return renderBooking(request, h, clearParticipant(form), draft, {
             where: 'meeting',
-            message: t(lang, 'meetings.rule.starts_in_past'),
-            field: form.date ? 'time' : 'date',
+            message: whenRefused(badWhen, form.date, lang, (field) =>
+              field === 'date' || field === 'time' ? t(lang, `meetings.book.${field}`) : undefined,
+            ),
+            field: first?.path[0] === 'time' ? 'time' : 'date',
           });
-        const startsAt = clinicStart(form.date, form.time);
+        }
+        const startsAt = clinicStart(form.date, form.time, form.clock);
+        if (startsAt === 'ask')
+          return renderBooking(request, h, clearParticipant(form), draft, {
+            where: 'meeting',
+            message: t(lang, 'meetings.rule.time_repeated', { date: form.date, time: form.time }),
+            field: 'clock',
+          });
         if (startsAt instanceof RuleViolation)
           return renderBooking(request, h, clearParticipant(form), draft, {
             where: 'meeting',
@@ -447,6 +497,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             date: string;
             time: string;
             durationMinutes: number;
+            clock?: Clock | '';
             confirm?: 'yes';
           }>({
             crumb: Joi.string(),
@@ -454,6 +505,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             date: dateField.required(),
             time: timeField.required(),
             durationMinutes: Joi.number().integer().min(5).max(480).required(),
+            clock: clockField,
             confirm,
           }),
           // Shown on the meeting page, where the form is, rather than as an error page of its own.
@@ -461,9 +513,12 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             const lang = languageOf(request);
             const meeting = await meetings.get(staffOf(request), String(request.params.id));
             await audited(request, 'meeting.read', meeting);
-            const message = validationSentences(error, lang, (field) =>
-              field in rescheduleLabels ? t(lang, rescheduleLabels[field]!) : undefined,
-            );
+            const labelOf = (field: string) =>
+              field in rescheduleLabels ? t(lang, rescheduleLabels[field]!) : undefined;
+            const message =
+              error instanceof Joi.ValidationError
+                ? whenRefused(error, textOf(fieldOf(request.payload, 'date')), lang, labelOf)
+                : validationSentences(error, lang, labelOf);
             return (await meetingPage(request, h, meetings, facts, meeting, { error: message, code: 400 })).takeover();
           },
         },
@@ -472,7 +527,16 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         const lang = languageOf(request);
         const id = request.params.id;
         const form = request.payload;
-        const startsAt = clinicStart(form.date, form.time);
+        const startsAt = clinicStart(form.date, form.time, form.clock);
+        if (startsAt === 'ask') {
+          const meeting = await meetings.get(staffOf(request), id);
+          await audited(request, 'meeting.read', meeting);
+          return meetingPage(request, h, meetings, facts, meeting, {
+            error: t(lang, 'meetings.rule.time_repeated', { date: form.date, time: form.time }),
+            code: 400,
+            reschedule: { date: form.date, time: form.time, durationMinutes: form.durationMinutes },
+          });
+        }
         if (startsAt instanceof RuleViolation)
           return changeFromPage(request, h, id, () => Promise.reject(startsAt), 'rescheduled');
         // The same time again changes nothing and tells nobody: say so instead of "moved".
@@ -498,7 +562,13 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
               }),
               yes: t(lang, 'meetings.confirm.yesReschedule'),
             }),
-            { version: form.version, date: form.date, time: form.time, durationMinutes: form.durationMinutes },
+            {
+              version: form.version,
+              date: form.date,
+              time: form.time,
+              durationMinutes: form.durationMinutes,
+              ...(form.clock ? { clock: form.clock } : {}),
+            },
           );
         }
         return changeFromPage(

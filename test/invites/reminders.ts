@@ -115,3 +115,34 @@ test('a meeting moved to within a day gets no 24-hour reminder on top of its new
     await app.stop();
   }
 });
+
+test('a reminder still waiting for the gateway when the meeting is moved does not go as well as the reminder of the new time: one reminder per person and time', async (t) => {
+  // The gateway's queue is full (ESME_RMSGQFUL, temporary): the reminder waits to be retried.
+  const smsc = await startSmsc(() => ({ status: 0x14 }));
+  const app = await startServer({ env: { SMPP_URL: smsc.url, REMINDER_OFFSETS: '1440,15' } });
+  try {
+    const { client } = await loggedIn(app);
+    const patient = { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' };
+    const booked = (
+      await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [patient] }) })
+    ).json();
+    const reminders = app.server.plugins.invites.reminders;
+    const start = new Date(booked.startsAt).getTime();
+    t.is(await reminders.due(new Date(start - minutes(24 * 60 - 1))), 1, 'the 24-hour reminder, waiting');
+    // Moved an hour later: Sara is sent the new time; a day before it, its reminder falls due.
+    const startsAt = new Date(start + minutes(60));
+    const moved = await client.request('PATCH', `/api/v1/meetings/${booked.id}`, {
+      json: { version: booked.version, startsAt: startsAt.toISOString() },
+    });
+    t.is(moved.status, 200, moved.text);
+    t.is(await reminders.due(new Date(startsAt.getTime() - minutes(24 * 60 - 1))), 1, 'the reminder of the new time');
+    const toGo = (await messagesOf(app.server.app.db, { meetingId: booked.id })).filter(
+      (m) => m.kind === 'reminder' && m.status !== 'failed' && m.data.withdrawn === undefined,
+    );
+    t.is(toGo.length, 1, 'one reminder of the new time, not the old one refreshed beside it');
+    t.is(toGo[0]?.data.startsAt, startsAt.toISOString());
+  } finally {
+    await app.stop();
+    await smsc.close();
+  }
+});

@@ -51,7 +51,7 @@ export async function fallbackToEmail(
     // The SMS's link was wiped with it: the e-mail carries a fresh one (the old one stays valid).
     // A secret of another domain's is that domain's to make: a way into the meeting would not open
     // its page (an evaluation request's e-mail led to "not found").
-    const withLink = !['cancelled'].includes(failed.kind);
+    const withLink = !['cancelled', 'removed'].includes(failed.kind);
     let secret: string | undefined;
     if (renew) {
       secret = await renew(trx, { meetingId: meeting.id, participantId: participant.id, person });

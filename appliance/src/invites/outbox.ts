@@ -16,11 +16,16 @@ export const messageKinds = [
   'reminder',
   'rescheduled',
   'cancelled',
+  /** To a person taken off a meeting that goes on: they are no longer invited (not that it is off). */
+  'removed',
   'sms_code',
   'nudge',
   'evaluation_request',
 ] as const;
 export type MessageKind = (typeof messageKinds)[number];
+
+/** The kinds that tell a person the meeting is off, or off for them: they go whatever follows. */
+const newsOfAbsence: MessageKind[] = ['cancelled', 'removed'];
 
 /** The kinds that ask the person to come to the meeting: of no use once it is over or off. */
 export const callsToMeeting: ReadonlySet<MessageKind> = new Set(['invitation', 'reminder', 'rescheduled', 'nudge']);
@@ -600,24 +605,28 @@ export const withdrawn = (message: Pick<OutboxMessage, 'status' | 'lastError'>):
  * Messages of a meeting (or of one participant of it) still waiting to go, which nobody should get
  * now: the meeting was cancelled, or the participant taken off it. They fail unsent with `why`, in
  * the change's transaction, so that an invitation or reminder the gateway kept refusing does not
- * arrive after the cancellation. The cancellation itself is not among them. One being sent at that
+ * arrive after the cancellation. The news itself (the cancellation, "you are no longer invited") is
+ * not among them. One being sent at that
  * moment is left to finish: its data says it was withdrawn, so that if it comes back to be retried
  * it fails unsent then (the dispatcher's staleness), as `refreshPending` reaches it with a new time.
  */
 export async function withdrawPending(
   trx: Knex.Transaction,
-  where: { meetingId: string; participantId?: string },
+  where: { meetingId: string; participantId?: string; kind?: MessageKind; ids?: string[] },
   why: string,
   now = new Date(),
 ): Promise<number> {
+  if (where.ids?.length === 0) return 0;
   // Statuses said as NOT IN: beside a status SQLite would take the status index through every
   // queued message instead of this meeting's own (eraseMessageContacts).
   const pending = (not: OutboxStatus[]) => {
     const q = trx('outbox_messages')
       .where({ meeting_id: where.meetingId })
       .whereNotIn('status', not)
-      .whereNot('kind', 'cancelled');
+      .whereNotIn('kind', newsOfAbsence);
     if (where.participantId) q.andWhere({ participant_id: where.participantId });
+    if (where.kind) q.andWhere({ kind: where.kind });
+    if (where.ids) q.whereIn('id', where.ids);
     return q;
   };
   const inHand: Pick<MessageRow, 'id' | 'data'>[] = await pending(['queued', 'sent', 'delivered', 'failed']).select(
@@ -689,6 +698,8 @@ export async function refreshPending(
   const rows = await trx<MessageRow>('outbox_messages')
     .where({ meeting_id: meetingId })
     .whereIn('status', ['queued', 'sending'])
+    // Taken off the meeting, a person is told of the time they were invited to, not a new one.
+    .whereNot('kind', 'removed')
     .select('id', 'language', 'data');
   const byLanguage = new Map<Language, Record<string, unknown>>();
   for (const row of rows) {
@@ -699,6 +710,28 @@ export async function refreshPending(
       .update({ data: JSON.stringify({ ...(JSON.parse(row.data) as Record<string, unknown>), ...data }) });
   }
   return rows.length;
+}
+
+/**
+ * A meeting's messages of one kind still waiting in the queue (not being sent): what they will say
+ * is still theirs to change.
+ */
+export async function queuedOfKind(
+  trx: Knex.Transaction,
+  meetingId: string,
+  kind: MessageKind,
+): Promise<OutboxMessage[]> {
+  const rows = await trx<MessageRow>('outbox_messages').where({ meeting_id: meetingId, kind, status: 'queued' });
+  return rows.map(toMessage);
+}
+
+/** These queued messages are due now: what they say has changed, and nobody should wait out a back-off for it. */
+export async function dueNow(trx: Knex.Transaction, ids: string[], now = new Date()): Promise<void> {
+  for (const part of chunks(ids))
+    await trx('outbox_messages')
+      .whereIn('id', part)
+      .andWhere({ status: 'queued' })
+      .update({ next_attempt_at: iso(now) });
 }
 
 export async function findMessage(db: Db, id: string): Promise<OutboxMessage | undefined> {

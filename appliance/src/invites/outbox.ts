@@ -117,6 +117,8 @@ interface ProviderIdRow {
   provider_id: string;
   message_id: string;
   receipt: Receipt | null;
+  /** Why a part failed, as the network said, kept until its message is sent (migration 0026). */
+  receipt_reason: string | null;
 }
 
 const sealContext = (id: string) => `outbox:${id}`;
@@ -410,17 +412,20 @@ function perRow<T extends { id: string }>(
 /**
  * Inserts provider ids for a message; an id already there for the same message keeps the receipt
  * it had (a part taken by an earlier attempt), one that was another message's is this one's alone
- * (the gateway's counter started over) and loses that message's receipt.
+ * (the gateway's counter started over) and loses that message's receipt (and its reason).
  */
 async function linkProviderIds(trx: Knex.Transaction, links: { provider_id: string; message_id: string }[]) {
   for (const part of chunks(links))
     await trx('outbox_provider_ids')
-      .insert(part.map((l) => ({ ...l, receipt: null })))
+      .insert(part.map((l) => ({ ...l, receipt: null, receipt_reason: null })))
       .onConflict('provider_id')
       .merge({
         message_id: trx.raw('excluded.message_id'),
         receipt: trx.raw(
           'case when outbox_provider_ids.message_id = excluded.message_id then outbox_provider_ids.receipt else null end',
+        ),
+        receipt_reason: trx.raw(
+          'case when outbox_provider_ids.message_id = excluded.message_id then outbox_provider_ids.receipt_reason else null end',
         ),
       });
 }
@@ -530,13 +535,13 @@ export async function recordReceipts(
   // status is checked here, not in the statement: with `status = 'sent'` beside the ids SQLite
   // walked every sent message (every e-mail ever sent stays "sent") by the status index instead of
   // finding these few by id (2 ms a batch at 20,000 messages, growing with the table).
-  type PartRow = MessageRow & { part_id: string; part_receipt: Receipt | null };
+  type PartRow = MessageRow & { part_id: string; part_receipt: Receipt | null; part_reason: string | null };
   const parts: PartRow[] = [];
   for (const ids of chunks(messageIds)) {
     const rows: PartRow[] = await trx('outbox_messages as m')
       .join('outbox_provider_ids as p', 'p.message_id', 'm.id')
       .whereIn('m.id', ids)
-      .select('m.*', 'p.provider_id as part_id', 'p.receipt as part_receipt');
+      .select('m.*', 'p.provider_id as part_id', 'p.receipt as part_receipt', 'p.receipt_reason as part_reason');
     // Also a long SMS partly sent, waiting to send the rest: its parts' receipts are kept for it.
     parts.push(...rows.filter((r) => r.status === 'sent' || r.status === 'queued' || r.status === 'sending'));
   }
@@ -553,11 +558,12 @@ export async function recordReceipts(
       continue;
     }
     // A part may have failed before the rest went (its receipt kept while the message waited): the
-    // message failed all the same, though that receipt's words were not kept.
+    // message failed all the same, with what the network said of that part.
+    const keptFailure = mine.find((p) => !byId.has(p.part_id) && p.part_receipt === 'failed');
     const failed =
       mine.map((p) => byId.get(p.part_id)).find((r) => r?.receipt === 'failed') ??
-      (mine.some((p) => !byId.has(p.part_id) && p.part_receipt === 'failed')
-        ? { receipt: 'failed', reason: 'a part taken earlier was reported not delivered' }
+      (keptFailure
+        ? { receipt: 'failed', reason: keptFailure.part_reason ?? 'a part taken earlier was reported not delivered' }
         : undefined);
     if (failed) {
       changed.push({
@@ -574,9 +580,10 @@ export async function recordReceipts(
       }
     }
   }
-  for (const [receipt, group] of groupBy(partial, (r) => r.receipt)) {
+  for (const group of groupBy(partial, (r) => `${r.receipt}\n${r.reason ?? ''}`).values()) {
+    const { receipt, reason } = group[0]!;
     for (const ids of chunks(group.map((r) => r.providerId)))
-      await trx('outbox_provider_ids').whereIn('provider_id', ids).update({ receipt });
+      await trx('outbox_provider_ids').whereIn('provider_id', ids).update({ receipt, receipt_reason: reason });
   }
   const delivered = changed.filter((c) => c.status === 'delivered').map((c) => c.message.id);
   for (const ids of chunks(delivered))

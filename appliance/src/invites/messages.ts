@@ -14,7 +14,7 @@ import {
   dedupeTaken,
   dueNow,
   enqueue,
-  queuedOfKind,
+  queuedOfKinds,
   refreshPending,
   withdrawPending,
   type Channel,
@@ -194,18 +194,23 @@ const personKey = (participantId: string | null, person: unknown) =>
   `${participantId}:${typeof person === 'string' ? person : 'main'}`;
 
 /**
- * A meeting moved again while its new-time message to a person still waits in the queue: that
- * message, just given the latest time, is the one to send. Its "earlier" stays the time the person
- * was last told (the message before it, which they received); a second message would give as
- * "earlier" a time they never heard. Moved back to the time they were told, it has nothing to say
- * and does not go. The others go now: the news should not wait out a back-off. Returns the people
- * who need no new message.
+ * The time a person was last told is in the last message of the meeting's time they received. A
+ * meeting moved while such a message to them still waits in the queue (an invitation or a new-time
+ * message the gateway keeps refusing): that message, just given the latest time, is the one to send,
+ * now rather than after its back-off. A new-time message's "earlier" stays the time the person was
+ * told before it; a second message would give as "earlier" a time they never heard (or, to someone
+ * whose invitation has not arrived, say the meeting moved from a time they were never given). Moved
+ * back to the time they were told, a waiting new-time message has nothing to say and does not go.
+ * Returns the people who need no new message.
  */
 async function waitingNewTimes(trx: Trx, meetingId: string): Promise<Set<string>> {
-  const waiting = await queuedOfKind(trx, meetingId, 'rescheduled');
+  const waiting = await queuedOfKinds(trx, meetingId, ['invitation', 'rescheduled']);
   const unchanged = waiting.filter(
-    ({ data }) =>
-      data.previousDate === data.date && data.previousTime === data.time && data.previousEndTime === data.endTime,
+    ({ kind, data }) =>
+      kind === 'rescheduled' &&
+      data.previousDate === data.date &&
+      data.previousTime === data.time &&
+      data.previousEndTime === data.endTime,
   );
   await withdrawPending(
     trx,

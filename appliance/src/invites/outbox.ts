@@ -674,15 +674,17 @@ export async function dedupeKeysOf(db: Db, meetingIds: string[], kind: MessageKi
 }
 
 /**
- * When each participant of these meetings was last sent their invitation or a new time: told of
- * the meeting's time then, they need no reminder whose time had already passed.
+ * When each participant of these meetings was last sent their invitation or a new time, or will be
+ * (one still waiting goes at its next attempt, with the time as it is then: a move refreshes it and
+ * sends no second message, messages.ts): told of the meeting's time then, they need no reminder
+ * whose time had already passed.
  */
 export async function lastToldOfTime(db: Db, meetingIds: string[]): Promise<Map<string, Date>> {
   const told = new Map<string, Date>();
   for (const ids of chunks(meetingIds)) {
     const rows = await db<MessageRow>('outbox_messages')
       .select('participant_id')
-      .max<{ participant_id: string; at: string | Date }[]>({ at: 'created_at' })
+      .max<{ participant_id: string; at: string | Date }[]>({ at: db.raw('coalesce(sent_at, next_attempt_at)') })
       .whereIn('meeting_id', ids)
       .whereIn('kind', ['invitation', 'rescheduled'])
       .whereNotNull('participant_id')
@@ -720,15 +722,17 @@ export async function refreshPending(
 }
 
 /**
- * A meeting's messages of one kind still waiting in the queue (not being sent): what they will say
- * is still theirs to change.
+ * A meeting's messages of these kinds still waiting in the queue (not being sent): what they will
+ * say is still theirs to change.
  */
-export async function queuedOfKind(
+export async function queuedOfKinds(
   trx: Knex.Transaction,
   meetingId: string,
-  kind: MessageKind,
+  kinds: MessageKind[],
 ): Promise<OutboxMessage[]> {
-  const rows = await trx<MessageRow>('outbox_messages').where({ meeting_id: meetingId, kind, status: 'queued' });
+  const rows = await trx<MessageRow>('outbox_messages')
+    .where({ meeting_id: meetingId, status: 'queued' })
+    .whereIn('kind', kinds);
   return rows.map(toMessage);
 }
 

@@ -1173,3 +1173,20 @@ test('a meeting moved and moved back while its new-time SMS still waits: Sara, w
     t.false(page.text.includes('Ring deltagaren'), 'nobody asked to call for a message withdrawn on purpose');
   });
 });
+
+test('an invitation SMS reported undeliverable after the meeting was moved goes by e-mail with the new time, not the time the SMS had', async (t) => {
+  await withAppliance({ smscAnswer: (_, i) => ({ id: `x${i}` }) }, async ({ app, relay, smsc }) => {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientWithAddress() })).json();
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'sent');
+    const startsAt = inDays(3, 13);
+    await move(client, meeting, meeting.version, startsAt);
+    await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'sent');
+    // Sara's phone was off: the network gives up on the invitation, sent before the move.
+    t.is(await smsc.receipt('x0', 'UNDELIV'), 0);
+    const mail = await relay.waitForMail(1);
+    t.regex(mail.subject ?? '', /^Inbjudan/, 'the invitation by e-mail in its place');
+    t.true((mail.subject ?? '').endsWith(saidSv(startsAt)), mail.subject);
+    t.false((mail.text ?? '').includes(saidSv(meeting.startsAt).split(' kl. ')[0]!), 'the old day nowhere');
+  });
+});

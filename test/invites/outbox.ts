@@ -1190,3 +1190,24 @@ test('an invitation SMS reported undeliverable after the meeting was moved goes 
     t.false((mail.text ?? '').includes(saidSv(meeting.startsAt).split(' kl. ')[0]!), 'the old day nowhere');
   });
 });
+
+test('"we are waiting for you" still waiting for the gateway when the meeting is moved to another day does not go: the meeting has not begun', async (t) => {
+  await withFullGateway(async ({ app, smsc, client, reopen }) => {
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+    t.is(await nudge(app.server, meeting.id, meeting.participants[0].id), 1);
+    const waiting = await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.kind === 'nudge' && m.status === 'queued' && m.attempts > 0,
+    );
+    await move(client, meeting, meeting.version, inDays(3, 13));
+    reopen();
+    const tried = smsc.arrivals.length;
+    await retryNow(app, meeting.id);
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
+    await retryNow(app, meeting.id);
+    const nudged = await messageWhere(app, meeting.id, (m) => m.id === waiting.id && m.status === 'failed');
+    t.regex(nudged.lastError ?? '', /^not sent: the meeting was moved/);
+    t.notRegex(smsc.arrivals.slice(tried).map(textOf).join(''), /vi väntar på dig/);
+  });
+});

@@ -248,11 +248,12 @@ export function outboxHook(composer: Composer) {
       case 'meeting.rescheduled': {
         // A reminder of the old time that has not gone yet is of no use: the new-time message tells
         // the time now, and the reminders of the new time come when they are due (reminders.ts). Kept
-        // and given the new time, it would be a second reminder of that time.
+        // and given the new time, it would be a second reminder of that time. Nor is "the meeting has
+        // begun and we are waiting for you" true any more.
         await withdrawPending(
           trx,
-          { meetingId: meeting.id, kind: 'reminder' },
-          'the meeting was moved before the reminder could go',
+          { meetingId: meeting.id, kinds: ['reminder', 'nudge'] },
+          'the meeting was moved before it could go',
         );
         // What else has not gone yet (an invitation the gateway keeps refusing, a new-time message)
         // goes with the new time, not after the new-time message with the old one.

@@ -619,7 +619,7 @@ export const withdrawn = (message: Pick<OutboxMessage, 'status' | 'lastError'>):
  */
 export async function withdrawPending(
   trx: Knex.Transaction,
-  where: { meetingId: string; participantId?: string; kind?: MessageKind; ids?: string[] },
+  where: { meetingId: string; participantId?: string; kinds?: MessageKind[]; ids?: string[] },
   why: string,
   now = new Date(),
 ): Promise<number> {
@@ -632,7 +632,7 @@ export async function withdrawPending(
       .whereNotIn('status', not)
       .whereNotIn('kind', newsOfAbsence);
     if (where.participantId) q.andWhere({ participant_id: where.participantId });
-    if (where.kind) q.andWhere({ kind: where.kind });
+    if (where.kinds) q.whereIn('kind', where.kinds);
     if (where.ids) q.whereIn('id', where.ids);
     return q;
   };

@@ -14,13 +14,18 @@ import { meetingsLoggedBefore } from '../../appliance/src/connlog/store.ts';
 import { findAccesses, findAudit } from '../../appliance/src/audit/store.ts';
 import { insertGuestSession } from '../../appliance/src/entry/store.ts';
 import {
+  eraseContactsOfMessages,
   eraseMessageContacts,
   queueStats,
   recentMessages,
   withdrawPending,
 } from '../../appliance/src/invites/outbox.ts';
 import { findPatient } from '../../appliance/src/meetings/patients.ts';
-import { fillPatientRefs } from '../../appliance/src/meetings/store.ts';
+import {
+  eraseContactsOfMeetingsEndedBefore,
+  fillPatientRefs,
+  forgetPatientRefs,
+} from '../../appliance/src/meetings/store.ts';
 import { everyDatabase } from '../helpers/databases.ts';
 import { planOf } from '../helpers/plans.ts';
 
@@ -72,12 +77,30 @@ const cases: Case[] = [
     what: "retention erases the contact data of old meetings' messages",
     // A day's purge: many meetings at once (with a few, SQLite takes their index anyway).
     run: (db) =>
-      eraseMessageContacts(
+      eraseContactsOfMessages(
         db,
         Array.from({ length: 50 }, () => randomUUID()),
       ),
     statement: /^update .?outbox_messages/,
     index: ['outbox_messages_meeting_id_index'],
+  },
+  {
+    what: 'retention finds the meetings of messages that still hold a recipient, not every message ever sent',
+    run: (db) => eraseMessageContacts(db, () => Promise.resolve([])),
+    statement: /^select .* from .?outbox_messages.? where/,
+    index: ['outbox_messages_holding_recipient_index'],
+  },
+  {
+    what: 'retention finds the participants that still hold contact data, not every meeting ever held',
+    run: (db) => eraseContactsOfMeetingsEndedBefore(db, new Date()),
+    statement: /^select .?meeting_id.? from .?participants.? where/,
+    index: ['participants_holding_contacts_index'],
+  },
+  {
+    what: "the audit log's purge finds the meetings whose patients' keyed numbers are still kept, not every meeting ever held",
+    run: (db) => forgetPatientRefs(db, new Date()),
+    statement: /^select .* from .?meetings.? where/,
+    index: ['meetings_patient_refs_kept_index'],
   },
   {
     what: "a cancelled meeting's messages still waiting fail unsent, found by the meeting",

@@ -168,7 +168,7 @@ export {
   findParticipant,
   findAttendance,
   listChanges,
-  eraseContactsOfMeetings,
+  eraseContactsOfMeetingsEndedBefore,
   eraseParticipantContacts,
   forgetPatientRefs,
   everyParticipantOf,

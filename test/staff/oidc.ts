@@ -118,6 +118,23 @@ test('a login returns to the page that was asked for', async (t) => {
   t.is(landed.headers.get('location'), '/password');
 });
 
+test('a login returns to a long page asked for: a connection-log timeline with the support search it came from', async (t) => {
+  const { accountId } = await clinician();
+  const browser = main.app.client();
+  // As long as a timeline address gets: connlog takes a sealed search of up to 4,000 characters.
+  const timeline = `/connlog/meetings/c0ffee00-0000-4000-8000-00000000000a?${new URLSearchParams({
+    participantId: 'c0ffee00-0000-4000-8000-00000000000b',
+    errors: '1',
+    s: `v1.${'A'.repeat(3997)}`,
+    resultPage: '100000',
+    page: '100000',
+  })}`;
+  const authorization = await startLogin(browser, timeline);
+  const landed = await browser.get(local(await signInAt(authorization.href, accountId)));
+  t.is(landed.status, 302);
+  t.is(landed.headers.get('location'), timeline);
+});
+
 test('an HSA-ID typed in lower case on the admin form, or saved so earlier, still matches the SITHS login', async (t) => {
   for (const saved of ['typed', 'earlier'] as const) {
     const hsaId = hsa();

@@ -440,6 +440,22 @@ test('a new e-mail address whose HSA-ID already has an account gets no second ac
   t.true(failures.some((a) => a.details?.reason === 'provision_failed' && a.details?.hsaId === hsaId));
 });
 
+test('accounts found by e-mail: an address the provider sends with a decomposed å finds the account stored with a composed one', async (t) => {
+  const w = await emailWorld();
+  const email = `åsa.ström.${hsa().slice(-6)}@region.example`;
+  const { staff } = await w.app.staff('clinician', 'Akutmottagningen', { email });
+  w.idp.addAccount(`nfd-${staff.id}`, { name: staff.name, email: email.normalize('NFD'), hsaId: hsa() });
+  const browser = w.app.client();
+  const landed = await browser.get(local(await signInAt((await startLogin(browser)).href, `nfd-${staff.id}`)));
+  t.is(landed.status, 302);
+  const logins = await findAudit(w.app.server.app.db, { staffId: staff.id, action: 'login' });
+  t.deepEqual(
+    logins.map((a) => a.details),
+    [{ method: 'oidc' }],
+    'signed in to the account there was, not a new one',
+  );
+});
+
 test('accounts found by e-mail: a provider that sends no e-mail address is named as the missing part, not the HSA-ID', async (t) => {
   const w = await emailWorld();
   w.idp.addAccount('no-email', { name: 'Utan Adress', hsaId: hsa() });

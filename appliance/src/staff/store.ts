@@ -165,8 +165,20 @@ export interface LoginRecord {
   lockedUntil: Date | null;
 }
 
+/**
+ * An e-mail address as accounts are stored and found by it: trimmed, in lower case, and in Unicode
+ * NFC, so that "å" typed as one code point (a Windows keyboard) or as "a" with a combining ring
+ * (macOS, a phone, a pasted text) is the same address, as a password is (passwords.ts). Every way
+ * an address comes in (the admin's forms, the command line, the login form, the identity
+ * provider's claim, a booking naming a colleague) is found through this; migration 0028 made the
+ * stored ones NFC.
+ */
+export const normaliseEmail = (email: string): string => email.trim().toLowerCase().normalize('NFC');
+
 export async function findLogin(db: Db, email: string): Promise<LoginRecord | undefined> {
-  const row = await staffTable(db).where({ email }).first();
+  const row = await staffTable(db)
+    .where({ email: normaliseEmail(email) })
+    .first();
   if (!row) return undefined;
   return {
     staff: toStaff(row),
@@ -189,7 +201,7 @@ export async function findStaff(
   const q = staffTable(db);
   // HSA-IDs are compared in upper case: accounts saved before they were normalised may hold lower case.
   if (by.hsaId) q.whereRaw('upper(hsa_id) = ?', [normaliseHsaId(by.hsaId)]);
-  else q.where(by.id ? { id: by.id } : { email: by.email });
+  else q.where(by.id ? { id: by.id } : { email: by.email === undefined ? by.email : normaliseEmail(by.email) });
   const row = await q.first();
   return row ? toStaff(row) : undefined;
 }
@@ -384,7 +396,11 @@ export async function listStaff(db: Db, filter: { search?: string; unitId?: stri
   const q = staffTable(db).orderBy(['name', 'email']);
   if (filter.unitId) q.where('unit_id', filter.unitId);
   if (filter.search) {
-    const like = `%${filter.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    // NFC, as names and addresses are stored: an "å" typed decomposed finds the composed one.
+    const like = `%${filter.search
+      .normalize('NFC')
+      .toLowerCase()
+      .replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     q.andWhere((w) =>
       w
         .whereRaw("lower(name) like ? escape '\\'", [like])

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { rowsOf, timestampParam, type Db } from '../db/knex.ts';
 import { iso, toBool, toDate, type DbBigint, type DbBoolean, type DbTimestamp } from '../db/values.ts';
 import type { CareUnit, Role, Staff } from './model.ts';
-import { nameKey } from '../common/names.ts';
+import { nameContains, nameKey } from '../common/names.ts';
 
 // The rows as either driver returns them (db/values.ts).
 interface UnitRow {
@@ -391,24 +391,27 @@ export interface StaffListing extends Staff {
   lastLoginAt: Date | null;
 }
 
-/** Staff for the admin list, by name; `search` matches name, e-mail or HSA-ID (case-insensitive for ASCII). */
+/**
+ * Staff for the admin list, by name; `search` matches a part of the name by the name rule (letter
+ * case, Unicode composition, apostrophes and hyphens do not count: "åsa" finds "Åsa", "o'brien"
+ * finds "O’Brien", common/names.ts), or of the e-mail address or HSA-ID in any case. Compared here,
+ * not in SQL: SQLite's lower() knows only ASCII letters, and neither engine knows the name rule.
+ * The list is every account of the unit (or all), as without a search.
+ */
 export async function listStaff(db: Db, filter: { search?: string; unitId?: string } = {}): Promise<StaffListing[]> {
   const q = staffTable(db).orderBy(['name', 'email']);
   if (filter.unitId) q.where('unit_id', filter.unitId);
-  if (filter.search) {
-    // NFC, as names and addresses are stored: an "å" typed decomposed finds the composed one.
-    const like = `%${filter.search
-      .normalize('NFC')
-      .toLowerCase()
-      .replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    q.andWhere((w) =>
-      w
-        .whereRaw("lower(name) like ? escape '\\'", [like])
-        .orWhereRaw("lower(email) like ? escape '\\'", [like])
-        .orWhereRaw("lower(coalesce(hsa_id, '')) like ? escape '\\'", [like]),
-    );
-  }
-  return (await q).map((r) => ({ ...toStaff(r), lastLoginAt: toDate(r.last_login_at, true) }));
+  const typed = filter.search?.trim();
+  const rows: StaffRow[] = await q;
+  const found = typed
+    ? rows.filter(
+        (r) =>
+          nameContains(r.name, typed) ||
+          r.email.includes(normaliseEmail(typed)) ||
+          (r.hsa_id ?? '').toUpperCase().includes(normaliseHsaId(typed)),
+      )
+    : rows;
+  return found.map((r) => ({ ...toStaff(r), lastLoginAt: toDate(r.last_login_at, true) }));
 }
 
 export async function updateStaff(

@@ -21,6 +21,8 @@ import {
   withdrawPending,
 } from '../../appliance/src/invites/outbox.ts';
 import { findPatient } from '../../appliance/src/meetings/patients.ts';
+import { deleteAnswersBefore, settleAnswers } from '../../appliance/src/evaluation/store.ts';
+import { deleteResultsBefore } from '../../appliance/src/techtest/store.ts';
 import {
   eraseContactsOfMeetingsEndedBefore,
   fillPatientRefs,
@@ -114,6 +116,30 @@ const cases: Case[] = [
     run: (db) => meetingsLoggedBefore(db, new Date()),
     statement: /from .?connlog_entries.? where .?at.? </,
     index: ['connlog_entries_at_index'],
+  },
+  {
+    what: "retention deletes the evaluation answers past their period by the meeting's day",
+    run: (db) => deleteAnswersBefore(db, new Date()),
+    statement: /^delete from .?evaluation_responses.?/,
+    index: ['evaluation_responses_meeting_on_index'],
+  },
+  {
+    what: "retention deletes the evaluation respondents past their period by the meeting's time",
+    run: (db) => deleteAnswersBefore(db, new Date()),
+    statement: /^delete from .?evaluation_respondents.?/,
+    index: ['evaluation_respondents_meeting_at_index'],
+  },
+  {
+    what: 'the nightly run reads only the answers given since the last, not two years of them',
+    run: (db) => settleAnswers(db),
+    statement: /^select .* from .?evaluation_responses.? where/,
+    index: ['evaluation_responses_unsettled_index'],
+  },
+  {
+    what: "retention deletes the tech test results past the connection log's period by when they were taken",
+    run: (db) => deleteResultsBefore(db, new Date()),
+    statement: /^delete from .?techtest_results.?/,
+    index: ['techtest_results_tested_at_index'],
   },
   {
     what: "the audit viewer searched by action alone reads that action's newest records",

@@ -89,3 +89,15 @@ test('an address too long to keep gives the login form all the same, and the log
   t.is(posted.status, 302);
   t.is(posted.headers.get('location'), '/');
 });
+
+test('a login form sent without its password keeps the page to return to', async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  const browser = app.client();
+  const next = '/calendar?week=2026-W48';
+  await browser.get(`/login?next=${encodeURIComponent(next)}`);
+  const early = await browser.submit('/login', { email: staff.email, password: '', next });
+  t.is(early.status, 400);
+  t.is(formNext(early.text), next);
+  const posted = await browser.submit('/login', { email: staff.email, password, next: formNext(early.text) ?? '' });
+  t.is(posted.headers.get('location'), next);
+});

@@ -9,7 +9,7 @@ import { fieldOf, objectOf, route } from '../http/route.ts';
 import type { Language } from '../common/language.ts';
 import { loggedOutPath, loginOptions, providerLogout, refuseLocalLogin } from './oidc-routes.ts';
 import type { Role } from './model.ts';
-import { longestPath, nextPath, loginPayload, loginQuery, staffSchema } from './schemas.ts';
+import { longestPath, loginNext, nextPath, loginPayload, loginQuery, staffSchema } from './schemas.ts';
 import {
   changePassword,
   checkPassword,
@@ -131,7 +131,10 @@ export const routes: ServerRoute[] = [
         failAction: (request, h) => {
           const typed = fieldOf(request.payload, 'email');
           const email = typeof typed === 'string' ? typed.slice(0, 254) : '';
-          return loginPage(request, h, { error: t(languageOf(request), 'login.invalid'), email }, 400).takeover();
+          // The page to return to stays in the form (a password left empty must not lose it), if it is one.
+          const kept = loginNext.validate(fieldOf(request.payload, 'next'));
+          const next = kept.error ? undefined : (kept.value as string | undefined);
+          return loginPage(request, h, { error: t(languageOf(request), 'login.invalid'), email, next }, 400).takeover();
         },
       },
     },

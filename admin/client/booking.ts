@@ -10,6 +10,12 @@ const allowed: Record<string, string[]> = {
   guest: ['none', 'sms', 'bankid', 'siths'],
 };
 
+/**
+ * The method a new participant of each kind starts with, as the server's form offers it: a guest
+ * by e-mail (the school, the social services) needs none, and SMS would refuse them.
+ */
+const startsWith: Record<string, string> = { patient: 'sms', patient_proxy: 'sms', colleague: 'siths', guest: 'none' };
+
 /** The fields of the participant being added (cleared when a refused one is replaced by another kind). */
 const participantFields = [
   'p_name',
@@ -31,7 +37,7 @@ function kind(): string {
   return form!.querySelector<HTMLInputElement>('input[name="p_kind"]:checked')?.value ?? 'patient';
 }
 
-function showFieldsFor(chosen: string): void {
+function showFieldsFor(chosen: string, fresh = false): void {
   for (const el of form!.querySelectorAll<HTMLElement>('[data-for]')) {
     el.hidden = !(el.dataset.for ?? '').split(' ').includes(chosen);
   }
@@ -45,7 +51,9 @@ function showFieldsFor(chosen: string): void {
     option.hidden = !methods.includes(option.value);
     option.disabled = !usable(option);
   }
-  if (select.selectedOptions[0]?.disabled)
+  const first = [...select.options].find((o) => o.value === startsWith[chosen] && !o.disabled);
+  if (fresh && first) select.value = first.value;
+  else if (select.selectedOptions[0]?.disabled)
     select.value =
       [...select.options].find((o) => !o.disabled && (chosen !== 'guest' || o.value === 'none'))?.value ??
       [...select.options].find((o) => !o.disabled)?.value ??
@@ -112,7 +120,7 @@ if (form) {
   form.addEventListener('change', (event) => {
     if ((event.target as HTMLInputElement).name === 'p_kind') {
       forgetRefused();
-      showFieldsFor(kind());
+      showFieldsFor(kind(), true);
     }
     explain();
   });

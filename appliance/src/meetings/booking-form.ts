@@ -150,6 +150,15 @@ function formField(field: string | undefined): string | undefined {
   return proxy ? `p_proxy${name.charAt(0).toUpperCase()}${name.slice(1)}` : `p_${name}`;
 }
 
+/**
+ * The fields a refusal marks (aria-invalid, and described by the message): the one at fault, and for
+ * a start that cannot be (in the past, an hour the clock skips) both the date and the time.
+ */
+function invalidFields(field: string | undefined): Record<string, true> {
+  if (!field) return {};
+  return field === 'startsAt' ? { date: true, time: true } : { [field]: true };
+}
+
 /** The form's fields by the label the clinician reads beside them (meetings.book.*). */
 const fieldLabels: Record<string, string> = {
   title: 'subject',
@@ -283,6 +292,7 @@ export function renderBooking(
         rules.map((r) => [r, t(lang, `meetings.rule.${r}`, { name: t(lang, 'meetings.book.someone') })]),
       ),
       problem: problem ? { ...problem, field: formField(problem.field) } : undefined,
+      invalid: invalidFields(formField(problem?.field)),
       clockChoice: clockChoice(lang, form.date, form.time, form.clock),
       me: staff.name,
     })

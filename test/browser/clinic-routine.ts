@@ -1,0 +1,117 @@
+// The clinician's routine as a person at a Swedish clinic walks it, in Chromium at 1280 px: what a
+// refused booking or reschedule tells them, which field it marks (for a screen reader too), and
+// that what they typed stays.
+import test from 'ava';
+import type { Page } from 'puppeteer-core';
+import { addDays, today } from '../../appliance/src/common/clock.ts';
+import { fill, pick, press, type TestBrowser } from '../helpers/browser.ts';
+import { testPassword, type TestServer } from '../helpers/server.ts';
+import { useStage } from '../helpers/stage.ts';
+import { bookStartingIn } from './_booking.ts';
+
+let app: TestServer;
+let chromium: TestBrowser;
+useStage({ relay: true, browser: true }, (stage) => ({ app, chromium } = stage));
+
+const byLabel = (page: Page, label: string) => page.locator(`::-p-aria(${label})`).waitHandle();
+const submit = (page: Page, name: string) => Promise.all([page.waitForNavigation(), press(page, name)]);
+const radio = (page: Page, name: string) => page.locator(`::-p-aria([name="${name}"][role="radio"])`).click();
+
+/** What a screen reader says of a field besides its name: whether it is invalid, and its description. */
+async function announced(page: Page, label: string) {
+  return (await byLabel(page, label)).evaluate((el) => ({
+    invalid: el.getAttribute('aria-invalid') === 'true',
+    description: (el.getAttribute('aria-describedby') ?? '')
+      .split(/\s+/)
+      .map((id) => document.getElementById(id)?.textContent?.trim() ?? '')
+      .filter(Boolean)
+      .join(' '),
+    value: (el as HTMLInputElement).value,
+  }));
+}
+
+async function loggedInPage(email: string): Promise<Page> {
+  const page = await (await chromium.browser.createBrowserContext()).newPage();
+  page.setDefaultTimeout(15_000);
+  await page.setViewport({ width: 1280, height: 800 });
+  await page.goto(`${app.url}/login`);
+  await fill(page, 'E-postadress', email);
+  await fill(page, 'Lösenord', testPassword);
+  await submit(page, 'Logga in');
+  return page;
+}
+
+/** The clinician's meeting tomorrow with the patient, open in their browser. */
+async function meetingOpen() {
+  const { staff, meeting } = await bookStartingIn(app, 24 * 60, [
+    { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' },
+  ]);
+  const page = await loggedInPage(staff.email);
+  await page.goto(`${app.url}/meetings/${meeting.id}`);
+  return { page, meeting };
+}
+
+test('a booking refused for its title marks the title field, described by the message', async (t) => {
+  const { staff } = await app.staff('clinician');
+  const page = await loggedInPage(staff.email);
+  await page.goto(`${app.url}/meetings/new`);
+  await pick(page, 'Datum', addDays(today(), 2));
+  await pick(page, 'Starttid', '10:00');
+  await fill(page, 'Hur dokumenteras mötet under och efter?', 'Journalanteckning');
+  await radio(page, 'Gäst');
+  await fill(page, 'Namn', 'Eva Ek');
+  await fill(page, 'Mejladress', 'eva.ek@skola.example');
+  await (await byLabel(page, 'Välj identifieringsmetod')).select('none');
+  await submit(page, 'Boka mötet');
+  t.deepEqual(await announced(page, 'Rubrik'), { invalid: true, description: 'Skriv en rubrik för mötet.', value: '' });
+  t.false((await announced(page, 'Datum')).invalid, 'only the field at fault');
+  t.is((await announced(page, 'Hur dokumenteras mötet under och efter?')).value, 'Journalanteckning');
+  await page.browserContext().close();
+});
+
+test('a guest chosen after the patient starts with no identification, so a school invited by e-mail is added', async (t) => {
+  const { staff } = await app.staff('clinician');
+  const page = await loggedInPage(staff.email);
+  await page.goto(`${app.url}/meetings/new`);
+  await radio(page, 'Gäst');
+  t.is(
+    await (await byLabel(page, 'Välj identifieringsmetod')).evaluate((el) => (el as HTMLSelectElement).value),
+    'none',
+  );
+  await fill(page, 'Namn', 'Eva Ek');
+  await fill(page, 'Mejladress', 'eva.ek@skola.example');
+  await submit(page, 'Lägg till');
+  t.is(await page.$('[role="alert"]'), null);
+  t.regex(await page.$eval('.participant-list', (el) => (el as HTMLElement).innerText), /Eva Ek Gäst/);
+  // And back to the patient: SMS again, as the form first offered.
+  await radio(page, 'Patient');
+  t.is(
+    await (await byLabel(page, 'Välj identifieringsmetod')).evaluate((el) => (el as HTMLSelectElement).value),
+    'sms',
+  );
+  await page.browserContext().close();
+});
+
+test('a refused participant field is described by the message, the proxy’s fields and the personal number too', async (t) => {
+  const { staff } = await app.staff('clinician');
+  const page = await loggedInPage(staff.email);
+  await page.goto(`${app.url}/meetings/new`);
+  await radio(page, 'Patient med ombud');
+  await fill(page, 'Patientens namn', 'Lilla Lind');
+  await fill(page, 'Patientens personnummer (krävs vid BankID)', '20150101-1234');
+  await fill(page, 'Ombudets namn', 'Anna Lind');
+  await fill(page, 'Ombudets mobilnummer', '070-123 45 67');
+  await submit(page, 'Lägg till');
+  const pn = await announced(page, 'Patientens personnummer (krävs vid BankID)');
+  t.true(pn.invalid);
+  t.regex(pn.description, /Personnumret för Lilla Lind stämmer inte/);
+  t.is(pn.value, '20150101-1234', 'what was typed stays');
+
+  await fill(page, 'Patientens personnummer (krävs vid BankID)', '19121212-1212');
+  await fill(page, 'Ombudets mobilnummer', '070-12');
+  await submit(page, 'Lägg till');
+  const mobile = await announced(page, 'Ombudets mobilnummer');
+  t.true(mobile.invalid);
+  t.regex(mobile.description, /070-12 är inte ett giltigt telefonnummer i Sverige/);
+  await page.browserContext().close();
+});

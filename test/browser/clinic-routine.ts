@@ -115,3 +115,55 @@ test('a refused participant field is described by the message, the proxy’s fie
   t.regex(mobile.description, /070-12 är inte ett giltigt telefonnummer i Sverige/);
   await page.browserContext().close();
 });
+
+test('a move to a time already past is refused before the confirmation, and the form keeps what was typed', async (t) => {
+  const { page } = await meetingOpen();
+  const yesterday = addDays(today(), -1);
+  await pick(page, 'Nytt datum', yesterday);
+  await pick(page, 'Ny starttid', '09:15');
+  await submit(page, 'Flytta mötet');
+  t.is(await page.$('::-p-aria(Ja, flytta mötet)'), null, 'not asked to confirm a time that cannot be');
+  t.regex(await page.$eval('[role="alert"]', (el) => el.textContent ?? ''), /bakåt i tiden/);
+  const date = await announced(page, 'Nytt datum');
+  t.deepEqual(date, { invalid: true, description: date.description, value: yesterday });
+  t.regex(date.description, /bakåt i tiden/);
+  t.is((await announced(page, 'Ny starttid')).value, '09:15');
+  await page.browserContext().close();
+});
+
+test('a reschedule refused for its duration keeps the new date and time typed', async (t) => {
+  const { page } = await meetingOpen();
+  const later = addDays(today(), 5);
+  await pick(page, 'Nytt datum', later);
+  await pick(page, 'Ny starttid', '13:45');
+  // A browser that does not hold to the field's max (or a typed 600).
+  await (await byLabel(page, 'Längd i minuter')).evaluate((el) => el.removeAttribute('max'));
+  await pick(page, 'Längd i minuter', '600');
+  await submit(page, 'Flytta mötet');
+  t.is((await announced(page, 'Nytt datum')).value, later);
+  t.is((await announced(page, 'Ny starttid')).value, '13:45');
+  const duration = await announced(page, 'Längd i minuter');
+  t.true(duration.invalid);
+  t.is(duration.value, '600');
+  t.regex(duration.description, /Längd i minuter/);
+  await page.browserContext().close();
+});
+
+test('every column of the participant table has a header with a name, the actions column too', async (t) => {
+  const { page, meeting } = await meetingOpen();
+  for (const [lang, actions] of [
+    ['sv', 'Åtgärder'],
+    ['en', 'Actions'],
+  ] as const) {
+    await page.goto(`${app.url}/lang/${lang}?next=${encodeURIComponent(`/meetings/${meeting.id}`)}`);
+    const headers = await page.$$eval('table.participants thead th', (ths) =>
+      ths.map((th) => (th as HTMLElement).textContent?.trim() ?? ''),
+    );
+    t.is(headers.at(-1), actions, lang);
+    t.false(
+      headers.some((h) => h === '' || h === '…'),
+      headers.join(' | '),
+    );
+  }
+  await page.browserContext().close();
+});

@@ -39,6 +39,7 @@ import {
 } from './model.ts';
 import { audited, auditBooking, auditChange } from './routes.ts';
 import { meetingParams, participantParams, text } from './schemas.ts';
+import { checkStart } from './rules.ts';
 import { withPatientFirst, type MeetingService } from './service.ts';
 import {
   addDays,
@@ -164,8 +165,12 @@ async function meetingPage(
     error?: string;
     code?: number;
     pageView?: string;
-    /** The reschedule form as it was sent, when it comes back to ask which 02:30. */
-    reschedule?: { date: string; time: string; durationMinutes: number };
+    /**
+     * The reschedule form as it was sent, when it comes back to ask which 02:30 or refused: what
+     * the clinician typed stays, and `invalid` names the fields at fault.
+     */
+    reschedule?: RescheduleForm;
+    invalid?: Partial<Record<keyof RescheduleForm, true>>;
   } = {},
 ) {
   const lang = languageOf(request);
@@ -200,6 +205,19 @@ async function meetingPage(
     .code(extra.code ?? 200);
 }
 
+/** The reschedule form's fields as typed (a refused duration may not be a number). */
+interface RescheduleForm {
+  date: string;
+  time: string;
+  durationMinutes: number | string;
+}
+
+/** The fields a refused new start marks: a rule on the start (startsAt) is the date and time together. */
+function rescheduleInvalid(field: string | undefined): Partial<Record<keyof RescheduleForm, true>> {
+  if (field === 'startsAt') return { date: true, time: true };
+  return field && field in rescheduleLabels ? { [field]: true } : {};
+}
+
 const notices = {
   booked: 'meetings.book.booked',
   rescheduled: 'meetings.meeting.rescheduled',
@@ -216,6 +234,8 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
     id: string,
     change: () => Promise<unknown>,
     done: string,
+    /** The form as sent, shown again when the change is refused (reschedule). */
+    sent?: RescheduleForm,
   ) {
     try {
       await change();
@@ -232,7 +252,12 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         await audited(request, 'meeting.read', meeting);
         const message = error instanceof RuleViolation ? error.text(lang) : error.toBoom(lang).message;
         const code = error instanceof RuleViolation ? 400 : error instanceof TooManyResends ? 429 : 409;
-        return meetingPage(request, h, meetings, facts, meeting, { error: message, code });
+        return meetingPage(request, h, meetings, facts, meeting, {
+          error: message,
+          code,
+          ...(sent ? { reschedule: sent } : {}),
+          ...(sent && error instanceof RuleViolation ? { invalid: rescheduleInvalid(error.field) } : {}),
+        });
       }
       throw error;
     }
@@ -519,7 +544,19 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
               error instanceof Joi.ValidationError
                 ? whenRefused(error, textOf(fieldOf(request.payload, 'date')), lang, labelOf)
                 : validationSentences(error, lang, labelOf);
-            return (await meetingPage(request, h, meetings, facts, meeting, { error: message, code: 400 })).takeover();
+            const first = error instanceof Joi.ValidationError ? error.details[0]?.path[0] : undefined;
+            return (
+              await meetingPage(request, h, meetings, facts, meeting, {
+                error: message,
+                code: 400,
+                reschedule: {
+                  date: textOf(fieldOf(request.payload, 'date')),
+                  time: textOf(fieldOf(request.payload, 'time')),
+                  durationMinutes: textOf(fieldOf(request.payload, 'durationMinutes')),
+                },
+                invalid: rescheduleInvalid(typeof first === 'string' ? first : undefined),
+              })
+            ).takeover();
           },
         },
       },
@@ -527,6 +564,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         const lang = languageOf(request);
         const id = request.params.id;
         const form = request.payload;
+        const sent = { date: form.date, time: form.time, durationMinutes: form.durationMinutes };
         const startsAt = clinicStart(form.date, form.time, form.clock);
         if (startsAt === 'ask') {
           const meeting = await meetings.get(staffOf(request), id);
@@ -534,11 +572,11 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           return meetingPage(request, h, meetings, facts, meeting, {
             error: t(lang, 'meetings.rule.time_repeated', { date: form.date, time: form.time }),
             code: 400,
-            reschedule: { date: form.date, time: form.time, durationMinutes: form.durationMinutes },
+            reschedule: sent,
           });
         }
         if (startsAt instanceof RuleViolation)
-          return changeFromPage(request, h, id, () => Promise.reject(startsAt), 'rescheduled');
+          return changeFromPage(request, h, id, () => Promise.reject(startsAt), 'rescheduled', sent);
         // The same time again changes nothing and tells nobody: say so instead of "moved".
         const current = await meetings.get(staffOf(request), id);
         if (startsAt.getTime() === current.startsAt.getTime() && form.durationMinutes === current.durationMinutes) {
@@ -548,6 +586,13 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
               when: formatSpan(current.startsAt, current.durationMinutes, lang),
             }),
           });
+        }
+        // A start already past is refused before the clinician is asked to confirm it, not after.
+        try {
+          checkStart(startsAt);
+        } catch (error) {
+          if (!(error instanceof RuleViolation)) throw error;
+          return changeFromPage(request, h, id, () => Promise.reject(error), 'rescheduled', sent);
         }
         if (!form.confirm) {
           return confirmPage(
@@ -584,6 +629,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             );
           },
           'rescheduled',
+          sent,
         );
       },
     }),

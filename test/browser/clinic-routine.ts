@@ -167,3 +167,19 @@ test('every column of the participant table has a header with a name, the action
   }
   await page.browserContext().close();
 });
+
+test('switching to English on a confirmation comes back to the meeting, not to "Sidan finns inte"', async (t) => {
+  const { page, meeting } = await meetingOpen();
+  await fill(page, 'Orsak (skickas till alla deltagare)', 'Patienten är sjuk');
+  await submit(page, 'Ställ in mötet');
+  t.truthy(await page.$('::-p-aria([name="Ja, ställ in mötet"][role="button"])'), 'asked to confirm');
+  const [english] = await Promise.all([page.waitForNavigation(), press(page, 'In English', 'link')]);
+  t.is(english?.status(), 200);
+  t.is(new URL(page.url()).pathname, `/meetings/${meeting.id}`);
+  t.truthy(await page.$('::-p-aria([name="Cancel the meeting"][role="heading"])'));
+  t.is(await page.$eval('dd.meeting-status', (el) => el.textContent), 'booked', 'nothing was cancelled on the way');
+  const [swedish] = await Promise.all([page.waitForNavigation(), press(page, 'På svenska', 'link')]);
+  t.is(swedish?.status(), 200);
+  t.truthy(await page.$('::-p-aria([name="Ställ in mötet"][role="heading"])'));
+  await page.browserContext().close();
+});

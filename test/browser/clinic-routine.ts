@@ -3,7 +3,7 @@
 // that what they typed stays.
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
-import { addDays, today } from '../../appliance/src/common/clock.ts';
+import { addDays, toClinicTime, today } from '../../appliance/src/common/clock.ts';
 import { fill, pick, press, type TestBrowser } from '../helpers/browser.ts';
 import { testPassword, type TestServer } from '../helpers/server.ts';
 import { useStage } from '../helpers/stage.ts';
@@ -43,13 +43,27 @@ async function loggedInPage(email: string): Promise<Page> {
 
 /** The clinician's meeting tomorrow with the patient, open in their browser. */
 async function meetingOpen() {
-  const { staff, meeting } = await bookStartingIn(app, 24 * 60, [
+  const { staff, meeting, client, startsAt } = await bookStartingIn(app, 24 * 60, [
     { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' },
   ]);
   const page = await loggedInPage(staff.email);
   await page.goto(`${app.url}/meetings/${meeting.id}`);
-  return { page, meeting };
+  // Someone else moves it an hour on (a colleague, the same clinician in another tab): the time
+  // it is moved to, as the page shows it.
+  const movedByAnother = async () => {
+    const moved = new Date(startsAt.getTime() + 3600_000);
+    const reply = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
+      json: { version: 1, startsAt: moved.toISOString() },
+    });
+    if (reply.status !== 200) throw new Error(`reschedule: ${reply.status} ${reply.text}`);
+    return toClinicTime(moved).time;
+  };
+  return { page, meeting, movedByAnother };
 }
+
+/** Waits until the meeting page's live part shows `time` (its event stream brought the change). */
+const showsLive = (page: Page, time: string) =>
+  page.waitForFunction((time) => document.getElementById('meeting-live')?.innerText.includes(`kl. ${time}`), {}, time);
 
 test('a booking refused for its title marks the title field, described by the message', async (t) => {
   const { staff } = await app.staff('clinician');
@@ -181,5 +195,32 @@ test('switching to English on a confirmation comes back to the meeting, not to "
   const [swedish] = await Promise.all([page.waitForNavigation(), press(page, 'På svenska', 'link')]);
   t.is(swedish?.status(), 200);
   t.truthy(await page.$('::-p-aria([name="Ställ in mötet"][role="heading"])'));
+  await page.browserContext().close();
+});
+
+test('after a refused move the page still follows the meeting live', async (t) => {
+  const { page, movedByAnother } = await meetingOpen();
+  await page.waitForSelector('.live-note:not([hidden])');
+  await pick(page, 'Nytt datum', addDays(today(), -1));
+  await submit(page, 'Flytta mötet');
+  t.truthy(await page.$('[role="alert"]'), 'refused');
+  await page.waitForSelector('.live-note:not([hidden])');
+  const time = await movedByAnother();
+  await showsLive(page, time);
+  t.pass();
+  await page.browserContext().close();
+});
+
+test('a live update keeps the keyboard on the control it was on', async (t) => {
+  const { page, movedByAnother } = await meetingOpen();
+  await page.waitForSelector('.live-note:not([hidden])');
+  const resend = await page
+    .locator('::-p-aria([name="Skicka inbjudan igen till Sara Lind"][role="button"])')
+    .waitHandle();
+  await resend.focus();
+  const time = await movedByAnother();
+  await showsLive(page, time);
+  t.is(await page.evaluate(() => document.activeElement?.textContent?.trim()), 'Skicka inbjudan igen till Sara Lind');
+  t.true(await page.evaluate(() => document.getElementById('meeting-live')!.contains(document.activeElement)));
   await page.browserContext().close();
 });

@@ -1,7 +1,8 @@
 // The booking form's progressive enhancement: only the fields the chosen kind of participant
 // uses are shown, the identification choices follow the kind, and the routine's rules are
 // explained while typing (the server checks them again; the form works without this script).
-const form = document.querySelector<HTMLFormElement>('#booking-form');
+// The booking form, or the meeting page's form that adds one participant to a booked meeting.
+const form = document.querySelector<HTMLFormElement>('#booking-form, #add-participant-form');
 
 const allowed: Record<string, string[]> = {
   patient: ['bankid', 'sms'],
@@ -106,7 +107,8 @@ function forgetRefused(): void {
 
 /** The documentation plan is asked for when the field is left empty, not only at "Boka mötet". */
 function checkDocumentation(): void {
-  const plan = field('documentationPlan');
+  const plan = form!.querySelector<HTMLTextAreaElement>('#documentationPlan');
+  if (!plan) return;
   const note = form!.querySelector<HTMLElement>('#documentation-note')!;
   const missing = plan.value.trim() === '';
   note.textContent = missing ? (note.dataset.message ?? '') : '';
@@ -129,5 +131,5 @@ if (form) {
       checkDocumentation();
     explain();
   });
-  field('documentationPlan').addEventListener('blur', checkDocumentation);
+  form.querySelector('#documentationPlan')?.addEventListener('blur', checkDocumentation);
 }

@@ -6,12 +6,15 @@ import type { Page } from 'puppeteer-core';
 import { addDays, toClinicTime, today } from '../../appliance/src/common/clock.ts';
 import { fill, pick, press, type TestBrowser } from '../helpers/browser.ts';
 import { testPassword, type TestServer } from '../helpers/server.ts';
+import type { Relay } from '../helpers/relay.ts';
 import { useStage } from '../helpers/stage.ts';
+import { mailedLink } from '../helpers/wait.ts';
 import { bookStartingIn } from './_booking.ts';
 
 let app: TestServer;
+let relay: Relay;
 let chromium: TestBrowser;
-useStage({ relay: true, browser: true }, (stage) => ({ app, chromium } = stage));
+useStage({ relay: true, browser: true }, (stage) => ({ app, relay, chromium } = stage));
 
 const byLabel = (page: Page, label: string) => page.locator(`::-p-aria(${label})`).waitHandle();
 const submit = (page: Page, name: string) => Promise.all([page.waitForNavigation(), press(page, name)]);
@@ -222,5 +225,49 @@ test('a live update keeps the keyboard on the control it was on', async (t) => {
   await showsLive(page, time);
   t.is(await page.evaluate(() => document.activeElement?.textContent?.trim()), 'Skicka inbjudan igen till Sara Lind');
   t.true(await page.evaluate(() => document.getElementById('meeting-live')!.contains(document.activeElement)));
+  await page.browserContext().close();
+});
+
+const textbox = (page: Page, name: string) => page.locator(`::-p-aria([name="${name}"][role="textbox"])`).waitHandle();
+
+test('a school is added to a booked meeting from its page, and is invited', async (t) => {
+  const { page, meeting } = await meetingOpen();
+  await radio(page, 'Gäst');
+  t.is(
+    await (await byLabel(page, 'Välj identifieringsmetod')).evaluate((el) => (el as HTMLSelectElement).value),
+    'none',
+  );
+  const email = `rektor.${meeting.id.slice(0, 8)}@skola.example`;
+  await (await textbox(page, 'Namn')).type('Rektor Berit');
+  await (await textbox(page, 'Mejladress')).type(email);
+  await submit(page, 'Lägg till');
+  t.regex(await page.$eval('[role="status"]', (el) => el.textContent ?? ''), /Deltagaren är tillagd och inbjuden/);
+  t.regex(await page.$eval('table.participants', (el) => (el as HTMLElement).innerText), /Rektor Berit\s+Gäst/);
+  t.regex(await mailedLink(relay, email), /\/j\//);
+  await page.browserContext().close();
+});
+
+test('a participant refused on the meeting page keeps what was typed, the field marked with the reason', async (t) => {
+  const { page } = await meetingOpen();
+  await radio(page, 'Gäst');
+  await (await textbox(page, 'Namn')).type('Olle Socialsekreterare');
+  await (await textbox(page, 'Mobilnummer')).type('070-12');
+  await (await byLabel(page, 'Välj identifieringsmetod')).select('sms');
+  await submit(page, 'Lägg till');
+  const mobile = await (
+    await textbox(page, 'Mobilnummer')
+  ).evaluate((el) => ({
+    value: (el as HTMLInputElement).value,
+    invalid: el.getAttribute('aria-invalid'),
+    description: (el.getAttribute('aria-describedby') ?? '')
+      .split(' ')
+      .map((id) => document.getElementById(id)?.textContent ?? '')
+      .join(' '),
+  }));
+  t.is(mobile.value, '070-12');
+  t.is(mobile.invalid, 'true');
+  t.regex(mobile.description, /070-12 är inte ett giltigt telefonnummer i Sverige/);
+  t.is(await (await textbox(page, 'Namn')).evaluate((el) => (el as HTMLInputElement).value), 'Olle Socialsekreterare');
+  t.true(await page.$eval('#kind-guest', (el) => (el as HTMLInputElement).checked), 'still a guest');
   await page.browserContext().close();
 });

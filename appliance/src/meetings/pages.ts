@@ -17,6 +17,11 @@ import {
   bookingForm,
   clockChoice,
   clockField,
+  formField,
+  invalidFields,
+  participantChoices,
+  participantFields,
+  type ParticipantFields,
   formRefused,
   fromFields,
   hasParticipant,
@@ -171,6 +176,8 @@ async function meetingPage(
      */
     reschedule?: RescheduleForm;
     invalid?: Partial<Record<keyof RescheduleForm, true>>;
+    /** The participant being added as it was sent, and why it was refused (the field at fault). */
+    adding?: { form: Partial<ParticipantFields>; problem: string; field?: string };
   } = {},
 ) {
   const lang = languageOf(request);
@@ -185,7 +192,8 @@ async function meetingPage(
     .view('meetings/meeting', {
       title: meeting.title,
       styles: ['meetings.css'],
-      scripts: ['meetings-live.js'],
+      // The add form's fields follow the kind chosen, as on the booking form.
+      scripts: changeable ? ['meetings-live.js', 'booking.js'] : ['meetings-live.js'],
       meeting,
       people: await meetings.staffNames(meeting),
       me: meeting.bookedBy === staff.id,
@@ -198,7 +206,16 @@ async function meetingPage(
       })(),
       changeable,
       calendarLink: `/calendar?view=week&date=${start.date}`,
+      ...(changeable
+        ? participantChoices(
+            request,
+            extra.adding?.form ?? {},
+            meeting.participants.some((p) => isPatient(p.kind)),
+          )
+        : {}),
+      participantProblem: extra.adding?.problem,
       ...extra,
+      invalid: extra.adding ? invalidFields(formField(extra.adding.field)) : extra.invalid,
       reschedule,
       clockChoice: clockChoice(lang, reschedule.date, reschedule.time, clock),
     })
@@ -224,6 +241,7 @@ const notices = {
   cancelled: 'meetings.meeting.cancelled',
   resent: 'meetings.meeting.resent',
   removed: 'meetings.meeting.removed',
+  added: 'meetings.meeting.added',
 } satisfies Record<string, string>;
 
 export function routes(meetings: MeetingService, live: LiveUpdates, facts: ParticipantFacts): ServerRoute[] {
@@ -683,6 +701,67 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           },
           'cancelled',
         );
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/meetings/{id}/participants/add',
+      options: {
+        auth: { ...session, scope: ['admin', 'clinician'] },
+        validate: {
+          params: meetingParams,
+          payload: objectOf<ParticipantFields & { crumb?: string; version: number }>({
+            crumb: Joi.string(),
+            version,
+            ...participantFields,
+          }),
+          // What was typed comes back with the reason, on the meeting page where the form is.
+          failAction: async (request, h, error) => {
+            const lang = languageOf(request);
+            const meeting = await meetings.get(staffOf(request), String(request.params.id));
+            await audited(request, 'meeting.read', meeting);
+            const sent = (request.payload ?? {}) as Partial<ParticipantFields>;
+            const first = error instanceof Joi.ValidationError ? error.details[0]?.path[0] : undefined;
+            const message = validationSentences(error, lang, (field) =>
+              field.startsWith('p_') ? t(lang, `meetings.book.${field.slice(2)}`) : undefined,
+            );
+            const adding = { form: sent, problem: message, ...(typeof first === 'string' ? { field: first } : {}) };
+            return (await meetingPage(request, h, meetings, facts, meeting, { adding, code: 400 })).takeover();
+          },
+        },
+      },
+      handler: async (request, h) => {
+        const lang = languageOf(request);
+        const staff = staffOf(request);
+        const { id } = request.params;
+        const form = request.payload;
+        const { version } = form;
+        const input = fromFields(form);
+        const refused = async (problem: string, field?: string, code = 400) => {
+          const meeting = await meetings.get(staff, id);
+          await audited(request, 'meeting.read', meeting);
+          const adding = { form, problem, ...(field ? { field } : {}) };
+          return meetingPage(request, h, meetings, facts, meeting, { adding, code });
+        };
+        if (
+          !request.server.app.config.oidc &&
+          input.kind !== 'colleague' &&
+          needsIdentityProvider(input.identification ?? '')
+        )
+          return refused(
+            t(lang, 'meetings.rule.identification_unavailable', {
+              method: t(lang, `meetings.ident.${input.identification}`),
+            }),
+            'p_identification',
+          );
+        try {
+          await meetings.addParticipant(staff, id, version, input, auditChange(request, 'participant.add', id));
+        } catch (error) {
+          if (error instanceof RuleViolation) return refused(error.text(lang), error.field);
+          if (error instanceof VersionConflict) return refused(error.toBoom(lang).message, undefined, 409);
+          throw error;
+        }
+        return h.redirect(`/meetings/${id}?done=added`);
       },
     }),
     route({

@@ -271,3 +271,23 @@ test('a participant refused on the meeting page keeps what was typed, the field 
   t.true(await page.$eval('#kind-guest', (el) => (el as HTMLInputElement).checked), 'still a guest');
   await page.browserContext().close();
 });
+
+test('the list before booking shows mobile numbers as the meeting page will, however they were typed', async (t) => {
+  const { staff } = await app.staff('clinician');
+  const page = await loggedInPage(staff.email);
+  await page.goto(`${app.url}/meetings/new`);
+  await radio(page, 'Patient med ombud');
+  await fill(page, 'Patientens namn', 'Lilla Lind');
+  await fill(page, 'Ombudets namn', 'Anna Lind');
+  await fill(page, 'Ombudets mobilnummer', '0701234567');
+  await submit(page, 'Lägg till');
+  await radio(page, 'Gäst');
+  await fill(page, 'Namn', 'Olle Mentor');
+  await fill(page, 'Mobilnummer', '+46731112233');
+  await (await byLabel(page, 'Välj identifieringsmetod')).select('sms');
+  await submit(page, 'Lägg till');
+  const list = await page.$eval('.participant-list', (el) => (el as HTMLElement).innerText);
+  t.regex(list, /Ombud: Anna Lind, 070-123 45 67/);
+  t.regex(list, /Olle Mentor Gäst 073-111 22 33/);
+  await page.browserContext().close();
+});

@@ -11,6 +11,7 @@ import { identificationMethods, isPatient, participantKinds } from './model.ts';
 import type { ParticipantInput } from './rules.ts';
 import { participantInput, text } from './schemas.ts';
 import { maskPersonalNumber, parsePersonalNumber } from './personal-number.ts';
+import { defaultCountry, displayPhone, isCountry, parseMobile } from './contacts.ts';
 import { clinicInstants, today } from '../common/clock.ts';
 
 const countries = ['SE', 'NO', 'DK', 'FI', 'IS', 'DE', 'PL', 'GB'];
@@ -210,6 +211,14 @@ export function formRefused(request: Request, h: ResponseToolkit, error: Error |
   }).takeover();
 }
 
+/** A mobile number in the form's list as the meeting page will show it (070-123 45 67), however it was typed. */
+function shownMobile(mobile: string | undefined, country: string | undefined): string | undefined {
+  const code = (country || defaultCountry).toUpperCase();
+  if (!mobile || !isCountry(code)) return mobile;
+  const parsed = parseMobile(mobile, code);
+  return parsed.ok ? displayPhone(parsed.e164) : mobile;
+}
+
 /** BankID and SITHS go through the hospital's identity provider; a colleague's SITHS is their staff login. */
 export const needsIdentityProvider = (method: string): boolean => method === 'bankid' || method === 'siths';
 
@@ -294,11 +303,13 @@ export function renderBooking(
         index: i,
         name: p.kind === 'colleague' ? p.staffEmail : p.name,
         kindLabel: t(lang, `meetings.kind.${p.kind}`),
-        contact: [p.mobile, p.email].filter(Boolean).join(', '),
+        contact: [shownMobile(p.mobile, p.country), p.email].filter(Boolean).join(', '),
         identificationLabel: p.identification ? t(lang, `meetings.ident.${p.identification}`) : '',
         personalNumber: masked(p.personalNumber),
         proxyName: p.proxy?.name,
-        proxyContact: p.proxy ? [p.proxy.mobile, p.proxy.email].filter(Boolean).join(', ') : '',
+        proxyContact: p.proxy
+          ? [shownMobile(p.proxy.mobile, p.proxy.country), p.proxy.email].filter(Boolean).join(', ')
+          : '',
       })),
       // The documentation plan is asked for as soon as the form comes back with participants, not only at "Boka".
       missingDocumentation: draft.length > 0 && !(form.documentationPlan ?? '').trim(),

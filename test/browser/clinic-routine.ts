@@ -291,3 +291,23 @@ test('the list before booking shows mobile numbers as the meeting page will, how
   t.regex(list, /Olle Mentor Gäst 073-111 22 33/);
   await page.browserContext().close();
 });
+
+test('a move refused because someone else changed the meeting keeps the new time, and pressing again moves it', async (t) => {
+  const { page, movedByAnother } = await meetingOpen();
+  const later = addDays(today(), 6);
+  await pick(page, 'Nytt datum', later);
+  await pick(page, 'Ny starttid', '11:30');
+  await movedByAnother();
+  await submit(page, 'Flytta mötet');
+  await submit(page, 'Ja, flytta mötet');
+  const alert = await page.$eval('[role="alert"]', (el) => el.textContent ?? '');
+  t.regex(alert, /Någon annan har ändrat mötet/);
+  t.notRegex(alert, /Ladda om/, 'not told to reload, which would lose what was typed');
+  t.is((await announced(page, 'Nytt datum')).value, later);
+  t.is((await announced(page, 'Ny starttid')).value, '11:30');
+  await submit(page, 'Flytta mötet');
+  await submit(page, 'Ja, flytta mötet');
+  t.regex(await page.$eval('[role="status"]', (el) => el.textContent ?? ''), /flyttat/i);
+  t.regex(await page.$eval('#meeting-live', (el) => (el as HTMLElement).innerText), /kl\. 11:30/);
+  await page.browserContext().close();
+});

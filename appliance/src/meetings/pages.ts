@@ -268,7 +268,14 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
       ) {
         const meeting = await meetings.get(staffOf(request), id);
         await audited(request, 'meeting.read', meeting);
-        const message = error instanceof RuleViolation ? error.text(lang) : error.toBoom(lang).message;
+        // The page is drawn again from the meeting as it is now (its version included): the change
+        // can be made again from it, no reload needed (a reload would lose what was typed).
+        const message =
+          error instanceof RuleViolation
+            ? error.text(lang)
+            : error instanceof VersionConflict
+              ? t(lang, 'meetings.conflictOnPage')
+              : error.toBoom(lang).message;
         const code = error instanceof RuleViolation ? 400 : error instanceof TooManyResends ? 429 : 409;
         return meetingPage(request, h, meetings, facts, meeting, {
           error: message,
@@ -758,7 +765,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           await meetings.addParticipant(staff, id, version, input, auditChange(request, 'participant.add', id));
         } catch (error) {
           if (error instanceof RuleViolation) return refused(error.text(lang), error.field);
-          if (error instanceof VersionConflict) return refused(error.toBoom(lang).message, undefined, 409);
+          if (error instanceof VersionConflict) return refused(t(lang, 'meetings.conflictOnPage'), undefined, 409);
           throw error;
         }
         return h.redirect(`/meetings/${id}?done=added`);

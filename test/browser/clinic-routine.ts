@@ -311,3 +311,19 @@ test('a move refused because someone else changed the meeting keeps the new time
   t.regex(await page.$eval('#meeting-live', (el) => (el as HTMLElement).innerText), /kl\. 11:30/);
   await page.browserContext().close();
 });
+
+test('a start time left empty is asked for in plain Swedish and English, and the field is marked', async (t) => {
+  const { staff } = await app.staff('clinician');
+  const page = await loggedInPage(staff.email);
+  for (const [lang, book, label, message] of [
+    ['sv', 'Boka mötet', 'Starttid', 'Starttid måste fyllas i.'],
+    ['en', 'Book the meeting', 'Start time', 'Start time must be filled in.'],
+  ] as const) {
+    await page.goto(`${app.url}/lang/${lang}?next=/meetings/new`);
+    await pick(page, label, '');
+    await submit(page, book);
+    t.is(await page.$eval('#problem', (el) => el.textContent), message);
+    t.true((await announced(page, label)).invalid, lang);
+  }
+  await page.browserContext().close();
+});

@@ -4,7 +4,7 @@
 // Tests that never touch a database (configuration, GSM, the bundle's files) run once.
 // Extra arguments go to ava in both passes (e.g. --match); a failing pass fails the run.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -57,4 +57,31 @@ if (process.env.TEST_DATABASE_URL) {
 } else {
   process.stdout.write('\nTEST_DATABASE_URL is not set: the PostgreSQL pass is skipped (CI runs it)\n');
 }
+if (process.env.NODE_V8_COVERAGE) dropUnrunClassInitializers(process.env.NODE_V8_COVERAGE);
 process.exit(failed);
+
+/**
+ * Corrects what V8 reports of a class that a process loaded but never instantiated (V8 in Node 24;
+ * Node 20's does not do it): the class's field initializer, `<instance_members_initializer>`, comes
+ * with a count of 0 over the whole class body, where a process that made an instance reports it
+ * over the field initializers alone. c8 merges the processes' reports range by range, so that
+ * wide 0 range stays, and it marked every method of such a class as never run: the CLI's
+ * processes, which load the domains and instantiate nothing, took `MeetingService` from 98 % to
+ * 81 % and the whole suite from 98 % to 95.5 % under Node 24. A count of 0 adds nothing to the
+ * merged counts: the entry is dropped from the raw reports before c8 reads them.
+ */
+function dropUnrunClassInitializers(dir) {
+  for (const name of readdirSync(dir).filter((file) => file.endsWith('.json'))) {
+    const path = join(dir, name);
+    const report = JSON.parse(readFileSync(path, 'utf8'));
+    let dropped = 0;
+    for (const script of report.result ?? []) {
+      const kept = script.functions.filter(
+        (fn) => !(fn.functionName === '<instance_members_initializer>' && fn.ranges.every((r) => r.count === 0)),
+      );
+      dropped += script.functions.length - kept.length;
+      script.functions = kept;
+    }
+    if (dropped > 0) writeFileSync(path, JSON.stringify(report));
+  }
+}

@@ -16,6 +16,7 @@ import { passStaffTechTest } from '../helpers/techtest.ts';
 import { delivered, startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
 import { until } from '../helpers/wait.ts';
 import { textOf } from '../../appliance/src/common/text.ts';
+import { clientOf, createDb } from '../../appliance/src/db/knex.ts';
 
 const minutes = (n: number) => n * 60_000;
 
@@ -201,6 +202,64 @@ test('a participant whose connection drops and who comes straight back, again an
     );
     t.pass();
   } finally {
+    await teardown(w);
+  }
+});
+
+test('presences Prosody reported before the appliance stops are all recorded before its database closes', async (t) => {
+  const w = await world();
+  const { server } = w.app;
+  const { db } = server.app;
+  const reopened = createDb(w.app.config.databaseUrl);
+  try {
+    const { client, meeting, room } = await bookAndOpen(w, 10);
+    await server.plugins.rooms.service.tick();
+    const nicks = Array.from({ length: 8 }, (_, i) => `guest${i}`);
+    const guests = await Promise.all(nicks.map((nick) => joinAs(w, room, nick, { name: `Gäst ${nick}` })));
+    await until(
+      'every guest recorded in the room',
+      async () =>
+        (await client.get(`/api/v1/meetings/${meeting.id}/room`))
+          .json()
+          .presence.filter((p: { leftAt: string | null }) => !p.leftAt).length === nicks.length,
+    );
+
+    // The database holds every connection the rooms ask for until the test lets go: the leaves
+    // Prosody reports are received, and wait to be written, when the appliance is told to stop.
+    const knexClient = clientOf(db);
+    const acquire = knexClient.acquireConnection.bind(knexClient);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    knexClient.acquireConnection = async () => {
+      await held;
+      return acquire();
+    };
+    const control = present(server.plugins.rooms.control, 'the XMPP session');
+    let left = 0;
+    control.on('occupantLeft', () => {
+      left += 1;
+    });
+    await Promise.all(guests.map((guest, i) => guest.leave(room, present(nicks[i], 'a nick'))));
+    await until('Prosody reported every leave', () => left === nicks.length);
+    const stopped = server.stop({ timeout: 2000 });
+    // Once the session is closed no presence can arrive: the writes go on from here.
+    await until('the XMPP session closed', () => control.state().status === 'offline');
+    release();
+    await stopped;
+
+    const visits = await reopened('room_presence').where({ meeting_id: meeting.id }).select('nick', 'left_at');
+    t.deepEqual(
+      visits
+        .filter((v) => v.left_at !== null)
+        .map((v) => v.nick as string)
+        .sort(),
+      [...nicks].sort(),
+      'every leave recorded',
+    );
+  } finally {
+    await reopened.destroy();
     await teardown(w);
   }
 });

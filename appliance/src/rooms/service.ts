@@ -95,7 +95,7 @@ export const bookedStaff = (m: Meeting): string[] => [
 ];
 
 export class RoomService {
-  #stop = () => {};
+  #stop: () => Promise<void> = async () => {};
   /** The XMPP session, in the process that leads room control (one at a time; db/leader.ts). */
   private control: RoomControl | undefined;
   // Each room's presence records, chained in the order Prosody reported them. Each record reads
@@ -150,8 +150,17 @@ export class RoomService {
     );
   }
 
-  stop(): void {
-    this.#stop();
+  /** Ends the schedule; resolves once a tick still running has finished. */
+  stop(): Promise<void> {
+    return this.#stop();
+  }
+
+  /**
+   * Resolves once every presence received so far is recorded (and those received meanwhile): what
+   * stops room control waits for it, after the XMPP session is closed, before the database closes.
+   */
+  async settled(): Promise<void> {
+    while (this.#presenceWrites.size > 0) await Promise.all(this.#presenceWrites.values());
   }
 
   /**

@@ -61,7 +61,8 @@ test('a meeting from booking to its end leaves the expected timeline entries in 
   for (const event of [
     { type: 'videoConferenceJoined' },
     { type: 'cameraError', details: { name: 'NotReadableError', message: 'Could not start video source' } },
-    { type: 'reconnect' },
+    { type: 'videoConferenceLeft', details: { roomName: 'x' } },
+    { type: 'reconnect', details: { awaySeconds: 12 } },
   ]) {
     t.is(
       (await guest.request('POST', '/connlog/events', { json: event, headers: { 'user-agent': chrome } })).status,
@@ -93,6 +94,7 @@ test('a meeting from booking to its end leaves the expected timeline entries in 
     'joined',
     'client_videoConferenceJoined',
     'client_cameraError',
+    'client_videoConferenceLeft',
     'client_reconnect',
     'left',
   ]);

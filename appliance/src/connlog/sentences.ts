@@ -62,6 +62,7 @@ const units = new Map([
   ['throughputKbps', 'kbit/s'],
   ['downloadKbps', 'Mbit/s'],
   ['uploadKbps', 'Mbit/s'],
+  ['awaySeconds', 's'],
 ]);
 const answers = new Set(['camera', 'microphone', 'sound']);
 const instants = new Set(['clientAt', 'previousStartsAt', 'startsAt']);

@@ -38,13 +38,20 @@ declare module '../events.ts' {
     };
     /** Staff asked a process that does not lead room control to kick someone: the leader does it. */
     'room.kick_requested': { meetingId: string; presenceId: number; byStaffId: string };
-    'room.ended': { meetingId: string; reason: string; byStaffId: string | null };
+    /**
+     * The meeting ended for everyone: `reason` is what the people in the room were told, `cause`
+     * why - staff ended it (`byStaffId`), or its time was up (its end and the grace period passed).
+     */
+    'room.ended': { meetingId: string; reason: string; cause: EndCause; byStaffId: string | null };
     /** The routine: not there about five minutes after the start — call them on the booked number. */
     'noshow.alert': { meetingId: string; participantId: string; phone: string | null };
     'noshow.action': { meetingId: string; participantId: string; action: NoShowAction; byStaffId: string };
     'noshow.cleared': { meetingId: string; participantId: string };
   }
 }
+
+/** Why a meeting ended for everyone. */
+export type EndCause = 'staff' | 'time';
 
 export interface RoomSettings {
   opensMinutes: number;
@@ -73,6 +80,9 @@ export type Attendee =
 
 export const attendeeId = (a: Attendee): string =>
   a.type === 'staff' ? `staff:${a.staffId}` : `participant:${a.participantId}:${a.person}`;
+
+/** Staff end a meeting by hand; the schedule ends it (no staff member) when its time is up. */
+const endCause = (byStaffId: string | null): EndCause => (byStaffId ? 'staff' : 'time');
 
 /** What a person let out of the room reads in Jitsi (the meeting's language is Swedish by default). */
 const removedReason = 'Borttagen från mötet av personalen.';
@@ -272,7 +282,7 @@ export class RoomService {
         if (moved && room) await store.markEnded(trx, meetingId, reason, now);
         await within?.(trx);
       });
-      if (advanced) this.bus.emit('room.ended', { meetingId, reason, byStaffId });
+      if (advanced) this.bus.emit('room.ended', { meetingId, reason, cause: endCause(byStaffId), byStaffId });
       return advanced;
     }
     if (this.control && room.openedAt) {
@@ -288,7 +298,7 @@ export class RoomService {
       await store.closeAllPresence(trx, meetingId, 'ended', now);
       await within?.(trx);
     });
-    this.bus.emit('room.ended', { meetingId, reason, byStaffId });
+    this.bus.emit('room.ended', { meetingId, reason, cause: endCause(byStaffId), byStaffId });
     return true;
   }
 

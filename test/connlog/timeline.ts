@@ -576,6 +576,25 @@ test('the end of a meeting says in the timeline why it ended and what the room w
   t.regex(csv.text, /meeting_ended;false;The meeting was ended for everyone: its time was up/);
 });
 
+test('a meeting ended twice at once (a double click on the button) is logged as ended once', async (t) => {
+  const booked = await bookMeeting(world);
+  const clinician = present(await findMeeting(world.app.server.app.db, booked.meetingId), 'the meeting').bookedBy;
+  const service = world.app.server.plugins.rooms.service;
+  // Both read the room before either writes its end.
+  const ends = await Promise.all([
+    service.end(booked.meetingId, 'Mötet har avslutats av personalen.', clinician),
+    service.end(booked.meetingId, 'Mötet har avslutats av personalen.', clinician),
+  ]);
+  t.deepEqual(ends.sort(), [false, true], 'one of them ended it');
+  // An entry announced after both ends is written after whatever they announced (one group commit after another).
+  emitRoom('room.opened', { meetingId: booked.meetingId });
+  await until('the later entry', async () => (await typesOf(booked.meetingId)).includes('room_opened'));
+  t.deepEqual(
+    (await typesOf(booked.meetingId)).filter((type) => type === 'meeting_ended'),
+    ['meeting_ended'],
+  );
+});
+
 test("a moved meeting says in the timeline from which time to which, on the clinic's clock", async (t) => {
   const day = addDays(today(), 6);
   const booked = await bookMeeting(world, { startsAt: fromClinicTime(day, '14:00').toISOString() });

@@ -293,13 +293,15 @@ export class RoomService {
       }
     }
     // The room's end, everyone's leaving, the meeting's status and its record: one commit.
-    await this.advanceStatus(meetingId, 'ended', byStaffId, now, async (trx) => {
+    const advanced = await this.advanceStatus(meetingId, 'ended', byStaffId, now, async (trx) => {
       await store.markEnded(trx, meetingId, reason, now);
       await store.closeAllPresence(trx, meetingId, 'ended', now);
       await within?.(trx);
     });
-    this.bus.emit('room.ended', { meetingId, reason, cause: endCause(byStaffId), byStaffId });
-    return true;
+    // Ended once: a second end that read the room before the first wrote (a double click on the
+    // button, staff and the schedule at once) changes nothing and announces nothing.
+    if (advanced) this.bus.emit('room.ended', { meetingId, reason, cause: endCause(byStaffId), byStaffId });
+    return advanced;
   }
 
   /** A cancelled meeting's room ends at once (the leader takes it out of Prosody: release). */

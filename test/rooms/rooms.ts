@@ -336,6 +336,24 @@ test('five minutes after the start an absent participant raises an alert with th
   }
 });
 
+test('with Prosody away, a room that cannot be opened does not stop the five-minute rule: its absent participants raise their alerts', async (t) => {
+  const w = await world();
+  try {
+    const { meeting } = await bookAndOpen(w, 10);
+    const service = w.app.server.plugins.rooms.service;
+    const control = present(w.app.server.plugins.rooms.control, 'the XMPP session');
+    await w.prosody.stop();
+    await until('the XMPP session lost', () => !control.state().connected);
+    const start = new Date(meeting.startsAt).getTime();
+    const { opened, alerts } = await service.tick(new Date(start + minutes(5)));
+    t.deepEqual(opened, [], 'the room could not be opened');
+    t.is(alerts, 3, 'each booked participant, absent: staff are told to call them');
+    t.regex(w.app.logs(), /rooms: opening the room of meeting [\w-]+: cannot join \w+: not connected to XMPP/);
+  } finally {
+    await teardown(w);
+  }
+});
+
 test('the staff meeting page carries a token for this room only, with the owner marking for booked staff', async (t) => {
   const w = await world();
   try {

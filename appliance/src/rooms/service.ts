@@ -244,11 +244,23 @@ export class RoomService {
         continue;
       }
       if (now.getTime() >= meeting.startsAt.getTime() - opensMinutes * 60_000) {
-        if (!state.opened.has(meeting.id) && (await this.open(meeting, now))) opened.push(meeting.id);
+        // A room that cannot be opened now (Prosody away) is tried again at the next tick; the
+        // five-minute rule and the other meetings go on meanwhile: with the room out of reach,
+        // calling the absent on their numbers is what is left.
+        if (!state.opened.has(meeting.id) && (await this.#tryOpen(meeting, now))) opened.push(meeting.id);
         alerts += await this.#noShows(meeting, now, state);
       }
     }
     return { opened, ended, alerts };
+  }
+
+  async #tryOpen(meeting: Meeting, now: Date): Promise<boolean> {
+    try {
+      return await this.open(meeting, now);
+    } catch (error) {
+      this.log('error', `rooms: opening the room of meeting ${meeting.id}: ${(error as Error).message}`);
+      return false;
+    }
   }
 
   /** Creates and configures the MUC room (when XMPP is configured) and marks the meeting open. */

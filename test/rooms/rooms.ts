@@ -127,6 +127,11 @@ test('the room is created ahead of the start, participants are recognised by the
     t.is(kick.status, 302, kick.text);
     const kicked = await stranger.presence((p) => p.attrs.type === 'unavailable' && hasStatus(p, '307'));
     t.truthy(kicked, 'the occupant saw status 307');
+    t.regex(
+      kicked.toString(),
+      /Borttagen från mötet av personalen\. Removed from the meeting by the staff\./,
+      'in Swedish, then English',
+    );
 
     // Prosody restarts mid-meeting: the appliance reconnects and knows who is there again.
     // In the bundle only admins may create rooms (samverka.cfg.lua), so a client cannot get into the
@@ -145,7 +150,9 @@ test('the room is created ahead of the start, participants are recognised by the
         .presence.some((p: { nick: string; leftAt: string | null }) => p.nick === 'a1b2c3' && !p.leftAt),
     );
 
-    // End for everyone: the room is destroyed, every client sees it.
+    // End for everyone: the room is destroyed, every client sees it. The clinician reads the
+    // appliance in English; the people in the room read why in Swedish first, then English.
+    client.cookies.set('lang', 'en');
     const refused = await client.submit(`/meetings/${meeting.id}/end`, {}, `/meetings/${meeting.id}/room`);
     t.is(refused.status, 400, 'only with the confirmation');
     const end = await client.submit(`/meetings/${meeting.id}/end`, { confirm: 'yes' }, `/meetings/${meeting.id}/room`);
@@ -155,7 +162,7 @@ test('the room is created ahead of the start, participants are recognised by the
         p.attrs.type === 'unavailable' &&
         Boolean(p.getChild('x', 'http://jabber.org/protocol/muc#user')?.getChild('destroy')),
     );
-    t.regex(destroyed.toString(), /Mötet har avslutats av personalen/);
+    t.regex(destroyed.toString(), /Mötet har avslutats av personalen\. The meeting was ended by the staff\./);
     t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().status, 'ended');
   } finally {
     await teardown(w);

@@ -4,7 +4,7 @@
 import type { Plugin } from '@hapi/hapi';
 import { roomName } from './jitsi.ts';
 import { roomRoutes } from './routes.ts';
-import { RoomService } from './service.ts';
+import { RoomService, toTheRoom } from './service.ts';
 import { insertRoom } from './store.ts';
 import { roomFacts, roomMarks } from './facts.ts';
 import type { RoomControl } from './xmpp.ts';
@@ -54,7 +54,7 @@ export const plugin: Plugin<void> = {
     // cancelled it, the leader (which holds the XMPP session) takes the room out of Prosody.
     bus.on('meeting.cancelled', ({ meetingId }) => service.cancelled(meetingId));
     bus.follow('meeting.cancelled', ({ meetingId }) =>
-      control ? service.release(meetingId, 'Mötet är inställt.') : undefined,
+      control ? service.release(meetingId, toTheRoom('rooms.toRoom.cancelled')) : undefined,
     );
     bus.follow('room.ended', ({ meetingId }) => (control ? service.release(meetingId) : undefined));
     // A participant taken off the meeting leaves its room too (their guest pages already refuse them).

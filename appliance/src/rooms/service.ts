@@ -14,6 +14,7 @@ import type { Occupant, RoomControl } from './xmpp.ts';
 import * as store from './store.ts';
 import type { NoShowAction } from './store.ts';
 import { must } from '../common/must.ts';
+import { t } from '../http/i18n.ts';
 
 declare module '../events.ts' {
   interface DomainEvents {
@@ -84,8 +85,15 @@ export const attendeeId = (a: Attendee): string =>
 /** Staff end a meeting by hand; the schedule ends it (no staff member) when its time is up. */
 const endCause = (byStaffId: string | null): EndCause => (byStaffId ? 'staff' : 'time');
 
-/** What a person let out of the room reads in Jitsi (the meeting's language is Swedish by default). */
-const removedReason = 'Borttagen från mötet av personalen.';
+/**
+ * What the people in a room read in Jitsi when it ends or they are let out: one text for everyone
+ * in it, whatever language each was booked in or the staff member's pages are in, so Swedish
+ * first and English second.
+ */
+export const toTheRoom = (key: 'rooms.endReason' | `rooms.toRoom.${'ended' | 'cancelled' | 'removed'}`): string =>
+  `${t('sv', key)} ${t('en', key)}`;
+
+const removedReason = toTheRoom('rooms.toRoom.removed');
 
 export function parseAttendeeId(id: string | undefined): Attendee | undefined {
   const m = /^(?:staff:([\w-]{36})|participant:([\w-]{36}):(main|proxy))$/.exec(id ?? '');
@@ -185,7 +193,11 @@ export class RoomService {
       const meeting = await findMeeting(this.db, room.meetingId);
       if (!meeting || meeting.status === 'cancelled' || meeting.status === 'ended') {
         // Ended or cancelled while no process led: the room is still open in the database only.
-        await store.markEnded(this.db, room.meetingId, meeting?.status === 'ended' ? 'Mötet är slut.' : 'cancelled');
+        await store.markEnded(
+          this.db,
+          room.meetingId,
+          meeting?.status === 'ended' ? toTheRoom('rooms.toRoom.ended') : 'cancelled',
+        );
         await store.closeAllPresence(this.db, room.meetingId, 'ended', new Date());
         continue;
       }
@@ -215,7 +227,7 @@ export class RoomService {
     const room = await store.findRoom(this.db, { meetingId });
     if (!room || !this.control || !this.control.rooms().includes(room.name.toLowerCase())) return;
     await this.control
-      .destroy(room.name, reason ?? room.endReason ?? 'Mötet är slut.')
+      .destroy(room.name, reason ?? room.endReason ?? toTheRoom('rooms.toRoom.ended'))
       .catch((error) => this.log('warn', `rooms: destroying ${room.name}: ${(error as Error).message}`));
   }
 
@@ -240,7 +252,7 @@ export class RoomService {
     for (const meeting of live) {
       const end = meetingEnd(meeting);
       if (now.getTime() >= end.getTime() + graceMinutes * 60_000) {
-        if (await this.end(meeting.id, 'Mötet är slut.', null, now)) ended.push(meeting.id);
+        if (await this.end(meeting.id, toTheRoom('rooms.toRoom.ended'), null, now)) ended.push(meeting.id);
         continue;
       }
       if (now.getTime() >= meeting.startsAt.getTime() - opensMinutes * 60_000) {

@@ -361,6 +361,37 @@ test('with Prosody away, a room that cannot be opened does not stop the five-min
   }
 });
 
+test('a meeting ended while Prosody was away: its room goes once the appliance is back, and nobody meets in it after the end', async (t) => {
+  const w = await world();
+  try {
+    const { client, meeting, room } = await bookAndOpen(w, 10);
+    await w.app.server.plugins.rooms.service.tick();
+    const control = present(w.app.server.plugins.rooms.control, 'the XMPP session');
+    const resynced = new Promise((resolve) => control.once('resynced', resolve));
+    await w.prosody.restart(async () => {
+      await until('the XMPP session lost', () => !control.state().connected);
+      const end = await client.submit(
+        `/meetings/${meeting.id}/end`,
+        { confirm: 'yes' },
+        `/meetings/${meeting.id}/room`,
+      );
+      t.is(end.status, 302, 'the meeting ends in the appliance');
+    });
+    await resynced;
+    // The reconnect joined every room the appliance held again, the ended one too: it goes now.
+    await until('the ended room destroyed', () => !control.rooms().includes(room));
+    const guest = await mucClient(w.prosody);
+    w.clients.push(guest);
+    const error = await guest.disco(room).then(
+      () => undefined,
+      (e: { condition?: string }) => e,
+    );
+    t.is(error?.condition, 'item-not-found', 'no such room in Prosody');
+  } finally {
+    await teardown(w);
+  }
+});
+
 test('the staff meeting page carries a token for this room only, with the owner marking for booked staff', async (t) => {
   const w = await world();
   try {

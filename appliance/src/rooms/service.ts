@@ -141,6 +141,13 @@ export class RoomService {
       const at = new Date();
       void this.#inOrder(occupant.room, `join of ${occupant.nick}`, () => this.#joined(occupant, at));
     });
+    // Back after a lost session: a room that ended meanwhile (its destroy could not reach Prosody)
+    // was joined again with the others, and would go on for whoever is in it. It goes now.
+    control?.on('resynced', () => {
+      void this.releaseEnded().catch((error) =>
+        this.log('error', `rooms: after reconnecting: ${(error as Error).message}`),
+      );
+    });
     control?.on('occupantLeft', (occupant) => {
       const at = new Date();
       void this.#inOrder(occupant.room, `leave of ${occupant.nick}`, () => this.#left(occupant, occupant.reason, at));
@@ -225,9 +232,26 @@ export class RoomService {
    */
   async release(meetingId: string, reason?: string): Promise<void> {
     const room = await store.findRoom(this.db, { meetingId });
-    if (!room || !this.control || !this.control.rooms().includes(room.name.toLowerCase())) return;
+    if (room) await this.#destroyEnded(room, reason);
+  }
+
+  /** The rooms this process still holds in Prosody whose meeting has ended or was cancelled: they go. */
+  async releaseEnded(): Promise<void> {
+    for (const name of this.control?.rooms() ?? []) {
+      const room = await store.findRoom(this.db, { name });
+      if (room?.endedAt) await this.#destroyEnded(room);
+    }
+  }
+
+  async #destroyEnded(room: store.Room, reason?: string): Promise<void> {
+    if (!this.control || !this.control.rooms().includes(room.name.toLowerCase())) return;
+    // A cancelled room's end is recorded as 'cancelled' (cancelled() and resume()): they read why in words.
+    const told =
+      reason ??
+      (room.endReason === 'cancelled' ? toTheRoom('rooms.toRoom.cancelled') : room.endReason) ??
+      toTheRoom('rooms.toRoom.ended');
     await this.control
-      .destroy(room.name, reason ?? room.endReason ?? toTheRoom('rooms.toRoom.ended'))
+      .destroy(room.name, told)
       .catch((error) => this.log('warn', `rooms: destroying ${room.name}: ${(error as Error).message}`));
   }
 

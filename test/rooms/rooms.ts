@@ -377,7 +377,14 @@ test('a meeting ended while Prosody was away: its room goes once the appliance i
       );
       t.is(end.status, 302, 'the meeting ends in the appliance');
     });
-    await resynced;
+    // A reconnect that never comes fails the test rather than hanging it.
+    let late: NodeJS.Timeout | undefined;
+    await Promise.race([
+      resynced,
+      new Promise((_, reject) => {
+        late = setTimeout(() => reject(new Error('the appliance did not reconnect to Prosody in 60 s')), 60_000);
+      }),
+    ]).finally(() => clearTimeout(late));
     // The reconnect joined every room the appliance held again, the ended one too: it goes now.
     await until('the ended room destroyed', () => !control.rooms().includes(room));
     const guest = await mucClient(w.prosody);
@@ -387,6 +394,32 @@ test('a meeting ended while Prosody was away: its room goes once the appliance i
       (e: { condition?: string }) => e,
     );
     t.is(error?.condition, 'item-not-found', 'no such room in Prosody');
+  } finally {
+    await teardown(w);
+  }
+});
+
+test('removing someone from the room while Prosody is away tells the clinician to try again in a moment, not an error page', async (t) => {
+  const w = await world();
+  try {
+    const { client, meeting, room } = await bookAndOpen(w, 10);
+    await w.app.server.plugins.rooms.service.tick();
+    await joinAs(w, room, 'zz9', { name: 'Okänd Person' });
+    await until('the stranger in the room', async () =>
+      (await client.get(`/api/v1/meetings/${meeting.id}/room`))
+        .json()
+        .presence.some((p: { nick: string; leftAt: string | null }) => p.nick === 'zz9' && !p.leftAt),
+    );
+    const control = present(w.app.server.plugins.rooms.control, 'the XMPP session');
+    await w.prosody.restart(async () => {
+      await until('the XMPP session lost', () => !control.state().connected);
+      const kick = await client.submit(`/meetings/${meeting.id}/kick`, { nick: 'zz9' }, `/meetings/${meeting.id}/room`);
+      t.is(kick.status, 503);
+      t.regex(
+        kick.text,
+        /Mötesrummet går inte att nå just nu, så personen kunde inte tas bort\. Försök igen om en stund\./,
+      );
+    });
   } finally {
     await teardown(w);
   }

@@ -10,11 +10,14 @@ import type { Meeting, Participant, WithinStatus } from '../meetings/index.ts';
 import { findMeeting, listMeetings, meetingEnd } from '../meetings/index.ts';
 import type { Staff } from '../staff/index.ts';
 import { issueToken } from './jitsi.ts';
-import type { Occupant, RoomControl } from './xmpp.ts';
+import type { Occupant, RoomControl, RoomControlError } from './xmpp.ts';
 import * as store from './store.ts';
 import type { NoShowAction } from './store.ts';
 import { must } from '../common/must.ts';
-import { t } from '../http/i18n.ts';
+import Boom from '@hapi/boom';
+import type { Request } from '@hapi/hapi';
+import { DomainError, type DomainPage } from '../http/errors.ts';
+import { t, type Language } from '../http/i18n.ts';
 
 declare module '../events.ts' {
   interface DomainEvents {
@@ -48,6 +51,27 @@ declare module '../events.ts' {
     'noshow.alert': { meetingId: string; participantId: string; phone: string | null };
     'noshow.action': { meetingId: string; participantId: string; action: NoShowAction; byStaffId: string };
     'noshow.cleared': { meetingId: string; participantId: string };
+  }
+}
+
+/** Someone could not be let out of the room: Prosody (or the process that leads room control) is out of reach. */
+export class RoomUnreachable extends DomainError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RoomUnreachable';
+  }
+
+  toBoom(lang: Language): Boom.Boom {
+    return Boom.serverUnavailable(t(lang, 'rooms.kick.unreachable'));
+  }
+
+  /** The clinician reads that the person is still in the room and to try again, not "something went wrong". */
+  override page(lang: Language, request: Request): DomainPage {
+    const message = t(lang, 'rooms.kick.unreachable');
+    return {
+      template: 'error',
+      context: { status: 503, message, requestId: request.info.id, title: t(lang, 'error.title') },
+    };
   }
 }
 
@@ -362,9 +386,18 @@ export class RoomService {
   async kick(meetingId: string, nick: string, staff: Staff): Promise<void> {
     const room = await store.findRoom(this.db, { meetingId });
     const presence = (await store.presenceOf(this.db, meetingId)).find((p) => p.nick === nick && !p.leftAt);
-    if (!room || (!this.control && !presence)) throw new Error('the room is not controlled');
+    if (!room || (!this.control && !presence)) throw new RoomUnreachable('the room is not controlled');
     if (!this.control) return this.#kickThroughLeader(meetingId, presence!.id, staff.id);
-    await this.control.kick(room.name, nick, removedReason);
+    try {
+      await this.control.kick(room.name, nick, removedReason);
+    } catch (error) {
+      // Prosody away or not answering: staff are told to try again, not shown an error page.
+      // (By name: xmpp.ts, and @xmpp/client with it, is loaded only when room control is configured.)
+      const condition =
+        (error as Partial<RoomControlError>).name === 'RoomControlError' ? (error as RoomControlError).condition : '';
+      if (condition === 'not-connected' || condition === 'timeout') throw new RoomUnreachable((error as Error).message);
+      throw error;
+    }
     this.bus.emit('room.kicked', {
       meetingId,
       participantId: presence?.participantId ?? null,
@@ -416,7 +449,7 @@ export class RoomService {
     });
     this.bus.emit('room.kick_requested', { meetingId, presenceId, byStaffId });
     const kicked = await done.finally(() => off());
-    if (!kicked) throw new Error('the room is not controlled');
+    if (!kicked) throw new RoomUnreachable('the leader did not answer the kick');
   }
 
   /** Raises an alert for each booked participant not present `noShowMinutes` after the start. */

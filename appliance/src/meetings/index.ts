@@ -8,6 +8,7 @@ import type { ChangeHook, WithinStatus } from './events.ts';
 import { routes as pageRoutes } from './pages.ts';
 import { ParticipantFacts, type FactsProvider, type MarksProvider } from './facts.ts';
 import { LiveUpdates } from './live.ts';
+import { rememberedUnits } from './units.ts';
 import { afterCommit } from '../events.ts';
 import { apiRoutes } from './routes.ts';
 import { MeetingService } from './service.ts';
@@ -48,18 +49,8 @@ export const plugin: Plugin<void> = {
       await fillPatientRefs(db, config.dataKey);
     });
 
-    // A meeting's care unit is set when it is booked and never changes: remembered (the most
-    // recent meetings), so that a burst of delivery receipts does not load each meeting to find it.
-    const units = new Map<string, string>();
-    const unitOf = async (meetingId: string): Promise<string | undefined> => {
-      const known = units.get(meetingId);
-      if (known !== undefined) return known;
-      const unitId = await findMeetingUnit(db, meetingId);
-      if (unitId === undefined) return undefined;
-      if (units.size >= 10_000) units.delete(units.keys().next().value ?? meetingId);
-      units.set(meetingId, unitId);
-      return unitId;
-    };
+    // A meeting's care unit is set when it is booked and never changes (units.ts).
+    const unitOf = rememberedUnits((meetingId) => findMeetingUnit(db, meetingId));
 
     // Other domains report how far a participant has come; the meeting page and calendar follow.
     // Reports from outside a request (a wave of delivery receipts) share the group commit (events.ts).

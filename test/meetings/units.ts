@@ -1,0 +1,43 @@
+// The meetings' remembered care units (appliance/src/meetings/units.ts).
+import test from 'ava';
+import { rememberedUnits } from '../../appliance/src/meetings/units.ts';
+
+function counted(answers: Record<string, string | Error | undefined>) {
+  const asked: string[] = [];
+  const find = async (meetingId: string) => {
+    asked.push(meetingId);
+    await new Promise((resolve) => setImmediate(resolve));
+    const answer = answers[meetingId];
+    if (answer instanceof Error) throw answer;
+    return answer;
+  };
+  return { asked, find };
+}
+
+test("a burst of one meeting's reports in one tick reads its unit once", async (t) => {
+  const { asked, find } = counted({ m1: 'u1' });
+  const unitOf = rememberedUnits(find);
+  t.deepEqual(await Promise.all([unitOf('m1'), unitOf('m1'), unitOf('m1')]), ['u1', 'u1', 'u1']);
+  t.is(await unitOf('m1'), 'u1');
+  t.deepEqual(asked, ['m1']);
+});
+
+test('a meeting not found, or a lookup that failed, is asked again next time', async (t) => {
+  const answers: Record<string, string | Error | undefined> = { gone: undefined, flaky: new Error('database away') };
+  const { asked, find } = counted(answers);
+  const unitOf = rememberedUnits(find);
+  t.is(await unitOf('gone'), undefined);
+  await t.throwsAsync(unitOf('flaky'), { message: 'database away' });
+  answers.gone = 'u2';
+  answers.flaky = 'u3';
+  t.is(await unitOf('gone'), 'u2');
+  t.is(await unitOf('flaky'), 'u3');
+  t.deepEqual(asked, ['gone', 'flaky', 'gone', 'flaky']);
+});
+
+test('only the most recent meetings are remembered', async (t) => {
+  const { asked, find } = counted({ a: 'u', b: 'u', c: 'u' });
+  const unitOf = rememberedUnits(find, 2);
+  for (const id of ['a', 'b', 'c', 'c', 'b', 'a']) await unitOf(id);
+  t.deepEqual(asked, ['a', 'b', 'c', 'a']);
+});

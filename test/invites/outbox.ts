@@ -7,6 +7,7 @@ import { scratchDir } from '../helpers/scratch.ts';
 import test from 'ava';
 import type { ParsedMail } from 'mailparser';
 import smpp from 'smpp';
+import { formatWhen } from '../../appliance/src/common/clock.ts';
 import { sha256 } from '../../appliance/src/crypto.ts';
 import { findLink } from '../../appliance/src/entry/links.ts';
 import { nudge } from '../../appliance/src/invites/index.ts';
@@ -134,6 +135,19 @@ async function withFullGateway(
     },
   );
 }
+
+/** Moves the meeting to `startsAt`; returns its new version. */
+async function move(client: Client, meeting: { id: string }, version: number, startsAt: string): Promise<number> {
+  const moved = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version, startsAt } });
+  if (moved.status !== 200) throw new Error(moved.text);
+  return moved.json<{ version: number }>().version;
+}
+
+/** "söndag 29 november 2026 kl. 10:00": a time as Sara's messages say it. */
+const saidSv = (iso: string) => {
+  const when = formatWhen(new Date(iso), 'sv');
+  return `${when.date} kl. ${when.time}`;
+};
 
 test('a booking invites each participant: SMS in GSM-7 to mobiles, e-mail with HTML, text and an .ics to addresses', async (t) => {
   await withAppliance({}, async ({ app, relay, smsc }) => {
@@ -589,28 +603,29 @@ test('a participant booked in English gets the invitation in English, and Englis
   });
 });
 
-test('an invitation the gateway kept refusing goes out with the new time once the meeting is moved, not the old one', async (t) => {
+test('an invitation the gateway kept refusing goes out with the new time once the meeting is moved, not the old one, and alone: Sara was never told the old time', async (t) => {
   await withFullGateway(async ({ app, smsc, client, reopen }) => {
     const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
     await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
     // The clinic moves the meeting from 09:00 to 13:00 (UTC) while Sara's invitation waits to be retried.
-    const moved = await client.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
-      json: { version: meeting.version, startsAt: inDays(3, 13) },
-    });
-    t.is(moved.status, 200, moved.text);
-    const rescheduled = await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled');
-    const at = `${String(rescheduled.data.date)} kl. ${String(rescheduled.data.time)}`;
-    const before = `${String(rescheduled.data.previousDate)} kl. ${String(rescheduled.data.previousTime)}`;
+    const startsAt = inDays(3, 13);
+    await move(client, meeting, meeting.version, startsAt);
     // The gateway takes messages again, and the invitation's back-off has run out.
     reopen();
     const tried = smsc.arrivals.length;
     await retryNow(app, meeting.id);
     await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
-    await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'delivered');
+    // Anything else still due would go with it: give it the chance.
+    await retryNow(app, meeting.id);
     const invitation = smsc.arrivals.slice(tried).map(textOf).join('');
     t.regex(invitation, /bjuder in dig/);
-    t.true(invitation.includes(`bjuder in dig till ett digitalt möte ${at}`), invitation);
-    t.false(invitation.includes(`bjuder in dig till ett digitalt möte ${before}`));
+    t.true(invitation.includes(`bjuder in dig till ett digitalt möte ${saidSv(startsAt)}`), invitation);
+    t.false(invitation.includes(saidSv(meeting.startsAt)), 'the old time nowhere');
+    t.deepEqual(
+      (await messagesOf(app.server.app.db, { meetingId: meeting.id })).map((m) => m.kind),
+      ['invitation'],
+      'no new-time message "from 09:00" to someone never told 09:00',
+    );
   });
 });
 
@@ -695,7 +710,7 @@ test('an invitation the gateway kept refusing does not go out to someone taken o
     await messageWhere(
       app,
       meeting.id,
-      (m) => m.participantId === guest.id && m.kind === 'cancelled' && m.status === 'delivered',
+      (m) => m.participantId === guest.id && m.kind === 'removed' && m.status === 'delivered',
     );
     await retryNow(app, meeting.id);
     const invitation = await messageWhere(
@@ -895,7 +910,8 @@ test('a long SMS whose part 1 the network could not deliver before the rest went
         meeting.id,
         (m) => m.kind === 'invitation' && m.channel === 'sms' && m.status === 'failed',
       );
-      t.regex(failed.lastError ?? '', /not delivered/);
+      // What the network said of part 1, as for a message of one part (not a generic reason).
+      t.is(failed.lastError, 'undeliverable (UNDELIV err:001)');
       const mail = await relay.waitForMail(1);
       t.regex(mail.subject ?? '', /^Inbjudan/, 'the invitation by e-mail in its place');
     },
@@ -995,4 +1011,203 @@ test('the template preview tells IT what an SMS template costs in parts, and tha
     await builtIn.stop();
     await overridden.stop();
   }
+});
+
+test('a person taken off a meeting that goes on is told they are no longer invited, not that it is cancelled: by SMS in Swedish, by e-mail in English', async (t) => {
+  await withAppliance({}, async ({ app, relay, smsc }) => {
+    const { client } = await loggedIn(app);
+    const john = {
+      kind: 'guest',
+      name: 'John Smith',
+      email: 'john@school.example',
+      identification: 'none',
+      language: 'en',
+    };
+    const olle = { kind: 'guest', name: 'Olle Socialsekreterare', mobile: '0761234567', identification: 'sms' };
+    let meeting = (
+      await client.request('POST', '/api/v1/meetings', {
+        json: booking({ participants: [...patientAlone().participants, olle, john] }),
+      })
+    ).json();
+    await relay.waitFor(1);
+    await waitForArrivals(smsc, 4);
+    const invited = smsc.arrivals.length;
+    const when = await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.channel === 'sms');
+    for (const name of ['Olle Socialsekreterare', 'John Smith']) {
+      const person = present(
+        meeting.participants.find((p: { name: string }) => p.name === name),
+        name,
+      );
+      const removed = await client.request(
+        'DELETE',
+        `/api/v1/meetings/${meeting.id}/participants/${person.id}?version=${meeting.version}`,
+        { headers: { 'x-csrf-token': client.crumb! } },
+      );
+      t.is(removed.status, 200, removed.text);
+      meeting = (await client.get(`/api/v1/meetings/${meeting.id}`)).json();
+    }
+    const toOlle = await until('the SMS to Olle', () => {
+      const text = smsc.arrivals
+        .slice(invited)
+        .filter((a) => String(a.pdu.destination_addr) === '46761234567')
+        .map(textOf)
+        .join('');
+      return /Frågor: ring/.test(text) && text;
+    });
+    t.regex(
+      toOlle,
+      new RegExp(
+        `^Du är inte längre inbjuden till det digitala mötet med Barn- och ungdomsmedicin ${String(when.data.date)} kl\\. ${String(when.data.time)}\\.`,
+      ),
+    );
+    t.notRegex(toOlle, /inställt/);
+    t.notRegex(toOlle, /Samordnad planering/, 'no health information');
+    const mail = await relay.waitForMail(2);
+    t.regex(mail.subject ?? '', /^No longer invited: digital meeting /);
+    t.regex(mail.text ?? '', /^Hello John Smith,\s+You are no longer invited to the digital meeting with /);
+    t.notRegex(mail.text ?? '', /cancelled/);
+    t.is(ics(calendarOf(mail), 'METHOD'), 'CANCEL', 'off his calendar');
+    const messages = await messagesOf(app.server.app.db, { meetingId: meeting.id });
+    t.deepEqual(
+      messages.filter((m) => m.kind !== 'invitation').map((m) => m.kind),
+      ['removed', 'removed'],
+      'nothing to Sara, whose meeting goes on',
+    );
+  });
+});
+
+/**
+ * Sara booked and her invitation delivered; then the gateway refuses for now until `reopen()`: for
+ * the messages of changes made after the invitation went.
+ */
+async function withInvitationThenFullGateway(
+  scenario: (parts: {
+    app: TestServer;
+    smsc: TestSmsc;
+    client: Client;
+    meeting: { id: string; version: number; startsAt: string };
+    reopen: () => void;
+  }) => Promise<void>,
+) {
+  let queueFull = false;
+  await withAppliance(
+    {
+      smscAnswer: (_, i) => (queueFull ? { status: 0x14 } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } }),
+    },
+    async ({ app, smsc }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
+      queueFull = true;
+      await scenario({ app, smsc, client, meeting, reopen: () => (queueFull = false) });
+    },
+  );
+}
+
+test('a meeting moved twice while its new-time SMS still waits: Sara gets one, with the latest time, and as "tidigare" the time she was last told', async (t) => {
+  await withInvitationThenFullGateway(async ({ app, smsc, client, meeting, reopen }) => {
+    const version = await move(client, meeting, meeting.version, inDays(3, 13));
+    await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'queued' && m.attempts > 0);
+    const latest = inDays(4, 11);
+    await move(client, meeting, version, latest);
+    reopen();
+    const before = smsc.arrivals.length;
+    await retryNow(app, meeting.id);
+    const told = await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'delivered');
+    // Anything else still due would go with this: give it the chance.
+    await retryNow(app, meeting.id);
+    const newTimes = (await messagesOf(app.server.app.db, { meetingId: meeting.id })).filter(
+      (m) => m.kind === 'rescheduled',
+    );
+    t.deepEqual(
+      newTimes.map((m) => m.id),
+      [told.id],
+      'one new-time message',
+    );
+    const text = smsc.arrivals.slice(before).map(textOf).join('');
+    t.true(text.includes(`${saidSv(latest)}-`), text);
+    t.true(text.includes(`(tidigare ${saidSv(meeting.startsAt)}-`), `the time of the invitation: ${text}`);
+  });
+});
+
+test('a meeting moved twice after its first new-time SMS went: the second says the latest time, and as "tidigare" the first new time', async (t) => {
+  await withAppliance({}, async ({ app, smsc }) => {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
+    const first = inDays(3, 13);
+    const version = await move(client, meeting, meeting.version, first);
+    await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'delivered');
+    const before = smsc.arrivals.length;
+    const latest = inDays(4, 11);
+    await move(client, meeting, version, latest);
+    await until(
+      'the second new-time message delivered',
+      async () =>
+        (await messagesOf(app.server.app.db, { meetingId: meeting.id })).filter(
+          (m) => m.kind === 'rescheduled' && m.status === 'delivered',
+        ).length === 2,
+    );
+    const text = smsc.arrivals.slice(before).map(textOf).join('');
+    t.true(text.includes(`${saidSv(latest)}-`), text);
+    t.true(text.includes(`(tidigare ${saidSv(first)}-`), text);
+  });
+});
+
+test('a meeting moved and moved back while its new-time SMS still waits: Sara, who was told the time that holds again, gets no new-time message', async (t) => {
+  await withInvitationThenFullGateway(async ({ app, smsc, client, meeting, reopen }) => {
+    const version = await move(client, meeting, meeting.version, inDays(3, 13));
+    await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'queued' && m.attempts > 0);
+    await move(client, meeting, version, meeting.startsAt);
+    reopen();
+    const before = smsc.arrivals.length;
+    await retryNow(app, meeting.id);
+    const newTime = await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'failed');
+    t.regex(newTime.lastError ?? '', /^not sent: the meeting was moved back/);
+    t.is(
+      (await messagesOf(app.server.app.db, { meetingId: meeting.id })).filter((m) => m.kind === 'rescheduled').length,
+      1,
+    );
+    t.is(smsc.arrivals.length, before);
+    const page = await client.get(`/meetings/${meeting.id}`);
+    t.false(page.text.includes('Ring deltagaren'), 'nobody asked to call for a message withdrawn on purpose');
+  });
+});
+
+test('an invitation SMS reported undeliverable after the meeting was moved goes by e-mail with the new time, not the time the SMS had', async (t) => {
+  await withAppliance({ smscAnswer: (_, i) => ({ id: `x${i}` }) }, async ({ app, relay, smsc }) => {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientWithAddress() })).json();
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'sent');
+    const startsAt = inDays(3, 13);
+    await move(client, meeting, meeting.version, startsAt);
+    await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'sent');
+    // Sara's phone was off: the network gives up on the invitation, sent before the move.
+    t.is(await smsc.receipt('x0', 'UNDELIV'), 0);
+    const mail = await relay.waitForMail(1);
+    t.regex(mail.subject ?? '', /^Inbjudan/, 'the invitation by e-mail in its place');
+    t.true((mail.subject ?? '').endsWith(saidSv(startsAt)), mail.subject);
+    t.false((mail.text ?? '').includes(saidSv(meeting.startsAt).split(' kl. ')[0]!), 'the old day nowhere');
+  });
+});
+
+test('"we are waiting for you" still waiting for the gateway when the meeting is moved to another day does not go: the meeting has not begun', async (t) => {
+  await withFullGateway(async ({ app, smsc, client, reopen }) => {
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+    t.is(await nudge(app.server, meeting.id, meeting.participants[0].id), 1);
+    const waiting = await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.kind === 'nudge' && m.status === 'queued' && m.attempts > 0,
+    );
+    await move(client, meeting, meeting.version, inDays(3, 13));
+    reopen();
+    const tried = smsc.arrivals.length;
+    await retryNow(app, meeting.id);
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
+    await retryNow(app, meeting.id);
+    const nudged = await messageWhere(app, meeting.id, (m) => m.id === waiting.id && m.status === 'failed');
+    t.regex(nudged.lastError ?? '', /^not sent: the meeting was moved/);
+    t.notRegex(smsc.arrivals.slice(tried).map(textOf).join(''), /vi väntar på dig/);
+  });
 });

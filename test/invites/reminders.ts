@@ -4,8 +4,9 @@ import test from 'ava';
 import { messagesOf } from '../../appliance/src/invites/outbox.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 import { startRelay } from '../helpers/relay.ts';
-import { startServer } from '../helpers/server.ts';
+import { startServer, type Client, type TestServer } from '../helpers/server.ts';
 import { startSmsc, waitForArrivals } from '../helpers/smsc.ts';
+import { until } from '../helpers/wait.ts';
 
 const minutes = (n: number) => n * 60_000;
 
@@ -96,10 +97,15 @@ test('a meeting moved to within a day gets no 24-hour reminder on top of its new
     const { client } = await loggedIn(app);
     const booked = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
     // It was booked, and its invitations sent, a week ago.
-    const weekAgo = new Date(Date.now() - minutes(7 * 24 * 60)).toISOString();
     const db = app.server.app.db;
+    await until('the invitations sent', async () =>
+      (await messagesOf(db, { meetingId: booked.id })).every((m) => m.status === 'sent' || m.status === 'delivered'),
+    );
+    const weekAgo = new Date(Date.now() - minutes(7 * 24 * 60)).toISOString();
     await db('meetings').where({ id: booked.id }).update({ created_at: weekAgo });
-    await db('outbox_messages').where({ meeting_id: booked.id }).update({ created_at: weekAgo });
+    await db('outbox_messages')
+      .where({ meeting_id: booked.id })
+      .update({ created_at: weekAgo, next_attempt_at: weekAgo, sent_at: weekAgo });
     // Moved to ten hours from now: everyone is sent the new time.
     const startsAt = new Date(Date.now() + minutes(10 * 60));
     startsAt.setUTCMinutes(0, 0, 0);
@@ -114,4 +120,72 @@ test('a meeting moved to within a day gets no 24-hour reminder on top of its new
   } finally {
     await app.stop();
   }
+});
+
+/**
+ * Sara booked alone, by SMS, with a gateway whose queue is full (ESME_RMSGQFUL, temporary): her
+ * messages wait to be retried.
+ */
+async function withFullGateway(
+  scenario: (parts: {
+    app: TestServer;
+    client: Client;
+    booked: { id: string; version: number; startsAt: string };
+  }) => Promise<void>,
+) {
+  const smsc = await startSmsc(() => ({ status: 0x14 }));
+  const app = await startServer({ env: { SMPP_URL: smsc.url, REMINDER_OFFSETS: '1440,15' } });
+  try {
+    const { client } = await loggedIn(app);
+    const patient = { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' };
+    const booked = (
+      await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [patient] }) })
+    ).json();
+    await scenario({ app, client, booked });
+  } finally {
+    await app.stop();
+    await smsc.close();
+  }
+}
+
+test('a reminder still waiting for the gateway when the meeting is moved does not go as well as the reminder of the new time: one reminder per person and time', async (t) => {
+  await withFullGateway(async ({ app, client, booked }) => {
+    const reminders = app.server.plugins.invites.reminders;
+    const start = new Date(booked.startsAt).getTime();
+    t.is(await reminders.due(new Date(start - minutes(24 * 60 - 1))), 1, 'the 24-hour reminder, waiting');
+    // Moved an hour later: Sara is sent the new time; a day before it, its reminder falls due.
+    const startsAt = new Date(start + minutes(60));
+    const moved = await client.request('PATCH', `/api/v1/meetings/${booked.id}`, {
+      json: { version: booked.version, startsAt: startsAt.toISOString() },
+    });
+    t.is(moved.status, 200, moved.text);
+    t.is(await reminders.due(new Date(startsAt.getTime() - minutes(24 * 60 - 1))), 1, 'the reminder of the new time');
+    const toGo = (await messagesOf(app.server.app.db, { meetingId: booked.id })).filter(
+      (m) => m.kind === 'reminder' && m.status !== 'failed' && m.data.withdrawn === undefined,
+    );
+    t.is(toGo.length, 1, 'one reminder of the new time, not the old one refreshed beside it');
+    t.is(toGo[0]?.data.startsAt, startsAt.toISOString());
+  });
+});
+
+test('an invitation waiting for the gateway since a week ago, when the meeting is moved to within a day, goes with the new time and no 24-hour reminder beside it', async (t) => {
+  await withFullGateway(async ({ app, client, booked }) => {
+    const db = app.server.app.db;
+    await until('the invitation refused, waiting to be retried', async () =>
+      (await messagesOf(db, { meetingId: booked.id })).some((m) => m.status === 'queued' && m.attempts > 0),
+    );
+    // Booked a week ago; the invitation has waited since.
+    const weekAgo = new Date(Date.now() - minutes(7 * 24 * 60)).toISOString();
+    await db('outbox_messages').where({ meeting_id: booked.id }).update({ created_at: weekAgo });
+    const startsAt = new Date(Date.now() + minutes(10 * 60));
+    startsAt.setUTCMinutes(0, 0, 0);
+    const moved = await client.request('PATCH', `/api/v1/meetings/${booked.id}`, {
+      json: { version: booked.version, startsAt: startsAt.toISOString() },
+    });
+    t.is(moved.status, 200, moved.text);
+    const kinds = (await messagesOf(db, { meetingId: booked.id })).map((m) => m.kind);
+    t.deepEqual(kinds, ['invitation'], 'the invitation says the new time: no new-time message beside it');
+    const reminders = app.server.plugins.invites.reminders;
+    t.is(await reminders.due(new Date(startsAt.getTime() - minutes(9 * 60))), 0, 'the invitation is fresh enough');
+  });
 });

@@ -1,5 +1,6 @@
 // The SMS adapter against the smpp package's real server, started here on a free port: real
 // binds, real PDUs on a socket, receipts sent back as deliver_sm.
+import { mock } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import test, { type ExecutionContext } from 'ava';
 import smpp from 'smpp';
@@ -422,11 +423,35 @@ test('the window never holds more than 10 submit_sm without a response', async (
   t.deepEqual(sms.state().window, { inUse: 0, size: 10 });
 });
 
-test('a submit_sm without a response fails temporarily after the response timeout', async (t) => {
-  const { sms } = await setup(t, (_, index) => (index === 0 ? { silent: true } : {}), { responseTimeoutMs: 200 });
-  const error = await t.throwsAsync(sms.send({ to: '+46701234567', text: 'Hej' }), { instanceOf: TemporaryFailure });
-  t.regex(error?.message ?? '', /no submit_sm_resp within 200 ms/);
+// Serial: ava runs it before the file's concurrent tests, whose timers the driven clock would hold.
+test.serial('a submit_sm without a response fails temporarily after the response timeout', async (t) => {
+  // The adapter's own 10 s timeout, on a clock the test drives: it runs out when the test moves the
+  // clock past it, never because a busy machine was slow to bind or to answer the next message.
+  const responseTimeoutMs = 10_000;
+  const { smsc, sms } = await setup(t, (_, index) => (index === 0 ? { silent: true } : {}), { responseTimeoutMs });
+  await until('the link bound', () => sms.state().bound);
+  mock.timers.enable({ apis: ['setTimeout'] });
+  t.teardown(() => mock.timers.reset());
+  let settled = false;
+  const silent = sms.send({ to: '+46701234567', text: 'Hej' });
+  silent.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  // Waits for the arrival by turns of the event loop (the test's clock stands still meanwhile).
+  const deadline = Date.now() + 15_000;
+  while (smsc.arrivals.length < 1 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+  t.is(smsc.arrivals.length, 1, 'the gateway has it, and does not answer');
+  mock.timers.tick(responseTimeoutMs - 1);
+  for (let turn = 0; turn < 10; turn += 1) await new Promise((r) => setImmediate(r));
+  t.false(settled, 'still waiting for the response until the timeout has run out');
+  mock.timers.tick(1);
+  const error = await t.throwsAsync(silent, { instanceOf: TemporaryFailure });
+  t.regex(error?.message ?? '', /no submit_sm_resp within 10000 ms/);
+  mock.timers.reset();
+  // The link is still good: the next message goes, and is answered.
   t.deepEqual(await sms.send({ to: '+46701234567', text: 'Hej igen' }), { providerIds: ['5000'] });
+  t.is(smsc.arrivals.length, 2);
 });
 
 test('the link is kept alive with enquire_link', async (t) => {

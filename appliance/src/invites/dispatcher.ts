@@ -483,7 +483,7 @@ export class Dispatcher {
 
   #calendar(message: ClaimedMessage, data: Record<string, unknown>): MailMessage['calendar'] | undefined {
     if (
-      !['invitation', 'rescheduled', 'cancelled'].includes(message.kind) ||
+      !['invitation', 'rescheduled', 'cancelled', 'removed'].includes(message.kind) ||
       !message.meetingId ||
       typeof data.startsAt !== 'string'
     )
@@ -498,7 +498,8 @@ export class Dispatcher {
       joinUrl: typeof data.link === 'string' ? data.link : this.#o.publicUrl.toString(),
       organizer: { name: unitName, email: addressOf(this.#o.mailFrom) },
       attendee: { name: textOf(data.name), email: message.recipient },
-      cancelled: message.kind === 'cancelled',
+      // Off the person's calendar either way: the meeting is off, or off for them.
+      cancelled: message.kind === 'cancelled' || message.kind === 'removed',
     });
   }
 

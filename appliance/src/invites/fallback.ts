@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
 import { issueLink, linkExpiry, type LinkPerson } from '../entry/index.ts';
 import { findMeeting, findParticipant, meetingEnd } from '../meetings/index.ts';
-import { recipientsOf } from './messages.ts';
+import { meetingData, recipientsOf } from './messages.ts';
 import { callsToMeeting, enqueue, type OutboxMessage } from './outbox.ts';
 
 /**
@@ -51,7 +51,7 @@ export async function fallbackToEmail(
     // The SMS's link was wiped with it: the e-mail carries a fresh one (the old one stays valid).
     // A secret of another domain's is that domain's to make: a way into the meeting would not open
     // its page (an evaluation request's e-mail led to "not found").
-    const withLink = !['cancelled'].includes(failed.kind);
+    const withLink = !['cancelled', 'removed'].includes(failed.kind);
     let secret: string | undefined;
     if (renew) {
       secret = await renew(trx, { meetingId: meeting.id, participantId: participant.id, person });
@@ -70,7 +70,12 @@ export async function fallbackToEmail(
       language: failed.language,
       meetingId: failed.meetingId,
       participantId: failed.participantId,
-      data: failed.data,
+      // The meeting as it is now: moved since the SMS went, the e-mail gives the new time (a new-time
+      // message keeps the time it says was the earlier one; "no longer invited" the time it was about).
+      data:
+        failed.kind === 'removed'
+          ? failed.data
+          : { ...failed.data, ...(await meetingData(trx, meeting, failed.language)) },
       secret,
       fallbackOf: failed.id,
       dedupeKey: `fallback:${failed.id}`,

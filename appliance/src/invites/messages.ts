@@ -12,7 +12,9 @@ import { findMeeting, findParticipant, meetingEnd } from '../meetings/index.ts';
 import { findUnit } from '../staff/index.ts';
 import {
   dedupeTaken,
+  dueNow,
   enqueue,
+  queuedOfKinds,
   refreshPending,
   withdrawPending,
   type Channel,
@@ -120,7 +122,14 @@ async function tell(
   participant: Participant,
   kind: MessageKind,
   extra: Record<string, unknown>,
-  options: { withLink: boolean; dedupe?: string; notBefore?: Date; priority?: number } = { withLink: true },
+  options: {
+    withLink: boolean;
+    dedupe?: string;
+    notBefore?: Date;
+    priority?: number;
+    /** Recipients who need no message of this kind now (a message already waiting says it). */
+    unless?: (recipient: Recipient) => boolean;
+  } = { withLink: true },
 ): Promise<number> {
   const colleagueEmail =
     participant.kind === 'colleague' && participant.staffId
@@ -128,6 +137,7 @@ async function tell(
       : null;
   let count = 0;
   for (const recipient of recipientsOf(participant, colleagueEmail)) {
+    if (options.unless?.(recipient)) continue;
     const dedupe = options.dedupe;
     const dedupeKey = (channel: Channel) => (dedupe ? dedupeKeyOf(dedupe, recipient, channel) : undefined);
     const addresses = [];
@@ -179,6 +189,41 @@ async function tell(
   return count;
 }
 
+/** One person of a participant's row: the participant, their proxy, or a colleague. */
+const personKey = (participantId: string | null, person: unknown) =>
+  `${participantId}:${typeof person === 'string' ? person : 'main'}`;
+
+/**
+ * The time a person was last told is in the last message of the meeting's time they received. A
+ * meeting moved while such a message to them still waits in the queue (an invitation or a new-time
+ * message the gateway keeps refusing): that message, just given the latest time, is the one to send,
+ * now rather than after its back-off. A new-time message's "earlier" stays the time the person was
+ * told before it; a second message would give as "earlier" a time they never heard (or, to someone
+ * whose invitation has not arrived, say the meeting moved from a time they were never given). Moved
+ * back to the time they were told, a waiting new-time message has nothing to say and does not go.
+ * Returns the people who need no new message.
+ */
+async function waitingNewTimes(trx: Trx, meetingId: string): Promise<Set<string>> {
+  const waiting = await queuedOfKinds(trx, meetingId, ['invitation', 'rescheduled']);
+  const unchanged = waiting.filter(
+    ({ kind, data }) =>
+      kind === 'rescheduled' &&
+      data.previousDate === data.date &&
+      data.previousTime === data.time &&
+      data.previousEndTime === data.endTime,
+  );
+  await withdrawPending(
+    trx,
+    { meetingId, ids: unchanged.map((m) => m.id) },
+    'the meeting was moved back to the time the person was told',
+  );
+  await dueNow(
+    trx,
+    waiting.filter((m) => !unchanged.includes(m)).map((m) => m.id),
+  );
+  return new Set(waiting.map((m) => personKey(m.participantId, m.data.person)));
+}
+
 const active = (meeting: Meeting, ids: string[]) => meeting.participants.filter((p) => ids.includes(p.id));
 
 /** The onChange hook: meeting change → outbox rows, in the same transaction. */
@@ -201,19 +246,37 @@ export function outboxHook(composer: Composer) {
         return;
       }
       case 'meeting.rescheduled': {
-        // What has not gone yet (an invitation the gateway keeps refusing, a reminder) goes with the
-        // new time, not after the new-time message with the old one.
+        // A reminder of the old time that has not gone yet is of no use: the new-time message tells
+        // the time now, and the reminders of the new time come when they are due (reminders.ts). Kept
+        // and given the new time, it would be a second reminder of that time. Nor is "the meeting has
+        // begun and we are waiting for you" true any more.
+        await withdrawPending(
+          trx,
+          { meetingId: meeting.id, kinds: ['reminder', 'nudge'] },
+          'the meeting was moved before it could go',
+        );
+        // What else has not gone yet (an invitation the gateway keeps refusing, a new-time message)
+        // goes with the new time, not after the new-time message with the old one.
         await refreshPending(trx, meeting.id, (language) => meetingData(trx, meeting, language));
+        const waiting = await waitingNewTimes(trx, meeting.id);
         const previous = new Date(change.payload.previousStartsAt);
         // The end too: a meeting made longer at the same start has a new time all the same.
         const previousEnd = new Date(previous.getTime() + change.payload.previousDurationMinutes * 60_000);
         for (const p of active(meeting, change.payload.participantIds)) {
           const before = formatWhen(previous, p.language);
-          await tell(trx, composer, meeting, p, 'rescheduled', {
-            previousDate: before.date,
-            previousTime: before.time,
-            previousEndTime: formatWhen(previousEnd, p.language).time,
-          });
+          await tell(
+            trx,
+            composer,
+            meeting,
+            p,
+            'rescheduled',
+            {
+              previousDate: before.date,
+              previousTime: before.time,
+              previousEndTime: formatWhen(previousEnd, p.language).time,
+            },
+            { withLink: true, unless: (r) => waiting.has(personKey(p.id, r.person)) },
+          );
         }
         return;
       }
@@ -236,7 +299,8 @@ export function outboxHook(composer: Composer) {
         return;
       }
       case 'participant.removed': {
-        // The removed person is told the meeting is off for them; their links stop working.
+        // The removed person is told they are no longer invited (the meeting goes on without them: not
+        // that it is cancelled); their links stop working.
         await revokeLinks(trx, change.payload.participantId);
         await withdrawPending(
           trx,
@@ -244,7 +308,7 @@ export function outboxHook(composer: Composer) {
           'the participant was taken off the meeting',
         );
         const removed = await findParticipant(trx, change.payload.participantId);
-        if (removed) await tell(trx, composer, meeting, removed, 'cancelled', { cancelled: true }, { withLink: false });
+        if (removed) await tell(trx, composer, meeting, removed, 'removed', {}, { withLink: false });
         return;
       }
       case 'meeting.updated':

@@ -16,11 +16,16 @@ export const messageKinds = [
   'reminder',
   'rescheduled',
   'cancelled',
+  /** To a person taken off a meeting that goes on: they are no longer invited (not that it is off). */
+  'removed',
   'sms_code',
   'nudge',
   'evaluation_request',
 ] as const;
 export type MessageKind = (typeof messageKinds)[number];
+
+/** The kinds that tell a person the meeting is off, or off for them: they go whatever follows. */
+const newsOfAbsence: MessageKind[] = ['cancelled', 'removed'];
 
 /** The kinds that ask the person to come to the meeting: of no use once it is over or off. */
 export const callsToMeeting: ReadonlySet<MessageKind> = new Set(['invitation', 'reminder', 'rescheduled', 'nudge']);
@@ -112,6 +117,8 @@ interface ProviderIdRow {
   provider_id: string;
   message_id: string;
   receipt: Receipt | null;
+  /** Why a part failed, as the network said, kept until its message is sent (migration 0026). */
+  receipt_reason: string | null;
 }
 
 const sealContext = (id: string) => `outbox:${id}`;
@@ -405,17 +412,20 @@ function perRow<T extends { id: string }>(
 /**
  * Inserts provider ids for a message; an id already there for the same message keeps the receipt
  * it had (a part taken by an earlier attempt), one that was another message's is this one's alone
- * (the gateway's counter started over) and loses that message's receipt.
+ * (the gateway's counter started over) and loses that message's receipt (and its reason).
  */
 async function linkProviderIds(trx: Knex.Transaction, links: { provider_id: string; message_id: string }[]) {
   for (const part of chunks(links))
     await trx('outbox_provider_ids')
-      .insert(part.map((l) => ({ ...l, receipt: null })))
+      .insert(part.map((l) => ({ ...l, receipt: null, receipt_reason: null })))
       .onConflict('provider_id')
       .merge({
         message_id: trx.raw('excluded.message_id'),
         receipt: trx.raw(
           'case when outbox_provider_ids.message_id = excluded.message_id then outbox_provider_ids.receipt else null end',
+        ),
+        receipt_reason: trx.raw(
+          'case when outbox_provider_ids.message_id = excluded.message_id then outbox_provider_ids.receipt_reason else null end',
         ),
       });
 }
@@ -525,13 +535,13 @@ export async function recordReceipts(
   // status is checked here, not in the statement: with `status = 'sent'` beside the ids SQLite
   // walked every sent message (every e-mail ever sent stays "sent") by the status index instead of
   // finding these few by id (2 ms a batch at 20,000 messages, growing with the table).
-  type PartRow = MessageRow & { part_id: string; part_receipt: Receipt | null };
+  type PartRow = MessageRow & { part_id: string; part_receipt: Receipt | null; part_reason: string | null };
   const parts: PartRow[] = [];
   for (const ids of chunks(messageIds)) {
     const rows: PartRow[] = await trx('outbox_messages as m')
       .join('outbox_provider_ids as p', 'p.message_id', 'm.id')
       .whereIn('m.id', ids)
-      .select('m.*', 'p.provider_id as part_id', 'p.receipt as part_receipt');
+      .select('m.*', 'p.provider_id as part_id', 'p.receipt as part_receipt', 'p.receipt_reason as part_reason');
     // Also a long SMS partly sent, waiting to send the rest: its parts' receipts are kept for it.
     parts.push(...rows.filter((r) => r.status === 'sent' || r.status === 'queued' || r.status === 'sending'));
   }
@@ -548,11 +558,12 @@ export async function recordReceipts(
       continue;
     }
     // A part may have failed before the rest went (its receipt kept while the message waited): the
-    // message failed all the same, though that receipt's words were not kept.
+    // message failed all the same, with what the network said of that part.
+    const keptFailure = mine.find((p) => !byId.has(p.part_id) && p.part_receipt === 'failed');
     const failed =
       mine.map((p) => byId.get(p.part_id)).find((r) => r?.receipt === 'failed') ??
-      (mine.some((p) => !byId.has(p.part_id) && p.part_receipt === 'failed')
-        ? { receipt: 'failed', reason: 'a part taken earlier was reported not delivered' }
+      (keptFailure
+        ? { receipt: 'failed', reason: keptFailure.part_reason ?? 'a part taken earlier was reported not delivered' }
         : undefined);
     if (failed) {
       changed.push({
@@ -569,9 +580,10 @@ export async function recordReceipts(
       }
     }
   }
-  for (const [receipt, group] of groupBy(partial, (r) => r.receipt)) {
+  for (const group of groupBy(partial, (r) => `${r.receipt}\n${r.reason ?? ''}`).values()) {
+    const { receipt, reason } = group[0]!;
     for (const ids of chunks(group.map((r) => r.providerId)))
-      await trx('outbox_provider_ids').whereIn('provider_id', ids).update({ receipt });
+      await trx('outbox_provider_ids').whereIn('provider_id', ids).update({ receipt, receipt_reason: reason });
   }
   const delivered = changed.filter((c) => c.status === 'delivered').map((c) => c.message.id);
   for (const ids of chunks(delivered))
@@ -600,24 +612,28 @@ export const withdrawn = (message: Pick<OutboxMessage, 'status' | 'lastError'>):
  * Messages of a meeting (or of one participant of it) still waiting to go, which nobody should get
  * now: the meeting was cancelled, or the participant taken off it. They fail unsent with `why`, in
  * the change's transaction, so that an invitation or reminder the gateway kept refusing does not
- * arrive after the cancellation. The cancellation itself is not among them. One being sent at that
+ * arrive after the cancellation. The news itself (the cancellation, "you are no longer invited") is
+ * not among them. One being sent at that
  * moment is left to finish: its data says it was withdrawn, so that if it comes back to be retried
  * it fails unsent then (the dispatcher's staleness), as `refreshPending` reaches it with a new time.
  */
 export async function withdrawPending(
   trx: Knex.Transaction,
-  where: { meetingId: string; participantId?: string },
+  where: { meetingId: string; participantId?: string; kinds?: MessageKind[]; ids?: string[] },
   why: string,
   now = new Date(),
 ): Promise<number> {
+  if (where.ids?.length === 0) return 0;
   // Statuses said as NOT IN: beside a status SQLite would take the status index through every
   // queued message instead of this meeting's own (eraseMessageContacts).
   const pending = (not: OutboxStatus[]) => {
     const q = trx('outbox_messages')
       .where({ meeting_id: where.meetingId })
       .whereNotIn('status', not)
-      .whereNot('kind', 'cancelled');
+      .whereNotIn('kind', newsOfAbsence);
     if (where.participantId) q.andWhere({ participant_id: where.participantId });
+    if (where.kinds) q.whereIn('kind', where.kinds);
+    if (where.ids) q.whereIn('id', where.ids);
     return q;
   };
   const inHand: Pick<MessageRow, 'id' | 'data'>[] = await pending(['queued', 'sent', 'delivered', 'failed']).select(
@@ -658,15 +674,17 @@ export async function dedupeKeysOf(db: Db, meetingIds: string[], kind: MessageKi
 }
 
 /**
- * When each participant of these meetings was last sent their invitation or a new time: told of
- * the meeting's time then, they need no reminder whose time had already passed.
+ * When each participant of these meetings was last sent their invitation or a new time, or will be
+ * (one still waiting goes at its next attempt, with the time as it is then: a move refreshes it and
+ * sends no second message, messages.ts): told of the meeting's time then, they need no reminder
+ * whose time had already passed.
  */
 export async function lastToldOfTime(db: Db, meetingIds: string[]): Promise<Map<string, Date>> {
   const told = new Map<string, Date>();
   for (const ids of chunks(meetingIds)) {
     const rows = await db<MessageRow>('outbox_messages')
       .select('participant_id')
-      .max<{ participant_id: string; at: string | Date }[]>({ at: 'created_at' })
+      .max<{ participant_id: string; at: string | Date }[]>({ at: db.raw('coalesce(sent_at, next_attempt_at)') })
       .whereIn('meeting_id', ids)
       .whereIn('kind', ['invitation', 'rescheduled'])
       .whereNotNull('participant_id')
@@ -689,6 +707,8 @@ export async function refreshPending(
   const rows = await trx<MessageRow>('outbox_messages')
     .where({ meeting_id: meetingId })
     .whereIn('status', ['queued', 'sending'])
+    // Taken off the meeting, a person is told of the time they were invited to, not a new one.
+    .whereNot('kind', 'removed')
     .select('id', 'language', 'data');
   const byLanguage = new Map<Language, Record<string, unknown>>();
   for (const row of rows) {
@@ -699,6 +719,30 @@ export async function refreshPending(
       .update({ data: JSON.stringify({ ...(JSON.parse(row.data) as Record<string, unknown>), ...data }) });
   }
   return rows.length;
+}
+
+/**
+ * A meeting's messages of these kinds still waiting in the queue (not being sent): what they will
+ * say is still theirs to change.
+ */
+export async function queuedOfKinds(
+  trx: Knex.Transaction,
+  meetingId: string,
+  kinds: MessageKind[],
+): Promise<OutboxMessage[]> {
+  const rows = await trx<MessageRow>('outbox_messages')
+    .where({ meeting_id: meetingId, status: 'queued' })
+    .whereIn('kind', kinds);
+  return rows.map(toMessage);
+}
+
+/** These queued messages are due now: what they say has changed, and nobody should wait out a back-off for it. */
+export async function dueNow(trx: Knex.Transaction, ids: string[], now = new Date()): Promise<void> {
+  for (const part of chunks(ids))
+    await trx('outbox_messages')
+      .whereIn('id', part)
+      .andWhere({ status: 'queued' })
+      .update({ next_attempt_at: iso(now) });
 }
 
 export async function findMessage(db: Db, id: string): Promise<OutboxMessage | undefined> {

@@ -309,8 +309,8 @@ interface Outstanding {
  * showing the first part twice (a new reference would start another message).
  */
 interface PartsTaken {
-  destination: string;
-  text: string;
+  /** The number and the text the parts were cut from (partsDigest), as the outbox keeps it too. */
+  digest: string;
   reference: number;
   /** The gateway's id of each part it took, by index (undefined: still to go). */
   ids: (string | undefined)[];
@@ -485,23 +485,18 @@ export class SmsSender {
     count: number,
     onRecord: PartsOnRecord | undefined,
   ): PartsTaken {
+    const digest = partsDigest(destination, text);
+    // One rule for what this process remembers and what the outbox kept: the same text to the same
+    // number, cut into as many parts, and recent enough for the handset still to hold them.
+    const fits = (taken: { digest: string; ids: unknown[]; since: number } | undefined) =>
+      taken !== undefined &&
+      taken.digest === digest &&
+      taken.ids.length === count &&
+      Date.now() - taken.since < this.#options.partsKeptMs;
     const before = this.#partsTaken.get(key);
-    if (
-      before &&
-      before.destination === destination &&
-      before.text === text &&
-      before.ids.length === count &&
-      Date.now() - before.since < this.#options.partsKeptMs
-    )
-      return before;
+    if (before && fits(before)) return before;
     if (before) this.#forget(before, key);
-    const kept =
-      onRecord &&
-      onRecord.digest === partsDigest(destination, text) &&
-      onRecord.ids.length === count &&
-      Date.now() - onRecord.since < this.#options.partsKeptMs
-        ? onRecord
-        : undefined;
+    const kept = fits(onRecord) ? onRecord : undefined;
     if (this.#partsTaken.size >= PARTS_TAKEN_KEPT) {
       const [oldestKey, oldest] = this.#partsTaken.entries().next().value!;
       this.#forget(oldest, oldestKey);
@@ -510,8 +505,7 @@ export class SmsSender {
     // parts taken go on under their reference; their receipts, if they come again, wait here too.
     const fresh: PartsTaken = kept
       ? {
-          destination,
-          text,
+          digest,
           reference: kept.reference & 0xff,
           ids: kept.ids.map((id) => id ?? undefined),
           since: kept.since,
@@ -519,8 +513,7 @@ export class SmsSender {
           receipts: [],
         }
       : {
-          destination,
-          text,
+          digest,
           reference: this.#nextReference(),
           ids: Array.from({ length: count }, () => undefined),
           since: Date.now(),
@@ -537,7 +530,7 @@ export class SmsSender {
     return {
       reference: taken.reference,
       ids: taken.ids.map((id) => id ?? null),
-      digest: partsDigest(taken.destination, taken.text),
+      digest: taken.digest,
       since: taken.since,
     };
   }

@@ -116,7 +116,7 @@ export class Templates {
   /** Every template the project ships, for the preview page and the tests. */
   static kinds(channel: Channel): MessageKind[] {
     return channel === 'sms'
-      ? ['invitation', 'reminder', 'rescheduled', 'cancelled', 'sms_code', 'nudge', 'evaluation_request']
-      : ['invitation', 'reminder', 'rescheduled', 'cancelled', 'nudge', 'evaluation_request'];
+      ? ['invitation', 'reminder', 'rescheduled', 'cancelled', 'removed', 'sms_code', 'nudge', 'evaluation_request']
+      : ['invitation', 'reminder', 'rescheduled', 'cancelled', 'removed', 'nudge', 'evaluation_request'];
   }
 }

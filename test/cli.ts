@@ -74,6 +74,44 @@ test.serial('migrate, add a unit and a user, then log in with the given password
   }
 });
 
+test.serial(
+  'an address typed with a decomposed å is the account stored with a composed one, and a password is counted in letters',
+  async (t) => {
+    const composed = 'åsa.öberg@region.example';
+    const decomposed = composed.normalize('NFD');
+    t.not(decomposed, composed);
+    // Six letters typed decomposed are twelve code points: as short on the command line as on the password page.
+    const short = await userAdd({
+      email: decomposed,
+      name: 'Åsa Öberg',
+      role: 'clinician',
+      unit: 'Habilitering Väst',
+      password: 'åäöåäö'.normalize('NFD'),
+    });
+    t.is(short.code, 2, short.stdout);
+    t.regex(short.stderr, /at least 12 characters/);
+    const added = await userAdd({
+      email: decomposed,
+      name: 'Åsa Öberg',
+      role: 'clinician',
+      unit: 'Habilitering Väst',
+      password: 'ett-långt-lösenord',
+    });
+    t.is(added.code, 0, added.stderr);
+    const db = createDb(env.DATABASE_URL);
+    try {
+      t.is(present(await findStaff(db, { email: composed }), 'the account, by the composed address').email, composed);
+      t.true((await checkPassword(db, { maxFailures: 5, lockoutMinutes: 15 }, composed, 'ett-långt-lösenord')).ok);
+    } finally {
+      await db.destroy();
+    }
+    // The same address typed the other way is the same account.
+    const again = await userAdd({ email: composed, name: 'Åsa Öberg', role: 'clinician', unit: 'Habilitering Väst' });
+    t.is(again.code, 1);
+    t.regex(again.stderr, /already has an account/);
+  },
+);
+
 test.serial('without a password and without a terminal, one is generated and printed once', async (t) => {
   const user = await userAdd({ email: 'it@region.example', name: 'IT', role: 'admin', unit: 'Habilitering Väst' });
   t.is(user.code, 0, user.stderr);

@@ -57,6 +57,7 @@ const expected = `
   GET /meetings/{id}/events                                    | yes   | yes  | no    | yes     | no    | no        | no
   POST /meetings/{id}/reschedule                               | yes   | yes  | no    | no      | no    | no        | no
   POST /meetings/{id}/cancel                                   | yes   | yes  | no    | no      | no    | no        | no
+  POST /meetings/{id}/participants/add                         | yes   | yes  | no    | no      | no    | no        | no
   POST /meetings/{id}/participants/{participantId}/remove      | yes   | yes  | no    | no      | no    | no        | no
   POST /meetings/{id}/participants/{participantId}/resend      | yes   | yes  | no    | no      | no    | no        | no
   GET /techtest                                                | yes   | yes  | yes   | yes     | no    | no        | no
@@ -151,6 +152,9 @@ const inputs: Record<string, { query?: string; body: Record<string, unknown> }> 
     body: { version: stale, date: '2030-01-07', time: '10:00', durationMinutes: 30, confirm: 'yes' },
   },
   'POST /meetings/{id}/cancel': { body: { version: stale, reason: 'Sjuk', confirm: 'yes' } },
+  'POST /meetings/{id}/participants/add': {
+    body: { version: stale, p_kind: 'guest', p_name: 'Eva Ek', p_email: 'eva@skola.example', p_identification: 'none' },
+  },
   'POST /meetings/{id}/participants/{participantId}/remove': { body: { version: stale, confirm: 'yes' } },
   'POST /meetings/{id}/kick': { body: { nick: 'Ingen här' } },
   'POST /meetings/{id}/noshow/{participantId}': { body: { action: 'dismissed' } },

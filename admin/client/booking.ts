@@ -1,7 +1,8 @@
 // The booking form's progressive enhancement: only the fields the chosen kind of participant
 // uses are shown, the identification choices follow the kind, and the routine's rules are
 // explained while typing (the server checks them again; the form works without this script).
-const form = document.querySelector<HTMLFormElement>('#booking-form');
+// The booking form, or the meeting page's form that adds one participant to a booked meeting.
+const form = document.querySelector<HTMLFormElement>('#booking-form, #add-participant-form');
 
 const allowed: Record<string, string[]> = {
   patient: ['bankid', 'sms'],
@@ -9,6 +10,12 @@ const allowed: Record<string, string[]> = {
   colleague: ['siths'],
   guest: ['none', 'sms', 'bankid', 'siths'],
 };
+
+/**
+ * The method a new participant of each kind starts with, as the server's form offers it: a guest
+ * by e-mail (the school, the social services) needs none, and SMS would refuse them.
+ */
+const startsWith: Record<string, string> = { patient: 'sms', patient_proxy: 'sms', colleague: 'siths', guest: 'none' };
 
 /** The fields of the participant being added (cleared when a refused one is replaced by another kind). */
 const participantFields = [
@@ -31,7 +38,7 @@ function kind(): string {
   return form!.querySelector<HTMLInputElement>('input[name="p_kind"]:checked')?.value ?? 'patient';
 }
 
-function showFieldsFor(chosen: string): void {
+function showFieldsFor(chosen: string, fresh = false): void {
   for (const el of form!.querySelectorAll<HTMLElement>('[data-for]')) {
     el.hidden = !(el.dataset.for ?? '').split(' ').includes(chosen);
   }
@@ -45,7 +52,9 @@ function showFieldsFor(chosen: string): void {
     option.hidden = !methods.includes(option.value);
     option.disabled = !usable(option);
   }
-  if (select.selectedOptions[0]?.disabled)
+  const first = [...select.options].find((o) => o.value === startsWith[chosen] && !o.disabled);
+  if (fresh && first) select.value = first.value;
+  else if (select.selectedOptions[0]?.disabled)
     select.value =
       [...select.options].find((o) => !o.disabled && (chosen !== 'guest' || o.value === 'none'))?.value ??
       [...select.options].find((o) => !o.disabled)?.value ??
@@ -98,7 +107,8 @@ function forgetRefused(): void {
 
 /** The documentation plan is asked for when the field is left empty, not only at "Boka mötet". */
 function checkDocumentation(): void {
-  const plan = field('documentationPlan');
+  const plan = form!.querySelector<HTMLTextAreaElement>('#documentationPlan');
+  if (!plan) return;
   const note = form!.querySelector<HTMLElement>('#documentation-note')!;
   const missing = plan.value.trim() === '';
   note.textContent = missing ? (note.dataset.message ?? '') : '';
@@ -112,7 +122,7 @@ if (form) {
   form.addEventListener('change', (event) => {
     if ((event.target as HTMLInputElement).name === 'p_kind') {
       forgetRefused();
-      showFieldsFor(kind());
+      showFieldsFor(kind(), true);
     }
     explain();
   });
@@ -121,5 +131,5 @@ if (form) {
       checkDocumentation();
     explain();
   });
-  field('documentationPlan').addEventListener('blur', checkDocumentation);
+  form.querySelector('#documentationPlan')?.addEventListener('blur', checkDocumentation);
 }

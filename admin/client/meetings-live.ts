@@ -3,14 +3,35 @@
 // what staff see follows without a reload (and without losing what they are typing elsewhere).
 const root = document.querySelector<HTMLElement>('[data-live-url]');
 
-async function refresh(regionId: string, pageView: string | undefined): Promise<void> {
+/**
+ * What the focused control in the region is, to find it again in the new one: a form's button by
+ * its form's action and its name, a link by its address.
+ */
+function focusKey(el: Element | null, region: Element): ((candidate: Element) => boolean) | undefined {
+  if (!el || !region.contains(el)) return undefined;
+  const action = el.closest('form')?.getAttribute('action');
+  const href = el.getAttribute('href');
+  const label = el.textContent;
+  return (c) =>
+    c.tagName === el.tagName &&
+    c.textContent === label &&
+    c.closest('form')?.getAttribute('action') === action &&
+    c.getAttribute('href') === href;
+}
+
+async function refresh(regionId: string, pageView: string | undefined, page: string): Promise<void> {
   // The view's token: a refresh is part of the view already recorded, not a new access to the meeting.
   const headers: Record<string, string> = { accept: 'text/html', ...(pageView ? { 'x-page-view': pageView } : {}) };
-  const response = await fetch(location.href, { headers, credentials: 'same-origin' });
+  const response = await fetch(page, { headers, credentials: 'same-origin' });
   if (!response.ok) return;
   const next = new DOMParser().parseFromString(await response.text(), 'text/html').getElementById(regionId);
   const current = document.getElementById(regionId);
-  if (next && current) current.replaceWith(next);
+  if (!next || !current) return;
+  // Someone on the keyboard (or a screen reader) keeps their place: the control they were on is
+  // focused again in the new region, rather than focus falling back to the top of the page.
+  const same = focusKey(document.activeElement, current);
+  current.replaceWith(next);
+  if (same) [...next.querySelectorAll<HTMLElement>('a, button, input, select, textarea')].find(same)?.focus();
 }
 
 if (root && 'EventSource' in window) {
@@ -24,7 +45,8 @@ if (root && 'EventSource' in window) {
     // Several changes in a burst (a booking tells everyone at once) make one refresh.
     clearTimeout(pending);
     pending = setTimeout(() => {
-      refresh(regionId, root.dataset.pageView).catch(() => undefined);
+      // The page's own address: after a refused change the address bar holds the form's (a POST).
+      refresh(regionId, root.dataset.pageView, root.dataset.livePage ?? location.href).catch(() => undefined);
     }, 150);
   });
   addEventListener('pagehide', () => source.close());

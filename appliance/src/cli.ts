@@ -16,6 +16,7 @@ import {
   addUnit,
   createToken,
   disableStaff,
+  longEnough,
   minPasswordLength,
   resetPassword,
   revokeToken,
@@ -174,7 +175,7 @@ export async function run(
         if (!roles.includes(role as Role)) throw new UsageError(`--role must be one of ${roles.join(', ')}`);
         let password = flags.password as string | undefined;
         if (password === undefined && process.stdin.isTTY) password = await askPassword();
-        if (password !== undefined && password.length < minPasswordLength) {
+        if (password !== undefined && !longEnough(password)) {
           throw new UsageError(`the password must have at least ${minPasswordLength} characters`);
         }
         const result = await withDb(config, async (db) => {

@@ -91,6 +91,17 @@ test.serial(
   },
 );
 
+test("the admin's staff search finds a name by its Swedish letters in either case, by the name rule", async (t) => {
+  const { client: admin } = await loggedIn(app, 'admin', 'Administration');
+  const { staff } = await app.staff('clinician', 'Neurologi', { name: 'Åsa Ödlund-O’Brien' });
+  for (const typed of ['åsa', 'ÅSA', 'ödlund', "o'brien", 'Åsa Ödlund-O’Brien'.normalize('NFD'), 'ÖDLUND-O']) {
+    const list = await admin.get(`/admin/staff?q=${encodeURIComponent(typed)}`);
+    t.true(list.text.includes(staff.email), typed);
+  }
+  const none = await admin.get(`/admin/staff?q=${encodeURIComponent('åsa ödlund-x')}`);
+  t.regex(none.text, /Inga personalkonton matchar/);
+});
+
 test('an admin searches, edits and disables a staff member; disabling ends their session', async (t) => {
   const { client: admin } = await loggedIn(app, 'admin', 'Administration');
   const { client: clinician, staff } = await loggedIn(app, 'clinician', 'Neurologi');

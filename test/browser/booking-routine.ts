@@ -6,7 +6,7 @@
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
 import { addDays, today } from '../../appliance/src/common/clock.ts';
-import { fill, press, screenshot, type TestBrowser } from '../helpers/browser.ts';
+import { fill, pick, press, screenshot, type TestBrowser } from '../helpers/browser.ts';
 import type { Relay } from '../helpers/relay.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { useStage } from '../helpers/stage.ts';
@@ -24,15 +24,6 @@ const submit = (page: Page, name: string) => Promise.all([page.waitForNavigation
 const text = (page: Page, selector = 'main') => page.$eval(selector, (el) => (el as HTMLElement).innerText);
 const radio = (page: Page, name: string) => page.locator(`::-p-aria([name="${name}"][role="radio"])`).click();
 const choose = async (page: Page, label: string, value: string) => (await byLabel(page, label)).select(value);
-
-async function pick(page: Page, label: string, value: string): Promise<void> {
-  await (
-    await byLabel(page, label)
-  ).evaluate((el, v) => {
-    (el as HTMLInputElement).value = v;
-    el.dispatchEvent(new Event('change', { bubbles: true }));
-  }, value);
-}
 
 /** A clinician at the booking form, in a browser of their own. */
 async function bookingForm(): Promise<{ page: Page; staff: Awaited<ReturnType<TestServer['staff']>>['staff'] }> {

@@ -9,7 +9,7 @@ import { enqueue } from '../../appliance/src/invites/outbox.ts';
 import test, { type ExecutionContext } from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { run } from '../../appliance/src/cli.ts';
-import { purge } from '../../appliance/src/admin/retention.ts';
+import { purge, purgeAuditLog } from '../../appliance/src/admin/retention.ts';
 import { insertEntry } from '../../appliance/src/connlog/store.ts';
 import { ensureRespondent, recordResponse, currentSet } from '../../appliance/src/evaluation/store.ts';
 import {
@@ -19,13 +19,27 @@ import {
   personalNumberOf,
 } from '../../appliance/src/meetings/store.ts';
 import { everyDatabase } from '../helpers/databases.ts';
+import type { Db } from '../../appliance/src/db/knex.ts';
 import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 const day = 86_400_000;
 
+/** An hour's meeting of the staff member's unit, booked and led by them. */
+const meetingOf = (db: Db, staff: { id: string; unitId: string }, title: string, startsAt: Date) =>
+  insertMeeting(db, {
+    unitId: staff.unitId,
+    title,
+    startsAt,
+    durationMinutes: 60,
+    bookedBy: staff.id,
+    ledBy: staff.id,
+    documentationPlan: 'Journal',
+    testMeeting: false,
+  });
+
 // A database each: a SQLite file serves one appliance at a time.
-const [databases, others] = await Promise.all([everyDatabase(), everyDatabase()]);
+const [databases, others, histories] = await Promise.all([everyDatabase(), everyDatabase(), everyDatabase()]);
 
 for (const database of databases) {
   test(`purge removes exactly what is past its period, and says how much (${database.kind})`, async (t) => {
@@ -45,16 +59,7 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
   const ago = (days: number, ms = 0) => new Date(now.getTime() - days * day + ms);
   /** A meeting of an hour that ended `endedDaysAgo` before now (plus `ms`). */
   const meetingEnded = async (endedDaysAgo: number, ms = 0) => {
-    const id = await insertMeeting(db, {
-      unitId: staff.unitId,
-      title: 'Uppföljning',
-      startsAt: ago(endedDaysAgo, ms - 3600_000),
-      durationMinutes: 60,
-      bookedBy: staff.id,
-      ledBy: staff.id,
-      documentationPlan: 'Journal',
-      testMeeting: false,
-    });
+    const id = await meetingOf(db, staff, 'Uppföljning', ago(endedDaysAgo, ms - 3600_000));
     await insertParticipants(
       db,
       id,
@@ -103,17 +108,7 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
   // A connection log's period counts from its meeting's end, not from each entry: a meeting booked
   // further ahead than the period keeps its booking's entries until it has been held and the
   // period has passed after it.
-  const meetingOnly = (startsAt: Date) =>
-    insertMeeting(db, {
-      unitId: staff.unitId,
-      title: 'Logg',
-      startsAt,
-      durationMinutes: 60,
-      bookedBy: staff.id,
-      ledBy: staff.id,
-      documentationPlan: 'Journal',
-      testMeeting: false,
-    });
+  const meetingOnly = (startsAt: Date) => meetingOf(db, staff, 'Logg', startsAt);
   const loggedOld = await meetingOnly(ago(connlogDays, -1000 - 3600_000));
   const loggedYoung = await meetingOnly(ago(connlogDays, +1000 - 3600_000));
   const bookedAhead = await meetingOnly(new Date(now.getTime() + 30 * day));
@@ -228,17 +223,7 @@ for (const database of others) {
       const db = app.server.app.db;
       const { staff } = await app.staff('clinician');
       const now = new Date('2026-11-20T12:00:00.000Z');
-      const held = (daysAgo: number) =>
-        insertMeeting(db, {
-          unitId: staff.unitId,
-          title: 'Historia',
-          startsAt: new Date(now.getTime() - daysAgo * day),
-          durationMinutes: 60,
-          bookedBy: staff.id,
-          ledBy: staff.id,
-          documentationPlan: 'Journal',
-          testMeeting: false,
-        });
+      const held = (daysAgo: number) => meetingOf(db, staff, 'Historia', new Date(now.getTime() - daysAgo * day));
       // Years of meetings whose logs went long ago, and one whose entries are due today.
       const history: string[] = [];
       for (let i = 0; i < 600; i++) history.push(await held(200 + i));
@@ -268,6 +253,94 @@ for (const database of others) {
         .flatMap((q) => q.bindings)
         .filter((b) => typeof b === 'string' && history.includes(b));
       t.deepEqual(handed, []);
+    } finally {
+      await app.stop();
+    }
+  });
+}
+
+for (const database of histories) {
+  test(`the contact data's purge and the keyed numbers' asks only about rows that still hold them, not every meeting ever held (${database.kind})`, async (t) => {
+    const app = await startServer({ database });
+    try {
+      const db = app.server.app.db;
+      const { staff } = await app.staff('clinician');
+      const now = new Date();
+      const held = async (daysAgo: number) => {
+        const id = await meetingOf(db, staff, 'Historia', new Date(now.getTime() - daysAgo * day));
+        await insertParticipants(
+          db,
+          id,
+          [
+            {
+              kind: 'patient',
+              identification: 'bankid',
+              name: 'Sara Lind',
+              country: 'SE',
+              mobile: '+46701234567',
+              email: null,
+              personalNumber: '191212121212',
+              staffId: null,
+              proxy: null,
+              language: 'sv',
+            },
+          ],
+          0,
+          app.config.dataKey,
+        );
+        await enqueue(db, app.config.dataKey, {
+          channel: 'sms',
+          kind: 'invitation',
+          recipient: '+46701234567',
+          language: 'sv',
+          meetingId: id,
+          data: { name: 'Sara Lind' },
+        });
+        await db('outbox_messages').where({ meeting_id: id }).update({ status: 'sent' });
+        return id;
+      };
+      // Years of meetings whose contact data (and, past the audit log's ten years, keyed numbers)
+      // went long ago, and one meeting whose contact data is due today.
+      const history: string[] = [];
+      for (let i = 0; i < 300; i++) history.push(await held(100 + i * 14));
+      await purge(db, app.config.retention, 'cli', now);
+      await purgeAuditLog(db, now);
+      t.is(
+        await db('participants')
+          .whereIn('meeting_id', history)
+          .whereNotNull('mobile')
+          .count({ n: '*' })
+          .first()
+          .then((r) => Number(r?.n)),
+        0,
+      );
+      const due = await held(app.config.retention.contactsDays + 1);
+
+      const seen: { sql: string; bindings: readonly unknown[] }[] = [];
+      const listen = (q: { sql: string; bindings?: readonly unknown[] }) =>
+        seen.push({ sql: q.sql, bindings: q.bindings ?? [] });
+      db.on('query', listen);
+      let counts;
+      try {
+        counts = await purge(db, app.config.retention, 'cli', now);
+        await purgeAuditLog(db, now);
+      } finally {
+        db.removeListener('query', listen);
+      }
+      t.is(counts.participantContacts, 1);
+      t.is(counts.messageContacts, 1);
+      t.like(await db('participants').where({ meeting_id: due }).first(), {
+        mobile: null,
+        personal_number_sealed: null,
+      });
+      // No statement was handed a meeting of the history: each step found what still holds its data.
+      const handed = seen.flatMap((q) => q.bindings).filter((b) => typeof b === 'string' && history.includes(b));
+      t.deepEqual(handed, []);
+      // Nor read them all at once: no statement lists the meetings started before a cut-off.
+      t.deepEqual(
+        seen.filter((q) => /from .?meetings.? where .?starts_at.? < \?$/.test(q.sql)).map((q) => q.sql),
+        [],
+      );
     } finally {
       await app.stop();
     }

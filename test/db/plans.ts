@@ -14,13 +14,20 @@ import { meetingsLoggedBefore } from '../../appliance/src/connlog/store.ts';
 import { findAccesses, findAudit } from '../../appliance/src/audit/store.ts';
 import { insertGuestSession } from '../../appliance/src/entry/store.ts';
 import {
+  eraseContactsOfMessages,
   eraseMessageContacts,
   queueStats,
   recentMessages,
   withdrawPending,
 } from '../../appliance/src/invites/outbox.ts';
 import { findPatient } from '../../appliance/src/meetings/patients.ts';
-import { fillPatientRefs } from '../../appliance/src/meetings/store.ts';
+import { deleteAnswersBefore, settleAnswers } from '../../appliance/src/evaluation/store.ts';
+import { deleteResultsBefore } from '../../appliance/src/techtest/store.ts';
+import {
+  eraseContactsOfMeetingsEndedBefore,
+  fillPatientRefs,
+  forgetPatientRefs,
+} from '../../appliance/src/meetings/store.ts';
 import { everyDatabase } from '../helpers/databases.ts';
 import { planOf } from '../helpers/plans.ts';
 
@@ -72,12 +79,30 @@ const cases: Case[] = [
     what: "retention erases the contact data of old meetings' messages",
     // A day's purge: many meetings at once (with a few, SQLite takes their index anyway).
     run: (db) =>
-      eraseMessageContacts(
+      eraseContactsOfMessages(
         db,
         Array.from({ length: 50 }, () => randomUUID()),
       ),
     statement: /^update .?outbox_messages/,
     index: ['outbox_messages_meeting_id_index'],
+  },
+  {
+    what: 'retention finds the meetings of messages that still hold a recipient, not every message ever sent',
+    run: (db) => eraseMessageContacts(db, () => Promise.resolve([])),
+    statement: /^select .* from .?outbox_messages.? where/,
+    index: ['outbox_messages_holding_recipient_index'],
+  },
+  {
+    what: 'retention finds the participants that still hold contact data, not every meeting ever held',
+    run: (db) => eraseContactsOfMeetingsEndedBefore(db, new Date()),
+    statement: /^select .?meeting_id.? from .?participants.? where/,
+    index: ['participants_holding_contacts_index'],
+  },
+  {
+    what: "the audit log's purge finds the meetings whose patients' keyed numbers are still kept, not every meeting ever held",
+    run: (db) => forgetPatientRefs(db, new Date()),
+    statement: /^select .* from .?meetings.? where/,
+    index: ['meetings_patient_refs_kept_index'],
   },
   {
     what: "a cancelled meeting's messages still waiting fail unsent, found by the meeting",
@@ -91,6 +116,30 @@ const cases: Case[] = [
     run: (db) => meetingsLoggedBefore(db, new Date()),
     statement: /from .?connlog_entries.? where .?at.? </,
     index: ['connlog_entries_at_index'],
+  },
+  {
+    what: "retention deletes the evaluation answers past their period by the meeting's day",
+    run: (db) => deleteAnswersBefore(db, new Date()),
+    statement: /^delete from .?evaluation_responses.?/,
+    index: ['evaluation_responses_meeting_on_index'],
+  },
+  {
+    what: "retention deletes the evaluation respondents past their period by the meeting's time",
+    run: (db) => deleteAnswersBefore(db, new Date()),
+    statement: /^delete from .?evaluation_respondents.?/,
+    index: ['evaluation_respondents_meeting_at_index'],
+  },
+  {
+    what: 'the nightly run reads only the answers given since the last, not two years of them',
+    run: (db) => settleAnswers(db),
+    statement: /^select .* from .?evaluation_responses.? where/,
+    index: ['evaluation_responses_unsettled_index'],
+  },
+  {
+    what: "retention deletes the tech test results past the connection log's period by when they were taken",
+    run: (db) => deleteResultsBefore(db, new Date()),
+    statement: /^delete from .?techtest_results.?/,
+    index: ['techtest_results_tested_at_index'],
   },
   {
     what: "the audit viewer searched by action alone reads that action's newest records",

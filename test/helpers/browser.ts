@@ -101,6 +101,16 @@ export async function fill(page: Page, label: string, value: string): Promise<vo
   await input.type(value);
 }
 
+/** Sets a date, time or number field by its label as a person's picker does (and tells the page). */
+export async function pick(page: Page, label: string, value: string): Promise<void> {
+  await (
+    await page.locator(`::-p-aria(${label})`).waitHandle()
+  ).evaluate((el, v) => {
+    (el as HTMLInputElement).value = v;
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+  }, value);
+}
+
 /** Clicks the button (or link, with role 'link') whose accessible name is `name`. */
 export async function press(page: Page, name: string, role: 'button' | 'link' = 'button'): Promise<void> {
   await page.locator(`::-p-aria([name="${name}"][role="${role}"])`).click();

@@ -17,6 +17,8 @@ export interface Answer {
   status?: number;
   id?: string;
   delayMs?: number;
+  /** Answer only once this has settled (a test holds the answer for as long as it needs). */
+  after?: Promise<unknown>;
   /** Send a receipt after the response, with this id text and stat. */
   receipt?: { id: string; stat: string; err?: string };
   /** Never answer. */
@@ -175,7 +177,8 @@ export async function startSmsc(
           );
         }
       };
-      if (reply.delayMs) setTimeout(respond, reply.delayMs);
+      if (reply.after) void reply.after.then(respond, respond);
+      else if (reply.delayMs) setTimeout(respond, reply.delayMs);
       else respond();
     });
   });

@@ -189,10 +189,12 @@ test("a part's receipt that comes while its long text is still being sent is tol
   const told: string[] = [];
   let record: () => void = () => undefined;
   const recorded = new Promise<void>((resolve) => (record = resolve));
+  let answerPart2: () => void = () => undefined;
+  const part2Answered = new Promise<void>((resolve) => (answerPart2 = resolve));
   const { smsc, sms } = await setup(
     t,
-    // Part 2's answer comes late: part 1's receipt arrives meanwhile.
-    (_, index) => (index === 0 ? { id: '7100' } : { id: '7101', delayMs: 300 }),
+    // Part 2's answer is held until the test lets it go: part 1's receipt arrives meanwhile.
+    (_, index) => (index === 0 ? { id: '7100' } : { id: '7101', after: part2Answered }),
     {
       onReceipt: (r) => {
         told.push(r.providerId);
@@ -204,9 +206,11 @@ test("a part's receipt that comes while its long text is still being sent is tol
   await until('part 2 at the gateway', () => smsc.arrivals.length === 2);
   let acknowledged: number | undefined;
   const answer = smsc.receipt('7100').then((status) => (acknowledged = status));
+  // Time for the adapter to tell the receipt too early, if it would: part 2 is still unanswered.
   await delay(100);
   t.deepEqual(told, [], 'not told before the text is sent whole');
   t.is(acknowledged, undefined, 'not acknowledged before it is recorded');
+  answerPart2();
   t.deepEqual((await sending).providerIds, ['7100', '7101']);
   await until('part 1 told', () => told.length === 1);
   t.is(acknowledged, undefined);

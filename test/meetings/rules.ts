@@ -337,7 +337,7 @@ test.serial('a mobile number must be a valid number for its country', async (t) 
     t,
     booking({ participants: [{ ...patientBySms, mobile: '070-12' }] }),
     'phone_invalid',
-    /070-12 är inte ett giltigt telefonnummer i landet SE/,
+    /070-12 är inte ett giltigt telefonnummer i Sverige/,
     'participants.0.mobile',
   );
 });

@@ -118,6 +118,23 @@ test('a login returns to the page that was asked for', async (t) => {
   t.is(landed.headers.get('location'), '/password');
 });
 
+test('a login returns to a long page asked for: a connection-log timeline with the support search it came from', async (t) => {
+  const { accountId } = await clinician();
+  const browser = main.app.client();
+  // As long as a timeline address gets: connlog takes a sealed search of up to 4,000 characters.
+  const timeline = `/connlog/meetings/c0ffee00-0000-4000-8000-00000000000a?${new URLSearchParams({
+    participantId: 'c0ffee00-0000-4000-8000-00000000000b',
+    errors: '1',
+    s: `v1.${'A'.repeat(3997)}`,
+    resultPage: '100000',
+    page: '100000',
+  })}`;
+  const authorization = await startLogin(browser, timeline);
+  const landed = await browser.get(local(await signInAt(authorization.href, accountId)));
+  t.is(landed.status, 302);
+  t.is(landed.headers.get('location'), timeline);
+});
+
 test('an HSA-ID typed in lower case on the admin form, or saved so earlier, still matches the SITHS login', async (t) => {
   for (const saved of ['typed', 'earlier'] as const) {
     const hsaId = hsa();
@@ -421,6 +438,22 @@ test('a new e-mail address whose HSA-ID already has an account gets no second ac
   t.like(await findStaff(w.app.server.app.db, { hsaId }), { id: staff.id, email: staff.email });
   const failures = await findAudit(w.app.server.app.db, { action: 'login.failed' });
   t.true(failures.some((a) => a.details?.reason === 'provision_failed' && a.details?.hsaId === hsaId));
+});
+
+test('accounts found by e-mail: an address the provider sends with a decomposed å finds the account stored with a composed one', async (t) => {
+  const w = await emailWorld();
+  const email = `åsa.ström.${hsa().slice(-6)}@region.example`;
+  const { staff } = await w.app.staff('clinician', 'Akutmottagningen', { email });
+  w.idp.addAccount(`nfd-${staff.id}`, { name: staff.name, email: email.normalize('NFD'), hsaId: hsa() });
+  const browser = w.app.client();
+  const landed = await browser.get(local(await signInAt((await startLogin(browser)).href, `nfd-${staff.id}`)));
+  t.is(landed.status, 302);
+  const logins = await findAudit(w.app.server.app.db, { staffId: staff.id, action: 'login' });
+  t.deepEqual(
+    logins.map((a) => a.details),
+    [{ method: 'oidc' }],
+    'signed in to the account there was, not a new one',
+  );
 });
 
 test('accounts found by e-mail: a provider that sends no e-mail address is named as the missing part, not the HSA-ID', async (t) => {

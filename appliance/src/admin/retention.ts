@@ -10,7 +10,7 @@ import type { Db } from '../db/knex.ts';
 import { iso } from '../db/values.ts';
 import { purgeAnswers, settleAnswers } from '../evaluation/index.ts';
 import { eraseMessageContacts } from '../invites/index.ts';
-import { eraseContactsOfMeetings, forgetPatientRefs, meetingsEndedBefore } from '../meetings/index.ts';
+import { eraseContactsOfMeetingsEndedBefore, forgetPatientRefs, meetingsEndedBefore } from '../meetings/index.ts';
 import { every } from '../schedule.ts';
 import { purgeResults } from '../techtest/index.ts';
 
@@ -37,7 +37,7 @@ export async function purge(
   // Not a deletion, but the same nightly care of personal data: the day's evaluation answers lose
   // the order they were given in, which would tie them to who answered when.
   await settleAnswers(db);
-  const ended = await meetingsEndedBefore(db, daysBefore(now, retention.contactsDays));
+  const contactsCutoff = daysBefore(now, retention.contactsDays);
   const logCutoff = daysBefore(now, retention.connlogDays);
   const counts: PurgeCounts = {
     // From the meeting's end: a meeting booked further ahead than the period keeps its booking's
@@ -49,8 +49,9 @@ export async function purge(
     techtestResults: await purgeResults(db, logCutoff),
     evaluationResponses: answers.responses,
     evaluationRespondents: answers.respondents,
-    participantContacts: await eraseContactsOfMeetings(db, ended),
-    messageContacts: await eraseMessageContacts(db, ended, now),
+    // Each asked only of the rows that still hold the data, not of every meeting ever held.
+    participantContacts: await eraseContactsOfMeetingsEndedBefore(db, contactsCutoff),
+    messageContacts: await eraseMessageContacts(db, (among) => meetingsEndedBefore(db, contactsCutoff, among), now),
   };
   await insertAudit(
     db,
@@ -68,7 +69,7 @@ export async function purge(
  */
 export async function purgeAuditLog(db: Db, now = new Date()): Promise<number> {
   const removed = await purgeAudit(db, now);
-  await forgetPatientRefs(db, await meetingsEndedBefore(db, retentionCutoff(now)));
+  await forgetPatientRefs(db, retentionCutoff(now));
   if (removed > 0)
     await insertAudit(db, {
       action: 'audit.purge',

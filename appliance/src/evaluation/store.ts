@@ -275,7 +275,8 @@ export async function deleteAnswersBefore(db: Db, before: Date): Promise<{ respo
 export async function settleAnswers(db: Knex): Promise<number> {
   return db.transaction(async (trx) => {
     const fresh: ResponseTableRow[] = await responseTable(trx)
-      .where({ settled: false })
+      // Said as the partial index's predicate, not with a bound false: SQLite must see that it applies.
+      .whereRaw('settled = false')
       .select('id', 'set_id', 'unit_id', 'role', 'meeting_on', 'answers');
     if (fresh.length === 0) return 0;
     const ids = fresh.map((r) => r.id);

@@ -97,12 +97,25 @@ export async function registerViews(server: Server): Promise<void> {
         path: request.path,
         // The address as asked for, query and all (a search's results, a timeline's filter and
         // page), for the language switch to come back to: encoded as one value of its `next`.
-        here: encodeURIComponent(`${request.url.pathname}${request.url.search}`),
+        here: encodeURIComponent(returnAddress(request)),
         staff: credentials?.user,
       };
     },
   });
   lookUpOnce(manager);
+}
+
+/**
+ * Where the language switch comes back to. A page asked for is asked for again; a page that
+ * answered a form (a confirmation, a refused change: POST /meetings/{id}/cancel) has no address
+ * to ask for again - asked for, it is "Sidan finns inte" - so the nearest page above it that can
+ * be (/meetings/{id}).
+ */
+function returnAddress(request: Request): string {
+  if (request.method === 'get') return `${request.url.pathname}${request.url.search}`;
+  let path = request.url.pathname;
+  while (path.length > 1 && !request.server.match('get', path)) path = path.slice(0, path.lastIndexOf('/')) || '/';
+  return path;
 }
 
 /** The part of vision's manager (7.x, not its public API) that finds a view's file. */

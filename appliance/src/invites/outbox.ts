@@ -809,13 +809,41 @@ const contactsErased = {
 };
 
 /**
- * Retention: the addresses and the template data (names, times) of these meetings' messages go
- * with the participants' contact data. The rows stay, so the record of what was sent when stays. A
+ * Retention: the addresses and the template data (names, times) of the messages of the meetings
+ * whose contact data went (`endedAmong` says which of some meetings those are) go with the
+ * participants' contact data. The rows stay, so the record of what was sent when stays. A
  * message still queued then (behind a gateway or relay down for longer than the period) would keep
  * its address as long as it waited: it fails, unsent - three months after its meeting it is no
  * news to anyone. One being sent at that moment is left to finish; the next day's run takes it.
+ * Only the meetings of messages that still hold a recipient are asked about, a batch at a time,
+ * through their partial index (migration 0027): not every meeting ever held.
  */
-export async function eraseMessageContacts(db: Db, meetingIds: string[], now = new Date()): Promise<number> {
+export async function eraseMessageContacts(
+  db: Db,
+  endedAmong: (meetingIds: string[]) => Promise<string[]>,
+  now = new Date(),
+): Promise<number> {
+  const batch = 500;
+  let erased = 0;
+  let after = '';
+  for (;;) {
+    const rows: { meeting_id: string }[] = await db('outbox_messages')
+      // Said as the index's predicate, not with a bound '': SQLite must see that the query implies it.
+      .whereRaw(`recipient <> ''`)
+      .where('meeting_id', '>', after)
+      .orderBy('meeting_id')
+      .limit(batch)
+      .select('meeting_id');
+    const last = rows.at(-1);
+    if (!last) return erased;
+    erased += await eraseContactsOfMessages(db, await endedAmong([...new Set(rows.map((r) => r.meeting_id))]), now);
+    if (rows.length < batch) return erased;
+    after = last.meeting_id;
+  }
+}
+
+/** Retention's erasure of these meetings' messages (eraseMessageContacts). */
+export async function eraseContactsOfMessages(db: Db, meetingIds: string[], now = new Date()): Promise<number> {
   let erased = 0;
   for (const ids of chunks(meetingIds)) {
     await db('outbox_messages')

@@ -11,12 +11,13 @@ import { identificationMethods, isPatient, participantKinds } from './model.ts';
 import type { ParticipantInput } from './rules.ts';
 import { participantInput, text } from './schemas.ts';
 import { maskPersonalNumber, parsePersonalNumber } from './personal-number.ts';
+import { defaultCountry, displayPhone, isCountry, parseMobile } from './contacts.ts';
 import { clinicInstants, today } from '../common/clock.ts';
 
 const countries = ['SE', 'NO', 'DK', 'FI', 'IS', 'DE', 'PL', 'GB'];
 
 /** The booking form's fields for the participant being added (p_*), and back. */
-const participantFields = {
+export const participantFields = {
   p_kind: Joi.string()
     .valid(...participantKinds)
     .default('patient'),
@@ -35,7 +36,7 @@ const participantFields = {
   p_staffEmail: text(254).default(''),
   p_language: Joi.string().valid('sv', 'en').default('sv'),
 };
-type ParticipantFields = { [K in keyof typeof participantFields]: string };
+export type ParticipantFields = { [K in keyof typeof participantFields]: string };
 
 /** Which of the two instants a time that comes twice that night is: summer time first, then standard time. */
 export type Clock = 'summer' | 'standard';
@@ -142,12 +143,21 @@ export function readDraft(text: string): ParticipantInput[] {
 }
 
 /** Form fields in the form's own names: `participant.mobile` → p_mobile. */
-function formField(field: string | undefined): string | undefined {
+export function formField(field: string | undefined): string | undefined {
   if (!field) return undefined;
   const m = /^participant\.(proxy\.)?(\w+)$/.exec(field);
   if (!m) return field;
   const [, proxy, name = ''] = m;
   return proxy ? `p_proxy${name.charAt(0).toUpperCase()}${name.slice(1)}` : `p_${name}`;
+}
+
+/**
+ * The fields a refusal marks (aria-invalid, and described by the message): the one at fault, and for
+ * a start that cannot be (in the past, an hour the clock skips) both the date and the time.
+ */
+export function invalidFields(field: string | undefined): Record<string, true> {
+  if (!field) return {};
+  return field === 'startsAt' ? { date: true, time: true } : { [field]: true };
 }
 
 /** The form's fields by the label the clinician reads beside them (meetings.book.*). */
@@ -201,8 +211,66 @@ export function formRefused(request: Request, h: ResponseToolkit, error: Error |
   }).takeover();
 }
 
+/** A mobile number in the form's list as the meeting page will show it (070-123 45 67), however it was typed. */
+function shownMobile(mobile: string | undefined, country: string | undefined): string | undefined {
+  const code = (country || defaultCountry).toUpperCase();
+  if (!mobile || !isCountry(code)) return mobile;
+  const parsed = parseMobile(mobile, code);
+  return parsed.ok ? displayPhone(parsed.e164) : mobile;
+}
+
 /** BankID and SITHS go through the hospital's identity provider; a colleague's SITHS is their staff login. */
 export const needsIdentityProvider = (method: string): boolean => method === 'bankid' || method === 'siths';
+
+/**
+ * What the participant fields (views/partials/participant-fields.hbs) offer: the kinds, the
+ * identification methods (BankID and SITHS not without an identity provider), countries and
+ * languages, and the rules' hints the form's script shows while typing. The kind starts as the
+ * patient until there is one, then as a guest; the method as the server's form starts that kind.
+ */
+export function participantChoices(request: Request, form: Partial<ParticipantFields>, hasPatient: boolean) {
+  const lang = languageOf(request);
+  const kind = form.p_kind ?? (hasPatient ? 'guest' : 'patient');
+  const identification = form.p_identification ?? (kind === 'guest' ? 'none' : kind === 'colleague' ? 'siths' : 'sms');
+  const rules = [
+    'guest_mobile_and_email',
+    'guest_personal_number',
+    'sms_needs_mobile',
+    'patient_first',
+    'documentation_required',
+  ];
+  // Without an identity provider nobody can identify with BankID or SITHS: not offered (said why).
+  const noIdp = !request.server.app.config.oidc;
+  return {
+    form: { ...form, p_kind: kind, p_identification: identification, p_country: form.p_country || 'SE' },
+    kinds: participantKinds.map((k) => ({ value: k, label: t(lang, `meetings.kind.${k}`), checked: k === kind })),
+    identifications: (['siths', 'bankid', 'none', 'sms'] as const).map((m) => {
+      const unavailable = noIdp && needsIdentityProvider(m) && kind !== 'colleague';
+      return {
+        value: m,
+        label: unavailable
+          ? t(lang, 'meetings.ident.unavailable', { method: t(lang, `meetings.ident.${m}`) })
+          : t(lang, `meetings.ident.${m}`),
+        selected: m === identification && !unavailable,
+        unavailable,
+      };
+    }),
+    noIdp: noIdp ? t(lang, 'meetings.book.noIdp') : undefined,
+    languages: (['sv', 'en'] as const).map((l) => ({
+      value: l,
+      label: t(lang, `meetings.language.${l}`),
+      selected: l === (form.p_language || 'sv'),
+    })),
+    countries: countries.map((c) => ({
+      value: c,
+      label: t(lang, `meetings.country.${c}`),
+      selected: c === (form.p_country || 'SE'),
+    })),
+    hints: Object.fromEntries(
+      rules.map((r) => [r, t(lang, `meetings.rule.${r}`, { name: t(lang, 'meetings.book.someone') })]),
+    ),
+  };
+}
 
 export function renderBooking(
   request: Request,
@@ -213,76 +281,40 @@ export function renderBooking(
 ) {
   const lang = languageOf(request);
   const staff = request.auth.credentials.user!;
-  const kind = form.p_kind ?? (draft.some((p) => isPatient(p.kind)) ? 'guest' : 'patient');
-  const identification = form.p_identification ?? (kind === 'guest' ? 'none' : kind === 'colleague' ? 'siths' : 'sms');
+  const choices = participantChoices(
+    request,
+    form,
+    draft.some((p) => isPatient(p.kind)),
+  );
   // As the meeting page masks it: the full birth date (a ten-digit number gets its century), no last digits.
   const masked = (n?: string) => {
     const parsed = n ? parsePersonalNumber(n) : undefined;
     return parsed?.ok ? maskPersonalNumber(parsed.value) : '';
   };
-  const rules = [
-    'guest_mobile_and_email',
-    'guest_personal_number',
-    'sms_needs_mobile',
-    'patient_first',
-    'documentation_required',
-  ];
-  // Without an identity provider nobody can identify with BankID or SITHS: not offered (said why).
-  const noIdp = !request.server.app.config.oidc;
   return h
     .view('meetings/book', {
       title: t(lang, 'meetings.book.title'),
       styles: ['meetings.css'],
       scripts: ['booking.js'],
-      form: {
-        durationMinutes: 45,
-        date: today(),
-        time: '',
-        ...form,
-        p_kind: kind,
-        p_identification: identification,
-        p_country: form.p_country || 'SE',
-      },
+      ...choices,
+      form: { durationMinutes: 45, date: today(), time: '', ...choices.form },
       draftJson: JSON.stringify(draft),
       draft: draft.map((p, i) => ({
         index: i,
         name: p.kind === 'colleague' ? p.staffEmail : p.name,
         kindLabel: t(lang, `meetings.kind.${p.kind}`),
-        contact: [p.mobile, p.email].filter(Boolean).join(', '),
+        contact: [shownMobile(p.mobile, p.country), p.email].filter(Boolean).join(', '),
         identificationLabel: p.identification ? t(lang, `meetings.ident.${p.identification}`) : '',
         personalNumber: masked(p.personalNumber),
         proxyName: p.proxy?.name,
-        proxyContact: p.proxy ? [p.proxy.mobile, p.proxy.email].filter(Boolean).join(', ') : '',
+        proxyContact: p.proxy
+          ? [shownMobile(p.proxy.mobile, p.proxy.country), p.proxy.email].filter(Boolean).join(', ')
+          : '',
       })),
-      kinds: participantKinds.map((k) => ({ value: k, label: t(lang, `meetings.kind.${k}`), checked: k === kind })),
-      identifications: (['siths', 'bankid', 'none', 'sms'] as const).map((m) => {
-        const unavailable = noIdp && needsIdentityProvider(m) && kind !== 'colleague';
-        return {
-          value: m,
-          label: unavailable
-            ? t(lang, 'meetings.ident.unavailable', { method: t(lang, `meetings.ident.${m}`) })
-            : t(lang, `meetings.ident.${m}`),
-          selected: m === identification && !unavailable,
-          unavailable,
-        };
-      }),
-      noIdp: noIdp ? t(lang, 'meetings.book.noIdp') : undefined,
       // The documentation plan is asked for as soon as the form comes back with participants, not only at "Boka".
       missingDocumentation: draft.length > 0 && !(form.documentationPlan ?? '').trim(),
-      languages: (['sv', 'en'] as const).map((l) => ({
-        value: l,
-        label: t(lang, `meetings.language.${l}`),
-        selected: l === (form.p_language || 'sv'),
-      })),
-      countries: countries.map((c) => ({
-        value: c,
-        label: t(lang, `meetings.country.${c}`),
-        selected: c === (form.p_country || 'SE'),
-      })),
-      hints: Object.fromEntries(
-        rules.map((r) => [r, t(lang, `meetings.rule.${r}`, { name: t(lang, 'meetings.book.someone') })]),
-      ),
       problem: problem ? { ...problem, field: formField(problem.field) } : undefined,
+      invalid: invalidFields(formField(problem?.field)),
       clockChoice: clockChoice(lang, form.date, form.time, form.clock),
       me: staff.name,
     })

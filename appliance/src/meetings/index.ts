@@ -159,7 +159,7 @@ export {
   findParticipant,
   findAttendance,
   listChanges,
-  eraseContactsOfMeetings,
+  eraseContactsOfMeetingsEndedBefore,
   eraseParticipantContacts,
   forgetPatientRefs,
   everyParticipantOf,

@@ -17,6 +17,11 @@ import {
   bookingForm,
   clockChoice,
   clockField,
+  formField,
+  invalidFields,
+  participantChoices,
+  participantFields,
+  type ParticipantFields,
   formRefused,
   fromFields,
   hasParticipant,
@@ -39,6 +44,7 @@ import {
 } from './model.ts';
 import { audited, auditBooking, auditChange } from './routes.ts';
 import { meetingParams, participantParams, text } from './schemas.ts';
+import { checkStart } from './rules.ts';
 import { withPatientFirst, type MeetingService } from './service.ts';
 import {
   addDays,
@@ -164,8 +170,14 @@ async function meetingPage(
     error?: string;
     code?: number;
     pageView?: string;
-    /** The reschedule form as it was sent, when it comes back to ask which 02:30. */
-    reschedule?: { date: string; time: string; durationMinutes: number };
+    /**
+     * The reschedule form as it was sent, when it comes back to ask which 02:30 or refused: what
+     * the clinician typed stays, and `invalid` names the fields at fault.
+     */
+    reschedule?: RescheduleForm;
+    invalid?: Partial<Record<keyof RescheduleForm, true>>;
+    /** The participant being added as it was sent, and why it was refused (the field at fault). */
+    adding?: { form: Partial<ParticipantFields>; problem: string; field?: string };
   } = {},
 ) {
   const lang = languageOf(request);
@@ -180,7 +192,8 @@ async function meetingPage(
     .view('meetings/meeting', {
       title: meeting.title,
       styles: ['meetings.css'],
-      scripts: ['meetings-live.js'],
+      // The add form's fields follow the kind chosen, as on the booking form.
+      scripts: changeable ? ['meetings-live.js', 'booking.js'] : ['meetings-live.js'],
       meeting,
       people: await meetings.staffNames(meeting),
       me: meeting.bookedBy === staff.id,
@@ -193,11 +206,33 @@ async function meetingPage(
       })(),
       changeable,
       calendarLink: `/calendar?view=week&date=${start.date}`,
+      ...(changeable
+        ? participantChoices(
+            request,
+            extra.adding?.form ?? {},
+            meeting.participants.some((p) => isPatient(p.kind)),
+          )
+        : {}),
+      participantProblem: extra.adding?.problem,
       ...extra,
+      invalid: extra.adding ? invalidFields(formField(extra.adding.field)) : extra.invalid,
       reschedule,
       clockChoice: clockChoice(lang, reschedule.date, reschedule.time, clock),
     })
     .code(extra.code ?? 200);
+}
+
+/** The reschedule form's fields as typed (a refused duration may not be a number). */
+interface RescheduleForm {
+  date: string;
+  time: string;
+  durationMinutes: number | string;
+}
+
+/** The fields a refused new start marks: a rule on the start (startsAt) is the date and time together. */
+function rescheduleInvalid(field: string | undefined): Partial<Record<keyof RescheduleForm, true>> {
+  if (field === 'startsAt') return { date: true, time: true };
+  return field && field in rescheduleLabels ? { [field]: true } : {};
 }
 
 const notices = {
@@ -206,6 +241,7 @@ const notices = {
   cancelled: 'meetings.meeting.cancelled',
   resent: 'meetings.meeting.resent',
   removed: 'meetings.meeting.removed',
+  added: 'meetings.meeting.added',
 } satisfies Record<string, string>;
 
 export function routes(meetings: MeetingService, live: LiveUpdates, facts: ParticipantFacts): ServerRoute[] {
@@ -216,6 +252,8 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
     id: string,
     change: () => Promise<unknown>,
     done: string,
+    /** The form as sent, shown again when the change is refused (reschedule). */
+    sent?: RescheduleForm,
   ) {
     try {
       await change();
@@ -230,9 +268,21 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
       ) {
         const meeting = await meetings.get(staffOf(request), id);
         await audited(request, 'meeting.read', meeting);
-        const message = error instanceof RuleViolation ? error.text(lang) : error.toBoom(lang).message;
+        // The page is drawn again from the meeting as it is now (its version included): the change
+        // can be made again from it, no reload needed (a reload would lose what was typed).
+        const message =
+          error instanceof RuleViolation
+            ? error.text(lang)
+            : error instanceof VersionConflict
+              ? t(lang, 'meetings.conflictOnPage')
+              : error.toBoom(lang).message;
         const code = error instanceof RuleViolation ? 400 : error instanceof TooManyResends ? 429 : 409;
-        return meetingPage(request, h, meetings, facts, meeting, { error: message, code });
+        return meetingPage(request, h, meetings, facts, meeting, {
+          error: message,
+          code,
+          ...(sent ? { reschedule: sent } : {}),
+          ...(sent && error instanceof RuleViolation ? { invalid: rescheduleInvalid(error.field) } : {}),
+        });
       }
       throw error;
     }
@@ -519,7 +569,19 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
               error instanceof Joi.ValidationError
                 ? whenRefused(error, textOf(fieldOf(request.payload, 'date')), lang, labelOf)
                 : validationSentences(error, lang, labelOf);
-            return (await meetingPage(request, h, meetings, facts, meeting, { error: message, code: 400 })).takeover();
+            const first = error instanceof Joi.ValidationError ? error.details[0]?.path[0] : undefined;
+            return (
+              await meetingPage(request, h, meetings, facts, meeting, {
+                error: message,
+                code: 400,
+                reschedule: {
+                  date: textOf(fieldOf(request.payload, 'date')),
+                  time: textOf(fieldOf(request.payload, 'time')),
+                  durationMinutes: textOf(fieldOf(request.payload, 'durationMinutes')),
+                },
+                invalid: rescheduleInvalid(typeof first === 'string' ? first : undefined),
+              })
+            ).takeover();
           },
         },
       },
@@ -527,6 +589,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         const lang = languageOf(request);
         const id = request.params.id;
         const form = request.payload;
+        const sent = { date: form.date, time: form.time, durationMinutes: form.durationMinutes };
         const startsAt = clinicStart(form.date, form.time, form.clock);
         if (startsAt === 'ask') {
           const meeting = await meetings.get(staffOf(request), id);
@@ -534,11 +597,11 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           return meetingPage(request, h, meetings, facts, meeting, {
             error: t(lang, 'meetings.rule.time_repeated', { date: form.date, time: form.time }),
             code: 400,
-            reschedule: { date: form.date, time: form.time, durationMinutes: form.durationMinutes },
+            reschedule: sent,
           });
         }
         if (startsAt instanceof RuleViolation)
-          return changeFromPage(request, h, id, () => Promise.reject(startsAt), 'rescheduled');
+          return changeFromPage(request, h, id, () => Promise.reject(startsAt), 'rescheduled', sent);
         // The same time again changes nothing and tells nobody: say so instead of "moved".
         const current = await meetings.get(staffOf(request), id);
         if (startsAt.getTime() === current.startsAt.getTime() && form.durationMinutes === current.durationMinutes) {
@@ -548,6 +611,13 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
               when: formatSpan(current.startsAt, current.durationMinutes, lang),
             }),
           });
+        }
+        // A start already past is refused before the clinician is asked to confirm it, not after.
+        try {
+          checkStart(startsAt);
+        } catch (error) {
+          if (!(error instanceof RuleViolation)) throw error;
+          return changeFromPage(request, h, id, () => Promise.reject(error), 'rescheduled', sent);
         }
         if (!form.confirm) {
           return confirmPage(
@@ -584,6 +654,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             );
           },
           'rescheduled',
+          sent,
         );
       },
     }),
@@ -637,6 +708,67 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           },
           'cancelled',
         );
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/meetings/{id}/participants/add',
+      options: {
+        auth: { ...session, scope: ['admin', 'clinician'] },
+        validate: {
+          params: meetingParams,
+          payload: objectOf<ParticipantFields & { crumb?: string; version: number }>({
+            crumb: Joi.string(),
+            version,
+            ...participantFields,
+          }),
+          // What was typed comes back with the reason, on the meeting page where the form is.
+          failAction: async (request, h, error) => {
+            const lang = languageOf(request);
+            const meeting = await meetings.get(staffOf(request), String(request.params.id));
+            await audited(request, 'meeting.read', meeting);
+            const sent = (request.payload ?? {}) as Partial<ParticipantFields>;
+            const first = error instanceof Joi.ValidationError ? error.details[0]?.path[0] : undefined;
+            const message = validationSentences(error, lang, (field) =>
+              field.startsWith('p_') ? t(lang, `meetings.book.${field.slice(2)}`) : undefined,
+            );
+            const adding = { form: sent, problem: message, ...(typeof first === 'string' ? { field: first } : {}) };
+            return (await meetingPage(request, h, meetings, facts, meeting, { adding, code: 400 })).takeover();
+          },
+        },
+      },
+      handler: async (request, h) => {
+        const lang = languageOf(request);
+        const staff = staffOf(request);
+        const { id } = request.params;
+        const form = request.payload;
+        const { version } = form;
+        const input = fromFields(form);
+        const refused = async (problem: string, field?: string, code = 400) => {
+          const meeting = await meetings.get(staff, id);
+          await audited(request, 'meeting.read', meeting);
+          const adding = { form, problem, ...(field ? { field } : {}) };
+          return meetingPage(request, h, meetings, facts, meeting, { adding, code });
+        };
+        if (
+          !request.server.app.config.oidc &&
+          input.kind !== 'colleague' &&
+          needsIdentityProvider(input.identification ?? '')
+        )
+          return refused(
+            t(lang, 'meetings.rule.identification_unavailable', {
+              method: t(lang, `meetings.ident.${input.identification}`),
+            }),
+            'p_identification',
+          );
+        try {
+          await meetings.addParticipant(staff, id, version, input, auditChange(request, 'participant.add', id));
+        } catch (error) {
+          if (error instanceof RuleViolation) return refused(error.text(lang), error.field);
+          if (error instanceof VersionConflict) return refused(t(lang, 'meetings.conflictOnPage'), undefined, 409);
+          throw error;
+        }
+        return h.redirect(`/meetings/${id}?done=added`);
       },
     }),
     route({

@@ -18,6 +18,8 @@ export interface MeetingRow {
   version: number;
   created_at: DbTimestamp;
   updated_at: DbTimestamp;
+  /** When its patients' keyed numbers went with the audit log's period (retention); null before. */
+  patient_refs_forgotten_at?: DbTimestamp | null;
 }
 
 export interface ParticipantRow {

@@ -614,18 +614,38 @@ export async function fillPatientRefs(db: Db, dataKey: Buffer): Promise<number> 
   return filled;
 }
 
+/** How many rows a retention statement reads at a time. */
+const retentionBatch = 500;
+
 /**
- * The audit log's period has passed for these meetings (its records of them are purged): the
- * patients' keyed numbers, kept for the log extract alone, go too.
+ * The audit log's period has passed for the meetings that ended before `before` (its records of
+ * them are purged): the patients' keyed numbers, kept for the log extract alone, go too, and the
+ * meeting is marked done (`patient_refs_forgotten_at`, migration 0027). Only the meetings not yet
+ * done are read, by their start, a batch at a time: not the years of meetings done before. Returns
+ * how many participants lost theirs.
  */
-export async function forgetPatientRefs(db: Db, meetingIds: string[]): Promise<number> {
+export async function forgetPatientRefs(db: Db, before: Date, now = new Date()): Promise<number> {
   let count = 0;
-  for (const ids of chunks(meetingIds))
-    count += await db<ParticipantRow>('participants')
-      .whereIn('meeting_id', ids)
-      .whereNotNull('patient_ref')
-      .update({ patient_ref: null });
-  return count;
+  for (;;) {
+    const batch: Pick<MeetingRow, 'id' | 'starts_at' | 'duration_minutes'>[] = await db<MeetingRow>('meetings')
+      .whereNull('patient_refs_forgotten_at')
+      .where('starts_at', '<', iso(before))
+      .orderBy('starts_at')
+      .limit(retentionBatch)
+      .select('id', 'starts_at', 'duration_minutes');
+    const ended = endedBy(batch, before);
+    for (const ids of chunks(ended)) {
+      count += await db<ParticipantRow>('participants')
+        .whereIn('meeting_id', ids)
+        .whereNotNull('patient_ref')
+        .update({ patient_ref: null });
+      await db<MeetingRow>('meetings')
+        .whereIn('id', ids)
+        .update({ patient_refs_forgotten_at: iso(now) });
+    }
+    // Those left in a batch started within a day of the cut-off and have not ended: the next run's.
+    if (batch.length < retentionBatch || ended.length === 0) return count;
+  }
 }
 
 /** The clear personal identity number, for identifying the person with BankID (never for display). */
@@ -687,9 +707,42 @@ export async function meetingsEndedBefore(db: Db, before: Date, among?: readonly
         )
       ).flat()
     : await startedBefore().select('id', 'starts_at', 'duration_minutes');
-  return candidates
+  return endedBy(candidates, before);
+}
+
+const endedBy = (meetings: Pick<MeetingRow, 'id' | 'starts_at' | 'duration_minutes'>[], before: Date) =>
+  meetings
     .filter((m) => toDate(m.starts_at).getTime() + Number(m.duration_minutes) * 60_000 < before.getTime())
     .map((m) => m.id);
+
+/**
+ * Retention's candidates: the meetings that ended before `before` and whose participants still
+ * hold what `holding` names, a batch at a time in the order of their ids. The read goes through
+ * the partial index of that holding (migration 0027, whose predicate `holding` must say word for
+ * word): it holds only the rows not erased yet, so the run reads the period's rows (and the
+ * bookings ahead), not the years of meetings whose data went long ago. Which of those meetings
+ * ended is asked by their ids. The caller erases each batch before the next is read.
+ */
+async function* meetingsEndedHolding(
+  db: Db,
+  before: Date,
+  holding: (w: Knex.QueryBuilder) => void,
+): AsyncGenerator<string[]> {
+  let after = '';
+  for (;;) {
+    const rows: Pick<ParticipantRow, 'meeting_id'>[] = await db<ParticipantRow>('participants')
+      .where(holding)
+      .where('meeting_id', '>', after)
+      .orderBy('meeting_id')
+      .limit(retentionBatch)
+      .select('meeting_id');
+    const last = rows.at(-1);
+    if (!last) return;
+    const ended = await meetingsEndedBefore(db, before, [...new Set(rows.map((r) => r.meeting_id))]);
+    if (ended.length > 0) yield ended;
+    if (rows.length < retentionBatch) return;
+    after = last.meeting_id;
+  }
 }
 
 // Each person's own contact columns: a patient's row holds their proxy's too, and each of the two
@@ -704,17 +757,19 @@ const erasedColumns = (columns: readonly (keyof ParticipantRow)[]) =>
 
 /**
  * Retention: erases the mobile numbers, e-mail addresses and personal identity numbers of every
- * participant (and proxy) of these meetings. Names stay: the meeting record keeps who took part.
+ * participant (and proxy) of the meetings that ended before `before`. Names stay: the meeting
+ * record keeps who took part. Asked only of the participants that still hold contact data.
  * Returns how many participants had contact data erased.
  */
-export async function eraseContactsOfMeetings(db: Db, meetingIds: string[]): Promise<number> {
+export async function eraseContactsOfMeetingsEndedBefore(db: Db, before: Date): Promise<number> {
+  const holdingContacts = (w: Knex.QueryBuilder) => {
+    for (const column of contactColumnNames) w.orWhereNotNull(column);
+  };
   let count = 0;
-  for (const ids of chunks(meetingIds)) {
+  for await (const ids of meetingsEndedHolding(db, before, holdingContacts)) {
     count += await db<ParticipantRow>('participants')
       .whereIn('meeting_id', ids)
-      .andWhere((w) => {
-        for (const column of contactColumnNames) w.orWhereNotNull(column);
-      })
+      .andWhere(holdingContacts)
       .update(erasedColumns(contactColumnNames));
   }
   return count;

@@ -5,7 +5,7 @@ import Boom from '@hapi/boom';
 import type { Request } from '@hapi/hapi';
 import type { Language } from '../common/language.ts';
 import { DomainError } from '../http/errors.ts';
-import { t } from '../http/i18n.ts';
+import { hasString, t } from '../http/i18n.ts';
 import { tooManyRequests } from '../http/ratelimit.ts';
 export type RuleCode =
   | 'title_required'
@@ -42,6 +42,13 @@ export type RuleCode =
   | 'cancel_reason_required'
   | 'period_invalid';
 
+/** A country by its name in `lang`: the booking form's own word for it, else the language's. */
+function countryName(lang: Language, code: string): string {
+  const key = `meetings.country.${code}`;
+  if (hasString(lang, key)) return t(lang, key);
+  return new Intl.DisplayNames([lang], { type: 'region' }).of(code) ?? code;
+}
+
 /**
  * The answer names the rule it refuses on, with what the client needs to act: tests and API clients match on
  * `rule`.
@@ -62,7 +69,14 @@ export class RuleViolation extends DomainError {
   }
 
   text(lang: Language): string {
-    return t(lang, `meetings.rule.${this.rule}`, this.vars);
+    // A phone number is checked against a known country: the clinician reads its name ("Sverige"),
+    // the one the form's list shows, not its code ("SE").
+    const { country } = this.vars;
+    const vars =
+      this.rule === 'phone_invalid' && typeof country === 'string'
+        ? { ...this.vars, country: countryName(lang, country) }
+        : this.vars;
+    return t(lang, `meetings.rule.${this.rule}`, vars);
   }
 
   toBoom(lang: Language): Boom.Boom {

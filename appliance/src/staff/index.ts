@@ -51,6 +51,7 @@ export {
   disableStaff,
   editStaff,
   hashedPassword,
+  longEnough,
   minPasswordLength,
   renameUnit,
   resetPassword,

@@ -12,7 +12,7 @@ import { fieldOf, objectOf, route } from '../http/route.ts';
 import type { Staff } from './model.ts';
 import { FlowError, identityProviderFor, identityProviderOf, type VerifiedIdentity } from './oidc.ts';
 import { flowMinutes, sessionOrigin } from './oidc-flows.ts';
-import { nextPath } from './schemas.ts';
+import { loginNext, longestPath } from './schemas.ts';
 import { endSession, normaliseEmail, startSession } from './service.ts';
 import { findStaff, findUnit, insertStaffUnlessTaken } from './store.ts';
 
@@ -43,7 +43,7 @@ export function loginOptions(request: Request): { oidc?: string; localLogin: boo
   const { config } = request.server.app;
   // Drawn for any route, validated or not: the next page is taken only where it is a path here.
   const next = [fieldOf(request.query, 'next'), fieldOf(request.payload, 'next')].find(
-    (value): value is string => typeof value === 'string' && value.startsWith('/') && value.length <= 500,
+    (value): value is string => typeof value === 'string' && value.startsWith('/') && value.length <= longestPath,
   );
   return {
     oidc: config.oidc ? `/auth/login${next ? `?next=${encodeURIComponent(next)}` : ''}` : undefined,
@@ -159,7 +159,7 @@ const oidcRoutes: ServerRoute[] = [
       plugins: { cookie: { redirectTo: false } },
       pre: [{ method: perAddress }],
       validate: {
-        query: objectOf<{ next?: string }>({ next: nextPath.allow('') }),
+        query: objectOf<{ next?: string }>({ next: loginNext }),
         failAction: (_request, h) => h.redirect('/auth/login').takeover(),
       },
     },

@@ -9,7 +9,7 @@ import { fieldOf, objectOf, route } from '../http/route.ts';
 import type { Language } from '../common/language.ts';
 import { loggedOutPath, loginOptions, providerLogout, refuseLocalLogin } from './oidc-routes.ts';
 import type { Role } from './model.ts';
-import { nextPath, loginPayload, loginQuery, staffSchema } from './schemas.ts';
+import { longestPath, loginNext, nextPath, loginPayload, loginQuery, staffSchema } from './schemas.ts';
 import {
   changePassword,
   checkPassword,
@@ -83,12 +83,18 @@ const tooManyLogins: Lifecycle.Method = (request, h, error) => {
   if (!Boom.isBoom(error) || error.output.statusCode !== 429) throw error ?? Boom.internal();
   const text = (key: string) => {
     const value = fieldOf(request.payload, key);
-    return typeof value === 'string' ? value.slice(0, 500) : undefined;
+    return typeof value === 'string' ? value : undefined;
   };
+  const next = text('next');
   const page = loginPage(
     request,
     h,
-    { error: t(languageOf(request), 'login.tooMany'), email: text('email'), next: text('next') },
+    {
+      error: t(languageOf(request), 'login.tooMany'),
+      email: text('email')?.slice(0, 500),
+      // Shown again only as it could be kept (the form's own check is not run on a refused try).
+      next: next && next.length <= longestPath ? next : undefined,
+    },
     429,
   );
   const retryAfter = error.output.headers['retry-after'];
@@ -107,7 +113,7 @@ export const routes: ServerRoute[] = [
     },
     handler(request, h) {
       const query = request.query;
-      if (request.auth.isAuthenticated) return h.redirect(query.next ?? '/');
+      if (request.auth.isAuthenticated) return h.redirect(query.next || '/');
       const lang = languageOf(request);
       return loginPage(request, h, { next: query.next, notice: query.bye ? t(lang, 'login.loggedOut') : undefined });
     },
@@ -125,7 +131,10 @@ export const routes: ServerRoute[] = [
         failAction: (request, h) => {
           const typed = fieldOf(request.payload, 'email');
           const email = typeof typed === 'string' ? typed.slice(0, 254) : '';
-          return loginPage(request, h, { error: t(languageOf(request), 'login.invalid'), email }, 400).takeover();
+          // The page to return to stays in the form (a password left empty must not lose it), if it is one.
+          const kept = loginNext.validate(fieldOf(request.payload, 'next'));
+          const next = kept.error ? undefined : (kept.value as string | undefined);
+          return loginPage(request, h, { error: t(languageOf(request), 'login.invalid'), email, next }, 400).takeover();
         },
       },
     },
@@ -240,9 +249,8 @@ export const routes: ServerRoute[] = [
       auth: false,
       validate: {
         params: objectOf<{ lang: Language }>({ lang: Joi.string<Language>().valid('sv', 'en').required() }),
-        // The page it was asked on, query and all: a support search's sealed address is longer
-        // than a login's `next` may be.
-        query: objectOf<{ next?: string }>({ next: nextPath.max(8000) }),
+        // The page it was asked on, query and all (a support search's sealed address among them).
+        query: objectOf<{ next?: string }>({ next: nextPath }),
       },
     },
     handler(request, h) {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { rowsOf, timestampParam, type Db } from '../db/knex.ts';
 import { iso, toBool, toDate, type DbBigint, type DbBoolean, type DbTimestamp } from '../db/values.ts';
 import type { CareUnit, Role, Staff } from './model.ts';
-import { nameKey } from '../common/names.ts';
+import { nameContains, nameKey } from '../common/names.ts';
 
 // The rows as either driver returns them (db/values.ts).
 interface UnitRow {
@@ -165,8 +165,20 @@ export interface LoginRecord {
   lockedUntil: Date | null;
 }
 
+/**
+ * An e-mail address as accounts are stored and found by it: trimmed, in lower case, and in Unicode
+ * NFC, so that "å" typed as one code point (a Windows keyboard) or as "a" with a combining ring
+ * (macOS, a phone, a pasted text) is the same address, as a password is (passwords.ts). Every way
+ * an address comes in (the admin's forms, the command line, the login form, the identity
+ * provider's claim, a booking naming a colleague) is found through this; migration 0029 made the
+ * stored ones NFC.
+ */
+export const normaliseEmail = (email: string): string => email.trim().toLowerCase().normalize('NFC');
+
 export async function findLogin(db: Db, email: string): Promise<LoginRecord | undefined> {
-  const row = await staffTable(db).where({ email }).first();
+  const row = await staffTable(db)
+    .where({ email: normaliseEmail(email) })
+    .first();
   if (!row) return undefined;
   return {
     staff: toStaff(row),
@@ -189,7 +201,7 @@ export async function findStaff(
   const q = staffTable(db);
   // HSA-IDs are compared in upper case: accounts saved before they were normalised may hold lower case.
   if (by.hsaId) q.whereRaw('upper(hsa_id) = ?', [normaliseHsaId(by.hsaId)]);
-  else q.where(by.id ? { id: by.id } : { email: by.email });
+  else q.where(by.id ? { id: by.id } : { email: by.email === undefined ? by.email : normaliseEmail(by.email) });
   const row = await q.first();
   return row ? toStaff(row) : undefined;
 }
@@ -379,20 +391,27 @@ export interface StaffListing extends Staff {
   lastLoginAt: Date | null;
 }
 
-/** Staff for the admin list, by name; `search` matches name, e-mail or HSA-ID (case-insensitive for ASCII). */
+/**
+ * Staff for the admin list, by name; `search` matches a part of the name by the name rule (letter
+ * case, Unicode composition, apostrophes and hyphens do not count: "åsa" finds "Åsa", "o'brien"
+ * finds "O’Brien", common/names.ts), or of the e-mail address or HSA-ID in any case. Compared here,
+ * not in SQL: SQLite's lower() knows only ASCII letters, and neither engine knows the name rule.
+ * The list is every account of the unit (or all), as without a search.
+ */
 export async function listStaff(db: Db, filter: { search?: string; unitId?: string } = {}): Promise<StaffListing[]> {
   const q = staffTable(db).orderBy(['name', 'email']);
   if (filter.unitId) q.where('unit_id', filter.unitId);
-  if (filter.search) {
-    const like = `%${filter.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    q.andWhere((w) =>
-      w
-        .whereRaw("lower(name) like ? escape '\\'", [like])
-        .orWhereRaw("lower(email) like ? escape '\\'", [like])
-        .orWhereRaw("lower(coalesce(hsa_id, '')) like ? escape '\\'", [like]),
-    );
-  }
-  return (await q).map((r) => ({ ...toStaff(r), lastLoginAt: toDate(r.last_login_at, true) }));
+  const typed = filter.search?.trim();
+  const rows: StaffRow[] = await q;
+  const found = typed
+    ? rows.filter(
+        (r) =>
+          nameContains(r.name, typed) ||
+          r.email.includes(normaliseEmail(typed)) ||
+          (r.hsa_id ?? '').toUpperCase().includes(normaliseHsaId(typed)),
+      )
+    : rows;
+  return found.map((r) => ({ ...toStaff(r), lastLoginAt: toDate(r.last_login_at, true) }));
 }
 
 export async function updateStaff(

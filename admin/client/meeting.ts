@@ -19,14 +19,18 @@ function post(crumb: string, meetingId: string | undefined, type: string, data: 
   if (data && typeof data === 'object') {
     for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
       if (
-        ['id', 'displayName', 'type', 'message', 'name', 'isFatal', 'isP2P', 'roomName'].includes(key) &&
+        ['id', 'displayName', 'type', 'message', 'name', 'isFatal', 'isP2P', 'roomName', 'awaySeconds'].includes(key) &&
         ['string', 'boolean', 'number'].includes(typeof value)
       ) {
         details[key] = typeof value === 'string' ? value.slice(0, 200) : (value as number | boolean);
       } else if (key === 'error' && value && typeof value === 'object') {
+        // errorOccurred's one field: { error: { name, message, type, isFatal } }; a fatal error is
+        // the one that made Jitsi show its reconnect overlay.
         const e = value as Record<string, unknown>;
         details.errorName = typeof e.name === 'string' ? e.name.slice(0, 100) : '';
         details.errorMessage = typeof e.message === 'string' ? e.message.slice(0, 200) : '';
+        if (typeof e.type === 'string') details.type = e.type.slice(0, 100);
+        if (typeof e.isFatal === 'boolean') details.isFatal = e.isFatal;
       }
     }
   }
@@ -59,7 +63,26 @@ if (host && typeof JitsiMeetExternalAPI === 'function') {
       defaultLanguage: lang,
     },
   });
-  for (const type of forwardedJitsiEvents) api.addListener(type, (data) => void post(crumb, meetingId, type, data));
+  for (const type of forwardedJitsiEvents)
+    if (type !== 'videoConferenceJoined') api.addListener(type, (data) => void post(crumb, meetingId, type, data));
+  // Jitsi has no event of its own for a reconnect: after a lost connection or a failed conference
+  // its page in the frame leaves the meeting (videoConferenceLeft, also as that page unloads),
+  // reloads and joins it again. A join after the first on this page is that reconnect, reported
+  // with how long the person was out of the meeting.
+  let joined = false;
+  let leftAt: number | undefined;
+  api.addListener('videoConferenceLeft', () => {
+    leftAt = Date.now();
+  });
+  api.addListener('videoConferenceJoined', (data) => {
+    const away = leftAt === undefined ? {} : { awaySeconds: Math.round((Date.now() - leftAt) / 1000) };
+    void post(crumb, meetingId, joined ? 'reconnect' : 'videoConferenceJoined', {
+      ...(data && typeof data === 'object' ? data : {}),
+      ...away,
+    });
+    joined = true;
+    leftAt = undefined;
+  });
   api.addListener('readyToClose', (data) => {
     void post(crumb, meetingId, 'readyToClose', data).finally(() => location.assign(leaveUrl ?? '/'));
   });

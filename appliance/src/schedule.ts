@@ -1,32 +1,36 @@
 // The appliance's periodic jobs (reminders, the rooms' schedule, evaluation requests, retention):
 // a tick soon after start and then every `everyMs`, never overlapping itself, never keeping the
-// process alive, and a failed tick logged rather than ending the schedule.
+// process alive, and a failed tick logged rather than ending the schedule. The stop it returns
+// ends the schedule and resolves once a tick still running has finished: what stops a job before
+// the database closes waits for its last writes.
 export function every(
   everyMs: number,
   tick: () => Promise<unknown>,
   onError: (error: Error) => void,
   options: { firstAfterMs?: number } = {},
-): () => void {
-  let running = false;
+): () => Promise<void> {
+  let running: Promise<void> | undefined;
   let stopped = false;
-  const run = async () => {
+  const run = () => {
     if (running || stopped) return;
-    running = true;
-    try {
-      await tick();
-    } catch (error) {
-      onError(error as Error);
-    } finally {
-      running = false;
-    }
+    running = (async () => {
+      try {
+        await tick();
+      } catch (error) {
+        onError(error as Error);
+      } finally {
+        running = undefined;
+      }
+    })();
   };
   const timer = setInterval(run, everyMs);
   timer.unref();
   const first = setTimeout(run, options.firstAfterMs ?? 0);
   first.unref();
-  return () => {
+  return async () => {
     stopped = true;
     clearInterval(timer);
     clearTimeout(first);
+    await running;
   };
 }

@@ -9,7 +9,8 @@ import { passStaffTechTest, passTechTest } from '../helpers/techtest.ts';
 import { testPassword, type TestServer } from '../helpers/server.ts';
 import { jwtSecret, useStage } from '../helpers/stage.ts';
 import { present } from '../helpers/present.ts';
-import { mailedLink } from '../helpers/wait.ts';
+import { mailedLink, until } from '../helpers/wait.ts';
+import type { JitsiMessage } from '../helpers/jitsi.ts';
 import { bookStartingIn } from './_booking.ts';
 
 let jitsiUrl: string;
@@ -34,6 +35,10 @@ async function book() {
   ];
   return { staff, meeting, patient, teacher, link: await mailedLink(relay, email) };
 }
+
+/** The Jitsi page in the frame sends a message over the IFrame API's transport (test/helpers/jitsi.ts). */
+const jitsiSends = (page: Page, message: JitsiMessage) =>
+  page.evaluate((m) => (window as unknown as { __jitsiSends: (m: JitsiMessage) => boolean }).__jitsiSends(m), message);
 
 const recorded = (page: Page) =>
   page.evaluate(
@@ -83,15 +88,13 @@ test.serial(
       },
     });
 
-    await page.evaluate(() =>
-      (window as unknown as { __fire: (e: string, d: unknown) => void }).__fire('cameraError', {
-        type: 'gum.permission_denied',
-        message: 'Permission denied',
-      }),
+    t.true(
+      await jitsiSends(page, { name: 'camera-error', type: 'gum.permission_denied', message: 'Permission denied' }),
     );
-    await page.evaluate(() =>
-      (window as unknown as { __fire: (e: string, d: unknown) => void }).__fire('videoConferenceJoined', {
-        roomName: 'x',
+    t.true(
+      await jitsiSends(page, {
+        name: 'video-conference-joined',
+        roomName: room,
         id: 'abc',
         displayName: 'Lena Lärare',
       }),
@@ -101,19 +104,68 @@ test.serial(
         await app.server.app
           .db('connlog_entries')
           .where({ meeting_id: meeting.id, participant_id: guest.id })
-          .select('type')
-      ).map((r) => r.type);
-    for (let i = 0; i < 100 && !(await entries()).includes('client_videoConferenceJoined'); i++)
-      await new Promise((r) => setTimeout(r, 50));
-    t.true((await entries()).includes('client_cameraError'));
-    t.true((await entries()).includes('client_videoConferenceJoined'));
+          .orderBy('id')
+          .select('type', 'details')
+      ).map((r) => ({
+        type: r.type as string,
+        details: (typeof r.details === 'string' ? JSON.parse(r.details) : r.details) as Record<string, unknown>,
+      }));
+    const types = async () => (await entries()).map((e) => e.type);
+    await until('the camera error and the join in the log', async () => {
+      const logged = await types();
+      return logged.includes('client_cameraError') && logged.includes('client_videoConferenceJoined');
+    });
 
-    await Promise.all([
-      page.waitForNavigation(),
-      page.evaluate(() =>
-        (window as unknown as { __fire: (e: string, d: unknown) => void }).__fire('readyToClose', {}),
-      ),
-    ]);
+    // Her connection drops: Jitsi's page in the frame leaves the meeting, says it was a fatal error
+    // (its reconnect overlay), reloads and joins again. Support reads each of it in the log.
+    t.true(await jitsiSends(page, { name: 'video-conference-left', roomName: room }));
+    t.true(
+      await jitsiSends(page, {
+        name: 'error-occurred',
+        error: { name: 'conference.connectionError', message: 'Connection lost', type: 'CONNECTION', isFatal: true },
+      }),
+    );
+    t.true(
+      await jitsiSends(page, {
+        name: 'video-conference-joined',
+        roomName: room,
+        id: 'def',
+        displayName: 'Lena Lärare',
+      }),
+    );
+    // Each event is its own request from the page: they may reach the log in another order (the
+    // browser's time is kept with each), so the log is read once all have come.
+    const expected = [
+      'client_cameraError',
+      'client_videoConferenceJoined',
+      'client_videoConferenceLeft',
+      'client_errorOccurred',
+      'client_reconnect',
+    ];
+    await until(
+      'every event in the log',
+      async () => (await types()).filter((x) => x.startsWith('client_')).length >= 5,
+    );
+    const log = await entries();
+    t.deepEqual(
+      log
+        .map((e) => e.type)
+        .filter((type) => type.startsWith('client_'))
+        .sort(),
+      [...expected].sort(),
+      'the second join is the reconnect, not another first join',
+    );
+    t.like(log.find((e) => e.type === 'client_videoConferenceLeft')?.details, { roomName: room });
+    t.like(log.find((e) => e.type === 'client_errorOccurred')?.details, {
+      errorName: 'conference.connectionError',
+      type: 'CONNECTION',
+      isFatal: true,
+    });
+    const reconnect = log.find((e) => e.type === 'client_reconnect')?.details;
+    t.like(reconnect, { id: 'def', roomName: room });
+    t.is(typeof reconnect?.awaySeconds, 'number', 'how long she was out of the meeting');
+
+    await Promise.all([page.waitForNavigation(), jitsiSends(page, { name: 'video-ready-to-close' })]);
     t.is(new URL(page.url()).pathname, '/entry/evaluation', 'leaving leads to the evaluation');
     await page.close();
   },
@@ -154,12 +206,7 @@ test.serial(
     t.pass();
 
     // Leaving the meeting (Jitsi's readyToClose) leads staff to their evaluation of it.
-    await Promise.all([
-      page.waitForNavigation(),
-      page.evaluate(() =>
-        (window as unknown as { __fire: (e: string, d: unknown) => void }).__fire('readyToClose', {}),
-      ),
-    ]);
+    await Promise.all([page.waitForNavigation(), jitsiSends(page, { name: 'video-ready-to-close' })]);
     t.is(new URL(page.url()).pathname, `/evaluation/meeting/${meeting.id}`);
     await page.goto(`${app.url}/meetings/${meeting.id}/room`);
 

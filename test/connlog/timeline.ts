@@ -61,7 +61,8 @@ test('a meeting from booking to its end leaves the expected timeline entries in 
   for (const event of [
     { type: 'videoConferenceJoined' },
     { type: 'cameraError', details: { name: 'NotReadableError', message: 'Could not start video source' } },
-    { type: 'reconnect' },
+    { type: 'videoConferenceLeft', details: { roomName: 'x' } },
+    { type: 'reconnect', details: { awaySeconds: 12 } },
   ]) {
     t.is(
       (await guest.request('POST', '/connlog/events', { json: event, headers: { 'user-agent': chrome } })).status,
@@ -80,7 +81,7 @@ test('a meeting from booking to its end leaves the expected timeline entries in 
   await until("the patient's receipt", async () =>
     (await typesOf(meetingId, booked.patientId)).includes('message_delivered'),
   );
-  emitRoom('room.ended', { meetingId, reason: 'ended_by_staff', byStaffId: null });
+  emitRoom('room.ended', { meetingId, reason: 'Mötet är slut.', cause: 'time', byStaffId: null });
   await until('the end', async () => (await typesOf(meetingId)).includes('meeting_ended'));
 
   t.deepEqual(await typesOf(meetingId, guestId), [
@@ -93,6 +94,7 @@ test('a meeting from booking to its end leaves the expected timeline entries in 
     'joined',
     'client_videoConferenceJoined',
     'client_cameraError',
+    'client_videoConferenceLeft',
     'client_reconnect',
     'left',
   ]);
@@ -528,7 +530,7 @@ test('a wrong SMS code is in the timeline, before the right one lets the patient
 
 test("filtering the timeline by a participant keeps the meeting's own events around their steps", async (t) => {
   const booked = await bookMeeting(world);
-  emitRoom('room.ended', { meetingId: booked.meetingId, reason: 'ended_by_staff', byStaffId: null });
+  emitRoom('room.ended', { meetingId: booked.meetingId, reason: 'Mötet är slut.', cause: 'time', byStaffId: null });
   await until('the end', async () => (await typesOf(booked.meetingId)).includes('meeting_ended'));
   const { client: support } = await loggedIn(world.app, 'support');
   const page = (await support.get(`/connlog/meetings/${booked.meetingId}?participantId=${booked.guestId}`)).text;
@@ -542,6 +544,54 @@ test("filtering the timeline by a participant keeps the meeting's own events aro
   t.deepEqual(
     [...new Set(json.entries.map((e: { participantId: string | null }) => e.participantId))].sort(),
     [booked.guestId, null].sort(),
+  );
+});
+
+test('the end of a meeting says in the timeline why it ended and what the room was told, in Swedish and in English', async (t) => {
+  // One ended by the clinician for everyone, one by the schedule once its time was up.
+  const byStaff = await bookMeeting(world);
+  const ended = await byStaff.clinician.submit(
+    `/meetings/${byStaff.meetingId}/end`,
+    { confirm: 'yes' },
+    `/meetings/${byStaff.meetingId}`,
+  );
+  t.is(ended.status, 302, ended.text);
+  const timeUp = await bookMeeting(world);
+  await world.app.server.plugins.rooms.service.end(timeUp.meetingId, 'Mötet är slut.', null);
+  for (const { meetingId } of [byStaff, timeUp])
+    await until('the end', async () => (await typesOf(meetingId)).includes('meeting_ended'));
+
+  const { client: support } = await loggedIn(world.app, 'support');
+  const endOf = async (meetingId: string) =>
+    rowsOf((await support.get(`/connlog/meetings/${meetingId}`)).text, 'meeting_ended')[0] ?? '';
+  t.regex(await endOf(byStaff.meetingId), /Mötet avslutades för alla: personalen avslutade det/);
+  t.regex(await endOf(byStaff.meetingId), /Meddelandet i mötesrummet Mötet har avslutats av personalen\./);
+  t.regex(await endOf(timeUp.meetingId), /Mötet avslutades för alla: tiden var slut/);
+  t.regex(await endOf(timeUp.meetingId), /Meddelandet i mötesrummet Mötet är slut\./);
+  support.cookies.set('lang', 'en');
+  t.regex(await endOf(byStaff.meetingId), /The meeting was ended for everyone: staff ended it/);
+  t.regex(await endOf(timeUp.meetingId), /The meeting was ended for everyone: its time was up/);
+  t.regex(await endOf(timeUp.meetingId), /Message in the meeting room Mötet är slut\./);
+  const csv = await support.get(`/connlog/meetings/${timeUp.meetingId}?format=csv`);
+  t.regex(csv.text, /meeting_ended;false;The meeting was ended for everyone: its time was up/);
+});
+
+test('a meeting ended twice at once (a double click on the button) is logged as ended once', async (t) => {
+  const booked = await bookMeeting(world);
+  const clinician = present(await findMeeting(world.app.server.app.db, booked.meetingId), 'the meeting').bookedBy;
+  const service = world.app.server.plugins.rooms.service;
+  // Both read the room before either writes its end.
+  const ends = await Promise.all([
+    service.end(booked.meetingId, 'Mötet har avslutats av personalen.', clinician),
+    service.end(booked.meetingId, 'Mötet har avslutats av personalen.', clinician),
+  ]);
+  t.deepEqual(ends.sort(), [false, true], 'one of them ended it');
+  // An entry announced after both ends is written after whatever they announced (one group commit after another).
+  emitRoom('room.opened', { meetingId: booked.meetingId });
+  await until('the later entry', async () => (await typesOf(booked.meetingId)).includes('room_opened'));
+  t.deepEqual(
+    (await typesOf(booked.meetingId)).filter((type) => type === 'meeting_ended'),
+    ['meeting_ended'],
   );
 });
 

@@ -35,8 +35,11 @@ export interface Prosody {
   register(user: string, host: string, password: string): Promise<void>;
   /** Closes every session of that JID from the server side, as an admin would (prosodyctl shell). */
   closeSessions(jid: string): Promise<void>;
-  /** Stops the server (the pid this helper started) and starts it again on the same ports. */
-  restart(): Promise<void>;
+  /**
+   * Stops the server (the pid this helper started) and starts it again on the same ports; with
+   * `whileDown`, that runs in between (what happens while Prosody is away).
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
   /** What Prosody logged (warnings and errors), for failing tests. */
   log(): string;
@@ -138,8 +141,9 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
       if (!/^[^'"\\\s]+$/.test(jid)) throw new Error(`not a JID: ${jid}`);
       await prosodyctl('shell', `c2s:close('${jid}')`);
     },
-    async restart() {
+    async restart(whileDown) {
       await stop();
+      await whileDown?.();
       await start();
     },
     async stop() {

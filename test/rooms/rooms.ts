@@ -16,6 +16,7 @@ import { passStaffTechTest } from '../helpers/techtest.ts';
 import { delivered, startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
 import { until } from '../helpers/wait.ts';
 import { textOf } from '../../appliance/src/common/text.ts';
+import { clientOf, createDb } from '../../appliance/src/db/knex.ts';
 
 const minutes = (n: number) => n * 60_000;
 
@@ -40,6 +41,11 @@ async function world(): Promise<World> {
     });
     const started = app;
     await until('the XMPP connection', async () => started.server.plugins.rooms.control!.state().connected);
+    // The tests move the rooms' schedule on themselves (service.tick at the time each needs). The
+    // appliance's own tick, every 15 s from its start, would open a room between a test's booking and
+    // its own tick whenever the steps before took longer than that (a loaded machine): stopped here,
+    // and a tick of it still running has finished when the test goes on.
+    await app.server.plugins.rooms.service.stop();
     return { prosody, smsc, app, clients: [] };
   } catch (error) {
     // A failed start must not leave Prosody or the SMSC running after the test.
@@ -121,6 +127,11 @@ test('the room is created ahead of the start, participants are recognised by the
     t.is(kick.status, 302, kick.text);
     const kicked = await stranger.presence((p) => p.attrs.type === 'unavailable' && hasStatus(p, '307'));
     t.truthy(kicked, 'the occupant saw status 307');
+    t.regex(
+      kicked.toString(),
+      /Borttagen från mötet av personalen\. Removed from the meeting by the staff\./,
+      'in Swedish, then English',
+    );
 
     // Prosody restarts mid-meeting: the appliance reconnects and knows who is there again.
     // In the bundle only admins may create rooms (samverka.cfg.lua), so a client cannot get into the
@@ -139,7 +150,9 @@ test('the room is created ahead of the start, participants are recognised by the
         .presence.some((p: { nick: string; leftAt: string | null }) => p.nick === 'a1b2c3' && !p.leftAt),
     );
 
-    // End for everyone: the room is destroyed, every client sees it.
+    // End for everyone: the room is destroyed, every client sees it. The clinician reads the
+    // appliance in English; the people in the room read why in Swedish first, then English.
+    client.cookies.set('lang', 'en');
     const refused = await client.submit(`/meetings/${meeting.id}/end`, {}, `/meetings/${meeting.id}/room`);
     t.is(refused.status, 400, 'only with the confirmation');
     const end = await client.submit(`/meetings/${meeting.id}/end`, { confirm: 'yes' }, `/meetings/${meeting.id}/room`);
@@ -149,7 +162,7 @@ test('the room is created ahead of the start, participants are recognised by the
         p.attrs.type === 'unavailable' &&
         Boolean(p.getChild('x', 'http://jabber.org/protocol/muc#user')?.getChild('destroy')),
     );
-    t.regex(destroyed.toString(), /Mötet har avslutats av personalen/);
+    t.regex(destroyed.toString(), /Mötet har avslutats av personalen\. The meeting was ended by the staff\./);
     t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().status, 'ended');
   } finally {
     await teardown(w);
@@ -201,6 +214,64 @@ test('a participant whose connection drops and who comes straight back, again an
     );
     t.pass();
   } finally {
+    await teardown(w);
+  }
+});
+
+test('presences Prosody reported before the appliance stops are all recorded before its database closes', async (t) => {
+  const w = await world();
+  const { server } = w.app;
+  const { db } = server.app;
+  const reopened = createDb(w.app.config.databaseUrl);
+  try {
+    const { client, meeting, room } = await bookAndOpen(w, 10);
+    await server.plugins.rooms.service.tick();
+    const nicks = Array.from({ length: 8 }, (_, i) => `guest${i}`);
+    const guests = await Promise.all(nicks.map((nick) => joinAs(w, room, nick, { name: `Gäst ${nick}` })));
+    await until(
+      'every guest recorded in the room',
+      async () =>
+        (await client.get(`/api/v1/meetings/${meeting.id}/room`))
+          .json()
+          .presence.filter((p: { leftAt: string | null }) => !p.leftAt).length === nicks.length,
+    );
+
+    // The database holds every connection the rooms ask for until the test lets go: the leaves
+    // Prosody reports are received, and wait to be written, when the appliance is told to stop.
+    const knexClient = clientOf(db);
+    const acquire = knexClient.acquireConnection.bind(knexClient);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    knexClient.acquireConnection = async () => {
+      await held;
+      return acquire();
+    };
+    const control = present(server.plugins.rooms.control, 'the XMPP session');
+    let left = 0;
+    control.on('occupantLeft', () => {
+      left += 1;
+    });
+    await Promise.all(guests.map((guest, i) => guest.leave(room, present(nicks[i], 'a nick'))));
+    await until('Prosody reported every leave', () => left === nicks.length);
+    const stopped = server.stop({ timeout: 2000 });
+    // Once the session is closed no presence can arrive: the writes go on from here.
+    await until('the XMPP session closed', () => control.state().status === 'offline');
+    release();
+    await stopped;
+
+    const visits = await reopened('room_presence').where({ meeting_id: meeting.id }).select('nick', 'left_at');
+    t.deepEqual(
+      visits
+        .filter((v) => v.left_at !== null)
+        .map((v) => v.nick as string)
+        .sort(),
+      [...nicks].sort(),
+      'every leave recorded',
+    );
+  } finally {
+    await reopened.destroy();
     await teardown(w);
   }
 });
@@ -267,6 +338,88 @@ test('five minutes after the start an absent participant raises an alert with th
           .clearedAt,
     );
     t.notRegex((await client.get(`/meetings/${meeting.id}/room`)).text, /Sara Lind har inte anslutit/);
+  } finally {
+    await teardown(w);
+  }
+});
+
+test('with Prosody away, a room that cannot be opened does not stop the five-minute rule: its absent participants raise their alerts', async (t) => {
+  const w = await world();
+  try {
+    const { meeting } = await bookAndOpen(w, 10);
+    const service = w.app.server.plugins.rooms.service;
+    const control = present(w.app.server.plugins.rooms.control, 'the XMPP session');
+    await w.prosody.stop();
+    await until('the XMPP session lost', () => !control.state().connected);
+    const start = new Date(meeting.startsAt).getTime();
+    const { opened, alerts } = await service.tick(new Date(start + minutes(5)));
+    t.deepEqual(opened, [], 'the room could not be opened');
+    t.is(alerts, 3, 'each booked participant, absent: staff are told to call them');
+    t.regex(w.app.logs(), /rooms: opening the room of meeting [\w-]+: cannot join \w+: not connected to XMPP/);
+  } finally {
+    await teardown(w);
+  }
+});
+
+test('a meeting ended while Prosody was away: its room goes once the appliance is back, and nobody meets in it after the end', async (t) => {
+  const w = await world();
+  try {
+    const { client, meeting, room } = await bookAndOpen(w, 10);
+    await w.app.server.plugins.rooms.service.tick();
+    const control = present(w.app.server.plugins.rooms.control, 'the XMPP session');
+    const resynced = new Promise((resolve) => control.once('resynced', resolve));
+    await w.prosody.restart(async () => {
+      await until('the XMPP session lost', () => !control.state().connected);
+      const end = await client.submit(
+        `/meetings/${meeting.id}/end`,
+        { confirm: 'yes' },
+        `/meetings/${meeting.id}/room`,
+      );
+      t.is(end.status, 302, 'the meeting ends in the appliance');
+    });
+    // A reconnect that never comes fails the test rather than hanging it.
+    let late: NodeJS.Timeout | undefined;
+    await Promise.race([
+      resynced,
+      new Promise((_, reject) => {
+        late = setTimeout(() => reject(new Error('the appliance did not reconnect to Prosody in 60 s')), 60_000);
+      }),
+    ]).finally(() => clearTimeout(late));
+    // The reconnect joined every room the appliance held again, the ended one too: it goes now.
+    await until('the ended room destroyed', () => !control.rooms().includes(room));
+    const guest = await mucClient(w.prosody);
+    w.clients.push(guest);
+    const error = await guest.disco(room).then(
+      () => undefined,
+      (e: { condition?: string }) => e,
+    );
+    t.is(error?.condition, 'item-not-found', 'no such room in Prosody');
+  } finally {
+    await teardown(w);
+  }
+});
+
+test('removing someone from the room while Prosody is away tells the clinician to try again in a moment, not an error page', async (t) => {
+  const w = await world();
+  try {
+    const { client, meeting, room } = await bookAndOpen(w, 10);
+    await w.app.server.plugins.rooms.service.tick();
+    await joinAs(w, room, 'zz9', { name: 'Okänd Person' });
+    await until('the stranger in the room', async () =>
+      (await client.get(`/api/v1/meetings/${meeting.id}/room`))
+        .json()
+        .presence.some((p: { nick: string; leftAt: string | null }) => p.nick === 'zz9' && !p.leftAt),
+    );
+    const control = present(w.app.server.plugins.rooms.control, 'the XMPP session');
+    await w.prosody.restart(async () => {
+      await until('the XMPP session lost', () => !control.state().connected);
+      const kick = await client.submit(`/meetings/${meeting.id}/kick`, { nick: 'zz9' }, `/meetings/${meeting.id}/room`);
+      t.is(kick.status, 503);
+      t.regex(
+        kick.text,
+        /Mötesrummet går inte att nå just nu, så personen kunde inte tas bort\. Försök igen om en stund\./,
+      );
+    });
   } finally {
     await teardown(w);
   }

@@ -5,6 +5,7 @@
 /** The IFrame API events that tell support what happened to a connection: the meeting page forwards them. */
 export const forwardedJitsiEvents = [
   'videoConferenceJoined',
+  'videoConferenceLeft',
   'participantJoined',
   'participantLeft',
   'cameraError',
@@ -14,7 +15,11 @@ export const forwardedJitsiEvents = [
   'suspendDetected',
 ] as const;
 
-/** What the meeting page posts (those events, leaving, and the page's own reconnects). */
+/**
+ * What the meeting page posts: those events, leaving, and a reconnect - Jitsi joining the meeting
+ * again on the same page after it had joined before (its page in the frame reloaded after a lost
+ * connection or a failed conference), reported in place of that second videoConferenceJoined.
+ */
 export const clientEventTypes = [...forwardedJitsiEvents, 'readyToClose', 'reconnect'] as const;
 export type ClientEventType = (typeof clientEventTypes)[number];
 

@@ -253,7 +253,8 @@ export class Recorder {
         meetingId: p.meetingId,
         participantId: null,
         type: 'meeting_ended',
-        details: { reason: p.reason, byStaffId: p.byStaffId },
+        // Why, for the sentence in the reader's language, and what those in the room were told.
+        details: { cause: p.cause, reason: p.reason, byStaffId: p.byStaffId },
       }),
     );
     // The phone number itself stays in the booking: the log only says whether there was one.

@@ -15,6 +15,7 @@ const translated = new Map([
   ['verdict', 'connlog.verdict'],
   ['person', 'connlog.person'],
   ['problem', 'connlog.problem'],
+  ['cause', 'connlog.endCause'],
 ]);
 
 /**
@@ -36,6 +37,9 @@ export function sentence(entry: Pick<LogEntry, 'type' | 'details'>, lang: Langua
   const vars: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(entry.details))
     vars[key] = typeof value === 'string' ? word(key, value, lang) : value;
+  // An end logged before its cause was kept: staff ended it by hand, else the schedule when its time was up.
+  if (entry.type === 'meeting_ended' && typeof entry.details.cause !== 'string')
+    vars.cause = word('cause', entry.details.byStaffId ? 'staff' : 'time', lang);
   let text = t(lang, `connlog.type.${entry.type}`, vars);
   if (typeof entry.details.reason === 'string' && entry.details.reason && entry.type.startsWith('message_'))
     text += ` (${entry.details.reason})`;
@@ -62,6 +66,7 @@ const units = new Map([
   ['throughputKbps', 'kbit/s'],
   ['downloadKbps', 'Mbit/s'],
   ['uploadKbps', 'Mbit/s'],
+  ['awaySeconds', 's'],
 ]);
 const answers = new Set(['camera', 'microphone', 'sound']);
 const instants = new Set(['clientAt', 'previousStartsAt', 'startsAt']);
@@ -102,7 +107,8 @@ export function detailFacts(
 ): { k: string; v: string }[] {
   const facts: { k: string; v: string }[] = [];
   for (const [key, value] of Object.entries(entry.details)) {
-    if (value === null || value === '' || key === 'reason') continue;
+    // A reason is in a message's or a cancellation's sentence; an end's is what the room was told.
+    if (value === null || value === '' || (key === 'reason' && entry.type !== 'meeting_ended')) continue;
     if ((key === 'staffId' || key === 'byStaffId') && typeof value === 'string')
       facts.push({
         k: t(lang, 'connlog.detail.staff'),

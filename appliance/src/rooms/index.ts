@@ -4,7 +4,7 @@
 import type { Plugin } from '@hapi/hapi';
 import { roomName } from './jitsi.ts';
 import { roomRoutes } from './routes.ts';
-import { RoomService } from './service.ts';
+import { RoomService, toTheRoom } from './service.ts';
 import { insertRoom } from './store.ts';
 import { roomFacts, roomMarks } from './facts.ts';
 import type { RoomControl } from './xmpp.ts';
@@ -54,7 +54,7 @@ export const plugin: Plugin<void> = {
     // cancelled it, the leader (which holds the XMPP session) takes the room out of Prosody.
     bus.on('meeting.cancelled', ({ meetingId }) => service.cancelled(meetingId));
     bus.follow('meeting.cancelled', ({ meetingId }) =>
-      control ? service.release(meetingId, 'Mötet är inställt.') : undefined,
+      control ? service.release(meetingId, toTheRoom('rooms.toRoom.cancelled')) : undefined,
     );
     bus.follow('room.ended', ({ meetingId }) => (control ? service.release(meetingId) : undefined));
     // A participant taken off the meeting leaves its room too (their guest pages already refuse them).
@@ -78,6 +78,8 @@ export const plugin: Plugin<void> = {
 
     // Room control, the rooms' schedule and the five-minute rule run in the leading process only.
     server.app.leader.run('rooms', () => {
+      // What the leadership started that may still be writing when it stops.
+      let resumed: Promise<void> = Promise.resolve();
       if (xmpp && config.xmpp) {
         control = new xmpp.RoomControl(config.xmpp);
         const current = control;
@@ -91,18 +93,24 @@ export const plugin: Plugin<void> = {
         );
         service.useControl(current);
         // Not awaited: the appliance serves its pages while Prosody is away; the adapter reconnects.
-        current
+        resumed = current
           .start()
           .then(() => service.resume())
           .catch((error) => log('error', `xmpp: ${(error as Error).message}`));
       }
       service.start();
       return async () => {
-        service.stop();
+        // No new tick, then no new presence: the session closes (a tick or resume still asking
+        // Prosody gets its answer at once, as an error). What they and the presences received
+        // before the close write is awaited, so that it is recorded before the database closes
+        // (it closes once the leader's jobs have stopped).
+        const ticking = service.stop();
         const current = control;
         control = undefined;
-        service.useControl(undefined);
         await current?.close();
+        await Promise.all([ticking, resumed]);
+        service.useControl(undefined);
+        await service.settled();
       };
     });
 

@@ -22,7 +22,7 @@ import {
   type Meeting,
 } from '../meetings/index.ts';
 import { latestResult, participantSubject, staffSessionSubject } from '../techtest/index.ts';
-import { bookedStaff, type RoomService } from './service.ts';
+import { bookedStaff, toTheRoom, type RoomService } from './service.ts';
 import { inRoom, nudgeChannel, phonesOf, proxyLabel } from './contact.ts';
 import { alertsOf, findRoom, presenceOf } from './store.ts';
 import { headerText } from '../http/headers.ts';
@@ -293,7 +293,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
         const meeting = await staffMeeting(request, request.params.id);
         const staff = request.auth.credentials.user!;
         mustChange(request.server, staff, meeting);
-        await service.end(meeting.id, t(languageOf(request), 'rooms.endReason'), staff.id, new Date(), (trx) =>
+        await service.end(meeting.id, toTheRoom('rooms.endReason'), staff.id, new Date(), (trx) =>
           request.auditIn(trx, 'meeting.end', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id }),
         );
         return h.redirect(`/meetings/${meeting.id}`);

@@ -10,10 +10,14 @@ import type { Meeting, Participant, WithinStatus } from '../meetings/index.ts';
 import { findMeeting, listMeetings, meetingEnd } from '../meetings/index.ts';
 import type { Staff } from '../staff/index.ts';
 import { issueToken } from './jitsi.ts';
-import type { Occupant, RoomControl } from './xmpp.ts';
+import type { Occupant, RoomControl, RoomControlError } from './xmpp.ts';
 import * as store from './store.ts';
 import type { NoShowAction } from './store.ts';
 import { must } from '../common/must.ts';
+import Boom from '@hapi/boom';
+import type { Request } from '@hapi/hapi';
+import { DomainError, type DomainPage } from '../http/errors.ts';
+import { t, type Language } from '../http/i18n.ts';
 
 declare module '../events.ts' {
   interface DomainEvents {
@@ -38,13 +42,41 @@ declare module '../events.ts' {
     };
     /** Staff asked a process that does not lead room control to kick someone: the leader does it. */
     'room.kick_requested': { meetingId: string; presenceId: number; byStaffId: string };
-    'room.ended': { meetingId: string; reason: string; byStaffId: string | null };
+    /**
+     * The meeting ended for everyone: `reason` is what the people in the room were told, `cause`
+     * why - staff ended it (`byStaffId`), or its time was up (its end and the grace period passed).
+     */
+    'room.ended': { meetingId: string; reason: string; cause: EndCause; byStaffId: string | null };
     /** The routine: not there about five minutes after the start — call them on the booked number. */
     'noshow.alert': { meetingId: string; participantId: string; phone: string | null };
     'noshow.action': { meetingId: string; participantId: string; action: NoShowAction; byStaffId: string };
     'noshow.cleared': { meetingId: string; participantId: string };
   }
 }
+
+/** Someone could not be let out of the room: Prosody (or the process that leads room control) is out of reach. */
+export class RoomUnreachable extends DomainError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RoomUnreachable';
+  }
+
+  toBoom(lang: Language): Boom.Boom {
+    return Boom.serverUnavailable(t(lang, 'rooms.kick.unreachable'));
+  }
+
+  /** The clinician reads that the person is still in the room and to try again, not "something went wrong". */
+  override page(lang: Language, request: Request): DomainPage {
+    const message = t(lang, 'rooms.kick.unreachable');
+    return {
+      template: 'error',
+      context: { status: 503, message, requestId: request.info.id, title: t(lang, 'error.title') },
+    };
+  }
+}
+
+/** Why a meeting ended for everyone. */
+export type EndCause = 'staff' | 'time';
 
 export interface RoomSettings {
   opensMinutes: number;
@@ -74,8 +106,18 @@ export type Attendee =
 export const attendeeId = (a: Attendee): string =>
   a.type === 'staff' ? `staff:${a.staffId}` : `participant:${a.participantId}:${a.person}`;
 
-/** What a person let out of the room reads in Jitsi (the meeting's language is Swedish by default). */
-const removedReason = 'Borttagen från mötet av personalen.';
+/** Staff end a meeting by hand; the schedule ends it (no staff member) when its time is up. */
+const endCause = (byStaffId: string | null): EndCause => (byStaffId ? 'staff' : 'time');
+
+/**
+ * What the people in a room read in Jitsi when it ends or they are let out: one text for everyone
+ * in it, whatever language each was booked in or the staff member's pages are in, so Swedish
+ * first and English second.
+ */
+export const toTheRoom = (key: 'rooms.endReason' | `rooms.toRoom.${'ended' | 'cancelled' | 'removed'}`): string =>
+  `${t('sv', key)} ${t('en', key)}`;
+
+const removedReason = toTheRoom('rooms.toRoom.removed');
 
 export function parseAttendeeId(id: string | undefined): Attendee | undefined {
   const m = /^(?:staff:([\w-]{36})|participant:([\w-]{36}):(main|proxy))$/.exec(id ?? '');
@@ -95,7 +137,7 @@ export const bookedStaff = (m: Meeting): string[] => [
 ];
 
 export class RoomService {
-  #stop = () => {};
+  #stop: () => Promise<void> = async () => {};
   /** The XMPP session, in the process that leads room control (one at a time; db/leader.ts). */
   private control: RoomControl | undefined;
   // Each room's presence records, chained in the order Prosody reported them. Each record reads
@@ -122,6 +164,13 @@ export class RoomService {
     control?.on('occupantJoined', (occupant) => {
       const at = new Date();
       void this.#inOrder(occupant.room, `join of ${occupant.nick}`, () => this.#joined(occupant, at));
+    });
+    // Back after a lost session: a room that ended meanwhile (its destroy could not reach Prosody)
+    // was joined again with the others, and would go on for whoever is in it. It goes now.
+    control?.on('resynced', () => {
+      void this.releaseEnded().catch((error) =>
+        this.log('error', `rooms: after reconnecting: ${(error as Error).message}`),
+      );
     });
     control?.on('occupantLeft', (occupant) => {
       const at = new Date();
@@ -150,8 +199,17 @@ export class RoomService {
     );
   }
 
-  stop(): void {
-    this.#stop();
+  /** Ends the schedule; resolves once a tick still running has finished. */
+  stop(): Promise<void> {
+    return this.#stop();
+  }
+
+  /**
+   * Resolves once every presence received so far is recorded (and those received meanwhile): what
+   * stops room control waits for it, after the XMPP session is closed, before the database closes.
+   */
+  async settled(): Promise<void> {
+    while (this.#presenceWrites.size > 0) await Promise.all(this.#presenceWrites.values());
   }
 
   /**
@@ -166,7 +224,11 @@ export class RoomService {
       const meeting = await findMeeting(this.db, room.meetingId);
       if (!meeting || meeting.status === 'cancelled' || meeting.status === 'ended') {
         // Ended or cancelled while no process led: the room is still open in the database only.
-        await store.markEnded(this.db, room.meetingId, meeting?.status === 'ended' ? 'Mötet är slut.' : 'cancelled');
+        await store.markEnded(
+          this.db,
+          room.meetingId,
+          meeting?.status === 'ended' ? toTheRoom('rooms.toRoom.ended') : 'cancelled',
+        );
         await store.closeAllPresence(this.db, room.meetingId, 'ended', new Date());
         continue;
       }
@@ -194,9 +256,26 @@ export class RoomService {
    */
   async release(meetingId: string, reason?: string): Promise<void> {
     const room = await store.findRoom(this.db, { meetingId });
-    if (!room || !this.control || !this.control.rooms().includes(room.name.toLowerCase())) return;
+    if (room) await this.#destroyEnded(room, reason);
+  }
+
+  /** The rooms this process still holds in Prosody whose meeting has ended or was cancelled: they go. */
+  async releaseEnded(): Promise<void> {
+    for (const name of this.control?.rooms() ?? []) {
+      const room = await store.findRoom(this.db, { name });
+      if (room?.endedAt) await this.#destroyEnded(room);
+    }
+  }
+
+  async #destroyEnded(room: store.Room, reason?: string): Promise<void> {
+    if (!this.control || !this.control.rooms().includes(room.name.toLowerCase())) return;
+    // A cancelled room's end is recorded as 'cancelled' (cancelled() and resume()): they read why in words.
+    const told =
+      reason ??
+      (room.endReason === 'cancelled' ? toTheRoom('rooms.toRoom.cancelled') : room.endReason) ??
+      toTheRoom('rooms.toRoom.ended');
     await this.control
-      .destroy(room.name, reason ?? room.endReason ?? 'Mötet är slut.')
+      .destroy(room.name, told)
       .catch((error) => this.log('warn', `rooms: destroying ${room.name}: ${(error as Error).message}`));
   }
 
@@ -221,15 +300,27 @@ export class RoomService {
     for (const meeting of live) {
       const end = meetingEnd(meeting);
       if (now.getTime() >= end.getTime() + graceMinutes * 60_000) {
-        if (await this.end(meeting.id, 'Mötet är slut.', null, now)) ended.push(meeting.id);
+        if (await this.end(meeting.id, toTheRoom('rooms.toRoom.ended'), null, now)) ended.push(meeting.id);
         continue;
       }
       if (now.getTime() >= meeting.startsAt.getTime() - opensMinutes * 60_000) {
-        if (!state.opened.has(meeting.id) && (await this.open(meeting, now))) opened.push(meeting.id);
+        // A room that cannot be opened now (Prosody away) is tried again at the next tick; the
+        // five-minute rule and the other meetings go on meanwhile: with the room out of reach,
+        // calling the absent on their numbers is what is left.
+        if (!state.opened.has(meeting.id) && (await this.#tryOpen(meeting, now))) opened.push(meeting.id);
         alerts += await this.#noShows(meeting, now, state);
       }
     }
     return { opened, ended, alerts };
+  }
+
+  async #tryOpen(meeting: Meeting, now: Date): Promise<boolean> {
+    try {
+      return await this.open(meeting, now);
+    } catch (error) {
+      this.log('error', `rooms: opening the room of meeting ${meeting.id}: ${(error as Error).message}`);
+      return false;
+    }
   }
 
   /** Creates and configures the MUC room (when XMPP is configured) and marks the meeting open. */
@@ -263,7 +354,7 @@ export class RoomService {
         if (moved && room) await store.markEnded(trx, meetingId, reason, now);
         await within?.(trx);
       });
-      if (advanced) this.bus.emit('room.ended', { meetingId, reason, byStaffId });
+      if (advanced) this.bus.emit('room.ended', { meetingId, reason, cause: endCause(byStaffId), byStaffId });
       return advanced;
     }
     if (this.control && room.openedAt) {
@@ -274,13 +365,15 @@ export class RoomService {
       }
     }
     // The room's end, everyone's leaving, the meeting's status and its record: one commit.
-    await this.advanceStatus(meetingId, 'ended', byStaffId, now, async (trx) => {
+    const advanced = await this.advanceStatus(meetingId, 'ended', byStaffId, now, async (trx) => {
       await store.markEnded(trx, meetingId, reason, now);
       await store.closeAllPresence(trx, meetingId, 'ended', now);
       await within?.(trx);
     });
-    this.bus.emit('room.ended', { meetingId, reason, byStaffId });
-    return true;
+    // Ended once: a second end that read the room before the first wrote (a double click on the
+    // button, staff and the schedule at once) changes nothing and announces nothing.
+    if (advanced) this.bus.emit('room.ended', { meetingId, reason, cause: endCause(byStaffId), byStaffId });
+    return advanced;
   }
 
   /** A cancelled meeting's room ends at once (the leader takes it out of Prosody: release). */
@@ -293,9 +386,18 @@ export class RoomService {
   async kick(meetingId: string, nick: string, staff: Staff): Promise<void> {
     const room = await store.findRoom(this.db, { meetingId });
     const presence = (await store.presenceOf(this.db, meetingId)).find((p) => p.nick === nick && !p.leftAt);
-    if (!room || (!this.control && !presence)) throw new Error('the room is not controlled');
+    if (!room || (!this.control && !presence)) throw new RoomUnreachable('the room is not controlled');
     if (!this.control) return this.#kickThroughLeader(meetingId, presence!.id, staff.id);
-    await this.control.kick(room.name, nick, removedReason);
+    try {
+      await this.control.kick(room.name, nick, removedReason);
+    } catch (error) {
+      // Prosody away or not answering: staff are told to try again, not shown an error page.
+      // (By name: xmpp.ts, and @xmpp/client with it, is loaded only when room control is configured.)
+      const condition =
+        (error as Partial<RoomControlError>).name === 'RoomControlError' ? (error as RoomControlError).condition : '';
+      if (condition === 'not-connected' || condition === 'timeout') throw new RoomUnreachable((error as Error).message);
+      throw error;
+    }
     this.bus.emit('room.kicked', {
       meetingId,
       participantId: presence?.participantId ?? null,
@@ -347,7 +449,7 @@ export class RoomService {
     });
     this.bus.emit('room.kick_requested', { meetingId, presenceId, byStaffId });
     const kicked = await done.finally(() => off());
-    if (!kicked) throw new Error('the room is not controlled');
+    if (!kicked) throw new RoomUnreachable('the leader did not answer the kick');
   }
 
   /** Raises an alert for each booked participant not present `noShowMinutes` after the start. */

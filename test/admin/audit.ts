@@ -244,7 +244,7 @@ test('the daily purge records what it removed, as a system action', async (t) =>
     // this loop once allowed.
     await until('the purge logged', () => logged.some(audited));
   } finally {
-    stop();
+    await stop();
   }
   t.regex(logged.find(audited) ?? '', /1 record\(s\) older than 10 years purged/);
   t.deepEqual(await findAudit(db, { meetingId: 'm-ancient' }), []);

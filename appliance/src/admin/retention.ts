@@ -81,7 +81,8 @@ export async function purgeAuditLog(db: Db, now = new Date()): Promise<number> {
 
 /**
  * Runs every purge once a day while the appliance runs (the first a minute after start, so that a
- * start does not begin with deletes while migrations settle). Returns a stop function.
+ * start does not begin with deletes while migrations settle). Returns a stop function, which resolves
+ * once a run still writing has finished (the leader awaits it before the database closes).
  */
 export function scheduleRetention(
   db: Db,
@@ -89,7 +90,7 @@ export function scheduleRetention(
   log: (level: 'info' | 'error', message: string) => void,
   everyMs = 24 * 3600_000,
   firstAfterMs = 60_000,
-): () => void {
+): () => Promise<void> {
   return every(
     everyMs,
     async () => {

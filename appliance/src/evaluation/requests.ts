@@ -24,7 +24,7 @@ export const requestAfterEndMinutes = 60;
 const lookBackDays = 2;
 
 export class EvaluationRequests {
-  #stop = () => {};
+  #stop: () => Promise<void> = async () => {};
 
   constructor(
     private readonly db: Db,
@@ -41,8 +41,9 @@ export class EvaluationRequests {
     );
   }
 
-  stop(): void {
-    this.#stop();
+  /** Ends the schedule; resolves once a run still writing has finished (before the database closes). */
+  stop(): Promise<void> {
+    return this.#stop();
   }
 
   /** Requests for every meeting whose end + 1 h has passed by `now`; returns how many messages were written. */

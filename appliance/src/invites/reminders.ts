@@ -10,7 +10,7 @@ import { addressesOf, dedupeKeyOf, recipientsOf, tellParticipant } from './messa
 import { dedupeKeysOf, lastToldOfTime } from './outbox.ts';
 
 export class Reminders {
-  #stop = () => {};
+  #stop: () => Promise<void> = async () => {};
 
   constructor(
     private readonly db: Db,
@@ -27,8 +27,9 @@ export class Reminders {
     );
   }
 
-  stop(): void {
-    this.#stop();
+  /** Ends the schedule; resolves once a run still writing has finished (before the database closes). */
+  stop(): Promise<void> {
+    return this.#stop();
   }
 
   /**

@@ -114,8 +114,18 @@ export async function registerViews(server: Server): Promise<void> {
 function returnAddress(request: Request): string {
   if (request.method === 'get') return `${request.url.pathname}${request.url.search}`;
   let path = request.url.pathname;
-  while (path.length > 1 && !request.server.match('get', path)) path = path.slice(0, path.lastIndexOf('/')) || '/';
+  while (path.length > 1 && !answersGet(request, path)) path = path.slice(0, path.lastIndexOf('/')) || '/';
   return path;
+}
+
+/** Whether a GET of `path` reaches a route; a path hapi cannot read (`/meetings/%zz`) does not. */
+function answersGet(request: Request, path: string): boolean {
+  try {
+    return request.server.match('get', path) !== null;
+  } catch {
+    // hapi's router throws "Invalid path" for a malformed percent-encoding.
+    return false;
+  }
 }
 
 /** The part of vision's manager (7.x, not its public API) that finds a view's file. */

@@ -9,7 +9,7 @@ import { sha256 } from '../../appliance/src/crypto.ts';
 import { bind, entryState, insertGuestSession, markIdentified } from '../../appliance/src/entry/store.ts';
 import { findStaff, findUnit } from '../../appliance/src/staff/store.ts';
 import { axe } from '../helpers/axe.ts';
-import { fill, press, type TestBrowser } from '../helpers/browser.ts';
+import { fill, press, submit, type TestBrowser } from '../helpers/browser.ts';
 import { until } from '../helpers/wait.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { useStage } from '../helpers/stage.ts';
@@ -63,7 +63,6 @@ async function choose(page: Page, label: string, value: string): Promise<void> {
 }
 
 const text = (page: Page, selector = 'main') => page.$eval(selector, (el) => (el as HTMLElement).innerText);
-const submit = (page: Page, name: string) => Promise.all([page.waitForNavigation(), press(page, name)]);
 
 let admin: Page;
 test.serial('an admin adds a care unit and a staff member in it, then creates and revokes an API token', async (t) => {

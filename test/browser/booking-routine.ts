@@ -6,7 +6,7 @@
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
 import { addDays, today } from '../../appliance/src/common/clock.ts';
-import { fill, pick, press, screenshot, type TestBrowser } from '../helpers/browser.ts';
+import { byLabel, fill, pick, radio, screenshot, submit, type TestBrowser } from '../helpers/browser.ts';
 import type { Relay } from '../helpers/relay.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { useStage } from '../helpers/stage.ts';
@@ -19,10 +19,7 @@ let relay: Relay;
 let chromium: TestBrowser;
 useStage({ relay: true, browser: true }, (stage) => ({ app, relay, chromium } = stage));
 
-const byLabel = (page: Page, label: string) => page.locator(`::-p-aria(${label})`).waitHandle();
-const submit = (page: Page, name: string) => Promise.all([page.waitForNavigation(), press(page, name)]);
 const text = (page: Page, selector = 'main') => page.$eval(selector, (el) => (el as HTMLElement).innerText);
-const radio = (page: Page, name: string) => page.locator(`::-p-aria([name="${name}"][role="radio"])`).click();
 const choose = async (page: Page, label: string, value: string) => (await byLabel(page, label)).select(value);
 
 /** A clinician at the booking form, in a browser of their own. */

@@ -5,7 +5,7 @@
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
 import { addDays, mondayOf, today } from '../../appliance/src/common/clock.ts';
-import { fill, press, type TestBrowser } from '../helpers/browser.ts';
+import { byLabel, fill, press, submit, type TestBrowser } from '../helpers/browser.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { useStage } from '../helpers/stage.ts';
 import { booking } from '../meetings/_booking.ts';
@@ -16,8 +16,6 @@ import { meetingIdOf } from './_booking.ts';
 let app: TestServer;
 let chromium: TestBrowser;
 useStage({ browser: true }, (stage) => ({ app, chromium } = stage));
-
-const byLabel = (page: Page, label: string) => page.locator(`::-p-aria(${label})`).waitHandle();
 
 /** Date and time inputs take their value as a person picks it, not as typed keys. */
 async function pick(page: Page, label: string, value: string): Promise<void> {
@@ -37,7 +35,6 @@ async function radio(page: Page, name: string): Promise<void> {
   await page.locator(`::-p-aria([name="${name}"][role="radio"])`).click();
 }
 
-const submit = (page: Page, name: string) => Promise.all([page.waitForNavigation(), press(page, name)]);
 const text = (page: Page, selector: string) => page.$eval(selector, (el) => (el as HTMLElement).innerText);
 
 /** A browser of its own (the other tests' logins stay out of it), logged in as this staff member. */

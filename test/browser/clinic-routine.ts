@@ -4,7 +4,7 @@
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
 import { addDays, toClinicTime, today } from '../../appliance/src/common/clock.ts';
-import { fill, pick, press, type TestBrowser } from '../helpers/browser.ts';
+import { byLabel, fill, pick, press, radio, submit, type TestBrowser } from '../helpers/browser.ts';
 import { testPassword, type TestServer } from '../helpers/server.ts';
 import type { Relay } from '../helpers/relay.ts';
 import { useStage } from '../helpers/stage.ts';
@@ -15,10 +15,6 @@ let app: TestServer;
 let relay: Relay;
 let chromium: TestBrowser;
 useStage({ relay: true, browser: true }, (stage) => ({ app, relay, chromium } = stage));
-
-const byLabel = (page: Page, label: string) => page.locator(`::-p-aria(${label})`).waitHandle();
-const submit = (page: Page, name: string) => Promise.all([page.waitForNavigation(), press(page, name)]);
-const radio = (page: Page, name: string) => page.locator(`::-p-aria([name="${name}"][role="radio"])`).click();
 
 /** What a screen reader says of a field besides its name: whether it is invalid, and its description. */
 async function announced(page: Page, label: string) {

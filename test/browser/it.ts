@@ -5,7 +5,7 @@
 // every problem at once and then leads on.
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
-import { brokenText, fill, press, screenshot, type TestBrowser } from '../helpers/browser.ts';
+import { brokenText, fill, press, screenshot, submit, type TestBrowser } from '../helpers/browser.ts';
 import { testPassword, type TestServer } from '../helpers/server.ts';
 import { useStage } from '../helpers/stage.ts';
 import { passStaffTechTest } from '../helpers/techtest.ts';
@@ -37,7 +37,6 @@ async function type(page: Page, label: string, value: string): Promise<void> {
 }
 
 const text = (page: Page, selector = 'main') => page.$eval(selector, (el) => (el as HTMLElement).innerText);
-const submit = (page: Page, name: string) => Promise.all([page.waitForNavigation(), press(page, name)]);
 
 test.serial(
   'the status page does not call a part that is switched off "working", and says what it means',

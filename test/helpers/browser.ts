@@ -116,6 +116,15 @@ export async function press(page: Page, name: string, role: 'button' | 'link' = 
   await page.locator(`::-p-aria([name="${name}"][role="${role}"])`).click();
 }
 
+/** The form field (or other element) whose accessible name is `label`. */
+export const byLabel = (page: Page, label: string) => page.locator(`::-p-aria(${label})`).waitHandle();
+
+/** Presses the button `name` and waits for the page it leads to. */
+export const submit = (page: Page, name: string) => Promise.all([page.waitForNavigation(), press(page, name)]);
+
+/** Chooses the radio button whose accessible name is `name`. */
+export const radio = (page: Page, name: string) => page.locator(`::-p-aria([name="${name}"][role="radio"])`).click();
+
 /** Where the browser tests leave their screenshots, for a person to look at (git ignores it). */
 export const screenshotDir = fileURLToPath(new URL('../../screenshots/', import.meta.url));
 

@@ -222,6 +222,21 @@ async function meetingPage(
     .code(extra.code ?? 200);
 }
 
+/**
+ * Why a participant cannot be identified as the form asks here, or nothing: BankID and SITHS need
+ * the hospital's identity provider, unless for a colleague, whose SITHS is their staff login.
+ */
+function identificationUnavailable(
+  request: Request,
+  lang: Language,
+  participant: { kind: string; identification?: string },
+): string | undefined {
+  const method = participant.identification ?? '';
+  if (request.server.app.config.oidc || participant.kind === 'colleague' || !needsIdentityProvider(method))
+    return undefined;
+  return t(lang, 'meetings.rule.identification_unavailable', { method: t(lang, `meetings.ident.${method}`) });
+}
+
 /** The reschedule form's fields as typed (a refused duration may not be a number). */
 interface RescheduleForm {
   date: string;
@@ -413,19 +428,13 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         }
         if (hasParticipant(form)) {
           const next = fromFields(form);
-          if (
-            !request.server.app.config.oidc &&
-            next.kind !== 'colleague' &&
-            needsIdentityProvider(next.identification ?? '')
-          ) {
+          const unavailable = identificationUnavailable(request, lang, next);
+          if (unavailable)
             return renderBooking(request, h, form, draft, {
               where: 'participant',
-              message: t(lang, 'meetings.rule.identification_unavailable', {
-                method: t(lang, `meetings.ident.${next.identification}`),
-              }),
+              message: unavailable,
               field: 'p_identification',
             });
-          }
           try {
             await meetings.checkDraft(staff, draft, next);
           } catch (error) {
@@ -750,17 +759,8 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           const adding = { form, problem, ...(field ? { field } : {}) };
           return meetingPage(request, h, meetings, facts, meeting, { adding, code });
         };
-        if (
-          !request.server.app.config.oidc &&
-          input.kind !== 'colleague' &&
-          needsIdentityProvider(input.identification ?? '')
-        )
-          return refused(
-            t(lang, 'meetings.rule.identification_unavailable', {
-              method: t(lang, `meetings.ident.${input.identification}`),
-            }),
-            'p_identification',
-          );
+        const unavailable = identificationUnavailable(request, lang, input);
+        if (unavailable) return refused(unavailable, 'p_identification');
         try {
           await meetings.addParticipant(staff, id, version, input, auditChange(request, 'participant.add', id));
         } catch (error) {

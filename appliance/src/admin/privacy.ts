@@ -118,8 +118,11 @@ export async function eraseContactData(
   // Each domain erases its own table, in one transaction with the caller's audit record: all of it or nothing.
   return db.transaction(async (trx) => {
     const participant = await findParticipant(trx, participantId);
-    if (!participant || !(await eraseParticipantContacts(trx, participantId, person))) return false;
+    if (!participant) return false;
+    // The messages before the participant's row: the order the outbox's batch locks them in (it
+    // moves a participant's status as it records their message), or PostgreSQL may find a deadlock.
     await eraseParticipantMessages(trx, participantId, person);
+    await eraseParticipantContacts(trx, participantId, person);
     // What told their own computer or phone: the address, browser and devices in the connection
     // log and their technical tests. The events and figures stay, for support's statistics.
     await eraseDeviceDetails(trx, { meetingId: participant.meetingId, participantId, person });

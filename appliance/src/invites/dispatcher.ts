@@ -18,6 +18,7 @@ import {
 import type { MailMessage } from './mail.ts';
 import {
   claim,
+  lockMessages,
   recordFailures,
   recordReceipts,
   recordRetries,
@@ -636,6 +637,11 @@ export class Dispatcher {
             changes.push({ message: o.message, status: 'failed', reason: o.failure.reason });
           }
         }
+        // The batch's rows, in the order every transaction that changes several messages takes them.
+        await lockMessages(
+          trx,
+          outcomes.map((o) => o.message.id),
+        );
         if (sends.length > 0) await recordSends(trx, sends);
         if (retries.length > 0) await recordRetries(trx, retries);
         if (failures.length > 0) await recordFailures(trx, failures);

@@ -358,6 +358,19 @@ function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {
 }
 
 /**
+ * Locks messages' rows in one order, by id, before a transaction changes several of them (on
+ * PostgreSQL; SQLite runs one writer at a time). Two transactions that take the same rows in
+ * different orders (a statement takes them in whatever order it finds them) can each wait for the
+ * other, and PostgreSQL then fails one as a deadlock: the dispatcher's batch, a cancellation.
+ */
+export async function lockMessages(trx: Knex.Transaction, ids: string[]): Promise<void> {
+  if (isSqlite(trx)) return;
+  // Chunks of the sorted ids, in turn: one order across chunks too.
+  for (const part of chunks([...new Set(ids)].sort()))
+    await trx('outbox_messages').whereIn('id', part).orderBy('id').forUpdate().select('id');
+}
+
+/**
  * Records many sends in the caller's transaction: one UPDATE for the rows and one INSERT for their
  * provider ids. The secret goes with the send: it has been used.
  */
@@ -525,12 +538,8 @@ export async function recordReceipts(
   const messageIds = [...new Set(links.map((l) => l.message_id))].sort();
   // The parts' receipts arrive together, maybe in two processes' batches. On PostgreSQL two batches,
   // each reading the other's part as not yet delivered, would both leave the message "sent" for
-  // ever: the message rows are locked first, in one order, so batches take turns without deadlock.
-  // (SQLite runs one writer at a time.)
-  if (!isSqlite(trx)) {
-    for (const ids of chunks(messageIds))
-      await trx('outbox_messages').whereIn('id', ids).orderBy('id').forUpdate().select('id');
-  }
+  // ever: the message rows are locked first, so batches take turns.
+  await lockMessages(trx, messageIds);
   // Each message still waiting for its receipts, once per part, with what each part has had. The
   // status is checked here, not in the statement: with `status = 'sent'` beside the ids SQLite
   // walked every sent message (every e-mail ever sent stays "sent") by the status index instead of
@@ -636,6 +645,8 @@ export async function withdrawPending(
     if (where.ids) q.whereIn('id', where.ids);
     return q;
   };
+  // The rows both statements below change, locked first in the one order (lockMessages).
+  if (!isSqlite(trx)) await pending(['sent', 'delivered', 'failed']).orderBy('id').forUpdate().select('id');
   const inHand: Pick<MessageRow, 'id' | 'data'>[] = await pending(['queued', 'sent', 'delivered', 'failed']).select(
     'id',
     'data',
@@ -879,7 +890,7 @@ export const sentToProxy = (message: { data: Record<string, unknown> }): boolean
  * and data, as retention leaves them. Messages to the other person on the row stay as they are.
  */
 export async function eraseParticipantMessages(
-  db: Db,
+  db: Knex.Transaction,
   participantId: string,
   person: 'main' | 'proxy',
   now = new Date(),
@@ -891,6 +902,7 @@ export async function eraseParticipantMessages(
   const ids = rows
     .filter((r) => sentToProxy({ data: JSON.parse(r.data) as Record<string, unknown> }) === (person === 'proxy'))
     .map((r) => r.id);
+  await lockMessages(db, ids);
   for (const part of chunks(ids)) {
     await db('outbox_messages').whereIn('id', part).update(contactsErased);
     await db('outbox_messages')

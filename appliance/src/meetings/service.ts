@@ -228,7 +228,15 @@ export class MeetingService {
   /**
    * The frame of every change to an existing meeting: one transaction that checks access,
    * status and version, does the work, raises the version (unless only an invitation is resent),
-   * records the events and runs the hooks and the caller's `within`; then the events go on the bus.
+   * records the events and runs the hooks, the work's `lastly` and the caller's `within`; then the
+   * events go on the bus.
+   *
+   * The order rows are written in is the order PostgreSQL locks them in: the meeting's row, then
+   * what the hooks write (a person's messages), then a participant's own row. The outbox's batch
+   * takes a person's messages before their participant row too (a sent invitation moves their
+   * status); a transaction taking the two the other way round waits for it in a circle, which
+   * PostgreSQL ends by failing one of them as a deadlock. A change to a participant's own row
+   * therefore goes in `lastly`.
    */
   async #change(
     staff: Staff,
@@ -238,7 +246,7 @@ export class MeetingService {
     work: (
       trx: Parameters<ChangeHook>[0],
       meeting: Meeting,
-    ) => Promise<{ columns?: store.MeetingColumns; changes: MeetingChange[] }>,
+    ) => Promise<{ columns?: store.MeetingColumns; changes: MeetingChange[]; lastly?: () => Promise<void> }>,
   ): Promise<Meeting> {
     const changes = await this.db.transaction(async (trx) => {
       const meeting = await store.findMeeting(trx, meetingId);
@@ -253,6 +261,7 @@ export class MeetingService {
         throw new VersionConflict(current?.version ?? meeting.version);
       }
       await this.#record(trx, result.changes);
+      await result.lastly?.();
       await within?.(trx, result.changes);
       return result.changes;
     });
@@ -380,7 +389,6 @@ export class MeetingService {
       if (!participant) throw new NotFound('participant');
       // Without the patient there is no care meeting: cancelling says so to everyone.
       if (isPatient(participant.kind)) throw new RuleViolation('patient_cannot_be_removed', 'participantId');
-      await store.removeParticipant(trx, participantId);
       return {
         columns: {},
         changes: [
@@ -389,6 +397,8 @@ export class MeetingService {
             payload: { meetingId, unitId: meeting.unitId, byStaffId: staff.id, participantId },
           },
         ],
+        // After the outbox has withdrawn their messages (the lock order above).
+        lastly: () => store.removeParticipant(trx, participantId),
       };
     });
   }

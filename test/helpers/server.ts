@@ -69,8 +69,21 @@ export async function startServer(
   const logStream = new PassThrough();
   const chunks: Buffer[] = [];
   logStream.on('data', (c: Buffer) => chunks.push(c));
-  const server = await createServer(config, { logStream });
-  await server.start();
+  // A start that fails (a loaded machine slow to open a connection) leaves nothing behind: an open
+  // pool or connection would keep the test's process alive after its tests, and the run would hang.
+  const server = await createServer(config, { logStream }).catch(async (error: unknown) => {
+    await database.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  });
+  try {
+    await server.start();
+  } catch (error) {
+    await server.stop({ timeout: 2000 }).catch(() => undefined);
+    await database.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   const url = `http://127.0.0.1:${server.info.port}`;
   // The same URL object everyone holds: links in messages point at this test server.
   config.publicUrl.href = url;

@@ -89,15 +89,24 @@ async function setup(
 ) {
   const relay = await startRelay(options.relayOptions);
   let n = 0;
+  // What started before a part that fails to start is stopped again: left listening, it would keep
+  // this file's process alive after its tests.
   const smsc = await startSmsc(
     options.smscAnswer ??
       ((_, i) => {
         n += 1;
         return { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } };
       }),
-  );
+  ).catch(async (error: unknown) => {
+    await relay.close();
+    throw error;
+  });
   const app = await startServer({
     env: { SMTP_URL: relay.url, SMPP_URL: smsc.url, REMINDER_OFFSETS: 'none', ...options.env },
+  }).catch(async (error: unknown) => {
+    await smsc.close();
+    await relay.close();
+    throw error;
   });
   return { relay, smsc, app, sent: () => n };
 }

@@ -1,7 +1,7 @@
 // The outbox end to end: a clinician books, changes and cancels through the API, and the messages
 // reach a real SMTP relay and a real SMSC started here.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scratchDir } from '../helpers/scratch.ts';
 import test from 'ava';
@@ -12,6 +12,8 @@ import { sha256 } from '../../appliance/src/crypto.ts';
 import { findLink } from '../../appliance/src/entry/links.ts';
 import { nudge } from '../../appliance/src/invites/index.ts';
 import { findMessage, messagesOf, recentMessages, type OutboxMessage } from '../../appliance/src/invites/outbox.ts';
+import { sampleData, sampleRecipients } from '../../appliance/src/invites/routes.ts';
+import { builtInTemplates } from '../../appliance/src/invites/templates.ts';
 import { booking, inDays, loggedIn } from '../meetings/_booking.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { testDatabase } from '../helpers/databases.ts';
@@ -572,6 +574,58 @@ test('the admin outbox page lists every message and its status; the template pre
     const clinician = await loggedIn(app, 'clinician');
     t.is((await clinician.client.get('/admin/outbox')).status, 403);
   });
+});
+
+test('the template preview has sample data for every field the templates use, for each kind of recipient', (t) => {
+  const fields = new Set<string>();
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(dir, entry.name));
+      else
+        for (const [, field] of readFileSync(join(dir, entry.name), 'utf8').matchAll(
+          /\{\{\s*(?:#(?:if|unless)\s+)?([A-Za-z_]\w*)\s*\}\}/g,
+        ))
+          if (field !== 'else') fields.add(field!);
+    }
+  };
+  walk(builtInTemplates);
+  t.true(fields.has('hasMobile') && fields.has('colleague'), [...fields].join(', '));
+  for (const recipient of sampleRecipients)
+    for (const language of ['sv', 'en'] as const) {
+      const data = sampleData(language, recipient);
+      t.deepEqual(
+        [...fields].filter((field) => !(field in data)),
+        [],
+        `${recipient}, ${language}`,
+      );
+    }
+});
+
+test('the template preview shows each branch of a template: to a colleague, to someone with a mobile number, to someone without', async (t) => {
+  const app = await startServer();
+  try {
+    const { client } = await loggedIn(app, 'admin');
+    const preview = async (recipient?: string) => {
+      const page = await client.get(
+        `/admin/templates?channel=email&language=sv&kind=invitation${recipient ? `&recipient=${recipient}` : ''}`,
+      );
+      t.is(page.status, 200);
+      return page.text;
+    };
+    const byDefault = await preview();
+    t.regex(byDefault, /<label for="recipient">Mottagare<\/label>/);
+    t.regex(byDefault, /Får du tekniska problem under mötet, ring/);
+    t.regex(byDefault, /\/j\/EXEMPEL/);
+    const mobile = await preview('mobile');
+    t.regex(mobile, /blir du uppringd på det nummer som finns i bokningen/);
+    const colleague = await preview('colleague');
+    t.regex(colleague, /Du är med som kollega/);
+    t.regex(colleague, /samverka\.region\.se\/meetings\//, 'a colleague opens the staff meeting page');
+    t.notRegex(colleague, /\/j\/EXEMPEL/);
+    t.is((await client.get('/admin/templates?recipient=nobody')).status, 400);
+  } finally {
+    await app.stop();
+  }
 });
 
 test('a participant booked in English gets the invitation in English, and English pages after the link', async (t) => {

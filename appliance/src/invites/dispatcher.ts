@@ -35,7 +35,9 @@ import {
   type Retry,
   type Sent,
   callsToMeeting,
+  movedBack,
   notSentBecause,
+  saysNoNewTime,
 } from './outbox.ts';
 import type { Templates } from './templates.ts';
 import { textOf } from '../common/text.ts';
@@ -762,8 +764,10 @@ export class Dispatcher {
  * withdrawn while it was being sent (the meeting was cancelled, outbox.ts's withdrawPending); a call
  * to the meeting (an invitation, reminder, new time, "we are waiting") once the meeting is
  * over; a reminder once the next, shorter one is due (reminders.ts: "tomorrow" and "in 15 minutes"
- * would arrive together after an outage); an SMS code once its minutes from when it was made have
- * passed (it would be refused when typed, from a text saying it is valid ten minutes more).
+ * would arrive together after an outage); a new time the meeting was moved back from while it was
+ * being sent; an SMS code once its
+ * minutes from when it was made have passed (it would be refused when typed, from a text saying it
+ * is valid ten minutes more).
  */
 function staleness(message: ClaimedMessage, now = Date.now()): string | undefined {
   // Withdrawn while the gateway or relay had it (a cancellation), and back to be retried.
@@ -773,6 +777,8 @@ function staleness(message: ClaimedMessage, now = Date.now()): string | undefine
   const laterReminderAt =
     typeof message.data.laterReminderAt === 'string' ? Date.parse(message.data.laterReminderAt) : NaN;
   if (message.kind === 'reminder' && laterReminderAt <= now) return 'a later reminder was due before it could go';
+  // Moved, and moved back while the gateway had it (messages.ts's waitingNewTimes): nothing new to tell.
+  if (saysNoNewTime(message)) return movedBack;
   const minutes = typeof message.data.minutes === 'number' ? message.data.minutes : NaN;
   if (message.kind === 'sms_code' && message.createdAt.getTime() + minutes * 60_000 < now)
     return 'the code had expired before it could go';

@@ -1,7 +1,7 @@
 // The outbox end to end: a clinician books, changes and cancels through the API, and the messages
 // reach a real SMTP relay and a real SMSC started here.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scratchDir } from '../helpers/scratch.ts';
 import test from 'ava';
@@ -12,11 +12,13 @@ import { sha256 } from '../../appliance/src/crypto.ts';
 import { findLink } from '../../appliance/src/entry/links.ts';
 import { nudge } from '../../appliance/src/invites/index.ts';
 import { findMessage, messagesOf, recentMessages, type OutboxMessage } from '../../appliance/src/invites/outbox.ts';
+import { sampleData, sampleRecipients } from '../../appliance/src/invites/routes.ts';
+import { builtInTemplates } from '../../appliance/src/invites/templates.ts';
 import { booking, inDays, loggedIn } from '../meetings/_booking.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { testDatabase } from '../helpers/databases.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
-import { startSmsc, waitForArrivals, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
+import { startSmsc, waitForArrivals, type Answer, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
 import { makeCertificates } from '../helpers/tls.ts';
 import { present } from '../helpers/present.ts';
 import { until } from '../helpers/wait.ts';
@@ -583,6 +585,58 @@ test('the admin outbox page lists every message and its status; the template pre
   });
 });
 
+test('the template preview has sample data for every field the templates use, for each kind of recipient', (t) => {
+  const fields = new Set<string>();
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(dir, entry.name));
+      else
+        for (const [, field] of readFileSync(join(dir, entry.name), 'utf8').matchAll(
+          /\{\{\s*(?:#(?:if|unless)\s+)?([A-Za-z_]\w*)\s*\}\}/g,
+        ))
+          if (field !== 'else') fields.add(field!);
+    }
+  };
+  walk(builtInTemplates);
+  t.true(fields.has('hasMobile') && fields.has('colleague'), [...fields].join(', '));
+  for (const recipient of sampleRecipients)
+    for (const language of ['sv', 'en'] as const) {
+      const data = sampleData(language, recipient);
+      t.deepEqual(
+        [...fields].filter((field) => !(field in data)),
+        [],
+        `${recipient}, ${language}`,
+      );
+    }
+});
+
+test('the template preview shows each branch of a template: to a colleague, to someone with a mobile number, to someone without', async (t) => {
+  const app = await startServer();
+  try {
+    const { client } = await loggedIn(app, 'admin');
+    const preview = async (recipient?: string) => {
+      const page = await client.get(
+        `/admin/templates?channel=email&language=sv&kind=invitation${recipient ? `&recipient=${recipient}` : ''}`,
+      );
+      t.is(page.status, 200);
+      return page.text;
+    };
+    const byDefault = await preview();
+    t.regex(byDefault, /<label for="recipient">Mottagare<\/label>/);
+    t.regex(byDefault, /Får du tekniska problem under mötet, ring/);
+    t.regex(byDefault, /\/j\/EXEMPEL/);
+    const mobile = await preview('mobile');
+    t.regex(mobile, /blir du uppringd på det nummer som finns i bokningen/);
+    const colleague = await preview('colleague');
+    t.regex(colleague, /Du är med som kollega/);
+    t.regex(colleague, /samverka\.region\.se\/meetings\//, 'a colleague opens the staff meeting page');
+    t.notRegex(colleague, /\/j\/EXEMPEL/);
+    t.is((await client.get('/admin/templates?recipient=nobody')).status, 400);
+  } finally {
+    await app.stop();
+  }
+});
+
 test('a participant booked in English gets the invitation in English, and English pages after the link', async (t) => {
   await withAppliance({}, async ({ app, relay }) => {
     const { client } = await loggedIn(app);
@@ -1113,6 +1167,16 @@ async function withInvitationThenFullGateway(
   );
 }
 
+/** Resolves once `count` new-time messages of the meeting are delivered. */
+const newTimesDelivered = (app: TestServer, meetingId: string, count: number) =>
+  until(
+    `${count} new-time messages delivered`,
+    async () =>
+      (await messagesOf(app.server.app.db, { meetingId })).filter(
+        (m) => m.kind === 'rescheduled' && m.status === 'delivered',
+      ).length === count,
+  );
+
 test('a meeting moved twice while its new-time SMS still waits: Sara gets one, with the latest time, and as "tidigare" the time she was last told', async (t) => {
   await withInvitationThenFullGateway(async ({ app, smsc, client, meeting, reopen }) => {
     const version = await move(client, meeting, meeting.version, inDays(3, 13));
@@ -1150,13 +1214,7 @@ test('a meeting moved twice after its first new-time SMS went: the second says t
     const before = smsc.arrivals.length;
     const latest = inDays(4, 11);
     await move(client, meeting, version, latest);
-    await until(
-      'the second new-time message delivered',
-      async () =>
-        (await messagesOf(app.server.app.db, { meetingId: meeting.id })).filter(
-          (m) => m.kind === 'rescheduled' && m.status === 'delivered',
-        ).length === 2,
-    );
+    await newTimesDelivered(app, meeting.id, 2);
     const text = smsc.arrivals.slice(before).map(textOf).join('');
     t.true(text.includes(`${saidSv(latest)}-`), text);
     t.true(text.includes(`(tidigare ${saidSv(first)}-`), text);
@@ -1180,6 +1238,219 @@ test('a meeting moved and moved back while its new-time SMS still waits: Sara, w
     t.is(smsc.arrivals.length, before);
     const page = await client.get(`/meetings/${meeting.id}`);
     t.false(page.text.includes('Ring deltagaren'), 'nobody asked to call for a message withdrawn on purpose');
+  });
+});
+
+/**
+ * Sara booked and her invitation delivered; then the gateway takes what comes (every part) and holds
+ * its answer until `answer(outcome)`: for a change made while a message is being sent.
+ */
+async function withInvitationThenHeldGateway(
+  scenario: (parts: {
+    app: TestServer;
+    smsc: TestSmsc;
+    relay: Relay;
+    client: Client;
+    meeting: { id: string; version: number; startsAt: string };
+    hold: () => void;
+    answer: (outcome: 'accept' | 'refuse for now' | 'refuse for good') => void;
+  }) => Promise<void>,
+  booked: () => ReturnType<typeof booking> = patientAlone,
+) {
+  let held: { reply: Answer; index: number }[] | undefined;
+  let release = () => {};
+  const accepted = (i: number): Answer => ({ id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } });
+  const gate = () => new Promise<void>((resolve) => (release = resolve));
+  let after = Promise.resolve();
+  await withAppliance(
+    {
+      smscAnswer: (_, i) => {
+        if (!held) return accepted(i);
+        const reply: Answer = { after };
+        held.push({ reply, index: i });
+        return reply;
+      },
+    },
+    async ({ app, smsc, relay }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: booked() })).json();
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
+      await scenario({
+        app,
+        smsc,
+        relay,
+        client,
+        meeting,
+        hold: () => {
+          held = [];
+          after = gate();
+        },
+        answer: (outcome) => {
+          for (const { reply, index } of held ?? []) {
+            if (outcome === 'accept') Object.assign(reply, accepted(index));
+            else reply.status = outcome === 'refuse for now' ? smpp.errors.ESME_RMSGQFUL : smpp.errors.ESME_RINVDSTADR;
+          }
+          held = undefined;
+          release();
+        },
+      });
+    },
+  );
+}
+
+/** Texts of the arrivals from `from` on that tell a new time. */
+const newTimesIn = (smsc: TestSmsc, from: number) =>
+  smsc.arrivals
+    .slice(from)
+    .map(textOf)
+    .join('')
+    .split(/(?=Ny tid för)/)
+    .filter((text) => text.startsWith('Ny tid för'));
+
+/** Every part of the new-time SMS being sent has reached the gateway (its last part ends with the link). */
+const newTimeAtGateway = (smsc: TestSmsc) =>
+  until('the new-time SMS at the gateway', () => newTimesIn(smsc, 0).some((text) => /\/j\/[\w-]+$/.test(text)));
+
+/** Every message of the meeting has had its outcome: nothing is waiting or being sent. */
+const settled = (app: TestServer, meetingId: string) =>
+  until('nothing left to send', async () =>
+    (await messagesOf(app.server.app.db, { meetingId })).every((m) => !['queued', 'sending'].includes(m.status)),
+  );
+
+/**
+ * Moves the meeting to `first`, and to `second` while the gateway holds (`hold`) the new-time SMS of
+ * the first move: returns that message, as the second move found it, being sent.
+ */
+async function moveTwiceWhileHeld(
+  parts: {
+    app: TestServer;
+    smsc: TestSmsc;
+    client: Client;
+    meeting: { id: string; version: number };
+    hold: () => void;
+  },
+  first: string,
+  second: string,
+): Promise<OutboxMessage> {
+  const { app, smsc, client, meeting, hold } = parts;
+  hold();
+  const version = await move(client, meeting, meeting.version, first);
+  const inHand = await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'sending');
+  await newTimeAtGateway(smsc);
+  await move(client, meeting, version, second);
+  return inHand;
+}
+
+test('a meeting moved again while the gateway holds its first new-time SMS, which it then refuses for now: Sara gets one new-time SMS, the latest time, and as "tidigare" the time she was told', async (t) => {
+  await withInvitationThenHeldGateway(async (parts) => {
+    const { app, smsc, client, meeting, answer } = parts;
+    const first = inDays(3, 13);
+    const latest = inDays(4, 11);
+    const inHand = await moveTwiceWhileHeld(parts, first, latest);
+    const answered = smsc.arrivals.length;
+    answer('refuse for now');
+    await messageWhere(app, meeting.id, (m) => m.id === inHand.id && m.status !== 'sending');
+    await retryNow(app, meeting.id);
+    await settled(app, meeting.id);
+    // Anything else still due would go with it: give it the chance.
+    await retryNow(app, meeting.id);
+    await settled(app, meeting.id);
+    const told = newTimesIn(smsc, answered);
+    t.is(told.length, 1, told.join('\n'));
+    t.true(told[0]!.includes(`${saidSv(latest)}-`), told[0]);
+    t.true(told[0]!.includes(`(tidigare ${saidSv(meeting.startsAt)}-`), `the time of the invitation: ${told[0]}`);
+    const page = await client.get(`/meetings/${meeting.id}`);
+    t.false(page.text.includes('Ring deltagaren'));
+  });
+});
+
+test('a meeting moved again while the gateway holds its first new-time SMS, which it then takes: Sara is told the latest time next, with the first new time as "tidigare"', async (t) => {
+  await withInvitationThenHeldGateway(async (parts) => {
+    const { app, smsc, meeting, answer } = parts;
+    const first = inDays(3, 13);
+    const latest = inDays(4, 11);
+    await moveTwiceWhileHeld(parts, first, latest);
+    answer('accept');
+    await newTimesDelivered(app, meeting.id, 2);
+    await retryNow(app, meeting.id);
+    await settled(app, meeting.id);
+    const told = newTimesIn(smsc, 0);
+    t.is(told.length, 2, told.join('\n'));
+    t.true(
+      told[0]!.includes(`${saidSv(first)}-`) && told[0]!.includes(`(tidigare ${saidSv(meeting.startsAt)}-`),
+      told[0],
+    );
+    t.true(told[1]!.includes(`${saidSv(latest)}-`) && told[1]!.includes(`(tidigare ${saidSv(first)}-`), told[1]);
+  });
+});
+
+test('a meeting moved again while the gateway holds its first new-time SMS, which it then refuses for good: Sara gets the latest time by e-mail, with as "tidigare" the time she was told, and nothing else', async (t) => {
+  await withInvitationThenHeldGateway(async (parts) => {
+    const { app, smsc, relay, meeting, answer } = parts;
+    const first = inDays(3, 13);
+    const latest = inDays(4, 11);
+    await moveTwiceWhileHeld(parts, first, latest);
+    const answered = smsc.arrivals.length;
+    answer('refuse for good');
+    await settled(app, meeting.id);
+    await retryNow(app, meeting.id);
+    await settled(app, meeting.id);
+    const newTimes = (await messagesOf(app.server.app.db, { meetingId: meeting.id })).filter(
+      (m) => m.kind === 'rescheduled' && m.status !== 'failed',
+    );
+    t.deepEqual(
+      newTimes.map((m) => m.channel),
+      ['email'],
+      'one new-time message, by e-mail',
+    );
+    t.deepEqual(newTimesIn(smsc, answered), []);
+    const mail = await relay.waitForMail(1);
+    t.true((mail.text ?? '').includes(saidSv(latest).split(' kl. ')[0]!), mail.text);
+    t.false(
+      (mail.text ?? '').includes(saidSv(first).split(' kl. ')[0]!),
+      `the first new time, never told: ${mail.text}`,
+    );
+  }, patientWithAddress);
+});
+
+test('a meeting moved and moved back while the gateway holds its new-time SMS, which it then refuses for now: Sara, who was told the time that holds again, gets no new-time message', async (t) => {
+  await withInvitationThenHeldGateway(async (parts) => {
+    const { app, smsc, client, meeting, answer } = parts;
+    const inHand = await moveTwiceWhileHeld(parts, inDays(3, 13), parts.meeting.startsAt);
+    const answered = smsc.arrivals.length;
+    answer('refuse for now');
+    await messageWhere(app, meeting.id, (m) => m.id === inHand.id && m.status !== 'sending');
+    await retryNow(app, meeting.id);
+    await settled(app, meeting.id);
+    const newTime = await messageWhere(app, meeting.id, (m) => m.id === inHand.id);
+    t.regex(newTime.lastError ?? '', /^not sent: the meeting was moved back/);
+    t.deepEqual(newTimesIn(smsc, answered), []);
+    const page = await client.get(`/meetings/${meeting.id}`);
+    t.false(page.text.includes('Ring deltagaren'), 'nobody asked to call for a message withdrawn on purpose');
+  });
+});
+
+test('a new-time SMS reported undeliverable after the meeting was moved again goes by e-mail no more: the later new-time message tells the latest time, and nobody is asked to call', async (t) => {
+  await withAppliance({ smscAnswer: (_, i) => ({ id: `x${i}` }) }, async ({ app, smsc }) => {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientWithAddress() })).json();
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'sent');
+    const firstPart = smsc.arrivals.length;
+    const version = await move(client, meeting, meeting.version, inDays(3, 13));
+    const first = await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'sent');
+    await move(client, meeting, version, inDays(4, 11));
+    await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.id !== first.id && m.status === 'sent');
+    // Sara's phone was off: the network gives up on the first new time, sent before the second move.
+    t.is(await smsc.receipt(`x${firstPart}`, 'UNDELIV'), 0);
+    await messageWhere(app, meeting.id, (m) => m.id === first.id && m.status === 'failed');
+    const messages = await messagesOf(app.server.app.db, { meetingId: meeting.id });
+    t.deepEqual(
+      messages.filter((m) => m.fallbackOf === first.id).map((m) => m.data),
+      [],
+      'no e-mail in place of a new time the next one replaced',
+    );
+    const page = await client.get(`/meetings/${meeting.id}`);
+    t.false(page.text.includes('Ring deltagaren'), 'nobody asked to call: the latest time went');
   });
 });
 

@@ -189,3 +189,58 @@ test('an invitation waiting for the gateway since a week ago, when the meeting i
     t.is(await reminders.due(new Date(startsAt.getTime() - minutes(9 * 60))), 0, 'the invitation is fresh enough');
   });
 });
+
+test('reminders held up by a gateway outage: once the 15-minute reminder is due, the 24-hour one is withdrawn as stale, not sent with it', async (t) => {
+  let down = false;
+  const smsc = await startSmsc((_, i) =>
+    down ? { status: 0x14 } : { id: `r${i}`, receipt: { id: `r${i}`, stat: 'DELIVRD' } },
+  );
+  const app = await startServer({ env: { SMPP_URL: smsc.url, REMINDER_OFFSETS: '1440,15' } });
+  try {
+    const { client } = await loggedIn(app);
+    const db = app.server.app.db;
+    const patient = { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' };
+    const startsAt = new Date(Date.now() + minutes(10));
+    startsAt.setUTCSeconds(0, 0);
+    const booked = (
+      await client.request('POST', '/api/v1/meetings', {
+        json: booking({ participants: [patient], startsAt: startsAt.toISOString() }),
+      })
+    ).json();
+    await until('the invitation delivered', async () =>
+      (await messagesOf(db, { meetingId: booked.id })).some((m) => m.status === 'delivered'),
+    );
+    // Booked, and invited, a week ago; the gateway has been down since the day before.
+    const weekAgo = new Date(Date.now() - minutes(7 * 24 * 60)).toISOString();
+    await db('outbox_messages')
+      .where({ meeting_id: booked.id })
+      .update({ created_at: weekAgo, next_attempt_at: weekAgo, sent_at: weekAgo });
+    down = true;
+    const start = startsAt.getTime();
+    const reminders = app.server.plugins.invites.reminders;
+    t.is(await reminders.due(new Date(start - minutes(24 * 60 - 1))), 1, 'the 24-hour reminder, the day before');
+    t.is(await reminders.due(new Date()), 1, 'the 15-minute reminder, now');
+    // The gateway is back, and whatever waited is due.
+    const before = smsc.arrivals.length;
+    down = false;
+    await db('outbox_messages')
+      .where({ meeting_id: booked.id, status: 'queued' })
+      .update({ next_attempt_at: new Date().toISOString() });
+    app.server.plugins.invites.dispatcher()!.notify();
+    const settled = await until('both reminders final', async () => {
+      const sent = (await messagesOf(db, { meetingId: booked.id })).filter((m) => m.kind === 'reminder');
+      return sent.every((m) => m.status === 'delivered' || m.status === 'failed') && sent;
+    });
+    const [dayBefore, quarter] = settled;
+    t.is(dayBefore?.status, 'failed');
+    t.regex(dayBefore?.lastError ?? '', /^not sent: a later reminder was due before it could go/);
+    t.is(quarter?.status, 'delivered');
+    const texts = smsc.arrivals.slice(before).map((a) => (a.pdu.short_message as { message?: string }).message ?? '');
+    t.is(texts.filter((text) => text.includes('Påminnelse')).length, 1, texts.join('\n'));
+    const page = await client.get(`/meetings/${booked.id}`);
+    t.false(page.text.includes('Ring deltagaren'), 'nobody asked to call for a reminder withdrawn as stale');
+  } finally {
+    await app.stop();
+    await smsc.close();
+  }
+});

@@ -35,7 +35,9 @@ import {
   type Retry,
   type Sent,
   callsToMeeting,
+  movedBack,
   notSentBecause,
+  saysNoNewTime,
 } from './outbox.ts';
 import type { Templates } from './templates.ts';
 import { textOf } from '../common/text.ts';
@@ -761,14 +763,22 @@ export class Dispatcher {
  * to its person, if it is: it then fails unsent rather than arrive, and nobody is asked to call. One
  * withdrawn while it was being sent (the meeting was cancelled, outbox.ts's withdrawPending); a call
  * to the meeting (an invitation, reminder, new time, "we are waiting") once the meeting is
- * over; an SMS code once its minutes from when it was made have passed (it would be refused when
- * typed, from a text saying it is valid ten minutes more).
+ * over; a reminder once the next, shorter one is due (reminders.ts: "tomorrow" and "in 15 minutes"
+ * would arrive together after an outage); a new time the meeting was moved back from while it was
+ * being sent; an SMS code once its
+ * minutes from when it was made have passed (it would be refused when typed, from a text saying it
+ * is valid ten minutes more).
  */
 function staleness(message: ClaimedMessage, now = Date.now()): string | undefined {
   // Withdrawn while the gateway or relay had it (a cancellation), and back to be retried.
   if (typeof message.data.withdrawn === 'string') return message.data.withdrawn;
   const endsAt = typeof message.data.endsAt === 'string' ? Date.parse(message.data.endsAt) : NaN;
   if (callsToMeeting.has(message.kind) && endsAt < now) return 'the meeting was over before it could go';
+  const laterReminderAt =
+    typeof message.data.laterReminderAt === 'string' ? Date.parse(message.data.laterReminderAt) : NaN;
+  if (message.kind === 'reminder' && laterReminderAt <= now) return 'a later reminder was due before it could go';
+  // Moved, and moved back while the gateway had it (messages.ts's waitingNewTimes): nothing new to tell.
+  if (saysNoNewTime(message)) return movedBack;
   const minutes = typeof message.data.minutes === 'number' ? message.data.minutes : NaN;
   if (message.kind === 'sms_code' && message.createdAt.getTime() + minutes * 60_000 < now)
     return 'the code had expired before it could go';

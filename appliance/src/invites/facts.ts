@@ -3,7 +3,7 @@
 import type { Db } from '../db/knex.ts';
 import { t } from '../http/i18n.ts';
 import type { FactsProvider, ParticipantFact } from '../meetings/index.ts';
-import { messagesOf, withdrawn } from './outbox.ts';
+import { messagesOf, supersedes, withdrawn } from './outbox.ts';
 
 export function messageFacts(db: Db): FactsProvider {
   return async (meeting, lang) => {
@@ -27,7 +27,8 @@ export function messageFacts(db: Db): FactsProvider {
           m.channel === 'sms' &&
           m.status === 'failed' &&
           !withdrawn(m) &&
-          !mine.some((f) => f.fallbackOf === m.id && f.status !== 'failed'),
+          // Answered: by an e-mail in its place, or by a later new time (fallback.ts sends no e-mail then).
+          !mine.some((f) => (f.fallbackOf === m.id && f.status !== 'failed') || supersedes(f, m)),
       );
       const failed = unanswered.at(-1);
       if (failed) {

@@ -11,7 +11,7 @@ import { Dispatcher, type StatusChange } from './dispatcher.ts';
 import { fallbackToEmail, type SecretRenewal } from './fallback.ts';
 import { MailSender, type MailState } from './mail.ts';
 import { messageFacts } from './facts.ts';
-import { outboxHook, tellParticipant, type Composer } from './messages.ts';
+import { movedSinceClaimed, outboxHook, tellOfMoveSince, tellParticipant, type Composer } from './messages.ts';
 import { findMeeting } from '../meetings/index.ts';
 import { enqueue, releaseAllClaims, sentToProxy, type Channel, type MessageKind } from './outbox.ts';
 import { provideCodeMessenger } from '../entry/index.ts';
@@ -150,6 +150,18 @@ export const plugin: Plugin<void> = {
             : [],
         ),
       );
+      // A message that told the meeting's time and went while the meeting was moved again told the
+      // time it was claimed with: the latest follows it (messages.ts). Like a fallback, one that
+      // cannot be written is rolled back alone and logged.
+      const sent = changes.filter((c) => c.status === 'sent').map((c) => c.message);
+      for (const message of await movedSinceClaimed(trx, sent)) {
+        await trx
+          .transaction((savepoint) => tellOfMoveSince(savepoint, composer, message))
+          .then(
+            (count) => count > 0 && afterCommit(trx, () => dispatcher?.notify()),
+            (error: Error) => log('error', `outbox: the latest time after ${message.id}: ${error.message}`),
+          );
+      }
       for (const { message } of changes.filter((c) => c.status === 'failed' && c.message.channel === 'sms')) {
         // An SMS that did not arrive goes by e-mail when the person gave an address; otherwise the
         // failed message stands on the meeting page as a task: call the participant. A fallback that

@@ -11,15 +11,22 @@ import type { Meeting, Participant } from '../meetings/index.ts';
 import { findMeeting, findParticipant, meetingEnd } from '../meetings/index.ts';
 import { findUnit } from '../staff/index.ts';
 import {
+  dataOf,
   dedupeTaken,
   dueNow,
   enqueue,
-  queuedOfKinds,
+  lockPending,
+  movedBack,
+  pendingOfKinds,
+  previousTimeOf,
   refreshPending,
+  sameTime,
+  saysNoNewTime,
   withdrawPending,
   type Channel,
   type MessageKind,
   type NewMessage,
+  type OutboxMessage,
 } from './outbox.ts';
 import type { Language } from '../common/language.ts';
 
@@ -209,6 +216,9 @@ async function tell(
 const personKey = (participantId: string | null, person: unknown) =>
   `${participantId}:${typeof person === 'string' ? person : 'main'}`;
 
+/** The kinds that tell a person the meeting's time, and what they say is the time they know. */
+const toldTime: MessageKind[] = ['invitation', 'rescheduled'];
+
 /**
  * The time a person was last told is in the last message of the meeting's time they received. A
  * meeting moved while such a message to them still waits in the queue (an invitation or a new-time
@@ -217,27 +227,64 @@ const personKey = (participantId: string | null, person: unknown) =>
  * told before it; a second message would give as "earlier" a time they never heard (or, to someone
  * whose invitation has not arrived, say the meeting moved from a time they were never given). Moved
  * back to the time they were told, a waiting new-time message has nothing to say and does not go.
+ * One being sent at that moment is theirs too: whether it reaches the person is not known yet.
+ * Refused and retried, it goes with the latest time (refreshPending gave it that; moved back, it is
+ * stale then: the dispatcher's staleness); taken by the gateway, it told the time it was claimed
+ * with, and the batch that records it tells the latest time after it (`tellOfMoveSince`).
  * Returns the people who need no new message.
  */
 async function waitingNewTimes(trx: Trx, meetingId: string): Promise<Set<string>> {
-  const waiting = await queuedOfKinds(trx, meetingId, ['invitation', 'rescheduled']);
-  const unchanged = waiting.filter(
-    ({ kind, data }) =>
-      kind === 'rescheduled' &&
-      data.previousDate === data.date &&
-      data.previousTime === data.time &&
-      data.previousEndTime === data.endTime,
-  );
-  await withdrawPending(
-    trx,
-    { meetingId, ids: unchanged.map((m) => m.id) },
-    'the meeting was moved back to the time the person was told',
-  );
+  const pending = await pendingOfKinds(trx, meetingId, toldTime);
+  const waiting = pending.filter((m) => m.status === 'queued');
+  const unchanged = waiting.filter(saysNoNewTime);
+  await withdrawPending(trx, { meetingId, ids: unchanged.map((m) => m.id) }, movedBack);
   await dueNow(
     trx,
     waiting.filter((m) => !unchanged.includes(m)).map((m) => m.id),
   );
-  return new Set(waiting.map((m) => personKey(m.participantId, m.data.person)));
+  return new Set(pending.map((m) => personKey(m.participantId, m.data.person)));
+}
+
+/**
+ * Of these messages just sent, those that tell the meeting's time and were given another since they
+ * were claimed (a move refreshes what has not gone yet): sent with the time they were claimed with.
+ * One statement for a batch, none without such messages.
+ */
+export async function movedSinceClaimed(trx: Trx, sent: OutboxMessage[]): Promise<OutboxMessage[]> {
+  const candidates = sent.filter((m) => toldTime.includes(m.kind) && m.meetingId && m.participantId);
+  if (candidates.length === 0) return [];
+  const now = await dataOf(
+    trx,
+    candidates.map((m) => m.id),
+  );
+  return candidates.filter((m) => {
+    const current = now.get(m.id);
+    return current !== undefined && !sameTime(m.data, current);
+  });
+}
+
+/**
+ * A message that tells the meeting's time (an invitation, a new time) was taken by the gateway or
+ * relay after the meeting had moved again: it was being sent, with the time it was claimed with, when
+ * the move came, and the move left it to carry the news (waitingNewTimes). The person now knows
+ * that time: they are told the latest one, with it as the earlier. Written in the batch that records
+ * the send (invites/index.ts), so that a crash loses neither. Returns how many messages it queued.
+ */
+export async function tellOfMoveSince(trx: Trx, composer: Composer, sent: OutboxMessage): Promise<number> {
+  if (!toldTime.includes(sent.kind) || !sent.meetingId || !sent.participantId) return 0;
+  const meeting = await findMeeting(trx, sent.meetingId);
+  const participant = meeting?.participants.find((p) => p.id === sent.participantId);
+  if (!meeting || !participant || meeting.status === 'cancelled' || meetingEnd(meeting).getTime() <= Date.now())
+    return 0;
+  if (sameTime(sent.data, await meetingData(trx, meeting, sent.language))) return 0;
+  const person = personKey(sent.participantId, sent.data.person);
+  // A message to them still waiting (a later move's) tells the latest time already.
+  const waiting = await pendingOfKinds(trx, meeting.id, toldTime);
+  if (waiting.some((m) => m.status === 'queued' && personKey(m.participantId, m.data.person) === person)) return 0;
+  return tell(trx, composer, meeting, participant, 'rescheduled', previousTimeOf(sent.data), {
+    withLink: true,
+    unless: (r) => personKey(participant.id, r.person) !== person,
+  });
 }
 
 const active = (meeting: Meeting, ids: string[]) => meeting.participants.filter((p) => ids.includes(p.id));
@@ -262,6 +309,8 @@ export function outboxHook(composer: Composer) {
         return;
       }
       case 'meeting.rescheduled': {
+        // Every message below decides by what has not gone yet: locked first, in one order.
+        await lockPending(trx, meeting.id);
         // A reminder of the old time that has not gone yet is of no use: the new-time message tells
         // the time now, and the reminders of the new time come when they are due (reminders.ts). Kept
         // and given the new time, it would be a second reminder of that time. Nor is "the meeting has

@@ -733,18 +733,86 @@ export async function refreshPending(
 }
 
 /**
- * A meeting's messages of these kinds still waiting in the queue (not being sent): what they will
- * say is still theirs to change.
+ * A meeting's messages of these kinds that have not gone yet: waiting in the queue (what they will
+ * say is still theirs to change), or being sent (what they say is what they were claimed with).
  */
-export async function queuedOfKinds(
+export async function pendingOfKinds(
   trx: Knex.Transaction,
   meetingId: string,
   kinds: MessageKind[],
 ): Promise<OutboxMessage[]> {
   const rows = await trx<MessageRow>('outbox_messages')
-    .where({ meeting_id: meetingId, status: 'queued' })
+    .where({ meeting_id: meetingId })
+    .whereIn('status', ['queued', 'sending'])
     .whereIn('kind', kinds);
   return rows.map(toMessage);
+}
+
+/**
+ * Locks the messages of a meeting that have not gone yet, by id (lockMessages' order), before a
+ * change decides what they say: a batch recording one of them as sent waits for the change, or the
+ * change for the batch, and neither decides on what the other is changing (PostgreSQL; SQLite runs
+ * one writer at a time).
+ */
+export async function lockPending(trx: Knex.Transaction, meetingId: string): Promise<void> {
+  if (isSqlite(trx)) return;
+  await trx('outbox_messages')
+    .where({ meeting_id: meetingId })
+    .whereNotIn('status', ['sent', 'delivered', 'failed'])
+    .orderBy('id')
+    .forUpdate()
+    .select('id');
+}
+
+/** The time a person is told of, and the time they are told it replaces. */
+const timeFields = ['date', 'time', 'endTime'] as const;
+const previousFields = { date: 'previousDate', time: 'previousTime', endTime: 'previousEndTime' } as const;
+
+/** Whether two messages' data tell the same time of the meeting. */
+export const sameTime = (a: Record<string, unknown>, b: Record<string, unknown>): boolean =>
+  timeFields.every((field) => a[field] === b[field]);
+
+/** The "earlier" time of a new-time message that names, as the time it replaces, the time `said` told. */
+export const previousTimeOf = (said: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(timeFields.map((field) => [previousFields[field], said[field]]));
+
+/** Why a new-time message does not go once the meeting is back at the time it replaced. */
+export const movedBack = 'the meeting was moved back to the time the person was told';
+
+/** A new-time message whose "earlier" is its new time: moved back to the time the person was told, it has nothing to say. */
+export const saysNoNewTime = (message: Pick<OutboxMessage, 'kind' | 'data'>): boolean =>
+  message.kind === 'rescheduled' &&
+  timeFields.every((field) => message.data[previousFields[field]] === message.data[field]);
+
+/** Whom on the participant's row a message was for: the participant (or colleague), or their proxy. */
+const personOf = (message: Pick<OutboxMessage, 'data'>): string =>
+  typeof message.data.person === 'string' ? message.data.person : 'main';
+
+/**
+ * Whether `later` tells the person of `earlier` a newer time of the same meeting: a new-time message
+ * made after another to the same person, and not failed. The earlier one is superseded: what it
+ * said, or failed to say, is no longer the news (no e-mail in place of it, no call asked for it).
+ */
+export const supersedes = (later: OutboxMessage, earlier: OutboxMessage): boolean =>
+  earlier.kind === 'rescheduled' &&
+  later.kind === 'rescheduled' &&
+  later.id !== earlier.id &&
+  later.status !== 'failed' &&
+  later.meetingId === earlier.meetingId &&
+  later.participantId === earlier.participantId &&
+  personOf(later) === personOf(earlier) &&
+  later.createdAt.getTime() > earlier.createdAt.getTime();
+
+/** The template data these messages have now (a move may have changed it since they were claimed). */
+export async function dataOf(trx: Knex.Transaction, ids: string[]): Promise<Map<string, Record<string, unknown>>> {
+  const data = new Map<string, Record<string, unknown>>();
+  for (const part of chunks(ids)) {
+    const rows: Pick<MessageRow, 'id' | 'data'>[] = await trx('outbox_messages')
+      .whereIn('id', part)
+      .select('id', 'data');
+    for (const row of rows) data.set(row.id, JSON.parse(row.data) as Record<string, unknown>);
+  }
+  return data;
 }
 
 /** These queued messages are due now: what they say has changed, and nobody should wait out a back-off for it. */

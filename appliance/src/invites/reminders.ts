@@ -56,6 +56,12 @@ export class Reminders {
       const sent = await dedupeKeysOf(this.db, ids, 'reminder');
       for (const meeting of meetings) {
         const remindAt = meeting.startsAt.getTime() - offset * 60_000;
+        // Held up (a gateway down) until the next, shorter reminder is due, this one is stale: the
+        // dispatcher withdraws it then rather than send both at once.
+        const extra =
+          i + 1 < offsets.length
+            ? { laterReminderAt: new Date(meeting.startsAt.getTime() - nextOffset * 60_000).toISOString() }
+            : {};
         const dedupe = `reminder:${offset}:${meeting.startsAt.toISOString()}`;
         const toRemind = meeting.participants.filter(
           (p) =>
@@ -67,15 +73,10 @@ export class Reminders {
         if (toRemind.length === 0) continue;
         await this.db.transaction(async (trx) => {
           for (const participant of toRemind) {
-            count += await tellParticipant(
-              trx,
-              this.composer,
-              meeting,
-              participant,
-              'reminder',
-              {},
-              { withLink: true, dedupe },
-            );
+            count += await tellParticipant(trx, this.composer, meeting, participant, 'reminder', extra, {
+              withLink: true,
+              dedupe,
+            });
           }
         });
       }

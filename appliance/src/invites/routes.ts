@@ -23,13 +23,26 @@ import { encodeSms } from './gsm.ts';
 import type { Language } from '../common/language.ts';
 import { meetingFor, seesContactDetails } from '../meetings/index.ts';
 
-export const sampleData = (lang: Language): Record<string, unknown> => {
+/** Whom the preview's message is for: each words some templates differently (messages.ts's `tell`). */
+export const sampleRecipients = ['email', 'mobile', 'colleague'] as const;
+export type SampleRecipient = (typeof sampleRecipients)[number];
+
+/**
+ * What a message's template is given, made up: every field a template of templates/ uses, for the
+ * recipient chosen (a patient or guest reached by e-mail or with a mobile number, or a colleague
+ * with an account, whose link is the staff meeting page).
+ */
+export const sampleData = (lang: Language, recipient: SampleRecipient = 'email'): Record<string, unknown> => {
   const start = new Date(Date.now() + 3 * 86_400_000);
   start.setUTCHours(13, 0, 0, 0);
   const when = formatWhen(start, lang);
   const before = formatWhen(new Date(start.getTime() - 86_400_000), lang);
+  const colleague = recipient === 'colleague';
   return {
-    name: 'Sara Lind',
+    name: colleague ? 'Anna Berg' : 'Sara Lind',
+    person: colleague ? 'colleague' : 'main',
+    colleague,
+    hasMobile: recipient === 'mobile',
     date: when.date,
     time: when.time,
     endTime: formatWhen(new Date(start.getTime() + 3_600_000), lang).time,
@@ -38,7 +51,9 @@ export const sampleData = (lang: Language): Record<string, unknown> => {
     previousEndTime: formatWhen(new Date(start.getTime() - 86_400_000 + 3_600_000), lang).time,
     unitName: 'Barn- och ungdomsmedicin',
     unitPhone: '010-123 45 67',
-    link: 'https://samverka.region.se/j/EXEMPELexempelEXEMPEL1',
+    link: colleague
+      ? 'https://samverka.region.se/meetings/3f2b8c1e-5d4a-4b6f-9e21-7a0c9d8e6f54'
+      : 'https://samverka.region.se/j/EXEMPELexempelEXEMPEL1',
     code: '482910',
     minutes: 10,
     reason: lang === 'sv' ? 'Vi bokar en ny tid med dig.' : 'We will book a new time with you.',
@@ -110,7 +125,7 @@ export function routes(templates: Templates): ServerRoute[] {
       options: {
         auth: { strategy: 'session', scope: ['admin'] },
         validate: {
-          query: objectOf<{ channel: Channel; language: Language; kind: MessageKind }>({
+          query: objectOf<{ channel: Channel; language: Language; kind: MessageKind; recipient: SampleRecipient }>({
             channel: Joi.string<Channel>()
               .valid(...channels)
               .default('email'),
@@ -118,13 +133,16 @@ export function routes(templates: Templates): ServerRoute[] {
             kind: Joi.string<MessageKind>()
               .valid(...messageKinds)
               .default('invitation'),
+            recipient: Joi.string<SampleRecipient>()
+              .valid(...sampleRecipients)
+              .default('email'),
           }),
         },
       },
       handler(request, h) {
         const lang = languageOf(request);
-        const { channel, language, kind } = request.query;
-        const data = sampleData(language);
+        const { channel, language, kind, recipient } = request.query;
+        const data = sampleData(language, recipient);
         const kinds = Templates.kinds(channel);
         let preview: Record<string, unknown>;
         if (!kinds.includes(kind)) {
@@ -162,6 +180,11 @@ export function routes(templates: Templates): ServerRoute[] {
             { value: 'en', label: 'English', selected: language === 'en' },
           ],
           kinds: messageKinds.map((k) => ({ value: k, label: t(lang, `invites.kind.${k}`), selected: k === kind })),
+          recipients: sampleRecipients.map((r) => ({
+            value: r,
+            label: t(lang, `invites.templates.recipient.${r}`),
+            selected: r === recipient,
+          })),
           preview,
         });
       },

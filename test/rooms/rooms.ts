@@ -307,6 +307,57 @@ test('a meeting due as the appliance starts gets its room once room control has 
   }
 });
 
+test("why someone left is in the connection log support reads: a hang-up, or Prosody's words for a connection it gave up on", async (t) => {
+  const w = await world();
+  try {
+    const { client, meeting, room } = await bookAndOpen(w, 10);
+    await w.app.server.plugins.rooms.service.tick();
+    const [sara, , olle] = meeting.participants;
+    const patient = await joinAs(w, room, 'a1b2c3', { id: `participant:${sara.id}:main`, name: 'Sara Lind' });
+    const social = await joinAs(w, room, 'd4e5f6', {
+      id: `participant:${olle.id}:main`,
+      name: 'Olle Socialsekreterare',
+    });
+    const inRoom = async () =>
+      (await client.get(`/api/v1/meetings/${meeting.id}/room`))
+        .json()
+        .presence.filter((p: { leftAt: string | null }) => !p.leftAt).length;
+    await until('both in the room', async () => (await inRoom()) === 2);
+
+    // Olle hangs up; Sara's connection stops answering and Prosody gives her session up.
+    await social.leave(room, 'd4e5f6');
+    patient.xmpp.reconnect.stop();
+    await w.prosody.closeSessions(patient.jid, 'connection-timeout');
+    await until('both recorded as gone', async () => (await inRoom()) === 0);
+
+    const { client: support } = await loggedIn(w.app, 'support');
+    const row = (html: string, nick: string) =>
+      present(
+        new RegExp(`<tr[^>]*>(?:(?!</tr>)[\\s\\S])*\\(${nick}\\)(?:(?!</tr>)[\\s\\S])*</tr>`).exec(html)?.[0],
+        `the row of ${nick}`,
+      );
+    const swedish = await until('both leaves in the connection log', async () => {
+      const html = (await support.get(`/connlog/meetings/${meeting.id}`)).text;
+      return /Lämnade mötet \(a1b2c3\)/.test(html) && /Lämnade mötet \(d4e5f6\)/.test(html) && html;
+    });
+    t.regex(row(swedish, 'a1b2c3'), /<dt>Varför<\/dt><dd>anslutningen bröts \(mötesservern avslutade den\)<\/dd>/);
+    t.regex(row(swedish, 'a1b2c3'), /<dt>Mötesserverns ord<\/dt><dd>Disconnected: connection-timeout<\/dd>/);
+    t.regex(row(swedish, 'd4e5f6'), /<dt>Varför<\/dt><dd>lämnade själv<\/dd>/);
+    t.notRegex(row(swedish, 'd4e5f6'), /Mötesserverns ord/, 'a hang-up comes with no words');
+
+    await support.get('/lang/en?next=/');
+    const english = (await support.get(`/connlog/meetings/${meeting.id}`)).text;
+    t.regex(row(english, 'a1b2c3'), /<dt>Why<\/dt><dd>the connection was lost \(the meeting server ended it\)<\/dd>/);
+    t.regex(
+      row(english, 'a1b2c3'),
+      /<dt>The meeting server&#x27;s words<\/dt><dd>Disconnected: connection-timeout<\/dd>/,
+    );
+    t.regex(row(english, 'd4e5f6'), /<dt>Why<\/dt><dd>left of their own accord<\/dd>/);
+  } finally {
+    await teardown(w);
+  }
+});
+
 test('presences Prosody reported before the appliance stops are all recorded before its database closes', async (t) => {
   const w = await world();
   const { server } = w.app;

@@ -251,11 +251,42 @@ test('a participant removed from the meeting sees status 307 and is reported as 
   const kicked = await bertil.presence((p) => p.attrs.type === 'unavailable' && hasStatus(p, '307'));
   t.true(hasStatus(kicked, '110'));
   t.is(kicked.getChild('x', NS_MUC_USER)?.getChild('item')?.getChildText('reason'), 'Inte med i bokningen');
-  t.like(await left, { nick: 'Bertil', reason: 'kicked' });
+  t.like(await left, { nick: 'Bertil', reason: 'kicked', status: 'Inte med i bokningen' });
   t.deepEqual(
     rooms.occupants('moterum4').map((o) => o.nick),
     ['Anna'],
   );
+});
+
+test("why an occupant left is reported as Prosody says it: a hang-up, a connection lost (in Prosody's words), the room destroyed", async (t) => {
+  const { prosody, rooms } = await setup(t);
+  await rooms.createRoom('moterum9');
+  const anna = await participant(t, prosody);
+  const bertil = await participant(t, prosody);
+  const cecilia = await participant(t, prosody);
+  await joinSeen(rooms, anna, 'moterum9', 'Anna');
+  await joinSeen(rooms, bertil, 'moterum9', 'Bertil');
+  await joinSeen(rooms, cecilia, 'moterum9', 'Cecilia');
+
+  // Anna hangs up: her client says goodbye itself, with no words.
+  const annaLeft = next(rooms, 'occupantLeft', (o) => o.nick === 'Anna');
+  await anna.leave('moterum9', 'Anna');
+  const hungUp = await annaLeft;
+  t.is(hungUp.reason, 'left');
+  t.is(hungUp.status, undefined);
+
+  // Bertil's connection stops answering: Prosody gives his session up and says why.
+  const bertilLeft = next(rooms, 'occupantLeft', (o) => o.nick === 'Bertil');
+  bertil.xmpp.reconnect.stop();
+  await prosody.closeSessions(bertil.jid, 'connection-timeout');
+  const dropped = await bertilLeft;
+  t.is(dropped.reason, 'disconnected');
+  t.is(dropped.status, 'Disconnected: connection-timeout');
+
+  // The room ends: Cecilia is reported gone with what the room was told.
+  const ceciliaLeft = next(rooms, 'occupantLeft', (o) => o.nick === 'Cecilia');
+  await rooms.destroy('moterum9', 'Mötet är slut');
+  t.like(await ceciliaLeft, { reason: 'destroyed', status: 'Mötet är slut' });
 });
 
 test('requests the server refuses fail with the XMPP condition name', async (t) => {

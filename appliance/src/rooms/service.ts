@@ -10,7 +10,7 @@ import type { Meeting, Participant, WithinStatus } from '../meetings/index.ts';
 import { findMeeting, listMeetings, meetingEnd } from '../meetings/index.ts';
 import type { Staff } from '../staff/index.ts';
 import { issueToken } from './jitsi.ts';
-import type { Occupant, RoomControl, RoomControlError } from './xmpp.ts';
+import type { Departure, Occupant, RoomControl, RoomControlError } from './xmpp.ts';
 import * as store from './store.ts';
 import type { NoShowAction } from './store.ts';
 import { must } from '../common/must.ts';
@@ -30,6 +30,9 @@ declare module '../events.ts' {
       nick: string;
       kind: 'joined' | 'left';
       at: string;
+      /** Why they left (xmpp.ts's LeaveReason), and in the words Prosody gave, where it gave any. */
+      reason?: string;
+      status?: string;
     };
     'room.kicked': {
       meetingId: string;
@@ -179,7 +182,7 @@ export class RoomService {
     });
     control?.on('occupantLeft', (occupant) => {
       const at = new Date();
-      void this.#inOrder(occupant.room, `leave of ${occupant.nick}`, () => this.#left(occupant, occupant.reason, at));
+      void this.#inOrder(occupant.room, `leave of ${occupant.nick}`, () => this.#left(occupant, at));
     });
   }
 
@@ -251,7 +254,13 @@ export class RoomService {
         // In turn with the joins Prosody reports meanwhile, and only if the nick has not come back.
         await this.#inOrder(room.name, `leave of ${presence.nick}`, async () => {
           if (!here().has(presence.nick))
-            await this.#left({ room: room.name, nick: presence.nick, role: 'none', affiliation: 'none' }, 'missing');
+            await this.#left({
+              room: room.name,
+              nick: presence.nick,
+              role: 'none',
+              affiliation: 'none',
+              reason: 'missing',
+            });
         });
       }
     }
@@ -581,10 +590,10 @@ export class RoomService {
     });
   }
 
-  async #left(occupant: Occupant, reason: string, now = new Date()): Promise<void> {
+  async #left(occupant: Departure, now = new Date()): Promise<void> {
     const room = await store.findRoom(this.db, { name: occupant.room });
     if (!room) return;
-    const presence = await store.recordLeave(this.db, room.meetingId, occupant.nick, reason, now);
+    const presence = await store.recordLeave(this.db, room.meetingId, occupant.nick, occupant.reason, now);
     if (!presence) return;
     // A patient and their proxy share the row's status: it says "left" only once neither of them
     // (nor the same person on another device) is still in the room.
@@ -608,6 +617,8 @@ export class RoomService {
       nick: occupant.nick,
       kind: 'left',
       at: now.toISOString(),
+      reason: occupant.reason,
+      ...(occupant.status ? { status: occupant.status } : {}),
     });
   }
 

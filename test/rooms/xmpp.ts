@@ -331,11 +331,11 @@ test('after Prosody restarts mid-meeting the appliance reconnects, re-joins, re-
   t.deepEqual(await resynced, { rooms: ['moterum6'], failed: [] });
   t.like(rooms.state(), { connected: true, roomsOpen: 1, reconnects: 1 });
   t.is(disconnects, 1, 'failed reconnect attempts are not reported as new disconnects');
-  // The restarted server lost everyone: they are reported gone (seen leaving as it shut down, or
-  // missing when the room was re-joined), not silently kept.
+  // The restarted server lost everyone: they are reported gone (seen leaving as it shut down, their
+  // sessions ended by Prosody, or missing when the room was re-joined), not silently kept.
   t.is(gone.length, 2);
   for (const nick of ['Anna', 'Bertil'])
-    t.true(gone.includes(`${nick} left`) || gone.includes(`${nick} missing`), gone.join());
+    t.true(gone.includes(`${nick} disconnected`) || gone.includes(`${nick} missing`), gone.join());
   t.deepEqual(rooms.occupants('moterum6'), []);
 
   // The participants' clients reconnect by themselves; the room they come back to has its settings and grants again.

@@ -46,3 +46,31 @@ test('a schedule stopped between ticks stops at once', async (t) => {
   await stop();
   t.is(ticks, 1);
 });
+
+test('a tick asked for now runs at once between ticks, and right after the one running (which began without what it waited for)', async (t) => {
+  let finish = () => {};
+  let ticks = 0;
+  const schedule = every(
+    60_000,
+    async () => {
+      ticks += 1;
+      await new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+    },
+    (error) => t.fail(error.message),
+  );
+  await until('the first tick', () => ticks === 1);
+  schedule.now();
+  schedule.now();
+  t.is(ticks, 1, 'never beside the tick running');
+  finish();
+  await until('the tick asked for', () => ticks === 2);
+  finish();
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(ticks, 2, 'asked twice while one ran: one more tick');
+  schedule.now();
+  t.is(ticks, 3, 'between ticks: at once');
+  finish();
+  await schedule();
+});

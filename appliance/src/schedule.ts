@@ -2,15 +2,19 @@
 // a tick soon after start and then every `everyMs`, never overlapping itself, never keeping the
 // process alive, and a failed tick logged rather than ending the schedule. The stop it returns
 // ends the schedule and resolves once a tick still running has finished: what stops a job before
-// the database closes waits for its last writes.
+// the database closes waits for its last writes. Its `now` asks for a tick at once, when what a
+// tick needs has just come (the rooms' XMPP session): after the one running, which began without it.
+export type Schedule = (() => Promise<void>) & { now: () => void };
+
 export function every(
   everyMs: number,
   tick: () => Promise<unknown>,
   onError: (error: Error) => void,
   options: { firstAfterMs?: number } = {},
-): () => Promise<void> {
+): Schedule {
   let running: Promise<void> | undefined;
   let stopped = false;
+  let again = false;
   const run = () => {
     if (running || stopped) return;
     running = (async () => {
@@ -20,6 +24,10 @@ export function every(
         onError(error as Error);
       } finally {
         running = undefined;
+        if (again) {
+          again = false;
+          run();
+        }
       }
     })();
   };
@@ -27,10 +35,16 @@ export function every(
   timer.unref();
   const first = setTimeout(run, options.firstAfterMs ?? 0);
   first.unref();
-  return async () => {
+  const stop = async () => {
     stopped = true;
     clearInterval(timer);
     clearTimeout(first);
     await running;
   };
+  return Object.assign(stop, {
+    now: () => {
+      if (running) again = true;
+      else run();
+    },
+  });
 }

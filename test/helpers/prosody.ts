@@ -33,8 +33,11 @@ export interface Prosody {
   /** `config.xmpp` for the appliance, pointing at this server as the controller. */
   xmppConfig(): { service: string; domain: string; mucDomain: string; user: string; password: string };
   register(user: string, host: string, password: string): Promise<void>;
-  /** Closes every session of that JID from the server side, as an admin would (prosodyctl shell). */
-  closeSessions(jid: string): Promise<void>;
+  /**
+   * Closes every session of that JID from the server side, as an admin would (prosodyctl shell);
+   * with a stream error `condition`, as Prosody closes a session it gave up on (`connection-timeout`).
+   */
+  closeSessions(jid: string, condition?: string): Promise<void>;
   /**
    * Stops the server (the pid this helper started) and starts it again on the same ports; with
    * `whileDown`, that runs in between (what happens while Prosody is away).
@@ -137,9 +140,10 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
     async register(user, host, password) {
       await prosodyctl('register', user, host, password);
     },
-    async closeSessions(jid) {
+    async closeSessions(jid, condition) {
       if (!/^[^'"\\\s]+$/.test(jid)) throw new Error(`not a JID: ${jid}`);
-      await prosodyctl('shell', `c2s:close('${jid}')`);
+      if (condition !== undefined && !/^[a-z-]+$/.test(condition)) throw new Error(`not a condition: ${condition}`);
+      await prosodyctl('shell', condition ? `c2s:close('${jid}', nil, '${condition}')` : `c2s:close('${jid}')`);
     },
     async restart(whileDown) {
       await stop();

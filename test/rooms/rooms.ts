@@ -15,6 +15,10 @@ import { jitsiSecret, roomControlEnv, startServer, testPassword, type TestServer
 import { passStaffTechTest } from '../helpers/techtest.ts';
 import { delivered, startSmsc, type Arrival, type TestSmsc } from '../helpers/smsc.ts';
 import { until } from '../helpers/wait.ts';
+import { testDatabase } from '../helpers/databases.ts';
+import { sharedSecrets } from '../helpers/appliance.ts';
+import { rmSync } from 'node:fs';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { textOf } from '../../appliance/src/common/text.ts';
 import { clientOf, createDb } from '../../appliance/src/db/knex.ts';
 
@@ -218,6 +222,142 @@ test('a participant whose connection drops and who comes straight back, again an
   }
 });
 
+/**
+ * A door in front of Prosody's c2s port: connections are taken at once but reach Prosody only once
+ * the test opens it (a Prosody slow to answer as the appliance starts).
+ */
+async function door(prosody: Prosody) {
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.pause();
+    void opened.then(() => {
+      const upstream = connect(prosody.ports.c2s, '127.0.0.1');
+      sockets.add(upstream);
+      upstream.on('close', () => sockets.delete(upstream));
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+      socket.resume();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    service: `xmpp://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    open,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+test('a meeting due as the appliance starts gets its room once room control has connected, not a round of the schedule later', async (t) => {
+  const prosody = await startProsody();
+  const database = await testDatabase();
+  const slow = await door(prosody);
+  // The same installation twice: the second process reads what the first encrypted.
+  const env = { ...roomControlEnv(prosody), REMINDER_OFFSETS: 'none', ...sharedSecrets() };
+  let second: TestServer | undefined;
+  try {
+    // Booked while the appliance ran with its schedule stopped: due now, its room not yet opened.
+    const first = await startServer({ env, database });
+    let meetingId: string;
+    try {
+      await first.server.plugins.rooms.service.stop();
+      const { client } = await loggedIn(first);
+      const reply = await client.request('POST', '/api/v1/meetings', {
+        json: booking({ startsAt: new Date(Date.now() + minutes(5)).toISOString() }),
+      });
+      t.is(reply.status, 201, reply.text);
+      meetingId = reply.json().id as string;
+    } finally {
+      await first.server.stop();
+      rmSync(first.config.dataDir, { recursive: true, force: true });
+    }
+
+    // The appliance starts again, Prosody slow to answer: the schedule's first round cannot open
+    // the room, and its next round is 15 s later. Once the XMPP session is up, the room opens.
+    const started = await startServer({ env: { ...env, XMPP_SERVICE: slow.service }, database });
+    second = started;
+    await until('the first round of the schedule to try the room', () =>
+      started.logs().includes(`opening the room of meeting ${meetingId}`),
+    );
+    slow.open();
+    const opened = await until(
+      'the room opened before the next round of the schedule',
+      async () => started.server.app.db('rooms').where({ meeting_id: meetingId }).whereNotNull('opened_at').first(),
+      10_000,
+    );
+    t.true(
+      present(started.server.plugins.rooms.control, 'room control')
+        .rooms()
+        .includes(opened.name as string),
+    );
+  } finally {
+    if (second) await second.stop();
+    else await database.drop();
+    await slow.close();
+    await prosody.stop();
+  }
+});
+
+test("why someone left is in the connection log support reads: a hang-up, or Prosody's words for a connection it gave up on", async (t) => {
+  const w = await world();
+  try {
+    const { client, meeting, room } = await bookAndOpen(w, 10);
+    await w.app.server.plugins.rooms.service.tick();
+    const [sara, , olle] = meeting.participants;
+    const patient = await joinAs(w, room, 'a1b2c3', { id: `participant:${sara.id}:main`, name: 'Sara Lind' });
+    const social = await joinAs(w, room, 'd4e5f6', {
+      id: `participant:${olle.id}:main`,
+      name: 'Olle Socialsekreterare',
+    });
+    const inRoom = async () =>
+      (await client.get(`/api/v1/meetings/${meeting.id}/room`))
+        .json()
+        .presence.filter((p: { leftAt: string | null }) => !p.leftAt).length;
+    await until('both in the room', async () => (await inRoom()) === 2);
+
+    // Olle hangs up; Sara's connection stops answering and Prosody gives her session up.
+    await social.leave(room, 'd4e5f6');
+    patient.xmpp.reconnect.stop();
+    await w.prosody.closeSessions(patient.jid, 'connection-timeout');
+    await until('both recorded as gone', async () => (await inRoom()) === 0);
+
+    const { client: support } = await loggedIn(w.app, 'support');
+    const row = (html: string, nick: string) =>
+      present(
+        new RegExp(`<tr[^>]*>(?:(?!</tr>)[\\s\\S])*\\(${nick}\\)(?:(?!</tr>)[\\s\\S])*</tr>`).exec(html)?.[0],
+        `the row of ${nick}`,
+      );
+    const swedish = await until('both leaves in the connection log', async () => {
+      const html = (await support.get(`/connlog/meetings/${meeting.id}`)).text;
+      return /Lämnade mötet \(a1b2c3\)/.test(html) && /Lämnade mötet \(d4e5f6\)/.test(html) && html;
+    });
+    t.regex(row(swedish, 'a1b2c3'), /<dt>Varför<\/dt><dd>anslutningen bröts \(mötesservern avslutade den\)<\/dd>/);
+    t.regex(row(swedish, 'a1b2c3'), /<dt>Mötesserverns ord<\/dt><dd>Disconnected: connection-timeout<\/dd>/);
+    t.regex(row(swedish, 'd4e5f6'), /<dt>Varför<\/dt><dd>lämnade själv<\/dd>/);
+    t.notRegex(row(swedish, 'd4e5f6'), /Mötesserverns ord/, 'a hang-up comes with no words');
+
+    await support.get('/lang/en?next=/');
+    const english = (await support.get(`/connlog/meetings/${meeting.id}`)).text;
+    t.regex(row(english, 'a1b2c3'), /<dt>Why<\/dt><dd>the connection was lost \(the meeting server ended it\)<\/dd>/);
+    t.regex(
+      row(english, 'a1b2c3'),
+      /<dt>The meeting server&#x27;s words<\/dt><dd>Disconnected: connection-timeout<\/dd>/,
+    );
+    t.regex(row(english, 'd4e5f6'), /<dt>Why<\/dt><dd>left of their own accord<\/dd>/);
+  } finally {
+    await teardown(w);
+  }
+});
+
 test('presences Prosody reported before the appliance stops are all recorded before its database closes', async (t) => {
   const w = await world();
   const { server } = w.app;
@@ -394,6 +534,30 @@ test('a meeting ended while Prosody was away: its room goes once the appliance i
       (e: { condition?: string }) => e,
     );
     t.is(error?.condition, 'item-not-found', 'no such room in Prosody');
+  } finally {
+    await teardown(w);
+  }
+});
+
+test('a room that falls due while the XMPP session is lost opens once the appliance is back in touch, not a round of the schedule later', async (t) => {
+  const w = await world();
+  try {
+    const { meeting } = await bookAndOpen(w, 10);
+    const { service } = w.app.server.plugins.rooms;
+    const control = present(w.app.server.plugins.rooms.control, 'the XMPP session');
+    // Prosody closes the appliance's session, which reconnects at once. In between, the schedule
+    // (a round now, the next a minute later) finds the room due and cannot open it.
+    control.once('disconnected', () => service.start(60_000));
+    await w.prosody.closeSessions(`${w.prosody.controller.user}@${w.prosody.controller.domain}`);
+    await until('the round of the schedule that could not open the room', () =>
+      w.app.logs().includes(`opening the room of meeting ${meeting.id}`),
+    );
+    await until(
+      'the room opened',
+      async () => w.app.server.app.db('rooms').where({ meeting_id: meeting.id }).whereNotNull('opened_at').first(),
+      30_000,
+    );
+    t.true(control.state().connected);
   } finally {
     await teardown(w);
   }

@@ -251,11 +251,42 @@ test('a participant removed from the meeting sees status 307 and is reported as 
   const kicked = await bertil.presence((p) => p.attrs.type === 'unavailable' && hasStatus(p, '307'));
   t.true(hasStatus(kicked, '110'));
   t.is(kicked.getChild('x', NS_MUC_USER)?.getChild('item')?.getChildText('reason'), 'Inte med i bokningen');
-  t.like(await left, { nick: 'Bertil', reason: 'kicked' });
+  t.like(await left, { nick: 'Bertil', reason: 'kicked', status: 'Inte med i bokningen' });
   t.deepEqual(
     rooms.occupants('moterum4').map((o) => o.nick),
     ['Anna'],
   );
+});
+
+test("why an occupant left is reported as Prosody says it: a hang-up, a connection lost (in Prosody's words), the room destroyed", async (t) => {
+  const { prosody, rooms } = await setup(t);
+  await rooms.createRoom('moterum9');
+  const anna = await participant(t, prosody);
+  const bertil = await participant(t, prosody);
+  const cecilia = await participant(t, prosody);
+  await joinSeen(rooms, anna, 'moterum9', 'Anna');
+  await joinSeen(rooms, bertil, 'moterum9', 'Bertil');
+  await joinSeen(rooms, cecilia, 'moterum9', 'Cecilia');
+
+  // Anna hangs up: her client says goodbye itself, with no words.
+  const annaLeft = next(rooms, 'occupantLeft', (o) => o.nick === 'Anna');
+  await anna.leave('moterum9', 'Anna');
+  const hungUp = await annaLeft;
+  t.is(hungUp.reason, 'left');
+  t.is(hungUp.status, undefined);
+
+  // Bertil's connection stops answering: Prosody gives his session up and says why.
+  const bertilLeft = next(rooms, 'occupantLeft', (o) => o.nick === 'Bertil');
+  bertil.xmpp.reconnect.stop();
+  await prosody.closeSessions(bertil.jid, 'connection-timeout');
+  const dropped = await bertilLeft;
+  t.is(dropped.reason, 'disconnected');
+  t.is(dropped.status, 'Disconnected: connection-timeout');
+
+  // The room ends: Cecilia is reported gone with what the room was told.
+  const ceciliaLeft = next(rooms, 'occupantLeft', (o) => o.nick === 'Cecilia');
+  await rooms.destroy('moterum9', 'Mötet är slut');
+  t.like(await ceciliaLeft, { reason: 'destroyed', status: 'Mötet är slut' });
 });
 
 test('requests the server refuses fail with the XMPP condition name', async (t) => {
@@ -291,7 +322,8 @@ test('after Prosody restarts mid-meeting the appliance reconnects, re-joins, re-
   });
   const gone: string[] = [];
   rooms.on('occupantLeft', (o) => gone.push(`${o.nick} ${o.reason}`));
-  const resynced = next(rooms, 'resynced');
+  // Prosody's stop and start are inside this wait: on a loaded machine they take seconds.
+  const resynced = next(rooms, 'resynced', () => true, 30_000);
   await prosody.restart();
   const down = await whileDown;
   t.like(down.state, { connected: false, roomsOpen: 0, roomsControlled: 1 });
@@ -300,11 +332,11 @@ test('after Prosody restarts mid-meeting the appliance reconnects, re-joins, re-
   t.deepEqual(await resynced, { rooms: ['moterum6'], failed: [] });
   t.like(rooms.state(), { connected: true, roomsOpen: 1, reconnects: 1 });
   t.is(disconnects, 1, 'failed reconnect attempts are not reported as new disconnects');
-  // The restarted server lost everyone: they are reported gone (seen leaving as it shut down, or
-  // missing when the room was re-joined), not silently kept.
+  // The restarted server lost everyone: they are reported gone (seen leaving as it shut down, their
+  // sessions ended by Prosody, or missing when the room was re-joined), not silently kept.
   t.is(gone.length, 2);
   for (const nick of ['Anna', 'Bertil'])
-    t.true(gone.includes(`${nick} left`) || gone.includes(`${nick} missing`), gone.join());
+    t.true(gone.includes(`${nick} disconnected`) || gone.includes(`${nick} missing`), gone.join());
   t.deepEqual(rooms.occupants('moterum6'), []);
 
   // The participants' clients reconnect by themselves; the room they come back to has its settings and grants again.

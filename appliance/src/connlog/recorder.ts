@@ -236,10 +236,14 @@ export class Recorder {
         meetingId: p.meetingId,
         participantId: p.participantId,
         type: p.kind,
-        // Whose visit, where a patient and their proxy each come in their own right.
-        details: p.staffId
-          ? { nick: p.nick, staffId: p.staffId }
-          : { nick: p.nick, ...(p.person ? { person: p.person } : {}) },
+        // Whose visit, where a patient and their proxy each come in their own right; and why they
+        // left, in Prosody's words where it gave any (a lost connection, a kick's reason).
+        details: {
+          nick: p.nick,
+          ...(p.staffId ? { staffId: p.staffId } : p.person ? { person: p.person } : {}),
+          ...(p.reason ? { leave: p.reason } : {}),
+          ...(p.status ? { status: p.status } : {}),
+        },
       });
     });
     bus.on('room.kicked', (p) =>

@@ -16,6 +16,7 @@ const translated = new Map([
   ['person', 'connlog.person'],
   ['problem', 'connlog.problem'],
   ['cause', 'connlog.endCause'],
+  ['leave', 'connlog.leave'],
 ]);
 
 /**

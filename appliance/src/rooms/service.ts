@@ -3,14 +3,14 @@
 // and it ends for everyone when staff end it or the end time plus a grace period has passed.
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
-import { every } from '../schedule.ts';
+import { every, type Schedule } from '../schedule.ts';
 import type { EventBus } from '../events.ts';
 import { namesMatch } from '../common/names.ts';
 import type { Meeting, Participant, WithinStatus } from '../meetings/index.ts';
 import { findMeeting, listMeetings, meetingEnd } from '../meetings/index.ts';
 import type { Staff } from '../staff/index.ts';
 import { issueToken } from './jitsi.ts';
-import type { Occupant, RoomControl, RoomControlError } from './xmpp.ts';
+import type { Departure, Occupant, RoomControl, RoomControlError } from './xmpp.ts';
 import * as store from './store.ts';
 import type { NoShowAction } from './store.ts';
 import { must } from '../common/must.ts';
@@ -30,6 +30,9 @@ declare module '../events.ts' {
       nick: string;
       kind: 'joined' | 'left';
       at: string;
+      /** Why they left (xmpp.ts's LeaveReason), and in the words Prosody gave, where it gave any. */
+      reason?: string;
+      status?: string;
     };
     'room.kicked': {
       meetingId: string;
@@ -136,8 +139,12 @@ export const bookedStaff = (m: Meeting): string[] => [
   ]),
 ];
 
+/** The condition of a RoomControlError (by name: xmpp.ts, and @xmpp/client with it, is loaded only when room control is configured). */
+const conditionOf = (error: unknown): string =>
+  (error as Partial<RoomControlError>).name === 'RoomControlError' ? (error as RoomControlError).condition : '';
+
 export class RoomService {
-  #stop: () => Promise<void> = async () => {};
+  #schedule: Schedule | undefined;
   /** The XMPP session, in the process that leads room control (one at a time; db/leader.ts). */
   private control: RoomControl | undefined;
   // Each room's presence records, chained in the order Prosody reported them. Each record reads
@@ -166,15 +173,16 @@ export class RoomService {
       void this.#inOrder(occupant.room, `join of ${occupant.nick}`, () => this.#joined(occupant, at));
     });
     // Back after a lost session: a room that ended meanwhile (its destroy could not reach Prosody)
-    // was joined again with the others, and would go on for whoever is in it. It goes now.
+    // was joined again with the others, and would go on for whoever is in it. It goes now; and a
+    // room that fell due meanwhile opens now, not a round of the schedule later.
     control?.on('resynced', () => {
-      void this.releaseEnded().catch((error) =>
-        this.log('error', `rooms: after reconnecting: ${(error as Error).message}`),
-      );
+      void this.releaseEnded()
+        .catch((error) => this.log('error', `rooms: after reconnecting: ${(error as Error).message}`))
+        .finally(() => this.#schedule?.now());
     });
     control?.on('occupantLeft', (occupant) => {
       const at = new Date();
-      void this.#inOrder(occupant.room, `leave of ${occupant.nick}`, () => this.#left(occupant, occupant.reason, at));
+      void this.#inOrder(occupant.room, `leave of ${occupant.nick}`, () => this.#left(occupant, at));
     });
   }
 
@@ -192,7 +200,7 @@ export class RoomService {
   }
 
   start(everyMs = 15_000): void {
-    this.#stop = every(
+    this.#schedule = every(
       everyMs,
       () => this.tick(),
       (error) => this.log('error', `rooms: ${error.message}`),
@@ -200,8 +208,8 @@ export class RoomService {
   }
 
   /** Ends the schedule; resolves once a tick still running has finished. */
-  stop(): Promise<void> {
-    return this.#stop();
+  async stop(): Promise<void> {
+    await this.#schedule?.();
   }
 
   /**
@@ -216,8 +224,10 @@ export class RoomService {
    * After a restart, or when this process takes over room control from a leader that died: the
    * rooms open in the database are joined again and their presence is taken from Prosody (who
    * left meanwhile is recorded as gone); rooms whose meeting was ended or cancelled meanwhile go.
+   * Then the schedule's round: its first ran before the session was there, and a room due now
+   * would otherwise open a round later.
    */
-  async resume(): Promise<void> {
+  async resume(now = new Date()): Promise<void> {
     const control = this.control;
     if (!control) return;
     for (const room of await store.openRooms(this.db)) {
@@ -244,10 +254,34 @@ export class RoomService {
         // In turn with the joins Prosody reports meanwhile, and only if the nick has not come back.
         await this.#inOrder(room.name, `leave of ${presence.nick}`, async () => {
           if (!here().has(presence.nick))
-            await this.#left({ room: room.name, nick: presence.nick, role: 'none', affiliation: 'none' }, 'missing');
+            await this.#left({
+              room: room.name,
+              nick: presence.nick,
+              role: 'none',
+              affiliation: 'none',
+              reason: 'missing',
+            });
         });
       }
     }
+    // Ended or cancelled while no process led room control (staff ended it on another process
+    // between the last leader's death and this takeover): its end is recorded, but nobody could
+    // take the room out of Prosody, where its people would go on meeting. Which of the rooms ended
+    // lately Prosody still holds is not known here: each is destroyed (room names are never used
+    // again), and one already gone answers item-not-found.
+    for (const room of await store.endedRooms(this.db, this.#horizon(now))) {
+      if (control.rooms().includes(room.name.toLowerCase())) continue;
+      await control.destroy(room.name, this.#told(room)).catch((error) => {
+        if (conditionOf(error) !== 'item-not-found')
+          this.log('warn', `rooms: destroying ${room.name}: ${(error as Error).message}`);
+      });
+    }
+    this.#schedule?.now();
+  }
+
+  /** Meetings last at most eight hours: anything that could be open now started after this. */
+  #horizon(now: Date): Date {
+    return new Date(now.getTime() - (8 * 60 + this.settings.graceMinutes) * 60_000);
   }
 
   /**
@@ -269,22 +303,25 @@ export class RoomService {
 
   async #destroyEnded(room: store.Room, reason?: string): Promise<void> {
     if (!this.control || !this.control.rooms().includes(room.name.toLowerCase())) return;
-    // A cancelled room's end is recorded as 'cancelled' (cancelled() and resume()): they read why in words.
-    const told =
-      reason ??
-      (room.endReason === 'cancelled' ? toTheRoom('rooms.toRoom.cancelled') : room.endReason) ??
-      toTheRoom('rooms.toRoom.ended');
     await this.control
-      .destroy(room.name, told)
+      .destroy(room.name, reason ?? this.#told(room))
       .catch((error) => this.log('warn', `rooms: destroying ${room.name}: ${(error as Error).message}`));
+  }
+
+  /** What the people in an ended room read as it goes. */
+  #told(room: store.Room): string {
+    // A cancelled room's end is recorded as 'cancelled' (cancelled() and resume()): they read why in words.
+    return (
+      (room.endReason === 'cancelled' ? toTheRoom('rooms.toRoom.cancelled') : room.endReason) ??
+      toTheRoom('rooms.toRoom.ended')
+    );
   }
 
   /** Opens rooms that are due, ends rooms past their end, raises no-show alerts. Returns what it did. */
   async tick(now = new Date()): Promise<{ opened: string[]; ended: string[]; alerts: number }> {
     const { opensMinutes, graceMinutes } = this.settings;
-    // Meetings last at most eight hours: anything that could be open now starts in this window.
     const meetings = await listMeetings(this.db, {
-      from: new Date(now.getTime() - (8 * 60 + graceMinutes) * 60_000),
+      from: this.#horizon(now),
       to: new Date(now.getTime() + opensMinutes * 60_000 + 1),
     });
     const live = meetings.filter((m) => m.status !== 'cancelled' && m.status !== 'ended');
@@ -392,9 +429,7 @@ export class RoomService {
       await this.control.kick(room.name, nick, removedReason);
     } catch (error) {
       // Prosody away or not answering: staff are told to try again, not shown an error page.
-      // (By name: xmpp.ts, and @xmpp/client with it, is loaded only when room control is configured.)
-      const condition =
-        (error as Partial<RoomControlError>).name === 'RoomControlError' ? (error as RoomControlError).condition : '';
+      const condition = conditionOf(error);
       if (condition === 'not-connected' || condition === 'timeout') throw new RoomUnreachable((error as Error).message);
       throw error;
     }
@@ -555,10 +590,10 @@ export class RoomService {
     });
   }
 
-  async #left(occupant: Occupant, reason: string, now = new Date()): Promise<void> {
+  async #left(occupant: Departure, now = new Date()): Promise<void> {
     const room = await store.findRoom(this.db, { name: occupant.room });
     if (!room) return;
-    const presence = await store.recordLeave(this.db, room.meetingId, occupant.nick, reason, now);
+    const presence = await store.recordLeave(this.db, room.meetingId, occupant.nick, occupant.reason, now);
     if (!presence) return;
     // A patient and their proxy share the row's status: it says "left" only once neither of them
     // (nor the same person on another device) is still in the room.
@@ -582,6 +617,8 @@ export class RoomService {
       nick: occupant.nick,
       kind: 'left',
       at: now.toISOString(),
+      reason: occupant.reason,
+      ...(occupant.status ? { status: occupant.status } : {}),
     });
   }
 

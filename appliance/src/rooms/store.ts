@@ -94,6 +94,11 @@ export async function openRooms(db: Tx): Promise<Room[]> {
   return (await rooms(db).whereNotNull('opened_at').whereNull('ended_at')).map(toRoom);
 }
 
+/** Rooms that were open and ended at or after `since`: the ones Prosody may still hold. */
+export async function endedRooms(db: Tx, since: Date): Promise<Room[]> {
+  return (await rooms(db).whereNotNull('opened_at').where('ended_at', '>=', iso(since))).map(toRoom);
+}
+
 export interface Presence {
   id: number;
   meetingId: string;

@@ -53,8 +53,21 @@ export interface Occupant {
   affiliation: string;
 }
 
-/** Why an occupant is no longer in the room; `missing` means not there any more after a reconnect. */
-export type LeaveReason = 'left' | 'kicked' | 'banned' | 'removed' | 'renamed' | 'destroyed' | 'missing';
+/**
+ * Why an occupant is no longer in the room: `left` of their own accord (a Jitsi client's hang-up),
+ * `disconnected` when Prosody ended their session for them (a connection lost or timed out), `error`
+ * when the room put them out after an error (status 333), `missing` when not there any more after
+ * a reconnect.
+ */
+export type LeaveReason =
+  'left' | 'disconnected' | 'kicked' | 'banned' | 'removed' | 'renamed' | 'destroyed' | 'error' | 'missing';
+
+/** An occupant gone from the room, why, and in the words the server gave, where it gave any. */
+export type Departure = Occupant & {
+  reason: LeaveReason;
+  /** The kick's or the room's end's reason, or the presence's status text (Prosody's "Disconnected: …"). */
+  status?: string;
+};
 
 export type Grant = 'owner' | 'member' | 'none';
 
@@ -84,7 +97,7 @@ export interface RoomControlState {
 
 export interface RoomControlEvents {
   occupantJoined: [Occupant];
-  occupantLeft: [Occupant & { reason: LeaveReason }];
+  occupantLeft: [Departure];
   roomDestroyed: [{ room: string; reason?: string }];
   connected: [];
   disconnected: [];
@@ -481,7 +494,15 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
       const occupant = room.occupants.get(nick);
       if (!occupant) return;
       room.occupants.delete(nick);
-      this.emit('occupantLeft', { ...occupant, reason: destroy ? 'destroyed' : leaveReason(codes) });
+      // A kick's reason is in the item, a destroyed room's in <destroy>; Prosody words the rest as
+      // the presence's status (its own when it ended the session, else the client's).
+      const status =
+        item?.getChildText('reason') ?? destroy?.getChildText('reason') ?? stanza.getChildText('status') ?? undefined;
+      this.emit('occupantLeft', {
+        ...occupant,
+        reason: destroy ? 'destroyed' : leaveReason(codes, status),
+        ...(status ? { status: status.slice(0, 500) } : {}),
+      });
       return;
     }
 
@@ -508,7 +529,8 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
     this.#rooms.delete(room.name);
     room.joined = false;
     this.#failPending(room, new RoomControlError('gone', `${room.name} was destroyed`));
-    for (const occupant of room.occupants.values()) this.emit('occupantLeft', { ...occupant, reason: 'destroyed' });
+    for (const occupant of room.occupants.values())
+      this.emit('occupantLeft', { ...occupant, reason: 'destroyed', ...(reason ? { status: reason } : {}) });
     room.occupants.clear();
     this.emit('roomDestroyed', { room: room.name, reason });
   }
@@ -543,11 +565,14 @@ export function parseIdentity(presence: XmlElement): Identity | undefined {
   return group ? { user: fields, group } : { user: fields };
 }
 
-function leaveReason(codes: Set<string | undefined>): LeaveReason {
+function leaveReason(codes: Set<string | undefined>, status: string | undefined): LeaveReason {
   if (codes.has('307')) return 'kicked';
   if (codes.has('301')) return 'banned';
   if (codes.has('321') || codes.has('322') || codes.has('332')) return 'removed';
   if (codes.has('303')) return 'renamed';
+  if (codes.has('333')) return 'error';
+  // What Prosody (mod_presence) says for a client whose session ended without its own goodbye.
+  if (status?.startsWith('Disconnected:')) return 'disconnected';
   return 'left';
 }
 

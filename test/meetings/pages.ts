@@ -328,6 +328,35 @@ test('rescheduling and cancelling from the meeting page ask for confirmation fir
   t.false(after.text.includes('new-date'), 'a cancelled meeting offers no changes');
 });
 
+/** Whether the meeting page offers the staff member's evaluation of the meeting, by the link's words. */
+const offersEvaluation = (html: string) => />Utvärdera mötet<\/a>/.test(html);
+
+test('the meeting page offers "Utvärdera mötet" only where there is a meeting to evaluate: held, not cancelled, by one who took part', async (t) => {
+  const { client, staff } = await loggedIn(app);
+  const { client: colleague } = await loggedIn(app);
+  const service = app.server.plugins.meetings.service;
+  const ended = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  await service.advanceStatus(ended.id, 'ended', staff.id);
+  const endedPage = await client.get(`/meetings/${ended.id}`);
+  t.true(offersEvaluation(endedPage.text), 'an ended meeting: the one who booked it evaluates it');
+  t.is((await client.get(`/evaluation/meeting/${ended.id}`)).status, 200, 'and the link leads to the form');
+  const othersPage = await colleague.get(`/meetings/${ended.id}`);
+  t.is(othersPage.status, 200, 'a colleague of the unit sees the meeting');
+  t.false(offersEvaluation(othersPage.text), 'but did not take part: nothing of theirs to evaluate');
+  t.is((await colleague.get(`/evaluation/meeting/${ended.id}`)).status, 403);
+
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  t.true(offersEvaluation((await client.get(`/meetings/${meeting.id}`)).text), 'booked: the room leads there too');
+  const cancelled = await client.request('POST', `/meetings/${meeting.id}/cancel`, {
+    form: { crumb: client.crumb!, version: '1', reason: 'Patienten är sjuk', confirm: 'yes' },
+  });
+  t.is(cancelled.status, 302);
+  const after = await client.get(`/meetings/${meeting.id}`);
+  t.regex(after.text, /inställt/);
+  t.false(offersEvaluation(after.text), 'a cancelled meeting was never held: nothing to evaluate');
+  t.is((await client.get(`/evaluation/meeting/${meeting.id}`)).status, 410, 'as the form itself says');
+});
+
 test('the meeting page receives status changes as server-sent events', async (t) => {
   const { client } = await loggedIn(app);
   const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();

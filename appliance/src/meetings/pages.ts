@@ -36,6 +36,7 @@ import {
   meetingEnd,
   meetingStatuses,
   participantKinds,
+  tookPart,
   type CalendarEntry,
   type Meeting,
   type MeetingStatus,
@@ -200,9 +201,15 @@ async function meetingPage(
       when: formatSpan(meeting.startsAt, meeting.durationMinutes, lang),
       statusLabel: t(lang, `meetings.status.${meeting.status}`),
       cancelled: meeting.status === 'cancelled',
+      // Offered where the evaluation's form is (evaluation/routes.ts refuses the rest): to the staff
+      // who took part, and not for a cancelled meeting, which was never held.
+      evaluable: meeting.status !== 'cancelled' && tookPart(staff.id, meeting),
       participants: await (async () => {
         const known = await facts.collect(meeting, lang);
-        return meeting.participants.map((p) => ({ ...participantView(lang, p), facts: known.get(p.id) ?? [] }));
+        return meeting.participants.map((p) => ({
+          ...participantView(lang, p),
+          facts: known.get(p.id) ?? [],
+        }));
       })(),
       changeable,
       calendarLink: `/calendar?view=week&date=${start.date}`,

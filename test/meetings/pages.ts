@@ -357,6 +357,44 @@ test('the meeting page offers "Utvärdera mötet" only where there is a meeting 
   t.is((await client.get(`/evaluation/meeting/${meeting.id}`)).status, 410, 'as the form itself says');
 });
 
+/** Each participant's row on the meeting page: name and status cell, as text. */
+function participantRows(html: string): string[] {
+  const body = /<table class="participants">[\s\S]*?<tbody>([\s\S]*?)<\/tbody>/.exec(html)?.[1] ?? '';
+  return [...body.matchAll(/<tr[\s\S]*?<\/tr>/g)].map((row) =>
+    row[0]
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim(),
+  );
+}
+
+test('on a cancelled meeting each participant reads "Mötet inställt" and what became of the news, not "Inbjuden", in Swedish and English', async (t) => {
+  const { client } = await loggedIn(app);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const cancelled = await client.request('POST', `/meetings/${meeting.id}/cancel`, {
+    form: { crumb: client.crumb!, version: '1', reason: 'Patienten är sjuk', confirm: 'yes' },
+  });
+  t.is(cancelled.status, 302);
+  const rows = participantRows((await client.get(`/meetings/${meeting.id}`)).text);
+  t.is(rows.length, 3);
+  for (const row of rows) {
+    t.notRegex(row, /Inbjuden|Inbjudan levererad/, row);
+    // The status, then what the outbox knows of the news: queued, sent, delivered or failed.
+    t.regex(row, /Mötet inställt Inställt \((Sms|Mejl)\): (I kö|Skickas|Skickat|Levererat|Misslyckades)/, row);
+  }
+  // The room's participant panel says the same.
+  const panel = await client.get(`/meetings/${meeting.id}/room/panel`);
+  t.is(panel.status, 200);
+  t.notRegex(panel.text, /Inbjuden|Inbjudan levererad/);
+  t.regex(panel.text, /Mötet inställt/);
+
+  await client.get(`/lang/en?next=/meetings/${meeting.id}`);
+  for (const row of participantRows((await client.get(`/meetings/${meeting.id}`)).text)) {
+    t.notRegex(row, /Invited|Invitation delivered/, row);
+    t.regex(row, /Meeting cancelled Cancelled \((SMS|E-mail)\): (Queued|Sending|Sent|Delivered|Failed)/, row);
+  }
+});
+
 test('the meeting page receives status changes as server-sent events', async (t) => {
   const { client } = await loggedIn(app);
   const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();

@@ -36,6 +36,7 @@ import {
   meetingEnd,
   meetingStatuses,
   participantKinds,
+  participantStatusKey,
   tookPart,
   type CalendarEntry,
   type Meeting,
@@ -115,12 +116,12 @@ function contactLines(c: { mobile: string | null; email: string | null }): { tex
   ];
 }
 
-function participantView(lang: Language, p: Participant) {
+function participantView(lang: Language, meeting: Meeting, p: Participant) {
   return {
     ...p,
     kindLabel: t(lang, `meetings.kind.${p.kind}`),
     identificationLabel: t(lang, `meetings.ident.${p.identification}`),
-    statusLabel: t(lang, `meetings.pstatus.${p.status}`),
+    statusLabel: t(lang, participantStatusKey(meeting, p)),
     contact: contactLines(p),
     proxyContact: p.proxy ? contactLines(p.proxy) : [],
     removable: !isPatient(p.kind),
@@ -207,7 +208,7 @@ async function meetingPage(
       participants: await (async () => {
         const known = await facts.collect(meeting, lang);
         return meeting.participants.map((p) => ({
-          ...participantView(lang, p),
+          ...participantView(lang, meeting, p),
           facts: known.get(p.id) ?? [],
         }));
       })(),

@@ -395,6 +395,27 @@ test('on a cancelled meeting each participant reads "Mötet inställt" and what 
   }
 });
 
+test('English pages head a participant\'s kind, and a message\'s, "Type", as English does, not "Kind"', async (t) => {
+  const { client } = await loggedIn(app);
+  await client.get('/lang/en?next=/meetings/new');
+  const form = await client.get('/meetings/new');
+  t.regex(form.text, /<html lang="en">/);
+  t.regex(form.text, /<legend>Type of participant<\/legend>/);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const page = await client.get(`/meetings/${meeting.id}`);
+  t.regex(page.text, /<th scope="col">Name<\/th><th scope="col">Type<\/th>/);
+  // Hospital IT's pages list participants (privacy) and messages (outbox) the same way.
+  const { client: admin } = await loggedIn(app, 'admin');
+  await admin.get('/lang/en?next=/admin');
+  const privacy = await admin.get(`/admin/privacy?meeting=${meeting.id}`);
+  t.is(privacy.status, 200);
+  t.regex(privacy.text, /<th scope="col">Type<\/th>/);
+  const outbox = await admin.get('/admin/outbox');
+  t.is(outbox.status, 200);
+  t.regex(outbox.text, /<th scope="col">Type<\/th>/);
+  for (const html of [form.text, page.text, privacy.text, outbox.text]) t.notRegex(html, />Kind\b/);
+});
+
 test('the meeting page receives status changes as server-sent events', async (t) => {
   const { client } = await loggedIn(app);
   const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();

@@ -260,3 +260,25 @@ test.serial(
     }
   },
 );
+
+test.serial(
+  'a booking reads its care unit once for all its invitations and logs the queued messages in one statement',
+  async (t) => {
+    const { db } = app.server.app;
+    const { client } = await loggedIn(app);
+    const statements: string[] = [];
+    const listener = (q: { sql: string }) => statements.push(q.sql.trim().toLowerCase());
+    db.on('query', listener);
+    try {
+      const reply = await client.request('POST', '/api/v1/meetings', { json: booking() });
+      t.is(reply.status, 201, reply.text);
+    } finally {
+      db.off('query', listener);
+    }
+    // Quoted "so" on PostgreSQL, `so` on SQLite.
+    const reads = (table: string) => statements.filter((s) => /^select \* from .(\w+)./.exec(s)?.[1] === table).length;
+    const inserts = (table: string) => statements.filter((s) => /^insert into .(\w+)./.exec(s)?.[1] === table).length;
+    t.is(reads('care_units'), 1, 'three participants, three invitations: one read of their unit');
+    t.is(inserts('connlog_entries'), 1, 'the booking and its three queued messages: one insert');
+  },
+);

@@ -90,14 +90,16 @@ export class Recorder {
     const recorded = (await listChanges(trx, p.meetingId))
       .filter((c) => c.type === change.type && (c.participantId ?? undefined) === p.participantId)
       .at(-1);
-    await insertEntry(
-      trx,
+    // The change's entry, then each message's queued entry (those logged before are ignored), in
+    // one statement.
+    const list = [
       complete({ at: recorded?.at, meetingId: p.meetingId, participantId: p.participantId ?? null, type, details }),
-    );
+    ];
     for (const message of await messagesOf(trx, { meetingId: p.meetingId })) {
       const queued = queuedEntry({ ...message, toProxy: sentToProxy(message) });
-      if (queued) await insertEntry(trx, queued);
+      if (queued) list.push(queued);
     }
+    await insertEntries(trx, list);
   }
 
   subscribe(bus: EventBus): void {

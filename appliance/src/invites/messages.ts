@@ -81,8 +81,24 @@ export function addressesOf(recipient: Recipient): { channel: Channel; address: 
 }
 
 /** The template data that every message about a meeting shares. */
+/**
+ * The care units a transaction's messages name, each read once: a booking tells every participant,
+ * and each message names the unit. Only within a transaction, which ends with the change: a unit's
+ * phone number an admin changes later is read afresh.
+ */
+const unitsRead = new WeakMap<Db, Map<string, ReturnType<typeof findUnit>>>();
+
+function unitOf(db: Db, id: string): ReturnType<typeof findUnit> {
+  if (!db.isTransaction) return findUnit(db, { id });
+  let read = unitsRead.get(db);
+  if (!read) unitsRead.set(db, (read = new Map<string, ReturnType<typeof findUnit>>()));
+  let unit = read.get(id);
+  if (!unit) read.set(id, (unit = findUnit(db, { id })));
+  return unit;
+}
+
 export async function meetingData(db: Db, meeting: Meeting, language: Language): Promise<Record<string, unknown>> {
-  const unit = await findUnit(db, { id: meeting.unitId });
+  const unit = await unitOf(db, meeting.unitId);
   const start = formatWhen(meeting.startsAt, language);
   return {
     date: start.date,

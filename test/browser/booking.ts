@@ -269,3 +269,30 @@ test.serial(
     await context.close();
   },
 );
+
+test.serial(
+  'the calendar heads each day as Swedish writes it, "måndag 7 december 2026" in lower case; English as English does',
+  async (t) => {
+    const { staff, password } = await app.staff('clinician');
+    const { context, page } = await loggedInPage(staff.email, password);
+    // The week of Monday 7 December 2026, as the screen shows its day headings.
+    const headings = async () => {
+      await page.goto(`${app.url}/calendar?view=week&date=2026-12-07`);
+      const found = await page.$$('::-p-aria([role="heading"])');
+      const texts = await Promise.all(found.map((h) => h.evaluate((el) => (el as HTMLElement).innerText)));
+      return texts.filter((text) => /2026$/.test(text));
+    };
+    t.deepEqual(await headings(), [
+      'måndag 7 december 2026',
+      'tisdag 8 december 2026',
+      'onsdag 9 december 2026',
+      'torsdag 10 december 2026',
+      'fredag 11 december 2026',
+      'lördag 12 december 2026',
+      'söndag 13 december 2026',
+    ]);
+    await Promise.all([page.waitForNavigation(), press(page, 'In English', 'link')]);
+    t.deepEqual((await headings()).slice(0, 2), ['Monday, 7 December 2026', 'Tuesday, 8 December 2026']);
+    await context.close();
+  },
+);

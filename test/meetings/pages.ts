@@ -328,6 +328,94 @@ test('rescheduling and cancelling from the meeting page ask for confirmation fir
   t.false(after.text.includes('new-date'), 'a cancelled meeting offers no changes');
 });
 
+/** Whether the meeting page offers the staff member's evaluation of the meeting, by the link's words. */
+const offersEvaluation = (html: string) => />Utvärdera mötet<\/a>/.test(html);
+
+test('the meeting page offers "Utvärdera mötet" only where there is a meeting to evaluate: held, not cancelled, by one who took part', async (t) => {
+  const { client, staff } = await loggedIn(app);
+  const { client: colleague } = await loggedIn(app);
+  const service = app.server.plugins.meetings.service;
+  const ended = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  await service.advanceStatus(ended.id, 'ended', staff.id);
+  const endedPage = await client.get(`/meetings/${ended.id}`);
+  t.true(offersEvaluation(endedPage.text), 'an ended meeting: the one who booked it evaluates it');
+  t.is((await client.get(`/evaluation/meeting/${ended.id}`)).status, 200, 'and the link leads to the form');
+  const othersPage = await colleague.get(`/meetings/${ended.id}`);
+  t.is(othersPage.status, 200, 'a colleague of the unit sees the meeting');
+  t.false(offersEvaluation(othersPage.text), 'but did not take part: nothing of theirs to evaluate');
+  t.is((await colleague.get(`/evaluation/meeting/${ended.id}`)).status, 403);
+
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  t.true(offersEvaluation((await client.get(`/meetings/${meeting.id}`)).text), 'booked: the room leads there too');
+  const cancelled = await client.request('POST', `/meetings/${meeting.id}/cancel`, {
+    form: { crumb: client.crumb!, version: '1', reason: 'Patienten är sjuk', confirm: 'yes' },
+  });
+  t.is(cancelled.status, 302);
+  const after = await client.get(`/meetings/${meeting.id}`);
+  t.regex(after.text, /inställt/);
+  t.false(offersEvaluation(after.text), 'a cancelled meeting was never held: nothing to evaluate');
+  t.is((await client.get(`/evaluation/meeting/${meeting.id}`)).status, 410, 'as the form itself says');
+});
+
+/** Each participant's row on the meeting page: name and status cell, as text. */
+function participantRows(html: string): string[] {
+  const body = /<table class="participants">[\s\S]*?<tbody>([\s\S]*?)<\/tbody>/.exec(html)?.[1] ?? '';
+  return [...body.matchAll(/<tr[\s\S]*?<\/tr>/g)].map((row) =>
+    row[0]
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim(),
+  );
+}
+
+test('on a cancelled meeting each participant reads "Mötet inställt" and what became of the news, not "Inbjuden", in Swedish and English', async (t) => {
+  const { client } = await loggedIn(app);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const cancelled = await client.request('POST', `/meetings/${meeting.id}/cancel`, {
+    form: { crumb: client.crumb!, version: '1', reason: 'Patienten är sjuk', confirm: 'yes' },
+  });
+  t.is(cancelled.status, 302);
+  const rows = participantRows((await client.get(`/meetings/${meeting.id}`)).text);
+  t.is(rows.length, 3);
+  for (const row of rows) {
+    t.notRegex(row, /Inbjuden|Inbjudan levererad/, row);
+    // The status, then what the outbox knows of the news: queued, sent, delivered or failed.
+    t.regex(row, /Mötet inställt Inställt \((Sms|Mejl)\): (I kö|Skickas|Skickat|Levererat|Misslyckades)/, row);
+  }
+  // The room's participant panel says the same.
+  const panel = await client.get(`/meetings/${meeting.id}/room/panel`);
+  t.is(panel.status, 200);
+  t.notRegex(panel.text, /Inbjuden|Inbjudan levererad/);
+  t.regex(panel.text, /Mötet inställt/);
+
+  await client.get(`/lang/en?next=/meetings/${meeting.id}`);
+  for (const row of participantRows((await client.get(`/meetings/${meeting.id}`)).text)) {
+    t.notRegex(row, /Invited|Invitation delivered/, row);
+    t.regex(row, /Meeting cancelled Cancelled \((SMS|E-mail)\): (Queued|Sending|Sent|Delivered|Failed)/, row);
+  }
+});
+
+test('English pages head a participant\'s kind, and a message\'s, "Type", as English does, not "Kind"', async (t) => {
+  const { client } = await loggedIn(app);
+  await client.get('/lang/en?next=/meetings/new');
+  const form = await client.get('/meetings/new');
+  t.regex(form.text, /<html lang="en">/);
+  t.regex(form.text, /<legend>Type of participant<\/legend>/);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const page = await client.get(`/meetings/${meeting.id}`);
+  t.regex(page.text, /<th scope="col">Name<\/th><th scope="col">Type<\/th>/);
+  // Hospital IT's pages list participants (privacy) and messages (outbox) the same way.
+  const { client: admin } = await loggedIn(app, 'admin');
+  await admin.get('/lang/en?next=/admin');
+  const privacy = await admin.get(`/admin/privacy?meeting=${meeting.id}`);
+  t.is(privacy.status, 200);
+  t.regex(privacy.text, /<th scope="col">Type<\/th>/);
+  const outbox = await admin.get('/admin/outbox');
+  t.is(outbox.status, 200);
+  t.regex(outbox.text, /<th scope="col">Type<\/th>/);
+  for (const html of [form.text, page.text, privacy.text, outbox.text]) t.notRegex(html, />Kind\b/);
+});
+
 test('the meeting page receives status changes as server-sent events', async (t) => {
   const { client } = await loggedIn(app);
   const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
@@ -404,6 +492,12 @@ test('02:30 the night summer time begins does not exist: the form and the resche
     ['Sara Lind', 'Eva Ek'],
   );
   t.is(await app.server.app.db('meetings').where({ title: 'Natten till sommartid' }).first(), undefined);
+  // The time is marked as the field at fault, described by the message, as any refused field is.
+  t.regex(
+    refused.text,
+    /<input id="time" name="time" type="time" value="02:30" required aria-invalid="true" aria-describedby="problem">/,
+  );
+  t.regex(refused.text, /<p class="error" role="alert" id="problem">Klockan 02:30 finns inte/);
 
   const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
   const moved = await client.request('POST', `/meetings/${meeting.id}/reschedule`, {
@@ -411,6 +505,11 @@ test('02:30 the night summer time begins does not exist: the form and the resche
   });
   t.is(moved.status, 400);
   t.true(moved.text.includes(`Klockan 02:30 finns inte den ${spring}`));
+  t.regex(
+    moved.text,
+    /<input id="new-time" [^>]*value="02:30" required aria-invalid="true" aria-describedby="meeting-problem">/,
+  );
+  t.regex(moved.text, /<p class="error" role="alert" id="meeting-problem">Klockan 02:30 finns inte/);
   t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().startsAt, meeting.startsAt);
 });
 

@@ -1,7 +1,8 @@
 // A staff session that runs out on a long address - a connection-log timeline, which carries the
 // support's sealed search to return to - leads to the login form and, after the login, back to that
 // address. One too long to keep gives the login form all the same, and the login lands on the
-// person's start page.
+// person's start page. A password that must be changed first (the first admin's one-time one, or
+// one an admin reset) keeps that address through the password form, with the login's checks.
 import { randomUUID } from 'node:crypto';
 import test from 'ava';
 import { insertMeeting } from '../../appliance/src/meetings/store.ts';
@@ -100,4 +101,75 @@ test('a login form sent without its password keeps the page to return to', async
   t.is(formNext(early.text), next);
   const posted = await browser.submit('/login', { email: staff.email, password, next: formNext(early.text) ?? '' });
   t.is(posted.headers.get('location'), next);
+});
+
+/** An attribute as the browser reads it (the entities Handlebars writes read back). */
+const attribute = (html: string, pattern: RegExp) =>
+  pattern
+    .exec(html)?.[1]
+    ?.replace(/&#x3D;/g, '=')
+    .replace(/&amp;/g, '&');
+const formAction = (html: string) => attribute(html, /<form method="post" action="(\/password[^"]*)"/);
+const wayOn = (html: string) => attribute(html, /<a class="button" href="([^"]*)">Fortsätt till Samverka<\/a>/);
+
+test('a password that must be changed at the login keeps the page asked for: after the change the way on leads there', async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  // An admin reset it (or it is the first admin's one-time password): it must be changed first.
+  await app.server.app.db('staff').where({ id: staff.id }).update({ password_must_change: true });
+  const browser = app.client();
+  const asked = '/calendar?view=week&date=2026-12-07';
+  const turned = await browser.get(asked);
+  t.is(turned.headers.get('location'), `/login?next=${encodeURIComponent(asked)}`);
+  const form = await browser.get(present(turned.headers.get('location'), 'the login address'));
+  const posted = await browser.submit('/login', {
+    email: staff.email,
+    password,
+    next: present(formNext(form.text), 'the page to return to'),
+  });
+  t.is(posted.headers.get('location'), `/password?next=${encodeURIComponent(asked)}`);
+  const change = await browser.get(present(posted.headers.get('location'), 'the password form'));
+  t.is(change.status, 200);
+  // Another page asked for before the password is changed leads to the form on the way there too.
+  t.is(
+    (await browser.get('/meetings/new')).headers.get('location'),
+    `/password?next=${encodeURIComponent('/meetings/new')}`,
+  );
+
+  const action = present(formAction(change.text), "the password form's address");
+  t.is(action, `/password?next=${encodeURIComponent(asked)}`);
+  const short = await browser.submit(action, { current: password, next: 'kort', repeat: 'kort' });
+  t.is(short.status, 400);
+  t.is(formAction(short.text), action, 'a refused new password keeps the way on');
+  const chosen = 'ett nytt långt lösenord';
+  const done = await browser.submit(action, { current: password, next: chosen, repeat: chosen });
+  t.is(done.status, 200);
+  t.is(wayOn(done.text), asked, 'on to the page asked for, not the start page');
+  t.is((await browser.get(asked)).status, 200);
+});
+
+test("the password form's way on is a path on this site, as a login's: another site is refused, one too long is let go", async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  const db = app.server.app.db;
+  await db('staff').where({ id: staff.id }).update({ password_must_change: true });
+  const browser = app.client();
+  t.is((await browser.login(staff.email, password)).headers.get('location'), '/password');
+  for (const away of ['https://evil.example/', '//evil.example/', '/\\evil.example'])
+    t.is((await browser.get(`/password?next=${encodeURIComponent(away)}`)).status, 400, away);
+  const before = (await db('staff').where({ id: staff.id }).first()).password_hash;
+  const chosen = 'ett nytt långt lösenord';
+  const refused = await browser.submit(`/password?next=${encodeURIComponent('//evil.example/')}`, {
+    current: password,
+    next: chosen,
+    repeat: chosen,
+  });
+  t.is(refused.status, 400);
+  t.is((await db('staff').where({ id: staff.id }).first()).password_hash, before, 'nothing changed');
+
+  const tooLong = `/calendar?q=${'x'.repeat(longestPath)}`;
+  const form = await browser.get(`/password?next=${encodeURIComponent(tooLong)}`);
+  t.is(form.status, 200, 'the form all the same');
+  t.is(formAction(form.text), '/password');
+  const done = await browser.submit('/password', { current: password, next: chosen, repeat: chosen });
+  t.is(done.status, 200);
+  t.is(wayOn(done.text), '/calendar', "the clinician's start page");
 });

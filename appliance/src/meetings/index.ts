@@ -146,6 +146,7 @@ export { displayPhone } from './contacts.ts';
 export {
   isPatient,
   meetingEnd,
+  participantStatusKey,
   tookPart,
   type ParticipantKind,
   type ContactPerson,

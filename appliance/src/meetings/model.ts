@@ -114,6 +114,14 @@ export const isPatient = (kind: ParticipantKind): boolean => kind === 'patient' 
 export const meetingEnd = (m: Pick<Meeting, 'startsAt' | 'durationMinutes'>): Date =>
   new Date(m.startsAt.getTime() + m.durationMinutes * 60_000);
 
+/**
+ * The words (their i18n key) a participant's status is shown in: on a cancelled meeting, that it
+ * was cancelled, whatever they had come to before (an invitation delivered, a link opened); how
+ * they were told of it is the outbox's fact beside it.
+ */
+export const participantStatusKey = (meeting: Pick<Meeting, 'status'>, p: Pick<Participant, 'status'>): string =>
+  meeting.status === 'cancelled' ? 'meetings.pstatus.cancelled' : `meetings.pstatus.${p.status}`;
+
 /** Staff who took part: the host, the leader, colleagues invited with their account. */
 export const tookPart = (staffId: string, m: Pick<Meeting, 'bookedBy' | 'ledBy' | 'participants'>): boolean =>
   m.bookedBy === staffId || m.ledBy === staffId || m.participants.some((p) => p.staffId === staffId);

@@ -36,6 +36,8 @@ import {
   meetingEnd,
   meetingStatuses,
   participantKinds,
+  participantStatusKey,
+  tookPart,
   type CalendarEntry,
   type Meeting,
   type MeetingStatus,
@@ -114,12 +116,12 @@ function contactLines(c: { mobile: string | null; email: string | null }): { tex
   ];
 }
 
-function participantView(lang: Language, p: Participant) {
+function participantView(lang: Language, meeting: Meeting, p: Participant) {
   return {
     ...p,
     kindLabel: t(lang, `meetings.kind.${p.kind}`),
     identificationLabel: t(lang, `meetings.ident.${p.identification}`),
-    statusLabel: t(lang, `meetings.pstatus.${p.status}`),
+    statusLabel: t(lang, participantStatusKey(meeting, p)),
     contact: contactLines(p),
     proxyContact: p.proxy ? contactLines(p.proxy) : [],
     removable: !isPatient(p.kind),
@@ -200,9 +202,15 @@ async function meetingPage(
       when: formatSpan(meeting.startsAt, meeting.durationMinutes, lang),
       statusLabel: t(lang, `meetings.status.${meeting.status}`),
       cancelled: meeting.status === 'cancelled',
+      // Offered where the evaluation's form is (evaluation/routes.ts refuses the rest): to the staff
+      // who took part, and not for a cancelled meeting, which was never held.
+      evaluable: meeting.status !== 'cancelled' && tookPart(staff.id, meeting),
       participants: await (async () => {
         const known = await facts.collect(meeting, lang);
-        return meeting.participants.map((p) => ({ ...participantView(lang, p), facts: known.get(p.id) ?? [] }));
+        return meeting.participants.map((p) => ({
+          ...participantView(lang, meeting, p),
+          facts: known.get(p.id) ?? [],
+        }));
       })(),
       changeable,
       calendarLink: `/calendar?view=week&date=${start.date}`,

@@ -17,6 +17,7 @@ import {
   meetingEnd,
   meetingFor,
   mustChange,
+  participantStatusKey,
   stillSees,
   type BareMeeting,
   type Meeting,
@@ -127,7 +128,7 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
           name: p.name,
           proxyName: p.proxy?.name,
           kind: t(lang, `meetings.kind.${p.kind}`),
-          status: t(lang, `meetings.pstatus.${p.status}`),
+          status: t(lang, participantStatusKey(meeting, p)),
           identification: sayOnceIfSame(
             persons.map(({ who, state }) => ({
               who,

@@ -3,6 +3,7 @@ import type { Plugin } from '@hapi/hapi';
 import { registerAuth } from './auth.ts';
 import { registerOidc } from './oidc-routes.ts';
 import { routes } from './routes.ts';
+import { passwordPath } from './schemas.ts';
 
 /** Pages a person with a one-time password may still reach. */
 const allowedBeforePasswordChange = ['/password', '/logout', '/login'];
@@ -27,7 +28,9 @@ export const plugin: Plugin<void> = {
       )
         return h.continue;
       if (request.path.startsWith('/api/')) throw Boom.forbidden('Change the one-time password first: open /password');
-      return h.redirect('/password').takeover();
+      // The page asked for is where the person goes on to once the password is changed.
+      const asked = request.method === 'get' ? `${request.url.pathname}${request.url.search}` : undefined;
+      return h.redirect(passwordPath(asked)).takeover();
     });
   },
 };

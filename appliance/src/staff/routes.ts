@@ -3,13 +3,23 @@ import Boom from '@hapi/boom';
 import type { Lifecycle, Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { apiRoute } from '../http/api.ts';
+import { validationSentences } from '../http/errors.ts';
 import { isLanguage, languageCookie, languageOf, t } from '../http/i18n.ts';
 import { rateLimit, refundAttempt } from '../http/ratelimit.ts';
 import { fieldOf, objectOf, route } from '../http/route.ts';
 import type { Language } from '../common/language.ts';
 import { loggedOutPath, loginOptions, providerLogout, refuseLocalLogin } from './oidc-routes.ts';
 import type { Role } from './model.ts';
-import { longestPath, loginNext, nextPath, loginPayload, loginQuery, staffSchema } from './schemas.ts';
+import {
+  longestPath,
+  loginNext,
+  nextPath,
+  loginPayload,
+  loginQuery,
+  passwordPath,
+  passwordQuery,
+  staffSchema,
+} from './schemas.ts';
 import {
   changePassword,
   checkPassword,
@@ -39,12 +49,13 @@ function loginPage(
 
 /**
  * The password page: every problem at once, each beside its field; after a change, the way on to
- * the person's own start page.
+ * the page the person was going to (`next`, kept through the form's address), else to their own
+ * start page.
  */
 function passwordPage(
   request: Request,
   h: ResponseToolkit,
-  state: { problems?: PasswordProblem[]; changed?: boolean } = {},
+  state: { problems?: PasswordProblem[]; changed?: boolean; next?: string } = {},
 ) {
   const lang = languageOf(request);
   const staff = request.auth.credentials.user!;
@@ -67,7 +78,8 @@ function passwordPage(
     min: minPasswordLength,
     mustChange: !state.changed && staff.mustChangePassword,
     changed: state.changed,
-    next: landing[staff.role],
+    action: passwordPath(state.next),
+    next: state.next || landing[staff.role],
     errors,
     problemCount:
       count > 0 ? t(lang, count === 1 ? 'password.oneProblem' : 'password.problems', { n: count }) : undefined,
@@ -170,14 +182,14 @@ export const routes: ServerRoute[] = [
       if (!result.ok) return loginPage(request, h, { error: t(lang, 'login.failed'), email, next }, 401);
       request.cookieAuth.set({ sid });
       bus.emit('staff.login', { staffId: result.staff.id, method: 'password' });
-      return h.redirect(result.staff.mustChangePassword ? '/password' : next || '/');
+      return h.redirect(result.staff.mustChangePassword ? passwordPath(next) : next || '/');
     },
   }),
   route({
     method: 'GET',
     path: '/password',
-    options: { auth: { strategy: 'session' } },
-    handler: (request, h) => passwordPage(request, h),
+    options: { auth: { strategy: 'session' }, validate: { query: passwordQuery } },
+    handler: (request, h) => passwordPage(request, h, { next: request.query.next }),
   }),
   route({
     method: 'POST',
@@ -188,15 +200,20 @@ export const routes: ServerRoute[] = [
         { method: rateLimit('password', { points: 10, durationSeconds: 15 * 60 }, (r) => r.auth.credentials.user!.id) },
       ],
       validate: {
+        query: passwordQuery,
         payload: objectOf<{ current: string; next: string; repeat: string }>({
           current: Joi.string().max(1024).allow('').default(''),
           next: Joi.string().max(1024).allow('').default(''),
           repeat: Joi.string().max(1024).allow('').default(''),
         }),
-        failAction: (request, h) =>
-          passwordPage(request, h, { problems: ['wrong_current'] })
+        failAction: (request, h, error) => {
+          // The address's `next` is checked first: one that is not a path here is refused as the login refuses it.
+          const kept = loginNext.validate(fieldOf(request.query, 'next'));
+          if (kept.error) throw Boom.badRequest(validationSentences(error, languageOf(request)));
+          return passwordPage(request, h, { problems: ['wrong_current'], next: kept.value })
             .code(400)
-            .takeover(),
+            .takeover();
+        },
       },
     },
     async handler(request, h) {
@@ -206,11 +223,12 @@ export const routes: ServerRoute[] = [
       const result = await changePassword(request.server.app.db, staff.id, sessionId, current, next, repeat, (trx) =>
         request.auditIn(trx, 'password.change', { targetType: 'staff', targetId: staff.id }),
       );
-      if (!result.ok) return passwordPage(request, h, { problems: result.problems }).code(400);
+      if (!result.ok)
+        return passwordPage(request, h, { problems: result.problems, next: request.query.next }).code(400);
       if (result.sessionId) request.cookieAuth.set({ sid: result.sessionId });
       // The other sessions have ended (changePassword): so do their open streams.
       request.server.app.bus.emit('staff.changed', { staffId: staff.id });
-      return passwordPage(request, h, { changed: true });
+      return passwordPage(request, h, { changed: true, next: request.query.next });
     },
   }),
   route({

@@ -48,6 +48,18 @@ export const loginQuery = objectOf<{ next?: string; bye?: boolean }>({
   bye: Joi.boolean(),
 });
 
+/** The password form's address: where the person goes on to once it is changed, kept as a login's. */
+export const passwordQuery = objectOf<{ next?: string }>({ next: loginNext });
+
+/**
+ * The password form on the way to `next` (a login's, or the page a one-time password turned away):
+ * kept only if it is one a login keeps. The start page ("/") is where the form leads on anyway.
+ */
+export function passwordPath(next?: string): string {
+  const kept = next && next !== '/' ? loginNext.validate(next) : undefined;
+  return kept && !kept.error && kept.value ? `/password?next=${encodeURIComponent(kept.value)}` : '/password';
+}
+
 export const staffSchema = Joi.object({
   id: Joi.string().guid(),
   email: Joi.string().email({ tlds: false }),

@@ -83,6 +83,13 @@ test('a meeting from booking to its end leaves the expected timeline entries in 
   );
   emitRoom('room.ended', { meetingId, reason: 'Mötet är slut.', cause: 'time', byStaffId: null });
   await until('the end', async () => (await typesOf(meetingId)).includes('meeting_ended'));
+  // The end sends the guest their evaluation request at once (evaluation/index.ts): its entries close
+  // their timeline, once it has gone.
+  const evaluationRequestSent = async () =>
+    (await timeline(world.app.server.app.db, { meetingId, participantId: guestId })).some(
+      (e) => e.type === 'message_sent' && e.details.kind === 'evaluation_request',
+    );
+  await until("the guest's evaluation request sent", evaluationRequestSent);
 
   t.deepEqual(await typesOf(meetingId, guestId), [
     'message_queued',
@@ -97,6 +104,8 @@ test('a meeting from booking to its end leaves the expected timeline entries in 
     'client_videoConferenceLeft',
     'client_reconnect',
     'left',
+    'message_queued',
+    'message_sent',
   ]);
   const all = await timeline(world.app.server.app.db, { meetingId });
   t.is(present(all[0], 'the first event').type, 'meeting_booked');

@@ -307,6 +307,55 @@ test('a meeting due as the appliance starts gets its room once room control has 
   }
 });
 
+test('Prosody away when the appliance starts: once it answers, room control starts as a start would, and the rooms still open are joined again', async (t) => {
+  const prosody = await startProsody();
+  const database = await testDatabase();
+  // The same installation twice: the second process reads what the first encrypted.
+  const env = { ...roomControlEnv(prosody), REMINDER_OFFSETS: 'none', ...sharedSecrets() };
+  let second: TestServer | undefined;
+  try {
+    // A meeting under way: its room opened by the appliance as it ran before.
+    const first = await startServer({ env, database });
+    let room: string;
+    try {
+      const { client } = await loggedIn(first);
+      const reply = await client.request('POST', '/api/v1/meetings', {
+        json: booking({ startsAt: new Date(Date.now() + minutes(5)).toISOString() }),
+      });
+      t.is(reply.status, 201, reply.text);
+      const meetingId = reply.json().id as string;
+      await until('room control connected', () => first.server.plugins.rooms.control?.state().connected);
+      await first.server.plugins.rooms.service.tick();
+      room = (
+        await until('the room opened', () =>
+          first.server.app.db('rooms').where({ meeting_id: meetingId }).whereNotNull('opened_at').first(),
+        )
+      ).name as string;
+    } finally {
+      await first.server.stop();
+      rmSync(first.config.dataDir, { recursive: true, force: true });
+    }
+
+    // The server restarts (a reboot): the appliance is up before Prosody, whose port refuses it.
+    await prosody.restart(async () => {
+      second = await startServer({ env, database });
+      const started = second;
+      await until('the start to find Prosody away', () =>
+        started.logs().includes('room control starts once Prosody answers'),
+      );
+    });
+    // Prosody answers: the room of the meeting under way is joined again (the schedule's rounds only
+    // open rooms that were never opened).
+    const control = present(present(second, 'the second appliance').server.plugins.rooms.control, 'room control');
+    await until('the open room joined again', () => control.rooms().includes(room), 30_000);
+    t.pass();
+  } finally {
+    if (second) await second.stop();
+    else await database.drop();
+    await prosody.stop();
+  }
+});
+
 test("why someone left is in the connection log support reads: a hang-up, or Prosody's words for a connection it gave up on", async (t) => {
   const w = await world();
   try {

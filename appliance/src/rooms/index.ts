@@ -1,6 +1,7 @@
 // The rooms plugin: each meeting's Jitsi room, controlled over XMPP when XMPP_* is configured;
 // the meeting page (guests and staff) with Jitsi's IFrame API and tokens; presence; the
 // five-minute rule; end for everyone.
+import { once } from 'node:events';
 import type { Plugin } from '@hapi/hapi';
 import { roomName } from './jitsi.ts';
 import { roomRoutes } from './routes.ts';
@@ -80,6 +81,7 @@ export const plugin: Plugin<void> = {
     server.app.leader.run('rooms', () => {
       // What the leadership started that may still be writing when it stops.
       let resumed: Promise<void> = Promise.resolve();
+      let stopResume = () => {};
       if (xmpp && config.xmpp) {
         control = new xmpp.RoomControl(config.xmpp);
         const current = control;
@@ -93,10 +95,21 @@ export const plugin: Plugin<void> = {
         );
         service.useControl(current);
         // Not awaited: the appliance serves its pages while Prosody is away; the adapter reconnects.
+        // Prosody away at the start (a reboot that started the appliance first): the first session
+        // the adapter gets later is the start's, and resumes what the start would have (the rooms
+        // still open joined again, those ended meanwhile destroyed, a round of the schedule).
+        const stopping = new AbortController();
         resumed = current
           .start()
+          .catch(async (error: Error) => {
+            log('error', `xmpp: ${error.message}; room control starts once Prosody answers`);
+            await once(current, 'connected', { signal: stopping.signal });
+          })
           .then(() => service.resume())
-          .catch((error) => log('error', `xmpp: ${(error as Error).message}`));
+          .catch((error: Error) => {
+            if (!stopping.signal.aborted) log('error', `xmpp: ${error.message}`);
+          });
+        stopResume = () => stopping.abort();
       }
       service.start();
       return async () => {
@@ -105,6 +118,7 @@ export const plugin: Plugin<void> = {
         // before the close write is awaited, so that it is recorded before the database closes
         // (it closes once the leader's jobs have stopped).
         const ticking = service.stop();
+        stopResume();
         const current = control;
         control = undefined;
         await current?.close();

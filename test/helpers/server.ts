@@ -71,17 +71,19 @@ export async function startServer(
   logStream.on('data', (c: Buffer) => chunks.push(c));
   // A start that fails (a loaded machine slow to open a connection) leaves nothing behind: an open
   // pool or connection would keep the test's process alive after its tests, and the run would hang.
-  const server = await createServer(config, { logStream }).catch(async (error: unknown) => {
+  const removeData = async () => {
     await database.drop();
     rmSync(dataDir, { recursive: true, force: true });
+  };
+  const server = await createServer(config, { logStream }).catch(async (error: unknown) => {
+    await removeData();
     throw error;
   });
   try {
     await server.start();
   } catch (error) {
     await server.stop({ timeout: 2000 }).catch(() => undefined);
-    await database.drop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await removeData();
     throw error;
   }
   const url = `http://127.0.0.1:${server.info.port}`;
@@ -116,8 +118,7 @@ export async function startServer(
     client: () => new Client(url),
     async stop() {
       await server.stop({ timeout: 2000 });
-      await database.drop();
-      rmSync(dataDir, { recursive: true, force: true });
+      await removeData();
     },
   };
 }

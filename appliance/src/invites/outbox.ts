@@ -364,10 +364,15 @@ function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {
  * other, and PostgreSQL then fails one as a deadlock: the dispatcher's batch, a cancellation.
  */
 export async function lockMessages(trx: Knex.Transaction, ids: string[]): Promise<void> {
-  if (isSqlite(trx)) return;
   // Chunks of the sorted ids, in turn: one order across chunks too.
   for (const part of chunks([...new Set(ids)].sort()))
-    await trx('outbox_messages').whereIn('id', part).orderBy('id').forUpdate().select('id');
+    await lockInOrder(trx, trx('outbox_messages').whereIn('id', part));
+}
+
+/** The rows of `messages` (a query of outbox_messages), locked by id: lockMessages' order. */
+async function lockInOrder(trx: Knex.Transaction, messages: Knex.QueryBuilder): Promise<void> {
+  if (isSqlite(trx)) return;
+  await messages.orderBy('id').forUpdate().select('id');
 }
 
 /**
@@ -646,7 +651,7 @@ export async function withdrawPending(
     return q;
   };
   // The rows both statements below change, locked first in the one order (lockMessages).
-  if (!isSqlite(trx)) await pending(['sent', 'delivered', 'failed']).orderBy('id').forUpdate().select('id');
+  await lockInOrder(trx, pending(['sent', 'delivered', 'failed']));
   const inHand: Pick<MessageRow, 'id' | 'data'>[] = await pending(['queued', 'sent', 'delivered', 'failed']).select(
     'id',
     'data',
@@ -755,13 +760,10 @@ export async function pendingOfKinds(
  * one writer at a time).
  */
 export async function lockPending(trx: Knex.Transaction, meetingId: string): Promise<void> {
-  if (isSqlite(trx)) return;
-  await trx('outbox_messages')
-    .where({ meeting_id: meetingId })
-    .whereNotIn('status', ['sent', 'delivered', 'failed'])
-    .orderBy('id')
-    .forUpdate()
-    .select('id');
+  await lockInOrder(
+    trx,
+    trx('outbox_messages').where({ meeting_id: meetingId }).whereNotIn('status', ['sent', 'delivered', 'failed']),
+  );
 }
 
 /** The time a person is told of, and the time they are told it replaces. */

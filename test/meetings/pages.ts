@@ -357,6 +357,66 @@ test('the meeting page offers "Utvärdera mötet" only where there is a meeting 
   t.is((await client.get(`/evaluation/meeting/${meeting.id}`)).status, 410, 'as the form itself says');
 });
 
+/** The meeting page's row of links under its title, as its words and links; undefined when there is none. */
+function linksRow(html: string): string | undefined {
+  const row = /<p class="meeting-links">([\s\S]*?)<\/p>/.exec(html)?.[1];
+  return row === undefined ? undefined : row.replace(/\s+/g, ' ').trim();
+}
+const joinLink = (id: string) => `<a class="button" href="/meetings/${id}/room">Anslut till mötet</a>`;
+
+test('an ended meeting offers no way into its room: the page says it has ended, and the room answers so, not with a room', async (t) => {
+  const { client, staff } = await loggedIn(app);
+  const service = app.server.plugins.meetings.service;
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  t.true(linksRow((await client.get(`/meetings/${meeting.id}`)).text)?.includes(joinLink(meeting.id)), 'booked: join');
+
+  await service.advanceStatus(meeting.id, 'ended', staff.id);
+  const ended = linksRow((await client.get(`/meetings/${meeting.id}`)).text);
+  t.false(ended?.includes('Anslut till mötet'), 'ended: nothing to join');
+  t.true(ended?.includes('Mötet har avslutats.'), 'ended: says so');
+  const room = await client.get(`/meetings/${meeting.id}/room`);
+  t.is(room.status, 410);
+  t.regex(room.text, /<p class="problem" role="alert">Mötet har avslutats\. Det går inte längre att ansluta\.<\/p>/);
+  t.false(room.text.includes('data-jitsi'), 'no video');
+
+  // Past its end and the grace period, before the room's clock has marked it ended: over all the same.
+  const late = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const { roomGraceMinutes } = app.server.app.config;
+  await app.server.app
+    .db('meetings')
+    .where({ id: late.id })
+    .update({ starts_at: new Date(Date.now() - (45 + roomGraceMinutes + 1) * 60_000).toISOString() });
+  const lateRow = linksRow((await client.get(`/meetings/${late.id}`)).text);
+  t.false(lateRow?.includes('Anslut till mötet'));
+  t.true(lateRow?.includes('Mötet har avslutats.'));
+  t.is((await client.get(`/meetings/${late.id}/room`)).status, 410);
+
+  await client.get(`/lang/en?next=/meetings/${meeting.id}`);
+  t.true(linksRow((await client.get(`/meetings/${meeting.id}`)).text)?.includes('The meeting has ended.'));
+  t.regex(
+    (await client.get(`/meetings/${meeting.id}/room`)).text,
+    /The meeting has ended\. It can no longer be joined\./,
+  );
+});
+
+test("a cancelled meeting offers no way into its room, and a clinician's page has no empty row of links", async (t) => {
+  const { client } = await loggedIn(app);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const cancelled = await client.request('POST', `/meetings/${meeting.id}/cancel`, {
+    form: { crumb: client.crumb!, version: '1', reason: 'Patienten är sjuk', confirm: 'yes' },
+  });
+  t.is(cancelled.status, 302);
+  const page = (await client.get(`/meetings/${meeting.id}`)).text;
+  t.false(page.includes('Anslut till mötet'));
+  t.is(linksRow(page), undefined, 'nothing to link to: no row at all, not an empty paragraph');
+  const room = await client.get(`/meetings/${meeting.id}/room`);
+  t.is(room.status, 410);
+  t.regex(room.text, /Mötet är inställt\. Det går inte att ansluta\./);
+  // Support reads the connection log from the row: for them it stays.
+  const { client: support } = await loggedIn(app, 'support');
+  t.regex(linksRow((await support.get(`/meetings/${meeting.id}`)).text) ?? '', /Anslutningslogg/);
+});
+
 /** Each participant's row on the meeting page: name and status cell, as text. */
 function participantRows(html: string): string[] {
   const body = /<table class="participants">[\s\S]*?<tbody>([\s\S]*?)<\/tbody>/.exec(html)?.[1] ?? '';

@@ -144,6 +144,8 @@ export const advanceStatus = (
 export { parsePersonalNumber, maskPersonalNumber } from './personal-number.ts';
 export { displayPhone } from './contacts.ts';
 export {
+  isJoinable,
+  isOver,
   isPatient,
   meetingEnd,
   participantStatusKey,

@@ -32,6 +32,8 @@ import {
   type Clock,
 } from './booking-form.ts';
 import {
+  isJoinable,
+  isOver,
   isPatient,
   meetingEnd,
   meetingStatuses,
@@ -202,9 +204,7 @@ async function meetingPage(
       when: formatSpan(meeting.startsAt, meeting.durationMinutes, lang),
       statusLabel: t(lang, `meetings.status.${meeting.status}`),
       cancelled: meeting.status === 'cancelled',
-      // Offered where the evaluation's form is (evaluation/routes.ts refuses the rest): to the staff
-      // who took part, and not for a cancelled meeting, which was never held.
-      evaluable: meeting.status !== 'cancelled' && tookPart(staff.id, meeting),
+      ...meetingLinks(staff, meeting, request.server.app.config.roomGraceMinutes),
       participants: await (async () => {
         const known = await facts.collect(meeting, lang);
         return meeting.participants.map((p) => ({
@@ -228,6 +228,21 @@ async function meetingPage(
       clockChoice: clockChoice(lang, reschedule.date, reschedule.time, clock),
     })
     .code(extra.code ?? 200);
+}
+
+/**
+ * The meeting page's links row: into the room while anyone may still join, else that the meeting
+ * is over (a cancelled one says so in its status); the staff member's evaluation; the connection
+ * log for those who read it. `links` is false when there is nothing to show: no empty row.
+ */
+function meetingLinks(staff: Staff, meeting: Meeting, graceMinutes: number, now = new Date()) {
+  const joinable = isJoinable(meeting, graceMinutes, now);
+  const over = meeting.status !== 'cancelled' && isOver(meeting, graceMinutes, now);
+  // Offered where the evaluation's form is (evaluation/routes.ts refuses the rest): to the staff
+  // who took part, and not for a cancelled meeting, which was never held.
+  const evaluable = meeting.status !== 'cancelled' && tookPart(staff.id, meeting);
+  const seesLog = staff.role !== 'clinician';
+  return { joinable, over, evaluable, seesLog, links: joinable || over || evaluable || seesLog };
 }
 
 /**

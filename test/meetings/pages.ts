@@ -346,7 +346,10 @@ test('the meeting page offers "Utvärdera mötet" only where there is a meeting 
   t.is((await colleague.get(`/evaluation/meeting/${ended.id}`)).status, 403);
 
   const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
-  t.true(offersEvaluation((await client.get(`/meetings/${meeting.id}`)).text), 'booked: the room leads there too');
+  t.false(offersEvaluation((await client.get(`/meetings/${meeting.id}`)).text), 'booked, not yet held: not yet');
+  t.is((await client.get(`/evaluation/meeting/${meeting.id}`)).status, 409, 'nor does the form take it');
+  await service.advanceStatus(meeting.id, 'in_progress');
+  t.true(offersEvaluation((await client.get(`/meetings/${meeting.id}`)).text), 'under way: the room leads there too');
   const cancelled = await client.request('POST', `/meetings/${meeting.id}/cancel`, {
     form: { crumb: client.crumb!, version: '1', reason: 'Patienten är sjuk', confirm: 'yes' },
   });

@@ -150,6 +150,7 @@ export {
   meetingEnd,
   participantStatusKey,
   tookPart,
+  wasHeld,
   type ParticipantKind,
   type ContactPerson,
   type BareMeeting,

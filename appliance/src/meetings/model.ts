@@ -124,6 +124,13 @@ export const isOver = (
   now = new Date(),
 ): boolean => m.status === 'ended' || now.getTime() >= meetingEnd(m).getTime() + graceMinutes * 60_000;
 
+/**
+ * Held (or being held): someone came into its room, it ended, or its booked start has come. Not a
+ * cancelled meeting, which never was. What the staff's evaluation is of.
+ */
+export const wasHeld = (m: Pick<Meeting, 'status' | 'startsAt'>, now = new Date()): boolean =>
+  m.status === 'in_progress' || m.status === 'ended' || (m.status !== 'cancelled' && now >= m.startsAt);
+
 /** Whether anyone may still join the meeting: not cancelled, not over. */
 export const isJoinable = (
   m: Pick<Meeting, 'status' | 'startsAt' | 'durationMinutes'>,

@@ -40,6 +40,7 @@ import {
   participantKinds,
   participantStatusKey,
   tookPart,
+  wasHeld,
   type CalendarEntry,
   type Meeting,
   type MeetingStatus,
@@ -238,9 +239,9 @@ async function meetingPage(
 function meetingLinks(staff: Staff, meeting: Meeting, graceMinutes: number, now = new Date()) {
   const joinable = isJoinable(meeting, graceMinutes, now);
   const over = meeting.status !== 'cancelled' && isOver(meeting, graceMinutes, now);
-  // Offered where the evaluation's form is (evaluation/routes.ts refuses the rest): to the staff
-  // who took part, and not for a cancelled meeting, which was never held.
-  const evaluable = meeting.status !== 'cancelled' && tookPart(staff.id, meeting);
+  // Offered where the evaluation's form is (evaluation/service.ts refuses the rest): to the staff
+  // who took part, once the meeting has been held (a cancelled one never was).
+  const evaluable = wasHeld(meeting, now) && tookPart(staff.id, meeting);
   const seesLog = staff.role !== 'clinician';
   return { joinable, over, evaluable, seesLog, links: joinable || over || evaluable || seesLog };
 }

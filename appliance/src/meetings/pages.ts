@@ -87,7 +87,8 @@ const rescheduleLabels: Record<string, string> = {
  */
 function clinicStart(date: string, time: string, clock?: string): Date | RuleViolation | 'ask' {
   const [first, second] = clinicInstants(date, time);
-  if (!first) return new RuleViolation('time_skipped', 'startsAt', { date, time });
+  // The time is at fault, not the day: 02:30 is there every other night (both forms mark the time).
+  if (!first) return new RuleViolation('time_skipped', 'time', { date, time });
   if (!second || clock === 'summer') return first;
   return clock === 'standard' ? second : 'ask';
 }
@@ -268,10 +269,9 @@ interface RescheduleForm {
   durationMinutes: number | string;
 }
 
-/** The fields a refused new start marks: a rule on the start (startsAt) is the date and time together. */
+/** The reschedule form's fields a refusal marks: as the booking form marks them (invalidFields). */
 function rescheduleInvalid(field: string | undefined): Partial<Record<keyof RescheduleForm, true>> {
-  if (field === 'startsAt') return { date: true, time: true };
-  return field && field in rescheduleLabels ? { [field]: true } : {};
+  return Object.fromEntries(Object.entries(invalidFields(field)).filter(([name]) => name in rescheduleLabels));
 }
 
 const notices = {
@@ -499,7 +499,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           return renderBooking(request, h, clearParticipant(form), draft, {
             where: 'meeting',
             message: startsAt.text(lang),
-            field: 'time',
+            field: startsAt.field,
           });
         try {
           const meeting = await meetings.book(

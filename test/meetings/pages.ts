@@ -532,6 +532,54 @@ test('a field the form refuses keeps the participants and everything typed, and 
   t.is(await app.server.app.db('meetings').where({ title: 'Samordnad plan, vårterminen' }).first(), undefined);
 });
 
+/** Whether the booking form marks a field (by its id) as at fault, described by the meeting's problems. */
+const marked = (html: string, id: string) =>
+  new RegExp(
+    `<(input|textarea) id="${id}"[^>]*aria-(invalid="true"[^>]*aria-describedby="[^"]*problem|describedby="[^"]*problem[^"]*"[^>]*aria-invalid="true")`,
+  ).test(html);
+/** The meeting's problems above the booking form, one a line. */
+const meetingProblemLines = (html: string) =>
+  (/<p class="error" role="alert" id="problem">([\s\S]*?)<\/p>/.exec(html)?.[1] ?? '').split('<br>');
+
+test('the booking form says everything wrong at once, each field at fault marked', async (t) => {
+  const { client } = await loggedIn(app);
+  const page = await patientAndGuestAdded(client);
+  const spring = lastSundayNextYear(3);
+  // No title, an hour the clock skips, a leader without an account, no documentation plan.
+  const refused = await bookWith(client, page, spring, {
+    title: ' ',
+    time: '02:30',
+    ledBy: 'ingen.alls@region.example',
+    documentationPlan: '',
+  });
+  t.is(refused.status, 400);
+  t.deepEqual(meetingProblemLines(refused.text), [
+    `Klockan 02:30 finns inte den ${spring}: den natten ställs klockan fram från 02:00 till 03:00. Välj en annan tid.`,
+    'Skriv en rubrik för mötet.',
+    'Den som ska leda mötet (ingen.alls@region.example) har inget aktivt personalkonto på vårdenheten. Ange en kollega på enheten, eller lämna fältet tomt för att leda mötet själv.',
+    'Beskriv hur mötet dokumenteras under och efter mötet.',
+  ]);
+  for (const id of ['time', 'title', 'ledBy', 'documentationPlan']) t.true(marked(refused.text, id), id);
+  for (const id of ['date', 'durationMinutes']) t.false(marked(refused.text, id), `${id} is not at fault`);
+
+  // A field that fails its own check (a duration past 480, a date left empty) is said beside the rest.
+  const checked = await bookWith(client, page, '', { title: '', durationMinutes: '600' });
+  t.is(checked.status, 400);
+  const lines = meetingProblemLines(checked.text);
+  t.true(lines.includes('Längd i minuter får vara högst 480.'), lines.join(' | '));
+  t.true(lines.includes('Skriv en rubrik för mötet.'), lines.join(' | '));
+  t.true(
+    lines.some((line) => line.startsWith('Datum')),
+    lines.join(' | '),
+  );
+  for (const id of ['durationMinutes', 'title', 'date']) t.true(marked(checked.text, id), id);
+  t.deepEqual(
+    JSON.parse(hidden(checked.text, 'draft')).map((p: any) => p.name),
+    ['Sara Lind', 'Eva Ek'],
+    'the participants typed so far are still in the form',
+  );
+});
+
 /** The last Sunday of a month next year (YYYY-MM-DD): the clinic's clocks change then, at 02:00/03:00. */
 function lastSundayNextYear(month: 3 | 10): string {
   const year = new Date().getUTCFullYear() + 1;

@@ -580,6 +580,30 @@ test('the booking form says everything wrong at once, each field at fault marked
   );
 });
 
+test('the language switch sent with the booking form answers the form as typed in the other language, checking nothing', async (t) => {
+  const { client } = await loggedIn(app);
+  const page = await patientAndGuestAdded(client);
+  // Even with a field that would fail its check (a duration past 480): switching is not booking.
+  const switched = await bookWith(client, page, toClinicTime(new Date(inDays(2))).date, {
+    title: 'Plan inför skolstart',
+    durationMinutes: '600',
+    p_kind: 'guest',
+    p_name: 'Olle Ek',
+    lang: 'en',
+  });
+  t.is(switched.status, 200);
+  t.regex(switched.text, /<html lang="en">/);
+  t.true(switched.text.includes('value="Plan inför skolstart"'), 'the title is kept');
+  t.true(switched.text.includes('value="600"'), 'the duration as typed');
+  t.true(switched.text.includes('value="Olle Ek"'), 'the participant being typed');
+  t.deepEqual(
+    JSON.parse(hidden(switched.text, 'draft')).map((p: any) => p.name),
+    ['Sara Lind', 'Eva Ek'],
+  );
+  t.false(switched.text.includes('role="alert"'), 'nothing refused');
+  t.regex(switched.headers.get('set-cookie') ?? '', /lang=en/, 'the language chosen stays');
+});
+
 /** The last Sunday of a month next year (YYYY-MM-DD): the clinic's clocks change then, at 02:00/03:00. */
 function lastSundayNextYear(month: 3 | 10): string {
   const year = new Date().getUTCFullYear() + 1;

@@ -60,6 +60,7 @@ export const bookingForm = objectOf<BookingForm>({
   action: Joi.string<BookingForm['action']>().valid('add', 'book').default('book'),
   remove: Joi.number().integer().min(0).max(100),
   clock: clockField,
+  lang: Joi.string<Language>().valid('sv', 'en'),
   ...participantFields,
 });
 export type BookingForm = ParticipantFields & {
@@ -76,6 +77,8 @@ export type BookingForm = ParticipantFields & {
   remove?: number;
   /** Which of the two, when the time comes twice that night (the clocks go back): clockChoice. */
   clock?: Clock | '';
+  /** The language switch, sent with the form so that what was typed stays (client/booking.ts). */
+  lang?: Language;
 };
 
 /**

@@ -5,7 +5,15 @@ import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { day, lookupYears, meetingYears } from '../http/dates.ts';
 import { validationSentences } from '../http/errors.ts';
-import { languageOf, languages, t, type Language } from '../http/i18n.ts';
+import {
+  isLanguage,
+  languageCookie,
+  languageOf,
+  languages,
+  speakChosenLanguage,
+  t,
+  type Language,
+} from '../http/i18n.ts';
 import { fieldOf, objectOf, route } from '../http/route.ts';
 import { textOf } from '../common/text.ts';
 import { openEventStream } from '../http/sse.ts';
@@ -349,6 +357,18 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
     });
   }
 
+  /** The booking form again as it was sent, in the language the switch chose, which is kept from now on. */
+  function switchedLanguage(
+    request: Request,
+    h: ResponseToolkit,
+    form: Partial<BookingForm>,
+    draft: ParticipantInput[],
+    chosen: Language,
+  ) {
+    speakChosenLanguage(request, chosen);
+    return renderBooking(request, h, form, draft).state(languageCookie, chosen);
+  }
+
   /**
    * Adds the participant typed into "Lägg till deltagare" to the draft list when the rules take
    * them (the patient put first), or says why not.
@@ -434,6 +454,8 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
     const lang = languageOf(request);
     const sent = (request.payload ?? {}) as Partial<BookingForm>;
     const draft = sentDraft(sent);
+    const chosen = fieldOf(sent, 'lang');
+    if (isLanguage(chosen)) return switchedLanguage(request, h, sent, draft, chosen).takeover();
     const problems = fieldProblems(error, lang);
     if (sent.action !== 'add') {
       const failed = new Set(problems.map((p) => p.field ?? ''));
@@ -548,6 +570,8 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         const staff = staffOf(request);
         const form = request.payload;
         const draft = readDraft(form.draft);
+        // The language switch: the form as it was typed, unchecked, in the language chosen.
+        if (form.lang) return switchedLanguage(request, h, form, draft, form.lang);
         const clearParticipant = (f: BookingForm): Partial<BookingForm> =>
           Object.fromEntries(Object.entries(f).filter(([k]) => !k.startsWith('p_') || k === 'p_country'));
         if (form.remove !== undefined) {

@@ -337,3 +337,32 @@ test.serial(
     await context.close();
   },
 );
+
+test.serial(
+  "the meeting page's links follow the meeting live: the evaluation once it is held, no way in once it has ended",
+  async (t) => {
+    const { staff, password } = await app.staff('clinician');
+    const { context, page } = await loggedInPage(staff.email, password);
+    const client = app.client();
+    await client.login(staff.email, password);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json<{ id: string }>();
+    await page.goto(`${app.url}/meetings/${meeting.id}`);
+    // The page is live once its stream is open (it says so).
+    await page.locator('::-p-text(Deltagarnas status uppdateras automatiskt.)').wait();
+    const links = () => text(page, '.meeting-links');
+    t.regex(await links(), /Anslut till mötet/);
+    t.notRegex(await links(), /Utvärdera mötet/, 'not held yet');
+
+    // Someone comes into the room (the rooms plugin moves the meeting on): the evaluation is offered.
+    await app.server.plugins.meetings.service.advanceStatus(meeting.id, 'in_progress');
+    await page.locator('::-p-aria([name="Utvärdera mötet"][role="link"])').wait();
+    t.regex(await links(), /Anslut till mötet/, 'still under way');
+
+    // The meeting ends for everyone: no way in any more, and the page says it has ended.
+    await app.server.plugins.meetings.service.advanceStatus(meeting.id, 'ended');
+    await page.locator('::-p-text(Mötet har avslutats.)').wait();
+    t.notRegex(await links(), /Anslut till mötet/);
+    t.regex(await links(), /Utvärdera mötet/);
+    await context.close();
+  },
+);

@@ -199,12 +199,23 @@ export class RoomService {
     return recorded;
   }
 
-  start(everyMs = 15_000): void {
+  /**
+   * Starts the schedule: a round every `everyMs`. With `afterSession`, the first round waits for
+   * the XMPP session (resume runs it, or `round` where there is none to wait for): one before
+   * could only fail to open the rooms due, an error in the log at every start.
+   */
+  start(everyMs = 15_000, options: { afterSession?: boolean } = {}): void {
     this.#schedule = every(
       everyMs,
       () => this.tick(),
       (error) => this.log('error', `rooms: ${error.message}`),
+      options.afterSession ? { firstAfterMs: null } : {},
     );
+  }
+
+  /** A round of the schedule now (after the one running). */
+  round(): void {
+    this.#schedule?.now();
   }
 
   /** Ends the schedule; resolves once a tick still running has finished. */

@@ -23,6 +23,7 @@ import { textOf } from '../../appliance/src/common/text.ts';
 import { clientOf, createDb } from '../../appliance/src/db/knex.ts';
 
 const minutes = (n: number) => n * 60_000;
+const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
 
 interface World {
   prosody: Prosody;
@@ -306,6 +307,85 @@ test('a meeting due as the appliance starts gets its room once room control has 
     if (second) await second.stop();
     else await database.drop();
     await slow.close();
+    await prosody.stop();
+  }
+});
+
+test('rooms a leader never took out of Prosody go when the next one starts, however long ago their meeting ended', async (t) => {
+  const prosody = await startProsody();
+  const database = await testDatabase();
+  // The same installation twice: the second process reads what the first encrypted.
+  const env = { ...roomControlEnv(prosody), REMINDER_OFFSETS: 'none', ...sharedSecrets() };
+  const guests: MucClient[] = [];
+  let second: TestServer | undefined;
+  const destroyed = (guest: MucClient) =>
+    guest.presence(
+      (p) => p.attrs.type === 'unavailable' && Boolean(p.getChild('x', NS_MUC_USER)?.getChild('destroy')),
+      15_000,
+    );
+  try {
+    const first = await startServer({ env, database });
+    let ended: string;
+    let overran: string;
+    try {
+      const { service } = first.server.plugins.rooms;
+      await service.stop();
+      const { client } = await loggedIn(first);
+      const book = async () => {
+        const reply = await client.request('POST', '/api/v1/meetings', {
+          json: booking({ startsAt: new Date(Date.now() + minutes(5)).toISOString() }),
+        });
+        t.is(reply.status, 201, reply.text);
+        return reply.json().id as string;
+      };
+      ended = await book();
+      overran = await book();
+      await until('room control connected', () => first.server.plugins.rooms.control?.state().connected);
+      await service.tick();
+      const db = first.server.app.db;
+      for (const meetingId of [ended, overran]) {
+        const { name } = await until('the room opened', () =>
+          db('rooms').where({ meeting_id: meetingId }).whereNotNull('opened_at').first(),
+        );
+        const guest = await mucClient(prosody);
+        guests.push(guest);
+        await guest.join(name as string, 'eva1', { identity: { name: 'Lärare Eva Ek' } });
+      }
+      // A day ago, while no process led room control: staff ended the first meeting on a process
+      // that could not take its room out of Prosody, and the second ran past its end with nobody to
+      // end it. The guests are still in both rooms.
+      const dayAgo = new Date(Date.now() - 24 * 60 * minutes(1));
+      await db('meetings').where({ id: ended }).update({ status: 'ended' });
+      await db('rooms')
+        .where({ meeting_id: ended })
+        .update({ ended_at: dayAgo.toISOString(), end_reason: 'Mötet är slut.' });
+      await db('meetings').where({ id: overran }).update({ starts_at: dayAgo.toISOString() });
+    } finally {
+      await first.server.stop();
+      rmSync(first.config.dataDir, { recursive: true, force: true });
+    }
+
+    // The next leader starts: both rooms go from Prosody, with what a room is told at its end.
+    second = await startServer({ env, database });
+    const [inEnded, inOverran] = guests.map((g) => destroyed(g));
+    t.is(
+      present(await inEnded, 'the ended room destroyed')
+        .getChild('x', NS_MUC_USER)
+        ?.getChild('destroy')
+        ?.getChildText('reason'),
+      'Mötet är slut.',
+    );
+    t.truthy(await inOverran);
+    const db = second.server.app.db;
+    t.is((await db('meetings').where({ id: overran }).first()).status, 'ended');
+    await until(
+      'both recorded as out of Prosody',
+      async () => (await db('rooms').whereIn('meeting_id', [ended, overran]).whereNotNull('destroyed_at')).length === 2,
+    );
+  } finally {
+    for (const guest of guests) await guest.stop();
+    if (second) await second.stop();
+    else await database.drop();
     await prosody.stop();
   }
 });

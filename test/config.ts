@@ -183,6 +183,7 @@ test('the variables typed as always set are exactly those the schema gives a def
     LOG_LEVEL: true,
     LOGIN_MAX_FAILURES: true,
     LOGIN_LOCKOUT_MINUTES: true,
+    SESSION_IDLE_MINUTES: true,
     ROOM_OPENS_MINUTES: true,
     ROOM_GRACE_MINUTES: true,
     NOSHOW_MINUTES: true,

@@ -41,6 +41,8 @@ export interface Config {
   templatesDir: string;
   logLevel: string;
   login: { maxFailures: number; lockoutMinutes: number };
+  /** A staff session ends after this many minutes without the person's activity (besides its 12 hours). */
+  sessionIdleMinutes: number;
   /** Minutes before the start at which the room opens (earlier arrivals wait in the waiting room). */
   roomOpensMinutes: number;
   /** Minutes after the end at which a room still open is ended for everyone. */
@@ -103,6 +105,8 @@ const fixes: Record<string, string> = {
   OIDC_STAFF_MATCH: 'use hsa_id or email',
   OIDC_AUTO_PROVISION: 'use off, or unit:role such as Barnmedicin:clinician (the unit must exist)',
   LOCAL_LOGIN: 'use on or off; off needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET (nobody could log in)',
+  SESSION_IDLE_MINUTES:
+    'use the minutes without activity after which a staff member is logged out, e.g. 30 (at most 720, the 12 hours a session lasts)',
   LOG_LEVEL: 'use one of fatal, error, warn, info, debug, trace, silent',
   ROOM_OPENS_MINUTES: 'use the minutes before the start at which the room opens, e.g. 15',
   ROOM_GRACE_MINUTES: 'use the minutes after the end at which the room closes, e.g. 30',
@@ -168,6 +172,7 @@ export interface Environment {
   LOG_LEVEL: string;
   LOGIN_MAX_FAILURES: number;
   LOGIN_LOCKOUT_MINUTES: number;
+  SESSION_IDLE_MINUTES: number;
   ROOM_OPENS_MINUTES: number;
   ROOM_GRACE_MINUTES: number;
   NOSHOW_MINUTES: number;
@@ -273,6 +278,11 @@ export const environmentSchema = Joi.object<Environment, true>({
     .min(1)
     .max(24 * 60)
     .default(15),
+  SESSION_IDLE_MINUTES: Joi.number()
+    .integer()
+    .min(1)
+    .max(12 * 60)
+    .default(30),
   ROOM_OPENS_MINUTES: Joi.number().integer().min(0).max(240).default(15),
   ROOM_GRACE_MINUTES: Joi.number().integer().min(0).max(480).default(30),
   NOSHOW_MINUTES: Joi.number().integer().min(1).max(120).default(5),
@@ -426,6 +436,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     templatesDir: resolve(v.TEMPLATES_DIR ?? join(projectRoot, 'templates')),
     logLevel: v.LOG_LEVEL,
     login: { maxFailures: v.LOGIN_MAX_FAILURES, lockoutMinutes: v.LOGIN_LOCKOUT_MINUTES },
+    sessionIdleMinutes: v.SESSION_IDLE_MINUTES,
     roomOpensMinutes: v.ROOM_OPENS_MINUTES,
     roomGraceMinutes: v.ROOM_GRACE_MINUTES,
     noShowMinutes: v.NOSHOW_MINUTES,

@@ -127,7 +127,13 @@ export const routes: ServerRoute[] = [
       const query = request.query;
       if (request.auth.isAuthenticated) return h.redirect(query.next || '/');
       const lang = languageOf(request);
-      return loginPage(request, h, { next: query.next, notice: query.bye ? t(lang, 'login.loggedOut') : undefined });
+      const minutes = request.server.app.config.sessionIdleMinutes;
+      const notice = query.bye
+        ? t(lang, 'login.loggedOut')
+        : query.expired
+          ? t(lang, 'login.expired', { minutes })
+          : undefined;
+      return loginPage(request, h, { next: query.next, notice });
     },
   }),
   route({

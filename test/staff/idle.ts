@@ -13,16 +13,14 @@ test.before(async () => {
 });
 test.after.always(() => app?.stop());
 
-const sessionOf = (staffId: string) => app.server.app.db('staff_sessions').where({ staff_id: staffId });
+const sessionOf = (staffId: string) =>
+  app.server.app.db<{ staff_id: string; seen_at: string | Date }>('staff_sessions').where({ staff_id: staffId });
 /** The person's last activity in their session, as if it were `minutes` ago. */
 const lastSeen = (staffId: string, minutes: number) =>
   sessionOf(staffId).update({ seen_at: new Date(Date.now() - minutes * 60_000).toISOString() });
 const seenAt = async (staffId: string) => {
-  const row = present(
-    (await sessionOf(staffId).first('seen_at')) as { seen_at: string | Date } | undefined,
-    'the session',
-  );
-  return new Date(row.seen_at).getTime();
+  const row = await sessionOf(staffId).first();
+  return new Date(present(row?.seen_at, 'the session')).getTime();
 };
 
 test('a session idle longer than the limit leads to the login page, which says why and leads back to the page asked for', async (t) => {

@@ -194,6 +194,7 @@ test('the variables typed as always set are exactly those the schema gives a def
     RETENTION_CONNLOG_DAYS: true,
     RETENTION_ANSWERS_DAYS: true,
     RETENTION_CONTACTS_DAYS: true,
+    RETENTION_LOGIN_ADDRESS_DAYS: true,
   };
   const withDefault = Object.entries(environmentDescription())
     .filter(([, description]) => description.flags !== undefined && 'default' in description.flags)

@@ -56,7 +56,7 @@ export interface Config {
   /** Evaluation requests: how long their link stays valid, and the smallest group whose free text a report shows. */
   evaluation: { days: number; minGroup: number };
   /** Days after which connection logs, evaluation answers and participants' contact data are deleted. */
-  retention: { connlogDays: number; answersDays: number; contactsDays: number };
+  retention: { connlogDays: number; answersDays: number; contactsDays: number; loginAddressDays: number };
   /** Proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed; empty: none. */
   trustedProxies: string[];
   /** Bearer token that lets a monitoring system read /metrics; unset: admins only. */
@@ -118,6 +118,8 @@ const fixes: Record<string, string> = {
   RETENTION_CONNLOG_DAYS: 'use the days connection logs are kept, e.g. 180',
   RETENTION_ANSWERS_DAYS: 'use the days evaluation answers are kept, e.g. 730',
   RETENTION_CONTACTS_DAYS: "use the days after a meeting that participants' contact data is kept, e.g. 90",
+  RETENTION_LOGIN_ADDRESS_DAYS:
+    'use the days an e-mail address typed at a failed login that names no account is kept, e.g. 30',
   TRUSTED_PROXIES: "use the proxy's addresses or networks, comma-separated, e.g. 127.0.0.1,10.0.0.0/24",
   METRICS_TOKEN: 'generate one with openssl rand -hex 32',
 };
@@ -184,6 +186,7 @@ export interface Environment {
   RETENTION_CONNLOG_DAYS: number;
   RETENTION_ANSWERS_DAYS: number;
   RETENTION_CONTACTS_DAYS: number;
+  RETENTION_LOGIN_ADDRESS_DAYS: number;
   /** Addresses or CIDR blocks separated by commas, each checked (proxyList). */
   TRUSTED_PROXIES?: string;
   METRICS_TOKEN?: string;
@@ -295,6 +298,7 @@ export const environmentSchema = Joi.object<Environment, true>({
   RETENTION_CONNLOG_DAYS: Joi.number().integer().min(1).max(3650).default(180),
   RETENTION_ANSWERS_DAYS: Joi.number().integer().min(1).max(3650).default(730),
   RETENTION_CONTACTS_DAYS: Joi.number().integer().min(1).max(3650).default(90),
+  RETENTION_LOGIN_ADDRESS_DAYS: Joi.number().integer().min(1).max(365).default(30),
   TRUSTED_PROXIES: Joi.string()
     .custom(checkProxies, 'addresses or CIDR blocks')
     .messages({ 'any.custom': '{#label} must be addresses or CIDR blocks: {#error.message}' }),
@@ -447,6 +451,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       connlogDays: v.RETENTION_CONNLOG_DAYS,
       answersDays: v.RETENTION_ANSWERS_DAYS,
       contactsDays: v.RETENTION_CONTACTS_DAYS,
+      loginAddressDays: v.RETENTION_LOGIN_ADDRESS_DAYS,
     },
     trustedProxies: v.TRUSTED_PROXIES ? proxyList(v.TRUSTED_PROXIES) : [],
     metricsToken: v.METRICS_TOKEN,

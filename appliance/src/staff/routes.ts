@@ -169,7 +169,9 @@ export const routes: ServerRoute[] = [
           await request.auditIn(trx, outcome.reason === 'locked' ? 'login.locked' : 'login.failed', {
             targetType: 'staff',
             targetId: staff?.id,
-            details: staff ? undefined : { email: email.slice(0, 254) },
+            // An address that names no account may be a patient's or a private one mistyped: kept
+            // beside the record for a short while only (RETENTION_LOGIN_ADDRESS_DAYS).
+            ...(staff ? {} : { details: { unknownAccount: true }, typedAddress: email }),
           });
           return;
         }

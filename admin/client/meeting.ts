@@ -36,12 +36,22 @@ function post(crumb: string, meetingId: string | undefined, type: string, data: 
   }
   return fetch('/connlog/events', {
     method: 'POST',
-    // The video's own reports, not the person's doing: they do not keep an idle session open.
-    headers: { 'content-type': 'application/json', 'x-csrf-token': crumb, 'x-live-refresh': 'true' },
+    // The video's own reports: the person's doing only while they are in the call (inCall).
+    headers: { 'content-type': 'application/json', 'x-csrf-token': crumb, ...liveUnlessInCall() },
     body: JSON.stringify({ type, meetingId, at: new Date().toISOString(), details }),
     keepalive: true,
   }).catch(() => undefined);
 }
+
+/**
+ * Whether this person is in the video call now. In the call they are at work though they may click
+ * nothing for an hour: what the page asks by itself then keeps their staff session from ending as
+ * idle (SESSION_IDLE_MINUTES), and the room panel - where a patient arriving late in the waiting
+ * room shows - is asked for at the pace the page names besides. Out of the call, the page's own
+ * requests are marked as not the person's (the header's name: staff/auth.ts, liveRequestHeader).
+ */
+let inCall = false;
+const liveUnlessInCall = (): Record<string, string> => (inCall ? {} : { 'x-live-refresh': 'true' });
 
 const host = document.querySelector<HTMLElement>('[data-jitsi]');
 if (host && typeof JitsiMeetExternalAPI === 'function') {
@@ -74,6 +84,7 @@ if (host && typeof JitsiMeetExternalAPI === 'function') {
   let leftAt: number | undefined;
   api.addListener('videoConferenceLeft', () => {
     leftAt = Date.now();
+    inCall = false;
   });
   api.addListener('videoConferenceJoined', (data) => {
     const away = leftAt === undefined ? {} : { awaySeconds: Math.round((Date.now() - leftAt) / 1000) };
@@ -83,6 +94,7 @@ if (host && typeof JitsiMeetExternalAPI === 'function') {
     });
     joined = true;
     leftAt = undefined;
+    inCall = true;
   });
   api.addListener('readyToClose', (data) => {
     void post(crumb, meetingId, 'readyToClose', data).finally(() => location.assign(leaveUrl ?? '/'));
@@ -104,13 +116,16 @@ const panel = document.querySelector<HTMLElement>('[data-live-panel]');
 if (panel) {
   const base = panel.dataset.livePanel!;
   const events = new EventSource(`${base}/events`);
-  events.addEventListener('changed', async () => {
+  const refresh = async () => {
     // The view's token: a refresh is part of the view already recorded, not a new access to the meeting.
     const pageView = panel.dataset.pageView;
     const reply = await fetch(`${base}/panel`, {
-      // A refresh the page makes by itself does not keep an idle session open.
-      headers: { accept: 'text/html', 'x-live-refresh': 'true', ...(pageView ? { 'x-page-view': pageView } : {}) },
+      // A refresh the page makes by itself keeps an idle session open only while the person is in the call.
+      headers: { accept: 'text/html', ...liveUnlessInCall(), ...(pageView ? { 'x-page-view': pageView } : {}) },
     });
     if (reply.ok) panel.innerHTML = await reply.text();
-  });
+  };
+  events.addEventListener('changed', () => void refresh());
+  const keepAliveMs = Number(panel.dataset.keepAliveMs);
+  if (keepAliveMs > 0) setInterval(() => inCall && void refresh(), keepAliveMs);
 }

@@ -1,10 +1,12 @@
 // Booking as the browser tests' routines start: a clinician books through the API a meeting that
 // starts a given number of minutes from now, so that its room opens (or the five-minute rule
 // fires) within the test.
-import type { Page } from 'puppeteer-core';
+import type { BrowserContext, Page } from 'puppeteer-core';
 import { booking, loggedIn } from '../meetings/_booking.ts';
+import { fill, press, type TestBrowser } from '../helpers/browser.ts';
 import { present } from '../helpers/present.ts';
-import type { TestServer } from '../helpers/server.ts';
+import { testPassword, type TestServer } from '../helpers/server.ts';
+import { passStaffTechTest } from '../helpers/techtest.ts';
 
 /** The booked meeting as the API answers it: the participants in the order they were booked. */
 export interface BookedMeeting {
@@ -27,3 +29,26 @@ export async function bookStartingIn(app: TestServer, minutes: number, participa
 /** The id of the meeting whose page is open (/meetings/<id>), as the address shows it. */
 export const meetingIdOf = (page: Page) =>
   present(new URL(page.url()).pathname.split('/').pop(), `a meeting id in ${page.url()}`);
+
+/**
+ * The clinician at their own computer (a browser context of their own, with its own cookies) logs
+ * in, has passed the session's technical test, and opens the meeting's room.
+ */
+export async function staffInRoom(
+  app: TestServer,
+  chromium: TestBrowser,
+  staff: { email: string },
+  meetingId: string,
+): Promise<{ page: Page; context: BrowserContext }> {
+  const context = await chromium.browser.createBrowserContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  await page.goto(`${app.url}/login`);
+  await fill(page, 'E-postadress', staff.email);
+  await fill(page, 'Lösenord', testPassword);
+  await Promise.all([page.waitForNavigation(), press(page, 'Logga in')]);
+  const { id } = await app.server.app.db('staff').where({ email: staff.email }).first('id');
+  await passStaffTechTest(app, id as string);
+  await page.goto(`${app.url}/meetings/${meetingId}/room`);
+  return { page, context };
+}

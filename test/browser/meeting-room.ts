@@ -4,13 +4,12 @@
 // for you" in view without scrolling. Jitsi is the stand-in from test/helpers/jitsi.ts.
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
-import { brokenText, fill, press, screenshot, type TestBrowser } from '../helpers/browser.ts';
+import { brokenText, screenshot, type TestBrowser } from '../helpers/browser.ts';
 import type { Relay } from '../helpers/relay.ts';
-import { testPassword, type TestServer } from '../helpers/server.ts';
+import type { TestServer } from '../helpers/server.ts';
 import { useStage } from '../helpers/stage.ts';
-import { passStaffTechTest } from '../helpers/techtest.ts';
 import { until } from '../helpers/wait.ts';
-import { bookStartingIn } from './_booking.ts';
+import { bookStartingIn, staffInRoom } from './_booking.ts';
 import { present } from '../helpers/present.ts';
 
 let relay: Relay;
@@ -40,15 +39,8 @@ async function roomWithNoShows(): Promise<{ page: Page; meetingId: string; teach
   await app.server.plugins.rooms.service.tick();
   await app.server.plugins.rooms.service.tick(new Date(startsAt.getTime() + 6 * 60_000));
 
-  // The clinician's own browser: a context of its own, with its own cookies.
-  const page = await (await chromium.browser.createBrowserContext()).newPage();
+  const { page } = await staffInRoom(app, chromium, staff, meeting.id);
   await page.setViewport({ width: 1280, height: 800 });
-  await page.goto(`${app.url}/login`);
-  await fill(page, 'E-postadress', staff.email);
-  await fill(page, 'Lösenord', testPassword);
-  await Promise.all([page.waitForNavigation(), press(page, 'Logga in')]);
-  await passStaffTechTest(app, staff.id);
-  await page.goto(`${app.url}/meetings/${meeting.id}/room`);
   return { page, meetingId: meeting.id, teacherEmail };
 }
 

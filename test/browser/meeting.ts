@@ -11,7 +11,7 @@ import { jwtSecret, useStage } from '../helpers/stage.ts';
 import { present } from '../helpers/present.ts';
 import { mailedLink, until } from '../helpers/wait.ts';
 import type { JitsiMessage } from '../helpers/jitsi.ts';
-import { bookStartingIn } from './_booking.ts';
+import { bookStartingIn, staffInRoom } from './_booking.ts';
 
 let jitsiUrl: string;
 let relay: Relay;
@@ -216,5 +216,55 @@ test.serial(
     t.is(new URL(page.url()).pathname, `/meetings/${meeting.id}`);
     t.is((await app.server.app.db('meetings').where({ id: meeting.id }).first()).status, 'ended');
     await page.close();
+  },
+);
+
+test.serial(
+  'staff in the video call keep their session though they click nothing: the panel counts as their doing while they are in the call, not after',
+  async (t) => {
+    const { staff, meeting, patient: sara, teacher } = await book();
+    await app.server.plugins.rooms.service.tick();
+    const { page, context } = await staffInRoom(app, chromium, staff, meeting.id);
+    await page.waitForFunction(() => '__jitsi' in window);
+    // A third of the 30 minutes' idle limit, at most a minute.
+    t.is(await page.$eval('[data-live-panel]', (el) => (el as HTMLElement).dataset.keepAliveMs), '60000');
+
+    const session = () => app.server.app.db('staff_sessions').where({ staff_id: staff.id });
+    /** The person's last activity as if it were 25 minutes ago (the limit is 30). */
+    const longAgo = new Date(Date.now() - 25 * 60_000);
+    // The browser's session: the latest (the booking was made in one of the clinician's own before).
+    const seenAt = async () =>
+      new Date((await session().orderBy('created_at', 'desc').first()).seen_at as string).getTime();
+    /** A participant's status changes: the panel asks for itself again; its request, as it went. */
+    const panelRefresh = async (participantId: string, status: 'joined' | 'left') => {
+      // Until the panel's event stream is open, an event reaches nobody: told again each second.
+      for (;;) {
+        const refreshed = page
+          .waitForResponse((r) => r.url().endsWith(`/meetings/${meeting.id}/room/panel`), { timeout: 1000 })
+          .catch(() => undefined);
+        app.server.app.bus.emit('participant.status', { meetingId: meeting.id, participantId, status });
+        const response = await refreshed;
+        if (response) return response.request();
+      }
+    };
+
+    // Not in the call (the video has not joined): the panel's refresh is the page's, not the person's.
+    await session().update({ seen_at: longAgo.toISOString() });
+    t.is((await panelRefresh(sara.id, 'joined')).headers()['x-live-refresh'], 'true');
+    await app.server.app.groupCommit.settled();
+    t.is(await seenAt(), longAgo.getTime());
+
+    // In the call: the same refresh is the person at work, and their session goes on.
+    await jitsiSends(page, { name: 'video-conference-joined', roomName: 'r', id: 'me', displayName: staff.name });
+    t.is((await panelRefresh(teacher.id, 'joined')).headers()['x-live-refresh'], undefined);
+    await until('the session seen again', async () => (await seenAt()) > longAgo.getTime());
+
+    // Out of the call again: not any more.
+    await jitsiSends(page, { name: 'video-conference-left', roomName: 'r' });
+    await session().update({ seen_at: longAgo.toISOString() });
+    t.is((await panelRefresh(sara.id, 'left')).headers()['x-live-refresh'], 'true');
+    await app.server.app.groupCommit.settled();
+    t.is(await seenAt(), longAgo.getTime());
+    await context.close();
   },
 );

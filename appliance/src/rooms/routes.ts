@@ -225,6 +225,11 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
           ? undefined
           : t(lang, meeting.status === 'cancelled' ? 'rooms.closed.cancelled' : 'rooms.closed.over'),
         pageView,
+        // In the call, the page asks for its panel this often: a third of the idle limit, at most a
+        // minute, so that the person in the call keeps their session (admin/client/meeting.ts).
+        keepAliveMs: jitsi.jwt
+          ? Math.min(60_000, (request.server.app.config.sessionIdleMinutes * 60_000) / 3)
+          : undefined,
         panel: await panel(request, meeting),
       })
       .code(live ? 200 : 410);

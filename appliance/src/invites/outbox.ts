@@ -516,6 +516,26 @@ export async function recordFailures(trx: Db | Knex.Transaction, failures: Failu
   }
 }
 
+/** Provider id → the id of the message it belongs to. */
+export type ReceiptLinks = Map<string, string>;
+
+/**
+ * The messages these provider ids belong to, as far as sends are on record now: one indexed query
+ * (a chunk of ids each). A batch looks them up before it locks anything, to lock these messages
+ * with its outcomes' in one id order (lockMessages): locked after them, one set and then the
+ * other, the two sets could deadlock with an erasure or withdrawal taking a message of each.
+ */
+export async function receiptLinks(db: Db | Knex.Transaction, providerIds: string[]): Promise<ReceiptLinks> {
+  const links: ReceiptLinks = new Map();
+  for (const ids of chunks(providerIds)) {
+    const rows: Pick<ProviderIdRow, 'provider_id' | 'message_id'>[] = await db<ProviderIdRow>('outbox_provider_ids')
+      .whereIn('provider_id', ids)
+      .select('provider_id', 'message_id');
+    for (const row of rows) links.set(row.provider_id, row.message_id);
+  }
+  return links;
+}
+
 /**
  * Records a batch of receipts in the caller's transaction. A message is delivered when every part
  * is; it failed when any part did. The provider ids are matched with one indexed query per batch,
@@ -526,16 +546,19 @@ export async function recordReceipts(
   trx: Knex.Transaction,
   receipts: ReceiptOf[],
   now = new Date(),
+  /** What `receiptLinks` found of these ids before the batch locked its rows: only the rest is looked up. */
+  found: ReceiptLinks = new Map(),
 ): Promise<ReceiptsRecorded> {
   // A gateway may repeat a receipt: the last word on each id counts.
   const byId = new Map(receipts.map((r) => [r.providerId, r]));
-  const links: Pick<ProviderIdRow, 'provider_id' | 'message_id'>[] = [];
-  for (const ids of chunks([...byId.keys()]))
-    links.push(
-      ...(await trx<ProviderIdRow>('outbox_provider_ids')
-        .whereIn('provider_id', ids)
-        .select('provider_id', 'message_id')),
-    );
+  const links = [...found]
+    .filter(([providerId]) => byId.has(providerId))
+    .map(([provider_id, message_id]) => ({ provider_id, message_id }));
+  for (const [providerId, messageId] of await receiptLinks(
+    trx,
+    [...byId.keys()].filter((id) => !found.has(id)),
+  ))
+    links.push({ provider_id: providerId, message_id: messageId });
   const known = new Set(links.map((l) => l.provider_id));
   const unknown = new Set([...byId.keys()].filter((id) => !known.has(id)));
   if (links.length === 0) return { unknown, changed: [] };
@@ -543,7 +566,9 @@ export async function recordReceipts(
   const messageIds = [...new Set(links.map((l) => l.message_id))].sort();
   // The parts' receipts arrive together, maybe in two processes' batches. On PostgreSQL two batches,
   // each reading the other's part as not yet delivered, would both leave the message "sent" for
-  // ever: the message rows are locked first, so batches take turns.
+  // ever: the message rows are locked first, so batches take turns. The batch has locked those
+  // `found` with its own already (in one order); what is left are the messages of sends recorded
+  // since (its own, locked too, and rarely another process's).
   await lockMessages(trx, messageIds);
   // Each message still waiting for its receipts, once per part, with what each part has had. The
   // status is checked here, not in the statement: with `status = 'sent'` beside the ids SQLite

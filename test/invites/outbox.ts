@@ -1430,6 +1430,32 @@ test('a meeting moved and moved back while the gateway holds its new-time SMS, w
   });
 });
 
+test('a new-time SMS refused for good, whose e-mail in its place still waits for the relay when the meeting is moved back: the e-mail is withdrawn, and nobody is asked to call Sara, who knows the time that holds', async (t) => {
+  let refuse = false;
+  await withAppliance(
+    {
+      smscAnswer: (_, i) =>
+        refuse ? { status: smpp.errors.ESME_RINVDSTADR } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } },
+      relayOptions: { refuse: { 'sara@example.se': [451, '4.2.1 Mailbox busy, try again later'] } },
+    },
+    async ({ app, relay }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientWithAddress() })).json();
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
+      refuse = true;
+      const version = await move(client, meeting, meeting.version, inDays(3, 13));
+      const sms = await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'failed');
+      await messageWhere(app, meeting.id, (m) => m.fallbackOf === sms.id && m.status === 'queued' && m.attempts > 0);
+      await move(client, meeting, version, meeting.startsAt);
+      const email = await messageWhere(app, meeting.id, (m) => m.fallbackOf === sms.id && m.status === 'failed');
+      t.regex(email.lastError ?? '', /^not sent: the meeting was moved back/);
+      t.is(relay.received.length, 0);
+      const page = await client.get(`/meetings/${meeting.id}`);
+      t.false(page.text.includes('Ring deltagaren'), 'nobody asked to call: Sara knows the time that holds');
+    },
+  );
+});
+
 test('a new-time SMS reported undeliverable after the meeting was moved again goes by e-mail no more: the later new-time message tells the latest time, and nobody is asked to call', async (t) => {
   await withAppliance({ smscAnswer: (_, i) => ({ id: `x${i}` }) }, async ({ app, smsc }) => {
     const { client } = await loggedIn(app);

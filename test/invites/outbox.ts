@@ -1413,6 +1413,48 @@ test('a meeting moved again while the gateway holds its first new-time SMS, whic
   }, patientWithAddress);
 });
 
+test('a meeting moved again after its first new-time SMS was refused for good: the second says the latest time, and as "tidigare" the time Sara was told, not the one that never reached her', async (t) => {
+  await withInvitationThenHeldGateway(async ({ app, smsc, client, meeting, hold, answer }) => {
+    hold();
+    const version = await move(client, meeting, meeting.version, inDays(3, 13));
+    await newTimeAtGateway(smsc);
+    answer('refuse for good');
+    await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'failed');
+    const answered = smsc.arrivals.length;
+    const latest = inDays(4, 11);
+    await move(client, meeting, version, latest);
+    await newTimesDelivered(app, meeting.id, 1);
+    const told = newTimesIn(smsc, answered);
+    t.is(told.length, 1, told.join('\n'));
+    t.true(told[0]!.includes(`${saidSv(latest)}-`), told[0]);
+    t.true(told[0]!.includes(`(tidigare ${saidSv(meeting.startsAt)}-`), `the time of the invitation: ${told[0]}`);
+    const page = await client.get(`/meetings/${meeting.id}`);
+    t.false(page.text.includes('Ring deltagaren'), 'nobody asked to call: the latest time went');
+  });
+});
+
+test('a meeting moved again while the gateway holds its first new-time SMS, which it takes, and the latest time after it is refused for good: a third move names as "tidigare" the first new time, the one Sara was told', async (t) => {
+  await withInvitationThenHeldGateway(async (parts) => {
+    const { app, smsc, client, meeting, hold, answer } = parts;
+    const first = inDays(3, 13);
+    const inHand = await moveTwiceWhileHeld(parts, first, inDays(4, 11));
+    answer('accept');
+    hold();
+    await until('the latest time after it at the gateway', () => newTimesIn(smsc, 0).length === 2);
+    answer('refuse for good');
+    await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'failed');
+    await messageWhere(app, meeting.id, (m) => m.id === inHand.id && m.status === 'delivered');
+    const answered = smsc.arrivals.length;
+    const latest = inDays(5, 9);
+    const version = (await client.get(`/api/v1/meetings/${meeting.id}`)).json<{ version: number }>().version;
+    await move(client, meeting, version, latest);
+    await newTimesDelivered(app, meeting.id, 2);
+    const told = newTimesIn(smsc, answered);
+    t.is(told.length, 1, told.join('\n'));
+    t.true(told[0]!.includes(`${saidSv(latest)}-`) && told[0]!.includes(`(tidigare ${saidSv(first)}-`), told[0]);
+  });
+});
+
 test('a meeting moved and moved back while the gateway holds its new-time SMS, which it then refuses for now: Sara, who was told the time that holds again, gets no new-time message', async (t) => {
   await withInvitationThenHeldGateway(async (parts) => {
     const { app, smsc, client, meeting, answer } = parts;

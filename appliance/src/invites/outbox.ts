@@ -736,6 +736,28 @@ export async function lastToldOfTime(db: Db, meetingIds: string[]): Promise<Map<
 }
 
 /**
+ * The messages of these kinds of a meeting that went (sent, or delivered), in the order they went:
+ * what each person was actually told. One that failed told nobody anything.
+ */
+export const goneOfKinds = (trx: Knex.Transaction, meetingId: string, kinds: MessageKind[]) =>
+  ofKinds(trx, meetingId, kinds, ['sent', 'delivered']);
+
+/** A meeting's messages of these kinds and statuses, in the order they went (those not gone last). */
+async function ofKinds(
+  trx: Knex.Transaction,
+  meetingId: string,
+  kinds: MessageKind[],
+  statuses: OutboxStatus[],
+): Promise<OutboxMessage[]> {
+  const rows = await trx<MessageRow>('outbox_messages')
+    .where({ meeting_id: meetingId })
+    .whereIn('status', statuses)
+    .whereIn('kind', kinds)
+    .orderBy('sent_at', 'asc');
+  return rows.map(toMessage);
+}
+
+/**
  * Gives every message of this meeting that has not gone yet (queued, retrying, or being sent, in
  * case it comes back to be retried) the template data `fresh` makes for its language, over what it
  * had: a meeting's new time reaches the invitation still waiting for the gateway.
@@ -766,17 +788,8 @@ export async function refreshPending(
  * A meeting's messages of these kinds that have not gone yet: waiting in the queue (what they will
  * say is still theirs to change), or being sent (what they say is what they were claimed with).
  */
-export async function pendingOfKinds(
-  trx: Knex.Transaction,
-  meetingId: string,
-  kinds: MessageKind[],
-): Promise<OutboxMessage[]> {
-  const rows = await trx<MessageRow>('outbox_messages')
-    .where({ meeting_id: meetingId })
-    .whereIn('status', ['queued', 'sending'])
-    .whereIn('kind', kinds);
-  return rows.map(toMessage);
-}
+export const pendingOfKinds = (trx: Knex.Transaction, meetingId: string, kinds: MessageKind[]) =>
+  ofKinds(trx, meetingId, kinds, ['queued', 'sending']);
 
 /**
  * Locks the messages of a meeting that have not gone yet, by id (lockMessages' order), before a
@@ -840,6 +853,16 @@ export async function dataOf(trx: Knex.Transaction, ids: string[]): Promise<Map<
     for (const row of rows) data.set(row.id, JSON.parse(row.data) as Record<string, unknown>);
   }
   return data;
+}
+
+/**
+ * A sent message's record says what it said: the data it was claimed and sent with, not what a move
+ * gave its row while the gateway had it (what the person was told is read from it: messages.ts).
+ */
+export async function recordSaid(trx: Knex.Transaction, sent: Pick<OutboxMessage, 'id' | 'data'>): Promise<void> {
+  await trx('outbox_messages')
+    .where({ id: sent.id })
+    .update({ data: JSON.stringify(sent.data) });
 }
 
 /** These queued messages are due now: what they say has changed, and nobody should wait out a back-off for it. */

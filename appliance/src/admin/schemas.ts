@@ -52,7 +52,11 @@ export const extractPayload = objectOf<{
 // No NUL character: PostgreSQL text cannot hold one (a search for it would fail, not find nothing).
 const text = (max: number) => withoutNul(Joi.string().trim().max(max));
 
-export const staffSearch = objectOf<{ q?: string; unit?: string }>({ q: text(200).empty(''), unit: id });
+export const staffSearch = objectOf<{ q?: string; unit?: string; page?: number }>({
+  q: text(200).empty(''),
+  unit: id,
+  page: Joi.number().integer().min(1).max(1_000_000).empty(''),
+});
 
 export interface StaffForm {
   crumb?: string;

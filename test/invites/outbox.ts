@@ -1455,6 +1455,43 @@ test('a meeting moved again while the gateway holds its first new-time SMS, whic
   });
 });
 
+test('a new-time SMS the network gives up on while the next one, of a later move, still waits for the gateway: that one names as "tidigare" the time Sara was told, not the one that never reached her', async (t) => {
+  let gateway: 'delivers' | 'takes without a word' | 'is full' = 'delivers';
+  let taken: string | undefined;
+  await withAppliance(
+    {
+      smscAnswer: (_, i) => {
+        if (gateway === 'is full') return { status: smpp.errors.ESME_RMSGQFUL };
+        if (gateway === 'delivers') return { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } };
+        taken = `x${i}`;
+        return { id: taken };
+      },
+    },
+    async ({ app, smsc }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
+      gateway = 'takes without a word';
+      const version = await move(client, meeting, meeting.version, inDays(3, 13));
+      const first = await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'sent');
+      gateway = 'is full';
+      const latest = inDays(4, 11);
+      await move(client, meeting, version, latest);
+      await messageWhere(app, meeting.id, (m) => m.id !== first.id && m.status === 'queued' && m.attempts > 0);
+      // Sara's phone was off: the network gives up on the first new time.
+      t.is(await smsc.receipt(present(taken, 'the first new time'), 'UNDELIV'), 0);
+      gateway = 'delivers';
+      const answered = smsc.arrivals.length;
+      await retryNow(app, meeting.id);
+      await newTimesDelivered(app, meeting.id, 1);
+      const told = newTimesIn(smsc, answered);
+      t.is(told.length, 1, told.join('\n'));
+      t.true(told[0]!.includes(`${saidSv(latest)}-`), told[0]);
+      t.true(told[0]!.includes(`(tidigare ${saidSv(meeting.startsAt)}-`), `the time of the invitation: ${told[0]}`);
+    },
+  );
+});
+
 test('a meeting moved and moved back while the gateway holds its new-time SMS, which it then refuses for now: Sara, who was told the time that holds again, gets no new-time message', async (t) => {
   await withInvitationThenHeldGateway(async (parts) => {
     const { app, smsc, client, meeting, answer } = parts;

@@ -14,17 +14,20 @@ import {
   dataOf,
   dedupeTaken,
   dueNow,
+  earlierTimeOf,
   enqueue,
   goneOfKinds,
+  lockFree,
   lockPending,
   movedBack,
   pendingOfKinds,
   previousTimeOf,
-  recordSaid,
   refreshPending,
   sameTime,
   saysNoNewTime,
+  supersedes,
   withdrawPending,
+  writeData,
   type Channel,
   type MessageKind,
   type NewMessage,
@@ -289,7 +292,7 @@ export async function movedSinceClaimed(trx: Trx, sent: OutboxMessage[]): Promis
 export async function tellOfMoveSince(trx: Trx, composer: Composer, sent: OutboxMessage): Promise<number> {
   if (!toldTime.includes(sent.kind) || !sent.meetingId || !sent.participantId) return 0;
   // The person knows the time it went with (lastToldTimes reads it from the row).
-  await recordSaid(trx, sent);
+  await writeData(trx, sent);
   const meeting = await findMeeting(trx, sent.meetingId);
   const participant = meeting?.participants.find((p) => p.id === sent.participantId);
   if (!meeting || !participant || meeting.status === 'cancelled' || meetingEnd(meeting).getTime() <= Date.now())
@@ -303,6 +306,35 @@ export async function tellOfMoveSince(trx: Trx, composer: Composer, sent: Outbox
     withLink: true,
     unless: (r) => personKey(participant.id, r.person) !== person,
   });
+}
+
+/**
+ * A new-time message that failed told the person nothing. A later one to them still waiting in the
+ * queue, which names as its "earlier" the time the failed one was to tell (it went, as far as anyone
+ * knew, when the meeting was moved again), names the time the person was told before it instead.
+ * Written in the batch that records the failure; one a change holds at that moment is left as it is
+ * (the batch waits for no message out of the lock order). Returns how many it corrected.
+ */
+export async function untoldTime(trx: Trx, failed: OutboxMessage): Promise<number> {
+  if (failed.kind !== 'rescheduled' || !failed.meetingId) return 0;
+  const later = (await pendingOfKinds(trx, failed.meetingId, ['rescheduled'])).filter(
+    (m) => m.status === 'queued' && supersedes(m, failed),
+  );
+  if (later.length === 0) return 0;
+  const now = await dataOf(
+    trx,
+    await lockFree(
+      trx,
+      later.map((m) => m.id),
+    ),
+  );
+  let corrected = 0;
+  for (const [id, data] of now) {
+    if (!sameTime(earlierTimeOf(data), failed.data)) continue;
+    await writeData(trx, { id, data: { ...data, ...previousTimeOf(earlierTimeOf(failed.data)) } });
+    corrected += 1;
+  }
+  return corrected;
 }
 
 const active = (meeting: Meeting, ids: string[]) => meeting.participants.filter((p) => ids.includes(p.id));

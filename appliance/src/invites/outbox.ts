@@ -816,6 +816,10 @@ export const sameTime = (a: Record<string, unknown>, b: Record<string, unknown>)
 export const previousTimeOf = (said: Record<string, unknown>): Record<string, unknown> =>
   Object.fromEntries(timeFields.map((field) => [previousFields[field], said[field]]));
 
+/** The time a new-time message names as the one it replaces, as a time (previousTimeOf's inverse). */
+export const earlierTimeOf = (message: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(timeFields.map((field) => [field, message[previousFields[field]]]));
+
 /** Why a new-time message does not go once the meeting is back at the time it replaced. */
 export const movedBack = 'the meeting was moved back to the time the person was told';
 
@@ -856,13 +860,33 @@ export async function dataOf(trx: Knex.Transaction, ids: string[]): Promise<Map<
 }
 
 /**
- * A sent message's record says what it said: the data it was claimed and sent with, not what a move
- * gave its row while the gateway had it (what the person was told is read from it: messages.ts).
+ * Writes a message's template data whole: a sent message's data it was claimed and sent with (not
+ * what a move gave its row while the gateway had it), or a waiting one's corrected (messages.ts).
  */
-export async function recordSaid(trx: Knex.Transaction, sent: Pick<OutboxMessage, 'id' | 'data'>): Promise<void> {
+export async function writeData(trx: Knex.Transaction, message: Pick<OutboxMessage, 'id' | 'data'>): Promise<void> {
   await trx('outbox_messages')
-    .where({ id: sent.id })
-    .update({ data: JSON.stringify(sent.data) });
+    .where({ id: message.id })
+    .update({ data: JSON.stringify(message.data) });
+}
+
+/**
+ * Locks those of these messages nobody else holds, and returns their ids: one a change (a move, an
+ * erasure) holds now is skipped, not waited for. For a batch that has locked its own rows and would
+ * otherwise wait for another out of the one lock order (PostgreSQL; SQLite runs one writer at a time).
+ */
+export async function lockFree(trx: Knex.Transaction, ids: string[]): Promise<string[]> {
+  if (isSqlite(trx)) return ids;
+  const free: string[] = [];
+  for (const part of chunks([...ids].sort()))
+    free.push(
+      ...(await trx<MessageRow>('outbox_messages')
+        .whereIn('id', part)
+        .orderBy('id')
+        .forUpdate()
+        .skipLocked()
+        .pluck('id')),
+    );
+  return free;
 }
 
 /** These queued messages are due now: what they say has changed, and nobody should wait out a back-off for it. */

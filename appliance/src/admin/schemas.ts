@@ -9,8 +9,13 @@ const id = Joi.string().guid().empty('');
 /** A calendar day, YYYY-MM-DD, that exists. */
 const day = lookupDay(lookupYears).empty('');
 
+// No NUL character: PostgreSQL text cannot hold one (a search for it would fail, not find nothing).
+const text = (max: number) => withoutNul(Joi.string().trim().max(max));
+
 export interface AuditSearch {
   staff?: string;
+  /** A staff member as typed: a part of the name, e-mail address or HSA-ID (staff finds them). */
+  person?: string;
   meeting?: string;
   participant?: string;
   action?: string;
@@ -22,6 +27,7 @@ export interface AuditSearch {
 
 export const auditQuery = objectOf<AuditSearch>({
   staff: id,
+  person: text(200).empty(''),
   meeting: id,
   participant: id,
   action: Joi.string()
@@ -48,9 +54,6 @@ export const extractPayload = objectOf<{
   personalNumber: Joi.string().trim().min(1).max(20).required(),
   format: Joi.string<'html' | 'csv'>().valid('html', 'csv').default('html'),
 });
-
-// No NUL character: PostgreSQL text cannot hold one (a search for it would fail, not find nothing).
-const text = (max: number) => withoutNul(Joi.string().trim().max(max));
 
 export const staffSearch = objectOf<{ q?: string; unit?: string; page?: number }>({
   q: text(200).empty(''),

@@ -431,11 +431,6 @@ export async function searchStaff(
   return { people: rows.map(toListing), total: Number(n) };
 }
 
-/** Every account, by name (the audit search's choice of person). */
-export async function listStaff(db: Db): Promise<StaffListing[]> {
-  return (await staffTable(db).orderBy(['name', 'email'])).map(toListing);
-}
-
 const toListing = (r: StaffRow): StaffListing => ({ ...toStaff(r), lastLoginAt: toDate(r.last_login_at, true) });
 
 export async function updateStaff(

@@ -13,6 +13,7 @@ import { MailSender } from '../../appliance/src/invites/mail.ts';
 import {
   claim,
   enqueue,
+  lockMessages,
   queueStats,
   recordFailures,
   recordReceipts,
@@ -48,6 +49,8 @@ const postgres = process.env.TEST_DB === 'sqlite' ? undefined : await postgresDa
 const forNotify = process.env.TEST_DB === 'sqlite' ? undefined : await postgresDatabase();
 const forLease = await everyDatabase();
 const forReusedIds = await everyDatabase();
+// Row locks are PostgreSQL's (SQLite runs one writer at a time).
+const forLockOrder = process.env.TEST_DB === 'sqlite' ? undefined : await postgresDatabase();
 
 /** How many messages have each status. */
 async function statuses(db: Db): Promise<Record<string, number>> {
@@ -486,3 +489,93 @@ if (passEngine() === 'sqlite')
       await database.drop();
     }
   });
+
+/** The server process of a transaction's connection. */
+async function backendOf(trx: Knex.Transaction): Promise<number> {
+  const rows: { pid: number }[] = (await trx.raw('select pg_backend_pid() as pid')).rows;
+  return present(rows[0], 'the pid').pid;
+}
+
+/**
+ * Whether a connection waits for a row the server process `holder` holds. Asked on a connection of
+ * its own: inside a transaction, PostgreSQL shows the activity as it was at the transaction's first look.
+ */
+async function someoneWaitsFor(db: Db, holder: number): Promise<boolean> {
+  const rows: { n: string | number }[] = (
+    await db.raw(
+      "select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and ? = any(pg_blocking_pids(pid))",
+      [holder],
+    )
+  ).rows;
+  return Number(present(rows[0], 'the count').n) > 0;
+}
+
+for (const database of forLockOrder ? [forLockOrder] : []) {
+  test.serial(
+    'a batch locks the messages of its receipts with those of its sends, in one id order: a transaction taking them in that order meanwhile (an erasure) and the batch both go through, neither fails as a deadlock (postgres)',
+    async (t) => {
+      const db = createDb(database.url);
+      let dispatcher: Dispatcher | undefined;
+      try {
+        await db.migrate.latest();
+        await queueCodes(db, dataKey, 2);
+        // The lower id was sent before and waits for its receipt; the higher is sent now.
+        const ids = (await db('outbox_messages').orderBy('id').pluck('id')) as string[];
+        const earlier = present(ids[0], 'the earlier message');
+        const now = present(ids[1], 'the message sent now');
+        await db('outbox_messages')
+          .where({ id: earlier })
+          .update({ status: 'sent', sent_at: new Date().toISOString(), secret_sealed: null });
+        await db('outbox_provider_ids').insert({ provider_id: 'p-earlier', message_id: earlier });
+        let accept: (() => void) | undefined;
+        const logs: string[] = [];
+        dispatcher = new Dispatcher({
+          db,
+          dataKey,
+          publicUrl: new URL('https://samverka.region.se'),
+          mailFrom: 'Samverka <noreply@region.se>',
+          templates: new Templates(null, (message) => logs.push(message)),
+          mail: new MailSender({ url: 'smtp://127.0.0.1:9', from: 'Samverka <noreply@region.se>' }),
+          // A gateway that takes the message when the test says so.
+          sms: {
+            send: () => new Promise((resolve) => (accept = () => resolve({ providerIds: ['p-now'] }))),
+            beginClose: () => {},
+          },
+          log: (_level, message) => logs.push(message),
+        });
+        dispatcher.start();
+        await until('the message handed to the gateway', () => accept !== undefined);
+        let delivered: Promise<void> | undefined;
+        await db.transaction(async (trx) => {
+          const erasure = await backendOf(trx);
+          // An erasure of both (lockMessages' order): it has the earlier, and goes on to the other.
+          await lockMessages(trx, [earlier]);
+          // The send and the earlier message's receipt come together: one batch.
+          present(accept, 'the send')();
+          delivered = present(dispatcher, 'the dispatcher').receipt({
+            providerId: 'p-earlier',
+            status: 'delivered',
+            at: new Date(),
+          });
+          await until('the batch to wait for the earlier message', () => someoneWaitsFor(db, erasure));
+          await lockMessages(trx, [now]);
+        });
+        await present(delivered, 'the receipt recorded');
+        t.deepEqual(
+          await db('outbox_messages').orderBy('id').pluck('status'),
+          ['delivered', 'sent'],
+          'the receipt and the send recorded',
+        );
+        t.deepEqual(
+          logs.filter((line) => /cannot record/.test(line)),
+          [],
+          'the batch was not failed as a deadlock',
+        );
+      } finally {
+        await dispatcher?.stop();
+        await db.destroy();
+        await database.drop();
+      }
+    },
+  );
+}

@@ -1413,6 +1413,85 @@ test('a meeting moved again while the gateway holds its first new-time SMS, whic
   }, patientWithAddress);
 });
 
+test('a meeting moved again after its first new-time SMS was refused for good: the second says the latest time, and as "tidigare" the time Sara was told, not the one that never reached her', async (t) => {
+  await withInvitationThenHeldGateway(async ({ app, smsc, client, meeting, hold, answer }) => {
+    hold();
+    const version = await move(client, meeting, meeting.version, inDays(3, 13));
+    await newTimeAtGateway(smsc);
+    answer('refuse for good');
+    await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'failed');
+    const answered = smsc.arrivals.length;
+    const latest = inDays(4, 11);
+    await move(client, meeting, version, latest);
+    await newTimesDelivered(app, meeting.id, 1);
+    const told = newTimesIn(smsc, answered);
+    t.is(told.length, 1, told.join('\n'));
+    t.true(told[0]!.includes(`${saidSv(latest)}-`), told[0]);
+    t.true(told[0]!.includes(`(tidigare ${saidSv(meeting.startsAt)}-`), `the time of the invitation: ${told[0]}`);
+    const page = await client.get(`/meetings/${meeting.id}`);
+    t.false(page.text.includes('Ring deltagaren'), 'nobody asked to call: the latest time went');
+  });
+});
+
+test('a meeting moved again while the gateway holds its first new-time SMS, which it takes, and the latest time after it is refused for good: a third move names as "tidigare" the first new time, the one Sara was told', async (t) => {
+  await withInvitationThenHeldGateway(async (parts) => {
+    const { app, smsc, client, meeting, hold, answer } = parts;
+    const first = inDays(3, 13);
+    const inHand = await moveTwiceWhileHeld(parts, first, inDays(4, 11));
+    answer('accept');
+    hold();
+    await until('the latest time after it at the gateway', () => newTimesIn(smsc, 0).length === 2);
+    answer('refuse for good');
+    await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'failed');
+    await messageWhere(app, meeting.id, (m) => m.id === inHand.id && m.status === 'delivered');
+    const answered = smsc.arrivals.length;
+    const latest = inDays(5, 9);
+    const version = (await client.get(`/api/v1/meetings/${meeting.id}`)).json<{ version: number }>().version;
+    await move(client, meeting, version, latest);
+    await newTimesDelivered(app, meeting.id, 2);
+    const told = newTimesIn(smsc, answered);
+    t.is(told.length, 1, told.join('\n'));
+    t.true(told[0]!.includes(`${saidSv(latest)}-`) && told[0]!.includes(`(tidigare ${saidSv(first)}-`), told[0]);
+  });
+});
+
+test('a new-time SMS the network gives up on while the next one, of a later move, still waits for the gateway: that one names as "tidigare" the time Sara was told, not the one that never reached her', async (t) => {
+  let gateway: 'delivers' | 'takes without a word' | 'is full' = 'delivers';
+  let taken: string | undefined;
+  await withAppliance(
+    {
+      smscAnswer: (_, i) => {
+        if (gateway === 'is full') return { status: smpp.errors.ESME_RMSGQFUL };
+        if (gateway === 'delivers') return { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } };
+        taken = `x${i}`;
+        return { id: taken };
+      },
+    },
+    async ({ app, smsc }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
+      gateway = 'takes without a word';
+      const version = await move(client, meeting, meeting.version, inDays(3, 13));
+      const first = await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'sent');
+      gateway = 'is full';
+      const latest = inDays(4, 11);
+      await move(client, meeting, version, latest);
+      await messageWhere(app, meeting.id, (m) => m.id !== first.id && m.status === 'queued' && m.attempts > 0);
+      // Sara's phone was off: the network gives up on the first new time.
+      t.is(await smsc.receipt(present(taken, 'the first new time'), 'UNDELIV'), 0);
+      gateway = 'delivers';
+      const answered = smsc.arrivals.length;
+      await retryNow(app, meeting.id);
+      await newTimesDelivered(app, meeting.id, 1);
+      const told = newTimesIn(smsc, answered);
+      t.is(told.length, 1, told.join('\n'));
+      t.true(told[0]!.includes(`${saidSv(latest)}-`), told[0]);
+      t.true(told[0]!.includes(`(tidigare ${saidSv(meeting.startsAt)}-`), `the time of the invitation: ${told[0]}`);
+    },
+  );
+});
+
 test('a meeting moved and moved back while the gateway holds its new-time SMS, which it then refuses for now: Sara, who was told the time that holds again, gets no new-time message', async (t) => {
   await withInvitationThenHeldGateway(async (parts) => {
     const { app, smsc, client, meeting, answer } = parts;
@@ -1428,6 +1507,32 @@ test('a meeting moved and moved back while the gateway holds its new-time SMS, w
     const page = await client.get(`/meetings/${meeting.id}`);
     t.false(page.text.includes('Ring deltagaren'), 'nobody asked to call for a message withdrawn on purpose');
   });
+});
+
+test('a new-time SMS refused for good, whose e-mail in its place still waits for the relay when the meeting is moved back: the e-mail is withdrawn, and nobody is asked to call Sara, who knows the time that holds', async (t) => {
+  let refuse = false;
+  await withAppliance(
+    {
+      smscAnswer: (_, i) =>
+        refuse ? { status: smpp.errors.ESME_RINVDSTADR } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } },
+      relayOptions: { refuse: { 'sara@example.se': [451, '4.2.1 Mailbox busy, try again later'] } },
+    },
+    async ({ app, relay }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientWithAddress() })).json();
+      await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
+      refuse = true;
+      const version = await move(client, meeting, meeting.version, inDays(3, 13));
+      const sms = await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'failed');
+      await messageWhere(app, meeting.id, (m) => m.fallbackOf === sms.id && m.status === 'queued' && m.attempts > 0);
+      await move(client, meeting, version, meeting.startsAt);
+      const email = await messageWhere(app, meeting.id, (m) => m.fallbackOf === sms.id && m.status === 'failed');
+      t.regex(email.lastError ?? '', /^not sent: the meeting was moved back/);
+      t.is(relay.received.length, 0);
+      const page = await client.get(`/meetings/${meeting.id}`);
+      t.false(page.text.includes('Ring deltagaren'), 'nobody asked to call: Sara knows the time that holds');
+    },
+  );
 });
 
 test('a new-time SMS reported undeliverable after the meeting was moved again goes by e-mail no more: the later new-time message tells the latest time, and nobody is asked to call', async (t) => {

@@ -6,6 +6,7 @@ import { booking, loggedIn } from '../meetings/_booking.ts';
 import { startRelay } from '../helpers/relay.ts';
 import { startServer, type Client, type TestServer } from '../helpers/server.ts';
 import { startSmsc, waitForArrivals } from '../helpers/smsc.ts';
+import { present } from '../helpers/present.ts';
 import { until } from '../helpers/wait.ts';
 
 const minutes = (n: number) => n * 60_000;
@@ -239,6 +240,76 @@ test('reminders held up by a gateway outage: once the 15-minute reminder is due,
     t.is(texts.filter((text) => text.includes('Påminnelse')).length, 1, texts.join('\n'));
     const page = await client.get(`/meetings/${booked.id}`);
     t.false(page.text.includes('Ring deltagaren'), 'nobody asked to call for a reminder withdrawn as stale');
+  } finally {
+    await app.stop();
+    await smsc.close();
+  }
+});
+
+test('a 24-hour reminder SMS the network gives up on after the 15-minute one went: its e-mail in its place is withdrawn as stale, and nobody is asked to call Sara', async (t) => {
+  // The gateway takes the 24-hour reminder and reports on it only later; everything else is delivered.
+  let heldId: string | undefined;
+  let holdNext = false;
+  const smsc = await startSmsc((_, i) => {
+    if (!holdNext) return { id: `r${i}`, receipt: { id: `r${i}`, stat: 'DELIVRD' } };
+    holdNext = false;
+    heldId = `held${i}`;
+    return { id: heldId };
+  });
+  const app = await startServer({ env: { SMPP_URL: smsc.url, REMINDER_OFFSETS: '1440,15' } });
+  try {
+    const { client } = await loggedIn(app);
+    const db = app.server.app.db;
+    const patient = {
+      kind: 'patient',
+      name: 'Sara Lind',
+      mobile: '070-123 45 67',
+      email: 'sara@example.se',
+      identification: 'sms',
+    };
+    const startsAt = new Date(Date.now() + minutes(20));
+    startsAt.setUTCSeconds(0, 0);
+    const booked = (
+      await client.request('POST', '/api/v1/meetings', {
+        json: booking({ participants: [patient], startsAt: startsAt.toISOString() }),
+      })
+    ).json();
+    await until('the invitation delivered', async () =>
+      (await messagesOf(db, { meetingId: booked.id })).some((m) => m.status === 'delivered'),
+    );
+    // Booked, and invited, a week ago.
+    const weekAgo = new Date(Date.now() - minutes(7 * 24 * 60)).toISOString();
+    await db('outbox_messages')
+      .where({ meeting_id: booked.id })
+      .update({ created_at: weekAgo, next_attempt_at: weekAgo, sent_at: weekAgo });
+    const start = startsAt.getTime();
+    const reminders = app.server.plugins.invites.reminders;
+    holdNext = true;
+    t.is(await reminders.due(new Date(start - minutes(24 * 60 - 1))), 1, 'the 24-hour reminder, the day before');
+    app.server.plugins.invites.dispatcher()!.notify();
+    const dayBefore = await until('the 24-hour reminder taken by the gateway', async () =>
+      (await messagesOf(db, { meetingId: booked.id })).find((m) => m.kind === 'reminder' && m.status === 'sent'),
+    );
+    // A day passes while the network tries Sara's phone: the 15-minute reminder's time comes, and it goes.
+    await db('outbox_messages')
+      .where({ id: dayBefore.id })
+      .update({
+        data: JSON.stringify({ ...dayBefore.data, laterReminderAt: new Date(Date.now() - minutes(1)).toISOString() }),
+      });
+    t.is(await reminders.due(new Date(start - minutes(14))), 1, 'the 15-minute reminder');
+    app.server.plugins.invites.dispatcher()!.notify();
+    await until('the 15-minute reminder delivered', async () =>
+      (await messagesOf(db, { meetingId: booked.id })).some((m) => m.kind === 'reminder' && m.status === 'delivered'),
+    );
+    t.is(await smsc.receipt(present(heldId, 'the held id'), 'UNDELIV'), 0);
+    const email = await until('the e-mail in its place final', async () =>
+      (await messagesOf(db, { meetingId: booked.id })).find(
+        (m) => m.fallbackOf === dayBefore.id && m.status === 'failed',
+      ),
+    );
+    t.regex(email.lastError ?? '', /^not sent: a later reminder was due before it could go/);
+    const page = await client.get(`/meetings/${booked.id}`);
+    t.false(page.text.includes('Ring deltagaren'), 'nobody asked to call: the 15-minute reminder reached Sara');
   } finally {
     await app.stop();
     await smsc.close();

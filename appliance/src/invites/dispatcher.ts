@@ -23,6 +23,7 @@ import {
   recordReceipts,
   recordRetries,
   recordSends,
+  receiptLinks,
   releaseClaims,
   renewClaims,
   smsSending,
@@ -639,20 +640,28 @@ export class Dispatcher {
             changes.push({ message: o.message, status: 'failed', reason: o.failure.reason });
           }
         }
-        // The batch's rows, in the order every transaction that changes several messages takes them.
-        await lockMessages(
+        // The batch's rows, its outcomes' and its receipts' messages together, in the one order every
+        // transaction that changes several messages takes them (a set after the other could deadlock
+        // with an erasure taking a message of each in between).
+        const found = await receiptLinks(
           trx,
-          outcomes.map((o) => o.message.id),
+          receipts.map((r) => r.of.providerId),
         );
+        await lockMessages(trx, [...outcomes.map((o) => o.message.id), ...found.values()]);
         if (sends.length > 0) await recordSends(trx, sends);
         if (retries.length > 0) await recordRetries(trx, retries);
         if (failures.length > 0) await recordFailures(trx, failures);
         let sending = false;
         let fromReceipts: ReceiptsRecorded = { unknown: new Set<string>(), changed: [] };
         if (receipts.length > 0) {
+          // An id this batch's sends have too (the gateway's counter started over) is theirs now:
+          // looked up again, after them.
+          for (const id of sends.flatMap((s) => s.providerIds)) found.delete(id);
           fromReceipts = await recordReceipts(
             trx,
             receipts.map((r) => r.of),
+            undefined,
+            found,
           );
           if (fromReceipts.unknown.size > 0) {
             // An id not found may be early: a send is recorded in the same commit that ends its

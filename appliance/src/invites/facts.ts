@@ -27,8 +27,12 @@ export function messageFacts(db: Db): FactsProvider {
           m.channel === 'sms' &&
           m.status === 'failed' &&
           !withdrawn(m) &&
-          // Answered: by an e-mail in its place, or by a later new time (fallback.ts sends no e-mail then).
-          !mine.some((f) => (f.fallbackOf === m.id && f.status !== 'failed') || supersedes(f, m)),
+          // Answered: by an e-mail in its place, or by a later new time (fallback.ts sends no e-mail
+          // then). An e-mail in its place withdrawn as no longer news answers it too: what the SMS
+          // said is no longer the news either (moved back to the time the person was told, a later
+          // reminder due, the meeting over or off, and what followed then is a message of its own).
+          // Only an e-mail that failed on its way leaves the person truly without the news.
+          !mine.some((f) => (f.fallbackOf === m.id && (f.status !== 'failed' || withdrawn(f))) || supersedes(f, m)),
       );
       const failed = unanswered.at(-1);
       if (failed) {

@@ -11,7 +11,14 @@ import { Dispatcher, type StatusChange } from './dispatcher.ts';
 import { fallbackToEmail, type SecretRenewal } from './fallback.ts';
 import { MailSender, type MailState } from './mail.ts';
 import { messageFacts } from './facts.ts';
-import { movedSinceClaimed, outboxHook, tellOfMoveSince, tellParticipant, type Composer } from './messages.ts';
+import {
+  movedSinceClaimed,
+  outboxHook,
+  tellOfMoveSince,
+  tellParticipant,
+  untoldTime,
+  type Composer,
+} from './messages.ts';
 import { findMeeting } from '../meetings/index.ts';
 import { enqueue, releaseAllClaims, sentToProxy, type Channel, type MessageKind } from './outbox.ts';
 import { provideCodeMessenger } from '../entry/index.ts';
@@ -162,6 +169,11 @@ export const plugin: Plugin<void> = {
             (error: Error) => log('error', `outbox: the latest time after ${message.id}: ${error.message}`),
           );
       }
+      // A new-time message that failed told nothing: a later one still waiting names the time told before it.
+      for (const { message } of changes.filter((c) => c.status === 'failed' && c.message.kind === 'rescheduled'))
+        await trx
+          .transaction((savepoint) => untoldTime(savepoint, message))
+          .catch((error: Error) => log('error', `outbox: the earlier time after ${message.id}: ${error.message}`));
       for (const { message } of changes.filter((c) => c.status === 'failed' && c.message.channel === 'sms')) {
         // An SMS that did not arrive goes by e-mail when the person gave an address; otherwise the
         // failed message stands on the meeting page as a task: call the participant. A fallback that

@@ -14,7 +14,10 @@ import {
   dataOf,
   dedupeTaken,
   dueNow,
+  earlierTimeOf,
   enqueue,
+  goneOfKinds,
+  lockFree,
   lockPending,
   movedBack,
   pendingOfKinds,
@@ -22,7 +25,9 @@ import {
   refreshPending,
   sameTime,
   saysNoNewTime,
+  supersedes,
   withdrawPending,
+  writeData,
   type Channel,
   type MessageKind,
   type NewMessage,
@@ -144,7 +149,8 @@ async function tell(
   meeting: Meeting,
   participant: Participant,
   kind: MessageKind,
-  extra: Record<string, unknown>,
+  /** Template data of this kind of message, the same for everyone on the row or each person's own. */
+  extra: Record<string, unknown> | ((recipient: Recipient) => Record<string, unknown>),
   options: {
     withLink: boolean;
     dedupe?: string;
@@ -194,7 +200,7 @@ async function tell(
         // to someone with a number in the booking) by these.
         data: {
           ...(await meetingData(trx, meeting, language)),
-          ...extra,
+          ...(typeof extra === 'function' ? extra(recipient) : extra),
           name: recipient.name,
           person: recipient.person,
           colleague: recipient.person === 'colleague',
@@ -246,6 +252,19 @@ async function waitingNewTimes(trx: Trx, meetingId: string): Promise<Set<string>
 }
 
 /**
+ * The time each person of the meeting was last told, as the "earlier" of a new-time message: from
+ * the last message of the meeting's time that went to them (sent or delivered; an e-mail in place of
+ * an SMS too). A new-time SMS that failed told them nothing, and one it left unsaid is no "earlier".
+ */
+async function lastToldTimes(trx: Trx, meetingId: string): Promise<Map<string, Record<string, unknown>>> {
+  const told = new Map<string, Record<string, unknown>>();
+  for (const m of await goneOfKinds(trx, meetingId, toldTime))
+    // Erased (retention, a privacy request), a message tells no more.
+    if (typeof m.data.date === 'string') told.set(personKey(m.participantId, m.data.person), previousTimeOf(m.data));
+  return told;
+}
+
+/**
  * Of these messages just sent, those that tell the meeting's time and were given another since they
  * were claimed (a move refreshes what has not gone yet): sent with the time they were claimed with.
  * One statement for a batch, none without such messages.
@@ -272,6 +291,8 @@ export async function movedSinceClaimed(trx: Trx, sent: OutboxMessage[]): Promis
  */
 export async function tellOfMoveSince(trx: Trx, composer: Composer, sent: OutboxMessage): Promise<number> {
   if (!toldTime.includes(sent.kind) || !sent.meetingId || !sent.participantId) return 0;
+  // The person knows the time it went with (lastToldTimes reads it from the row).
+  await writeData(trx, sent);
   const meeting = await findMeeting(trx, sent.meetingId);
   const participant = meeting?.participants.find((p) => p.id === sent.participantId);
   if (!meeting || !participant || meeting.status === 'cancelled' || meetingEnd(meeting).getTime() <= Date.now())
@@ -285,6 +306,35 @@ export async function tellOfMoveSince(trx: Trx, composer: Composer, sent: Outbox
     withLink: true,
     unless: (r) => personKey(participant.id, r.person) !== person,
   });
+}
+
+/**
+ * A new-time message that failed told the person nothing. A later one to them still waiting in the
+ * queue, which names as its "earlier" the time the failed one was to tell (it went, as far as anyone
+ * knew, when the meeting was moved again), names the time the person was told before it instead.
+ * Written in the batch that records the failure; one a change holds at that moment is left as it is
+ * (the batch waits for no message out of the lock order). Returns how many it corrected.
+ */
+export async function untoldTime(trx: Trx, failed: OutboxMessage): Promise<number> {
+  if (failed.kind !== 'rescheduled' || !failed.meetingId) return 0;
+  const later = (await pendingOfKinds(trx, failed.meetingId, ['rescheduled'])).filter(
+    (m) => m.status === 'queued' && supersedes(m, failed),
+  );
+  if (later.length === 0) return 0;
+  const now = await dataOf(
+    trx,
+    await lockFree(
+      trx,
+      later.map((m) => m.id),
+    ),
+  );
+  let corrected = 0;
+  for (const [id, data] of now) {
+    if (!sameTime(earlierTimeOf(data), failed.data)) continue;
+    await writeData(trx, { id, data: { ...data, ...previousTimeOf(earlierTimeOf(failed.data)) } });
+    corrected += 1;
+  }
+  return corrected;
 }
 
 const active = (meeting: Meeting, ids: string[]) => meeting.participants.filter((p) => ids.includes(p.id));
@@ -324,22 +374,26 @@ export function outboxHook(composer: Composer) {
         // goes with the new time, not after the new-time message with the old one.
         await refreshPending(trx, meeting.id, (language) => meetingData(trx, meeting, language));
         const waiting = await waitingNewTimes(trx, meeting.id);
+        const told = await lastToldTimes(trx, meeting.id);
         const previous = new Date(change.payload.previousStartsAt);
         // The end too: a meeting made longer at the same start has a new time all the same.
         const previousEnd = new Date(previous.getTime() + change.payload.previousDurationMinutes * 60_000);
         for (const p of active(meeting, change.payload.participantIds)) {
           const before = formatWhen(previous, p.language);
+          const movedFrom = {
+            previousDate: before.date,
+            previousTime: before.time,
+            previousEndTime: formatWhen(previousEnd, p.language).time,
+          };
           await tell(
             trx,
             composer,
             meeting,
             p,
             'rescheduled',
-            {
-              previousDate: before.date,
-              previousTime: before.time,
-              previousEndTime: formatWhen(previousEnd, p.language).time,
-            },
+            // The time the person was last told, not the one the meeting was moved from: a new-time
+            // message of that time may have failed (or someone never reached may have none on record).
+            (r) => told.get(personKey(p.id, r.person)) ?? movedFrom,
             { withLink: true, unless: (r) => waiting.has(personKey(p.id, r.person)) },
           );
         }

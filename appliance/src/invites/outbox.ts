@@ -516,6 +516,26 @@ export async function recordFailures(trx: Db | Knex.Transaction, failures: Failu
   }
 }
 
+/** Provider id → the id of the message it belongs to. */
+export type ReceiptLinks = Map<string, string>;
+
+/**
+ * The messages these provider ids belong to, as far as sends are on record now: one indexed query
+ * (a chunk of ids each). A batch looks them up before it locks anything, to lock these messages
+ * with its outcomes' in one id order (lockMessages): locked after them, one set and then the
+ * other, the two sets could deadlock with an erasure or withdrawal taking a message of each.
+ */
+export async function receiptLinks(db: Db | Knex.Transaction, providerIds: string[]): Promise<ReceiptLinks> {
+  const links: ReceiptLinks = new Map();
+  for (const ids of chunks(providerIds)) {
+    const rows: Pick<ProviderIdRow, 'provider_id' | 'message_id'>[] = await db<ProviderIdRow>('outbox_provider_ids')
+      .whereIn('provider_id', ids)
+      .select('provider_id', 'message_id');
+    for (const row of rows) links.set(row.provider_id, row.message_id);
+  }
+  return links;
+}
+
 /**
  * Records a batch of receipts in the caller's transaction. A message is delivered when every part
  * is; it failed when any part did. The provider ids are matched with one indexed query per batch,
@@ -526,16 +546,19 @@ export async function recordReceipts(
   trx: Knex.Transaction,
   receipts: ReceiptOf[],
   now = new Date(),
+  /** What `receiptLinks` found of these ids before the batch locked its rows: only the rest is looked up. */
+  found: ReceiptLinks = new Map(),
 ): Promise<ReceiptsRecorded> {
   // A gateway may repeat a receipt: the last word on each id counts.
   const byId = new Map(receipts.map((r) => [r.providerId, r]));
-  const links: Pick<ProviderIdRow, 'provider_id' | 'message_id'>[] = [];
-  for (const ids of chunks([...byId.keys()]))
-    links.push(
-      ...(await trx<ProviderIdRow>('outbox_provider_ids')
-        .whereIn('provider_id', ids)
-        .select('provider_id', 'message_id')),
-    );
+  const links = [...found]
+    .filter(([providerId]) => byId.has(providerId))
+    .map(([provider_id, message_id]) => ({ provider_id, message_id }));
+  for (const [providerId, messageId] of await receiptLinks(
+    trx,
+    [...byId.keys()].filter((id) => !found.has(id)),
+  ))
+    links.push({ provider_id: providerId, message_id: messageId });
   const known = new Set(links.map((l) => l.provider_id));
   const unknown = new Set([...byId.keys()].filter((id) => !known.has(id)));
   if (links.length === 0) return { unknown, changed: [] };
@@ -543,7 +566,9 @@ export async function recordReceipts(
   const messageIds = [...new Set(links.map((l) => l.message_id))].sort();
   // The parts' receipts arrive together, maybe in two processes' batches. On PostgreSQL two batches,
   // each reading the other's part as not yet delivered, would both leave the message "sent" for
-  // ever: the message rows are locked first, so batches take turns.
+  // ever: the message rows are locked first, so batches take turns. The batch has locked those
+  // `found` with its own already (in one order); what is left are the messages of sends recorded
+  // since (its own, locked too, and rarely another process's).
   await lockMessages(trx, messageIds);
   // Each message still waiting for its receipts, once per part, with what each part has had. The
   // status is checked here, not in the statement: with `status = 'sent'` beside the ids SQLite
@@ -711,6 +736,28 @@ export async function lastToldOfTime(db: Db, meetingIds: string[]): Promise<Map<
 }
 
 /**
+ * The messages of these kinds of a meeting that went (sent, or delivered), in the order they went:
+ * what each person was actually told. One that failed told nobody anything.
+ */
+export const goneOfKinds = (trx: Knex.Transaction, meetingId: string, kinds: MessageKind[]) =>
+  ofKinds(trx, meetingId, kinds, ['sent', 'delivered']);
+
+/** A meeting's messages of these kinds and statuses, in the order they went (those not gone last). */
+async function ofKinds(
+  trx: Knex.Transaction,
+  meetingId: string,
+  kinds: MessageKind[],
+  statuses: OutboxStatus[],
+): Promise<OutboxMessage[]> {
+  const rows = await trx<MessageRow>('outbox_messages')
+    .where({ meeting_id: meetingId })
+    .whereIn('status', statuses)
+    .whereIn('kind', kinds)
+    .orderBy('sent_at', 'asc');
+  return rows.map(toMessage);
+}
+
+/**
  * Gives every message of this meeting that has not gone yet (queued, retrying, or being sent, in
  * case it comes back to be retried) the template data `fresh` makes for its language, over what it
  * had: a meeting's new time reaches the invitation still waiting for the gateway.
@@ -741,17 +788,8 @@ export async function refreshPending(
  * A meeting's messages of these kinds that have not gone yet: waiting in the queue (what they will
  * say is still theirs to change), or being sent (what they say is what they were claimed with).
  */
-export async function pendingOfKinds(
-  trx: Knex.Transaction,
-  meetingId: string,
-  kinds: MessageKind[],
-): Promise<OutboxMessage[]> {
-  const rows = await trx<MessageRow>('outbox_messages')
-    .where({ meeting_id: meetingId })
-    .whereIn('status', ['queued', 'sending'])
-    .whereIn('kind', kinds);
-  return rows.map(toMessage);
-}
+export const pendingOfKinds = (trx: Knex.Transaction, meetingId: string, kinds: MessageKind[]) =>
+  ofKinds(trx, meetingId, kinds, ['queued', 'sending']);
 
 /**
  * Locks the messages of a meeting that have not gone yet, by id (lockMessages' order), before a
@@ -777,6 +815,10 @@ export const sameTime = (a: Record<string, unknown>, b: Record<string, unknown>)
 /** The "earlier" time of a new-time message that names, as the time it replaces, the time `said` told. */
 export const previousTimeOf = (said: Record<string, unknown>): Record<string, unknown> =>
   Object.fromEntries(timeFields.map((field) => [previousFields[field], said[field]]));
+
+/** The time a new-time message names as the one it replaces, as a time (previousTimeOf's inverse). */
+export const earlierTimeOf = (message: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(timeFields.map((field) => [field, message[previousFields[field]]]));
 
 /** Why a new-time message does not go once the meeting is back at the time it replaced. */
 export const movedBack = 'the meeting was moved back to the time the person was told';
@@ -815,6 +857,36 @@ export async function dataOf(trx: Knex.Transaction, ids: string[]): Promise<Map<
     for (const row of rows) data.set(row.id, JSON.parse(row.data) as Record<string, unknown>);
   }
   return data;
+}
+
+/**
+ * Writes a message's template data whole: a sent message's data it was claimed and sent with (not
+ * what a move gave its row while the gateway had it), or a waiting one's corrected (messages.ts).
+ */
+export async function writeData(trx: Knex.Transaction, message: Pick<OutboxMessage, 'id' | 'data'>): Promise<void> {
+  await trx('outbox_messages')
+    .where({ id: message.id })
+    .update({ data: JSON.stringify(message.data) });
+}
+
+/**
+ * Locks those of these messages nobody else holds, and returns their ids: one a change (a move, an
+ * erasure) holds now is skipped, not waited for. For a batch that has locked its own rows and would
+ * otherwise wait for another out of the one lock order (PostgreSQL; SQLite runs one writer at a time).
+ */
+export async function lockFree(trx: Knex.Transaction, ids: string[]): Promise<string[]> {
+  if (isSqlite(trx)) return ids;
+  const free: string[] = [];
+  for (const part of chunks([...ids].sort()))
+    free.push(
+      ...(await trx<MessageRow>('outbox_messages')
+        .whereIn('id', part)
+        .orderBy('id')
+        .forUpdate()
+        .skipLocked()
+        .pluck('id')),
+    );
+  return free;
 }
 
 /** These queued messages are due now: what they say has changed, and nobody should wait out a back-off for it. */

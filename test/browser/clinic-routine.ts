@@ -318,7 +318,10 @@ test('a start time left empty is asked for in plain Swedish and English, and the
     await page.goto(`${app.url}/lang/${lang}?next=/meetings/new`);
     await pick(page, label, '');
     await submit(page, book);
-    t.is(await page.$eval('#problem', (el) => el.textContent), message);
+    // The form says everything wrong at once, a line each: the start time first (the rest of the
+    // form is empty too).
+    const problems = (await page.$eval('#problem', (el) => (el as HTMLElement).innerText)).split('\n');
+    t.is(problems[0], message);
     t.true((await announced(page, label)).invalid, lang);
   }
   await page.browserContext().close();

@@ -125,6 +125,16 @@ function participantView(lang: Language, meeting: Meeting, p: Participant) {
     contact: contactLines(p),
     proxyContact: p.proxy ? contactLines(p.proxy) : [],
     removable: !isPatient(p.kind),
+    // The contact form's fields as they are now (partials/contact-change.hbs); a colleague has none.
+    contactForm:
+      p.kind === 'colleague'
+        ? undefined
+        : {
+            mobile: p.mobile ? displayPhone(p.mobile) : '',
+            email: p.email ?? '',
+            proxyMobile: p.proxy?.mobile ? displayPhone(p.proxy.mobile) : '',
+            proxyEmail: p.proxy?.email ?? '',
+          },
   };
 }
 
@@ -265,6 +275,7 @@ const notices = {
   resent: 'meetings.meeting.resent',
   removed: 'meetings.meeting.removed',
   added: 'meetings.meeting.added',
+  contact: 'meetings.meeting.contactChanged',
 } satisfies Record<string, string>;
 
 export function routes(meetings: MeetingService, live: LiveUpdates, facts: ParticipantFacts): ServerRoute[] {
@@ -279,7 +290,8 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
     sent?: RescheduleForm,
   ) {
     try {
-      await change();
+      // A change that turned out to change nothing (the same contact details again) says nothing.
+      if ((await change()) === 'unchanged') return h.redirect(`/meetings/${id}`);
       return h.redirect(`/meetings/${id}?done=${done}`);
     } catch (error) {
       const lang = languageOf(request);
@@ -827,6 +839,57 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             );
           },
           'removed',
+        );
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/meetings/{id}/participants/{participantId}/contact',
+      options: {
+        auth: { ...session, scope: ['admin', 'clinician'] },
+        validate: {
+          params: participantParams,
+          payload: objectOf<{
+            crumb?: string;
+            version: number;
+            mobile?: string;
+            email?: string;
+            proxyMobile?: string;
+            proxyEmail?: string;
+          }>({
+            crumb: Joi.string(),
+            version,
+            mobile: text(32),
+            email: text(254),
+            proxyMobile: text(32),
+            proxyEmail: text(254),
+          }),
+        },
+      },
+      handler: async (request, h) => {
+        const { id, participantId } = request.params;
+        const { version, mobile, email, proxyMobile, proxyEmail } = request.payload;
+        // The form sends every field it shows: an empty one is a number or address taken away.
+        const proxy =
+          proxyMobile !== undefined || proxyEmail !== undefined
+            ? { mobile: proxyMobile ?? '', email: proxyEmail ?? '' }
+            : undefined;
+        return changeFromPage(
+          request,
+          h,
+          id,
+          async () => {
+            const changed = await meetings.changeContact(
+              staffOf(request),
+              id,
+              participantId,
+              version,
+              { mobile: mobile ?? '', email: email ?? '', ...(proxy ? { proxy } : {}) },
+              auditChange(request, 'participant.contact', id, participantId),
+            );
+            return changed.version === version ? 'unchanged' : 'changed';
+          },
+          'contact',
         );
       },
     }),

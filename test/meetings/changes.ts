@@ -354,7 +354,13 @@ test('the OpenAPI document describes the meetings API with examples', async (t) 
   ]) {
     t.truthy(doc.paths[path] ?? doc.paths[`/api/v1${path}`], path);
   }
+  const participant =
+    doc.paths['/api/v1/meetings/{id}/participants/{participantId}'] ??
+    doc.paths['/meetings/{id}/participants/{participantId}'];
+  t.truthy(participant.patch, 'a PATCH that changes contact details');
+  t.truthy(participant.delete);
   const text = JSON.stringify(doc);
+  t.true(text.includes("Change a participant's contact details"));
   t.true(text.includes('Samordnad planering inför skolstart'));
   t.true(text.includes('19121212-****'));
 });

@@ -53,6 +53,16 @@ test('a guest’s mistyped mobile number is corrected on the meeting page: the p
   await submit(page, 'Spara kontaktuppgifter för Olle Socialsekreterare');
   t.regex(await page.$eval('[role="alert"]', (el) => el.textContent ?? ''), /076-12 är inte ett giltigt telefonnummer/);
   t.regex(await page.$eval('table.participants', (el) => (el as HTMLElement).innerText), /076-999 99 99/);
+  // What was typed stays, the field marked and described by the reason (for a screen reader too).
+  const marked = await (
+    await byLabel(page, 'Mobilnummer för Olle Socialsekreterare')
+  ).evaluate((el) => ({
+    value: (el as HTMLInputElement).value,
+    invalid: el.getAttribute('aria-invalid'),
+    description: document.getElementById(el.getAttribute('aria-describedby') ?? '')?.textContent ?? '',
+  }));
+  t.like(marked, { value: '076-12', invalid: 'true' });
+  t.regex(marked.description, /076-12 är inte ett giltigt telefonnummer i Sverige/);
 
   await fill(page, 'Mobilnummer för Olle Socialsekreterare', '076-111 22 33');
   await submit(page, 'Spara kontaktuppgifter för Olle Socialsekreterare');

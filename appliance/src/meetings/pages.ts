@@ -188,6 +188,8 @@ async function meetingPage(
      */
     reschedule?: RescheduleForm;
     invalid?: Partial<Record<keyof RescheduleForm, true>>;
+    /** A participant's contact details as sent when refused, and the field at fault (partials/contact-change.hbs). */
+    contact?: RefusedContact;
     /** The participant being added as it was sent, and why it was refused (the field at fault). */
     adding?: { form: Partial<ParticipantFields>; problem: string; field?: string };
   } = {},
@@ -220,6 +222,7 @@ async function meetingPage(
         return meeting.participants.map((p) => ({
           ...participantView(lang, meeting, p),
           facts: known.get(p.id) ?? [],
+          ...(extra.contact?.participantId === p.id ? refusedContact(extra.contact) : {}),
         }));
       })(),
       changeable,
@@ -238,6 +241,33 @@ async function meetingPage(
       clockChoice: clockChoice(lang, reschedule.date, reschedule.time, clock),
     })
     .code(extra.code ?? 200);
+}
+
+/** The contact form's fields, as typed. */
+interface ContactForm {
+  mobile?: string;
+  email?: string;
+  proxyMobile?: string;
+  proxyEmail?: string;
+}
+
+interface RefusedContact {
+  participantId: string;
+  form: ContactForm;
+  /** The rule's field (`participant.proxy.mobile`). */
+  field?: string;
+}
+
+/** A refused contact form drawn again: what was typed stays, the field at fault is marked. */
+function refusedContact(refused: RefusedContact) {
+  const fields: Record<string, keyof ContactForm> = {
+    'participant.mobile': 'mobile',
+    'participant.email': 'email',
+    'participant.proxy.mobile': 'proxyMobile',
+    'participant.proxy.email': 'proxyEmail',
+  };
+  const field = refused.field ? fields[refused.field] : undefined;
+  return { contactForm: refused.form, contactInvalid: field ? { [field]: true } : {} };
 }
 
 /**
@@ -288,6 +318,8 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
     done: string,
     /** The form as sent, shown again when the change is refused (reschedule). */
     sent?: RescheduleForm,
+    /** A contact form as sent, shown again when refused, its field at fault marked. */
+    contact?: RefusedContact,
   ) {
     try {
       // A change that turned out to change nothing (the same contact details again) says nothing.
@@ -317,6 +349,9 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           code,
           ...(sent ? { reschedule: sent } : {}),
           ...(sent && error instanceof RuleViolation ? { invalid: rescheduleInvalid(error.field) } : {}),
+          ...(contact
+            ? { contact: { ...contact, field: error instanceof RuleViolation ? error.field : undefined } }
+            : {}),
         });
       }
       throw error;
@@ -868,12 +903,13 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
       },
       handler: async (request, h) => {
         const { id, participantId } = request.params;
-        const { version, mobile, email, proxyMobile, proxyEmail } = request.payload;
+        const { version, crumb: _crumb, ...form } = request.payload;
         // The form sends every field it shows: an empty one is a number or address taken away.
         const proxy =
-          proxyMobile !== undefined || proxyEmail !== undefined
-            ? { mobile: proxyMobile ?? '', email: proxyEmail ?? '' }
+          form.proxyMobile !== undefined || form.proxyEmail !== undefined
+            ? { mobile: form.proxyMobile ?? '', email: form.proxyEmail ?? '' }
             : undefined;
+        const input = { mobile: form.mobile ?? '', email: form.email ?? '', ...(proxy ? { proxy } : {}) };
         return changeFromPage(
           request,
           h,
@@ -884,12 +920,14 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
               id,
               participantId,
               version,
-              { mobile: mobile ?? '', email: email ?? '', ...(proxy ? { proxy } : {}) },
+              input,
               auditChange(request, 'participant.contact', id, participantId),
             );
             return changed.version === version ? 'unchanged' : 'changed';
           },
           'contact',
+          undefined,
+          { participantId, form },
         );
       },
     }),

@@ -180,6 +180,47 @@ test('the audit viewer searches by staff member, meeting, action and period, and
   );
 });
 
+test('the audit viewer finds a staff member by a part of the name, and offers a choice when it fits several', async (t) => {
+  const { client: admin } = await loggedIn(app, 'admin');
+  const { staff: one, password } = await app.staff('clinician', 'Dietist', { name: 'Örjan Blomdahl' });
+  const first = app.client();
+  t.is((await first.login(one.email, password)).status, 302);
+  await app.staff('clinician', 'Dietist', { name: 'Maja Lindqvist' });
+  const { staff: two } = await app.staff('clinician', 'Fysioterapi', { name: 'Maja Lindqvist' });
+  await first.get('/calendar');
+  const meeting = await bookFor(first, {
+    kind: 'patient',
+    name: 'Ida Ek',
+    mobile: '070-111 22 34',
+    identification: 'sms',
+  });
+
+  // One account fits: its records, and who that is.
+  const byName = await admin.get(`/admin/audit?person=${encodeURIComponent('ÖRJAN BLOMD')}&action=meeting.book`);
+  t.is(byName.status, 200);
+  t.true(results(byName.text).includes(meeting.id));
+  t.true(byName.text.includes(`Loggposter för Örjan Blomdahl (${one.email}, Dietist).`));
+
+  // Two fit: nothing is searched yet; each is a link to the same search for them.
+  const several = await admin.get(`/admin/audit?person=${encodeURIComponent('maja lindqvist')}&action=meeting.read`);
+  t.regex(several.text, /2 personer matchar ”maja lindqvist”\. Välj vem du söker:/);
+  t.regex(results(several.text), /Inga loggposter/);
+  const choice = /<a href="([^"]+)">Maja Lindqvist \([^,]+, Fysioterapi\)<\/a>/.exec(several.text)?.[1];
+  t.truthy(choice);
+  const chosen = new URL(choice!.replace(/&amp;/g, '&').replace(/&#x3D;/g, '='), app.url);
+  t.is(chosen.searchParams.get('staff'), two.id);
+  t.is(chosen.searchParams.get('action'), 'meeting.read');
+  t.is(chosen.searchParams.get('person'), null);
+  const hers = await admin.get(chosen.pathname + chosen.search);
+  t.true(hers.text.includes(`Loggposter för Maja Lindqvist (${two.email}, Fysioterapi).`));
+  // The field shows her by her address, which the form sent again finds her alone by.
+  t.true(hers.text.includes(`value="${two.email}"`));
+
+  // None fits: the page says so.
+  const none = await admin.get(`/admin/audit?person=${encodeURIComponent('ingen med det namnet')}`);
+  t.regex(none.text, /Ingen personal matchar ”ingen med det namnet”/);
+});
+
 test('only admins reach the audit pages', async (t) => {
   for (const role of ['clinician', 'support'] as const) {
     const { client } = await loggedIn(app, role);

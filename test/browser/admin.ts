@@ -50,9 +50,14 @@ async function logIn(page: Page, email: string, password: string) {
   await Promise.all([page.waitForNavigation(), press(page, 'Logga in')]);
 }
 
-/** Types into the text box labelled `label` (a table's column header may carry the same words). */
-async function type(page: Page, label: string, value: string): Promise<void> {
-  const input = await page.locator(`::-p-aria([name="${label}"][role="textbox"])`).waitHandle();
+/** Types into the text box (or search box) labelled `label` (a table's column header may carry the same words). */
+async function type(
+  page: Page,
+  label: string,
+  value: string,
+  role: 'textbox' | 'searchbox' = 'textbox',
+): Promise<void> {
+  const input = await page.locator(`::-p-aria([name="${label}"][role="${role}"])`).waitHandle();
   await input.click({ count: 3 });
   await input.type(value);
 }
@@ -146,7 +151,8 @@ test.serial("an audit search and a printable log extract after a clinician opene
   await clinicianPage.close();
 
   await admin.goto(`${app.url}/admin/audit`);
-  await choose(admin, 'Personal', clinicianLogin.staff.id);
+  // A person is found by what the admin knows of them: a part of their name.
+  await type(admin, 'Personal', 'karin åberg', 'searchbox');
   // Events are picked by their words, not typed as codes.
   await choose(admin, 'Händelse', 'meeting.read');
   t.is(await admin.$eval('#action', (s) => (s as HTMLSelectElement).selectedOptions[0]?.textContent), 'Öppnade mötet');

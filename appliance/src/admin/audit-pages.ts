@@ -7,7 +7,7 @@ import { languageOf, t } from '../http/i18n.ts';
 import { route } from '../http/route.ts';
 import { parsePersonalNumber } from '../meetings/index.ts';
 import { addDays, fromClinicTime } from '../common/clock.ts';
-import { listStaff } from '../staff/index.ts';
+import { findStaff, listUnits, searchStaff, type Staff } from '../staff/index.ts';
 import { actionText, clinicTime, describeRecords, extractCsv } from './extract.ts';
 import { findPatient, patientOfMeeting, type PatientRecord } from '../meetings/index.ts';
 import * as schemas from './schemas.ts';
@@ -17,30 +17,72 @@ const pageLimit = 200;
 /** The accesses an extract's page lists; its CSV has every one. */
 const extractPageRows = 10_000;
 
+/** How many people a typed name that fits several offers to choose from. */
+const personChoices = 20;
+
+/**
+ * The staff member a search is about: chosen (`staff`, an id, as the choice links give it) or typed
+ * (`person`). A typed part that fits one account is that account; one that fits none or several
+ * searches nothing yet: the page says so, and offers those it fits to choose from. A region has
+ * thousands of accounts: a list of all of them to pick from would be a page of its own.
+ */
+async function personOf(
+  db: Request['server']['app']['db'],
+  query: schemas.AuditSearch,
+): Promise<{ staff?: Staff; matching?: { people: Staff[]; total: number } }> {
+  if (query.staff) return { staff: await findStaff(db, { id: query.staff }) };
+  if (!query.person) return {};
+  const { people, total } = await searchStaff(db, { search: query.person }, { offset: 0, limit: personChoices });
+  return people.length === 1 ? { staff: people[0] } : { matching: { people, total } };
+}
+
 async function auditPage(request: Request, h: ResponseToolkit, query: schemas.AuditSearch) {
   const { db } = request.server.app;
   const lang = languageOf(request);
-  const records = await findAudit(db, {
-    staffId: query.staff,
-    meetingId: query.meeting,
-    participantId: query.participant,
-    action: query.action,
-    from: query.from ? fromClinicTime(query.from) : undefined,
-    to: query.to ? fromClinicTime(addDays(query.to, 1)) : undefined,
-    beforeId: query.before,
-    outsideUnit: query.outside,
-    limit: pageLimit,
-  });
+  const { staff, matching } = await personOf(db, query);
+  const records = matching
+    ? []
+    : await findAudit(db, {
+        staffId: staff?.id ?? query.staff,
+        meetingId: query.meeting,
+        participantId: query.participant,
+        action: query.action,
+        from: query.from ? fromClinicTime(query.from) : undefined,
+        to: query.to ? fromClinicTime(addDays(query.to, 1)) : undefined,
+        beforeId: query.before,
+        outsideUnit: query.outside,
+        limit: pageLimit,
+      });
   await request.audit('audit.search', {
     targetType: 'audit_log',
-    details: { query: { ...query }, count: records.length },
+    details: { query: { ...query }, ...(staff ? { staffId: staff.id } : {}), count: records.length },
   });
-  const staff = await listStaff(db);
+  // The same search for one of the people a typed name fits.
+  const choose = (person: Staff) => searchLink({ ...query, person: undefined, before: undefined, staff: person.id });
+  const units = new Map((await listUnits(db)).map((u) => [u.id, u.name]));
+  const described = (p: Staff) => `${p.name} (${p.email}, ${units.get(p.unitId) ?? ''})`;
   return h.view('admin/audit', {
     title: t(lang, 'admin.audit.title'),
     styles: ['admin.css'],
     query,
-    staffOptions: staff.map((s) => ({ id: s.id, label: `${s.name} (${s.email})`, selected: s.id === query.staff })),
+    // The person searched for, as the field shows them: as typed, or by the address that is theirs
+    // alone, so that the form sent again finds the same one; and who that is, in words.
+    person: query.person ?? staff?.email ?? '',
+    found: staff && t(lang, 'admin.audit.found', { person: described(staff) }),
+    matching: matching && {
+      text:
+        matching.people.length === 0
+          ? t(lang, 'admin.audit.nobody', { typed: query.person! })
+          : t(lang, 'admin.audit.several', { typed: query.person!, total: matching.total }),
+      people: matching.people.map((p) => ({
+        label: described(p),
+        href: choose(p),
+      })),
+      more:
+        matching.total > matching.people.length
+          ? t(lang, 'admin.audit.typeMore', { shown: matching.people.length })
+          : undefined,
+    },
     // Chosen by their words, in alphabetical order of them: nobody has to know "meeting.room.open".
     actionOptions: auditActions
       .map((action) => ({ value: action, label: actionText(lang, action), selected: action === query.action }))
@@ -48,16 +90,14 @@ async function auditPage(request: Request, h: ResponseToolkit, query: schemas.Au
     rows: await describeRecords(db, lang, records),
     full: records.length === pageLimit,
     limit: pageLimit,
-    older: records.length === pageLimit ? olderPage(query, records.at(-1)!.id) : undefined,
+    older: records.length === pageLimit ? searchLink({ ...query, before: records.at(-1)!.id }) : undefined,
   });
 }
 
-/** The same search, one page further back: records older than the last one shown. */
-function olderPage(query: schemas.AuditSearch, lastId: number): string {
+/** A search's address (one page further back: `before`, the last record shown). */
+function searchLink(query: schemas.AuditSearch): string {
   const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query))
-    if (key !== 'before' && value !== undefined) params.set(key, String(value));
-  params.set('before', String(lastId));
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
   return `/admin/audit?${params}`;
 }
 

@@ -9,8 +9,13 @@ const id = Joi.string().guid().empty('');
 /** A calendar day, YYYY-MM-DD, that exists. */
 const day = lookupDay(lookupYears).empty('');
 
+// No NUL character: PostgreSQL text cannot hold one (a search for it would fail, not find nothing).
+const text = (max: number) => withoutNul(Joi.string().trim().max(max));
+
 export interface AuditSearch {
   staff?: string;
+  /** A staff member as typed: a part of the name, e-mail address or HSA-ID (staff finds them). */
+  person?: string;
   meeting?: string;
   participant?: string;
   action?: string;
@@ -22,6 +27,7 @@ export interface AuditSearch {
 
 export const auditQuery = objectOf<AuditSearch>({
   staff: id,
+  person: text(200).empty(''),
   meeting: id,
   participant: id,
   action: Joi.string()
@@ -49,10 +55,11 @@ export const extractPayload = objectOf<{
   format: Joi.string<'html' | 'csv'>().valid('html', 'csv').default('html'),
 });
 
-// No NUL character: PostgreSQL text cannot hold one (a search for it would fail, not find nothing).
-const text = (max: number) => withoutNul(Joi.string().trim().max(max));
-
-export const staffSearch = objectOf<{ q?: string; unit?: string }>({ q: text(200).empty(''), unit: id });
+export const staffSearch = objectOf<{ q?: string; unit?: string; page?: number }>({
+  q: text(200).empty(''),
+  unit: id,
+  page: Joi.number().integer().min(1).max(1_000_000).empty(''),
+});
 
 export interface StaffForm {
   crumb?: string;

@@ -17,7 +17,16 @@ import {
   resetPassword,
   StaffError,
 } from '../staff/index.ts';
-import { findStaff, findUnit, listStaff, listTokens, listUnits, revokeTokenById, setDisabled } from '../staff/index.ts';
+import {
+  findStaff,
+  findUnit,
+  listTokens,
+  listUnits,
+  revokeTokenById,
+  searchStaff,
+  setDisabled,
+  staffPageSize,
+} from '../staff/index.ts';
 import { latestResult, staffSessionSubject } from '../techtest/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
@@ -63,8 +72,20 @@ async function staffList(request: Request, h: ResponseToolkit, feedback: Feedbac
   // The list serves its own search (validated) and the answers to the add form (whose query is not).
   const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
   const query = { q: text(request.query.q), unit: text(request.query.unit) };
+  const page = typeof request.query.page === 'number' ? request.query.page : 1;
   const units = new Map((await listUnits(db)).map((u) => [u.id, u.name]));
-  const staff = await listStaff(db, { search: query.q, unitId: query.unit });
+  const offset = (page - 1) * staffPageSize;
+  const { people, total } = await searchStaff(
+    db,
+    { search: query.q, unitId: query.unit },
+    { offset, limit: staffPageSize },
+  );
+  // Another page of the same search: the address keeps what was searched for.
+  const pageLink = (n: number) => {
+    const params = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => !!e[1]));
+    if (n > 1) params.set('page', String(n));
+    return `/admin/staff${params.size > 0 ? `?${params}` : ''}`;
+  };
   return h
     .view('admin/staff', {
       title: t(lang, 'admin.staff.title'),
@@ -73,12 +94,25 @@ async function staffList(request: Request, h: ResponseToolkit, feedback: Feedbac
       units: await unitOptions(request, query.unit),
       // A new account is most often a clinician's, in a unit the admin chooses (no silent default).
       roles: roleOptions(lang, 'clinician'),
-      people: staff.map((s) => ({
+      people: people.map((s) => ({
         ...s,
         unitName: units.get(s.unitId) ?? '',
         roleName: t(lang, `role.${s.role}`),
         lastLogin: s.lastLoginAt ? clinicTime(s.lastLoginAt) : t(lang, 'admin.staff.never'),
       })),
+      // Only when there is more than one page: a unit's twenty people need no "1–20 of 20".
+      paging:
+        total > staffPageSize || page > 1
+          ? {
+              shown: t(lang, 'admin.staff.shown', {
+                first: people.length > 0 ? offset + 1 : 0,
+                last: offset + people.length,
+                total,
+              }),
+              previous: page > 1 ? pageLink(Math.min(page - 1, Math.ceil(total / staffPageSize) || 1)) : undefined,
+              next: offset + people.length < total ? pageLink(page + 1) : undefined,
+            }
+          : undefined,
       ...feedback,
     })
     .code(code);

@@ -37,7 +37,8 @@ export const plugin: Plugin<void> = {
 
 // The public API: what other domains may use of this one (ARCHITECTURE.md).
 export {
-  listStaff,
+  searchStaff,
+  staffPageSize,
   findStaff,
   listUnits,
   findUnit,

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { rowsOf, timestampParam, type Db } from '../db/knex.ts';
 import { iso, toBool, toDate, type DbBigint, type DbBoolean, type DbTimestamp } from '../db/values.ts';
 import type { CareUnit, Role, Staff } from './model.ts';
-import { nameContains, nameKey } from '../common/names.ts';
+import { nameKey } from '../common/names.ts';
 
 // The rows as either driver returns them (db/values.ts).
 interface UnitRow {
@@ -17,6 +17,8 @@ interface StaffRow {
   id: string;
   email: string;
   name: string;
+  /** The name by the name rule (common/names.ts), for the admin's search in SQL. */
+  name_key: string;
   hsa_id: string | null;
   role: Role;
   unit_id: string;
@@ -122,6 +124,7 @@ export async function insertStaffUnlessTaken(db: Db, staff: NewStaff): Promise<S
     id: randomUUID(),
     email: staff.email,
     name: staff.name,
+    name_key: nameKey(staff.name),
     role: staff.role,
     unit_id: staff.unitId,
     // As SITHS cards carry it, whoever gives it: the admin form, or a provider's claim at provisioning.
@@ -391,41 +394,60 @@ export interface StaffListing extends Staff {
   lastLoginAt: Date | null;
 }
 
+/** How many accounts the admin's staff list shows at a time. */
+export const staffPageSize = 100;
+
+/** `%` and `_` typed into a search are letters, not LIKE's wildcards. */
+const likePart = (typed: string) => `%${typed.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
 /**
- * Staff for the admin list, by name; `search` matches a part of the name by the name rule (letter
- * case, Unicode composition, apostrophes and hyphens do not count: "åsa" finds "Åsa", "o'brien"
- * finds "O’Brien", common/names.ts), or of the e-mail address or HSA-ID in any case. Compared here,
- * not in SQL: SQLite's lower() knows only ASCII letters, and neither engine knows the name rule.
- * The list is every account of the unit (or all), as without a search.
+ * Staff for the admin list, by name, a page at a time, with how many there are in all; `search`
+ * matches a part of the name by the name rule (letter case, Unicode composition, apostrophes and
+ * hyphens do not count: "åsa" finds "Åsa", "o'brien" finds "O’Brien", common/names.ts), or of the
+ * e-mail address or HSA-ID in any case. Compared in SQL against what is stored by those rules (the
+ * name's key, the e-mail address in lower case, the HSA-ID in upper case), so that a region's
+ * thousands of accounts stay in the database. Without a search, every account of the unit (or all).
  */
-export async function listStaff(db: Db, filter: { search?: string; unitId?: string } = {}): Promise<StaffListing[]> {
-  const q = staffTable(db).orderBy(['name', 'email']);
-  if (filter.unitId) q.where('unit_id', filter.unitId);
+export async function searchStaff(
+  db: Db,
+  filter: { search?: string; unitId?: string },
+  page: { offset: number; limit: number } = { offset: 0, limit: staffPageSize },
+): Promise<{ people: StaffListing[]; total: number }> {
   const typed = filter.search?.trim();
-  const rows: StaffRow[] = await q;
-  const found = typed
-    ? rows.filter(
-        (r) =>
-          nameContains(r.name, typed) ||
-          r.email.includes(normaliseEmail(typed)) ||
-          (r.hsa_id ?? '').toUpperCase().includes(normaliseHsaId(typed)),
-      )
-    : rows;
-  return found.map((r) => ({ ...toStaff(r), lastLoginAt: toDate(r.last_login_at, true) }));
+  const matching = () => {
+    const q = staffTable(db);
+    if (filter.unitId) q.where('unit_id', filter.unitId);
+    if (typed)
+      q.where((w) =>
+        w
+          .whereRaw("name_key like ? escape '\\'", [likePart(nameKey(typed))])
+          .orWhereRaw("email like ? escape '\\'", [likePart(normaliseEmail(typed))])
+          .orWhereRaw("hsa_id like ? escape '\\'", [likePart(normaliseHsaId(typed))]),
+      );
+    return q;
+  };
+  const rows: StaffRow[] = await matching().orderBy(['name', 'email']).offset(page.offset).limit(page.limit);
+  const [{ n } = { n: 0 }]: { n: DbBigint }[] = await matching().count({ n: '*' });
+  return { people: rows.map(toListing), total: Number(n) };
 }
+
+const toListing = (r: StaffRow): StaffListing => ({ ...toStaff(r), lastLoginAt: toDate(r.last_login_at, true) });
 
 export async function updateStaff(
   db: Db,
   staffId: string,
   changes: { email: string; name: string; hsaId: string | null; role: Role; unitId: string },
 ): Promise<void> {
-  await staffTable(db).where({ id: staffId }).update({
-    email: changes.email,
-    name: changes.name,
-    hsa_id: changes.hsaId,
-    role: changes.role,
-    unit_id: changes.unitId,
-  });
+  await staffTable(db)
+    .where({ id: staffId })
+    .update({
+      email: changes.email,
+      name: changes.name,
+      name_key: nameKey(changes.name),
+      hsa_id: changes.hsaId,
+      role: changes.role,
+      unit_id: changes.unitId,
+    });
 }
 
 export async function updateUnit(

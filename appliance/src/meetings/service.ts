@@ -238,7 +238,7 @@ export class MeetingService {
    * takes a person's messages before their participant row too (a sent invitation moves their
    * status); a transaction taking the two the other way round waits for it in a circle, which
    * PostgreSQL ends by failing one of them as a deadlock. A change to a participant's own row
-   * therefore goes in `lastly`; the changes in `then` are recorded after it, their hooks reading
+   * therefore goes in `lastly`; the changes in `afterwards` are recorded after it, their hooks reading
    * the row as `lastly` left it (a corrected address: its invitation goes to the new one).
    */
   async #change(
@@ -253,7 +253,7 @@ export class MeetingService {
       columns?: store.MeetingColumns;
       changes: MeetingChange[];
       lastly?: () => Promise<void>;
-      then?: MeetingChange[];
+      afterwards?: MeetingChange[];
     }>,
   ): Promise<Meeting> {
     const changes = await this.db.transaction(async (trx) => {
@@ -270,8 +270,8 @@ export class MeetingService {
       }
       await this.#record(trx, result.changes);
       await result.lastly?.();
-      const changes = [...result.changes, ...(result.then ?? [])];
-      await this.#record(trx, result.then ?? []);
+      const changes = [...result.changes, ...(result.afterwards ?? [])];
+      await this.#record(trx, result.afterwards ?? []);
       await within?.(trx, changes);
       return changes;
     });
@@ -473,7 +473,7 @@ export class MeetingService {
       return {
         changes: [{ type: 'participant.contact_changed', payload: { ...base, persons, fields } }],
         lastly: () => store.setReach(trx, participantId, changed),
-        then: [{ type: 'invitation.resend', payload: base }],
+        afterwards: [{ type: 'invitation.resend', payload: base }],
       };
     });
   }

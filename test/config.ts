@@ -183,6 +183,7 @@ test('the variables typed as always set are exactly those the schema gives a def
     LOG_LEVEL: true,
     LOGIN_MAX_FAILURES: true,
     LOGIN_LOCKOUT_MINUTES: true,
+    SESSION_IDLE_MINUTES: true,
     ROOM_OPENS_MINUTES: true,
     ROOM_GRACE_MINUTES: true,
     NOSHOW_MINUTES: true,
@@ -193,6 +194,7 @@ test('the variables typed as always set are exactly those the schema gives a def
     RETENTION_CONNLOG_DAYS: true,
     RETENTION_ANSWERS_DAYS: true,
     RETENTION_CONTACTS_DAYS: true,
+    RETENTION_LOGIN_ADDRESS_DAYS: true,
   };
   const withDefault = Object.entries(environmentDescription())
     .filter(([, description]) => description.flags !== undefined && 'default' in description.flags)

@@ -36,7 +36,8 @@ function post(crumb: string, meetingId: string | undefined, type: string, data: 
   }
   return fetch('/connlog/events', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-csrf-token': crumb },
+    // The video's own reports, not the person's doing: they do not keep an idle session open.
+    headers: { 'content-type': 'application/json', 'x-csrf-token': crumb, 'x-live-refresh': 'true' },
     body: JSON.stringify({ type, meetingId, at: new Date().toISOString(), details }),
     keepalive: true,
   }).catch(() => undefined);
@@ -107,7 +108,8 @@ if (panel) {
     // The view's token: a refresh is part of the view already recorded, not a new access to the meeting.
     const pageView = panel.dataset.pageView;
     const reply = await fetch(`${base}/panel`, {
-      headers: { accept: 'text/html', ...(pageView ? { 'x-page-view': pageView } : {}) },
+      // A refresh the page makes by itself does not keep an idle session open.
+      headers: { accept: 'text/html', 'x-live-refresh': 'true', ...(pageView ? { 'x-page-view': pageView } : {}) },
     });
     if (reply.ok) panel.innerHTML = await reply.text();
   });

@@ -21,7 +21,12 @@ function focusKey(el: Element | null, region: Element): ((candidate: Element) =>
 
 async function refresh(regionId: string, pageView: string | undefined, page: string): Promise<void> {
   // The view's token: a refresh is part of the view already recorded, not a new access to the meeting.
-  const headers: Record<string, string> = { accept: 'text/html', ...(pageView ? { 'x-page-view': pageView } : {}) };
+  // A refresh the page makes by itself does not keep an idle session open (the header's name: staff/auth.ts).
+  const headers: Record<string, string> = {
+    accept: 'text/html',
+    'x-live-refresh': 'true',
+    ...(pageView ? { 'x-page-view': pageView } : {}),
+  };
   const response = await fetch(page, { headers, credentials: 'same-origin' });
   if (!response.ok) return;
   const next = new DOMParser().parseFromString(await response.text(), 'text/html').getElementById(regionId);

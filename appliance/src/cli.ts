@@ -253,7 +253,7 @@ export async function run(
         const { purge } = await import('./admin/index.ts');
         const counts = await withDb(config, (db) => purge(db, config.retention, 'cli'));
         out(
-          `deleted ${counts.connlogEntries} connection log entries, ${counts.evaluationResponses} evaluation answers and ${counts.evaluationRespondents} evaluation respondents; erased the contact data of ${counts.participantContacts} participants and ${counts.messageContacts} messages; deleted ${counts.techtestResults} tech test results`,
+          `deleted ${counts.connlogEntries} connection log entries, ${counts.evaluationResponses} evaluation answers and ${counts.evaluationRespondents} evaluation respondents; erased the contact data of ${counts.participantContacts} participants and ${counts.messageContacts} messages; deleted ${counts.techtestResults} tech test results; forgot ${counts.loginAddresses} addresses typed at failed logins`,
         );
         return 0;
       }

@@ -41,6 +41,8 @@ export interface Config {
   templatesDir: string;
   logLevel: string;
   login: { maxFailures: number; lockoutMinutes: number };
+  /** A staff session ends after this many minutes without the person's activity (besides its 12 hours). */
+  sessionIdleMinutes: number;
   /** Minutes before the start at which the room opens (earlier arrivals wait in the waiting room). */
   roomOpensMinutes: number;
   /** Minutes after the end at which a room still open is ended for everyone. */
@@ -54,7 +56,7 @@ export interface Config {
   /** Evaluation requests: how long their link stays valid, and the smallest group whose free text a report shows. */
   evaluation: { days: number; minGroup: number };
   /** Days after which connection logs, evaluation answers and participants' contact data are deleted. */
-  retention: { connlogDays: number; answersDays: number; contactsDays: number };
+  retention: { connlogDays: number; answersDays: number; contactsDays: number; loginAddressDays: number };
   /** Proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed; empty: none. */
   trustedProxies: string[];
   /** Bearer token that lets a monitoring system read /metrics; unset: admins only. */
@@ -103,6 +105,8 @@ const fixes: Record<string, string> = {
   OIDC_STAFF_MATCH: 'use hsa_id or email',
   OIDC_AUTO_PROVISION: 'use off, or unit:role such as Barnmedicin:clinician (the unit must exist)',
   LOCAL_LOGIN: 'use on or off; off needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET (nobody could log in)',
+  SESSION_IDLE_MINUTES:
+    'use the minutes without activity after which a staff member is logged out, e.g. 30 (at most 720, the 12 hours a session lasts)',
   LOG_LEVEL: 'use one of fatal, error, warn, info, debug, trace, silent',
   ROOM_OPENS_MINUTES: 'use the minutes before the start at which the room opens, e.g. 15',
   ROOM_GRACE_MINUTES: 'use the minutes after the end at which the room closes, e.g. 30',
@@ -114,6 +118,8 @@ const fixes: Record<string, string> = {
   RETENTION_CONNLOG_DAYS: 'use the days connection logs are kept, e.g. 180',
   RETENTION_ANSWERS_DAYS: 'use the days evaluation answers are kept, e.g. 730',
   RETENTION_CONTACTS_DAYS: "use the days after a meeting that participants' contact data is kept, e.g. 90",
+  RETENTION_LOGIN_ADDRESS_DAYS:
+    'use the days an e-mail address typed at a failed login that names no account is kept, e.g. 30',
   TRUSTED_PROXIES: "use the proxy's addresses or networks, comma-separated, e.g. 127.0.0.1,10.0.0.0/24",
   METRICS_TOKEN: 'generate one with openssl rand -hex 32',
 };
@@ -168,6 +174,7 @@ export interface Environment {
   LOG_LEVEL: string;
   LOGIN_MAX_FAILURES: number;
   LOGIN_LOCKOUT_MINUTES: number;
+  SESSION_IDLE_MINUTES: number;
   ROOM_OPENS_MINUTES: number;
   ROOM_GRACE_MINUTES: number;
   NOSHOW_MINUTES: number;
@@ -179,6 +186,7 @@ export interface Environment {
   RETENTION_CONNLOG_DAYS: number;
   RETENTION_ANSWERS_DAYS: number;
   RETENTION_CONTACTS_DAYS: number;
+  RETENTION_LOGIN_ADDRESS_DAYS: number;
   /** Addresses or CIDR blocks separated by commas, each checked (proxyList). */
   TRUSTED_PROXIES?: string;
   METRICS_TOKEN?: string;
@@ -273,6 +281,11 @@ export const environmentSchema = Joi.object<Environment, true>({
     .min(1)
     .max(24 * 60)
     .default(15),
+  SESSION_IDLE_MINUTES: Joi.number()
+    .integer()
+    .min(1)
+    .max(12 * 60)
+    .default(30),
   ROOM_OPENS_MINUTES: Joi.number().integer().min(0).max(240).default(15),
   ROOM_GRACE_MINUTES: Joi.number().integer().min(0).max(480).default(30),
   NOSHOW_MINUTES: Joi.number().integer().min(1).max(120).default(5),
@@ -285,6 +298,7 @@ export const environmentSchema = Joi.object<Environment, true>({
   RETENTION_CONNLOG_DAYS: Joi.number().integer().min(1).max(3650).default(180),
   RETENTION_ANSWERS_DAYS: Joi.number().integer().min(1).max(3650).default(730),
   RETENTION_CONTACTS_DAYS: Joi.number().integer().min(1).max(3650).default(90),
+  RETENTION_LOGIN_ADDRESS_DAYS: Joi.number().integer().min(1).max(365).default(30),
   TRUSTED_PROXIES: Joi.string()
     .custom(checkProxies, 'addresses or CIDR blocks')
     .messages({ 'any.custom': '{#label} must be addresses or CIDR blocks: {#error.message}' }),
@@ -426,6 +440,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     templatesDir: resolve(v.TEMPLATES_DIR ?? join(projectRoot, 'templates')),
     logLevel: v.LOG_LEVEL,
     login: { maxFailures: v.LOGIN_MAX_FAILURES, lockoutMinutes: v.LOGIN_LOCKOUT_MINUTES },
+    sessionIdleMinutes: v.SESSION_IDLE_MINUTES,
     roomOpensMinutes: v.ROOM_OPENS_MINUTES,
     roomGraceMinutes: v.ROOM_GRACE_MINUTES,
     noShowMinutes: v.NOSHOW_MINUTES,
@@ -436,6 +451,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       connlogDays: v.RETENTION_CONNLOG_DAYS,
       answersDays: v.RETENTION_ANSWERS_DAYS,
       contactsDays: v.RETENTION_CONTACTS_DAYS,
+      loginAddressDays: v.RETENTION_LOGIN_ADDRESS_DAYS,
     },
     trustedProxies: v.TRUSTED_PROXIES ? proxyList(v.TRUSTED_PROXIES) : [],
     metricsToken: v.METRICS_TOKEN,

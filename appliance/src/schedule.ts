@@ -4,13 +4,15 @@
 // ends the schedule and resolves once a tick still running has finished: what stops a job before
 // the database closes waits for its last writes. Its `now` asks for a tick at once, when what a
 // tick needs has just come (the rooms' XMPP session): after the one running, which began without it.
+// A job whose first tick needs what has not come yet (`firstAfterMs: null`) has none soon after
+// start: its first is the one asked for by `now`, or the first of the period.
 export type Schedule = (() => Promise<void>) & { now: () => void };
 
 export function every(
   everyMs: number,
   tick: () => Promise<unknown>,
   onError: (error: Error) => void,
-  options: { firstAfterMs?: number } = {},
+  options: { firstAfterMs?: number | null } = {},
 ): Schedule {
   let running: Promise<void> | undefined;
   let stopped = false;
@@ -33,8 +35,8 @@ export function every(
   };
   const timer = setInterval(run, everyMs);
   timer.unref();
-  const first = setTimeout(run, options.firstAfterMs ?? 0);
-  first.unref();
+  const first = options.firstAfterMs === null ? undefined : setTimeout(run, options.firstAfterMs ?? 0);
+  first?.unref();
   const stop = async () => {
     stopped = true;
     clearInterval(timer);

@@ -148,6 +148,28 @@ test('a meeting from booking to its end leaves the expected timeline entries in 
   );
 });
 
+test('"Visa bara fel" keeps the leaves that were failures (a lost connection, an error) and hides hang-ups, kicks and the room closing', async (t) => {
+  const booked = await bookMeeting(world);
+  const { meetingId, guestId } = booked;
+  const leaves = ['left', 'disconnected', 'error', 'kicked', 'destroyed', 'missing'];
+  for (const [i, reason] of leaves.entries()) {
+    const at = new Date(Date.now() + i).toISOString();
+    const nick = `besök-${reason}`;
+    emitRoom('room.presence', { meetingId, participantId: guestId, nick, kind: 'joined', at });
+    emitRoom('room.presence', { meetingId, participantId: guestId, nick, kind: 'left', at, reason });
+  }
+  await until('every leave', async () => (await typesOf(meetingId, guestId)).filter((x) => x === 'left').length === 6);
+  const { client: support } = await loggedIn(world.app, 'support');
+  const page = await support.get(`/connlog/meetings/${meetingId}?participantId=${guestId}&errors=1`);
+  t.is(page.status, 200);
+  const shown = [...page.text.matchAll(/Lämnade mötet \(besök-(\w+)\)/g)].map((m) => m[1]);
+  t.deepEqual(shown, ['disconnected', 'error']);
+  t.regex(page.text, /<strong>Fel:<\/strong> Lämnade mötet \(besök-disconnected\)/);
+  // Without the filter every leave is there.
+  const all = (await support.get(`/connlog/meetings/${meetingId}?participantId=${guestId}`)).text;
+  t.is([...all.matchAll(/Lämnade mötet \(besök-/g)].length, 6);
+});
+
 test('kicks, no-show alerts and the action staff took are logged with a sentence, without the phone number', async (t) => {
   const booked = await bookMeeting(world);
   const { meetingId, patientId } = booked;

@@ -43,6 +43,12 @@ const respondentsOf = async (meetingId: string) => {
   return Number(present(counted, 'a count').n);
 };
 const answers = { q_sound_picture: '4', q_could_say: '5', q_digital_suited: 'yes', q_comment: 'Bra att slippa resa.' };
+/** A booked meeting under way: someone came into its room (what the rooms plugin records). */
+async function heldMeeting() {
+  const booked = await bookMeeting(world);
+  await world.app.server.plugins.meetings.service.advanceStatus(booked.meetingId, 'in_progress');
+  return booked;
+}
 /** The rooms plugin emits 'room.ended' in production when staff end the meeting for everyone. */
 const endRoom = (meetingId: string) =>
   world.app.server.app.bus.emit(
@@ -335,7 +341,7 @@ test("an admin's edit makes a new version; answers already given keep theirs", a
 });
 
 test("a comment written in paragraphs up to the field's limit is kept whole (line breaks sent as CR LF)", async (t) => {
-  const booked = await bookMeeting(world);
+  const booked = await heldMeeting();
   const page = await booked.clinician.get(`/evaluation/meeting/${booked.meetingId}`);
   // 2,000 characters as the textarea counts them (its maxlength), a line break one each.
   const line = 'Ljudet bröts ibland men bilden var bra; nästa gång vill vi gärna ha mötet digitalt igen, tack!';
@@ -406,7 +412,7 @@ test('a question set of more than thirty questions is refused with the reason, n
 });
 
 test('the audit log records that a staff member opened the evaluation, not the moment they answered it', async (t) => {
-  const booked = await bookMeeting(world);
+  const booked = await heldMeeting();
   const db = world.app.server.app.db;
   const page = await booked.clinician.get(`/evaluation/meeting/${booked.meetingId}`);
   t.is(page.status, 200);
@@ -424,7 +430,7 @@ test('the audit log records that a staff member opened the evaluation, not the m
 });
 
 test('the host evaluates from the staff page; a clinician who was not in the meeting cannot', async (t) => {
-  const booked = await bookMeeting(world);
+  const booked = await heldMeeting();
   const page = await booked.clinician.get(`/evaluation/meeting/${booked.meetingId}`);
   t.is(page.status, 200);
   const sent = await booked.clinician.request('POST', `/evaluation/meeting/${booked.meetingId}`, {
@@ -439,4 +445,38 @@ test('the host evaluates from the staff page; a clinician who was not in the mee
   t.is(respondent.role, 'staff');
   const { client: other } = await loggedIn(world.app, 'clinician');
   t.is((await other.get(`/evaluation/meeting/${booked.meetingId}`)).status, 403);
+});
+
+test("a staff member's evaluation of a meeting not yet held is refused, in Swedish then English, and nothing is kept", async (t) => {
+  const booked = await bookMeeting(world);
+  const path = `/evaluation/meeting/${booked.meetingId}`;
+  const page = await booked.clinician.get(path);
+  t.is(page.status, 409, 'the form is not offered');
+  t.regex(page.text, /Mötet har inte hållits än/);
+  t.regex(page.text, /Du kan utvärdera mötet när det har hållits\./);
+  t.false(page.text.includes('name="setId"'), 'no form');
+  // Answers sent all the same (a form kept open from elsewhere, a script): refused, nothing stored.
+  const setId = (await world.app.server.app.db('evaluation_sets').first('id')).id as string;
+  const sent = await booked.clinician.request('POST', path, {
+    form: { crumb: booked.clinician.crumb ?? '', setId, q_sound_picture: '3' },
+  });
+  t.is(sent.status, 409);
+  t.regex(sent.text, /Mötet har inte hållits än/);
+  // Answers are kept without who gave them, only with a respondent marked as having answered.
+  t.is(await respondentsOf(booked.meetingId), 0, 'nobody recorded as asked, nobody as having answered');
+  await booked.clinician.get(`/lang/en?next=${path}`);
+  const english = await booked.clinician.get(path);
+  t.is(english.status, 409);
+  t.regex(english.text, /The meeting has not been held yet/);
+  t.regex(english.text, /You can evaluate the meeting once it has been held\./);
+
+  // Once held, the same form takes the answers.
+  await world.app.server.plugins.meetings.service.advanceStatus(booked.meetingId, 'in_progress');
+  const held = await booked.clinician.get(path);
+  t.is(held.status, 200);
+  const answered = await booked.clinician.request('POST', path, {
+    form: { crumb: booked.clinician.crumb ?? '', setId: setIdOf(held.text), q_sound_picture: '3' },
+  });
+  t.is(answered.status, 200);
+  t.is(await respondentsOf(booked.meetingId), 1);
 });

@@ -192,7 +192,8 @@ export class Client {
 export async function eventStream(client: Client, path: string) {
   const controller = new AbortController();
   const res = await fetch(new URL(path, client.base), {
-    headers: { cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+    // As a browser's EventSource asks.
+    headers: { cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; '), accept: 'text/event-stream' },
     signal: controller.signal,
   });
   const reader = res.body!.getReader();

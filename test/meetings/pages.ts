@@ -346,7 +346,10 @@ test('the meeting page offers "Utvärdera mötet" only where there is a meeting 
   t.is((await colleague.get(`/evaluation/meeting/${ended.id}`)).status, 403);
 
   const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
-  t.true(offersEvaluation((await client.get(`/meetings/${meeting.id}`)).text), 'booked: the room leads there too');
+  t.false(offersEvaluation((await client.get(`/meetings/${meeting.id}`)).text), 'booked, not yet held: not yet');
+  t.is((await client.get(`/evaluation/meeting/${meeting.id}`)).status, 409, 'nor does the form take it');
+  await service.advanceStatus(meeting.id, 'in_progress');
+  t.true(offersEvaluation((await client.get(`/meetings/${meeting.id}`)).text), 'under way: the room leads there too');
   const cancelled = await client.request('POST', `/meetings/${meeting.id}/cancel`, {
     form: { crumb: client.crumb!, version: '1', reason: 'Patienten är sjuk', confirm: 'yes' },
   });
@@ -355,6 +358,66 @@ test('the meeting page offers "Utvärdera mötet" only where there is a meeting 
   t.regex(after.text, /inställt/);
   t.false(offersEvaluation(after.text), 'a cancelled meeting was never held: nothing to evaluate');
   t.is((await client.get(`/evaluation/meeting/${meeting.id}`)).status, 410, 'as the form itself says');
+});
+
+/** The meeting page's row of links under its title, as its words and links; undefined when there is none. */
+function linksRow(html: string): string | undefined {
+  const row = /<p class="meeting-links">([\s\S]*?)<\/p>/.exec(html)?.[1];
+  return row === undefined ? undefined : row.replace(/\s+/g, ' ').trim();
+}
+const joinLink = (id: string) => `<a class="button" href="/meetings/${id}/room">Anslut till mötet</a>`;
+
+test('an ended meeting offers no way into its room: the page says it has ended, and the room answers so, not with a room', async (t) => {
+  const { client, staff } = await loggedIn(app);
+  const service = app.server.plugins.meetings.service;
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  t.true(linksRow((await client.get(`/meetings/${meeting.id}`)).text)?.includes(joinLink(meeting.id)), 'booked: join');
+
+  await service.advanceStatus(meeting.id, 'ended', staff.id);
+  const ended = linksRow((await client.get(`/meetings/${meeting.id}`)).text);
+  t.false(ended?.includes('Anslut till mötet'), 'ended: nothing to join');
+  t.true(ended?.includes('Mötet har avslutats.'), 'ended: says so');
+  const room = await client.get(`/meetings/${meeting.id}/room`);
+  t.is(room.status, 410);
+  t.regex(room.text, /<p class="problem" role="alert">Mötet har avslutats\. Det går inte längre att ansluta\.<\/p>/);
+  t.false(room.text.includes('data-jitsi'), 'no video');
+
+  // Past its end and the grace period, before the room's clock has marked it ended: over all the same.
+  const late = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const { roomGraceMinutes } = app.server.app.config;
+  await app.server.app
+    .db('meetings')
+    .where({ id: late.id })
+    .update({ starts_at: new Date(Date.now() - (45 + roomGraceMinutes + 1) * 60_000).toISOString() });
+  const lateRow = linksRow((await client.get(`/meetings/${late.id}`)).text);
+  t.false(lateRow?.includes('Anslut till mötet'));
+  t.true(lateRow?.includes('Mötet har avslutats.'));
+  t.is((await client.get(`/meetings/${late.id}/room`)).status, 410);
+
+  await client.get(`/lang/en?next=/meetings/${meeting.id}`);
+  t.true(linksRow((await client.get(`/meetings/${meeting.id}`)).text)?.includes('The meeting has ended.'));
+  t.regex(
+    (await client.get(`/meetings/${meeting.id}/room`)).text,
+    /The meeting has ended\. It can no longer be joined\./,
+  );
+});
+
+test("a cancelled meeting offers no way into its room, and a clinician's page has no empty row of links", async (t) => {
+  const { client } = await loggedIn(app);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const cancelled = await client.request('POST', `/meetings/${meeting.id}/cancel`, {
+    form: { crumb: client.crumb!, version: '1', reason: 'Patienten är sjuk', confirm: 'yes' },
+  });
+  t.is(cancelled.status, 302);
+  const page = (await client.get(`/meetings/${meeting.id}`)).text;
+  t.false(page.includes('Anslut till mötet'));
+  t.is(linksRow(page), undefined, 'nothing to link to: no row at all, not an empty paragraph');
+  const room = await client.get(`/meetings/${meeting.id}/room`);
+  t.is(room.status, 410);
+  t.regex(room.text, /Mötet är inställt\. Det går inte att ansluta\./);
+  // Support reads the connection log from the row: for them it stays.
+  const { client: support } = await loggedIn(app, 'support');
+  t.regex(linksRow((await support.get(`/meetings/${meeting.id}`)).text) ?? '', /Anslutningslogg/);
 });
 
 /** Each participant's row on the meeting page: name and status cell, as text. */
@@ -469,6 +532,78 @@ test('a field the form refuses keeps the participants and everything typed, and 
   t.is(await app.server.app.db('meetings').where({ title: 'Samordnad plan, vårterminen' }).first(), undefined);
 });
 
+/** Whether the booking form marks a field (by its id) as at fault, described by the meeting's problems. */
+const marked = (html: string, id: string) =>
+  new RegExp(
+    `<(input|textarea) id="${id}"[^>]*aria-(invalid="true"[^>]*aria-describedby="[^"]*problem|describedby="[^"]*problem[^"]*"[^>]*aria-invalid="true")`,
+  ).test(html);
+/** The meeting's problems above the booking form, one a line. */
+const meetingProblemLines = (html: string) =>
+  (/<p class="error" role="alert" id="problem">([\s\S]*?)<\/p>/.exec(html)?.[1] ?? '').split('<br>');
+
+test('the booking form says everything wrong at once, each field at fault marked', async (t) => {
+  const { client } = await loggedIn(app);
+  const page = await patientAndGuestAdded(client);
+  const spring = lastSundayNextYear(3);
+  // No title, an hour the clock skips, a leader without an account, no documentation plan.
+  const refused = await bookWith(client, page, spring, {
+    title: ' ',
+    time: '02:30',
+    ledBy: 'ingen.alls@region.example',
+    documentationPlan: '',
+  });
+  t.is(refused.status, 400);
+  t.deepEqual(meetingProblemLines(refused.text), [
+    `Klockan 02:30 finns inte den ${spring}: den natten ställs klockan fram från 02:00 till 03:00. Välj en annan tid.`,
+    'Skriv en rubrik för mötet.',
+    'Den som ska leda mötet (ingen.alls@region.example) har inget aktivt personalkonto på vårdenheten. Ange en kollega på enheten, eller lämna fältet tomt för att leda mötet själv.',
+    'Beskriv hur mötet dokumenteras under och efter mötet.',
+  ]);
+  for (const id of ['time', 'title', 'ledBy', 'documentationPlan']) t.true(marked(refused.text, id), id);
+  for (const id of ['date', 'durationMinutes']) t.false(marked(refused.text, id), `${id} is not at fault`);
+
+  // A field that fails its own check (a duration past 480, a date left empty) is said beside the rest.
+  const checked = await bookWith(client, page, '', { title: '', durationMinutes: '600' });
+  t.is(checked.status, 400);
+  const lines = meetingProblemLines(checked.text);
+  t.true(lines.includes('Längd i minuter får vara högst 480.'), lines.join(' | '));
+  t.true(lines.includes('Skriv en rubrik för mötet.'), lines.join(' | '));
+  t.true(
+    lines.some((line) => line.startsWith('Datum')),
+    lines.join(' | '),
+  );
+  for (const id of ['durationMinutes', 'title', 'date']) t.true(marked(checked.text, id), id);
+  t.deepEqual(
+    JSON.parse(hidden(checked.text, 'draft')).map((p: any) => p.name),
+    ['Sara Lind', 'Eva Ek'],
+    'the participants typed so far are still in the form',
+  );
+});
+
+test('the language switch sent with the booking form answers the form as typed in the other language, checking nothing', async (t) => {
+  const { client } = await loggedIn(app);
+  const page = await patientAndGuestAdded(client);
+  // Even with a field that would fail its check (a duration past 480): switching is not booking.
+  const switched = await bookWith(client, page, toClinicTime(new Date(inDays(2))).date, {
+    title: 'Plan inför skolstart',
+    durationMinutes: '600',
+    p_kind: 'guest',
+    p_name: 'Olle Ek',
+    lang: 'en',
+  });
+  t.is(switched.status, 200);
+  t.regex(switched.text, /<html lang="en">/);
+  t.true(switched.text.includes('value="Plan inför skolstart"'), 'the title is kept');
+  t.true(switched.text.includes('value="600"'), 'the duration as typed');
+  t.true(switched.text.includes('value="Olle Ek"'), 'the participant being typed');
+  t.deepEqual(
+    JSON.parse(hidden(switched.text, 'draft')).map((p: any) => p.name),
+    ['Sara Lind', 'Eva Ek'],
+  );
+  t.false(switched.text.includes('role="alert"'), 'nothing refused');
+  t.regex(switched.headers.get('set-cookie') ?? '', /lang=en/, 'the language chosen stays');
+});
+
 /** The last Sunday of a month next year (YYYY-MM-DD): the clinic's clocks change then, at 02:00/03:00. */
 function lastSundayNextYear(month: 3 | 10): string {
   const year = new Date().getUTCFullYear() + 1;
@@ -492,11 +627,13 @@ test('02:30 the night summer time begins does not exist: the form and the resche
     ['Sara Lind', 'Eva Ek'],
   );
   t.is(await app.server.app.db('meetings').where({ title: 'Natten till sommartid' }).first(), undefined);
-  // The time is marked as the field at fault, described by the message, as any refused field is.
+  // The time is marked as the field at fault, described by the message, as any refused field is;
+  // the day is not at fault (02:30 is there every other night): both forms say so alike.
   t.regex(
     refused.text,
     /<input id="time" name="time" type="time" value="02:30" required aria-invalid="true" aria-describedby="problem">/,
   );
+  t.regex(refused.text, new RegExp(`<input id="date" name="date" type="date" value="${spring}" required>`));
   t.regex(refused.text, /<p class="error" role="alert" id="problem">Klockan 02:30 finns inte/);
 
   const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
@@ -509,6 +646,7 @@ test('02:30 the night summer time begins does not exist: the form and the resche
     moved.text,
     /<input id="new-time" [^>]*value="02:30" required aria-invalid="true" aria-describedby="meeting-problem">/,
   );
+  t.regex(moved.text, new RegExp(`<input id="new-date" name="date" type="date" value="${spring}" required>`));
   t.regex(moved.text, /<p class="error" role="alert" id="meeting-problem">Klockan 02:30 finns inte/);
   t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().startsAt, meeting.startsAt);
 });

@@ -10,6 +10,7 @@ import {
 } from '../../appliance/src/rooms/xmpp.ts';
 import { startProsody, type Prosody, type ProsodyOptions } from '../helpers/prosody.ts';
 import { hasStatus, mucClient, type MucClient } from '../helpers/muc-client.ts';
+import { present } from '../helpers/present.ts';
 
 /** Rooms public and persistent unless configured otherwise, so that the appliance's configuration shows. */
 const openDefaults: ProsodyOptions = {
@@ -258,15 +259,17 @@ test('a participant removed from the meeting sees status 307 and is reported as 
   );
 });
 
-test("why an occupant left is reported as Prosody says it: a hang-up, a connection lost (in Prosody's words), the room destroyed", async (t) => {
+test("why an occupant left is reported as Prosody says it: a hang-up, a connection lost (in Prosody's words), a connection that just dropped, the room destroyed", async (t) => {
   const { prosody, rooms } = await setup(t);
   await rooms.createRoom('moterum9');
   const anna = await participant(t, prosody);
   const bertil = await participant(t, prosody);
   const cecilia = await participant(t, prosody);
+  const david = await participant(t, prosody);
   await joinSeen(rooms, anna, 'moterum9', 'Anna');
   await joinSeen(rooms, bertil, 'moterum9', 'Bertil');
   await joinSeen(rooms, cecilia, 'moterum9', 'Cecilia');
+  await joinSeen(rooms, david, 'moterum9', 'David');
 
   // Anna hangs up: her client says goodbye itself, with no words.
   const annaLeft = next(rooms, 'occupantLeft', (o) => o.nick === 'Anna');
@@ -282,6 +285,15 @@ test("why an occupant left is reported as Prosody says it: a hang-up, a connecti
   const dropped = await bertilLeft;
   t.is(dropped.reason, 'disconnected');
   t.is(dropped.status, 'Disconnected: connection-timeout');
+
+  // David's TCP connection just dies (no goodbye, no end of the stream): Prosody says no words,
+  // but the presence is its own, not his client's.
+  const davidLeft = next(rooms, 'occupantLeft', (o) => o.nick === 'David');
+  david.xmpp.reconnect.stop();
+  present(david.xmpp.socket, "David's connection").destroy();
+  const cut = await davidLeft;
+  t.is(cut.reason, 'disconnected');
+  t.is(cut.status, undefined);
 
   // The room ends: Cecilia is reported gone with what the room was told.
   const ceciliaLeft = next(rooms, 'occupantLeft', (o) => o.nick === 'Cecilia');

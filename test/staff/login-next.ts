@@ -65,7 +65,7 @@ test('a session run out on a support search’s timeline leads to the login form
   const asked = await browser.get(timeline);
   t.is(asked.status, 302);
   const loginAddress = present(asked.headers.get('location'), 'the way to the login page');
-  t.is(loginAddress, `/login?next=${encodeURIComponent(timeline)}`);
+  t.is(loginAddress, `/login?next=${encodeURIComponent(timeline)}&expired=true`);
   const form = await browser.get(loginAddress);
   t.is(form.status, 200, 'the login form, not a refusal');
   const next = present(formNext(form.text), 'the page to return to, in the form');

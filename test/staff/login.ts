@@ -125,7 +125,7 @@ test('disabling an account ends its sessions at once', async (t) => {
   await browser.login(staff.email, password);
   t.is((await browser.get('/calendar')).status, 200);
   await disableStaff(app.server.app.db, staff.email);
-  t.is((await browser.get('/calendar')).headers.get('location'), '/login?next=%2Fcalendar');
+  t.is((await browser.get('/calendar')).headers.get('location'), '/login?next=%2Fcalendar&expired=true');
   t.is((await app.client().login(staff.email, password)).status, 401);
 });
 
@@ -213,7 +213,7 @@ test("changing one's password ends every other session of the account, and keeps
   t.is((await here.get('/calendar')).status, 200, 'the session that changed it goes on');
   t.is(
     (await elsewhere.get('/calendar')).headers.get('location'),
-    '/login?next=%2Fcalendar',
+    '/login?next=%2Fcalendar&expired=true',
     'the other session has ended',
   );
   t.is((await app.server.app.db('staff_sessions').where({ staff_id: staff.id })).length, 1);
@@ -368,7 +368,7 @@ test('the session cookie lasts as long as the browser: closing it on a shared wa
     .update({ expires_at: new Date(Date.now() - 1000).toISOString() });
   t.is(
     (await browser.get('/calendar')).headers.get('location'),
-    '/login?next=%2Fcalendar',
+    '/login?next=%2Fcalendar&expired=true',
     'over: the cookie opens nothing',
   );
 });

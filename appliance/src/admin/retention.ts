@@ -1,9 +1,10 @@
 // Retention, the one scheduler: connection logs (and the tech test results support reads beside
-// them), evaluation answers and participants' contact data are deleted once their periods
+// them), evaluation answers, participants' contact data and the addresses typed at failed logins
+// that named no account are deleted once their periods
 // (RETENTION_*_DAYS) have passed, and audit records once their ten
 // years have — daily by the appliance, and on demand by `samverka purge`. Each domain purges its
 // own tables; every purge is audit-logged with its counts.
-import { auditRetentionYears, insertAudit, purgeAudit, retentionCutoff } from '../audit/index.ts';
+import { auditRetentionYears, forgetTypedAddresses, insertAudit, purgeAudit, retentionCutoff } from '../audit/index.ts';
 import type { Config } from '../config.ts';
 import { meetingsLoggedBefore, purgeEntries } from '../connlog/index.ts';
 import type { Db } from '../db/knex.ts';
@@ -23,6 +24,8 @@ export interface PurgeCounts {
   participantContacts: number;
   /** Messages whose address and data went with the participants' contact data. */
   messageContacts: number;
+  /** E-mail addresses typed at failed logins that named no account (their records stay). */
+  loginAddresses: number;
 }
 
 const daysBefore = (now: Date, days: number) => new Date(now.getTime() - days * 86_400_000);
@@ -52,6 +55,7 @@ export async function purge(
     // Each asked only of the rows that still hold the data, not of every meeting ever held.
     participantContacts: await eraseContactsOfMeetingsEndedBefore(db, contactsCutoff),
     messageContacts: await eraseMessageContacts(db, (among) => meetingsEndedBefore(db, contactsCutoff, among), now),
+    loginAddresses: await forgetTypedAddresses(db, daysBefore(now, retention.loginAddressDays)),
   };
   await insertAudit(
     db,
@@ -97,7 +101,7 @@ export function scheduleRetention(
       const c = await purge(db, retention, 'schedule');
       log(
         'info',
-        `retention: deleted ${c.connlogEntries} log entries, ${c.techtestResults} tech test results, ${c.evaluationResponses} evaluation answers, ${c.evaluationRespondents} evaluation respondents; erased contact data of ${c.participantContacts} participants and ${c.messageContacts} messages`,
+        `retention: deleted ${c.connlogEntries} log entries, ${c.techtestResults} tech test results, ${c.evaluationResponses} evaluation answers, ${c.evaluationRespondents} evaluation respondents; erased contact data of ${c.participantContacts} participants and ${c.messageContacts} messages; forgot ${c.loginAddresses} addresses typed at failed logins`,
       );
       const removed = await purgeAuditLog(db);
       if (removed > 0) log('info', `audit log: ${removed} record(s) older than ${auditRetentionYears} years purged`);

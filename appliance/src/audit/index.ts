@@ -83,4 +83,4 @@ export const plugin: Plugin<void> = {
 export { findAccesses, findAudit, insertAudit, type AuditRecord } from './store.ts';
 export { auditActions, type AuditAction } from './actions.ts';
 export { pageViewHeader } from './page-views.ts';
-export { auditRetentionYears, purgeAudit, retentionCutoff } from './retention.ts';
+export { auditRetentionYears, forgetTypedAddresses, purgeAudit, retentionCutoff } from './retention.ts';

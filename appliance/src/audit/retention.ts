@@ -38,3 +38,11 @@ export async function purgeAudit(db: Db, now = new Date()): Promise<number> {
     return removed;
   });
 }
+
+/**
+ * Forgets the e-mail addresses typed at failed logins that named no account (kept beside their
+ * records, migration 0035) once older than `before`; the records stay. Returns how many went.
+ */
+export async function forgetTypedAddresses(db: Db, before: Date): Promise<number> {
+  return db('audit_typed_addresses').where('at', '<', iso(before)).delete();
+}

@@ -11,6 +11,12 @@ export interface AuditTarget {
   meetingId?: string;
   participantId?: string;
   details?: Record<string, unknown>;
+  /**
+   * An e-mail address typed at a failed login that names no account (it may be a patient's, or a
+   * private address mistyped): kept beside the record, not in it, and only for the retention
+   * period of typed addresses (`forgetTypedAddresses`); read back into the details as `email`.
+   */
+  typedAddress?: string;
 }
 
 export interface AuditEntry extends AuditTarget {
@@ -42,19 +48,25 @@ export async function insertAudit(db: Db, entry: AuditEntry, at = new Date()): P
     ip: entry.ip ?? null,
     details: entry.details ? JSON.stringify(entry.details) : null,
   };
+  const typed = entry.typedAddress;
   // Only a staff member's access to a meeting can be outside their unit.
-  if (!row.staff_id || !row.unit_id || !row.meeting_id) {
+  const outsideUnitPossible = row.staff_id && row.unit_id && row.meeting_id;
+  if (!outsideUnitPossible && typed === undefined) {
     await db('audit_log').insert(row);
     return;
   }
-  // The record and its mark commit together.
+  // The record and its mark or typed address commit together.
   if (!db.isTransaction) return db.transaction((trx) => insertAudit(trx, entry, at));
   const [inserted] = await db('audit_log').insert(row).returning<{ id: DbBigint }[]>('id');
+  const id = must(inserted, 'the record inserted').id;
+  if (typed !== undefined)
+    await db('audit_typed_addresses').insert({ audit_id: id, email: typed.slice(0, 254), at: row.at });
   // Marked when the meeting belongs to another unit (migration 0022): the log check reads the marks.
-  await db.raw(
-    'insert into audit_outside_unit (audit_id) select cast(? as bigint) from meetings where id = ? and unit_id <> ?',
-    [must(inserted, 'the record inserted').id, row.meeting_id, row.unit_id],
-  );
+  if (outsideUnitPossible)
+    await db.raw(
+      'insert into audit_outside_unit (audit_id) select cast(? as bigint) from meetings where id = ? and unit_id <> ?',
+      [id, row.meeting_id, row.unit_id],
+    );
 }
 
 export interface AuditQuery {
@@ -92,7 +104,27 @@ export async function findAudit(db: Db, query: AuditQuery): Promise<AuditRecord[
   if (query.from) q.where('audit_log.at', '>=', iso(query.from));
   if (query.to) q.where('audit_log.at', '<', iso(query.to));
   if (query.beforeId) q.where(query.outsideUnit ? 'o.audit_id' : 'audit_log.id', '<', query.beforeId);
-  return (await q).map(toRecord);
+  return withTypedAddresses(db, (await q).map(toRecord));
+}
+
+/**
+ * The addresses typed at failed logins that named no account, while they are kept beside their
+ * records (migration 0035), read into the records' details as `email`: one look-up for the page.
+ */
+async function withTypedAddresses(db: Db, records: AuditRecord[]): Promise<AuditRecord[]> {
+  const ids = records.filter((r) => r.details?.unknownAccount === true).map((r) => r.id);
+  if (ids.length === 0) return records;
+  const typed = new Map(
+    (
+      await db<{ audit_id: DbBigint; email: string }>('audit_typed_addresses')
+        .whereIn('audit_id', ids)
+        .select('audit_id', 'email')
+    ).map((row) => [Number(row.audit_id), row.email]),
+  );
+  return records.map((r) => {
+    const email = typed.get(r.id);
+    return email === undefined ? r : { ...r, details: { ...r.details, email } };
+  });
 }
 
 /**

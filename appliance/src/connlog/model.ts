@@ -32,6 +32,15 @@ export const clientErrors: readonly ClientEventType[] = [
   'suspendDetected',
 ];
 
+/**
+ * Why someone left the room (rooms/xmpp.ts's LeaveReason) where it was a failure, not a choice:
+ * the meeting server ended their session for them (a lost connection) or let them out after an
+ * error. A hang-up, a kick, the room closed or the meeting ended are not.
+ */
+const failedLeaves: ReadonlySet<string> = new Set(['disconnected', 'error']);
+
+export const leaveFailed = (reason: string | undefined): boolean => failedLeaves.has(reason ?? '');
+
 export type Details = Record<string, string | number | boolean | null>;
 
 export interface NewEntry {

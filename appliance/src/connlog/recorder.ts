@@ -13,7 +13,7 @@ import type { EventBus } from '../events.ts';
 import { messagesOf, sentToProxy } from '../invites/index.ts';
 import { findParticipant, listChanges, type MeetingChange } from '../meetings/index.ts';
 import { latestResult, testTaker, type Subject } from '../techtest/index.ts';
-import type { Details, NewEntry } from './model.ts';
+import { leaveFailed, type Details, type NewEntry } from './model.ts';
 import { insertEntries, insertEntry } from './store.ts';
 
 type OutboxMessage = Awaited<ReturnType<typeof messagesOf>>[number];
@@ -240,6 +240,8 @@ export class Recorder {
         meetingId: p.meetingId,
         participantId: p.participantId,
         type: p.kind,
+        // A lost connection is what support looks for among the errors.
+        error: p.kind === 'left' && leaveFailed(p.reason),
         // Whose visit, where a patient and their proxy each come in their own right; and why they
         // left, in Prosody's words where it gave any (a lost connection, a kick's reason).
         details: {

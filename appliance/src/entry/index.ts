@@ -9,7 +9,7 @@ import { entryFacts } from './facts.ts';
 import { EntryService, type CodeMessenger, type Invitation } from './service.ts';
 import { linkExpiry, moveLinkExpiry } from './links.ts';
 import { moveSessionExpiry, resetEntry } from './store.ts';
-import { addParticipantFacts, findParticipant, meetingEnd, onMeetingChange } from '../meetings/index.ts';
+import { addParticipantFacts, findParticipant, isOver, meetingEnd, onMeetingChange } from '../meetings/index.ts';
 
 declare module '@hapi/hapi' {
   interface PluginProperties {
@@ -36,9 +36,7 @@ export const plugin: Plugin<void> = {
       opensAt: (invitation: Invitation) =>
         new Date(invitation.meeting.startsAt.getTime() - config.roomOpensMinutes * 60_000),
       // Ended by staff, or past the grace period (when the room's own clock has not yet said so).
-      isEnded: (invitation: Invitation, now = new Date()) =>
-        invitation.meeting.status === 'ended' ||
-        now.getTime() >= meetingEnd(invitation.meeting).getTime() + config.roomGraceMinutes * 60_000,
+      isEnded: (invitation: Invitation, now = new Date()) => isOver(invitation.meeting, config.roomGraceMinutes, now),
       isOpen: (invitation: Invitation, now = new Date()) =>
         !clock.isEnded(invitation, now) &&
         (invitation.meeting.status === 'open' ||

@@ -5,7 +5,14 @@ import type { Lifecycle, Request, ResponseToolkit, ServerRoute } from '@hapi/hap
 import Joi from 'joi';
 import { sha256 } from '../crypto.ts';
 import { openEventStream } from '../http/sse.ts';
-import { languageCookie, languageOf, speakBookedLanguage, t, type Language } from '../http/i18n.ts';
+import {
+  languageCookie,
+  languageOf,
+  speakBookedLanguage,
+  speakChosenLanguage,
+  t,
+  type Language,
+} from '../http/i18n.ts';
 import { rateLimit } from '../http/ratelimit.ts';
 import { fieldOf, objectOf, route } from '../http/route.ts';
 import {
@@ -293,7 +300,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         if (chosen) {
           // The language switch of a page under a one-time link: the same page, in the other
           // language, with the token still only in the form. This response already speaks it.
-          request.state[languageCookie] = chosen;
+          speakChosenLanguage(request, chosen);
           const browser = checkBrowser(headerText(request, 'user-agent'));
           const found = await service.lookup(value, sessionsIn(request));
           const page = !found.ok

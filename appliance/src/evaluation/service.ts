@@ -6,7 +6,7 @@ import Boom from '@hapi/boom';
 import type { Request } from '@hapi/hapi';
 import { DomainError, type DomainPage } from '../http/errors.ts';
 import { t, type Language } from '../http/i18n.ts';
-import { findParticipant, type Meeting, type Participant } from '../meetings/index.ts';
+import { findParticipant, wasHeld, type Meeting, type Participant } from '../meetings/index.ts';
 import type { Answers, Question, QuestionSet, Respondent, RespondentRole } from './model.ts';
 import { participantSubject, staffSubject } from './model.ts';
 import * as store from './store.ts';
@@ -25,7 +25,14 @@ export interface Offer {
   language?: Language;
 }
 
-const problemStatus = { answered: 409, expired: 410, unknown: 404, invalid: 400, cancelled: 410 } as const;
+const problemStatus = {
+  answered: 409,
+  expired: 410,
+  unknown: 404,
+  invalid: 400,
+  cancelled: 410,
+  notHeld: 409,
+} as const;
 
 /**
  * Why a form cannot be offered or answered. An invalid answer is the form's own business (its route
@@ -101,6 +108,8 @@ export async function offerToParticipant(
 
 export async function offerToStaff(db: Knex, meeting: Meeting, staffId: string, commits?: GroupCommit): Promise<Offer> {
   if (meeting.status === 'cancelled') throw new EvaluationError('cancelled');
+  // An evaluation is of a meeting held: before that there is nothing to say, and nothing is kept.
+  if (!wasHeld(meeting)) throw new EvaluationError('notHeld');
   // A colleague invited with an account answers as a colleague; the unit's own staff as staff.
   const asColleague =
     meeting.participants.some((p) => p.kind === 'colleague' && p.staffId === staffId) &&

@@ -78,6 +78,14 @@ export function acceptedLanguage(header: string): Language {
 export const hasString = (lang: Language, key: string): boolean => key in dictionaries[lang];
 
 /** Marks whose page this is: from here on the request speaks their booked language (unless they chose). */
+/**
+ * The language switch sent with a form (the booking form, a guest's link page): this response
+ * already speaks the language chosen; the caller sets the cookie on it for the pages after.
+ */
+export function speakChosenLanguage(request: Request, language: Language): void {
+  request.state[languageCookie] = language;
+}
+
 export function speakBookedLanguage(request: Request, language: Language | undefined): void {
   if (language) request.app.bookedLanguage = language;
 }

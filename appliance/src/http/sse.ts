@@ -44,7 +44,7 @@ const openStreams = new WeakMap<Listener, OpenStreams>();
 
 /**
  * How often every staff stream's session is checked again besides the bus's news of a change: a
- * session runs out by itself (12 hours, no event says so), and `samverka user disable` is another
+ * session runs out by itself (its 12 hours, or idle: no event says so), and `samverka user disable` is another
  * process that on SQLite reaches no bus. One indexed look-up per open stream a minute.
  */
 const staffRecheckMs = 60_000;

@@ -60,6 +60,7 @@ export const bookingForm = objectOf<BookingForm>({
   action: Joi.string<BookingForm['action']>().valid('add', 'book').default('book'),
   remove: Joi.number().integer().min(0).max(100),
   clock: clockField,
+  lang: Joi.string<Language>().valid('sv', 'en'),
   ...participantFields,
 });
 export type BookingForm = ParticipantFields & {
@@ -76,6 +77,8 @@ export type BookingForm = ParticipantFields & {
   remove?: number;
   /** Which of the two, when the time comes twice that night (the clocks go back): clockChoice. */
   clock?: Clock | '';
+  /** The language switch, sent with the form so that what was typed stays (client/booking.ts). */
+  lang?: Language;
 };
 
 /**
@@ -184,31 +187,40 @@ const fieldLabels: Record<string, string> = {
   p_language: 'language',
 };
 
+/** One thing the booking form refuses: where its message shows, what it says, and the field at fault. */
+export interface BookingProblem {
+  where: 'meeting' | 'participant';
+  message: string;
+  field?: string;
+}
+
 /**
- * The form as the clinician sent it, when a field fails its check (a duration over 480 from a
- * browser that does not hold to the field's max, a title pasted past its length): everything typed
- * is shown again, the participants added so far included, with what failed named by its label.
+ * Each field that failed its check (a duration over 480 from a browser that does not hold to the
+ * field's max, a title pasted past its length) as a problem of its own, named by its label: the
+ * participant's fields under "Lägg till deltagare", the meeting's above the form.
  */
-export function formRefused(request: Request, h: ResponseToolkit, error: Error | undefined) {
-  const lang = languageOf(request);
-  const sent = (request.payload ?? {}) as Partial<BookingForm>;
-  let draft: ParticipantInput[] = [];
+export function fieldProblems(error: Error | undefined, lang: Language): BookingProblem[] {
+  return ((error as Joi.ValidationError | undefined)?.details ?? []).map((detail) => {
+    const field = String(detail.path[0]);
+    return {
+      where: field.startsWith('p_') ? 'participant' : 'meeting',
+      message: validationSentences({ details: [detail] }, lang, (name) => {
+        const key = fieldLabels[name];
+        return key ? t(lang, `meetings.book.${key}`) : undefined;
+      }),
+      field,
+    };
+  });
+}
+
+/** The participant list the form carried, or none when it came back damaged (the form starts it again). */
+export function sentDraft(sent: Partial<BookingForm>): ParticipantInput[] {
   try {
-    draft = readDraft(typeof sent.draft === 'string' ? sent.draft : '');
+    return readDraft(typeof sent.draft === 'string' ? sent.draft : '');
   } catch {
     // A damaged list is not the clinician's doing to fix field by field: it starts empty, as it would.
+    return [];
   }
-  const first = (error as Joi.ValidationError | undefined)?.details[0];
-  const field = first ? String(first.path[0]) : undefined;
-  const message = validationSentences(error, lang, (name) => {
-    const key = fieldLabels[name];
-    return key ? t(lang, `meetings.book.${key}`) : undefined;
-  });
-  return renderBooking(request, h, sent, draft, {
-    where: field?.startsWith('p_') ? 'participant' : 'meeting',
-    message,
-    ...(field ? { field } : {}),
-  }).takeover();
 }
 
 /** A mobile number in the form's list as the meeting page will show it (070-123 45 67), however it was typed. */
@@ -272,12 +284,16 @@ export function participantChoices(request: Request, form: Partial<ParticipantFi
   };
 }
 
+/**
+ * The booking form, with what was typed and every problem found: each message where its part of
+ * the form is, and each field at fault marked (aria-invalid, described by the messages).
+ */
 export function renderBooking(
   request: Request,
   h: ResponseToolkit,
   form: Partial<BookingForm>,
   draft: ParticipantInput[],
-  problem?: { where: 'meeting' | 'participant'; message: string; field?: string },
+  problems: BookingProblem[] = [],
 ) {
   const lang = languageOf(request);
   const staff = request.auth.credentials.user!;
@@ -313,10 +329,11 @@ export function renderBooking(
       })),
       // The documentation plan is asked for as soon as the form comes back with participants, not only at "Boka".
       missingDocumentation: draft.length > 0 && !(form.documentationPlan ?? '').trim(),
-      problem: problem ? { ...problem, field: formField(problem.field) } : undefined,
-      invalid: invalidFields(formField(problem?.field)),
+      meetingProblems: problems.filter((p) => p.where === 'meeting').map((p) => p.message),
+      participantProblems: problems.filter((p) => p.where === 'participant').map((p) => p.message),
+      invalid: Object.assign({}, ...problems.map((p) => invalidFields(formField(p.field)))) as Record<string, true>,
       clockChoice: clockChoice(lang, form.date, form.time, form.clock),
       me: staff.name,
     })
-    .code(problem ? 400 : 200);
+    .code(problems.length > 0 ? 400 : 200);
 }

@@ -144,10 +144,13 @@ export const advanceStatus = (
 export { parsePersonalNumber, maskPersonalNumber } from './personal-number.ts';
 export { displayPhone } from './contacts.ts';
 export {
+  isJoinable,
+  isOver,
   isPatient,
   meetingEnd,
   participantStatusKey,
   tookPart,
+  wasHeld,
   type ParticipantKind,
   type ContactPerson,
   type BareMeeting,

@@ -54,8 +54,11 @@ export class LiveUpdates {
       });
     }
     // What other domains learn about a participant (a message failed, a link locked, someone
-    // missing after five minutes) changes the facts and marks that meeting pages and calendars show.
+    // missing after five minutes) changes the facts and marks that meeting pages and calendars show;
+    // the room moving the meeting on (open, in progress, ended) its status, and the page's links
+    // (into the room, "Utvärdera mötet", that it has ended).
     for (const type of [
+      'meeting.status',
       'outbox.status',
       'entry.locked',
       'entry.identity_mismatch',

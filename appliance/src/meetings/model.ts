@@ -115,6 +115,30 @@ export const meetingEnd = (m: Pick<Meeting, 'startsAt' | 'durationMinutes'>): Da
   new Date(m.startsAt.getTime() + m.durationMinutes * 60_000);
 
 /**
+ * Over: ended by staff or by the room's clock, or past its end and the grace period (when the
+ * room's clock has not yet said so). Nobody joins an ended meeting any more, staff or guest.
+ */
+export const isOver = (
+  m: Pick<Meeting, 'status' | 'startsAt' | 'durationMinutes'>,
+  graceMinutes: number,
+  now = new Date(),
+): boolean => m.status === 'ended' || now.getTime() >= meetingEnd(m).getTime() + graceMinutes * 60_000;
+
+/**
+ * Held (or being held): someone came into its room, it ended, or its booked start has come. Not a
+ * cancelled meeting, which never was. What the staff's evaluation is of.
+ */
+export const wasHeld = (m: Pick<Meeting, 'status' | 'startsAt'>, now = new Date()): boolean =>
+  m.status === 'in_progress' || m.status === 'ended' || (m.status !== 'cancelled' && now >= m.startsAt);
+
+/** Whether anyone may still join the meeting: not cancelled, not over. */
+export const isJoinable = (
+  m: Pick<Meeting, 'status' | 'startsAt' | 'durationMinutes'>,
+  graceMinutes: number,
+  now = new Date(),
+): boolean => m.status !== 'cancelled' && !isOver(m, graceMinutes, now);
+
+/**
  * The words (their i18n key) a participant's status is shown in: on a cancelled meeting, that it
  * was cancelled, whatever they had come to before (an invitation delivered, a link opened); how
  * they were told of it is the outbox's fact beside it.

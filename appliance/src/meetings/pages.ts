@@ -5,7 +5,15 @@ import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { day, lookupYears, meetingYears } from '../http/dates.ts';
 import { validationSentences } from '../http/errors.ts';
-import { languageOf, languages, t, type Language } from '../http/i18n.ts';
+import {
+  isLanguage,
+  languageCookie,
+  languageOf,
+  languages,
+  speakChosenLanguage,
+  t,
+  type Language,
+} from '../http/i18n.ts';
 import { fieldOf, objectOf, route } from '../http/route.ts';
 import { textOf } from '../common/text.ts';
 import { openEventStream } from '../http/sse.ts';
@@ -22,22 +30,27 @@ import {
   participantChoices,
   participantFields,
   type ParticipantFields,
-  formRefused,
+  fieldProblems,
   fromFields,
   hasParticipant,
   needsIdentityProvider,
   readDraft,
   renderBooking,
+  sentDraft,
   type BookingForm,
+  type BookingProblem,
   type Clock,
 } from './booking-form.ts';
 import {
+  isJoinable,
+  isOver,
   isPatient,
   meetingEnd,
   meetingStatuses,
   participantKinds,
   participantStatusKey,
   tookPart,
+  wasHeld,
   type CalendarEntry,
   type Meeting,
   type MeetingStatus,
@@ -46,7 +59,7 @@ import {
 } from './model.ts';
 import { audited, auditBooking, auditChange } from './routes.ts';
 import { meetingParams, participantParams, text } from './schemas.ts';
-import { checkStart } from './rules.ts';
+import { checkStart, type ParticipantInput } from './rules.ts';
 import { withPatientFirst, type MeetingService } from './service.ts';
 import {
   addDays,
@@ -84,7 +97,8 @@ const rescheduleLabels: Record<string, string> = {
  */
 function clinicStart(date: string, time: string, clock?: string): Date | RuleViolation | 'ask' {
   const [first, second] = clinicInstants(date, time);
-  if (!first) return new RuleViolation('time_skipped', 'startsAt', { date, time });
+  // The time is at fault, not the day: 02:30 is there every other night (both forms mark the time).
+  if (!first) return new RuleViolation('time_skipped', 'time', { date, time });
   if (!second || clock === 'summer') return first;
   return clock === 'standard' ? second : 'ask';
 }
@@ -95,7 +109,7 @@ function clinicStart(date: string, time: string, clock?: string): Date | RuleVio
  * ahead) as joi's sentences under the form's labels.
  */
 function whenRefused(
-  error: Joi.ValidationError,
+  error: Pick<Joi.ValidationError, 'details'>,
   date: string,
   lang: Language,
   labelOf: (field: string) => string | undefined,
@@ -214,9 +228,7 @@ async function meetingPage(
       when: formatSpan(meeting.startsAt, meeting.durationMinutes, lang),
       statusLabel: t(lang, `meetings.status.${meeting.status}`),
       cancelled: meeting.status === 'cancelled',
-      // Offered where the evaluation's form is (evaluation/routes.ts refuses the rest): to the staff
-      // who took part, and not for a cancelled meeting, which was never held.
-      evaluable: meeting.status !== 'cancelled' && tookPart(staff.id, meeting),
+      ...meetingLinks(staff, meeting, request.server.app.config.roomGraceMinutes),
       participants: await (async () => {
         const known = await facts.collect(meeting, lang);
         return meeting.participants.map((p) => ({
@@ -271,6 +283,21 @@ function refusedContact(refused: RefusedContact) {
 }
 
 /**
+ * The meeting page's links row: into the room while anyone may still join, else that the meeting
+ * is over (a cancelled one says so in its status); the staff member's evaluation; the connection
+ * log for those who read it. `links` is false when there is nothing to show: no empty row.
+ */
+function meetingLinks(staff: Staff, meeting: Meeting, graceMinutes: number, now = new Date()) {
+  const joinable = isJoinable(meeting, graceMinutes, now);
+  const over = meeting.status !== 'cancelled' && isOver(meeting, graceMinutes, now);
+  // Offered where the evaluation's form is (evaluation/service.ts refuses the rest): to the staff
+  // who took part, once the meeting has been held (a cancelled one never was).
+  const evaluable = wasHeld(meeting, now) && tookPart(staff.id, meeting);
+  const seesLog = staff.role !== 'clinician';
+  return { joinable, over, evaluable, seesLog, links: joinable || over || evaluable || seesLog };
+}
+
+/**
  * Why a participant cannot be identified as the form asks here, or nothing: BankID and SITHS need
  * the hospital's identity provider, unless for a colleague, whose SITHS is their staff login.
  */
@@ -292,10 +319,9 @@ interface RescheduleForm {
   durationMinutes: number | string;
 }
 
-/** The fields a refused new start marks: a rule on the start (startsAt) is the date and time together. */
+/** The reschedule form's fields a refusal marks: as the booking form marks them (invalidFields). */
 function rescheduleInvalid(field: string | undefined): Partial<Record<keyof RescheduleForm, true>> {
-  if (field === 'startsAt') return { date: true, time: true };
-  return field && field in rescheduleLabels ? { [field]: true } : {};
+  return Object.fromEntries(Object.entries(invalidFields(field)).filter(([name]) => name in rescheduleLabels));
 }
 
 const notices = {
@@ -376,6 +402,121 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
       fields: Object.entries(fields).map(([name, value]) => ({ name, value })),
       ...ask(meeting),
     });
+  }
+
+  /** The booking form again as it was sent, in the language the switch chose, which is kept from now on. */
+  function switchedLanguage(
+    request: Request,
+    h: ResponseToolkit,
+    form: Partial<BookingForm>,
+    draft: ParticipantInput[],
+    chosen: Language,
+  ) {
+    speakChosenLanguage(request, chosen);
+    return renderBooking(request, h, form, draft).state(languageCookie, chosen);
+  }
+
+  /**
+   * Adds the participant typed into "Lägg till deltagare" to the draft list when the rules take
+   * them (the patient put first), or says why not.
+   */
+  async function addToDraft(
+    request: Request,
+    form: BookingForm,
+    draft: ParticipantInput[],
+  ): Promise<BookingProblem | undefined> {
+    const lang = languageOf(request);
+    const next = fromFields(form);
+    const unavailable = identificationUnavailable(request, lang, next);
+    if (unavailable) return { where: 'participant', message: unavailable, field: 'p_identification' };
+    try {
+      await meetings.checkDraft(staffOf(request), draft, next);
+    } catch (error) {
+      if (!(error instanceof RuleViolation)) throw error;
+      return { where: 'participant', message: error.text(lang), field: error.field };
+    }
+    draft.push(next);
+    draft.splice(0, draft.length, ...withPatientFirst(draft));
+    return undefined;
+  }
+
+  /**
+   * Everything wrong with the meeting's own fields of a booking, at once: the date and time (each
+   * field, or the start they make: a time the clock skips, one it shows twice, a start past), the
+   * title, the leader, the documentation plan, and that someone is invited. `failed` names fields
+   * that already failed their check (bookingRefused): said once. The start, when it could be read.
+   */
+  async function meetingProblems(
+    request: Request,
+    form: Partial<Record<'title' | 'date' | 'time' | 'clock' | 'ledBy' | 'documentationPlan', string>>,
+    draft: ParticipantInput[],
+    failed: ReadonlySet<string> = new Set(),
+  ): Promise<{ problems: BookingProblem[]; startsAt?: Date }> {
+    const lang = languageOf(request);
+    const problems: BookingProblem[] = [];
+    const date = form.date ?? '';
+    const time = form.time ?? '';
+    const when = { date: dateField.required(), time: timeField.required() };
+    const { error: badWhen } = Joi.object(when).validate({ date, time }, { abortEarly: false });
+    for (const detail of badWhen?.details ?? []) {
+      const field = String(detail.path[0]);
+      if (failed.has(field)) continue;
+      const message = whenRefused({ details: [detail] }, date, lang, (name) =>
+        name === 'date' || name === 'time' ? t(lang, `meetings.book.${name}`) : undefined,
+      );
+      problems.push({ where: 'meeting', message, field });
+    }
+    let startsAt: Date | undefined;
+    if (!badWhen && !failed.has('date') && !failed.has('time')) {
+      const start = clinicStart(date, time, form.clock);
+      if (start === 'ask')
+        problems.push({
+          where: 'meeting',
+          message: t(lang, 'meetings.rule.time_repeated', { date, time }),
+          field: 'clock',
+        });
+      else if (start instanceof RuleViolation)
+        problems.push({ where: 'meeting', message: start.text(lang), field: start.field });
+      else startsAt = start;
+    }
+    const violations = await meetings.meetingViolations(staffOf(request), {
+      title: form.title ?? '',
+      documentationPlan: form.documentationPlan ?? '',
+      ledBy: form.ledBy?.trim() || undefined,
+      participants: draft,
+      ...(startsAt ? { startsAt } : {}),
+    });
+    for (const violation of violations)
+      if (!violation.field || !failed.has(violation.field))
+        problems.push({ where: 'meeting', message: violation.text(lang), field: violation.field });
+    return { problems, ...(startsAt ? { startsAt } : {}) };
+  }
+
+  /**
+   * The booking form as the clinician sent it when fields fail their checks: everything typed is
+   * shown again, the participants added so far included, with every field that failed named by its
+   * label, and on "Boka mötet" whatever else is wrong with the meeting's fields beside them.
+   */
+  async function bookingRefused(request: Request, h: ResponseToolkit, error: Error | undefined) {
+    const lang = languageOf(request);
+    const sent = (request.payload ?? {}) as Partial<BookingForm>;
+    const draft = sentDraft(sent);
+    const chosen = fieldOf(sent, 'lang');
+    if (isLanguage(chosen)) return switchedLanguage(request, h, sent, draft, chosen).takeover();
+    const problems = fieldProblems(error, lang);
+    if (sent.action !== 'add') {
+      const failed = new Set(problems.map((p) => p.field ?? ''));
+      const typed = (name: string) => textOf(fieldOf(sent, name));
+      const fields = ['title', 'date', 'time', 'clock', 'ledBy', 'documentationPlan'] as const;
+      const more = await meetingProblems(
+        request,
+        Object.fromEntries(fields.filter((f) => !failed.has(f)).map((f) => [f, typed(f)])),
+        draft,
+        failed,
+      );
+      problems.push(...more.problems);
+    }
+    return renderBooking(request, h, sent, draft, problems).takeover();
   }
 
   const version = Joi.number().integer().min(1).required();
@@ -467,71 +608,34 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         auth: { ...session, scope: ['admin', 'clinician'] },
         validate: {
           payload: bookingForm,
-          failAction: formRefused,
+          // Every field that fails its check, not the first alone (bookingRefused).
+          options: { abortEarly: false },
+          failAction: (request, h, error) => bookingRefused(request, h, error),
         },
       },
       handler: async (request, h) => {
-        const lang = languageOf(request);
         const staff = staffOf(request);
         const form = request.payload;
         const draft = readDraft(form.draft);
+        // The language switch: the form as it was typed, unchecked, in the language chosen.
+        if (form.lang) return switchedLanguage(request, h, form, draft, form.lang);
         const clearParticipant = (f: BookingForm): Partial<BookingForm> =>
           Object.fromEntries(Object.entries(f).filter(([k]) => !k.startsWith('p_') || k === 'p_country'));
         if (form.remove !== undefined) {
           draft.splice(form.remove, 1);
           return renderBooking(request, h, { ...form, p_kind: undefined, p_identification: undefined }, draft);
         }
-        if (hasParticipant(form)) {
-          const next = fromFields(form);
-          const unavailable = identificationUnavailable(request, lang, next);
-          if (unavailable)
-            return renderBooking(request, h, form, draft, {
-              where: 'participant',
-              message: unavailable,
-              field: 'p_identification',
-            });
-          try {
-            await meetings.checkDraft(staff, draft, next);
-          } catch (error) {
-            if (!(error instanceof RuleViolation)) throw error;
-            return renderBooking(request, h, form, draft, {
-              where: 'participant',
-              message: error.text(lang),
-              field: error.field,
-            });
-          }
-          draft.push(next);
-          draft.splice(0, draft.length, ...withPatientFirst(draft));
-        }
-        if (form.action === 'add') return renderBooking(request, h, clearParticipant(form), draft);
-
-        const { error: badWhen } = Joi.object({ date: dateField.required(), time: timeField.required() }).validate({
-          date: form.date,
-          time: form.time,
-        });
-        if (badWhen) {
-          const [first] = badWhen.details;
-          return renderBooking(request, h, clearParticipant(form), draft, {
-            where: 'meeting',
-            message: whenRefused(badWhen, form.date, lang, (field) =>
-              field === 'date' || field === 'time' ? t(lang, `meetings.book.${field}`) : undefined,
-            ),
-            field: first?.path[0] === 'time' ? 'time' : 'date',
-          });
-        }
-        const startsAt = clinicStart(form.date, form.time, form.clock);
-        if (startsAt === 'ask')
-          return renderBooking(request, h, clearParticipant(form), draft, {
-            where: 'meeting',
-            message: t(lang, 'meetings.rule.time_repeated', { date: form.date, time: form.time }),
-            field: 'clock',
-          });
-        if (startsAt instanceof RuleViolation)
-          return renderBooking(request, h, clearParticipant(form), draft, {
-            where: 'meeting',
-            message: startsAt.text(lang),
-            field: 'time',
-          });
+        // The participant typed into "Lägg till deltagare" joins the list, or says what is wrong with it.
+        const participantProblem = hasParticipant(form) ? await addToDraft(request, form, draft) : undefined;
+        if (form.action === 'add')
+          return participantProblem
+            ? renderBooking(request, h, form, draft, [participantProblem])
+            : renderBooking(request, h, clearParticipant(form), draft);
+        // "Boka mötet": everything wrong is said at once, each field at fault marked.
+        const { problems, startsAt } = await meetingProblems(request, form, draft);
+        if (participantProblem) problems.unshift(participantProblem);
+        const shown = participantProblem ? form : clearParticipant(form);
+        if (problems.length > 0 || !startsAt) return renderBooking(request, h, shown, draft, problems);
         try {
           const meeting = await meetings.book(
             staff,
@@ -549,11 +653,9 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           return h.redirect(`/meetings/${meeting.id}?done=booked`);
         } catch (error) {
           if (!(error instanceof RuleViolation)) throw error;
-          return renderBooking(request, h, clearParticipant(form), draft, {
-            where: 'meeting',
-            message: error.text(lang),
-            field: error.field,
-          });
+          return renderBooking(request, h, shown, draft, [
+            { where: 'meeting', message: error.text(languageOf(request)), field: error.field },
+          ]);
         }
       },
     }),

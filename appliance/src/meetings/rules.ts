@@ -251,6 +251,11 @@ export function checkContactChange(
   return changed;
 }
 
+/** A meeting is with someone: a list without a participant is refused. */
+export function checkSomeoneInvited(participants: readonly unknown[]): void {
+  if (participants.length === 0) throw new RuleViolation('participant_required', 'participants');
+}
+
 /**
  * Checks the participant list as a whole: someone invited; at most one patient (or patient with
  * proxy), and when the patient takes part ("om de ska vara med", the routine says) added first;
@@ -260,7 +265,7 @@ export function checkParticipantList(
   participants: { kind: ParticipantKind; staffId: string | null }[],
   max: number,
 ): void {
-  if (participants.length === 0) throw new RuleViolation('participant_required', 'participants');
+  checkSomeoneInvited(participants);
   const patients = participants.filter((p) => isPatient(p.kind));
   if (patients.length > 1) throw new RuleViolation('one_patient', 'participants');
   if (patients.length === 1 && !isPatient(must(participants[0], 'the first participant').kind))

@@ -19,6 +19,7 @@ import {
   checkContactChange,
   checkParticipant,
   checkParticipantList,
+  checkSomeoneInvited,
   type ContactChangeInput,
   checkStart,
   checkText,
@@ -166,6 +167,34 @@ export class MeetingService {
     if (!leader || leader.disabled || (leader.id !== host.id && leader.unitId !== unitId))
       throw new RuleViolation('leader_unknown', 'ledBy', { who: ledBy });
     return leader.id;
+  }
+
+  /**
+   * Every rule the meeting's own fields break, not only the first: the title, the documentation
+   * plan, the start (when there is one to check), the leader and that someone is invited. The
+   * booking form shows them all at once; `book` checks the same and refuses on the first.
+   */
+  async meetingViolations(
+    host: Staff,
+    input: Pick<BookingInput, 'title' | 'documentationPlan' | 'ledBy' | 'participants'> & { startsAt?: Date },
+    now = new Date(),
+  ): Promise<RuleViolation[]> {
+    const found: RuleViolation[] = [];
+    const check = async (rule: () => unknown) => {
+      try {
+        await rule();
+      } catch (error) {
+        if (!(error instanceof RuleViolation)) throw error;
+        found.push(error);
+      }
+    };
+    const { startsAt } = input;
+    await check(() => checkText(input.title, 'title_required', 'title'));
+    if (startsAt) await check(() => checkStart(startsAt, now));
+    await check(() => this.#leader(host, host.unitId, input.ledBy));
+    await check(() => checkText(input.documentationPlan, 'documentation_required', 'documentationPlan'));
+    await check(() => checkSomeoneInvited(input.participants));
+    return found;
   }
 
   async book(host: Staff, input: BookingInput, within?: Within, now = new Date()): Promise<Meeting> {

@@ -95,23 +95,28 @@ export const plugin: Plugin<void> = {
         );
         service.useControl(current);
         // Not awaited: the appliance serves its pages while Prosody is away; the adapter reconnects.
-        // Prosody away at the start (a reboot that started the appliance first): the first session
-        // the adapter gets later is the start's, and resumes what the start would have (the rooms
-        // still open joined again, those ended meanwhile destroyed, a round of the schedule).
+        // The schedule's first round is the resume's, once the session is up. Prosody away at the
+        // start (a reboot that started the appliance first) is a fault, logged: the round runs
+        // without rooms (the five-minute rule must not wait for Prosody), and the first session the
+        // adapter gets later is the start's, and resumes what the start would have (the rooms still
+        // open joined again, those ended meanwhile destroyed, a round of the schedule).
         const stopping = new AbortController();
         resumed = current
           .start()
           .catch(async (error: Error) => {
             log('error', `xmpp: ${error.message}; room control starts once Prosody answers`);
+            service.round();
             await once(current, 'connected', { signal: stopping.signal });
           })
           .then(() => service.resume())
           .catch((error: Error) => {
-            if (!stopping.signal.aborted) log('error', `xmpp: ${error.message}`);
+            if (stopping.signal.aborted) return;
+            log('error', `xmpp: ${error.message}`);
+            service.round();
           });
         stopResume = () => stopping.abort();
       }
-      service.start();
+      service.start(undefined, { afterSession: Boolean(control) });
       return async () => {
         // No new tick, then no new presence: the session closes (a tick or resume still asking
         // Prosody gets its answer at once, as an error). What they and the presences received

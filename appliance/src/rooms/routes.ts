@@ -13,6 +13,7 @@ import { sessionRead, checkBrowser, entryService, entryStatesOf, roomClock } fro
 import { nudge } from '../invites/index.ts';
 import {
   accessChanges,
+  isJoinable,
   mayChange,
   meetingEnd,
   meetingFor,
@@ -184,7 +185,8 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
     });
     // Only the booked staff get a token: they are the meeting's owners.
     const booked = bookedStaff(meeting).includes(staff.id);
-    const live = meeting.status !== 'ended' && meeting.status !== 'cancelled';
+    // An ended (or cancelled) meeting has no room to join: the page says so in place of the video.
+    const live = isJoinable(meeting, request.server.app.config.roomGraceMinutes);
     // The routine: the first meeting after a new login starts with the technical test.
     if (booked && live && request.server.app.config.jitsi && request.auth.credentials.sessionKey) {
       const tested = await latestResult(
@@ -204,23 +206,28 @@ export function roomRoutes(service: RoomService, jitsiUrl: string | undefined): 
             `/evaluation/meeting/${meeting.id}`,
           )
         : { mediaConfigured: Boolean(request.server.app.config.jitsi) };
-    return h.view('rooms/staff', {
-      title: `${t(lang, 'rooms.staff.title')}: ${meeting.title}`,
-      // The video and the participant panel share the whole width: the panel must stay readable.
-      wide: true,
-      styles: ['meeting.css'],
-      scripts: ['meeting.js'],
-      meeting: {
-        id: meeting.id,
-        title: meeting.title,
-        when: meeting.startsAt.toISOString(),
-        ends: meetingEnd(meeting).toISOString(),
-      },
-      booked,
-      jitsi,
-      pageView,
-      panel: await panel(request, meeting),
-    });
+    return h
+      .view('rooms/staff', {
+        title: `${t(lang, 'rooms.staff.title')}: ${meeting.title}`,
+        // The video and the participant panel share the whole width: the panel must stay readable.
+        wide: true,
+        styles: ['meeting.css'],
+        scripts: ['meeting.js'],
+        meeting: {
+          id: meeting.id,
+          title: meeting.title,
+          when: meeting.startsAt.toISOString(),
+          ends: meetingEnd(meeting).toISOString(),
+        },
+        booked,
+        jitsi,
+        closed: live
+          ? undefined
+          : t(lang, meeting.status === 'cancelled' ? 'rooms.closed.cancelled' : 'rooms.closed.over'),
+        pageView,
+        panel: await panel(request, meeting),
+      })
+      .code(live ? 200 : 410);
   };
 
   return [

@@ -199,12 +199,23 @@ export class RoomService {
     return recorded;
   }
 
-  start(everyMs = 15_000): void {
+  /**
+   * Starts the schedule: a round every `everyMs`. With `afterSession`, the first round waits for
+   * the XMPP session (resume runs it, or `round` where there is none to wait for): one before
+   * could only fail to open the rooms due, an error in the log at every start.
+   */
+  start(everyMs = 15_000, options: { afterSession?: boolean } = {}): void {
     this.#schedule = every(
       everyMs,
       () => this.tick(),
       (error) => this.log('error', `rooms: ${error.message}`),
+      options.afterSession ? { firstAfterMs: null } : {},
     );
+  }
+
+  /** A round of the schedule now (after the one running). */
+  round(): void {
+    this.#schedule?.now();
   }
 
   /** Ends the schedule; resolves once a tick still running has finished. */
@@ -242,6 +253,12 @@ export class RoomService {
         await store.closeAllPresence(this.db, room.meetingId, 'ended', new Date());
         continue;
       }
+      // Its time ran out while no process led (the schedule's rounds look back eight hours only):
+      // it ends now, as the schedule would have ended it.
+      if (this.#timeIsUp(meeting, now)) {
+        await this.end(meeting.id, toTheRoom('rooms.toRoom.ended'), null, now);
+        continue;
+      }
       try {
         await control.createRoom(room.name, { membersOnly: false });
       } catch (error) {
@@ -265,23 +282,44 @@ export class RoomService {
       }
     }
     // Ended or cancelled while no process led room control (staff ended it on another process
-    // between the last leader's death and this takeover): its end is recorded, but nobody could
-    // take the room out of Prosody, where its people would go on meeting. Which of the rooms ended
-    // lately Prosody still holds is not known here: each is destroyed (room names are never used
-    // again), and one already gone answers item-not-found.
-    for (const room of await store.endedRooms(this.db, this.#horizon(now))) {
+    // between the last leader's death and this takeover, however long ago): its end is recorded,
+    // but nobody took the room out of Prosody, where its people would go on meeting. The database
+    // knows which rooms were never taken out: each goes now (one already gone answers
+    // item-not-found, and is recorded as gone too).
+    for (const room of await store.undestroyedRooms(this.db)) {
       if (control.rooms().includes(room.name.toLowerCase())) continue;
-      await control.destroy(room.name, this.#told(room)).catch((error) => {
-        if (conditionOf(error) !== 'item-not-found')
-          this.log('warn', `rooms: destroying ${room.name}: ${(error as Error).message}`);
-      });
+      await this.#takeOut(room, this.#told(room));
     }
-    this.#schedule?.now();
+    this.round();
   }
 
   /** Meetings last at most eight hours: anything that could be open now started after this. */
   #horizon(now: Date): Date {
     return new Date(now.getTime() - (8 * 60 + this.settings.graceMinutes) * 60_000);
+  }
+
+  /** The meeting's end and the grace period have passed: its room ends. */
+  #timeIsUp(meeting: Meeting, now: Date): boolean {
+    return now.getTime() >= meetingEnd(meeting).getTime() + this.settings.graceMinutes * 60_000;
+  }
+
+  /**
+   * Takes the room out of Prosody, which ends the meeting for whoever is in it, and records that it
+   * is gone (or was already). Returns whether it is gone; a failure is logged, and a new leader or
+   * a session back after a loss tries again.
+   */
+  async #takeOut(room: store.Room, reason: string, record = true): Promise<boolean> {
+    if (!this.control) return false;
+    try {
+      await this.control.destroy(room.name, reason);
+    } catch (error) {
+      if (conditionOf(error) !== 'item-not-found') {
+        this.log('warn', `rooms: destroying ${room.name}: ${(error as Error).message}`);
+        return false;
+      }
+    }
+    if (record) await store.markDestroyed(this.db, room.meetingId);
+    return true;
   }
 
   /**
@@ -303,9 +341,7 @@ export class RoomService {
 
   async #destroyEnded(room: store.Room, reason?: string): Promise<void> {
     if (!this.control || !this.control.rooms().includes(room.name.toLowerCase())) return;
-    await this.control
-      .destroy(room.name, reason ?? this.#told(room))
-      .catch((error) => this.log('warn', `rooms: destroying ${room.name}: ${(error as Error).message}`));
+    await this.#takeOut(room, reason ?? this.#told(room));
   }
 
   /** What the people in an ended room read as it goes. */
@@ -319,7 +355,7 @@ export class RoomService {
 
   /** Opens rooms that are due, ends rooms past their end, raises no-show alerts. Returns what it did. */
   async tick(now = new Date()): Promise<{ opened: string[]; ended: string[]; alerts: number }> {
-    const { opensMinutes, graceMinutes } = this.settings;
+    const { opensMinutes } = this.settings;
     const meetings = await listMeetings(this.db, {
       from: this.#horizon(now),
       to: new Date(now.getTime() + opensMinutes * 60_000 + 1),
@@ -335,8 +371,7 @@ export class RoomService {
     const ended: string[] = [];
     let alerts = 0;
     for (const meeting of live) {
-      const end = meetingEnd(meeting);
-      if (now.getTime() >= end.getTime() + graceMinutes * 60_000) {
+      if (this.#timeIsUp(meeting, now)) {
         if (await this.end(meeting.id, toTheRoom('rooms.toRoom.ended'), null, now)) ended.push(meeting.id);
         continue;
       }
@@ -394,16 +429,11 @@ export class RoomService {
       if (advanced) this.bus.emit('room.ended', { meetingId, reason, cause: endCause(byStaffId), byStaffId });
       return advanced;
     }
-    if (this.control && room.openedAt) {
-      try {
-        await this.control.destroy(room.name, reason);
-      } catch (error) {
-        this.log('warn', `rooms: destroying ${room.name}: ${(error as Error).message}`);
-      }
-    }
+    // Recorded as taken out of Prosody with the end (one commit); else the leader has that to do.
+    const destroyed = room.openedAt !== null && (await this.#takeOut(room, reason, false));
     // The room's end, everyone's leaving, the meeting's status and its record: one commit.
     const advanced = await this.advanceStatus(meetingId, 'ended', byStaffId, now, async (trx) => {
-      await store.markEnded(trx, meetingId, reason, now);
+      await store.markEnded(trx, meetingId, reason, now, destroyed);
       await store.closeAllPresence(trx, meetingId, 'ended', now);
       await within?.(trx);
     });

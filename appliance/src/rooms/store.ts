@@ -15,6 +15,8 @@ interface RoomRow {
   opened_at: DbTimestamp | null;
   ended_at: DbTimestamp | null;
   end_reason: string | null;
+  /** When it was taken out of Prosody (migration 0033); ended_at is when its meeting ended. */
+  destroyed_at: DbTimestamp | null;
 }
 
 interface PresenceRow {
@@ -80,23 +82,47 @@ export async function markOpened(db: Tx, meetingId: string, now = new Date()): P
   );
 }
 
-export async function markEnded(db: Tx, meetingId: string, reason: string, now = new Date()): Promise<boolean> {
+/**
+ * Records the room's end; `destroyed`: it was taken out of Prosody with it (the leader ended it),
+ * else the leader still has that to do (`undestroyedRooms`).
+ */
+export async function markEnded(
+  db: Tx,
+  meetingId: string,
+  reason: string,
+  now = new Date(),
+  destroyed = false,
+): Promise<boolean> {
   return (
     (await rooms(db)
       .where({ meeting_id: meetingId })
       .whereNull('ended_at')
-      .update({ ended_at: iso(now), end_reason: reason })) === 1
+      .update({ ended_at: iso(now), end_reason: reason, ...(destroyed ? { destroyed_at: iso(now) } : {}) })) === 1
   );
 }
 
-/** Rooms that are open and not ended: the ones to re-join and watch. */
-export async function openRooms(db: Tx): Promise<Room[]> {
-  return (await rooms(db).whereNotNull('opened_at').whereNull('ended_at')).map(toRoom);
+/** The room is out of Prosody: destroyed by the leader, or found already gone. */
+export async function markDestroyed(db: Tx, meetingId: string, now = new Date()): Promise<void> {
+  await rooms(db)
+    .where({ meeting_id: meetingId })
+    .whereNull('destroyed_at')
+    .update({ destroyed_at: iso(now) });
 }
 
-/** Rooms that were open and ended at or after `since`: the ones Prosody may still hold. */
-export async function endedRooms(db: Tx, since: Date): Promise<Room[]> {
-  return (await rooms(db).whereNotNull('opened_at').where('ended_at', '>=', iso(since))).map(toRoom);
+/** Rooms opened in Prosody and not taken out of it (by migration 0033's partial index). */
+const notDestroyed = (db: Tx) => rooms(db).whereNotNull('opened_at').whereNull('destroyed_at');
+
+/** Rooms that are open and not ended: the ones to re-join and watch. */
+export async function openRooms(db: Tx): Promise<Room[]> {
+  return (await notDestroyed(db).whereNull('ended_at')).map(toRoom);
+}
+
+/**
+ * Rooms whose meeting ended that were never taken out of Prosody (it ended in a process that did
+ * not lead room control, while none did), however long ago: Prosody may still hold them.
+ */
+export async function undestroyedRooms(db: Tx): Promise<Room[]> {
+  return (await notDestroyed(db).whereNotNull('ended_at')).map(toRoom);
 }
 
 export interface Presence {

@@ -69,6 +69,8 @@ declare module '@xmpp/client' {
     /** Internal: the socket's data handler, and the stream parser (null once the stream closed). */
     _onData(data: Buffer): void;
     parser: unknown;
+    /** Internal: the connection's socket (for xmpp://, a TCP socket), null while not connected. */
+    socket: import('node:net').Socket | null;
     reconnect: EventEmitter & { delay: number; start(): void; stop(): void };
   }
 

@@ -55,7 +55,8 @@ export interface Occupant {
 
 /**
  * Why an occupant is no longer in the room: `left` of their own accord (a Jitsi client's hang-up),
- * `disconnected` when Prosody ended their session for them (a connection lost or timed out), `error`
+ * `disconnected` when their session ended without their goodbye (a connection dropped, lost or timed
+ * out; Prosody ended it), `error`
  * when the room put them out after an error (status 333), `missing` when not there any more after
  * a reconnect.
  */
@@ -500,7 +501,7 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
         item?.getChildText('reason') ?? destroy?.getChildText('reason') ?? stanza.getChildText('status') ?? undefined;
       this.emit('occupantLeft', {
         ...occupant,
-        reason: destroy ? 'destroyed' : leaveReason(codes, status),
+        reason: destroy ? 'destroyed' : leaveReason(codes, status, !stanza.attrs['xml:lang']),
         ...(status ? { status: status.slice(0, 500) } : {}),
       });
       return;
@@ -565,14 +566,23 @@ export function parseIdentity(presence: XmlElement): Identity | undefined {
   return group ? { user: fields, group } : { user: fields };
 }
 
-function leaveReason(codes: Set<string | undefined>, status: string | undefined): LeaveReason {
+/**
+ * Why an occupant left, from the room's unavailable presence. `fromServer`: the presence is
+ * Prosody's own, not one the client sent. Prosody stamps every stanza a client sends with the
+ * stream's xml:lang ("en" where the stream named none: util/xmppstream.lua), and the room passes it
+ * on; the presence Prosody makes when a session ends without the client's goodbye (mod_presence's
+ * resource-unbind) has none. It says "Disconnected: …" where Prosody ended the session over an
+ * error (a timeout, a stream error), and nothing at all where the connection just closed: a TCP
+ * connection dropped, a browser killed. A hang-up is the client's own presence (Jitsi leaves the
+ * room, Strophe says goodbye before it disconnects).
+ */
+function leaveReason(codes: Set<string | undefined>, status: string | undefined, fromServer: boolean): LeaveReason {
   if (codes.has('307')) return 'kicked';
   if (codes.has('301')) return 'banned';
   if (codes.has('321') || codes.has('322') || codes.has('332')) return 'removed';
   if (codes.has('303')) return 'renamed';
   if (codes.has('333')) return 'error';
-  // What Prosody (mod_presence) says for a client whose session ended without its own goodbye.
-  if (status?.startsWith('Disconnected:')) return 'disconnected';
+  if (fromServer || status?.startsWith('Disconnected:')) return 'disconnected';
   return 'left';
 }
 

@@ -22,6 +22,44 @@ export const sessionCookie = 'samverka_sid';
 const cookieKey = (secret: string): Buffer =>
   Buffer.from(hkdfSync('sha256', secret, 'samverka', 'staff session cookie', 32));
 
+/**
+ * The header a page's own script sends with a request the person did not make: a live page's
+ * refresh after an event, the meeting room's reports of the video's events.
+ */
+export const liveRequestHeader = 'x-live-refresh';
+
+/**
+ * Whether a request is the person at work, which keeps their session from ending as idle. A live
+ * page's event stream is not (open as long as the page is, and checked again every minute with the
+ * request that opened it), nor what a page's script asks by itself (`liveRequestHeader`): otherwise
+ * a calendar left open on a shared ward computer would keep its session for the whole 12 hours.
+ */
+function isActivity(request: Request): boolean {
+  return !headerText(request, 'accept').includes('text/event-stream') && !headerText(request, liveRequestHeader);
+}
+
+/**
+ * The login page for a request without a live session, with the way back to what it asked for: a
+ * page asked for again; after a form sent, the page the form was on (its address is a POST's, which
+ * a GET would not find). A request that still carried a session cookie had a session that ended
+ * (idle, its 12 hours, a logout elsewhere): the login page says so.
+ */
+function loginPath(request: Request): string {
+  const referrer = headerText(request, 'referer');
+  const from = URL.canParse(referrer) ? new URL(referrer) : undefined;
+  const ours = [request.url.origin, request.server.app.config.publicUrl.origin];
+  const next = ['get', 'head'].includes(request.method)
+    ? request.url.pathname + request.url.search
+    : from && ours.includes(from.origin)
+      ? from.pathname + from.search
+      : undefined;
+  const query = [
+    ...(next ? [`next=${encodeURIComponent(next)}`] : []),
+    ...(request.state[sessionCookie] !== undefined ? ['expired=true'] : []),
+  ];
+  return query.length ? `/login?${query.join('&')}` : '/login';
+}
+
 export async function registerAuth(server: Server): Promise<void> {
   const { config, db } = server.app;
   const secure = config.publicUrl.protocol === 'https:';
@@ -42,12 +80,16 @@ export async function registerAuth(server: Server): Promise<void> {
       clearInvalid: true,
     },
     // Pages send people to the login page; the API answers 401 and lets the token strategy try.
-    redirectTo: (request: Request) => (request.path.startsWith(`${apiPrefix}/`) ? '' : '/login'),
-    appendNext: true,
-    validate: async (_request: Request, session: { sid?: string }) => {
+    redirectTo: (request: Request) => (request.path.startsWith(`${apiPrefix}/`) ? '' : loginPath(request)),
+    appendNext: false,
+    validate: async (request: Request, session: { sid?: string }) => {
       let found;
       try {
-        found = typeof session?.sid === 'string' ? await sessionStaff(db, session.sid) : undefined;
+        const idle = { minutes: config.sessionIdleMinutes, active: isActivity(request) };
+        found =
+          typeof session?.sid === 'string'
+            ? await sessionStaff(db, server.app.groupCommit, session.sid, idle)
+            : undefined;
       } catch (error) {
         // The cookie plugin would take any failure here for an invalid session: it would clear the
         // cookie and send the person to the login page, so a database away for a moment would log

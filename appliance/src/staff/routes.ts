@@ -127,7 +127,13 @@ export const routes: ServerRoute[] = [
       const query = request.query;
       if (request.auth.isAuthenticated) return h.redirect(query.next || '/');
       const lang = languageOf(request);
-      return loginPage(request, h, { next: query.next, notice: query.bye ? t(lang, 'login.loggedOut') : undefined });
+      const minutes = request.server.app.config.sessionIdleMinutes;
+      const notice = query.bye
+        ? t(lang, 'login.loggedOut')
+        : query.expired
+          ? t(lang, 'login.expired', { minutes })
+          : undefined;
+      return loginPage(request, h, { next: query.next, notice });
     },
   }),
   route({
@@ -163,7 +169,9 @@ export const routes: ServerRoute[] = [
           await request.auditIn(trx, outcome.reason === 'locked' ? 'login.locked' : 'login.failed', {
             targetType: 'staff',
             targetId: staff?.id,
-            details: staff ? undefined : { email: email.slice(0, 254) },
+            // An address that names no account may be a patient's or a private one mistyped: kept
+            // beside the record for a short while only (RETENTION_LOGIN_ADDRESS_DAYS).
+            ...(staff ? {} : { details: { unknownAccount: true }, typedAddress: email }),
           });
           return;
         }

@@ -43,9 +43,11 @@ export const loginPayload = objectOf<{ email: string; password: string; next?: s
   next: loginNext,
 });
 
-export const loginQuery = objectOf<{ next?: string; bye?: boolean }>({
+export const loginQuery = objectOf<{ next?: string; bye?: boolean; expired?: boolean }>({
   next: loginNext,
   bye: Joi.boolean(),
+  /** The session the browser still named had ended (idle, its 12 hours): the page says so. */
+  expired: Joi.boolean(),
 });
 
 /** The password form's address: where the person goes on to once it is changed, kept as a login's. */

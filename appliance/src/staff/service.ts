@@ -197,8 +197,31 @@ export async function startSession(
   return sessionId;
 }
 
-export const sessionStaff = (db: Db, sessionId: string): Promise<store.SessionStaff | undefined> =>
-  store.findSessionStaff(db, sha256(sessionId));
+/**
+ * How long the person's last activity in a session may be older than what is written before a
+ * request writes it again: once a minute at most, so that a page of requests costs one write.
+ */
+const seenIntervalMs = 60_000;
+
+/**
+ * The staff member behind a session still open: not past its `sessionHours`, nor idle (no activity
+ * of the person's for `idleMinutes`). A request that is the person's own (`active`; not a live
+ * page's stream or the refreshes it causes) keeps the session open: it is written, at most once a
+ * minute, as a record that follows a read (the group commit).
+ */
+export async function sessionStaff(
+  db: Db,
+  commits: Committer,
+  sessionId: string,
+  idle: { minutes: number; active: boolean },
+  now = new Date(),
+): Promise<store.SessionStaff | undefined> {
+  const idHash = sha256(sessionId);
+  const found = await store.findSessionStaff(db, idHash, new Date(now.getTime() - idle.minutes * 60_000), now);
+  if (found && idle.active && now.getTime() - found.seenAt.getTime() >= seenIntervalMs)
+    await commits.write((trx) => store.touchSession(trx, idHash, now));
+  return found;
+}
 
 export const endSession = (db: Db, sessionId: string): Promise<void> => store.deleteSession(db, sha256(sessionId));
 

@@ -43,6 +43,8 @@ interface SessionRow {
   id_token_sealed: string | null;
   /** The hash of the id the session began with, kept when it is renamed (migration 0023). */
   session_key: string | null;
+  /** The person's last activity in it, to a minute (migration 0034). */
+  seen_at: DbTimestamp | null;
 }
 
 interface TokenRow {
@@ -286,6 +288,7 @@ export async function insertSession(
     method: session.method,
     id_token_sealed: session.idTokenSealed ?? null,
     session_key: session.idHash,
+    seen_at: iso(now),
   });
 }
 
@@ -299,19 +302,46 @@ export interface SessionStaff {
    * of the id it began with, the same after a password change gives it a new id.
    */
   key: string;
+  /** The person's last activity in it, as last written. */
+  seenAt: Date;
 }
 
-/** The staff member behind a live session; expired sessions and disabled accounts find nothing. */
-export async function findSessionStaff(db: Db, idHash: string, now = new Date()): Promise<SessionStaff | undefined> {
-  const row: (StaffRow & { session_method: SessionMethod; session_key: string | null }) | undefined = await db(
-    'staff_sessions as s',
-  )
+/**
+ * The staff member behind a live session: one neither past its end (`expires_at`) nor idle since
+ * `idleSince` (its last activity before then). Expired and idle sessions and disabled accounts find
+ * nothing.
+ */
+export async function findSessionStaff(
+  db: Db,
+  idHash: string,
+  idleSince: Date,
+  now = new Date(),
+): Promise<SessionStaff | undefined> {
+  const row:
+    | (StaffRow & { session_method: SessionMethod; session_key: string | null; session_seen_at: DbTimestamp })
+    | undefined = await db('staff_sessions as s')
     .join('staff', 'staff.id', 's.staff_id')
     .where('s.id', idHash)
     .andWhere('s.expires_at', '>', iso(now))
+    .andWhere('s.seen_at', '>', iso(idleSince))
     .whereNull('staff.disabled_at')
-    .first('staff.*', 's.method as session_method', 's.session_key');
-  return row ? { staff: toStaff(row), method: row.session_method, key: row.session_key ?? idHash } : undefined;
+    .first('staff.*', 's.method as session_method', 's.session_key', 's.seen_at as session_seen_at');
+  return row
+    ? {
+        staff: toStaff(row),
+        method: row.session_method,
+        key: row.session_key ?? idHash,
+        seenAt: toDate(row.session_seen_at),
+      }
+    : undefined;
+}
+
+/** The person was active in the session now (never moved back: a slower request may write after a later one). */
+export async function touchSession(db: Db, idHash: string, now = new Date()): Promise<void> {
+  await sessions(db)
+    .where({ id: idHash })
+    .andWhere('seen_at', '<', iso(now))
+    .update({ seen_at: iso(now) });
 }
 
 export async function deleteSession(db: Db, idHash: string): Promise<void> {

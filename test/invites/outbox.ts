@@ -791,6 +791,84 @@ test('an invitation the gateway kept refusing does not go out to someone taken o
   });
 });
 
+test('an invitation the gateway kept refusing to a mistyped number is withdrawn when the number is corrected: the new invitation reaches the new number, the old number nothing', async (t) => {
+  await withFullGateway(async ({ app, smsc, client, reopen }) => {
+    const olle = { kind: 'guest', name: 'Olle Socialsekreterare', mobile: '0761234567', identification: 'sms' };
+    const meeting = (
+      await client.request('POST', '/api/v1/meetings', {
+        json: booking({ participants: [...patientAlone().participants, olle] }),
+      })
+    ).json();
+    const guest = present(
+      meeting.participants.find((p: { kind: string }) => p.kind === 'guest'),
+      'Olle',
+    );
+    const old = await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.participantId === guest.id && m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0,
+    );
+    const changed = await client.request('PATCH', `/api/v1/meetings/${meeting.id}/participants/${guest.id}`, {
+      json: { version: meeting.version, mobile: '076-111 11 11' },
+    });
+    t.is(changed.status, 200, changed.text);
+    const withdrawn = present(await findMessage(app.server.app.db, old.id), 'the first invitation');
+    t.is(withdrawn.status, 'failed');
+    t.regex(withdrawn.lastError ?? '', /contact details were changed/);
+    // Olle's links: the one the withdrawn invitation carried is revoked, the new invitation's is not.
+    const links: { revoked_at: unknown }[] = await app.server.app
+      .db('participant_links')
+      .where({ participant_id: guest.id })
+      .select('revoked_at');
+    t.deepEqual(links.map((l) => (l.revoked_at === null ? 'valid' : 'revoked')).sort(), ['revoked', 'valid']);
+    reopen();
+    const tried = smsc.arrivals.length;
+    await retryNow(app, meeting.id);
+    await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.participantId === guest.id && m.kind === 'invitation' && m.status === 'delivered',
+    );
+    const arrived = smsc.arrivals.slice(tried);
+    const toNew = arrived
+      .filter((a) => String(a.pdu.destination_addr) === '46761111111')
+      .map(textOf)
+      .join('');
+    t.regex(toNew, /bjuder in dig/, 'the invitation reaches the corrected number');
+    t.regex(toNew, /\/j\//, 'with a link');
+    t.false(
+      arrived.some((a) => String(a.pdu.destination_addr) === '46761234567'),
+      'nothing went to the mistyped number',
+    );
+  });
+});
+
+test("a guest's e-mail address corrected: the new invitation arrives at the new address, with a link that works where the old one no longer does", async (t) => {
+  await withAppliance({}, async ({ app, relay }) => {
+    const { client } = await loggedIn(app);
+    const eva = { kind: 'guest', name: 'Eva Ek', email: 'eva.ek@skola.example', identification: 'none' };
+    const meeting = (
+      await client.request('POST', '/api/v1/meetings', {
+        json: booking({ participants: [...patientAlone().participants, eva] }),
+      })
+    ).json();
+    const guest = meeting.participants[1];
+    const first = await relay.waitForMail(1);
+    t.regex(JSON.stringify(first.to), /eva\.ek@skola\.example/);
+    const changed = await client.request('PATCH', `/api/v1/meetings/${meeting.id}/participants/${guest.id}`, {
+      json: { version: meeting.version, email: 'eva.ek@skolan.example' },
+    });
+    t.is(changed.status, 200, changed.text);
+    const second = await relay.waitForMail(2);
+    t.regex(JSON.stringify(second.to), /eva\.ek@skolan\.example/);
+    const oldToken = linkToken(first.text ?? '');
+    const newToken = linkToken(second.text ?? '');
+    t.not(newToken, oldToken);
+    t.true(present(await findLink(app.server.app.db, oldToken), 'the old link').revoked);
+    t.false(present(await findLink(app.server.app.db, newToken), 'the new link').revoked);
+  });
+});
+
 test('an invitation the gateway kept refusing until the meeting was over is not sent then, and the meeting page asks nobody to call', async (t) => {
   await withFullGateway(async ({ app, smsc, client, reopen }) => {
     const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();

@@ -354,7 +354,13 @@ test('the OpenAPI document describes the meetings API with examples', async (t) 
   ]) {
     t.truthy(doc.paths[path] ?? doc.paths[`/api/v1${path}`], path);
   }
+  const participant =
+    doc.paths['/api/v1/meetings/{id}/participants/{participantId}'] ??
+    doc.paths['/meetings/{id}/participants/{participantId}'];
+  t.truthy(participant.patch, 'a PATCH that changes contact details');
+  t.truthy(participant.delete);
   const text = JSON.stringify(doc);
+  t.true(text.includes("Change a participant's contact details"));
   t.true(text.includes('Samordnad planering inför skolstart'));
   t.true(text.includes('19121212-****'));
 });
@@ -371,4 +377,151 @@ test('listing needs a sensible period', async (t) => {
     ).json().rule,
     'period_invalid',
   );
+});
+
+/** Who a meeting's participants are and how they are reached: their status moves on by itself (a delivered invitation). */
+const whoAndHow = (participants: { status?: string }[]) => participants.map(({ status: _status, ...p }) => p);
+
+/** Changes a participant's contact details through the API. */
+const changeContact = (meetingId: string, participantId: string, json: Record<string, unknown>) =>
+  client.request('PATCH', `/api/v1/meetings/${meetingId}/participants/${participantId}`, { json });
+
+test("a participant's mobile number is corrected: the meeting keeps the new one, the change and a new invitation are recorded, the audit names no number", async (t) => {
+  const meeting = await book();
+  const olle = meeting.participants[2];
+  const reply = await changeContact(meeting.id, olle.id, { version: meeting.version, mobile: '076-111 11 11' });
+  t.is(reply.status, 200, reply.text);
+  const changed = reply.json();
+  t.is(changed.version, meeting.version + 1);
+  t.like(changed.participants[2], { id: olle.id, mobile: '+46761111111', email: null });
+  t.deepEqual(
+    whoAndHow(changed.participants.filter((p: { id: string }) => p.id !== olle.id)),
+    whoAndHow(meeting.participants.filter((p: { id: string }) => p.id !== olle.id)),
+    'nobody else changed',
+  );
+  const types = (await recorded(meeting.id)).map((c) => c.type);
+  t.deepEqual(types.slice(-2), ['participant.contact_changed', 'invitation.resend']);
+  const change = present((await recorded(meeting.id)).at(-2), 'the recorded change');
+  t.like(change.payload, { participantId: olle.id, persons: ['main'], fields: ['mobile'] });
+  t.notRegex(JSON.stringify(change.payload), /761111111/, 'the recorded change keeps no number');
+  const audit = await app.server.app.db('audit_log').where({ action: 'participant.contact', target_id: olle.id });
+  t.is(audit.length, 1);
+  t.notRegex(JSON.stringify(audit), /761111111|111 11 11/, 'the audit record keeps no number');
+  const logged = await app.server.app.db('connlog_entries').where({ meeting_id: meeting.id, type: 'contact_changed' });
+  t.is(logged.length, 1, 'the connection log shows the change');
+  t.regex(JSON.stringify(logged), /mobile/);
+  t.notRegex(JSON.stringify(logged), /761111111|111 11 11/, 'and keeps no number');
+});
+
+test("a guest's e-mail address is corrected, and a guest may move from SMS to e-mail (one of the two, never both)", async (t) => {
+  const meeting = await book();
+  const eva = meeting.participants[1];
+  const corrected = await changeContact(meeting.id, eva.id, { version: 1, email: ' Eva.Ek@Skolan.example ' });
+  t.is(corrected.status, 200, corrected.text);
+  t.is(corrected.json().participants[1].email, 'eva.ek@skolan.example');
+  const both = await changeContact(meeting.id, eva.id, { version: 2, mobile: '0761111111' });
+  t.is(both.status, 400);
+  t.is(both.json().rule, 'guest_mobile_and_email');
+  const moved = await changeContact(meeting.id, eva.id, { version: 2, mobile: '0761111111', email: '' });
+  t.is(moved.status, 200, moved.text);
+  t.like(moved.json().participants[1], { mobile: '+46761111111', email: null });
+});
+
+test('a correction by the rules of booking: a bad number or address, no mobile for SMS identification, a colleague, a stale version or a cancelled meeting is refused and changes nothing', async (t) => {
+  const meeting = await book();
+  const [sara, eva, olle] = meeting.participants;
+  const refusals: [string, Record<string, unknown>, number, string][] = [
+    [olle.id, { version: 1, mobile: '12345' }, 400, 'phone_invalid'],
+    [olle.id, { version: 1, mobile: '08-123 456 78' }, 400, 'phone_not_mobile'],
+    [eva.id, { version: 1, email: 'eva@' }, 400, 'email_invalid'],
+    [olle.id, { version: 1, mobile: '', email: 'olle@example.se' }, 400, 'sms_needs_mobile'],
+    [sara.id, { version: 1, mobile: '' }, 400, 'sms_needs_mobile'],
+    [eva.id, { version: 1, email: '' }, 400, 'guest_contact_required'],
+    [olle.id, { version: 2, mobile: '0761111111' }, 409, 'version_conflict'],
+  ];
+  for (const [participantId, body, status, rule] of refusals) {
+    const reply = await changeContact(meeting.id, participantId, body);
+    t.is(reply.status, status, `${rule}: ${reply.text}`);
+    t.is(reply.json().rule, rule);
+    t.truthy(reply.json().message);
+  }
+  const english = await client.request('PATCH', `/api/v1/meetings/${meeting.id}/participants/${olle.id}`, {
+    json: { version: 1, mobile: '12345' },
+    headers: { 'accept-language': 'en' },
+  });
+  t.regex(english.json().message, /number/i);
+  const unknown = await changeContact(meeting.id, '00000000-0000-4000-8000-000000000000', {
+    version: 1,
+    mobile: '0761111111',
+  });
+  t.is(unknown.status, 404);
+  const after = await client.request('GET', `/api/v1/meetings/${meeting.id}`);
+  t.deepEqual(whoAndHow(after.json().participants), whoAndHow(meeting.participants), 'nobody changed');
+  t.is(after.json().version, 1);
+
+  const withColleague = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants`, {
+    json: { version: 1, participant: { kind: 'colleague', staffEmail: (await app.staff('clinician')).staff.email } },
+  });
+  t.is(withColleague.status, 201, withColleague.text);
+  const colleague = withColleague.json().participants.at(-1);
+  const directory = await changeContact(meeting.id, colleague.id, { version: 2, email: 'other@region.example' });
+  t.is(directory.status, 400);
+  t.is(directory.json().rule, 'colleague_contact_from_directory');
+
+  await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: 2, reason: 'Inlagd' } });
+  const cancelled = await changeContact(meeting.id, olle.id, { version: 3, mobile: '0761111111' });
+  t.is(cancelled.status, 409);
+  t.is(cancelled.json().rule, 'not_changeable');
+  t.is((await client.request('GET', `/api/v1/meetings/${meeting.id}`)).json().participants[2].mobile, '+46761234567');
+});
+
+test('the same contact details again change nothing: no new version, no invitation, no record', async (t) => {
+  const meeting = await book();
+  await settle();
+  const before = emittedFor(meeting.id).length;
+  const olle = meeting.participants[2];
+  const reply = await changeContact(meeting.id, olle.id, { version: 1, mobile: '+46 76 123 45 67' });
+  t.is(reply.status, 200, reply.text);
+  t.is(reply.json().version, 1);
+  await settle();
+  t.is(emittedFor(meeting.id).length, before);
+  t.deepEqual(
+    (await recorded(meeting.id)).map((c) => c.type),
+    ['meeting.booked'],
+  );
+});
+
+test("a proxy's contact details are corrected on the patient's row, the patient's left as they were", async (t) => {
+  const reply = await client.request('POST', '/api/v1/meetings', {
+    json: booking({
+      participants: [
+        {
+          kind: 'patient_proxy',
+          name: 'Ella Lind',
+          identification: 'sms',
+          proxy: { name: 'Anna Lind', mobile: '070-123 45 67' },
+        },
+      ],
+    }),
+  });
+  t.is(reply.status, 201, reply.text);
+  const meeting = reply.json();
+  const patient = meeting.participants[0];
+  const noMobile = await changeContact(meeting.id, patient.id, {
+    version: 1,
+    proxy: { mobile: '', email: 'anna@example.se' },
+  });
+  t.is(noMobile.status, 400);
+  t.is(noMobile.json().rule, 'sms_needs_mobile');
+  const changed = await changeContact(meeting.id, patient.id, { version: 1, proxy: { mobile: '0761111111' } });
+  t.is(changed.status, 200, changed.text);
+  t.like(changed.json().participants[0], {
+    mobile: null,
+    email: null,
+    proxy: { name: 'Anna Lind', mobile: '+46761111111' },
+  });
+  t.like(present((await recorded(meeting.id)).at(-2), 'the change').payload, {
+    persons: ['proxy'],
+    fields: ['mobile'],
+  });
 });

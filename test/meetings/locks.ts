@@ -88,6 +88,24 @@ postgresTest(
 );
 
 postgresTest(
+  "a guest's e-mail address corrected while the outbox records a message of theirs: both go through, neither fails as a deadlock",
+  async (t) => {
+    const { client } = await loggedIn(present(app, 'the appliance'));
+    const { reply, teacherId, invitationId } = await whileTheOutboxRecords((meetingId, version, teacher) =>
+      client.request('PATCH', `/api/v1/meetings/${meetingId}/participants/${teacher}`, {
+        json: { version, email: 'eva.ek@skolan.example' },
+      }),
+    );
+    t.is(reply.status, 200, reply.text);
+    const db = present(app, 'the appliance').server.app.db;
+    const row = await db('participants').where({ id: teacherId }).first<{ email: unknown }>('email');
+    t.is(row?.email, 'eva.ek@skolan.example', 'the teacher has the new address');
+    const message = await db('outbox_messages').where({ id: invitationId }).first<{ status: string }>('status');
+    t.is(message?.status, 'failed', 'and the invitation to the old one will not go');
+  },
+);
+
+postgresTest(
   "a guest's contact data erased while the outbox records a message of theirs: both go through, neither fails as a deadlock",
   async (t) => {
     const { client: admin } = await loggedIn(present(app, 'the appliance'), 'admin');

@@ -17,6 +17,7 @@ export const auditActions = [
   'meeting.denied',
   'participant.add',
   'participant.remove',
+  'participant.contact',
   'invitation.resend',
   'meeting.entry.read',
   'meeting.messages.read',

@@ -32,6 +32,7 @@ const changeEntries: Partial<Record<MeetingChange['type'], string>> = {
   'meeting.cancelled': 'meeting_cancelled',
   'participant.added': 'participant_added',
   'participant.removed': 'participant_removed',
+  'participant.contact_changed': 'contact_changed',
   'invitation.resend': 'invitation_resent',
 };
 
@@ -87,6 +88,9 @@ export class Recorder {
     // "My invitation said 14:00": support reads from which time to which the meeting moved.
     if (change.type === 'meeting.rescheduled')
       Object.assign(details, { previousStartsAt: change.payload.previousStartsAt, startsAt: change.payload.startsAt });
+    // Whose address changed and which (the person's own or their proxy's, mobile or e-mail), never the address.
+    if (change.type === 'participant.contact_changed')
+      Object.assign(details, { persons: change.payload.persons.join(','), fields: change.payload.fields.join(',') });
     const recorded = (await listChanges(trx, p.meetingId))
       .filter((c) => c.type === change.type && (c.participantId ?? undefined) === p.participantId)
       .at(-1);

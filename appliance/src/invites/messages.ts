@@ -430,6 +430,17 @@ export function outboxHook(composer: Composer) {
         if (removed) await tell(trx, composer, meeting, removed, 'removed', {}, { withLink: false });
         return;
       }
+      case 'participant.contact_changed':
+        // What has not gone to the old address yet never will, and the links it carried stop working.
+        // Before the participant's row is written (the lock order, meetings/service.ts); the invitation
+        // to the new address follows as the same change's 'invitation.resend'.
+        await revokeLinks(trx, change.payload.participantId);
+        await withdrawPending(
+          trx,
+          { meetingId: meeting.id, participantId: change.payload.participantId },
+          'the contact details were changed',
+        );
+        return;
       case 'meeting.updated':
         return;
     }

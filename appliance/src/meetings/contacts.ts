@@ -3,6 +3,8 @@
 import Joi from 'joi';
 import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 
+export type { CountryCode };
+
 export const defaultCountry = 'SE';
 
 export const isCountry = (country: string): country is CountryCode => isSupportedCountry(country);

@@ -30,6 +30,17 @@ declare module '../events.ts' {
     'participant.added': MeetingEventBase & { participantId: string };
     'participant.removed': MeetingEventBase & { participantId: string };
     'invitation.resend': MeetingEventBase & { participantId: string };
+    /**
+     * A participant's (or their proxy's) mobile number or e-mail address was corrected: what has not
+     * gone to the old address yet is withdrawn and the old links revoked. The invitation to the new
+     * address follows as an 'invitation.resend' of the same change. Which people and fields changed,
+     * never the addresses themselves (the payload is kept in meeting_events).
+     */
+    'participant.contact_changed': MeetingEventBase & {
+      participantId: string;
+      persons: ('main' | 'proxy')[];
+      fields: ('mobile' | 'email')[];
+    };
     /** The room moved the meeting on (rooms asks the meetings domain; recorded in meeting_events). */
     'meeting.status': { meetingId: string; status: 'open' | 'in_progress' | 'ended'; byStaffId: string | null };
     /** Emitted by the domains that follow a participant (invites, entry, techtest, rooms). */
@@ -51,6 +62,7 @@ export const changeTypes = [
   'participant.added',
   'participant.removed',
   'invitation.resend',
+  'participant.contact_changed',
 ] as const;
 export type ChangeType = (typeof changeTypes)[number];
 

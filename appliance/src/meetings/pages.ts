@@ -139,6 +139,16 @@ function participantView(lang: Language, meeting: Meeting, p: Participant) {
     contact: contactLines(p),
     proxyContact: p.proxy ? contactLines(p.proxy) : [],
     removable: !isPatient(p.kind),
+    // The contact form's fields as they are now (partials/contact-change.hbs); a colleague has none.
+    contactForm:
+      p.kind === 'colleague'
+        ? undefined
+        : {
+            mobile: p.mobile ? displayPhone(p.mobile) : '',
+            email: p.email ?? '',
+            proxyMobile: p.proxy?.mobile ? displayPhone(p.proxy.mobile) : '',
+            proxyEmail: p.proxy?.email ?? '',
+          },
   };
 }
 
@@ -192,6 +202,8 @@ async function meetingPage(
      */
     reschedule?: RescheduleForm;
     invalid?: Partial<Record<keyof RescheduleForm, true>>;
+    /** A participant's contact details as sent when refused, and the field at fault (partials/contact-change.hbs). */
+    contact?: RefusedContact;
     /** The participant being added as it was sent, and why it was refused (the field at fault). */
     adding?: { form: Partial<ParticipantFields>; problem: string; field?: string };
   } = {},
@@ -222,6 +234,7 @@ async function meetingPage(
         return meeting.participants.map((p) => ({
           ...participantView(lang, meeting, p),
           facts: known.get(p.id) ?? [],
+          ...(extra.contact?.participantId === p.id ? refusedContact(extra.contact) : {}),
         }));
       })(),
       changeable,
@@ -240,6 +253,33 @@ async function meetingPage(
       clockChoice: clockChoice(lang, reschedule.date, reschedule.time, clock),
     })
     .code(extra.code ?? 200);
+}
+
+/** The contact form's fields, as typed. */
+interface ContactForm {
+  mobile?: string;
+  email?: string;
+  proxyMobile?: string;
+  proxyEmail?: string;
+}
+
+interface RefusedContact {
+  participantId: string;
+  form: ContactForm;
+  /** The rule's field (`participant.proxy.mobile`). */
+  field?: string;
+}
+
+/** A refused contact form drawn again: what was typed stays, the field at fault is marked. */
+function refusedContact(refused: RefusedContact) {
+  const fields: Record<string, keyof ContactForm> = {
+    'participant.mobile': 'mobile',
+    'participant.email': 'email',
+    'participant.proxy.mobile': 'proxyMobile',
+    'participant.proxy.email': 'proxyEmail',
+  };
+  const field = refused.field ? fields[refused.field] : undefined;
+  return { contactForm: refused.form, contactInvalid: field ? { [field]: true } : {} };
 }
 
 /**
@@ -291,6 +331,7 @@ const notices = {
   resent: 'meetings.meeting.resent',
   removed: 'meetings.meeting.removed',
   added: 'meetings.meeting.added',
+  contact: 'meetings.meeting.contactChanged',
 } satisfies Record<string, string>;
 
 export function routes(meetings: MeetingService, live: LiveUpdates, facts: ParticipantFacts): ServerRoute[] {
@@ -303,9 +344,12 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
     done: string,
     /** The form as sent, shown again when the change is refused (reschedule). */
     sent?: RescheduleForm,
+    /** A contact form as sent, shown again when refused, its field at fault marked. */
+    contact?: RefusedContact,
   ) {
     try {
-      await change();
+      // A change that turned out to change nothing (the same contact details again) says nothing.
+      if ((await change()) === 'unchanged') return h.redirect(`/meetings/${id}`);
       return h.redirect(`/meetings/${id}?done=${done}`);
     } catch (error) {
       const lang = languageOf(request);
@@ -331,6 +375,9 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           code,
           ...(sent ? { reschedule: sent } : {}),
           ...(sent && error instanceof RuleViolation ? { invalid: rescheduleInvalid(error.field) } : {}),
+          ...(contact
+            ? { contact: { ...contact, field: error instanceof RuleViolation ? error.field : undefined } }
+            : {}),
         });
       }
       throw error;
@@ -929,6 +976,60 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             );
           },
           'removed',
+        );
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/meetings/{id}/participants/{participantId}/contact',
+      options: {
+        auth: { ...session, scope: ['admin', 'clinician'] },
+        validate: {
+          params: participantParams,
+          payload: objectOf<{
+            crumb?: string;
+            version: number;
+            mobile?: string;
+            email?: string;
+            proxyMobile?: string;
+            proxyEmail?: string;
+          }>({
+            crumb: Joi.string(),
+            version,
+            mobile: text(32),
+            email: text(254),
+            proxyMobile: text(32),
+            proxyEmail: text(254),
+          }),
+        },
+      },
+      handler: async (request, h) => {
+        const { id, participantId } = request.params;
+        const { version, crumb: _crumb, ...form } = request.payload;
+        // The form sends every field it shows: an empty one is a number or address taken away.
+        const proxy =
+          form.proxyMobile !== undefined || form.proxyEmail !== undefined
+            ? { mobile: form.proxyMobile ?? '', email: form.proxyEmail ?? '' }
+            : undefined;
+        const input = { mobile: form.mobile ?? '', email: form.email ?? '', ...(proxy ? { proxy } : {}) };
+        return changeFromPage(
+          request,
+          h,
+          id,
+          async () => {
+            const changed = await meetings.changeContact(
+              staffOf(request),
+              id,
+              participantId,
+              version,
+              input,
+              auditChange(request, 'participant.contact', id, participantId),
+            );
+            return changed.version === version ? 'unchanged' : 'changed';
+          },
+          'contact',
+          undefined,
+          { participantId, form },
         );
       },
     }),

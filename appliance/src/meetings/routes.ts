@@ -202,6 +202,30 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
       },
     }),
     apiRoute({
+      method: 'PATCH',
+      path: '/meetings/{id}/participants/{participantId}',
+      options: {
+        auth: writers,
+        description: "Change a participant's contact details",
+        notes:
+          "Corrects the mobile number or e-mail address of a patient, guest or patient's proxy, by the booking's rules (400 with `rule` and `field`). A field left out stays as it is; an empty one is removed. What has not been sent to the old address is withdrawn, the old links stop working and a new invitation goes to the new address. The same addresses again change nothing. A colleague's address is their staff account's (400). Send the version you read: 409 when stale, or when the meeting is cancelled or ended.",
+        validate: { params: schemas.participantParams, payload: schemas.contactChangePayload },
+        response: { schema: schemas.meetingSchema, sample: 0 },
+      },
+      handler: async (request) => {
+        const { id, participantId } = request.params;
+        const { version, ...input } = request.payload;
+        return meetings.changeContact(
+          staffOf(request),
+          id,
+          participantId,
+          version,
+          input,
+          auditChange(request, 'participant.contact', id, participantId),
+        );
+      },
+    }),
+    apiRoute({
       method: 'POST',
       path: '/meetings/{id}/participants/{participantId}/resend',
       options: {

@@ -2,12 +2,14 @@
 // must not have. Everything is checked before anything is written, so bad input stores nothing.
 import type { Staff } from '../staff/index.ts';
 import { tidyName } from '../common/names.ts';
-import { defaultCountry, isCountry, parseEmail, parseMobile } from './contacts.ts';
+import { defaultCountry, isCountry, parseEmail, parseMobile, type CountryCode } from './contacts.ts';
 import {
   isPatient,
+  type ContactPerson,
   type IdentificationMethod,
   type NewContact,
   type NewParticipant,
+  type Participant,
   type ParticipantKind,
 } from './model.ts';
 import { parsePersonalNumber } from './personal-number.ts';
@@ -57,17 +59,8 @@ interface ContactRules {
   reachedBySms: boolean;
 }
 
-function checkContact(
-  input: ContactInput,
-  field: string,
-  identification: IdentificationMethod,
-  rules: ContactRules,
-): NewContact {
-  const name = tidyName(input.name ?? '');
-  if (!name) throw new RuleViolation('name_required', `${field}.name`);
-  const country = (input.country ?? defaultCountry).toUpperCase();
-  if (!isCountry(country)) throw new RuleViolation('country_unknown', `${field}.country`, { country });
-
+/** A mobile number and e-mail address as typed, normalised (a blank one is none). */
+function checkReach(input: Partial<Reach<string>>, field: string, country: CountryCode): Reach {
   let mobile: string | null = null;
   if (!blank(input.mobile)) {
     const parsed = parseMobile(input.mobile!, country);
@@ -83,6 +76,27 @@ function checkContact(
     email = parseEmail(input.email!) ?? null;
     if (!email) throw new RuleViolation('email_invalid', `${field}.email`, { email: input.email!.trim() });
   }
+  return { mobile, email };
+}
+
+/** How a person is reached: the two addresses their invitations and codes go to. */
+export interface Reach<T = string | null> {
+  mobile: T;
+  email: T;
+}
+
+function checkContact(
+  input: ContactInput,
+  field: string,
+  identification: IdentificationMethod,
+  rules: ContactRules,
+): NewContact {
+  const name = tidyName(input.name ?? '');
+  if (!name) throw new RuleViolation('name_required', `${field}.name`);
+  const country = (input.country ?? defaultCountry).toUpperCase();
+  if (!isCountry(country)) throw new RuleViolation('country_unknown', `${field}.country`, { country });
+
+  const { mobile, email } = checkReach(input, field, country);
   if (rules.reachedBySms && identification === 'sms' && !mobile)
     throw new RuleViolation('sms_needs_mobile', `${field}.mobile`, { name });
 
@@ -172,6 +186,69 @@ export async function checkParticipant(
       throw new RuleViolation('contact_required', `${field}.proxy.mobile`, { name: proxy.name });
   }
   return { kind, identification, ...patient, proxy, staffId: null, language: input.language ?? 'sv' };
+}
+
+/** A change of how a participant (and their proxy) is reached: a person left out stays as they are. */
+export interface ContactChangeInput {
+  mobile?: string;
+  email?: string;
+  proxy?: { mobile?: string; email?: string };
+}
+
+/**
+ * Checks a change of a booked participant's mobile number and e-mail address by the booking's rules
+ * (the number read for the country it was booked for; a guest has one of the two, never both; the
+ * person identified by SMS keeps a mobile; the patient, or the proxy who comes for them, stays
+ * reachable) and returns what each person's addresses become, the unchanged ones left out. A
+ * colleague is reached at their staff account's address, which the directory keeps.
+ */
+export function checkContactChange(
+  participant: Participant,
+  input: ContactChangeInput,
+): Partial<Record<ContactPerson, Reach>> {
+  if (participant.kind === 'colleague') throw new RuleViolation('colleague_contact_from_directory', 'participantId');
+  const next = (
+    now: Reach,
+    typed: Partial<Reach<string>> | undefined,
+    field: string,
+    country: string,
+  ): Reach | undefined => {
+    if (!typed || (typed.mobile === undefined && typed.email === undefined)) return undefined;
+    const reach = checkReach(
+      { mobile: typed.mobile ?? now.mobile ?? undefined, email: typed.email ?? now.email ?? undefined },
+      field,
+      isCountry(country) ? country : defaultCountry,
+    );
+    return reach.mobile === now.mobile && reach.email === now.email ? undefined : reach;
+  };
+  const changed: Partial<Record<ContactPerson, Reach>> = {};
+  const main = next(participant, input, 'participant', participant.country);
+  if (main) changed.main = main;
+  if (input.proxy && !participant.proxy) throw new RuleViolation('proxy_required', 'participant.proxy');
+  const proxy = participant.proxy
+    ? next(participant.proxy, input.proxy, 'participant.proxy', participant.proxy.country)
+    : undefined;
+  if (proxy) changed.proxy = proxy;
+
+  const sms = participant.identification === 'sms';
+  const { name } = participant;
+  const reach = changed.main ?? participant;
+  if (participant.kind === 'guest') {
+    if (reach.mobile && reach.email) throw new RuleViolation('guest_mobile_and_email', 'participant.email');
+    if (!reach.mobile && !reach.email) throw new RuleViolation('guest_contact_required', 'participant.mobile');
+  }
+  if (participant.kind !== 'patient_proxy') {
+    if (sms && !reach.mobile) throw new RuleViolation('sms_needs_mobile', 'participant.mobile', { name });
+    if (!reach.mobile && !reach.email) throw new RuleViolation('contact_required', 'participant.mobile', { name });
+  } else if (participant.proxy) {
+    const proxyReach = changed.proxy ?? participant.proxy;
+    const proxyName = participant.proxy.name;
+    if (sms && !proxyReach.mobile)
+      throw new RuleViolation('sms_needs_mobile', 'participant.proxy.mobile', { name: proxyName });
+    if (!proxyReach.mobile && !proxyReach.email)
+      throw new RuleViolation('contact_required', 'participant.proxy.mobile', { name: proxyName });
+  }
+  return changed;
 }
 
 /** A meeting is with someone: a list without a participant is refused. */

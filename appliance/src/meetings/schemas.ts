@@ -12,7 +12,7 @@ import {
   type IdentificationMethod,
   type ParticipantKind,
 } from './model.ts';
-import type { ContactInput, ParticipantInput } from './rules.ts';
+import type { ContactChangeInput, ContactInput, ParticipantInput } from './rules.ts';
 import type { BookingInput, ListQuery, MeetingUpdate } from './service.ts';
 
 /**
@@ -112,6 +112,21 @@ export const addParticipantPayload = objectOf<{ version: number; participant: Pa
   version,
   participant: participantInput.required(),
 }).label('NewParticipant');
+
+const reachFields = {
+  mobile: contactFields.mobile.description(
+    'New mobile number as typed (read for the country booked); empty removes it',
+  ),
+  email: contactFields.email.description('New e-mail address; empty removes it'),
+};
+
+export const contactChangePayload = objectOf<ContactChangeInput & { version: number }>({
+  version,
+  ...reachFields,
+  proxy: objectOf<NonNullable<ContactChangeInput['proxy']>>(reachFields)
+    .description("The proxy's (for kind patient_proxy)")
+    .label('ProxyContactChange'),
+}).label('ContactChange');
 
 export const resendPayload = objectOf<{ version: number }>({ version }).required().label('Resend');
 

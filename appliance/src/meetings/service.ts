@@ -16,9 +16,11 @@ import {
   type ParticipantStatus,
 } from './model.ts';
 import {
+  checkContactChange,
   checkParticipant,
   checkParticipantList,
   checkSomeoneInvited,
+  type ContactChangeInput,
   checkStart,
   checkText,
   type Directory,
@@ -265,7 +267,8 @@ export class MeetingService {
    * takes a person's messages before their participant row too (a sent invitation moves their
    * status); a transaction taking the two the other way round waits for it in a circle, which
    * PostgreSQL ends by failing one of them as a deadlock. A change to a participant's own row
-   * therefore goes in `lastly`.
+   * therefore goes in `lastly`; the changes in `afterwards` are recorded after it, their hooks reading
+   * the row as `lastly` left it (a corrected address: its invitation goes to the new one).
    */
   async #change(
     staff: Staff,
@@ -275,7 +278,12 @@ export class MeetingService {
     work: (
       trx: Parameters<ChangeHook>[0],
       meeting: Meeting,
-    ) => Promise<{ columns?: store.MeetingColumns; changes: MeetingChange[]; lastly?: () => Promise<void> }>,
+    ) => Promise<{
+      columns?: store.MeetingColumns;
+      changes: MeetingChange[];
+      lastly?: () => Promise<void>;
+      afterwards?: MeetingChange[];
+    }>,
   ): Promise<Meeting> {
     const changes = await this.db.transaction(async (trx) => {
       const meeting = await store.findMeeting(trx, meetingId);
@@ -291,8 +299,10 @@ export class MeetingService {
       }
       await this.#record(trx, result.changes);
       await result.lastly?.();
-      await within?.(trx, result.changes);
-      return result.changes;
+      const changes = [...result.changes, ...(result.afterwards ?? [])];
+      await this.#record(trx, result.afterwards ?? []);
+      await within?.(trx, changes);
+      return changes;
     });
     for (const change of changes) this.bus.emit(change.type, change.payload);
     return (await store.findMeeting(this.db, meetingId))!;
@@ -456,6 +466,43 @@ export class MeetingService {
             payload: { meetingId, unitId: meeting.unitId, byStaffId: staff.id, participantId },
           },
         ],
+      };
+    });
+  }
+
+  /**
+   * Corrects a participant's mobile number or e-mail address (or their proxy's), by the booking's
+   * rules. Their messages not yet sent are withdrawn and their links revoked (the change's hooks,
+   * before their row: the lock order above), then their row is written and a new invitation goes
+   * to the new address. Addresses as they were already change nothing.
+   */
+  changeContact(
+    staff: Staff,
+    meetingId: string,
+    participantId: string,
+    version: number,
+    input: ContactChangeInput,
+    within?: Within,
+  ): Promise<Meeting> {
+    // Addresses as they were already: nothing changed, so nothing to record (not even the request's audit).
+    const recorded: Within = (trx, changes) =>
+      changes.length > 0 ? (within?.(trx, changes) ?? Promise.resolve()) : Promise.resolve();
+    return this.#change(staff, meetingId, version, recorded, async (trx, meeting) => {
+      const participant = meeting.participants.find((p) => p.id === participantId);
+      if (!participant) throw new NotFound('participant');
+      const changed = checkContactChange(participant, input);
+      const persons = (['main', 'proxy'] as const).filter((person) => changed[person]);
+      if (persons.length === 0) return { changes: [] };
+      const fields = (['mobile', 'email'] as const).filter((field) =>
+        persons.some(
+          (person) => changed[person]![field] !== (person === 'main' ? participant : participant.proxy)![field],
+        ),
+      );
+      const base = { meetingId, unitId: meeting.unitId, byStaffId: staff.id, participantId };
+      return {
+        changes: [{ type: 'participant.contact_changed', payload: { ...base, persons, fields } }],
+        lastly: () => store.setReach(trx, participantId, changed),
+        afterwards: [{ type: 'invitation.resend', payload: base }],
       };
     });
   }

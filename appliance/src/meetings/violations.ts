@@ -39,6 +39,7 @@ export type RuleCode =
   | 'colleague_is_host'
   | 'colleague_twice'
   | 'patient_cannot_be_removed'
+  | 'colleague_contact_from_directory'
   | 'cancel_reason_required'
   | 'period_invalid';
 

@@ -5,7 +5,7 @@
 import test from 'ava';
 import { purge } from '../../appliance/src/admin/retention.ts';
 import { findAudit, insertAudit } from '../../appliance/src/audit/store.ts';
-import * as typedAddresses from '../../appliance/src/db/migrations/0035_audit_typed_addresses.ts';
+import * as typedAddresses from '../../appliance/src/db/migrations/0033_audit_typed_addresses.ts';
 import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
@@ -63,7 +63,7 @@ test.serial('a wrong password for an account names the account, never the addres
 test.serial("the addresses recorded before are moved out of the log's records by the migration", async (t) => {
   const db = app.server.app.db;
   await typedAddresses.down(db);
-  // A record as the appliance wrote it before migration 0035.
+  // A record as the appliance wrote it before migration 0033.
   await insertAudit(db, { action: 'login.failed', targetType: 'staff', details: { email: 'sara@privat.example' } });
   // (Read from the log itself: the table beside it is not there yet.)
   const old = present(

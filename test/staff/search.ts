@@ -130,7 +130,7 @@ for (const database of beforeNameKeys) {
     const db = createDb(database.url);
     try {
       await db.migrate.latest();
-      await db.migrate.down({ name: '0037_staff_name_key' });
+      await db.migrate.down({ name: '0034_staff_name_key' });
       const at = new Date().toISOString();
       await db('care_units').insert({ id: 'u1', name: 'Barnkliniken', created_at: at });
       const name = 'ÅSA Ödlund-O’Brien'.normalize('NFD');

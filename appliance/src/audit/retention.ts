@@ -41,7 +41,7 @@ export async function purgeAudit(db: Db, now = new Date()): Promise<number> {
 
 /**
  * Forgets the e-mail addresses typed at failed logins that named no account (kept beside their
- * records, migration 0035) once older than `before`; the records stay. Returns how many went.
+ * records, migration 0033) once older than `before`; the records stay. Returns how many went.
  */
 export async function forgetTypedAddresses(db: Db, before: Date): Promise<number> {
   return db('audit_typed_addresses').where('at', '<', iso(before)).delete();

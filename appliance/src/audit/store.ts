@@ -109,7 +109,7 @@ export async function findAudit(db: Db, query: AuditQuery): Promise<AuditRecord[
 
 /**
  * The addresses typed at failed logins that named no account, while they are kept beside their
- * records (migration 0035), read into the records' details as `email`: one look-up for the page.
+ * records (migration 0033), read into the records' details as `email`: one look-up for the page.
  */
 async function withTypedAddresses(db: Db, records: AuditRecord[]): Promise<AuditRecord[]> {
   const ids = records.filter((r) => r.details?.unknownAccount === true).map((r) => r.id);

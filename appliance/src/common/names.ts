@@ -20,7 +20,7 @@ const hyphens = /[\u2010-\u2015\u2212\ufe63\uff0d]/gu;
 
 /**
  * What two names are compared by: the tidy name without letter case, one apostrophe and one hyphen.
- * Staff accounts keep theirs for the admin's search in SQL (migration 0037 computed the first ones
+ * Staff accounts keep theirs for the admin's search in SQL (migration 0034 computed the first ones
  * with this rule as it was then: a change of it needs a migration that computes them again).
  */
 export const nameKey = (name: string): string =>

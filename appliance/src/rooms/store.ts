@@ -15,7 +15,7 @@ interface RoomRow {
   opened_at: DbTimestamp | null;
   ended_at: DbTimestamp | null;
   end_reason: string | null;
-  /** When it was taken out of Prosody (migration 0033); ended_at is when its meeting ended. */
+  /** When it was taken out of Prosody (migration 0031); ended_at is when its meeting ended. */
   destroyed_at: DbTimestamp | null;
 }
 
@@ -109,7 +109,7 @@ export async function markDestroyed(db: Tx, meetingId: string, now = new Date())
     .update({ destroyed_at: iso(now) });
 }
 
-/** Rooms opened in Prosody and not taken out of it (by migration 0033's partial index). */
+/** Rooms opened in Prosody and not taken out of it (by migration 0031's partial index). */
 const notDestroyed = (db: Tx) => rooms(db).whereNotNull('opened_at').whereNull('destroyed_at');
 
 /** Rooms that are open and not ended: the ones to re-join and watch. */

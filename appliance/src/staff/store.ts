@@ -43,7 +43,7 @@ interface SessionRow {
   id_token_sealed: string | null;
   /** The hash of the id the session began with, kept when it is renamed (migration 0023). */
   session_key: string | null;
-  /** The person's last activity in it, to a minute (migration 0034). */
+  /** The person's last activity in it, to a minute (migration 0032). */
   seen_at: DbTimestamp | null;
 }
 

@@ -47,6 +47,7 @@ const expected = `
   POST /api/v1/meetings/{id}/participants                      | yes   | yes  | no    | no      | no    | no        | yes
   POST /api/v1/meetings/{id}/participants/{participantId}/resend | yes | yes  | no    | no      | no    | no        | yes
   DELETE /api/v1/meetings/{id}/participants/{participantId}    | yes   | yes  | no    | no      | no    | no        | yes
+  PATCH /api/v1/meetings/{id}/participants/{participantId}     | yes   | yes  | no    | no      | no    | no        | yes
   GET /api/v1/meetings/{id}/messages                           | yes   | yes  | no    | yes     | no    | no        | yes
   GET /api/v1/meetings/{id}/entry                              | yes   | yes  | no    | yes     | no    | no        | yes
   GET /calendar                                                | yes   | yes  | yes   | yes     | no    | no        | no
@@ -60,6 +61,7 @@ const expected = `
   POST /meetings/{id}/participants/add                         | yes   | yes  | no    | no      | no    | no        | no
   POST /meetings/{id}/participants/{participantId}/remove      | yes   | yes  | no    | no      | no    | no        | no
   POST /meetings/{id}/participants/{participantId}/resend      | yes   | yes  | no    | no      | no    | no        | no
+  POST /meetings/{id}/participants/{participantId}/contact     | yes   | yes  | no    | no      | no    | no        | no
   GET /techtest                                                | yes   | yes  | yes   | yes     | no    | no        | no
   GET /techtest/ice                                            | yes   | yes  | yes   | yes     | no    | no        | no
   GET /techtest/download                                       | yes   | yes  | yes   | yes     | no    | no        | no
@@ -148,6 +150,8 @@ const inputs: Record<string, { query?: string; body: Record<string, unknown> }> 
   'DELETE /api/v1/meetings/{id}/participants/{participantId}': { query: `?version=${stale}`, body: {} },
   'POST /api/v1/meetings/{id}/participants/{participantId}/resend': { body: { version: stale } },
   'POST /meetings/{id}/participants/{participantId}/resend': { body: { version: stale } },
+  'PATCH /api/v1/meetings/{id}/participants/{participantId}': { body: { version: stale, mobile: '070-765 43 21' } },
+  'POST /meetings/{id}/participants/{participantId}/contact': { body: { version: stale, mobile: '070-765 43 21' } },
   'POST /meetings/{id}/reschedule': {
     body: { version: stale, date: '2030-01-07', time: '10:00', durationMinutes: 30, confirm: 'yes' },
   },

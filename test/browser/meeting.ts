@@ -259,8 +259,12 @@ test.serial(
     t.is((await panelRefresh(teacher.id, 'joined')).headers()['x-live-refresh'], undefined);
     await until('the session seen again', async () => (await seenAt()) > longAgo.getTime());
 
-    // Out of the call again: not any more.
+    // Out of the call again: not any more. Leaving it is the person's own doing: its report to the
+    // connection log goes first, as such (it is waited for, or it could land after the move back).
+    const leaveReported = page.waitForResponse((r) => r.url().endsWith('/connlog/events'));
     await jitsiSends(page, { name: 'video-conference-left', roomName: 'r' });
+    t.is((await leaveReported).request().headers()['x-live-refresh'], undefined);
+    await app.server.app.groupCommit.settled();
     await session().update({ seen_at: longAgo.toISOString() });
     t.is((await panelRefresh(sara.id, 'left')).headers()['x-live-refresh'], 'true');
     await app.server.app.groupCommit.settled();

@@ -166,6 +166,8 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
     evaluationRespondents: 1,
     participantContacts: 2,
     messageContacts: 1,
+    // No failed login here: the typed addresses' purge is tested in test/audit/typed-address.ts.
+    loginAddresses: 0,
   });
   t.like(await db('outbox_messages').where({ id: oldMessage }).first(), { recipient: '', data: '{}', status: 'sent' });
   t.like(await db('outbox_messages').where({ id: youngMessage }).first(), { recipient: 'eva@skola.example' });
@@ -211,6 +213,7 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
       evaluationRespondents: 0,
       participantContacts: 0,
       messageContacts: 0,
+      loginAddresses: 0,
     },
     'a second run finds nothing',
   );

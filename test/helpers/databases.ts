@@ -117,3 +117,25 @@ export async function withDatabase<T>(
     await opened.drop();
   }
 }
+
+/** The PostgreSQL server process of a transaction's connection. */
+export async function backendOf(trx: Knex.Transaction): Promise<number> {
+  const rows: { pid: number }[] = (await trx.raw('select pg_backend_pid() as pid')).rows;
+  return present(rows[0], 'the pid').pid;
+}
+
+/**
+ * Whether a connection waits for a row the PostgreSQL server process `holder` holds (`backendOf`).
+ * Asked on `db`'s own connection, never inside the holder's transaction: there PostgreSQL shows the
+ * activity as it was at the transaction's first look (its statistics snapshot), and a request that
+ * began waiting after that look would never be seen.
+ */
+export async function someoneWaitsFor(db: Db, holder: number): Promise<boolean> {
+  const rows: { n: string | number }[] = (
+    await db.raw(
+      "select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and ? = any(pg_blocking_pids(pid))",
+      [holder],
+    )
+  ).rows;
+  return Number(present(rows[0], 'the count').n) > 0;
+}

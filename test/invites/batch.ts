@@ -24,8 +24,10 @@ import {
 import { SmsSender } from '../../appliance/src/invites/sms.ts';
 import { Templates } from '../../appliance/src/invites/templates.ts';
 import {
+  backendOf,
   everyDatabase,
   passEngine,
+  someoneWaitsFor,
   withDatabase,
   postgresDatabase,
   sqliteDatabase,
@@ -489,26 +491,6 @@ if (passEngine() === 'sqlite')
       await database.drop();
     }
   });
-
-/** The server process of a transaction's connection. */
-async function backendOf(trx: Knex.Transaction): Promise<number> {
-  const rows: { pid: number }[] = (await trx.raw('select pg_backend_pid() as pid')).rows;
-  return present(rows[0], 'the pid').pid;
-}
-
-/**
- * Whether a connection waits for a row the server process `holder` holds. Asked on a connection of
- * its own: inside a transaction, PostgreSQL shows the activity as it was at the transaction's first look.
- */
-async function someoneWaitsFor(db: Db, holder: number): Promise<boolean> {
-  const rows: { n: string | number }[] = (
-    await db.raw(
-      "select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and ? = any(pg_blocking_pids(pid))",
-      [holder],
-    )
-  ).rows;
-  return Number(present(rows[0], 'the count').n) > 0;
-}
 
 for (const database of forLockOrder ? [forLockOrder] : []) {
   test.serial(

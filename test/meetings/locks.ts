@@ -4,9 +4,8 @@
 // a deadlock: a clinician's change answered 500, or the outbox's batch recorded again later. (SQLite
 // runs one writer at a time: there the order cannot matter, and these tests are PostgreSQL's.)
 import test from 'ava';
-import type { Knex } from 'knex';
 import { lockMessages } from '../../appliance/src/invites/outbox.ts';
-import { passEngine } from '../helpers/databases.ts';
+import { backendOf, passEngine, someoneWaitsFor } from '../helpers/databases.ts';
 import { present } from '../helpers/present.ts';
 import { startServer, type Reply, type TestServer } from '../helpers/server.ts';
 import { until } from '../helpers/wait.ts';
@@ -21,16 +20,6 @@ test.before(async () => {
   app = await startServer({ env: { SMTP_URL: 'smtp://127.0.0.1:9' } });
 });
 test.after.always(() => app?.stop());
-
-/** Whether a connection waits for a row the transaction `trx` holds. */
-async function someoneWaitsFor(trx: Knex.Transaction): Promise<boolean> {
-  const rows: { n: string | number }[] = (
-    await trx.raw(
-      "select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and pg_backend_pid() = any(pg_blocking_pids(pid))",
-    )
-  ).rows;
-  return Number(present(rows[0], 'the count').n) > 0;
-}
 
 /**
  * A booked meeting whose teacher's invitation waits in the queue, and `act` run while the outbox's
@@ -60,8 +49,9 @@ async function whileTheOutboxRecords(act: (meetingId: string, version: number, t
   let answer: Promise<Reply> | undefined;
   await db.transaction(async (trx) => {
     await trx('outbox_messages').where({ id: invitation.id }).forUpdate().select('id');
+    const holder = await backendOf(trx);
     answer = act(meeting.id, meeting.version, teacher.id);
-    await until('the request to wait for the message', () => someoneWaitsFor(trx));
+    await until('the request to wait for the message', () => someoneWaitsFor(db, holder));
     await server.app.bus.emitAllIn(trx, 'participant.status', [
       { meetingId: meeting.id, participantId: teacher.id, status: 'delivered' },
     ]);
@@ -175,11 +165,12 @@ postgresTest(
     await db.transaction(async (trx) => {
       // A batch that holds the first and goes on to the others, in the outbox's order.
       await lockMessages(trx, [present(first, 'the first id')]);
+      const holder = await backendOf(trx);
       cancelled = client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
         json: { version: meeting.version, reason: 'Patienten är inlagd' },
         headers: { 'x-csrf-token': present(client.crumb, 'the crumb') },
       });
-      await until('the cancellation to wait for the first', () => someoneWaitsFor(trx));
+      await until('the cancellation to wait for the first', () => someoneWaitsFor(db, holder));
       await lockMessages(trx, rest);
     });
     const reply = await present(cancelled, 'the cancellation');

@@ -40,10 +40,10 @@ const smsTo = (number: string) =>
     });
 
 /** Books a meeting for a teacher invited by e-mail and a patient by SMS; returns both links. */
-async function book(mobile: string): Promise<{ emailLink: string; smsLink: string }> {
+async function book(mobile: string): Promise<{ emailLink: string; smsLink: string; meetingId: string }> {
   const { client } = await loggedIn(app);
   const email = `eva.${Math.random().toString(36).slice(2)}@skola.example`;
-  await client.request('POST', '/api/v1/meetings', {
+  const booked = await client.request('POST', '/api/v1/meetings', {
     json: booking({
       participants: [
         { kind: 'patient', name: 'Sara Lind', mobile, identification: 'sms' },
@@ -58,6 +58,7 @@ async function book(mobile: string): Promise<{ emailLink: string; smsLink: strin
   return {
     emailLink: present(/http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')?.[1], 'the link in the invitation mail'),
     smsLink,
+    meetingId: booked.json<{ id: string }>().id,
   };
 }
 
@@ -150,10 +151,12 @@ test.serial('an SMS code asked for is one commit; a wrong code and the right one
 });
 
 test.serial('an evaluation offered writes nothing of its own; answered, it is one commit', async (t) => {
-  const { emailLink } = await book('+46701112203');
+  const { emailLink, meetingId } = await book('+46701112203');
   const guest = app.client();
   await guest.get(emailLink, { 'user-agent': chrome });
   t.is((await typeName(guest, emailLink, 'Lärare Eva Ek')).status, 200);
+  // An evaluation is of a meeting held: someone came into its room.
+  await app.server.plugins.meetings.service.advanceStatus(meetingId, 'in_progress');
   const offered = await commitsOf(app, () => guest.get('/entry/evaluation'));
   t.is(offered.result.status, 200);
   t.deepEqual(offered.own, none, 'the form offered: its respondent row rides the group commit');

@@ -57,7 +57,7 @@ const endRoom = (meetingId: string) =>
   );
 
 test('a guest answers the evaluation on the page after leaving the meeting, and only once', async (t) => {
-  const booked = await bookMeeting(world);
+  const booked = await heldMeeting();
   const guest = await guestEnters(world, booked);
   const page = await guest.get('/entry/evaluation');
   t.is(page.status, 200);
@@ -90,8 +90,21 @@ test('a guest answers the evaluation on the page after leaving the meeting, and 
   );
 });
 
-test('an answer outside the scale is refused with the form again, and nothing is stored', async (t) => {
+test('a guest asking for the evaluation before the meeting is held is told so, and nothing is kept', async (t) => {
   const booked = await bookMeeting(world);
+  const guest = await guestEnters(world, booked);
+  const page = await guest.get('/entry/evaluation');
+  t.is(page.status, 409);
+  t.regex(page.text, /Mötet har inte hållits än/);
+  t.false(page.text.includes('name="setId"'), 'no form');
+  t.is(await respondentsOf(booked.meetingId), 0);
+  // Once someone came into the room, the form is there.
+  await world.app.server.plugins.meetings.service.advanceStatus(booked.meetingId, 'in_progress');
+  t.is((await guest.get('/entry/evaluation')).status, 200);
+});
+
+test('an answer outside the scale is refused with the form again, and nothing is stored', async (t) => {
+  const booked = await heldMeeting();
   const guest = await guestEnters(world, booked);
   const page = await guest.get('/entry/evaluation');
   const bad = await guest.request('POST', '/entry/evaluation', {
@@ -261,7 +274,10 @@ test('results show counts, averages and distributions, and free text only from f
         ],
       },
     });
-    return reply.json().id as string;
+    const id = reply.json().id as string;
+    // Held: someone came into its room (an evaluation is of a meeting held).
+    await world.app.server.plugins.meetings.service.advanceStatus(id, 'in_progress');
+    return id;
   };
   const first = await book();
   const second = await book();
@@ -304,7 +320,7 @@ test('results show counts, averages and distributions, and free text only from f
 
 test("an admin's edit makes a new version; answers already given keep theirs", async (t) => {
   const db = world.app.server.app.db;
-  const booked = await bookMeeting(world);
+  const booked = await heldMeeting();
   const meeting = await bookedMeeting(booked.meetingId);
   const before = await offerToParticipant(db, meeting, participant(meeting, 0), 'main');
   await answer(db, before.respondent, before.set.id, { q_sound_picture: '5' });

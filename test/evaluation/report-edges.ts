@@ -18,7 +18,7 @@ test.after.always(() => app?.stop());
 
 type Client = Awaited<ReturnType<typeof loggedIn>>['client'];
 
-/** Books a meeting with one patient and returns it as the store has it. */
+/** Books a meeting with one patient, held (someone came into its room), and returns it as the store has it. */
 async function book(clinician: Client, startsAt: Date) {
   const reply = await clinician.request('POST', '/api/v1/meetings', {
     json: booking({
@@ -27,7 +27,10 @@ async function book(clinician: Client, startsAt: Date) {
     }),
   });
   if (reply.status !== 201) throw new Error(`booking failed: ${reply.status} ${reply.text}`);
-  return present(await findMeeting(app.server.app.db, reply.json<{ id: string }>().id), 'the booked meeting');
+  const { id } = reply.json<{ id: string }>();
+  // An evaluation is of a meeting held: before that nobody is asked.
+  await app.server.plugins.meetings.service.advanceStatus(id, 'in_progress');
+  return present(await findMeeting(app.server.app.db, id), 'the booked meeting');
 }
 
 /** The patient is offered the form (asked) and, with a form, answers it. */

@@ -95,6 +95,8 @@ export async function offerToParticipant(
   commits?: GroupCommit,
 ): Promise<Offer> {
   if (meeting.status === 'cancelled') throw new EvaluationError('cancelled');
+  // As for staff: before the meeting is held there is nothing to say, and nothing is kept.
+  if (!wasHeld(meeting)) throw new EvaluationError('notHeld');
   const role = roleOf(participant, person);
   const respondent = await respondentFor(db, commits, {
     meetingId: meeting.id,

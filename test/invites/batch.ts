@@ -97,7 +97,21 @@ function startSender(
     onReceipt: (receipt): Promise<void> => dispatcher.receipt(receipt),
     log,
   });
-  const dispatcher: Dispatcher = new Dispatcher({
+  const dispatcher: Dispatcher = dispatcherFor(db, sms, logs, {
+    onStatus: (message, status) => changes.push({ message, status }),
+    ...options,
+  });
+  return { db, sms, dispatcher, logs, changes };
+}
+
+/** A dispatcher on `db` sending SMS through `sms`, its log lines into `logs`. */
+function dispatcherFor(
+  db: Db,
+  sms: ConstructorParameters<typeof Dispatcher>[0]['sms'],
+  logs: string[],
+  options: Partial<ConstructorParameters<typeof Dispatcher>[0]> = {},
+): Dispatcher {
+  return new Dispatcher({
     db,
     dataKey,
     publicUrl: new URL('https://samverka.region.se'),
@@ -106,11 +120,9 @@ function startSender(
     // No e-mail is queued in these tests: a relay that is not there is never asked.
     mail: new MailSender({ url: 'smtp://127.0.0.1:9', from: 'Samverka <noreply@region.se>' }),
     sms,
-    onStatus: (message, status) => changes.push({ message, status }),
-    log,
+    log: (_level, message) => logs.push(message),
     ...options,
   });
-  return { db, sms, dispatcher, logs, changes };
 }
 
 async function stopSender(sender: Sender): Promise<void> {
@@ -511,20 +523,15 @@ for (const database of forLockOrder ? [forLockOrder] : []) {
         await db('outbox_provider_ids').insert({ provider_id: 'p-earlier', message_id: earlier });
         let accept: (() => void) | undefined;
         const logs: string[] = [];
-        dispatcher = new Dispatcher({
+        // A gateway that takes the message when the test says so.
+        dispatcher = dispatcherFor(
           db,
-          dataKey,
-          publicUrl: new URL('https://samverka.region.se'),
-          mailFrom: 'Samverka <noreply@region.se>',
-          templates: new Templates(null, (message) => logs.push(message)),
-          mail: new MailSender({ url: 'smtp://127.0.0.1:9', from: 'Samverka <noreply@region.se>' }),
-          // A gateway that takes the message when the test says so.
-          sms: {
+          {
             send: () => new Promise((resolve) => (accept = () => resolve({ providerIds: ['p-now'] }))),
             beginClose: () => {},
           },
-          log: (_level, message) => logs.push(message),
-        });
+          logs,
+        );
         dispatcher.start();
         await until('the message handed to the gateway', () => accept !== undefined);
         let delivered: Promise<void> | undefined;

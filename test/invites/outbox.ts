@@ -744,18 +744,24 @@ test('an invitation the gateway had in hand when the meeting was cancelled, and 
   );
 });
 
+/** The patient and Olle, a guest invited by SMS: the booked meeting and Olle in it. */
+async function bookWithOlle(client: Client) {
+  const olle = { kind: 'guest', name: 'Olle Socialsekreterare', mobile: '0761234567', identification: 'sms' };
+  const meeting = (
+    await client.request('POST', '/api/v1/meetings', {
+      json: booking({ participants: [...patientAlone().participants, olle] }),
+    })
+  ).json();
+  const guest = present(
+    meeting.participants.find((p: { kind: string }) => p.kind === 'guest'),
+    'Olle',
+  );
+  return { meeting, guest };
+}
+
 test('an invitation the gateway kept refusing does not go out to someone taken off the meeting meanwhile', async (t) => {
   await withFullGateway(async ({ app, smsc, client, reopen }) => {
-    const olle = { kind: 'guest', name: 'Olle Socialsekreterare', mobile: '0761234567', identification: 'sms' };
-    const meeting = (
-      await client.request('POST', '/api/v1/meetings', {
-        json: booking({ participants: [...patientAlone().participants, olle] }),
-      })
-    ).json();
-    const guest = present(
-      meeting.participants.find((p: { kind: string }) => p.kind === 'guest'),
-      'Olle',
-    );
+    const { meeting, guest } = await bookWithOlle(client);
     await messageWhere(
       app,
       meeting.id,
@@ -793,16 +799,7 @@ test('an invitation the gateway kept refusing does not go out to someone taken o
 
 test('an invitation the gateway kept refusing to a mistyped number is withdrawn when the number is corrected: the new invitation reaches the new number, the old number nothing', async (t) => {
   await withFullGateway(async ({ app, smsc, client, reopen }) => {
-    const olle = { kind: 'guest', name: 'Olle Socialsekreterare', mobile: '0761234567', identification: 'sms' };
-    const meeting = (
-      await client.request('POST', '/api/v1/meetings', {
-        json: booking({ participants: [...patientAlone().participants, olle] }),
-      })
-    ).json();
-    const guest = present(
-      meeting.participants.find((p: { kind: string }) => p.kind === 'guest'),
-      'Olle',
-    );
+    const { meeting, guest } = await bookWithOlle(client);
     const old = await messageWhere(
       app,
       meeting.id,

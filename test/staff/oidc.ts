@@ -165,7 +165,7 @@ test('the session is renewed at an IdP login: the earlier session id no longer w
   stale.cookies.set('samverka_sid', before);
   t.is(
     (await stale.get('/calendar')).headers.get('location'),
-    '/login?next=%2Fcalendar&expired=true',
+    '/login?next=%2Fcalendar&session=ended',
     'the old session leads to the login page',
   );
   t.is((await browser.get('/calendar')).status, 200);

@@ -7,7 +7,7 @@ import Crumb from '@hapi/crumb';
 import type { Request, Server } from '@hapi/hapi';
 import { hkdfSync } from 'node:crypto';
 import { apiPrefix } from '../http/api.ts';
-import { languageCookie } from '../http/i18n.ts';
+import { languageCookie, languageOf, t } from '../http/i18n.ts';
 import { sessionStaff, tokenStaff, whySessionEnded, type SessionEnd, type StartedSession } from './service.ts';
 import { headerText } from '../http/headers.ts';
 import { must } from '../common/must.ts';
@@ -80,6 +80,17 @@ function loginPath(request: Request): string {
   return query.length ? `/login?${query.join('&')}` : '/login';
 }
 
+/**
+ * A bearer token refused, in the caller's language. Every token that opens nothing - made up,
+ * revoked, or a disabled account's - gets the one answer (`unknown`), so that none tells whether an
+ * account exists.
+ */
+const tokenRefused = (request: Request, why: 'malformed' | 'unknown') =>
+  // The header names RFC 6750's error code; the sentence (not ASCII in Swedish) goes in the body only.
+  Boom.unauthorized(t(languageOf(request), `api.token.${why}`), [
+    `Bearer error="${why === 'malformed' ? 'invalid_request' : 'invalid_token'}"`,
+  ]);
+
 export async function registerAuth(server: Server): Promise<void> {
   const { config, db } = server.app;
   const secure = config.publicUrl.protocol === 'https:';
@@ -146,11 +157,12 @@ export async function registerAuth(server: Server): Promise<void> {
   server.auth.scheme('bearer', () => ({
     async authenticate(request, h) {
       const header = headerText(request, 'authorization');
+      // No token: "missing" to hapi (no message), which then answers as no way in was tried (http/errors.ts).
       if (!header) throw Boom.unauthorized(null, 'Bearer');
       const match = /^Bearer\s+(\S+)$/i.exec(header);
-      if (!match) throw Boom.unauthorized('Malformed Authorization header: use "Bearer <token>"', 'Bearer');
+      if (!match) throw tokenRefused(request, 'malformed');
       const found = await tokenStaff(db, server.app.groupCommit, must(match[1], 'the bearer token'));
-      if (!found) throw Boom.unauthorized('Unknown or revoked API token', 'Bearer');
+      if (!found) throw tokenRefused(request, 'unknown');
       return h.authenticated({ credentials: { user: found.staff, scope: [found.staff.role], via: 'token' } });
     },
   }));

@@ -229,8 +229,18 @@ const oidcRoutes: ServerRoute[] = [
       const match = await db.transaction(async (trx) => {
         const found = await staffFor(trx, config.oidc!, result.identity);
         if (!found.ok) {
+          const hsaId = result.identity.hsaId ?? undefined;
+          // An HSA-ID that names no account here is kept beside the record for a short while only,
+          // as an address typed at a failed password login is (RETENTION_LOGIN_ADDRESS_DAYS); a
+          // disabled account's names that account, and stays with the record.
+          const namesNoAccount = hsaId !== undefined && found.reason !== 'disabled';
           await request.auditIn(trx, 'login.failed', {
-            details: { method: 'oidc', reason: found.reason, hsaId: result.identity.hsaId ?? undefined },
+            details: {
+              method: 'oidc',
+              reason: found.reason,
+              ...(namesNoAccount ? { unknownAccount: true } : { hsaId }),
+            },
+            ...(namesNoAccount ? { typedAddress: hsaId } : {}),
           });
           return found;
         }

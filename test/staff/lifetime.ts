@@ -25,7 +25,8 @@ test('a session ends SESSION_HOURS after its login', async (t) => {
   t.is(lifetime, 2 * 3600_000);
 });
 
-test('a session past its hours leads to a login page that says the login lasts at most that long', async (t) => {
+// Serial: another test's login meanwhile would clear the session made to run out (startSession).
+test.serial('a session past its hours leads to a login page that says the login lasts at most that long', async (t) => {
   const { client, staff } = await loggedIn(app, 'clinician');
   await app.server.app
     .db('staff_sessions')

@@ -85,6 +85,8 @@ const expected = `
   GET /meetings/{id}/room/panel                                | yes   | yes  | no    | yes     | no    | no        | no
   GET /meetings/{id}/room/events                               | yes   | yes  | no    | yes     | no    | no        | no
   GET /api/v1/meetings/{id}/room                               | yes   | yes  | no    | yes     | no    | no        | yes
+  GET /meetings/{id}/record                                    | yes   | yes  | no    | yes     | no    | no        | no
+  GET /api/v1/meetings/{id}/record                             | yes   | yes  | no    | yes     | no    | no        | yes
   POST /meetings/{id}/kick                                     | yes   | yes  | no    | no      | no    | no        | no
   POST /meetings/{id}/noshow/{participantId}                   | yes   | yes  | no    | no      | no    | no        | no
   POST /meetings/{id}/end                                      | yes   | yes  | no    | no      | no    | no        | no

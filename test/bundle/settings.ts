@@ -2,7 +2,7 @@
 // reads is in the appliance's environment in compose.yaml, fed from a .env variable that env.example
 // documents, and README's configuration table names it. Compared with the schema itself, so the
 // three cannot drift apart again.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { configVariables, environmentDescription } from '../../appliance/src/config.ts';
@@ -193,4 +193,23 @@ test("README's configuration table names every default config.ts has, in the var
     checked += 1;
   }
   t.true(checked > 30, 'the defaults were read from the schema');
+});
+
+/** Variables the appliance's code reads by name (`env.NAME`), besides the schema's. */
+function variablesReadByName(): Set<string> {
+  const sources = readdirSync(join(root, 'appliance/src'), { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.ts'))
+    .map((file) => readFileSync(join(root, 'appliance/src', file), 'utf8'));
+  return new Set(
+    sources.flatMap((text) => [...text.matchAll(/\benv\.([A-Z][A-Z0-9_]*)/g)].map((m) => present(m[1], 'a name'))),
+  );
+}
+
+/** Set by the appliance's own launcher (bin/samverka.js), never by an administrator. */
+const internal = new Set(['SAMVERKA_CLI']);
+
+test("README's Configuration section names every variable the code reads outside the schema", (t) => {
+  const outside = [...variablesReadByName()].filter((v) => !configVariables.includes(v) && !internal.has(v));
+  t.true(outside.includes('SAMVERKA_ENV_FILE'), 'the source was read');
+  for (const variable of outside) t.true(configurationTable.includes(`\`${variable}\``), variable);
 });

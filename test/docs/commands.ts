@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
+import { run } from '../../appliance/src/cli.ts';
 import { projectRoot } from '../../appliance/src/config.ts';
 
 const read = (file: string) => readFileSync(join(projectRoot, file), 'utf8');
@@ -48,4 +49,21 @@ test('npm start builds only when the sources changed, then runs the built applia
   t.regex(scripts.start ?? '', /^node bin\/build\.js --if-changed && node dist\/appliance\/src\/main\.js$/);
   t.regex(scripts.test ?? '', /^bash provisioning\/test-deps\.sh && npm run typecheck\b.*&& npm run lint\b/);
   t.regex(scripts.test ?? '', /node test\/passes\.js$/);
+});
+
+/** A command line as its words and options, without the values' placeholders (E, FILE, [--phone P] → [--phone]). */
+const shape = (command: string) =>
+  command
+    .replace(/ [A-Z][A-Z]*\b/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+
+test("README's CLI table lists exactly the commands `samverka --help` shows", async (t) => {
+  let help = '';
+  t.is(await run(['--help'], {}, (text) => (help += text)), 0);
+  const shown = [...help.matchAll(/^ {2}([a-z][^\n]*?)(?: {2,}|$)/gm)].map((m) => shape(m[1]!));
+  const section = readme.slice(readme.indexOf('## The CLI'), readme.indexOf('## Layout'));
+  const listed = [...section.matchAll(/^\| `([a-z][^`]*)` +\|/gm)].map((m) => shape(m[1]!));
+  t.true(shown.length > 10, `the usage was read: ${shown.join('; ')}`);
+  t.deepEqual(listed.toSorted(), shown.toSorted());
 });

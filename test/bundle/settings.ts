@@ -213,3 +213,13 @@ test("README's Configuration section names every variable the code reads outside
   t.true(outside.includes('SAMVERKA_ENV_FILE'), 'the source was read');
   for (const variable of outside) t.true(configurationTable.includes(`\`${variable}\``), variable);
 });
+
+test("the Debian install's samverka.env.example sets only variables the appliance reads", (t) => {
+  const debianEnv = readFileSync(join(root, 'provisioning/debian/samverka.env.example'), 'utf8');
+  const named = [...debianEnv.matchAll(/^#?([A-Z][A-Z0-9_]*)=/gm)].map((m) => present(m[1], 'a name'));
+  t.true(named.length > 20, 'the file was read');
+  t.deepEqual(
+    named.filter((variable) => !configVariables.includes(variable)),
+    [],
+  );
+});

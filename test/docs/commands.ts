@@ -59,13 +59,10 @@ const shape = (command: string) =>
     .trim();
 
 test("README's CLI table lists exactly the commands `samverka --help` shows", async (t) => {
-  let help = '';
-  t.is(
-    await run(['--help'], {}, (text) => {
-      help += text;
-    }),
-    0,
-  );
+  const lines: string[] = [];
+  const exit = await run(['--help'], {}, (text) => lines.push(text) > 0);
+  t.is(exit, 0);
+  const help = lines.join('\n');
   const shown = [...help.matchAll(/^ {2}([a-z][^\n]*?)(?: {2,}|$)/gm)].map((m) => shape(m[1]!));
   const section = readme.slice(readme.indexOf('## The CLI'), readme.indexOf('## Layout'));
   const listed = [...section.matchAll(/^\| `([a-z][^`]*)` +\|/gm)].map((m) => shape(m[1]!));

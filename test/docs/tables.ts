@@ -31,3 +31,32 @@ test("every table the migrations create has its owner in ARCHITECTURE.md's domai
     [],
   );
 });
+
+/** The events each domain declares (`declare module '../events.ts'`), by its folder. */
+function declaredEvents(): Map<string, string[]> {
+  const source = join(projectRoot, 'appliance/src');
+  const byDomain = new Map<string, string[]>();
+  for (const file of readdirSync(source, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'))) {
+    const domain = file.split(/[\\/]/)[0]!;
+    if (domain === file) continue; // the shared kernel's own files
+    const text = readFileSync(join(source, file), 'utf8');
+    for (const [block] of text.matchAll(/declare module '\.\.\/events\.ts' \{[\s\S]*?\n\}/g))
+      for (const [, name] of block.matchAll(/^ {4}'([a-z_]+\.[a-z_]+)':/gm))
+        byDomain.set(domain, [...(byDomain.get(domain) ?? []), name!]);
+  }
+  return byDomain;
+}
+
+test("every event a domain declares is in its row of ARCHITECTURE.md's domain table", (t) => {
+  const events = declaredEvents();
+  t.true(events.size > 4, 'the declarations were read');
+  for (const [domain, names] of events) {
+    const row = new RegExp(`^\\| \`${domain}/\` .*$`, 'm').exec(architecture)?.[0] ?? '';
+    const emits = row.split('|').at(-2) ?? '';
+    const listed = [...emits.matchAll(/`([a-z_.*]+)`/g)].map((m) => m[1]!);
+    for (const name of names) {
+      const covered = listed.some((l) => l === name || (l.endsWith('.*') && name.startsWith(l.slice(0, -1))));
+      t.true(covered, `${domain}/ declares ${name}, which its row does not list`);
+    }
+  }
+});

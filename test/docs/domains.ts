@@ -1,5 +1,6 @@
-// ARCHITECTURE.md's domain table says which domain owns each table: every table a migration
-// creates (and no later one drops) must be named there, so that a new table gets an owner.
+// ARCHITECTURE.md's domain table says which domain owns each table and emits which events: every
+// table the migrations create (and no later one drops) and every event a domain declares must be
+// in it, so that a new table gets an owner and a new event its emitter.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';

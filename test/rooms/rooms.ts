@@ -992,4 +992,17 @@ test('without XMPP the appliance holds no room in Prosody: a meeting that ended 
   const room = await db('rooms').where({ meeting_id: meeting.id }).first();
   t.truthy(room.ended_at, 'the meeting ended');
   t.truthy(room.destroyed_at, 'nothing of it is left in Prosody for the appliance to remove');
+
+  // A room that ended while room control was configured, and that no leader took out before it was
+  // turned off: without room control nobody ever will, which its record says from its end on.
+  const earlier = await client.request('POST', '/api/v1/meetings', {
+    json: booking({ startsAt: startsAt.toISOString() }),
+  });
+  const endedAt = new Date(Date.now() - minutes(60)).toISOString();
+  await db('rooms')
+    .where({ meeting_id: earlier.json().id })
+    .update({ opened_at: endedAt, ended_at: endedAt, end_reason: 'Mötet är slut.' });
+  await service.nothingLeftToTakeOut();
+  const left = await db('rooms').where({ meeting_id: earlier.json().id }).first();
+  t.is(new Date(left.destroyed_at).toISOString(), endedAt);
 });

@@ -40,6 +40,7 @@ export const plugin: Plugin<void> = {
         jitsiDomain:
           config.xmpp?.mucDomain.replace(/^[^.]+\./, '') ??
           (config.jitsi ? new URL(config.jitsi.url).hostname : undefined),
+        controlsRooms: Boolean(xmpp),
       },
       undefined,
       log,
@@ -116,6 +117,8 @@ export const plugin: Plugin<void> = {
             service.round();
           });
         stopResume = () => stopping.abort();
+      } else {
+        resumed = service.nothingLeftToTakeOut().catch((error: Error) => log('error', `rooms: ${error.message}`));
       }
       service.start(undefined, { afterSession: Boolean(control) });
       return async () => {

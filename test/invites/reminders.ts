@@ -1,6 +1,7 @@
 // Reminders 24 hours and 15 minutes before the start (REMINDER_OFFSETS), driven with an explicit
 // clock; they reach the real SMSC and relay through the outbox.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
+import smpp from 'smpp';
 import { messagesOf } from '../../appliance/src/invites/outbox.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 import { startRelay } from '../helpers/relay.ts';
@@ -191,6 +192,31 @@ test('an invitation waiting for the gateway since a week ago, when the meeting i
   });
 });
 
+/**
+ * Sara (SMS, and what `more` adds) booked for `inMinutes` from now, and her invitation delivered;
+ * then made to look as if booked and invited a week ago.
+ */
+async function saraInvitedWeekAgo(app: TestServer, inMinutes: number, more: { email?: string }) {
+  const { client } = await loggedIn(app);
+  const db = app.server.app.db;
+  const patient = { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms', ...more };
+  const startsAt = new Date(Date.now() + minutes(inMinutes));
+  startsAt.setUTCSeconds(0, 0);
+  const booked = (
+    await client.request('POST', '/api/v1/meetings', {
+      json: booking({ participants: [patient], startsAt: startsAt.toISOString() }),
+    })
+  ).json<{ id: string }>();
+  await until('the invitation delivered', async () =>
+    (await messagesOf(db, { meetingId: booked.id })).some((m) => m.status === 'delivered'),
+  );
+  const weekAgo = new Date(Date.now() - minutes(7 * 24 * 60)).toISOString();
+  await db('outbox_messages')
+    .where({ meeting_id: booked.id })
+    .update({ created_at: weekAgo, next_attempt_at: weekAgo, sent_at: weekAgo });
+  return { client, db, booked, start: startsAt.getTime() };
+}
+
 test('reminders held up by a gateway outage: once the 15-minute reminder is due, the 24-hour one is withdrawn as stale, not sent with it', async (t) => {
   let down = false;
   const smsc = await startSmsc((_, i) =>
@@ -198,26 +224,9 @@ test('reminders held up by a gateway outage: once the 15-minute reminder is due,
   );
   const app = await startServer({ env: { SMPP_URL: smsc.url, REMINDER_OFFSETS: '1440,15' } });
   try {
-    const { client } = await loggedIn(app);
-    const db = app.server.app.db;
-    const patient = { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' };
-    const startsAt = new Date(Date.now() + minutes(10));
-    startsAt.setUTCSeconds(0, 0);
-    const booked = (
-      await client.request('POST', '/api/v1/meetings', {
-        json: booking({ participants: [patient], startsAt: startsAt.toISOString() }),
-      })
-    ).json();
-    await until('the invitation delivered', async () =>
-      (await messagesOf(db, { meetingId: booked.id })).some((m) => m.status === 'delivered'),
-    );
     // Booked, and invited, a week ago; the gateway has been down since the day before.
-    const weekAgo = new Date(Date.now() - minutes(7 * 24 * 60)).toISOString();
-    await db('outbox_messages')
-      .where({ meeting_id: booked.id })
-      .update({ created_at: weekAgo, next_attempt_at: weekAgo, sent_at: weekAgo });
+    const { client, db, booked, start } = await saraInvitedWeekAgo(app, 10, {});
     down = true;
-    const start = startsAt.getTime();
     const reminders = app.server.plugins.invites.reminders;
     t.is(await reminders.due(new Date(start - minutes(24 * 60 - 1))), 1, 'the 24-hour reminder, the day before');
     t.is(await reminders.due(new Date()), 1, 'the 15-minute reminder, now');
@@ -246,6 +255,25 @@ test('reminders held up by a gateway outage: once the 15-minute reminder is due,
   }
 });
 
+/** The 24-hour reminder, the day before `start`: one message, sent off and waited for until it is `status`. */
+async function remindDayBefore(
+  t: ExecutionContext,
+  app: TestServer,
+  meetingId: string,
+  start: number,
+  status: 'sent' | 'failed',
+) {
+  t.is(
+    await app.server.plugins.invites.reminders.due(new Date(start - minutes(24 * 60 - 1))),
+    1,
+    'the 24-hour reminder, the day before',
+  );
+  app.server.plugins.invites.dispatcher()!.notify();
+  return until(`the 24-hour reminder ${status}`, async () =>
+    (await messagesOf(app.server.app.db, { meetingId })).find((m) => m.kind === 'reminder' && m.status === status),
+  );
+}
+
 test('a 24-hour reminder SMS the network gives up on after the 15-minute one went: its e-mail in its place is withdrawn as stale, and nobody is asked to call Sara', async (t) => {
   // The gateway takes the 24-hour reminder and reports on it only later; everything else is delivered.
   let heldId: string | undefined;
@@ -258,38 +286,10 @@ test('a 24-hour reminder SMS the network gives up on after the 15-minute one wen
   });
   const app = await startServer({ env: { SMPP_URL: smsc.url, REMINDER_OFFSETS: '1440,15' } });
   try {
-    const { client } = await loggedIn(app);
-    const db = app.server.app.db;
-    const patient = {
-      kind: 'patient',
-      name: 'Sara Lind',
-      mobile: '070-123 45 67',
-      email: 'sara@example.se',
-      identification: 'sms',
-    };
-    const startsAt = new Date(Date.now() + minutes(20));
-    startsAt.setUTCSeconds(0, 0);
-    const booked = (
-      await client.request('POST', '/api/v1/meetings', {
-        json: booking({ participants: [patient], startsAt: startsAt.toISOString() }),
-      })
-    ).json();
-    await until('the invitation delivered', async () =>
-      (await messagesOf(db, { meetingId: booked.id })).some((m) => m.status === 'delivered'),
-    );
-    // Booked, and invited, a week ago.
-    const weekAgo = new Date(Date.now() - minutes(7 * 24 * 60)).toISOString();
-    await db('outbox_messages')
-      .where({ meeting_id: booked.id })
-      .update({ created_at: weekAgo, next_attempt_at: weekAgo, sent_at: weekAgo });
-    const start = startsAt.getTime();
+    const { client, db, booked, start } = await saraInvitedWeekAgo(app, 20, { email: 'sara@example.se' });
     const reminders = app.server.plugins.invites.reminders;
     holdNext = true;
-    t.is(await reminders.due(new Date(start - minutes(24 * 60 - 1))), 1, 'the 24-hour reminder, the day before');
-    app.server.plugins.invites.dispatcher()!.notify();
-    const dayBefore = await until('the 24-hour reminder taken by the gateway', async () =>
-      (await messagesOf(db, { meetingId: booked.id })).find((m) => m.kind === 'reminder' && m.status === 'sent'),
-    );
+    const dayBefore = await remindDayBefore(t, app, booked.id, start, 'sent');
     // A day passes while the network tries Sara's phone: the 15-minute reminder's time comes, and it goes.
     await db('outbox_messages')
       .where({ id: dayBefore.id })
@@ -313,5 +313,47 @@ test('a 24-hour reminder SMS the network gives up on after the 15-minute one wen
   } finally {
     await app.stop();
     await smsc.close();
+  }
+});
+
+test('a 24-hour reminder SMS refused for good, whose e-mail in its place the relay refused too, asks staff to call Sara only until the 15-minute reminder reaches her', async (t) => {
+  // The gateway refuses the 24-hour reminder for good (a number it will not take now); everything else is delivered.
+  let refuseNext = false;
+  const smsc = await startSmsc((_, i) => {
+    if (!refuseNext) return { id: `r${i}`, receipt: { id: `r${i}`, stat: 'DELIVRD' } };
+    refuseNext = false;
+    return { status: smpp.errors.ESME_RINVDSTADR };
+  });
+  const relay = await startRelay({
+    refuse: { 'sara@example.se': [550, '5.1.1 <sara@example.se>: Recipient address rejected: User unknown'] },
+  });
+  const app = await startServer({ env: { SMPP_URL: smsc.url, SMTP_URL: relay.url, REMINDER_OFFSETS: '1440,15' } });
+  try {
+    const { client, db, booked, start } = await saraInvitedWeekAgo(app, 20, { email: 'sara@example.se' });
+    const reminders = app.server.plugins.invites.reminders;
+    refuseNext = true;
+    const dayBefore = await remindDayBefore(t, app, booked.id, start, 'failed');
+    await until('its e-mail refused too', async () =>
+      (await messagesOf(db, { meetingId: booked.id })).some(
+        (m) => m.fallbackOf === dayBefore.id && m.status === 'failed',
+      ),
+    );
+    const asked = await client.get(`/meetings/${booked.id}`);
+    t.true(asked.text.includes('Ring deltagaren'), 'Sara has not been reached: staff are asked to call');
+    // The made-up day passes: the 24-hour reminder's messages were made then.
+    await db('outbox_messages')
+      .where({ meeting_id: booked.id, kind: 'reminder' })
+      .update({ created_at: new Date(start - minutes(24 * 60 - 1)).toISOString() });
+    t.is(await reminders.due(new Date(start - minutes(14))), 1, 'the 15-minute reminder');
+    app.server.plugins.invites.dispatcher()!.notify();
+    await until('the 15-minute reminder delivered', async () =>
+      (await messagesOf(db, { meetingId: booked.id })).some((m) => m.kind === 'reminder' && m.status === 'delivered'),
+    );
+    const page = await client.get(`/meetings/${booked.id}`);
+    t.false(page.text.includes('Ring deltagaren'), 'nobody asked to call: the 15-minute reminder reached Sara');
+  } finally {
+    await app.stop();
+    await smsc.close();
+    await relay.close();
   }
 });

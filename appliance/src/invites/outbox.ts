@@ -847,6 +847,25 @@ export const supersedes = (later: OutboxMessage, earlier: OutboxMessage): boolea
   personOf(later) === personOf(earlier) &&
   later.createdAt.getTime() > earlier.createdAt.getTime();
 
+/** Whether a message reached its person: an SMS the network delivered, an e-mail the relay took (e-mail tells no more). */
+const reachedPerson = (message: Pick<OutboxMessage, 'channel' | 'status'>): boolean =>
+  message.status === 'delivered' || (message.channel === 'email' && message.status === 'sent');
+
+/**
+ * Whether `later`, made after `earlier` for the same person, called them to the same meeting and
+ * reached them: `earlier` (a call to the meeting that did not arrive) is answered, the person has the
+ * meeting's time and a way in, and nobody need call them about it (the meeting page's task).
+ */
+export const reachedSince = (later: OutboxMessage, earlier: OutboxMessage): boolean =>
+  callsToMeeting.has(earlier.kind) &&
+  callsToMeeting.has(later.kind) &&
+  later.id !== earlier.id &&
+  reachedPerson(later) &&
+  later.meetingId === earlier.meetingId &&
+  later.participantId === earlier.participantId &&
+  personOf(later) === personOf(earlier) &&
+  later.createdAt.getTime() > earlier.createdAt.getTime();
+
 /** The template data these messages have now (a move may have changed it since they were claimed). */
 export async function dataOf(trx: Knex.Transaction, ids: string[]): Promise<Map<string, Record<string, unknown>>> {
   const data = new Map<string, Record<string, unknown>>();

@@ -866,6 +866,68 @@ test("a guest's e-mail address corrected: the new invitation arrives at the new 
   });
 });
 
+test("only the proxy's number corrected, while both invitations wait for the gateway: the patient's invitation and link stay as they were, and the new invitation goes to the proxy's new number alone", async (t) => {
+  await withFullGateway(async ({ app, smsc, client, reopen }) => {
+    const ella = {
+      kind: 'patient_proxy',
+      name: 'Ella Lind',
+      mobile: '070-123 45 67',
+      identification: 'sms',
+      proxy: { name: 'Anna Lind', mobile: '073-123 45 67' },
+    };
+    const meeting = (
+      await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [ella] }) })
+    ).json();
+    const patient = meeting.participants[0];
+    const waiting = (m: OutboxMessage) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0;
+    await until(
+      'both invitations refused for now',
+      async () =>
+        (await messagesOf(app.server.app.db, { meetingId: meeting.id })).filter(waiting).length === 2 || undefined,
+    );
+    const changed = await client.request('PATCH', `/api/v1/meetings/${meeting.id}/participants/${patient.id}`, {
+      json: { version: meeting.version, proxy: { mobile: '076-111 11 11' } },
+    });
+    t.is(changed.status, 200, changed.text);
+    const invitations = (await messagesOf(app.server.app.db, { meetingId: meeting.id })).filter(
+      (m) => m.kind === 'invitation',
+    );
+    t.deepEqual(
+      invitations.map((m) => `${m.recipient} ${m.status === 'failed' ? 'withdrawn' : 'waiting'}`).sort(),
+      ['+46701234567 waiting', '+46731234567 withdrawn', '+46761111111 waiting'],
+      "Ella's invitation waits on; Anna's to the old number is withdrawn, one to her new number made",
+    );
+    const links: { person: string; revoked_at: unknown }[] = await app.server.app
+      .db('participant_links')
+      .where({ participant_id: patient.id })
+      .select('person', 'revoked_at');
+    t.deepEqual(
+      links.map((l) => `${l.person} ${l.revoked_at === null ? 'valid' : 'revoked'}`).sort(),
+      ['main valid', 'proxy revoked', 'proxy valid'],
+      "Ella's link still works",
+    );
+    reopen();
+    const tried = smsc.arrivals.length;
+    await retryNow(app, meeting.id);
+    await until(
+      'the invitations delivered',
+      async () =>
+        (await messagesOf(app.server.app.db, { meetingId: meeting.id })).filter(
+          (m) => m.kind === 'invitation' && m.status === 'delivered',
+        ).length === 2 || undefined,
+    );
+    const to = (number: string) =>
+      smsc.arrivals
+        .slice(tried)
+        .filter((a) => String(a.pdu.destination_addr) === number)
+        .map(textOf)
+        .join('');
+    t.is(to('46701234567').match(/bjuder in dig/g)?.length, 1, 'Ella gets her invitation once');
+    t.regex(to('46761111111'), /bjuder in dig/, "Anna's new number gets hers");
+    t.is(to('46731234567'), '', "Anna's old number gets nothing");
+  });
+});
+
 test('an invitation the gateway kept refusing until the meeting was over is not sent then, and the meeting page asks nobody to call', async (t) => {
   await withFullGateway(async ({ app, smsc, client, reopen }) => {
     const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();

@@ -193,10 +193,10 @@ test('an invitation waiting for the gateway since a week ago, when the meeting i
 });
 
 /**
- * Sara (SMS, and what `more` adds) booked for `inMinutes` from now, and her invitation delivered;
+ * Sara (SMS, and what `more` adds: an e-mail address, a proxy) booked for `inMinutes` from now, and her invitation delivered;
  * then made to look as if booked and invited a week ago.
  */
-async function saraInvitedWeekAgo(app: TestServer, inMinutes: number, more: { email?: string }) {
+async function saraInvitedWeekAgo(app: TestServer, inMinutes: number, more: Record<string, unknown>) {
   const { client } = await loggedIn(app);
   const db = app.server.app.db;
   const patient = { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms', ...more };
@@ -206,9 +206,9 @@ async function saraInvitedWeekAgo(app: TestServer, inMinutes: number, more: { em
     await client.request('POST', '/api/v1/meetings', {
       json: booking({ participants: [patient], startsAt: startsAt.toISOString() }),
     })
-  ).json<{ id: string }>();
-  await until('the invitation delivered', async () =>
-    (await messagesOf(db, { meetingId: booked.id })).some((m) => m.status === 'delivered'),
+  ).json<{ id: string; version: number; participants: { id: string }[] }>();
+  await until('the invitations delivered', async () =>
+    (await messagesOf(db, { meetingId: booked.id })).every((m) => m.status === 'delivered'),
   );
   const weekAgo = new Date(Date.now() - minutes(7 * 24 * 60)).toISOString();
   await db('outbox_messages')
@@ -355,5 +355,82 @@ test('a 24-hour reminder SMS refused for good, whose e-mail in its place the rel
     await app.stop();
     await smsc.close();
     await relay.close();
+  }
+});
+
+/** The reminders of a meeting: to which number or address, and whether they wait, went or were withdrawn. */
+async function remindersOf(db: TestServer['server']['app']['db'], meetingId: string) {
+  return (await messagesOf(db, { meetingId }))
+    .filter((m) => m.kind === 'reminder')
+    .map(
+      (m) =>
+        `${m.recipient} ${m.status === 'failed' ? 'withdrawn' : m.status === 'delivered' ? 'delivered' : 'waiting'}`,
+    );
+}
+
+test("a 24-hour reminder waiting for the gateway when Sara's number is corrected is withdrawn with the old number: the new invitation, made after its time, takes its place, and the 15-minute reminder reaches the new number", async (t) => {
+  let down = false;
+  const smsc = await startSmsc((_, i) =>
+    down ? { status: 0x14 } : { id: `r${i}`, receipt: { id: `r${i}`, stat: 'DELIVRD' } },
+  );
+  const app = await startServer({ env: { SMPP_URL: smsc.url, REMINDER_OFFSETS: '1440,15' } });
+  try {
+    const { client, db, booked, start } = await saraInvitedWeekAgo(app, 20, {});
+    down = true;
+    const reminders = app.server.plugins.invites.reminders;
+    t.is(await reminders.due(new Date(start - minutes(24 * 60 - 1))), 1, 'the 24-hour reminder, the day before');
+    app.server.plugins.invites.dispatcher()!.notify();
+    await until('the 24-hour reminder refused for now', async () =>
+      (await messagesOf(db, { meetingId: booked.id })).some(
+        (m) => m.kind === 'reminder' && m.attempts > 0 && m.status === 'queued',
+      ),
+    );
+    const sara = present(booked.participants[0], 'Sara');
+    const changed = await client.request('PATCH', `/api/v1/meetings/${booked.id}/participants/${sara.id}`, {
+      json: { version: booked.version, mobile: '076-111 11 11' },
+    });
+    t.is(changed.status, 200, changed.text);
+    t.deepEqual(await remindersOf(db, booked.id), ['+46701234567 withdrawn']);
+    down = false;
+    await db('outbox_messages')
+      .where({ meeting_id: booked.id, status: 'queued' })
+      .update({ next_attempt_at: new Date().toISOString() });
+    app.server.plugins.invites.dispatcher()!.notify();
+    await until('the new invitation delivered', async () =>
+      (await messagesOf(db, { meetingId: booked.id })).some(
+        (m) => m.kind === 'invitation' && m.recipient === '+46761111111' && m.status === 'delivered',
+      ),
+    );
+    t.is(await reminders.due(new Date()), 0, 'no 24-hour reminder on top of the invitation made after its time');
+    t.is(await reminders.due(new Date(start - minutes(14))), 1, 'the 15-minute reminder');
+    app.server.plugins.invites.dispatcher()!.notify();
+    await until('the 15-minute reminder delivered', async () =>
+      (await remindersOf(db, booked.id)).includes('+46761111111 delivered'),
+    );
+    t.deepEqual(await remindersOf(db, booked.id), ['+46701234567 withdrawn', '+46761111111 delivered']);
+  } finally {
+    await app.stop();
+    await smsc.close();
+  }
+});
+
+test("only the proxy's number corrected before the day's reminders went (the appliance was down): the patient is still reminded, and the proxy, invited anew since, is not", async (t) => {
+  const smsc = await startSmsc((_, i) => ({ id: `r${i}`, receipt: { id: `r${i}`, stat: 'DELIVRD' } }));
+  const app = await startServer({ env: { SMPP_URL: smsc.url, REMINDER_OFFSETS: '1440,15' } });
+  try {
+    const { client, db, booked } = await saraInvitedWeekAgo(app, 20, {
+      kind: 'patient_proxy',
+      proxy: { name: 'Anna Lind', mobile: '073-123 45 67' },
+    });
+    const sara = present(booked.participants[0], 'Sara');
+    const changed = await client.request('PATCH', `/api/v1/meetings/${booked.id}/participants/${sara.id}`, {
+      json: { version: booked.version, proxy: { mobile: '076-111 11 11' } },
+    });
+    t.is(changed.status, 200, changed.text);
+    t.is(await app.server.plugins.invites.reminders.due(new Date()), 1, 'the 24-hour reminder, still due');
+    t.deepEqual(await remindersOf(db, booked.id), ['+46701234567 waiting'], 'to Sara, told a week ago');
+  } finally {
+    await app.stop();
+    await smsc.close();
   }
 });

@@ -20,7 +20,9 @@ import {
   lockFree,
   lockPending,
   movedBack,
+  pendingForPersons,
   pendingOfKinds,
+  personKey,
   previousTimeOf,
   refreshPending,
   sameTime,
@@ -218,10 +220,6 @@ async function tell(
   return count;
 }
 
-/** One person of a participant's row: the participant, their proxy, or a colleague. */
-const personKey = (participantId: string | null, person: unknown) =>
-  `${participantId}:${typeof person === 'string' ? person : 'main'}`;
-
 /** The kinds that tell a person the meeting's time, and what they say is the time they know. */
 const toldTime: MessageKind[] = ['invitation', 'rescheduled'];
 
@@ -353,9 +351,22 @@ export function outboxHook(composer: Composer) {
       case 'invitation.resend': {
         const participant = meeting.participants.find((p) => p.id === change.payload.participantId);
         if (!participant) return;
-        // A re-sent invitation replaces the old one: earlier links stop working.
-        if (change.type === 'invitation.resend') await revokeLinks(trx, participant.id);
-        await tell(trx, composer, meeting, participant, 'invitation', {});
+        // A re-sent invitation replaces the old one: earlier links stop working. One that follows a
+        // correction goes to the people corrected alone (`persons`): the others' invitations stand.
+        const persons = change.type === 'invitation.resend' ? change.payload.persons : undefined;
+        if (change.type === 'invitation.resend') await revokeLinks(trx, participant.id, persons);
+        await tell(
+          trx,
+          composer,
+          meeting,
+          participant,
+          'invitation',
+          {},
+          {
+            withLink: true,
+            unless: (r) => persons !== undefined && !persons.some((person) => person === r.person),
+          },
+        );
         return;
       }
       case 'meeting.rescheduled': {
@@ -430,17 +441,20 @@ export function outboxHook(composer: Composer) {
         if (removed) await tell(trx, composer, meeting, removed, 'removed', {}, { withLink: false });
         return;
       }
-      case 'participant.contact_changed':
-        // What has not gone to the old address yet never will, and the links it carried stop working.
+      case 'participant.contact_changed': {
+        // What has not gone to the old address yet never will, and the links it carried stop working:
+        // of the people corrected only (a proxy's number corrected leaves the patient's reminder to go).
         // Before the participant's row is written (the lock order, meetings/service.ts); the invitation
         // to the new address follows as the same change's 'invitation.resend'.
-        await revokeLinks(trx, change.payload.participantId);
+        const { participantId, persons } = change.payload;
+        await revokeLinks(trx, participantId, persons);
         await withdrawPending(
           trx,
-          { meetingId: meeting.id, participantId: change.payload.participantId },
+          { meetingId: meeting.id, participantId, ids: await pendingForPersons(trx, participantId, persons) },
           'the contact details were changed',
         );
         return;
+      }
       case 'meeting.updated':
         return;
     }

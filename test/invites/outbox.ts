@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scratchDir } from '../helpers/scratch.ts';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import type { ParsedMail } from 'mailparser';
 import smpp from 'smpp';
 import { formatWhen } from '../../appliance/src/common/clock.ts';
@@ -1340,6 +1340,60 @@ test('a meeting moved twice while its new-time SMS still waits: Sara gets one, w
   });
 });
 
+/**
+ * Moves the meeting to a later day: the one new-time SMS that follows names that day, and as
+ * "tidigare" `earlier` (`whose` time that is, for the failure's message).
+ */
+async function movedAndToldOnce(
+  t: ExecutionContext,
+  parts: { app: TestServer; smsc: TestSmsc; client: Client; meeting: { id: string } },
+  version: number,
+  earlier: string,
+  whose: string,
+) {
+  const answered = parts.smsc.arrivals.length;
+  const latest = inDays(4, 11);
+  await move(parts.client, parts.meeting, version, latest);
+  await newTimesDelivered(parts.app, parts.meeting.id, 1);
+  const told = newTimesIn(parts.smsc, answered);
+  t.is(told.length, 1, told.join('\n'));
+  t.true(told[0]!.includes(`${saidSv(latest)}-`), told[0]);
+  t.true(told[0]!.includes(`(tidigare ${saidSv(earlier)}-`), `${whose}: ${told[0]}`);
+}
+
+test('a new-time SMS waiting out its back-off while a re-sent invitation tells Sara the first new time, then moved again: it names as "tidigare" the time the invitation told her, not the one before it', async (t) => {
+  await withInvitationThenFullGateway(async ({ app, smsc, client, meeting, reopen }) => {
+    const first = inDays(3, 13);
+    const version = await move(client, meeting, meeting.version, first);
+    const waiting = await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.kind === 'rescheduled' && m.status === 'queued' && m.attempts > 0,
+    );
+    const sara = (await client.get(`/api/v1/meetings/${meeting.id}`)).json<{ participants: { id: string }[] }>()
+      .participants[0]!;
+    const resend = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${sara.id}/resend`, {
+      json: { version },
+    });
+    t.true(resend.status < 300, resend.text);
+    const again = await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.kind === 'invitation' && m.id !== waiting.id && m.attempts > 0 && m.status === 'queued',
+    );
+    // The gateway takes messages again: the invitation is due, the new-time SMS still waits out its back-off.
+    reopen();
+    const db = app.server.app.db;
+    await db('outbox_messages')
+      .where({ id: waiting.id })
+      .update({ next_attempt_at: new Date(Date.now() + 3_600_000).toISOString() });
+    await db('outbox_messages').where({ id: again.id }).update({ next_attempt_at: new Date().toISOString() });
+    app.server.plugins.invites.dispatcher()!.notify();
+    await messageWhere(app, meeting.id, (m) => m.id === again.id && m.status === 'delivered');
+    await movedAndToldOnce(t, { app, smsc, client, meeting }, version, first, 'the time of the re-sent invitation');
+  });
+});
+
 test('a meeting moved twice after its first new-time SMS went: the second says the latest time, and as "tidigare" the first new time', async (t) => {
   await withAppliance({}, async ({ app, smsc }) => {
     const { client } = await loggedIn(app);
@@ -1557,14 +1611,7 @@ test('a meeting moved again after its first new-time SMS was refused for good: t
     await newTimeAtGateway(smsc);
     answer('refuse for good');
     await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'failed');
-    const answered = smsc.arrivals.length;
-    const latest = inDays(4, 11);
-    await move(client, meeting, version, latest);
-    await newTimesDelivered(app, meeting.id, 1);
-    const told = newTimesIn(smsc, answered);
-    t.is(told.length, 1, told.join('\n'));
-    t.true(told[0]!.includes(`${saidSv(latest)}-`), told[0]);
-    t.true(told[0]!.includes(`(tidigare ${saidSv(meeting.startsAt)}-`), `the time of the invitation: ${told[0]}`);
+    await movedAndToldOnce(t, { app, smsc, client, meeting }, version, meeting.startsAt, 'the time of the invitation');
     const page = await client.get(`/meetings/${meeting.id}`);
     t.false(page.text.includes('Ring deltagaren'), 'nobody asked to call: the latest time went');
   });

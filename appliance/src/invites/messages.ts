@@ -235,11 +235,22 @@ const toldTime: MessageKind[] = ['invitation', 'rescheduled'];
  * Refused and retried, it goes with the latest time (refreshPending gave it that; moved back, it is
  * stale then: the dispatcher's staleness); taken by the gateway, it told the time it was claimed
  * with, and the batch that records it tells the latest time after it (`tellOfMoveSince`).
- * Returns the people who need no new message.
+ * A waiting new-time message's "earlier" is the time its person was last told (`told`): something
+ * else may have told them a time since it was made (a re-sent invitation that went while it waited
+ * out its back-off). Returns the people who need no new message.
  */
-async function waitingNewTimes(trx: Trx, meetingId: string): Promise<Set<string>> {
+async function waitingNewTimes(
+  trx: Trx,
+  meetingId: string,
+  told: Map<string, Record<string, unknown>>,
+): Promise<Set<string>> {
   const pending = await pendingOfKinds(trx, meetingId, toldTime);
-  const waiting = pending.filter((m) => m.status === 'queued');
+  const waiting: OutboxMessage[] = [];
+  for (const message of pending.filter((m) => m.status === 'queued')) {
+    const corrected = earlierAsLastTold(message, told);
+    if (corrected !== message) await writeData(trx, corrected);
+    waiting.push(corrected);
+  }
   const unchanged = waiting.filter(saysNoNewTime);
   await withdrawPending(trx, { meetingId, ids: unchanged.map((m) => m.id) }, movedBack);
   await dueNow(
@@ -247,6 +258,14 @@ async function waitingNewTimes(trx: Trx, meetingId: string): Promise<Set<string>
     waiting.filter((m) => !unchanged.includes(m)).map((m) => m.id),
   );
   return new Set(pending.map((m) => personKey(m.participantId, m.data.person)));
+}
+
+/** A new-time message with, as its "earlier", the time its person was last told (itself when that is what it says). */
+function earlierAsLastTold(message: OutboxMessage, told: Map<string, Record<string, unknown>>): OutboxMessage {
+  const last =
+    message.kind === 'rescheduled' ? told.get(personKey(message.participantId, message.data.person)) : undefined;
+  if (!last || sameTime(earlierTimeOf(message.data), earlierTimeOf(last))) return message;
+  return { ...message, data: { ...message.data, ...last } };
 }
 
 /**
@@ -384,8 +403,8 @@ export function outboxHook(composer: Composer) {
         // What else has not gone yet (an invitation the gateway keeps refusing, a new-time message)
         // goes with the new time, not after the new-time message with the old one.
         await refreshPending(trx, meeting.id, (language) => meetingData(trx, meeting, language));
-        const waiting = await waitingNewTimes(trx, meeting.id);
         const told = await lastToldTimes(trx, meeting.id);
+        const waiting = await waitingNewTimes(trx, meeting.id, told);
         const previous = new Date(change.payload.previousStartsAt);
         // The end too: a meeting made longer at the same start has a new time all the same.
         const previousEnd = new Date(previous.getTime() + change.payload.previousDurationMinutes * 60_000);

@@ -472,9 +472,10 @@ export class MeetingService {
 
   /**
    * Corrects a participant's mobile number or e-mail address (or their proxy's), by the booking's
-   * rules. Their messages not yet sent are withdrawn and their links revoked (the change's hooks,
-   * before their row: the lock order above), then their row is written and a new invitation goes
-   * to the new address. Addresses as they were already change nothing.
+   * rules. The messages not yet sent to the people corrected are withdrawn and their links revoked
+   * (the change's hooks, before their row: the lock order above), then their row is written and a
+   * new invitation goes to them alone, at the new address: a proxy's number corrected leaves the
+   * patient's messages as they were. Addresses as they were already change nothing.
    */
   changeContact(
     staff: Staff,
@@ -502,7 +503,7 @@ export class MeetingService {
       return {
         changes: [{ type: 'participant.contact_changed', payload: { ...base, persons, fields } }],
         lastly: () => store.setReach(trx, participantId, changed),
-        afterwards: [{ type: 'invitation.resend', payload: base }],
+        afterwards: [{ type: 'invitation.resend', payload: { ...base, persons } }],
       };
     });
   }

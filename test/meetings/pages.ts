@@ -780,3 +780,86 @@ test('a date that does not exist typed into the booking form is called that, not
   t.is(moved.status, 400);
   t.true(moved.text.includes(`Datumet ${year}-02-30 finns inte i kalendern.`));
 });
+
+test('a meeting whose time is over, though nobody marked it ended, offers no changes: the page has no forms, and the page and API refuse with 409 and change nothing', async (t) => {
+  const { client } = await loggedIn(app);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const { roomGraceMinutes } = app.server.app.config;
+  await app.server.app
+    .db('meetings')
+    .where({ id: meeting.id })
+    .update({ starts_at: new Date(Date.now() - (45 + roomGraceMinutes + 1) * 60_000).toISOString() });
+  const before = (await client.get(`/api/v1/meetings/${meeting.id}`)).json();
+  t.is(before.status, 'booked', 'nobody marked it ended');
+
+  const page = (await client.get(`/meetings/${meeting.id}`)).text;
+  t.true(linksRow(page)?.includes('Mötet har avslutats.'), 'the page says it is over');
+  for (const [form, what] of <[string, string][]>[
+    ['/reschedule"', 'move it'],
+    ['/participants/add"', 'add a participant'],
+    ['/cancel"', 'cancel it'],
+    ['/contact"', 'change contact details'],
+    ['/resend"', 'send an invitation again'],
+    ['/remove"', 'remove a participant'],
+  ])
+    t.false(page.includes(form), `no form to ${what}`);
+
+  const olle = meeting.participants[2];
+  const api = [
+    client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: 1, startsAt: inDays(3) } }),
+    client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: 1, reason: 'Sjuk' } }),
+    client.request('POST', `/api/v1/meetings/${meeting.id}/participants`, {
+      json: {
+        version: 1,
+        participant: { kind: 'guest', name: 'Per Ek', email: 'per@ek.example', identification: 'none' },
+      },
+    }),
+    client.request('PATCH', `/api/v1/meetings/${meeting.id}/participants/${olle.id}`, {
+      json: { version: 1, mobile: '076-111 11 11' },
+    }),
+  ];
+  for (const reply of await Promise.all(api)) {
+    t.is(reply.status, 409, reply.text);
+    t.is(reply.json().rule, 'not_changeable');
+    t.is(
+      reply.json().message,
+      'Mötets tid har passerat och det kan inte längre ändras. Boka ett nytt möte om ni ska ses igen.',
+    );
+  }
+  const form = { crumb: client.crumb!, version: '1' };
+  const pages = [
+    client.request('POST', `/meetings/${meeting.id}/reschedule`, {
+      form: {
+        ...form,
+        date: toClinicTime(new Date(inDays(3))).date,
+        time: '10:00',
+        durationMinutes: '45',
+        confirm: 'yes',
+      },
+    }),
+    client.request('POST', `/meetings/${meeting.id}/cancel`, { form: { ...form, reason: 'Sjuk', confirm: 'yes' } }),
+    client.request('POST', `/meetings/${meeting.id}/participants/add`, {
+      form: { ...form, p_kind: 'guest', p_name: 'Per Ek', p_email: 'per@ek.example', p_identification: 'none' },
+    }),
+  ];
+  for (const reply of await Promise.all(pages)) {
+    t.is(reply.status, 409, reply.text.slice(0, 2000));
+    t.true(reply.text.includes('Mötets tid har passerat och det kan inte längre ändras.'), reply.text.slice(0, 3000));
+  }
+  // Who is invited and how: their status moves on by itself (a delivered invitation).
+  const unchanged = ({ participants, ...m }: any) => ({
+    ...m,
+    participants: participants.map(({ status: _status, ...p }: any) => p),
+  });
+  const after = (await client.get(`/api/v1/meetings/${meeting.id}`)).json();
+  t.deepEqual(unchanged(after), unchanged(before), 'nothing changed');
+
+  await client.get(`/lang/en?next=/meetings/${meeting.id}`);
+  const english = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
+    json: { version: 1, reason: 'Ill' },
+  });
+  t.is(
+    english.json().message,
+    'The meeting’s time has passed and it can no longer be changed. Book a new meeting if you are to meet again.',
+  );
+});

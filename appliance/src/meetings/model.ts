@@ -131,6 +131,18 @@ export const isOver = (
 export const wasHeld = (m: Pick<Meeting, 'status' | 'startsAt'>, now = new Date()): boolean =>
   m.status === 'in_progress' || m.status === 'ended' || (m.status !== 'cancelled' && now >= m.startsAt);
 
+/**
+ * Closed to changes: cancelled, or over (its end and the grace period past, ended or not). What the
+ * clinic expects of a meeting that has been held: it is a record now, not moved, cancelled or
+ * added to; to meet again, a new meeting is booked. Undefined while it still takes changes, else why not.
+ */
+export const closedAs = (
+  m: Pick<Meeting, 'status' | 'startsAt' | 'durationMinutes'>,
+  graceMinutes: number,
+  now = new Date(),
+): 'cancelled' | 'ended' | 'over' | undefined =>
+  m.status === 'cancelled' || m.status === 'ended' ? m.status : isOver(m, graceMinutes, now) ? 'over' : undefined;
+
 /** Whether anyone may still join the meeting: not cancelled, not over. */
 export const isJoinable = (
   m: Pick<Meeting, 'status' | 'startsAt' | 'durationMinutes'>,

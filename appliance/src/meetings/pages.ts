@@ -215,7 +215,7 @@ async function meetingPage(
   // The night the clocks go back, the reschedule form says which 02:30: the meeting's own, or none
   // yet when the form comes back to ask.
   const clock = extra.reschedule ? undefined : repeatedHour(meeting.startsAt);
-  const changeable = meetings.canChange(staff, meeting) && meeting.status !== 'cancelled' && meeting.status !== 'ended';
+  const changeable = meetings.takesChanges(staff, meeting);
   return h
     .view('meetings/meeting', {
       title: meeting.title,
@@ -923,6 +923,9 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         } catch (error) {
           if (error instanceof RuleViolation) return refused(error.text(lang), error.field);
           if (error instanceof VersionConflict) return refused(t(lang, 'meetings.conflictOnPage'), undefined, 409);
+          // The add form is no longer on the page: said above it, where every refused change is.
+          if (error instanceof NotChangeable)
+            return changeFromPage(request, h, id, () => Promise.reject(error), 'added');
           throw error;
         }
         return h.redirect(`/meetings/${id}?done=added`);

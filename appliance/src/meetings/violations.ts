@@ -100,16 +100,19 @@ export class VersionConflict extends DomainError {
   }
 }
 
-/** Cancelled and ended meetings cannot be changed. */
+/** Cancelled and ended meetings, and those whose time is over, cannot be changed (model.ts, closedAs). */
 export class NotChangeable extends DomainError {
-  constructor(readonly status: string) {
+  constructor(readonly status: 'cancelled' | 'ended' | 'over') {
     super(`meeting is ${status}`);
     this.name = 'NotChangeable';
   }
 
   toBoom(lang: Language): Boom.Boom {
-    const status = t(lang, `meetings.status.${this.status}`);
-    return namingRule(Boom.conflict(t(lang, 'meetings.notChangeable', { status })), { rule: 'not_changeable' });
+    const message =
+      this.status === 'over'
+        ? t(lang, 'meetings.notChangeableOver')
+        : t(lang, 'meetings.notChangeable', { status: t(lang, `meetings.status.${this.status}`) });
+    return namingRule(Boom.conflict(message), { rule: 'not_changeable' });
   }
 }
 

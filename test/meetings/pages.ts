@@ -367,6 +367,17 @@ function linksRow(html: string): string | undefined {
 }
 const joinLink = (id: string) => `<a class="button" href="/meetings/${id}/room">Anslut till mötet</a>`;
 
+/** A meeting of 45 minutes booked, then moved back to have ended past the grace period, unmarked. */
+async function bookedPastItsTime(client: Client) {
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const { roomGraceMinutes } = app.server.app.config;
+  await app.server.app
+    .db('meetings')
+    .where({ id: meeting.id })
+    .update({ starts_at: new Date(Date.now() - (45 + roomGraceMinutes + 1) * 60_000).toISOString() });
+  return meeting;
+}
+
 test('an ended meeting offers no way into its room: the page says it has ended, and the room answers so, not with a room', async (t) => {
   const { client, staff } = await loggedIn(app);
   const service = app.server.plugins.meetings.service;
@@ -383,12 +394,7 @@ test('an ended meeting offers no way into its room: the page says it has ended, 
   t.false(room.text.includes('data-jitsi'), 'no video');
 
   // Past its end and the grace period, before the room's clock has marked it ended: over all the same.
-  const late = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
-  const { roomGraceMinutes } = app.server.app.config;
-  await app.server.app
-    .db('meetings')
-    .where({ id: late.id })
-    .update({ starts_at: new Date(Date.now() - (45 + roomGraceMinutes + 1) * 60_000).toISOString() });
+  const late = await bookedPastItsTime(client);
   const lateRow = linksRow((await client.get(`/meetings/${late.id}`)).text);
   t.false(lateRow?.includes('Anslut till mötet'));
   t.true(lateRow?.includes('Mötet har avslutats.'));
@@ -783,12 +789,7 @@ test('a date that does not exist typed into the booking form is called that, not
 
 test('a meeting whose time is over, though nobody marked it ended, offers no changes: the page has no forms, and the page and API refuse with 409 and change nothing', async (t) => {
   const { client } = await loggedIn(app);
-  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
-  const { roomGraceMinutes } = app.server.app.config;
-  await app.server.app
-    .db('meetings')
-    .where({ id: meeting.id })
-    .update({ starts_at: new Date(Date.now() - (45 + roomGraceMinutes + 1) * 60_000).toISOString() });
+  const meeting = await bookedPastItsTime(client);
   const before = (await client.get(`/api/v1/meetings/${meeting.id}`)).json();
   t.is(before.status, 'booked', 'nobody marked it ended');
 

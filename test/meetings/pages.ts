@@ -864,3 +864,75 @@ test('a meeting whose time is over, though nobody marked it ended, offers no cha
     'The meeting’s time has passed and it can no longer be changed. Book a new meeting if you are to meet again.',
   );
 });
+
+/** The problems a refused form shows at `id` (the meeting page's above its forms, the add form's in it), one a line. */
+const problemLines = (html: string, id: string) =>
+  (new RegExp(`<p class="error" role="alert" id="${id}">([\\s\\S]*?)</p>`).exec(html)?.[1] ?? '').split('<br>');
+/** Whether a field (by its id) is marked at fault and described by the problems at `problemsId`. */
+const markedBy = (html: string, id: string, problemsId: string) =>
+  new RegExp(
+    `<(input|select) id="${id}"[^>]*(aria-invalid="true"[^>]*aria-describedby="[^"]*${problemsId}|aria-describedby="[^"]*${problemsId}[^"]*"[^>]*aria-invalid="true")`,
+  ).test(html);
+
+test('the reschedule form says everything wrong at once, as the booking form does, each field at fault marked, and moves nothing', async (t) => {
+  const { client } = await loggedIn(app);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const reschedule = (fields: Record<string, string>) =>
+    client.request('POST', `/meetings/${meeting.id}/reschedule`, {
+      form: { crumb: client.crumb!, version: '1', confirm: 'yes', ...fields },
+    });
+  // A year past, an hour that is none and a duration past 480: three problems, three fields.
+  const refused = await reschedule({ date: '2020-03-04', time: '25:00', durationMinutes: '600' });
+  t.is(refused.status, 400);
+  const lines = problemLines(refused.text, 'meeting-problem');
+  t.is(lines.length, 3, lines.join(' | '));
+  t.true(
+    lines.includes('Mötet kan inte bokas bakåt i tiden. Välj en starttid som inte har passerat.'),
+    lines.join(' | '),
+  );
+  t.true(
+    lines.some((line) => line.startsWith('Ny starttid')),
+    lines.join(' | '),
+  );
+  t.true(lines.includes('Längd i minuter får vara högst 480.'), lines.join(' | '));
+  for (const id of ['new-date', 'new-time', 'new-duration']) t.true(markedBy(refused.text, id, 'meeting-problem'), id);
+  t.regex(refused.text, /<input id="new-time" name="time" type="time" value="25:00"/, 'what was typed stays');
+
+  // A start already past (the day read, this year) beside a duration past 480: both said.
+  const yesterday = toClinicTime(new Date(Date.now() - 86_400_000)).date;
+  if (yesterday.slice(0, 4) === toClinicTime(new Date()).date.slice(0, 4)) {
+    const past = await reschedule({ date: yesterday, time: '10:00', durationMinutes: '600' });
+    t.is(past.status, 400);
+    t.deepEqual(problemLines(past.text, 'meeting-problem'), [
+      'Mötet kan inte bokas bakåt i tiden. Välj en starttid som inte har passerat.',
+      'Längd i minuter får vara högst 480.',
+    ]);
+    for (const id of ['new-date', 'new-time', 'new-duration']) t.true(markedBy(past.text, id, 'meeting-problem'), id);
+  }
+  const stored = (await client.get(`/api/v1/meetings/${meeting.id}`)).json();
+  t.is(stored.startsAt, meeting.startsAt);
+  t.is(stored.version, 1);
+});
+
+test('the add-participant form on the meeting page says every field that fails at once, as the booking form does, and adds nobody', async (t) => {
+  const { client } = await loggedIn(app);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const refused = await client.request('POST', `/meetings/${meeting.id}/participants/add`, {
+    form: {
+      crumb: client.crumb!,
+      version: '1',
+      p_kind: 'guest',
+      p_name: 'P'.repeat(201),
+      p_email: `${'e'.repeat(250)}@ek.example`,
+      p_identification: 'none',
+    },
+  });
+  t.is(refused.status, 400);
+  const lines = problemLines(refused.text, 'participant-problem');
+  t.is(lines.length, 2, lines.join(' | '));
+  t.true(lines[0]?.startsWith('Namn'), lines.join(' | '));
+  t.true(lines[1]?.startsWith('Mejladress'), lines.join(' | '));
+  for (const id of ['p_name', 'p_email']) t.true(markedBy(refused.text, id, 'participant-problem'), id);
+  t.true(refused.text.includes(`value="${'P'.repeat(201)}"`), 'what was typed stays');
+  t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().participants.length, 3);
+});

@@ -100,17 +100,20 @@ export class VersionConflict extends DomainError {
   }
 }
 
-/** Cancelled and ended meetings, and those whose time is over, cannot be changed (model.ts, closedAs). */
+/**
+ * Cancelled meetings and those over (ended, or past their time though nobody marked them ended:
+ * model.ts, closedAs) cannot be changed; one over is booked anew.
+ */
 export class NotChangeable extends DomainError {
-  constructor(readonly status: 'cancelled' | 'ended' | 'over') {
+  constructor(readonly status: 'cancelled' | 'ended') {
     super(`meeting is ${status}`);
     this.name = 'NotChangeable';
   }
 
   toBoom(lang: Language): Boom.Boom {
     const message =
-      this.status === 'over'
-        ? t(lang, 'meetings.notChangeableOver')
+      this.status === 'ended'
+        ? t(lang, 'meetings.notChangeableEnded')
         : t(lang, 'meetings.notChangeable', { status: t(lang, `meetings.status.${this.status}`) });
     return namingRule(Boom.conflict(message), { rule: 'not_changeable' });
   }

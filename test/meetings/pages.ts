@@ -933,3 +933,45 @@ test('the add-participant form on the meeting page says every field that fails a
   t.true(refused.text.includes(`value="${'P'.repeat(201)}"`), 'what was typed stays');
   t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().participants.length, 3);
 });
+
+test('the contact form has a country for each mobile number, the one booked chosen, so that a foreign number can be corrected', async (t) => {
+  const { client } = await loggedIn(app);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const olle = meeting.participants[2];
+  const page = (await client.get(`/meetings/${meeting.id}`)).text;
+  const select = new RegExp(
+    `<label for="contact-${olle.id}-country">Land för mobilnumret till Olle Socialsekreterare</label>\\s*<select id="contact-${olle.id}-country" name="country"[^>]*>[\\s\\S]*?</select>`,
+  ).exec(page)?.[0];
+  t.truthy(select, 'a country chosen by its label');
+  t.regex(select ?? '', /<option value="SE" selected>Sverige<\/option>/, 'the one booked, chosen');
+  t.regex(select ?? '', /<option value="NO"\s*>Norge<\/option>/);
+
+  const send = (fields: Record<string, string>) =>
+    client.request('POST', `/meetings/${meeting.id}/participants/${olle.id}/contact`, {
+      form: { crumb: client.crumb!, version: '1', email: '', ...fields },
+    });
+  const refused = await send({ country: 'SE', mobile: '912 34 567' });
+  t.is(refused.status, 400);
+  t.regex(refused.text, /<option value="SE" selected>/, 'the country as sent');
+  const kept = await send({ country: 'NO', mobile: '91234' });
+  t.is(kept.status, 400);
+  t.true(kept.text.includes('91234 är inte ett giltigt telefonnummer i Norge.'), 'read for the country chosen');
+  t.regex(
+    new RegExp(`<select id="contact-${olle.id}-country"[\\s\\S]*?</select>`).exec(kept.text)?.[0] ?? '',
+    /<option value="NO" selected>/,
+    'the country chosen stays',
+  );
+  const corrected = await send({ country: 'NO', mobile: '912 34 567' });
+  t.is(corrected.status, 302, corrected.text.slice(0, 2000));
+  t.like((await client.get(`/api/v1/meetings/${meeting.id}`)).json().participants[2], {
+    country: 'NO',
+    mobile: '+4791234567',
+  });
+  const after = (await client.get(`/meetings/${meeting.id}`)).text;
+  t.regex(
+    new RegExp(`<select id="contact-${olle.id}-country"[\\s\\S]*?</select>`).exec(after)?.[0] ?? '',
+    /<option value="NO" selected>/,
+    'now booked for Norway',
+  );
+  t.true(after.includes('+47 91 23 45 67'), 'shown as a foreign number is');
+});

@@ -16,6 +16,17 @@ import { clinicInstants, today } from '../common/clock.ts';
 
 const countries = ['SE', 'NO', 'DK', 'FI', 'IS', 'DE', 'PL', 'GB'];
 
+/**
+ * The countries a mobile number can be read for, by name, the one chosen (Sweden unless another)
+ * selected: the booking's participant fields and the meeting page's contact forms.
+ */
+export const countryChoices = (lang: Language, chosen: string | undefined) =>
+  countries.map((c) => ({
+    value: c,
+    label: t(lang, `meetings.country.${c}`),
+    selected: c === (chosen || defaultCountry),
+  }));
+
 /** The booking form's fields for the participant being added (p_*), and back. */
 export const participantFields = {
   p_kind: Joi.string()
@@ -300,11 +311,7 @@ export function participantChoices(request: Request, form: Partial<ParticipantFi
       label: t(lang, `meetings.language.${l}`),
       selected: l === (form.p_language || 'sv'),
     })),
-    countries: countries.map((c) => ({
-      value: c,
-      label: t(lang, `meetings.country.${c}`),
-      selected: c === (form.p_country || 'SE'),
-    })),
+    countries: countryChoices(lang, form.p_country),
     hints: Object.fromEntries(
       rules.map((r) => [r, t(lang, `meetings.rule.${r}`, { name: t(lang, 'meetings.book.someone') })]),
     ),

@@ -24,6 +24,7 @@ import type { LiveUpdates } from './live.ts';
 import {
   bookingForm,
   clockChoice,
+  countryChoices,
   clockField,
   participantChoices,
   participantFields,
@@ -189,7 +190,21 @@ function contactLines(c: { mobile: string | null; email: string | null }): { tex
   ];
 }
 
-function participantView(lang: Language, meeting: Meeting, p: Participant) {
+function participantView(lang: Language, meeting: Meeting, p: Participant, refused?: RefusedContact) {
+  // The contact form's fields as they are now (partials/contact-change.hbs), or as sent when refused; a colleague has none.
+  const contactForm: ContactForm | undefined =
+    p.kind === 'colleague'
+      ? undefined
+      : refused
+        ? refused.form
+        : {
+            country: p.country,
+            mobile: p.mobile ? displayPhone(p.mobile) : '',
+            email: p.email ?? '',
+            proxyCountry: p.proxy?.country ?? '',
+            proxyMobile: p.proxy?.mobile ? displayPhone(p.proxy.mobile) : '',
+            proxyEmail: p.proxy?.email ?? '',
+          };
   return {
     ...p,
     kindLabel: t(lang, `meetings.kind.${p.kind}`),
@@ -198,16 +213,14 @@ function participantView(lang: Language, meeting: Meeting, p: Participant) {
     contact: contactLines(p),
     proxyContact: p.proxy ? contactLines(p.proxy) : [],
     removable: !isPatient(p.kind),
-    // The contact form's fields as they are now (partials/contact-change.hbs); a colleague has none.
-    contactForm:
-      p.kind === 'colleague'
-        ? undefined
-        : {
-            mobile: p.mobile ? displayPhone(p.mobile) : '',
-            email: p.email ?? '',
-            proxyMobile: p.proxy?.mobile ? displayPhone(p.proxy.mobile) : '',
-            proxyEmail: p.proxy?.email ?? '',
-          },
+    contactForm,
+    ...(contactForm
+      ? {
+          contactCountries: countryChoices(lang, contactForm.country),
+          contactProxyCountries: countryChoices(lang, contactForm.proxyCountry),
+        }
+      : {}),
+    contactInvalid: refused ? refusedContactFields(refused) : {},
   };
 }
 
@@ -292,9 +305,8 @@ async function meetingPage(
       participants: await (async () => {
         const known = await facts.collect(meeting, lang);
         return meeting.participants.map((p) => ({
-          ...participantView(lang, meeting, p),
+          ...participantView(lang, meeting, p, extra.contact?.participantId === p.id ? extra.contact : undefined),
           facts: known.get(p.id) ?? [],
-          ...(extra.contact?.participantId === p.id ? refusedContact(extra.contact) : {}),
         }));
       })(),
       changeable,
@@ -317,6 +329,8 @@ async function meetingPage(
 
 /** The contact form's fields, as typed. */
 interface ContactForm {
+  country?: string;
+  proxyCountry?: string;
   mobile?: string;
   email?: string;
   proxyMobile?: string;
@@ -330,16 +344,18 @@ interface RefusedContact {
   field?: string;
 }
 
-/** A refused contact form drawn again: what was typed stays, the field at fault is marked. */
-function refusedContact(refused: RefusedContact) {
+/** The field a refused contact form marks as at fault, by the rule's field. */
+function refusedContactFields(refused: RefusedContact): Partial<Record<keyof ContactForm, true>> {
   const fields: Record<string, keyof ContactForm> = {
+    'participant.country': 'country',
     'participant.mobile': 'mobile',
     'participant.email': 'email',
+    'participant.proxy.country': 'proxyCountry',
     'participant.proxy.mobile': 'proxyMobile',
     'participant.proxy.email': 'proxyEmail',
   };
   const field = refused.field ? fields[refused.field] : undefined;
-  return { contactForm: refused.form, contactInvalid: field ? { [field]: true } : {} };
+  return field ? { [field]: true } : {};
 }
 
 /**
@@ -1015,13 +1031,17 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           payload: objectOf<{
             crumb?: string;
             version: number;
+            country?: string;
             mobile?: string;
             email?: string;
+            proxyCountry?: string;
             proxyMobile?: string;
             proxyEmail?: string;
           }>({
             crumb: Joi.string(),
             version,
+            country: Joi.string().max(2).allow(''),
+            proxyCountry: Joi.string().max(2).allow(''),
             mobile: text(32),
             email: text(254),
             proxyMobile: text(32),
@@ -1033,11 +1053,17 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         const { id, participantId } = request.params;
         const { version, crumb: _crumb, ...form } = request.payload;
         // The form sends every field it shows: an empty one is a number or address taken away.
+        // The country each number is read for, as the form chose it (the one booked when it sends none).
         const proxy =
           form.proxyMobile !== undefined || form.proxyEmail !== undefined
-            ? { mobile: form.proxyMobile ?? '', email: form.proxyEmail ?? '' }
+            ? { country: form.proxyCountry, mobile: form.proxyMobile ?? '', email: form.proxyEmail ?? '' }
             : undefined;
-        const input = { mobile: form.mobile ?? '', email: form.email ?? '', ...(proxy ? { proxy } : {}) };
+        const input = {
+          country: form.country,
+          mobile: form.mobile ?? '',
+          email: form.email ?? '',
+          ...(proxy ? { proxy } : {}),
+        };
         return changeFromPage(
           request,
           h,

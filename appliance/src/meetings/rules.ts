@@ -191,11 +191,20 @@ export async function checkParticipant(
   return { kind, identification, ...patient, proxy, staffId: null, language: input.language ?? 'sv' };
 }
 
-/** A change of how a participant (and their proxy) is reached: a person left out stays as they are. */
+/**
+ * A change of how a participant (and their proxy) is reached: a person left out stays as they are.
+ * `country` is what a typed mobile number is read for, as at booking (the one booked when left out).
+ */
 export interface ContactChangeInput {
+  country?: string;
   mobile?: string;
   email?: string;
-  proxy?: { mobile?: string; email?: string };
+  proxy?: { country?: string; mobile?: string; email?: string };
+}
+
+/** A person's new reach, and the country their mobile number was read for (kept with it, as at booking). */
+export interface ChangedReach extends Reach {
+  country: string;
 }
 
 /**
@@ -208,29 +217,32 @@ export interface ContactChangeInput {
 export function checkContactChange(
   participant: Participant,
   input: ContactChangeInput,
-): Partial<Record<ContactPerson, Reach>> {
+): Partial<Record<ContactPerson, ChangedReach>> {
   if (participant.kind === 'colleague') throw new RuleViolation('colleague_contact_from_directory', 'participantId');
   const next = (
-    now: Reach,
-    typed: Partial<Reach<string>> | undefined,
+    now: Reach & { country: string },
+    typed: ContactChangeInput['proxy'],
     field: string,
-    country: string,
-  ): Reach | undefined => {
+  ): ChangedReach | undefined => {
     if (!typed || (typed.mobile === undefined && typed.email === undefined)) return undefined;
+    const chosen = typed.country?.trim().toUpperCase();
+    if (chosen && !isCountry(chosen))
+      throw new RuleViolation('country_unknown', `${field}.country`, { country: chosen });
+    const readFor = [chosen, now.country].find((c): c is CountryCode => !!c && isCountry(c)) ?? defaultCountry;
     const reach = checkReach(
       { mobile: typed.mobile ?? now.mobile ?? undefined, email: typed.email ?? now.email ?? undefined },
       field,
-      isCountry(country) ? country : defaultCountry,
+      readFor,
     );
-    return reach.mobile === now.mobile && reach.email === now.email ? undefined : reach;
+    if (reach.mobile === now.mobile && reach.email === now.email) return undefined;
+    // The country goes with a number read anew; a number kept keeps the country it was read for.
+    return { ...reach, country: typed.mobile !== undefined && reach.mobile !== now.mobile ? readFor : now.country };
   };
-  const changed: Partial<Record<ContactPerson, Reach>> = {};
-  const main = next(participant, input, 'participant', participant.country);
+  const changed: Partial<Record<ContactPerson, ChangedReach>> = {};
+  const main = next(participant, input, 'participant');
   if (main) changed.main = main;
   if (input.proxy && !participant.proxy) throw new RuleViolation('proxy_required', 'participant.proxy');
-  const proxy = participant.proxy
-    ? next(participant.proxy, input.proxy, 'participant.proxy', participant.proxy.country)
-    : undefined;
+  const proxy = participant.proxy ? next(participant.proxy, input.proxy, 'participant.proxy') : undefined;
   if (proxy) changed.proxy = proxy;
 
   const { kind, identification } = participant;

@@ -88,7 +88,7 @@ export type BookingForm = ParticipantFields & {
   remove?: number;
   /** Which of the two, when the time comes twice that night (the clocks go back): clockChoice. */
   clock?: Clock | '';
-  /** The language switch, sent with the form so that what was typed stays (client/booking.ts). */
+  /** The language switch, a button of the form (layouts/layout.hbs), so that what was typed stays. */
   lang?: Language;
 };
 
@@ -366,6 +366,8 @@ export function renderBooking(
       ...problemsView(problems),
       clockChoice: clockChoice(lang, form.date, form.time, form.clock),
       me: staff.name,
+      // The language switch sends this form (layouts/layout.hbs): nothing typed is lost, with or without JavaScript.
+      langSwitchForm: 'booking-form',
     })
     .code(problems.length > 0 ? 400 : 200);
 }

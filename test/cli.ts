@@ -1,6 +1,6 @@
 // The samverka CLI, run as hospital IT runs it: as a child process with exit codes.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -241,6 +241,29 @@ test.serial(
     t.regex(down.stdout, /^FAIL jitsi: .*external_api\.js/m);
   },
 );
+
+test.serial("check fails on each of IT's template overrides that is not used, and says so when all are", async (t) => {
+  const templates = join(dir, 'templates');
+  mkdirSync(join(templates, 'sms', 'sv'), { recursive: true });
+  const withTemplates = () =>
+    exec(process.execPath, [bin, 'check'], { env: { ...env, TEMPLATES_DIR: templates }, cwd: dir }).then(
+      ({ stdout }) => ({ code: 0, stdout }),
+      (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
+    );
+  writeFileSync(join(templates, 'sms', 'sv', 'nudge.hbs'), 'Vi väntar på dig: {{link}}');
+  const good = await withTemplates();
+  t.is(good.code, 0, good.stdout);
+  t.true(good.stdout.includes(`ok   templates: 1 override(s) in ${templates}, all used`), good.stdout);
+
+  writeFileSync(join(templates, 'sms', 'sv', 'invitation.hbs'), 'Hej {{name}}! Välkommen {{date}}.');
+  const bad = await withTemplates();
+  t.is(bad.code, 1, bad.stdout);
+  t.regex(
+    bad.stdout,
+    /^FAIL templates: sms\/sv\/invitation\.hbs leaves out \{\{link\}\} for a patient or guest with a mobile number: the built-in template is sent instead$/m,
+  );
+  t.notRegex(bad.stdout, /^ok {3}templates/m);
+});
 
 test.serial('check exits 1 and says why when the database cannot be opened', async (t) => {
   const { code, stdout, stderr } = await exec(process.execPath, [bin, 'check'], {

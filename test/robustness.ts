@@ -96,13 +96,16 @@ async function snapshot(): Promise<string> {
       ).rows;
   const dump: Record<string, unknown[]> = {};
   // Audit records are written by design for reads and failed logins, and attempt counters count
-  // the attempts; everything else must stay as it was. A token's last use is bookkeeping of the
-  // (valid) token, not data the request could change. bus_events (PostgreSQL) is the bus's delivery
+  // the attempts; everything else must stay as it was. A token's last use, and a session's last
+  // activity (written once a minute while the walk goes on: a walk on a busy machine takes longer),
+  // are bookkeeping of the valid token or session, not data the request could change. bus_events (PostgreSQL) is the bus's delivery
   // log, written after the change it tells of has committed (the walkers' logins land there a moment
   // later): a change a request made would show in the table it changed.
   const notData = new Set(['audit_log', 'attempt_counters', 'bus_events']);
   for (const { name } of tables.filter((t) => !notData.has(t.name))) {
-    dump[name] = (await db(name).select().orderByRaw('1')).map(({ last_used_at: _, ...row }) => row);
+    dump[name] = (await db(name).select().orderByRaw('1')).map(
+      ({ last_used_at: _used, seen_at: _seen, ...row }) => row,
+    );
   }
   return JSON.stringify(dump);
 }

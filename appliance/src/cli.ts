@@ -304,6 +304,7 @@ export async function run(
 async function check(config: Config, out: (s: string) => void): Promise<number> {
   // Imported here: building the server loads every plugin, which the other commands do not need.
   const { createServer } = await import('./server.ts');
+  const { describeProblem, messageTemplates } = await import('./invites/index.ts');
   const server = await createServer({ ...config, logLevel: 'silent' });
   try {
     const state = await server.app.health.run();
@@ -311,6 +312,12 @@ async function check(config: Config, out: (s: string) => void): Promise<number> 
     // balancer: booking, messages and logs go on), but an installation without it has no video.
     const parts = { ...state.parts, ...(config.jitsi && { jitsi: await jitsiWebState(config.jitsi.url) }) };
     for (const [part, s] of Object.entries(parts)) out(`${s.ok ? 'ok  ' : 'FAIL'} ${part}: ${s.detail}`);
+    // Not part of readiness either (a broken override is sent as the built-in template), but what
+    // IT wrote should be used: each override that is not fails the check.
+    const templates = messageTemplates(server);
+    for (const problem of templates.problems) out(`FAIL templates: ${describeProblem(problem)}`);
+    if (templates.overridesDir && templates.problems.length === 0)
+      out(`ok   templates: ${templates.overrideCount} override(s) in ${templates.overridesDir}, all used`);
     if (state.parts.database?.ok) {
       const { pending } = await listMigrations(server.app.db);
       if (pending.length) out(`note database: ${pending.length} migration(s) pending: run "samverka migrate"`);
@@ -318,7 +325,7 @@ async function check(config: Config, out: (s: string) => void): Promise<number> 
     for (const line of describeParts(config)) {
       if (/: (off|embedded)/.test(line)) out(`note ${line}`);
     }
-    return Object.values(parts).every((s) => s.ok) ? 0 : 1;
+    return Object.values(parts).every((s) => s.ok) && templates.problems.length === 0 ? 0 : 1;
   } finally {
     await server.app.db.destroy();
   }

@@ -361,11 +361,13 @@ test.serial(
     const links = () => text(page, '.meeting-links');
     t.regex(await links(), /Anslut till mötet/);
     t.notRegex(await links(), /Utvärdera mötet/, 'not held yet');
+    t.notRegex(await links(), /Mötesuppgifter/, 'no record before it is held');
 
     // Someone comes into the room (the rooms plugin moves the meeting on): the evaluation is offered.
     await app.server.plugins.meetings.service.advanceStatus(meeting.id, 'in_progress');
     await page.locator('::-p-aria([name="Utvärdera mötet"][role="link"])').wait();
     t.regex(await links(), /Anslut till mötet/, 'still under way');
+    t.regex(await links(), /Mötesuppgifter: vem som deltog, när och hur länge/);
 
     // The meeting ends for everyone: no way in any more, and the page says it has ended.
     await app.server.plugins.meetings.service.advanceStatus(meeting.id, 'ended');

@@ -12,8 +12,7 @@ import { sha256 } from '../../appliance/src/crypto.ts';
 import { findLink } from '../../appliance/src/entry/links.ts';
 import { nudge } from '../../appliance/src/invites/index.ts';
 import { findMessage, messagesOf, recentMessages, type OutboxMessage } from '../../appliance/src/invites/outbox.ts';
-import { sampleData, sampleRecipients } from '../../appliance/src/invites/routes.ts';
-import { builtInTemplates } from '../../appliance/src/invites/templates.ts';
+import { builtInTemplates, sampleData, sampleRecipients } from '../../appliance/src/invites/templates.ts';
 import { booking, inDays, loggedIn } from '../meetings/_booking.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
 import { testDatabase } from '../helpers/databases.ts';
@@ -1093,14 +1092,16 @@ test('the template preview counts what the SMS adapter sends: € as two septets
   const overrides = scratchDir('templates');
   mkdirSync(join(overrides, 'sms', 'sv'), { recursive: true });
   const write = (kind: string, text: string) => writeFileSync(join(overrides, 'sms', 'sv', `${kind}.hbs`), text);
-  // 6 + 77 × 2 = 160 septets: one SMS; one more € and it is two parts.
-  write('invitation', `Pris: ${'€'.repeat(77)}`);
-  write('reminder', `Pris: ${'€'.repeat(78)}`);
+  // The messages that must carry their link do (templates.ts): the sample link is 51 characters.
+  // 52 + 6 + 51 × 2 = 160 septets: one SMS; one more € and it is two parts.
+  write('invitation', `{{link}} Pris: ${'€'.repeat(51)}`);
+  write('reminder', `{{link}} Pris: ${'€'.repeat(52)}`);
   // "Välkommen, René" with the é as e + combining acute accent (as some keyboards send it): GSM, 15 septets.
   write('cancelled', 'Välkommen, Rene\u0301');
-  // 68 letters and one emoji (two UTF-16 units): 70 units, one UCS-2 SMS; one more letter and it is two.
-  write('nudge', `${'a'.repeat(68)}😀`);
-  write('rescheduled', `${'a'.repeat(69)}😀`);
+  // The link and a space, 16 letters and one emoji (two UTF-16 units): 70 units, one UCS-2 SMS; one
+  // more letter and it is two.
+  write('nudge', `{{link}} ${'a'.repeat(16)}😀`);
+  write('rescheduled', `{{link}} ${'a'.repeat(17)}😀`);
   const app = await startServer({ env: { TEMPLATES_DIR: overrides } });
   try {
     const { client } = await loggedIn(app, 'admin');

@@ -15,7 +15,7 @@ import { languageOf, t, type Language } from '../http/i18n.ts';
 import { queueStats, recentMessages } from '../invites/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
-import { adapterStates, meetingsOf } from '../invites/index.ts';
+import { adapterStates, meetingsOf, messageTemplates, templateProblem } from '../invites/index.ts';
 
 interface Fact {
   label: string;
@@ -123,6 +123,25 @@ export async function systemStatus(request: Request): Promise<PartStatus[]> {
           { label: t(lang, 'admin.status.queued'), value: String(sms.queued) },
           { label: t(lang, 'admin.status.lastReceipt'), value: when(lang, sms.lastReceiptAt) },
           { label: t(lang, 'admin.status.lastError'), value: sms.lastError ?? '–' },
+        ]
+      : [],
+  });
+
+  // Hospital IT's own message templates: an override that cannot be used is sent as the built-in
+  // one (templates.ts), which IT should hear of here rather than from a patient.
+  const templates = messageTemplates(request.server);
+  parts.push({
+    part: 'templates',
+    name: t(lang, 'admin.status.part.templates'),
+    state: {
+      ok: templates.problems.length === 0,
+      detail: templates.problems.map((p) => templateProblem(lang, p).text).join(' '),
+    },
+    config: [{ label: 'TEMPLATES_DIR', value: templates.overridesDir ?? t(lang, 'admin.status.builtInTemplates') }],
+    live: templates.overridesDir
+      ? [
+          { label: t(lang, 'admin.status.overridesUsed'), value: String(templates.overrideCount) },
+          { label: t(lang, 'admin.status.overridesUnused'), value: String(templates.problems.length) },
         ]
       : [],
   });

@@ -321,6 +321,9 @@ export const nudge = (server: Server, meetingId: string, participantId: string):
 /** The mail and SMS adapters' live state, for the admin status page (undefined before start). */
 export const adapterStates = (server: Server) => server.plugins.invites.adapters();
 
+/** The message templates in use, and why any of hospital IT's overrides is not: the status page and `samverka check`. */
+export const messageTemplates = (server: Server): Templates => server.plugins.invites.templates;
+
 /**
  * A message kind whose secret opens another domain's page: its link is `path(secret)`. The outbox
  * keeps no secret once a message is sent, so an e-mail in place of such an SMS that failed needs a
@@ -349,3 +352,5 @@ export {
   enqueue,
 } from './outbox.ts';
 export { addressesOf, meetingData, recipientsOf } from './messages.ts';
+export { templateProblem } from './routes.ts';
+export { describeProblem } from './templates.ts';

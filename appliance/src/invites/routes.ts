@@ -5,7 +5,7 @@ import { linkify } from '../common/linkify.ts';
 import { apiRoute } from '../http/api.ts';
 import { languageOf, t } from '../http/i18n.ts';
 import { objectOf, route } from '../http/route.ts';
-import { formatStamp, formatWhen } from '../common/clock.ts';
+import { formatStamp } from '../common/clock.ts';
 import {
   channels,
   messageKinds,
@@ -17,48 +17,37 @@ import {
   type MessageKind,
   type OutboxMessage,
 } from './outbox.ts';
-import { Templates } from './templates.ts';
+import { sampleData, sampleRecipients, Templates, type SampleRecipient, type TemplateProblem } from './templates.ts';
 import { withoutRecipient } from './delivery.ts';
 import { encodeSms } from './gsm.ts';
 import type { Language } from '../common/language.ts';
 import { meetingFor, seesContactDetails } from '../meetings/index.ts';
 
-/** Whom the preview's message is for: each words some templates differently (messages.ts's `tell`). */
-export const sampleRecipients = ['email', 'mobile', 'colleague'] as const;
-export type SampleRecipient = (typeof sampleRecipients)[number];
-
-/**
- * What a message's template is given, made up: every field a template of templates/ uses, for the
- * recipient chosen (a patient or guest reached by e-mail or with a mobile number, or a colleague
- * with an account, whose link is the staff meeting page).
- */
-export const sampleData = (lang: Language, recipient: SampleRecipient = 'email'): Record<string, unknown> => {
-  const start = new Date(Date.now() + 3 * 86_400_000);
-  start.setUTCHours(13, 0, 0, 0);
-  const when = formatWhen(start, lang);
-  const before = formatWhen(new Date(start.getTime() - 86_400_000), lang);
-  const colleague = recipient === 'colleague';
+/** Where the previewed template comes from, in the admin's words, and why an override of it is not used. */
+function templateSource(templates: Templates, lang: Language, channel: Channel, language: Language, kind: MessageKind) {
+  const { override, problem } = templates.source(channel, language, kind);
   return {
-    name: colleague ? 'Anna Berg' : 'Sara Lind',
-    person: colleague ? 'colleague' : 'main',
-    colleague,
-    hasMobile: recipient === 'mobile',
-    date: when.date,
-    time: when.time,
-    endTime: formatWhen(new Date(start.getTime() + 3_600_000), lang).time,
-    previousDate: before.date,
-    previousTime: before.time,
-    previousEndTime: formatWhen(new Date(start.getTime() - 86_400_000 + 3_600_000), lang).time,
-    unitName: 'Barn- och ungdomsmedicin',
-    unitPhone: '010-123 45 67',
-    link: colleague
-      ? 'https://samverka.region.se/meetings/3f2b8c1e-5d4a-4b6f-9e21-7a0c9d8e6f54'
-      : 'https://samverka.region.se/j/EXEMPELexempelEXEMPEL1',
-    code: '482910',
-    minutes: 10,
-    reason: lang === 'sv' ? 'Vi bokar en ny tid med dig.' : 'We will book a new time with you.',
+    text: override
+      ? t(lang, 'invites.templates.source.override', { file: override })
+      : t(lang, 'invites.templates.source.builtIn'),
+    problem: problem && templateProblem(lang, problem).text,
   };
-};
+}
+
+/** Why an override in TEMPLATES_DIR is not used, in the admin's language. */
+export function templateProblem(lang: Language, p: TemplateProblem): { file: string; text: string } {
+  const text =
+    p.problem === 'unreadable'
+      ? t(lang, 'invites.templates.problem.unreadable', { file: p.file, detail: p.detail })
+      : p.problem === 'leavesOut'
+        ? t(lang, 'invites.templates.problem.leavesOut', {
+            file: p.file,
+            fields: p.fields.map((f) => `{{${f}}}`).join(', '),
+            recipients: p.recipients.map((r) => t(lang, `invites.templates.recipient.${r}`).toLowerCase()).join('; '),
+          })
+        : t(lang, 'invites.templates.problem.unknown', { file: p.file });
+  return { file: p.file, text };
+}
 
 /** A message as the API shows it; the number or address it went to only to those who see contact details. */
 const publicMessage = (m: OutboxMessage, contacts: boolean) => ({
@@ -167,6 +156,8 @@ export function routes(templates: Templates): ServerRoute[] {
         return h.view('invites/templates', {
           title: t(lang, 'invites.templates.title'),
           styles: ['invites.css'],
+          source: kinds.includes(kind) ? templateSource(templates, lang, channel, language, kind) : undefined,
+          problems: templates.problems.map((p) => templateProblem(lang, p)),
           channel,
           language,
           kind,

@@ -1,6 +1,9 @@
 // Message templates: templates/{email,sms}/{sv,en}/<kind>.hbs, Handlebars. Hospital IT may
-// override any of them by pointing TEMPLATES_DIR at a folder of the same shape. A missing or broken
-// override falls back to the built-in template with a logged warning: never a lost message.
+// override any of them by pointing TEMPLATES_DIR at a folder of the same shape. Every override is
+// read and tried at start, with made-up data for each kind of recipient: one that does not parse,
+// or whose message would leave out what the message is for (a guest's link, a code), is not used —
+// the built-in template is sent instead, and the problem is logged, shown by `samverka check`, the
+// admin's status page and the template preview. Never a lost message, and never a link-less one.
 //
 // An e-mail template holds its subject, plain-text and HTML parts in one file:
 //   Subject: Inbjudan till digitalt vårdmöte {{date}}
@@ -9,9 +12,11 @@
 //   --- html ---
 //   <p>Hej {{name}} …</p>
 // The HTML part may be left out; it is then made from the text.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import Handlebars from 'handlebars';
+import { formatWhen } from '../common/clock.ts';
+import { languages, type Language } from '../common/language.ts';
 import { linkifyLine } from '../common/linkify.ts';
 import { projectRoot } from '../config.ts';
 import type { Channel, MessageKind } from './outbox.ts';
@@ -60,57 +65,232 @@ function textToHtml(text: string): string {
     .join('\n');
 }
 
+/** Whom the preview's message is for: each words some templates differently (messages.ts's `tell`). */
+export const sampleRecipients = ['email', 'mobile', 'colleague'] as const;
+export type SampleRecipient = (typeof sampleRecipients)[number];
+
+/**
+ * What a message's template is given, made up: every field a template of templates/ uses, for the
+ * recipient chosen (a patient or guest reached by e-mail or with a mobile number, or a colleague
+ * with an account, whose link is the staff meeting page).
+ */
+export const sampleData = (lang: Language, recipient: SampleRecipient = 'email'): Record<string, unknown> => {
+  const start = new Date(Date.now() + 3 * 86_400_000);
+  start.setUTCHours(13, 0, 0, 0);
+  const when = formatWhen(start, lang);
+  const before = formatWhen(new Date(start.getTime() - 86_400_000), lang);
+  const colleague = recipient === 'colleague';
+  return {
+    name: colleague ? 'Anna Berg' : 'Sara Lind',
+    person: colleague ? 'colleague' : 'main',
+    colleague,
+    hasMobile: recipient === 'mobile',
+    date: when.date,
+    time: when.time,
+    endTime: formatWhen(new Date(start.getTime() + 3_600_000), lang).time,
+    previousDate: before.date,
+    previousTime: before.time,
+    previousEndTime: formatWhen(new Date(start.getTime() - 86_400_000 + 3_600_000), lang).time,
+    unitName: 'Barn- och ungdomsmedicin',
+    unitPhone: '010-123 45 67',
+    link: colleague
+      ? 'https://samverka.region.se/meetings/3f2b8c1e-5d4a-4b6f-9e21-7a0c9d8e6f54'
+      : 'https://samverka.region.se/j/EXEMPELexempelEXEMPEL1',
+    code: '482910',
+    minutes: 10,
+    reason: lang === 'sv' ? 'Vi bokar en ny tid med dig.' : 'We will book a new time with you.',
+  };
+};
+
+/**
+ * What each message cannot do without: the link a person joins (or evaluates) by, the code they
+ * type. An override whose text leaves it out for some recipient is not used. (The rest — the time,
+ * the unit's phone number — is the hospital's wording to choose: the linked page shows the time.)
+ */
+export const mustCarry: Record<MessageKind, readonly string[]> = {
+  invitation: ['link'],
+  reminder: ['link'],
+  rescheduled: ['link'],
+  cancelled: [],
+  removed: [],
+  nudge: ['link'],
+  evaluation_request: ['link'],
+  sms_code: ['code'],
+};
+
+/** Whom a channel's messages go to: an SMS only ever to a mobile number. */
+const recipientsOf = (channel: Channel): readonly SampleRecipient[] =>
+  channel === 'sms' ? ['mobile'] : sampleRecipients;
+
+/** Why an override in TEMPLATES_DIR is not used. `file` is its path inside that folder. */
+export type TemplateProblem =
+  | { file: string; problem: 'unreadable'; detail: string }
+  | { file: string; problem: 'leavesOut'; fields: string[]; recipients: SampleRecipient[] }
+  | { file: string; problem: 'unknown' };
+
+const recipientWords: Record<SampleRecipient, string> = {
+  email: 'a patient or guest reached by e-mail',
+  mobile: 'a patient or guest with a mobile number',
+  colleague: 'a colleague with an account',
+};
+
+/** The problem in a sentence, for the log and `samverka check` (the pages say it in their language). */
+export function describeProblem(p: TemplateProblem): string {
+  switch (p.problem) {
+    case 'unreadable':
+      return `${p.file} cannot be used (${p.detail}): the built-in template is sent instead`;
+    case 'leavesOut':
+      return `${p.file} leaves out ${p.fields.map((f) => `{{${f}}}`).join(', ')} for ${p.recipients
+        .map((r) => recipientWords[r])
+        .join(' and ')}: the built-in template is sent instead`;
+    case 'unknown':
+      return `${p.file} is not a message Samverka sends (expected email/<sv|en>/<message>.hbs or sms/<sv|en>/<message>.hbs; messages: ${Templates.kinds('sms').join(', ')}): it is not used`;
+  }
+}
+
+type Loaded = Compiled | Handlebars.TemplateDelegate;
+
+function parseSms(source: string): Handlebars.TemplateDelegate {
+  const fn = smsEngine.compile(source, { noEscape: true });
+  fn({}); // as parseEmail: a syntax error shows now
+  return fn;
+}
+
+/** Every .hbs file below `dir`, as paths inside it (hidden files and other files are not templates). */
+function hbsFiles(dir: string, under = ''): string[] {
+  return readdirSync(join(dir, under), { withFileTypes: true }).flatMap((entry) => {
+    if (entry.name.startsWith('.')) return [];
+    const path = join(under, entry.name);
+    if (entry.isDirectory()) return hbsFiles(dir, path);
+    return entry.name.endsWith('.hbs') ? [path] : [];
+  });
+}
+
 export class Templates {
   readonly #overrides: string | null;
   readonly #warn: (message: string) => void;
-  readonly #cache = new Map<string, Compiled | Handlebars.TemplateDelegate>();
+  readonly #cache = new Map<string, Loaded>();
+  /** The overrides that passed the start's review, compiled; keyed channel/language/kind. */
+  readonly #usable = new Map<string, Loaded>();
+  /** Why each of the other .hbs files in TEMPLATES_DIR is not used. */
+  readonly problems: readonly TemplateProblem[];
 
   /** `overrides` is TEMPLATES_DIR when it differs from the built-in folder. */
   constructor(overrides: string | null, warn: (message: string) => void) {
     this.#overrides = overrides && overrides !== builtInTemplates ? overrides : null;
     this.#warn = warn;
+    this.problems = this.#overrides ? this.#review(this.#overrides) : [];
+    for (const problem of this.problems) warn(`template override ${describeProblem(problem)}`);
   }
 
-  #load<T>(channel: Channel, language: string, kind: MessageKind, parse: (source: string, file: string) => T): T {
-    const key = `${channel}/${language}/${kind}`;
-    const cached = this.#cache.get(key);
-    if (cached) return cached as T;
-    const relative = join(channel, language, `${kind}.hbs`);
-    let compiled: T | undefined;
-    if (this.#overrides) {
-      const file = join(this.#overrides, relative);
-      if (existsSync(file)) {
-        try {
-          compiled = parse(readFileSync(file, 'utf8'), file);
-        } catch (error) {
-          this.#warn(
-            `template override ${file} cannot be used (${(error as Error).message}): using the built-in template instead`,
-          );
-        }
-      }
+  /** TEMPLATES_DIR, when it holds overrides. */
+  get overridesDir(): string | null {
+    return this.#overrides;
+  }
+
+  /** How many overrides are in use. */
+  get overrideCount(): number {
+    return this.#usable.size;
+  }
+
+  /**
+   * Where the template sent for this message comes from: the override's path in TEMPLATES_DIR, or
+   * null for the built-in one; and why an override of it is not used, if there is one.
+   */
+  source(
+    channel: Channel,
+    language: Language,
+    kind: MessageKind,
+  ): { override: string | null; problem?: TemplateProblem } {
+    const file = join(channel, language, `${kind}.hbs`);
+    return {
+      override:
+        this.#overrides && this.#usable.has(`${channel}/${language}/${kind}`) ? join(this.#overrides, file) : null,
+      problem: this.problems.find((p) => p.file === file),
+    };
+  }
+
+  /** Reads and tries every override once, at start: what passes is kept compiled, the rest reported. */
+  #review(dir: string): TemplateProblem[] {
+    let files: string[];
+    try {
+      files = hbsFiles(dir);
+    } catch (error) {
+      return [{ file: '.', problem: 'unreadable', detail: (error as Error).message }];
     }
-    compiled ??= parse(readFileSync(join(builtInTemplates, relative), 'utf8'), relative);
-    this.#cache.set(key, compiled as Compiled);
+    const problems: TemplateProblem[] = [];
+    for (const file of files.sort()) {
+      const [channel, language, name, ...deeper] = file.split(sep);
+      const kind = name?.slice(0, -'.hbs'.length) as MessageKind;
+      if (
+        deeper.length > 0 ||
+        (channel !== 'email' && channel !== 'sms') ||
+        !languages.includes(language as Language) ||
+        !Templates.kinds(channel).includes(kind)
+      ) {
+        problems.push({ file, problem: 'unknown' });
+        continue;
+      }
+      const problem = this.#try(channel, language as Language, kind, join(dir, file), file);
+      if (problem) problems.push(problem);
+    }
+    return problems;
+  }
+
+  /** One override: parsed, and rendered for each recipient its channel reaches, must carry what its message is for. */
+  #try(
+    channel: Channel,
+    language: Language,
+    kind: MessageKind,
+    path: string,
+    file: string,
+  ): TemplateProblem | undefined {
+    let loaded: Loaded;
+    const lacking = new Set<string>();
+    const recipients: SampleRecipient[] = [];
+    try {
+      const source = readFileSync(path, 'utf8');
+      loaded = channel === 'email' ? parseEmail(source, file) : parseSms(source);
+      for (const recipient of recipientsOf(channel)) {
+        const data = sampleData(language, recipient);
+        const texts =
+          channel === 'email'
+            ? renderedParts(loaded as Compiled, data)
+            : [(loaded as Handlebars.TemplateDelegate)(data)];
+        const missing = mustCarry[kind].filter((field) => texts.some((text) => !text.includes(String(data[field]))));
+        if (missing.length === 0) continue;
+        for (const field of missing) lacking.add(field);
+        recipients.push(recipient);
+      }
+    } catch (error) {
+      return { file, problem: 'unreadable', detail: (error as Error).message };
+    }
+    if (lacking.size > 0) return { file, problem: 'leavesOut', fields: [...lacking], recipients };
+    this.#usable.set(`${channel}/${language}/${kind}`, loaded);
+    return undefined;
+  }
+
+  #load<T extends Loaded>(
+    channel: Channel,
+    language: string,
+    kind: MessageKind,
+    parse: (source: string, file: string) => T,
+  ): T {
+    const key = `${channel}/${language}/${kind}`;
+    const usable = this.#usable.get(key) ?? this.#cache.get(key);
+    if (usable) return usable as T;
+    const relativePath = join(channel, language, `${kind}.hbs`);
+    const compiled = parse(readFileSync(join(builtInTemplates, relativePath), 'utf8'), relativePath);
+    this.#cache.set(key, compiled);
     return compiled;
   }
 
   email(language: string, kind: MessageKind, data: Record<string, unknown>): RenderedEmail {
-    const t = this.#load('email', language, kind, parseEmail);
-    const text = t.text(data).trim();
-    return {
-      subject: t.subject(data).trim().replace(/\s+/g, ' '),
-      text,
-      html: t.html ? t.html(data) : textToHtml(text),
-    };
+    return renderEmail(this.#load('email', language, kind, parseEmail), data);
   }
 
   sms(language: string, kind: MessageKind, data: Record<string, unknown>): string {
-    const t = this.#load('sms', language, kind, (source) => {
-      const fn = smsEngine.compile(source, { noEscape: true });
-      fn({});
-      return fn;
-    });
-    return t(data).trim();
+    return this.#load('sms', language, kind, parseSms)(data).trim();
   }
 
   /** Every template the project ships, for the preview page and the tests. */
@@ -119,4 +299,19 @@ export class Templates {
       ? ['invitation', 'reminder', 'rescheduled', 'cancelled', 'removed', 'sms_code', 'nudge', 'evaluation_request']
       : ['invitation', 'reminder', 'rescheduled', 'cancelled', 'removed', 'nudge', 'evaluation_request'];
   }
+}
+
+function renderEmail(t: Compiled, data: Record<string, unknown>): RenderedEmail {
+  const text = t.text(data).trim();
+  return {
+    subject: t.subject(data).trim().replace(/\s+/g, ' '),
+    text,
+    html: t.html ? t.html(data) : textToHtml(text),
+  };
+}
+
+/** What a person reads of an e-mail: its text part, and its own HTML part when it has one. */
+function renderedParts(t: Compiled, data: Record<string, unknown>): string[] {
+  const mail = renderEmail(t, data);
+  return t.html ? [mail.text, mail.html] : [mail.text];
 }

@@ -360,8 +360,8 @@ function refusedContactFields(refused: RefusedContact): Partial<Record<keyof Con
 
 /**
  * The meeting page's links row: into the room while anyone may still join, else that the meeting
- * is over (a cancelled one says so in its status); the staff member's evaluation; the connection
- * log for those who read it. `links` is false when there is nothing to show: no empty row.
+ * is over (a cancelled one says so in its status); the staff member's evaluation; the meeting
+ * record once it was held; the connection log for those who read it. `links` is false when there is nothing to show: no empty row.
  */
 function meetingLinks(staff: Staff, meeting: Meeting, graceMinutes: number, now = new Date()) {
   const joinable = isJoinable(meeting, graceMinutes, now);
@@ -370,7 +370,9 @@ function meetingLinks(staff: Staff, meeting: Meeting, graceMinutes: number, now 
   // who took part, once the meeting has been held (a cancelled one never was).
   const evaluable = wasHeld(meeting, now) && tookPart(staff.id, meeting);
   const seesLog = staff.role !== 'clinician';
-  return { joinable, over, evaluable, seesLog, links: joinable || over || evaluable || seesLog };
+  // Who took part, when and how long: for the clinic's own documentation once the meeting was held.
+  const record = wasHeld(meeting, now);
+  return { joinable, over, evaluable, seesLog, record, links: joinable || over || evaluable || seesLog || record };
 }
 
 /**

@@ -4,6 +4,7 @@
 import { once } from 'node:events';
 import type { Plugin } from '@hapi/hapi';
 import { roomName } from './jitsi.ts';
+import { recordRoutes } from './record-routes.ts';
 import { roomRoutes } from './routes.ts';
 import { RoomService, toTheRoom } from './service.ts';
 import { insertRoom } from './store.ts';
@@ -136,5 +137,6 @@ export const plugin: Plugin<void> = {
     server.expose('service', service);
     Object.defineProperty(server.plugins.rooms, 'control', { get: () => control, enumerable: true });
     server.route(roomRoutes(service, config.jitsi?.url));
+    server.route(recordRoutes);
   },
 };

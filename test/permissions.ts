@@ -9,6 +9,7 @@
 // authorisation and the domain's own access check (the answer may still be 400/404/409 for the
 // deliberately empty input); "no" means 401, 403, or a redirect to the login page.
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import test from 'ava';
 import { sha256 } from '../appliance/src/crypto.ts';
 import { bind, entryState, insertGuestSession, markIdentified } from '../appliance/src/entry/store.ts';
@@ -31,6 +32,11 @@ const expected = `
   POST /password                                               | yes   | yes  | yes   | yes     | no    | no        | no
   GET /profile                                                 | yes   | yes  | yes   | yes     | no    | no        | no
   GET /lang/{lang}                                             | yes   | yes  | yes   | yes     | yes   | yes       | yes
+  # the identity provider's login (registered only with OIDC_*): public, as the login page is; here its
+  # provider refuses the connection, and the page says so (503)
+  GET /auth/login                                              | yes   | yes  | yes   | yes     | yes   | yes       | yes
+  # its way back refuses (401) a call without the flow its browser began: completing one is in test/staff/oidc.ts
+  GET /auth/callback                                           | no    | no   | no    | no      | no    | no        | no
   GET /static/{file*}                                          | yes   | yes  | yes   | yes     | yes   | yes       | yes
   GET /health/live                                             | yes   | yes  | yes   | yes     | yes   | yes       | yes
   GET /health/ready                                            | yes   | yes  | yes   | yes     | yes   | yes       | yes
@@ -85,6 +91,8 @@ const expected = `
   GET /meetings/{id}/room/panel                                | yes   | yes  | no    | yes     | no    | no        | no
   GET /meetings/{id}/room/events                               | yes   | yes  | no    | yes     | no    | no        | no
   GET /api/v1/meetings/{id}/room                               | yes   | yes  | no    | yes     | no    | no        | yes
+  GET /meetings/{id}/record                                    | yes   | yes  | no    | yes     | no    | no        | no
+  GET /api/v1/meetings/{id}/record                             | yes   | yes  | no    | yes     | no    | no        | yes
   POST /meetings/{id}/kick                                     | yes   | yes  | no    | no      | no    | no        | no
   POST /meetings/{id}/noshow/{participantId}                   | yes   | yes  | no    | no      | no    | no        | no
   POST /meetings/{id}/end                                      | yes   | yes  | no    | no      | no    | no        | no
@@ -189,9 +197,23 @@ function parseTable(text: string): Map<string, Record<Caller, boolean>> {
 
 const last = (path: string) => ['/meetings/{id}/end', '/logout'].indexOf(path) + 1;
 
+/** A local address nothing listens on: the identity provider is configured, so its routes are registered, and refuses at once. */
+async function closedAddress(): Promise<string> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}
+
 let app: TestServer;
 test.before(async () => {
-  app = await startServer({ env: { REMINDER_OFFSETS: 'none' } });
+  const identityProvider = {
+    OIDC_ISSUER: await closedAddress(),
+    OIDC_CLIENT_ID: 'samverka',
+    OIDC_CLIENT_SECRET: 'secret',
+  };
+  app = await startServer({ env: { REMINDER_OFFSETS: 'none', ...identityProvider } });
 });
 test.after.always(() => app?.stop());
 

@@ -116,28 +116,7 @@ function checkDocumentation(): void {
   else plan.removeAttribute('aria-invalid');
 }
 
-/**
- * The language switch in the middle of a booking sends the form with the language chosen (POST
- * /meetings/new with `lang`): the form comes back in the other language with everything typed and
- * the participants added so far. Without this script the switch is its link, and the form starts over.
- */
-function keepTypingAcrossLanguageSwitch(booking: HTMLFormElement): void {
-  const link = document.querySelector<HTMLAnchorElement>('a[data-lang-switch]');
-  if (!link) return;
-  link.addEventListener('click', (event) => {
-    event.preventDefault();
-    const chosen = document.createElement('input');
-    chosen.type = 'hidden';
-    chosen.name = 'lang';
-    chosen.value = link.dataset.langSwitch ?? '';
-    booking.append(chosen);
-    // submit(), not requestSubmit(): no submit button's action, and nothing checked on the way.
-    booking.submit();
-  });
-}
-
 if (form) {
-  if (form.id === 'booking-form') keepTypingAcrossLanguageSwitch(form);
   showFieldsFor(kind());
   for (const input of form.querySelectorAll('[aria-invalid="true"]')) input.setAttribute('data-server-error', '');
   form.addEventListener('change', (event) => {

@@ -35,7 +35,6 @@ test("the export holds the connection log's entries about the participant, and o
       meetingId: meeting.id,
       participantId,
       type: 'client_joined',
-      error: false,
       details: { browser: 'Firefox 128', os: 'Windows 11', address },
     });
 

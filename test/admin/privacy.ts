@@ -145,7 +145,6 @@ test("the export holds the participant's connection log and every technical test
     meetingId: meeting.id,
     participantId: patientId,
     type: 'client_cameraError',
-    error: true,
     details: { person: 'main', browser: 'Chrome 126', address: '203.0.113.7' },
   });
   const answers = testAnswers({ camera: 'FaceTime HD Camera', microphone: null, speaker: null }, null);
@@ -289,7 +288,6 @@ test("an erasure takes the person's address, browser and devices out of their co
       meetingId: meeting.id,
       participantId: patientId,
       type,
-      error: true,
       details: { person, ...details },
     });
   const personal = { browser: 'Chrome 126', os: 'Android 14', address: '203.0.113.9' };

@@ -297,46 +297,55 @@ test.serial(
   },
 );
 
-test.serial(
-  'switching to English in the middle of a booking keeps what was typed and the participants added',
-  async (t) => {
-    const { staff, password } = await app.staff('clinician');
-    const { context, page } = await loggedInPage(staff.email, password);
-    await page.goto(`${app.url}/meetings/new`);
-    const day = addDays(today(), 3);
-    await fill(page, 'Rubrik', 'Planering inför skolstart');
-    await pick(page, 'Datum', day);
-    await pick(page, 'Starttid', '13:15');
-    await fill(page, 'Hur dokumenteras mötet under och efter?', 'Journalanteckning');
-    await radio(page, 'Patient');
-    await fill(page, 'Namn', 'Sara Lind');
-    await fill(page, 'Mobilnummer', '070-123 45 67');
-    await submit(page, 'Lägg till');
-    // A guest half typed when the clinician switches language.
-    await radio(page, 'Gäst');
-    await fill(page, 'Namn', 'Eva Ek');
+// The switch is a button of the booking form itself: the same with the page's script as without it.
+for (const javaScript of [true, false])
+  test.serial(
+    `switching to English in the middle of a booking keeps what was typed and the participants added, ${javaScript ? 'with' : 'without'} JavaScript`,
+    async (t) => {
+      const { staff, password } = await app.staff('clinician');
+      const { context, page } = await loggedInPage(staff.email, password);
+      // Without the page's scripts (puppeteer itself needs the browser's JavaScript to drive the page).
+      if (!javaScript) {
+        await page.setRequestInterception(true);
+        page.on('request', (request) =>
+          request.url().endsWith('.js') ? void request.abort() : void request.continue(),
+        );
+      }
+      await page.goto(`${app.url}/meetings/new`);
+      const day = addDays(today(), 3);
+      await fill(page, 'Rubrik', 'Planering inför skolstart');
+      await pick(page, 'Datum', day);
+      await pick(page, 'Starttid', '13:15');
+      await fill(page, 'Hur dokumenteras mötet under och efter?', 'Journalanteckning');
+      await radio(page, 'Patient');
+      await fill(page, 'Namn', 'Sara Lind');
+      await fill(page, 'Mobilnummer', '070-123 45 67');
+      await submit(page, 'Lägg till');
+      // A guest half typed when the clinician switches language.
+      await radio(page, 'Gäst');
+      await fill(page, 'Namn', 'Eva Ek');
 
-    await Promise.all([page.waitForNavigation(), press(page, 'In English', 'link')]);
-    t.is(await page.title(), 'Book a meeting – Samverka');
-    const value = async (label: string) =>
-      (await byLabel(page, label)).evaluate((el) => (el as HTMLInputElement).value);
-    t.is(await value('Title'), 'Planering inför skolstart');
-    t.is(await value('Date'), day);
-    t.is(await value('Start time'), '13:15');
-    t.is(await value('How is the meeting documented during and after?'), 'Journalanteckning');
-    t.is(await value('Name'), 'Eva Ek', 'the participant being typed too');
-    t.regex(await text(page, '.participant-list'), /Sara Lind/);
-    t.falsy(await page.$('#problem'), 'switching is not booking: nothing is refused');
+      await Promise.all([page.waitForNavigation(), press(page, 'In English')]);
+      t.is(await page.title(), 'Book a meeting – Samverka');
+      const value = async (label: string) =>
+        (await byLabel(page, label)).evaluate((el) => (el as HTMLInputElement).value);
+      t.is(await value('Title'), 'Planering inför skolstart');
+      t.is(await value('Date'), day);
+      t.is(await value('Start time'), '13:15');
+      t.is(await value('How is the meeting documented during and after?'), 'Journalanteckning');
+      t.is(await value('Name'), 'Eva Ek', 'the participant being typed too');
+      t.regex(await text(page, '.participant-list'), /Sara Lind/);
+      t.falsy(await page.$('#problem'), 'switching is not booking: nothing is refused');
 
-    // And back: still all there; the language chosen stays for the next page.
-    await Promise.all([page.waitForNavigation(), press(page, 'På svenska', 'link')]);
-    t.is(await value('Rubrik'), 'Planering inför skolstart');
-    t.regex(await text(page, '.participant-list'), /Sara Lind/);
-    await page.goto(`${app.url}/calendar`);
-    t.is(await page.$eval('html', (el) => el.lang), 'sv');
-    await context.close();
-  },
-);
+      // And back: still all there; the language chosen stays for the next page.
+      await Promise.all([page.waitForNavigation(), press(page, 'På svenska')]);
+      t.is(await value('Rubrik'), 'Planering inför skolstart');
+      t.regex(await text(page, '.participant-list'), /Sara Lind/);
+      await page.goto(`${app.url}/calendar`);
+      t.is(await page.$eval('html', (el) => el.lang), 'sv');
+      await context.close();
+    },
+  );
 
 test.serial(
   "the meeting page's links follow the meeting live: the evaluation once it is held, no way in once it has ended",
@@ -352,11 +361,13 @@ test.serial(
     const links = () => text(page, '.meeting-links');
     t.regex(await links(), /Anslut till mötet/);
     t.notRegex(await links(), /Utvärdera mötet/, 'not held yet');
+    t.notRegex(await links(), /Mötesuppgifter/, 'no record before it is held');
 
     // Someone comes into the room (the rooms plugin moves the meeting on): the evaluation is offered.
     await app.server.plugins.meetings.service.advanceStatus(meeting.id, 'in_progress');
     await page.locator('::-p-aria([name="Utvärdera mötet"][role="link"])').wait();
     t.regex(await links(), /Anslut till mötet/, 'still under way');
+    t.regex(await links(), /Mötesuppgifter: vem som deltog, när och hur länge/);
 
     // The meeting ends for everyone: no way in any more, and the page says it has ended.
     await app.server.plugins.meetings.service.advanceStatus(meeting.id, 'ended');

@@ -122,7 +122,6 @@ async function purgeScenario(t: ExecutionContext, app: TestServer): Promise<void
       meetingId,
       participantId: null,
       type: `test_${type}`,
-      error: false,
       details: {},
     });
   }
@@ -236,7 +235,6 @@ for (const database of others) {
         meetingId: due,
         participantId: null,
         type: 'meeting_booked',
-        error: false,
         details: {},
       });
       const seen: { sql: string; bindings: readonly unknown[] }[] = [];

@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
 import { addDays, fromClinicTime, today } from '../../appliance/src/common/clock.ts';
-import { insertEntry, timeline } from '../../appliance/src/connlog/store.ts';
+import { countsByMeeting, insertEntry, timeline } from '../../appliance/src/connlog/store.ts';
 import { maskPhone } from '../../appliance/src/connlog/search.ts';
 import { findMeeting } from '../../appliance/src/meetings/store.ts';
 import { findStaff } from '../../appliance/src/staff/store.ts';
@@ -142,9 +142,10 @@ test('a meeting from booking to its end leaves the expected timeline entries in 
   );
   t.true(cameraError.error);
   t.like(cameraError.details, { name: 'NotReadableError', browser: 'Chrome 126' });
+  // The camera failing, and the page joining the meeting again after a lost connection.
   t.deepEqual(
     all.filter((e) => e.error).map((e) => e.type),
-    ['client_cameraError'],
+    ['client_cameraError', 'client_reconnect'],
   );
 });
 
@@ -168,6 +169,82 @@ test('"Visa bara fel" keeps the leaves that were failures (a lost connection, an
   // Without the filter every leave is there.
   const all = (await support.get(`/connlog/meetings/${meetingId}?participantId=${guestId}`)).text;
   t.is([...all.matchAll(/Lämnade mötet \(besök-/g)].length, 6);
+});
+
+test('"Visa bara fel" shows a reconnect and a participant still missing at the no-show time among the errors', async (t) => {
+  const booked = await bookMeeting(world);
+  const { meetingId, patientId, guestId } = booked;
+  const guest = await guestEnters(world, booked);
+  // The meeting page joined the meeting again after a lost connection.
+  const posted = await guest.request('POST', '/connlog/events', {
+    json: { type: 'reconnect' },
+    headers: { 'user-agent': chrome },
+  });
+  t.is(posted.status, 204);
+  emitRoom('noshow.alert', { meetingId, participantId: patientId, phone: booked.patientE164 });
+  await until('the reconnect and the alert', async () => {
+    const types = await typesOf(meetingId);
+    return types.includes('client_reconnect') && types.includes('noshow_alert');
+  });
+  const { client: support } = await loggedIn(world.app, 'support');
+  const page = (await support.get(`/connlog/meetings/${meetingId}?errors=1`)).text;
+  t.regex(page, /<strong>Fel:<\/strong> Återanslöt efter avbrott/);
+  t.regex(page, /<strong>Fel:<\/strong> Hade inte anslutit fem minuter efter start/);
+  t.notRegex(page, /Mötet bokades/, 'only errors');
+  const exported = (await support.get(`/connlog/meetings/${meetingId}?participantId=${guestId}&format=json`)).json();
+  t.like(
+    exported.entries.find((e: { type: string }) => e.type === 'client_reconnect'),
+    { error: true },
+  );
+  t.is((await countsByMeeting(world.app.server.app.db, [meetingId])).get(meetingId)?.errors, 2);
+});
+
+test('entries logged before the rule are judged by the rule of today: an old lost connection and an old reconnect are errors', async (t) => {
+  const booked = await bookMeeting(world);
+  const { meetingId, guestId } = booked;
+  const db = world.app.server.app.db;
+  // Rows as an earlier version wrote them, before these were problems (or its flag was written with them).
+  const old = new Date(Date.now() - 60_000).toISOString();
+  const details = (d: Record<string, string>) => JSON.stringify(d);
+  await db('connlog_entries').insert([
+    {
+      at: old,
+      meeting_id: meetingId,
+      participant_id: guestId,
+      type: 'left',
+      details: details({ nick: 'Eva', leave: 'disconnected' }),
+    },
+    {
+      at: old,
+      meeting_id: meetingId,
+      participant_id: guestId,
+      type: 'left',
+      details: details({ nick: 'Eva', leave: 'left' }),
+    },
+    {
+      at: old,
+      meeting_id: meetingId,
+      participant_id: guestId,
+      type: 'client_reconnect',
+      details: details({ browser: 'Chrome 126' }),
+    },
+  ]);
+  const { client: support } = await loggedIn(world.app, 'support');
+  const page = (await support.get(`/connlog/meetings/${meetingId}?participantId=${guestId}&errors=1`)).text;
+  t.deepEqual(
+    [...page.matchAll(/<strong>Fel:<\/strong> ([^<]+?)\s*</g)].map((m) => m[1]),
+    ['Lämnade mötet (Eva)', 'Återanslöt efter avbrott'],
+  );
+  t.is((await countsByMeeting(db, [meetingId])).get(meetingId)?.errors, 2);
+  const entries = (await timeline(db, { meetingId })).filter((e) => e.type === 'left' || e.type === 'client_reconnect');
+  t.deepEqual(
+    entries.map((e) => [e.type, e.details.leave ?? null, e.error]),
+    [
+      ['left', 'disconnected', true],
+      ['left', 'left', false],
+      ['client_reconnect', null, true],
+    ],
+  );
 });
 
 test('kicks, no-show alerts and the action staff took are logged with a sentence, without the phone number', async (t) => {
@@ -295,11 +372,12 @@ test("the client event endpoint refuses another session's events and oversized o
     ).status,
     204,
   );
+  // Nothing refused was logged: among the errors only the host's own reconnect (a lost connection).
   t.deepEqual(
-    (await timeline(world.app.server.app.db, { meetingId: booked.meetingId, onlyErrors: true })).filter((e) =>
-      e.type.startsWith('client_'),
-    ),
-    [],
+    (await timeline(world.app.server.app.db, { meetingId: booked.meetingId, onlyErrors: true }))
+      .filter((e) => e.type.startsWith('client_'))
+      .map((e) => e.type),
+    ['client_reconnect'],
   );
 });
 
@@ -480,7 +558,6 @@ test("the CSV export and the page write each entry's time on the clinic's clock 
       meetingId: booked.meetingId,
       participantId: null,
       type: 'room_opened',
-      error: false,
       details: {},
     });
   const { client: support } = await loggedIn(world.app, 'support');

@@ -19,6 +19,7 @@ import {
   recordReceipts,
   recordRetries,
   recordSends,
+  receiptLinks,
   type OutboxMessage,
 } from '../../appliance/src/invites/outbox.ts';
 import { SmsSender } from '../../appliance/src/invites/sms.ts';
@@ -51,6 +52,7 @@ const postgres = process.env.TEST_DB === 'sqlite' ? undefined : await postgresDa
 const forNotify = process.env.TEST_DB === 'sqlite' ? undefined : await postgresDatabase();
 const forLease = await everyDatabase();
 const forReusedIds = await everyDatabase();
+const forReceiptRecordedMeanwhile = await everyDatabase();
 // Row locks are PostgreSQL's (SQLite runs one writer at a time).
 const forLockOrder = process.env.TEST_DB === 'sqlite' ? undefined : await postgresDatabase();
 
@@ -287,6 +289,43 @@ for (const database of forReusedIds) {
         );
         t.deepEqual(recorded.changed, [], 'one part of two delivered: still waiting for the other');
         t.is((await db('outbox_messages').where({ id }).first()).status, 'sent');
+      });
+    },
+  );
+}
+
+for (const database of forReceiptRecordedMeanwhile) {
+  test.serial(
+    `a receipt another process recorded between a batch's look-up of its message and the batch's lock (a leader change: the gateway sent it again to the new leader): the batch finds the message final and neither overwrites nor records it again (${database.kind})`,
+    async (t) => {
+      await withDatabase(database, async (db) => {
+        await db.migrate.latest();
+        await queueCodes(db, dataKey, 1);
+        const [message] = await claim(db, dataKey, { limit: 1, leaseMs: 60_000, channel: 'sms' });
+        const id = present(message, 'the message').id;
+        await db.transaction((trx) => recordSends(trx, [{ id, providerIds: ['6000'] }]));
+        // The batch looks the receipt's message up, as it does before it locks anything...
+        const found = await receiptLinks(db, ['6000']);
+        // ...and meanwhile the other process records the same receipt.
+        const first = await db.transaction((trx) =>
+          recordReceipts(trx, [{ providerId: '6000', receipt: 'delivered', reason: null }]),
+        );
+        t.is(first.changed.length, 1);
+        const deliveredAt = (await db('outbox_messages').where({ id }).first()).delivered_at;
+        for (const receipt of [
+          { providerId: '6000', receipt: 'failed' as const, reason: 'UNDELIV' },
+          { providerId: '6000', receipt: 'delivered' as const, reason: null },
+        ]) {
+          const late = await db.transaction(async (trx) => {
+            await lockMessages(trx, [...found.values()]);
+            return recordReceipts(trx, [receipt], new Date(Date.now() + 60_000), found);
+          });
+          t.deepEqual(late.changed, [], `nothing changed by the late ${receipt.receipt} receipt`);
+          t.deepEqual([...late.unknown], [], 'and it is not a stranger: acknowledged as known');
+        }
+        const row = await db('outbox_messages').where({ id }).first();
+        t.like(row, { status: 'delivered', last_error: null });
+        t.deepEqual(row.delivered_at, deliveredAt, 'delivered when the first receipt said so');
       });
     },
   );

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scratchDir } from '../helpers/scratch.ts';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import type { ParsedMail } from 'mailparser';
 import smpp from 'smpp';
 import { formatWhen } from '../../appliance/src/common/clock.ts';
@@ -865,6 +865,68 @@ test("a guest's e-mail address corrected: the new invitation arrives at the new 
   });
 });
 
+test("only the proxy's number corrected, while both invitations wait for the gateway: the patient's invitation and link stay as they were, and the new invitation goes to the proxy's new number alone", async (t) => {
+  await withFullGateway(async ({ app, smsc, client, reopen }) => {
+    const ella = {
+      kind: 'patient_proxy',
+      name: 'Ella Lind',
+      mobile: '070-123 45 67',
+      identification: 'sms',
+      proxy: { name: 'Anna Lind', mobile: '073-123 45 67' },
+    };
+    const meeting = (
+      await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [ella] }) })
+    ).json();
+    const patient = meeting.participants[0];
+    const waiting = (m: OutboxMessage) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0;
+    await until(
+      'both invitations refused for now',
+      async () =>
+        (await messagesOf(app.server.app.db, { meetingId: meeting.id })).filter(waiting).length === 2 || undefined,
+    );
+    const changed = await client.request('PATCH', `/api/v1/meetings/${meeting.id}/participants/${patient.id}`, {
+      json: { version: meeting.version, proxy: { mobile: '076-111 11 11' } },
+    });
+    t.is(changed.status, 200, changed.text);
+    const invitations = (await messagesOf(app.server.app.db, { meetingId: meeting.id })).filter(
+      (m) => m.kind === 'invitation',
+    );
+    t.deepEqual(
+      invitations.map((m) => `${m.recipient} ${m.status === 'failed' ? 'withdrawn' : 'waiting'}`).sort(),
+      ['+46701234567 waiting', '+46731234567 withdrawn', '+46761111111 waiting'],
+      "Ella's invitation waits on; Anna's to the old number is withdrawn, one to her new number made",
+    );
+    const links: { person: string; revoked_at: unknown }[] = await app.server.app
+      .db('participant_links')
+      .where({ participant_id: patient.id })
+      .select('person', 'revoked_at');
+    t.deepEqual(
+      links.map((l) => `${l.person} ${l.revoked_at === null ? 'valid' : 'revoked'}`).sort(),
+      ['main valid', 'proxy revoked', 'proxy valid'],
+      "Ella's link still works",
+    );
+    reopen();
+    const tried = smsc.arrivals.length;
+    await retryNow(app, meeting.id);
+    await until(
+      'the invitations delivered',
+      async () =>
+        (await messagesOf(app.server.app.db, { meetingId: meeting.id })).filter(
+          (m) => m.kind === 'invitation' && m.status === 'delivered',
+        ).length === 2 || undefined,
+    );
+    const to = (number: string) =>
+      smsc.arrivals
+        .slice(tried)
+        .filter((a) => String(a.pdu.destination_addr) === number)
+        .map(textOf)
+        .join('');
+    t.is(to('46701234567').match(/bjuder in dig/g)?.length, 1, 'Ella gets her invitation once');
+    t.regex(to('46761111111'), /bjuder in dig/, "Anna's new number gets hers");
+    t.is(to('46731234567'), '', "Anna's old number gets nothing");
+  });
+});
+
 test('an invitation the gateway kept refusing until the meeting was over is not sent then, and the meeting page asks nobody to call', async (t) => {
   await withFullGateway(async ({ app, smsc, client, reopen }) => {
     const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
@@ -1279,6 +1341,60 @@ test('a meeting moved twice while its new-time SMS still waits: Sara gets one, w
   });
 });
 
+/**
+ * Moves the meeting to a later day: the one new-time SMS that follows names that day, and as
+ * "tidigare" `earlier` (`whose` time that is, for the failure's message).
+ */
+async function movedAndToldOnce(
+  t: ExecutionContext,
+  parts: { app: TestServer; smsc: TestSmsc; client: Client; meeting: { id: string } },
+  version: number,
+  earlier: string,
+  whose: string,
+) {
+  const answered = parts.smsc.arrivals.length;
+  const latest = inDays(4, 11);
+  await move(parts.client, parts.meeting, version, latest);
+  await newTimesDelivered(parts.app, parts.meeting.id, 1);
+  const told = newTimesIn(parts.smsc, answered);
+  t.is(told.length, 1, told.join('\n'));
+  t.true(told[0]!.includes(`${saidSv(latest)}-`), told[0]);
+  t.true(told[0]!.includes(`(tidigare ${saidSv(earlier)}-`), `${whose}: ${told[0]}`);
+}
+
+test('a new-time SMS waiting out its back-off while a re-sent invitation tells Sara the first new time, then moved again: it names as "tidigare" the time the invitation told her, not the one before it', async (t) => {
+  await withInvitationThenFullGateway(async ({ app, smsc, client, meeting, reopen }) => {
+    const first = inDays(3, 13);
+    const version = await move(client, meeting, meeting.version, first);
+    const waiting = await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.kind === 'rescheduled' && m.status === 'queued' && m.attempts > 0,
+    );
+    const sara = (await client.get(`/api/v1/meetings/${meeting.id}`)).json<{ participants: { id: string }[] }>()
+      .participants[0]!;
+    const resend = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${sara.id}/resend`, {
+      json: { version },
+    });
+    t.true(resend.status < 300, resend.text);
+    const again = await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.kind === 'invitation' && m.id !== waiting.id && m.attempts > 0 && m.status === 'queued',
+    );
+    // The gateway takes messages again: the invitation is due, the new-time SMS still waits out its back-off.
+    reopen();
+    const db = app.server.app.db;
+    await db('outbox_messages')
+      .where({ id: waiting.id })
+      .update({ next_attempt_at: new Date(Date.now() + 3_600_000).toISOString() });
+    await db('outbox_messages').where({ id: again.id }).update({ next_attempt_at: new Date().toISOString() });
+    app.server.plugins.invites.dispatcher()!.notify();
+    await messageWhere(app, meeting.id, (m) => m.id === again.id && m.status === 'delivered');
+    await movedAndToldOnce(t, { app, smsc, client, meeting }, version, first, 'the time of the re-sent invitation');
+  });
+});
+
 test('a meeting moved twice after its first new-time SMS went: the second says the latest time, and as "tidigare" the first new time', async (t) => {
   await withAppliance({}, async ({ app, smsc }) => {
     const { client } = await loggedIn(app);
@@ -1496,14 +1612,7 @@ test('a meeting moved again after its first new-time SMS was refused for good: t
     await newTimeAtGateway(smsc);
     answer('refuse for good');
     await messageWhere(app, meeting.id, (m) => m.kind === 'rescheduled' && m.status === 'failed');
-    const answered = smsc.arrivals.length;
-    const latest = inDays(4, 11);
-    await move(client, meeting, version, latest);
-    await newTimesDelivered(app, meeting.id, 1);
-    const told = newTimesIn(smsc, answered);
-    t.is(told.length, 1, told.join('\n'));
-    t.true(told[0]!.includes(`${saidSv(latest)}-`), told[0]);
-    t.true(told[0]!.includes(`(tidigare ${saidSv(meeting.startsAt)}-`), `the time of the invitation: ${told[0]}`);
+    await movedAndToldOnce(t, { app, smsc, client, meeting }, version, meeting.startsAt, 'the time of the invitation');
     const page = await client.get(`/meetings/${meeting.id}`);
     t.false(page.text.includes('Ring deltagaren'), 'nobody asked to call: the latest time went');
   });

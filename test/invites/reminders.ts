@@ -1,6 +1,7 @@
 // Reminders 24 hours and 15 minutes before the start (REMINDER_OFFSETS), driven with an explicit
 // clock; they reach the real SMSC and relay through the outbox.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
+import smpp from 'smpp';
 import { messagesOf } from '../../appliance/src/invites/outbox.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
 import { startRelay } from '../helpers/relay.ts';
@@ -191,6 +192,31 @@ test('an invitation waiting for the gateway since a week ago, when the meeting i
   });
 });
 
+/**
+ * Sara (SMS, and what `more` adds: an e-mail address, a proxy) booked for `inMinutes` from now, and her invitation delivered;
+ * then made to look as if booked and invited a week ago.
+ */
+async function saraInvitedWeekAgo(app: TestServer, inMinutes: number, more: Record<string, unknown>) {
+  const { client } = await loggedIn(app);
+  const db = app.server.app.db;
+  const patient = { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms', ...more };
+  const startsAt = new Date(Date.now() + minutes(inMinutes));
+  startsAt.setUTCSeconds(0, 0);
+  const booked = (
+    await client.request('POST', '/api/v1/meetings', {
+      json: booking({ participants: [patient], startsAt: startsAt.toISOString() }),
+    })
+  ).json<{ id: string; version: number; participants: { id: string }[] }>();
+  await until('the invitations delivered', async () =>
+    (await messagesOf(db, { meetingId: booked.id })).every((m) => m.status === 'delivered'),
+  );
+  const weekAgo = new Date(Date.now() - minutes(7 * 24 * 60)).toISOString();
+  await db('outbox_messages')
+    .where({ meeting_id: booked.id })
+    .update({ created_at: weekAgo, next_attempt_at: weekAgo, sent_at: weekAgo });
+  return { client, db, booked, start: startsAt.getTime() };
+}
+
 test('reminders held up by a gateway outage: once the 15-minute reminder is due, the 24-hour one is withdrawn as stale, not sent with it', async (t) => {
   let down = false;
   const smsc = await startSmsc((_, i) =>
@@ -198,26 +224,9 @@ test('reminders held up by a gateway outage: once the 15-minute reminder is due,
   );
   const app = await startServer({ env: { SMPP_URL: smsc.url, REMINDER_OFFSETS: '1440,15' } });
   try {
-    const { client } = await loggedIn(app);
-    const db = app.server.app.db;
-    const patient = { kind: 'patient', name: 'Sara Lind', mobile: '070-123 45 67', identification: 'sms' };
-    const startsAt = new Date(Date.now() + minutes(10));
-    startsAt.setUTCSeconds(0, 0);
-    const booked = (
-      await client.request('POST', '/api/v1/meetings', {
-        json: booking({ participants: [patient], startsAt: startsAt.toISOString() }),
-      })
-    ).json();
-    await until('the invitation delivered', async () =>
-      (await messagesOf(db, { meetingId: booked.id })).some((m) => m.status === 'delivered'),
-    );
     // Booked, and invited, a week ago; the gateway has been down since the day before.
-    const weekAgo = new Date(Date.now() - minutes(7 * 24 * 60)).toISOString();
-    await db('outbox_messages')
-      .where({ meeting_id: booked.id })
-      .update({ created_at: weekAgo, next_attempt_at: weekAgo, sent_at: weekAgo });
+    const { client, db, booked, start } = await saraInvitedWeekAgo(app, 10, {});
     down = true;
-    const start = startsAt.getTime();
     const reminders = app.server.plugins.invites.reminders;
     t.is(await reminders.due(new Date(start - minutes(24 * 60 - 1))), 1, 'the 24-hour reminder, the day before');
     t.is(await reminders.due(new Date()), 1, 'the 15-minute reminder, now');
@@ -246,6 +255,25 @@ test('reminders held up by a gateway outage: once the 15-minute reminder is due,
   }
 });
 
+/** The 24-hour reminder, the day before `start`: one message, sent off and waited for until it is `status`. */
+async function remindDayBefore(
+  t: ExecutionContext,
+  app: TestServer,
+  meetingId: string,
+  start: number,
+  status: 'sent' | 'failed',
+) {
+  t.is(
+    await app.server.plugins.invites.reminders.due(new Date(start - minutes(24 * 60 - 1))),
+    1,
+    'the 24-hour reminder, the day before',
+  );
+  app.server.plugins.invites.dispatcher()!.notify();
+  return until(`the 24-hour reminder ${status}`, async () =>
+    (await messagesOf(app.server.app.db, { meetingId })).find((m) => m.kind === 'reminder' && m.status === status),
+  );
+}
+
 test('a 24-hour reminder SMS the network gives up on after the 15-minute one went: its e-mail in its place is withdrawn as stale, and nobody is asked to call Sara', async (t) => {
   // The gateway takes the 24-hour reminder and reports on it only later; everything else is delivered.
   let heldId: string | undefined;
@@ -258,38 +286,10 @@ test('a 24-hour reminder SMS the network gives up on after the 15-minute one wen
   });
   const app = await startServer({ env: { SMPP_URL: smsc.url, REMINDER_OFFSETS: '1440,15' } });
   try {
-    const { client } = await loggedIn(app);
-    const db = app.server.app.db;
-    const patient = {
-      kind: 'patient',
-      name: 'Sara Lind',
-      mobile: '070-123 45 67',
-      email: 'sara@example.se',
-      identification: 'sms',
-    };
-    const startsAt = new Date(Date.now() + minutes(20));
-    startsAt.setUTCSeconds(0, 0);
-    const booked = (
-      await client.request('POST', '/api/v1/meetings', {
-        json: booking({ participants: [patient], startsAt: startsAt.toISOString() }),
-      })
-    ).json();
-    await until('the invitation delivered', async () =>
-      (await messagesOf(db, { meetingId: booked.id })).some((m) => m.status === 'delivered'),
-    );
-    // Booked, and invited, a week ago.
-    const weekAgo = new Date(Date.now() - minutes(7 * 24 * 60)).toISOString();
-    await db('outbox_messages')
-      .where({ meeting_id: booked.id })
-      .update({ created_at: weekAgo, next_attempt_at: weekAgo, sent_at: weekAgo });
-    const start = startsAt.getTime();
+    const { client, db, booked, start } = await saraInvitedWeekAgo(app, 20, { email: 'sara@example.se' });
     const reminders = app.server.plugins.invites.reminders;
     holdNext = true;
-    t.is(await reminders.due(new Date(start - minutes(24 * 60 - 1))), 1, 'the 24-hour reminder, the day before');
-    app.server.plugins.invites.dispatcher()!.notify();
-    const dayBefore = await until('the 24-hour reminder taken by the gateway', async () =>
-      (await messagesOf(db, { meetingId: booked.id })).find((m) => m.kind === 'reminder' && m.status === 'sent'),
-    );
+    const dayBefore = await remindDayBefore(t, app, booked.id, start, 'sent');
     // A day passes while the network tries Sara's phone: the 15-minute reminder's time comes, and it goes.
     await db('outbox_messages')
       .where({ id: dayBefore.id })
@@ -310,6 +310,125 @@ test('a 24-hour reminder SMS the network gives up on after the 15-minute one wen
     t.regex(email.lastError ?? '', /^not sent: a later reminder was due before it could go/);
     const page = await client.get(`/meetings/${booked.id}`);
     t.false(page.text.includes('Ring deltagaren'), 'nobody asked to call: the 15-minute reminder reached Sara');
+  } finally {
+    await app.stop();
+    await smsc.close();
+  }
+});
+
+test('a 24-hour reminder SMS refused for good, whose e-mail in its place the relay refused too, asks staff to call Sara only until the 15-minute reminder reaches her', async (t) => {
+  // The gateway refuses the 24-hour reminder for good (a number it will not take now); everything else is delivered.
+  let refuseNext = false;
+  const smsc = await startSmsc((_, i) => {
+    if (!refuseNext) return { id: `r${i}`, receipt: { id: `r${i}`, stat: 'DELIVRD' } };
+    refuseNext = false;
+    return { status: smpp.errors.ESME_RINVDSTADR };
+  });
+  const relay = await startRelay({
+    refuse: { 'sara@example.se': [550, '5.1.1 <sara@example.se>: Recipient address rejected: User unknown'] },
+  });
+  const app = await startServer({ env: { SMPP_URL: smsc.url, SMTP_URL: relay.url, REMINDER_OFFSETS: '1440,15' } });
+  try {
+    const { client, db, booked, start } = await saraInvitedWeekAgo(app, 20, { email: 'sara@example.se' });
+    const reminders = app.server.plugins.invites.reminders;
+    refuseNext = true;
+    const dayBefore = await remindDayBefore(t, app, booked.id, start, 'failed');
+    await until('its e-mail refused too', async () =>
+      (await messagesOf(db, { meetingId: booked.id })).some(
+        (m) => m.fallbackOf === dayBefore.id && m.status === 'failed',
+      ),
+    );
+    const asked = await client.get(`/meetings/${booked.id}`);
+    t.true(asked.text.includes('Ring deltagaren'), 'Sara has not been reached: staff are asked to call');
+    // The made-up day passes: the 24-hour reminder's messages were made then.
+    await db('outbox_messages')
+      .where({ meeting_id: booked.id, kind: 'reminder' })
+      .update({ created_at: new Date(start - minutes(24 * 60 - 1)).toISOString() });
+    t.is(await reminders.due(new Date(start - minutes(14))), 1, 'the 15-minute reminder');
+    app.server.plugins.invites.dispatcher()!.notify();
+    await until('the 15-minute reminder delivered', async () =>
+      (await messagesOf(db, { meetingId: booked.id })).some((m) => m.kind === 'reminder' && m.status === 'delivered'),
+    );
+    const page = await client.get(`/meetings/${booked.id}`);
+    t.false(page.text.includes('Ring deltagaren'), 'nobody asked to call: the 15-minute reminder reached Sara');
+  } finally {
+    await app.stop();
+    await smsc.close();
+    await relay.close();
+  }
+});
+
+/** The reminders of a meeting: to which number or address, and whether they wait, went or were withdrawn. */
+async function remindersOf(db: TestServer['server']['app']['db'], meetingId: string) {
+  return (await messagesOf(db, { meetingId }))
+    .filter((m) => m.kind === 'reminder')
+    .map(
+      (m) =>
+        `${m.recipient} ${m.status === 'failed' ? 'withdrawn' : m.status === 'delivered' ? 'delivered' : 'waiting'}`,
+    );
+}
+
+test("a 24-hour reminder waiting for the gateway when Sara's number is corrected is withdrawn with the old number: the new invitation, made after its time, takes its place, and the 15-minute reminder reaches the new number", async (t) => {
+  let down = false;
+  const smsc = await startSmsc((_, i) =>
+    down ? { status: 0x14 } : { id: `r${i}`, receipt: { id: `r${i}`, stat: 'DELIVRD' } },
+  );
+  const app = await startServer({ env: { SMPP_URL: smsc.url, REMINDER_OFFSETS: '1440,15' } });
+  try {
+    const { client, db, booked, start } = await saraInvitedWeekAgo(app, 20, {});
+    down = true;
+    const reminders = app.server.plugins.invites.reminders;
+    t.is(await reminders.due(new Date(start - minutes(24 * 60 - 1))), 1, 'the 24-hour reminder, the day before');
+    app.server.plugins.invites.dispatcher()!.notify();
+    await until('the 24-hour reminder refused for now', async () =>
+      (await messagesOf(db, { meetingId: booked.id })).some(
+        (m) => m.kind === 'reminder' && m.attempts > 0 && m.status === 'queued',
+      ),
+    );
+    const sara = present(booked.participants[0], 'Sara');
+    const changed = await client.request('PATCH', `/api/v1/meetings/${booked.id}/participants/${sara.id}`, {
+      json: { version: booked.version, mobile: '076-111 11 11' },
+    });
+    t.is(changed.status, 200, changed.text);
+    t.deepEqual(await remindersOf(db, booked.id), ['+46701234567 withdrawn']);
+    down = false;
+    await db('outbox_messages')
+      .where({ meeting_id: booked.id, status: 'queued' })
+      .update({ next_attempt_at: new Date().toISOString() });
+    app.server.plugins.invites.dispatcher()!.notify();
+    await until('the new invitation delivered', async () =>
+      (await messagesOf(db, { meetingId: booked.id })).some(
+        (m) => m.kind === 'invitation' && m.recipient === '+46761111111' && m.status === 'delivered',
+      ),
+    );
+    t.is(await reminders.due(new Date()), 0, 'no 24-hour reminder on top of the invitation made after its time');
+    t.is(await reminders.due(new Date(start - minutes(14))), 1, 'the 15-minute reminder');
+    app.server.plugins.invites.dispatcher()!.notify();
+    await until('the 15-minute reminder delivered', async () =>
+      (await remindersOf(db, booked.id)).includes('+46761111111 delivered'),
+    );
+    t.deepEqual(await remindersOf(db, booked.id), ['+46701234567 withdrawn', '+46761111111 delivered']);
+  } finally {
+    await app.stop();
+    await smsc.close();
+  }
+});
+
+test("only the proxy's number corrected before the day's reminders went (the appliance was down): the patient is still reminded, and the proxy, invited anew since, is not", async (t) => {
+  const smsc = await startSmsc((_, i) => ({ id: `r${i}`, receipt: { id: `r${i}`, stat: 'DELIVRD' } }));
+  const app = await startServer({ env: { SMPP_URL: smsc.url, REMINDER_OFFSETS: '1440,15' } });
+  try {
+    const { client, db, booked } = await saraInvitedWeekAgo(app, 20, {
+      kind: 'patient_proxy',
+      proxy: { name: 'Anna Lind', mobile: '073-123 45 67' },
+    });
+    const sara = present(booked.participants[0], 'Sara');
+    const changed = await client.request('PATCH', `/api/v1/meetings/${booked.id}/participants/${sara.id}`, {
+      json: { version: booked.version, proxy: { mobile: '076-111 11 11' } },
+    });
+    t.is(changed.status, 200, changed.text);
+    t.is(await app.server.plugins.invites.reminders.due(new Date()), 1, 'the 24-hour reminder, still due');
+    t.deepEqual(await remindersOf(db, booked.id), ['+46701234567 waiting'], 'to Sara, told a week ago');
   } finally {
     await app.stop();
     await smsc.close();

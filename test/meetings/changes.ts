@@ -491,8 +491,9 @@ test('the same contact details again change nothing: no new version, no invitati
   );
 });
 
-test("a proxy's contact details are corrected on the patient's row, the patient's left as they were", async (t) => {
-  const reply = await client.request('POST', '/api/v1/meetings', {
+/** Books the child Ella Lind with her proxy Anna Lind, who is invited by SMS. */
+const bookEllaWithProxy = () =>
+  client.request('POST', '/api/v1/meetings', {
     json: booking({
       participants: [
         {
@@ -504,6 +505,9 @@ test("a proxy's contact details are corrected on the patient's row, the patient'
       ],
     }),
   });
+
+test("a proxy's contact details are corrected on the patient's row, the patient's left as they were", async (t) => {
+  const reply = await bookEllaWithProxy();
   t.is(reply.status, 201, reply.text);
   const meeting = reply.json();
   const patient = meeting.participants[0];
@@ -524,4 +528,33 @@ test("a proxy's contact details are corrected on the patient's row, the patient'
     persons: ['proxy'],
     fields: ['mobile'],
   });
+});
+
+test("a foreign mobile number is corrected by naming its country, as at booking: read for that country, which the participant keeps; without it the booked country's reading refuses it", async (t) => {
+  const meeting = await book();
+  const olle = meeting.participants[2];
+  t.is(olle.country, 'SE');
+  const asSwedish = await changeContact(meeting.id, olle.id, { version: 1, mobile: '912 34 567' });
+  t.is(asSwedish.status, 400);
+  t.is(asSwedish.json().rule, 'phone_not_mobile', 'read as a Swedish number it is none');
+  const unknown = await changeContact(meeting.id, olle.id, { version: 1, country: 'XX', mobile: '912 34 567' });
+  t.is(unknown.status, 400);
+  t.is(unknown.json().rule, 'country_unknown');
+  t.is(unknown.json().field, 'participant.country');
+
+  const norwegian = await changeContact(meeting.id, olle.id, { version: 1, country: 'no', mobile: '912 34 567' });
+  t.is(norwegian.status, 200, norwegian.text);
+  t.like(norwegian.json().participants[2], { id: olle.id, country: 'NO', mobile: '+4791234567' });
+  t.like(present((await recorded(meeting.id)).at(-2), 'the change').payload, { persons: ['main'], fields: ['mobile'] });
+
+  // The proxy's number by its own country; the patient's stays as booked.
+  const withProxy = await bookEllaWithProxy();
+  t.is(withProxy.status, 201, withProxy.text);
+  const patient = withProxy.json().participants[0];
+  const proxy = await changeContact(withProxy.json().id, patient.id, {
+    version: 1,
+    proxy: { country: 'DE', mobile: '0151 23456789' },
+  });
+  t.is(proxy.status, 200, proxy.text);
+  t.like(proxy.json().participants[0], { country: 'SE', proxy: { country: 'DE', mobile: '+4915123456789' } });
 });

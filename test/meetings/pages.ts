@@ -367,6 +367,17 @@ function linksRow(html: string): string | undefined {
 }
 const joinLink = (id: string) => `<a class="button" href="/meetings/${id}/room">Anslut till mötet</a>`;
 
+/** A meeting of 45 minutes booked, then moved back to have ended past the grace period, unmarked. */
+async function bookedPastItsTime(client: Client) {
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const { roomGraceMinutes } = app.server.app.config;
+  await app.server.app
+    .db('meetings')
+    .where({ id: meeting.id })
+    .update({ starts_at: new Date(Date.now() - (45 + roomGraceMinutes + 1) * 60_000).toISOString() });
+  return meeting;
+}
+
 test('an ended meeting offers no way into its room: the page says it has ended, and the room answers so, not with a room', async (t) => {
   const { client, staff } = await loggedIn(app);
   const service = app.server.plugins.meetings.service;
@@ -383,12 +394,7 @@ test('an ended meeting offers no way into its room: the page says it has ended, 
   t.false(room.text.includes('data-jitsi'), 'no video');
 
   // Past its end and the grace period, before the room's clock has marked it ended: over all the same.
-  const late = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
-  const { roomGraceMinutes } = app.server.app.config;
-  await app.server.app
-    .db('meetings')
-    .where({ id: late.id })
-    .update({ starts_at: new Date(Date.now() - (45 + roomGraceMinutes + 1) * 60_000).toISOString() });
+  const late = await bookedPastItsTime(client);
   const lateRow = linksRow((await client.get(`/meetings/${late.id}`)).text);
   t.false(lateRow?.includes('Anslut till mötet'));
   t.true(lateRow?.includes('Mötet har avslutats.'));
@@ -779,4 +785,193 @@ test('a date that does not exist typed into the booking form is called that, not
   });
   t.is(moved.status, 400);
   t.true(moved.text.includes(`Datumet ${year}-02-30 finns inte i kalendern.`));
+});
+
+test('a meeting whose time is over, though nobody marked it ended, offers no changes: the page has no forms, and the page and API refuse with 409 and change nothing', async (t) => {
+  const { client } = await loggedIn(app);
+  const meeting = await bookedPastItsTime(client);
+  const before = (await client.get(`/api/v1/meetings/${meeting.id}`)).json();
+  // Nobody marked it ended (the rooms' schedule may yet do so while this runs: the same refusals then).
+
+  const page = (await client.get(`/meetings/${meeting.id}`)).text;
+  t.true(linksRow(page)?.includes('Mötet har avslutats.'), 'the page says it is over');
+  for (const [form, what] of <[string, string][]>[
+    ['/reschedule"', 'move it'],
+    ['/participants/add"', 'add a participant'],
+    ['/cancel"', 'cancel it'],
+    ['/contact"', 'change contact details'],
+    ['/resend"', 'send an invitation again'],
+    ['/remove"', 'remove a participant'],
+  ])
+    t.false(page.includes(form), `no form to ${what}`);
+
+  const olle = meeting.participants[2];
+  const api = [
+    client.request('PATCH', `/api/v1/meetings/${meeting.id}`, { json: { version: 1, startsAt: inDays(3) } }),
+    client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, { json: { version: 1, reason: 'Sjuk' } }),
+    client.request('POST', `/api/v1/meetings/${meeting.id}/participants`, {
+      json: {
+        version: 1,
+        participant: { kind: 'guest', name: 'Per Ek', email: 'per@ek.example', identification: 'none' },
+      },
+    }),
+    client.request('PATCH', `/api/v1/meetings/${meeting.id}/participants/${olle.id}`, {
+      json: { version: 1, mobile: '076-111 11 11' },
+    }),
+  ];
+  for (const reply of await Promise.all(api)) {
+    t.is(reply.status, 409, reply.text);
+    t.is(reply.json().rule, 'not_changeable');
+    t.is(reply.json().message, 'Mötet är avslutat och kan inte längre ändras. Boka ett nytt möte om ni ska ses igen.');
+  }
+  const form = { crumb: client.crumb!, version: '1' };
+  const pages = [
+    client.request('POST', `/meetings/${meeting.id}/reschedule`, {
+      form: {
+        ...form,
+        date: toClinicTime(new Date(inDays(3))).date,
+        time: '10:00',
+        durationMinutes: '45',
+        confirm: 'yes',
+      },
+    }),
+    client.request('POST', `/meetings/${meeting.id}/cancel`, { form: { ...form, reason: 'Sjuk', confirm: 'yes' } }),
+    client.request('POST', `/meetings/${meeting.id}/participants/add`, {
+      form: { ...form, p_kind: 'guest', p_name: 'Per Ek', p_email: 'per@ek.example', p_identification: 'none' },
+    }),
+  ];
+  for (const reply of await Promise.all(pages)) {
+    t.is(reply.status, 409, reply.text.slice(0, 2000));
+    t.true(reply.text.includes('Mötet är avslutat och kan inte längre ändras.'), reply.text.slice(0, 3000));
+  }
+  // What a change would change; the statuses move on by themselves (a delivered invitation, the schedule's end).
+  const unchanged = ({ participants, status: _status, updatedAt: _updatedAt, ...m }: any) => ({
+    ...m,
+    participants: participants.map(({ status: _status, ...p }: any) => p),
+  });
+  const after = (await client.get(`/api/v1/meetings/${meeting.id}`)).json();
+  t.deepEqual(unchanged(after), unchanged(before), 'nothing changed');
+
+  await client.get(`/lang/en?next=/meetings/${meeting.id}`);
+  const english = await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
+    json: { version: 1, reason: 'Ill' },
+  });
+  t.is(
+    english.json().message,
+    'The meeting has ended and can no longer be changed. Book a new meeting if you are to meet again.',
+  );
+});
+
+/** The problems a refused form shows at `id` (the meeting page's above its forms, the add form's in it), one a line. */
+const problemLines = (html: string, id: string) =>
+  (new RegExp(`<p class="error" role="alert" id="${id}">([\\s\\S]*?)</p>`).exec(html)?.[1] ?? '').split('<br>');
+/** Whether a field (by its id) is marked at fault and described by the problems at `problemsId`. */
+const markedBy = (html: string, id: string, problemsId: string) =>
+  new RegExp(
+    `<(input|select) id="${id}"[^>]*(aria-invalid="true"[^>]*aria-describedby="[^"]*${problemsId}|aria-describedby="[^"]*${problemsId}[^"]*"[^>]*aria-invalid="true")`,
+  ).test(html);
+
+test('the reschedule form says everything wrong at once, as the booking form does, each field at fault marked, and moves nothing', async (t) => {
+  const { client } = await loggedIn(app);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const reschedule = (fields: Record<string, string>) =>
+    client.request('POST', `/meetings/${meeting.id}/reschedule`, {
+      form: { crumb: client.crumb!, version: '1', confirm: 'yes', ...fields },
+    });
+  // A year past, an hour that is none and a duration past 480: three problems, three fields.
+  const refused = await reschedule({ date: '2020-03-04', time: '25:00', durationMinutes: '600' });
+  t.is(refused.status, 400);
+  const lines = problemLines(refused.text, 'meeting-problem');
+  t.is(lines.length, 3, lines.join(' | '));
+  t.true(
+    lines.includes('Mötet kan inte bokas bakåt i tiden. Välj en starttid som inte har passerat.'),
+    lines.join(' | '),
+  );
+  t.true(
+    lines.some((line) => line.startsWith('Ny starttid')),
+    lines.join(' | '),
+  );
+  t.true(lines.includes('Längd i minuter får vara högst 480.'), lines.join(' | '));
+  for (const id of ['new-date', 'new-time', 'new-duration']) t.true(markedBy(refused.text, id, 'meeting-problem'), id);
+  t.regex(refused.text, /<input id="new-time" name="time" type="time" value="25:00"/, 'what was typed stays');
+
+  // A start already past (the day read, this year) beside a duration past 480: both said.
+  const yesterday = toClinicTime(new Date(Date.now() - 86_400_000)).date;
+  if (yesterday.slice(0, 4) === toClinicTime(new Date()).date.slice(0, 4)) {
+    const past = await reschedule({ date: yesterday, time: '10:00', durationMinutes: '600' });
+    t.is(past.status, 400);
+    t.deepEqual(problemLines(past.text, 'meeting-problem'), [
+      'Mötet kan inte bokas bakåt i tiden. Välj en starttid som inte har passerat.',
+      'Längd i minuter får vara högst 480.',
+    ]);
+    for (const id of ['new-date', 'new-time', 'new-duration']) t.true(markedBy(past.text, id, 'meeting-problem'), id);
+  }
+  const stored = (await client.get(`/api/v1/meetings/${meeting.id}`)).json();
+  t.is(stored.startsAt, meeting.startsAt);
+  t.is(stored.version, 1);
+});
+
+test('the add-participant form on the meeting page says every field that fails at once, as the booking form does, and adds nobody', async (t) => {
+  const { client } = await loggedIn(app);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const refused = await client.request('POST', `/meetings/${meeting.id}/participants/add`, {
+    form: {
+      crumb: client.crumb!,
+      version: '1',
+      p_kind: 'guest',
+      p_name: 'P'.repeat(201),
+      p_email: `${'e'.repeat(250)}@ek.example`,
+      p_identification: 'none',
+    },
+  });
+  t.is(refused.status, 400);
+  const lines = problemLines(refused.text, 'participant-problem');
+  t.is(lines.length, 2, lines.join(' | '));
+  t.true(lines[0]?.startsWith('Namn'), lines.join(' | '));
+  t.true(lines[1]?.startsWith('Mejladress'), lines.join(' | '));
+  for (const id of ['p_name', 'p_email']) t.true(markedBy(refused.text, id, 'participant-problem'), id);
+  t.true(refused.text.includes(`value="${'P'.repeat(201)}"`), 'what was typed stays');
+  t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().participants.length, 3);
+});
+
+test('the contact form has a country for each mobile number, the one booked chosen, so that a foreign number can be corrected', async (t) => {
+  const { client } = await loggedIn(app);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  const olle = meeting.participants[2];
+  const page = (await client.get(`/meetings/${meeting.id}`)).text;
+  const select = new RegExp(
+    `<label for="contact-${olle.id}-country">Land för mobilnumret till Olle Socialsekreterare</label>\\s*<select id="contact-${olle.id}-country" name="country"[^>]*>[\\s\\S]*?</select>`,
+  ).exec(page)?.[0];
+  t.truthy(select, 'a country chosen by its label');
+  t.regex(select ?? '', /<option value="SE" selected>Sverige<\/option>/, 'the one booked, chosen');
+  t.regex(select ?? '', /<option value="NO"\s*>Norge<\/option>/);
+
+  const send = (fields: Record<string, string>) =>
+    client.request('POST', `/meetings/${meeting.id}/participants/${olle.id}/contact`, {
+      form: { crumb: client.crumb!, version: '1', email: '', ...fields },
+    });
+  const refused = await send({ country: 'SE', mobile: '912 34 567' });
+  t.is(refused.status, 400);
+  t.regex(refused.text, /<option value="SE" selected>/, 'the country as sent');
+  const kept = await send({ country: 'NO', mobile: '91234' });
+  t.is(kept.status, 400);
+  t.true(kept.text.includes('91234 är inte ett giltigt telefonnummer i Norge.'), 'read for the country chosen');
+  t.regex(
+    new RegExp(`<select id="contact-${olle.id}-country"[\\s\\S]*?</select>`).exec(kept.text)?.[0] ?? '',
+    /<option value="NO" selected>/,
+    'the country chosen stays',
+  );
+  const corrected = await send({ country: 'NO', mobile: '912 34 567' });
+  t.is(corrected.status, 302, corrected.text.slice(0, 2000));
+  t.like((await client.get(`/api/v1/meetings/${meeting.id}`)).json().participants[2], {
+    country: 'NO',
+    mobile: '+4791234567',
+  });
+  const after = (await client.get(`/meetings/${meeting.id}`)).text;
+  t.regex(
+    new RegExp(`<select id="contact-${olle.id}-country"[\\s\\S]*?</select>`).exec(after)?.[0] ?? '',
+    /<option value="NO" selected>/,
+    'now booked for Norway',
+  );
+  t.true(after.includes('+47 91 23 45 67'), 'shown as a foreign number is');
 });

@@ -967,3 +967,42 @@ test('a patient and their proxy in the room: when one of them leaves, the other 
     await teardown(w);
   }
 });
+
+test('without XMPP the appliance holds no room in Prosody: a meeting that ended has nothing left to remove, not a removal pending for ever', async (t) => {
+  // No XMPP_*: Jitsi's own Prosody opens and closes its rooms; the appliance controls none.
+  const app = await startServer({ env: { REMINDER_OFFSETS: 'none' } });
+  t.teardown(() => app.stop());
+  const { service } = app.server.plugins.rooms;
+  await service.stop();
+  t.is(app.server.plugins.rooms.control, undefined);
+  const db = app.server.app.db;
+  const { client, staff } = await loggedIn(app);
+  await passStaffTechTest(app, staff.id);
+  const startsAt = new Date(Date.now() + minutes(5));
+  startsAt.setUTCSeconds(0, 0);
+  const reply = await client.request('POST', '/api/v1/meetings', {
+    json: booking({ startsAt: startsAt.toISOString() }),
+  });
+  t.is(reply.status, 201, reply.text);
+  const meeting = reply.json();
+  await service.tick();
+  t.truthy((await db('rooms').where({ meeting_id: meeting.id }).first()).opened_at, 'the room opened for the meeting');
+  const end = await client.submit(`/meetings/${meeting.id}/end`, { confirm: 'yes' }, `/meetings/${meeting.id}/room`);
+  t.true(end.status < 400, end.text);
+  const room = await db('rooms').where({ meeting_id: meeting.id }).first();
+  t.truthy(room.ended_at, 'the meeting ended');
+  t.truthy(room.destroyed_at, 'nothing of it is left in Prosody for the appliance to remove');
+
+  // A room that ended while room control was configured, and that no leader took out before it was
+  // turned off: without room control nobody ever will, which its record says from its end on.
+  const earlier = await client.request('POST', '/api/v1/meetings', {
+    json: booking({ startsAt: startsAt.toISOString() }),
+  });
+  const endedAt = new Date(Date.now() - minutes(60)).toISOString();
+  await db('rooms')
+    .where({ meeting_id: earlier.json().id })
+    .update({ opened_at: endedAt, ended_at: endedAt, end_reason: 'Mötet är slut.' });
+  await service.nothingLeftToTakeOut();
+  const left = await db('rooms').where({ meeting_id: earlier.json().id }).first();
+  t.is(new Date(left.destroyed_at).toISOString(), endedAt);
+});

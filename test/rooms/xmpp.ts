@@ -5,6 +5,7 @@ import { xml, type XmlElement } from '@xmpp/client';
 import {
   RoomControl,
   RoomControlError,
+  whyLeft,
   type Occupant,
   type RoomControlEvents,
 } from '../../appliance/src/rooms/xmpp.ts';
@@ -488,4 +489,57 @@ test('a new leader takes the room over while the dead leader is still an occupan
   await successor.kick('overtagen', 'Cecilia', 'Inte med i bokningen');
   t.true(hasStatus(await cecilia.presence((p) => p.attrs.type === 'unavailable' && hasStatus(p, '307')), '307'));
   t.is(successor.state().roomsOpen, 1);
+});
+
+/** A room's unavailable presence of an occupant as Prosody passes it on, with or without xml:lang. */
+const leaving = (lang: string | undefined, ...children: XmlElement[]) =>
+  xml(
+    'presence',
+    {
+      from: 'moterum9@muc.example/David',
+      to: 'samverka@hidden.example/x',
+      type: 'unavailable',
+      ...(lang ? { 'xml:lang': lang } : {}),
+    },
+    xml('x', { xmlns: NS_MUC_USER }, xml('item', { affiliation: 'none', role: 'none' })),
+    ...children,
+  );
+
+test('a connection Prosody ended in its own words is lost, whether or not its presence carries xml:lang', (t) => {
+  // mod_presence's words when it ends a session over an error; how a Jitsi participant's dropped
+  // connection ends on Jitsi's Prosody (mod_smacks gives the session up after its hibernation).
+  for (const words of ['Disconnected: connection-timeout', 'Disconnected: Hibernating too long'])
+    for (const lang of [undefined, 'en', 'sv'])
+      t.deepEqual(
+        whyLeft(leaving(lang, xml('status', {}, words))),
+        { reason: 'disconnected', status: words },
+        `${words} ${lang}`,
+      );
+});
+
+test("without words, a presence with no xml:lang is the one Prosody made for a closed session; one with it is the client's goodbye", (t) => {
+  t.deepEqual(whyLeft(leaving(undefined)), { reason: 'disconnected' });
+  t.deepEqual(whyLeft(leaving('en')), { reason: 'left' });
+  // Jitsi leaving the room with its reason (lib-jitsi-meet's doLeave): a hang-up in the client's words.
+  t.deepEqual(whyLeft(leaving('en', xml('status', {}, 'Hung up'))), { reason: 'left', status: 'Hung up' });
+  // A kick and a destroyed room say so by their codes and elements, in either form.
+  for (const lang of [undefined, 'en']) {
+    const kicked = xml(
+      'presence',
+      { type: 'unavailable', ...(lang ? { 'xml:lang': lang } : {}) },
+      xml(
+        'x',
+        { xmlns: NS_MUC_USER },
+        xml('item', { role: 'none' }, xml('reason', {}, 'Inte med i bokningen')),
+        xml('status', { code: '307' }),
+      ),
+    );
+    t.deepEqual(whyLeft(kicked), { reason: 'kicked', status: 'Inte med i bokningen' });
+    const destroyed = xml(
+      'presence',
+      { type: 'unavailable', ...(lang ? { 'xml:lang': lang } : {}) },
+      xml('x', { xmlns: NS_MUC_USER }, xml('destroy', {}, xml('reason', {}, 'Mötet är slut'))),
+    );
+    t.deepEqual(whyLeft(destroyed), { reason: 'destroyed', status: 'Mötet är slut' });
+  }
 });

@@ -24,6 +24,7 @@ export const auditActions = [
   // The meeting room and the five-minute rule.
   'meeting.room.open',
   'meeting.room.read',
+  'meeting.record.read',
   'meeting.noshow',
   'meeting.kick',
   'meeting.end',

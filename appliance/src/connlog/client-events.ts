@@ -10,7 +10,7 @@ import { localRateLimit } from '../http/ratelimit.ts';
 import { objectOf, route } from '../http/route.ts';
 import { meetingFor, tookPart } from '../meetings/index.ts';
 import { describeUserAgent } from '../techtest/index.ts';
-import { clientErrors, clientEventTypes, type ClientEventType, type Details } from './model.ts';
+import { clientEventTypes, type ClientEventType, type Details } from './model.ts';
 import type { Recorder } from './recorder.ts';
 import { headerText } from '../http/headers.ts';
 
@@ -111,7 +111,6 @@ export function clientEventRoute(recorder: Recorder): ServerRoute {
         meetingId: whose.meetingId,
         participantId: whose.participantId,
         type: `client_${event.type}`,
-        error: clientErrors.includes(event.type),
         details,
       });
       return h.response().code(204);

@@ -23,13 +23,17 @@ export const forwardedJitsiEvents = [
 export const clientEventTypes = [...forwardedJitsiEvents, 'readyToClose', 'reconnect'] as const;
 export type ClientEventType = (typeof clientEventTypes)[number];
 
-/** Client events that mean something went wrong: the support page's "only errors". */
-export const clientErrors: readonly ClientEventType[] = [
+/**
+ * Client events that mean something went wrong. A reconnect is one: the meeting page lost the
+ * meeting and had to join it again, which is what support is asked about ("the picture froze").
+ */
+const clientErrors: readonly ClientEventType[] = [
   'cameraError',
   'micError',
   'errorOccurred',
   'peerConnectionFailure',
   'suspendDetected',
+  'reconnect',
 ];
 
 /**
@@ -37,9 +41,51 @@ export const clientErrors: readonly ClientEventType[] = [
  * the meeting server ended their session for them (a lost connection) or let them out after an
  * error. A hang-up, a kick, the room closed or the meeting ended are not.
  */
-const failedLeaves: ReadonlySet<string> = new Set(['disconnected', 'error']);
+const failedLeaves = ['disconnected', 'error'];
 
-export const leaveFailed = (reason: string | undefined): boolean => failedLeaves.has(reason ?? '');
+/**
+ * What support reads as a problem - the support page's "only errors", the errors counted in its
+ * search, an entry's `error` - in this one place. It is judged when an entry is read, from its type
+ * and details, never stored with it: entries written before the rule last changed (an old lost
+ * connection, an old reconnect) are judged by the rule of today. store.ts asks the same of the
+ * database (`problemRule`).
+ */
+export const problemRule: {
+  /** Entry types that are problems whatever their details. */
+  types: readonly string[];
+  /** Entry types that are problems when one detail has one of these values. */
+  byDetail: readonly { type: string; key: string; values: readonly string[] }[];
+} = {
+  types: [
+    ...clientErrors.map((type) => `client_${type}`),
+    // A message the gateway or relay gave up on.
+    'message_failed',
+    // Refused on the way in: a wrong name or code, the link locked or used, someone else came back from BankID.
+    'name_failed',
+    'code_failed',
+    'link_locked',
+    'link_refused',
+    'identity_mismatch',
+    // Still not in the room five minutes after the start.
+    'noshow_alert',
+  ],
+  byDetail: [
+    { type: 'left', key: 'leave', values: failedLeaves },
+    { type: 'techtest', key: 'verdict', values: ['failed'] },
+  ],
+};
+
+const problemTypes: ReadonlySet<string> = new Set(problemRule.types);
+
+export function isProblem(entry: { type: string; details: Details }): boolean {
+  if (problemTypes.has(entry.type)) return true;
+  return problemRule.byDetail.some(
+    (rule) =>
+      rule.type === entry.type &&
+      typeof entry.details[rule.key] === 'string' &&
+      rule.values.includes(entry.details[rule.key] as string),
+  );
+}
 
 export type Details = Record<string, string | number | boolean | null>;
 
@@ -48,7 +94,6 @@ export interface NewEntry {
   meetingId: string;
   participantId: string | null;
   type: string;
-  error: boolean;
   details: Details;
   /** What the entry is about, when one event can arrive twice (a message id, a result id). */
   ref?: string;
@@ -56,4 +101,6 @@ export interface NewEntry {
 
 export interface LogEntry extends Omit<NewEntry, 'ref'> {
   id: number;
+  /** Whether support reads it as a problem (isProblem), judged when it was read. */
+  error: boolean;
 }

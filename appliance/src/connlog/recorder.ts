@@ -13,15 +13,14 @@ import type { EventBus } from '../events.ts';
 import { messagesOf, sentToProxy } from '../invites/index.ts';
 import { findParticipant, listChanges, type MeetingChange } from '../meetings/index.ts';
 import { latestResult, testTaker, type Subject } from '../techtest/index.ts';
-import { leaveFailed, type Details, type NewEntry } from './model.ts';
+import type { Details, NewEntry } from './model.ts';
 import { insertEntries, insertEntry } from './store.ts';
 
 type OutboxMessage = Awaited<ReturnType<typeof messagesOf>>[number];
-type EntryInput = Omit<NewEntry, 'at' | 'error'> & { at?: Date; error?: boolean };
+type EntryInput = Omit<NewEntry, 'at'> & { at?: Date };
 
 const complete = (entry: EntryInput): NewEntry => ({
   at: entry.at ?? new Date(),
-  error: entry.error ?? false,
   ...entry,
 });
 
@@ -127,7 +126,6 @@ export class Recorder {
             meetingId: p.meetingId,
             participantId: p.participantId,
             type: `message_${p.status}`,
-            error: p.status === 'failed',
             details,
             ref: p.status === 'retrying' ? undefined : p.messageId,
           }),
@@ -157,17 +155,13 @@ export class Recorder {
     });
 
     // A wrong name, the lock it may bring, a wrong SMS code and an identity that was not the
-    // invited one: errors on the person's way in.
+    // invited one: the person's way in (problems to support: model.ts's problemRule).
     const refused = (
       trx: Knex.Transaction,
       p: { meetingId: string; participantId: string },
       type: string,
       details: Details,
-    ) =>
-      insertEntry(
-        trx,
-        complete({ meetingId: p.meetingId, participantId: p.participantId, type, error: true, details }),
-      );
+    ) => insertEntry(trx, complete({ meetingId: p.meetingId, participantId: p.participantId, type, details }));
     bus.part('entry.name_failed', (trx, p) =>
       refused(trx, p, 'name_failed', { person: p.person, triesLeft: p.triesLeft }),
     );
@@ -221,7 +215,6 @@ export class Recorder {
             meetingId,
             participantId,
             type: 'techtest',
-            error: verdict === 'failed',
             details,
             ref: resultId,
           }),
@@ -240,8 +233,6 @@ export class Recorder {
         meetingId: p.meetingId,
         participantId: p.participantId,
         type: p.kind,
-        // A lost connection is what support looks for among the errors.
-        error: p.kind === 'left' && leaveFailed(p.reason),
         // Whose visit, where a patient and their proxy each come in their own right; and why they
         // left, in Prosody's words where it gave any (a lost connection, a kick's reason).
         details: {

@@ -1,7 +1,8 @@
 // SQL for connection log entries.
 import type { Knex } from 'knex';
-import { chunks, iso, toBool, toDate, type DbBigint, type DbBoolean, type DbTimestamp } from '../db/values.ts';
-import type { Details, LogEntry, NewEntry } from './model.ts';
+import { isSqlite } from '../db/knex.ts';
+import { chunks, iso, toDate, type DbBigint, type DbTimestamp } from '../db/values.ts';
+import { isProblem, problemRule, type Details, type LogEntry, type NewEntry } from './model.ts';
 
 type Db = Knex | Knex.Transaction;
 
@@ -12,7 +13,6 @@ interface EntryRow {
   meeting_id: string;
   participant_id: string | null;
   type: string;
-  error: DbBoolean;
   /** JSON text (a text column on both engines). */
   details: string;
   ref: string | null;
@@ -20,22 +20,24 @@ interface EntryRow {
 
 const entries = (db: Db) => db<EntryRow>('connlog_entries');
 
-const toEntry = (r: EntryRow): LogEntry => ({
-  id: Number(r.id),
-  at: toDate(r.at),
-  meetingId: r.meeting_id,
-  participantId: r.participant_id ?? null,
-  type: r.type,
-  error: toBool(r.error),
-  details: JSON.parse(r.details) as Details,
-});
+function toEntry(r: EntryRow): LogEntry {
+  const details = JSON.parse(r.details) as Details;
+  return {
+    id: Number(r.id),
+    at: toDate(r.at),
+    meetingId: r.meeting_id,
+    participantId: r.participant_id ?? null,
+    type: r.type,
+    error: isProblem({ type: r.type, details }),
+    details,
+  };
+}
 
 const toRow = (entry: NewEntry): Omit<EntryRow, 'id'> => ({
   at: iso(entry.at),
   meeting_id: entry.meetingId,
   participant_id: entry.participantId,
   type: entry.type,
-  error: entry.error,
   details: JSON.stringify(entry.details),
   ref: entry.ref ?? null,
 });
@@ -67,13 +69,32 @@ export interface TimelineQuery {
   onlyErrors?: boolean;
 }
 
+/** SQL for one of the row's details as text (SQLite's JSON1, PostgreSQL's json operators), and its binding. */
+const detailText = (db: Db, key: string): [string, string] =>
+  isSqlite(db as Knex) ? ['json_extract(details, ?)', `$.${key}`] : ['(details::json ->> ?)', key];
+
+/**
+ * The rows model.ts's problemRule calls problems, as a condition: the database judges them by
+ * the same rule as isProblem, when they are read, so that "only errors" can be counted and paged.
+ */
+function problems(db: Db): (w: Knex.QueryBuilder) => void {
+  return (w) => {
+    w.whereIn('type', [...problemRule.types]);
+    for (const rule of problemRule.byDetail) {
+      const [detail, binding] = detailText(db, rule.key);
+      const values = rule.values.map(() => '?').join(', ');
+      w.orWhere((d) => d.where({ type: rule.type }).whereRaw(`${detail} in (${values})`, [binding, ...rule.values]));
+    }
+  };
+}
+
 /** The entries a timeline query selects (no order): a page of them, or how many there are. */
 function selected(db: Db, q: TimelineQuery) {
   const query = entries(db).where({ meeting_id: q.meetingId });
   if (q.participantId && q.withMeeting)
     query.andWhere((w) => w.where({ participant_id: q.participantId }).orWhereNull('participant_id'));
   else if (q.participantId) query.andWhere({ participant_id: q.participantId });
-  if (q.onlyErrors) query.andWhere({ error: true });
+  if (q.onlyErrors) query.andWhere(problems(db));
   return query;
 }
 
@@ -106,17 +127,14 @@ export async function countsByMeeting(
   meetingIds: string[],
 ): Promise<Map<string, { entries: number; errors: number }>> {
   const counts = new Map<string, { entries: number; errors: number }>();
+  const perMeeting = (query: Knex.QueryBuilder): Promise<{ meeting_id: string; n: DbBigint }[]> =>
+    query.groupBy('meeting_id').select('meeting_id').count({ n: '*' });
   for (const ids of chunks(meetingIds)) {
-    const rows: { meeting_id: string; error: DbBoolean; n: DbBigint }[] = await entries(db)
-      .whereIn('meeting_id', ids)
-      .groupBy('meeting_id', 'error')
-      .select('meeting_id', 'error')
-      .count({ n: '*' });
-    for (const r of rows) {
-      const c = counts.get(r.meeting_id) ?? { entries: 0, errors: 0 };
-      c.entries += Number(r.n);
-      if (toBool(r.error)) c.errors += Number(r.n);
-      counts.set(r.meeting_id, c);
+    for (const r of await perMeeting(entries(db).whereIn('meeting_id', ids)))
+      counts.set(r.meeting_id, { entries: Number(r.n), errors: 0 });
+    for (const r of await perMeeting(entries(db).whereIn('meeting_id', ids).andWhere(problems(db)))) {
+      const c = counts.get(r.meeting_id);
+      if (c) c.errors = Number(r.n);
     }
   }
   return counts;

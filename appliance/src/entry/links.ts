@@ -53,11 +53,16 @@ export async function issueLink(
   return token;
 }
 
-export async function revokeLinks(trx: Db, participantId: string, now = new Date()): Promise<number> {
-  return links(trx)
-    .where({ participant_id: participantId })
-    .whereNull('revoked_at')
-    .update({ revoked_at: iso(now) });
+/** Revokes a participant's links: all of them, or those of `persons` (the proxy's alone, say). */
+export async function revokeLinks(
+  trx: Db,
+  participantId: string,
+  persons?: LinkPerson[],
+  now = new Date(),
+): Promise<number> {
+  const q = links(trx).where({ participant_id: participantId }).whereNull('revoked_at');
+  if (persons) q.whereIn('person', persons);
+  return q.update({ revoked_at: iso(now) });
 }
 
 /** A rescheduled meeting moves its links' expiry with it. */

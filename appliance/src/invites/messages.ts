@@ -20,7 +20,9 @@ import {
   lockFree,
   lockPending,
   movedBack,
+  pendingForPersons,
   pendingOfKinds,
+  personKey,
   previousTimeOf,
   refreshPending,
   sameTime,
@@ -218,10 +220,6 @@ async function tell(
   return count;
 }
 
-/** One person of a participant's row: the participant, their proxy, or a colleague. */
-const personKey = (participantId: string | null, person: unknown) =>
-  `${participantId}:${typeof person === 'string' ? person : 'main'}`;
-
 /** The kinds that tell a person the meeting's time, and what they say is the time they know. */
 const toldTime: MessageKind[] = ['invitation', 'rescheduled'];
 
@@ -237,11 +235,22 @@ const toldTime: MessageKind[] = ['invitation', 'rescheduled'];
  * Refused and retried, it goes with the latest time (refreshPending gave it that; moved back, it is
  * stale then: the dispatcher's staleness); taken by the gateway, it told the time it was claimed
  * with, and the batch that records it tells the latest time after it (`tellOfMoveSince`).
- * Returns the people who need no new message.
+ * A waiting new-time message's "earlier" is the time its person was last told (`told`): something
+ * else may have told them a time since it was made (a re-sent invitation that went while it waited
+ * out its back-off). Returns the people who need no new message.
  */
-async function waitingNewTimes(trx: Trx, meetingId: string): Promise<Set<string>> {
+async function waitingNewTimes(
+  trx: Trx,
+  meetingId: string,
+  told: Map<string, Record<string, unknown>>,
+): Promise<Set<string>> {
   const pending = await pendingOfKinds(trx, meetingId, toldTime);
-  const waiting = pending.filter((m) => m.status === 'queued');
+  const waiting: OutboxMessage[] = [];
+  for (const message of pending.filter((m) => m.status === 'queued')) {
+    const corrected = earlierAsLastTold(message, told);
+    if (corrected !== message) await writeData(trx, corrected);
+    waiting.push(corrected);
+  }
   const unchanged = waiting.filter(saysNoNewTime);
   await withdrawPending(trx, { meetingId, ids: unchanged.map((m) => m.id) }, movedBack);
   await dueNow(
@@ -249,6 +258,14 @@ async function waitingNewTimes(trx: Trx, meetingId: string): Promise<Set<string>
     waiting.filter((m) => !unchanged.includes(m)).map((m) => m.id),
   );
   return new Set(pending.map((m) => personKey(m.participantId, m.data.person)));
+}
+
+/** A new-time message with, as its "earlier", the time its person was last told (itself when that is what it says). */
+function earlierAsLastTold(message: OutboxMessage, told: Map<string, Record<string, unknown>>): OutboxMessage {
+  const last =
+    message.kind === 'rescheduled' ? told.get(personKey(message.participantId, message.data.person)) : undefined;
+  if (!last || sameTime(earlierTimeOf(message.data), earlierTimeOf(last))) return message;
+  return { ...message, data: { ...message.data, ...last } };
 }
 
 /**
@@ -353,9 +370,22 @@ export function outboxHook(composer: Composer) {
       case 'invitation.resend': {
         const participant = meeting.participants.find((p) => p.id === change.payload.participantId);
         if (!participant) return;
-        // A re-sent invitation replaces the old one: earlier links stop working.
-        if (change.type === 'invitation.resend') await revokeLinks(trx, participant.id);
-        await tell(trx, composer, meeting, participant, 'invitation', {});
+        // A re-sent invitation replaces the old one: earlier links stop working. One that follows a
+        // correction goes to the people corrected alone (`persons`): the others' invitations stand.
+        const persons = change.type === 'invitation.resend' ? change.payload.persons : undefined;
+        if (change.type === 'invitation.resend') await revokeLinks(trx, participant.id, persons);
+        await tell(
+          trx,
+          composer,
+          meeting,
+          participant,
+          'invitation',
+          {},
+          {
+            withLink: true,
+            unless: (r) => persons !== undefined && !persons.some((person) => person === r.person),
+          },
+        );
         return;
       }
       case 'meeting.rescheduled': {
@@ -373,8 +403,8 @@ export function outboxHook(composer: Composer) {
         // What else has not gone yet (an invitation the gateway keeps refusing, a new-time message)
         // goes with the new time, not after the new-time message with the old one.
         await refreshPending(trx, meeting.id, (language) => meetingData(trx, meeting, language));
-        const waiting = await waitingNewTimes(trx, meeting.id);
         const told = await lastToldTimes(trx, meeting.id);
+        const waiting = await waitingNewTimes(trx, meeting.id, told);
         const previous = new Date(change.payload.previousStartsAt);
         // The end too: a meeting made longer at the same start has a new time all the same.
         const previousEnd = new Date(previous.getTime() + change.payload.previousDurationMinutes * 60_000);
@@ -430,17 +460,20 @@ export function outboxHook(composer: Composer) {
         if (removed) await tell(trx, composer, meeting, removed, 'removed', {}, { withLink: false });
         return;
       }
-      case 'participant.contact_changed':
-        // What has not gone to the old address yet never will, and the links it carried stop working.
+      case 'participant.contact_changed': {
+        // What has not gone to the old address yet never will, and the links it carried stop working:
+        // of the people corrected only (a proxy's number corrected leaves the patient's reminder to go).
         // Before the participant's row is written (the lock order, meetings/service.ts); the invitation
         // to the new address follows as the same change's 'invitation.resend'.
-        await revokeLinks(trx, change.payload.participantId);
+        const { participantId, persons } = change.payload;
+        await revokeLinks(trx, participantId, persons);
         await withdrawPending(
           trx,
-          { meetingId: meeting.id, participantId: change.payload.participantId },
+          { meetingId: meeting.id, participantId, ids: await pendingForPersons(trx, participantId, persons) },
           'the contact details were changed',
         );
         return;
+      }
       case 'meeting.updated':
         return;
     }

@@ -715,22 +715,25 @@ export async function dedupeKeysOf(db: Db, meetingIds: string[], kind: MessageKi
 }
 
 /**
- * When each participant of these meetings was last sent their invitation or a new time, or will be
- * (one still waiting goes at its next attempt, with the time as it is then: a move refreshes it and
- * sends no second message, messages.ts): told of the meeting's time then, they need no reminder
- * whose time had already passed.
+ * When each person of these meetings (a participant, or their proxy: `personKey`) was last sent
+ * their invitation or a new time, or will be (one still waiting goes at its next attempt, with the
+ * time as it is then: a move refreshes it and sends no second message, messages.ts): told of the
+ * meeting's time then, they need no reminder whose time had already passed. Per person: a proxy
+ * invited anew at a corrected number has been told, the patient beside them not.
  */
 export async function lastToldOfTime(db: Db, meetingIds: string[]): Promise<Map<string, Date>> {
   const told = new Map<string, Date>();
   for (const ids of chunks(meetingIds)) {
     const rows = await db<MessageRow>('outbox_messages')
-      .select('participant_id')
-      .max<{ participant_id: string; at: string | Date }[]>({ at: db.raw('coalesce(sent_at, next_attempt_at)') })
+      .select('participant_id', 'data', 'sent_at', 'next_attempt_at')
       .whereIn('meeting_id', ids)
       .whereIn('kind', ['invitation', 'rescheduled'])
-      .whereNotNull('participant_id')
-      .groupBy('participant_id');
-    for (const r of rows) told.set(r.participant_id, toDate(r.at));
+      .whereNotNull('participant_id');
+    for (const r of rows) {
+      const key = personKey(r.participant_id, (JSON.parse(r.data) as Record<string, unknown>).person);
+      const at = toDate(r.sent_at ?? r.next_attempt_at);
+      if (at.getTime() > (told.get(key)?.getTime() ?? 0)) told.set(key, at);
+    }
   }
   return told;
 }
@@ -832,6 +835,10 @@ export const saysNoNewTime = (message: Pick<OutboxMessage, 'kind' | 'data'>): bo
 const personOf = (message: Pick<OutboxMessage, 'data'>): string =>
   typeof message.data.person === 'string' ? message.data.person : 'main';
 
+/** One person of a participant's row (the participant, their proxy, or a colleague), as a key: `person` as a message's data names it. */
+export const personKey = (participantId: string | null, person: unknown): string =>
+  `${participantId}:${personOf({ data: { person } })}`;
+
 /**
  * Whether `later` tells the person of `earlier` a newer time of the same meeting: a new-time message
  * made after another to the same person, and not failed. The earlier one is superseded: what it
@@ -842,6 +849,43 @@ export const supersedes = (later: OutboxMessage, earlier: OutboxMessage): boolea
   later.kind === 'rescheduled' &&
   later.id !== earlier.id &&
   later.status !== 'failed' &&
+  later.meetingId === earlier.meetingId &&
+  later.participantId === earlier.participantId &&
+  personOf(later) === personOf(earlier) &&
+  later.createdAt.getTime() > earlier.createdAt.getTime();
+
+/**
+ * The ids of a participant's messages not gone yet (queued, or being sent) that are for these people
+ * on their row: each message names whom it was for (a message without a name is the participant's).
+ */
+export async function pendingForPersons(
+  trx: Knex.Transaction,
+  participantId: string,
+  persons: string[],
+): Promise<string[]> {
+  const rows: Pick<MessageRow, 'id' | 'data'>[] = await trx('outbox_messages')
+    .where({ participant_id: participantId })
+    .whereNotIn('status', ['sent', 'delivered', 'failed'])
+    .select('id', 'data');
+  return rows
+    .filter((r) => persons.includes(personOf({ data: JSON.parse(r.data) as Record<string, unknown> })))
+    .map((r) => r.id);
+}
+
+/** Whether a message reached its person: an SMS the network delivered, an e-mail the relay took (e-mail tells no more). */
+const reachedPerson = (message: Pick<OutboxMessage, 'channel' | 'status'>): boolean =>
+  message.status === 'delivered' || (message.channel === 'email' && message.status === 'sent');
+
+/**
+ * Whether `later`, made after `earlier` for the same person, called them to the same meeting and
+ * reached them: `earlier` (a call to the meeting that did not arrive) is answered, the person has the
+ * meeting's time and a way in, and nobody need call them about it (the meeting page's task).
+ */
+export const reachedSince = (later: OutboxMessage, earlier: OutboxMessage): boolean =>
+  callsToMeeting.has(earlier.kind) &&
+  callsToMeeting.has(later.kind) &&
+  later.id !== earlier.id &&
+  reachedPerson(later) &&
   later.meetingId === earlier.meetingId &&
   later.participantId === earlier.participantId &&
   personOf(later) === personOf(earlier) &&

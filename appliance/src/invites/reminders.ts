@@ -5,9 +5,9 @@
 import type { Db } from '../db/knex.ts';
 import { every } from '../schedule.ts';
 import { listMeetings } from '../meetings/index.ts';
-import type { Composer } from './messages.ts';
+import type { Composer, Recipient } from './messages.ts';
 import { addressesOf, dedupeKeyOf, recipientsOf, tellParticipant } from './messages.ts';
-import { dedupeKeysOf, lastToldOfTime } from './outbox.ts';
+import { dedupeKeysOf, lastToldOfTime, personKey } from './outbox.ts';
 
 export class Reminders {
   #stop: () => Promise<void> = async () => {};
@@ -63,12 +63,14 @@ export class Reminders {
             ? { laterReminderAt: new Date(meeting.startsAt.getTime() - nextOffset * 60_000).toISOString() }
             : {};
         const dedupe = `reminder:${offset}:${meeting.startsAt.toISOString()}`;
+        // Who was invited, or told of a new time, after this reminder's time has it fresh enough.
+        const toldSince = (r: Recipient) => (told.get(personKey(r.participantId, r.person))?.getTime() ?? 0) > remindAt;
         const toRemind = meeting.participants.filter(
           (p) =>
             p.kind !== 'colleague' &&
-            // Who was invited, or told of a new time, after this reminder's time has it fresh enough.
-            !((told.get(p.id)?.getTime() ?? 0) > remindAt) &&
-            recipientsOf(p).some((r) => addressesOf(r).some((a) => !sent.has(dedupeKeyOf(dedupe, r, a.channel)))),
+            recipientsOf(p).some(
+              (r) => !toldSince(r) && addressesOf(r).some((a) => !sent.has(dedupeKeyOf(dedupe, r, a.channel))),
+            ),
         );
         if (toRemind.length === 0) continue;
         await this.db.transaction(async (trx) => {
@@ -76,6 +78,7 @@ export class Reminders {
             count += await tellParticipant(trx, this.composer, meeting, participant, 'reminder', extra, {
               withLink: true,
               dedupe,
+              unless: toldSince,
             });
           }
         });

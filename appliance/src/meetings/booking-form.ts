@@ -16,6 +16,17 @@ import { clinicInstants, today } from '../common/clock.ts';
 
 const countries = ['SE', 'NO', 'DK', 'FI', 'IS', 'DE', 'PL', 'GB'];
 
+/**
+ * The countries a mobile number can be read for, by name, the one chosen (Sweden unless another)
+ * selected: the booking's participant fields and the meeting page's contact forms.
+ */
+export const countryChoices = (lang: Language, chosen: string | undefined) =>
+  countries.map((c) => ({
+    value: c,
+    label: t(lang, `meetings.country.${c}`),
+    selected: c === (chosen || defaultCountry),
+  }));
+
 /** The booking form's fields for the participant being added (p_*), and back. */
 export const participantFields = {
   p_kind: Joi.string()
@@ -77,7 +88,7 @@ export type BookingForm = ParticipantFields & {
   remove?: number;
   /** Which of the two, when the time comes twice that night (the clocks go back): clockChoice. */
   clock?: Clock | '';
-  /** The language switch, sent with the form so that what was typed stays (client/booking.ts). */
+  /** The language switch, a button of the form (layouts/layout.hbs), so that what was typed stays. */
   lang?: Language;
 };
 
@@ -187,30 +198,57 @@ const fieldLabels: Record<string, string> = {
   p_language: 'language',
 };
 
-/** One thing the booking form refuses: where its message shows, what it says, and the field at fault. */
-export interface BookingProblem {
+/**
+ * One thing a staff form refuses (the booking form, and the meeting page's reschedule and add
+ * forms): where its message shows, what it says, and the field at fault. Every problem found is
+ * said at once, the meeting's above the form, the participant's under "Lägg till deltagare".
+ */
+export interface FormProblem {
   where: 'meeting' | 'participant';
   message: string;
   field?: string;
 }
 
+/** A booking form's field by the label the clinician reads beside it. */
+const bookingLabel = (lang: Language, name: string): string | undefined => {
+  const key = fieldLabels[name];
+  return key ? t(lang, `meetings.book.${key}`) : undefined;
+};
+
 /**
  * Each field that failed its check (a duration over 480 from a browser that does not hold to the
- * field's max, a title pasted past its length) as a problem of its own, named by its label: the
- * participant's fields under "Lägg till deltagare", the meeting's above the form.
+ * field's max, a title pasted past its length) as a problem of its own, named by its label (the
+ * booking form's, unless `labelOf` says): the participant's fields under "Lägg till deltagare",
+ * the meeting's above the form. `skip` names fields checked elsewhere.
  */
-export function fieldProblems(error: Error | undefined, lang: Language): BookingProblem[] {
-  return ((error as Joi.ValidationError | undefined)?.details ?? []).map((detail) => {
-    const field = String(detail.path[0]);
-    return {
-      where: field.startsWith('p_') ? 'participant' : 'meeting',
-      message: validationSentences({ details: [detail] }, lang, (name) => {
-        const key = fieldLabels[name];
-        return key ? t(lang, `meetings.book.${key}`) : undefined;
-      }),
-      field,
-    };
-  });
+export function fieldProblems(
+  error: Error | undefined,
+  lang: Language,
+  labelOf: (name: string) => string | undefined = (name) => bookingLabel(lang, name),
+  skip: readonly string[] = [],
+): FormProblem[] {
+  return ((error as Joi.ValidationError | undefined)?.details ?? [])
+    .filter((detail) => !skip.includes(String(detail.path[0])))
+    .map((detail) => {
+      const field = String(detail.path[0]);
+      return {
+        where: field.startsWith('p_') ? 'participant' : 'meeting',
+        message: validationSentences({ details: [detail] }, lang, labelOf),
+        field,
+      };
+    });
+}
+
+/**
+ * The problems as a form shows them (views/partials/form-problems.hbs): the meeting's lines, the
+ * participant's lines, and every field at fault marked (aria-invalid, described by its lines).
+ */
+export function problemsView(problems: readonly FormProblem[]) {
+  return {
+    meetingProblems: problems.filter((p) => p.where === 'meeting').map((p) => p.message),
+    participantProblems: problems.filter((p) => p.where === 'participant').map((p) => p.message),
+    invalid: Object.assign({}, ...problems.map((p) => invalidFields(formField(p.field)))) as Record<string, true>,
+  };
 }
 
 /** The participant list the form carried, or none when it came back damaged (the form starts it again). */
@@ -273,11 +311,7 @@ export function participantChoices(request: Request, form: Partial<ParticipantFi
       label: t(lang, `meetings.language.${l}`),
       selected: l === (form.p_language || 'sv'),
     })),
-    countries: countries.map((c) => ({
-      value: c,
-      label: t(lang, `meetings.country.${c}`),
-      selected: c === (form.p_country || 'SE'),
-    })),
+    countries: countryChoices(lang, form.p_country),
     hints: Object.fromEntries(
       rules.map((r) => [r, t(lang, `meetings.rule.${r}`, { name: t(lang, 'meetings.book.someone') })]),
     ),
@@ -293,7 +327,7 @@ export function renderBooking(
   h: ResponseToolkit,
   form: Partial<BookingForm>,
   draft: ParticipantInput[],
-  problems: BookingProblem[] = [],
+  problems: FormProblem[] = [],
 ) {
   const lang = languageOf(request);
   const staff = request.auth.credentials.user!;
@@ -329,11 +363,11 @@ export function renderBooking(
       })),
       // The documentation plan is asked for as soon as the form comes back with participants, not only at "Boka".
       missingDocumentation: draft.length > 0 && !(form.documentationPlan ?? '').trim(),
-      meetingProblems: problems.filter((p) => p.where === 'meeting').map((p) => p.message),
-      participantProblems: problems.filter((p) => p.where === 'participant').map((p) => p.message),
-      invalid: Object.assign({}, ...problems.map((p) => invalidFields(formField(p.field)))) as Record<string, true>,
+      ...problemsView(problems),
       clockChoice: clockChoice(lang, form.date, form.time, form.clock),
       me: staff.name,
+      // The language switch sends this form (layouts/layout.hbs): nothing typed is lost, with or without JavaScript.
+      langSwitchForm: 'booking-form',
     })
     .code(problems.length > 0 ? 400 : 200);
 }

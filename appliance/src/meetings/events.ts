@@ -29,12 +29,14 @@ declare module '../events.ts' {
     'meeting.cancelled': MeetingEventBase & { reason: string; participantIds: string[] };
     'participant.added': MeetingEventBase & { participantId: string };
     'participant.removed': MeetingEventBase & { participantId: string };
-    'invitation.resend': MeetingEventBase & { participantId: string };
+    /** A new invitation: to everyone on the participant's row, or to `persons` (whose contact details were corrected). */
+    'invitation.resend': MeetingEventBase & { participantId: string; persons?: ('main' | 'proxy')[] };
     /**
      * A participant's (or their proxy's) mobile number or e-mail address was corrected: what has not
-     * gone to the old address yet is withdrawn and the old links revoked. The invitation to the new
-     * address follows as an 'invitation.resend' of the same change. Which people and fields changed,
-     * never the addresses themselves (the payload is kept in meeting_events).
+     * gone to the old address yet is withdrawn and the old links revoked, of the people corrected
+     * only (the patient's stay when only the proxy's number changed). The invitation to the new
+     * address follows as an 'invitation.resend' of the same change, to them alone. Which people and
+     * fields changed, never the addresses themselves (the payload is kept in meeting_events).
      */
     'participant.contact_changed': MeetingEventBase & {
       participantId: string;

@@ -131,6 +131,19 @@ export const isOver = (
 export const wasHeld = (m: Pick<Meeting, 'status' | 'startsAt'>, now = new Date()): boolean =>
   m.status === 'in_progress' || m.status === 'ended' || (m.status !== 'cancelled' && now >= m.startsAt);
 
+/**
+ * Closed to changes: cancelled, or over (ended by staff or the room's clock, or past its end and the
+ * grace period though nobody marked it: isOver, as the page and the room say). What the clinic
+ * expects of a meeting that has been held: it is a record now, not moved, cancelled or added to; to
+ * meet again, a new meeting is booked. Undefined while it still takes changes, else why not.
+ */
+export const closedAs = (
+  m: Pick<Meeting, 'status' | 'startsAt' | 'durationMinutes'>,
+  graceMinutes: number,
+  now = new Date(),
+): 'cancelled' | 'ended' | undefined =>
+  m.status === 'cancelled' ? 'cancelled' : isOver(m, graceMinutes, now) ? 'ended' : undefined;
+
 /** Whether anyone may still join the meeting: not cancelled, not over. */
 export const isJoinable = (
   m: Pick<Meeting, 'status' | 'startsAt' | 'durationMinutes'>,

@@ -24,13 +24,13 @@ import type { LiveUpdates } from './live.ts';
 import {
   bookingForm,
   clockChoice,
+  countryChoices,
   clockField,
-  formField,
-  invalidFields,
   participantChoices,
   participantFields,
   type ParticipantFields,
   fieldProblems,
+  problemsView,
   fromFields,
   hasParticipant,
   needsIdentityProvider,
@@ -38,7 +38,7 @@ import {
   renderBooking,
   sentDraft,
   type BookingForm,
-  type BookingProblem,
+  type FormProblem,
   type Clock,
 } from './booking-form.ts';
 import {
@@ -120,6 +120,66 @@ function whenRefused(
     return t(lang, 'meetings.rule.starts_in_past');
   return validationSentences(error, lang, labelOf);
 }
+/**
+ * What is wrong with a start typed as a date and a time, every problem at once: each field
+ * (whenRefused), or the start they make (a time the clock skips, one it shows twice and not chosen).
+ * The start when it can be read. `failed` names fields already said (the booking form's own checks).
+ * The booking and reschedule forms both ask this.
+ */
+function startProblems(
+  lang: Language,
+  typed: { date?: string; time?: string; clock?: string },
+  labelOf: (field: string) => string | undefined,
+  failed: ReadonlySet<string> = new Set(),
+): { problems: FormProblem[]; startsAt?: Date } {
+  const problems: FormProblem[] = [];
+  const date = typed.date ?? '';
+  const time = typed.time ?? '';
+  const when = { date: dateField.required(), time: timeField.required() };
+  const { error: badWhen } = Joi.object(when).validate({ date, time }, { abortEarly: false });
+  for (const detail of badWhen?.details ?? []) {
+    const field = String(detail.path[0]);
+    if (failed.has(field)) continue;
+    problems.push({ where: 'meeting', message: whenRefused({ details: [detail] }, date, lang, labelOf), field });
+  }
+  if (badWhen || failed.has('date') || failed.has('time')) return { problems };
+  const start = clinicStart(date, time, typed.clock);
+  if (start === 'ask')
+    problems.push({
+      where: 'meeting',
+      message: t(lang, 'meetings.rule.time_repeated', { date, time }),
+      field: 'clock',
+    });
+  else if (start instanceof RuleViolation)
+    problems.push({ where: 'meeting', message: start.text(lang), field: start.field });
+  else return { problems, startsAt: start };
+  return { problems };
+}
+
+/**
+ * Everything wrong with the reschedule form as sent, at once, as the booking form says it: the
+ * start (startProblems, and a start already past), then each other field that failed its check
+ * (`error`, the route's). The new start when it can be read.
+ */
+function rescheduleProblems(
+  lang: Language,
+  sent: { date: string; time: string; clock?: string },
+  error?: Error,
+): { problems: FormProblem[]; startsAt?: Date } {
+  const labelOf = (field: string) => (field in rescheduleLabels ? t(lang, rescheduleLabels[field]!) : undefined);
+  const { problems, startsAt } = startProblems(lang, sent, labelOf);
+  if (startsAt) {
+    try {
+      checkStart(startsAt);
+    } catch (past) {
+      if (!(past instanceof RuleViolation)) throw past;
+      problems.push({ where: 'meeting', message: past.text(lang), field: past.field });
+    }
+  }
+  problems.push(...fieldProblems(error, lang, labelOf, ['date', 'time']));
+  return { problems, ...(startsAt ? { startsAt } : {}) };
+}
+
 const session = { strategy: 'session' } as const;
 
 /** A person's mobile number (readable, and a link to call) and e-mail address, one per line. */
@@ -130,7 +190,21 @@ function contactLines(c: { mobile: string | null; email: string | null }): { tex
   ];
 }
 
-function participantView(lang: Language, meeting: Meeting, p: Participant) {
+function participantView(lang: Language, meeting: Meeting, p: Participant, refused?: RefusedContact) {
+  // The contact form's fields as they are now (partials/contact-change.hbs), or as sent when refused; a colleague has none.
+  const contactForm: ContactForm | undefined =
+    p.kind === 'colleague'
+      ? undefined
+      : refused
+        ? refused.form
+        : {
+            country: p.country,
+            mobile: p.mobile ? displayPhone(p.mobile) : '',
+            email: p.email ?? '',
+            proxyCountry: p.proxy?.country ?? '',
+            proxyMobile: p.proxy?.mobile ? displayPhone(p.proxy.mobile) : '',
+            proxyEmail: p.proxy?.email ?? '',
+          };
   return {
     ...p,
     kindLabel: t(lang, `meetings.kind.${p.kind}`),
@@ -139,16 +213,14 @@ function participantView(lang: Language, meeting: Meeting, p: Participant) {
     contact: contactLines(p),
     proxyContact: p.proxy ? contactLines(p.proxy) : [],
     removable: !isPatient(p.kind),
-    // The contact form's fields as they are now (partials/contact-change.hbs); a colleague has none.
-    contactForm:
-      p.kind === 'colleague'
-        ? undefined
-        : {
-            mobile: p.mobile ? displayPhone(p.mobile) : '',
-            email: p.email ?? '',
-            proxyMobile: p.proxy?.mobile ? displayPhone(p.proxy.mobile) : '',
-            proxyEmail: p.proxy?.email ?? '',
-          },
+    contactForm,
+    ...(contactForm
+      ? {
+          contactCountries: countryChoices(lang, contactForm.country),
+          contactProxyCountries: countryChoices(lang, contactForm.proxyCountry),
+        }
+      : {}),
+    contactInvalid: refused ? refusedContactFields(refused) : {},
   };
 }
 
@@ -193,19 +265,20 @@ async function meetingPage(
   meeting: Meeting,
   extra: {
     notice?: string;
-    error?: string;
+    /**
+     * Every problem a refused change was sent back for, at once, as the booking form says them
+     * (FormProblem): the meeting's above the forms, the participant's in the add form, their
+     * fields marked. A contact form's field is marked by `contact`.
+     */
+    problems?: FormProblem[];
     code?: number;
     pageView?: string;
-    /**
-     * The reschedule form as it was sent, when it comes back to ask which 02:30 or refused: what
-     * the clinician typed stays, and `invalid` names the fields at fault.
-     */
+    /** The reschedule form as it was sent, when it comes back to ask which 02:30 or refused: what the clinician typed stays. */
     reschedule?: RescheduleForm;
-    invalid?: Partial<Record<keyof RescheduleForm, true>>;
     /** A participant's contact details as sent when refused, and the field at fault (partials/contact-change.hbs). */
     contact?: RefusedContact;
-    /** The participant being added as it was sent, and why it was refused (the field at fault). */
-    adding?: { form: Partial<ParticipantFields>; problem: string; field?: string };
+    /** The participant being added as it was sent, when refused. */
+    adding?: Partial<ParticipantFields>;
   } = {},
 ) {
   const lang = languageOf(request);
@@ -215,7 +288,7 @@ async function meetingPage(
   // The night the clocks go back, the reschedule form says which 02:30: the meeting's own, or none
   // yet when the form comes back to ask.
   const clock = extra.reschedule ? undefined : repeatedHour(meeting.startsAt);
-  const changeable = meetings.canChange(staff, meeting) && meeting.status !== 'cancelled' && meeting.status !== 'ended';
+  const changeable = meetings.takesChanges(staff, meeting);
   return h
     .view('meetings/meeting', {
       title: meeting.title,
@@ -232,9 +305,8 @@ async function meetingPage(
       participants: await (async () => {
         const known = await facts.collect(meeting, lang);
         return meeting.participants.map((p) => ({
-          ...participantView(lang, meeting, p),
+          ...participantView(lang, meeting, p, extra.contact?.participantId === p.id ? extra.contact : undefined),
           facts: known.get(p.id) ?? [],
-          ...(extra.contact?.participantId === p.id ? refusedContact(extra.contact) : {}),
         }));
       })(),
       changeable,
@@ -242,13 +314,13 @@ async function meetingPage(
       ...(changeable
         ? participantChoices(
             request,
-            extra.adding?.form ?? {},
+            extra.adding ?? {},
             meeting.participants.some((p) => isPatient(p.kind)),
           )
         : {}),
-      participantProblem: extra.adding?.problem,
-      ...extra,
-      invalid: extra.adding ? invalidFields(formField(extra.adding.field)) : extra.invalid,
+      notice: extra.notice,
+      pageView: extra.pageView,
+      ...problemsView(extra.problems ?? []),
       reschedule,
       clockChoice: clockChoice(lang, reschedule.date, reschedule.time, clock),
     })
@@ -257,6 +329,8 @@ async function meetingPage(
 
 /** The contact form's fields, as typed. */
 interface ContactForm {
+  country?: string;
+  proxyCountry?: string;
   mobile?: string;
   email?: string;
   proxyMobile?: string;
@@ -270,22 +344,24 @@ interface RefusedContact {
   field?: string;
 }
 
-/** A refused contact form drawn again: what was typed stays, the field at fault is marked. */
-function refusedContact(refused: RefusedContact) {
+/** The field a refused contact form marks as at fault, by the rule's field. */
+function refusedContactFields(refused: RefusedContact): Partial<Record<keyof ContactForm, true>> {
   const fields: Record<string, keyof ContactForm> = {
+    'participant.country': 'country',
     'participant.mobile': 'mobile',
     'participant.email': 'email',
+    'participant.proxy.country': 'proxyCountry',
     'participant.proxy.mobile': 'proxyMobile',
     'participant.proxy.email': 'proxyEmail',
   };
   const field = refused.field ? fields[refused.field] : undefined;
-  return { contactForm: refused.form, contactInvalid: field ? { [field]: true } : {} };
+  return field ? { [field]: true } : {};
 }
 
 /**
  * The meeting page's links row: into the room while anyone may still join, else that the meeting
- * is over (a cancelled one says so in its status); the staff member's evaluation; the connection
- * log for those who read it. `links` is false when there is nothing to show: no empty row.
+ * is over (a cancelled one says so in its status); the staff member's evaluation; the meeting
+ * record once it was held; the connection log for those who read it. `links` is false when there is nothing to show: no empty row.
  */
 function meetingLinks(staff: Staff, meeting: Meeting, graceMinutes: number, now = new Date()) {
   const joinable = isJoinable(meeting, graceMinutes, now);
@@ -294,7 +370,9 @@ function meetingLinks(staff: Staff, meeting: Meeting, graceMinutes: number, now 
   // who took part, once the meeting has been held (a cancelled one never was).
   const evaluable = wasHeld(meeting, now) && tookPart(staff.id, meeting);
   const seesLog = staff.role !== 'clinician';
-  return { joinable, over, evaluable, seesLog, links: joinable || over || evaluable || seesLog };
+  // Who took part, when and how long: for the clinic's own documentation once the meeting was held.
+  const record = wasHeld(meeting, now);
+  return { joinable, over, evaluable, seesLog, record, links: joinable || over || evaluable || seesLog || record };
 }
 
 /**
@@ -312,16 +390,33 @@ function identificationUnavailable(
   return t(lang, 'meetings.rule.identification_unavailable', { method: t(lang, `meetings.ident.${method}`) });
 }
 
+/**
+ * Why the participant typed into "Lägg till deltagare" (the booking form's, the meeting page's)
+ * cannot be added, or nothing: an identification not to be had here, or the first rule `check`
+ * (the booking's draft list, the meeting's own) refuses them by.
+ */
+async function participantRefused(
+  request: Request,
+  input: ParticipantInput,
+  check: () => Promise<unknown>,
+): Promise<FormProblem | undefined> {
+  const lang = languageOf(request);
+  const unavailable = identificationUnavailable(request, lang, input);
+  if (unavailable) return { where: 'participant', message: unavailable, field: 'p_identification' };
+  try {
+    await check();
+  } catch (error) {
+    if (!(error instanceof RuleViolation)) throw error;
+    return { where: 'participant', message: error.text(lang), field: error.field };
+  }
+  return undefined;
+}
+
 /** The reschedule form's fields as typed (a refused duration may not be a number). */
 interface RescheduleForm {
   date: string;
   time: string;
   durationMinutes: number | string;
-}
-
-/** The reschedule form's fields a refusal marks: as the booking form marks them (invalidFields). */
-function rescheduleInvalid(field: string | undefined): Partial<Record<keyof RescheduleForm, true>> {
-  return Object.fromEntries(Object.entries(invalidFields(field)).filter(([name]) => name in rescheduleLabels));
 }
 
 const notices = {
@@ -370,11 +465,12 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
               ? t(lang, 'meetings.conflictOnPage')
               : error.toBoom(lang).message;
         const code = error instanceof RuleViolation ? 400 : error instanceof TooManyResends ? 429 : 409;
+        // The reschedule form's field at fault is marked with the problem; a contact form's by `contact`.
+        const field = sent && error instanceof RuleViolation ? error.field : undefined;
         return meetingPage(request, h, meetings, facts, meeting, {
-          error: message,
+          problems: [{ where: 'meeting', message, ...(field ? { field } : {}) }],
           code,
           ...(sent ? { reschedule: sent } : {}),
-          ...(sent && error instanceof RuleViolation ? { invalid: rescheduleInvalid(error.field) } : {}),
           ...(contact
             ? { contact: { ...contact, field: error instanceof RuleViolation ? error.field : undefined } }
             : {}),
@@ -424,17 +520,10 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
     request: Request,
     form: BookingForm,
     draft: ParticipantInput[],
-  ): Promise<BookingProblem | undefined> {
-    const lang = languageOf(request);
+  ): Promise<FormProblem | undefined> {
     const next = fromFields(form);
-    const unavailable = identificationUnavailable(request, lang, next);
-    if (unavailable) return { where: 'participant', message: unavailable, field: 'p_identification' };
-    try {
-      await meetings.checkDraft(staffOf(request), draft, next);
-    } catch (error) {
-      if (!(error instanceof RuleViolation)) throw error;
-      return { where: 'participant', message: error.text(lang), field: error.field };
-    }
+    const problem = await participantRefused(request, next, () => meetings.checkDraft(staffOf(request), draft, next));
+    if (problem) return problem;
     draft.push(next);
     draft.splice(0, draft.length, ...withPatientFirst(draft));
     return undefined;
@@ -451,34 +540,14 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
     form: Partial<Record<'title' | 'date' | 'time' | 'clock' | 'ledBy' | 'documentationPlan', string>>,
     draft: ParticipantInput[],
     failed: ReadonlySet<string> = new Set(),
-  ): Promise<{ problems: BookingProblem[]; startsAt?: Date }> {
+  ): Promise<{ problems: FormProblem[]; startsAt?: Date }> {
     const lang = languageOf(request);
-    const problems: BookingProblem[] = [];
-    const date = form.date ?? '';
-    const time = form.time ?? '';
-    const when = { date: dateField.required(), time: timeField.required() };
-    const { error: badWhen } = Joi.object(when).validate({ date, time }, { abortEarly: false });
-    for (const detail of badWhen?.details ?? []) {
-      const field = String(detail.path[0]);
-      if (failed.has(field)) continue;
-      const message = whenRefused({ details: [detail] }, date, lang, (name) =>
-        name === 'date' || name === 'time' ? t(lang, `meetings.book.${name}`) : undefined,
-      );
-      problems.push({ where: 'meeting', message, field });
-    }
-    let startsAt: Date | undefined;
-    if (!badWhen && !failed.has('date') && !failed.has('time')) {
-      const start = clinicStart(date, time, form.clock);
-      if (start === 'ask')
-        problems.push({
-          where: 'meeting',
-          message: t(lang, 'meetings.rule.time_repeated', { date, time }),
-          field: 'clock',
-        });
-      else if (start instanceof RuleViolation)
-        problems.push({ where: 'meeting', message: start.text(lang), field: start.field });
-      else startsAt = start;
-    }
+    const { problems, startsAt } = startProblems(
+      lang,
+      form,
+      (name) => (name === 'date' || name === 'time' ? t(lang, `meetings.book.${name}`) : undefined),
+      failed,
+    );
     const violations = await meetings.meetingViolations(staffOf(request), {
       title: form.title ?? '',
       documentationPlan: form.documentationPlan ?? '',
@@ -726,27 +795,13 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           }),
           // Shown on the meeting page, where the form is, rather than as an error page of its own.
           failAction: async (request, h, error) => {
-            const lang = languageOf(request);
             const meeting = await meetings.get(staffOf(request), String(request.params.id));
             await audited(request, 'meeting.read', meeting);
-            const labelOf = (field: string) =>
-              field in rescheduleLabels ? t(lang, rescheduleLabels[field]!) : undefined;
-            const message =
-              error instanceof Joi.ValidationError
-                ? whenRefused(error, textOf(fieldOf(request.payload, 'date')), lang, labelOf)
-                : validationSentences(error, lang, labelOf);
-            const first = error instanceof Joi.ValidationError ? error.details[0]?.path[0] : undefined;
+            const typed = (name: string) => textOf(fieldOf(request.payload, name));
+            const sent = { date: typed('date'), time: typed('time'), durationMinutes: typed('durationMinutes') };
+            const { problems } = rescheduleProblems(languageOf(request), { ...sent, clock: typed('clock') }, error);
             return (
-              await meetingPage(request, h, meetings, facts, meeting, {
-                error: message,
-                code: 400,
-                reschedule: {
-                  date: textOf(fieldOf(request.payload, 'date')),
-                  time: textOf(fieldOf(request.payload, 'time')),
-                  durationMinutes: textOf(fieldOf(request.payload, 'durationMinutes')),
-                },
-                invalid: rescheduleInvalid(typeof first === 'string' ? first : undefined),
-              })
+              await meetingPage(request, h, meetings, facts, meeting, { problems, code: 400, reschedule: sent })
             ).takeover();
           },
         },
@@ -756,21 +811,10 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         const id = request.params.id;
         const form = request.payload;
         const sent = { date: form.date, time: form.time, durationMinutes: form.durationMinutes };
-        const startsAt = clinicStart(form.date, form.time, form.clock);
-        if (startsAt === 'ask') {
-          const meeting = await meetings.get(staffOf(request), id);
-          await audited(request, 'meeting.read', meeting);
-          return meetingPage(request, h, meetings, facts, meeting, {
-            error: t(lang, 'meetings.rule.time_repeated', { date: form.date, time: form.time }),
-            code: 400,
-            reschedule: sent,
-          });
-        }
-        if (startsAt instanceof RuleViolation)
-          return changeFromPage(request, h, id, () => Promise.reject(startsAt), 'rescheduled', sent);
-        // The same time again changes nothing and tells nobody: say so instead of "moved".
+        const { problems, startsAt } = rescheduleProblems(lang, form);
         const current = await meetings.get(staffOf(request), id);
-        if (startsAt.getTime() === current.startsAt.getTime() && form.durationMinutes === current.durationMinutes) {
+        // The same time again changes nothing and tells nobody: say so instead of "moved" (or "past").
+        if (startsAt?.getTime() === current.startsAt.getTime() && form.durationMinutes === current.durationMinutes) {
           await audited(request, 'meeting.read', current);
           return meetingPage(request, h, meetings, facts, current, {
             notice: t(lang, 'meetings.meeting.sameTime', {
@@ -778,12 +822,10 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             }),
           });
         }
-        // A start already past is refused before the clinician is asked to confirm it, not after.
-        try {
-          checkStart(startsAt);
-        } catch (error) {
-          if (!(error instanceof RuleViolation)) throw error;
-          return changeFromPage(request, h, id, () => Promise.reject(error), 'rescheduled', sent);
+        // Refused before the clinician is asked to confirm it (a start already past too), not after.
+        if (problems.length > 0 || !startsAt) {
+          await audited(request, 'meeting.read', current);
+          return meetingPage(request, h, meetings, facts, current, { problems, code: 400, reschedule: sent });
         }
         if (!form.confirm) {
           return confirmPage(
@@ -888,18 +930,17 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
             version,
             ...participantFields,
           }),
-          // What was typed comes back with the reason, on the meeting page where the form is.
+          // Every field that fails its check, not the first alone, as the booking form says them.
+          options: { abortEarly: false },
+          // What was typed comes back with the reasons, on the meeting page where the form is.
           failAction: async (request, h, error) => {
-            const lang = languageOf(request);
             const meeting = await meetings.get(staffOf(request), String(request.params.id));
             await audited(request, 'meeting.read', meeting);
-            const sent = (request.payload ?? {}) as Partial<ParticipantFields>;
-            const first = error instanceof Joi.ValidationError ? error.details[0]?.path[0] : undefined;
-            const message = validationSentences(error, lang, (field) =>
-              field.startsWith('p_') ? t(lang, `meetings.book.${field.slice(2)}`) : undefined,
-            );
-            const adding = { form: sent, problem: message, ...(typeof first === 'string' ? { field: first } : {}) };
-            return (await meetingPage(request, h, meetings, facts, meeting, { adding, code: 400 })).takeover();
+            const adding = (request.payload ?? {}) as Partial<ParticipantFields>;
+            const problems = fieldProblems(error, languageOf(request));
+            return (
+              await meetingPage(request, h, meetings, facts, meeting, { adding, problems, code: 400 })
+            ).takeover();
           },
         },
       },
@@ -910,19 +951,22 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         const form = request.payload;
         const { version } = form;
         const input = fromFields(form);
-        const refused = async (problem: string, field?: string, code = 400) => {
+        const refused = async (problem: FormProblem, code = 400) => {
           const meeting = await meetings.get(staff, id);
           await audited(request, 'meeting.read', meeting);
-          const adding = { form, problem, ...(field ? { field } : {}) };
-          return meetingPage(request, h, meetings, facts, meeting, { adding, code });
+          return meetingPage(request, h, meetings, facts, meeting, { adding: form, problems: [problem], code });
         };
-        const unavailable = identificationUnavailable(request, lang, input);
-        if (unavailable) return refused(unavailable, 'p_identification');
         try {
-          await meetings.addParticipant(staff, id, version, input, auditChange(request, 'participant.add', id));
+          const problem = await participantRefused(request, input, () =>
+            meetings.addParticipant(staff, id, version, input, auditChange(request, 'participant.add', id)),
+          );
+          if (problem) return refused(problem);
         } catch (error) {
-          if (error instanceof RuleViolation) return refused(error.text(lang), error.field);
-          if (error instanceof VersionConflict) return refused(t(lang, 'meetings.conflictOnPage'), undefined, 409);
+          if (error instanceof VersionConflict)
+            return refused({ where: 'participant', message: t(lang, 'meetings.conflictOnPage') }, 409);
+          // The add form is no longer on the page: said above it, where every refused change is.
+          if (error instanceof NotChangeable)
+            return changeFromPage(request, h, id, () => Promise.reject(error), 'added');
           throw error;
         }
         return h.redirect(`/meetings/${id}?done=added`);
@@ -989,13 +1033,17 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           payload: objectOf<{
             crumb?: string;
             version: number;
+            country?: string;
             mobile?: string;
             email?: string;
+            proxyCountry?: string;
             proxyMobile?: string;
             proxyEmail?: string;
           }>({
             crumb: Joi.string(),
             version,
+            country: Joi.string().max(2).allow(''),
+            proxyCountry: Joi.string().max(2).allow(''),
             mobile: text(32),
             email: text(254),
             proxyMobile: text(32),
@@ -1007,11 +1055,17 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         const { id, participantId } = request.params;
         const { version, crumb: _crumb, ...form } = request.payload;
         // The form sends every field it shows: an empty one is a number or address taken away.
+        // The country each number is read for, as the form chose it (the one booked when it sends none).
         const proxy =
           form.proxyMobile !== undefined || form.proxyEmail !== undefined
-            ? { mobile: form.proxyMobile ?? '', email: form.proxyEmail ?? '' }
+            ? { country: form.proxyCountry, mobile: form.proxyMobile ?? '', email: form.proxyEmail ?? '' }
             : undefined;
-        const input = { mobile: form.mobile ?? '', email: form.email ?? '', ...(proxy ? { proxy } : {}) };
+        const input = {
+          country: form.country,
+          mobile: form.mobile ?? '',
+          email: form.email ?? '',
+          ...(proxy ? { proxy } : {}),
+        };
         return changeFromPage(
           request,
           h,

@@ -209,7 +209,7 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
         auth: writers,
         description: "Change a participant's contact details",
         notes:
-          "Corrects the mobile number or e-mail address of a patient, guest or patient's proxy, by the booking's rules (400 with `rule` and `field`). A field left out stays as it is; an empty one is removed. What has not been sent to the old address is withdrawn, the old links stop working and a new invitation goes to the new address. The same addresses again change nothing. A colleague's address is their staff account's (400). Send the version you read: 409 when stale, or when the meeting is cancelled or ended.",
+          "Corrects the mobile number or e-mail address of a patient, guest or patient's proxy, by the booking's rules (400 with `rule` and `field`). A new mobile number is read for `country` (the proxy's for `proxy.country`), the one booked when left out, and that country is kept with it. A field left out stays as it is; an empty one is removed. What has not been sent to the old address is withdrawn, the old links stop working and a new invitation goes to the new address. The same addresses again change nothing. A colleague's address is their staff account's (400). Send the version you read: 409 when stale, or when the meeting is cancelled or over (ended, or past its end and the grace period).",
         validate: { params: schemas.participantParams, payload: schemas.contactChangePayload },
         response: { schema: schemas.meetingSchema, sample: 0 },
       },

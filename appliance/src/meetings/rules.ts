@@ -52,13 +52,6 @@ export interface Directory {
 
 const blank = (value: string | undefined): boolean => value === undefined || value.trim() === '';
 
-interface ContactRules {
-  /** 'never' for guests; otherwise required with BankID and optional without it. */
-  personalNumber: 'bankid' | 'never';
-  /** Whether this person is the one the SMS (link or code) goes to. */
-  reachedBySms: boolean;
-}
-
 /** A mobile number and e-mail address as typed, normalised (a blank one is none). */
 function checkReach(input: Partial<Reach<string>>, field: string, country: CountryCode): Reach {
   let mobile: string | null = null;
@@ -85,11 +78,37 @@ export interface Reach<T = string | null> {
   email: T;
 }
 
+/**
+ * How a participant must be reachable, at booking and when their details are corrected: a guest
+ * by one of the two, never both (the routine: an e-mail link for a computer, or an SMS link for a mobile); the person the SMS (link or code) goes to by a mobile; the
+ * patient, or the proxy who comes for them, by either. The patient with a proxy (often a child)
+ * need not be reachable at all: the proxy is invited and comes.
+ */
+function checkReachable(
+  kind: ParticipantKind,
+  identification: IdentificationMethod,
+  person: ContactPerson,
+  reach: Reach,
+  name: string,
+  field: string,
+): void {
+  if (kind === 'colleague' || (kind === 'patient_proxy' && person === 'main')) return;
+  if (kind === 'guest') {
+    if (reach.mobile && reach.email) throw new RuleViolation('guest_mobile_and_email', `${field}.email`);
+    if (!reach.mobile && !reach.email) throw new RuleViolation('guest_contact_required', `${field}.mobile`);
+  }
+  if (identification === 'sms' && !reach.mobile)
+    throw new RuleViolation('sms_needs_mobile', `${field}.mobile`, { name });
+  if (!reach.mobile && !reach.email) throw new RuleViolation('contact_required', `${field}.mobile`, { name });
+}
+
+/** One person of a participant booked (the participant, or their proxy): name, reach, personal number. */
 function checkContact(
   input: ContactInput,
   field: string,
+  kind: Exclude<ParticipantKind, 'colleague'>,
   identification: IdentificationMethod,
-  rules: ContactRules,
+  person: ContactPerson,
 ): NewContact {
   const name = tidyName(input.name ?? '');
   if (!name) throw new RuleViolation('name_required', `${field}.name`);
@@ -97,11 +116,10 @@ function checkContact(
   if (!isCountry(country)) throw new RuleViolation('country_unknown', `${field}.country`, { country });
 
   const { mobile, email } = checkReach(input, field, country);
-  if (rules.reachedBySms && identification === 'sms' && !mobile)
-    throw new RuleViolation('sms_needs_mobile', `${field}.mobile`, { name });
+  checkReachable(kind, identification, person, { mobile, email }, name, field);
 
   let number: string | null = null;
-  if (rules.personalNumber === 'never') {
+  if (kind === 'guest') {
     // The routine (README.md): no personal identity number is ever asked of a guest.
     if (!blank(input.personalNumber)) throw new RuleViolation('guest_personal_number', `${field}.personalNumber`);
   } else {
@@ -159,40 +177,34 @@ export async function checkParticipant(
   }
 
   if (kind === 'guest') {
-    // The routine: a guest gets either an e-mail link (computer) or an SMS link (mobile), never both.
-    if (!blank(input.mobile) && !blank(input.email))
-      throw new RuleViolation('guest_mobile_and_email', `${field}.email`);
-    if (blank(input.mobile) && blank(input.email)) throw new RuleViolation('guest_contact_required', `${field}.mobile`);
-    const contact = checkContact(input, field, identification, { personalNumber: 'never', reachedBySms: true });
+    const contact = checkContact(input, field, kind, identification, 'main');
     return { kind, identification, ...contact, proxy: null, staffId: null, language: input.language ?? 'sv' };
   }
 
   // With a proxy, the proxy is invited and identifies; the patient (often a child) may have no phone.
-  const patient = checkContact(input, field, identification, {
-    personalNumber: 'bankid',
-    reachedBySms: kind === 'patient',
-  });
-  if (kind === 'patient' && !patient.mobile && !patient.email)
-    throw new RuleViolation('contact_required', `${field}.mobile`, { name: patient.name });
+  const patient = checkContact(input, field, kind, identification, 'main');
   let proxy: NewContact | null = null;
   if (kind === 'patient_proxy') {
     if (!input.proxy || blank(input.proxy.name)) throw new RuleViolation('proxy_required', `${field}.proxy.name`);
-    proxy = checkContact(input.proxy, `${field}.proxy`, identification, {
-      personalNumber: 'bankid',
-      reachedBySms: true,
-    });
-    // The proxy is the one who is invited and comes: they need a way to be reached.
-    if (!proxy.mobile && !proxy.email)
-      throw new RuleViolation('contact_required', `${field}.proxy.mobile`, { name: proxy.name });
+    proxy = checkContact(input.proxy, `${field}.proxy`, kind, identification, 'proxy');
   }
   return { kind, identification, ...patient, proxy, staffId: null, language: input.language ?? 'sv' };
 }
 
-/** A change of how a participant (and their proxy) is reached: a person left out stays as they are. */
+/**
+ * A change of how a participant (and their proxy) is reached: a person left out stays as they are.
+ * `country` is what a typed mobile number is read for, as at booking (the one booked when left out).
+ */
 export interface ContactChangeInput {
+  country?: string;
   mobile?: string;
   email?: string;
-  proxy?: { mobile?: string; email?: string };
+  proxy?: { country?: string; mobile?: string; email?: string };
+}
+
+/** A person's new reach, and the country their mobile number was read for (kept with it, as at booking). */
+export interface ChangedReach extends Reach {
+  country: string;
 }
 
 /**
@@ -205,49 +217,45 @@ export interface ContactChangeInput {
 export function checkContactChange(
   participant: Participant,
   input: ContactChangeInput,
-): Partial<Record<ContactPerson, Reach>> {
+): Partial<Record<ContactPerson, ChangedReach>> {
   if (participant.kind === 'colleague') throw new RuleViolation('colleague_contact_from_directory', 'participantId');
   const next = (
-    now: Reach,
-    typed: Partial<Reach<string>> | undefined,
+    now: Reach & { country: string },
+    typed: ContactChangeInput['proxy'],
     field: string,
-    country: string,
-  ): Reach | undefined => {
+  ): ChangedReach | undefined => {
     if (!typed || (typed.mobile === undefined && typed.email === undefined)) return undefined;
+    const chosen = typed.country?.trim().toUpperCase();
+    if (chosen && !isCountry(chosen))
+      throw new RuleViolation('country_unknown', `${field}.country`, { country: chosen });
+    const readFor = [chosen, now.country].find((c): c is CountryCode => !!c && isCountry(c)) ?? defaultCountry;
     const reach = checkReach(
       { mobile: typed.mobile ?? now.mobile ?? undefined, email: typed.email ?? now.email ?? undefined },
       field,
-      isCountry(country) ? country : defaultCountry,
+      readFor,
     );
-    return reach.mobile === now.mobile && reach.email === now.email ? undefined : reach;
+    if (reach.mobile === now.mobile && reach.email === now.email) return undefined;
+    // The country goes with a number read anew; a number kept keeps the country it was read for.
+    return { ...reach, country: typed.mobile !== undefined && reach.mobile !== now.mobile ? readFor : now.country };
   };
-  const changed: Partial<Record<ContactPerson, Reach>> = {};
-  const main = next(participant, input, 'participant', participant.country);
+  const changed: Partial<Record<ContactPerson, ChangedReach>> = {};
+  const main = next(participant, input, 'participant');
   if (main) changed.main = main;
   if (input.proxy && !participant.proxy) throw new RuleViolation('proxy_required', 'participant.proxy');
-  const proxy = participant.proxy
-    ? next(participant.proxy, input.proxy, 'participant.proxy', participant.proxy.country)
-    : undefined;
+  const proxy = participant.proxy ? next(participant.proxy, input.proxy, 'participant.proxy') : undefined;
   if (proxy) changed.proxy = proxy;
 
-  const sms = participant.identification === 'sms';
-  const { name } = participant;
-  const reach = changed.main ?? participant;
-  if (participant.kind === 'guest') {
-    if (reach.mobile && reach.email) throw new RuleViolation('guest_mobile_and_email', 'participant.email');
-    if (!reach.mobile && !reach.email) throw new RuleViolation('guest_contact_required', 'participant.mobile');
-  }
-  if (participant.kind !== 'patient_proxy') {
-    if (sms && !reach.mobile) throw new RuleViolation('sms_needs_mobile', 'participant.mobile', { name });
-    if (!reach.mobile && !reach.email) throw new RuleViolation('contact_required', 'participant.mobile', { name });
-  } else if (participant.proxy) {
-    const proxyReach = changed.proxy ?? participant.proxy;
-    const proxyName = participant.proxy.name;
-    if (sms && !proxyReach.mobile)
-      throw new RuleViolation('sms_needs_mobile', 'participant.proxy.mobile', { name: proxyName });
-    if (!proxyReach.mobile && !proxyReach.email)
-      throw new RuleViolation('contact_required', 'participant.proxy.mobile', { name: proxyName });
-  }
+  const { kind, identification } = participant;
+  checkReachable(kind, identification, 'main', changed.main ?? participant, participant.name, 'participant');
+  if (participant.proxy)
+    checkReachable(
+      kind,
+      identification,
+      'proxy',
+      changed.proxy ?? participant.proxy,
+      participant.proxy.name,
+      'participant.proxy',
+    );
   return changed;
 }
 

@@ -114,6 +114,11 @@ export const addParticipantPayload = objectOf<{ version: number; participant: Pa
 }).label('NewParticipant');
 
 const reachFields = {
+  country: Joi.string()
+    .length(2)
+    .uppercase()
+    .description('ISO 3166 country a new mobile number is read for (and kept with it); the one booked when left out')
+    .example('NO'),
   mobile: contactFields.mobile.description(
     'New mobile number as typed (read for the country booked); empty removes it',
   ),

@@ -7,6 +7,7 @@ import type { EventBus } from '../events.ts';
 import type { Staff } from '../staff/index.ts';
 import type { ChangeHook, MeetingChange, Within, WithinStatus } from './events.ts';
 import {
+  closedAs,
   isPatient,
   type CalendarEntry,
   type Meeting,
@@ -94,7 +95,7 @@ export class MeetingService {
 
   constructor(
     private readonly db: Db,
-    private readonly config: Pick<Config, 'dataKey' | 'maxParticipants'>,
+    private readonly config: Pick<Config, 'dataKey' | 'maxParticipants' | 'roomGraceMinutes'>,
     private readonly bus: EventBus,
     private readonly directory: Directory & { unitExists(id: string): Promise<boolean> },
   ) {}
@@ -112,6 +113,14 @@ export class MeetingService {
   canChange(staff: Staff, meeting: Meeting): boolean {
     if (staff.role === 'admin') return true;
     return staff.role === 'clinician' && isOwnMeeting(staff, meeting);
+  }
+
+  /**
+   * Whether this staff member may change the meeting as it is now: theirs to change, and not closed
+   * (cancelled, ended, or its time over). The meeting page offers its forms by this; every change checks it.
+   */
+  takesChanges(staff: Staff, meeting: Meeting, now = new Date()): boolean {
+    return this.canChange(staff, meeting) && closedAs(meeting, this.config.roomGraceMinutes, now) === undefined;
   }
 
   /** What this staff member may see of the meeting. */
@@ -292,7 +301,8 @@ export class MeetingService {
       const meeting = await store.findMeeting(trx, meetingId);
       if (!meeting) throw new NotFound('meeting');
       if (!this.canChange(staff, meeting)) throw new Forbidden(meeting.id);
-      if (meeting.status === 'cancelled' || meeting.status === 'ended') throw new NotChangeable(meeting.status);
+      const closed = closedAs(meeting, this.config.roomGraceMinutes);
+      if (closed) throw new NotChangeable(closed);
       if (version !== undefined && version !== meeting.version) throw new VersionConflict(meeting.version);
       const result = await work(trx, meeting);
       const unchanged = result.columns === undefined && result.changes.every((c) => c.type === 'invitation.resend');
@@ -475,9 +485,10 @@ export class MeetingService {
 
   /**
    * Corrects a participant's mobile number or e-mail address (or their proxy's), by the booking's
-   * rules. Their messages not yet sent are withdrawn and their links revoked (the change's hooks,
-   * before their row: the lock order above), then their row is written and a new invitation goes
-   * to the new address. Addresses as they were already change nothing.
+   * rules. The messages not yet sent to the people corrected are withdrawn and their links revoked
+   * (the change's hooks, before their row: the lock order above), then their row is written and a
+   * new invitation goes to them alone, at the new address: a proxy's number corrected leaves the
+   * patient's messages as they were. Addresses as they were already change nothing.
    */
   changeContact(
     staff: Staff,
@@ -505,7 +516,7 @@ export class MeetingService {
       return {
         changes: [{ type: 'participant.contact_changed', payload: { ...base, persons, fields } }],
         lastly: () => store.setReach(trx, participantId, changed),
-        afterwards: [{ type: 'invitation.resend', payload: base }],
+        afterwards: [{ type: 'invitation.resend', payload: { ...base, persons } }],
       };
     });
   }

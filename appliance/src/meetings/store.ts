@@ -523,18 +523,20 @@ export async function removeParticipant(trx: Db, participantId: string, at = new
 }
 
 /**
- * A participant's own mobile number and e-mail address, or their proxy's, corrected after booking
- * (the same columns insertParticipants writes, in clear like there; only the personal numbers are
- * sealed).
+ * A participant's own mobile number (with the country it was read for) and e-mail address, or their
+ * proxy's, corrected after booking (the same columns insertParticipants writes, in clear like
+ * there; only the personal numbers are sealed).
  */
 export async function setReach(
   trx: Db,
   participantId: string,
-  reach: Partial<Record<ContactPerson, { mobile: string | null; email: string | null }>>,
+  reach: Partial<Record<ContactPerson, { country: string; mobile: string | null; email: string | null }>>,
 ): Promise<void> {
   const columns: Partial<ParticipantRow> = {
-    ...(reach.main ? { mobile: reach.main.mobile, email: reach.main.email } : {}),
-    ...(reach.proxy ? { proxy_mobile: reach.proxy.mobile, proxy_email: reach.proxy.email } : {}),
+    ...(reach.main ? { country: reach.main.country, mobile: reach.main.mobile, email: reach.main.email } : {}),
+    ...(reach.proxy
+      ? { proxy_country: reach.proxy.country, proxy_mobile: reach.proxy.mobile, proxy_email: reach.proxy.email }
+      : {}),
   };
   if (Object.keys(columns).length > 0)
     await trx<ParticipantRow>('participants').where({ id: participantId }).update(columns);

@@ -100,16 +100,22 @@ export class VersionConflict extends DomainError {
   }
 }
 
-/** Cancelled and ended meetings cannot be changed. */
+/**
+ * Cancelled meetings and those over (ended, or past their time though nobody marked them ended:
+ * model.ts, closedAs) cannot be changed; one over is booked anew.
+ */
 export class NotChangeable extends DomainError {
-  constructor(readonly status: string) {
+  constructor(readonly status: 'cancelled' | 'ended') {
     super(`meeting is ${status}`);
     this.name = 'NotChangeable';
   }
 
   toBoom(lang: Language): Boom.Boom {
-    const status = t(lang, `meetings.status.${this.status}`);
-    return namingRule(Boom.conflict(t(lang, 'meetings.notChangeable', { status })), { rule: 'not_changeable' });
+    const message =
+      this.status === 'ended'
+        ? t(lang, 'meetings.notChangeableEnded')
+        : t(lang, 'meetings.notChangeable', { status: t(lang, `meetings.status.${this.status}`) });
+    return namingRule(Boom.conflict(message), { rule: 'not_changeable' });
   }
 }
 

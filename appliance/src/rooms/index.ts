@@ -4,6 +4,7 @@
 import { once } from 'node:events';
 import type { Plugin } from '@hapi/hapi';
 import { roomName } from './jitsi.ts';
+import { recordRoutes } from './record-routes.ts';
 import { roomRoutes } from './routes.ts';
 import { RoomService, toTheRoom } from './service.ts';
 import { insertRoom } from './store.ts';
@@ -39,6 +40,7 @@ export const plugin: Plugin<void> = {
         jitsiDomain:
           config.xmpp?.mucDomain.replace(/^[^.]+\./, '') ??
           (config.jitsi ? new URL(config.jitsi.url).hostname : undefined),
+        controlsRooms: Boolean(xmpp),
       },
       undefined,
       log,
@@ -115,6 +117,8 @@ export const plugin: Plugin<void> = {
             service.round();
           });
         stopResume = () => stopping.abort();
+      } else {
+        resumed = service.nothingLeftToTakeOut().catch((error: Error) => log('error', `rooms: ${error.message}`));
       }
       service.start(undefined, { afterSession: Boolean(control) });
       return async () => {
@@ -136,5 +140,6 @@ export const plugin: Plugin<void> = {
     server.expose('service', service);
     Object.defineProperty(server.plugins.rooms, 'control', { get: () => control, enumerable: true });
     server.route(roomRoutes(service, config.jitsi?.url));
+    server.route(recordRoutes);
   },
 };

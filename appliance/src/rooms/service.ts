@@ -88,6 +88,12 @@ export interface RoomSettings {
   jitsi?: { url: string; appId: string; appSecret: string };
   /** Jitsi's main XMPP domain (the token's `sub`). */
   jitsiDomain?: string;
+  /**
+   * false where XMPP_* is not set: the appliance puts no room in Prosody (Jitsi's own Prosody
+   * opens a room with its first participant and closes it with its last), so a room that ends has
+   * nothing the appliance could take out. Absent: it controls them.
+   */
+  controlsRooms?: boolean;
 }
 
 /** Moves the meeting on through the meetings domain, which records it (advanceMeetingStatus there). */
@@ -430,7 +436,8 @@ export class RoomService {
       return advanced;
     }
     // Recorded as taken out of Prosody with the end (one commit); else the leader has that to do.
-    const destroyed = room.openedAt !== null && (await this.#takeOut(room, reason, false));
+    const destroyed =
+      room.openedAt !== null && (this.#nothingToTakeOut() || (await this.#takeOut(room, reason, false)));
     // The room's end, everyone's leaving, the meeting's status and its record: one commit.
     const advanced = await this.advanceStatus(meetingId, 'ended', byStaffId, now, async (trx) => {
       await store.markEnded(trx, meetingId, reason, now, destroyed);
@@ -447,7 +454,21 @@ export class RoomService {
   async cancelled(meetingId: string): Promise<void> {
     const room = await store.findRoom(this.db, { meetingId });
     if (!room || room.endedAt) return;
-    await store.markEnded(this.db, meetingId, 'cancelled');
+    await store.markEnded(this.db, meetingId, 'cancelled', new Date(), this.#nothingToTakeOut());
+  }
+
+  /** Without room control nothing of a room is in Prosody for the appliance to take out. */
+  #nothingToTakeOut(): boolean {
+    return this.settings.controlsRooms === false;
+  }
+
+  /**
+   * Without room control: the rooms that ended while it was configured and were never taken out
+   * can no longer be, by this appliance; recorded as nothing left to take out rather than pending
+   * for ever (Prosody keeps no room once its last occupant left: samverka.cfg.lua makes none persistent).
+   */
+  async nothingLeftToTakeOut(): Promise<void> {
+    if (this.#nothingToTakeOut()) await store.markEndedRoomsOut(this.db);
   }
 
   async kick(meetingId: string, nick: string, staff: Staff): Promise<void> {

@@ -83,8 +83,9 @@ export async function markOpened(db: Tx, meetingId: string, now = new Date()): P
 }
 
 /**
- * Records the room's end; `destroyed`: it was taken out of Prosody with it (the leader ended it),
- * else the leader still has that to do (`undestroyedRooms`).
+ * Records the room's end; `destroyed`: nothing of it is left in Prosody for the appliance with it
+ * (the leader took it out, or the appliance controls no rooms: XMPP_* not set), else the leader
+ * still has that to do (`undestroyedRooms`).
  */
 export async function markEnded(
   db: Tx,
@@ -107,6 +108,18 @@ export async function markDestroyed(db: Tx, meetingId: string, now = new Date())
     .where({ meeting_id: meetingId })
     .whereNull('destroyed_at')
     .update({ destroyed_at: iso(now) });
+}
+
+/**
+ * Every ended room not yet recorded as out of Prosody, as out at its end: the appliance without
+ * room control (XMPP_* not set) has nothing to take out.
+ */
+export async function markEndedRoomsOut(db: Tx): Promise<number> {
+  return rooms(db)
+    .whereNotNull('opened_at')
+    .whereNull('destroyed_at')
+    .whereNotNull('ended_at')
+    .update({ destroyed_at: db.ref('ended_at') });
 }
 
 /** Rooms opened in Prosody and not taken out of it (by migration 0031's partial index). */

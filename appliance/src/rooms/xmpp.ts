@@ -495,15 +495,7 @@ export class RoomControl extends EventEmitter<RoomControlEvents> {
       const occupant = room.occupants.get(nick);
       if (!occupant) return;
       room.occupants.delete(nick);
-      // A kick's reason is in the item, a destroyed room's in <destroy>; Prosody words the rest as
-      // the presence's status (its own when it ended the session, else the client's).
-      const status =
-        item?.getChildText('reason') ?? destroy?.getChildText('reason') ?? stanza.getChildText('status') ?? undefined;
-      this.emit('occupantLeft', {
-        ...occupant,
-        reason: destroy ? 'destroyed' : leaveReason(codes, status, !stanza.attrs['xml:lang']),
-        ...(status ? { status: status.slice(0, 500) } : {}),
-      });
+      this.emit('occupantLeft', { ...occupant, ...whyLeft(stanza) });
       return;
     }
 
@@ -567,14 +559,40 @@ export function parseIdentity(presence: XmlElement): Identity | undefined {
 }
 
 /**
- * Why an occupant left, from the room's unavailable presence. `fromServer`: the presence is
- * Prosody's own, not one the client sent. Prosody stamps every stanza a client sends with the
- * stream's xml:lang ("en" where the stream named none: util/xmppstream.lua), and the room passes it
- * on; the presence Prosody makes when a session ends without the client's goodbye (mod_presence's
- * resource-unbind) has none. It says "Disconnected: …" where Prosody ended the session over an
- * error (a timeout, a stream error), and nothing at all where the connection just closed: a TCP
- * connection dropped, a browser killed. A hang-up is the client's own presence (Jitsi leaves the
- * room, Strophe says goodbye before it disconnects).
+ * Why an occupant left, from the room's unavailable presence, and in whose words where there were
+ * any: a kick's reason is in the item, a destroyed room's in <destroy>, the rest in the presence's
+ * status (Prosody's own where it ended the session, else the client's).
+ */
+export function whyLeft(stanza: XmlElement): { reason: LeaveReason; status?: string } {
+  const x = stanza.getChild('x', NS_MUC_USER);
+  const destroy = x?.getChild('destroy');
+  const status =
+    x?.getChild('item')?.getChildText('reason') ??
+    destroy?.getChildText('reason') ??
+    stanza.getChildText('status') ??
+    undefined;
+  const codes = new Set(x?.getChildren('status').map((s) => s.attrs.code) ?? []);
+  const reason = destroy ? 'destroyed' : leaveReason(codes, status, !stanza.attrs['xml:lang']);
+  return { reason, ...(status ? { status: status.slice(0, 500) } : {}) };
+}
+
+/**
+ * Why an occupant left, by the room's status codes, then by whether Prosody ended the session.
+ *
+ * Prosody's words decide first, whatever the presence's xml:lang: where it ends a session over an
+ * error, the presence it makes for it (mod_presence's resource-unbind) says "Disconnected: <error>".
+ * That is how a Jitsi participant's lost connection ends: Jitsi's Prosody runs mod_smacks
+ * (smacks_hibernation_time = 60 in Jitsi's own configuration), which keeps a dropped session
+ * waiting for the client to resume it and then ends it "Disconnected: Hibernating too long".
+ *
+ * Without words, `fromServer`: the presence has no xml:lang. Prosody stamps every stanza a client
+ * sends with its stream's xml:lang ("en" where the stream named none: util/xmppstream.lua), and
+ * the room passes it on; the presence Prosody makes itself is built in the server, not parsed, and
+ * has none (Prosody 0.12 and 13 alike). That tells a session that just closed (a TCP connection
+ * dropped, a browser killed, with no stream resumption to wait for) from a hang-up (Jitsi leaves
+ * the room with its own presence, a bare one or with its reason as status, before it disconnects).
+ * A presence Prosody made without words but that carries xml:lang (one that came through another
+ * server's stream, which stamps it) cannot be told from a bare hang-up: it reads as left.
  */
 function leaveReason(codes: Set<string | undefined>, status: string | undefined, fromServer: boolean): LeaveReason {
   if (codes.has('307')) return 'kicked';
@@ -582,7 +600,7 @@ function leaveReason(codes: Set<string | undefined>, status: string | undefined,
   if (codes.has('321') || codes.has('322') || codes.has('332')) return 'removed';
   if (codes.has('303')) return 'renamed';
   if (codes.has('333')) return 'error';
-  if (fromServer || status?.startsWith('Disconnected:')) return 'disconnected';
+  if (status?.startsWith('Disconnected:') || fromServer) return 'disconnected';
   return 'left';
 }
 

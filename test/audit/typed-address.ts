@@ -7,7 +7,7 @@ import test from 'ava';
 import { purge } from '../../appliance/src/admin/retention.ts';
 import { findAudit, insertAudit } from '../../appliance/src/audit/store.ts';
 import * as typedAddresses from '../../appliance/src/db/migrations/0033_audit_typed_addresses.ts';
-import * as unknownHsaIds from '../../appliance/src/db/migrations/0035_staff6_audit_unknown_hsa_ids.ts';
+import * as unknownHsaIds from '../../appliance/src/db/migrations/0036_staff6_audit_unknown_hsa_ids.ts';
 import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
@@ -96,7 +96,7 @@ test.serial(
     const db = app.server.app.db;
     const unknown = 'SE2321000016-UNKNOWN1';
     const ofDisabled = 'SE2321000016-DISABLED1';
-    // Records as the appliance wrote them before migration 0035.
+    // Records as the appliance wrote them before migration 0036.
     await insertAudit(db, { action: 'login.failed', details: { method: 'oidc', reason: 'unknown', hsaId: unknown } });
     await insertAudit(db, {
       action: 'login.failed',

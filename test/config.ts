@@ -183,6 +183,7 @@ test('the variables typed as always set are exactly those the schema gives a def
     LOG_LEVEL: true,
     LOGIN_MAX_FAILURES: true,
     LOGIN_LOCKOUT_MINUTES: true,
+    SESSION_HOURS: true,
     SESSION_IDLE_MINUTES: true,
     ROOM_OPENS_MINUTES: true,
     ROOM_GRACE_MINUTES: true,
@@ -200,6 +201,20 @@ test('the variables typed as always set are exactly those the schema gives a def
     .filter(([, description]) => description.flags !== undefined && 'default' in description.flags)
     .map(([name]) => name);
   t.deepEqual(withDefault.sort(), Object.keys(typed).sort());
+});
+
+test("SESSION_HOURS sets a staff session's lifetime (12 by default), and the idle limit must fit within it", (t) => {
+  t.is(loadConfig({ DATA_DIR: tmp() }).sessionHours, 12);
+  t.is(loadConfig({ DATA_DIR: tmp(), SESSION_HOURS: '8' }).sessionHours, 8);
+  t.is(loadConfig({ DATA_DIR: tmp(), SESSION_HOURS: '24', SESSION_IDLE_MINUTES: '1000' }).sessionIdleMinutes, 1000);
+  for (const hours of ['0', '25', '1.5', 'twelve']) {
+    const lines = problems({ SESSION_HOURS: hours });
+    t.is(lines.length, 1, `${hours}: ${lines.join(' / ')}`);
+    t.regex(present(lines[0], hours), /^SESSION_HOURS .*: use the hours after the login/);
+  }
+  const tooIdle = problems({ SESSION_HOURS: '8', SESSION_IDLE_MINUTES: '481' });
+  t.is(tooIdle.length, 1, tooIdle.join(' / '));
+  t.regex(present(tooIdle[0], 'the idle limit'), /^SESSION_IDLE_MINUTES .*at most the SESSION_HOURS/);
 });
 
 test('a URL that Node cannot read (a port past 65535) or that names no host stops the start with a line naming it', (t) => {

@@ -41,7 +41,9 @@ export interface Config {
   templatesDir: string;
   logLevel: string;
   login: { maxFailures: number; lockoutMinutes: number };
-  /** A staff session ends after this many minutes without the person's activity (besides its 12 hours). */
+  /** A staff session ends this many hours after its login, however active the person. */
+  sessionHours: number;
+  /** A staff session ends after this many minutes without the person's activity (besides its `sessionHours`). */
   sessionIdleMinutes: number;
   /** Minutes before the start at which the room opens (earlier arrivals wait in the waiting room). */
   roomOpensMinutes: number;
@@ -105,8 +107,9 @@ const fixes: Record<string, string> = {
   OIDC_STAFF_MATCH: 'use hsa_id or email',
   OIDC_AUTO_PROVISION: 'use off, or unit:role such as Barnmedicin:clinician (the unit must exist)',
   LOCAL_LOGIN: 'use on or off; off needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET (nobody could log in)',
+  SESSION_HOURS: 'use the hours after the login at which a staff session ends, e.g. 12 (1 to 24)',
   SESSION_IDLE_MINUTES:
-    'use the minutes without activity after which a staff member is logged out, e.g. 30 (at most 720, the 12 hours a session lasts)',
+    'use the minutes without activity after which a staff member is logged out, e.g. 30 (at most the SESSION_HOURS a session lasts, in minutes)',
   LOG_LEVEL: 'use one of fatal, error, warn, info, debug, trace, silent',
   ROOM_OPENS_MINUTES: 'use the minutes before the start at which the room opens, e.g. 15',
   ROOM_GRACE_MINUTES: 'use the minutes after the end at which the room closes, e.g. 30',
@@ -174,6 +177,7 @@ export interface Environment {
   LOG_LEVEL: string;
   LOGIN_MAX_FAILURES: number;
   LOGIN_LOCKOUT_MINUTES: number;
+  SESSION_HOURS: number;
   SESSION_IDLE_MINUTES: number;
   ROOM_OPENS_MINUTES: number;
   ROOM_GRACE_MINUTES: number;
@@ -281,10 +285,13 @@ export const environmentSchema = Joi.object<Environment, true>({
     .min(1)
     .max(24 * 60)
     .default(15),
+  // A working day; a hospital with 24-hour shifts may want the whole of one.
+  SESSION_HOURS: Joi.number().integer().min(1).max(24).default(12),
+  // An idle limit past the session's end would never be reached.
   SESSION_IDLE_MINUTES: Joi.number()
     .integer()
     .min(1)
-    .max(12 * 60)
+    .max(Joi.ref('SESSION_HOURS', { adjust: (hours: number) => hours * 60 }))
     .default(30),
   ROOM_OPENS_MINUTES: Joi.number().integer().min(0).max(240).default(15),
   ROOM_GRACE_MINUTES: Joi.number().integer().min(0).max(480).default(30),
@@ -440,6 +447,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     templatesDir: resolve(v.TEMPLATES_DIR ?? join(projectRoot, 'templates')),
     logLevel: v.LOG_LEVEL,
     login: { maxFailures: v.LOGIN_MAX_FAILURES, lockoutMinutes: v.LOGIN_LOCKOUT_MINUTES },
+    sessionHours: v.SESSION_HOURS,
     sessionIdleMinutes: v.SESSION_IDLE_MINUTES,
     roomOpensMinutes: v.ROOM_OPENS_MINUTES,
     roomGraceMinutes: v.ROOM_GRACE_MINUTES,

@@ -1,11 +1,13 @@
 // A failed login's record keeps, for the audit log's ten years, when and from where it was tried;
 // an e-mail address typed that names no account (a patient's, a private one mistyped) is kept
-// beside it only until the retention run forgets it (RETENTION_LOGIN_ADDRESS_DAYS), and a try on
+// beside it only until the retention run forgets it (RETENTION_LOGIN_ADDRESS_DAYS) - so is an
+// HSA-ID a SITHS login gave that names no account - and a try on
 // an account names the account, not what was typed.
 import test from 'ava';
 import { purge } from '../../appliance/src/admin/retention.ts';
 import { findAudit, insertAudit } from '../../appliance/src/audit/store.ts';
 import * as typedAddresses from '../../appliance/src/db/migrations/0033_audit_typed_addresses.ts';
+import * as unknownHsaIds from '../../appliance/src/db/migrations/0036_staff6_audit_unknown_hsa_ids.ts';
 import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
@@ -87,3 +89,38 @@ test.serial("the addresses recorded before are moved out of the log's records by
     );
   t.true(refused, 'the log is append-only again');
 });
+
+test.serial(
+  "the HSA-IDs that named no account, recorded before, are moved out of the log's records by the migration",
+  async (t) => {
+    const db = app.server.app.db;
+    const unknown = 'SE2321000016-UNKNOWN1';
+    const ofDisabled = 'SE2321000016-DISABLED1';
+    // Records as the appliance wrote them before migration 0036.
+    await insertAudit(db, { action: 'login.failed', details: { method: 'oidc', reason: 'unknown', hsaId: unknown } });
+    await insertAudit(db, {
+      action: 'login.failed',
+      details: { method: 'oidc', reason: 'disabled', hsaId: ofDisabled },
+    });
+    const idOf = async (text: string) =>
+      Number(present(await db('audit_log').where('details', 'like', `%${text}%`).first<{ id: number }>('id'), text).id);
+    const [unknownId, disabledId] = [await idOf(unknown), await idOf(ofDisabled)];
+    await unknownHsaIds.up(db);
+    t.false((await stored(unknownId)).includes(unknown), 'out of the record');
+    const moved = present(
+      (await failedLogins()).find((r) => r.id === unknownId),
+      'the record',
+    );
+    t.is(moved.details?.hsaId, unknown, 'kept beside it, for the retention run to forget');
+    t.true(moved.details?.unknownAccount === true);
+    t.true((await stored(disabledId)).includes(ofDisabled), "a disabled account's stays: it names the account");
+    const refused = await db('audit_log')
+      .where({ id: unknownId })
+      .update({ details: null })
+      .then(
+        () => false,
+        () => true,
+      );
+    t.true(refused, 'the log is append-only again');
+  },
+);

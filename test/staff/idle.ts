@@ -29,13 +29,13 @@ test('a session idle longer than the limit leads to the login page, which says w
   await lastSeen(staff.id, 21);
   const page = await client.get('/calendar?view=week');
   t.is(page.status, 302);
-  t.is(page.headers.get('location'), '/login?next=%2Fcalendar%3Fview%3Dweek&expired=true');
+  t.is(page.headers.get('location'), '/login?next=%2Fcalendar%3Fview%3Dweek&session=idle');
   const login = await client.get(present(page.headers.get('location'), 'the way to the login page'));
   t.regex(login.text, /Du har loggats ut eftersom du inte har använt Samverka på 20 minuter/);
   t.regex(login.text, /name="next" value="\/calendar\?view&#x3D;week"/);
   const inEnglish = app.client();
   await inEnglish.get('/lang/en');
-  const english = await inEnglish.get('/login?expired=true');
+  const english = await inEnglish.get('/login?session=idle');
   t.regex(english.text, /You were logged out because Samverka was not used for 20 minutes/);
   const again = await client.submit('/login', {
     email: staff.email,
@@ -70,7 +70,7 @@ test("a live page's stream and its own refreshes do not keep an idle session ope
   await lastSeen(staff.id, 21);
   await recheckStaffStreams(app.server);
   t.true(await stream.ended(), 'the stream of an idle session ends');
-  t.regex(present((await client.get('/calendar')).headers.get('location'), 'the login page'), /expired=true/);
+  t.regex(present((await client.get('/calendar')).headers.get('location'), 'the login page'), /session=idle/);
 });
 
 test('a form sent after the session went idle leads back to the page the form was on', async (t) => {
@@ -82,7 +82,7 @@ test('a form sent after the session went idle leads back to the page the form wa
     headers: { referer: `${other.base}/profile` },
   });
   t.is(refused.status, 302);
-  t.is(refused.headers.get('location'), '/login?next=%2Fprofile&expired=true');
+  t.is(refused.headers.get('location'), '/login?next=%2Fprofile&session=idle');
 });
 
 test('API calls with an idle session are refused with 401', async (t) => {

@@ -60,12 +60,12 @@ test('a session run out on a support search’s timeline leads to the login form
   t.true(timeline.length > 2000, `the address is ${timeline.length} characters`);
   t.is((await browser.get(timeline)).status, 200);
 
-  // The session runs out.
+  // The session ends (the row gone, as a logout elsewhere leaves it).
   await db('staff_sessions').where({ staff_id: staff.id }).delete();
   const asked = await browser.get(timeline);
   t.is(asked.status, 302);
   const loginAddress = present(asked.headers.get('location'), 'the way to the login page');
-  t.is(loginAddress, `/login?next=${encodeURIComponent(timeline)}&expired=true`);
+  t.is(loginAddress, `/login?next=${encodeURIComponent(timeline)}&session=ended`);
   const form = await browser.get(loginAddress);
   t.is(form.status, 200, 'the login form, not a refusal');
   const next = present(formNext(form.text), 'the page to return to, in the form');

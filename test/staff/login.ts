@@ -125,7 +125,7 @@ test('disabling an account ends its sessions at once', async (t) => {
   await browser.login(staff.email, password);
   t.is((await browser.get('/calendar')).status, 200);
   await disableStaff(app.server.app.db, staff.email);
-  t.is((await browser.get('/calendar')).headers.get('location'), '/login?next=%2Fcalendar&expired=true');
+  t.is((await browser.get('/calendar')).headers.get('location'), '/login?next=%2Fcalendar&session=ended');
   t.is((await app.client().login(staff.email, password)).status, 401);
 });
 
@@ -213,10 +213,48 @@ test("changing one's password ends every other session of the account, and keeps
   t.is((await here.get('/calendar')).status, 200, 'the session that changed it goes on');
   t.is(
     (await elsewhere.get('/calendar')).headers.get('location'),
-    '/login?next=%2Fcalendar&expired=true',
+    '/login?next=%2Fcalendar&session=ended',
     'the other session has ended',
   );
   t.is((await app.server.app.db('staff_sessions').where({ staff_id: staff.id })).length, 1);
+});
+
+test('a session ended elsewhere (the password changed on another computer) leads to a login page that says so, not that the session expired', async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  const elsewhere = app.client();
+  await elsewhere.login(staff.email, password);
+  const here = app.client();
+  await here.login(staff.email, password);
+  const next = 'ett nytt långt lösenord';
+  t.is((await here.submit('/password', { current: password, next, repeat: next }, '/password')).status, 200);
+  const way = present((await elsewhere.get('/calendar')).headers.get('location'), 'the way to the login page');
+  t.is(way, '/login?next=%2Fcalendar&session=ended');
+  const page = (await elsewhere.get(way)).text;
+  t.regex(page, /Du har loggats ut: inloggningen avslutades någon annanstans/);
+  t.notRegex(page, /inte har använt Samverka/, 'not told it was left idle');
+  await elsewhere.get('/lang/en');
+  t.regex((await elsewhere.get(way)).text, /You were logged out: your session was ended elsewhere/);
+});
+
+test('logged out in another tab of the same browser: the logout cleared the cookie, so the next page is the plain login page', async (t) => {
+  const { staff, password } = await app.staff('clinician');
+  // Two tabs of one browser share its cookies: one client.
+  const browser = app.client();
+  await browser.login(staff.email, password);
+  t.is((await browser.submit('/logout', {}, '/')).headers.get('location'), '/login?bye=true');
+  const way = present((await browser.get('/calendar')).headers.get('location'), 'the way to the login page');
+  t.is(way, '/login?next=%2Fcalendar');
+  t.notRegex((await browser.get(way)).text, /loggats ut/);
+});
+
+test('a browser that was never logged in is told nothing about a session: none, or a cookie not sealed here', async (t) => {
+  const stranger = app.client();
+  t.is((await stranger.get('/calendar')).headers.get('location'), '/login?next=%2Fcalendar');
+  stranger.cookies.set('samverka_sid', 'Fe26.2**made-up**cookie');
+  t.is((await stranger.get('/calendar')).headers.get('location'), '/login?next=%2Fcalendar');
+  // An address typed by hand says only what it says; a reason it does not know is refused.
+  t.is((await app.client().get('/login?session=stolen')).status, 400);
+  t.is((await app.client().get('/login?expired=true')).status, 200, 'a bookmark from before still opens');
 });
 
 test('a password changed because the session cookie may have been copied ends the copy too: this browser goes on under a new session id', async (t) => {
@@ -348,30 +386,35 @@ test('a password stored before passwords were normalised still works, and from t
   t.is((await app.client().login(other.staff.email, 'Blabarssylt pa fredag')).status, 401, 'but nothing else');
 });
 
-test('the session cookie lasts as long as the browser: closing it on a shared ward computer ends the session, and the server still ends it after 12 hours', async (t) => {
-  const { staff, password } = await app.staff('clinician');
-  const browser = app.client();
-  const login = await browser.login(staff.email, password);
-  const cookie = present(
-    login.headers.getSetCookie().find((c) => c.startsWith('samverka_sid=')),
-    'the session cookie',
-  );
-  t.notRegex(cookie, /max-age/i, 'no lifetime of its own');
-  t.notRegex(cookie, /expires/i);
-  t.is((await browser.get('/calendar')).status, 200);
-  const db = app.server.app.db;
-  const session = present(await db('staff_sessions').where({ staff_id: staff.id }).first(), 'the session');
-  const hours = (new Date(session.expires_at).getTime() - new Date(session.created_at).getTime()) / 3600_000;
-  t.is(Math.round(hours), 12, 'the server ends it 12 hours after the login');
-  await db('staff_sessions')
-    .where({ id: session.id })
-    .update({ expires_at: new Date(Date.now() - 1000).toISOString() });
-  t.is(
-    (await browser.get('/calendar')).headers.get('location'),
-    '/login?next=%2Fcalendar&expired=true',
-    'over: the cookie opens nothing',
-  );
-});
+// Serial: another test's login meanwhile would clear the session made to run out (startSession),
+// and its login page would then go by the end its cookie carries, twelve real hours away.
+test.serial(
+  'the session cookie lasts as long as the browser: closing it on a shared ward computer ends the session, and the server still ends it after 12 hours',
+  async (t) => {
+    const { staff, password } = await app.staff('clinician');
+    const browser = app.client();
+    const login = await browser.login(staff.email, password);
+    const cookie = present(
+      login.headers.getSetCookie().find((c) => c.startsWith('samverka_sid=')),
+      'the session cookie',
+    );
+    t.notRegex(cookie, /max-age/i, 'no lifetime of its own');
+    t.notRegex(cookie, /expires/i);
+    t.is((await browser.get('/calendar')).status, 200);
+    const db = app.server.app.db;
+    const session = present(await db('staff_sessions').where({ staff_id: staff.id }).first(), 'the session');
+    const hours = (new Date(session.expires_at).getTime() - new Date(session.created_at).getTime()) / 3600_000;
+    t.is(Math.round(hours), 12, 'the server ends it 12 hours after the login');
+    await db('staff_sessions')
+      .where({ id: session.id })
+      .update({ expires_at: new Date(Date.now() - 1000).toISOString() });
+    t.is(
+      (await browser.get('/calendar')).headers.get('location'),
+      '/login?next=%2Fcalendar&session=lifetime',
+      'over: the cookie opens nothing',
+    );
+  },
+);
 
 test('a password change keeps what belongs to the session that made it: its technical test, and the open meeting page is still one access', async (t) => {
   const { client, staff } = await loggedIn(app, 'clinician');

@@ -4,6 +4,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import test from 'ava';
 import { findAudit } from '../../appliance/src/audit/store.ts';
+import { purge } from '../../appliance/src/admin/retention.ts';
 import { ConfigError, loadConfig } from '../../appliance/src/config.ts';
 import { findStaff, findUnit } from '../../appliance/src/staff/store.ts';
 import { countRows, racingInserts } from '../helpers/databases.ts';
@@ -165,7 +166,7 @@ test('the session is renewed at an IdP login: the earlier session id no longer w
   stale.cookies.set('samverka_sid', before);
   t.is(
     (await stale.get('/calendar')).headers.get('location'),
-    '/login?next=%2Fcalendar&expired=true',
+    '/login?next=%2Fcalendar&session=ended',
     'the old session leads to the login page',
   );
   t.is((await browser.get('/calendar')).status, 200);
@@ -180,6 +181,33 @@ test('an HSA-ID without a staff account is refused with a page that says so', as
   t.false(browser.cookies.has('samverka_sid'));
   const failures = await findAudit(main.app.server.app.db, { action: 'login.failed' });
   t.true(failures.some((a) => a.details?.reason === 'unknown' && a.details?.method === 'oidc'));
+});
+
+test("an HSA-ID without a staff account is kept beside the failed login's record for RETENTION_LOGIN_ADDRESS_DAYS only, not in the ten-year log", async (t) => {
+  const hsaId = hsa();
+  main.idp.addAccount(`unknown-${hsaId}`, { name: 'Okänd Sköterska', email: 'okand2@region.example', hsaId });
+  const browser = main.app.client();
+  t.is((await browser.get(local(await signInAt((await startLogin(browser)).href, `unknown-${hsaId}`)))).status, 403);
+  const db = main.app.server.app.db;
+  const failed = async (id?: number) =>
+    (await findAudit(db, { action: 'login.failed' })).find((r) => (id ? r.id === id : r.details?.hsaId === hsaId));
+  const record = present(await failed(), 'the failed login, with the HSA-ID given');
+  t.is(record.details?.reason, 'unknown');
+  t.true(record.details?.unknownAccount === true);
+  const stored = present(
+    await db('audit_log').where({ id: record.id }).first<{ details: string }>('details'),
+    'the row',
+  );
+  t.false(stored.details.includes(hsaId), 'not in the log itself');
+
+  const days = main.app.config.retention.loginAddressDays;
+  const later = (extra: number) => new Date(Date.now() + (days + extra) * 86_400_000);
+  await purge(db, main.app.config.retention, 'cli', later(-1));
+  t.is((await failed(record.id))?.details?.hsaId, hsaId, 'kept within the period');
+  await purge(db, main.app.config.retention, 'cli', later(1));
+  const after = present(await failed(record.id), 'the record, still in the log');
+  t.is(after.details?.hsaId, undefined, 'the HSA-ID is forgotten');
+  t.is(after.details?.reason, 'unknown', 'why the login failed is kept');
 });
 
 test('a disabled account is refused even with a valid SITHS login', async (t) => {

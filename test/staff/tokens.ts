@@ -40,7 +40,7 @@ test('a revoked token, an unknown token and a disabled account are refused', asy
   await revokeToken(db, staff.email, 'kalender');
   const revoked = await app.client().get('/api/v1/me', bearer(token));
   t.is(revoked.status, 401);
-  t.regex(revoked.json().message, /Unknown or revoked API token/);
+  t.regex(revoked.json().message, /Okänd eller återkallad API-token/);
   t.is((await app.client().get('/api/v1/me', bearer('smv_nonsense'))).status, 401);
   t.is((await app.client().get('/api/v1/me', { authorization: 'Basic abc' })).status, 401);
   const other = await app.staff('clinician');
@@ -75,6 +75,31 @@ test("the token's last use is recorded", async (t) => {
   await app.client().get('/api/v1/me', bearer(token));
   const row = await app.server.app.db('api_tokens').where({ id: tokenId }).first();
   t.truthy(row.last_used_at);
+});
+
+test("the API's refusals of a missing, malformed or unknown token say what to do in the caller's language, and all unknown tokens alike", async (t) => {
+  const { staff } = await app.staff('clinician');
+  const db = app.server.app.db;
+  const { token } = await createToken(db, staff.email, 'journal');
+  await revokeToken(db, staff.email, 'journal');
+  const other = await app.staff('clinician');
+  const ofDisabled = await createToken(db, other.staff.email, 'journal');
+  await disableStaff(db, other.staff.email);
+  const refusal = async (headers: Record<string, string>) => {
+    const reply = await app.client().get('/api/v1/me', headers);
+    t.is(reply.status, 401);
+    return reply.json<{ message: string }>().message;
+  };
+  const english = { 'accept-language': 'en' };
+  t.is(await refusal({}), 'Logga in, eller skicka en API-token: Authorization: Bearer <token>.');
+  t.is(await refusal(english), 'Log in, or send an API token: Authorization: Bearer <token>.');
+  t.is(await refusal({ authorization: 'Basic abc' }), 'Authorization ska vara "Bearer <token>".');
+  t.is(await refusal({ authorization: 'Basic abc', ...english }), 'Authorization must be "Bearer <token>".');
+  // A token of no account, a revoked one and a disabled account's: one answer, naming no account.
+  for (const unknown of ['smv_nonsense', 'not-even-ours', token, ofDisabled.token]) {
+    t.is(await refusal(bearer(unknown)), 'Okänd eller återkallad API-token.', unknown);
+    t.is(await refusal({ ...bearer(unknown), ...english }), 'Unknown or revoked API token.', unknown);
+  }
 });
 
 test('the API also works with the session cookie, and without either it answers 401 JSON', async (t) => {

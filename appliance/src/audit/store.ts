@@ -12,9 +12,11 @@ export interface AuditTarget {
   participantId?: string;
   details?: Record<string, unknown>;
   /**
-   * An e-mail address typed at a failed login that names no account (it may be a patient's, or a
-   * private address mistyped): kept beside the record, not in it, and only for the retention
-   * period of typed addresses (`forgetTypedAddresses`); read back into the details as `email`.
+   * What a failed login gave that names no account, kept beside the record, not in it, and only for
+   * the retention period of typed addresses (`forgetTypedAddresses`, RETENTION_LOGIN_ADDRESS_DAYS):
+   * an e-mail address typed (it may be a patient's, or a private address mistyped), read back into
+   * the details as `email`; or the HSA-ID the identity provider vouched for (someone without an
+   * account here, who is no user of the appliance), read back as `hsaId` (the record's method oidc).
    */
   typedAddress?: string;
 }
@@ -122,8 +124,9 @@ async function withTypedAddresses(db: Db, records: AuditRecord[]): Promise<Audit
     ).map((row) => [Number(row.audit_id), row.email]),
   );
   return records.map((r) => {
-    const email = typed.get(r.id);
-    return email === undefined ? r : { ...r, details: { ...r.details, email } };
+    const given = typed.get(r.id);
+    if (given === undefined) return r;
+    return { ...r, details: { ...r.details, [r.details?.method === 'oidc' ? 'hsaId' : 'email']: given } };
   });
 }
 

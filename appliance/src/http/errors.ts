@@ -37,6 +37,9 @@ export interface DomainPage {
 
 const databaseUnavailable = 'The database cannot be reached just now: try again in a moment';
 
+/** hapi's own 401 when no strategy found a way in (no session, no token): answered in the caller's language. */
+const hapiMissingAuthentication = 'Missing authentication';
+
 /**
  * One detail of a failed joi check as a sentence in the request's language (admin/locales/*\/core.json,
  * `validation.<joi's type>`), the field named by `label` (its name in the form) or else by its path
@@ -117,6 +120,8 @@ export function registerErrorFunnel(server: Server): void {
     const payload = { ...response.output.payload, requestId: request.info.id };
     // Whatever a server error carried stays in the log: no internals leave the process.
     if (status >= 500 && !unavailable) payload.message = 'An internal server error occurred';
+    if (status === 401 && response.message === hapiMissingAuthentication)
+      payload.message = t(languageOf(request), 'error.api.401');
 
     const retryAfter = response.output.headers['retry-after'];
     if (wantsHtml(request)) {

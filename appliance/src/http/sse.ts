@@ -44,7 +44,7 @@ const openStreams = new WeakMap<Listener, OpenStreams>();
 
 /**
  * How often every staff stream's session is checked again besides the bus's news of a change: a
- * session runs out by itself (its 12 hours, or idle: no event says so), and `samverka user disable` is another
+ * session runs out by itself (its hours, or idle: no event says so), and `samverka user disable` is another
  * process that on SQLite reaches no bus. One indexed look-up per open stream a minute.
  */
 const staffRecheckMs = 60_000;
@@ -134,7 +134,7 @@ export function openEventStream(
 /**
  * A staff member's stream is access like a page: it was allowed for a session and for the person's
  * role and unit as they were when it opened. When that session may have ended (a logout, a password
- * changed elsewhere, the account disabled, its 12 hours over) or the rights changed, the session is
+ * changed elsewhere, the account disabled, its hours over) or the rights changed, the session is
  * checked again, as the next page would check it; a stream it no longer allows, or allows with other
  * rights, ends. The browser opens it again: allowed, with the rights the person has now, or not at
  * all. A stream of one meeting is also checked against the meeting as it is now (`stillAllowed`: a

@@ -78,7 +78,8 @@ export function apiRoutes(meetings: MeetingService): ServerRoute[] {
       path: '/meetings',
       options: {
         description: 'List meetings in a period',
-        notes: 'Clinicians see their own unit; admins and support any (support without contact details).',
+        notes:
+          "Clinicians see their own unit's meetings and those of any unit they booked, lead or take part in (with `unitId`, their unit's alone); admins and support any (support without contact details).",
         validate: { query: schemas.listQuery },
         response: { schema: schemas.meetingListSchema, sample: 0 },
       },

@@ -144,17 +144,20 @@ export class MeetingService {
     return this.view(staff, meeting);
   }
 
-  /** The period this staff member may list: a clinician their own unit's, the others any unit's. */
+  /**
+   * The period this staff member may list: the others any unit's; a clinician what they may read
+   * (`canRead`) - their own unit's meetings and those of any unit they booked, lead or take part
+   * in (moved to another unit, they still see the meetings they arranged) - or, asked for their
+   * unit by name, that unit's alone.
+   */
   #period(staff: Staff, query: ListQuery): store.Period {
     if (query.to <= query.from || query.to.getTime() - query.from.getTime() > maxPeriodDays * 86400000) {
       throw new RuleViolation('period_invalid', 'to', { days: maxPeriodDays });
     }
-    let unitId = query.unitId;
-    if (staff.role === 'clinician') {
-      if (unitId && unitId !== staff.unitId) throw new Forbidden(undefined, unitId);
-      unitId = staff.unitId;
-    }
-    return { from: query.from, to: query.to, unitId, staffId: query.clinicianId };
+    const period = { from: query.from, to: query.to, unitId: query.unitId, staffId: query.clinicianId };
+    if (staff.role !== 'clinician') return period;
+    if (query.unitId && query.unitId !== staff.unitId) throw new Forbidden(undefined, query.unitId);
+    return { ...period, unitId: staff.unitId, ...(query.unitId ? {} : { orOf: staff.id }) };
   }
 
   async list(staff: Staff, query: ListQuery): Promise<Meeting[]> {

@@ -270,6 +270,11 @@ export interface Period {
   from: Date;
   to: Date;
   unitId?: string;
+  /**
+   * Besides `unitId`'s meetings, those of any unit this staff member booked, leads or takes part in
+   * (not removed): a clinician's own, wherever they were booked (MeetingService.canRead).
+   */
+  orOf?: string;
   /** Meetings this staff member booked or leads. */
   staffId?: string;
 }
@@ -280,7 +285,23 @@ export interface Period {
  */
 function inPeriod<Q extends Knex.QueryBuilder>(q: Q, period: Period): Q {
   q.where('m.starts_at', '>=', iso(period.from)).andWhere('m.starts_at', '<', iso(period.to));
-  if (period.unitId) q.andWhere('m.unit_id', period.unitId);
+  const { unitId, orOf } = period;
+  if (unitId && orOf)
+    q.andWhere((w) =>
+      w
+        .where('m.unit_id', unitId)
+        .orWhere('m.booked_by', orOf)
+        .orWhere('m.led_by', orOf)
+        .orWhereExists((e) =>
+          e
+            .select(1)
+            .from('participants as mine')
+            .whereRaw('mine.meeting_id = m.id')
+            .andWhere('mine.staff_id', orOf)
+            .whereNull('mine.removed_at'),
+        ),
+    );
+  else if (unitId) q.andWhere('m.unit_id', unitId);
   const staffId = period.staffId;
   if (staffId) q.andWhere((w) => w.where('m.booked_by', staffId).orWhere('m.led_by', staffId));
   return q;

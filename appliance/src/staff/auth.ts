@@ -7,12 +7,30 @@ import Crumb from '@hapi/crumb';
 import type { Request, Server } from '@hapi/hapi';
 import { hkdfSync } from 'node:crypto';
 import { apiPrefix } from '../http/api.ts';
-import { languageCookie } from '../http/i18n.ts';
-import { sessionStaff, tokenStaff } from './service.ts';
+import { languageCookie, languageOf, t } from '../http/i18n.ts';
+import { sessionStaff, tokenStaff, whySessionEnded, type SessionEnd, type StartedSession } from './service.ts';
 import { headerText } from '../http/headers.ts';
 import { must } from '../common/must.ts';
 
 export const sessionCookie = 'samverka_sid';
+
+/**
+ * What the session cookie holds (sealed: nobody can write one): the session's id, and when the
+ * session ends however active the person is - kept so that the login page can say the session ran
+ * its hours even once its row is gone (a later login clears the rows that ran out).
+ */
+interface SessionCookie {
+  sid?: unknown;
+  ends?: unknown;
+}
+
+/** The cookie of a session just begun (a login, by password or through the identity provider). */
+export function keepSession(request: Request, session: StartedSession): void {
+  request.cookieAuth.set({ sid: session.sid, ends: session.endsAt.getTime() });
+}
+
+/** Why the session a request's cookie named has ended, found as it was refused, for its login page. */
+const endedSessions = new WeakMap<Request, SessionEnd>();
 
 /**
  * The session cookie's sealing key, derived once from SESSION_SECRET. Given a string, @hapi/iron
@@ -32,7 +50,7 @@ export const liveRequestHeader = 'x-live-refresh';
  * Whether a request is the person at work, which keeps their session from ending as idle. A live
  * page's event stream is not (open as long as the page is, and checked again every minute with the
  * request that opened it), nor what a page's script asks by itself (`liveRequestHeader`): otherwise
- * a calendar left open on a shared ward computer would keep its session for the whole 12 hours.
+ * a calendar left open on a shared ward computer would keep its session for the whole of its hours.
  */
 function isActivity(request: Request): boolean {
   return !headerText(request, 'accept').includes('text/event-stream') && !headerText(request, liveRequestHeader);
@@ -41,8 +59,10 @@ function isActivity(request: Request): boolean {
 /**
  * The login page for a request without a live session, with the way back to what it asked for: a
  * page asked for again; after a form sent, the page the form was on (its address is a POST's, which
- * a GET would not find). A request that still carried a session cookie had a session that ended
- * (idle, its 12 hours, a logout elsewhere): the login page says so.
+ * a GET would not find). A request that still carried the cookie of a session that ended says why
+ * (`session`: idle, past its hours, or ended elsewhere - a logout, a password changed), and the
+ * login page tells the person; a browser that names no session of ours (never logged in, or
+ * logged out here, which clears the cookie) is told nothing.
  */
 function loginPath(request: Request): string {
   const referrer = headerText(request, 'referer');
@@ -55,10 +75,21 @@ function loginPath(request: Request): string {
       : undefined;
   const query = [
     ...(next ? [`next=${encodeURIComponent(next)}`] : []),
-    ...(request.state[sessionCookie] !== undefined ? ['expired=true'] : []),
+    ...(endedSessions.has(request) ? [`session=${endedSessions.get(request)}`] : []),
   ];
   return query.length ? `/login?${query.join('&')}` : '/login';
 }
+
+/**
+ * A bearer token refused, in the caller's language. Every token that opens nothing - made up,
+ * revoked, or a disabled account's - gets the one answer (`unknown`), so that none tells whether an
+ * account exists.
+ */
+const tokenRefused = (request: Request, why: 'malformed' | 'unknown') =>
+  // The header names RFC 6750's error code; the sentence (not ASCII in Swedish) goes in the body only.
+  Boom.unauthorized(t(languageOf(request), `api.token.${why}`), [
+    `Bearer error="${why === 'malformed' ? 'invalid_request' : 'invalid_token'}"`,
+  ]);
 
 export async function registerAuth(server: Server): Promise<void> {
   const { config, db } = server.app;
@@ -76,20 +107,23 @@ export async function registerAuth(server: Server): Promise<void> {
       path: '/',
       // No ttl: a browser-session cookie (no Max-Age or Expires), gone when the browser closes, so
       // that closing it on a shared ward computer ends the session there. The server ends the
-      // session itself after sessionHours whatever the cookie (staff_sessions.expires_at).
+      // session itself after config.sessionHours whatever the cookie (staff_sessions.expires_at).
       clearInvalid: true,
     },
     // Pages send people to the login page; the API answers 401 and lets the token strategy try.
     redirectTo: (request: Request) => (request.path.startsWith(`${apiPrefix}/`) ? '' : loginPath(request)),
     appendNext: false,
-    validate: async (request: Request, session: { sid?: string }) => {
+    validate: async (request: Request, session: SessionCookie | undefined) => {
+      const sid = session?.sid;
+      if (typeof sid !== 'string') return { isValid: false };
       let found;
       try {
         const idle = { minutes: config.sessionIdleMinutes, active: isActivity(request) };
-        found =
-          typeof session?.sid === 'string'
-            ? await sessionStaff(db, server.app.groupCommit, session.sid, idle)
-            : undefined;
+        found = await sessionStaff(db, server.app.groupCommit, sid, idle);
+        if (!found) {
+          const ends = typeof session?.ends === 'number' ? new Date(session.ends) : undefined;
+          endedSessions.set(request, await whySessionEnded(db, sid, ends, config.sessionIdleMinutes));
+        }
       } catch (error) {
         // The cookie plugin would take any failure here for an invalid session: it would clear the
         // cookie and send the person to the login page, so a database away for a moment would log
@@ -106,7 +140,7 @@ export async function registerAuth(server: Server): Promise<void> {
           user: staff,
           scope: [staff.role],
           via: 'session',
-          sessionId: session.sid,
+          sessionId: sid,
           sessionMethod: method,
           sessionKey: key,
         },
@@ -123,11 +157,12 @@ export async function registerAuth(server: Server): Promise<void> {
   server.auth.scheme('bearer', () => ({
     async authenticate(request, h) {
       const header = headerText(request, 'authorization');
+      // No token: "missing" to hapi (no message), which then answers as no way in was tried (http/errors.ts).
       if (!header) throw Boom.unauthorized(null, 'Bearer');
       const match = /^Bearer\s+(\S+)$/i.exec(header);
-      if (!match) throw Boom.unauthorized('Malformed Authorization header: use "Bearer <token>"', 'Bearer');
+      if (!match) throw tokenRefused(request, 'malformed');
       const found = await tokenStaff(db, server.app.groupCommit, must(match[1], 'the bearer token'));
-      if (!found) throw Boom.unauthorized('Unknown or revoked API token', 'Bearer');
+      if (!found) throw tokenRefused(request, 'unknown');
       return h.authenticated({ credentials: { user: found.staff, scope: [found.staff.role], via: 'token' } });
     },
   }));

@@ -13,7 +13,9 @@ import type { Staff } from './model.ts';
 import { FlowError, identityProviderFor, identityProviderOf, type VerifiedIdentity } from './oidc.ts';
 import { flowMinutes, sessionOrigin } from './oidc-flows.ts';
 import { loginNext, longestPath } from './schemas.ts';
-import { endSession, normaliseEmail, startSession } from './service.ts';
+import { endSession, normaliseEmail, startSession, type StartedSession } from './service.ts';
+import { keepSession } from './auth.ts';
+import { must } from '../common/must.ts';
 import { findStaff, findUnit, insertStaffUnlessTaken } from './store.ts';
 
 /** The browser's flow cookie: a flow started elsewhere does not complete here. */
@@ -222,19 +224,33 @@ const oidcRoutes: ServerRoute[] = [
         ? encrypt(config.dataKey, result.identity.idToken, idTokenContext)
         : undefined;
       const sessionId = request.auth.isAuthenticated ? request.auth.credentials.sessionId : undefined;
-      let sid = '';
+      let started: StartedSession | undefined;
       // The account found or provisioned, the session and the audit records commit once.
       const match = await db.transaction(async (trx) => {
         const found = await staffFor(trx, config.oidc!, result.identity);
         if (!found.ok) {
+          const hsaId = result.identity.hsaId ?? undefined;
+          // An HSA-ID that names no account here is kept beside the record for a short while only,
+          // as an address typed at a failed password login is (RETENTION_LOGIN_ADDRESS_DAYS); a
+          // disabled account's names that account, and stays with the record.
+          const namesNoAccount = hsaId !== undefined && found.reason !== 'disabled';
           await request.auditIn(trx, 'login.failed', {
-            details: { method: 'oidc', reason: found.reason, hsaId: result.identity.hsaId ?? undefined },
+            details: {
+              method: 'oidc',
+              reason: found.reason,
+              ...(namesNoAccount ? { unknownAccount: true } : { hsaId }),
+            },
+            ...(namesNoAccount ? { typedAddress: hsaId } : {}),
           });
           return found;
         }
         // A new session id at every login, and the old session (if any) ended: no fixation.
         if (sessionId) await endSession(trx, sessionId);
-        sid = await startSession(trx, found.staff.id, 'oidc', idTokenSealed);
+        started = await startSession(trx, found.staff.id, {
+          method: 'oidc',
+          hours: config.sessionHours,
+          idTokenSealed,
+        });
         if (found.provisioned)
           await request.auditIn(
             trx,
@@ -251,7 +267,7 @@ const oidcRoutes: ServerRoute[] = [
         return found;
       });
       if (!match.ok) return loginPage(request, h, t(lang, `identity.staff.${match.reason}`), 403);
-      request.cookieAuth.set({ sid });
+      keepSession(request, must(started, 'the session begun'));
       bus.emit('staff.login', { staffId: match.staff.id, method: 'oidc' });
       return h.redirect(result.flow.nextPath || '/');
     },

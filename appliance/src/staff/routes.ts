@@ -27,7 +27,9 @@ import {
   minPasswordLength,
   startSession,
   type PasswordProblem,
+  type StartedSession,
 } from './service.ts';
+import { keepSession } from './auth.ts';
 import { findUnit } from './store.ts';
 
 export const landing: Record<Role, string> = { clinician: '/calendar', support: '/connlog', admin: '/admin' };
@@ -127,11 +129,11 @@ export const routes: ServerRoute[] = [
       const query = request.query;
       if (request.auth.isAuthenticated) return h.redirect(query.next || '/');
       const lang = languageOf(request);
-      const minutes = request.server.app.config.sessionIdleMinutes;
+      const { sessionIdleMinutes: minutes, sessionHours: hours } = request.server.app.config;
       const notice = query.bye
         ? t(lang, 'login.loggedOut')
-        : query.expired
-          ? t(lang, 'login.expired', { minutes })
+        : query.session
+          ? t(lang, `login.ended.${query.session}`, { minutes, hours })
           : undefined;
       return loginPage(request, h, { next: query.next, notice });
     },
@@ -161,7 +163,7 @@ export const routes: ServerRoute[] = [
       const { email, password, next } = request.payload;
       const lang = languageOf(request);
       const sessionId = request.auth.isAuthenticated ? request.auth.credentials.sessionId : undefined;
-      let sid = '';
+      let started: StartedSession | undefined;
       // The try, its outcome, the session and the audit record commit once (ARCHITECTURE.md, the data path).
       const result = await checkPassword(db, config.login, email, password, new Date(), async (trx, outcome) => {
         if (!outcome.ok) {
@@ -178,7 +180,7 @@ export const routes: ServerRoute[] = [
         await refundAttempt(trx, 'login', request);
         // A new session id at every login, and the old session (if any) ended: no fixation.
         if (sessionId) await endSession(trx, sessionId);
-        sid = await startSession(trx, outcome.staff.id, 'password');
+        started = await startSession(trx, outcome.staff.id, { method: 'password', hours: config.sessionHours });
         await request.auditIn(
           trx,
           'login',
@@ -187,8 +189,8 @@ export const routes: ServerRoute[] = [
         );
       });
       // Locked, unknown or wrong: one answer, so that nobody learns which accounts exist.
-      if (!result.ok) return loginPage(request, h, { error: t(lang, 'login.failed'), email, next }, 401);
-      request.cookieAuth.set({ sid });
+      if (!result.ok || !started) return loginPage(request, h, { error: t(lang, 'login.failed'), email, next }, 401);
+      keepSession(request, started);
       bus.emit('staff.login', { staffId: result.staff.id, method: 'password' });
       return h.redirect(result.staff.mustChangePassword ? passwordPath(next) : next || '/');
     },
@@ -233,7 +235,8 @@ export const routes: ServerRoute[] = [
       );
       if (!result.ok)
         return passwordPage(request, h, { problems: result.problems, next: request.query.next }).code(400);
-      if (result.sessionId) request.cookieAuth.set({ sid: result.sessionId });
+      // The session goes on under its new id; the cookie keeps its end (keepSession).
+      if (result.sessionId) request.cookieAuth.set('sid', result.sessionId);
       // The other sessions have ended (changePassword): so do their open streams.
       request.server.app.bus.emit('staff.changed', { staffId: staff.id });
       return passwordPage(request, h, { changed: true, next: request.query.next });

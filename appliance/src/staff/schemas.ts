@@ -1,6 +1,7 @@
 import Joi from 'joi';
 import { objectOf } from '../http/route.ts';
 import { roles } from './model.ts';
+import type { SessionEnd } from './service.ts';
 
 /**
  * The longest address kept as where to go after a login or a language switch. The longest the
@@ -43,10 +44,15 @@ export const loginPayload = objectOf<{ email: string; password: string; next?: s
   next: loginNext,
 });
 
-export const loginQuery = objectOf<{ next?: string; bye?: boolean; expired?: boolean }>({
+export const loginQuery = objectOf<{ next?: string; bye?: boolean; session?: SessionEnd; expired?: boolean }>({
   next: loginNext,
   bye: Joi.boolean(),
-  /** The session the browser still named had ended (idle, its 12 hours): the page says so. */
+  /** The session the browser still named had ended, and why (auth.ts, loginPath): the page says so. */
+  session: Joi.string<SessionEnd>().valid('idle', 'lifetime', 'ended'),
+  /**
+   * What the address said before the reason was told (`session`), kept in a bookmark: taken, and
+   * said nothing of, as it tells nothing about the session now.
+   */
   expired: Joi.boolean(),
 });
 

@@ -38,9 +38,6 @@ export class StaffError extends Error {
 const { normaliseEmail } = store;
 export { normaliseEmail };
 
-/** How long a staff session lasts: a working day. */
-export const sessionHours = 12;
-
 export async function addUnit(db: Db, unit: { name: string; phone?: string | null }): Promise<CareUnit> {
   const name = tidyName(unit.name);
   if (await store.findUnit(db, { name })) throw new StaffError('unit_exists', `care unit "${name}" already exists`);
@@ -173,28 +170,39 @@ export async function checkPassword(
   });
 }
 
+/** A session begun: the id its cookie carries, and when it ends whatever the person does. */
+export interface StartedSession {
+  sid: string;
+  endsAt: Date;
+}
+
 /**
- * Starts a fresh session (a new id at every login: no session fixation). Returns the cookie's id.
- * A session from the identity provider keeps its ID token (sealed) for the logout.
+ * Starts a fresh session (a new id at every login: no session fixation), ending `hours` after now
+ * (config.sessionHours). A session from the identity provider keeps its ID token (sealed) for the
+ * logout.
  */
 export async function startSession(
   db: Db,
   staffId: string,
-  method: SessionMethod,
-  idTokenSealed?: string,
-): Promise<string> {
+  session: { method: SessionMethod; hours: number; idTokenSealed?: string },
+  now = new Date(),
+): Promise<StartedSession> {
   // Each login also clears sessions that have run out, so the table holds live ones only.
-  await store.deleteExpiredSessions(db);
-  const sessionId = randomToken();
-  const expiresAt = new Date(Date.now() + sessionHours * 3600 * 1000);
-  await store.insertSession(db, {
-    idHash: sha256(sessionId),
-    staffId,
-    expiresAt,
-    method,
-    ...(idTokenSealed ? { idTokenSealed } : {}),
-  });
-  return sessionId;
+  await store.deleteExpiredSessions(db, now);
+  const sid = randomToken();
+  const endsAt = new Date(now.getTime() + session.hours * 3600_000);
+  await store.insertSession(
+    db,
+    {
+      idHash: sha256(sid),
+      staffId,
+      expiresAt: endsAt,
+      method: session.method,
+      ...(session.idTokenSealed ? { idTokenSealed: session.idTokenSealed } : {}),
+    },
+    now,
+  );
+  return { sid, endsAt };
 }
 
 /**
@@ -204,7 +212,7 @@ export async function startSession(
 const seenIntervalMs = 60_000;
 
 /**
- * The staff member behind a session still open: not past its `sessionHours`, nor idle (no activity
+ * The staff member behind a session still open: not past its end (`startSession`), nor idle (no activity
  * of the person's for `idleMinutes`). A request that is the person's own (`active`; not a live
  * page's stream or the refreshes it causes) keeps the session open: it is written, at most once a
  * minute, as a record that follows a read (the group commit).
@@ -221,6 +229,29 @@ export async function sessionStaff(
   if (found && idle.active && now.getTime() - found.seenAt.getTime() >= seenIntervalMs)
     await commits.write((trx) => store.touchSession(trx, idHash, now));
   return found;
+}
+
+/**
+ * Why a session a browser still names is no longer open: past its end (`lifetime`; its row may be
+ * gone, cleared by a later login, so the end the cookie carries is asked too), idle too long
+ * (`idle`), or ended on purpose (`ended`: a logout, the password changed or reset, the account
+ * disabled) - the login page says which.
+ */
+export type SessionEnd = 'idle' | 'lifetime' | 'ended';
+
+export async function whySessionEnded(
+  db: Db,
+  sessionId: string,
+  endsAt: Date | undefined,
+  idleMinutes: number,
+  now = new Date(),
+): Promise<SessionEnd> {
+  const times = await store.findSessionTimes(db, sha256(sessionId));
+  const end = times?.expiresAt ?? endsAt;
+  if (end && end <= now) return 'lifetime';
+  // sessionStaff's bound: idle once the last activity is no later than this (none written: idle too).
+  if (times && (times.seenAt?.getTime() ?? 0) <= now.getTime() - idleMinutes * 60_000) return 'idle';
+  return 'ended';
 }
 
 export const endSession = (db: Db, sessionId: string): Promise<void> => store.deleteSession(db, sha256(sessionId));

@@ -336,6 +336,15 @@ export async function findSessionStaff(
     : undefined;
 }
 
+/** When a session ends and when its person was last active in it, whatever its state; undefined once deleted. */
+export async function findSessionTimes(
+  db: Db,
+  idHash: string,
+): Promise<{ expiresAt: Date; seenAt?: Date } | undefined> {
+  const row = await sessions(db).where({ id: idHash }).first('expires_at', 'seen_at');
+  return row ? { expiresAt: toDate(row.expires_at), seenAt: row.seen_at ? toDate(row.seen_at) : undefined } : undefined;
+}
+
 /** The person was active in the session now (never moved back: a slower request may write after a later one). */
 export async function touchSession(db: Db, idHash: string, now = new Date()): Promise<void> {
   await sessions(db)

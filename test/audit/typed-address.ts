@@ -7,7 +7,7 @@ import test from 'ava';
 import { purge } from '../../appliance/src/admin/retention.ts';
 import { findAudit, insertAudit } from '../../appliance/src/audit/store.ts';
 import * as typedAddresses from '../../appliance/src/db/migrations/0033_audit_typed_addresses.ts';
-import * as unknownHsaIds from '../../appliance/src/db/migrations/0036_staff6_audit_unknown_hsa_ids.ts';
+import * as unknownHsaIds from '../../appliance/src/db/migrations/0036_audit_unknown_hsa_ids.ts';
 import { present } from '../helpers/present.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 

@@ -94,13 +94,19 @@ function statedLimits(variable: string): string[] {
   const described = environmentDescription()[variable];
   const rules = (described?.rules ?? []) as {
     name: string;
-    args?: { limit?: number; options?: { scheme?: string[] } };
+    args?: { limit?: number | { ref: { path: string[] } }; options?: { scheme?: string[] } };
   }[];
-  const limit = (name: string) => rules.find((r) => r.name === name)?.args?.limit;
+  // A limit is a number, or another variable's value (SESSION_IDLE_MINUTES's at most SESSION_HOURS
+  // in minutes), which the row names in backticks.
+  const limit = (name: string) => {
+    const value = rules.find((r) => r.name === name)?.args?.limit;
+    return typeof value === 'object' ? `\`${value.ref.path.join('.')}\`` : value;
+  };
   const words: string[] = [];
   const [min, max] = [limit('min'), limit('max')];
   if (described?.type === 'number') {
-    if (min !== undefined && max !== undefined) words.push(`${min}–${max}`);
+    if (min !== undefined && typeof max === 'string') words.push(`${min} to ${max}`);
+    else if (min !== undefined && max !== undefined) words.push(`${min}–${max}`);
     else if (max !== undefined) words.push(`at most ${max}`);
   } else {
     if (min !== undefined) words.push(`≥ ${min} characters`);

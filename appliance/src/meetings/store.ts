@@ -292,13 +292,11 @@ function inPeriod<Q extends Knex.QueryBuilder>(q: Q, period: Period): Q {
         .where('m.unit_id', unitId)
         .orWhere('m.booked_by', orOf)
         .orWhere('m.led_by', orOf)
-        .orWhereExists((e) =>
-          e
-            .select(1)
-            .from('participants as mine')
-            .whereRaw('mine.meeting_id = m.id')
-            .andWhere('mine.staff_id', orOf)
-            .whereNull('mine.removed_at'),
+        // Not a correlated EXISTS: with each term on an indexed column the engine can find each
+        // part through its index and join them (SQLite's OR-by-union, PostgreSQL's BitmapOr) instead
+        // of testing every meeting of the period (bench/calendar.ts: a fifth of the calendar's rate).
+        .orWhereIn('m.id', (mine) =>
+          mine.select('meeting_id').from('participants').where('staff_id', orOf).whereNull('removed_at'),
         ),
     );
   else if (unitId) q.andWhere('m.unit_id', unitId);

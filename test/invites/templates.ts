@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import test from 'ava';
 import { describeProblem, sampleData, Templates } from '../../appliance/src/invites/templates.ts';
 import { sharedSecrets, startAppliance } from '../helpers/appliance.ts';
-import { testDatabase } from '../helpers/databases.ts';
+import { postgresDatabase, testDatabase } from '../helpers/databases.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { startServer } from '../helpers/server.ts';
 import { until } from '../helpers/wait.ts';
@@ -163,7 +163,8 @@ test('an e-mail override whose subject comes out empty is not used, in either la
     // Only whitespace once rendered: the field is empty in this data.
     'email/en/invitation.hbs': 'Subject:   {{nothing}}  \n--- text ---\nHello {{name}}: {{link}}\n',
     // A subject only in the branch for colleagues: a patient would get none.
-    'email/sv/reminder.hbs': 'Subject: {{#if colleague}}Påminnelse {{date}}{{/if}}\n--- text ---\nHej {{name}}: {{link}}\n',
+    'email/sv/reminder.hbs':
+      'Subject: {{#if colleague}}Påminnelse {{date}}{{/if}}\n--- text ---\nHej {{name}}: {{link}}\n',
     // A good one beside them is used.
     'email/en/reminder.hbs': 'Subject: Reminder {{date}}\n--- text ---\nHello {{name}}: {{link}}\n',
   });
@@ -195,7 +196,10 @@ test('a reload reads TEMPLATES_DIR again: a fixed override is used, a broken one
   t.is(templates.problems.length, 1);
 
   // IT fixes the invitation, and breaks the nudge while at it.
-  overrides({ 'sms/sv/invitation.hbs': 'Hej {{name}}! Gå in här: {{link}}', 'sms/sv/nudge.hbs': 'Vi väntar {{#if}}' }, dir);
+  overrides(
+    { 'sms/sv/invitation.hbs': 'Hej {{name}}! Gå in här: {{link}}', 'sms/sv/nudge.hbs': 'Vi väntar {{#if}}' },
+    dir,
+  );
   warnings.length = 0;
   const problems = templates.reload();
   t.deepEqual(
@@ -223,11 +227,15 @@ test('the admin reloads the templates from the status page: the page then shows 
   try {
     const { client, staff } = await loggedIn(app, 'admin');
     const before = await client.get('/admin/status');
-    t.regex(before.text, /email\/sv\/invitation\.hbs har en tom ämnesrad för mottagaren: patient eller gäst med e-post/);
-    // The form as the page has it: its button, its action.
-    const form = /<form method="post" action="([^"]+)">\s*<input type="hidden" name="crumb" value="[^"]*">\s*<button type="submit">Läs om mallarna<\/button>/.exec(
+    t.regex(
       before.text,
+      /email\/sv\/invitation\.hbs har en tom ämnesrad för mottagaren: patient eller gäst med e-post/,
     );
+    // The form as the page has it: its button, its action.
+    const form =
+      /<form method="post" action="([^"]+)">\s*<input type="hidden" name="crumb" value="[^"]*">\s*<button type="submit">Läs om mallarna<\/button>/.exec(
+        before.text,
+      );
     t.truthy(form, 'the status page has a button "Läs om mallarna"');
 
     overrides({ 'email/sv/invitation.hbs': 'Subject: Inbjudan {{date}}\n--- text ---\nHej {{name}}: {{link}}\n' }, dir);
@@ -275,3 +283,36 @@ test('SIGHUP makes the running appliance read TEMPLATES_DIR again, as systemctl 
     await database.drop();
   }
 });
+
+// Several processes on one PostgreSQL: the page is served by one, a message may be sent by another.
+const onPostgres = Boolean(process.env.TEST_DATABASE_URL) && process.env.TEST_DB !== 'sqlite';
+(onPostgres ? test : test.skip)(
+  "an admin's reload reaches every process on the PostgreSQL, each reading TEMPLATES_DIR once",
+  async (t) => {
+    const dir = overrides({ 'sms/sv/invitation.hbs': 'Hej {{name}}! Du har ett digitalt möte {{date}}.' });
+    const database = (await postgresDatabase())!;
+    const a = await startServer({ database: { ...database, drop: async () => {} }, env: { TEMPLATES_DIR: dir } });
+    const b = await startServer({ database, env: { TEMPLATES_DIR: dir } });
+    try {
+      overrides({ 'sms/sv/invitation.hbs': 'Hej {{name}}! Gå in här: {{link}}' }, dir);
+      const { client } = await loggedIn(a, 'admin');
+      await client.get('/admin/status');
+      t.is((await client.submit('/admin/templates/reload', {})).status, 303);
+      await until('the other process to read them again', () => b.server.plugins.invites.templates.overrideCount === 1);
+      t.is(b.server.plugins.invites.templates.problems.length, 0);
+      t.is(
+        b.server.plugins.invites.templates.sms('sv', 'invitation', mobile),
+        `Hej Sara Lind! Gå in här: ${String(mobile.link)}`,
+      );
+      t.regex(b.logs(), /template overrides reloaded by an admin \(in another process\): 1 in use, 0 not used/);
+      t.is(
+        a.logs().match(/template overrides reloaded/g)?.length,
+        1,
+        'the process that served the page read them once',
+      );
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  },
+);

@@ -79,7 +79,10 @@ test('`samverka --help` says where the command takes its configuration from, as 
   t.regex(said, /\.\/\.env/);
   t.regex(said, /SAMVERKA_ENV_FILE/, 'the help names the variable that makes it skip ./.env');
   // Every variable the help names is one README describes, in its configuration and its CLI section.
-  const configuration = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1));
+  const configuration = readme.slice(
+    readme.indexOf('## Configuration'),
+    readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1),
+  );
   const cli = readme.slice(readme.indexOf('## The CLI'), readme.indexOf('## Layout'));
   for (const variable of said.match(/\b[A-Z][A-Z_]{3,}\b/g) ?? []) {
     t.true(configuration.includes(`\`${variable}\``), `README's configuration section names ${variable}`);

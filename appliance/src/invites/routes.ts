@@ -38,26 +38,23 @@ function templateSource(templates: Templates, lang: Language, channel: Channel, 
 export function templateProblem(lang: Language, p: TemplateProblem): { file: string; text: string } {
   const recipients = (of: SampleRecipient[]) =>
     of.map((r) => t(lang, `invites.templates.recipient.${r}`).toLowerCase()).join('; ');
-  switch (p.problem) {
-    case 'unreadable':
-      return { file: p.file, text: t(lang, 'invites.templates.problem.unreadable', { file: p.file, detail: p.detail }) };
-    case 'leavesOut':
-      return {
-        file: p.file,
-        text: t(lang, 'invites.templates.problem.leavesOut', {
+  const text = (): string => {
+    switch (p.problem) {
+      case 'unreadable':
+        return t(lang, 'invites.templates.problem.unreadable', { file: p.file, detail: p.detail });
+      case 'leavesOut':
+        return t(lang, 'invites.templates.problem.leavesOut', {
           file: p.file,
           fields: p.fields.map((f) => `{{${f}}}`).join(', '),
           recipients: recipients(p.recipients),
-        }),
-      };
-    case 'noSubject':
-      return {
-        file: p.file,
-        text: t(lang, 'invites.templates.problem.noSubject', { file: p.file, recipients: recipients(p.recipients) }),
-      };
-    case 'unknown':
-      return { file: p.file, text: t(lang, 'invites.templates.problem.unknown', { file: p.file }) };
-  }
+        });
+      case 'noSubject':
+        return t(lang, 'invites.templates.problem.noSubject', { file: p.file, recipients: recipients(p.recipients) });
+      case 'unknown':
+        return t(lang, 'invites.templates.problem.unknown', { file: p.file });
+    }
+  };
+  return { file: p.file, text: text() };
 }
 
 /** A message as the API shows it; the number or address it went to only to those who see contact details. */

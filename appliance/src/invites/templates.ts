@@ -1,9 +1,11 @@
 // Message templates: templates/{email,sms}/{sv,en}/<kind>.hbs, Handlebars. Hospital IT may
 // override any of them by pointing TEMPLATES_DIR at a folder of the same shape. Every override is
-// read and tried at start, with made-up data for each kind of recipient: one that does not parse,
-// or whose message would leave out what the message is for (a guest's link, a code), is not used —
-// the built-in template is sent instead, and the problem is logged, shown by `samverka check`, the
-// admin's status page and the template preview. Never a lost message, and never a link-less one.
+// read and tried at start, and again on SIGHUP or the status page's "Läs om mallarna", with
+// made-up data for each kind of recipient: one that does not parse, whose message would leave out
+// what the message is for (a guest's link, a code), or an e-mail whose subject comes out empty, is
+// not used — the built-in template is sent instead, and the problem is logged, shown by `samverka
+// check`, the admin's status page and the template preview. Never a lost message, never a
+// link-less one, and never a mail without a subject (it looks like spam).
 //
 // An e-mail template holds its subject, plain-text and HTML parts in one file:
 //   Subject: Inbjudan till digitalt vårdmöte {{date}}

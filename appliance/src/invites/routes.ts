@@ -92,6 +92,8 @@ export function routes(templates: Templates): ServerRoute[] {
           details: { count: messages.length, meetingIds: meetingsOf(messages) },
         });
         const captured = request.server.plugins.invites.captured();
+        const mailEmbedded = !request.server.app.config.mail.smtpUrl;
+        const smsEmbedded = !request.server.app.config.sms.smppUrl;
         return h.view('invites/outbox', {
           title: t(lang, 'invites.outbox.title'),
           styles: ['invites.css'],
@@ -104,7 +106,15 @@ export function routes(templates: Templates): ServerRoute[] {
             kindText: t(lang, `invites.kind.${m.kind}`),
             channelText: t(lang, `invites.channel.${m.channel}`).toLowerCase(),
           })),
-          embedded: !request.server.app.config.mail.smtpUrl || !request.server.app.config.sms.smppUrl,
+          // Each channel without its real server sends to the embedded one; only those are
+          // captured here, so the page shows the section of each such channel and no other.
+          captured: mailEmbedded || smsEmbedded,
+          mailEmbedded,
+          smsEmbedded,
+          capturedIntro: t(
+            lang,
+            `invites.outbox.capturedIntro.${mailEmbedded ? (smsEmbedded ? 'both' : 'mail') : 'sms'}`,
+          ),
           mails: captured.mail
             .slice()
             .reverse()

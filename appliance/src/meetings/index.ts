@@ -169,6 +169,7 @@ export {
   everyParticipantOf,
   meetingsEndedBefore,
   listMeetings,
+  meetingLabels,
   searchMeetingPage,
   type FoundMeeting,
   type RoomStatus,

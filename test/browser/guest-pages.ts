@@ -278,9 +278,10 @@ test.serial(
     t.notRegex(words, /blir du uppringd/);
     // The clinic's number: one tap to call, and never broken across lines, even at 320 px.
     await eva.setViewport({ width: 320, height: 640 });
+    // The phone links she sees (the one for after the meeting waits hidden until it has ended).
     const phones = await eva.$$eval('main a', (links) =>
       links
-        .filter((a) => a.getAttribute('href')?.startsWith('tel:'))
+        .filter((a) => a.getAttribute('href')?.startsWith('tel:') && a.checkVisibility())
         .map((a) => ({ href: a.getAttribute('href'), text: a.textContent, lines: a.getClientRects().length })),
     );
     t.deepEqual(phones, [{ href: 'tel:0101234567', text: '010-123 45 67', lines: 1 }]);
@@ -290,6 +291,12 @@ test.serial(
     t.regex(await textOf(eva, '[role="status"]'), /Mötet är avslutat/);
     t.true(await eva.$eval('[data-room-closed]', (el) => (el as HTMLElement).hidden), 'no countdown');
     t.true(await eva.$eval('[data-room-open]', (el) => (el as HTMLElement).hidden), 'no room');
+    // Nothing left of the waiting: no "wait on this page", no test to take again, and the clinic's
+    // number is for questions about the meeting, not for technical problems during it.
+    const after = await textOf(eva);
+    t.notRegex(after, /Vad händer nu|Vänta kvar|Gör om det tekniska testet|gick bra|krånglar under mötet/);
+    t.regex(after, /Utvärdera mötet/);
+    t.regex(after, /Frågor om mötet\? Ring mottagningen på 010-123 45 67\./);
     await eva.browserContext().close();
   },
 );

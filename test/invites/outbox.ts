@@ -173,6 +173,12 @@ test('a booking invites each participant: SMS in GSM-7 to mobiles, e-mail with H
     t.regex(mail.text ?? '', /Använd en dator med webbläsaren Chrome eller Firefox/);
     t.regex(mail.text ?? '', /Ring Barn- och ungdomsmedicin på 010-123 45 67/);
     t.regex(String(mail.html), /<a href="http:\/\/127\.0\.0\.1:\d+\/j\/[\w-]{24}">/);
+    // The clinic's number in the HTML part: one tap to call on a phone, and never broken across
+    // lines ("010-123 45" and "67" on the next) in a narrow mail window.
+    const phones = [...String(mail.html).matchAll(/<a href="tel:([^"]+)" style="white-space:nowrap">([^<]+)<\/a>/g)];
+    t.true(phones.length > 0, String(mail.html));
+    for (const [, dial, shown] of phones) t.deepEqual([dial, shown], ['0101234567', '010-123 45 67']);
+    t.notRegex(String(mail.html).replace(/<a href="tel:[^>]+>[^<]+<\/a>/g, ''), /010-123 45 67/);
     t.false(
       (mail.text ?? '').includes('Samordnad planering'),
       'no meeting title (health information) in the invitation',

@@ -19,7 +19,7 @@ import { join, sep } from 'node:path';
 import Handlebars from 'handlebars';
 import { formatWhen } from '../common/clock.ts';
 import { languages, type Language } from '../common/language.ts';
-import { linkifyLine } from '../common/linkify.ts';
+import { linkifyLine, linkifyPhone } from '../common/linkify.ts';
 import { projectRoot } from '../config.ts';
 import type { Channel, MessageKind } from './outbox.ts';
 
@@ -59,11 +59,12 @@ function parseEmail(source: string, file: string): Compiled {
   return { subject: compile(subject, false), text: compile(text, false), html: html ? compile(html, true) : null };
 }
 
-function textToHtml(text: string): string {
+/** The HTML part made from the text: paragraphs, links, and the clinic's number to tap. */
+function textToHtml(text: string, unitPhone: unknown): string {
   return text
     .trim()
     .split(/\r?\n\s*\r?\n/)
-    .map((paragraph) => `<p>${paragraph.split(/\r?\n/).map(linkifyLine).join('<br>')}</p>`)
+    .map((paragraph) => `<p>${linkifyPhone(paragraph.split(/\r?\n/).map(linkifyLine).join('<br>'), unitPhone)}</p>`)
     .join('\n');
 }
 
@@ -361,6 +362,6 @@ function renderEmail(t: Compiled, data: Record<string, unknown>): RenderedEmail 
   return {
     subject: t.subject(data).trim().replace(/\s+/g, ' '),
     text,
-    html: t.html ? t.html(data) : textToHtml(text),
+    html: t.html ? t.html(data) : textToHtml(text, data.unitPhone),
   };
 }

@@ -187,6 +187,18 @@ test.serial('the SMS code page says the first code is sent, and counts down to t
   await olle.browserContext().close();
 });
 
+test.serial('a person whose SMS code does not come can reach the clinic from the code page, with a tap', async (t) => {
+  const { invitee } = await book([{ name: 'Olle Socialsekreterare', bySms: true }]);
+  const olle = await person();
+  await olle.goto(invitee(0).link);
+  await typeName(olle, 'Ditt namn', 'Fortsätt', 'Olle Socialsekreterare');
+  t.is(new URL(olle.url()).pathname, '/entry/code');
+  // Not only once every code is used up: a code that never arrives (an old number) is a dead end too.
+  t.regex(await textOf(olle), /Kommer det inget sms\? Ring Barn- och ungdomsmedicin på 010-123 45 67\./);
+  t.is(await olle.$eval('main a[href^="tel:"]', (a) => a.getAttribute('href')), 'tel:0101234567');
+  await olle.browserContext().close();
+});
+
 test.serial(
   'Safari on a computer: the page says which browsers work and offers the link to copy into one',
   async (t) => {

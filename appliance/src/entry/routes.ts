@@ -3,6 +3,7 @@
 import Boom from '@hapi/boom';
 import type { Lifecycle, Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
+import type { CareUnit } from '../staff/index.ts';
 import { sha256 } from '../crypto.ts';
 import { openEventStream } from '../http/sse.ts';
 import {
@@ -106,6 +107,8 @@ function problemPage(
   problem: LinkProblem,
   invitation?: Invitation,
   language = invitation?.participant.language,
+  /** Whom to call when there is no invitation to tell it (a meeting cancelled under a session). */
+  unit?: CareUnit,
 ) {
   speakBookedLanguage(request, language);
   const lang = languageOf(request);
@@ -127,6 +130,7 @@ function problemPage(
       'entry/problem',
       {
         ...base(request, invitation, t(lang, `entry.problem.${problem}.title`)),
+        ...(unit && !invitation ? { unitName: unit.name, unitPhone: unit.phone } : {}),
         problem,
         text: t(lang, `entry.problem.${problem}.text`),
         langToken: tokenOf(request),
@@ -172,8 +176,11 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
     const found = await service.current(identity, read, { page });
     // Taken off a meeting that goes on (the session's check found no attendance): their link no
     // longer holds, as the link itself would say; otherwise the meeting is cancelled.
-    if (!found)
-      return { ended: problemPage(request, h, read && !read.attendance ? 'revoked' : 'cancelled').takeover() };
+    if (!found) {
+      const problem = read && !read.attendance ? 'revoked' : 'cancelled';
+      const unit = page ? await service.unitOfClosed(identity) : undefined;
+      return { ended: problemPage(request, h, problem, undefined, undefined, unit).takeover() };
+    }
     return found;
   }
 

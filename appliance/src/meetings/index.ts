@@ -162,6 +162,7 @@ export {
   findMeeting,
   findParticipant,
   findAttendance,
+  findMeetingUnit,
   listChanges,
   eraseContactsOfMeetingsEndedBefore,
   eraseParticipantContacts,

@@ -152,8 +152,11 @@ async function nextStep(
   identity: Pick<GuestIdentity, 'participantId' | 'person'>,
   identification: string,
   identified: boolean,
+  ended: boolean,
 ): Promise<string> {
   if (!identified) return identification === 'sms' ? '/entry/code' : '/entry/identify';
+  // After the meeting there is nothing to test for: the waiting room says it is over.
+  if (ended) return '/entry/waiting';
   return (await latestResult(request.server.app.db, participantSubject(identity))) ? '/entry/waiting' : '/entry/test';
 }
 
@@ -352,14 +355,13 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const identified = participant.identification === 'none';
         const next = !result.fresh
           ? '/entry'
-          : identified && clock.isEnded(result.invitation)
-            ? '/entry/waiting'
-            : await nextStep(
-                request,
-                { participantId: participant.id, person },
-                participant.identification,
-                identified,
-              );
+          : await nextStep(
+              request,
+              { participantId: participant.id, person },
+              participant.identification,
+              identified,
+              clock.isEnded(result.invitation),
+            );
         // The tech test, the usual next step, is the answer itself: a redirect would cost a round trip.
         speakBookedLanguage(request, participant.language);
         const response = next === testMount.path ? techTestPage(request, h, testMount) : h.redirect(next);
@@ -374,14 +376,13 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const found = await current(request, h);
         if ('ended' in found) return found.ended;
         const { invitation, state } = found;
-        // After the meeting there is nothing to test for: the waiting room says it is over.
-        if (state.identifiedAt && clock.isEnded(invitation)) return h.redirect('/entry/waiting');
         return h.redirect(
           await nextStep(
             request,
             request.auth.credentials.guest!,
             invitation.participant.identification,
             Boolean(state.identifiedAt),
+            clock.isEnded(invitation),
           ),
         );
       },
@@ -426,6 +427,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
             request.auth.credentials.guest!,
             found.invitation.participant.identification,
             true,
+            clock.isEnded(found.invitation),
           );
           return next === testMount.path ? techTestPage(request, h, testMount) : h.redirect(next);
         }

@@ -438,8 +438,11 @@ test('an unknown or malformed link gets a page, not an error', async (t) => {
   const unknown = await world.app.client().get('/j/AAAAAAAAAAAAAAAAAAAAAAAA', { 'user-agent': chrome });
   t.is(unknown.status, 404);
   t.regex(unknown.text, /Länken fungerar inte/);
+  // Whose link it is nobody knows here, but the person does: the number is in their invitation.
+  t.regex(unknown.text, /Frågor\? Ring mottagningen som bjöd in dig\. Numret står i inbjudan\./);
   const malformed = await world.app.client().get('/j/%3Cscript%3E', { 'user-agent': chrome });
   t.is(malformed.status, 404);
+  t.regex(malformed.text, /Numret står i inbjudan/);
 });
 
 test('a person invited with SMS identification gets a code by SMS that unlocks the way in', async (t) => {

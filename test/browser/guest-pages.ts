@@ -11,6 +11,7 @@ import { fill, press, screenshotsAt, type TestBrowser } from '../helpers/browser
 import { mailsTo, smsTo, worldParts, until, type World } from '../connlog/_meeting.ts';
 import { passTechTest } from '../helpers/techtest.ts';
 import { present } from '../helpers/present.ts';
+import { formatWhen } from '../../appliance/src/common/clock.ts';
 
 const safariMac =
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
@@ -47,7 +48,7 @@ async function book(invitees: Invitee[], minutes = 2 * 24 * 60) {
     mobile: `070${Math.floor(1_000_000 + Math.random() * 8_999_999)}`,
     identification: 'sms',
   };
-  const { meeting } = await bookStartingIn(world.app, minutes, [patient, ...people]);
+  const { meeting, client } = await bookStartingIn(world.app, minutes, [patient, ...people]);
   const invited: { id: string; email: string | null; link: string }[] = [];
   for (const p of meeting.participants.slice(1)) {
     const text = () =>
@@ -64,6 +65,8 @@ async function book(invitees: Invitee[], minutes = 2 * 24 * 60) {
   }
   return {
     meetingId: meeting.id,
+    /** The clinician who booked it, logged in to the API. */
+    clinician: client,
     /** The `n`-th invitee (from 0) as booked: participant id, e-mail, and the link that went out. */
     invitee: (n: number) => present(invited[n], `invitee ${n + 1}`),
   };
@@ -312,6 +315,32 @@ test.serial(
     await eva.browserContext().close();
   },
 );
+
+test.serial('a meeting moved while the guest waits: the waiting room shows the new time and says the time has changed', async (t) => {
+  const { meetingId, clinician, invitee } = await book([{ name: 'Eva Ek' }]);
+  const eva = await person();
+  await eva.goto(invitee(0).link);
+  await typeName(eva, 'Ditt namn', 'Fortsätt', 'Eva Ek');
+  await passed(invitee(0).id);
+  await eva.goto(`${world.app.url}/entry/waiting`);
+  t.notRegex(await textOf(eva), /ny tid/);
+  const startsAt = new Date(Date.now() + 5 * 86_400_000);
+  startsAt.setUTCHours(9, 0, 0, 0);
+  const { version } = (await clinician.get(`/api/v1/meetings/${meetingId}`)).json<{ version: number }>();
+  const moved = await clinician.request('PATCH', `/api/v1/meetings/${meetingId}`, {
+    json: { version, startsAt: startsAt.toISOString() },
+  });
+  t.is(moved.status, 200, moved.text);
+  // The page reloads by itself with the new time, and says why the time on it is not the one she knew.
+  await eva.waitForFunction(() => /ny tid/.test(document.querySelector('main')?.textContent ?? ''));
+  t.regex(await textOf(eva, '[role="status"]'), /^Mötet har fått en ny tid\.$/);
+  t.regex(await textOf(eva), new RegExp(formatWhen(startsAt, 'sv').date));
+  // Only this once: the address keeps no flag that a later reload would show again.
+  t.is(new URL(eva.url()).search, '');
+  await eva.reload();
+  t.notRegex(await textOf(eva), /ny tid/);
+  await eva.browserContext().close();
+});
 
 test.serial('within the last hour before the room opens, the waiting room counts down to it', async (t) => {
   const { invitee } = await book([{ name: 'Eva Ek' }], 40);

@@ -459,7 +459,12 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
     route({
       method: 'GET',
       path: '/entry/waiting',
-      options: { auth: guest, pre: [{ method: identified(true), assign: 'entry' }] },
+      options: {
+        auth: guest,
+        pre: [{ method: identified(true), assign: 'entry' }],
+        // `moved`: the page reloaded because the meeting was given a new time (entry.ts).
+        validate: { query: objectOf<{ moved?: boolean }>({ moved: Joi.boolean() }) },
+      },
       async handler(request, h) {
         const { invitation } = request.pre.entry as { invitation: Invitation };
         const lang = languageOf(request);
@@ -490,6 +495,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
             // The clinic calls back a person whose connection fails on the number in the booking:
             // only one with a number is told so.
             callable: invitation.mobile !== null,
+            moved: request.query.moved === true,
             open: clock.isOpen(invitation),
             // A connection that failed says so first; a good or choppy one does not make the meeting
             // work on a device whose camera, microphone or sound did not.

@@ -7,7 +7,7 @@ import test from 'ava';
 import { useStage } from '../helpers/stage.ts';
 import type { Page } from 'puppeteer-core';
 import { bookStartingIn } from './_booking.ts';
-import { fill, press, screenshotsAt, type TestBrowser } from '../helpers/browser.ts';
+import { byLabel, fill, press, screenshotsAt, type TestBrowser } from '../helpers/browser.ts';
 import { mailsTo, smsTo, worldParts, until, type World } from '../connlog/_meeting.ts';
 import { passTechTest } from '../helpers/techtest.ts';
 import { present } from '../helpers/present.ts';
@@ -187,6 +187,44 @@ test.serial('the SMS code page says the first code is sent, and counts down to t
     await olle.$eval('::-p-aria([name="Skicka en ny kod"][role="button"])', (b) => (b as HTMLButtonElement).disabled),
   );
   await screenshotsAt(olle, 'guest-code');
+  await olle.browserContext().close();
+});
+
+/** Whether the field is focused and marked invalid, and what its description says (the error first). */
+async function fieldState(page: Page, label: string) {
+  return (await byLabel(page, label)).evaluate((el) => ({
+    focused: el === document.activeElement,
+    invalid: el.getAttribute('aria-invalid'),
+    description: (el.getAttribute('aria-describedby') ?? '')
+      .split(' ')
+      .map((id) => document.getElementById(id)?.textContent?.trim())
+      .join(' '),
+  }));
+}
+
+test.serial('a wrong name or code puts the person back in the field, which says what was wrong', async (t) => {
+  const { invitee } = await book([{ name: 'Olle Socialsekreterare', bySms: true }]);
+  const olle = await person();
+  await olle.goto(invitee(0).link);
+  t.like(await fieldState(olle, 'Ditt namn'), { focused: false, invalid: null });
+  await typeName(olle, 'Ditt namn', 'Fortsätt', 'Olle Socialsekretare');
+  // A screen reader (or a phone's keyboard) is where the correction is typed, and hears why.
+  t.deepEqual(await fieldState(olle, 'Ditt namn'), {
+    focused: true,
+    invalid: 'true',
+    description:
+      'Namnet stämmer inte med inbjudan. Kontrollera stavningen. Du har 4 försök kvar. Skriv ditt för- och efternamn precis som det står i inbjudan.',
+  });
+  await typeName(olle, 'Ditt namn', 'Fortsätt', 'Olle Socialsekreterare');
+  t.is(new URL(olle.url()).pathname, '/entry/code');
+  t.like(await fieldState(olle, 'Kod från sms'), { invalid: null });
+  await fill(olle, 'Kod från sms', '000000');
+  await Promise.all([olle.waitForNavigation(), press(olle, 'Fortsätt')]);
+  t.deepEqual(await fieldState(olle, 'Kod från sms'), {
+    focused: true,
+    invalid: 'true',
+    description: 'Fel kod. Du har 4 försök kvar.',
+  });
   await olle.browserContext().close();
 });
 

@@ -228,6 +228,23 @@ test.serial('a wrong name or code puts the person back in the field, which says 
   await olle.browserContext().close();
 });
 
+test.serial('the invitation e-mail reads on a phone at 320 px: the link wraps rather than running off the side', async (t) => {
+  const { invitee } = await book([{ name: 'Eva Ek' }]);
+  const mail = present(
+    mailsTo(world, present(invitee(0).email, "Eva's e-mail")).find((m) => /\/j\//.test(m.text ?? '')),
+    'the invitation',
+  );
+  const eva = await person();
+  await eva.setViewport({ width: 320, height: 640 });
+  await eva.setContent(String(mail.html));
+  // (A token with a "-" in it gives the browser a place to break anyway; most have none.)
+  t.true(await eva.evaluate(() => document.documentElement.scrollWidth <= 320), 'no sideways scrolling');
+  // Still one link to tap, whole, and the clinic's number on one line.
+  t.is(await eva.$eval('a[href*="/j/"]', (a) => a.textContent), invitee(0).link);
+  t.true(await eva.$$eval('a[href^="tel:"]', (links) => links.every((a) => a.getClientRects().length === 1)));
+  await eva.browserContext().close();
+});
+
 test.serial('a person whose SMS code does not come can reach the clinic from the code page, with a tap', async (t) => {
   const { invitee } = await book([{ name: 'Olle Socialsekreterare', bySms: true }]);
   const olle = await person();

@@ -59,12 +59,18 @@ function parseEmail(source: string, file: string): Compiled {
   return { subject: compile(subject, false), text: compile(text, false), html: html ? compile(html, true) : null };
 }
 
-/** The HTML part made from the text: paragraphs, links, and the clinic's number to tap. */
+/**
+ * The HTML part made from the text: paragraphs, links, and the clinic's number to tap. A link longer
+ * than a phone's screen is wide wraps (it has no spaces to wrap at) instead of running off the side.
+ */
 function textToHtml(text: string, unitPhone: unknown): string {
   return text
     .trim()
     .split(/\r?\n\s*\r?\n/)
-    .map((paragraph) => `<p>${linkifyPhone(paragraph.split(/\r?\n/).map(linkifyLine).join('<br>'), unitPhone)}</p>`)
+    .map(
+      (paragraph) =>
+        `<p style="overflow-wrap:break-word">${linkifyPhone(paragraph.split(/\r?\n/).map(linkifyLine).join('<br>'), unitPhone)}</p>`,
+    )
     .join('\n');
 }
 

@@ -87,7 +87,8 @@ if (waiting) {
       closed.hidden = true;
       open.hidden = true;
       // Nor what only fits while waiting: the test's verdict, "wait here", the test to take again.
-      for (const part of waiting.querySelectorAll<HTMLElement>('[data-verdict], [data-room-waiting]')) part.hidden = true;
+      for (const part of waiting.querySelectorAll<HTMLElement>('[data-verdict], [data-room-waiting]'))
+        part.hidden = true;
       ended.hidden = false;
       announce.textContent = ended.querySelector('p')?.textContent?.trim() ?? '';
       return;

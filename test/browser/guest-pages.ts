@@ -228,22 +228,25 @@ test.serial('a wrong name or code puts the person back in the field, which says 
   await olle.browserContext().close();
 });
 
-test.serial('the invitation e-mail reads on a phone at 320 px: the link wraps rather than running off the side', async (t) => {
-  const { invitee } = await book([{ name: 'Eva Ek' }]);
-  const mail = present(
-    mailsTo(world, present(invitee(0).email, "Eva's e-mail")).find((m) => /\/j\//.test(m.text ?? '')),
-    'the invitation',
-  );
-  const eva = await person();
-  await eva.setViewport({ width: 320, height: 640 });
-  await eva.setContent(String(mail.html));
-  // (A token with a "-" in it gives the browser a place to break anyway; most have none.)
-  t.true(await eva.evaluate(() => document.documentElement.scrollWidth <= 320), 'no sideways scrolling');
-  // Still one link to tap, whole, and the clinic's number on one line.
-  t.is(await eva.$eval('a[href*="/j/"]', (a) => a.textContent), invitee(0).link);
-  t.true(await eva.$$eval('a[href^="tel:"]', (links) => links.every((a) => a.getClientRects().length === 1)));
-  await eva.browserContext().close();
-});
+test.serial(
+  'the invitation e-mail reads on a phone at 320 px: the link wraps rather than running off the side',
+  async (t) => {
+    const { invitee } = await book([{ name: 'Eva Ek' }]);
+    const mail = present(
+      mailsTo(world, present(invitee(0).email, "Eva's e-mail")).find((m) => /\/j\//.test(m.text ?? '')),
+      'the invitation',
+    );
+    const eva = await person();
+    await eva.setViewport({ width: 320, height: 640 });
+    await eva.setContent(String(mail.html));
+    // (A token with a "-" in it gives the browser a place to break anyway; most have none.)
+    t.true(await eva.evaluate(() => document.documentElement.scrollWidth <= 320), 'no sideways scrolling');
+    // Still one link to tap, whole, and the clinic's number on one line.
+    t.is(await eva.$eval('a[href*="/j/"]', (a) => a.textContent), invitee(0).link);
+    t.true(await eva.$$eval('a[href^="tel:"]', (links) => links.every((a) => a.getClientRects().length === 1)));
+    await eva.browserContext().close();
+  },
+);
 
 test.serial('a person whose SMS code does not come can reach the clinic from the code page, with a tap', async (t) => {
   const { invitee } = await book([{ name: 'Olle Socialsekreterare', bySms: true }]);
@@ -371,31 +374,34 @@ test.serial(
   },
 );
 
-test.serial('a meeting moved while the guest waits: the waiting room shows the new time and says the time has changed', async (t) => {
-  const { meetingId, clinician, invitee } = await book([{ name: 'Eva Ek' }]);
-  const eva = await person();
-  await eva.goto(invitee(0).link);
-  await typeName(eva, 'Ditt namn', 'Fortsätt', 'Eva Ek');
-  await passed(invitee(0).id);
-  await eva.goto(`${world.app.url}/entry/waiting`);
-  t.notRegex(await textOf(eva), /ny tid/);
-  const startsAt = new Date(Date.now() + 5 * 86_400_000);
-  startsAt.setUTCHours(9, 0, 0, 0);
-  const { version } = (await clinician.get(`/api/v1/meetings/${meetingId}`)).json<{ version: number }>();
-  const moved = await clinician.request('PATCH', `/api/v1/meetings/${meetingId}`, {
-    json: { version, startsAt: startsAt.toISOString() },
-  });
-  t.is(moved.status, 200, moved.text);
-  // The page reloads by itself with the new time, and says why the time on it is not the one she knew.
-  await eva.waitForFunction(() => /ny tid/.test(document.querySelector('main')?.textContent ?? ''));
-  t.regex(await textOf(eva, '[role="status"]'), /^Mötet har fått en ny tid\.$/);
-  t.regex(await textOf(eva), new RegExp(formatWhen(startsAt, 'sv').date));
-  // Only this once: the address keeps no flag that a later reload would show again.
-  t.is(new URL(eva.url()).search, '');
-  await eva.reload();
-  t.notRegex(await textOf(eva), /ny tid/);
-  await eva.browserContext().close();
-});
+test.serial(
+  'a meeting moved while the guest waits: the waiting room shows the new time and says the time has changed',
+  async (t) => {
+    const { meetingId, clinician, invitee } = await book([{ name: 'Eva Ek' }]);
+    const eva = await person();
+    await eva.goto(invitee(0).link);
+    await typeName(eva, 'Ditt namn', 'Fortsätt', 'Eva Ek');
+    await passed(invitee(0).id);
+    await eva.goto(`${world.app.url}/entry/waiting`);
+    t.notRegex(await textOf(eva), /ny tid/);
+    const startsAt = new Date(Date.now() + 5 * 86_400_000);
+    startsAt.setUTCHours(9, 0, 0, 0);
+    const { version } = (await clinician.get(`/api/v1/meetings/${meetingId}`)).json<{ version: number }>();
+    const moved = await clinician.request('PATCH', `/api/v1/meetings/${meetingId}`, {
+      json: { version, startsAt: startsAt.toISOString() },
+    });
+    t.is(moved.status, 200, moved.text);
+    // The page reloads by itself with the new time, and says why the time on it is not the one she knew.
+    await eva.waitForFunction(() => /ny tid/.test(document.querySelector('main')?.textContent ?? ''));
+    t.regex(await textOf(eva, '[role="status"]'), /^Mötet har fått en ny tid\.$/);
+    t.regex(await textOf(eva), new RegExp(formatWhen(startsAt, 'sv').date));
+    // Only this once: the address keeps no flag that a later reload would show again.
+    t.is(new URL(eva.url()).search, '');
+    await eva.reload();
+    t.notRegex(await textOf(eva), /ny tid/);
+    await eva.browserContext().close();
+  },
+);
 
 test.serial('within the last hour before the room opens, the waiting room counts down to it', async (t) => {
   const { invitee } = await book([{ name: 'Eva Ek' }], 40);

@@ -663,7 +663,10 @@ test('a participant booked in English gets the invitation in English, and Englis
     t.is(reply.json().participants[1].language, 'en');
     const mail = await relay.waitForMail(1);
     // "on" before the weekday, as the English body and SMS say it.
-    t.regex(mail.subject ?? '', /^Invitation to a digital meeting on [A-Z][a-z]+day, \d{1,2} [A-Z][a-z]+ \d{4} at \d\d:\d\d$/);
+    t.regex(
+      mail.subject ?? '',
+      /^Invitation to a digital meeting on [A-Z][a-z]+day, \d{1,2} [A-Z][a-z]+ \d{4} at \d\d:\d\d$/,
+    );
     t.regex(mail.text ?? '', /Hello John Smith,/);
     t.regex(mail.text ?? '', /Use a computer with the Chrome, Firefox or Edge browser\./);
     const path = present(/http:\/\/[^/]+(\/j\/[\w-]+)/.exec(mail.text ?? '')?.[1], 'the link in the e-mail');

@@ -13,7 +13,8 @@
 //   Hej {{name}} …
 //   --- html ---
 //   <p>Hej {{name}} …</p>
-// The HTML part may be left out; it is then made from the text.
+// The HTML part may be left out; it is then made from the text (links clickable and wrapping on a
+// phone, the clinic's number a tel: link kept on one line).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import Handlebars from 'handlebars';

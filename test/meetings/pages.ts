@@ -975,3 +975,35 @@ test('the contact form has a country for each mobile number, the one booked chos
   );
   t.true(after.includes('+47 91 23 45 67'), 'shown as a foreign number is');
 });
+
+test('a meeting past its time that nobody marked ended reads "avslutat" (ended) on its page, in the week calendar and in the API, in Swedish and English', async (t) => {
+  const { client } = await loggedIn(app);
+  const meeting = await bookedPastItsTime(client);
+  const statusOf = (html: string) => /<dd class="meeting-status[^"]*">([^<]*)<\/dd>/.exec(html)?.[1];
+  t.is(statusOf((await client.get(`/meetings/${meeting.id}`)).text), 'avslutat');
+  const api = (await client.get(`/api/v1/meetings/${meeting.id}`)).json();
+  t.is(api.status, 'ended');
+  const startsAt = new Date(api.startsAt);
+  const listed = (
+    await client.get(
+      `/api/v1/meetings?from=${new Date(startsAt.getTime() - 60_000).toISOString()}&to=${new Date(startsAt.getTime() + 60_000).toISOString()}`,
+    )
+  ).json();
+  t.is(listed.meetings.find((m: { id: string }) => m.id === meeting.id)?.status, 'ended', 'the list as the read');
+  const week = async () => {
+    const html = (await client.get(`/calendar?view=week&date=${toClinicTime(startsAt).date}`)).text;
+    return new RegExp(`<li class="meeting[^"]*" data-meeting-id="${meeting.id}">([\\s\\S]*?)</li>`).exec(html)?.[1];
+  };
+  t.regex((await week()) ?? '', /<span class="status">avslutat<\/span>/);
+  // Nothing stored changed: the status is read from the time, not written.
+  t.is((await app.server.app.db('meetings').where({ id: meeting.id }).first()).status, 'booked');
+
+  // One booked ahead still reads as booked: no status beside it in the calendar.
+  const ahead = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  t.is(statusOf((await client.get(`/meetings/${ahead.id}`)).text), 'bokat');
+  t.is((await client.get(`/api/v1/meetings/${ahead.id}`)).json().status, 'booked');
+
+  await client.get(`/lang/en?next=/meetings/${meeting.id}`);
+  t.is(statusOf((await client.get(`/meetings/${meeting.id}`)).text), 'ended');
+  t.regex((await week()) ?? '', /<span class="status">ended<\/span>/);
+});

@@ -149,6 +149,7 @@ export {
   isPatient,
   meetingEnd,
   participantStatusKey,
+  shownStatus,
   tookPart,
   wasHeld,
   type ParticipantKind,

@@ -248,6 +248,8 @@ function calendarItem(lang: Language, days: ClinicDays, m: CalendarEntry, marks:
     time: `${days.time(m.startsAt)}–${days.time(meetingEnd(m))}`,
     title: m.title,
     cancelled: m.status === 'cancelled',
+    // Said beside a meeting that will not take place (any more): cancelled, or over (shownStatus).
+    closed: m.status === 'cancelled' || m.status === 'ended',
     statusLabel: words.status[m.status],
     linkName: patient?.name ?? words.noPatient,
     // The routine: staff join by clicking the patient's name. While the room is open it leads in.

@@ -9,6 +9,7 @@ import type { ChangeHook, MeetingChange, Within, WithinStatus } from './events.t
 import {
   closedAs,
   isPatient,
+  shownStatus,
   type CalendarEntry,
   type Meeting,
   type NewParticipant,
@@ -123,9 +124,10 @@ export class MeetingService {
     return this.canChange(staff, meeting) && closedAs(meeting, this.config.roomGraceMinutes, now) === undefined;
   }
 
-  /** What this staff member may see of the meeting. */
-  view(staff: Staff, meeting: Meeting): Meeting {
-    return seesContactDetails(staff) ? meeting : forSupport(meeting);
+  /** What this staff member may see of the meeting, its status as people read it (shownStatus). */
+  view(staff: Staff, meeting: Meeting, now = new Date()): Meeting {
+    const shown = { ...meeting, status: shownStatus(meeting, this.config.roomGraceMinutes, now) };
+    return seesContactDetails(staff) ? shown : forSupport(shown);
   }
 
   /**
@@ -166,8 +168,10 @@ export class MeetingService {
   }
 
   /** The same period as `list`, with only what the calendar shows (no contact data for anyone). */
-  calendar(staff: Staff, query: ListQuery): Promise<CalendarEntry[]> {
-    return store.listCalendar(this.db, this.#period(staff, query));
+  async calendar(staff: Staff, query: ListQuery, now = new Date()): Promise<CalendarEntry[]> {
+    const entries = await store.listCalendar(this.db, this.#period(staff, query));
+    for (const entry of entries) entry.status = shownStatus(entry, this.config.roomGraceMinutes, now);
+    return entries;
   }
 
   async #leader(host: Staff, unitId: string, ledBy: string | undefined): Promise<string> {

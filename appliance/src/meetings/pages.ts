@@ -658,7 +658,8 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         const { response, stream } = openEventStream(request, h, { onClose: () => unsubscribe() });
         const unsubscribe = live.subscribe(
           stream,
-          staff.role === 'clinician' ? { unitId: staff.unitId } : { allUnits: true },
+          // What the calendar lists: a clinician's unit, and their own meetings in any unit.
+          staff.role === 'clinician' ? { unitId: staff.unitId, staffId: staff.id } : { allUnits: true },
         );
         return response;
       },

@@ -23,19 +23,23 @@ interface Typed {
 
 const skipped = new Set(['hidden', 'password', 'file', 'submit', 'button', 'reset', 'image']);
 
-/** The form's fields that differ from what the page came with: what the person typed or chose. */
+/**
+ * What the person typed or chose into the form: the fields that differ from what the page came
+ * with, or every field of a form the server sent back refused (what it came with is what they typed).
+ */
 function typedIn(form: HTMLFormElement): Typed['forms'][number]['fields'] {
+  const refused = form.querySelector('[aria-invalid="true"], [role="alert"]') !== null;
   const fields: Typed['forms'][number]['fields'] = [];
   for (const el of form.elements) {
     const field = el as Field;
     if (!field.name || (field instanceof HTMLInputElement && skipped.has(field.type))) continue;
     if (field instanceof HTMLInputElement && (field.type === 'radio' || field.type === 'checkbox')) {
-      if (field.checked !== field.defaultChecked)
+      if (refused || field.checked !== field.defaultChecked)
         fields.push({ name: field.name, value: field.value, checked: field.checked });
     } else if (field instanceof HTMLSelectElement) {
-      if ([...field.options].some((o) => o.selected !== o.defaultSelected))
+      if (refused || [...field.options].some((o) => o.selected !== o.defaultSelected))
         fields.push({ name: field.name, value: field.value });
-    } else if (field.value !== field.defaultValue) fields.push({ name: field.name, value: field.value });
+    } else if (refused || field.value !== field.defaultValue) fields.push({ name: field.name, value: field.value });
   }
   return fields;
 }

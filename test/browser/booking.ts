@@ -419,12 +419,23 @@ test.serial(
     await page.reload();
     t.is(await value('[name="Name"][role="textbox"]'), '');
 
-    // Without the page's scripts the switch is the link it was: the page comes back in Swedish.
+    // A guest the form refused (no address) comes back as typed; the switch keeps that too.
+    await fill(page, '[name="Name"][role="textbox"]', 'Per Ek');
+    await submit(page, 'Add');
+    t.regex(await text(page, '#participant-problem'), /mobile number or an e-mail address/);
+    await Promise.all([page.waitForNavigation(), press(page, 'På svenska', 'link')]);
+    t.is(await page.$eval('html', (el) => el.lang), 'sv');
+    await page.waitForFunction(() => document.querySelector<HTMLInputElement>('#p_name')?.value !== '', {
+      timeout: 5000,
+    });
+    t.is(await value('[name="Namn"][role="textbox"]'), 'Per Ek');
+
+    // Without the page's scripts the switch is the link it was: the page comes back in English.
     await page.setRequestInterception(true);
     page.on('request', (request) => (request.url().endsWith('.js') ? void request.abort() : void request.continue()));
     await page.reload();
-    await Promise.all([page.waitForNavigation(), press(page, 'På svenska', 'link')]);
-    t.is(await page.$eval('html', (el) => el.lang), 'sv');
+    await Promise.all([page.waitForNavigation(), press(page, 'In English', 'link')]);
+    t.is(await page.$eval('html', (el) => el.lang), 'en');
     t.is(new URL(page.url()).pathname, `/meetings/${meeting.id}`);
     await context.close();
   },

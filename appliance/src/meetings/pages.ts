@@ -695,15 +695,15 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           return renderBooking(request, h, { ...form, p_kind: undefined, p_identification: undefined }, draft);
         }
         // The participant typed into "Lägg till deltagare" joins the list, or says what is wrong with it.
-        const participantProblems = hasParticipant(form) ? await addToDraft(request, form, draft) : [];
+        const addProblems = hasParticipant(form) ? await addToDraft(request, form, draft) : [];
         if (form.action === 'add')
-          return participantProblems.length > 0
-            ? renderBooking(request, h, form, draft, participantProblems)
+          return addProblems.length > 0
+            ? renderBooking(request, h, form, draft, addProblems)
             : renderBooking(request, h, clearParticipant(form), draft);
         // "Boka mötet": everything wrong is said at once, each field at fault marked.
         const { problems, startsAt } = await meetingProblems(request, form, draft);
-        problems.unshift(...participantProblems);
-        const shown = participantProblems.length > 0 ? form : clearParticipant(form);
+        problems.unshift(...addProblems);
+        const shown = addProblems.length > 0 ? form : clearParticipant(form);
         if (problems.length > 0 || !startsAt) return renderBooking(request, h, shown, draft, problems);
         try {
           const meeting = await meetings.book(

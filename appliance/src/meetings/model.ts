@@ -144,6 +144,18 @@ export const closedAs = (
 ): 'cancelled' | 'ended' | undefined =>
   m.status === 'cancelled' ? 'cancelled' : isOver(m, graceMinutes, now) ? 'ended' : undefined;
 
+/**
+ * The status a person reads (the meeting page, the calendar, the API, the connection log): as
+ * stored, except that a meeting over though nobody marked it ended (closedAs: past its end and the
+ * grace period, when the page already says it has ended and takes no changes) reads "ended", not
+ * "booked". Derived from the time, never written: the room's clock and staff still move the stored one.
+ */
+export const shownStatus = (
+  m: Pick<Meeting, 'status' | 'startsAt' | 'durationMinutes'>,
+  graceMinutes: number,
+  now = new Date(),
+): MeetingStatus => closedAs(m, graceMinutes, now) ?? m.status;
+
 /** Whether anyone may still join the meeting: not cancelled, not over. */
 export const isJoinable = (
   m: Pick<Meeting, 'status' | 'startsAt' | 'durationMinutes'>,

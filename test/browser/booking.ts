@@ -13,6 +13,7 @@ import { axe } from '../helpers/axe.ts';
 import { present } from '../helpers/present.ts';
 import { meetingIdOf } from './_booking.ts';
 import { recordJoin, recordLeave } from '../../appliance/src/rooms/store.ts';
+import { findMeeting } from '../../appliance/src/meetings/store.ts';
 
 let app: TestServer;
 let chromium: TestBrowser;
@@ -441,6 +442,34 @@ test.serial(
     await page.locator('::-p-text(Mötet har avslutats.)').wait();
     t.notRegex(await links(), /Anslut till mötet/);
     t.regex(await links(), /Utvärdera mötet/);
+    await context.close();
+  },
+);
+
+test.serial(
+  'a meeting page left open follows the clock with no event: at the start it offers the record, and then names the end and grace as its next moment',
+  async (t) => {
+    const { staff, password } = await app.staff('clinician');
+    const { context, page } = await loggedInPage(staff.email, password);
+    const client = app.client();
+    await client.login(staff.email, password);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json<{ id: string }>();
+    // The start moved to three seconds from now behind the appliance's back: no event tells the page.
+    const startsAt = new Date(Date.now() + 3000);
+    await app.server.app.db('meetings').where({ id: meeting.id }).update({ starts_at: startsAt.toISOString() });
+    // Its room opened already (the schedule's part, which tells the page): what is left is the clock's.
+    t.true(
+      await app.server.plugins.rooms.service.open(
+        present(await findMeeting(app.server.app.db, meeting.id), 'the meeting'),
+      ),
+    );
+    await page.goto(`${app.url}/meetings/${meeting.id}`);
+    const changesAt = () => page.$eval('#meeting-live', (el) => (el as HTMLElement).dataset.changesAt);
+    t.is(await changesAt(), startsAt.toISOString());
+    t.notRegex(await text(page, '#meeting-live'), /Mötesuppgifter/, 'not held yet');
+    await page.locator('::-p-aria([name="Mötesuppgifter: vem som deltog, när och hur länge"][role="link"])').wait();
+    const graceMinutes = app.config.roomGraceMinutes;
+    t.is(await changesAt(), new Date(startsAt.getTime() + (45 + graceMinutes) * 60_000).toISOString());
     await context.close();
   },
 );

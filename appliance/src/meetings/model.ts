@@ -164,6 +164,30 @@ export const isJoinable = (
 ): boolean => m.status !== 'cancelled' && !isOver(m, graceMinutes, now);
 
 /**
+ * The next moment a page showing the meeting changes by the clock alone (its start: held, its record
+ * and evaluation offered; its end and grace: over, no longer joinable), or none: a page left open
+ * fetches itself again then, as it does when something happens to the meeting.
+ */
+export const nextTimedChange = (
+  m: Pick<Meeting, 'status' | 'startsAt' | 'durationMinutes'>,
+  graceMinutes: number,
+  now = new Date(),
+): Date | undefined =>
+  m.status === 'cancelled' || m.status === 'ended'
+    ? undefined
+    : [m.startsAt, new Date(meetingEnd(m).getTime() + graceMinutes * 60_000)].find((at) => at > now);
+
+/** The earliest of the meetings' next changes by the clock (nextTimedChange), as an ISO instant for a page. */
+export function firstTimedChange(
+  list: readonly Pick<Meeting, 'status' | 'startsAt' | 'durationMinutes'>[],
+  graceMinutes: number,
+  now = new Date(),
+): string | undefined {
+  const times = list.flatMap((m) => nextTimedChange(m, graceMinutes, now)?.getTime() ?? []);
+  return times.length > 0 ? new Date(Math.min(...times)).toISOString() : undefined;
+}
+
+/**
  * The words (their i18n key) a participant's status is shown in: on a cancelled meeting, that it
  * was cancelled, whatever they had come to before (an invitation delivered, a link opened); how
  * they were told of it is the outbox's fact beside it.

@@ -42,6 +42,7 @@ import {
   type Clock,
 } from './booking-form.ts';
 import {
+  firstTimedChange,
   isJoinable,
   isOver,
   isPatient,
@@ -304,6 +305,7 @@ async function meetingPage(
       statusLabel: t(lang, `meetings.status.${meeting.status}`),
       cancelled: meeting.status === 'cancelled',
       ...meetingLinks(staff, meeting, request.server.app.config.roomGraceMinutes),
+      changesAt: firstTimedChange([meeting], request.server.app.config.roomGraceMinutes),
       participants: await (async () => {
         const known = await facts.collect(meeting, lang);
         return meeting.participants.map((p) => ({
@@ -644,6 +646,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
               ? t(lang, 'meetings.calendar.weekNumber', { week: isoWeek(first) })
               : formatDay(first, lang),
           days: columns,
+          changesAt: firstTimedChange(list, request.server.app.config.roomGraceMinutes),
           date,
           previous: addDays(date, -step),
           next: addDays(date, step),

@@ -1781,3 +1781,109 @@ test('"we are waiting for you" still waiting for the gateway when the meeting is
     t.notRegex(smsc.arrivals.slice(tried).map(textOf).join(''), /vi väntar på dig/);
   });
 });
+
+/**
+ * Sara (who gave an address) invited by SMS that the network later gives up on (`x0`, no receipt of
+ * its own), every later SMS delivered; the relay refuses her address for now while `relayBusy`.
+ */
+async function withUndeliveredInvitation(
+  scenario: (parts: {
+    app: TestServer;
+    relay: Relay;
+    smsc: TestSmsc;
+    client: Client;
+    meeting: { id: string; version: number; participants: { id: string }[] };
+    invitation: OutboxMessage;
+    relayFree: () => void;
+  }) => Promise<void>,
+) {
+  const refuse: Record<string, [number, string]> = { 'sara@example.se': [451, '4.2.1 Mailbox busy, try again later'] };
+  await withAppliance(
+    {
+      smscAnswer: (_, i) => (i < 2 ? { id: `x${i}` } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } }),
+      relayOptions: { refuse },
+    },
+    async ({ app, relay, smsc }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientWithAddress() })).json();
+      const invitation = await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'sent');
+      await scenario({
+        app,
+        relay,
+        smsc,
+        client,
+        meeting,
+        invitation,
+        relayFree: () => delete refuse['sara@example.se'],
+      });
+    },
+  );
+}
+
+test('an e-mail in place of an invitation SMS, still waiting for the relay when a re-sent invitation reaches Sara by SMS, is not sent: the page and the API say why', async (t) => {
+  await withUndeliveredInvitation(async ({ app, relay, smsc, client, meeting, invitation, relayFree }) => {
+    // Sara's phone was off: the network gives up on the invitation; the e-mail in its place waits for the relay.
+    t.is(await smsc.receipt('x0', 'UNDELIV'), 0);
+    const fallback = await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.fallbackOf === invitation.id && m.status === 'queued' && m.attempts > 0,
+    );
+    // The clinician sends the invitation again; this time it reaches Sara's phone.
+    const sara = meeting.participants[0]!;
+    const resent = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${sara.id}/resend`, {
+      json: { version: meeting.version },
+    });
+    t.true(resent.status < 300, resent.text);
+    await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.kind === 'invitation' && m.channel === 'sms' && m.status === 'delivered',
+    );
+    relayFree();
+    await retryNow(app, meeting.id);
+    const settled = await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.id === fallback.id && m.status !== 'queued' && m.status !== 'sending',
+    );
+    t.is(settled.status, 'failed', 'the old invitation, with a link that no longer works, does not go');
+    t.regex(settled.lastError ?? '', /^not sent: a later message reached the person/);
+    t.is(relay.received.length, 0);
+    const listed: { id: string; status: string; lastError: string }[] = (
+      await client.get(`/api/v1/meetings/${meeting.id}/messages`)
+    ).json();
+    t.like(
+      listed.find((m) => m.id === fallback.id),
+      { status: 'failed', lastError: 'not sent: a later message reached the person' },
+    );
+    const page = (await client.get(`/meetings/${meeting.id}`)).text;
+    t.false(page.includes('Ring deltagaren'), 'nobody asked to call: the invitation reached Sara');
+  });
+});
+
+test('an invitation SMS the network gives up on after a re-sent invitation reached Sara by SMS brings no e-mail in its place', async (t) => {
+  await withUndeliveredInvitation(async ({ app, relay, smsc, client, meeting, invitation, relayFree }) => {
+    relayFree();
+    const sara = meeting.participants[0]!;
+    const resent = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${sara.id}/resend`, {
+      json: { version: meeting.version },
+    });
+    t.true(resent.status < 300, resent.text);
+    await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.kind === 'invitation' && m.channel === 'sms' && m.status === 'delivered',
+    );
+    // Hours later the network gives up on the first invitation: Sara has the second one.
+    t.is(await smsc.receipt('x0', 'UNDELIV'), 0);
+    await messageWhere(app, meeting.id, (m) => m.id === invitation.id && m.status === 'failed');
+    const emails = (await messagesOf(app.server.app.db, { meetingId: meeting.id })).filter(
+      (m) => m.channel === 'email',
+    );
+    t.deepEqual(emails, [], 'no e-mail in place of an invitation a later one replaced');
+    t.is(relay.received.length, 0);
+    const page = (await client.get(`/meetings/${meeting.id}`)).text;
+    t.false(page.includes('Ring deltagaren'));
+  });
+});

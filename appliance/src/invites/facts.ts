@@ -3,7 +3,7 @@
 import type { Db } from '../db/knex.ts';
 import { t } from '../http/i18n.ts';
 import type { FactsProvider, ParticipantFact } from '../meetings/index.ts';
-import { messagesOf, reachedSince, supersedes, withdrawn } from './outbox.ts';
+import { answers, messagesOf, withdrawn } from './outbox.ts';
 
 export function messageFacts(db: Db): FactsProvider {
   return async (meeting, lang) => {
@@ -33,12 +33,7 @@ export function messageFacts(db: Db): FactsProvider {
           // reminder due, the meeting over or off, and what followed then is a message of its own).
           // Only an e-mail that failed on its way leaves the person truly without the news, until a
           // later call to the meeting reaches them (the 15-minute reminder after the 24-hour one).
-          !mine.some(
-            (f) =>
-              (f.fallbackOf === m.id && (f.status !== 'failed' || withdrawn(f))) ||
-              supersedes(f, m) ||
-              reachedSince(f, m),
-          ),
+          !mine.some((f) => (f.fallbackOf === m.id && (f.status !== 'failed' || withdrawn(f))) || answers(f, m)),
       );
       const failed = unanswered.at(-1);
       if (failed) {

@@ -1887,3 +1887,65 @@ test('an invitation SMS the network gives up on after a re-sent invitation reach
     t.false(page.includes('Ring deltagaren'));
   });
 });
+
+test('only the e-mail address of someone invited by SMS corrected: no new invitation, the link Sara has still works, and the page says the invitation stands at her number', async (t) => {
+  await withAppliance({}, async ({ app, smsc, relay }) => {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientWithAddress() })).json();
+    const sara = meeting.participants[0];
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
+    const token = linkToken(smsTexts(smsc).get('46701234567') ?? '');
+    const arrived = smsc.arrivals.length;
+    const corrected = await client.request('POST', `/meetings/${meeting.id}/participants/${sara.id}/contact`, {
+      form: {
+        crumb: client.crumb!,
+        version: String(meeting.version),
+        country: 'SE',
+        mobile: '070-123 45 67',
+        email: 'sara.lind@example.se',
+      },
+    });
+    t.is(corrected.status, 302, corrected.text.slice(0, 2000));
+    const page = (await client.get(present(corrected.headers.get('location'), 'the meeting page'))).text;
+    const notice = present(/<p class="notice" role="status">([^<]*)<\/p>/.exec(page)?.[1], 'the notice');
+    t.regex(notice, /^Kontaktuppgifterna är ändrade/);
+    t.false(notice.includes('ny inbjudan'), 'no new invitation is promised');
+    t.regex(notice, /Inbjudan gäller som förut/);
+    t.true(page.includes('sara.lind@example.se'), 'the page shows the new address');
+    const invitations = (await messagesOf(app.server.app.db, { meetingId: meeting.id })).filter(
+      (m) => m.kind === 'invitation',
+    );
+    t.is(invitations.length, 1, 'no second invitation');
+    t.false(present(await findLink(app.server.app.db, token), "Sara's link").revoked, 'her link still works');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    t.is(smsc.arrivals.length, arrived, 'nothing more reached her phone');
+    t.is(relay.received.length, 0);
+  });
+});
+
+test('an e-mail waiting in place of an invitation SMS when the address it was for is corrected does not go there, and the page asks staff to call Sara: nothing has reached her', async (t) => {
+  await withUndeliveredInvitation(async ({ app, relay, smsc, client, meeting, invitation, relayFree }) => {
+    t.is(await smsc.receipt('x0', 'UNDELIV'), 0);
+    const fallback = await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.fallbackOf === invitation.id && m.status === 'queued' && m.attempts > 0,
+    );
+    const sara = meeting.participants[0]!;
+    const arrived = smsc.arrivals.length;
+    const corrected = await client.request('PATCH', `/api/v1/meetings/${meeting.id}/participants/${sara.id}`, {
+      json: { version: meeting.version, email: 'sara.lind@example.se' },
+    });
+    t.is(corrected.status, 200, corrected.text);
+    const withdrawn = present(await findMessage(app.server.app.db, fallback.id), 'the e-mail');
+    t.is(withdrawn.status, 'failed');
+    t.regex(withdrawn.lastError ?? '', /^not sent: the contact details were changed/);
+    relayFree();
+    await retryNow(app, meeting.id);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    t.is(relay.received.length, 0, 'nothing to the old address');
+    t.is(smsc.arrivals.length, arrived, 'no new invitation by SMS: the number is the same');
+    const page = (await client.get(`/meetings/${meeting.id}`)).text;
+    t.regex(page, /Sms:et till \+46701234567 kom inte fram .*Ring deltagaren\./);
+  });
+});

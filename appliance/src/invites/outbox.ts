@@ -640,6 +640,9 @@ export async function recordReceipts(
   return { unknown, changed };
 }
 
+/** Why a message to an address corrected since does not go. */
+export const contactsChanged = 'the contact details were changed';
+
 /** The reason of a message failed before it was sent because there was no longer anyone to send it to. */
 const notSentPrefix = 'not sent: ';
 export const notSentBecause = (why: string): string => `${notSentPrefix}${why}`;
@@ -718,8 +721,7 @@ export async function dedupeKeysOf(db: Db, meetingIds: string[], kind: MessageKi
  * When each person of these meetings (a participant, or their proxy: `personKey`) was last sent
  * their invitation or a new time, or will be (one still waiting goes at its next attempt, with the
  * time as it is then: a move refreshes it and sends no second message, messages.ts): told of the
- * meeting's time then, they need no reminder whose time had already passed. Per person: a proxy
- * invited anew at a corrected number has been told, the patient beside them not.
+ * meeting's time then, they need no reminder whose time had already passed. Per person: a proxy invited anew at a corrected number has been told, the patient beside them not.
  */
 export async function lastToldOfTime(db: Db, meetingIds: string[]): Promise<Map<string, Date>> {
   const told = new Map<string, Date>();
@@ -862,11 +864,15 @@ export async function pendingForPersons(
   trx: Knex.Transaction,
   participantId: string,
   persons: string[],
+  /** Only those on this channel (an e-mail address corrected beside an unchanged mobile number). */
+  channel?: Channel,
 ): Promise<string[]> {
-  const rows: Pick<MessageRow, 'id' | 'data'>[] = await trx('outbox_messages')
+  if (persons.length === 0) return [];
+  const q = trx('outbox_messages')
     .where({ participant_id: participantId })
-    .whereNotIn('status', ['sent', 'delivered', 'failed'])
-    .select('id', 'data');
+    .whereNotIn('status', ['sent', 'delivered', 'failed']);
+  if (channel) q.andWhere({ channel });
+  const rows: Pick<MessageRow, 'id' | 'data'>[] = await q.select('id', 'data');
   return rows
     .filter((r) => persons.includes(personOf({ data: JSON.parse(r.data) as Record<string, unknown> })))
     .map((r) => r.id);

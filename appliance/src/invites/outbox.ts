@@ -721,7 +721,10 @@ export async function dedupeKeysOf(db: Db, meetingIds: string[], kind: MessageKi
  * When each person of these meetings (a participant, or their proxy: `personKey`) was last sent
  * their invitation or a new time, or will be (one still waiting goes at its next attempt, with the
  * time as it is then: a move refreshes it and sends no second message, messages.ts): told of the
- * meeting's time then, they need no reminder whose time had already passed. Per person: a proxy invited anew at a corrected number has been told, the patient beside them not.
+ * meeting's time then, they need no reminder whose time had already passed. One that failed (the
+ * network gave up on it, or it was withdrawn unsent) told them nothing: the reminder is the next
+ * message to tell them the time (an e-mail in its place that went counts, as a message of its own).
+ * Per person: a proxy invited anew at a corrected number has been told, the patient beside them not.
  */
 export async function lastToldOfTime(db: Db, meetingIds: string[]): Promise<Map<string, Date>> {
   const told = new Map<string, Date>();
@@ -730,6 +733,7 @@ export async function lastToldOfTime(db: Db, meetingIds: string[]): Promise<Map<
       .select('participant_id', 'data', 'sent_at', 'next_attempt_at')
       .whereIn('meeting_id', ids)
       .whereIn('kind', ['invitation', 'rescheduled'])
+      .whereNotIn('status', ['failed'])
       .whereNotNull('participant_id');
     for (const r of rows) {
       const key = personKey(r.participant_id, (JSON.parse(r.data) as Record<string, unknown>).person);

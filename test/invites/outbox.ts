@@ -1949,3 +1949,50 @@ test('an e-mail waiting in place of an invitation SMS when the address it was fo
     t.regex(page, /Sms:et till \+46701234567 kom inte fram .*Ring deltagaren\./);
   });
 });
+
+test('a proxy is invited as a patient with the same contacts is: by e-mail when they gave only an address, by SMS with the address as the fallback when they gave both', async (t) => {
+  await withAppliance(
+    { smscAnswer: (_, i) => ({ id: `u${i}`, receipt: { id: `u${i}`, stat: 'UNDELIV', err: '001' } }) },
+    async ({ app, relay }) => {
+      const { client } = await loggedIn(app);
+      // Ella (a child, no contacts of her own) comes with Anna, who gave both; Olle's proxy Per gave only an address.
+      const ella = {
+        kind: 'patient_proxy',
+        name: 'Ella Lind',
+        identification: 'sms',
+        proxy: { name: 'Anna Lind', mobile: '073-123 45 67', email: 'anna@example.se' },
+      };
+      const withBoth = (
+        await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [ella] }) })
+      ).json();
+      const fallback = await messageWhere(app, withBoth.id, (m) => m.channel === 'email');
+      t.like(fallback, { kind: 'invitation', recipient: 'anna@example.se' });
+      t.is(
+        present(await findMessage(app.server.app.db, present(fallback.fallbackOf, 'its SMS')), 'the SMS').recipient,
+        '+46731234567',
+      );
+      t.is(fallback.data.person, 'proxy');
+      const olle = {
+        kind: 'patient_proxy',
+        name: 'Olle Berg',
+        identification: 'bankid',
+        personalNumber: '19121212-1212',
+        proxy: { name: 'Per Berg', email: 'per@example.se', personalNumber: '19121212-1212' },
+      };
+      const emailOnly = (
+        await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [olle] }) })
+      ).json();
+      t.truthy(emailOnly.id, JSON.stringify(emailOnly));
+      const invitation = await messageWhere(app, emailOnly.id, (m) => m.kind === 'invitation');
+      t.like(invitation, { channel: 'email', recipient: 'per@example.se' });
+      const mails = await relay.waitFor(2);
+      t.deepEqual(
+        mails
+          .map((m) => JSON.stringify(m.to))
+          .map((to) => /anna@|per@/.exec(to)?.[0])
+          .sort(),
+        ['anna@', 'per@'],
+      );
+    },
+  );
+});

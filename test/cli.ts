@@ -263,6 +263,19 @@ test.serial("check fails on each of IT's template overrides that is not used, an
     /^FAIL templates: sms\/sv\/invitation\.hbs leaves out \{\{link\}\} for a patient or guest with a mobile number: the built-in template is sent instead$/m,
   );
   t.notRegex(bad.stdout, /^ok {3}templates/m);
+
+  // An e-mail whose subject comes out empty: a mail without a subject looks like spam.
+  mkdirSync(join(templates, 'email', 'en'), { recursive: true });
+  writeFileSync(
+    join(templates, 'email', 'en', 'reminder.hbs'),
+    'Subject: {{nothing}}\n--- text ---\nHello {{name}}: {{link}}\n',
+  );
+  const noSubject = await withTemplates();
+  t.is(noSubject.code, 1, noSubject.stdout);
+  t.regex(
+    noSubject.stdout,
+    /^FAIL templates: email\/en\/reminder\.hbs has an empty subject for a patient or guest reached by e-mail, .*: the built-in template is sent instead$/m,
+  );
 });
 
 test.serial('check exits 1 and says why when the database cannot be opened', async (t) => {

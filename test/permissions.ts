@@ -139,6 +139,7 @@ const expected = `
   POST /admin/privacy/participants/{id}/erase                  | yes   | no   | no    | no      | no    | no        | no
   GET /admin/outbox                                            | yes   | no   | no    | no      | no    | no        | no
   GET /admin/templates                                         | yes   | no   | no    | no      | no    | no        | no
+  POST /admin/templates/reload                                 | yes   | no   | no    | no      | no    | no        | no
 `;
 
 /**

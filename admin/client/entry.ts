@@ -43,9 +43,12 @@ if (waiting) {
   const open = waiting.querySelector<HTMLElement>('[data-room-open]')!;
   const announce = waiting.querySelector<HTMLElement>('[data-room-announce]')!;
   const countdown = waiting.querySelector<HTMLElement>('[data-countdown]')!;
+  const timeLeft = waiting.querySelector<HTMLElement>('[data-time-left]')!;
   const opensAt = new Date(waiting.dataset.opensAt ?? '').getTime();
   const showCountdown = () => {
     const seconds = Math.max(0, Math.round((opensAt - Date.now()) / 1000));
+    // Only the last hour is counted down: further off, the opening time in words says enough.
+    timeLeft.hidden = seconds > 3600;
     const h = Math.floor(seconds / 3600);
     const m = Math.floor((seconds % 3600) / 60);
     const s = seconds % 60;

@@ -51,7 +51,9 @@ const usage = `Usage: samverka <command> [options]
   purge                                           delete logs, evaluation answers and contact data past
                                                   their retention periods (RETENTION_*_DAYS)
 
-Configuration comes from the environment and ./.env, as for the server.`;
+Configuration comes from the environment and ./.env, as for the server (the environment wins);
+./.env is not read when SAMVERKA_ENV_FILE names the file the environment came from, as the
+Debian samverka command does with /etc/samverka/samverka.env.`;
 
 class UsageError extends Error {}
 

@@ -7,14 +7,15 @@ import { DataKeyError } from './crypto.ts';
 import { DatabaseInUseError } from './db/hold.ts';
 import { describeDbError } from './db/knex.ts';
 import { lockKeys, withLock } from './db/locks.ts';
+import { reloadTemplates } from './invites/index.ts';
 import { createServer } from './server.ts';
 import { ensureFirstAdmin } from './staff/index.ts';
 
 type Server = Awaited<ReturnType<typeof createServer>>;
 
 /** Starts the appliance and runs it until `stop` is aborted (with the signal's name); then stops it gracefully and
- * exits 0, so the promise never settles. */
-export async function start(stop: AbortSignal): Promise<void> {
+ * exits 0, so the promise never settles. Each event on `hangup` (SIGHUP) reads the message templates again. */
+export async function start(stop: AbortSignal, hangup: EventTarget = new EventTarget()): Promise<void> {
   loadDotEnv();
 
   let config;
@@ -25,7 +26,16 @@ export async function start(stop: AbortSignal): Promise<void> {
     throw error;
   }
 
-  const server = await createServer(config);
+  // Listened for before the server is made: one that comes while the plugins register (the
+  // templates may just have been read) is not lost, but done once the server is there.
+  let server: Server | undefined;
+  let hungUp = false;
+  hangup.addEventListener('SIGHUP', () => {
+    if (server) reloadTemplates(server, 'signal');
+    else hungUp = true;
+  });
+  server = await createServer(config);
+  if (hungUp) reloadTemplates(server, 'signal');
   try {
     await server.initialize(); // applies pending migrations
   } catch (error) {

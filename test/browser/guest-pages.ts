@@ -268,7 +268,14 @@ test.serial(
     await passed(invitee(0).id);
     await eva.goto(`${world.app.url}/entry/waiting`);
     t.is(await eva.title(), 'Väntrummet – Samverka');
-    await eva.waitForFunction(() => /\d\d:\d\d/.test(document.querySelector('[data-countdown]')?.textContent ?? ''));
+    // Two days ahead: the opening time in words and that the page may be closed, no 47-hour countdown.
+    const words = await textOf(eva);
+    t.regex(words, /Mötesrummet öppnar kl\.\s\d\d:\d\d, en stund före mötet\./);
+    t.regex(words, /kan du stänga sidan och en stund före mötet öppna länken i inbjudan igen/);
+    t.notRegex(words, /Tid kvar/);
+    // Eva was invited by e-mail alone: nobody can call her back, so she is told to call the clinic.
+    t.regex(words, /Om tekniken krånglar under mötet, ring mottagningen på 010-123 45 67\./);
+    t.notRegex(words, /blir du uppringd/);
     // The clinic's number: one tap to call, and never broken across lines, even at 320 px.
     await eva.setViewport({ width: 320, height: 640 });
     const phones = await eva.$$eval('main a', (links) =>
@@ -286,6 +293,18 @@ test.serial(
     await eva.browserContext().close();
   },
 );
+
+test.serial('within the last hour before the room opens, the waiting room counts down to it', async (t) => {
+  const { invitee } = await book([{ name: 'Eva Ek' }], 40);
+  const eva = await person();
+  await eva.goto(invitee(0).link);
+  await typeName(eva, 'Ditt namn', 'Fortsätt', 'Eva Ek');
+  await passed(invitee(0).id);
+  await eva.goto(`${world.app.url}/entry/waiting`);
+  await eva.waitForFunction(() => /\d\d:\d\d/.test(document.querySelector('[data-countdown]')?.textContent ?? ''));
+  t.regex(await textOf(eva), /Mötesrummet öppnar kl\.\s\d\d:\d\d, en stund före mötet\. Tid kvar: 2\d:\d\d/);
+  await eva.browserContext().close();
+});
 
 test.serial(
   'a guest page opened in another browser (or after the session ended) says how to get back in, not "log in" and not the staff start page',

@@ -145,6 +145,13 @@ test.serial('the outbox shows clinic time and headers in whole words', async (t)
     'no Date.toString()',
   );
   t.regex(main, /\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}/);
+  // This appliance has a real SMTP server and the embedded SMSC: only the SMS are captured.
+  t.regex(main, /Utan SMPP_URL når inget sms en riktig telefon/);
+  t.deepEqual(
+    await page.$$eval('h3', (hs) => hs.map((h) => h.textContent)),
+    ['Sms'],
+    'no e-mail section: they went to the real server',
+  );
   t.deepEqual(await brokenText(page, 'table thead'), [], 'no header breaks mid-word');
   await page.browserContext().close();
 });

@@ -37,6 +37,10 @@ test('the service runs the compiled appliance as the samverka user with the envi
   t.deepEqual(setting('WantedBy'), ['multi-user.target']);
 });
 
+test('systemctl reload sends the appliance SIGHUP, which reads the message templates again (main.ts)', (t) => {
+  t.deepEqual(setting('ExecReload'), ['/bin/kill -HUP $MAINPID']);
+});
+
 test('the service is hardened: no new privileges, a read-only system, writes only to its data', (t) => {
   const expected: Record<string, string> = {
     NoNewPrivileges: 'yes',

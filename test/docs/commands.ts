@@ -69,3 +69,23 @@ test("README's CLI table lists exactly the commands `samverka --help` shows", as
   t.true(shown.length > 10, `the usage was read: ${shown.join('; ')}`);
   t.deepEqual([...listed].sort(), [...shown].sort());
 });
+
+test('`samverka --help` says where the command takes its configuration from, as README does: the environment, ./.env, and not ./.env under SAMVERKA_ENV_FILE', async (t) => {
+  const lines: string[] = [];
+  await run(['--help'], {}, (text) => lines.push(text) > 0);
+  const help = lines.join('\n');
+  const said = /^Configuration [\s\S]*$/m.exec(help)?.[0] ?? '';
+  t.regex(said, /environment/);
+  t.regex(said, /\.\/\.env/);
+  t.regex(said, /SAMVERKA_ENV_FILE/, 'the help names the variable that makes it skip ./.env');
+  // Every variable the help names is one README describes, in its configuration and its CLI section.
+  const configuration = readme.slice(
+    readme.indexOf('## Configuration'),
+    readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1),
+  );
+  const cli = readme.slice(readme.indexOf('## The CLI'), readme.indexOf('## Layout'));
+  for (const variable of said.match(/\b[A-Z][A-Z_]{3,}\b/g) ?? []) {
+    t.true(configuration.includes(`\`${variable}\``), `README's configuration section names ${variable}`);
+    t.true(cli.includes(`\`${variable}\``), `README's CLI section names ${variable}`);
+  }
+});

@@ -467,6 +467,21 @@ test('a person invited with SMS identification gets a code by SMS that unlocks t
   t.is(entry[0].identifiedBy, 'sms');
 });
 
+test('the waiting room tells a person with a mobile number that the clinic calls them if the technology fails, and when the room opens', async (t) => {
+  const { guest, code } = await saraWithHerCode('070-765 43 31');
+  t.is((await guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code } })).status, 200);
+  const result = await guest.request('POST', '/entry/test/results', {
+    json: { camera: 'yes', microphone: 'detected', sound: 'yes', network: { relayConfigured: false } },
+    headers: { 'x-csrf-token': guest.crumb ?? '' },
+  });
+  t.is(result.status, 201, result.text.slice(0, 200));
+  const waiting = await guest.get('/entry/waiting');
+  t.is(waiting.status, 200);
+  t.regex(waiting.text, /blir du uppringd på numret i bokningen/);
+  t.notRegex(waiting.text, /ring mottagningen på <a/, 'only as the second way');
+  t.regex(waiting.text, /Mötesrummet öppnar (kl\.|[^<]* kl\.)\u00a0\d\d:\d\d, en stund före mötet\./);
+});
+
 test('a code typed again once it has let the person in (a second tab, the back button) takes them on, not to "the code has expired"', async (t) => {
   const { guest, code } = await saraWithHerCode('070-765 43 29');
   const first = await guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code } });

@@ -575,6 +575,11 @@ test('the admin outbox page lists every message and its status; the template pre
     t.regex(page.text, /<h1>Utkorg<\/h1>/);
     t.regex(page.text, /eva\.ek@skola\.example/);
     t.regex(page.text, /Inbjudan \(sms\)/);
+    t.notRegex(
+      page.text,
+      /Fångade i utvecklingsläget/,
+      'with both real servers nothing is captured, so no such section',
+    );
     const preview = await client.get('/admin/templates?channel=sms&language=en&kind=sms_code');
     t.is(preview.status, 200);
     t.regex(preview.text, /Your code for the digital meeting: 482910/);

@@ -2,22 +2,24 @@
 // it does not parse, its message leaves out the link or code it exists for, or its name is not a
 // message the appliance sends — is reported in the log, on the admin's pages and by `samverka
 // check`, and the built-in template is sent in its place.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import test from 'ava';
 import { describeProblem, sampleData, Templates } from '../../appliance/src/invites/templates.ts';
+import { sharedSecrets, startAppliance } from '../helpers/appliance.ts';
+import { postgresDatabase, testDatabase } from '../helpers/databases.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { startServer } from '../helpers/server.ts';
+import { until } from '../helpers/wait.ts';
 import { loggedIn } from '../meetings/_booking.ts';
 
-/** A TEMPLATES_DIR holding these files (paths inside it). */
-function overrides(files: Record<string, string>): string {
-  const dir = scratchDir('templates');
+/** A TEMPLATES_DIR holding these files (paths inside it); `into` an existing one, the files written over. */
+function overrides(files: Record<string, string>, into = scratchDir('templates')): string {
   for (const [file, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, file)), { recursive: true });
-    writeFileSync(join(dir, file), text);
+    mkdirSync(dirname(join(into, file)), { recursive: true });
+    writeFileSync(join(into, file), text);
   }
-  return dir;
+  return into;
 }
 
 const mobile = sampleData('sv', 'mobile');
@@ -154,3 +156,163 @@ test('without overrides the status page says the built-in templates are sent, an
     await app.stop();
   }
 });
+
+test('an e-mail override whose subject comes out empty is not used, in either language: a mail without a subject looks like spam', (t) => {
+  const dir = overrides({
+    'email/sv/invitation.hbs': 'Subject:\n--- text ---\nHej {{name}}: {{link}}\n',
+    // Only whitespace once rendered: the field is empty in this data.
+    'email/en/invitation.hbs': 'Subject:   {{nothing}}  \n--- text ---\nHello {{name}}: {{link}}\n',
+    // A subject only in the branch for colleagues: a patient would get none.
+    'email/sv/reminder.hbs':
+      'Subject: {{#if colleague}}Påminnelse {{date}}{{/if}}\n--- text ---\nHej {{name}}: {{link}}\n',
+    // A good one beside them is used.
+    'email/en/reminder.hbs': 'Subject: Reminder {{date}}\n--- text ---\nHello {{name}}: {{link}}\n',
+  });
+  const warnings: string[] = [];
+  const templates = new Templates(dir, (m) => warnings.push(m));
+  t.deepEqual(warnings, [
+    'template override email/en/invitation.hbs has an empty subject for a patient or guest reached by e-mail, a patient or guest with a mobile number and a colleague with an account: the built-in template is sent instead',
+    'template override email/sv/invitation.hbs has an empty subject for a patient or guest reached by e-mail, a patient or guest with a mobile number and a colleague with an account: the built-in template is sent instead',
+    'template override email/sv/reminder.hbs has an empty subject for a patient or guest reached by e-mail and a patient or guest with a mobile number: the built-in template is sent instead',
+  ]);
+  t.is(templates.overrideCount, 1);
+  t.like(templates.source('email', 'sv', 'reminder'), {
+    override: null,
+    problem: { problem: 'noSubject', recipients: ['email', 'mobile'] },
+  });
+  t.regex(templates.email('sv', 'invitation', byEmail).subject, /^Inbjudan/, 'the built-in subject');
+  t.regex(templates.email('en', 'invitation', byEmail).subject, /\S/);
+  t.is(templates.email('en', 'reminder', byEmail).subject, `Reminder ${String(byEmail.date)}`);
+});
+
+test('a reload reads TEMPLATES_DIR again: a fixed override is used, a broken one falls back to the built-in and is reported', (t) => {
+  const dir = overrides({
+    'sms/sv/invitation.hbs': 'Hej {{name}}! Du har ett digitalt möte {{date}}.',
+    'sms/sv/nudge.hbs': 'Vi väntar på dig: {{link}}',
+  });
+  const warnings: string[] = [];
+  const templates = new Templates(dir, (m) => warnings.push(m));
+  t.is(templates.overrideCount, 1);
+  t.is(templates.problems.length, 1);
+
+  // IT fixes the invitation, and breaks the nudge while at it.
+  overrides(
+    { 'sms/sv/invitation.hbs': 'Hej {{name}}! Gå in här: {{link}}', 'sms/sv/nudge.hbs': 'Vi väntar {{#if}}' },
+    dir,
+  );
+  warnings.length = 0;
+  const problems = templates.reload();
+  t.deepEqual(
+    problems.map((p) => [p.file, p.problem]),
+    [['sms/sv/nudge.hbs', 'unreadable']],
+  );
+  t.deepEqual(templates.problems, problems);
+  t.is(warnings.length, 1, 'the reload logs its problems as the start does');
+  t.regex(warnings[0]!, /^template override sms\/sv\/nudge\.hbs cannot be used/);
+  t.is(templates.overrideCount, 1);
+  t.is(templates.sms('sv', 'invitation', mobile), `Hej Sara Lind! Gå in här: ${String(mobile.link)}`);
+  t.true(templates.sms('sv', 'nudge', mobile).includes(String(mobile.link)), 'the built-in nudge');
+  t.like(templates.source('sms', 'sv', 'nudge'), { override: null, problem: { problem: 'unreadable' } });
+
+  // An override taken away is the built-in again.
+  rmSync(join(dir, 'sms/sv/invitation.hbs'));
+  t.deepEqual(templates.reload().length, 1);
+  t.is(templates.overrideCount, 0);
+  t.true(templates.sms('sv', 'invitation', mobile).startsWith('Hej Sara Lind! Barn- och ungdomsmedicin'));
+});
+
+test('the admin reloads the templates from the status page: the page then shows the new state, and the reload is audited', async (t) => {
+  const dir = overrides({ 'email/sv/invitation.hbs': 'Subject: \n--- text ---\nHej {{name}}: {{link}}\n' });
+  const app = await startServer({ env: { TEMPLATES_DIR: dir } });
+  try {
+    const { client, staff } = await loggedIn(app, 'admin');
+    const before = await client.get('/admin/status');
+    t.regex(
+      before.text,
+      /email\/sv\/invitation\.hbs har en tom ämnesrad för mottagaren: patient eller gäst med e-post/,
+    );
+    // The form as the page has it: its button, its action.
+    const form =
+      /<form method="post" action="([^"]+)">\s*<input type="hidden" name="crumb" value="[^"]*">\s*<button type="submit">Läs om mallarna<\/button>/.exec(
+        before.text,
+      );
+    t.truthy(form, 'the status page has a button "Läs om mallarna"');
+
+    overrides({ 'email/sv/invitation.hbs': 'Subject: Inbjudan {{date}}\n--- text ---\nHej {{name}}: {{link}}\n' }, dir);
+    const reloaded = await client.submit(form![1]!, {});
+    t.is(reloaded.status, 303);
+    const after = await client.get(reloaded.headers.get('location')!);
+    t.regex(after.text, /Mallarna är omlästa från TEMPLATES_DIR och prövade som vid start\./);
+    t.regex(after.text, /<dt>Egna mallar som används<\/dt><dd>1<\/dd>/);
+    t.regex(after.text, /Meddelandemallar: <span class="state-ok">fungerar<\/span>/);
+    const preview = await client.get('/admin/templates?channel=email&language=sv&kind=invitation');
+    t.true(preview.text.includes(`Mallen som skickas: er egen, ${join(dir, 'email/sv/invitation.hbs')}.`));
+    t.regex(app.logs(), /template overrides reloaded by an admin: 1 in use, 0 not used/);
+    const audited = await app.server.app.db('audit_log').where({ staff_id: staff.id, action: 'templates.reload' });
+    t.is(audited.length, 1);
+
+    // Without the form's crumb (another site's form), nothing happens.
+    const forged = await client.request('POST', form![1]!, { form: {} });
+    t.is(forged.status, 403);
+    // Only an admin.
+    const { client: support } = await loggedIn(app, 'support');
+    t.is((await support.submit(form![1]!, {}, '/')).status, 403);
+  } finally {
+    await app.stop();
+  }
+});
+
+test('SIGHUP makes the running appliance read TEMPLATES_DIR again, as systemctl reload sends it; the process goes on', async (t) => {
+  const dir = overrides({ 'sms/sv/invitation.hbs': 'Hej {{name}}! Du har ett digitalt möte {{date}}.' });
+  const database = await testDatabase();
+  const run = startAppliance({ ...sharedSecrets(), DATABASE_URL: database.url, TEMPLATES_DIR: dir, LOG_LEVEL: 'info' });
+  try {
+    await run.running();
+    t.regex(run.out(), /template override sms\/sv\/invitation\.hbs leaves out \{\{link\}\}/);
+    overrides({ 'sms/sv/invitation.hbs': 'Hej {{name}}! Gå in här: {{link}}' }, dir);
+    run.child.kill('SIGHUP');
+    await until('the reload to be logged', () => {
+      if (run.child.exitCode !== null || run.child.signalCode !== null)
+        throw new Error(`the appliance ended (${run.child.exitCode ?? run.child.signalCode}) on SIGHUP`);
+      return /template overrides reloaded on SIGHUP: 1 in use, 0 not used/.test(run.out());
+    });
+    t.is(run.child.exitCode, null, 'still running');
+    t.is(await run.stop(), 0);
+  } finally {
+    await run.kill();
+    await database.drop();
+  }
+});
+
+// Several processes on one PostgreSQL: the page is served by one, a message may be sent by another.
+const onPostgres = Boolean(process.env.TEST_DATABASE_URL) && process.env.TEST_DB !== 'sqlite';
+(onPostgres ? test : test.skip)(
+  "an admin's reload reaches every process on the PostgreSQL, each reading TEMPLATES_DIR once",
+  async (t) => {
+    const dir = overrides({ 'sms/sv/invitation.hbs': 'Hej {{name}}! Du har ett digitalt möte {{date}}.' });
+    const database = (await postgresDatabase())!;
+    const a = await startServer({ database: { ...database, drop: async () => {} }, env: { TEMPLATES_DIR: dir } });
+    const b = await startServer({ database, env: { TEMPLATES_DIR: dir } });
+    try {
+      overrides({ 'sms/sv/invitation.hbs': 'Hej {{name}}! Gå in här: {{link}}' }, dir);
+      const { client } = await loggedIn(a, 'admin');
+      await client.get('/admin/status');
+      t.is((await client.submit('/admin/templates/reload', {})).status, 303);
+      await until('the other process to read them again', () => b.server.plugins.invites.templates.overrideCount === 1);
+      t.is(b.server.plugins.invites.templates.problems.length, 0);
+      t.is(
+        b.server.plugins.invites.templates.sms('sv', 'invitation', mobile),
+        `Hej Sara Lind! Gå in här: ${String(mobile.link)}`,
+      );
+      t.regex(b.logs(), /template overrides reloaded by an admin \(in another process\): 1 in use, 0 not used/);
+      t.is(
+        a.logs().match(/template overrides reloaded/g)?.length,
+        1,
+        'the process that served the page read them once',
+      );
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  },
+);

@@ -5,7 +5,8 @@ import type { Meeting } from '../../appliance/src/meetings/index.ts';
 import { meetingRecord } from '../../appliance/src/rooms/record.ts';
 import { recordJoin, recordLeave, type Presence } from '../../appliance/src/rooms/store.ts';
 import { findAudit } from '../../appliance/src/audit/store.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { startProsody, type Prosody } from '../helpers/prosody.ts';
+import { roomControlEnv, startServer, type Client, type TestServer } from '../helpers/server.ts';
 import { booking, loggedIn, patientBySms, socialWorkerBySms, teacherByEmail } from '../meetings/_booking.ts';
 
 let app: TestServer;
@@ -26,6 +27,17 @@ const meeting: Pick<Meeting, 'ledBy' | 'bookedBy' | 'participants'> = {
     { id: 'p4', kind: 'colleague', name: 'Doktor Berg', staffId: 'staff-colleague' },
   ] as unknown as Meeting['participants'],
 };
+
+/** The routine's meeting booked through the API: the patient, a teacher and a social worker. */
+async function book(
+  client: Client,
+): Promise<{ id: string; version: number; participants: { id: string; name: string }[] }> {
+  return (
+    await client.request('POST', '/api/v1/meetings', {
+      json: booking({ participants: [patientBySms, teacherByEmail, socialWorkerBySms] }),
+    })
+  ).json();
+}
 
 let nextId = 1;
 function presence(who: Partial<Presence>, from: string, to: string | null): Presence {
@@ -117,18 +129,12 @@ test('while someone is still in the room the meeting has no end yet, and their t
 
 test('the meeting page links to the record once the meeting was held; the record shows who, when and how long, and the API the same', async (t) => {
   const { client, staff } = await loggedIn(app);
-  const booked = (
-    await client.request('POST', '/api/v1/meetings', {
-      json: booking({ participants: [patientBySms, teacherByEmail, socialWorkerBySms] }),
-    })
-  ).json();
+  const booked = await book(client);
   t.false((await client.get(`/meetings/${booked.id}`)).text.includes('/record"'), 'not before it is held');
-  const nobody = await client.get(`/meetings/${booked.id}/record`);
-  t.is(nobody.status, 200);
-  t.regex(nobody.text, /Ingen har varit i mötesrummet\./);
+  t.is((await client.get(`/meetings/${booked.id}/record`)).status, 200, 'before it is held too');
 
   const { db } = app.server.app;
-  const [sara, eva] = booked.participants as { id: string; name: string }[];
+  const [sara, eva] = booked.participants;
   const start = new Date(Date.now() - 60 * 60_000);
   const minute = (n: number) => new Date(start.getTime() + n * 60_000);
   await db('meetings').where({ id: booked.id }).update({ starts_at: start.toISOString(), status: 'ended' });
@@ -222,4 +228,141 @@ test('the meeting page links to the record once the meeting was held; the record
   t.is((await outsider.request('GET', `/api/v1/meetings/${booked.id}/record`)).status, 403);
   const { client: support } = await loggedIn(app, 'support');
   t.is((await support.get(`/meetings/${booked.id}/record`)).status, 200);
+});
+
+test('a participant removed from the meeting after being in the room keeps the name they were invited with, marked as removed', (t) => {
+  const record = meetingRecord(
+    {
+      ...meeting,
+      participants: meeting.participants.filter((p) => p.id !== 'p2' && p.id !== 'p1'),
+      removed: meeting.participants.filter((p) => p.id === 'p2' || p.id === 'p1'),
+    },
+    [
+      presence({ staffId: 'staff-lead' }, '10:00', '10:40'),
+      // Jitsi's display name is what they typed; the record names them as they were invited.
+      presence({ participantId: 'p2', displayName: 'Eva' }, '10:01', '10:10'),
+      presence({ participantId: 'p1', person: 'proxy', displayName: 'Mamma' }, '10:02', '10:12'),
+    ],
+    () => 'Läkare Lena Ljung',
+  );
+  t.deepEqual(
+    record.attendees.map((a) => [a.name, a.role, a.participantId, a.removed, a.minutes]),
+    [
+      ['Läkare Lena Ljung', 'leader', null, false, 40],
+      ['Lärare Eva Ek', 'guest', 'p2', true, 9],
+      ['Anna Lind', 'proxy', 'p1', true, 10],
+    ],
+  );
+  t.deepEqual(
+    record.absent.map((p) => p.name),
+    ['Olle Socialsekreterare', 'Doktor Berg'],
+    'who was removed is not among those who did not join',
+  );
+  t.false(JSON.stringify(record).includes('mobile'), 'names only');
+});
+
+test('where presence is not recorded, nobody in the record is not "nobody came": it says so, and names nobody as absent', (t) => {
+  const unrecorded = meetingRecord(meeting, [], () => undefined, new Date(), { presenceRecorded: false });
+  t.false(unrecorded.presenceRecorded);
+  t.deepEqual(unrecorded.attendees, []);
+  t.deepEqual(unrecorded.absent, [], 'who came is not known, so nobody is known to be absent');
+  t.true(meetingRecord(meeting, [], () => undefined).presenceRecorded);
+});
+
+/** A meeting held an hour ago as the API books it, with its participants as booked. */
+async function heldMeeting(server: TestServer, client: Client) {
+  const booked = await book(client);
+  await server.server.app
+    .db('meetings')
+    .where({ id: booked.id })
+    .update({ starts_at: new Date(Date.now() - 60 * 60_000).toISOString(), status: 'ended' });
+  return booked;
+}
+
+test('without XMPP_* the appliance records no presence: the record says so (in both languages), not that nobody came, and the API has a field for it', async (t) => {
+  const { client } = await loggedIn(app);
+  const booked = await heldMeeting(app, client);
+  const page = await client.get(`/meetings/${booked.id}/record`);
+  t.is(page.status, 200);
+  const text = page.text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+  t.false(text.includes('Ingen har varit i mötesrummet'));
+  t.regex(
+    text,
+    /Den här installationen registrerar inte vem som är i mötesrummet, eftersom Samverka inte är anslutet till mötesservern\./,
+  );
+  t.false(text.includes('Anslöt inte'));
+  const json = (await client.request('GET', `/api/v1/meetings/${booked.id}/record`)).json();
+  t.is(json.presenceRecorded, false);
+  t.deepEqual(json.attendees, []);
+  t.deepEqual(json.absent, []);
+  await client.get(`/lang/en?next=/meetings/${booked.id}/record`);
+  t.regex(
+    (await client.get(`/meetings/${booked.id}/record`)).text,
+    /This installation does not record who is in the meeting room, because Samverka is not connected to the meeting server\./,
+  );
+});
+
+test('with XMPP_* set, a held meeting nobody came to says so, and the API names everyone invited as absent', async (t) => {
+  let prosody: Prosody | undefined;
+  let controlled: TestServer | undefined;
+  try {
+    prosody = await startProsody();
+    controlled = await startServer({ env: { ...roomControlEnv(prosody), REMINDER_OFFSETS: 'none' } });
+    const { client } = await loggedIn(controlled);
+    const booked = await heldMeeting(controlled, client);
+    const page = await client.get(`/meetings/${booked.id}/record`);
+    t.regex(page.text, /Ingen har varit i mötesrummet\./);
+    t.false(page.text.includes('registrerar inte'));
+    const json = (await client.request('GET', `/api/v1/meetings/${booked.id}/record`)).json();
+    t.is(json.presenceRecorded, true);
+    t.deepEqual(
+      json.absent.map((p: { name: string }) => p.name),
+      ['Sara Lind', 'Lärare Eva Ek', 'Olle Socialsekreterare'],
+    );
+  } finally {
+    await controlled?.stop();
+    await prosody?.stop();
+  }
+});
+
+test('a participant removed after being in the room is named in the record as invited, marked as removed, on the page and in the API', async (t) => {
+  const { client, staff } = await loggedIn(app);
+  const booked = await book(client);
+  const { db } = app.server.app;
+  const eva = booked.participants[1]!;
+  const start = new Date(Date.now() - 60 * 60_000);
+  const minute = (n: number) => new Date(start.getTime() + n * 60_000);
+  const join = (who: Partial<Omit<Presence, 'id' | 'leftAt' | 'leftReason' | 'joinedAt'>>, at: Date) =>
+    recordJoin(
+      db,
+      { meetingId: booked.id, participantId: null, staffId: null, nick: '', displayName: null, person: null, ...who },
+      at,
+    );
+  await join({ staffId: staff.id, nick: 'host', displayName: staff.name }, minute(0));
+  await join({ participantId: eva.id, nick: 'eva', displayName: 'Eva' }, minute(3));
+  await recordLeave(db, booked.id, 'eva', 'kicked', minute(13));
+  // Taken off the meeting (the row is kept, marked removed), then the meeting ends.
+  const removal = await client.request(
+    'DELETE',
+    `/api/v1/meetings/${booked.id}/participants/${eva.id}?version=${booked.version}`,
+    { headers: { 'x-csrf-token': client.crumb! } },
+  );
+  t.is(removal.status, 200, removal.text);
+  await recordLeave(db, booked.id, 'host', 'left', minute(30));
+  await db('meetings').where({ id: booked.id }).update({ starts_at: start.toISOString(), status: 'ended' });
+
+  const text = (await client.get(`/meetings/${booked.id}/record`)).text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+  t.regex(text, /Lärare Eva Ek Gäst, borttagen ur mötet \d\d:\d\d–\d\d:\d\d 10 min/);
+  t.false(text.includes('Okänd'));
+  t.regex(text, /Deltog: .*Lärare Eva Ek \(gäst, borttagen ur mötet, \d\d:\d\d–\d\d:\d\d\)/);
+  t.regex(text, /Anslöt inte: Sara Lind \(patient\), Olle Socialsekreterare \(gäst\)\./);
+  t.false(text.includes('skola.example'), 'no contact details');
+  const json = (await client.request('GET', `/api/v1/meetings/${booked.id}/record`)).json();
+  const evaInApi = json.attendees.find((a: { participantId: string | null }) => a.participantId === eva.id);
+  t.like(evaInApi, { name: 'Lärare Eva Ek', role: 'guest', removed: true, minutes: 10 });
+  await client.get(`/lang/en?next=/meetings/${booked.id}/record`);
+  t.regex(
+    (await client.get(`/meetings/${booked.id}/record`)).text,
+    /Lärare Eva Ek<\/td><td>Guest, removed from the meeting</,
+  );
 });

@@ -543,3 +543,42 @@ test("without words, a presence with no xml:lang is the one Prosody made for a c
     t.deepEqual(whyLeft(destroyed), { reason: 'destroyed', status: 'Mötet är slut' });
   }
 });
+
+test('xml:lang on an unavailable presence never changes what its status codes or <destroy/> say: kicked, banned, removed, destroyed', (t) => {
+  // XEP-0045's codes for being put out of a room (§9.2, §9.4, §9.7, §9.8, §10.9): 301 banned,
+  // 307 kicked, 321 affiliation changed, 322 members-only, 332 service shutdown; a destroyed room's
+  // <destroy/>. Prosody or a module may stamp xml:lang on any of them; the reading is the same.
+  const byCode = { '301': 'banned', '307': 'kicked', '321': 'removed', '322': 'removed', '332': 'removed' };
+  for (const lang of [undefined, '', 'en', 'sv'])
+    for (const words of [undefined, 'Borttagen från mötet av personalen.']) {
+      const reason = words ? [xml('reason', {}, words)] : [];
+      const stamped = (...children: XmlElement[]) =>
+        xml(
+          'presence',
+          {
+            from: 'moterum9@muc.example/David',
+            type: 'unavailable',
+            ...(lang === undefined ? {} : { 'xml:lang': lang }),
+          },
+          xml('x', { xmlns: NS_MUC_USER }, ...children),
+        );
+      const status = words ? { status: words } : {};
+      for (const [code, expected] of Object.entries(byCode))
+        t.deepEqual(
+          whyLeft(stamped(xml('item', { affiliation: 'none', role: 'none' }, ...reason), xml('status', { code }))),
+          { reason: expected, ...status },
+          `${code} xml:lang=${String(lang)} ${words ? 'with' : 'without'} a reason`,
+        );
+      // The room destroyed: by <destroy/> alone, and beside a status code it overrides.
+      t.deepEqual(
+        whyLeft(stamped(xml('destroy', {}, ...reason))),
+        { reason: 'destroyed', ...status },
+        `destroy ${lang}`,
+      );
+      t.deepEqual(
+        whyLeft(stamped(xml('destroy', {}, ...reason), xml('status', { code: '307' }))),
+        { reason: 'destroyed', ...status },
+        `destroy beside 307 ${lang}`,
+      );
+    }
+});

@@ -167,7 +167,7 @@ export const privacyRoutes: ServerRoute[] = [
         // A proxy has a row of their own: each person asks for their own data and its erasure.
         participants: (meeting ? await everyParticipantOf(db, meeting.id) : undefined)?.flatMap((p) => {
           const kind = t(lang, `meetings.kind.${p.kind}`);
-          const removed = p.removedAt ? ` (${t(lang, 'admin.privacy.removed')})` : '';
+          const removed = p.removedAt ? ` (${t(lang, 'meetings.participant.removed')})` : '';
           const contact = (c: { mobile: string | null; email: string | null; personalNumberMasked: string | null }) =>
             [c.mobile, c.email, c.personalNumberMasked].filter(Boolean).join(', ') ||
             t(lang, 'admin.privacy.noContact');

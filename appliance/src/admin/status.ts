@@ -4,6 +4,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Request, ServerRoute } from '@hapi/hapi';
+import Joi from 'joi';
 import { maskUrl, type Config } from '../config.ts';
 import { isSqlite, rawRows, type Db } from '../db/knex.ts';
 import { listMigrations } from '../db/migrations.ts';
@@ -15,7 +16,9 @@ import { languageOf, t, type Language } from '../http/i18n.ts';
 import { queueStats, recentMessages } from '../invites/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
-import { adapterStates, meetingsOf, messageTemplates, templateProblem } from '../invites/index.ts';
+import { adapterStates, meetingsOf, messageTemplates, reloadTemplates, templateProblem } from '../invites/index.ts';
+import { objectOf, route } from '../http/route.ts';
+import * as schemas from './schemas.ts';
 
 interface Fact {
   label: string;
@@ -30,6 +33,8 @@ export interface PartStatus {
   live: Fact[];
   /** false when the part is switched off in the configuration. */
   configured?: boolean;
+  /** A button under the part: what it does (a POST to `action`) and its words. */
+  form?: { action: string; label: string };
 }
 
 const when = (lang: Language, at: Date | undefined) => (at ? clinicTime(at) : t(lang, 'admin.status.never'));
@@ -144,6 +149,10 @@ export async function systemStatus(request: Request): Promise<PartStatus[]> {
           { label: t(lang, 'admin.status.overridesUnused'), value: String(templates.problems.length) },
         ]
       : [],
+    // IT who changed a file reads them again here (or with SIGHUP) rather than restarting.
+    form: templates.overridesDir
+      ? { action: '/admin/templates/reload', label: t(lang, 'admin.status.reloadTemplates') }
+      : undefined,
   });
 
   parts.push({
@@ -222,10 +231,10 @@ function statusSummary(lang: Language, parts: PartStatus[]): { ok: boolean; text
 }
 
 export const statusRoutes: ServerRoute[] = [
-  {
+  route({
     method: 'GET',
     path: '/admin/status',
-    options: { auth: adminOnly },
+    options: { auth: adminOnly, validate: { query: objectOf<{ reloaded?: boolean }>({ reloaded: Joi.boolean() }) } },
     async handler(request, h) {
       const { db } = request.server.app;
       const lang = languageOf(request);
@@ -269,7 +278,24 @@ export const statusRoutes: ServerRoute[] = [
           reason: m.lastError ?? '',
         })),
         checkedAt: clinicTime(new Date()),
+        notice: request.query.reloaded ? t(lang, 'admin.status.templatesReloaded') : undefined,
       });
     },
-  },
+  }),
+  route({
+    // Reads TEMPLATES_DIR again and tries every override as the start does (in every process on
+    // PostgreSQL); the status page then shows what is used and why the rest is not.
+    method: 'POST',
+    path: '/admin/templates/reload',
+    options: { auth: adminOnly, validate: { payload: schemas.crumbOnly } },
+    async handler(request, h) {
+      const problems = reloadTemplates(request.server, 'admin');
+      const templates = messageTemplates(request.server);
+      await request.audit('templates.reload', {
+        targetType: 'system',
+        details: { used: templates.overrideCount, unused: problems.length },
+      });
+      return h.redirect('/admin/status?reloaded=true').code(303);
+    },
+  }),
 ];

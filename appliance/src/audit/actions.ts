@@ -52,6 +52,7 @@ export const auditActions = [
   'unit.add',
   'unit.update',
   'status.read',
+  'templates.reload',
   'audit.search',
   'audit.extract',
   'audit.purge',

@@ -29,6 +29,7 @@ import { checkBrowser } from './browser.ts';
 import { failedDevices } from './facts.ts';
 import { identifyRoutes } from './identify.ts';
 import { linkPath } from './links.ts';
+import { formatWhen } from '../common/clock.ts';
 import { limits, meetingTime, type EntryService, type Invitation, type LinkProblem } from './service.ts';
 import { headerText } from '../http/headers.ts';
 
@@ -462,12 +463,24 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         }
         const tested = await latestResult(request.server.app.db, participantSubject(request.auth.credentials.guest!));
         if (!tested) return h.redirect('/entry/test');
+        const page = base(request, invitation, t(lang, 'entry.waiting.title'));
+        const opensAt = clock.opensAt(invitation);
+        const opens = formatWhen(opensAt, lang);
         return h.view(
           'entry/waiting',
           {
-            ...base(request, invitation, t(lang, 'entry.waiting.title')),
+            ...page,
             startsAt: invitation.meeting.startsAt.toISOString(),
-            opensAt: clock.opensAt(invitation).toISOString(),
+            opensAt: opensAt.toISOString(),
+            // The opening time in words: a guest who tests days ahead reads when to come back, not
+            // a countdown of 47 hours (the page counts down only the last hour, entry.ts).
+            opens:
+              opens.date === page.date
+                ? t(lang, 'entry.waiting.closed', { time: opens.time })
+                : t(lang, 'entry.waiting.closedOtherDay', opens),
+            // The clinic calls back a person whose connection fails on the number in the booking:
+            // only one with a number is told so.
+            callable: invitation.mobile !== null,
             open: clock.isOpen(invitation),
             // A connection that failed says so first; a good or choppy one does not make the meeting
             // work on a device whose camera, microphone or sound did not.

@@ -1,6 +1,7 @@
 // The invites plugin: turns meeting changes into outbox rows (in the same transaction), runs the
 // dispatcher and the reminder schedule, and connects the mail and SMS adapters — to the hospital's
 // relay and gateway, or, when SMTP_URL / SMPP_URL are unset, to built-in development sinks.
+import { randomUUID } from 'node:crypto';
 import type { Plugin, Server } from '@hapi/hapi';
 import type { Knex } from 'knex';
 import { isSqlite } from '../db/knex.ts';
@@ -33,7 +34,7 @@ import { provideCodeMessenger } from '../entry/index.ts';
 import { Reminders } from './reminders.ts';
 import { routes } from './routes.ts';
 import { linkHealth, messageIdsOption, SmsSender, type SmsState } from './sms.ts';
-import { Templates } from './templates.ts';
+import { Templates, type TemplateProblem } from './templates.ts';
 import { must } from '../common/must.ts';
 import { findStaff } from '../staff/index.ts';
 import { addParticipantFacts, onMeetingChange } from '../meetings/index.ts';
@@ -54,6 +55,8 @@ declare module '../events.ts' {
       /** Whom on the participant's row it was for: the participant, or their proxy. */
       person: 'main' | 'proxy';
     };
+    /** An admin had the templates read again: every process reads its TEMPLATES_DIR again. */
+    'templates.reload': { reloadId: string };
   }
 }
 
@@ -63,6 +66,8 @@ declare module '@hapi/hapi' {
       /** What the built-in sinks captured, for the admin outbox page (empty with a real relay/gateway). */
       captured(): { mail: CapturedMail[]; sms: CapturedSms[] };
       templates: Templates;
+      /** Reads TEMPLATES_DIR again (templates.ts), logging why; by an admin: in every process. */
+      reloadTemplates(by: 'signal' | 'admin'): readonly TemplateProblem[];
       dispatcher(): Dispatcher | undefined;
       reminders: Reminders;
       /** The mail and SMS adapters' live state, for the admin status page (undefined before start). */
@@ -92,6 +97,26 @@ export const plugin: Plugin<void> = {
     const { config, db, bus } = server.app;
     const log = (level: 'info' | 'warn' | 'error', message: string) => server.log([level, 'invites'], message);
     const templates = new Templates(config.templatesDir, (m) => log('warn', m));
+    const reload = (why: string) => {
+      const problems = templates.reload();
+      log('info', `template overrides reloaded ${why}: ${templates.overrideCount} in use, ${problems.length} not used`);
+      return problems;
+    };
+    // An admin's reload reaches the other processes on this PostgreSQL too (the one that sends a
+    // message may be another than the one that served the page); the process where it was asked
+    // has read them already.
+    const reloadedHere = new Set<string>();
+    bus.follow('templates.reload', ({ reloadId }) => {
+      if (!reloadedHere.delete(reloadId)) reload('by an admin (in another process)');
+    });
+    const reloadTemplates = (by: 'signal' | 'admin') => {
+      if (by === 'signal') return reload('on SIGHUP');
+      const problems = reload('by an admin');
+      const reloadId = randomUUID();
+      reloadedHere.add(reloadId);
+      bus.emit('templates.reload', { reloadId });
+      return problems;
+    };
     let mailSink: Sink<CapturedMail> | undefined;
     let smsc: Sink<CapturedSms> | undefined;
     let mail: MailSender | undefined;
@@ -303,6 +328,7 @@ export const plugin: Plugin<void> = {
     server.expose('secretRenewals', secretRenewals);
     server.expose('captured', () => ({ mail: mailSink?.messages() ?? [], sms: smsc?.messages() ?? [] }));
     server.expose('templates', templates);
+    server.expose('reloadTemplates', reloadTemplates);
     server.expose('dispatcher', () => dispatcher);
     server.expose('reminders', reminders);
     server.expose('adapters', () => ({
@@ -340,6 +366,13 @@ export const adapterStates = (server: Server) => server.plugins.invites.adapters
 
 /** The message templates in use, and why any of hospital IT's overrides is not: the status page and `samverka check`. */
 export const messageTemplates = (server: Server): Templates => server.plugins.invites.templates;
+
+/**
+ * Reads hospital IT's template overrides again and tries them as at start (SIGHUP, the status page's
+ * "Reload templates"): returns why any is not used. An admin's reload reaches every process.
+ */
+export const reloadTemplates = (server: Server, by: 'signal' | 'admin'): readonly TemplateProblem[] =>
+  server.plugins.invites.reloadTemplates(by);
 
 /**
  * A message kind whose secret opens another domain's page: its link is `path(secret)`. The outbox

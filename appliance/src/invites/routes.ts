@@ -36,17 +36,25 @@ function templateSource(templates: Templates, lang: Language, channel: Channel, 
 
 /** Why an override in TEMPLATES_DIR is not used, in the admin's language. */
 export function templateProblem(lang: Language, p: TemplateProblem): { file: string; text: string } {
-  const text =
-    p.problem === 'unreadable'
-      ? t(lang, 'invites.templates.problem.unreadable', { file: p.file, detail: p.detail })
-      : p.problem === 'leavesOut'
-        ? t(lang, 'invites.templates.problem.leavesOut', {
-            file: p.file,
-            fields: p.fields.map((f) => `{{${f}}}`).join(', '),
-            recipients: p.recipients.map((r) => t(lang, `invites.templates.recipient.${r}`).toLowerCase()).join('; '),
-          })
-        : t(lang, 'invites.templates.problem.unknown', { file: p.file });
-  return { file: p.file, text };
+  const recipients = (of: SampleRecipient[]) =>
+    of.map((r) => t(lang, `invites.templates.recipient.${r}`).toLowerCase()).join('; ');
+  const text = (): string => {
+    switch (p.problem) {
+      case 'unreadable':
+        return t(lang, 'invites.templates.problem.unreadable', { file: p.file, detail: p.detail });
+      case 'leavesOut':
+        return t(lang, 'invites.templates.problem.leavesOut', {
+          file: p.file,
+          fields: p.fields.map((f) => `{{${f}}}`).join(', '),
+          recipients: recipients(p.recipients),
+        });
+      case 'noSubject':
+        return t(lang, 'invites.templates.problem.noSubject', { file: p.file, recipients: recipients(p.recipients) });
+      case 'unknown':
+        return t(lang, 'invites.templates.problem.unknown', { file: p.file });
+    }
+  };
+  return { file: p.file, text: text() };
 }
 
 /** A message as the API shows it; the number or address it went to only to those who see contact details. */
@@ -84,6 +92,8 @@ export function routes(templates: Templates): ServerRoute[] {
           details: { count: messages.length, meetingIds: meetingsOf(messages) },
         });
         const captured = request.server.plugins.invites.captured();
+        const mailEmbedded = !request.server.app.config.mail.smtpUrl;
+        const smsEmbedded = !request.server.app.config.sms.smppUrl;
         return h.view('invites/outbox', {
           title: t(lang, 'invites.outbox.title'),
           styles: ['invites.css'],
@@ -96,7 +106,15 @@ export function routes(templates: Templates): ServerRoute[] {
             kindText: t(lang, `invites.kind.${m.kind}`),
             channelText: t(lang, `invites.channel.${m.channel}`).toLowerCase(),
           })),
-          embedded: !request.server.app.config.mail.smtpUrl || !request.server.app.config.sms.smppUrl,
+          // Each channel without its real server sends to the embedded one; only those are
+          // captured here, so the page shows the section of each such channel and no other.
+          captured: mailEmbedded || smsEmbedded,
+          mailEmbedded,
+          smsEmbedded,
+          capturedIntro: t(
+            lang,
+            `invites.outbox.capturedIntro.${mailEmbedded ? (smsEmbedded ? 'both' : 'mail') : 'sms'}`,
+          ),
           mails: captured.mail
             .slice()
             .reverse()

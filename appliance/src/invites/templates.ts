@@ -1,9 +1,11 @@
 // Message templates: templates/{email,sms}/{sv,en}/<kind>.hbs, Handlebars. Hospital IT may
 // override any of them by pointing TEMPLATES_DIR at a folder of the same shape. Every override is
-// read and tried at start, with made-up data for each kind of recipient: one that does not parse,
-// or whose message would leave out what the message is for (a guest's link, a code), is not used —
-// the built-in template is sent instead, and the problem is logged, shown by `samverka check`, the
-// admin's status page and the template preview. Never a lost message, and never a link-less one.
+// read and tried at start, and again on SIGHUP or the status page's "Läs om mallarna", with
+// made-up data for each kind of recipient: one that does not parse, whose message would leave out
+// what the message is for (a guest's link, a code), or an e-mail whose subject comes out empty, is
+// not used — the built-in template is sent instead, and the problem is logged, shown by `samverka
+// check`, the admin's status page and the template preview. Never a lost message, never a
+// link-less one, and never a mail without a subject (it looks like spam).
 //
 // An e-mail template holds its subject, plain-text and HTML parts in one file:
 //   Subject: Inbjudan till digitalt vårdmöte {{date}}
@@ -126,6 +128,7 @@ const recipientsOf = (channel: Channel): readonly SampleRecipient[] =>
 export type TemplateProblem =
   | { file: string; problem: 'unreadable'; detail: string }
   | { file: string; problem: 'leavesOut'; fields: string[]; recipients: SampleRecipient[] }
+  | { file: string; problem: 'noSubject'; recipients: SampleRecipient[] }
   | { file: string; problem: 'unknown' };
 
 const recipientWords: Record<SampleRecipient, string> = {
@@ -134,15 +137,19 @@ const recipientWords: Record<SampleRecipient, string> = {
   colleague: 'a colleague with an account',
 };
 
+/** "a, b and c". */
+const listed = (items: string[]) =>
+  items.length > 1 ? `${items.slice(0, -1).join(', ')} and ${items.at(-1)!}` : (items[0] ?? '');
+
 /** The problem in a sentence, for the log and `samverka check` (the pages say it in their language). */
 export function describeProblem(p: TemplateProblem): string {
   switch (p.problem) {
     case 'unreadable':
       return `${p.file} cannot be used (${p.detail}): the built-in template is sent instead`;
     case 'leavesOut':
-      return `${p.file} leaves out ${p.fields.map((f) => `{{${f}}}`).join(', ')} for ${p.recipients
-        .map((r) => recipientWords[r])
-        .join(' and ')}: the built-in template is sent instead`;
+      return `${p.file} leaves out ${p.fields.map((f) => `{{${f}}}`).join(', ')} for ${listed(p.recipients.map((r) => recipientWords[r]))}: the built-in template is sent instead`;
+    case 'noSubject':
+      return `${p.file} has an empty subject for ${listed(p.recipients.map((r) => recipientWords[r]))}: the built-in template is sent instead`;
     case 'unknown':
       return `${p.file} is not a message Samverka sends (expected email/<sv|en>/<message>.hbs or sms/<sv|en>/<message>.hbs; messages: ${Templates.kinds('sms').join(', ')}): it is not used`;
   }
@@ -166,21 +173,43 @@ function hbsFiles(dir: string, under = ''): string[] {
   });
 }
 
+/** What is sent for one message (channel/language/kind): its template compiled, and the override's path when it is one. */
+interface Sent {
+  template: Loaded;
+  override: string | null;
+}
+
+/** One reading of the templates: what is sent for every message, and why each override left out is. */
+interface Review {
+  sent: ReadonlyMap<string, Sent>;
+  problems: readonly TemplateProblem[];
+}
+
+const keyOf = (channel: Channel, language: string, kind: MessageKind) => `${channel}/${language}/${kind}`;
+
 export class Templates {
   readonly #overrides: string | null;
   readonly #warn: (message: string) => void;
-  readonly #cache = new Map<string, Loaded>();
-  /** The overrides that passed the start's review, compiled; keyed channel/language/kind. */
-  readonly #usable = new Map<string, Loaded>();
-  /** Why each of the other .hbs files in TEMPLATES_DIR is not used. */
-  readonly problems: readonly TemplateProblem[];
+  /**
+   * The review in use. A reload builds a whole new one and puts it here in one assignment, so a
+   * message being rendered sees the old set or the new one, never a mix.
+   */
+  #current: Review;
 
   /** `overrides` is TEMPLATES_DIR when it differs from the built-in folder. */
   constructor(overrides: string | null, warn: (message: string) => void) {
     this.#overrides = overrides && overrides !== builtInTemplates ? overrides : null;
     this.#warn = warn;
-    this.problems = this.#overrides ? this.#review(this.#overrides) : [];
-    for (const problem of this.problems) warn(`template override ${describeProblem(problem)}`);
+    this.#current = this.#review();
+  }
+
+  /**
+   * Reads TEMPLATES_DIR again and tries every override as the start does (SIGHUP, the status page's
+   * "Reload templates"): what passes is used from now on, the rest is reported and sent as the built-in.
+   */
+  reload(): readonly TemplateProblem[] {
+    this.#current = this.#review();
+    return this.#current.problems;
   }
 
   /** TEMPLATES_DIR, when it holds overrides. */
@@ -188,9 +217,14 @@ export class Templates {
     return this.#overrides;
   }
 
+  /** Why each of the other .hbs files in TEMPLATES_DIR is not used. */
+  get problems(): readonly TemplateProblem[] {
+    return this.#current.problems;
+  }
+
   /** How many overrides are in use. */
   get overrideCount(): number {
-    return this.#usable.size;
+    return [...this.#current.sent.values()].filter((sent) => sent.override).length;
   }
 
   /**
@@ -202,16 +236,37 @@ export class Templates {
     language: Language,
     kind: MessageKind,
   ): { override: string | null; problem?: TemplateProblem } {
+    const { sent, problems } = this.#current;
     const file = join(channel, language, `${kind}.hbs`);
     return {
-      override:
-        this.#overrides && this.#usable.has(`${channel}/${language}/${kind}`) ? join(this.#overrides, file) : null,
-      problem: this.problems.find((p) => p.file === file),
+      override: sent.get(keyOf(channel, language, kind))?.override ?? null,
+      problem: problems.find((p) => p.file === file),
     };
   }
 
-  /** Reads and tries every override once, at start: what passes is kept compiled, the rest reported. */
-  #review(dir: string): TemplateProblem[] {
+  /**
+   * Every message's template: the built-in one, or hospital IT's override of it when that passes
+   * (read and tried with every recipient); the overrides that do not are reported and logged.
+   */
+  #review(): Review {
+    const sent = new Map<string, Sent>();
+    for (const channel of ['email', 'sms'] as const)
+      for (const language of languages)
+        for (const kind of Templates.kinds(channel)) {
+          const file = join(channel, language, `${kind}.hbs`);
+          const source = readFileSync(join(builtInTemplates, file), 'utf8');
+          sent.set(keyOf(channel, language, kind), {
+            template: channel === 'email' ? parseEmail(source, file) : parseSms(source),
+            override: null,
+          });
+        }
+    const problems = this.#overrides ? this.#overridesIn(this.#overrides, sent) : [];
+    for (const problem of problems) this.#warn(`template override ${describeProblem(problem)}`);
+    return { sent, problems };
+  }
+
+  /** Reads and tries every override in `dir`: what passes goes into `sent` in place of the built-in, the rest is returned. */
+  #overridesIn(dir: string, sent: Map<string, Sent>): TemplateProblem[] {
     let files: string[];
     try {
       files = hbsFiles(dir);
@@ -231,66 +286,26 @@ export class Templates {
         problems.push({ file, problem: 'unknown' });
         continue;
       }
-      const problem = this.#try(channel, language as Language, kind, join(dir, file), file);
-      if (problem) problems.push(problem);
+      const path = join(dir, file);
+      const tried = tryOverride(channel, language as Language, kind, path, file);
+      if ('problem' in tried) problems.push(tried);
+      else sent.set(keyOf(channel, language as Language, kind), { template: tried.template, override: path });
     }
     return problems;
   }
 
-  /** One override: parsed, and rendered for each recipient its channel reaches, must carry what its message is for. */
-  #try(
-    channel: Channel,
-    language: Language,
-    kind: MessageKind,
-    path: string,
-    file: string,
-  ): TemplateProblem | undefined {
-    let loaded: Loaded;
-    const lacking = new Set<string>();
-    const recipients: SampleRecipient[] = [];
-    try {
-      const source = readFileSync(path, 'utf8');
-      loaded = channel === 'email' ? parseEmail(source, file) : parseSms(source);
-      for (const recipient of recipientsOf(channel)) {
-        const data = sampleData(language, recipient);
-        const texts =
-          channel === 'email'
-            ? renderedParts(loaded as Compiled, data)
-            : [(loaded as Handlebars.TemplateDelegate)(data)];
-        const missing = mustCarry[kind].filter((field) => texts.some((text) => !text.includes(String(data[field]))));
-        if (missing.length === 0) continue;
-        for (const field of missing) lacking.add(field);
-        recipients.push(recipient);
-      }
-    } catch (error) {
-      return { file, problem: 'unreadable', detail: (error as Error).message };
-    }
-    if (lacking.size > 0) return { file, problem: 'leavesOut', fields: [...lacking], recipients };
-    this.#usable.set(`${channel}/${language}/${kind}`, loaded);
-    return undefined;
-  }
-
-  #load<T extends Loaded>(
-    channel: Channel,
-    language: string,
-    kind: MessageKind,
-    parse: (source: string, file: string) => T,
-  ): T {
-    const key = `${channel}/${language}/${kind}`;
-    const usable = this.#usable.get(key) ?? this.#cache.get(key);
-    if (usable) return usable as T;
-    const relativePath = join(channel, language, `${kind}.hbs`);
-    const compiled = parse(readFileSync(join(builtInTemplates, relativePath), 'utf8'), relativePath);
-    this.#cache.set(key, compiled);
-    return compiled;
+  #template(channel: Channel, language: string, kind: MessageKind): Loaded {
+    const sent = this.#current.sent.get(keyOf(channel, language, kind));
+    if (!sent) throw new TemplateError(`no ${channel} template for ${kind} in ${language}`);
+    return sent.template;
   }
 
   email(language: string, kind: MessageKind, data: Record<string, unknown>): RenderedEmail {
-    return renderEmail(this.#load('email', language, kind, parseEmail), data);
+    return renderEmail(this.#template('email', language, kind) as Compiled, data);
   }
 
   sms(language: string, kind: MessageKind, data: Record<string, unknown>): string {
-    return this.#load('sms', language, kind, parseSms)(data).trim();
+    return (this.#template('sms', language, kind) as Handlebars.TemplateDelegate)(data).trim();
   }
 
   /** Every template the project ships, for the preview page and the tests. */
@@ -301,6 +316,46 @@ export class Templates {
   }
 }
 
+/**
+ * One override: parsed, and rendered for each recipient its channel reaches, must carry what its
+ * message is for, and an e-mail a subject (a mail without one looks like spam).
+ */
+function tryOverride(
+  channel: Channel,
+  language: Language,
+  kind: MessageKind,
+  path: string,
+  file: string,
+): { template: Loaded } | TemplateProblem {
+  let template: Loaded;
+  const lacking = new Set<string>();
+  const lackingFor: SampleRecipient[] = [];
+  const noSubjectFor: SampleRecipient[] = [];
+  try {
+    const source = readFileSync(path, 'utf8');
+    template = channel === 'email' ? parseEmail(source, file) : parseSms(source);
+    for (const recipient of recipientsOf(channel)) {
+      const data = sampleData(language, recipient);
+      let texts: string[];
+      if (channel === 'email') {
+        const mail = renderEmail(template as Compiled, data);
+        if (mail.subject === '') noSubjectFor.push(recipient);
+        texts = (template as Compiled).html ? [mail.text, mail.html] : [mail.text];
+      } else texts = [(template as Handlebars.TemplateDelegate)(data)];
+      const missing = mustCarry[kind].filter((field) => texts.some((text) => !text.includes(String(data[field]))));
+      if (missing.length === 0) continue;
+      for (const field of missing) lacking.add(field);
+      lackingFor.push(recipient);
+    }
+  } catch (error) {
+    return { file, problem: 'unreadable', detail: (error as Error).message };
+  }
+  // The link first: a message without it fails its purpose, one without a subject may only be overlooked.
+  if (lacking.size > 0) return { file, problem: 'leavesOut', fields: [...lacking], recipients: lackingFor };
+  if (noSubjectFor.length > 0) return { file, problem: 'noSubject', recipients: noSubjectFor };
+  return { template };
+}
+
 function renderEmail(t: Compiled, data: Record<string, unknown>): RenderedEmail {
   const text = t.text(data).trim();
   return {
@@ -308,10 +363,4 @@ function renderEmail(t: Compiled, data: Record<string, unknown>): RenderedEmail 
     text,
     html: t.html ? t.html(data) : textToHtml(text),
   };
-}
-
-/** What a person reads of an e-mail: its text part, and its own HTML part when it has one. */
-function renderedParts(t: Compiled, data: Record<string, unknown>): string[] {
-  const mail = renderEmail(t, data);
-  return t.html ? [mail.text, mail.html] : [mail.text];
 }

@@ -28,6 +28,7 @@ export const plugin: Plugin<void> = {
     const log = (level: 'info' | 'warn' | 'error', message: string) => server.log([level, 'rooms'], message);
     // @xmpp/client is loaded only when room control is configured.
     const xmpp = config.xmpp ? await import('./xmpp.ts') : undefined;
+    const controlsRooms = Boolean(xmpp);
     const service = new RoomService(
       db,
       bus,
@@ -40,7 +41,7 @@ export const plugin: Plugin<void> = {
         jitsiDomain:
           config.xmpp?.mucDomain.replace(/^[^.]+\./, '') ??
           (config.jitsi ? new URL(config.jitsi.url).hostname : undefined),
-        controlsRooms: Boolean(xmpp),
+        controlsRooms,
       },
       undefined,
       log,
@@ -140,6 +141,6 @@ export const plugin: Plugin<void> = {
     server.expose('service', service);
     Object.defineProperty(server.plugins.rooms, 'control', { get: () => control, enumerable: true });
     server.route(roomRoutes(service, config.jitsi?.url));
-    server.route(recordRoutes);
+    server.route(recordRoutes(controlsRooms));
   },
 };

@@ -8,23 +8,38 @@ import type { Language } from '../common/language.ts';
 import { apiRoute } from '../http/api.ts';
 import { languageOf, t } from '../http/i18n.ts';
 import { objectOf, route } from '../http/route.ts';
-import { meetingFor, type Meeting } from '../meetings/index.ts';
+import { everyParticipantOf, meetingFor, type Meeting } from '../meetings/index.ts';
 import { findStaff } from '../staff/index.ts';
 import { meetingRecord, type MeetingRecord, type Span } from './record.ts';
 import { presenceOf } from './store.ts';
 
 const meetingParams = objectOf<{ id: string }>({ id: Joi.string().guid().required() });
 
-/** The meeting a staff member may read, and its record, with the read audited. */
-async function recordFor(request: Request, meetingId: string): Promise<{ meeting: Meeting; record: MeetingRecord }> {
+/**
+ * The meeting a staff member may read, and its record, with the read audited. `presenceRecorded`:
+ * whether this appliance records who is in the rooms (it controls them: XMPP_* set).
+ */
+async function recordFor(
+  request: Request,
+  meetingId: string,
+  presenceRecorded: boolean,
+): Promise<{ meeting: Meeting; record: MeetingRecord }> {
   const meeting = await meetingFor(request.server, request.auth.credentials.user!, meetingId);
   const { db } = request.server.app;
   const presence = await presenceOf(db, meeting.id);
+  // Those taken off the meeting since are named as they were invited (their rows are kept, marked
+  // removed); the record takes their names and kinds, never their contact details.
+  const removed = (await everyParticipantOf(db, meeting.id)).filter((p) => p.removedAt !== null);
   const names = new Map<string, string>();
   for (const staffId of new Set(presence.flatMap((p) => (p.staffId ? [p.staffId] : []))))
     names.set(staffId, (await findStaff(db, { id: staffId }))?.name ?? '');
   await request.audit('meeting.record.read', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
-  return { meeting, record: meetingRecord(meeting, presence, (id) => names.get(id) || undefined) };
+  return {
+    meeting,
+    record: meetingRecord({ ...meeting, removed }, presence, (id) => names.get(id) || undefined, new Date(), {
+      presenceRecorded,
+    }),
+  };
 }
 
 const clock = (at: Date, lang: Language) => formatWhen(at, lang).time;
@@ -44,7 +59,7 @@ function recordView(meeting: Meeting, record: MeetingRecord, lang: Language) {
   const role = (r: string) => t(lang, `rooms.record.role.${r}`);
   const attendees = record.attendees.map((a) => ({
     name: a.name,
-    role: role(a.role),
+    role: a.removed ? `${role(a.role)}, ${t(lang, 'meetings.participant.removed')}` : role(a.role),
     spans: spansText(a.spans, lang),
     minutes: a.minutes,
   }));
@@ -75,6 +90,7 @@ function recordView(meeting: Meeting, record: MeetingRecord, lang: Language) {
       .join(' ');
   return {
     booked: formatSpan(meeting.startsAt, meeting.durationMinutes, lang),
+    presenceRecorded: record.presenceRecorded,
     held,
     attendees,
     absent,
@@ -82,14 +98,15 @@ function recordView(meeting: Meeting, record: MeetingRecord, lang: Language) {
   };
 }
 
-export const recordRoutes: ServerRoute[] = [
+/** `controlsRooms`: the appliance controls the rooms over XMPP, and so records who is in them. */
+export const recordRoutes = (controlsRooms: boolean): ServerRoute[] => [
   route({
     method: 'GET',
     path: '/meetings/{id}/record',
     options: { auth: { strategy: 'session' }, validate: { params: meetingParams } },
     handler: async (request, h) => {
       const lang = languageOf(request);
-      const { meeting, record } = await recordFor(request, request.params.id);
+      const { meeting, record } = await recordFor(request, request.params.id, controlsRooms);
       return h.view('rooms/record', {
         title: t(lang, 'rooms.record.title'),
         meeting,
@@ -103,11 +120,11 @@ export const recordRoutes: ServerRoute[] = [
     options: {
       description: 'The meeting record: who was in the room, when and for how long',
       notes:
-        'From the first join to the last leave (heldTo null while someone is still in the room), each person in the order they came, their time in the room with overlapping presences joined, and the invited participants who never came. Names only: no contact details.',
+        'From the first join to the last leave (heldTo null while someone is still in the room), each person in the order they came, their time in the room with overlapping presences joined, and the invited participants who never came. A participant removed from the meeting after being in the room is named as invited, with `removed` true. `presenceRecorded` false: this appliance is not connected to the meeting server (XMPP_* not set) and records nobody in the room, so an empty record says nothing of who came (and `absent` is empty). Names only: no contact details.',
       validate: { params: meetingParams },
     },
     handler: async (request) => {
-      const { meeting, record } = await recordFor(request, request.params.id);
+      const { meeting, record } = await recordFor(request, request.params.id, controlsRooms);
       return { meetingId: meeting.id, ...record };
     },
   }),

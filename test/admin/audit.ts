@@ -69,8 +69,24 @@ test('a patient log extract lists every staff access to their meetings, found by
     .replace(/^\uFEFF/, '')
     .trim()
     .split('\r\n');
-  t.is(lines[0], 'Tid;Personal;HSA-id;Vårdenhet;Roll;Händelse;Möte;Deltagare');
+  t.is(lines[0], 'Tid;Personal;HSA-id;Vårdenhet;Roll;Händelse;Möte;Mötets rubrik och tid;Deltagare');
   t.true(lines.some((l) => l.includes('Öppnade mötet') && l.includes(second.id)));
+  // Each row names its meeting as staff know it, beside the id: the title and its start.
+  t.true(
+    lines.some((l) => l.includes(`${second.id};Samordnad planering inför skolstart, 20`)),
+    lines.slice(1, 3).join('\n'),
+  );
+  t.regex(reply.text, /Samordnad planering inför skolstart, \d{4}-\d{2}-\d{2} \d{2}:\d{2} <span class="muted">\(/);
+
+  // The audit viewer too: the meeting's title and start link to its records, not a bare id.
+  const viewer = await admin.get(`/admin/audit?meeting=${second.id}`);
+  t.is(viewer.status, 200);
+  t.regex(
+    viewer.text,
+    new RegExp(
+      `<a href="/admin/audit\\?meeting=${second.id}">Samordnad planering inför skolstart, \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}</a>`,
+    ),
+  );
 
   // Producing the extract is itself in the log, with ids only.
   const records = await findAudit(app.server.app.db, { staffId: adminStaff.id, action: 'audit.extract' });

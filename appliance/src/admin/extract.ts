@@ -7,6 +7,7 @@ import { t, type Language } from '../http/i18n.ts';
 import { toClinicTime } from '../common/clock.ts';
 import type { Staff } from '../staff/index.ts';
 import { findStaff, listUnits } from '../staff/index.ts';
+import { meetingLabels } from '../meetings/index.ts';
 
 export interface AccessRow {
   id: number;
@@ -20,6 +21,8 @@ export interface AccessRow {
   action: string;
   actionText: string;
   meetingId: string;
+  /** The meeting's title and start on the clinic's clock; empty once the meeting is erased. */
+  meetingLabel: string;
   participantId: string;
   ip: string;
 }
@@ -36,8 +39,16 @@ export function actionText(lang: Language, action: string): string {
   return text === key ? action : text;
 }
 
+const labelOf = (meeting: { title: string; startsAt: Date } | undefined): string =>
+  meeting ? `${meeting.title}, ${clinicTime(meeting.startsAt)}` : '';
+
 export async function describeRecords(db: Db, lang: Language, records: AuditRecord[]): Promise<AccessRow[]> {
   const units = new Map((await listUnits(db)).map((u) => [u.id, u.name]));
+  // An id alone tells a person reviewing the log nothing: the row names the meeting as staff know it.
+  const meetings = await meetingLabels(
+    db,
+    records.flatMap((r) => (r.meetingId ? [r.meetingId] : [])),
+  );
   const staff = new Map<string, Staff | undefined>();
   for (const id of new Set(records.map((r) => r.staffId).filter((id): id is string => !!id))) {
     staff.set(id, await findStaff(db, { id }));
@@ -56,6 +67,7 @@ export async function describeRecords(db: Db, lang: Language, records: AuditReco
       action: r.action,
       actionText: actionText(lang, r.action),
       meetingId: r.meetingId ?? '',
+      meetingLabel: labelOf(r.meetingId ? meetings.get(r.meetingId) : undefined),
       participantId: r.participantId ?? '',
       ip: r.ip ?? '',
     };
@@ -67,8 +79,8 @@ export async function describeRecords(db: Db, lang: Language, records: AuditReco
  * opens it. A cell starting with = + - @ is prefixed with ' so that no formula runs.
  */
 export function extractCsv(lang: Language, rows: AccessRow[]): string {
-  const header = ['when', 'staff', 'hsaId', 'unit', 'role', 'action', 'meeting', 'participant'].map((k) =>
-    t(lang, `admin.extract.csv.${k}`),
+  const header = ['when', 'staff', 'hsaId', 'unit', 'role', 'action', 'meeting', 'meetingLabel', 'participant'].map(
+    (k) => t(lang, `admin.extract.csv.${k}`),
   );
   const cells = rows.map((r) => [
     r.when,
@@ -78,6 +90,7 @@ export function extractCsv(lang: Language, rows: AccessRow[]): string {
     r.role,
     r.actionText,
     r.meetingId,
+    r.meetingLabel,
     r.participantId,
   ]);
   return toCsv(header, cells, forExcel);

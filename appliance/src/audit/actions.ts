@@ -11,6 +11,7 @@ export const auditActions = [
   // Meetings and their participants.
   'meeting.list',
   'meeting.read',
+  'meeting.copy',
   'meeting.book',
   'meeting.update',
   'meeting.cancel',

@@ -328,6 +328,8 @@ export function renderBooking(
   form: Partial<BookingForm>,
   draft: ParticipantInput[],
   problems: FormProblem[] = [],
+  /** What the page says above the form: where a copied booking came from, and who was left out. */
+  notices: string[] = [],
 ) {
   const lang = languageOf(request);
   const staff = request.auth.credentials.user!;
@@ -364,6 +366,7 @@ export function renderBooking(
       // The documentation plan is asked for as soon as the form comes back with participants, not only at "Boka".
       missingDocumentation: draft.length > 0 && !(form.documentationPlan ?? '').trim(),
       ...problemsView(problems),
+      notices,
       clockChoice: clockChoice(lang, form.date, form.time, form.clock),
       me: staff.name,
       // The language switch sends this form (layouts/layout.hbs): nothing typed is lost, with or without JavaScript.

@@ -170,6 +170,7 @@ export {
   everyParticipantOf,
   meetingsEndedBefore,
   listMeetings,
+  meetingLabels,
   searchMeetingPage,
   type FoundMeeting,
   type RoomStatus,

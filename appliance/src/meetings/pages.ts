@@ -311,6 +311,8 @@ async function meetingPage(
       })(),
       changeable,
       calendarLink: `/calendar?view=week&date=${start.date}`,
+      // A meeting ended for its connection is booked again, a follow-up with the same parties too.
+      copyLink: staff.role === 'admin' || staff.role === 'clinician' ? `/meetings/new?from=${meeting.id}` : undefined,
       ...(changeable
         ? participantChoices(
             request,
@@ -670,8 +672,29 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
     route({
       method: 'GET',
       path: '/meetings/new',
-      options: { auth: { ...session, scope: ['admin', 'clinician'] } },
-      handler: (request, h) => renderBooking(request, h, {}, []),
+      options: {
+        auth: { ...session, scope: ['admin', 'clinician'] },
+        validate: { query: objectOf<{ from?: string }>({ from: Joi.string().guid() }) },
+      },
+      async handler(request, h) {
+        const { from } = request.query;
+        if (!from) return renderBooking(request, h, {}, []);
+        // A new booking with another meeting's people: its personal numbers are read, so audited.
+        const copy = await meetings.copyForBooking(staffOf(request), from);
+        await audited(request, 'meeting.copy', copy.meeting);
+        const lang = languageOf(request);
+        const { title, durationMinutes, documentationPlan, startsAt } = copy.meeting;
+        const notices = [t(lang, 'meetings.book.copied', { title, when: formatSpan(startsAt, durationMinutes, lang) })];
+        if (copy.left.length > 0) notices.push(t(lang, 'meetings.book.copyLeft', { names: copy.left.join(', ') }));
+        return renderBooking(
+          request,
+          h,
+          { title, durationMinutes, documentationPlan, ledBy: copy.ledBy },
+          copy.draft,
+          [],
+          notices,
+        );
+      },
     }),
     route({
       method: 'POST',

@@ -552,6 +552,67 @@ export class MeetingService {
     return store.setParticipantsStatus(db, participantIds, status);
   }
 
+  /**
+   * A new booking with this meeting's people (the routine: a meeting ended for its connection is
+   * booked again; a follow-up with the same parties): its title, length, leader and documentation
+   * plan, and each participant as the booking form's list carries them, personal numbers included
+   * (read, like the meeting, with this staff member's access). A participant whose contact details
+   * were erased since (retention), a patient with BankID whose number was, or a colleague whose
+   * account is closed cannot be carried over as they were: they are named in `left`, to add again.
+   */
+  async copyForBooking(
+    staff: Staff,
+    id: string,
+  ): Promise<{
+    meeting: Meeting;
+    ledBy: string;
+    draft: ParticipantInput[];
+    left: string[];
+  }> {
+    const meeting = await this.get(staff, id);
+    const draft: ParticipantInput[] = [];
+    const left: string[] = [];
+    const numberOf = (p: Participant, who: 'patient' | 'proxy') =>
+      store.personalNumberOf(this.db, p.id, this.config.dataKey, who);
+    for (const p of meeting.participants) {
+      if (p.kind === 'colleague') {
+        const colleague = p.staffId ? await this.directory.byId(p.staffId) : undefined;
+        if (colleague && !colleague.disabled)
+          draft.push({ kind: 'colleague', identification: 'siths', staffEmail: colleague.email });
+        else left.push(p.name);
+        continue;
+      }
+      const personalNumber = (await numberOf(p, 'patient')) ?? undefined;
+      const reachable = p.mobile !== null || p.email !== null;
+      // What the booking rules need of each way in: SMS a mobile number, BankID the personal number.
+      const identified =
+        (p.identification !== 'bankid' || personalNumber !== undefined) &&
+        (p.identification !== 'sms' || p.mobile !== null);
+      const proxyNumber = p.proxy ? ((await numberOf(p, 'proxy')) ?? undefined) : undefined;
+      const proxyReachable = !p.proxy || p.proxy.mobile !== null || p.proxy.email !== null;
+      if (!reachable || !identified || !proxyReachable) {
+        left.push(p.name);
+        continue;
+      }
+      const contact = (c: { name: string; country: string; mobile: string | null; email: string | null }) => ({
+        name: c.name,
+        country: c.country,
+        ...(c.mobile ? { mobile: c.mobile } : {}),
+        ...(c.email ? { email: c.email } : {}),
+      });
+      draft.push({
+        kind: p.kind,
+        identification: p.identification,
+        language: p.language,
+        ...contact(p),
+        ...(personalNumber ? { personalNumber } : {}),
+        ...(p.proxy ? { proxy: { ...contact(p.proxy), ...(proxyNumber ? { personalNumber: proxyNumber } : {}) } } : {}),
+      });
+    }
+    const leader = meeting.ledBy === staff.id ? undefined : await this.directory.byId(meeting.ledBy);
+    return { meeting, ledBy: leader && !leader.disabled ? leader.email : '', draft, left };
+  }
+
   /** The names of who booked and who leads the meeting, for its page. */
   async staffNames(meeting: Meeting): Promise<{ bookedBy: string; ledBy: string }> {
     const [booker, leader] = await Promise.all([

@@ -260,6 +260,21 @@ export async function findAttendance(
   };
 }
 
+/**
+ * The title and start of each named meeting that still exists: what a row of the audit log names its
+ * meeting by, beside the id (a meeting erased since is named by its id alone).
+ */
+export async function meetingLabels(
+  db: Db,
+  ids: readonly string[],
+): Promise<Map<string, { title: string; startsAt: Date }>> {
+  const labels = new Map<string, { title: string; startsAt: Date }>();
+  for (const part of chunks([...new Set(ids)]))
+    for (const row of await db<MeetingRow>('meetings').whereIn('id', part).select('id', 'title', 'starts_at'))
+      labels.set(row.id, { title: row.title, startsAt: toDate(row.starts_at) });
+  return labels;
+}
+
 /** A meeting's care unit alone, for what only routes by unit (live pages). */
 export async function findMeetingUnit(db: Db, id: string): Promise<string | undefined> {
   const row = await db<MeetingRow>('meetings').where({ id }).first('unit_id');

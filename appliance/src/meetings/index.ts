@@ -144,6 +144,7 @@ export const advanceStatus = (
 export { parsePersonalNumber, maskPersonalNumber } from './personal-number.ts';
 export { displayPhone } from './contacts.ts';
 export {
+  invitedAt,
   isJoinable,
   isOver,
   isPatient,

@@ -108,6 +108,30 @@ export interface NewMeeting extends Pick<
 /** Whose contact data on a participant's row: the participant's own, or their proxy's. */
 export type ContactPerson = 'main' | 'proxy';
 
+/**
+ * Where a person is invited, reminded and told of changes: one channel each, SMS when they gave a
+ * mobile number (the routine invites patients without mobile BankID, and mobile guests, by SMS),
+ * otherwise e-mail. An e-mail address beside a mobile number is where a message goes when the SMS
+ * does not arrive (invites/fallback.ts). Undefined: neither.
+ */
+export const invitedAt = (
+  reach: Pick<Contact, 'mobile' | 'email'>,
+): { channel: 'sms' | 'email'; address: string } | undefined =>
+  reach.mobile
+    ? { channel: 'sms', address: reach.mobile }
+    : reach.email
+      ? { channel: 'email', address: reach.email }
+      : undefined;
+
+/** Whether a person with `after` is invited where they were with `before`: the same channel and address. */
+export function invitedAtSame(
+  before: Pick<Contact, 'mobile' | 'email'>,
+  after: Pick<Contact, 'mobile' | 'email'>,
+): boolean {
+  const [was, is] = [invitedAt(before), invitedAt(after)];
+  return was?.channel === is?.channel && was?.address === is?.address;
+}
+
 export const isPatient = (kind: ParticipantKind): boolean => kind === 'patient' || kind === 'patient_proxy';
 
 /** When the meeting's booked time ends. */

@@ -432,6 +432,7 @@ const notices = {
   removed: 'meetings.meeting.removed',
   added: 'meetings.meeting.added',
   contact: 'meetings.meeting.contactChanged',
+  contactKept: 'meetings.meeting.contactChangedInvitationStands',
 } satisfies Record<string, string>;
 
 export function routes(meetings: MeetingService, live: LiveUpdates, facts: ParticipantFacts): ServerRoute[] {
@@ -448,9 +449,11 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
     contact?: RefusedContact,
   ) {
     try {
-      // A change that turned out to change nothing (the same contact details again) says nothing.
-      if ((await change()) === 'unchanged') return h.redirect(`/meetings/${id}`);
-      return h.redirect(`/meetings/${id}?done=${done}`);
+      // A change that turned out to change nothing (the same contact details again) says nothing;
+      // one may say what it did in another notice's words (`notices`).
+      const outcome = await change();
+      if (outcome === 'unchanged') return h.redirect(`/meetings/${id}`);
+      return h.redirect(`/meetings/${id}?done=${typeof outcome === 'string' && outcome in notices ? outcome : done}`);
     } catch (error) {
       const lang = languageOf(request);
       if (
@@ -1102,15 +1105,22 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           h,
           id,
           async () => {
+            const audit = auditChange(request, 'participant.contact', id, participantId);
+            // Whether a new invitation follows: not when only the e-mail address beside an unchanged
+            // mobile number changed (the invitation and its link stand), and the notice says which.
+            let reinvited = false;
             const changed = await meetings.changeContact(
               staffOf(request),
               id,
               participantId,
               version,
               input,
-              auditChange(request, 'participant.contact', id, participantId),
+              (trx, changes) => {
+                reinvited = changes.some((c) => c.type === 'invitation.resend');
+                return audit(trx, changes);
+              },
             );
-            return changed.version === version ? 'unchanged' : 'changed';
+            return changed.version === version ? 'unchanged' : reinvited ? 'contact' : 'contactKept';
           },
           'contact',
           undefined,

@@ -8,6 +8,7 @@ import type { Staff } from '../staff/index.ts';
 import type { ChangeHook, MeetingChange, Within, WithinStatus } from './events.ts';
 import {
   closedAs,
+  invitedAtSame,
   isPatient,
   shownStatus,
   type CalendarEntry,
@@ -517,11 +518,17 @@ export class MeetingService {
           (person) => changed[person]![field] !== (person === 'main' ? participant : participant.proxy)![field],
         ),
       );
+      // Invited anew only where the invitation went elsewhere: the e-mail address beside an unchanged
+      // mobile number (where an SMS that does not arrive falls back to) changes no way in.
+      const reinvited = persons.filter(
+        (person) => !invitedAtSame((person === 'main' ? participant : participant.proxy)!, changed[person]!),
+      );
       const base = { meetingId, unitId: meeting.unitId, byStaffId: staff.id, participantId };
       return {
-        changes: [{ type: 'participant.contact_changed', payload: { ...base, persons, fields } }],
+        changes: [{ type: 'participant.contact_changed', payload: { ...base, persons, fields, reinvited } }],
         lastly: () => store.setReach(trx, participantId, changed),
-        afterwards: [{ type: 'invitation.resend', payload: { ...base, persons } }],
+        afterwards:
+          reinvited.length > 0 ? [{ type: 'invitation.resend', payload: { ...base, persons: reinvited } }] : [],
       };
     });
   }

@@ -8,7 +8,7 @@ import type { Committer, EventBus } from '../events.ts';
 import { keyedHash, randomToken, sha256 } from '../crypto.ts';
 import { formatWhen } from '../common/clock.ts';
 import type { BareMeeting, Participant } from '../meetings/index.ts';
-import { findAttendance, findMeetingUnit, findParticipant, meetingEnd } from '../meetings/index.ts';
+import { findAttendance, findMeeting, findParticipant, meetingEnd } from '../meetings/index.ts';
 import { findUnit } from '../staff/index.ts';
 import type { CareUnit } from '../staff/index.ts';
 import { findLink, linkExpiry, type LinkPerson } from './links.ts';
@@ -285,8 +285,8 @@ export class EntryService {
    */
   async unitOfClosed(session: Pick<store.GuestSession, 'participantId'>): Promise<CareUnit | undefined> {
     const participant = await findParticipant(this.db, session.participantId);
-    const unitId = participant && (await findMeetingUnit(this.db, participant.meetingId));
-    return unitId ? findUnit(this.db, { id: unitId }) : undefined;
+    const meeting = participant && (await findMeeting(this.db, participant.meetingId));
+    return meeting ? findUnit(this.db, { id: meeting.unitId }) : undefined;
   }
 
   /** The invitation with its care unit, for a page (an invitation read for no page has none). */

@@ -164,7 +164,6 @@ export {
   findMeeting,
   findParticipant,
   findAttendance,
-  findMeetingUnit,
   listChanges,
   eraseContactsOfMeetingsEndedBefore,
   eraseParticipantContacts,

@@ -39,6 +39,8 @@ if (resend) {
 
 const waiting = document.querySelector<HTMLElement>('[data-waiting]');
 if (waiting) {
+  // "The meeting has a new time" is said once: a later reload shows the page without it.
+  if (location.search) history.replaceState(null, '', location.pathname);
   const closed = waiting.querySelector<HTMLElement>('[data-room-closed]')!;
   const open = waiting.querySelector<HTMLElement>('[data-room-open]')!;
   const announce = waiting.querySelector<HTMLElement>('[data-room-announce]')!;
@@ -74,7 +76,8 @@ if (waiting) {
       // Cancelled, this person taken off the meeting, or moved: the page itself says so, in its words.
       clearInterval(timer);
       events.close();
-      location.reload();
+      if (moved) location.replace('/entry/waiting?moved=true');
+      else location.reload();
       return;
     }
     if (isEnded) {
@@ -83,6 +86,9 @@ if (waiting) {
       events.close();
       closed.hidden = true;
       open.hidden = true;
+      // Nor what only fits while waiting: the test's verdict, "wait here", the test to take again.
+      for (const part of waiting.querySelectorAll<HTMLElement>('[data-verdict], [data-room-waiting]'))
+        part.hidden = true;
       ended.hidden = false;
       announce.textContent = ended.querySelector('p')?.textContent?.trim() ?? '';
       return;

@@ -7,10 +7,11 @@ import test from 'ava';
 import { useStage } from '../helpers/stage.ts';
 import type { Page } from 'puppeteer-core';
 import { bookStartingIn } from './_booking.ts';
-import { fill, press, screenshotsAt, type TestBrowser } from '../helpers/browser.ts';
+import { byLabel, fill, press, screenshotsAt, type TestBrowser } from '../helpers/browser.ts';
 import { mailsTo, smsTo, worldParts, until, type World } from '../connlog/_meeting.ts';
 import { passTechTest } from '../helpers/techtest.ts';
 import { present } from '../helpers/present.ts';
+import { formatWhen } from '../../appliance/src/common/clock.ts';
 
 const safariMac =
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
@@ -47,7 +48,7 @@ async function book(invitees: Invitee[], minutes = 2 * 24 * 60) {
     mobile: `070${Math.floor(1_000_000 + Math.random() * 8_999_999)}`,
     identification: 'sms',
   };
-  const { meeting } = await bookStartingIn(world.app, minutes, [patient, ...people]);
+  const { meeting, client } = await bookStartingIn(world.app, minutes, [patient, ...people]);
   const invited: { id: string; email: string | null; link: string }[] = [];
   for (const p of meeting.participants.slice(1)) {
     const text = () =>
@@ -64,6 +65,8 @@ async function book(invitees: Invitee[], minutes = 2 * 24 * 60) {
   }
   return {
     meetingId: meeting.id,
+    /** The clinician who booked it, logged in to the API. */
+    clinician: client,
     /** The `n`-th invitee (from 0) as booked: participant id, e-mail, and the link that went out. */
     invitee: (n: number) => present(invited[n], `invitee ${n + 1}`),
   };
@@ -187,6 +190,76 @@ test.serial('the SMS code page says the first code is sent, and counts down to t
   await olle.browserContext().close();
 });
 
+/** Whether the field is focused and marked invalid, and what its description says (the error first). */
+async function fieldState(page: Page, label: string) {
+  return (await byLabel(page, label)).evaluate((el) => ({
+    focused: el === document.activeElement,
+    invalid: el.getAttribute('aria-invalid'),
+    description: (el.getAttribute('aria-describedby') ?? '')
+      .split(' ')
+      .map((id) => document.getElementById(id)?.textContent?.trim())
+      .join(' '),
+  }));
+}
+
+test.serial('a wrong name or code puts the person back in the field, which says what was wrong', async (t) => {
+  const { invitee } = await book([{ name: 'Olle Socialsekreterare', bySms: true }]);
+  const olle = await person();
+  await olle.goto(invitee(0).link);
+  t.like(await fieldState(olle, 'Ditt namn'), { focused: false, invalid: null });
+  await typeName(olle, 'Ditt namn', 'Fortsätt', 'Olle Socialsekretare');
+  // A screen reader (or a phone's keyboard) is where the correction is typed, and hears why.
+  t.deepEqual(await fieldState(olle, 'Ditt namn'), {
+    focused: true,
+    invalid: 'true',
+    description:
+      'Namnet stämmer inte med inbjudan. Kontrollera stavningen. Du har 4 försök kvar. Skriv ditt för- och efternamn precis som det står i inbjudan.',
+  });
+  await typeName(olle, 'Ditt namn', 'Fortsätt', 'Olle Socialsekreterare');
+  t.is(new URL(olle.url()).pathname, '/entry/code');
+  t.like(await fieldState(olle, 'Kod från sms'), { invalid: null });
+  await fill(olle, 'Kod från sms', '000000');
+  await Promise.all([olle.waitForNavigation(), press(olle, 'Fortsätt')]);
+  t.deepEqual(await fieldState(olle, 'Kod från sms'), {
+    focused: true,
+    invalid: 'true',
+    description: 'Fel kod. Du har 4 försök kvar.',
+  });
+  await olle.browserContext().close();
+});
+
+test.serial(
+  'the invitation e-mail reads on a phone at 320 px: the link wraps rather than running off the side',
+  async (t) => {
+    const { invitee } = await book([{ name: 'Eva Ek' }]);
+    const mail = present(
+      mailsTo(world, present(invitee(0).email, "Eva's e-mail")).find((m) => /\/j\//.test(m.text ?? '')),
+      'the invitation',
+    );
+    const eva = await person();
+    await eva.setViewport({ width: 320, height: 640 });
+    await eva.setContent(String(mail.html));
+    // (A token with a "-" in it gives the browser a place to break anyway; most have none.)
+    t.true(await eva.evaluate(() => document.documentElement.scrollWidth <= 320), 'no sideways scrolling');
+    // Still one link to tap, whole, and the clinic's number on one line.
+    t.is(await eva.$eval('a[href*="/j/"]', (a) => a.textContent), invitee(0).link);
+    t.true(await eva.$$eval('a[href^="tel:"]', (links) => links.every((a) => a.getClientRects().length === 1)));
+    await eva.browserContext().close();
+  },
+);
+
+test.serial('a person whose SMS code does not come can reach the clinic from the code page, with a tap', async (t) => {
+  const { invitee } = await book([{ name: 'Olle Socialsekreterare', bySms: true }]);
+  const olle = await person();
+  await olle.goto(invitee(0).link);
+  await typeName(olle, 'Ditt namn', 'Fortsätt', 'Olle Socialsekreterare');
+  t.is(new URL(olle.url()).pathname, '/entry/code');
+  // Not only once every code is used up: a code that never arrives (an old number) is a dead end too.
+  t.regex(await textOf(olle), /Kommer det inget sms\? Ring Barn- och ungdomsmedicin på 010-123 45 67\./);
+  t.is(await olle.$eval('main a[href^="tel:"]', (a) => a.getAttribute('href')), 'tel:0101234567');
+  await olle.browserContext().close();
+});
+
 test.serial(
   'Safari on a computer: the page says which browsers work and offers the link to copy into one',
   async (t) => {
@@ -278,9 +351,10 @@ test.serial(
     t.notRegex(words, /blir du uppringd/);
     // The clinic's number: one tap to call, and never broken across lines, even at 320 px.
     await eva.setViewport({ width: 320, height: 640 });
+    // The phone links she sees (the one for after the meeting waits hidden until it has ended).
     const phones = await eva.$$eval('main a', (links) =>
       links
-        .filter((a) => a.getAttribute('href')?.startsWith('tel:'))
+        .filter((a) => a.getAttribute('href')?.startsWith('tel:') && a.checkVisibility())
         .map((a) => ({ href: a.getAttribute('href'), text: a.textContent, lines: a.getClientRects().length })),
     );
     t.deepEqual(phones, [{ href: 'tel:0101234567', text: '010-123 45 67', lines: 1 }]);
@@ -290,6 +364,41 @@ test.serial(
     t.regex(await textOf(eva, '[role="status"]'), /Mötet är avslutat/);
     t.true(await eva.$eval('[data-room-closed]', (el) => (el as HTMLElement).hidden), 'no countdown');
     t.true(await eva.$eval('[data-room-open]', (el) => (el as HTMLElement).hidden), 'no room');
+    // Nothing left of the waiting: no "wait on this page", no test to take again, and the clinic's
+    // number is for questions about the meeting, not for technical problems during it.
+    const after = await textOf(eva);
+    t.notRegex(after, /Vad händer nu|Vänta kvar|Gör om det tekniska testet|gick bra|krånglar under mötet/);
+    t.regex(after, /Utvärdera mötet/);
+    t.regex(after, /Frågor om mötet\? Ring mottagningen på 010-123 45 67\./);
+    await eva.browserContext().close();
+  },
+);
+
+test.serial(
+  'a meeting moved while the guest waits: the waiting room shows the new time and says the time has changed',
+  async (t) => {
+    const { meetingId, clinician, invitee } = await book([{ name: 'Eva Ek' }]);
+    const eva = await person();
+    await eva.goto(invitee(0).link);
+    await typeName(eva, 'Ditt namn', 'Fortsätt', 'Eva Ek');
+    await passed(invitee(0).id);
+    await eva.goto(`${world.app.url}/entry/waiting`);
+    t.notRegex(await textOf(eva), /ny tid/);
+    const startsAt = new Date(Date.now() + 5 * 86_400_000);
+    startsAt.setUTCHours(9, 0, 0, 0);
+    const { version } = (await clinician.get(`/api/v1/meetings/${meetingId}`)).json<{ version: number }>();
+    const moved = await clinician.request('PATCH', `/api/v1/meetings/${meetingId}`, {
+      json: { version, startsAt: startsAt.toISOString() },
+    });
+    t.is(moved.status, 200, moved.text);
+    // The page reloads by itself with the new time, and says why the time on it is not the one she knew.
+    await eva.waitForFunction(() => /ny tid/.test(document.querySelector('main')?.textContent ?? ''));
+    t.regex(await textOf(eva, '[role="status"]'), /^Mötet har fått en ny tid\.$/);
+    t.regex(await textOf(eva), new RegExp(formatWhen(startsAt, 'sv').date));
+    // Only this once: the address keeps no flag that a later reload would show again.
+    t.is(new URL(eva.url()).search, '');
+    await eva.reload();
+    t.notRegex(await textOf(eva), /ny tid/);
     await eva.browserContext().close();
   },
 );

@@ -78,7 +78,7 @@ test.serial(
     page.on('console', (m) => {
       if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
     });
-    t.is(await page.title(), 'Teknisk test – Samverka');
+    t.is(await page.title(), 'Tekniskt test – Samverka');
 
     await press(page, 'Starta testet');
     await visible(page, '#step-camera');

@@ -438,8 +438,11 @@ test('an unknown or malformed link gets a page, not an error', async (t) => {
   const unknown = await world.app.client().get('/j/AAAAAAAAAAAAAAAAAAAAAAAA', { 'user-agent': chrome });
   t.is(unknown.status, 404);
   t.regex(unknown.text, /Länken fungerar inte/);
+  // Whose link it is nobody knows here, but the person does: the number is in their invitation.
+  t.regex(unknown.text, /Frågor\? Ring mottagningen som bjöd in dig\. Numret står i inbjudan\./);
   const malformed = await world.app.client().get('/j/%3Cscript%3E', { 'user-agent': chrome });
   t.is(malformed.status, 404);
+  t.regex(malformed.text, /Numret står i inbjudan/);
 });
 
 test('a person invited with SMS identification gets a code by SMS that unlocks the way in', async (t) => {
@@ -465,6 +468,17 @@ test('a person invited with SMS identification gets a code by SMS that unlocks t
   t.is(participant.status, 'identified');
   const entry = (await client.get(`/api/v1/meetings/${meeting.id}/entry`)).json();
   t.is(entry[0].identifiedBy, 'sms');
+});
+
+test('a code typed after the meeting has ended leads to the page that says it is over, not to a technical test for nothing', async (t) => {
+  // From an address of its own: the file's tests share the per-address limit of link requests.
+  const { meeting, guest, code } = await saraWithHerCode('070-765 43 55', '198.51.100.55');
+  await world.app.server.plugins.rooms.service.end(meeting.id, 'Mötet är slut.', null);
+  const right = await guest.request('POST', '/entry/code', { form: { crumb: guest.crumb!, code } });
+  t.is(right.status, 302);
+  t.is(right.headers.get('location'), '/entry/waiting');
+  const page = await guest.get('/entry/waiting');
+  t.regex(page.text, /Mötet är avslutat/);
 });
 
 test('the waiting room tells a person with a mobile number that the clinic calls them if the technology fails, and when the room opens', async (t) => {

@@ -168,6 +168,8 @@ test('a guest in the waiting room hears at once that the meeting was cancelled',
   const page = await browser.get('/entry/waiting');
   t.is(page.status, 410);
   t.regex(page.text, /Mötet är inställt/);
+  // Not a dead end: whom to call, as the link page says it.
+  t.regex(page.text, /Kontakta Barn- och ungdomsmedicin på <a class="phone" href="tel:0101234567">010-123 45 67<\/a>/);
 });
 
 test('a guest in the waiting room who is taken off the meeting hears it at once', async (t) => {
@@ -177,7 +179,9 @@ test('a guest in the waiting room who is taken off the meeting hears it at once'
   await stream.read(/"cancelled":true/);
   stream.close();
   t.regex(stream.received, /"cancelled":true/);
-  t.is((await browser.get('/entry/waiting')).status, 410);
+  const page = await browser.get('/entry/waiting');
+  t.is(page.status, 410);
+  t.regex(page.text, /Kontakta Barn- och ungdomsmedicin på <a class="phone" href="tel:0101234567">010-123 45 67<\/a>/);
 });
 
 test('a guest in the waiting room when the meeting is moved is shown the new time', async (t) => {

@@ -33,6 +33,7 @@ test('reminders go out 24 hours and 15 minutes before the start, once each, with
     const reminder = mails.find((m) => /^Påminnelse/.test(m.subject ?? ''));
     t.truthy(reminder);
     t.regex(reminder!.text ?? '', /\/j\/[\w-]{24}/);
+    t.regex(reminder!.text ?? '', /Använd en dator med Chrome, Firefox eller Edge\./);
     await waitForArrivals(smsc, 4 + 2 * 2);
     const kinds = (await messagesOf(app.server.app.db, { meetingId: meeting.id })).map((m) => m.kind);
     t.is(kinds.filter((k) => k === 'reminder').length, 6);

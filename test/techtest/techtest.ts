@@ -67,8 +67,13 @@ test('the page is Swedish, loads only its own script and style, and offers Engli
   const page = await browser.get('/techtest');
   t.is(page.status, 200);
   t.regex(page.text, /<html lang="sv">/);
-  t.regex(page.text, /Teknisk test/);
+  // "test" is neuter in Swedish: "tekniskt test", as every other sentence on the page says it.
+  t.regex(page.text, /<h1>Tekniskt test<\/h1>/);
   t.regex(page.text, /Ser du dig själv i bilden\?/);
+  // No promise of being heard by phone: a guest invited by e-mail alone has no number to be called
+  // on (the waiting room says who will be called and who should call the clinic).
+  t.regex(page.text, /Försök igen, eller fortsätt ändå\./);
+  t.notRegex(page.text, /via telefon/);
   t.regex(page.text, /Klicka för att spela upp ljudet — hörs det\?/);
   t.regex(page.text, /src="\/static\/techtest\.js"/);
   // The page's small style travels inside it (one request fewer on a slow phone), allowed by its hash.

@@ -3,6 +3,7 @@
 import Boom from '@hapi/boom';
 import type { Lifecycle, Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
+import type { CareUnit } from '../staff/index.ts';
 import { sha256 } from '../crypto.ts';
 import { openEventStream } from '../http/sse.ts';
 import {
@@ -106,6 +107,8 @@ function problemPage(
   problem: LinkProblem,
   invitation?: Invitation,
   language = invitation?.participant.language,
+  /** Whom to call when there is no invitation to tell it (a meeting cancelled under a session). */
+  unit?: CareUnit,
 ) {
   speakBookedLanguage(request, language);
   const lang = languageOf(request);
@@ -127,6 +130,7 @@ function problemPage(
       'entry/problem',
       {
         ...base(request, invitation, t(lang, `entry.problem.${problem}.title`)),
+        ...(unit && !invitation ? { unitName: unit.name, unitPhone: unit.phone } : {}),
         problem,
         text: t(lang, `entry.problem.${problem}.text`),
         langToken: tokenOf(request),
@@ -148,8 +152,11 @@ async function nextStep(
   identity: Pick<GuestIdentity, 'participantId' | 'person'>,
   identification: string,
   identified: boolean,
+  ended: boolean,
 ): Promise<string> {
   if (!identified) return identification === 'sms' ? '/entry/code' : '/entry/identify';
+  // After the meeting there is nothing to test for: the waiting room says it is over.
+  if (ended) return '/entry/waiting';
   return (await latestResult(request.server.app.db, participantSubject(identity))) ? '/entry/waiting' : '/entry/test';
 }
 
@@ -172,8 +179,11 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
     const found = await service.current(identity, read, { page });
     // Taken off a meeting that goes on (the session's check found no attendance): their link no
     // longer holds, as the link itself would say; otherwise the meeting is cancelled.
-    if (!found)
-      return { ended: problemPage(request, h, read && !read.attendance ? 'revoked' : 'cancelled').takeover() };
+    if (!found) {
+      const problem = read && !read.attendance ? 'revoked' : 'cancelled';
+      const unit = page ? await service.unitOfClosed(identity) : undefined;
+      return { ended: problemPage(request, h, problem, undefined, undefined, unit).takeover() };
+    }
     return found;
   }
 
@@ -345,14 +355,13 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const identified = participant.identification === 'none';
         const next = !result.fresh
           ? '/entry'
-          : identified && clock.isEnded(result.invitation)
-            ? '/entry/waiting'
-            : await nextStep(
-                request,
-                { participantId: participant.id, person },
-                participant.identification,
-                identified,
-              );
+          : await nextStep(
+              request,
+              { participantId: participant.id, person },
+              participant.identification,
+              identified,
+              clock.isEnded(result.invitation),
+            );
         // The tech test, the usual next step, is the answer itself: a redirect would cost a round trip.
         speakBookedLanguage(request, participant.language);
         const response = next === testMount.path ? techTestPage(request, h, testMount) : h.redirect(next);
@@ -367,14 +376,13 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
         const found = await current(request, h);
         if ('ended' in found) return found.ended;
         const { invitation, state } = found;
-        // After the meeting there is nothing to test for: the waiting room says it is over.
-        if (state.identifiedAt && clock.isEnded(invitation)) return h.redirect('/entry/waiting');
         return h.redirect(
           await nextStep(
             request,
             request.auth.credentials.guest!,
             invitation.participant.identification,
             Boolean(state.identifiedAt),
+            clock.isEnded(invitation),
           ),
         );
       },
@@ -419,6 +427,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
             request.auth.credentials.guest!,
             found.invitation.participant.identification,
             true,
+            clock.isEnded(found.invitation),
           );
           return next === testMount.path ? techTestPage(request, h, testMount) : h.redirect(next);
         }
@@ -450,7 +459,12 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
     route({
       method: 'GET',
       path: '/entry/waiting',
-      options: { auth: guest, pre: [{ method: identified(true), assign: 'entry' }] },
+      options: {
+        auth: guest,
+        pre: [{ method: identified(true), assign: 'entry' }],
+        // `moved`: the page reloaded because the meeting was given a new time (entry.ts).
+        validate: { query: objectOf<{ moved?: boolean }>({ moved: Joi.boolean() }) },
+      },
       async handler(request, h) {
         const { invitation } = request.pre.entry as { invitation: Invitation };
         const lang = languageOf(request);
@@ -481,6 +495,7 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
             // The clinic calls back a person whose connection fails on the number in the booking:
             // only one with a number is told so.
             callable: invitation.mobile !== null,
+            moved: request.query.moved === true,
             open: clock.isOpen(invitation),
             // A connection that failed says so first; a good or choppy one does not make the meeting
             // work on a device whose camera, microphone or sound did not.

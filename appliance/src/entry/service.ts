@@ -8,7 +8,7 @@ import type { Committer, EventBus } from '../events.ts';
 import { keyedHash, randomToken, sha256 } from '../crypto.ts';
 import { formatWhen } from '../common/clock.ts';
 import type { BareMeeting, Participant } from '../meetings/index.ts';
-import { findAttendance, findParticipant, meetingEnd } from '../meetings/index.ts';
+import { findAttendance, findMeeting, findParticipant, meetingEnd } from '../meetings/index.ts';
 import { findUnit } from '../staff/index.ts';
 import type { CareUnit } from '../staff/index.ts';
 import { findLink, linkExpiry, type LinkPerson } from './links.ts';
@@ -277,6 +277,16 @@ export class EntryService {
         ? read.state
         : await store.readEntryState(this.db, participantId, person);
     return { invitation, state };
+  }
+
+  /**
+   * The care unit of the meeting a closed way in was for (the meeting cancelled, or this person taken
+   * off it): the page that says so names whom to call.
+   */
+  async unitOfClosed(session: Pick<store.GuestSession, 'participantId'>): Promise<CareUnit | undefined> {
+    const participant = await findParticipant(this.db, session.participantId);
+    const meeting = participant && (await findMeeting(this.db, participant.meetingId));
+    return meeting ? findUnit(this.db, { id: meeting.unitId }) : undefined;
   }
 
   /** The invitation with its care unit, for a page (an invitation read for no page has none). */

@@ -8,6 +8,7 @@ import { projectRoot } from '../config.ts';
 import { languageOf, t, type Language } from './i18n.ts';
 import { inlineText } from './inline.ts';
 import { textOf } from '../common/text.ts';
+import { dialString } from '../common/linkify.ts';
 
 /** Leaves every {placeholder} in place, for the `t` helper to fill with markup. */
 const keepPlaceholders = new Proxy({}, { get: (_, name) => `{${String(name)}}` });
@@ -38,7 +39,7 @@ export async function registerViews(server: Server): Promise<void> {
   // A phone number a person can tap, never broken across lines: "010-123 45 67" stays whole.
   handlebars.registerHelper('phoneLink', (phone: unknown) => {
     if (typeof phone !== 'string' || phone.trim() === '') return '';
-    const dial = phone.trim().replace(/(?!^\+)[^\d]/g, '');
+    const dial = dialString(phone);
     return new Handlebars.SafeString(
       `<a class="phone" href="tel:${Handlebars.escapeExpression(dial)}">${Handlebars.escapeExpression(phone.trim())}</a>`,
     );

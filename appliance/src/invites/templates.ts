@@ -13,13 +13,14 @@
 //   Hej {{name}} …
 //   --- html ---
 //   <p>Hej {{name}} …</p>
-// The HTML part may be left out; it is then made from the text.
+// The HTML part may be left out; it is then made from the text (links clickable and wrapping on a
+// phone, the clinic's number a tel: link kept on one line).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import Handlebars from 'handlebars';
 import { formatWhen } from '../common/clock.ts';
 import { languages, type Language } from '../common/language.ts';
-import { linkifyLine } from '../common/linkify.ts';
+import { linkifyLine, linkifyPhone } from '../common/linkify.ts';
 import { projectRoot } from '../config.ts';
 import type { Channel, MessageKind } from './outbox.ts';
 
@@ -59,11 +60,18 @@ function parseEmail(source: string, file: string): Compiled {
   return { subject: compile(subject, false), text: compile(text, false), html: html ? compile(html, true) : null };
 }
 
-function textToHtml(text: string): string {
+/**
+ * The HTML part made from the text: paragraphs, links, and the clinic's number to tap. A link longer
+ * than a phone's screen is wide wraps (it has no spaces to wrap at) instead of running off the side.
+ */
+function textToHtml(text: string, unitPhone: unknown): string {
   return text
     .trim()
     .split(/\r?\n\s*\r?\n/)
-    .map((paragraph) => `<p>${paragraph.split(/\r?\n/).map(linkifyLine).join('<br>')}</p>`)
+    .map(
+      (paragraph) =>
+        `<p style="overflow-wrap:break-word">${linkifyPhone(paragraph.split(/\r?\n/).map(linkifyLine).join('<br>'), unitPhone)}</p>`,
+    )
     .join('\n');
 }
 
@@ -361,6 +369,6 @@ function renderEmail(t: Compiled, data: Record<string, unknown>): RenderedEmail 
   return {
     subject: t.subject(data).trim().replace(/\s+/g, ' '),
     text,
-    html: t.html ? t.html(data) : textToHtml(text),
+    html: t.html ? t.html(data) : textToHtml(text, data.unitPhone),
   };
 }

@@ -589,6 +589,23 @@ test('the admin outbox page lists every message and its status; the template pre
   });
 });
 
+test('the outbox and the meeting page name the channel inside a phrase as each language writes it: "sms"/"mejl", "SMS"/"e-mail"', async (t) => {
+  await withAppliance({}, async ({ app, relay }) => {
+    const { client } = await loggedIn(app, 'admin');
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json<{ id: string }>();
+    await relay.waitFor(1);
+    const words = async (path: string) => (await client.get(path)).text.replace(/<[^>]+>/g, ' ');
+    t.regex(await words(`/meetings/${meeting.id}`), /Inbjudan \(sms\)/);
+    t.regex(await words(`/meetings/${meeting.id}`), /Inbjudan \(mejl\)/);
+    t.notRegex(await words(`/meetings/${meeting.id}`), /\(Sms\)|\(Mejl\)/);
+    await client.get('/lang/en?next=/admin/outbox');
+    t.regex(await words('/admin/outbox'), /Invitation \(SMS\)/);
+    t.regex(await words('/admin/outbox'), /Invitation \(e-mail\)/);
+    t.regex(await words(`/meetings/${meeting.id}`), /Invitation \(SMS\)/);
+    t.regex(await words(`/meetings/${meeting.id}`), /Invitation \(e-mail\)/);
+  });
+});
+
 test('the template preview has sample data for every field the templates use, for each kind of recipient', (t) => {
   const fields = new Set<string>();
   const walk = (dir: string): void => {

@@ -17,7 +17,7 @@ export function messageFacts(db: Db): FactsProvider {
         {
           text: t(lang, 'invites.fact.latest', {
             kind: t(lang, `invites.kind.${latest.kind}`),
-            channel: t(lang, `invites.channel.${latest.channel}`),
+            channel: t(lang, `invites.channel.inPhrase.${latest.channel}`),
             status: t(lang, `invites.status.${latest.status}`),
           }),
         },

@@ -104,7 +104,7 @@ export function routes(templates: Templates): ServerRoute[] {
             created: formatStamp(m.createdAt, lang),
             statusText: t(lang, `invites.status.${m.status}`),
             kindText: t(lang, `invites.kind.${m.kind}`),
-            channelText: t(lang, `invites.channel.${m.channel}`).toLowerCase(),
+            channelText: t(lang, `invites.channel.inPhrase.${m.channel}`),
           })),
           // Each channel without its real server sends to the embedded one; only those are
           // captured here, so the page shows the section of each such channel and no other.

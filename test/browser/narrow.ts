@@ -32,7 +32,9 @@ const sideways = (page: Page) => page.evaluate(() => document.documentElement.sc
 const tableBox = (page: Page, name: string) =>
   page.$(`::-p-aria([name="${name}"][role="region"]) table`).then(async (table) => ({
     found: table !== null,
-    focusable: table ? await table.evaluate((el) => el.closest('[role="region"]')?.getAttribute('tabindex') === '0') : false,
+    focusable: table
+      ? await table.evaluate((el) => el.closest('[role="region"]')?.getAttribute('tabindex') === '0')
+      : false,
   }));
 
 test('on a phone no admin page scrolls sideways: tables scroll in a named box of their own, long values wrap', async (t) => {

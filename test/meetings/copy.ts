@@ -142,7 +142,7 @@ test('"Boka nytt möte med samma deltagare" fills the booking form with the meet
   t.is(copy.durationMinutes, 60);
   t.deepEqual(copy.participants.map(person), meeting.participants.map(person));
   // Everyone is invited to the new meeting: the patient, the proxy, both guests and the colleague.
-  const invitations = (await messagesOf(app.server.app.db, id)).filter((m) => m.kind === 'invitation');
+  const invitations = (await messagesOf(app.server.app.db, { meetingId: id })).filter((m) => m.kind === 'invitation');
   t.true(invitations.length >= 4, JSON.stringify(invitations.map((m) => [m.channel, m.kind])));
   // The original is untouched.
   const original = (await client.get(`/api/v1/meetings/${meeting.id}`)).json<{ participants: ApiParticipant[] }>();

@@ -4,7 +4,7 @@
 // week's calendar a long name stays in its day.
 import test from 'ava';
 import type { Page } from 'puppeteer-core';
-import { fill, submit, type TestBrowser } from '../helpers/browser.ts';
+import { brokenText, fill, submit, type TestBrowser } from '../helpers/browser.ts';
 import { testPassword, type TestServer } from '../helpers/server.ts';
 import { useStage } from '../helpers/stage.ts';
 import { booking, loggedIn } from '../meetings/_booking.ts';
@@ -60,6 +60,19 @@ test('on a phone no admin page scrolls sideways: tables scroll in a named box of
     t.is(await sideways(page), 0, `${path} scrolls sideways`);
     if (table) t.deepEqual(await tableBox(page, table), { found: true, focusable: true }, path);
   }
+  await page.browserContext().close();
+});
+
+test('on a phone a setting and its value stand one under the other: only a value longer than the line wraps, no word in letters', async (t) => {
+  const { staff } = await app.staff('admin');
+  const page = await loggedInPage(staff.email);
+  await page.goto(`${app.url}/admin/status`);
+  const broken = await brokenText(page, 'main');
+  t.deepEqual(
+    broken.filter((word) => word.length < 24),
+    [],
+    `words broken on the status page: ${broken.join(' ')}`,
+  );
   await page.browserContext().close();
 });
 

@@ -737,6 +737,27 @@ test('an invitation the gateway kept refusing does not go out after the meeting 
   });
 });
 
+test('an invitation withdrawn because the meeting was cancelled reads "Inte skickat" and why, in words, in the outbox; the status page lists it as no failure', async (t) => {
+  await withFullGateway(async ({ app, client }) => {
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
+    await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
+      json: { version: meeting.version, reason: 'Vi bokar en ny tid med dig.' },
+    });
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'failed');
+    const admin = (await loggedIn(app, 'admin')).client;
+    const words = async (path: string) => (await admin.get(path)).text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+    const outbox = await words('/admin/outbox');
+    t.regex(outbox, /Inbjudan \(sms\) \+46701234567 Inte skickat \d+ Mötet ställdes in\./);
+    t.notRegex(outbox, /not sent/);
+    const status = await words('/admin/status');
+    t.regex(status, /Misslyckade senaste dygnet 0/);
+    t.regex(status, /Inga misslyckade meddelanden senaste dygnet\./);
+    await admin.get('/lang/en?next=/admin/outbox');
+    t.regex(await words('/admin/outbox'), /Invitation \(SMS\) \+46701234567 Not sent \d+ The meeting was cancelled\./);
+  });
+});
+
 test('an invitation the gateway had in hand when the meeting was cancelled, and then refused for now, is not retried after the cancellation', async (t) => {
   // The gateway holds the invitation's two parts a while and then refuses them for now; the rest it takes.
   await withAppliance(

@@ -378,6 +378,7 @@ export {
   meetingsOf,
   queueStats,
   recentMessages,
+  withdrawn,
   findMessage,
   eraseMessageContacts,
   eraseParticipantMessages,

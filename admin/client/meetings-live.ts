@@ -37,11 +37,38 @@ async function refresh(regionId: string, pageView: string | undefined, page: str
   const same = focusKey(document.activeElement, current);
   current.replaceWith(next);
   if (same) [...next.querySelectorAll<HTMLElement>('a, button, input, select, textarea')].find(same)?.focus();
+  // The new region may hold a new moment to refresh at (onTheClock).
+  dispatchEvent(new Event('live-refreshed'));
+}
+
+/**
+ * A page left open changes by the clock too (a meeting's start, its end and grace: the server's
+ * data-changes-at on the region): it fetches itself again then, a second after, and reads the next
+ * moment from the region it got. Timers past ~24 days overflow: the page is reloaded long before.
+ */
+function onTheClock(regionId: string, refreshNow: () => Promise<void>): void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let done = NaN;
+  const schedule = () => {
+    clearTimeout(timer);
+    const at = Date.parse(document.getElementById(regionId)?.dataset.changesAt ?? '');
+    // Once per moment: a refresh that did not come (the session ended) is not tried again and again.
+    if (Number.isNaN(at) || at === done) return;
+    const wait = Math.max(0, at - Date.now()) + 1000;
+    if (wait < 2 ** 31 - 1)
+      timer = setTimeout(() => {
+        done = at;
+        void refreshNow().then(schedule, schedule);
+      }, wait);
+  };
+  schedule();
+  addEventListener('live-refreshed', schedule);
 }
 
 if (root && 'EventSource' in window) {
   const regionId = root.dataset.liveRegion!;
   let pending: ReturnType<typeof setTimeout> | undefined;
+  onTheClock(regionId, () => refresh(regionId, root.dataset.pageView, root.dataset.livePage ?? location.href));
   const source = new EventSource(root.dataset.liveUrl!);
   source.addEventListener('open', () => {
     for (const note of document.querySelectorAll<HTMLElement>('.live-note')) note.hidden = false;

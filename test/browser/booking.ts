@@ -13,6 +13,7 @@ import { axe } from '../helpers/axe.ts';
 import { present } from '../helpers/present.ts';
 import { meetingIdOf } from './_booking.ts';
 import { recordJoin, recordLeave } from '../../appliance/src/rooms/store.ts';
+import { findMeeting } from '../../appliance/src/meetings/store.ts';
 
 let app: TestServer;
 let chromium: TestBrowser;
@@ -441,6 +442,97 @@ test.serial(
     await page.locator('::-p-text(Mötet har avslutats.)').wait();
     t.notRegex(await links(), /Anslut till mötet/);
     t.regex(await links(), /Utvärdera mötet/);
+    await context.close();
+  },
+);
+
+test.serial(
+  'a meeting page left open follows the clock with no event: at the start it offers the record, and then names the end and grace as its next moment',
+  async (t) => {
+    const { staff, password } = await app.staff('clinician');
+    const { context, page } = await loggedInPage(staff.email, password);
+    const client = app.client();
+    await client.login(staff.email, password);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json<{ id: string }>();
+    // The start moved to three seconds from now behind the appliance's back: no event tells the page.
+    const startsAt = new Date(Date.now() + 3000);
+    await app.server.app.db('meetings').where({ id: meeting.id }).update({ starts_at: startsAt.toISOString() });
+    // Its room opened already (the schedule's part, which tells the page): what is left is the clock's.
+    t.true(
+      await app.server.plugins.rooms.service.open(
+        present(await findMeeting(app.server.app.db, meeting.id), 'the meeting'),
+      ),
+    );
+    await page.goto(`${app.url}/meetings/${meeting.id}`);
+    const changesAt = () => page.$eval('#meeting-live', (el) => (el as HTMLElement).dataset.changesAt);
+    t.is(await changesAt(), startsAt.toISOString());
+    t.notRegex(await text(page, '#meeting-live'), /Mötesuppgifter/, 'not held yet');
+    await page.locator('::-p-aria([name="Mötesuppgifter: vem som deltog, när och hur länge"][role="link"])').wait();
+    const graceMinutes = app.config.roomGraceMinutes;
+    t.is(await changesAt(), new Date(startsAt.getTime() + (45 + graceMinutes) * 60_000).toISOString());
+    await context.close();
+  },
+);
+
+test.serial(
+  'switching language on the meeting page keeps what was typed into its forms; without JavaScript the switch is still a link',
+  async (t) => {
+    const { staff, password } = await app.staff('clinician');
+    const { context, page } = await loggedInPage(staff.email, password);
+    const client = app.client();
+    await client.login(staff.email, password);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json<{ id: string }>();
+    await page.goto(`${app.url}/meetings/${meeting.id}`);
+    const value = async (label: string) =>
+      (await byLabel(page, label)).evaluate((el) => (el as HTMLInputElement).value);
+    // Half way through adding a guest, a new duration typed, a cancellation reason begun.
+    await radio(page, 'Gäst');
+    await fill(page, '[name="Namn"][role="textbox"]', 'Eva Ek');
+    await choose(page, '[name="Land"][role="combobox"]', 'NO');
+    await fill(page, 'Mejladress', 'eva@skola.example');
+    await fill(page, 'Orsak (skickas till alla deltagare)', 'Patienten är sjuk');
+    await (await byLabel(page, 'Längd i minuter')).evaluate((el) => ((el as HTMLInputElement).value = ''));
+    await fill(page, 'Längd i minuter', '60');
+
+    await Promise.all([page.waitForNavigation(), press(page, 'In English', 'link')]);
+    t.is(await page.$eval('html', (el) => el.lang), 'en');
+    await page.waitForFunction(() => document.querySelector<HTMLInputElement>('#p_name')?.value !== '', {
+      timeout: 5000,
+    });
+    t.is(await value('[name="Name"][role="textbox"]'), 'Eva Ek');
+    t.is(await value('[name="Country"][role="combobox"]'), 'NO');
+    t.is(await value('E-mail address'), 'eva@skola.example');
+    t.is(await value('Reason (sent to every participant)'), 'Patienten är sjuk');
+    t.is(await value('Duration in minutes'), '60');
+    t.true(
+      await page.$eval('input[name="p_kind"][value="guest"]', (el) => el.checked),
+      'the kind chosen, its fields shown',
+    );
+    t.false(await page.$eval('#p_email', (el) => (el.closest('.field') as HTMLElement).hidden));
+    t.is(await value('Choose identification method'), 'none', "a guest's method, as the kind starts it");
+
+    // Nothing is kept for a later visit: the page loaded again is as the server draws it.
+    await page.reload();
+    t.is(await value('[name="Name"][role="textbox"]'), '');
+
+    // A guest the form refused (no address) comes back as typed; the switch keeps that too.
+    await fill(page, '[name="Name"][role="textbox"]', 'Per Ek');
+    await submit(page, 'Add');
+    t.regex(await text(page, '#participant-problem'), /mobile number or an e-mail address/);
+    await Promise.all([page.waitForNavigation(), press(page, 'På svenska', 'link')]);
+    t.is(await page.$eval('html', (el) => el.lang), 'sv');
+    await page.waitForFunction(() => document.querySelector<HTMLInputElement>('#p_name')?.value !== '', {
+      timeout: 5000,
+    });
+    t.is(await value('[name="Namn"][role="textbox"]'), 'Per Ek');
+
+    // Without the page's scripts the switch is the link it was: the page comes back in English.
+    await page.setRequestInterception(true);
+    page.on('request', (request) => (request.url().endsWith('.js') ? void request.abort() : void request.continue()));
+    await page.reload();
+    await Promise.all([page.waitForNavigation(), press(page, 'In English', 'link')]);
+    t.is(await page.$eval('html', (el) => el.lang), 'en');
+    t.is(new URL(page.url()).pathname, `/meetings/${meeting.id}`);
     await context.close();
   },
 );

@@ -1824,3 +1824,218 @@ test('"we are waiting for you" still waiting for the gateway when the meeting is
     t.notRegex(smsc.arrivals.slice(tried).map(textOf).join(''), /vi väntar på dig/);
   });
 });
+
+/**
+ * Sara (who gave an address) invited by SMS that the network later gives up on (`x0`, no receipt of
+ * its own), every later SMS delivered; the relay refuses her address for now while `relayBusy`.
+ */
+async function withUndeliveredInvitation(
+  scenario: (parts: {
+    app: TestServer;
+    relay: Relay;
+    smsc: TestSmsc;
+    client: Client;
+    meeting: { id: string; version: number; participants: { id: string }[] };
+    invitation: OutboxMessage;
+    relayFree: () => void;
+  }) => Promise<void>,
+) {
+  const refuse: Record<string, [number, string]> = { 'sara@example.se': [451, '4.2.1 Mailbox busy, try again later'] };
+  await withAppliance(
+    {
+      smscAnswer: (_, i) => (i < 2 ? { id: `x${i}` } : { id: `m${i}`, receipt: { id: `m${i}`, stat: 'DELIVRD' } }),
+      relayOptions: { refuse },
+    },
+    async ({ app, relay, smsc }) => {
+      const { client } = await loggedIn(app);
+      const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientWithAddress() })).json();
+      const invitation = await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'sent');
+      await scenario({
+        app,
+        relay,
+        smsc,
+        client,
+        meeting,
+        invitation,
+        relayFree: () => delete refuse['sara@example.se'],
+      });
+    },
+  );
+}
+
+test('an e-mail in place of an invitation SMS, still waiting for the relay when a re-sent invitation reaches Sara by SMS, is not sent: the page and the API say why', async (t) => {
+  await withUndeliveredInvitation(async ({ app, relay, smsc, client, meeting, invitation, relayFree }) => {
+    // Sara's phone was off: the network gives up on the invitation; the e-mail in its place waits for the relay.
+    t.is(await smsc.receipt('x0', 'UNDELIV'), 0);
+    const fallback = await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.fallbackOf === invitation.id && m.status === 'queued' && m.attempts > 0,
+    );
+    // The clinician sends the invitation again; this time it reaches Sara's phone.
+    const sara = meeting.participants[0]!;
+    const resent = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${sara.id}/resend`, {
+      json: { version: meeting.version },
+    });
+    t.true(resent.status < 300, resent.text);
+    await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.kind === 'invitation' && m.channel === 'sms' && m.status === 'delivered',
+    );
+    relayFree();
+    await retryNow(app, meeting.id);
+    const settled = await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.id === fallback.id && m.status !== 'queued' && m.status !== 'sending',
+    );
+    t.is(settled.status, 'failed', 'the old invitation, with a link that no longer works, does not go');
+    t.regex(settled.lastError ?? '', /^not sent: a later message reached the person/);
+    t.is(relay.received.length, 0);
+    const listed: { id: string; status: string; lastError: string }[] = (
+      await client.get(`/api/v1/meetings/${meeting.id}/messages`)
+    ).json();
+    t.like(
+      listed.find((m) => m.id === fallback.id),
+      { status: 'failed', lastError: 'not sent: a later message reached the person' },
+    );
+    const page = (await client.get(`/meetings/${meeting.id}`)).text;
+    t.false(page.includes('Ring deltagaren'), 'nobody asked to call: the invitation reached Sara');
+  });
+});
+
+test('an invitation SMS the network gives up on after a re-sent invitation reached Sara by SMS brings no e-mail in its place', async (t) => {
+  await withUndeliveredInvitation(async ({ app, relay, smsc, client, meeting, invitation, relayFree }) => {
+    relayFree();
+    const sara = meeting.participants[0]!;
+    const resent = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants/${sara.id}/resend`, {
+      json: { version: meeting.version },
+    });
+    t.true(resent.status < 300, resent.text);
+    await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.kind === 'invitation' && m.channel === 'sms' && m.status === 'delivered',
+    );
+    // Hours later the network gives up on the first invitation: Sara has the second one.
+    t.is(await smsc.receipt('x0', 'UNDELIV'), 0);
+    await messageWhere(app, meeting.id, (m) => m.id === invitation.id && m.status === 'failed');
+    const emails = (await messagesOf(app.server.app.db, { meetingId: meeting.id })).filter(
+      (m) => m.channel === 'email',
+    );
+    t.deepEqual(emails, [], 'no e-mail in place of an invitation a later one replaced');
+    t.is(relay.received.length, 0);
+    const page = (await client.get(`/meetings/${meeting.id}`)).text;
+    t.false(page.includes('Ring deltagaren'));
+  });
+});
+
+test('only the e-mail address of someone invited by SMS corrected: no new invitation, the link Sara has still works, and the page says the invitation stands at her number', async (t) => {
+  await withAppliance({}, async ({ app, smsc, relay }) => {
+    const { client } = await loggedIn(app);
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientWithAddress() })).json();
+    const sara = meeting.participants[0];
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'delivered');
+    const token = linkToken(smsTexts(smsc).get('46701234567') ?? '');
+    const arrived = smsc.arrivals.length;
+    const corrected = await client.request('POST', `/meetings/${meeting.id}/participants/${sara.id}/contact`, {
+      form: {
+        crumb: client.crumb!,
+        version: String(meeting.version),
+        country: 'SE',
+        mobile: '070-123 45 67',
+        email: 'sara.lind@example.se',
+      },
+    });
+    t.is(corrected.status, 302, corrected.text.slice(0, 2000));
+    const page = (await client.get(present(corrected.headers.get('location'), 'the meeting page'))).text;
+    const notice = present(/<p class="notice" role="status">([^<]*)<\/p>/.exec(page)?.[1], 'the notice');
+    t.regex(notice, /^Kontaktuppgifterna är ändrade/);
+    t.false(notice.includes('ny inbjudan'), 'no new invitation is promised');
+    t.regex(notice, /Inbjudan gäller som förut/);
+    t.true(page.includes('sara.lind@example.se'), 'the page shows the new address');
+    const invitations = (await messagesOf(app.server.app.db, { meetingId: meeting.id })).filter(
+      (m) => m.kind === 'invitation',
+    );
+    t.is(invitations.length, 1, 'no second invitation');
+    t.false(present(await findLink(app.server.app.db, token), "Sara's link").revoked, 'her link still works');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    t.is(smsc.arrivals.length, arrived, 'nothing more reached her phone');
+    t.is(relay.received.length, 0);
+  });
+});
+
+test('an e-mail waiting in place of an invitation SMS when the address it was for is corrected does not go there, and the page asks staff to call Sara: nothing has reached her', async (t) => {
+  await withUndeliveredInvitation(async ({ app, relay, smsc, client, meeting, invitation, relayFree }) => {
+    t.is(await smsc.receipt('x0', 'UNDELIV'), 0);
+    const fallback = await messageWhere(
+      app,
+      meeting.id,
+      (m) => m.fallbackOf === invitation.id && m.status === 'queued' && m.attempts > 0,
+    );
+    const sara = meeting.participants[0]!;
+    const arrived = smsc.arrivals.length;
+    const corrected = await client.request('PATCH', `/api/v1/meetings/${meeting.id}/participants/${sara.id}`, {
+      json: { version: meeting.version, email: 'sara.lind@example.se' },
+    });
+    t.is(corrected.status, 200, corrected.text);
+    const withdrawn = present(await findMessage(app.server.app.db, fallback.id), 'the e-mail');
+    t.is(withdrawn.status, 'failed');
+    t.regex(withdrawn.lastError ?? '', /^not sent: the contact details were changed/);
+    relayFree();
+    await retryNow(app, meeting.id);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    t.is(relay.received.length, 0, 'nothing to the old address');
+    t.is(smsc.arrivals.length, arrived, 'no new invitation by SMS: the number is the same');
+    const page = (await client.get(`/meetings/${meeting.id}`)).text;
+    t.regex(page, /Sms:et till \+46701234567 kom inte fram .*Ring deltagaren\./);
+  });
+});
+
+test('a proxy is invited as a patient with the same contacts is: by e-mail when they gave only an address, by SMS with the address as the fallback when they gave both', async (t) => {
+  await withAppliance(
+    { smscAnswer: (_, i) => ({ id: `u${i}`, receipt: { id: `u${i}`, stat: 'UNDELIV', err: '001' } }) },
+    async ({ app, relay }) => {
+      const { client } = await loggedIn(app);
+      // Ella (a child, no contacts of her own) comes with Anna, who gave both; Olle's proxy Per gave only an address.
+      const ella = {
+        kind: 'patient_proxy',
+        name: 'Ella Lind',
+        identification: 'sms',
+        proxy: { name: 'Anna Lind', mobile: '073-123 45 67', email: 'anna@example.se' },
+      };
+      const withBoth = (
+        await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [ella] }) })
+      ).json();
+      const fallback = await messageWhere(app, withBoth.id, (m) => m.channel === 'email');
+      t.like(fallback, { kind: 'invitation', recipient: 'anna@example.se' });
+      t.is(
+        present(await findMessage(app.server.app.db, present(fallback.fallbackOf, 'its SMS')), 'the SMS').recipient,
+        '+46731234567',
+      );
+      t.is(fallback.data.person, 'proxy');
+      const olle = {
+        kind: 'patient_proxy',
+        name: 'Olle Berg',
+        identification: 'bankid',
+        personalNumber: '19121212-1212',
+        proxy: { name: 'Per Berg', email: 'per@example.se', personalNumber: '19121212-1212' },
+      };
+      const emailOnly = (
+        await client.request('POST', '/api/v1/meetings', { json: booking({ participants: [olle] }) })
+      ).json();
+      t.truthy(emailOnly.id, JSON.stringify(emailOnly));
+      const invitation = await messageWhere(app, emailOnly.id, (m) => m.kind === 'invitation');
+      t.like(invitation, { channel: 'email', recipient: 'per@example.se' });
+      const mails = await relay.waitFor(2);
+      t.deepEqual(
+        mails
+          .map((m) => JSON.stringify(m.to))
+          .map((to) => /anna@|per@/.exec(to)?.[0])
+          .sort(),
+        ['anna@', 'per@'],
+      );
+    },
+  );
+});

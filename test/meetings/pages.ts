@@ -975,3 +975,87 @@ test('the contact form has a country for each mobile number, the one booked chos
   );
   t.true(after.includes('+47 91 23 45 67'), 'shown as a foreign number is');
 });
+
+test('a meeting past its time that nobody marked ended reads "avslutat" (ended) on its page, in the week calendar and in the API, in Swedish and English', async (t) => {
+  const { client } = await loggedIn(app);
+  const meeting = await bookedPastItsTime(client);
+  const statusOf = (html: string) => /<dd class="meeting-status[^"]*">([^<]*)<\/dd>/.exec(html)?.[1];
+  t.is(statusOf((await client.get(`/meetings/${meeting.id}`)).text), 'avslutat');
+  const api = (await client.get(`/api/v1/meetings/${meeting.id}`)).json();
+  t.is(api.status, 'ended');
+  const startsAt = new Date(api.startsAt);
+  const listed = (
+    await client.get(
+      `/api/v1/meetings?from=${new Date(startsAt.getTime() - 60_000).toISOString()}&to=${new Date(startsAt.getTime() + 60_000).toISOString()}`,
+    )
+  ).json();
+  t.is(listed.meetings.find((m: { id: string }) => m.id === meeting.id)?.status, 'ended', 'the list as the read');
+  const week = async () => {
+    const html = (await client.get(`/calendar?view=week&date=${toClinicTime(startsAt).date}`)).text;
+    return new RegExp(`<li class="meeting[^"]*" data-meeting-id="${meeting.id}">([\\s\\S]*?)</li>`).exec(html)?.[1];
+  };
+  t.regex((await week()) ?? '', /<span class="status">avslutat<\/span>/);
+  // Read from the time, whether or not the rooms' schedule has marked it ended meanwhile.
+
+  // One booked ahead still reads as booked: no status beside it in the calendar.
+  const ahead = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  t.is(statusOf((await client.get(`/meetings/${ahead.id}`)).text), 'bokat');
+  t.is((await client.get(`/api/v1/meetings/${ahead.id}`)).json().status, 'booked');
+
+  await client.get(`/lang/en?next=/meetings/${meeting.id}`);
+  t.is(statusOf((await client.get(`/meetings/${meeting.id}`)).text), 'ended');
+  t.regex((await week()) ?? '', /<span class="status">ended<\/span>/);
+});
+
+test("the add-participant forms say every rule the participant breaks at once, not the first alone: the meeting page's and the booking form's", async (t) => {
+  const { client } = await loggedIn(app);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json();
+  // No name, an address that is none, and a personal number for a guest: three rules, three fields.
+  const guest = {
+    p_kind: 'guest',
+    p_name: '',
+    p_email: 'inte-en-adress',
+    p_personalNumber: '19121212-1212',
+    p_identification: 'none',
+  };
+  const expected = [
+    'Skriv deltagarens namn, stavat exakt som personen kommer att skriva det.',
+    'inte-en-adress är inte en giltig mejladress.',
+    'Ett personnummer får aldrig anges för en gäst. Ta bort personnumret.',
+  ];
+  const refused = await client.request('POST', `/meetings/${meeting.id}/participants/add`, {
+    form: { crumb: client.crumb!, version: '1', ...guest },
+  });
+  t.is(refused.status, 400);
+  t.deepEqual(problemLines(refused.text, 'participant-problem'), expected);
+  for (const id of ['p_name', 'p_email', 'p_personalNumber'])
+    t.true(markedBy(refused.text, id, 'participant-problem'), id);
+  t.true(refused.text.includes('value="inte-en-adress"'), 'what was typed stays');
+  t.is((await client.get(`/api/v1/meetings/${meeting.id}`)).json().participants.length, 3, 'nobody added');
+
+  // A colleague unknown to the directory is one problem, said as before.
+  const colleague = await client.request('POST', `/meetings/${meeting.id}/participants/add`, {
+    form: { crumb: client.crumb!, version: '1', p_kind: 'colleague', p_staffEmail: 'ingen@sjukhus.example' },
+  });
+  t.is(colleague.status, 400);
+  t.is(problemLines(colleague.text, 'participant-problem').length, 1);
+  t.true(markedBy(colleague.text, 'p_staffEmail', 'participant-problem'));
+
+  // The booking form's "Lägg till" the same way.
+  const form = await addParticipant(client, (await client.get('/meetings/new')).text, guest);
+  t.is(form.status, 400);
+  t.deepEqual(problemLines(form.text, 'participant-problem'), expected);
+  for (const id of ['p_name', 'p_email', 'p_personalNumber'])
+    t.true(markedBy(form.text, id, 'participant-problem'), id);
+  t.is(hidden(form.text, 'draft'), '[]', 'nobody on the list');
+
+  // The API still refuses on the first rule, naming it.
+  const api = await client.request('POST', `/api/v1/meetings/${meeting.id}/participants`, {
+    json: {
+      version: 1,
+      participant: { kind: 'guest', email: 'inte-en-adress', personalNumber: '19121212-1212', identification: 'none' },
+    },
+  });
+  t.is(api.status, 400);
+  t.is(api.json().rule, 'name_required');
+});

@@ -117,3 +117,66 @@ test('a colleague from another unit removed from a meeting stops hearing its pag
   t.true(await page.ended(), "the meeting page's stream ends with the access");
   t.true(await panel.ended(), "and so does the room panel's");
 });
+
+/** Whether the stream brings `what` within `waitMs`: a change it should have carried fails the test, not hangs it. */
+async function hears(stream: Awaited<ReturnType<typeof eventStream>>, what: RegExp, waitMs = 10_000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), waitMs);
+  });
+  try {
+    return await Promise.race([stream.read(what).then(() => what.test(stream.received)), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test("the calendar's live updates cover what it lists: a clinician's own meetings in other units, as booker, leader (moved since) or colleague", async (t) => {
+  const { staff: colleague, password } = await app.staff('clinician', 'Ortopedi');
+  const { client: booker, staff: bookerStaff } = await loggedIn(app, 'clinician', unitA);
+  const { client: sameUnit } = await loggedIn(app, 'clinician', unitA);
+  const meeting = (
+    await booker.request('POST', '/api/v1/meetings', {
+      json: booking({ participants: [booking().participants[0], { kind: 'colleague', staffId: colleague.id }] }),
+    })
+  ).json<{ id: string; version: number; startsAt: string }>();
+
+  // The colleague from Ortopedi: the meeting is in their calendar, and a change to it reaches it live.
+  const invited = app.client();
+  await invited.login(colleague.email, password);
+  const week = (await invited.get(`/calendar?view=week&date=${meeting.startsAt.slice(0, 10)}`)).text;
+  t.true(week.includes(meeting.id), 'their calendar lists it');
+  const theirs = await eventStream(invited, '/calendar/events');
+  await theirs.read(/retry:/);
+  const renamed = await sameUnit.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
+    json: { version: meeting.version, title: 'Samordnad planering, nytt namn' },
+  });
+  t.is(renamed.status, 200, renamed.text);
+  t.true(await hears(theirs, new RegExp(`"meetingId":"${meeting.id}"`)), 'the colleague hears the change');
+
+  // The booker moved to Ortopedi keeps the meeting in their calendar: its changes reach it live too,
+  // a change of the meeting's own (the title) and what the room reports (its status).
+  const { client: admin } = await loggedIn(app, 'admin', 'Administration');
+  const ortopedi = await findUnit(app.server.app.db, { id: colleague.unitId });
+  const moved = await admin.submit(
+    `/admin/staff/${bookerStaff.id}`,
+    { name: bookerStaff.name, email: bookerStaff.email, hsaId: '', unit: ortopedi!.id, role: 'clinician' },
+    '/admin',
+  );
+  t.is(moved.status, 200);
+  t.true((await booker.get(`/calendar?view=week&date=${meeting.startsAt.slice(0, 10)}`)).text.includes(meeting.id));
+  const bookers = await eventStream(booker, '/calendar/events');
+  await bookers.read(/retry:/);
+  const again = await sameUnit.request('PATCH', `/api/v1/meetings/${meeting.id}`, {
+    json: { version: meeting.version + 1, title: 'Samordnad planering, igen' },
+  });
+  t.is(again.status, 200, again.text);
+  t.true(await hears(bookers, new RegExp(`"type":"meeting.updated","meetingId":"${meeting.id}"`)), 'a change');
+  await app.server.plugins.meetings.service.advanceStatus(meeting.id, 'open');
+  t.true(await hears(bookers, new RegExp(`"type":"meeting.status","meetingId":"${meeting.id}"`)), "the room's status");
+
+  // Another unit's meeting they have no part in stays out of it.
+  const { client: stranger } = await loggedIn(app, 'clinician', unitA);
+  const notTheirs = (await stranger.request('POST', '/api/v1/meetings', { json: booking() })).json<{ id: string }>();
+  t.false(await hears(theirs, new RegExp(notTheirs.id), 1000), "the colleague's stream carries no stranger's meeting");
+});

@@ -8,7 +8,7 @@ import { languageOf, t, type Language } from '../http/i18n.ts';
 import { fieldOf, objectOf, route } from '../http/route.ts';
 import { addDays, formatStamp, formatWhen, fromClinicTime, toClinicIso, today, zoneName } from '../common/clock.ts';
 import type { Meeting } from '../meetings/index.ts';
-import { everyParticipantOf, meetingFor } from '../meetings/index.ts';
+import { everyParticipantOf, meetingFor, shownStatus } from '../meetings/index.ts';
 import { findStaff, findUnit, listUnits } from '../staff/index.ts';
 import { forExcel, toCsv } from '../common/csv.ts';
 import type { LogEntry } from './model.ts';
@@ -338,8 +338,8 @@ async function searchResults(
       open: `/connlog/meetings/${m.id}?${new URLSearchParams({ s: sealed, resultPage: String(shownPage) })}`,
       title: m.title,
       when: when(m.startsAt, lang),
-      // A cancelled meeting is why a guest's link leads nowhere: said beside its time.
-      status: t(lang, `meetings.status.${m.status}`),
+      // A cancelled meeting is why a guest's link leads nowhere: said beside its time (as read, shownStatus).
+      status: t(lang, `meetings.status.${shownStatus(m, request.server.app.config.roomGraceMinutes)}`),
       unit: unitNames.get(m.unitId),
       participants: [
         ...m.participants.map((p) => ({ p, removed: false })),

@@ -5,11 +5,12 @@ import { t } from '../http/i18n.ts';
 import type { FactsProvider, ParticipantFact } from '../meetings/index.ts';
 import type { Language } from '../common/language.ts';
 import {
+  answers,
+  contactsChanged,
   messagesOf,
   movedBack,
+  notSentBecause,
   notSentWhy,
-  reachedSince,
-  supersedes,
   withdrawn,
   type OutboxMessage,
 } from './outbox.ts';
@@ -20,7 +21,7 @@ const notSentKeys: Record<string, string> = {
   'the meeting was moved before it could go': 'moved',
   [movedBack]: 'movedBack',
   'the participant was taken off the meeting': 'removed',
-  'the contact details were changed': 'contactChanged',
+  [contactsChanged]: 'contactChanged',
   'the meeting was over before it could go': 'over',
   'a later reminder was due before it could go': 'laterReminder',
   'the code had expired before it could go': 'codeExpired',
@@ -65,13 +66,14 @@ export function messageFacts(db: Db): FactsProvider {
           // then). An e-mail in its place withdrawn as no longer news answers it too: what the SMS
           // said is no longer the news either (moved back to the time the person was told, a later
           // reminder due, the meeting over or off, and what followed then is a message of its own).
-          // Only an e-mail that failed on its way leaves the person truly without the news, until a
-          // later call to the meeting reaches them (the 15-minute reminder after the 24-hour one).
+          // Only an e-mail that failed on its way, or was withdrawn because its address was corrected
+          // (it never went), leaves the person truly without the news, until a later call to the
+          // meeting reaches them (the 15-minute reminder after the 24-hour one, a re-sent invitation).
           !mine.some(
             (f) =>
-              (f.fallbackOf === m.id && (f.status !== 'failed' || withdrawn(f))) ||
-              supersedes(f, m) ||
-              reachedSince(f, m),
+              (f.fallbackOf === m.id &&
+                (f.status !== 'failed' || (withdrawn(f) && f.lastError !== notSentBecause(contactsChanged)))) ||
+              answers(f, m),
           ),
       );
       const failed = unanswered.at(-1);

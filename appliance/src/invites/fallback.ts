@@ -6,7 +6,7 @@ import type { Db } from '../db/knex.ts';
 import { issueLink, linkExpiry, type LinkPerson } from '../entry/index.ts';
 import { findMeeting, findParticipant, meetingEnd } from '../meetings/index.ts';
 import { meetingData, recipientsOf } from './messages.ts';
-import { callsToMeeting, enqueue, messagesOf, supersedes, type OutboxMessage } from './outbox.ts';
+import { answers, callsToMeeting, enqueue, messagesOf, type OutboxMessage } from './outbox.ts';
 
 /**
  * A fresh secret of another domain's for the person a failed message was for (addSecretLink):
@@ -45,13 +45,11 @@ export async function fallbackToEmail(
       meeting.participants.some((p) => p.id === participant.id) &&
       meetingEnd(meeting).getTime() > Date.now();
     if (!stillOn && callsToMeeting.has(failed.kind)) return undefined;
-    // A new time the meeting was moved on from: the later new-time message tells the person the time
-    // that holds now, and an e-mail in its place would be a second one.
-    if (
-      failed.kind === 'rescheduled' &&
-      (await messagesOf(trx, { participantId: participant.id })).some((m) => supersedes(m, failed))
-    )
-      return undefined;
+    // Answered since: a new time the meeting was moved on from (the later new-time message tells the
+    // time that holds now, and an e-mail in its place would be a second one), or a call to the
+    // meeting after which a later one reached the person (a re-sent invitation delivered before the
+    // network gave up on this one: they have the time and a way in).
+    if ((await messagesOf(trx, { participantId: participant.id })).some((m) => answers(m, failed))) return undefined;
     const person = (failed.data.person ?? 'main') as LinkPerson;
     const email = recipientsOf(participant).find((r) => r.person === person)?.email;
     if (!email) return undefined;

@@ -21,7 +21,15 @@ import {
   type Composer,
 } from './messages.ts';
 import { findMeeting } from '../meetings/index.ts';
-import { enqueue, releaseAllClaims, sentToProxy, type Channel, type MessageKind } from './outbox.ts';
+import {
+  enqueue,
+  reachedPerson,
+  releaseAllClaims,
+  sentToProxy,
+  withdrawAnsweredFallbacks,
+  type Channel,
+  type MessageKind,
+} from './outbox.ts';
 import { provideCodeMessenger } from '../entry/index.ts';
 import { Reminders } from './reminders.ts';
 import { routes } from './routes.ts';
@@ -169,19 +177,28 @@ export const plugin: Plugin<void> = {
           person: sentToProxy(message) ? ('proxy' as const) : ('main' as const),
         })),
       );
+      // Each message as the batch left it: one sent or delivered may have reached its person.
+      const recorded = changes.flatMap(({ message, status }) =>
+        status === 'retrying' ? [] : [{ ...message, status }],
+      );
       await bus.emitAllIn(
         trx,
         'participant.status',
-        changes.flatMap(({ message, status }) =>
+        recorded.flatMap((message) =>
           message.participantId &&
           message.meetingId &&
           message.kind === 'invitation' &&
           // An e-mail has no receipt: accepted by the relay is as far as we can see.
-          (status === 'delivered' || (status === 'sent' && message.channel === 'email'))
+          reachedPerson(message)
             ? [{ meetingId: message.meetingId, participantId: message.participantId, status: 'delivered' as const }]
             : [],
         ),
       );
+      // An e-mail still waiting in place of an SMS that did not arrive goes no more once a later
+      // message reached the person (outbox.ts); one that cannot be withdrawn so is left, and logged.
+      await trx
+        .transaction((savepoint) => withdrawAnsweredFallbacks(savepoint, recorded))
+        .catch((error: Error) => log('error', `outbox: e-mails answered by a later message: ${error.message}`));
       // A message that told the meeting's time and went while the meeting was moved again told the
       // time it was claimed with: the latest follows it (messages.ts). Like a fallback, one that
       // cannot be written is rolled back alone and logged.

@@ -8,7 +8,7 @@ import type { Db } from '../db/knex.ts';
 import { issueLink, linkExpiry, revokeLinks, type LinkPerson } from '../entry/index.ts';
 import type { MeetingChange } from '../meetings/index.ts';
 import type { Meeting, Participant } from '../meetings/index.ts';
-import { findMeeting, findParticipant, meetingEnd } from '../meetings/index.ts';
+import { findMeeting, findParticipant, invitedAt, meetingEnd } from '../meetings/index.ts';
 import { findUnit } from '../staff/index.ts';
 import {
   dataOf,
@@ -22,6 +22,7 @@ import {
   movedBack,
   pendingForPersons,
   pendingOfKinds,
+  contactsChanged,
   personKey,
   previousTimeOf,
   refreshPending,
@@ -83,15 +84,10 @@ export function recipientsOf(participant: Participant, colleagueEmail?: string |
 export const dedupeKeyOf = (dedupe: string, recipient: Recipient, channel: Channel): string =>
   `${dedupe}:${recipient.participantId}:${recipient.person}:${channel}`;
 
-/**
- * One channel per person: SMS when they gave a mobile number (the routine invites patients without
- * mobile BankID, and mobile guests, by SMS), otherwise e-mail. An e-mail address beside a mobile
- * number is the fallback when the SMS does not arrive (fallback.ts).
- */
+/** Where a recipient is sent their messages: one channel per person, the meetings domain's rule (invitedAt). */
 export function addressesOf(recipient: Recipient): { channel: Channel; address: string }[] {
-  if (recipient.mobile) return [{ channel: 'sms', address: recipient.mobile }];
-  if (recipient.email) return [{ channel: 'email', address: recipient.email }];
-  return [];
+  const at = invitedAt(recipient);
+  return at ? [at] : [];
 }
 
 /** The template data that every message about a meeting shares. */
@@ -461,16 +457,27 @@ export function outboxHook(composer: Composer) {
         return;
       }
       case 'participant.contact_changed': {
-        // What has not gone to the old address yet never will, and the links it carried stop working:
-        // of the people corrected only (a proxy's number corrected leaves the patient's reminder to go).
-        // Before the participant's row is written (the lock order, meetings/service.ts); the invitation
-        // to the new address follows as the same change's 'invitation.resend'.
-        const { participantId, persons } = change.payload;
-        await revokeLinks(trx, participantId, persons);
+        // What has not gone to the old address yet never will: of the people corrected only (a proxy's
+        // number corrected leaves the patient's reminder to go). Those invited at a new address lose
+        // their links with it, and the invitation to the new address follows as the same change's
+        // 'invitation.resend'. Someone whose e-mail address beside their mobile number alone changed
+        // keeps their invitation, link and the SMS on their way: only an e-mail to the old address
+        // (in place of an SMS that did not arrive) is withdrawn. Before the participant's row is
+        // written (the lock order, meetings/service.ts).
+        const { participantId, persons, reinvited } = change.payload;
+        if (reinvited.length > 0) await revokeLinks(trx, participantId, reinvited);
+        const emailOnly = persons.filter((person) => !reinvited.includes(person));
         await withdrawPending(
           trx,
-          { meetingId: meeting.id, participantId, ids: await pendingForPersons(trx, participantId, persons) },
-          'the contact details were changed',
+          {
+            meetingId: meeting.id,
+            participantId,
+            ids: [
+              ...(await pendingForPersons(trx, participantId, reinvited)),
+              ...(await pendingForPersons(trx, participantId, emailOnly, 'email')),
+            ],
+          },
+          contactsChanged,
         );
         return;
       }

@@ -640,6 +640,9 @@ export async function recordReceipts(
   return { unknown, changed };
 }
 
+/** Why a message to an address corrected since does not go. */
+export const contactsChanged = 'the contact details were changed';
+
 /** The reason of a message failed before it was sent because there was no longer anyone to send it to. */
 const notSentPrefix = 'not sent: ';
 export const notSentBecause = (why: string): string => `${notSentPrefix}${why}`;
@@ -721,8 +724,10 @@ export async function dedupeKeysOf(db: Db, meetingIds: string[], kind: MessageKi
  * When each person of these meetings (a participant, or their proxy: `personKey`) was last sent
  * their invitation or a new time, or will be (one still waiting goes at its next attempt, with the
  * time as it is then: a move refreshes it and sends no second message, messages.ts): told of the
- * meeting's time then, they need no reminder whose time had already passed. Per person: a proxy
- * invited anew at a corrected number has been told, the patient beside them not.
+ * meeting's time then, they need no reminder whose time had already passed. One that failed (the
+ * network gave up on it, or it was withdrawn unsent) told them nothing: the reminder is the next
+ * message to tell them the time (an e-mail in its place that went counts, as a message of its own).
+ * Per person: a proxy invited anew at a corrected number has been told, the patient beside them not.
  */
 export async function lastToldOfTime(db: Db, meetingIds: string[]): Promise<Map<string, Date>> {
   const told = new Map<string, Date>();
@@ -731,6 +736,7 @@ export async function lastToldOfTime(db: Db, meetingIds: string[]): Promise<Map<
       .select('participant_id', 'data', 'sent_at', 'next_attempt_at')
       .whereIn('meeting_id', ids)
       .whereIn('kind', ['invitation', 'rescheduled'])
+      .whereNotIn('status', ['failed'])
       .whereNotNull('participant_id');
     for (const r of rows) {
       const key = personKey(r.participant_id, (JSON.parse(r.data) as Record<string, unknown>).person);
@@ -865,18 +871,22 @@ export async function pendingForPersons(
   trx: Knex.Transaction,
   participantId: string,
   persons: string[],
+  /** Only those on this channel (an e-mail address corrected beside an unchanged mobile number). */
+  channel?: Channel,
 ): Promise<string[]> {
-  const rows: Pick<MessageRow, 'id' | 'data'>[] = await trx('outbox_messages')
+  if (persons.length === 0) return [];
+  const q = trx('outbox_messages')
     .where({ participant_id: participantId })
-    .whereNotIn('status', ['sent', 'delivered', 'failed'])
-    .select('id', 'data');
+    .whereNotIn('status', ['sent', 'delivered', 'failed']);
+  if (channel) q.andWhere({ channel });
+  const rows: Pick<MessageRow, 'id' | 'data'>[] = await q.select('id', 'data');
   return rows
     .filter((r) => persons.includes(personOf({ data: JSON.parse(r.data) as Record<string, unknown> })))
     .map((r) => r.id);
 }
 
 /** Whether a message reached its person: an SMS the network delivered, an e-mail the relay took (e-mail tells no more). */
-const reachedPerson = (message: Pick<OutboxMessage, 'channel' | 'status'>): boolean =>
+export const reachedPerson = (message: Pick<OutboxMessage, 'channel' | 'status'>): boolean =>
   message.status === 'delivered' || (message.channel === 'email' && message.status === 'sent');
 
 /**
@@ -893,6 +903,64 @@ export const reachedSince = (later: OutboxMessage, earlier: OutboxMessage): bool
   later.participantId === earlier.participantId &&
   personOf(later) === personOf(earlier) &&
   later.createdAt.getTime() > earlier.createdAt.getTime();
+
+/**
+ * Whether `later` answers `earlier`, a message to the same person that did not arrive: a newer time
+ * on its way to them (`supersedes`), or a later call to the meeting that reached them
+ * (`reachedSince`). What `earlier` said, or failed to say, is no longer the news: no e-mail goes in
+ * its place (fallback.ts, or one waiting is withdrawn: `withdrawAnsweredFallbacks`), and nobody is
+ * asked to call about it (facts.ts).
+ */
+export const answers = (later: OutboxMessage, earlier: OutboxMessage): boolean =>
+  supersedes(later, earlier) || reachedSince(later, earlier);
+
+/** Why an e-mail in place of an SMS does not go once a later message reached the person. */
+export const answeredSince = 'a later message reached the person';
+
+/**
+ * E-mails in place of an SMS that did not arrive, not gone yet, which messages that just reached
+ * their person answer (`answers`: a re-sent invitation, a reminder or a new time delivered while the
+ * e-mail waited for the relay): they fail unsent, with the reason on record, rather than arrive
+ * after them with what is no longer the news (and a link a re-sent invitation revoked). `reached`
+ * carry the status they have now. Written in the batch that records them; an e-mail a change holds
+ * at that moment is left as it is (the batch waits for no message out of the lock order). Returns
+ * how many it withdrew.
+ */
+export async function withdrawAnsweredFallbacks(trx: Knex.Transaction, reached: OutboxMessage[]): Promise<number> {
+  const news = reached.filter((m) => reachedPerson(m) && callsToMeeting.has(m.kind) && m.participantId);
+  if (news.length === 0) return 0;
+  // One indexed look-up a batch (by participant), most often finding nothing.
+  const waiting: MessageRow[] = [];
+  for (const ids of chunks([...new Set(news.map((m) => m.participantId!))]))
+    waiting.push(
+      ...(await trx<MessageRow>('outbox_messages')
+        .whereIn('participant_id', ids)
+        .whereNotNull('fallback_of')
+        .whereNotIn('status', ['sent', 'delivered', 'failed'])),
+    );
+  if (waiting.length === 0) return 0;
+  const failedSms = new Map<string, OutboxMessage>();
+  for (const ids of chunks(waiting.map((w) => w.fallback_of!)))
+    for (const row of await trx<MessageRow>('outbox_messages').whereIn('id', ids))
+      failedSms.set(row.id, toMessage(row));
+  const answered = waiting.filter((w) => {
+    const failed = failedSms.get(w.fallback_of!);
+    return failed !== undefined && news.some((m) => answers(m, failed));
+  });
+  const free = new Set(
+    await lockFree(
+      trx,
+      answered.map((w) => w.id),
+    ),
+  );
+  let withdrawn = 0;
+  for (const [meetingId, mine] of groupBy(
+    answered.filter((w) => free.has(w.id) && w.meeting_id),
+    (w) => w.meeting_id!,
+  ))
+    withdrawn += await withdrawPending(trx, { meetingId, ids: mine.map((w) => w.id) }, answeredSince);
+  return withdrawn;
+}
 
 /** The template data these messages have now (a move may have changed it since they were claimed). */
 export async function dataOf(trx: Knex.Transaction, ids: string[]): Promise<Map<string, Record<string, unknown>>> {

@@ -33,15 +33,18 @@ declare module '../events.ts' {
     'invitation.resend': MeetingEventBase & { participantId: string; persons?: ('main' | 'proxy')[] };
     /**
      * A participant's (or their proxy's) mobile number or e-mail address was corrected: what has not
-     * gone to the old address yet is withdrawn and the old links revoked, of the people corrected
-     * only (the patient's stay when only the proxy's number changed). The invitation to the new
-     * address follows as an 'invitation.resend' of the same change, to them alone. Which people and
-     * fields changed, never the addresses themselves (the payload is kept in meeting_events).
+     * gone to the old address yet is withdrawn, of the people corrected only (the patient's stay when
+     * only the proxy's number changed). Those invited at another address now (`reinvited`: invitedAt)
+     * lose their old links, and the invitation to the new address follows as an 'invitation.resend'
+     * of the same change, to them alone; for the others only the e-mail address beside their mobile
+     * number changed, and their invitation and link stand. Which people and fields changed, never
+     * the addresses themselves (the payload is kept in meeting_events).
      */
     'participant.contact_changed': MeetingEventBase & {
       participantId: string;
       persons: ('main' | 'proxy')[];
       fields: ('mobile' | 'email')[];
+      reinvited: ('main' | 'proxy')[];
     };
     /** The room moved the meeting on (rooms asks the meetings domain; recorded in meeting_events). */
     'meeting.status': { meetingId: string; status: 'open' | 'in_progress' | 'ended'; byStaffId: string | null };

@@ -8,11 +8,11 @@ import type { ChangeHook, WithinStatus } from './events.ts';
 import { routes as pageRoutes } from './pages.ts';
 import { ParticipantFacts, type FactsProvider, type MarksProvider } from './facts.ts';
 import { LiveUpdates } from './live.ts';
-import { rememberedUnits } from './units.ts';
+import { remembered } from './units.ts';
 import { afterCommit } from '../events.ts';
 import { apiRoutes } from './routes.ts';
 import { MeetingService } from './service.ts';
-import { dataKeyOpensSealed, fillPatientRefs, findMeetingUnit } from './store.ts';
+import { dataKeyOpensSealed, fillPatientRefs, findMeetingAudience } from './store.ts';
 import { DataKeyError } from '../crypto.ts';
 import { Forbidden } from './violations.ts';
 
@@ -49,12 +49,12 @@ export const plugin: Plugin<void> = {
       await fillPatientRefs(db, config.dataKey);
     });
 
-    // A meeting's care unit is set when it is booked and never changes (units.ts).
-    const unitOf = rememberedUnits((meetingId) => findMeetingUnit(db, meetingId));
+    // Whose calendars show a meeting: its unit, set when it is booked, and the staff named on it (units.ts).
+    const audienceOf = remembered((meetingId) => findMeetingAudience(db, meetingId));
 
     // Other domains report how far a participant has come; the meeting page and calendar follow.
     // Reports from outside a request (a wave of delivery receipts) share the group commit (events.ts).
-    const live = new LiveUpdates(bus, unitOf);
+    const live = new LiveUpdates(bus, audienceOf);
     // Such reports are part of the change that made them (bus parts, ARCHITECTURE.md): the status
     // moves in its transaction, and the pages hear of it once that has committed.
     // Reports that come together (a batch of delivery receipts) move with one statement per status.
@@ -70,10 +70,10 @@ export const plugin: Plugin<void> = {
       }
       afterCommit(trx, () => {
         for (const { meetingId, participantId, status } of moved)
-          unitOf(meetingId)
+          audienceOf(meetingId)
             .then(
-              (unitId) =>
-                unitId && live.publish(unitId, { type: 'participant.status', meetingId, participantId, status }),
+              (audience) =>
+                audience && live.publish(audience, { type: 'participant.status', meetingId, participantId, status }),
             )
             .catch((error: unknown) => server.log(['error', 'bus'], { event: 'participant.status', err: error }));
       });
@@ -144,11 +144,13 @@ export const advanceStatus = (
 export { parsePersonalNumber, maskPersonalNumber } from './personal-number.ts';
 export { displayPhone } from './contacts.ts';
 export {
+  invitedAt,
   isJoinable,
   isOver,
   isPatient,
   meetingEnd,
   participantStatusKey,
+  shownStatus,
   tookPart,
   wasHeld,
   type ParticipantKind,

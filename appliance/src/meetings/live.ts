@@ -1,10 +1,13 @@
 // Live updates for open calendars and meeting pages: meeting changes and participant status,
-// pushed over SSE to the pages that show the meeting (by meeting id, or by care unit). What is
-// published goes out as the event 'meeting.live', which every appliance process follows: a page
-// is live whichever process the browser reached.
+// pushed over SSE to the pages that show the meeting (by meeting id; a calendar by care unit and,
+// for a clinician, by the staff named on the meeting: the calendar lists their own meetings in any
+// unit). What is published goes out as the event 'meeting.live', which every appliance process
+// follows: a page is live whichever process the browser reached.
 import type { EventBus } from '../events.ts';
 import type { EventStream } from '../http/sse.ts';
 import { changeTypes, type ChangeType } from './events.ts';
+import type { MeetingAudience } from './store.ts';
+import type { Remembered } from './units.ts';
 
 export interface LiveMessage {
   type: string;
@@ -15,8 +18,8 @@ export interface LiveMessage {
 
 declare module '../events.ts' {
   interface DomainEvents {
-    /** A change a meeting page or calendar shows, already resolved to its care unit. */
-    'meeting.live': LiveMessage & { unitId: string };
+    /** A change a meeting page or calendar shows, already resolved to whose calendars show it. */
+    'meeting.live': LiveMessage & MeetingAudience;
   }
 }
 
@@ -26,31 +29,46 @@ declare module '../events.ts' {
  */
 export const accessChanges = ['participant.removed', 'meeting.updated'] as const satisfies readonly ChangeType[];
 
+/** Changes after which other staff may be named on the meeting: a colleague added, the leader replaced. */
+const audienceChanges: readonly string[] = ['participant.added', 'meeting.updated'] satisfies ChangeType[];
+
 interface Subscriber {
   stream: EventStream;
   meetingId?: string;
   unitId?: string;
+  /** A clinician's calendar: their own meetings in other units too (booked, led, taken part in). */
+  staffId?: string;
   /** Admins and support see every unit's calendar. */
   allUnits?: boolean;
 }
 
 export class LiveUpdates {
   readonly #subscribers = new Set<Subscriber>();
-
-  /** `unitOf` finds a meeting's care unit, for events that do not carry it (calendars follow units). */
   readonly #bus: EventBus;
 
-  constructor(bus: EventBus, unitOf: (meetingId: string) => Promise<string | undefined>) {
+  /**
+   * `audienceOf` finds whose calendars show a meeting (its unit, the staff named on it), for events
+   * that do not say; it is told to forget a meeting whose staff may have changed.
+   */
+  constructor(bus: EventBus, audienceOf: Remembered<MeetingAudience>) {
     this.#bus = bus;
-    bus.follow('meeting.live', ({ unitId, ...message }) => this.#deliver(unitId, message));
+    bus.follow('meeting.live', ({ unitId, staffIds, ...message }) => {
+      // Changed on any process: what this one remembers of its staff is old now.
+      if (audienceChanges.includes(message.type)) audienceOf.forget(message.meetingId);
+      this.#deliver({ unitId, staffIds }, message);
+    });
     for (const type of changeTypes) {
-      bus.on(type, (payload) => {
+      bus.on(type, async (payload) => {
         const { meetingId, unitId, participantId } = payload as {
           meetingId: string;
           unitId: string;
           participantId?: string;
         };
-        this.publish(unitId, { type, meetingId, participantId });
+        // The staff named before the change are told too: a leader replaced drops it from their calendar.
+        const before = audienceOf.known(meetingId)?.staffIds ?? [];
+        if (audienceChanges.includes(type)) audienceOf.forget(meetingId);
+        const after = (await audienceOf(meetingId))?.staffIds ?? [];
+        this.publish({ unitId, staffIds: [...new Set([...before, ...after])] }, { type, meetingId, participantId });
       });
     }
     // What other domains learn about a participant (a message failed, a link locked, someone
@@ -69,27 +87,42 @@ export class LiveUpdates {
       bus.on(type, async (payload) => {
         const { meetingId, participantId } = payload as { meetingId: string | null; participantId?: string | null };
         if (meetingId)
-          this.publish((await unitOf(meetingId)) ?? '', { type, meetingId, participantId: participantId ?? undefined });
+          this.publish((await audienceOf(meetingId)) ?? { unitId: '', staffIds: [] }, {
+            type,
+            meetingId,
+            participantId: participantId ?? undefined,
+          });
       });
     }
   }
 
-  /** Follows one meeting (the meeting page) or a care unit's meetings (the calendar). */
-  subscribe(stream: EventStream, filter: { meetingId?: string; unitId?: string; allUnits?: boolean }): () => void {
+  /**
+   * Follows one meeting (the meeting page), or a calendar: a care unit's meetings, with a clinician's
+   * own in other units (`staffId`), or every unit's.
+   */
+  subscribe(
+    stream: EventStream,
+    filter: { meetingId?: string; unitId?: string; staffId?: string; allUnits?: boolean },
+  ): () => void {
     const subscriber = { stream, ...filter };
     this.#subscribers.add(subscriber);
     return () => this.#subscribers.delete(subscriber);
   }
 
   /** Tells every process's pages (this one's at once). */
-  publish(unitId: string, message: LiveMessage): void {
-    this.#bus.emit('meeting.live', { unitId, ...message });
+  publish(audience: MeetingAudience, message: LiveMessage): void {
+    this.#bus.emit('meeting.live', { ...audience, ...message });
   }
 
-  #deliver(unitId: string, message: LiveMessage): void {
+  #deliver({ unitId, staffIds }: MeetingAudience, message: LiveMessage): void {
     const mayTakeAccess = (accessChanges as readonly string[]).includes(message.type);
     for (const s of this.#subscribers) {
-      if (s.meetingId === message.meetingId || s.allUnits || (s.unitId !== undefined && s.unitId === unitId))
+      if (
+        s.meetingId === message.meetingId ||
+        s.allUnits ||
+        (s.unitId !== undefined && s.unitId === unitId) ||
+        (s.staffId !== undefined && staffIds.includes(s.staffId))
+      )
         s.stream.send('meeting', message);
       if (mayTakeAccess && s.meetingId === message.meetingId) s.stream.recheck();
     }

@@ -108,6 +108,30 @@ export interface NewMeeting extends Pick<
 /** Whose contact data on a participant's row: the participant's own, or their proxy's. */
 export type ContactPerson = 'main' | 'proxy';
 
+/**
+ * Where a person is invited, reminded and told of changes: one channel each, SMS when they gave a
+ * mobile number (the routine invites patients without mobile BankID, and mobile guests, by SMS),
+ * otherwise e-mail. An e-mail address beside a mobile number is where a message goes when the SMS
+ * does not arrive (invites/fallback.ts). Undefined: neither.
+ */
+export const invitedAt = (
+  reach: Pick<Contact, 'mobile' | 'email'>,
+): { channel: 'sms' | 'email'; address: string } | undefined =>
+  reach.mobile
+    ? { channel: 'sms', address: reach.mobile }
+    : reach.email
+      ? { channel: 'email', address: reach.email }
+      : undefined;
+
+/** Whether a person with `after` is invited where they were with `before`: the same channel and address. */
+export function invitedAtSame(
+  before: Pick<Contact, 'mobile' | 'email'>,
+  after: Pick<Contact, 'mobile' | 'email'>,
+): boolean {
+  const [was, is] = [invitedAt(before), invitedAt(after)];
+  return was?.channel === is?.channel && was?.address === is?.address;
+}
+
 export const isPatient = (kind: ParticipantKind): boolean => kind === 'patient' || kind === 'patient_proxy';
 
 /** When the meeting's booked time ends. */
@@ -144,12 +168,48 @@ export const closedAs = (
 ): 'cancelled' | 'ended' | undefined =>
   m.status === 'cancelled' ? 'cancelled' : isOver(m, graceMinutes, now) ? 'ended' : undefined;
 
+/**
+ * The status a person reads (the meeting page, the calendar, the API, the connection log): as
+ * stored, except that a meeting over though nobody marked it ended (closedAs: past its end and the
+ * grace period, when the page already says it has ended and takes no changes) reads "ended", not
+ * "booked". Derived from the time, never written: the room's clock and staff still move the stored one.
+ */
+export const shownStatus = (
+  m: Pick<Meeting, 'status' | 'startsAt' | 'durationMinutes'>,
+  graceMinutes: number,
+  now = new Date(),
+): MeetingStatus => closedAs(m, graceMinutes, now) ?? m.status;
+
 /** Whether anyone may still join the meeting: not cancelled, not over. */
 export const isJoinable = (
   m: Pick<Meeting, 'status' | 'startsAt' | 'durationMinutes'>,
   graceMinutes: number,
   now = new Date(),
 ): boolean => m.status !== 'cancelled' && !isOver(m, graceMinutes, now);
+
+/**
+ * The next moment a page showing the meeting changes by the clock alone (its start: held, its record
+ * and evaluation offered; its end and grace: over, no longer joinable), or none: a page left open
+ * fetches itself again then, as it does when something happens to the meeting.
+ */
+export const nextTimedChange = (
+  m: Pick<Meeting, 'status' | 'startsAt' | 'durationMinutes'>,
+  graceMinutes: number,
+  now = new Date(),
+): Date | undefined =>
+  m.status === 'cancelled' || m.status === 'ended'
+    ? undefined
+    : [m.startsAt, new Date(meetingEnd(m).getTime() + graceMinutes * 60_000)].find((at) => at > now);
+
+/** The earliest of the meetings' next changes by the clock (nextTimedChange), as an ISO instant for a page. */
+export function firstTimedChange(
+  list: readonly Pick<Meeting, 'status' | 'startsAt' | 'durationMinutes'>[],
+  graceMinutes: number,
+  now = new Date(),
+): string | undefined {
+  const times = list.flatMap((m) => nextTimedChange(m, graceMinutes, now)?.getTime() ?? []);
+  return times.length > 0 ? new Date(Math.min(...times)).toISOString() : undefined;
+}
 
 /**
  * The words (their i18n key) a participant's status is shown in: on a cancelled meeting, that it

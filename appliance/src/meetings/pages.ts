@@ -42,6 +42,7 @@ import {
   type Clock,
 } from './booking-form.ts';
 import {
+  firstTimedChange,
   isJoinable,
   isOver,
   isPatient,
@@ -248,6 +249,8 @@ function calendarItem(lang: Language, days: ClinicDays, m: CalendarEntry, marks:
     time: `${days.time(m.startsAt)}–${days.time(meetingEnd(m))}`,
     title: m.title,
     cancelled: m.status === 'cancelled',
+    // Said beside a meeting that will not take place (any more): cancelled, or over (shownStatus).
+    closed: m.status === 'cancelled' || m.status === 'ended',
     statusLabel: words.status[m.status],
     linkName: patient?.name ?? words.noPatient,
     // The routine: staff join by clicking the patient's name. While the room is open it leads in.
@@ -302,6 +305,7 @@ async function meetingPage(
       statusLabel: t(lang, `meetings.status.${meeting.status}`),
       cancelled: meeting.status === 'cancelled',
       ...meetingLinks(staff, meeting, request.server.app.config.roomGraceMinutes),
+      changesAt: firstTimedChange([meeting], request.server.app.config.roomGraceMinutes),
       participants: await (async () => {
         const known = await facts.collect(meeting, lang);
         return meeting.participants.map((p) => ({
@@ -393,25 +397,24 @@ function identificationUnavailable(
 }
 
 /**
- * Why the participant typed into "Lägg till deltagare" (the booking form's, the meeting page's)
- * cannot be added, or nothing: an identification not to be had here, or the first rule `check`
- * (the booking's draft list, the meeting's own) refuses them by.
+ * Everything wrong with the participant typed into "Lägg till deltagare" (the booking form's, the
+ * meeting page's), at once, as the booking form says the meeting's: an identification not to be had
+ * here, then every rule `violations` finds (the booking's draft list, the meeting's own).
  */
-async function participantRefused(
+async function participantProblems(
   request: Request,
   input: ParticipantInput,
-  check: () => Promise<unknown>,
-): Promise<FormProblem | undefined> {
+  violations: () => Promise<RuleViolation[]>,
+): Promise<FormProblem[]> {
   const lang = languageOf(request);
   const unavailable = identificationUnavailable(request, lang, input);
-  if (unavailable) return { where: 'participant', message: unavailable, field: 'p_identification' };
-  try {
-    await check();
-  } catch (error) {
-    if (!(error instanceof RuleViolation)) throw error;
-    return { where: 'participant', message: error.text(lang), field: error.field };
-  }
-  return undefined;
+  return [
+    ...(unavailable ? [{ where: 'participant' as const, message: unavailable, field: 'p_identification' }] : []),
+    ...(await violations())
+      // The method not to be had here is said once, as unavailable, not also as not allowed.
+      .filter((v) => !(unavailable && v.rule === 'identification_not_allowed'))
+      .map((v) => ({ where: 'participant' as const, message: v.text(lang), field: v.field })),
+  ];
 }
 
 /** The reschedule form's fields as typed (a refused duration may not be a number). */
@@ -429,6 +432,7 @@ const notices = {
   removed: 'meetings.meeting.removed',
   added: 'meetings.meeting.added',
   contact: 'meetings.meeting.contactChanged',
+  contactKept: 'meetings.meeting.contactChangedInvitationStands',
 } satisfies Record<string, string>;
 
 export function routes(meetings: MeetingService, live: LiveUpdates, facts: ParticipantFacts): ServerRoute[] {
@@ -445,9 +449,11 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
     contact?: RefusedContact,
   ) {
     try {
-      // A change that turned out to change nothing (the same contact details again) says nothing.
-      if ((await change()) === 'unchanged') return h.redirect(`/meetings/${id}`);
-      return h.redirect(`/meetings/${id}?done=${done}`);
+      // A change that turned out to change nothing (the same contact details again) says nothing;
+      // one may say what it did in another notice's words (`notices`).
+      const outcome = await change();
+      if (outcome === 'unchanged') return h.redirect(`/meetings/${id}`);
+      return h.redirect(`/meetings/${id}?done=${typeof outcome === 'string' && outcome in notices ? outcome : done}`);
     } catch (error) {
       const lang = languageOf(request);
       if (
@@ -516,19 +522,17 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
 
   /**
    * Adds the participant typed into "Lägg till deltagare" to the draft list when the rules take
-   * them (the patient put first), or says why not.
+   * them (the patient put first), or says everything wrong with them.
    */
-  async function addToDraft(
-    request: Request,
-    form: BookingForm,
-    draft: ParticipantInput[],
-  ): Promise<FormProblem | undefined> {
+  async function addToDraft(request: Request, form: BookingForm, draft: ParticipantInput[]): Promise<FormProblem[]> {
     const next = fromFields(form);
-    const problem = await participantRefused(request, next, () => meetings.checkDraft(staffOf(request), draft, next));
-    if (problem) return problem;
+    const problems = await participantProblems(request, next, () =>
+      meetings.draftViolations(staffOf(request), draft, next),
+    );
+    if (problems.length > 0) return problems;
     draft.push(next);
     draft.splice(0, draft.length, ...withPatientFirst(draft));
-    return undefined;
+    return [];
   }
 
   /**
@@ -645,6 +649,7 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
               ? t(lang, 'meetings.calendar.weekNumber', { week: isoWeek(first) })
               : formatDay(first, lang),
           days: columns,
+          changesAt: firstTimedChange(list, request.server.app.config.roomGraceMinutes),
           date,
           previous: addDays(date, -step),
           next: addDays(date, step),
@@ -661,7 +666,8 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         const { response, stream } = openEventStream(request, h, { onClose: () => unsubscribe() });
         const unsubscribe = live.subscribe(
           stream,
-          staff.role === 'clinician' ? { unitId: staff.unitId } : { allUnits: true },
+          // What the calendar lists: a clinician's unit, and their own meetings in any unit.
+          staff.role === 'clinician' ? { unitId: staff.unitId, staffId: staff.id } : { allUnits: true },
         );
         return response;
       },
@@ -718,15 +724,15 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           return renderBooking(request, h, { ...form, p_kind: undefined, p_identification: undefined }, draft);
         }
         // The participant typed into "Lägg till deltagare" joins the list, or says what is wrong with it.
-        const participantProblem = hasParticipant(form) ? await addToDraft(request, form, draft) : undefined;
+        const addProblems = hasParticipant(form) ? await addToDraft(request, form, draft) : [];
         if (form.action === 'add')
-          return participantProblem
-            ? renderBooking(request, h, form, draft, [participantProblem])
+          return addProblems.length > 0
+            ? renderBooking(request, h, form, draft, addProblems)
             : renderBooking(request, h, clearParticipant(form), draft);
         // "Boka mötet": everything wrong is said at once, each field at fault marked.
         const { problems, startsAt } = await meetingProblems(request, form, draft);
-        if (participantProblem) problems.unshift(participantProblem);
-        const shown = participantProblem ? form : clearParticipant(form);
+        problems.unshift(...addProblems);
+        const shown = addProblems.length > 0 ? form : clearParticipant(form);
         if (problems.length > 0 || !startsAt) return renderBooking(request, h, shown, draft, problems);
         try {
           const meeting = await meetings.book(
@@ -974,19 +980,24 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
         const form = request.payload;
         const { version } = form;
         const input = fromFields(form);
-        const refused = async (problem: FormProblem, code = 400) => {
+        const refused = async (problems: FormProblem[], code = 400) => {
           const meeting = await meetings.get(staff, id);
           await audited(request, 'meeting.read', meeting);
-          return meetingPage(request, h, meetings, facts, meeting, { adding: form, problems: [problem], code });
+          return meetingPage(request, h, meetings, facts, meeting, { adding: form, problems, code });
         };
         try {
-          const problem = await participantRefused(request, input, () =>
-            meetings.addParticipant(staff, id, version, input, auditChange(request, 'participant.add', id)),
+          // Everything wrong with the participant at once; the change itself refuses on the first
+          // rule (the meeting changed meanwhile).
+          const problems = await participantProblems(request, input, () =>
+            meetings.participantViolations(staff, id, input),
           );
-          if (problem) return refused(problem);
+          if (problems.length > 0) return refused(problems);
+          await meetings.addParticipant(staff, id, version, input, auditChange(request, 'participant.add', id));
         } catch (error) {
+          if (error instanceof RuleViolation)
+            return refused([{ where: 'participant', message: error.text(lang), field: error.field }]);
           if (error instanceof VersionConflict)
-            return refused({ where: 'participant', message: t(lang, 'meetings.conflictOnPage') }, 409);
+            return refused([{ where: 'participant', message: t(lang, 'meetings.conflictOnPage') }], 409);
           // The add form is no longer on the page: said above it, where every refused change is.
           if (error instanceof NotChangeable)
             return changeFromPage(request, h, id, () => Promise.reject(error), 'added');
@@ -1094,15 +1105,22 @@ export function routes(meetings: MeetingService, live: LiveUpdates, facts: Parti
           h,
           id,
           async () => {
+            const audit = auditChange(request, 'participant.contact', id, participantId);
+            // Whether a new invitation follows: not when only the e-mail address beside an unchanged
+            // mobile number changed (the invitation and its link stand), and the notice says which.
+            let reinvited = false;
             const changed = await meetings.changeContact(
               staffOf(request),
               id,
               participantId,
               version,
               input,
-              auditChange(request, 'participant.contact', id, participantId),
+              (trx, changes) => {
+                reinvited = changes.some((c) => c.type === 'invitation.resend');
+                return audit(trx, changes);
+              },
             );
-            return changed.version === version ? 'unchanged' : 'changed';
+            return changed.version === version ? 'unchanged' : reinvited ? 'contact' : 'contactKept';
           },
           'contact',
           undefined,

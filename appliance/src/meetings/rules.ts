@@ -52,24 +52,60 @@ export interface Directory {
 
 const blank = (value: string | undefined): boolean => value === undefined || value.trim() === '';
 
-/** A mobile number and e-mail address as typed, normalised (a blank one is none). */
-function checkReach(input: Partial<Reach<string>>, field: string, country: CountryCode): Reach {
+/**
+ * A mobile number and e-mail address as typed, normalised (a blank one is none); undefined when
+ * either cannot be read, each one that cannot said in `broken`.
+ */
+function readReach(
+  input: Partial<Reach<string>>,
+  field: string,
+  country: CountryCode,
+  broken: RuleViolation[],
+): Reach | undefined {
   let mobile: string | null = null;
+  let readable = true;
   if (!blank(input.mobile)) {
     const parsed = parseMobile(input.mobile!, country);
-    if (!parsed.ok)
-      throw new RuleViolation(parsed.problem === 'invalid' ? 'phone_invalid' : 'phone_not_mobile', `${field}.mobile`, {
-        number: input.mobile!.trim(),
-        country,
-      });
-    mobile = parsed.e164;
+    if (parsed.ok) mobile = parsed.e164;
+    else {
+      readable = false;
+      broken.push(
+        new RuleViolation(parsed.problem === 'invalid' ? 'phone_invalid' : 'phone_not_mobile', `${field}.mobile`, {
+          number: input.mobile!.trim(),
+          country,
+        }),
+      );
+    }
   }
   let email: string | null = null;
   if (!blank(input.email)) {
     email = parseEmail(input.email!) ?? null;
-    if (!email) throw new RuleViolation('email_invalid', `${field}.email`, { email: input.email!.trim() });
+    if (!email) {
+      readable = false;
+      broken.push(new RuleViolation('email_invalid', `${field}.email`, { email: input.email!.trim() }));
+    }
   }
-  return { mobile, email };
+  return readable ? { mobile, email } : undefined;
+}
+
+/** The same, refusing on the first that cannot be read (a contact change: one field at a time). */
+function checkReach(input: Partial<Reach<string>>, field: string, country: CountryCode): Reach {
+  const broken: RuleViolation[] = [];
+  const reach = readReach(input, field, country, broken);
+  if (!reach) throw must(broken[0], 'the reason the reach was refused');
+  return reach;
+}
+
+/** Runs a rule that refuses by throwing; what it refuses goes into `broken`. Whether it held. */
+function holds(rule: () => void, broken: RuleViolation[]): boolean {
+  try {
+    rule();
+    return true;
+  } catch (error) {
+    if (!(error instanceof RuleViolation)) throw error;
+    broken.push(error);
+    return false;
+  }
 }
 
 /** How a person is reached: the two addresses their invitations and codes go to. */
@@ -86,7 +122,7 @@ export interface Reach<T = string | null> {
  */
 function checkReachable(
   kind: ParticipantKind,
-  identification: IdentificationMethod,
+  identification: IdentificationMethod | undefined,
   person: ContactPerson,
   reach: Reach,
   name: string,
@@ -102,54 +138,69 @@ function checkReachable(
   if (!reach.mobile && !reach.email) throw new RuleViolation('contact_required', `${field}.mobile`, { name });
 }
 
-/** One person of a participant booked (the participant, or their proxy): name, reach, personal number. */
-function checkContact(
+/**
+ * One person of a participant booked (the participant, or their proxy): name, reach, personal
+ * number. Every rule they break goes into `broken`, in the order the rules are checked; the person
+ * normalised when none. `nameRule` is what a missing name breaks (the proxy's: that there is one).
+ */
+function readContact(
   input: ContactInput,
   field: string,
   kind: Exclude<ParticipantKind, 'colleague'>,
-  identification: IdentificationMethod,
+  identification: IdentificationMethod | undefined,
   person: ContactPerson,
-): NewContact {
+  broken: RuleViolation[],
+  nameRule: 'name_required' | 'proxy_required' = 'name_required',
+): NewContact | undefined {
+  const before = broken.length;
   const name = tidyName(input.name ?? '');
-  if (!name) throw new RuleViolation('name_required', `${field}.name`);
+  if (!name) broken.push(new RuleViolation(nameRule, `${field}.name`));
   const country = (input.country ?? defaultCountry).toUpperCase();
-  if (!isCountry(country)) throw new RuleViolation('country_unknown', `${field}.country`, { country });
-
-  const { mobile, email } = checkReach(input, field, country);
-  checkReachable(kind, identification, person, { mobile, email }, name, field);
+  // A number is read for its country: with none known it cannot be read, nor said to be missing.
+  const reach = isCountry(country)
+    ? readReach(input, field, country, broken)
+    : void broken.push(new RuleViolation('country_unknown', `${field}.country`, { country }));
+  if (reach) holds(() => checkReachable(kind, identification, person, reach, name, field), broken);
 
   let number: string | null = null;
   if (kind === 'guest') {
     // The routine (README.md): no personal identity number is ever asked of a guest.
-    if (!blank(input.personalNumber)) throw new RuleViolation('guest_personal_number', `${field}.personalNumber`);
-  } else {
-    // Required with BankID (the identity must match it); otherwise optional: a patient invited by SMS
-    // may still be recorded with their number, which is how the patient's log extract finds them.
-    if (identification === 'bankid' && blank(input.personalNumber))
-      throw new RuleViolation('bankid_needs_personal_number', `${field}.personalNumber`, { name });
-    if (!blank(input.personalNumber)) {
-      const parsed = parsePersonalNumber(input.personalNumber!);
-      if (!parsed.ok) throw new RuleViolation(`personal_number_${parsed.problem}`, `${field}.personalNumber`, { name });
-      number = parsed.value;
-    }
+    if (!blank(input.personalNumber))
+      broken.push(new RuleViolation('guest_personal_number', `${field}.personalNumber`));
+  } else if (!blank(input.personalNumber)) {
+    // Optional unless with BankID: a patient invited by SMS may still be recorded with their number,
+    // which is how the patient's log extract finds them.
+    const parsed = parsePersonalNumber(input.personalNumber!);
+    if (parsed.ok) number = parsed.value;
+    else broken.push(new RuleViolation(`personal_number_${parsed.problem}`, `${field}.personalNumber`, { name }));
+  } else if (identification === 'bankid') {
+    // Required with BankID: the identity must match it.
+    broken.push(new RuleViolation('bankid_needs_personal_number', `${field}.personalNumber`, { name }));
   }
-  return { name, country, mobile, email, personalNumber: number };
+  if (broken.length > before || !reach) return undefined;
+  return { name, country, ...reach, personalNumber: number };
 }
 
-/** Checks one participant for a meeting hosted by `host`, and returns it normalised. */
-export async function checkParticipant(
+/**
+ * Every rule one participant for a meeting hosted by `host` breaks, in the order they are checked
+ * (an add form says them all at once), and the participant normalised when they break none.
+ */
+export async function readParticipant(
   input: ParticipantInput,
   field: string,
   host: Staff,
   directory: Directory,
-): Promise<NewParticipant> {
+): Promise<{ participant?: NewParticipant; broken: RuleViolation[] }> {
+  const broken: RuleViolation[] = [];
   const kind = input.kind;
-  const identification = input.identification ?? (kind === 'colleague' ? 'siths' : undefined);
-  if (!identification || !allowedIdentification[kind].includes(identification)) {
-    throw new RuleViolation('identification_not_allowed', `${field}.identification`, {
-      allowed: allowedIdentification[kind].join(', '),
-    });
-  }
+  const asked = input.identification ?? (kind === 'colleague' ? 'siths' : undefined);
+  const identification = asked && allowedIdentification[kind].includes(asked) ? asked : undefined;
+  if (!identification)
+    broken.push(
+      new RuleViolation('identification_not_allowed', `${field}.identification`, {
+        allowed: allowedIdentification[kind].join(', '),
+      }),
+    );
 
   if (kind === 'colleague') {
     const staff = input.staffId
@@ -158,11 +209,12 @@ export async function checkParticipant(
         ? await directory.byEmail(input.staffEmail!.trim().toLowerCase())
         : undefined;
     if (!staff || staff.disabled)
-      throw new RuleViolation('colleague_unknown', `${field}.staffEmail`, {
-        who: input.staffEmail ?? input.staffId ?? '',
-      });
-    if (staff.id === host.id) throw new RuleViolation('colleague_is_host', `${field}.staffEmail`);
-    return {
+      broken.push(
+        new RuleViolation('colleague_unknown', `${field}.staffEmail`, { who: input.staffEmail ?? input.staffId ?? '' }),
+      );
+    else if (staff.id === host.id) broken.push(new RuleViolation('colleague_is_host', `${field}.staffEmail`));
+    if (broken.length > 0 || !staff || !identification) return { broken };
+    const participant: NewParticipant = {
       kind,
       identification,
       name: staff.name,
@@ -174,21 +226,32 @@ export async function checkParticipant(
       staffId: staff.id,
       language: input.language ?? 'sv',
     };
+    return { participant, broken };
   }
 
-  if (kind === 'guest') {
-    const contact = checkContact(input, field, kind, identification, 'main');
-    return { kind, identification, ...contact, proxy: null, staffId: null, language: input.language ?? 'sv' };
-  }
-
+  const main = readContact(input, field, kind, identification, 'main', broken);
   // With a proxy, the proxy is invited and identifies; the patient (often a child) may have no phone.
-  const patient = checkContact(input, field, kind, identification, 'main');
-  let proxy: NewContact | null = null;
-  if (kind === 'patient_proxy') {
-    if (!input.proxy || blank(input.proxy.name)) throw new RuleViolation('proxy_required', `${field}.proxy.name`);
-    proxy = checkContact(input.proxy, `${field}.proxy`, kind, identification, 'proxy');
-  }
-  return { kind, identification, ...patient, proxy, staffId: null, language: input.language ?? 'sv' };
+  const proxy =
+    kind === 'patient_proxy'
+      ? readContact(input.proxy ?? {}, `${field}.proxy`, kind, identification, 'proxy', broken, 'proxy_required')
+      : null;
+  if (!main || proxy === undefined || !identification) return { broken };
+  return {
+    participant: { kind, identification, ...main, proxy, staffId: null, language: input.language ?? 'sv' },
+    broken,
+  };
+}
+
+/** Checks one participant for a meeting hosted by `host`, and returns it normalised; refuses on the first rule broken. */
+export async function checkParticipant(
+  input: ParticipantInput,
+  field: string,
+  host: Staff,
+  directory: Directory,
+): Promise<NewParticipant> {
+  const { participant, broken } = await readParticipant(input, field, host, directory);
+  if (broken[0]) throw broken[0];
+  return must(participant, 'a participant who broke no rule');
 }
 
 /**

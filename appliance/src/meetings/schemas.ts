@@ -180,7 +180,9 @@ export const meetingSchema = Joi.object({
   ledBy: Joi.string().guid(),
   documentationPlan: Joi.string().allow(''),
   testMeeting: Joi.boolean(),
-  status: Joi.string().valid(...meetingStatuses),
+  status: Joi.string()
+    .valid(...meetingStatuses)
+    .description('`ended` also for a meeting past its end and the grace period though nobody marked it ended'),
   cancelReason: Joi.string().allow(null),
   version: Joi.number().integer().example(2),
   createdAt: Joi.date(),

@@ -8,7 +8,9 @@ import type { Staff } from '../staff/index.ts';
 import type { ChangeHook, MeetingChange, Within, WithinStatus } from './events.ts';
 import {
   closedAs,
+  invitedAtSame,
   isPatient,
+  shownStatus,
   type CalendarEntry,
   type Meeting,
   type NewParticipant,
@@ -21,6 +23,7 @@ import {
   checkParticipant,
   checkParticipantList,
   checkSomeoneInvited,
+  readParticipant,
   type ContactChangeInput,
   checkStart,
   checkText,
@@ -123,9 +126,10 @@ export class MeetingService {
     return this.canChange(staff, meeting) && closedAs(meeting, this.config.roomGraceMinutes, now) === undefined;
   }
 
-  /** What this staff member may see of the meeting. */
-  view(staff: Staff, meeting: Meeting): Meeting {
-    return seesContactDetails(staff) ? meeting : forSupport(meeting);
+  /** What this staff member may see of the meeting, its status as people read it (shownStatus). */
+  view(staff: Staff, meeting: Meeting, now = new Date()): Meeting {
+    const shown = { ...meeting, status: shownStatus(meeting, this.config.roomGraceMinutes, now) };
+    return seesContactDetails(staff) ? shown : forSupport(shown);
   }
 
   /**
@@ -166,8 +170,10 @@ export class MeetingService {
   }
 
   /** The same period as `list`, with only what the calendar shows (no contact data for anyone). */
-  calendar(staff: Staff, query: ListQuery): Promise<CalendarEntry[]> {
-    return store.listCalendar(this.db, this.#period(staff, query));
+  async calendar(staff: Staff, query: ListQuery, now = new Date()): Promise<CalendarEntry[]> {
+    const entries = await store.listCalendar(this.db, this.#period(staff, query));
+    for (const entry of entries) entry.status = shownStatus(entry, this.config.roomGraceMinutes, now);
+    return entries;
   }
 
   async #leader(host: Staff, unitId: string, ledBy: string | undefined): Promise<string> {
@@ -512,27 +518,68 @@ export class MeetingService {
           (person) => changed[person]![field] !== (person === 'main' ? participant : participant.proxy)![field],
         ),
       );
+      // Invited anew only where the invitation went elsewhere: the e-mail address beside an unchanged
+      // mobile number (where an SMS that does not arrive falls back to) changes no way in.
+      const reinvited = persons.filter(
+        (person) => !invitedAtSame((person === 'main' ? participant : participant.proxy)!, changed[person]!),
+      );
       const base = { meetingId, unitId: meeting.unitId, byStaffId: staff.id, participantId };
       return {
-        changes: [{ type: 'participant.contact_changed', payload: { ...base, persons, fields } }],
+        changes: [{ type: 'participant.contact_changed', payload: { ...base, persons, fields, reinvited } }],
         lastly: () => store.setReach(trx, participantId, changed),
-        afterwards: [{ type: 'invitation.resend', payload: { ...base, persons } }],
+        afterwards:
+          reinvited.length > 0 ? [{ type: 'invitation.resend', payload: { ...base, persons: reinvited } }] : [],
       };
     });
   }
 
   /**
-   * Checks a participant the booking form is about to add to its draft list, together with those
-   * already on it: the same rules as booking, one person at a time.
+   * Every rule the participant typed into an add form breaks, with `others` already on the list:
+   * their own (readParticipant), then the list's (one patient and first, no colleague twice, how
+   * many), at once. `arrange` orders the list as it will be (the booking form puts a patient first).
    */
-  async checkDraft(host: Staff, draft: ParticipantInput[], next: ParticipantInput): Promise<void> {
+  async #addingViolations(
+    host: Staff,
+    others: { kind: ParticipantKind; staffId: string | null }[],
+    next: ParticipantInput,
+    arrange: <T extends { kind: ParticipantKind }>(list: T[]) => T[] = (list) => list,
+  ): Promise<RuleViolation[]> {
+    const { participant, broken } = await readParticipant(next, 'participant', host, this.directory);
+    const listed = [...others, { kind: next.kind, staffId: participant?.staffId ?? null }];
+    try {
+      checkParticipantList(arrange(listed), this.config.maxParticipants);
+    } catch (error) {
+      if (!(error instanceof RuleViolation)) throw error;
+      broken.push(error);
+    }
+    return broken;
+  }
+
+  /**
+   * Every rule a participant the booking form is about to add to its draft list breaks, together
+   * with those already on it: the same rules as booking, said at once (the list's own were checked
+   * as each was added).
+   */
+  async draftViolations(host: Staff, draft: ParticipantInput[], next: ParticipantInput): Promise<RuleViolation[]> {
     const checked: NewParticipant[] = [];
-    for (const [i, p] of [...draft, next].entries())
-      checked.push(
-        await checkParticipant(p, i === draft.length ? 'participant' : `participants.${i}`, host, this.directory),
-      );
-    // The form puts a patient added later at the top of the list (withPatientFirst), as the routine orders it.
-    checkParticipantList(withPatientFirst(checked), this.config.maxParticipants);
+    for (const [i, p] of draft.entries())
+      checked.push(await checkParticipant(p, `participants.${i}`, host, this.directory));
+    // The form puts a patient added later at the top of the list, as the routine orders it.
+    return this.#addingViolations(host, checked, next, withPatientFirst);
+  }
+
+  /**
+   * Every rule a participant added to the meeting breaks, at once (the meeting page's add form);
+   * `addParticipant` checks the same and refuses on the first. A meeting closed is refused as a change is.
+   */
+  async participantViolations(staff: Staff, meetingId: string, next: ParticipantInput): Promise<RuleViolation[]> {
+    const meeting = await store.findMeeting(this.db, meetingId);
+    if (!meeting) throw new NotFound('meeting');
+    if (!this.canChange(staff, meeting)) throw new Forbidden(meeting.id);
+    const closed = closedAs(meeting, this.config.roomGraceMinutes);
+    if (closed) throw new NotChangeable(closed);
+    const host = (await this.directory.byId(meeting.bookedBy)) ?? staff;
+    return this.#addingViolations(host, meeting.participants, next);
   }
 
   /** Moves a participant along (invited → … → joined); later domains report it by event. */

@@ -275,10 +275,28 @@ export async function meetingLabels(
   return labels;
 }
 
-/** A meeting's care unit alone, for what only routes by unit (live pages). */
-export async function findMeetingUnit(db: Db, id: string): Promise<string | undefined> {
-  const row = await db<MeetingRow>('meetings').where({ id }).first('unit_id');
-  return row?.unit_id;
+/** Whose calendars show a meeting: those of its care unit, and the staff named on it in any unit. */
+export interface MeetingAudience {
+  unitId: string;
+  /**
+   * Who booked it, who leads it and the colleagues invited with their account (also those removed
+   * since: their calendars drop it when it changes next).
+   */
+  staffIds: string[];
+}
+
+/** A meeting's audience (live pages), in one statement: its row beside each participant with an account. */
+export async function findMeetingAudience(db: Db, id: string): Promise<MeetingAudience | undefined> {
+  type AudienceRow = Pick<MeetingRow, 'unit_id' | 'booked_by' | 'led_by'> & { staff_id: string | null };
+  const rows = await db('meetings as m')
+    .leftJoin('participants as p', (j) => j.on('p.meeting_id', 'm.id').andOnNotNull('p.staff_id'))
+    .where('m.id', id)
+    .select<AudienceRow[]>('m.unit_id', 'm.booked_by', 'm.led_by', 'p.staff_id');
+  const [first] = rows;
+  if (!first) return undefined;
+  const staffIds = new Set([first.booked_by, first.led_by]);
+  for (const r of rows) if (r.staff_id) staffIds.add(r.staff_id);
+  return { unitId: first.unit_id, staffIds: [...staffIds] };
 }
 
 export interface Period {

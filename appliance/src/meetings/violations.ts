@@ -72,11 +72,14 @@ export class RuleViolation extends DomainError {
   text(lang: Language): string {
     // A phone number is checked against a known country: the clinician reads its name ("Sverige"),
     // the one the form's list shows, not its code ("SE").
-    const { country } = this.vars;
+    const { country, name } = this.vars;
     const vars =
       this.rule === 'phone_invalid' && typeof country === 'string'
         ? { ...this.vars, country: countryName(lang, country) }
-        : this.vars;
+        : // A rule that names the person, said beside a name not yet typed (an add form says every rule at once).
+          name === ''
+          ? { ...this.vars, name: t(lang, 'meetings.book.someone') }
+          : this.vars;
     return t(lang, `meetings.rule.${this.rule}`, vars);
   }
 

@@ -1,16 +1,19 @@
 // How staff reach a participant who has not joined (the routine's five-minute rule): the numbers to
 // call, each saying whose it is, and the channel a "we are waiting for you" goes out on.
 import { t, type Language } from '../http/i18n.ts';
-import { displayPhone, type Participant } from '../meetings/index.ts';
+import { displayPhone, invitedAt, type Participant } from '../meetings/index.ts';
 import type { Presence } from './store.ts';
 
 /**
- * The channel a "we are waiting for you" goes out on, as the invitation did: SMS to anyone with a
- * mobile number (the patient or the proxy), else e-mail (e-mail guests, colleagues). Null: neither.
+ * The channel a "we are waiting for you" goes out on, as the invitation did (meetings' invitedAt,
+ * for each person on the row): SMS when the patient or the proxy is reached by SMS, else e-mail
+ * (e-mail guests, colleagues). Null: neither. A row whose patient is reached by SMS and proxy by
+ * e-mail alone says SMS, though each gets the message on their own channel.
  */
 export function nudgeChannel(p: Participant): 'sms' | 'email' | null {
-  if (p.mobile || p.proxy?.mobile) return 'sms';
-  if (p.email || p.proxy?.email || p.kind === 'colleague') return 'email';
+  const channels = [p, ...(p.proxy ? [p.proxy] : [])].map((person) => invitedAt(person)?.channel);
+  if (channels.includes('sms')) return 'sms';
+  if (channels.includes('email') || p.kind === 'colleague') return 'email';
   return null;
 }
 

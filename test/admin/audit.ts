@@ -196,6 +196,20 @@ test('the audit viewer searches by staff member, meeting, action and period, and
   );
 });
 
+test('a meeting id pasted into the audit viewer with spaces around it finds the meeting’s records', async (t) => {
+  const { client: booker } = await loggedIn(app, 'clinician', 'Logopedi');
+  const meeting = await bookFor(booker, {
+    kind: 'patient',
+    name: 'Per Ek',
+    mobile: '070-111 22 33',
+    identification: 'sms',
+  });
+  const { client: admin } = await loggedIn(app, 'admin');
+  const reply = await admin.get(`/admin/audit?meeting=${encodeURIComponent(` ${meeting.id}  `)}`);
+  t.is(reply.status, 200);
+  t.regex(results(reply.text), /Bokade mötet/);
+});
+
 test('the audit viewer finds a staff member by a part of the name, and offers a choice when it fits several', async (t) => {
   const { client: admin } = await loggedIn(app, 'admin');
   const { staff: one, password } = await app.staff('clinician', 'Dietist', { name: 'Örjan Blomdahl' });

@@ -396,3 +396,16 @@ test("the connection log's entries of the messages to a proxy are in the proxy's
   t.is((await messageEntries('main')).length, 1, "the patient's own invitation");
   t.is((await messageEntries('proxy')).length, 1, "the proxy's invitation, in the proxy's export");
 });
+
+test('a meeting id pasted with spaces finds the meeting; a mistyped one keeps the form and says the meeting was not found, no error page', async (t) => {
+  const meeting = await bookedMeeting();
+  const { client } = await loggedIn(app, 'admin');
+  const pasted = await client.get(`/admin/privacy?meeting=${encodeURIComponent(`  ${meeting.id} `)}`);
+  t.is(pasted.status, 200);
+  t.regex(pasted.text, /Tolvan Tolvansson/);
+  const typo = await client.get(`/admin/privacy?meeting=${meeting.id.slice(0, -1)}x`);
+  t.is(typo.status, 200);
+  t.regex(typo.text, /<p class="error" role="alert">Mötet finns inte eller har ingen patient\.<\/p>/);
+  t.regex(typo.text, new RegExp(`name="meeting" value="${meeting.id.slice(0, -1)}x"`), 'what was typed stays');
+  t.notRegex(typo.text, /Felkod/);
+});

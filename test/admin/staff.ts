@@ -292,6 +292,15 @@ test('a clinician sees their own profile but not the staff pages', async (t) => 
   t.false((await client.get('/profile')).text.includes('href="/admin"'), 'no admin link in the navigation');
 });
 
+test('the profile that says no technical test was run offers one, and the test comes back to the profile', async (t) => {
+  const { client } = await loggedIn(app, 'clinician', 'Neurologi');
+  const profile = await client.get('/profile');
+  t.regex(profile.text, /<a href="\/techtest\?next(=|&#x3D;)\/profile">Gör ett tekniktest<\/a>/);
+  t.is((await client.get('/techtest?next=/profile')).status, 200);
+  await client.get('/lang/en?next=/profile');
+  t.regex((await client.get('/profile')).text, />Run a technical test<\/a>/);
+});
+
 test("a clinician's profile shows the tech test they ran in this session", async (t) => {
   const { client, staff } = await loggedIn(app, 'clinician', 'Neurologi');
   // The session's subject is the hash of its id, which is also the session row's key.

@@ -596,6 +596,23 @@ test('the admin outbox page lists every message and its status; the template pre
   });
 });
 
+test('the outbox and the meeting page name the channel inside a phrase as each language writes it: "sms"/"mejl", "SMS"/"e-mail"', async (t) => {
+  await withAppliance({}, async ({ app, relay }) => {
+    const { client } = await loggedIn(app, 'admin');
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json<{ id: string }>();
+    await relay.waitFor(1);
+    const words = async (path: string) => (await client.get(path)).text.replace(/<[^>]+>/g, ' ');
+    t.regex(await words(`/meetings/${meeting.id}`), /Inbjudan \(sms\)/);
+    t.regex(await words(`/meetings/${meeting.id}`), /Inbjudan \(mejl\)/);
+    t.notRegex(await words(`/meetings/${meeting.id}`), /\(Sms\)|\(Mejl\)/);
+    await client.get('/lang/en?next=/admin/outbox');
+    t.regex(await words('/admin/outbox'), /Invitation \(SMS\)/);
+    t.regex(await words('/admin/outbox'), /Invitation \(e-mail\)/);
+    t.regex(await words(`/meetings/${meeting.id}`), /Invitation \(SMS\)/);
+    t.regex(await words(`/meetings/${meeting.id}`), /Invitation \(e-mail\)/);
+  });
+});
+
 test('the template preview has sample data for every field the templates use, for each kind of recipient', (t) => {
   const fields = new Set<string>();
   const walk = (dir: string): void => {
@@ -728,6 +745,27 @@ test('an invitation the gateway kept refusing does not go out after the meeting 
     t.notRegex(after, /bjuder in dig/, 'no invitation after the cancellation');
     const page = await client.get(`/meetings/${meeting.id}`);
     t.false(page.text.includes('Ring deltagaren'), 'no call asked for an invitation withdrawn on purpose');
+  });
+});
+
+test('an invitation withdrawn because the meeting was cancelled reads "Inte skickat" and why, in words, in the outbox; the status page lists it as no failure', async (t) => {
+  await withFullGateway(async ({ app, client }) => {
+    const meeting = (await client.request('POST', '/api/v1/meetings', { json: patientAlone() })).json();
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'queued' && m.attempts > 0);
+    await client.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
+      json: { version: meeting.version, reason: 'Vi bokar en ny tid med dig.' },
+    });
+    await messageWhere(app, meeting.id, (m) => m.kind === 'invitation' && m.status === 'failed');
+    const admin = (await loggedIn(app, 'admin')).client;
+    const words = async (path: string) => (await admin.get(path)).text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+    const outbox = await words('/admin/outbox');
+    t.regex(outbox, /Inbjudan \(sms\) \+46701234567 Inte skickat \d+ Mötet ställdes in\./);
+    t.notRegex(outbox, /not sent/);
+    const status = await words('/admin/status');
+    t.regex(status, /Misslyckade senaste dygnet 0/);
+    t.regex(status, /Inga misslyckade meddelanden senaste dygnet\./);
+    await admin.get('/lang/en?next=/admin/outbox');
+    t.regex(await words('/admin/outbox'), /Invitation \(SMS\) \+46701234567 Not sent \d+ The meeting was cancelled\./);
   });
 });
 

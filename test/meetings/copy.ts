@@ -173,6 +173,35 @@ test('a participant whose contact details were erased since the meeting is named
   );
 });
 
+test('a child with a proxy, the child with no phone of their own, is carried over with the proxy, not named to add again', async (t) => {
+  const { client } = await loggedIn(app);
+  const reply = await client.request('POST', '/api/v1/meetings', {
+    json: {
+      title: 'Uppföljning',
+      startsAt: inDays(2),
+      durationMinutes: 30,
+      documentationPlan: 'Journalanteckning',
+      participants: [
+        {
+          kind: 'patient_proxy',
+          name: 'Lilla Lind',
+          personalNumber: '20121212-1212',
+          identification: 'bankid',
+          proxy: { name: 'Anna Lind', mobile: '070-765 43 21', personalNumber: '19800101-0019' },
+        },
+      ],
+    },
+  });
+  t.is(reply.status, 201, reply.text);
+  const form = await client.get(`/meetings/new?from=${reply.json<{ id: string }>().id}`);
+  t.notRegex(form.text, /Kunde inte tas med/);
+  const draft = JSON.parse(hidden(form.text, 'draft')) as { name?: string; proxy?: { name: string; mobile: string } }[];
+  t.deepEqual(
+    draft.map((p) => [p.name, p.proxy?.name, p.proxy?.mobile]),
+    [['Lilla Lind', 'Anna Lind', '+46707654321']],
+  );
+});
+
 test('the copy is read with the meeting: another unit gets 403, support cannot book, an unknown meeting is 404, a malformed id 400', async (t) => {
   const { client } = await loggedIn(app);
   const { meeting } = await bookOriginal(client);

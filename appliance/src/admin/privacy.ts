@@ -132,6 +132,9 @@ export async function eraseContactData(
   });
 }
 
+/** Whether a typed meeting id is an id at all (joi's own check, as the other pages validate ids). */
+const isId = (value: string) => Joi.string().guid().validate(value).error === undefined;
+
 const participantParams = objectOf<{ id: string }>({ id: Joi.string().guid().required() });
 /** Whose data on a participant's row: the participant's unless their proxy asked. */
 const person = Joi.string<ContactPerson>().valid('main', 'proxy').default('main');
@@ -145,7 +148,9 @@ export const privacyRoutes: ServerRoute[] = [
       auth: adminOnly,
       validate: {
         query: objectOf<{ meeting?: string; erased?: boolean }>({
-          meeting: Joi.string().guid().empty(''),
+          // As typed or pasted (spaces around it, a character wrong): a mistyped id is a meeting not
+          // found, said on the form, not an error page.
+          meeting: Joi.string().trim().max(200).empty(''),
           erased: Joi.boolean(),
         }),
       },
@@ -154,7 +159,7 @@ export const privacyRoutes: ServerRoute[] = [
       const { db } = request.server.app;
       const lang = languageOf(request);
       const meetingId = request.query.meeting;
-      const meeting = meetingId ? await findMeeting(db, meetingId) : undefined;
+      const meeting = meetingId && isId(meetingId) ? await findMeeting(db, meetingId) : undefined;
       if (meeting)
         await request.audit('privacy.lookup', { meetingId: meeting.id, targetType: 'meeting', targetId: meeting.id });
       return h.view('admin/privacy', {

@@ -4,7 +4,8 @@ import { day as lookupDay, lookupYears } from '../http/dates.ts';
 import { objectOf, withoutNul } from '../http/route.ts';
 import { roles, type Role } from '../staff/index.ts';
 
-const id = Joi.string().guid().empty('');
+// Pasted from another page, an id may come with spaces around it.
+const id = Joi.string().trim().guid().empty('');
 
 /** A calendar day, YYYY-MM-DD, that exists. */
 const day = lookupDay(lookupYears).empty('');

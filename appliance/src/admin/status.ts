@@ -13,7 +13,7 @@ import { must } from '../common/must.ts';
 import type { PartState } from '../common/readiness.ts';
 import { jitsiWebState } from '../rooms/index.ts';
 import { languageOf, t, type Language } from '../http/i18n.ts';
-import { queueStats, recentMessages } from '../invites/index.ts';
+import { queueStats, recentMessages, withdrawn } from '../invites/index.ts';
 import { adminOnly } from './audit-pages.ts';
 import { clinicTime } from './extract.ts';
 import { adapterStates, meetingsOf, messageTemplates, reloadTemplates, templateProblem } from '../invites/index.ts';
@@ -242,7 +242,7 @@ export const statusRoutes: ServerRoute[] = [
       const dayAgo = Date.now() - 86_400_000;
       // The outbox page lists the latest 200 messages; the failures of one day are among the latest 1,000.
       const failed = (await recentMessages(db, 1000)).filter(
-        (m) => m.status === 'failed' && m.failedAt && m.failedAt.getTime() >= dayAgo,
+        (m) => m.status === 'failed' && !withdrawn(m) && m.failedAt && m.failedAt.getTime() >= dayAgo,
       );
       // The failures listed show their addresses: named by meeting for the patients' log extracts.
       await request.audit('status.read', { targetType: 'system', details: { meetingIds: meetingsOf(failed) } });

@@ -3,7 +3,42 @@
 import type { Db } from '../db/knex.ts';
 import { t } from '../http/i18n.ts';
 import type { FactsProvider, ParticipantFact } from '../meetings/index.ts';
-import { answers, contactsChanged, messagesOf, notSentBecause, withdrawn } from './outbox.ts';
+import type { Language } from '../common/language.ts';
+import {
+  answers,
+  contactsChanged,
+  messagesOf,
+  movedBack,
+  notSentBecause,
+  notSentWhy,
+  withdrawn,
+  type OutboxMessage,
+} from './outbox.ts';
+
+/** Why a message was withdrawn unsent, as the outbox records it, and the words pages say it in. */
+const notSentKeys: Record<string, string> = {
+  'the meeting was cancelled': 'cancelled',
+  'the meeting was moved before it could go': 'moved',
+  [movedBack]: 'movedBack',
+  'the participant was taken off the meeting': 'removed',
+  [contactsChanged]: 'contactChanged',
+  'the meeting was over before it could go': 'over',
+  'a later reminder was due before it could go': 'laterReminder',
+  'the code had expired before it could go': 'codeExpired',
+  'its contact data was erased (retention)': 'erased',
+};
+
+/** A message's status in words: one withdrawn on purpose (a cancelled meeting) is "not sent", no failure. */
+export const statusText = (lang: Language, m: Pick<OutboxMessage, 'status' | 'lastError'>): string =>
+  t(lang, withdrawn(m) ? 'invites.status.withdrawn' : `invites.status.${m.status}`);
+
+/** What became of a message, in words when Samverka itself withdrew it; a gateway's or relay's reply as it came. */
+export function reasonText(lang: Language, m: Pick<OutboxMessage, 'status' | 'lastError'>): string | null {
+  const why = notSentWhy(m);
+  if (why === undefined) return m.lastError;
+  const key = notSentKeys[why];
+  return key ? t(lang, `invites.notSent.${key}`) : why;
+}
 
 export function messageFacts(db: Db): FactsProvider {
   return async (meeting, lang) => {
@@ -17,8 +52,8 @@ export function messageFacts(db: Db): FactsProvider {
         {
           text: t(lang, 'invites.fact.latest', {
             kind: t(lang, `invites.kind.${latest.kind}`),
-            channel: t(lang, `invites.channel.${latest.channel}`),
-            status: t(lang, `invites.status.${latest.status}`),
+            channel: t(lang, `invites.channel.inPhrase.${latest.channel}`),
+            status: statusText(lang, latest),
           }),
         },
       ];

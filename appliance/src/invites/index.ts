@@ -395,6 +395,7 @@ export {
   meetingsOf,
   queueStats,
   recentMessages,
+  withdrawn,
   findMessage,
   eraseMessageContacts,
   eraseParticipantMessages,

@@ -649,6 +649,9 @@ export const notSentBecause = (why: string): string => `${notSentPrefix}${why}`;
 /** Failed on purpose, never tried to the end (a cancelled meeting, erased contact data): nobody need call. */
 export const withdrawn = (message: Pick<OutboxMessage, 'status' | 'lastError'>): boolean =>
   message.status === 'failed' && (message.lastError ?? '').startsWith(notSentPrefix);
+/** Why a withdrawn message was not sent ("the meeting was cancelled"), for a page to say in words. */
+export const notSentWhy = (message: Pick<OutboxMessage, 'status' | 'lastError'>): string | undefined =>
+  withdrawn(message) ? message.lastError!.slice(notSentPrefix.length) : undefined;
 
 /**
  * Messages of a meeting (or of one participant of it) still waiting to go, which nobody should get
@@ -1053,8 +1056,11 @@ export async function queueStats(db: Db, now = new Date()): Promise<QueueStats> 
     sending: await count(db('outbox_messages').where({ status: 'sending' })),
     // Only a failure sets failed_at, and failed is final: the time alone finds them, by its index
     // (beside the status, SQLite would take the status index through every failure ever).
+    // A message withdrawn on purpose (a cancelled meeting) is no failure for anyone to look into.
     failedLastDay: await count(
-      db('outbox_messages').where('failed_at', '>=', iso(new Date(now.getTime() - 86_400_000))),
+      db('outbox_messages')
+        .where('failed_at', '>=', iso(new Date(now.getTime() - 86_400_000)))
+        .andWhere((q) => q.whereNull('last_error').orWhere('last_error', 'not like', `${notSentPrefix}%`)),
     ),
   };
 }

@@ -19,6 +19,7 @@ import {
 } from './outbox.ts';
 import { sampleData, sampleRecipients, Templates, type SampleRecipient, type TemplateProblem } from './templates.ts';
 import { withoutRecipient } from './delivery.ts';
+import { reasonText, statusText } from './facts.ts';
 import { encodeSms } from './gsm.ts';
 import type { Language } from '../common/language.ts';
 import { meetingFor, seesContactDetails } from '../meetings/index.ts';
@@ -102,9 +103,10 @@ export function routes(templates: Templates): ServerRoute[] {
             ...m,
             at: m.createdAt.toISOString(),
             created: formatStamp(m.createdAt, lang),
-            statusText: t(lang, `invites.status.${m.status}`),
+            statusText: statusText(lang, m),
+            lastError: reasonText(lang, m),
             kindText: t(lang, `invites.kind.${m.kind}`),
-            channelText: t(lang, `invites.channel.${m.channel}`).toLowerCase(),
+            channelText: t(lang, `invites.channel.inPhrase.${m.channel}`),
           })),
           // Each channel without its real server sends to the embedded one; only those are
           // captured here, so the page shows the section of each such channel and no other.

@@ -623,14 +623,16 @@ export class MeetingService {
         continue;
       }
       const personalNumber = (await numberOf(p, 'patient')) ?? undefined;
-      const reachable = p.mobile !== null || p.email !== null;
-      // What the booking rules need of each way in: SMS a mobile number, BankID the personal number.
-      const identified =
-        (p.identification !== 'bankid' || personalNumber !== undefined) &&
-        (p.identification !== 'sms' || p.mobile !== null);
       const proxyNumber = p.proxy ? ((await numberOf(p, 'proxy')) ?? undefined) : undefined;
-      const proxyReachable = !p.proxy || p.proxy.mobile !== null || p.proxy.email !== null;
-      if (!reachable || !identified || !proxyReachable) {
+      // What the booking rules need of the person who is invited and comes: a mobile number or an
+      // e-mail address, SMS a mobile number. BankID needs the personal number of each.
+      const comes = (c: { mobile: string | null; email: string | null }) =>
+        (c.mobile !== null || c.email !== null) && (p.identification !== 'sms' || c.mobile !== null);
+      const numbered =
+        p.identification !== 'bankid' || (personalNumber !== undefined && (!p.proxy || proxyNumber !== undefined));
+      // With a proxy the proxy comes: the patient (often a child) need not be reachable at all.
+      const reached = p.kind === 'patient_proxy' ? p.proxy !== null && comes(p.proxy) : comes(p);
+      if (!reached || !numbered) {
         left.push(p.name);
         continue;
       }

@@ -11,7 +11,15 @@ import { formatWhen } from '../../appliance/src/common/clock.ts';
 import { sha256 } from '../../appliance/src/crypto.ts';
 import { findLink } from '../../appliance/src/entry/links.ts';
 import { nudge } from '../../appliance/src/invites/index.ts';
-import { findMessage, messagesOf, recentMessages, type OutboxMessage } from '../../appliance/src/invites/outbox.ts';
+import {
+  findMessage,
+  messagesOf,
+  notSentBecause,
+  notSentReasons,
+  recentMessages,
+  type OutboxMessage,
+} from '../../appliance/src/invites/outbox.ts';
+import { reasonText } from '../../appliance/src/invites/facts.ts';
 import { builtInTemplates, sampleData, sampleRecipients } from '../../appliance/src/invites/templates.ts';
 import { booking, inDays, loggedIn } from '../meetings/_booking.ts';
 import { startRelay, type Relay } from '../helpers/relay.ts';
@@ -611,6 +619,14 @@ test('the outbox and the meeting page name the channel inside a phrase as each l
     t.regex(await words(`/meetings/${meeting.id}`), /Invitation \(SMS\)/);
     t.regex(await words(`/meetings/${meeting.id}`), /Invitation \(e-mail\)/);
   });
+});
+
+test('every reason Samverka withdraws a message for reads in words on the pages, in Swedish and in English', (t) => {
+  for (const why of Object.values(notSentReasons))
+    for (const lang of ['sv', 'en'] as const) {
+      const text = reasonText(lang, { status: 'failed', lastError: notSentBecause(why) });
+      t.true(typeof text === 'string' && text !== why && !text.startsWith('invites.'), `${why} (${lang}): ${text}`);
+    }
 });
 
 test('the template preview has sample data for every field the templates use, for each kind of recipient', (t) => {

@@ -17,28 +17,30 @@ import {
 } from './delivery.ts';
 import type { MailMessage } from './mail.ts';
 import {
+  callsToMeeting,
   claim,
   lockMessages,
+  movedBack,
+  notSentBecause,
+  notSentReasons,
+  receiptLinks,
   recordFailures,
   recordReceipts,
   recordRetries,
   recordSends,
-  receiptLinks,
   releaseClaims,
   renewClaims,
+  saysNoNewTime,
   smsSending,
   type Channel,
   type ClaimedMessage,
   type Failure,
+  type NotSentReason,
   type OutboxMessage,
   type ReceiptOf,
   type ReceiptsRecorded,
   type Retry,
   type Sent,
-  callsToMeeting,
-  movedBack,
-  notSentBecause,
-  saysNoNewTime,
 } from './outbox.ts';
 import type { Templates } from './templates.ts';
 import { textOf } from '../common/text.ts';
@@ -778,19 +780,20 @@ export class Dispatcher {
  * minutes from when it was made have passed (it would be refused when typed, from a text saying it
  * is valid ten minutes more).
  */
-function staleness(message: ClaimedMessage, now = Date.now()): string | undefined {
+function staleness(message: ClaimedMessage, now = Date.now()): NotSentReason | undefined {
   // Withdrawn while the gateway or relay had it (a cancellation), and back to be retried.
-  if (typeof message.data.withdrawn === 'string') return message.data.withdrawn;
+  // (withdrawPending wrote it, one of the reasons.)
+  if (typeof message.data.withdrawn === 'string') return message.data.withdrawn as NotSentReason;
   const endsAt = typeof message.data.endsAt === 'string' ? Date.parse(message.data.endsAt) : NaN;
-  if (callsToMeeting.has(message.kind) && endsAt < now) return 'the meeting was over before it could go';
+  if (callsToMeeting.has(message.kind) && endsAt < now) return notSentReasons.over;
   const laterReminderAt =
     typeof message.data.laterReminderAt === 'string' ? Date.parse(message.data.laterReminderAt) : NaN;
-  if (message.kind === 'reminder' && laterReminderAt <= now) return 'a later reminder was due before it could go';
+  if (message.kind === 'reminder' && laterReminderAt <= now) return notSentReasons.laterReminder;
   // Moved, and moved back while the gateway had it (messages.ts's waitingNewTimes): nothing new to tell.
   if (saysNoNewTime(message)) return movedBack;
   const minutes = typeof message.data.minutes === 'number' ? message.data.minutes : NaN;
   if (message.kind === 'sms_code' && message.createdAt.getTime() + minutes * 60_000 < now)
-    return 'the code had expired before it could go';
+    return notSentReasons.codeExpired;
   return undefined;
 }
 

@@ -8,25 +8,15 @@ import {
   answers,
   contactsChanged,
   messagesOf,
-  movedBack,
   notSentBecause,
+  notSentReasons,
   notSentWhy,
   withdrawn,
   type OutboxMessage,
 } from './outbox.ts';
 
-/** Why a message was withdrawn unsent, as the outbox records it, and the words pages say it in. */
-const notSentKeys: Record<string, string> = {
-  'the meeting was cancelled': 'cancelled',
-  'the meeting was moved before it could go': 'moved',
-  [movedBack]: 'movedBack',
-  'the participant was taken off the meeting': 'removed',
-  [contactsChanged]: 'contactChanged',
-  'the meeting was over before it could go': 'over',
-  'a later reminder was due before it could go': 'laterReminder',
-  'the code had expired before it could go': 'codeExpired',
-  'its contact data was erased (retention)': 'erased',
-};
+/** The key of a withdrawal reason's words (invites.notSent.*), by the reason as the outbox records it. */
+const notSentKeys = new Map<string, string>(Object.entries(notSentReasons).map(([key, why]) => [why, key]));
 
 /** A message's status in words: one withdrawn on purpose (a cancelled meeting) is "not sent", no failure. */
 export const statusText = (lang: Language, m: Pick<OutboxMessage, 'status' | 'lastError'>): string =>
@@ -36,7 +26,7 @@ export const statusText = (lang: Language, m: Pick<OutboxMessage, 'status' | 'la
 export function reasonText(lang: Language, m: Pick<OutboxMessage, 'status' | 'lastError'>): string | null {
   const why = notSentWhy(m);
   if (why === undefined) return m.lastError;
-  const key = notSentKeys[why];
+  const key = notSentKeys.get(why);
   return key ? t(lang, `invites.notSent.${key}`) : why;
 }
 

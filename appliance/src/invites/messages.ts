@@ -11,6 +11,7 @@ import type { Meeting, Participant } from '../meetings/index.ts';
 import { findMeeting, findParticipant, invitedAt, meetingEnd } from '../meetings/index.ts';
 import { findUnit } from '../staff/index.ts';
 import {
+  contactsChanged,
   dataOf,
   dedupeTaken,
   dueNow,
@@ -20,9 +21,9 @@ import {
   lockFree,
   lockPending,
   movedBack,
+  notSentReasons,
   pendingForPersons,
   pendingOfKinds,
-  contactsChanged,
   personKey,
   previousTimeOf,
   refreshPending,
@@ -391,11 +392,7 @@ export function outboxHook(composer: Composer) {
         // the time now, and the reminders of the new time come when they are due (reminders.ts). Kept
         // and given the new time, it would be a second reminder of that time. Nor is "the meeting has
         // begun and we are waiting for you" true any more.
-        await withdrawPending(
-          trx,
-          { meetingId: meeting.id, kinds: ['reminder', 'nudge'] },
-          'the meeting was moved before it could go',
-        );
+        await withdrawPending(trx, { meetingId: meeting.id, kinds: ['reminder', 'nudge'] }, notSentReasons.moved);
         // What else has not gone yet (an invitation the gateway keeps refusing, a new-time message)
         // goes with the new time, not after the new-time message with the old one.
         await refreshPending(trx, meeting.id, (language) => meetingData(trx, meeting, language));
@@ -428,7 +425,7 @@ export function outboxHook(composer: Composer) {
       case 'meeting.cancelled': {
         // An invitation or reminder still waiting (the gateway kept refusing it) would arrive after
         // the cancellation, with a link that no longer works.
-        await withdrawPending(trx, { meetingId: meeting.id }, 'the meeting was cancelled');
+        await withdrawPending(trx, { meetingId: meeting.id }, notSentReasons.cancelled);
         for (const p of meeting.participants.filter((x) => change.payload.participantIds.includes(x.id))) {
           await revokeLinks(trx, p.id);
           await tell(
@@ -450,7 +447,7 @@ export function outboxHook(composer: Composer) {
         await withdrawPending(
           trx,
           { meetingId: meeting.id, participantId: change.payload.participantId },
-          'the participant was taken off the meeting',
+          notSentReasons.removed,
         );
         const removed = await findParticipant(trx, change.payload.participantId);
         if (removed) await tell(trx, composer, meeting, removed, 'removed', {}, { withLink: false });

@@ -640,12 +640,31 @@ export async function recordReceipts(
   return { unknown, changed };
 }
 
+/**
+ * Every reason Samverka withdraws a message unsent for, as the outbox records it (`last_error` "not
+ * sent: …", in English like a gateway's reply), by the key of its words on the pages
+ * (`invites.notSent.<key>`): one table, so that no reason is written without words to say it in.
+ */
+export const notSentReasons = {
+  cancelled: 'the meeting was cancelled',
+  moved: 'the meeting was moved before it could go',
+  movedBack: 'the meeting was moved back to the time the person was told',
+  removed: 'the participant was taken off the meeting',
+  contactChanged: 'the contact details were changed',
+  over: 'the meeting was over before it could go',
+  laterReminder: 'a later reminder was due before it could go',
+  codeExpired: 'the code had expired before it could go',
+  erased: 'its contact data was erased (retention)',
+  answered: 'a later message reached the person',
+} as const;
+export type NotSentReason = (typeof notSentReasons)[keyof typeof notSentReasons];
+
 /** Why a message to an address corrected since does not go. */
-export const contactsChanged = 'the contact details were changed';
+export const contactsChanged = notSentReasons.contactChanged;
 
 /** The reason of a message failed before it was sent because there was no longer anyone to send it to. */
 const notSentPrefix = 'not sent: ';
-export const notSentBecause = (why: string): string => `${notSentPrefix}${why}`;
+export const notSentBecause = (why: NotSentReason): string => `${notSentPrefix}${why}`;
 /** Failed on purpose, never tried to the end (a cancelled meeting, erased contact data): nobody need call. */
 export const withdrawn = (message: Pick<OutboxMessage, 'status' | 'lastError'>): boolean =>
   message.status === 'failed' && (message.lastError ?? '').startsWith(notSentPrefix);
@@ -665,7 +684,7 @@ export const notSentWhy = (message: Pick<OutboxMessage, 'status' | 'lastError'>)
 export async function withdrawPending(
   trx: Knex.Transaction,
   where: { meetingId: string; participantId?: string; kinds?: MessageKind[]; ids?: string[] },
-  why: string,
+  why: NotSentReason,
   now = new Date(),
 ): Promise<number> {
   if (where.ids?.length === 0) return 0;
@@ -833,7 +852,7 @@ export const earlierTimeOf = (message: Record<string, unknown>): Record<string, 
   Object.fromEntries(timeFields.map((field) => [field, message[previousFields[field]]]));
 
 /** Why a new-time message does not go once the meeting is back at the time it replaced. */
-export const movedBack = 'the meeting was moved back to the time the person was told';
+export const movedBack = notSentReasons.movedBack;
 
 /** A new-time message whose "earlier" is its new time: moved back to the time the person was told, it has nothing to say. */
 export const saysNoNewTime = (message: Pick<OutboxMessage, 'kind' | 'data'>): boolean =>
@@ -915,7 +934,7 @@ export const answers = (later: OutboxMessage, earlier: OutboxMessage): boolean =
   supersedes(later, earlier) || reachedSince(later, earlier);
 
 /** Why an e-mail in place of an SMS does not go once a later message reached the person. */
-export const answeredSince = 'a later message reached the person';
+export const answeredSince = notSentReasons.answered;
 
 /**
  * E-mails in place of an SMS that did not arrive, not gone yet, which messages that just reached
@@ -1124,7 +1143,7 @@ export async function eraseContactsOfMessages(db: Db, meetingIds: string[], now 
       .update({
         status: 'failed',
         failed_at: iso(now),
-        last_error: notSentBecause('its contact data was erased (retention)'),
+        last_error: notSentBecause(notSentReasons.erased),
       });
     erased += await db('outbox_messages')
       .whereIn('meeting_id', ids)

@@ -107,8 +107,8 @@ function problemPage(
   problem: LinkProblem,
   invitation?: Invitation,
   language = invitation?.participant.language,
-  /** Whom to call when there is no invitation to tell it (a meeting cancelled under a session). */
-  unit?: CareUnit,
+  /** Whom to call, and why the clinic cancelled, when there is no invitation to tell it (a meeting cancelled under a session). */
+  closed?: { unit: CareUnit | undefined; cancelReason: string | null },
 ) {
   speakBookedLanguage(request, language);
   const lang = languageOf(request);
@@ -130,9 +130,14 @@ function problemPage(
       'entry/problem',
       {
         ...base(request, invitation, t(lang, `entry.problem.${problem}.title`)),
-        ...(unit && !invitation ? { unitName: unit.name, unitPhone: unit.phone } : {}),
+        ...(closed?.unit && !invitation ? { unitName: closed.unit.name, unitPhone: closed.unit.phone } : {}),
         problem,
         text: t(lang, `entry.problem.${problem}.text`),
+        // The clinic's own words, as its cancellation message said them: the page is where people look again.
+        cancelReason:
+          problem === 'cancelled'
+            ? ((invitation ? invitation.meeting.cancelReason : closed?.cancelReason) ?? undefined)
+            : undefined,
         langToken: tokenOf(request),
       },
       guestPage,
@@ -181,8 +186,8 @@ export function entryRoutes(service: EntryService, clock: RoomClock): ServerRout
     // longer holds, as the link itself would say; otherwise the meeting is cancelled.
     if (!found) {
       const problem = read && !read.attendance ? 'revoked' : 'cancelled';
-      const unit = page ? await service.unitOfClosed(identity) : undefined;
-      return { ended: problemPage(request, h, problem, undefined, undefined, unit).takeover() };
+      const closed = page ? await service.closedMeeting(identity) : undefined;
+      return { ended: problemPage(request, h, problem, undefined, undefined, closed).takeover() };
     }
     return found;
   }

@@ -283,10 +283,14 @@ export class EntryService {
    * The care unit of the meeting a closed way in was for (the meeting cancelled, or this person taken
    * off it): the page that says so names whom to call.
    */
-  async unitOfClosed(session: Pick<store.GuestSession, 'participantId'>): Promise<CareUnit | undefined> {
+  async closedMeeting(
+    session: Pick<store.GuestSession, 'participantId'>,
+  ): Promise<{ unit: CareUnit | undefined; cancelReason: string | null } | undefined> {
     const participant = await findParticipant(this.db, session.participantId);
     const meeting = participant && (await findMeeting(this.db, participant.meetingId));
-    return meeting ? findUnit(this.db, { id: meeting.unitId }) : undefined;
+    return meeting
+      ? { unit: await findUnit(this.db, { id: meeting.unitId }), cancelReason: meeting.cancelReason }
+      : undefined;
   }
 
   /** The invitation with its care unit, for a page (an invitation read for no page has none). */

@@ -50,6 +50,16 @@ async function loggedInPage(email: string, password: string) {
   return { context, page };
 }
 
+/** A clinician's browser logged in, their API client beside it, and a meeting they booked through it. */
+async function clinicianWithMeeting() {
+  const { staff, password } = await app.staff('clinician');
+  const { context, page } = await loggedInPage(staff.email, password);
+  const client = app.client();
+  await client.login(staff.email, password);
+  const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json<{ id: string }>();
+  return { staff, context, page, client, meeting };
+}
+
 test.serial('a clinician books, finds, reschedules and cancels a meeting', async (t) => {
   const { staff, password } = await app.staff('clinician', 'Barn- och ungdomsmedicin', { name: 'Karin Åberg' });
   const page = await chromium.page();
@@ -418,11 +428,7 @@ for (const javaScript of [true, false])
 test.serial(
   "the meeting page's links follow the meeting live: the evaluation once it is held, no way in once it has ended",
   async (t) => {
-    const { staff, password } = await app.staff('clinician');
-    const { context, page } = await loggedInPage(staff.email, password);
-    const client = app.client();
-    await client.login(staff.email, password);
-    const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json<{ id: string }>();
+    const { context, page, meeting } = await clinicianWithMeeting();
     await page.goto(`${app.url}/meetings/${meeting.id}`);
     // The page is live once its stream is open (it says so).
     await page.locator('::-p-text(Deltagarnas status uppdateras automatiskt.)').wait();
@@ -449,11 +455,7 @@ test.serial(
 test.serial(
   'a meeting page left open follows the clock with no event: at the start it offers the record, and then names the end and grace as its next moment',
   async (t) => {
-    const { staff, password } = await app.staff('clinician');
-    const { context, page } = await loggedInPage(staff.email, password);
-    const client = app.client();
-    await client.login(staff.email, password);
-    const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json<{ id: string }>();
+    const { context, page, meeting } = await clinicianWithMeeting();
     // The start moved to three seconds from now behind the appliance's back: no event tells the page.
     const startsAt = new Date(Date.now() + 3000);
     await app.server.app.db('meetings').where({ id: meeting.id }).update({ starts_at: startsAt.toISOString() });
@@ -477,11 +479,7 @@ test.serial(
 test.serial(
   'switching language on the meeting page keeps what was typed into its forms; without JavaScript the switch is still a link',
   async (t) => {
-    const { staff, password } = await app.staff('clinician');
-    const { context, page } = await loggedInPage(staff.email, password);
-    const client = app.client();
-    await client.login(staff.email, password);
-    const meeting = (await client.request('POST', '/api/v1/meetings', { json: booking() })).json<{ id: string }>();
+    const { context, page, meeting } = await clinicianWithMeeting();
     await page.goto(`${app.url}/meetings/${meeting.id}`);
     const value = async (label: string) =>
       (await byLabel(page, label)).evaluate((el) => (el as HTMLInputElement).value);
